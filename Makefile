@@ -1,0 +1,56 @@
+# Whistle task runner. `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help setup messages run test lint format pytest clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+.env:
+	@echo "writing .env for local development (see .env.example for every setting)"
+	@printf 'WHISTLE_DEBUG=1\nWHISTLE_SECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" > .env
+
+messages: $(STAMP) .env ## compile the translation files
+	@command -v msgfmt >/dev/null || { echo "msgfmt not found: install GNU gettext (apt-get install gettext)"; exit 1; }
+	@$(BIN)/whistle compilemessages --ignore '.venv' --ignore 'node_modules' -v 0
+
+setup: $(STAMP) .env messages ## create the virtual environment and install everything
+
+run: setup ## set up, load the demo city if the database is empty, serve on 127.0.0.1:8000
+	@mkdir -p var
+	$(BIN)/whistle migrate --noinput -v 0
+	$(BIN)/whistle seed-demo --if-empty
+	$(BIN)/whistle collectstatic --noinput -v 0
+	@$(BIN)/whistle demo-logins
+	@$(BIN)/whistle serve --host $(HOST) --port $(PORT)
+
+lint: $(STAMP) ## ruff (lint and format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy whistle tests
+
+format: $(STAMP) ## rewrite the code in the project's format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+pytest: setup ## only the test suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: setup lint ## set up, lint, check migrations, run every test (DATABASE_URL picks the database)
+	$(BIN)/whistle makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean: ## remove the virtual environment and local data
+	rm -rf $(VENV) var/whistle.sqlite3* var/static

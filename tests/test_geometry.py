@@ -1,0 +1,47 @@
+import pytest
+
+from whistle.organisation import geo
+
+
+def test_the_length_of_a_lane_is_geodesic_within_one_percent_of_a_reference(small_city):
+    # 0.00184 degrees of latitude at 39.87°N is 204.3 m on the WGS-84 ellipsoid
+    # (meridian arc: 111,034 m per degree at this latitude).
+    assert small_city.renmin_lane.length_m == pytest.approx(204.3, rel=0.01)
+
+
+def test_a_kilometre_along_the_equator():
+    line = {"type": "LineString", "coordinates": [[0.0, 0.0], [0.008983152841195214, 0.0]]}
+    assert geo.line_length_m(line) == pytest.approx(1000.0, rel=1e-6)
+
+
+def test_it_finds_a_point_inside_a_polygon_and_not_in_its_hole():
+    polygon = {
+        "type": "Polygon",
+        "coordinates": [
+            [[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]],
+            [[4, 4], [6, 4], [6, 6], [4, 6], [4, 4]],
+        ],
+    }
+    assert geo.polygon_contains(polygon, (1, 1))
+    assert not geo.polygon_contains(polygon, (5, 5))
+    assert not geo.polygon_contains(polygon, (11, 5))
+
+
+def test_it_measures_the_distance_from_a_point_to_a_line():
+    line = {"type": "LineString", "coordinates": [[116.40, 39.90], [116.41, 39.90]]}
+    # 0.001° of latitude north of the line's middle: about 111 m
+    assert geo.distance_to_line_m(line, (116.405, 39.901)) == pytest.approx(111.0, rel=0.01)
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        {"type": "Point", "coordinates": [1, 2]},
+        {"type": "LineString", "coordinates": [[1, 2]]},
+        {"type": "LineString", "coordinates": [[1, 2], [200, 2]]},
+        {"type": "LineString", "coordinates": [[1, 2], ["a", 2]]},
+    ],
+)
+def test_it_refuses_a_malformed_line(geometry):
+    with pytest.raises(geo.GeometryError):
+        geo.line_length_m(geometry)

@@ -1,0 +1,3 @@
+from whistle.cli import main
+
+main()

@@ -1,0 +1,97 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from whistle.organisation.models import (
+    CentreMembership,
+    Department,
+    GridCell,
+    Jurisdiction,
+    Lane,
+    Person,
+    RoleAssignment,
+    Sector,
+)
+
+
+@admin.register(Jurisdiction)
+class JurisdictionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "level", "form", "parent"]
+    list_filter = ["level", "form"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["parent"]
+
+
+class LaneRoleInline(admin.TabularInline):
+    model = RoleAssignment
+    fk_name = "lane"
+    fields = ["person", "role"]
+    autocomplete_fields = ["person"]
+    extra = 0
+    verbose_name = _("街巷长或小巷管家")
+    verbose_name_plural = _("街巷长与小巷管家")
+
+
+@admin.register(Lane)
+class LaneAdmin(admin.ModelAdmin):
+    list_display = ["name", "township", "community", "length_m"]
+    list_filter = ["township"]
+    search_fields = ["name"]
+    autocomplete_fields = ["township", "community"]
+    readonly_fields = ["length_m"]
+    inlines = [LaneRoleInline]
+
+
+@admin.register(GridCell)
+class GridCellAdmin(admin.ModelAdmin):
+    list_display = ["code", "community"]
+    search_fields = ["code"]
+    autocomplete_fields = ["community"]
+
+
+@admin.register(Sector)
+class SectorAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "sector", "district", "is_active"]
+    list_filter = ["kind", "sector", "district"]
+    search_fields = ["name", "code"]
+    filter_horizontal = ["serves"]
+
+
+@admin.register(CentreMembership)
+class CentreMembershipAdmin(admin.ModelAdmin):
+    list_display = ["township", "department", "role"]
+    list_filter = ["role", "township"]
+    autocomplete_fields = ["township", "department", "people"]
+
+
+class RoleInline(admin.TabularInline):
+    model = RoleAssignment
+    fk_name = "person"
+    fields = ["role", "jurisdiction", "lane", "department"]
+    autocomplete_fields = ["jurisdiction", "lane", "department"]
+    extra = 0
+
+
+@admin.register(Person)
+class PersonAdmin(UserAdmin):
+    list_display = ["username", "name", "phone", "is_staff", "is_active"]
+    search_fields = ["username", "name", "phone"]
+    fieldsets = (
+        *(UserAdmin.fieldsets or ()),
+        (_("联系方式"), {"fields": ("name", "phone")}),
+    )
+    inlines = [RoleInline]
+
+
+@admin.register(RoleAssignment)
+class RoleAssignmentAdmin(admin.ModelAdmin):
+    list_display = ["person", "role", "jurisdiction", "lane", "department"]
+    list_filter = ["role"]
+    search_fields = ["person__username", "person__name"]
+    autocomplete_fields = ["person", "jurisdiction", "lane", "department"]

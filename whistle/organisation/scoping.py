@@ -1,0 +1,82 @@
+"""What a person may see, decided by the scopes of the roles they hold.
+
+A district role sees the whole district, a township role its township, a lane role its
+lanes, a department role the townships its department serves. Superusers and
+administrators without a scope see everything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from whistle.organisation.models import Jurisdiction, Lane, Role, RoleAssignment
+
+
+def _assignments(person: Any) -> list[RoleAssignment]:
+    if not getattr(person, "is_authenticated", False):
+        return []
+    cached = getattr(person, "_role_cache", None)
+    if cached is None:
+        cached = list(
+            RoleAssignment.objects.filter(person=person)
+            .select_related("jurisdiction", "lane__township", "department__district")
+            .prefetch_related("department__serves")
+        )
+        person._role_cache = cached
+    return cached
+
+
+def sees_everything(person: Any) -> bool:
+    if not getattr(person, "is_authenticated", False):
+        return False
+    if person.is_superuser:
+        return True
+    return any(
+        a.role == Role.ADMINISTRATOR and a.jurisdiction_id is None for a in _assignments(person)
+    )
+
+
+def _code_prefixes(person: Any) -> tuple[set[str], set[int]]:
+    """Code prefixes of the areas a person sees whole, and ids of single lanes they see."""
+    prefixes: set[str] = set()
+    lane_ids: set[int] = set()
+    for a in _assignments(person):
+        if a.jurisdiction is not None:
+            prefixes.add(a.jurisdiction.code)
+        elif a.lane is not None:
+            lane_ids.add(a.lane.pk)
+        elif a.department is not None:
+            served = list(a.department.serves.all())
+            if served:
+                prefixes.update(j.code for j in served)
+            else:
+                prefixes.add(a.department.district.code)
+    return prefixes, lane_ids
+
+
+def _prefix_q(field: str, prefixes: set[str]) -> Q:
+    q = Q(pk__in=[])
+    for prefix in sorted(prefixes):
+        q |= Q(**{f"{field}__startswith": prefix})
+    return q
+
+
+def visible_lanes(person: Any) -> QuerySet[Lane]:
+    if sees_everything(person):
+        return Lane.objects.all()
+    prefixes, lane_ids = _code_prefixes(person)
+    return Lane.objects.filter(_prefix_q("township__code", prefixes) | Q(pk__in=lane_ids))
+
+
+def visible_jurisdictions(person: Any) -> QuerySet[Jurisdiction]:
+    if sees_everything(person):
+        return Jurisdiction.objects.all()
+    prefixes, lane_ids = _code_prefixes(person)
+    lane_townships = Lane.objects.filter(pk__in=lane_ids).values("township_id")
+    return Jurisdiction.objects.filter(_prefix_q("code", prefixes) | Q(pk__in=lane_townships))
+
+
+def has_role(person: Any, *roles: str) -> bool:
+    return any(a.role in roles for a in _assignments(person))

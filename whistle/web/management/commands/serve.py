@@ -1,0 +1,48 @@
+"""Run the web server and the deadline worker together; Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.core.management import get_commands
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Serve the pages and run the deadline worker beside them until interrupted."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-worker", action="store_true", help="serve pages only")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        whistle = [sys.executable, "-m", "whistle"]
+        commands = [[*whistle, "runserver", f"{options['host']}:{options['port']}", "--noreload"]]
+        if not options["no_worker"] and "worker" in get_commands():
+            commands.append([*whistle, "worker"])
+        children = [subprocess.Popen(cmd) for cmd in commands]
+        self.stdout.write(f"serving on http://{options['host']}:{options['port']}/ (Ctrl-C stops)")
+
+        def stop(*_: Any) -> None:
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop()
+            for child in children:
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
