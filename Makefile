@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup messages run test lint format pytest clean
+.PHONY: help setup messages extract-messages run test lint format pytest clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,3 +54,8 @@ test: setup lint ## set up, lint, check migrations, run every test (DATABASE_URL
 
 clean: ## remove the virtual environment and local data
 	rm -rf $(VENV) var/whistle.sqlite3* var/static
+
+APPS_WITH_MESSAGES := $(patsubst %/locale,%,$(wildcard whistle/*/locale))
+extract-messages: $(STAMP) .env ## update the .po files from the code and templates
+	@for app in $(APPS_WITH_MESSAGES); do (cd $$app && $(CURDIR)/$(BIN)/whistle makemessages -l zh_Hans -v 0); done
+	@$(BIN)/whistle makemessages -l zh_Hans -v 0 --ignore '.venv/*' --ignore 'node_modules/*' $(foreach app,$(APPS_WITH_MESSAGES),--ignore '$(app)/*')

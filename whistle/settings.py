@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.utils.translation import gettext_lazy as _
-
 from whistle.env import (
     ImproperSetting,
     database_from_url,
@@ -103,7 +101,7 @@ USE_TZ = True
 TIME_ZONE = env_str("WHISTLE_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 LANGUAGE_CODE = "zh-hans"
-LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "/static/"

@@ -2,10 +2,11 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
+from django.utils.translation import gettext_lazy as _
 
-admin.site.site_header = "吹哨报到 Whistle"
-admin.site.site_title = "吹哨报到"
-admin.site.index_title = "管理"
+admin.site.site_header = _("Whistle administration")
+admin.site.site_title = _("Whistle")
+admin.site.index_title = _("Administration")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),

@@ -28,8 +28,8 @@ class LaneRoleInline(admin.TabularInline):
     fields = ["person", "role"]
     autocomplete_fields = ["person"]
     extra = 0
-    verbose_name = _("街巷长或小巷管家")
-    verbose_name_plural = _("街巷长与小巷管家")
+    verbose_name = _("chief or steward")
+    verbose_name_plural = _("chiefs and stewards")
 
 
 @admin.register(Lane)
@@ -84,7 +84,7 @@ class PersonAdmin(UserAdmin):
     search_fields = ["username", "name", "phone"]
     fieldsets = (
         *(UserAdmin.fieldsets or ()),
-        (_("联系方式"), {"fields": ("name", "phone")}),
+        (_("Contact"), {"fields": ("name", "phone")}),
     )
     inlines = [RoleInline]
 

@@ -5,4 +5,4 @@ from django.utils.translation import gettext_lazy as _
 class OrganisationConfig(AppConfig):
     name = "whistle.organisation"
     label = "organisation"
-    verbose_name = _("城市与组织")
+    verbose_name = _("City and organisation")

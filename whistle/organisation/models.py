@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from whistle.organisation import geo
@@ -25,7 +26,7 @@ def _validate_polygon(value: Any) -> None:
         geo.polygon_rings(value)
     except geo.GeometryError as exc:
         raise ValidationError(
-            _("边界不是有效的 GeoJSON 多边形：%(error)s"), params={"error": exc}
+            _("The boundary is not a valid GeoJSON polygon: %(error)s"), params={"error": exc}
         ) from exc
 
 
@@ -34,7 +35,7 @@ def _validate_line(value: Any) -> None:
         geo.line_positions(value)
     except geo.GeometryError as exc:
         raise ValidationError(
-            _("中心线不是有效的 GeoJSON 线：%(error)s"), params={"error": exc}
+            _("The centre line is not a valid GeoJSON LineString: %(error)s"), params={"error": exc}
         ) from exc
 
 
@@ -60,19 +61,19 @@ class Jurisdiction(BoundingBoxMixin):
     """A node of the administrative tree: city → district → township → community."""
 
     class Level(models.TextChoices):
-        CITY = "city", _("市")
-        DISTRICT = "district", _("区")
-        TOWNSHIP = "township", _("街乡")
-        COMMUNITY = "community", _("社区/村")
+        CITY = "city", _("city")
+        DISTRICT = "district", _("district")
+        TOWNSHIP = "township", _("township")
+        COMMUNITY = "community", _("community")
 
     class Form(models.TextChoices):
         """What kind of township or community it is."""
 
         NONE = "", _("—")
-        STREET_OFFICE = "street_office", _("街道")
-        TOWN = "town", _("乡镇")
-        COMMUNITY = "community", _("社区")
-        VILLAGE = "village", _("村")
+        STREET_OFFICE = "street_office", _("street office")
+        TOWN = "town", _("town")
+        COMMUNITY = "community", _("community")
+        VILLAGE = "village", _("village")
 
     CODE_LENGTHS = {
         Level.CITY: 6,
@@ -86,30 +87,30 @@ class Jurisdiction(BoundingBoxMixin):
         Level.COMMUNITY: Level.TOWNSHIP,
     }
 
-    level = models.CharField(_("层级"), max_length=16, choices=Level.choices)
-    form = models.CharField(_("类型"), max_length=16, choices=Form.choices, blank=True)
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    form = models.CharField(_("form"), max_length=16, choices=Form.choices, blank=True)
     code = models.CharField(
-        _("行政区划代码"),
+        _("official code"),
         max_length=12,
         unique=True,
-        validators=[RegexValidator(r"^\d{6}(\d{3}(\d{3})?)?$", _("代码应为 6、9 或 12 位数字"))],
+        validators=[RegexValidator(r"^\d{6}(\d{3}(\d{3})?)?$", _("A code has 6, 9 or 12 digits"))],
     )
-    name = models.CharField(_("名称"), max_length=100)
+    name = models.CharField(_("name"), max_length=100)
     parent = models.ForeignKey(
         "self",
-        verbose_name=_("上级"),
+        verbose_name=_("parent"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="children",
     )
     boundary = models.JSONField(
-        _("边界 (GeoJSON)"), null=True, blank=True, validators=[_validate_polygon]
+        _("boundary (GeoJSON)"), null=True, blank=True, validators=[_validate_polygon]
     )
 
     class Meta:
-        verbose_name = _("行政区划")
-        verbose_name_plural = _("行政区划")
+        verbose_name = _("jurisdiction")
+        verbose_name_plural = _("jurisdictions")
         ordering = ["code"]
         indexes = [models.Index(fields=["level", "code"])]
 
@@ -133,18 +134,18 @@ class Jurisdiction(BoundingBoxMixin):
         if expected and self.code and len(self.code) != expected:
             raise ValidationError(
                 {
-                    "code": _("%(level)s代码应为 %(n)s 位")
+                    "code": _("A %(level)s code has %(n)s digits")
                     % {"level": self.get_level_display(), "n": expected}
                 }
             )
         parent_level = self.PARENT_LEVEL.get(self.Level(self.level)) if self.level else None
         if parent_level:
             if self.parent is None:
-                raise ValidationError({"parent": _("需要上级行政区划")})
+                raise ValidationError({"parent": _("A parent jurisdiction is required")})
             if self.parent.level != parent_level:
-                raise ValidationError({"parent": _("上级的层级不对")})
+                raise ValidationError({"parent": _("The parent is at the wrong level")})
             if self.level != self.Level.DISTRICT and not self.code.startswith(self.parent.code):
-                raise ValidationError({"code": _("代码应以上级代码开头")})
+                raise ValidationError({"code": _("The code must start with the parent's code")})
 
     @property
     def district(self) -> Jurisdiction | None:
@@ -160,35 +161,35 @@ class Jurisdiction(BoundingBoxMixin):
 class Lane(BoundingBoxMixin):
     """A street or alley (街巷) with its centre line and the people who answer for it."""
 
-    name = models.CharField(_("名称"), max_length=100)
+    name = models.CharField(_("name"), max_length=100)
     township = models.ForeignKey(
         Jurisdiction,
-        verbose_name=_("街乡"),
+        verbose_name=_("township"),
         on_delete=models.PROTECT,
         related_name="lanes",
         limit_choices_to={"level": Jurisdiction.Level.TOWNSHIP},
     )
     community = models.ForeignKey(
         Jurisdiction,
-        verbose_name=_("社区"),
+        verbose_name=_("community"),
         on_delete=models.PROTECT,
         related_name="community_lanes",
         null=True,
         blank=True,
         limit_choices_to={"level": Jurisdiction.Level.COMMUNITY},
     )
-    centre_line = models.JSONField(_("中心线 (GeoJSON)"), validators=[_validate_line])
-    length_m = models.FloatField(_("长度（米）"), editable=False, default=0.0)
+    centre_line = models.JSONField(_("centre line (GeoJSON)"), validators=[_validate_line])
+    length_m = models.FloatField(_("length (m)"), editable=False, default=0.0)
     checklist = models.JSONField(
-        _("巡查清单"),
+        _("patrol checklist"),
         default=list,
         blank=True,
-        help_text=_("巡查时逐项检查的条目；留空则使用“十无”清单"),
+        help_text=_('Items checked on each patrol; empty means the "ten noes" list'),
     )
 
     class Meta:
-        verbose_name = _("街巷")
-        verbose_name_plural = _("街巷")
+        verbose_name = _("lane")
+        verbose_name_plural = _("lanes")
         ordering = ["township__code", "name"]
         constraints = [
             models.UniqueConstraint(
@@ -215,35 +216,35 @@ class Lane(BoundingBoxMixin):
 
     def clean(self) -> None:
         if self.township_id and self.township.level != Jurisdiction.Level.TOWNSHIP:
-            raise ValidationError({"township": _("请选择街乡")})
+            raise ValidationError({"township": _("Choose a township")})
         community = self.community
         if community is not None and self.township_id and community.parent_id != self.township_id:
-            raise ValidationError({"community": _("社区不属于该街乡")})
+            raise ValidationError({"community": _("The community is not in this township")})
 
 
 class GridCell(BoundingBoxMixin):
     """A grid cell (网格): 6-digit district + 3 township + 3 community + 3 serial digits."""
 
     code = models.CharField(
-        _("网格编码"),
+        _("grid code"),
         max_length=15,
         unique=True,
-        validators=[RegexValidator(r"^\d{15}$", _("网格编码应为 15 位数字"))],
+        validators=[RegexValidator(r"^\d{15}$", _("A grid code has 15 digits"))],
     )
     community = models.ForeignKey(
         Jurisdiction,
-        verbose_name=_("社区"),
+        verbose_name=_("community"),
         on_delete=models.PROTECT,
         related_name="grid_cells",
         limit_choices_to={"level": Jurisdiction.Level.COMMUNITY},
     )
     boundary = models.JSONField(
-        _("边界 (GeoJSON)"), null=True, blank=True, validators=[_validate_polygon]
+        _("boundary (GeoJSON)"), null=True, blank=True, validators=[_validate_polygon]
     )
 
     class Meta:
-        verbose_name = _("网格")
-        verbose_name_plural = _("网格")
+        verbose_name = _("grid cell")
+        verbose_name_plural = _("grid cells")
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -255,18 +256,18 @@ class GridCell(BoundingBoxMixin):
 
     def clean(self) -> None:
         if self.community_id and self.code and not self.code.startswith(self.community.code):
-            raise ValidationError({"code": _("网格编码应以社区代码开头")})
+            raise ValidationError({"code": _("The grid code must start with the community's code")})
 
 
 class Sector(models.Model):
     """A field of public duty (城管, 公安, 消防, 房管…) that departments hold."""
 
-    code = models.SlugField(_("代码"), max_length=40, unique=True)
-    name = models.CharField(_("名称"), max_length=60)
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=60)
 
     class Meta:
-        verbose_name = _("职能领域")
-        verbose_name_plural = _("职能领域")
+        verbose_name = _("sector")
+        verbose_name_plural = _("sectors")
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -277,36 +278,36 @@ class Department(models.Model):
     """A body that holds enforcement or service power and can be summoned."""
 
     class Kind(models.TextChoices):
-        FUNCTIONAL = "functional", _("区职能部门（委办局）")
-        DISPATCHED = "dispatched", _("派出机构")
-        TOWNSHIP_TEAM = "township_team", _("街乡执法队")
+        FUNCTIONAL = "functional", _("district functional department")
+        DISPATCHED = "dispatched", _("dispatched agency")
+        TOWNSHIP_TEAM = "township_team", _("township enforcement team")
 
-    code = models.SlugField(_("代码"), max_length=60, unique=True)
-    name = models.CharField(_("名称"), max_length=100)
-    kind = models.CharField(_("类别"), max_length=16, choices=Kind.choices)
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     sector = models.ForeignKey(
-        Sector, verbose_name=_("职能领域"), on_delete=models.PROTECT, related_name="departments"
+        Sector, verbose_name=_("sector"), on_delete=models.PROTECT, related_name="departments"
     )
     district = models.ForeignKey(
         Jurisdiction,
-        verbose_name=_("所属区"),
+        verbose_name=_("district"),
         on_delete=models.PROTECT,
         related_name="departments",
         limit_choices_to={"level": Jurisdiction.Level.DISTRICT},
     )
     serves = models.ManyToManyField(
         Jurisdiction,
-        verbose_name=_("服务范围"),
+        verbose_name=_("serves"),
         related_name="served_by",
         blank=True,
-        help_text=_("服务的区或街乡；留空表示服务所属区全域"),
+        help_text=_("Districts or townships served; empty means the whole of its district"),
     )
-    phone = models.CharField(_("值班电话"), max_length=40, blank=True)
-    is_active = models.BooleanField(_("启用"), default=True)
+    phone = models.CharField(_("duty phone"), max_length=40, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
-        verbose_name = _("部门")
-        verbose_name_plural = _("部门")
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
         ordering = ["district__code", "name"]
 
     def __str__(self) -> str:
@@ -317,34 +318,34 @@ class CentreMembership(models.Model):
     """How a department takes part in a township's 1+5+N comprehensive enforcement centre."""
 
     class Role(models.TextChoices):
-        CORE = "core", _("主体（城管）")
-        STATIONED = "stationed", _("常驻")
-        ON_CALL = "on_call", _("随叫随到")
+        CORE = "core", _("core (urban management)")
+        STATIONED = "stationed", _("stationed")
+        ON_CALL = "on_call", _("on call")
 
     township = models.ForeignKey(
         Jurisdiction,
-        verbose_name=_("街乡"),
+        verbose_name=_("township"),
         on_delete=models.CASCADE,
         related_name="centre_memberships",
         limit_choices_to={"level": Jurisdiction.Level.TOWNSHIP},
     )
     department = models.ForeignKey(
         Department,
-        verbose_name=_("部门"),
+        verbose_name=_("department"),
         on_delete=models.CASCADE,
         related_name="centre_memberships",
     )
-    role = models.CharField(_("参与方式"), max_length=16, choices=Role.choices)
+    role = models.CharField(_("participation"), max_length=16, choices=Role.choices)
     people: models.ManyToManyField[Person, Any] = models.ManyToManyField(
         "Person",
-        verbose_name=_("常驻或值守人员"),
+        verbose_name=_("stationed or on-call people"),
         related_name="centre_duties",
         blank=True,
     )
 
     class Meta:
-        verbose_name = _("综合执法中心成员")
-        verbose_name_plural = _("综合执法中心成员（1+5+N）")
+        verbose_name = _("enforcement centre member")
+        verbose_name_plural = _("enforcement centre members (1+5+N)")
         ordering = ["township__code", "role", "department__name"]
         constraints = [
             models.UniqueConstraint(
@@ -359,12 +360,12 @@ class CentreMembership(models.Model):
 class Person(AbstractUser):
     """Anyone who signs in: chiefs, stewards, dispatchers, officers, assessors, residents."""
 
-    name = models.CharField(_("姓名"), max_length=60, blank=True)
-    phone = models.CharField(_("手机"), max_length=40, blank=True)
+    name = models.CharField(_("full name"), max_length=60, blank=True)
+    phone = models.CharField(_("mobile phone"), max_length=40, blank=True)
 
     class Meta:
-        verbose_name = _("人员")
-        verbose_name_plural = _("人员")
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
         ordering = ["username"]
 
     def __str__(self) -> str:
@@ -376,27 +377,27 @@ class Person(AbstractUser):
 
 
 class Role(models.TextChoices):
-    DISTRICT_CHIEF = "district_chief", _("区级总街巷长")
-    TOWNSHIP_CHIEF = "township_chief", _("街乡总街巷长")
-    STREET_CHIEF = "street_chief", _("街长")
-    LANE_CHIEF = "lane_chief", _("巷长")
-    STEWARD = "steward", _("小巷管家")
-    DISPATCHER = "dispatcher", _("街乡指挥中心调度员")
-    TOWNSHIP_ASSESSOR = "township_assessor", _("街乡考核员")
-    DEPARTMENT_OFFICER = "department_officer", _("部门执法人员")
-    DEPARTMENT_HEAD = "department_head", _("部门负责人")
-    CHIEFS_OFFICE = "chiefs_office", _("街巷长办公室工作人员")
-    DISTRICT_ASSESSOR = "district_assessor", _("区考核员")
-    ADMINISTRATOR = "administrator", _("系统管理员")
-    RESIDENT = "resident", _("居民")
+    DISTRICT_CHIEF = "district_chief", _("district chief of lanes")
+    TOWNSHIP_CHIEF = "township_chief", _("township chief of lanes")
+    STREET_CHIEF = "street_chief", _("street chief")
+    LANE_CHIEF = "lane_chief", _("lane chief")
+    STEWARD = "steward", _("alley steward")
+    DISPATCHER = "dispatcher", _("township dispatcher")
+    TOWNSHIP_ASSESSOR = "township_assessor", _("township assessor")
+    DEPARTMENT_OFFICER = "department_officer", _("department officer")
+    DEPARTMENT_HEAD = "department_head", _("department head")
+    CHIEFS_OFFICE = "chiefs_office", _("chiefs' office staff")
+    DISTRICT_ASSESSOR = "district_assessor", _("district assessor")
+    ADMINISTRATOR = "administrator", _("administrator")
+    RESIDENT = "resident", _("resident")
 
 
 class Scope(models.TextChoices):
-    NONE = "none", _("无")
-    DISTRICT = "district", _("区")
-    TOWNSHIP = "township", _("街乡")
-    LANE = "lane", _("街巷")
-    DEPARTMENT = "department", _("部门")
+    NONE = "none", _("none")
+    DISTRICT = "district", _("district")
+    TOWNSHIP = "township", _("township")
+    LANE = "lane", _("lane")
+    DEPARTMENT = "department", _("department")
 
 
 # Which scopes each role may be given. The first is the usual one.
@@ -421,12 +422,12 @@ class RoleAssignment(models.Model):
     """One role held by one person within one scope. A person may hold several."""
 
     person = models.ForeignKey(
-        Person, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="roles"
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="roles"
     )
-    role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     jurisdiction = models.ForeignKey(
         Jurisdiction,
-        verbose_name=_("区或街乡"),
+        verbose_name=_("district or township"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -434,7 +435,7 @@ class RoleAssignment(models.Model):
     )
     lane = models.ForeignKey(
         Lane,
-        verbose_name=_("街巷"),
+        verbose_name=_("lane"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -442,7 +443,7 @@ class RoleAssignment(models.Model):
     )
     department = models.ForeignKey(
         Department,
-        verbose_name=_("部门"),
+        verbose_name=_("department"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -450,14 +451,19 @@ class RoleAssignment(models.Model):
     )
 
     class Meta:
-        verbose_name = _("角色")
-        verbose_name_plural = _("角色")
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
         ordering = ["person__username", "role"]
         constraints = [
+            # Coalesce so that an empty scope counts as a value: SQLite cannot say NULLS NOT
+            # DISTINCT.
             models.UniqueConstraint(
-                fields=["person", "role", "jurisdiction", "lane", "department"],
+                "person",
+                "role",
+                Coalesce("jurisdiction", 0),
+                Coalesce("lane", 0),
+                Coalesce("department", 0),
                 name="role_assignment_unique",
-                nulls_distinct=False,
             ),
         ]
 
@@ -481,16 +487,20 @@ class RoleAssignment(models.Model):
     def clean(self) -> None:
         targets = [t for t in (self.jurisdiction_id, self.lane_id, self.department_id) if t]
         if len(targets) > 1:
-            raise ValidationError(_("一个角色只能有一个范围：区或街乡、街巷、部门三选一"))
+            raise ValidationError(
+                _("A role has one scope only: a district or township, a lane, or a department")
+            )
         if self.jurisdiction is not None and self.jurisdiction.level not in {
             Jurisdiction.Level.DISTRICT.value,
             Jurisdiction.Level.TOWNSHIP.value,
         }:
-            raise ValidationError({"jurisdiction": _("角色范围只能是区或街乡")})
+            raise ValidationError(
+                {"jurisdiction": _("A role's jurisdiction is a district or a township")}
+            )
         allowed = ROLE_SCOPES.get(self.role, ())
         if self.role and self.scope not in allowed:
             names = "、".join(str(Scope(s).label) for s in allowed)
             raise ValidationError(
-                _("角色“%(role)s”的范围应为：%(scopes)s")
+                _('The role "%(role)s" takes this scope: %(scopes)s')
                 % {"role": self.get_role_display(), "scopes": names}
             )

@@ -5,4 +5,4 @@ from django.utils.translation import gettext_lazy as _
 class PoliciesConfig(AppConfig):
     name = "whistle.policies"
     label = "policies"
-    verbose_name = _("政策与规则")
+    verbose_name = _("Policies")

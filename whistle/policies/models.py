@@ -9,6 +9,7 @@ from datetime import time
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from whistle.organisation.models import Jurisdiction, Sector
@@ -17,25 +18,25 @@ DISTRICTS = {"level": Jurisdiction.Level.DISTRICT}
 
 
 class DurationUnit(models.TextChoices):
-    NATURAL_MINUTES = "natural_minutes", _("自然分钟")
-    NATURAL_HOURS = "natural_hours", _("自然小时")
-    NATURAL_DAYS = "natural_days", _("自然日")
-    WORKING_HOURS = "working_hours", _("工作小时")
-    WORKING_DAYS = "working_days", _("工作日")
+    NATURAL_MINUTES = "natural_minutes", _("natural minutes")
+    NATURAL_HOURS = "natural_hours", _("natural hours")
+    NATURAL_DAYS = "natural_days", _("natural days")
+    WORKING_HOURS = "working_hours", _("working hours")
+    WORKING_DAYS = "working_days", _("working days")
 
 
 class WhistleKind(models.TextChoices):
-    ROUTINE = "routine", _("日常哨")
-    TOUGH = "tough", _("攻坚哨")
-    EMERGENCY = "emergency", _("应急哨")
+    ROUTINE = "routine", _("routine whistle")
+    TOUGH = "tough", _("tough-problem whistle")
+    EMERGENCY = "emergency", _("emergency whistle")
 
 
 class CategoryKind(models.TextChoices):
-    COMPONENT = "component", _("部件")
-    EVENT = "event", _("事件")
+    COMPONENT = "component", _("component")
+    EVENT = "event", _("event")
 
 
-two_digits = RegexValidator(r"^\d{2}$", _("应为 2 位数字"))
+two_digits = RegexValidator(r"^\d{2}$", _("Enter 2 digits"))
 
 
 class MajorClass(models.Model):
@@ -43,18 +44,18 @@ class MajorClass(models.Model):
 
     district = models.ForeignKey(
         Jurisdiction,
-        verbose_name=_("区"),
+        verbose_name=_("district"),
         on_delete=models.CASCADE,
         related_name="major_classes",
         limit_choices_to=DISTRICTS,
     )
-    kind = models.CharField(_("部件/事件"), max_length=16, choices=CategoryKind.choices)
-    code = models.CharField(_("大类代码"), max_length=2, validators=[two_digits])
-    name = models.CharField(_("名称"), max_length=60)
+    kind = models.CharField(_("component or event"), max_length=16, choices=CategoryKind.choices)
+    code = models.CharField(_("major class code"), max_length=2, validators=[two_digits])
+    name = models.CharField(_("name"), max_length=60)
 
     class Meta:
-        verbose_name = _("问题大类")
-        verbose_name_plural = _("问题大类")
+        verbose_name = _("major class")
+        verbose_name_plural = _("major classes")
         ordering = ["district__code", "kind", "code"]
         constraints = [
             models.UniqueConstraint(
@@ -70,48 +71,54 @@ class Category(models.Model):
     """A subclass (小类) of problem with the departments usually responsible and its time limits."""
 
     major = models.ForeignKey(
-        MajorClass, verbose_name=_("大类"), on_delete=models.CASCADE, related_name="categories"
+        MajorClass,
+        verbose_name=_("major class"),
+        on_delete=models.CASCADE,
+        related_name="categories",
     )
-    code = models.CharField(_("小类代码"), max_length=2, validators=[two_digits])
-    name = models.CharField(_("名称"), max_length=80)
+    code = models.CharField(_("subclass code"), max_length=2, validators=[two_digits])
+    name = models.CharField(_("name"), max_length=80)
     keywords = models.CharField(
-        _("关键词"), max_length=300, blank=True, help_text=_("用于根据描述推荐分类，逗号分隔")
+        _("keywords"),
+        max_length=300,
+        blank=True,
+        help_text=_("Used to suggest the category from a description, comma-separated"),
     )
     responsible_sectors = models.ManyToManyField(
-        Sector, verbose_name=_("通常负责的职能领域"), related_name="categories", blank=True
+        Sector, verbose_name=_("sectors usually responsible"), related_name="categories", blank=True
     )
     acknowledge_within = models.PositiveIntegerField(
-        _("签收时限"), default=30, validators=[MinValueValidator(1)]
+        _("acknowledge within"), default=30, validators=[MinValueValidator(1)]
     )
     acknowledge_unit = models.CharField(
-        _("签收时限单位"),
+        _("acknowledgement unit"),
         max_length=20,
         choices=DurationUnit.choices,
         default=DurationUnit.NATURAL_MINUTES,
     )
     arrive_within = models.PositiveIntegerField(
-        _("到场时限"), default=30, validators=[MinValueValidator(1)]
+        _("arrive within"), default=30, validators=[MinValueValidator(1)]
     )
     arrive_unit = models.CharField(
-        _("到场时限单位"),
+        _("arrival unit"),
         max_length=20,
         choices=DurationUnit.choices,
         default=DurationUnit.NATURAL_MINUTES,
     )
     resolve_within = models.PositiveIntegerField(
-        _("处置时限"), default=4, validators=[MinValueValidator(1)]
+        _("resolve within"), default=4, validators=[MinValueValidator(1)]
     )
     resolve_unit = models.CharField(
-        _("处置时限单位"),
+        _("resolution unit"),
         max_length=20,
         choices=DurationUnit.choices,
         default=DurationUnit.WORKING_HOURS,
     )
-    is_active = models.BooleanField(_("启用"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
-        verbose_name = _("问题分类")
-        verbose_name_plural = _("问题分类")
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
         ordering = ["major__district__code", "major__kind", "major__code", "code"]
         constraints = [
             models.UniqueConstraint(fields=["major", "code"], name="category_unique_code")
@@ -136,20 +143,20 @@ def parse_working_periods(text: str) -> list[tuple[time, time]]:
         match = _PERIOD.match(chunk)
         if not match:
             raise ValidationError(
-                _("工作时段格式应为 09:00-12:00,13:30-17:30，无法识别：%(chunk)s"),
+                _("Working periods look like 09:00-12:00,13:30-17:30; cannot read: %(chunk)s"),
                 params={"chunk": chunk.strip()},
             )
         h1, m1, h2, m2 = (int(g) for g in match.groups())
         if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2 != 0):
-            raise ValidationError(_("时间无效：%(chunk)s"), params={"chunk": chunk.strip()})
+            raise ValidationError(_("Invalid time: %(chunk)s"), params={"chunk": chunk.strip()})
         start = time(h1, m1)
         end = time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
         if end <= start:
             raise ValidationError(
-                _("时段结束应晚于开始：%(chunk)s"), params={"chunk": chunk.strip()}
+                _("A period must end after it starts: %(chunk)s"), params={"chunk": chunk.strip()}
             )
         if periods and start < periods[-1][1]:
-            raise ValidationError(_("时段应按时间先后排列且不重叠"))
+            raise ValidationError(_("Periods must be in order and must not overlap"))
         periods.append((start, end))
     return periods
 
@@ -165,15 +172,15 @@ def _validate_fractions(value: str) -> None:
         try:
             number = float(chunk)
         except ValueError:
-            raise ValidationError(_("应为 0 到 1 之间的小数，逗号分隔")) from None
+            raise ValidationError(_("Enter fractions between 0 and 1, comma-separated")) from None
         if not 0 < number < 1:
-            raise ValidationError(_("应为 0 到 1 之间的小数，逗号分隔"))
+            raise ValidationError(_("Enter fractions between 0 and 1, comma-separated"))
 
 
 def _validate_minutes(value: str) -> None:
     for chunk in value.split(","):
         if chunk.strip() and not chunk.strip().isdigit():
-            raise ValidationError(_("应为分钟数，逗号分隔"))
+            raise ValidationError(_("Enter minutes, comma-separated"))
 
 
 class DistrictPolicy(models.Model):
@@ -181,51 +188,57 @@ class DistrictPolicy(models.Model):
 
     district = models.OneToOneField(
         Jurisdiction,
-        verbose_name=_("区"),
+        verbose_name=_("district"),
         on_delete=models.CASCADE,
         related_name="policy",
         limit_choices_to=DISTRICTS,
     )
     working_periods = models.CharField(
-        _("工作时段"),
+        _("working periods"),
         max_length=100,
         default="09:00-12:00,13:30-17:30",
         validators=[_validate_periods],
-        help_text=_("工作日内计算工作时间的时段，北京时间"),
+        help_text=_("The periods of a working day that count as working time, Beijing time"),
     )
     checkin_radius_m = models.PositiveIntegerField(
-        _("报到有效半径（米）"), default=300, validators=[MinValueValidator(1)]
+        _("check-in radius (m)"), default=300, validators=[MinValueValidator(1)]
     )
     lane_snap_m = models.PositiveIntegerField(
-        _("街巷匹配距离（米）"),
+        _("lane matching distance (m)"),
         default=50,
-        help_text=_("问题位置距街巷中心线在此距离内即归属该街巷"),
+        help_text=_("A problem within this distance of a lane's centre line belongs to that lane"),
     )
     reminder_fractions = models.CharField(
-        _("提醒时点（时限比例）"),
+        _("remind at (fractions of the time limit)"),
         max_length=60,
         default="0.5",
         blank=True,
         validators=[_validate_fractions],
-        help_text=_("如 0.5 表示时限过半时提醒，逗号分隔"),
+        help_text=_(
+            "Fractions of the time limit at which to remind (0.5: half-time), comma-separated"
+        ),
     )
     reminder_minutes_before = models.CharField(
-        _("提前提醒（分钟）"),
+        _("remind before (minutes)"),
         max_length=60,
         default="5",
         blank=True,
         validators=[_validate_minutes],
-        help_text=_("到期前多少分钟提醒，逗号分隔"),
+        help_text=_("Minutes before a deadline to send a reminder, comma-separated"),
     )
     escalate_to_district_after_minutes = models.PositiveIntegerField(
-        _("升级到区街巷长办公室（超时后分钟）"), default=60
+        _("escalate to the district chiefs' office (minutes after overdue)"), default=60
     )
-    duplicate_radius_m = models.PositiveIntegerField(_("疑似重复：距离（米）"), default=100)
-    duplicate_window_hours = models.PositiveIntegerField(_("疑似重复：时间（小时）"), default=72)
+    duplicate_radius_m = models.PositiveIntegerField(
+        _("possible duplicates: within (m)"), default=100
+    )
+    duplicate_window_hours = models.PositiveIntegerField(
+        _("possible duplicates: within (hours)"), default=72
+    )
 
     class Meta:
-        verbose_name = _("区级规则")
-        verbose_name_plural = _("区级规则")
+        verbose_name = _("district policy")
+        verbose_name_plural = _("district policies")
 
     def __str__(self) -> str:
         return str(self.district)
@@ -236,34 +249,34 @@ class WhistleRule(models.Model):
 
     district = models.ForeignKey(
         Jurisdiction,
-        verbose_name=_("区"),
+        verbose_name=_("district"),
         on_delete=models.CASCADE,
         related_name="whistle_rules",
         limit_choices_to=DISTRICTS,
     )
-    kind = models.CharField(_("哨类"), max_length=16, choices=WhistleKind.choices)
+    kind = models.CharField(_("whistle kind"), max_length=16, choices=WhistleKind.choices)
     acknowledge_within = models.PositiveIntegerField(
-        _("签收时限"), default=10, validators=[MinValueValidator(1)]
+        _("acknowledge within"), default=10, validators=[MinValueValidator(1)]
     )
     acknowledge_unit = models.CharField(
-        _("签收时限单位"),
+        _("acknowledgement unit"),
         max_length=20,
         choices=DurationUnit.choices,
         default=DurationUnit.NATURAL_MINUTES,
     )
     arrive_within = models.PositiveIntegerField(
-        _("到场报到时限"), default=30, validators=[MinValueValidator(1)]
+        _("arrive within"), default=30, validators=[MinValueValidator(1)]
     )
     arrive_unit = models.CharField(
-        _("到场报到时限单位"),
+        _("arrival unit"),
         max_length=20,
         choices=DurationUnit.choices,
         default=DurationUnit.NATURAL_MINUTES,
     )
 
     class Meta:
-        verbose_name = _("吹哨时限")
-        verbose_name_plural = _("吹哨时限")
+        verbose_name = _("whistle time limits")
+        verbose_name_plural = _("whistle time limits")
         ordering = ["district__code", "kind"]
         constraints = [
             models.UniqueConstraint(fields=["district", "kind"], name="whistle_rule_unique_kind")
@@ -282,25 +295,23 @@ class CalendarYear(models.Model):
 
     district = models.ForeignKey(
         Jurisdiction,
-        verbose_name=_("区"),
+        verbose_name=_("district"),
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="calendar_years",
         limit_choices_to=DISTRICTS,
-        help_text=_("留空表示全市通用"),
+        help_text=_("Empty means it applies to every district"),
     )
-    year = models.PositiveIntegerField(_("年份"), validators=[MinValueValidator(2000)])
-    source = models.CharField(_("依据"), max_length=200, blank=True)
+    year = models.PositiveIntegerField(_("year"), validators=[MinValueValidator(2000)])
+    source = models.CharField(_("source"), max_length=200, blank=True)
 
     class Meta:
-        verbose_name = _("已录入的年度日历")
-        verbose_name_plural = _("已录入的年度日历")
+        verbose_name = _("entered calendar year")
+        verbose_name_plural = _("entered calendar years")
         ordering = ["year"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["district", "year"], name="calendar_year_unique", nulls_distinct=False
-            )
+            models.UniqueConstraint(Coalesce("district", 0), "year", name="calendar_year_unique")
         ]
 
     def __str__(self) -> str:
@@ -312,28 +323,26 @@ class CalendarDay(models.Model):
 
     district = models.ForeignKey(
         Jurisdiction,
-        verbose_name=_("区"),
+        verbose_name=_("district"),
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="calendar_days",
         limit_choices_to=DISTRICTS,
-        help_text=_("留空表示全市通用"),
+        help_text=_("Empty means it applies to every district"),
     )
-    date = models.DateField(_("日期"))
-    is_workday = models.BooleanField(_("是否工作日"))
-    name = models.CharField(_("说明"), max_length=60, blank=True)
+    date = models.DateField(_("date"))
+    is_workday = models.BooleanField(_("workday"))
+    name = models.CharField(_("note"), max_length=60, blank=True)
 
     class Meta:
-        verbose_name = _("日历调整")
-        verbose_name_plural = _("日历调整")
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
         ordering = ["date"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["district", "date"], name="calendar_day_unique", nulls_distinct=False
-            )
+            models.UniqueConstraint(Coalesce("district", 0), "date", name="calendar_day_unique")
         ]
 
     def __str__(self) -> str:
-        state = _("工作日") if self.is_workday else _("休息日")
+        state = _("working days") if self.is_workday else _("rest day")
         return f"{self.date} {state} {self.name}".strip()

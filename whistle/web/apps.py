@@ -5,4 +5,4 @@ from django.utils.translation import gettext_lazy as _
 class WebConfig(AppConfig):
     name = "whistle.web"
     label = "web"
-    verbose_name = _("页面")
+    verbose_name = _("Pages")
