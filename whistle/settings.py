@@ -33,6 +33,10 @@ SITE_URL = env_str("WHISTLE_SITE_URL", "http://127.0.0.1:8000")
 INSTALLED_APPS = [
     "whistle.organisation",
     "whistle.policies",
+    "whistle.cases",
+    "whistle.notifications",
+    "whistle.importing",
+    "whistle.demo",
     "whistle.web",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -137,6 +141,13 @@ WHISTLE_CALENDAR_UNKNOWN_YEAR = env_choice(
 WHISTLE_LANE_SNAP_METRES = env_float("WHISTLE_LANE_SNAP_METRES", 50.0, minimum=0.0)
 WHISTLE_DEMO_PASSWORD = env_str("WHISTLE_DEMO_PASSWORD", "whistle-demo-2026")
 WHISTLE_WORKER_INTERVAL_SECONDS = env_float("WHISTLE_WORKER_INTERVAL_SECONDS", 1.0, minimum=0.05)
+# What one tick of `whistle worker` runs, in order: dotted paths of functions
+# `sweep(now: datetime, *, batch: int) -> int` that claim and process due work.
+WHISTLE_WORKER_SWEEPS = env_list(
+    "WHISTLE_WORKER_SWEEPS",
+    ["whistle.cases.deadlines.sweep", "whistle.notifications.delivery.sweep"],
+)
+WHISTLE_WORKER_BATCH = env_int("WHISTLE_WORKER_BATCH", 200, minimum=1)
 WHISTLE_PAGE_SIZE = env_int("WHISTLE_PAGE_SIZE", 50, minimum=1)
 
 LOG_LEVEL = env_choice("WHISTLE_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
