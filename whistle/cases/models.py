@@ -1,0 +1,475 @@
+"""Cases, whistles, summons, supervision notices and the trail (一次一留痕).
+
+State changes happen only in `whistle.cases.actions`; every one of them appends an `Event`
+in the same transaction. Deadlines are stored, indexed datetimes; the worker's sweep
+(`whistle.cases.deadlines`) claims rows whose `next_check_at` has passed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from whistle.organisation.models import Department, GridCell, Jurisdiction, Lane
+from whistle.policies.models import Category, WhistleKind
+
+_REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def new_reference() -> str:
+    """A short reference a resident can read out on the phone: no 0/O or 1/I."""
+    return "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(10))
+
+
+class Case(models.Model):
+    """A problem found in the city and everything done about it."""
+
+    class Source(models.TextChoices):
+        PATROL = "patrol", _("patrol finding")
+        STEWARD = "steward", _("alley steward")
+        CHIEF = "chief", _("street or lane chief")
+        RESIDENT = "resident", _("resident")
+        HOTLINE = "hotline", _("12345 hotline")
+        SUPERIOR = "superior", _("order from above")
+
+    class Status(models.TextChoices):
+        REPORTED = "reported", _("reported")
+        FILED = "filed", _("filed")
+        REJECTED = "rejected", _("rejected")
+        MERGED = "merged", _("merged as duplicate")
+        DISPATCHED = "dispatched", _("dispatched")
+        WHISTLED = "whistled", _("whistle blown")
+        HANDLED = "handled", _("handled, awaiting check")
+        CLOSED = "closed", _("closed")
+        EVALUATED = "evaluated", _("evaluated")
+        BACKLOG = "backlog", _("on the open backlog")
+
+    class Escalation(models.TextChoices):
+        NONE = "", _("not escalated")
+        TOWNSHIP = "township", _("township chiefs' office")
+        DISTRICT = "district", _("district chiefs' office")
+
+    OPEN_STATUSES = (
+        Status.REPORTED,
+        Status.FILED,
+        Status.DISPATCHED,
+        Status.WHISTLED,
+        Status.HANDLED,
+        Status.BACKLOG,
+    )
+
+    uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    reference = models.CharField(
+        _("reference number"), max_length=12, unique=True, default=new_reference, editable=False
+    )
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.REPORTED
+    )
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
+    description = models.TextField(_("description"), max_length=4000)
+    # Position in WGS-84, as reported.
+    lon = models.FloatField(_("longitude"))
+    lat = models.FloatField(_("latitude"))
+    accuracy_m = models.FloatField(_("position accuracy (m)"), null=True, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    # Found from the position when the case is reported.
+    district = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="district_cases",
+    )
+    township = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("township"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="township_cases",
+    )
+    community = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("community"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="community_cases",
+    )
+    lane = models.ForeignKey(
+        Lane,
+        verbose_name=_("lane"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
+    grid_cell = models.ForeignKey(
+        GridCell,
+        verbose_name=_("grid cell"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reporter"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reported_cases",
+    )
+    # A reporter without an account (resident, hotline caller).
+    reporter_name = models.CharField(_("reporter's name"), max_length=60, blank=True)
+    reporter_phone = models.CharField(_("reporter's phone"), max_length=40, blank=True)
+    external_id = models.CharField(
+        _("external id"), max_length=64, blank=True, help_text=_("e.g. the 12345 order number")
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+    )
+    rejection_reason = models.TextField(_("reason for rejection"), blank=True)
+    backlog_reason = models.TextField(_("reason for the backlog"), blank=True)
+    backlog_review_on = models.DateField(_("backlog review date"), null=True, blank=True)
+    rework_count = models.PositiveIntegerField(_("rework count"), default=0)
+    escalation = models.CharField(
+        _("escalation"), max_length=16, choices=Escalation.choices, default="", blank=True
+    )
+    resolve_due_at = models.DateTimeField(_("resolve by"), null=True, blank=True)
+    reported_at = models.DateTimeField(_("reported at"))
+    filed_at = models.DateTimeField(_("filed at"), null=True, blank=True)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Township's rating after closure (1–5) and the resident's satisfaction from the call-back.
+    township_rating = models.PositiveSmallIntegerField(_("township rating"), null=True, blank=True)
+    resident_satisfied = models.BooleanField(_("resident satisfied"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-reported_at"]
+        indexes = [
+            models.Index(fields=["township", "status"]),
+            models.Index(fields=["district", "status"]),
+            models.Index(fields=["category", "reported_at"]),
+            models.Index(fields=["lane", "reported_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"cases/{instance.case.uuid}/{uuid.uuid4().hex}.{extension}"
+
+
+class Attachment(models.Model):
+    """A photo or document attached to a case, through Django's storage API."""
+
+    class Purpose(models.TextChoices):
+        REPORT = "report", _("report")
+        CHECK_IN = "check_in", _("check-in")
+        PROGRESS = "progress", _("progress")
+        RESULT = "result", _("result")
+        CHECK = "check", _("on-site check")
+        APPEAL = "appeal", _("appeal")
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="attachments"
+    )
+    summons = models.ForeignKey(
+        "Summons",
+        verbose_name=_("summons"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.get_purpose_display()}"
+
+
+class Whistle(models.Model):
+    """A township's summons of one or more departments to a case (吹哨)."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="whistles"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=WhistleKind.choices)
+    township = models.ForeignKey(
+        Jurisdiction, verbose_name=_("township"), on_delete=models.PROTECT, related_name="whistles"
+    )
+    blown_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("blown by"),
+        on_delete=models.PROTECT,
+        related_name="whistles_blown",
+    )
+    blown_at = models.DateTimeField(_("blown at"))
+    meeting_point = models.CharField(_("meeting point"), max_length=200, blank=True)
+    meeting_lon = models.FloatField(_("meeting point longitude"), null=True, blank=True)
+    meeting_lat = models.FloatField(_("meeting point latitude"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("whistle")
+        verbose_name_plural = _("whistles")
+        ordering = ["-blown_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.get_kind_display()}"
+
+
+class Summons(models.Model):
+    """One department's obligations on one case: through a whistle, or a routine dispatch.
+
+    A whistle's summons must acknowledge, arrive on site and resolve by its deadlines; a
+    routine dispatch (no whistle) has no arrival obligation.
+    """
+
+    class Status(models.TextChoices):
+        SUMMONED = "summoned", _("summoned")
+        ACKNOWLEDGED = "acknowledged", _("acknowledged")
+        ON_SITE = "on_site", _("on site")
+        DONE = "done", _("result reported")
+        DECLINED = "declined", _("declined, awaiting ruling")
+        RELEASED = "released", _("released")
+        LEFT = "left", _("checked out")
+        CANCELLED = "cancelled", _("cancelled")
+
+    # Statuses in which the department still owes something.
+    OPEN_STATUSES = (Status.SUMMONED, Status.ACKNOWLEDGED, Status.ON_SITE, Status.DECLINED)
+
+    class Ruling(models.TextChoices):
+        NONE = "", _("no ruling")
+        UPHELD = "upheld", _("decline upheld")
+        INSISTED = "insisted", _("township insists")
+
+    uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="summonses"
+    )
+    whistle = models.ForeignKey(
+        Whistle,
+        verbose_name=_("whistle"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="summonses",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="summonses",
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.SUMMONED
+    )
+    summoned_at = models.DateTimeField(_("summoned at"))
+    acknowledge_due_at = models.DateTimeField(_("acknowledge by"))
+    arrive_due_at = models.DateTimeField(_("arrive by"), null=True, blank=True)
+    resolve_due_at = models.DateTimeField(_("resolve by"))
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acknowledged by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    arrived_lon = models.FloatField(_("check-in longitude"), null=True, blank=True)
+    arrived_lat = models.FloatField(_("check-in latitude"), null=True, blank=True)
+    arrived_accuracy_m = models.FloatField(_("check-in accuracy (m)"), null=True, blank=True)
+    arrived_distance_m = models.FloatField(_("check-in distance (m)"), null=True, blank=True)
+    done_at = models.DateTimeField(_("result reported at"), null=True, blank=True)
+    result = models.TextField(_("result"), blank=True)
+    decline_reason = models.TextField(_("reason for declining"), blank=True)
+    ruling = models.CharField(
+        _("ruling"), max_length=16, choices=Ruling.choices, default="", blank=True
+    )
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    left_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
+    # Set once, by the sweep, in the same transaction as the overdue event.
+    acknowledge_overdue_at = models.DateTimeField(
+        _("acknowledgement overdue at"), null=True, blank=True
+    )
+    arrive_overdue_at = models.DateTimeField(_("arrival overdue at"), null=True, blank=True)
+    resolve_overdue_at = models.DateTimeField(_("resolution overdue at"), null=True, blank=True)
+    escalated_to_township_at = models.DateTimeField(
+        _("escalated to the township chiefs' office at"), null=True, blank=True
+    )
+    escalated_to_district_at = models.DateTimeField(
+        _("escalated to the district chiefs' office at"), null=True, blank=True
+    )
+    # The earliest moment the sweep must look at this summons again (a deadline, a reminder or
+    # an escalation); null when nothing is pending. The sweep's index.
+    next_check_at = models.DateTimeField(_("next check at"), null=True, blank=True)
+    # Every point in time (deadline, reminder, escalation) up to this one has been handled.
+    swept_through_at = models.DateTimeField(_("swept through"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("summons")
+        verbose_name_plural = _("summonses")
+        ordering = ["summoned_at"]
+        indexes = [
+            models.Index(fields=["next_check_at"], name="summons_next_check"),
+            models.Index(fields=["department", "status"]),
+            models.Index(fields=["case", "department"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.department}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class SupervisionNotice(models.Model):
+    """A formal demand (督办) to a department to act on a case by a date."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="supervision_notices"
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="supervision_notices",
+    )
+    summons = models.ForeignKey(
+        Summons,
+        verbose_name=_("summons"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="supervision_notices",
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    issued_at = models.DateTimeField(_("issued at"))
+    text = models.TextField(_("demand"))
+    due_at = models.DateTimeField(_("act by"))
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    answer = models.TextField(_("answer"), blank=True)
+    overdue_at = models.DateTimeField(_("overdue at"), null=True, blank=True)
+    next_check_at = models.DateTimeField(_("next check at"), null=True, blank=True)
+    swept_through_at = models.DateTimeField(_("swept through"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("supervision notice")
+        verbose_name_plural = _("supervision notices")
+        ordering = ["-issued_at"]
+        indexes = [models.Index(fields=["next_check_at"], name="supervision_next_check")]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.department}"
+
+
+class Event(models.Model):
+    """One entry of a case's trail. Append-only and hash-chained per case.
+
+    `hash` is SHA-256 over the canonical JSON of the event's content and `prev_hash` (the
+    hash of the case's previous event), so a changed, removed or reordered event breaks the
+    chain. No code path updates or deletes events; database triggers refuse it.
+    """
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="events"
+    )
+    seq = models.PositiveIntegerField(_("sequence"))
+    at = models.DateTimeField(_("time"))
+    kind = models.CharField(_("kind"), max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_role = models.CharField(_("actor's role"), max_length=32, blank=True)
+    summons = models.ForeignKey(
+        Summons,
+        verbose_name=_("summons"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    lon = models.FloatField(_("longitude"), null=True, blank=True)
+    lat = models.FloatField(_("latitude"), null=True, blank=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("trail event")
+        verbose_name_plural = _("trail events")
+        ordering = ["case_id", "seq"]
+        constraints = [models.UniqueConstraint(fields=["case", "seq"], name="event_unique_seq")]
+        indexes = [models.Index(fields=["kind", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}#{self.seq} {self.kind}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("trail events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("trail events are append-only")

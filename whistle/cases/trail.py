@@ -1,0 +1,161 @@
+"""The trail (一次一留痕): appending hash-chained events and checking the chain.
+
+`append_event` must run inside the transaction of the change it records, with the case row
+locked (`lock_case`), so that two writers cannot both take the same sequence number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from whistle.cases.models import Case, Event, Summons
+
+GENESIS = "0" * 64
+
+
+class EventKind(models.TextChoices):
+    CASE_REPORTED = "case.reported", _("problem reported")
+    CASE_FILED = "case.filed", _("case filed")
+    CASE_REJECTED = "case.rejected", _("case rejected")
+    CASE_MERGED = "case.merged", _("merged as a duplicate")
+    DUPLICATE_MERGED_IN = "case.duplicate_merged_in", _("a duplicate was merged in")
+    CASE_RECATEGORISED = "case.recategorised", _("category changed")
+    SOLVED_ON_SPOT = "case.solved_on_spot", _("solved on the spot")
+    DISPATCHED = "case.dispatched", _("dispatched through the routine channel")
+    WHISTLE_BLOWN = "whistle.blown", _("whistle blown")
+    SUMMONED = "summons.created", _("department summoned")
+    ACKNOWLEDGED = "summons.acknowledged", _("summons acknowledged")
+    CHECK_IN_ACCEPTED = "summons.check_in", _("checked in on site")
+    CHECK_IN_REFUSED = "summons.check_in_refused", _("check-in refused")
+    PROGRESS = "summons.progress", _("progress reported")
+    RESULT = "summons.result", _("result reported")
+    DECLINED = "summons.declined", _("summons declined")
+    DECLINE_UPHELD = "summons.decline_upheld", _("decline upheld")
+    DECLINE_INSISTED = "summons.decline_insisted", _("township insists")
+    RELEASED = "summons.released", _("department released")
+    CHECK_OUT = "summons.checked_out", _("department checked out")
+    CHECK_OUT_REFUSED = "summons.check_out_refused", _("early check-out refused")
+    ACKNOWLEDGE_OVERDUE = "summons.acknowledge_overdue", _("acknowledgement overdue")
+    ARRIVE_OVERDUE = "summons.arrive_overdue", _("arrival overdue")
+    RESOLVE_OVERDUE = "summons.resolve_overdue", _("resolution overdue")
+    REMINDER = "summons.reminder", _("reminder sent")
+    ESCALATED = "case.escalated", _("escalated")
+    SUPERVISION_ISSUED = "supervision.issued", _("supervision notice issued")
+    SUPERVISION_ANSWERED = "supervision.answered", _("supervision notice answered")
+    SUPERVISION_OVERDUE = "supervision.overdue", _("supervision notice overdue")
+    HANDLED = "case.handled", _("marked resolved")
+    CHECK_PASSED = "case.check_passed", _("on-site check passed")
+    REWORK = "case.rework", _("sent back for rework")
+    CLOSED = "case.closed", _("case closed")
+    BACKLOG = "case.backlog", _("put on the open backlog")
+    BACKLOG_RESUMED = "case.backlog_resumed", _("taken off the backlog")
+    EVALUATED = "case.evaluated", _("evaluated")
+    RESIDENT_CALLBACK = "case.resident_callback", _("resident called back")
+    ATTACHMENT_ADDED = "case.attachment", _("attachment added")
+
+
+def lock_case(case_id: int) -> Case:
+    """Lock a case row for the rest of the transaction and return it fresh.
+
+    Every action that changes a case or its summonses locks the case first, so locks are
+    always taken in the same order (case, then its summonses) and sequence numbers of the
+    trail cannot collide.
+    """
+    return Case.objects.select_for_update().get(pk=case_id)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def event_content(
+    *,
+    case_uuid: str,
+    seq: int,
+    at: datetime,
+    kind: str,
+    actor_id: int | None,
+    actor_role: str,
+    summons_uuid: str | None,
+    data: dict[str, Any],
+    lon: float | None,
+    lat: float | None,
+) -> dict[str, Any]:
+    """The fields that the hash covers, in a form that survives a JSON round trip."""
+    return {
+        "case": case_uuid,
+        "seq": seq,
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "kind": kind,
+        "actor": actor_id,
+        "role": actor_role,
+        "summons": summons_uuid,
+        "data": data,
+        "lon": lon,
+        "lat": lat,
+    }
+
+
+def compute_hash(content: dict[str, Any], prev_hash: str) -> str:
+    payload = _canonical({"content": content, "prev": prev_hash})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def append_event(
+    case: Case,
+    kind: str,
+    *,
+    actor: Any = None,
+    actor_role: str = "",
+    summons: Summons | None = None,
+    data: dict[str, Any] | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    at: datetime | None = None,
+) -> Event:
+    """Append one event to the case's trail. Call with the case locked, inside the change's
+    transaction. `data` must be JSON-serialisable (before/after values, reasons, distances).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("append_event must run inside the transaction of the change")
+    at = at or timezone.now()
+    data = json.loads(_canonical(data or {}))
+    last = Event.objects.filter(case=case).order_by("-seq").values("seq", "hash").first()
+    seq = (last["seq"] + 1) if last else 1
+    prev_hash = last["hash"] if last else GENESIS
+    actor_id = actor.pk if actor is not None else None
+    content = event_content(
+        case_uuid=str(case.uuid),
+        seq=seq,
+        at=at,
+        kind=kind,
+        actor_id=actor_id,
+        actor_role=actor_role,
+        summons_uuid=str(summons.uuid) if summons is not None else None,
+        data=data,
+        lon=lon,
+        lat=lat,
+    )
+    event = Event(
+        case=case,
+        seq=seq,
+        at=at,
+        kind=kind,
+        actor_id=actor_id,
+        actor_role=actor_role,
+        summons=summons,
+        data=data,
+        lon=lon,
+        lat=lat,
+        prev_hash=prev_hash,
+        hash=compute_hash(content, prev_hash),
+    )
+    event.save(force_insert=True)
+    return event
