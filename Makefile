@@ -50,6 +50,7 @@ pytest: setup ## only the test suite
 
 test: setup lint ## set up, lint, check migrations, run every test (DATABASE_URL picks the database)
 	$(BIN)/whistle makemigrations --check --dry-run
+	@$(BIN)/whistle shell -c "from django.db import connection as c; print('tests run on', c.vendor)"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean: ## remove the virtual environment and local data

@@ -131,3 +131,4 @@ def make_person(username: str, role: str, **scope) -> Person:
 @pytest.fixture
 def lane_chief(small_city) -> Person:
     return make_person("lane-chief", Role.LANE_CHIEF, lane=small_city.renmin_lane)
+
