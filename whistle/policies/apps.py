@@ -6,3 +6,9 @@ class PoliciesConfig(AppConfig):
     name = "whistle.policies"
     label = "policies"
     verbose_name = _("Policies")
+
+    def ready(self) -> None:
+        from whistle.policies import calendar, checks
+
+        calendar.connect_signals()
+        checks.register_checks()

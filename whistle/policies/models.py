@@ -344,5 +344,5 @@ class CalendarDay(models.Model):
         ]
 
     def __str__(self) -> str:
-        state = _("working days") if self.is_workday else _("rest day")
+        state = _("working day") if self.is_workday else _("rest day")
         return f"{self.date} {state} {self.name}".strip()
