@@ -12,6 +12,10 @@ def main() -> None:
 
     argv = list(sys.argv)
     argv[0] = "whistle"
+    # `whistle seed-demo` runs the command module seed_demo: hyphens read better on a
+    # command line, Python modules need underscores.
+    if len(argv) > 1 and not argv[1].startswith("-"):
+        argv[1] = argv[1].replace("-", "_")
     execute_from_command_line(argv)
 
 

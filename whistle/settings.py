@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "whistle.policies",
     "whistle.cases",
     "whistle.notifications",
+    "whistle.assessment",
     "whistle.importing",
     "whistle.demo",
     "whistle.web",
@@ -110,7 +111,15 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Front-end packages come from npm (`npm ci` with package-lock.json) and are served straight
+# from their dist folders under a "vendor/" prefix: nothing third-party is copied into static/.
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
+    ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
+]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("WHISTLE_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 STORAGES = {
@@ -148,7 +157,43 @@ WHISTLE_WORKER_SWEEPS = env_list(
     ["whistle.cases.deadlines.sweep", "whistle.notifications.delivery.sweep"],
 )
 WHISTLE_WORKER_BATCH = env_int("WHISTLE_WORKER_BATCH", 200, minimum=1)
+
+# Notifications (see docs/notifications.md).
+WHISTLE_SMS_BACKEND = env_str("WHISTLE_SMS_BACKEND", "whistle.notifications.sms.ConsoleSmsBackend")
+WHISTLE_NOTIFY_MAX_ATTEMPTS = env_int("WHISTLE_NOTIFY_MAX_ATTEMPTS", 8, minimum=1)
+WHISTLE_NOTIFY_RETRY_SECONDS = env_float("WHISTLE_NOTIFY_RETRY_SECONDS", 60.0, minimum=1.0)
+WHISTLE_NOTIFY_LEASE_SECONDS = env_float("WHISTLE_NOTIFY_LEASE_SECONDS", 300.0, minimum=30.0)
+WHISTLE_NOTIFY_SWEEP_SECONDS = env_float("WHISTLE_NOTIFY_SWEEP_SECONDS", 1.0, minimum=0.0)
+WHISTLE_WEBHOOK_TIMEOUT_SECONDS = env_float("WHISTLE_WEBHOOK_TIMEOUT_SECONDS", 5.0, minimum=0.5)
+# A hung mail server must not stall the worker.
+EMAIL_TIMEOUT = env_int("WHISTLE_EMAIL_TIMEOUT", 10, minimum=1)
 WHISTLE_PAGE_SIZE = env_int("WHISTLE_PAGE_SIZE", 50, minimum=1)
+
+# The base map under the map's vector layers (docs/frontend.md). "none" draws boundaries,
+# lanes and cases on a plain background and needs no network. Tianditu (天地图) serves
+# CGCS2000, close enough to WGS-84 to draw stored positions as they are; Amap (高德) serves
+# GCJ-02, so the map shifts positions for display; "custom" is an in-house tile server whose
+# coordinate system must be declared.
+WHISTLE_BASEMAP = env_choice("WHISTLE_BASEMAP", "none", ("none", "tianditu", "amap", "custom"))
+WHISTLE_BASEMAP_KEY = env_str("WHISTLE_BASEMAP_KEY", "")
+WHISTLE_BASEMAP_URL = env_str("WHISTLE_BASEMAP_URL", "")
+WHISTLE_BASEMAP_CRS = env_choice("WHISTLE_BASEMAP_CRS", "", ("", "wgs84", "gcj02"))
+WHISTLE_BASEMAP_SUBDOMAINS = env_str("WHISTLE_BASEMAP_SUBDOMAINS", "")
+WHISTLE_BASEMAP_ATTRIBUTION = env_str("WHISTLE_BASEMAP_ATTRIBUTION", "")
+WHISTLE_BASEMAP_MAX_ZOOM = env_int("WHISTLE_BASEMAP_MAX_ZOOM", 18, minimum=1)
+if WHISTLE_BASEMAP == "tianditu" and not WHISTLE_BASEMAP_KEY:
+    raise ImproperSetting("WHISTLE_BASEMAP=tianditu needs WHISTLE_BASEMAP_KEY (a Tianditu key)")
+if WHISTLE_BASEMAP == "custom" and not all(
+    part in WHISTLE_BASEMAP_URL for part in ("{x}", "{y}", "{z}")
+):
+    raise ImproperSetting(
+        "WHISTLE_BASEMAP=custom needs WHISTLE_BASEMAP_URL, a tile URL template with {z}, {x} "
+        f"and {{y}}; got {WHISTLE_BASEMAP_URL!r}"
+    )
+if WHISTLE_BASEMAP == "custom" and not WHISTLE_BASEMAP_CRS:
+    raise ImproperSetting(
+        "WHISTLE_BASEMAP=custom needs WHISTLE_BASEMAP_CRS: wgs84 (or CGCS2000) or gcj02"
+    )
 
 LOG_LEVEL = env_choice("WHISTLE_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {

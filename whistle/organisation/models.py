@@ -39,6 +39,9 @@ def _validate_line(value: Any) -> None:
         ) from exc
 
 
+BBOX_FIELDS = ("min_lon", "min_lat", "max_lon", "max_lat")
+
+
 class BoundingBoxMixin(models.Model):
     """A geometry's extent, kept beside it so spatial look-ups can filter in the database."""
 
@@ -55,6 +58,11 @@ class BoundingBoxMixin(models.Model):
             self.min_lon, self.min_lat, self.max_lon, self.max_lat = geo.geometry_bbox(geometry)
         else:
             self.min_lon = self.min_lat = self.max_lon = self.max_lat = None
+
+    def derive_fields(self) -> None:
+        """Compute what the model keeps beside its geometry (save() does it; bulk_create
+        callers must call it themselves)."""
+        self.set_bbox(getattr(self, "boundary", None))
 
 
 class Jurisdiction(BoundingBoxMixin):
@@ -118,15 +126,9 @@ class Jurisdiction(BoundingBoxMixin):
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.set_bbox(self.boundary)
+        self.derive_fields()
         if kwargs.get("update_fields") is not None and "boundary" in kwargs["update_fields"]:
-            kwargs["update_fields"] = {
-                *kwargs["update_fields"],
-                "min_lon",
-                "min_lat",
-                "max_lon",
-                "max_lat",
-            }
+            kwargs["update_fields"] = {*kwargs["update_fields"], *BBOX_FIELDS}
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
@@ -201,17 +203,9 @@ class Lane(BoundingBoxMixin):
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.length_m = round(geo.line_length_m(self.centre_line), 1)
-        self.set_bbox(self.centre_line)
+        self.derive_fields()
         if kwargs.get("update_fields") is not None and "centre_line" in kwargs["update_fields"]:
-            kwargs["update_fields"] = {
-                *kwargs["update_fields"],
-                "length_m",
-                "min_lon",
-                "min_lat",
-                "max_lon",
-                "max_lat",
-            }
+            kwargs["update_fields"] = {*kwargs["update_fields"], "length_m", *BBOX_FIELDS}
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
@@ -220,6 +214,10 @@ class Lane(BoundingBoxMixin):
         community = self.community
         if community is not None and self.township_id and community.parent_id != self.township_id:
             raise ValidationError({"community": _("The community is not in this township")})
+
+    def derive_fields(self) -> None:
+        self.length_m = round(geo.line_length_m(self.centre_line), 1)
+        self.set_bbox(self.centre_line)
 
 
 class GridCell(BoundingBoxMixin):
@@ -251,7 +249,9 @@ class GridCell(BoundingBoxMixin):
         return self.code
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.set_bbox(self.boundary)
+        self.derive_fields()
+        if kwargs.get("update_fields") is not None and "boundary" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *BBOX_FIELDS}
         super().save(*args, **kwargs)
 
     def clean(self) -> None:

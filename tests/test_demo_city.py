@@ -1,0 +1,553 @@
+"""The demo city: Dongcheng with its street offices, lanes, centres, categories and logins.
+
+The city is built once for the module, inside a transaction that is rolled back at the
+end; each test runs in a savepoint within it, so tests may build again or break things.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import transaction
+from django.test import override_settings
+from django.utils import translation
+
+from whistle.demo import builders, geometry
+from whistle.demo.city import DEFAULT_SEED
+from whistle.demo.content import fingerprint
+from whistle.demo.logins import DEMO_LOGINS, demo_login_rows
+from whistle.organisation import geo
+from whistle.organisation.models import (
+    CentreMembership,
+    Department,
+    GridCell,
+    Jurisdiction,
+    Lane,
+    Person,
+    Role,
+    RoleAssignment,
+    Sector,
+)
+from whistle.policies.models import (
+    Category,
+    CategoryKind,
+    DistrictPolicy,
+    DurationUnit,
+    MajorClass,
+    WhistleKind,
+    WhistleRule,
+)
+
+FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The street offices of Dongcheng and their official township codes.
+OFFICIAL_TOWNSHIPS = {
+    "110101001": "东华门街道",
+    "110101002": "景山街道",
+    "110101003": "交道口街道",
+    "110101004": "安定门街道",
+    "110101005": "北新桥街道",
+    "110101006": "东四街道",
+    "110101007": "朝阳门街道",
+    "110101008": "建国门街道",
+    "110101009": "东直门街道",
+    "110101010": "和平里街道",
+    "110101011": "前门街道",
+    "110101012": "崇文门外街道",
+    "110101013": "东花市街道",
+    "110101014": "龙潭街道",
+    "110101015": "体育馆路街道",
+    "110101016": "天坛街道",
+    "110101017": "永定门外街道",
+}
+STATIONED = {"public_security", "fire", "traffic", "market_regulation", "food_drugs"}
+
+
+@dataclass
+class FirstRun:
+    output: str
+    fingerprint: str
+
+
+def seed_demo(*args: str) -> str:
+    out = StringIO()
+    with translation.override("en"):
+        call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def first_run(django_db_setup, django_db_blocker):
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=FAST_HASHER),
+        transaction.atomic(),
+    ):
+        run = FirstRun(seed_demo("--if-empty"), fingerprint())
+        yield run
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def city(first_run, db):
+    return first_run
+
+
+def longtan() -> Jurisdiction:
+    return Jurisdiction.objects.get(name="龙潭街道")
+
+
+def inside(polygon: dict | None, points: list[list[float]]) -> bool:
+    assert polygon is not None
+    return all(geo.polygon_contains(polygon, (lon, lat)) for lon, lat in points)
+
+
+def ring(j: Jurisdiction) -> list[list[float]]:
+    assert j.boundary is not None
+    return j.boundary["coordinates"][0]
+
+
+def shrunk(j: Jurisdiction, share: float = 0.001) -> list[list[float]]:
+    """The corners of a boundary moved a little towards its centre."""
+    corners = ring(j)[:-1]
+    lon0 = sum(p[0] for p in corners) / len(corners)
+    lat0 = sum(p[1] for p in corners) / len(corners)
+    return [[lon + (lon0 - lon) * share, lat + (lat0 - lat) * share] for lon, lat in corners]
+
+
+def centre(j: Jurisdiction) -> tuple[float, float]:
+    assert j.min_lon is not None and j.max_lon is not None
+    assert j.min_lat is not None and j.max_lat is not None
+    return (j.min_lon + j.max_lon) / 2, (j.min_lat + j.max_lat) / 2
+
+
+# The first run
+
+
+def test_the_first_run_loads_the_city_when_the_database_is_empty(city):
+    assert "Demo city 东城区 ready (seed 2018" in city.output
+    assert "17 townships" in city.output
+    assert "0 updated" in city.output
+    district = Jurisdiction.objects.get(level=Jurisdiction.Level.DISTRICT)
+    assert (district.code, district.name) == ("110101", "东城区")
+    assert Jurisdiction.objects.filter(code="110000", name="北京市", children=district).exists()
+
+
+def test_dongcheng_has_its_17_street_offices_with_their_official_codes(city):
+    townships = Jurisdiction.objects.filter(level=Jurisdiction.Level.TOWNSHIP)
+    assert {t.code: t.name for t in townships} == OFFICIAL_TOWNSHIPS
+    assert {t.form for t in townships} == {Jurisdiction.Form.STREET_OFFICE}
+    assert {t.parent_id for t in townships} == {Jurisdiction.objects.get(code="110101").pk}
+
+
+def test_the_street_offices_tile_the_district_from_north_to_south_without_overlapping(city):
+    district = Jurisdiction.objects.get(code="110101")
+    townships = list(Jurisdiction.objects.filter(level=Jurisdiction.Level.TOWNSHIP))
+    for township in townships:
+        assert inside(district.boundary, shrunk(township)), township.name
+    # Every point of a grid over the district lies in exactly one township, or outside.
+    assert district.min_lon and district.max_lon and district.min_lat and district.max_lat
+    for i, j in itertools.product(range(40), range(80)):
+        lon = district.min_lon + (i + 0.5) * (district.max_lon - district.min_lon) / 40
+        lat = district.min_lat + (j + 0.5) * (district.max_lat - district.min_lat) / 80
+        holders = [t.name for t in townships if t.contains_point(lon, lat)]
+        assert len(holders) <= 1, (lon, lat, holders)
+        assert bool(holders) == district.contains_point(lon, lat)
+    by_name = {t.name: centre(t) for t in townships}
+    assert max(by_name, key=lambda n: by_name[n][1]) == "和平里街道"
+    assert min(by_name, key=lambda n: by_name[n][1]) == "永定门外街道"
+    southern = [n for n, (_, lat) in by_name.items() if lat < by_name["崇文门外街道"][1]]
+    assert max(southern, key=lambda n: by_name[n][0]) == "龙潭街道"
+    for lon, lat in by_name.values():
+        assert 116.38 <= lon <= 116.45 and 39.85 <= lat <= 39.97
+
+
+def test_every_township_has_communities_inside_it_with_codes_that_start_with_its_own(city):
+    for township in Jurisdiction.objects.filter(level=Jurisdiction.Level.TOWNSHIP):
+        communities = list(township.children.all())
+        assert len(communities) >= 3, township.name
+        for community in communities:
+            assert community.level == Jurisdiction.Level.COMMUNITY
+            assert len(community.code) == 12 and community.code.startswith(township.code)
+            assert community.name.endswith("社区")
+            assert inside(township.boundary, ring(community)), community
+
+
+def test_longtan_has_the_xizhaosi_community(city):
+    assert longtan().children.filter(name="夕照寺社区").exists()
+
+
+def test_every_community_has_grid_cells_with_15_digit_codes(city):
+    communities = Jurisdiction.objects.filter(level=Jurisdiction.Level.COMMUNITY)
+    for community in communities:
+        cells = list(community.grid_cells.all())
+        assert cells, community.name
+        for cell in cells:
+            assert len(cell.code) == 15 and cell.code.startswith(community.code)
+    assert GridCell.objects.count() >= communities.count()
+
+
+def test_there_are_more_than_200_lanes_each_inside_its_community(city):
+    lanes = list(Lane.objects.select_related("township", "community"))
+    assert len(lanes) >= 200
+    for lane in lanes:
+        community = lane.community
+        assert community is not None and community.parent_id == lane.township_id
+        assert inside(community.boundary, lane.centre_line["coordinates"]), lane.name
+        assert lane.length_m > 50
+    names = {lane.name for lane in lanes}
+    assert {"东四六条", "南锣鼓巷", "帽儿胡同", "史家胡同"} <= names
+
+
+def test_renmin_market_east_lane_is_204_metres_long_in_xizhaosi(city):
+    lane = Lane.objects.get(name="人民市场东巷")
+    assert lane.township.name == "龙潭街道"
+    assert lane.community is not None and lane.community.name == "夕照寺社区"
+    assert abs(lane.length_m - 204) <= 1
+    assert abs(geo.line_length_m(lane.centre_line) - 204) <= 1
+
+
+def test_every_lane_has_a_chief_and_a_steward(city):
+    chiefs = set(
+        RoleAssignment.objects.filter(role__in=[Role.LANE_CHIEF, Role.STREET_CHIEF]).values_list(
+            "lane_id", flat=True
+        )
+    )
+    stewards = set(
+        RoleAssignment.objects.filter(role=Role.STEWARD).values_list("lane_id", flat=True)
+    )
+    lane_ids = set(Lane.objects.values_list("pk", flat=True))
+    assert lane_ids <= chiefs
+    assert lane_ids <= stewards
+
+
+def test_the_people_of_the_article_work_where_the_article_says(city):
+    renmin = Lane.objects.get(name="人民市场东巷")
+    liu = Person.objects.get(name="刘跃明")
+    assert liu.roles.filter(role=Role.LANE_CHIEF, lane=renmin).exists()
+    liang = Person.objects.get(name="梁萍")
+    steward_lanes = Lane.objects.filter(
+        role_assignments__person=liang, role_assignments__role=Role.STEWARD
+    )
+    assert {lane.community.name for lane in steward_lanes if lane.community} == {"夕照寺社区"}
+    assert steward_lanes.filter(name="夕照寺西里").exists()
+
+
+# Departments and the 1+5+N centres
+
+
+def test_the_district_has_its_functional_departments_and_sectors(city):
+    sectors = set(Sector.objects.values_list("name", flat=True))
+    assert {
+        "城市管理",
+        "公安",
+        "消防",
+        "交通",
+        "市场监管",
+        "食品药品",
+        "房屋管理",
+        "规划国土",
+    } <= sectors
+    assert {
+        "园林绿化",
+        "文化",
+        "水务",
+        "生态环境",
+        "住建",
+        "供电",
+        "燃气",
+        "热力",
+        "通信",
+    } <= sectors
+    functional = set(
+        Department.objects.filter(kind=Department.Kind.FUNCTIONAL).values_list("name", flat=True)
+    )
+    assert {
+        "东城区城管执法局",
+        "东城区公安分局",
+        "东城区消防救援支队",
+        "东城区房管局",
+    } <= functional
+
+
+def test_dispatched_agencies_serve_the_townships_they_are_named_after(city):
+    for township in Jurisdiction.objects.filter(level=Jurisdiction.Level.TOWNSHIP):
+        short = township.name.removesuffix("街道")
+        served_by = {d.name: d for d in township.served_by.all()}
+        for name in (f"{short}派出所", f"{short}市场监管所", f"{short}街道城管执法队"):
+            assert list(served_by[name].serves.all()) == [township], name
+        fire = [d for d in served_by.values() if d.sector.code == "fire"]
+        traffic = [d for d in served_by.values() if d.sector.code == "traffic"]
+        assert len(fire) == 1 and len(traffic) == 1, township.name
+
+
+def test_every_township_has_a_1_plus_5_plus_n_enforcement_centre(city):
+    for township in Jurisdiction.objects.filter(level=Jurisdiction.Level.TOWNSHIP):
+        members = list(
+            CentreMembership.objects.filter(township=township).select_related("department__sector")
+        )
+        core = [m for m in members if m.role == CentreMembership.Role.CORE]
+        assert len(core) == 1
+        assert core[0].department.kind == Department.Kind.TOWNSHIP_TEAM
+        assert core[0].department.sector.code == "urban_management"
+        stationed = [m for m in members if m.role == CentreMembership.Role.STATIONED]
+        assert {m.department.sector.code for m in stationed} == STATIONED
+        assert len(stationed) == 5
+        for member in stationed:
+            assert 1 <= member.people.count() <= 2
+            assert township in member.department.serves.all()
+        short = township.name.removesuffix("街道")
+        names = {m.department.name for m in stationed}
+        assert {f"{short}派出所", f"{short}市场监管所"} <= names
+        on_call = [m for m in members if m.role == CentreMembership.Role.ON_CALL]
+        assert {"housing", "planning_land", "parks", "culture", "water"} <= {
+            m.department.sector.code for m in on_call
+        }
+        for member in on_call:
+            people = list(member.people.all())
+            assert people and all(p.name for p in people)
+            assert all(p.roles.filter(department=member.department).exists() for p in people)
+
+
+# Categories and rules
+
+
+def test_there_are_40_categories_covering_every_major_class_of_both_kinds(city):
+    majors = MajorClass.objects.all()
+    assert {(m.kind, m.code) for m in majors} == {
+        (kind, f"{n:02d}") for kind in CategoryKind.values for n in range(1, 7)
+    }
+    assert {m.name for m in majors.filter(kind=CategoryKind.EVENT)} == {
+        "市容环境",
+        "宣传广告",
+        "施工管理",
+        "突发事件",
+        "街面秩序",
+        "扩展事件",
+    }
+    assert Category.objects.count() >= 40
+    for major in majors:
+        assert major.categories.exists(), major
+    for category in Category.objects.prefetch_related("responsible_sectors"):
+        assert category.keywords and "," in category.keywords, category
+        assert category.responsible_sectors.all(), category
+
+
+def test_categories_carry_realistic_time_limits(city):
+    def limit(name: str) -> tuple[int, str]:
+        category = Category.objects.get(name=name)
+        return category.resolve_within, category.resolve_unit
+
+    assert limit("道路不洁") == (2, DurationUnit.WORKING_HOURS)
+    assert limit("暴露垃圾") == (4, DurationUnit.WORKING_HOURS)
+    assert limit("违法建设") == (4, DurationUnit.WORKING_HOURS)
+    for emergency in Category.objects.filter(major__code="04", major__kind=CategoryKind.EVENT):
+        assert emergency.arrive_unit == DurationUnit.NATURAL_MINUTES
+        assert emergency.acknowledge_unit == DurationUnit.NATURAL_MINUTES
+        assert emergency.resolve_unit == DurationUnit.NATURAL_HOURS
+    names = set(Category.objects.values_list("name", flat=True))
+    assert {"上水井盖", "路灯", "无照经营游商", "占道经营", "乱堆物料", "非法小广告"} <= names
+    assert {"施工扰民", "共享单车乱停放", "犬只粪便", "消防设施缺失或过期", "破墙开店"} <= names
+    assert "架空线缆凌乱" in names
+
+
+def test_the_district_has_a_policy_and_a_rule_for_each_whistle_kind(city):
+    district = Jurisdiction.objects.get(code="110101")
+    assert DistrictPolicy.objects.filter(district=district).exists()
+    rules = {r.kind: r for r in WhistleRule.objects.filter(district=district)}
+    assert set(rules) == set(WhistleKind.values)
+    assert {k: r.acknowledge_within for k, r in rules.items()} == {
+        WhistleKind.ROUTINE: 10,
+        WhistleKind.TOUGH: 10,
+        WhistleKind.EMERGENCY: 5,
+    }
+    for rule in rules.values():
+        assert (rule.arrive_within, rule.arrive_unit) == (30, DurationUnit.NATURAL_MINUTES)
+        assert rule.acknowledge_unit == DurationUnit.NATURAL_MINUTES
+
+
+# People and logins
+
+
+def test_every_role_has_a_demo_login_that_can_sign_in(city, settings):
+    assert {login.role for login in DEMO_LOGINS} == set(Role.values)
+    for login in DEMO_LOGINS:
+        person = authenticate(username=login.username, password=settings.WHISTLE_DEMO_PASSWORD)
+        assert person is not None, login.username
+        assert person.roles.filter(role=login.role).exists(), login.username
+        assert person.name == login.name
+
+
+def test_every_role_is_held_by_someone_in_its_usual_scope(city):
+    for role in Role.values:
+        assignments = RoleAssignment.objects.filter(role=role)
+        assert assignments.exists(), role
+        for assignment in assignments[:3]:
+            assignment.full_clean()
+
+
+def test_the_demo_logins_work_in_longtan_and_its_lanes(city):
+    township = longtan()
+    for login in DEMO_LOGINS:
+        person = Person.objects.get(username=login.username)
+        for assignment in person.roles.select_related("lane", "department", "jurisdiction"):
+            if assignment.lane is not None:
+                assert assignment.lane.township == township
+            elif assignment.department is not None:
+                served = list(assignment.department.serves.all())
+                assert not served or township in served, login.username
+            elif assignment.jurisdiction is not None:
+                assert assignment.jurisdiction in (township, township.parent)
+    renmin = Lane.objects.get(name="人民市场东巷")
+    for username in ("steward", "lane-chief", "street-chief"):
+        assert RoleAssignment.objects.filter(person__username=username, lane=renmin).exists()
+
+
+def test_district_level_logins_may_open_the_admin_and_admin_is_a_superuser(city):
+    staff = set(Person.objects.filter(is_staff=True).values_list("username", flat=True))
+    assert {"district-chief", "district-assessor", "chiefs-office", "admin"} <= staff
+    assert "dispatcher" not in staff and "resident" not in staff
+    assert list(Person.objects.filter(is_superuser=True).values_list("username", flat=True)) == [
+        "admin"
+    ]
+    assessor = Person.objects.get(username="district-assessor")
+    assert assessor.has_perm("organisation.view_lane")
+    assert assessor.has_perm("policies.view_category")
+    assert not assessor.has_perm("policies.change_category")
+
+
+def test_the_demo_logins_command_prints_the_table_and_where_to_sign_in(city):
+    out = StringIO()
+    with translation.override("en"):
+        call_command("demo_logins", stdout=out)
+    text = out.getvalue()
+    for login in DEMO_LOGINS:
+        assert login.username in text
+    assert "lane chief" in text and "龙潭街道 · 人民市场东巷" in text
+    assert "http://127.0.0.1:8000/" in text.splitlines()[-1]
+
+
+def test_the_demo_logins_command_can_print_a_markdown_table_for_the_readme():
+    out = StringIO()
+    with translation.override("en"):
+        call_command("demo_logins", "--markdown", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "| role | role (English) | username | password | scope |"
+    assert len(lines) == 2 + len(DEMO_LOGINS)
+    assert "| 巷长 | lane chief | `lane-chief` |" in lines[3]
+
+
+def test_the_demo_login_rows_name_each_role_in_chinese_and_english(settings):
+    rows = {row.username: row for row in demo_login_rows()}
+    assert (rows["lane-chief"].role_zh, rows["lane-chief"].role_en) == ("巷长", "lane chief")
+    assert rows["officer-police"].scope == "龙潭派出所"
+    assert {row.password for row in rows.values()} == {settings.WHISTLE_DEMO_PASSWORD}
+
+
+# Running again
+
+
+def test_running_again_changes_nothing(city):
+    counts = {m: m.objects.count() for m in (Jurisdiction, Lane, GridCell, Person, RoleAssignment)}
+    output = seed_demo()
+    assert "0 rows created, 0 updated" in output
+    assert {m: m.objects.count() for m in counts} == counts
+    assert fingerprint() == city.fingerprint
+
+
+@pytest.mark.slow  # redraws every shape and name twice: about 2 s on SQLite, more on PostgreSQL
+def test_the_same_seed_draws_the_same_city_and_another_seed_another(city):
+    seed_demo("--seed", "7")
+    assert fingerprint() != city.fingerprint
+    assert Lane.objects.get(name="人民市场东巷").length_m == pytest.approx(204, abs=1)
+    seed_demo("--seed", str(DEFAULT_SEED))
+    assert fingerprint() == city.fingerprint
+
+
+def test_if_empty_leaves_an_existing_district_alone(city):
+    output = seed_demo("--if-empty")
+    assert output.strip() == "A district already exists: the demo city was not loaded."
+    assert fingerprint() == city.fingerprint
+
+
+def test_a_password_changed_by_hand_survives_a_rerun_unless_reset_is_asked(city, settings):
+    steward = Person.objects.get(username="steward")
+    steward.set_password("liang-ping-own-password")
+    steward.save(update_fields=["password"])
+    seed_demo()
+    assert authenticate(username="steward", password="liang-ping-own-password")
+    seed_demo("--reset-passwords")
+    assert authenticate(username="steward", password=settings.WHISTLE_DEMO_PASSWORD)
+
+
+# Extra builders
+
+
+def reporting_builder(city) -> str:
+    return f"extra step saw {city.demo_lane.name} in {city.demo_community.name}"
+
+
+def failing_builder(city) -> None:
+    Sector.objects.create(code="half-written", name="不该留下")
+    raise ValueError("the history could not be written")
+
+
+def test_extra_builders_run_after_the_city_and_report_a_line(city, monkeypatch):
+    monkeypatch.setattr(builders, "BUILDERS", [f"{__name__}.reporting_builder"])
+    output = seed_demo()
+    assert "extra step saw 人民市场东巷 in 夕照寺社区" in output
+
+
+def test_a_failing_extra_builder_leaves_no_trace_of_the_run(city, monkeypatch):
+    monkeypatch.setattr(builders, "BUILDERS", [f"{__name__}.failing_builder"])
+    with pytest.raises(CommandError, match="nothing was changed: the history could not"):
+        seed_demo()
+    assert not Sector.objects.filter(code="half-written").exists()
+    assert fingerprint() == city.fingerprint
+
+
+# Geometry
+
+
+def test_a_partition_tiles_its_extent_without_gaps_or_overlaps():
+    extent = (116.432, 39.860, 116.450, 39.888)
+    blocks = geometry.partition(extent, 10, geometry.rng(1, "test"))
+    assert len(blocks) == 10
+    area = sum((e - w) * (n - s) for w, s, e, n in blocks)
+    assert math.isclose(area, (extent[2] - extent[0]) * (extent[3] - extent[1]))
+    for a, b in itertools.combinations(blocks, 2):
+        overlap_w = min(a[2], b[2]) - max(a[0], b[0])
+        overlap_h = min(a[3], b[3]) - max(a[1], b[1])
+        assert overlap_w <= 1e-12 or overlap_h <= 1e-12
+
+
+def test_shapes_depend_on_the_seed_only():
+    extent = (116.4, 39.9, 116.41, 39.91)
+    names = ["甲胡同", "乙胡同", "丙路"]
+
+    def draw(seed: int) -> object:
+        rand = geometry.rng(seed, "x")
+        return geometry.partition(extent, 5, rand), geometry.lane_lines(extent, names, rand, {})
+
+    assert draw(3) == draw(3)
+    assert draw(3) != draw(4)
+
+
+def test_the_outline_of_two_touching_extents_is_one_polygon():
+    outline = geometry.outline([(0.0, 0.0, 2.0, 1.0), (1.0, 1.0, 2.0, 2.0)])
+    assert outline["coordinates"][0] == [
+        [0.0, 0.0],
+        [2.0, 0.0],
+        [2.0, 2.0],
+        [1.0, 2.0],
+        [1.0, 1.0],
+        [0.0, 1.0],
+        [0.0, 0.0],
+    ]

@@ -1,0 +1,568 @@
+"""Build the demo city: a Dongcheng-like district with its places, departments, rules and people.
+
+``build_demo_city(seed)`` is deterministic and idempotent. Every row is found by its
+natural key (official codes; a township and a lane name; usernames; a district, kind and
+class code) and written only when missing or different, so a second run with the same seed
+writes nothing. A run with another seed redraws the shapes and the generated people's
+names in place. Passwords are set only when a person is created (or on request), so a
+password changed by hand survives a rerun. Nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group, Permission
+from django.db import models, transaction
+
+from whistle.demo import geometry, logins
+from whistle.demo.data import categories, people, places, services
+from whistle.demo.logins import Place
+from whistle.organisation.models import (
+    BoundingBoxMixin,
+    CentreMembership,
+    Department,
+    GridCell,
+    Jurisdiction,
+    Lane,
+    Person,
+    Role,
+    RoleAssignment,
+    Scope,
+    Sector,
+)
+from whistle.policies.models import (
+    Category,
+    DistrictPolicy,
+    DurationUnit,
+    MajorClass,
+    WhistleKind,
+    WhistleRule,
+)
+
+DEFAULT_SEED = 2018
+
+# Every whistle must be answered on site within 30 minutes (the article); an emergency
+# whistle must be acknowledged faster than the others.
+WHISTLE_ACKNOWLEDGE_MINUTES = {
+    WhistleKind.ROUTINE: 10,
+    WhistleKind.TOUGH: 10,
+    WhistleKind.EMERGENCY: 5,
+}
+WHISTLE_ARRIVE_MINUTES = 30
+
+M = TypeVar("M", bound=models.Model)
+
+
+@dataclass
+class DemoCity:
+    """The key objects of the demo city, for the steps that build on it."""
+
+    seed: int
+    city: Jurisdiction
+    district: Jurisdiction
+    townships: dict[str, Jurisdiction]  # by code
+    demo_township: Jurisdiction
+    demo_community: Jurisdiction
+    demo_lane: Lane
+    departments: dict[str, Department]  # by code
+    logins: dict[str, Person]  # demo logins by username
+    created: Counter[str] = field(default_factory=Counter)
+    updated: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class _Slot:
+    """A person the city needs, before a demo login may take the place over."""
+
+    username: str
+    role: Role
+    places: list[Place]
+    name: str = ""
+    login: logins.DemoLogin | None = None
+    # The usernames of the slots a demo login took over.
+    claimed: list[str] = field(default_factory=list)
+
+
+@transaction.atomic
+def build_demo_city(seed: int = DEFAULT_SEED, *, reset_passwords: bool = False) -> DemoCity:
+    """Create or bring up to date the demo city for ``seed``, in one transaction."""
+    return _Builder(seed, reset_passwords).build()
+
+
+class _Builder:
+    def __init__(self, seed: int, reset_passwords: bool) -> None:
+        self.seed = seed
+        self.reset_passwords = reset_passwords
+        self.created: Counter[str] = Counter()
+        self.updated: Counter[str] = Counter()
+        self.district: Jurisdiction  # set by build_places
+        self.townships: dict[str, Jurisdiction] = {}  # by serial
+        self.communities: dict[tuple[str, str], Jurisdiction] = {}  # (serial, short name)
+        self.lanes: dict[tuple[str, str], Lane] = {}  # (serial, name)
+        # (serial, index in township from 1, lane name, community short name)
+        self.lane_order: list[tuple[str, int, str, str]] = []
+        self.sectors: dict[str, Sector] = {}
+        self.departments: dict[str, Department] = {}
+        self.people: dict[str, Person] = {}  # by slot username, demo logins included
+        # Rows by natural key, and many-to-many links, read once per model.
+        self.index: dict[tuple[type[models.Model], Any], dict[Any, Any]] = {}
+        self._password = ""  # hashed on first use
+
+    def build(self) -> DemoCity:
+        city, district = self.build_places()
+        self.build_services(district)
+        self.build_policies(district)
+        demo_logins = self.build_people()
+        self.build_centres()
+        demo_township = self.townships[places.DEMO_TOWNSHIP]
+        return DemoCity(
+            seed=self.seed,
+            city=city,
+            district=district,
+            townships={t.code: t for t in self.townships.values()},
+            demo_township=demo_township,
+            demo_community=self.communities[(places.DEMO_TOWNSHIP, places.DEMO_COMMUNITY)],
+            demo_lane=self.lanes[(places.DEMO_TOWNSHIP, places.DEMO_LANE)],
+            departments=self.departments,
+            logins=demo_logins,
+            created=self.created,
+            updated=self.updated,
+        )
+
+    # Writing rows
+
+    def put(
+        self,
+        model: type[M],
+        lookup: dict[str, Any],
+        values: dict[str, Any],
+        on_create: dict[str, Any] | None = None,
+    ) -> M:
+        """Find a row by its natural key; create it, or update the fields that differ."""
+        rows = self.rows(model, tuple(lookup))
+        key = tuple(_raw(value) for value in lookup.values())
+        obj = rows.get(key)
+        label = model._meta.label
+        # The related rows were just found or written: checking they exist again is waste.
+        exclude = [f.name for f in model._meta.fields if isinstance(f, models.ForeignKey)]
+        if obj is None:
+            obj = model(**lookup, **values, **(on_create or {}))
+            obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+            obj.save()
+            rows[key] = obj
+            self.created[label] += 1
+            return obj
+        changed = [name for name, value in values.items() if _stored(obj, name) != _raw(value)]
+        if changed:
+            # Related rows given as objects spare clean() a query for each of them.
+            for name, value in {**lookup, **values}.items():
+                setattr(obj, name, value)
+            obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+            if isinstance(obj, BoundingBoxMixin):
+                # GridCell.save does not widen update_fields to its bounding box by itself.
+                changed += ["min_lon", "min_lat", "max_lon", "max_lat"]
+            obj.save(update_fields=changed)
+            self.updated[label] += 1
+        return obj
+
+    def rows(self, model: type[M], key_fields: tuple[str, ...]) -> dict[tuple[Any, ...], M]:
+        """Every row of a model by its natural key, read once: one query instead of one a row."""
+        index_key = (model, key_fields)
+        if index_key not in self.index:
+            self.index[index_key] = {
+                tuple(_stored(obj, name) for name in key_fields): obj
+                for obj in model._default_manager.all()
+            }
+        return self.index[index_key]
+
+    def relate(self, obj: models.Model, name: str, targets: Iterable[models.Model]) -> None:
+        """Make a many-to-many field hold exactly ``targets``."""
+        links = self.links(type(obj), name)
+        current = links.get(obj.pk, set())
+        wanted = {t.pk for t in targets}
+        if current != wanted:
+            getattr(obj, name).set(wanted)
+            links[obj.pk] = wanted
+            label = f"{obj._meta.label}.{name}"
+            self.created[label] += len(wanted - current)
+            if current - wanted:
+                self.updated[label] += 1
+
+    def links(self, model: type[models.Model], name: str) -> dict[Any, set[Any]]:
+        """The targets of a many-to-many field for every row, read once."""
+        if (model, name) not in self.index:
+            m2m = model._meta.get_field(name)
+            assert isinstance(m2m, models.ManyToManyField)
+            through = m2m.remote_field.through
+            assert through is not None
+            pairs = through._default_manager.values_list(
+                f"{m2m.m2m_field_name()}_id", f"{m2m.m2m_reverse_field_name()}_id"
+            )
+            links: dict[Any, set[Any]] = {}
+            for source, target in pairs:
+                links.setdefault(source, set()).add(target)
+            self.index[(model, name)] = links
+        return self.index[(model, name)]
+
+    # Places
+
+    def build_places(self) -> tuple[Jurisdiction, Jurisdiction]:
+        level, form = Jurisdiction.Level, Jurisdiction.Form
+        city = self.put(
+            Jurisdiction,
+            {"code": places.CITY_CODE},
+            {"level": level.CITY, "form": form.NONE, "name": places.CITY_NAME, "parent": None},
+        )
+        district = self.put(
+            Jurisdiction,
+            {"code": places.DISTRICT_CODE},
+            {
+                "level": level.DISTRICT,
+                "form": form.NONE,
+                "name": places.DISTRICT_NAME,
+                "parent": city,
+                "boundary": geometry.outline([t.extent for t in places.TOWNSHIPS]),
+            },
+        )
+        self.district = district
+        for data in places.TOWNSHIPS:
+            township = self.put(
+                Jurisdiction,
+                {"code": data.code},
+                {
+                    "level": level.TOWNSHIP,
+                    "form": form.STREET_OFFICE,
+                    "name": data.full_name,
+                    "parent": district,
+                    "boundary": geometry.extent_polygon(data.extent),
+                },
+            )
+            self.townships[data.serial] = township
+            self.build_communities(data, township)
+        return city, district
+
+    def build_communities(self, data: places.TownshipData, township: Jurisdiction) -> None:
+        level, form = Jurisdiction.Level, Jurisdiction.Form
+        blocks = geometry.partition(
+            data.extent, len(data.communities), geometry.rng(self.seed, "communities", data.code)
+        )
+        lengths = {
+            lane: metres
+            for (serial, lane), metres in places.LANE_LENGTHS_M.items()
+            if serial == data.serial
+        }
+        for number, ((short_name, lane_names), block) in enumerate(
+            zip(data.communities.items(), blocks, strict=True), start=1
+        ):
+            code = f"{data.code}{number:03d}"
+            area = geometry.inset(block, geometry.COMMUNITY_INSET)
+            community = self.put(
+                Jurisdiction,
+                {"code": code},
+                {
+                    "level": level.COMMUNITY,
+                    "form": form.COMMUNITY,
+                    "name": f"{short_name}社区",
+                    "parent": township,
+                    "boundary": geometry.extent_polygon(area),
+                },
+            )
+            self.communities[(data.serial, short_name)] = community
+            cells = geometry.partition(
+                area, places.GRID_CELLS_PER_COMMUNITY, geometry.rng(self.seed, "grid", code)
+            )
+            for serial, cell in enumerate(cells, start=1):
+                self.put(
+                    GridCell,
+                    {"code": f"{code}{serial:03d}"},
+                    {"community": community, "boundary": geometry.extent_polygon(cell)},
+                )
+            lines = geometry.lane_lines(
+                area, lane_names, geometry.rng(self.seed, "lanes", code), lengths
+            )
+            for name in lane_names:
+                if (data.serial, name) in self.lanes:
+                    raise ValueError(f"{name} appears twice in {data.full_name}")
+                self.lanes[(data.serial, name)] = self.put(
+                    Lane,
+                    {"township": township, "name": name},
+                    {"community": community, "centre_line": lines[name]},
+                )
+                index = sum(1 for s, *_ in self.lane_order if s == data.serial) + 1
+                self.lane_order.append((data.serial, index, name, short_name))
+
+    # Sectors and departments
+
+    def build_services(self, district: Jurisdiction) -> None:
+        for code, name in services.SECTORS.items():
+            self.sectors[code] = self.put(Sector, {"code": code}, {"name": name})
+        for data in services.departments():
+            department = self.put(
+                Department,
+                {"code": data.code},
+                {
+                    "name": data.name,
+                    "kind": data.kind,
+                    "sector": self.sectors[data.sector],
+                    "district": district,
+                },
+            )
+            self.relate(department, "serves", [self.townships[s] for s in data.serves])
+            self.departments[data.code] = department
+
+    # Categories and rules
+
+    def build_policies(self, district: Jurisdiction) -> None:
+        majors = {
+            (kind, code): self.put(
+                MajorClass,
+                {"district": district, "kind": kind, "code": code},
+                {"name": name},
+            )
+            for kind, code, name in categories.MAJOR_CLASSES
+        }
+        for data in categories.categories():
+            category = self.put(
+                Category,
+                {"major": majors[(data.kind, data.major)], "code": data.code},
+                {
+                    "name": data.name,
+                    "keywords": data.keywords,
+                    "acknowledge_within": data.acknowledge[0],
+                    "acknowledge_unit": data.acknowledge[1],
+                    "arrive_within": data.arrive[0],
+                    "arrive_unit": data.arrive[1],
+                    "resolve_within": data.resolve[0],
+                    "resolve_unit": data.resolve[1],
+                },
+            )
+            self.relate(category, "responsible_sectors", [self.sectors[s] for s in data.sectors])
+        # The district may have tuned its policy since: keep it as it is.
+        if not DistrictPolicy.objects.filter(district=district).exists():
+            self.put(DistrictPolicy, {"district": district}, {})
+        for kind, minutes in WHISTLE_ACKNOWLEDGE_MINUTES.items():
+            self.put(
+                WhistleRule,
+                {"district": district, "kind": kind},
+                {
+                    "acknowledge_within": minutes,
+                    "acknowledge_unit": DurationUnit.NATURAL_MINUTES,
+                    "arrive_within": WHISTLE_ARRIVE_MINUTES,
+                    "arrive_unit": DurationUnit.NATURAL_MINUTES,
+                },
+            )
+
+    # People
+
+    def build_people(self) -> dict[str, Person]:
+        slots = self.claim_slots(self.slots())
+        persons: dict[str, Person] = {}
+        for slot in slots:
+            login = slot.login
+            is_staff = (
+                login.is_staff if login else any(p.scope == Scope.DISTRICT for p in slot.places)
+            )
+            person = self.put(
+                Person,
+                {"username": slot.username},
+                {
+                    "name": slot.name or self.drawn_name(slot.username),
+                    "is_staff": is_staff,
+                    "is_superuser": bool(login and login.is_superuser),
+                },
+                on_create={"password": self.password()},
+            )
+            if (
+                login
+                and self.reset_passwords
+                and not person.check_password(settings.WHISTLE_DEMO_PASSWORD)
+            ):
+                person.password = self.password()
+                person.save(update_fields=["password"])
+                self.updated[f"{Person._meta.label}.password"] += 1
+            for place in slot.places:
+                self.put(
+                    RoleAssignment, {"person": person, "role": slot.role, **self.scope(place)}, {}
+                )
+            persons[slot.username] = person
+        readers = self.district_readers()
+        for slot in slots:
+            person = persons[slot.username]
+            if person.is_staff and not person.is_superuser:
+                self.relate(person, "groups", [readers])
+            for claimed in slot.claimed:
+                self.people[claimed] = persons[slot.username]
+            self.people.setdefault(slot.username, persons[slot.username])
+        return {login.username: persons[login.username] for login in logins.DEMO_LOGINS}
+
+    def district_readers(self) -> Group:
+        """The group that lets district staff read the city and its rules in the admin."""
+        group = self.put(Group, {"name": people.DISTRICT_STAFF_GROUP}, {})
+        readable = Permission.objects.filter(
+            content_type__app_label__in=people.DISTRICT_STAFF_READS, codename__startswith="view_"
+        )
+        self.relate(group, "permissions", readable)
+        return group
+
+    def slots(self) -> list[_Slot]:
+        """Everyone the city needs, in a fixed order, before the demo logins take over."""
+        district, none = Place(Scope.DISTRICT), Place(Scope.NONE)
+        slots = [
+            _Slot("district-chief", Role.DISTRICT_CHIEF, [district]),
+            _Slot("district-assessor", Role.DISTRICT_ASSESSOR, [district]),
+            _Slot("chiefs-office", Role.CHIEFS_OFFICE, [district]),
+            _Slot("admin", Role.ADMINISTRATOR, [none]),
+        ]
+        slots += [
+            _Slot(f"resident-{n}", Role.RESIDENT, [none]) for n in range(1, people.RESIDENTS + 1)
+        ]
+        for data in places.TOWNSHIPS:
+            here = Place(Scope.TOWNSHIP, data.serial)
+            s = data.serial
+            slots += [
+                _Slot(f"township-chief-{s}", Role.TOWNSHIP_CHIEF, [here]),
+                _Slot(f"township-assessor-{s}", Role.TOWNSHIP_ASSESSOR, [here]),
+                _Slot(f"chiefs-office-{s}", Role.CHIEFS_OFFICE, [here]),
+            ]
+            slots += [
+                _Slot(f"dispatcher-{s}-{n}", Role.DISPATCHER, [here])
+                for n in range(1, people.DISPATCHERS_PER_TOWNSHIP + 1)
+            ]
+        for serial, index, name, community in self.lane_order:
+            lane = Place(Scope.LANE, serial, name)
+            if places.is_street(name):
+                slots.append(_Slot(f"street-chief-{serial}-{index:02d}", Role.STREET_CHIEF, [lane]))
+            else:
+                slots.append(_Slot(f"lane-chief-{serial}-{index:02d}", Role.LANE_CHIEF, [lane]))
+            in_demo = (serial, community) == (places.DEMO_TOWNSHIP, places.DEMO_COMMUNITY)
+            stewards = (
+                people.STEWARDS_PER_DEMO_COMMUNITY_LANE if in_demo else people.STEWARDS_PER_LANE
+            )
+            slots += [
+                _Slot(f"steward-{serial}-{index:02d}-{n}", Role.STEWARD, [lane])
+                for n in range(1, stewards + 1)
+            ]
+        for department in services.departments():
+            unit = Place(Scope.DEPARTMENT, department=department.code)
+            code = department.code
+            if department.kind == Department.Kind.DISPATCHED and len(department.serves) > 1:
+                # One officer answers for each township the agency serves.
+                slots += [
+                    _Slot(f"{code}-{s}", Role.DEPARTMENT_OFFICER, [unit]) for s in department.serves
+                ]
+                continue
+            slots += [
+                _Slot(f"{code}-{n}", Role.DEPARTMENT_OFFICER, [unit])
+                for n in range(1, services.OFFICERS_PER_DEPARTMENT + 1)
+            ]
+            if department.kind == Department.Kind.FUNCTIONAL:
+                slots.append(_Slot(f"{code}-head", Role.DEPARTMENT_HEAD, [unit]))
+        return slots
+
+    def claim_slots(self, slots: list[_Slot]) -> list[_Slot]:
+        """Let each demo login take over the first slot of its role at each of its places."""
+        result = list(slots)
+        for login in logins.DEMO_LOGINS:
+            claimed: list[str] = []
+            for place in login.places:
+                match = next(
+                    (
+                        s
+                        for s in result
+                        if s.login is None and s.role == login.role and s.places == [place]
+                    ),
+                    None,
+                )
+                if match is not None:
+                    result.remove(match)
+                    claimed.append(match.username)
+            result.append(
+                _Slot(login.username, login.role, list(login.places), login.name, login, claimed)
+            )
+        return result
+
+    def password(self) -> str:
+        """The demo password, hashed once: hashing is slow on purpose."""
+        if not self._password:
+            self._password = make_password(settings.WHISTLE_DEMO_PASSWORD)
+        return self._password
+
+    def drawn_name(self, username: str) -> str:
+        rand = geometry.rng(self.seed, "name", username)
+        given = "".join(rand.choices(people.GIVEN_NAME_CHARACTERS, k=rand.choice((1, 2, 2))))
+        return rand.choice(people.SURNAMES) + given
+
+    def scope(self, place: Place) -> dict[str, Any]:
+        if place.scope == Scope.DISTRICT:
+            return {"jurisdiction": self.district}
+        if place.scope == Scope.TOWNSHIP:
+            return {"jurisdiction": self.townships[place.township]}
+        if place.scope == Scope.LANE:
+            return {"lane": self.lanes[(place.township, place.lane)]}
+        if place.scope == Scope.DEPARTMENT:
+            return {"department": self.departments[place.department]}
+        return {}
+
+    # The 1+5+N enforcement centres
+
+    def build_centres(self) -> None:
+        role = CentreMembership.Role
+        for position, data in enumerate(places.TOWNSHIPS):
+            township = self.townships[data.serial]
+            team = services.township_department_code(data.slug, services.TOWNSHIP_TEAM)
+            self.member(township, team, role.CORE, self.officers(team))
+            for sector in services.STATIONED_SECTORS:
+                agencies = [
+                    d
+                    for d in services.departments()
+                    if d.kind == Department.Kind.DISPATCHED
+                    and d.sector == sector
+                    and data.serial in d.serves
+                ]
+                if len(agencies) != 1:
+                    raise ValueError(f"{data.full_name} needs one {sector} agency")
+                agency = agencies[0]
+                if len(agency.serves) > 1:
+                    on_duty = [self.people[f"{agency.code}-{data.serial}"]]
+                else:
+                    on_duty = self.officers(agency.code)
+                self.member(township, agency.code, role.STATIONED, on_duty)
+            for suffix in services.ON_CALL_DEPARTMENTS:
+                code = f"{places.DISTRICT_SLUG}-{suffix}"
+                # Townships share the on-call officers of a department in turn.
+                officer = self.officers(code)[position % services.OFFICERS_PER_DEPARTMENT]
+                self.member(township, code, role.ON_CALL, [officer])
+
+    def officers(self, department_code: str) -> list[Person]:
+        return [
+            self.people[f"{department_code}-{n}"]
+            for n in range(1, services.OFFICERS_PER_DEPARTMENT + 1)
+        ]
+
+    def member(
+        self, township: Jurisdiction, department_code: str, role: str, on_duty: list[Person]
+    ) -> None:
+        membership = self.put(
+            CentreMembership,
+            {"township": township, "department": self.departments[department_code]},
+            {"role": role},
+        )
+        self.relate(membership, "people", on_duty)
+
+
+def _stored(obj: models.Model, name: str) -> Any:
+    """A field's value as stored: the key of a related row, without loading that row."""
+    model_field = obj._meta.get_field(name)
+    if isinstance(model_field, models.ForeignKey):
+        return getattr(obj, model_field.attname)
+    return getattr(obj, name)
+
+
+def _raw(value: Any) -> Any:
+    return value.pk if isinstance(value, models.Model) else value

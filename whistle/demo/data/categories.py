@@ -1,0 +1,86 @@
+"""Problem categories after the national standard of digital urban management.
+
+Major classes and their 2-digit codes are those of GB/T 30428.2 (components: 01 公用设施 …
+06 其他设施; events: 01 市容环境 … 06 扩展事件). The subclasses live in
+``categories.csv``, one a row: kind, 4-digit code (major + subclass), name, the sectors
+usually responsible (space-separated codes), the time limit to resolve, how urgent the
+first response is, and keywords (space-separated). Subclass codes follow the standard's
+numbering where it is well known (the manhole covers 0101–0111, for instance); the
+extension events (06xx) are local, as the standard intends, and hold the items of the alley
+stewards' "ten noes" list and of the source article.
+
+Time limits follow common practice in Beijing: road cleaning 2 working hours, exposed
+garbage 4 working hours, an illegal building stopped within 4 working hours, emergencies
+in natural minutes and hours.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from whistle.policies.models import CategoryKind, DurationUnit
+
+MAJOR_CLASSES: list[tuple[CategoryKind, str, str]] = [
+    (CategoryKind.COMPONENT, "01", "公用设施"),
+    (CategoryKind.COMPONENT, "02", "道路交通"),
+    (CategoryKind.COMPONENT, "03", "市容环境"),
+    (CategoryKind.COMPONENT, "04", "园林绿化"),
+    (CategoryKind.COMPONENT, "05", "房屋土地"),
+    (CategoryKind.COMPONENT, "06", "其他设施"),
+    (CategoryKind.EVENT, "01", "市容环境"),
+    (CategoryKind.EVENT, "02", "宣传广告"),
+    (CategoryKind.EVENT, "03", "施工管理"),
+    (CategoryKind.EVENT, "04", "突发事件"),
+    (CategoryKind.EVENT, "05", "街面秩序"),
+    (CategoryKind.EVENT, "06", "扩展事件"),
+]
+
+Limit = tuple[int, DurationUnit]
+
+# How fast the responsible department must acknowledge a case and be on site.
+URGENCY: dict[str, tuple[Limit, Limit]] = {
+    "routine": ((30, DurationUnit.NATURAL_MINUTES), (2, DurationUnit.WORKING_HOURS)),
+    "urgent": ((10, DurationUnit.NATURAL_MINUTES), (1, DurationUnit.NATURAL_HOURS)),
+    "emergency": ((5, DurationUnit.NATURAL_MINUTES), (30, DurationUnit.NATURAL_MINUTES)),
+}
+
+CSV_PATH = Path(__file__).with_name("categories.csv")
+
+
+@dataclass(frozen=True)
+class CategoryData:
+    kind: CategoryKind
+    major: str
+    code: str
+    name: str
+    sectors: tuple[str, ...]
+    acknowledge: Limit
+    arrive: Limit
+    resolve: Limit
+    keywords: str  # comma-separated, as Category.keywords stores them
+
+
+@cache
+def categories() -> tuple[CategoryData, ...]:
+    with CSV_PATH.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    result = []
+    for row in rows:
+        acknowledge, arrive = URGENCY[row["urgency"]]
+        result.append(
+            CategoryData(
+                kind=CategoryKind(row["kind"]),
+                major=row["code"][:2],
+                code=row["code"][2:],
+                name=row["name"],
+                sectors=tuple(row["sectors"].split()),
+                acknowledge=acknowledge,
+                arrive=arrive,
+                resolve=(int(row["resolve_within"]), DurationUnit(row["resolve_unit"])),
+                keywords=",".join(row["keywords"].split()),
+            )
+        )
+    return tuple(result)

@@ -1,0 +1,177 @@
+"""Sectors, the district's departments and the township 1+5+N enforcement centres.
+
+Department names follow Dongcheng's usage around 2018, when the mechanism started: the
+district's functional departments (委办局), their agencies dispatched to the townships
+(派出所, 市场监管所, 食药所, fire stations, traffic teams) and one urban-management
+enforcement team (城管执法队) per township, the core of its centre.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from whistle.demo.data.places import DISTRICT_SLUG, TOWNSHIPS
+
+# code → name
+SECTORS: dict[str, str] = {
+    "urban_management": "城市管理",
+    "public_security": "公安",
+    "fire": "消防",
+    "traffic": "交通",
+    "market_regulation": "市场监管",
+    "food_drugs": "食品药品",
+    "housing": "房屋管理",
+    "planning_land": "规划国土",
+    "parks": "园林绿化",
+    "culture": "文化",
+    "water": "水务",
+    "environment": "生态环境",
+    "construction": "住建",
+    "health": "卫生健康",
+    "civil_affairs": "民政",
+    "power": "供电",
+    "gas": "燃气",
+    "heating": "热力",
+    "telecom": "通信",
+}
+
+
+@dataclass(frozen=True)
+class FunctionalDepartment:
+    code: str  # appended to the district's slug: "dc-" + code
+    name: str
+    sector: str
+
+
+FUNCTIONAL_DEPARTMENTS: list[FunctionalDepartment] = [
+    FunctionalDepartment("cgzfj", "东城区城管执法局", "urban_management"),
+    FunctionalDepartment("gafj", "东城区公安分局", "public_security"),
+    FunctionalDepartment("xfjyzd", "东城区消防救援支队", "fire"),
+    FunctionalDepartment("jtzd", "东城区交通支队", "traffic"),
+    FunctionalDepartment("scjgj", "东城区市场监管局", "market_regulation"),
+    FunctionalDepartment("syjgj", "东城区食品药品监管局", "food_drugs"),
+    FunctionalDepartment("fgj", "东城区房管局", "housing"),
+    FunctionalDepartment("ghzrzyfj", "东城区规划和自然资源分局", "planning_land"),
+    FunctionalDepartment("ylj", "东城区园林绿化局", "parks"),
+    FunctionalDepartment("whlyj", "东城区文化和旅游局", "culture"),
+    FunctionalDepartment("swj", "东城区水务局", "water"),
+    FunctionalDepartment("sthjj", "东城区生态环境局", "environment"),
+    FunctionalDepartment("zjw", "东城区住建委", "construction"),
+    FunctionalDepartment("wjw", "东城区卫生健康委", "health"),
+    FunctionalDepartment("mzj", "东城区民政局", "civil_affairs"),
+    FunctionalDepartment("gdgs", "国网东城供电公司", "power"),
+    FunctionalDepartment("rqgs", "燃气集团东城分公司", "gas"),
+    FunctionalDepartment("rlgs", "热力集团东城分公司", "heating"),
+    FunctionalDepartment("txbz", "东城区通信保障中心", "telecom"),
+]
+
+
+@dataclass(frozen=True)
+class PerTownshipAgency:
+    """An agency with one unit in every township, named after it."""
+
+    suffix: str  # department code: f"dc-{township slug}-{suffix}"
+    name: str  # formatted with the township's short name
+    sector: str
+    kind: str  # Department.Kind value
+
+
+TOWNSHIP_TEAM = PerTownshipAgency(
+    "cgzfd", "{township}街道城管执法队", "urban_management", "township_team"
+)
+PER_TOWNSHIP_AGENCIES: list[PerTownshipAgency] = [
+    PerTownshipAgency("pcs", "{township}派出所", "public_security", "dispatched"),
+    PerTownshipAgency("scjgs", "{township}市场监管所", "market_regulation", "dispatched"),
+    PerTownshipAgency("sys", "{township}食药所", "food_drugs", "dispatched"),
+]
+
+
+@dataclass(frozen=True)
+class SharedAgency:
+    """A dispatched agency serving several townships, such as a fire station."""
+
+    code: str  # appended to the district's slug
+    name: str
+    sector: str
+    serves: tuple[str, ...]  # township serials
+
+
+SHARED_AGENCIES: list[SharedAgency] = [
+    SharedAgency("xfz-hepingli", "和平里消防救援站", "fire", ("010", "004", "003")),
+    SharedAgency("xfz-dongzhimen", "东直门消防救援站", "fire", ("009", "005", "006", "007")),
+    SharedAgency("xfz-wangfujing", "王府井消防救援站", "fire", ("001", "002", "008")),
+    SharedAgency("xfz-chongwenmen", "崇文门消防救援站", "fire", ("011", "012", "013")),
+    SharedAgency("xfz-tiantan", "天坛消防救援站", "fire", ("016", "015", "014", "017")),
+    SharedAgency(
+        "jtdd-hepingli", "东城交通支队和平里大队", "traffic", ("010", "004", "003", "005")
+    ),
+    SharedAgency(
+        "jtdd-dongzhimen", "东城交通支队东直门大队", "traffic", ("009", "007", "006", "002")
+    ),
+    SharedAgency("jtdd-dongdan", "东城交通支队东单大队", "traffic", ("001", "008", "011", "012")),
+    SharedAgency(
+        "jtdd-tiantan", "东城交通支队天坛大队", "traffic", ("013", "014", "015", "016", "017")
+    ),
+]
+
+# The five sectors with people stationed in every township's centre (the "5" of 1+5+N).
+STATIONED_SECTORS: tuple[str, ...] = (
+    "public_security",
+    "fire",
+    "traffic",
+    "market_regulation",
+    "food_drugs",
+)
+
+# The district departments with named people on call for every centre (the "N").
+ON_CALL_DEPARTMENTS: tuple[str, ...] = (
+    "fgj",
+    "ghzrzyfj",
+    "ylj",
+    "whlyj",
+    "swj",
+    "sthjj",
+    "zjw",
+    "gdgs",
+    "rqgs",
+)
+
+# Officers each department has in the demo (more would only slow the demo down).
+OFFICERS_PER_DEPARTMENT = 2
+
+
+@dataclass(frozen=True)
+class DepartmentData:
+    code: str
+    name: str
+    kind: str  # Department.Kind value
+    sector: str
+    serves: tuple[str, ...]  # township serials; empty for the whole district
+
+
+def departments() -> list[DepartmentData]:
+    """Every department of the demo district, functional ones first."""
+    result = [
+        DepartmentData(f"{DISTRICT_SLUG}-{d.code}", d.name, "functional", d.sector, ())
+        for d in FUNCTIONAL_DEPARTMENTS
+    ]
+    for township in TOWNSHIPS:
+        for agency in (TOWNSHIP_TEAM, *PER_TOWNSHIP_AGENCIES):
+            result.append(
+                DepartmentData(
+                    township_department_code(township.slug, agency),
+                    agency.name.format(township=township.name),
+                    agency.kind,
+                    agency.sector,
+                    (township.serial,),
+                )
+            )
+    result.extend(
+        DepartmentData(f"{DISTRICT_SLUG}-{a.code}", a.name, "dispatched", a.sector, a.serves)
+        for a in SHARED_AGENCIES
+    )
+    return result
+
+
+def township_department_code(township_slug: str, agency: PerTownshipAgency) -> str:
+    return f"{DISTRICT_SLUG}-{township_slug}-{agency.suffix}"

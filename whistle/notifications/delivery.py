@@ -1,0 +1,190 @@
+"""The delivery sweep: claim due notifications, send them, record each outcome.
+
+Claiming is one short transaction that moves due rows to ``sending`` under a fresh claim
+token and pushes ``next_attempt_at`` to the end of a lease. Sending happens outside any
+transaction; each outcome is written only if the row still carries this sweep's token, so a
+worker whose lease ran out cannot overwrite the work of the one that took the row over. A
+worker killed between sending and recording leaves the row to be sent again after the lease:
+delivery on outside channels is at least once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from whistle.notifications.channels import Couriers
+from whistle.notifications.conf import (
+    lease_seconds,
+    max_attempts,
+    retry_base_seconds,
+    sweep_budget_seconds,
+)
+from whistle.notifications.errors import DeliveryError, PermanentDeliveryError
+from whistle.notifications.models import DUE_STATUSES, Notification, Status
+
+log = logging.getLogger("whistle.notifications")
+
+MAX_RETRY_DELAY = timedelta(hours=6)
+_ERROR_MAX = 2000
+
+
+def retry_delay(failed_attempts: int) -> timedelta:
+    """The wait after the n-th failed attempt: base × 2^(n−1), never more than six hours."""
+    exponent = min(max(failed_attempts, 1) - 1, 32)
+    return min(timedelta(seconds=retry_base_seconds() * 2**exponent), MAX_RETRY_DELAY)
+
+
+def sweep(now: datetime, *, batch: int) -> int:
+    """Deliver up to ``batch`` due notifications; return how many were dealt with.
+
+    Stops starting new deliveries once the sweep has run for ``WHISTLE_NOTIFY_SWEEP_SECONDS``
+    and hands the rest back at once, so that a slow receiver cannot hold up the other sweeps.
+    """
+    token, rows = claim(now, batch=batch)
+    if not rows:
+        return 0
+    started = time.monotonic()
+    budget = sweep_budget_seconds()
+    outcomes: Counter[str] = Counter()
+    couriers = Couriers()
+    done = 0
+    try:
+        for row in rows:
+            # At least one row per sweep, however small the budget, so that work moves on.
+            if done and time.monotonic() - started > budget:
+                break
+            outcomes[_deliver_one(couriers, row, token)] += 1
+            done += 1
+    finally:
+        couriers.close()
+        if done < len(rows):
+            _release(token, rows[done:], at=timezone.now())
+    log.info(
+        "notifications: %d sent, %d to retry, %d failed, %d handed back",
+        outcomes[Status.SENT],
+        outcomes[Status.PENDING],
+        outcomes[Status.FAILED],
+        len(rows) - done,
+    )
+    return done
+
+
+def claim(now: datetime, *, batch: int) -> tuple[uuid.UUID, list[Notification]]:
+    """Reserve up to ``batch`` due rows for this caller alone; return its token and the rows."""
+    token = uuid.uuid4()
+    with transaction.atomic():
+        candidates = Notification.objects.filter(_due(now)).order_by("next_attempt_at", "id")
+        if connection.features.has_select_for_update_skip_locked:
+            # Rows another worker is claiming right now are skipped, not waited for.
+            candidates = candidates.select_for_update(skip_locked=True)
+        ids = list(candidates.values_list("id", flat=True)[:batch])
+        if not ids:
+            return token, []
+        taken = take(ids, now=now, token=token)
+    if taken < len(ids):
+        log.debug("claimed %d of %d due notifications; others took the rest", taken, len(ids))
+    if not taken:
+        return token, []
+    rows = Notification.objects.filter(pk__in=ids, claim_token=token).select_related("endpoint")
+    return token, list(rows.order_by("id"))
+
+
+def take(ids: list[int], *, now: datetime, token: uuid.UUID) -> int:
+    """Claim those of ``ids`` that are still due, with a conditional UPDATE; return the count.
+
+    The condition is checked again inside the UPDATE, so of two workers that picked the same
+    rows only the first to write gets them, on databases without row locks too.
+    """
+    return Notification.objects.filter(_due(now), pk__in=ids).update(
+        status=Status.SENDING,
+        claim_token=token,
+        next_attempt_at=now + timedelta(seconds=lease_seconds()),
+        attempts=F("attempts") + 1,
+    )
+
+
+def retry_failed(notifications: QuerySet[Notification], *, now: datetime) -> int:
+    """Queue failed notifications again with a fresh count of attempts; return how many."""
+    return notifications.filter(status=Status.FAILED).update(
+        status=Status.PENDING, attempts=0, next_attempt_at=now, claim_token=None
+    )
+
+
+def _due(now: datetime) -> Q:
+    return Q(status__in=DUE_STATUSES, next_attempt_at__lte=now)
+
+
+def _deliver_one(couriers: Couriers, row: Notification, token: uuid.UUID) -> str:
+    limit = max_attempts()
+    if row.attempts > limit:
+        error = f"gave up after {limit} attempts: the worker stopped while sending"
+        _record(row, token, status=Status.FAILED, last_error=error)
+        return Status.FAILED
+    try:
+        couriers.deliver(row)
+    except PermanentDeliveryError as exc:
+        log.warning("notification %s cannot be delivered: %s", row.uuid, exc)
+        _record(row, token, status=Status.FAILED, last_error=_describe(exc))
+        return Status.FAILED
+    except Exception as exc:
+        # Whatever a gateway raises is one failed attempt, never a stopped sweep.
+        log.warning(
+            "notification %s, attempt %d of %d, failed: %s",
+            row.uuid,
+            row.attempts,
+            limit,
+            exc,
+            exc_info=not isinstance(exc, DeliveryError),
+        )
+        if row.attempts >= limit:
+            _record(row, token, status=Status.FAILED, last_error=_describe(exc))
+            return Status.FAILED
+        failed_at = timezone.now()
+        _record(
+            row,
+            token,
+            status=Status.PENDING,
+            next_attempt_at=failed_at + retry_delay(row.attempts),
+            last_error=_describe(exc),
+        )
+        return Status.PENDING
+    _record(row, token, status=Status.SENT, sent_at=timezone.now())
+    return Status.SENT
+
+
+def _record(row: Notification, token: uuid.UUID, **fields: object) -> None:
+    updated = Notification.objects.filter(
+        pk=row.pk, claim_token=token, status=Status.SENDING
+    ).update(claim_token=None, **fields)
+    if not updated:
+        log.warning(
+            "notification %s: the lease ran out before the outcome was recorded; "
+            "another worker has taken it over",
+            row.uuid,
+        )
+
+
+def _release(token: uuid.UUID, rows: list[Notification], *, at: datetime) -> None:
+    try:
+        Notification.objects.filter(
+            pk__in=[row.pk for row in rows], claim_token=token, status=Status.SENDING
+        ).update(
+            status=Status.PENDING, claim_token=None, next_attempt_at=at, attempts=F("attempts") - 1
+        )
+    except Exception:
+        # Reached while another error is on its way up: that one matters more. The rows
+        # become due again when their lease runs out.
+        log.exception("could not hand back %d claimed notifications", len(rows))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+    return text[:_ERROR_MAX]

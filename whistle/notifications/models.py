@@ -1,0 +1,179 @@
+"""The notification outbox: one row per message and channel, written in the caller's transaction.
+
+A row is the in-app inbox entry itself (channel ``inbox``), or a message waiting for the worker
+to send it by e-mail, SMS or webhook. See docs/notifications.md for the delivery guarantees.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import URLValidator
+from django.db import models
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from whistle.notifications.conf import site_url
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Channel(models.TextChoices):
+    INBOX = "inbox", _("in-app inbox")
+    EMAIL = "email", _("e-mail")
+    SMS = "sms", _("SMS")
+    WEBHOOK = "webhook", _("webhook")
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", _("waiting to be sent")
+    SENDING = "sending", _("being sent")
+    SENT = "sent", _("sent")
+    FAILED = "failed", _("failed")
+
+
+# The statuses the delivery sweep looks at; a row in "sending" is due once its lease runs out.
+DUE_STATUSES = [Status.PENDING, Status.SENDING]
+
+
+class WebhookEndpoint(models.Model):
+    """A system that receives signed event notifications by HTTP POST."""
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(
+        _("URL"), max_length=500, validators=[URLValidator(schemes=["http", "https"])]
+    )
+    secret = models.CharField(
+        _("signing secret"),
+        max_length=200,
+        default=new_webhook_secret,
+        help_text=_("Shared with the receiver, which uses it to check the signature header"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    event_kinds = models.JSONField(
+        _("event kinds"),
+        default=list,
+        blank=True,
+        help_text=_('A list of event kinds, e.g. ["summons.overdue"]; empty means every event'),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def wants(self, event_kind: str) -> bool:
+        return not self.event_kinds or event_kind in self.event_kinds
+
+
+class NotificationPreference(models.Model):
+    """A person's choice of outside channels. The in-app inbox cannot be switched off."""
+
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="notification_preference",
+    )
+    email = models.BooleanField(_("by e-mail"), default=True)
+    sms = models.BooleanField(_("by SMS"), default=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+
+    def __str__(self) -> str:
+        return str(self.person)
+
+
+class Notification(models.Model):
+    """One message on one channel to one person or webhook endpoint.
+
+    While ``status`` is ``sending``, ``next_attempt_at`` is the end of the claiming worker's
+    lease: if that worker dies, the row is due again from then on.
+    """
+
+    uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        # The inbox index starts with the recipient and serves the same look-ups.
+        db_index=False,
+    )
+    endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        verbose_name=_("webhook endpoint"),
+        # Deleting an endpoint must not erase the record of what was sent to it.
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    address = models.CharField(
+        _("address"),
+        max_length=500,
+        blank=True,
+        help_text=_("E-mail address, phone number or URL at the time the message was queued"),
+    )
+    kind = models.CharField(_("kind"), max_length=80)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("body"), blank=True)
+    link = models.CharField(_("link"), max_length=500, blank=True)
+    payload = models.JSONField(_("payload"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    dedupe_key = models.CharField(_("deduplication key"), max_length=200, null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    claim_token = models.UUIDField(_("claim token"), null=True, blank=True, editable=False)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Serves the delivery sweep: status IN (pending, sending) AND next_attempt_at <= now.
+            # (Not a partial index: SQLite cannot match one against a query's bound parameters.)
+            models.Index(fields=["status", "next_attempt_at"], name="notification_due"),
+            models.Index(fields=["recipient", "channel", "-created_at"], name="notification_inbox"),
+        ]
+        constraints = [
+            # Coalesce so that the missing recipient or endpoint counts as a value: SQLite
+            # cannot say NULLS NOT DISTINCT. A NULL dedupe_key never conflicts.
+            models.UniqueConstraint(
+                Coalesce("recipient", 0),
+                Coalesce("endpoint", 0),
+                "channel",
+                "dedupe_key",
+                name="notification_dedupe",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} · {self.subject or self.kind}"
+
+    @property
+    def absolute_link(self) -> str:
+        if not self.link or "://" in self.link:
+            return self.link
+        return f"{site_url()}/{self.link.lstrip('/')}"
