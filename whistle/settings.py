@@ -35,7 +35,6 @@ INSTALLED_APPS = [
     "whistle.policies",
     "whistle.cases",
     "whistle.notifications",
-    "whistle.assessment",
     "whistle.importing",
     "whistle.demo",
     "whistle.web",
