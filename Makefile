@@ -26,13 +26,20 @@ messages: $(STAMP) .env ## compile the translation files
 	@command -v msgfmt >/dev/null || { echo "msgfmt not found: install GNU gettext (apt-get install gettext)"; exit 1; }
 	@$(BIN)/whistle compilemessages --ignore '.venv' --ignore 'node_modules' -v 0
 
-setup: $(STAMP) .env messages ## create the virtual environment and install everything
+# Front-end packages (htmx, Leaflet, ECharts) from package-lock.json; Django serves them from
+# node_modules. Runs again only when the lockfile is newer than the last install.
+NODE_STAMP := node_modules/.package-lock.json
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js and npm (apt-get install nodejs npm), then run make setup again"; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $(NODE_STAMP)
+
+setup: $(STAMP) .env messages $(NODE_STAMP) ## create the virtual environment and install everything
 
 run: setup ## set up, load the demo city if the database is empty, serve on 127.0.0.1:8000
 	@mkdir -p var
 	$(BIN)/whistle migrate --noinput -v 0
 	$(BIN)/whistle seed-demo --if-empty
-	$(BIN)/whistle collectstatic --noinput -v 0
 	@$(BIN)/whistle demo-logins
 	@$(BIN)/whistle serve --host $(HOST) --port $(PORT)
 
@@ -51,6 +58,7 @@ pytest: setup ## only the test suite
 test: setup lint ## set up, lint, check migrations, run every test (DATABASE_URL picks the database)
 	$(BIN)/whistle makemigrations --check --dry-run
 	@$(BIN)/whistle shell -c "from django.db import connection as c; print('tests run on', c.vendor)"
+	@[ -x /usr/bin/chromium ] || echo "NOTICE: /usr/bin/chromium not found, the browser tests will be SKIPPED: install chromium and fonts-noto-cjk: apt-get install chromium fonts-noto-cjk"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean: ## remove the virtual environment and local data

@@ -1,20 +1,153 @@
-from django.http import HttpRequest, HttpResponse
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
+from whistle.cases.models import Case, Summons
 from whistle.organisation.models import Jurisdiction, Lane
-from whistle.organisation.scoping import visible_lanes
+from whistle.organisation.scoping import visible_jurisdictions, visible_lanes
+from whistle.web import mapdata
+from whistle.web.dashboards import DASHBOARDS, dashboards_for, may_open
+from whistle.web.forms import GalleryForm
+
+# htmx stops polling when a response has this status: a signed-out page stops asking.
+HTMX_STOP_POLLING = 286
+
+_TOWNSHIP_CODE = re.compile(r"^\d{9}$")
+
+GEOJSON = "application/geo+json"
 
 
+def _error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def geojson_endpoint(view: Callable[..., dict[str, Any]]) -> Callable[..., HttpResponse]:
+    """Signed-in GET only; ``?township=CODE`` must be a township the person sees."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest) -> HttpResponse:
+        if request.method != "GET":
+            return _error(_("Only GET is allowed here."), 405)
+        if not request.user.is_authenticated:
+            return _error(_("Sign in to see the map."), 403)
+        code = request.GET.get("township", "")
+        township = None
+        if code:
+            if not _TOWNSHIP_CODE.match(code):
+                return _error(_("A township code has 9 digits."), 400)
+            township = (
+                visible_jurisdictions(request.user)
+                .filter(level=Jurisdiction.Level.TOWNSHIP, code=code)
+                .first()
+            )
+            if township is None:
+                return _error(_("No township with this code in your area."), 404)
+        try:
+            data = view(request, township)
+        except ValueError as exc:
+            return _error(str(exc), 400)
+        response = JsonResponse(data, content_type=GEOJSON)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    return wrapped
+
+
+@geojson_endpoint
+def jurisdictions_geojson(request: HttpRequest, township: Jurisdiction | None) -> dict[str, Any]:
+    return mapdata.jurisdictions_geojson(request.user, township)
+
+
+@geojson_endpoint
+def lanes_geojson(request: HttpRequest, township: Jurisdiction | None) -> dict[str, Any]:
+    return mapdata.lanes_geojson(request.user, township)
+
+
+@geojson_endpoint
+def cases_geojson(request: HttpRequest, township: Jurisdiction | None) -> dict[str, Any]:
+    status = request.GET.get("status", "open")
+    if status not in {"open", "all"}:
+        raise ValueError(_("status must be open or all."))
+    return mapdata.cases_geojson(request.user, township, open_only=status == "open")
+
+
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    districts = Jurisdiction.objects.filter(level=Jurisdiction.Level.DISTRICT)
+    if not request.user.is_authenticated:
+        return render(request, "web/landing.html")
+    lanes: list[Lane] = list(
+        visible_lanes(request.user)
+        .select_related("township")
+        .order_by("township__code", "name")[:20]
+    )
+    return render(
+        request,
+        "web/home.html",
+        {
+            "links": dashboards_for(request.user),
+            "my_lanes": lanes,
+            "summary": mapdata.area_summary(request.user, timezone.now()),
+        },
+    )
+
+
+@login_required
+@require_GET
+def wall(request: HttpRequest) -> HttpResponse:
+    wall_page = next(d for d in DASHBOARDS if d.url_name == "web:wall")
+    if not may_open(request.user, wall_page):
+        raise PermissionDenied
+    return render(
+        request,
+        "web/wall.html",
+        {"summary": mapdata.area_summary(request.user, timezone.now(), due_limit=12)},
+    )
+
+
+@require_GET
+def area_summary(request: HttpRequest) -> HttpResponse:
+    """The live part of the home page and the wall, polled by htmx every few seconds."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=HTMX_STOP_POLLING)
+    due_limit = 12 if request.GET.get("layout") == "wall" else 8
+    summary = mapdata.area_summary(request.user, timezone.now(), due_limit=due_limit)
+    response = render(request, "web/partials/area_summary.html", {"summary": summary})
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def components(request: HttpRequest) -> HttpResponse:
+    """Every element of the design system on one page, for the people building role pages."""
+    if not request.user.is_staff:
+        raise PermissionDenied
+    messages.info(request, _("An information message."))
+    messages.success(request, _("A success message: the summons was acknowledged."))
+    messages.warning(request, _("A warning message: the deadline is near."))
+    messages.error(request, _("An error message: the check-in is too far from the case."))
+    now = timezone.now()
+    form = GalleryForm(data={"description": "", "phone": "12345"})
+    form.is_valid()
     context = {
-        "districts": districts,
-        "township_count": Jurisdiction.objects.filter(level=Jurisdiction.Level.TOWNSHIP).count(),
-        "lane_count": Lane.objects.count(),
-        "my_lanes": (
-            visible_lanes(request.user).select_related("township")[:20]
-            if request.user.is_authenticated
-            else []
-        ),
+        "form": form,
+        "far": now + timedelta(hours=2, minutes=5),
+        "near": now + timedelta(minutes=4),
+        "past": now - timedelta(minutes=3),
+        "case_statuses": Case.Status.choices,
+        "summons_statuses": Summons.Status.choices,
     }
-    return render(request, "web/home.html", context)
+    return render(request, "web/components.html", context)

@@ -1,0 +1,254 @@
+/*
+ * The map component: <div data-map data-config="ID"> with a JSON config in <script id="ID">
+ * (rendered by {% map_component %}): { basemap: {kind, crs, layers: [...]}, layers: [{name,
+ * url, title}] }.
+ *
+ * Vector layers (boundaries, lanes, cases) come from the GeoJSON endpoints and are drawn as
+ * SVG whether or not a base map is configured, so the map works on a network with no
+ * internet. Stored positions are WGS-84. When the base map's tiles are GCJ-02 (Amap, or an
+ * in-house server that says so), every position is shifted to GCJ-02 for display and every
+ * click or dragged pin is shifted back before it leaves the map: the rest of the page only
+ * ever sees WGS-84.
+ *
+ * Events, bubbling from the map element, detail {lon, lat} in WGS-84:
+ *   whistle:map-click   a click or tap on the map
+ *   whistle:position    the pin was placed or dragged
+ */
+(function () {
+  "use strict";
+
+  var Whistle = (window.Whistle = window.Whistle || {});
+  var L = window.L;
+  var BEIJING = [39.9042, 116.4074];
+
+  var LEVEL_STYLES = {
+    district: { color: "#5b2a8c", weight: 3, dashArray: "8 6", fillOpacity: 0 },
+    township: { color: "#0b57d0", weight: 2, fillColor: "#0b57d0", fillOpacity: 0.05 },
+    community: { color: "#4f5661", weight: 1, dashArray: "4 4", fillOpacity: 0 },
+  };
+  var TONE_COLOURS = {
+    open: "#0b57d0",
+    summoned: "#5b2a8c",
+    onsite: "#0f7a50",
+    done: "#1d7a3c",
+    closed: "#6b7280",
+    muted: "#6b7280",
+    backlog: "#a36a00",
+    overdue: "#b3261e",
+    neutral: "#4f5661",
+  };
+
+  function identity(lon, lat) {
+    return [lon, lat];
+  }
+
+  function text(value) {
+    var span = document.createElement("span");
+    span.textContent = value === undefined || value === null ? "" : String(value);
+    return span.innerHTML;
+  }
+
+  function buildLayer(name, data, toLatLng) {
+    var options = { coordsToLatLng: toLatLng };
+    if (name === "jurisdictions") {
+      options.style = function (feature) {
+        var style = LEVEL_STYLES[feature.properties.level] || LEVEL_STYLES.community;
+        return Object.assign({ className: "whistle-boundary" }, style);
+      };
+      options.onEachFeature = function (feature, layer) {
+        layer.bindTooltip(text(feature.properties.name), { sticky: true });
+      };
+    } else if (name === "lanes") {
+      options.style = function () {
+        return { color: "#b3261e", weight: 5, opacity: 0.9, className: "whistle-lane" };
+      };
+      options.onEachFeature = function (feature, layer) {
+        var p = feature.properties;
+        layer.bindTooltip(text(p.name), { sticky: true, className: "lane-label" });
+        layer.bindPopup(
+          "<strong>" + text(p.name) + "</strong><br>" + text(p.township) + " · " +
+            text(Math.round(p.length_m)) + " m"
+        );
+      };
+    } else if (name === "cases") {
+      options.pointToLayer = function (feature, latlng) {
+        var tone = feature.properties.tone || "neutral";
+        return L.circleMarker(latlng, {
+          radius: 8,
+          color: "#ffffff",
+          weight: 2,
+          fillColor: TONE_COLOURS[tone],
+          fillOpacity: 1,
+          className: "whistle-case whistle-case-" + tone,
+        });
+      };
+      options.onEachFeature = function (feature, layer) {
+        var p = feature.properties;
+        layer.bindPopup(
+          "<strong>" + text(p.reference) + "</strong><br>" + text(p.status_label) +
+            (p.category ? " · " + text(p.category) : "")
+        );
+      };
+    }
+    return L.geoJSON(data, options);
+  }
+
+  function setStatus(el, message) {
+    var figure = el.closest("figure");
+    var status = figure && figure.querySelector("[data-map-status]");
+    if (status) status.textContent = message || "";
+  }
+
+  function create(el) {
+    if (el._whistleMap || !L) return el._whistleMap;
+    var configNode = document.getElementById(el.getAttribute("data-config"));
+    var config = configNode ? JSON.parse(configNode.textContent) : { basemap: {}, layers: [] };
+    var basemap = config.basemap || { crs: "wgs84", layers: [] };
+    var gcj = basemap.crs === "gcj02" && Whistle.gcj02;
+    var toDisplay = gcj ? Whistle.gcj02.fromWgs84 : identity;
+    var toStored = gcj ? Whistle.gcj02.toWgs84 : identity;
+    var words = Whistle.strings || {};
+
+    function toLatLng(coords) {
+      var p = toDisplay(coords[0], coords[1]);
+      return L.latLng(p[1], p[0]);
+    }
+
+    var map = L.map(el, { preferCanvas: false }).setView(toLatLng([BEIJING[1], BEIJING[0]]), 11);
+    (basemap.layers || []).forEach(function (tiles) {
+      L.tileLayer(tiles.url, {
+        subdomains: tiles.subdomains || "abc",
+        attribution: tiles.attribution || "",
+        maxZoom: tiles.maxZoom || 18,
+      }).addTo(map);
+    });
+
+    var overlays = {};
+    var handle = {
+      map: map,
+      overlays: overlays,
+      crs: gcj ? "gcj02" : "wgs84",
+      toDisplay: toDisplay,
+      toStored: toStored,
+      pinMarker: null,
+      ready: null,
+      /* Put (or move) the pin at a WGS-84 position; it can be dragged to correct it. */
+      pin: function (lon, lat) {
+        var latlng = toLatLng([lon, lat]);
+        if (!handle.pinMarker) {
+          handle.pinMarker = L.marker(latlng, {
+            draggable: true,
+            keyboard: true,
+            icon: L.divIcon({ className: "map-pin", iconSize: null }),
+          }).addTo(map);
+          handle.pinMarker.on("dragend", function () {
+            var at = handle.pinMarker.getLatLng();
+            emit("whistle:position", toStored(at.lng, at.lat));
+          });
+        } else {
+          handle.pinMarker.setLatLng(latlng);
+        }
+        emit("whistle:position", [lon, lat]);
+        return handle.pinMarker;
+      },
+    };
+
+    function emit(type, position) {
+      el.dispatchEvent(
+        new CustomEvent(type, { bubbles: true, detail: { lon: position[0], lat: position[1] } })
+      );
+    }
+
+    map.on("click", function (event) {
+      emit("whistle:map-click", toStored(event.latlng.lng, event.latlng.lat));
+    });
+
+    handle.ready = Promise.all(
+      (config.layers || []).map(function (source) {
+        return fetch(source.url, {
+          credentials: "same-origin",
+          headers: { Accept: "application/geo+json" },
+        })
+          .then(function (response) {
+            if (!response.ok) throw new Error(source.url + ": " + response.status);
+            return response.json();
+          });
+      })
+    )
+      .then(function (collections) {
+        // Added in the configured order whatever order the responses came in, so that
+        // areas lie under lanes and lanes under points.
+        var layers = collections.map(function (data, index) {
+          var source = config.layers[index];
+          var layer = buildLayer(source.name, data, toLatLng);
+          // A feature's popup stops the click reaching the map: report it from here too.
+          layer.on("click", function (event) {
+            emit("whistle:map-click", toStored(event.latlng.lng, event.latlng.lat));
+          });
+          layer.addTo(map);
+          overlays[source.title] = layer;
+          return layer;
+        });
+        var bounds = L.latLngBounds([]);
+        layers.forEach(function (layer) {
+          if (layer.getLayers().length) bounds.extend(layer.getBounds());
+        });
+        if (bounds.isValid()) {
+          map.fitBounds(bounds, { padding: [24, 24], maxZoom: 17, animate: false });
+          setStatus(el, "");
+        } else {
+          setStatus(el, words.mapNoData);
+        }
+        if (Object.keys(overlays).length > 1) {
+          L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+        }
+        el.setAttribute("data-map-ready", "true");
+        if (config.refresh > 0) refreshPoints(layers);
+        return handle;
+      })
+      .catch(function () {
+        setStatus(el, words.mapLoadFailed);
+        el.setAttribute("data-map-ready", "error");
+        return handle;
+      });
+
+    // Case points change by the minute; boundaries and lanes do not.
+    function refreshPoints(layers) {
+      window.setInterval(function () {
+        if (document.visibilityState !== "visible") return;
+        config.layers.forEach(function (source, index) {
+          if (source.name !== "cases") return;
+          fetch(source.url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+            .then(function (response) {
+              if (!response.ok) throw new Error(String(response.status));
+              return response.json();
+            })
+            .then(function (data) {
+              layers[index].clearLayers();
+              layers[index].addData(data);
+              setStatus(el, "");
+            })
+            .catch(function () {
+              setStatus(el, words.liveStale);
+            });
+        });
+      }, config.refresh * 1000);
+    }
+
+    // Layouts that size the map with flex or grid settle after the first paint.
+    window.requestAnimationFrame(function () {
+      map.invalidateSize();
+    });
+    el._whistleMap = handle;
+    return handle;
+  }
+
+  function init(root) {
+    var scope = root || document;
+    if (!scope.querySelectorAll) return;
+    [].forEach.call(scope.querySelectorAll("[data-map]"), create);
+  }
+
+  Whistle.map = { create: create, init: init };
+  if (Whistle.onInit) Whistle.onInit(init);
+})();

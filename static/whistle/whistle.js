@@ -1,0 +1,82 @@
+/*
+ * Whistle's page script: the shared namespace, the page's words, the screen-reader
+ * announcer and the htmx hooks. Components (countdown.js, geolocate.js, map.js) register
+ * an `init(root)` that runs on page load and on every piece of HTML htmx swaps in.
+ */
+(function () {
+  "use strict";
+
+  var Whistle = (window.Whistle = window.Whistle || {});
+  var initialisers = [];
+
+  function readStrings() {
+    var node = document.getElementById("whistle-strings");
+    if (!node) return {};
+    try {
+      return JSON.parse(node.textContent);
+    } catch (e) {
+      return {};
+    }
+  }
+
+  Whistle.strings = readStrings();
+
+  /* "%(name)s" placeholders, as in Django's messages. */
+  Whistle.format = function (template, values) {
+    return String(template).replace(/%\((\w+)\)s/g, function (_, key) {
+      return values[key] === undefined ? "" : String(values[key]);
+    });
+  };
+
+  /* Say something once, politely, to screen readers. */
+  Whistle.announce = function (text) {
+    var node = document.getElementById("live-announcer");
+    if (!node) return;
+    node.textContent = "";
+    window.setTimeout(function () {
+      node.textContent = text;
+    }, 50);
+  };
+
+  Whistle.onInit = function (fn) {
+    initialisers.push(fn);
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", function () {
+        fn(document);
+      });
+    } else {
+      fn(document);
+    }
+  };
+
+  function runAll(root) {
+    initialisers.forEach(function (fn) {
+      fn(root);
+    });
+  }
+
+  if (window.htmx) {
+    // htmx calls this for the document once loaded and for every swapped-in element.
+    window.htmx.onLoad(function (element) {
+      if (element === document.body) return;
+      runAll(element);
+    });
+
+    // A polled region that fails keeps its last figures and says so.
+    var markStale = function (event, stale) {
+      var region = event.detail && event.detail.elt;
+      if (!region || !region.hasAttribute || !region.hasAttribute("data-live")) return;
+      var note = region.querySelector(".live-stale");
+      region.classList.toggle("is-stale", stale);
+      if (!note) return;
+      note.textContent = stale ? Whistle.strings.liveStale || "" : "";
+      note.hidden = !stale;
+    };
+    document.body.addEventListener("htmx:afterRequest", function (event) {
+      markStale(event, !event.detail.successful);
+    });
+    document.body.addEventListener("htmx:sendError", function (event) {
+      markStale(event, true);
+    });
+  }
+})();

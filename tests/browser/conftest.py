@@ -1,0 +1,114 @@
+"""Browser tests: Playwright's sync API driving Debian's headless Chromium.
+
+Never downloads a browser: it launches /usr/bin/chromium (apt-get install chromium
+fonts-noto-cjk) and skips, saying so, where that is missing. Screenshots of each step go
+to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+CHROMIUM = Path(os.environ.get("WHISTLE_CHROMIUM", "/usr/bin/chromium"))
+MISSING_CHROMIUM = (
+    f"{CHROMIUM} not found: browser tests skipped. "
+    "install chromium and fonts-noto-cjk: apt-get install chromium fonts-noto-cjk"
+)
+# Chromium's own calls home (updates, sync, safe browsing) have nowhere to go on a closed
+# network and only slow the start down.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
+PHONE = {"width": 360, "height": 740}
+WALL = {"width": 1920, "height": 1080}
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    if CHROMIUM.exists():
+        return
+    skip = pytest.mark.skip(reason=MISSING_CHROMIUM)
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(MISSING_CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests
+    # make between browser steps are ordinary synchronous calls all the same.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+            yield launched
+            launched.close()
+
+
+@pytest.fixture
+def shots(request: Any) -> Any:
+    """shots(page, "step") saves test-artifacts/screenshots/<test>-<step>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    test = re.sub(r"[^\w-]+", "-", request.node.name).strip("-")
+
+    def take(page: Any, step: str, *, full_page: bool = False) -> Path:
+        path = SCREENSHOTS / f"{test}-{step}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """new_page(viewport, **context options) opens a page in a fresh context."""
+    contexts = []
+
+    def open_page(viewport: dict[str, int] | None = None, **options: Any) -> Any:
+        context = browser.new_context(
+            viewport=viewport or WALL,
+            locale=options.pop("locale", "zh-CN"),
+            timezone_id="Asia/Shanghai",
+            base_url=live_server.url,
+            **options,
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page: Any, username: str, password: str = "pw-123456") -> None:
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url("**/")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not CHROMIUM.exists() and any("browser" in report.keywords for report in skipped):
+        terminalreporter.write_line(f"NOTICE: {MISSING_CHROMIUM}", yellow=True, bold=True)

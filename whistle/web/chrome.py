@@ -1,0 +1,118 @@
+"""What the page layout (templates/base.html) shows around every page.
+
+The layout's own words are here, translated with the web app's messages, so that
+templates/base.html holds structure only. Role pages add their links through
+`whistle.web.dashboards`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from whistle.organisation.models import RoleAssignment
+from whistle.web.dashboards import DashboardLink, dashboards_for
+
+LABELS = {
+    "product": _("Whistle"),
+    "skip": _("Skip to main content"),
+    "main_nav": _("Main"),
+    "account": _("Account"),
+    "signed_in_as": _("Signed in as"),
+    "roles": _("Roles"),
+    "no_roles": _("No role assigned yet"),
+    "sign_in": _("Sign in"),
+    "sign_out": _("Sign out"),
+    "language": _("Language"),
+    "messages": _("Messages"),
+    "footer_time": _("Times are Beijing time (UTC+8)."),
+    "footer_about": _(
+        'Whistle runs the "townships whistle, departments report" mechanism: every '
+        "summons is traced and assessed."
+    ),
+}
+
+
+@dataclass
+class RoleLine:
+    role: str
+    target: str
+
+    def __str__(self) -> str:
+        return f"{self.role} · {self.target}" if self.target else self.role
+
+
+@dataclass
+class Chrome:
+    labels: dict[str, Any]
+    roles: list[RoleLine] = field(default_factory=list)
+    links: list[DashboardLink] = field(default_factory=list)
+    languages: list[tuple[str, str]] = field(default_factory=list)
+    language: str = ""
+
+
+def person_roles(person: Any) -> list[RoleLine]:
+    if not getattr(person, "is_authenticated", False):
+        return []
+    rows = RoleAssignment.objects.filter(person=person).select_related(
+        "jurisdiction", "lane", "department"
+    )
+    lines = []
+    for row in rows:
+        target = row.lane or row.department or row.jurisdiction
+        lines.append(RoleLine(str(row.get_role_display()), str(target) if target else ""))
+    return lines
+
+
+def chrome_for(person: Any) -> Chrome:
+    current = get_language() or settings.LANGUAGE_CODE
+    return Chrome(
+        labels=LABELS,
+        roles=person_roles(person),
+        links=dashboards_for(person),
+        languages=[(code, name) for code, name in settings.LANGUAGES if code != current],
+        language=current,
+    )
+
+
+def html_lang(language_code: str) -> str:
+    """The BCP 47 tag for the ``lang`` attribute: Django's zh-hans is zh-Hans (zh-CN reads too)."""
+    if language_code.lower() in {"zh-hans", "zh-cn", "zh"}:
+        return "zh-CN"
+    return language_code
+
+
+def js_strings() -> dict[str, Any]:
+    """The words static/whistle/*.js needs, in the page's language."""
+    return {
+        "countdownLeft": str(_("%(time)s left")),
+        "countdownOverdue": str(_("overdue by %(time)s")),
+        "countdownOverdueNow": str(_("%(label)s: overdue")),
+        "overdue": str(_("Overdue")),
+        "lessThanAMinute": str(_("less than a minute")),
+        "minute": [
+            ngettext("%(n)s minute", "%(n)s minutes", 1),
+            ngettext("%(n)s minute", "%(n)s minutes", 2),
+        ],
+        "hour": [
+            ngettext("%(n)s hour", "%(n)s hours", 1),
+            ngettext("%(n)s hour", "%(n)s hours", 2),
+        ],
+        "day": [ngettext("%(n)s day", "%(n)s days", 1), ngettext("%(n)s day", "%(n)s days", 2)],
+        "dayShort": str(_("%(n)sd")),
+        "geoUnsupported": str(_("This browser cannot tell where you are.")),
+        "geoDenied": str(
+            _("Location is turned off for this site. Allow it in the browser's settings.")
+        ),
+        "geoUnavailable": str(_("Your position could not be found. Move to open sky and retry.")),
+        "geoTimeout": str(_("Finding your position took too long. Try again.")),
+        "geoLocating": str(_("Finding your position…")),
+        "geoFound": str(_("Position found, accurate to about %(m)s m.")),
+        "mapNoData": str(_("Nothing to show on the map in your area yet.")),
+        "mapLoadFailed": str(_("The map layers could not be loaded. Reload the page to retry.")),
+        "liveStale": str(_("Connection lost; showing the last figures received.")),
+    }

@@ -1,0 +1,113 @@
+"""The role pages a signed-in person may open, for the home page and the top bar.
+
+A role page joins by adding an entry here under the URL name it registers. An entry whose
+URL name does not resolve yet is left out, so neither the home page nor the navigation
+ever links to a page that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from whistle.organisation.models import Role
+from whistle.organisation.scoping import has_role
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    url_name: str
+    title: str | Promise
+    description: str | Promise
+    roles: tuple[str, ...] = ()
+    # Open to staff accounts whatever their roles.
+    for_staff: bool = False
+    # The page is meant for the command centre's wall screen.
+    wall: bool = False
+
+
+COMMAND_ROLES = (
+    Role.DISTRICT_CHIEF,
+    Role.TOWNSHIP_CHIEF,
+    Role.CHIEFS_OFFICE,
+    Role.DISPATCHER,
+)
+
+DASHBOARDS: tuple[Dashboard, ...] = (
+    Dashboard(
+        "web:wall",
+        _("Command centre wall"),
+        _("Open cases and the summonses due next in your area, refreshed every few seconds."),
+        roles=(*COMMAND_ROLES, Role.ADMINISTRATOR),
+        for_staff=True,
+        wall=True,
+    ),
+    Dashboard(
+        "patrol:home",
+        _("Patrol my lanes"),
+        _("Walk your lanes, tick the checklist, report what you cannot fix yourself."),
+        roles=(Role.STEWARD, Role.LANE_CHIEF, Role.STREET_CHIEF),
+    ),
+    Dashboard(
+        "dispatch:home",
+        _("Dispatch desk"),
+        _("File reported cases, dispatch them and blow the whistle."),
+        roles=(Role.DISPATCHER, Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE),
+    ),
+    Dashboard(
+        "department:home",
+        _("My department's summonses"),
+        _("Acknowledge, check in on site and report the result."),
+        roles=(Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD),
+    ),
+    Dashboard(
+        "assessment:home",
+        _("Assessment"),
+        _("Rate each summons: did the department come, did it act, how well."),
+        roles=(Role.TOWNSHIP_ASSESSOR, Role.DISTRICT_ASSESSOR, Role.CHIEFS_OFFICE),
+    ),
+    Dashboard(
+        "reports:new",
+        _("Report a problem"),
+        _("Tell the township about a problem in your street, with a photo and the place."),
+        roles=(Role.RESIDENT,),
+    ),
+    Dashboard(
+        "admin:index",
+        _("Administration"),
+        _("Jurisdictions, lanes, departments, people, policies."),
+        for_staff=True,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DashboardLink:
+    dashboard: Dashboard
+    url: str
+
+
+def may_open(person: Any, dashboard: Dashboard) -> bool:
+    if not getattr(person, "is_authenticated", False):
+        return False
+    if dashboard.for_staff and person.is_staff:
+        return True
+    return bool(dashboard.roles) and has_role(person, *dashboard.roles)
+
+
+def dashboards_for(person: Any) -> list[DashboardLink]:
+    """The role pages that exist and that this person's roles allow, in a fixed order."""
+    links = []
+    for dashboard in DASHBOARDS:
+        if not may_open(person, dashboard):
+            continue
+        try:
+            url = reverse(dashboard.url_name)
+        except NoReverseMatch:
+            continue
+        links.append(DashboardLink(dashboard, url))
+    return links

@@ -1,0 +1,132 @@
+"""Template tags of the design system: the layout's context, status badges, countdowns, maps.
+
+{% load whistle_ui %}
+{% status_badge case.status case.get_status_display %}
+{% countdown summons.arrive_due_at label=_("arrive on site by") %}
+{% map_component layers="jurisdictions lanes cases" township=code %}
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import json_script
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from whistle.web import basemap, chrome
+from whistle.web.badges import tone_of
+
+register = template.Library()
+
+
+# Layers the map component can draw, in drawing order (areas under lines under points).
+MAP_LAYERS = {
+    "jurisdictions": ("web:map-jurisdictions", _("Boundaries")),
+    "lanes": ("web:map-lanes", _("Lanes")),
+    "cases": ("web:map-cases", _("Open cases")),
+}
+
+
+@register.simple_tag(takes_context=True)
+def chrome_context(context: template.Context) -> chrome.Chrome:
+    request = context.get("request")
+    return chrome.chrome_for(getattr(request, "user", None))
+
+
+@register.filter
+def html_lang(language_code: str) -> str:
+    return chrome.html_lang(language_code or "")
+
+
+@register.simple_tag
+def js_strings() -> SafeString:
+    return json_script(chrome.js_strings(), "whistle-strings")
+
+
+@register.filter
+def status_tone(status: str) -> str:
+    return tone_of(status)
+
+
+@register.inclusion_tag("web/components/badge.html")
+def status_badge(status: str, label: Any = None) -> dict[str, Any]:
+    return {"tone": status_tone(status), "label": label or status}
+
+
+@register.inclusion_tag("web/components/countdown.html")
+def countdown(
+    deadline: datetime | None, label: Any = "", warn: int = 300, name: Any = ""
+) -> dict[str, Any]:
+    """A ticking countdown to ``deadline``: amber ``warn`` seconds before, red after.
+
+    ``name`` says what the deadline is about (a case reference, a department) for the
+    announcement a screen reader hears when it passes.
+    """
+    if deadline is None:
+        return {"deadline": None}
+    local = timezone.localtime(deadline)
+    same_day = local.date() == timezone.localdate()
+    return {
+        "deadline": deadline,
+        "iso": deadline.isoformat(),
+        "shown": local.strftime("%H:%M") if same_day else local.strftime("%m-%d %H:%M"),
+        "label": label,
+        "warn": max(int(warn), 0),
+        "name": name,
+    }
+
+
+@register.inclusion_tag("web/components/map.html")
+def map_component(
+    layers: str = "jurisdictions lanes cases",
+    township: str = "",
+    label: Any = "",
+    height: str = "",
+    dom_id: str = "map",
+    refresh: int = 0,
+) -> dict[str, Any]:
+    """A Leaflet map of the signed-in person's area; see static/whistle/map.js.
+
+    ``refresh`` (seconds) reloads the case points that often while the page is visible.
+    """
+    sources = []
+    for name in layers.split():
+        url_name, title = MAP_LAYERS[name]
+        url = reverse(url_name)
+        if township:
+            url += f"?township={township}"
+        sources.append({"name": name, "url": url, "title": str(title)})
+    config = {"basemap": basemap.basemap_config(), "layers": sources, "refresh": max(refresh, 0)}
+    return {
+        "dom_id": dom_id,
+        "label": label or _("Map of your area"),
+        "config": config,
+        "config_id": f"{dom_id}-config",
+        "height": height,
+    }
+
+
+@register.simple_tag
+def field_widget(bound_field: Any, autocomplete: str = "") -> SafeString:
+    """A form field's widget with the design system's class and its ARIA links.
+
+    The error and help texts rendered by web/components/field.html carry the ids that
+    ``aria-describedby`` names, so a screen reader reads them with the field.
+    """
+    attrs: dict[str, str] = {"class": "input"}
+    described_by = []
+    if bound_field.help_text:
+        described_by.append(f"{bound_field.auto_id}-help")
+    if bound_field.errors:
+        described_by.append(f"{bound_field.auto_id}-errors")
+        attrs["aria-invalid"] = "true"
+    if described_by:
+        attrs["aria-describedby"] = " ".join(described_by)
+    if autocomplete:
+        attrs["autocomplete"] = autocomplete
+    return bound_field.as_widget(attrs=attrs)
