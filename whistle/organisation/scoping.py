@@ -7,6 +7,7 @@ administrators without a scope see everything.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -35,6 +36,36 @@ def sees_everything(person: Any) -> bool:
         return True
     return any(
         a.role == Role.ADMINISTRATOR and a.jurisdiction_id is None for a in _assignments(person)
+    )
+
+
+@dataclass(frozen=True)
+class Area:
+    """What a person's roles cover: everything, whole areas by code prefix, single lanes,
+    and the departments they work for."""
+
+    everything: bool = False
+    prefixes: frozenset[str] = field(default_factory=frozenset)
+    lane_ids: frozenset[int] = field(default_factory=frozenset)
+    department_ids: frozenset[int] = field(default_factory=frozenset)
+
+    def q(self, *, code: str, lane: str) -> Q:
+        """A filter for rows whose jurisdiction code field is `code` and lane id field is
+        `lane` (e.g. ``code="township__code", lane="lane_id"``)."""
+        if self.everything:
+            return Q()
+        return _prefix_q(code, set(self.prefixes)) | Q(**{f"{lane}__in": sorted(self.lane_ids)})
+
+
+def area_of(person: Any) -> Area:
+    if sees_everything(person):
+        return Area(everything=True)
+    prefixes, lane_ids = _code_prefixes(person)
+    departments = {a.department.pk for a in _assignments(person) if a.department is not None}
+    return Area(
+        prefixes=frozenset(prefixes),
+        lane_ids=frozenset(lane_ids),
+        department_ids=frozenset(departments),
     )
 
 
