@@ -18,8 +18,11 @@ ALLOWED: dict[str, set[str]] = {
     "cases": {"organisation", "policies", "notifications"},
     "assessment": {"organisation", "policies", "notifications", "cases"},
     "importing": {"organisation", "policies", "cases", "assessment"},
-    "demo": {"organisation", "policies", "notifications", "cases", "assessment"},
-    "web": {"organisation", "policies", "notifications", "cases", "assessment"},
+    "demo": {"organisation", "policies", "notifications", "cases", "assessment", "patrols"},
+    "patrols": {"organisation", "policies", "notifications", "cases"},
+    "web": {"organisation", "policies", "notifications", "cases", "assessment", "patrols"},
+    "street": {"organisation", "policies", "notifications", "cases", "patrols", "web"},
+    "desk": {"organisation", "policies", "notifications", "cases", "assessment", "web"},
     "api": {"organisation", "policies", "notifications", "cases", "assessment"},
 }
 

@@ -12,6 +12,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("patrol/", include("whistle.street.urls_patrol")),
+    path("report/", include("whistle.street.urls_reports")),
+    path("dispatch/", include("whistle.desk.urls_dispatch")),
+    path("department/", include("whistle.desk.urls_department")),
+    path("cases/", include("whistle.desk.urls_case")),
     path("", include("whistle.web.urls")),
 ]
 if settings.DEBUG:

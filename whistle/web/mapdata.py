@@ -13,39 +13,16 @@ from datetime import datetime
 from typing import Any
 
 from django.db import models
-from django.db.models import Count, F, Q, QuerySet, Value, When
+from django.db.models import Count, F, Q, Value, When
 
 from whistle.cases.models import Case, Summons
-from whistle.organisation.models import ROLE_SCOPES, Jurisdiction, Role, Scope
-from whistle.organisation.scoping import (
-    has_role,
-    sees_everything,
-    visible_jurisdictions,
-    visible_lanes,
-)
+from whistle.cases.scoping import visible_cases
+from whistle.organisation.models import Jurisdiction
+from whistle.organisation.scoping import visible_jurisdictions, visible_lanes
 from whistle.web.badges import tone_of
-
-# Roles that cover whole areas (a district, a township, the townships a department serves),
-# as opposed to single lanes.
-AREA_ROLES = tuple(
-    role
-    for role, scopes in ROLE_SCOPES.items()
-    if scopes != (Scope.LANE,) and role != Role.RESIDENT
-)
 
 # More points than this make a phone's map sluggish; the newest are kept.
 MAX_CASE_POINTS = 2000
-
-
-def visible_cases(person: Any) -> QuerySet[Case]:
-    """Cases on the lanes a person sees, and every case in the areas they see whole."""
-    if sees_everything(person):
-        return Case.objects.all()
-    on_lanes = Q(lane__in=visible_lanes(person).values("pk"))
-    if not has_role(person, *AREA_ROLES):
-        return Case.objects.filter(on_lanes)
-    areas = visible_jurisdictions(person).values("pk")
-    return Case.objects.filter(on_lanes | Q(township__in=areas) | Q(district__in=areas))
 
 
 def feature_collection(features: list[dict[str, Any]], **members: Any) -> dict[str, Any]:
