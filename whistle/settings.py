@@ -123,7 +123,7 @@ STATICFILES_DIRS = [
     ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
 ]
 MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(env_str("WHISTLE_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+MEDIA_ROOT = BASE_DIR / env_str("WHISTLE_MEDIA_ROOT", "var/media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -150,6 +150,14 @@ WHISTLE_CALENDAR_UNKNOWN_YEAR = env_choice(
 )
 # A lane is attached to a case when its centre line is within this distance of the point.
 WHISTLE_LANE_SNAP_METRES = env_float("WHISTLE_LANE_SNAP_METRES", 50.0, minimum=0.0)
+# The Ed25519 key that signs exported case histories (created on first use, mode 0600).
+WHISTLE_SIGNING_KEY_FILE = str(
+    BASE_DIR / env_str("WHISTLE_SIGNING_KEY_FILE", "var/signing-key.pem")
+)
+# Largest photo or document accepted (bytes).
+WHISTLE_ATTACHMENT_MAX_BYTES = env_int(
+    "WHISTLE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024
+)
 WHISTLE_DEMO_PASSWORD = env_str("WHISTLE_DEMO_PASSWORD", "whistle-demo-2026")
 WHISTLE_WORKER_INTERVAL_SECONDS = env_float("WHISTLE_WORKER_INTERVAL_SECONDS", 1.0, minimum=0.05)
 # What one tick of `whistle worker` runs, in order: dotted paths of functions

@@ -2,36 +2,707 @@
 
 Actions call `next_check_for` whenever they change a summons, and store the result in
 `Summons.next_check_at`; the worker's `sweep` claims the rows whose `next_check_at` has
-passed.
+passed, records what happened in the meantime (overdue, reminders, escalation) and stores
+the next moment to look. The model, the claim protocol and the exactly-once argument are
+written out in docs/deadlines.md.
+
+Boundaries: an obligation met at or before its deadline is on time. The deadline itself is
+"due", not yet overdue: a sweep at exactly the deadline records nothing, a sweep at any later
+instant records the overdue. Stored times have microsecond resolution on both databases, so
+the first overdue instant is the deadline plus one microsecond (`OVERDUE_STEP`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import functools
+import importlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Any
 
-from whistle.cases.models import Summons
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from whistle.cases.models import Case, Event, Summons, SupervisionNotice
+from whistle.cases.trail import EventKind
+from whistle.notifications.outbox import notify_many
+from whistle.organisation.models import Person, Role
+from whistle.policies.models import DistrictPolicy
+
+logger = logging.getLogger("whistle.deadlines")
+
+# The first instant after a deadline: the moment it becomes overdue.
+OVERDUE_STEP = timedelta(microseconds=1)
+# Rows claimed per transaction. Small, so that an action waiting for one of these cases
+# waits for a few rows' work, not a whole batch.
+CHUNK = 20
+# The role written on every event the sweep appends (there is no acting person).
+SYSTEM_ROLE = "system"
+
+ACKNOWLEDGE = "acknowledge"
+ARRIVE = "arrive"
+RESOLVE = "resolve"
+
+# Obligation name -> (field that says it was recorded overdue, the event that records it).
+_OBLIGATION_FIELDS: dict[str, tuple[str, str]] = {
+    ACKNOWLEDGE: ("acknowledge_overdue_at", EventKind.ACKNOWLEDGE_OVERDUE),
+    ARRIVE: ("arrive_overdue_at", EventKind.ARRIVE_OVERDUE),
+    RESOLVE: ("resolve_overdue_at", EventKind.RESOLVE_OVERDUE),
+}
+
+_ESCALATION_RANK: dict[str, int] = {
+    Case.Escalation.NONE: 0,
+    Case.Escalation.TOWNSHIP: 1,
+    Case.Escalation.DISTRICT: 2,
+}
+_ESCALATION_FIELD: dict[str, str] = {
+    Case.Escalation.TOWNSHIP: "escalated_to_township_at",
+    Case.Escalation.DISTRICT: "escalated_to_district_at",
+}
+# Who hears of an escalation to each level.
+_ESCALATION_ROLES: dict[str, tuple[str, ...]] = {
+    Case.Escalation.TOWNSHIP: (Role.CHIEFS_OFFICE, Role.TOWNSHIP_CHIEF, Role.DISPATCHER),
+    Case.Escalation.DISTRICT: (Role.CHIEFS_OFFICE, Role.DISTRICT_CHIEF),
+}
+_DEPARTMENT_ROLES = (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD)
+
+
+# --- Obligations and the points in time that follow from them ------------------------------
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """One thing a summoned department owes by a deadline."""
+
+    name: str
+    due_at: datetime
+    # When it was met (None: not yet). Arriving or reporting a result also acknowledges.
+    met_at: datetime | None
+    # When the sweep recorded it overdue (None: not recorded).
+    overdue_at: datetime | None
+
+    @property
+    def overdue_from(self) -> datetime:
+        return self.due_at + OVERDUE_STEP
+
+    @property
+    def overdue_field(self) -> str:
+        return _OBLIGATION_FIELDS[self.name][0]
+
+    @property
+    def overdue_kind(self) -> str:
+        return _OBLIGATION_FIELDS[self.name][1]
+
+
+def obligations(summons: Summons) -> list[Obligation]:
+    """Every obligation of the summons, met or not, in the order they fall due."""
+    found = [
+        Obligation(
+            ACKNOWLEDGE,
+            summons.acknowledge_due_at,
+            _earliest(summons.acknowledged_at, summons.arrived_at, summons.done_at),
+            summons.acknowledge_overdue_at,
+        )
+    ]
+    if summons.arrive_due_at is not None:
+        found.append(
+            Obligation(ARRIVE, summons.arrive_due_at, summons.arrived_at, summons.arrive_overdue_at)
+        )
+    found.append(
+        Obligation(RESOLVE, summons.resolve_due_at, summons.done_at, summons.resolve_overdue_at)
+    )
+    return found
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    known = [m for m in moments if m is not None]
+    return min(known) if known else None
+
+
+def is_unmet(summons: Summons, obligation: Obligation) -> bool:
+    """The department still owes this, now."""
+    return summons.status in Summons.OPEN_STATUSES and obligation.met_at is None
+
+
+def was_unmet_at_deadline(summons: Summons, obligation: Obligation) -> bool:
+    """The department owed this at the deadline: not met by then, and not let off by then.
+
+    Judged from timestamps, so the answer does not depend on when the sweep looks: an
+    arrival at 30:40 after a 30:00 deadline is late whether the sweep ran at 30:01 or only
+    after it. A cancelled summons has no timestamp of its cancellation and owes nothing.
+    """
+    if summons.status == Summons.Status.CANCELLED:
+        return False
+    due = obligation.due_at
+    if obligation.met_at is not None and obligation.met_at <= due:
+        return False
+    return all(end is None or end > due for end in (summons.released_at, summons.left_at))
 
 
 def pending_deadlines(summons: Summons) -> list[datetime]:
     """The deadlines the department has not met yet and that are not yet recorded overdue."""
-    pending: list[datetime] = []
-    if summons.status not in Summons.OPEN_STATUSES:
-        return pending
-    if summons.acknowledged_at is None and summons.acknowledge_overdue_at is None:
-        pending.append(summons.acknowledge_due_at)
-    if (
-        summons.arrive_due_at is not None
-        and summons.arrived_at is None
-        and summons.arrive_overdue_at is None
-    ):
-        pending.append(summons.arrive_due_at)
-    if summons.done_at is None and summons.resolve_overdue_at is None:
-        pending.append(summons.resolve_due_at)
-    return pending
+    return [o.due_at for o in obligations(summons) if o.overdue_at is None and is_unmet(summons, o)]
 
 
-def next_check_for(summons: Summons, now: datetime) -> datetime | None:
-    """The earliest moment after `summons.swept_through_at` that needs the sweep's attention."""
-    after = summons.swept_through_at
-    candidates = [d for d in pending_deadlines(summons) if after is None or d > after]
-    return min(candidates) if candidates else None
+def reminder_times(start: datetime, due: datetime, policy: DistrictPolicy) -> list[datetime]:
+    """The reminder points of an obligation summoned at `start` and due at `due`.
+
+    Each fraction of the policy is a point at that share of the natural time from `start` to
+    `due`; each "minutes before" is a point that long before `due`. Points outside the open
+    interval (start, due) are dropped, and points that coincide count once.
+    """
+    span = due - start
+    points = {start + span * fraction for fraction in _fractions(policy.reminder_fractions)}
+    points.update(due - timedelta(minutes=m) for m in _minutes(policy.reminder_minutes_before))
+    return sorted(p for p in points if start < p < due)
+
+
+@functools.cache
+def _fractions(text: str) -> tuple[float, ...]:
+    # Cached: a bad entry is logged once, not on every row.
+    values = []
+    for chunk in (text or "").split(","):
+        if not chunk.strip():
+            continue
+        try:
+            value = float(chunk)
+        except ValueError:
+            logger.warning("ignoring reminder fraction %r: not a number", chunk)
+            continue
+        if 0 < value < 1:
+            values.append(value)
+        else:
+            logger.warning("ignoring reminder fraction %r: not between 0 and 1", chunk)
+    return tuple(values)
+
+
+@functools.cache
+def _minutes(text: str) -> tuple[int, ...]:
+    values = []
+    for chunk in (text or "").split(","):
+        if not chunk.strip():
+            continue
+        if chunk.strip().isdigit() and int(chunk) > 0:
+            values.append(int(chunk))
+        else:
+            logger.warning("ignoring reminder minutes %r: not a positive whole number", chunk)
+    return tuple(values)
+
+
+@dataclass(frozen=True, order=True)
+class Point:
+    """A moment at which the sweep has something to do for one obligation."""
+
+    at: datetime
+    # Order of things due at the same moment: overdue before the escalation it causes.
+    rank: int
+    what: str = field(compare=False)
+    obligation: Obligation = field(compare=False)
+
+
+OVERDUE = "overdue"
+REMINDER = "reminder"
+TOWNSHIP = "township"
+DISTRICT = "district"
+_RANKS = {REMINDER: 0, OVERDUE: 1, TOWNSHIP: 2, DISTRICT: 3}
+
+
+def _point(at: datetime, what: str, obligation: Obligation) -> Point:
+    return Point(at, _RANKS[what], what, obligation)
+
+
+def points_of(summons: Summons, policy: DistrictPolicy, now: datetime) -> list[Point]:
+    """Everything still to do for the summons, at any time, in the order it falls due.
+
+    - overdue: once per obligation that was unmet at its deadline and is not recorded;
+    - reminders: for obligations unmet now, at reminder points after `swept_through_at`,
+      only while the deadline is still ahead of `now` (a reminder can never be sent later);
+    - escalation to the township at the overdue instant and to the district the policy's
+      minutes after it, for obligations unmet now, while not escalated to that level.
+    """
+    found: list[Point] = []
+    swept = summons.swept_through_at
+    district_delay = timedelta(minutes=policy.escalate_to_district_after_minutes)
+    for obligation in obligations(summons):
+        if obligation.overdue_at is None and was_unmet_at_deadline(summons, obligation):
+            found.append(_point(obligation.overdue_from, OVERDUE, obligation))
+        if not is_unmet(summons, obligation):
+            continue
+        if obligation.due_at > now:
+            for at in reminder_times(summons.summoned_at, obligation.due_at, policy):
+                if swept is None or at > swept:
+                    found.append(_point(at, REMINDER, obligation))
+        if summons.escalated_to_township_at is None:
+            found.append(_point(obligation.overdue_from, TOWNSHIP, obligation))
+        if summons.escalated_to_district_at is None:
+            found.append(_point(obligation.overdue_from + district_delay, DISTRICT, obligation))
+    return sorted(found)
+
+
+def next_check_for(
+    summons: Summons, now: datetime, *, policy: DistrictPolicy | None = None
+) -> datetime | None:
+    """The earliest moment that needs the sweep's attention: a deadline turning overdue, a
+    reminder or an escalation; None when nothing is left to do.
+
+    The answer may lie in the past (something the sweep has not handled yet); the sweep then
+    claims the summons at its next tick.
+    """
+    if policy is None:
+        policy = policy_for(summons)
+    points = points_of(summons, policy, now)
+    return points[0].at if points else None
+
+
+def next_check_for_notice(notice: SupervisionNotice) -> datetime | None:
+    """The moment a supervision notice turns overdue, or None when it cannot any more."""
+    if notice.overdue_at is None and _notice_unanswered_at_deadline(notice):
+        return notice.due_at + OVERDUE_STEP
+    return None
+
+
+def _notice_unanswered_at_deadline(notice: SupervisionNotice) -> bool:
+    return notice.answered_at is None or notice.answered_at > notice.due_at
+
+
+def policy_for(summons: Summons) -> DistrictPolicy:
+    """The policy of the case's district (the department's when the case has none)."""
+    district_id = summons.case.district_id or summons.department.district_id
+    return _load_policy(district_id)
+
+
+def _load_policy(district_id: int) -> DistrictPolicy:
+    policy = DistrictPolicy.objects.filter(district_id=district_id).first()
+    # A district without a policy row works with the defaults.
+    return policy if policy is not None else DistrictPolicy(district_id=district_id)
+
+
+# --- The sweep ----------------------------------------------------------------------------
+
+
+class _LostClaim(Exception):
+    """The row changed under the sweep although it was locked: roll its work back."""
+
+
+@dataclass
+class _Pass:
+    """What one call of `sweep` keeps while it works: the clock and caches of rarely-changing
+    rows (policies, who holds which role)."""
+
+    now: datetime
+    policies: dict[int, DistrictPolicy] = field(default_factory=dict)
+    people: dict[tuple[str, int], list[Person]] = field(default_factory=dict)
+
+    def policy(self, district_id: int) -> DistrictPolicy:
+        if district_id not in self.policies:
+            self.policies[district_id] = _load_policy(district_id)
+        return self.policies[district_id]
+
+    def department_staff(self, department_id: int) -> list[Person]:
+        key = ("department", department_id)
+        if key not in self.people:
+            self.people[key] = _people(_DEPARTMENT_ROLES, department_id=department_id)
+        return self.people[key]
+
+    def escalation_staff(self, level: str, jurisdiction_id: int | None) -> list[Person]:
+        if jurisdiction_id is None:
+            return []
+        key = (level, jurisdiction_id)
+        if key not in self.people:
+            self.people[key] = _people(_ESCALATION_ROLES[level], jurisdiction_id=jurisdiction_id)
+        return self.people[key]
+
+
+def _people(roles: Iterable[str], **scope: int) -> list[Person]:
+    filters = {f"roles__{name}": value for name, value in scope.items()}
+    return list(
+        Person.objects.filter(is_active=True, roles__role__in=list(roles), **filters)
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def sweep(now: datetime, *, batch: int) -> int:
+    """Record every overdue, reminder and escalation due by `now`; return the rows processed.
+
+    Looks at up to `batch` due summonses and up to `batch` due supervision notices. `now` is
+    the moment the pass starts from; while it runs it moves on with the clock, never back.
+    Safe to run in several processes at once and to kill at any line (docs/deadlines.md).
+    """
+    context = _Pass(now)
+    with translation.override(settings.LANGUAGE_CODE):
+        done = _claim_and_process(Summons, context, batch, _process_summons)
+        done += _claim_and_process(SupervisionNotice, context, batch, _process_notice)
+    return done
+
+
+def sweep_until_idle(*, batch: int = 200, clock: Callable[[], datetime] = timezone.now) -> int:
+    """Sweep at the current time until a pass finds nothing to do; return the total."""
+    total = 0
+    while True:
+        done = sweep(clock(), batch=batch)
+        total += done
+        if done == 0:
+            return total
+
+
+_Row = Summons | SupervisionNotice
+_Handler = Callable[[Any, Case, _Pass], bool]
+
+
+def _claim_and_process(
+    model: type[Summons] | type[SupervisionNotice],
+    context: _Pass,
+    batch: int,
+    handle: _Handler,
+) -> int:
+    """Claim up to `batch` due rows, a small chunk per transaction, and hand each row to
+    `handle` with its case locked. A chunk that fails is rolled back whole and its rows are
+    tried again one per transaction, so that one bad row cannot hold the others back.
+    """
+    processed = 0
+    claimed = 0
+    passed_over: set[int] = set()
+    while claimed < batch:
+        # A long pass follows the clock (never back), so that what it records carries the
+        # moment it was recorded and rows falling due meanwhile are not left for the next.
+        context.now = max(context.now, timezone.now())
+        chunk: list[int] = []
+        try:
+            with transaction.atomic():
+                limit = min(CHUNK, batch - claimed)
+                rows = _claim(model, context.now, exclude=passed_over, limit=limit)
+                chunk = [row.pk for row, _case in rows]
+                claimed += len(rows)
+                passed_over.update(chunk)
+                done = sum(bool(case and handle(row, case, context)) for row, case in rows)
+        except Exception:
+            if not chunk:
+                raise  # the claim itself failed: nothing to retry row by row
+            logger.warning("deadline sweep: a chunk of %s failed", model.__name__, exc_info=True)
+            done = sum(_one_by_one(model, chunk, context, handle))
+        processed += done
+        if not chunk:
+            break
+    return processed
+
+
+def _one_by_one(
+    model: type[Summons] | type[SupervisionNotice],
+    pks: list[int],
+    context: _Pass,
+    handle: _Handler,
+) -> Iterable[bool]:
+    for pk in pks:
+        try:
+            with transaction.atomic():
+                claimed = _claim(model, context.now, only=pk)
+                yield any(case and handle(row, case, context) for row, case in claimed)
+        except Exception:
+            # The row stays due; the log says why until the cause is fixed.
+            logger.exception("deadline sweep failed on %s %s", model.__name__, pk)
+            yield False
+
+
+def _claim(
+    model: type[Summons] | type[SupervisionNotice],
+    now: datetime,
+    *,
+    exclude: Iterable[int] = (),
+    only: int | None = None,
+    limit: int = 1,
+) -> list[tuple[Any, Case | None]]:
+    """Lock due rows, then their cases, for the rest of the transaction.
+
+    PostgreSQL: both locks are taken with SKIP LOCKED, so the sweep never waits for a lock
+    and cannot take part in a deadlock, whatever order others lock in. A row another worker
+    holds is not returned; a row whose case is held (by an action, which locks the case
+    first, or by another worker) comes back with no case and is left for a later pass.
+    SQLite: every transaction is IMMEDIATE (settings), so the rows are read while no one
+    else can write, and stay as read until the transaction ends.
+    """
+    rows = model.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        next_check_at__lte=now
+    )
+    if only is not None:
+        rows = rows.filter(pk=only)
+    related = ("department", "whistle") if model is Summons else ("department", "summons")
+    claimed: list[Any] = list(
+        rows.exclude(pk__in=list(exclude))
+        .select_related(*related)
+        .order_by("next_check_at", "pk")[:limit]
+    )
+    cases = Case.objects.select_for_update(skip_locked=True).in_bulk(
+        {row.case_id for row in claimed}
+    )
+    return [(row, cases.get(row.case_id)) for row in claimed]
+
+
+def _process_summons(summons: Summons, case: Case, context: _Pass) -> bool:
+    now = context.now
+    pk = summons.pk
+    summons.case = case
+    policy = context.policy(case.district_id or summons.department.district_id)
+    previously_swept = summons.swept_through_at
+    changed: set[str] = set()
+    due = [p for p in points_of(summons, policy, now) if p.at <= now]
+    # Of several reminders of one obligation in one window, only the latest goes out.
+    latest_reminder = {p.obligation.name: p for p in due if p.what == REMINDER}
+    for point in due:
+        if point.what == OVERDUE:
+            _record_overdue(case, summons, point.obligation, context)
+            changed.add(point.obligation.overdue_field)
+        elif point.what == REMINDER:
+            if latest_reminder[point.obligation.name] is point:
+                _remind(case, summons, point, context)
+        elif _still_escalates(summons, point):
+            _escalate(case, summons, point, context)
+            changed.add(_ESCALATION_FIELD[point.what])
+    summons.swept_through_at = max(now, previously_swept) if previously_swept else now
+    summons.next_check_at = next_check_for(summons, now, policy=policy)
+    changed.update({"swept_through_at", "next_check_at"})
+    # Belt and braces on top of the lock: the write only lands on the row as it was read.
+    updated = Summons.objects.filter(pk=pk, swept_through_at=previously_swept).update(
+        **{name: getattr(summons, name) for name in changed}
+    )
+    if updated != 1:
+        raise _LostClaim(f"summons {pk} changed while it was being swept")
+    return True
+
+
+def _still_escalates(summons: Summons, point: Point) -> bool:
+    return getattr(summons, _ESCALATION_FIELD[point.what]) is None and is_unmet(
+        summons, point.obligation
+    )
+
+
+def _record_overdue(case: Case, summons: Summons, obligation: Obligation, context: _Pass) -> None:
+    now = context.now
+    setattr(summons, obligation.overdue_field, now)
+    event = _record(
+        case,
+        obligation.overdue_kind,
+        summons=summons,
+        at=now,
+        data={
+            "obligation": obligation.name,
+            "due_at": _iso(obligation.due_at),
+            "late_seconds": round((now - obligation.due_at).total_seconds(), 3),
+            "met_at": _iso(obligation.met_at) if obligation.met_at else None,
+        },
+    )
+    if not is_unmet(summons, obligation):
+        # Met late before the sweep saw it: the trail records the lateness; nobody needs
+        # to be told to act.
+        return
+    text = _texts(case, summons, obligation)
+    notify(
+        context.department_staff(summons.department_id),
+        event,
+        subject=_("Overdue: %(department)s did not %(duty)s for case %(reference)s by %(due)s")
+        % text,
+        body=_body(case),
+        dedupe_key=f"summons:{summons.uuid}:{obligation.name}:overdue",
+    )
+
+
+def _remind(case: Case, summons: Summons, point: Point, context: _Pass) -> None:
+    obligation = point.obligation
+    recipients = context.department_staff(summons.department_id)
+    minutes_left = int((obligation.due_at - context.now).total_seconds() // 60)
+    event = _record(
+        case,
+        EventKind.REMINDER,
+        summons=summons,
+        at=context.now,
+        data={
+            "obligation": obligation.name,
+            "due_at": _iso(obligation.due_at),
+            "reminder_at": _iso(point.at),
+            "minutes_left": minutes_left,
+            "recipients": len(recipients),
+        },
+    )
+    text = _texts(case, summons, obligation) | {"minutes": minutes_left}
+    notify(
+        recipients,
+        event,
+        subject=_(
+            "Reminder: %(department)s must %(duty)s for case %(reference)s by %(due)s "
+            "(%(minutes)s min left)"
+        )
+        % text,
+        body=_body(case),
+        dedupe_key=f"summons:{summons.uuid}:{obligation.name}:reminder:{_iso(point.at)}",
+    )
+
+
+def _escalate(case: Case, summons: Summons, point: Point, context: _Pass) -> None:
+    level = Case.Escalation(point.what)
+    now = context.now
+    setattr(summons, _ESCALATION_FIELD[level], now)
+    previous = case.escalation
+    if _ESCALATION_RANK[Case.Escalation(previous)] < _ESCALATION_RANK[level]:
+        case.escalation = level
+        case.save(update_fields=["escalation"])
+    obligation = point.obligation
+    event = _record(
+        case,
+        EventKind.ESCALATED,
+        summons=summons,
+        at=now,
+        data={
+            "level": level.value,
+            "previous": previous,
+            "obligation": obligation.name,
+            "due_at": _iso(obligation.due_at),
+            "overdue_minutes": int((now - obligation.due_at).total_seconds() // 60),
+        },
+    )
+    if level == Case.Escalation.TOWNSHIP:
+        jurisdiction_id = case.township_id or (
+            summons.whistle.township_id if summons.whistle else None
+        )
+    else:
+        jurisdiction_id = case.district_id or summons.department.district_id
+    text = _texts(case, summons, obligation) | {"level": level.label}
+    notify(
+        context.escalation_staff(level, jurisdiction_id),
+        event,
+        subject=_(
+            "Escalated to the %(level)s: %(department)s did not %(duty)s for case "
+            "%(reference)s by %(due)s"
+        )
+        % text,
+        body=_body(case),
+        dedupe_key=f"summons:{summons.uuid}:escalated:{level.value}",
+    )
+
+
+def _process_notice(notice: SupervisionNotice, case: Case, context: _Pass) -> bool:
+    now = context.now
+    pk = notice.pk
+    previously_swept = notice.swept_through_at
+    changed = {"swept_through_at", "next_check_at"}
+    if notice.overdue_at is None and _notice_unanswered_at_deadline(notice) and notice.due_at < now:
+        notice.overdue_at = now
+        changed.add("overdue_at")
+        event = _record(
+            case,
+            EventKind.SUPERVISION_OVERDUE,
+            summons=notice.summons,
+            at=now,
+            data={
+                "notice": notice.pk,
+                "due_at": _iso(notice.due_at),
+                "late_seconds": round((now - notice.due_at).total_seconds(), 3),
+                "answered_at": _iso(notice.answered_at) if notice.answered_at else None,
+            },
+        )
+        if notice.answered_at is None:
+            recipients = context.department_staff(notice.department_id)
+            issuer = Person.objects.filter(pk=notice.issued_by_id, is_active=True).first()
+            if issuer is not None and issuer not in recipients:
+                recipients = [*recipients, issuer]
+            text = {
+                "department": notice.department.name,
+                "reference": case.reference,
+                "due": _local(notice.due_at),
+            }
+            notify(
+                recipients,
+                event,
+                subject=_(
+                    "Supervision notice overdue: %(department)s has not answered for case "
+                    "%(reference)s by %(due)s"
+                )
+                % text,
+                body=notice.text,
+                dedupe_key=f"supervision:{notice.pk}:overdue",
+            )
+    notice.swept_through_at = max(now, previously_swept) if previously_swept else now
+    notice.next_check_at = next_check_for_notice(notice)
+    updated = SupervisionNotice.objects.filter(pk=pk, swept_through_at=previously_swept).update(
+        **{name: getattr(notice, name) for name in changed}
+    )
+    if updated != 1:
+        raise _LostClaim(f"supervision notice {pk} changed while it was being swept")
+    return True
+
+
+# --- Trail events, notification texts and the outbox ----------------------------------------
+
+
+def _duty(name: str) -> str:
+    return {
+        ACKNOWLEDGE: _("acknowledge the summons"),
+        ARRIVE: _("arrive on site"),
+        RESOLVE: _("resolve the problem"),
+    }[name]
+
+
+def _texts(case: Case, summons: Summons, obligation: Obligation) -> dict[str, Any]:
+    return {
+        "department": summons.department.name,
+        "duty": _duty(obligation.name),
+        "reference": case.reference,
+        "due": _local(obligation.due_at),
+    }
+
+
+def _body(case: Case) -> str:
+    place = case.address or f"{case.lat:.5f}, {case.lon:.5f}"
+    return f"{place}\n{case.description[:500]}"
+
+
+def _local(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _actions() -> ModuleType:
+    # Imported when first needed: the actions import this module.
+    return importlib.import_module("whistle.cases.actions._common")
+
+
+def _record(
+    case: Case, kind: str, *, summons: Summons | None, at: datetime, data: dict[str, Any]
+) -> Event:
+    """Append the sweep's trail event, offered to the webhooks like every action's."""
+    event: Event = _actions().record(
+        case, kind, actor=None, role=SYSTEM_ROLE, at=at, summons=summons, data=data
+    )
+    return event
+
+
+def notify(
+    recipients: Iterable[Person], event: Event, *, subject: str, body: str, dedupe_key: str
+) -> None:
+    """Queue one message about `event` to each recipient through the outbox, in the caller's
+    transaction.
+
+    The dedupe key names what happened (not the event), so that even a second event about
+    the same overdue could not reach anyone twice: the outbox ignores a second message with
+    the same recipient, channel and key.
+    """
+    people = list(recipients)
+    if not people:
+        return
+    case = event.case
+    notify_many(
+        people,
+        kind=event.kind,
+        subject=subject,
+        body=body,
+        link=_actions().case_link(case),
+        dedupe_key=dedupe_key,
+        payload={"case": case.reference, "seq": event.seq, "kind": event.kind},
+    )

@@ -45,6 +45,7 @@ class Case(models.Model):
         DISPATCHED = "dispatched", _("dispatched")
         WHISTLED = "whistled", _("whistle blown")
         HANDLED = "handled", _("handled, awaiting check")
+        CHECKED = "checked", _("checked on site, awaiting closure")
         CLOSED = "closed", _("closed")
         EVALUATED = "evaluated", _("evaluated")
         BACKLOG = "backlog", _("on the open backlog")
@@ -60,6 +61,7 @@ class Case(models.Model):
         Status.DISPATCHED,
         Status.WHISTLED,
         Status.HANDLED,
+        Status.CHECKED,
         Status.BACKLOG,
     )
 
@@ -159,10 +161,19 @@ class Case(models.Model):
     reported_at = models.DateTimeField(_("reported at"))
     filed_at = models.DateTimeField(_("filed at"), null=True, blank=True)
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    checked_at = models.DateTimeField(_("checked on site at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     # Township's rating after closure (1–5) and the resident's satisfaction from the call-back.
     township_rating = models.PositiveSmallIntegerField(_("township rating"), null=True, blank=True)
+    evaluated_at = models.DateTimeField(_("evaluated at"), null=True, blank=True)
     resident_satisfied = models.BooleanField(_("resident satisfied"), null=True, blank=True)
+    resident_called_back_at = models.DateTimeField(
+        _("resident called back at"), null=True, blank=True
+    )
+    # The number of trail events and the hash of the last one, written with each event, so
+    # that verification also notices events removed from the end of a trail.
+    trail_length = models.PositiveIntegerField(_("trail length"), default=0, editable=False)
+    trail_head = models.CharField(_("trail head hash"), max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("case")

@@ -71,6 +71,26 @@ def lock_case(case_id: int) -> Case:
     return Case.objects.select_for_update().get(pk=case_id)
 
 
+def lock_cases(*case_ids: int) -> list[Case]:
+    """Lock several cases, always in ascending id order so that two actions that lock the
+    same pair (a merge) cannot deadlock; returned in the order asked."""
+    locked = {case_id: lock_case(case_id) for case_id in sorted(set(case_ids))}
+    return [locked[case_id] for case_id in case_ids]
+
+
+def lock_summons(summons_id: int) -> tuple[Case, Summons]:
+    """Lock a summons' case, then the summons itself, and return both fresh."""
+    case_id = Summons.objects.values_list("case_id", flat=True).get(pk=summons_id)
+    case = lock_case(case_id)
+    summons = (
+        Summons.objects.select_for_update(of=("self",))
+        .select_related("department", "whistle")
+        .get(pk=summons_id)
+    )
+    summons.case = case
+    return case, summons
+
+
 def _canonical(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -158,4 +178,6 @@ def append_event(
         hash=compute_hash(content, prev_hash),
     )
     event.save(force_insert=True)
+    Case.objects.filter(pk=case.pk).update(trail_length=seq, trail_head=event.hash)
+    case.trail_length, case.trail_head = seq, event.hash
     return event

@@ -1,0 +1,118 @@
+"""The demo's lived-in history: four weeks of cases in every state, through the actions."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
+
+from tests.fixtures_cases import (
+    beijing,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+)
+from whistle.cases.models import Case, Event, Summons, SupervisionNotice
+from whistle.cases.trail import EventKind
+from whistle.cases.verify import verify_database
+from whistle.demo.history import HistoryError, build_history
+
+# A Wednesday afternoon; the four weeks before it lie in a year the calendar knows.
+BUILT_AT = beijing(2026, 6, 17, 15, 0)
+
+
+def build():
+    with time_machine.travel(BUILT_AT, tick=True):
+        return build_history()
+
+
+def course() -> list[tuple[str, str, list[str]]]:
+    """Each case's description, status and the kinds of its trail, in the order reported."""
+    return [
+        (case.description, case.status, [e.kind for e in case.events.order_by("seq")])
+        for case in Case.objects.order_by("reported_at", "pk").prefetch_related("events")
+    ]
+
+
+def test_the_history_holds_cases_in_every_state_with_complete_trails(whistle_city):
+    counts = build()
+    assert counts["created"] == counts["cases"] >= 20
+    statuses = set(Case.objects.values_list("status", flat=True))
+    assert statuses >= {
+        Case.Status.REPORTED,
+        Case.Status.FILED,
+        Case.Status.REJECTED,
+        Case.Status.MERGED,
+        Case.Status.DISPATCHED,
+        Case.Status.WHISTLED,
+        Case.Status.BACKLOG,
+        Case.Status.CLOSED,
+        Case.Status.EVALUATED,
+    }
+    summons_statuses = set(Summons.objects.values_list("status", flat=True))
+    assert summons_statuses >= {
+        Summons.Status.SUMMONED,
+        Summons.Status.ON_SITE,
+        Summons.Status.DECLINED,
+        Summons.Status.RELEASED,
+        Summons.Status.LEFT,
+    }
+    kinds = set(Event.objects.values_list("kind", flat=True))
+    assert kinds >= {
+        EventKind.CHECK_IN_REFUSED,
+        EventKind.CHECK_OUT_REFUSED,
+        EventKind.ACKNOWLEDGE_OVERDUE,
+        EventKind.ARRIVE_OVERDUE,
+        EventKind.ESCALATED,
+        EventKind.REWORK,
+        EventKind.SUPERVISION_ISSUED,
+        EventKind.RESIDENT_CALLBACK,
+        EventKind.EVALUATED,
+    }
+    late = Event.objects.filter(kind=EventKind.CHECK_IN_ACCEPTED, data__on_time=False)
+    assert 11 in [e.data["minutes_late"] for e in late]
+    assert Case.objects.filter(rework_count=1, status=Case.Status.WHISTLED).exists()
+    assert Case.objects.filter(escalation=Case.Escalation.DISTRICT).count() >= 2
+    assert SupervisionNotice.objects.filter(overdue_at__isnull=False).exists()
+    # Everything happened in the four weeks before the build, and the trails are whole.
+    first = Event.objects.order_by("at").first()
+    last = Event.objects.order_by("at").last()
+    assert first is not None and last is not None
+    assert (BUILT_AT - first.at).days <= 28 and last.at <= BUILT_AT
+    assert verify_database().ok
+    call_command("verify_trail")
+
+
+def test_the_same_seed_tells_the_same_history_once(whistle_city):
+    with transaction.atomic():
+        build()
+        told = course()
+        transaction.set_rollback(True)
+    assert not Case.objects.exists()
+    first = build()
+    assert course() == told
+    events = Event.objects.count()
+    again = build()
+    assert again["created"] == 0 and again["cases"] == first["cases"]
+    assert Event.objects.count() == events
+
+
+def test_without_the_demo_city_there_is_nothing_to_build(db):
+    with pytest.raises(HistoryError):
+        build_history()
+
+
+@pytest.mark.slow
+def test_the_history_plays_in_the_real_demo_city(db, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        out = io.StringIO()
+        call_command("seed_demo", stdout=out)
+    # seed-demo plays the history as one of its builders; building again finds it there.
+    counts = build()
+    assert counts["created"] == 0
+    assert counts["cases"] >= 20 and counts["status.evaluated"] >= 4
+    assert Case.objects.filter(lane__name="人民市场东巷").count() >= 5
+    assert verify_database().ok

@@ -1,0 +1,227 @@
+"""The trail: append-only in the database, hash-chained, verified, exported and signed."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+
+from tests.fixtures_cases import (
+    beijing,
+    play_the_dba,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+    whistled_case,
+)
+from whistle.cases import actions
+from whistle.cases.export import export_case, sign, verify_document
+from whistle.cases.models import Case, Event
+from whistle.cases.signing import key_path
+from whistle.cases.trail import EventKind
+from whistle.cases.verify import verify_database
+
+NOW = beijing(2026, 3, 10, 10, 0)
+
+
+def event(case: Case, seq: int) -> Event:
+    return Event.objects.get(case=case, seq=seq)
+
+
+def verify(*args: str, **options) -> str:
+    out, err = io.StringIO(), io.StringIO()
+    with translation.override("en"):
+        call_command("verify_trail", *args, stdout=out, stderr=err, **options)
+    return out.getvalue()
+
+
+def failure(**options) -> str:
+    with pytest.raises(CommandError) as failed, translation.override("en"):
+        call_command("verify_trail", stdout=io.StringIO(), stderr=io.StringIO(), **options)
+    return str(failed.value)
+
+
+@pytest.fixture
+def case(whistle_city) -> Case:
+    case, _whistle, _summonses = whistled_case(whistle_city, at=NOW)
+    return Case.objects.get(pk=case.pk)
+
+
+def test_every_event_links_to_the_one_before_and_the_case_keeps_the_head(case):
+    events = list(Event.objects.filter(case=case))
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert events[0].prev_hash == "0" * 64
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
+    assert (case.trail_length, case.trail_head) == (5, events[-1].hash)
+
+
+def test_the_database_refuses_to_update_a_trail_event(case):
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Event.objects.filter(case=case, seq=1).update(kind="case.filed")
+    assert event(case, 1).kind == EventKind.CASE_REPORTED
+
+
+def test_the_database_refuses_to_delete_a_trail_event(case):
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Event.objects.filter(case=case, seq=2).delete()
+    assert Event.objects.filter(case=case).count() == 5
+
+
+def test_the_model_refuses_to_change_or_delete_an_event(case):
+    first = event(case, 1)
+    with pytest.raises(PermissionError):
+        first.save()
+    with pytest.raises(PermissionError):
+        first.delete()
+
+
+def test_verify_trail_finds_intact_trails_intact(case):
+    assert "Checked 1 cases and 5 events" in verify()
+    assert "every trail is intact" in verify()
+    assert verify_database().events == 5
+
+
+def test_verify_trail_names_a_changed_event(case):
+    changed = event(case, 2)
+    play_the_dba(("UPDATE cases_event SET lon = %s WHERE id = %s", [116.5, changed.pk]))
+    message = failure()
+    assert case.reference in message
+    assert "#2 (case.filed)" in message
+    [problem] = verify_database().problems
+    assert (problem.case, problem.seq, problem.code) == (case.reference, 2, "changed")
+
+
+def test_verify_trail_names_an_event_removed_from_the_middle(case):
+    play_the_dba(("DELETE FROM cases_event WHERE id = %s", [event(case, 3).pk]))
+    message = failure()
+    assert case.reference in message and "#4 (summons.created)" in message
+    [problem] = verify_database().problems
+    assert (problem.seq, problem.code, problem.params) == (4, "missing", {"first": 3})
+
+
+def test_verify_trail_names_two_swapped_events(case):
+    third, fourth = event(case, 3), event(case, 4)
+    play_the_dba(
+        ("UPDATE cases_event SET seq = 1000 WHERE id = %s", [third.pk]),
+        ("UPDATE cases_event SET seq = 3 WHERE id = %s", [fourth.pk]),
+        ("UPDATE cases_event SET seq = 4 WHERE id = %s", [third.pk]),
+    )
+    problems = verify_database().problems
+    assert [(p.seq, p.kind, p.code, p.params) for p in problems] == [
+        (3, "summons.created", "reordered", {"original": 4}),
+        (4, "whistle.blown", "reordered", {"original": 3}),
+    ]
+    assert "#3 (summons.created)" in failure()
+
+
+def test_verify_trail_notices_events_removed_from_the_end(case):
+    play_the_dba(("DELETE FROM cases_event WHERE id = %s", [event(case, 5).pk]))
+    [problem] = verify_database().problems
+    assert (problem.case, problem.code, problem.params) == (
+        case.reference,
+        "truncated",
+        {"last": 4, "length": 5},
+    )
+    assert case.reference in failure()
+
+
+def test_verify_trail_checks_only_the_cases_asked_for(whistle_city, case):
+    other, _whistle, _summonses = whistled_case(whistle_city, at=NOW)
+    play_the_dba(("UPDATE cases_event SET kind = 'x' WHERE id = %s", [event(other, 1).pk]))
+    assert "Checked 1 cases" in verify(case=[case.reference])
+    assert other.reference in failure(case=[other.reference])
+    assert "NOSUCHCASE" in failure(case=["NOSUCHCASE"])
+
+
+def test_verify_trail_reads_all_events_in_a_fixed_number_of_queries(whistle_city, case):
+    with CaptureQueriesContext(connection) as one_case:
+        verify_database()
+    for _ in range(3):
+        whistled_case(whistle_city, at=NOW)
+    with CaptureQueriesContext(connection) as four_cases:
+        report = verify_database(chunk_size=3)
+    assert report.ok and report.cases == 4 and report.events == 20
+    # Two streams; smaller chunks only add fetches on PostgreSQL's server-side cursors.
+    assert len(one_case.captured_queries) == len(four_cases.captured_queries) <= 2
+
+
+def test_export_case_writes_a_signed_history_that_verifies_offline(case, tmp_path, settings):
+    target = tmp_path / "case.json"
+    call_command("export_case", case.reference, output=str(target), stderr=io.StringIO())
+    document = json.loads(target.read_text(encoding="utf-8"))
+    assert document["case"]["reference"] == case.reference
+    assert [e["kind"] for e in document["events"]][:3] == [
+        "case.reported",
+        "case.filed",
+        "whistle.blown",
+    ]
+    assert {s["department"]["name"] for s in document["summonses"]} == {
+        "东城区城管执法局",
+        "龙潭派出所",
+    }
+    assert document["events"][-1]["hash"] == document["trail"]["head"]
+    assert document["signature"]["fingerprint"].startswith("SHA256:")
+    assert stat.S_IMODE(Path(settings.WHISTLE_SIGNING_KEY_FILE).stat().st_mode) == 0o600
+    with CaptureQueriesContext(connection) as queries:
+        out = verify(file=str(target))
+    assert queries.captured_queries == []
+    assert document["signature"]["fingerprint"] in out
+
+
+def test_the_signing_key_is_made_once_and_kept(case, settings):
+    first = export_case(case)["signature"]["fingerprint"]
+    assert key_path() == Path(settings.WHISTLE_SIGNING_KEY_FILE)
+    assert export_case(case)["signature"]["fingerprint"] == first
+
+
+def test_an_edited_export_fails_verification(case, tmp_path):
+    document = export_case(case)
+    assert verify_document(document)[0].ok
+    document["events"][2]["data"]["kind"] = "emergency"
+    target = tmp_path / "edited.json"
+    target.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    message = failure(file=str(target))
+    assert "signature does not match" in message
+    assert "#3 (whistle.blown)" in message
+
+
+def test_a_re_signed_forgery_fails_on_its_chain_and_on_the_expected_key(case, settings, tmp_path):
+    genuine = export_case(case)
+    forged = json.loads(json.dumps(genuine))
+    forged["case"]["description"] = "无事发生"
+    forged["events"][0]["data"]["description"] = "无事发生"
+    settings.WHISTLE_SIGNING_KEY_FILE = str(tmp_path / "forger.pem")
+    forged = sign(forged)
+    report, signer = verify_document(forged)
+    assert [p.code for p in report.problems] == ["changed"]
+    report, _signer = verify_document(
+        forged, expected_fingerprint=genuine["signature"]["fingerprint"]
+    )
+    assert "signer" in [p.code for p in report.problems]
+    assert signer != genuine["signature"]["fingerprint"]
+
+
+def test_verify_trail_refuses_a_file_that_is_not_an_export(tmp_path, db):
+    target = tmp_path / "other.json"
+    target.write_text('{"hello": "world"}', encoding="utf-8")
+    assert "not a case history" in failure(file=str(target)) or "导出" in failure(file=str(target))
+    target.write_text("not json", encoding="utf-8")
+    assert "JSON" in failure(file=str(target))
+    assert "missing.json" in failure(file=str(tmp_path / "missing.json"))
+
+
+def test_refused_check_ins_stay_in_a_trail_that_still_verifies(whistle_city):
+    case, _whistle, summonses = whistled_case(whistle_city, at=NOW)
+    police = summonses[whistle_city.police.pk]
+    actions.acknowledge(whistle_city.police_officer, police, now=NOW)
+    with pytest.raises(actions.CheckInRefused):
+        actions.check_in(whistle_city.police_officer, police, lon=116.5, lat=39.9, now=NOW)
+    last = Event.objects.filter(case=case).last()
+    assert last is not None and last.kind == EventKind.CHECK_IN_REFUSED
+    assert verify_database(references=[case.reference]).ok

@@ -1,0 +1,409 @@
+"""Whistles and summonses: whom to call, deadlines, check-in on site, declines, release,
+事不完、人不撤, rework, and the routine channel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import translation
+
+from tests.conftest import make_person
+from tests.fixtures_cases import (
+    ON_THE_LANE,
+    beijing,
+    filed_case,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+    whistled_case,
+)
+from whistle.cases import actions
+from whistle.cases.deadlines import next_check_for
+from whistle.cases.models import Case, Event, Summons
+from whistle.cases.trail import EventKind
+from whistle.notifications.models import Notification
+from whistle.organisation import geo
+from whistle.organisation.models import Department, Role
+from whistle.policies.models import WhistleKind
+
+NOW = beijing(2026, 3, 10, 10, 0)
+S = Summons.Status
+
+
+def minutes(n: int):
+    return NOW + timedelta(minutes=n)
+
+
+def point_at(distance_m: float, origin=ON_THE_LANE) -> tuple[float, float]:
+    lon, lat, _back = geo.WGS84.fwd(origin[0], origin[1], 90, distance_m)
+    return lon, lat
+
+
+def on_site(city, summons, officer, at=NOW):
+    actions.acknowledge(officer, summons, now=at)
+    return actions.check_in(officer, summons, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1], now=at)
+
+
+# Whom to summon -------------------------------------------------------------------------
+
+
+def test_suggestions_put_the_centre_core_first_then_stationed_then_on_call(whistle_city):
+    city = whistle_city
+    city.street_vending.responsible_sectors.add(city.fire.sector)
+    case = filed_case(city, at=NOW)
+    suggestions = actions.suggest_departments(case)
+    assert [(s.department, s.centre_role) for s in suggestions] == [
+        (city.urban, "core"),
+        (city.police, "stationed"),
+        (city.fire, "on_call"),
+    ]
+    assert suggestions[1].people == [city.police_officer]
+
+
+def test_suggestions_add_serving_departments_outside_the_centre(whistle_city):
+    city = whistle_city
+    city.exposed_garbage.responsible_sectors.add(city.housing.sector)
+    case = filed_case(city, at=NOW, category=city.exposed_garbage)
+    suggestions = actions.suggest_departments(case)
+    assert [(s.department, s.centre_role) for s in suggestions] == [
+        (city.urban, "core"),
+        (city.housing, ""),
+    ]
+
+
+# Blowing the whistle --------------------------------------------------------------------
+
+
+def test_a_whistle_gives_each_department_the_districts_deadlines(whistle_city):
+    case, _whistle, summonses = whistled_case(whistle_city, at=NOW, kind=WhistleKind.EMERGENCY)
+    police = summonses[whistle_city.police.pk]
+    assert (police.acknowledge_due_at, police.arrive_due_at) == (minutes(5), minutes(15))
+    # Four working hours from 10:00 on a Tuesday, lunch 12:00-13:30 excluded.
+    assert police.resolve_due_at == beijing(2026, 3, 10, 15, 30)
+    assert police.next_check_at == next_check_for(police, NOW)
+    case.refresh_from_db()
+    assert case.status == Case.Status.WHISTLED
+    blown = Event.objects.get(case=case, kind=EventKind.WHISTLE_BLOWN)
+    assert blown.data["changes"] == {"status": ["filed", "whistled"]}
+    assert blown.actor_role == Role.DISPATCHER
+
+
+def test_a_kind_without_a_rule_arrives_within_30_minutes(whistle_city):
+    _case, _whistle, summonses = whistled_case(whistle_city, at=NOW, kind=WhistleKind.TOUGH)
+    assert summonses[whistle_city.urban.pk].arrive_due_at == minutes(30)
+
+
+def test_the_summoned_officers_hear_the_whistle(whistle_city):
+    whistled_case(whistle_city, at=NOW)
+    sent = Notification.objects.filter(kind=EventKind.SUMMONED)
+    assert {(n.recipient, n.channel) for n in sent} == {
+        (whistle_city.urban_officer, "inbox"),
+        (whistle_city.urban_officer, "sms"),
+        (whistle_city.urban_head, "inbox"),
+        (whistle_city.police_officer, "inbox"),
+    }
+    assert "人民市场东巷" in sent.filter(recipient=whistle_city.police_officer).get().body
+
+
+def test_only_the_townships_own_office_blows_its_whistle(whistle_city):
+    city = whistle_city
+    case = filed_case(city, at=NOW)
+    for outsider in (city.steward, city.dongsi_dispatcher, city.urban_officer):
+        with pytest.raises(actions.PermissionRefused):
+            actions.blow_whistle(outsider, case, kind="routine", departments=[city.urban], now=NOW)
+    assert not Summons.objects.exists()
+    assert Event.objects.filter(case=case).count() == 2
+
+
+def test_a_department_that_does_not_serve_the_township_cannot_be_summoned(whistle_city):
+    city = whistle_city
+    dongsi_police = Department.objects.create(
+        code="dc-dongsi-pcs",
+        name="东四派出所",
+        kind="dispatched",
+        sector=city.police.sector,
+        district=city.district,
+    )
+    dongsi_police.serves.add(city.city.dongsi)
+    case = filed_case(city, at=NOW)
+    with pytest.raises(actions.InvalidInput) as refused:
+        actions.blow_whistle(
+            city.dispatcher, case, kind="routine", departments=[dongsi_police], now=NOW
+        )
+    assert "东四派出所" in str(refused.value)
+
+
+def test_more_departments_join_a_sounding_whistle_with_their_own_deadlines(whistle_city):
+    city = whistle_city
+    _case, whistle, _summonses = whistled_case(city, at=NOW)
+    [fire] = actions.summon_more(city.dispatcher, whistle, departments=[city.fire], now=minutes(20))
+    assert fire.arrive_due_at == minutes(50)
+    with pytest.raises(actions.InvalidInput):
+        actions.summon_more(city.dispatcher, whistle, departments=[city.fire], now=minutes(21))
+
+
+# Acknowledging and checking in ----------------------------------------------------------
+
+
+def test_only_the_summoned_departments_people_acknowledge(whistle_city):
+    city = whistle_city
+    _case, _whistle, summonses = whistled_case(city, at=NOW)
+    police = summonses[city.police.pk]
+    for outsider in (city.urban_officer, city.dispatcher):
+        with pytest.raises(actions.PermissionRefused):
+            actions.acknowledge(outsider, police, now=minutes(1))
+    police = actions.acknowledge(city.police_officer, police, now=minutes(2))
+    assert (police.status, police.acknowledged_by) == (S.ACKNOWLEDGED, city.police_officer)
+    assert police.next_check_at == next_check_for(police, minutes(2))
+
+
+def test_a_check_in_299_m_away_is_accepted_and_301_m_refused(whistle_city):
+    city = whistle_city
+    _case, _whistle, summonses = whistled_case(city, at=NOW)
+    urban, police = summonses[city.urban.pk], summonses[city.police.pk]
+    actions.acknowledge(city.urban_officer, urban, now=minutes(1))
+    actions.acknowledge(city.police_officer, police, now=minutes(1))
+    lon, lat = point_at(301)
+    with pytest.raises(actions.CheckInRefused) as refused:
+        actions.check_in(city.urban_officer, urban, lon=lon, lat=lat, now=minutes(5))
+    assert refused.value.distance_m == pytest.approx(301, abs=0.2)
+    lon, lat = point_at(299)
+    police = actions.check_in(
+        city.police_officer, police, lon=lon, lat=lat, accuracy_m=12, now=minutes(6)
+    )
+    assert police.status == S.ON_SITE
+    assert police.arrived_distance_m == pytest.approx(299, abs=0.2)
+    assert police.arrived_accuracy_m == 12
+
+
+def test_a_refused_check_in_is_kept_in_the_trail_with_the_distance(whistle_city):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, at=NOW)
+    urban = actions.acknowledge(city.urban_officer, summonses[city.urban.pk], now=minutes(1))
+    lon, lat = point_at(900)
+    with pytest.raises(actions.CheckInRefused) as refused, translation.override("en"):
+        actions.check_in(city.urban_officer, urban, lon=lon, lat=lat, now=minutes(8))
+    with translation.override("en"):
+        assert "900.0 m from the case's position" in str(refused.value)
+    with translation.override("zh-hans"):
+        assert "900.0" in str(refused.value) and "米" in str(refused.value)
+    kept = Event.objects.get(case=case, kind=EventKind.CHECK_IN_REFUSED)
+    assert kept.seq == refused.value.event_seq
+    assert kept.data["distance_m"] == pytest.approx(900, abs=0.2)
+    assert (kept.lon, kept.lat) == (lon, lat)
+    urban.refresh_from_db()
+    assert urban.status == S.ACKNOWLEDGED and urban.arrived_at is None
+
+
+def test_the_radius_comes_from_the_district_policy(whistle_city):
+    city = whistle_city
+    city.policy.checkin_radius_m = 100
+    city.policy.save(update_fields=["checkin_radius_m"])
+    _case, _whistle, summonses = whistled_case(city, at=NOW)
+    urban = actions.acknowledge(city.urban_officer, summonses[city.urban.pk], now=NOW)
+    lon, lat = point_at(150)
+    with pytest.raises(actions.CheckInRefused):
+        actions.check_in(city.urban_officer, urban, lon=lon, lat=lat, now=NOW)
+
+
+def test_with_meeting_point_coordinates_the_check_in_is_measured_from_there(whistle_city):
+    city = whistle_city
+    meeting = point_at(1000)
+    _case, _whistle, summonses = whistled_case(
+        city, at=NOW, meeting_point="夕照寺街口", meeting_lon=meeting[0], meeting_lat=meeting[1]
+    )
+    urban = actions.acknowledge(city.urban_officer, summonses[city.urban.pk], now=NOW)
+    with pytest.raises(actions.CheckInRefused):
+        actions.check_in(city.urban_officer, urban, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+    urban = actions.check_in(
+        city.urban_officer, urban, lon=meeting[0], lat=meeting[1], now=minutes(10)
+    )
+    assert urban.arrived_distance_m == 0
+
+
+def test_a_check_in_before_acknowledging_or_by_an_outsider_writes_nothing(whistle_city):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, at=NOW)
+    urban = summonses[city.urban.pk]
+    before = Event.objects.filter(case=case).count()
+    with pytest.raises(actions.ActionRefused):
+        actions.check_in(city.urban_officer, urban, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+    with pytest.raises(actions.PermissionRefused):
+        actions.check_in(city.police_officer, urban, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+    with pytest.raises(actions.InvalidInput):
+        actions.check_in(city.urban_officer, urban, lon=116.4, lat=95.0)
+    assert Event.objects.filter(case=case).count() == before
+
+
+def test_a_late_arrival_is_recorded_with_its_minutes(whistle_city):
+    city = whistle_city
+    _case, _whistle, summonses = whistled_case(city, at=NOW)
+    police = on_site(city, summonses[city.police.pk], city.police_officer, at=minutes(41))
+    arrival = Event.objects.get(summons=police, kind=EventKind.CHECK_IN_ACCEPTED)
+    assert (arrival.data["on_time"], arrival.data["minutes_late"]) == (False, 11)
+    dispatcher_news = Notification.objects.get(
+        kind=EventKind.CHECK_IN_ACCEPTED, recipient=city.dispatcher
+    )
+    assert "11" in dispatcher_news.body
+
+
+# 事不完、人不撤 ----------------------------------------------------------------------------
+
+
+def test_leaving_before_the_case_is_resolved_is_refused_and_recorded(whistle_city):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, at=NOW)
+    urban = on_site(city, summonses[city.urban.pk], city.urban_officer, at=minutes(10))
+    actions.report_result(city.urban_officer, urban, result="已清理", now=minutes(30))
+    with pytest.raises(actions.CheckOutRefused) as refused:
+        actions.check_out(city.urban_officer, urban, now=minutes(31))
+    kept = Event.objects.get(case=case, kind=EventKind.CHECK_OUT_REFUSED)
+    assert kept.seq == refused.value.event_seq and kept.data["minutes_on_site"] == 21
+    urban.refresh_from_db()
+    assert urban.status == S.DONE and urban.left_at is None
+
+
+def test_a_released_department_may_leave_before_the_case_is_resolved(whistle_city):
+    city = whistle_city
+    _case, _whistle, summonses = whistled_case(city, at=NOW)
+    police = on_site(city, summonses[city.police.pk], city.police_officer, at=minutes(10))
+    with pytest.raises(actions.PermissionRefused):
+        actions.release(city.police_officer, police, now=minutes(20))
+    actions.release(city.dispatcher, police, note="现场秩序已恢复", now=minutes(20))
+    police = actions.check_out(city.police_officer, police, now=minutes(21))
+    assert (police.status, police.left_at) == (S.LEFT, minutes(21))
+    assert police.next_check_at is None
+
+
+def test_the_case_cannot_be_marked_resolved_while_a_department_has_not_come(whistle_city):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, at=NOW)
+    on_site(city, summonses[city.urban.pk], city.urban_officer, at=minutes(10))
+    with pytest.raises(actions.ActionRefused) as refused:
+        actions.mark_handled(city.dispatcher, case, now=minutes(40))
+    assert "龙潭派出所" in str(refused.value)
+    actions.release(city.dispatcher, summonses[city.police.pk], now=minutes(41))
+    case = actions.mark_handled(city.dispatcher, case, now=minutes(42))
+    assert case.status == Case.Status.HANDLED
+    told = Notification.objects.filter(kind=EventKind.HANDLED, channel="inbox")
+    assert {n.recipient for n in told} == {city.urban_officer, city.urban_head}
+
+
+# Declining ------------------------------------------------------------------------------
+
+
+def test_an_upheld_decline_releases_the_department_and_another_can_be_summoned(whistle_city):
+    city = whistle_city
+    case, whistle, summonses = whistled_case(city, at=NOW)
+    police = actions.decline(
+        city.police_officer, summonses[city.police.pk], reason="不涉及治安", now=minutes(3)
+    )
+    assert police.status == S.DECLINED
+    with pytest.raises(actions.ActionRefused):
+        actions.release(city.dispatcher, police, now=minutes(4))
+    police = actions.rule_on_decline(city.dispatcher, police, uphold=True, now=minutes(5))
+    assert (police.status, police.ruling, police.next_check_at) == (S.RELEASED, "upheld", None)
+    actions.summon_more(city.dispatcher, whistle, departments=[city.fire], now=minutes(6))
+    kinds = list(Event.objects.filter(case=case).values_list("kind", flat=True))
+    assert kinds[-3:] == [
+        EventKind.DECLINED,
+        EventKind.DECLINE_UPHELD,
+        EventKind.SUMMONED,
+    ]
+
+
+def test_when_the_township_insists_the_summons_goes_on_where_it_was(whistle_city):
+    city = whistle_city
+    _case, _whistle, summonses = whistled_case(city, at=NOW)
+    police = actions.acknowledge(city.police_officer, summonses[city.police.pk], now=minutes(2))
+    actions.decline(city.police_officer, police, reason="应由城管处理", now=minutes(3))
+    police = actions.rule_on_decline(
+        city.township_chief, police, uphold=False, note="涉及堵路，需派出所维持秩序", now=minutes(4)
+    )
+    assert (police.status, police.ruling) == (S.ACKNOWLEDGED, "insisted")
+    with pytest.raises(actions.ActionRefused):
+        actions.decline(city.police_officer, police, reason="再次申请", now=minutes(5))
+    insisted = Event.objects.get(summons=police, kind=EventKind.DECLINE_INSISTED)
+    assert insisted.data["changes"] == {"status": ["declined", "acknowledged"]}
+    assert insisted.actor_role == Role.TOWNSHIP_CHIEF
+
+
+# The routine channel and rework ----------------------------------------------------------
+
+
+def test_a_routine_dispatch_has_no_arrival_and_no_check_in(whistle_city):
+    city = whistle_city
+    case = filed_case(city, at=NOW, category=city.exposed_garbage)
+    summons = actions.dispatch_case(city.dispatcher, case, department=city.urban, now=NOW)
+    # The category's own limits: 30 natural minutes to acknowledge, 4 working hours.
+    assert (summons.acknowledge_due_at, summons.arrive_due_at) == (minutes(30), None)
+    assert summons.resolve_due_at == beijing(2026, 3, 10, 15, 30)
+    summons = actions.acknowledge(city.urban_officer, summons, now=minutes(5))
+    with pytest.raises(actions.ActionRefused):
+        actions.check_in(city.urban_officer, summons, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+    actions.report_progress(city.urban_officer, summons, text="已安排清运", now=minutes(20))
+    summons = actions.report_result(
+        city.urban_officer, summons, result="垃圾已清运", now=minutes(90)
+    )
+    assert summons.status == S.DONE
+    case = actions.mark_handled(city.dispatcher, case, now=minutes(95))
+    assert case.status == Case.Status.HANDLED
+
+
+def test_rework_gives_departments_new_deadlines_and_calls_back_those_that_left(whistle_city):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, at=NOW)
+    urban = on_site(city, summonses[city.urban.pk], city.urban_officer, at=minutes(10))
+    police = on_site(city, summonses[city.police.pk], city.police_officer, at=minutes(12))
+    actions.report_result(city.urban_officer, urban, result="已劝离", now=minutes(30))
+    actions.report_result(city.police_officer, police, result="已登记", now=minutes(31))
+    actions.mark_handled(city.dispatcher, case, now=minutes(35))
+    actions.check_out(city.police_officer, police, now=minutes(36))
+    later = beijing(2026, 3, 11, 9, 0)
+    case = actions.send_back_for_rework(
+        city.dispatcher, case, reason="核查发现游商又回来了", now=later
+    )
+    assert (case.status, case.rework_count) == (Case.Status.WHISTLED, 1)
+    urban.refresh_from_db()
+    police.refresh_from_db()
+    assert (urban.status, urban.done_at) == (S.ON_SITE, None)
+    assert (police.status, police.arrived_at, police.left_at) == (S.ACKNOWLEDGED, None, None)
+    assert police.arrive_due_at == later + timedelta(minutes=30)
+    # Four working hours from 09:00: three before lunch, one after 13:30.
+    assert police.resolve_due_at == beijing(2026, 3, 11, 14, 30)
+    assert police.next_check_at == next_check_for(police, later)
+    rework = Event.objects.get(case=case, kind=EventKind.REWORK)
+    assert {s["department"] for s in rework.data["summonses"]} == {"dc-cgw", "dc-longtan-pcs"}
+
+
+def test_a_second_department_can_be_dispatched_after_a_decline_is_upheld(whistle_city):
+    city = whistle_city
+    case = filed_case(city, at=NOW, category=city.exposed_garbage)
+    first = actions.dispatch_case(city.dispatcher, case, department=city.police, now=NOW)
+    actions.decline(city.police_officer, first, reason="非治安问题", now=minutes(5))
+    actions.rule_on_decline(city.dispatcher, first, uphold=True, now=minutes(6))
+    second = actions.dispatch_case(city.dispatcher, case, department=city.urban, now=minutes(7))
+    assert second.department == city.urban
+    assert (
+        list(Event.objects.filter(case=case).values_list("kind", flat=True)).count(
+            EventKind.DISPATCHED
+        )
+        == 1
+    )
+
+
+def test_a_department_head_acts_for_the_department_as_an_officer_does(whistle_city):
+    city = whistle_city
+    _case, _whistle, summonses = whistled_case(city, at=NOW)
+    urban = actions.acknowledge(city.urban_head, summonses[city.urban.pk], now=minutes(1))
+    event = Event.objects.get(summons=urban, kind=EventKind.ACKNOWLEDGED)
+    assert event.actor_role == Role.DEPARTMENT_HEAD
+
+
+def test_an_inactive_officer_can_do_nothing(whistle_city):
+    city = whistle_city
+    retired = make_person("retired", Role.DEPARTMENT_OFFICER, department=city.urban)
+    retired.is_active = False
+    retired.save(update_fields=["is_active"])
+    _case, _whistle, summonses = whistled_case(city, at=NOW)
+    with pytest.raises(actions.PermissionRefused):
+        actions.acknowledge(retired, summonses[city.urban.pk], now=minutes(1))

@@ -1,0 +1,117 @@
+"""Every state change of a case, its summonses and its supervision notices.
+
+Each action takes the acting person and an optional `now` (tests and the demo's history
+pass one; otherwise the clock's), checks the person's role and scope, validates its input,
+and in one transaction locks the case, changes it, appends its trail event, updates the
+summons' next check for the sweep and queues notifications. A refusal raises
+`whistle.cases.errors.ActionRefused` (or a subclass) and writes nothing, except a refused
+check-in and an early check-out, which are kept in the trail (`RecordedRefusal`).
+
+Pages, the API, commands and the worker call these functions; nothing else saves a case.
+The limits they apply to texts and photos are exported here too, for forms to show.
+"""
+
+from whistle.cases.actions._common import (
+    DESCRIPTION_MAX,
+    MAX_PHOTO_PIXELS,
+    MAX_PHOTOS,
+    NOTE_MAX,
+    PHOTO_FORMATS,
+    REASON_MAX,
+    RESULT_MAX,
+    max_photo_bytes,
+)
+from whistle.cases.actions.closing import (
+    check_passed,
+    close_case,
+    evaluate_case,
+    mark_handled,
+    put_on_backlog,
+    record_resident_callback,
+    resume_from_backlog,
+    send_back_for_rework,
+    working_status,
+)
+from whistle.cases.actions.intake import (
+    file_case,
+    merge_case,
+    reject_case,
+    report_case,
+    report_resident_case,
+    solve_on_spot,
+)
+from whistle.cases.actions.on_site import (
+    acknowledge,
+    check_in,
+    check_in_target,
+    check_out,
+    decline,
+    release,
+    report_progress,
+    report_result,
+    rule_on_decline,
+)
+from whistle.cases.actions.oversight import (
+    answer_supervision_notice,
+    escalate,
+    issue_supervision_notice,
+)
+from whistle.cases.actions.summoning import blow_whistle, dispatch_case, summon_more
+from whistle.cases.errors import (
+    ActionRefused,
+    CheckInRefused,
+    CheckOutRefused,
+    InvalidInput,
+    PermissionRefused,
+    RecordedRefusal,
+)
+from whistle.cases.suggest import possible_duplicates, suggest_departments
+
+__all__ = [
+    "DESCRIPTION_MAX",
+    "MAX_PHOTOS",
+    "MAX_PHOTO_PIXELS",
+    "NOTE_MAX",
+    "PHOTO_FORMATS",
+    "REASON_MAX",
+    "RESULT_MAX",
+    "ActionRefused",
+    "CheckInRefused",
+    "CheckOutRefused",
+    "InvalidInput",
+    "PermissionRefused",
+    "RecordedRefusal",
+    "acknowledge",
+    "answer_supervision_notice",
+    "blow_whistle",
+    "check_in",
+    "check_in_target",
+    "check_out",
+    "check_passed",
+    "close_case",
+    "decline",
+    "dispatch_case",
+    "escalate",
+    "evaluate_case",
+    "file_case",
+    "issue_supervision_notice",
+    "mark_handled",
+    "max_photo_bytes",
+    "merge_case",
+    "possible_duplicates",
+    "put_on_backlog",
+    "record_resident_callback",
+    "reject_case",
+    "release",
+    "report_case",
+    "report_progress",
+    "report_resident_case",
+    "report_result",
+    "resume_from_backlog",
+    "rule_on_decline",
+    "send_back_for_rework",
+    "solve_on_spot",
+    "suggest_departments",
+    "summon_more",
+    "working_status",
+]

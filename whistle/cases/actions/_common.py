@@ -1,0 +1,417 @@
+"""What the case actions share: checking input, storing photos, writing the trail event,
+computing deadlines and queuing notifications."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from PIL import Image, UnidentifiedImageError
+
+from whistle.cases.deadlines import next_check_for
+from whistle.cases.errors import ActionRefused, InvalidInput
+from whistle.cases.models import Attachment, Case, Event, Summons
+from whistle.cases.trail import append_event
+from whistle.notifications.outbox import notify_many, notify_webhooks
+from whistle.organisation.models import Department, Jurisdiction, Person, Role
+from whistle.policies.calendar import CalendarError, deadline_after, to_local
+
+# Lengths of the free texts the actions accept.
+REASON_MAX = 1000
+NOTE_MAX = 1000
+RESULT_MAX = 4000
+DESCRIPTION_MAX = 4000
+
+MAX_PHOTOS = 9
+MAX_PHOTO_PIXELS = 60_000_000
+# Pillow's name for each accepted format → (content type, file extension).
+PHOTO_FORMATS = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+}
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{3,38}[0-9]$")
+
+
+def max_photo_bytes() -> int:
+    return int(getattr(settings, "WHISTLE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+
+
+def moment(now: datetime | None) -> datetime:
+    """The time of the action: `now` when given (tests, the demo's history), else the clock."""
+    if now is None:
+        return timezone.now()
+    if timezone.is_naive(now):
+        raise ValueError("an action's `now` must be timezone-aware")
+    return now.astimezone(UTC)
+
+
+def clean_text(
+    value: Any, field: str, label: str | Promise, *, max_length: int, required: bool = True
+) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(field, _("%(label)s must be text."), label=label)
+    text = value.strip()
+    if "\x00" in text:
+        raise InvalidInput(field, _("%(label)s contains a NUL character."), label=label)
+    if required and not text:
+        raise InvalidInput(field, _("%(label)s is required."), label=label)
+    if len(text) > max_length:
+        raise InvalidInput(
+            field,
+            _("%(label)s is too long: %(length)s characters, at most %(max)s."),
+            label=label,
+            length=len(text),
+            max=max_length,
+        )
+    return text
+
+
+def _number(value: Any, field: str, label: str | Promise) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(field, _("%(label)s must be a number."), label=label)
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidInput(field, _("%(label)s must be a finite number."), label=label)
+    return number
+
+
+def clean_position(lon: Any, lat: Any, *, field: str = "position") -> tuple[float, float]:
+    """A WGS-84 position in degrees, longitude first."""
+    x = _number(lon, f"{field}.lon", _("The longitude"))
+    y = _number(lat, f"{field}.lat", _("The latitude"))
+    if not -180.0 <= x <= 180.0:
+        raise InvalidInput(
+            f"{field}.lon", _("The longitude %(value)s is not between -180 and 180."), value=x
+        )
+    if not -90.0 <= y <= 90.0:
+        raise InvalidInput(
+            f"{field}.lat", _("The latitude %(value)s is not between -90 and 90."), value=y
+        )
+    return x, y
+
+
+def clean_accuracy(value: Any, field: str = "accuracy_m") -> float | None:
+    if value is None:
+        return None
+    accuracy = _number(value, field, _("The position accuracy"))
+    if not 0 <= accuracy <= 100_000:
+        raise InvalidInput(field, _("The position accuracy must be between 0 and 100,000 metres."))
+    return round(accuracy, 1)
+
+
+def clean_optional_position(
+    lon: Any, lat: Any, *, field: str = "position"
+) -> tuple[float | None, float | None]:
+    if lon is None and lat is None:
+        return None, None
+    if lon is None or lat is None:
+        raise InvalidInput(field, _("Give both the longitude and the latitude, or neither."))
+    return clean_position(lon, lat, field=field)
+
+
+def clean_phone(value: Any, field: str = "phone") -> str:
+    phone = clean_text(value, field, _("The phone number"), max_length=40)
+    if not _PHONE.match(phone) or sum(c.isdigit() for c in phone) < 5:
+        raise InvalidInput(field, _("%(phone)s is not a phone number."), phone=phone)
+    return phone
+
+
+def rounded(value: float | None, places: int = 1) -> float | None:
+    return None if value is None else round(value, places)
+
+
+# Photos ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Photo:
+    content: bytes
+    sha256: str
+    content_type: str
+    extension: str
+
+
+class PhotoBatch:
+    """Photos checked before the transaction starts; stored inside it; removed from storage
+    again when the transaction fails (storage writes cannot be rolled back)."""
+
+    def __init__(self, photos: Iterable[Any] | None, field: str = "photos") -> None:
+        self.field = field
+        self.items = [self._check(p, i) for i, p in enumerate(photos or [], start=1)]
+        if len(self.items) > MAX_PHOTOS:
+            raise InvalidInput(field, _("At most %(max)s photos at a time."), max=MAX_PHOTOS)
+        self.stored: list[str] = []
+
+    def _check(self, photo: Any, number: int) -> _Photo:
+        limit = max_photo_bytes()
+        if isinstance(photo, bytes | bytearray):
+            content = bytes(photo)
+        elif hasattr(photo, "read"):
+            if hasattr(photo, "seek"):
+                photo.seek(0)
+            content = photo.read(limit + 1)
+        else:
+            raise InvalidInput(self.field, _("Photo %(n)s is not a file."), n=number)
+        if not content:
+            raise InvalidInput(self.field, _("Photo %(n)s is empty."), n=number)
+        if len(content) > limit:
+            raise InvalidInput(
+                self.field,
+                _("Photo %(n)s is larger than %(mb)s MB."),
+                n=number,
+                mb=round(limit / 1024 / 1024, 1),
+            )
+        try:
+            with Image.open(io.BytesIO(content)) as image:
+                image_format = image.format or ""
+                width, height = image.size
+                image.verify()
+        except (
+            UnidentifiedImageError,
+            OSError,
+            SyntaxError,
+            ValueError,
+            Image.DecompressionBombError,
+        ):
+            raise InvalidInput(
+                self.field, _("Photo %(n)s is not a readable JPEG, PNG or WebP image."), n=number
+            ) from None
+        if image_format not in PHOTO_FORMATS:
+            raise InvalidInput(
+                self.field,
+                _("Photo %(n)s is a %(format)s image; send JPEG, PNG or WebP."),
+                n=number,
+                format=image_format or "?",
+            )
+        if width * height > MAX_PHOTO_PIXELS:
+            raise InvalidInput(self.field, _("Photo %(n)s has too many pixels."), n=number)
+        content_type, extension = PHOTO_FORMATS[image_format]
+        return _Photo(content, hashlib.sha256(content).hexdigest(), content_type, extension)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def store(
+        self,
+        case: Case,
+        purpose: str,
+        *,
+        actor: Person | None,
+        now: datetime,
+        summons: Summons | None = None,
+    ) -> list[Attachment]:
+        attachments = []
+        for photo in self.items:
+            attachment = Attachment(
+                case=case,
+                summons=summons,
+                purpose=purpose,
+                content_type=photo.content_type,
+                sha256=photo.sha256,
+                size=len(photo.content),
+                uploaded_by=actor,
+                uploaded_at=now,
+            )
+            attachment.file.save(
+                f"{uuid.uuid4().hex}.{photo.extension}", ContentFile(photo.content), save=False
+            )
+            self.stored.append(attachment.file.name)
+            attachment.save(force_insert=True)
+            attachments.append(attachment)
+        return attachments
+
+    def discard(self) -> None:
+        for name in self.stored:
+            Attachment._meta.get_field("file").storage.delete(name)
+        self.stored.clear()
+
+
+def photo_data(attachments: list[Attachment]) -> list[dict[str, Any]]:
+    """What the trail keeps of each photo: its hash, so the file cannot be swapped unseen."""
+    return [{"sha256": a.sha256, "type": a.content_type, "size": a.size} for a in attachments]
+
+
+@contextmanager
+def atomic(*batches: PhotoBatch) -> Iterator[None]:
+    """The action's transaction; photos already stored are removed if it fails."""
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        for batch in batches:
+            batch.discard()
+        raise
+
+
+# The trail, deadlines and notifications -------------------------------------------------
+
+
+def record(
+    case: Case,
+    kind: str,
+    *,
+    actor: Person | None,
+    role: str,
+    at: datetime,
+    summons: Summons | None = None,
+    data: dict[str, Any] | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+) -> Event:
+    """Append the action's trail event and offer it to the webhooks that want it."""
+    event = append_event(
+        case,
+        kind,
+        actor=actor,
+        actor_role=role,
+        summons=summons,
+        data=data,
+        lon=lon,
+        lat=lat,
+        at=at,
+    )
+    notify_webhooks(
+        kind,
+        {
+            "case": case.reference,
+            "case_id": str(case.uuid),
+            "seq": event.seq,
+            "kind": kind,
+            "at": iso(at),
+            "summons": str(summons.uuid) if summons is not None else None,
+            "data": event.data,
+            "hash": event.hash,
+        },
+        dedupe_key=f"event:{event.hash}",
+    )
+    return event
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def set_next_check(summons: Summons, now: datetime) -> None:
+    summons.next_check_at = next_check_for(summons, now)
+
+
+def deadline(start: datetime, amount: int, unit: str, district: Jurisdiction | None) -> datetime:
+    try:
+        return deadline_after(start, amount, unit, district)
+    except CalendarError as exc:
+        raise ActionRefused(_("The deadline cannot be computed: %(reason)s"), reason=exc) from exc
+
+
+def local_text(value: datetime) -> str:
+    return to_local(value).strftime("%Y-%m-%d %H:%M")
+
+
+def minutes_late(done: datetime, due: datetime | None) -> int:
+    """Whole minutes after the deadline, rounded up; 0 when on time or without a deadline."""
+    if due is None or done <= due:
+        return 0
+    return math.ceil((done - due).total_seconds() / 60)
+
+
+def department_people(department: Department, township: Jurisdiction | None) -> list[Person]:
+    """The officers and head of a department, and its people named in the township's centre."""
+    people = {
+        p.pk: p
+        for p in Person.objects.filter(
+            is_active=True,
+            roles__department=department,
+            roles__role__in=[Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD],
+        )
+    }
+    if township is not None:
+        for person in Person.objects.filter(
+            is_active=True,
+            centre_duties__township=township,
+            centre_duties__department=department,
+        ):
+            people.setdefault(person.pk, person)
+    return list(people.values())
+
+
+def people_with_role(role: str, jurisdiction: Jurisdiction | None) -> list[Person]:
+    if jurisdiction is None:
+        return []
+    return list(
+        Person.objects.filter(
+            is_active=True, roles__role=role, roles__jurisdiction=jurisdiction
+        ).distinct()
+    )
+
+
+def case_link(case: Case) -> str:
+    return f"/cases/{case.reference}/"
+
+
+def notify(
+    people: Iterable[Person | None],
+    event: Event,
+    subject: str | Promise,
+    body: str | Promise,
+    **params: Any,
+) -> None:
+    """Queue one message about a trail event, in the deployment's language, to each person
+    (at most once each). Queued in the action's transaction: a rolled-back action sends
+    nothing."""
+    recipients = {p.pk: p for p in people if p is not None}
+    if not recipients:
+        return
+    case = event.case
+    with translation.override(settings.LANGUAGE_CODE):
+        values = {k: str(v) for k, v in params.items()}
+        values.setdefault("case", case.reference)
+        notify_many(
+            recipients.values(),
+            kind=event.kind,
+            subject=str(subject) % values,
+            body=str(body) % values,
+            link=case_link(case),
+            dedupe_key=f"event:{event.hash}",
+            payload={"case": case.reference, "seq": event.seq, "kind": event.kind},
+        )
+
+
+def require_case_status(case: Case, allowed: Iterable[str], action: str | Promise) -> None:
+    if case.status not in allowed:
+        raise ActionRefused(
+            _("You cannot %(action)s: the case is %(status)s."),
+            action=action,
+            status=Case.Status(case.status).label,
+        )
+
+
+def require_summons_status(summons: Summons, allowed: Iterable[str], action: str | Promise) -> None:
+    if summons.status not in allowed:
+        raise ActionRefused(
+            _("You cannot %(action)s: the summons of %(department)s is %(status)s."),
+            action=action,
+            department=summons.department.name,
+            status=Summons.Status(summons.status).label,
+        )
+
+
+def changes(**pairs: tuple[Any, Any]) -> dict[str, list[Any]]:
+    """Before and after values for the trail: {"status": ["filed", "whistled"], ...}."""
+    return {name: [before, after] for name, (before, after) in pairs.items()}

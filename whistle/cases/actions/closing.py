@@ -1,0 +1,449 @@
+"""The township finishes a case: resolved, checked on site, closed, evaluated; or sent back
+for rework; or put on the open backlog and taken off it again."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from whistle.cases.actions._common import (
+    NOTE_MAX,
+    REASON_MAX,
+    PhotoBatch,
+    atomic,
+    changes,
+    clean_optional_position,
+    clean_text,
+    deadline,
+    department_people,
+    iso,
+    minutes_late,
+    moment,
+    notify,
+    photo_data,
+    record,
+    require_case_status,
+    set_next_check,
+)
+from whistle.cases.errors import ActionRefused, InvalidInput
+from whistle.cases.models import Attachment, Case, Summons
+from whistle.cases.permissions import TOWNSHIP_OFFICE, Scoped, require_role
+from whistle.cases.rules import whistle_rule
+from whistle.cases.trail import EventKind, lock_case
+from whistle.organisation.models import Person, Role
+from whistle.policies.calendar import to_local
+
+Status = Case.Status
+S = Summons.Status
+# Summonses that keep the township from marking the case resolved: nobody has come yet,
+# or a decline waits for a ruling.
+UNSETTLED = (S.SUMMONED, S.ACKNOWLEDGED, S.DECLINED)
+BACKLOG_MAX_DAYS = 730
+
+
+def _township_office(case: Case, *extra: str) -> Scoped:
+    return Scoped((*TOWNSHIP_OFFICE, *extra), jurisdiction=case.township)
+
+
+def working_status(case: Case) -> str:
+    """Where a case in progress stands: whistled while a whistle sounds, dispatched while it
+    has summonses, otherwise filed."""
+    if case.whistles.filter(closed_at__isnull=True).exists():
+        return Status.WHISTLED
+    if case.summonses.exclude(status=S.CANCELLED).exists():
+        return Status.DISPATCHED
+    return Status.FILED
+
+
+def mark_handled(actor: Person, case: Case, *, note: str = "", now: datetime | None = None) -> Case:
+    """The township marks the case resolved; departments on site may now check out.
+
+    Refused while a summoned department has not arrived (or, for a routine dispatch, has not
+    reported its result) or waits for a ruling on its decline: release it or rule first.
+    """
+    now = moment(now)
+    note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
+    with atomic():
+        case = lock_case(case.pk)
+        action = _("mark this case resolved")
+        role = require_role(actor, action, _township_office(case))
+        require_case_status(case, [Status.DISPATCHED, Status.WHISTLED], action)
+        summonses = list(case.summonses.select_related("department"))
+        unsettled = sorted(s.department.name for s in summonses if s.status in UNSETTLED)
+        if unsettled:
+            raise ActionRefused(
+                _(
+                    "Still waiting for %(departments)s: release them or rule on their decline "
+                    "before marking the case resolved."
+                ),
+                departments="、".join(unsettled),
+            )
+        before = case.status
+        case.status = Status.HANDLED
+        case.handled_at = now
+        case.save(update_fields=["status", "handled_at"])
+        on_site = [s for s in summonses if s.status in (S.ON_SITE, S.DONE)]
+        event = record(
+            case,
+            EventKind.HANDLED,
+            actor=actor,
+            role=role,
+            at=now,
+            data={
+                "changes": changes(status=(before, Status.HANDLED)),
+                "note": note,
+                "on_site": [s.department.code for s in on_site],
+            },
+        )
+        people = [p for s in on_site for p in department_people(s.department, case.township)]
+        notify(
+            people,
+            event,
+            _("Case %(case)s resolved"),
+            _("%(township)s marked case %(case)s resolved: you may check out."),
+            township=case.township,
+        )
+    return case
+
+
+def check_passed(
+    actor: Person,
+    case: Case,
+    *,
+    note: str = "",
+    lon: float | None = None,
+    lat: float | None = None,
+    photos: Any = None,
+    now: datetime | None = None,
+) -> Case:
+    """The township checks the result on site (核查) and finds the problem solved."""
+    now = moment(now)
+    note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
+    position_lon, position_lat = clean_optional_position(lon, lat)
+    batch = PhotoBatch(photos)
+    with atomic(batch):
+        case = lock_case(case.pk)
+        action = _("record the check on site")
+        role = require_role(actor, action, _township_office(case))
+        require_case_status(case, [Status.HANDLED], action)
+        attachments = batch.store(case, Attachment.Purpose.CHECK, actor=actor, now=now)
+        case.status = Status.CHECKED
+        case.checked_at = now
+        case.save(update_fields=["status", "checked_at"])
+        record(
+            case,
+            EventKind.CHECK_PASSED,
+            actor=actor,
+            role=role,
+            at=now,
+            lon=position_lon,
+            lat=position_lat,
+            data={
+                "changes": changes(status=(Status.HANDLED, Status.CHECKED)),
+                "note": note,
+                "photos": photo_data(attachments),
+            },
+        )
+    return case
+
+
+def close_case(actor: Person, case: Case, *, note: str = "", now: datetime | None = None) -> Case:
+    """The township closes (结案) a case that passed its check on site; its whistles end."""
+    now = moment(now)
+    note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
+    with atomic():
+        case = lock_case(case.pk)
+        action = _("close this case")
+        role = require_role(actor, action, _township_office(case))
+        if case.status == Status.HANDLED:
+            raise ActionRefused(_("Check the result on site before closing the case."))
+        require_case_status(case, [Status.CHECKED], action)
+        case.status = Status.CLOSED
+        case.closed_at = now
+        case.save(update_fields=["status", "closed_at"])
+        case.whistles.filter(closed_at__isnull=True).update(closed_at=now)
+        late = minutes_late(now, case.resolve_due_at)
+        event = record(
+            case,
+            EventKind.CLOSED,
+            actor=actor,
+            role=role,
+            at=now,
+            data={
+                "changes": changes(status=(Status.CHECKED, Status.CLOSED)),
+                "note": note,
+                "resolve_due_at": iso(case.resolve_due_at),
+                "on_time": late == 0,
+                "minutes_late": late,
+                "rework_count": case.rework_count,
+            },
+        )
+        notify(
+            [case.reporter],
+            event,
+            _("Case %(case)s closed"),
+            _("The problem you reported (%(case)s) has been solved and the case is closed."),
+        )
+    return case
+
+
+def _reopen(case: Case, summons: Summons, now: datetime) -> dict[str, Any]:
+    """Give a department that reported a result a new round with new deadlines. The summons'
+    fields describe the current round; the trail keeps the earlier ones."""
+    category = case.category
+    assert category is not None  # a case with summonses was filed
+    summons.case = case
+    before = summons.status
+    summons.resolve_due_at = deadline(
+        now, category.resolve_within, category.resolve_unit, case.district
+    )
+    summons.resolve_overdue_at = None
+    summons.done_at = None
+    summons.result = ""
+    if summons.whistle is None:
+        summons.status = S.ACKNOWLEDGED
+    elif summons.left_at is None:
+        summons.status = S.ON_SITE
+    else:
+        rule = whistle_rule(case.district, summons.whistle.kind)
+        summons.status = S.ACKNOWLEDGED
+        summons.arrive_due_at = deadline(now, rule.arrive_within, rule.arrive_unit, case.district)
+        summons.arrive_overdue_at = None
+        summons.arrived_at = None
+        summons.arrived_lon = summons.arrived_lat = None
+        summons.arrived_accuracy_m = summons.arrived_distance_m = None
+        summons.left_at = None
+    set_next_check(summons, now)
+    summons.save(
+        update_fields=[
+            "status",
+            "resolve_due_at",
+            "resolve_overdue_at",
+            "done_at",
+            "result",
+            "arrive_due_at",
+            "arrive_overdue_at",
+            "arrived_at",
+            "arrived_lon",
+            "arrived_lat",
+            "arrived_accuracy_m",
+            "arrived_distance_m",
+            "left_at",
+            "next_check_at",
+        ]
+    )
+    return {
+        "summons": str(summons.uuid),
+        "department": summons.department.code,
+        "changes": changes(status=(before, summons.status)),
+        "arrive_due_at": iso(summons.arrive_due_at) if summons.status == S.ACKNOWLEDGED else None,
+        "resolve_due_at": iso(summons.resolve_due_at),
+    }
+
+
+def send_back_for_rework(
+    actor: Person, case: Case, *, reason: str, now: datetime | None = None
+) -> Case:
+    """The check on site failed (返工): the case goes back to work, and every department that
+    reported a result gets new deadlines (those that left must come back on site)."""
+    now = moment(now)
+    reason = clean_text(reason, "reason", _("The reason"), max_length=REASON_MAX)
+    with atomic():
+        case = lock_case(case.pk)
+        action = _("send this case back for rework")
+        role = require_role(actor, action, _township_office(case))
+        require_case_status(case, [Status.HANDLED], action)
+        reopened = list(
+            case.summonses.select_for_update(of=("self",))
+            .select_related("department", "whistle")
+            .filter(done_at__isnull=False, status__in=[S.DONE, S.LEFT])
+        )
+        rounds = [_reopen(case, s, now) for s in reopened]
+        after = working_status(case)
+        case.status = after
+        case.rework_count += 1
+        case.handled_at = None
+        case.save(update_fields=["status", "rework_count", "handled_at"])
+        event = record(
+            case,
+            EventKind.REWORK,
+            actor=actor,
+            role=role,
+            at=now,
+            data={
+                "changes": changes(
+                    status=(Status.HANDLED, after),
+                    rework_count=(case.rework_count - 1, case.rework_count),
+                ),
+                "reason": reason,
+                "summonses": rounds,
+            },
+        )
+        notify(
+            [p for s in reopened for p in department_people(s.department, case.township)],
+            event,
+            _("Rework on case %(case)s"),
+            _("The check on site of case %(case)s failed: %(reason)s. New deadlines are set."),
+            reason=reason,
+        )
+    return case
+
+
+def _clean_review_date(value: Any, now: datetime) -> date:
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise InvalidInput("review_on", _("Give the review date as a date."))
+    today = to_local(now).date()
+    if value <= today:
+        raise InvalidInput("review_on", _("The review date must be after today."))
+    if value > today + timedelta(days=BACKLOG_MAX_DAYS):
+        raise InvalidInput(
+            "review_on",
+            _("The review date must be within %(days)s days."),
+            days=BACKLOG_MAX_DAYS,
+        )
+    return value
+
+
+def put_on_backlog(
+    actor: Person,
+    case: Case,
+    *,
+    reason: str,
+    review_on: date,
+    now: datetime | None = None,
+) -> Case:
+    """A problem that cannot be solved soon goes on the open backlog (挂账), with the reason
+    and the date it will be looked at again. Its summonses are left as they are."""
+    now = moment(now)
+    reason = clean_text(reason, "reason", _("The reason"), max_length=REASON_MAX)
+    review_on = _clean_review_date(review_on, now)
+    with atomic():
+        case = lock_case(case.pk)
+        action = _("put this case on the backlog")
+        role = require_role(actor, action, _township_office(case, Role.CHIEFS_OFFICE))
+        require_case_status(case, [Status.FILED, Status.DISPATCHED, Status.WHISTLED], action)
+        before = case.status
+        case.status = Status.BACKLOG
+        case.backlog_reason = reason
+        case.backlog_review_on = review_on
+        case.save(update_fields=["status", "backlog_reason", "backlog_review_on"])
+        record(
+            case,
+            EventKind.BACKLOG,
+            actor=actor,
+            role=role,
+            at=now,
+            data={
+                "changes": changes(status=(before, Status.BACKLOG)),
+                "reason": reason,
+                "review_on": review_on.isoformat(),
+            },
+        )
+    return case
+
+
+def resume_from_backlog(
+    actor: Person, case: Case, *, note: str = "", now: datetime | None = None
+) -> Case:
+    """The case comes off the backlog and goes back to where its work stood."""
+    now = moment(now)
+    note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
+    with atomic():
+        case = lock_case(case.pk)
+        action = _("take this case off the backlog")
+        role = require_role(actor, action, _township_office(case, Role.CHIEFS_OFFICE))
+        require_case_status(case, [Status.BACKLOG], action)
+        after = working_status(case)
+        review_on = case.backlog_review_on
+        case.status = after
+        case.backlog_review_on = None
+        case.save(update_fields=["status", "backlog_review_on"])
+        record(
+            case,
+            EventKind.BACKLOG_RESUMED,
+            actor=actor,
+            role=role,
+            at=now,
+            data={
+                "changes": changes(
+                    status=(Status.BACKLOG, after),
+                    backlog_review_on=(review_on.isoformat() if review_on else None, None),
+                ),
+                "note": note,
+            },
+        )
+    return case
+
+
+def evaluate_case(
+    actor: Person, case: Case, *, rating: int, note: str = "", now: datetime | None = None
+) -> Case:
+    """The township rates how the case was handled, from 1 (poor) to 5 (excellent)."""
+    now = moment(now)
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise InvalidInput("rating", _("The rating is a whole number from 1 to 5."))
+    note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
+    with atomic():
+        case = lock_case(case.pk)
+        action = _("evaluate this case")
+        role = require_role(actor, action, _township_office(case, Role.TOWNSHIP_ASSESSOR))
+        require_case_status(case, [Status.CLOSED], action)
+        case.status = Status.EVALUATED
+        case.township_rating = rating
+        case.evaluated_at = now
+        case.save(update_fields=["status", "township_rating", "evaluated_at"])
+        record(
+            case,
+            EventKind.EVALUATED,
+            actor=actor,
+            role=role,
+            at=now,
+            data={
+                "changes": changes(
+                    status=(Status.CLOSED, Status.EVALUATED), township_rating=(None, rating)
+                ),
+                "note": note,
+            },
+        )
+    return case
+
+
+def record_resident_callback(
+    actor: Person,
+    case: Case,
+    *,
+    satisfied: bool,
+    note: str = "",
+    now: datetime | None = None,
+) -> Case:
+    """The township calls the resident or hotline caller back (回访) and records whether they
+    are satisfied. Once per case."""
+    now = moment(now)
+    if not isinstance(satisfied, bool):
+        raise InvalidInput("satisfied", _("Say whether the resident is satisfied."))
+    note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
+    with atomic():
+        case = lock_case(case.pk)
+        action = _("record the resident's call-back")
+        role = require_role(actor, action, _township_office(case, Role.TOWNSHIP_ASSESSOR))
+        if case.source not in (Case.Source.RESIDENT, Case.Source.HOTLINE):
+            raise ActionRefused(
+                _("Only cases reported by residents or the hotline are called back.")
+            )
+        require_case_status(case, [Status.CLOSED, Status.EVALUATED], action)
+        if case.resident_called_back_at is not None:
+            raise ActionRefused(_("The resident has already been called back."))
+        case.resident_satisfied = satisfied
+        case.resident_called_back_at = now
+        case.save(update_fields=["resident_satisfied", "resident_called_back_at"])
+        record(
+            case,
+            EventKind.RESIDENT_CALLBACK,
+            actor=actor,
+            role=role,
+            at=now,
+            data={"changes": changes(resident_satisfied=(None, satisfied)), "note": note},
+        )
+    return case

@@ -1,0 +1,507 @@
+"""A problem comes in: reported, then filed, rejected, merged, or solved on the spot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from whistle.cases.actions._common import (
+    DESCRIPTION_MAX,
+    NOTE_MAX,
+    REASON_MAX,
+    PhotoBatch,
+    atomic,
+    changes,
+    clean_accuracy,
+    clean_phone,
+    clean_position,
+    clean_text,
+    deadline,
+    iso,
+    local_text,
+    moment,
+    notify,
+    people_with_role,
+    photo_data,
+    record,
+    require_case_status,
+)
+from whistle.cases.errors import InvalidInput
+from whistle.cases.locate import Location, locate
+from whistle.cases.models import Attachment, Case
+from whistle.cases.permissions import (
+    LANE_ROLES,
+    TOWNSHIP_OFFICE,
+    Scoped,
+    acting_grant,
+    refusal,
+    require_role,
+)
+from whistle.cases.trail import EventKind, lock_case, lock_cases
+from whistle.organisation.models import Person, Role, RoleAssignment
+from whistle.policies.models import Category
+
+Source = Case.Source
+Status = Case.Status
+
+# The sources each role may report under; the first is the default.
+SOURCES_BY_ROLE: dict[str, tuple[str, ...]] = {
+    Role.STEWARD: (Source.STEWARD, Source.PATROL),
+    Role.LANE_CHIEF: (Source.CHIEF, Source.PATROL),
+    Role.STREET_CHIEF: (Source.CHIEF, Source.PATROL),
+    Role.TOWNSHIP_CHIEF: (
+        Source.CHIEF,
+        Source.PATROL,
+        Source.STEWARD,
+        Source.HOTLINE,
+        Source.RESIDENT,
+        Source.SUPERIOR,
+    ),
+    Role.DISPATCHER: (
+        Source.PATROL,
+        Source.STEWARD,
+        Source.CHIEF,
+        Source.HOTLINE,
+        Source.RESIDENT,
+        Source.SUPERIOR,
+    ),
+    Role.CHIEFS_OFFICE: (Source.PATROL, Source.CHIEF, Source.HOTLINE, Source.SUPERIOR),
+}
+DISTRICT_REPORTERS = (Role.DISTRICT_CHIEF, Role.CHIEFS_OFFICE)
+TOWNSHIP_REPORTERS = (*TOWNSHIP_OFFICE, Role.CHIEFS_OFFICE)
+
+
+def _clean_category(category: Category | None, district: Any) -> Category | None:
+    if category is None:
+        return None
+    if not isinstance(category, Category):
+        raise InvalidInput("category", _("Choose a category from the list."))
+    if not category.is_active:
+        raise InvalidInput(
+            "category", _("The category %(name)s is no longer in use."), name=category
+        )
+    if district is None or category.major.district_id != district.pk:
+        raise InvalidInput(
+            "category", _("The category %(name)s belongs to another district."), name=category
+        )
+    return category
+
+
+def _open_case(
+    *,
+    actor: Person | None,
+    role: str,
+    source: str,
+    location: Any,
+    description: str,
+    position: tuple[float, float],
+    accuracy_m: float | None,
+    address: str,
+    category: Category | None,
+    photos: PhotoBatch,
+    reporter_name: str,
+    reporter_phone: str,
+    external_id: str,
+    now: datetime,
+) -> Case:
+    """Create the case and its first event. Runs inside the caller's transaction."""
+    lon, lat = position
+    case = Case(
+        source=source,
+        status=Status.REPORTED,
+        category=category,
+        description=description,
+        lon=lon,
+        lat=lat,
+        accuracy_m=accuracy_m,
+        address=address,
+        district=location.district,
+        township=location.township,
+        community=location.community,
+        lane=location.lane,
+        grid_cell=location.grid_cell,
+        reporter=actor,
+        reporter_name=reporter_name,
+        reporter_phone=reporter_phone,
+        external_id=external_id,
+        reported_at=now,
+    )
+    case.save(force_insert=True)
+    # Nobody else can see the new row yet; the lock keeps the rule "lock, then append".
+    case = lock_case(case.pk)
+    attachments = photos.store(case, Attachment.Purpose.REPORT, actor=actor, now=now)
+    event = record(
+        case,
+        EventKind.CASE_REPORTED,
+        actor=actor,
+        role=role,
+        at=now,
+        lon=lon,
+        lat=lat,
+        data={
+            "changes": changes(status=(None, Status.REPORTED)),
+            "source": source,
+            "description": description,
+            "address": address,
+            "category": category.full_code if category else None,
+            "township": location.township.code,
+            "community": location.community.code if location.community else None,
+            "lane": location.lane.name if location.lane else None,
+            "lane_distance_m": location.lane_distance_m,
+            "grid_cell": location.grid_cell.code if location.grid_cell else None,
+            "accuracy_m": accuracy_m,
+            "reporter_name": reporter_name,
+            "external_id": external_id,
+            "photos": photo_data(attachments),
+        },
+    )
+    notify(
+        people_with_role(Role.DISPATCHER, case.township),
+        event,
+        _("New problem %(case)s in %(place)s"),
+        _("%(place)s: %(description)s"),
+        place=case.lane or case.township,
+        description=description[:140],
+    )
+    return case
+
+
+def _locate_or_refuse(lon: float, lat: float) -> Location:
+    location = locate(lon, lat)
+    if location.township is None:
+        raise InvalidInput(
+            "position",
+            _("The position %(lon)s, %(lat)s is not inside any township of the city."),
+            lon=lon,
+            lat=lat,
+        )
+    return location
+
+
+def report_case(
+    actor: Person,
+    *,
+    description: str,
+    lon: float,
+    lat: float,
+    accuracy_m: float | None = None,
+    address: str = "",
+    category: Category | None = None,
+    source: str | None = None,
+    photos: Any = None,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    external_id: str = "",
+    now: datetime | None = None,
+) -> Case:
+    """A steward, chief or township or district office reports a problem at a place.
+
+    Stewards and chiefs report on their own lanes (or, where no lane is near, anywhere in
+    the townships of their lanes); the township's dispatchers, chief and chiefs' office
+    anywhere in the township; the district's chief and chiefs' office anywhere in the
+    district. `source` defaults from the role (a steward's report, a chief's, a patrol
+    finding, an order from above); hotline and resident reports entered by the township
+    carry the caller's name and phone.
+    """
+    now = moment(now)
+    description = clean_text(
+        description, "description", _("The description"), max_length=DESCRIPTION_MAX
+    )
+    position = clean_position(lon, lat)
+    accuracy = clean_accuracy(accuracy_m)
+    address = clean_text(address, "address", _("The address"), max_length=200, required=False)
+    external_id = clean_text(
+        external_id, "external_id", _("The external id"), max_length=64, required=False
+    )
+    reporter_name = clean_text(
+        reporter_name, "reporter_name", _("The reporter's name"), max_length=60, required=False
+    )
+    reporter_phone = clean_phone(reporter_phone, "reporter_phone") if reporter_phone else ""
+    location = _locate_or_refuse(*position)
+    district_scope = Scoped(DISTRICT_REPORTERS, jurisdiction=location.district)
+    scopes = [
+        Scoped(LANE_ROLES, lane=location.lane),
+        Scoped(TOWNSHIP_REPORTERS, jurisdiction=location.township),
+        district_scope,
+    ]
+    grant = acting_grant(actor, *scopes)
+    role = grant[0] if grant else None
+    if role is None and location.lane is None and actor is not None and actor.is_active:
+        # Ground near no lane: the stewards and chiefs of the township's lanes may report it.
+        role = (
+            RoleAssignment.objects.filter(
+                person=actor, role__in=LANE_ROLES, lane__township=location.township
+            )
+            .order_by("role")
+            .values_list("role", flat=True)
+            .first()
+        )
+    if role is None:
+        raise refusal(_("report a problem here"), *scopes)
+    if grant is not None and grant[1] is district_scope:
+        allowed: tuple[str, ...] = (Source.SUPERIOR, Source.HOTLINE)
+    else:
+        allowed = SOURCES_BY_ROLE.get(role, ())
+    if source is None:
+        source = allowed[0]
+    if source not in allowed:
+        raise InvalidInput(
+            "source",
+            _("As %(role)s you cannot report with the source %(source)s."),
+            role=Role(role).label,
+            source=Source(source).label if source in Source.values else source,
+        )
+    if source in (Source.HOTLINE, Source.RESIDENT) and not (reporter_name or reporter_phone):
+        raise InvalidInput(
+            "reporter_name", _("Give the name or the phone number of the person who called.")
+        )
+    category = _clean_category(category, location.district)
+    photos_batch = PhotoBatch(photos)
+    with atomic(photos_batch):
+        return _open_case(
+            actor=actor,
+            role=role,
+            source=source,
+            location=location,
+            description=description,
+            position=position,
+            accuracy_m=accuracy,
+            address=address,
+            category=category,
+            photos=photos_batch,
+            reporter_name=reporter_name,
+            reporter_phone=reporter_phone,
+            external_id=external_id,
+            now=now,
+        )
+
+
+def report_resident_case(
+    *,
+    name: str,
+    phone: str,
+    description: str,
+    lon: float,
+    lat: float,
+    accuracy_m: float | None = None,
+    address: str = "",
+    photos: Any = None,
+    now: datetime | None = None,
+) -> Case:
+    """A resident reports a problem without an account; the name and phone are kept for the
+    call-back. The phone number stays on the case only, out of the unchangeable trail."""
+    now = moment(now)
+    name = clean_text(name, "name", _("Your name"), max_length=60)
+    phone = clean_phone(phone)
+    description = clean_text(
+        description, "description", _("The description"), max_length=DESCRIPTION_MAX
+    )
+    position = clean_position(lon, lat)
+    accuracy = clean_accuracy(accuracy_m)
+    address = clean_text(address, "address", _("The address"), max_length=200, required=False)
+    location = _locate_or_refuse(*position)
+    photos_batch = PhotoBatch(photos)
+    with atomic(photos_batch):
+        return _open_case(
+            actor=None,
+            role=Role.RESIDENT,
+            source=Source.RESIDENT,
+            location=location,
+            description=description,
+            position=position,
+            accuracy_m=accuracy,
+            address=address,
+            category=None,
+            photos=photos_batch,
+            reporter_name=name,
+            reporter_phone=phone,
+            external_id="",
+            now=now,
+        )
+
+
+def _township_office(case: Case) -> Scoped:
+    return Scoped(TOWNSHIP_OFFICE, jurisdiction=case.township)
+
+
+def file_case(
+    actor: Person,
+    case: Case,
+    *,
+    category: Category | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Case:
+    """The township files (立案) a reported case, choosing or confirming its category; the
+    case's resolution deadline follows from the category's time limit."""
+    now = moment(now)
+    note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
+    with atomic():
+        case = lock_case(case.pk)
+        role = require_role(actor, _("file this case"), _township_office(case))
+        require_case_status(case, [Status.REPORTED], _("file this case"))
+        chosen = _clean_category(category, case.district) if category is not None else None
+        if chosen is None and case.category_id is not None:
+            chosen = _clean_category(case.category, case.district)
+        if chosen is None:
+            raise InvalidInput("category", _("Choose the category before filing the case."))
+        before_category = case.category.full_code if case.category else None
+        resolve_due_at = deadline(now, chosen.resolve_within, chosen.resolve_unit, case.district)
+        case.category = chosen
+        case.status = Status.FILED
+        case.filed_at = now
+        case.resolve_due_at = resolve_due_at
+        case.save(update_fields=["category", "status", "filed_at", "resolve_due_at"])
+        event = record(
+            case,
+            EventKind.CASE_FILED,
+            actor=actor,
+            role=role,
+            at=now,
+            data={
+                "changes": changes(
+                    status=(Status.REPORTED, Status.FILED),
+                    category=(before_category, chosen.full_code),
+                ),
+                "resolve_due_at": iso(resolve_due_at),
+                "note": note,
+            },
+        )
+        notify(
+            [case.reporter],
+            event,
+            _("Case %(case)s filed"),
+            _("Your report %(case)s was filed as %(category)s; to be resolved by %(due)s."),
+            category=chosen.name,
+            due=local_text(resolve_due_at),
+        )
+    return case
+
+
+def reject_case(actor: Person, case: Case, *, reason: str, now: datetime | None = None) -> Case:
+    """The township rejects a report (not a problem of the city, outside its remit…)."""
+    now = moment(now)
+    reason = clean_text(reason, "reason", _("The reason"), max_length=REASON_MAX)
+    with atomic():
+        case = lock_case(case.pk)
+        role = require_role(actor, _("reject this case"), _township_office(case))
+        require_case_status(case, [Status.REPORTED], _("reject this case"))
+        case.status = Status.REJECTED
+        case.rejection_reason = reason
+        case.save(update_fields=["status", "rejection_reason"])
+        event = record(
+            case,
+            EventKind.CASE_REJECTED,
+            actor=actor,
+            role=role,
+            at=now,
+            data={"changes": changes(status=(Status.REPORTED, Status.REJECTED)), "reason": reason},
+        )
+        notify(
+            [case.reporter],
+            event,
+            _("Case %(case)s not taken up"),
+            _("Your report %(case)s was not taken up: %(reason)s"),
+            reason=reason,
+        )
+    return case
+
+
+def merge_case(
+    actor: Person, case: Case, *, into: Case, note: str = "", now: datetime | None = None
+) -> Case:
+    """The township merges a new report into an existing case that describes the same
+    problem. Both trails record it."""
+    now = moment(now)
+    note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
+    if not isinstance(into, Case) or into.pk == case.pk:
+        raise InvalidInput("into", _("Choose another case to merge this one into."))
+    with atomic():
+        case, target = lock_cases(case.pk, into.pk)
+        role = require_role(actor, _("merge this case"), _township_office(case))
+        require_case_status(case, [Status.REPORTED], _("merge this case"))
+        if target.status in (Status.REJECTED, Status.MERGED):
+            raise InvalidInput(
+                "into",
+                _("Case %(target)s is %(status)s and cannot take duplicates."),
+                target=target.reference,
+                status=Status(target.status).label,
+            )
+        if target.township_id != case.township_id:
+            raise InvalidInput(
+                "into", _("Case %(target)s is in another township."), target=target.reference
+            )
+        case.status = Status.MERGED
+        case.merged_into = target
+        case.save(update_fields=["status", "merged_into"])
+        event = record(
+            case,
+            EventKind.CASE_MERGED,
+            actor=actor,
+            role=role,
+            at=now,
+            data={
+                "changes": changes(status=(Status.REPORTED, Status.MERGED)),
+                "into": target.reference,
+                "note": note,
+            },
+        )
+        record(
+            target,
+            EventKind.DUPLICATE_MERGED_IN,
+            actor=actor,
+            role=role,
+            at=now,
+            data={"duplicate": case.reference, "note": note},
+        )
+        notify(
+            [case.reporter],
+            event,
+            _("Case %(case)s merged"),
+            _("Your report %(case)s describes the same problem as case %(target)s and follows it."),
+            target=target.reference,
+        )
+    return case
+
+
+def solve_on_spot(
+    actor: Person,
+    case: Case,
+    *,
+    note: str,
+    photos: Any = None,
+    now: datetime | None = None,
+) -> Case:
+    """The problem was fixed on the spot by the township or the lane's people; it still goes
+    through the check on site before it is closed."""
+    now = moment(now)
+    note = clean_text(note, "note", _("What was done"), max_length=NOTE_MAX)
+    batch = PhotoBatch(photos)
+    with atomic(batch):
+        case = lock_case(case.pk)
+        role = require_role(
+            actor,
+            _("record this case as solved on the spot"),
+            _township_office(case),
+            Scoped(LANE_ROLES, lane=case.lane),
+        )
+        require_case_status(case, [Status.FILED], _("record this case as solved on the spot"))
+        attachments = batch.store(case, Attachment.Purpose.RESULT, actor=actor, now=now)
+        case.status = Status.HANDLED
+        case.handled_at = now
+        case.save(update_fields=["status", "handled_at"])
+        record(
+            case,
+            EventKind.SOLVED_ON_SPOT,
+            actor=actor,
+            role=role,
+            at=now,
+            data={
+                "changes": changes(status=(Status.FILED, Status.HANDLED)),
+                "note": note,
+                "photos": photo_data(attachments),
+            },
+        )
+    return case

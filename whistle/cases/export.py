@@ -1,0 +1,315 @@
+"""A case's whole history as one signed JSON document, and its verification offline.
+
+The document holds the case, its whistles, summonses, supervision notices, attachments
+(their hashes) and every trail event with the fields its hash covers. It is signed with
+Ed25519 over its canonical JSON (keys sorted, no spaces, UTF-8) without the `signature`
+member; the signature embeds the public key and its fingerprint. Verifying needs only the
+document: no database, no network.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from whistle.cases.models import Case, Event
+from whistle.cases.signing import encode_public_key, fingerprint, signing_key
+from whistle.cases.verify import EventRow, Problem, Report, check_chain
+
+FORMAT = "whistle.case-export"
+VERSION = 1
+ALGORITHM = "Ed25519"
+
+
+def canonical_bytes(document: dict[str, Any]) -> bytes:
+    unsigned = {k: v for k, v in document.items() if k != "signature"}
+    text = json.dumps(unsigned, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text.encode("utf-8")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _place(jurisdiction: Any) -> dict[str, str] | None:
+    return None if jurisdiction is None else {"code": jurisdiction.code, "name": jurisdiction.name}
+
+
+def _person(person: Any) -> str | None:
+    return None if person is None else person.display_name
+
+
+def case_document(case: Case, *, now: datetime | None = None) -> dict[str, Any]:
+    """The unsigned document. The reporter's phone number is left out."""
+    case = Case.objects.select_related(
+        "category__major", "district", "township", "community", "lane", "grid_cell", "reporter"
+    ).get(pk=case.pk)
+    whistles = list(case.whistles.order_by("blown_at", "pk").select_related("blown_by"))
+    whistle_numbers = {w.pk: n for n, w in enumerate(whistles, start=1)}
+    summonses = case.summonses.order_by("summoned_at", "pk").select_related(
+        "department", "acknowledged_by"
+    )
+    events = case.events.order_by("seq").select_related("actor", "summons")
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": _iso(now or timezone.now()),
+        "case": {
+            "reference": case.reference,
+            "uuid": str(case.uuid),
+            "source": case.source,
+            "status": case.status,
+            "category": (
+                {"code": case.category.full_code, "name": case.category.name}
+                if case.category
+                else None
+            ),
+            "description": case.description,
+            "lon": case.lon,
+            "lat": case.lat,
+            "accuracy_m": case.accuracy_m,
+            "address": case.address,
+            "district": _place(case.district),
+            "township": _place(case.township),
+            "community": _place(case.community),
+            "lane": case.lane.name if case.lane else None,
+            "grid_cell": case.grid_cell.code if case.grid_cell else None,
+            "reporter": _person(case.reporter) or case.reporter_name or None,
+            "external_id": case.external_id,
+            "merged_into": case.merged_into.reference if case.merged_into else None,
+            "rejection_reason": case.rejection_reason,
+            "backlog_reason": case.backlog_reason,
+            "backlog_review_on": (
+                case.backlog_review_on.isoformat() if case.backlog_review_on else None
+            ),
+            "rework_count": case.rework_count,
+            "escalation": case.escalation,
+            "reported_at": _iso(case.reported_at),
+            "filed_at": _iso(case.filed_at),
+            "resolve_due_at": _iso(case.resolve_due_at),
+            "handled_at": _iso(case.handled_at),
+            "checked_at": _iso(case.checked_at),
+            "closed_at": _iso(case.closed_at),
+            "evaluated_at": _iso(case.evaluated_at),
+            "township_rating": case.township_rating,
+            "resident_satisfied": case.resident_satisfied,
+            "resident_called_back_at": _iso(case.resident_called_back_at),
+        },
+        "whistles": [
+            {
+                "number": whistle_numbers[w.pk],
+                "kind": w.kind,
+                "blown_by": _person(w.blown_by),
+                "blown_at": _iso(w.blown_at),
+                "meeting_point": w.meeting_point,
+                "meeting_lon": w.meeting_lon,
+                "meeting_lat": w.meeting_lat,
+                "note": w.note,
+                "closed_at": _iso(w.closed_at),
+            }
+            for w in whistles
+        ],
+        "summonses": [
+            {
+                "uuid": str(s.uuid),
+                "department": {"code": s.department.code, "name": s.department.name},
+                "whistle": whistle_numbers.get(s.whistle_id) if s.whistle_id else None,
+                "status": s.status,
+                "summoned_at": _iso(s.summoned_at),
+                "acknowledge_due_at": _iso(s.acknowledge_due_at),
+                "arrive_due_at": _iso(s.arrive_due_at),
+                "resolve_due_at": _iso(s.resolve_due_at),
+                "acknowledged_at": _iso(s.acknowledged_at),
+                "acknowledged_by": _person(s.acknowledged_by),
+                "arrived_at": _iso(s.arrived_at),
+                "arrived_lon": s.arrived_lon,
+                "arrived_lat": s.arrived_lat,
+                "arrived_accuracy_m": s.arrived_accuracy_m,
+                "arrived_distance_m": s.arrived_distance_m,
+                "done_at": _iso(s.done_at),
+                "result": s.result,
+                "decline_reason": s.decline_reason,
+                "ruling": s.ruling,
+                "released_at": _iso(s.released_at),
+                "left_at": _iso(s.left_at),
+                "acknowledge_overdue_at": _iso(s.acknowledge_overdue_at),
+                "arrive_overdue_at": _iso(s.arrive_overdue_at),
+                "resolve_overdue_at": _iso(s.resolve_overdue_at),
+            }
+            for s in summonses
+        ],
+        "supervision_notices": [
+            {
+                "id": n.pk,
+                "department": {"code": n.department.code, "name": n.department.name},
+                "summons": str(n.summons.uuid) if n.summons else None,
+                "issued_by": _person(n.issued_by),
+                "issued_at": _iso(n.issued_at),
+                "text": n.text,
+                "due_at": _iso(n.due_at),
+                "answered_at": _iso(n.answered_at),
+                "answer": n.answer,
+                "overdue_at": _iso(n.overdue_at),
+            }
+            for n in case.supervision_notices.order_by("issued_at", "pk").select_related(
+                "department", "summons", "issued_by"
+            )
+        ],
+        "attachments": [
+            {
+                "purpose": a.purpose,
+                "summons": str(a.summons.uuid) if a.summons else None,
+                "content_type": a.content_type,
+                "size": a.size,
+                "sha256": a.sha256,
+                "uploaded_at": _iso(a.uploaded_at),
+                "file": a.file.name,
+            }
+            for a in case.attachments.order_by("uploaded_at", "pk").select_related("summons")
+        ],
+        "events": [_event(e) for e in events],
+        "trail": {"length": case.trail_length, "head": case.trail_head},
+    }
+
+
+def _event(event: Event) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "at": event.at.isoformat(timespec="microseconds"),
+        "kind": event.kind,
+        "actor": event.actor_id,
+        "actor_name": _person(event.actor),
+        "role": event.actor_role,
+        "summons": str(event.summons.uuid) if event.summons else None,
+        "data": event.data,
+        "lon": event.lon,
+        "lat": event.lat,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+def sign(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with its `signature` member."""
+    key = signing_key()
+    public = key.public_key()
+    signature = key.sign(canonical_bytes(document))
+    return {
+        **{k: v for k, v in document.items() if k != "signature"},
+        "signature": {
+            "algorithm": ALGORITHM,
+            "public_key": encode_public_key(public),
+            "fingerprint": fingerprint(public),
+            "value": base64.b64encode(signature).decode("ascii"),
+        },
+    }
+
+
+def export_case(case: Case, *, now: datetime | None = None) -> dict[str, Any]:
+    """The signed history of a case."""
+    return sign(case_document(case, now=now))
+
+
+def _document_problem(reference: str, code: str, message: Any, **params: Any) -> Problem:
+    return Problem(reference, None, "", code, message, params)
+
+
+def _rows(events: list[Any]) -> list[EventRow]:
+    rows = []
+    for item in events:
+        rows.append(
+            EventRow(
+                seq=int(item["seq"]),
+                at=datetime.fromisoformat(item["at"]),
+                kind=str(item["kind"]),
+                actor=item["actor"],
+                role=str(item["role"]),
+                summons=item["summons"],
+                data=item["data"],
+                lon=item["lon"],
+                lat=item["lat"],
+                prev_hash=str(item["prev_hash"]),
+                hash=str(item["hash"]),
+            )
+        )
+    return rows
+
+
+def verify_document(
+    document: Any, *, expected_fingerprint: str | None = None
+) -> tuple[Report, str | None]:
+    """Check an exported document's signature and its trail, offline.
+
+    Returns the report and the fingerprint of the key that signed it (None when the
+    signature block is unreadable).
+    """
+    report = Report(cases=1)
+    try:
+        reference = str(document["case"]["reference"])
+        case_uuid = str(document["case"]["uuid"])
+        if document.get("format") != FORMAT or document.get("version") != VERSION:
+            raise ValueError("format")
+        rows = _rows(document["events"])
+        trail = document["trail"]
+        block = document["signature"]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        report.problems.append(
+            _document_problem(
+                "?", "malformed", _("the file is not a case history exported by Whistle")
+            )
+        )
+        return report, None
+    report.events = len(rows)
+    signer: str | None = None
+    try:
+        if block["algorithm"] != ALGORITHM:
+            raise ValueError("algorithm")
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(block["public_key"]))
+        signer = fingerprint(public)
+        if block.get("fingerprint") != signer:
+            report.problems.append(
+                _document_problem(
+                    reference, "fingerprint", _("the fingerprint does not belong to the key")
+                )
+            )
+        public.verify(base64.b64decode(block["value"]), canonical_bytes(document))
+    except InvalidSignature:
+        report.problems.append(
+            _document_problem(
+                reference,
+                "signature",
+                _("the signature does not match: the document was changed after export"),
+            )
+        )
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        report.problems.append(
+            _document_problem(reference, "signature", _("the signature block is unreadable"))
+        )
+    if expected_fingerprint and signer is not None and signer != expected_fingerprint:
+        report.problems.append(
+            _document_problem(
+                reference,
+                "signer",
+                _("signed by the key %(signer)s, not by %(expected)s"),
+                signer=signer,
+                expected=expected_fingerprint,
+            )
+        )
+    report.problems.extend(
+        check_chain(
+            case_uuid,
+            reference,
+            rows,
+            expected_length=trail.get("length") if isinstance(trail, dict) else None,
+            expected_head=trail.get("head") if isinstance(trail, dict) else None,
+        )
+    )
+    return report, signer

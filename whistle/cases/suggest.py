@@ -1,0 +1,119 @@
+"""Suggestions for the township: possible duplicates of a new case, and whom to summon."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import Q, QuerySet
+
+from whistle.cases.models import Case
+from whistle.cases.rules import district_policy
+from whistle.organisation import geo
+from whistle.organisation.models import CentreMembership, Department, Jurisdiction, Person
+
+_CENTRE_ORDER: dict[str, int] = {
+    CentreMembership.Role.CORE: 0,
+    CentreMembership.Role.STATIONED: 1,
+    CentreMembership.Role.ON_CALL: 2,
+}
+
+
+def possible_duplicates(case: Case, *, limit: int = 10) -> list[tuple[Case, float]]:
+    """Earlier cases that may describe the same problem, nearest first, with their distance.
+
+    Same category (any category while the case has none), within the district's
+    duplicate_radius_m and reported within duplicate_window_hours before it; rejected cases
+    and cases already merged are left out.
+    """
+    policy = district_policy(case.district)
+    radius = float(policy.duplicate_radius_m)
+    dlon, dlat = geo.metres_to_degrees(radius, case.lat)
+    candidates = Case.objects.filter(
+        lon__range=(case.lon - dlon, case.lon + dlon),
+        lat__range=(case.lat - dlat, case.lat + dlat),
+        reported_at__gte=case.reported_at - timedelta(hours=policy.duplicate_window_hours),
+        reported_at__lte=case.reported_at,
+    ).exclude(pk=case.pk)
+    candidates = candidates.exclude(status__in=[Case.Status.REJECTED, Case.Status.MERGED])
+    if case.category_id is not None:
+        candidates = candidates.filter(category_id=case.category_id)
+    if case.township_id is not None:
+        candidates = candidates.filter(township_id=case.township_id)
+    found = []
+    for other in candidates.select_related("category", "lane"):
+        distance = geo.distance_m((case.lon, case.lat), (other.lon, other.lat))
+        if distance <= radius:
+            found.append((other, round(distance, 1)))
+    found.sort(key=lambda pair: (pair[1], pair[0].reported_at))
+    return found[:limit]
+
+
+def departments_serving(township: Jurisdiction) -> QuerySet[Department]:
+    """Active departments that serve the township: named for it or for its district, or
+    serving the whole of the township's district (no `serves` entries)."""
+    district = township.district
+    scope = Q(serves=township)
+    if district is not None:
+        scope |= Q(serves=district) | Q(district=district, serves__isnull=True)
+    return Department.objects.filter(scope, is_active=True).distinct()
+
+
+def serves(department: Department, township: Jurisdiction) -> bool:
+    return departments_serving(township).filter(pk=department.pk).exists()
+
+
+@dataclass
+class DepartmentSuggestion:
+    department: Department
+    # The department's part in the township's 1+5+N centre, or "" when it is not a member.
+    centre_role: str
+    # Its people stationed in or on call for the township's centre.
+    people: list[Person] = field(default_factory=list)
+    # True when its sector is one of the category's responsible sectors.
+    responsible: bool = False
+
+
+def suggest_departments(case: Case) -> list[DepartmentSuggestion]:
+    """Whom to summon for a case.
+
+    The departments whose sector the category names as responsible, among the members of
+    the township's 1+5+N centre (core, then stationed, then on call, each with its named
+    people) and the other departments serving the township. A category without responsible
+    sectors suggests the centre's members.
+    """
+    township = case.township
+    if township is None:
+        return []
+    sector_ids = set(
+        case.category.responsible_sectors.values_list("pk", flat=True) if case.category else []
+    )
+    memberships = {
+        m.department_id: m
+        for m in CentreMembership.objects.filter(township=township)
+        .select_related("department__sector")
+        .prefetch_related("people")
+    }
+    suggestions: dict[int, DepartmentSuggestion] = {}
+    for membership in memberships.values():
+        department = membership.department
+        if not department.is_active:
+            continue
+        responsible = department.sector_id in sector_ids
+        if sector_ids and not responsible:
+            continue
+        suggestions[department.pk] = DepartmentSuggestion(
+            department=department,
+            centre_role=membership.role,
+            people=sorted(membership.people.all(), key=lambda p: p.username),
+            responsible=responsible,
+        )
+    if sector_ids:
+        for department in departments_serving(township).filter(sector_id__in=sector_ids):
+            suggestions.setdefault(
+                department.pk, DepartmentSuggestion(department, "", [], responsible=True)
+            )
+    return sorted(
+        suggestions.values(),
+        key=lambda s: (_CENTRE_ORDER.get(s.centre_role, 3), s.department.name),
+    )

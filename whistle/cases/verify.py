@@ -1,0 +1,281 @@
+"""Checking trails: every event's hash, every link of the chain, no gaps, nothing missing at
+the end. Works on rows streamed from the database and on exported documents alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from whistle.cases.models import Case, Event
+from whistle.cases.trail import GENESIS, compute_hash, event_content
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """An event as stored: the hashed content, its link and its hash."""
+
+    seq: int
+    at: datetime
+    kind: str
+    actor: int | None
+    role: str
+    summons: str | None
+    data: dict[str, Any]
+    lon: float | None
+    lat: float | None
+    prev_hash: str
+    hash: str
+
+    def computed_hash(self, case_uuid: str, seq: int | None = None) -> str:
+        content = event_content(
+            case_uuid=case_uuid,
+            seq=self.seq if seq is None else seq,
+            at=self.at,
+            kind=self.kind,
+            actor_id=self.actor,
+            actor_role=self.role,
+            summons_uuid=self.summons,
+            data=self.data,
+            lon=self.lon,
+            lat=self.lat,
+        )
+        return compute_hash(content, self.prev_hash)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one case's trail, named by case reference and event."""
+
+    case: str
+    seq: int | None
+    kind: str
+    code: str
+    message: str | Promise
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        detail = str(self.message) % self.params if self.params else str(self.message)
+        if self.seq is None:
+            return str(_("case %(case)s: %(detail)s")) % {"case": self.case, "detail": detail}
+        return str(_("case %(case)s, event #%(seq)s (%(kind)s): %(detail)s")) % {
+            "case": self.case,
+            "seq": self.seq,
+            "kind": self.kind,
+            "detail": detail,
+        }
+
+
+@dataclass
+class Report:
+    cases: int = 0
+    events: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def broken_cases(self) -> list[str]:
+        return list(dict.fromkeys(p.case for p in self.problems))
+
+
+def check_chain(
+    case_uuid: str,
+    reference: str,
+    events: list[EventRow],
+    *,
+    expected_length: int | None = None,
+    expected_head: str | None = None,
+) -> list[Problem]:
+    """The problems of one case's trail; `events` in the order of their seq."""
+    problems: list[Problem] = []
+    previous_hash = GENESIS
+    previous_moved = False
+    expected_seq = 1
+    for row in events:
+        gap = row.seq != expected_seq
+        if gap:
+            problems.append(_missing(reference, row, expected_seq))
+        moved_from: int | None = None
+        if row.computed_hash(case_uuid) != row.hash:
+            moved_from = _recorded_seq(case_uuid, row, len(events) + 2)
+            if moved_from is not None:
+                problems.append(
+                    Problem(
+                        reference,
+                        row.seq,
+                        row.kind,
+                        "reordered",
+                        _("the event was recorded as #%(original)s: events were reordered"),
+                        {"original": moved_from},
+                    )
+                )
+            else:
+                problems.append(
+                    Problem(
+                        reference,
+                        row.seq,
+                        row.kind,
+                        "changed",
+                        _("the event's content does not match its hash: it was changed"),
+                    )
+                )
+        # A gap or a moved event already explains a broken link here and just after.
+        explained = gap or moved_from is not None or previous_moved
+        if row.prev_hash != previous_hash and not explained:
+            problems.append(
+                Problem(
+                    reference,
+                    row.seq,
+                    row.kind,
+                    "broken_link",
+                    _(
+                        "the event does not follow the one before it: an earlier event was "
+                        "removed, changed or reordered"
+                    ),
+                )
+            )
+        previous_hash = row.hash
+        previous_moved = moved_from is not None
+        expected_seq = row.seq + 1
+    last = expected_seq - 1
+    if expected_length is not None and last < expected_length:
+        problems.append(
+            Problem(
+                reference,
+                None,
+                "",
+                "truncated",
+                _(
+                    "the trail ends at #%(last)s but %(length)s events were recorded: the last "
+                    "events were removed"
+                ),
+                {"last": last, "length": expected_length},
+            )
+        )
+    elif expected_head and events and expected_head != previous_hash:
+        problems.append(
+            Problem(
+                reference,
+                None,
+                "",
+                "head",
+                _("the last event's hash is not the one recorded on the case"),
+            )
+        )
+    return problems
+
+
+def _missing(reference: str, row: EventRow, expected: int) -> Problem:
+    if row.seq < expected:
+        return Problem(
+            reference,
+            row.seq,
+            row.kind,
+            "duplicate",
+            _("the sequence goes back from #%(previous)s to #%(seq)s"),
+            {"previous": expected - 1, "seq": row.seq},
+        )
+    if row.seq == expected + 1:
+        return Problem(
+            reference,
+            row.seq,
+            row.kind,
+            "missing",
+            _("event #%(first)s before it is missing: it was removed"),
+            {"first": expected},
+        )
+    return Problem(
+        reference,
+        row.seq,
+        row.kind,
+        "missing",
+        _("events #%(first)s to #%(last)s before it are missing: they were removed"),
+        {"first": expected, "last": row.seq - 1},
+    )
+
+
+def _recorded_seq(case_uuid: str, row: EventRow, limit: int) -> int | None:
+    """The sequence number an intact event was recorded under, when it sits at another one."""
+    for seq in range(1, limit + 1):
+        if seq != row.seq and row.computed_hash(case_uuid, seq) == row.hash:
+            return seq
+    return None
+
+
+# The database --------------------------------------------------------------------------
+
+_EVENT_COLUMNS = (
+    "case_id",
+    "seq",
+    "at",
+    "kind",
+    "actor_id",
+    "actor_role",
+    "summons__uuid",
+    "data",
+    "lon",
+    "lat",
+    "prev_hash",
+    "hash",
+)
+
+
+def _event_rows(case_ids: list[int] | None, chunk_size: int) -> Iterator[tuple[int, EventRow]]:
+    events = Event.objects.order_by("case_id", "seq")
+    if case_ids is not None:
+        events = events.filter(case_id__in=case_ids)
+    for values in events.values_list(*_EVENT_COLUMNS).iterator(chunk_size=chunk_size):
+        case_id, seq, at, kind, actor, role, summons, data, lon, lat, prev_hash, hash_ = values
+        yield (
+            case_id,
+            EventRow(
+                seq=seq,
+                at=at,
+                kind=kind,
+                actor=actor,
+                role=role,
+                summons=str(summons) if summons is not None else None,
+                data=data,
+                lon=lon,
+                lat=lat,
+                prev_hash=prev_hash,
+                hash=hash_,
+            ),
+        )
+
+
+def verify_database(*, references: Iterable[str] | None = None, chunk_size: int = 5000) -> Report:
+    """Check every case's trail (or those of the given references) in two streamed queries:
+    cases and events, both in case order, merged as they come."""
+    cases = Case.objects.order_by("pk")
+    case_ids: list[int] | None = None
+    if references is not None:
+        cases = cases.filter(reference__in=list(references))
+        case_ids = list(cases.values_list("pk", flat=True))
+    report = Report()
+    events = _event_rows(case_ids, chunk_size)
+    pending = next(events, None)
+    case_rows = cases.values_list("pk", "reference", "uuid", "trail_length", "trail_head")
+    for case_id, reference, case_uuid, length, head in case_rows.iterator(chunk_size=chunk_size):
+        while pending is not None and pending[0] < case_id:
+            pending = next(events, None)
+        trail: list[EventRow] = []
+        while pending is not None and pending[0] == case_id:
+            trail.append(pending[1])
+            pending = next(events, None)
+        report.cases += 1
+        report.events += len(trail)
+        report.problems.extend(
+            check_chain(
+                str(case_uuid), reference, trail, expected_length=length, expected_head=head
+            )
+        )
+    return report
