@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "whistle.cases",
     "whistle.patrols",
     "whistle.notifications",
+    "whistle.assessment",
     "whistle.importing",
     "whistle.demo",
     "whistle.street",
@@ -164,7 +165,11 @@ WHISTLE_WORKER_INTERVAL_SECONDS = env_float("WHISTLE_WORKER_INTERVAL_SECONDS", 1
 # `sweep(now: datetime, *, batch: int) -> int` that claim and process due work.
 WHISTLE_WORKER_SWEEPS = env_list(
     "WHISTLE_WORKER_SWEEPS",
-    ["whistle.cases.deadlines.sweep", "whistle.notifications.delivery.sweep"],
+    [
+        "whistle.cases.deadlines.sweep",
+        "whistle.assessment.engine.sweep",
+        "whistle.notifications.delivery.sweep",
+    ],
 )
 WHISTLE_WORKER_BATCH = env_int("WHISTLE_WORKER_BATCH", 200, minimum=1)
 

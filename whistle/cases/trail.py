@@ -59,6 +59,11 @@ class EventKind(models.TextChoices):
     EVALUATED = "case.evaluated", _("evaluated")
     RESIDENT_CALLBACK = "case.resident_callback", _("resident called back")
     ATTACHMENT_ADDED = "case.attachment", _("attachment added")
+    # Written by the assessment (whistle.assessment.actions).
+    SUMMONS_RATED = "summons.rated", _("township rated the department's work")
+    APPEALED = "summons.appealed", _("department appealed its assessment")
+    APPEAL_UPHELD = "summons.appeal_upheld", _("appeal upheld, assessment corrected")
+    APPEAL_REJECTED = "summons.appeal_rejected", _("appeal rejected")
 
 
 def lock_case(case_id: int) -> Case:

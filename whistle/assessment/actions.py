@@ -1,0 +1,291 @@
+"""The actions of the assessment: rating a summons, appealing, ruling, closing a period.
+
+Each runs in one transaction: it takes the scoring lock (`engine.lock_scoring`), then locks
+the case (`trail.lock_case`), writes its trail event and brings the records and scores of the
+case up to date before it commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from whistle.assessment.engine import (
+    SchemeBook,
+    lock_scoring,
+    refresh_cases,
+    store_results,
+    update_scores,
+)
+from whistle.assessment.models import (
+    Appeal,
+    ClosedPeriod,
+    DepartmentResult,
+    SummonsAssessment,
+)
+from whistle.assessment.periods import Period, PeriodKind
+from whistle.assessment.scoring import AssessmentEventKind, validate_correction
+from whistle.cases.models import Attachment, Case, Summons
+from whistle.cases.trail import append_event, lock_case
+from whistle.organisation.models import Jurisdiction, Role, RoleAssignment
+from whistle.policies.calendar import deadline_after
+from whistle.policies.models import DurationUnit
+
+RATING_ROLES = (Role.TOWNSHIP_ASSESSOR, Role.DISPATCHER, Role.TOWNSHIP_CHIEF)
+APPEAL_ROLES = (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD)
+CLOSED_CASE = (Case.Status.CLOSED, Case.Status.EVALUATED)
+PART_KEYS = {
+    Appeal.Part.CAME: {"came", "late_minutes"},
+    Appeal.Part.ACTED: {"acted"},
+    Appeal.Part.REWORK: {"rework_count"},
+}
+
+
+class AssessmentError(Exception):
+    """An action refused: the message is translated and can be shown as it is."""
+
+
+def township_of(summons: Summons) -> Jurisdiction | None:
+    if summons.whistle_id is not None and summons.whistle is not None:
+        return summons.whistle.township
+    return summons.case.township
+
+
+def _role_in(person: Any, roles: Iterable[str], **scope: Any) -> str | None:
+    found = (
+        RoleAssignment.objects.filter(person=person, role__in=list(roles), **scope)
+        .values_list("role", flat=True)
+        .first()
+    )
+    return str(found) if found else None
+
+
+def _refuse_if_frozen(record: SummonsAssessment | None) -> None:
+    if record is not None and record.month in ClosedPeriod.frozen_months(record.district_id):
+        raise AssessmentError(
+            _("The period of %(month)s is closed; its scores can no longer change")
+            % {"month": f"{record.month:%Y-%m}"}
+        )
+
+
+def rate_summons(
+    person: Any, summons: Summons, rating: int, comment: str, now: datetime | None = None
+) -> SummonsAssessment | None:
+    """The township's rating (1–5) of how well a department did, given after the case closed.
+    A later rating replaces an earlier one."""
+    now = now or timezone.now()
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise AssessmentError(_("A rating is a whole number from 1 to 5"))
+    comment = (comment or "").strip()
+    if len(comment) > 2000:
+        raise AssessmentError(_("The comment is longer than 2,000 characters"))
+    township = township_of(summons)
+    role = _role_in(person, RATING_ROLES, jurisdiction=township) if township else None
+    if role is None:
+        raise AssessmentError(
+            _("Only the assessors, dispatchers and chief of the case's township may rate")
+        )
+    with transaction.atomic():
+        lock_scoring()
+        case = lock_case(summons.case_id)
+        if case.status not in CLOSED_CASE:
+            raise AssessmentError(_("A summons can be rated only after its case is closed"))
+        summons = Summons.objects.get(pk=summons.pk)
+        if summons.status == Summons.Status.CANCELLED:
+            raise AssessmentError(_("A cancelled summons is not assessed"))
+        _refuse_if_frozen(SummonsAssessment.objects.filter(summons=summons).first())
+        append_event(
+            case,
+            AssessmentEventKind.RATED,
+            actor=person,
+            actor_role=role,
+            summons=summons,
+            data={"rating": rating, "comment": comment},
+            at=now,
+        )
+        refresh_cases([case.pk])
+    return SummonsAssessment.objects.filter(summons=summons).first()
+
+
+def appeal_deadline(record: SummonsAssessment) -> datetime:
+    """The last moment to appeal: the scheme's working days after the record settled, in the
+    district's working calendar."""
+    assert record.settled_at is not None
+    return deadline_after(
+        record.settled_at,
+        record.scheme.appeal_working_days,
+        DurationUnit.WORKING_DAYS,
+        record.district,
+    )
+
+
+def file_appeal(
+    person: Any,
+    summons: Summons,
+    part: str,
+    requested: dict[str, Any],
+    reason: str,
+    evidence: str = "",
+    attachments: Iterable[Attachment] = (),
+    now: datetime | None = None,
+) -> Appeal:
+    """A department's appeal (申诉) against its record, asking for a correction."""
+    now = now or timezone.now()
+    role = _role_in(person, APPEAL_ROLES, department_id=summons.department_id)
+    if role is None:
+        raise AssessmentError(_("Only the officers and head of the department may appeal"))
+    if part not in PART_KEYS:
+        raise AssessmentError(_("Choose what the appeal contests: came, acted or rework"))
+    if validate_correction(requested) or not set(requested) <= PART_KEYS[Appeal.Part(part)]:
+        raise AssessmentError(_("The requested correction does not fit the contested part"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise AssessmentError(_("Give the reason for the appeal"))
+    attachments = list(attachments)
+    if any(a.case_id != summons.case_id for a in attachments):
+        raise AssessmentError(_("Evidence files must belong to the same case"))
+    with transaction.atomic():
+        lock_scoring()
+        case = lock_case(summons.case_id)
+        record = (
+            SummonsAssessment.objects.select_related("scheme", "district")
+            .filter(summons_id=summons.pk)
+            .first()
+        )
+        if record is None or not record.settled:
+            raise AssessmentError(_("Only a settled assessment record can be appealed"))
+        _refuse_if_frozen(record)
+        deadline = appeal_deadline(record)
+        if now > deadline:
+            raise AssessmentError(
+                _("The time to appeal ended at %(deadline)s")
+                % {"deadline": timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M")}
+            )
+        if Appeal.objects.filter(summons=summons, status=Appeal.Status.PENDING).exists():
+            raise AssessmentError(_("An appeal against this record is already awaiting a ruling"))
+        appeal = Appeal.objects.create(
+            summons=summons,
+            department_id=summons.department_id,
+            part=part,
+            requested=requested,
+            reason=reason,
+            evidence=evidence,
+            filed_by=person,
+            filed_at=now,
+        )
+        appeal.attachments.set(attachments)
+        append_event(
+            case,
+            AssessmentEventKind.APPEALED,
+            actor=person,
+            actor_role=role,
+            summons=summons,
+            data={
+                "appeal": appeal.pk,
+                "part": part,
+                "requested": requested,
+                "reason": reason,
+                "evidence": evidence,
+                "attachments": [str(a.sha256) for a in attachments],
+            },
+            at=now,
+        )
+    return appeal
+
+
+def rule_on_appeal(
+    person: Any,
+    appeal: Appeal,
+    upheld: bool,
+    note: str,
+    correction: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Appeal:
+    """The district chiefs' office rules. Upheld: the correction (the one asked for unless
+    another is given) is written into the trail and the record and scores are recomputed."""
+    now = now or timezone.now()
+    summons = appeal.summons
+    district_id = summons.department.district_id
+    role = _role_in(person, (Role.CHIEFS_OFFICE,), jurisdiction_id=district_id)
+    if role is None:
+        raise AssessmentError(_("Only the district chiefs' office may rule on appeals"))
+    note = (note or "").strip()
+    if not note:
+        raise AssessmentError(_("Give the grounds of the ruling"))
+    correction = dict(appeal.requested if correction is None else correction)
+    if upheld and (
+        validate_correction(correction)
+        or not set(correction) <= PART_KEYS[Appeal.Part(appeal.part)]
+    ):
+        raise AssessmentError(_("The correction does not fit the contested part"))
+    with transaction.atomic():
+        lock_scoring()
+        case = lock_case(summons.case_id)
+        appeal = Appeal.objects.select_for_update().get(pk=appeal.pk)
+        if appeal.status != Appeal.Status.PENDING:
+            raise AssessmentError(_("This appeal has already been ruled on"))
+        _refuse_if_frozen(SummonsAssessment.objects.filter(summons=summons).first())
+        appeal.status = Appeal.Status.UPHELD if upheld else Appeal.Status.REJECTED
+        appeal.ruled_by = person
+        appeal.ruled_at = now
+        appeal.ruling_note = note
+        appeal.correction = correction if upheld else {}
+        appeal.save(update_fields=["status", "ruled_by", "ruled_at", "ruling_note", "correction"])
+        append_event(
+            case,
+            AssessmentEventKind.APPEAL_UPHELD if upheld else AssessmentEventKind.APPEAL_REJECTED,
+            actor=person,
+            actor_role=role,
+            summons=summons,
+            data={"appeal": appeal.pk, "note": note, "correction": appeal.correction},
+            at=now,
+        )
+        refresh_cases([case.pk])
+    return appeal
+
+
+def close_period(
+    person: Any, district: Jurisdiction, period_key: str, now: datetime | None = None
+) -> ClosedPeriod:
+    """Freeze a period: its records, cells and scores keep the values they have now, and the
+    scheme in force in its months can no longer change."""
+    now = now or timezone.now()
+    period = Period.parse(period_key)
+    allowed = person.is_superuser or _role_in(
+        person, (Role.DISTRICT_ASSESSOR, Role.CHIEFS_OFFICE), jurisdiction=district
+    )
+    if not allowed:
+        raise AssessmentError(_("Only the district's assessors or chiefs' office may close"))
+    if ClosedPeriod.objects.filter(district=district, period=period.key).exists():
+        raise AssessmentError(_("This period is already closed"))
+    update_scores()
+    with transaction.atomic():
+        lock_scoring()
+        inside = [period, *_sub_periods(period)]
+        store_results(district.pk, inside, SchemeBook())
+        closed = ClosedPeriod.objects.create(
+            district=district,
+            period=period.key,
+            last_month=period.last_month,
+            closed_at=now,
+            closed_by=person if getattr(person, "pk", None) else None,
+        )
+        DepartmentResult.objects.filter(
+            district=district, period__in=[p.key for p in inside]
+        ).update(frozen=True)
+    return closed
+
+
+def _sub_periods(period: Period) -> list[Period]:
+    if period.kind == PeriodKind.MONTH:
+        return []
+    months = [Period.month_of(m) for m in period.months()]
+    if period.kind == PeriodKind.QUARTER:
+        return months
+    quarters = [Period(period.year, PeriodKind.QUARTER, n) for n in range(1, 5)]
+    return [*quarters, *months]

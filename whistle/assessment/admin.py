@@ -1,0 +1,150 @@
+"""Admin: schemes and component scores are entered here; records, cells, scores and appeals
+are derived or go through the actions, so the admin only shows them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from whistle.assessment.models import (
+    Appeal,
+    ClosedPeriod,
+    ComponentScore,
+    DepartmentResult,
+    Scheme,
+    SchemeComponent,
+    SummonsAssessment,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class SchemeComponentInline(admin.TabularInline):
+    model = SchemeComponent
+    extra = 1
+
+
+@admin.register(Scheme)
+class SchemeAdmin(admin.ModelAdmin):
+    list_display = [
+        "district",
+        "name",
+        "valid_from",
+        "township_share",
+        "weight_came",
+        "weight_acted",
+        "weight_quality",
+        "late_mode",
+    ]
+    list_filter = ["district"]
+    inlines = [SchemeComponentInline]
+    fieldsets = [
+        (None, {"fields": ["district", "name", "valid_from", "township_share"]}),
+        (
+            _("Weights of the three questions"),
+            {"fields": ["weight_came", "weight_acted", "weight_quality"]},
+        ),
+        (
+            _("Did it come"),
+            {
+                "fields": [
+                    "on_time_points",
+                    "late_mode",
+                    "late_points_per_minute",
+                    "late_bands",
+                    "late_floor_points",
+                    "no_show_points",
+                ]
+            },
+        ),
+        (
+            _("Did it act"),
+            {
+                "fields": [
+                    "handled_points",
+                    "decline_upheld_points",
+                    "decline_overruled_deduction",
+                    "abandoned_points",
+                    "rework_deduction",
+                ]
+            },
+        ),
+        (_("How well"), {"fields": ["points_per_star", "resident_share"]}),
+        (_("Appeals"), {"fields": ["appeal_working_days"]}),
+    ]
+
+
+@admin.register(ComponentScore)
+class ComponentScoreAdmin(admin.ModelAdmin):
+    list_display = ["department", "component", "period", "score", "source", "entered_at"]
+    list_filter = ["district", "component", "period"]
+    search_fields = ["department__name", "department__code"]
+    readonly_fields = ["entered_at", "entered_by"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj.entered_at = timezone.now()
+        obj.entered_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ClosedPeriod)
+class ClosedPeriodAdmin(ReadOnlyAdmin):
+    list_display = ["district", "period", "closed_at", "closed_by"]
+    list_filter = ["district"]
+
+
+@admin.register(SummonsAssessment)
+class SummonsAssessmentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "summons",
+        "department",
+        "township",
+        "month",
+        "came",
+        "late_minutes",
+        "acted",
+        "rework_count",
+        "rating",
+        "total",
+        "settled",
+        "corrected",
+    ]
+    list_filter = ["district", "month", "came", "acted", "settled", "corrected"]
+    search_fields = ["department__name", "case__reference"]
+    list_select_related = ["summons__case", "summons__department", "department", "township"]
+
+
+@admin.register(DepartmentResult)
+class DepartmentResultAdmin(ReadOnlyAdmin):
+    list_display = [
+        "period",
+        "rank",
+        "department",
+        "records",
+        "township_score",
+        "total",
+        "complete",
+        "frozen",
+    ]
+    list_filter = ["district", "period", "frozen"]
+    list_select_related = ["department"]
+
+
+@admin.register(Appeal)
+class AppealAdmin(ReadOnlyAdmin):
+    list_display = ["department", "summons", "part", "status", "filed_at", "ruled_at"]
+    list_filter = ["status", "part", "department__district"]
+    list_select_related = ["department", "summons__case", "summons__department"]

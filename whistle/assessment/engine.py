@@ -1,0 +1,802 @@
+"""Computing, storing and checking records, cells and department scores.
+
+Three ways in, one arithmetic:
+
+- `refresh_cases` recomputes the records of some cases and moves their contributions
+  between cells (the actions of this app call it; `update_scores` calls it for every case
+  whose trail grew);
+- `recompute_all` rewrites every record, cell and score that is not frozen;
+- `check_all` recomputes everything in memory and names what the stored rows disagree with.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, Min, Sum
+from django.utils import timezone
+
+from whistle.assessment.models import (
+    ClosedPeriod,
+    ComponentScore,
+    DepartmentResult,
+    Scheme,
+    ScoreCell,
+    ScoringState,
+    SummonsAssessment,
+)
+from whistle.assessment.periods import Period, PeriodKind, month_start
+from whistle.assessment.scoring import (
+    AssessmentEventKind,
+    SummonsFacts,
+    TrailEvent,
+    competition_ranks,
+    derive_facts,
+    exact_rounded,
+    mean,
+    score,
+)
+from whistle.cases.models import Case, Event, Summons
+from whistle.cases.trail import EventKind
+
+CHUNK = 500
+# Events whose ids lie this far below the last one read are read again by the incremental
+# update, because a transaction that took a smaller id may have committed later.
+OVERLAP = 1000
+
+RELEVANT_KINDS = (
+    EventKind.SUMMONED,
+    EventKind.EVALUATED,
+    EventKind.CHECK_IN_ACCEPTED,
+    EventKind.DECLINED,
+    EventKind.DECLINE_UPHELD,
+    EventKind.DECLINE_INSISTED,
+    EventKind.RELEASED,
+    EventKind.RESULT,
+    EventKind.CHECK_OUT,
+    EventKind.ARRIVE_OVERDUE,
+    EventKind.REWORK,
+    EventKind.CLOSED,
+    EventKind.RESIDENT_CALLBACK,
+    AssessmentEventKind.RATED,
+    AssessmentEventKind.APPEAL_UPHELD,
+)
+
+RECORD_FIELDS = (
+    "case_id",
+    "district_id",
+    "township_id",
+    "department_id",
+    "month",
+    "scheme_id",
+    "settled",
+    "settled_at",
+    "came",
+    "late_minutes",
+    "acted",
+    "rework_count",
+    "rating",
+    "rating_comment",
+    "resident_satisfied",
+    "came_score",
+    "acted_score",
+    "quality_score",
+    "total",
+    "corrected",
+    "trail_seq",
+    "event_ids",
+)
+
+CELL_SUMS = (
+    "records",
+    "total_sum",
+    "came_sum",
+    "came_count",
+    "acted_sum",
+    "acted_count",
+    "quality_sum",
+    "quality_count",
+    "rating_sum",
+    "rating_count",
+    "on_time_count",
+    "late_count",
+    "no_show_count",
+    "rework_sum",
+)
+
+CellKey = tuple[int, int, date]  # department, township, month
+
+
+class SchemeBook:
+    """Every district's schemes, to find the one in force in a month without a query each."""
+
+    def __init__(self) -> None:
+        self._by_district: dict[int, list[Scheme]] = defaultdict(list)
+        for scheme in Scheme.objects.prefetch_related("components").order_by("valid_from"):
+            self._by_district[scheme.district_id].append(scheme)
+
+    def in_force(self, district_id: int, month: date) -> Scheme | None:
+        found = None
+        for scheme in self._by_district.get(district_id, []):
+            if scheme.valid_from <= month:
+                found = scheme
+        return found
+
+    def districts(self) -> list[int]:
+        return list(self._by_district)
+
+
+class FrozenMonths:
+    def __init__(self) -> None:
+        self._cache: dict[int, set[date]] = {}
+
+    def __call__(self, district_id: int, month: date) -> bool:
+        if district_id not in self._cache:
+            self._cache[district_id] = ClosedPeriod.frozen_months(district_id)
+        return month in self._cache[district_id]
+
+
+def record_values(record: SummonsAssessment) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in RECORD_FIELDS}
+
+
+def compute_records(case_ids: Iterable[int], book: SchemeBook) -> dict[int, dict[str, Any]]:
+    """The record values of every assessable summons of the given cases, by summons id.
+
+    A summons is assessable when it is not cancelled, it has a township (the whistle's, else
+    the case's) and its department's district has a scheme in force in its month.
+    """
+    case_ids = list(case_ids)
+    cases = {
+        row["id"]: row
+        for row in Case.objects.filter(pk__in=case_ids).values(
+            "id", "source", "resident_satisfied", "township_id", "township_rating"
+        )
+    }
+    events: dict[int, list[TrailEvent]] = defaultdict(list)
+    for case_id, *event in (
+        Event.objects.filter(case_id__in=case_ids, kind__in=RELEVANT_KINDS)
+        .order_by("case_id", "seq")
+        .values_list("case_id", "id", "seq", "at", "kind", "summons_id", "data")
+    ):
+        events[case_id].append(TrailEvent(*event))
+    last_seq = dict(
+        Event.objects.filter(case_id__in=case_ids)
+        .values("case_id")
+        .annotate(last=Max("seq"))
+        .values_list("case_id", "last")
+    )
+    summonses = (
+        Summons.objects.filter(case_id__in=case_ids)
+        .exclude(status=Summons.Status.CANCELLED)
+        .values(
+            "id",
+            "case_id",
+            "department_id",
+            "department__district_id",
+            "whistle__township_id",
+            "status",
+            "summoned_at",
+            "arrive_due_at",
+        )
+    )
+    values: dict[int, dict[str, Any]] = {}
+    for row in summonses:
+        case = cases[row["case_id"]]
+        township_id = row["whistle__township_id"] or case["township_id"]
+        district_id = row["department__district_id"]
+        month = month_start(row["summoned_at"])
+        scheme = book.in_force(district_id, month)
+        if township_id is None or scheme is None:
+            continue
+        facts = derive_facts(
+            SummonsFacts(
+                summons_id=row["id"],
+                status=row["status"],
+                arrive_due_at=row["arrive_due_at"],
+                case_source=case["source"],
+                resident_satisfied=case["resident_satisfied"],
+                case_rating=case["township_rating"],
+            ),
+            events[row["case_id"]],
+        )
+        scores = score(facts, scheme)
+        values[row["id"]] = {
+            "case_id": row["case_id"],
+            "district_id": district_id,
+            "township_id": township_id,
+            "department_id": row["department_id"],
+            "month": month,
+            "scheme_id": scheme.pk,
+            "settled": facts.settled,
+            "settled_at": facts.settled_at,
+            "came": facts.came,
+            "late_minutes": facts.late_minutes,
+            "acted": facts.acted,
+            "rework_count": facts.rework_count,
+            "rating": facts.rating,
+            "rating_comment": facts.rating_comment,
+            "resident_satisfied": facts.resident_satisfied,
+            "came_score": scores.came,
+            "acted_score": scores.acted,
+            "quality_score": scores.quality,
+            "total": scores.total,
+            "corrected": facts.corrected,
+            "trail_seq": last_seq.get(row["case_id"], 0),
+            "event_ids": facts.event_ids,
+        }
+    return values
+
+
+def contribution(values: dict[str, Any]) -> dict[str, Any] | None:
+    """What one record adds to its cell: nothing until it is settled and has a total."""
+    if not values["settled"] or values["total"] is None:
+        return None
+    zero = Decimal(0)
+    return {
+        "records": 1,
+        "total_sum": values["total"],
+        "came_sum": values["came_score"] if values["came_score"] is not None else zero,
+        "came_count": int(values["came_score"] is not None),
+        "acted_sum": values["acted_score"] if values["acted_score"] is not None else zero,
+        "acted_count": int(values["acted_score"] is not None),
+        "quality_sum": values["quality_score"] if values["quality_score"] is not None else zero,
+        "quality_count": int(values["quality_score"] is not None),
+        "rating_sum": values["rating"] or 0,
+        "rating_count": int(values["rating"] is not None),
+        "on_time_count": int(values["came"] == "on_time"),
+        "late_count": int(values["came"] == "late"),
+        "no_show_count": int(values["came"] == "no_show"),
+        "rework_sum": values["rework_count"],
+    }
+
+
+def cell_key(values: dict[str, Any]) -> CellKey:
+    return (values["department_id"], values["township_id"], values["month"])
+
+
+@dataclass
+class CellTotals:
+    district_id: int
+    sums: dict[str, Any] = field(default_factory=lambda: dict.fromkeys(CELL_SUMS, 0))
+
+    def add(self, part: dict[str, Any], sign: int = 1) -> None:
+        for name in CELL_SUMS:
+            self.sums[name] += sign * part[name]
+
+
+def add_to_cells(cells: dict[CellKey, CellTotals], values: dict[str, Any]) -> None:
+    part = contribution(values)
+    if part is not None:
+        cells.setdefault(cell_key(values), CellTotals(values["district_id"])).add(part)
+
+
+# ---------------------------------------------------------------------------------------------
+# Department scores of a period
+
+
+@dataclass
+class ResultRow:
+    department_id: int
+    scheme_id: int
+    records: int
+    township_score: Decimal | None
+    components: dict[str, str]
+    total: Decimal | None
+    complete: bool
+    rank: int | None = None
+
+    def comparable(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def component_scores_for(
+    district_id: int, period: Period
+) -> dict[tuple[int, str], tuple[Decimal, list[str]]]:
+    """Each department's score in each component for a period: the score entered for the
+    period itself; else the mean of the scores entered for its quarters; else of its months."""
+    keys = [period.key]
+    quarters = [p for p in _quarters(period)]
+    months = [Period.month_of(m).key for m in period.months()] if period.kind != "month" else []
+    rows = ComponentScore.objects.filter(
+        district_id=district_id, period__in=[*keys, *quarters, *months]
+    ).values_list("department_id", "component", "period", "score")
+    found: dict[tuple[int, str], dict[str, list[tuple[str, Decimal]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for department_id, component, key, value in rows:
+        level = "own" if key == period.key else ("quarter" if key in quarters else "month")
+        found[(department_id, component)][level].append((key, value))
+    chosen: dict[tuple[int, str], tuple[Decimal, list[str]]] = {}
+    for pair, levels in found.items():
+        for level in ("own", "quarter", "month"):
+            if levels.get(level):
+                entries = levels[level]
+                average = exact_rounded(
+                    sum((Fraction(v) for _, v in entries), Fraction(0)) / len(entries)
+                )
+                chosen[pair] = (average, sorted(k for k, _ in entries))
+                break
+    return chosen
+
+
+def _quarters(period: Period) -> list[str]:
+    if period.kind != PeriodKind.YEAR:
+        return []
+    return [Period(period.year, PeriodKind.QUARTER, n).key for n in range(1, 5)]
+
+
+def combine(
+    scheme: Scheme, township_score: Decimal | None, components: dict[str, Decimal | None]
+) -> tuple[Decimal | None, bool]:
+    """The total: share × township evaluation + Σ weight × component; a missing component
+    counts 0 and makes the total incomplete. No township evaluation, no total."""
+    if township_score is None:
+        return None, False
+    complete = True
+    total = scheme.share * Fraction(township_score)
+    shares = scheme.share
+    for component in scheme.components.all():
+        value = components.get(component.code)
+        shares += component.share
+        if value is None:
+            complete = False
+            continue
+        total += component.share * Fraction(value)
+    if shares != 1:
+        complete = False
+    return exact_rounded(total), complete
+
+
+def compute_results(
+    district_id: int,
+    period: Period,
+    book: SchemeBook,
+    cells: dict[CellKey, CellTotals] | None = None,
+) -> list[ResultRow]:
+    """Every department's score in a period, ranked, from the cells (stored ones unless
+    given)."""
+    scheme = book.in_force(district_id, period.first_month)
+    if scheme is None:
+        return []
+    sums: dict[int, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
+    if cells is None:
+        rows: Iterable[tuple[int, int, Decimal]] = (
+            ScoreCell.objects.filter(district_id=district_id, month__in=period.months())
+            .values("department_id")
+            .annotate(n=Sum("records"), s=Sum("total_sum"))
+            .values_list("department_id", "n", "s")
+        )
+    else:
+        rows = [
+            (key[0], cell.sums["records"], cell.sums["total_sum"])
+            for key, cell in cells.items()
+            if cell.district_id == district_id and period.contains(key[2])
+        ]
+    for department_id, count, subtotal in rows:
+        sums[department_id][0] += count
+        sums[department_id][1] += subtotal
+    components = component_scores_for(district_id, period)
+    departments = sorted(set(sums) | {d for d, _ in components})
+    results = []
+    for department_id in departments:
+        count, total_sum = sums.get(department_id, (0, Decimal(0)))
+        township_score = mean(Decimal(total_sum), count)
+        parts = {
+            c.code: components[(department_id, c.code)][0]
+            for c in scheme.components.all()
+            if (department_id, c.code) in components
+        }
+        total, complete = combine(scheme, township_score, dict(parts))
+        results.append(
+            ResultRow(
+                department_id=department_id,
+                scheme_id=scheme.pk,
+                records=count,
+                township_score=township_score,
+                components={code: str(value) for code, value in sorted(parts.items())},
+                total=total,
+                complete=complete,
+            )
+        )
+    ranks = competition_ranks((r.department_id, r.total) for r in results)
+    for row in results:
+        row.rank = ranks[row.department_id]
+    return results
+
+
+def store_results(district_id: int, periods: Iterable[Period], book: SchemeBook) -> None:
+    """Rewrite the stored scores of the district's periods, except frozen ones. Only rows
+    that changed are written (a new record usually moves a few ranks, not all)."""
+    now = timezone.now()
+    fields = ["scheme_id", "records", "township_score", "components", "total", "complete", "rank"]
+    with transaction.atomic():
+        lock_scoring()
+        for period in periods:
+            _store_period(district_id, period, book, now, fields)
+
+
+def _store_period(
+    district_id: int, period: Period, book: SchemeBook, now: Any, fields: list[str]
+) -> None:
+    existing = {
+        r.department_id: r
+        for r in DepartmentResult.objects.filter(district_id=district_id, period=period.key)
+    }
+    if any(r.frozen for r in existing.values()):
+        return
+    created, changed = [], []
+    for row in compute_results(district_id, period, book):
+        values = {
+            "scheme_id": row.scheme_id,
+            "records": row.records,
+            "township_score": row.township_score,
+            "components": row.components,
+            "total": row.total,
+            "complete": row.complete,
+            "rank": row.rank,
+        }
+        result = existing.pop(row.department_id, None)
+        if result is None:
+            created.append(
+                DepartmentResult(
+                    district_id=district_id,
+                    department_id=row.department_id,
+                    period=period.key,
+                    computed_at=now,
+                    **values,
+                )
+            )
+        elif stored_result_row(result) != row:
+            for name, value in values.items():
+                setattr(result, name, value)
+            result.computed_at = now
+            changed.append(result)
+    DepartmentResult.objects.bulk_create(created)
+    DepartmentResult.objects.bulk_update(changed, [*fields, "computed_at"])
+    DepartmentResult.objects.filter(pk__in=[r.pk for r in existing.values()]).delete()
+
+
+def stored_result_row(result: DepartmentResult) -> ResultRow:
+    return ResultRow(
+        department_id=result.department_id,
+        scheme_id=result.scheme_id,
+        records=result.records,
+        township_score=result.township_score,
+        components=result.components,
+        total=result.total,
+        complete=result.complete,
+        rank=result.rank,
+    )
+
+
+def periods_of_months(months: Iterable[date]) -> list[Period]:
+    found: set[Period] = set()
+    for month in months:
+        found.update(Period.month_of(month).enclosing())
+    return sorted(found)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing records and cells
+
+
+def _apply_cell_delta(district_id: int, key: CellKey, delta: dict[str, Any]) -> None:
+    department_id, township_id, month = key
+    cell, _created = ScoreCell.objects.select_for_update().get_or_create(
+        department_id=department_id,
+        township_id=township_id,
+        month=month,
+        defaults={"district_id": district_id},
+    )
+    for name in CELL_SUMS:
+        setattr(cell, name, getattr(cell, name) + delta[name])
+    if cell.records == 0:
+        cell.delete()
+    else:
+        cell.save(update_fields=list(CELL_SUMS))
+
+
+def lock_scoring() -> ScoringState:
+    """Take the lock every writer of records, cells and scores holds until it commits.
+
+    Lock order: this row, then cases (the actions of this app), then cells, then scores.
+    The case actions of `whistle.cases` never take it, so they never wait on the scoring.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_scoring must run inside a transaction")
+    state, _created = ScoringState.objects.select_for_update().get_or_create(pk=1)
+    return state
+
+
+def refresh_cases(case_ids: Iterable[int], book: SchemeBook | None = None) -> set[tuple[int, date]]:
+    """Recompute the records of the cases, adjust their cells and the scores of the affected
+    periods. Returns the (district, month) pairs whose scores changed."""
+    case_ids = sorted(set(case_ids))
+    book = book or SchemeBook()
+    frozen = FrozenMonths()
+    touched: set[tuple[int, date]] = set()
+    with transaction.atomic():
+        lock_scoring()
+        for start in range(0, len(case_ids), CHUNK):
+            touched |= _refresh_chunk(case_ids[start : start + CHUNK], book, frozen)
+        by_district: dict[int, set[date]] = defaultdict(set)
+        for district_id, month in touched:
+            by_district[district_id].add(month)
+        for district_id, months in sorted(by_district.items()):
+            store_results(district_id, periods_of_months(months), book)
+    return touched
+
+
+def _refresh_chunk(
+    case_ids: list[int], book: SchemeBook, frozen: FrozenMonths
+) -> set[tuple[int, date]]:
+    fresh = compute_records(case_ids, book)
+    stored = {r.summons_id: r for r in SummonsAssessment.objects.filter(case_id__in=case_ids)}
+    now = timezone.now()
+    deltas: dict[tuple[int, CellKey], CellTotals] = {}
+    touched: set[tuple[int, date]] = set()
+
+    def move(values: dict[str, Any], sign: int) -> None:
+        part = contribution(values)
+        key = (values["district_id"], cell_key(values))
+        touched.add((values["district_id"], values["month"]))
+        if part is not None:
+            deltas.setdefault(key, CellTotals(values["district_id"])).add(part, sign)
+
+    for summons_id in sorted(set(fresh) | set(stored)):
+        new = fresh.get(summons_id)
+        record = stored.get(summons_id)
+        old = record_values(record) if record is not None else None
+        if new == old:
+            continue
+        if (old is not None and frozen(old["district_id"], old["month"])) or (
+            new is not None and frozen(new["district_id"], new["month"])
+        ):
+            continue
+        if old is not None:
+            move(old, -1)
+        if new is not None:
+            move(new, +1)
+        if record is None and new is not None:
+            SummonsAssessment.objects.create(summons_id=summons_id, computed_at=now, **new)
+        elif record is not None and new is None:
+            record.delete()
+        elif record is not None and new is not None:
+            for name, value in new.items():
+                setattr(record, name, value)
+            record.computed_at = now
+            record.save(update_fields=[*RECORD_FIELDS, "computed_at"])
+    for (district_id, key), delta in sorted(deltas.items(), key=lambda item: item[0][1]):
+        if any(delta.sums.values()):
+            _apply_cell_delta(district_id, key, delta.sums)
+    return touched
+
+
+def update_scores() -> int:
+    """Bring records, cells and scores up to date with the trail; returns the number of cases
+    recomputed. Reads only the events added since the last run, and an overlap below it for
+    transactions that took a smaller event id but committed after the last run."""
+    with transaction.atomic():
+        state = lock_scoring()
+        last = state.last_event_id
+        newest = Event.objects.aggregate(m=Max("id"))["m"] or 0
+        window = list(
+            Event.objects.filter(id__gt=max(0, last - OVERLAP), id__lte=newest)
+            .values("case_id")
+            .annotate(top=Max("seq"), first=Max("id"))
+            .values_list("case_id", "top", "first")
+        )
+        new_cases = {case_id for case_id, _top, first in window if first > last}
+        old_cases = [case_id for case_id, _top, first in window if first <= last]
+        if old_cases:
+            stored = dict(
+                SummonsAssessment.objects.filter(case_id__in=old_cases)
+                .values("case_id")
+                .annotate(seq=Min("trail_seq"))
+                .values_list("case_id", "seq")
+            )
+            tops = {case_id: top for case_id, top, _first in window}
+            new_cases |= {c for c in old_cases if c in stored and tops[c] > stored[c]}
+        refresh_cases(new_cases)
+        state.last_event_id = newest
+        state.updated_at = timezone.now()
+        state.save(update_fields=["last_event_id", "updated_at"])
+    return len(new_cases)
+
+
+def sweep(now: datetime, *, batch: int) -> int:
+    """The worker's hook (WHISTLE_WORKER_SWEEPS): bring the scores up to date."""
+    return update_scores()
+
+
+def _case_chunks(district_id: int | None = None) -> Iterator[list[int]]:
+    cases = Summons.objects.order_by("case_id").values_list("case_id", flat=True).distinct()
+    if district_id is not None:
+        cases = cases.filter(department__district_id=district_id)
+    chunk: list[int] = []
+    for case_id in cases.iterator(chunk_size=5000):
+        chunk.append(case_id)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def recompute_all() -> int:
+    """Rewrite every record, cell and score from the trail, except frozen periods. Returns the
+    number of records written."""
+    book = SchemeBook()
+    frozen = FrozenMonths()
+    written = 0
+    now = timezone.now()
+    with transaction.atomic():
+        state = lock_scoring()
+        newest = Event.objects.aggregate(m=Max("id"))["m"] or 0
+        cells: dict[CellKey, CellTotals] = {}
+        for chunk in _case_chunks():
+            fresh = compute_records(chunk, book)
+            stored = {r.summons_id: r for r in SummonsAssessment.objects.filter(case_id__in=chunk)}
+            for summons_id, gone in stored.items():
+                if summons_id not in fresh and not frozen(gone.district_id, gone.month):
+                    gone.delete()
+            for summons_id, values in fresh.items():
+                record = stored.get(summons_id)
+                if frozen(values["district_id"], values["month"]) or (
+                    record is not None and frozen(record.district_id, record.month)
+                ):
+                    continue
+                add_to_cells(cells, values)
+                if record is None:
+                    SummonsAssessment.objects.create(
+                        summons_id=summons_id, computed_at=now, **values
+                    )
+                    written += 1
+                elif record_values(record) != values:
+                    for name, value in values.items():
+                        setattr(record, name, value)
+                    record.computed_at = now
+                    record.save(update_fields=[*RECORD_FIELDS, "computed_at"])
+                    written += 1
+        _rewrite_cells(cells, frozen)
+        for district_id in _districts_with_data():
+            months = ScoreCell.objects.filter(district_id=district_id).values_list(
+                "month", flat=True
+            )
+            periods = periods_of_months(set(months))
+            stale = DepartmentResult.objects.filter(district_id=district_id, frozen=False)
+            stale.exclude(period__in=[p.key for p in periods]).delete()
+            store_results(district_id, periods, book)
+        state.last_event_id = newest
+        state.updated_at = now
+        state.save(update_fields=["last_event_id", "updated_at"])
+    return written
+
+
+def _districts_with_data() -> list[int]:
+    ids = set(ScoreCell.objects.values_list("district_id", flat=True).distinct())
+    ids |= set(DepartmentResult.objects.values_list("district_id", flat=True).distinct())
+    ids |= set(ComponentScore.objects.values_list("district_id", flat=True).distinct())
+    return sorted(ids)
+
+
+def _rewrite_cells(cells: dict[CellKey, CellTotals], frozen: FrozenMonths) -> None:
+    for cell in ScoreCell.objects.all().iterator():
+        if not frozen(cell.district_id, cell.month):
+            cell.delete()
+    ScoreCell.objects.bulk_create(
+        [
+            ScoreCell(
+                district_id=totals.district_id,
+                department_id=key[0],
+                township_id=key[1],
+                month=key[2],
+                **totals.sums,
+            )
+            for key, totals in cells.items()
+            if not frozen(totals.district_id, key[2])
+        ],
+        batch_size=1000,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking
+
+
+def check_all() -> list[str]:
+    """Recompute every record, cell and score in memory and describe each stored row that
+    disagrees. Frozen periods are left out: they keep what they were scored with."""
+    book = SchemeBook()
+    frozen = FrozenMonths()
+    differences: list[str] = []
+    cells: dict[CellKey, CellTotals] = {}
+    for chunk in _case_chunks():
+        fresh = compute_records(chunk, book)
+        stored = {r.summons_id: r for r in SummonsAssessment.objects.filter(case_id__in=chunk)}
+        for summons_id in sorted(set(fresh) | set(stored)):
+            new = fresh.get(summons_id)
+            record = stored.get(summons_id)
+            month_owner = new if new is not None else record_values(record)  # type: ignore[arg-type]
+            if frozen(month_owner["district_id"], month_owner["month"]):
+                continue
+            if new is not None:
+                add_to_cells(cells, new)
+            if record is None:
+                differences.append(f"record of summons {summons_id}: missing")
+                continue
+            if new is None:
+                differences.append(f"record of summons {summons_id}: should not exist")
+                continue
+            old = record_values(record)
+            for name in RECORD_FIELDS:
+                if old[name] != new[name]:
+                    differences.append(
+                        f"record of summons {summons_id}: {name} is {old[name]!r}, "
+                        f"should be {new[name]!r}"
+                    )
+    stored_cells = {
+        (c.department_id, c.township_id, c.month): c
+        for c in ScoreCell.objects.all()
+        if not frozen(c.district_id, c.month)
+    }
+    for key in sorted(set(cells) | set(stored_cells)):
+        label = f"cell department {key[0]} township {key[1]} month {key[2]:%Y-%m}"
+        mine, theirs = cells.get(key), stored_cells.get(key)
+        if mine is None:
+            differences.append(f"{label}: should not exist")
+        elif theirs is None:
+            differences.append(f"{label}: missing")
+        else:
+            for name in CELL_SUMS:
+                if Decimal(getattr(theirs, name)) != Decimal(mine.sums[name]):
+                    differences.append(
+                        f"{label}: {name} is {getattr(theirs, name)}, should be {mine.sums[name]}"
+                    )
+
+    all_cells = dict(cells)
+    for c in ScoreCell.objects.all():
+        if frozen(c.district_id, c.month):
+            totals = CellTotals(c.district_id)
+            totals.sums = {name: getattr(c, name) for name in CELL_SUMS}
+            all_cells[(c.department_id, c.township_id, c.month)] = totals
+    districts = set(_districts_with_data()) | {t.district_id for t in all_cells.values()}
+    for district_id in sorted(districts):
+        months = {key[2] for key, t in all_cells.items() if t.district_id == district_id}
+        periods = {p.key: p for p in periods_of_months(months)}
+        stored_results: dict[str, dict[int, DepartmentResult]] = defaultdict(dict)
+        for result in DepartmentResult.objects.filter(district_id=district_id):
+            stored_results[result.period][result.department_id] = result
+        for period_key in sorted(set(periods) | set(stored_results)):
+            theirs_by_department = stored_results.get(period_key, {})
+            if any(r.frozen for r in theirs_by_department.values()):
+                continue
+            period = periods.get(period_key) or Period.parse(period_key)
+            mine_rows = {
+                r.department_id: r
+                for r in compute_results(district_id, period, book, cells=all_cells)
+            }
+            for department_id in sorted(set(mine_rows) | set(theirs_by_department)):
+                label = f"score of department {department_id} in {period_key}"
+                mine_row = mine_rows.get(department_id)
+                stored_row = theirs_by_department.get(department_id)
+                if mine_row is None:
+                    differences.append(f"{label}: should not exist")
+                elif stored_row is None:
+                    differences.append(f"{label}: missing")
+                else:
+                    a, b = stored_result_row(stored_row).comparable(), mine_row.comparable()
+                    for name in a:
+                        if a[name] != b[name]:
+                            differences.append(
+                                f"{label}: {name} is {a[name]!r}, should be {b[name]!r}"
+                            )
+    return differences

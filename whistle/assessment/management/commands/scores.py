@@ -1,0 +1,151 @@
+"""`whistle scores`: the stored department scores of one or more periods, ranked."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from whistle.assessment.models import DepartmentResult, SchemeComponent
+from whistle.assessment.periods import Period
+from whistle.organisation.models import Jurisdiction
+
+
+class Command(BaseCommand):
+    help = "Print the departments' scores of periods: 2026, 2026-Q3 or 2026-07."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--period", action="append", required=True, help="2026, 2026-Q3 or 2026-07"
+        )
+        parser.add_argument("--district", help="the district's 6-digit code (default: all)")
+        parser.add_argument("--format", choices=["table", "csv", "xlsx"], default="table")
+        parser.add_argument("--output", help="write to this file instead of the screen")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            periods = [Period.parse(p) for p in options["period"]]
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
+        results = DepartmentResult.objects.select_related("department", "district").order_by(
+            "district__code", "period", "rank", "department__code"
+        )
+        results = results.filter(period__in=[p.key for p in periods])
+        if options["district"]:
+            district = Jurisdiction.objects.filter(
+                code=options["district"], level=Jurisdiction.Level.DISTRICT
+            ).first()
+            if district is None:
+                raise CommandError(
+                    _("No district with the code %(code)s") % {"code": options["district"]}
+                )
+            results = results.filter(district=district)
+        rows = list(results)
+        codes = sorted(
+            set(
+                SchemeComponent.objects.filter(
+                    scheme_id__in={r.scheme_id for r in rows}
+                ).values_list("code", flat=True)
+            )
+        )
+        header = [
+            _("period"),
+            _("district"),
+            _("rank"),
+            _("department code"),
+            _("department"),
+            _("records"),
+            _("township evaluation"),
+            *codes,
+            _("total"),
+            _("complete"),
+            _("frozen"),
+        ]
+        table = [
+            [
+                r.period,
+                r.district.name,
+                "" if r.rank is None else str(r.rank),
+                r.department.code,
+                r.department.name,
+                str(r.records),
+                "" if r.township_score is None else str(r.township_score),
+                *[str(r.components.get(code, "")) for code in codes],
+                "" if r.total is None else str(r.total),
+                _("yes") if r.complete else _("no"),
+                _("yes") if r.frozen else _("no"),
+            ]
+            for r in rows
+        ]
+        if not rows:
+            self.stderr.write(
+                _("No scores stored for these periods; run `whistle recompute-scores` first.")
+            )
+        output = options["output"]
+        if options["format"] == "xlsx":
+            if not output:
+                raise CommandError(_("--format xlsx needs --output FILE"))
+            self._write_xlsx(Path(output), header, table)
+            return
+        if options["format"] == "csv":
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(header)
+            writer.writerows(table)
+            text = buffer.getvalue()
+        else:
+            text = _format_table([header, *table])
+        if output:
+            try:
+                Path(output).write_text(
+                    text, encoding="utf-8-sig" if options["format"] == "csv" else "utf-8"
+                )
+            except OSError as exc:
+                raise CommandError(
+                    _("Cannot write %(file)s: %(error)s") % {"file": output, "error": exc}
+                ) from None
+        else:
+            self.stdout.write(text, ending="")
+
+    def _write_xlsx(self, path: Path, header: list[str], table: list[list[str]]) -> None:
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.title = _("scores")
+        sheet.append(header)
+        for row in table:
+            sheet.append([_number(v) for v in row])
+        try:
+            book.save(path)
+        except OSError as exc:
+            raise CommandError(
+                _("Cannot write %(file)s: %(error)s") % {"file": path, "error": exc}
+            ) from None
+
+
+def _number(value: str) -> Any:
+    try:
+        return float(value) if value and value.replace(".", "", 1).isdigit() else value
+    except ValueError:
+        return value
+
+
+def _width(text: str) -> int:
+    # CJK characters take two columns in a terminal.
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _format_table(rows: list[list[str]]) -> str:
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,573 @@
+"""The assessment of summonses (一次一考核, 下考上): schemes, records, scores and appeals.
+
+Records are derived from the trail and the summons and stored; nobody types them in. Every
+stored number can be recomputed from the trail (`whistle recompute-scores --check`). The rules
+are written out in docs/assessment.md.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from whistle.assessment.periods import Period, validate_month_start
+from whistle.cases.models import Attachment, Summons
+from whistle.organisation.models import Department, Jurisdiction
+
+DISTRICTS = {"level": Jurisdiction.Level.DISTRICT}
+TOWNSHIPS = {"level": Jurisdiction.Level.TOWNSHIP}
+ZERO = Decimal("0")
+HUNDRED = Decimal("100")
+
+
+def parse_share(text: str) -> Fraction:
+    """Read a share as a fraction ("1/3"), a decimal ("0.4") or a percentage ("40%")."""
+    value = (text or "").strip()
+    try:
+        share = Fraction(value[:-1].strip()) / 100 if value.endswith("%") else Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise ValidationError(
+            _("Enter a share as 1/3, 0.4 or 40%%; cannot read: %(value)s"),
+            params={"value": value},
+        ) from None
+    if not 0 <= share <= 1:
+        raise ValidationError(_("A share lies between 0 and 1: %(value)s"), params={"value": value})
+    return share
+
+
+def validate_share(value: str) -> None:
+    parse_share(value)
+
+
+def validate_late_bands(value: Any) -> None:
+    """Bands look like [[10, 10], [30, 30]]: late up to 10 minutes loses 10 points, up to 30
+    minutes 30 points; later than the last band counts as the floor."""
+    message = _("Late bands are a list of [up to minutes, points deducted] with rising minutes")
+    if not isinstance(value, list):
+        raise ValidationError(message)
+    previous = 0
+    for band in value:
+        if (
+            not isinstance(band, list | tuple)
+            or len(band) != 2
+            or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in band)
+            or band[0] <= previous
+            or band[1] < 0
+        ):
+            raise ValidationError(message)
+        previous = band[0]
+
+
+def points_field(verbose_name: Any, default: str, **kwargs: Any) -> models.DecimalField:
+    return models.DecimalField(
+        verbose_name,
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal(default),
+        validators=[MinValueValidator(ZERO), MaxValueValidator(HUNDRED)],
+        **kwargs,
+    )
+
+
+def weight_field(verbose_name: Any, default: str) -> models.DecimalField:
+    return models.DecimalField(
+        verbose_name,
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal(default),
+        validators=[MinValueValidator(ZERO), MaxValueValidator(Decimal("1"))],
+    )
+
+
+class Scheme(models.Model):
+    """How a district scores summonses, in force from a month until the next scheme.
+
+    Every part score lies between 0 and 100. A scheme whose months include a closed period
+    cannot be changed; a change is a new scheme from an open month on.
+    """
+
+    class LateMode(models.TextChoices):
+        PER_MINUTE = "per_minute", _("per minute late")
+        BANDS = "bands", _("in bands of minutes")
+
+    district = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        related_name="assessment_schemes",
+        limit_choices_to=DISTRICTS,
+    )
+    name = models.CharField(_("name"), max_length=100)
+    valid_from = models.DateField(
+        _("in force from (month)"),
+        validators=[validate_month_start],
+        help_text=_("The first day of the first month scored with this scheme"),
+    )
+    weight_came = weight_field(_("weight of 'did it come'"), "0.3")
+    weight_acted = weight_field(_("weight of 'did it act'"), "0.4")
+    weight_quality = weight_field(_("weight of 'how well'"), "0.3")
+    on_time_points = points_field(_("points for arriving on time"), "100")
+    late_mode = models.CharField(
+        _("deduction for lateness"), max_length=16, choices=LateMode.choices, default="per_minute"
+    )
+    late_points_per_minute = models.DecimalField(
+        _("points deducted per minute late"),
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("2"),
+        validators=[MinValueValidator(ZERO)],
+    )
+    late_bands = models.JSONField(
+        _("late bands"),
+        default=list,
+        blank=True,
+        validators=[validate_late_bands],
+        help_text=_(
+            "[[10, 10], [30, 30]]: up to 10 minutes late loses 10 points, up to 30 loses 30"
+        ),
+    )
+    late_floor_points = points_field(
+        _("least points for a late arrival"),
+        "20",
+        help_text=_("A late arrival never scores less than this"),
+    )
+    no_show_points = points_field(_("points when the department never came"), "0")
+    handled_points = points_field(_("points for handling the problem"), "100")
+    decline_upheld_points = points_field(_("points for a decline the township upheld"), "100")
+    decline_overruled_deduction = points_field(
+        _("points deducted for a decline the township overruled"), "20"
+    )
+    abandoned_points = points_field(_("points when the department never acted"), "0")
+    rework_deduction = points_field(_("points deducted per rework"), "10")
+    points_per_star = points_field(_("points per star of the township's rating"), "20")
+    resident_share = weight_field(_("share of the resident's satisfaction in 'how well'"), "0.5")
+    township_share = models.CharField(
+        _("share of the township evaluation in the annual score"),
+        max_length=20,
+        default="1/3",
+        validators=[validate_share],
+        help_text=_("1/3, 0.4 or 40%"),
+    )
+    appeal_working_days = models.PositiveIntegerField(
+        _("appeal within (working days)"), default=5, validators=[MinValueValidator(1)]
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("assessment scheme")
+        verbose_name_plural = _("assessment schemes")
+        ordering = ["district__code", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "valid_from"], name="assessment_scheme_unique_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district} · {self.name} · {self.valid_from:%Y-%m}"
+
+    def clean(self) -> None:
+        weights = self.weight_came + self.weight_acted + self.weight_quality
+        if weights != Decimal("1"):
+            raise ValidationError(_("The weights of the three questions must add up to 1"))
+        if self.late_mode == self.LateMode.BANDS and not self.late_bands:
+            raise ValidationError({"late_bands": _("Enter at least one band")})
+        if self.district_id and self.valid_from:
+            frozen = ClosedPeriod.last_closed_month(self.district_id)
+            if frozen is not None and self.valid_from <= frozen:
+                raise ValidationError(
+                    _("Periods up to %(month)s are closed; a new scheme must start after them")
+                    % {"month": f"{frozen:%Y-%m}"}
+                )
+
+    @property
+    def share(self) -> Fraction:
+        return parse_share(self.township_share)
+
+
+class SchemeComponent(models.Model):
+    """A part of the annual score other than the township evaluation, e.g. the district's
+    own inspections; its score (0–100) is entered or imported per department and period."""
+
+    scheme = models.ForeignKey(
+        Scheme, verbose_name=_("scheme"), on_delete=models.CASCADE, related_name="components"
+    )
+    code = models.SlugField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=100)
+    weight = models.CharField(
+        _("share in the annual score"), max_length=20, validators=[validate_share]
+    )
+
+    class Meta:
+        verbose_name = _("other score component")
+        verbose_name_plural = _("other score components")
+        ordering = ["scheme", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "code"], name="scheme_component_unique_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.weight})"
+
+    def clean(self) -> None:
+        if self.scheme_id:
+            frozen = ClosedPeriod.last_closed_month(self.scheme.district_id)
+            if frozen is not None and self.scheme.valid_from <= frozen:
+                raise ValidationError(
+                    _("This scheme scored closed periods; make a new scheme instead")
+                )
+
+    @property
+    def share(self) -> Fraction:
+        return parse_share(self.weight)
+
+
+class ClosedPeriod(models.Model):
+    """A period whose records and scores are frozen: nothing recomputes them any more."""
+
+    district = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        related_name="closed_assessment_periods",
+        limit_choices_to=DISTRICTS,
+    )
+    period = models.CharField(_("period"), max_length=8)
+    last_month = models.DateField(_("last month"), editable=False)
+    closed_at = models.DateTimeField(_("closed at"))
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("closed period")
+        verbose_name_plural = _("closed periods")
+        ordering = ["district__code", "last_month"]
+        constraints = [
+            models.UniqueConstraint(fields=["district", "period"], name="closed_period_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district} · {self.period}"
+
+    @classmethod
+    def last_closed_month(cls, district_id: int) -> Any:
+        return (
+            cls.objects.filter(district_id=district_id)
+            .order_by("-last_month")
+            .values_list("last_month", flat=True)
+            .first()
+        )
+
+    @classmethod
+    def frozen_months(cls, district_id: int) -> set[Any]:
+        months: set[Any] = set()
+        for key in cls.objects.filter(district_id=district_id).values_list("period", flat=True):
+            months.update(Period.parse(key).months())
+        return months
+
+
+class ComponentScore(models.Model):
+    """A department's score (0–100) in one other component for one period."""
+
+    district = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to=DISTRICTS,
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="component_scores",
+    )
+    component = models.SlugField(_("component code"), max_length=40)
+    period = models.CharField(_("period"), max_length=8)
+    score = points_field(_("score"), "0")
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    entered_at = models.DateTimeField(_("entered at"))
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("other component score")
+        verbose_name_plural = _("other component scores")
+        ordering = ["district__code", "period", "department__code", "component"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "component", "period"], name="component_score_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department} · {self.component} · {self.period}: {self.score}"
+
+
+class Came(models.TextChoices):
+    ON_TIME = "on_time", _("came on time")
+    LATE = "late", _("came late")
+    NO_SHOW = "no_show", _("never came")
+    NOT_APPLICABLE = "not_applicable", _("no arrival obligation")
+    PENDING = "pending", _("not due yet")
+
+
+class Acted(models.TextChoices):
+    HANDLED = "handled", _("handled")
+    DECLINE_UPHELD = "decline_upheld", _("declined, decline upheld")
+    DECLINE_OVERRULED = "decline_overruled", _("declined, overruled, then handled")
+    ABANDONED = "abandoned", _("never acted")
+    NOT_APPLICABLE = "not_applicable", _("released before acting")
+    PENDING = "pending", _("still open")
+
+
+class SummonsAssessment(models.Model):
+    """The assessment record of one summons, derived from the trail; never typed in."""
+
+    summons = models.OneToOneField(
+        Summons, verbose_name=_("summons"), on_delete=models.PROTECT, related_name="assessment"
+    )
+    case = models.ForeignKey(
+        "cases.Case", verbose_name=_("case"), on_delete=models.PROTECT, related_name="+"
+    )
+    district = models.ForeignKey(
+        Jurisdiction, verbose_name=_("district"), on_delete=models.PROTECT, related_name="+"
+    )
+    township = models.ForeignKey(
+        Jurisdiction, verbose_name=_("township"), on_delete=models.PROTECT, related_name="+"
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="assessments",
+    )
+    month = models.DateField(_("month"))
+    scheme = models.ForeignKey(
+        Scheme, verbose_name=_("scheme"), on_delete=models.PROTECT, related_name="records"
+    )
+    # Counted in scores once the department's part is over (case closed, released, decline
+    # upheld or checked out).
+    settled = models.BooleanField(_("settled"), default=False)
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    came = models.CharField(_("did it come"), max_length=16, choices=Came.choices)
+    late_minutes = models.PositiveIntegerField(_("minutes late"), null=True, blank=True)
+    acted = models.CharField(_("did it act"), max_length=20, choices=Acted.choices)
+    rework_count = models.PositiveIntegerField(_("reworks"), default=0)
+    rating = models.PositiveSmallIntegerField(_("township's rating"), null=True, blank=True)
+    rating_comment = models.TextField(_("rating comment"), blank=True)
+    resident_satisfied = models.BooleanField(_("resident satisfied"), null=True, blank=True)
+    came_score = models.DecimalField(
+        _("score: came"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    acted_score = models.DecimalField(
+        _("score: acted"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    quality_score = models.DecimalField(
+        _("score: how well"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    total = models.DecimalField(_("total"), max_digits=6, decimal_places=2, null=True, blank=True)
+    corrected = models.BooleanField(_("corrected on appeal"), default=False)
+    # The last sequence number of the case's trail this record was computed from.
+    trail_seq = models.PositiveIntegerField(_("trail position"), default=0)
+    event_ids = models.JSONField(_("trail events used"), default=list, blank=True)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("assessment record")
+        verbose_name_plural = _("assessment records")
+        ordering = ["month", "summons_id"]
+        indexes = [
+            models.Index(fields=["district", "month"]),
+            models.Index(fields=["department", "month"]),
+            models.Index(fields=["township", "month"]),
+            models.Index(fields=["case"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.summons_id} · {self.total}"
+
+
+class ScoreCell(models.Model):
+    """Running sums of the settled records of one department in one township and month.
+
+    Scores of any period are computed from these cells, so that adding one record changes
+    one cell instead of making every score read all records again.
+    """
+
+    district = models.ForeignKey(
+        Jurisdiction, verbose_name=_("district"), on_delete=models.PROTECT, related_name="+"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
+    )
+    township = models.ForeignKey(
+        Jurisdiction, verbose_name=_("township"), on_delete=models.PROTECT, related_name="+"
+    )
+    month = models.DateField(_("month"))
+    records = models.PositiveIntegerField(_("records"), default=0)
+    total_sum = models.DecimalField(_("sum of totals"), max_digits=16, decimal_places=2, default=0)
+    came_sum = models.DecimalField(
+        _("sum of 'came' scores"), max_digits=16, decimal_places=2, default=0
+    )
+    came_count = models.PositiveIntegerField(_("'came' scores counted"), default=0)
+    acted_sum = models.DecimalField(
+        _("sum of 'acted' scores"), max_digits=16, decimal_places=2, default=0
+    )
+    acted_count = models.PositiveIntegerField(_("'acted' scores counted"), default=0)
+    quality_sum = models.DecimalField(
+        _("sum of 'how well' scores"), max_digits=16, decimal_places=2, default=0
+    )
+    quality_count = models.PositiveIntegerField(_("'how well' scores counted"), default=0)
+    rating_sum = models.PositiveIntegerField(_("sum of ratings"), default=0)
+    rating_count = models.PositiveIntegerField(_("ratings counted"), default=0)
+    on_time_count = models.PositiveIntegerField(_("arrivals on time"), default=0)
+    late_count = models.PositiveIntegerField(_("late arrivals"), default=0)
+    no_show_count = models.PositiveIntegerField(_("never came"), default=0)
+    rework_sum = models.PositiveIntegerField(_("reworks"), default=0)
+
+    class Meta:
+        verbose_name = _("score cell")
+        verbose_name_plural = _("score cells")
+        ordering = ["month", "department_id", "township_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "township", "month"], name="score_cell_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["district", "month"])]
+
+    def __str__(self) -> str:
+        return f"{self.department_id}/{self.township_id}/{self.month:%Y-%m}"
+
+
+class DepartmentResult(models.Model):
+    """A department's score for one period: the township evaluation, the other components,
+    the total and the rank in its district."""
+
+    district = models.ForeignKey(
+        Jurisdiction, verbose_name=_("district"), on_delete=models.PROTECT, related_name="+"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="results"
+    )
+    period = models.CharField(_("period"), max_length=8)
+    scheme = models.ForeignKey(
+        Scheme, verbose_name=_("scheme"), on_delete=models.PROTECT, related_name="results"
+    )
+    records = models.PositiveIntegerField(_("records"), default=0)
+    township_score = models.DecimalField(
+        _("township evaluation"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    components = models.JSONField(_("other components"), default=dict, blank=True)
+    total = models.DecimalField(_("total"), max_digits=6, decimal_places=2, null=True, blank=True)
+    rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
+    complete = models.BooleanField(_("complete"), default=True)
+    frozen = models.BooleanField(_("frozen"), default=False)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("department score")
+        verbose_name_plural = _("department scores")
+        ordering = ["district__code", "period", "rank", "department__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "period"], name="department_result_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["district", "period"])]
+
+    def __str__(self) -> str:
+        return f"{self.department} · {self.period}: {self.total}"
+
+
+class Appeal(models.Model):
+    """A department's appeal (申诉) against its assessment record, ruled by the district
+    chiefs' office. An upheld appeal corrects the record through its trail event."""
+
+    class Part(models.TextChoices):
+        CAME = "came", _("did it come")
+        ACTED = "acted", _("did it act")
+        REWORK = "rework", _("reworks")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("awaiting ruling")
+        UPHELD = "upheld", _("upheld")
+        REJECTED = "rejected", _("rejected")
+
+    summons = models.ForeignKey(
+        Summons, verbose_name=_("summons"), on_delete=models.PROTECT, related_name="appeals"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="appeals"
+    )
+    part = models.CharField(_("contested part"), max_length=16, choices=Part.choices)
+    requested = models.JSONField(_("requested correction"), default=dict)
+    reason = models.TextField(_("reason"))
+    evidence = models.TextField(_("evidence"), blank=True)
+    attachments = models.ManyToManyField(
+        Attachment, verbose_name=_("evidence files"), related_name="+", blank=True
+    )
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("filed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    filed_at = models.DateTimeField(_("filed at"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    ruled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("ruled by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    ruled_at = models.DateTimeField(_("ruled at"), null=True, blank=True)
+    ruling_note = models.TextField(_("ruling"), blank=True)
+    correction = models.JSONField(_("correction applied"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("appeal")
+        verbose_name_plural = _("appeals")
+        ordering = ["-filed_at"]
+        indexes = [models.Index(fields=["status", "filed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.department} · {self.summons_id} · {self.get_status_display()}"
+
+
+class ScoringState(models.Model):
+    """Where the incremental update stopped reading the trail (one row)."""
+
+    last_event_id = models.BigIntegerField(_("last trail event read"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("scoring state")
+        verbose_name_plural = _("scoring state")
+
+    def __str__(self) -> str:
+        return str(self.last_event_id)
