@@ -46,7 +46,7 @@ def imported_apps(path: Path) -> set[str]:
 
 
 def app_modules() -> list[tuple[str, Path]]:
-    found = []
+    found: list[tuple[str, Path]] = []
     for app in sorted(ALLOWED):
         folder = PACKAGE / app
         if folder.is_dir():
