@@ -57,7 +57,7 @@ pytest: setup ## only the test suite
 
 test: setup lint ## set up, lint, check migrations, run every test (DATABASE_URL picks the database)
 	$(BIN)/whistle makemigrations --check --dry-run
-	@$(BIN)/whistle shell -c "from django.db import connection as c; print('tests run on', c.vendor)"
+	@$(BIN)/whistle shell --no-imports -c "from django.db import connection as c; print('tests run on', c.vendor)"
 	@[ -x /usr/bin/chromium ] || echo "NOTICE: /usr/bin/chromium not found, the browser tests will be SKIPPED: install chromium and fonts-noto-cjk: apt-get install chromium fonts-noto-cjk"
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -1,0 +1,226 @@
+"""The desk pages in a real browser: a whistle from the command centre's wall screen to the
+department officer's phone and back, ending in the case's timeline."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.fixtures_cases import (
+    FAR_NORTH,
+    ON_THE_LANE,
+    filed_case,
+    reported_case,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+    whistled_case,
+)
+from whistle.cases import actions
+from whistle.cases.models import Case, Event, Summons
+from whistle.cases.trail import EventKind
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def small_touch_targets(page, selector: str) -> list[str]:
+    """Visible links, buttons and summaries under ``selector`` less than 44 px high, outside
+    the map (whose zoom buttons are Leaflet's own)."""
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(
+                selector + ' a, ' + selector + ' button, ' + selector + ' summary')]
+            .filter((el) => el.offsetParent !== null && !el.closest('.leaflet-container'))
+            .filter((el) => el.getBoundingClientRect().height < 44)
+            .map((el) => el.outerHTML.slice(0, 100))""",
+        selector,
+    )
+
+
+def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
+    new_page, shots, whistle_city
+):
+    city = whistle_city
+    case = reported_case(city, description="人民市场东巷有游商占道，堵塞消防通道")
+
+    # The command centre, on the wall screen, files the reported case.
+    desk = new_page(WALL)
+    sign_in(desk, "longtan-dispatcher")
+    desk.goto("/dispatch/")
+    desk.wait_for_selector("#board [data-countdown], #board .board-case")
+    desk.wait_for_selector("[data-map][data-map-ready=true]")
+    assert case.reference in desk.locator("#board").inner_text()
+    shots(desk, "1-command-centre", full_page=True)
+
+    row = desk.locator(f"#q-{case.reference}")
+    row.locator("select").select_option(str(city.street_vending.pk))
+    row.locator(f"#op-file-{case.reference} button[type=submit]").click()
+    desk.wait_for_selector(".message-success")
+    assert f"案件 {case.reference} 已立案" in desk.locator(".messages").inner_text()
+    assert Case.objects.get(pk=case.pk).status == Case.Status.FILED
+    shots(desk, "2-filed")
+
+    # It blows the whistle, summoning urban management and the police.
+    desk.locator(f"#q-{case.reference} a", has_text="吹哨").click()
+    desk.wait_for_selector("#whistle-map[data-case-drawn=true]")
+    suggested = desk.locator(".departments").first.inner_text()
+    assert suggested.index("东城区城管执法局") < suggested.index("龙潭派出所")
+    assert "urban-officer" in suggested  # the people on duty
+    desk.check(f"input[value='{city.urban.pk}']")
+    desk.check(f"input[value='{city.police.pk}']")
+    desk.fill("input[name$='meeting_point']", "人民市场东巷北口")
+    # A tap on the map pins the meeting point; clearing the pin empties it again.
+    box = desk.locator("#whistle-map").bounding_box()
+    desk.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    desk.wait_for_function("document.querySelector(\"input[name$='meeting_lon']\").value !== ''")
+    shots(desk, "3-whistle-form", full_page=True)
+    desk.click("[data-pin-clear]")
+    assert desk.input_value("input[name$='meeting_lon']") == ""
+    desk.fill("textarea[name$='note']", "请携带执法记录仪")
+    desk.locator("form.whistle-form button[type=submit]").click()
+    desk.wait_for_url(f"**/cases/{case.reference}/")
+    assert desk.locator(".summons-card").count() == 2
+    assert "已吹哨" in desk.locator(".case-state").inner_text()
+    shots(desk, "4-case-whistled", full_page=True)
+
+    # The urban-management officer, on a phone 900 m away, acknowledges and checks in.
+    phone = new_page(
+        PHONE,
+        geolocation={"longitude": FAR_NORTH[0], "latitude": FAR_NORTH[1], "accuracy": 10},
+        permissions=["geolocation"],
+    )
+    sign_in(phone, "urban-officer")
+    phone.goto("/department/")
+    assert case.reference in phone.locator("#incoming").inner_text()
+    assert no_sideways_scroll(phone)
+    assert small_touch_targets(phone, "main") == []
+    shots(phone, "5-department-desk", full_page=True)
+
+    phone.locator("#incoming .op-acknowledge button[type=submit]").click()
+    phone.wait_for_selector(".message-success")
+    phone.locator("#incoming a", has_text="到场报到").click()
+    phone.wait_for_selector(".op-check_in")
+    check_in = phone.locator(".op-check_in")
+    check_in.locator("[data-geolocate-button]").click()
+    phone.wait_for_function(
+        "document.querySelector('.op-check_in input[name$=\"-lon\"]').value !== ''"
+    )
+    shots(phone, "6-position-900m-away")
+    check_in.locator("button[type=submit]").click()
+    phone.wait_for_selector(".op-check_in .form-errors")
+    refusal = phone.locator(".op-check_in .form-errors").inner_text()
+    assert "报到未被接受" in refusal and "米" in refusal
+    assert "这次尝试已记入案件记录" in refusal
+    assert Event.objects.filter(case=case, kind=EventKind.CHECK_IN_REFUSED).count() == 1
+    assert no_sideways_scroll(phone)
+    phone.locator(".op-check_in .form-errors").scroll_into_view_if_needed()
+    shots(phone, "7-check-in-refused")
+
+    phone.context.set_geolocation(
+        {"longitude": ON_THE_LANE[0], "latitude": ON_THE_LANE[1], "accuracy": 8}
+    )
+    phone.locator(".op-check_in [data-geolocate-button]").click()
+    phone.wait_for_function(
+        f"document.querySelector('.op-check_in input[name$=\"-lat\"]').value.startsWith("
+        f"'{ON_THE_LANE[1]}')"
+    )
+    phone.locator(".op-check_in button[type=submit]").click()
+    phone.wait_for_selector(".message-success")
+    urban = Summons.objects.get(case=case, department=city.urban)
+    assert urban.status == Summons.Status.ON_SITE
+    assert urban.arrived_distance_m is not None and urban.arrived_distance_m < 50
+    assert no_sideways_scroll(phone)
+    shots(phone, "8-checked-in", full_page=True)
+
+    # The command centre lets the police go, marks the case resolved, checks it and closes.
+    desk.goto("/dispatch/#at-work")
+    police = Summons.objects.get(case=case, department=city.police)
+    release = desk.locator(f"#op-release-{police.uuid.hex}")
+    release.locator("xpath=..").locator("summary").click()
+    release.locator("button[type=submit]").click()
+    desk.wait_for_selector(".message-success")
+    desk.locator(f"#op-mark_handled-{case.reference} button[type=submit]").click()
+    desk.wait_for_selector(".message-success")
+    assert Case.objects.get(pk=case.pk).status == Case.Status.HANDLED
+    desk.locator(f"#op-check_passed-{case.reference} button[type=submit]").click()
+    desk.wait_for_selector(".message-success")
+    desk.locator(f"#op-close-{case.reference} button[type=submit]").click()
+    desk.wait_for_selector(".message-success")
+    assert Case.objects.get(pk=case.pk).status == Case.Status.CLOSED
+    shots(desk, "9-closed")
+
+    # The case's page tells the whole story.
+    desk.goto(f"/cases/{case.reference}/")
+    desk.wait_for_selector("#case-map[data-case-drawn=true]")
+    timeline = desk.locator("#timeline").inner_text()
+    for step in (
+        "问题上报",
+        "立案",
+        "已吹哨",
+        "签收任务",
+        "报到未被接受",
+        "到场报到",
+        "解除部门任务",
+        "标记已处置",
+        "现场核查通过",
+        "结案",
+    ):
+        assert step in timeline, step
+    assert desk.locator("path.desk-check-in-refused").count() == 1
+    assert desk.locator("path.desk-check-in").count() == 1
+    shots(desk, "10-case-timeline", full_page=True)
+
+    phone.goto(f"/cases/{case.reference}/")
+    assert no_sideways_scroll(phone)
+    shots(phone, "11-case-on-the-phone", full_page=True)
+
+
+def test_the_wall_variant_fills_the_screen_and_shows_overdue_in_red(new_page, shots, whistle_city):
+    city = whistle_city
+    reported_case(city)
+    # A whistle blown 40 minutes ago: the arrival (30 minutes) is overdue for both.
+    late, _whistle, summonses = whistled_case(city, at=timezone.now() - timedelta(minutes=40))
+    actions.acknowledge(city.urban_officer, summonses[city.urban.pk])
+    fresh = filed_case(city, description="楼道堆物")
+    actions.blow_whistle(city.dispatcher, fresh, kind="emergency", departments=[city.fire])
+    page = new_page(WALL)
+    sign_in(page, "longtan-dispatcher")
+    page.goto("/dispatch/wall/")
+    page.wait_for_selector("[data-map][data-map-ready=true]")
+    page.wait_for_selector("#board .chip [data-countdown][data-state]")
+    assert page.locator(".wall-map .map").bounding_box()["height"] > 700
+    assert page.locator("#board .chip.is-overdue").count() == 2
+    overdue = page.locator("#board .chip.is-overdue [data-countdown]").first
+    assert overdue.get_attribute("data-state") == "overdue"
+    assert overdue.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(179, 38, 30)"
+    assert late.reference in page.locator("#board").inner_text()
+    assert no_sideways_scroll(page)
+    shots(page, "wall")
+
+
+def test_the_command_centre_and_the_whistle_form_work_on_a_phone(new_page, shots, whistle_city):
+    city = whistle_city
+    reported = reported_case(city)
+    filed = reported_case(city, description="井盖缺失")
+    actions.file_case(city.dispatcher, filed, category=city.street_vending)
+    page = new_page(PHONE)
+    sign_in(page, "longtan-dispatcher")
+    page.goto("/dispatch/")
+    page.wait_for_selector("[data-map][data-map-ready=true]")
+    assert reported.reference in page.locator("#reported").inner_text()
+    assert no_sideways_scroll(page)
+    assert small_touch_targets(page, "main") == []
+    shots(page, "1-command-centre", full_page=True)
+
+    page.goto(f"/dispatch/whistle/{filed.reference}/")
+    page.wait_for_selector("#whistle-map[data-case-drawn=true]")
+    page.locator("form.whistle-form button[type=submit]").click()
+    page.wait_for_selector(".form-errors")
+    assert "请至少选择一个召集部门" in page.locator(".form-errors").inner_text()
+    assert no_sideways_scroll(page)
+    assert small_touch_targets(page, "main") == []
+    shots(page, "2-whistle-refused", full_page=True)

@@ -1,0 +1,213 @@
+"""A department's desk: its summonses with their countdowns, acknowledging from the list,
+answering supervision notices, past summonses; who may open it; query counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.conftest import make_person
+from tests.fixtures_cases import (
+    ON_THE_LANE,
+    beijing,
+    filed_case,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+    whistled_case,
+)
+from tests.fixtures_desk import post_op
+from whistle.cases import actions
+from whistle.cases.models import Summons
+from whistle.organisation.models import Role
+
+NOW = beijing(2026, 3, 10, 10, 0)
+DESK = "/department/"
+S = Summons.Status
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def html_of(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("who", ["urban_officer", "urban_head"])
+def test_the_desk_opens_for_the_departments_officers_and_head(client, whistle_city, who):
+    client.force_login(getattr(whistle_city, who))
+    html = html_of(client.get(DESK))
+    assert "东城区城管执法局" in html
+
+
+@pytest.mark.parametrize("who", ["dispatcher", "steward", "assessor", "resident"])
+def test_the_desk_refuses_everyone_else(client, whistle_city, who):
+    client.force_login(getattr(whistle_city, who))
+    assert client.get(DESK).status_code == 403
+
+
+def test_a_stranger_is_sent_to_sign_in(client, whistle_city):
+    response = client.get(DESK)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_home_page_links_to_the_desk(client, whistle_city):
+    client.force_login(whistle_city.urban_officer)
+    assert 'href="/department/"' in html_of(client.get("/"))
+
+
+def test_incoming_summonses_come_with_their_countdowns_nearest_first(client, whistle_city):
+    city = whistle_city
+    routine = filed_case(city)
+    actions.dispatch_case(city.dispatcher, routine, department=city.urban)
+    case, _whistle, summonses = whistled_case(city, kind="emergency")
+    client.force_login(city.urban_officer)
+    html = html_of(client.get(DESK))
+    # The emergency whistle (acknowledge by 10:05) before the routine dispatch (12:00).
+    assert html.index(case.reference) < html.index(routine.reference)
+    assert 'data-deadline="2026-03-10T02:05:00+00:00"' in html
+    assert "应急哨" in html and "日常派遣" in html
+    # Police summonses are not this department's.
+    assert summonses[city.police.pk].uuid.hex not in html
+
+
+def test_an_overdue_summons_is_marked(client, whistle_city, _clock):
+    city = whistle_city
+    whistled_case(city)
+    _clock.move_to(NOW + timedelta(minutes=11))
+    client.force_login(city.urban_officer)
+    html = html_of(client.get(DESK))
+    assert 'class="card summons-card is-overdue"' in html
+    assert "已超时" in html
+
+
+def test_acknowledging_from_the_list(client, whistle_city):
+    city = whistle_city
+    _case, _whistle, summonses = whistled_case(city)
+    summons = summonses[city.urban.pk]
+    client.force_login(city.urban_officer)
+    response = post_op(client, DESK, "acknowledge", summons, note="")
+    assert response.status_code == 302 and response["Location"] == DESK
+    assert Summons.objects.get(pk=summons.pk).status == S.ACKNOWLEDGED
+    html = html_of(client.get(DESK))
+    assert "已签收" in html
+    # Now the way on is the check-in, on the case's page.
+    assert "到场报到" in html
+
+
+def test_acknowledging_twice_from_the_list_says_why_not(client, whistle_city):
+    city = whistle_city
+    _case, _whistle, summonses = whistled_case(city)
+    summons = summonses[city.urban.pk]
+    actions.acknowledge(city.urban_officer, summons)
+    client.force_login(city.urban_officer)
+    html = html_of(post_op(client, DESK, "acknowledge", summons, note=""))
+    assert 'class="message message-error"' in html
+
+
+def test_another_departments_summons_cannot_be_acknowledged(client, whistle_city):
+    city = whistle_city
+    _case, _whistle, summonses = whistled_case(city)
+    police = summonses[city.police.pk]
+    client.force_login(city.urban_officer)
+    assert post_op(client, DESK, "acknowledge", police, note="").status_code == 400
+    assert post_op(client, DESK, "acknowledge", "not-a-uuid", note="").status_code == 400
+    assert Summons.objects.get(pk=police.pk).status == S.SUMMONED
+
+
+def test_answering_a_supervision_notice_from_the_desk(client, whistle_city):
+    city = whistle_city
+    case, _whistle, _summonses = whistled_case(city)
+    notice = actions.issue_supervision_notice(
+        city.township_chief,
+        case,
+        department=city.urban,
+        text="限期清理占道物品",
+        due_at=NOW + timedelta(hours=4),
+    )
+    client.force_login(city.urban_officer)
+    html = html_of(client.get(DESK))
+    assert "限期清理占道物品" in html and 'data-deadline="2026-03-10T06:00:00+00:00"' in html
+    html = html_of(post_op(client, DESK, "answer", notice, answer="  "))
+    assert "这个字段是必填项" in html
+    assert post_op(client, DESK, "answer", notice, answer="今日 16 时前清理").status_code == 302
+    notice.refresh_from_db()
+    assert notice.answer == "今日 16 时前清理"
+    html = html_of(client.get(DESK))
+    assert "近 30 天已答复的督办" in html
+
+
+def test_past_summonses_are_listed_and_a_department_on_site_stays_on_hand(client, whistle_city):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+    summons = summonses[city.urban.pk]
+    actions.acknowledge(city.urban_officer, summons)
+    actions.check_in(city.urban_officer, summons, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+    actions.report_result(city.urban_officer, summons, result="游商已劝离")
+    client.force_login(city.urban_officer)
+    html = html_of(client.get(DESK))
+    incoming = html[html.index('id="incoming"') : html.index('id="notices"')]
+    assert case.reference in incoming  # done, but still on site: it must check out
+    actions.mark_handled(city.dispatcher, case)
+    actions.check_out(city.urban_officer, summons)
+    html = html_of(client.get(DESK))
+    incoming = html[html.index('id="incoming"') : html.index('id="notices"')]
+    past = html[html.index('id="past"') :]
+    assert case.reference not in incoming and case.reference in past
+    assert "游商已劝离" in past
+
+
+def test_the_desk_runs_a_fixed_number_of_queries(
+    client, whistle_city, django_assert_max_num_queries
+):
+    city = whistle_city
+
+    def add(rounds):
+        for _n in range(rounds):
+            case, _whistle, summonses = whistled_case(city)
+            actions.acknowledge(city.urban_officer, summonses[city.urban.pk])
+            actions.issue_supervision_notice(
+                city.township_chief,
+                case,
+                department=city.urban,
+                text="限期清理",
+                due_at=NOW + timedelta(hours=4),
+            )
+            routine = filed_case(city)
+            summons = actions.dispatch_case(city.dispatcher, routine, department=city.urban)
+            actions.acknowledge(city.urban_officer, summons)
+            actions.report_result(city.urban_officer, summons, result="已处理")
+
+    add(1)
+    client.force_login(city.urban_officer)
+
+    def count():
+        with CaptureQueriesContext(connection) as context:
+            html_of(client.get(DESK))
+        return len(context.captured_queries)
+
+    few = count()
+    add(12)
+    assert Summons.objects.filter(department=city.urban).count() == 26
+    assert count() == few
+    with django_assert_max_num_queries(12):
+        html = html_of(client.get(DESK))
+    assert html.count('class="card summons-card') == 13
+
+
+def test_a_department_head_of_two_departments_sees_both(client, whistle_city):
+    city = whistle_city
+    both = make_person("two-hats", Role.DEPARTMENT_HEAD, department=city.urban)
+    from whistle.organisation.models import RoleAssignment
+
+    RoleAssignment.objects.create(person=both, role=Role.DEPARTMENT_HEAD, department=city.police)
+    whistled_case(city)
+    client.force_login(both)
+    html = html_of(client.get(DESK))
+    assert html.count('class="card summons-card') == 2

@@ -1,0 +1,415 @@
+"""The township's command centre: who may open it, the live board and its polling, the
+work queues and their buttons, the whistle page, the wall, and query counts."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.conftest import make_person
+from tests.fixtures_cases import (
+    OFF_ANY_LANE,
+    ON_THE_LANE,
+    beijing,
+    filed_case,
+    reported_case,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+    whistled_case,
+)
+from tests.fixtures_desk import post_op
+from whistle.cases import actions
+from whistle.cases.models import Case, Summons, Whistle
+from whistle.cases.suggest import possible_duplicates
+from whistle.desk.boards import duplicates_for
+from whistle.organisation.models import Role
+
+NOW = beijing(2026, 3, 10, 10, 0)
+HOME = "/dispatch/"
+BOARD = "/dispatch/board/"
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def html_of(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+# Who may open it --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["dispatcher", "township_chief", "township_office"])
+def test_the_command_centre_opens_for_the_township(client, whistle_city, who):
+    client.force_login(getattr(whistle_city, who))
+    html = html_of(client.get(HOME))
+    assert "指挥中心" in html and "龙潭街道" in html
+    assert 'hx-get="/dispatch/board/?township=110101015"' in html
+    assert "hx-trigger=\"every 5s [document.visibilityState === 'visible']\"" in html
+
+
+@pytest.mark.parametrize("who", ["urban_officer", "steward", "lane_chief", "assessor", "resident"])
+def test_the_command_centre_refuses_other_roles(client, whistle_city, who):
+    client.force_login(getattr(whistle_city, who))
+    assert client.get(HOME).status_code == 403
+    assert client.get(BOARD).status_code == 403
+
+
+def test_a_stranger_is_sent_to_sign_in_and_the_board_stops_polling(client, whistle_city):
+    response = client.get(HOME)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert client.get(BOARD).status_code == 286
+
+
+def test_a_dispatcher_of_dongsi_cannot_open_longtan(client, whistle_city):
+    client.force_login(whistle_city.dongsi_dispatcher)
+    assert "东四街道" in html_of(client.get(HOME))
+    assert client.get(HOME + "?township=110101015").status_code == 404
+    assert client.get(BOARD + "?township=110101015").status_code == 404
+
+
+def test_the_district_chiefs_office_chooses_among_the_townships(client, whistle_city):
+    client.force_login(whistle_city.district_office)
+    html = html_of(client.get(HOME))
+    assert 'href="/dispatch/?township=110101006"' in html
+    assert 'href="/dispatch/?township=110101015"' in html
+    html = html_of(client.get(HOME + "?township=110101015"))
+    assert "龙潭街道" in html
+
+
+def test_the_home_page_links_to_the_command_centre(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    html = html_of(client.get("/"))
+    assert 'href="/dispatch/"' in html
+
+
+# The live board ----------------------------------------------------------------------------
+
+
+def test_the_board_lists_whistles_and_cases_by_state_and_turns_overdue_red(
+    client, whistle_city, _clock
+):
+    city = whistle_city
+    reported = reported_case(city)
+    case, _whistle, summonses = whistled_case(city)
+    actions.acknowledge(city.urban_officer, summonses[city.urban.pk])
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(BOARD))
+    assert reported.reference in html and case.reference in html
+    assert "正在吹哨" in html and "东城区城管执法局" in html and "龙潭派出所" in html
+    assert 'class="figure figure-alert"' not in html
+    # Eleven minutes later the police have not acknowledged (due 10:10).
+    _clock.move_to(NOW + timedelta(minutes=11))
+    response = client.get(BOARD)
+    html = html_of(response)
+    assert response["Cache-Control"] == "private, no-store"
+    assert 'class="figure figure-alert"' in html
+    assert 'class="chip is-overdue"' in html
+    assert re.search(r"<dt>超时的召集</dt><dd>1</dd>", html)
+    assert "已超时" in html
+
+
+def busy_township(city, rounds: int) -> None:
+    """Cases in every state the command centre lists, `rounds` of each."""
+    for n in range(rounds):
+        reported_case(city, description=f"问题 {n}")
+        filed_case(city, description=f"已立案 {n}")
+        actions.blow_whistle(
+            city.dispatcher,
+            filed_case(city, description=f"吹哨 {n}"),
+            kind="routine",
+            departments=[city.urban, city.police],
+        )
+        backlog = filed_case(city, description=f"挂账 {n}")
+        actions.put_on_backlog(
+            city.dispatcher, backlog, reason="需协调", review_on=NOW.date() + timedelta(days=30)
+        )
+        _case, _whistle, summonses = whistled_case(city)
+        actions.decline(city.police_officer, summonses[city.police.pk], reason="非本所职责")
+        actions.issue_supervision_notice(
+            city.township_chief,
+            _case,
+            department=city.urban,
+            text="限期清理",
+            due_at=NOW + timedelta(hours=4),
+        )
+
+
+def queries_of(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as context:
+        html_of(client.get(url))
+    return len(context.captured_queries)
+
+
+def test_the_board_and_the_home_page_run_a_fixed_number_of_queries(
+    client, whistle_city, django_assert_max_num_queries
+):
+    city = whistle_city
+    busy_township(city, 1)
+    client.force_login(city.township_chief)
+    few = {url: queries_of(client, url) for url in (BOARD, HOME)}
+    busy_township(city, 9)
+    assert Case.objects.count() == 50
+    many = {url: queries_of(client, url) for url in (BOARD, HOME)}
+    assert many == few
+    with django_assert_max_num_queries(10):
+        html_of(client.get(BOARD))
+    with django_assert_max_num_queries(30):
+        html = html_of(client.get(HOME))
+    assert html.count('class="card queue-item"') >= 40
+
+
+# The queues --------------------------------------------------------------------------------
+
+
+def test_filing_from_the_queue_comes_back_to_the_queue(client, whistle_city):
+    city = whistle_city
+    case = reported_case(city)
+    client.force_login(city.dispatcher)
+    response = post_op(client, HOME, "file", case, category=city.street_vending.pk)
+    # Back to the case's row, now among the filed cases.
+    assert response.status_code == 302
+    assert response["Location"] == f"/dispatch/#q-{case.reference}"
+    assert Case.objects.get(pk=case.pk).status == Case.Status.FILED
+    html = html_of(client.get(HOME))
+    assert f"案件 {case.reference} 已立案" in html
+    filed = html[html.index('id="filed"') :]
+    assert f'id="q-{case.reference}"' in filed
+
+
+def test_a_bad_post_from_the_queue_shows_the_error_in_its_row(client, whistle_city):
+    city = whistle_city
+    case = reported_case(city)
+    client.force_login(city.dispatcher)
+    html = html_of(post_op(client, HOME, "reject", case, reason=""))
+    row = html[html.index(f'id="q-{case.reference}"') :]
+    row = row[: row.index("</article>")]
+    assert '<details class="op-folded" open>' in row
+    assert "这个字段是必填项" in row
+    assert Case.objects.get(pk=case.pk).status == Case.Status.REPORTED
+
+
+def test_a_case_of_another_township_cannot_be_posted_through_this_one(client, whistle_city):
+    city = whistle_city
+    dongsi_case = actions.report_case(
+        city.dongsi_steward, description="东四六条垃圾", lon=116.414, lat=39.925
+    )
+    client.force_login(city.dispatcher)
+    response = post_op(client, HOME, "reject", dongsi_case, reason="不是问题")
+    assert response.status_code == 400
+    assert Case.objects.get(pk=dongsi_case.pk).status == Case.Status.REPORTED
+
+
+def test_the_queue_suggests_the_same_duplicates_as_the_case_actions(client, whistle_city):
+    city = whistle_city
+    first = reported_case(city)
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
+        second = reported_case(city)
+    with time_machine.travel(NOW + timedelta(minutes=9), tick=False):
+        far = reported_case(city, lon=OFF_ANY_LANE[0], lat=OFF_ANY_LANE[1])
+        third = reported_case(city, lon=ON_THE_LANE[0] + 0.0002, lat=ON_THE_LANE[1])
+        cases = list(Case.objects.filter(status=Case.Status.REPORTED).order_by("reported_at"))
+        bulk = duplicates_for(cases)
+        for case in cases:
+            assert bulk[case.pk] == possible_duplicates(case), case
+        assert [c for c, _d in bulk[third.pk]] == [first, second]
+        assert far.pk not in [c.pk for c, _d in bulk[third.pk]]
+        client.force_login(city.dispatcher)
+        html = html_of(client.get(HOME))
+    assert "2 件可能重复" in html
+
+
+def test_ruling_on_a_decline_from_the_queue(client, whistle_city):
+    city = whistle_city
+    _case, _whistle, summonses = whistled_case(city)
+    police = summonses[city.police.pk]
+    actions.decline(city.police_officer, police, reason="非本所职责")
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(HOME))
+    assert "非本所职责" in html and f'id="op-rule-{police.uuid.hex}"' in html
+    response = post_op(client, HOME, "rule", police, decision="uphold", note="")
+    assert response.status_code == 302
+    police.refresh_from_db()
+    assert police.status == Summons.Status.RELEASED and police.ruling == Summons.Ruling.UPHELD
+
+
+def test_check_and_close_from_the_queue(client, whistle_city):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+    summons = summonses[city.urban.pk]
+    actions.acknowledge(city.urban_officer, summons)
+    actions.check_in(city.urban_officer, summons, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+    client.force_login(city.dispatcher)
+    assert post_op(client, HOME, "mark_handled", case, note="").status_code == 302
+    assert post_op(client, HOME, "check_passed", case, note="已核查").status_code == 302
+    assert post_op(client, HOME, "close", case, note="").status_code == 302
+    case.refresh_from_db()
+    assert case.status == Case.Status.CLOSED
+
+
+def test_the_backlog_and_the_oversight_lists(client, whistle_city):
+    city = whistle_city
+    backlog = filed_case(city)
+    actions.put_on_backlog(
+        city.township_office, backlog, reason="需拆除违建", review_on=NOW.date() + timedelta(days=5)
+    )
+    escalated = filed_case(city)
+    actions.escalate(city.township_chief, escalated, reason="反复发生")
+    whistled, _whistle, _summonses = whistled_case(city)
+    actions.issue_supervision_notice(
+        city.township_chief,
+        whistled,
+        department=city.urban,
+        text="限期清理",
+        due_at=NOW + timedelta(hours=4),
+    )
+    client.force_login(city.township_chief)
+    html = html_of(client.get(HOME))
+    assert "需拆除违建" in html and "限期清理" in html
+    assert f'id="op-supervise-{escalated.reference}"' in html
+    assert f'id="op-resume-{backlog.reference}"' in html
+    assert post_op(client, HOME, "resume", backlog, note="").status_code == 302
+    assert Case.objects.get(pk=backlog.pk).status == Case.Status.FILED
+
+
+# The whistle --------------------------------------------------------------------------------
+
+
+def whistle_url(case) -> str:
+    return f"/dispatch/whistle/{case.reference}/"
+
+
+def test_the_whistle_page_suggests_core_then_stationed_then_on_call_with_people(
+    client, whistle_city
+):
+    city = whistle_city
+    city.street_vending.responsible_sectors.add(city.fire.sector)
+    case = filed_case(city)
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(whistle_url(case)))
+    urban, police, fire = (html.index(d.name) for d in (city.urban, city.police, city.fire))
+    assert urban < police < fire
+    assert "urban-officer" in html and "13800000001" in html  # on duty, with the phone
+    assert "police-officer" in html and "fire-officer" in html
+    assert "30 自然分钟内到场" in html  # the district's rule for routine whistles
+    assert "15 自然分钟内到场" in html  # and for emergencies
+
+
+def test_blowing_the_whistle_on_two_departments_with_a_meeting_point(client, whistle_city):
+    city = whistle_city
+    case = filed_case(city)
+    client.force_login(city.dispatcher)
+    response = post_op(
+        client,
+        whistle_url(case),
+        "whistle",
+        case,
+        kind="emergency",
+        departments=[city.urban.pk, city.police.pk],
+        meeting_point="市场东口",
+        meeting_lon="116.4322",
+        meeting_lat="39.8731",
+        note="请带执法记录仪",
+    )
+    assert response.status_code == 302 and response["Location"] == f"/cases/{case.reference}/"
+    whistle = Whistle.objects.get(case=case)
+    assert whistle.kind == "emergency" and whistle.meeting_lon == pytest.approx(116.4322)
+    assert set(whistle.summonses.values_list("department_id", flat=True)) == {
+        city.urban.pk,
+        city.police.pk,
+    }
+
+
+def test_a_whistle_without_departments_or_with_half_a_pin_is_refused(client, whistle_city):
+    city = whistle_city
+    case = filed_case(city)
+    client.force_login(city.dispatcher)
+    html = html_of(
+        post_op(client, whistle_url(case), "whistle", case, kind="routine", note="请带记录仪")
+    )
+    assert "请至少选择一个召集部门" in html and "请带记录仪</textarea>" in html
+    html = html_of(
+        post_op(
+            client,
+            whistle_url(case),
+            "whistle",
+            case,
+            kind="routine",
+            departments=[city.urban.pk],
+            meeting_lon="116.43",
+            meeting_lat="",
+        )
+    )
+    assert "请在地图上标出集合点，或清除标记" in html
+    # The department chosen stays chosen.
+    assert re.search(rf'value="{city.urban.pk}"[^>]*checked', html)
+    html = html_of(
+        post_op(
+            client, whistle_url(case), "whistle", case, kind="loud", departments=[city.urban.pk]
+        )
+    )
+    assert "选择一个有效的选项" in html
+    assert not Whistle.objects.filter(case=case).exists()
+
+
+def test_the_whistle_page_is_for_the_township_office_and_filed_cases(client, whistle_city):
+    city = whistle_city
+    case = filed_case(city)
+    client.force_login(city.urban_officer)
+    assert client.get(whistle_url(case)).status_code == 403
+    client.force_login(city.dongsi_dispatcher)
+    assert client.get(whistle_url(case)).status_code == 404
+    client.force_login(city.dispatcher)
+    reported = reported_case(city)
+    response = client.get(whistle_url(reported))
+    assert response.status_code == 302 and response["Location"] == f"/cases/{reported.reference}/"
+
+
+# The wall -----------------------------------------------------------------------------------
+
+
+def test_the_wall_shows_the_map_and_the_board_full_screen(client, whistle_city):
+    city = whistle_city
+    whistled_case(city)
+    client.force_login(city.dispatcher)
+    html = html_of(client.get("/dispatch/wall/"))
+    assert '<body class="layout-wall"' in html
+    assert "data-map" in html
+    assert 'hx-get="/dispatch/board/?township=110101015&amp;layout=wall"' in html
+    client.force_login(city.urban_officer)
+    assert client.get("/dispatch/wall/").status_code == 403
+
+
+def test_the_command_centre_speaks_english(client, whistle_city):
+    city = whistle_city
+    reported_case(city)
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(HOME, HTTP_ACCEPT_LANGUAGE="en"))
+    for words in (
+        "Command centre",
+        "Reported: file, reject or merge",
+        "File the case",
+        "Whistles sounding",
+        "Open backlog",
+    ):
+        assert words in html, words
+    for chinese in ("指挥中心", "立案", "挂账", "正在吹哨"):
+        assert chinese not in html, chinese
+
+
+def test_a_chiefs_office_clerk_sees_the_lists_without_the_dispatchers_buttons(client, whistle_city):
+    city = whistle_city
+    case = reported_case(city)
+    clerk = make_person("office-clerk", Role.CHIEFS_OFFICE, jurisdiction=city.longtan)
+    client.force_login(clerk)
+    html = html_of(client.get(HOME))
+    assert case.reference in html
+    assert f'id="op-file-{case.reference}"' not in html

@@ -1,0 +1,357 @@
+"""What the desk pages list, in a fixed number of queries whatever the number of rows.
+
+`township_board` is the live part of the command centre (polled every 5 seconds);
+`township_queues` the work lists under it; `department_desk` a department's summonses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from whistle.cases.deadlines import Obligation, obligations
+from whistle.cases.models import Case, Summons, SupervisionNotice, Whistle
+from whistle.cases.rules import district_policy
+from whistle.cases.scoping import visible_cases
+from whistle.organisation import geo
+from whistle.organisation.models import Jurisdiction
+
+CS = Case.Status
+SS = Summons.Status
+
+# The order of the board's groups: from just in to nearly done.
+BOARD_ORDER = (
+    CS.REPORTED,
+    CS.FILED,
+    CS.DISPATCHED,
+    CS.WHISTLED,
+    CS.HANDLED,
+    CS.CHECKED,
+    CS.BACKLOG,
+)
+BOARD_LIMIT = 200
+QUEUE_LIMIT = 50
+PAST_LIMIT = 30
+
+
+def next_obligation(summons: Summons) -> Obligation | None:
+    """The first deadline the summons has not met, while it owes something."""
+    if summons.status not in Summons.OPEN_STATUSES:
+        return None
+    return next((o for o in obligations(summons) if o.met_at is None), None)
+
+
+@dataclass
+class Deadline:
+    """A deadline to show with a countdown: what it is for, when, and whether it passed."""
+
+    kind: str  # acknowledge, arrive, resolve, review, answer
+    due_at: datetime
+    overdue: bool
+
+
+def summons_deadline(summons: Summons, now: datetime) -> Deadline | None:
+    obligation = next_obligation(summons)
+    if obligation is None:
+        return None
+    return Deadline(obligation.name, obligation.due_at, obligation.due_at < now)
+
+
+def case_deadline(case: Case, now: datetime) -> Deadline | None:
+    """The nearest deadline of an open case: its summonses' while departments owe
+    something, else its own time limit to resolve."""
+    found = [d for s in case.summonses.all() if (d := summons_deadline(s, now)) is not None]
+    if found:
+        return min(found, key=lambda d: d.due_at)
+    if case.resolve_due_at is not None and case.status in (CS.FILED, CS.DISPATCHED, CS.WHISTLED):
+        return Deadline("resolve", case.resolve_due_at, case.resolve_due_at < now)
+    return None
+
+
+def _summonses_prefetch() -> Prefetch:
+    return Prefetch(
+        "summonses",
+        queryset=Summons.objects.select_related("department", "whistle").order_by(
+            "summoned_at", "pk"
+        ),
+    )
+
+
+def _township_cases(person: Any, township: Jurisdiction) -> QuerySet[Case]:
+    return visible_cases(person).filter(township=township)
+
+
+# The live board ----------------------------------------------------------------------------
+
+
+@dataclass
+class BoardCase:
+    case: Case
+    deadline: Deadline | None
+    summonses: list[tuple[Summons, Deadline | None]]
+
+
+@dataclass
+class BoardGroup:
+    status: str
+    label: str
+    cases: list[BoardCase]
+
+
+@dataclass
+class Board:
+    township: Jurisdiction
+    at: datetime
+    groups: list[BoardGroup]
+    whistles: list[BoardCase]
+    counts: dict[str, int]
+    overdue_summonses: int
+    more: int
+
+    @property
+    def reported(self) -> int:
+        return self.counts.get(CS.REPORTED, 0)
+
+    @property
+    def whistled(self) -> int:
+        return self.counts.get(CS.WHISTLED, 0)
+
+    @property
+    def to_check(self) -> int:
+        return self.counts.get(CS.HANDLED, 0) + self.counts.get(CS.CHECKED, 0)
+
+
+def township_board(person: Any, township: Jurisdiction, now: datetime) -> Board:
+    """Open cases of the township by state, the whistles sounding with each department's
+    next deadline, and the counts. Three queries."""
+    cases = _township_cases(person, township).filter(status__in=Case.OPEN_STATUSES)
+    counts = dict(
+        cases.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+    rows = list(
+        cases.select_related("category", "lane")
+        .prefetch_related(_summonses_prefetch())
+        .order_by("reported_at", "pk")[:BOARD_LIMIT]
+    )
+    by_status: dict[str, list[BoardCase]] = defaultdict(list)
+    overdue = 0
+    for case in rows:
+        summonses = [(s, summons_deadline(s, now)) for s in case.summonses.all()]
+        overdue += sum(1 for _s, d in summonses if d is not None and d.overdue)
+        by_status[case.status].append(BoardCase(case, case_deadline(case, now), summonses))
+    groups = [
+        BoardGroup(status.value, str(status.label), by_status[status.value])
+        for status in BOARD_ORDER
+        if by_status.get(status.value)
+    ]
+    return Board(
+        township=township,
+        at=now,
+        groups=[g for g in groups if g.status != CS.WHISTLED],
+        whistles=by_status.get(CS.WHISTLED, []),
+        counts=counts,
+        overdue_summonses=overdue,
+        more=max(sum(counts.values()) - len(rows), 0),
+    )
+
+
+# The work queues -----------------------------------------------------------------------------
+
+
+def duplicates_for(
+    cases: Sequence[Case], *, limit: int = 10
+) -> dict[int, list[tuple[Case, float]]]:
+    """`whistle.cases.suggest.possible_duplicates` for many reported cases of one township
+    at once: the same rules (same category when the case has one, same township, within the
+    district's radius and time window, rejected and merged cases left out, nearest first),
+    in two queries instead of two per case."""
+    if not cases:
+        return {}
+    policy = district_policy(cases[0].district)
+    radius = float(policy.duplicate_radius_m)
+    window = timedelta(hours=policy.duplicate_window_hours)
+    townships = {c.township_id for c in cases}
+    earliest = min(c.reported_at for c in cases) - window
+    latest = max(c.reported_at for c in cases)
+    candidates = list(
+        Case.objects.filter(
+            township_id__in=townships, reported_at__gte=earliest, reported_at__lte=latest
+        )
+        .exclude(status__in=[CS.REJECTED, CS.MERGED])
+        .select_related("category", "lane")
+    )
+    found: dict[int, list[tuple[Case, float]]] = {}
+    for case in cases:
+        dlon, dlat = geo.metres_to_degrees(radius, case.lat)
+        near = []
+        for other in candidates:
+            if (
+                other.pk == case.pk
+                or other.township_id != case.township_id
+                or not case.reported_at - window <= other.reported_at <= case.reported_at
+                or (case.category_id is not None and other.category_id != case.category_id)
+                or abs(other.lon - case.lon) > dlon
+                or abs(other.lat - case.lat) > dlat
+            ):
+                continue
+            distance = geo.distance_m((case.lon, case.lat), (other.lon, other.lat))
+            if distance <= radius:
+                near.append((other, round(distance, 1)))
+        near.sort(key=lambda pair: (pair[1], pair[0].reported_at))
+        found[case.pk] = near[:limit]
+    return found
+
+
+@dataclass
+class Queues:
+    reported: Sequence[Case]
+    filed: Sequence[Case]
+    at_work: Sequence[Case]
+    declines: list[Summons]
+    to_check: Sequence[Case]
+    to_close: Sequence[Case]
+    backlog: Sequence[Case]
+    escalated: Sequence[Case]
+    notices: list[SupervisionNotice]
+    duplicates: dict[int, list[tuple[Case, float]]] = field(default_factory=dict)
+
+
+def township_queues(person: Any, township: Jurisdiction, now: datetime) -> Queues:
+    cases = _township_cases(person, township)
+    base = cases.select_related("category", "lane", "township", "district")
+
+    def listed(*statuses: str, order: str = "reported_at") -> Sequence[Case]:
+        return list(
+            base.filter(status__in=statuses)
+            .prefetch_related(_summonses_prefetch())
+            .annotate(photo_count=Count("attachments"))
+            .order_by(order, "pk")[:QUEUE_LIMIT]
+        )
+
+    reported = list(
+        base.filter(status=CS.REPORTED)
+        .select_related("reporter")
+        .annotate(photo_count=Count("attachments"))
+        .order_by("reported_at", "pk")[:QUEUE_LIMIT]
+    )
+    at_work = list(
+        base.filter(status__in=[CS.DISPATCHED, CS.WHISTLED])
+        .prefetch_related(
+            _summonses_prefetch(),
+            Prefetch("whistles", queryset=Whistle.objects.filter(closed_at__isnull=True)),
+        )
+        .order_by("reported_at", "pk")[:QUEUE_LIMIT]
+    )
+    declines = list(
+        Summons.objects.filter(case__in=cases.values("pk"), status=SS.DECLINED)
+        .select_related("case", "case__township", "department")
+        .order_by("summoned_at", "pk")[:QUEUE_LIMIT]
+    )
+    escalated = list(
+        base.filter(status__in=[CS.FILED, CS.DISPATCHED, CS.WHISTLED, CS.BACKLOG])
+        .exclude(escalation=Case.Escalation.NONE)
+        .order_by("reported_at", "pk")[:QUEUE_LIMIT]
+    )
+    recent = now - timedelta(days=7)
+    notices = list(
+        SupervisionNotice.objects.filter(case__in=cases.values("pk"))
+        .filter(Q(answered_at__isnull=True) | Q(answered_at__gte=recent))
+        .select_related("case", "department", "issued_by")
+        .order_by("answered_at", "due_at", "pk")[:QUEUE_LIMIT]
+    )
+    return Queues(
+        reported=reported,
+        filed=listed(CS.FILED),
+        at_work=at_work,
+        declines=declines,
+        to_check=listed(CS.HANDLED, order="handled_at"),
+        to_close=listed(CS.CHECKED, order="checked_at"),
+        backlog=list(
+            base.filter(status=CS.BACKLOG).order_by("backlog_review_on", "pk")[:QUEUE_LIMIT]
+        ),
+        escalated=escalated,
+        notices=notices,
+        duplicates=duplicates_for(reported),
+    )
+
+
+# A department's desk ---------------------------------------------------------------------------
+
+
+@dataclass
+class DepartmentDesk:
+    open: list[tuple[Summons, Deadline | None]]
+    past: list[Summons]
+    notices: list[SupervisionNotice]
+    answered: list[SupervisionNotice]
+
+
+# Summonses a department still has on its hands: it owes something, or it is on site and
+# has not checked out.
+STILL_ON_HAND = Q(status__in=Summons.OPEN_STATUSES) | Q(
+    status__in=[SS.DONE, SS.RELEASED], arrived_at__isnull=False, left_at__isnull=True
+)
+
+
+def department_desk(department_ids: set[int], now: datetime) -> DepartmentDesk:
+    summonses = Summons.objects.filter(department_id__in=sorted(department_ids)).select_related(
+        "department",
+        "whistle",
+        "case",
+        "case__township",
+        "case__lane",
+        "case__category",
+    )
+    open_rows = list(summonses.filter(STILL_ON_HAND).order_by("summoned_at", "pk"))
+    # The nearest deadline first; those that owe nothing (waiting to check out) last.
+    rows = [(s, summons_deadline(s, now)) for s in open_rows]
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    rows.sort(key=lambda pair: pair[1].due_at if pair[1] is not None else far)
+    past = list(summonses.exclude(STILL_ON_HAND).order_by("-summoned_at", "-pk")[:PAST_LIMIT])
+    notices = SupervisionNotice.objects.filter(
+        department_id__in=sorted(department_ids)
+    ).select_related("case", "department", "issued_by")
+    return DepartmentDesk(
+        open=rows,
+        past=past,
+        notices=list(notices.filter(answered_at__isnull=True).order_by("due_at", "pk")),
+        answered=list(
+            notices.filter(answered_at__gte=now - timedelta(days=30)).order_by("-answered_at")[
+                :PAST_LIMIT
+            ]
+        ),
+    )
+
+
+# One summons in detail --------------------------------------------------------------------------
+
+
+@dataclass
+class ObligationRow:
+    name: str  # acknowledge, arrive, resolve
+    due_at: datetime
+    met_at: datetime | None
+    minutes_late: int
+    # "met", "late" (met after the deadline), "pending", "overdue", "void" (no longer owed)
+    state: str
+
+
+def obligation_rows(summons: Summons, now: datetime) -> list[ObligationRow]:
+    rows = []
+    owing = summons.status in Summons.OPEN_STATUSES
+    for obligation in obligations(summons):
+        met = obligation.met_at
+        if met is not None:
+            late = max(math.ceil((met - obligation.due_at).total_seconds() / 60), 0)
+            state = "late" if late else "met"
+        else:
+            late = 0
+            state = ("overdue" if obligation.due_at < now else "pending") if owing else "void"
+        rows.append(ObligationRow(obligation.name, obligation.due_at, met, late, state))
+    return rows

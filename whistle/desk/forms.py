@@ -1,0 +1,417 @@
+"""The forms of the desk pages, one per case action.
+
+A form checks what a browser can get wrong (a missing field, a number that is not one, a
+date in the past, a file that is not a photo) in the person's language; the action then
+checks everything that depends on the state of the case. Each form's field names are the
+action's keyword arguments, so that an `InvalidInput` raised by the action lands on the
+field it names.
+
+Choices (categories, departments, duplicates) come from the page through `choices`, loaded
+once per page rather than once per form: a queue of thirty cases shows thirty forms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any, cast
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from whistle.cases.actions._common import NOTE_MAX, REASON_MAX, RESULT_MAX
+from whistle.cases.models import Case
+from whistle.desk.photos import PhotosField
+from whistle.policies.models import WhistleKind
+
+ROWS_SHORT = {"rows": 2}
+ROWS_LONG = {"rows": 4}
+
+
+def note_field(label: Any = None, *, required: bool = False, rows: dict | None = None) -> Any:
+    return forms.CharField(
+        label=label or _("Note"),
+        required=required,
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs=rows or ROWS_SHORT),
+    )
+
+
+def reason_field(label: Any = None) -> Any:
+    return forms.CharField(
+        label=label or _("Reason"),
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs=ROWS_SHORT),
+    )
+
+
+class ObjectChoiceField(forms.ChoiceField):
+    """A choice among objects the page already loaded; cleans to the object."""
+
+    def __init__(
+        self,
+        objects: Iterable[Any] = (),
+        label_of: Callable[[Any], str] = str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.set_objects(objects, label_of)
+
+    def set_objects(self, objects: Iterable[Any], label_of: Callable[[Any], str] = str) -> None:
+        self.objects = {str(o.pk): o for o in objects}
+        blank = [("", "———")] if not isinstance(self.widget, forms.RadioSelect) else []
+        self.choices = blank + [(key, label_of(o)) for key, o in self.objects.items()]
+
+    def clean(self, value: Any) -> Any:
+        key = super().clean(value)
+        return self.objects.get(key) if key else None
+
+
+class ObjectMultipleChoiceField(forms.MultipleChoiceField):
+    def __init__(self, objects: Iterable[Any] = (), **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
+        super().__init__(**kwargs)
+        self.set_objects(objects)
+
+    def set_objects(self, objects: Iterable[Any], label_of: Callable[[Any], str] = str) -> None:
+        self.objects = {str(o.pk): o for o in objects}
+        self.choices = [(key, label_of(o)) for key, o in self.objects.items()]
+
+    def clean(self, value: Any) -> list[Any]:
+        keys = super().clean(value)
+        return [self.objects[key] for key in keys]
+
+
+class ActionForm(forms.Form):
+    """A form for one action on one target. `choices` is the page's `Choices`."""
+
+    has_files = False
+
+    def __init__(self, *args: Any, target: Any = None, choices: Any = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.target = target
+        self.choices = choices
+        self.setup()
+
+    def setup(self) -> None:
+        """Fill the choices of the fields from the page's `Choices`."""
+
+    def objects_field(self, name: str) -> ObjectChoiceField | ObjectMultipleChoiceField:
+        return cast(ObjectChoiceField | ObjectMultipleChoiceField, self.fields[name])
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of the action."""
+        return dict(self.cleaned_data)
+
+
+# The township: intake ---------------------------------------------------------------------
+
+
+class NoteForm(ActionForm):
+    note = note_field()
+
+
+class ReasonForm(ActionForm):
+    reason = reason_field()
+
+
+class FileForm(ActionForm):
+    category = ObjectChoiceField(
+        label=_("Category"),
+        error_messages={"required": _("Choose the category before filing the case.")},
+    )
+    note = note_field()
+
+    def setup(self) -> None:
+        case: Case = self.target
+        categories = self.choices.categories(case.district_id) if self.choices else []
+        self.objects_field("category").set_objects(categories)
+        if case.category_id and not self.is_bound:
+            self.initial["category"] = str(case.category_id)
+
+
+class MergeForm(ActionForm):
+    into = ObjectChoiceField(
+        label=_("Possible duplicates"), required=False, widget=forms.RadioSelect
+    )
+    reference = forms.CharField(
+        label=_("Or the reference of another case"),
+        required=False,
+        max_length=12,
+        help_text=_("The 10-character reference, e.g. 7KX2M9QH4T."),
+    )
+    note = note_field()
+
+    def setup(self) -> None:
+        duplicates = self.choices.duplicates(self.target) if self.choices else []
+        self.duplicates = duplicates
+        self.objects_field("into").set_objects(
+            [case for case, _distance in duplicates],
+            label_of=lambda c: c.reference,
+        )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        reference = (data.get("reference") or "").strip().upper()
+        if data.get("into") is None and not reference:
+            raise forms.ValidationError(_("Choose the case to merge this one into."))
+        if reference:
+            found = self.choices.case_by_reference(reference) if self.choices else None
+            if found is None:
+                self.add_error(
+                    "reference",
+                    _("No case %(reference)s in your area.") % {"reference": reference},
+                )
+            else:
+                data["into"] = found
+        return data
+
+    def arguments(self) -> dict[str, Any]:
+        return {"into": self.cleaned_data["into"], "note": self.cleaned_data["note"]}
+
+
+class SolveForm(ActionForm):
+    has_files = True
+    note = note_field(_("What was done"), required=True)
+    photos = PhotosField(label=_("Photos of the result"))
+
+
+def department_label(department: Any) -> str:
+    return department.name
+
+
+class DispatchForm(ActionForm):
+    department = ObjectChoiceField(
+        label=_("Department"), error_messages={"required": _("Choose the department.")}
+    )
+    note = note_field()
+
+    def setup(self) -> None:
+        case: Case = self.target
+        self.objects_field("department").set_objects(
+            self.choices.departments(case.township) if self.choices else [], department_label
+        )
+
+
+class WhistleForm(ActionForm):
+    kind = forms.ChoiceField(
+        label=_("Kind of whistle"),
+        choices=WhistleKind.choices,
+        initial=WhistleKind.ROUTINE,
+        widget=forms.RadioSelect,
+    )
+    departments = ObjectMultipleChoiceField(
+        label=_("Departments to summon"),
+        error_messages={"required": _("Choose at least one department to summon.")},
+    )
+    meeting_point = forms.CharField(
+        label=_("Meeting point"),
+        required=False,
+        max_length=200,
+        help_text=_("Where the departments meet, in words; tap the map to pin it."),
+    )
+    meeting_lon = forms.FloatField(
+        label=_("Meeting point longitude"), required=False, min_value=-180, max_value=180
+    )
+    meeting_lat = forms.FloatField(
+        label=_("Meeting point latitude"), required=False, min_value=-90, max_value=90
+    )
+    note = note_field(_("Note to the departments"))
+
+    def setup(self) -> None:
+        case: Case = self.target
+        self.objects_field("departments").set_objects(
+            self.choices.departments(case.township) if self.choices else [], department_label
+        )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if (data.get("meeting_lon") is None) != (data.get("meeting_lat") is None):
+            raise forms.ValidationError(_("Pin the meeting point on the map, or clear the pin."))
+        return data
+
+
+class SummonMoreForm(ActionForm):
+    departments = ObjectMultipleChoiceField(
+        label=_("More departments"),
+        error_messages={"required": _("Choose at least one department to summon.")},
+    )
+    note = note_field()
+
+    def setup(self) -> None:
+        case: Case = self.target
+        summoned = {
+            s.department_id
+            for s in case.summonses.all()
+            if s.status in ("summoned", "acknowledged", "on_site", "declined")
+        }
+        available = (
+            [d for d in self.choices.departments(case.township) if d.pk not in summoned]
+            if self.choices
+            else []
+        )
+        self.objects_field("departments").set_objects(available, department_label)
+
+
+class CheckPassedForm(ActionForm):
+    has_files = True
+    note = note_field(_("What the check found"))
+    lon = forms.FloatField(label=_("Longitude"), required=False, min_value=-180, max_value=180)
+    lat = forms.FloatField(label=_("Latitude"), required=False, min_value=-90, max_value=90)
+    photos = PhotosField(label=_("Photos of the check"))
+
+
+class BacklogForm(ActionForm):
+    reason = reason_field(_("Why it cannot be solved soon"))
+    review_on = forms.DateField(
+        label=_("Review on"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The date the case will be looked at again."),
+    )
+
+    def clean_review_on(self) -> Any:
+        value = self.cleaned_data["review_on"]
+        if value <= timezone.localdate():
+            raise forms.ValidationError(_("The review date must be after today."))
+        return value
+
+
+class SupervisionForm(ActionForm):
+    department = ObjectChoiceField(
+        label=_("Department"), error_messages={"required": _("Choose the department.")}
+    )
+    text = forms.CharField(
+        label=_("What the department must do"),
+        max_length=RESULT_MAX,
+        widget=forms.Textarea(attrs=ROWS_SHORT),
+    )
+    due_at = forms.DateTimeField(
+        label=_("Act by"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        help_text=_("Beijing time."),
+    )
+
+    def setup(self) -> None:
+        case: Case = self.target
+        if not self.is_bound:
+            local = timezone.localtime() + timedelta(days=1)
+            self.initial["due_at"] = local.replace(second=0, microsecond=0)
+        self.objects_field("department").set_objects(
+            self.choices.departments(case.township) if self.choices else [], department_label
+        )
+
+    def clean_due_at(self) -> Any:
+        value = self.cleaned_data["due_at"]
+        if value <= timezone.now():
+            raise forms.ValidationError(_("The deadline must be in the future."))
+        return value
+
+
+class EvaluateForm(ActionForm):
+    rating = forms.TypedChoiceField(
+        label=_("Rating"),
+        coerce=int,
+        choices=[
+            (5, _("5 · excellent")),
+            (4, _("4 · good")),
+            (3, _("3 · fair")),
+            (2, _("2 · poor")),
+            (1, _("1 · very poor")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = note_field()
+
+
+class CallbackForm(ActionForm):
+    satisfied = forms.TypedChoiceField(
+        label=_("Is the resident satisfied?"),
+        coerce=lambda value: value == "yes",
+        choices=[("yes", _("Satisfied")), ("no", _("Not satisfied"))],
+        widget=forms.RadioSelect,
+    )
+    note = note_field()
+
+
+class RuleForm(ActionForm):
+    """Two buttons: uphold the decline or insist. The button pressed is the decision."""
+
+    decision = forms.ChoiceField(
+        label=_("Ruling"),
+        choices=[("uphold", _("Uphold the decline")), ("insist", _("Insist: the department acts"))],
+        widget=forms.HiddenInput,
+    )
+    note = note_field()
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "uphold": self.cleaned_data["decision"] == "uphold",
+            "note": self.cleaned_data["note"],
+        }
+
+
+# The department --------------------------------------------------------------------------
+
+
+class CheckInForm(ActionForm):
+    has_files = True
+    lon = forms.FloatField(
+        label=_("Longitude"),
+        min_value=-180,
+        max_value=180,
+        error_messages={"required": _("Find your position first.")},
+    )
+    lat = forms.FloatField(
+        label=_("Latitude"),
+        min_value=-90,
+        max_value=90,
+        error_messages={"required": _("Find your position first.")},
+    )
+    accuracy_m = forms.FloatField(
+        label=_("Accuracy (m)"), required=False, min_value=0, max_value=100_000
+    )
+    photo = PhotosField(label=_("Photo on site"), multiple=False)
+
+    def arguments(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        photos = data.pop("photo")
+        data["photo"] = photos[0] if photos else None
+        return data
+
+
+class ProgressForm(ActionForm):
+    has_files = True
+    text = forms.CharField(
+        label=_("How the work is going"),
+        max_length=RESULT_MAX,
+        widget=forms.Textarea(attrs=ROWS_SHORT),
+    )
+    photos = PhotosField(label=_("Photos"))
+
+
+class ResultForm(ActionForm):
+    has_files = True
+    result = forms.CharField(
+        label=_("What was done"),
+        max_length=RESULT_MAX,
+        widget=forms.Textarea(attrs=ROWS_LONG),
+    )
+    photos = PhotosField(label=_("Photos of the result"))
+
+
+class CheckOutForm(ActionForm):
+    lon = forms.FloatField(label=_("Longitude"), required=False, min_value=-180, max_value=180)
+    lat = forms.FloatField(label=_("Latitude"), required=False, min_value=-90, max_value=90)
+
+
+class AnswerForm(ActionForm):
+    answer = forms.CharField(
+        label=_("Your answer"),
+        max_length=RESULT_MAX,
+        widget=forms.Textarea(attrs=ROWS_SHORT),
+        help_text=_("What your department has done or will do, and by when."),
+    )

@@ -1,0 +1,69 @@
+"""Template tags of the desk pages.
+
+{% load desk %}
+{% deadline_countdown deadline name=case.reference %}   a Deadline from whistle.desk.boards
+{{ obligation.name|obligation_label }}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+from whistle.web.templatetags.whistle_ui import countdown
+
+register = template.Library()
+
+# What a countdown counts down to, by the kind of deadline.
+DEADLINE_LABELS = {
+    "acknowledge": _("acknowledge by"),
+    "arrive": _("arrive on site by"),
+    "resolve": _("resolve by"),
+    "answer": _("answer by"),
+    "review": _("review on"),
+}
+OBLIGATION_LABELS = {
+    "acknowledge": _("Acknowledge"),
+    "arrive": _("Arrive on site"),
+    "resolve": _("Resolve"),
+}
+# Warn this many seconds before: five minutes for the half-hour arrival, an hour for the
+# rest, whose limits run in hours and days.
+WARN_SECONDS = {"acknowledge": 300, "arrive": 300}
+
+
+@register.inclusion_tag("web/components/countdown.html")
+def deadline_countdown(deadline: Any, name: Any = "") -> dict[str, Any]:
+    if deadline is None:
+        return {"deadline": None}
+    return countdown(
+        deadline.due_at,
+        label=DEADLINE_LABELS.get(deadline.kind, ""),
+        warn=WARN_SECONDS.get(deadline.kind, 3600),
+        name=name,
+    )
+
+
+@register.inclusion_tag("web/components/countdown.html")
+def due_countdown(due_at: Any, kind: str, name: Any = "") -> dict[str, Any]:
+    return countdown(
+        due_at,
+        label=DEADLINE_LABELS.get(kind, ""),
+        warn=WARN_SECONDS.get(kind, 3600),
+        name=name,
+    )
+
+
+@register.filter
+def obligation_label(name: str) -> Any:
+    return OBLIGATION_LABELS.get(name, name)
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None

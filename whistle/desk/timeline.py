@@ -1,0 +1,384 @@
+"""The trail of a case as people read it: what happened, who did it in which role, when
+(Beijing time), and the values the event recorded, in words.
+
+Events keep codes (statuses, department codes, ISO times, reasons such as "too_far"); this
+module turns each into a label in the reader's language. A value it does not know is shown
+as it is, so that nothing recorded is hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from whistle.cases.deadlines import SYSTEM_ROLE
+from whistle.cases.models import Case, Event, Summons
+from whistle.cases.trail import EventKind
+from whistle.organisation.models import Department, Role
+from whistle.policies.models import WhistleKind
+
+# The tone of an event's marker: problems red, refusals amber, the finish green.
+_TONES: dict[str, str] = {
+    EventKind.CHECK_IN_REFUSED: "refused",
+    EventKind.CHECK_OUT_REFUSED: "refused",
+    EventKind.ACKNOWLEDGE_OVERDUE: "overdue",
+    EventKind.ARRIVE_OVERDUE: "overdue",
+    EventKind.RESOLVE_OVERDUE: "overdue",
+    EventKind.SUPERVISION_OVERDUE: "overdue",
+    EventKind.ESCALATED: "overdue",
+    EventKind.REWORK: "refused",
+    EventKind.DECLINED: "refused",
+    EventKind.CHECK_IN_ACCEPTED: "onsite",
+    EventKind.CLOSED: "done",
+    EventKind.CHECK_PASSED: "done",
+    EventKind.HANDLED: "done",
+    EventKind.RESULT: "done",
+    EventKind.WHISTLE_BLOWN: "summoned",
+    EventKind.SUMMONED: "summoned",
+}
+
+OBLIGATIONS = {
+    "acknowledge": gettext_lazy("acknowledge"),
+    "arrive": gettext_lazy("arrive on site"),
+    "resolve": gettext_lazy("resolve"),
+}
+
+# Codes the actions write as reasons of recorded refusals.
+REFUSAL_REASONS = {
+    "too_far": gettext_lazy("too far from the place"),
+    "case_not_resolved": gettext_lazy(
+        "the case is not resolved and the township has not released the department (事不完、人不撤)"
+    ),
+}
+
+
+@dataclass
+class Line:
+    label: str
+    value: str
+    # A case reference to link to, when the value is one.
+    reference: str = ""
+
+
+@dataclass
+class Entry:
+    seq: int
+    at: datetime
+    kind: str
+    title: str
+    tone: str
+    actor: str
+    role: str
+    department: str
+    lines: list[Line] = field(default_factory=list)
+    lon: float | None = None
+    lat: float | None = None
+
+
+def local_time(value: Any) -> str:
+    """An ISO time from an event's data, in Beijing time."""
+    moment = parse_datetime(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        return str(value)
+    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+def _status_label(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    for choices in (Case.Status, Summons.Status):
+        if value in choices.values:
+            return str(choices(value).label)
+    return str(value)
+
+
+def _escalation_label(value: Any) -> str:
+    if value in Case.Escalation.values:
+        return str(Case.Escalation(value).label)
+    return str(value)
+
+
+def _yes_no(value: Any) -> str:
+    if value is None:
+        return "—"
+    return _("yes") if value else _("no")
+
+
+def _metres(value: Any) -> str:
+    if isinstance(value, int | float):
+        return _("%(m)s m") % {"m": formats.number_format(round(value), 0)}
+    return str(value)
+
+
+def _minutes(value: Any) -> str:
+    if isinstance(value, int | float):
+        n = round(value)
+        return ngettext("%(n)s minute", "%(n)s minutes", n) % {"n": n}
+    return str(value)
+
+
+def _date(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            return formats.date_format(date.fromisoformat(value), "Y-m-d")
+        except ValueError:
+            return value
+    return str(value)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+class _Departments:
+    """Department names by code, looked up once for the whole trail."""
+
+    def __init__(self, codes: Iterable[str]) -> None:
+        wanted = sorted({c for c in codes if c})
+        self.names = (
+            dict(Department.objects.filter(code__in=wanted).values_list("code", "name"))
+            if wanted
+            else {}
+        )
+
+    def name(self, value: Any) -> str:
+        if isinstance(value, dict):
+            return str(value.get("name") or value.get("code") or "")
+        return self.names.get(str(value), str(value))
+
+
+def _codes(events: Iterable[Event]) -> list[str]:
+    found: list[str] = []
+    for event in events:
+        data = event.data or {}
+        department = data.get("department")
+        if isinstance(department, str):
+            found.append(department)
+        found.extend(c for c in data.get("on_site", []) if isinstance(c, str))
+        found.extend(
+            r.get("department", "") for r in data.get("summonses", []) if isinstance(r, dict)
+        )
+    return found
+
+
+# Keys shown by their own rules, in this order; others follow as they are.
+Formatter = Callable[[Any], str]
+_CHANGE_FORMATS: dict[str, Formatter] = {
+    "status": _status_label,
+    "escalation": _escalation_label,
+    "resident_satisfied": _yes_no,
+    "backlog_review_on": lambda v: _date(v) if v else "—",
+}
+_CHANGE_LABELS: dict[str, Promise] = {
+    "status": gettext_lazy("Status"),
+    "category": gettext_lazy("Category"),
+    "escalation": gettext_lazy("Escalation"),
+    "rework_count": gettext_lazy("Rework count"),
+    "township_rating": gettext_lazy("Rating"),
+    "resident_satisfied": gettext_lazy("Resident satisfied"),
+    "backlog_review_on": gettext_lazy("Review on"),
+}
+
+_TEXT_KEYS: list[tuple[str, Promise]] = [
+    ("description", gettext_lazy("Description")),
+    ("address", gettext_lazy("Address")),
+    ("text", gettext_lazy("Text")),
+    ("result", gettext_lazy("Result")),
+    ("answer", gettext_lazy("Answer")),
+    ("note", gettext_lazy("Note")),
+    ("meeting_point", gettext_lazy("Meeting point")),
+    ("lane", gettext_lazy("Lane")),
+    ("reporter_name", gettext_lazy("Reporter")),
+    ("external_id", gettext_lazy("External id")),
+]
+_TIME_KEYS: list[tuple[str, Promise]] = [
+    ("acknowledge_due_at", gettext_lazy("Acknowledge by")),
+    ("arrive_due_at", gettext_lazy("Arrive by")),
+    ("resolve_due_at", gettext_lazy("Resolve by")),
+    ("due_at", gettext_lazy("Due")),
+    ("met_at", gettext_lazy("Met at")),
+    ("reminder_at", gettext_lazy("Reminder at")),
+    ("answered_at", gettext_lazy("Answered at")),
+]
+# Recorded for the hash chain or the machine, not for people.
+_SILENT = {
+    "changes",
+    "photos",
+    "township",
+    "community",
+    "grid_cell",
+    "lane_distance_m",
+    "notice",
+    "by_hand",
+    "recipients",
+    "previous",
+    "late_seconds",
+    "category",
+}
+
+
+def _lines(event: Event, departments: _Departments) -> list[Line]:
+    data: dict[str, Any] = dict(event.data or {})
+    lines: list[Line] = []
+    handled: set[str] = set()
+
+    def add(label: Any, value: str, reference: str = "") -> None:
+        if value != "":
+            lines.append(Line(str(label), value, reference))
+
+    for name, pair in (data.get("changes") or {}).items():
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            continue
+        show = _CHANGE_FORMATS.get(name, lambda v: "—" if v in (None, "") else str(v))
+        add(_CHANGE_LABELS.get(name, name), f"{show(pair[0])} → {show(pair[1])}")
+
+    if "kind" in data:
+        kind = data["kind"]
+        add(_("Kind"), str(WhistleKind(kind).label) if kind in WhistleKind.values else str(kind))
+        handled.add("kind")
+    if "whistle" in data:
+        kind = data["whistle"]
+        add(
+            _("Channel"),
+            str(WhistleKind(kind).label) if kind in WhistleKind.values else _("routine dispatch"),
+        )
+        handled.add("whistle")
+    if "department" in data:
+        add(_("Department"), departments.name(data["department"]))
+        handled.add("department")
+    if "departments" in data:
+        names = [departments.name(d) for d in data["departments"] or []]
+        add(_("Departments"), "、".join(names))
+        handled.add("departments")
+    if data.get("on_site"):
+        add(_("On site"), "、".join(departments.name(c) for c in data["on_site"]))
+    handled.add("on_site")
+    if "source" in data:
+        source = data["source"]
+        add(_("Source"), str(Case.Source(source).label) if source in Case.Source.values else source)
+        handled.add("source")
+    if "reason" in data:
+        reason = data["reason"]
+        add(_("Reason"), str(REFUSAL_REASONS.get(reason, reason)) if reason else "")
+        handled.add("reason")
+    if "distance_m" in data and data["distance_m"] is not None:
+        distance = _metres(data["distance_m"])
+        measured = {
+            "meeting_point": _("%(distance)s (measured from the meeting point)"),
+            "case": _("%(distance)s (measured from the case's position)"),
+        }.get(data.get("target") or "")
+        add(_("Distance"), measured % {"distance": distance} if measured else distance)
+    handled.update({"distance_m", "target"})
+    if data.get("radius_m") is not None:
+        add(_("Allowed"), _("within %(m)s") % {"m": _metres(data["radius_m"])})
+    handled.add("radius_m")
+    if data.get("accuracy_m") is not None:
+        add(_("GPS accuracy"), "± " + _metres(data["accuracy_m"]))
+    handled.add("accuracy_m")
+    if "on_time" in data:
+        late = data.get("minutes_late") or 0
+        add(
+            _("Timeliness"),
+            _("on time") if data["on_time"] else _("%(late)s late") % {"late": _minutes(late)},
+        )
+        handled.update({"on_time", "minutes_late"})
+    if "obligation" in data:
+        add(_("Obligation"), str(OBLIGATIONS.get(data["obligation"], data["obligation"])))
+        handled.add("obligation")
+    if "level" in data:
+        add(_("Escalated to"), _escalation_label(data["level"]))
+        handled.add("level")
+    if data.get("overdue_minutes") is not None:
+        add(_("Overdue by"), _minutes(data["overdue_minutes"]))
+    handled.add("overdue_minutes")
+    if data.get("minutes_left") is not None:
+        add(_("Time left"), _minutes(data["minutes_left"]))
+    handled.add("minutes_left")
+    if data.get("minutes_on_site") is not None:
+        add(_("Time on site"), _minutes(data["minutes_on_site"]))
+    handled.add("minutes_on_site")
+    if "case_status" in data:
+        add(_("Case status"), _status_label(data["case_status"]))
+        handled.add("case_status")
+    if data.get("into"):
+        add(_("Merged into"), str(data["into"]), reference=str(data["into"]))
+    handled.add("into")
+    if data.get("duplicate"):
+        add(_("Duplicate"), str(data["duplicate"]), reference=str(data["duplicate"]))
+    handled.add("duplicate")
+    if data.get("review_on"):
+        add(_("Review on"), _date(data["review_on"]))
+    handled.add("review_on")
+    if data.get("rework_count"):
+        add(_("Rework count"), str(data["rework_count"]))
+    handled.add("rework_count")
+    rounds = data.get("summonses")
+    if isinstance(rounds, list):
+        names = [departments.name(r.get("department", "")) for r in rounds if isinstance(r, dict)]
+        if names:
+            add(_("New deadlines for"), "、".join(names))
+        handled.add("summonses")
+    for key, label in _TIME_KEYS:
+        if data.get(key):
+            add(label, local_time(data[key]))
+        handled.add(key)
+    for key, label in _TEXT_KEYS:
+        if data.get(key):
+            add(label, _text(data[key]))
+        handled.add(key)
+    photos = data.get("photos")
+    if photos:
+        n = len(photos)
+        add(_("Photos"), ngettext("%(n)s photo", "%(n)s photos", n) % {"n": n})
+    for key, value in data.items():
+        if key in handled or key in _SILENT or value in (None, "", [], {}):
+            continue
+        add(key, _text(value))
+    return lines
+
+
+def _kind_label(kind: str) -> str:
+    if kind in EventKind.values:
+        return str(EventKind(kind).label)
+    return kind
+
+
+def _role_label(role: str) -> str:
+    if role == SYSTEM_ROLE:
+        return _("deadline watch")
+    if role in Role.values:
+        return str(Role(role).label)
+    return role
+
+
+def entries(events: Iterable[Event]) -> list[Entry]:
+    """Display entries of events loaded with `actor` and `summons__department`."""
+    events = list(events)
+    departments = _Departments(_codes(events))
+    found = []
+    for event in events:
+        actor = event.actor.display_name if event.actor is not None else ""
+        found.append(
+            Entry(
+                seq=event.seq,
+                at=event.at,
+                kind=event.kind,
+                title=_kind_label(event.kind),
+                tone=_TONES.get(event.kind, "neutral"),
+                actor=actor,
+                role=_role_label(event.actor_role),
+                department=event.summons.department.name if event.summons is not None else "",
+                lines=_lines(event, departments),
+                lon=event.lon,
+                lat=event.lat,
+            )
+        )
+    return found

@@ -1,0 +1,179 @@
+"""The page of a case (case:detail), its photos, and every action on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from whistle.cases.models import Attachment, Case, Event, SupervisionNotice
+from whistle.cases.scoping import visible_cases
+from whistle.cases.trail import EventKind
+from whistle.desk import timeline
+from whistle.desk.boards import case_deadline, obligation_rows
+from whistle.desk.operations import (
+    OPERATIONS,
+    Choices,
+    OperationForms,
+    Posted,
+    perform,
+    unplaced_errors,
+)
+from whistle.desk.viewer import Viewer
+from whistle.desk.views.common import (
+    BadPost,
+    case_target,
+    find_case,
+    posted_operation,
+    prefetch_case,
+    safe_next,
+)
+
+
+def case_url(case: Case) -> str:
+    return reverse("case:detail", args=[case.reference])
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def detail(request: HttpRequest, reference: str) -> HttpResponse:
+    viewer = Viewer.of(request.user)
+    case = prefetch_case(find_case(request.user, reference))
+    choices = Choices(visible_cases=visible_cases(request.user))
+    posted: Posted | None = None
+    if request.method == "POST":
+        try:
+            op = posted_operation(request)
+            target = case_target(case, op, request.POST.get("target", ""))
+        except BadPost:
+            return HttpResponseBadRequest()
+        posted = perform(request, viewer, op, target, choices)
+        if not posted.form.errors:
+            return HttpResponseRedirect(safe_next(request, case_url(case)))
+        # The action may have recorded its refusal: show the case as it is now.
+        case = prefetch_case(find_case(request.user, reference))
+        choices = Choices(visible_cases=visible_cases(request.user))
+    forms = OperationForms(viewer, choices, posted)
+    context = case_context(request, viewer, case, forms)
+    unplaced_errors(request, posted)
+    return render(request, "desk/case/detail.html", context)
+
+
+def map_features(case: Case, summonses: list[Any], events: list[Event]) -> dict[str, Any]:
+    """What the case's map draws besides the township: the problem, the lane, the meeting
+    points and every check-in position, accepted or refused (WGS-84)."""
+    meeting = [
+        {"lon": w.meeting_lon, "lat": w.meeting_lat, "label": w.meeting_point}
+        for w in case.whistles.all()
+        if w.meeting_lon is not None and w.meeting_lat is not None
+    ]
+    check_ins = []
+    for event in events:
+        if event.kind not in (EventKind.CHECK_IN_ACCEPTED, EventKind.CHECK_IN_REFUSED):
+            continue
+        if event.lon is None or event.lat is None:
+            continue
+        check_ins.append(
+            {
+                "lon": event.lon,
+                "lat": event.lat,
+                "accepted": event.kind == EventKind.CHECK_IN_ACCEPTED,
+                "label": event.summons.department.name if event.summons is not None else "",
+                "at": timezone.localtime(event.at).strftime("%H:%M"),
+                "distance_m": (event.data or {}).get("distance_m"),
+            }
+        )
+    return {
+        "case": {"lon": case.lon, "lat": case.lat, "label": case.reference},
+        "lane": (
+            {"geometry": case.lane.centre_line, "label": case.lane.name} if case.lane else None
+        ),
+        "meeting": meeting,
+        "check_ins": check_ins,
+    }
+
+
+def case_context(
+    request: HttpRequest, viewer: Viewer, case: Case, forms: OperationForms
+) -> dict[str, Any]:
+    now = timezone.now()
+    summonses = list(case.summonses.all())
+    mine = viewer.department_ids()
+    # The viewer's own department first: on a phone its buttons are what they came for.
+    summonses.sort(key=lambda s: (s.department_id not in mine, s.summoned_at, s.pk))
+    notices = list(
+        SupervisionNotice.objects.filter(case=case)
+        .select_related("department", "issued_by")
+        .order_by("-issued_at")
+    )
+    for notice in notices:
+        notice.case = case
+    events = list(
+        Event.objects.filter(case=case)
+        .select_related("actor", "summons__department")
+        .order_by("seq")
+    )
+    attachments = list(
+        Attachment.objects.filter(case=case)
+        .select_related("uploaded_by", "summons__department")
+        .order_by("uploaded_at", "pk")
+    )
+    case_ops = forms.available(case)
+    summons_cards = [
+        {
+            "summons": s,
+            "obligations": obligation_rows(s, now),
+            "ops": forms.available(s),
+            "mine": s.department_id in mine,
+        }
+        for s in summonses
+    ]
+    notice_cards = [{"notice": n, "ops": forms.available(n)} for n in notices]
+    whistle_op = OPERATIONS["whistle"]
+    return {
+        "case": case,
+        "now": now,
+        "deadline": case_deadline(case, now) if case.is_open else None,
+        "primary_ops": [f for f in case_ops.values() if not f.folded],
+        "secondary_ops": [f for f in case_ops.values() if f.folded],
+        "may_whistle": whistle_op.allowed(viewer, case),
+        "summons_cards": summons_cards,
+        "notice_cards": notice_cards,
+        "whistles": list(case.whistles.all()),
+        "attachments": attachments,
+        "entries": timeline.entries(events),
+        "map_features": map_features(case, summonses, events),
+        "duplicates_in": list(case.duplicates.order_by("reported_at").only("reference")),
+        "sees_phone": viewer.township_office(case.township_id),
+    }
+
+
+@login_required
+@require_GET
+def photo(request: HttpRequest, reference: str, pk: int) -> FileResponse:
+    """A photo of a case, for those who may see the case; never from a public URL."""
+    case = find_case(request.user, reference)
+    attachment = Attachment.objects.filter(case=case, pk=pk).first()
+    if attachment is None or not attachment.file:
+        raise Http404
+    try:
+        handle = attachment.file.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404 from None
+    response = FileResponse(handle, content_type=attachment.content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Content-Disposition"] = f'inline; filename="{case.reference}-{attachment.pk}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,102 @@
+"""What the desk views share: finding the case a person may see, and the operation and
+target a form posted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, prefetch_related_objects
+from django.http import Http404, HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from whistle.cases.models import Case, Summons, SupervisionNotice, Whistle
+from whistle.cases.scoping import visible_cases
+from whistle.desk.operations import (
+    NOTICE,
+    OPERATIONS,
+    SUMMONS,
+    Operation,
+)
+
+CASE_RELATED = (
+    "category__major",
+    "lane",
+    "township",
+    "district",
+    "community",
+    "reporter",
+    "merged_into",
+)
+
+
+def find_case(person: Any, reference: str) -> Case:
+    """The case with this reference among those the person may see; 404 otherwise, so
+    that a case outside one's area cannot even be confirmed to exist."""
+    case = (
+        visible_cases(person)
+        .select_related(*CASE_RELATED)
+        .filter(reference=reference.strip().upper())
+        .first()
+    )
+    if case is None:
+        raise Http404
+    return case
+
+
+def prefetch_case(case: Case) -> Case:
+    """Load what the case page and its buttons read, once."""
+    prefetch_related_objects(
+        [case],
+        Prefetch(
+            "summonses",
+            queryset=Summons.objects.select_related(
+                "department", "whistle", "acknowledged_by"
+            ).order_by("summoned_at", "pk"),
+        ),
+        Prefetch("whistles", queryset=Whistle.objects.select_related("blown_by")),
+    )
+    return case
+
+
+class BadPost(Exception):
+    """A POST that names no operation, or a target the page does not show."""
+
+
+def posted_operation(request: HttpRequest) -> Operation:
+    op = OPERATIONS.get(request.POST.get("op", ""))
+    if op is None:
+        raise BadPost
+    return op
+
+
+def case_target(case: Case, op: Operation, key: str) -> Any:
+    """The target of an operation posted on a case: the case, one of its summonses or one
+    of its supervision notices."""
+    if op.target == SUMMONS:
+        summons = next((s for s in case.summonses.all() if s.uuid.hex == key), None)
+        if summons is None:
+            raise BadPost
+        summons.case = case
+        return summons
+    if op.target == NOTICE:
+        notice = (
+            SupervisionNotice.objects.select_related("department", "summons")
+            .filter(case=case, pk=int(key) if key.isdigit() else 0)
+            .first()
+        )
+        if notice is None:
+            raise BadPost
+        notice.case = case
+        return notice
+    if key != case.reference:
+        raise BadPost
+    return case
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return default

@@ -1,0 +1,281 @@
+"""The township's command centre: the live board, the work queues, the whistle, the wall."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from whistle.cases.models import Case
+from whistle.cases.rules import whistle_rule
+from whistle.cases.scoping import visible_cases
+from whistle.cases.suggest import suggest_departments
+from whistle.desk.boards import township_board, township_queues
+from whistle.desk.operations import (
+    CASE,
+    OPERATIONS,
+    SUMMONS,
+    Choices,
+    OperationForms,
+    Posted,
+    perform,
+    unplaced_errors,
+)
+from whistle.desk.viewer import Viewer
+from whistle.desk.views.case import case_url
+from whistle.desk.views.common import (
+    BadPost,
+    find_case,
+    posted_operation,
+    prefetch_case,
+)
+from whistle.organisation.models import Jurisdiction
+from whistle.policies.models import DurationUnit, WhistleKind
+from whistle.web.views import HTMX_STOP_POLLING
+
+
+def desk_township(request: HttpRequest, viewer: Viewer) -> tuple[Jurisdiction, list[Jurisdiction]]:
+    """The township shown (``?township=CODE``, else the first) and all the person may open.
+
+    403 for someone without a command-centre role; 404 for a township outside theirs."""
+    townships = list(viewer.desk_townships().select_related("parent").order_by("code"))
+    if not townships:
+        raise PermissionDenied
+    code = request.GET.get("township", "")
+    if not code:
+        return townships[0], townships
+    township = next((t for t in townships if t.code == code), None)
+    if township is None:
+        raise Http404
+    return township, townships
+
+
+def home_url(township: Jurisdiction, townships: list[Jurisdiction]) -> str:
+    url = reverse("dispatch:home")
+    return url if township == townships[0] else f"{url}?township={township.code}"
+
+
+def _queue_target(request: HttpRequest, township: Jurisdiction, op: Any) -> Any:
+    key = request.POST.get("target", "")
+    if op.target == CASE:
+        case = (
+            visible_cases(request.user)
+            .select_related("township", "district", "lane", "category")
+            .filter(township=township, reference=key)
+            .first()
+        )
+        if case is None:
+            raise BadPost
+        return prefetch_case(case)
+    if op.target == SUMMONS:
+        cases = visible_cases(request.user).filter(township=township)
+        case = cases.filter(summonses__uuid=_uuid(key)).first()
+        if case is None:
+            raise BadPost
+        prefetch_case(case)
+        summons = next(s for s in case.summonses.all() if s.uuid.hex == key)
+        summons.case = case
+        return summons
+    raise BadPost
+
+
+def _uuid(key: str) -> Any:
+    import uuid
+
+    try:
+        return uuid.UUID(hex=key)
+    except ValueError:
+        raise BadPost from None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def home(request: HttpRequest) -> HttpResponse:
+    viewer = Viewer.of(request.user)
+    township, townships = desk_township(request, viewer)
+    posted: Posted | None = None
+    if request.method == "POST":
+        try:
+            op = posted_operation(request)
+            target = _queue_target(request, township, op)
+        except BadPost:
+            return HttpResponseBadRequest()
+        posted = perform(
+            request, viewer, op, target, Choices(visible_cases=visible_cases(request.user))
+        )
+        if not posted.form.errors:
+            # Back to where the case now stands in the queues (or the top when it left them).
+            reference = target.reference if isinstance(target, Case) else target.case.reference
+            return HttpResponseRedirect(f"{home_url(township, townships)}#q-{reference}")
+    now = timezone.now()
+    queues = township_queues(request.user, township, now)
+    choices = Choices(visible_cases=visible_cases(request.user), duplicates=queues.duplicates)
+    forms = OperationForms(viewer, choices, posted)
+
+    def rows(cases: Sequence[Case], names: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [{"case": c, "ops": forms.available(c, names)} for c in cases]
+
+    context = {
+        "township": township,
+        "townships": townships,
+        "board": township_board(request.user, township, now),
+        "queues": queues,
+        "reported": [
+            {
+                "case": c,
+                "ops": forms.available(c, ("file", "reject", "merge")),
+                "duplicates": queues.duplicates.get(c.pk, []),
+            }
+            for c in queues.reported
+        ],
+        "filed": rows(queues.filed, ("dispatch", "solve", "backlog")),
+        "may_whistle": {c.pk: OPERATIONS["whistle"].allowed(viewer, c) for c in queues.filed},
+        "at_work": [
+            {
+                "case": c,
+                "ops": forms.available(c, ("mark_handled",)),
+                "summonses": [(s, forms.available(s, ("release",))) for s in c.summonses.all()],
+            }
+            for c in queues.at_work
+        ],
+        "declines": [(s, forms.available(s, ("rule",))) for s in queues.declines],
+        "to_check": rows(queues.to_check, ("check_passed", "rework")),
+        "to_close": rows(queues.to_close, ("close",)),
+        "backlog": rows(queues.backlog, ("resume",)),
+        "escalated": rows(queues.escalated, ("supervise", "escalate")),
+        "home_url": home_url(township, townships),
+        "counts": {
+            "check": len(queues.to_check) + len(queues.to_close),
+            "oversight": len(queues.escalated) + len(queues.notices),
+        },
+        "today": timezone.localdate(),
+    }
+    unplaced_errors(request, posted)
+    return render(request, "desk/dispatch/home.html", context)
+
+
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    """The live part of the command centre and its wall, polled every 5 seconds."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=HTMX_STOP_POLLING)
+    viewer = Viewer.of(request.user)
+    township, _townships = desk_township(request, viewer)
+    wall = request.GET.get("layout") == "wall"
+    response = render(
+        request,
+        "desk/dispatch/board.html",
+        {
+            "board": township_board(request.user, township, timezone.now()),
+            "wall": wall,
+        },
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def wall(request: HttpRequest) -> HttpResponse:
+    viewer = Viewer.of(request.user)
+    township, townships = desk_township(request, viewer)
+    return render(
+        request,
+        "desk/dispatch/wall.html",
+        {
+            "township": township,
+            "townships": townships,
+            "board": township_board(request.user, township, timezone.now()),
+            "wall": True,
+        },
+    )
+
+
+def _rules(case: Case) -> list[dict[str, Any]]:
+    """The time limits of each kind of whistle in the case's district, for the form."""
+    found = []
+    for kind in WhistleKind:
+        rule = whistle_rule(case.district, kind.value)
+        found.append(
+            {
+                "kind": kind.value,
+                "label": kind.label,
+                "acknowledge": rule.acknowledge_within,
+                "acknowledge_unit": DurationUnit(rule.acknowledge_unit).label,
+                "arrive": rule.arrive_within,
+                "arrive_unit": DurationUnit(rule.arrive_unit).label,
+            }
+        )
+    return found
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def whistle(request: HttpRequest, reference: str) -> HttpResponse:
+    """Blow the whistle on a case: the kind, whom to summon, where to meet."""
+    viewer = Viewer.of(request.user)
+    case = prefetch_case(find_case(request.user, reference))
+    op = OPERATIONS["whistle"]
+    if not viewer.township_office(case.township_id):
+        raise PermissionDenied
+    if not op.allowed(viewer, case):
+        messages.error(
+            request,
+            _("The whistle cannot be blown on this case now: it is %(status)s.")
+            % {"status": case.get_status_display()},
+        )
+        return HttpResponseRedirect(case_url(case))
+    choices = Choices(visible_cases=visible_cases(request.user))
+    posted: Posted | None = None
+    if request.method == "POST":
+        if request.POST.get("target") != case.reference or request.POST.get("op") != op.name:
+            return HttpResponseBadRequest()
+        posted = perform(request, viewer, op, case, choices)
+        if not posted.form.errors:
+            return HttpResponseRedirect(case_url(case))
+    forms = OperationForms(viewer, choices, posted)
+    made = forms.form_for(op, case)
+    form = made.form
+    suggestions = suggest_departments(case)
+    suggested_ids = {s.department.pk for s in suggestions}
+    chosen = set(request.POST.getlist(form.add_prefix("departments"))) if form.is_bound else set()
+    others = [d for d in choices.departments(case.township) if d.pk not in suggested_ids]
+    serving = {d.pk for d in choices.departments(case.township)}
+    return render(
+        request,
+        "desk/dispatch/whistle.html",
+        {
+            "case": case,
+            "made": made,
+            "form": form,
+            "suggestions": [s for s in suggestions if s.department.pk in serving],
+            "others": others,
+            "chosen": chosen,
+            "rules": _rules(case),
+            "map_features": {
+                "case": {"lon": case.lon, "lat": case.lat, "label": case.reference},
+                "lane": (
+                    {"geometry": case.lane.centre_line, "label": case.lane.name}
+                    if case.lane
+                    else None
+                ),
+                "meeting": [],
+                "check_ins": [],
+            },
+        },
+    )
