@@ -1,0 +1,213 @@
+/*
+ * The patrol page's route: positions from navigator.geolocation, sent in small batches.
+ *
+ * Each position gets a sequence number from its own time (milliseconds since ten minutes
+ * before the patrol started), so a batch sent twice after a lost answer is stored once.
+ * Positions not yet sent wait in localStorage: a reload, a tunnel or a dead zone loses
+ * nothing. When the browser refuses positions the patrol goes on without a route and the
+ * server records why. Ending the patrol sends what is waiting first.
+ *
+ * Browsers stop giving positions to a page whose screen is off: keep the page open.
+ */
+(function () {
+  "use strict";
+
+  var Whistle = (window.Whistle = window.Whistle || {});
+  var SEND_EVERY_MS = 15000;
+  var SEND_AT = 10; // positions waiting
+  var BATCH_MAX = 200;
+  var SEQ_OFFSET_MS = 10 * 60 * 1000;
+
+  function words() {
+    var node = document.getElementById("patrol-strings");
+    try {
+      return node ? JSON.parse(node.textContent) : {};
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function storage() {
+    try {
+      var probe = "__whistle__";
+      window.localStorage.setItem(probe, probe);
+      window.localStorage.removeItem(probe);
+      return window.localStorage;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function start(el) {
+    if (el._whistlePatrol) return;
+    el._whistlePatrol = true;
+    var strings = words();
+    var url = el.getAttribute("data-positions-url");
+    var key = "whistle-patrol-" + el.getAttribute("data-patrol-id");
+    var startedMs = Date.parse(el.getAttribute("data-started")) || Date.now();
+    var store = storage();
+    var statusNode = el.querySelector("[data-patrol-status]");
+    var distanceNode = el.querySelector("[data-patrol-distance]");
+    var pointsNode = el.querySelector("[data-patrol-points]");
+    var location = el.getAttribute("data-location");
+    var queue = [];
+    var sending = null;
+    var watchId = null;
+    var stopped = false;
+
+    try {
+      queue = JSON.parse((store && store.getItem(key)) || "[]") || [];
+    } catch (e) {
+      queue = [];
+    }
+
+    function save() {
+      if (!store) return;
+      try {
+        if (queue.length) store.setItem(key, JSON.stringify(queue));
+        else store.removeItem(key);
+      } catch (e) {
+        /* storage full: the points stay in memory */
+      }
+    }
+
+    function say(text, isError) {
+      if (!statusNode || !text) return;
+      statusNode.textContent = text;
+      statusNode.classList.toggle("is-error", Boolean(isError));
+    }
+
+    function post(body) {
+      return fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify(body),
+      }).then(function (response) {
+        return response.json().then(
+          function (data) {
+            return { status: response.status, data: data };
+          },
+          function () {
+            return { status: response.status, data: {} };
+          }
+        );
+      });
+    }
+
+    function stop(message) {
+      stopped = true;
+      if (watchId !== null && navigator.geolocation) navigator.geolocation.clearWatch(watchId);
+      say(message, true);
+    }
+
+    function flush() {
+      if (sending) return sending;
+      if (!queue.length || stopped) return Promise.resolve();
+      var batch = queue.slice(0, BATCH_MAX);
+      sending = post({ points: batch })
+        .then(function (result) {
+          if (result.status === 200 || result.status === 400) {
+            // A refused batch would be refused again: drop it rather than block the rest.
+            queue = queue.slice(batch.length);
+            save();
+          }
+          if (result.status === 200) {
+            if (distanceNode) distanceNode.textContent = result.data.distance;
+            if (pointsNode) pointsNode.textContent = result.data.points;
+            location = result.data.location;
+            say(strings.recording);
+          } else if (result.status === 409 || result.status === 403 || result.status === 404) {
+            stop(result.data.error || strings.ended);
+          }
+        })
+        .catch(function () {
+          say(Whistle.format(strings.offline || "", { n: queue.length }), true);
+        })
+        .then(function () {
+          sending = null;
+        });
+      return sending;
+    }
+
+    function tell(status, message) {
+      say(message, status !== "recording");
+      if (location === status) return;
+      location = status;
+      post({ points: [], location: status }).catch(function () {
+        /* told again on the next page load */
+      });
+    }
+
+    function onPosition(position) {
+      if (stopped) return;
+      var seq = Math.max(0, Math.round(position.timestamp - startedMs + SEQ_OFFSET_MS));
+      queue.push({
+        seq: seq,
+        lon: position.coords.longitude,
+        lat: position.coords.latitude,
+        accuracy_m: position.coords.accuracy,
+        at: new Date(position.timestamp).toISOString(),
+      });
+      save();
+      if (location !== "recording") say(strings.recording);
+      if (queue.length >= SEND_AT) flush();
+    }
+
+    function onError(error) {
+      if (error.code === 1) tell("denied", strings.denied);
+      else if (error.code === 2) say(strings.unavailable, true);
+      // A timeout of one attempt: the watch goes on.
+    }
+
+    if (!navigator.geolocation || !window.isSecureContext) {
+      tell("unsupported", strings.unsupported);
+    } else {
+      watchId = navigator.geolocation.watchPosition(onPosition, onError, {
+        enableHighAccuracy: true,
+        maximumAge: 5000,
+        timeout: 30000,
+      });
+    }
+    window.setInterval(flush, SEND_EVERY_MS);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") flush();
+    });
+    flush();
+
+    var endForm = document.querySelector("[data-patrol-end]");
+    if (endForm) {
+      endForm.addEventListener("submit", function (event) {
+        if (endForm._sent) return;
+        event.preventDefault();
+        endForm._sent = true;
+        var button = endForm.querySelector("button");
+        if (button) button.disabled = true;
+        say(strings.sending);
+        flush().then(function () {
+          stopped = true;
+          if (watchId !== null) navigator.geolocation.clearWatch(watchId);
+          endForm.submit();
+        });
+      });
+    }
+
+    Whistle.patrol = { flush: flush, queue: function () { return queue.slice(); } };
+  }
+
+  function init(root) {
+    var scope = root || document;
+    if (!scope.querySelectorAll) return;
+    [].forEach.call(scope.querySelectorAll("[data-patrol]"), start);
+  }
+
+  if (Whistle.onInit) Whistle.onInit(init);
+})();

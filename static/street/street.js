@@ -1,0 +1,143 @@
+/*
+ * The street pages' report forms and checklist.
+ *
+ * Report forms ([data-report-form]): the position comes from geolocate.js or a
+ * pin on the map (static/whistle/map.js); both fill the longitude and latitude inputs in
+ * WGS-84, geolocate.js also the accuracy (a pin has none). A chosen photo is previewed.
+ * Suggested categories (htmx) are picked with one tap; cases nearby that may be the same
+ * problem are fetched when the place or the category changes.
+ *
+ * Checklist items swapped in by htmx say what was recorded to screen readers and keep the
+ * keyboard focus on the button that was pressed.
+ */
+(function () {
+  "use strict";
+
+  var Whistle = (window.Whistle = window.Whistle || {});
+
+  function mapHandle(mapEl) {
+    if (!mapEl) return null;
+    return mapEl._whistleMap || (Whistle.map && Whistle.map.create(mapEl)) || null;
+  }
+
+  function bindReportForm(form) {
+    if (form._streetBound) return;
+    form._streetBound = true;
+    var lon = form.querySelector("#id_lon");
+    var lat = form.querySelector("#id_lat");
+    var accuracy = form.querySelector("#id_accuracy_m");
+    var category = form.querySelector("#id_category");
+    var nearby = form.querySelector("[data-nearby]");
+    var nearbyUrl = form.getAttribute("data-nearby-url");
+    var mapEl = form.querySelector("[data-map]");
+    var keepAccuracy = false;
+
+    function placeChanged() {
+      if (!nearbyUrl || !nearby || !window.htmx || !lon.value || !lat.value) return;
+      window.htmx.ajax("GET", nearbyUrl, {
+        target: nearby,
+        swap: "innerHTML",
+        values: { lon: lon.value, lat: lat.value, category: category ? category.value : "" },
+      });
+    }
+
+    /* Put the pin at a position without losing the accuracy the phone gave for it. */
+    function pinAt(lonValue, latValue, zoomIn) {
+      var handle = mapHandle(mapEl);
+      if (!handle) return;
+      handle.ready.then(function () {
+        keepAccuracy = true;
+        var marker = handle.pin(lonValue, latValue);
+        keepAccuracy = false;
+        if (zoomIn) handle.map.setView(marker.getLatLng(), Math.max(handle.map.getZoom(), 17));
+      });
+    }
+
+    form.addEventListener("whistle:position", function (event) {
+      var detail = event.detail || {};
+      if (mapEl && event.target === mapEl) {
+        lon.value = Number(detail.lon).toFixed(7);
+        lat.value = Number(detail.lat).toFixed(7);
+        if (!keepAccuracy && accuracy) accuracy.value = "";
+        placeChanged();
+        return;
+      }
+      // From geolocate.js: the inputs are filled already.
+      pinAt(detail.lon, detail.lat, true);
+      placeChanged();
+    });
+
+    if (mapEl) {
+      mapEl.addEventListener("whistle:map-click", function (event) {
+        var handle = mapHandle(mapEl);
+        if (handle) handle.pin(event.detail.lon, event.detail.lat);
+      });
+      mapHandle(mapEl);
+      if (lon.value && lat.value) pinAt(parseFloat(lon.value), parseFloat(lat.value), true);
+      if (mapEl.hasAttribute("data-pin-only")) {
+        // A map with no layers of its own: "nothing to show" would mislead.
+        var handle = mapHandle(mapEl);
+        if (handle) {
+          handle.ready.then(function () {
+            var status = mapEl.closest("figure").querySelector("[data-map-status]");
+            if (status) status.textContent = "";
+            handle.map.setView([39.9042, 116.4074], 12);
+          });
+        }
+      }
+    }
+
+    if (category) category.addEventListener("change", placeChanged);
+
+    form.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-pick-category]");
+      if (!button || !category) return;
+      category.value = button.getAttribute("data-pick-category");
+      category.dispatchEvent(new Event("change", { bubbles: true }));
+      var option = category.options[category.selectedIndex];
+      if (option) Whistle.announce(option.textContent);
+      category.focus();
+    });
+
+    var photo = form.querySelector('input[type="file"][name="photo"]');
+    var preview = form.querySelector("[data-photo-preview]");
+    var photoName = form.querySelector("[data-photo-name]");
+    if (photo) {
+      photo.addEventListener("change", function () {
+        var file = photo.files && photo.files[0];
+        if (photoName) photoName.textContent = file ? file.name : "";
+        if (!preview || !window.URL) return;
+        if (!file) {
+          preview.hidden = true;
+          return;
+        }
+        preview.src = window.URL.createObjectURL(file);
+        preview.hidden = false;
+      });
+    }
+  }
+
+  var lastAnnounced = "";
+
+  function init(root) {
+    var scope = root || document;
+    if (!scope.querySelectorAll) return;
+    [].forEach.call(scope.querySelectorAll("[data-report-form]"), bindReportForm);
+    // A checklist item or a list of suggestions just swapped in by htmx.
+    if (root && root !== document && root.matches) {
+      var spoken = root.getAttribute("data-announce") ||
+        (root.querySelector && root.querySelector("[data-announce]") &&
+          root.querySelector("[data-announce]").getAttribute("data-announce"));
+      if (spoken && spoken !== lastAnnounced) {
+        lastAnnounced = spoken;
+        Whistle.announce(spoken);
+      }
+      if (root.matches(".check-item")) {
+        var pressed = root.querySelector('[aria-pressed="true"]') || root.querySelector("button");
+        if (pressed) pressed.focus();
+      }
+    }
+  }
+
+  if (Whistle.onInit) Whistle.onInit(init);
+})();

@@ -1,0 +1,280 @@
+"""One-tap reports by stewards and chiefs: the form, its server-side checks in Chinese with
+the entered values kept, the photo kept across a failed submission, category suggestions,
+possible duplicates before and after reporting, and the link to the patrol's checklist."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from tests.fixtures_street import (  # noqa: F401
+    IN_DONGSI,
+    MORNING,
+    ON_THE_LANE,
+    gps_exif,
+    noisy_jpeg,
+    png_bytes,
+    reported,
+    street_fixture,
+)
+from whistle.cases.models import Attachment, Case
+from whistle.patrols.actions import record_positions, start_patrol
+from whistle.patrols.models import CheckResult
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
+
+URL = "/patrol/report/"
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(MORNING, tick=False):
+        yield
+
+
+def form_data(**changes) -> dict:
+    lon, lat = ON_THE_LANE
+    data = {
+        "description": "人民市场东巷有游商摆摊占道",
+        "lon": str(lon),
+        "lat": str(lat),
+        "accuracy_m": "8",
+        "category": "",
+    }
+    data.update(changes)
+    return data
+
+
+def photo(content: bytes, name: str = "IMG_2041.jpg") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="image/jpeg")
+
+
+def token_in(html: str) -> str:
+    match = re.search(r'name="photo_token" value="([^"]*)"', html)
+    assert match, "no photo token field"
+    return match.group(1)
+
+
+def test_the_form_asks_for_a_camera_photo_the_position_and_a_category(client, street):
+    client.force_login(street.steward)
+    html = client.get(URL).content.decode()
+    assert 'accept="image/*"' in html and 'capture="environment"' in html
+    assert 'enctype="multipart/form-data"' in html
+    assert "使用我的位置" in html and "data-geolocate" in html
+    assert 'id="report-map"' in html
+    assert "街面秩序 · 无照经营游商" in html and "市容环境 · 暴露垃圾" in html
+    assert 'hx-get="/patrol/report/suggest/"' in html
+    assert '<label class="label" for="id_description">' in html
+
+
+def test_a_report_with_a_photo_becomes_a_case_with_the_photo_re_encoded(client, street):
+    client.force_login(street.steward)
+    upload = photo(noisy_jpeg((1200, 900), exif=gps_exif()))
+    response = client.post(URL, {**form_data(category=street.vending.pk), "photo": upload})
+    case = Case.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patrol:reported", args=[case.reference])
+    assert case.reporter == street.steward
+    assert case.source == "steward"
+    assert case.category == street.vending
+    assert case.lane == street.lane
+    assert case.accuracy_m == 8
+    attachment = Attachment.objects.get(case=case)
+    assert attachment.content_type == "image/jpeg"
+    with attachment.file.open("rb") as handle:
+        stored = Image.open(io.BytesIO(handle.read()))
+        assert not stored.getexif()
+    html = client.get(response["Location"]).content.decode()
+    assert "上报成功" in html
+    assert case.reference in html
+    assert f'href="/cases/{case.reference}/"' in html
+
+
+def test_missing_place_and_description_are_refused_in_chinese_and_values_are_kept(client, street):
+    client.force_login(street.steward)
+    response = client.post(
+        URL, form_data(description="", lon="", lat="", category=street.garbage.pk)
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "请用一两句话描述问题。" in html
+    assert "请提供位置：使用“我的位置”或在地图上点选。" in html
+    assert 'class="form-errors" role="alert"' in html
+    assert f'<option value="{street.garbage.pk}" selected>' in html
+    assert 'value="8"' in html  # the accuracy typed stays
+    assert not Case.objects.exists()
+
+
+def test_a_valid_photo_is_kept_when_another_field_fails_and_used_on_the_next_try(client, street):
+    client.force_login(street.steward)
+    first = client.post(URL, {**form_data(description=""), "photo": photo(png_bytes((64, 48)))})
+    html = first.content.decode()
+    token = token_in(html)
+    assert token
+    assert "已保留您选择的照片" in html
+    assert 'src="data:image/jpeg;base64,' in html
+    second = client.post(URL, form_data(photo_token=token))
+    assert second.status_code == 302
+    case = Case.objects.get()
+    assert case.attachments.count() == 1
+
+
+def test_a_text_file_renamed_jpg_is_refused_and_the_rest_is_kept(client, street):
+    client.force_login(street.steward)
+    fake = photo("这不是照片".encode(), name="problem.jpg")
+    response = client.post(URL, {**form_data(), "photo": fake})
+    html = response.content.decode()
+    assert "无法识别该文件为照片" in html and "请重新选择照片" in html
+    assert "人民市场东巷有游商摆摊占道</textarea>" in html
+    assert token_in(html) == ""
+    assert not Case.objects.exists()
+
+
+def test_a_photo_token_that_expired_asks_for_the_photo_again(client, street):
+    client.force_login(street.steward)
+    response = client.post(URL, form_data(photo_token="x" * 32))
+    assert "之前选择的照片已过期，请重新选择照片。" in response.content.decode()
+    assert not Case.objects.exists()
+
+
+def test_someone_elses_photo_token_is_not_accepted(client, street):
+    client.force_login(street.lane_chief)
+    token = token_in(
+        client.post(
+            URL, {**form_data(description=""), "photo": photo(png_bytes())}
+        ).content.decode()
+    )
+    client.force_login(street.steward)
+    response = client.post(URL, form_data(photo_token=token))
+    assert "已过期" in response.content.decode()
+
+
+def test_a_place_outside_every_township_is_put_on_the_position(client, street):
+    client.force_login(street.steward)
+    response = client.post(URL, form_data(lon="100.0", lat="30.0"))
+    html = response.content.decode()
+    assert "位置（100.0，30.0）不在本市任何街乡范围内。" in html
+    assert re.search(r'<div class="field has-error">\s*<label class="label" for="id_lon">', html)
+
+
+def test_a_report_outside_the_stewards_lanes_is_refused_with_who_may(client, street):
+    client.force_login(street.steward)
+    lon, lat = IN_DONGSI
+    html = client.post(URL, form_data(lon=str(lon), lat=str(lat))).content.decode()
+    assert 'class="form-errors"' in html
+    assert "东四六条" in html
+    assert not Case.objects.exists()
+
+
+def test_a_problem_on_the_checklist_opens_the_form_filled_in_and_is_ticked_once_reported(
+    client, street
+):
+    patrol = start_patrol(street.steward, lane=street.lane)
+    with time_machine.travel(MORNING + timedelta(minutes=1), tick=False):
+        record_positions(
+            street.steward,
+            patrol,
+            points=[
+                {
+                    "seq": 0,
+                    "lon": 116.4321,
+                    "lat": 39.8725,
+                    "accuracy_m": 7,
+                    "at": MORNING.isoformat(),
+                }
+            ],
+        )
+    client.force_login(street.steward)
+    html = client.get(f"{URL}?patrol={patrol.uuid}&item=no-road-trading").content.decode()
+    assert "人民市场东巷：占道经营</textarea>" in html
+    assert 'value="116.4321"' in html and 'value="39.8725"' in html
+    assert f'value="{patrol.uuid}"' in html
+    response = client.post(
+        URL,
+        form_data(
+            description="人民市场东巷：占道经营，水果摊",
+            patrol=str(patrol.uuid),
+            item="no-road-trading",
+        ),
+    )
+    assert response.status_code == 302
+    case = Case.objects.get()
+    check = CheckResult.objects.get(patrol=patrol, item="no-road-trading")
+    assert (check.result, check.outcome, check.case) == ("problem", "reported", case)
+    page = client.get(response["Location"]).content.decode()
+    assert f"/patrol/walk/{patrol.uuid}/#checklist" in page
+
+
+def test_the_suggestion_puts_the_category_whose_words_match_first(client, street):
+    client.force_login(street.steward)
+    html = client.get("/patrol/report/suggest/", {"description": "巷口有小贩摆摊卖水果"}).content
+    html = html.decode()
+    assert f'data-pick-category="{street.vending.pk}"' in html
+    assert html.index(str(street.vending.name)) < len(html)
+    assert "暴露垃圾" not in html
+    nothing = client.get("/patrol/report/suggest/", {"description": "天气很好"}).content.decode()
+    assert "暂未找到匹配的类别" in nothing
+
+
+def test_the_suggestion_uses_only_categories_of_my_district(client, street, small_city):
+    from whistle.organisation.models import Jurisdiction
+    from whistle.policies.models import Category, CategoryKind, MajorClass
+
+    xicheng = Jurisdiction.objects.create(
+        level="district", code="110102", name="西城区", parent=small_city.city
+    )
+    major = MajorClass.objects.create(
+        district=xicheng, kind=CategoryKind.EVENT, code="05", name="街面秩序"
+    )
+    other = Category.objects.create(major=major, code="01", name="游商", keywords="游商,小贩")
+    client.force_login(street.steward)
+    html = client.get("/patrol/report/suggest/", {"description": "小贩"}).content.decode()
+    assert f'data-pick-category="{other.pk}"' not in html
+    assert f'data-pick-category="{street.vending.pk}"' in html
+
+
+def test_cases_nearby_are_shown_before_reporting_but_only_those_i_may_see(client, street):
+    near = reported(street.lane_chief, category=street.vending)
+    lon, lat = IN_DONGSI
+    reported(street.dongsi_steward, "东四六条游商", position=(lon, lat), category=street.vending)
+    client.force_login(street.steward)
+    html = client.get(
+        "/patrol/report/nearby/",
+        {"lon": "116.43212", "lat": "39.87292", "category": street.vending.pk},
+    ).content.decode()
+    assert near.reference in html and "相距" in html
+    far = client.get("/patrol/report/nearby/", {"lon": str(lon), "lat": str(lat)}).content.decode()
+    assert "东四六条游商" not in far
+    assert client.get("/patrol/report/nearby/", {"lon": "abc"}).content.decode().strip() == ""
+
+
+def test_the_page_after_reporting_lists_possible_duplicates_with_links(client, street):
+    earlier = reported(street.lane_chief, category=street.vending)
+    client.force_login(street.steward)
+    client.post(URL, form_data(category=street.vending.pk))
+    case = Case.objects.exclude(pk=earlier.pk).get()
+    html = client.get(reverse("patrol:reported", args=[case.reference])).content.decode()
+    assert "可能重复的案件" in html
+    assert f'href="/cases/{earlier.reference}/"' in html
+
+
+def test_a_case_link_is_plain_text_while_the_case_page_does_not_exist(street, monkeypatch):
+    from django.urls import NoReverseMatch
+
+    from whistle.street import links
+
+    def missing(*args, **kwargs):
+        raise NoReverseMatch("case:detail")
+
+    monkeypatch.setattr(links, "reverse", missing)
+    assert links.case_url("7KX2M9QH4T") is None
+    from whistle.street.templatetags.street_ui import case_link
+
+    assert case_link("7KX2M9QH4T") == {"reference": "7KX2M9QH4T", "url": None}

@@ -1,0 +1,445 @@
+"""Every state change of a patrol: start, record positions, tick an item, end.
+
+Each action takes the acting person first, keyword arguments and an optional aware `now`;
+validates its input before writing; runs in one transaction with the patrol row locked;
+and writes a `PatrolEvent` for the record (positions are their own record, one row each).
+A refusal raises `whistle.cases.errors.ActionRefused` (or `InvalidInput`,
+`PermissionRefused`) with a translatable message, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
+from whistle.cases.models import Case
+from whistle.cases.permissions import Scoped, acting_role, refusal
+from whistle.organisation.models import Jurisdiction, Lane, Person, Role, RoleAssignment
+from whistle.patrols import checklist
+from whistle.patrols.models import CheckResult, Patrol, PatrolEvent, RoutePoint
+from whistle.patrols.route import Fix, RouteRules, coverage, walk
+
+# Who patrols: the lane's own people, and the township's chiefs for every lane of it.
+LANE_ROLES = (Role.STEWARD, Role.LANE_CHIEF, Role.STREET_CHIEF)
+TOWNSHIP_ROLES = (Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE)
+PATROL_ROLES = (*LANE_ROLES, *TOWNSHIP_ROLES)
+
+NOTE_MAX = 1000
+# How far a position's time may lie before the start (a fix taken while the page loaded)
+# or after the server's clock (a phone clock running fast).
+EARLY_TOLERANCE = timedelta(minutes=5)
+LATE_TOLERANCE = timedelta(minutes=2)
+ACCURACY_MAX = 100_000.0
+SEQ_MAX = 10**9
+
+
+def max_batch() -> int:
+    return int(getattr(settings, "WHISTLE_PATROL_MAX_BATCH", 200))
+
+
+def max_points() -> int:
+    return int(getattr(settings, "WHISTLE_PATROL_MAX_POINTS", 20_000))
+
+
+def _moment(now: datetime | None) -> datetime:
+    if now is None:
+        return timezone.now()
+    if timezone.is_naive(now):
+        raise ValueError("an action's `now` must be timezone-aware")
+    return now.astimezone(UTC)
+
+
+def patrol_lanes(person: Any) -> QuerySet[Lane]:
+    """The lanes a person patrols: those of their lane roles, and every lane of the
+    townships where they are a chief of lanes or in the chiefs' office."""
+    if not getattr(person, "is_authenticated", False):
+        return Lane.objects.none()
+    mine = RoleAssignment.objects.filter(person=person)
+    by_lane = mine.filter(role__in=LANE_ROLES, lane__isnull=False).values("lane_id")
+    by_township = mine.filter(
+        role__in=TOWNSHIP_ROLES, jurisdiction__level=Jurisdiction.Level.TOWNSHIP
+    ).values("jurisdiction_id")
+    return Lane.objects.filter(Q(pk__in=by_lane) | Q(township_id__in=by_township))
+
+
+def _scopes(lane: Lane) -> list[Scoped]:
+    return [Scoped(LANE_ROLES, lane=lane), Scoped(TOWNSHIP_ROLES, jurisdiction=lane.township)]
+
+
+def patrol_role(person: Any, lane: Lane) -> str | None:
+    """The role in which the person may patrol the lane, if any."""
+    return acting_role(person, *_scopes(lane))
+
+
+def open_patrol(person: Any) -> Patrol | None:
+    if not getattr(person, "is_authenticated", False):
+        return None
+    return (
+        Patrol.objects.filter(person=person, ended_at__isnull=True)
+        .select_related("lane__township")
+        .first()
+    )
+
+
+def _local(value: datetime) -> str:
+    return timezone.localtime(value).strftime("%H:%M")
+
+
+def _lock(patrol: Patrol, person: Person, action: Any) -> Patrol:
+    locked = (
+        Patrol.objects.select_for_update(of=("self",))
+        .select_related("lane__township")
+        .get(pk=patrol.pk)
+    )
+    if locked.person_id != person.pk:
+        raise PermissionRefused(
+            _("You may not %(action)s: this patrol is someone else's."), action=action
+        )
+    if locked.ended_at is not None:
+        raise ActionRefused(
+            _("You cannot %(action)s: the patrol ended at %(time)s."),
+            action=action,
+            time=_local(locked.ended_at),
+        )
+    return locked
+
+
+def _event(patrol: Patrol, kind: str, actor: Person, at: datetime, **data: Any) -> None:
+    PatrolEvent.objects.create(patrol=patrol, kind=kind, actor=actor, at=at, data=data)
+
+
+def start_patrol(person: Person, *, lane: Lane, now: datetime | None = None) -> Patrol:
+    """Start a patrol of one of the person's lanes. One open patrol per person."""
+    now = _moment(now)
+    if not isinstance(lane, Lane):
+        raise InvalidInput("lane", _("Choose one of your lanes."))
+    role = patrol_role(person, lane)
+    if role is None:
+        raise refusal(_("patrol this lane"), *_scopes(lane))
+    with transaction.atomic():
+        current = open_patrol(person)
+        if current is not None:
+            raise ActionRefused(
+                _("You are already patrolling %(lane)s (since %(time)s): end that patrol first."),
+                lane=current.lane.name,
+                time=_local(current.started_at),
+            )
+        patrol = Patrol(
+            person=person,
+            lane=lane,
+            role=role,
+            started_at=now,
+            last_activity_at=now,
+            checklist=checklist.snapshot(checklist.lane_items(lane)),
+        )
+        try:
+            # Two starts at once: the partial unique index lets one through.
+            with transaction.atomic():
+                patrol.save(force_insert=True)
+        except IntegrityError:
+            raise ActionRefused(
+                _("You are already patrolling another lane: end that patrol first.")
+            ) from None
+        _event(patrol, PatrolEvent.Kind.STARTED, person, now, lane=lane.name, role=role)
+    return patrol
+
+
+@dataclass(frozen=True)
+class PositionsRecorded:
+    accepted: int
+    duplicates: int
+    patrol: Patrol
+
+
+def _number(value: Any, field: str, label: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(field, _("%(label)s must be a number."), label=label)
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidInput(field, _("%(label)s must be a finite number."), label=label)
+    return number
+
+
+def _clean_point(raw: Any, number: int, earliest: datetime, latest: datetime) -> RoutePoint:
+    field = f"points.{number}"
+    if not isinstance(raw, dict):
+        raise InvalidInput(field, _("Position %(n)s is not an object."), n=number)
+    seq = raw.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < SEQ_MAX:
+        raise InvalidInput(
+            field, _("Position %(n)s needs a whole sequence number (seq)."), n=number
+        )
+    lon = _number(raw.get("lon"), field, _("The longitude"))
+    lat = _number(raw.get("lat"), field, _("The latitude"))
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise InvalidInput(field, _("Position %(n)s is not a WGS-84 position."), n=number)
+    accuracy = raw.get("accuracy_m")
+    if accuracy is not None:
+        accuracy = _number(accuracy, field, _("The position accuracy"))
+        if not 0 <= accuracy <= ACCURACY_MAX:
+            raise InvalidInput(
+                field, _("The accuracy of position %(n)s is out of range."), n=number
+            )
+        accuracy = round(accuracy, 1)
+    at = raw.get("at")
+    recorded = (
+        at if isinstance(at, datetime) else parse_datetime(at) if isinstance(at, str) else None
+    )
+    if recorded is None or timezone.is_naive(recorded):
+        raise InvalidInput(
+            field, _("Position %(n)s needs a time with its time zone (at)."), n=number
+        )
+    recorded = recorded.astimezone(UTC)
+    if not earliest <= recorded <= latest:
+        raise InvalidInput(
+            field, _("Position %(n)s was recorded outside the patrol's time."), n=number
+        )
+    return RoutePoint(seq=seq, lon=lon, lat=lat, accuracy_m=accuracy, recorded_at=recorded)
+
+
+def _fix(point: RoutePoint) -> Fix:
+    return Fix(point.lon, point.lat, point.accuracy_m, point.recorded_at)
+
+
+def _route(patrol: Patrol, new: list[RoutePoint], rules: RouteRules) -> float:
+    """Mark which new points count and return the patrol's distance after them.
+
+    Points arriving in time order extend the route from its last counted point; a batch
+    that arrives late (older than the route's end) makes the whole route be walked again.
+    """
+    anchor = (
+        RoutePoint.objects.filter(patrol=patrol, counted=True)
+        .order_by("-recorded_at", "-seq")
+        .first()
+    )
+    if anchor is None or all(p.recorded_at >= anchor.recorded_at for p in new):
+        result = walk([_fix(p) for p in new], rules, _fix(anchor) if anchor else None)
+        for point, counted in zip(new, result.counted, strict=True):
+            point.counted = counted
+        return patrol.distance_m + result.distance_m
+    stored = list(RoutePoint.objects.filter(patrol=patrol).order_by("recorded_at", "seq"))
+    everything = sorted([*stored, *new], key=lambda p: (p.recorded_at, p.seq))
+    result = walk([_fix(p) for p in everything], rules)
+    changed = []
+    for point, counted in zip(everything, result.counted, strict=True):
+        if point.pk is not None and point.counted != counted:
+            changed.append(point)
+        point.counted = counted
+    if changed:
+        RoutePoint.objects.bulk_update(changed, ["counted"])
+    return result.distance_m
+
+
+def record_positions(
+    person: Person,
+    patrol: Patrol,
+    *,
+    points: Sequence[Any] = (),
+    location: str | None = None,
+    now: datetime | None = None,
+) -> PositionsRecorded:
+    """Store a batch of positions from the browser and extend the walked distance.
+
+    Each point is ``{"seq": int, "lon": float, "lat": float, "accuracy_m": float | None,
+    "at": ISO 8601 with offset}``. A point whose ``seq`` is already stored is skipped, so a
+    batch sent again after a lost answer does no harm. ``location`` records why the browser
+    gives no positions ("denied", "unavailable", "unsupported").
+    """
+    now = _moment(now)
+    if not isinstance(points, list | tuple):
+        raise InvalidInput("points", _("The positions must be a list."))
+    if len(points) > max_batch():
+        raise InvalidInput("points", _("At most %(max)s positions at a time."), max=max_batch())
+    if location is not None and location not in {
+        Patrol.Location.DENIED,
+        Patrol.Location.UNAVAILABLE,
+        Patrol.Location.UNSUPPORTED,
+        Patrol.Location.RECORDING,
+    }:
+        raise InvalidInput("location", _("Unknown positions status."))
+    action = _("record positions on this patrol")
+    with transaction.atomic():
+        patrol = _lock(patrol, person, action)
+        earliest = patrol.started_at - EARLY_TOLERANCE
+        latest = now + LATE_TOLERANCE
+        cleaned = [_clean_point(raw, n, earliest, latest) for n, raw in enumerate(points, 1)]
+        unique: dict[int, RoutePoint] = {}
+        for point in cleaned:
+            unique.setdefault(point.seq, point)
+        stored = set(
+            RoutePoint.objects.filter(patrol=patrol, seq__in=list(unique)).values_list(
+                "seq", flat=True
+            )
+        )
+        new = sorted(
+            (p for seq, p in unique.items() if seq not in stored),
+            key=lambda p: (p.recorded_at, p.seq),
+        )
+        if patrol.point_count + len(new) > max_points():
+            raise ActionRefused(
+                _("This patrol already has %(count)s positions, the most one patrol keeps."),
+                count=patrol.point_count,
+            )
+        fields = ["last_activity_at"]
+        if new:
+            for point in new:
+                point.patrol = patrol
+                point.received_at = now
+            patrol.distance_m = round(_route(patrol, new, RouteRules.from_settings()), 1)
+            RoutePoint.objects.bulk_create(new)
+            patrol.point_count += len(new)
+            patrol.counted_point_count = RoutePoint.objects.filter(
+                patrol=patrol, counted=True
+            ).count()
+            fields += ["distance_m", "point_count", "counted_point_count"]
+            location = Patrol.Location.RECORDING
+        if location is not None and location != patrol.location:
+            _event(
+                patrol,
+                PatrolEvent.Kind.LOCATION,
+                person,
+                now,
+                before=patrol.location,
+                after=location,
+            )
+            patrol.location = location
+            fields.append("location")
+        patrol.last_activity_at = now
+        patrol.save(update_fields=fields)
+    return PositionsRecorded(len(new), len(cleaned) - len(new), patrol)
+
+
+def _item_keys(patrol: Patrol) -> dict[str, checklist.Item]:
+    return {item.key: item for item in checklist.from_snapshot(patrol.checklist)}
+
+
+def record_check(
+    person: Person,
+    patrol: Patrol,
+    *,
+    item: str,
+    result: str,
+    outcome: str = "",
+    case: Case | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> CheckResult:
+    """Tick one checklist item: ok, problem or not checked; a problem may be fixed on the
+    spot or reported (with the case). A reported item stays a problem."""
+    now = _moment(now)
+    if result not in CheckResult.Result.values:
+        raise InvalidInput("result", _("Choose ok, problem or not checked."))
+    if outcome not in CheckResult.Outcome.values:
+        raise InvalidInput("outcome", _("Choose fixed on the spot or reported."))
+    if outcome and result != CheckResult.Result.PROBLEM:
+        raise InvalidInput("outcome", _("Only a problem can be fixed or reported."))
+    if outcome == CheckResult.Outcome.REPORTED and not isinstance(case, Case):
+        raise InvalidInput("case", _("A reported problem needs its case."))
+    if outcome != CheckResult.Outcome.REPORTED and case is not None:
+        raise InvalidInput("case", _("Only a reported problem has a case."))
+    if not isinstance(note, str):
+        raise InvalidInput("note", _("The note must be text."))
+    note = note.strip()
+    if len(note) > NOTE_MAX:
+        raise InvalidInput(
+            "note", _("The note is too long: at most %(max)s characters."), max=NOTE_MAX
+        )
+    if "\x00" in note:
+        raise InvalidInput("note", _("The note contains a NUL character."))
+    action = _("tick the checklist of this patrol")
+    with transaction.atomic():
+        patrol = _lock(patrol, person, action)
+        items = _item_keys(patrol)
+        if item not in items:
+            raise InvalidInput("item", _("This item is not on the patrol's checklist."))
+        if case is not None and case.reporter_id != person.pk:
+            raise InvalidInput("case", _("Link only a case you reported yourself."))
+        existing = CheckResult.objects.filter(patrol=patrol, item=item).first()
+        if (
+            existing is not None
+            and existing.case_id is not None
+            and (case is None or case.pk != existing.case_id)
+        ):
+            raise ActionRefused(
+                _("This item was reported as case %(case)s and stays a problem."),
+                case=existing.case.reference if existing.case else "",
+            )
+        check = existing or CheckResult(patrol=patrol, item=item)
+        check.label = str(next(e["label"] for e in patrol.checklist if e["key"] == item))
+        check.result = result
+        check.outcome = outcome
+        check.case = case
+        check.note = note
+        check.checked_at = now
+        if existing is None:
+            check.save(force_insert=True)
+        else:
+            check.save(update_fields=["label", "result", "outcome", "case", "note", "checked_at"])
+        _event(
+            patrol,
+            PatrolEvent.Kind.CHECKED,
+            person,
+            now,
+            item=item,
+            result=result,
+            outcome=outcome,
+            case=case.reference if case is not None else None,
+        )
+        patrol.last_activity_at = now
+        patrol.save(update_fields=["last_activity_at"])
+    return check
+
+
+def end_patrol(person: Person, patrol: Patrol, *, now: datetime | None = None) -> Patrol:
+    """End the patrol: items left unticked are recorded as not checked, and the share of
+    the lane the route covered is computed."""
+    now = _moment(now)
+    action = _("end this patrol")
+    with transaction.atomic():
+        patrol = _lock(patrol, person, action)
+        ticked = set(CheckResult.objects.filter(patrol=patrol).values_list("item", flat=True))
+        CheckResult.objects.bulk_create(
+            [
+                CheckResult(
+                    patrol=patrol,
+                    item=entry["key"],
+                    label=entry["label"],
+                    result=CheckResult.Result.NOT_CHECKED,
+                    checked_at=now,
+                )
+                for entry in patrol.checklist
+                if entry["key"] not in ticked
+            ]
+        )
+        positions = list(
+            RoutePoint.objects.filter(patrol=patrol, counted=True).values_list("lon", "lat")
+        )
+        patrol.covered_ratio = coverage(patrol.lane.centre_line, positions) if positions else None
+        patrol.ended_at = now
+        patrol.last_activity_at = now
+        patrol.save(update_fields=["covered_ratio", "ended_at", "last_activity_at"])
+        counts = {value: 0 for value in CheckResult.Result.values}
+        for value in CheckResult.objects.filter(patrol=patrol).values_list("result", flat=True):
+            counts[value] += 1
+        _event(
+            patrol,
+            PatrolEvent.Kind.ENDED,
+            person,
+            now,
+            distance_m=patrol.distance_m,
+            points=patrol.point_count,
+            covered_ratio=patrol.covered_ratio,
+            checks=counts,
+        )
+    return patrol

@@ -1,0 +1,184 @@
+"""Patrols: a steward or chief walks a lane, the route is recorded, the checklist ticked.
+
+State changes happen only in `whistle.patrols.actions`. What the chiefs' assessment counts
+is stored on the patrol itself (its person, lane, role, times, distance, how much of the
+lane the route covered) so that counting patrols needs no route points.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from whistle.cases.models import Case
+from whistle.organisation.models import Lane, Role
+
+
+class Patrol(models.Model):
+    """One walk of one person along one lane."""
+
+    class Location(models.TextChoices):
+        """Whether the browser gave positions for the route."""
+
+        PENDING = "pending", _("waiting for the first position")
+        RECORDING = "recording", _("recording the route")
+        DENIED = "denied", _("position access denied")
+        UNAVAILABLE = "unavailable", _("position unavailable")
+        UNSUPPORTED = "unsupported", _("the browser cannot give positions")
+
+    uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
+        related_name="patrols",
+    )
+    lane = models.ForeignKey(
+        Lane, verbose_name=_("lane"), on_delete=models.PROTECT, related_name="patrols"
+    )
+    # The role the person patrolled in (steward, lane chief…), for the assessment.
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    last_activity_at = models.DateTimeField(_("last activity at"))
+    # The items to check, as they were when the patrol started.
+    checklist = models.JSONField(_("checklist"), default=list, blank=True)
+    location = models.CharField(
+        _("positions"), max_length=16, choices=Location.choices, default=Location.PENDING
+    )
+    point_count = models.PositiveIntegerField(_("positions received"), default=0)
+    counted_point_count = models.PositiveIntegerField(_("positions on the route"), default=0)
+    distance_m = models.FloatField(_("distance walked (m)"), default=0.0)
+    # Share of the lane's centre line the route came near (0–1), computed at the end.
+    covered_ratio = models.FloatField(_("share of the lane covered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("patrol")
+        verbose_name_plural = _("patrols")
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(ended_at__isnull=True),
+                name="patrol_one_open_per_person",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["person", "started_at"]),
+            models.Index(fields=["lane", "started_at"]),
+            models.Index(fields=["started_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lane} · {self.person} · {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+
+class RoutePoint(models.Model):
+    """A position the browser recorded during a patrol, WGS-84."""
+
+    patrol = models.ForeignKey(
+        Patrol, verbose_name=_("patrol"), on_delete=models.CASCADE, related_name="points"
+    )
+    # The browser's own numbering, so that a batch sent twice is stored once.
+    seq = models.PositiveIntegerField(_("sequence"))
+    lon = models.FloatField(_("longitude"))
+    lat = models.FloatField(_("latitude"))
+    accuracy_m = models.FloatField(_("accuracy (m)"), null=True, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"))
+    received_at = models.DateTimeField(_("received at"))
+    # Part of the walked route: accurate enough, a real step, not an impossible jump.
+    counted = models.BooleanField(_("counted in the distance"), default=False)
+
+    class Meta:
+        verbose_name = _("route point")
+        verbose_name_plural = _("route points")
+        ordering = ["patrol", "recorded_at", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["patrol", "seq"], name="route_point_unique_seq")
+        ]
+        indexes = [models.Index(fields=["patrol", "recorded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.patrol_id}#{self.seq}"
+
+
+class CheckResult(models.Model):
+    """One checklist item on one patrol."""
+
+    class Result(models.TextChoices):
+        OK = "ok", _("ok")
+        PROBLEM = "problem", _("problem")
+        NOT_CHECKED = "not_checked", _("not checked")
+
+    class Outcome(models.TextChoices):
+        NONE = "", _("—")
+        FIXED = "fixed", _("fixed on the spot")
+        REPORTED = "reported", _("reported")
+
+    patrol = models.ForeignKey(
+        Patrol, verbose_name=_("patrol"), on_delete=models.CASCADE, related_name="checks"
+    )
+    item = models.CharField(_("item"), max_length=40)
+    label = models.CharField(_("item text"), max_length=100)
+    result = models.CharField(_("result"), max_length=16, choices=Result.choices)
+    outcome = models.CharField(
+        _("what was done"), max_length=16, choices=Outcome.choices, default="", blank=True
+    )
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("case"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="patrol_checks",
+    )
+    note = models.TextField(_("note"), blank=True)
+    checked_at = models.DateTimeField(_("checked at"))
+
+    class Meta:
+        verbose_name = _("check")
+        verbose_name_plural = _("checks")
+        ordering = ["patrol", "pk"]
+        constraints = [models.UniqueConstraint(fields=["patrol", "item"], name="check_unique_item")]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.get_result_display()}"
+
+
+class PatrolEvent(models.Model):
+    """The patrol's record of what happened: start, each check, positions refused, end."""
+
+    class Kind(models.TextChoices):
+        STARTED = "started", _("patrol started")
+        CHECKED = "checked", _("item checked")
+        LOCATION = "location", _("positions status changed")
+        ENDED = "ended", _("patrol ended")
+
+    patrol = models.ForeignKey(
+        Patrol, verbose_name=_("patrol"), on_delete=models.CASCADE, related_name="events"
+    )
+    at = models.DateTimeField(_("time"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("patrol event")
+        verbose_name_plural = _("patrol events")
+        ordering = ["patrol", "at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.patrol_id} {self.kind}"

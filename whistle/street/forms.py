@@ -1,0 +1,247 @@
+"""The street pages' forms. Validation here is about the form (types, lengths, choices);
+the actions validate the rest and their refusals are put on the field they concern."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from whistle.cases.actions import DESCRIPTION_MAX, NOTE_MAX, REASON_MAX
+from whistle.cases.errors import ActionRefused, InvalidInput
+from whistle.organisation.models import Lane
+from whistle.patrols.models import CheckResult
+from whistle.policies.models import Category
+from whistle.street.public import REFERENCE, normal_reference
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,38}[0-9]$")
+
+# The field an action's InvalidInput names → the form field that shows it.
+ACTION_FIELDS = {
+    "description": "description",
+    "position": "lon",
+    "position.lon": "lon",
+    "position.lat": "lat",
+    "accuracy_m": "accuracy_m",
+    "address": "address",
+    "category": "category",
+    "photos": "photo",
+    "name": "name",
+    "phone": "phone",
+    "reason": "reason",
+    "rating": "rating",
+    "note": "comment",
+}
+
+
+def show_refusal(form: forms.Form, error: ActionRefused) -> None:
+    """Put an action's refusal on the field it is about, or above the form."""
+    field = ACTION_FIELDS.get(error.field) if isinstance(error, InvalidInput) else None
+    if field and field in form.fields:
+        form.add_error(field, str(error))
+    else:
+        form.add_error(None, str(error))
+
+
+class PlaceFields(forms.Form):
+    """A photo, a position (WGS-84, from the phone or a pin on the map) and a description."""
+
+    photo = forms.FileField(
+        label=_("Photo"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/*", "capture": "environment"}),
+        help_text=_("Take a photo of the problem, or choose one (JPEG, PNG or WebP)."),
+    )
+    lon = forms.FloatField(
+        label=_("Longitude"),
+        min_value=-180,
+        max_value=180,
+        error_messages={"required": _("Give the place: use your position or tap the map.")},
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    lat = forms.FloatField(
+        label=_("Latitude"),
+        min_value=-90,
+        max_value=90,
+        error_messages={"required": _("Give the place: use your position or tap the map.")},
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    accuracy_m = forms.FloatField(
+        label=_("Accuracy (m)"),
+        required=False,
+        min_value=0,
+        max_value=100_000,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    description = forms.CharField(
+        label=_("What is the problem?"),
+        max_length=DESCRIPTION_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Say what you see and where, in a sentence or two."),
+        error_messages={"required": _("Describe the problem in a sentence or two.")},
+    )
+
+    def clean_description(self) -> str:
+        text = self.cleaned_data["description"].strip()
+        if "\x00" in text:
+            raise forms.ValidationError(_("The description contains a character not allowed."))
+        return text
+
+
+class CategoryChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.major.name} · {obj.name}"
+
+
+class StaffReportForm(PlaceFields):
+    category = CategoryChoice(
+        label=_("Category"),
+        queryset=Category.objects.none(),
+        required=False,
+        empty_label=_("Not sure: the township will choose"),
+        help_text=_("Suggested from your description as you type."),
+    )
+    patrol = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    item = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+
+    field_order = ["photo", "description", "category", "lon", "lat", "accuracy_m"]
+
+    def __init__(
+        self, *args: Any, categories: Any = None, suggest_url: str = "", **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if categories is not None:
+            self.fields["category"].queryset = categories  # type: ignore[attr-defined]
+        if suggest_url:
+            # Suggest categories as the person types (htmx), and once on load for a
+            # description filled in from the checklist.
+            self.fields["description"].widget.attrs.update(
+                {
+                    "hx-get": suggest_url,
+                    "hx-trigger": "input changed delay:400ms, load",
+                    "hx-target": "#category-suggestions",
+                    "hx-swap": "innerHTML",
+                    "hx-sync": "this:replace",
+                }
+            )
+
+
+class ResidentReportForm(PlaceFields):
+    address = forms.CharField(
+        label=_("Address or nearby landmark"),
+        required=False,
+        max_length=200,
+        help_text=_("Helps the township find the place, e.g. 夕照寺中街 12 号门口."),
+    )
+    name = forms.CharField(
+        label=_("Your name"),
+        max_length=60,
+        help_text=_("For the township's call-back; it is never shown publicly."),
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=40,
+        help_text=_("The township calls you back on this number; it is never shown publicly."),
+    )
+    captcha = forms.CharField(
+        label=_("Answer to the question in the picture"),
+        max_length=8,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    field_order = [
+        "photo",
+        "description",
+        "lon",
+        "lat",
+        "accuracy_m",
+        "address",
+        "name",
+        "phone",
+        "captcha",
+    ]
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"].strip()
+        if not _PHONE.match(phone) or not 7 <= sum(c.isdigit() for c in phone) <= 15:
+            raise forms.ValidationError(
+                _("Enter a phone number the township can call back, e.g. 13800138000.")
+            )
+        return phone
+
+
+class StartPatrolForm(forms.Form):
+    lane = forms.ModelChoiceField(
+        label=_("Lane"),
+        queryset=Lane.objects.none(),
+        empty_label=None,
+        error_messages={"invalid_choice": _("Choose one of your lanes.")},
+    )
+
+    def __init__(self, *args: Any, lanes: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if lanes is not None:
+            self.fields["lane"].queryset = lanes  # type: ignore[attr-defined]
+
+
+class CheckForm(forms.Form):
+    item = forms.CharField(max_length=40)
+    result = forms.ChoiceField(choices=CheckResult.Result.choices)
+    outcome = forms.ChoiceField(
+        choices=[c for c in CheckResult.Outcome.choices if c[0] != CheckResult.Outcome.REPORTED],
+        required=False,
+    )
+
+
+class EscalateForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why can it not be solved at the lane?"),
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("The chiefs' office reads this first: say what was tried and what is needed."),
+        error_messages={"required": _("Give the reason for escalating.")},
+    )
+
+
+class FollowForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Reference number"),
+        max_length=20,
+        help_text=_("The 10 letters and digits you received after reporting."),
+        widget=forms.TextInput(
+            attrs={"autocapitalize": "characters", "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+
+    def clean_reference(self) -> str:
+        reference = normal_reference(self.cleaned_data["reference"])
+        if not REFERENCE.match(reference):
+            raise forms.ValidationError(
+                _("A reference number has 10 letters and digits, e.g. 7KX2M9QH4T.")
+            )
+        return reference
+
+
+class RatingForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        label=_("How well was the problem solved?"),
+        choices=[
+            (5, _("5 · very satisfied")),
+            (4, _("4 · satisfied")),
+            (3, _("3 · acceptable")),
+            (2, _("2 · dissatisfied")),
+            (1, _("1 · very dissatisfied")),
+        ],
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose a rating from 1 to 5.")},
+    )
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -1,0 +1,67 @@
+"""A checked photo kept while the rest of its form is put right.
+
+Browsers never refill a file input, so a form sent back with an error would otherwise lose
+the photo. The re-encoded photo waits in Django's cache under a random token, tied to the
+account or the browser session that sent it; the form carries the token. Where the cache is
+per process (the default), another process does not find the token and the page asks for
+the photo again.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from whistle.street import conf
+from whistle.street.images import Photo
+
+_PREFIX = "street:photo:"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+
+
+def _owner(request: HttpRequest) -> str:
+    user: Any = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    if not request.session.session_key:
+        request.session.save()
+    return f"session:{request.session.session_key}"
+
+
+def keep(request: HttpRequest, photo: Photo) -> str:
+    token = secrets.token_urlsafe(24)
+    cache.set(
+        _PREFIX + token,
+        {
+            "owner": _owner(request),
+            "jpeg": photo.jpeg,
+            "width": photo.width,
+            "height": photo.height,
+            "thumbnail": photo.thumbnail,
+        },
+        timeout=conf.kept_photo_seconds(),
+    )
+    return token
+
+
+def find(request: HttpRequest, token: str) -> Photo | None:
+    if not token or not _TOKEN.match(token):
+        return None
+    entry = cache.get(_PREFIX + token)
+    if not isinstance(entry, dict) or entry.get("owner") != _owner(request):
+        return None
+    return Photo(
+        jpeg=entry["jpeg"],
+        width=entry["width"],
+        height=entry["height"],
+        thumbnail=entry["thumbnail"],
+    )
+
+
+def drop(token: str) -> None:
+    if token and _TOKEN.match(token):
+        cache.delete(_PREFIX + token)

@@ -1,0 +1,49 @@
+"""The photo field of the report forms: check the new file, or find the one kept from an
+earlier attempt, so that a form sent back never silently drops the photo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+from whistle.street import kept
+from whistle.street.images import Photo, PhotoRefused, process
+
+
+@dataclass
+class PhotoState:
+    photo: Photo | None = None
+    token: str = ""
+    # Why the photo must be chosen again, shown on the photo field.
+    error: str = ""
+
+
+def take_photo(request: HttpRequest) -> PhotoState:
+    """The photo of this submission: a newly chosen file (checked and re-encoded), else the
+    one kept under the form's token; a file that is not a photo is refused."""
+    upload = request.FILES.get("photo")
+    previous = request.POST.get("photo_token", "")
+    if upload is not None:
+        try:
+            photo = process(upload)
+        except PhotoRefused as refused:
+            return PhotoState(error=_("%(reason)s Choose the photo again.") % {"reason": refused})
+        kept.drop(previous)
+        return PhotoState(photo=photo, token=kept.keep(request, photo))
+    if previous:
+        found = kept.find(request, previous)
+        if found is None:
+            return PhotoState(
+                error=_("The photo chosen earlier has expired. Choose the photo again.")
+            )
+        return PhotoState(photo=found, token=previous)
+    return PhotoState()
+
+
+def attach(form: forms.Form, state: PhotoState) -> None:
+    """Show why the photo must be chosen again on a validated form."""
+    if state.error:
+        form.add_error("photo", state.error)

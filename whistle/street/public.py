@@ -1,0 +1,76 @@
+"""What anyone holding a reference number may see of a case: its status, a timeline in plain
+words without names, notes or phone numbers, and the photos of the result."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from whistle.cases.models import Attachment, Case
+from whistle.cases.trail import EventKind
+
+REFERENCE = re.compile(r"^[2-9A-HJ-NP-Z]{10}$")
+
+# The trail events shown to the public and how they read. Refused check-ins, reminders and
+# deadlines missed stay on the township's pages: they are about people's work, not the
+# problem's progress.
+PUBLIC_EVENTS: dict[str, Promise] = {
+    EventKind.CASE_REPORTED: _("Problem reported"),
+    EventKind.CASE_FILED: _("Taken up by the township"),
+    EventKind.CASE_REJECTED: _("Not taken up by the township"),
+    EventKind.CASE_MERGED: _("Joined to an earlier report of the same problem"),
+    EventKind.SOLVED_ON_SPOT: _("Solved on the spot"),
+    EventKind.DISPATCHED: _("Sent to the department responsible"),
+    EventKind.WHISTLE_BLOWN: _("The township blew the whistle"),
+    EventKind.SUMMONED: _("%(department)s summoned"),
+    EventKind.CHECK_IN_ACCEPTED: _("%(department)s arrived on site"),
+    EventKind.RESULT: _("%(department)s reported its work done"),
+    EventKind.HANDLED: _("Resolved, waiting for the check on site"),
+    EventKind.CHECK_PASSED: _("Checked on site"),
+    EventKind.REWORK: _("Sent back: not solved yet"),
+    EventKind.CLOSED: _("Case closed"),
+    EventKind.BACKLOG: _("Needs longer: kept on the open backlog"),
+    EventKind.BACKLOG_RESUMED: _("Work resumed"),
+    EventKind.ESCALATED: _("Escalated to the chiefs' office"),
+    EventKind.EVALUATED: _("Handling assessed by the township"),
+    EventKind.RESIDENT_CALLBACK: _("The township called the resident back"),
+}
+
+RESULT_PURPOSES = (Attachment.Purpose.RESULT, Attachment.Purpose.CHECK)
+
+
+def normal_reference(text: str) -> str:
+    """A reference as typed (spaces, dashes, lower case) in its stored form."""
+    return re.sub(r"[\s-]+", "", text or "").upper()
+
+
+@dataclass(frozen=True)
+class PublicEntry:
+    at: datetime
+    text: str
+
+
+def timeline(case: Case) -> list[PublicEntry]:
+    events = (
+        case.events.filter(kind__in=list(PUBLIC_EVENTS))
+        .select_related("summons__department")
+        .order_by("seq")
+    )
+    entries = []
+    for event in events:
+        department = event.summons.department.name if event.summons else ""
+        text = str(PUBLIC_EVENTS[event.kind]) % {"department": department or _("A department")}
+        entries.append(PublicEntry(event.at, text))
+    return entries
+
+
+def result_photos(case: Case) -> list[Attachment]:
+    return list(
+        Attachment.objects.filter(case=case, purpose__in=RESULT_PURPOSES).order_by(
+            "uploaded_at", "pk"
+        )
+    )

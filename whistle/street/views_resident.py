@@ -1,0 +1,290 @@
+"""Residents' pages, no account needed: report a problem, follow it by its reference number,
+rate the outcome. Guarded by rate limits and a captcha (docs/street.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from whistle.cases import actions as case_actions
+from whistle.cases.actions import report_resident_case
+from whistle.cases.errors import ActionRefused
+from whistle.cases.models import Attachment, Case
+from whistle.street import captcha, kept, ratelimit
+from whistle.street.forms import FollowForm, RatingForm, ResidentReportForm, show_refusal
+from whistle.street.images import reencode_for_display
+from whistle.street.photos import PhotoState, attach, take_photo
+from whistle.street.public import REFERENCE, RESULT_PURPOSES, result_photos, timeline
+from whistle.web.basemap import basemap_config
+
+# The references a browser reported most recently, for the thank-you page.
+REFERENCES_KEY = "street_references"
+RATABLE = (Case.Status.CLOSED, Case.Status.EVALUATED)
+
+
+def rating_action() -> Callable[..., Any] | None:
+    """The cases app's action that records a resident's own rating of a closed case.
+
+    `record_resident_callback` needs a township officer as the acting person and records
+    only satisfied or not; a resident without an account rates through
+    `record_resident_rating(case, *, rating, comment="", now=None)`, which the cases app
+    provides. Until it does, the page asks nothing and says the township will call back.
+    """
+    action = getattr(case_actions, "record_resident_rating", None)
+    return action if callable(action) else None
+
+
+def _too_many(request: HttpRequest, limit: ratelimit.Limit, message: str) -> HttpResponse:
+    response = render(request, "street/resident/too_many.html", {"message": message}, status=429)
+    response["Retry-After"] = str(limit.retry_after())
+    return response
+
+
+def _blocked(ip: str) -> ratelimit.Limit | None:
+    for limit in (ratelimit.reports_by_ip(), ratelimit.captcha_failures()):
+        if limit.exceeded(ip):
+            return limit
+    return None
+
+
+def _render_form(
+    request: HttpRequest, form: ResidentReportForm, photo: PhotoState | None, status: int = 200
+) -> HttpResponse:
+    needs = not request.user.is_authenticated and not captcha.passed(request.session)
+    challenge = captcha.current(request.session) if needs else None
+    basemap = basemap_config()
+    context = {
+        "form": form,
+        "photo": photo,
+        "challenge": challenge,
+        "challenge_text": captcha.spoken(challenge) if challenge else "",
+        # Without base map tiles an empty map helps nobody place a pin: nothing of the
+        # city's lanes or cases is public, so the position comes from the phone.
+        "map_mode": "public" if basemap["layers"] else "",
+        "pin_map": {"basemap": basemap, "layers": [], "refresh": 0},
+    }
+    return render(request, "street/resident/report.html", context, status=status)
+
+
+def _initial(request: HttpRequest) -> dict[str, Any]:
+    user: Any = request.user
+    if user.is_authenticated:
+        return {"name": user.display_name, "phone": user.phone}
+    return {}
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def new(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _render_form(request, ResidentReportForm(initial=_initial(request)), None)
+    ip = ratelimit.client_ip(request)
+    blocked = _blocked(ip)
+    if blocked is not None:
+        # Refused before the photo is decoded: an address over its limit costs little.
+        form = ResidentReportForm(request.POST)
+        form.is_valid()
+        form.add_error(None, _("Too many reports from your network just now. Try again later."))
+        response = _render_form(request, form, None, status=429)
+        response["Retry-After"] = str(blocked.retry_after())
+        return response
+    photo = take_photo(request)
+    if "new_captcha" in request.POST:
+        # Another question, keeping what was typed, without marking anything as wrong.
+        captcha.new_challenge(request.session)
+        values = {
+            k: v for k, v in request.POST.items() if k not in {"captcha", "csrfmiddlewaretoken"}
+        }
+        return _render_form(request, ResidentReportForm(initial=values), photo)
+    form = ResidentReportForm(request.POST, request.FILES)
+    needs_captcha = not request.user.is_authenticated and not captcha.passed(request.session)
+    solved = not needs_captcha or captcha.check(request.session, request.POST.get("captcha", ""))
+    valid = form.is_valid()
+    attach(form, photo)
+    if needs_captcha:
+        # An answer belongs to its question: the next question starts with an empty box.
+        data = form.data.copy()  # type: ignore[attr-defined]
+        data["captcha"] = ""
+        form.data = data
+    if not solved:
+        ratelimit.captcha_failures().hit(ip)
+        form.add_error(
+            "captcha",
+            _("The answer to the question is not right. Here is a new question."),
+        )
+    if not (valid and solved and not photo.error):
+        return _render_form(request, form, photo)
+    data = form.cleaned_data
+    phone_limit = ratelimit.reports_by_phone()
+    phone = ratelimit.phone_key(data["phone"])
+    if phone_limit.exceeded(phone):
+        form.add_error(
+            "phone",
+            _("This number has sent the most reports allowed for today. Call 12345 instead."),
+        )
+        return _render_form(request, form, photo, status=429)
+    try:
+        case = report_resident_case(
+            name=data["name"],
+            phone=data["phone"],
+            description=data["description"],
+            lon=data["lon"],
+            lat=data["lat"],
+            accuracy_m=data["accuracy_m"],
+            address=data["address"],
+            photos=[photo.photo.jpeg] if photo.photo else None,
+        )
+    except ActionRefused as refused:
+        show_refusal(form, refused)
+        return _render_form(request, form, photo)
+    ratelimit.reports_by_ip().hit(ip)
+    phone_limit.hit(phone)
+    captcha.use_up(request.session)
+    kept.drop(photo.token)
+    previous = request.session.get(REFERENCES_KEY, [])
+    request.session[REFERENCES_KEY] = [case.reference, *previous][:10]
+    return redirect("reports:thanks")
+
+
+@never_cache
+@require_GET
+def thanks(request: HttpRequest) -> HttpResponse:
+    references = request.session.get(REFERENCES_KEY) or []
+    if not references:
+        return redirect("reports:new")
+    return render(
+        request,
+        "street/resident/thanks.html",
+        {"reference": references[0], "earlier": references[1:]},
+    )
+
+
+@never_cache
+@require_GET
+def captcha_image(request: HttpRequest) -> HttpResponse:
+    challenge = captcha.current(request.session)
+    response = HttpResponse(captcha.image(challenge), content_type="image/png")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def follow(request: HttpRequest) -> HttpResponse:
+    if "reference" in request.GET:
+        form = FollowForm(request.GET)
+        if form.is_valid():
+            return redirect("reports:case", reference=form.cleaned_data["reference"])
+    else:
+        form = FollowForm()
+    return render(request, "street/resident/follow.html", {"form": form})
+
+
+def _public_case(request: HttpRequest, reference: str) -> Case | HttpResponse:
+    """The case by its reference, or the answer to give instead (not found, too many)."""
+    ip = ratelimit.client_ip(request)
+    misses = ratelimit.follow_misses()
+    if misses.exceeded(ip):
+        return _too_many(
+            request, misses, _("Too many reference numbers that do not exist. Try again later.")
+        )
+    case = None
+    if REFERENCE.match(reference):
+        case = (
+            Case.objects.select_related("category", "lane", "township", "merged_into")
+            .filter(reference=reference)
+            .first()
+        )
+    if case is None:
+        misses.hit(ip)
+        form = FollowForm(data={"reference": reference})
+        form.is_valid()
+        if not form.errors:
+            form.add_error("reference", _("No case has this reference number. Check it and retry."))
+        return render(request, "street/resident/follow.html", {"form": form}, status=404)
+    return case
+
+
+@require_GET
+def case_page(request: HttpRequest, reference: str) -> HttpResponse:
+    found = _public_case(request, reference)
+    if isinstance(found, HttpResponse):
+        return found
+    return _render_case(request, found, RatingForm())
+
+
+def _render_case(
+    request: HttpRequest, case: Case, rating_form: RatingForm, status: int = 200
+) -> HttpResponse:
+    can_rate = (
+        case.source in (Case.Source.RESIDENT, Case.Source.HOTLINE)
+        and case.status in RATABLE
+        and rating_action() is not None
+    )
+    return render(
+        request,
+        "street/resident/case.html",
+        {
+            "case": case,
+            "timeline": timeline(case),
+            "photos": result_photos(case),
+            "rating_form": rating_form,
+            "can_rate": can_rate,
+            "rating_open": case.status in RATABLE,
+            "rating_refused": rating_form.is_bound and bool(rating_form.errors),
+            "rated": request.session.get(f"street_rated_{case.reference}", False),
+        },
+        status=status,
+    )
+
+
+@require_POST
+def rate(request: HttpRequest, reference: str) -> HttpResponse:
+    found = _public_case(request, reference)
+    if isinstance(found, HttpResponse):
+        return found
+    action = rating_action()
+    form = RatingForm(request.POST)
+    if action is None or found.status not in RATABLE:
+        form.is_valid()
+        form.add_error(None, _("This case cannot be rated yet: it is not closed."))
+        return _render_case(request, found, form, status=409)
+    if not form.is_valid():
+        return _render_case(request, found, form)
+    try:
+        action(found, rating=form.cleaned_data["rating"], comment=form.cleaned_data["comment"])
+    except ActionRefused as refused:
+        show_refusal(form, refused)
+        return _render_case(request, found, form)
+    request.session[f"street_rated_{found.reference}"] = True
+    messages.success(request, _("Thank you: your rating was recorded."))
+    return redirect("reports:case", reference=found.reference)
+
+
+@require_GET
+def photo(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    """A photo of the result, re-encoded without its EXIF block."""
+    attachment = (
+        Attachment.objects.filter(
+            pk=pk, case__reference=reference, purpose__in=list(RESULT_PURPOSES)
+        )
+        .only("file")
+        .first()
+    )
+    if attachment is None:
+        raise Http404
+    try:
+        with attachment.file.open("rb") as handle:
+            content = reencode_for_display(handle.read())
+    except (OSError, ValueError):
+        raise Http404 from None
+    response = HttpResponse(content, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
