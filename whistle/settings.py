@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "whistle.demo",
     "whistle.street",
     "whistle.desk",
+    "whistle.district",
     "whistle.web",
     "django.contrib.admin",
     "django.contrib.auth",

@@ -17,6 +17,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("dispatch/", include("whistle.desk.urls_dispatch")),
     path("department/", include("whistle.desk.urls_department")),
     path("cases/", include("whistle.desk.urls_case")),
+    path("assessment/", include("whistle.district.urls_assessment")),
+    path("district/", include("whistle.district.urls_district")),
     path("", include("whistle.web.urls")),
 ]
 if settings.DEBUG:

@@ -1,0 +1,4 @@
+from django.urls import URLPattern, URLResolver
+
+app_name = "district"
+urlpatterns: list[URLPattern | URLResolver] = []
