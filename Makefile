@@ -39,6 +39,7 @@ setup: $(STAMP) .env messages $(NODE_STAMP) ## create the virtual environment an
 run: setup ## set up, load the demo city if the database is empty, serve on 127.0.0.1:8000
 	@mkdir -p var
 	$(BIN)/whistle migrate --noinput -v 0
+	$(BIN)/whistle createcachetable -v 0
 	$(BIN)/whistle seed-demo --if-empty
 	@$(BIN)/whistle demo-logins
 	@$(BIN)/whistle serve --host $(HOST) --port $(PORT)

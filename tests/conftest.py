@@ -7,7 +7,9 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps as django_apps
+from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from whistle.organisation.models import (
     Department,
@@ -18,6 +20,14 @@ from whistle.organisation.models import (
     RoleAssignment,
     Sector,
 )
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the product's default language, whatever the last one chose."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

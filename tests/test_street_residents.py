@@ -1,6 +1,7 @@
-"""Residents without an account: report with a photo and a place, prove they are a person
-(captcha), stay within the rate limits, get a reference number, follow the case by it
-without seeing anyone's personal data, and rate the outcome once it is closed."""
+"""Residents without an account: report with a photo and a place (name and phone optional),
+prove they are a person (captcha), stay within the rate limits, get a reference number,
+follow the case by it without seeing anyone's personal data, and rate the outcome once it
+is closed."""
 
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ from tests.fixtures_street import (  # noqa: F401
     gps_exif,
     noisy_jpeg,
     png_bytes,
+    reported,
     street_fixture,
 )
-from whistle.cases import actions as case_actions
 from whistle.cases.actions import (
     acknowledge,
     check_passed,
@@ -33,11 +34,12 @@ from whistle.cases.actions import (
     dispatch_case,
     file_case,
     mark_handled,
+    record_resident_callback,
     report_resident_case,
     report_result,
 )
-from whistle.cases.errors import ActionRefused
-from whistle.cases.models import Case
+from whistle.cases.models import Case, Event
+from whistle.cases.trail import EventKind
 from whistle.organisation.models import Role
 from whistle.street import captcha
 from whistle.street.ratelimit import client_ip, phone_key
@@ -187,14 +189,33 @@ def test_once_solved_the_captcha_is_not_asked_again_after_another_error(client, 
     assert "captcha.png" in client.get(NEW).content.decode()
 
 
-def test_required_fields_are_refused_in_chinese(client, street):
+def test_the_description_and_the_place_are_required_and_refused_in_chinese(client, street):
     client.get(NEW)
     html = client.post(NEW, {"captcha": answer(client)}).content.decode()
-    assert "请用一两句话描述问题。" in html
+    assert '<a href="#id_description">发现了什么问题？</a>: 请用一两句话描述问题。' in html
     assert "请提供位置：使用“我的位置”或在地图上点选。" in html
-    # Name and phone, each in the summary and at the field.
-    assert html.count("这个字段是必填项。") == 4
-    assert '<a href="#id_name">您的姓名</a>: 这个字段是必填项。' in html
+    # The name and the phone number are optional.
+    assert "这个字段是必填项。" not in html
+    assert 'href="#id_name"' not in html and 'href="#id_phone"' not in html
+
+
+def test_the_name_and_phone_are_optional_and_said_to_serve_only_the_call_back(client, street):
+    html = client.get(NEW).content.decode()
+    assert "联系方式（选填）" in html
+    assert "您的姓名和电话仅用于街乡就此问题回访您" in html
+    assert 'aria-describedby="contact-note"' in html
+    assert 'id="id_name" required' not in html and 'id="id_phone" required' not in html
+    response = send(client, name="", phone="")
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert (case.reporter_name, case.reporter_phone, case.source) == ("", "", "resident")
+    assert case.reference in client.get("/report/thanks/").content.decode()
+
+
+def test_a_phone_number_when_given_must_be_one(client, street):
+    html = send(client, name="", phone="call me").content.decode()
+    assert "请填写可以回访的电话号码，例如 13800138000。" in html
+    assert not Case.objects.exists()
 
 
 def test_a_renamed_text_file_is_refused_and_the_photo_kept_when_valid(client, street):
@@ -203,7 +224,9 @@ def test_a_renamed_text_file_is_refused_and_the_photo_kept_when_valid(client, st
     html = client.post(NEW, {**resident_form(client), "photo": fake}).content.decode()
     assert "无法识别该文件为照片" in html
     good = SimpleUploadedFile("photo.png", png_bytes((40, 30)), content_type="image/png")
-    html = client.post(NEW, {**resident_form(client, name=""), "photo": good}).content.decode()
+    html = client.post(
+        NEW, {**resident_form(client, description=""), "photo": good}
+    ).content.decode()
     match = re.search(r'name="photo_token" value="([^"]+)"', html)
     assert match is not None
     token = match.group(1)
@@ -249,6 +272,15 @@ def test_reports_under_one_phone_number_are_limited_per_day_however_written(
     assert again.status_code == 429
     assert "该号码今天的上报次数已达上限" in again.content.decode()
     assert Case.objects.count() == 1
+
+
+def test_reports_without_a_phone_number_count_only_by_address(client, street, settings):
+    settings.WHISTLE_RESIDENT_REPORTS_PER_PHONE = 1
+    settings.WHISTLE_RESIDENT_REPORTS_PER_IP = 3
+    for _ in range(3):
+        assert send(client, phone="").status_code == 302
+    assert send(client, phone="").status_code == 429
+    assert Case.objects.count() == 3
 
 
 def test_wrong_answers_from_one_address_block_it_for_a_while(client, street, settings):
@@ -366,36 +398,10 @@ def test_an_open_case_cannot_be_rated(client, street):
     response = client.post(f"/report/follow/{case.reference}/rate/", {"rating": "5"})
     assert response.status_code == 409
     assert "该案件尚未结案，暂时不能评价。" in response.content.decode()
+    assert Case.objects.get(pk=case.pk).resident_rated_at is None
 
 
-def test_without_the_cases_apps_rating_action_the_page_says_the_township_calls_back(
-    client, street, monkeypatch
-):
-    monkeypatch.delattr(case_actions, "record_resident_rating", raising=False)
-    case = closed_case(street)
-    html = client.get(f"/report/follow/{case.reference}/").content.decode()
-    assert "街乡将电话回访，了解您是否满意。" in html
-    assert 'name="rating"' not in html
-
-
-@pytest.fixture
-def rating_action(monkeypatch):
-    """Stands in for the cases app's rating action and records what it was given."""
-    calls: list[tuple[str, int, str]] = []
-
-    def record_resident_rating(case, *, rating, comment="", now=None):
-        if calls:
-            raise ActionRefused("已经评价过了。")
-        calls.append((case.reference, rating, comment))
-        return case
-
-    monkeypatch.setattr(
-        case_actions, "record_resident_rating", record_resident_rating, raising=False
-    )
-    return calls
-
-
-def test_a_closed_case_is_rated_1_to_5_with_a_comment(client, street, rating_action):
+def test_a_closed_case_is_rated_1_to_5_with_a_comment(client, street):
     case = closed_case(street)
     url = f"/report/follow/{case.reference}/"
     html = client.get(url).content.decode()
@@ -403,13 +409,32 @@ def test_a_closed_case_is_rated_1_to_5_with_a_comment(client, street, rating_act
     assert "5 · 非常满意" in html
     response = client.post(url + "rate/", {"rating": "4", "comment": "清理得很及时"})
     assert response["Location"] == url
-    assert rating_action == [(case.reference, 4, "清理得很及时")]
-    assert "谢谢！您的评价已记录。" in client.get(url).content.decode()
+    case.refresh_from_db()
+    assert (case.resident_rating, case.resident_comment, case.resident_satisfied) == (
+        4,
+        "清理得很及时",
+        True,
+    )
+    assert case.resident_rated_at == MORNING
+    event = Event.objects.get(case=case, kind=EventKind.RESIDENT_RATED)
+    assert (event.actor, event.actor_role) == (None, Role.RESIDENT)
+    html = client.get(url).content.decode()
+    assert "谢谢！您的评价已记录。" in html
+    assert "该案件的处置结果已评价，谢谢！" in html
+    assert 'name="rating"' not in html
+    # The timeline says it was rated; the rating and the comment stay off the public page.
+    assert "居民已评价处置结果" in html
+    assert "清理得很及时" not in html
 
 
-def test_a_rating_out_of_range_is_refused_in_chinese_and_the_comment_kept(
-    client, street, rating_action
-):
+def test_a_rating_of_3_or_less_counts_as_not_satisfied(client, street):
+    case = closed_case(street)
+    client.post(f"/report/follow/{case.reference}/rate/", {"rating": "3"})
+    case.refresh_from_db()
+    assert (case.resident_rating, case.resident_satisfied) == (3, False)
+
+
+def test_a_rating_out_of_range_is_refused_in_chinese_and_the_comment_kept(client, street):
     case = closed_case(street)
     response = client.post(
         f"/report/follow/{case.reference}/rate/", {"rating": "9", "comment": "还行"}
@@ -417,15 +442,50 @@ def test_a_rating_out_of_range_is_refused_in_chinese_and_the_comment_kept(
     html = response.content.decode()
     assert "选择一个有效的选项" in html
     assert "还行</textarea>" in html
-    assert rating_action == []
+    # The error summary links to the group of radio buttons, which carries the id.
+    assert '<a href="#id_rating">' in html
+    assert 'id="id_rating"' in html
+    assert Case.objects.get(pk=case.pk).resident_rated_at is None
 
 
-def test_the_actions_refusal_of_a_second_rating_is_shown(client, street, rating_action):
+def test_the_actions_refusal_of_a_second_rating_is_shown(client, street):
     case = closed_case(street)
     url = f"/report/follow/{case.reference}/rate/"
     client.post(url, {"rating": "5"})
-    html = client.post(url, {"rating": "1"}).content.decode()
-    assert "已经评价过了。" in html
+    response = client.post(url, {"rating": "1"})
+    assert response.status_code == 409
+    assert "该案件已经评价过，每个案件只能评价一次。" in response.content.decode()
+    assert Case.objects.get(pk=case.pk).resident_rating == 5
+
+
+def test_after_the_townships_call_back_the_page_says_so_instead_of_asking(client, street):
+    case = closed_case(street)
+    record_resident_callback(street.dispatcher, case, satisfied=True)
+    url = f"/report/follow/{case.reference}/"
+    html = client.get(url).content.decode()
+    assert "街乡已电话回访，并记录了您是否满意。" in html
+    assert 'name="rating"' not in html
+    response = client.post(url + "rate/", {"rating": "1"})
+    assert response.status_code == 409
+    assert "街乡已在电话回访时记录了您的满意情况。" in response.content.decode()
+    assert Case.objects.get(pk=case.pk).resident_satisfied is True
+
+
+def test_a_case_found_on_patrol_offers_no_rating(client, street):
+    case = reported(street.steward)
+    file_case(street.dispatcher, case, category=street.vending)
+    summons = dispatch_case(street.dispatcher, case, department=street.city.urban_management)
+    acknowledge(street.officer, summons)
+    report_result(street.officer, summons, result="已劝离")
+    mark_handled(street.dispatcher, case)
+    check_passed(street.dispatcher, case)
+    case = close_case(street.dispatcher, case)
+    html = client.get(f"/report/follow/{case.reference}/").content.decode()
+    assert "已结案" in html
+    assert "评价处置结果" not in html
+    response = client.post(f"/report/follow/{case.reference}/rate/", {"rating": "5"})
+    assert response.status_code == 409
+    assert Case.objects.get(pk=case.pk).resident_rated_at is None
 
 
 def test_the_resident_pages_speak_english(client, street):

@@ -39,6 +39,18 @@ def test_the_landing_page_explains_the_mechanism_and_points_residents_to_12345(c
 
 
 @pytest.mark.django_db
+def test_the_landing_page_lets_residents_report_and_follow_without_an_account(client):
+    html = page(client)
+    residents = html[html.index('id="residents"') :]
+    assert f'href="{reverse("reports:new")}"' in residents
+    assert f'href="{reverse("reports:follow")}"' in residents
+    assert "上报问题" in residents and "凭编号查询办理进度" in residents
+    assert "无需注册账号" in residents
+    # The way to the form works for someone signed out.
+    assert client.get(reverse("reports:new")).status_code == 200
+
+
+@pytest.mark.django_db
 def test_the_landing_page_speaks_english_with_the_right_lang_attribute(client):
     html = page(client, HTTP_ACCEPT_LANGUAGE="en")
     assert '<html lang="en">' in html
@@ -113,6 +125,18 @@ def test_a_dispatcher_is_offered_the_wall_and_not_the_administration(
     html = page(client, HTTP_ACCEPT_LANGUAGE="en")
     assert 'href="/wall/"' in html and "Command centre wall" in html
     assert 'href="/admin/"' not in html
+
+
+@pytest.mark.parametrize("role", [Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE])
+def test_the_townships_chief_and_chiefs_office_are_offered_the_patrol_pages(
+    client, small_city, role
+):
+    person = make_person("longtan-chief", role, jurisdiction=small_city.longtan)
+    assert "patrol:home" in [link.dashboard.url_name for link in dashboards_for(person)]
+    client.force_login(person)
+    html = page(client, HTTP_ACCEPT_LANGUAGE="en")
+    assert f'href="{reverse("patrol:home")}"' in html and "Patrol my lanes" in html
+    assert client.get(reverse("patrol:home")).status_code == 200
 
 
 def test_a_resident_is_offered_no_staff_page(client, small_city, resident):

@@ -7,6 +7,7 @@ a typo in a deployment's environment must stop the process, not change its behav
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -136,3 +137,56 @@ def database_from_url(url: str, *, base_dir: Path) -> dict[str, object]:
     raise ImproperSetting(
         f"DATABASE_URL must start with sqlite:// or postgresql://; got {scheme or url!r}"
     )
+
+
+_TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+# Django's own default for the per-process cache; a table holds more without strain, and
+# rate-limit counters must not be culled while their window lasts.
+_MAX_ENTRIES = {"locmem": 300, "db": 10_000}
+
+
+def cache_from_url(url: str) -> dict[str, object]:
+    """Turn WHISTLE_CACHE_URL into a Django CACHES entry.
+
+    ``locmem://`` (or ``locmem://<name>``): each server process keeps its own cache in
+    memory, the default. ``db://<table>``: Django's database cache in that table of the
+    default database, shared by every process on SQLite and PostgreSQL; the table is created
+    by ``whistle createcachetable``. Either takes ``?max_entries=<n>``, the number of entries
+    kept before the oldest third is dropped (300 in memory, 10,000 in a table by default).
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    name = unquote(parts.netloc + parts.path).strip("/")
+    if scheme not in _MAX_ENTRIES:
+        raise ImproperSetting(f"WHISTLE_CACHE_URL must start with locmem:// or db://; got {url!r}")
+    options = dict(parse_qsl(parts.query, keep_blank_values=True))
+    unknown = sorted(set(options) - {"max_entries"})
+    if unknown:
+        raise ImproperSetting(
+            f"WHISTLE_CACHE_URL: unknown option {', '.join(unknown)}; only max_entries"
+        )
+    raw = options.get("max_entries", str(_MAX_ENTRIES[scheme]))
+    try:
+        max_entries = int(raw)
+    except ValueError:
+        max_entries = 0
+    if max_entries < 1:
+        raise ImproperSetting(
+            f"WHISTLE_CACHE_URL: max_entries must be a whole number of at least 1; got {raw!r}"
+        )
+    if scheme == "locmem":
+        return {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": name or "whistle",
+            "OPTIONS": {"MAX_ENTRIES": max_entries},
+        }
+    if not _TABLE.fullmatch(name):
+        raise ImproperSetting(
+            "WHISTLE_CACHE_URL: db:// needs a table name of letters, digits and underscores, "
+            f"e.g. db://whistle_cache; got {url!r}"
+        )
+    return {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": name,
+        "OPTIONS": {"MAX_ENTRIES": max_entries},
+    }

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from whistle.env import (
     ImproperSetting,
+    cache_from_url,
     database_from_url,
     env_bool,
     env_choice,
@@ -89,6 +90,12 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Django's cache holds the street pages' rate-limit counters and the photos kept for a form
+# sent back (docs/street.md). "locmem://" (the default) is each process's own memory: with
+# several server processes each counts on its own. "db://<table>" is shared by every
+# process; create its table with `whistle createcachetable`.
+CACHES = {"default": cache_from_url(env_str("WHISTLE_CACHE_URL", "locmem://"))}
 
 AUTH_USER_MODEL = "organisation.Person"
 LOGIN_URL = "/accounts/login/"
@@ -184,6 +191,34 @@ WHISTLE_WEBHOOK_TIMEOUT_SECONDS = env_float("WHISTLE_WEBHOOK_TIMEOUT_SECONDS", 5
 # A hung mail server must not stall the worker.
 EMAIL_TIMEOUT = env_int("WHISTLE_EMAIL_TIMEOUT", 10, minimum=1)
 WHISTLE_PAGE_SIZE = env_int("WHISTLE_PAGE_SIZE", 50, minimum=1)
+
+# The street pages and patrols (docs/street.md): patrol positions, photos, the captcha and
+# the residents' rate limits (counted in CACHES). Windows are in seconds.
+WHISTLE_PATROL_MAX_BATCH = env_int("WHISTLE_PATROL_MAX_BATCH", 200, minimum=1)
+WHISTLE_PATROL_MAX_POINTS = env_int("WHISTLE_PATROL_MAX_POINTS", 20_000, minimum=1)
+WHISTLE_PATROL_MAX_ACCURACY_M = env_float("WHISTLE_PATROL_MAX_ACCURACY_M", 50.0, minimum=1.0)
+WHISTLE_PATROL_MIN_STEP_M = env_float("WHISTLE_PATROL_MIN_STEP_M", 10.0, minimum=0.0)
+WHISTLE_PATROL_MAX_SPEED_MPS = env_float("WHISTLE_PATROL_MAX_SPEED_MPS", 8.0, minimum=0.1)
+WHISTLE_PHOTO_UPLOAD_MAX_BYTES = env_int(
+    "WHISTLE_PHOTO_UPLOAD_MAX_BYTES", 15 * 1024 * 1024, minimum=1024
+)
+WHISTLE_PHOTO_MAX_SIDE = env_int("WHISTLE_PHOTO_MAX_SIDE", 2048, minimum=64)
+WHISTLE_PHOTO_JPEG_QUALITY = env_int("WHISTLE_PHOTO_JPEG_QUALITY", 82, minimum=1)
+WHISTLE_PHOTO_KEEP_SECONDS = env_int("WHISTLE_PHOTO_KEEP_SECONDS", 3600, minimum=1)
+WHISTLE_CAPTCHA_SECONDS = env_int("WHISTLE_CAPTCHA_SECONDS", 600, minimum=1)
+WHISTLE_RESIDENT_REPORTS_PER_IP = env_int("WHISTLE_RESIDENT_REPORTS_PER_IP", 10, minimum=1)
+WHISTLE_RESIDENT_REPORTS_IP_WINDOW = env_int("WHISTLE_RESIDENT_REPORTS_IP_WINDOW", 3600, minimum=1)
+WHISTLE_RESIDENT_REPORTS_PER_PHONE = env_int("WHISTLE_RESIDENT_REPORTS_PER_PHONE", 5, minimum=1)
+WHISTLE_RESIDENT_REPORTS_PHONE_WINDOW = env_int(
+    "WHISTLE_RESIDENT_REPORTS_PHONE_WINDOW", 86400, minimum=1
+)
+WHISTLE_CAPTCHA_FAILURES_PER_IP = env_int("WHISTLE_CAPTCHA_FAILURES_PER_IP", 20, minimum=1)
+WHISTLE_CAPTCHA_FAILURES_WINDOW = env_int("WHISTLE_CAPTCHA_FAILURES_WINDOW", 3600, minimum=1)
+WHISTLE_FOLLOW_MISSES_PER_IP = env_int("WHISTLE_FOLLOW_MISSES_PER_IP", 30, minimum=1)
+WHISTLE_FOLLOW_MISSES_WINDOW = env_int("WHISTLE_FOLLOW_MISSES_WINDOW", 3600, minimum=1)
+# Reverse proxies in front that append to X-Forwarded-For (0: the connecting address is
+# the client's).
+WHISTLE_TRUSTED_PROXIES = env_int("WHISTLE_TRUSTED_PROXIES", 0, minimum=0)
 
 # The base map under the map's vector layers (docs/frontend.md). "none" draws boundaries,
 # lanes and cases on a plain background and needs no network. Tianditu (天地图) serves

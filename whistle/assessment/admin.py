@@ -1,5 +1,6 @@
-"""Admin: schemes and component scores are entered here; records, cells, scores and appeals
-are derived or go through the actions, so the admin only shows them."""
+"""Admin: schemes, component scores, the chiefs' patrol requirements and the hotline's
+weights are entered here; records, cells, scores and appeals are derived or go through the
+actions, so the admin only shows them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from whistle.assessment.models import (
     ClosedPeriod,
     ComponentScore,
     DepartmentResult,
+    HotlineScheme,
+    PatrolRequirement,
     Scheme,
     SchemeComponent,
     SummonsAssessment,
@@ -148,3 +151,22 @@ class AppealAdmin(ReadOnlyAdmin):
     list_display = ["department", "summons", "part", "status", "filed_at", "ruled_at"]
     list_filter = ["status", "part", "department__district"]
     list_select_related = ["department", "summons__case", "summons__department"]
+
+
+@admin.register(PatrolRequirement)
+class PatrolRequirementAdmin(admin.ModelAdmin):
+    list_display = ["district", "role", "every_days", "min_coverage"]
+    list_filter = ["district", "role"]
+
+
+@admin.register(HotlineScheme)
+class HotlineSchemeAdmin(admin.ModelAdmin):
+    list_display = [
+        "district",
+        "valid_from",
+        "response_weight",
+        "resolution_weight",
+        "satisfaction_weight",
+        "respond_within_hours",
+    ]
+    list_filter = ["district"]

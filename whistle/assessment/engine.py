@@ -65,6 +65,7 @@ RELEVANT_KINDS = (
     EventKind.REWORK,
     EventKind.CLOSED,
     EventKind.RESIDENT_CALLBACK,
+    EventKind.RESIDENT_RATED,
     AssessmentEventKind.RATED,
     AssessmentEventKind.APPEAL_UPHELD,
 )

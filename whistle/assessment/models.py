@@ -571,3 +571,148 @@ class ScoringState(models.Model):
 
     def __str__(self) -> str:
         return str(self.last_event_id)
+
+
+# Chiefs' patrols: how often each lane must be walked when a district has not said otherwise.
+# Lane chiefs answer for one alley each and walk it weekly; street chiefs (division-level
+# cadres with a longer street and other duties) fortnightly.
+DEFAULT_PATROL_EVERY_DAYS = {"lane_chief": 7, "street_chief": 14}
+DEFAULT_PATROL_MIN_COVERAGE = Decimal("0.50")
+
+
+class PatrolRequirement(models.Model):
+    """How often a district's chiefs of one role must patrol each of their lanes.
+
+    The chiefs' office assesses chiefs against it: a lane is covered in a period when its
+    chief made at least (days of the period ÷ every_days, rounded down) patrols of it that
+    each came near at least `min_coverage` of the lane's length. Without a row the defaults
+    apply: lane chiefs every 7 days, street chiefs every 14, half the lane.
+    """
+
+    class ChiefRole(models.TextChoices):
+        STREET_CHIEF = "street_chief", _("street chief")
+        LANE_CHIEF = "lane_chief", _("lane chief")
+
+    district = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("district"),
+        on_delete=models.CASCADE,
+        related_name="patrol_requirements",
+        limit_choices_to=DISTRICTS,
+    )
+    role = models.CharField(_("role"), max_length=32, choices=ChiefRole.choices)
+    every_days = models.PositiveIntegerField(
+        _("patrol each lane every (days)"),
+        validators=[MinValueValidator(1), MaxValueValidator(366)],
+        help_text=_("7: weekly; 14: fortnightly"),
+    )
+    min_coverage = models.DecimalField(
+        _("least share of the lane a patrol must cover"),
+        max_digits=3,
+        decimal_places=2,
+        default=DEFAULT_PATROL_MIN_COVERAGE,
+        validators=[MinValueValidator(ZERO), MaxValueValidator(Decimal("1"))],
+        help_text=_(
+            "0.50: the route came near at least half of the lane; 0: every finished patrol counts"
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("patrol requirement")
+        verbose_name_plural = _("patrol requirements")
+        ordering = ["district__code", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "role"], name="patrol_requirement_unique_role"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district} · {self.get_role_display()} · {self.every_days}"
+
+
+# The hotline's weights when a district has not set its own: one county's 30 / 35 / 35, and a
+# request answered within a day.
+DEFAULT_HOTLINE_RESPONSE_WEIGHT = "30%"
+DEFAULT_HOTLINE_RESOLUTION_WEIGHT = "35%"
+DEFAULT_HOTLINE_SATISFACTION_WEIGHT = "35%"
+DEFAULT_HOTLINE_RESPOND_WITHIN_HOURS = 24
+
+
+class HotlineScheme(models.Model):
+    """How a district weighs the 12345 hotline's three rates (三率), in force from a month
+    until the district's next hotline scheme. Without one, 30% / 35% / 35% and 24 hours."""
+
+    district = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("district"),
+        on_delete=models.CASCADE,
+        related_name="hotline_schemes",
+        limit_choices_to=DISTRICTS,
+    )
+    valid_from = models.DateField(
+        _("in force from (month)"),
+        validators=[validate_month_start],
+        help_text=_("The first day of the first month weighed with this scheme"),
+    )
+    response_weight = models.CharField(
+        _("weight of the response rate"),
+        max_length=20,
+        default=DEFAULT_HOTLINE_RESPONSE_WEIGHT,
+        validators=[validate_share],
+        help_text=_("1/3, 0.3 or 30%"),
+    )
+    resolution_weight = models.CharField(
+        _("weight of the resolution rate"),
+        max_length=20,
+        default=DEFAULT_HOTLINE_RESOLUTION_WEIGHT,
+        validators=[validate_share],
+        help_text=_("1/3, 0.35 or 35%"),
+    )
+    satisfaction_weight = models.CharField(
+        _("weight of the satisfaction rate"),
+        max_length=20,
+        default=DEFAULT_HOTLINE_SATISFACTION_WEIGHT,
+        validators=[validate_share],
+        help_text=_("1/3, 0.35 or 35%"),
+    )
+    respond_within_hours = models.PositiveIntegerField(
+        _("respond within (hours)"),
+        default=DEFAULT_HOTLINE_RESPOND_WITHIN_HOURS,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "A request counts as responded to when the township filed, rejected or "
+            "merged it within this many hours of receiving it"
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("hotline weighting")
+        verbose_name_plural = _("hotline weightings")
+        ordering = ["district__code", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "valid_from"], name="hotline_scheme_unique_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.district} · {self.valid_from:%Y-%m} · {self.response_weight} / "
+            f"{self.resolution_weight} / {self.satisfaction_weight}"
+        )
+
+    def clean(self) -> None:
+        try:
+            total = sum(
+                (
+                    parse_share(self.response_weight),
+                    parse_share(self.resolution_weight),
+                    parse_share(self.satisfaction_weight),
+                ),
+                Fraction(0),
+            )
+        except ValidationError:
+            return  # the field validators name the unreadable weight
+        if total != 1:
+            raise ValidationError(_("The weights of the three rates must add up to 1"))

@@ -225,7 +225,12 @@ def derive_facts(summons: SummonsFacts, events: Sequence[TrailEvent]) -> Facts:
     if summons.case_source in RESIDENT_SOURCES and summons.resident_satisfied is not None:
         facts.resident_satisfied = summons.resident_satisfied
         callback = next(
-            (e for e in reversed(events) if e.kind == EventKind.RESIDENT_CALLBACK), None
+            (
+                e
+                for e in reversed(events)
+                if e.kind in (EventKind.RESIDENT_CALLBACK, EventKind.RESIDENT_RATED)
+            ),
+            None,
         )
         if callback is not None:
             used.append(callback.id)

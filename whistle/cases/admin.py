@@ -134,7 +134,16 @@ class CaseAdmin(ReadOnly, admin.ModelAdmin):
         ),
         (
             _("Evaluation"),
-            {"fields": ["township_rating", "resident_satisfied", "resident_called_back_at"]},
+            {
+                "fields": [
+                    "township_rating",
+                    "resident_satisfied",
+                    "resident_called_back_at",
+                    "resident_rating",
+                    "resident_comment",
+                    "resident_rated_at",
+                ]
+            },
         ),
         (_("Trail"), {"fields": ["trail_length", "trail_head"]}),
     ]

@@ -102,6 +102,9 @@ def case_document(case: Case, *, now: datetime | None = None) -> dict[str, Any]:
             "township_rating": case.township_rating,
             "resident_satisfied": case.resident_satisfied,
             "resident_called_back_at": _iso(case.resident_called_back_at),
+            "resident_rating": case.resident_rating,
+            "resident_comment": case.resident_comment,
+            "resident_rated_at": _iso(case.resident_rated_at),
         },
         "whistles": [
             {

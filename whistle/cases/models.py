@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from whistle.organisation.models import Department, GridCell, Jurisdiction, Lane
 from whistle.policies.models import Category, WhistleKind
@@ -40,7 +41,8 @@ class Case(models.Model):
     class Status(models.TextChoices):
         REPORTED = "reported", _("reported")
         FILED = "filed", _("filed")
-        REJECTED = "rejected", _("rejected")
+        # "rejected" alone is also an appeal's status (驳回); a case is not taken up (不予立案).
+        REJECTED = "rejected", pgettext_lazy("case status", "rejected")
         MERGED = "merged", _("merged as duplicate")
         DISPATCHED = "dispatched", _("dispatched")
         WHISTLED = "whistled", _("whistle blown")
@@ -159,17 +161,24 @@ class Case(models.Model):
     )
     resolve_due_at = models.DateTimeField(_("resolve by"), null=True, blank=True)
     reported_at = models.DateTimeField(_("reported at"))
-    filed_at = models.DateTimeField(_("filed at"), null=True, blank=True)
+    filed_at = models.DateTimeField(pgettext_lazy("case", "filed at"), null=True, blank=True)
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
     checked_at = models.DateTimeField(_("checked on site at"), null=True, blank=True)
-    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    # Township's rating after closure (1–5) and the resident's satisfaction from the call-back.
+    closed_at = models.DateTimeField(pgettext_lazy("case", "closed at"), null=True, blank=True)
+    # Township's rating after closure (1–5), and the resident's satisfaction: from the
+    # township's call-back, or from the resident's own rating (1–5, with a comment) on the
+    # public case page; one or the other, once.
     township_rating = models.PositiveSmallIntegerField(_("township rating"), null=True, blank=True)
     evaluated_at = models.DateTimeField(_("evaluated at"), null=True, blank=True)
     resident_satisfied = models.BooleanField(_("resident satisfied"), null=True, blank=True)
     resident_called_back_at = models.DateTimeField(
         _("resident called back at"), null=True, blank=True
     )
+    resident_rating = models.PositiveSmallIntegerField(
+        _("resident's rating"), null=True, blank=True
+    )
+    resident_comment = models.TextField(_("resident's comment"), blank=True)
+    resident_rated_at = models.DateTimeField(_("resident rated at"), null=True, blank=True)
     # The number of trail events and the hash of the last one, written with each event, so
     # that verification also notices events removed from the end of a trail.
     trail_length = models.PositiveIntegerField(_("trail length"), default=0, editable=False)
@@ -266,7 +275,7 @@ class Whistle(models.Model):
     meeting_lon = models.FloatField(_("meeting point longitude"), null=True, blank=True)
     meeting_lat = models.FloatField(_("meeting point latitude"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
-    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_at = models.DateTimeField(pgettext_lazy("whistle", "closed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("whistle")

@@ -1,7 +1,15 @@
-"""Suggestions for the township: possible duplicates of a new case, and whom to summon."""
+"""Suggestions: the categories that fit a description, possible duplicates of a new case,
+and whom to summon.
+
+The category suggestion scores each category by the words of its name and of its keywords
+(Category.keywords, comma-separated) found in the text; longer words weigh more, so "井盖"
+outranks "破损", and the category's own name counts double.
+"""
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -11,12 +19,54 @@ from whistle.cases.models import Case
 from whistle.cases.rules import district_policy
 from whistle.organisation import geo
 from whistle.organisation.models import CentreMembership, Department, Jurisdiction, Person
+from whistle.policies.models import Category
+
+# Only the start of a long description is read for category words.
+DESCRIPTION_SCAN = 4000
 
 _CENTRE_ORDER: dict[str, int] = {
     CentreMembership.Role.CORE: 0,
     CentreMembership.Role.STATIONED: 1,
     CentreMembership.Role.ON_CALL: 2,
 }
+
+
+@dataclass(frozen=True)
+class CategorySuggestion:
+    category: Category
+    score: int
+    # The words of the category found in the text, the name first, then longest first.
+    matched: tuple[str, ...]
+
+
+def _normal(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").lower()
+
+
+def suggest_categories(
+    text: str, categories: Iterable[Category], limit: int = 3
+) -> list[CategorySuggestion]:
+    """The categories whose words appear in the text, best first (at most `limit`).
+
+    `categories` are the ones the reporter may choose from (with `major` loaded); full-width
+    letters and case do not matter.
+    """
+    haystack = _normal(text[:DESCRIPTION_SCAN])
+    if not haystack.strip():
+        return []
+    found = []
+    for category in categories:
+        name = _normal(category.name)
+        words = {_normal(w).strip() for w in category.keywords.replace("，", ",").split(",")}
+        matched = sorted((w for w in words if w and w in haystack), key=lambda w: (-len(w), w))
+        score = sum(len(w) for w in matched)
+        if name and name in haystack:
+            score += 2 * len(name)
+            matched.insert(0, name)
+        if score:
+            found.append(CategorySuggestion(category, score, tuple(dict.fromkeys(matched))))
+    found.sort(key=lambda s: (-s.score, s.category.major.code, s.category.code))
+    return found[:limit]
 
 
 def possible_duplicates(case: Case, *, limit: int = 10) -> list[tuple[Case, float]]:

@@ -58,6 +58,7 @@ class EventKind(models.TextChoices):
     BACKLOG_RESUMED = "case.backlog_resumed", _("taken off the backlog")
     EVALUATED = "case.evaluated", _("evaluated")
     RESIDENT_CALLBACK = "case.resident_callback", _("resident called back")
+    RESIDENT_RATED = "case.resident_rated", _("resident rated the result")
     ATTACHMENT_ADDED = "case.attachment", _("attachment added")
     # Written by the assessment (whistle.assessment.actions).
     SUMMONS_RATED = "summons.rated", _("township rated the department's work")

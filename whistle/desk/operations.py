@@ -302,6 +302,7 @@ OPERATIONS: dict[str, Operation] = {
                 c.status in (CS.CLOSED, CS.EVALUATED)
                 and c.source in (Case.Source.RESIDENT, Case.Source.HOTLINE)
                 and c.resident_called_back_at is None
+                and c.resident_rated_at is None
                 and _office_or_assessor(v, c)
             ),
             actions.record_resident_callback,

@@ -184,6 +184,7 @@ _CHANGE_LABELS: dict[str, Promise] = {
     "rework_count": gettext_lazy("Rework count"),
     "township_rating": gettext_lazy("Rating"),
     "resident_satisfied": gettext_lazy("Resident satisfied"),
+    "resident_rating": gettext_lazy("Resident's rating"),
     "backlog_review_on": gettext_lazy("Review on"),
 }
 
@@ -194,6 +195,7 @@ _TEXT_KEYS: list[tuple[str, Promise]] = [
     ("result", gettext_lazy("Result")),
     ("answer", gettext_lazy("Answer")),
     ("note", gettext_lazy("Note")),
+    ("comment", gettext_lazy("Comment")),
     ("meeting_point", gettext_lazy("Meeting point")),
     ("lane", gettext_lazy("Lane")),
     ("reporter_name", gettext_lazy("Reporter")),

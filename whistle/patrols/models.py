@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from whistle.cases.models import Case
 from whistle.organisation.models import Lane, Role
@@ -128,7 +129,10 @@ class CheckResult(models.Model):
     )
     item = models.CharField(_("item"), max_length=40)
     label = models.CharField(_("item text"), max_length=100)
-    result = models.CharField(_("result"), max_length=16, choices=Result.choices)
+    # What the check found (正常/有问题/未检查), not a department's result (处置结果).
+    result = models.CharField(
+        pgettext_lazy("checklist", "result"), max_length=16, choices=Result.choices
+    )
     outcome = models.CharField(
         _("what was done"), max_length=16, choices=Outcome.choices, default="", blank=True
     )

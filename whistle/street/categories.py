@@ -1,15 +1,8 @@
-"""Which categories a person reports under, and which fit a description best.
-
-The suggestion scores each active category of the district by the words of its name and of
-its keywords (Category.keywords, comma-separated) found in the text; longer words weigh
-more, so "井盖" outranks "破损", and the category's own name counts double.
-"""
+"""Which categories a person reports under. Which of them fit a description best is the
+domain's: `whistle.cases.suggest.suggest_categories`."""
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
@@ -17,8 +10,6 @@ from django.db.models import QuerySet
 from whistle.organisation.models import Lane
 from whistle.organisation.scoping import area_of
 from whistle.policies.models import Category
-
-DESCRIPTION_SCAN = 4000
 
 
 def categories_for(person: Any) -> QuerySet[Category]:
@@ -38,34 +29,3 @@ def categories_for(person: Any) -> QuerySet[Category]:
     return rows.filter(major__district__code__in=sorted(codes)).order_by(
         "major__district__code", "major__kind", "major__code", "code"
     )
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    category: Category
-    score: int
-    matched: tuple[str, ...]
-
-
-def _normal(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").lower()
-
-
-def suggest(text: str, categories: Iterable[Category], limit: int = 3) -> list[Suggestion]:
-    """The categories whose words appear in the text, best first."""
-    haystack = _normal(text[:DESCRIPTION_SCAN])
-    if not haystack.strip():
-        return []
-    found = []
-    for category in categories:
-        name = _normal(category.name)
-        words = {_normal(w).strip() for w in category.keywords.replace("，", ",").split(",")}
-        matched = sorted((w for w in words if w and w in haystack), key=lambda w: (-len(w), w))
-        score = sum(len(w) for w in matched)
-        if name and name in haystack:
-            score += 2 * len(name)
-            matched.insert(0, name)
-        if score:
-            found.append(Suggestion(category, score, tuple(dict.fromkeys(matched))))
-    found.sort(key=lambda s: (-s.score, s.category.major.code, s.category.code))
-    return found[:limit]

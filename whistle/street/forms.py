@@ -32,6 +32,7 @@ ACTION_FIELDS = {
     "phone": "phone",
     "reason": "reason",
     "rating": "rating",
+    "comment": "comment",
     "note": "comment",
 }
 
@@ -135,15 +136,16 @@ class ResidentReportForm(PlaceFields):
         max_length=200,
         help_text=_("Helps the township find the place, e.g. 夕照寺中街 12 号门口."),
     )
-    name = forms.CharField(
-        label=_("Your name"),
-        max_length=60,
-        help_text=_("For the township's call-back; it is never shown publicly."),
-    )
+    # Both optional: used only for the township's call-back (the page says so), never shown.
+    name = forms.CharField(label=_("Your name"), max_length=60, required=False)
     phone = forms.CharField(
         label=_("Mobile phone"),
         max_length=40,
-        help_text=_("The township calls you back on this number; it is never shown publicly."),
+        required=False,
+        help_text=_(
+            "Without a number you can still follow the case and rate the result by its "
+            "reference number."
+        ),
     )
     captcha = forms.CharField(
         label=_("Answer to the question in the picture"),
@@ -166,6 +168,8 @@ class ResidentReportForm(PlaceFields):
 
     def clean_phone(self) -> str:
         phone = self.cleaned_data["phone"].strip()
+        if not phone:
+            return ""
         if not _PHONE.match(phone) or not 7 <= sum(c.isdigit() for c in phone) <= 15:
             raise forms.ValidationError(
                 _("Enter a phone number the township can call back, e.g. 13800138000.")

@@ -38,6 +38,7 @@ PUBLIC_EVENTS: dict[str, Promise] = {
     EventKind.ESCALATED: _("Escalated to the chiefs' office"),
     EventKind.EVALUATED: _("Handling assessed by the township"),
     EventKind.RESIDENT_CALLBACK: _("The township called the resident back"),
+    EventKind.RESIDENT_RATED: _("The resident rated the result"),
 }
 
 RESULT_PURPOSES = (Attachment.Purpose.RESULT, Attachment.Purpose.CHECK)

@@ -29,6 +29,7 @@ from whistle.cases.errors import ActionRefused
 from whistle.cases.locate import locate
 from whistle.cases.models import Case
 from whistle.cases.scoping import visible_cases
+from whistle.cases.suggest import suggest_categories
 from whistle.organisation.models import Person, Role
 from whistle.organisation.scoping import has_role
 from whistle.patrols import checklist
@@ -43,7 +44,7 @@ from whistle.patrols.actions import (
 )
 from whistle.patrols.models import CheckResult, Patrol
 from whistle.street import kept
-from whistle.street.categories import categories_for, suggest
+from whistle.street.categories import categories_for
 from whistle.street.forms import (
     CheckForm,
     EscalateForm,
@@ -435,7 +436,7 @@ def report(request: HttpRequest) -> HttpResponse:
 def suggest_category(request: HttpRequest) -> HttpResponse:
     """Categories that fit the description typed so far (htmx)."""
     text = request.GET.get("description", "")[:4000]
-    suggestions = suggest(text, categories_for(_me(request))) if text.strip() else []
+    suggestions = suggest_categories(text, categories_for(_me(request))) if text.strip() else []
     response = render(
         request, "street/partials/suggestions.html", {"suggestions": suggestions, "text": text}
     )

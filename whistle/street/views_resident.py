@@ -3,7 +3,6 @@ rate the outcome. Guarded by rate limits and a captcha (docs/street.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -13,9 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from whistle.cases import actions as case_actions
-from whistle.cases.actions import report_resident_case
-from whistle.cases.errors import ActionRefused
+from whistle.cases.actions import record_resident_rating, report_resident_case
+from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.cases.models import Attachment, Case
 from whistle.street import captcha, kept, ratelimit
 from whistle.street.forms import FollowForm, RatingForm, ResidentReportForm, show_refusal
@@ -27,18 +25,8 @@ from whistle.web.basemap import basemap_config
 # The references a browser reported most recently, for the thank-you page.
 REFERENCES_KEY = "street_references"
 RATABLE = (Case.Status.CLOSED, Case.Status.EVALUATED)
-
-
-def rating_action() -> Callable[..., Any] | None:
-    """The cases app's action that records a resident's own rating of a closed case.
-
-    `record_resident_callback` needs a township officer as the acting person and records
-    only satisfied or not; a resident without an account rates through
-    `record_resident_rating(case, *, rating, comment="", now=None)`, which the cases app
-    provides. Until it does, the page asks nothing and says the township will call back.
-    """
-    action = getattr(case_actions, "record_resident_rating", None)
-    return action if callable(action) else None
+# Cases whose reporter is asked to rate the result.
+RATED_BY_RESIDENTS = (Case.Source.RESIDENT, Case.Source.HOTLINE)
 
 
 def _too_many(request: HttpRequest, limit: ratelimit.Limit, message: str) -> HttpResponse:
@@ -123,8 +111,9 @@ def new(request: HttpRequest) -> HttpResponse:
         return _render_form(request, form, photo)
     data = form.cleaned_data
     phone_limit = ratelimit.reports_by_phone()
-    phone = ratelimit.phone_key(data["phone"])
-    if phone_limit.exceeded(phone):
+    # Without a number only the address's limit applies.
+    phone = ratelimit.phone_key(data["phone"]) if data["phone"] else ""
+    if phone and phone_limit.exceeded(phone):
         form.add_error(
             "phone",
             _("This number has sent the most reports allowed for today. Call 12345 instead."),
@@ -145,7 +134,8 @@ def new(request: HttpRequest) -> HttpResponse:
         show_refusal(form, refused)
         return _render_form(request, form, photo)
     ratelimit.reports_by_ip().hit(ip)
-    phone_limit.hit(phone)
+    if phone:
+        phone_limit.hit(phone)
     captcha.use_up(request.session)
     kept.drop(photo.token)
     previous = request.session.get(REFERENCES_KEY, [])
@@ -222,11 +212,9 @@ def case_page(request: HttpRequest, reference: str) -> HttpResponse:
 def _render_case(
     request: HttpRequest, case: Case, rating_form: RatingForm, status: int = 200
 ) -> HttpResponse:
-    can_rate = (
-        case.source in (Case.Source.RESIDENT, Case.Source.HOTLINE)
-        and case.status in RATABLE
-        and rating_action() is not None
-    )
+    rating_open = case.source in RATED_BY_RESIDENTS and case.status in RATABLE
+    rated = case.resident_rated_at is not None
+    called_back = case.resident_called_back_at is not None
     return render(
         request,
         "street/resident/case.html",
@@ -235,10 +223,11 @@ def _render_case(
             "timeline": timeline(case),
             "photos": result_photos(case),
             "rating_form": rating_form,
-            "can_rate": can_rate,
-            "rating_open": case.status in RATABLE,
+            "can_rate": rating_open and not rated and not called_back,
+            "rating_open": rating_open,
             "rating_refused": rating_form.is_bound and bool(rating_form.errors),
-            "rated": request.session.get(f"street_rated_{case.reference}", False),
+            "rated": rated,
+            "called_back": called_back,
         },
         status=status,
     )
@@ -249,20 +238,23 @@ def rate(request: HttpRequest, reference: str) -> HttpResponse:
     found = _public_case(request, reference)
     if isinstance(found, HttpResponse):
         return found
-    action = rating_action()
     form = RatingForm(request.POST)
-    if action is None or found.status not in RATABLE:
+    if found.status not in RATABLE:
         form.is_valid()
         form.add_error(None, _("This case cannot be rated yet: it is not closed."))
         return _render_case(request, found, form, status=409)
     if not form.is_valid():
         return _render_case(request, found, form)
     try:
-        action(found, rating=form.cleaned_data["rating"], comment=form.cleaned_data["comment"])
+        found = record_resident_rating(
+            found, rating=form.cleaned_data["rating"], comment=form.cleaned_data["comment"]
+        )
     except ActionRefused as refused:
         show_refusal(form, refused)
-        return _render_case(request, found, form)
-    request.session[f"street_rated_{found.reference}"] = True
+        # A bad value is the form's to fix; anything else is the case's state.
+        return _render_case(
+            request, found, form, status=200 if isinstance(refused, InvalidInput) else 409
+        )
     messages.success(request, _("Thank you: your rating was recorded."))
     return redirect("reports:case", reference=found.reference)
 

@@ -50,7 +50,14 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         "patrol:home",
         _("Patrol my lanes"),
         _("Walk your lanes, tick the checklist, report what you cannot fix yourself."),
-        roles=(Role.STEWARD, Role.LANE_CHIEF, Role.STREET_CHIEF),
+        # The township's chief and chiefs' office patrol every lane of the township.
+        roles=(
+            Role.STEWARD,
+            Role.LANE_CHIEF,
+            Role.STREET_CHIEF,
+            Role.TOWNSHIP_CHIEF,
+            Role.CHIEFS_OFFICE,
+        ),
     ),
     Dashboard(
         "dispatch:home",

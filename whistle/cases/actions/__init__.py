@@ -1,11 +1,12 @@
 """Every state change of a case, its summonses and its supervision notices.
 
-Each action takes the acting person and an optional `now` (tests and the demo's history
-pass one; otherwise the clock's), checks the person's role and scope, validates its input,
-and in one transaction locks the case, changes it, appends its trail event, updates the
-summons' next check for the sweep and queues notifications. A refusal raises
-`whistle.cases.errors.ActionRefused` (or a subclass) and writes nothing, except a refused
-check-in and an early check-out, which are kept in the trail (`RecordedRefusal`).
+Each action takes the acting person (none for a resident without an account) and an
+optional `now` (tests and the demo's history pass one; otherwise the clock's), checks the
+person's role and scope, validates its input, and in one transaction locks the case,
+changes it, appends its trail event, updates the summons' next check for the sweep and
+queues notifications. A refusal raises `whistle.cases.errors.ActionRefused` (or a subclass)
+and writes nothing, except a refused check-in and an early check-out, which are kept in the
+trail (`RecordedRefusal`).
 
 Pages, the API, commands and the worker call these functions; nothing else saves a case.
 The limits they apply to texts and photos are exported here too, for forms to show.
@@ -28,6 +29,7 @@ from whistle.cases.actions.closing import (
     mark_handled,
     put_on_backlog,
     record_resident_callback,
+    record_resident_rating,
     resume_from_backlog,
     send_back_for_rework,
     working_status,
@@ -65,7 +67,7 @@ from whistle.cases.errors import (
     PermissionRefused,
     RecordedRefusal,
 )
-from whistle.cases.suggest import possible_duplicates, suggest_departments
+from whistle.cases.suggest import possible_duplicates, suggest_categories, suggest_departments
 
 __all__ = [
     "DESCRIPTION_MAX",
@@ -101,6 +103,7 @@ __all__ = [
     "possible_duplicates",
     "put_on_backlog",
     "record_resident_callback",
+    "record_resident_rating",
     "reject_case",
     "release",
     "report_case",
@@ -111,6 +114,7 @@ __all__ = [
     "rule_on_decline",
     "send_back_for_rework",
     "solve_on_spot",
+    "suggest_categories",
     "suggest_departments",
     "summon_more",
     "working_status",

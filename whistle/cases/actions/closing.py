@@ -1,5 +1,6 @@
 """The township finishes a case: resolved, checked on site, closed, evaluated; or sent back
-for rework; or put on the open backlog and taken off it again."""
+for rework; or put on the open backlog and taken off it again. After closure the resident's
+satisfaction is recorded, by the township's call-back or by the resident's own rating."""
 
 from __future__ import annotations
 
@@ -41,6 +42,12 @@ S = Summons.Status
 # or a decline waits for a ruling.
 UNSETTLED = (S.SUMMONED, S.ACKNOWLEDGED, S.DECLINED)
 BACKLOG_MAX_DAYS = 730
+# Cases whose reporter is asked whether they are satisfied.
+RESIDENT_SOURCES = (Case.Source.RESIDENT, Case.Source.HOTLINE)
+# A resident's rating from 1 to 5 counts as satisfied from this value up: 4 "satisfied" and
+# 5 "very satisfied". 3 ("acceptable") and below count as not satisfied, as 满意率 counts
+# only those who say they are satisfied, and the call-back records only yes or no.
+RESIDENT_SATISFIED_FROM = 4
 
 
 def _township_office(case: Case, *extra: str) -> Scoped:
@@ -428,13 +435,15 @@ def record_resident_callback(
         case = lock_case(case.pk)
         action = _("record the resident's call-back")
         role = require_role(actor, action, _township_office(case, Role.TOWNSHIP_ASSESSOR))
-        if case.source not in (Case.Source.RESIDENT, Case.Source.HOTLINE):
+        if case.source not in RESIDENT_SOURCES:
             raise ActionRefused(
                 _("Only cases reported by residents or the hotline are called back.")
             )
         require_case_status(case, [Status.CLOSED, Status.EVALUATED], action)
         if case.resident_called_back_at is not None:
             raise ActionRefused(_("The resident has already been called back."))
+        if case.resident_rated_at is not None:
+            raise ActionRefused(_("The resident has already rated the result on the case's page."))
         case.resident_satisfied = satisfied
         case.resident_called_back_at = now
         case.save(update_fields=["resident_satisfied", "resident_called_back_at"])
@@ -445,5 +454,68 @@ def record_resident_callback(
             role=role,
             at=now,
             data={"changes": changes(resident_satisfied=(None, satisfied)), "note": note},
+        )
+    return case
+
+
+def record_resident_rating(
+    case: Case, *, rating: int, comment: str = "", now: datetime | None = None
+) -> Case:
+    """A resident without an account rates how the problem was solved, from 1 (very
+    dissatisfied) to 5 (very satisfied), with an optional comment, on the page that follows
+    the case by its reference number.
+
+    Only cases reported by residents or the hotline, once they are closed; once per case,
+    and not after the township has recorded a call-back (the satisfaction is recorded once,
+    either way). Sets `resident_satisfied` like the call-back: 4 and 5 are satisfied, 1 to 3
+    are not (`RESIDENT_SATISFIED_FROM`). The trail event has no acting person, in the role
+    of a resident.
+    """
+    now = moment(now)
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise InvalidInput("rating", _("The rating is a whole number from 1 to 5."))
+    comment = clean_text(comment, "comment", _("The comment"), max_length=NOTE_MAX, required=False)
+    with atomic():
+        case = lock_case(case.pk)
+        if case.source not in RESIDENT_SOURCES:
+            raise ActionRefused(
+                _("Only cases reported by residents or the hotline are rated by the resident.")
+            )
+        if case.status not in (Status.CLOSED, Status.EVALUATED):
+            raise ActionRefused(
+                _("The case can be rated once it is closed; it is %(status)s now."),
+                status=Status(case.status).label,
+            )
+        if case.resident_rated_at is not None:
+            raise ActionRefused(_("This case has already been rated: a case is rated once."))
+        if case.resident_called_back_at is not None:
+            raise ActionRefused(
+                _("The township has already recorded your satisfaction when it called you back.")
+            )
+        satisfied = rating >= RESIDENT_SATISFIED_FROM
+        case.resident_rating = rating
+        case.resident_comment = comment
+        case.resident_satisfied = satisfied
+        case.resident_rated_at = now
+        case.save(
+            update_fields=[
+                "resident_rating",
+                "resident_comment",
+                "resident_satisfied",
+                "resident_rated_at",
+            ]
+        )
+        record(
+            case,
+            EventKind.RESIDENT_RATED,
+            actor=None,
+            role=Role.RESIDENT,
+            at=now,
+            data={
+                "changes": changes(
+                    resident_rating=(None, rating), resident_satisfied=(None, satisfied)
+                ),
+                "comment": comment,
+            },
         )
     return case

@@ -280,8 +280,8 @@ def report_case(
 
 def report_resident_case(
     *,
-    name: str,
-    phone: str,
+    name: str = "",
+    phone: str = "",
     description: str,
     lon: float,
     lat: float,
@@ -290,11 +290,16 @@ def report_resident_case(
     photos: Any = None,
     now: datetime | None = None,
 ) -> Case:
-    """A resident reports a problem without an account; the name and phone are kept for the
-    call-back. The phone number stays on the case only, out of the unchangeable trail."""
+    """A resident reports a problem without an account. The name and the phone number are
+    optional, kept only for the township's call-back; a phone number, when given, must be
+    one. The phone number stays on the case only, out of the unchangeable trail. Without a
+    phone number the township cannot call back; the resident may still rate the result on
+    the case's page (`record_resident_rating`)."""
     now = moment(now)
-    name = clean_text(name, "name", _("Your name"), max_length=60)
-    phone = clean_phone(phone)
+    name = clean_text(name, "name", _("Your name"), max_length=60, required=False)
+    phone = clean_text(phone, "phone", _("The phone number"), max_length=40, required=False)
+    if phone:
+        phone = clean_phone(phone)
     description = clean_text(
         description, "description", _("The description"), max_length=DESCRIPTION_MAX
     )

@@ -111,14 +111,22 @@ def map_component(
     }
 
 
+# Widgets drawn as a box beside a label, not as a full-width text box.
+_BOX_INPUTS = {"radio", "checkbox"}
+
+
 @register.simple_tag
 def field_widget(bound_field: Any, autocomplete: str = "") -> SafeString:
     """A form field's widget with the design system's class and its ARIA links.
 
-    The error and help texts rendered by web/components/field.html carry the ids that
-    ``aria-describedby`` names, so a screen reader reads them with the field.
+    Radio buttons and check boxes get no "input" class: it would stretch them to the width
+    and height of a text box. The error and help texts rendered by
+    web/components/field.html carry the ids that ``aria-describedby`` names, so a screen
+    reader reads them with the field.
     """
-    attrs: dict[str, str] = {"class": "input"}
+    attrs: dict[str, str] = {}
+    if getattr(bound_field.field.widget, "input_type", None) not in _BOX_INPUTS:
+        attrs["class"] = "input"
     described_by = []
     if bound_field.help_text:
         described_by.append(f"{bound_field.auto_id}-help")

@@ -1,4 +1,6 @@
-"""`whistle scores`: the stored department scores of one or more periods, ranked."""
+"""`whistle scores`: the stored department scores of one or more periods, ranked; with
+`--indicators`, the indicators table of the periods instead (district, townships,
+departments, categories)."""
 
 from __future__ import annotations
 
@@ -11,13 +13,17 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from whistle.assessment.indicators import IndicatorRow, indicator_table
 from whistle.assessment.models import DepartmentResult, SchemeComponent
 from whistle.assessment.periods import Period
 from whistle.organisation.models import Jurisdiction
 
 
 class Command(BaseCommand):
-    help = "Print the departments' scores of periods: 2026, 2026-Q3 or 2026-07."
+    help = (
+        "Print the departments' scores of periods (2026, 2026-Q3 or 2026-07), or with "
+        "--indicators the indicators of the district, its townships, departments and categories."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -26,16 +32,18 @@ class Command(BaseCommand):
         parser.add_argument("--district", help="the district's 6-digit code (default: all)")
         parser.add_argument("--format", choices=["table", "csv", "xlsx"], default="table")
         parser.add_argument("--output", help="write to this file instead of the screen")
+        parser.add_argument(
+            "--indicators",
+            action="store_true",
+            help="print the indicators (arrival, closure, rework, whistle and hotline rates)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             periods = [Period.parse(p) for p in options["period"]]
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
-        results = DepartmentResult.objects.select_related("department", "district").order_by(
-            "district__code", "period", "rank", "department__code"
-        )
-        results = results.filter(period__in=[p.key for p in periods])
+        district = None
         if options["district"]:
             district = Jurisdiction.objects.filter(
                 code=options["district"], level=Jurisdiction.Level.DISTRICT
@@ -44,6 +52,48 @@ class Command(BaseCommand):
                 raise CommandError(
                     _("No district with the code %(code)s") % {"code": options["district"]}
                 )
+        # Columns written as text in a workbook, so that codes such as 110101 or 0104 stay
+        # codes: the period, the district, and what each line is about.
+        if options["indicators"]:
+            header, table = _indicators_table(periods, district)
+            sheet_title, text_columns = _("indicators"), {0, 1, 2, 3, 4}
+        else:
+            header, table = self._scores_table(periods, district)
+            sheet_title, text_columns = _("scores"), {0, 1, 3, 4}
+        output = options["output"]
+        if options["format"] == "xlsx":
+            if not output:
+                raise CommandError(_("--format xlsx needs --output FILE"))
+            self._write_xlsx(Path(output), sheet_title, header, table, text_columns)
+            return
+        if options["format"] == "csv":
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(header)
+            writer.writerows(table)
+            text = buffer.getvalue()
+        else:
+            text = _format_table([header, *table])
+        if output:
+            try:
+                Path(output).write_text(
+                    text, encoding="utf-8-sig" if options["format"] == "csv" else "utf-8"
+                )
+            except OSError as exc:
+                raise CommandError(
+                    _("Cannot write %(file)s: %(error)s") % {"file": output, "error": exc}
+                ) from None
+        else:
+            self.stdout.write(text, ending="")
+
+    def _scores_table(
+        self, periods: list[Period], district: Jurisdiction | None
+    ) -> tuple[list[str], list[list[str]]]:
+        results = DepartmentResult.objects.select_related("department", "district").order_by(
+            "district__code", "period", "rank", "department__code"
+        )
+        results = results.filter(period__in=[p.key for p in periods])
+        if district is not None:
             results = results.filter(district=district)
         rows = list(results)
         codes = sorted(
@@ -86,48 +136,112 @@ class Command(BaseCommand):
             self.stderr.write(
                 _("No scores stored for these periods; run `whistle recompute-scores` first.")
             )
-        output = options["output"]
-        if options["format"] == "xlsx":
-            if not output:
-                raise CommandError(_("--format xlsx needs --output FILE"))
-            self._write_xlsx(Path(output), header, table)
-            return
-        if options["format"] == "csv":
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(header)
-            writer.writerows(table)
-            text = buffer.getvalue()
-        else:
-            text = _format_table([header, *table])
-        if output:
-            try:
-                Path(output).write_text(
-                    text, encoding="utf-8-sig" if options["format"] == "csv" else "utf-8"
-                )
-            except OSError as exc:
-                raise CommandError(
-                    _("Cannot write %(file)s: %(error)s") % {"file": output, "error": exc}
-                ) from None
-        else:
-            self.stdout.write(text, ending="")
+        return header, table
 
-    def _write_xlsx(self, path: Path, header: list[str], table: list[list[str]]) -> None:
+    def _write_xlsx(
+        self,
+        path: Path,
+        title: str,
+        header: list[str],
+        table: list[list[str]],
+        text_columns: set[int],
+    ) -> None:
         from openpyxl import Workbook
 
         book = Workbook()
         sheet = book.active
         assert sheet is not None
-        sheet.title = _("scores")
+        sheet.title = title
         sheet.append(header)
         for row in table:
-            sheet.append([_number(v) for v in row])
+            sheet.append([v if i in text_columns else _number(v) for i, v in enumerate(row)])
         try:
             book.save(path)
         except OSError as exc:
             raise CommandError(
                 _("Cannot write %(file)s: %(error)s") % {"file": path, "error": exc}
             ) from None
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _indicators_table(
+    periods: list[Period], district: Jurisdiction | None
+) -> tuple[list[str], list[list[str]]]:
+    """One line per period, district and row of the indicators table (the district, its
+    townships, departments and categories)."""
+    districts = (
+        [district]
+        if district is not None
+        else list(Jurisdiction.objects.filter(level=Jurisdiction.Level.DISTRICT).order_by("code"))
+    )
+    dimension_names = {
+        "district": _("district"),
+        "township": _("township"),
+        "department": _("department"),
+        "category": _("category"),
+    }
+    header = [
+        _("period"),
+        _("district"),
+        _("level"),
+        _("code"),
+        _("name"),
+        _("records"),
+        _("on-time arrival rate %"),
+        _("mean minutes to acknowledge"),
+        _("p90 minutes to acknowledge"),
+        _("mean minutes to arrive"),
+        _("p90 minutes to arrive"),
+        _("on-time result rate %"),
+        _("records reworked %"),
+        _("cases reported"),
+        _("whistle rate %"),
+        _("closure rate %"),
+        _("on-time closure rate %"),
+        _("rework rate %"),
+        _("hotline requests"),
+        _("response rate %"),
+        _("resolution rate %"),
+        _("satisfaction rate %"),
+        _("hotline score"),
+    ]
+    table: list[list[str]] = []
+    for period in periods:
+        for place in districts:
+            rows: list[IndicatorRow] = indicator_table(place, period.key)
+            for row in rows:
+                i = row.indicators
+                table.append(
+                    [
+                        period.key,
+                        place.name,
+                        str(dimension_names[row.dimension]),
+                        row.code,
+                        row.name,
+                        str(i.records),
+                        _text(i.on_time_arrival_rate),
+                        _text(i.mean_minutes_to_acknowledge),
+                        _text(i.p90_minutes_to_acknowledge),
+                        _text(i.mean_minutes_to_arrive),
+                        _text(i.p90_minutes_to_arrive),
+                        _text(i.on_time_result_rate),
+                        _text(i.rework_rate),
+                        str(i.cases),
+                        _text(i.whistle_rate),
+                        _text(i.closure_rate),
+                        _text(i.on_time_closure_rate),
+                        _text(i.case_rework_rate),
+                        str(i.hotline.received),
+                        _text(i.hotline.response_rate),
+                        _text(i.hotline.resolution_rate),
+                        _text(i.hotline.satisfaction_rate),
+                        _text(i.hotline.score),
+                    ]
+                )
+    return header, table
 
 
 def _number(value: str) -> Any:

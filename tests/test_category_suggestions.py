@@ -1,0 +1,62 @@
+"""Which categories fit a description: the domain's suggestion (whistle.cases.suggest), used
+by the street pages' report form as the reporter types."""
+
+from __future__ import annotations
+
+from whistle.cases import actions
+from whistle.cases.suggest import DESCRIPTION_SCAN, suggest_categories
+from whistle.policies.models import Category, CategoryKind, MajorClass
+
+ORDER = MajorClass(kind=CategoryKind.EVENT, code="05", name="街面秩序")
+FACILITIES = MajorClass(kind=CategoryKind.COMPONENT, code="01", name="公用设施")
+
+VENDING = Category(major=ORDER, code="01", name="无照经营游商", keywords="游商,小贩,摆摊,占道经营")
+PARKING = Category(major=ORDER, code="02", name="违章停车", keywords="乱停车，占道")
+COVER = Category(major=FACILITIES, code="03", name="井盖", keywords="井盖,破损,丢失")
+PAVING = Category(major=FACILITIES, code="04", name="道路破损", keywords="破损,坑洼")
+CATEGORIES = [VENDING, PARKING, COVER, PAVING]
+
+
+def names(text: str, **options) -> list[str]:
+    return [s.category.name for s in suggest_categories(text, CATEGORIES, **options)]
+
+
+def test_the_category_whose_words_match_comes_first():
+    [best] = suggest_categories("巷口有小贩摆摊卖水果", CATEGORIES)
+    assert best.category is VENDING
+    assert best.matched == ("小贩", "摆摊")
+    assert best.score == 4
+
+
+def test_longer_words_weigh_more_and_the_name_counts_double():
+    # "井盖" is the name (2 × 2) and a keyword (2); "破损" is a keyword of both (2).
+    suggestions = suggest_categories("井盖破损了", CATEGORIES)
+    assert [(s.category.name, s.score) for s in suggestions] == [("井盖", 8), ("道路破损", 2)]
+    assert suggestions[0].matched == ("井盖", "破损")
+
+
+def test_full_width_commas_letters_and_case_do_not_matter():
+    assert names("路边乱停车") == ["违章停车"]
+    latin = Category(major=ORDER, code="09", name="LED屏", keywords="ＬＥＤ,广告屏")
+    assert [s.category for s in suggest_categories("led 太亮", [latin])] == [latin]
+
+
+def test_nothing_fits_an_empty_or_unrelated_text():
+    assert names("") == []
+    assert names("   ") == []
+    assert names("天气很好") == []
+
+
+def test_at_most_three_by_default_ties_in_the_order_of_the_codes():
+    text = "小贩 占道 井盖 破损 坑洼"
+    assert len(suggest_categories(text, CATEGORIES)) == 3
+    assert names(text, limit=10) == ["井盖", "道路破损", "无照经营游商", "违章停车"]
+
+
+def test_only_the_start_of_a_very_long_description_is_read():
+    assert names("说" * DESCRIPTION_SCAN + "井盖") == []
+    assert names("说" * (DESCRIPTION_SCAN - 2) + "井盖") == ["井盖"]
+
+
+def test_the_actions_package_offers_the_same_function():
+    assert actions.suggest_categories is suggest_categories

@@ -1,0 +1,147 @@
+"""The shared form components: the error summary links every error to its field (radio and
+check box groups too) with links tall enough to tap, and widgets drawn as a box (radio
+buttons, check boxes) are not given the text box's "input" class. The desk uses the same
+error summary as every other page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django import forms
+from django.conf import settings
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template, render_to_string
+
+from tests.fixtures_cases import whistle_city_fixture  # noqa: F401  (fixture)
+from tests.fixtures_desk import case_url, post_op
+from whistle.cases import actions
+from whistle.web.templatetags.whistle_ui import field_widget
+
+STATIC = Path(settings.BASE_DIR, "static")
+
+
+class PlaceForm(forms.Form):
+    description = forms.CharField(label="What is the problem?")
+    kind = forms.ChoiceField(
+        label="Kind", choices=[("a", "A"), ("b", "B")], widget=forms.RadioSelect
+    )
+    departments = forms.MultipleChoiceField(
+        label="Departments",
+        choices=[("1", "One"), ("2", "Two")],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    urgent = forms.BooleanField(label="Urgent", required=True)
+
+
+def summary_of(form: forms.Form) -> str:
+    return render_to_string("web/components/form_errors.html", {"form": form})
+
+
+def test_every_error_links_to_its_field_including_radio_and_check_box_groups():
+    form = PlaceForm(data={})
+    assert not form.is_valid()
+    html = summary_of(form)
+    links = re.findall(r'<a href="([^"]*)">', html)
+    assert links == ["#id_description", "#id_kind", "#id_departments", "#id_urgent"]
+    # Each target exists in the rendered fields: the groups' wrappers carry the id.
+    fields = "".join(
+        render_to_string("web/components/field.html", {"field": form[name]})
+        for name in ("description", "kind", "departments", "urgent")
+    )
+    for link in links:
+        assert f'id="{link[1:]}"' in fields, link
+
+
+def test_an_error_for_the_whole_form_is_listed_without_a_link():
+    form = PlaceForm(data={"description": "x", "kind": "a", "departments": ["1"], "urgent": "on"})
+    assert form.is_valid()
+    form.add_error(None, "The township is closed today.")
+    html = summary_of(form)
+    assert "<li>The township is closed today.</li>" in html
+    assert "<a " not in html
+
+
+def test_a_valid_form_shows_no_summary():
+    form = PlaceForm(data={"description": "x", "kind": "a", "departments": ["1"], "urgent": "on"})
+    assert form.is_valid()
+    assert summary_of(form).strip() == ""
+
+
+def test_the_links_of_the_summary_are_at_least_44_pixels_tall():
+    css = (STATIC / "whistle" / "whistle.css").read_text(encoding="utf-8")
+    assert re.search(r"--touch:\s*44px;", css)
+    rule = re.search(r"\.form-errors li a\s*\{([^}]*)\}", css)
+    assert rule is not None
+    assert "min-height: var(--touch)" in rule.group(1)
+    assert "inline-flex" in rule.group(1)
+    # One rule for every page: the desk and the street pages no longer repeat it.
+    assert ".form-errors" not in (STATIC / "desk" / "desk.css").read_text(encoding="utf-8")
+    assert ".form-errors" not in (STATIC / "street" / "street.css").read_text(
+        encoding="utf-8"
+    ).replace("main > .form-errors", "")
+
+
+def test_radio_buttons_and_check_boxes_get_no_text_box_class():
+    form = PlaceForm(data={})
+    form.is_valid()
+    text = str(field_widget(form["description"]))
+    assert 'class="input"' in text and 'aria-invalid="true"' in text
+    for name in ("kind", "departments", "urgent"):
+        html = str(field_widget(form[name]))
+        boxes = re.findall(r"<input[^>]*>", html)
+        assert boxes, name
+        for box in boxes:
+            assert 'class="input"' not in box, box
+            assert 'aria-invalid="true"' in box
+            assert f'aria-describedby="id_{name}-errors"' in box
+
+
+def test_the_box_inputs_are_sized_by_the_shared_style_not_by_a_desk_override():
+    css = (STATIC / "whistle" / "whistle.css").read_text(encoding="utf-8")
+    assert re.search(
+        r'\.field input\[type="radio"\], \.field input\[type="checkbox"\] \{[^}]*width: 1\.3rem',
+        css,
+    )
+    desk = (STATIC / "desk" / "desk.css").read_text(encoding="utf-8")
+    assert ".input[type=" not in desk
+
+
+def test_the_desk_has_no_copy_of_the_error_summary():
+    with pytest.raises(TemplateDoesNotExist):
+        get_template("desk/components/form_errors.html")
+    templates = Path(settings.BASE_DIR, "whistle", "desk", "templates")
+    includes = {
+        path.name
+        for path in templates.rglob("*.html")
+        if "form_errors.html" in path.read_text(encoding="utf-8")
+    }
+    assert includes == {"base.html", "whistle.html"}
+    for path in templates.rglob("*.html"):
+        assert "desk/components/form_errors.html" not in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.django_db
+def test_the_desk_shows_the_shared_summary_with_a_working_link(client, whistle_city):
+    city = whistle_city
+    case = actions.report_case(
+        city.dispatcher,
+        source="hotline",
+        reporter_name="王先生",
+        description="热线：人民市场东巷有游商占道",
+        lon=116.4321,
+        lat=39.8729,
+    )
+    actions.file_case(city.dispatcher, case, category=city.street_vending)
+    actions.solve_on_spot(city.dispatcher, case, note="已劝离")
+    actions.check_passed(city.dispatcher, case)
+    case = actions.close_case(city.dispatcher, case)
+    client.force_login(city.dispatcher)
+    html = post_op(client, case_url(case), "callback", case, satisfied="").content.decode()
+    summary = html[html.index('class="form-errors"') :]
+    # "Satisfied or not" is a group of radio buttons: the link goes to the group.
+    link = re.search(r'<a href="#([^"]*)">', summary)
+    assert link is not None
+    assert link.group(1) == f"id_callback-{case.reference}-satisfied"
+    assert f'id="{link.group(1)}"' in html

@@ -1,0 +1,424 @@
+"""The chiefs' office assesses street and lane chiefs (街长 / 巷长) and recognises alley stewards
+(小巷管家). Definitions in docs/assessment.md ("Chiefs and stewards").
+
+For each chief and period:
+
+- **patrols**: finished patrols the person started in the period in that role (count,
+  distance), and per lane whether the lane was patrolled as often as the district requires
+  (`PatrolRequirement`; default lane chiefs every 7 days, street chiefs every 14): a lane is
+  covered when it had at least ⌊elapsed days of the period ÷ every_days⌋ patrols that each came
+  near at least `min_coverage` of the lane (default half);
+- **problems**: cases the person reported in that role in the period (the role named by the
+  case's `case.reported` event), how many the township confirmed (filed: neither rejected
+  nor merged), solved on the spot, whistled and closed, plus the problems their patrols'
+  checklists noted without a case (found) and fixed on the spot;
+- **how fast**: mean hours from the report to filing, to the first whistle and to closure.
+
+A steward's contribution record counts the same patrols and problems, without requirement.
+Every figure comes from a handful of grouped queries for the whole district.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.utils import timezone
+
+from whistle.assessment.measures import (
+    MICROSECONDS_PER_HOUR,
+    duration,
+    elapsed_days,
+    mean_duration,
+    period_bounds,
+    rate,
+)
+from whistle.assessment.models import (
+    DEFAULT_PATROL_EVERY_DAYS,
+    DEFAULT_PATROL_MIN_COVERAGE,
+    PatrolRequirement,
+)
+from whistle.assessment.periods import Period
+from whistle.cases.models import Case, Event, Whistle
+from whistle.cases.trail import EventKind
+from whistle.organisation.models import Jurisdiction, Lane, Person, Role, RoleAssignment
+from whistle.patrols.models import CheckResult, Patrol
+
+CHIEF_ROLES = (Role.STREET_CHIEF, Role.LANE_CHIEF)
+KILOMETRE = Decimal("1000")
+CENT = Decimal("0.01")
+
+PersonRole = tuple[int, str]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """How often each lane of a chief of one role must be patrolled, and how much of the
+    lane a patrol must cover to count."""
+
+    role: str
+    every_days: int
+    min_coverage: Decimal
+    # False when the district has not set it and the default applies.
+    from_district: bool
+
+
+def patrol_requirements(district: Jurisdiction) -> dict[str, Requirement]:
+    """The district's patrol requirement of each chief role, the defaults filling gaps."""
+    found = {
+        row.role: Requirement(row.role, row.every_days, row.min_coverage, True)
+        for row in PatrolRequirement.objects.filter(district=district)
+    }
+    return {
+        role: found.get(
+            role,
+            Requirement(role, DEFAULT_PATROL_EVERY_DAYS[role], DEFAULT_PATROL_MIN_COVERAGE, False),
+        )
+        for role in CHIEF_ROLES
+    }
+
+
+def required_patrols(requirement: Requirement, period: Period, now: datetime) -> int:
+    """Patrols of each lane required in the period by `now`: one per whole `every_days` of
+    the days elapsed (4 for a lane chief in a 31-day month, 2 for a street chief)."""
+    return elapsed_days(period, now) // requirement.every_days
+
+
+@dataclass(frozen=True)
+class LanePatrols:
+    """One lane of a chief: its patrols in the period against the requirement."""
+
+    lane: Lane
+    patrols: int
+    # Patrols that covered enough of the lane to count towards the requirement.
+    counted: int
+    required: int
+
+    @property
+    def covered(self) -> bool:
+        return self.counted >= self.required
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What one person did in one role in a period: patrols and the problems they found."""
+
+    patrols: int
+    distance_km: Decimal
+    # Cases reported in the role; confirmed = filed by the township.
+    reported: int
+    confirmed: int
+    # Problems found: cases reported plus checklist problems noted without a case.
+    found: int
+    # Cases solved on the spot plus checklist problems fixed on the spot.
+    solved_on_spot: int
+    whistled: int
+    closed: int
+    mean_hours_to_file: Decimal | None
+    mean_hours_to_whistle: Decimal | None
+    mean_hours_to_close: Decimal | None
+
+
+@dataclass(frozen=True)
+class ChiefScore:
+    """A street or lane chief's assessment in a period."""
+
+    person: Person
+    role: str
+    township: Jurisdiction
+    requirement: Requirement
+    lanes: tuple[LanePatrols, ...]
+    activity: Activity
+
+    @property
+    def lanes_covered(self) -> int:
+        return sum(1 for lane in self.lanes if lane.covered)
+
+    @property
+    def lane_coverage_rate(self) -> Decimal | None:
+        """Lanes patrolled as often as required ÷ the chief's lanes, in percent."""
+        return rate(self.lanes_covered, len(self.lanes))
+
+    @property
+    def role_label(self) -> str:
+        return str(Role(self.role).label)
+
+
+@dataclass(frozen=True)
+class StewardContribution:
+    """An alley steward's contribution record in a period, for recognition."""
+
+    person: Person
+    township: Jurisdiction
+    lanes: tuple[Lane, ...]
+    activity: Activity
+
+
+def chief_scores(
+    district: Jurisdiction,
+    period_key: str,
+    *,
+    township: Jurisdiction | None = None,
+    role: str | None = None,
+    now: datetime | None = None,
+) -> list[ChiefScore]:
+    """Every street and lane chief of the district (or of one township; or of one role) with
+    their patrols against the requirement and the problems they found, in the period
+    (2026, 2026-Q3, 2026-07). Ordered by township code, street chiefs first, then name.
+    `now` decides how much of a running period has elapsed (default: the clock)."""
+    period = Period.parse(period_key)
+    now = now or timezone.now()
+    roles = (role,) if role else CHIEF_ROLES
+    if any(r not in CHIEF_ROLES for r in roles):
+        raise ValueError(f"not a chief role: {role}")
+    requirements = patrol_requirements(district)
+    assignments = _assignments(district, roles, township)
+    lane_patrols = _lane_patrols(district, period, roles, requirements)
+    activities = _activities(district, period, roles)
+    required = {r: required_patrols(requirements[r], period, now) for r in roles}
+
+    lanes: dict[PersonRole, list[LanePatrols]] = defaultdict(list)
+    people: dict[PersonRole, Person] = {}
+    for assignment in assignments:
+        key = (assignment.person_id, assignment.role)
+        people[key] = assignment.person
+        assert assignment.lane is not None
+        n, counted, _ = lane_patrols.get((*key, assignment.lane.pk), (0, 0, 0.0))
+        lanes[key].append(LanePatrols(assignment.lane, n, counted, required[assignment.role]))
+    scores = [
+        ChiefScore(
+            person=people[key],
+            role=key[1],
+            township=lanes[key][0].lane.township,
+            requirement=requirements[key[1]],
+            lanes=tuple(lanes[key]),
+            activity=activities.get(key, EMPTY),
+        )
+        for key in people
+    ]
+    scores.sort(
+        key=lambda s: (
+            s.township.code,
+            CHIEF_ROLES.index(Role(s.role)),
+            s.person.display_name,
+            s.person.pk,
+        )
+    )
+    return scores
+
+
+def steward_contributions(
+    district: Jurisdiction,
+    period_key: str,
+    *,
+    township: Jurisdiction | None = None,
+) -> list[StewardContribution]:
+    """Every alley steward of the district (or of one township) with their patrols, reports
+    and confirmed problems in the period, most confirmed problems first (then most patrols,
+    then most reports, then name)."""
+    period = Period.parse(period_key)
+    roles = (Role.STEWARD,)
+    activities = _activities(district, period, roles)
+    lanes: dict[int, list[Lane]] = defaultdict(list)
+    people: dict[int, Person] = {}
+    for assignment in _assignments(district, roles, township):
+        assert assignment.lane is not None
+        people[assignment.person_id] = assignment.person
+        lanes[assignment.person_id].append(assignment.lane)
+    records = [
+        StewardContribution(
+            person=person,
+            township=lanes[pk][0].township,
+            lanes=tuple(lanes[pk]),
+            activity=activities.get((pk, Role.STEWARD), EMPTY),
+        )
+        for pk, person in people.items()
+    ]
+    records.sort(
+        key=lambda r: (
+            -r.activity.confirmed,
+            -r.activity.patrols,
+            -r.activity.reported,
+            r.person.display_name,
+            r.person.pk,
+        )
+    )
+    return records
+
+
+# Queries ----------------------------------------------------------------------------------
+
+
+def _assignments(
+    district: Jurisdiction, roles: tuple[str, ...], township: Jurisdiction | None
+) -> QuerySet[RoleAssignment]:
+    assignments = RoleAssignment.objects.filter(
+        role__in=roles, lane__township__parent=district
+    ).select_related("person", "lane__township")
+    if township is not None:
+        assignments = assignments.filter(lane__township=township)
+    return assignments.order_by("person_id", "role", "lane__name", "lane_id")
+
+
+def _patrols(district: Jurisdiction, period: Period, roles: tuple[str, ...]) -> QuerySet[Patrol]:
+    start, end = period_bounds(period)
+    return Patrol.objects.filter(
+        role__in=roles,
+        lane__township__parent=district,
+        started_at__gte=start,
+        started_at__lt=end,
+        ended_at__isnull=False,
+    )
+
+
+def _coverage_condition(requirements: dict[str, Requirement], roles: tuple[str, ...]) -> Q:
+    condition = Q(pk__in=[])
+    for role in roles:
+        needed = requirements[role].min_coverage
+        if needed > 0:
+            condition |= Q(role=role, covered_ratio__gte=float(needed))
+        else:
+            condition |= Q(role=role)
+    return condition
+
+
+def _lane_patrols(
+    district: Jurisdiction,
+    period: Period,
+    roles: tuple[str, ...],
+    requirements: dict[str, Requirement],
+) -> dict[tuple[int, str, int], tuple[int, int, float]]:
+    """(person, role, lane) → (patrols, patrols that count, metres walked)."""
+    rows = (
+        _patrols(district, period, roles)
+        .values("person_id", "role", "lane_id")
+        .annotate(
+            n=Count("pk"),
+            counted=Count("pk", filter=_coverage_condition(requirements, roles)),
+            metres=Sum("distance_m"),
+        )
+    )
+    return {
+        (row["person_id"], row["role"], row["lane_id"]): (
+            row["n"],
+            row["counted"],
+            row["metres"] or 0.0,
+        )
+        for row in rows
+    }
+
+
+def _activities(
+    district: Jurisdiction, period: Period, roles: tuple[str, ...]
+) -> dict[PersonRole, Activity]:
+    """(person, role) → what they did in the period, from three grouped queries."""
+    patrols = {
+        (row["person_id"], row["role"]): row
+        for row in _patrols(district, period, roles)
+        .values("person_id", "role")
+        .annotate(n=Count("pk"), metres=Sum("distance_m"))
+    }
+    checks = {
+        (row["patrol__person_id"], row["patrol__role"]): row
+        for row in CheckResult.objects.filter(
+            patrol__in=_patrols(district, period, roles),
+            result=CheckResult.Result.PROBLEM,
+            case__isnull=True,
+        )
+        .values("patrol__person_id", "patrol__role")
+        .annotate(noted=Count("pk"), fixed=Count("pk", filter=Q(outcome="fixed")))
+    }
+    cases = {
+        (row["reporter_id"], row["reported_role"]): row
+        for row in _case_rows(district, period, roles)
+    }
+    activities: dict[PersonRole, Activity] = {}
+    for key in set(patrols) | set(checks) | set(cases):
+        p, c, k = patrols.get(key, {}), cases.get(key, {}), checks.get(key, {})
+        reported = c.get("reported", 0)
+        activities[key] = Activity(
+            patrols=p.get("n", 0),
+            distance_km=(Decimal(str(p.get("metres") or 0)) / KILOMETRE).quantize(
+                CENT, rounding=ROUND_HALF_UP
+            ),
+            reported=reported,
+            confirmed=c.get("confirmed", 0),
+            found=reported + k.get("noted", 0),
+            solved_on_spot=c.get("solved", 0) + k.get("fixed", 0),
+            whistled=c.get("whistled", 0),
+            closed=c.get("closed", 0),
+            mean_hours_to_file=mean_duration(
+                c.get("file_sum"), c.get("file_n", 0), MICROSECONDS_PER_HOUR
+            ),
+            mean_hours_to_whistle=mean_duration(
+                c.get("whistle_sum"), c.get("whistle_n", 0), MICROSECONDS_PER_HOUR
+            ),
+            mean_hours_to_close=mean_duration(
+                c.get("close_sum"), c.get("close_n", 0), MICROSECONDS_PER_HOUR
+            ),
+        )
+    return activities
+
+
+def _case_rows(district: Jurisdiction, period: Period, roles: tuple[str, ...]) -> Any:
+    start, end = period_bounds(period)
+    reported_role = Subquery(
+        Event.objects.filter(case_id=OuterRef("pk"), kind=EventKind.CASE_REPORTED)
+        .order_by("seq")
+        .values("actor_role")[:1]
+    )
+    first_whistle = Subquery(
+        Whistle.objects.filter(case_id=OuterRef("pk")).order_by("blown_at").values("blown_at")[:1]
+    )
+    return (
+        Case.objects.filter(
+            district=district,
+            reporter__isnull=False,
+            reported_at__gte=start,
+            reported_at__lt=end,
+        )
+        .annotate(reported_role=reported_role)
+        .filter(reported_role__in=roles)
+        .alias(
+            solved_here=Exists(
+                Event.objects.filter(case_id=OuterRef("pk"), kind=EventKind.SOLVED_ON_SPOT)
+            ),
+            has_whistle=Exists(Whistle.objects.filter(case_id=OuterRef("pk"))),
+            to_file=duration("filed_at", "reported_at"),
+            to_whistle=duration(first_whistle, "reported_at"),
+            to_close=duration("closed_at", "reported_at"),
+        )
+        .values("reporter_id", "reported_role")
+        .annotate(
+            reported=Count("pk"),
+            confirmed=Count("pk", filter=Q(filed_at__isnull=False)),
+            solved=Count("pk", filter=Q(solved_here=True)),
+            whistled=Count("pk", filter=Q(has_whistle=True)),
+            closed=Count("pk", filter=Q(closed_at__isnull=False)),
+            file_sum=Sum("to_file"),
+            file_n=Count("to_file"),
+            whistle_sum=Sum("to_whistle"),
+            whistle_n=Count("to_whistle"),
+            close_sum=Sum("to_close"),
+            close_n=Count("to_close"),
+        )
+    )
+
+
+EMPTY = Activity(
+    patrols=0,
+    distance_km=Decimal("0.00"),
+    reported=0,
+    confirmed=0,
+    found=0,
+    solved_on_spot=0,
+    whistled=0,
+    closed=0,
+    mean_hours_to_file=None,
+    mean_hours_to_whistle=None,
+    mean_hours_to_close=None,
+)

@@ -1,0 +1,234 @@
+"""The 12345 hotline's three rates (三率) and their weighted score, for cases from the hotline.
+
+The cases of a period are the hotline cases (source ``hotline``) received in it, in Beijing
+time, except those merged into another case as duplicates (they are counted with the case
+they follow):
+
+- response rate 响应率: requests the township took up — filed, rejected or merged — within
+  the district's response time (default 24 hours) ÷ requests received;
+- resolution rate 解决率: requests closed (结案) ÷ requests received. A rejected request counts
+  as not resolved: the first unit to receive a request answers for it;
+- satisfaction rate 满意率: callers satisfied ÷ callers whose satisfaction was recorded, by the
+  township's call-back (回访) or by the resident's own rating (`Case.resident_satisfied`).
+
+The score is the weighted mean of the three rates, each rounded to cents first, with the
+district's weights (`HotlineScheme`; default 30% / 35% / 35%). A rate that cannot be computed
+yet (nobody called back) is left out with its weight, as parts are in a record's total.
+
+Rates reflect the cases as they stand: a period's numbers settle once all its requests are
+closed and called back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+
+from whistle.assessment.measures import duration, period_bounds, rate
+from whistle.assessment.models import (
+    DEFAULT_HOTLINE_RESOLUTION_WEIGHT,
+    DEFAULT_HOTLINE_RESPOND_WITHIN_HOURS,
+    DEFAULT_HOTLINE_RESPONSE_WEIGHT,
+    DEFAULT_HOTLINE_SATISFACTION_WEIGHT,
+    HotlineScheme,
+    parse_share,
+)
+from whistle.assessment.periods import Period
+from whistle.assessment.scoring import competition_ranks, exact_rounded
+from whistle.cases.models import Case, Event
+from whistle.cases.trail import EventKind
+from whistle.organisation.models import Jurisdiction
+
+# The township's first decision on a request: taking it up, turning it down, or merging it.
+RESPONSE_KINDS = (EventKind.CASE_FILED, EventKind.CASE_REJECTED, EventKind.CASE_MERGED)
+
+
+@dataclass(frozen=True)
+class HotlineWeights:
+    """The weights of the three rates (adding up to 1) and the response time."""
+
+    response: Fraction
+    resolution: Fraction
+    satisfaction: Fraction
+    respond_within: timedelta
+    # The scheme they come from, or None for the defaults.
+    scheme_id: int | None = None
+
+    @classmethod
+    def defaults(cls) -> HotlineWeights:
+        return cls(
+            parse_share(DEFAULT_HOTLINE_RESPONSE_WEIGHT),
+            parse_share(DEFAULT_HOTLINE_RESOLUTION_WEIGHT),
+            parse_share(DEFAULT_HOTLINE_SATISFACTION_WEIGHT),
+            timedelta(hours=DEFAULT_HOTLINE_RESPOND_WITHIN_HOURS),
+        )
+
+
+def hotline_weights(district: Jurisdiction, period_key: str) -> HotlineWeights:
+    """The district's hotline scheme in force in the period's first month, else the
+    defaults (30% / 35% / 35%, respond within 24 hours)."""
+    period = Period.parse(period_key)
+    scheme = (
+        HotlineScheme.objects.filter(district=district, valid_from__lte=period.first_month)
+        .order_by("-valid_from")
+        .first()
+    )
+    if scheme is None:
+        return HotlineWeights.defaults()
+    return HotlineWeights(
+        parse_share(scheme.response_weight),
+        parse_share(scheme.resolution_weight),
+        parse_share(scheme.satisfaction_weight),
+        timedelta(hours=scheme.respond_within_hours),
+        scheme.pk,
+    )
+
+
+@dataclass(frozen=True)
+class HotlineRates:
+    """The three rates of a set of hotline requests, with the counts they come from."""
+
+    received: int
+    responded: int
+    resolved: int
+    called_back: int
+    satisfied: int
+    response_rate: Decimal | None
+    resolution_rate: Decimal | None
+    satisfaction_rate: Decimal | None
+    # Weighted mean of the rates that apply; None when none applies.
+    score: Decimal | None
+    # All three rates apply.
+    complete: bool
+    weights: HotlineWeights
+
+    @classmethod
+    def from_counts(cls, counts: dict[str, int], weights: HotlineWeights) -> HotlineRates:
+        received = counts.get("hotline_received") or 0
+        responded = counts.get("hotline_responded") or 0
+        resolved = counts.get("hotline_resolved") or 0
+        called_back = counts.get("hotline_called_back") or 0
+        satisfied = counts.get("hotline_satisfied") or 0
+        rates = (
+            (rate(responded, received), weights.response),
+            (rate(resolved, received), weights.resolution),
+            (rate(satisfied, called_back), weights.satisfaction),
+        )
+        applying = [(value, weight) for value, weight in rates if value is not None]
+        weight_sum = sum((weight for _, weight in applying), Fraction(0))
+        score = (
+            exact_rounded(
+                sum((Fraction(value) * weight for value, weight in applying), Fraction(0))
+                / weight_sum
+            )
+            if applying and weight_sum
+            else None
+        )
+        return cls(
+            received=received,
+            responded=responded,
+            resolved=resolved,
+            called_back=called_back,
+            satisfied=satisfied,
+            response_rate=rates[0][0],
+            resolution_rate=rates[1][0],
+            satisfaction_rate=rates[2][0],
+            score=score,
+            complete=len(applying) == 3,
+            weights=weights,
+        )
+
+
+def hotline_alias(case_ref: str) -> dict[str, Any]:
+    """The per-case value the response count filters on: pass it to `.alias()` before
+    aggregating with `hotline_aggregates`. `case_ref` is "pk" for a queryset of cases and
+    "case_id" for rows that point at a case."""
+    prefix = "" if case_ref == "pk" else "case__"
+    first_response = Subquery(
+        Event.objects.filter(case_id=OuterRef(case_ref), kind__in=RESPONSE_KINDS)
+        .order_by("seq")
+        .values("at")[:1]
+    )
+    return {"hotline_response_time": duration(first_response, prefix + "reported_at")}
+
+
+def hotline_aggregates(case_ref: str, respond_within: timedelta) -> dict[str, Any]:
+    """The counts behind the three rates as aggregate expressions (each case counted once),
+    for a queryset aliased with `hotline_alias(case_ref)`. Used by `hotline_rates`, the
+    township ranking and the indicators table."""
+    prefix = "" if case_ref == "pk" else "case__"
+
+    def q(**lookups: Any) -> Q:
+        return Q(**{prefix + key: value for key, value in lookups.items()})
+
+    def count(condition: Q) -> Count:
+        if prefix:
+            return Count("case", filter=condition, distinct=True)
+        return Count("pk", filter=condition)
+
+    received = q(source=Case.Source.HOTLINE) & ~q(status=Case.Status.MERGED)
+    return {
+        "hotline_received": count(received),
+        "hotline_responded": count(received & Q(hotline_response_time__lte=respond_within)),
+        "hotline_resolved": count(received & q(closed_at__isnull=False)),
+        "hotline_called_back": count(received & q(resident_satisfied__isnull=False)),
+        "hotline_satisfied": count(received & q(resident_satisfied=True)),
+    }
+
+
+def _hotline_cases(district: Jurisdiction, period: Period) -> QuerySet[Case]:
+    start, end = period_bounds(period)
+    return Case.objects.filter(district=district, reported_at__gte=start, reported_at__lt=end)
+
+
+def hotline_rates(
+    district: Jurisdiction, period_key: str, *, township: Jurisdiction | None = None
+) -> HotlineRates:
+    """The three rates and the score of the hotline requests received in the period in the
+    district, or in one of its townships. One query (and one for the weights)."""
+    period = Period.parse(period_key)
+    weights = hotline_weights(district, period.key)
+    cases = _hotline_cases(district, period)
+    if township is not None:
+        cases = cases.filter(township=township)
+    counts = cases.annotate(**hotline_alias("pk")).aggregate(
+        **hotline_aggregates("pk", weights.respond_within)
+    )
+    return HotlineRates.from_counts(counts, weights)
+
+
+@dataclass(frozen=True)
+class TownshipHotline:
+    """One township's line of the monthly hotline ranking."""
+
+    township: Jurisdiction
+    rates: HotlineRates
+    rank: int | None
+
+
+def township_hotline_ranking(district: Jurisdiction, period_key: str) -> list[TownshipHotline]:
+    """Every township of the district with its hotline rates in the period, ranked by score
+    (standard competition ranking, "1224"); townships without requests have no rank and come
+    last. Three queries whatever the number of townships."""
+    period = Period.parse(period_key)
+    weights = hotline_weights(district, period.key)
+    grouped = {
+        row["township_id"]: row
+        for row in _hotline_cases(district, period)
+        .alias(**hotline_alias("pk"))
+        .values("township_id")
+        .annotate(**hotline_aggregates("pk", weights.respond_within))
+    }
+    townships = Jurisdiction.objects.filter(parent=district, level=Jurisdiction.Level.TOWNSHIP)
+    lines = [
+        (township, HotlineRates.from_counts(grouped.get(township.pk, {}), weights))
+        for township in townships.order_by("code")
+    ]
+    ranks = competition_ranks((township.pk, rates.score) for township, rates in lines)
+    lines.sort(key=lambda line: (line[1].score is None, -(line[1].score or 0), line[0].code))
+    return [TownshipHotline(township, rates, ranks[township.pk]) for township, rates in lines]
