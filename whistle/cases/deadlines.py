@@ -351,7 +351,6 @@ def sweep_until_idle(*, batch: int = 200, clock: Callable[[], datetime] = timezo
             return total
 
 
-_Row = Summons | SupervisionNotice
 _Handler = Callable[[Any, Case, _Pass], bool]
 
 
@@ -385,7 +384,7 @@ def _claim_and_process(
             if not chunk:
                 raise  # the claim itself failed: nothing to retry row by row
             logger.warning("deadline sweep: a chunk of %s failed", model.__name__, exc_info=True)
-            done = sum(_one_by_one(model, chunk, context, handle))
+            done = _one_by_one(model, chunk, context, handle)
         processed += done
         if not chunk:
             break
@@ -397,16 +396,17 @@ def _one_by_one(
     pks: list[int],
     context: _Pass,
     handle: _Handler,
-) -> Iterable[bool]:
+) -> int:
+    done = 0
     for pk in pks:
         try:
             with transaction.atomic():
                 claimed = _claim(model, context.now, only=pk)
-                yield any(case and handle(row, case, context) for row, case in claimed)
+                done += any(case and handle(row, case, context) for row, case in claimed)
         except Exception:
             # The row stays due; the log says why until the cause is fixed.
             logger.exception("deadline sweep failed on %s %s", model.__name__, pk)
-            yield False
+    return done
 
 
 def _claim(

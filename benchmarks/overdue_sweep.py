@@ -1,0 +1,462 @@
+"""How soon the deadline sweep records an overdue, and how many obligations it handles a second,
+against a plain SQL UPDATE of the same rows.
+
+Fills a throwaway database with OBLIGATIONS open summonses (bulk-created; most due hours from
+now), then:
+
+1. latency: gives DUE more summonses an arrival deadline spread over SPREAD seconds ahead
+   (20 a second by default: far above a city's rate, within one worker's capacity; a
+   shorter spread shows what a burst beyond that capacity does),
+   runs a real `whistle worker` (deadline sweep only, the usual 1 s tick) in a subprocess,
+   and compares each overdue event with its deadline: by the event's recorded time, and by
+   the moment a reader in this process first saw it (polled every 50 ms);
+2. the same with a raw loop in a subprocess: every tick one UPDATE that stamps the due rows
+   overdue and nothing else (no event, no escalation, no notification);
+3. throughput: BACKLOG summonses already overdue, timed once through a plain UPDATE (rolled
+   back) and then through the sweep, in this process, as one worker would.
+
+Each overdue the sweep handles costs an overdue event, an escalation to the township, both
+hash-chained into the case's trail, and the notifications to the department and the township.
+
+    .venv/bin/python benchmarks/overdue_sweep.py [--obligations 100000] [--due 1000] [--spread 50]
+    DATABASE_URL=postgresql://… .venv/bin/python benchmarks/overdue_sweep.py
+
+The throwaway database is a temporary SQLite file by default, or a test database on the
+server that DATABASE_URL=postgresql://… names; it is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+RAW_UPDATE = (
+    "UPDATE cases_summons SET arrive_overdue_at = %s, swept_through_at = %s, "
+    "next_check_at = NULL WHERE next_check_at <= %s"
+)
+RAW_LOOP = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
+import django
+django.setup()
+from django.db import connection, transaction
+from django.utils import timezone
+ends = time.monotonic() + {seconds}
+while time.monotonic() < ends:
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute({sql!r}, [now, now, now])
+    time.sleep({interval})
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--obligations", type=int, default=100_000, help="open summonses")
+    parser.add_argument("--due", type=int, default=1000, help="deadlines per latency run")
+    parser.add_argument(
+        "--spread", type=float, default=50.0, help="seconds the deadlines spread over"
+    )
+    parser.add_argument("--backlog", type=int, default=5000, help="overdue rows for throughput")
+    args = parser.parse_args()
+    if args.obligations < 2 * args.due + args.backlog:
+        parser.error("--obligations must cover the due and backlog rows")
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
+    import django
+    from django.conf import settings
+
+    with tempfile.TemporaryDirectory() as scratch:
+        database = settings.DATABASES["default"]
+        if str(database["ENGINE"]).endswith("sqlite3"):
+            database["TEST"] = {"NAME": str(Path(scratch) / "benchmark.sqlite3")}
+        django.setup()
+        from django.db import connection
+
+        logging.getLogger("whistle").setLevel(logging.WARNING)
+        # As in production: no query log kept in memory.
+        settings.DEBUG = False
+        original_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            run(args, Path(scratch))
+        finally:
+            connection.creation.destroy_test_db(original_name, verbosity=0)
+
+
+@dataclass
+class Latency:
+    recorded: list[float]
+    seen: list[float]
+
+
+def run(args: argparse.Namespace, scratch: Path) -> None:
+    from django.db import connection
+
+    from tests.fixtures_deadlines import build_sweep_city
+
+    city = build_sweep_city()
+    started = time.perf_counter()
+    background = args.obligations - 2 * args.due - args.backlog
+    fill(city, background)
+    filled_in = time.perf_counter() - started
+
+    sweep_latency = latency_run(city, args, scratch, worker_command(), "sweep")
+    raw_command = [sys.executable, "-c", raw_loop_source(seconds=args.spread + 60)]
+    raw_latency = latency_run(city, args, scratch, raw_command, "raw")
+    sweep_rate, raw_rate = throughput(city, args.backlog)
+
+    print_report(
+        args,
+        vendor=connection.vendor,
+        version=server_version(),
+        filled_in=filled_in,
+        sweep_latency=sweep_latency,
+        raw_latency=raw_latency,
+        sweep_rate=sweep_rate,
+        raw_rate=raw_rate,
+    )
+
+
+# --- Rows -------------------------------------------------------------------------------------
+
+
+def make_rows(city: Any, count: int, shape: Any) -> list[int]:
+    """Bulk-create `count` cases, each with a whistle and a summons; `shape(n, summons)` sets
+    the summons' times. Returns the summonses' ids."""
+    from whistle.cases.deadlines import next_check_for
+    from whistle.cases.models import Case, Summons, Whistle
+    from whistle.policies.models import WhistleKind
+
+    now = _now()
+    cases = Case.objects.bulk_create(
+        (
+            Case(
+                source=Case.Source.STEWARD,
+                status=Case.Status.WHISTLED,
+                description="人民市场东巷井盖缺失",
+                lon=116.432,
+                lat=39.873,
+                district=city.district,
+                township=city.township,
+                reported_at=now,
+            )
+            for _ in range(count)
+        ),
+        batch_size=2000,
+    )
+    whistles = Whistle.objects.bulk_create(
+        (
+            Whistle(
+                case=case,
+                kind=WhistleKind.ROUTINE,
+                township=city.township,
+                blown_by=city.dispatcher,
+                blown_at=now,
+            )
+            for case in cases
+        ),
+        batch_size=2000,
+    )
+    summonses = []
+    for n, whistle in enumerate(whistles):
+        summons = Summons(case_id=whistle.case_id, whistle=whistle, department=city.department)
+        shape(n, summons)
+        summons.next_check_at = next_check_for(summons, now, policy=city.policy)
+        summonses.append(summons)
+    created = Summons.objects.bulk_create(summonses, batch_size=2000)
+    return [s.pk for s in created]
+
+
+def _acknowledged(summons: Any, summoned: datetime) -> None:
+    from whistle.cases.models import Summons
+
+    summons.status = Summons.Status.ACKNOWLEDGED
+    summons.summoned_at = summoned
+    summons.acknowledge_due_at = summoned + timedelta(minutes=10)
+    summons.acknowledged_at = summoned + timedelta(minutes=2)
+
+
+def fill(city: Any, count: int) -> None:
+    """Open summonses whose next reminder or deadline is at least an hour away."""
+    now = _now()
+    rng = random.Random(12345)
+
+    def shape(n: int, summons: Any) -> None:
+        _acknowledged(summons, now - timedelta(minutes=rng.uniform(0, 60)))
+        summons.status = summons.Status.ON_SITE
+        summons.arrive_due_at = summons.summoned_at + timedelta(minutes=30)
+        summons.arrived_at = summons.summoned_at + timedelta(minutes=20)
+        summons.resolve_due_at = now + timedelta(hours=rng.uniform(3, 72))
+        summons.swept_through_at = now
+
+    make_rows(city, count, shape)
+
+
+def latency_run(
+    city: Any, args: argparse.Namespace, scratch: Path, command: list[str], name: str
+) -> Latency:
+    """Start the worker, then make `args.due` arrivals fall due over the next seconds and
+    watch each one being recorded."""
+    from whistle.cases.models import Summons
+
+    log = scratch / f"{name}.log"
+    worker = start(command, log)
+    try:
+        wait_for_start(worker, log, name)
+        lead = 5.0
+        now = _now()
+
+        def shape(n: int, summons: Any) -> None:
+            offset = lead + args.spread * n / max(args.due - 1, 1)
+            due = now + timedelta(seconds=offset)
+            _acknowledged(summons, due - timedelta(minutes=30))
+            summons.arrive_due_at = due
+            summons.resolve_due_at = due + timedelta(hours=4)
+            summons.swept_through_at = now
+
+        ids = make_rows(city, args.due, shape)
+        rows = Summons.objects.filter(pk__in=ids).values_list("pk", "arrive_due_at")
+        deadlines = {pk: due for pk, due in rows if due is not None}
+        if _now() > min(deadlines.values()):
+            print(f"warning: {name}: rows were created after their first deadline")
+        seen = watch(ids, timeout=args.spread + lead + 90)
+        recorded = recorded_times(ids)
+    finally:
+        stop(worker)
+    missing = len(ids) - len(recorded)
+    if missing:
+        print(f"warning: {name}: {missing} overdue not recorded in time")
+    return Latency(
+        recorded=[(recorded[pk] - deadlines[pk]).total_seconds() for pk in recorded],
+        seen=[(seen[pk] - deadlines[pk]).total_seconds() for pk in seen],
+    )
+
+
+def watch(ids: list[int], *, timeout: float) -> dict[int, datetime]:
+    """Poll until every summons has its overdue recorded; when each was first seen."""
+    from whistle.cases.models import Summons
+
+    # A range scan on the primary key, cheap enough to repeat every 50 ms without slowing
+    # the worker it watches.
+    recorded = Summons.objects.filter(
+        pk__gte=min(ids), pk__lte=max(ids), arrive_overdue_at__isnull=False
+    ).values_list("pk", flat=True)
+    seen: dict[int, datetime] = {}
+    ends = time.monotonic() + timeout
+    while len(seen) < len(ids) and time.monotonic() < ends:
+        found = list(recorded.all())
+        moment = _now()
+        for pk in found:
+            seen.setdefault(pk, moment)
+        time.sleep(0.05)
+    return seen
+
+
+def recorded_times(ids: list[int]) -> dict[int, datetime]:
+    from whistle.cases.models import Summons
+
+    rows = Summons.objects.filter(pk__in=ids, arrive_overdue_at__isnull=False)
+    return {pk: at for pk, at in rows.values_list("pk", "arrive_overdue_at") if at is not None}
+
+
+def throughput(city: Any, backlog: int) -> tuple[float, float]:
+    """Obligations per second: the sweep, and one plain UPDATE of the same rows."""
+    from django.db import connection, transaction
+
+    from whistle.cases.deadlines import sweep_until_idle
+
+    now = _now()
+
+    def shape(n: int, summons: Any) -> None:
+        due = now - timedelta(seconds=30)
+        _acknowledged(summons, due - timedelta(minutes=30))
+        summons.arrive_due_at = due
+        summons.resolve_due_at = due + timedelta(hours=4)
+        summons.swept_through_at = due - timedelta(seconds=30)
+
+    make_rows(city, backlog, shape)
+    moment = _now()
+    with transaction.atomic():
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(RAW_UPDATE, [moment, moment, moment])
+            updated = cursor.rowcount
+        raw_seconds = time.perf_counter() - started
+        transaction.set_rollback(True)
+    if updated != backlog:
+        print(f"warning: the plain UPDATE touched {updated} rows, not {backlog}")
+
+    started = time.perf_counter()
+    processed = sweep_until_idle(batch=200)
+    sweep_seconds = time.perf_counter() - started
+    if processed != backlog:
+        print(f"warning: the sweep processed {processed} rows, not {backlog}")
+    return processed / sweep_seconds, updated / raw_seconds
+
+
+# --- Processes --------------------------------------------------------------------------------
+
+
+def database_url() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = quote(db["USER"] or "")
+    password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgresql://{user}{password}@{db['HOST'] or '127.0.0.1'}{port}/{db['NAME']}"
+
+
+def worker_command() -> list[str]:
+    sweep = ["--sweep", "whistle.cases.deadlines.sweep"]
+    return [sys.executable, "-m", "whistle", "worker", *sweep, "--max-seconds", "600"]
+
+
+def raw_loop_source(*, seconds: float) -> str:
+    from django.conf import settings
+
+    interval = float(settings.WHISTLE_WORKER_INTERVAL_SECONDS)
+    return RAW_LOOP.format(root=str(ROOT), seconds=seconds, sql=RAW_UPDATE, interval=interval)
+
+
+def start(command: list[str], log: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "WHISTLE_LOG_LEVEL": "INFO",
+        # As in production: no query log kept in memory.
+        "WHISTLE_DEBUG": "0",
+        "WHISTLE_SECRET_KEY": "overdue-sweep-benchmark-only",
+    }
+    with log.open("wb") as output:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+
+
+def wait_for_start(worker: subprocess.Popen, log: Path, name: str) -> None:
+    """The worker logs a line when it starts; the raw loop is ready once Django is loaded,
+    which a fixed pause covers."""
+    ends = time.monotonic() + 60
+    while time.monotonic() < ends:
+        if worker.poll() is not None:
+            raise SystemExit(f"{name} exited early:\n{log.read_text()[-3000:]}")
+        if name == "raw" or "worker started" in log.read_text():
+            break
+        time.sleep(0.1)
+    time.sleep(3.0 if name == "raw" else 0.5)
+
+
+def stop(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+
+
+# --- Report -----------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))
+    return ordered[index]
+
+
+def server_version() -> str:
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        return f"SQLite {sqlite3.sqlite_version}"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return f"PostgreSQL {cursor.fetchone()[0]}"
+
+
+def print_report(
+    args: argparse.Namespace,
+    *,
+    vendor: str,
+    version: str,
+    filled_in: float,
+    sweep_latency: Latency,
+    raw_latency: Latency,
+    sweep_rate: float,
+    raw_rate: float,
+) -> None:
+    uname = " ".join(platform.uname())
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"Overdue sweep benchmark, {_now():%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {uname}; {os.cpu_count()} CPUs; load average {load}")
+    print(f"database: {version} ({vendor}); Python {platform.python_version()}")
+    print(
+        f"open obligations: {args.obligations:,} (filled in {filled_in:.0f} s); "
+        f"{args.due:,} deadlines over {args.spread:.0f} s per latency run; "
+        f"backlog {args.backlog:,}"
+    )
+    print()
+    print("seconds from deadline to overdue      sweep   raw UPDATE   ratio")
+    rows = [
+        ("p50, recorded time", sweep_latency.recorded, raw_latency.recorded, 0.50),
+        ("p99, recorded time", sweep_latency.recorded, raw_latency.recorded, 0.99),
+        ("max, recorded time", sweep_latency.recorded, raw_latency.recorded, 1.0),
+        ("p50, seen by a reader", sweep_latency.seen, raw_latency.seen, 0.50),
+        ("p99, seen by a reader", sweep_latency.seen, raw_latency.seen, 0.99),
+        ("max, seen by a reader", sweep_latency.seen, raw_latency.seen, 1.0),
+    ]
+    for label, sweep_values, raw_values, share in rows:
+        ours, theirs = percentile(sweep_values, share), percentile(raw_values, share)
+        print(f"  {label:<32} {ours:8.3f} {theirs:12.3f} {ratio(ours, theirs):7.2f}")
+    print(
+        f"  recorded: sweep {len(sweep_latency.recorded):,}/{args.due:,}, "
+        f"raw {len(raw_latency.recorded):,}/{args.due:,}; "
+        f"mean sweep {mean(sweep_latency.recorded):.3f} s"
+    )
+    print()
+    print("obligations per second (one worker)    sweep   raw UPDATE   ratio")
+    print(
+        f"  {'overdue backlog':<32} {sweep_rate:8.0f} {raw_rate:12.0f} {raw_rate / sweep_rate:7.1f}"
+    )
+    print("  (ratio: how many times faster the plain UPDATE is; it writes no event,")
+    print("   escalation or notification)")
+
+
+def ratio(ours: float, theirs: float) -> float:
+    return ours / theirs if theirs else float("nan")
+
+
+def mean(values: list[float]) -> float:
+    return statistics.fmean(values) if values else float("nan")
+
+
+def _now() -> datetime:
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,556 @@
+"""The deadline sweep: overdue, reminders and escalation, with exact boundaries on a frozen
+clock. T0 is the moment the whistle is blown; the department (东城区城管执法局) must
+acknowledge within 10 minutes, arrive within 30 and resolve within 4 hours."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.db import transaction
+from django.utils import timezone
+
+from tests.fixtures_deadlines import (
+    OVERDUE_KINDS,
+    SweepCity,
+    build_sweep_city,
+    chain_is_valid,
+    make_summons,
+    reschedule,
+)
+from whistle.cases import deadlines
+from whistle.cases.deadlines import next_check_for, next_check_for_notice, sweep
+from whistle.cases.models import Case, Event, Summons, SupervisionNotice
+from whistle.cases.trail import EventKind, append_event
+from whistle.notifications.models import Channel, Notification, WebhookEndpoint
+from whistle.policies.calendar import deadline_after
+from whistle.policies.models import DurationUnit
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2026, 5, 12, 9, 0, tzinfo=BEIJING)
+MIN = timedelta(minutes=1)
+SEC = timedelta(seconds=1)
+MICROSECOND = timedelta(microseconds=1)
+
+
+@pytest.fixture
+def city(db) -> SweepCity:
+    return build_sweep_city()
+
+
+def sweep_at(moment: datetime) -> int:
+    with time_machine.travel(moment, tick=False):
+        return sweep(timezone.now(), batch=500)
+
+
+def events(summons: Summons, kind: str) -> list[Event]:
+    return list(Event.objects.filter(summons=summons, kind=kind).order_by("seq"))
+
+
+def inbox(kind: str, person=None) -> list[Notification]:
+    rows = Notification.objects.filter(kind=kind, channel=Channel.INBOX)
+    if person is not None:
+        rows = rows.filter(recipient=person)
+    return list(rows.order_by("id"))
+
+
+def acknowledged(city: SweepCity, **fields) -> Summons:
+    """A summons already acknowledged two minutes in, so that arrival is the obligation left."""
+    return make_summons(
+        city,
+        T0,
+        status=Summons.Status.ACKNOWLEDGED,
+        acknowledged_at=T0 + 2 * MIN,
+        acknowledged_by=city.officer,
+        **fields,
+    )
+
+
+# --- Boundaries of the 30-minute arrival ------------------------------------------------------
+
+
+def test_nothing_is_overdue_29_minutes_59_seconds_after_the_whistle(city):
+    summons = acknowledged(city)
+    sweep_at(T0 + 29 * MIN + 59 * SEC)
+    summons.refresh_from_db()
+    assert summons.arrive_overdue_at is None
+    assert not Event.objects.filter(kind__in=OVERDUE_KINDS).exists()
+    assert summons.escalated_to_township_at is None
+
+
+def test_at_exactly_30_minutes_the_arrival_is_due_but_not_yet_overdue(city):
+    summons = acknowledged(city)
+    sweep_at(T0 + 30 * MIN)
+    summons.refresh_from_db()
+    assert summons.arrive_overdue_at is None
+    assert not events(summons, EventKind.ARRIVE_OVERDUE)
+    # The sweep comes back at the first instant after the deadline.
+    assert summons.next_check_at == T0 + 30 * MIN + MICROSECOND
+
+
+@pytest.mark.parametrize("after", [MICROSECOND, SEC], ids=["30:00.000001", "30:01"])
+def test_any_instant_after_30_minutes_the_arrival_is_recorded_overdue_once(city, after):
+    summons = acknowledged(city)
+    now = T0 + 30 * MIN + after
+    sweep_at(now)
+    summons.refresh_from_db()
+    assert summons.arrive_overdue_at == now
+    [event] = events(summons, EventKind.ARRIVE_OVERDUE)
+    assert event.at == now
+    assert event.actor is None
+    assert event.actor_role == "system"
+    assert event.data["obligation"] == "arrive"
+    assert event.data["due_at"] == "2026-05-12T01:30:00.000000+00:00"
+    assert event.data["late_seconds"] == round(after.total_seconds(), 3)
+    assert event.data["met_at"] is None
+    told = inbox(EventKind.ARRIVE_OVERDUE)
+    assert [n.recipient for n in told] == [city.officer, city.department_head]
+    assert told[0].link == f"/cases/{summons.case.reference}/"
+    assert told[0].payload == {"case": summons.case.reference, "seq": event.seq, "kind": event.kind}
+
+
+def test_an_arrival_at_exactly_30_minutes_is_on_time(city):
+    summons = acknowledged(city)
+    reschedule(summons, T0 + 30 * MIN, status=Summons.Status.ON_SITE, arrived_at=T0 + 30 * MIN)
+    sweep_at(T0 + 30 * MIN + SEC)
+    summons.refresh_from_db()
+    assert summons.arrive_overdue_at is None
+    assert not events(summons, EventKind.ARRIVE_OVERDUE)
+    assert summons.escalated_to_township_at is None
+
+
+def test_a_late_arrival_the_sweep_did_not_see_in_time_is_still_recorded_late(city):
+    summons = acknowledged(city)
+    reschedule(summons, T0 + 30 * MIN + 40 * SEC, arrived_at=T0 + 30 * MIN + 40 * SEC)
+    sweep_at(T0 + 31 * MIN)
+    [event] = events(summons, EventKind.ARRIVE_OVERDUE)
+    assert event.data["met_at"] == "2026-05-12T01:30:40.000000+00:00"
+    summons.refresh_from_db()
+    # The department is there now: nobody is told to chase it, nothing escalates.
+    assert not inbox(EventKind.ARRIVE_OVERDUE)
+    assert summons.escalated_to_township_at is None
+
+
+def test_arriving_counts_as_acknowledging(city):
+    summons = make_summons(city, T0)
+    reschedule(summons, T0 + 8 * MIN, status=Summons.Status.ON_SITE, arrived_at=T0 + 8 * MIN)
+    sweep_at(T0 + 11 * MIN)
+    assert not events(summons, EventKind.ACKNOWLEDGE_OVERDUE)
+
+
+def test_a_cancelled_summons_is_never_overdue(city):
+    summons = make_summons(city, T0)
+    Summons.objects.filter(pk=summons.pk).update(status=Summons.Status.CANCELLED)
+    assert sweep_at(T0 + 5 * 60 * MIN) == 1
+    summons.refresh_from_db()
+    assert not Event.objects.exists()
+    assert summons.next_check_at is None
+
+
+def test_a_summons_whose_next_check_is_ahead_is_left_alone(city):
+    summons = acknowledged(city)
+    assert summons.next_check_at == T0 + 15 * MIN  # half-time of the arrival
+    assert sweep_at(T0 + 15 * MIN - MICROSECOND) == 0
+    summons.refresh_from_db()
+    assert summons.swept_through_at is None
+
+
+# --- Working time and the National Day holiday ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("periods", "expected"),
+    [
+        ("09:00-12:00,13:30-17:30", datetime(2025, 10, 9, 15, 0, tzinfo=BEIJING)),
+        ("08:30-12:00,13:00-17:00", datetime(2025, 10, 9, 14, 30, tzinfo=BEIJING)),
+    ],
+)
+def test_a_resolve_deadline_in_working_hours_falls_due_after_the_national_day_holiday(
+    city, periods, expected
+):
+    city.policy.working_periods = periods
+    city.policy.save(update_fields=["working_periods"])
+    summoned = datetime(2025, 9, 30, 14, 0, tzinfo=BEIJING)
+    # 8 working hours from Tuesday 30 September, 14:00: the 1–8 October holiday does not count.
+    resolve_due = deadline_after(summoned, 8, DurationUnit.WORKING_HOURS, city.district)
+    assert resolve_due == expected
+    summons = make_summons(
+        city,
+        summoned,
+        resolve_due_at=resolve_due,
+        status=Summons.Status.ON_SITE,
+        acknowledged_at=summoned + 3 * MIN,
+        arrived_at=summoned + 20 * MIN,
+    )
+    for moment in (
+        datetime(2025, 10, 1, 9, 0, tzinfo=BEIJING),
+        datetime(2025, 10, 5, 12, 0, tzinfo=BEIJING),
+        datetime(2025, 10, 8, 23, 59, tzinfo=BEIJING),
+        expected,
+    ):
+        sweep_at(moment)
+        summons.refresh_from_db()
+        assert summons.resolve_overdue_at is None, moment
+    sweep_at(expected + SEC)
+    summons.refresh_from_db()
+    assert summons.resolve_overdue_at == expected + SEC
+    assert len(events(summons, EventKind.RESOLVE_OVERDUE)) == 1
+
+
+# --- Reminders --------------------------------------------------------------------------------
+
+
+def arrival_reminders(summons: Summons) -> list[str]:
+    return [
+        e.data["reminder_at"]
+        for e in events(summons, EventKind.REMINDER)
+        if e.data["obligation"] == "arrive"
+    ]
+
+
+def test_reminders_go_out_at_half_time_and_five_minutes_before_each_exactly_once(city):
+    summons = acknowledged(city)
+    for moment in (14 * MIN + 59 * SEC, 15 * MIN, 15 * MIN + SEC, 20 * MIN, 24 * MIN + 59 * SEC):
+        sweep_at(T0 + moment)
+    assert arrival_reminders(summons) == ["2026-05-12T01:15:00.000000+00:00"]
+    for moment in (25 * MIN, 25 * MIN + SEC, 29 * MIN + 59 * SEC, 30 * MIN):
+        sweep_at(T0 + moment)
+    assert arrival_reminders(summons) == [
+        "2026-05-12T01:15:00.000000+00:00",
+        "2026-05-12T01:25:00.000000+00:00",
+    ]
+    [half_time, five_before] = events(summons, EventKind.REMINDER)
+    assert half_time.at == T0 + 15 * MIN
+    assert five_before.data["minutes_left"] == 5
+    assert half_time.data["recipients"] == 2
+    assert [n.recipient for n in inbox(EventKind.REMINDER, city.officer)] == [
+        city.officer,
+        city.officer,
+    ]
+    assert summons.case.reference in inbox(EventKind.REMINDER, city.officer)[1].subject
+
+
+def test_no_reminder_goes_out_once_the_department_has_arrived(city):
+    summons = acknowledged(city)
+    sweep_at(T0 + 15 * MIN)
+    reschedule(summons, T0 + 20 * MIN, status=Summons.Status.ON_SITE, arrived_at=T0 + 20 * MIN)
+    sweep_at(T0 + 25 * MIN)
+    sweep_at(T0 + 31 * MIN)
+    assert arrival_reminders(summons) == ["2026-05-12T01:15:00.000000+00:00"]
+    assert not events(summons, EventKind.ARRIVE_OVERDUE)
+
+
+def test_a_worker_that_was_down_sends_only_the_latest_reminder_still_ahead_of_the_deadline(city):
+    summons = acknowledged(city)
+    sweep_at(T0 + 26 * MIN)
+    assert arrival_reminders(summons) == ["2026-05-12T01:25:00.000000+00:00"]
+
+
+def test_a_worker_that_was_down_past_the_deadline_sends_no_stale_reminder(city):
+    summons = acknowledged(city)
+    sweep_at(T0 + 31 * MIN)
+    assert arrival_reminders(summons) == []
+    assert len(events(summons, EventKind.ARRIVE_OVERDUE)) == 1
+
+
+def test_reminders_follow_the_district_policy(city):
+    city.policy.reminder_fractions = "0.25,0.75"
+    city.policy.reminder_minutes_before = ""
+    city.policy.save(update_fields=["reminder_fractions", "reminder_minutes_before"])
+    summons = acknowledged(city)
+    for minute in range(0, 31):
+        sweep_at(T0 + minute * MIN)
+    assert arrival_reminders(summons) == [
+        "2026-05-12T01:07:30.000000+00:00",
+        "2026-05-12T01:22:30.000000+00:00",
+    ]
+
+
+# --- Escalation -------------------------------------------------------------------------------
+
+
+def escalations(summons: Summons) -> list[str]:
+    return [e.data["level"] for e in events(summons, EventKind.ESCALATED)]
+
+
+def test_an_overdue_arrival_escalates_to_the_township_at_once_and_an_hour_later_to_the_district(
+    city,
+):
+    summons = acknowledged(city)
+    sweep_at(T0 + 30 * MIN + SEC)
+    summons.refresh_from_db()
+    case = Case.objects.get(pk=summons.case_id)
+    assert summons.escalated_to_township_at == T0 + 30 * MIN + SEC
+    assert case.escalation == Case.Escalation.TOWNSHIP
+    assert escalations(summons) == ["township"]
+    told = {n.recipient for n in inbox(EventKind.ESCALATED)}
+    assert told == {city.dispatcher, city.township_office, city.township_chief}
+
+    sweep_at(T0 + 90 * MIN)
+    summons.refresh_from_db()
+    assert summons.escalated_to_district_at is None
+    sweep_at(T0 + 90 * MIN + SEC)
+    summons.refresh_from_db()
+    case.refresh_from_db()
+    assert summons.escalated_to_district_at == T0 + 90 * MIN + SEC
+    assert case.escalation == Case.Escalation.DISTRICT
+    assert escalations(summons) == ["township", "district"]
+    told_district = {n.recipient for n in inbox(EventKind.ESCALATED) if n.recipient not in told}
+    assert told_district == {city.district_office, city.district_chief}
+
+
+def test_no_district_escalation_when_the_department_arrives_in_between(city):
+    summons = acknowledged(city)
+    sweep_at(T0 + 30 * MIN + SEC)
+    reschedule(summons, T0 + 50 * MIN, status=Summons.Status.ON_SITE, arrived_at=T0 + 50 * MIN)
+    sweep_at(T0 + 91 * MIN)
+    summons.refresh_from_db()
+    assert summons.escalated_to_district_at is None
+    assert escalations(summons) == ["township"]
+    assert Case.objects.get(pk=summons.case_id).escalation == Case.Escalation.TOWNSHIP
+
+
+def test_a_worker_back_after_two_and_a_half_hours_catches_up_in_order(city):
+    summons = acknowledged(city)
+    sweep_at(T0 + 150 * MIN)
+    kinds = [e.kind for e in Event.objects.filter(summons=summons).order_by("seq")]
+    # The arrival reminders are stale and dropped; the resolution's half-time one is not.
+    assert kinds == [
+        EventKind.ARRIVE_OVERDUE,
+        EventKind.ESCALATED,
+        EventKind.ESCALATED,
+        EventKind.REMINDER,
+    ]
+    assert escalations(summons) == ["township", "district"]
+
+
+def test_a_case_already_at_the_district_stays_there_when_another_summons_escalates(city):
+    summons = acknowledged(city)
+    Case.objects.filter(pk=summons.case_id).update(escalation=Case.Escalation.DISTRICT)
+    sweep_at(T0 + 31 * MIN)
+    assert Case.objects.get(pk=summons.case_id).escalation == Case.Escalation.DISTRICT
+    [event] = events(summons, EventKind.ESCALATED)
+    assert event.data == {
+        "level": "township",
+        "previous": "district",
+        "obligation": "arrive",
+        "due_at": "2026-05-12T01:30:00.000000+00:00",
+        "overdue_minutes": 1,
+    }
+
+
+def test_the_sweeps_events_reach_the_webhooks_that_want_them(city):
+    WebhookEndpoint.objects.create(
+        name="12345热线平台", url="https://hotline.example/hooks", event_kinds=["case.escalated"]
+    )
+    summons = acknowledged(city)
+    sweep_at(T0 + 31 * MIN)
+    sweep_at(T0 + 31 * MIN)
+    [hook] = Notification.objects.filter(channel=Channel.WEBHOOK)
+    assert hook.kind == EventKind.ESCALATED
+    assert hook.payload["summons"] == str(summons.uuid)
+    assert hook.payload["data"]["level"] == "township"
+
+
+# --- Supervision notices ----------------------------------------------------------------------
+
+
+def make_notice(city: SweepCity, summons: Summons, due_at: datetime) -> SupervisionNotice:
+    notice = SupervisionNotice(
+        case=summons.case,
+        department=city.department,
+        summons=summons,
+        issued_by=city.township_office,
+        issued_at=T0 + 40 * MIN,
+        text="请于今日12:00前完成围挡修复并书面答复",
+        due_at=due_at,
+    )
+    notice.next_check_at = next_check_for_notice(notice)
+    notice.save(force_insert=True)
+    return notice
+
+
+def test_an_unanswered_supervision_notice_is_recorded_overdue_once(city):
+    summons = make_summons(city, T0, status=Summons.Status.DECLINED, acknowledged_at=T0 + MIN)
+    Summons.objects.filter(pk=summons.pk).update(next_check_at=None)
+    notice = make_notice(city, summons, due_at=T0 + 3 * 60 * MIN)
+    assert notice.next_check_at == T0 + 3 * 60 * MIN + MICROSECOND
+    assert sweep_at(T0 + 3 * 60 * MIN) == 0
+    assert sweep_at(T0 + 3 * 60 * MIN + SEC) == 1
+    sweep_at(T0 + 3 * 60 * MIN + SEC)
+    sweep_at(T0 + 5 * 60 * MIN)
+    notice.refresh_from_db()
+    assert notice.overdue_at == T0 + 3 * 60 * MIN + SEC
+    assert notice.next_check_at is None
+    [event] = Event.objects.filter(kind=EventKind.SUPERVISION_OVERDUE)
+    assert event.summons == summons
+    assert event.data["notice"] == notice.pk
+    told = {n.recipient for n in inbox(EventKind.SUPERVISION_OVERDUE)}
+    assert told == {city.officer, city.department_head, city.township_office}
+
+
+def test_a_supervision_notice_answered_in_time_is_never_overdue(city):
+    summons = acknowledged(city)
+    notice = make_notice(city, summons, due_at=T0 + 3 * 60 * MIN)
+    SupervisionNotice.objects.filter(pk=notice.pk).update(
+        answered_at=T0 + 2 * 60 * MIN, answer="已修复围挡"
+    )
+    sweep_at(T0 + 4 * 60 * MIN)
+    notice.refresh_from_db()
+    assert notice.overdue_at is None
+    assert notice.next_check_at is None
+    assert not Event.objects.filter(kind=EventKind.SUPERVISION_OVERDUE).exists()
+
+
+# --- Exactly once -----------------------------------------------------------------------------
+
+
+def snapshot() -> tuple[int, int, list[tuple]]:
+    rows = list(
+        Summons.objects.order_by("pk").values_list(
+            "acknowledge_overdue_at",
+            "arrive_overdue_at",
+            "resolve_overdue_at",
+            "escalated_to_township_at",
+            "escalated_to_district_at",
+        )
+    )
+    return Event.objects.count(), Notification.objects.count(), rows
+
+
+def test_a_second_sweep_at_the_same_instant_records_nothing_new(city):
+    make_summons(city, T0)
+    acknowledged(city)
+    now = T0 + 100 * MIN
+    assert sweep_at(now) == 2
+    before = snapshot()
+    assert before[0] > 0
+    assert sweep_at(now) == 0
+    # Even when told to look again (as an action may do), the sweep finds nothing new.
+    Summons.objects.update(next_check_at=now)
+    assert sweep_at(now) == 2
+    assert snapshot() == before
+
+
+def test_a_failure_in_the_middle_of_a_row_leaves_nothing_behind_and_the_next_sweep_records_once(
+    city, monkeypatch
+):
+    first = acknowledged(city)
+    second = acknowledged(city)
+    real_notify = deadlines.notify
+
+    def dies_on_the_first(*args, **kwargs):
+        if str(first.uuid) in kwargs["dedupe_key"]:
+            raise RuntimeError("the process dies here")
+        real_notify(*args, **kwargs)
+
+    monkeypatch.setattr(deadlines, "notify", dies_on_the_first)
+    assert sweep_at(T0 + 30 * MIN + SEC) == 1
+    first.refresh_from_db()
+    # The overdue event and field were written before the failure, and rolled back with it.
+    assert first.arrive_overdue_at is None
+    assert not Event.objects.filter(summons=first).exists()
+    assert first.next_check_at == T0 + 15 * MIN  # as it was before the failed sweep
+    assert len(events(second, EventKind.ARRIVE_OVERDUE)) == 1
+
+    monkeypatch.setattr(deadlines, "notify", real_notify)
+    sweep_at(T0 + 30 * MIN + 2 * SEC)
+    sweep_at(T0 + 30 * MIN + 2 * SEC)
+    assert len(events(first, EventKind.ARRIVE_OVERDUE)) == 1
+    assert len(events(second, EventKind.ARRIVE_OVERDUE)) == 1
+    assert escalations(first) == ["township"]
+    assert Case.objects.get(pk=first.case_id).escalation == Case.Escalation.TOWNSHIP
+
+
+def test_the_sweeps_events_keep_the_cases_hash_chain_valid(city):
+    summons = make_summons(city, T0)
+    case = summons.case
+    with transaction.atomic():
+        append_event(
+            case,
+            EventKind.SUMMONED,
+            actor=city.dispatcher,
+            actor_role="dispatcher",
+            summons=summons,
+            at=T0,
+        )
+    for minutes in (5, 11, 15, 25, 31, 71, 120, 300):
+        sweep_at(T0 + minutes * MIN)
+    case.refresh_from_db()
+    assert case.events.count() == 10
+    assert chain_is_valid(case)
+    last = case.events.order_by("-seq").first()
+    assert last is not None
+    assert case.trail_head == last.hash
+
+
+# --- When to look again -----------------------------------------------------------------------
+
+
+def test_next_check_walks_through_every_reminder_overdue_and_escalation_in_order(city):
+    summons = make_summons(city, T0)
+    seen = []
+    moment = summons.next_check_at
+    while moment is not None:
+        seen.append(moment - T0)
+        sweep_at(moment)
+        summons.refresh_from_db()
+        moment = summons.next_check_at
+    assert seen == [
+        5 * MIN,  # acknowledgement: half-time and 5 minutes before coincide
+        10 * MIN + MICROSECOND,  # acknowledgement overdue, township escalation
+        15 * MIN,  # arrival half-time
+        25 * MIN,  # arrival 5 minutes before
+        30 * MIN + MICROSECOND,  # arrival overdue
+        70 * MIN + MICROSECOND,  # district escalation, an hour after the first overdue
+        120 * MIN,  # resolution half-time
+        235 * MIN,  # resolution 5 minutes before
+        240 * MIN + MICROSECOND,  # resolution overdue
+    ]
+    kinds = [e.kind for e in Event.objects.filter(summons=summons).order_by("seq")]
+    assert kinds.count(EventKind.REMINDER) == 5
+    assert kinds.count(EventKind.ESCALATED) == 2
+    assert [k for k in kinds if k in OVERDUE_KINDS] == list(OVERDUE_KINDS)
+
+
+def test_next_check_for_ignores_what_is_met_and_what_is_recorded(city):
+    summons = acknowledged(city)
+    assert pending(summons) == [T0 + 30 * MIN, T0 + 4 * 60 * MIN]
+    summons.arrived_at = T0 + 12 * MIN
+    summons.status = Summons.Status.ON_SITE
+    assert pending(summons) == [T0 + 4 * 60 * MIN]
+    assert next_check_for(summons, T0 + 12 * MIN) == T0 + 2 * 60 * MIN
+    summons.done_at = T0 + 60 * MIN
+    summons.status = Summons.Status.DONE
+    assert pending(summons) == []
+    assert next_check_for(summons, T0 + 60 * MIN) is None
+
+
+def pending(summons: Summons) -> list[datetime]:
+    return deadlines.pending_deadlines(summons)
+
+
+def test_a_reminder_policy_with_bad_entries_keeps_the_good_ones(city):
+    city.policy.reminder_fractions = "0.5, abc, 1.5"
+    city.policy.reminder_minutes_before = "5,-3,x"
+    times = deadlines.reminder_times(T0, T0 + 30 * MIN, city.policy)
+    assert times == [T0 + 15 * MIN, T0 + 25 * MIN]
+
+
+def test_a_district_without_a_policy_row_uses_the_defaults(city):
+    city.policy.delete()
+    summons = acknowledged(city)
+    assert summons.next_check_at == T0 + 15 * MIN
+    sweep_at(T0 + 91 * MIN)
+    summons.refresh_from_db()
+    assert summons.escalated_to_district_at == T0 + 91 * MIN
+
+
+def test_sweeping_until_idle_takes_batch_after_batch_and_stops_when_nothing_is_left(city):
+    acknowledged(city)
+    acknowledged(city)
+    with time_machine.travel(T0 + 31 * MIN, tick=False):
+        assert deadlines.sweep_until_idle(batch=1) == 2
+    assert Event.objects.filter(kind=EventKind.ARRIVE_OVERDUE).count() == 2

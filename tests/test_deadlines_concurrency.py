@@ -1,0 +1,283 @@
+"""The deadline sweep under several real worker processes, and under SIGKILL, on PostgreSQL.
+
+Each test fills the test database with thousands of summonses whose acknowledgement and
+arrival are both overdue, runs `whistle worker --sweep whistle.cases.deadlines.sweep` in
+subprocesses against it, and counts what was recorded: every overdue and every escalation
+exactly once, every notification once, every case's hash chain intact.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from tests.fixtures_deadlines import SweepCity, build_sweep_city, person
+from whistle.cases.deadlines import next_check_for, sweep
+from whistle.cases.models import Case, Event, Summons, Whistle
+from whistle.cases.trail import EventKind, compute_hash, event_content
+from whistle.notifications.models import Channel, Notification
+from whistle.organisation.models import Department, Role
+from whistle.policies.models import WhistleKind
+
+ON_POSTGRES = "postgresql" in str(settings.DATABASES["default"]["ENGINE"])
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (DATABASE_URL)"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture
+def city(transactional_db) -> SweepCity:
+    return build_sweep_city()
+
+
+@pytest.fixture
+def police(city) -> Department:
+    department = Department.objects.create(
+        code="dc-longtan-pcs",
+        name="龙潭派出所",
+        kind="dispatched",
+        sector=city.department.sector,
+        district=city.district,
+    )
+    person("zhou-officer", "周警官", Role.DEPARTMENT_OFFICER, department=department)
+    return department
+
+
+def overdue_summonses(city: SweepCity, departments: list[Department], cases: int) -> int:
+    """`cases` whistles, each summoning every department 40 minutes ago. Neither the
+    acknowledgement (due after 10 minutes) nor the arrival (30) has come: two overdue
+    obligations per summons, and an escalation to the township."""
+    now = timezone.now()
+    summoned = now - timedelta(minutes=40)
+    made = Case.objects.bulk_create(
+        Case(
+            source=Case.Source.STEWARD,
+            status=Case.Status.WHISTLED,
+            description=f"井盖缺失 {n}",
+            lon=116.432,
+            lat=39.873,
+            district=city.district,
+            township=city.township,
+            reported_at=summoned,
+        )
+        for n in range(cases)
+    )
+    whistles = Whistle.objects.bulk_create(
+        Whistle(
+            case=case,
+            kind=WhistleKind.ROUTINE,
+            township=city.township,
+            blown_by=city.dispatcher,
+            blown_at=summoned,
+        )
+        for case in made
+    )
+    summonses = []
+    for whistle in whistles:
+        for department in departments:
+            summons = Summons(
+                case_id=whistle.case_id,
+                whistle=whistle,
+                department=department,
+                summoned_at=summoned,
+                acknowledge_due_at=summoned + timedelta(minutes=10),
+                arrive_due_at=summoned + timedelta(minutes=30),
+                resolve_due_at=summoned + timedelta(hours=4),
+            )
+            summons.next_check_at = next_check_for(summons, now, policy=city.policy)
+            summonses.append(summons)
+    Summons.objects.bulk_create(summonses, batch_size=2000)
+    return len(summonses)
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    user = quote(db["USER"] or "")
+    password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
+    host = db["HOST"] or "127.0.0.1"
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgresql://{user}{password}@{host}{port}/{db['NAME']}"
+
+
+def start_worker(log: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "WHISTLE_WORKER_INTERVAL_SECONDS": "0.2",
+        "WHISTLE_WORKER_BATCH": "200",
+        "WHISTLE_LOG_LEVEL": "INFO",
+        # As in production: no query log kept in memory.
+        "WHISTLE_DEBUG": "0",
+        "WHISTLE_SECRET_KEY": "deadline-sweep-concurrency-test-only",
+    }
+    command = [sys.executable, "-m", "whistle", "worker"]
+    command += ["--sweep", "whistle.cases.deadlines.sweep", "--max-seconds", "900"]
+    with log.open("ab") as output:
+        return subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=output)
+
+
+def due_count() -> int:
+    return Summons.objects.filter(next_check_at__lte=timezone.now()).count()
+
+
+def wait_until_idle(workers: list[subprocess.Popen], timeout: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout
+    while due_count():
+        assert time.monotonic() < deadline, "the workers did not finish in time"
+        assert all(w.poll() is None for w in workers), "a worker exited early"
+        time.sleep(0.2)
+
+
+def stop(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        worker.wait(timeout=30)
+
+
+def duplicates() -> list[dict]:
+    return list(
+        Event.objects.filter(summons__isnull=False)
+        .values("summons_id", "kind", "data__level")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+
+
+def every_chain_is_valid() -> bool:
+    previous: dict[int, str] = {}
+    rows = Event.objects.select_related("case", "summons").order_by("case_id", "seq")
+    for event in rows.iterator(chunk_size=2000):
+        prev_hash = previous.get(event.case_id, "0" * 64)
+        content = event_content(
+            case_uuid=str(event.case.uuid),
+            seq=event.seq,
+            at=event.at,
+            kind=event.kind,
+            actor_id=event.actor_id,
+            actor_role=event.actor_role,
+            summons_uuid=str(event.summons.uuid) if event.summons else None,
+            data=event.data,
+            lon=event.lon,
+            lat=event.lat,
+        )
+        if event.prev_hash != prev_hash or event.hash != compute_hash(content, prev_hash):
+            return False
+        previous[event.case_id] = event.hash
+    return True
+
+
+def assert_each_recorded_exactly_once(summonses: int) -> None:
+    kinds = Counter(Event.objects.values_list("kind", flat=True))
+    assert kinds == {
+        EventKind.ACKNOWLEDGE_OVERDUE: summonses,
+        EventKind.ARRIVE_OVERDUE: summonses,
+        EventKind.ESCALATED: summonses,
+    }
+    assert duplicates() == []
+    for name in ("acknowledge_overdue_at", "arrive_overdue_at", "escalated_to_township_at"):
+        assert not Summons.objects.filter(**{f"{name}__isnull": True}).exists(), name
+    inbox = Notification.objects.filter(channel=Channel.INBOX)
+    # Per case: the city's department has an officer and a head, the police station an
+    # officer; the township has three people who hear of escalations.
+    overdue = inbox.filter(kind__in=[EventKind.ACKNOWLEDGE_OVERDUE, EventKind.ARRIVE_OVERDUE])
+    assert overdue.count() == 2 * 3 * summonses // 2
+    assert inbox.filter(kind=EventKind.ESCALATED).count() == 3 * summonses
+    assert every_chain_is_valid()
+
+
+def test_two_workers_record_10_000_overdue_obligations_each_exactly_once(city, police, tmp_path):
+    summonses = overdue_summonses(city, [city.department, police], cases=2500)
+    assert summonses == 5000  # with 10,000 overdue obligations
+    assert due_count() == summonses
+    logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
+    workers = [start_worker(log) for log in logs]
+    try:
+        wait_until_idle(workers)
+    finally:
+        stop(workers)
+    assert_each_recorded_exactly_once(summonses)
+    # Both processes did part of the work.
+    for log in logs:
+        assert "whistle.cases.deadlines.sweep:" in log.read_text(), log.read_text()[-2000:]
+
+
+def test_a_worker_killed_mid_run_and_restarted_loses_and_repeats_nothing(city, police, tmp_path):
+    total = overdue_summonses(city, [city.department, police], cases=1000)
+    log = tmp_path / "worker.log"
+    first = start_worker(log)
+    try:
+        deadline = time.monotonic() + 60
+        while Event.objects.count() < 600:
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.02)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+
+    # Right after the kill: every summons is either fully recorded or not touched at all.
+    recorded = Summons.objects.filter(arrive_overdue_at__isnull=False)
+    assert 0 < recorded.count() < total
+    assert Summons.objects.filter(acknowledge_overdue_at__isnull=False).count() == recorded.count()
+    for kind in (EventKind.ACKNOWLEDGE_OVERDUE, EventKind.ARRIVE_OVERDUE, EventKind.ESCALATED):
+        touched = Event.objects.filter(kind=kind).values_list("summons_id", flat=True)
+        assert sorted(touched) == sorted(recorded.values_list("pk", flat=True)), kind
+    assert duplicates() == []
+
+    workers = [start_worker(tmp_path / "worker-2.log"), start_worker(tmp_path / "worker-3.log")]
+    try:
+        wait_until_idle(workers)
+    finally:
+        stop(workers)
+    assert_each_recorded_exactly_once(total)
+
+
+def _hold_case_lock(case_id: int, locked: threading.Event, release: threading.Event) -> None:
+    try:
+        with transaction.atomic():
+            Case.objects.select_for_update().get(pk=case_id)
+            locked.set()
+            release.wait(10)
+    finally:
+        connection.close()
+
+
+def test_a_busy_case_is_skipped_without_waiting_and_swept_once_released(city):
+    overdue_summonses(city, [city.department], cases=1)
+    summons = Summons.objects.get()
+    locked, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_hold_case_lock, args=(summons.case_id, locked, release))
+    holder.start()
+    try:
+        assert locked.wait(10)
+        started = time.monotonic()
+        assert sweep(timezone.now(), batch=10) == 0
+        assert time.monotonic() - started < 2
+        summons.refresh_from_db()
+        assert summons.arrive_overdue_at is None
+    finally:
+        release.set()
+        holder.join(10)
+    assert sweep(timezone.now(), batch=10) == 1
+    assert Event.objects.filter(kind=EventKind.ARRIVE_OVERDUE, summons=summons).count() == 1
+    assert Event.objects.filter(kind=EventKind.ACKNOWLEDGE_OVERDUE, summons=summons).count() == 1
