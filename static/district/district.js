@@ -1,0 +1,184 @@
+/*
+ * The district pages' charts, drawn with ECharts from the JSON the view renders with
+ * json_script (never from JavaScript built in a template):
+ *
+ *   <div class="chart" data-chart="ranking" data-source="chart-data"></div>
+ *
+ * "ranking": a horizontal stacked bar per department, in rank order, each part being
+ * what that part adds to the total; "trend": each department's monthly total of the year.
+ * Charts are drawn again when htmx swaps the page in (the period picker) and resized with
+ * the window. A drawn chart gets data-chart-ready="true". No animation: the numbers are
+ * what matters, and a growing bar is a moving target for a screenshot or a tired eye.
+ */
+(function () {
+  "use strict";
+
+  var Whistle = (window.Whistle = window.Whistle || {});
+  // Colours of the design system (static/whistle/whistle.css), strongest first.
+  var COLOURS = ["#b3261e", "#0b3f91", "#0f5a3a", "#5b2a8c", "#6b4500", "#3d434b", "#0b57d0", "#8e1b1b"];
+
+  function readData(id) {
+    var node = document.getElementById(id);
+    if (!node) return null;
+    try {
+      return JSON.parse(node.textContent);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function fontFamily() {
+    return getComputedStyle(document.body).fontFamily;
+  }
+
+  function rankingOption(data) {
+    // ECharts draws a category axis bottom-up: reverse so that rank 1 is on top.
+    var names = data.departments.slice().reverse();
+    var series = data.series.map(function (part, index) {
+      return {
+        name: part.name,
+        type: "bar",
+        stack: "total",
+        barMaxWidth: 28,
+        emphasis: { focus: "series" },
+        data: part.data.slice().reverse(),
+        label: index === data.series.length - 1 ? {
+          show: true,
+          position: "right",
+          fontWeight: "bold",
+          color: "#1b1f24",
+          formatter: function (p) {
+            var total = data.totals[data.departments.length - 1 - p.dataIndex];
+            return total === null ? "" : total.toFixed(2);
+          }
+        } : { show: false }
+      };
+    });
+    return {
+      animation: false,
+      color: COLOURS,
+      textStyle: { fontFamily: fontFamily() },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      legend: { top: 0, type: "scroll" },
+      grid: { left: 8, right: 56, top: 36, bottom: 8, containLabel: true },
+      xAxis: { type: "value", max: 100, name: data.labels.total, nameLocation: "end" },
+      yAxis: { type: "category", data: names, axisLabel: { width: 120, overflow: "truncate" } },
+      series: series
+    };
+  }
+
+  function trendOption(data) {
+    var trend = data.trend;
+    return {
+      animation: false,
+      color: COLOURS,
+      textStyle: { fontFamily: fontFamily() },
+      tooltip: { trigger: "axis" },
+      legend: { top: 0, type: "scroll" },
+      grid: { left: 8, right: 40, top: 36, bottom: 8, containLabel: true },
+      xAxis: { type: "category", data: trend.ticks, boundaryGap: false, name: data.labels.month },
+      yAxis: { type: "value", min: 0, max: 100 },
+      series: trend.series.map(function (s) {
+        return { name: s.name, type: "line", connectNulls: false, symbolSize: 7, data: s.data };
+      })
+    };
+  }
+
+  var OPTIONS = { ranking: rankingOption, trend: trendOption };
+  var drawn = [];
+
+  function draw(root) {
+    if (!window.echarts) return;
+    var scope = root && root.querySelectorAll ? root : document;
+    var nodes = scope.querySelectorAll("[data-chart]");
+    Array.prototype.forEach.call(nodes, function (el) {
+      var make = OPTIONS[el.getAttribute("data-chart")];
+      var data = readData(el.getAttribute("data-source"));
+      if (!make || !data) return;
+      var existing = window.echarts.getInstanceByDom(el);
+      if (existing) existing.dispose();
+      var chart = window.echarts.init(el, null, { renderer: "canvas" });
+      // Listen first: without animation the chart may finish within setOption.
+      chart.on("finished", function () {
+        el.setAttribute("data-chart-ready", "true");
+      });
+      chart.setOption(make(data));
+      drawn.push(chart);
+    });
+  }
+
+  window.addEventListener("resize", function () {
+    drawn = drawn.filter(function (chart) {
+      if (chart.isDisposed()) return false;
+      chart.resize();
+      return true;
+    });
+  });
+
+  /*
+   * The hot-spot map: the cases of the period counted in cells of about 100 m, drawn over
+   * the map component as circles, bigger and darker with more cases. Cells come as WGS-84
+   * JSON ([{lon, lat, n}]) and go through the map's own toDisplay, so a GCJ-02 base map
+   * shifts them like everything else.
+   */
+  var TONES = [
+    { upTo: 1, colour: "#f0a33b", radius: 6 },
+    { upTo: 4, colour: "#d4521f", radius: 10 },
+    { upTo: Infinity, colour: "#8e1b1b", radius: 15 }
+  ];
+
+  function tone(n) {
+    for (var i = 0; i < TONES.length; i += 1) {
+      if (n <= TONES[i].upTo) return TONES[i];
+    }
+    return TONES[TONES.length - 1];
+  }
+
+  function drawCells(handle, cells, label) {
+    var L = window.L;
+    var layer = L.featureGroup();
+    cells.forEach(function (cell) {
+      var p = handle.toDisplay(cell.lon, cell.lat);
+      var t = tone(cell.n);
+      L.circleMarker(L.latLng(p[1], p[0]), {
+        radius: t.radius + Math.min(Math.sqrt(cell.n), 10),
+        color: "#ffffff",
+        weight: 1,
+        fillColor: t.colour,
+        fillOpacity: 0.8,
+        className: "hotspot-cell"
+      })
+        .bindTooltip(Whistle.format(label || "%(n)s", { n: cell.n }))
+        .addTo(layer);
+    });
+    layer.addTo(handle.map);
+    var bounds = layer.getBounds();
+    if (bounds.isValid()) handle.map.fitBounds(bounds.pad(0.8), { maxZoom: 16, animate: false });
+    handle.map.getContainer().setAttribute("data-hotspots-drawn", String(cells.length));
+  }
+
+  function hotspots(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    if (!window.L || !Whistle.map) return;
+    Array.prototype.forEach.call(scope.querySelectorAll("[data-hotspots]"), function (section) {
+      var el = section.querySelector("[data-map]");
+      var cells = readData(section.getAttribute("data-source"));
+      if (!el || !cells || el._hotspotsDrawn) return;
+      el._hotspotsDrawn = true;
+      var handle = Whistle.map.create(el);
+      if (!handle) return;
+      handle.ready.then(function () {
+        drawCells(handle, cells, section.getAttribute("data-cell-label"));
+      });
+    });
+  }
+
+  function init(root) {
+    draw(root);
+    hotspots(root);
+  }
+
+  Whistle.charts = { draw: draw };
+  if (Whistle.onInit) Whistle.onInit(init);
+  else document.addEventListener("DOMContentLoaded", function () { init(document); });
+})();

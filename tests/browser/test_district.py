@@ -1,0 +1,176 @@
+"""The assessment and district pages in a real browser: the rankings with their ECharts drawn,
+the period picker swapping the page by htmx, the drill-down to a record's trail, and an
+appeal filed on a phone with an evidence photo and upheld by the district chiefs' office."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from PIL import Image
+
+from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.fixtures_cases import ON_THE_LANE, filed_case, whistle_city_fixture  # noqa: F401
+from tests.fixtures_district import recent_month
+from whistle.assessment.models import Appeal, SummonsAssessment
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# How many pixels of a canvas are not background: a drawn chart has thousands.
+PAINTED_PIXELS = """(selector) => {
+  const canvas = document.querySelector(selector + ' canvas');
+  if (!canvas) return 0;
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let painted = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+    if (a > 0 && (r < 235 || g < 235 || b < 235)) painted += 1;
+  }
+  return painted;
+}"""
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def evidence_photo(path) -> str:
+    Image.effect_noise((640, 480), 30).convert("RGB").save(path, format="JPEG")
+    return str(path)
+
+
+@pytest.fixture
+def month(small_city, tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return recent_month(small_city, tmp_path)
+
+
+def test_the_rankings_draw_their_charts_and_drill_down_to_the_trail(new_page, shots, month):
+    m, period = month
+    page = new_page(WALL)
+    sign_in(page, "he-assessor")
+    page.goto(f"/district/rankings/?period={period.key}")
+    page.wait_for_selector("[data-chart=ranking][data-chart-ready=true]")
+    page.wait_for_selector("[data-chart=trend][data-chart-ready=true]")
+    assert page.locator("[data-chart=ranking] canvas").count() == 1
+    assert page.evaluate(PAINTED_PIXELS, "[data-chart=ranking]") > 2000
+    assert page.evaluate(PAINTED_PIXELS, "[data-chart=trend]") > 500
+    rows = page.locator(".ranking-table tbody tr")
+    assert rows.count() == 3
+    assert "龙潭派出所" in rows.nth(0).inner_text()
+    shots(page, "1-rankings", full_page=True)
+
+    # The period picker swaps the page in place and the charts are drawn again.
+    page.select_option("#period-select", f"{period.year}")
+    page.wait_for_url(re.compile(rf"period={period.year}(&|$)"))
+    page.wait_for_selector(f"#ranking-title:has-text('{period.year}年全年')")
+    page.wait_for_selector("[data-chart=ranking][data-chart-ready=true]")
+    assert page.evaluate(PAINTED_PIXELS, "[data-chart=ranking]") > 2000
+    assert f"{period.year}年全年" in page.locator("#ranking-title").inner_text()
+
+    # Down to 城管's records, and from its c3 record to the trail events behind it.
+    page.goto(f"/district/rankings/?period={period.key}")
+    page.click("text=东城区城管执法局")
+    page.wait_for_url(f"**/district/rankings/{period.key}/dc-cgw/")
+    assert "1/3 ×" in page.locator("#formula").inner_text()
+    c3 = m.stories["c3"].case.reference
+    record = page.locator(".record-card", has_text=c3)
+    record.locator("summary").click()
+    trail = record.locator(".trail-events").inner_text()
+    assert "到场超时" in trail and "结案" in trail and "街乡对部门工作评分" in trail
+    shots(page, "2-drill-down", full_page=True)
+    record.locator("text=案件完整时间线").click()
+    page.wait_for_url(re.compile(f"/cases/{c3}/#timeline$"))
+    assert c3 in page.locator("h1").inner_text()
+
+    # On a phone the table stacks and the charts shrink; nothing scrolls sideways.
+    phone = new_page(PHONE)
+    sign_in(phone, "he-assessor")
+    phone.goto(f"/district/rankings/?period={period.key}")
+    phone.wait_for_selector("[data-chart=ranking][data-chart-ready=true]")
+    assert no_sideways_scroll(phone)
+    assert phone.evaluate(PAINTED_PIXELS, "[data-chart=ranking]") > 1000
+    shots(phone, "3-rankings-on-a-phone", full_page=True)
+    phone.goto("/assessment/")
+    assert no_sideways_scroll(phone)
+
+
+def test_an_appeal_filed_on_a_phone_and_upheld_by_the_chiefs_office(
+    new_page, shots, month, tmp_path
+):
+    m, _period = month
+    summons = m.summonses["c3_urban"]
+    reference = m.stories["c3"].case.reference
+
+    # The urban-management officer, on a phone, appeals the "never came" of c3.
+    phone = new_page(PHONE)
+    sign_in(phone, "wang-officer")
+    phone.goto("/assessment/")
+    phone.wait_for_url("**/assessment/department/")
+    card = phone.locator(f"#record-{summons.uuid.hex}")
+    assert "未报到" in card.inner_text()
+    assert no_sideways_scroll(phone)
+    shots(phone, "3-department-records", full_page=True)
+    card.locator("summary", has_text="对这条记录申诉").click()
+    prefix = f"#id_appeal-{summons.uuid.hex}"
+    phone.select_option(f"{prefix}-correction", "came:on_time")
+    phone.fill(f"{prefix}-reason", "执法队员10:20已到场，定位信号弱未能签到")
+    phone.fill(f"{prefix}-evidence", "执法记录仪视频 10:20")
+    phone.set_input_files(f"{prefix}-photos", evidence_photo(tmp_path / "camera.jpg"))
+    card.locator("button[type=submit]").scroll_into_view_if_needed()
+    shots(phone, "4-appeal-form")
+    card.locator("button[type=submit]").click()
+    phone.wait_for_selector(".message-success")
+    assert reference in phone.locator("#my-appeals").inner_text()
+    assert no_sideways_scroll(phone)
+    filed = Appeal.objects.get(summons=summons)
+    assert filed.attachments.count() == 1
+
+    # The district chiefs' office sees the evidence and upholds the appeal.
+    desk = new_page(WALL)
+    sign_in(desk, "chen-office")
+    desk.goto("/assessment/appeals/")
+    appeal = desk.locator(f"#appeal-{filed.pk}")
+    photo = appeal.locator(".evidence-photos img")
+    photo.scroll_into_view_if_needed()
+    desk.wait_for_function(
+        "(img) => img.complete && img.naturalWidth > 0", arg=photo.element_handle()
+    )
+    appeal.locator("label", has_text="申诉成立").click()
+    appeal.locator("textarea").fill("记录仪视频证明按时到场")
+    shots(desk, "5-appeal-to-rule", full_page=True)
+    appeal.locator("button[type=submit]").click()
+    desk.wait_for_selector(".message-success")
+    assert "申诉成立，记录已更正" in desk.locator(".messages").inner_text()
+    filed.refresh_from_db()
+    assert filed.status == Appeal.Status.UPHELD
+    assert SummonsAssessment.objects.get(summons=summons).came == "on_time"
+
+    # The officer sees the ruling and the corrected record.
+    phone.reload()
+    assert "申诉成立" in phone.locator("#my-appeals").inner_text()
+    assert "经申诉更正" in phone.locator(f"#record-{summons.uuid.hex}").inner_text()
+    shots(phone, "6-appeal-upheld", full_page=True)
+
+
+def test_the_hot_spots_draw_the_cases_on_the_map_and_list_the_candidates(
+    new_page, shots, whistle_city
+):
+    city = whistle_city
+    for n, offset in enumerate((0.0, 0.0002, 0.0004, 0.0009)):
+        filed_case(city, description=f"游商占道经营 {n}", lat=ON_THE_LANE[1] + offset)
+    filed_case(city, description="暴露垃圾", category=city.exposed_garbage, lon=116.4335)
+    page = new_page(WALL)
+    sign_in(page, "dongcheng-office")
+    page.goto("/district/hotspots/")
+    page.wait_for_selector("#hotspot-map[data-hotspots-drawn]")
+    assert int(page.get_attribute("#hotspot-map", "data-hotspots-drawn")) >= 2
+    assert page.locator("#hotspot-map path.hotspot-cell").count() >= 2
+    spot = page.locator("#spot-1")
+    assert "人民市场东巷" in spot.inner_text() and "4 件" in spot.inner_text()
+    shots(page, "1-hot-spots", full_page=True)
+
+    page.goto("/district/chiefs/")
+    assert "liu-yueming" in page.locator("#chiefs").inner_text()
+    assert "liang-ping" in page.locator("#stewards").inner_text()
+    shots(page, "2-chiefs", full_page=True)

@@ -1,0 +1,208 @@
+"""Appeals to rule on: the district chiefs' office upholds with the correction asked for (or
+another) or rejects, with its grounds, through `rule_on_appeal`; the scores follow; who may
+rule; query counts.
+
+东城区城管执法局 appeals its c3 record (never came) of July 2026: with the appeal upheld its
+township evaluation rises from 71.06 to 78.56 and its total from 83.69 (2nd) to 86.19 (1st),
+as tests/test_assessment.py computes by hand.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from tests.conftest import make_person
+from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
+from tests.fixtures_district import (
+    APPEALS,
+    jpeg_upload,
+    more_departments,
+    rate_july,
+    scored_july_fixture,  # noqa: F401  (fixture)
+)
+from whistle.assessment.models import Appeal, DepartmentResult, SummonsAssessment
+from whistle.cases.models import Event
+from whistle.cases.trail import EventKind
+from whistle.district.actions import appeal_with_photos
+from whistle.organisation.models import Role
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with time_machine.travel(bj(20, 10), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def appealed(scored):
+    rate_july(scored)
+    appeal_with_photos(
+        scored.urban_officer,
+        scored.summonses["c3_urban"],
+        "came",
+        {"came": "on_time"},
+        "执法队员10:20已到场，定位信号弱未能签到",
+        evidence="现场执法记录仪视频 10:20",
+        photos=[jpeg_upload().read()],
+    )
+    return scored
+
+
+def html_of(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def rule(client, appeal: Appeal, **fields):
+    data = {"op": "rule", "target": str(appeal.pk)}
+    data.update({f"rule-{appeal.pk}-{name}": value for name, value in fields.items()})
+    return client.post(APPEALS, data)
+
+
+def urban_july() -> DepartmentResult:
+    return DepartmentResult.objects.get(department__code="dc-cgw", period="2026-07")
+
+
+def test_the_chiefs_office_sees_the_appeal_with_the_record_and_the_evidence(client, appealed):
+    m = appealed
+    filed = Appeal.objects.get()
+    client.force_login(m.chiefs_office)
+    html = html_of(client.get(APPEALS))
+    card = html[html.index(f'id="appeal-{filed.pk}"') :]
+    card = card[: card.index("</article>")]
+    assert "东城区城管执法局" in card and m.stories["c3"].case.reference in card
+    assert "未报到" in card and "按时报到" in card
+    assert "执法队员10:20已到场" in card and "现场执法记录仪视频 10:20" in card
+    photo = filed.attachments.get()
+    url = f"/cases/{m.stories['c3'].case.reference}/photos/{photo.pk}/"
+    assert f'src="{url}"' in card
+    assert client.get(url).status_code == 200
+    # The ruling's correction is prefilled with the one asked for.
+    assert '<option value="came:on_time" selected>' in card
+
+
+def test_upholding_corrects_the_record_and_the_ranking(client, appealed):
+    m = appealed
+    filed = Appeal.objects.get()
+    assert (urban_july().total, urban_july().rank) == (Decimal("83.69"), 2)
+    client.force_login(m.chiefs_office)
+    response = rule(
+        client, filed, decision="uphold", correction="came:on_time", note="记录仪视频证明按时到场"
+    )
+    assert response.status_code == 302 and response["Location"] == APPEALS
+    filed.refresh_from_db()
+    assert (filed.status, filed.correction) == ("upheld", {"came": "on_time"})
+    assert filed.ruled_by == m.chiefs_office
+    record = SummonsAssessment.objects.get(summons=m.summonses["c3_urban"])
+    assert (record.came, record.total, record.corrected) == ("on_time", Decimal("36.00"), True)
+    assert (urban_july().total, urban_july().rank) == (Decimal("86.19"), 1)
+    assert Event.objects.filter(kind=EventKind.APPEAL_UPHELD, summons=filed.summons).count() == 1
+    html = html_of(client.get(APPEALS))
+    assert "对案件" in html and "申诉成立，记录已更正。" in html
+    assert "没有等待裁定的申诉。" in html
+    ruled = html[html.index('id="ruled"') :]
+    assert "记录仪视频证明按时到场" in ruled and "申诉成立" in ruled
+
+
+def test_the_office_may_uphold_with_another_correction(client, appealed):
+    m = appealed
+    filed = Appeal.objects.get()
+    client.force_login(m.chiefs_office)
+    response = rule(
+        client, filed, decision="uphold", correction="came:late", number="5", note="10:35 到场"
+    )
+    assert response.status_code == 302
+    filed.refresh_from_db()
+    assert filed.correction == {"late_minutes": 5}
+    record = SummonsAssessment.objects.get(summons=m.summonses["c3_urban"])
+    assert (record.came, record.late_minutes, record.came_score) == ("late", 5, Decimal("90.00"))
+
+
+def test_rejecting_leaves_the_record_as_it_was(client, appealed):
+    m = appealed
+    filed = Appeal.objects.get()
+    client.force_login(m.chiefs_office)
+    response = rule(client, filed, decision="reject", correction="came:on_time", note="无到场记录")
+    assert response.status_code == 302
+    filed.refresh_from_db()
+    assert (filed.status, filed.correction, filed.ruling_note) == ("rejected", {}, "无到场记录")
+    record = SummonsAssessment.objects.get(summons=m.summonses["c3_urban"])
+    assert (record.came, record.total) == ("no_show", Decimal("6.00"))
+    assert Event.objects.filter(kind=EventKind.APPEAL_REJECTED).count() == 1
+
+
+def test_a_ruling_without_grounds_or_decision_comes_back_with_the_errors(client, appealed):
+    m = appealed
+    filed = Appeal.objects.get()
+    client.force_login(m.chiefs_office)
+    html = html_of(rule(client, filed, correction="came:on_time", note=""))
+    assert "请选择申诉成立或驳回。" in html and "这个字段是必填项。" in html
+    html = html_of(rule(client, filed, decision="uphold", correction="", note="理由"))
+    assert "请选择要采用的更正内容。" in html
+    html = html_of(rule(client, filed, decision="uphold", correction="acted:handled", note="x"))
+    assert "选择一个有效的选项" in html
+    filed.refresh_from_db()
+    assert filed.status == "pending"
+
+
+def test_an_appeal_already_ruled_is_not_ruled_twice(client, appealed):
+    m = appealed
+    filed = Appeal.objects.get()
+    client.force_login(m.chiefs_office)
+    rule(client, filed, decision="reject", correction="came:on_time", note="无到场记录")
+    response = rule(client, filed, decision="uphold", correction="came:on_time", note="改判")
+    assert response.status_code == 302
+    html = html_of(client.get(APPEALS))
+    assert "该申诉已经裁定。" in html
+    filed.refresh_from_db()
+    assert filed.status == "rejected"
+
+
+@pytest.mark.parametrize("who", ["district_assessor", "urban_officer", "longtan_assessor"])
+def test_only_the_district_chiefs_office_rules(client, appealed, who):
+    client.force_login(getattr(appealed, who))
+    assert client.get(APPEALS).status_code == 403
+    township_office = make_person(
+        "longtan-office", Role.CHIEFS_OFFICE, jurisdiction=appealed.longtan
+    )
+    client.force_login(township_office)
+    assert client.get(APPEALS).status_code == 403
+    filed = Appeal.objects.get()
+    assert rule(client, filed, decision="uphold", note="x").status_code == 403
+
+
+def test_an_appeal_of_another_district_cannot_be_ruled(client, appealed):
+    filed = Appeal.objects.get()
+    other = make_person(
+        "elsewhere", Role.CHIEFS_OFFICE, jurisdiction=appealed.longtan.parent.parent
+    )
+    client.force_login(other)
+    assert client.get(APPEALS).status_code == 403
+    client.force_login(appealed.chiefs_office)
+    assert client.post(APPEALS, {"op": "rule", "target": "x"}).status_code == 400
+    assert client.post(APPEALS, {"op": "rule", "target": str(filed.pk + 99)}).status_code == 400
+
+
+def test_the_appeals_page_runs_a_fixed_number_of_queries_with_twenty_appeals(
+    client, appealed, django_assert_max_num_queries
+):
+    for department in more_departments(appealed, 19):
+        officer = make_person(
+            f"officer-{department.code}", Role.DEPARTMENT_OFFICER, department=department
+        )
+        record = SummonsAssessment.objects.get(department=department)
+        appeal_with_photos(
+            officer,
+            record.summons,
+            "rework",
+            {"rework_count": 0},
+            "返工不应计入",
+            photos=[jpeg_upload().read()],
+        )
+    client.force_login(appealed.chiefs_office)
+    with django_assert_max_num_queries(16):
+        html = html_of(client.get(APPEALS))
+    assert html.count('class="card appeal-card"') == 20

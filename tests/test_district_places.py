@@ -1,0 +1,220 @@
+"""Hot spots and the chiefs' assessment: the cases of a period on the map in cells of about
+100 m with the recurring-problem candidates (每月一题), and each chief's patrols against the
+district's requirement with the problems they found; who may open them; query counts.
+
+In 东城区 (tests/fixtures_cases.py): July 2026 brings four street-vending cases to 人民市场东巷
+(June had one, so it rises) and three garbage cases to 东四六条 (as many as in June, so it
+does not). The lane chief of 人民市场东巷 patrols it twice in July and reports one case.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+
+from tests.conftest import make_person
+from tests.fixtures_cases import (
+    BEIJING,
+    ON_THE_LANE,
+    filed_case,
+    reported_case,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+)
+from tests.fixtures_district import CENTRES
+from whistle.cases import actions
+from whistle.organisation.models import Role
+from whistle.patrols.actions import end_patrol, record_positions, start_patrol
+
+HOTSPOTS = "/district/hotspots/"
+CHIEFS = "/district/chiefs/"
+IN_DONGSI = (116.413, 39.9251)
+
+pytestmark = pytest.mark.django_db
+
+
+def bj(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=BEIJING)
+
+
+def html_of(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+@pytest.fixture
+def july(whistle_city):
+    """The cases of June and July 2026; the clock on 3 August."""
+    city = whistle_city
+    dongsi_garbage = city.exposed_garbage
+    for day in (2, 9, 16, 23):
+        filed_case(city, at=bj(7, day, 9), description="游商占道经营")
+    filed_case(city, at=bj(6, 10, 9), description="游商占道经营")
+    dongsi = make_person("dongsi-reporter", Role.STREET_CHIEF, lane=city.city.dongsi_lane)
+    for month in (6, 7):
+        for day in (3, 13, 23):
+            case = actions.report_case(
+                dongsi,
+                description="六条胡同口暴露垃圾",
+                lon=IN_DONGSI[0],
+                lat=IN_DONGSI[1],
+                now=bj(month, day, 15),
+            )
+            actions.file_case(
+                city.dongsi_dispatcher, case, category=dongsi_garbage, now=bj(month, day, 16)
+            )
+    # A report the township rejected is not a problem, and counts nowhere.
+    rejected = reported_case(city, at=bj(7, 20, 9), description="误报")
+    actions.reject_case(city.dispatcher, rejected, reason="重复上报", now=bj(7, 20, 10))
+    with time_machine.travel(bj(8, 3, 9), tick=False):
+        yield city
+
+
+def cells_of(html: str) -> list[dict]:
+    found = re.search(r'<script id="hotspot-cells" type="application/json">(.*?)</script>', html)
+    assert found
+    return json.loads(found.group(1))
+
+
+def test_the_district_sees_the_rising_problems_of_the_month_and_the_cases_on_the_map(client, july):
+    client.force_login(july.district_office)
+    html = html_of(client.get(HOTSPOTS, {"period": "2026-07", "rising": "on"}))
+    spots = html[html.index('id="spots-title"') :]
+    assert "人民市场东巷 · 无照经营游商" in spots
+    assert "4 件" in spots and "2026年6月：1" in spots and "+3 (+300%)" in spots
+    assert "东四六条" not in spots  # three in June, three in July: not rising
+    cells = cells_of(html)
+    assert sum(c["n"] for c in cells) == 7
+    lane = next(c for c in cells if c["n"] == 4)
+    assert (lane["lon"], lane["lat"]) == (round(ON_THE_LANE[0], 3), round(ON_THE_LANE[1], 3))
+    assert 'data-hotspots data-source="hotspot-cells"' in html
+
+
+def test_without_rising_only_every_recurring_problem_is_a_candidate(client, july):
+    client.force_login(july.district_office)
+    html = html_of(client.get(HOTSPOTS, {"period": "2026-07", "min_cases": "3"}))
+    spots = html[html.index('id="spots-title"') :]
+    assert spots.index("人民市场东巷") < spots.index("东四六条")
+    # A quarter counts its months.
+    html = html_of(client.get(HOTSPOTS, {"period": "2026-Q3", "min_cases": "3"}))
+    assert "2026年7月：4" in html
+
+
+def test_a_category_and_a_township_narrow_the_map_and_the_list(client, july):
+    client.force_login(july.district_office)
+    garbage = july.exposed_garbage
+    html = html_of(
+        client.get(HOTSPOTS, {"period": "2026-07", "category": str(garbage.pk), "min_cases": "3"})
+    )
+    assert sum(c["n"] for c in cells_of(html)) == 3
+    assert "人民市场东巷 · " not in html
+    html = html_of(client.get(HOTSPOTS, {"period": "2026-07", "township": july.longtan.code}))
+    assert sum(c["n"] for c in cells_of(html)) == 4
+    assert client.get(HOTSPOTS, {"township": "110105001"}).status_code == 404
+
+
+def test_filters_that_cannot_be_read_say_why(client, july):
+    client.force_login(july.district_office)
+    html = html_of(client.get(HOTSPOTS, {"period": "2026-07", "min_cases": "0", "category": "x"}))
+    assert "至少案件数须为 1 至 100 之间的整数。" in html
+    assert "请从列表中选择问题分类。" in html
+
+
+def test_a_township_sees_its_own_hot_spots_only(client, july):
+    client.force_login(july.assessor)
+    html = html_of(client.get(HOTSPOTS, {"period": "2026-07"}))
+    assert sum(c["n"] for c in cells_of(html)) == 4
+    assert "东四六条" not in html
+    assert client.get(HOTSPOTS, {"township": july.city.dongsi.code}).status_code == 404
+
+
+@pytest.mark.parametrize("who", ["urban_officer", "steward", "resident"])
+def test_the_hot_spots_and_the_chiefs_refuse_everyone_else(client, july, who):
+    client.force_login(getattr(july, who))
+    assert client.get(HOTSPOTS).status_code == 403
+    assert client.get(CHIEFS).status_code == 403
+
+
+def test_the_hot_spot_page_runs_a_fixed_number_of_queries(
+    client, july, django_assert_max_num_queries
+):
+    for n in range(30):
+        filed_case(july, at=bj(7, 1 + n % 28, 10, n), description=f"游商 {n}")
+    client.force_login(july.district_office)
+    with django_assert_max_num_queries(16):
+        html = html_of(client.get(HOTSPOTS, {"period": "2026-07"}))
+    assert "34 件" in html
+
+
+def walk_the_lane(person, lane, start: datetime) -> None:
+    with time_machine.travel(start, tick=False):
+        patrol = start_patrol(person, lane=lane)
+        points = [
+            {
+                "seq": i,
+                "lon": 116.432,
+                "lat": 39.872 + 0.00184 * i / 9,
+                "accuracy_m": 5.0,
+                "at": (start + timedelta(seconds=20 * i)).isoformat(),
+            }
+            for i in range(10)
+        ]
+        record_positions(person, patrol, points=points, now=start + timedelta(minutes=4))
+        end_patrol(person, patrol, now=start + timedelta(minutes=5))
+
+
+def test_the_chiefs_page_shows_each_chiefs_patrols_against_the_requirement(client, july):
+    city = july
+    walk_the_lane(city.lane_chief, city.lane, bj(7, 5, 8))
+    walk_the_lane(city.lane_chief, city.lane, bj(7, 19, 8))
+    case = actions.report_case(
+        city.lane_chief,
+        description="巷内共享单车乱停放",
+        lon=ON_THE_LANE[0],
+        lat=ON_THE_LANE[1],
+        now=bj(7, 19, 8, 3),
+    )
+    actions.file_case(city.dispatcher, case, category=city.street_vending, now=bj(7, 19, 9))
+    client.force_login(city.district_office)
+    html = html_of(client.get(CHIEFS, {"period": "2026-07"}))
+    assert "巷长：每条街巷每 7 天巡查一次，巡查覆盖街巷 50% 即计入" in html
+    row = html[html.index("liu-yueming") :]
+    row = row[: row.index("</tr>")]
+    assert "0 / 1" in row  # 2 of the 4 patrols July requires
+    assert "人民市场东巷：2 次（共需 4 次，巡查 2 次）" in row
+    cells = re.findall(r'data-label="([^"]+)">(?:<div>)?([^<]*)', row)
+    values = {label: value.strip() for label, value in cells}
+    assert values["巡查次数"] == "2"
+    assert values["上报"] == "1" and values["确认"] == "1"
+    stewards = html[html.index('id="stewards"') :]
+    assert "liang-ping" in stewards
+
+
+def test_a_township_reads_the_chiefs_of_its_own_lanes(client, july):
+    client.force_login(july.township_chief)
+    html = html_of(client.get(CHIEFS, {"period": "2026-07"}))
+    assert "liu-yueming" in html and "dongsi-reporter" not in html
+    client.force_login(july.district_office)
+    html = html_of(client.get(CHIEFS, {"period": "2026-07"}))
+    assert "dongsi-reporter" in html
+
+
+def test_the_chiefs_page_runs_a_fixed_number_of_queries(
+    client, july, django_assert_max_num_queries
+):
+    for n in range(15):
+        make_person(f"lane-chief-{n}", Role.LANE_CHIEF, lane=july.lane)
+        make_person(f"steward-{n}", Role.STEWARD, lane=july.lane)
+    client.force_login(july.district_office)
+    with django_assert_max_num_queries(20):
+        html = html_of(client.get(CHIEFS, {"period": "2026-07"}))
+    assert html.count("lane-chief-") == 15
+
+
+def test_the_links_of_the_pages_reach_the_places(client, july):
+    client.force_login(july.district_office)
+    html = html_of(client.get(CENTRES))
+    assert 'href="/district/hotspots/"' in html and 'href="/district/chiefs/"' in html

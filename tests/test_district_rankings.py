@@ -1,0 +1,212 @@
+"""District rankings: the departments of a period with the total and its parts, the chart
+and trend data, the downloads (the same file as `whistle scores`), the drill-down of one
+department to its records and their trail events; who may open what; query counts.
+
+July 2026 in 东城区 rated as in tests/test_assessment.py, before any appeal:
+派出所 94.90 → 84.97 (1st), 城管 71.06 → 83.69 (2nd), 市场监管 68.50 → 69.50 (3rd).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from openpyxl import load_workbook
+
+from tests.conftest import make_person
+from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
+from tests.fixtures_district import (
+    RANKINGS,
+    more_departments,
+    rate_july,
+    scored_july_fixture,  # noqa: F401  (fixture)
+)
+from whistle.organisation.models import Role
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with time_machine.travel(bj(28, 10), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def rated(scored):
+    rate_july(scored)
+    return scored
+
+
+def html_of(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def chart_of(html: str) -> dict:
+    found = re.search(r'<script id="chart-data" type="application/json">(.*?)</script>', html)
+    assert found, "no chart data"
+    return json.loads(found.group(1))
+
+
+def table_rows(html: str) -> list[str]:
+    table = html[html.index('<table class="table table-stack numbers ranking-table">') :]
+    table = table[: table.index("</table>")]
+    rows = [row[row.index(">") + 1 :] for row in table.split("<tr")[2:]]
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip() for row in rows]
+
+
+def test_the_district_assessor_sees_the_departments_ranked_with_the_parts_of_their_total(
+    client, rated
+):
+    client.force_login(rated.district_assessor)
+    html = html_of(client.get(RANKINGS, {"period": "2026-07"}))
+    rows = table_rows(html)
+    assert rows[0].startswith("1 龙潭派出所 2 94.90 +31.63 80.00 +53.33 84.97")
+    assert rows[1].startswith("2 东城区城管执法局 4 71.06 +23.69 90.00 +60.00 83.69")
+    assert rows[2].startswith("3 东城区市场监管局 2 68.50 +22.83 70.00 +46.67 69.50")
+    assert '街乡评价<br><span class="share">占 1/3</span>' in html
+    assert '区级检查<br><span class="share">占 2/3</span>' in html
+    assert 'href="/district/rankings/2026-07/dc-cgw/"' in html
+    assert "考核方案：2026年度考核（街乡评价占三分之一）" in html
+
+
+def test_the_chart_data_holds_each_parts_contribution_in_rank_order_and_the_monthly_trend(
+    client, rated
+):
+    client.force_login(rated.district_assessor)
+    html = html_of(client.get(RANKINGS, {"period": "2026-07"}))
+    chart = chart_of(html)
+    assert chart["departments"] == ["龙潭派出所", "东城区城管执法局", "东城区市场监管局"]
+    assert chart["totals"] == [84.97, 83.69, 69.5]
+    assert [s["name"] for s in chart["series"]] == ["街乡评价 (1/3)", "区级检查 (2/3)"]
+    assert chart["series"][0]["data"] == [31.63, 23.69, 22.83]
+    assert chart["series"][1]["data"] == [53.33, 60.0, 46.67]
+    assert chart["trend"]["months"] == [f"2026-{n:02d}" for n in range(1, 8)]
+    trend = {s["name"]: s["data"] for s in chart["trend"]["series"]}
+    assert trend["东城区城管执法局"] == [None] * 6 + [83.69]
+    assert 'data-chart="ranking"' in html and 'data-chart="trend"' in html
+    assert "vendor/echarts/echarts.min.js" in html
+
+
+def test_a_quarter_and_a_year_rank_the_records_of_all_their_months(client, rated):
+    client.force_login(rated.district_assessor)
+    for period in ("2026-Q3", "2026"):
+        rows = table_rows(html_of(client.get(RANKINGS, {"period": period})))
+        assert [r.split()[1] for r in rows] == [
+            "龙潭派出所",
+            "东城区城管执法局",
+            "东城区市场监管局",
+        ]
+    html = html_of(client.get(RANKINGS, {"period": "2026-06"}))
+    assert "本期尚无考核分数。" in html and "chart-data" not in html
+
+
+def test_the_csv_download_is_what_whistle_scores_writes(client, rated, tmp_path):
+    client.force_login(rated.district_assessor)
+    response = client.get(RANKINGS + "export/", {"period": "2026-07", "format": "csv"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert 'filename="whistle-scores-110101-2026-07.csv"' in response["Content-Disposition"]
+    path = Path(tmp_path) / "by-command.csv"
+    call_command(
+        "scores", "--period=2026-07", "--district=110101", "--format=csv", f"--output={path}"
+    )
+    assert response.content == path.read_bytes()
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["考核期", "区", "排名", "部门代码"]
+    assert [r[3] for r in rows[1:]] == ["dc-longtan-pcs", "dc-cgw", "dc-scjgj"]
+
+
+def test_the_xlsx_download_is_a_workbook_of_the_same_table(client, rated):
+    client.force_login(rated.district_assessor)
+    response = client.get(RANKINGS + "export/", {"period": "2026-07", "format": "xlsx"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1][3] == "dc-longtan-pcs" and rows[1][-3] == pytest.approx(84.97)
+
+
+def test_a_download_in_an_unknown_format_or_period_is_refused(client, rated):
+    client.force_login(rated.district_assessor)
+    assert (
+        client.get(RANKINGS + "export/", {"period": "2026-07", "format": "pdf"}).status_code == 400
+    )
+    assert client.get(RANKINGS + "export/", {"period": "July", "format": "csv"}).status_code == 400
+
+
+def test_the_drill_down_explains_the_total_down_to_each_record_and_its_trail(client, rated):
+    m = rated
+    client.force_login(m.district_assessor)
+    html = html_of(client.get(RANKINGS + "2026-07/dc-cgw/"))
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "1/3 × 71.06 (街乡评价) + 2/3 × 90.00 (区级检查) = 83.69" in text
+    assert "记录得分的平均值：284.23 / 4 = 71.06" in text
+    assert "第 2 名（共 3 个）" in text
+    c3 = m.stories["c3"].case.reference
+    record = html[html.index(f'href="/cases/{c3}/"') :]
+    record = record[: record.index("</article>")]
+    assert "未到场" in record and "未处置" in record and "★☆☆☆☆" in record
+    # The points it lost, and the trail events it was computed from.
+    assert "扣分：" in record and "未报到 −100" in record
+    assert "到场超时" in record and "结案" in record and "街乡对部门工作评分" in record
+    assert f'href="/cases/{c3}/#timeline"' in record
+    # How each township rated it: 东四 (c3 6.00, c7 86.80) and 龙潭 (c1 100, c5 91.43).
+    assert "46.40" in html and "95.72" in html
+
+
+def test_department_staff_see_the_ranking_and_drill_into_their_own_department_only(client, rated):
+    m = rated
+    client.force_login(m.urban_officer)
+    html = html_of(client.get(RANKINGS, {"period": "2026-07"}))
+    assert 'href="/district/rankings/2026-07/dc-cgw/"' in html
+    assert 'href="/district/rankings/2026-07/dc-longtan-pcs/"' not in html
+    assert client.get(RANKINGS + "2026-07/dc-cgw/").status_code == 200
+    assert client.get(RANKINGS + "2026-07/dc-longtan-pcs/").status_code == 404
+
+
+def test_a_drill_down_of_an_unknown_department_or_period_is_not_found(client, rated):
+    client.force_login(rated.district_assessor)
+    assert client.get(RANKINGS + "2026-07/no-such/").status_code == 404
+    assert client.get(RANKINGS + "2026-13/dc-cgw/").status_code == 404
+    html = html_of(client.get(RANKINGS + "2026-05/dc-cgw/"))
+    assert "本期尚无分数。" in html
+
+
+@pytest.mark.parametrize("who", ["longtan_assessor", "dongsi_dispatcher"])
+def test_townships_do_not_open_the_rankings(client, rated, who):
+    client.force_login(getattr(rated, who))
+    assert client.get(RANKINGS).status_code == 403
+    assert client.get(RANKINGS + "export/", {"format": "csv"}).status_code == 403
+    assert client.get(RANKINGS + "2026-07/dc-cgw/").status_code == 403
+
+
+def test_a_district_outside_ones_own_is_not_found(client, rated):
+    other = make_person("chaoyang", Role.DISTRICT_ASSESSOR, jurisdiction=rated.district)
+    client.force_login(other)
+    assert client.get(RANKINGS, {"district": "110105"}).status_code == 404
+
+
+def test_the_rankings_run_a_fixed_number_of_queries_with_twenty_five_departments(
+    client, rated, django_assert_max_num_queries
+):
+    more_departments(rated, 22)
+    client.force_login(rated.district_assessor)
+    with django_assert_max_num_queries(14):
+        html = html_of(client.get(RANKINGS, {"period": "2026-07"}))
+    assert len(table_rows(html)) == 25
+
+
+def test_the_drill_down_runs_a_fixed_number_of_queries_with_thirty_records(
+    client, rated, django_assert_max_num_queries
+):
+    (department,) = more_departments(rated, 1, cases_each=30)
+    client.force_login(rated.district_assessor)
+    with django_assert_max_num_queries(16):
+        html = html_of(client.get(RANKINGS + f"2026-07/{department.code}/"))
+    assert html.count('class="card record-card"') == 30

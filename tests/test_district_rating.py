@@ -1,0 +1,213 @@
+"""The assessment's home page: a township rates the departments it summoned (1–5 stars and a
+comment, through `rate_summons`), reads how each department served it, and the district
+reads its overview; who may open it; query counts.
+
+July 2026 in 东城区 (tests/fixtures_assessment.py): 龙潭街道 closed c1 (城管 and 派出所),
+c2 (市场监管) and c5 (城管, a routine dispatch); 东四街道 closed c3, c4 and c7; c6 is open.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from tests.conftest import make_person
+from tests.fixtures_assessment import Story, bj, july_fixture  # noqa: F401  (fixture)
+from tests.fixtures_district import HOME, post_form, scored_july_fixture  # noqa: F401
+from whistle.assessment.actions import close_period, rate_summons
+from whistle.assessment.engine import update_scores
+from whistle.assessment.models import SummonsAssessment
+from whistle.cases.models import Event
+from whistle.cases.trail import EventKind
+from whistle.organisation.models import Role
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with time_machine.travel(bj(25, 9), tick=False) as traveller:
+        yield traveller
+
+
+def html_of(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def rate(client, summons, **fields):
+    return post_form(client, HOME, "rate", summons.uuid.hex, f"rate-{summons.uuid.hex}", **fields)
+
+
+def test_a_township_assessor_sees_the_closed_summonses_of_the_township_waiting_for_a_rating(
+    client, scored
+):
+    m, s = scored, scored.summonses
+    client.force_login(m.longtan_assessor)
+    html = html_of(client.get(HOME))
+    waiting = html[html.index('id="to-rate"') : html.index('id="township-view"')]
+    for key in ("c1_urban", "c1_police", "c2_market", "c5_urban"):
+        assert f'id="rate-{s[key].uuid.hex}"' in waiting, key
+    # 东四's summonses are 东四's to rate; c6 is still open.
+    for key in ("c3_urban", "c3_market", "c4_police", "c7_urban", "c6_police"):
+        assert s[key].uuid.hex not in waiting, key
+    assert "等待您评分" in html
+    assert "未到场" not in waiting  # nobody in 龙潭 failed to come
+    assert "迟到 7 分钟" in waiting  # 派出所 at c1
+
+
+def test_rating_a_summons_writes_the_rating_into_the_trail_and_the_record(client, scored):
+    m, s = scored, scored.summonses
+    summons = s["c1_police"]
+    client.force_login(m.longtan_assessor)
+    response = rate(client, summons, rating="4", comment="到场稍晚，处置到位")
+    assert response.status_code == 302
+    assert response["Location"] == "/assessment/#to-rate"
+    event = Event.objects.get(summons=summons, kind=EventKind.SUMMONS_RATED)
+    assert event.data == {"rating": 4, "comment": "到场稍晚，处置到位"}
+    assert event.actor == m.longtan_assessor
+    record = SummonsAssessment.objects.get(summons=summons)
+    assert (record.rating, record.quality_score) == (4, 80)
+    html = html_of(client.get(HOME))
+    assert "已对龙潭派出所评 4 星" in html
+    waiting = html[html.index('id="to-rate"') : html.index("最近的评分")]
+    assert f'id="rate-{summons.uuid.hex}"' not in waiting
+    recent = html[html.index("最近的评分") : html.index('id="township-view"')]
+    assert "★★★★☆" in recent and "到场稍晚，处置到位" in recent
+
+
+def test_a_rating_through_htmx_answers_with_the_rated_card_only(client, scored):
+    m, s = scored, scored.summonses
+    summons = s["c5_urban"]
+    client.force_login(m.longtan_assessor)
+    data = {"op": "rate", "target": summons.uuid.hex, f"rate-{summons.uuid.hex}-rating": "5"}
+    response = client.post(HOME, data, HTTP_HX_REQUEST="true")
+    html = html_of(response)
+    assert html.startswith('<article class="card rate-card is-rated"')
+    assert "★★★★★" in html and "<html" not in html
+    assert SummonsAssessment.objects.get(summons=summons).rating == 5
+
+
+def test_a_rating_without_stars_comes_back_with_the_error_and_the_comment_kept(client, scored):
+    m, s = scored, scored.summonses
+    summons = s["c2_market"]
+    client.force_login(m.longtan_assessor)
+    html = html_of(rate(client, summons, comment="返工一次"))
+    assert "请选择 1 至 5 星。" in html
+    assert "返工一次</textarea>" in html
+    assert not Event.objects.filter(summons=summons, kind=EventKind.SUMMONS_RATED).exists()
+    partial = html_of(
+        client.post(
+            HOME,
+            {"op": "rate", "target": summons.uuid.hex, f"rate-{summons.uuid.hex}-rating": "9"},
+            HTTP_HX_REQUEST="true",
+        )
+    )
+    assert partial.startswith('<article class="card rate-card"') and "field-errors" in partial
+
+
+def test_a_township_cannot_rate_another_townships_summons(client, scored):
+    m, s = scored, scored.summonses
+    client.force_login(m.dongsi_dispatcher)
+    assert rate(client, s["c1_urban"], rating="1").status_code == 400
+    assert client.post(HOME, {"op": "rate", "target": "not-a-uuid"}).status_code == 400
+    assert client.post(HOME, {"op": "nonsense"}).status_code == 400
+    assert not Event.objects.filter(kind=EventKind.SUMMONS_RATED).exists()
+
+
+def test_a_summons_of_a_closed_month_is_not_offered_and_its_rating_is_refused(
+    client, scored, _clock
+):
+    m, s = scored, scored.summonses
+    _clock.move_to(bj(3, 9, month=8))
+    close_period(m.district_assessor, m.district, "2026-07")
+    client.force_login(m.longtan_assessor)
+    html = html_of(client.get(HOME))
+    assert s["c1_urban"].uuid.hex not in html
+    html = html_of(rate(client, s["c1_urban"], rating="5"))
+    assert "已关账" in html
+    assert not Event.objects.filter(kind=EventKind.SUMMONS_RATED).exists()
+
+
+def test_the_township_reads_how_each_department_served_it_in_the_period(client, scored):
+    m, s = scored, scored.summonses
+    rate_summons(m.longtan_assessor, s["c1_urban"], 5, "")
+    rate_summons(m.longtan_assessor, s["c1_police"], 4, "")
+    client.force_login(m.longtan_assessor)
+    html = html_of(client.get(HOME, {"period": "2026-07"}))
+    view = html[html.index('id="township-view"') :]
+    assert "各部门为龙潭街道服务情况 · 2026年7月" in view
+    # 城管 in 龙潭: c1 100.00 and c5 (routine, not rated: acted only) 100.00.
+    row = view[view.index("东城区城管执法局") :]
+    assert "100.00" in row[: row.index("</tr>")]
+    # 派出所: 7 minutes late (86), handled (100), 4★ (80): 89.80.
+    row = view[view.index("龙潭派出所") :]
+    assert "89.80" in row[: row.index("</tr>")]
+    assert "吹哨率" in view
+    # Another period has nothing yet.
+    html = html_of(client.get(HOME, {"period": "2026-06"}))
+    assert "本期尚无已定分的考核记录。" in html
+
+
+def test_a_period_that_cannot_be_read_shows_the_current_month_and_says_why(client, scored):
+    client.force_login(scored.longtan_assessor)
+    html = html_of(client.get(HOME, {"period": "2026-13"}))
+    assert "无法识别" in html
+    assert '<option value="2026-07" selected>' in html
+    html = html_of(client.get(HOME, {"period": "0001"}))
+    assert "请选择 2000 至 2100 年之间的考核期。" in html
+
+
+def test_the_district_assessor_reads_the_overview_of_the_district(client, scored):
+    m = scored
+    client.force_login(m.district_assessor)
+    html = html_of(client.get(HOME, {"period": "2026-07"}))
+    view = html[html.index('id="district-view"') :]
+    assert "全区概况 · 东城区 · 2026年7月" in view
+    # 派出所 ranks first before any rating (c1 late but handled, c4 decline upheld).
+    assert view.index("龙潭派出所") < view.index("东城区城管执法局")
+    assert view.index("东城区城管执法局") < view.index("东城区市场监管局")
+    assert "龙潭街道" in view and "东四街道" in view
+    assert 'id="to-rate"' not in html  # the district does not rate
+
+
+@pytest.mark.parametrize("who", ["urban_officer", "police_officer"])
+def test_department_staff_are_sent_to_their_records(client, scored, who):
+    client.force_login(getattr(scored, who))
+    response = client.get(HOME)
+    assert response.status_code == 302 and response["Location"] == "/assessment/department/"
+
+
+def test_people_without_an_assessment_role_are_refused(client, scored):
+    steward = make_person("steward", Role.STEWARD, lane=scored.longtan.lanes.first())
+    client.force_login(steward)
+    assert client.get(HOME).status_code == 403
+    resident = make_person("resident", Role.RESIDENT)
+    client.force_login(resident)
+    assert client.get(HOME).status_code == 403
+    client.logout()
+    response = client.get(HOME)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_township_choice_is_limited_to_ones_own(client, scored):
+    client.force_login(scored.longtan_assessor)
+    assert client.get(HOME, {"township": scored.dongsi.code}).status_code == 404
+
+
+def test_the_home_page_runs_a_fixed_number_of_queries_with_forty_summonses_to_rate(
+    client, scored, django_assert_max_num_queries
+):
+    m = scored
+    for n in range(20):
+        story = Story(m.longtan, bj(10, 8) + timedelta(minutes=n), m.longtan_assessor)
+        summonses = story.whistle(bj(10, 9) + timedelta(minutes=n), m.urban, m.police)
+        for summons in summonses:
+            story.event(EventKind.CHECK_IN_ACCEPTED, bj(10, 9, 20) + timedelta(minutes=n), summons)
+            story.event(EventKind.RESULT, bj(10, 10) + timedelta(minutes=n), summons)
+        story.close(bj(10, 11) + timedelta(minutes=n))
+    update_scores()
+    client.force_login(m.longtan_assessor)
+    with django_assert_max_num_queries(20):
+        html = html_of(client.get(HOME))
+    assert html.count('class="card rate-card"') == 44

@@ -1,0 +1,108 @@
+"""The period picker of the assessment pages: which month, quarter or year a page shows.
+
+`?period=2026-07`, `2026-Q3` or `2026`; without one, the current month in Beijing time. A
+period that cannot be read is not an error page: the page shows the current month and says
+why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from whistle.assessment.measures import previous_period
+from whistle.assessment.periods import Period, PeriodKind
+
+# Years a page may show: wide enough for any real history, narrow enough that every date
+# arithmetic on them stays valid.
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
+
+
+def current_month() -> Period:
+    return Period.month_of(timezone.localdate())
+
+
+def period_label(period: Period) -> str:
+    """The period in words: 2026年7月, 2026年第3季度, 2026年全年 (in English 7/2026,
+    Q3 2026, 2026, whole year)."""
+    if period.kind == PeriodKind.MONTH:
+        return _("%(month)s/%(year)s") % {"year": period.year, "month": period.number}
+    if period.kind == PeriodKind.QUARTER:
+        return _("Q%(quarter)s %(year)s") % {"year": period.year, "quarter": period.number}
+    return _("%(year)s, whole year") % {"year": period.year}
+
+
+@dataclass(frozen=True)
+class Picked:
+    period: Period
+    error: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.period.key
+
+    @property
+    def label(self) -> str:
+        return period_label(self.period)
+
+    def groups(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The choices of the picker: the year, its quarters and months, and the same for
+        the years before and after."""
+        groups = []
+        for year in (self.period.year - 1, self.period.year, self.period.year + 1):
+            options = [(Period(year, PeriodKind.YEAR, 0).key, "")]
+            options += [(Period(year, PeriodKind.QUARTER, n).key, "") for n in range(1, 5)]
+            options += [(Period(year, PeriodKind.MONTH, n).key, "") for n in range(1, 13)]
+            labelled = [(key, period_label(Period.parse(key))) for key, _label in options]
+            groups.append((str(year), labelled))
+        return groups
+
+    def neighbours(self) -> tuple[Period, Period]:
+        """The period before and after, of the same kind."""
+        p = self.period
+        if p.kind == PeriodKind.YEAR:
+            return previous_period(p), Period(p.year + 1, p.kind, 0)
+        last = 12 if p.kind == PeriodKind.MONTH else 4
+        after = (
+            Period(p.year, p.kind, p.number + 1)
+            if p.number < last
+            else Period(p.year + 1, p.kind, 1)
+        )
+        return previous_period(p), after
+
+    def context(self) -> dict[str, Any]:
+        before, after = self.neighbours()
+        return {
+            "period": self.period,
+            "period_key": self.key,
+            "period_label": self.label,
+            "period_groups": self.groups(),
+            "period_error": self.error,
+            "period_before": before,
+            "period_before_label": period_label(before),
+            "period_after": after,
+            "period_after_label": period_label(after),
+        }
+
+
+def pick_period(request: HttpRequest, name: str = "period") -> Picked:
+    text = request.GET.get(name, "").strip()
+    if not text:
+        return Picked(current_month())
+    try:
+        period = Period.parse(text)
+    except ValidationError as exc:
+        return Picked(current_month(), " ".join(exc.messages))
+    if not FIRST_YEAR <= period.year <= LAST_YEAR:
+        return Picked(
+            current_month(),
+            _("Choose a period between %(first)s and %(last)s.")
+            % {"first": FIRST_YEAR, "last": LAST_YEAR},
+        )
+    return Picked(period)

@@ -1,0 +1,113 @@
+"""District rankings (district:rankings), their downloads, and the drill-down of one
+department's score (district:result) down to its records and their trail events."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from whistle.assessment.models import DepartmentResult, Scheme
+from whistle.assessment.periods import Period
+from whistle.district import exports, tables
+from whistle.district.access import Reader
+from whistle.district.picker import FIRST_YEAR, LAST_YEAR, period_label, pick_period
+from whistle.district.views.common import choose, page_context
+from whistle.organisation.models import Department
+
+
+@login_required
+@require_GET
+def rankings(request: HttpRequest) -> HttpResponse:
+    reader = Reader.of(request.user)
+    districts = list(reader.ranking_districts().order_by("code"))
+    district = choose(request, districts, "district")
+    picked = pick_period(request)
+    board = tables.ranking(district, picked.period)
+    own = reader.department_ids()
+    context = page_context(
+        reader,
+        "rankings",
+        districts=districts,
+        district=district,
+        board=board,
+        chart=board.chart(),
+        # District readers open every department's drill-down, department staff their own.
+        opens_all=reader.reads_district(district.pk),
+        own_departments=own,
+        keep=[("district", district.code)],
+        **picked.context(),
+    )
+    return render(request, "district/district/rankings.html", context)
+
+
+@login_required
+@require_GET
+def export(request: HttpRequest) -> HttpResponse:
+    reader = Reader.of(request.user)
+    district = choose(request, list(reader.ranking_districts().order_by("code")), "district")
+    file_format = request.GET.get("format", "csv")
+    picked = pick_period(request)
+    if file_format not in exports.FORMATS or picked.error:
+        return HttpResponseBadRequest()
+    content = exports.scores_file(district, picked.period, file_format)
+    response = HttpResponse(content, content_type=exports.FORMATS[file_format])
+    name = exports.file_name(district, picked.period, file_format)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _period(key: str) -> Period:
+    try:
+        period = Period.parse(key)
+    except ValidationError:
+        raise Http404 from None
+    if not FIRST_YEAR <= period.year <= LAST_YEAR:
+        raise Http404
+    return period
+
+
+@login_required
+@require_GET
+def result(request: HttpRequest, period: str, department: str) -> HttpResponse:
+    reader = Reader.of(request.user)
+    if not (reader.everything or reader.district_ids() or reader.department_ids()):
+        raise PermissionDenied
+    chosen = _period(period)
+    found = Department.objects.select_related("district").filter(code=department).first()
+    if found is None or not reader.reads_department(found):
+        raise Http404
+    score = (
+        DepartmentResult.objects.select_related("scheme")
+        .filter(department=found, period=chosen.key)
+        .first()
+    )
+    scheme = score.scheme if score is not None else None
+    parts = []
+    ranked = 0
+    if score is not None and scheme is not None:
+        scheme = Scheme.objects.prefetch_related("components").get(pk=scheme.pk)
+        parts = tables.result_parts(score, scheme)
+        ranked = DepartmentResult.objects.filter(
+            district_id=score.district_id, period=chosen.key, rank__isnull=False
+        ).count()
+    rows = tables.result_records(found, found.district_id, chosen)
+    context = page_context(
+        reader,
+        "rankings",
+        department=found,
+        period=chosen,
+        period_key=chosen.key,
+        period_label=period_label(chosen),
+        score=score,
+        scheme=scheme,
+        parts=parts,
+        ranked=ranked,
+        rows=rows,
+        record_sum=sum((r.record.total for r in rows if r.record.total is not None), start=0),
+        townships=tables.department_table(found, chosen),
+    )
+    return render(request, "district/district/result.html", context)
