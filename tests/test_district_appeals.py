@@ -23,10 +23,10 @@ from tests.fixtures_district import (
     rate_july,
     scored_july_fixture,  # noqa: F401  (fixture)
 )
+from whistle.assessment.editing import appeal_with_photos
 from whistle.assessment.models import Appeal, DepartmentResult, SummonsAssessment
 from whistle.cases.models import Event
 from whistle.cases.trail import EventKind
-from whistle.district.actions import appeal_with_photos
 from whistle.organisation.models import Role
 
 

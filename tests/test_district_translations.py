@@ -21,7 +21,7 @@ from tests.fixtures_district import (
     rate_july,
     scored_july_fixture,  # noqa: F401  (fixture)
 )
-from whistle.district.actions import appeal_with_photos
+from whistle.assessment.editing import appeal_with_photos
 
 PO = (
     Path(__file__).resolve().parent.parent / "whistle/district/locale/zh_Hans/LC_MESSAGES/django.po"

@@ -22,12 +22,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from whistle.assessment.actions import AssessmentError
+from whistle.assessment.editing import appeal_with_photos
 from whistle.assessment.models import DepartmentResult, SummonsAssessment
 from whistle.cases.actions import InvalidInput
 from whistle.cases.models import Attachment
 from whistle.district import tables
 from whistle.district.access import Reader
-from whistle.district.actions import appeal_with_photos
 from whistle.district.forms import AppealForm
 from whistle.district.picker import pick_period
 from whistle.district.views.common import BadPost, page_context, posted_uuid

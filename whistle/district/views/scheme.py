@@ -24,10 +24,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from whistle.assessment.actions import AssessmentError, close_period
+from whistle.assessment.editing import create_scheme_version
 from whistle.assessment.models import ClosedPeriod, Scheme
 from whistle.assessment.periods import Period
 from whistle.district.access import Reader
-from whistle.district.actions import create_scheme_version
 from whistle.district.forms import SCHEME_FIELDS, ClosePeriodForm, ComponentFormSet, SchemeForm
 from whistle.district.picker import period_label, pick_period
 from whistle.district.views.common import choose, page_context

@@ -1,16 +1,11 @@
-"""Two small actions the pages need that `whistle.assessment` does not offer (yet).
+"""Two actions of the assessment that the pages call.
 
-- `create_scheme_version`: a new version of a district's scheme from a month on. The
-  assessment has the `Scheme` model and its validation (weights, bands, shares, closed
-  periods) but no function that creates one outside the admin. This one validates with the
-  model's own `full_clean` while holding the scoring lock, so a period cannot be closed
-  between the check and the insert, then rescores the months the new version covers.
-- `appeal_with_photos`: `whistle.assessment.actions.file_appeal` takes evidence files that
-  are already attachments of the case; this stores the uploaded photos as the case's
-  attachments (through the case actions' own photo checks) in the same transaction as the
-  appeal, so a refused appeal leaves no photo behind.
-
-Both belong in `whistle.assessment.actions`; see docs/district.md.
+- `create_scheme_version`: a new version of a district's scheme from a month on, validated
+  with the model's own `full_clean` while holding the scoring lock (so a period cannot be
+  closed between the check and the insert); then the months it covers are rescored.
+- `appeal_with_photos`: `actions.file_appeal` with new evidence photos, stored as the
+  case's attachments through the case actions' photo checks in the same transaction as
+  the appeal, so a refused appeal leaves no photo behind.
 """
 
 from __future__ import annotations
