@@ -1,7 +1,7 @@
 from django.urls import URLPattern, URLResolver, path
 from django.views.generic import RedirectView
 
-from whistle.district.views import centres, chiefs, hotspots, rankings
+from whistle.district.views import centres, chiefs, hotspots, rankings, report
 
 app_name = "district"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -12,4 +12,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("centres/", centres.centres, name="centres"),
     path("hotspots/", hotspots.hotspots, name="hotspots"),
     path("chiefs/", chiefs.chiefs, name="chiefs"),
+    path("report/<int:year>/", report.annual_report, name="annual-report"),
 ]

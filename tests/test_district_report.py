@@ -1,0 +1,153 @@
+"""The printable annual report of a district (district:annual-report): the departments'
+ranking of the year with each part of the total, the indicators, the hotline's three rates,
+the hot spots and the chiefs' patrols; who may open it; the print stylesheet; query count.
+
+July 2026 in 东城区 rated as in tests/test_assessment.py: the only scored month of 2026, so
+the year ranks 派出所 84.97 (1st), 城管 83.69 (2nd), 市场监管 69.50 (3rd).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import time_machine
+
+from tests.conftest import make_person
+from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
+from tests.fixtures_district import (
+    RANKINGS,
+    more_departments,
+    rate_july,
+    scored_july_fixture,  # noqa: F401  (fixture)
+)
+from whistle.assessment.models import DepartmentResult
+from whistle.organisation.models import Lane, Role
+
+REPORT = "/district/report/2026/"
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with time_machine.travel(bj(28, 10), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def rated(scored):
+    rate_july(scored)
+    return scored
+
+
+def html_of(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def ranking_rows(html: str) -> list[str]:
+    table = html[html.index('<table class="table table-stack numbers ranking-table">') :]
+    table = table[: table.index("</table>")]
+    return [text_of(row[row.index(">") + 1 :]).strip() for row in table.split("<tr")[2:]]
+
+
+def test_the_district_assessor_reads_the_years_ranking_with_its_parts(client, rated):
+    client.force_login(rated.district_assessor)
+    html = html_of(client.get(REPORT))
+    rows = ranking_rows(html)
+    assert rows[0].startswith("1 龙潭派出所 2 94.90 +31.63 80.00 +53.33 84.97")
+    assert rows[1].startswith("2 东城区城管执法局 4 71.06 +23.69 90.00 +60.00 83.69")
+    assert rows[2].startswith("3 东城区市场监管局 2 68.50 +22.83 70.00 +46.67 69.50")
+    stored = DepartmentResult.objects.filter(district=rated.district, period="2026")
+    assert sorted(str(r.total) for r in stored) == ["69.50", "83.69", "84.97"]
+    assert '街乡评价<br><span class="share">占 1/3</span>' in html
+    assert "<title>年度考核报告 · 东城区 · 2026年" in html
+    assert "东城区2026年度考核报告" in html
+
+
+def test_the_report_holds_every_section_in_chinese_and_prints_on_a4(client, rated):
+    client.force_login(rated.chiefs_office)
+    html = html_of(client.get(REPORT))
+    text = text_of(html)
+    for heading in (
+        "一、2026年度部门排名",
+        "二、考核指标",
+        "三、12345热线“三率”",
+        "四、高频问题点位",
+        "五、街长巷长",
+    ):
+        assert heading in text
+    # The indicators table starts with the district, then its townships and departments.
+    indicators = html[html.index('id="report-indicators"') : html.index('id="report-hotline"')]
+    names = re.findall(r'<tr class="indicator-(\w+)">\s*<th scope="row">([^<]+)</th>', indicators)
+    assert names[0] == ("district", "东城区")
+    assert ("township", "龙潭街道") in names and ("department", "东城区城管执法局") in names
+    assert "按时报到率" in text and "响应率" in text and "解决率" in text and "满意率" in text
+    assert 'onclick="window.print()"' in html and ">打印</button>" in html
+    assert "district/report-print.css" in html
+    assert "生成于 2026-07-28 10:00（北京时间）" in text
+
+
+def test_the_chiefs_summary_counts_those_meeting_the_patrol_requirement(client, rated):
+    lane = Lane.objects.filter(township=rated.longtan).order_by("pk").first()
+    assert lane is not None
+    make_person("zhou-lane-chief", Role.LANE_CHIEF, lane=lane)
+    client.force_login(rated.district_assessor)
+    text = text_of(html_of(client.get(REPORT)))
+    # Never patrolled in seven months: short of the requirement.
+    assert "1 名街巷长中，0 名按要求巡查了全部街巷。" in text
+    assert "巡查 0 次，发现问题" in text
+
+
+def test_the_report_reads_in_english_when_the_language_is_english(client, rated):
+    client.force_login(rated.district_assessor)
+    html = html_of(client.get(REPORT, HTTP_ACCEPT_LANGUAGE="en"))
+    assert '<html lang="en">' in html and "年度考核报告" not in html
+    assert "东城区: assessment report for 2026" in html
+    assert ">Print</button>" in html and "(Beijing time)" in html
+
+
+def test_the_district_chief_opens_the_report(client, rated):
+    chief = make_person("wu-district-chief", Role.DISTRICT_CHIEF, jurisdiction=rated.district)
+    client.force_login(chief)
+    assert "一、2026年度部门排名" in text_of(html_of(client.get(REPORT)))
+
+
+@pytest.mark.parametrize("who", ["urban_officer", "longtan_assessor", "dongsi_dispatcher"])
+def test_department_staff_and_townships_are_refused(client, rated, who):
+    client.force_login(getattr(rated, who))
+    assert client.get(REPORT).status_code == 403
+
+
+def test_a_visitor_is_sent_to_sign_in(client, rated):
+    response = client.get(REPORT)
+    assert response.status_code == 302 and "/login" in response["Location"]
+
+
+def test_another_district_or_a_year_out_of_range_is_not_found(client, rated):
+    client.force_login(rated.district_assessor)
+    assert client.get(REPORT, {"district": "110105"}).status_code == 404
+    assert client.get("/district/report/1999/").status_code == 404
+    assert client.get("/district/report/2101/").status_code == 404
+
+
+def test_the_rankings_year_view_links_to_the_report_for_district_readers_only(client, rated):
+    client.force_login(rated.district_assessor)
+    link = 'href="/district/report/2026/?district=110101"'
+    assert link in html_of(client.get(RANKINGS, {"period": "2026"}))
+    assert link not in html_of(client.get(RANKINGS, {"period": "2026-07"}))
+    client.force_login(rated.urban_officer)
+    assert link not in html_of(client.get(RANKINGS, {"period": "2026"}))
+
+
+def test_the_report_runs_a_fixed_number_of_queries_with_twenty_five_departments(
+    client, rated, django_assert_max_num_queries
+):
+    more_departments(rated, 22)
+    client.force_login(rated.district_assessor)
+    with django_assert_max_num_queries(36):
+        html = html_of(client.get(REPORT))
+    assert len(ranking_rows(html)) == 25
