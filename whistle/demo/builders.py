@@ -21,7 +21,7 @@ from django.utils.module_loading import import_string
 if TYPE_CHECKING:
     from whistle.demo.city import DemoCity
 
-BUILDERS: list[str] = ["whistle.demo.history.build"]
+BUILDERS: list[str] = ["whistle.demo.history.build", "whistle.demo.scores.build"]
 
 
 def run_builders(city: DemoCity, paths: Sequence[str] | None = None) -> list[str]:
