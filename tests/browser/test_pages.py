@@ -155,7 +155,8 @@ def test_the_wall_polls_and_shows_a_new_summons_and_its_case_within_seconds(
     now = timezone.now()
     case = make_case(small_city.longtan, lane=small_city.renmin_lane, at=now)
     make_summons(case, small_city.police, at=now, arrive_in=timedelta(minutes=30))
-    page.wait_for_selector("#area-summary [data-countdown]", timeout=9000)
+    # The countdown script marks the new element's state right after htmx swaps it in.
+    page.wait_for_selector("#area-summary [data-countdown][data-state]", timeout=9000)
     assert page.locator("#area-summary [data-countdown]").get_attribute("data-state") == "ok"
     assert case.reference in page.locator("#area-summary").inner_text()
     # The wall's map reloads its case points every 10 seconds.
