@@ -23,7 +23,7 @@ from whistle.assessment.actions import AssessmentError, file_appeal
 from whistle.assessment.engine import SchemeBook, lock_scoring, refresh_cases, store_results
 from whistle.assessment.models import Appeal, DepartmentResult, Scheme, SchemeComponent
 from whistle.assessment.periods import Period
-from whistle.cases.actions._common import PhotoBatch, atomic, moment
+from whistle.cases.actions import PhotoBatch, atomic, moment
 from whistle.cases.models import Attachment, Summons
 from whistle.organisation.models import Jurisdiction, Role, RoleAssignment
 

@@ -20,7 +20,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases.actions._common import NOTE_MAX, REASON_MAX, RESULT_MAX
+from whistle.cases.actions import NOTE_MAX, REASON_MAX, RESULT_MAX
 from whistle.cases.models import Case
 from whistle.desk.photos import PhotosField
 from whistle.policies.models import WhistleKind

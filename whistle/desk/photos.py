@@ -18,7 +18,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from whistle.cases.actions._common import (
+from whistle.cases.actions import (
     MAX_PHOTO_PIXELS,
     MAX_PHOTOS,
     PHOTO_FORMATS,

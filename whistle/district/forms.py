@@ -16,8 +16,14 @@ from django.utils.translation import gettext_lazy as _
 
 from whistle.assessment.models import Scheme, SummonsAssessment, validate_share
 from whistle.assessment.periods import Period, PeriodKind
-from whistle.cases.actions import MAX_PHOTOS, REASON_MAX, RESULT_MAX, InvalidInput
-from whistle.cases.actions._common import PhotoBatch, max_photo_bytes
+from whistle.cases.actions import (
+    MAX_PHOTOS,
+    REASON_MAX,
+    RESULT_MAX,
+    InvalidInput,
+    PhotoBatch,
+    max_photo_bytes,
+)
 from whistle.cases.models import Attachment
 from whistle.district import corrections
 from whistle.district.picker import period_label

@@ -9,7 +9,9 @@ and writes nothing, except a refused check-in and an early check-out, which are 
 trail (`RecordedRefusal`).
 
 Pages, the API, commands and the worker call these functions; nothing else saves a case.
-The limits they apply to texts and photos are exported here too, for forms to show.
+The limits they apply to texts and photos are exported here too, for forms to show, and
+`PhotoBatch` with `atomic` for other domain actions that store photos as a case's
+attachments inside their own transaction.
 """
 
 from whistle.cases.actions._common import (
@@ -20,7 +22,10 @@ from whistle.cases.actions._common import (
     PHOTO_FORMATS,
     REASON_MAX,
     RESULT_MAX,
+    PhotoBatch,
+    atomic,
     max_photo_bytes,
+    moment,
 )
 from whistle.cases.actions.closing import (
     check_passed,
@@ -82,9 +87,11 @@ __all__ = [
     "CheckOutRefused",
     "InvalidInput",
     "PermissionRefused",
+    "PhotoBatch",
     "RecordedRefusal",
     "acknowledge",
     "answer_supervision_notice",
+    "atomic",
     "blow_whistle",
     "check_in",
     "check_in_target",
@@ -100,6 +107,7 @@ __all__ = [
     "mark_handled",
     "max_photo_bytes",
     "merge_case",
+    "moment",
     "possible_duplicates",
     "put_on_backlog",
     "record_resident_callback",
