@@ -68,6 +68,9 @@ RELEVANT_KINDS = (
     EventKind.RESIDENT_RATED,
     AssessmentEventKind.RATED,
     AssessmentEventKind.APPEAL_UPHELD,
+    # The case's time on the backlog does not count against a department.
+    EventKind.BACKLOG,
+    EventKind.BACKLOG_RESUMED,
 )
 
 RECORD_FIELDS = (
@@ -179,6 +182,7 @@ def compute_records(case_ids: Iterable[int], book: SchemeBook) -> dict[int, dict
         .exclude(status=Summons.Status.CANCELLED)
         .values(
             "id",
+            "uuid",
             "case_id",
             "department_id",
             "department__district_id",
@@ -205,6 +209,7 @@ def compute_records(case_ids: Iterable[int], book: SchemeBook) -> dict[int, dict
                 case_source=case["source"],
                 resident_satisfied=case["resident_satisfied"],
                 case_rating=case["township_rating"],
+                uuid=str(row["uuid"]),
             ),
             events[row["case_id"]],
         )

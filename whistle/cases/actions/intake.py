@@ -12,6 +12,7 @@ from whistle.cases.actions._common import (
     NOTE_MAX,
     REASON_MAX,
     PhotoBatch,
+    assumed_calendar_data,
     atomic,
     changes,
     clean_accuracy,
@@ -27,6 +28,7 @@ from whistle.cases.actions._common import (
     photo_data,
     record,
     require_case_status,
+    set_deadline,
 )
 from whistle.cases.errors import InvalidInput
 from whistle.cases.locate import Location, locate
@@ -353,12 +355,15 @@ def file_case(
         if chosen is None:
             raise InvalidInput("category", _("Choose the category before filing the case."))
         before_category = case.category.full_code if case.category else None
-        resolve_due_at = deadline(now, chosen.resolve_within, chosen.resolve_unit, case.district)
+        resolve = deadline(now, chosen.resolve_within, chosen.resolve_unit, case.district)
         case.category = chosen
         case.status = Status.FILED
         case.filed_at = now
-        case.resolve_due_at = resolve_due_at
-        case.save(update_fields=["category", "status", "filed_at", "resolve_due_at"])
+        set_deadline(case, "resolve_due_at", resolve)
+        resolve_due_at = resolve.at
+        case.save(
+            update_fields=["category", "status", "filed_at", "resolve_due_at", "assumed_calendar"]
+        )
         event = record(
             case,
             EventKind.CASE_FILED,
@@ -372,6 +377,7 @@ def file_case(
                 ),
                 "resolve_due_at": iso(resolve_due_at),
                 "note": note,
+                **assumed_calendar_data(case, "resolve_due_at"),
             },
         )
         notify(
