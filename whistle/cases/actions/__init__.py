@@ -27,6 +27,7 @@ from whistle.cases.actions._common import (
     max_photo_bytes,
     moment,
 )
+from whistle.cases.actions.calendar import RecomputeSummary, recompute_assumed_deadlines
 from whistle.cases.actions.closing import (
     check_passed,
     close_case,
@@ -88,6 +89,7 @@ __all__ = [
     "InvalidInput",
     "PermissionRefused",
     "PhotoBatch",
+    "RecomputeSummary",
     "RecordedRefusal",
     "acknowledge",
     "answer_supervision_notice",
@@ -110,6 +112,7 @@ __all__ = [
     "moment",
     "possible_duplicates",
     "put_on_backlog",
+    "recompute_assumed_deadlines",
     "record_resident_callback",
     "record_resident_rating",
     "reject_case",
