@@ -9,6 +9,7 @@ the arrival is due, with a review on Wednesday 20 May.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -329,3 +330,19 @@ def test_resuming_moves_nothing_for_a_department_that_has_done_its_part(whistle_
     assert police.resolve_due_at == before
     [resumed] = Event.objects.filter(kind=EventKind.BACKLOG_RESUMED)
     assert [r["department"] for r in resumed.data["summonses"]] == [city.urban.code]
+
+
+def test_the_case_page_reads_the_backlog_in_words(client, whistle_city, clock, backlog):
+    city = whistle_city
+    case, _urban, _police, _notice = backlog
+    sweep_at(clock, beijing(2026, 5, 20, 9, 0))
+    clock.move_to(beijing(2026, 5, 20, 10, 0))
+    actions.resume_from_backlog(city.dispatcher, case)
+    client.force_login(city.dispatcher)
+    html = client.get(f"/cases/{case.reference}/").content.decode()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "挂账复查到期" in text
+    assert "销账后的时限 剩余时间：时限顺延挂账期间的时长" in text
+    assert "暂停时长 11560 分钟" in text
+    assert "东城区城管执法局 · 到场时限 2026-05-12 09:30 → 2026-05-20 10:10" in text
+    assert "督办 · 东城区城管执法局 2026-05-12 10:15 → 2026-05-20 10:55" in text

@@ -311,7 +311,23 @@ def test_saving_a_day_and_the_year_in_the_admin_recomputes_the_deadlines(
     assert [e.data["trigger"] for e in recomputed_events(case)] == ["admin", "admin"]
     assert [e.data["by"] for e in recomputed_events(case)] == ["admin", "admin"]
     messages = [str(m) for m in response.context["messages"]]
-    assert any("2027" in m and "1" in m for m in messages), messages
+    assert "按推定日历（2027）计算的时限：0 个已变更，2 个未变，涉及 1 个未结案件。" in messages
+
+
+def test_the_case_page_reads_a_recomputation_in_words(client, whistle_city, clock, whistled):
+    case = whistled[0]
+    enter_new_year_as_orm_rows()
+    clock.move_to(FILED + 10 * MIN)
+    actions.recompute_assumed_deadlines(years=[2027], trigger="command")
+    client.force_login(whistle_city.dispatcher)
+    html = client.get(f"/cases/{case.reference}/").content.decode()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "按日历重新计算时限" in text
+    assert "处置时限 2027-01-01 11:30 → 2027-01-04 11:30" in text
+    assert "东城区城管执法局 · 处置时限 2027-01-01 11:30 → 2027-01-04 11:30" in text
+    assert "日历录入方式 命令 whistle calendar recompute" in text
+    # On the entered calendar nothing is assumed any more.
+    assert "推定日历（2027）" not in text.split("时间线")[0]
 
 
 def test_the_command_recomputes_the_deadlines(whistle_city, clock, whistled):
