@@ -96,7 +96,7 @@ def overdue_summonses(city: SweepCity, departments: list[Department], cases: int
     for whistle in whistles:
         for department in departments:
             summons = Summons(
-                case_id=whistle.case_id,
+                case=whistle.case,
                 whistle=whistle,
                 department=department,
                 summoned_at=summoned,
