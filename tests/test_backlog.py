@@ -346,3 +346,16 @@ def test_the_case_page_reads_the_backlog_in_words(client, whistle_city, clock, b
     assert "暂停时长 11560 分钟" in text
     assert "东城区城管执法局 · 到场时限 2026-05-12 09:30 → 2026-05-20 10:10" in text
     assert "督办 · 东城区城管执法局 2026-05-12 10:15 → 2026-05-20 10:55" in text
+
+
+def test_the_case_page_shows_the_departments_deadlines_paused(client, whistle_city, clock, backlog):
+    case = backlog[0]
+    clock.move_to(T0 + timedelta(hours=2))  # past the old arrival deadline
+    client.force_login(whistle_city.dispatcher)
+    html = client.get(f"/cases/{case.reference}/").content.decode()
+    section = html[
+        html.index('id="summonses"') : html.index("</section>", html.index('id="summonses"'))
+    ]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section))
+    assert text.count("挂账暂停（原定 05-12 09:30 到期）") == 2
+    assert "已超时" not in text

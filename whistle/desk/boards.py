@@ -338,20 +338,24 @@ class ObligationRow:
     due_at: datetime
     met_at: datetime | None
     minutes_late: int
-    # "met", "late" (met after the deadline), "pending", "overdue", "void" (no longer owed)
+    # "met", "late" (met after the deadline), "pending", "overdue", "void" (no longer owed),
+    # "paused" (owed, but the case is on the backlog)
     state: str
 
 
 def obligation_rows(summons: Summons, now: datetime) -> list[ObligationRow]:
     rows = []
     owing = summons.status in Summons.OPEN_STATUSES
+    paused = summons.case.status == CS.BACKLOG
     for obligation in obligations(summons):
         met = obligation.met_at
         if met is not None:
             late = max(math.ceil((met - obligation.due_at).total_seconds() / 60), 0)
             state = "late" if late else "met"
+        elif not owing:
+            late, state = 0, "void"
         else:
             late = 0
-            state = ("overdue" if obligation.due_at < now else "pending") if owing else "void"
+            state = "paused" if paused else ("overdue" if obligation.due_at < now else "pending")
         rows.append(ObligationRow(obligation.name, obligation.due_at, met, late, state))
     return rows
