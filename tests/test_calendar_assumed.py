@@ -34,6 +34,7 @@ from whistle.cases.models import Case, Event
 from whistle.cases.trail import EventKind
 from whistle.notifications.models import Channel, Notification
 from whistle.organisation.models import Jurisdiction
+from whistle.policies.calendar import compute_deadline
 from whistle.policies.checks import check_calendar_horizon
 from whistle.policies.models import CalendarDay, CalendarYear
 
@@ -103,6 +104,24 @@ def test_a_deadline_reaching_into_an_unknown_year_is_marked_in_its_trail_event(
         "unit": "working_hours",
         "shift_seconds": 0.0,
     }
+
+
+@pytest.mark.parametrize(
+    ("start", "amount", "unit", "due", "assumed"),
+    [
+        # Uses up the last working hours of 2026 exactly: 2027 is not looked at.
+        (beijing(2026, 12, 31, 13, 30), 4, "working_hours", beijing(2026, 12, 31, 17, 30), ()),
+        (beijing(2026, 12, 31, 13, 30), 5, "working_hours", beijing(2027, 1, 1, 10, 0), (2027,)),
+        (beijing(2026, 12, 30, 10, 0), 1, "working_days", beijing(2026, 12, 31, 10, 0), ()),
+        (beijing(2026, 12, 31, 10, 0), 1, "working_days", beijing(2027, 1, 1, 10, 0), (2027,)),
+        (beijing(2026, 12, 31, 10, 0), 48, "natural_hours", beijing(2027, 1, 2, 10, 0), ()),
+    ],
+)
+def test_a_computed_deadline_names_the_unknown_years_it_used(
+    small_city, start, amount, unit, due, assumed
+):
+    computed = compute_deadline(start, amount, unit, small_city.district)
+    assert (computed.at, computed.assumed_years) == (due, assumed)
 
 
 def test_a_deadline_inside_a_known_year_is_not_marked(whistle_city, clock):
