@@ -5,6 +5,7 @@ is closed."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from datetime import timedelta
@@ -28,6 +29,7 @@ from tests.fixtures_street import (  # noqa: F401
     street_fixture,
 )
 from whistle.cases.actions import (
+    ResidentReport,
     acknowledge,
     check_passed,
     close_case,
@@ -84,19 +86,34 @@ def send(client, **changes):
     return client.post(NEW, resident_form(client, **changes))
 
 
-def closed_case(street, *, photos=None) -> Case:
-    """A resident's case taken all the way to closure through the actions."""
+def closed_report(street, *, photos=None, reporter=None) -> ResidentReport:
+    """A resident's case taken all the way to closure through the actions, with the key
+    its reporter received."""
     lon, lat = ON_THE_LANE
-    case = report_resident_case(
-        name="赵磊", phone="13800138000", description="路边堆了建筑垃圾", lon=lon, lat=lat
+    report = report_resident_case(
+        name="赵磊",
+        phone="13800138000",
+        description="路边堆了建筑垃圾",
+        lon=lon,
+        lat=lat,
+        reporter=reporter,
     )
+    case = report.case
     file_case(street.dispatcher, case, category=street.garbage, note="内部备注：联系物业")
     summons = dispatch_case(street.dispatcher, case, department=street.city.urban_management)
     acknowledge(street.officer, summons)
     report_result(street.officer, summons, result="已清运，周警官现场处理", photos=photos)
     mark_handled(street.dispatcher, case)
     check_passed(street.dispatcher, case)
-    return close_case(street.dispatcher, case)
+    return ResidentReport(close_case(street.dispatcher, case), report.rating_key)
+
+
+def closed_case(street, *, photos=None) -> Case:
+    return closed_report(street, photos=photos).case
+
+
+def follow_link(report: ResidentReport) -> str:
+    return f"/report/follow/{report.case.reference}/?key={report.rating_key}"
 
 
 # The form -------------------------------------------------------------------------------
@@ -147,7 +164,7 @@ def test_a_resident_reports_and_gets_a_reference_number(client, street):
     assert case.attachments.count() == 1
     html = client.get("/report/thanks/").content.decode()
     assert case.reference in html
-    assert f'href="/report/follow/{case.reference}/"' in html
+    assert f'href="/report/follow/{case.reference}/?key=' in html
 
 
 def test_a_wrong_answer_is_refused_with_a_new_question_and_the_values_kept(client, street):
@@ -326,7 +343,7 @@ def test_follow_takes_a_reference_however_typed(client, street):
     lon, lat = ON_THE_LANE
     case = report_resident_case(
         name="赵磊", phone="13800138000", description="井盖丢了", lon=lon, lat=lat
-    )
+    ).case
     typed = " ".join([case.reference[:5].lower(), case.reference[5:]])
     response = client.get("/report/follow/", {"reference": typed})
     assert response["Location"] == f"/report/follow/{case.reference}/"
@@ -369,7 +386,7 @@ def test_photos_of_the_result_are_served_without_exif_and_report_photos_are_not(
         lon=lon,
         lat=lat,
         photos=[png_bytes()],
-    )
+    ).case
     photo = other.attachments.get()
     assert client.get(f"/report/follow/{other.reference}/photos/{photo.pk}/").status_code == 404
     assert client.get(f"/report/follow/{other.reference}/photos/{result.pk}/").status_code == 404
@@ -390,24 +407,53 @@ def test_the_public_page_runs_a_fixed_number_of_queries(
 
 def test_an_open_case_cannot_be_rated(client, street):
     lon, lat = ON_THE_LANE
-    case = report_resident_case(
+    report = report_resident_case(
         name="赵磊", phone="13800138000", description="井盖", lon=lon, lat=lat
     )
-    html = client.get(f"/report/follow/{case.reference}/").content.decode()
+    case = report.case
+    html = client.get(follow_link(report)).content.decode()
     assert "评价处置结果" not in html
-    response = client.post(f"/report/follow/{case.reference}/rate/", {"rating": "5"})
+    response = client.post(
+        f"/report/follow/{case.reference}/rate/", {"rating": "5", "key": report.rating_key}
+    )
     assert response.status_code == 409
     assert "该案件尚未结案，暂时不能评价。" in response.content.decode()
     assert Case.objects.get(pk=case.pk).resident_rated_at is None
 
 
-def test_a_closed_case_is_rated_1_to_5_with_a_comment(client, street):
-    case = closed_case(street)
+def test_the_thank_you_page_shows_the_follow_link_with_the_key_once(client, street):
+    send(client)
+    case = Case.objects.get()
+    first = client.get("/report/thanks/")
+    html = first.content.decode()
+    match = re.search(rf"http://testserver/report/follow/{case.reference}/\?key=([\w-]+)", html)
+    assert match is not None
+    key = match.group(1)
+    assert case.resident_key_hash == hashlib.sha256(key.encode()).hexdigest()
+    assert f'href="/report/follow/{case.reference}/?key={key}"' in html
+    assert "此链接只显示一次。" in html
+    assert first["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in first["Cache-Control"]
+    # The session let go of the key: a reload shows the reference only.
+    again = client.get("/report/thanks/").content.decode()
+    assert case.reference in again and key not in again
+    assert f'href="/report/follow/{case.reference}/"' in again
+    assert "链接只在上报后显示一次" in again
+
+
+def test_a_closed_case_is_rated_1_to_5_with_a_comment_from_the_follow_link(client, street):
+    report = closed_report(street)
+    case = report.case
     url = f"/report/follow/{case.reference}/"
-    html = client.get(url).content.decode()
+    response = client.get(follow_link(report))
+    assert response["Referrer-Policy"] == "no-referrer"
+    html = response.content.decode()
     assert html.count('type="radio" name="rating"') == 5
     assert "5 · 非常满意" in html
-    response = client.post(url + "rate/", {"rating": "4", "comment": "清理得很及时"})
+    assert f'<input type="hidden" name="key" value="{report.rating_key}"' in html
+    response = client.post(
+        url + "rate/", {"rating": "4", "comment": "清理得很及时", "key": report.rating_key}
+    )
     assert response["Location"] == url
     case.refresh_from_db()
     assert (case.resident_rating, case.resident_comment, case.resident_satisfied) == (
@@ -427,17 +473,101 @@ def test_a_closed_case_is_rated_1_to_5_with_a_comment(client, street):
     assert "清理得很及时" not in html
 
 
+def test_someone_with_only_the_reference_sees_no_rating_form_and_cannot_rate(client, street):
+    report = closed_report(street)
+    case = report.case
+    url = f"/report/follow/{case.reference}/"
+    html = client.get(url).content.decode()
+    assert "已结案" in html
+    assert 'name="rating"' not in html
+    assert "只有反映问题的人才能评价处置结果" in html
+    response = client.post(url + "rate/", {"rating": "1", "comment": "太差"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert (
+        "只有反映问题的人才能评价处置结果：请打开上报时收到的链接，或登录上报时使用的账号。" in html
+    )
+    stored = Case.objects.get(pk=case.pk)
+    assert (stored.resident_rating, stored.resident_satisfied, stored.resident_rated_at) == (
+        None,
+        None,
+        None,
+    )
+    assert not Event.objects.filter(case=case, kind=EventKind.RESIDENT_RATED).exists()
+
+
+def test_the_summoned_department_sees_no_rating_form_and_cannot_rate(client, street):
+    report = closed_report(street)
+    url = f"/report/follow/{report.case.reference}/"
+    client.force_login(street.officer)
+    assert 'name="rating"' not in client.get(url).content.decode()
+    response = client.post(url + "rate/", {"rating": "1"})
+    assert response.status_code == 403
+    assert Case.objects.get(pk=report.case.pk).resident_rated_at is None
+
+
+def test_a_wrong_key_is_refused_with_a_clear_error_and_nothing_written(client, street):
+    report = closed_report(street)
+    url = f"/report/follow/{report.case.reference}/"
+    html = client.get(url + "?key=not-the-key").content.decode()
+    assert "此链接中的密钥与该案件不符" in html
+    assert 'name="rating"' not in html
+    response = client.post(url + "rate/", {"rating": "1", "key": "not-the-key"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert 'class="form-errors"' in html
+    assert "只有反映问题的人才能评价处置结果" in html
+    assert Case.objects.get(pk=report.case.pk).resident_rated_at is None
+    assert not Event.objects.filter(case=report.case, kind=EventKind.RESIDENT_RATED).exists()
+
+
+def test_wrong_keys_count_as_misses_of_the_follow_limit(client, street, settings):
+    settings.WHISTLE_FOLLOW_MISSES_PER_IP = 2
+    report = closed_report(street)
+    url = f"/report/follow/{report.case.reference}/"
+    client.get(url + "?key=guess-1")
+    client.get(url + "?key=guess-2")
+    assert client.get(url + f"?key={report.rating_key}").status_code == 429
+
+
+def test_a_signed_in_resident_who_reported_rates_without_the_link(client, street):
+    zhao = make_person("zhao-lei", Role.RESIDENT)
+    report = closed_report(street, reporter=zhao)
+    url = f"/report/follow/{report.case.reference}/"
+    client.force_login(zhao)
+    html = client.get(url).content.decode()
+    assert html.count('type="radio" name="rating"') == 5
+    response = client.post(url + "rate/", {"rating": "5"})
+    assert response["Location"] == url
+    event = Event.objects.get(case=report.case, kind=EventKind.RESIDENT_RATED)
+    assert (event.actor, event.actor_role) == (zhao, Role.RESIDENT)
+
+
+def test_a_signed_in_resident_reports_as_the_cases_reporter(client, street):
+    zhao = make_person("zhao-lei", Role.RESIDENT)
+    client.force_login(zhao)
+    assert client.post(NEW, resident_form(client)).status_code == 302
+    case = Case.objects.get()
+    assert (case.reporter, case.source) == (zhao, Case.Source.RESIDENT)
+    html = client.get("/report/thanks/").content.decode()
+    assert "登录此账号后，无需链接也可以评价。" in html
+
+
 def test_a_rating_of_3_or_less_counts_as_not_satisfied(client, street):
-    case = closed_case(street)
-    client.post(f"/report/follow/{case.reference}/rate/", {"rating": "3"})
-    case.refresh_from_db()
+    report = closed_report(street)
+    client.post(
+        f"/report/follow/{report.case.reference}/rate/",
+        {"rating": "3", "key": report.rating_key},
+    )
+    case = Case.objects.get(pk=report.case.pk)
     assert (case.resident_rating, case.resident_satisfied) == (3, False)
 
 
 def test_a_rating_out_of_range_is_refused_in_chinese_and_the_comment_kept(client, street):
-    case = closed_case(street)
+    report = closed_report(street)
     response = client.post(
-        f"/report/follow/{case.reference}/rate/", {"rating": "9", "comment": "还行"}
+        f"/report/follow/{report.case.reference}/rate/",
+        {"rating": "9", "comment": "还行", "key": report.rating_key},
     )
     html = response.content.decode()
     assert "选择一个有效的选项" in html
@@ -445,27 +575,31 @@ def test_a_rating_out_of_range_is_refused_in_chinese_and_the_comment_kept(client
     # The error summary links to the group of radio buttons, which carries the id.
     assert '<a href="#id_rating">' in html
     assert 'id="id_rating"' in html
-    assert Case.objects.get(pk=case.pk).resident_rated_at is None
+    # The form keeps the key for the next try.
+    assert f'name="key" value="{report.rating_key}"' in html
+    assert Case.objects.get(pk=report.case.pk).resident_rated_at is None
 
 
 def test_the_actions_refusal_of_a_second_rating_is_shown(client, street):
-    case = closed_case(street)
-    url = f"/report/follow/{case.reference}/rate/"
-    client.post(url, {"rating": "5"})
-    response = client.post(url, {"rating": "1"})
+    report = closed_report(street)
+    url = f"/report/follow/{report.case.reference}/rate/"
+    client.post(url, {"rating": "5", "key": report.rating_key})
+    response = client.post(url, {"rating": "1", "key": report.rating_key})
     assert response.status_code == 409
     assert "该案件已经评价过，每个案件只能评价一次。" in response.content.decode()
-    assert Case.objects.get(pk=case.pk).resident_rating == 5
+    assert Case.objects.get(pk=report.case.pk).resident_rating == 5
 
 
 def test_after_the_townships_call_back_the_page_says_so_instead_of_asking(client, street):
-    case = closed_case(street)
+    report = closed_report(street)
+    case = report.case
     record_resident_callback(street.dispatcher, case, satisfied=True)
-    url = f"/report/follow/{case.reference}/"
-    html = client.get(url).content.decode()
+    html = client.get(follow_link(report)).content.decode()
     assert "街乡已电话回访，并记录了您是否满意。" in html
     assert 'name="rating"' not in html
-    response = client.post(url + "rate/", {"rating": "1"})
+    response = client.post(
+        f"/report/follow/{case.reference}/rate/", {"rating": "1", "key": report.rating_key}
+    )
     assert response.status_code == 409
     assert "街乡已在电话回访时记录了您的满意情况。" in response.content.decode()
     assert Case.objects.get(pk=case.pk).resident_satisfied is True

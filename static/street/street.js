@@ -117,12 +117,29 @@
     }
   }
 
+  /* The follow link on the thank-you page: copied with one tap where the browser allows. */
+  function bindCopy(button) {
+    if (button._streetBound || !navigator.clipboard) return;
+    button._streetBound = true;
+    var box = button.closest("[data-follow-link]");
+    var source = box && box.querySelector("[data-copy-text]");
+    var status = box && box.querySelector("[data-copy-status]");
+    if (!source) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+        if (status) status.textContent = button.getAttribute("data-copied") || "";
+      });
+    });
+  }
+
   var lastAnnounced = "";
 
   function init(root) {
     var scope = root || document;
     if (!scope.querySelectorAll) return;
     [].forEach.call(scope.querySelectorAll("[data-report-form]"), bindReportForm);
+    [].forEach.call(scope.querySelectorAll("[data-copy]"), bindCopy);
     // A checklist item or a list of suggestions just swapped in by htmx.
     if (root && root !== document && root.matches) {
       var spoken = root.getAttribute("data-announce") ||

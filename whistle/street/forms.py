@@ -143,8 +143,8 @@ class ResidentReportForm(PlaceFields):
         max_length=40,
         required=False,
         help_text=_(
-            "Without a number you can still follow the case and rate the result by its "
-            "reference number."
+            "Without a number you can still follow the case by its reference number, and "
+            "rate the result with the link you receive after reporting."
         ),
     )
     captcha = forms.CharField(
@@ -249,3 +249,5 @@ class RatingForm(forms.Form):
         max_length=NOTE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    # The reporter's key from the follow link; the action decides whether it fits.
+    key = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -4,16 +4,22 @@ rate the outcome. Guarded by rate limits and a captcha (docs/street.md)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from whistle.cases.actions import record_resident_rating, report_resident_case
-from whistle.cases.errors import ActionRefused, InvalidInput
+from whistle.cases.actions import (
+    record_resident_rating,
+    report_resident_case,
+    resident_may_rate,
+)
+from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.models import Attachment, Case
 from whistle.street import captcha, kept, ratelimit
 from whistle.street.forms import FollowForm, RatingForm, ResidentReportForm, show_refusal
@@ -24,9 +30,9 @@ from whistle.web.basemap import basemap_config
 
 # The references a browser reported most recently, for the thank-you page.
 REFERENCES_KEY = "street_references"
+# The newest report's rating key, until the thank-you page has shown it once.
+NEW_KEY = "street_new_rating_key"
 RATABLE = (Case.Status.CLOSED, Case.Status.EVALUATED)
-# Cases whose reporter is asked to rate the result.
-RATED_BY_RESIDENTS = (Case.Source.RESIDENT, Case.Source.HOTLINE)
 
 
 def _too_many(request: HttpRequest, limit: ratelimit.Limit, message: str) -> HttpResponse:
@@ -119,8 +125,9 @@ def new(request: HttpRequest) -> HttpResponse:
             _("This number has sent the most reports allowed for today. Call 12345 instead."),
         )
         return _render_form(request, form, photo, status=429)
+    user: Any = request.user
     try:
-        case = report_resident_case(
+        report = report_resident_case(
             name=data["name"],
             phone=data["phone"],
             description=data["description"],
@@ -129,10 +136,12 @@ def new(request: HttpRequest) -> HttpResponse:
             accuracy_m=data["accuracy_m"],
             address=data["address"],
             photos=[photo.photo.jpeg] if photo.photo else None,
+            reporter=user if user.is_authenticated else None,
         )
     except ActionRefused as refused:
         show_refusal(form, refused)
         return _render_form(request, form, photo)
+    case = report.case
     ratelimit.reports_by_ip().hit(ip)
     if phone:
         phone_limit.hit(phone)
@@ -140,6 +149,7 @@ def new(request: HttpRequest) -> HttpResponse:
     kept.drop(photo.token)
     previous = request.session.get(REFERENCES_KEY, [])
     request.session[REFERENCES_KEY] = [case.reference, *previous][:10]
+    request.session[NEW_KEY] = {"reference": case.reference, "key": report.rating_key}
     return redirect("reports:thanks")
 
 
@@ -149,11 +159,26 @@ def thanks(request: HttpRequest) -> HttpResponse:
     references = request.session.get(REFERENCES_KEY) or []
     if not references:
         return redirect("reports:new")
-    return render(
+    reference = references[0]
+    # Shown once: the session does not keep the key after this page.
+    new = request.session.pop(NEW_KEY, None) or {}
+    key = new.get("key", "") if new.get("reference") == reference else ""
+    follow_url = reverse("reports:case", args=[reference])
+    if key:
+        follow_url += "?" + urlencode({"key": key})
+    response = render(
         request,
         "street/resident/thanks.html",
-        {"reference": references[0], "earlier": references[1:]},
+        {
+            "reference": reference,
+            "earlier": references[1:],
+            "key": key,
+            "follow_url": follow_url,
+            "follow_link": request.build_absolute_uri(follow_url),
+        },
     )
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @never_cache
@@ -201,21 +226,27 @@ def _public_case(request: HttpRequest, reference: str) -> Case | HttpResponse:
     return case
 
 
+@never_cache
 @require_GET
 def case_page(request: HttpRequest, reference: str) -> HttpResponse:
     found = _public_case(request, reference)
     if isinstance(found, HttpResponse):
         return found
-    return _render_case(request, found, RatingForm())
+    key = request.GET.get("key", "")
+    return _render_case(request, found, RatingForm(initial={"key": key}), key=key)
 
 
 def _render_case(
-    request: HttpRequest, case: Case, rating_form: RatingForm, status: int = 200
+    request: HttpRequest, case: Case, rating_form: RatingForm, *, key: str, status: int = 200
 ) -> HttpResponse:
-    rating_open = case.source in RATED_BY_RESIDENTS and case.status in RATABLE
+    rating_open = case.source == Case.Source.RESIDENT and case.status in RATABLE
     rated = case.resident_rated_at is not None
     called_back = case.resident_called_back_at is not None
-    return render(
+    reporter = resident_may_rate(case, key=key, person=request.user)
+    if key and not reporter:
+        # A wrong key counts as a miss: guessing keys is guessing references.
+        ratelimit.follow_misses().hit(ratelimit.client_ip(request))
+    response = render(
         request,
         "street/resident/case.html",
         {
@@ -223,7 +254,9 @@ def _render_case(
             "timeline": timeline(case),
             "photos": result_photos(case),
             "rating_form": rating_form,
-            "can_rate": rating_open and not rated and not called_back,
+            "can_rate": reporter and rating_open and not rated and not called_back,
+            "is_reporter": reporter,
+            "wrong_key": bool(key) and not reporter,
             "rating_open": rating_open,
             "rating_refused": rating_form.is_bound and bool(rating_form.errors),
             "rated": rated,
@@ -231,6 +264,9 @@ def _render_case(
         },
         status=status,
     )
+    # The key must not leave this page: not in a Referer header, not in a shared cache.
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @require_POST
@@ -239,22 +275,33 @@ def rate(request: HttpRequest, reference: str) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     form = RatingForm(request.POST)
+    key = request.POST.get("key", "")
     if found.status not in RATABLE:
         form.is_valid()
         form.add_error(None, _("This case cannot be rated yet: it is not closed."))
-        return _render_case(request, found, form, status=409)
+        return _render_case(request, found, form, key=key, status=409)
     if not form.is_valid():
-        return _render_case(request, found, form)
+        return _render_case(request, found, form, key=key)
+    user: Any = request.user
     try:
         found = record_resident_rating(
-            found, rating=form.cleaned_data["rating"], comment=form.cleaned_data["comment"]
+            found,
+            rating=form.cleaned_data["rating"],
+            comment=form.cleaned_data["comment"],
+            key=form.cleaned_data["key"],
+            person=user if user.is_authenticated else None,
         )
     except ActionRefused as refused:
         show_refusal(form, refused)
-        # A bad value is the form's to fix; anything else is the case's state.
-        return _render_case(
-            request, found, form, status=200 if isinstance(refused, InvalidInput) else 409
-        )
+        # A bad value is the form's to fix; someone other than the reporter is refused;
+        # anything else is the case's state.
+        if isinstance(refused, InvalidInput):
+            status = 200
+        elif isinstance(refused, PermissionRefused):
+            status = 403
+        else:
+            status = 409
+        return _render_case(request, found, form, key=key, status=status)
     messages.success(request, _("Thank you: your rating was recorded."))
     return redirect("reports:case", reference=found.reference)
 
