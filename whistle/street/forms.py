@@ -15,6 +15,7 @@ from whistle.organisation.models import Lane
 from whistle.patrols.models import CheckResult
 from whistle.policies.models import Category
 from whistle.street.public import REFERENCE, normal_reference
+from whistle.web.forms import Textarea
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,38}[0-9]$")
 
@@ -79,7 +80,7 @@ class PlaceFields(forms.Form):
     description = forms.CharField(
         label=_("What is the problem?"),
         max_length=DESCRIPTION_MAX,
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=Textarea(attrs={"rows": 4}),
         help_text=_("Say what you see and where, in a sentence or two."),
         error_messages={"required": _("Describe the problem in a sentence or two.")},
     )
@@ -204,7 +205,7 @@ class EscalateForm(forms.Form):
     reason = forms.CharField(
         label=_("Why can it not be solved at the lane?"),
         max_length=REASON_MAX,
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=Textarea(attrs={"rows": 4}),
         help_text=_("The chiefs' office reads this first: say what was tried and what is needed."),
         error_messages={"required": _("Give the reason for escalating.")},
     )
@@ -247,7 +248,7 @@ class RatingForm(forms.Form):
         label=_("Comment"),
         required=False,
         max_length=NOTE_MAX,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=Textarea(attrs={"rows": 3}),
     )
     # The reporter's key from the follow link; the action decides whether it fits.
     key = forms.CharField(required=False, widget=forms.HiddenInput)
