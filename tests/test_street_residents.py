@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 from datetime import timedelta
 
@@ -42,7 +43,8 @@ from whistle.cases.actions import (
 )
 from whistle.cases.models import Case, Event
 from whistle.cases.trail import EventKind
-from whistle.organisation.models import Role
+from whistle.organisation.models import Jurisdiction, Lane, Role
+from whistle.policies.models import DistrictPolicy
 from whistle.street import captcha
 from whistle.street.ratelimit import client_ip, phone_key
 
@@ -112,6 +114,12 @@ def closed_case(street, *, photos=None) -> Case:
     return closed_report(street, photos=photos).case
 
 
+def map_config(html: str) -> dict:
+    found = re.search(r'id="report-map-config"[^>]*>(.*?)</script>', html)
+    assert found is not None
+    return json.loads(found.group(1))
+
+
 def follow_link(report: ResidentReport) -> str:
     return f"/report/follow/{report.case.reference}/?key={report.rating_key}"
 
@@ -128,16 +136,38 @@ def test_the_form_asks_for_a_photo_the_place_the_contact_and_a_captcha(client, s
     assert "看不清图片？显示文字版题目" in html
     raw = client.session[captcha.SESSION_KEY]
     assert ("加" if raw["op"] == "+" else "减") in html
-    # Nothing of the city is public: no map layers without a base map to pin on.
-    assert "data-map" not in html
     assert 'autocomplete="tel"' in html
 
 
-def test_the_map_to_pin_appears_when_a_base_map_is_configured(client, street, settings):
+def test_the_place_is_chosen_on_a_map_of_the_lanes_or_from_the_lane_list(client, street):
+    html = client.get(NEW).content.decode()
+    assert 'data-map data-config="report-map-config"' in html
+    config = map_config(html)
+    # The lanes are public like a street map; the cases are not.
+    assert config["layers"] == [
+        {"name": "lanes", "url": "/report/lanes.geojson?district=110101", "title": "街巷"}
+    ]
+    assert config["basemap"]["kind"] == "none"
+    assert "或按名称查找街巷" in html
+    assert 'type="search" id="lane-search"' in html
+    assert 'data-url="/report/lanes.geojson?district=110101"' in html
+    # One district: no district to choose.
+    assert 'id="lane-district"' not in html
+    # No coordinates to type: the place's inputs are hidden, and no label names them.
+    for name in ("lon", "lat", "accuracy_m"):
+        assert f'<input type="hidden" name="{name}" id="id_{name}">' in html
+    for word in ("经度", "纬度", "精度（米）"):
+        assert word not in html
+    assert "/static/vendor/leaflet/leaflet.js" in html
+
+
+def test_the_map_uses_the_configured_base_map_as_the_staff_pages_do(client, street, settings):
     settings.WHISTLE_BASEMAP = "amap"
     html = client.get(NEW).content.decode()
-    assert 'data-map data-config="report-map-config" data-pin-only' in html
-    assert '"layers": []' in html
+    config = map_config(html)
+    assert config["basemap"]["kind"] == "amap"
+    assert config["basemap"]["crs"] == "gcj02"
+    assert config["basemap"]["layers"]
 
 
 def test_the_captcha_image_is_a_png_that_is_never_cached(client, street):
@@ -210,7 +240,12 @@ def test_the_description_and_the_place_are_required_and_refused_in_chinese(clien
     client.get(NEW)
     html = client.post(NEW, {"captcha": answer(client)}).content.decode()
     assert '<a href="#id_description">发现了什么问题？</a>: 请用一两句话描述问题。' in html
-    assert "请提供位置：使用“我的位置”或在地图上点选。" in html
+    # The message names what is on the page, and its link leads to the place's controls.
+    message = "请提供位置：使用“我的位置”、在地图上点选，或从列表中选择街巷。"
+    assert f'<a href="#id_place">地点</a>: {message}' in html
+    assert '<fieldset class="place has-error" id="id_place"' in html
+    assert html.count(message) == 2
+    assert "经度" not in html and "纬度" not in html
     # The name and the phone number are optional.
     assert "这个字段是必填项。" not in html
     assert 'href="#id_name"' not in html and 'href="#id_phone"' not in html
@@ -261,6 +296,138 @@ def test_a_signed_in_resident_skips_the_captcha_and_finds_the_name_filled(client
     assert "captcha.png" not in html
     assert 'value="13900139000"' in html
     assert client.post(NEW, resident_form(client)).status_code == 302
+
+
+# The place ------------------------------------------------------------------------------
+
+# 30 m east of 人民市场东巷's centre line (116.432), in 龙潭街道.
+THIRTY_METRES_OFF = (116.43235, 39.8729)
+
+
+def test_the_lane_list_holds_the_districts_lanes_with_the_point_halfway_along_each(
+    client, street, django_assert_max_num_queries
+):
+    reported(street.steward)
+    with django_assert_max_num_queries(3):
+        response = client.get("/report/lanes.geojson")
+    assert response["Content-Type"] == "application/geo+json"
+    assert response["Cache-Control"] == "public, max-age=600"
+    body = response.json()
+    by_name = {f["properties"]["name"]: f for f in body["features"]}
+    assert set(by_name) == {"人民市场东巷", "东四六条"}
+    renmin = by_name["人民市场东巷"]
+    assert renmin["properties"]["township"] == "龙潭街道"
+    assert renmin["properties"]["length_m"] == 204
+    assert renmin["geometry"] == street.lane.centre_line
+    lon, lat = renmin["properties"]["point"]
+    assert lon == pytest.approx(116.432)
+    assert lat == pytest.approx((39.872 + 39.87384) / 2, abs=1e-6)
+    # Lanes only: nothing of the cases.
+    assert "reference" not in response.content.decode()
+    assert client.get("/report/lanes.geojson?district=110101").json() == body
+
+
+def test_the_lane_list_is_of_the_district_asked_for(client, street):
+    chaoyang = Jurisdiction.objects.create(
+        level="district", code="110105", name="朝阳区", parent=street.city.city
+    )
+    jinsong = Jurisdiction.objects.create(
+        level="township", code="110105001", name="劲松街道", parent=chaoyang
+    )
+    Lane.objects.create(
+        name="劲松中街",
+        township=jinsong,
+        centre_line={"type": "LineString", "coordinates": [[116.46, 39.88], [116.462, 39.88]]},
+    )
+    names = [
+        f["properties"]["name"]
+        for f in client.get("/report/lanes.geojson?district=110105").json()["features"]
+    ]
+    assert names == ["劲松中街"]
+    html = client.get(NEW).content.decode()
+    assert '<select class="input" id="lane-district" data-lane-district>' in html
+    assert 'data-url="/report/lanes.geojson?district=110105">朝阳区</option>' in html
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "message"),
+    [
+        ("district=12", 400, "区代码为 6 位数字。"),
+        ("district=%C2%B2%C2%B2%C2%B2%C2%B2%C2%B2%C2%B2", 400, "区代码为 6 位数字。"),
+        ("district=110199", 404, "没有该代码的区，或该区没有登记街巷。"),
+    ],
+)
+def test_a_malformed_or_unknown_district_answers_a_clear_error(
+    client, street, query, status, message
+):
+    response = client.get(f"/report/lanes.geojson?{query}")
+    assert (response.status_code, response.json()) == (status, {"error": message})
+
+
+def test_the_page_says_which_lane_a_point_snaps_to_by_the_districts_rule(client, street):
+    lon, lat = THIRTY_METRES_OFF
+    answer = client.get("/report/place/", {"lon": lon, "lat": lat}).json()
+    assert answer == {"inside": True, "text": "将上报至：龙潭街道 · 人民市场东巷。"}
+    DistrictPolicy.objects.filter(district=street.city.district).update(lane_snap_m=20)
+    answer = client.get("/report/place/", {"lon": lon, "lat": lat}).json()
+    assert answer == {"inside": True, "text": "将上报至：龙潭街道（附近没有登记的街巷）。"}
+    # The report lands where the page said.
+    assert send(client, lon=str(lon), lat=str(lat)).status_code == 302
+    case = Case.objects.get()
+    assert (case.lane, case.township) == (None, street.city.longtan)
+
+
+def test_a_point_outside_every_township_is_said_to_be_so(client, street):
+    answer = client.get("/report/place/", {"lon": 100.0, "lat": 30.0}).json()
+    assert answer == {"inside": False, "text": "此位置不在本市任何街乡范围内，请重新选择。"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"lon": "116.4"},
+        {"lon": "abc", "lat": "39.9"},
+        {"lon": "nan", "lat": "39.9"},
+        {"lon": "1e999", "lat": "39.9"},
+        {"lon": "116.4", "lat": "95"},
+    ],
+)
+def test_a_malformed_place_answers_400_in_chinese(client, street, query):
+    response = client.get("/report/place/", query)
+    assert response.status_code == 400
+    assert response.json() == {"error": "请以经度和纬度（度）提供位置。"}
+
+
+def test_a_lane_chosen_from_the_list_puts_the_report_on_that_lane(client, street):
+    lanes = client.get("/report/lanes.geojson").json()["features"]
+    dongsi = next(f for f in lanes if f["properties"]["name"] == "东四六条")
+    lon, lat = dongsi["properties"]["point"]
+    assert send(client, lon=str(lon), lat=str(lat), accuracy_m="").status_code == 302
+    case = Case.objects.get()
+    assert (case.lane, case.township, case.accuracy_m) == (
+        street.city.dongsi_lane,
+        street.city.dongsi,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"lat": ""}, {"lat": "95"}, {"lon": "abc"}, {"accuracy_m": "-3"}, {"lon": "", "lat": ""}],
+)
+def test_a_bad_place_is_one_error_about_the_place_not_about_coordinates(client, street, changes):
+    html = send(client, **changes).content.decode()
+    assert 'href="#id_place">地点</a>' in html
+    assert html.count('href="#id_place"') == 1
+    assert "经度" not in html and "纬度" not in html and "精度" not in html
+    assert not Case.objects.exists()
+
+
+def test_the_actions_refusal_of_a_place_outside_the_city_is_put_on_the_place(client, street):
+    html = send(client, lon="100.0", lat="30.0").content.decode()
+    assert '<a href="#id_place">地点</a>: 位置（100.0，30.0）不在本市任何街乡范围内。' in html
+    assert not Case.objects.exists()
 
 
 # Rate limits ----------------------------------------------------------------------------

@@ -3,11 +3,12 @@ rate the outcome. Guarded by rate limits and a captcha (docs/street.md)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,7 +26,15 @@ from whistle.street import captcha, kept, ratelimit
 from whistle.street.forms import FollowForm, RatingForm, ResidentReportForm, show_refusal
 from whistle.street.images import reencode_for_display
 from whistle.street.photos import PhotoState, attach, take_photo
-from whistle.street.public import REFERENCE, RESULT_PURPOSES, result_photos, timeline
+from whistle.street.public import (
+    REFERENCE,
+    RESULT_PURPOSES,
+    describe_place,
+    lane_districts,
+    lanes_geojson,
+    result_photos,
+    timeline,
+)
 from whistle.web.basemap import basemap_config
 
 # The references a browser reported most recently, for the thank-you page.
@@ -33,6 +42,7 @@ REFERENCES_KEY = "street_references"
 # The newest report's rating key, until the thank-you page has shown it once.
 NEW_KEY = "street_new_rating_key"
 RATABLE = (Case.Status.CLOSED, Case.Status.EVALUATED)
+DISTRICT_CODE = re.compile(r"^[0-9]{6}$")
 
 
 def _too_many(request: HttpRequest, limit: ratelimit.Limit, message: str) -> HttpResponse:
@@ -53,18 +63,37 @@ def _render_form(
 ) -> HttpResponse:
     needs = not request.user.is_authenticated and not captcha.passed(request.session)
     challenge = captcha.current(request.session) if needs else None
-    basemap = basemap_config()
+    districts = lane_districts()
+    district = districts[0] if districts else None
+    layers = []
+    if district is not None:
+        url = reverse("reports:lanes") + "?" + urlencode({"district": district.code})
+        layers.append({"name": "lanes", "url": url, "title": str(_("Lanes"))})
     context = {
         "form": form,
         "photo": photo,
         "challenge": challenge,
         "challenge_text": captcha.spoken(challenge) if challenge else "",
-        # Without base map tiles an empty map helps nobody place a pin: nothing of the
-        # city's lanes or cases is public, so the position comes from the phone.
-        "map_mode": "public" if basemap["layers"] else "",
-        "pin_map": {"basemap": basemap, "layers": [], "refresh": 0},
+        # The city's lanes are public, its cases are not: the map draws lanes only.
+        "pin_map": {"basemap": basemap_config(), "layers": layers, "refresh": 0},
+        "districts": districts,
+        "district": district,
+        "place_words": _place_words(),
     }
     return render(request, "street/resident/report.html", context, status=status)
+
+
+def _place_words() -> dict[str, str]:
+    """The words of the lane list on the report page (static/street/street.js)."""
+    return {
+        "lanesHint": _("Type part of the name, e.g. 市场."),
+        "lanesNone": _("No lane of this district has this in its name."),
+        "lanesAll": _("%(n)s lanes found: choose one."),
+        "lanesSome": _("%(n)s lanes found, the first %(shown)s shown: type more of the name."),
+        "laneChosen": _("%(lane)s chosen: the pin is halfway along it; drag it to the spot."),
+        "laneWhere": _("%(township)s · %(m)s m"),
+        "lanesFailed": _("The list of lanes could not be loaded. Reload the page to retry."),
+    }
 
 
 def _initial(request: HttpRequest) -> dict[str, Any]:
@@ -151,6 +180,47 @@ def new(request: HttpRequest) -> HttpResponse:
     request.session[REFERENCES_KEY] = [case.reference, *previous][:10]
     request.session[NEW_KEY] = {"reference": case.reference, "key": report.rating_key}
     return redirect("reports:thanks")
+
+
+def _json_error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@require_GET
+def lanes(request: HttpRequest) -> HttpResponse:
+    """A district's lanes as GeoJSON, for the report page's map and lane list."""
+    districts = lane_districts()
+    code = request.GET.get("district")
+    if code is None:
+        district = districts[0] if districts else None
+    elif not DISTRICT_CODE.match(code):
+        return _json_error(_("A district code has 6 digits."))
+    else:
+        district = next((d for d in districts if d.code == code), None)
+        if district is None:
+            return _json_error(_("No district with this code has lanes."), 404)
+    response = JsonResponse(
+        lanes_geojson(district),
+        content_type="application/geo+json",
+        json_dumps_params={"ensure_ascii": False},
+    )
+    # Lanes change with an import, not by the minute.
+    response["Cache-Control"] = "public, max-age=600"
+    return response
+
+
+@require_GET
+def place(request: HttpRequest) -> HttpResponse:
+    """Where a report from a point would go (its lane or township), before sending it."""
+    try:
+        lon, lat = float(request.GET["lon"]), float(request.GET["lat"])
+    except (KeyError, ValueError):
+        return _json_error(_("Give the place as a longitude and a latitude in degrees."))
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        # NaN fails both comparisons too.
+        return _json_error(_("Give the place as a longitude and a latitude in degrees."))
+    words = describe_place(lon, lat)
+    return JsonResponse({"inside": words.inside, "text": words.text})
 
 
 @never_cache
