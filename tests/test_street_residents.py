@@ -599,7 +599,7 @@ def test_the_thank_you_page_shows_the_follow_link_with_the_key_once(client, stre
     assert case.resident_key_hash == hashlib.sha256(key.encode()).hexdigest()
     assert f'href="/report/follow/{case.reference}/?key={key}"' in html
     assert "此链接只显示一次。" in html
-    assert first["Referrer-Policy"] == "no-referrer"
+    assert first["Referrer-Policy"] == "same-origin"
     assert "no-store" in first["Cache-Control"]
     # The session let go of the key: a reload shows the reference only.
     again = client.get("/report/thanks/").content.decode()
@@ -613,7 +613,7 @@ def test_a_closed_case_is_rated_1_to_5_with_a_comment_from_the_follow_link(clien
     case = report.case
     url = f"/report/follow/{case.reference}/"
     response = client.get(follow_link(report))
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     html = response.content.decode()
     assert html.count('type="radio" name="rating"') == 5
     assert "5 · 非常满意" in html

@@ -247,7 +247,7 @@ def thanks(request: HttpRequest) -> HttpResponse:
             "follow_link": request.build_absolute_uri(follow_url),
         },
     )
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
@@ -334,8 +334,10 @@ def _render_case(
         },
         status=status,
     )
-    # The key must not leave this page: not in a Referer header, not in a shared cache.
-    response["Referrer-Policy"] = "no-referrer"
+    # The key must not reach another site in a Referer header. "same-origin", not
+    # "no-referrer": the latter makes browsers send "Origin: null" with the rating form,
+    # which the CSRF check refuses.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
