@@ -39,6 +39,8 @@ from whistle.policies.models import DurationUnit
 RATING_ROLES = (Role.TOWNSHIP_ASSESSOR, Role.DISPATCHER, Role.TOWNSHIP_CHIEF)
 APPEAL_ROLES = (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD)
 CLOSED_CASE = (Case.Status.CLOSED, Case.Status.EVALUATED)
+# The longest comment a township may give with its rating; the rating form takes as many.
+RATING_COMMENT_MAX = 2000
 PART_KEYS = {
     Appeal.Part.CAME: {"came", "late_minutes"},
     Appeal.Part.ACTED: {"acted"},
@@ -82,7 +84,7 @@ def rate_summons(
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise AssessmentError(_("A rating is a whole number from 1 to 5"))
     comment = (comment or "").strip()
-    if len(comment) > 2000:
+    if len(comment) > RATING_COMMENT_MAX:
         raise AssessmentError(_("The comment is longer than 2,000 characters"))
     township = township_of(summons)
     role = _role_in(person, RATING_ROLES, jurisdiction=township) if township else None

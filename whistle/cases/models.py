@@ -179,6 +179,11 @@ class Case(models.Model):
     )
     resident_comment = models.TextField(_("resident's comment"), blank=True)
     resident_rated_at = models.DateTimeField(_("resident rated at"), null=True, blank=True)
+    # SHA-256 of the secret the resident received when reporting (the follow link carries
+    # it): whoever holds only the reference, the assessed department included, cannot rate.
+    resident_key_hash = models.CharField(
+        _("digest of the resident's rating key"), max_length=64, blank=True, editable=False
+    )
     # The number of trail events and the hash of the last one, written with each event, so
     # that verification also notices events removed from the end of a trail.
     trail_length = models.PositiveIntegerField(_("trail length"), default=0, editable=False)

@@ -548,7 +548,7 @@ def resident(story: Story) -> None:
             lon=story.point[0],
             lat=story.point[1],
             now=now,
-        )
+        ).case
 
     story.at(0, receive)
     story.at(20, story.file(category))

@@ -24,6 +24,7 @@ from whistle.cases.actions import NOTE_MAX, REASON_MAX, RESULT_MAX
 from whistle.cases.models import Case
 from whistle.desk.photos import PhotosField
 from whistle.policies.models import WhistleKind
+from whistle.web.forms import Textarea
 
 ROWS_SHORT = {"rows": 2}
 ROWS_LONG = {"rows": 4}
@@ -34,7 +35,7 @@ def note_field(label: Any = None, *, required: bool = False, rows: dict | None =
         label=label or _("Note"),
         required=required,
         max_length=NOTE_MAX,
-        widget=forms.Textarea(attrs=rows or ROWS_SHORT),
+        widget=Textarea(attrs=rows or ROWS_SHORT),
     )
 
 
@@ -42,7 +43,7 @@ def reason_field(label: Any = None) -> Any:
     return forms.CharField(
         label=label or _("Reason"),
         max_length=REASON_MAX,
-        widget=forms.Textarea(attrs=ROWS_SHORT),
+        widget=Textarea(attrs=ROWS_SHORT),
     )
 
 
@@ -286,7 +287,7 @@ class SupervisionForm(ActionForm):
     text = forms.CharField(
         label=_("What the department must do"),
         max_length=RESULT_MAX,
-        widget=forms.Textarea(attrs=ROWS_SHORT),
+        widget=Textarea(attrs=ROWS_SHORT),
     )
     due_at = forms.DateTimeField(
         label=_("Act by"),
@@ -388,7 +389,7 @@ class ProgressForm(ActionForm):
     text = forms.CharField(
         label=_("How the work is going"),
         max_length=RESULT_MAX,
-        widget=forms.Textarea(attrs=ROWS_SHORT),
+        widget=Textarea(attrs=ROWS_SHORT),
     )
     photos = PhotosField(label=_("Photos"))
 
@@ -398,7 +399,7 @@ class ResultForm(ActionForm):
     result = forms.CharField(
         label=_("What was done"),
         max_length=RESULT_MAX,
-        widget=forms.Textarea(attrs=ROWS_LONG),
+        widget=Textarea(attrs=ROWS_LONG),
     )
     photos = PhotosField(label=_("Photos of the result"))
 
@@ -412,6 +413,6 @@ class AnswerForm(ActionForm):
     answer = forms.CharField(
         label=_("Your answer"),
         max_length=RESULT_MAX,
-        widget=forms.Textarea(attrs=ROWS_SHORT),
+        widget=Textarea(attrs=ROWS_SHORT),
         help_text=_("What your department has done or will do, and by when."),
     )
