@@ -56,6 +56,7 @@ from whistle.cases.actions.on_site import (
     release,
     report_progress,
     report_result,
+    rule_on_check_in,
     rule_on_decline,
 )
 from whistle.cases.actions.oversight import (
@@ -119,6 +120,7 @@ __all__ = [
     "report_resident_case",
     "report_result",
     "resume_from_backlog",
+    "rule_on_check_in",
     "rule_on_decline",
     "send_back_for_rework",
     "solve_on_spot",
