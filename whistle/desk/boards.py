@@ -24,6 +24,7 @@ from whistle.organisation.models import Jurisdiction
 
 CS = Case.Status
 SS = Summons.Status
+FLAG_PENDING = Summons.CheckInFlag.PENDING
 
 # The order of the board's groups: from just in to nearly done.
 BOARD_ORDER = (
@@ -135,7 +136,7 @@ def flagged_check_ins(person: Any, township: Jurisdiction) -> list[Summons]:
     return list(
         Summons.objects.filter(
             case__in=_township_cases(person, township).values("pk"),
-            check_in_flag=Summons.CheckInFlag.PENDING,
+            check_in_flag=FLAG_PENDING,
         )
         .select_related("case", "department")
         .order_by("arrived_at", "pk")[:BOARD_LIMIT]
@@ -354,7 +355,8 @@ class ObligationRow:
     due_at: datetime
     met_at: datetime | None
     minutes_late: int
-    # "met", "late" (met after the deadline), "pending", "overdue", "void" (no longer owed)
+    # "met", "late" (met after the deadline), "pending", "overdue", "void" (no longer owed),
+    # "flagged" (checked in, awaiting the township's confirmation)
     state: str
 
 
@@ -366,6 +368,9 @@ def obligation_rows(summons: Summons, now: datetime) -> list[ObligationRow]:
         if met is not None:
             late = max(math.ceil((met - obligation.due_at).total_seconds() / 60), 0)
             state = "late" if late else "met"
+            # A flagged check-in is no arrival until the township confirms it.
+            if obligation.name == "arrive" and summons.check_in_flag == FLAG_PENDING:
+                state = "flagged"
         else:
             late = 0
             state = ("overdue" if obligation.due_at < now else "pending") if owing else "void"

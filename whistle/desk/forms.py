@@ -456,7 +456,7 @@ class CheckInForm(ActionForm):
                 _("Finding your position took too long. Step into the open and try again.")
             ),
             "accuracy": str(_("± %(m)s m")),
-            "distance": str(_("%(m)s m from %(target)s")),
+            "distance": str(_("about %(m)s m (from %(target)s)")),
             "inside": str(
                 _("Within %(radius)s m even at the edge of the accuracy: you can check in.")
             ),

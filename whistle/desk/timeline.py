@@ -176,13 +176,23 @@ def _codes(events: Iterable[Event]) -> list[str]:
 
 # Keys shown by their own rules, in this order; others follow as they are.
 Formatter = Callable[[Any], str]
+
+
+def _flag_label(value: Any) -> str:
+    if value in (None, ""):
+        return "—"
+    return _choice_label(Summons.CheckInFlag, value)
+
+
 _CHANGE_FORMATS: dict[str, Formatter] = {
+    "check_in_flag": _flag_label,
     "status": _status_label,
     "escalation": _escalation_label,
     "resident_satisfied": _yes_no,
     "backlog_review_on": lambda v: _date(v) if v else "—",
 }
 _CHANGE_LABELS: dict[str, Promise] = {
+    "check_in_flag": gettext_lazy("Check-in"),
     "status": gettext_lazy("Status"),
     "category": gettext_lazy("Category"),
     "escalation": gettext_lazy("Escalation"),
@@ -275,10 +285,11 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
         else:
             add(_("Source"), _choice_label(Case.Source, source))
         handled.add("source")
-    if "reason" in data:
+    if "reason" in data and not data.get("reasons"):
         reason = data["reason"]
         add(_("Reason"), str(REFUSAL_REASONS.get(reason, reason)) if reason else "")
-        handled.add("reason")
+    # A check-in's reasons are listed in full with its proof.
+    handled.add("reason")
     if "distance_m" in data and data["distance_m"] is not None:
         distance = _metres(data["distance_m"])
         measured = {
@@ -365,7 +376,8 @@ def _choice_label(choices: Any, value: Any) -> str:
 
 def _seconds(value: Any) -> str:
     if isinstance(value, int | float):
-        return _("%(s)s s") % {"s": formats.number_format(value, 1)}
+        places = 0 if float(value).is_integer() else 1
+        return _("%(s)s s") % {"s": formats.number_format(value, places)}
     return str(value)
 
 
