@@ -5,15 +5,16 @@
  * enableHighAccuracy, maximumAge 0) and fills the form's hidden fields with it: longitude,
  * latitude, accuracy, the device's time of the fix (position.timestamp, milliseconds) and
  * this browser's device id. The page shows the fix, its accuracy, the distance to the place
- * and what the district's rules will make of it. A fix older than FRESH_MS when the form is
- * sent is taken again first, so the device's time stays close to the server's.
+ * and what the district's rules will make of it. A fix older than half the clock difference
+ * the district allows (data-max-skew, seconds) when the form is sent is taken again first,
+ * so the device's time of the fix stays close to the server's time of the check-in.
  *
  * The device id is a random id kept in this browser's localStorage. It tells the server
  * that one browser checked in for two departments; clearing the browser's data or using
  * another browser makes a new one, so it is a hint, never proof.
  *
  * Markup (desk/ops/check_in.html): a [data-check-in] container inside the form, with
- * data-target-lon/-lat/-radius, the words as a JSON <script>, the hidden inputs and the
+ * data-target-lon/-lat/-radius/-max-skew, the words as a JSON <script>, the hidden inputs and the
  * [data-geolocate-button].
  */
 (function () {
@@ -21,7 +22,7 @@
 
   var Whistle = (window.Whistle = window.Whistle || {});
   var DEVICE_KEY = "whistle.device";
-  var FRESH_MS = 20000;
+  var MIN_FRESH_MS = 5000;
   var EARTH_RADIUS_M = 6371008.8;
 
   function newId() {
@@ -86,6 +87,10 @@
       radius: parseFloat(container.getAttribute("data-radius")),
       label: container.getAttribute("data-target-label") || "",
     };
+    var freshMs = Math.max(
+      MIN_FRESH_MS,
+      (parseFloat(container.getAttribute("data-max-skew")) || 0) * 500
+    );
     var inputs = {
       lon: field(container, "lon"),
       lat: field(container, "lat"),
@@ -178,7 +183,7 @@
 
     if (form) {
       form.addEventListener("submit", function (event) {
-        if (sending || (fix && Date.now() - fix.timestamp <= FRESH_MS)) {
+        if (sending || (fix && Date.now() - fix.timestamp <= freshMs)) {
           sending = false;
           return;
         }

@@ -126,7 +126,7 @@ def test_a_real_fix_counts_a_far_one_is_refused_and_a_spoof_waits_for_the_townsh
     fire_phone.locator(".op-check_in").scroll_into_view_if_needed()
     shots(fire_phone, "4-coarse-fix")
     fire_phone.locator(".op-check_in button[type=submit]").click()
-    fire_phone.wait_for_selector(".message-warning")
+    fire_phone.wait_for_selector(".message-warning", timeout=COARSE_FIX_WAIT_MS)
     fire = summons_of(case, city.fire)
     assert (fire.check_in_flag, fire.check_in_flag_reasons) == (Flag.PENDING, ["imprecise"])
 

@@ -53,6 +53,7 @@ from whistle.cases.rules import district_policy
 from whistle.cases.trail import EventKind, lock_summons
 from whistle.organisation import geo
 from whistle.organisation.models import Person, Role, RoleAssignment
+from whistle.policies.models import DistrictPolicy
 
 S = Summons.Status
 Flag = Summons.CheckInFlag
@@ -123,6 +124,7 @@ def check_in_target(case: Case, summons: Summons) -> tuple[tuple[float, float], 
     return (case.lon, case.lat), "case"
 
 
+# The check-in page's device id: a UUID, or 32 hex digits where the browser has no UUIDs.
 DEVICE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
@@ -152,7 +154,7 @@ def _refusal(
     judgement: proof.Judgement,
     measured: proof.Measured,
     target_kind: str,
-    policy: Any,
+    policy: DistrictPolicy,
     event_seq: int,
 ) -> CheckInRefused:
     """The refusal in words: why, with the figures the officer can act on."""
