@@ -55,6 +55,8 @@ RELEVANT_KINDS = (
     EventKind.SUMMONED,
     EventKind.EVALUATED,
     EventKind.CHECK_IN_ACCEPTED,
+    EventKind.CHECK_IN_FLAGGED,
+    EventKind.CHECK_IN_CONFIRMED,
     EventKind.DECLINED,
     EventKind.DECLINE_UPHELD,
     EventKind.DECLINE_INSISTED,

@@ -139,7 +139,7 @@ def derive_facts(summons: SummonsFacts, events: Sequence[TrailEvent]) -> Facts:
         facts.settled_at = terminal[0].at
         used.append(terminal[0].id)
 
-    check_in = first(EventKind.CHECK_IN_ACCEPTED)
+    arrival = first_arrival(own)
     declined = first(EventKind.DECLINED)
     rulings = [e for e in own if e.kind in (EventKind.DECLINE_UPHELD, EventKind.DECLINE_INSISTED)]
     ruling = rulings[-1] if rulings else None
@@ -149,13 +149,14 @@ def derive_facts(summons: SummonsFacts, events: Sequence[TrailEvent]) -> Facts:
     # Did it come?
     if due is None:
         facts.came = Came.NOT_APPLICABLE
-    elif check_in is not None:
-        used.append(check_in.id)
-        if check_in.at <= due:
+    elif arrival is not None:
+        arrived_at, arrival_ids = arrival
+        used += arrival_ids
+        if arrived_at <= due:
             facts.came = Came.ON_TIME
         else:
             facts.came = Came.LATE
-            facts.late_minutes = math.ceil((check_in.at - due).total_seconds() / 60)
+            facts.late_minutes = math.ceil((arrived_at - due).total_seconds() / 60)
     elif (
         declined is not None
         and declined.at <= due
@@ -244,6 +245,22 @@ def derive_facts(summons: SummonsFacts, events: Sequence[TrailEvent]) -> Facts:
 
     facts.event_ids = sorted(set(used))
     return facts
+
+
+def first_arrival(own: Sequence[TrailEvent]) -> tuple[datetime, list[int]] | None:
+    """When the department arrived, by the trail, and the events that say so: its first
+    clean check-in, or a flagged check-in the township confirmed (at the time it was made).
+    A flagged check-in still awaiting the township, or rejected, is no arrival."""
+    flagged = {e.seq: e for e in own if e.kind == EventKind.CHECK_IN_FLAGGED}
+    arrivals = [(e.at, [e.id]) for e in own if e.kind == EventKind.CHECK_IN_ACCEPTED]
+    for event in own:
+        if event.kind != EventKind.CHECK_IN_CONFIRMED:
+            continue
+        seq = event.data.get("check_in_seq")
+        check_in = flagged.get(seq) if isinstance(seq, int) else None
+        if check_in is not None:
+            arrivals.append((check_in.at, [check_in.id, event.id]))
+    return min(arrivals, key=lambda pair: pair[0]) if arrivals else None
 
 
 def first_arrival_deadline(summons: SummonsFacts, summoned: TrailEvent | None) -> datetime | None:

@@ -128,7 +128,26 @@ def _staff(viewer: Viewer, summons: Summons) -> bool:
     return viewer.department_staff(summons.department_id)
 
 
+def _may_rule_on_check_in(viewer: Viewer, summons: Summons) -> bool:
+    """The township office, on a flagged check-in of a department they do not belong to
+    (the action also refuses the person who made it)."""
+    return (
+        summons.check_in_flag == Summons.CheckInFlag.PENDING
+        and _office(viewer, summons.case)
+        and not any(grant[3] == summons.department_id for grant in viewer.grants)
+    )
+
+
 # What each button does ------------------------------------------------------------------
+
+
+def _flagged_check_in(summons: Summons) -> str | None:
+    if summons.check_in_flag != Summons.CheckInFlag.PENDING:
+        return None
+    return gettext(
+        "Your check-in is recorded but flagged (%(reasons)s): the township must confirm it, "
+        "and until then it does not count as your arrival."
+    ) % {"reasons": gettext("; ").join(summons.check_in_flag_reason_labels)}
 
 
 def _summon_more(person: Any, case: Case, **kwargs: Any) -> Any:
@@ -156,6 +175,8 @@ class Operation:
     help: str | Promise = ""
     # Offered on a page of its own (the whistle), not among a target's buttons.
     listed: bool = True
+    # A warning to show beside the success message, from what the action returned.
+    warn: Callable[[Any], str | Promise | None] | None = None
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -381,6 +402,16 @@ OPERATIONS: dict[str, Operation] = {
             style="btn",
             secondary=True,
         ),
+        Operation(
+            "rule_check_in",
+            SUMMONS,
+            _("Confirm or reject the check-in"),
+            desk_forms.CheckInRulingForm,
+            _may_rule_on_check_in,
+            actions.rule_on_check_in,
+            _("Ruling on the check-in of %(department)s recorded."),
+            template="desk/ops/rule_check_in.html",
+        ),
         # A summons: the department.
         Operation(
             "acknowledge",
@@ -401,6 +432,7 @@ OPERATIONS: dict[str, Operation] = {
             actions.check_in,
             _("Checked in on site for case %(case)s."),
             template="desk/ops/check_in.html",
+            warn=_flagged_check_in,
         ),
         Operation(
             "progress",
@@ -579,7 +611,7 @@ def perform(
     if not form.is_valid():
         return posted
     try:
-        op.perform(viewer.person, target, **form.arguments())
+        result = op.perform(viewer.person, target, **form.arguments())
     except InvalidInput as exc:
         form.add_error(field_for_error(form, exc.field), str(exc))
         return posted
@@ -596,6 +628,9 @@ def perform(
         request,
         str(op.done) % {"case": case.reference, "department": department or ""},
     )
+    warning = op.warn(result) if op.warn is not None else None
+    if warning:
+        messages.warning(request, str(warning))
     return posted
 
 

@@ -474,6 +474,7 @@ EVENT_VALUES = {
     "reason": lambda: _("reason"),
     "note": lambda: _("note"),
     "distance_m": lambda: _("distance (m)"),
+    "checked_in_at": lambda: _("checked in at"),
     "minutes_late": lambda: _("minutes late"),
     "satisfied": lambda: _("resident satisfied"),
     "correction": lambda: _("correction"),

@@ -58,6 +58,7 @@ from whistle.cases.actions.on_site import (
     release,
     report_progress,
     report_result,
+    rule_on_check_in,
     rule_on_decline,
 )
 from whistle.cases.actions.oversight import (
@@ -123,6 +124,7 @@ __all__ = [
     "report_result",
     "resident_may_rate",
     "resume_from_backlog",
+    "rule_on_check_in",
     "rule_on_decline",
     "send_back_for_rework",
     "solve_on_spot",
