@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -40,6 +41,12 @@ _WECOM_LIMITS = {GroupRobot.Format.TEXT: 2048, GroupRobot.Format.MARKDOWN: 4096}
 _DINGTALK_LIMIT = 18_000
 # Codes after which sending again cannot help: the key or token does not exist, the
 # signature or the robot's security settings (keywords, IP list) refuse the message.
+# Error texts stay in English, like every other delivery error kept for the log.
+_PLATFORM_NAMES: dict[str, str] = {
+    GroupRobot.Platform.WECOM: "WeCom",
+    GroupRobot.Platform.DINGTALK: "DingTalk",
+}
+_HEADING = re.compile(r"^\s*#+\s*")
 _WECOM_PERMANENT = frozenset({93000, 40008, 40058})
 _DINGTALK_PERMANENT = frozenset({300001, 300005, 310000, 400102})
 
@@ -124,7 +131,7 @@ def reserve_slot(robot_id: int, now: datetime) -> GroupRobot:
 def send(robot: GroupRobot, notification: Notification, now: datetime) -> None:
     """Post the notification to the robot's group; return once the platform took it."""
     body = json.dumps(document(robot, notification), ensure_ascii=False).encode("utf-8")
-    platform = robot.get_platform_display()
+    platform = _PLATFORM_NAMES[robot.platform]
     answer = http.post(
         webhook_url(robot, now),
         body=body,
@@ -150,7 +157,7 @@ def send(robot: GroupRobot, notification: Notification, now: datetime) -> None:
 def _markdown(text: str) -> str:
     # Both platforms read a line starting with # as a heading: the message's own text
     # must not turn into one.
-    return "\n".join(line.lstrip("#") for line in text.splitlines())
+    return "\n".join(_HEADING.sub("", line) for line in text.splitlines())
 
 
 def _cut(text: str, limit_bytes: int) -> str:
