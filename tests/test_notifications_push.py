@@ -161,6 +161,8 @@ def vapid(settings) -> webpush.Vapid:
     settings.WHISTLE_VAPID_PRIVATE_KEY = private
     settings.WHISTLE_VAPID_SUBJECT = SUBJECT
     settings.WHISTLE_PUSH_TTL_SECONDS = 1800
+    # The fake push service of these tests, besides the browsers' own.
+    settings.WHISTLE_PUSH_SERVICE_HOSTS = ["fcm.googleapis.com", "127.0.0.1"]
     settings.WHISTLE_SMS_BACKEND = "tests.test_notifications.RecordingSmsBackend"
     settings.SITE_URL = "https://whistle.dongcheng.example"
     vapid = webpush.configured_vapid()
@@ -292,6 +294,19 @@ def test_a_busy_push_service_keeps_the_subscription_retries_and_sends_the_sms_me
     assert Notification.objects.filter(channel=Channel.SMS).count() == 1
 
 
+def test_a_subscription_outside_the_known_push_services_is_never_posted_to(
+    settings, vapid, officer, phone, push_service, clock
+):
+    settings.WHISTLE_PUSH_SERVICE_HOSTS = ["fcm.googleapis.com"]
+    _summon(officer)
+    _sweep()
+
+    assert push_service.requests == []
+    push = Notification.objects.get(channel=Channel.PUSH)
+    assert push.last_error == "the endpoint is not a known push service"
+    assert Notification.objects.get(channel=Channel.SMS).status == Status.PENDING
+
+
 def test_without_a_vapid_key_nobody_is_reached_by_push(settings, officer, phone):
     settings.WHISTLE_VAPID_PRIVATE_KEY = ""
     _summon(officer)
@@ -381,6 +396,7 @@ def test_subscribing_needs_a_signed_in_person(client, db):
         json.dumps({**_browser_subscription(), "keys": {"p256dh": "short", "auth": "x"}}),
         json.dumps(_browser_subscription("http://push.example/plain-http")),
         json.dumps(_browser_subscription("javascript:alert(1)")),
+        json.dumps(_browser_subscription("https://intranet.longtan.example/admin/delete")),
     ],
 )
 def test_a_subscription_that_cannot_be_used_is_refused_in_the_persons_language(

@@ -239,6 +239,16 @@ WHISTLE_DINGTALK_WEBHOOK_URL = env_str(
 WHISTLE_VAPID_PRIVATE_KEY = env_str("WHISTLE_VAPID_PRIVATE_KEY", "")
 WHISTLE_VAPID_SUBJECT = env_str("WHISTLE_VAPID_SUBJECT", "")
 WHISTLE_PUSH_TTL_SECONDS = env_int("WHISTLE_PUSH_TTL_SECONDS", 3600, minimum=0, maximum=2419200)
+# The push services a browser's subscription may point at ("*.host" allows subdomains).
+WHISTLE_PUSH_SERVICE_HOSTS = env_list(
+    "WHISTLE_PUSH_SERVICE_HOSTS",
+    [
+        "fcm.googleapis.com",
+        "updates.push.services.mozilla.com",
+        "web.push.apple.com",
+        "*.notify.windows.com",
+    ],
+)
 WHISTLE_PAGE_SIZE = env_int("WHISTLE_PAGE_SIZE", 50, minimum=1)
 
 # The street pages and patrols (docs/street.md): patrol positions, photos, the captcha and

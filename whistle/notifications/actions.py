@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import binascii
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
+from whistle.notifications.conf import is_push_service
 from whistle.notifications.models import PushSubscription
 from whistle.notifications.webpush import b64url_decode
 from whistle.organisation.models import Person
@@ -39,6 +41,8 @@ class BrowserSubscription:
             _ENDPOINT(self.endpoint)
         except ValidationError:
             raise SubscriptionRefused("the endpoint is not an https URL") from None
+        if not is_push_service(urlsplit(self.endpoint).hostname or ""):
+            raise SubscriptionRefused("the endpoint is not a known push service")
         try:
             public_key = b64url_decode(self.p256dh)
             secret = b64url_decode(self.auth)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from whistle.notifications import robots, webhooks, webpush
-from whistle.notifications.conf import push_ttl_seconds, webhook_timeout_seconds
+from whistle.notifications.conf import (
+    is_push_service,
+    push_ttl_seconds,
+    webhook_timeout_seconds,
+)
 from whistle.notifications.errors import DeliveryError, PermanentDeliveryError
 from whistle.notifications.models import Channel, Notification, PushSubscription
 from whistle.notifications.sms import SmsBackend, SmsMessage, get_sms_backend
@@ -134,6 +139,9 @@ class Couriers:
         gone: list[int] = []
         refusals: list[str] = []
         for subscription in subscriptions:
+            if not is_push_service(urlsplit(subscription.endpoint).hostname or ""):
+                refusals.append("the endpoint is not a known push service")
+                continue
             try:
                 answer = webpush.post(
                     vapid,

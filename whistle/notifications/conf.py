@@ -87,3 +87,31 @@ def sms_templates() -> dict[str, object]:
 def push_ttl_seconds() -> int:
     """How long a push service keeps a message for a phone that is off (RFC 8030 TTL)."""
     return int(getattr(settings, "WHISTLE_PUSH_TTL_SECONDS", 3600))
+
+
+# The push services of the browsers that support Web Push; a subscription elsewhere is
+# refused, so a signed-in person cannot make the worker post to any address they like.
+DEFAULT_PUSH_SERVICE_HOSTS = (
+    "fcm.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "web.push.apple.com",
+    "*.notify.windows.com",
+)
+
+
+def push_service_hosts() -> list[str]:
+    """Host names a Web Push endpoint may have; ``*.example.com`` allows its subdomains."""
+    return [
+        str(host).lower()
+        for host in getattr(settings, "WHISTLE_PUSH_SERVICE_HOSTS", DEFAULT_PUSH_SERVICE_HOSTS)
+    ]
+
+
+def is_push_service(host: str) -> bool:
+    host = host.lower()
+    for allowed in push_service_hosts():
+        if allowed.startswith("*.") and host.endswith(allowed[1:]):
+            return True
+        if host == allowed:
+            return True
+    return False
