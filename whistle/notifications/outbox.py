@@ -95,7 +95,8 @@ def notify_many(
     ids = [p.pk for p in people]
     preferences = {p.person_id: p for p in NotificationPreference.objects.filter(person__in=ids)}
     order = [c for c in channel_order() if c in requested]
-    subscribed = _subscribed(ids) if Channel.PUSH in order else set()
+    push_ready = Channel.PUSH in order and bool(setting("WHISTLE_VAPID_PRIVATE_KEY"))
+    subscribed = _subscribed(ids) if push_ready else set()
     message = {
         "kind": kind,
         "subject": subject,
@@ -268,7 +269,9 @@ def requeue_on(
 
 def _subscribed(person_ids: list[int]) -> set[int]:
     return set(
-        PushSubscription.objects.filter(person__in=person_ids).values_list("person_id", flat=True)
+        PushSubscription.objects.filter(person__in=person_ids)
+        .order_by()
+        .values_list("person_id", flat=True)
     )
 
 
