@@ -56,7 +56,9 @@ def notify(
     dedupe_key: str | None = None,
     payload: dict[str, Any] | None = None,
 ) -> None:
-    """Queue one message to one person on each channel the person can be reached on.
+    """Queue one message to one person: the inbox entry, the first outside channel of the
+    order the person can be reached on (the rest kept for falling through), and the robots of
+    the person's groups.
 
     ``channels`` narrows the choice (the person's reach and preferences still apply);
     ``dedupe_key`` names the event so that queueing it again, by any process, adds nothing.
