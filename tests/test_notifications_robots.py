@@ -367,3 +367,20 @@ def test_the_admin_refuses_a_robot_with_two_targets_or_a_secret_dingtalk_would_n
     assert response.status_code == 200
     assert complaint in response.content.decode()
     assert not GroupRobot.objects.exists()
+
+
+def test_an_administrator_checks_a_robot_with_a_test_message(
+    admin_client, police_group, dingtalk, clock
+):
+    response = admin_client.post(
+        "/admin/notifications/grouprobot/",
+        {"action": "send_test", "_selected_action": [police_group.pk]},
+        follow=True,
+    )
+    assert "已排队 1 条测试消息" in response.content.decode()
+    assert _sweep() == 1
+
+    [request] = dingtalk.requests
+    assert dingtalk_answer(request) == (200, {"errcode": 0, "errmsg": "ok"})
+    assert request.json()["markdown"]["title"] == "吹哨报到测试消息"
+    assert Notification.objects.get(robot=police_group).status == Status.SENT

@@ -18,6 +18,7 @@ from whistle.notifications.models import (
     PushSubscription,
     WebhookEndpoint,
 )
+from whistle.notifications.outbox import notify_robots
 
 _WHO = ("uuid", "channel", "kind", "recipient", "endpoint", "robot", "address")
 _WHAT = ("subject", "body", "link", "payload", "dedupe_key")
@@ -178,6 +179,29 @@ class GroupRobotAdmin(admin.ModelAdmin):
     list_select_related = ["department", "township"]
     search_fields = ["name", "department__name", "township__name"]
     autocomplete_fields = ["department", "township"]
+    actions = ["send_test"]
+
+    @admin.action(description=_("Send a test message to the selected robots"))
+    def send_test(self, request: HttpRequest, queryset: QuerySet[GroupRobot]) -> None:
+        # The key is never shown again: a test message is how an administrator sees it works.
+        count = notify_robots(
+            queryset.filter(is_active=True),
+            kind="robot.test",
+            subject=str(_("Test message from Whistle")),
+            body=str(
+                _("Sent by %(who)s from the administration to check this group robot.")
+                % {"who": request.user}
+            ),
+        )
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d test message queued; it arrives within a minute.",
+                "%(count)d test messages queued; they arrive within a minute.",
+                count,
+            )
+            % {"count": count},
+        )
 
     @admin.display(boolean=True, description=_("signed (加签)"))
     def signed(self, robot: GroupRobot) -> bool:

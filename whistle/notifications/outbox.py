@@ -159,6 +159,30 @@ def notify_webhooks(event_kind: str, payload: dict[str, Any], dedupe_key: str) -
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
 
 
+def notify_robots(robots: Iterable[GroupRobot], *, kind: str, subject: str, body: str) -> int:
+    """Queue one message straight to these robots (an administrator's test message);
+    return how many were queued."""
+    _check_lengths(kind=kind, link="", dedupe_key=None)
+    now = timezone.now()
+    rows = [
+        _row(
+            Channel.ROBOT,
+            robot=robot,
+            address=robot.name,
+            kind=kind,
+            subject=subject,
+            body=body,
+            link="",
+            payload={},
+            dedupe_key=None,
+            now=now,
+        )
+        for robot in robots
+    ]
+    Notification.objects.bulk_create(rows)
+    return len(rows)
+
+
 def reachable_channels(
     person: Person, preference: NotificationPreference | None, *, push: bool = False
 ) -> set[str]:
