@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import runpy
 import threading
 import time
 import uuid
@@ -22,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from whistle.env import ImproperSetting
 from whistle.notifications import delivery
 from whistle.notifications.channels import sms_text
 from whistle.notifications.delivery import claim, retry_delay, sweep, take
@@ -187,6 +189,16 @@ def test_the_channel_order_setting_decides_which_channel_goes_first(settings, of
     row = Notification.objects.get(recipient=officer, status=Status.PENDING)
     assert (row.channel, row.address) == (Channel.EMAIL, "wang.jianguo@cgw.dongcheng.example")
     assert row.fallback_channels == [Channel.SMS]
+
+
+@pytest.mark.parametrize(
+    ("order", "complaint"),
+    [("sms,fax", "may name only push, sms, email; got 'fax'"), ("sms,sms", "names a value twice")],
+)
+def test_a_channel_order_that_cannot_work_stops_the_start(monkeypatch, order, complaint):
+    monkeypatch.setenv("WHISTLE_NOTIFY_CHANNEL_ORDER", order)
+    with pytest.raises(ImproperSetting, match=complaint):
+        runpy.run_path(str(django_settings.BASE_DIR / "whistle" / "settings.py"))
 
 
 def test_a_channel_left_out_of_the_order_is_never_used(settings, officer):

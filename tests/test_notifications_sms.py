@@ -7,24 +7,29 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
+import runpy
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.utils import timezone
 
 from tests.fixtures_channels import Received, fake_service_fixture  # noqa: F401  (fixture)
+from whistle.env import ImproperSetting
 from whistle.notifications import aliyun_sms, tencent_sms
 from whistle.notifications.delivery import sweep
 from whistle.notifications.models import Channel, Notification, Status
 from whistle.notifications.outbox import notify
 from whistle.organisation.models import Person
 
+SETTINGS = django_settings.BASE_DIR / "whistle" / "settings.py"
 # 17:30 in Beijing.
 T0 = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
@@ -483,3 +488,27 @@ def test_the_system_check_names_the_missing_provider_settings(settings):
     settings.WHISTLE_TENCENT_SMS_SDK_APP_ID = ""
     with pytest.raises(SystemCheckError, match="WHISTLE_TENCENT_SMS_SDK_APP_ID"):
         call_command("check")
+
+
+@pytest.mark.parametrize(
+    ("raw", "complaint"),
+    [
+        (
+            '{"summons.created": {"template": "SMS_1"',
+            "WHISTLE_SMS_TEMPLATES must be a JSON object:",
+        ),
+        ('["SMS_1"]', "WHISTLE_SMS_TEMPLATES must be a JSON object"),
+    ],
+)
+def test_templates_that_are_not_a_json_object_stop_the_start(monkeypatch, raw, complaint):
+    monkeypatch.setenv("WHISTLE_SMS_TEMPLATES", raw)
+    with pytest.raises(ImproperSetting, match=re.escape(complaint)):
+        runpy.run_path(str(SETTINGS))
+
+
+def test_the_templates_are_read_from_the_environment_as_json(monkeypatch):
+    monkeypatch.setenv("WHISTLE_SMS_TEMPLATES", json.dumps(TEMPLATES, ensure_ascii=False))
+    monkeypatch.setenv("WHISTLE_SMS_SIGN_NAME", "东城区城市管理委员会")
+    read = runpy.run_path(str(SETTINGS))
+    assert read["WHISTLE_SMS_TEMPLATES"] == TEMPLATES
+    assert read["WHISTLE_SMS_SIGN_NAME"] == "东城区城市管理委员会"
