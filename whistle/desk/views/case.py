@@ -40,6 +40,7 @@ from whistle.desk.views.common import (
     prefetch_case,
     safe_next,
 )
+from whistle.notifications.status import delivery_status_by_key, event_key
 
 
 def case_url(case: Case) -> str:
@@ -137,12 +138,16 @@ def case_context(
         .order_by("uploaded_at", "pk")
     )
     case_ops = forms.available(case)
+    # Who was told of each summons, on which channel, and whether it reached them.
+    alerts = {e.summons_id: event_key(e.hash) for e in events if e.kind == EventKind.SUMMONED}
+    deliveries = delivery_status_by_key(alerts.values())
     summons_cards = [
         {
             "summons": s,
             "obligations": obligation_rows(s, now),
             "ops": forms.available(s),
             "mine": s.department_id in mine,
+            "deliveries": deliveries.get(alerts.get(s.pk, ""), []),
         }
         for s in summonses
     ]
