@@ -35,6 +35,7 @@ from whistle.assessment.models import (
 from whistle.assessment.periods import Period, PeriodKind, month_start
 from whistle.assessment.scoring import (
     AssessmentEventKind,
+    Facts,
     SummonsFacts,
     TrailEvent,
     competition_ranks,
@@ -86,6 +87,7 @@ RECORD_FIELDS = (
     "rating",
     "rating_comment",
     "resident_satisfied",
+    "excused",
     "came_score",
     "acted_score",
     "quality_score",
@@ -113,6 +115,18 @@ CELL_SUMS = (
 )
 
 CellKey = tuple[int, int, date]  # department, township, month
+
+CASE_VALUES = ("id", "source", "resident_satisfied", "township_id", "township_rating")
+SUMMONS_VALUES = (
+    "id",
+    "case_id",
+    "department_id",
+    "department__district_id",
+    "whistle__township_id",
+    "status",
+    "summoned_at",
+    "arrive_due_at",
+)
 
 
 class SchemeBook:
@@ -148,6 +162,36 @@ def record_values(record: SummonsAssessment) -> dict[str, Any]:
     return {name: getattr(record, name) for name in RECORD_FIELDS}
 
 
+def trail_events(case_ids: Iterable[int]) -> dict[int, list[TrailEvent]]:
+    """The events of the cases' trails that the assessment reads, by case, in order."""
+    events: dict[int, list[TrailEvent]] = defaultdict(list)
+    for case_id, *event in (
+        Event.objects.filter(case_id__in=list(case_ids), kind__in=RELEVANT_KINDS)
+        .order_by("case_id", "seq")
+        .values_list("case_id", "id", "seq", "at", "kind", "summons_id", "data")
+    ):
+        events[case_id].append(TrailEvent(*event))
+    return events
+
+
+def summons_facts(row: dict[str, Any], case: dict[str, Any]) -> SummonsFacts:
+    return SummonsFacts(
+        summons_id=row["id"],
+        status=row["status"],
+        arrive_due_at=row["arrive_due_at"],
+        case_source=case["source"],
+        resident_satisfied=case["resident_satisfied"],
+        case_rating=case["township_rating"],
+    )
+
+
+def facts_of(summons: Summons) -> Facts:
+    """What the trail says about one summons as it stands, whether or not a scheme scores it."""
+    row = Summons.objects.filter(pk=summons.pk).values(*SUMMONS_VALUES).get()
+    case = Case.objects.filter(pk=row["case_id"]).values(*CASE_VALUES).get()
+    return derive_facts(summons_facts(row, case), trail_events([case["id"]])[case["id"]])
+
+
 def compute_records(case_ids: Iterable[int], book: SchemeBook) -> dict[int, dict[str, Any]]:
     """The record values of every assessable summons of the given cases, by summons id.
 
@@ -155,19 +199,8 @@ def compute_records(case_ids: Iterable[int], book: SchemeBook) -> dict[int, dict
     the case's) and its department's district has a scheme in force in its month.
     """
     case_ids = list(case_ids)
-    cases = {
-        row["id"]: row
-        for row in Case.objects.filter(pk__in=case_ids).values(
-            "id", "source", "resident_satisfied", "township_id", "township_rating"
-        )
-    }
-    events: dict[int, list[TrailEvent]] = defaultdict(list)
-    for case_id, *event in (
-        Event.objects.filter(case_id__in=case_ids, kind__in=RELEVANT_KINDS)
-        .order_by("case_id", "seq")
-        .values_list("case_id", "id", "seq", "at", "kind", "summons_id", "data")
-    ):
-        events[case_id].append(TrailEvent(*event))
+    cases = {row["id"]: row for row in Case.objects.filter(pk__in=case_ids).values(*CASE_VALUES)}
+    events = trail_events(case_ids)
     last_seq = dict(
         Event.objects.filter(case_id__in=case_ids)
         .values("case_id")
@@ -177,16 +210,7 @@ def compute_records(case_ids: Iterable[int], book: SchemeBook) -> dict[int, dict
     summonses = (
         Summons.objects.filter(case_id__in=case_ids)
         .exclude(status=Summons.Status.CANCELLED)
-        .values(
-            "id",
-            "case_id",
-            "department_id",
-            "department__district_id",
-            "whistle__township_id",
-            "status",
-            "summoned_at",
-            "arrive_due_at",
-        )
+        .values(*SUMMONS_VALUES)
     )
     values: dict[int, dict[str, Any]] = {}
     for row in summonses:
@@ -197,17 +221,7 @@ def compute_records(case_ids: Iterable[int], book: SchemeBook) -> dict[int, dict
         scheme = book.in_force(district_id, month)
         if township_id is None or scheme is None:
             continue
-        facts = derive_facts(
-            SummonsFacts(
-                summons_id=row["id"],
-                status=row["status"],
-                arrive_due_at=row["arrive_due_at"],
-                case_source=case["source"],
-                resident_satisfied=case["resident_satisfied"],
-                case_rating=case["township_rating"],
-            ),
-            events[row["case_id"]],
-        )
+        facts = derive_facts(summons_facts(row, case), events[row["case_id"]])
         scores = score(facts, scheme)
         values[row["id"]] = {
             "case_id": row["case_id"],
@@ -225,6 +239,7 @@ def compute_records(case_ids: Iterable[int], book: SchemeBook) -> dict[int, dict
             "rating": facts.rating,
             "rating_comment": facts.rating_comment,
             "resident_satisfied": facts.resident_satisfied,
+            "excused": facts.excused,
             "came_score": scores.came,
             "acted_score": scores.acted,
             "quality_score": scores.quality,

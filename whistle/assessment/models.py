@@ -376,6 +376,8 @@ class SummonsAssessment(models.Model):
     rating = models.PositiveSmallIntegerField(_("township's rating"), null=True, blank=True)
     rating_comment = models.TextField(_("rating comment"), blank=True)
     resident_satisfied = models.BooleanField(_("resident satisfied"), null=True, blank=True)
+    # Its decline upheld, or released before it arrived: not rated, by nobody's stand-in.
+    excused = models.BooleanField(_("did not have to come"), default=False)
     came_score = models.DecimalField(
         _("score: came"), max_digits=6, decimal_places=2, null=True, blank=True
     )

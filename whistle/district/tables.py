@@ -63,7 +63,8 @@ def frozen_months(district_ids: Iterable[int]) -> dict[int, set[date]]:
 
 def township_summonses(township_ids: Iterable[int]) -> QuerySet[Summons]:
     """Summonses a township assesses: those of its whistles, and routine dispatches of its
-    cases (as `whistle.assessment.actions.township_of` decides)."""
+    cases (as `whistle.assessment.actions.township_of` decides). Departments that did not
+    have to come (their record says so) are not rated."""
     ids = sorted(set(township_ids))
     return (
         Summons.objects.filter(
@@ -71,6 +72,7 @@ def township_summonses(township_ids: Iterable[int]) -> QuerySet[Summons]:
             case__status__in=CLOSED_CASE,
         )
         .exclude(status=Summons.Status.CANCELLED)
+        .exclude(assessment__excused=True)
         .select_related(
             "case__township", "case__lane", "department", "whistle__township", "assessment"
         )
@@ -99,10 +101,11 @@ def record_of(summons: Summons) -> SummonsAssessment | None:
 
 
 def rating_lists(
-    township_ids: Iterable[int], limit: int = LIST_LIMIT
+    township_ids: Iterable[int], limit: int = LIST_LIMIT, member_of: Iterable[int] = ()
 ) -> tuple[list[RatingRow], list[RatingRow], bool]:
     """(to rate, rated recently, more to rate than shown). Summonses of closed months are
-    left out: the assessment refuses to change them."""
+    left out: the assessment refuses to change them; so are those of the departments the
+    reader belongs to (`member_of`): nobody rates their own."""
     ids = sorted(set(township_ids))
     if not ids:
         return [], [], False
@@ -113,7 +116,11 @@ def rating_lists(
         .annotate(last=Max("at"))
         .values("last")
     )
-    base = township_summonses(ids).annotate(rated=Exists(rated))
+    base = (
+        township_summonses(ids)
+        .exclude(department_id__in=sorted(set(member_of)))
+        .annotate(rated=Exists(rated))
+    )
     waiting = list(base.filter(rated=False).order_by("-case__closed_at", "pk")[: limit + 1])
     recent = list(
         base.filter(rated=True)

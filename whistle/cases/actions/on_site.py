@@ -37,7 +37,13 @@ from whistle.cases.actions._common import (
 )
 from whistle.cases.errors import ActionRefused, CheckInRefused, CheckOutRefused, InvalidInput
 from whistle.cases.models import Attachment, Case, Summons
-from whistle.cases.permissions import DEPARTMENT_STAFF, TOWNSHIP_OFFICE, Scoped, require_role
+from whistle.cases.permissions import (
+    DEPARTMENT_STAFF,
+    TOWNSHIP_OFFICE,
+    Scoped,
+    require_impartial,
+    require_role,
+)
 from whistle.cases.rules import district_policy
 from whistle.cases.trail import EventKind, lock_summons
 from whistle.organisation import geo
@@ -390,6 +396,7 @@ def rule_on_decline(
         case, summons = lock_summons(summons.pk)
         action = _("rule on this decline")
         role = require_role(actor, action, _township_office(case))
+        require_impartial(actor, action, [summons.department])
         require_summons_status(summons, [S.DECLINED], action)
         if uphold:
             after: str = S.RELEASED
