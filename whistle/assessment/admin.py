@@ -55,7 +55,10 @@ class SchemeAdmin(admin.ModelAdmin):
     list_filter = ["district"]
     inlines = [SchemeComponentInline]
     fieldsets = [
-        (None, {"fields": ["district", "name", "valid_from", "township_share"]}),
+        (
+            None,
+            {"fields": ["district", "name", "valid_from", "township_share", "month_weighting"]},
+        ),
         (
             _("Weights of the three questions"),
             {"fields": ["weight_came", "weight_acted", "weight_quality"]},

@@ -97,6 +97,12 @@ class Scheme(models.Model):
         PER_MINUTE = "per_minute", _("per minute late")
         BANDS = "bands", _("in bands of minutes")
 
+    class MonthWeighting(models.TextChoices):
+        # Months under the same scheme pool their records, so a period under one scheme
+        # is scored as one: the mean of all its records.
+        RECORDS = "records", _("each month weighs as many records as it has")
+        MONTHS = "months", _("each month weighs the same")
+
     district = models.ForeignKey(
         Jurisdiction,
         verbose_name=_("district"),
@@ -157,6 +163,16 @@ class Scheme(models.Model):
     )
     appeal_working_days = models.PositiveIntegerField(
         _("appeal within (working days)"), default=5, validators=[MinValueValidator(1)]
+    )
+    month_weighting = models.CharField(
+        _("how a quarter or a year combines its months"),
+        max_length=16,
+        choices=MonthWeighting.choices,
+        default=MonthWeighting.RECORDS,
+        help_text=_(
+            "A quarter or a year is scored month by month under each month's scheme, then "
+            "its months are combined as the latest scheme in it says."
+        ),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -484,13 +500,22 @@ class DepartmentResult(models.Model):
     total = models.DecimalField(_("total"), max_digits=6, decimal_places=2, null=True, blank=True)
     rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
     complete = models.BooleanField(_("complete"), default=True)
+    # The months of the period under each scheme, or under none, with the department's
+    # score over them: the total combines these (docs/assessment.md).
+    parts = models.JSONField(_("parts of the period"), default=list, blank=True)
     frozen = models.BooleanField(_("frozen"), default=False)
     computed_at = models.DateTimeField(_("computed at"))
 
     class Meta:
         verbose_name = _("department score")
         verbose_name_plural = _("department scores")
-        ordering = ["district__code", "period", "rank", "department__code"]
+        # Complete results ranked first; the unranked after them.
+        ordering = [
+            "district__code",
+            "period",
+            models.F("rank").asc(nulls_last=True),
+            "department__code",
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["department", "period"], name="department_result_unique"

@@ -158,7 +158,7 @@ def home_context(
                 "districts": districts,
                 "district": district,
                 "board": board,
-                "top": board.rows[:10],
+                "top": board.ranked[:10],
                 "opens_all": True,
                 "township_overview": tables.townships_overview(district, period),
                 "pending_appeals": Appeal.objects.filter(
