@@ -65,7 +65,6 @@ def create_scheme_version(
         scheme = Scheme(district=district, **values)
         scheme.full_clean()
         scheme.save()
-        shares = scheme.share
         codes: set[str] = set()
         for item in components:
             component = SchemeComponent(scheme=scheme, **item)
@@ -76,19 +75,12 @@ def create_scheme_version(
             codes.add(component.code)
             component.full_clean()
             component.save()
-            shares += component.share
-        if shares != 1:
-            raise ValidationError(
-                _(
-                    "The share of the township evaluation and the shares of the other "
-                    "components must add up to 1"
-                )
-            )
-        _rescore_from(district, valid_from)
+        scheme.check_shares(str(item["weight"]) for item in components)
+        rescore_from(district, valid_from)
     return scheme
 
 
-def _rescore_from(district: Jurisdiction, first_month: date) -> None:
+def rescore_from(district: Jurisdiction, first_month: date) -> None:
     """Rescore the records summoned from the scheme's first month on, and the scores of the
     periods that reach into those months (a quarter or year is scored month by month under
     each month's scheme; some periods have component scores only)."""

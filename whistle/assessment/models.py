@@ -7,6 +7,7 @@ are written out in docs/assessment.md.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -206,6 +207,20 @@ class Scheme(models.Model):
     @property
     def share(self) -> Fraction:
         return parse_share(self.township_share)
+
+    def check_shares(self, component_weights: Iterable[str]) -> None:
+        """Refuse a scheme whose parts do not add up to the whole score: the township
+        evaluation's share and the other components' must add up to 1 (100%). Every way of
+        editing a scheme calls this with the components it is about to keep."""
+        total = self.share + sum((parse_share(w) for w in component_weights), Fraction(0))
+        if total != 1:
+            raise ValidationError(
+                _(
+                    "The share of the township evaluation and the shares of the other "
+                    "components must add up to 1; they add up to %(total)s"
+                ),
+                params={"total": f"{Decimal(100 * total.numerator) / total.denominator:.2f}%"},
+            )
 
 
 class SchemeComponent(models.Model):
