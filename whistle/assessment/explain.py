@@ -210,7 +210,7 @@ def result_notes(result: DepartmentResult, pieces: Sequence[ScoredPiece]) -> lis
     notes = []
     reasons = incomplete_reasons(result, pieces)
     if reasons:
-        notes.append(_("incomplete, not ranked: %(reasons)s") % {"reasons": ", ".join(reasons)})
+        notes.append(_("incomplete, not ranked: %(reasons)s") % {"reasons": _(", ").join(reasons)})
     for span in unscored_months(pieces):
         notes.append(_("no scheme in force in %(months)s: not scored") % {"months": span})
     return notes

@@ -130,7 +130,7 @@ class Command(BaseCommand):
                 "" if r.total is None else str(r.total),
                 _("yes") if r.complete else _("no"),
                 _("yes") if r.frozen else _("no"),
-                "; ".join(result_notes(r, pieces_of(r, schemes))),
+                _("; ").join(result_notes(r, pieces_of(r, schemes))),
             ]
             for r in rows
         ]
