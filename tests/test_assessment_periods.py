@@ -54,7 +54,9 @@ from whistle.assessment.components import import_component_scores
 from whistle.assessment.engine import check_all, recompute_all, update_scores
 from whistle.assessment.explain import explain_result
 from whistle.assessment.models import DepartmentResult, Scheme, SchemeComponent
+from whistle.assessment.periods import Period
 from whistle.cases.trail import EventKind
+from whistle.district.tables import ranking
 
 D = Decimal
 
@@ -249,3 +251,18 @@ def test_the_rankings_page_reports_the_months_without_a_scheme(client, july, tmp
     html = response.content.decode()
     assert "2026-01 – 2026-10 没有适用的考核方案：这些月份不计分。" in html
     assert 'id="rank-dc-cgw"' in html
+
+
+@pytest.mark.django_db
+def test_a_score_stored_without_its_pieces_still_explains_its_parts(july, tmp_path):
+    m = july
+    scheme_one_third(m.district)
+    rate_all(m)
+    import_inspection(m, tmp_path)
+    # As a period closed before the pieces were kept stores it.
+    DepartmentResult.objects.filter(period="2026-07").update(parts=[])
+    board = ranking(m.district, Period.parse("2026-07"))
+    police = next(r for r in board.rows if r.department == m.police)
+    # 94.90/3 = 31.63 and 2/3 × 80 = 53.33, as the page showed them before.
+    assert [p.contribution for p in police.parts] == [D("31.63"), D("53.33")]
+    assert board.versions == [] and board.unscored_months == []

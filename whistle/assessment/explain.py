@@ -100,6 +100,20 @@ def schemes_of(results: Iterable[DepartmentResult]) -> dict[int, Scheme]:
 
 def pieces_of(result: DepartmentResult, schemes: dict[int, Scheme]) -> list[ScoredPiece]:
     by_records = schemes[result.scheme_id].month_weighting == Scheme.MonthWeighting.RECORDS
+    if not result.parts:
+        # Stored before the pieces were kept (a closed period keeps such a row): the
+        # whole period was scored under its one scheme.
+        return [
+            ScoredPiece(
+                months=[Period.month_of(m).key for m in Period.parse(result.period).months()],
+                scheme=schemes[result.scheme_id],
+                records=result.records,
+                township_score=result.township_score,
+                total=result.total,
+                complete=result.complete,
+                weight=0 if result.total is None else max(result.records, 1),
+            )
+        ]
     pieces = []
     for part in result.parts:
         total = _decimal(part.get("total"))
