@@ -25,7 +25,7 @@ from whistle.cases import actions
 from whistle.cases.actions.on_site import CASE_RESOLVED
 from whistle.cases.errors import ActionRefused, InvalidInput, RecordedRefusal
 from whistle.cases.models import Case, Summons, SupervisionNotice, Whistle
-from whistle.cases.permissions import partiality
+from whistle.cases.permissions import member_department_ids, partiality
 from whistle.cases.suggest import departments_serving, possible_duplicates
 from whistle.desk import forms as desk_forms
 from whistle.desk.viewer import Viewer
@@ -126,7 +126,11 @@ def _open_whistle(case: Case) -> Whistle | None:
 
 
 def _impartial(viewer: Viewer, departments: Iterable[Department]) -> bool:
-    return partiality(viewer.person, "", departments) is None
+    person: Any = viewer.person
+    # Read once per request however many declines a page lists.
+    if not hasattr(person, "_member_department_ids"):
+        person._member_department_ids = member_department_ids(person)
+    return partiality(person, "", departments, member_of=person._member_department_ids) is None
 
 
 def _summoned(case: Case) -> list[Department]:
