@@ -455,18 +455,18 @@ def test_nobody_rules_on_a_check_in_they_made_or_of_a_department_they_belong_to(
     urban = flagged_check_in(city, urban, both, minutes(5))
     with pytest.raises(actions.PermissionRefused) as refused:
         actions.rule_on_check_in(both, urban, confirm=True, now=minutes(6))
-    assert "you made yourself" in str(refused.value)
+    assert "you filed it yourself" in str(refused.value)
     # Out of the department now, still the one who made it.
     RoleAssignment.objects.filter(person=both, department=city.urban).delete()
     with pytest.raises(actions.PermissionRefused) as refused:
         actions.rule_on_check_in(both, urban, confirm=True, now=minutes(7))
-    assert "you made yourself" in str(refused.value)
+    assert "you filed it yourself" in str(refused.value)
     # A dispatcher who is also the head of the police, on the police's check-in.
     police = flagged_check_in(city, police, city.police_officer, minutes(8))
     give_role(city.dispatcher, Role.DEPARTMENT_HEAD, department=city.police)
     with pytest.raises(actions.PermissionRefused) as refused:
         actions.rule_on_check_in(city.dispatcher, police, confirm=True, now=minutes(9))
-    assert "you belong to it" in str(refused.value)
+    assert f"you belong to {city.police.name}" in str(refused.value)
     # Another township's dispatcher may not rule at all.
     with pytest.raises(actions.PermissionRefused):
         actions.rule_on_check_in(city.dongsi_dispatcher, police, confirm=True, now=minutes(9))

@@ -25,6 +25,7 @@ from whistle.cases import actions
 from whistle.cases.actions.on_site import CASE_RESOLVED
 from whistle.cases.errors import ActionRefused, InvalidInput, RecordedRefusal
 from whistle.cases.models import Case, Summons, SupervisionNotice, Whistle
+from whistle.cases.permissions import member_department_ids, partiality
 from whistle.cases.suggest import departments_serving, possible_duplicates
 from whistle.desk import forms as desk_forms
 from whistle.desk.viewer import Viewer
@@ -122,6 +123,18 @@ def _may_supervise(viewer: Viewer, case: Case) -> bool:
 def _open_whistle(case: Case) -> Whistle | None:
     whistles = [w for w in case.whistles.all() if w.closed_at is None]
     return max(whistles, key=lambda w: w.blown_at) if whistles else None
+
+
+def _impartial(viewer: Viewer, departments: Iterable[Department]) -> bool:
+    person: Any = viewer.person
+    # Read once per request however many declines a page lists.
+    if not hasattr(person, "_member_department_ids"):
+        person._member_department_ids = member_department_ids(person)
+    return partiality(person, "", departments, member_of=person._member_department_ids) is None
+
+
+def _summoned(case: Case) -> list[Department]:
+    return [s.department for s in case.summonses.all() if s.status != SS.CANCELLED]
 
 
 def _staff(viewer: Viewer, summons: Summons) -> bool:
@@ -309,10 +322,18 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Rate the handling"),
             desk_forms.EvaluateForm,
-            lambda v, c: c.status == CS.CLOSED and _office_or_assessor(v, c),
+            lambda v, c: (
+                c.status == CS.CLOSED and _office_or_assessor(v, c) and _impartial(v, _summoned(c))
+            ),
             actions.evaluate_case,
             _("Case %(case)s rated."),
             style="btn",
+            help=_(
+                "The township's overall rating of how the case was handled, from 1 to 5 stars. "
+                "It counts as “how well” for each department that came, unless the township "
+                "rates that department itself on the assessment page. Departments that did "
+                "not have to come are not rated."
+            ),
         ),
         Operation(
             "callback",
@@ -383,7 +404,9 @@ OPERATIONS: dict[str, Operation] = {
             SUMMONS,
             _("Rule on the decline"),
             desk_forms.RuleForm,
-            lambda v, s: s.status == SS.DECLINED and _office(v, s.case),
+            lambda v, s: (
+                s.status == SS.DECLINED and _office(v, s.case) and _impartial(v, [s.department])
+            ),
             actions.rule_on_decline,
             _("Ruling on %(department)s recorded."),
             template="desk/ops/rule.html",

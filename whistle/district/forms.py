@@ -275,6 +275,7 @@ SCHEME_FIELDS = [
     "points_per_star",
     "resident_share",
     "township_share",
+    "month_weighting",
     "appeal_working_days",
 ]
 

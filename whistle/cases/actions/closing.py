@@ -31,7 +31,7 @@ from whistle.cases.actions._common import (
 )
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.models import Attachment, Case, Summons
-from whistle.cases.permissions import TOWNSHIP_OFFICE, Scoped, require_role
+from whistle.cases.permissions import TOWNSHIP_OFFICE, Scoped, require_impartial, require_role
 from whistle.cases.rules import whistle_rule
 from whistle.cases.trail import EventKind, lock_case
 from whistle.organisation.models import Person, Role
@@ -397,6 +397,9 @@ def evaluate_case(
         case = lock_case(case.pk)
         action = _("evaluate this case")
         role = require_role(actor, action, _township_office(case, Role.TOWNSHIP_ASSESSOR))
+        # The evaluation stands in for the rating of every department the case summoned.
+        summoned = case.summonses.exclude(status=S.CANCELLED).select_related("department")
+        require_impartial(actor, action, [s.department for s in summoned])
         require_case_status(case, [Status.CLOSED], action)
         case.status = Status.EVALUATED
         case.township_rating = rating

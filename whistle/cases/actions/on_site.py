@@ -45,14 +45,19 @@ from whistle.cases.errors import (
     CheckInRefused,
     CheckOutRefused,
     InvalidInput,
-    PermissionRefused,
 )
 from whistle.cases.models import Attachment, Case, Event, Summons
-from whistle.cases.permissions import DEPARTMENT_STAFF, TOWNSHIP_OFFICE, Scoped, require_role
+from whistle.cases.permissions import (
+    DEPARTMENT_STAFF,
+    TOWNSHIP_OFFICE,
+    Scoped,
+    require_impartial,
+    require_role,
+)
 from whistle.cases.rules import district_policy
 from whistle.cases.trail import EventKind, lock_summons
 from whistle.organisation import geo
-from whistle.organisation.models import Person, Role, RoleAssignment
+from whistle.organisation.models import Person, Role
 from whistle.policies.models import DistrictPolicy
 
 S = Summons.Status
@@ -399,13 +404,7 @@ def rule_on_check_in(
                 _("No check-in of %(department)s awaits the township's decision."),
                 department=summons.department.name,
             )
-        if flagged.actor_id == actor.pk:
-            raise PermissionRefused(_("You may not rule on a check-in you made yourself."))
-        if RoleAssignment.objects.filter(person=actor, department=summons.department).exists():
-            raise PermissionRefused(
-                _("You may not rule on a check-in of %(department)s: you belong to it."),
-                department=summons.department.name,
-            )
+        require_impartial(actor, action, [summons.department], filed_by_id=flagged.actor_id)
         before = summons.status
         summons.check_in_flag = Flag.CONFIRMED if confirm else Flag.REJECTED
         if confirm:
@@ -618,6 +617,7 @@ def rule_on_decline(
         case, summons = lock_summons(summons.pk)
         action = _("rule on this decline")
         role = require_role(actor, action, _township_office(case))
+        require_impartial(actor, action, [summons.department])
         require_summons_status(summons, [S.DECLINED], action)
         if uphold:
             after: str = S.RELEASED
