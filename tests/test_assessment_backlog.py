@@ -16,6 +16,7 @@ from tests.fixtures_assessment import scheme_one_third
 from tests.fixtures_cases import (
     ON_THE_LANE,
     beijing,
+    device_fix,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
@@ -46,7 +47,7 @@ def check_in(clock, officer, summons, at) -> None:
     """The department acknowledges and checks in at `at`."""
     clock.move_to(at)
     actions.acknowledge(officer, summons)
-    actions.check_in(officer, summons, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+    actions.check_in(officer, summons, **device_fix(ON_THE_LANE, at))
 
 
 def came(summons) -> tuple[str, int | None]:

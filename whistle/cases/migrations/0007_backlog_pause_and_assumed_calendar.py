@@ -46,9 +46,9 @@ def pause_cases_on_the_backlog(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0004_case_resident_rating'),
+        ('cases', '0006_summons_check_in_flag'),
         ('organisation', '0001_initial'),
-        ('policies', '0002_district_policy_backlog_resume_rule'),
+        ('policies', '0003_district_policy_backlog_resume_rule'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
