@@ -2,6 +2,8 @@
 
 `append_event` must run inside the transaction of the change it records, with the case row
 locked (`lock_case`), so that two writers cannot both take the same sequence number.
+`record` appends the event of an action or of the deadline sweep and offers it to the
+webhooks.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.models import Case, Event, Summons
+from whistle.notifications.outbox import notify_webhooks
+from whistle.organisation.models import Person
 
 GENESIS = "0" * 64
 
@@ -187,3 +191,50 @@ def append_event(
     Case.objects.filter(pk=case.pk).update(trail_length=seq, trail_head=event.hash)
     case.trail_length, case.trail_head = seq, event.hash
     return event
+
+
+def record(
+    case: Case,
+    kind: str,
+    *,
+    actor: Person | None,
+    role: str,
+    at: datetime,
+    summons: Summons | None = None,
+    data: dict[str, Any] | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+) -> Event:
+    """Append the trail event of an action or of the sweep and offer it to the webhooks that
+    want it."""
+    event = append_event(
+        case,
+        kind,
+        actor=actor,
+        actor_role=role,
+        summons=summons,
+        data=data,
+        lon=lon,
+        lat=lat,
+        at=at,
+    )
+    notify_webhooks(
+        kind,
+        {
+            "case": case.reference,
+            "case_id": str(case.uuid),
+            "seq": event.seq,
+            "kind": kind,
+            "at": event.at.astimezone(UTC).isoformat(),
+            "summons": str(summons.uuid) if summons is not None else None,
+            "data": event.data,
+            "hash": event.hash,
+        },
+        dedupe_key=f"event:{event.hash}",
+    )
+    return event
+
+
+def case_link(case: Case) -> str:
+    """Where the case's page is, for the messages that tell people about its events."""
+    return f"/cases/{case.reference}/"

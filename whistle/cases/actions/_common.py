@@ -25,8 +25,9 @@ from PIL import Image, UnidentifiedImageError
 from whistle.cases.deadlines import next_check_for
 from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.cases.models import Attachment, Case, Event, Summons
-from whistle.cases.trail import append_event
-from whistle.notifications.outbox import notify_many, notify_webhooks
+from whistle.cases.trail import case_link
+from whistle.cases.trail import record as record  # the action modules take it from here
+from whistle.notifications.outbox import notify_many
 from whistle.organisation.models import Department, Jurisdiction, Person, Role
 from whistle.policies.calendar import CalendarError, deadline_after, to_local
 
@@ -264,47 +265,6 @@ def atomic(*batches: PhotoBatch) -> Iterator[None]:
 # The trail, deadlines and notifications -------------------------------------------------
 
 
-def record(
-    case: Case,
-    kind: str,
-    *,
-    actor: Person | None,
-    role: str,
-    at: datetime,
-    summons: Summons | None = None,
-    data: dict[str, Any] | None = None,
-    lon: float | None = None,
-    lat: float | None = None,
-) -> Event:
-    """Append the action's trail event and offer it to the webhooks that want it."""
-    event = append_event(
-        case,
-        kind,
-        actor=actor,
-        actor_role=role,
-        summons=summons,
-        data=data,
-        lon=lon,
-        lat=lat,
-        at=at,
-    )
-    notify_webhooks(
-        kind,
-        {
-            "case": case.reference,
-            "case_id": str(case.uuid),
-            "seq": event.seq,
-            "kind": kind,
-            "at": iso(at),
-            "summons": str(summons.uuid) if summons is not None else None,
-            "data": event.data,
-            "hash": event.hash,
-        },
-        dedupe_key=f"event:{event.hash}",
-    )
-    return event
-
-
 def iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat()
 
@@ -359,10 +319,6 @@ def people_with_role(role: str, jurisdiction: Jurisdiction | None) -> list[Perso
             is_active=True, roles__role=role, roles__jurisdiction=jurisdiction
         ).distinct()
     )
-
-
-def case_link(case: Case) -> str:
-    return f"/cases/{case.reference}/"
 
 
 def notify(
