@@ -196,14 +196,15 @@ def test_a_problem_on_the_checklist_opens_the_form_filled_in_and_is_ticked_once_
     assert "人民市场东巷：占道经营</textarea>" in html
     assert 'value="116.4321"' in html and 'value="39.8725"' in html
     assert f'value="{patrol.uuid}"' in html
-    response = client.post(
-        URL,
-        form_data(
-            description="人民市场东巷：占道经营，水果摊",
-            patrol=str(patrol.uuid),
-            item="no-road-trading",
-        ),
-    )
+    with time_machine.travel(MORNING + timedelta(minutes=2), tick=False):
+        response = client.post(
+            URL,
+            form_data(
+                description="人民市场东巷：占道经营，水果摊",
+                patrol=str(patrol.uuid),
+                item="no-road-trading",
+            ),
+        )
     assert response.status_code == 302
     case = Case.objects.get()
     check = CheckResult.objects.get(patrol=patrol, item="no-road-trading")

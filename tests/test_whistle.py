@@ -213,7 +213,9 @@ def test_with_meeting_point_coordinates_the_check_in_is_measured_from_there(whis
     )
     urban = actions.acknowledge(city.urban_officer, summonses[city.urban.pk], now=NOW)
     with pytest.raises(actions.CheckInRefused):
-        actions.check_in(city.urban_officer, urban, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+        actions.check_in(
+            city.urban_officer, urban, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1], now=minutes(5)
+        )
     urban = actions.check_in(
         city.urban_officer, urban, lon=meeting[0], lat=meeting[1], now=minutes(10)
     )

@@ -163,6 +163,9 @@ WHISTLE_LANE_SNAP_METRES = env_float("WHISTLE_LANE_SNAP_METRES", 50.0, minimum=0
 WHISTLE_SIGNING_KEY_FILE = str(
     BASE_DIR / env_str("WHISTLE_SIGNING_KEY_FILE", "var/signing-key.pem")
 )
+# How far ahead of the server's clock an action's moment may lie (a second server or a
+# device whose clock runs slightly fast); a trail never goes back in time in any case.
+WHISTLE_CLOCK_SKEW_SECONDS = env_float("WHISTLE_CLOCK_SKEW_SECONDS", 5.0, minimum=0.0)
 # Largest photo or document accepted (bytes).
 WHISTLE_ATTACHMENT_MAX_BYTES = env_int(
     "WHISTLE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024

@@ -669,8 +669,18 @@ def _iso(moment: datetime) -> str:
 def _record(
     case: Case, kind: str, *, summons: Summons | None, at: datetime, data: dict[str, Any]
 ) -> Event:
-    """Append the sweep's trail event, offered to the webhooks like every action's."""
-    return record(case, kind, actor=None, role=SYSTEM_ROLE, at=at, summons=summons, data=data)
+    """Append the sweep's trail event, offered to the webhooks like every action's; never
+    before the case's last event (an action a few seconds ahead of this pass's clock)."""
+    return record(
+        case,
+        kind,
+        actor=None,
+        role=SYSTEM_ROLE,
+        at=at,
+        summons=summons,
+        data=data,
+        follow_trail=True,
+    )
 
 
 def notify(
