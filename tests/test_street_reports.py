@@ -131,7 +131,7 @@ def test_a_text_file_renamed_jpg_is_refused_and_the_rest_is_kept(client, street)
     fake = photo("这不是照片".encode(), name="problem.jpg")
     response = client.post(URL, {**form_data(), "photo": fake})
     html = response.content.decode()
-    assert "无法识别该文件为照片" in html and "请重新选择照片" in html
+    assert "不是可读取的 JPEG、PNG 或 WebP 图片" in html and "请重新选择照片" in html
     assert "人民市场东巷有游商摆摊占道</textarea>" in html
     assert token_in(html) == ""
     assert not Case.objects.exists()

@@ -22,8 +22,8 @@ from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.actions import NOTE_MAX, REASON_MAX, RESULT_MAX
 from whistle.cases.models import Case
-from whistle.desk.photos import PhotosField
 from whistle.policies.models import WhistleKind
+from whistle.web.photos import PhotosField
 
 ROWS_SHORT = {"rows": 2}
 ROWS_LONG = {"rows": 4}

@@ -14,10 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from whistle.cases.actions import record_resident_rating, report_resident_case
 from whistle.cases.errors import ActionRefused, InvalidInput
+from whistle.cases.images import PhotoRefused, prepare
 from whistle.cases.models import Attachment, Case
 from whistle.street import captcha, kept, ratelimit
 from whistle.street.forms import FollowForm, RatingForm, ResidentReportForm, show_refusal
-from whistle.street.images import reencode_for_display
 from whistle.street.photos import PhotoState, attach, take_photo
 from whistle.street.public import REFERENCE, RESULT_PURPOSES, result_photos, timeline
 from whistle.web.basemap import basemap_config
@@ -25,6 +25,8 @@ from whistle.web.basemap import basemap_config
 # The references a browser reported most recently, for the thank-you page.
 REFERENCES_KEY = "street_references"
 RATABLE = (Case.Status.CLOSED, Case.Status.EVALUATED)
+# Result photos are shown to the public at most this many pixels on their longer side.
+PUBLIC_PHOTO_SIDE = 1280
 # Cases whose reporter is asked to rate the result.
 RATED_BY_RESIDENTS = (Case.Source.RESIDENT, Case.Source.HOTLINE)
 
@@ -128,7 +130,7 @@ def new(request: HttpRequest) -> HttpResponse:
             lat=data["lat"],
             accuracy_m=data["accuracy_m"],
             address=data["address"],
-            photos=[photo.photo.jpeg] if photo.photo else None,
+            photos=[photo.photo] if photo.photo else None,
         )
     except ActionRefused as refused:
         show_refusal(form, refused)
@@ -273,10 +275,10 @@ def photo(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
         raise Http404
     try:
         with attachment.file.open("rb") as handle:
-            content = reencode_for_display(handle.read())
-    except (OSError, ValueError):
+            shown = prepare(handle.read(), side=PUBLIC_PHOTO_SIDE)
+    except (OSError, PhotoRefused):
         raise Http404 from None
-    response = HttpResponse(content, content_type="image/jpeg")
+    response = HttpResponse(shown.content, content_type=shown.content_type)
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     return response
