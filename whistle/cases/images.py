@@ -166,13 +166,18 @@ def _reencode(image: Image.Image, side: int, quality: int) -> Photo:
         image.draft(None, (max(1, int(width * scale)), max(1, int(height * scale))))
     image.load()
     profile = image.info.get("icc_profile")
-    upright = ImageOps.exif_transpose(image)
-    pixels = _on_white(_in_srgb(upright, profile if isinstance(profile, bytes) else None))
-    pixels.thumbnail((side, side), Image.Resampling.LANCZOS)
+    pixels = _plain_mode(image)
+    # Shrunk before anything else, so that every later step works on the small copy; the
+    # bounding box is square, so turning the photo upright afterwards gives the same size.
+    pixels.thumbnail((side, side), Image.Resampling.BICUBIC)
+    ImageOps.exif_transpose(pixels, in_place=True)
+    pixels = _on_white(_in_srgb(pixels, profile if isinstance(profile, bytes) else None))
     # Nothing but the pixels is written: Pillow would otherwise carry a comment over.
     pixels.info = {}
     output = io.BytesIO()
-    pixels.save(output, format="JPEG", quality=quality, optimize=True, progressive=True)
+    # Optimised Huffman tables: a few per cent smaller for little time; progressive encoding
+    # would cost several times the encoding for little more.
+    pixels.save(output, format="JPEG", quality=quality, optimize=True)
     return Photo(output.getvalue(), pixels.width, pixels.height)
 
 
@@ -180,10 +185,16 @@ def _has_alpha(image: Image.Image) -> bool:
     return "A" in image.getbands() or (image.mode == "P" and "transparency" in image.info)
 
 
+def _plain_mode(image: Image.Image) -> Image.Image:
+    """The image itself when its pixels are plain RGB(A), grey or CMYK values, else a copy
+    that is (palettes and 16-bit modes resize and convert badly)."""
+    if image.mode in ("RGB", "RGBA", "L", "CMYK"):
+        return image
+    return image.convert("RGBA" if _has_alpha(image) else "RGB")
+
+
 def _in_srgb(image: Image.Image, profile: bytes | None) -> Image.Image:
     """The image's colours in sRGB, so that they survive the profile's removal."""
-    if image.mode not in ("RGB", "RGBA", "L", "CMYK"):
-        image = image.convert("RGBA" if _has_alpha(image) else "RGB")
     if not profile:
         return image
     try:
@@ -206,4 +217,4 @@ def _on_white(image: Image.Image) -> Image.Image:
         background = Image.new("RGB", rgba.size, "white")
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
