@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import make_person
 from tests.fixtures_cases import (
-    ON_THE_LANE,
     beijing,
+    device_fix,
     filed_case,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
@@ -148,7 +148,7 @@ def test_past_summonses_are_listed_and_a_department_on_site_stays_on_hand(client
     case, _whistle, summonses = whistled_case(city, departments=[city.urban])
     summons = summonses[city.urban.pk]
     actions.acknowledge(city.urban_officer, summons)
-    actions.check_in(city.urban_officer, summons, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+    actions.check_in(city.urban_officer, summons, **device_fix())
     actions.report_result(city.urban_officer, summons, result="游商已劝离")
     client.force_login(city.urban_officer)
     html = html_of(client.get(DESK))

@@ -15,6 +15,7 @@ from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_cases import (
     ON_THE_LANE,
     beijing,
+    device_fix,
     reported_case,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
@@ -73,7 +74,7 @@ def test_a_refused_check_in_dated_before_the_last_event_is_not_kept_either(whist
     urban = actions.acknowledge(city.urban_officer, summonses[city.urban.pk], now=minutes(5))
     far = (ON_THE_LANE[0] + 0.02, ON_THE_LANE[1])
     with pytest.raises(MomentRefused):
-        actions.check_in(city.urban_officer, urban, lon=far[0], lat=far[1], now=minutes(4))
+        actions.check_in(city.urban_officer, urban, **device_fix(far, minutes(4)), now=minutes(4))
     assert not Event.objects.filter(kind=EventKind.CHECK_IN_REFUSED).exists()
 
 

@@ -6,6 +6,7 @@ the person holds decides the role written into the trail event.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,14 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.errors import PermissionRefused
-from whistle.organisation.models import Department, Jurisdiction, Lane, Role, RoleAssignment
+from whistle.organisation.models import (
+    CentreMembership,
+    Department,
+    Jurisdiction,
+    Lane,
+    Role,
+    RoleAssignment,
+)
 
 LANE_ROLES = (Role.STEWARD, Role.LANE_CHIEF, Role.STREET_CHIEF)
 TOWNSHIP_OFFICE = (Role.DISPATCHER, Role.TOWNSHIP_CHIEF)
@@ -111,3 +119,59 @@ def require_role(person: Any, action: str | Promise, *scopes: Scoped) -> str:
     if role is None:
         raise refusal(action, *scopes)
     return role
+
+
+# Nobody judges their own -------------------------------------------------------------------
+
+
+def member_department_ids(person: Any) -> set[int]:
+    """The departments a person belongs to: a role held in the department, or a duty named
+    for it in a township's enforcement centre (1+5+N)."""
+    if person is None or not getattr(person, "pk", None):
+        return set()
+    held = RoleAssignment.objects.filter(person=person, department__isnull=False)
+    found = set(held.values_list("department_id", flat=True))
+    found.update(
+        CentreMembership.objects.filter(people=person).values_list("department_id", flat=True)
+    )
+    return found
+
+
+def partiality(
+    person: Any,
+    action: str | Promise,
+    departments: Iterable[Department] = (),
+    *,
+    filed_by_id: int | None = None,
+    member_of: set[int] | None = None,
+) -> PermissionRefused | None:
+    """Why the person may not make this judgement (a ruling, an evaluation, a rating): it
+    judges a department they belong to, or decides on something they filed themself. None
+    when they may. Pages that already know the person's departments pass them in
+    `member_of`, so that a list asks the database once."""
+    if filed_by_id is not None and filed_by_id == getattr(person, "pk", None):
+        return PermissionRefused(
+            _("You may not %(action)s: you filed it yourself, so someone else decides."),
+            action=action,
+        )
+    own = member_department_ids(person) if member_of is None else member_of
+    for department in departments:
+        if department.pk in own:
+            return PermissionRefused(
+                _("You may not %(action)s: you belong to %(department)s, which it judges."),
+                action=action,
+                department=department.name,
+            )
+    return None
+
+
+def require_impartial(
+    person: Any,
+    action: str | Promise,
+    departments: Iterable[Department] = (),
+    *,
+    filed_by_id: int | None = None,
+) -> None:
+    refused = partiality(person, action, departments, filed_by_id=filed_by_id)
+    if refused is not None:
+        raise refused

@@ -25,6 +25,7 @@ from whistle.cases import actions
 from whistle.cases.actions.on_site import CASE_RESOLVED
 from whistle.cases.errors import ActionRefused, InvalidInput, RecordedRefusal
 from whistle.cases.models import Case, Summons, SupervisionNotice, Whistle
+from whistle.cases.permissions import member_department_ids, partiality
 from whistle.cases.suggest import departments_serving, possible_duplicates
 from whistle.desk import forms as desk_forms
 from whistle.desk.viewer import Viewer
@@ -124,11 +125,42 @@ def _open_whistle(case: Case) -> Whistle | None:
     return max(whistles, key=lambda w: w.blown_at) if whistles else None
 
 
+def _impartial(viewer: Viewer, departments: Iterable[Department]) -> bool:
+    person: Any = viewer.person
+    # Read once per request however many declines a page lists.
+    if not hasattr(person, "_member_department_ids"):
+        person._member_department_ids = member_department_ids(person)
+    return partiality(person, "", departments, member_of=person._member_department_ids) is None
+
+
+def _summoned(case: Case) -> list[Department]:
+    return [s.department for s in case.summonses.all() if s.status != SS.CANCELLED]
+
+
 def _staff(viewer: Viewer, summons: Summons) -> bool:
     return viewer.department_staff(summons.department_id)
 
 
+def _may_rule_on_check_in(viewer: Viewer, summons: Summons) -> bool:
+    """The township office, on a flagged check-in of a department they do not belong to
+    (the action also refuses the person who made it)."""
+    return (
+        summons.check_in_flag == Summons.CheckInFlag.PENDING
+        and _office(viewer, summons.case)
+        and not any(grant[3] == summons.department_id for grant in viewer.grants)
+    )
+
+
 # What each button does ------------------------------------------------------------------
+
+
+def _flagged_check_in(summons: Summons) -> str | None:
+    if summons.check_in_flag != Summons.CheckInFlag.PENDING:
+        return None
+    return gettext(
+        "Your check-in is recorded but flagged (%(reasons)s): the township must confirm it, "
+        "and until then it does not count as your arrival."
+    ) % {"reasons": gettext("; ").join(summons.check_in_flag_reason_labels)}
 
 
 def _summon_more(person: Any, case: Case, **kwargs: Any) -> Any:
@@ -156,6 +188,8 @@ class Operation:
     help: str | Promise = ""
     # Offered on a page of its own (the whistle), not among a target's buttons.
     listed: bool = True
+    # A warning to show beside the success message, from what the action returned.
+    warn: Callable[[Any], str | Promise | None] | None = None
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -288,10 +322,18 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Rate the handling"),
             desk_forms.EvaluateForm,
-            lambda v, c: c.status == CS.CLOSED and _office_or_assessor(v, c),
+            lambda v, c: (
+                c.status == CS.CLOSED and _office_or_assessor(v, c) and _impartial(v, _summoned(c))
+            ),
             actions.evaluate_case,
             _("Case %(case)s rated."),
             style="btn",
+            help=_(
+                "The township's overall rating of how the case was handled, from 1 to 5 stars. "
+                "It counts as “how well” for each department that came, unless the township "
+                "rates that department itself on the assessment page. Departments that did "
+                "not have to come are not rated."
+            ),
         ),
         Operation(
             "callback",
@@ -362,7 +404,9 @@ OPERATIONS: dict[str, Operation] = {
             SUMMONS,
             _("Rule on the decline"),
             desk_forms.RuleForm,
-            lambda v, s: s.status == SS.DECLINED and _office(v, s.case),
+            lambda v, s: (
+                s.status == SS.DECLINED and _office(v, s.case) and _impartial(v, [s.department])
+            ),
             actions.rule_on_decline,
             _("Ruling on %(department)s recorded."),
             template="desk/ops/rule.html",
@@ -380,6 +424,16 @@ OPERATIONS: dict[str, Operation] = {
             _("%(department)s released from case %(case)s."),
             style="btn",
             secondary=True,
+        ),
+        Operation(
+            "rule_check_in",
+            SUMMONS,
+            _("Confirm or reject the check-in"),
+            desk_forms.CheckInRulingForm,
+            _may_rule_on_check_in,
+            actions.rule_on_check_in,
+            _("Ruling on the check-in of %(department)s recorded."),
+            template="desk/ops/rule_check_in.html",
         ),
         # A summons: the department.
         Operation(
@@ -401,6 +455,7 @@ OPERATIONS: dict[str, Operation] = {
             actions.check_in,
             _("Checked in on site for case %(case)s."),
             template="desk/ops/check_in.html",
+            warn=_flagged_check_in,
         ),
         Operation(
             "progress",
@@ -579,7 +634,7 @@ def perform(
     if not form.is_valid():
         return posted
     try:
-        op.perform(viewer.person, target, **form.arguments())
+        result = op.perform(viewer.person, target, **form.arguments())
     except InvalidInput as exc:
         form.add_error(field_for_error(form, exc.field), str(exc))
         return posted
@@ -596,6 +651,9 @@ def perform(
         request,
         str(op.done) % {"case": case.reference, "department": department or ""},
     )
+    warning = op.warn(result) if op.warn is not None else None
+    if warning:
+        messages.warning(request, str(warning))
     return posted
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases import rating_keys
 from whistle.cases.actions._common import (
     NOTE_MAX,
     REASON_MAX,
@@ -28,9 +29,9 @@ from whistle.cases.actions._common import (
     require_case_status,
     set_next_check,
 )
-from whistle.cases.errors import ActionRefused, InvalidInput
+from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.models import Attachment, Case, Summons
-from whistle.cases.permissions import TOWNSHIP_OFFICE, Scoped, require_role
+from whistle.cases.permissions import TOWNSHIP_OFFICE, Scoped, require_impartial, require_role
 from whistle.cases.rules import whistle_rule
 from whistle.cases.trail import EventKind, lock_case
 from whistle.organisation.models import Person, Role
@@ -396,6 +397,9 @@ def evaluate_case(
         case = lock_case(case.pk)
         action = _("evaluate this case")
         role = require_role(actor, action, _township_office(case, Role.TOWNSHIP_ASSESSOR))
+        # The evaluation stands in for the rating of every department the case summoned.
+        summoned = case.summonses.exclude(status=S.CANCELLED).select_related("department")
+        require_impartial(actor, action, [s.department for s in summoned])
         require_case_status(case, [Status.CLOSED], action)
         case.status = Status.EVALUATED
         case.township_rating = rating
@@ -458,18 +462,43 @@ def record_resident_callback(
     return case
 
 
+def resident_may_rate(case: Case, *, key: Any = "", person: Any = None) -> bool:
+    """Whether this is the resident who reported the case: holding the key given at report
+    time, or signed in with the account that reported it as a resident. Knowing the
+    reference is not enough: the departments being assessed see it."""
+    if case.source != Case.Source.RESIDENT:
+        return False
+    if rating_keys.matches(case.resident_key_hash, key):
+        return True
+    if not getattr(person, "is_active", False) or case.reporter_id != person.pk:
+        return False
+    # The trail says in which role the account reported: a dispatcher who typed in a
+    # resident's report is its reporter, not the resident.
+    return case.events.filter(
+        kind=EventKind.CASE_REPORTED, actor=person, actor_role=Role.RESIDENT
+    ).exists()
+
+
 def record_resident_rating(
-    case: Case, *, rating: int, comment: str = "", now: datetime | None = None
+    case: Case,
+    *,
+    rating: int,
+    comment: str = "",
+    key: str = "",
+    person: Person | None = None,
+    now: datetime | None = None,
 ) -> Case:
-    """A resident without an account rates how the problem was solved, from 1 (very
+    """The resident who reported the case rates how the problem was solved, from 1 (very
     dissatisfied) to 5 (very satisfied), with an optional comment, on the page that follows
     the case by its reference number.
 
-    Only cases reported by residents or the hotline, once they are closed; once per case,
-    and not after the township has recorded a call-back (the satisfaction is recorded once,
-    either way). Sets `resident_satisfied` like the call-back: 4 and 5 are satisfied, 1 to 3
-    are not (`RESIDENT_SATISFIED_FROM`). The trail event has no acting person, in the role
-    of a resident.
+    Only the reporter may rate (`resident_may_rate`): with the `key` returned by
+    `report_resident_case`, or signed in as the `person` who reported it. Only cases
+    reported by residents, once they are closed; once per case, and not after the township
+    has recorded a call-back (the satisfaction is recorded once, either way). Sets
+    `resident_satisfied` like the call-back: 4 and 5 are satisfied, 1 to 3 are not
+    (`RESIDENT_SATISFIED_FROM`). The trail event is in the role of a resident, with the
+    signed-in reporter as its actor, or no actor for a key.
     """
     now = moment(now)
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
@@ -480,6 +509,15 @@ def record_resident_rating(
         if case.source not in RESIDENT_SOURCES:
             raise ActionRefused(
                 _("Only cases reported by residents or the hotline are rated by the resident.")
+            )
+        by_key = rating_keys.matches(case.resident_key_hash, key)
+        if not by_key and not resident_may_rate(case, person=person):
+            raise PermissionRefused(
+                _(
+                    "Only the person who reported this problem may rate the result: open the "
+                    "link you received when reporting, or sign in with the account you "
+                    "reported with."
+                )
             )
         if case.status not in (Status.CLOSED, Status.EVALUATED):
             raise ActionRefused(
@@ -508,7 +546,7 @@ def record_resident_rating(
         record(
             case,
             EventKind.RESIDENT_RATED,
-            actor=None,
+            actor=None if by_key else person,
             role=Role.RESIDENT,
             at=now,
             data={
