@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module
+from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
@@ -20,6 +21,29 @@ from whistle.organisation.models import (
     RoleAssignment,
     Sector,
 )
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """On SQLite, a session that runs browser tests keeps its test database in a file.
+
+    With the usual in-memory test database, pytest-django (like Django's LiveServerTestCase)
+    hands the live server's threads the test thread's own connection, and two threads using
+    one SQLite connection can deadlock: one holds the connection's lock and waits for the
+    GIL, the other holds the GIL and waits for the lock. A file gives the server its own
+    connections; SQLite's WAL journal and busy timeout (whistle.env) order the writers. Other
+    sessions keep the faster in-memory database.
+    """
+    database: dict[str, Any] = settings.DATABASES["default"]
+    browser = any(item.get_closest_marker("browser") for item in request.session.items)
+    if browser and str(database["ENGINE"]).endswith("sqlite3"):
+        folder = tmp_path_factory.mktemp("database")
+        test_database: dict[str, Any] = database.setdefault("TEST", {})
+        test_database["NAME"] = str(folder / "whistle.sqlite3")
 
 
 @pytest.fixture(autouse=True)

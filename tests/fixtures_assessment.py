@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import transaction
 
 from tests.conftest import make_person
@@ -34,7 +35,8 @@ def bj(day: int, hour: int, minute: int = 0, month: int = 7) -> datetime:
 def record_event(
     case: Case, kind: str, at: datetime, summons: Summons | None = None, **data: Any
 ) -> Event:
-    with transaction.atomic():
+    """Append an event as it was appended then: with the clock at `at`."""
+    with time_machine.travel(at, tick=False), transaction.atomic():
         locked = lock_case(case.pk)
         return append_event(locked, kind, summons=summons, data=data, at=at)
 

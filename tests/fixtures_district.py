@@ -67,13 +67,18 @@ def rate_july(month: Month) -> None:
     """The townships' ratings of July, as in tests/test_assessment.py: before any appeal,
     城管 71.06 → 83.69 (2nd), 派出所 94.90 → 84.97 (1st), 市场监管 68.50 → 69.50 (3rd)."""
     s = month.summonses
-    with time_machine.travel(bj(25, 9), tick=False):
+    # Each case's summonses on the morning after the case's last event.
+    with time_machine.travel(bj(7, 9), tick=False):
         rate_summons(month.longtan_assessor, s["c1_urban"], 5, "到场快，处置彻底")
         rate_summons(month.longtan_assessor, s["c1_police"], 4, "")
+    with time_machine.travel(bj(11, 9), tick=False):
         rate_summons(month.longtan_assessor, s["c2_market"], 3, "返工一次")
+    with time_machine.travel(bj(16, 9), tick=False):
         rate_summons(month.dongsi_dispatcher, s["c3_urban"], 1, "未到场")
         rate_summons(month.dongsi_dispatcher, s["c3_market"], 4, "")
+    with time_machine.travel(bj(23, 9), tick=False):
         rate_summons(month.longtan_assessor, s["c5_urban"], 4, "")
+    with time_machine.travel(bj(25, 9), tick=False):
         rate_summons(month.dongsi_dispatcher, s["c7_urban"], 4, "")
     update_scores()
 

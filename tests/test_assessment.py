@@ -93,14 +93,19 @@ def _in_english():
 
 
 def rate_all(m: Month) -> None:
+    """Each case's summonses rated on the morning after the case's last event."""
     s = m.summonses
-    with time_machine.travel(bj(25, 9), tick=False):
+    with time_machine.travel(bj(7, 9), tick=False):
         rate_summons(m.longtan_assessor, s["c1_urban"], 5, "到场快，处置彻底")
         rate_summons(m.longtan_assessor, s["c1_police"], 4, "")
+    with time_machine.travel(bj(11, 9), tick=False):
         rate_summons(m.longtan_assessor, s["c2_market"], 3, "返工一次")
+    with time_machine.travel(bj(16, 9), tick=False):
         rate_summons(m.dongsi_dispatcher, s["c3_urban"], 1, "未到场")
         rate_summons(m.dongsi_dispatcher, s["c3_market"], 4, "")
+    with time_machine.travel(bj(23, 9), tick=False):
         rate_summons(m.longtan_assessor, s["c5_urban"], 4, "")
+    with time_machine.travel(bj(25, 9), tick=False):
         rate_summons(m.dongsi_dispatcher, s["c7_urban"], 4, "")
     # The worker's pass picks up the cases nobody rated (c4, c6).
     update_scores()

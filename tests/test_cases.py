@@ -3,6 +3,7 @@ backlog, escalation and supervision notices — and refusals that write nothing.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import date, timedelta
 from typing import Any, cast
@@ -231,18 +232,21 @@ def test_a_resident_reports_without_an_account_and_the_phone_stays_out_of_the_tr
 # Photos ---------------------------------------------------------------------------------
 
 
-def test_photos_are_stored_by_content_type_with_their_hash_in_the_trail(whistle_city):
+def test_photos_are_stored_re_encoded_with_their_hash_in_the_trail(whistle_city):
     upload = SimpleUploadedFile("IMG_0001.jpeg", png_bytes(), content_type="image/jpeg")
     case = reported_case(whistle_city, at=NOW, photos=[upload])
     [photo] = Attachment.objects.filter(case=case)
     assert (photo.content_type, photo.purpose, photo.uploaded_by) == (
-        "image/png",
+        "image/jpeg",
         Attachment.Purpose.REPORT,
         whistle_city.steward,
     )
-    assert photo.file.name.endswith(".png") and default_storage.exists(photo.file.name)
+    assert photo.file.name.endswith(".jpg") and default_storage.exists(photo.file.name)
+    with photo.file.open("rb") as stored:
+        content = stored.read()
+    assert content.startswith(b"\xff\xd8") and hashlib.sha256(content).hexdigest() == photo.sha256
     assert Event.objects.get(case=case).data["photos"] == [
-        {"sha256": photo.sha256, "type": "image/png", "size": photo.size}
+        {"sha256": photo.sha256, "type": "image/jpeg", "size": len(content)}
     ]
 
 
@@ -250,7 +254,7 @@ def test_a_file_that_is_not_a_photo_is_refused_and_nothing_is_stored(whistle_cit
     with pytest.raises(actions.InvalidInput) as refused:
         reported_case(whistle_city, photos=[io.BytesIO(b"%PDF-1.4 not an image")])
     assert refused.value.field == "photos"
-    settings.WHISTLE_ATTACHMENT_MAX_BYTES = 50
+    settings.WHISTLE_PHOTO_UPLOAD_MAX_BYTES = 50
     with pytest.raises(actions.InvalidInput):
         reported_case(whistle_city, photos=[png_bytes((64, 64))])
     assert nothing_written() and not Attachment.objects.exists()

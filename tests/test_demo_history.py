@@ -14,6 +14,7 @@ from tests.fixtures_cases import (
     beijing,
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
+from whistle.assessment.scoring import AssessmentEventKind
 from whistle.cases.models import Case, Event, Summons, SupervisionNotice
 from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
@@ -116,3 +117,27 @@ def test_the_history_plays_in_the_real_demo_city(db, settings, tmp_path):
     assert counts["cases"] >= 20 and counts["status.evaluated"] >= 4
     assert Case.objects.filter(lane__name="人民市场东巷").count() >= 5
     assert verify_database().ok
+    # The demo's ratings (whistle.demo.scores) come after each case's history too.
+    assert Event.objects.filter(kind=AssessmentEventKind.RATED).exists()
+    assert trails_going_back() == []
+
+
+def trails_going_back() -> list[str]:
+    """Every event recorded before the one preceding it in its case's trail."""
+    found = []
+    previous: dict[int, Event] = {}
+    for event in Event.objects.order_by("case_id", "seq").select_related("case"):
+        before = previous.get(event.case_id)
+        if before is not None and event.at < before.at:
+            found.append(
+                f"{event.case.reference} #{event.seq} {event.kind} at {event.at:%m-%d %H:%M:%S}"
+                f" after #{before.seq} {before.kind} at {before.at:%m-%d %H:%M:%S}"
+            )
+        previous[event.case_id] = event
+    return found
+
+
+def test_no_trail_of_the_history_goes_back_in_time(whistle_city):
+    build()
+    assert Event.objects.count() > 200
+    assert trails_going_back() == []

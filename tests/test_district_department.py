@@ -129,8 +129,10 @@ def test_an_appeal_with_an_evidence_photo_joins_the_trail(client, rated):
     assert "对这条记录申诉" not in record_html(html, summons)
 
 
-def test_an_appeal_may_name_photos_the_case_already_has(client, rated):
+def test_an_appeal_may_name_photos_the_case_already_has(client, rated, _clock):
     m, s = rated, rated.summonses
+    # After c7 was rated (25 July 09:00), within its days to appeal.
+    _clock.move_to(bj(25, 10))
     summons = s["c7_urban"]
     batch = PhotoBatch([jpeg_upload().read()])
     with transaction.atomic():

@@ -150,7 +150,7 @@ def test_the_hot_spot_page_runs_a_fixed_number_of_queries(
 
 
 def walk_the_lane(person, lane, start: datetime) -> None:
-    with time_machine.travel(start, tick=False):
+    with time_machine.travel(start, tick=False) as clock:
         patrol = start_patrol(person, lane=lane)
         points = [
             {
@@ -162,7 +162,9 @@ def walk_the_lane(person, lane, start: datetime) -> None:
             }
             for i in range(10)
         ]
+        clock.move_to(start + timedelta(minutes=4))
         record_positions(person, patrol, points=points, now=start + timedelta(minutes=4))
+        clock.move_to(start + timedelta(minutes=5))
         end_patrol(person, patrol, now=start + timedelta(minutes=5))
 
 

@@ -204,6 +204,7 @@ def test_the_home_page_runs_a_fixed_number_of_queries_with_forty_summonses_to_ra
         summonses = story.whistle(bj(10, 9) + timedelta(minutes=n), m.urban, m.police)
         for summons in summonses:
             story.event(EventKind.CHECK_IN_ACCEPTED, bj(10, 9, 20) + timedelta(minutes=n), summons)
+        for summons in summonses:
             story.event(EventKind.RESULT, bj(10, 10) + timedelta(minutes=n), summons)
         story.close(bj(10, 11) + timedelta(minutes=n))
     update_scores()

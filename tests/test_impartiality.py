@@ -63,13 +63,15 @@ def declined_police(city: WhistleCity) -> tuple[Case, Summons]:
 def closed_whistle(city: WhistleCity) -> Case:
     """Urban management and the police come, report and are let go; the case is closed."""
     case, _whistle, summonses = whistled_case(city, at=NOW)
-    for department, officer in (
-        (city.urban, city.urban_officer),
-        (city.police, city.police_officer),
-    ):
-        summons = summonses[department.pk]
+    pairs = [
+        (summonses[city.urban.pk], city.urban_officer),
+        (summonses[city.police.pk], city.police_officer),
+    ]
+    for summons, officer in pairs:
         actions.acknowledge(officer, summons, now=minutes(5))
+    for summons, officer in pairs:
         actions.check_in(officer, summons, **device_fix(at=minutes(10)), now=minutes(10))
+    for summons, officer in pairs:
         actions.report_result(officer, summons, result="已处置", now=minutes(30))
     actions.mark_handled(city.dispatcher, case, now=minutes(40))
     actions.check_passed(city.dispatcher, case, now=minutes(50))

@@ -346,7 +346,8 @@ def test_ending_a_patrol_shows_its_summary(client, street):
             ],
         )
     client.force_login(street.steward)
-    response = client.post(reverse("patrol:end", kwargs={"patrol": patrol.uuid}), follow=True)
+    with time_machine.travel(MORNING + timedelta(minutes=5), tick=False):
+        response = client.post(reverse("patrol:end", kwargs={"patrol": patrol.uuid}), follow=True)
     html = response.content.decode()
     assert "巡查已结束" in html
     assert "204 米" in html

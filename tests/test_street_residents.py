@@ -274,7 +274,7 @@ def test_a_renamed_text_file_is_refused_and_the_photo_kept_when_valid(client, st
     client.get(NEW)
     fake = SimpleUploadedFile("photo.jpg", b"not a photo at all", content_type="image/jpeg")
     html = client.post(NEW, {**resident_form(client), "photo": fake}).content.decode()
-    assert "无法识别该文件为照片" in html
+    assert "不是可读取的 JPEG、PNG 或 WebP 图片" in html
     good = SimpleUploadedFile("photo.png", png_bytes((40, 30)), content_type="image/png")
     html = client.post(
         NEW, {**resident_form(client, description=""), "photo": good}

@@ -165,10 +165,16 @@ WHISTLE_LANE_SNAP_METRES = env_float("WHISTLE_LANE_SNAP_METRES", 50.0, minimum=0
 WHISTLE_SIGNING_KEY_FILE = str(
     BASE_DIR / env_str("WHISTLE_SIGNING_KEY_FILE", "var/signing-key.pem")
 )
-# Largest photo or document accepted (bytes).
-WHISTLE_ATTACHMENT_MAX_BYTES = env_int(
-    "WHISTLE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024
+# How far ahead of the server's clock an action's moment may lie (a second server or a
+# device whose clock runs slightly fast); a trail never goes back in time in any case.
+WHISTLE_CLOCK_SKEW_SECONDS = env_float("WHISTLE_CLOCK_SKEW_SECONDS", 5.0, minimum=0.0)
+# Every uploaded photo (whistle.cases.images): the largest file accepted before it is
+# re-encoded (bytes), then the longest side (pixels) and the JPEG quality of the stored copy.
+WHISTLE_PHOTO_UPLOAD_MAX_BYTES = env_int(
+    "WHISTLE_PHOTO_UPLOAD_MAX_BYTES", 15 * 1024 * 1024, minimum=1024
 )
+WHISTLE_PHOTO_MAX_SIDE = env_int("WHISTLE_PHOTO_MAX_SIDE", 2048, minimum=64)
+WHISTLE_PHOTO_JPEG_QUALITY = env_int("WHISTLE_PHOTO_JPEG_QUALITY", 82, minimum=1)
 WHISTLE_DEMO_PASSWORD = env_str("WHISTLE_DEMO_PASSWORD", "whistle-demo-2026")
 WHISTLE_WORKER_INTERVAL_SECONDS = env_float("WHISTLE_WORKER_INTERVAL_SECONDS", 1.0, minimum=0.05)
 # What one tick of `whistle worker` runs, in order: dotted paths of functions
@@ -251,18 +257,13 @@ WHISTLE_PUSH_SERVICE_HOSTS = env_list(
 )
 WHISTLE_PAGE_SIZE = env_int("WHISTLE_PAGE_SIZE", 50, minimum=1)
 
-# The street pages and patrols (docs/street.md): patrol positions, photos, the captcha and
+# The street pages and patrols (docs/street.md): patrol positions, kept photos, the captcha and
 # the residents' rate limits (counted in CACHES). Windows are in seconds.
 WHISTLE_PATROL_MAX_BATCH = env_int("WHISTLE_PATROL_MAX_BATCH", 200, minimum=1)
 WHISTLE_PATROL_MAX_POINTS = env_int("WHISTLE_PATROL_MAX_POINTS", 20_000, minimum=1)
 WHISTLE_PATROL_MAX_ACCURACY_M = env_float("WHISTLE_PATROL_MAX_ACCURACY_M", 50.0, minimum=1.0)
 WHISTLE_PATROL_MIN_STEP_M = env_float("WHISTLE_PATROL_MIN_STEP_M", 10.0, minimum=0.0)
 WHISTLE_PATROL_MAX_SPEED_MPS = env_float("WHISTLE_PATROL_MAX_SPEED_MPS", 8.0, minimum=0.1)
-WHISTLE_PHOTO_UPLOAD_MAX_BYTES = env_int(
-    "WHISTLE_PHOTO_UPLOAD_MAX_BYTES", 15 * 1024 * 1024, minimum=1024
-)
-WHISTLE_PHOTO_MAX_SIDE = env_int("WHISTLE_PHOTO_MAX_SIDE", 2048, minimum=64)
-WHISTLE_PHOTO_JPEG_QUALITY = env_int("WHISTLE_PHOTO_JPEG_QUALITY", 82, minimum=1)
 WHISTLE_PHOTO_KEEP_SECONDS = env_int("WHISTLE_PHOTO_KEEP_SECONDS", 3600, minimum=1)
 WHISTLE_CAPTCHA_SECONDS = env_int("WHISTLE_CAPTCHA_SECONDS", 600, minimum=1)
 WHISTLE_RESIDENT_REPORTS_PER_IP = env_int("WHISTLE_RESIDENT_REPORTS_PER_IP", 10, minimum=1)

@@ -4,9 +4,11 @@ switch, the countdown, live updates, geolocation and the GCJ-02 conversion."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from tests.browser.conftest import PHONE, WALL, sign_in
@@ -247,3 +249,11 @@ def test_the_geolocation_helper_fills_the_position_and_its_accuracy(new_page, sh
     assert page.input_value("#id_accuracy_m") == "12"
     assert "12" in page.locator(".geolocate-status").inner_text()
     shots(page, "components", full_page=True)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's in-memory test database")
+def test_the_live_server_has_its_own_database_connection(live_server):
+    """A shared SQLite connection between the server's threads and the test's can deadlock;
+    the test database is a file, so the server opens connections of its own."""
+    assert Path(connection.settings_dict["NAME"]).is_file()
+    assert live_server.thread.connections_override == {}

@@ -15,12 +15,10 @@ the first overdue instant is the deadline plus one microsecond (`OVERDUE_STEP`).
 from __future__ import annotations
 
 import functools
-import importlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
 from typing import Any
 
 from django.conf import settings
@@ -29,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from whistle.cases.models import Case, Event, Summons, SupervisionNotice
-from whistle.cases.trail import EventKind
+from whistle.cases.trail import EventKind, case_link, record
 from whistle.notifications.outbox import notify_many
 from whistle.organisation.models import Person, Role
 from whistle.policies.models import DistrictPolicy
@@ -738,19 +736,21 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _actions() -> ModuleType:
-    # Imported when first needed: the actions import this module.
-    return importlib.import_module("whistle.cases.actions._common")
-
-
 def _record(
     case: Case, kind: str, *, summons: Summons | None, at: datetime, data: dict[str, Any]
 ) -> Event:
-    """Append the sweep's trail event, offered to the webhooks like every action's."""
-    event: Event = _actions().record(
-        case, kind, actor=None, role=SYSTEM_ROLE, at=at, summons=summons, data=data
+    """Append the sweep's trail event, offered to the webhooks like every action's; never
+    before the case's last event (an action a few seconds ahead of this pass's clock)."""
+    return record(
+        case,
+        kind,
+        actor=None,
+        role=SYSTEM_ROLE,
+        at=at,
+        summons=summons,
+        data=data,
+        follow_trail=True,
     )
-    return event
 
 
 def notify(
@@ -772,7 +772,7 @@ def notify(
         kind=event.kind,
         subject=subject,
         body=body,
-        link=_actions().case_link(case),
+        link=case_link(case),
         dedupe_key=dedupe_key,
         payload={"case": case.reference, "seq": event.seq, "kind": event.kind},
     )

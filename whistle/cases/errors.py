@@ -46,6 +46,13 @@ class InvalidInput(ActionRefused):
         self.field = field
 
 
+class MomentRefused(ActionRefused):
+    """The action's moment cannot stand in the trail: it lies before the last event recorded
+    (a trail never goes back in time) or too far ahead of the server's clock."""
+
+    code = "moment"
+
+
 class RecordedRefusal(ActionRefused):
     """Refused, and the refused attempt has been committed to the trail.
 

@@ -1,21 +1,29 @@
 """The trail (一次一留痕): appending hash-chained events and checking the chain.
 
 `append_event` must run inside the transaction of the change it records, with the case row
-locked (`lock_case`), so that two writers cannot both take the same sequence number.
+locked (`lock_case`), so that two writers cannot both take the same sequence number. Every
+event passes through it, so it is also where the trail's time rule is kept: an event is never
+recorded before the case's last one, nor further ahead of the server's clock than
+`WHISTLE_CLOCK_SKEW_SECONDS`. `record` appends the event of an action or of the deadline
+sweep and offers it to the webhooks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases.errors import MomentRefused
 from whistle.cases.models import Case, Event, Summons
+from whistle.notifications.outbox import notify_webhooks
+from whistle.organisation.models import Person
 
 GENESIS = "0" * 64
 
@@ -139,6 +147,40 @@ def compute_hash(content: dict[str, Any], prev_hash: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def clock_skew() -> timedelta:
+    """How far ahead of the server's clock a moment may lie: a device or a second server
+    whose clock runs slightly fast."""
+    return timedelta(seconds=settings.WHISTLE_CLOCK_SKEW_SECONDS)
+
+
+def _shown(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def check_moment(at: datetime, last: datetime | None) -> None:
+    """Refuse a moment earlier than `last` (the latest moment already on the record) or more
+    than the allowed skew ahead of the clock; MomentRefused says which."""
+    if last is not None and at < last:
+        raise MomentRefused(
+            _(
+                "This cannot be recorded at %(at)s: the last event was recorded at %(last)s, "
+                "and the record never goes back in time."
+            ),
+            at=_shown(at),
+            last=_shown(last),
+        )
+    clock = timezone.now()
+    if at > clock + clock_skew():
+        raise MomentRefused(
+            _(
+                "This cannot be recorded at %(at)s: that is ahead of the server's clock "
+                "(%(clock)s)."
+            ),
+            at=_shown(at),
+            clock=_shown(clock),
+        )
+
+
 def append_event(
     case: Case,
     kind: str,
@@ -150,15 +192,23 @@ def append_event(
     lon: float | None = None,
     lat: float | None = None,
     at: datetime | None = None,
+    follow_trail: bool = False,
 ) -> Event:
     """Append one event to the case's trail. Call with the case locked, inside the change's
     transaction. `data` must be JSON-serialisable (before/after values, reasons, distances).
+
+    An `at` before the case's last event is refused (`MomentRefused`), and so is one too far
+    ahead of the clock. With `follow_trail` (the deadline sweep, whose moment is only when
+    it looked) an earlier `at` is moved up to the last event's moment instead.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("append_event must run inside the transaction of the change")
     at = at or timezone.now()
     data = json.loads(_canonical(data or {}))
-    last = Event.objects.filter(case=case).order_by("-seq").values("seq", "hash").first()
+    last = Event.objects.filter(case=case).order_by("-seq").values("seq", "hash", "at").first()
+    if last is not None and follow_trail:
+        at = max(at, last["at"])
+    check_moment(at, last["at"] if last else None)
     seq = (last["seq"] + 1) if last else 1
     prev_hash = last["hash"] if last else GENESIS
     actor_id = actor.pk if actor is not None else None
@@ -192,3 +242,52 @@ def append_event(
     Case.objects.filter(pk=case.pk).update(trail_length=seq, trail_head=event.hash)
     case.trail_length, case.trail_head = seq, event.hash
     return event
+
+
+def record(
+    case: Case,
+    kind: str,
+    *,
+    actor: Person | None,
+    role: str,
+    at: datetime,
+    summons: Summons | None = None,
+    data: dict[str, Any] | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    follow_trail: bool = False,
+) -> Event:
+    """Append the trail event of an action or of the sweep and offer it to the webhooks that
+    want it."""
+    event = append_event(
+        case,
+        kind,
+        actor=actor,
+        actor_role=role,
+        summons=summons,
+        data=data,
+        lon=lon,
+        lat=lat,
+        at=at,
+        follow_trail=follow_trail,
+    )
+    notify_webhooks(
+        kind,
+        {
+            "case": case.reference,
+            "case_id": str(case.uuid),
+            "seq": event.seq,
+            "kind": kind,
+            "at": event.at.astimezone(UTC).isoformat(),
+            "summons": str(summons.uuid) if summons is not None else None,
+            "data": event.data,
+            "hash": event.hash,
+        },
+        dedupe_key=f"event:{event.hash}",
+    )
+    return event
+
+
+def case_link(case: Case) -> str:
+    """Where the case's page is, for the messages that tell people about its events."""
+    return f"/cases/{case.reference}/"

@@ -747,8 +747,13 @@ def _clock_stopped_at(moment: datetime) -> Iterator[None]:
         timezone.now = original
 
 
-def _sweep_until(moment: datetime) -> None:
-    """Let the deadline sweep do, up to `moment`, what the worker would have done."""
+def _sweep_until(moment: datetime, since: datetime | None) -> None:
+    """Let the deadline sweep do, up to `moment`, what the worker would have done.
+
+    `since` is the moment of the step played last: the worker's clock had passed it, so
+    what fell due earlier but became known only through that step (a reminder point of a
+    deadline that rework moved) is recorded then, never before it.
+    """
     previous: datetime | None = None
     while True:
         due = min(
@@ -764,7 +769,9 @@ def _sweep_until(moment: datetime) -> None:
         )
         if due is None or due > moment:
             return
-        at = due if previous is None or due > previous else moment
+        at = max(due, since) if since is not None else due
+        if previous is not None and at <= previous:
+            at = moment
         with _clock_stopped_at(at):
             sweep(at, batch=500)
         if at == moment:
@@ -854,11 +861,13 @@ def build_history(seed: int = 2026) -> dict[str, int]:
         for when, index, step in story.steps
         if when <= end
     )
+    played: datetime | None = None
     with transaction.atomic():
         for when, _number, _index, step in steps:
-            _sweep_until(when)
+            _sweep_until(when, played)
             step(when)
-        _sweep_until(end)
+            played = when
+        _sweep_until(end, played)
     counts = _counts(cast.district)
     return {**counts, "created": counts["cases"]}
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import csv
 import random
 import tempfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from whistle.assessment.actions import AssessmentError, rate_summons
@@ -42,6 +43,17 @@ def _months(first: date, last: date) -> list[date]:
         months.append(month)
         month = (month + timedelta(days=32)).replace(day=1)
     return months
+
+
+def _rating_moment(case: Case) -> datetime:
+    """Two hours after the case closed, or an hour after the last event of its trail (an
+    evaluation, a call-back, an earlier rating) when that is later; never after the clock."""
+    assert case.closed_at is not None
+    last = case.events.order_by("-seq").values_list("at", flat=True).first()
+    moment = case.closed_at + timedelta(hours=2)
+    if last is not None:
+        moment = max(moment, last + timedelta(hours=1))
+    return min(moment, timezone.now())
 
 
 def build(city: Any) -> str:
@@ -83,11 +95,7 @@ def build(city: Any) -> str:
         rating = rng.choice((3, 4, 4, 5, 5))
         try:
             rate_summons(
-                assessor,
-                summons,
-                rating,
-                COMMENTS[rating],
-                now=summons.case.closed_at + timedelta(hours=2),
+                assessor, summons, rating, COMMENTS[rating], now=_rating_moment(summons.case)
             )
         except AssessmentError:
             continue  # not assessable (e.g. released before it acted): nothing to rate

@@ -24,9 +24,9 @@ from whistle.cases.actions import NOTE_MAX, REASON_MAX, RESULT_MAX, check_in_tar
 from whistle.cases.models import Case
 from whistle.cases.proof import PositionSource
 from whistle.cases.rules import district_policy
-from whistle.desk.photos import PhotosField
 from whistle.policies.models import CheckInRule, WhistleKind
 from whistle.web.forms import Textarea
+from whistle.web.photos import PhotosField
 
 ROWS_SHORT = {"rows": 2}
 HIDDEN = forms.HiddenInput

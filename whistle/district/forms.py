@@ -17,18 +17,12 @@ from django.utils.translation import gettext_lazy as _
 from whistle.assessment.actions import RATING_COMMENT_MAX
 from whistle.assessment.models import Scheme, SummonsAssessment, validate_share
 from whistle.assessment.periods import Period, PeriodKind
-from whistle.cases.actions import (
-    MAX_PHOTOS,
-    REASON_MAX,
-    RESULT_MAX,
-    InvalidInput,
-    PhotoBatch,
-    max_photo_bytes,
-)
+from whistle.cases.actions import REASON_MAX, RESULT_MAX
 from whistle.cases.models import Attachment
 from whistle.district import corrections
 from whistle.district.picker import period_label
 from whistle.web.forms import Textarea
+from whistle.web.photos import PhotosField
 
 ROWS_SHORT = {"rows": 2}
 
@@ -58,42 +52,6 @@ class RatingForm(forms.Form):
         widget=Textarea(attrs=ROWS_SHORT),
         help_text=_("What went well or badly; the department reads it."),
     )
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class EvidencePhotosField(forms.FileField):
-    """Up to nine photos, checked by the case actions' own rules (JPEG, PNG or WebP, size,
-    pixels); cleans to their bytes."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(
-            widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
-            **kwargs,
-        )
-
-    def to_python(self, data: Any) -> Any:
-        return data
-
-    def clean(self, data: Any, initial: Any = None) -> list[bytes]:
-        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
-        if len(files) > MAX_PHOTOS:
-            raise forms.ValidationError(
-                _("Send at most %(max)s photos at a time."), params={"max": MAX_PHOTOS}
-            )
-        limit = max_photo_bytes()
-        contents = []
-        for upload in files:
-            upload.seek(0)
-            contents.append(upload.read(limit + 1))
-        try:
-            PhotoBatch(contents, field="photos")
-        except InvalidInput as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return contents
 
 
 class AttachmentChoiceField(forms.MultipleChoiceField):
@@ -183,7 +141,7 @@ class AppealForm(CorrectionFields):
         help_text=_("e.g. the time on the body camera, a witness, a document number."),
     )
     case_photos = AttachmentChoiceField(label=_("Photos of the case as evidence"))
-    photos = EvidencePhotosField(
+    photos = PhotosField(
         label=_("Evidence photos"), help_text=_("JPEG, PNG or WebP; at most nine.")
     )
 

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.models import Case
 from whistle.cases.permissions import Scoped, acting_role, refusal
+from whistle.cases.trail import check_moment
 from whistle.organisation.models import Jurisdiction, Lane, Person, Role, RoleAssignment
 from whistle.patrols import checklist
 from whistle.patrols.models import CheckResult, Patrol, PatrolEvent, RoutePoint
@@ -105,7 +106,9 @@ def _local(value: datetime) -> str:
     return timezone.localtime(value).strftime("%H:%M")
 
 
-def _lock(patrol: Patrol, person: Person, action: Any) -> Patrol:
+def _lock(patrol: Patrol, person: Person, action: Any, now: datetime) -> Patrol:
+    """Lock the person's open patrol; `now` must not lie before its last activity (its record
+    never goes back in time) nor too far ahead of the clock."""
     locked = (
         Patrol.objects.select_for_update(of=("self",))
         .select_related("lane__township")
@@ -121,6 +124,7 @@ def _lock(patrol: Patrol, person: Person, action: Any) -> Patrol:
             action=action,
             time=_local(locked.ended_at),
         )
+    check_moment(now, locked.last_activity_at)
     return locked
 
 
@@ -136,6 +140,7 @@ def start_patrol(person: Person, *, lane: Lane, now: datetime | None = None) -> 
     role = patrol_role(person, lane)
     if role is None:
         raise refusal(_("patrol this lane"), *_scopes(lane))
+    check_moment(now, None)
     with transaction.atomic():
         current = open_patrol(person)
         if current is not None:
@@ -289,7 +294,7 @@ def record_positions(
         raise InvalidInput("location", _("Unknown positions status."))
     action = _("record positions on this patrol")
     with transaction.atomic():
-        patrol = _lock(patrol, person, action)
+        patrol = _lock(patrol, person, action, now)
         earliest = patrol.started_at - EARLY_TOLERANCE
         latest = now + LATE_TOLERANCE
         cleaned = [_clean_point(raw, n, earliest, latest) for n, raw in enumerate(points, 1)]
@@ -378,7 +383,7 @@ def record_check(
         raise InvalidInput("note", _("The note contains a NUL character."))
     action = _("tick the checklist of this patrol")
     with transaction.atomic():
-        patrol = _lock(patrol, person, action)
+        patrol = _lock(patrol, person, action, now)
         items = _item_keys(patrol)
         if item not in items:
             raise InvalidInput("item", _("This item is not on the patrol's checklist."))
@@ -426,7 +431,7 @@ def end_patrol(person: Person, patrol: Patrol, *, now: datetime | None = None) -
     now = _moment(now)
     action = _("end this patrol")
     with transaction.atomic():
-        patrol = _lock(patrol, person, action)
+        patrol = _lock(patrol, person, action, now)
         ticked = set(CheckResult.objects.filter(patrol=patrol).values_list("item", flat=True))
         CheckResult.objects.bulk_create(
             [

@@ -10,20 +10,6 @@ def _int(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
-def upload_max_bytes() -> int:
-    """The largest photo accepted from a phone, before it is re-encoded."""
-    return _int("WHISTLE_PHOTO_UPLOAD_MAX_BYTES", 15 * 1024 * 1024)
-
-
-def photo_max_side() -> int:
-    """Photos are re-encoded to at most this many pixels on their longer side."""
-    return _int("WHISTLE_PHOTO_MAX_SIDE", 2048)
-
-
-def photo_quality() -> int:
-    return _int("WHISTLE_PHOTO_JPEG_QUALITY", 82)
-
-
 def kept_photo_seconds() -> int:
     """How long a checked photo waits for the rest of its form to be put right."""
     return _int("WHISTLE_PHOTO_KEEP_SECONDS", 3600)

@@ -16,8 +16,8 @@ from typing import Any
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from whistle.cases.images import Photo
 from whistle.street import conf
-from whistle.street.images import Photo
 
 _PREFIX = "street:photo:"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
@@ -32,34 +32,33 @@ def _owner(request: HttpRequest) -> str:
     return f"session:{request.session.session_key}"
 
 
-def keep(request: HttpRequest, photo: Photo) -> str:
+def keep(request: HttpRequest, photo: Photo, thumbnail: str) -> str:
     token = secrets.token_urlsafe(24)
     cache.set(
         _PREFIX + token,
         {
             "owner": _owner(request),
-            "jpeg": photo.jpeg,
+            "content": photo.content,
             "width": photo.width,
             "height": photo.height,
-            "thumbnail": photo.thumbnail,
+            "thumbnail": thumbnail,
         },
         timeout=conf.kept_photo_seconds(),
     )
     return token
 
 
-def find(request: HttpRequest, token: str) -> Photo | None:
+def find(request: HttpRequest, token: str) -> tuple[Photo, str] | None:
+    """The photo kept under the token, with its thumbnail."""
     if not token or not _TOKEN.match(token):
         return None
     entry = cache.get(_PREFIX + token)
     if not isinstance(entry, dict) or entry.get("owner") != _owner(request):
         return None
-    return Photo(
-        jpeg=entry["jpeg"],
-        width=entry["width"],
-        height=entry["height"],
-        thumbnail=entry["thumbnail"],
-    )
+    if not isinstance(entry.get("content"), bytes):
+        return None  # kept in another shape by an earlier version: chosen again
+    photo = Photo(content=entry["content"], width=entry["width"], height=entry["height"])
+    return photo, entry["thumbnail"]
 
 
 def drop(token: str) -> None:

@@ -3,22 +3,33 @@ earlier attempt, so that a form sent back never silently drops the photo."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 from django import forms
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from whistle.cases.images import Photo, PhotoRefused, prepare
 from whistle.street import kept
-from whistle.street.images import Photo, PhotoRefused, process
+
+# The small copy shown again on a form sent back.
+THUMBNAIL_SIDE = 240
 
 
 @dataclass
 class PhotoState:
     photo: Photo | None = None
+    # A data: URI, small enough to show the photo again on a re-rendered form.
+    thumbnail: str = ""
     token: str = ""
     # Why the photo must be chosen again, shown on the photo field.
     error: str = ""
+
+
+def thumbnail(photo: Photo) -> str:
+    small = prepare(photo.content, side=THUMBNAIL_SIDE, quality=70)
+    return "data:image/jpeg;base64," + base64.b64encode(small.content).decode("ascii")
 
 
 def take_photo(request: HttpRequest) -> PhotoState:
@@ -28,18 +39,20 @@ def take_photo(request: HttpRequest) -> PhotoState:
     previous = request.POST.get("photo_token", "")
     if upload is not None:
         try:
-            photo = process(upload)
+            photo = prepare(upload, field="photo")
         except PhotoRefused as refused:
             return PhotoState(error=_("%(reason)s Choose the photo again.") % {"reason": refused})
+        small = thumbnail(photo)
         kept.drop(previous)
-        return PhotoState(photo=photo, token=kept.keep(request, photo))
+        return PhotoState(photo=photo, thumbnail=small, token=kept.keep(request, photo, small))
     if previous:
         found = kept.find(request, previous)
         if found is None:
             return PhotoState(
                 error=_("The photo chosen earlier has expired. Choose the photo again.")
             )
-        return PhotoState(photo=found, token=previous)
+        photo, small = found
+        return PhotoState(photo=photo, thumbnail=small, token=previous)
     return PhotoState()
 
 

@@ -420,7 +420,7 @@ def report(request: HttpRequest) -> HttpResponse:
                     lat=data["lat"],
                     accuracy_m=data["accuracy_m"],
                     category=data["category"],
-                    photos=[photo.photo.jpeg] if photo.photo else None,
+                    photos=[photo.photo] if photo.photo else None,
                 )
             except ActionRefused as refused:
                 show_refusal(form, refused)

@@ -21,10 +21,10 @@ from whistle.cases.actions import (
     resident_may_rate,
 )
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
+from whistle.cases.images import PhotoRefused, prepare
 from whistle.cases.models import Attachment, Case
 from whistle.street import captcha, kept, ratelimit
 from whistle.street.forms import FollowForm, RatingForm, ResidentReportForm, show_refusal
-from whistle.street.images import reencode_for_display
 from whistle.street.photos import PhotoState, attach, take_photo
 from whistle.street.public import (
     REFERENCE,
@@ -42,6 +42,8 @@ REFERENCES_KEY = "street_references"
 # The newest report's rating key, until the thank-you page has shown it once.
 NEW_KEY = "street_new_rating_key"
 RATABLE = (Case.Status.CLOSED, Case.Status.EVALUATED)
+# Result photos are shown to the public at most this many pixels on their longer side.
+PUBLIC_PHOTO_SIDE = 1280
 DISTRICT_CODE = re.compile(r"^[0-9]{6}$")
 
 
@@ -164,7 +166,7 @@ def new(request: HttpRequest) -> HttpResponse:
             lat=data["lat"],
             accuracy_m=data["accuracy_m"],
             address=data["address"],
-            photos=[photo.photo.jpeg] if photo.photo else None,
+            photos=[photo.photo] if photo.photo else None,
             reporter=user if user.is_authenticated else None,
         )
     except ActionRefused as refused:
@@ -392,10 +394,10 @@ def photo(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
         raise Http404
     try:
         with attachment.file.open("rb") as handle:
-            content = reencode_for_display(handle.read())
-    except (OSError, ValueError):
+            shown = prepare(handle.read(), side=PUBLIC_PHOTO_SIDE)
+    except (OSError, PhotoRefused):
         raise Http404 from None
-    response = HttpResponse(content, content_type="image/jpeg")
+    response = HttpResponse(shown.content, content_type=shown.content_type)
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -9,22 +9,20 @@ and writes nothing, except a refused check-in and an early check-out, which are 
 trail (`RecordedRefusal`).
 
 Pages, the API, commands and the worker call these functions; nothing else saves a case.
-The limits they apply to texts and photos are exported here too, for forms to show, and
-`PhotoBatch` with `atomic` for other domain actions that store photos as a case's
-attachments inside their own transaction.
+The limits they apply to texts are exported here too, for forms to show (those of photos
+are in `whistle.cases.images`, which every upload passes through), and `PhotoBatch` with
+`atomic` for other domain actions that store photos as a case's attachments inside their
+own transaction.
 """
 
 from whistle.cases.actions._common import (
     DESCRIPTION_MAX,
-    MAX_PHOTO_PIXELS,
     MAX_PHOTOS,
     NOTE_MAX,
-    PHOTO_FORMATS,
     REASON_MAX,
     RESULT_MAX,
     PhotoBatch,
     atomic,
-    max_photo_bytes,
     moment,
 )
 from whistle.cases.actions.calendar import RecomputeSummary, recompute_assumed_deadlines
@@ -81,9 +79,7 @@ from whistle.cases.suggest import possible_duplicates, suggest_categories, sugge
 __all__ = [
     "DESCRIPTION_MAX",
     "MAX_PHOTOS",
-    "MAX_PHOTO_PIXELS",
     "NOTE_MAX",
-    "PHOTO_FORMATS",
     "REASON_MAX",
     "RESULT_MAX",
     "ActionRefused",
@@ -111,7 +107,6 @@ __all__ = [
     "file_case",
     "issue_supervision_notice",
     "mark_handled",
-    "max_photo_bytes",
     "merge_case",
     "moment",
     "possible_duplicates",

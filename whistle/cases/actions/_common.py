@@ -3,14 +3,11 @@ computing deadlines and queuing notifications."""
 
 from __future__ import annotations
 
-import hashlib
-import io
 import math
 import re
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,15 +15,17 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, UnidentifiedImageError
 
 from whistle.cases.deadlines import next_check_for
 from whistle.cases.errors import ActionRefused, InvalidInput
+from whistle.cases.images import Photo, prepare
 from whistle.cases.models import Attachment, Case, Event, Summons
-from whistle.cases.trail import append_event
-from whistle.notifications.outbox import notify_many, notify_webhooks
+from whistle.cases.trail import case_link
+from whistle.cases.trail import record as record  # the action modules take it from here
+from whistle.notifications.outbox import notify_many
 from whistle.organisation.models import Department, Jurisdiction, Person, Role
 from whistle.policies.calendar import (
     CalendarError,
@@ -42,21 +41,10 @@ RESULT_MAX = 4000
 DESCRIPTION_MAX = 4000
 
 MAX_PHOTOS = 9
-MAX_PHOTO_PIXELS = 60_000_000
-# Pillow's name for each accepted format → (content type, file extension).
-PHOTO_FORMATS = {
-    "JPEG": ("image/jpeg", "jpg"),
-    "PNG": ("image/png", "png"),
-    "WEBP": ("image/webp", "webp"),
-}
 
 ZERO = timedelta()
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{3,38}[0-9]$")
-
-
-def max_photo_bytes() -> int:
-    return int(getattr(settings, "WHISTLE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
 
 
 def moment(now: datetime | None) -> datetime:
@@ -148,70 +136,36 @@ def rounded(value: float | None, places: int = 1) -> float | None:
 # Photos ---------------------------------------------------------------------------------
 
 
-@dataclass
-class _Photo:
-    content: bytes
-    sha256: str
-    content_type: str
-    extension: str
+def _photo_label_text(number: int) -> str:
+    return gettext("Photo %(n)s") % {"n": number}
+
+
+# Built when a refusal is shown, in the language active there.
+_photo_label = lazy(_photo_label_text, str)
 
 
 class PhotoBatch:
-    """Photos checked before the transaction starts; stored inside it; removed from storage
-    again when the transaction fails (storage writes cannot be rolled back)."""
+    """Photos checked and re-encoded (`whistle.cases.images`) before the transaction starts;
+    stored inside it; removed from storage again when the transaction fails (storage writes
+    cannot be rolled back).
+
+    Takes uploads (bytes or files), and photos a form already passed through
+    `images.prepare`, which are stored as they are.
+    """
 
     def __init__(self, photos: Iterable[Any] | None, field: str = "photos") -> None:
         self.field = field
-        self.items = [self._check(p, i) for i, p in enumerate(photos or [], start=1)]
-        if len(self.items) > MAX_PHOTOS:
+        photos = list(photos or [])
+        # Counted before decoding: a tenth file costs nothing to refuse.
+        if len(photos) > MAX_PHOTOS:
             raise InvalidInput(field, _("At most %(max)s photos at a time."), max=MAX_PHOTOS)
+        self.items = [self._prepared(p, n) for n, p in enumerate(photos, start=1)]
         self.stored: list[str] = []
 
-    def _check(self, photo: Any, number: int) -> _Photo:
-        limit = max_photo_bytes()
-        if isinstance(photo, bytes | bytearray):
-            content = bytes(photo)
-        elif hasattr(photo, "read"):
-            if hasattr(photo, "seek"):
-                photo.seek(0)
-            content = photo.read(limit + 1)
-        else:
-            raise InvalidInput(self.field, _("Photo %(n)s is not a file."), n=number)
-        if not content:
-            raise InvalidInput(self.field, _("Photo %(n)s is empty."), n=number)
-        if len(content) > limit:
-            raise InvalidInput(
-                self.field,
-                _("Photo %(n)s is larger than %(mb)s MB."),
-                n=number,
-                mb=round(limit / 1024 / 1024, 1),
-            )
-        try:
-            with Image.open(io.BytesIO(content)) as image:
-                image_format = image.format or ""
-                width, height = image.size
-                image.verify()
-        except (
-            UnidentifiedImageError,
-            OSError,
-            SyntaxError,
-            ValueError,
-            Image.DecompressionBombError,
-        ):
-            raise InvalidInput(
-                self.field, _("Photo %(n)s is not a readable JPEG, PNG or WebP image."), n=number
-            ) from None
-        if image_format not in PHOTO_FORMATS:
-            raise InvalidInput(
-                self.field,
-                _("Photo %(n)s is a %(format)s image; send JPEG, PNG or WebP."),
-                n=number,
-                format=image_format or "?",
-            )
-        if width * height > MAX_PHOTO_PIXELS:
-            raise InvalidInput(self.field, _("Photo %(n)s has too many pixels."), n=number)
-        content_type, extension = PHOTO_FORMATS[image_format]
-        return _Photo(content, hashlib.sha256(content).hexdigest(), content_type, extension)
+    def _prepared(self, photo: Any, number: int) -> Photo:
+        if isinstance(photo, Photo):
+            return photo
+        return prepare(photo, label=_photo_label(number), field=self.field)
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -269,47 +223,6 @@ def atomic(*batches: PhotoBatch) -> Iterator[None]:
 
 
 # The trail, deadlines and notifications -------------------------------------------------
-
-
-def record(
-    case: Case,
-    kind: str,
-    *,
-    actor: Person | None,
-    role: str,
-    at: datetime,
-    summons: Summons | None = None,
-    data: dict[str, Any] | None = None,
-    lon: float | None = None,
-    lat: float | None = None,
-) -> Event:
-    """Append the action's trail event and offer it to the webhooks that want it."""
-    event = append_event(
-        case,
-        kind,
-        actor=actor,
-        actor_role=role,
-        summons=summons,
-        data=data,
-        lon=lon,
-        lat=lat,
-        at=at,
-    )
-    notify_webhooks(
-        kind,
-        {
-            "case": case.reference,
-            "case_id": str(case.uuid),
-            "seq": event.seq,
-            "kind": kind,
-            "at": iso(at),
-            "summons": str(summons.uuid) if summons is not None else None,
-            "data": event.data,
-            "hash": event.hash,
-        },
-        dedupe_key=f"event:{event.hash}",
-    )
-    return event
 
 
 def iso(value: datetime | None) -> str | None:
@@ -409,10 +322,6 @@ def people_with_role(role: str, jurisdiction: Jurisdiction | None) -> list[Perso
             is_active=True, roles__role=role, roles__jurisdiction=jurisdiction
         ).distinct()
     )
-
-
-def case_link(case: Case) -> str:
-    return f"/cases/{case.reference}/"
 
 
 def notify(
