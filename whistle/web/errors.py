@@ -176,8 +176,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
                 "text": SERVER_PROBLEM.text,
                 "product": _("Whistle"),
                 "home": _("Back to the home page"),
-                "time_label": _("Time (Beijing time)"),
-                "time": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S"),
+                "time": _("Time (Beijing time): %(time)s")
+                % {"time": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")},
                 "lang": "zh-CN" if language.lower().startswith("zh") else language,
                 "stylesheet": _static_or_blank("whistle/whistle.css"),
                 "icon": _static_or_blank("whistle/favicon.svg"),
