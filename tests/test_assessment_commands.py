@@ -17,7 +17,7 @@ from tests.fixtures_assessment import (
     scheme_one_third,
 )
 from tests.test_assessment import appeal_c3_urban, rate_all
-from whistle.assessment.models import ScoreCell, SummonsAssessment
+from whistle.assessment.models import SummonsAssessment
 
 
 @pytest.fixture(autouse=True)
@@ -110,6 +110,7 @@ def test_recompute_scores_check_names_a_tampered_record_and_fails(scored_july):
 @pytest.mark.django_db
 def test_recompute_scores_check_names_each_difference_in_chinese_words(scored_july):
     from tests.test_no_english import english_words
+    from whistle.assessment.models import ScoreCell
 
     m = scored_july
     summons = m.summonses["c7_urban"]
