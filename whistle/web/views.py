@@ -9,11 +9,12 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from whistle.cases.models import Case, Summons
 from whistle.organisation.models import Jurisdiction, Lane
@@ -151,3 +152,12 @@ def components(request: HttpRequest) -> HttpResponse:
         "summons_statuses": Summons.Status.choices,
     }
     return render(request, "web/components.html", context)
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers and tools ask for /favicon.ico without reading a page's links. Not a
+    permanent redirect: the collected file's hashed name changes with its content."""
+    response = HttpResponseRedirect(static("whistle/favicon.ico"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -50,6 +50,25 @@ def js_strings() -> SafeString:
     return json_script(chrome.js_strings(), "whistle-strings")
 
 
+@register.simple_tag(takes_context=True)
+def page_url(context: template.Context, param: str, number: int) -> str:
+    """This page's address with ``param`` set to ``number``, every other parameter kept (the
+    period, the township, another list's page)."""
+    request = context["request"]
+    query = request.GET.copy()
+    query[param] = str(number)
+    return f"?{query.urlencode()}"
+
+
+@register.inclusion_tag("web/components/pagination.html", takes_context=True)
+def pagination(
+    context: template.Context, page: Any, param: str = "page", label: Any = ""
+) -> dict[str, Any]:
+    """Previous and next links of one paginated list; ``param`` names its page in the query,
+    so that two lists on one page turn their pages independently."""
+    return {"request": context["request"], "page": page, "param": param, "label": label}
+
+
 @register.filter
 def status_tone(status: str) -> str:
     return tone_of(status)
