@@ -31,34 +31,18 @@ from whistle.cases.actions._common import (
     people_with_role,
     photo_data,
     record,
-    require_summons_status,
     rounded,
     set_next_check,
 )
-from whistle.cases.errors import ActionRefused, CheckInRefused, CheckOutRefused, InvalidInput
+from whistle.cases.errors import CheckInRefused, CheckOutRefused, InvalidInput
 from whistle.cases.models import Attachment, Case, Summons
-from whistle.cases.permissions import DEPARTMENT_STAFF, TOWNSHIP_OFFICE, Scoped, require_role
+from whistle.cases.permissions import may_leave, require
 from whistle.cases.rules import district_policy
 from whistle.cases.trail import EventKind, lock_summons
 from whistle.organisation import geo
 from whistle.organisation.models import Person, Role
 
 S = Summons.Status
-# Once the township has marked the case resolved, its departments may leave.
-CASE_RESOLVED = (
-    Case.Status.HANDLED,
-    Case.Status.CHECKED,
-    Case.Status.CLOSED,
-    Case.Status.EVALUATED,
-)
-
-
-def _department_staff(summons: Summons) -> Scoped:
-    return Scoped(DEPARTMENT_STAFF, department=summons.department)
-
-
-def _township_office(case: Case) -> Scoped:
-    return Scoped(TOWNSHIP_OFFICE, jurisdiction=case.township)
 
 
 def _save(summons: Summons, now: datetime, *fields: str) -> None:
@@ -79,9 +63,7 @@ def acknowledge(
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case, summons = lock_summons(summons.pk)
-        action = _("acknowledge this summons")
-        role = require_role(actor, action, _department_staff(summons))
-        require_summons_status(summons, [S.SUMMONED], action)
+        role = require(actor, "acknowledge", summons)
         summons.status = S.ACKNOWLEDGED
         summons.acknowledged_at = now
         summons.acknowledged_by = actor
@@ -135,15 +117,7 @@ def check_in(
     refused: CheckInRefused | None = None
     with atomic(batch):
         case, summons = lock_summons(summons.pk)
-        action = _("check in on this summons")
-        role = require_role(actor, action, _department_staff(summons))
-        if summons.whistle_id is None:
-            raise ActionRefused(
-                _("A routine dispatch has no check-in on site: report progress and the result.")
-            )
-        if summons.status == S.SUMMONED:
-            raise ActionRefused(_("Acknowledge the summons before checking in."))
-        require_summons_status(summons, [S.ACKNOWLEDGED], action)
+        role = require(actor, "check_in", summons)
         target, target_kind = check_in_target(case, summons)
         distance = round(geo.distance_m(position, target), 1)
         radius = district_policy(case.district).checkin_radius_m
@@ -248,9 +222,7 @@ def report_progress(
     batch = PhotoBatch(photos)
     with atomic(batch):
         case, summons = lock_summons(summons.pk)
-        action = _("report progress on this summons")
-        role = require_role(actor, action, _department_staff(summons))
-        require_summons_status(summons, [S.ACKNOWLEDGED, S.ON_SITE], action)
+        role = require(actor, "report_progress", summons)
         attachments = batch.store(
             case, Attachment.Purpose.PROGRESS, actor=actor, now=now, summons=summons
         )
@@ -281,12 +253,7 @@ def report_result(
     batch = PhotoBatch(photos)
     with atomic(batch):
         case, summons = lock_summons(summons.pk)
-        action = _("report the result of this summons")
-        role = require_role(actor, action, _department_staff(summons))
-        if summons.whistle_id is not None and summons.status == S.ACKNOWLEDGED:
-            raise ActionRefused(_("Check in on site before reporting the result."))
-        allowed = [S.ON_SITE] if summons.whistle_id is not None else [S.ACKNOWLEDGED]
-        require_summons_status(summons, allowed, action)
+        role = require(actor, "report_result", summons)
         attachments = batch.store(
             case, Attachment.Purpose.RESULT, actor=actor, now=now, summons=summons
         )
@@ -329,14 +296,7 @@ def decline(
     reason = clean_text(reason, "reason", _("The reason"), max_length=REASON_MAX)
     with atomic():
         case, summons = lock_summons(summons.pk)
-        action = _("decline this summons")
-        role = require_role(actor, action, _department_staff(summons))
-        if summons.ruling == Summons.Ruling.INSISTED:
-            raise ActionRefused(
-                _("The township has already ruled that %(department)s must act on this case."),
-                department=summons.department.name,
-            )
-        require_summons_status(summons, [S.SUMMONED, S.ACKNOWLEDGED, S.ON_SITE], action)
+        role = require(actor, "decline", summons)
         before = summons.status
         summons.status = S.DECLINED
         summons.decline_reason = reason
@@ -388,9 +348,7 @@ def rule_on_decline(
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case, summons = lock_summons(summons.pk)
-        action = _("rule on this decline")
-        role = require_role(actor, action, _township_office(case))
-        require_summons_status(summons, [S.DECLINED], action)
+        role = require(actor, "rule_on_decline", summons)
         if uphold:
             after: str = S.RELEASED
             summons.ruling = Summons.Ruling.UPHELD
@@ -440,11 +398,7 @@ def release(
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case, summons = lock_summons(summons.pk)
-        action = _("release this department")
-        role = require_role(actor, action, _township_office(case))
-        if summons.status == S.DECLINED:
-            raise ActionRefused(_("Rule on the decline instead."))
-        require_summons_status(summons, [S.SUMMONED, S.ACKNOWLEDGED, S.ON_SITE, S.DONE], action)
+        role = require(actor, "release", summons)
         before = summons.status
         summons.status = S.RELEASED
         summons.released_at = now
@@ -486,15 +440,10 @@ def check_out(
     refused: CheckOutRefused | None = None
     with atomic():
         case, summons = lock_summons(summons.pk)
-        action = _("check out of this summons")
-        role = require_role(actor, action, _department_staff(summons))
-        if summons.arrived_at is None:
-            raise ActionRefused(
-                _("%(department)s never checked in on site."), department=summons.department.name
-            )
-        require_summons_status(summons, [S.ON_SITE, S.DONE, S.RELEASED], action)
+        role = require(actor, "check_out", summons)
+        assert summons.arrived_at is not None  # the rule requires a check-in
         minutes_on_site = round((now - summons.arrived_at).total_seconds() / 60)
-        if summons.released_at is None and case.status not in CASE_RESOLVED:
+        if not may_leave(summons):
             event = record(
                 case,
                 EventKind.CHECK_OUT_REFUSED,

@@ -59,13 +59,13 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             target = case_target(case, op, request.POST.get("target", ""))
         except BadPost:
             return HttpResponseBadRequest()
-        posted = perform(request, viewer, op, target, choices)
+        posted = perform(request, op, target, choices)
         if not posted.form.errors:
             return HttpResponseRedirect(safe_next(request, case_url(case)))
         # The action may have recorded its refusal: show the case as it is now.
         case = prefetch_case(find_case(request.user, reference))
         choices = Choices(visible_cases=visible_cases(request.user))
-    forms = OperationForms(viewer, choices, posted)
+    forms = OperationForms(request.user, choices, posted)
     context = case_context(request, viewer, case, forms)
     unplaced_errors(request, posted)
     return render(request, "desk/case/detail.html", context)
@@ -148,7 +148,7 @@ def case_context(
         "deadline": case_deadline(case, now) if case.is_open else None,
         "primary_ops": [f for f in case_ops.values() if not f.folded],
         "secondary_ops": [f for f in case_ops.values() if f.folded],
-        "may_whistle": whistle_op.allowed(viewer, case),
+        "may_whistle": whistle_op.allowed(request.user, case),
         "summons_cards": summons_cards,
         "notice_cards": notice_cards,
         "whistles": list(case.whistles.all()),

@@ -68,12 +68,12 @@ def home(request: HttpRequest) -> HttpResponse:
             target = _target(viewer, op.target, request.POST.get("target", ""))
         except BadPost:
             return HttpResponseBadRequest()
-        posted = perform(request, viewer, op, target, Choices())
+        posted = perform(request, op, target, Choices())
         if not posted.form.errors:
             return HttpResponseRedirect(reverse("department:home"))
     now = timezone.now()
     desk = department_desk({d.pk for d in departments}, now)
-    forms = OperationForms(viewer, Choices(), posted)
+    forms = OperationForms(request.user, Choices(), posted)
     context = {
         "departments": departments,
         "open": [

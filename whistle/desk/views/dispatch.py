@@ -115,9 +115,7 @@ def home(request: HttpRequest) -> HttpResponse:
             target = _queue_target(request, township, op)
         except BadPost:
             return HttpResponseBadRequest()
-        posted = perform(
-            request, viewer, op, target, Choices(visible_cases=visible_cases(request.user))
-        )
+        posted = perform(request, op, target, Choices(visible_cases=visible_cases(request.user)))
         if not posted.form.errors:
             # Back to where the case now stands in the queues (or the top when it left them).
             reference = target.reference if isinstance(target, Case) else target.case.reference
@@ -125,7 +123,7 @@ def home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     queues = township_queues(request.user, township, now)
     choices = Choices(visible_cases=visible_cases(request.user), duplicates=queues.duplicates)
-    forms = OperationForms(viewer, choices, posted)
+    forms = OperationForms(request.user, choices, posted)
 
     def rows(cases: Sequence[Case], names: tuple[str, ...]) -> list[dict[str, Any]]:
         return [{"case": c, "ops": forms.available(c, names)} for c in cases]
@@ -144,7 +142,7 @@ def home(request: HttpRequest) -> HttpResponse:
             for c in queues.reported
         ],
         "filed": rows(queues.filed, ("dispatch", "solve", "backlog")),
-        "may_whistle": {c.pk: OPERATIONS["whistle"].allowed(viewer, c) for c in queues.filed},
+        "may_whistle": {c.pk: OPERATIONS["whistle"].allowed(request.user, c) for c in queues.filed},
         "at_work": [
             {
                 "case": c,
@@ -233,7 +231,7 @@ def whistle(request: HttpRequest, reference: str) -> HttpResponse:
     op = OPERATIONS["whistle"]
     if not viewer.township_office(case.township_id):
         raise PermissionDenied
-    if not op.allowed(viewer, case):
+    if not op.allowed(request.user, case):
         messages.error(
             request,
             _("The whistle cannot be blown on this case now: it is %(status)s.")
@@ -245,10 +243,10 @@ def whistle(request: HttpRequest, reference: str) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("target") != case.reference or request.POST.get("op") != op.name:
             return HttpResponseBadRequest()
-        posted = perform(request, viewer, op, case, choices)
+        posted = perform(request, op, case, choices)
         if not posted.form.errors:
             return HttpResponseRedirect(case_url(case))
-    forms = OperationForms(viewer, choices, posted)
+    forms = OperationForms(request.user, choices, posted)
     made = forms.form_for(op, case)
     form = made.form
     suggestions = suggest_departments(case)
