@@ -10,7 +10,6 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseBadRequest,
     HttpResponseRedirect,
 )
 from django.shortcuts import render
@@ -38,6 +37,7 @@ from whistle.desk.views.common import (
     find_case,
     posted_operation,
     prefetch_case,
+    refuse_post,
     safe_next,
 )
 
@@ -53,22 +53,25 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = prefetch_case(find_case(request.user, reference))
     choices = Choices(visible_cases=visible_cases(request.user))
     posted: Posted | None = None
+    status = 200
     if request.method == "POST":
         try:
-            op = posted_operation(request)
-            target = case_target(case, op, request.POST.get("target", ""))
+            op, key = posted_operation(request)
+            target = case_target(case, op, key)
         except BadPost:
-            return HttpResponseBadRequest()
-        posted = perform(request, op, target, choices)
-        if not posted.form.errors:
-            return HttpResponseRedirect(safe_next(request, case_url(case)))
-        # The action may have recorded its refusal: show the case as it is now.
-        case = prefetch_case(find_case(request.user, reference))
-        choices = Choices(visible_cases=visible_cases(request.user))
+            refuse_post(request)
+            status = 400
+        else:
+            posted = perform(request, op, target, choices)
+            if not posted.form.errors:
+                return HttpResponseRedirect(safe_next(request, case_url(case)))
+            # The action may have recorded its refusal: show the case as it is now.
+            case = prefetch_case(find_case(request.user, reference))
+            choices = Choices(visible_cases=visible_cases(request.user))
     forms = OperationForms(request.user, choices, posted)
     context = case_context(request, viewer, case, forms)
     unplaced_errors(request, posted)
-    return render(request, "desk/case/detail.html", context)
+    return render(request, "desk/case/detail.html", context, status=status)
 
 
 def map_features(case: Case, summonses: list[Any], events: list[Event]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import uuid
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,25 +25,22 @@ from whistle.desk.operations import (
     unplaced_errors,
 )
 from whistle.desk.viewer import Viewer
-from whistle.desk.views.common import BadPost, posted_operation
+from whistle.desk.views.common import BadPost, posted_operation, refuse_post
 
 
 def _target(viewer: Viewer, op_target: str, key: str) -> Summons | SupervisionNotice:
+    """A summons or notice of the viewer's departments; `key` is well-formed already."""
     departments = sorted(viewer.department_ids())
     if op_target == SUMMONS:
-        try:
-            wanted = uuid.UUID(hex=key)
-        except ValueError:
-            raise BadPost from None
         summons = (
             Summons.objects.select_related("case", "department", "whistle")
-            .filter(uuid=wanted, department_id__in=departments)
+            .filter(uuid=uuid.UUID(hex=key), department_id__in=departments)
             .first()
         )
         if summons is None:
             raise BadPost
         return summons
-    if op_target == NOTICE and key.isdigit():
+    if op_target == NOTICE:
         notice = (
             SupervisionNotice.objects.select_related("case", "department")
             .filter(pk=int(key), department_id__in=departments)
@@ -62,15 +59,18 @@ def home(request: HttpRequest) -> HttpResponse:
     if not departments:
         raise PermissionDenied
     posted: Posted | None = None
+    status = 200
     if request.method == "POST":
         try:
-            op = posted_operation(request)
-            target = _target(viewer, op.target, request.POST.get("target", ""))
+            op, key = posted_operation(request)
+            target = _target(viewer, op.target, key)
         except BadPost:
-            return HttpResponseBadRequest()
-        posted = perform(request, op, target, Choices())
-        if not posted.form.errors:
-            return HttpResponseRedirect(reverse("department:home"))
+            refuse_post(request)
+            status = 400
+        else:
+            posted = perform(request, op, target, Choices())
+            if not posted.form.errors:
+                return HttpResponseRedirect(reverse("department:home"))
     now = timezone.now()
     desk = department_desk({d.pk for d in departments}, now)
     forms = OperationForms(request.user, Choices(), posted)
@@ -91,4 +91,4 @@ def home(request: HttpRequest) -> HttpResponse:
         "now": now,
     }
     unplaced_errors(request, posted)
-    return render(request, "desk/department/home.html", context)
+    return render(request, "desk/department/home.html", context, status=status)
