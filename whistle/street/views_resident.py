@@ -129,6 +129,7 @@ def new(request: HttpRequest) -> HttpResponse:
             accuracy_m=data["accuracy_m"],
             address=data["address"],
             photos=[photo.photo.jpeg] if photo.photo else None,
+            reporter=request.user if request.user.is_authenticated else None,
         )
     except ActionRefused as refused:
         show_refusal(form, refused)

@@ -91,6 +91,7 @@ def _clean_category(category: Category | None, district: Any) -> Category | None
 def _open_case(
     *,
     actor: Person | None,
+    reporter: Person | None,
     role: str,
     source: str,
     location: Any,
@@ -121,7 +122,7 @@ def _open_case(
         community=location.community,
         lane=location.lane,
         grid_cell=location.grid_cell,
-        reporter=actor,
+        reporter=reporter,
         reporter_name=reporter_name,
         reporter_phone=reporter_phone,
         external_id=external_id,
@@ -261,6 +262,7 @@ def report_case(
     with atomic(photos_batch):
         return _open_case(
             actor=actor,
+            reporter=actor,
             role=role,
             source=source,
             location=location,
@@ -287,13 +289,16 @@ def report_resident_case(
     accuracy_m: float | None = None,
     address: str = "",
     photos: Any = None,
+    reporter: Person | None = None,
     now: datetime | None = None,
 ) -> Case:
-    """A resident reports a problem without an account. The name and the phone number are
-    optional, kept only for the township's call-back; a phone number, when given, must be
-    one. The phone number stays on the case only, out of the unchangeable trail. Without a
-    phone number the township cannot call back; the resident may still rate the result on
-    the case's page (`record_resident_rating`)."""
+    """A resident reports a problem, without an account or signed in (`reporter`: the case
+    is then theirs, on their home page, and its news comes to their inbox; the trail still
+    names no one). The name and the phone number are optional, kept only for the township's
+    call-back; a phone number, when given, must be one. The phone number stays on the case
+    only, out of the unchangeable trail. Without a phone number the township cannot call
+    back; the resident may still rate the result on the case's page
+    (`record_resident_rating`)."""
     now = moment(now)
     name = clean_text(name, "name", _("Your name"), max_length=60, required=False)
     phone = clean_text(phone, "phone", _("The phone number"), max_length=40, required=False)
@@ -310,6 +315,7 @@ def report_resident_case(
     with atomic(photos_batch):
         return _open_case(
             actor=None,
+            reporter=reporter if reporter is not None and reporter.is_active else None,
             role=Role.RESIDENT,
             source=Source.RESIDENT,
             location=location,
