@@ -30,7 +30,8 @@ from whistle.web.forms import GalleryForm
 # htmx stops polling when a response has this status: a signed-out page stops asking.
 HTMX_STOP_POLLING = 286
 
-_TOWNSHIP_CODE = re.compile(r"^\d{9}$")
+# ASCII digits only: `\d` would take "１" or "²", and `$` a trailing newline.
+_TOWNSHIP_CODE = re.compile(r"[0-9]{9}")
 
 GEOJSON = "application/geo+json"
 
@@ -51,7 +52,7 @@ def geojson_endpoint(view: Callable[..., dict[str, Any]]) -> Callable[..., HttpR
         code = request.GET.get("township", "")
         township = None
         if code:
-            if not _TOWNSHIP_CODE.match(code):
+            if not _TOWNSHIP_CODE.fullmatch(code):
                 return _error(_("A township code has 9 digits."), 400)
             township = (
                 visible_jurisdictions(request.user)
