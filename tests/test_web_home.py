@@ -225,3 +225,11 @@ def test_a_township_map_names_the_township_and_community_boundaries(client, whis
     html = page(client, "/dispatch/wall/")
     legend = section(html, 'class="map-legend"', "</ul>")
     assert "街乡边界" in legend and "社区/村边界" in legend and "区界" not in legend
+
+
+def test_a_resident_is_shown_no_figures_or_map_of_an_area_they_do_not_have(client, street):
+    client.force_login(make_person("zhao-lei", Role.RESIDENT))
+    html = page(client)
+    assert 'id="area-summary"' not in html and "data-map" not in html
+    assert 'href="/report/follow/"' in html
+    assert 'href="/report/"' in html  # the way to report, among their pages

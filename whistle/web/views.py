@@ -21,8 +21,8 @@ from whistle.cases.models import Case, Summons
 from whistle.cases.permissions import DEPARTMENT_STAFF, grants_of
 from whistle.cases.scoping import visible_cases
 from whistle.cases.worklists import WorkItem, in_order, on_hand
-from whistle.organisation.models import Jurisdiction, Lane
-from whistle.organisation.scoping import visible_jurisdictions, visible_lanes
+from whistle.organisation.models import Jurisdiction
+from whistle.organisation.scoping import area_of, visible_jurisdictions, visible_lanes
 from whistle.web import mapdata
 from whistle.web.dashboards import DASHBOARDS, dashboards_for, may_open
 from whistle.web.forms import GalleryForm
@@ -99,22 +99,23 @@ def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "web/landing.html")
     now = timezone.now()
-    lanes: list[Lane] = list(
-        visible_lanes(request.user)
-        .select_related("township")
-        .order_by("township__code", "name")[:20]
-    )
-    return render(
-        request,
-        "web/home.html",
-        {
-            "links": dashboards_for(request.user),
-            "my_lanes": lanes,
-            "summary": mapdata.area_summary(request.user, now),
-            "work": department_work(request.user, now),
-            "reports": own_reports(request.user),
-        },
-    )
+    area = area_of(request.user)
+    # A resident's roles cover no area: no figures, lanes or map of nothing.
+    has_area = bool(area.everything or area.prefixes or area.lane_ids or area.department_ids)
+    context: dict[str, Any] = {
+        "links": dashboards_for(request.user),
+        "has_area": has_area,
+        "work": department_work(request.user, now),
+        "reports": own_reports(request.user),
+    }
+    if has_area:
+        context["my_lanes"] = list(
+            visible_lanes(request.user)
+            .select_related("township")
+            .order_by("township__code", "name")[:20]
+        )
+        context["summary"] = mapdata.area_summary(request.user, now)
+    return render(request, "web/home.html", context)
 
 
 @dataclass(frozen=True)
