@@ -219,6 +219,27 @@ def whistle_city_fixture(small_city, settings, tmp_path) -> WhistleCity:
     )
 
 
+def device_fix(
+    point: tuple[float, float] = ON_THE_LANE,
+    at: datetime | None = None,
+    *,
+    accuracy_m: float | None = 5.0,
+    device_id: str = "",
+) -> dict[str, Any]:
+    """What the check-in page sends from a phone: the position from the device, its
+    accuracy and the device's time of the fix (`at`, else the clock's now)."""
+    from django.utils import timezone
+
+    return {
+        "lon": point[0],
+        "lat": point[1],
+        "source": "device",
+        "accuracy_m": accuracy_m,
+        "device_time": at if at is not None else timezone.now(),
+        "device_id": device_id,
+    }
+
+
 def give_role(person: Person, role: str, **scope) -> None:
     RoleAssignment.objects.create(person=person, role=role, **scope)
 

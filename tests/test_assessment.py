@@ -536,7 +536,7 @@ def test_a_new_scheme_applies_from_its_month_on(july, tmp_path):
     from datetime import date
 
     m = july
-    scheme_one_third(m.district)
+    first = scheme_one_third(m.district)
     later = scheme_forty_percent(m.district, valid_from=date(2026, 7, 1))
     rate_all(m)
     import_inspection(m, tmp_path)
@@ -545,12 +545,18 @@ def test_a_new_scheme_applies_from_its_month_on(july, tmp_path):
     assert record(m.summonses["c1_police"]).scheme_id == later.pk
     assert record(m.summonses["c1_police"]).total == D("91.00")
     assert scores(m, "2026-07")["dc-longtan-pcs"] == (D("95.50"), D("86.20"), 1)
-    # The year takes its weighting from the scheme in force in January (1/3):
-    # 派出所 95.50/3 + 2×80/3 = 31.8333 + 53.3333 = 85.1667 → 85.17;
-    # 城管 78.11/3 + 2×90/3 = 26.0367 + 60 = 86.0367 → 86.04, so 城管 leads the year.
+    # The year is scored month by month under each month's scheme: January to June under
+    # the 1/3 scheme have no records, July to December under the 40% one hold them all, so
+    # the year is July's: 派出所 86.20 leads 城管 85.24.
     year = scores(m, "2026")
-    assert year["dc-longtan-pcs"] == (D("95.50"), D("85.17"), 2)
-    assert year["dc-cgw"] == (D("78.11"), D("86.04"), 1)
+    assert year["dc-longtan-pcs"] == (D("95.50"), D("86.20"), 1)
+    assert year["dc-cgw"] == (D("78.11"), D("85.24"), 2)
+    police = DepartmentResult.objects.get(department=m.police, period="2026")
+    assert [(p["months"][0], p["months"][-1], p["scheme"], p["records"]) for p in police.parts] == [
+        ("2026-01", "2026-06", first.pk, 0),
+        ("2026-07", "2026-12", later.pk, 2),
+    ]
+    assert police.scheme_id == later.pk
     assert check_all() == []
 
 

@@ -17,7 +17,8 @@ from tests.fixtures_assessment import (
     scheme_one_third,
 )
 from tests.test_assessment import appeal_c3_urban, rate_all
-from whistle.assessment.models import SummonsAssessment
+from whistle.assessment.engine import recompute_all
+from whistle.assessment.models import ComponentScore, SummonsAssessment
 
 
 @pytest.fixture(autouse=True)
@@ -79,7 +80,7 @@ def test_scores_writes_a_workbook(scored_july, tmp_path):
     run("scores", "--period", "2026", "--format", "xlsx", "--output", str(path))
     sheet = load_workbook(path).active
     values = [row for row in sheet.iter_rows(values_only=True)]
-    assert values[1][3] == "dc-cgw" and values[1][-3] == pytest.approx(86.19)
+    assert values[1][3] == "dc-cgw" and values[1][-4] == pytest.approx(86.19)
 
 
 @pytest.mark.django_db
@@ -136,3 +137,19 @@ def test_the_admin_shows_schemes_records_and_scores_in_chinese(scored_july, admi
     # Records are derived from the trail: nobody adds or edits them in the admin.
     response = admin_client.get("/admin/assessment/summonsassessment/add/")
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_scores_lists_an_incomplete_result_after_the_ranked_ones_with_the_reason(
+    scored_july,
+):
+    # Without its inspection 派出所's year is incomplete: 94.90/3 = 31.63, not ranked.
+    ComponentScore.objects.filter(department=scored_july.police).delete()
+    recompute_all()
+    text = run("scores", "--period", "2026", "--format", "csv")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert [(r[2], r[3], r[8], r[-1]) for r in rows[1:]] == [
+        ("1", "dc-cgw", "86.19", ""),
+        ("2", "dc-scjgj", "69.50", ""),
+        ("", "dc-longtan-pcs", "31.63", "incomplete, not ranked: 区级检查 missing"),
+    ]

@@ -211,7 +211,7 @@ def test_a_resident_reports_without_an_account_and_the_phone_stays_out_of_the_tr
         lon=ON_THE_LANE[0],
         lat=ON_THE_LANE[1],
         now=NOW,
-    )
+    ).case
     assert (case.source, case.reporter, case.reporter_name, case.reporter_phone) == (
         Case.Source.RESIDENT,
         None,
@@ -397,7 +397,7 @@ def test_residents_and_hotline_callers_are_called_back_once(whistle_city):
     city = whistle_city
     case = actions.report_resident_case(
         name="蔡阿姨", phone="13912345678", description="垃圾", lon=116.4321, lat=39.8729, now=NOW
-    )
+    ).case
     actions.file_case(city.dispatcher, case, category=city.exposed_garbage, now=minutes(1))
     actions.solve_on_spot(city.dispatcher, case, note="已清运", now=minutes(30))
     actions.check_passed(city.dispatcher, case, now=minutes(40))

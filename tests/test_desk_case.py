@@ -15,6 +15,7 @@ from tests.fixtures_cases import (
     FAR_NORTH,
     ON_THE_LANE,
     beijing,
+    device_fix,
     filed_case,
     reported_case,
     whistle_city_fixture,  # noqa: F401  (fixture)
@@ -50,7 +51,7 @@ def text_of(response) -> str:
 
 def on_site(city, summons, officer):
     actions.acknowledge(officer, summons)
-    return actions.check_in(officer, summons, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+    return actions.check_in(officer, summons, **device_fix())
 
 
 # Who may open it ---------------------------------------------------------------------------
@@ -121,9 +122,9 @@ def test_the_timeline_reads_the_trail_in_words(client, whistle_city):
     summons = summonses[city.urban.pk]
     actions.acknowledge(city.urban_officer, summons)
     with pytest.raises(actions.CheckInRefused):
-        actions.check_in(city.urban_officer, summons, lon=FAR_NORTH[0], lat=FAR_NORTH[1])
+        actions.check_in(city.urban_officer, summons, **device_fix(FAR_NORTH))
     with time_machine.travel(NOW + timedelta(minutes=42), tick=False):
-        actions.check_in(city.urban_officer, summons, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+        actions.check_in(city.urban_officer, summons, **device_fix())
         client.force_login(city.dispatcher)
         text = text_of(client.get(case_url(case)))
     # Labels of the kinds, the actor and the role, Beijing time.
@@ -592,7 +593,20 @@ def test_acknowledging_twice_says_why_not(client, whistle_city):
     assert "已签收" in html
 
 
-def test_a_check_in_900_m_away_is_refused_with_the_distance_and_recorded(client, whistle_city):
+def device_fields(point, at, accuracy_m: float = 8) -> dict:
+    """The hidden fields the check-in page's script fills from the phone's fix."""
+    return {
+        "lon": point[0],
+        "lat": point[1],
+        "accuracy_m": accuracy_m,
+        "device_time": round(at.timestamp() * 1000),
+        "device_id": "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b",
+    }
+
+
+def test_a_check_in_900_m_away_is_refused_with_the_distance_and_recorded(
+    client, whistle_city, _clock
+):
     city = whistle_city
     case, _whistle, summonses = whistled_case(city)
     summons = summonses[city.urban.pk]
@@ -604,9 +618,7 @@ def test_a_check_in_900_m_away_is_refused_with_the_distance_and_recorded(client,
             case_url(case),
             "check_in",
             summons,
-            lon=FAR_NORTH[0],
-            lat=FAR_NORTH[1],
-            accuracy_m=12,
+            **device_fields(FAR_NORTH, NOW, accuracy_m=12),
         )
     )
     assert re.search(r"报到未被接受：您距离案件位置 [89]\d\d(\.\d)? 米", html), html
@@ -615,17 +627,18 @@ def test_a_check_in_900_m_away_is_refused_with_the_distance_and_recorded(client,
     assert Event.objects.filter(case=case, kind=EventKind.CHECK_IN_REFUSED).count() == 1
     # The refused position is drawn on the map and listed beside it.
     assert '"accepted": false' in html
+    # Ten minutes' walk later, on the lane.
+    _clock.move_to(NOW + timedelta(minutes=10))
+    later = NOW + timedelta(minutes=10)
     response = post_op(
-        client,
-        case_url(case),
-        "check_in",
-        summons,
-        lon=ON_THE_LANE[0],
-        lat=ON_THE_LANE[1],
-        accuracy_m=8,
+        client, case_url(case), "check_in", summons, **device_fields(ON_THE_LANE, later)
     )
     assert response.status_code == 302
-    assert Summons.objects.get(pk=summons.pk).status == S.ON_SITE
+    arrived = Summons.objects.get(pk=summons.pk)
+    assert (arrived.status, arrived.check_in_flag) == (S.ON_SITE, Summons.CheckInFlag.NONE)
+    event = Event.objects.get(case=case, kind=EventKind.CHECK_IN_ACCEPTED)
+    assert (event.data["source"], event.data["clock_skew_s"]) == ("device", 0.0)
+    assert event.data["device_id"] == "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
 
 
 def test_a_check_in_without_a_position_asks_for_one(client, whistle_city):
@@ -762,8 +775,8 @@ def test_the_case_page_runs_a_fixed_number_of_queries(
         actions.acknowledge(officer, summons)
         for _attempt in range(3):
             with pytest.raises(actions.CheckInRefused):
-                actions.check_in(officer, summons, lon=FAR_NORTH[0], lat=FAR_NORTH[1])
-        actions.check_in(officer, summons, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+                actions.check_in(officer, summons, **device_fix(FAR_NORTH))
+        actions.check_in(officer, summons, **device_fix())
         for n in range(3):
             actions.report_progress(
                 officer, summons, text=f"进展 {n}", photos=[photo_upload().read()]

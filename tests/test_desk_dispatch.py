@@ -16,6 +16,7 @@ from tests.fixtures_cases import (
     OFF_ANY_LANE,
     ON_THE_LANE,
     beijing,
+    device_fix,
     filed_case,
     reported_case,
     whistle_city_fixture,  # noqa: F401  (fixture)
@@ -247,7 +248,7 @@ def test_check_and_close_from_the_queue(client, whistle_city):
     case, _whistle, summonses = whistled_case(city, departments=[city.urban])
     summons = summonses[city.urban.pk]
     actions.acknowledge(city.urban_officer, summons)
-    actions.check_in(city.urban_officer, summons, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+    actions.check_in(city.urban_officer, summons, **device_fix())
     client.force_login(city.dispatcher)
     assert post_op(client, HOME, "mark_handled", case, note="").status_code == 302
     assert post_op(client, HOME, "check_passed", case, note="已核查").status_code == 302

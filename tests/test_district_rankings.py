@@ -129,7 +129,7 @@ def test_the_xlsx_download_is_a_workbook_of_the_same_table(client, rated):
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[1][3] == "dc-longtan-pcs" and rows[1][-3] == pytest.approx(84.97)
+    assert rows[1][3] == "dc-longtan-pcs" and rows[1][-4] == pytest.approx(84.97)
 
 
 def test_a_download_in_an_unknown_format_or_period_is_refused(client, rated):
@@ -210,3 +210,29 @@ def test_the_drill_down_runs_a_fixed_number_of_queries_with_thirty_records(
     with django_assert_max_num_queries(16):
         html = html_of(client.get(RANKINGS + f"2026-07/{department.code}/"))
     assert html.count('class="card record-card"') == 30
+
+
+def test_incomplete_results_follow_the_ranked_ones_unranked_and_labelled(client, rated):
+    # Two more departments came and handled, but the district has not entered their
+    # inspection: their totals are incomplete (the missing part counts 0).
+    more_departments(rated, 2)
+    client.force_login(rated.district_assessor)
+    html = html_of(client.get(RANKINGS, {"period": "2026-07"}))
+    rows = table_rows(html)
+    assert [r.split()[0] for r in rows] == ["1", "2", "3", "—", "—"]
+    assert rows[3].startswith("— 不排名 东城区测试部门00 数据不全，不排名 缺少区级检查 1 100.00")
+    assert rows[4].startswith("— 不排名 东城区测试部门01 数据不全，不排名 缺少区级检查")
+    assert chart_of(html)["departments"] == ["龙潭派出所", "东城区城管执法局", "东城区市场监管局"]
+    response = client.get(RANKINGS + "export/", {"period": "2026-07", "format": "csv"})
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert [(r[2], r[3], r[-1]) for r in lines[1:]] == [
+        ("1", "dc-longtan-pcs", ""),
+        ("2", "dc-cgw", ""),
+        ("3", "dc-scjgj", ""),
+        ("", "dc-extra-00", "数据不全，不排名：缺少区级检查"),
+        ("", "dc-extra-01", "数据不全，不排名：缺少区级检查"),
+    ]
+    response = client.get(RANKINGS + "export/", {"period": "2026-07", "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    cells = [(r[2], r[3]) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert cells[-2:] == [(None, "dc-extra-00"), (None, "dc-extra-01")]

@@ -115,7 +115,7 @@ def test_a_new_version_from_an_open_month_rescores_the_months_it_covers(client, 
     ("changes", "components", "message"),
     [
         ({"weight_came": "0.5"}, [("inspection", "区级检查", "2/3")], "三项权重之和必须为 1"),
-        ({}, [("inspection", "区级检查", "0.5")], "占比之和必须为 1"),
+        ({}, [("inspection", "区级检查", "0.5")], "占比之和应为 1，现为 83.33%"),
         ({"township_share": "half"}, [], "占比请写成 1/3、0.4 或 40%"),
         (
             {"late_mode": "bands", "late_bands": []},

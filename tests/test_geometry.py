@@ -27,6 +27,22 @@ def test_it_finds_a_point_inside_a_polygon_and_not_in_its_hole():
     assert not geo.polygon_contains(polygon, (11, 5))
 
 
+def test_halfway_along_a_bent_line_lies_on_it_at_half_its_length():
+    # 100 m east, then 300 m north: halfway (200 m) is 100 m up the second leg.
+    east = 100 / 111_319.49
+    north = 300 / 110_574.39
+    line = {"type": "LineString", "coordinates": [[0.0, 0.0], [east, 0.0], [east, north]]}
+    lon, lat = geo.halfway(line)
+    assert lon == pytest.approx(east)
+    assert geo.distance_m((east, 0.0), (lon, lat)) == pytest.approx(100.0, abs=0.5)
+    assert geo.distance_to_line_m(line, (lon, lat)) == pytest.approx(0.0, abs=0.01)
+
+
+def test_halfway_along_a_line_of_one_repeated_position_is_that_position():
+    line = {"type": "LineString", "coordinates": [[116.4, 39.9], [116.4, 39.9]]}
+    assert geo.halfway(line) == (116.4, 39.9)
+
+
 def test_it_measures_the_distance_from_a_point_to_a_line():
     line = {"type": "LineString", "coordinates": [[116.40, 39.90], [116.41, 39.90]]}
     # 0.001° of latitude north of the line's middle: about 111 m

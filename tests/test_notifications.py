@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import runpy
 import threading
 import time
 import uuid
@@ -22,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from whistle.env import ImproperSetting
 from whistle.notifications import delivery
 from whistle.notifications.channels import sms_text
 from whistle.notifications.delivery import claim, retry_delay, sweep, take
@@ -156,7 +158,7 @@ def _channels(person: Person) -> set[str]:
 def test_a_notification_queued_in_a_rolled_back_transaction_sends_nothing(officer):
     with pytest.raises(RuntimeError), transaction.atomic():
         _summon(officer)
-        assert Notification.objects.filter(recipient=officer).count() == 3
+        assert Notification.objects.filter(recipient=officer).count() == 2
         raise RuntimeError("the summons was refused")
 
     assert not Notification.objects.exists()
@@ -165,17 +167,45 @@ def test_a_notification_queued_in_a_rolled_back_transaction_sends_nothing(office
     assert RecordingSmsBackend.sent == []
 
 
-def test_an_officer_with_a_phone_and_an_address_gets_the_inbox_an_sms_and_an_email(officer, clock):
+def test_an_officer_with_a_phone_and_an_address_gets_the_inbox_and_an_sms_with_email_next(
+    officer, clock
+):
     _summon(officer)
 
     rows = {row.channel: row for row in Notification.objects.filter(recipient=officer)}
-    assert set(rows) == {Channel.INBOX, Channel.SMS, Channel.EMAIL}
+    assert set(rows) == {Channel.INBOX, Channel.SMS}
     assert rows[Channel.INBOX].status == Status.SENT
     assert rows[Channel.INBOX].sent_at == T0
     assert rows[Channel.SMS].status == Status.PENDING
     assert rows[Channel.SMS].address == "13800138000"
-    assert rows[Channel.EMAIL].address == "wang.jianguo@cgw.dongcheng.example"
-    assert rows[Channel.EMAIL].next_attempt_at == T0
+    assert rows[Channel.SMS].next_attempt_at == T0
+    assert rows[Channel.SMS].fallback_channels == [Channel.EMAIL]
+
+
+def test_the_channel_order_setting_decides_which_channel_goes_first(settings, officer):
+    settings.WHISTLE_NOTIFY_CHANNEL_ORDER = ["email", "sms"]
+    _summon(officer)
+
+    row = Notification.objects.get(recipient=officer, status=Status.PENDING)
+    assert (row.channel, row.address) == (Channel.EMAIL, "wang.jianguo@cgw.dongcheng.example")
+    assert row.fallback_channels == [Channel.SMS]
+
+
+@pytest.mark.parametrize(
+    ("order", "complaint"),
+    [("sms,fax", "may name only push, sms, email; got 'fax'"), ("sms,sms", "names a value twice")],
+)
+def test_a_channel_order_that_cannot_work_stops_the_start(monkeypatch, order, complaint):
+    monkeypatch.setenv("WHISTLE_NOTIFY_CHANNEL_ORDER", order)
+    with pytest.raises(ImproperSetting, match=complaint):
+        runpy.run_path(str(django_settings.BASE_DIR / "whistle" / "settings.py"))
+
+
+def test_a_channel_left_out_of_the_order_is_never_used(settings, officer):
+    settings.WHISTLE_NOTIFY_CHANNEL_ORDER = ["email"]
+    _summon(officer)
+    assert _channels(officer) == {Channel.INBOX, Channel.EMAIL}
+    assert Notification.objects.get(channel=Channel.EMAIL).fallback_channels == []
 
 
 def test_a_steward_without_phone_or_email_gets_only_the_inbox_entry(steward):
@@ -228,13 +258,13 @@ def test_the_same_reminder_queued_twice_makes_one_row_per_channel(officer, dispa
     _summon(officer, dedupe_key="summons:42:arrive-overdue")
     _summon(officer, dedupe_key="summons:42:arrive-overdue")
     # The transaction is still usable after the ignored duplicate.
-    assert Notification.objects.filter(recipient=officer).count() == 3
+    assert Notification.objects.filter(recipient=officer).count() == 2
 
     _summon(officer, dedupe_key="summons:43:arrive-overdue")
     _summon(dispatcher, dedupe_key="summons:42:arrive-overdue")
     _summon(officer)
     _summon(officer)
-    assert Notification.objects.filter(recipient=officer).count() == 3 * 4
+    assert Notification.objects.filter(recipient=officer).count() == 2 * 4
     assert Notification.objects.filter(recipient=dispatcher).count() == 2
 
 
@@ -563,7 +593,7 @@ def test_of_two_workers_that_picked_the_same_rows_only_the_first_to_claim_gets_t
     now = timezone.now()
     ids = list(Notification.objects.filter(status=Status.PENDING).values_list("id", flat=True))
 
-    assert take(ids, now=now, token=uuid.uuid4()) == 2
+    assert take(ids, now=now, token=uuid.uuid4()) == 1
     assert take(ids, now=now, token=uuid.uuid4()) == 0
 
 

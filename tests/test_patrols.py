@@ -234,6 +234,39 @@ def test_it_refuses_malformed_positions_and_writes_none_of_the_batch(walking, st
     assert not RoutePoint.objects.exists()
 
 
+@pytest.mark.parametrize("location", [{}, ["denied"], 3, "pending", "flying"])
+def test_it_refuses_a_positions_status_that_is_not_one_the_browser_reports(
+    walking, street, location
+):
+    with (
+        time_machine.travel(MORNING + timedelta(minutes=1), tick=False),
+        pytest.raises(InvalidInput) as refused,
+    ):
+        record_positions(street.steward, walking, points=along_the_lane(2), location=location)
+    assert refused.value.field == "location"
+    assert not RoutePoint.objects.exists()
+    assert Patrol.objects.get(pk=walking.pk).location == Patrol.Location.PENDING
+
+
+def test_it_refuses_times_that_name_no_real_moment(walking, street):
+    for at in (
+        "2026-13-45T10:00:00+08:00",
+        "2026-11-26T10:00:00+99:00",
+        "9999-12-31T23:59:59-23:59",
+    ):
+        with (
+            time_machine.travel(MORNING + timedelta(minutes=1), tick=False),
+            pytest.raises(InvalidInput) as refused,
+        ):
+            record_positions(
+                street.steward,
+                walking,
+                points=[{"seq": 1, "lon": ON_THE_LANE[0], "lat": ON_THE_LANE[1], "at": at}],
+            )
+        assert refused.value.field == "points.1"
+    assert not RoutePoint.objects.exists()
+
+
 def test_a_batch_larger_than_the_limit_is_refused(walking, street, settings):
     settings.WHISTLE_PATROL_MAX_BATCH = 5
     with (

@@ -6,6 +6,9 @@ every state the operation can meet, the buttons the case page offers are compare
 the action does when called with valid input (inside a savepoint, rolled back). An action
 that takes the attempt and keeps its refusal in the trail (an early check-out) counts as
 taking it: the page offers that button folded, with the rule (事不完、人不撤) beside it.
+Among the personas is one who may not judge a department: a dispatcher on its duty in the
+command centre. (That nobody rules on a check-in they made, even after leaving the
+department, is read from the trail by the action alone.)
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ import time_machine
 from django.db import transaction
 from django.http import Http404
 
+from tests.conftest import make_person
 from tests.fixtures_cases import (
     OFF_ANY_LANE,
     ON_THE_LANE,
     WhistleCity,
     beijing,
+    device_fix,
     whistle_city_fixture,  # noqa: F401  (fixture)
+    whistled_case,
 )
 from whistle.cases import actions
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused, RecordedRefusal
@@ -34,7 +40,8 @@ from whistle.cases.permissions import RULES, grants_of, may, refusal_for, requir
 from whistle.cases.suggest import departments_serving
 from whistle.desk.operations import CASE, NOTICE, OPERATIONS, SUMMONS, Choices, OperationForms
 from whistle.desk.views.common import find_case, prefetch_case
-from whistle.organisation.models import Person
+from whistle.organisation import geo
+from whistle.organisation.models import CentreMembership, Person, Role
 
 START = beijing(2026, 3, 10, 9, 0)
 # Every state below is built before this moment; the actions under test run at it.
@@ -74,6 +81,8 @@ class States:
     cases: dict[str, Case]
     summonses: dict[str, Summons]
     notices: dict[str, SupervisionNotice]
+    # Personas made for these states, besides the city's.
+    people: dict[str, Person]
 
 
 def _report(city: WhistleCity, t: Clock, **fields: Any) -> Case:
@@ -105,7 +114,20 @@ def _whistled(city: WhistleCity, t: Clock) -> tuple[Case, Summons, Summons]:
 
 def _on_site(city: WhistleCity, t: Clock, summons: Summons, officer: Person) -> Summons:
     actions.acknowledge(officer, summons, now=t())
-    return actions.check_in(officer, summons, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1], now=t())
+    at = t()
+    return actions.check_in(officer, summons, **device_fix(at=at), now=at)
+
+
+def _flagged(t: Clock, summons: Summons, officer: Person) -> Summons:
+    """On site with a fix too coarse for the radius: the check-in waits for the township."""
+    actions.acknowledge(officer, summons, now=t())
+    at = t()
+    lon, lat, _back = geo.WGS84.fwd(ON_THE_LANE[0], ON_THE_LANE[1], 90, 100)
+    flagged = actions.check_in(
+        officer, summons, **device_fix((lon, lat), at, accuracy_m=400), now=at
+    )
+    assert flagged.check_in_flag == Summons.CheckInFlag.PENDING
+    return flagged
 
 
 def build_states(city: WhistleCity) -> States:
@@ -115,6 +137,9 @@ def build_states(city: WhistleCity) -> States:
     cases: dict[str, Case] = {}
     summonses: dict[str, Summons] = {}
     notices: dict[str, SupervisionNotice] = {}
+    # A dispatcher who also stands urban management's duty in the command centre.
+    urban_dispatcher = make_person("urban-dispatcher", Role.DISPATCHER, jurisdiction=city.longtan)
+    CentreMembership.objects.get(department=city.urban).people.add(urban_dispatcher)
 
     cases["reported"] = _report(city, t)
     elsewhere = {"reporter": city.dongsi_steward, "lon": 116.413, "lat": 39.925}
@@ -198,6 +223,13 @@ def build_states(city: WhistleCity) -> States:
     summonses["released on site"] = actions.release(city.dispatcher, released_on_site, now=t())
     cases["handled"] = actions.mark_handled(city.dispatcher, handled, now=t())
 
+    flagging, urban, police = _whistled(city, t)
+    summonses["check-in flagged"] = _flagged(t, urban, city.urban_officer)
+    summonses["check-in confirmed"] = actions.rule_on_check_in(
+        city.dispatcher, _flagged(t, police, city.police_officer), confirm=True, now=t()
+    )
+    cases["whistled, a check-in to rule on"] = flagging
+
     left_case, urban, police = _whistled(city, t)
     _on_site(city, t, urban, city.urban_officer)
     actions.release(city.dispatcher, police, now=t())
@@ -205,6 +237,14 @@ def build_states(city: WhistleCity) -> States:
     summonses["checked out"] = actions.check_out(city.urban_officer, urban, now=t())
 
     cases["checked"] = actions.check_passed(city.dispatcher, _solved(city, t), now=t())
+    came, urban, police = _whistled(city, t)
+    for summons, officer in ((urban, city.urban_officer), (police, city.police_officer)):
+        actions.report_result(
+            officer, _on_site(city, t, summons, officer), result="已清理", now=t()
+        )
+    actions.mark_handled(city.dispatcher, came, now=t())
+    actions.check_passed(city.dispatcher, came, now=t())
+    cases["closed, after a whistle"] = actions.close_case(city.dispatcher, came, now=t())
     hotline = dict(reporter=city.dispatcher, source="hotline", reporter_name="王先生")
     closed = _solved(city, t, **hotline)
     actions.check_passed(city.dispatcher, closed, now=t())
@@ -222,7 +262,7 @@ def build_states(city: WhistleCity) -> States:
     cases["on the backlog"] = actions.put_on_backlog(
         city.dispatcher, _filed(city, t), reason="需拆违", review_on=date(2026, 4, 1), now=t()
     )
-    return States(cases, summonses, notices)
+    return States(cases, summonses, notices, {"urban_dispatcher": urban_dispatcher})
 
 
 def _solved(city: WhistleCity, t: Clock, **fields: Any) -> Case:
@@ -308,7 +348,8 @@ ARGUMENTS: dict[str, Callable[[WhistleCity, Any], dict[str, Any]]] = {
     "rule": lambda city, summons: {"uphold": True},
     "release": lambda city, summons: {},
     "acknowledge": lambda city, summons: {},
-    "check_in": lambda city, summons: {"lon": ON_THE_LANE[0], "lat": ON_THE_LANE[1]},
+    "rule_check_in": lambda city, summons: {"confirm": True, "note": "电话核实"},
+    "check_in": lambda city, summons: device_fix(),
     "progress": lambda city, summons: {"text": "正在处置"},
     "result": lambda city, summons: {"result": "已清理"},
     "decline": lambda city, summons: {"reason": "非本部门职责"},
@@ -363,7 +404,8 @@ def test_the_page_offers_a_button_exactly_when_the_action_would_take_it(whistle_
     states = build_states(city)
     with time_machine.travel(NOW, tick=False):
         # A person as a request loads them: roles read once, on first use.
-        pages = {p: Page(Person.objects.get(pk=getattr(city, p).pk)) for p in PERSONAS}
+        people = {**{p: getattr(city, p) for p in PERSONAS}, **states.people}
+        pages = {p: Page(Person.objects.get(pk=person.pk)) for p, person in people.items()}
         for op_name, op in OPERATIONS.items():
             with subtests.test(operation=op_name):
                 mismatches = []
@@ -405,6 +447,31 @@ def test_a_page_reads_the_persons_roles_once_for_a_whole_list(
     with django_assert_num_queries(1):
         assert all(may(person, "file_case", c) for c in cases)
         assert not any(may(person, "close_case", c) for c in cases)
+
+
+def test_a_page_reads_the_persons_departments_once_for_a_whole_list(
+    whistle_city, django_assert_num_queries
+):
+    city = whistle_city
+    declined = []
+    for _n in range(3):
+        _case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+        declined.append(
+            actions.decline(city.urban_officer, summonses[city.urban.pk], reason="非本部门职责")
+        )
+    listed = list(
+        Summons.objects.filter(pk__in=[s.pk for s in declined]).select_related(
+            "case__township", "department"
+        )
+    )
+    CentreMembership.objects.get(department=city.urban).people.add(city.dispatcher)
+    person = Person.objects.get(pk=city.dispatcher.pk)
+    # The roles (with their departments), then the centre's duties.
+    with django_assert_num_queries(2):
+        refusals = [refusal_for(person, "rule_on_decline", s) for s in listed]
+    for refused in refusals:
+        assert isinstance(refused, PermissionRefused)
+        assert city.urban.name in str(refused)
 
 
 def test_an_action_reads_the_roles_afresh(whistle_city):

@@ -5,12 +5,14 @@ call-back."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, timedelta
 from typing import Any, cast
 
 import pytest
 from django.utils import translation
 
+from tests.conftest import make_person
 from tests.fixtures_cases import (
     ON_THE_LANE,
     beijing,
@@ -34,24 +36,33 @@ def minutes(n: int):
     return NOW + timedelta(minutes=n)
 
 
-def residents_case(city, *, name: str = "蔡阿姨", phone: str = "13912345678") -> Case:
+def residents_case(
+    city, *, name: str = "蔡阿姨", phone: str = "13912345678", reporter=None
+) -> actions.ResidentReport:
     """蔡阿姨 reports rubbish in the lane; the township files it and clears it on the spot."""
-    case = actions.report_resident_case(
+    report = actions.report_resident_case(
         name=name,
         phone=phone,
         description="人民市场东巷口有暴露垃圾",
         lon=ON_THE_LANE[0],
         lat=ON_THE_LANE[1],
+        reporter=reporter,
         now=NOW,
     )
-    actions.file_case(city.dispatcher, case, category=city.exposed_garbage, now=minutes(1))
-    actions.solve_on_spot(city.dispatcher, case, note="已清运", now=minutes(30))
-    return case
+    actions.file_case(city.dispatcher, report.case, category=city.exposed_garbage, now=minutes(1))
+    actions.solve_on_spot(city.dispatcher, report.case, note="已清运", now=minutes(30))
+    return report
 
 
-def closed(city, case: Case) -> Case:
-    actions.check_passed(city.dispatcher, case, now=minutes(40))
-    return actions.close_case(city.dispatcher, case, now=minutes(45))
+def closed(city, report: actions.ResidentReport) -> actions.ResidentReport:
+    actions.check_passed(city.dispatcher, report.case, now=minutes(40))
+    case = actions.close_case(city.dispatcher, report.case, now=minutes(45))
+    return actions.ResidentReport(case, report.rating_key)
+
+
+def rate(report: actions.ResidentReport, **kwargs: Any) -> Case:
+    """The reporter rates with the key from the follow link."""
+    return actions.record_resident_rating(report.case, key=report.rating_key, **kwargs)
 
 
 def events_of(case: Case) -> list[str]:
@@ -59,10 +70,8 @@ def events_of(case: Case) -> list[str]:
 
 
 def test_a_resident_rates_a_closed_case_with_a_comment(whistle_city):
-    case = closed(whistle_city, residents_case(whistle_city))
-    case = actions.record_resident_rating(
-        case, rating=5, comment="  清理得很及时，谢谢  ", now=minutes(180)
-    )
+    report = closed(whistle_city, residents_case(whistle_city))
+    case = rate(report, rating=5, comment="  清理得很及时，谢谢  ", now=minutes(180))
     stored = Case.objects.get(pk=case.pk)
     assert (
         stored.resident_rating,
@@ -90,22 +99,118 @@ def test_a_resident_rates_a_closed_case_with_a_comment(whistle_city):
     assert "13912345678" not in str(document)
 
 
+def test_the_case_keeps_only_a_digest_of_the_reporters_key(whistle_city):
+    report = residents_case(whistle_city)
+    stored = Case.objects.get(pk=report.case.pk)
+    assert len(report.rating_key) >= 24
+    assert stored.resident_key_hash == hashlib.sha256(report.rating_key.encode()).hexdigest()
+    assert report.rating_key not in str(list(Event.objects.filter(case=stored).values()))
+    assert report.rating_key not in str(case_document(stored))
+    assert stored.resident_key_hash not in str(case_document(stored))
+    # Every report gets its own key.
+    assert residents_case(whistle_city).rating_key != report.rating_key
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        pytest.param({}, id="the reference alone"),
+        pytest.param({"key": "not-the-key"}, id="a wrong key"),
+        pytest.param({"key": "x" * 10_000}, id="a key of ten thousand characters"),
+        pytest.param({"key": cast(Any, 42)}, id="a key that is not text"),
+        pytest.param("officer", id="the summoned department's officer"),
+        pytest.param("head", id="the department's head"),
+        pytest.param("dispatcher", id="the township's dispatcher"),
+        pytest.param("other key", id="the key of another case"),
+    ],
+)
+def test_only_the_reporter_may_rate_and_a_refusal_writes_nothing(whistle_city, attempt):
+    city = whistle_city
+    report = closed(city, residents_case(city))
+    people = {"officer": city.urban_officer, "head": city.urban_head, "dispatcher": city.dispatcher}
+    if attempt == "other key":
+        attempt = {"key": residents_case(city).rating_key}
+    elif isinstance(attempt, str):
+        attempt = {"person": people[attempt]}
+    before = events_of(report.case)
+    with pytest.raises(actions.PermissionRefused) as refused:
+        actions.record_resident_rating(report.case, rating=1, now=minutes(60), **attempt)
+    with translation.override("zh-hans"):
+        assert str(refused.value) == (
+            "只有反映问题的人才能评价处置结果：请打开上报时收到的链接，或登录上报时使用的账号。"
+        )
+    stored = Case.objects.get(pk=report.case.pk)
+    assert (stored.resident_rating, stored.resident_satisfied, stored.resident_rated_at) == (
+        None,
+        None,
+        None,
+    )
+    assert events_of(stored) == before
+    assert not actions.resident_may_rate(stored, **attempt)
+    assert actions.resident_may_rate(stored, key=report.rating_key)
+
+
+def test_a_signed_in_resident_who_reported_rates_without_the_key(whistle_city):
+    city = whistle_city
+    report = closed(city, residents_case(city, reporter=city.resident))
+    case = report.case
+    assert case.reporter == city.resident
+    reported = Event.objects.get(case=case, kind=EventKind.CASE_REPORTED)
+    assert (reported.actor, reported.actor_role) == (city.resident, Role.RESIDENT)
+    other = make_person("another-resident", Role.RESIDENT)
+    with pytest.raises(actions.PermissionRefused):
+        actions.record_resident_rating(case, rating=5, person=other, now=minutes(60))
+    case = actions.record_resident_rating(case, rating=5, person=city.resident, now=minutes(61))
+    assert (case.resident_rating, case.resident_satisfied) == (5, True)
+    event = Event.objects.get(case=case, kind=EventKind.RESIDENT_RATED)
+    assert (event.actor, event.actor_role, event.at) == (city.resident, Role.RESIDENT, minutes(61))
+
+
+def test_a_dispatcher_who_typed_in_a_residents_report_is_not_its_reporter(whistle_city):
+    city = whistle_city
+    typed = actions.report_case(
+        city.dispatcher,
+        source=Case.Source.RESIDENT,
+        reporter_name="蔡阿姨",
+        description="居民来访：巷口有暴露垃圾",
+        lon=ON_THE_LANE[0],
+        lat=ON_THE_LANE[1],
+        now=NOW,
+    )
+    actions.file_case(city.dispatcher, typed, category=city.exposed_garbage, now=minutes(1))
+    actions.solve_on_spot(city.dispatcher, typed, note="已清运", now=minutes(30))
+    actions.check_passed(city.dispatcher, typed, now=minutes(40))
+    typed = actions.close_case(city.dispatcher, typed, now=minutes(45))
+    assert typed.reporter == city.dispatcher
+    with pytest.raises(actions.PermissionRefused):
+        actions.record_resident_rating(typed, rating=5, person=city.dispatcher, now=minutes(60))
+    assert Case.objects.get(pk=typed.pk).resident_rated_at is None
+
+
+def test_an_inactive_account_cannot_report_as_a_resident(whistle_city):
+    city = whistle_city
+    city.resident.is_active = False
+    city.resident.save(update_fields=["is_active"])
+    with pytest.raises(actions.PermissionRefused):
+        residents_case(city, reporter=city.resident)
+    assert not Case.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("rating", "satisfied"), [(1, False), (2, False), (3, False), (4, True), (5, True)]
 )
 def test_4_and_5_count_as_satisfied_and_3_or_less_as_not(whistle_city, rating, satisfied):
-    case = closed(whistle_city, residents_case(whistle_city))
-    case = actions.record_resident_rating(case, rating=rating, now=minutes(60))
+    case = rate(closed(whistle_city, residents_case(whistle_city)), rating=rating, now=minutes(60))
     assert (case.resident_rating, case.resident_satisfied) == (rating, satisfied)
     assert case.resident_comment == ""
 
 
 def test_a_second_rating_is_refused_and_changes_nothing(whistle_city):
-    case = closed(whistle_city, residents_case(whistle_city))
-    actions.record_resident_rating(case, rating=2, comment="太慢了", now=minutes(60))
+    report = closed(whistle_city, residents_case(whistle_city))
+    case = rate(report, rating=2, comment="太慢了", now=minutes(60))
     before = events_of(case)
     with pytest.raises(actions.ActionRefused) as refused:
-        actions.record_resident_rating(case, rating=5, now=minutes(61))
+        rate(report, rating=5, now=minutes(61))
     assert not isinstance(refused.value, actions.InvalidInput)
     stored = Case.objects.get(pk=case.pk)
     assert (stored.resident_rating, stored.resident_comment, stored.resident_satisfied) == (
@@ -122,10 +227,11 @@ def test_a_second_rating_is_refused_and_changes_nothing(whistle_city):
 
 @pytest.mark.parametrize("rating", [0, 6, -1, 4.5, True, "5", None])
 def test_a_rating_outside_1_to_5_is_refused_with_the_field_named(whistle_city, rating):
-    case = closed(whistle_city, residents_case(whistle_city))
+    report = closed(whistle_city, residents_case(whistle_city))
+    case = report.case
     before = events_of(case)
     with pytest.raises(actions.InvalidInput) as refused:
-        actions.record_resident_rating(case, rating=cast(Any, rating))
+        rate(report, rating=cast(Any, rating))
     assert refused.value.field == "rating"
     with translation.override("zh-hans"):
         assert str(refused.value) == "评分须为 1 到 5 的整数。"
@@ -142,9 +248,10 @@ def test_a_rating_outside_1_to_5_is_refused_with_the_field_named(whistle_city, r
     ],
 )
 def test_a_comment_too_long_or_not_text_is_refused(whistle_city, comment, chinese):
-    case = closed(whistle_city, residents_case(whistle_city))
+    report = closed(whistle_city, residents_case(whistle_city))
+    case = report.case
     with pytest.raises(actions.InvalidInput) as refused:
-        actions.record_resident_rating(case, rating=4, comment=comment)
+        rate(report, rating=4, comment=comment)
     assert refused.value.field == "comment"
     with translation.override("zh-hans"):
         assert str(refused.value) == chinese
@@ -152,17 +259,19 @@ def test_a_comment_too_long_or_not_text_is_refused(whistle_city, comment, chines
 
 
 def test_a_comment_of_the_longest_length_is_kept_whole(whistle_city):
-    case = closed(whistle_city, residents_case(whistle_city))
-    case = actions.record_resident_rating(case, rating=4, comment="好" * NOTE_MAX)
+    case = rate(
+        closed(whistle_city, residents_case(whistle_city)), rating=4, comment="好" * NOTE_MAX
+    )
     assert len(case.resident_comment) == NOTE_MAX
 
 
 @pytest.mark.parametrize("stage", ["reported", "filed", "handled", "checked"])
 def test_a_case_not_yet_closed_cannot_be_rated(whistle_city, stage):
     city = whistle_city
-    case = actions.report_resident_case(
+    report = actions.report_resident_case(
         description="路灯不亮", lon=ON_THE_LANE[0], lat=ON_THE_LANE[1], now=NOW
     )
+    case = report.case
     if stage != "reported":
         actions.file_case(city.dispatcher, case, category=city.exposed_garbage, now=minutes(1))
     if stage in ("handled", "checked"):
@@ -170,7 +279,7 @@ def test_a_case_not_yet_closed_cannot_be_rated(whistle_city, stage):
     if stage == "checked":
         actions.check_passed(city.dispatcher, case, now=minutes(40))
     with pytest.raises(actions.ActionRefused) as refused:
-        actions.record_resident_rating(case, rating=5, now=minutes(50))
+        rate(report, rating=5, now=minutes(50))
     status = Case.objects.get(pk=case.pk).status
     assert status == stage
     with translation.override("zh-hans"):
@@ -181,17 +290,17 @@ def test_a_case_not_yet_closed_cannot_be_rated(whistle_city, stage):
 
 def test_an_evaluated_case_can_still_be_rated_and_evaluation_follows_a_rating(whistle_city):
     city = whistle_city
-    first = closed(city, residents_case(city))
-    actions.evaluate_case(city.assessor, first, rating=4, now=minutes(60))
-    first = actions.record_resident_rating(first, rating=5, now=minutes(70))
+    first_report = closed(city, residents_case(city))
+    actions.evaluate_case(city.assessor, first_report.case, rating=4, now=minutes(60))
+    first = rate(first_report, rating=5, now=minutes(70))
     assert (first.status, first.township_rating, first.resident_rating) == (
         Status.EVALUATED,
         4,
         5,
     )
-    second = closed(city, residents_case(city, name="", phone=""))
-    actions.record_resident_rating(second, rating=1, now=minutes(60))
-    second = actions.evaluate_case(city.assessor, second, rating=3, now=minutes(70))
+    second_report = closed(city, residents_case(city, name="", phone=""))
+    rate(second_report, rating=1, now=minutes(60))
+    second = actions.evaluate_case(city.assessor, second_report.case, rating=3, now=minutes(70))
     assert (second.status, second.resident_rating, second.township_rating) == (
         Status.EVALUATED,
         1,
@@ -199,7 +308,7 @@ def test_an_evaluated_case_can_still_be_rated_and_evaluation_follows_a_rating(wh
     )
 
 
-def test_hotline_cases_are_rated_and_cases_found_on_patrol_are_not(whistle_city):
+def test_hotline_cases_are_not_rated_online_and_cases_found_on_patrol_not_at_all(whistle_city):
     city = whistle_city
     hotline = actions.report_case(
         city.dispatcher,
@@ -212,14 +321,21 @@ def test_hotline_cases_are_rated_and_cases_found_on_patrol_are_not(whistle_city)
     )
     actions.file_case(city.dispatcher, hotline, category=city.street_vending, now=minutes(1))
     actions.solve_on_spot(city.dispatcher, hotline, note="已劝离", now=minutes(20))
-    hotline = actions.record_resident_rating(closed(city, hotline), rating=4, now=minutes(60))
-    assert hotline.resident_satisfied is True
+    actions.check_passed(city.dispatcher, hotline, now=minutes(40))
+    hotline = actions.close_case(city.dispatcher, hotline, now=minutes(45))
+    # The caller got no key, and the dispatcher who typed the call in is not the caller:
+    # the township's call-back records the caller's satisfaction.
+    for attempt in ({"key": "anything"}, {"person": city.dispatcher}):
+        with pytest.raises(actions.PermissionRefused):
+            actions.record_resident_rating(hotline, rating=4, now=minutes(60), **attempt)
+    assert Case.objects.get(pk=hotline.pk).resident_satisfied is None
 
     patrol = filed_case(city, at=NOW)
     actions.solve_on_spot(city.dispatcher, patrol, note="已劝离", now=minutes(20))
-    patrol = closed(city, patrol)
+    actions.check_passed(city.dispatcher, patrol, now=minutes(40))
+    patrol = actions.close_case(city.dispatcher, patrol, now=minutes(45))
     with pytest.raises(actions.ActionRefused) as refused:
-        actions.record_resident_rating(patrol, rating=4, now=minutes(60))
+        actions.record_resident_rating(patrol, rating=4, key="anything", now=minutes(60))
     with translation.override("zh-hans"):
         assert str(refused.value) == "只有居民或 12345 热线反映的案件才能由居民评价。"
     assert Case.objects.get(pk=patrol.pk).resident_satisfied is None
@@ -227,17 +343,17 @@ def test_hotline_cases_are_rated_and_cases_found_on_patrol_are_not(whistle_city)
 
 def test_the_satisfaction_is_recorded_once_by_a_call_back_or_by_a_rating(whistle_city):
     city = whistle_city
-    called = closed(city, residents_case(city))
+    called_report = closed(city, residents_case(city))
+    called = called_report.case
     actions.record_resident_callback(city.assessor, called, satisfied=False, now=minutes(60))
     with pytest.raises(actions.ActionRefused) as refused:
-        actions.record_resident_rating(called, rating=5, now=minutes(70))
+        rate(called_report, rating=5, now=minutes(70))
     with translation.override("zh-hans"):
         assert str(refused.value) == "街乡已在电话回访时记录了您的满意情况。"
     called.refresh_from_db()
     assert (called.resident_satisfied, called.resident_rating) == (False, None)
 
-    rated = closed(city, residents_case(city))
-    actions.record_resident_rating(rated, rating=5, now=minutes(60))
+    rated = rate(closed(city, residents_case(city)), rating=5, now=minutes(60))
     with pytest.raises(actions.ActionRefused) as refused:
         actions.record_resident_callback(city.assessor, rated, satisfied=False, now=minutes(70))
     with translation.override("zh-hans"):
@@ -254,7 +370,7 @@ def test_a_resident_reports_without_a_name_or_a_phone_number(whistle_city):
         lon=ON_THE_LANE[0],
         lat=ON_THE_LANE[1],
         now=NOW,
-    )
+    ).case
     assert (case.source, case.reporter_name, case.reporter_phone) == (
         Case.Source.RESIDENT,
         "",
@@ -262,7 +378,7 @@ def test_a_resident_reports_without_a_name_or_a_phone_number(whistle_city):
     )
     only_a_name = actions.report_resident_case(
         name="蔡阿姨", description="路灯不亮", lon=ON_THE_LANE[0], lat=ON_THE_LANE[1], now=NOW
-    )
+    ).case
     assert (only_a_name.reporter_name, only_a_name.reporter_phone) == ("蔡阿姨", "")
     for phone in ("call me", "12", 13912345678):
         with pytest.raises(actions.InvalidInput) as refused:
@@ -278,12 +394,11 @@ def test_a_resident_reports_without_a_name_or_a_phone_number(whistle_city):
 
 def test_the_desk_shows_the_residents_rating_and_offers_no_call_back(client, whistle_city):
     city = whistle_city
-    waiting = closed(city, residents_case(city))
+    waiting = closed(city, residents_case(city)).case
     client.force_login(city.dispatcher)
     assert 'name="op" value="callback"' in client.get(case_url(waiting)).content.decode()
 
-    rated = closed(city, residents_case(city))
-    actions.record_resident_rating(rated, rating=2, comment="处理太慢", now=minutes(180))
+    rated = rate(closed(city, residents_case(city)), rating=2, comment="处理太慢", now=minutes(180))
     html = client.get(case_url(rated)).content.decode()
     assert 'name="op" value="callback"' not in html
     assert "居民评分" in html and "2 / 5" in html and "处理太慢" in html

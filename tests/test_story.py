@@ -22,6 +22,7 @@ from tests.fixtures_cases import (
     FAR_NORTH,
     ON_THE_LANE,
     beijing,
+    device_fix,
     play_the_dba,
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
@@ -85,7 +86,7 @@ def test_a_whistle_in_renmin_market_east_lane_from_report_to_a_verified_trail(wh
 
         clock.move_to(at_minute(12))
         urban = actions.check_in(
-            city.urban_officer, urban, lon=116.43215, lat=39.8730, accuracy_m=10
+            city.urban_officer, urban, **device_fix((116.43215, 39.8730), accuracy_m=10)
         )
         assert urban.status == Summons.Status.ON_SITE
         arrival = urban.events.get(kind=EventKind.CHECK_IN_ACCEPTED)
@@ -93,13 +94,13 @@ def test_a_whistle_in_renmin_market_east_lane_from_report_to_a_verified_trail(wh
 
         clock.move_to(at_minute(25))
         with pytest.raises(actions.CheckInRefused) as refused:
-            actions.check_in(city.police_officer, police, lon=FAR_NORTH[0], lat=FAR_NORTH[1])
+            actions.check_in(city.police_officer, police, **device_fix(FAR_NORTH))
         assert 880 < refused.value.distance_m < 920
         assert "300" in str(refused.value)
 
         clock.move_to(at_minute(41))
         police = actions.check_in(
-            city.police_officer, police, lon=116.4322, lat=39.8731, accuracy_m=15
+            city.police_officer, police, **device_fix((116.4322, 39.8731), accuracy_m=15)
         )
         arrival = police.events.get(kind=EventKind.CHECK_IN_ACCEPTED)
         assert arrival.at == at_minute(41)

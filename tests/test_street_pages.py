@@ -184,6 +184,81 @@ def test_positions_with_bad_json_or_bad_values_answer_400_with_a_chinese_message
     assert "WGS-84" in response.json()["error"]
 
 
+def _at(text: str) -> str:
+    return json.dumps({"points": [{"seq": 1, "lon": 116.432, "lat": 39.872, "at": text}]})
+
+
+DEEP = "[" * 5000 + "]" * 5000
+MALFORMED_POSITIONS = [
+    ('{"location": {}}', "未知的定位状态。"),
+    ('{"location": {"a": 1}}', "未知的定位状态。"),
+    ('{"location": [1]}', "未知的定位状态。"),
+    ('{"location": 5}', "未知的定位状态。"),
+    ('{"location": "flying"}', "未知的定位状态。"),
+    (DEEP, "无法读取位置数据。"),
+    ('{"points": ' + DEEP + "}", "无法读取位置数据。"),
+    ('{"a": ' * 5000 + "1" + "}" * 5000, "无法读取位置数据。"),
+    ('"points"', "无法读取位置数据。"),
+    ("null", "无法读取位置数据。"),
+    ('{"points": {"seq": 1}}', "位置数据必须是列表。"),
+    ('{"points": [[]]}', "第 1 个位置的格式不正确。"),
+    (_at("2026-13-45T10:00:00+08:00"), "第 1 个位置缺少带时区的时间（at）。"),
+    (_at("2026-11-26T10:00:00+99:00"), "第 1 个位置缺少带时区的时间（at）。"),
+    (_at("9999-12-31T23:59:59-23:59"), "第 1 个位置缺少带时区的时间（at）。"),
+    (
+        '{"points": [{"seq": 1, "lon": 1' + "0" * 400 + ', "lat": 39.9, "at": "x"}]}',
+        "经度必须是有效的数字。",
+    ),
+    ('{"points": [{"seq": 1, "lon": Infinity, "lat": 39.9, "at": "x"}]}', "经度必须是有效的数字。"),
+]
+
+
+@time_machine.travel(MORNING, tick=False)
+@pytest.mark.parametrize(("body", "message"), MALFORMED_POSITIONS)
+def test_malformed_positions_answer_400_in_chinese_and_write_nothing(client, street, body, message):
+    patrol = start_patrol(street.steward, lane=street.lane)
+    client.force_login(street.steward)
+    url = reverse("patrol:positions", kwargs={"patrol": patrol.uuid})
+    events = list(patrol.events.values_list("kind", flat=True))
+    response = client.post(url, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"error": message}
+    stored = Patrol.objects.get(pk=patrol.pk)
+    assert (stored.point_count, stored.location, stored.last_activity_at) == (
+        0,
+        Patrol.Location.PENDING,
+        patrol.last_activity_at,
+    )
+    assert not stored.points.exists()
+    assert list(stored.events.values_list("kind", flat=True)) == events
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_positions_are_refused_in_english_for_an_english_reader(client, street):
+    patrol = start_patrol(street.steward, lane=street.lane)
+    client.force_login(street.steward)
+    url = reverse("patrol:positions", kwargs={"patrol": patrol.uuid})
+    for body, message in [
+        (DEEP, "The positions could not be read."),
+        ('{"location": {}}', "Unknown positions status."),
+    ]:
+        response = client.post(
+            url, body, content_type="application/json", headers={"accept-language": "en"}
+        )
+        assert (response.status_code, response.json()) == (400, {"error": message})
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_a_body_over_the_upload_limit_answers_400_as_json(client, street, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    patrol = start_patrol(street.steward, lane=street.lane)
+    client.force_login(street.steward)
+    url = reverse("patrol:positions", kwargs={"patrol": patrol.uuid})
+    body = json.dumps({"points": [], "padding": "x" * 2000})
+    response = client.post(url, body, content_type="application/json")
+    assert (response.status_code, response.json()) == (400, {"error": "无法读取位置数据。"})
+
+
 @time_machine.travel(MORNING, tick=False)
 def test_positions_denied_are_posted_as_a_status(client, street):
     patrol = start_patrol(street.steward, lane=street.lane)

@@ -5,7 +5,9 @@ is closed."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import re
 from datetime import timedelta
 
@@ -28,6 +30,7 @@ from tests.fixtures_street import (  # noqa: F401
     street_fixture,
 )
 from whistle.cases.actions import (
+    ResidentReport,
     acknowledge,
     check_passed,
     close_case,
@@ -40,7 +43,8 @@ from whistle.cases.actions import (
 )
 from whistle.cases.models import Case, Event
 from whistle.cases.trail import EventKind
-from whistle.organisation.models import Role
+from whistle.organisation.models import Jurisdiction, Lane, Role
+from whistle.policies.models import DistrictPolicy
 from whistle.street import captcha
 from whistle.street.ratelimit import client_ip, phone_key
 
@@ -84,19 +88,40 @@ def send(client, **changes):
     return client.post(NEW, resident_form(client, **changes))
 
 
-def closed_case(street, *, photos=None) -> Case:
-    """A resident's case taken all the way to closure through the actions."""
+def closed_report(street, *, photos=None, reporter=None) -> ResidentReport:
+    """A resident's case taken all the way to closure through the actions, with the key
+    its reporter received."""
     lon, lat = ON_THE_LANE
-    case = report_resident_case(
-        name="赵磊", phone="13800138000", description="路边堆了建筑垃圾", lon=lon, lat=lat
+    report = report_resident_case(
+        name="赵磊",
+        phone="13800138000",
+        description="路边堆了建筑垃圾",
+        lon=lon,
+        lat=lat,
+        reporter=reporter,
     )
+    case = report.case
     file_case(street.dispatcher, case, category=street.garbage, note="内部备注：联系物业")
     summons = dispatch_case(street.dispatcher, case, department=street.city.urban_management)
     acknowledge(street.officer, summons)
     report_result(street.officer, summons, result="已清运，周警官现场处理", photos=photos)
     mark_handled(street.dispatcher, case)
     check_passed(street.dispatcher, case)
-    return close_case(street.dispatcher, case)
+    return ResidentReport(close_case(street.dispatcher, case), report.rating_key)
+
+
+def closed_case(street, *, photos=None) -> Case:
+    return closed_report(street, photos=photos).case
+
+
+def map_config(html: str) -> dict:
+    found = re.search(r'id="report-map-config"[^>]*>(.*?)</script>', html)
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+def follow_link(report: ResidentReport) -> str:
+    return f"/report/follow/{report.case.reference}/?key={report.rating_key}"
 
 
 # The form -------------------------------------------------------------------------------
@@ -111,16 +136,38 @@ def test_the_form_asks_for_a_photo_the_place_the_contact_and_a_captcha(client, s
     assert "看不清图片？显示文字版题目" in html
     raw = client.session[captcha.SESSION_KEY]
     assert ("加" if raw["op"] == "+" else "减") in html
-    # Nothing of the city is public: no map layers without a base map to pin on.
-    assert "data-map" not in html
     assert 'autocomplete="tel"' in html
 
 
-def test_the_map_to_pin_appears_when_a_base_map_is_configured(client, street, settings):
+def test_the_place_is_chosen_on_a_map_of_the_lanes_or_from_the_lane_list(client, street):
+    html = client.get(NEW).content.decode()
+    assert 'data-map data-config="report-map-config"' in html
+    config = map_config(html)
+    # The lanes are public like a street map; the cases are not.
+    assert config["layers"] == [
+        {"name": "lanes", "url": "/report/lanes.geojson?district=110101", "title": "街巷"}
+    ]
+    assert config["basemap"]["kind"] == "none"
+    assert "或按名称查找街巷" in html
+    assert 'type="search" id="lane-search"' in html
+    assert 'data-url="/report/lanes.geojson?district=110101"' in html
+    # One district: no district to choose.
+    assert 'id="lane-district"' not in html
+    # No coordinates to type: the place's inputs are hidden, and no label names them.
+    for name in ("lon", "lat", "accuracy_m"):
+        assert f'<input type="hidden" name="{name}" id="id_{name}">' in html
+    for word in ("经度", "纬度", "精度（米）"):
+        assert word not in html
+    assert "/static/vendor/leaflet/leaflet.js" in html
+
+
+def test_the_map_uses_the_configured_base_map_as_the_staff_pages_do(client, street, settings):
     settings.WHISTLE_BASEMAP = "amap"
     html = client.get(NEW).content.decode()
-    assert 'data-map data-config="report-map-config" data-pin-only' in html
-    assert '"layers": []' in html
+    config = map_config(html)
+    assert config["basemap"]["kind"] == "amap"
+    assert config["basemap"]["crs"] == "gcj02"
+    assert config["basemap"]["layers"]
 
 
 def test_the_captcha_image_is_a_png_that_is_never_cached(client, street):
@@ -147,7 +194,7 @@ def test_a_resident_reports_and_gets_a_reference_number(client, street):
     assert case.attachments.count() == 1
     html = client.get("/report/thanks/").content.decode()
     assert case.reference in html
-    assert f'href="/report/follow/{case.reference}/"' in html
+    assert f'href="/report/follow/{case.reference}/?key=' in html
 
 
 def test_a_wrong_answer_is_refused_with_a_new_question_and_the_values_kept(client, street):
@@ -193,7 +240,12 @@ def test_the_description_and_the_place_are_required_and_refused_in_chinese(clien
     client.get(NEW)
     html = client.post(NEW, {"captcha": answer(client)}).content.decode()
     assert '<a href="#id_description">发现了什么问题？</a>: 请用一两句话描述问题。' in html
-    assert "请提供位置：使用“我的位置”或在地图上点选。" in html
+    # The message names what is on the page, and its link leads to the place's controls.
+    message = "请提供位置：使用“我的位置”、在地图上点选，或从列表中选择街巷。"
+    assert f'<a href="#id_place">地点</a>: {message}' in html
+    assert '<fieldset class="place has-error" id="id_place"' in html
+    assert html.count(message) == 2
+    assert "经度" not in html and "纬度" not in html
     # The name and the phone number are optional.
     assert "这个字段是必填项。" not in html
     assert 'href="#id_name"' not in html and 'href="#id_phone"' not in html
@@ -244,6 +296,138 @@ def test_a_signed_in_resident_skips_the_captcha_and_finds_the_name_filled(client
     assert "captcha.png" not in html
     assert 'value="13900139000"' in html
     assert client.post(NEW, resident_form(client)).status_code == 302
+
+
+# The place ------------------------------------------------------------------------------
+
+# 30 m east of 人民市场东巷's centre line (116.432), in 龙潭街道.
+THIRTY_METRES_OFF = (116.43235, 39.8729)
+
+
+def test_the_lane_list_holds_the_districts_lanes_with_the_point_halfway_along_each(
+    client, street, django_assert_max_num_queries
+):
+    reported(street.steward)
+    with django_assert_max_num_queries(3):
+        response = client.get("/report/lanes.geojson")
+    assert response["Content-Type"] == "application/geo+json"
+    assert response["Cache-Control"] == "public, max-age=600"
+    body = response.json()
+    by_name = {f["properties"]["name"]: f for f in body["features"]}
+    assert set(by_name) == {"人民市场东巷", "东四六条"}
+    renmin = by_name["人民市场东巷"]
+    assert renmin["properties"]["township"] == "龙潭街道"
+    assert renmin["properties"]["length_m"] == 204
+    assert renmin["geometry"] == street.lane.centre_line
+    lon, lat = renmin["properties"]["point"]
+    assert lon == pytest.approx(116.432)
+    assert lat == pytest.approx((39.872 + 39.87384) / 2, abs=1e-6)
+    # Lanes only: nothing of the cases.
+    assert "reference" not in response.content.decode()
+    assert client.get("/report/lanes.geojson?district=110101").json() == body
+
+
+def test_the_lane_list_is_of_the_district_asked_for(client, street):
+    chaoyang = Jurisdiction.objects.create(
+        level="district", code="110105", name="朝阳区", parent=street.city.city
+    )
+    jinsong = Jurisdiction.objects.create(
+        level="township", code="110105001", name="劲松街道", parent=chaoyang
+    )
+    Lane.objects.create(
+        name="劲松中街",
+        township=jinsong,
+        centre_line={"type": "LineString", "coordinates": [[116.46, 39.88], [116.462, 39.88]]},
+    )
+    names = [
+        f["properties"]["name"]
+        for f in client.get("/report/lanes.geojson?district=110105").json()["features"]
+    ]
+    assert names == ["劲松中街"]
+    html = client.get(NEW).content.decode()
+    assert '<select class="input" id="lane-district" data-lane-district>' in html
+    assert 'data-url="/report/lanes.geojson?district=110105">朝阳区</option>' in html
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "message"),
+    [
+        ("district=12", 400, "区代码为 6 位数字。"),
+        ("district=%C2%B2%C2%B2%C2%B2%C2%B2%C2%B2%C2%B2", 400, "区代码为 6 位数字。"),
+        ("district=110199", 404, "没有该代码的区，或该区没有登记街巷。"),
+    ],
+)
+def test_a_malformed_or_unknown_district_answers_a_clear_error(
+    client, street, query, status, message
+):
+    response = client.get(f"/report/lanes.geojson?{query}")
+    assert (response.status_code, response.json()) == (status, {"error": message})
+
+
+def test_the_page_says_which_lane_a_point_snaps_to_by_the_districts_rule(client, street):
+    lon, lat = THIRTY_METRES_OFF
+    answer = client.get("/report/place/", {"lon": lon, "lat": lat}).json()
+    assert answer == {"inside": True, "text": "将上报至：龙潭街道 · 人民市场东巷。"}
+    DistrictPolicy.objects.filter(district=street.city.district).update(lane_snap_m=20)
+    answer = client.get("/report/place/", {"lon": lon, "lat": lat}).json()
+    assert answer == {"inside": True, "text": "将上报至：龙潭街道（附近没有登记的街巷）。"}
+    # The report lands where the page said.
+    assert send(client, lon=str(lon), lat=str(lat)).status_code == 302
+    case = Case.objects.get()
+    assert (case.lane, case.township) == (None, street.city.longtan)
+
+
+def test_a_point_outside_every_township_is_said_to_be_so(client, street):
+    answer = client.get("/report/place/", {"lon": 100.0, "lat": 30.0}).json()
+    assert answer == {"inside": False, "text": "此位置不在本市任何街乡范围内，请重新选择。"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"lon": "116.4"},
+        {"lon": "abc", "lat": "39.9"},
+        {"lon": "nan", "lat": "39.9"},
+        {"lon": "1e999", "lat": "39.9"},
+        {"lon": "116.4", "lat": "95"},
+    ],
+)
+def test_a_malformed_place_answers_400_in_chinese(client, street, query):
+    response = client.get("/report/place/", query)
+    assert response.status_code == 400
+    assert response.json() == {"error": "请以经度和纬度（度）提供位置。"}
+
+
+def test_a_lane_chosen_from_the_list_puts_the_report_on_that_lane(client, street):
+    lanes = client.get("/report/lanes.geojson").json()["features"]
+    dongsi = next(f for f in lanes if f["properties"]["name"] == "东四六条")
+    lon, lat = dongsi["properties"]["point"]
+    assert send(client, lon=str(lon), lat=str(lat), accuracy_m="").status_code == 302
+    case = Case.objects.get()
+    assert (case.lane, case.township, case.accuracy_m) == (
+        street.city.dongsi_lane,
+        street.city.dongsi,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"lat": ""}, {"lat": "95"}, {"lon": "abc"}, {"accuracy_m": "-3"}, {"lon": "", "lat": ""}],
+)
+def test_a_bad_place_is_one_error_about_the_place_not_about_coordinates(client, street, changes):
+    html = send(client, **changes).content.decode()
+    assert 'href="#id_place">地点</a>' in html
+    assert html.count('href="#id_place"') == 1
+    assert "经度" not in html and "纬度" not in html and "精度" not in html
+    assert not Case.objects.exists()
+
+
+def test_the_actions_refusal_of_a_place_outside_the_city_is_put_on_the_place(client, street):
+    html = send(client, lon="100.0", lat="30.0").content.decode()
+    assert '<a href="#id_place">地点</a>: 位置（100.0，30.0）不在本市任何街乡范围内。' in html
+    assert not Case.objects.exists()
 
 
 # Rate limits ----------------------------------------------------------------------------
@@ -326,7 +510,7 @@ def test_follow_takes_a_reference_however_typed(client, street):
     lon, lat = ON_THE_LANE
     case = report_resident_case(
         name="赵磊", phone="13800138000", description="井盖丢了", lon=lon, lat=lat
-    )
+    ).case
     typed = " ".join([case.reference[:5].lower(), case.reference[5:]])
     response = client.get("/report/follow/", {"reference": typed})
     assert response["Location"] == f"/report/follow/{case.reference}/"
@@ -369,7 +553,7 @@ def test_photos_of_the_result_are_served_without_exif_and_report_photos_are_not(
         lon=lon,
         lat=lat,
         photos=[png_bytes()],
-    )
+    ).case
     photo = other.attachments.get()
     assert client.get(f"/report/follow/{other.reference}/photos/{photo.pk}/").status_code == 404
     assert client.get(f"/report/follow/{other.reference}/photos/{result.pk}/").status_code == 404
@@ -390,24 +574,53 @@ def test_the_public_page_runs_a_fixed_number_of_queries(
 
 def test_an_open_case_cannot_be_rated(client, street):
     lon, lat = ON_THE_LANE
-    case = report_resident_case(
+    report = report_resident_case(
         name="赵磊", phone="13800138000", description="井盖", lon=lon, lat=lat
     )
-    html = client.get(f"/report/follow/{case.reference}/").content.decode()
+    case = report.case
+    html = client.get(follow_link(report)).content.decode()
     assert "评价处置结果" not in html
-    response = client.post(f"/report/follow/{case.reference}/rate/", {"rating": "5"})
+    response = client.post(
+        f"/report/follow/{case.reference}/rate/", {"rating": "5", "key": report.rating_key}
+    )
     assert response.status_code == 409
     assert "该案件尚未结案，暂时不能评价。" in response.content.decode()
     assert Case.objects.get(pk=case.pk).resident_rated_at is None
 
 
-def test_a_closed_case_is_rated_1_to_5_with_a_comment(client, street):
-    case = closed_case(street)
+def test_the_thank_you_page_shows_the_follow_link_with_the_key_once(client, street):
+    send(client)
+    case = Case.objects.get()
+    first = client.get("/report/thanks/")
+    html = first.content.decode()
+    match = re.search(rf"http://testserver/report/follow/{case.reference}/\?key=([\w-]+)", html)
+    assert match is not None
+    key = match.group(1)
+    assert case.resident_key_hash == hashlib.sha256(key.encode()).hexdigest()
+    assert f'href="/report/follow/{case.reference}/?key={key}"' in html
+    assert "此链接只显示一次。" in html
+    assert first["Referrer-Policy"] == "same-origin"
+    assert "no-store" in first["Cache-Control"]
+    # The session let go of the key: a reload shows the reference only.
+    again = client.get("/report/thanks/").content.decode()
+    assert case.reference in again and key not in again
+    assert f'href="/report/follow/{case.reference}/"' in again
+    assert "链接只在上报后显示一次" in again
+
+
+def test_a_closed_case_is_rated_1_to_5_with_a_comment_from_the_follow_link(client, street):
+    report = closed_report(street)
+    case = report.case
     url = f"/report/follow/{case.reference}/"
-    html = client.get(url).content.decode()
+    response = client.get(follow_link(report))
+    assert response["Referrer-Policy"] == "same-origin"
+    html = response.content.decode()
     assert html.count('type="radio" name="rating"') == 5
     assert "5 · 非常满意" in html
-    response = client.post(url + "rate/", {"rating": "4", "comment": "清理得很及时"})
+    assert f'<input type="hidden" name="key" value="{report.rating_key}"' in html
+    response = client.post(
+        url + "rate/", {"rating": "4", "comment": "清理得很及时", "key": report.rating_key}
+    )
     assert response["Location"] == url
     case.refresh_from_db()
     assert (case.resident_rating, case.resident_comment, case.resident_satisfied) == (
@@ -427,17 +640,101 @@ def test_a_closed_case_is_rated_1_to_5_with_a_comment(client, street):
     assert "清理得很及时" not in html
 
 
+def test_someone_with_only_the_reference_sees_no_rating_form_and_cannot_rate(client, street):
+    report = closed_report(street)
+    case = report.case
+    url = f"/report/follow/{case.reference}/"
+    html = client.get(url).content.decode()
+    assert "已结案" in html
+    assert 'name="rating"' not in html
+    assert "只有反映问题的人才能评价处置结果" in html
+    response = client.post(url + "rate/", {"rating": "1", "comment": "太差"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert (
+        "只有反映问题的人才能评价处置结果：请打开上报时收到的链接，或登录上报时使用的账号。" in html
+    )
+    stored = Case.objects.get(pk=case.pk)
+    assert (stored.resident_rating, stored.resident_satisfied, stored.resident_rated_at) == (
+        None,
+        None,
+        None,
+    )
+    assert not Event.objects.filter(case=case, kind=EventKind.RESIDENT_RATED).exists()
+
+
+def test_the_summoned_department_sees_no_rating_form_and_cannot_rate(client, street):
+    report = closed_report(street)
+    url = f"/report/follow/{report.case.reference}/"
+    client.force_login(street.officer)
+    assert 'name="rating"' not in client.get(url).content.decode()
+    response = client.post(url + "rate/", {"rating": "1"})
+    assert response.status_code == 403
+    assert Case.objects.get(pk=report.case.pk).resident_rated_at is None
+
+
+def test_a_wrong_key_is_refused_with_a_clear_error_and_nothing_written(client, street):
+    report = closed_report(street)
+    url = f"/report/follow/{report.case.reference}/"
+    html = client.get(url + "?key=not-the-key").content.decode()
+    assert "此链接中的密钥与该案件不符" in html
+    assert 'name="rating"' not in html
+    response = client.post(url + "rate/", {"rating": "1", "key": "not-the-key"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert 'class="form-errors"' in html
+    assert "只有反映问题的人才能评价处置结果" in html
+    assert Case.objects.get(pk=report.case.pk).resident_rated_at is None
+    assert not Event.objects.filter(case=report.case, kind=EventKind.RESIDENT_RATED).exists()
+
+
+def test_wrong_keys_count_as_misses_of_the_follow_limit(client, street, settings):
+    settings.WHISTLE_FOLLOW_MISSES_PER_IP = 2
+    report = closed_report(street)
+    url = f"/report/follow/{report.case.reference}/"
+    client.get(url + "?key=guess-1")
+    client.get(url + "?key=guess-2")
+    assert client.get(url + f"?key={report.rating_key}").status_code == 429
+
+
+def test_a_signed_in_resident_who_reported_rates_without_the_link(client, street):
+    zhao = make_person("zhao-lei", Role.RESIDENT)
+    report = closed_report(street, reporter=zhao)
+    url = f"/report/follow/{report.case.reference}/"
+    client.force_login(zhao)
+    html = client.get(url).content.decode()
+    assert html.count('type="radio" name="rating"') == 5
+    response = client.post(url + "rate/", {"rating": "5"})
+    assert response["Location"] == url
+    event = Event.objects.get(case=report.case, kind=EventKind.RESIDENT_RATED)
+    assert (event.actor, event.actor_role) == (zhao, Role.RESIDENT)
+
+
+def test_a_signed_in_resident_reports_as_the_cases_reporter(client, street):
+    zhao = make_person("zhao-lei", Role.RESIDENT)
+    client.force_login(zhao)
+    assert client.post(NEW, resident_form(client)).status_code == 302
+    case = Case.objects.get()
+    assert (case.reporter, case.source) == (zhao, Case.Source.RESIDENT)
+    html = client.get("/report/thanks/").content.decode()
+    assert "登录此账号后，无需链接也可以评价。" in html
+
+
 def test_a_rating_of_3_or_less_counts_as_not_satisfied(client, street):
-    case = closed_case(street)
-    client.post(f"/report/follow/{case.reference}/rate/", {"rating": "3"})
-    case.refresh_from_db()
+    report = closed_report(street)
+    client.post(
+        f"/report/follow/{report.case.reference}/rate/",
+        {"rating": "3", "key": report.rating_key},
+    )
+    case = Case.objects.get(pk=report.case.pk)
     assert (case.resident_rating, case.resident_satisfied) == (3, False)
 
 
 def test_a_rating_out_of_range_is_refused_in_chinese_and_the_comment_kept(client, street):
-    case = closed_case(street)
+    report = closed_report(street)
     response = client.post(
-        f"/report/follow/{case.reference}/rate/", {"rating": "9", "comment": "还行"}
+        f"/report/follow/{report.case.reference}/rate/",
+        {"rating": "9", "comment": "还行", "key": report.rating_key},
     )
     html = response.content.decode()
     assert "选择一个有效的选项" in html
@@ -445,27 +742,31 @@ def test_a_rating_out_of_range_is_refused_in_chinese_and_the_comment_kept(client
     # The error summary links to the group of radio buttons, which carries the id.
     assert '<a href="#id_rating">' in html
     assert 'id="id_rating"' in html
-    assert Case.objects.get(pk=case.pk).resident_rated_at is None
+    # The form keeps the key for the next try.
+    assert f'name="key" value="{report.rating_key}"' in html
+    assert Case.objects.get(pk=report.case.pk).resident_rated_at is None
 
 
 def test_the_actions_refusal_of_a_second_rating_is_shown(client, street):
-    case = closed_case(street)
-    url = f"/report/follow/{case.reference}/rate/"
-    client.post(url, {"rating": "5"})
-    response = client.post(url, {"rating": "1"})
+    report = closed_report(street)
+    url = f"/report/follow/{report.case.reference}/rate/"
+    client.post(url, {"rating": "5", "key": report.rating_key})
+    response = client.post(url, {"rating": "1", "key": report.rating_key})
     assert response.status_code == 409
     assert "该案件已经评价过，每个案件只能评价一次。" in response.content.decode()
-    assert Case.objects.get(pk=case.pk).resident_rating == 5
+    assert Case.objects.get(pk=report.case.pk).resident_rating == 5
 
 
 def test_after_the_townships_call_back_the_page_says_so_instead_of_asking(client, street):
-    case = closed_case(street)
+    report = closed_report(street)
+    case = report.case
     record_resident_callback(street.dispatcher, case, satisfied=True)
-    url = f"/report/follow/{case.reference}/"
-    html = client.get(url).content.decode()
+    html = client.get(follow_link(report)).content.decode()
     assert "街乡已电话回访，并记录了您是否满意。" in html
     assert 'name="rating"' not in html
-    response = client.post(url + "rate/", {"rating": "1"})
+    response = client.post(
+        f"/report/follow/{case.reference}/rate/", {"rating": "1", "key": report.rating_key}
+    )
     assert response.status_code == 409
     assert "街乡已在电话回访时记录了您的满意情况。" in response.content.decode()
     assert Case.objects.get(pk=case.pk).resident_satisfied is True

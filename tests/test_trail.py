@@ -16,6 +16,7 @@ from django.utils import translation
 
 from tests.fixtures_cases import (
     beijing,
+    device_fix,
     play_the_dba,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
@@ -221,7 +222,9 @@ def test_refused_check_ins_stay_in_a_trail_that_still_verifies(whistle_city):
     police = summonses[whistle_city.police.pk]
     actions.acknowledge(whistle_city.police_officer, police, now=NOW)
     with pytest.raises(actions.CheckInRefused):
-        actions.check_in(whistle_city.police_officer, police, lon=116.5, lat=39.9, now=NOW)
+        actions.check_in(
+            whistle_city.police_officer, police, **device_fix((116.5, 39.9), NOW), now=NOW
+        )
     last = Event.objects.filter(case=case).last()
     assert last is not None and last.kind == EventKind.CHECK_IN_REFUSED
     assert verify_database(references=[case.reference]).ok

@@ -175,9 +175,9 @@ def test_a_signed_in_residents_report_is_theirs_and_on_their_home_page(client, s
     assert response.status_code == 302
     case = Case.objects.get()
     assert case.reporter == zhao
-    # The trail still names no one: the resident reported as a resident.
+    # The trail names the account, in the role of a resident: what lets them rate it later.
     first = case.events.get(seq=1)
-    assert first.actor is None and first.actor_role == Role.RESIDENT
+    assert first.actor == zhao and first.actor_role == Role.RESIDENT
     html = page(client)
     reports = section(html, 'id="my-reports"', "</section>")
     assert case.reference in reports
@@ -190,7 +190,7 @@ def test_a_signed_in_residents_report_is_theirs_and_on_their_home_page(client, s
 
 def test_a_report_without_an_account_belongs_to_no_one(client, street):
     lon, lat = ON_THE_LANE
-    case = actions.report_resident_case(description="路边堆了建筑垃圾", lon=lon, lat=lat)
+    case = actions.report_resident_case(description="路边堆了建筑垃圾", lon=lon, lat=lat).case
     assert case.reporter is None
 
 

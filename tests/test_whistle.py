@@ -12,6 +12,7 @@ from tests.conftest import make_person
 from tests.fixtures_cases import (
     ON_THE_LANE,
     beijing,
+    device_fix,
     filed_case,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
@@ -40,7 +41,7 @@ def point_at(distance_m: float, origin=ON_THE_LANE) -> tuple[float, float]:
 
 def on_site(city, summons, officer, at=NOW):
     actions.acknowledge(officer, summons, now=at)
-    return actions.check_in(officer, summons, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1], now=at)
+    return actions.check_in(officer, summons, **device_fix(ON_THE_LANE, at), now=at)
 
 
 # Whom to summon -------------------------------------------------------------------------
@@ -156,23 +157,38 @@ def test_only_the_summoned_departments_people_acknowledge(whistle_city):
     assert police.next_check_at == next_check_for(police, minutes(2))
 
 
-def test_a_check_in_299_m_away_is_accepted_and_301_m_refused(whistle_city):
+def test_a_check_in_counts_only_when_its_distance_plus_accuracy_lies_within_the_radius(
+    whistle_city,
+):
     city = whistle_city
     _case, _whistle, summonses = whistled_case(city, at=NOW)
     urban, police = summonses[city.urban.pk], summonses[city.police.pk]
     actions.acknowledge(city.urban_officer, urban, now=minutes(1))
     actions.acknowledge(city.police_officer, police, now=minutes(1))
-    lon, lat = point_at(301)
     with pytest.raises(actions.CheckInRefused) as refused:
-        actions.check_in(city.urban_officer, urban, lon=lon, lat=lat, now=minutes(5))
+        actions.check_in(
+            city.urban_officer, urban, **device_fix(point_at(301), minutes(5)), now=minutes(5)
+        )
     assert refused.value.distance_m == pytest.approx(301, abs=0.2)
-    lon, lat = point_at(299)
+    # 295 m ± 5 m reaches exactly 300 m: clean.
     police = actions.check_in(
-        city.police_officer, police, lon=lon, lat=lat, accuracy_m=12, now=minutes(6)
+        city.police_officer,
+        police,
+        **device_fix(point_at(295), minutes(6), accuracy_m=5),
+        now=minutes(6),
     )
-    assert police.status == S.ON_SITE
-    assert police.arrived_distance_m == pytest.approx(299, abs=0.2)
-    assert police.arrived_accuracy_m == 12
+    assert (police.status, police.check_in_flag) == (S.ON_SITE, Summons.CheckInFlag.NONE)
+    assert police.arrived_distance_m == pytest.approx(295, abs=0.05)
+    assert police.arrived_accuracy_m == 5
+    # 295 m ± 5.1 m may lie 300.1 m away: accepted, but flagged for the township.
+    urban = actions.check_in(
+        city.urban_officer,
+        urban,
+        **device_fix(point_at(295), minutes(7), accuracy_m=5.1),
+        now=minutes(7),
+    )
+    assert (urban.status, urban.check_in_flag) == (S.ON_SITE, Summons.CheckInFlag.PENDING)
+    assert urban.check_in_flag_reasons == ["imprecise"]
 
 
 def test_a_refused_check_in_is_kept_in_the_trail_with_the_distance(whistle_city):
@@ -181,7 +197,9 @@ def test_a_refused_check_in_is_kept_in_the_trail_with_the_distance(whistle_city)
     urban = actions.acknowledge(city.urban_officer, summonses[city.urban.pk], now=minutes(1))
     lon, lat = point_at(900)
     with pytest.raises(actions.CheckInRefused) as refused, translation.override("en"):
-        actions.check_in(city.urban_officer, urban, lon=lon, lat=lat, now=minutes(8))
+        actions.check_in(
+            city.urban_officer, urban, **device_fix((lon, lat), minutes(8)), now=minutes(8)
+        )
     with translation.override("en"):
         assert "900.0 m from the case's position" in str(refused.value)
     with translation.override("zh-hans"):
@@ -202,7 +220,7 @@ def test_the_radius_comes_from_the_district_policy(whistle_city):
     urban = actions.acknowledge(city.urban_officer, summonses[city.urban.pk], now=NOW)
     lon, lat = point_at(150)
     with pytest.raises(actions.CheckInRefused):
-        actions.check_in(city.urban_officer, urban, lon=lon, lat=lat, now=NOW)
+        actions.check_in(city.urban_officer, urban, **device_fix((lon, lat), NOW), now=NOW)
 
 
 def test_with_meeting_point_coordinates_the_check_in_is_measured_from_there(whistle_city):
@@ -213,9 +231,9 @@ def test_with_meeting_point_coordinates_the_check_in_is_measured_from_there(whis
     )
     urban = actions.acknowledge(city.urban_officer, summonses[city.urban.pk], now=NOW)
     with pytest.raises(actions.CheckInRefused):
-        actions.check_in(city.urban_officer, urban, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+        actions.check_in(city.urban_officer, urban, **device_fix(ON_THE_LANE, NOW), now=NOW)
     urban = actions.check_in(
-        city.urban_officer, urban, lon=meeting[0], lat=meeting[1], now=minutes(10)
+        city.urban_officer, urban, **device_fix(meeting, minutes(10)), now=minutes(10)
     )
     assert urban.arrived_distance_m == 0
 
@@ -226,11 +244,11 @@ def test_a_check_in_before_acknowledging_or_by_an_outsider_writes_nothing(whistl
     urban = summonses[city.urban.pk]
     before = Event.objects.filter(case=case).count()
     with pytest.raises(actions.ActionRefused):
-        actions.check_in(city.urban_officer, urban, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+        actions.check_in(city.urban_officer, urban, **device_fix())
     with pytest.raises(actions.PermissionRefused):
-        actions.check_in(city.police_officer, urban, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+        actions.check_in(city.police_officer, urban, **device_fix())
     with pytest.raises(actions.InvalidInput):
-        actions.check_in(city.urban_officer, urban, lon=116.4, lat=95.0)
+        actions.check_in(city.urban_officer, urban, **device_fix((116.4, 95.0)))
     assert Event.objects.filter(case=case).count() == before
 
 
@@ -339,7 +357,7 @@ def test_a_routine_dispatch_has_no_arrival_and_no_check_in(whistle_city):
     assert summons.resolve_due_at == beijing(2026, 3, 10, 15, 30)
     summons = actions.acknowledge(city.urban_officer, summons, now=minutes(5))
     with pytest.raises(actions.ActionRefused):
-        actions.check_in(city.urban_officer, summons, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+        actions.check_in(city.urban_officer, summons, **device_fix())
     actions.report_progress(city.urban_officer, summons, text="已安排清运", now=minutes(20))
     summons = actions.report_result(
         city.urban_officer, summons, result="垃圾已清运", now=minutes(90)

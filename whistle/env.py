@@ -6,9 +6,11 @@ a typo in a deployment's environment must stop the process, not change its behav
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 
@@ -53,7 +55,9 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperSetting(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     raw = os.environ.get(name)
     if raw is None:
         return default
@@ -63,6 +67,8 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise ImproperSetting(f"{name} must be a whole number; got {raw!r}") from None
     if minimum is not None and value < minimum:
         raise ImproperSetting(f"{name} must be at least {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise ImproperSetting(f"{name} must be at most {maximum}; got {value}")
     return value
 
 
@@ -84,6 +90,33 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_json_object(name: str) -> dict[str, Any]:
+    """A JSON object (``{...}``) from the environment; empty or unset is ``{}``."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperSetting(f"{name} must be a JSON object: {exc}") from None
+    if not isinstance(value, dict):
+        raise ImproperSetting(f"{name} must be a JSON object ({{...}}); got {raw[:40]!r}")
+    return value
+
+
+def env_choices(name: str, default: list[str], choices: tuple[str, ...]) -> list[str]:
+    """A comma-separated list of distinct values, each one of ``choices``."""
+    values = env_list(name, default)
+    unknown = [value for value in values if value not in choices]
+    if unknown:
+        raise ImproperSetting(
+            f"{name} may name only {', '.join(choices)}; got {', '.join(map(repr, unknown))}"
+        )
+    if len(set(values)) != len(values):
+        raise ImproperSetting(f"{name} names a value twice: {', '.join(values)}")
+    return values
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:

@@ -10,8 +10,10 @@ from whistle.env import (
     database_from_url,
     env_bool,
     env_choice,
+    env_choices,
     env_float,
     env_int,
+    env_json_object,
     env_list,
     env_str,
     load_dotenv,
@@ -190,6 +192,63 @@ WHISTLE_NOTIFY_SWEEP_SECONDS = env_float("WHISTLE_NOTIFY_SWEEP_SECONDS", 1.0, mi
 WHISTLE_WEBHOOK_TIMEOUT_SECONDS = env_float("WHISTLE_WEBHOOK_TIMEOUT_SECONDS", 5.0, minimum=0.5)
 # A hung mail server must not stall the worker.
 EMAIL_TIMEOUT = env_int("WHISTLE_EMAIL_TIMEOUT", 10, minimum=1)
+# The channels (docs/notifications.md): e-mail through SMTP when WHISTLE_EMAIL_BACKEND is
+# Django's SMTP backend; STARTTLS (WHISTLE_EMAIL_USE_TLS, port 587) or TLS from the first
+# byte (WHISTLE_EMAIL_USE_SSL, port 465), never both.
+EMAIL_HOST = env_str("WHISTLE_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("WHISTLE_EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_USE_TLS = env_bool("WHISTLE_EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("WHISTLE_EMAIL_USE_SSL", False)
+EMAIL_HOST_USER = env_str("WHISTLE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("WHISTLE_EMAIL_PASSWORD", "")
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperSetting("WHISTLE_EMAIL_USE_TLS and WHISTLE_EMAIL_USE_SSL exclude each other")
+# A person's outside channels in the order they are tried; a failure passes the message on
+# to the next (after this many failed attempts on one channel).
+WHISTLE_NOTIFY_CHANNEL_ORDER = env_choices(
+    "WHISTLE_NOTIFY_CHANNEL_ORDER", ["push", "sms", "email"], ("push", "sms", "email")
+)
+WHISTLE_NOTIFY_FALL_THROUGH_AFTER = env_int("WHISTLE_NOTIFY_FALL_THROUGH_AFTER", 1, minimum=1)
+WHISTLE_NOTIFY_HTTP_TIMEOUT_SECONDS = env_float(
+    "WHISTLE_NOTIFY_HTTP_TIMEOUT_SECONDS", 5.0, minimum=0.5
+)
+# SMS providers: approved sign name and templates per notification kind (a JSON object).
+WHISTLE_SMS_SIGN_NAME = env_str("WHISTLE_SMS_SIGN_NAME", "")
+WHISTLE_SMS_TEMPLATES = env_json_object("WHISTLE_SMS_TEMPLATES")
+WHISTLE_ALIYUN_SMS_ACCESS_KEY_ID = env_str("WHISTLE_ALIYUN_SMS_ACCESS_KEY_ID", "")
+WHISTLE_ALIYUN_SMS_ACCESS_KEY_SECRET = env_str("WHISTLE_ALIYUN_SMS_ACCESS_KEY_SECRET", "")
+WHISTLE_ALIYUN_SMS_ENDPOINT = env_str(
+    "WHISTLE_ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com"
+)
+WHISTLE_TENCENT_SMS_SECRET_ID = env_str("WHISTLE_TENCENT_SMS_SECRET_ID", "")
+WHISTLE_TENCENT_SMS_SECRET_KEY = env_str("WHISTLE_TENCENT_SMS_SECRET_KEY", "")
+WHISTLE_TENCENT_SMS_SDK_APP_ID = env_str("WHISTLE_TENCENT_SMS_SDK_APP_ID", "")
+WHISTLE_TENCENT_SMS_REGION = env_str("WHISTLE_TENCENT_SMS_REGION", "ap-guangzhou")
+WHISTLE_TENCENT_SMS_ENDPOINT = env_str(
+    "WHISTLE_TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com"
+)
+# Work-chat group robots (configured in the admin); the platforms' webhook addresses.
+WHISTLE_WECOM_WEBHOOK_URL = env_str(
+    "WHISTLE_WECOM_WEBHOOK_URL", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+)
+WHISTLE_DINGTALK_WEBHOOK_URL = env_str(
+    "WHISTLE_DINGTALK_WEBHOOK_URL", "https://oapi.dingtalk.com/robot/send"
+)
+# Web Push: the server's VAPID key (`whistle vapid-keys` makes one) and a contact for the
+# push services (mailto: or https:); how long a push service keeps a message (seconds).
+WHISTLE_VAPID_PRIVATE_KEY = env_str("WHISTLE_VAPID_PRIVATE_KEY", "")
+WHISTLE_VAPID_SUBJECT = env_str("WHISTLE_VAPID_SUBJECT", "")
+WHISTLE_PUSH_TTL_SECONDS = env_int("WHISTLE_PUSH_TTL_SECONDS", 3600, minimum=0, maximum=2419200)
+# The push services a browser's subscription may point at ("*.host" allows subdomains).
+WHISTLE_PUSH_SERVICE_HOSTS = env_list(
+    "WHISTLE_PUSH_SERVICE_HOSTS",
+    [
+        "fcm.googleapis.com",
+        "updates.push.services.mozilla.com",
+        "web.push.apple.com",
+        "*.notify.windows.com",
+    ],
+)
 WHISTLE_PAGE_SIZE = env_int("WHISTLE_PAGE_SIZE", 50, minimum=1)
 
 # The street pages and patrols (docs/street.md): patrol positions, photos, the captcha and

@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("cases/", include("whistle.desk.urls_case")),
     path("assessment/", include("whistle.district.urls_assessment")),
     path("district/", include("whistle.district.urls_district")),
+    path("notifications/", include("whistle.notifications.urls")),
     path("", include("whistle.web.urls")),
 ]
 if settings.DEBUG:

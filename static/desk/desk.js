@@ -1,6 +1,6 @@
 /*
  * The desk pages' maps: what a case's map draws besides the township (the problem, its
- * lane, the meeting points, every check-in, accepted or refused), and the meeting-point pin
+ * lane, the meeting points, every check-in, accepted, flagged or refused), and the meeting-point pin
  * of the whistle form.
  *
  * Features come as WGS-84 JSON in <script id="case-map-features"> (rendered by the view);
@@ -56,11 +56,18 @@
         .bindTooltip(text(point.label || ""))
         .addTo(drawn);
     });
+    // Accepted: green; refused: amber; flagged for the township: an amber ring.
+    var checkInStyles = {
+      accepted: { color: "#ffffff", weight: 2, fillColor: "#0f7a50", className: "desk-check-in" },
+      refused: { color: "#ffffff", weight: 2, fillColor: "#a36a00", className: "desk-check-in-refused" },
+      flagged: { color: "#a36a00", weight: 4, fillColor: "#ffffff", className: "desk-check-in-flagged" },
+    };
     (features.check_ins || []).forEach(function (point) {
+      var style = checkInStyles[point.state || (point.accepted ? "accepted" : "refused")];
       L.circleMarker(latLng(point.lon, point.lat), {
-        radius: 7, color: "#ffffff", weight: 2,
-        fillColor: point.accepted ? "#0f7a50" : "#a36a00", fillOpacity: 1,
-        className: point.accepted ? "desk-check-in" : "desk-check-in-refused",
+        radius: 7, color: style.color, weight: style.weight,
+        fillColor: style.fillColor, fillOpacity: 1,
+        className: style.className,
       })
         .bindTooltip(text(point.label + " " + point.at))
         .addTo(drawn);

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from tests.browser.conftest import PHONE, WALL, sign_in
 from tests.fixtures_cases import (
-    ON_THE_LANE,
+    device_fix,
     filed_case,
     reported_case,
     whistle_city_fixture,  # noqa: F401  (fixture)
@@ -77,7 +77,7 @@ def test_the_check_out_button_appears_once_the_township_releases_the_department(
     case, _whistle, summonses = whistled_case(city)
     summons = summonses[city.urban.pk]
     actions.acknowledge(city.urban_officer, summons)
-    actions.check_in(city.urban_officer, summons, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1])
+    actions.check_in(city.urban_officer, summons, **device_fix())
     phone = new_page(PHONE)
     sign_in(phone, "urban-officer")
     phone.goto("/department/")

@@ -133,10 +133,20 @@ def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
     urban = Summons.objects.get(case=case, department=city.urban)
     assert urban.status == Summons.Status.ON_SITE
     assert urban.arrived_distance_m is not None and urban.arrived_distance_m < 50
+    # Seconds after a fix 900 m away: too fast to be true, the township must confirm it.
+    assert urban.check_in_flag_reasons == ["too_fast"]
+    assert "存疑" in phone.locator(".message-warning").inner_text()
     assert no_sideways_scroll(phone)
     shots(phone, "8-checked-in", full_page=True)
 
-    # The command centre lets the police go, marks the case resolved, checks it and closes.
+    # The command centre confirms the check-in (the officer is on the video feed), lets the
+    # police go, marks the case resolved, checks it and closes.
+    desk.goto(f"/cases/{case.reference}/")
+    ruling = desk.locator(f"#op-rule_check_in-{urban.uuid.hex}")
+    ruling.locator("textarea").fill("视频核实已到场")
+    ruling.locator("button[value=confirm]").click()
+    desk.wait_for_selector(".message-success")
+    assert Summons.objects.get(pk=urban.pk).check_in_flag == Summons.CheckInFlag.CONFIRMED
     desk.goto("/dispatch/#at-work")
     police = Summons.objects.get(case=case, department=city.police)
     release = desk.locator(f"#op-release-{police.uuid.hex}")
@@ -163,7 +173,8 @@ def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
         "已吹哨",
         "签收任务",
         "报到未被接受",
-        "到场报到",
+        "已报到，存疑待街乡认定",
+        "街乡确认报到",
         "解除部门任务",
         "标记已处置",
         "现场核查通过",
@@ -171,7 +182,7 @@ def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
     ):
         assert step in timeline, step
     assert desk.locator("path.desk-check-in-refused").count() == 1
-    assert desk.locator("path.desk-check-in").count() == 1
+    assert desk.locator("path.desk-check-in-flagged").count() == 1
     shots(desk, "10-case-timeline", full_page=True)
 
     phone.goto(f"/cases/{case.reference}/")

@@ -11,6 +11,13 @@ from PIL import Image
 
 from tests.browser.conftest import PHONE, sign_in
 from tests.fixtures_street import street_fixture  # noqa: F401
+from whistle.cases.actions import (
+    check_passed,
+    close_case,
+    file_case,
+    report_resident_case,
+    solve_on_spot,
+)
 from whistle.cases.models import Case
 from whistle.patrols.models import CheckResult, Patrol
 from whistle.street import captcha
@@ -199,3 +206,150 @@ def test_a_resident_reports_without_an_account_and_follows_it(new_page, shots, s
     assert "赵磊" not in other.content() and "13800138000" not in other.content()
     fits_the_phone(other)
     shots(other, "5-follow", full_page=True)
+
+
+def solve_the_captcha(page) -> None:
+    """Type the answer to the session's open question, as a person reading it would."""
+    raw = {c["name"]: c["value"] for c in page.context.cookies()}
+    challenge = SessionStore(session_key=raw["sessionid"]).load()[captcha.SESSION_KEY]
+    solved = (
+        challenge["a"] + challenge["b"]
+        if challenge["op"] == "+"
+        else challenge["a"] - challenge["b"]
+    )
+    page.fill("#id_captcha", str(solved))
+
+
+def close_through_the_township(street, case: Case) -> Case:
+    """The township files the resident's case, clears it on the spot, checks and closes it."""
+    file_case(street.dispatcher, case, category=street.garbage)
+    solve_on_spot(street.dispatcher, case, note="已清运")
+    check_passed(street.dispatcher, case)
+    return close_case(street.dispatcher, case)
+
+
+def test_a_resident_taps_the_map_reports_and_rates_with_the_follow_link(new_page, shots, street):
+    page = new_page(PHONE)
+    page.goto("/report/")
+    page.wait_for_selector("#report-map[data-map-ready=true]")
+    fits_the_phone(page)
+
+    # A long description: the counter counts as the resident types, nothing is cut.
+    page.fill("#id_description", "夕照寺中街路边堆了很多建筑垃圾。" * 266)
+    counter = page.locator("#id_description-count")
+    assert counter.inner_text() == "4256 / 4000 · 超出 256 个字"
+    assert "is-over" in (counter.get_attribute("class") or "")
+    assert page.evaluate("document.getElementById('id_description').value.length") == 4256
+    page.locator("#id_description").scroll_into_view_if_needed()
+    shots(page, "1-counter-over-the-limit")
+    page.fill("#id_description", "夕照寺中街路边堆了很多建筑垃圾，已经好几天了")
+    assert counter.inner_text() == "22 / 4000"
+
+    # A tap on the map where the rubbish lies, a few metres from 人民市场东巷.
+    page.locator("#report-map").scroll_into_view_if_needed()
+    x, y = page.evaluate(
+        """([lon, lat]) => {
+            const el = document.getElementById('report-map');
+            const handle = el._whistleMap;
+            handle.map.setView([lat, lon], 17, {animate: false});
+            const p = handle.map.latLngToContainerPoint([lat, lon]);
+            const box = el.getBoundingClientRect();
+            return [box.left + p.x + 4, box.top + p.y];
+        }""",
+        [116.432, 39.8729],
+    )
+    page.mouse.click(x, y)
+    page.wait_for_function("document.getElementById('id_lon').value !== ''")
+    chosen = page.locator("[data-place-chosen]")
+    chosen.wait_for()
+    page.wait_for_function(
+        "document.querySelector('[data-place-chosen]').textContent.includes('人民市场东巷')"
+    )
+    assert chosen.inner_text() == "将上报至：龙潭街道 · 人民市场东巷。"
+    assert page.input_value("#id_accuracy_m") == ""
+    fits_the_phone(page)
+    shots(page, "2-tapped-the-map")
+
+    solve_the_captcha(page)
+    page.click("button:has-text('提交上报')")
+    page.wait_for_selector("[data-follow-link]")
+    case = Case.objects.get(source="resident")
+    assert case.lane == street.lane
+    link = page.locator("[data-copy-text]").inner_text()
+    assert link.startswith(f"{page.url.split('/report/')[0]}/report/follow/{case.reference}/?key=")
+    assert page.locator("text=此链接只显示一次。").is_visible()
+    assert page.locator("[data-copy]").is_visible()
+    fits_the_phone(page)
+    shots(page, "3-thanks-with-the-follow-link", full_page=True)
+
+    page.click("a:has-text('查询办理进度')")
+    page.wait_for_selector(".timeline")
+    assert "key=" in page.url
+    assert page.locator("input[name=rating]").count() == 0
+    shots(page, "4-followed-while-open", full_page=True)
+
+    close_through_the_township(street, case)
+    page.reload()
+    page.wait_for_selector("input[name=rating]")
+    fits_the_phone(page)
+    shots(page, "5-rating-form", full_page=True)
+    page.locator("label.rating-option:has-text('5 · 非常满意')").click()
+    page.fill("#id_comment", "清理得很及时，谢谢")
+    page.click("button:has-text('提交评价')")
+    page.wait_for_selector("text=谢谢！您的评价已记录。")
+    case.refresh_from_db()
+    assert (case.resident_rating, case.resident_satisfied) == (5, True)
+    shots(page, "6-rated", full_page=True)
+
+
+def test_someone_with_only_the_reference_sees_no_rating_form(new_page, shots, street):
+    lon, lat = 116.4321, 39.8729
+    report = report_resident_case(description="路边堆了建筑垃圾", lon=lon, lat=lat)
+    close_through_the_township(street, report.case)
+    page = new_page(PHONE)
+    page.goto("/report/follow/")
+    page.fill("#id_reference", report.case.reference)
+    page.click("button:has-text('查看进度')")
+    page.wait_for_selector(".timeline")
+    assert "已结案" in page.locator("main").inner_text()
+    assert page.locator("input[name=rating]").count() == 0
+    assert page.locator("[data-rating-reporter-only]").is_visible()
+    fits_the_phone(page)
+    shots(page, "1-reference-only", full_page=True)
+    page.goto(f"/report/follow/{report.case.reference}/?key=a-guessed-key")
+    assert page.locator("[data-wrong-key]").is_visible()
+    assert page.locator("input[name=rating]").count() == 0
+    shots(page, "2-wrong-key", full_page=True)
+
+
+def test_a_resident_chooses_the_lane_from_the_list_on_a_phone(new_page, shots, street):
+    page = new_page(PHONE)
+    page.goto("/report/")
+    page.wait_for_selector("#report-map[data-map-ready=true]")
+    page.fill("#id_description", "东四六条路灯不亮")
+    search = page.locator("#lane-search")
+    search.scroll_into_view_if_needed()
+    search.type("东四")
+    page.wait_for_selector(".lane-result")
+    assert page.locator(".lane-result").count() == 1
+    assert page.locator("#lane-count").inner_text() == "找到 1 条街巷，请选择一条。"
+    assert "东四街道 · 342 米" in page.locator(".lane-result").inner_text()
+    fits_the_phone(page)
+    shots(page, "1-lane-list")
+    # Enter picks the first lane and does not send the form.
+    search.press("Enter")
+    page.wait_for_function(
+        "document.querySelector('[data-place-chosen]').textContent.includes('东四六条')"
+    )
+    assert page.url.endswith("/report/")
+    assert page.input_value("#lane-search") == "东四六条"
+    assert page.locator(".lane-result").count() == 0
+    assert page.locator("[data-place-chosen]").inner_text() == "将上报至：东四街道 · 东四六条。"
+    page.locator("#report-map").scroll_into_view_if_needed()
+    shots(page, "2-lane-chosen")
+    solve_the_captcha(page)
+    page.click("button:has-text('提交上报')")
+    page.wait_for_selector("[data-follow-link]")
+    case = Case.objects.get(source="resident")
+    assert (case.lane, case.township) == (street.city.dongsi_lane, street.city.dongsi)
+    assert case.accuracy_m is None

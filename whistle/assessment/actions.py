@@ -14,9 +14,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from whistle.assessment.engine import (
     SchemeBook,
+    facts_of,
     lock_scoring,
     refresh_cases,
     store_results,
@@ -30,15 +32,19 @@ from whistle.assessment.models import (
 )
 from whistle.assessment.periods import Period, PeriodKind
 from whistle.assessment.scoring import AssessmentEventKind, validate_correction
+from whistle.cases.errors import PermissionRefused
 from whistle.cases.models import Attachment, Case, Summons
+from whistle.cases.permissions import require_impartial
 from whistle.cases.trail import append_event, lock_case
-from whistle.organisation.models import Jurisdiction, Role, RoleAssignment
+from whistle.organisation.models import Department, Jurisdiction, Role, RoleAssignment
 from whistle.policies.calendar import deadline_after
 from whistle.policies.models import DurationUnit
 
 RATING_ROLES = (Role.TOWNSHIP_ASSESSOR, Role.DISPATCHER, Role.TOWNSHIP_CHIEF)
 APPEAL_ROLES = (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD)
 CLOSED_CASE = (Case.Status.CLOSED, Case.Status.EVALUATED)
+# The longest comment a township may give with its rating; the rating form takes as many.
+RATING_COMMENT_MAX = 2000
 PART_KEYS = {
     Appeal.Part.CAME: {"came", "late_minutes"},
     Appeal.Part.ACTED: {"acted"},
@@ -65,6 +71,20 @@ def _role_in(person: Any, roles: Iterable[str], **scope: Any) -> str | None:
     return str(found) if found else None
 
 
+def _impartial(
+    person: Any,
+    action: Any,
+    departments: Iterable[Department],
+    filed_by_id: int | None = None,
+) -> None:
+    """The cases' rule that nobody judges their own department or decides what they filed,
+    refused as this app refuses."""
+    try:
+        require_impartial(person, action, departments, filed_by_id=filed_by_id)
+    except PermissionRefused as refused:
+        raise AssessmentError(str(refused)) from None
+
+
 def _refuse_if_frozen(record: SummonsAssessment | None) -> None:
     if record is not None and record.month in ClosedPeriod.frozen_months(record.district_id):
         raise AssessmentError(
@@ -82,7 +102,7 @@ def rate_summons(
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise AssessmentError(_("A rating is a whole number from 1 to 5"))
     comment = (comment or "").strip()
-    if len(comment) > 2000:
+    if len(comment) > RATING_COMMENT_MAX:
         raise AssessmentError(_("The comment is longer than 2,000 characters"))
     township = township_of(summons)
     role = _role_in(person, RATING_ROLES, jurisdiction=township) if township else None
@@ -90,14 +110,23 @@ def rate_summons(
         raise AssessmentError(
             _("Only the assessors, dispatchers and chief of the case's township may rate")
         )
+    _impartial(person, gettext_lazy("rate this department's work"), [summons.department])
     with transaction.atomic():
         lock_scoring()
         case = lock_case(summons.case_id)
         if case.status not in CLOSED_CASE:
             raise AssessmentError(_("A summons can be rated only after its case is closed"))
-        summons = Summons.objects.get(pk=summons.pk)
+        summons = Summons.objects.select_related("department").get(pk=summons.pk)
         if summons.status == Summons.Status.CANCELLED:
             raise AssessmentError(_("A cancelled summons is not assessed"))
+        if facts_of(summons).excused:
+            raise AssessmentError(
+                _(
+                    "%(department)s did not have to come (its decline was upheld, or it was "
+                    "released before it arrived): there is no work of its own to rate"
+                )
+                % {"department": summons.department.name}
+            )
         _refuse_if_frozen(SummonsAssessment.objects.filter(summons=summons).first())
         append_event(
             case,
@@ -214,6 +243,12 @@ def rule_on_appeal(
     role = _role_in(person, (Role.CHIEFS_OFFICE,), jurisdiction_id=district_id)
     if role is None:
         raise AssessmentError(_("Only the district chiefs' office may rule on appeals"))
+    _impartial(
+        person,
+        gettext_lazy("rule on this appeal"),
+        [appeal.department],
+        filed_by_id=appeal.filed_by_id,
+    )
     note = (note or "").strip()
     if not note:
         raise AssessmentError(_("Give the grounds of the ruling"))

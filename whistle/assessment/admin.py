@@ -7,10 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from whistle.assessment.editing import rescore_from
 from whistle.assessment.models import (
     Appeal,
     ClosedPeriod,
@@ -21,7 +24,9 @@ from whistle.assessment.models import (
     Scheme,
     SchemeComponent,
     SummonsAssessment,
+    parse_share,
 )
+from whistle.organisation.models import Jurisdiction
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -35,8 +40,30 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class SchemeComponentFormSet(BaseInlineFormSet):
+    """The components as edited together with their scheme: the township evaluation's share
+    (the scheme form's, as changed) and the components kept must add up to 1."""
+
+    def clean(self) -> None:
+        super().clean()
+        try:
+            parse_share(self.instance.township_share)
+        except ValidationError:
+            return  # the scheme form names the unreadable share
+        kept = []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE"):
+                continue
+            if "weight" not in data:
+                return  # the row names its own error
+            kept.append(data["weight"])
+        self.instance.check_shares(kept)
+
+
 class SchemeComponentInline(admin.TabularInline):
     model = SchemeComponent
+    formset = SchemeComponentFormSet
     extra = 1
 
 
@@ -55,7 +82,10 @@ class SchemeAdmin(admin.ModelAdmin):
     list_filter = ["district"]
     inlines = [SchemeComponentInline]
     fieldsets = [
-        (None, {"fields": ["district", "name", "valid_from", "township_share"]}),
+        (
+            None,
+            {"fields": ["district", "name", "valid_from", "township_share", "month_weighting"]},
+        ),
         (
             _("Weights of the three questions"),
             {"fields": ["weight_came", "weight_acted", "weight_quality"]},
@@ -88,6 +118,17 @@ class SchemeAdmin(admin.ModelAdmin):
         (_("How well"), {"fields": ["points_per_star", "resident_share"]}),
         (_("Appeals"), {"fields": ["appeal_working_days"]}),
     ]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Rescore what the saved scheme scores, from the earlier of its old and new first
+        month, so that the stored scores agree with it (`whistle recompute-scores --check`)."""
+        super().save_related(request, form, formsets, change)
+        scheme = form.instance
+        starts = [scheme.valid_from, form.initial.get("valid_from")]
+        rescore_from(scheme.district, min(d for d in starts if d is not None))
+        before = form.initial.get("district")
+        if before is not None and before != scheme.district_id:
+            rescore_from(Jurisdiction.objects.get(pk=before), min(d for d in starts if d))
 
 
 @admin.register(ComponentScore)

@@ -65,7 +65,6 @@ def create_scheme_version(
         scheme = Scheme(district=district, **values)
         scheme.full_clean()
         scheme.save()
-        shares = scheme.share
         codes: set[str] = set()
         for item in components:
             component = SchemeComponent(scheme=scheme, **item)
@@ -76,21 +75,15 @@ def create_scheme_version(
             codes.add(component.code)
             component.full_clean()
             component.save()
-            shares += component.share
-        if shares != 1:
-            raise ValidationError(
-                _(
-                    "The share of the township evaluation and the shares of the other "
-                    "components must add up to 1"
-                )
-            )
-        _rescore_from(district, valid_from)
+        scheme.check_shares(str(item["weight"]) for item in components)
+        rescore_from(district, valid_from)
     return scheme
 
 
-def _rescore_from(district: Jurisdiction, first_month: date) -> None:
+def rescore_from(district: Jurisdiction, first_month: date) -> None:
     """Rescore the records summoned from the scheme's first month on, and the scores of the
-    periods that start then or later (some have component scores only)."""
+    periods that reach into those months (a quarter or year is scored month by month under
+    each month's scheme; some periods have component scores only)."""
     start = datetime(first_month.year, first_month.month, 1, tzinfo=BEIJING)
     case_ids = (
         Summons.objects.filter(department__district=district, summoned_at__gte=start)
@@ -104,7 +97,7 @@ def _rescore_from(district: Jurisdiction, first_month: date) -> None:
         .values_list("period", flat=True)
         .distinct()
     )
-    later = sorted(p for p in map(Period.parse, keys) if p.first_month >= first_month)
+    later = sorted(p for p in map(Period.parse, keys) if p.last_month >= first_month)
     store_results(district.pk, later, book)
 
 

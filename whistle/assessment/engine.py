@@ -35,6 +35,7 @@ from whistle.assessment.models import (
 from whistle.assessment.periods import Period, PeriodKind, month_start
 from whistle.assessment.scoring import (
     AssessmentEventKind,
+    Facts,
     SummonsFacts,
     TrailEvent,
     competition_ranks,
@@ -55,6 +56,8 @@ RELEVANT_KINDS = (
     EventKind.SUMMONED,
     EventKind.EVALUATED,
     EventKind.CHECK_IN_ACCEPTED,
+    EventKind.CHECK_IN_FLAGGED,
+    EventKind.CHECK_IN_CONFIRMED,
     EventKind.DECLINED,
     EventKind.DECLINE_UPHELD,
     EventKind.DECLINE_INSISTED,
@@ -86,6 +89,7 @@ RECORD_FIELDS = (
     "rating",
     "rating_comment",
     "resident_satisfied",
+    "excused",
     "came_score",
     "acted_score",
     "quality_score",
@@ -113,6 +117,18 @@ CELL_SUMS = (
 )
 
 CellKey = tuple[int, int, date]  # department, township, month
+
+CASE_VALUES = ("id", "source", "resident_satisfied", "township_id", "township_rating")
+SUMMONS_VALUES = (
+    "id",
+    "case_id",
+    "department_id",
+    "department__district_id",
+    "whistle__township_id",
+    "status",
+    "summoned_at",
+    "arrive_due_at",
+)
 
 
 class SchemeBook:
@@ -148,6 +164,36 @@ def record_values(record: SummonsAssessment) -> dict[str, Any]:
     return {name: getattr(record, name) for name in RECORD_FIELDS}
 
 
+def trail_events(case_ids: Iterable[int]) -> dict[int, list[TrailEvent]]:
+    """The events of the cases' trails that the assessment reads, by case, in order."""
+    events: dict[int, list[TrailEvent]] = defaultdict(list)
+    for case_id, *event in (
+        Event.objects.filter(case_id__in=list(case_ids), kind__in=RELEVANT_KINDS)
+        .order_by("case_id", "seq")
+        .values_list("case_id", "id", "seq", "at", "kind", "summons_id", "data")
+    ):
+        events[case_id].append(TrailEvent(*event))
+    return events
+
+
+def summons_facts(row: dict[str, Any], case: dict[str, Any]) -> SummonsFacts:
+    return SummonsFacts(
+        summons_id=row["id"],
+        status=row["status"],
+        arrive_due_at=row["arrive_due_at"],
+        case_source=case["source"],
+        resident_satisfied=case["resident_satisfied"],
+        case_rating=case["township_rating"],
+    )
+
+
+def facts_of(summons: Summons) -> Facts:
+    """What the trail says about one summons as it stands, whether or not a scheme scores it."""
+    row = Summons.objects.filter(pk=summons.pk).values(*SUMMONS_VALUES).get()
+    case = Case.objects.filter(pk=row["case_id"]).values(*CASE_VALUES).get()
+    return derive_facts(summons_facts(row, case), trail_events([case["id"]])[case["id"]])
+
+
 def compute_records(case_ids: Iterable[int], book: SchemeBook) -> dict[int, dict[str, Any]]:
     """The record values of every assessable summons of the given cases, by summons id.
 
@@ -155,19 +201,8 @@ def compute_records(case_ids: Iterable[int], book: SchemeBook) -> dict[int, dict
     the case's) and its department's district has a scheme in force in its month.
     """
     case_ids = list(case_ids)
-    cases = {
-        row["id"]: row
-        for row in Case.objects.filter(pk__in=case_ids).values(
-            "id", "source", "resident_satisfied", "township_id", "township_rating"
-        )
-    }
-    events: dict[int, list[TrailEvent]] = defaultdict(list)
-    for case_id, *event in (
-        Event.objects.filter(case_id__in=case_ids, kind__in=RELEVANT_KINDS)
-        .order_by("case_id", "seq")
-        .values_list("case_id", "id", "seq", "at", "kind", "summons_id", "data")
-    ):
-        events[case_id].append(TrailEvent(*event))
+    cases = {row["id"]: row for row in Case.objects.filter(pk__in=case_ids).values(*CASE_VALUES)}
+    events = trail_events(case_ids)
     last_seq = dict(
         Event.objects.filter(case_id__in=case_ids)
         .values("case_id")
@@ -177,16 +212,7 @@ def compute_records(case_ids: Iterable[int], book: SchemeBook) -> dict[int, dict
     summonses = (
         Summons.objects.filter(case_id__in=case_ids)
         .exclude(status=Summons.Status.CANCELLED)
-        .values(
-            "id",
-            "case_id",
-            "department_id",
-            "department__district_id",
-            "whistle__township_id",
-            "status",
-            "summoned_at",
-            "arrive_due_at",
-        )
+        .values(*SUMMONS_VALUES)
     )
     values: dict[int, dict[str, Any]] = {}
     for row in summonses:
@@ -197,17 +223,7 @@ def compute_records(case_ids: Iterable[int], book: SchemeBook) -> dict[int, dict
         scheme = book.in_force(district_id, month)
         if township_id is None or scheme is None:
             continue
-        facts = derive_facts(
-            SummonsFacts(
-                summons_id=row["id"],
-                status=row["status"],
-                arrive_due_at=row["arrive_due_at"],
-                case_source=case["source"],
-                resident_satisfied=case["resident_satisfied"],
-                case_rating=case["township_rating"],
-            ),
-            events[row["case_id"]],
-        )
+        facts = derive_facts(summons_facts(row, case), events[row["case_id"]])
         scores = score(facts, scheme)
         values[row["id"]] = {
             "case_id": row["case_id"],
@@ -225,6 +241,7 @@ def compute_records(case_ids: Iterable[int], book: SchemeBook) -> dict[int, dict
             "rating": facts.rating,
             "rating_comment": facts.rating_comment,
             "resident_satisfied": facts.resident_satisfied,
+            "excused": facts.excused,
             "came_score": scores.came,
             "acted_score": scores.acted,
             "quality_score": scores.quality,
@@ -292,6 +309,7 @@ class ResultRow:
     components: dict[str, str]
     total: Decimal | None
     complete: bool
+    parts: list[dict[str, Any]] = field(default_factory=list)
     rank: int | None = None
 
     def comparable(self) -> dict[str, Any]:
@@ -356,58 +374,159 @@ def combine(
     return exact_rounded(total), complete
 
 
+@dataclass(frozen=True)
+class PeriodPiece:
+    """Months of a period scored together: under one scheme, or under none."""
+
+    months: tuple[date, ...]
+    scheme: Scheme | None
+
+    @property
+    def keys(self) -> list[str]:
+        return [Period.month_of(month).key for month in self.months]
+
+
+def period_pieces(district_id: int, period: Period, book: SchemeBook) -> list[PeriodPiece]:
+    """The months of a period as they are scored: each under the scheme in force in it.
+
+    Consecutive months without a scheme make one piece, reported and never scored. Months
+    under one scheme pool their records in one piece when the latest scheme of the period
+    weighs months by their records; when it weighs each month the same, each month is a
+    piece of its own.
+    """
+    schemes = [(month, book.in_force(district_id, month)) for month in period.months()]
+    latest = next((scheme for _, scheme in reversed(schemes) if scheme is not None), None)
+    pooled = latest is None or latest.month_weighting == Scheme.MonthWeighting.RECORDS
+    pieces: list[PeriodPiece] = []
+    for month, scheme in schemes:
+        if pieces and pieces[-1].scheme == scheme and (scheme is None or pooled):
+            pieces[-1] = PeriodPiece((*pieces[-1].months, month), scheme)
+        else:
+            pieces.append(PeriodPiece((month,), scheme))
+    return pieces
+
+
+@dataclass
+class PieceScore:
+    """One department's score over one piece of a period."""
+
+    piece: PeriodPiece
+    records: int = 0
+    township_score: Decimal | None = None
+    total: Decimal | None = None
+    complete: bool = False
+
+    def stored(self) -> dict[str, Any]:
+        return {
+            "months": self.piece.keys,
+            "scheme": self.piece.scheme.pk if self.piece.scheme is not None else None,
+            "records": self.records,
+            "township_score": _text(self.township_score),
+            "total": _text(self.total),
+            "complete": self.complete,
+        }
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def score_piece(
+    piece: PeriodPiece, by_month: dict[date, list[Any]], entered: dict[str, Decimal]
+) -> PieceScore:
+    """The mean of the piece's records, combined with the period's other components by the
+    piece's scheme."""
+    found = PieceScore(piece)
+    if piece.scheme is None:
+        return found
+    found.records = sum(by_month[m][0] for m in piece.months if m in by_month)
+    total_sum = sum((by_month[m][1] for m in piece.months if m in by_month), Decimal(0))
+    found.township_score = mean(total_sum, found.records)
+    found.total, found.complete = combine(piece.scheme, found.township_score, dict(entered))
+    return found
+
+
+def weighted_mean(values: Iterable[tuple[Decimal, Fraction]]) -> Decimal:
+    pairs = list(values)
+    weight = sum((w for _, w in pairs), Fraction(0))
+    return exact_rounded(sum((Fraction(v) * w for v, w in pairs), Fraction(0)) / weight)
+
+
 def compute_results(
     district_id: int,
     period: Period,
     book: SchemeBook,
     cells: dict[CellKey, CellTotals] | None = None,
 ) -> list[ResultRow]:
-    """Every department's score in a period, ranked, from the cells (stored ones unless
-    given)."""
-    scheme = book.in_force(district_id, period.first_month)
-    if scheme is None:
+    """Every department's score in a period, from the cells (stored ones unless given).
+
+    Each piece of the period (`period_pieces`) is scored under its own scheme; the period's
+    township evaluation and total are the means of the pieces', weighted as the latest
+    scheme of the period says (by their records, or each month the same). A period under one
+    scheme weighed by records is scored exactly as one piece. Only complete results rank.
+    """
+    pieces = period_pieces(district_id, period, book)
+    schemes = [piece.scheme for piece in pieces if piece.scheme is not None]
+    if not schemes:
         return []
-    sums: dict[int, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
+    latest = schemes[-1]
+    by_records = latest.month_weighting == Scheme.MonthWeighting.RECORDS
+    sums: dict[int, dict[date, list[Any]]] = defaultdict(dict)
     if cells is None:
-        rows: Iterable[tuple[int, int, Decimal]] = (
+        rows: Iterable[tuple[int, date, int, Decimal]] = (
             ScoreCell.objects.filter(district_id=district_id, month__in=period.months())
-            .values("department_id")
+            .values("department_id", "month")
             .annotate(n=Sum("records"), s=Sum("total_sum"))
-            .values_list("department_id", "n", "s")
+            .values_list("department_id", "month", "n", "s")
         )
     else:
         rows = [
-            (key[0], cell.sums["records"], cell.sums["total_sum"])
+            (key[0], key[2], cell.sums["records"], cell.sums["total_sum"])
             for key, cell in cells.items()
             if cell.district_id == district_id and period.contains(key[2])
         ]
-    for department_id, count, subtotal in rows:
-        sums[department_id][0] += count
-        sums[department_id][1] += subtotal
-    components = component_scores_for(district_id, period)
-    departments = sorted(set(sums) | {d for d, _ in components})
+    for department_id, month, count, subtotal in rows:
+        month_sums = sums[department_id].setdefault(month, [0, Decimal(0)])
+        month_sums[0] += count
+        month_sums[1] += subtotal
+    entered: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for (department_id, code), (value, _periods) in component_scores_for(
+        district_id, period
+    ).items():
+        entered[department_id][code] = value
+    codes = {c.code for scheme in schemes for c in scheme.components.all()}
     results = []
-    for department_id in departments:
-        count, total_sum = sums.get(department_id, (0, Decimal(0)))
-        township_score = mean(Decimal(total_sum), count)
-        parts = {
-            c.code: components[(department_id, c.code)][0]
-            for c in scheme.components.all()
-            if (department_id, c.code) in components
-        }
-        total, complete = combine(scheme, township_score, dict(parts))
+    for department_id in sorted(set(sums) | set(entered)):
+        scores = [
+            score_piece(p, sums.get(department_id, {}), entered[department_id]) for p in pieces
+        ]
+        # (township evaluation, total, weight) of each piece with a total.
+        counted = [
+            (s.township_score, s.total, Fraction(s.records) if by_records else Fraction(1))
+            for s in scores
+            if s.township_score is not None and s.total is not None
+        ]
+        township_score = total = None
+        if counted:
+            township_score = weighted_mean((t, w) for t, _total, w in counted)
+            total = weighted_mean((v, w) for _t, v, w in counted)
         results.append(
             ResultRow(
                 department_id=department_id,
-                scheme_id=scheme.pk,
-                records=count,
+                scheme_id=latest.pk,
+                records=sum(s.records for s in scores),
                 township_score=township_score,
-                components={code: str(value) for code, value in sorted(parts.items())},
+                components={
+                    code: str(value)
+                    for code, value in sorted(entered[department_id].items())
+                    if code in codes
+                },
                 total=total,
-                complete=complete,
+                complete=bool(counted) and all(s.complete for s in scores if s.total is not None),
+                parts=[s.stored() for s in scores],
             )
         )
-    ranks = competition_ranks((r.department_id, r.total) for r in results)
+    ranks = competition_ranks((r.department_id, r.total if r.complete else None) for r in results)
     for row in results:
         row.rank = ranks[row.department_id]
     return results
@@ -417,7 +536,16 @@ def store_results(district_id: int, periods: Iterable[Period], book: SchemeBook)
     """Rewrite the stored scores of the district's periods, except frozen ones. Only rows
     that changed are written (a new record usually moves a few ranks, not all)."""
     now = timezone.now()
-    fields = ["scheme_id", "records", "township_score", "components", "total", "complete", "rank"]
+    fields = [
+        "scheme_id",
+        "records",
+        "township_score",
+        "components",
+        "total",
+        "complete",
+        "parts",
+        "rank",
+    ]
     with transaction.atomic():
         lock_scoring()
         for period in periods:
@@ -442,6 +570,7 @@ def _store_period(
             "components": row.components,
             "total": row.total,
             "complete": row.complete,
+            "parts": row.parts,
             "rank": row.rank,
         }
         result = existing.pop(row.department_id, None)
@@ -474,6 +603,7 @@ def stored_result_row(result: DepartmentResult) -> ResultRow:
         components=result.components,
         total=result.total,
         complete=result.complete,
+        parts=result.parts,
         rank=result.rank,
     )
 

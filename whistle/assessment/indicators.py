@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.db.models import Case as Choose
 from django.db.models import (
     Count,
     DateTimeField,
@@ -42,6 +43,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    When,
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
@@ -162,8 +164,29 @@ def _ack_time() -> Any:
     return duration(_first_event_at(EventKind.ACKNOWLEDGED), "summons__summoned_at")
 
 
+def _first_arrival_at() -> Subquery:
+    """The first clean check-in, or a flagged one the township confirmed, at the time it was
+    made (the confirmation records it); an unconfirmed flagged check-in is no arrival."""
+    confirmed_at = Cast(KeyTextTransform("checked_in_at", "data"), DateTimeField())
+    return Subquery(
+        Event.objects.filter(
+            summons_id=OuterRef("summons_id"),
+            kind__in=(EventKind.CHECK_IN_ACCEPTED, EventKind.CHECK_IN_CONFIRMED),
+        )
+        .annotate(
+            arrival=Choose(
+                When(kind=EventKind.CHECK_IN_CONFIRMED, then=confirmed_at),
+                default=F("at"),
+                output_field=DateTimeField(),
+            )
+        )
+        .order_by("arrival")
+        .values("arrival")[:1]
+    )
+
+
 def _arrive_time() -> Any:
-    return duration(_first_event_at(EventKind.CHECK_IN_ACCEPTED), "summons__summoned_at")
+    return duration(_first_arrival_at(), "summons__summoned_at")
 
 
 def _record_aliases() -> dict[str, Any]:

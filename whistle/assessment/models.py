@@ -7,6 +7,7 @@ are written out in docs/assessment.md.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -97,6 +98,12 @@ class Scheme(models.Model):
         PER_MINUTE = "per_minute", _("per minute late")
         BANDS = "bands", _("in bands of minutes")
 
+    class MonthWeighting(models.TextChoices):
+        # Months under the same scheme pool their records, so a period under one scheme
+        # is scored as one: the mean of all its records.
+        RECORDS = "records", _("each month weighs as many records as it has")
+        MONTHS = "months", _("each month weighs the same")
+
     district = models.ForeignKey(
         Jurisdiction,
         verbose_name=_("district"),
@@ -158,6 +165,16 @@ class Scheme(models.Model):
     appeal_working_days = models.PositiveIntegerField(
         _("appeal within (working days)"), default=5, validators=[MinValueValidator(1)]
     )
+    month_weighting = models.CharField(
+        _("how a quarter or a year combines its months"),
+        max_length=16,
+        choices=MonthWeighting.choices,
+        default=MonthWeighting.RECORDS,
+        help_text=_(
+            "A quarter or a year is scored month by month under each month's scheme, then "
+            "its months are combined as the latest scheme in it says."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -190,6 +207,20 @@ class Scheme(models.Model):
     @property
     def share(self) -> Fraction:
         return parse_share(self.township_share)
+
+    def check_shares(self, component_weights: Iterable[str]) -> None:
+        """Refuse a scheme whose parts do not add up to the whole score: the township
+        evaluation's share and the other components' must add up to 1 (100%). Every way of
+        editing a scheme calls this with the components it is about to keep."""
+        total = self.share + sum((parse_share(w) for w in component_weights), Fraction(0))
+        if total != 1:
+            raise ValidationError(
+                _(
+                    "The share of the township evaluation and the shares of the other "
+                    "components must add up to 1; they add up to %(total)s"
+                ),
+                params={"total": f"{Decimal(100 * total.numerator) / total.denominator:.2f}%"},
+            )
 
 
 class SchemeComponent(models.Model):
@@ -376,6 +407,8 @@ class SummonsAssessment(models.Model):
     rating = models.PositiveSmallIntegerField(_("township's rating"), null=True, blank=True)
     rating_comment = models.TextField(_("rating comment"), blank=True)
     resident_satisfied = models.BooleanField(_("resident satisfied"), null=True, blank=True)
+    # Its decline upheld, or released before it arrived: not rated, by nobody's stand-in.
+    excused = models.BooleanField(_("did not have to come"), default=False)
     came_score = models.DecimalField(
         _("score: came"), max_digits=6, decimal_places=2, null=True, blank=True
     )
@@ -482,13 +515,22 @@ class DepartmentResult(models.Model):
     total = models.DecimalField(_("total"), max_digits=6, decimal_places=2, null=True, blank=True)
     rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
     complete = models.BooleanField(_("complete"), default=True)
+    # The months of the period under each scheme, or under none, with the department's
+    # score over them: the total combines these (docs/assessment.md).
+    parts = models.JSONField(_("parts of the period"), default=list, blank=True)
     frozen = models.BooleanField(_("frozen"), default=False)
     computed_at = models.DateTimeField(_("computed at"))
 
     class Meta:
         verbose_name = _("department score")
         verbose_name_plural = _("department scores")
-        ordering = ["district__code", "period", "rank", "department__code"]
+        # Complete results ranked first; the unranked after them.
+        ordering = [
+            "district__code",
+            "period",
+            models.F("rank").asc(nulls_last=True),
+            "department__code",
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["department", "period"], name="department_result_unique"

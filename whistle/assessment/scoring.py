@@ -102,6 +102,9 @@ class Facts:
     rating: int | None = None
     rating_comment: str = ""
     resident_satisfied: bool | None = None
+    # Let go before it arrived (its decline upheld, or released before its first accepted
+    # check-in): it did not have to come, so there is nothing of its own to rate.
+    excused: bool = False
     corrected: bool = False
     event_ids: list[int] = field(default_factory=list)
 
@@ -139,31 +142,31 @@ def derive_facts(summons: SummonsFacts, events: Sequence[TrailEvent]) -> Facts:
         facts.settled_at = terminal[0].at
         used.append(terminal[0].id)
 
-    check_in = first(EventKind.CHECK_IN_ACCEPTED)
+    arrival = first_arrival(own)
     declined = first(EventKind.DECLINED)
     rulings = [e for e in own if e.kind in (EventKind.DECLINE_UPHELD, EventKind.DECLINE_INSISTED)]
     ruling = rulings[-1] if rulings else None
     released = first(EventKind.RELEASED)
     due = first_arrival_deadline(summons, first(EventKind.SUMMONED))
+    upheld = ruling if ruling is not None and ruling.kind == EventKind.DECLINE_UPHELD else None
+    facts.excused = upheld is not None or (
+        released is not None and (arrival is None or arrival[0] > released.at)
+    )
 
     # Did it come?
     if due is None:
         facts.came = Came.NOT_APPLICABLE
-    elif check_in is not None:
-        used.append(check_in.id)
-        if check_in.at <= due:
+    elif arrival is not None:
+        arrived_at, arrival_ids = arrival
+        used += arrival_ids
+        if arrived_at <= due:
             facts.came = Came.ON_TIME
         else:
             facts.came = Came.LATE
-            facts.late_minutes = math.ceil((check_in.at - due).total_seconds() / 60)
-    elif (
-        declined is not None
-        and declined.at <= due
-        and ruling is not None
-        and ruling.kind == EventKind.DECLINE_UPHELD
-    ):
+            facts.late_minutes = math.ceil((arrived_at - due).total_seconds() / 60)
+    elif declined is not None and declined.at <= due and upheld is not None:
         # A decline made in time and upheld frees the department from coming.
-        used += [declined.id, ruling.id]
+        used += [declined.id, upheld.id]
         facts.came = Came.NOT_APPLICABLE
     elif released is not None and released.at <= due:
         used.append(released.id)
@@ -176,10 +179,15 @@ def derive_facts(summons: SummonsFacts, events: Sequence[TrailEvent]) -> Facts:
         elif facts.settled:
             facts.came = Came.NO_SHOW
 
-    # Did it act?
-    work = [e for e in own if e.kind in (EventKind.RESULT, EventKind.CHECK_OUT)]
-    if ruling is not None and ruling.kind == EventKind.DECLINE_UPHELD:
-        used.append(ruling.id)
+    # Did it act? A check-out after the release only ends the stay: it is no work done.
+    work = [
+        e
+        for e in own
+        if e.kind == EventKind.RESULT
+        or (e.kind == EventKind.CHECK_OUT and (released is None or e.seq < released.seq))
+    ]
+    if upheld is not None:
+        used.append(upheld.id)
         facts.acted = Acted.DECLINE_UPHELD
     elif ruling is not None:
         used.append(ruling.id)
@@ -211,7 +219,31 @@ def derive_facts(summons: SummonsFacts, events: Sequence[TrailEvent]) -> Facts:
                 facts.rework_count += 1
                 used.append(event.id)
 
-    # How well: the township's latest rating, and the resident's call-back.
+    # How well. A department that did not have to come did nothing of its own to rate:
+    # neither the case's evaluation nor the resident's satisfaction speaks for it.
+    if not facts.excused:
+        _read_how_well(facts, summons, own, events, used)
+
+    # Upheld appeals correct the facts, in the order they were ruled.
+    for event in own:
+        if event.kind == AssessmentEventKind.APPEAL_UPHELD:
+            apply_correction(facts, event.data.get("correction", {}))
+            facts.corrected = True
+            used.append(event.id)
+
+    facts.event_ids = sorted(set(used))
+    return facts
+
+
+def _read_how_well(
+    facts: Facts,
+    summons: SummonsFacts,
+    own: Sequence[TrailEvent],
+    events: Sequence[TrailEvent],
+    used: list[int],
+) -> None:
+    """The township's latest rating of the summons, else the case's evaluation; and, for a
+    resident's case, the resident's satisfaction."""
     ratings = [e for e in own if e.kind == AssessmentEventKind.RATED]
     if ratings:
         facts.rating = int(ratings[-1].data["rating"])
@@ -235,15 +267,21 @@ def derive_facts(summons: SummonsFacts, events: Sequence[TrailEvent]) -> Facts:
         if callback is not None:
             used.append(callback.id)
 
-    # Upheld appeals correct the facts, in the order they were ruled.
-    for event in own:
-        if event.kind == AssessmentEventKind.APPEAL_UPHELD:
-            apply_correction(facts, event.data.get("correction", {}))
-            facts.corrected = True
-            used.append(event.id)
 
-    facts.event_ids = sorted(set(used))
-    return facts
+def first_arrival(own: Sequence[TrailEvent]) -> tuple[datetime, list[int]] | None:
+    """When the department arrived, by the trail, and the events that say so: its first
+    clean check-in, or a flagged check-in the township confirmed (at the time it was made).
+    A flagged check-in still awaiting the township, or rejected, is no arrival."""
+    flagged = {e.seq: e for e in own if e.kind == EventKind.CHECK_IN_FLAGGED}
+    arrivals = [(e.at, [e.id]) for e in own if e.kind == EventKind.CHECK_IN_ACCEPTED]
+    for event in own:
+        if event.kind != EventKind.CHECK_IN_CONFIRMED:
+            continue
+        seq = event.data.get("check_in_seq")
+        check_in = flagged.get(seq) if isinstance(seq, int) else None
+        if check_in is not None:
+            arrivals.append((check_in.at, [check_in.id, event.id]))
+    return min(arrivals, key=lambda pair: pair[0]) if arrivals else None
 
 
 def first_arrival_deadline(summons: SummonsFacts, summoned: TrailEvent | None) -> datetime | None:

@@ -162,7 +162,7 @@ class SummonsAdmin(ReadOnly, admin.ModelAdmin):
         "done_at",
         "next_check_at",
     ]
-    list_filter = ["status", "ruling", "department"]
+    list_filter = ["status", "check_in_flag", "ruling", "department"]
     search_fields = ["case__reference", "department__name"]
     list_select_related = ["case", "department"]
 

@@ -179,6 +179,11 @@ class Case(models.Model):
     )
     resident_comment = models.TextField(_("resident's comment"), blank=True)
     resident_rated_at = models.DateTimeField(_("resident rated at"), null=True, blank=True)
+    # SHA-256 of the secret the resident received when reporting (the follow link carries
+    # it): whoever holds only the reference, the assessed department included, cannot rate.
+    resident_key_hash = models.CharField(
+        _("digest of the resident's rating key"), max_length=64, blank=True, editable=False
+    )
     # The number of trail events and the hash of the last one, written with each event, so
     # that verification also notices events removed from the end of a trail.
     trail_length = models.PositiveIntegerField(_("trail length"), default=0, editable=False)
@@ -286,6 +291,20 @@ class Whistle(models.Model):
         return f"{self.case} · {self.get_kind_display()}"
 
 
+class CheckInReason(models.TextChoices):
+    """Why a check-in's position did not prove the arrival by itself (whistle.cases.proof)."""
+
+    TOO_FAR = "too_far", _("too far from the place")
+    IMPRECISE = "imprecise", _("the position's accuracy reaches beyond the radius")
+    ACCURACY_UNKNOWN = "accuracy_unknown", _("the position came without its accuracy")
+    CLOCK_SKEW = "clock_skew", _("the device's time differs from the server's")
+    DEVICE_TIME_UNKNOWN = "device_time_unknown", _("the position came without the device's time")
+    TYPED = "typed", _("the position was typed in, not taken from the device")
+    MAP_PICK = "map_pick", _("the position was picked on a map, not taken from the device")
+    TOO_FAST = "too_fast", _("too fast from the officer's previous position")
+    SHARED_DEVICE = "shared_device", _("the device checked in for another department")
+
+
 class Summons(models.Model):
     """One department's obligations on one case: through a whistle, or a routine dispatch.
 
@@ -310,6 +329,15 @@ class Summons(models.Model):
         NONE = "", _("no ruling")
         UPHELD = "upheld", _("decline upheld")
         INSISTED = "insisted", _("township insists")
+
+    class CheckInFlag(models.TextChoices):
+        """The township's decision on a check-in whose position did not prove the arrival
+        by itself (whistle.cases.proof)."""
+
+        NONE = "", _("not flagged")
+        PENDING = "pending", _("flagged, awaiting the township")
+        CONFIRMED = "confirmed", _("confirmed by the township")
+        REJECTED = "rejected", _("rejected by the township")
 
     uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(
@@ -350,6 +378,12 @@ class Summons(models.Model):
     arrived_lat = models.FloatField(_("check-in latitude"), null=True, blank=True)
     arrived_accuracy_m = models.FloatField(_("check-in accuracy (m)"), null=True, blank=True)
     arrived_distance_m = models.FloatField(_("check-in distance (m)"), null=True, blank=True)
+    # The last check-in's flag and its reasons (whistle.cases.proof.Reason codes); the trail
+    # keeps every check-in and ruling.
+    check_in_flag = models.CharField(
+        _("check-in flag"), max_length=16, choices=CheckInFlag.choices, default="", blank=True
+    )
+    check_in_flag_reasons = models.JSONField(_("check-in flag reasons"), default=list, blank=True)
     done_at = models.DateTimeField(_("result reported at"), null=True, blank=True)
     result = models.TextField(_("result"), blank=True)
     decline_reason = models.TextField(_("reason for declining"), blank=True)
@@ -384,6 +418,11 @@ class Summons(models.Model):
             models.Index(fields=["next_check_at"], name="summons_next_check"),
             models.Index(fields=["department", "status"]),
             models.Index(fields=["case", "department"]),
+            models.Index(
+                fields=["check_in_flag"],
+                name="summons_check_in_flagged",
+                condition=models.Q(check_in_flag="pending"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -392,6 +431,13 @@ class Summons(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def check_in_flag_reason_labels(self) -> list[str]:
+        return [
+            str(CheckInReason(code).label) if code in CheckInReason.values else str(code)
+            for code in self.check_in_flag_reasons or []
+        ]
 
 
 class SupervisionNotice(models.Model):

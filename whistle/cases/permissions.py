@@ -8,6 +8,11 @@ to offer, with the person's roles read once per request (`grants_of`), so that a
 fifty cases does not ask the database fifty times whether the same person is a dispatcher.
 Both read the same rule, so a page offers a button exactly when the action would take it.
 
+A rule that judges (a ruling, an evaluation) also names the departments it judges: nobody
+judges a department they belong to (`partiality`). The pages read the person's departments
+once per request, the actions afresh. That nobody decides on something they did themself
+is read from the trail, by the action.
+
 What depends on the input (a category of another district, a department that does not
 serve the township, a check-in too far away) is the action's alone.
 """
@@ -24,7 +29,14 @@ from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.errors import ActionRefused, PermissionRefused
 from whistle.cases.models import Case, Summons, SupervisionNotice
-from whistle.organisation.models import Department, Jurisdiction, Lane, Role, RoleAssignment
+from whistle.organisation.models import (
+    CentreMembership,
+    Department,
+    Jurisdiction,
+    Lane,
+    Role,
+    RoleAssignment,
+)
 
 LANE_ROLES = (Role.STEWARD, Role.LANE_CHIEF, Role.STREET_CHIEF)
 TOWNSHIP_OFFICE = (Role.DISPATCHER, Role.TOWNSHIP_CHIEF)
@@ -161,6 +173,76 @@ def require_role(person: Any, action: str | Promise, *scopes: Scoped) -> str:
     return role
 
 
+# Nobody judges their own -------------------------------------------------------------------
+
+
+def member_department_ids(person: Any) -> set[int]:
+    """The departments a person belongs to: a role held in the department, or a duty named
+    for it in a township's enforcement centre (1+5+N)."""
+    if person is None or not getattr(person, "pk", None):
+        return set()
+    held = RoleAssignment.objects.filter(person=person, department__isnull=False)
+    found = set(held.values_list("department_id", flat=True))
+    found.update(
+        CentreMembership.objects.filter(people=person).values_list("department_id", flat=True)
+    )
+    return found
+
+
+def departments_of(person: Any) -> set[int]:
+    """`member_department_ids` for a page: the departments of the roles read once per
+    request (`grants_of`), the centre's duties read once and kept on the person object."""
+    if person is None or not getattr(person, "pk", None):
+        return set()
+    duties = getattr(person, "_whistle_duties", None)
+    if duties is None:
+        duties = set(
+            CentreMembership.objects.filter(people=person).values_list("department_id", flat=True)
+        )
+        person._whistle_duties = duties
+    return {grant[3] for grant in grants_of(person) if grant[3] is not None} | duties
+
+
+def partiality(
+    person: Any,
+    action: str | Promise,
+    departments: Iterable[Department] = (),
+    *,
+    filed_by_id: int | None = None,
+    member_of: set[int] | None = None,
+) -> PermissionRefused | None:
+    """Why the person may not make this judgement (a ruling, an evaluation, a rating): it
+    judges a department they belong to, or decides on something they filed themself. None
+    when they may. Pages that already know the person's departments pass them in
+    `member_of`, so that a list asks the database once."""
+    if filed_by_id is not None and filed_by_id == getattr(person, "pk", None):
+        return PermissionRefused(
+            _("You may not %(action)s: you filed it yourself, so someone else decides."),
+            action=action,
+        )
+    own = member_department_ids(person) if member_of is None else member_of
+    for department in departments:
+        if department.pk in own:
+            return PermissionRefused(
+                _("You may not %(action)s: you belong to %(department)s, which it judges."),
+                action=action,
+                department=department.name,
+            )
+    return None
+
+
+def require_impartial(
+    person: Any,
+    action: str | Promise,
+    departments: Iterable[Department] = (),
+    *,
+    filed_by_id: int | None = None,
+) -> None:
+    refused = partiality(person, action, departments, filed_by_id=filed_by_id)
+    if refused is not None:
+        raise refused
+
+
 # The state a target must be in ---------------------------------------------------------------
 
 
@@ -197,15 +279,18 @@ class Rule:
     """Who may do an action to a target, and when.
 
     `who` gives the scopes that qualify, in order of preference; `when` raises
-    `ActionRefused` with the reason when the target is not in a state that allows it. Both
-    may read the target's related rows; pages load them with the list (select_related,
-    prefetch_related) so that a rule costs no query.
+    `ActionRefused` with the reason when the target is not in a state that allows it;
+    `judges`, for a judgement, the departments whose work it judges (nobody who belongs to
+    one may make it), asked only once the other two allow. They may read the target's
+    related rows; pages load them with the list (select_related, prefetch_related) so that a
+    rule costs no query.
     """
 
     name: str
     action: str | Promise  # "file this case", for the refusals
     who: Callable[[Any], Sequence[Scoped]]
     when: Callable[[Any, str | Promise], None]
+    judges: Callable[[Any], Sequence[Department]] | None = None
 
 
 def _case_of(target: Any) -> Case:
@@ -339,6 +424,23 @@ def _on_site(summons: Summons, action: str | Promise) -> None:
     require_summons_status(summons, [SS.ON_SITE, SS.DONE, SS.RELEASED], action)
 
 
+def _summoned(case: Case) -> list[Department]:
+    """An evaluation stands in for the rating of every department the case summoned."""
+    return [s.department for s in case.summonses.all() if s.status != SS.CANCELLED]
+
+
+def _summoned_department(summons: Summons) -> list[Department]:
+    return [summons.department]
+
+
+def _check_in_pending(summons: Summons, action: str | Promise) -> None:
+    if summons.check_in_flag != Summons.CheckInFlag.PENDING:
+        raise ActionRefused(
+            _("No check-in of %(department)s awaits the township's decision."),
+            department=summons.department.name,
+        )
+
+
 def _unanswered(notice: SupervisionNotice, action: str | Promise) -> None:
     if notice.answered_at is not None:
         raise ActionRefused(_("This supervision notice has already been answered."))
@@ -391,6 +493,7 @@ RULES: dict[str, Rule] = {
             _("evaluate this case"),
             lambda case: _township_office(case, Role.TOWNSHIP_ASSESSOR),
             _case_in(CS.CLOSED),
+            judges=_summoned,
         ),
         Rule(
             "record_resident_callback",
@@ -430,6 +533,14 @@ RULES: dict[str, Rule] = {
             _("rule on this decline"),
             _township_office,
             _summons_in(SS.DECLINED),
+            judges=_summoned_department,
+        ),
+        Rule(
+            "rule_on_check_in",
+            _("rule on this check-in"),
+            _township_office,
+            _check_in_pending,
+            judges=_summoned_department,
         ),
         Rule("release", _("release this department"), _township_office, _releasable),
         # A summons: the department.
@@ -460,15 +571,17 @@ RULES: dict[str, Rule] = {
 
 def require(person: Any, name: str, target: Any) -> str:
     """The role in which the person may do the action to the target now, from their roles
-    as the database holds them. Raises `PermissionRefused` naming who may instead, or
-    `ActionRefused` with the reason the target's state does not allow it. Actions call it
-    after locking the target."""
+    and departments as the database holds them. Raises `PermissionRefused` naming who may
+    instead or why they may not judge, or `ActionRefused` with the reason the target's state
+    does not allow it. Actions call it after locking the target."""
     rule = RULES[name]
     scopes = rule.who(target)
     grant = _first_held(held_roles(person), scopes)
     if grant is None:
         raise refusal(rule.action, *scopes)
     rule.when(target, rule.action)
+    if rule.judges is not None:
+        require_impartial(person, rule.action, rule.judges(target))
     return grant[0]
 
 
@@ -483,7 +596,9 @@ def refusal_for(person: Any, name: str, target: Any) -> ActionRefused | None:
         rule.when(target, rule.action)
     except ActionRefused as exc:
         return exc
-    return None
+    if rule.judges is None:
+        return None
+    return partiality(person, rule.action, rule.judges(target), member_of=departments_of(person))
 
 
 def may(person: Any, name: str, target: Any) -> bool:

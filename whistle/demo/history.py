@@ -17,6 +17,7 @@ again changes nothing.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import random
 from collections.abc import Callable, Iterator
@@ -194,7 +195,17 @@ def find_cast() -> Cast:
     )
 
 
-# Places and photos -----------------------------------------------------------------------
+# Places, phones and photos ---------------------------------------------------------------
+
+# How long before the check-in the phone took its fix, and how coarse the fix of the
+# check-in left for the township to confirm is (beyond the radius of 300 m).
+DEVICE_LAG_SECONDS = 4
+FLAGGED_ACCURACY_M = 350.0
+
+
+def phone_of(person: Person) -> str:
+    """A stable stand-in for the id the check-in page keeps in each officer's browser."""
+    return hashlib.sha256(f"demo-phone:{person.username}".encode()).hexdigest()[:32]
 
 
 def point_on(lane: Lane, rng: random.Random) -> tuple[float, float]:
@@ -331,20 +342,29 @@ class Story:
 
         return step
 
-    def check_in(self, index: int, metres: float = 40) -> Step:
+    def check_in(self, index: int, metres: float = 40, *, accuracy_m: float | None = None) -> Step:
+        """The officer checks in with the phone's position, as the check-in page sends it:
+        from the device, with its accuracy, the device's time of the fix a few seconds
+        before and the phone's id. A coarse `accuracy_m` makes a flagged check-in."""
+
         def step(now: datetime) -> None:
             if index >= len(self.summonses):
                 return
             lon, lat = near(self.point, metres, self.rng)
+            accuracy = round(self.rng.uniform(5, 30), 1)
             summons = self.summonses[index]
+            officer = self.officer(summons)
             # A check-in too far away is meant to be refused: it stays in the trail.
             with contextlib.suppress(actions.CheckInRefused):
                 self.summonses[index] = actions.check_in(
-                    self.officer(summons),
+                    officer,
                     summons,
                     lon=lon,
                     lat=lat,
-                    accuracy_m=round(self.rng.uniform(5, 30), 1),
+                    source="device",
+                    accuracy_m=accuracy_m if accuracy_m is not None else accuracy,
+                    device_time=now - timedelta(seconds=DEVICE_LAG_SECONDS),
+                    device_id=phone_of(officer),
                     now=now,
                 )
 
@@ -548,7 +568,7 @@ def resident(story: Story) -> None:
             lon=story.point[0],
             lat=story.point[1],
             now=now,
-        )
+        ).case
 
     story.at(0, receive)
     story.at(20, story.file(category))
@@ -683,7 +703,8 @@ def escalated(story: Story) -> None:
 
 
 def open_now(story: Story, stage: str) -> None:
-    """A case of the last hours, left where `stage` says."""
+    """A case of the last hours, left where `stage` says; "on_site" leaves one check-in
+    flagged for the township to confirm."""
     category = story.cast.category(CategoryKind.EVENT, "0610" if stage == "summoned" else "0501")
     story.at(0, story.report(category))
     if stage == "reported":
@@ -700,7 +721,8 @@ def open_now(story: Story, stage: str) -> None:
         # The second department never answers: the sweep records it overdue and escalates.
         return
     story.at(17, story.on_summons(1, actions.acknowledge))
-    story.at(36, story.check_in(1))
+    # Indoors, the second phone gives a coarse fix: the check-in waits for the township.
+    story.at(36, story.check_in(1, accuracy_m=FLAGGED_ACCURACY_M))
 
 
 # Running the stories ---------------------------------------------------------------------

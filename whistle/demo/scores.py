@@ -2,8 +2,9 @@
 that a newcomer sees rankings on first start.
 
 Runs after the case history (whistle.demo.builders.BUILDERS). Everything goes through the
-assessment's own functions: the scheme is data, ratings through `rate_summons`, inspection
-scores through the component import, scores through `update_scores`.
+assessment's own functions: the scheme through `create_scheme_version` (which refuses
+shares that do not add up), ratings through `rate_summons`, inspection scores through the
+component import, scores through `update_scores`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from django.utils.translation import gettext as _
 
 from whistle.assessment.actions import AssessmentError, rate_summons
 from whistle.assessment.components import import_component_scores
+from whistle.assessment.editing import create_scheme_version
 from whistle.assessment.engine import update_scores
-from whistle.assessment.models import Scheme, SchemeComponent
+from whistle.assessment.models import Scheme
 from whistle.cases.models import Case, Summons
 from whistle.organisation.models import Person, Role
 
@@ -51,13 +53,16 @@ def build(city: Any) -> str:
     if first is None:
         return _("Assessment: no cases to assess.")
     start = first.astimezone(BEIJING).date().replace(day=1)
-    scheme = Scheme.objects.create(
-        district=district,
-        name=_("Annual assessment (township evaluation one third)"),
-        valid_from=start,
+    district_assessor = (
+        Person.objects.filter(roles__role=Role.DISTRICT_ASSESSOR, roles__jurisdiction=district)
+        .order_by("pk")
+        .first()
     )
-    SchemeComponent.objects.create(
-        scheme=scheme, code="inspection", name=_("District inspection"), weight="2/3"
+    create_scheme_version(
+        district_assessor,
+        district,
+        {"name": _("Annual assessment (township evaluation one third)"), "valid_from": start},
+        [{"code": "inspection", "name": _("District inspection"), "weight": "2/3"}],
     )
 
     rng = random.Random(city.seed)

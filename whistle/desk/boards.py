@@ -32,6 +32,7 @@ from whistle.organisation.models import Jurisdiction
 
 CS = Case.Status
 SS = Summons.Status
+FLAG_PENDING = Summons.CheckInFlag.PENDING
 
 # The order of the board's groups: from just in to nearly done.
 BOARD_ORDER = (
@@ -98,6 +99,8 @@ class Board:
     counts: dict[str, int]
     overdue_summonses: int
     more: int
+    # Flagged check-ins awaiting the township's decision, oldest first.
+    flagged: list[Summons] = field(default_factory=list)
 
     @property
     def reported(self) -> int:
@@ -112,9 +115,22 @@ class Board:
         return self.counts.get(CS.HANDLED, 0) + self.counts.get(CS.CHECKED, 0)
 
 
+def flagged_check_ins(person: Any, township: Jurisdiction) -> list[Summons]:
+    """Summonses of the township's cases whose check-in awaits the township's decision,
+    whatever the state of the case, oldest first."""
+    return list(
+        Summons.objects.filter(
+            case__in=_township_cases(person, township).values("pk"),
+            check_in_flag=FLAG_PENDING,
+        )
+        .select_related("case", "department")
+        .order_by("arrived_at", "pk")[:BOARD_LIMIT]
+    )
+
+
 def township_board(person: Any, township: Jurisdiction, now: datetime) -> Board:
     """Open cases of the township by state, the whistles sounding with each department's
-    next deadline, and the counts. Three queries."""
+    next deadline, the check-ins awaiting a decision, and the counts. Four queries."""
     cases = _township_cases(person, township).filter(status__in=Case.OPEN_STATUSES)
     counts = dict(
         cases.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n")
@@ -143,6 +159,7 @@ def township_board(person: Any, township: Jurisdiction, now: datetime) -> Board:
         counts=counts,
         overdue_summonses=overdue,
         more=max(sum(counts.values()) - len(rows), 0),
+        flagged=flagged_check_ins(person, township),
     )
 
 
@@ -317,7 +334,8 @@ class ObligationRow:
     due_at: datetime
     met_at: datetime | None
     minutes_late: int
-    # "met", "late" (met after the deadline), "pending", "overdue", "void" (no longer owed)
+    # "met", "late" (met after the deadline), "pending", "overdue", "void" (no longer owed),
+    # "flagged" (checked in, awaiting the township's confirmation)
     state: str
 
 
@@ -329,6 +347,9 @@ def obligation_rows(summons: Summons, now: datetime) -> list[ObligationRow]:
         if met is not None:
             late = max(math.ceil((met - obligation.due_at).total_seconds() / 60), 0)
             state = "late" if late else "met"
+            # A flagged check-in is no arrival until the township confirms it.
+            if obligation.name == "arrive" and summons.check_in_flag == FLAG_PENDING:
+                state = "flagged"
         else:
             late = 0
             state = ("overdue" if obligation.due_at < now else "pending") if owing else "void"

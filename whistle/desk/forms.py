@@ -13,20 +13,26 @@ once per page rather than once per form: a queue of thirty cases shows thirty fo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases.actions import NOTE_MAX, REASON_MAX, RESULT_MAX
+from whistle.cases.actions import NOTE_MAX, REASON_MAX, RESULT_MAX, check_in_target
 from whistle.cases.models import Case
+from whistle.cases.proof import PositionSource
+from whistle.cases.rules import district_policy
 from whistle.cases.suggest import CategorySuggestion, suggest_categories
 from whistle.desk.photos import PhotosField
-from whistle.policies.models import Category, WhistleKind
+from whistle.policies.models import Category, CheckInRule, WhistleKind
+from whistle.web.forms import Textarea
 
 ROWS_SHORT = {"rows": 2}
+HIDDEN = forms.HiddenInput
+# The year 9999 in milliseconds: beyond it a device time is not a time.
+DEVICE_TIME_MAX_MS = 253_402_300_799_999
 ROWS_LONG = {"rows": 4}
 
 
@@ -35,7 +41,7 @@ def note_field(label: Any = None, *, required: bool = False, rows: dict | None =
         label=label or _("Note"),
         required=required,
         max_length=NOTE_MAX,
-        widget=forms.Textarea(attrs=rows or ROWS_SHORT),
+        widget=Textarea(attrs=rows or ROWS_SHORT),
     )
 
 
@@ -43,7 +49,7 @@ def reason_field(label: Any = None) -> Any:
     return forms.CharField(
         label=label or _("Reason"),
         max_length=REASON_MAX,
-        widget=forms.Textarea(attrs=ROWS_SHORT),
+        widget=Textarea(attrs=ROWS_SHORT),
     )
 
 
@@ -329,7 +335,7 @@ class SupervisionForm(ActionForm):
     text = forms.CharField(
         label=_("What the department must do"),
         max_length=RESULT_MAX,
-        widget=forms.Textarea(attrs=ROWS_SHORT),
+        widget=Textarea(attrs=ROWS_SHORT),
     )
     due_at = forms.DateTimeField(
         label=_("Act by"),
@@ -401,29 +407,140 @@ class RuleForm(ActionForm):
 
 
 class CheckInForm(ActionForm):
+    """The position comes from the phone's location only: the page's script fills these
+    hidden fields with a fresh fix, its accuracy and the device's time of the fix
+    (static/desk/checkin.js), and shows them with the distance to the place. There is
+    nothing to type; the action judges whatever arrives (whistle.cases.proof)."""
+
     has_files = True
     lon = forms.FloatField(
-        label=_("Longitude"),
-        min_value=-180,
-        max_value=180,
-        error_messages={"required": _("Find your position first.")},
+        label=_("Longitude"), required=False, min_value=-180, max_value=180, widget=HIDDEN
     )
     lat = forms.FloatField(
-        label=_("Latitude"),
-        min_value=-90,
-        max_value=90,
-        error_messages={"required": _("Find your position first.")},
+        label=_("Latitude"), required=False, min_value=-90, max_value=90, widget=HIDDEN
     )
     accuracy_m = forms.FloatField(
-        label=_("Accuracy (m)"), required=False, min_value=0, max_value=100_000
+        label=_("Accuracy (m)"), required=False, min_value=0, max_value=100_000, widget=HIDDEN
     )
+    # Milliseconds since 1970 by the device's clock (the fix's `position.timestamp`).
+    device_time = forms.IntegerField(
+        label=_("Time of the position"),
+        required=False,
+        min_value=0,
+        max_value=DEVICE_TIME_MAX_MS,
+        widget=HIDDEN,
+    )
+    device_id = forms.CharField(label=_("Device"), required=False, max_length=64, widget=HIDDEN)
     photo = PhotosField(label=_("Photo on site"), multiple=False)
 
-    def arguments(self) -> dict[str, Any]:
-        data = dict(self.cleaned_data)
-        photos = data.pop("photo")
-        data["photo"] = photos[0] if photos else None
+    def setup(self) -> None:
+        summons = self.target
+        if summons is None:
+            return
+        case = summons.case
+        (self.target_lon, self.target_lat), kind = check_in_target(case, summons)
+        self.target_label = (
+            _("the meeting point") if kind == "meeting_point" else _("the case's position")
+        )
+        self.policy = district_policy(case.district)
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if data.get("lon") is None or data.get("lat") is None:
+            raise forms.ValidationError(
+                _("Find your position first: the check-in takes it from your phone.")
+            )
         return data
+
+    def arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        photos = data["photo"]
+        ms = data.get("device_time")
+        return {
+            "lon": data["lon"],
+            "lat": data["lat"],
+            "accuracy_m": data.get("accuracy_m"),
+            "source": PositionSource.DEVICE,
+            "device_time": datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None,
+            "device_id": data.get("device_id") or "",
+            "photo": photos[0] if photos else None,
+        }
+
+    def words(self) -> dict[str, str]:
+        """What the page's script says, in the reader's language and by the district's
+        rules."""
+        policy = self.policy
+        refused = policy.checkin_when_far == CheckInRule.REFUSE
+        imprecise_refused = policy.checkin_when_imprecise == CheckInRule.REFUSE
+        return {
+            "locating": str(_("Finding your position…")),
+            "found": str(_("Position found.")),
+            "refreshing": str(_("Taking a fresh position before checking in…")),
+            "unsupported": str(
+                _(
+                    "This browser cannot give your position, so you cannot check in with it. "
+                    "Open this page in the phone's own browser, or call the command centre."
+                )
+            ),
+            "denied": str(
+                _(
+                    "Location is turned off for this site. Without your phone's position you "
+                    "cannot check in: allow location for this site in the browser's settings "
+                    "and try again."
+                )
+            ),
+            "unavailable": str(
+                _(
+                    "Your phone could not find its position. Step into the open, turn on "
+                    "location (GPS) and try again."
+                )
+            ),
+            "timeout": str(
+                _("Finding your position took too long. Step into the open and try again.")
+            ),
+            "accuracy": str(_("± %(m)s m")),
+            "distance": str(_("about %(m)s m (from %(target)s)")),
+            "inside": str(
+                _("Within %(radius)s m even at the edge of the accuracy: you can check in.")
+            ),
+            "imprecise": str(
+                _(
+                    "The accuracy reaches beyond the %(radius)s m allowed: the check-in will be "
+                    "refused. Wait in the open for a better fix."
+                )
+                if imprecise_refused
+                else _(
+                    "The accuracy reaches beyond the %(radius)s m allowed: the check-in will be "
+                    "flagged for the township to confirm. Wait in the open for a better fix."
+                )
+            ),
+            "far": str(
+                _("Farther than the %(radius)s m allowed: the check-in will be refused.")
+                if refused
+                else _(
+                    "Farther than the %(radius)s m allowed: the check-in will be flagged for "
+                    "the township to confirm."
+                )
+            ),
+        }
+
+
+class CheckInRulingForm(ActionForm):
+    """Two buttons: confirm the flagged check-in or reject it. The button is the decision."""
+
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[("confirm", _("Confirm the check-in")), ("reject", _("Reject the check-in"))],
+        widget=HIDDEN,
+    )
+    note = note_field(_("Note (required to reject)"))
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "confirm": self.cleaned_data["decision"] == "confirm",
+            "note": self.cleaned_data["note"],
+        }
 
 
 class ProgressForm(ActionForm):
@@ -431,7 +548,7 @@ class ProgressForm(ActionForm):
     text = forms.CharField(
         label=_("How the work is going"),
         max_length=RESULT_MAX,
-        widget=forms.Textarea(attrs=ROWS_SHORT),
+        widget=Textarea(attrs=ROWS_SHORT),
     )
     photos = PhotosField(label=_("Photos"))
 
@@ -441,7 +558,7 @@ class ResultForm(ActionForm):
     result = forms.CharField(
         label=_("What was done"),
         max_length=RESULT_MAX,
-        widget=forms.Textarea(attrs=ROWS_LONG),
+        widget=Textarea(attrs=ROWS_LONG),
     )
     photos = PhotosField(label=_("Photos of the result"))
 
@@ -455,6 +572,6 @@ class AnswerForm(ActionForm):
     answer = forms.CharField(
         label=_("Your answer"),
         max_length=RESULT_MAX,
-        widget=forms.Textarea(attrs=ROWS_SHORT),
+        widget=Textarea(attrs=ROWS_SHORT),
         help_text=_("What your department has done or will do, and by when."),
     )

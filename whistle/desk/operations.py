@@ -84,6 +84,15 @@ def _case_of(target: Any) -> Case:
 # What each button does ------------------------------------------------------------------
 
 
+def _flagged_check_in(summons: Summons) -> str | None:
+    if summons.check_in_flag != Summons.CheckInFlag.PENDING:
+        return None
+    return gettext(
+        "Your check-in is recorded but flagged (%(reasons)s): the township must confirm it, "
+        "and until then it does not count as your arrival."
+    ) % {"reasons": gettext("; ").join(summons.check_in_flag_reason_labels)}
+
+
 def _summon_more(person: Any, case: Case, **kwargs: Any) -> Any:
     whistle = Whistle.objects.filter(case=case, closed_at__isnull=True).order_by("-blown_at")
     sounding = whistle.first()
@@ -111,6 +120,8 @@ class Operation:
     listed: bool = True
     # To those who may use it, say why it is not offered yet, instead of leaving it out.
     explain: bool = False
+    # A warning to show beside the success message, from what the action returned.
+    warn: Callable[[Any], str | Promise | None] | None = None
 
     def allowed(self, person: Any, target: Any) -> bool:
         """Whether to offer the button: the action's own rule, with the person's roles read
@@ -253,6 +264,12 @@ OPERATIONS: dict[str, Operation] = {
             actions.evaluate_case,
             _("Case %(case)s rated."),
             style="btn",
+            help=_(
+                "The township's overall rating of how the case was handled, from 1 to 5 stars. "
+                "It counts as “how well” for each department that came, unless the township "
+                "rates that department itself on the assessment page. Departments that did "
+                "not have to come are not rated."
+            ),
         ),
         Operation(
             "callback",
@@ -330,6 +347,16 @@ OPERATIONS: dict[str, Operation] = {
             style="btn",
             secondary=True,
         ),
+        Operation(
+            "rule_check_in",
+            SUMMONS,
+            _("Confirm or reject the check-in"),
+            desk_forms.CheckInRulingForm,
+            "rule_on_check_in",
+            actions.rule_on_check_in,
+            _("Ruling on the check-in of %(department)s recorded."),
+            template="desk/ops/rule_check_in.html",
+        ),
         # A summons: the department.
         Operation(
             "acknowledge",
@@ -350,6 +377,7 @@ OPERATIONS: dict[str, Operation] = {
             actions.check_in,
             _("Checked in on site for case %(case)s."),
             template="desk/ops/check_in.html",
+            warn=_flagged_check_in,
         ),
         Operation(
             "progress",
@@ -523,7 +551,7 @@ def perform(request: HttpRequest, op: Operation, target: Any, choices: Choices) 
     if not form.is_valid():
         return posted
     try:
-        op.perform(request.user, target, **form.arguments())
+        result = op.perform(request.user, target, **form.arguments())
     except InvalidInput as exc:
         form.add_error(field_for_error(form, exc.field), str(exc))
         return posted
@@ -540,6 +568,9 @@ def perform(request: HttpRequest, op: Operation, target: Any, choices: Choices) 
         request,
         str(op.done) % {"case": case.reference, "department": department or ""},
     )
+    warning = op.warn(result) if op.warn is not None else None
+    if warning:
+        messages.warning(request, str(warning))
     return posted
 
 

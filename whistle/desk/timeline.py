@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from whistle.cases.deadlines import SYSTEM_ROLE
-from whistle.cases.models import Case, Event, Summons
+from whistle.cases.models import Case, CheckInReason, Event, Summons
+from whistle.cases.proof import CHECK_IN_KINDS, PositionSource, Verdict
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Department, Role
 from whistle.policies.models import WhistleKind
@@ -28,6 +29,9 @@ from whistle.policies.models import WhistleKind
 # The tone of an event's marker: problems red, refusals amber, the finish green.
 _TONES: dict[str, str] = {
     EventKind.CHECK_IN_REFUSED: "refused",
+    EventKind.CHECK_IN_FLAGGED: "refused",
+    EventKind.CHECK_IN_REJECTED: "refused",
+    EventKind.CHECK_IN_CONFIRMED: "onsite",
     EventKind.CHECK_OUT_REFUSED: "refused",
     EventKind.ACKNOWLEDGE_OVERDUE: "overdue",
     EventKind.ARRIVE_OVERDUE: "overdue",
@@ -51,9 +55,10 @@ OBLIGATIONS = {
     "resolve": gettext_lazy("resolve"),
 }
 
-# Codes the actions write as reasons of recorded refusals.
+# Codes the actions write as reasons of recorded refusals (a check-in's reasons are
+# `CheckInReason`s).
 REFUSAL_REASONS = {
-    "too_far": gettext_lazy("too far from the place"),
+    **{reason.value: reason.label for reason in CheckInReason},
     "case_not_resolved": gettext_lazy(
         "the case is not resolved and the township has not released the department (事不完、人不撤)"
     ),
@@ -171,13 +176,23 @@ def _codes(events: Iterable[Event]) -> list[str]:
 
 # Keys shown by their own rules, in this order; others follow as they are.
 Formatter = Callable[[Any], str]
+
+
+def _flag_label(value: Any) -> str:
+    if value in (None, ""):
+        return "—"
+    return _choice_label(Summons.CheckInFlag, value)
+
+
 _CHANGE_FORMATS: dict[str, Formatter] = {
+    "check_in_flag": _flag_label,
     "status": _status_label,
     "escalation": _escalation_label,
     "resident_satisfied": _yes_no,
     "backlog_review_on": lambda v: _date(v) if v else "—",
 }
 _CHANGE_LABELS: dict[str, Promise] = {
+    "check_in_flag": gettext_lazy("Check-in"),
     "status": gettext_lazy("Status"),
     "category": gettext_lazy("Category"),
     "escalation": gettext_lazy("Escalation"),
@@ -265,12 +280,16 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
     handled.add("on_site")
     if "source" in data:
         source = data["source"]
-        add(_("Source"), str(Case.Source(source).label) if source in Case.Source.values else source)
+        if event.kind in CHECK_IN_KINDS:
+            add(_("Position from"), _choice_label(PositionSource, source))
+        else:
+            add(_("Source"), _choice_label(Case.Source, source))
         handled.add("source")
-    if "reason" in data:
+    if "reason" in data and not data.get("reasons"):
         reason = data["reason"]
         add(_("Reason"), str(REFUSAL_REASONS.get(reason, reason)) if reason else "")
-        handled.add("reason")
+    # A check-in's reasons are listed in full with its proof.
+    handled.add("reason")
     if "distance_m" in data and data["distance_m"] is not None:
         distance = _metres(data["distance_m"])
         measured = {
@@ -284,7 +303,11 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
     handled.add("radius_m")
     if data.get("accuracy_m") is not None:
         add(_("GPS accuracy"), "± " + _metres(data["accuracy_m"]))
+    elif event.kind in CHECK_IN_KINDS and "accuracy_m" in data:
+        add(_("GPS accuracy"), _("not given"))
     handled.add("accuracy_m")
+    lines.extend(_proof_lines(data))
+    handled.update(_PROOF_KEYS)
     if "on_time" in data:
         late = data.get("minutes_late") or 0
         add(
@@ -344,6 +367,91 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
         if key in handled or key in _SILENT or value in (None, "", [], {}):
             continue
         add(key, _text(value))
+    return lines
+
+
+def _choice_label(choices: Any, value: Any) -> str:
+    return str(choices(value).label) if value in choices.values else str(value)
+
+
+def _seconds(value: Any) -> str:
+    if isinstance(value, int | float):
+        places = 0 if float(value).is_integer() else 1
+        return _("%(s)s s") % {"s": formats.number_format(value, places)}
+    return str(value)
+
+
+def _precise_time(value: Any) -> str:
+    """A time to the second, in Beijing time: clock differences are a matter of seconds."""
+    moment = parse_datetime(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        return str(value)
+    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i:s")
+
+
+def _reasons(codes: Any) -> str:
+    if not isinstance(codes, list):
+        return str(codes)
+    return _("; ").join(str(REFUSAL_REASONS.get(c, c)) for c in codes)
+
+
+# The on-site proof of a check-in (whistle.cases.proof) and the township's ruling on it.
+_PROOF_KEYS = {
+    "verdict",
+    "reasons",
+    "device_time",
+    "server_time",
+    "clock_skew_s",
+    "max_skew_s",
+    "device_id",
+    "previous_at",
+    "previous_distance_m",
+    "speed_kmh",
+    "speed_limit_kmh",
+    "check_in_seq",
+    "checked_in_at",
+}
+
+
+def _proof_lines(data: dict[str, Any]) -> list[Line]:
+    lines: list[Line] = []
+    if data.get("verdict"):
+        lines.append(Line(_("Verdict"), _choice_label(Verdict, data["verdict"])))
+    if data.get("reasons"):
+        lines.append(Line(_("Checks not passed"), _reasons(data["reasons"])))
+    if data.get("device_time"):
+        lines.append(Line(_("Device's time of the position"), _precise_time(data["device_time"])))
+    elif "device_time" in data:
+        lines.append(Line(_("Device's time of the position"), _("not given")))
+    if data.get("server_time"):
+        lines.append(Line(_("Server's time"), _precise_time(data["server_time"])))
+    if data.get("clock_skew_s") is not None:
+        skew = _seconds(abs(data["clock_skew_s"]))
+        if data.get("max_skew_s") is not None:
+            skew = _("%(skew)s (at most %(max)s)") % {
+                "skew": skew,
+                "max": _seconds(data["max_skew_s"]),
+            }
+        lines.append(Line(_("Clock difference"), skew))
+    if data.get("speed_kmh") is not None:
+        speed = _("%(speed)s km/h from the position %(distance)s away at %(at)s") % {
+            "speed": formats.number_format(data["speed_kmh"], 1),
+            "distance": _metres(data.get("previous_distance_m")),
+            "at": _precise_time(data.get("previous_at")),
+        }
+        if data.get("speed_limit_kmh") is not None:
+            speed = _("%(speed)s (at most %(limit)s km/h)") % {
+                "speed": speed,
+                "limit": data["speed_limit_kmh"],
+            }
+        lines.append(Line(_("Travel needed"), speed))
+    if data.get("device_id"):
+        lines.append(Line(_("Device"), str(data["device_id"])))
+    if data.get("checked_in_at"):
+        label = _("Check-in")
+        when = _precise_time(data["checked_in_at"])
+        seq = data.get("check_in_seq")
+        lines.append(Line(label, f"{when} (#{seq})" if seq is not None else when))
     return lines
 
 

@@ -14,6 +14,7 @@ from typing import Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from whistle.assessment.actions import RATING_COMMENT_MAX
 from whistle.assessment.models import Scheme, SummonsAssessment, validate_share
 from whistle.assessment.periods import Period, PeriodKind
 from whistle.cases.actions import (
@@ -27,9 +28,9 @@ from whistle.cases.actions import (
 from whistle.cases.models import Attachment
 from whistle.district import corrections
 from whistle.district.picker import period_label
+from whistle.web.forms import Textarea
 
 ROWS_SHORT = {"rows": 2}
-COMMENT_MAX = 2000
 
 
 def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
@@ -53,8 +54,8 @@ class RatingForm(forms.Form):
     comment = forms.CharField(
         label=_("Comment"),
         required=False,
-        max_length=COMMENT_MAX,
-        widget=forms.Textarea(attrs=ROWS_SHORT),
+        max_length=RATING_COMMENT_MAX,
+        widget=Textarea(attrs=ROWS_SHORT),
         help_text=_("What went well or badly; the department reads it."),
     )
 
@@ -172,13 +173,13 @@ class AppealForm(CorrectionFields):
     reason = forms.CharField(
         label=_("Why the record is wrong"),
         max_length=REASON_MAX,
-        widget=forms.Textarea(attrs=ROWS_SHORT),
+        widget=Textarea(attrs=ROWS_SHORT),
     )
     evidence = forms.CharField(
         label=_("Evidence in words"),
         required=False,
         max_length=RESULT_MAX,
-        widget=forms.Textarea(attrs=ROWS_SHORT),
+        widget=Textarea(attrs=ROWS_SHORT),
         help_text=_("e.g. the time on the body camera, a witness, a document number."),
     )
     case_photos = AttachmentChoiceField(label=_("Photos of the case as evidence"))
@@ -223,7 +224,7 @@ class RulingForm(CorrectionFields):
     note = forms.CharField(
         label=_("Grounds of the ruling"),
         max_length=REASON_MAX,
-        widget=forms.Textarea(attrs=ROWS_SHORT),
+        widget=Textarea(attrs=ROWS_SHORT),
     )
 
     field_order = ["decision", "correction", "number", "note"]
@@ -274,6 +275,7 @@ SCHEME_FIELDS = [
     "points_per_star",
     "resident_share",
     "township_share",
+    "month_weighting",
     "appeal_working_days",
 ]
 
@@ -296,7 +298,7 @@ class SchemeForm(forms.ModelForm):
     class Meta:
         model = Scheme
         fields = SCHEME_FIELDS
-        widgets = {"late_bands": forms.Textarea(attrs={"rows": 2})}
+        widgets = {"late_bands": Textarea(attrs={"rows": 2})}
 
     field_order = ["valid_from_month", *SCHEME_FIELDS]
 

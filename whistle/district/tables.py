@@ -16,13 +16,22 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from whistle.assessment.actions import CLOSED_CASE, appeal_deadline
-from whistle.assessment.explain import department_view, township_view
+from whistle.assessment.explain import (
+    ScoredPiece,
+    contributions,
+    department_view,
+    incomplete_reasons,
+    pieces_of,
+    schemes_of,
+    township_view,
+    unscored_months,
+)
 from whistle.assessment.hotspots import NOT_COUNTED as HOT_SPOT_NOT_COUNTED
 from whistle.assessment.measures import period_bounds
 from whistle.assessment.models import (
@@ -63,7 +72,8 @@ def frozen_months(district_ids: Iterable[int]) -> dict[int, set[date]]:
 
 def township_summonses(township_ids: Iterable[int]) -> QuerySet[Summons]:
     """Summonses a township assesses: those of its whistles, and routine dispatches of its
-    cases (as `whistle.assessment.actions.township_of` decides)."""
+    cases (as `whistle.assessment.actions.township_of` decides). Departments that did not
+    have to come (their record says so) are not rated."""
     ids = sorted(set(township_ids))
     return (
         Summons.objects.filter(
@@ -71,6 +81,7 @@ def township_summonses(township_ids: Iterable[int]) -> QuerySet[Summons]:
             case__status__in=CLOSED_CASE,
         )
         .exclude(status=Summons.Status.CANCELLED)
+        .exclude(assessment__excused=True)
         .select_related(
             "case__township", "case__lane", "department", "whistle__township", "assessment"
         )
@@ -99,10 +110,11 @@ def record_of(summons: Summons) -> SummonsAssessment | None:
 
 
 def rating_lists(
-    township_ids: Iterable[int], limit: int = LIST_LIMIT
+    township_ids: Iterable[int], limit: int = LIST_LIMIT, member_of: Iterable[int] = ()
 ) -> tuple[list[RatingRow], list[RatingRow], bool]:
     """(to rate, rated recently, more to rate than shown). Summonses of closed months are
-    left out: the assessment refuses to change them."""
+    left out: the assessment refuses to change them; so are those of the departments the
+    reader belongs to (`member_of`): nobody rates their own."""
     ids = sorted(set(township_ids))
     if not ids:
         return [], [], False
@@ -113,7 +125,11 @@ def rating_lists(
         .annotate(last=Max("at"))
         .values("last")
     )
-    base = township_summonses(ids).annotate(rated=Exists(rated))
+    base = (
+        township_summonses(ids)
+        .exclude(department_id__in=sorted(set(member_of)))
+        .annotate(rated=Exists(rated))
+    )
     waiting = list(base.filter(rated=False).order_by("-case__closed_at", "pk")[: limit + 1])
     recent = list(
         base.filter(rated=True)
@@ -205,6 +221,8 @@ class Part:
 class RankingRow:
     result: DepartmentResult
     parts: list[Part]
+    # Why the result is incomplete and therefore not ranked (empty when it is ranked).
+    incomplete: list[str] = field(default_factory=list)
 
     @property
     def department(self) -> Department:
@@ -217,6 +235,10 @@ class Ranking:
     period: Period
     scheme: Scheme | None
     rows: list[RankingRow] = field(default_factory=list)
+    # The versions of the scheme that scored the period (months, scheme), when there are
+    # more than one, and the months no scheme was in force in.
+    versions: list[tuple[str, Scheme]] = field(default_factory=list)
+    unscored_months: list[str] = field(default_factory=list)
     trend_months: list[str] = field(default_factory=list)
     trend: dict[int, list[Decimal | None]] = field(default_factory=dict)
 
@@ -224,13 +246,18 @@ class Ranking:
     def frozen(self) -> bool:
         return any(r.result.frozen for r in self.rows)
 
+    @property
+    def ranked(self) -> list[RankingRow]:
+        return [r for r in self.rows if r.result.rank is not None]
+
     def part_names(self) -> list[Part]:
         return self.rows[0].parts if self.rows else []
 
     def chart(self) -> dict[str, Any]:
         """The data of the two charts, for json_script: a stacked bar of each part's
-        contribution to the total, in rank order, and the monthly totals of the year."""
-        ranked = [r for r in self.rows if r.result.total is not None]
+        contribution to the total, in rank order (ranked results only), and the monthly
+        totals of the year."""
+        ranked = self.ranked
         names = [r.department.name for r in ranked]
         series = []
         for index, part in enumerate(self.part_names()):
@@ -266,47 +293,101 @@ def _number(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def result_parts(result: DepartmentResult, scheme: Scheme) -> list[Part]:
-    parts = [
-        Part(
-            "township",
-            _("Township evaluation"),
-            scheme.township_share.strip(),
-            result.township_score,
-            (
-                exact_rounded(scheme.share * Fraction(result.township_score))
-                if result.township_score is not None
-                else None
-            ),
-        )
-    ]
-    for component in scheme.components.all():
-        text = result.components.get(component.code)
-        value = Decimal(text) if text not in (None, "") else None
-        parts.append(
-            Part(
-                component.code,
-                component.name,
-                component.weight.strip(),
-                value,
-                exact_rounded(component.share * Fraction(value)) if value is not None else None,
+def part_columns(scheme: Scheme, pieces: Sequence[ScoredPiece]) -> list[Part]:
+    """The parts of the totals, as column heads: the township evaluation and every other
+    component, with the shares of the scheme (of the latest scheme that has them)."""
+    columns = {"township": Part("township", _("Township evaluation"), "", None, None)}
+    for source in [*(p.scheme for p in pieces if p.scheme is not None), scheme]:
+        columns["township"].share_text = source.township_share.strip()
+        for component in source.components.all():
+            columns[component.code] = Part(
+                component.code, component.name, component.weight.strip(), None, None
             )
+    return list(columns.values())
+
+
+def result_parts(
+    result: DepartmentResult, columns: Sequence[Part], pieces: Sequence[ScoredPiece]
+) -> list[Part]:
+    """Each part of one result: its score and what it adds to the total."""
+    added = contributions(result, pieces, [c.code for c in columns if c.code != "township"])
+    parts = []
+    for column in columns:
+        if column.code == "township":
+            value = result.township_score
+        else:
+            text = result.components.get(column.code)
+            value = Decimal(text) if text not in (None, "") else None
+        parts.append(
+            Part(column.code, column.name, column.share_text, value, added.get(column.code))
         )
     return parts
 
 
+@dataclass
+class PieceLine:
+    """One piece of a period scored under several versions of the scheme, for the page:
+    its months, its version, its records and its total as share × score terms."""
+
+    piece: ScoredPiece
+    terms: list[Part]
+
+
+def piece_lines(result: DepartmentResult, pieces: Sequence[ScoredPiece]) -> list[PieceLine]:
+    lines = []
+    for piece in pieces:
+        if piece.scheme is None:
+            continue
+        terms = [
+            Part(
+                "township",
+                _("Township evaluation"),
+                piece.scheme.township_share.strip(),
+                piece.township_score,
+                None,
+            )
+        ]
+        for component in piece.scheme.components.all():
+            text = result.components.get(component.code)
+            terms.append(
+                Part(
+                    component.code,
+                    component.name,
+                    component.weight.strip(),
+                    Decimal(text) if text not in (None, "") else Decimal(0),
+                    None,
+                )
+            )
+        lines.append(PieceLine(piece, terms))
+    return lines
+
+
 def ranking(district: Jurisdiction, period: Period) -> Ranking:
+    """The district's results of the period: the ranked first, then the incomplete."""
     results = list(
         DepartmentResult.objects.filter(district=district, period=period.key)
         .select_related("department")
-        .order_by("rank", "department__code")
+        .order_by(F("rank").asc(nulls_last=True), "department__code")
     )
-    scheme = None
+    board = Ranking(district, period, None)
     if results:
-        scheme = Scheme.objects.prefetch_related("components").get(pk=results[0].scheme_id)
-    board = Ranking(district, period, scheme)
-    if scheme is not None:
-        board.rows = [RankingRow(r, result_parts(r, scheme)) for r in results]
+        schemes = schemes_of(results)
+        board.scheme = schemes[results[0].scheme_id]
+        pieces = pieces_of(results[0], schemes)
+        columns = part_columns(board.scheme, pieces)
+        board.unscored_months = unscored_months(pieces)
+        versions = [(p.span, p.scheme) for p in pieces if p.scheme is not None]
+        if len({scheme.pk for _span, scheme in versions}) > 1:
+            board.versions = versions
+        for result in results:
+            own = pieces_of(result, schemes)
+            board.rows.append(
+                RankingRow(
+                    result,
+                    result_parts(result, columns, own),
+                    incomplete_reasons(result, own),
+                )
+            )
     months = [Period.month_of(m) for m in Period(period.year, "year", 0).months()]
     months = [m for m in months if m.first_month <= period.last_month]
     board.trend_months = [m.key for m in months]
@@ -474,6 +555,7 @@ EVENT_VALUES = {
     "reason": lambda: _("reason"),
     "note": lambda: _("note"),
     "distance_m": lambda: _("distance (m)"),
+    "checked_in_at": lambda: _("checked in at"),
     "minutes_late": lambda: _("minutes late"),
     "satisfied": lambda: _("resident satisfied"),
     "correction": lambda: _("correction"),

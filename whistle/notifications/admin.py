@@ -1,3 +1,7 @@
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
@@ -7,11 +11,30 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from whistle.notifications.delivery import retry_failed
-from whistle.notifications.models import Notification, NotificationPreference, WebhookEndpoint
+from whistle.notifications.models import (
+    GroupRobot,
+    Notification,
+    NotificationPreference,
+    PushSubscription,
+    WebhookEndpoint,
+)
+from whistle.notifications.outbox import notify_robots
 
-_WHO = ("uuid", "channel", "kind", "recipient", "endpoint", "address")
+_WHO = ("uuid", "channel", "kind", "recipient", "endpoint", "robot", "address")
 _WHAT = ("subject", "body", "link", "payload", "dedupe_key")
-_HOW = ("status", "attempts", "next_attempt_at", "last_error", "created_at", "sent_at", "read_at")
+_HOW = (
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+    "sent_at",
+    "delivered_at",
+    "read_at",
+    "provider_ref",
+    "fallback_channels",
+    "fell_through_at",
+)
 
 
 @admin.register(Notification)
@@ -23,6 +46,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "subject",
         "recipient",
         "endpoint",
+        "robot",
         "status",
         "attempts",
         "next_attempt_at",
@@ -30,7 +54,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "read_at",
     ]
     list_filter = ["status", "channel", "kind"]
-    list_select_related = ["recipient", "endpoint"]
+    list_select_related = ["recipient", "endpoint", "robot"]
     search_fields = ["subject", "address", "dedupe_key", "recipient__username", "recipient__name"]
     date_hierarchy = "created_at"
     actions = ["retry"]
@@ -66,6 +90,142 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name", "url"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+def _key_from(value: str) -> str:
+    """The key itself, also when the whole webhook URL was pasted (?key=… or
+    ?access_token=…)."""
+    value = value.strip()
+    if "://" in value:
+        query = parse_qs(urlsplit(value).query)
+        for name in ("key", "access_token"):
+            if query.get(name):
+                return query[name][0]
+    return value
+
+
+class GroupRobotForm(forms.ModelForm):
+    # Never rendered back: an empty field on a robot that has one keeps the stored value.
+    key = forms.CharField(
+        label=_("webhook key"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_(
+            "The key (WeCom) or access_token (DingTalk), or the whole webhook URL. Not shown "
+            "again: leave empty to keep the stored one."
+        ),
+    )
+    secret = forms.CharField(
+        label=_("signing secret"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_(
+            "DingTalk's 加签 secret (starts with SEC). Not shown again: leave empty to keep "
+            "the stored one."
+        ),
+    )
+    clear_secret = forms.BooleanField(label=_("remove the signing secret"), required=False)
+
+    class Meta:
+        model = GroupRobot
+        fields = [
+            "name",
+            "platform",
+            "department",
+            "township",
+            "key",
+            "secret",
+            "clear_secret",
+            "message_format",
+            "event_kinds",
+            "per_minute",
+            "is_active",
+        ]
+
+    def clean_key(self) -> str:
+        key = _key_from(self.cleaned_data.get("key", ""))
+        if not key:
+            if self.instance.pk and self.instance.key:
+                return self.instance.key
+            raise forms.ValidationError(_("Enter the robot's key."))
+        return key
+
+    def clean_secret(self) -> str:
+        secret = self.cleaned_data.get("secret", "")
+        if not secret and self.instance.pk and not self.data.get("clear_secret"):
+            return self.instance.secret
+        return secret
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("clear_secret"):
+            cleaned["secret"] = ""
+        if (
+            cleaned.get("platform") == GroupRobot.Platform.DINGTALK
+            and cleaned.get("secret")
+            and not str(cleaned["secret"]).startswith("SEC")
+        ):
+            self.add_error("secret", _("A DingTalk signing secret starts with SEC."))
+        return cleaned
+
+
+@admin.register(GroupRobot)
+class GroupRobotAdmin(admin.ModelAdmin):
+    form = GroupRobotForm
+    list_display = ["name", "platform", "department", "township", "is_active", "signed"]
+    list_filter = ["platform", "is_active"]
+    list_select_related = ["department", "township"]
+    search_fields = ["name", "department__name", "township__name"]
+    autocomplete_fields = ["department", "township"]
+    actions = ["send_test"]
+
+    @admin.action(description=_("Send a test message to the selected robots"))
+    def send_test(self, request: HttpRequest, queryset: QuerySet[GroupRobot]) -> None:
+        # The key is never shown again: a test message is how an administrator sees it works.
+        count = notify_robots(
+            queryset.filter(is_active=True),
+            kind="robot.test",
+            subject=str(_("Test message from Whistle")),
+            body=str(
+                _("Sent by %(who)s from the administration to check this group robot.")
+                % {"who": request.user}
+            ),
+        )
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d test message queued; it arrives within a minute.",
+                "%(count)d test messages queued; they arrive within a minute.",
+                count,
+            )
+            % {"count": count},
+        )
+
+    @admin.display(boolean=True, description=_("signed (加签)"))
+    def signed(self, robot: GroupRobot) -> bool:
+        return bool(robot.secret)
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["person", "user_agent", "created_at", "last_success_at"]
+    list_select_related = ["person"]
+    search_fields = ["person__username", "person__name", "user_agent"]
+    readonly_fields = [
+        "person",
+        "endpoint",
+        "p256dh",
+        "auth",
+        "user_agent",
+        "created_at",
+        "last_success_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Only a browser can subscribe: it alone holds the keys.
+        return False
 
 
 @admin.register(NotificationPreference)

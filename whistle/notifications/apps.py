@@ -6,3 +6,6 @@ class NotificationsConfig(AppConfig):
     name = "whistle.notifications"
     label = "notifications"
     verbose_name = _("Notifications")
+
+    def ready(self) -> None:
+        from whistle.notifications import checks  # noqa: F401  (registers the checks)

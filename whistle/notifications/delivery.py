@@ -22,13 +22,15 @@ from django.utils import timezone
 
 from whistle.notifications.channels import Couriers
 from whistle.notifications.conf import (
+    fall_through_after,
     lease_seconds,
     max_attempts,
     retry_base_seconds,
     sweep_budget_seconds,
 )
-from whistle.notifications.errors import DeliveryError, PermanentDeliveryError
-from whistle.notifications.models import DUE_STATUSES, Notification, Status
+from whistle.notifications.errors import DeliveryDeferred, DeliveryError, PermanentDeliveryError
+from whistle.notifications.models import DUE_STATUSES, Notification, NotificationPreference, Status
+from whistle.notifications.outbox import reachable_channels, requeue_on
 
 log = logging.getLogger("whistle.notifications")
 
@@ -93,7 +95,9 @@ def claim(now: datetime, *, batch: int) -> tuple[uuid.UUID, list[Notification]]:
         log.debug("claimed %d of %d due notifications; others took the rest", taken, len(ids))
     if not taken:
         return token, []
-    rows = Notification.objects.filter(pk__in=ids, claim_token=token).select_related("endpoint")
+    rows = Notification.objects.filter(pk__in=ids, claim_token=token).select_related(
+        "endpoint", "recipient"
+    )
     return token, list(rows.order_by("id"))
 
 
@@ -126,13 +130,20 @@ def _deliver_one(couriers: Couriers, row: Notification, token: uuid.UUID) -> str
     limit = max_attempts()
     if row.attempts > limit:
         error = f"gave up after {limit} attempts: the worker stopped while sending"
-        _record(row, token, status=Status.FAILED, last_error=error)
+        _fail(row, token, error)
         return Status.FAILED
     try:
-        couriers.deliver(row)
+        handed = couriers.deliver(row)
+    except DeliveryDeferred as exc:
+        # Not an attempt: the channel asked for patience, nothing was sent.
+        log.info("notification %s waits until %s: %s", row.uuid, exc.until.isoformat(), exc)
+        _record(
+            row, token, status=Status.PENDING, next_attempt_at=exc.until, attempts=F("attempts") - 1
+        )
+        return Status.PENDING
     except PermanentDeliveryError as exc:
         log.warning("notification %s cannot be delivered: %s", row.uuid, exc)
-        _record(row, token, status=Status.FAILED, last_error=_describe(exc))
+        _fail(row, token, _describe(exc))
         return Status.FAILED
     except Exception as exc:
         # Whatever a gateway raises is one failed attempt, never a stopped sweep.
@@ -145,22 +156,67 @@ def _deliver_one(couriers: Couriers, row: Notification, token: uuid.UUID) -> str
             exc_info=not isinstance(exc, DeliveryError),
         )
         if row.attempts >= limit:
-            _record(row, token, status=Status.FAILED, last_error=_describe(exc))
+            _fail(row, token, _describe(exc))
             return Status.FAILED
         failed_at = timezone.now()
-        _record(
-            row,
-            token,
-            status=Status.PENDING,
-            next_attempt_at=failed_at + retry_delay(row.attempts),
-            last_error=_describe(exc),
-        )
+        with transaction.atomic():
+            recorded = _record(
+                row,
+                token,
+                status=Status.PENDING,
+                next_attempt_at=failed_at + retry_delay(row.attempts),
+                last_error=_describe(exc),
+            )
+            if recorded and row.attempts >= fall_through_after():
+                fall_through(row, at=failed_at)
         return Status.PENDING
-    _record(row, token, status=Status.SENT, sent_at=timezone.now())
+    done_at = timezone.now()
+    _record(
+        row,
+        token,
+        status=Status.SENT,
+        sent_at=done_at,
+        delivered_at=done_at if handed.delivered else None,
+        provider_ref=handed.provider_ref[:100],
+    )
     return Status.SENT
 
 
-def _record(row: Notification, token: uuid.UUID, **fields: object) -> None:
+def _fail(row: Notification, token: uuid.UUID, error: str) -> None:
+    """Mark the row failed and pass its message on to the recipient's next channel."""
+    with transaction.atomic():
+        if _record(row, token, status=Status.FAILED, last_error=error):
+            fall_through(row, at=timezone.now())
+
+
+def fall_through(row: Notification, *, at: datetime) -> Notification | None:
+    """Queue the message of a row that failed on the next channel the recipient can be
+    reached on now, once per row; return the new row, if any.
+
+    Runs in the transaction that records the failure: the conditional update marks the row,
+    so a second failure of the same row (or another worker) queues nothing more.
+    """
+    if row.recipient is None or not row.fallback_channels:
+        return None
+    marked = Notification.objects.filter(pk=row.pk, fell_through_at__isnull=True).update(
+        fell_through_at=at
+    )
+    if not marked:
+        return None
+    person = row.recipient
+    preference = NotificationPreference.objects.filter(person=person).first()
+    subscribed = person.push_subscriptions.exists()
+    reachable = reachable_channels(person, preference, push=subscribed)
+    remaining = [channel for channel in row.fallback_channels if channel in reachable]
+    if not remaining:
+        log.info("notification %s failed and its recipient has no other channel", row.uuid)
+        return None
+    successor = requeue_on(row, remaining[0], fallback_channels=remaining[1:], now=at)
+    log.info("notification %s failed on %s; queued on %s", row.uuid, row.channel, remaining[0])
+    return successor
+
+
+def _record(row: Notification, token: uuid.UUID, **fields: object) -> bool:
     updated = Notification.objects.filter(
         pk=row.pk, claim_token=token, status=Status.SENDING
     ).update(claim_token=None, **fields)
@@ -170,6 +226,7 @@ def _record(row: Notification, token: uuid.UUID, **fields: object) -> None:
             "another worker has taken it over",
             row.uuid,
         )
+    return bool(updated)
 
 
 def _release(token: uuid.UUID, rows: list[Notification], *, at: datetime) -> None:

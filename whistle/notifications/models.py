@@ -1,7 +1,8 @@
 """The notification outbox: one row per message and channel, written in the caller's transaction.
 
 A row is the in-app inbox entry itself (channel ``inbox``), or a message waiting for the worker
-to send it by e-mail, SMS or webhook. See docs/notifications.md for the delivery guarantees.
+to send it by Web Push, SMS, e-mail, a work-chat group robot or a webhook. See
+docs/notifications.md for the delivery guarantees.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from whistle.notifications.conf import site_url
+from whistle.organisation.models import Department, Jurisdiction
 
 
 def new_webhook_secret() -> str:
@@ -26,8 +28,10 @@ def new_webhook_secret() -> str:
 
 class Channel(models.TextChoices):
     INBOX = "inbox", _("in-app inbox")
-    EMAIL = "email", _("e-mail")
+    PUSH = "push", _("Web Push")
     SMS = "sms", _("SMS")
+    EMAIL = "email", _("e-mail")
+    ROBOT = "robot", _("work-chat group")
     WEBHOOK = "webhook", _("webhook")
 
 
@@ -74,6 +78,126 @@ class WebhookEndpoint(models.Model):
 
     def wants(self, event_kind: str) -> bool:
         return not self.event_kinds or event_kind in self.event_kinds
+
+
+class GroupRobot(models.Model):
+    """A work-chat group's robot that receives what is sent to a department's or a township's
+    people: a WeCom (企业微信) or DingTalk (钉钉) custom robot, reached by its webhook."""
+
+    class Platform(models.TextChoices):
+        WECOM = "wecom", _("WeCom group robot")
+        DINGTALK = "dingtalk", _("DingTalk group robot")
+
+    class Format(models.TextChoices):
+        MARKDOWN = "markdown", _("Markdown")
+        TEXT = "text", _("plain text")
+
+    name = models.CharField(_("name"), max_length=100)
+    platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="group_robots",
+    )
+    township = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("township"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="group_robots",
+        limit_choices_to={"level": Jurisdiction.Level.TOWNSHIP},
+    )
+    # Whoever holds the key can post to the group: the admin never shows either value back.
+    key = models.CharField(
+        _("webhook key"),
+        max_length=200,
+        help_text=_("WeCom: the key of the webhook URL; DingTalk: its access_token"),
+    )
+    secret = models.CharField(
+        _("signing secret"),
+        max_length=200,
+        blank=True,
+        help_text=_("DingTalk's 加签 secret (starts with SEC); empty for WeCom"),
+    )
+    message_format = models.CharField(
+        _("message format"), max_length=16, choices=Format.choices, default=Format.MARKDOWN
+    )
+    event_kinds = models.JSONField(
+        _("event kinds"),
+        default=list,
+        blank=True,
+        help_text=_('A list of event kinds, e.g. ["summons.created"]; empty means every event'),
+    )
+    per_minute = models.PositiveSmallIntegerField(
+        _("messages per minute"),
+        default=20,
+        help_text=_("The platform's limit for one robot; more messages wait, none is dropped"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    # When the messages of the last minute were handed to the platform (ISO 8601, UTC).
+    recent_sends = models.JSONField(default=list, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("work-chat group robot")
+        verbose_name_plural = _("work-chat group robots")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(department__isnull=False, township__isnull=True)
+                    | models.Q(department__isnull=True, township__isnull=False)
+                ),
+                name="group_robot_one_target",
+                violation_error_message=_("Choose a department or a township, not both."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_platform_display()})"
+
+    @property
+    def target(self) -> Department | Jurisdiction | None:
+        return self.department or self.township
+
+    def wants(self, event_kind: str) -> bool:
+        return not self.event_kinds or event_kind in self.event_kinds
+
+
+class PushSubscription(models.Model):
+    """A browser's Web Push subscription (RFC 8030) for the person signed in on it."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="push_subscriptions",
+    )
+    endpoint = models.URLField(
+        _("push service endpoint"),
+        max_length=1000,
+        unique=True,
+        validators=[URLValidator(schemes=["https"])],
+    )
+    # The browser's P-256 public key (65 bytes) and authentication secret (16 bytes), in
+    # base64url as the Push API gives them (RFC 8291).
+    p256dh = models.CharField(_("public key (p256dh)"), max_length=100)
+    auth = models.CharField(_("authentication secret"), max_length=40)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    last_success_at = models.DateTimeField(_("last delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Web Push subscription")
+        verbose_name_plural = _("Web Push subscriptions")
+        ordering = ["person__username", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.user_agent[:40] or self.endpoint[:40]}"
 
 
 class NotificationPreference(models.Model):
@@ -124,6 +248,14 @@ class Notification(models.Model):
         blank=True,
         related_name="notifications",
     )
+    robot = models.ForeignKey(
+        GroupRobot,
+        verbose_name=_("work-chat group robot"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
     address = models.CharField(
         _("address"),
         max_length=500,
@@ -145,7 +277,28 @@ class Notification(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(
+        _("delivered at"),
+        null=True,
+        blank=True,
+        help_text=_("When the channel reported the message in the recipient's hands"),
+    )
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    provider_ref = models.CharField(
+        _("provider's message id"),
+        max_length=100,
+        blank=True,
+        help_text=_("The id the SMS provider gave the message (BizId, SerialNo)"),
+    )
+    fallback_channels = models.JSONField(
+        _("next channels"),
+        default=list,
+        blank=True,
+        help_text=_("Where the message goes next, in order, if it fails on this channel"),
+    )
+    fell_through_at = models.DateTimeField(
+        _("passed to the next channel at"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("notification")
@@ -156,13 +309,16 @@ class Notification(models.Model):
             # (Not a partial index: SQLite cannot match one against a query's bound parameters.)
             models.Index(fields=["status", "next_attempt_at"], name="notification_due"),
             models.Index(fields=["recipient", "channel", "-created_at"], name="notification_inbox"),
+            # Serves the delivery status of an event: every row queued under its key.
+            models.Index(fields=["dedupe_key"], name="notification_key"),
         ]
         constraints = [
-            # Coalesce so that the missing recipient or endpoint counts as a value: SQLite
-            # cannot say NULLS NOT DISTINCT. A NULL dedupe_key never conflicts.
+            # Coalesce so that the missing recipient, endpoint or robot counts as a value:
+            # SQLite cannot say NULLS NOT DISTINCT. A NULL dedupe_key never conflicts.
             models.UniqueConstraint(
                 Coalesce("recipient", 0),
                 Coalesce("endpoint", 0),
+                Coalesce("robot", 0),
                 "channel",
                 "dedupe_key",
                 name="notification_dedupe",

@@ -3,6 +3,12 @@
 Queueing only inserts rows. Nothing leaves the system until the caller's transaction has
 committed and the worker's delivery sweep picks the rows up, so a rolled-back action sends
 nothing. The in-app row is the inbox entry itself and counts as delivered once committed.
+
+Outside the inbox a person gets each message on one channel: the first of
+``WHISTLE_NOTIFY_CHANNEL_ORDER`` the person can be reached on. The row remembers the
+channels after it; if delivery there fails, the worker queues the message on the next one.
+The work-chat group robots of the recipients' departments and townships get one message
+each, besides.
 """
 
 from __future__ import annotations
@@ -12,20 +18,25 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from whistle.notifications.conf import channel_order, setting
 from whistle.notifications.models import (
     Channel,
+    GroupRobot,
     Notification,
     NotificationPreference,
+    PushSubscription,
     Status,
     WebhookEndpoint,
 )
-from whistle.organisation.models import Person
+from whistle.organisation.models import CentreMembership, Jurisdiction, Person, RoleAssignment
 
-# The channels a person can be reached on, in the order they are written.
-PERSON_CHANNELS: tuple[str, ...] = (Channel.INBOX, Channel.SMS, Channel.EMAIL)
+# The channels a person can be reached on.
+PERSON_CHANNELS: tuple[str, ...] = (Channel.INBOX, Channel.PUSH, Channel.SMS, Channel.EMAIL)
+# What a caller may ask for: a person's channels, and the groups the recipients belong to.
+QUEUEABLE_CHANNELS: tuple[str, ...] = (*PERSON_CHANNELS, Channel.ROBOT)
 
 # Lengths of the text columns a caller fills in, checked before the insert.
 _LIMITS = {
@@ -45,7 +56,9 @@ def notify(
     dedupe_key: str | None = None,
     payload: dict[str, Any] | None = None,
 ) -> None:
-    """Queue one message to one person on each channel the person can be reached on.
+    """Queue one message to one person: the inbox entry, the first outside channel of the
+    order the person can be reached on (the rest kept for falling through), and the robots of
+    the person's groups.
 
     ``channels`` narrows the choice (the person's reach and preferences still apply);
     ``dedupe_key`` names the event so that queueing it again, by any process, adds nothing.
@@ -81,29 +94,44 @@ def notify_many(
         return
     if len(subject) > _LIMITS["subject"]:
         subject = subject[: _LIMITS["subject"] - 1] + "…"
-    preferences = {
-        p.person_id: p
-        for p in NotificationPreference.objects.filter(person__in=[p.pk for p in people])
+    ids = [p.pk for p in people]
+    preferences = {p.person_id: p for p in NotificationPreference.objects.filter(person__in=ids)}
+    order = [c for c in channel_order() if c in requested]
+    push_ready = Channel.PUSH in order and bool(setting("WHISTLE_VAPID_PRIVATE_KEY"))
+    subscribed = _subscribed(ids) if push_ready else set()
+    message = {
+        "kind": kind,
+        "subject": subject,
+        "body": body,
+        "link": link,
+        "payload": payload,
+        "dedupe_key": dedupe_key,
     }
     now = timezone.now()
     rows: list[Notification] = []
     for person in people:
-        reachable = reachable_channels(person, preferences.get(person.pk))
-        rows.extend(
-            _row(
-                channel,
-                recipient=person,
-                address=_address(person, channel),
-                kind=kind,
-                subject=subject,
-                body=body,
-                link=link,
-                payload=payload,
-                dedupe_key=dedupe_key,
-                now=now,
+        if Channel.INBOX in requested:
+            rows.append(_row(Channel.INBOX, recipient=person, address="", now=now, **message))
+        reachable = reachable_channels(
+            person, preferences.get(person.pk), push=person.pk in subscribed
+        )
+        outside = [channel for channel in order if channel in reachable]
+        if outside:
+            rows.append(
+                _row(
+                    outside[0],
+                    recipient=person,
+                    address=_address(person, outside[0]),
+                    fallback_channels=outside[1:],
+                    now=now,
+                    **message,
+                )
             )
-            for channel in requested
-            if channel in reachable
+    if Channel.ROBOT in requested:
+        rows.extend(
+            _row(Channel.ROBOT, robot=robot, address=robot.name, now=now, **message)
+            for robot in group_robots_of(ids)
+            if robot.wants(kind)
         )
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
 
@@ -131,18 +159,65 @@ def notify_webhooks(event_kind: str, payload: dict[str, Any], dedupe_key: str) -
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
 
 
-def reachable_channels(person: Person, preference: NotificationPreference | None) -> set[str]:
-    """In-app always; SMS with a phone, e-mail with an address, unless switched off.
+def notify_robots(robots: Iterable[GroupRobot], *, kind: str, subject: str, body: str) -> int:
+    """Queue one message straight to these robots (an administrator's test message);
+    return how many were queued."""
+    _check_lengths(kind=kind, link="", dedupe_key=None)
+    now = timezone.now()
+    rows = [
+        _row(
+            Channel.ROBOT,
+            robot=robot,
+            address=robot.name,
+            kind=kind,
+            subject=subject,
+            body=body,
+            link="",
+            payload={},
+            dedupe_key=None,
+            now=now,
+        )
+        for robot in robots
+    ]
+    Notification.objects.bulk_create(rows)
+    return len(rows)
+
+
+def reachable_channels(
+    person: Person, preference: NotificationPreference | None, *, push: bool = False
+) -> set[str]:
+    """In-app always; Web Push with a subscribed browser (``push``), SMS with a phone, e-mail
+    with an address, unless switched off.
 
     A deactivated account keeps its inbox but gets nothing outside the system.
     """
     channels: set[str] = {Channel.INBOX}
     if person.is_active:
+        if push and setting("WHISTLE_VAPID_PRIVATE_KEY"):
+            channels.add(Channel.PUSH)
         if person.phone and (preference is None or preference.sms):
             channels.add(Channel.SMS)
         if person.email and (preference is None or preference.email):
             channels.add(Channel.EMAIL)
     return channels
+
+
+def group_robots_of(person_ids: list[int]) -> QuerySet[GroupRobot]:
+    """The active robots of the groups these people belong to: their departments' (as
+    officers, heads or people named in a township's enforcement centre) and their
+    townships' (a role held at the township)."""
+    departments = RoleAssignment.objects.filter(
+        person__in=person_ids, department__isnull=False
+    ).values("department")
+    centre_departments = CentreMembership.objects.filter(people__in=person_ids).values("department")
+    townships = RoleAssignment.objects.filter(
+        person__in=person_ids, jurisdiction__level=Jurisdiction.Level.TOWNSHIP
+    ).values("jurisdiction")
+    return GroupRobot.objects.filter(is_active=True).filter(
+        Q(department__in=departments)
+        | Q(department__in=centre_departments)
+        | Q(township__in=townships)
+    )
 
 
 def inbox(person: Person, *, unread_only: bool = False) -> QuerySet[Notification]:
@@ -176,9 +251,9 @@ def mark_read(person: Person, public_ids: Iterable[uuid.UUID | str] | None = Non
 
 def _requested_channels(channels: Iterable[str] | None) -> list[str]:
     if channels is None:
-        return list(PERSON_CHANNELS)
+        return list(QUEUEABLE_CHANNELS)
     requested = list(dict.fromkeys(channels))
-    unknown = [c for c in requested if c not in PERSON_CHANNELS]
+    unknown = [c for c in requested if c not in QUEUEABLE_CHANNELS]
     if unknown:
         names = ", ".join(map(repr, unknown))
         raise ValueError(f"a person cannot be notified on {names}")
@@ -192,6 +267,38 @@ def _check_lengths(*, kind: str, link: str, dedupe_key: str | None) -> None:
             raise ValueError(f"{name} is longer than {limit} characters")
     if not kind:
         raise ValueError("a notification needs a kind")
+
+
+def requeue_on(
+    failed: Notification, channel: str, *, fallback_channels: list[str], now: datetime
+) -> Notification | None:
+    """Queue the message of a failed row again, to the same person, on another channel."""
+    person = failed.recipient
+    if person is None:
+        return None
+    row = _row(
+        channel,
+        recipient=person,
+        address=_address(person, channel),
+        fallback_channels=fallback_channels,
+        kind=failed.kind,
+        subject=failed.subject,
+        body=failed.body,
+        link=failed.link,
+        payload=failed.payload,
+        dedupe_key=failed.dedupe_key,
+        now=now,
+    )
+    created = Notification.objects.bulk_create([row], ignore_conflicts=True)
+    return created[0] if created else None
+
+
+def _subscribed(person_ids: list[int]) -> set[int]:
+    return set(
+        PushSubscription.objects.filter(person__in=person_ids)
+        .order_by()
+        .values_list("person_id", flat=True)
+    )
 
 
 def _address(person: Person, channel: str) -> str:
@@ -208,7 +315,12 @@ def _row(channel: str, *, now: datetime, **fields: Any) -> Notification:
     if channel == Channel.INBOX:
         # Nothing to send: the committed row is the delivery.
         return Notification(
-            channel=channel, status=Status.SENT, created_at=now, sent_at=now, **fields
+            channel=channel,
+            status=Status.SENT,
+            created_at=now,
+            sent_at=now,
+            delivered_at=now,
+            **fields,
         )
     return Notification(
         channel=channel, status=Status.PENDING, created_at=now, next_attempt_at=now, **fields

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import json
-import urllib.error
-import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from whistle.notifications.errors import DeliveryError, PermanentDeliveryError
+from whistle.notifications import http
+from whistle.notifications.errors import DeliveryError
 
 EVENT_HEADER = "X-Whistle-Event"
 DELIVERY_HEADER = "X-Whistle-Delivery"
@@ -47,23 +44,14 @@ def body_for(
     ).encode("utf-8")
 
 
-class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirected POST would arrive as a GET without its body: report it instead.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 def post(
     url: str, *, secret: str, body: bytes, event: str, delivery_id: str, timeout: float
 ) -> None:
     """Send one signed request; return when the receiver answered 2xx, raise otherwise."""
-    if urlsplit(url).scheme not in {"http", "https"}:
-        raise PermanentDeliveryError(f"not an http or https URL: {url}")
     timestamp = int(timezone.now().timestamp())
-    request = urllib.request.Request(
+    answer = http.post(
         url,
-        data=body,
-        method="POST",
+        body=body,
         headers={
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "Whistle-Webhooks/1",
@@ -72,17 +60,7 @@ def post(
             TIMESTAMP_HEADER: str(timestamp),
             SIGNATURE_HEADER: signature(secret, timestamp, body),
         },
+        timeout=timeout,
     )
-    opener = urllib.request.build_opener(_RefuseRedirects)
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        raise DeliveryError(f"the receiver answered HTTP {exc.code}") from exc
-    except urllib.error.URLError as exc:
-        raise DeliveryError(f"could not reach the receiver: {exc.reason}") from exc
-    except (OSError, http.client.HTTPException) as exc:
-        raise DeliveryError(f"the request failed: {exc!r}") from exc
-    if not 200 <= status < 300:
-        raise DeliveryError(f"the receiver answered HTTP {status}")
+    if not answer.ok:
+        raise DeliveryError(f"the receiver answered HTTP {answer.status}")

@@ -141,6 +141,21 @@ def distance_to_line_m(geometry: Any, point: Position) -> float:
     return best
 
 
+def halfway(geometry: Any) -> Position:
+    """The point of a LineString halfway along its geodesic length."""
+    positions = line_positions(geometry)
+    steps = [distance_m(a, b) for a, b in itertools.pairwise(positions)]
+    remaining = sum(steps) / 2
+    for (a, b), step in zip(itertools.pairwise(positions), steps, strict=True):
+        if remaining <= step and step > 0:
+            # Within one segment of a lane, degrees are proportional to metres to well
+            # under a metre.
+            t = remaining / step
+            return a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
+        remaining -= step
+    return positions[-1]
+
+
 def metres_to_degrees(metres: float, latitude: float) -> tuple[float, float]:
     """An upper bound of (Δlon, Δlat) in degrees covering ``metres`` around ``latitude``."""
     dlat = metres / 110_574.0

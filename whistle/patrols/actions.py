@@ -42,6 +42,15 @@ EARLY_TOLERANCE = timedelta(minutes=5)
 LATE_TOLERANCE = timedelta(minutes=2)
 ACCURACY_MAX = 100_000.0
 SEQ_MAX = 10**9
+# What the browser may say about its positions; "pending" is the patrol's own start.
+REPORTED_LOCATIONS = frozenset(
+    {
+        Patrol.Location.DENIED,
+        Patrol.Location.UNAVAILABLE,
+        Patrol.Location.UNSUPPORTED,
+        Patrol.Location.RECORDING,
+    }
+)
 
 
 def max_batch() -> int:
@@ -165,10 +174,29 @@ class PositionsRecorded:
 def _number(value: Any, field: str, label: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(field, _("%(label)s must be a number."), label=label)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        # A whole number too large for a float (JSON allows any number of digits).
+        number = math.inf
     if not math.isfinite(number):
         raise InvalidInput(field, _("%(label)s must be a finite number."), label=label)
     return number
+
+
+def _recorded_at(at: Any) -> datetime | None:
+    """The position's time in UTC, or None when it is not a time with its offset."""
+    try:
+        recorded = (
+            at if isinstance(at, datetime) else parse_datetime(at) if isinstance(at, str) else None
+        )
+        if recorded is None or timezone.is_naive(recorded):
+            return None
+        return recorded.astimezone(UTC)
+    except (ValueError, OverflowError):
+        # A well-formed text naming no real moment: 2026-13-45, an offset of 99 hours, a
+        # year 9999 time whose offset carries it past the calendar's end.
+        return None
 
 
 def _clean_point(raw: Any, number: int, earliest: datetime, latest: datetime) -> RoutePoint:
@@ -192,15 +220,11 @@ def _clean_point(raw: Any, number: int, earliest: datetime, latest: datetime) ->
                 field, _("The accuracy of position %(n)s is out of range."), n=number
             )
         accuracy = round(accuracy, 1)
-    at = raw.get("at")
-    recorded = (
-        at if isinstance(at, datetime) else parse_datetime(at) if isinstance(at, str) else None
-    )
-    if recorded is None or timezone.is_naive(recorded):
+    recorded = _recorded_at(raw.get("at"))
+    if recorded is None:
         raise InvalidInput(
             field, _("Position %(n)s needs a time with its time zone (at)."), n=number
         )
-    recorded = recorded.astimezone(UTC)
     if not earliest <= recorded <= latest:
         raise InvalidInput(
             field, _("Position %(n)s was recorded outside the patrol's time."), n=number
@@ -261,12 +285,7 @@ def record_positions(
         raise InvalidInput("points", _("The positions must be a list."))
     if len(points) > max_batch():
         raise InvalidInput("points", _("At most %(max)s positions at a time."), max=max_batch())
-    if location is not None and location not in {
-        Patrol.Location.DENIED,
-        Patrol.Location.UNAVAILABLE,
-        Patrol.Location.UNSUPPORTED,
-        Patrol.Location.RECORDING,
-    }:
+    if location is not None and not (isinstance(location, str) and location in REPORTED_LOCATIONS):
         raise InvalidInput("location", _("Unknown positions status."))
     action = _("record positions on this patrol")
     with transaction.atomic():

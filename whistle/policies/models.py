@@ -177,6 +177,13 @@ def _validate_fractions(value: str) -> None:
             raise ValidationError(_("Enter fractions between 0 and 1, comma-separated"))
 
 
+class CheckInRule(models.TextChoices):
+    """What to do with a check-in whose position does not prove the arrival by itself."""
+
+    REFUSE = "refuse", _("refuse it")
+    FLAG = "flag", _("accept it, flagged for the township to confirm")
+
+
 def _validate_minutes(value: str) -> None:
     for chunk in value.split(","):
         if chunk.strip() and not chunk.strip().isdigit():
@@ -202,6 +209,58 @@ class DistrictPolicy(models.Model):
     )
     checkin_radius_m = models.PositiveIntegerField(
         _("check-in radius (m)"), default=300, validators=[MinValueValidator(1)]
+    )
+    # The on-site proof (whistle.cases.proof): a check-in counts by itself only when the
+    # distance plus the fix's accuracy lies within the radius, the device's time of the fix
+    # lies within the allowed skew of the server's, and the position came from the device.
+    checkin_max_skew_s = models.PositiveIntegerField(
+        _("check-in: allowed clock difference (seconds)"),
+        default=120,
+        help_text=_("How far the device's time of the position may differ from the server's time"),
+    )
+    checkin_when_far = models.CharField(
+        _("check-in farther than the radius"),
+        max_length=8,
+        choices=CheckInRule.choices,
+        default=CheckInRule.REFUSE,
+    )
+    checkin_when_imprecise = models.CharField(
+        _("check-in whose accuracy reaches beyond the radius"),
+        max_length=8,
+        choices=CheckInRule.choices,
+        default=CheckInRule.FLAG,
+        help_text=_("Also a position sent without its accuracy"),
+    )
+    checkin_when_skewed = models.CharField(
+        _("check-in whose device time differs too much"),
+        max_length=8,
+        choices=CheckInRule.choices,
+        default=CheckInRule.FLAG,
+        help_text=_("Also a position sent without the device's time"),
+    )
+    checkin_when_typed = models.CharField(
+        _("check-in with a typed or map-picked position"),
+        max_length=8,
+        choices=CheckInRule.choices,
+        default=CheckInRule.FLAG,
+        help_text=_("Such a check-in is never accepted without the township's confirmation"),
+    )
+    checkin_speed_limit_kmh = models.PositiveIntegerField(
+        _("check-in: fastest plausible travel (km/h)"),
+        default=120,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "A check-in that an officer could only reach from their previous position "
+            "faster than this is flagged"
+        ),
+    )
+    checkin_device_window_hours = models.PositiveIntegerField(
+        _("check-in: one device, one department (hours)"),
+        default=24,
+        help_text=_(
+            "A check-in from a device that checked in for another department within these "
+            "hours is flagged; 0 turns the check off"
+        ),
     )
     lane_snap_m = models.PositiveIntegerField(
         _("lane matching distance (m)"),

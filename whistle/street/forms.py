@@ -15,6 +15,7 @@ from whistle.organisation.models import Lane
 from whistle.patrols.models import CheckResult
 from whistle.policies.models import Category
 from whistle.street.public import REFERENCE, normal_reference
+from whistle.web.forms import Textarea
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,38}[0-9]$")
 
@@ -39,7 +40,8 @@ ACTION_FIELDS = {
 
 def show_refusal(form: forms.Form, error: ActionRefused) -> None:
     """Put an action's refusal on the field it is about, or above the form."""
-    field = ACTION_FIELDS.get(error.field) if isinstance(error, InvalidInput) else None
+    fields = {**ACTION_FIELDS, **getattr(form, "action_fields", {})}
+    field = fields.get(error.field) if isinstance(error, InvalidInput) else None
     if field and field in form.fields:
         form.add_error(field, str(error))
     else:
@@ -79,7 +81,7 @@ class PlaceFields(forms.Form):
     description = forms.CharField(
         label=_("What is the problem?"),
         max_length=DESCRIPTION_MAX,
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=Textarea(attrs={"rows": 4}),
         help_text=_("Say what you see and where, in a sentence or two."),
         error_messages={"required": _("Describe the problem in a sentence or two.")},
     )
@@ -129,7 +131,42 @@ class StaffReportForm(PlaceFields):
             )
 
 
+class PlaceInput(forms.HiddenInput):
+    """A hidden coordinate of the place a resident chose on the page (position, map or lane
+    list). Its errors link to the place's group of controls, not to the hidden input."""
+
+    def id_for_label(self, id_: str) -> str:
+        return "id_place"
+
+
+PLACE_MISSING = _("Give the place: use your position, tap the map or choose a lane from the list.")
+PLACE_INVALID = _("The place could not be read: choose it again on the map or from the list.")
+
+
+def _place_field(**kwargs: Any) -> forms.FloatField:
+    return forms.FloatField(
+        widget=PlaceInput,
+        error_messages={
+            "required": PLACE_MISSING,
+            "invalid": PLACE_INVALID,
+            "min_value": PLACE_INVALID,
+            "max_value": PLACE_INVALID,
+        },
+        **kwargs,
+    )
+
+
 class ResidentReportForm(PlaceFields):
+    """A resident's report. The page has no coordinate fields to type in: the place is
+    chosen with the phone's position, a tap on the map or a lane from the list, so every
+    problem with it is said once, about "the place"."""
+
+    lon = _place_field(label=_("Place"), min_value=-180, max_value=180)
+    lat = _place_field(label=_("Place"), required=False, min_value=-90, max_value=90)
+    accuracy_m = _place_field(label=_("Place"), required=False, min_value=0, max_value=100_000)
+    # The action's refusals about the position concern the place as a whole.
+    action_fields = {"position.lat": "lon", "accuracy_m": "lon"}
+
     address = forms.CharField(
         label=_("Address or nearby landmark"),
         required=False,
@@ -143,8 +180,8 @@ class ResidentReportForm(PlaceFields):
         max_length=40,
         required=False,
         help_text=_(
-            "Without a number you can still follow the case and rate the result by its "
-            "reference number."
+            "Without a number you can still follow the case by its reference number, and "
+            "rate the result with the link you receive after reporting."
         ),
     )
     captcha = forms.CharField(
@@ -165,6 +202,17 @@ class ResidentReportForm(PlaceFields):
         "phone",
         "captcha",
     ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # Latitude and accuracy travel with the longitude: one message for the place.
+        problems = [self.errors.pop(name) for name in ("lat", "accuracy_m") if name in self.errors]
+        if "lon" not in self.errors:
+            if problems:
+                self.add_error("lon", PLACE_INVALID)
+            elif data.get("lon") is not None and data.get("lat") is None:
+                self.add_error("lon", PLACE_MISSING)
+        return data
 
     def clean_phone(self) -> str:
         phone = self.cleaned_data["phone"].strip()
@@ -204,7 +252,7 @@ class EscalateForm(forms.Form):
     reason = forms.CharField(
         label=_("Why can it not be solved at the lane?"),
         max_length=REASON_MAX,
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=Textarea(attrs={"rows": 4}),
         help_text=_("The chiefs' office reads this first: say what was tried and what is needed."),
         error_messages={"required": _("Give the reason for escalating.")},
     )
@@ -247,5 +295,7 @@ class RatingForm(forms.Form):
         label=_("Comment"),
         required=False,
         max_length=NOTE_MAX,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=Textarea(attrs={"rows": 3}),
     )
+    # The reporter's key from the follow link; the action decides whether it fits.
+    key = forms.CharField(required=False, widget=forms.HiddenInput)

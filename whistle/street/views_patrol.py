@@ -12,7 +12,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
@@ -209,6 +209,16 @@ def _words() -> dict[str, str]:
     }
 
 
+def _json_object(request: HttpRequest) -> dict[str, Any] | None:
+    """The request's body as a JSON object, or None when it is not one."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError, RecursionError, RequestDataTooBig):
+        # RecursionError: arrays or objects nested thousands deep.
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def _json_error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
@@ -218,18 +228,16 @@ def _json_error(message: str, status: int) -> JsonResponse:
 def positions(request: HttpRequest, patrol: UUID) -> HttpResponse:
     """A batch of positions from the patrol page's script (JSON)."""
     mine = _my_patrol(request, patrol)
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    body = _json_object(request)
+    if body is None:
         return _json_error(_("The positions could not be read."), 400)
-    if not isinstance(body, dict):
-        return _json_error(_("The positions could not be read."), 400)
+    points = body.get("points")
     try:
         recorded = record_positions(
             _me(request),
             mine,
-            points=body.get("points") or [],
-            location=body.get("location") or None,
+            points=[] if points is None else points,
+            location=body.get("location"),
         )
     except ActionRefused as refused:
         status = 400 if getattr(refused, "field", None) else 409

@@ -3,30 +3,46 @@ rate the outcome. Guarded by rate limits and a captcha (docs/street.md)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from whistle.cases.actions import record_resident_rating, report_resident_case
-from whistle.cases.errors import ActionRefused, InvalidInput
+from whistle.cases.actions import (
+    record_resident_rating,
+    report_resident_case,
+    resident_may_rate,
+)
+from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.models import Attachment, Case
 from whistle.street import captcha, kept, ratelimit
 from whistle.street.forms import FollowForm, RatingForm, ResidentReportForm, show_refusal
 from whistle.street.images import reencode_for_display
 from whistle.street.photos import PhotoState, attach, take_photo
-from whistle.street.public import REFERENCE, RESULT_PURPOSES, result_photos, timeline
+from whistle.street.public import (
+    REFERENCE,
+    RESULT_PURPOSES,
+    describe_place,
+    lane_districts,
+    lanes_geojson,
+    result_photos,
+    timeline,
+)
 from whistle.web.basemap import basemap_config
 
 # The references a browser reported most recently, for the thank-you page.
 REFERENCES_KEY = "street_references"
+# The newest report's rating key, until the thank-you page has shown it once.
+NEW_KEY = "street_new_rating_key"
 RATABLE = (Case.Status.CLOSED, Case.Status.EVALUATED)
-# Cases whose reporter is asked to rate the result.
-RATED_BY_RESIDENTS = (Case.Source.RESIDENT, Case.Source.HOTLINE)
+DISTRICT_CODE = re.compile(r"^[0-9]{6}$")
 
 
 def _too_many(request: HttpRequest, limit: ratelimit.Limit, message: str) -> HttpResponse:
@@ -47,18 +63,37 @@ def _render_form(
 ) -> HttpResponse:
     needs = not request.user.is_authenticated and not captcha.passed(request.session)
     challenge = captcha.current(request.session) if needs else None
-    basemap = basemap_config()
+    districts = lane_districts()
+    district = districts[0] if districts else None
+    layers = []
+    if district is not None:
+        url = reverse("reports:lanes") + "?" + urlencode({"district": district.code})
+        layers.append({"name": "lanes", "url": url, "title": str(_("Lanes"))})
     context = {
         "form": form,
         "photo": photo,
         "challenge": challenge,
         "challenge_text": captcha.spoken(challenge) if challenge else "",
-        # Without base map tiles an empty map helps nobody place a pin: nothing of the
-        # city's lanes or cases is public, so the position comes from the phone.
-        "map_mode": "public" if basemap["layers"] else "",
-        "pin_map": {"basemap": basemap, "layers": [], "refresh": 0},
+        # The city's lanes are public, its cases are not: the map draws lanes only.
+        "pin_map": {"basemap": basemap_config(), "layers": layers, "refresh": 0},
+        "districts": districts,
+        "district": district,
+        "place_words": _place_words(),
     }
     return render(request, "street/resident/report.html", context, status=status)
+
+
+def _place_words() -> dict[str, str]:
+    """The words of the lane list on the report page (static/street/street.js)."""
+    return {
+        "lanesHint": _("Type part of the name, e.g. 市场."),
+        "lanesNone": _("No lane of this district has this in its name."),
+        "lanesAll": _("%(n)s lanes found: choose one."),
+        "lanesSome": _("%(n)s lanes found, the first %(shown)s shown: type more of the name."),
+        "laneChosen": _("%(lane)s chosen: the pin is halfway along it; drag it to the spot."),
+        "laneWhere": _("%(township)s · %(m)s m"),
+        "lanesFailed": _("The list of lanes could not be loaded. Reload the page to retry."),
+    }
 
 
 def _initial(request: HttpRequest) -> dict[str, Any]:
@@ -119,8 +154,9 @@ def new(request: HttpRequest) -> HttpResponse:
             _("This number has sent the most reports allowed for today. Call 12345 instead."),
         )
         return _render_form(request, form, photo, status=429)
+    user: Any = request.user
     try:
-        case = report_resident_case(
+        report = report_resident_case(
             name=data["name"],
             phone=data["phone"],
             description=data["description"],
@@ -129,11 +165,12 @@ def new(request: HttpRequest) -> HttpResponse:
             accuracy_m=data["accuracy_m"],
             address=data["address"],
             photos=[photo.photo.jpeg] if photo.photo else None,
-            reporter=request.user if request.user.is_authenticated else None,
+            reporter=user if user.is_authenticated else None,
         )
     except ActionRefused as refused:
         show_refusal(form, refused)
         return _render_form(request, form, photo)
+    case = report.case
     ratelimit.reports_by_ip().hit(ip)
     if phone:
         phone_limit.hit(phone)
@@ -141,7 +178,49 @@ def new(request: HttpRequest) -> HttpResponse:
     kept.drop(photo.token)
     previous = request.session.get(REFERENCES_KEY, [])
     request.session[REFERENCES_KEY] = [case.reference, *previous][:10]
+    request.session[NEW_KEY] = {"reference": case.reference, "key": report.rating_key}
     return redirect("reports:thanks")
+
+
+def _json_error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@require_GET
+def lanes(request: HttpRequest) -> HttpResponse:
+    """A district's lanes as GeoJSON, for the report page's map and lane list."""
+    districts = lane_districts()
+    code = request.GET.get("district")
+    if code is None:
+        district = districts[0] if districts else None
+    elif not DISTRICT_CODE.match(code):
+        return _json_error(_("A district code has 6 digits."))
+    else:
+        district = next((d for d in districts if d.code == code), None)
+        if district is None:
+            return _json_error(_("No district with this code has lanes."), 404)
+    response = JsonResponse(
+        lanes_geojson(district),
+        content_type="application/geo+json",
+        json_dumps_params={"ensure_ascii": False},
+    )
+    # Lanes change with an import, not by the minute.
+    response["Cache-Control"] = "public, max-age=600"
+    return response
+
+
+@require_GET
+def place(request: HttpRequest) -> HttpResponse:
+    """Where a report from a point would go (its lane or township), before sending it."""
+    try:
+        lon, lat = float(request.GET["lon"]), float(request.GET["lat"])
+    except (KeyError, ValueError):
+        return _json_error(_("Give the place as a longitude and a latitude in degrees."))
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        # NaN fails both comparisons too.
+        return _json_error(_("Give the place as a longitude and a latitude in degrees."))
+    words = describe_place(lon, lat)
+    return JsonResponse({"inside": words.inside, "text": words.text})
 
 
 @never_cache
@@ -150,11 +229,26 @@ def thanks(request: HttpRequest) -> HttpResponse:
     references = request.session.get(REFERENCES_KEY) or []
     if not references:
         return redirect("reports:new")
-    return render(
+    reference = references[0]
+    # Shown once: the session does not keep the key after this page.
+    new = request.session.pop(NEW_KEY, None) or {}
+    key = new.get("key", "") if new.get("reference") == reference else ""
+    follow_url = reverse("reports:case", args=[reference])
+    if key:
+        follow_url += "?" + urlencode({"key": key})
+    response = render(
         request,
         "street/resident/thanks.html",
-        {"reference": references[0], "earlier": references[1:]},
+        {
+            "reference": reference,
+            "earlier": references[1:],
+            "key": key,
+            "follow_url": follow_url,
+            "follow_link": request.build_absolute_uri(follow_url),
+        },
     )
+    response["Referrer-Policy"] = "same-origin"
+    return response
 
 
 @never_cache
@@ -202,21 +296,27 @@ def _public_case(request: HttpRequest, reference: str) -> Case | HttpResponse:
     return case
 
 
+@never_cache
 @require_GET
 def case_page(request: HttpRequest, reference: str) -> HttpResponse:
     found = _public_case(request, reference)
     if isinstance(found, HttpResponse):
         return found
-    return _render_case(request, found, RatingForm())
+    key = request.GET.get("key", "")
+    return _render_case(request, found, RatingForm(initial={"key": key}), key=key)
 
 
 def _render_case(
-    request: HttpRequest, case: Case, rating_form: RatingForm, status: int = 200
+    request: HttpRequest, case: Case, rating_form: RatingForm, *, key: str, status: int = 200
 ) -> HttpResponse:
-    rating_open = case.source in RATED_BY_RESIDENTS and case.status in RATABLE
+    rating_open = case.source == Case.Source.RESIDENT and case.status in RATABLE
     rated = case.resident_rated_at is not None
     called_back = case.resident_called_back_at is not None
-    return render(
+    reporter = resident_may_rate(case, key=key, person=request.user)
+    if key and not reporter:
+        # A wrong key counts as a miss: guessing keys is guessing references.
+        ratelimit.follow_misses().hit(ratelimit.client_ip(request))
+    response = render(
         request,
         "street/resident/case.html",
         {
@@ -224,7 +324,9 @@ def _render_case(
             "timeline": timeline(case),
             "photos": result_photos(case),
             "rating_form": rating_form,
-            "can_rate": rating_open and not rated and not called_back,
+            "can_rate": reporter and rating_open and not rated and not called_back,
+            "is_reporter": reporter,
+            "wrong_key": bool(key) and not reporter,
             "rating_open": rating_open,
             "rating_refused": rating_form.is_bound and bool(rating_form.errors),
             "rated": rated,
@@ -232,6 +334,11 @@ def _render_case(
         },
         status=status,
     )
+    # The key must not reach another site in a Referer header. "same-origin", not
+    # "no-referrer": the latter makes browsers send "Origin: null" with the rating form,
+    # which the CSRF check refuses.
+    response["Referrer-Policy"] = "same-origin"
+    return response
 
 
 @require_POST
@@ -240,22 +347,33 @@ def rate(request: HttpRequest, reference: str) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     form = RatingForm(request.POST)
+    key = request.POST.get("key", "")
     if found.status not in RATABLE:
         form.is_valid()
         form.add_error(None, _("This case cannot be rated yet: it is not closed."))
-        return _render_case(request, found, form, status=409)
+        return _render_case(request, found, form, key=key, status=409)
     if not form.is_valid():
-        return _render_case(request, found, form)
+        return _render_case(request, found, form, key=key)
+    user: Any = request.user
     try:
         found = record_resident_rating(
-            found, rating=form.cleaned_data["rating"], comment=form.cleaned_data["comment"]
+            found,
+            rating=form.cleaned_data["rating"],
+            comment=form.cleaned_data["comment"],
+            key=form.cleaned_data["key"],
+            person=user if user.is_authenticated else None,
         )
     except ActionRefused as refused:
         show_refusal(form, refused)
-        # A bad value is the form's to fix; anything else is the case's state.
-        return _render_case(
-            request, found, form, status=200 if isinstance(refused, InvalidInput) else 409
-        )
+        # A bad value is the form's to fix; someone other than the reporter is refused;
+        # anything else is the case's state.
+        if isinstance(refused, InvalidInput):
+            status = 200
+        elif isinstance(refused, PermissionRefused):
+            status = 403
+        else:
+            status = 409
+        return _render_case(request, found, form, key=key, status=status)
     messages.success(request, _("Thank you: your rating was recorded."))
     return redirect("reports:case", reference=found.reference)
 

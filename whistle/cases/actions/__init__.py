@@ -35,11 +35,13 @@ from whistle.cases.actions.closing import (
     put_on_backlog,
     record_resident_callback,
     record_resident_rating,
+    resident_may_rate,
     resume_from_backlog,
     send_back_for_rework,
     working_status,
 )
 from whistle.cases.actions.intake import (
+    ResidentReport,
     file_case,
     merge_case,
     reject_case,
@@ -56,6 +58,7 @@ from whistle.cases.actions.on_site import (
     release,
     report_progress,
     report_result,
+    rule_on_check_in,
     rule_on_decline,
 )
 from whistle.cases.actions.oversight import (
@@ -89,6 +92,7 @@ __all__ = [
     "PermissionRefused",
     "PhotoBatch",
     "RecordedRefusal",
+    "ResidentReport",
     "acknowledge",
     "answer_supervision_notice",
     "atomic",
@@ -118,7 +122,9 @@ __all__ = [
     "report_progress",
     "report_resident_case",
     "report_result",
+    "resident_may_rate",
     "resume_from_backlog",
+    "rule_on_check_in",
     "rule_on_decline",
     "send_back_for_rework",
     "solve_on_spot",

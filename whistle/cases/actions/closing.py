@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Prefetch, prefetch_related_objects
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases import rating_keys
 from whistle.cases.actions._common import (
     NOTE_MAX,
     REASON_MAX,
@@ -28,7 +29,7 @@ from whistle.cases.actions._common import (
     record,
     set_next_check,
 )
-from whistle.cases.errors import ActionRefused, InvalidInput
+from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.models import Attachment, Case, Summons
 from whistle.cases.permissions import RESIDENT_SOURCES, require
 from whistle.cases.rules import whistle_rule
@@ -365,6 +366,10 @@ def evaluate_case(
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case = lock_case(case.pk)
+        # The rule reads the departments the evaluation judges.
+        prefetch_related_objects(
+            [case], Prefetch("summonses", queryset=Summons.objects.select_related("department"))
+        )
         role = require(actor, "evaluate_case", case)
         case.status = Status.EVALUATED
         case.township_rating = rating
@@ -417,18 +422,43 @@ def record_resident_callback(
     return case
 
 
+def resident_may_rate(case: Case, *, key: Any = "", person: Any = None) -> bool:
+    """Whether this is the resident who reported the case: holding the key given at report
+    time, or signed in with the account that reported it as a resident. Knowing the
+    reference is not enough: the departments being assessed see it."""
+    if case.source != Case.Source.RESIDENT:
+        return False
+    if rating_keys.matches(case.resident_key_hash, key):
+        return True
+    if not getattr(person, "is_active", False) or case.reporter_id != person.pk:
+        return False
+    # The trail says in which role the account reported: a dispatcher who typed in a
+    # resident's report is its reporter, not the resident.
+    return case.events.filter(
+        kind=EventKind.CASE_REPORTED, actor=person, actor_role=Role.RESIDENT
+    ).exists()
+
+
 def record_resident_rating(
-    case: Case, *, rating: int, comment: str = "", now: datetime | None = None
+    case: Case,
+    *,
+    rating: int,
+    comment: str = "",
+    key: str = "",
+    person: Person | None = None,
+    now: datetime | None = None,
 ) -> Case:
-    """A resident without an account rates how the problem was solved, from 1 (very
+    """The resident who reported the case rates how the problem was solved, from 1 (very
     dissatisfied) to 5 (very satisfied), with an optional comment, on the page that follows
     the case by its reference number.
 
-    Only cases reported by residents or the hotline, once they are closed; once per case,
-    and not after the township has recorded a call-back (the satisfaction is recorded once,
-    either way). Sets `resident_satisfied` like the call-back: 4 and 5 are satisfied, 1 to 3
-    are not (`RESIDENT_SATISFIED_FROM`). The trail event has no acting person, in the role
-    of a resident.
+    Only the reporter may rate (`resident_may_rate`): with the `key` returned by
+    `report_resident_case`, or signed in as the `person` who reported it. Only cases
+    reported by residents, once they are closed; once per case, and not after the township
+    has recorded a call-back (the satisfaction is recorded once, either way). Sets
+    `resident_satisfied` like the call-back: 4 and 5 are satisfied, 1 to 3 are not
+    (`RESIDENT_SATISFIED_FROM`). The trail event is in the role of a resident, with the
+    signed-in reporter as its actor, or no actor for a key.
     """
     now = moment(now)
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
@@ -439,6 +469,15 @@ def record_resident_rating(
         if case.source not in RESIDENT_SOURCES:
             raise ActionRefused(
                 _("Only cases reported by residents or the hotline are rated by the resident.")
+            )
+        by_key = rating_keys.matches(case.resident_key_hash, key)
+        if not by_key and not resident_may_rate(case, person=person):
+            raise PermissionRefused(
+                _(
+                    "Only the person who reported this problem may rate the result: open the "
+                    "link you received when reporting, or sign in with the account you "
+                    "reported with."
+                )
             )
         if case.status not in (Status.CLOSED, Status.EVALUATED):
             raise ActionRefused(
@@ -467,7 +506,7 @@ def record_resident_rating(
         record(
             case,
             EventKind.RESIDENT_RATED,
-            actor=None,
+            actor=None if by_key else person,
             role=Role.RESIDENT,
             at=now,
             data={

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases import rating_keys
 from whistle.cases.actions._common import (
     DESCRIPTION_MAX,
     NOTE_MAX,
@@ -27,7 +29,7 @@ from whistle.cases.actions._common import (
     photo_data,
     record,
 )
-from whistle.cases.errors import InvalidInput
+from whistle.cases.errors import InvalidInput, PermissionRefused
 from whistle.cases.locate import Location, locate
 from whistle.cases.models import Attachment, Case
 from whistle.cases.permissions import (
@@ -91,7 +93,6 @@ def _clean_category(category: Category | None, district: Any) -> Category | None
 def _open_case(
     *,
     actor: Person | None,
-    reporter: Person | None,
     role: str,
     source: str,
     location: Any,
@@ -105,6 +106,7 @@ def _open_case(
     reporter_phone: str,
     external_id: str,
     now: datetime,
+    resident_key_hash: str = "",
 ) -> Case:
     """Create the case and its first event. Runs inside the caller's transaction."""
     lon, lat = position
@@ -122,10 +124,11 @@ def _open_case(
         community=location.community,
         lane=location.lane,
         grid_cell=location.grid_cell,
-        reporter=reporter,
+        reporter=actor,
         reporter_name=reporter_name,
         reporter_phone=reporter_phone,
         external_id=external_id,
+        resident_key_hash=resident_key_hash,
         reported_at=now,
     )
     case.save(force_insert=True)
@@ -262,7 +265,6 @@ def report_case(
     with atomic(photos_batch):
         return _open_case(
             actor=actor,
-            reporter=actor,
             role=role,
             source=source,
             location=location,
@@ -279,6 +281,15 @@ def report_case(
         )
 
 
+@dataclass(frozen=True)
+class ResidentReport:
+    """A resident's new case and the key that lets its reporter rate the result: give the
+    key to the reporter once (the follow link carries it); the case keeps only its digest."""
+
+    case: Case
+    rating_key: str
+
+
 def report_resident_case(
     *,
     name: str = "",
@@ -291,15 +302,17 @@ def report_resident_case(
     photos: Any = None,
     reporter: Person | None = None,
     now: datetime | None = None,
-) -> Case:
-    """A resident reports a problem, without an account or signed in (`reporter`: the case
-    is then theirs, on their home page, and its news comes to their inbox; the trail still
-    names no one). The name and the phone number are optional, kept only for the township's
-    call-back; a phone number, when given, must be one. The phone number stays on the case
-    only, out of the unchangeable trail. Without a phone number the township cannot call
-    back; the resident may still rate the result on the case's page
+) -> ResidentReport:
+    """A resident reports a problem, without an account or signed in with one (`reporter`:
+    the case is then theirs, listed on their home page). The name and the phone number are
+    optional, kept only for the township's call-back; a phone number, when given, must be
+    one. The phone number stays on the case only, out of the unchangeable trail. Without a
+    phone number the township cannot call back; the resident may still rate the result on
+    the case's page with the key returned here, or signed in as the reporter
     (`record_resident_rating`)."""
     now = moment(now)
+    if reporter is not None and not (isinstance(reporter, Person) and reporter.is_active):
+        raise PermissionRefused(_("This account may not report: it is not active."))
     name = clean_text(name, "name", _("Your name"), max_length=60, required=False)
     phone = clean_text(phone, "phone", _("The phone number"), max_length=40, required=False)
     if phone:
@@ -311,11 +324,11 @@ def report_resident_case(
     accuracy = clean_accuracy(accuracy_m)
     address = clean_text(address, "address", _("The address"), max_length=200, required=False)
     location = _locate_or_refuse(*position)
+    key, key_digest = rating_keys.new_key()
     photos_batch = PhotoBatch(photos)
     with atomic(photos_batch):
-        return _open_case(
-            actor=None,
-            reporter=reporter if reporter is not None and reporter.is_active else None,
+        case = _open_case(
+            actor=reporter,
             role=Role.RESIDENT,
             source=Source.RESIDENT,
             location=location,
@@ -328,8 +341,10 @@ def report_resident_case(
             reporter_name=name,
             reporter_phone=phone,
             external_id="",
+            resident_key_hash=key_digest,
             now=now,
         )
+    return ResidentReport(case, key)
 
 
 def file_case(

@@ -1,17 +1,21 @@
 """A summoned department at work: acknowledge, check in on site, report, decline, leave.
 
 事不完、人不撤: a department that checked in stays until the township marks the case
-resolved or releases it. A check-in too far from the place and an attempt to leave early
-are refused, and the refused attempt stays in the trail.
+resolved or releases it. A refused check-in and an attempt to leave early stay in the
+trail. A check-in whose position does not prove the arrival by itself (whistle.cases.proof)
+is accepted flagged, and the township confirms or rejects it (`rule_on_check_in`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases import proof
 from whistle.cases.actions._common import (
     NOTE_MAX,
     REASON_MAX,
@@ -25,6 +29,7 @@ from whistle.cases.actions._common import (
     clean_text,
     department_people,
     iso,
+    local_text,
     minutes_late,
     moment,
     notify,
@@ -34,15 +39,17 @@ from whistle.cases.actions._common import (
     rounded,
     set_next_check,
 )
-from whistle.cases.errors import CheckInRefused, CheckOutRefused, InvalidInput
-from whistle.cases.models import Attachment, Case, Summons
-from whistle.cases.permissions import may_leave, require
+from whistle.cases.errors import ActionRefused, CheckInRefused, CheckOutRefused, InvalidInput
+from whistle.cases.models import Attachment, Case, Event, Summons
+from whistle.cases.permissions import may_leave, require, require_impartial
 from whistle.cases.rules import district_policy
 from whistle.cases.trail import EventKind, lock_summons
 from whistle.organisation import geo
 from whistle.organisation.models import Person, Role
+from whistle.policies.models import DistrictPolicy
 
 S = Summons.Status
+Flag = Summons.CheckInFlag
 
 
 def _save(summons: Summons, now: datetime, *fields: str) -> None:
@@ -93,41 +100,142 @@ def check_in_target(case: Case, summons: Summons) -> tuple[tuple[float, float], 
     return (case.lon, case.lat), "case"
 
 
+# The check-in page's device id: a UUID, or 32 hex digits where the browser has no UUIDs.
+DEVICE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+
+
+def _clean_source(value: Any) -> str:
+    if value not in proof.PositionSource.values:
+        raise InvalidInput("source", _("Say where the position came from."))
+    return str(value)
+
+
+def _clean_device_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or timezone.is_naive(value):
+        raise InvalidInput("device_time", _("The time of the position is not a valid time."))
+    return value.astimezone(UTC)
+
+
+def _clean_device_id(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not DEVICE_ID.match(value):
+        raise InvalidInput("device_id", _("The device id is not valid."))
+    return value
+
+
+def _refusal(
+    judgement: proof.Judgement,
+    measured: proof.Measured,
+    target_kind: str,
+    policy: DistrictPolicy,
+    event_seq: int,
+) -> CheckInRefused:
+    """The refusal in words: why, with the figures the officer can act on."""
+    target = _("the meeting point") if target_kind == "meeting_point" else _("the case's position")
+    figures: dict[str, Any] = {
+        "distance": measured.distance_m,
+        "radius": measured.radius_m,
+        "target": target,
+        "accuracy": measured.accuracy_m,
+        "skew": abs(measured.skew_s) if measured.skew_s is not None else None,
+        "max_skew": policy.checkin_max_skew_s,
+    }
+    reason = judgement.refused_for
+    if reason == proof.Reason.TOO_FAR:
+        message = _(
+            "Check-in refused: you are %(distance)s m from %(target)s; check in within "
+            "%(radius)s m."
+        )
+    elif reason == proof.Reason.IMPRECISE:
+        message = _(
+            "Check-in refused: your position is %(distance)s m from %(target)s but only "
+            "accurate to ± %(accuracy)s m, which reaches beyond the %(radius)s m allowed. "
+            "Wait for a better fix in the open and try again."
+        )
+    elif reason == proof.Reason.ACCURACY_UNKNOWN:
+        message = _("Check-in refused: the position came without its accuracy.")
+    elif reason == proof.Reason.CLOCK_SKEW:
+        message = _(
+            "Check-in refused: the time of your position differs from the server's by "
+            "%(skew)s seconds (at most %(max_skew)s). Find your position again just before "
+            "checking in, and check the phone's clock."
+        )
+    elif reason == proof.Reason.DEVICE_TIME_UNKNOWN:
+        message = _("Check-in refused: the position came without the device's time.")
+    else:
+        message = _("Check-in refused: only a position from the device's location is accepted.")
+    return CheckInRefused(message, event_seq=event_seq, **figures)
+
+
 def check_in(
     actor: Person,
     summons: Summons,
     *,
     lon: float,
     lat: float,
+    source: str,
     accuracy_m: float | None = None,
+    device_time: datetime | None = None,
+    device_id: str = "",
     photo: Any = None,
     now: datetime | None = None,
 ) -> Summons:
-    """The department reports on site (报到) with its GPS position.
+    """The department reports on site (报到) with a position and its provenance: where it
+    came from (`proof.PositionSource`), its accuracy, the device's time of the fix and the
+    device's id. The action's time is the server's.
 
-    Accepted within the district's check-in radius (DistrictPolicy.checkin_radius_m, 300 m
-    by default) of the meeting point or the case. Further away it is refused with the
-    distance, and the refused attempt is committed to the trail before CheckInRefused is
-    raised.
+    `whistle.cases.proof` judges it by the district's rules: clean (the arrival), flagged
+    (on site, counted as the arrival only once the township confirms it) or refused. A
+    refused attempt is committed to the trail before CheckInRefused is raised.
     """
     now = moment(now)
     position = clean_position(lon, lat)
     accuracy = clean_accuracy(accuracy_m)
+    source = _clean_source(source)
+    device_time = _clean_device_time(device_time)
+    device_id = _clean_device_id(device_id)
     batch = PhotoBatch([photo] if photo is not None else [], field="photo")
     refused: CheckInRefused | None = None
     with atomic(batch):
         case, summons = lock_summons(summons.pk)
         role = require(actor, "check_in", summons)
         target, target_kind = check_in_target(case, summons)
-        distance = round(geo.distance_m(position, target), 1)
-        radius = district_policy(case.district).checkin_radius_m
+        policy = district_policy(case.district)
+        previous = proof.previous_position(actor, position, accuracy, now)
+        measured = proof.Measured(
+            source=source,
+            distance_m=round(geo.distance_m(position, target), 1),
+            radius_m=policy.checkin_radius_m,
+            accuracy_m=accuracy,
+            skew_s=proof.skew_seconds(device_time, now)
+            if source == proof.PositionSource.DEVICE
+            else None,
+            previous=previous,
+            shared_device=proof.device_used_elsewhere(device_id, summons, now, policy),
+        )
+        judgement = proof.judge(measured, policy)
         place = {
-            "distance_m": distance,
-            "radius_m": radius,
+            "source": source,
+            "distance_m": measured.distance_m,
+            "radius_m": measured.radius_m,
             "accuracy_m": accuracy,
             "target": target_kind,
+            "device_time": iso(device_time),
+            "server_time": iso(now),
+            "clock_skew_s": measured.skew_s,
+            "max_skew_s": policy.checkin_max_skew_s,
+            "device_id": device_id,
+            "previous_at": iso(previous.at) if previous is not None else None,
+            "previous_distance_m": previous.distance_m if previous is not None else None,
+            "speed_kmh": previous.speed_kmh if previous is not None else None,
+            "speed_limit_kmh": policy.checkin_speed_limit_kmh,
+            "verdict": judgement.verdict,
+            "reasons": judgement.reasons,
         }
-        if distance > radius:
+        if judgement.verdict == proof.Verdict.REFUSED:
             event = record(
                 case,
                 EventKind.CHECK_IN_REFUSED,
@@ -137,45 +245,30 @@ def check_in(
                 summons=summons,
                 lon=position[0],
                 lat=position[1],
-                data={**place, "reason": "too_far"},
+                data={**place, "reason": judgement.refused_for},
             )
-            refused = CheckInRefused(
-                _(
-                    "Check-in refused: you are %(distance)s m from %(target)s; check in within "
-                    "%(radius)s m."
-                ),
-                event_seq=event.seq,
-                distance=distance,
-                radius=radius,
-                target=(
-                    _("the meeting point")
-                    if target_kind == "meeting_point"
-                    else _("the case's position")
-                ),
-            )
+            refused = _refusal(judgement, measured, target_kind, policy, event.seq)
         else:
+            flagged = judgement.verdict == proof.Verdict.FLAGGED
             attachments = batch.store(
                 case, Attachment.Purpose.CHECK_IN, actor=actor, now=now, summons=summons
             )
+            flag_before = summons.check_in_flag
             summons.status = S.ON_SITE
             summons.arrived_at = now
             summons.arrived_lon, summons.arrived_lat = position
             summons.arrived_accuracy_m = accuracy
-            summons.arrived_distance_m = distance
-            _save(
-                summons,
-                now,
-                "status",
-                "arrived_at",
-                "arrived_lon",
-                "arrived_lat",
-                "arrived_accuracy_m",
-                "arrived_distance_m",
-            )
+            summons.arrived_distance_m = measured.distance_m
+            summons.check_in_flag = Flag.PENDING if flagged else Flag.NONE
+            summons.check_in_flag_reasons = judgement.reasons
+            _save(summons, now, *ARRIVAL_FIELDS)
             timeliness = _timeliness(now, summons.arrive_due_at)
+            status_change: dict[str, tuple[str, str]] = {"status": (S.ACKNOWLEDGED, S.ON_SITE)}
+            if flag_before != summons.check_in_flag:
+                status_change["check_in_flag"] = (flag_before, summons.check_in_flag)
             event = record(
                 case,
-                EventKind.CHECK_IN_ACCEPTED,
+                EventKind.CHECK_IN_FLAGGED if flagged else EventKind.CHECK_IN_ACCEPTED,
                 actor=actor,
                 role=role,
                 at=now,
@@ -183,28 +276,150 @@ def check_in(
                 lon=position[0],
                 lat=position[1],
                 data={
-                    "changes": changes(status=(S.ACKNOWLEDGED, S.ON_SITE)),
+                    "changes": changes(**status_change),
                     **place,
                     **timeliness,
                     "photos": photo_data(attachments),
                 },
             )
-            if timeliness["on_time"]:
-                body = _("%(department)s checked in on site for case %(case)s, on time.")
-            else:
-                body = _(
-                    "%(department)s checked in on site for case %(case)s, %(late)s minutes late."
+            if flagged:
+                notify(
+                    people_with_role(Role.DISPATCHER, case.township),
+                    event,
+                    _("Check-in to confirm: %(case)s"),
+                    _(
+                        "%(department)s checked in on case %(case)s, but the check-in is "
+                        "flagged (%(reasons)s). Confirm or reject it on the case's page; until "
+                        "then it does not count as the arrival."
+                    ),
+                    department=summons.department.name,
+                    reasons=proof.ReasonList(judgement.reasons),
                 )
-            notify(
-                people_with_role(Role.DISPATCHER, case.township),
-                event,
-                _("%(department)s on site: %(case)s"),
-                body,
-                department=summons.department.name,
-                late=timeliness["minutes_late"],
-            )
+            else:
+                if timeliness["on_time"]:
+                    body = _("%(department)s checked in on site for case %(case)s, on time.")
+                else:
+                    body = _(
+                        "%(department)s checked in on site for case %(case)s, %(late)s minutes "
+                        "late."
+                    )
+                notify(
+                    people_with_role(Role.DISPATCHER, case.township),
+                    event,
+                    _("%(department)s on site: %(case)s"),
+                    body,
+                    department=summons.department.name,
+                    late=timeliness["minutes_late"],
+                )
     if refused is not None:
         raise refused
+    return summons
+
+
+# What a check-in writes on the summons, and a rejected one takes back.
+ARRIVAL_FIELDS = (
+    "status",
+    "arrived_at",
+    "arrived_lon",
+    "arrived_lat",
+    "arrived_accuracy_m",
+    "arrived_distance_m",
+    "check_in_flag",
+    "check_in_flag_reasons",
+)
+
+
+def rule_on_check_in(
+    actor: Person,
+    summons: Summons,
+    *,
+    confirm: bool,
+    note: str = "",
+    now: datetime | None = None,
+) -> Summons:
+    """The township confirms a flagged check-in (it counts as the arrival, at the time it
+    was made) or rejects it (it never counts; a department still on site goes back to
+    acknowledged and may check in again, and its arrival deadline judges it as before).
+
+    Nobody rules on a check-in they made, nor on one of a department they belong to. A
+    rejection needs a reason.
+    """
+    now = moment(now)
+    if not isinstance(confirm, bool):
+        raise InvalidInput("confirm", _("Say whether the check-in is confirmed."))
+    note = clean_text(note, "note", _("The reason"), max_length=NOTE_MAX, required=not confirm)
+    with atomic():
+        case, summons = lock_summons(summons.pk)
+        flagged: Event | None = None
+        if summons.check_in_flag == Flag.PENDING:
+            flagged = (
+                Event.objects.filter(summons=summons, kind=EventKind.CHECK_IN_FLAGGED)
+                .order_by("-seq")
+                .first()
+            )
+        if flagged is not None:
+            # Not the one who made it, even after leaving the department; the rule refuses
+            # those who belong to the department.
+            require_impartial(actor, _("rule on this check-in"), filed_by_id=flagged.actor_id)
+        role = require(actor, "rule_on_check_in", summons)
+        if flagged is None:
+            raise ActionRefused(
+                _("No check-in of %(department)s awaits the township's decision."),
+                department=summons.department.name,
+            )
+        before = summons.status
+        summons.check_in_flag = Flag.CONFIRMED if confirm else Flag.REJECTED
+        if confirm:
+            kind = EventKind.CHECK_IN_CONFIRMED
+            subject = _("Check-in confirmed: %(case)s")
+            body = _(
+                "%(township)s confirmed the check-in of %(department)s on case %(case)s: it "
+                "counts as the arrival at %(at)s."
+            )
+            _save(summons, now, "check_in_flag")
+        else:
+            kind = EventKind.CHECK_IN_REJECTED
+            subject = _("Check-in rejected: %(case)s")
+            body = _(
+                "%(township)s rejected the check-in of %(department)s on case %(case)s: "
+                "%(note)s It does not count as the arrival; check in again on site."
+            )
+            if summons.status == S.ON_SITE:
+                summons.status = S.ACKNOWLEDGED
+            summons.arrived_at = None
+            summons.arrived_lon = summons.arrived_lat = None
+            summons.arrived_accuracy_m = summons.arrived_distance_m = None
+            _save(summons, now, *ARRIVAL_FIELDS)
+        status_change: dict[str, tuple[Any, Any]] = {
+            "check_in_flag": (Flag.PENDING, summons.check_in_flag)
+        }
+        if before != summons.status:
+            status_change["status"] = (before, summons.status)
+        event = record(
+            case,
+            kind,
+            actor=actor,
+            role=role,
+            at=now,
+            summons=summons,
+            data={
+                "changes": changes(**status_change),
+                "check_in_seq": flagged.seq,
+                "checked_in_at": iso(flagged.at),
+                "reasons": list(flagged.data.get("reasons", [])),
+                "note": note,
+            },
+        )
+        notify(
+            department_people(summons.department, case.township),
+            event,
+            subject,
+            body,
+            township=case.township,
+            department=summons.department.name,
+            at=local_text(flagged.at),
+            note=note,
+        )
     return summons
 
 

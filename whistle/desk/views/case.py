@@ -40,6 +40,7 @@ from whistle.desk.views.common import (
     refuse_post,
     safe_next,
 )
+from whistle.notifications.status import delivery_status_by_key, event_key
 
 
 def case_url(case: Case) -> str:
@@ -76,15 +77,20 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 def map_features(case: Case, summonses: list[Any], events: list[Event]) -> dict[str, Any]:
     """What the case's map draws besides the township: the problem, the lane, the meeting
-    points and every check-in position, accepted or refused (WGS-84)."""
+    points and every check-in position, accepted, flagged or refused (WGS-84)."""
     meeting = [
         {"lon": w.meeting_lon, "lat": w.meeting_lat, "label": w.meeting_point}
         for w in case.whistles.all()
         if w.meeting_lon is not None and w.meeting_lat is not None
     ]
     check_ins = []
+    states: dict[str, str] = {
+        EventKind.CHECK_IN_ACCEPTED: "accepted",
+        EventKind.CHECK_IN_FLAGGED: "flagged",
+        EventKind.CHECK_IN_REFUSED: "refused",
+    }
     for event in events:
-        if event.kind not in (EventKind.CHECK_IN_ACCEPTED, EventKind.CHECK_IN_REFUSED):
+        if event.kind not in states:
             continue
         if event.lon is None or event.lat is None:
             continue
@@ -92,7 +98,8 @@ def map_features(case: Case, summonses: list[Any], events: list[Event]) -> dict[
             {
                 "lon": event.lon,
                 "lat": event.lat,
-                "accepted": event.kind == EventKind.CHECK_IN_ACCEPTED,
+                "accepted": event.kind != EventKind.CHECK_IN_REFUSED,
+                "state": states[event.kind],
                 "label": event.summons.department.name if event.summons is not None else "",
                 "at": timezone.localtime(event.at).strftime("%H:%M"),
                 "distance_m": (event.data or {}).get("distance_m"),
@@ -134,12 +141,16 @@ def case_context(
         .order_by("uploaded_at", "pk")
     )
     case_ops = forms.available(case)
+    # Who was told of each summons, on which channel, and whether it reached them.
+    alerts = {e.summons_id: event_key(e.hash) for e in events if e.kind == EventKind.SUMMONED}
+    deliveries = delivery_status_by_key(alerts.values())
     summons_cards = [
         {
             "summons": s,
             "obligations": obligation_rows(s, now),
             "ops": forms.available(s),
             "mine": s.department_id in mine,
+            "deliveries": deliveries.get(alerts.get(s.pk, ""), []),
         }
         for s in summonses
     ]

@@ -17,10 +17,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from whistle.assessment.actions import AssessmentError, rule_on_appeal
 from whistle.assessment.models import Appeal, SummonsAssessment
+from whistle.cases.permissions import member_department_ids, partiality
 from whistle.district import tables
 from whistle.district.access import Reader
 from whistle.district.forms import RulingForm
@@ -99,12 +101,21 @@ def appeals(request: HttpRequest) -> HttpResponse:
         if posted[2]:
             return HttpResponseRedirect(reverse("assessment:appeals"))
     pending, ruled = tables.appeals_to_rule(district_ids)
+    own = member_department_ids(request.user)
     cards = []
     for row in pending:
         form = ruling_form(row.appeal, row.record)
         if posted is not None and posted[0] == row.appeal.pk:
             form = posted[1]
-        cards.append({"row": row, "form": form})
+        # Someone else in the office rules on an appeal of one's own department or filing.
+        refused = partiality(
+            request.user,
+            gettext_lazy("rule on this appeal"),
+            [row.appeal.department],
+            filed_by_id=row.appeal.filed_by_id,
+            member_of=own,
+        )
+        cards.append({"row": row, "form": form, "refused": refused})
     return render(
         request,
         "district/assessment/appeals.html",

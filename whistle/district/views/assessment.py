@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods
 from whistle.assessment.actions import AssessmentError, rate_summons
 from whistle.assessment.indicators import indicators, whistle_rate
 from whistle.assessment.models import Appeal
+from whistle.cases.permissions import member_department_ids
 from whistle.district import tables
 from whistle.district.access import Reader
 from whistle.district.forms import RatingForm
@@ -110,7 +111,9 @@ def home_context(
     townships = list(reader.townships().select_related("parent").order_by("code"))
     if townships:
         township = choose(request, townships, "township")
-        waiting, recent, more = tables.rating_lists(reader.rating_township_ids())
+        waiting, recent, more = tables.rating_lists(
+            reader.rating_township_ids(), member_of=member_department_ids(request.user)
+        )
         rows = []
         placed = False
         for row in waiting:
@@ -155,7 +158,7 @@ def home_context(
                 "districts": districts,
                 "district": district,
                 "board": board,
-                "top": board.rows[:10],
+                "top": board.ranked[:10],
                 "opens_all": True,
                 "township_overview": tables.townships_overview(district, period),
                 "pending_appeals": Appeal.objects.filter(

@@ -9,6 +9,15 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from whistle.assessment.explain import (
+    ScoredPiece,
+    combination_formula,
+    counted_pieces,
+    incomplete_reasons,
+    pieces_of,
+    schemes_of,
+    unscored_months,
+)
 from whistle.assessment.models import DepartmentResult, Scheme
 from whistle.assessment.periods import Period
 from whistle.district import exports, tables
@@ -85,12 +94,22 @@ def result(request: HttpRequest, period: str, department: str) -> HttpResponse:
         .filter(department=found, period=chosen.key)
         .first()
     )
-    scheme = score.scheme if score is not None else None
-    parts = []
+    scheme = None
+    parts: list[tables.Part] = []
+    pieces: list[ScoredPiece] = []
+    counted: list[ScoredPiece] = []
     ranked = 0
-    if score is not None and scheme is not None:
-        scheme = Scheme.objects.prefetch_related("components").get(pk=scheme.pk)
-        parts = tables.result_parts(score, scheme)
+    if score is not None:
+        schemes = schemes_of([score])
+        scheme = schemes[score.scheme_id]
+        pieces = pieces_of(score, schemes)
+        counted = counted_pieces(pieces)
+        # One version scored it all: its shares are those of the formula.
+        if len(counted) == 1 and counted[0].scheme is not None:
+            columns = tables.part_columns(counted[0].scheme, [])
+        else:
+            columns = tables.part_columns(scheme, pieces)
+        parts = tables.result_parts(score, columns, pieces)
         ranked = DepartmentResult.objects.filter(
             district_id=score.district_id, period=chosen.key, rank__isnull=False
         ).count()
@@ -106,6 +125,16 @@ def result(request: HttpRequest, period: str, department: str) -> HttpResponse:
         scheme=scheme,
         parts=parts,
         ranked=ranked,
+        incomplete=incomplete_reasons(score, pieces) if score is not None else [],
+        unscored_months=unscored_months(pieces),
+        # A period scored under several versions of the scheme: each piece's total, and how
+        # they combine into the period's.
+        pieces=tables.piece_lines(score, counted) if score is not None and len(counted) > 1 else [],
+        total_combined=combination_formula(counted, "total") if len(counted) > 1 else "",
+        township_combined=(
+            combination_formula(counted, "township_score") if len(counted) > 1 else ""
+        ),
+        by_records=scheme is not None and scheme.month_weighting == Scheme.MonthWeighting.RECORDS,
         rows=rows,
         record_sum=sum((r.record.total for r in rows if r.record.total is not None), start=0),
         townships=tables.department_table(found, chosen),

@@ -8,10 +8,11 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
-from django import template
+from django import forms, template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import json_script
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from whistle.cases.models import Case
 from whistle.web import basemap, chrome
 from whistle.web.badges import tone_of
+from whistle.web.forms import counted_length
 
 register = template.Library()
 
@@ -143,6 +145,43 @@ def map_component(
 
 # Widgets drawn as a box beside a label, not as a full-width text box.
 _BOX_INPUTS = {"radio", "checkbox"}
+# One-line inputs whose length a limit counts.
+_TEXT_INPUTS = {"text", "search", "email", "url", "tel"}
+# From this share of the limit the counter turns amber.
+_NEAR_LIMIT = 0.9
+
+
+def _limit(bound_field: Any) -> int | None:
+    """The most characters the field takes, when it is a text box with a limit."""
+    field, widget = bound_field.field, bound_field.field.widget
+    max_length = getattr(field, "max_length", None)
+    if not isinstance(field, forms.CharField) or not max_length or widget.is_hidden:
+        return None
+    if isinstance(widget, forms.Textarea) or getattr(widget, "input_type", None) in _TEXT_INPUTS:
+        return int(max_length)
+    return None
+
+
+@register.simple_tag
+def text_limit(bound_field: Any) -> dict[str, Any] | None:
+    """The counter under a text box with a limit: "n / max", amber near it, red over it.
+
+    The number counted is the one the form's length check counts (a line break is one
+    character: `whistle.web.forms.Textarea`); static/whistle/textlimit.js keeps it current
+    as the person types.
+    """
+    limit = _limit(bound_field)
+    if limit is None:
+        return None
+    value = bound_field.value()
+    used = counted_length(value) if isinstance(value, str) else 0
+    return {
+        "max": limit,
+        "used": used,
+        "over": used > limit,
+        "near": limit * _NEAR_LIMIT <= used <= limit,
+        "multiline": isinstance(bound_field.field.widget, forms.Textarea),
+    }
 
 
 @register.simple_tag
@@ -155,7 +194,8 @@ def field_widget(bound_field: Any, autocomplete: str = "") -> SafeString:
     reader reads them with the field.
     """
     attrs: dict[str, str] = {}
-    if getattr(bound_field.field.widget, "input_type", None) not in _BOX_INPUTS:
+    widget = bound_field.field.widget
+    if getattr(widget, "input_type", None) not in _BOX_INPUTS:
         attrs["class"] = "input"
     described_by = []
     if bound_field.help_text:
@@ -163,8 +203,16 @@ def field_widget(bound_field: Any, autocomplete: str = "") -> SafeString:
     if bound_field.errors:
         described_by.append(f"{bound_field.auto_id}-errors")
         attrs["aria-invalid"] = "true"
+    limit = _limit(bound_field)
+    if limit is not None:
+        # No maxlength: a browser would cut a pasted text short without a word. The
+        # counter shows the limit instead, and the form refuses a longer text, saying so.
+        widget = copy.copy(widget)
+        widget.attrs = {k: v for k, v in widget.attrs.items() if k != "maxlength"}
+        attrs["data-limit"] = str(limit)
+        described_by.append(f"{bound_field.auto_id}-count")
     if described_by:
         attrs["aria-describedby"] = " ".join(described_by)
     if autocomplete:
         attrs["autocomplete"] = autocomplete
-    return bound_field.as_widget(attrs=attrs)
+    return bound_field.as_widget(widget=widget, attrs=attrs)

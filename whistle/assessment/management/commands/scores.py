@@ -11,10 +11,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import F
 from django.utils.translation import gettext as _
 
+from whistle.assessment.engine import SchemeBook, period_pieces
+from whistle.assessment.explain import pieces_of, result_notes, schemes_of
 from whistle.assessment.indicators import IndicatorRow, indicator_table
-from whistle.assessment.models import DepartmentResult, SchemeComponent
+from whistle.assessment.models import DepartmentResult
 from whistle.assessment.periods import Period
 from whistle.organisation.models import Jurisdiction
 
@@ -89,20 +92,17 @@ class Command(BaseCommand):
     def _scores_table(
         self, periods: list[Period], district: Jurisdiction | None
     ) -> tuple[list[str], list[list[str]]]:
+        """Complete results first, ranked; the incomplete after them, unranked, each with
+        the reason in the last column, as are the months no scheme was in force in."""
         results = DepartmentResult.objects.select_related("department", "district").order_by(
-            "district__code", "period", "rank", "department__code"
+            "district__code", "period", F("rank").asc(nulls_last=True), "department__code"
         )
         results = results.filter(period__in=[p.key for p in periods])
         if district is not None:
             results = results.filter(district=district)
         rows = list(results)
-        codes = sorted(
-            set(
-                SchemeComponent.objects.filter(
-                    scheme_id__in={r.scheme_id for r in rows}
-                ).values_list("code", flat=True)
-            )
-        )
+        schemes = schemes_of(rows)
+        codes = sorted({c.code for scheme in schemes.values() for c in scheme.components.all()})
         header = [
             _("period"),
             _("district"),
@@ -115,6 +115,7 @@ class Command(BaseCommand):
             _("total"),
             _("complete"),
             _("frozen"),
+            _("note"),
         ]
         table = [
             [
@@ -129,14 +130,32 @@ class Command(BaseCommand):
                 "" if r.total is None else str(r.total),
                 _("yes") if r.complete else _("no"),
                 _("yes") if r.frozen else _("no"),
+                _("; ").join(result_notes(r, pieces_of(r, schemes))),
             ]
             for r in rows
         ]
         if not rows:
-            self.stderr.write(
-                _("No scores stored for these periods; run `whistle recompute-scores` first.")
-            )
+            self.stderr.write(self._nothing_scored(periods, district))
         return header, table
+
+    def _nothing_scored(self, periods: list[Period], district: Jurisdiction | None) -> str:
+        book = SchemeBook()
+        places = (
+            [district]
+            if district is not None
+            else list(Jurisdiction.objects.filter(pk__in=book.districts()).order_by("code"))
+        )
+        unscored = [
+            (period, place)
+            for period in periods
+            for place in places
+            if all(p.scheme is None for p in period_pieces(place.pk, period, book))
+        ]
+        if len(unscored) == len(periods) * len(places):
+            return _("No scheme is in force in %(periods)s: nothing is scored.") % {
+                "periods": ", ".join(p.key for p in periods)
+            }
+        return _("No scores stored for these periods; run `whistle recompute-scores` first.")
 
     def _write_xlsx(
         self,

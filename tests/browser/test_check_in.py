@@ -1,0 +1,198 @@
+"""The check-in on site on a 360 × 740 phone, with the browser's geolocation: a real fix at
+the place counts, a fix far away is refused, a position rewritten in the page or a fix too
+coarse for the radius is flagged, and the township sees the flags and rules on them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.fixtures_cases import (
+    FAR_NORTH,
+    ON_THE_LANE,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+    whistled_case,
+)
+from whistle.cases import actions
+from whistle.cases.models import Event, Summons
+from whistle.cases.trail import EventKind
+from whistle.organisation import geo
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+Flag = Summons.CheckInFlag
+# Whistle.geolocate waits up to 15 s for a fix of 30 m or better before taking the best.
+COARSE_FIX_WAIT_MS = 25_000
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def phone_at(new_page, username: str, point: tuple[float, float], accuracy: float):
+    page = new_page(
+        PHONE,
+        geolocation={"longitude": point[0], "latitude": point[1], "accuracy": accuracy},
+        permissions=["geolocation"],
+    )
+    sign_in(page, username)
+    return page
+
+
+def find_position(page, verdict: str, timeout: int = 10_000) -> str:
+    """Press "find my position" and wait for the page's reading of the fix."""
+    page.locator(".op-check_in [data-geolocate-button]").click()
+    shown = page.locator(f".op-check_in .check-in-verdict.is-{verdict}")
+    shown.wait_for(timeout=timeout)
+    return page.locator(".op-check_in [data-check-in]").inner_text()
+
+
+def summons_of(case, department) -> Summons:
+    return Summons.objects.get(case=case, department=department)
+
+
+def test_a_real_fix_counts_a_far_one_is_refused_and_a_spoof_waits_for_the_township(
+    new_page, shots, whistle_city
+):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(
+        city, departments=[city.urban, city.police, city.fire]
+    )
+    for officer, department in (
+        (city.urban_officer, city.urban),
+        (city.police_officer, city.police),
+        (city.fire_officer, city.fire),
+    ):
+        actions.acknowledge(officer, summonses[department.pk])
+    url = f"/cases/{case.reference}/"
+
+    # Urban management at the lane: a fix of ± 8 m, nothing to type, and it counts.
+    urban_phone = phone_at(new_page, "urban-officer", ON_THE_LANE, 8)
+    urban_phone.goto(url)
+    form = urban_phone.locator(".op-check_in")
+    assert form.locator("input:not([type=hidden]):not([type=file])").count() == 0
+    shown = find_position(urban_phone, "inside")
+    assert "± 8 米" in shown and "可以报到" in shown
+    assert no_sideways_scroll(urban_phone)
+    form.scroll_into_view_if_needed()
+    shots(urban_phone, "1-fix-on-site")
+    form.locator("button[type=submit]").click()
+    urban_phone.wait_for_selector(".message-success")
+    assert urban_phone.locator(".message-warning").count() == 0
+    urban = summons_of(case, city.urban)
+    assert (urban.status, urban.check_in_flag) == (Summons.Status.ON_SITE, Flag.NONE)
+    arrival = Event.objects.get(summons=urban, kind=EventKind.CHECK_IN_ACCEPTED)
+    assert arrival.data["source"] == "device" and abs(arrival.data["clock_skew_s"]) < 60
+    assert arrival.data["device_id"] == urban_phone.evaluate(
+        "localStorage.getItem('whistle.device')"
+    )
+
+    # The police officer's phone, 900 m away: the page says so, the server refuses.
+    police_phone = phone_at(new_page, "police-officer", FAR_NORTH, 10)
+    police_phone.goto(url)
+    shown = find_position(police_phone, "far")
+    assert "将不被接受" in shown
+    shots(police_phone, "2-fix-900m-away")
+    police_phone.locator(".op-check_in button[type=submit]").click()
+    police_phone.wait_for_selector(".op-check_in .form-errors")
+    assert "报到未被接受" in police_phone.locator(".op-check_in .form-errors").inner_text()
+    police = summons_of(case, city.police)
+    assert police.status == Summons.Status.ACKNOWLEDGED
+
+    # Still 900 m away, the officer rewrites the hidden fields with the lane's position.
+    find_position(police_phone, "far")
+    police_phone.evaluate(
+        """([lon, lat]) => {
+            document.querySelector('.op-check_in input[name$="-lon"]').value = lon;
+            document.querySelector('.op-check_in input[name$="-lat"]').value = lat;
+        }""",
+        list(ON_THE_LANE),
+    )
+    police_phone.locator(".op-check_in button[type=submit]").click()
+    police_phone.wait_for_selector(".message-warning")
+    assert "存疑" in police_phone.locator(".message-warning").inner_text()
+    police = summons_of(case, city.police)
+    assert police.check_in_flag == Flag.PENDING
+    assert "too_fast" in police.check_in_flag_reasons
+    assert no_sideways_scroll(police_phone)
+    shots(police_phone, "3-spoof-flagged")
+
+    # The fire station's phone indoors: 250 m away, accurate to ± 5,000 m.
+    lon, lat, _back = geo.WGS84.fwd(ON_THE_LANE[0], ON_THE_LANE[1], 90, 250)
+    fire_phone = phone_at(new_page, "fire-officer", (lon, lat), 5000)
+    fire_phone.goto(url)
+    shown = find_position(fire_phone, "imprecise", timeout=COARSE_FIX_WAIT_MS)
+    assert "± 5000 米" in shown and "标记存疑" in shown
+    fire_phone.locator(".op-check_in").scroll_into_view_if_needed()
+    shots(fire_phone, "4-coarse-fix")
+    fire_phone.locator(".op-check_in button[type=submit]").click()
+    fire_phone.wait_for_selector(".message-warning", timeout=COARSE_FIX_WAIT_MS)
+    fire = summons_of(case, city.fire)
+    assert (fire.check_in_flag, fire.check_in_flag_reasons) == (Flag.PENDING, ["imprecise"])
+
+    # The command centre sees both flags on its board, and rules on the case's page.
+    desk = new_page(WALL)
+    sign_in(desk, "longtan-dispatcher")
+    desk.goto("/dispatch/")
+    flags = desk.locator("#board [data-flagged-check-ins]")
+    flags.wait_for()
+    assert flags.locator("li").count() == 2
+    assert "与该人员上一位置相比移动过快" in flags.inner_text()
+    shots(desk, "5-board-flags")
+    flags.locator("a").first.click()
+    desk.wait_for_url(f"**{url}**")
+    desk.wait_for_selector("#case-map[data-case-drawn=true]")
+    assert desk.locator("path.desk-check-in-flagged").count() == 2
+    card = desk.locator(f"#summons-{police.uuid.hex}")
+    assert "存疑，待街乡认定" in card.inner_text()
+    card.scroll_into_view_if_needed()
+    shots(desk, "6-case-flags")
+    ruling = desk.locator(f"#op-rule_check_in-{police.uuid.hex}")
+    ruling.locator("textarea").fill("视频巡查显示该时段无人到场")
+    ruling.locator("button[value=reject]").click()
+    desk.wait_for_selector(".message-success")
+    ruling = desk.locator(f"#op-rule_check_in-{fire.uuid.hex}")
+    ruling.locator("textarea").fill("电话核实，在楼内处置")
+    ruling.locator("button[value=confirm]").click()
+    desk.wait_for_selector(".message-success")
+    police, fire = summons_of(case, city.police), summons_of(case, city.fire)
+    assert (police.status, police.check_in_flag) == (Summons.Status.ACKNOWLEDGED, Flag.REJECTED)
+    assert (fire.status, fire.check_in_flag) == (Summons.Status.ON_SITE, Flag.CONFIRMED)
+    timeline = desk.locator("#timeline").inner_text()
+    assert "街乡不认可报到" in timeline and "街乡确认报到" in timeline
+    shots(desk, "7-ruled", full_page=True)
+
+    # Rejected, the police may check in again, from the place.
+    police_phone.context.set_geolocation(
+        {"longitude": ON_THE_LANE[0], "latitude": ON_THE_LANE[1], "accuracy": 6}
+    )
+    police_phone.goto(url)
+    find_position(police_phone, "inside")
+    police_phone.locator(".op-check_in button[type=submit]").click()
+    police_phone.wait_for_selector(".message-success")
+    police = summons_of(case, city.police)
+    assert (police.status, police.check_in_flag) == (Summons.Status.ON_SITE, Flag.NONE)
+
+
+def test_a_phone_that_refuses_its_location_is_told_it_cannot_check_in(
+    new_page, shots, whistle_city
+):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city)
+    actions.acknowledge(city.urban_officer, summonses[city.urban.pk])
+    phone = new_page(PHONE)  # location not allowed for the site
+    sign_in(phone, "urban-officer")
+    phone.goto(f"/cases/{case.reference}/")
+    phone.locator(".op-check_in [data-geolocate-button]").click()
+    status = phone.locator(".op-check_in .geolocate-status.is-error")
+    status.wait_for(timeout=COARSE_FIX_WAIT_MS)
+    assert "没有手机定位就无法报到" in status.inner_text()
+    # Sending the form without a position only asks for one again; nothing is posted.
+    phone.locator(".op-check_in button[type=submit]").click()
+    status.wait_for(timeout=COARSE_FIX_WAIT_MS)
+    assert not Event.objects.filter(
+        case=case, kind__in=[EventKind.CHECK_IN_REFUSED, EventKind.CHECK_IN_ACCEPTED]
+    ).exists()
+    assert no_sideways_scroll(phone)
+    phone.locator(".op-check_in").scroll_into_view_if_needed()
+    shots(phone, "location-denied")

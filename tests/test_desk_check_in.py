@@ -1,0 +1,178 @@
+"""The check-in on the case page: the position comes from the phone, nothing to type; a
+flagged check-in tells the officer, and the township sees it on the case page, the board
+and the department's records, and confirms or rejects it there."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from tests.fixtures_assessment import scheme_one_third
+from tests.fixtures_cases import (
+    ON_THE_LANE,
+    beijing,
+    device_fix,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+    whistled_case,
+)
+from tests.fixtures_desk import case_url, post_op
+from whistle.assessment.engine import update_scores
+from whistle.cases import actions
+from whistle.cases.models import Event, Summons
+from whistle.cases.trail import EventKind
+from whistle.notifications.models import Notification
+from whistle.organisation import geo
+
+NOW = beijing(2026, 3, 10, 10, 0)
+Flag = Summons.CheckInFlag
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def html_of(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def point_at(distance_m: float) -> tuple[float, float]:
+    lon, lat, _back = geo.WGS84.fwd(ON_THE_LANE[0], ON_THE_LANE[1], 90, distance_m)
+    return lon, lat
+
+
+def phone_fields(point, *, accuracy_m: float = 8, at=NOW) -> dict:
+    """The hidden fields the page's script fills from the phone's fix."""
+    return {
+        "lon": point[0],
+        "lat": point[1],
+        "accuracy_m": accuracy_m,
+        "device_time": round(at.timestamp() * 1000),
+        "device_id": "5d0f6b3a-2c1e-4a7b-8e9d-0a1b2c3d4e5f",
+    }
+
+
+@pytest.fixture
+def acknowledged(whistle_city):
+    case, _whistle, summonses = whistled_case(whistle_city)
+    urban = actions.acknowledge(whistle_city.urban_officer, summonses[whistle_city.urban.pk])
+    return case, urban
+
+
+@pytest.fixture
+def flagged(whistle_city, acknowledged):
+    """Urban management on site with a coarse fix: 100 m away, ± 400 m."""
+    case, urban = acknowledged
+    urban = actions.check_in(
+        whistle_city.urban_officer, urban, **device_fix(point_at(100), accuracy_m=400)
+    )
+    return case, urban
+
+
+def check_in_form(html: str) -> str:
+    match = re.search(r'<form[^>]*class="[^"]*op-check_in[^"]*".*?</form>', html, re.S)
+    assert match is not None, "no check-in form"
+    return match.group(0)
+
+
+def test_the_check_in_form_offers_no_coordinates_to_type(client, whistle_city, acknowledged):
+    case, urban = acknowledged
+    client.force_login(whistle_city.urban_officer)
+    form = check_in_form(html_of(client.get(case_url(case))))
+    for name in ("lon", "lat", "accuracy_m", "device_time", "device_id"):
+        field = re.search(rf'<input[^>]*name="check_in-{urban.uuid.hex}-{name}"[^>]*>', form)
+        assert field is not None and 'type="hidden"' in field.group(0), name
+    # Every other input is the photo, the token and the operation's own.
+    visible = re.findall(r'<input(?![^>]*type="hidden")[^>]*>', form)
+    assert len(visible) == 1 and 'type="file"' in visible[0]
+    assert "<textarea" not in form and "<select" not in form
+    # What the script needs to show the distance: the place and the district's radius.
+    assert f'data-target-lon="{ON_THE_LANE[0]:.7f}"' in form
+    assert 'data-radius="300"' in form
+    assert "300 米" in form and "不能手工输入" in form
+    assert "获取我的位置" in form
+
+
+def test_a_flagged_check_in_warns_the_officer_and_tells_the_dispatchers(
+    client, whistle_city, acknowledged
+):
+    case, urban = acknowledged
+    client.force_login(whistle_city.urban_officer)
+    response = post_op(
+        client,
+        case_url(case),
+        "check_in",
+        urban,
+        follow=True,
+        **phone_fields(point_at(250), accuracy_m=5000),
+    )
+    html = html_of(response)
+    assert "message-warning" in html
+    assert "您的报到已记录，但存疑（定位精度超出报到范围）" in html
+    urban.refresh_from_db()
+    assert (urban.status, urban.check_in_flag) == (Summons.Status.ON_SITE, Flag.PENDING)
+    assert Notification.objects.filter(
+        kind=EventKind.CHECK_IN_FLAGGED, recipient=whistle_city.dispatcher
+    ).exists()
+
+
+def test_the_dispatcher_sees_the_flag_and_confirms_it_on_the_case_page(
+    client, whistle_city, flagged, _clock
+):
+    case, urban = flagged
+    client.force_login(whistle_city.urban_officer)
+    officer_html = html_of(client.get(case_url(case)))
+    assert 'data-check-in-flag="pending"' in officer_html
+    assert "op-rule_check_in" not in officer_html
+
+    client.force_login(whistle_city.dispatcher)
+    html = html_of(client.get(case_url(case)))
+    assert "存疑，待街乡认定" in html and "存疑原因: 定位精度超出报到范围" in html
+    assert f'id="op-rule_check_in-{urban.uuid.hex}"' in html
+    assert "存疑的报到" in html
+    assert "已报到，存疑待街乡认定" in html  # the timeline
+
+    _clock.move_to(NOW + timedelta(minutes=15))
+    response = post_op(
+        client, case_url(case), "rule_check_in", urban, decision="confirm", note="电话核实"
+    )
+    assert response.status_code == 302
+    urban.refresh_from_db()
+    assert urban.check_in_flag == Flag.CONFIRMED
+    html = html_of(client.get(case_url(case)))
+    assert "街乡确认报到" in html and "op-rule_check_in" not in html
+
+
+def test_a_rejection_needs_a_reason_on_the_page(client, whistle_city, flagged):
+    case, urban = flagged
+    client.force_login(whistle_city.township_chief)
+    html = html_of(post_op(client, case_url(case), "rule_check_in", urban, decision="reject"))
+    assert "请填写理由。" in html
+    assert Summons.objects.get(pk=urban.pk).check_in_flag == Flag.PENDING
+    assert not Event.objects.filter(case=case, kind=EventKind.CHECK_IN_REJECTED).exists()
+
+
+def test_the_board_lists_the_check_ins_awaiting_the_township(client, whistle_city, flagged):
+    case, urban = flagged
+    client.force_login(whistle_city.dispatcher)
+    html = html_of(client.get("/dispatch/board/"))
+    board = html[html.index("data-flagged-check-ins") :]
+    assert "待认定的报到" in board
+    assert f"/cases/{case.reference}/#summons-{urban.uuid.hex}" in board
+    assert "定位精度超出报到范围" in board
+    actions.rule_on_check_in(whistle_city.dispatcher, urban, confirm=True)
+    assert "data-flagged-check-ins" not in html_of(client.get("/dispatch/board/"))
+
+
+def test_the_departments_record_shows_the_flag(client, whistle_city, flagged):
+    scheme_one_third(whistle_city.district)
+    update_scores()
+    client.force_login(whistle_city.urban_officer)
+    html = html_of(client.get("/assessment/department/?period=2026-03"))
+    assert 'data-check-in-flag="pending"' in html
+    assert "街乡确认之前，不算到场" in html

@@ -1,0 +1,242 @@
+"""The on-site proof (报到): where a check-in's position came from, and whether it counts.
+
+A summoned department proves its arrival with a position. The check-in page takes it from
+the device's location (the Geolocation API with high accuracy and a fresh fix) and sends it
+with the fix's accuracy and the device's time of the fix; it offers no field to type one.
+A browser can still be made to send anything, so every position is judged by what the
+server can check, and each check that fails is a reason:
+
+- ``too_far``: the position lies outside the district's radius of the place;
+- ``imprecise`` / ``accuracy_unknown``: the distance plus the fix's accuracy reaches beyond
+  the radius, or the accuracy is missing;
+- ``clock_skew`` / ``device_time_unknown``: the device's time of the fix differs from the
+  server's by more than the district allows, or is missing;
+- ``typed`` / ``map_pick``: the position did not come from the device;
+- ``too_fast``: the officer's previous position in the trail (any case) is farther than
+  they could have travelled at the district's speed limit, their accuracies granted;
+- ``shared_device``: the same device (a random id the page keeps in the browser: a hint,
+  not proof) checked in for another department within the district's window.
+
+A check-in with no reason is clean: it counts as the arrival. For each kind of reason the
+district decides (`DistrictPolicy.checkin_when_*`) whether it refuses the check-in or
+accepts it flagged; implausible sequences are always flagged, never refused, since the
+earlier position may be the wrong one. A flagged check-in puts the department on site but
+counts as an arrival only once the township confirms it (`rule_on_check_in`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from whistle.cases.models import CheckInReason as Reason
+from whistle.cases.models import Event, Summons
+from whistle.cases.trail import EventKind
+from whistle.organisation import geo
+from whistle.organisation.models import Person
+from whistle.policies.models import CheckInRule, DistrictPolicy
+
+
+class PositionSource(models.TextChoices):
+    DEVICE = "device", _("the device's location")
+    TYPED = "typed", _("typed in")
+    MAP_PICK = "map_pick", _("picked on a map")
+
+
+class Verdict(models.TextChoices):
+    CLEAN = "clean", _("counts as the arrival")
+    FLAGGED = "flagged", _("accepted, flagged for the township")
+    REFUSED = "refused", _("refused")
+
+
+# The order in which reasons are listed and in which a refusing one is named.
+REASON_ORDER = [r.value for r in Reason]
+
+# Trail events whose position is where the acting person stood.
+POSITIONED_KINDS = (
+    EventKind.CHECK_IN_ACCEPTED,
+    EventKind.CHECK_IN_FLAGGED,
+    EventKind.CHECK_IN_REFUSED,
+    EventKind.CHECK_OUT,
+    EventKind.CHECK_OUT_REFUSED,
+    EventKind.CHECK_PASSED,
+)
+CHECK_IN_KINDS = (
+    EventKind.CHECK_IN_ACCEPTED,
+    EventKind.CHECK_IN_FLAGGED,
+    EventKind.CHECK_IN_REFUSED,
+)
+# How many of a person's latest positioned events to read to find one taken from a device.
+_RECENT = 10
+
+
+def rule_for(reason: str, policy: DistrictPolicy) -> str:
+    """What the district does with a check-in for this reason: refuse or flag."""
+    if reason == Reason.TOO_FAR:
+        return policy.checkin_when_far
+    if reason in (Reason.IMPRECISE, Reason.ACCURACY_UNKNOWN):
+        return policy.checkin_when_imprecise
+    if reason in (Reason.CLOCK_SKEW, Reason.DEVICE_TIME_UNKNOWN):
+        return policy.checkin_when_skewed
+    if reason in (Reason.TYPED, Reason.MAP_PICK):
+        return policy.checkin_when_typed
+    return CheckInRule.FLAG
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The acting person's position before this one, and the speed it implies."""
+
+    at: datetime
+    distance_m: float
+    speed_kmh: float
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the server measured of one check-in's position."""
+
+    source: str
+    distance_m: float
+    radius_m: float
+    accuracy_m: float | None
+    skew_s: float | None
+    previous: Previous | None = None
+    shared_device: bool = False
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: str
+    reasons: list[str]
+    # The first reason that refused the check-in, when it was refused.
+    refused_for: str | None = None
+
+
+def reasons(measured: Measured, policy: DistrictPolicy) -> list[str]:
+    """Every check the position fails, in `REASON_ORDER`."""
+    found: set[str] = set()
+    if measured.distance_m > measured.radius_m:
+        found.add(Reason.TOO_FAR)
+    if measured.source == PositionSource.DEVICE:
+        if measured.accuracy_m is None:
+            found.add(Reason.ACCURACY_UNKNOWN)
+        elif (
+            Reason.TOO_FAR not in found
+            and measured.distance_m + measured.accuracy_m > measured.radius_m
+        ):
+            found.add(Reason.IMPRECISE)
+        if measured.skew_s is None:
+            found.add(Reason.DEVICE_TIME_UNKNOWN)
+        elif abs(measured.skew_s) > policy.checkin_max_skew_s:
+            found.add(Reason.CLOCK_SKEW)
+    elif measured.source == PositionSource.MAP_PICK:
+        found.add(Reason.MAP_PICK)
+    else:
+        found.add(Reason.TYPED)
+    if measured.previous is not None and (
+        measured.previous.speed_kmh > policy.checkin_speed_limit_kmh
+    ):
+        found.add(Reason.TOO_FAST)
+    if measured.shared_device:
+        found.add(Reason.SHARED_DEVICE)
+    return [r for r in REASON_ORDER if r in found]
+
+
+def judge(measured: Measured, policy: DistrictPolicy) -> Judgement:
+    """Clean, flagged or refused, with the reasons, by the district's rules."""
+    found = reasons(measured, policy)
+    refusing = [r for r in found if rule_for(r, policy) == CheckInRule.REFUSE]
+    if refusing:
+        return Judgement(Verdict.REFUSED, found, refusing[0])
+    if found:
+        return Judgement(Verdict.FLAGGED, found)
+    return Judgement(Verdict.CLEAN, [])
+
+
+def skew_seconds(device_time: datetime | None, now: datetime) -> float | None:
+    """The device's time of the fix minus the server's, in seconds (positive: ahead)."""
+    if device_time is None:
+        return None
+    return round((device_time - now).total_seconds(), 1)
+
+
+def implied_speed_kmh(distance_m: float, accuracies_m: float, seconds: float) -> float:
+    """The slowest speed that covers the distance in the time, each position granted its
+    accuracy (so a coarse fix never makes someone look fast); a second at least."""
+    metres = max(distance_m - accuracies_m, 0.0)
+    return round(metres / max(seconds, 1.0) * 3.6, 1)
+
+
+def previous_position(
+    actor: Person, position: tuple[float, float], accuracy_m: float | None, now: datetime
+) -> Previous | None:
+    """The person's latest position from a device in the trail (any case) up to `now`, with
+    the speed needed to come from there."""
+    recent = (
+        Event.objects.filter(
+            actor=actor,
+            kind__in=POSITIONED_KINDS,
+            lon__isnull=False,
+            lat__isnull=False,
+            at__lte=now,
+        )
+        .order_by("-at", "-id")
+        .values("at", "lon", "lat", "data")[:_RECENT]
+    )
+    for event in recent:
+        data: dict[str, Any] = event["data"] or {}
+        earlier = (event["lon"] or 0.0, event["lat"] or 0.0)
+        if data.get("source", PositionSource.DEVICE) != PositionSource.DEVICE:
+            continue
+        distance = geo.distance_m(earlier, position)
+        earlier_accuracy = data.get("accuracy_m")
+        granted = (accuracy_m or 0.0) + (
+            float(earlier_accuracy) if isinstance(earlier_accuracy, int | float) else 0.0
+        )
+        seconds = (now - event["at"]).total_seconds()
+        return Previous(
+            at=event["at"],
+            distance_m=round(distance, 1),
+            speed_kmh=implied_speed_kmh(distance, granted, seconds),
+        )
+    return None
+
+
+def device_used_elsewhere(
+    device_id: str, summons: Summons, now: datetime, policy: DistrictPolicy
+) -> bool:
+    """Whether the device checked in (or tried to) for another department within the
+    district's window."""
+    hours = policy.checkin_device_window_hours
+    if not device_id or not hours:
+        return False
+    return (
+        Event.objects.filter(
+            kind__in=CHECK_IN_KINDS,
+            at__gte=now - timedelta(hours=hours),
+            at__lte=now,
+            data__device_id=device_id,
+        )
+        .exclude(summons__department_id=summons.department_id)
+        .exists()
+    )
+
+
+class ReasonList:
+    """Reason codes as words joined in the language active when shown (notifications are
+    written in the deployment's language)."""
+
+    def __init__(self, codes: list[str]) -> None:
+        self.codes = codes
+
+    def __str__(self) -> str:
+        return str(_("; ")).join(reason_label(code) for code in self.codes)
+
+
+def reason_label(code: str) -> str:
+    return str(Reason(code).label) if code in Reason.values else code
