@@ -19,6 +19,7 @@ from django.utils.html import json_script
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases.models import Case
 from whistle.web import basemap, chrome
 from whistle.web.badges import tone_of
 from whistle.web.forms import counted_length
@@ -102,6 +103,32 @@ def countdown(
     }
 
 
+def map_legend(layers: list[str], township: str) -> list[dict[str, Any]]:
+    """What each line and colour of the map means, for the layers drawn: open cases by the
+    tone of their status (the statuses of each tone named), lanes, boundaries. map.js
+    paints each swatch with the colour it draws (`data-legend`)."""
+    entries: list[dict[str, Any]] = []
+    if "cases" in layers:
+        tones: dict[str, list[str]] = {}
+        for status in Case.OPEN_STATUSES:
+            tones.setdefault(tone_of(status), []).append(str(Case.Status(status).label))
+        entries += [
+            {"legend": "case", "value": tone, "label": "、".join(labels)}
+            for tone, labels in tones.items()
+        ]
+    if "lanes" in layers:
+        entries.append({"legend": "lane", "value": "lane", "label": _("lane (centre line)")})
+    if "jurisdictions" in layers:
+        levels = ("township", "community") if township else ("district", "township")
+        words = {
+            "district": _("district boundary"),
+            "township": _("township boundary"),
+            "community": _("community boundary"),
+        }
+        entries += [{"legend": "level", "value": level, "label": words[level]} for level in levels]
+    return entries
+
+
 @register.inclusion_tag("web/components/map.html")
 def map_component(
     layers: str = "jurisdictions lanes cases",
@@ -110,10 +137,12 @@ def map_component(
     height: str = "",
     dom_id: str = "map",
     refresh: int = 0,
+    legend: bool = True,
 ) -> dict[str, Any]:
     """A Leaflet map of the signed-in person's area; see static/whistle/map.js.
 
-    ``refresh`` (seconds) reloads the case points that often while the page is visible.
+    ``refresh`` (seconds) reloads the case points that often while the page is visible;
+    ``legend`` says under the map what each colour and line means.
     """
     sources = []
     for name in layers.split():
@@ -129,6 +158,7 @@ def map_component(
         "config": config,
         "config_id": f"{dom_id}-config",
         "height": height,
+        "legend": map_legend(layers.split(), township) if legend else [],
     }
 
 
