@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# The secret key only: debug mode stays off unless a developer turns it on (see .env.example).
 .env:
 	@echo "writing .env for local development (see .env.example for every setting)"
-	@printf 'WHISTLE_DEBUG=1\nWHISTLE_SECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" > .env
+	@printf '# WHISTLE_DEBUG=1 turns debug mode on: technical error pages, for development only.\nWHISTLE_SECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" > .env
 
 messages: $(STAMP) .env ## compile the translation files
 	@command -v msgfmt >/dev/null || { echo "msgfmt not found: install GNU gettext (apt-get install gettext)"; exit 1; }
@@ -36,7 +37,20 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(STAMP) .env messages $(NODE_STAMP) ## create the virtual environment and install everything
 
-run: setup ## set up, load the demo city if the database is empty, serve on 127.0.0.1:8000
+# The hashed, compressed copies WhiteNoise serves when debug mode is off; collected again only
+# when a static file, a front-end package or an installed package changed.
+STATIC_MANIFEST := var/static/staticfiles.json
+$(STATIC_MANIFEST): $(STAMP) .env $(NODE_STAMP) $(shell find static -type f)
+	@echo "collecting static files into var/static (slow the first time)"
+	@WHISTLE_DEBUG=0 $(BIN)/whistle collectstatic --noinput -v 0
+	@touch $(STATIC_MANIFEST)
+
+# `make run` is what a district tries first, so it runs as a deployment does: debug mode
+# off whatever .env says (`make run WHISTLE_DEBUG=1` turns it on), static files collected and
+# served by WhiteNoise, links in messages pointing at the address served.
+run: export WHISTLE_DEBUG ?= 0
+run: export WHISTLE_SITE_URL ?= http://$(HOST):$(PORT)
+run: setup $(STATIC_MANIFEST) ## set up, load the demo city if the database is empty, serve on 127.0.0.1:8000 (HOST, PORT)
 	@mkdir -p var
 	$(BIN)/whistle migrate --noinput -v 0
 	$(BIN)/whistle createcachetable -v 0

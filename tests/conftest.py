@@ -10,6 +10,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import connection
+from django.test.utils import override_settings
 from django.utils import translation
 
 from whistle.organisation.models import (
@@ -52,6 +53,16 @@ def _default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_where_they_lie():
+    """Pages link static files by their plain names, found in static/ and node_modules/ as
+    in debug mode: the hashed copies `whistle collectstatic` writes for `make run` may be
+    missing or stale while the tests run."""
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain}):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -39,9 +39,11 @@ from tests.conftest import make_person
 from tests.fixtures_measures import Tale, bj, categories
 from whistle.assessment.chiefs import (
     chief_scores,
+    chiefs_and_stewards,
     patrol_requirements,
     required_patrols,
     steward_contributions,
+    township_summaries,
 )
 from whistle.assessment.models import PatrolRequirement
 from whistle.assessment.periods import Period
@@ -341,6 +343,59 @@ def test_the_chiefs_assessment_takes_a_few_queries_whatever_the_number_of_chiefs
         make_person(f"chief-{n}", Role.LANE_CHIEF, lane=chiefs.xizhaosi)
     with django_assert_max_num_queries(8):
         assert len(chief_scores(chiefs.district, "2026-08", now=NOW)) == 7
+
+
+def test_each_township_sums_its_chiefs_and_stewards(chiefs):
+    rows = township_summaries(chiefs.district, "2026-08", now=NOW)
+    assert [r.township for r in rows] == [chiefs.dongsi, chiefs.longtan]
+    dongsi, longtan = rows
+    # 李巷长 covers 夕照寺中街 but not 人民市场东巷: not every lane.
+    assert (longtan.chiefs.people, longtan.chiefs_covering, longtan.coverage_rate) == (1, 0, 0)
+    c = longtan.chiefs
+    assert (c.patrols, c.distance_km, c.reported, c.confirmed) == (9, D("1.82"), 5, 3)
+    assert (c.found, c.solved_on_spot, c.whistled, c.closed) == (7, 2, 1, 2)
+    w = longtan.stewards
+    assert (w.people, w.patrols, w.distance_km, w.reported, w.confirmed) == (2, 4, D("0.75"), 5, 3)
+    assert (dongsi.chiefs.people, dongsi.chiefs_covering, dongsi.coverage_rate) == (1, 1, 100)
+    assert (dongsi.chiefs.patrols, dongsi.chiefs.distance_km) == (2, D("0.75"))
+    assert (dongsi.stewards.people, dongsi.stewards.patrols, dongsi.stewards.reported) == (1, 5, 0)
+
+
+def test_a_townships_summary_adds_up_the_rows_of_its_drill_down(chiefs):
+    chiefs.wang.roles.create(role=Role.LANE_CHIEF, lane=chiefs.dongsi_lane)
+    for row in township_summaries(chiefs.district, "2026-08", now=NOW):
+        people, stewards = chiefs_and_stewards(
+            chiefs.district, "2026-08", township=row.township, now=NOW
+        )
+        assert row.chiefs.people == len(people)
+        assert row.chiefs_covering == sum(1 for p in people if p.lanes_covered == len(p.lanes))
+        for name in ("patrols", "distance_km", "found", "solved_on_spot", "whistled"):
+            assert getattr(row.chiefs, name) == sum(getattr(p.activity, name) for p in people)
+        assert row.stewards.people == len(stewards)
+        for name in ("patrols", "reported", "confirmed"):
+            assert getattr(row.stewards, name) == sum(getattr(s.activity, name) for s in stewards)
+
+
+def test_chiefs_and_stewards_together_are_the_two_lists_apart(chiefs):
+    together = chiefs_and_stewards(chiefs.district, "2026-08", township=chiefs.longtan, now=NOW)
+    apart = (
+        chief_scores(chiefs.district, "2026-08", township=chiefs.longtan, now=NOW),
+        steward_contributions(chiefs.district, "2026-08", township=chiefs.longtan),
+    )
+    assert together == apart
+
+
+def test_the_township_summaries_take_a_few_queries_whatever_the_number_of_people(
+    chiefs, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(7):
+        township_summaries(chiefs.district, "2026-08", now=NOW)
+    for n in range(10):
+        make_person(f"chief-{n}", Role.LANE_CHIEF, lane=chiefs.xizhaosi)
+        make_person(f"steward-{n}", Role.STEWARD, lane=chiefs.dongsi_lane)
+    with django_assert_max_num_queries(7):
+        rows = township_summaries(chiefs.district, "2026-08", now=NOW)
+    assert [(r.chiefs.people, r.stewards.people) for r in rows] == [(1, 11), (11, 2)]
 
 
 def test_a_period_that_cannot_be_read_or_a_role_that_is_no_chief_is_refused(chiefs):

@@ -100,9 +100,38 @@ def test_recompute_scores_check_names_a_tampered_record_and_fails(scored_july):
     err = io.StringIO()
     with pytest.raises(CommandError, match="1 stored values disagree"):
         call_command("recompute_scores", "--check", stdout=io.StringIO(), stderr=err)
-    assert f"record of summons {summons.pk}: came_score is Decimal('100.00')" in err.getvalue()
+    assert (
+        f"assessment record of summons {summons.pk}: score: came is 100.00, should be "
+        in err.getvalue()
+    )
     run("recompute_scores")
     assert "agrees" in run("recompute_scores", "--check")
+
+
+@pytest.mark.django_db
+def test_recompute_scores_check_names_each_difference_in_chinese_words(scored_july):
+    from tests.test_no_english import english_words
+    from whistle.assessment.models import ScoreCell
+
+    m = scored_july
+    summons = m.summonses["c7_urban"]
+    SummonsAssessment.objects.filter(summons=summons).update(came="no_show", total=None)
+    cell = ScoreCell.objects.filter(department__code="dc-cgw").order_by("township__code").first()
+    assert cell is not None
+    ScoreCell.objects.filter(pk=cell.pk).update(records=99)
+    err = io.StringIO()
+    with translation.override("zh-hans"), pytest.raises(CommandError, match="处已存数据"):
+        call_command("recompute_scores", "--check", stdout=io.StringIO(), stderr=err)
+    lines = err.getvalue().splitlines()
+    subject = f"报到任务 {summons.pk} 的考核记录"
+    assert f"{subject}：来没来为 未报到，应为 迟到" in lines  # c7: 城管 came late
+    assert f"{subject}：总分为 —，应为 86.80" in lines
+    township = cell.township.name
+    assert (
+        f"东城区城管执法局在{township} 2026-07 的得分汇总：记录数为 99，应为 {cell.records}"
+        in lines
+    )
+    assert english_words(err.getvalue()) == set()
 
 
 @pytest.mark.django_db

@@ -423,15 +423,35 @@ def test_district_level_logins_may_open_the_admin_and_admin_is_a_superuser(city)
     assert not assessor.has_perm("policies.change_category")
 
 
-def test_the_demo_logins_command_prints_the_table_and_where_to_sign_in(city):
+def demo_logins(language: str = "en") -> list[str]:
     out = StringIO()
-    with translation.override("en"):
+    with translation.override(language):
         call_command("demo_logins", stdout=out)
-    text = out.getvalue()
+    return out.getvalue().splitlines()
+
+
+def test_the_demo_logins_command_prints_the_table_and_where_to_sign_in(city, settings):
+    settings.SITE_URL = "http://127.0.0.1:8101"
+    lines = demo_logins()
+    assert lines[0] == "Demo logins:"
+    text = "\n".join(lines)
     for login in DEMO_LOGINS:
         assert login.username in text
     assert "lane chief" in text and "龙潭街道 · 人民市场东巷" in text
-    assert "http://127.0.0.1:8000/" in text.splitlines()[-1]
+    assert lines[-1] == "Sign in at http://127.0.0.1:8101/"
+
+
+def test_right_after_seeding_the_demo_logins_heading_says_they_are_ready_in_chinese(city):
+    assert demo_logins("zh-hans")[0] == "演示账号："
+
+
+def test_the_demo_logins_heading_names_the_logins_that_cannot_sign_in_here(city):
+    Person.objects.filter(username="resident").update(is_active=False)
+    Person.objects.filter(username="lane-chief").update(username="liu-yueming")
+    assert demo_logins()[0] == (
+        "Demo logins (missing or deactivated here: lane-chief, resident; "
+        "whistle seed-demo creates them again):"
+    )
 
 
 def test_the_demo_logins_command_can_print_a_markdown_table_for_the_readme():
@@ -471,10 +491,18 @@ def test_the_same_seed_draws_the_same_city_and_another_seed_another(city):
     assert fingerprint() == city.fingerprint
 
 
-def test_if_empty_leaves_an_existing_district_alone(city):
+def test_if_empty_on_the_demo_city_says_it_is_already_loaded(city):
+    output = seed_demo("--if-empty")
+    assert output.strip() == "The demo city is already loaded: nothing was changed."
+    assert fingerprint() == city.fingerprint
+
+
+def test_if_empty_leaves_another_district_alone_and_says_the_demo_was_not_loaded(city):
+    for login in DEMO_LOGINS:
+        Person.objects.filter(username=login.username).update(username=f"real-{login.username}")
     output = seed_demo("--if-empty")
     assert output.strip() == "A district already exists: the demo city was not loaded."
-    assert fingerprint() == city.fingerprint
+    assert not Person.objects.filter(username="steward").exists()
 
 
 def test_a_password_changed_by_hand_survives_a_rerun_unless_reset_is_asked(city, settings):

@@ -244,9 +244,12 @@ def test_a_viewer_sees_only_the_buttons_of_their_role(client, whistle_city):
     assert 'name="op" value="mark_handled"' not in html
     client.force_login(city.dispatcher)
     html = html_of(client.get(case_url(case)))
-    assert 'name="op" value="mark_handled"' in html
     assert f'id="op-release-{police}"' in html
     assert 'name="op" value="acknowledge"' not in html
+    # Nobody has come yet: the township cannot mark the case resolved, and is told why.
+    assert 'name="op" value="mark_handled"' not in html
+    assert f'id="op-mark_handled-{case.reference}"' in html
+    assert "东城区城管执法局、龙潭派出所" in html
 
 
 # The township's buttons ---------------------------------------------------------------------

@@ -3,6 +3,7 @@ answering supervision notices, past summonses; who may open it; query counts."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -83,7 +84,7 @@ def test_an_overdue_summons_is_marked(client, whistle_city, _clock):
     _clock.move_to(NOW + timedelta(minutes=11))
     client.force_login(city.urban_officer)
     html = html_of(client.get(DESK))
-    assert 'class="card summons-card is-overdue"' in html
+    assert re.search(r'class="card summons-card[^"]* is-overdue', html)
     assert "已超时" in html
 
 
@@ -211,3 +212,140 @@ def test_a_department_head_of_two_departments_sees_both(client, whistle_city):
     client.force_login(both)
     html = html_of(client.get(DESK))
     assert html.count('class="card summons-card') == 2
+
+
+# On a phone: new summonses first, impossible to miss -------------------------------------------
+
+
+def _incoming(html: str) -> str:
+    return html[html.index('id="incoming"') : html.index('id="notices"')]
+
+
+def _title(html: str) -> str:
+    return html[html.index("<title>") + 7 : html.index("</title>")]
+
+
+def test_running_countdowns_come_first_then_overdue_then_the_rest(client, whistle_city, _clock):
+    city = whistle_city
+    _clock.move_to(NOW - timedelta(minutes=30))
+    late, _whistle, _summonses = whistled_case(city, departments=[city.urban])
+    _clock.move_to(NOW)
+    waiting, _whistle, on_site = whistled_case(city, departments=[city.urban])
+    summons = on_site[city.urban.pk]
+    actions.acknowledge(city.urban_officer, summons)
+    actions.check_in(city.urban_officer, summons, **device_fix())
+    actions.report_result(city.urban_officer, summons, result="已劝离")
+    routine = filed_case(city)
+    actions.dispatch_case(city.dispatcher, routine, department=city.urban)
+    fresh, _whistle, _summonses = whistled_case(city, departments=[city.urban])
+    _clock.move_to(NOW + timedelta(minutes=1))
+    client.force_login(city.urban_officer)
+    html = _incoming(html_of(client.get(DESK)))
+    order = [html.index(c.reference) for c in (fresh, routine, late, waiting)]
+    assert order == sorted(order)
+    running = html.index("截止时间未到")
+    overdue = html.index("已超时 <span")
+    rest = html.index("等待街乡或签退")
+    assert running < order[0] and order[1] < overdue < order[2] < rest < order[3]
+
+
+def test_the_title_counts_the_summonses_waiting_for_the_department(client, whistle_city):
+    city = whistle_city
+    client.force_login(city.urban_officer)
+    assert _title(html_of(client.get(DESK))) == "本部门的召集"
+    whistled_case(city)
+    routine = filed_case(city)
+    actions.dispatch_case(city.dispatcher, routine, department=city.urban)
+    # Declined: the township has the next move, not the department.
+    _case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+    actions.decline(city.urban_officer, summonses[city.urban.pk], reason="非本部门职责")
+    assert _title(html_of(client.get(DESK))) == "(2) 本部门的召集"
+
+
+def test_the_check_out_shows_on_the_desk_once_the_department_is_let_go(client, whistle_city):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city)
+    summons = summonses[city.urban.pk]
+    actions.acknowledge(city.urban_officer, summons)
+    actions.check_in(city.urban_officer, summons, **device_fix())
+    client.force_login(city.urban_officer)
+    card = _incoming(html_of(client.get(DESK)))
+    # On site and not let go: no check-out on the list (事不完、人不撤).
+    assert 'value="check_out"' not in card
+    actions.release(city.dispatcher, summons, note="游商已离开")
+    html = html_of(client.get(DESK))
+    card = _incoming(html)
+    card = card[card.index(f'id="summons-{summons.uuid.hex}"') :]
+    card = card[: card.index("</article>")]
+    # A button in plain sight, not folded away.
+    assert f'id="op-check_out-{summons.uuid.hex}"' in card
+    assert "<details" not in card
+    assert 'action="/department/#op-check_out-' in html
+    assert _title(html) == "(1) 本部门的召集"
+    response = post_op(client, DESK, "check_out", summons)
+    assert response.status_code == 302
+    assert Summons.objects.get(pk=summons.pk).status == S.LEFT
+    assert case.reference not in _incoming(html_of(client.get(DESK)))
+
+
+def _version(html: str) -> str:
+    found = re.search(r'hx-get="/department/live/\?v=([0-9a-f]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_list_is_sent_again_only_when_it_changed(client, whistle_city, _clock):
+    city = whistle_city
+    whistled_case(city)
+    client.force_login(city.urban_officer)
+    version = _version(html_of(client.get(DESK)))
+    unchanged = client.get(f"{DESK}live/?v={version}")
+    assert unchanged.status_code == 204
+    assert unchanged["Cache-Control"] == "private, no-store"
+    _clock.move_to(NOW + timedelta(minutes=2))
+    case, _whistle, _summonses = whistled_case(city, kind="emergency")
+    changed = client.get(f"{DESK}live/?v={version}")
+    assert changed.status_code == 200
+    part = changed.content.decode()
+    assert part.startswith('<section id="incoming"') or part.lstrip().startswith("<section")
+    assert case.reference in part and 'data-to-act="2"' in part
+    assert _version(part) != version
+    # Its forms post to the desk, not to the address it was polled from.
+    assert 'action="/department/#op-acknowledge-' in part
+    assert "/department/live/#" not in part
+
+
+def test_the_list_passing_a_deadline_is_sent_again(client, whistle_city, _clock):
+    city = whistle_city
+    whistled_case(city)
+    client.force_login(city.urban_officer)
+    version = _version(html_of(client.get(DESK)))
+    _clock.move_to(NOW + timedelta(minutes=11))
+    response = client.get(f"{DESK}live/?v={version}")
+    assert response.status_code == 200
+    assert "已超时 <span" in response.content.decode()
+
+
+def test_a_signed_out_desk_stops_polling(client, whistle_city):
+    assert client.get(f"{DESK}live/").status_code == 286
+
+
+def test_the_polled_list_is_for_department_staff_only(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    assert client.get(f"{DESK}live/").status_code == 403
+
+
+def test_the_polled_list_runs_a_fixed_number_of_queries(client, whistle_city):
+    city = whistle_city
+    whistled_case(city)
+    client.force_login(city.urban_officer)
+
+    def count():
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(f"{DESK}live/").status_code == 200
+        return len(context.captured_queries)
+
+    few = count()
+    for _n in range(10):
+        whistled_case(city)
+    assert count() == few <= 6

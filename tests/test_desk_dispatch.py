@@ -27,7 +27,8 @@ from whistle.cases import actions
 from whistle.cases.models import Case, Summons, Whistle
 from whistle.cases.suggest import possible_duplicates
 from whistle.desk.boards import duplicates_for
-from whistle.organisation.models import Role
+from whistle.organisation.models import Jurisdiction, Role
+from whistle.policies.models import Category, CategoryKind, MajorClass
 
 NOW = beijing(2026, 3, 10, 10, 0)
 HOME = "/dispatch/"
@@ -414,3 +415,84 @@ def test_a_chiefs_office_clerk_sees_the_lists_without_the_dispatchers_buttons(cl
     html = html_of(client.get(HOME))
     assert case.reference in html
     assert f'id="op-file-{case.reference}"' not in html
+
+
+# The category picker -------------------------------------------------------------------------
+
+
+def _picker(html: str, case) -> str:
+    start = html.index(f'name="file-{case.reference}-category"')
+    return html[start : html.index("</select>", start)]
+
+
+def _options(picker: str) -> list[tuple[str, str, bool]]:
+    """(value, text, selected) of each option that names a category."""
+    return [
+        (value, text.strip(), bool(selected))
+        for value, selected, text in re.findall(
+            r'<option value="(\d+)"( selected)?>([^<]*)</option>', picker
+        )
+    ]
+
+
+def test_the_category_picker_groups_by_major_class_with_each_line_unique(client, whistle_city):
+    city = whistle_city
+    # A component class with the same 2-digit codes as the events' 05: its 0501 is another
+    # problem.
+    buildings = MajorClass.objects.create(
+        district=city.district, kind=CategoryKind.COMPONENT, code="05", name="房屋土地"
+    )
+    shelters = Category.objects.create(major=buildings, code="01", name="人防工事")
+    # Another district with the very same codes.
+    chaoyang = Jurisdiction.objects.create(
+        level="district", code="110105", name="朝阳区", parent=city.city.city
+    )
+    elsewhere = MajorClass.objects.create(
+        district=chaoyang, kind=CategoryKind.EVENT, code="05", name="街面秩序"
+    )
+    Category.objects.create(major=elsewhere, code="01", name="朝阳的无照经营")
+    case = reported_case(city)
+    client.force_login(city.dispatcher)
+    picker = _picker(html_of(client.get(HOME)), case)
+    groups = re.findall(r'<optgroup label="([^"]*)">', picker)
+    # Components before events, each by its code, as the national standard lists them.
+    assert groups == ["部件 05 房屋土地", "事件 01 市容环境", "事件 05 街面秩序"]
+    texts = [text for _value, text, _selected in _options(picker)]
+    assert len(texts) == len(set(texts)) == 3
+    assert "事件 0501 无照经营游商" in texts and "部件 0501 人防工事" in texts
+    assert f'value="{shelters.pk}"' in picker
+    assert "朝阳" not in picker
+
+
+def test_the_category_the_description_suggests_comes_chosen(client, whistle_city):
+    city = whistle_city
+    city.street_vending.keywords = "游商,摆摊"
+    city.street_vending.save(update_fields=["keywords"])
+    city.exposed_garbage.keywords = "垃圾"
+    city.exposed_garbage.save(update_fields=["keywords"])
+    case = reported_case(city, description="人民市场东巷有游商摆摊占道")
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(HOME))
+    chosen = [value for value, _text, selected in _options(_picker(html, case)) if selected]
+    assert chosen == [str(city.street_vending.pk)]
+    assert "根据描述推荐（摆摊、游商）" in html
+
+
+def test_the_category_the_reporter_chose_comes_chosen_over_the_suggestion(client, whistle_city):
+    city = whistle_city
+    city.street_vending.keywords = "游商"
+    city.street_vending.save(update_fields=["keywords"])
+    case = reported_case(city, description="游商留下的垃圾", category=city.exposed_garbage)
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(HOME))
+    chosen = [value for value, _text, selected in _options(_picker(html, case)) if selected]
+    assert chosen == [str(city.exposed_garbage.pk)]
+    assert "根据描述推荐" not in html
+
+
+def test_without_a_suggestion_nothing_comes_chosen(client, whistle_city):
+    city = whistle_city
+    case = reported_case(city, description="这里有个问题")
+    client.force_login(city.dispatcher)
+    picker = _picker(html_of(client.get(HOME)), case)
+    assert not any(selected for _value, _text, selected in _options(picker))

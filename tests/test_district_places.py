@@ -181,7 +181,7 @@ def test_the_chiefs_page_shows_each_chiefs_patrols_against_the_requirement(clien
     )
     actions.file_case(city.dispatcher, case, category=city.street_vending, now=bj(7, 19, 9))
     client.force_login(city.district_office)
-    html = html_of(client.get(CHIEFS, {"period": "2026-07"}))
+    html = html_of(client.get(CHIEFS, {"period": "2026-07", "township": city.longtan.code}))
     assert "巷长：每条街巷每 7 天巡查一次，巡查覆盖街巷 50% 即计入" in html
     row = html[html.index("liu-yueming") :]
     row = row[: row.index("</tr>")]
@@ -195,25 +195,83 @@ def test_the_chiefs_page_shows_each_chiefs_patrols_against_the_requirement(clien
     assert "liang-ping" in stewards
 
 
+def summary_row(html: str, township: str) -> dict[str, str]:
+    table = html[html.index('id="townships"') :]
+    row = table[table.index(f">{township}</a>") :]
+    row = row[: row.index("</tr>")]
+    cells = re.findall(r'data-label="([^"]+)">(?:<strong>)?([^<]*)', row)
+    return {label: value.strip() for label, value in cells}
+
+
+def test_the_whole_district_is_summed_by_township_with_a_link_to_each(client, july):
+    city = july
+    walk_the_lane(city.lane_chief, city.lane, bj(7, 5, 8))
+    client.force_login(city.district_office)
+    html = html_of(client.get(CHIEFS, {"period": "2026-07"}))
+    assert "liu-yueming" not in html  # people only in a township's drill-down
+    longtan = summary_row(html, "龙潭街道")
+    assert longtan["街长、巷长"] == "2"  # liu-yueming and the street chief
+    assert longtan["全部街巷按要求巡查"] == "0 / 2"
+    assert longtan["巡查次数"] == "1"
+    assert longtan["小巷管家"] == "1"
+    dongsi = summary_row(html, "东四街道")
+    assert dongsi["街长、巷长"] == "1" and dongsi["发现问题"] == "3"  # July's three reports
+    assert f'href="?period=2026-07&amp;township={city.longtan.code}">龙潭街道</a>' in html
+
+
 def test_a_township_reads_the_chiefs_of_its_own_lanes(client, july):
     client.force_login(july.township_chief)
     html = html_of(client.get(CHIEFS, {"period": "2026-07"}))
     assert "liu-yueming" in html and "dongsi-reporter" not in html
+    assert 'id="townships"' not in html
     client.force_login(july.district_office)
-    html = html_of(client.get(CHIEFS, {"period": "2026-07"}))
-    assert "dongsi-reporter" in html
+    html = html_of(client.get(CHIEFS, {"period": "2026-07", "township": july.city.dongsi.code}))
+    assert "dongsi-reporter" in html and "liu-yueming" not in html
 
 
+def test_a_townships_chiefs_and_stewards_are_paginated_each_on_its_own(client, july, settings):
+    settings.WHISTLE_PAGE_SIZE = 10
+    for n in range(14):
+        make_person(f"lane-chief-{n:02d}", Role.LANE_CHIEF, lane=july.lane)
+    for n in range(4):
+        make_person(f"steward-{n:02d}", Role.STEWARD, lane=july.lane)
+    client.force_login(july.district_office)
+    query = {"period": "2026-07", "township": july.longtan.code}
+    first = html_of(client.get(CHIEFS, query))
+    chiefs = first[first.index('id="chiefs"') : first.index('id="stewards"')]
+    assert '<span class="count">16</span>' in chiefs  # the lane and street chiefs, the 14
+    assert chiefs.count('<th scope="row"') == 10
+    assert "第 1 页，共 2 页" in chiefs
+    assert (
+        f'href="?period=2026-07&amp;township={july.longtan.code}&amp;page=2" rel="next"' in chiefs
+    )
+    stewards = first[first.index('id="stewards"') :]
+    assert stewards.count('<th scope="row"') == 5 and 'class="pagination"' not in stewards
+    second = html_of(client.get(CHIEFS, {**query, "page": "2"}))
+    chiefs = second[second.index('id="chiefs"') : second.index('id="stewards"')]
+    assert chiefs.count('<th scope="row"') == 6 and "第 2 页，共 2 页" in chiefs
+    assert "steward-03" in second  # the stewards' list keeps its own first page
+    assert html_of(client.get(CHIEFS, {**query, "page": "x"})).count("第 1 页") == 1
+
+
+@pytest.mark.parametrize("township", [False, True], ids=["district", "township"])
 def test_the_chiefs_page_runs_a_fixed_number_of_queries(
-    client, july, django_assert_max_num_queries
+    client, july, django_assert_max_num_queries, township
 ):
+    client.force_login(july.district_office)
+    query = {"period": "2026-07"}
+    if township:
+        query["township"] = july.longtan.code
+    html_of(client.get(CHIEFS, query))  # the session and the reader, once
+    with django_assert_max_num_queries(16) as few:
+        html_of(client.get(CHIEFS, query))
     for n in range(15):
         make_person(f"lane-chief-{n}", Role.LANE_CHIEF, lane=july.lane)
         make_person(f"steward-{n}", Role.STEWARD, lane=july.lane)
-    client.force_login(july.district_office)
-    with django_assert_max_num_queries(20):
-        html = html_of(client.get(CHIEFS, {"period": "2026-07"}))
-    assert html.count("lane-chief-") == 15
+        make_person(f"dongsi-chief-{n}", Role.STREET_CHIEF, lane=july.city.dongsi_lane)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = html_of(client.get(CHIEFS, query))
+    assert html.count("lane-chief-") == (15 if township else 0)
 
 
 def test_the_links_of_the_pages_reach_the_places(client, july):

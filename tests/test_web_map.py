@@ -65,6 +65,18 @@ def test_a_malformed_township_code_is_refused_with_a_reason(client, small_city, 
     assert response.json() == {"error": "A township code has 9 digits."}
 
 
+@pytest.mark.parametrize(
+    "code", ["１１０１０１０１５", "11010101²", "110101015\n", "١١٠١٠١٠١٥"], ids=repr
+)
+def test_a_township_code_in_other_digits_is_refused_as_malformed(
+    client, small_city, dispatcher, code
+):
+    client.force_login(dispatcher)
+    response = client.get("/map/cases.geojson", {"township": code}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert response.json() == {"error": "A township code has 9 digits."}
+
+
 def test_the_map_layers_are_refused_to_someone_signed_out(client, small_city):
     for url in ("/map/lanes.geojson", "/map/jurisdictions.geojson", "/map/cases.geojson"):
         response = client.get(url)

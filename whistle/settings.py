@@ -65,7 +65,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "whistle.web.errors.ErrorPageMiddleware",
 ]
+# A refused form (expired page, cookies blocked) gets the product's error page.
+CSRF_FAILURE_VIEW = "whistle.web.errors.csrf_failure"
 
 ROOT_URLCONF = "whistle.urls"
 WSGI_APPLICATION = "whistle.wsgi.application"

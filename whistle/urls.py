@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from django.utils.translation import gettext_lazy as _
@@ -8,6 +6,8 @@ admin.site.site_header = _("Whistle administration")
 admin.site.site_title = _("Whistle")
 admin.site.index_title = _("Administration")
 
+# Uploaded photos are never served from MEDIA_URL: only the pages' views, which check who
+# may see the case, hand them out.
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
@@ -22,5 +22,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("notifications/", include("whistle.notifications.urls")),
     path("", include("whistle.web.urls")),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler400 = "whistle.web.errors.bad_request"
+handler403 = "whistle.web.errors.permission_denied"
+handler404 = "whistle.web.errors.page_not_found"
+handler500 = "whistle.web.errors.server_error"

@@ -38,6 +38,28 @@
     neutral: "#4f5661",
   };
 
+  var LANE_STYLE = { color: "#b3261e", weight: 5, opacity: 0.9 };
+
+  /* The legend under the map (rendered by the server, words and all) gets the colours the
+     map draws with, from the same constants. */
+  function paintLegend(el) {
+    var figure = el.closest("figure");
+    if (!figure) return;
+    [].forEach.call(figure.querySelectorAll("[data-legend]"), function (swatch) {
+      var kind = swatch.getAttribute("data-legend");
+      var value = swatch.getAttribute("data-value");
+      if (kind === "case") {
+        swatch.style.backgroundColor = TONE_COLOURS[value] || TONE_COLOURS.neutral;
+      } else if (kind === "lane") {
+        swatch.style.borderTopColor = LANE_STYLE.color;
+      } else if (kind === "level") {
+        var style = LEVEL_STYLES[value] || LEVEL_STYLES.community;
+        swatch.style.borderTopColor = style.color;
+        swatch.style.borderTopStyle = style.dashArray ? "dashed" : "solid";
+      }
+    });
+  }
+
   function identity(lon, lat) {
     return [lon, lat];
   }
@@ -60,7 +82,7 @@
       };
     } else if (name === "lanes") {
       options.style = function () {
-        return { color: "#b3261e", weight: 5, opacity: 0.9, className: "whistle-lane" };
+        return Object.assign({ className: "whistle-lane" }, LANE_STYLE);
       };
       options.onEachFeature = function (feature, layer) {
         var p = feature.properties;
@@ -239,6 +261,7 @@
     window.requestAnimationFrame(function () {
       map.invalidateSize();
     });
+    paintLegend(el);
     el._whistleMap = handle;
     return handle;
   }

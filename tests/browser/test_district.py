@@ -170,7 +170,11 @@ def test_the_hot_spots_draw_the_cases_on_the_map_and_list_the_candidates(
     assert "人民市场东巷" in spot.inner_text() and "4 件" in spot.inner_text()
     shots(page, "1-hot-spots", full_page=True)
 
+    # The chiefs and stewards: the district by township, then one township's people.
     page.goto("/district/chiefs/")
+    assert "龙潭街道" in page.locator("#townships").inner_text()
+    shots(page, "2-chiefs-by-township", full_page=True)
+    page.click("#townships a:has-text('龙潭街道')")
     assert "liu-yueming" in page.locator("#chiefs").inner_text()
     assert "liang-ping" in page.locator("#stewards").inner_text()
-    shots(page, "2-chiefs", full_page=True)
+    shots(page, "3-chiefs-of-a-township", full_page=True)

@@ -171,14 +171,54 @@ def chief_scores(
     (2026, 2026-Q3, 2026-07). Ordered by township code, street chiefs first, then name.
     `now` decides how much of a running period has elapsed (default: the clock)."""
     period = Period.parse(period_key)
-    now = now or timezone.now()
     roles = (role,) if role else CHIEF_ROLES
     if any(r not in CHIEF_ROLES for r in roles):
         raise ValueError(f"not a chief role: {role}")
+    activities = _activities(district, period, roles)
+    return _chief_scores(district, period, roles, township, now or timezone.now(), activities)
+
+
+def steward_contributions(
+    district: Jurisdiction,
+    period_key: str,
+    *,
+    township: Jurisdiction | None = None,
+) -> list[StewardContribution]:
+    """Every alley steward of the district (or of one township) with their patrols, reports
+    and confirmed problems in the period, most confirmed problems first (then most patrols,
+    then most reports, then name)."""
+    period = Period.parse(period_key)
+    activities = _activities(district, period, (Role.STEWARD,))
+    return _steward_contributions(district, township, activities)
+
+
+def chiefs_and_stewards(
+    district: Jurisdiction,
+    period_key: str,
+    *,
+    township: Jurisdiction | None = None,
+    now: datetime | None = None,
+) -> tuple[list[ChiefScore], list[StewardContribution]]:
+    """`chief_scores` and `steward_contributions` together, reading what people did once."""
+    period = Period.parse(period_key)
+    activities = _activities(district, period, (*CHIEF_ROLES, Role.STEWARD))
+    chiefs = _chief_scores(
+        district, period, CHIEF_ROLES, township, now or timezone.now(), activities
+    )
+    return chiefs, _steward_contributions(district, township, activities)
+
+
+def _chief_scores(
+    district: Jurisdiction,
+    period: Period,
+    roles: tuple[str, ...],
+    township: Jurisdiction | None,
+    now: datetime,
+    activities: dict[PersonRole, Activity],
+) -> list[ChiefScore]:
     requirements = patrol_requirements(district)
     assignments = _assignments(district, roles, township)
     lane_patrols = _lane_patrols(district, period, roles, requirements)
-    activities = _activities(district, period, roles)
     required = {r: required_patrols(requirements[r], period, now) for r in roles}
 
     lanes: dict[PersonRole, list[LanePatrols]] = defaultdict(list)
@@ -211,21 +251,14 @@ def chief_scores(
     return scores
 
 
-def steward_contributions(
+def _steward_contributions(
     district: Jurisdiction,
-    period_key: str,
-    *,
-    township: Jurisdiction | None = None,
+    township: Jurisdiction | None,
+    activities: dict[PersonRole, Activity],
 ) -> list[StewardContribution]:
-    """Every alley steward of the district (or of one township) with their patrols, reports
-    and confirmed problems in the period, most confirmed problems first (then most patrols,
-    then most reports, then name)."""
-    period = Period.parse(period_key)
-    roles = (Role.STEWARD,)
-    activities = _activities(district, period, roles)
     lanes: dict[int, list[Lane]] = defaultdict(list)
     people: dict[int, Person] = {}
-    for assignment in _assignments(district, roles, township):
+    for assignment in _assignments(district, (Role.STEWARD,), township):
         assert assignment.lane is not None
         people[assignment.person_id] = assignment.person
         lanes[assignment.person_id].append(assignment.lane)
@@ -250,6 +283,106 @@ def steward_contributions(
     return records
 
 
+@dataclass(frozen=True)
+class Totals:
+    """What a group of people did in a period, added up (the means are not additive)."""
+
+    people: int
+    patrols: int = 0
+    distance_km: Decimal = Decimal("0.00")
+    reported: int = 0
+    confirmed: int = 0
+    found: int = 0
+    solved_on_spot: int = 0
+    whistled: int = 0
+    closed: int = 0
+
+    def plus(self, activity: Activity) -> Totals:
+        return Totals(
+            people=self.people,
+            patrols=self.patrols + activity.patrols,
+            distance_km=self.distance_km + activity.distance_km,
+            reported=self.reported + activity.reported,
+            confirmed=self.confirmed + activity.confirmed,
+            found=self.found + activity.found,
+            solved_on_spot=self.solved_on_spot + activity.solved_on_spot,
+            whistled=self.whistled + activity.whistled,
+            closed=self.closed + activity.closed,
+        )
+
+
+@dataclass(frozen=True)
+class TownshipChiefs:
+    """One township's street and lane chiefs and alley stewards in a period, summed: the
+    rows `chief_scores` and `steward_contributions` list for that township."""
+
+    township: Jurisdiction
+    chiefs: Totals
+    # Chiefs who patrolled every one of their lanes in the township as often as required.
+    chiefs_covering: int
+    stewards: Totals
+
+    @property
+    def coverage_rate(self) -> Decimal | None:
+        """Chiefs patrolling every lane as required ÷ chiefs, in percent."""
+        return rate(self.chiefs_covering, self.chiefs.people)
+
+
+def township_summaries(
+    district: Jurisdiction, period_key: str, *, now: datetime | None = None
+) -> list[TownshipChiefs]:
+    """Every township of the district, in code order, with its chiefs' and stewards' figures
+    of the period summed. The same figures as `chief_scores` and `steward_contributions` of
+    each township, from grouped queries and plain values: no person is loaded."""
+    period = Period.parse(period_key)
+    now = now or timezone.now()
+    requirements = patrol_requirements(district)
+    required: dict[str, int] = {
+        r: required_patrols(requirements[r], period, now) for r in CHIEF_ROLES
+    }
+    lane_patrols = _lane_patrols(district, period, CHIEF_ROLES, requirements)
+    activities = _activities(district, period, (*CHIEF_ROLES, Role.STEWARD))
+
+    # township → (person, role) → whether each of their lanes there was covered
+    chief_lanes: dict[int, dict[PersonRole, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    stewards: dict[int, set[int]] = defaultdict(set)
+    for person_id, role, lane_id, township_id in (
+        RoleAssignment.objects.filter(
+            role__in=(*CHIEF_ROLES, Role.STEWARD), lane__township__parent=district
+        )
+        .values_list("person_id", "role", "lane_id", "lane__township_id")
+        .order_by()
+    ):
+        if role == Role.STEWARD:
+            stewards[township_id].add(person_id)
+            continue
+        counted = lane_patrols.get((person_id, role, lane_id), (0, 0, 0.0))[1]
+        chief_lanes[township_id][(person_id, role)].append(counted >= required[role])
+
+    summaries = []
+    for township in (
+        Jurisdiction.objects.filter(parent=district, level=Jurisdiction.Level.TOWNSHIP)
+        .defer("boundary")
+        .order_by("code")
+    ):
+        chiefs = chief_lanes.get(township.pk, {})
+        chief_totals = Totals(people=len(chiefs))
+        for key in chiefs:
+            chief_totals = chief_totals.plus(activities.get(key, EMPTY))
+        steward_totals = Totals(people=len(stewards.get(township.pk, ())))
+        for person_id in stewards.get(township.pk, ()):
+            steward_totals = steward_totals.plus(activities.get((person_id, Role.STEWARD), EMPTY))
+        summaries.append(
+            TownshipChiefs(
+                township=township,
+                chiefs=chief_totals,
+                chiefs_covering=sum(1 for lanes in chiefs.values() if all(lanes)),
+                stewards=steward_totals,
+            )
+        )
+    return summaries
+
+
 # Queries ----------------------------------------------------------------------------------
 
 
@@ -259,6 +392,10 @@ def _assignments(
     assignments = RoleAssignment.objects.filter(
         role__in=roles, lane__township__parent=district
     ).select_related("person", "lane__township")
+    # The shapes are large and unused here.
+    assignments = assignments.defer(
+        "lane__centre_line", "lane__checklist", "lane__township__boundary"
+    )
     if township is not None:
         assignments = assignments.filter(lane__township=township)
     return assignments.order_by("person_id", "role", "lane__name", "lane_id")

@@ -19,9 +19,11 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models, transaction
 from django.db.models import Max, Min, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from whistle.assessment.models import (
     ClosedPeriod,
@@ -46,6 +48,7 @@ from whistle.assessment.scoring import (
 )
 from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
+from whistle.organisation.models import Department, Jurisdiction
 
 CHUNK = 500
 # Events whose ids lie this far below the last one read are read again by the incremental
@@ -850,10 +853,11 @@ def _rewrite_cells(cells: dict[CellKey, CellTotals], frozen: FrozenMonths) -> No
 
 def check_all() -> list[str]:
     """Recompute every record, cell and score in memory and describe each stored row that
-    disagrees. Frozen periods are left out: they keep what they were scored with."""
+    disagrees, in words of the active language. Frozen periods are left out: they keep what
+    they were scored with."""
     book = SchemeBook()
     frozen = FrozenMonths()
-    differences: list[str] = []
+    found: list[Difference] = []
     cells: dict[CellKey, CellTotals] = {}
     for chunk in _case_chunks():
         fresh = compute_records(chunk, book)
@@ -866,36 +870,34 @@ def check_all() -> list[str]:
                 continue
             if new is not None:
                 add_to_cells(cells, new)
+            subject = ("record", summons_id)
             if record is None:
-                differences.append(f"record of summons {summons_id}: missing")
+                found.append(Difference(subject))
                 continue
             if new is None:
-                differences.append(f"record of summons {summons_id}: should not exist")
+                found.append(Difference(subject, stored=True))
                 continue
             old = record_values(record)
             for name in RECORD_FIELDS:
                 if old[name] != new[name]:
-                    differences.append(
-                        f"record of summons {summons_id}: {name} is {old[name]!r}, "
-                        f"should be {new[name]!r}"
-                    )
+                    found.append(Difference(subject, True, name, old[name], new[name]))
     stored_cells = {
         (c.department_id, c.township_id, c.month): c
         for c in ScoreCell.objects.all()
         if not frozen(c.district_id, c.month)
     }
     for key in sorted(set(cells) | set(stored_cells)):
-        label = f"cell department {key[0]} township {key[1]} month {key[2]:%Y-%m}"
+        cell = ("cell", *key)
         mine, theirs = cells.get(key), stored_cells.get(key)
         if mine is None:
-            differences.append(f"{label}: should not exist")
+            found.append(Difference(cell, stored=True))
         elif theirs is None:
-            differences.append(f"{label}: missing")
+            found.append(Difference(cell))
         else:
             for name in CELL_SUMS:
                 if Decimal(getattr(theirs, name)) != Decimal(mine.sums[name]):
-                    differences.append(
-                        f"{label}: {name} is {getattr(theirs, name)}, should be {mine.sums[name]}"
+                    found.append(
+                        Difference(cell, True, name, getattr(theirs, name), mine.sums[name])
                     )
 
     all_cells = dict(cells)
@@ -921,18 +923,112 @@ def check_all() -> list[str]:
                 for r in compute_results(district_id, period, book, cells=all_cells)
             }
             for department_id in sorted(set(mine_rows) | set(theirs_by_department)):
-                label = f"score of department {department_id} in {period_key}"
+                scored = ("result", department_id, period_key)
                 mine_row = mine_rows.get(department_id)
                 stored_row = theirs_by_department.get(department_id)
                 if mine_row is None:
-                    differences.append(f"{label}: should not exist")
+                    found.append(Difference(scored, stored=True))
                 elif stored_row is None:
-                    differences.append(f"{label}: missing")
+                    found.append(Difference(scored))
                 else:
                     a, b = stored_result_row(stored_row).comparable(), mine_row.comparable()
                     for name in a:
                         if a[name] != b[name]:
-                            differences.append(
-                                f"{label}: {name} is {a[name]!r}, should be {b[name]!r}"
-                            )
-    return differences
+                            found.append(Difference(scored, True, name, a[name], b[name]))
+    return describe_differences(found)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A stored row that disagrees with the trail: missing (not stored), one that should
+    not exist (stored, no field), or a field whose stored value is not the computed one.
+
+    `subject` is ("record", summons id), ("cell", department id, township id, month) or
+    ("result", department id, period key)."""
+
+    subject: tuple[Any, ...]
+    stored: bool = False
+    field: str = ""
+    value: Any = None
+    computed: Any = None
+
+
+_MODEL_OF = {"record": SummonsAssessment, "cell": ScoreCell, "result": DepartmentResult}
+
+
+def describe_differences(found: list[Difference]) -> list[str]:
+    """Each difference as a line a person reads: places by name, fields by their labels,
+    choices by their labels, numbers as numbers."""
+    departments = {
+        d.pk: d.name
+        for d in Department.objects.filter(
+            pk__in={x.subject[1] for x in found if x.subject[0] != "record"}
+        ).only("name")
+    }
+    townships = dict(
+        Jurisdiction.objects.filter(
+            pk__in={x.subject[2] for x in found if x.subject[0] == "cell"}
+        ).values_list("pk", "name")
+    )
+    lines = []
+    for difference in found:
+        kind, *key = difference.subject
+        if kind == "record":
+            subject = _("assessment record of summons %(summons)s") % {"summons": key[0]}
+        elif kind == "cell":
+            subject = _("score cell of %(department)s in %(township)s, %(month)s") % {
+                "department": departments.get(key[0], key[0]),
+                "township": townships.get(key[1], key[1]),
+                "month": f"{key[2]:%Y-%m}",
+            }
+        else:
+            subject = _("score of %(department)s in %(period)s") % {
+                "department": departments.get(key[0], key[0]),
+                "period": key[1],
+            }
+        if not difference.stored:
+            lines.append(_("%(subject)s: missing") % {"subject": subject})
+        elif not difference.field:
+            lines.append(_("%(subject)s: should not exist") % {"subject": subject})
+        else:
+            model = _MODEL_OF[kind]
+            lines.append(
+                _("%(subject)s: %(field)s is %(stored)s, should be %(computed)s")
+                % {
+                    "subject": subject,
+                    "field": _field_label(model, difference.field),
+                    "stored": _shown(model, difference.field, difference.value),
+                    "computed": _shown(model, difference.field, difference.computed),
+                }
+            )
+    return lines
+
+
+def _model_field(model: type[models.Model], name: str) -> Any:
+    try:
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
+def _field_label(model: type[models.Model], name: str) -> str:
+    found = _model_field(model, name)
+    return str(getattr(found, "verbose_name", name)) if found is not None else name
+
+
+def _shown(model: type[models.Model], name: str, value: Any) -> str:
+    """A stored or computed value in words: a choice by its label, not its enum's name."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    choices = dict(getattr(_model_field(model, name), "flatchoices", None) or ())
+    if choices and value in choices:
+        return str(choices[value])
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

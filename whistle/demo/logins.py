@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from whistle.demo.data import places, services
-from whistle.organisation.models import Role, Scope
+from whistle.organisation.models import Person, Role, Scope
 
 DEMO_SLUG = places.township(places.DEMO_TOWNSHIP).slug
 
@@ -143,3 +144,18 @@ def demo_login_rows() -> list[DemoLoginRow]:
             )
         )
     return rows
+
+
+def missing_demo_logins() -> list[str] | None:
+    """Usernames of the demo logins that cannot sign in here (absent or deactivated), in
+    the table's order; None when the database cannot be read (not migrated yet)."""
+    usernames = [login.username for login in DEMO_LOGINS]
+    try:
+        active = set(
+            Person.objects.filter(username__in=usernames, is_active=True).values_list(
+                "username", flat=True
+            )
+        )
+    except DatabaseError:
+        return None
+    return [username for username in usernames if username not in active]

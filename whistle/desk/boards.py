@@ -15,10 +15,18 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from whistle.cases.deadlines import Obligation, obligations
+from whistle.cases.deadlines import obligations
 from whistle.cases.models import Case, Summons, SupervisionNotice, Whistle
 from whistle.cases.rules import district_policy
 from whistle.cases.scoping import visible_cases
+from whistle.cases.worklists import (
+    ON_HAND,
+    Deadline,
+    WorkItem,
+    in_order,
+    on_hand,
+    summons_deadline,
+)
 from whistle.organisation import geo
 from whistle.organisation.models import Jurisdiction
 
@@ -39,29 +47,6 @@ BOARD_ORDER = (
 BOARD_LIMIT = 200
 QUEUE_LIMIT = 50
 PAST_LIMIT = 30
-
-
-def next_obligation(summons: Summons) -> Obligation | None:
-    """The first deadline the summons has not met, while it owes something."""
-    if summons.status not in Summons.OPEN_STATUSES:
-        return None
-    return next((o for o in obligations(summons) if o.met_at is None), None)
-
-
-@dataclass
-class Deadline:
-    """A deadline to show with a countdown: what it is for, when, and whether it passed."""
-
-    kind: str  # acknowledge, arrive, resolve, review, answer
-    due_at: datetime
-    overdue: bool
-
-
-def summons_deadline(summons: Summons, now: datetime) -> Deadline | None:
-    obligation = next_obligation(summons)
-    if obligation is None:
-        return None
-    return Deadline(obligation.name, obligation.due_at, obligation.due_at < now)
 
 
 def case_deadline(case: Case, now: datetime) -> Deadline | None:
@@ -303,47 +288,41 @@ def township_queues(person: Any, township: Jurisdiction, now: datetime) -> Queue
 
 @dataclass
 class DepartmentDesk:
-    open: list[tuple[Summons, Deadline | None]]
-    past: list[Summons]
-    notices: list[SupervisionNotice]
-    answered: list[SupervisionNotice]
+    open: list[WorkItem]
+    past: list[Summons] = field(default_factory=list)
+    notices: list[SupervisionNotice] = field(default_factory=list)
+    answered: list[SupervisionNotice] = field(default_factory=list)
+
+    @property
+    def to_act(self) -> int:
+        """How many summonses wait for the department's next move (the page's title)."""
+        return sum(1 for item in self.open if item.to_act)
 
 
-# Summonses a department still has on its hands: it owes something, or it is on site and
-# has not checked out.
-STILL_ON_HAND = Q(status__in=Summons.OPEN_STATUSES) | Q(
-    status__in=[SS.DONE, SS.RELEASED], arrived_at__isnull=False, left_at__isnull=True
-)
-
-
-def department_desk(department_ids: set[int], now: datetime) -> DepartmentDesk:
-    summonses = Summons.objects.filter(department_id__in=sorted(department_ids)).select_related(
-        "department",
-        "whistle",
-        "case",
-        "case__township",
-        "case__lane",
-        "case__category",
+def department_desk(
+    department_ids: set[int], now: datetime, *, history: bool = True
+) -> DepartmentDesk:
+    """The departments' summonses on hand (`whistle.cases.worklists`); with `history`, also
+    their past summonses and their supervision notices."""
+    desk = DepartmentDesk(open=in_order(on_hand(department_ids), now))
+    if not history:
+        return desk
+    desk.past = list(
+        Summons.objects.filter(department_id__in=sorted(department_ids))
+        .exclude(ON_HAND)
+        .select_related("department", "whistle", "case", "case__township")
+        .order_by("-summoned_at", "-pk")[:PAST_LIMIT]
     )
-    open_rows = list(summonses.filter(STILL_ON_HAND).order_by("summoned_at", "pk"))
-    # The nearest deadline first; those that owe nothing (waiting to check out) last.
-    rows = [(s, summons_deadline(s, now)) for s in open_rows]
-    far = datetime.max.replace(tzinfo=now.tzinfo)
-    rows.sort(key=lambda pair: pair[1].due_at if pair[1] is not None else far)
-    past = list(summonses.exclude(STILL_ON_HAND).order_by("-summoned_at", "-pk")[:PAST_LIMIT])
     notices = SupervisionNotice.objects.filter(
         department_id__in=sorted(department_ids)
     ).select_related("case", "department", "issued_by")
-    return DepartmentDesk(
-        open=rows,
-        past=past,
-        notices=list(notices.filter(answered_at__isnull=True).order_by("due_at", "pk")),
-        answered=list(
-            notices.filter(answered_at__gte=now - timedelta(days=30)).order_by("-answered_at")[
-                :PAST_LIMIT
-            ]
-        ),
+    desk.notices = list(notices.filter(answered_at__isnull=True).order_by("due_at", "pk"))
+    desk.answered = list(
+        notices.filter(answered_at__gte=now - timedelta(days=30)).order_by("-answered_at")[
+            :PAST_LIMIT
+        ]
     )
+    return desk
 
 
 # One summons in detail --------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from whistle.cases.actions import NOTE_MAX, REASON_MAX, RESULT_MAX, check_in_tar
 from whistle.cases.models import Case
 from whistle.cases.proof import PositionSource
 from whistle.cases.rules import district_policy
-from whistle.policies.models import CheckInRule, WhistleKind
+from whistle.cases.suggest import CategorySuggestion, suggest_categories
+from whistle.policies.models import Category, CheckInRule, WhistleKind
 from whistle.web.forms import Textarea
 from whistle.web.photos import PhotosField
 
@@ -64,10 +65,26 @@ class ObjectChoiceField(forms.ChoiceField):
         super().__init__(**kwargs)
         self.set_objects(objects, label_of)
 
-    def set_objects(self, objects: Iterable[Any], label_of: Callable[[Any], str] = str) -> None:
+    def set_objects(
+        self,
+        objects: Iterable[Any],
+        label_of: Callable[[Any], str] = str,
+        group_of: Callable[[Any], str] | None = None,
+    ) -> None:
+        """The objects to choose from, in order; with `group_of`, under a heading
+        (`<optgroup>`) for each run of objects of the same group."""
         self.objects = {str(o.pk): o for o in objects}
-        blank = [("", "———")] if not isinstance(self.widget, forms.RadioSelect) else []
-        self.choices = blank + [(key, label_of(o)) for key, o in self.objects.items()]
+        blank: list[Any] = [("", "———")] if not isinstance(self.widget, forms.RadioSelect) else []
+        if group_of is None:
+            self.choices = blank + [(key, label_of(o)) for key, o in self.objects.items()]
+            return
+        groups: list[tuple[str, list[tuple[str, str]]]] = []
+        for key, o in self.objects.items():
+            group = group_of(o)
+            if not groups or groups[-1][0] != group:
+                groups.append((group, []))
+            groups[-1][1].append((key, label_of(o)))
+        self.choices = blank + groups
 
     def clean(self, value: Any) -> Any:
         key = super().clean(value)
@@ -122,6 +139,17 @@ class ReasonForm(ActionForm):
     reason = reason_field()
 
 
+def category_label(category: Category) -> str:
+    """ "部件 0101 上水井盖": components and events share the 4-digit codes, so the kind
+    makes each line of the list unique."""
+    return f"{category.major.get_kind_display()} {category.full_code} {category.name}"
+
+
+def major_class_label(category: Category) -> str:
+    major = category.major
+    return f"{major.get_kind_display()} {major.code} {major.name}"
+
+
 class FileForm(ActionForm):
     category = ObjectChoiceField(
         label=_("Category"),
@@ -131,10 +159,25 @@ class FileForm(ActionForm):
 
     def setup(self) -> None:
         case: Case = self.target
+        # The case's own district only: the same codes mean other things elsewhere.
         categories = self.choices.categories(case.district_id) if self.choices else []
-        self.objects_field("category").set_objects(categories)
-        if case.category_id and not self.is_bound:
-            self.initial["category"] = str(case.category_id)
+        picker = self.fields["category"]
+        assert isinstance(picker, ObjectChoiceField)
+        picker.set_objects(categories, category_label, group_of=major_class_label)
+        # What the reporter chose, else what the description suggests, comes chosen.
+        self.suggestion: CategorySuggestion | None = None
+        if case.category_id is None:
+            found = suggest_categories(case.description, categories, limit=1)
+            self.suggestion = found[0] if found else None
+        if not self.is_bound:
+            if case.category_id is not None:
+                self.initial["category"] = str(case.category_id)
+            elif self.suggestion is not None:
+                self.initial["category"] = str(self.suggestion.category.pk)
+        if self.suggestion is not None:
+            picker.help_text = _(
+                "Suggested from the description (%(words)s); check before filing."
+            ) % {"words": "、".join(self.suggestion.matched)}
 
 
 class MergeForm(ActionForm):

@@ -1,8 +1,9 @@
 """Every button of the desk pages: which action it calls, for whom it shows, its form.
 
-An `Operation` joins a form to one function of `whistle.cases.actions`. `allowed` decides
-whether to offer it to the viewer (their roles and the state of the target, as the action
-will check them); the action has the last word and its refusal is shown on the form.
+An `Operation` joins a form to one function of `whistle.cases.actions` and names that
+action's rule in `whistle.cases.permissions` (who may, and when). The page offers the
+button when the rule allows it, the action checks the same rule again after locking the
+target and has the last word: its refusal is shown on the form.
 
 Pages build their forms through `OperationForms`, which binds the one form that was posted
 (so that its errors and its values come back where they were) and leaves the others empty.
@@ -22,20 +23,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases import actions
-from whistle.cases.actions.on_site import CASE_RESOLVED
-from whistle.cases.errors import ActionRefused, InvalidInput, RecordedRefusal
+from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused, RecordedRefusal
 from whistle.cases.models import Case, Summons, SupervisionNotice, Whistle
-from whistle.cases.permissions import member_department_ids, partiality
+from whistle.cases.permissions import may, may_leave, refusal_for
 from whistle.cases.suggest import departments_serving, possible_duplicates
 from whistle.desk import forms as desk_forms
-from whistle.desk.viewer import Viewer
-from whistle.organisation.models import Department, Jurisdiction, Role
+from whistle.organisation.models import Department, Jurisdiction
 from whistle.policies.models import Category
-
-CS = Case.Status
-SS = Summons.Status
-IN_PROGRESS = (CS.FILED, CS.DISPATCHED, CS.WHISTLED, CS.BACKLOG)
-SUMMONS_OPEN = (SS.SUMMONED, SS.ACKNOWLEDGED, SS.ON_SITE, SS.DECLINED)
 
 CASE, SUMMONS, NOTICE = "case", "summons", "notice"
 
@@ -87,70 +81,6 @@ def _case_of(target: Any) -> Case:
     return target.case if not isinstance(target, Case) else target
 
 
-# Who may: the scopes of whistle.cases.actions, read from the viewer's roles -----------------
-
-
-def _office(viewer: Viewer, case: Case) -> bool:
-    return viewer.township_office(case.township_id)
-
-
-def _office_or_chiefs_office(viewer: Viewer, case: Case) -> bool:
-    return _office(viewer, case) or viewer.holds_role(Role.CHIEFS_OFFICE, case.township_id)
-
-
-def _office_or_assessor(viewer: Viewer, case: Case) -> bool:
-    return _office(viewer, case) or viewer.holds_role(Role.TOWNSHIP_ASSESSOR, case.township_id)
-
-
-def _may_escalate(viewer: Viewer, case: Case) -> bool:
-    if case.status not in IN_PROGRESS:
-        return False
-    if case.escalation == Case.Escalation.NONE:
-        return viewer.lane_people(
-            case.lane_id, (Role.LANE_CHIEF, Role.STREET_CHIEF)
-        ) or viewer.township_chiefs(case.township_id)
-    if case.escalation == Case.Escalation.TOWNSHIP:
-        return viewer.township_chiefs(case.township_id) or viewer.district_chiefs(case.district_id)
-    return False
-
-
-def _may_supervise(viewer: Viewer, case: Case) -> bool:
-    return case.status in IN_PROGRESS and (
-        viewer.township_chiefs(case.township_id) or viewer.district_chiefs(case.district_id)
-    )
-
-
-def _open_whistle(case: Case) -> Whistle | None:
-    whistles = [w for w in case.whistles.all() if w.closed_at is None]
-    return max(whistles, key=lambda w: w.blown_at) if whistles else None
-
-
-def _impartial(viewer: Viewer, departments: Iterable[Department]) -> bool:
-    person: Any = viewer.person
-    # Read once per request however many declines a page lists.
-    if not hasattr(person, "_member_department_ids"):
-        person._member_department_ids = member_department_ids(person)
-    return partiality(person, "", departments, member_of=person._member_department_ids) is None
-
-
-def _summoned(case: Case) -> list[Department]:
-    return [s.department for s in case.summonses.all() if s.status != SS.CANCELLED]
-
-
-def _staff(viewer: Viewer, summons: Summons) -> bool:
-    return viewer.department_staff(summons.department_id)
-
-
-def _may_rule_on_check_in(viewer: Viewer, summons: Summons) -> bool:
-    """The township office, on a flagged check-in of a department they do not belong to
-    (the action also refuses the person who made it)."""
-    return (
-        summons.check_in_flag == Summons.CheckInFlag.PENDING
-        and _office(viewer, summons.case)
-        and not any(grant[3] == summons.department_id for grant in viewer.grants)
-    )
-
-
 # What each button does ------------------------------------------------------------------
 
 
@@ -177,7 +107,7 @@ class Operation:
     target: str  # CASE, SUMMONS or NOTICE
     label: str | Promise  # the button
     form_class: type[desk_forms.ActionForm]
-    allowed: Callable[[Viewer, Any], bool]
+    rule: str  # its rule in whistle.cases.permissions: who may, and when
     perform: Callable[..., Any]
     done: str | Promise  # the message after it worked; %(case)s, %(department)s
     style: str = "btn-primary"
@@ -188,8 +118,15 @@ class Operation:
     help: str | Promise = ""
     # Offered on a page of its own (the whistle), not among a target's buttons.
     listed: bool = True
+    # To those who may use it, say why it is not offered yet, instead of leaving it out.
+    explain: bool = False
     # A warning to show beside the success message, from what the action returned.
     warn: Callable[[Any], str | Promise | None] | None = None
+
+    def allowed(self, person: Any, target: Any) -> bool:
+        """Whether to offer the button: the action's own rule, with the person's roles read
+        once per request."""
+        return may(person, self.rule, target)
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -201,7 +138,7 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("File the case"),
             desk_forms.FileForm,
-            lambda v, c: c.status == CS.REPORTED and _office(v, c),
+            "file_case",
             actions.file_case,
             _("Case %(case)s filed."),
             help=_("Confirm the category; the time limit to resolve follows from it."),
@@ -211,7 +148,7 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Reject the report"),
             desk_forms.ReasonForm,
-            lambda v, c: c.status == CS.REPORTED and _office(v, c),
+            "reject_case",
             actions.reject_case,
             _("Report %(case)s rejected."),
             style="btn-danger",
@@ -222,7 +159,7 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Merge as a duplicate"),
             desk_forms.MergeForm,
-            lambda v, c: c.status == CS.REPORTED and _office(v, c),
+            "merge_case",
             actions.merge_case,
             _("Report %(case)s merged."),
             style="btn",
@@ -234,7 +171,7 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Solved on the spot"),
             desk_forms.SolveForm,
-            lambda v, c: c.status == CS.FILED and (_office(v, c) or v.lane_people(c.lane_id)),
+            "solve_on_spot",
             actions.solve_on_spot,
             _("Case %(case)s recorded as solved on the spot; it now waits for the check."),
             style="btn",
@@ -245,7 +182,7 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Dispatch"),
             desk_forms.DispatchForm,
-            lambda v, c: c.status in (CS.FILED, CS.DISPATCHED) and _office(v, c),
+            "dispatch_case",
             actions.dispatch_case,
             _("Case %(case)s dispatched."),
             style="btn",
@@ -260,7 +197,7 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Blow the whistle"),
             desk_forms.WhistleForm,
-            lambda v, c: c.status in (CS.FILED, CS.DISPATCHED) and _office(v, c),
+            "blow_whistle",
             actions.blow_whistle,
             _("Whistle blown on case %(case)s: the departments are summoned."),
             listed=False,
@@ -270,7 +207,7 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Summon more departments"),
             desk_forms.SummonMoreForm,
-            lambda v, c: c.status == CS.WHISTLED and _office(v, c) and _open_whistle(c) is not None,
+            "summon_more",
             _summon_more,
             _("More departments summoned to case %(case)s."),
             style="btn",
@@ -282,17 +219,18 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Mark resolved"),
             desk_forms.NoteForm,
-            lambda v, c: c.status in (CS.DISPATCHED, CS.WHISTLED) and _office(v, c),
+            "mark_handled",
             actions.mark_handled,
             _("Case %(case)s marked resolved; departments on site may now check out."),
             help=_("Departments still to come must be released first."),
+            explain=True,
         ),
         Operation(
             "check_passed",
             CASE,
             _("Check on site passed"),
             desk_forms.CheckPassedForm,
-            lambda v, c: c.status == CS.HANDLED and _office(v, c),
+            "check_passed",
             actions.check_passed,
             _("The check on site of case %(case)s passed."),
             template="desk/ops/check_passed.html",
@@ -302,7 +240,7 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Send back for rework"),
             desk_forms.ReasonForm,
-            lambda v, c: c.status == CS.HANDLED and _office(v, c),
+            "send_back_for_rework",
             actions.send_back_for_rework,
             _("Case %(case)s sent back for rework."),
             style="btn-danger",
@@ -313,7 +251,7 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Close the case"),
             desk_forms.NoteForm,
-            lambda v, c: c.status == CS.CHECKED and _office(v, c),
+            "close_case",
             actions.close_case,
             _("Case %(case)s closed."),
         ),
@@ -322,9 +260,7 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Rate the handling"),
             desk_forms.EvaluateForm,
-            lambda v, c: (
-                c.status == CS.CLOSED and _office_or_assessor(v, c) and _impartial(v, _summoned(c))
-            ),
+            "evaluate_case",
             actions.evaluate_case,
             _("Case %(case)s rated."),
             style="btn",
@@ -340,13 +276,7 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Record the call-back"),
             desk_forms.CallbackForm,
-            lambda v, c: (
-                c.status in (CS.CLOSED, CS.EVALUATED)
-                and c.source in (Case.Source.RESIDENT, Case.Source.HOTLINE)
-                and c.resident_called_back_at is None
-                and c.resident_rated_at is None
-                and _office_or_assessor(v, c)
-            ),
+            "record_resident_callback",
             actions.record_resident_callback,
             _("The call-back on case %(case)s is recorded."),
             style="btn",
@@ -358,10 +288,7 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Put on the backlog"),
             desk_forms.BacklogForm,
-            lambda v, c: (
-                c.status in (CS.FILED, CS.DISPATCHED, CS.WHISTLED)
-                and _office_or_chiefs_office(v, c)
-            ),
+            "put_on_backlog",
             actions.put_on_backlog,
             _("Case %(case)s is on the open backlog."),
             style="btn",
@@ -372,7 +299,7 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Take off the backlog"),
             desk_forms.NoteForm,
-            lambda v, c: c.status == CS.BACKLOG and _office_or_chiefs_office(v, c),
+            "resume_from_backlog",
             actions.resume_from_backlog,
             _("Case %(case)s is back at work."),
         ),
@@ -381,7 +308,7 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Escalate"),
             desk_forms.ReasonForm,
-            _may_escalate,
+            "escalate",
             actions.escalate,
             _("Case %(case)s escalated."),
             style="btn",
@@ -392,7 +319,7 @@ OPERATIONS: dict[str, Operation] = {
             CASE,
             _("Issue a supervision notice"),
             desk_forms.SupervisionForm,
-            _may_supervise,
+            "issue_supervision_notice",
             actions.issue_supervision_notice,
             _("Supervision notice on case %(case)s issued."),
             style="btn",
@@ -404,9 +331,7 @@ OPERATIONS: dict[str, Operation] = {
             SUMMONS,
             _("Rule on the decline"),
             desk_forms.RuleForm,
-            lambda v, s: (
-                s.status == SS.DECLINED and _office(v, s.case) and _impartial(v, [s.department])
-            ),
+            "rule_on_decline",
             actions.rule_on_decline,
             _("Ruling on %(department)s recorded."),
             template="desk/ops/rule.html",
@@ -416,10 +341,7 @@ OPERATIONS: dict[str, Operation] = {
             SUMMONS,
             _("Release"),
             desk_forms.NoteForm,
-            lambda v, s: (
-                s.status in (SS.SUMMONED, SS.ACKNOWLEDGED, SS.ON_SITE, SS.DONE)
-                and _office(v, s.case)
-            ),
+            "release",
             actions.release,
             _("%(department)s released from case %(case)s."),
             style="btn",
@@ -430,7 +352,7 @@ OPERATIONS: dict[str, Operation] = {
             SUMMONS,
             _("Confirm or reject the check-in"),
             desk_forms.CheckInRulingForm,
-            _may_rule_on_check_in,
+            "rule_on_check_in",
             actions.rule_on_check_in,
             _("Ruling on the check-in of %(department)s recorded."),
             template="desk/ops/rule_check_in.html",
@@ -441,7 +363,7 @@ OPERATIONS: dict[str, Operation] = {
             SUMMONS,
             _("Acknowledge"),
             desk_forms.NoteForm,
-            lambda v, s: s.status == SS.SUMMONED and _staff(v, s),
+            "acknowledge",
             actions.acknowledge,
             _("Summons on case %(case)s acknowledged."),
             template="desk/ops/acknowledge.html",
@@ -451,7 +373,7 @@ OPERATIONS: dict[str, Operation] = {
             SUMMONS,
             _("Check in on site"),
             desk_forms.CheckInForm,
-            lambda v, s: s.status == SS.ACKNOWLEDGED and s.whistle_id is not None and _staff(v, s),
+            "check_in",
             actions.check_in,
             _("Checked in on site for case %(case)s."),
             template="desk/ops/check_in.html",
@@ -462,7 +384,7 @@ OPERATIONS: dict[str, Operation] = {
             SUMMONS,
             _("Report progress"),
             desk_forms.ProgressForm,
-            lambda v, s: s.status in (SS.ACKNOWLEDGED, SS.ON_SITE) and _staff(v, s),
+            "report_progress",
             actions.report_progress,
             _("Progress on case %(case)s reported."),
             style="btn",
@@ -473,10 +395,7 @@ OPERATIONS: dict[str, Operation] = {
             SUMMONS,
             _("Report the result"),
             desk_forms.ResultForm,
-            lambda v, s: (
-                (s.status == (SS.ON_SITE if s.whistle_id is not None else SS.ACKNOWLEDGED))
-                and _staff(v, s)
-            ),
+            "report_result",
             actions.report_result,
             _("Result on case %(case)s reported."),
         ),
@@ -485,11 +404,7 @@ OPERATIONS: dict[str, Operation] = {
             SUMMONS,
             _("Decline: not our responsibility"),
             desk_forms.ReasonForm,
-            lambda v, s: (
-                s.status in (SS.SUMMONED, SS.ACKNOWLEDGED, SS.ON_SITE)
-                and s.ruling != Summons.Ruling.INSISTED
-                and _staff(v, s)
-            ),
+            "decline",
             actions.decline,
             _("Decline sent; the township will rule on it."),
             style="btn-danger",
@@ -500,17 +415,13 @@ OPERATIONS: dict[str, Operation] = {
             SUMMONS,
             _("Check out"),
             desk_forms.CheckOutForm,
-            lambda v, s: (
-                s.arrived_at is not None
-                and s.status in (SS.ON_SITE, SS.DONE, SS.RELEASED)
-                and _staff(v, s)
-            ),
+            "check_out",
             actions.check_out,
             _("Checked out of case %(case)s."),
             style="btn",
             template="desk/ops/check_out.html",
             # Until the township lets the department go, leaving is the exception.
-            folded_when=lambda s: s.released_at is None and s.case.status not in CASE_RESOLVED,
+            folded_when=lambda s: not may_leave(s),
             help=_(
                 "事不完、人不撤: you may leave once the township has marked the case resolved "
                 "or released your department."
@@ -522,7 +433,7 @@ OPERATIONS: dict[str, Operation] = {
             NOTICE,
             _("Answer the notice"),
             desk_forms.AnswerForm,
-            lambda v, n: n.answered_at is None and v.department_staff(n.department_id),
+            "answer_supervision_notice",
             actions.answer_supervision_notice,
             _("Supervision notice answered."),
         ),
@@ -553,6 +464,8 @@ class OpForm:
     op: Operation
     form: desk_forms.ActionForm
     key: str
+    # Why the button is not offered yet (`Operation.explain`); the form is then not shown.
+    waiting: str = ""
 
     @property
     def bound(self) -> bool:
@@ -578,7 +491,7 @@ class Posted:
 
 @dataclass
 class OperationForms:
-    viewer: Viewer
+    person: Any
     choices: Choices
     posted: Posted | None = None
     made: list[OpForm] = field(default_factory=list)
@@ -604,11 +517,17 @@ class OperationForms:
             if names is not None
             else [op for op in OPERATIONS.values() if op.listed]
         )
-        return {
-            op.name: self.form_for(op, target)
-            for op in chosen
-            if op.target == kind and op.allowed(self.viewer, target)
-        }
+        found: dict[str, OpForm] = {}
+        for op in chosen:
+            if op.target != kind:
+                continue
+            refused = refusal_for(self.person, op.rule, target)
+            if refused is None:
+                found[op.name] = self.form_for(op, target)
+            elif op.explain and not isinstance(refused, PermissionRefused):
+                form = op.form_class(target=target, choices=self.choices)
+                found[op.name] = OpForm(op, form, target_key(target), waiting=str(refused))
+        return found
 
 
 def field_for_error(form: desk_forms.ActionForm, name: str) -> str | None:
@@ -617,9 +536,7 @@ def field_for_error(form: desk_forms.ActionForm, name: str) -> str | None:
     return next((c for c in candidates if c in form.fields), None)
 
 
-def perform(
-    request: HttpRequest, viewer: Viewer, op: Operation, target: Any, choices: Choices
-) -> Posted:
+def perform(request: HttpRequest, op: Operation, target: Any, choices: Choices) -> Posted:
     """Bind the posted form and run the operation's action. Errors go onto the form; a
     success message onto the request."""
     key = target_key(target)
@@ -634,7 +551,7 @@ def perform(
     if not form.is_valid():
         return posted
     try:
-        result = op.perform(viewer.person, target, **form.arguments())
+        result = op.perform(request.user, target, **form.arguments())
     except InvalidInput as exc:
         form.add_error(field_for_error(form, exc.field), str(exc))
         return posted

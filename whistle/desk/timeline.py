@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from whistle.assessment.models import Acted, Appeal, Came, SummonsAssessment
 from whistle.cases.deadlines import SYSTEM_ROLE
 from whistle.cases.models import Case, CheckInReason, Event, Summons
 from whistle.cases.proof import CHECK_IN_KINDS, PositionSource, Verdict
@@ -143,6 +145,30 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _stars(value: Any) -> str:
+    if isinstance(value, int):
+        return _("%(n)s of 5 stars") % {"n": value}
+    return _text(value)
+
+
+def _correction(value: Any) -> str:
+    """An appeal's correction (`{"came": "on_time"}`, `{"late_minutes": 5}`) in words."""
+    if not isinstance(value, dict):
+        return _text(value)
+    words = []
+    for key, shown in value.items():
+        try:
+            label = str(getattr(SummonsAssessment._meta.get_field(key), "verbose_name", key))
+        except FieldDoesNotExist:  # a key this version does not know: shown as recorded
+            label = key
+        if key == "came" and shown in Came.values:
+            shown = Came(shown).label
+        elif key == "acted" and shown in Acted.values:
+            shown = Acted(shown).label
+        words.append(f"{label}：{shown}")
+    return "；".join(words)
+
+
 class _Departments:
     """Department names by code, looked up once for the whole trail."""
 
@@ -228,6 +254,18 @@ _TEXT_KEYS: list[tuple[str, Promise]] = [
     ("lane", gettext_lazy("Lane")),
     ("reporter_name", gettext_lazy("Reporter")),
     ("external_id", gettext_lazy("External id")),
+    ("evidence", gettext_lazy("Evidence")),
+]
+# Values of the assessment's events, shown by their own rules.
+_ASSESSMENT_KEYS: list[tuple[str, Promise, Formatter]] = [
+    ("rating", gettext_lazy("Township's rating"), _stars),
+    (
+        "part",
+        gettext_lazy("Contested part"),
+        lambda v: str(Appeal.Part(v).label) if v in Appeal.Part.values else _text(v),
+    ),
+    ("requested", gettext_lazy("Correction asked for"), _correction),
+    ("correction", gettext_lazy("Correction made"), _correction),
 ]
 _TIME_KEYS: list[tuple[str, Promise]] = [
     ("acknowledge_due_at", gettext_lazy("Acknowledge by")),
@@ -252,6 +290,8 @@ _SILENT = {
     "previous",
     "late_seconds",
     "category",
+    "appeal",
+    "attachments",
 }
 
 
@@ -386,7 +426,11 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
         if data.get(key):
             add(label, _text(data[key]))
         handled.add(key)
-    photos = data.get("photos")
+    for key, label, show in _ASSESSMENT_KEYS:
+        if data.get(key):
+            add(label, show(data[key]))
+        handled.add(key)
+    photos = data.get("photos") or data.get("attachments")
     if photos:
         n = len(photos)
         add(_("Photos"), ngettext("%(n)s photo", "%(n)s photos", n) % {"n": n})

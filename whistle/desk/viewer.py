@@ -1,30 +1,27 @@
-"""Who is looking at a desk page: the roles they hold, read once per request.
+"""Who is looking at a desk page: which command centres and departments they open.
 
-The actions in `whistle.cases.actions` decide what a person may do and refuse everything
-else; the pages only need to know which forms to offer. `Viewer` answers that from one
-query of the person's roles, so that a list of fifty cases does not ask the database fifty
-times whether the same person is a dispatcher.
+What a person may do to a case is `whistle.cases.permissions.may`; this only answers what
+the desk pages list, from the same roles read once per request (`grants_of`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
 
-from whistle.cases.permissions import DEPARTMENT_STAFF, LANE_ROLES, TOWNSHIP_OFFICE
-from whistle.organisation.models import Department, Jurisdiction, Person, Role, RoleAssignment
+from whistle.cases.permissions import (
+    DEPARTMENT_STAFF,
+    TOWNSHIP_OFFICE,
+    Grant,
+    grants_of,
+)
+from whistle.organisation.models import Department, Jurisdiction, Person, Role
 
-# The roles that open the township's command centre, and those of them held at district
-# level that open every township of the district.
+# The roles that open the township's command centre; those held in a district open every
+# township of the district.
 DESK_ROLES = (Role.DISPATCHER, Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE)
-CHIEFS = (Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE)
-DISTRICT_CHIEFS = (Role.DISTRICT_CHIEF, Role.CHIEFS_OFFICE)
-
-# (role, jurisdiction id, lane id, department id)
-Grant = tuple[str, int | None, int | None, int | None]
 
 
 @dataclass(frozen=True)
@@ -34,58 +31,13 @@ class Viewer:
 
     @classmethod
     def of(cls, person: Any) -> Viewer:
-        cached = getattr(person, "_desk_viewer", None)
-        if cached is not None:
-            return cached
-        grants: frozenset[Grant] = frozenset()
-        if getattr(person, "is_authenticated", False) and person.is_active:
-            grants = frozenset(
-                RoleAssignment.objects.filter(person=person).values_list(
-                    "role", "jurisdiction_id", "lane_id", "department_id"
-                )
-            )
-        viewer = cls(person, grants)
-        person._desk_viewer = viewer
-        return viewer
-
-    def holds(
-        self,
-        roles: Iterable[str],
-        *,
-        jurisdiction: int | None = None,
-        lane: int | None = None,
-        department: int | None = None,
-    ) -> bool:
-        """Whether one of the roles is held in exactly this scope (an empty scope never
-        qualifies, as in `whistle.cases.permissions`)."""
-        if jurisdiction is None and lane is None and department is None:
-            return False
-        return any((role, jurisdiction, lane, department) in self.grants for role in roles)
-
-    def roles(self) -> set[str]:
-        return {grant[0] for grant in self.grants}
-
-    # The scopes the actions check, by name ---------------------------------------------
+        return cls(person, grants_of(person))
 
     def township_office(self, township_id: int | None) -> bool:
-        return self.holds(TOWNSHIP_OFFICE, jurisdiction=township_id)
-
-    def township_chiefs(self, township_id: int | None) -> bool:
-        return self.holds(CHIEFS, jurisdiction=township_id)
-
-    def district_chiefs(self, district_id: int | None) -> bool:
-        return self.holds(DISTRICT_CHIEFS, jurisdiction=district_id)
-
-    def lane_people(self, lane_id: int | None, roles: Iterable[str] = LANE_ROLES) -> bool:
-        return self.holds(roles, lane=lane_id)
-
-    def department_staff(self, department_id: int | None) -> bool:
-        return self.holds(DEPARTMENT_STAFF, department=department_id)
-
-    def holds_role(self, role: str, jurisdiction_id: int | None) -> bool:
-        return self.holds((role,), jurisdiction=jurisdiction_id)
-
-    # What the desk pages open ------------------------------------------------------------
+        """A dispatcher or the chief of lanes of the township: they see reporters' phones."""
+        return township_id is not None and any(
+            (role, township_id, None, None) in self.grants for role in TOWNSHIP_OFFICE
+        )
 
     def desk_jurisdiction_ids(self) -> tuple[set[int], set[int]]:
         """Townships and districts in which the person holds a command-centre role."""

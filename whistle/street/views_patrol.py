@@ -24,13 +24,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from whistle.cases.actions import escalate, possible_duplicates, report_case
-from whistle.cases.actions.oversight import IN_PROGRESS
 from whistle.cases.errors import ActionRefused
 from whistle.cases.locate import locate
 from whistle.cases.models import Case
+from whistle.cases.permissions import may
 from whistle.cases.scoping import visible_cases
 from whistle.cases.suggest import suggest_categories
-from whistle.organisation.models import Person, Role
+from whistle.organisation.models import Person
 from whistle.organisation.scoping import has_role
 from whistle.patrols import checklist
 from whistle.patrols.actions import (
@@ -58,7 +58,6 @@ from whistle.street.templatetags.street_ui import metres
 # Open problems listed under each lane on the home page (the count shows them all).
 CASES_PER_LANE = 5
 LANES_PER_PAGE = 20
-ESCALATING_ROLES = (Role.LANE_CHIEF, Role.STREET_CHIEF, Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE)
 
 
 def street_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -86,14 +85,6 @@ def _page_size() -> int:
 
 def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-def _can_escalate(person: Any) -> bool:
-    return has_role(person, *ESCALATING_ROLES)
-
-
-def _escalatable(case: Case) -> bool:
-    return case.status in IN_PROGRESS and case.escalation != Case.Escalation.DISTRICT
 
 
 # Home -----------------------------------------------------------------------------------
@@ -504,7 +495,7 @@ def _visible(person: Any, pairs: list[tuple[Case, float]]) -> list[tuple[Case, f
 def _reported_case(request: HttpRequest, reference: str) -> Case:
     case = (
         visible_cases(_me(request))
-        .select_related("category__major", "lane", "township")
+        .select_related("category__major", "lane", "township", "district")
         .filter(reference=reference)
         .first()
     )
@@ -524,7 +515,7 @@ def reported(request: HttpRequest, reference: str) -> HttpResponse:
         {
             "case": case,
             "duplicates": duplicates,
-            "can_escalate": _can_escalate(_me(request)) and _escalatable(case),
+            "can_escalate": may(_me(request), "escalate", case),
             "patrol": open_patrol(_me(request)),
         },
     )
@@ -535,12 +526,12 @@ def reported(request: HttpRequest, reference: str) -> HttpResponse:
 def mine(request: HttpRequest) -> HttpResponse:
     cases = (
         Case.objects.filter(reporter=_me(request))
-        .select_related("category__major", "lane", "township")
+        .select_related("category__major", "lane", "township", "district")
         .order_by("-reported_at", "-pk")
     )
     page = Paginator(cases, _page_size()).get_page(request.GET.get("page"))
-    escalating = _can_escalate(_me(request))
-    rows = [{"case": c, "can_escalate": escalating and _escalatable(c)} for c in page.object_list]
+    me = _me(request)
+    rows = [{"case": c, "can_escalate": may(me, "escalate", c)} for c in page.object_list]
     return render(request, "street/mine.html", {"page": page, "rows": rows})
 
 

@@ -131,12 +131,16 @@ class AreaSummary:
     cases_by_status: list[tuple[str, str, int]]  # (status, label, count)
     open_summonses: int
     overdue_summonses: int
+    # Summonses whose next deadline has passed, longest overdue first.
+    overdue: Sequence[Summons]
+    # Summonses whose next deadline is still ahead, nearest first: what is due soon.
     due_next: Sequence[Summons]
     at: datetime
 
 
 def area_summary(person: Any, now: datetime, *, due_limit: int = 8) -> AreaSummary:
-    """Counts of open cases and summonses in a person's area, and the summonses due next."""
+    """Counts of open cases and summonses in a person's area; the overdue summonses and
+    those due next, apart, at most `due_limit` of each."""
     cases = visible_cases(person).filter(status__in=Case.OPEN_STATUSES)
     counts = dict(
         cases.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n")
@@ -152,16 +156,15 @@ def area_summary(person: Any, now: datetime, *, due_limit: int = 8) -> AreaSumma
     totals = summonses.aggregate(
         open=Count("pk"), overdue=Count("pk", filter=Q(next_due_at__lt=now))
     )
-    due_next = list(
-        summonses.select_related("case", "department", "case__township").order_by(
-            "next_due_at", "pk"
-        )[:due_limit]
-    )
+    listed = summonses.select_related("case", "department", "case__township")
     return AreaSummary(
         open_cases=sum(counts.values()),
         cases_by_status=by_status,
         open_summonses=totals["open"],
         overdue_summonses=totals["overdue"],
-        due_next=due_next,
+        overdue=list(listed.filter(next_due_at__lt=now).order_by("next_due_at", "pk")[:due_limit]),
+        due_next=list(
+            listed.filter(next_due_at__gte=now).order_by("next_due_at", "pk")[:due_limit]
+        ),
         at=now,
     )

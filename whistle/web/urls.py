@@ -11,4 +11,5 @@ urlpatterns = [
     path("map/lanes.geojson", views.lanes_geojson, name="map-lanes"),
     path("map/cases.geojson", views.cases_geojson, name="map-cases"),
     path("ui/", views.components, name="components"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

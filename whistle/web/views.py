@@ -2,22 +2,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from whistle.cases.models import Case, Summons
-from whistle.organisation.models import Jurisdiction, Lane
-from whistle.organisation.scoping import visible_jurisdictions, visible_lanes
+from whistle.cases.permissions import DEPARTMENT_STAFF, grants_of
+from whistle.cases.scoping import visible_cases
+from whistle.cases.worklists import WorkItem, in_order, on_hand
+from whistle.organisation.models import Jurisdiction
+from whistle.organisation.scoping import area_of, visible_jurisdictions, visible_lanes
 from whistle.web import mapdata
 from whistle.web.dashboards import DASHBOARDS, dashboards_for, may_open
 from whistle.web.forms import GalleryForm
@@ -25,7 +31,8 @@ from whistle.web.forms import GalleryForm
 # htmx stops polling when a response has this status: a signed-out page stops asking.
 HTMX_STOP_POLLING = 286
 
-_TOWNSHIP_CODE = re.compile(r"^\d{9}$")
+# ASCII digits only: `\d` would take "１" or "²", and `$` a trailing newline.
+_TOWNSHIP_CODE = re.compile(r"[0-9]{9}")
 
 GEOJSON = "application/geo+json"
 
@@ -46,7 +53,7 @@ def geojson_endpoint(view: Callable[..., dict[str, Any]]) -> Callable[..., HttpR
         code = request.GET.get("township", "")
         township = None
         if code:
-            if not _TOWNSHIP_CODE.match(code):
+            if not _TOWNSHIP_CODE.fullmatch(code):
                 return _error(_("A township code has 9 digits."), 400)
             township = (
                 visible_jurisdictions(request.user)
@@ -84,24 +91,87 @@ def cases_geojson(request: HttpRequest, township: Jurisdiction | None) -> dict[s
     return mapdata.cases_geojson(request.user, township, open_only=status == "open")
 
 
+# How many rows the home page lists of the department's work and of one's own reports.
+HOME_LIMIT = 8
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "web/landing.html")
-    lanes: list[Lane] = list(
-        visible_lanes(request.user)
-        .select_related("township")
-        .order_by("township__code", "name")[:20]
+    now = timezone.now()
+    area = area_of(request.user)
+    # A resident's roles cover no area: no figures, lanes or map of nothing.
+    has_area = bool(area.everything or area.prefixes or area.lane_ids or area.department_ids)
+    context: dict[str, Any] = {
+        "links": dashboards_for(request.user),
+        "has_area": has_area,
+        "work": department_work(request.user, now),
+        "reports": own_reports(request.user),
+    }
+    if has_area:
+        context["my_lanes"] = list(
+            visible_lanes(request.user)
+            .select_related("township")
+            .order_by("township__code", "name")[:20]
+        )
+        context["summary"] = mapdata.area_summary(request.user, now)
+    return render(request, "web/home.html", context)
+
+
+@dataclass(frozen=True)
+class DepartmentWork:
+    """A department officer's or head's own departments' summonses on hand."""
+
+    items: list[WorkItem]
+    total: int
+    to_act: int
+
+
+def department_work(person: Any, now: datetime) -> DepartmentWork | None:
+    """What the person's departments have on their hands, in the desk's order; None for
+    someone who works in no department."""
+    departments = {
+        grant[3] for grant in grants_of(person) if grant[0] in DEPARTMENT_STAFF and grant[3]
+    }
+    if not departments:
+        return None
+    items = in_order(on_hand(departments), now)
+    return DepartmentWork(
+        items=items[:HOME_LIMIT],
+        total=len(items),
+        to_act=sum(1 for item in items if item.to_act),
     )
-    return render(
-        request,
-        "web/home.html",
-        {
-            "links": dashboards_for(request.user),
-            "my_lanes": lanes,
-            "summary": mapdata.area_summary(request.user, timezone.now()),
-        },
+
+
+@dataclass(frozen=True)
+class OwnReport:
+    case: Case
+    # The case's page where the person may open it, else the public page that follows it.
+    url: str
+
+
+def own_reports(person: Any) -> list[OwnReport]:
+    """The cases the person reported, newest first."""
+    cases = list(
+        Case.objects.filter(reporter=person)
+        .select_related("category", "lane", "township")
+        .order_by("-reported_at", "-pk")[:HOME_LIMIT]
     )
+    if not cases:
+        return []
+    seen = set(
+        visible_cases(person).filter(pk__in=[c.pk for c in cases]).values_list("pk", flat=True)
+    )
+    return [
+        OwnReport(
+            case,
+            reverse("case:detail", args=[case.reference])
+            if case.pk in seen
+            else reverse("reports:case", args=[case.reference]),
+        )
+        for case in cases
+    ]
 
 
 @login_required
@@ -151,3 +221,12 @@ def components(request: HttpRequest) -> HttpResponse:
         "summons_statuses": Summons.Status.choices,
     }
     return render(request, "web/components.html", context)
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers and tools ask for /favicon.ico without reading a page's links. Not a
+    permanent redirect: the collected file's hashed name changes with its content."""
+    response = HttpResponseRedirect(static("whistle/favicon.ico"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -352,25 +352,6 @@ def notify(
         )
 
 
-def require_case_status(case: Case, allowed: Iterable[str], action: str | Promise) -> None:
-    if case.status not in allowed:
-        raise ActionRefused(
-            _("You cannot %(action)s: the case is %(status)s."),
-            action=action,
-            status=Case.Status(case.status).label,
-        )
-
-
-def require_summons_status(summons: Summons, allowed: Iterable[str], action: str | Promise) -> None:
-    if summons.status not in allowed:
-        raise ActionRefused(
-            _("You cannot %(action)s: the summons of %(department)s is %(status)s."),
-            action=action,
-            department=summons.department.name,
-            status=Summons.Status(summons.status).label,
-        )
-
-
 def changes(**pairs: tuple[Any, Any]) -> dict[str, list[Any]]:
     """Before and after values for the trail: {"status": ["filed", "whistled"], ...}."""
     return {name: [before, after] for name, (before, after) in pairs.items()}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases import rating_keys
@@ -27,7 +28,6 @@ from whistle.cases.actions._common import (
     notify,
     photo_data,
     record,
-    require_case_status,
     set_deadline,
     set_next_check,
     shift_deadline,
@@ -35,7 +35,7 @@ from whistle.cases.actions._common import (
 from whistle.cases.deadlines import next_check_for_notice, obligations
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.models import Attachment, Case, Summons, SupervisionNotice
-from whistle.cases.permissions import TOWNSHIP_OFFICE, Scoped, require_impartial, require_role
+from whistle.cases.permissions import RESIDENT_SOURCES, require
 from whistle.cases.rules import district_policy, summons_limits
 from whistle.cases.trail import EventKind, lock_case
 from whistle.organisation.models import Person, Role
@@ -44,20 +44,11 @@ from whistle.policies.models import BacklogResumeRule
 
 Status = Case.Status
 S = Summons.Status
-# Summonses that keep the township from marking the case resolved: nobody has come yet,
-# or a decline waits for a ruling.
-UNSETTLED = (S.SUMMONED, S.ACKNOWLEDGED, S.DECLINED)
 BACKLOG_MAX_DAYS = 730
-# Cases whose reporter is asked whether they are satisfied.
-RESIDENT_SOURCES = (Case.Source.RESIDENT, Case.Source.HOTLINE)
 # A resident's rating from 1 to 5 counts as satisfied from this value up: 4 "satisfied" and
 # 5 "very satisfied". 3 ("acceptable") and below count as not satisfied, as 满意率 counts
 # only those who say they are satisfied, and the call-back records only yes or no.
 RESIDENT_SATISFIED_FROM = 4
-
-
-def _township_office(case: Case, *extra: str) -> Scoped:
-    return Scoped((*TOWNSHIP_OFFICE, *extra), jurisdiction=case.township)
 
 
 def working_status(case: Case) -> str:
@@ -80,19 +71,11 @@ def mark_handled(actor: Person, case: Case, *, note: str = "", now: datetime | N
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case = lock_case(case.pk)
-        action = _("mark this case resolved")
-        role = require_role(actor, action, _township_office(case))
-        require_case_status(case, [Status.DISPATCHED, Status.WHISTLED], action)
-        summonses = list(case.summonses.select_related("department"))
-        unsettled = sorted(s.department.name for s in summonses if s.status in UNSETTLED)
-        if unsettled:
-            raise ActionRefused(
-                _(
-                    "Still waiting for %(departments)s: release them or rule on their decline "
-                    "before marking the case resolved."
-                ),
-                departments="、".join(unsettled),
-            )
+        prefetch_related_objects(
+            [case], Prefetch("summonses", queryset=Summons.objects.select_related("department"))
+        )
+        role = require(actor, "mark_handled", case)
+        summonses = list(case.summonses.all())
         before = case.status
         case.status = Status.HANDLED
         case.handled_at = now
@@ -138,9 +121,7 @@ def check_passed(
     batch = PhotoBatch(photos)
     with atomic(batch):
         case = lock_case(case.pk)
-        action = _("record the check on site")
-        role = require_role(actor, action, _township_office(case))
-        require_case_status(case, [Status.HANDLED], action)
+        role = require(actor, "check_passed", case)
         attachments = batch.store(case, Attachment.Purpose.CHECK, actor=actor, now=now)
         case.status = Status.CHECKED
         case.checked_at = now
@@ -168,11 +149,7 @@ def close_case(actor: Person, case: Case, *, note: str = "", now: datetime | Non
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case = lock_case(case.pk)
-        action = _("close this case")
-        role = require_role(actor, action, _township_office(case))
-        if case.status == Status.HANDLED:
-            raise ActionRefused(_("Check the result on site before closing the case."))
-        require_case_status(case, [Status.CHECKED], action)
+        role = require(actor, "close_case", case)
         case.status = Status.CLOSED
         case.closed_at = now
         case.save(update_fields=["status", "closed_at"])
@@ -267,9 +244,7 @@ def send_back_for_rework(
     reason = clean_text(reason, "reason", _("The reason"), max_length=REASON_MAX)
     with atomic():
         case = lock_case(case.pk)
-        action = _("send this case back for rework")
-        role = require_role(actor, action, _township_office(case))
-        require_case_status(case, [Status.HANDLED], action)
+        role = require(actor, "send_back_for_rework", case)
         reopened = list(
             case.summonses.select_for_update(of=("self",))
             .select_related("department", "whistle")
@@ -338,9 +313,7 @@ def put_on_backlog(
     review_on = _clean_review_date(review_on, now)
     with atomic():
         case = lock_case(case.pk)
-        action = _("put this case on the backlog")
-        role = require_role(actor, action, _township_office(case, Role.CHIEFS_OFFICE))
-        require_case_status(case, [Status.FILED, Status.DISPATCHED, Status.WHISTLED], action)
+        role = require(actor, "put_on_backlog", case)
         before = case.status
         case.status = Status.BACKLOG
         case.backlog_reason = reason
@@ -453,9 +426,7 @@ def resume_from_backlog(
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case = lock_case(case.pk)
-        action = _("take this case off the backlog")
-        role = require_role(actor, action, _township_office(case, Role.CHIEFS_OFFICE))
-        require_case_status(case, [Status.BACKLOG], action)
+        role = require(actor, "resume_from_backlog", case)
         rule = district_policy(case.district).backlog_resume_rule
         since = case.backlog_since or now
         paused = now - since
@@ -548,12 +519,11 @@ def evaluate_case(
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case = lock_case(case.pk)
-        action = _("evaluate this case")
-        role = require_role(actor, action, _township_office(case, Role.TOWNSHIP_ASSESSOR))
-        # The evaluation stands in for the rating of every department the case summoned.
-        summoned = case.summonses.exclude(status=S.CANCELLED).select_related("department")
-        require_impartial(actor, action, [s.department for s in summoned])
-        require_case_status(case, [Status.CLOSED], action)
+        # The rule reads the departments the evaluation judges.
+        prefetch_related_objects(
+            [case], Prefetch("summonses", queryset=Summons.objects.select_related("department"))
+        )
+        role = require(actor, "evaluate_case", case)
         case.status = Status.EVALUATED
         case.township_rating = rating
         case.evaluated_at = now
@@ -590,17 +560,7 @@ def record_resident_callback(
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case = lock_case(case.pk)
-        action = _("record the resident's call-back")
-        role = require_role(actor, action, _township_office(case, Role.TOWNSHIP_ASSESSOR))
-        if case.source not in RESIDENT_SOURCES:
-            raise ActionRefused(
-                _("Only cases reported by residents or the hotline are called back.")
-            )
-        require_case_status(case, [Status.CLOSED, Status.EVALUATED], action)
-        if case.resident_called_back_at is not None:
-            raise ActionRefused(_("The resident has already been called back."))
-        if case.resident_rated_at is not None:
-            raise ActionRefused(_("The resident has already rated the result on the case's page."))
+        role = require(actor, "record_resident_callback", case)
         case.resident_satisfied = satisfied
         case.resident_called_back_at = now
         case.save(update_fields=["resident_satisfied", "resident_called_back_at"])

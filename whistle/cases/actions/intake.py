@@ -29,7 +29,6 @@ from whistle.cases.actions._common import (
     people_with_role,
     photo_data,
     record,
-    require_case_status,
     set_deadline,
 )
 from whistle.cases.errors import InvalidInput, PermissionRefused
@@ -41,7 +40,7 @@ from whistle.cases.permissions import (
     Scoped,
     acting_grant,
     refusal,
-    require_role,
+    require,
 )
 from whistle.cases.trail import EventKind, lock_case, lock_cases
 from whistle.organisation.models import Person, Role, RoleAssignment
@@ -306,12 +305,13 @@ def report_resident_case(
     reporter: Person | None = None,
     now: datetime | None = None,
 ) -> ResidentReport:
-    """A resident reports a problem, without an account or signed in with one (`reporter`).
-    The name and the phone number are optional, kept only for the township's call-back; a
-    phone number, when given, must be one. The phone number stays on the case only, out of
-    the unchangeable trail. Without a phone number the township cannot call back; the
-    resident may still rate the result on the case's page with the key returned here, or
-    signed in as the reporter (`record_resident_rating`)."""
+    """A resident reports a problem, without an account or signed in with one (`reporter`:
+    the case is then theirs, listed on their home page). The name and the phone number are
+    optional, kept only for the township's call-back; a phone number, when given, must be
+    one. The phone number stays on the case only, out of the unchangeable trail. Without a
+    phone number the township cannot call back; the resident may still rate the result on
+    the case's page with the key returned here, or signed in as the reporter
+    (`record_resident_rating`)."""
     now = moment(now)
     if reporter is not None and not (isinstance(reporter, Person) and reporter.is_active):
         raise PermissionRefused(_("This account may not report: it is not active."))
@@ -349,10 +349,6 @@ def report_resident_case(
     return ResidentReport(case, key)
 
 
-def _township_office(case: Case) -> Scoped:
-    return Scoped(TOWNSHIP_OFFICE, jurisdiction=case.township)
-
-
 def file_case(
     actor: Person,
     case: Case,
@@ -367,8 +363,7 @@ def file_case(
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case = lock_case(case.pk)
-        role = require_role(actor, _("file this case"), _township_office(case))
-        require_case_status(case, [Status.REPORTED], _("file this case"))
+        role = require(actor, "file_case", case)
         chosen = _clean_category(category, case.district) if category is not None else None
         if chosen is None and case.category_id is not None:
             chosen = _clean_category(case.category, case.district)
@@ -417,8 +412,7 @@ def reject_case(actor: Person, case: Case, *, reason: str, now: datetime | None 
     reason = clean_text(reason, "reason", _("The reason"), max_length=REASON_MAX)
     with atomic():
         case = lock_case(case.pk)
-        role = require_role(actor, _("reject this case"), _township_office(case))
-        require_case_status(case, [Status.REPORTED], _("reject this case"))
+        role = require(actor, "reject_case", case)
         case.status = Status.REJECTED
         case.rejection_reason = reason
         case.save(update_fields=["status", "rejection_reason"])
@@ -451,8 +445,7 @@ def merge_case(
         raise InvalidInput("into", _("Choose another case to merge this one into."))
     with atomic():
         case, target = lock_cases(case.pk, into.pk)
-        role = require_role(actor, _("merge this case"), _township_office(case))
-        require_case_status(case, [Status.REPORTED], _("merge this case"))
+        role = require(actor, "merge_case", case)
         if target.status in (Status.REJECTED, Status.MERGED):
             raise InvalidInput(
                 "into",
@@ -512,13 +505,7 @@ def solve_on_spot(
     batch = PhotoBatch(photos)
     with atomic(batch):
         case = lock_case(case.pk)
-        role = require_role(
-            actor,
-            _("record this case as solved on the spot"),
-            _township_office(case),
-            Scoped(LANE_ROLES, lane=case.lane),
-        )
-        require_case_status(case, [Status.FILED], _("record this case as solved on the spot"))
+        role = require(actor, "solve_on_spot", case)
         attachments = batch.store(case, Attachment.Purpose.RESULT, actor=actor, now=now)
         case.status = Status.HANDLED
         case.handled_at = now

@@ -36,24 +36,12 @@ from whistle.cases.actions._common import (
     people_with_role,
     photo_data,
     record,
-    require_summons_status,
     rounded,
     set_next_check,
 )
-from whistle.cases.errors import (
-    ActionRefused,
-    CheckInRefused,
-    CheckOutRefused,
-    InvalidInput,
-)
+from whistle.cases.errors import ActionRefused, CheckInRefused, CheckOutRefused, InvalidInput
 from whistle.cases.models import Attachment, Case, Event, Summons
-from whistle.cases.permissions import (
-    DEPARTMENT_STAFF,
-    TOWNSHIP_OFFICE,
-    Scoped,
-    require_impartial,
-    require_role,
-)
+from whistle.cases.permissions import may_leave, require, require_impartial
 from whistle.cases.rules import district_policy
 from whistle.cases.trail import EventKind, lock_summons
 from whistle.organisation import geo
@@ -62,21 +50,6 @@ from whistle.policies.models import DistrictPolicy
 
 S = Summons.Status
 Flag = Summons.CheckInFlag
-# Once the township has marked the case resolved, its departments may leave.
-CASE_RESOLVED = (
-    Case.Status.HANDLED,
-    Case.Status.CHECKED,
-    Case.Status.CLOSED,
-    Case.Status.EVALUATED,
-)
-
-
-def _department_staff(summons: Summons) -> Scoped:
-    return Scoped(DEPARTMENT_STAFF, department=summons.department)
-
-
-def _township_office(case: Case) -> Scoped:
-    return Scoped(TOWNSHIP_OFFICE, jurisdiction=case.township)
 
 
 def _save(summons: Summons, now: datetime, *fields: str) -> None:
@@ -97,9 +70,7 @@ def acknowledge(
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case, summons = lock_summons(summons.pk)
-        action = _("acknowledge this summons")
-        role = require_role(actor, action, _department_staff(summons))
-        require_summons_status(summons, [S.SUMMONED], action)
+        role = require(actor, "acknowledge", summons)
         summons.status = S.ACKNOWLEDGED
         summons.acknowledged_at = now
         summons.acknowledged_by = actor
@@ -230,15 +201,7 @@ def check_in(
     refused: CheckInRefused | None = None
     with atomic(batch):
         case, summons = lock_summons(summons.pk)
-        action = _("check in on this summons")
-        role = require_role(actor, action, _department_staff(summons))
-        if summons.whistle_id is None:
-            raise ActionRefused(
-                _("A routine dispatch has no check-in on site: report progress and the result.")
-            )
-        if summons.status == S.SUMMONED:
-            raise ActionRefused(_("Acknowledge the summons before checking in."))
-        require_summons_status(summons, [S.ACKNOWLEDGED], action)
+        role = require(actor, "check_in", summons)
         target, target_kind = check_in_target(case, summons)
         policy = district_policy(case.district)
         previous = proof.previous_position(actor, position, accuracy, now)
@@ -387,24 +350,23 @@ def rule_on_check_in(
     note = clean_text(note, "note", _("The reason"), max_length=NOTE_MAX, required=not confirm)
     with atomic():
         case, summons = lock_summons(summons.pk)
-        action = _("rule on this check-in")
-        role = require_role(actor, action, _township_office(case))
-        if summons.check_in_flag != Flag.PENDING:
-            raise ActionRefused(
-                _("No check-in of %(department)s awaits the township's decision."),
-                department=summons.department.name,
+        flagged: Event | None = None
+        if summons.check_in_flag == Flag.PENDING:
+            flagged = (
+                Event.objects.filter(summons=summons, kind=EventKind.CHECK_IN_FLAGGED)
+                .order_by("-seq")
+                .first()
             )
-        flagged = (
-            Event.objects.filter(summons=summons, kind=EventKind.CHECK_IN_FLAGGED)
-            .order_by("-seq")
-            .first()
-        )
+        if flagged is not None:
+            # Not the one who made it, even after leaving the department; the rule refuses
+            # those who belong to the department.
+            require_impartial(actor, _("rule on this check-in"), filed_by_id=flagged.actor_id)
+        role = require(actor, "rule_on_check_in", summons)
         if flagged is None:
             raise ActionRefused(
                 _("No check-in of %(department)s awaits the township's decision."),
                 department=summons.department.name,
             )
-        require_impartial(actor, action, [summons.department], filed_by_id=flagged.actor_id)
         before = summons.status
         summons.check_in_flag = Flag.CONFIRMED if confirm else Flag.REJECTED
         if confirm:
@@ -475,9 +437,7 @@ def report_progress(
     batch = PhotoBatch(photos)
     with atomic(batch):
         case, summons = lock_summons(summons.pk)
-        action = _("report progress on this summons")
-        role = require_role(actor, action, _department_staff(summons))
-        require_summons_status(summons, [S.ACKNOWLEDGED, S.ON_SITE], action)
+        role = require(actor, "report_progress", summons)
         attachments = batch.store(
             case, Attachment.Purpose.PROGRESS, actor=actor, now=now, summons=summons
         )
@@ -508,12 +468,7 @@ def report_result(
     batch = PhotoBatch(photos)
     with atomic(batch):
         case, summons = lock_summons(summons.pk)
-        action = _("report the result of this summons")
-        role = require_role(actor, action, _department_staff(summons))
-        if summons.whistle_id is not None and summons.status == S.ACKNOWLEDGED:
-            raise ActionRefused(_("Check in on site before reporting the result."))
-        allowed = [S.ON_SITE] if summons.whistle_id is not None else [S.ACKNOWLEDGED]
-        require_summons_status(summons, allowed, action)
+        role = require(actor, "report_result", summons)
         attachments = batch.store(
             case, Attachment.Purpose.RESULT, actor=actor, now=now, summons=summons
         )
@@ -556,14 +511,7 @@ def decline(
     reason = clean_text(reason, "reason", _("The reason"), max_length=REASON_MAX)
     with atomic():
         case, summons = lock_summons(summons.pk)
-        action = _("decline this summons")
-        role = require_role(actor, action, _department_staff(summons))
-        if summons.ruling == Summons.Ruling.INSISTED:
-            raise ActionRefused(
-                _("The township has already ruled that %(department)s must act on this case."),
-                department=summons.department.name,
-            )
-        require_summons_status(summons, [S.SUMMONED, S.ACKNOWLEDGED, S.ON_SITE], action)
+        role = require(actor, "decline", summons)
         before = summons.status
         summons.status = S.DECLINED
         summons.decline_reason = reason
@@ -615,10 +563,7 @@ def rule_on_decline(
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case, summons = lock_summons(summons.pk)
-        action = _("rule on this decline")
-        role = require_role(actor, action, _township_office(case))
-        require_impartial(actor, action, [summons.department])
-        require_summons_status(summons, [S.DECLINED], action)
+        role = require(actor, "rule_on_decline", summons)
         if uphold:
             after: str = S.RELEASED
             summons.ruling = Summons.Ruling.UPHELD
@@ -668,11 +613,7 @@ def release(
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case, summons = lock_summons(summons.pk)
-        action = _("release this department")
-        role = require_role(actor, action, _township_office(case))
-        if summons.status == S.DECLINED:
-            raise ActionRefused(_("Rule on the decline instead."))
-        require_summons_status(summons, [S.SUMMONED, S.ACKNOWLEDGED, S.ON_SITE, S.DONE], action)
+        role = require(actor, "release", summons)
         before = summons.status
         summons.status = S.RELEASED
         summons.released_at = now
@@ -714,15 +655,10 @@ def check_out(
     refused: CheckOutRefused | None = None
     with atomic():
         case, summons = lock_summons(summons.pk)
-        action = _("check out of this summons")
-        role = require_role(actor, action, _department_staff(summons))
-        if summons.arrived_at is None:
-            raise ActionRefused(
-                _("%(department)s never checked in on site."), department=summons.department.name
-            )
-        require_summons_status(summons, [S.ON_SITE, S.DONE, S.RELEASED], action)
+        role = require(actor, "check_out", summons)
+        assert summons.arrived_at is not None  # the rule requires a check-in
         minutes_on_site = round((now - summons.arrived_at).total_seconds() / 60)
-        if summons.released_at is None and case.status not in CASE_RESOLVED:
+        if not may_leave(summons):
             event = record(
                 case,
                 EventKind.CHECK_OUT_REFUSED,

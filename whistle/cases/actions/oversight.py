@@ -23,20 +23,17 @@ from whistle.cases.actions._common import (
     notify,
     people_with_role,
     record,
-    require_case_status,
 )
 from whistle.cases.deadlines import next_check_for_notice
-from whistle.cases.errors import ActionRefused, InvalidInput
+from whistle.cases.errors import InvalidInput
 from whistle.cases.models import Case, Summons, SupervisionNotice
-from whistle.cases.permissions import DEPARTMENT_STAFF, Scoped, require_role
+from whistle.cases.permissions import require
 from whistle.cases.suggest import serves
 from whistle.cases.trail import EventKind, lock_case
 from whistle.organisation.models import Department, Person, Role
 
 Status = Case.Status
 Escalation = Case.Escalation
-# Cases still being worked on; a reported case is filed or rejected first.
-IN_PROGRESS = (Status.FILED, Status.DISPATCHED, Status.WHISTLED, Status.BACKLOG)
 NOTICE_MAX_DAYS = 366
 
 
@@ -52,26 +49,12 @@ def escalate(actor: Person, case: Case, *, reason: str, now: datetime | None = N
     reason = clean_text(reason, "reason", _("The reason"), max_length=REASON_MAX)
     with atomic():
         case = lock_case(case.pk)
-        action = _("escalate this case")
+        role = require(actor, "escalate", case)
         before = case.escalation
         if before == Escalation.NONE:
-            after = Escalation.TOWNSHIP
-            scopes = [
-                Scoped((Role.LANE_CHIEF, Role.STREET_CHIEF), lane=case.lane),
-                Scoped((Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE), jurisdiction=case.township),
-            ]
-            office = case.township
-        elif before == Escalation.TOWNSHIP:
-            after = Escalation.DISTRICT
-            scopes = [
-                Scoped((Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE), jurisdiction=case.township),
-                Scoped((Role.DISTRICT_CHIEF, Role.CHIEFS_OFFICE), jurisdiction=case.district),
-            ]
-            office = case.district
+            after, office = Escalation.TOWNSHIP, case.township
         else:
-            raise ActionRefused(_("The case is already with the district chiefs' office."))
-        role = require_role(actor, action, *scopes)
-        require_case_status(case, IN_PROGRESS, action)
+            after, office = Escalation.DISTRICT, case.district
         case.escalation = after
         case.save(update_fields=["escalation"])
         event = record(
@@ -131,14 +114,7 @@ def issue_supervision_notice(
         raise InvalidInput("department", _("Choose a department from the list."))
     with atomic():
         case = lock_case(case.pk)
-        action = _("issue a supervision notice on this case")
-        role = require_role(
-            actor,
-            action,
-            Scoped((Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE), jurisdiction=case.township),
-            Scoped((Role.DISTRICT_CHIEF, Role.CHIEFS_OFFICE), jurisdiction=case.district),
-        )
-        require_case_status(case, IN_PROGRESS, action)
+        role = require(actor, "issue_supervision_notice", case)
         # The department's summons still open on the case, if any; else its latest.
         mine = case.summonses.filter(department=department).order_by("-summoned_at")
         summons = mine.filter(status__in=Summons.OPEN_STATUSES).first() or mine.first()
@@ -203,10 +179,7 @@ def answer_supervision_notice(
             .select_related("department", "summons")
             .get(pk=notice.pk)
         )
-        action = _("answer this supervision notice")
-        role = require_role(actor, action, Scoped(DEPARTMENT_STAFF, department=notice.department))
-        if notice.answered_at is not None:
-            raise ActionRefused(_("This supervision notice has already been answered."))
+        role = require(actor, "answer_supervision_notice", notice)
         notice.answered_at = now
         notice.answer = answer
         notice.next_check_at = next_check_for_notice(notice)

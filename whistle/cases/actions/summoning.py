@@ -21,13 +21,12 @@ from whistle.cases.actions._common import (
     moment,
     notify,
     record,
-    require_case_status,
     set_deadline,
     set_next_check,
 )
 from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.cases.models import Case, Summons, Whistle
-from whistle.cases.permissions import TOWNSHIP_OFFICE, Scoped, require_role
+from whistle.cases.permissions import require
 from whistle.cases.rules import DEADLINE_FIELDS, summons_limits
 from whistle.cases.suggest import departments_serving
 from whistle.cases.trail import EventKind, lock_case
@@ -180,9 +179,7 @@ def dispatch_case(
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case = lock_case(case.pk)
-        action = _("dispatch this case")
-        role = require_role(actor, action, Scoped(TOWNSHIP_OFFICE, jurisdiction=case.township))
-        require_case_status(case, [Status.FILED, Status.DISPATCHED], action)
+        role = require(actor, "dispatch_case", case)
         (department,) = _clean_departments(case, [department])
         before = case.status
         if before != Status.DISPATCHED:
@@ -233,9 +230,7 @@ def blow_whistle(
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case = lock_case(case.pk)
-        action = _("blow the whistle on this case")
-        role = require_role(actor, action, Scoped(TOWNSHIP_OFFICE, jurisdiction=case.township))
-        require_case_status(case, [Status.FILED, Status.DISPATCHED], action)
+        role = require(actor, "blow_whistle", case)
         chosen = _clean_departments(case, departments)
         assert case.township is not None  # the role check needs one
         whistle = Whistle.objects.create(
@@ -287,10 +282,8 @@ def summon_more(
     with atomic():
         case = lock_case(whistle.case_id)
         whistle = Whistle.objects.get(pk=whistle.pk)
-        action = _("summon more departments")
-        role = require_role(actor, action, Scoped(TOWNSHIP_OFFICE, jurisdiction=case.township))
-        require_case_status(case, [Status.WHISTLED], action)
-        if whistle.closed_at is not None:
+        role = require(actor, "summon_more", case)
+        if whistle.case_id != case.pk or whistle.closed_at is not None:
             raise ActionRefused(_("This whistle has ended."))
         chosen = _clean_departments(case, departments)
         return [

@@ -10,7 +10,6 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseBadRequest,
     HttpResponseRedirect,
 )
 from django.shortcuts import render
@@ -38,6 +37,7 @@ from whistle.desk.views.common import (
     find_case,
     posted_operation,
     prefetch_case,
+    refuse_post,
     safe_next,
 )
 from whistle.notifications.status import delivery_status_by_key, event_key
@@ -54,22 +54,25 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     case = prefetch_case(find_case(request.user, reference))
     choices = Choices(visible_cases=visible_cases(request.user))
     posted: Posted | None = None
+    status = 200
     if request.method == "POST":
         try:
-            op = posted_operation(request)
-            target = case_target(case, op, request.POST.get("target", ""))
+            op, key = posted_operation(request)
+            target = case_target(case, op, key)
         except BadPost:
-            return HttpResponseBadRequest()
-        posted = perform(request, viewer, op, target, choices)
-        if not posted.form.errors:
-            return HttpResponseRedirect(safe_next(request, case_url(case)))
-        # The action may have recorded its refusal: show the case as it is now.
-        case = prefetch_case(find_case(request.user, reference))
-        choices = Choices(visible_cases=visible_cases(request.user))
-    forms = OperationForms(viewer, choices, posted)
+            refuse_post(request)
+            status = 400
+        else:
+            posted = perform(request, op, target, choices)
+            if not posted.form.errors:
+                return HttpResponseRedirect(safe_next(request, case_url(case)))
+            # The action may have recorded its refusal: show the case as it is now.
+            case = prefetch_case(find_case(request.user, reference))
+            choices = Choices(visible_cases=visible_cases(request.user))
+    forms = OperationForms(request.user, choices, posted)
     context = case_context(request, viewer, case, forms)
     unplaced_errors(request, posted)
-    return render(request, "desk/case/detail.html", context)
+    return render(request, "desk/case/detail.html", context, status=status)
 
 
 def map_features(case: Case, summonses: list[Any], events: list[Event]) -> dict[str, Any]:
@@ -159,7 +162,7 @@ def case_context(
         "deadline": case_deadline(case, now) if case.is_open else None,
         "primary_ops": [f for f in case_ops.values() if not f.folded],
         "secondary_ops": [f for f in case_ops.values() if f.folded],
-        "may_whistle": whistle_op.allowed(viewer, case),
+        "may_whistle": whistle_op.allowed(request.user, case),
         "summons_cards": summons_cards,
         "notice_cards": notice_cards,
         "whistles": list(case.whistles.all()),

@@ -3,11 +3,14 @@ target a form posted."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from django.contrib import messages
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.models import Case, Summons, SupervisionNotice, Whistle
 from whistle.cases.scoping import visible_cases
@@ -62,11 +65,33 @@ class BadPost(Exception):
     """A POST that names no operation, or a target the page does not show."""
 
 
-def posted_operation(request: HttpRequest) -> Operation:
+# What a form says when it did not come from the page as it is now (a tampered form, or a
+# page kept open while the case moved on): the page answers 400 with this at the top.
+BAD_POST = _("This form does not match anything on the page. Reload the page and try again.")
+
+# A target as the pages write it: a summons by its UUID in 32 lower-case hexadecimal
+# digits, a supervision notice by its id in ASCII digits. Anything else ("²", a UUID with
+# hyphens or in upper case) was not written by a page.
+TARGET_KEYS = {
+    SUMMONS: re.compile(r"[0-9a-f]{32}"),
+    NOTICE: re.compile(r"[1-9][0-9]{0,17}"),
+}
+
+
+def refuse_post(request: HttpRequest) -> None:
+    messages.error(request, BAD_POST)
+
+
+def posted_operation(request: HttpRequest) -> tuple[Operation, str]:
+    """The operation and the target key a form posted; BadPost when either is malformed."""
     op = OPERATIONS.get(request.POST.get("op", ""))
     if op is None:
         raise BadPost
-    return op
+    key = request.POST.get("target", "")
+    pattern = TARGET_KEYS.get(op.target)
+    if pattern is not None and not pattern.fullmatch(key):
+        raise BadPost
+    return op, key
 
 
 def case_target(case: Case, op: Operation, key: str) -> Any:
@@ -81,7 +106,7 @@ def case_target(case: Case, op: Operation, key: str) -> Any:
     if op.target == NOTICE:
         notice = (
             SupervisionNotice.objects.select_related("department", "summons")
-            .filter(case=case, pk=int(key) if key.isdigit() else 0)
+            .filter(case=case, pk=int(key))
             .first()
         )
         if notice is None:

@@ -1,20 +1,27 @@
 """A department's desk: the summonses it has on its hands, its supervision notices, and its
-past summonses. The work on one summons happens on the case's page."""
+past summonses. The work on one summons happens on the case's page; acknowledging and
+checking out can be done from the list.
+
+The list of summonses is polled (`live`): a new summons appears without reloading the page,
+and the page's script rings, vibrates and counts it in the title."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from whistle.cases.models import Summons, SupervisionNotice
-from whistle.desk.boards import department_desk, obligation_rows
+from whistle.cases.worklists import OVERDUE, REST, RUNNING, WorkItem
+from whistle.desk.boards import DepartmentDesk, department_desk, obligation_rows
 from whistle.desk.operations import (
     NOTICE,
     SUMMONS,
@@ -25,25 +32,23 @@ from whistle.desk.operations import (
     unplaced_errors,
 )
 from whistle.desk.viewer import Viewer
-from whistle.desk.views.common import BadPost, posted_operation
+from whistle.desk.views.common import BadPost, posted_operation, refuse_post
+from whistle.web.views import HTMX_STOP_POLLING
 
 
 def _target(viewer: Viewer, op_target: str, key: str) -> Summons | SupervisionNotice:
+    """A summons or notice of the viewer's departments; `key` is well-formed already."""
     departments = sorted(viewer.department_ids())
     if op_target == SUMMONS:
-        try:
-            wanted = uuid.UUID(hex=key)
-        except ValueError:
-            raise BadPost from None
         summons = (
             Summons.objects.select_related("case", "department", "whistle")
-            .filter(uuid=wanted, department_id__in=departments)
+            .filter(uuid=uuid.UUID(hex=key), department_id__in=departments)
             .first()
         )
         if summons is None:
             raise BadPost
         return summons
-    if op_target == NOTICE and key.isdigit():
+    if op_target == NOTICE:
         notice = (
             SupervisionNotice.objects.select_related("case", "department")
             .filter(pk=int(key), department_id__in=departments)
@@ -54,41 +59,109 @@ def _target(viewer: Viewer, op_target: str, key: str) -> Summons | SupervisionNo
     raise BadPost
 
 
+def _version(desk: DepartmentDesk) -> str:
+    """What the list shows, in short: it changes when a summons comes, goes, moves on, or
+    passes its deadline, and only then is the list sent again."""
+    seen = "|".join(
+        f"{item.summons.uuid.hex}:{item.summons.status}:{item.group}:{item.may_leave}:"
+        f"{item.deadline.kind if item.deadline else ''}"
+        for item in desk.open
+    )
+    return hashlib.sha256(seen.encode()).hexdigest()[:16]
+
+
+def _groups(desk: DepartmentDesk, forms: OperationForms, now: Any) -> list[dict[str, Any]]:
+    """The summonses on hand under three headings: deadline running, overdue, the rest."""
+
+    def row(item: WorkItem) -> dict[str, Any]:
+        s = item.summons
+        # Checking out shows on the list once it is allowed (事不完、人不撤); an early
+        # attempt stays on the case's page.
+        names = ("acknowledge", "check_out") if item.may_leave else ("acknowledge",)
+        return {
+            "item": item,
+            "summons": s,
+            "deadline": item.deadline,
+            "obligations": obligation_rows(s, now),
+            "ops": forms.available(s, names),
+        }
+
+    return [
+        {"group": group, "rows": [row(i) for i in desk.open if i.group == group]}
+        for group in (RUNNING, OVERDUE, REST)
+        if any(i.group == group for i in desk.open)
+    ]
+
+
+def _incoming(
+    request: HttpRequest, departments: list[Any], posted: Posted | None, *, history: bool
+) -> dict[str, Any]:
+    now = timezone.now()
+    desk = department_desk({d.pk for d in departments}, now, history=history)
+    forms = OperationForms(request.user, Choices(), posted)
+    return {
+        "desk": desk,
+        "forms": forms,
+        "departments": departments,
+        "groups": _groups(desk, forms, now),
+        "open_count": len(desk.open),
+        "to_act": desk.to_act,
+        "version": _version(desk),
+        "now": now,
+    }
+
+
+def _departments(request: HttpRequest) -> list[Any]:
+    departments = list(Viewer.of(request.user).departments().order_by("name"))
+    if not departments:
+        raise PermissionDenied
+    return departments
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
     viewer = Viewer.of(request.user)
-    departments = list(viewer.departments().order_by("name"))
-    if not departments:
-        raise PermissionDenied
+    departments = _departments(request)
     posted: Posted | None = None
+    status = 200
     if request.method == "POST":
         try:
-            op = posted_operation(request)
-            target = _target(viewer, op.target, request.POST.get("target", ""))
+            op, key = posted_operation(request)
+            target = _target(viewer, op.target, key)
         except BadPost:
-            return HttpResponseBadRequest()
-        posted = perform(request, viewer, op, target, Choices())
-        if not posted.form.errors:
-            return HttpResponseRedirect(reverse("department:home"))
-    now = timezone.now()
-    desk = department_desk({d.pk for d in departments}, now)
-    forms = OperationForms(viewer, Choices(), posted)
-    context = {
-        "departments": departments,
-        "open": [
-            {
-                "summons": s,
-                "deadline": d,
-                "obligations": obligation_rows(s, now),
-                "ops": forms.available(s, ("acknowledge",)),
-            }
-            for s, d in desk.open
-        ],
-        "notices": [{"notice": n, "ops": forms.available(n, ("answer",))} for n in desk.notices],
-        "answered": desk.answered,
-        "past": desk.past,
-        "now": now,
-    }
+            refuse_post(request)
+            status = 400
+        else:
+            posted = perform(request, op, target, Choices())
+            if not posted.form.errors:
+                return HttpResponseRedirect(reverse("department:home"))
+    context = _incoming(request, departments, posted, history=True)
+    desk = context["desk"]
+    forms = context["forms"]
+    context.update(
+        {
+            "notices": [
+                {"notice": n, "ops": forms.available(n, ("answer",))} for n in desk.notices
+            ],
+            "answered": desk.answered,
+            "past": desk.past,
+        }
+    )
     unplaced_errors(request, posted)
-    return render(request, "desk/department/home.html", context)
+    return render(request, "desk/department/home.html", context, status=status)
+
+
+@require_GET
+def live(request: HttpRequest) -> HttpResponse:
+    """The summonses on hand, polled by the desk every few seconds: 204 while they are as
+    the page shows them (`?v=`), the list again when they changed."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=HTMX_STOP_POLLING)
+    context = _incoming(request, _departments(request), None, history=False)
+    if request.GET.get("v") == context["version"]:
+        response = HttpResponse(status=204)
+    else:
+        response = render(request, "desk/department/incoming.html", context)
+    response["Cache-Control"] = "private, no-store"
+    return response

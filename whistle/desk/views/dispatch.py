@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +13,6 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseBadRequest,
     HttpResponseRedirect,
 )
 from django.shortcuts import render
@@ -40,9 +40,11 @@ from whistle.desk.viewer import Viewer
 from whistle.desk.views.case import case_url
 from whistle.desk.views.common import (
     BadPost,
+    case_target,
     find_case,
     posted_operation,
     prefetch_case,
+    refuse_post,
 )
 from whistle.organisation.models import Jurisdiction
 from whistle.policies.models import DurationUnit, WhistleKind
@@ -70,8 +72,8 @@ def home_url(township: Jurisdiction, townships: list[Jurisdiction]) -> str:
     return url if township == townships[0] else f"{url}?township={township.code}"
 
 
-def _queue_target(request: HttpRequest, township: Jurisdiction, op: Any) -> Any:
-    key = request.POST.get("target", "")
+def _queue_target(request: HttpRequest, township: Jurisdiction, op: Any, key: str) -> Any:
+    """A case of the township shown, or a summons of one; `key` is well-formed already."""
     if op.target == CASE:
         case = (
             visible_cases(request.user)
@@ -84,23 +86,11 @@ def _queue_target(request: HttpRequest, township: Jurisdiction, op: Any) -> Any:
         return prefetch_case(case)
     if op.target == SUMMONS:
         cases = visible_cases(request.user).filter(township=township)
-        case = cases.filter(summonses__uuid=_uuid(key)).first()
+        case = cases.filter(summonses__uuid=uuid.UUID(hex=key)).first()
         if case is None:
             raise BadPost
-        prefetch_case(case)
-        summons = next(s for s in case.summonses.all() if s.uuid.hex == key)
-        summons.case = case
-        return summons
+        return case_target(prefetch_case(case), op, key)
     raise BadPost
-
-
-def _uuid(key: str) -> Any:
-    import uuid
-
-    try:
-        return uuid.UUID(hex=key)
-    except ValueError:
-        raise BadPost from None
 
 
 @login_required
@@ -109,23 +99,26 @@ def home(request: HttpRequest) -> HttpResponse:
     viewer = Viewer.of(request.user)
     township, townships = desk_township(request, viewer)
     posted: Posted | None = None
+    status = 200
     if request.method == "POST":
         try:
-            op = posted_operation(request)
-            target = _queue_target(request, township, op)
+            op, key = posted_operation(request)
+            target = _queue_target(request, township, op, key)
         except BadPost:
-            return HttpResponseBadRequest()
-        posted = perform(
-            request, viewer, op, target, Choices(visible_cases=visible_cases(request.user))
-        )
-        if not posted.form.errors:
-            # Back to where the case now stands in the queues (or the top when it left them).
-            reference = target.reference if isinstance(target, Case) else target.case.reference
-            return HttpResponseRedirect(f"{home_url(township, townships)}#q-{reference}")
+            refuse_post(request)
+            status = 400
+        else:
+            posted = perform(
+                request, op, target, Choices(visible_cases=visible_cases(request.user))
+            )
+            if not posted.form.errors:
+                # Back to where the case now stands in the queues (or the top when it left).
+                reference = target.reference if isinstance(target, Case) else target.case.reference
+                return HttpResponseRedirect(f"{home_url(township, townships)}#q-{reference}")
     now = timezone.now()
     queues = township_queues(request.user, township, now)
     choices = Choices(visible_cases=visible_cases(request.user), duplicates=queues.duplicates)
-    forms = OperationForms(viewer, choices, posted)
+    forms = OperationForms(request.user, choices, posted)
 
     def rows(cases: Sequence[Case], names: tuple[str, ...]) -> list[dict[str, Any]]:
         return [{"case": c, "ops": forms.available(c, names)} for c in cases]
@@ -144,7 +137,7 @@ def home(request: HttpRequest) -> HttpResponse:
             for c in queues.reported
         ],
         "filed": rows(queues.filed, ("dispatch", "solve", "backlog")),
-        "may_whistle": {c.pk: OPERATIONS["whistle"].allowed(viewer, c) for c in queues.filed},
+        "may_whistle": {c.pk: OPERATIONS["whistle"].allowed(request.user, c) for c in queues.filed},
         "at_work": [
             {
                 "case": c,
@@ -166,7 +159,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "today": timezone.localdate(),
     }
     unplaced_errors(request, posted)
-    return render(request, "desk/dispatch/home.html", context)
+    return render(request, "desk/dispatch/home.html", context, status=status)
 
 
 @require_GET
@@ -233,7 +226,7 @@ def whistle(request: HttpRequest, reference: str) -> HttpResponse:
     op = OPERATIONS["whistle"]
     if not viewer.township_office(case.township_id):
         raise PermissionDenied
-    if not op.allowed(viewer, case):
+    if not op.allowed(request.user, case):
         messages.error(
             request,
             _("The whistle cannot be blown on this case now: it is %(status)s.")
@@ -242,13 +235,16 @@ def whistle(request: HttpRequest, reference: str) -> HttpResponse:
         return HttpResponseRedirect(case_url(case))
     choices = Choices(visible_cases=visible_cases(request.user))
     posted: Posted | None = None
+    status = 200
     if request.method == "POST":
         if request.POST.get("target") != case.reference or request.POST.get("op") != op.name:
-            return HttpResponseBadRequest()
-        posted = perform(request, viewer, op, case, choices)
-        if not posted.form.errors:
-            return HttpResponseRedirect(case_url(case))
-    forms = OperationForms(viewer, choices, posted)
+            refuse_post(request)
+            status = 400
+        else:
+            posted = perform(request, op, case, choices)
+            if not posted.form.errors:
+                return HttpResponseRedirect(case_url(case))
+    forms = OperationForms(request.user, choices, posted)
     made = forms.form_for(op, case)
     form = made.form
     suggestions = suggest_departments(case)
@@ -278,4 +274,5 @@ def whistle(request: HttpRequest, reference: str) -> HttpResponse:
                 "check_ins": [],
             },
         },
+        status=status,
     )

@@ -1,17 +1,21 @@
-"""The chiefs' and stewards' assessment (district:chiefs): each street and lane chief's
-patrols against the district's requirement, lane by lane, and the problems they found; each
-alley steward's contribution; from `whistle.assessment.chiefs`."""
+"""The chiefs' and stewards' assessment (district:chiefs): for the whole district, one row
+per township (its chiefs and stewards summed); for a township, each street and lane chief's
+patrols against the district's requirement, lane by lane, and the problems they found, and
+each alley steward's contribution, a page of each at a time; from
+`whistle.assessment.chiefs`."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from whistle.assessment.chiefs import chief_scores, patrol_requirements, steward_contributions
+from whistle.assessment.chiefs import chiefs_and_stewards, patrol_requirements, township_summaries
 from whistle.district.access import Reader
 from whistle.district.picker import pick_period
 from whistle.district.views.common import choose, page_context
@@ -47,8 +51,15 @@ def chiefs(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     requirements = patrol_requirements(district)
     keep = [("district", district.code)] if len(districts) > 1 else []
-    if township is not None:
+    lists: dict[str, object] = {}
+    if township is None:
+        lists["summaries"] = township_summaries(district, picked.key, now=now)
+    else:
         keep.append(("township", township.code))
+        size = settings.WHISTLE_PAGE_SIZE
+        chiefs, stewards = chiefs_and_stewards(district, picked.key, township=township, now=now)
+        lists["chiefs"] = Paginator(chiefs, size).get_page(request.GET.get("page"))
+        lists["stewards"] = Paginator(stewards, size).get_page(request.GET.get("stewards_page"))
     context = page_context(
         reader,
         "chiefs",
@@ -58,9 +69,8 @@ def chiefs(request: HttpRequest) -> HttpResponse:
         township=township,
         may_choose_all=bool(districts),
         requirements=list(requirements.values()),
-        chiefs=chief_scores(district, picked.key, township=township, now=now),
-        stewards=steward_contributions(district, picked.key, township=township),
         keep=keep,
+        **lists,
         **picked.context(),
     )
     return render(request, "district/district/chiefs.html", context)

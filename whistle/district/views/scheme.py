@@ -187,7 +187,8 @@ def _settings(scheme: Scheme | None) -> list[tuple[str, Any]]:
     for name in SCHEME_FIELDS:
         field = cast(models.Field, Scheme._meta.get_field(name))
         value = getattr(scheme, name)
-        if name == "late_mode":
-            value = scheme.get_late_mode_display()
+        if field.choices:
+            # A choice reads as its label, never its stored code.
+            value = dict(field.flatchoices).get(value, value)
         rows.append((str(field.verbose_name), value))
     return rows

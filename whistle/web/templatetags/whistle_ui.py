@@ -19,6 +19,7 @@ from django.utils.html import json_script
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases.models import Case
 from whistle.web import basemap, chrome
 from whistle.web.badges import tone_of
 from whistle.web.forms import counted_length
@@ -48,6 +49,25 @@ def html_lang(language_code: str) -> str:
 @register.simple_tag
 def js_strings() -> SafeString:
     return json_script(chrome.js_strings(), "whistle-strings")
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context: template.Context, param: str, number: int) -> str:
+    """This page's address with ``param`` set to ``number``, every other parameter kept (the
+    period, the township, another list's page)."""
+    request = context["request"]
+    query = request.GET.copy()
+    query[param] = str(number)
+    return f"?{query.urlencode()}"
+
+
+@register.inclusion_tag("web/components/pagination.html", takes_context=True)
+def pagination(
+    context: template.Context, page: Any, param: str = "page", label: Any = ""
+) -> dict[str, Any]:
+    """Previous and next links of one paginated list; ``param`` names its page in the query,
+    so that two lists on one page turn their pages independently."""
+    return {"request": context["request"], "page": page, "param": param, "label": label}
 
 
 @register.filter
@@ -83,6 +103,32 @@ def countdown(
     }
 
 
+def map_legend(layers: list[str], township: str) -> list[dict[str, Any]]:
+    """What each line and colour of the map means, for the layers drawn: open cases by the
+    tone of their status (the statuses of each tone named), lanes, boundaries. map.js
+    paints each swatch with the colour it draws (`data-legend`)."""
+    entries: list[dict[str, Any]] = []
+    if "cases" in layers:
+        tones: dict[str, list[str]] = {}
+        for status in Case.OPEN_STATUSES:
+            tones.setdefault(tone_of(status), []).append(str(Case.Status(status).label))
+        entries += [
+            {"legend": "case", "value": tone, "label": "、".join(labels)}
+            for tone, labels in tones.items()
+        ]
+    if "lanes" in layers:
+        entries.append({"legend": "lane", "value": "lane", "label": _("lane (centre line)")})
+    if "jurisdictions" in layers:
+        levels = ("township", "community") if township else ("district", "township")
+        words = {
+            "district": _("district boundary"),
+            "township": _("township boundary"),
+            "community": _("community boundary"),
+        }
+        entries += [{"legend": "level", "value": level, "label": words[level]} for level in levels]
+    return entries
+
+
 @register.inclusion_tag("web/components/map.html")
 def map_component(
     layers: str = "jurisdictions lanes cases",
@@ -91,10 +137,12 @@ def map_component(
     height: str = "",
     dom_id: str = "map",
     refresh: int = 0,
+    legend: bool = True,
 ) -> dict[str, Any]:
     """A Leaflet map of the signed-in person's area; see static/whistle/map.js.
 
-    ``refresh`` (seconds) reloads the case points that often while the page is visible.
+    ``refresh`` (seconds) reloads the case points that often while the page is visible;
+    ``legend`` says under the map what each colour and line means.
     """
     sources = []
     for name in layers.split():
@@ -110,6 +158,7 @@ def map_component(
         "config": config,
         "config_id": f"{dom_id}-config",
         "height": height,
+        "legend": map_legend(layers.split(), township) if legend else [],
     }
 
 

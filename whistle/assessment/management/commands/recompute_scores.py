@@ -11,16 +11,20 @@ from whistle.assessment.engine import check_all, recompute_all
 
 
 class Command(BaseCommand):
-    help = (
-        "Recompute every assessment record and score from the trail and rewrite them (closed "
-        "periods stay as they are); with --check, only compare and name the differences."
-    )
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        # Translated when the command runs, in the language then active.
+        self.help = _(
+            "Recompute every assessment record and score from the trail and rewrite them "
+            "(closed periods stay as they are); with --check, only compare and name the "
+            "differences."
+        )
+        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--check",
             action="store_true",
-            help="exit non-zero, naming each difference, if a stored value disagrees",
+            help=_("exit non-zero, naming each difference, if a stored value disagrees"),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

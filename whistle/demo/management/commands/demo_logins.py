@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
 
-from whistle.demo.logins import demo_login_rows
+from whistle.demo.logins import DEMO_LOGINS, demo_login_rows, missing_demo_logins
 
 
 def _width(text: str) -> int:
@@ -48,8 +48,24 @@ class Command(BaseCommand):
                 self.stdout.write("| " + " | ".join(cells) + " |")
             return
         widths = [max(_width(cells[k]) for cells in [header, *rows]) for k in range(len(header))]
-        self.stdout.write(_("Demo logins (run whistle seed-demo first):"))
+        self.stdout.write(self._heading())
         for cells in [header, ["-" * w for w in widths], *rows]:
             line = "  ".join(_pad(cell, w) for cell, w in zip(cells, widths, strict=True))
             self.stdout.write(line.rstrip())
         self.stdout.write(_("Sign in at %(url)s") % {"url": f"{settings.SITE_URL.rstrip('/')}/"})
+
+    def _heading(self) -> str:
+        """Whether these logins work in this database: it may hold the demo city, another
+        district, or nothing yet."""
+        missing = missing_demo_logins()
+        if missing == []:
+            return _("Demo logins:")
+        if missing is None or len(missing) == len(DEMO_LOGINS):
+            return _(
+                "The demo logins are not in this database: run whistle seed-demo to load the "
+                "demo city, then sign in with:"
+            )
+        return _(
+            "Demo logins (missing or deactivated here: %(usernames)s; whistle seed-demo "
+            "creates them again):"
+        ) % {"usernames": ", ".join(missing)}

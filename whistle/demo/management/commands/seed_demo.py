@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from whistle.demo.builders import run_builders
 from whistle.demo.city import DEFAULT_SEED, build_demo_city
 from whistle.demo.content import counts, fingerprint
+from whistle.demo.logins import missing_demo_logins
 from whistle.organisation.models import Jurisdiction
 
 
@@ -48,7 +49,10 @@ class Command(BaseCommand):
             options["if_empty"]
             and Jurisdiction.objects.filter(level=Jurisdiction.Level.DISTRICT).exists()
         ):
-            self.stdout.write(_("A district already exists: the demo city was not loaded."))
+            if missing_demo_logins() == []:
+                self.stdout.write(_("The demo city is already loaded: nothing was changed."))
+            else:
+                self.stdout.write(_("A district already exists: the demo city was not loaded."))
             return
         started = time.monotonic()
         try:

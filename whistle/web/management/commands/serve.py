@@ -8,8 +8,10 @@ import sys
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
@@ -26,7 +28,17 @@ class Command(BaseCommand):
         if not options["no_worker"] and "worker" in get_commands():
             commands.append([*whistle, "worker"])
         children = [subprocess.Popen(cmd) for cmd in commands]
-        self.stdout.write(f"serving on http://{options['host']}:{options['port']}/ (Ctrl-C stops)")
+        address = f"http://{options['host']}:{options['port']}/"
+        self.stdout.write(_("Serving on %(address)s (Ctrl-C stops).") % {"address": address})
+        if options["host"] not in {"127.0.0.1", "localhost", "::1"}:
+            # Without debug mode Django answers only to the names it is told.
+            self.stdout.write(
+                _(
+                    "Reached by another name or address, the pages answer only to those in "
+                    "WHISTLE_ALLOWED_HOSTS (now: %(hosts)s)."
+                )
+                % {"hosts": ", ".join(settings.ALLOWED_HOSTS)}
+            )
 
         def stop(*_: Any) -> None:
             for child in children:

@@ -1,0 +1,176 @@
+"""Error pages: every way a page can fail ends on a page in the product's layout and the
+reader's language, with the menu of the signed-in person and a way home; scripts asking for
+JSON get JSON; the 500 page needs neither the database nor the static manifest."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.test import Client
+
+from tests.fixtures_web import (
+    dispatcher_fixture,  # noqa: F401  (fixture)
+    steward_fixture,  # noqa: F401  (fixture)
+)
+
+pytestmark = pytest.mark.django_db
+
+TECHNICAL = ("Traceback", "URLconf", "Using the URLconf", "Django", "DEBUG = True", "Forbidden")
+
+
+def visible_text(html: str) -> str:
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def assert_error_page(response, status: int, title: str) -> str:
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    text = visible_text(html)
+    assert f'<h1 id="error-title">{title}</h1>' in html
+    assert f"错误 {status}" in text
+    assert 'class="topbar"' in html
+    assert 'href="/" class="btn btn-primary"' in html or 'class="btn btn-primary" href="/"' in html
+    for word in TECHNICAL:
+        assert word not in text, word
+    return html
+
+
+def test_a_steward_opening_a_district_page_gets_a_403_in_chinese_with_her_menu(client, steward):
+    client.force_login(steward)
+    html = assert_error_page(client.get("/district/chiefs/"), 403, "您无权打开此页面")
+    assert "wang-fang" in html  # the top bar: who is signed in
+    assert 'href="/patrol/"' in html  # her own pages, in the menu and under the message
+
+
+def test_a_dispatcher_at_an_unknown_address_gets_a_404_in_chinese_with_his_menu(client, dispatcher):
+    client.force_login(dispatcher)
+    html = assert_error_page(client.get("/dispatch/no-such-page/"), 404, "找不到此页面")
+    assert "zhang-wei" in html
+    assert 'href="/dispatch/"' in html
+
+
+def test_a_case_outside_the_area_is_a_404_page_not_a_technical_one(client, dispatcher):
+    client.force_login(dispatcher)
+    assert_error_page(client.get("/cases/ZZZZZZZZZZ/"), 404, "找不到此页面")
+
+
+def test_someone_signed_out_is_offered_to_sign_in_from_the_error_page(client):
+    html = assert_error_page(client.get("/nowhere/"), 404, "找不到此页面")
+    assert 'href="/accounts/login/?next=/nowhere/"' in html
+
+
+def test_the_error_pages_speak_english_when_asked(client, steward):
+    client.force_login(steward)
+    response = client.get("/district/chiefs/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 403
+    assert "You may not open this page" in response.content.decode()
+    assert "Error 403" in visible_text(response.content.decode())
+
+
+def test_an_expired_form_gets_a_403_page_that_says_what_to_do(steward):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(steward)
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html = assert_error_page(response, 403, "表单已过期")
+    assert "重新加载" in visible_text(html)
+
+
+def test_a_link_back_is_offered_only_to_a_page_of_this_site(client, dispatcher):
+    client.force_login(dispatcher)
+    ours = client.get("/nowhere/", HTTP_REFERER="http://testserver/dispatch/")
+    assert 'href="http://testserver/dispatch/"' in ours.content.decode()
+    theirs = client.get("/nowhere/", HTTP_REFERER="https://elsewhere.example/")
+    assert "elsewhere.example" not in theirs.content.decode()
+
+
+def test_a_request_for_another_host_gets_the_400_page(client):
+    assert_error_page(client.get("/", HTTP_HOST="whistle.elsewhere.example"), 400, "请求无法处理")
+
+
+@pytest.mark.urls("tests.urls_errors")
+class TestErrorsRaisedByPages:
+    def test_an_uncaught_permission_refusal_of_an_action_is_a_403_naming_the_rule(
+        self, client, steward
+    ):
+        client.force_login(steward)
+        html = assert_error_page(
+            client.get("/test-errors/refuse-permission/"), 403, "您无权打开此页面"
+        )
+        assert '<p class="error-detail" role="alert">只有街乡指挥中心调度员可以吹哨。</p>' in html
+
+    def test_an_uncaught_invalid_input_is_a_400_with_its_message(self, client, steward):
+        client.force_login(steward)
+        html = assert_error_page(client.get("/test-errors/refuse-input/"), 400, "请求无法处理")
+        assert "经度须在 -180 到 180 之间。" in html
+
+    def test_an_uncaught_refusal_by_state_is_a_409_with_its_message(self, client, steward):
+        client.force_login(steward)
+        html = assert_error_page(client.get("/test-errors/refuse-state/"), 409, "无法完成此操作")
+        assert "案件已结案，不能再吹哨。" in html
+
+    def test_a_suspicious_request_is_a_400_page(self, client, steward):
+        client.force_login(steward)
+        html = assert_error_page(client.get("/test-errors/suspicious/"), 400, "请求无法处理")
+        assert "tampered" not in html
+
+    def test_an_empty_bad_request_from_a_view_gets_the_400_page(self, client, steward):
+        client.force_login(steward)
+        assert_error_page(client.get("/test-errors/empty-400/"), 400, "请求无法处理")
+
+    def test_a_get_to_a_post_only_address_is_a_405_page_keeping_the_allowed_methods(
+        self, client, steward
+    ):
+        client.force_login(steward)
+        response = client.get("/test-errors/post-only/")
+        assert_error_page(response, 405, "此页面不能这样打开")
+        assert response["Allow"] == "POST"
+
+    def test_a_bug_gives_the_500_page_in_the_layout_without_touching_the_database(
+        self, steward, django_assert_num_queries
+    ):
+        client = Client(raise_request_exception=False)
+        client.force_login(steward)
+        with django_assert_num_queries(0):
+            response = client.get("/test-errors/crash/")
+        assert response.status_code == 500
+        html = response.content.decode()
+        assert '<html lang="zh-CN">' in html
+        assert 'class="topbar"' in html and 'href="/static/whistle/whistle.css"' in html
+        text = visible_text(html)
+        assert "服务器出了问题" in text and "错误 500" in text and "返回首页" in text
+        assert "a bug in a page" not in text and "RuntimeError" not in text
+
+    def test_the_500_page_renders_even_when_the_static_files_were_never_collected(
+        self, steward, settings, tmp_path
+    ):
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+        }
+        settings.STATIC_ROOT = tmp_path
+        client = Client(raise_request_exception=False)
+        client.force_login(steward)
+        # The normal pages cannot name their static files now: each fails into the 500.
+        response = client.get("/nowhere/")
+        assert response.status_code == 500
+        assert "服务器出了问题" in visible_text(response.content.decode())
+        assert "stylesheet" not in response.content.decode()
+
+    def test_scripts_asking_for_json_get_json_errors(self, steward):
+        client = Client(raise_request_exception=False)
+        client.force_login(steward)
+        refused = client.get("/test-errors/refusal.json")
+        assert refused.status_code == 403
+        assert json.loads(refused.content) == {"error": "只有街乡指挥中心调度员可以吹哨。"}
+        missing = client.get("/map/nothing.geojson", HTTP_ACCEPT="application/geo+json")
+        assert missing.status_code == 404
+        assert json.loads(missing.content) == {"error": "找不到此页面"}
+        crashed = client.get("/test-errors/crash/", HTTP_ACCEPT="application/json")
+        assert crashed.status_code == 500
+        assert json.loads(crashed.content) == {"error": "服务器出了问题"}
+        posted = client.post("/test-errors/empty-400/", "{}", content_type="application/json")
+        assert posted.status_code == 400 and "error" in json.loads(posted.content)

@@ -1,0 +1,226 @@
+"""Error pages in the product's layout and language, whatever raised the error.
+
+Django calls the handlers named in `whistle/urls.py` for `Http404`, `PermissionDenied`,
+`SuspiciousOperation` (and `BadRequest`) and for anything uncaught; `CSRF_FAILURE_VIEW`
+names `csrf_failure`. `ErrorPageMiddleware` covers the rest: a refusal of a domain action
+that a page did not catch, and the empty error responses that views and Django's decorators
+return (`HttpResponseBadRequest()`, `require_POST`'s 405).
+
+Requests for JSON (the map layers, the patrol's positions) get `{"error": "…"}` with the
+same status instead of a page. The 500 page is rendered without the database, the session
+or the request's context processors: any of them may be what failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+from django.templatetags.static import static
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+
+from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
+
+logger = logging.getLogger("whistle.errors")
+
+
+@dataclass(frozen=True)
+class Problem:
+    title: str | Promise
+    text: str | Promise
+
+
+PROBLEMS: dict[int, Problem] = {
+    400: Problem(
+        _("The request could not be understood"),
+        _(
+            "Something in what was sent to this page is not valid. Go back, check what you "
+            "entered and try again, or start again from the home page."
+        ),
+    ),
+    403: Problem(
+        _("You may not open this page"),
+        _(
+            "Your roles do not cover this page or this item. If you think they should, ask "
+            "your township's administrator to check your roles."
+        ),
+    ),
+    404: Problem(
+        _("Page not found"),
+        _(
+            "This page or item does not exist, or it is outside your area. Check the address, "
+            "or go on from the home page or the menu above."
+        ),
+    ),
+    405: Problem(
+        _("This page cannot be opened this way"),
+        _(
+            "This address takes the buttons and forms of the pages, not a link typed in or "
+            "bookmarked. Go back to the page you came from and use its buttons."
+        ),
+    ),
+    409: Problem(
+        _("This could not be done"),
+        _("The item is not in a state that allows it. Reload the page to see where it stands."),
+    ),
+}
+
+CSRF_PROBLEM = Problem(
+    _("The form has expired"),
+    _(
+        "The page was open for a long time, you signed in or out in another tab, or the "
+        "browser refuses cookies for this site. Go back, reload the page and send the form "
+        "again."
+    ),
+)
+
+SERVER_PROBLEM = Problem(
+    _("Something went wrong on our side"),
+    _(
+        "The error has been recorded for the administrators. Try again in a moment; if it "
+        "keeps happening, tell your administrator what you were doing and the time below."
+    ),
+)
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """True for the pages' scripts: the map layers ask for GeoJSON, the patrol posts JSON."""
+    accept = request.headers.get("Accept", "")
+    if "json" in accept and "text/html" not in accept:
+        return True
+    if request.content_type == "application/json":
+        return True
+    return request.path.endswith((".json", ".geojson"))
+
+
+def _back_link(request: HttpRequest) -> str:
+    """The page the person came from, when it is one of ours and not this one."""
+    referer = request.headers.get("Referer", "")
+    if not referer or not url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return ""
+    return "" if referer == request.build_absolute_uri() else referer
+
+
+def error_page(
+    request: HttpRequest,
+    status: int,
+    *,
+    problem: Problem | None = None,
+    detail: str = "",
+) -> HttpResponse:
+    """The error page for ``status``, in the layout; ``detail`` is a sentence meant for the
+    person (an action's refusal), never an exception's technical text."""
+    problem = problem or PROBLEMS.get(status) or PROBLEMS[400]
+    if wants_json(request):
+        return JsonResponse({"error": str(detail or problem.title)}, status=status)
+    try:
+        back = _back_link(request)
+    except Exception:  # a request with a bad Host header has no host to compare with
+        back = ""
+    context = {
+        "status": status,
+        "title": problem.title,
+        "text": problem.text,
+        "detail": detail,
+        "back": back,
+    }
+    return HttpResponse(
+        loader.render_to_string("web/errors/page.html", context, request), status=status
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_page(request, 400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_page(request, 403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_page(request, 404)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    logger.warning("form refused (CSRF): %s %s: %s", request.method, request.path, reason)
+    return error_page(request, 403, problem=CSRF_PROBLEM)
+
+
+def _static_or_blank(path: str) -> str:
+    # A missing manifest entry raises here: the page must still render without its styles.
+    try:
+        return static(path)
+    except Exception:
+        return ""
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page: no database, no session, no context processors."""
+    if wants_json(request):
+        return JsonResponse({"error": str(SERVER_PROBLEM.title)}, status=500)
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    try:
+        html = loader.get_template("web/errors/500.html").render(
+            {
+                "title": SERVER_PROBLEM.title,
+                "text": SERVER_PROBLEM.text,
+                "product": _("Whistle"),
+                "home": _("Back to the home page"),
+                "time": _("Time (Beijing time): %(time)s")
+                % {"time": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")},
+                "lang": "zh-CN" if language.lower().startswith("zh") else language,
+                "stylesheet": _static_or_blank("whistle/whistle.css"),
+                "icon": _static_or_blank("whistle/favicon.svg"),
+            }
+        )
+    except Exception:
+        logger.exception("the 500 page itself failed; answering with plain text")
+        return HttpResponse(
+            "500 · 服务器出错，请稍后再试。 Server error, please try again later.",
+            status=500,
+            content_type="text/plain; charset=utf-8",
+        )
+    return HttpResponse(html, status=500)
+
+
+class ErrorPageMiddleware:
+    """Turns what would otherwise reach people as a bare or technical page into an error
+    page: a domain action's refusal that the page did not catch, and the empty error
+    responses of views and decorators."""
+
+    # Empty responses with these statuses are given a page; others are left as they are.
+    FILLED = frozenset({400, 403, 404, 405})
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code in self.FILLED and not response.streaming and not response.content:
+            page = error_page(request, response.status_code)
+            if response.has_header("Allow"):
+                page["Allow"] = response["Allow"]
+            return page
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> Any:
+        if not isinstance(exception, ActionRefused):
+            return None
+        if isinstance(exception, PermissionRefused):
+            status = 403
+        elif isinstance(exception, InvalidInput):
+            status = 400
+        else:
+            status = 409
+        logger.info("refusal reached the page %s: %s", request.path, exception)
+        return error_page(request, status, detail=str(exception))
