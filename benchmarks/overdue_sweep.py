@@ -176,7 +176,7 @@ def make_rows(city: Any, count: int, shape: Any) -> list[int]:
     )
     summonses = []
     for n, whistle in enumerate(whistles):
-        summons = Summons(case_id=whistle.case_id, whistle=whistle, department=city.department)
+        summons = Summons(case=whistle.case, whistle=whistle, department=city.department)
         shape(n, summons)
         summons.next_check_at = next_check_for(summons, now, policy=city.policy)
         summonses.append(summons)

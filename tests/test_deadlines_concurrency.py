@@ -1,9 +1,10 @@
 """The deadline sweep under several real worker processes, and under SIGKILL, on PostgreSQL.
 
 Each test fills the test database with thousands of summonses whose acknowledgement and
-arrival are both overdue, runs `whistle worker --sweep whistle.cases.deadlines.sweep` in
-subprocesses against it, and counts what was recorded: every overdue and every escalation
-exactly once, every notification once, every case's hash chain intact.
+arrival are both overdue (or of backlog cases whose review date has come), runs `whistle
+worker --sweep whistle.cases.deadlines.sweep` in subprocesses against it, and counts what was
+recorded: every overdue, escalation and backlog review exactly once, every notification once,
+every case's hash chain intact.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def overdue_summonses(city: SweepCity, departments: list[Department], cases: int
     for whistle in whistles:
         for department in departments:
             summons = Summons(
-                case_id=whistle.case_id,
+                case=whistle.case,
                 whistle=whistle,
                 department=department,
                 summoned_at=summoned,
@@ -250,6 +251,53 @@ def test_a_worker_killed_mid_run_and_restarted_loses_and_repeats_nothing(city, p
     finally:
         stop(workers)
     assert_each_recorded_exactly_once(total)
+
+
+def backlog_cases_due_for_review(city: SweepCity, cases: int) -> None:
+    """`cases` cases on the backlog since a week ago, whose review reminder is due now."""
+    now = timezone.now()
+    Case.objects.bulk_create(
+        Case(
+            source=Case.Source.STEWARD,
+            status=Case.Status.BACKLOG,
+            description=f"违建待拆除 {n}",
+            lon=116.432,
+            lat=39.873,
+            district=city.district,
+            township=city.township,
+            reported_at=now - timedelta(days=8),
+            backlog_reason="需区里统一组织拆除",
+            backlog_since=now - timedelta(days=7),
+            backlog_review_on=timezone.localdate(now),
+            backlog_review_reminder_at=now - timedelta(minutes=1),
+        )
+        for n in range(cases)
+    )
+
+
+def test_two_workers_remind_of_each_backlog_review_exactly_once(city, tmp_path):
+    cases = 3000
+    backlog_cases_due_for_review(city, cases)
+    logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
+    workers = [start_worker(log) for log in logs]
+    try:
+        deadline = time.monotonic() + 600
+        while Case.objects.filter(backlog_review_reminder_at__isnull=False).exists():
+            assert time.monotonic() < deadline, "the workers did not finish in time"
+            assert all(w.poll() is None for w in workers), "a worker exited early"
+            time.sleep(0.2)
+    finally:
+        stop(workers)
+    reviews = Event.objects.filter(kind=EventKind.BACKLOG_REVIEW_DUE)
+    assert reviews.count() == cases
+    assert reviews.values("case_id").distinct().count() == cases
+    # The township's dispatcher and chief of lanes hear of each, once.
+    told = Notification.objects.filter(kind=EventKind.BACKLOG_REVIEW_DUE, channel=Channel.INBOX)
+    assert told.count() == 2 * cases
+    assert not told.values("recipient_id", "dedupe_key").annotate(n=Count("id")).filter(n__gt=1)
+    assert every_chain_is_valid()
+    for log in logs:
+        assert "whistle.cases.deadlines.sweep:" in log.read_text(), log.read_text()[-2000:]
 
 
 def _hold_case_lock(case_id: int, locked: threading.Event, release: threading.Event) -> None:

@@ -74,6 +74,9 @@ RELEVANT_KINDS = (
     EventKind.RESIDENT_RATED,
     AssessmentEventKind.RATED,
     AssessmentEventKind.APPEAL_UPHELD,
+    # The case's time on the backlog does not count against a department.
+    EventKind.BACKLOG,
+    EventKind.BACKLOG_RESUMED,
 )
 
 RECORD_FIELDS = (
@@ -124,6 +127,7 @@ CellKey = tuple[int, int, date]  # department, township, month
 CASE_VALUES = ("id", "source", "resident_satisfied", "township_id", "township_rating")
 SUMMONS_VALUES = (
     "id",
+    "uuid",
     "case_id",
     "department_id",
     "department__district_id",
@@ -187,6 +191,7 @@ def summons_facts(row: dict[str, Any], case: dict[str, Any]) -> SummonsFacts:
         case_source=case["source"],
         resident_satisfied=case["resident_satisfied"],
         case_rating=case["township_rating"],
+        uuid=str(row["uuid"]),
     )
 
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
 from whistle.assessment.models import Acted, Came, Scheme
+from whistle.assessment.pauses import arrival_deadline
 from whistle.cases.models import Case
 from whistle.cases.trail import EventKind
 
@@ -87,6 +88,8 @@ class SummonsFacts:
     # The case's own rating from its evaluation (evaluate_case), used when the township has
     # not rated this summons by itself.
     case_rating: int | None = None
+    # How the trail names the summons (resume events list their summonses by it).
+    uuid: str = ""
 
 
 @dataclass
@@ -147,7 +150,10 @@ def derive_facts(summons: SummonsFacts, events: Sequence[TrailEvent]) -> Facts:
     rulings = [e for e in own if e.kind in (EventKind.DECLINE_UPHELD, EventKind.DECLINE_INSISTED)]
     ruling = rulings[-1] if rulings else None
     released = first(EventKind.RELEASED)
-    due = first_arrival_deadline(summons, first(EventKind.SUMMONED))
+    # Lateness counts no time the case spent on the backlog (whistle.assessment.pauses).
+    due = arrival_deadline(
+        first_arrival_deadline(summons, first(EventKind.SUMMONED)), summons.uuid, events
+    )
     upheld = ruling if ruling is not None and ruling.kind == EventKind.DECLINE_UPHELD else None
     facts.excused = upheld is not None or (
         released is not None and (arrival is None or arrival[0] > released.at)
@@ -159,16 +165,17 @@ def derive_facts(summons: SummonsFacts, events: Sequence[TrailEvent]) -> Facts:
     elif arrival is not None:
         arrived_at, arrival_ids = arrival
         used += arrival_ids
-        if arrived_at <= due:
+        late = due.lateness(arrived_at)
+        if late <= timedelta(0):
             facts.came = Came.ON_TIME
         else:
             facts.came = Came.LATE
-            facts.late_minutes = math.ceil((arrived_at - due).total_seconds() / 60)
-    elif declined is not None and declined.at <= due and upheld is not None:
+            facts.late_minutes = math.ceil(late.total_seconds() / 60)
+    elif declined is not None and due.lateness(declined.at) <= timedelta(0) and upheld is not None:
         # A decline made in time and upheld frees the department from coming.
         used += [declined.id, upheld.id]
         facts.came = Came.NOT_APPLICABLE
-    elif released is not None and released.at <= due:
+    elif released is not None and due.lateness(released.at) <= timedelta(0):
         used.append(released.id)
         facts.came = Came.NOT_APPLICABLE
     else:

@@ -6,3 +6,11 @@ class CasesConfig(AppConfig):
     name = "whistle.cases"
     label = "cases"
     verbose_name = _("Cases and whistles")
+
+    def ready(self) -> None:
+        from whistle.cases.actions.calendar import on_calendar_entered
+        from whistle.policies.signals import calendar_entered
+
+        # The calendar lives below the cases; it announces a newly entered year, and the
+        # cases recompute the deadlines that had to assume it.
+        calendar_entered.connect(on_calendar_entered, dispatch_uid="whistle.cases.calendar")

@@ -68,6 +68,8 @@ _ESCALATION_ROLES: dict[str, tuple[str, ...]] = {
     Case.Escalation.DISTRICT: (Role.CHIEFS_OFFICE, Role.DISTRICT_CHIEF),
 }
 _DEPARTMENT_ROLES = (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD)
+# Who is reminded of a backlog case's review date.
+_BACKLOG_REVIEW_ROLES = (Role.DISPATCHER, Role.TOWNSHIP_CHIEF)
 
 
 # --- Obligations and the points in time that follow from them ------------------------------
@@ -87,6 +89,10 @@ class Obligation:
     @property
     def overdue_from(self) -> datetime:
         return self.due_at + OVERDUE_STEP
+
+    @property
+    def due_field(self) -> str:
+        return f"{self.name}_due_at"
 
     @property
     def overdue_field(self) -> str:
@@ -222,7 +228,11 @@ def points_of(summons: Summons, policy: DistrictPolicy, now: datetime) -> list[P
       only while the deadline is still ahead of `now` (a reminder can never be sent later);
     - escalation to the township at the overdue instant and to the district the policy's
       minutes after it, for obligations unmet now, while not escalated to that level.
+
+    Nothing while the case is on the backlog: its obligations pause until it is resumed.
     """
+    if summons.case.status == Case.Status.BACKLOG:
+        return []
     found: list[Point] = []
     swept = summons.swept_through_at
     district_delay = timedelta(minutes=policy.escalate_to_district_after_minutes)
@@ -258,10 +268,13 @@ def next_check_for(
 
 
 def next_check_for_notice(notice: SupervisionNotice) -> datetime | None:
-    """The moment a supervision notice turns overdue, or None when it cannot any more."""
-    if notice.overdue_at is None and _notice_unanswered_at_deadline(notice):
-        return notice.due_at + OVERDUE_STEP
-    return None
+    """The moment a supervision notice turns overdue, or None when it cannot any more or
+    while its case is on the backlog (paused)."""
+    if notice.overdue_at is not None or not _notice_unanswered_at_deadline(notice):
+        return None
+    if notice.case.status == Case.Status.BACKLOG:
+        return None
+    return notice.due_at + OVERDUE_STEP
 
 
 def _notice_unanswered_at_deadline(notice: SupervisionNotice) -> bool:
@@ -308,11 +321,19 @@ class _Pass:
         return self.people[key]
 
     def escalation_staff(self, level: str, jurisdiction_id: int | None) -> list[Person]:
+        return self._jurisdiction_staff(level, _ESCALATION_ROLES[level], jurisdiction_id)
+
+    def backlog_reviewers(self, township_id: int | None) -> list[Person]:
+        return self._jurisdiction_staff("backlog_review", _BACKLOG_REVIEW_ROLES, township_id)
+
+    def _jurisdiction_staff(
+        self, key_name: str, roles: tuple[str, ...], jurisdiction_id: int | None
+    ) -> list[Person]:
         if jurisdiction_id is None:
             return []
-        key = (level, jurisdiction_id)
+        key = (key_name, jurisdiction_id)
         if key not in self.people:
-            self.people[key] = _people(_ESCALATION_ROLES[level], jurisdiction_id=jurisdiction_id)
+            self.people[key] = _people(roles, jurisdiction_id=jurisdiction_id)
         return self.people[key]
 
 
@@ -326,16 +347,19 @@ def _people(roles: Iterable[str], **scope: int) -> list[Person]:
 
 
 def sweep(now: datetime, *, batch: int) -> int:
-    """Record every overdue, reminder and escalation due by `now`; return the rows processed.
+    """Record every overdue, reminder, escalation and backlog review due by `now`; return the
+    rows processed.
 
-    Looks at up to `batch` due summonses and up to `batch` due supervision notices. `now` is
-    the moment the pass starts from; while it runs it moves on with the clock, never back.
-    Safe to run in several processes at once and to kill at any line (docs/deadlines.md).
+    Looks at up to `batch` due summonses, up to `batch` due supervision notices and up to
+    `batch` backlog cases due for review. `now` is the moment the pass starts from; while it
+    runs it moves on with the clock, never back. Safe to run in several processes at once and
+    to kill at any line (docs/deadlines.md).
     """
     context = _Pass(now)
     with translation.override(settings.LANGUAGE_CODE):
         done = _claim_and_process(Summons, context, batch, _process_summons)
         done += _claim_and_process(SupervisionNotice, context, batch, _process_notice)
+        done += _claim_and_process(Case, context, batch, _process_backlog_review)
     return done
 
 
@@ -350,10 +374,17 @@ def sweep_until_idle(*, batch: int = 200, clock: Callable[[], datetime] = timezo
 
 
 _Handler = Callable[[Any, Case, _Pass], bool]
+_Swept = type[Summons] | type[SupervisionNotice] | type[Case]
+# The stored moment each kind of row is claimed by (each has an index on it).
+_DUE_FIELD: dict[_Swept, str] = {
+    Summons: "next_check_at",
+    SupervisionNotice: "next_check_at",
+    Case: "backlog_review_reminder_at",
+}
 
 
 def _claim_and_process(
-    model: type[Summons] | type[SupervisionNotice],
+    model: _Swept,
     context: _Pass,
     batch: int,
     handle: _Handler,
@@ -390,7 +421,7 @@ def _claim_and_process(
 
 
 def _one_by_one(
-    model: type[Summons] | type[SupervisionNotice],
+    model: _Swept,
     pks: list[int],
     context: _Pass,
     handle: _Handler,
@@ -408,7 +439,7 @@ def _one_by_one(
 
 
 def _claim(
-    model: type[Summons] | type[SupervisionNotice],
+    model: _Swept,
     now: datetime,
     *,
     exclude: Iterable[int] = (),
@@ -421,20 +452,22 @@ def _claim(
     and cannot take part in a deadlock, whatever order others lock in. A row another worker
     holds is not returned; a row whose case is held (by an action, which locks the case
     first, or by another worker) comes back with no case and is left for a later pass.
+    A backlog case due for review is its own case: one SKIP LOCKED lock.
     SQLite: every transaction is IMMEDIATE (settings), so the rows are read while no one
     else can write, and stay as read until the transaction ends.
     """
+    due_field = _DUE_FIELD[model]
     rows = model.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-        next_check_at__lte=now
+        **{f"{due_field}__lte": now}
     )
     if only is not None:
         rows = rows.filter(pk=only)
+    rows = rows.exclude(pk__in=list(exclude)).order_by(due_field, "pk")
+    if model is Case:
+        review_due: list[Any] = list(rows[:limit])
+        return [(case, case) for case in review_due]
     related = ("department", "whistle") if model is Summons else ("department", "summons")
-    claimed: list[Any] = list(
-        rows.exclude(pk__in=list(exclude))
-        .select_related(*related)
-        .order_by("next_check_at", "pk")[:limit]
-    )
+    claimed: list[Any] = list(rows.select_related(*related)[:limit])
     cases = Case.objects.select_for_update(skip_locked=True).in_bulk(
         {row.case_id for row in claimed}
     )
@@ -585,9 +618,11 @@ def _escalate(case: Case, summons: Summons, point: Point, context: _Pass) -> Non
 def _process_notice(notice: SupervisionNotice, case: Case, context: _Pass) -> bool:
     now = context.now
     pk = notice.pk
+    notice.case = case
     previously_swept = notice.swept_through_at
     changed = {"swept_through_at", "next_check_at"}
-    if notice.overdue_at is None and _notice_unanswered_at_deadline(notice) and notice.due_at < now:
+    due = next_check_for_notice(notice)
+    if due is not None and due <= now:
         notice.overdue_at = now
         changed.add("overdue_at")
         event = _record(
@@ -630,6 +665,41 @@ def _process_notice(notice: SupervisionNotice, case: Case, context: _Pass) -> bo
     )
     if updated != 1:
         raise _LostClaim(f"supervision notice {pk} changed while it was being swept")
+    return True
+
+
+def _process_backlog_review(case: Case, _locked: Case, context: _Pass) -> bool:
+    """The review date of a backlog case has come: remind the township, once."""
+    now = context.now
+    reminder_at = case.backlog_review_reminder_at
+    if case.status == Case.Status.BACKLOG and case.backlog_review_on is not None:
+        event = _record(
+            case,
+            EventKind.BACKLOG_REVIEW_DUE,
+            summons=None,
+            at=now,
+            data={
+                "review_on": case.backlog_review_on.isoformat(),
+                "reminder_at": _iso(reminder_at) if reminder_at else None,
+            },
+        )
+        notify(
+            context.backlog_reviewers(case.township_id),
+            event,
+            subject=_("Backlog review due: case %(reference)s, on the backlog since %(since)s")
+            % {
+                "reference": case.reference,
+                "since": _local(case.backlog_since) if case.backlog_since else "—",
+            },
+            body=f"{case.backlog_reason[:500]}\n{_body(case)}",
+            dedupe_key=f"case:{case.uuid}:backlog-review:{case.backlog_review_on.isoformat()}",
+        )
+    # Belt and braces on top of the lock, as for summonses.
+    updated = Case.objects.filter(pk=case.pk, backlog_review_reminder_at=reminder_at).update(
+        backlog_review_reminder_at=None
+    )
+    if updated != 1:
+        raise _LostClaim(f"case {case.pk} changed while its backlog review was being swept")
     return True
 
 

@@ -155,11 +155,26 @@ class Case(models.Model):
     rejection_reason = models.TextField(_("reason for rejection"), blank=True)
     backlog_reason = models.TextField(_("reason for the backlog"), blank=True)
     backlog_review_on = models.DateField(_("backlog review date"), null=True, blank=True)
+    # While the case is on the backlog its deadlines pause; resuming moves or recomputes them
+    # (DistrictPolicy.backlog_resume_rule) from this moment.
+    backlog_since = models.DateTimeField(_("on the backlog since"), null=True, blank=True)
+    # When the sweep reminds the township of the review date; cleared in the same transaction
+    # as the reminder's trail event, and when the case comes off the backlog. The sweep's
+    # index.
+    backlog_review_reminder_at = models.DateTimeField(
+        _("backlog review reminder at"), null=True, blank=True
+    )
     rework_count = models.PositiveIntegerField(_("rework count"), default=0)
     escalation = models.CharField(
         _("escalation"), max_length=16, choices=Escalation.choices, default="", blank=True
     )
     resolve_due_at = models.DateTimeField(_("resolve by"), null=True, blank=True)
+    # Deadlines computed while a year they reach into was unknown to the calendar:
+    # {"resolve_due_at": {"years": [2027], "start": ISO, "amount": 4, "unit": "working_hours",
+    # "shift_seconds": 0}}. Recomputed when the year is entered (docs/calendar.md).
+    assumed_calendar = models.JSONField(
+        _("deadlines on an assumed calendar"), default=dict, blank=True
+    )
     reported_at = models.DateTimeField(_("reported at"))
     filed_at = models.DateTimeField(pgettext_lazy("case", "filed at"), null=True, blank=True)
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
@@ -198,6 +213,7 @@ class Case(models.Model):
             models.Index(fields=["district", "status"]),
             models.Index(fields=["category", "reported_at"]),
             models.Index(fields=["lane", "reported_at"]),
+            models.Index(fields=["backlog_review_reminder_at"], name="case_backlog_review"),
         ]
 
     def __str__(self) -> str:
@@ -364,6 +380,10 @@ class Summons(models.Model):
     acknowledge_due_at = models.DateTimeField(_("acknowledge by"))
     arrive_due_at = models.DateTimeField(_("arrive by"), null=True, blank=True)
     resolve_due_at = models.DateTimeField(_("resolve by"))
+    # As Case.assumed_calendar, for the summons' deadlines.
+    assumed_calendar = models.JSONField(
+        _("deadlines on an assumed calendar"), default=dict, blank=True
+    )
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from whistle.cases.models import Case, Whistle
 from whistle.organisation.models import Jurisdiction
 from whistle.policies.models import DistrictPolicy, WhistleRule
+
+# A summons' deadline fields, in the order its obligations fall due.
+DEADLINE_FIELDS = ("acknowledge_due_at", "arrive_due_at", "resolve_due_at")
 
 
 def district_policy(district: Jurisdiction | None) -> DistrictPolicy:
@@ -24,6 +28,26 @@ def whistle_rule(district: Jurisdiction | None, kind: str) -> WhistleRule:
         if rule is not None:
             return rule
     return WhistleRule(district=district, kind=kind)
+
+
+def summons_limits(case: Case, whistle: Whistle | None) -> dict[str, tuple[int, str]]:
+    """The time limits of a summons on the case, by deadline field: a whistle's from the
+    district's rule for its kind (acknowledge, arrive) and the category (resolve); a routine
+    dispatch's from the category alone, with no arrival."""
+    category = case.category
+    assert category is not None  # a case is filed before anyone is summoned
+    resolve = (category.resolve_within, category.resolve_unit)
+    if whistle is None:
+        return {
+            "acknowledge_due_at": (category.acknowledge_within, category.acknowledge_unit),
+            "resolve_due_at": resolve,
+        }
+    rule = whistle_rule(case.district, whistle.kind)
+    return {
+        "acknowledge_due_at": (rule.acknowledge_within, rule.acknowledge_unit),
+        "arrive_due_at": (rule.arrive_within, rule.arrive_unit),
+        "resolve_due_at": resolve,
+    }
 
 
 def lane_snap_metres(district: Jurisdiction | None) -> float:

@@ -67,6 +67,8 @@ class EventKind(models.TextChoices):
     CLOSED = "case.closed", _("case closed")
     BACKLOG = "case.backlog", _("put on the open backlog")
     BACKLOG_RESUMED = "case.backlog_resumed", _("taken off the backlog")
+    BACKLOG_REVIEW_DUE = "case.backlog_review_due", _("backlog review due")
+    DEADLINES_RECOMPUTED = "case.deadlines_recomputed", _("deadlines recomputed on the calendar")
     EVALUATED = "case.evaluated", _("evaluated")
     RESIDENT_CALLBACK = "case.resident_callback", _("resident called back")
     RESIDENT_RATED = "case.resident_rated", _("resident rated the result")

@@ -335,13 +335,15 @@ class ObligationRow:
     met_at: datetime | None
     minutes_late: int
     # "met", "late" (met after the deadline), "pending", "overdue", "void" (no longer owed),
-    # "flagged" (checked in, awaiting the township's confirmation)
+    # "paused" (owed, but the case is on the backlog), "flagged" (checked in, awaiting the
+    # township's confirmation)
     state: str
 
 
 def obligation_rows(summons: Summons, now: datetime) -> list[ObligationRow]:
     rows = []
     owing = summons.status in Summons.OPEN_STATUSES
+    paused = summons.case.status == CS.BACKLOG
     for obligation in obligations(summons):
         met = obligation.met_at
         if met is not None:
@@ -350,8 +352,10 @@ def obligation_rows(summons: Summons, now: datetime) -> list[ObligationRow]:
             # A flagged check-in is no arrival until the township confirms it.
             if obligation.name == "arrive" and summons.check_in_flag == FLAG_PENDING:
                 state = "flagged"
+        elif not owing:
+            late, state = 0, "void"
         else:
             late = 0
-            state = ("overdue" if obligation.due_at < now else "pending") if owing else "void"
+            state = "paused" if paused else ("overdue" if obligation.due_at < now else "pending")
         rows.append(ObligationRow(obligation.name, obligation.due_at, met, late, state))
     return rows

@@ -26,7 +26,7 @@ from whistle.cases.models import Case, CheckInReason, Event, Summons
 from whistle.cases.proof import CHECK_IN_KINDS, PositionSource, Verdict
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Department, Role
-from whistle.policies.models import WhistleKind
+from whistle.policies.models import BacklogResumeRule, WhistleKind
 
 # The tone of an event's marker: problems red, refusals amber, the finish green.
 _TONES: dict[str, str] = {
@@ -194,9 +194,10 @@ def _codes(events: Iterable[Event]) -> list[str]:
         if isinstance(department, str):
             found.append(department)
         found.extend(c for c in data.get("on_site", []) if isinstance(c, str))
-        found.extend(
-            r.get("department", "") for r in data.get("summonses", []) if isinstance(r, dict)
-        )
+        for listed in ("summonses", "notices"):
+            found.extend(
+                r.get("department", "") for r in data.get(listed) or [] if isinstance(r, dict)
+            )
     return found
 
 
@@ -216,6 +217,9 @@ _CHANGE_FORMATS: dict[str, Formatter] = {
     "escalation": _escalation_label,
     "resident_satisfied": _yes_no,
     "backlog_review_on": lambda v: _date(v) if v else "—",
+    "acknowledge_due_at": lambda v: local_time(v) if v else "—",
+    "arrive_due_at": lambda v: local_time(v) if v else "—",
+    "resolve_due_at": lambda v: local_time(v) if v else "—",
 }
 _CHANGE_LABELS: dict[str, Promise] = {
     "check_in_flag": gettext_lazy("Check-in"),
@@ -227,6 +231,15 @@ _CHANGE_LABELS: dict[str, Promise] = {
     "resident_satisfied": gettext_lazy("Resident satisfied"),
     "resident_rating": gettext_lazy("Resident's rating"),
     "backlog_review_on": gettext_lazy("Review on"),
+    "acknowledge_due_at": gettext_lazy("Acknowledge by"),
+    "arrive_due_at": gettext_lazy("Arrive by"),
+    "resolve_due_at": gettext_lazy("Resolve by"),
+}
+_RESUME_RULES = {rule.value: rule.label for rule in BacklogResumeRule}
+_RECOMPUTE_TRIGGERS = {
+    "admin": gettext_lazy("the admin"),
+    "import": gettext_lazy("an import of calendar days"),
+    "command": gettext_lazy("the command whistle calendar recompute"),
 }
 
 _TEXT_KEYS: list[tuple[str, Promise]] = [
@@ -382,14 +395,28 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
     if data.get("review_on"):
         add(_("Review on"), _date(data["review_on"]))
     handled.add("review_on")
+    _deadline_lines(data, departments, add)
+    handled.update({"rule", "paused_minutes", "notices", "assumed_calendar", "trigger", "by"})
+    handled.add("years")
     if data.get("rework_count"):
         add(_("Rework count"), str(data["rework_count"]))
     handled.add("rework_count")
     rounds = data.get("summonses")
     if isinstance(rounds, list):
-        names = [departments.name(r.get("department", "")) for r in rounds if isinstance(r, dict)]
+        rounds = [r for r in rounds if isinstance(r, dict)]
+        names = [departments.name(r.get("department", "")) for r in rounds]
         if names:
             add(_("New deadlines for"), "、".join(names))
+        # Deadlines moved (the backlog, the calendar): each department's old → new.
+        for entry in rounds:
+            for key, label in _TIME_KEYS:
+                pair = entry.get(key)
+                if isinstance(pair, list) and len(pair) == 2:
+                    name = departments.name(entry.get("department", ""))
+                    add(f"{name} · {label}", f"{local_time(pair[0])} → {local_time(pair[1])}")
+            if entry.get("assumed_calendar"):
+                name = departments.name(entry.get("department", ""))
+                add(f"{name} · {_('Assumed calendar')}", _assumed(entry["assumed_calendar"]))
         handled.add("summonses")
     for key, label in _TIME_KEYS:
         if data.get(key):
@@ -412,6 +439,48 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
             continue
         add(key, _text(value))
     return lines
+
+
+def _assumed(marks: Any) -> str:
+    """{"resolve_due_at": [2027]} as "Resolve by: 2027"."""
+    if not isinstance(marks, dict):
+        return _text(marks)
+    labels = dict(_TIME_KEYS)
+    return "; ".join(
+        f"{labels.get(key, key)}: {'、'.join(str(y) for y in years)}"
+        for key, years in marks.items()
+        if isinstance(years, list)
+    )
+
+
+def _deadline_lines(
+    data: dict[str, Any], departments: _Departments, add: Callable[..., None]
+) -> None:
+    """The backlog's resumption and the calendar's recomputation: how deadlines started
+    again or were computed again."""
+    if data.get("rule"):
+        add(_("Deadlines after the backlog"), str(_RESUME_RULES.get(data["rule"], data["rule"])))
+    if data.get("paused_minutes") is not None:
+        add(_("Paused for"), _minutes(data["paused_minutes"]))
+    for notice in data.get("notices") or []:
+        pair = notice.get("due_at") if isinstance(notice, dict) else None
+        if isinstance(pair, list) and len(pair) == 2:
+            add(
+                _("Supervision notice · %(department)s")
+                % {"department": departments.name(notice.get("department", ""))},
+                f"{local_time(pair[0])} → {local_time(pair[1])}",
+            )
+    if data.get("assumed_calendar"):
+        add(_("Assumed calendar"), _assumed(data["assumed_calendar"]))
+    if data.get("trigger"):
+        add(
+            _("Calendar entered through"),
+            str(_RECOMPUTE_TRIGGERS.get(data["trigger"], data["trigger"])),
+        )
+    if data.get("by"):
+        add(_("Entered by"), _text(data["by"]))
+    if data.get("years"):
+        add(_("Years"), "、".join(str(y) for y in data["years"]))
 
 
 def _choice_label(choices: Any, value: Any) -> str:

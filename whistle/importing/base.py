@@ -266,6 +266,10 @@ class Importer:
     def after_write(self) -> None:
         """Notes that only make sense once the rows are written (or would be)."""
 
+    def on_written(self) -> None:
+        """What follows from the rows once they are written (not on a dry run), in the
+        import's transaction."""
+
     # --- for subclasses -------------------------------------------------------------------
 
     def label(self, column: str | None) -> str | None:

@@ -21,6 +21,7 @@ from whistle.importing.base import Column, Importer, Lookup, Row
 from whistle.importing.places import fetch_places, no_such_place, wrong_level
 from whistle.organisation.models import Jurisdiction
 from whistle.policies.models import CalendarDay, CalendarYear
+from whistle.policies.signals import announce_calendar_entered
 
 
 class DayType(models.TextChoices):
@@ -128,6 +129,17 @@ class CalendarImporter(Importer):
         if source is not None:
             values["source"] = source
         self.plan(row, CalendarYear, self.years.get(key), values, key_column="date")
+
+    def on_written(self) -> None:
+        """Deadlines computed while these years were unknown are computed again."""
+        by_district: dict[str | None, set[int]] = {}
+        for code, day in self.seen:
+            by_district.setdefault(code, set()).add(day.year)
+        for code, years in sorted(by_district.items(), key=lambda item: item[0] or ""):
+            district = self.places.get(code) if code is not None else None
+            self.notes += announce_calendar_entered(
+                years=years, district=district, trigger="import"
+            )
 
     def after_write(self) -> None:
         if self.options.get("complete"):

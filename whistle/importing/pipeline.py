@@ -90,6 +90,7 @@ def _run(
             if importer is not None and result.ok:
                 if not dry_run:
                     write(importer.changes)
+                    importer.on_written()
                     result.written = True
                 importer.after_write()
                 result.notes.extend(importer.notes)

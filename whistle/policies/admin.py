@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
+from whistle.organisation.models import Jurisdiction
 from whistle.policies.calendar import (
     PACKAGE_FIRST_YEAR,
     PACKAGE_LAST_YEAR,
@@ -20,6 +21,7 @@ from whistle.policies.models import (
     MajorClass,
     WhistleRule,
 )
+from whistle.policies.signals import announce_calendar_entered
 
 
 @admin.register(MajorClass)
@@ -82,8 +84,55 @@ class CalendarWarningsMixin:
         return super().changelist_view(request, extra_context)  # type: ignore[misc]
 
 
+CalendarRow = CalendarYear | CalendarDay
+
+
+def _scope(row: CalendarRow) -> tuple[Jurisdiction | None, int]:
+    year = row.year if isinstance(row, CalendarYear) else row.date.year
+    return row.district, year
+
+
+class CalendarEnteredMixin:
+    """After a calendar year or day is saved or deleted here, the deadlines computed on an
+    assumed calendar of that year are computed again (whistle.policies.signals), in the same
+    transaction, and the admin says what changed."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        scopes = {_scope(obj)}
+        if change:
+            before = type(obj).objects.filter(pk=obj.pk).select_related("district").first()
+            if before is not None:
+                scopes.add(_scope(before))
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        self._announce(request, scopes)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        scopes = {_scope(obj)}
+        super().delete_model(request, obj)  # type: ignore[misc]
+        self._announce(request, scopes)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        scopes = {_scope(row) for row in queryset.select_related("district")}
+        super().delete_queryset(request, queryset)  # type: ignore[misc]
+        self._announce(request, scopes)
+
+    def _announce(self, request: HttpRequest, scopes: set[tuple[Jurisdiction | None, int]]) -> None:
+        by_district: dict[Jurisdiction | None, set[int]] = {}
+        for district, year in scopes:
+            by_district.setdefault(district, set()).add(year)
+        for district, years in by_district.items():
+            reports = announce_calendar_entered(
+                years=years,
+                district=district,
+                trigger="admin",
+                by=request.user.get_username(),
+            )
+            for report in reports:
+                messages.info(request, report)
+
+
 @admin.register(CalendarYear)
-class CalendarYearAdmin(CalendarWarningsMixin, admin.ModelAdmin):
+class CalendarYearAdmin(CalendarEnteredMixin, CalendarWarningsMixin, admin.ModelAdmin):
     list_display = ["year", "district", "source", "entered_days"]
     list_filter = ["district"]
     search_fields = ["source"]
@@ -101,7 +150,7 @@ class CalendarYearAdmin(CalendarWarningsMixin, admin.ModelAdmin):
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(CalendarWarningsMixin, admin.ModelAdmin):
+class CalendarDayAdmin(CalendarEnteredMixin, CalendarWarningsMixin, admin.ModelAdmin):
     list_display = ["date", "weekday", "is_workday", "name", "district"]
     list_filter = ["is_workday", "district"]
     search_fields = ["name"]

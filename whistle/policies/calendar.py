@@ -105,13 +105,23 @@ class UnknownCalendarYear(CalendarError):
             )
         else:
             where = gettext("The official working calendar of %(year)s is not known.")
-        how = gettext(
-            "Enter the %(year)s schedule of public holidays and moved workdays (admin: "
-            "Policies › Entered calendar years and Calendar days, or the command "
-            "`whistle import calendar`), or set WHISTLE_CALENDAR_UNKNOWN_YEAR=weekends to "
-            "count only weekends as rest days until then."
+        until = gettext(
+            "Until it is entered, WHISTLE_CALENDAR_UNKNOWN_YEAR=weekends counts only weekends "
+            "as rest days."
         )
-        return join_sentences(where % params, how % params)
+        return join_sentences(where % params, how_to_enter(self.year), until)
+
+
+def how_to_enter(year: int) -> str:
+    """The command (and the admin pages) that enter a year's official schedule, for the
+    warnings that ask for it."""
+    return gettext(
+        "Enter the %(year)s schedule of public holidays and moved workdays: whistle import "
+        'calendar calendar-%(year)s.csv --complete --source "<the State Council notice>", '
+        "or in the admin under Policies › Calendar days and Entered calendar years (see "
+        "docs/calendar.md). Open deadlines computed on the assumed calendar are then "
+        "recomputed."
+    ) % {"year": year}
 
 
 class NoWorkingTime(CalendarError):
@@ -210,6 +220,23 @@ class DeadlineExplanation:
                 % {"year": year}
             )
         return result
+
+
+@dataclass(frozen=True)
+class ComputedDeadline:
+    """A deadline with what it was computed from, and the years it had to assume.
+
+    `assumed_years` lists the years whose official schedule was neither in the calendar
+    package nor entered, and whose days the computation used with only weekends as rest days
+    (``WHISTLE_CALENDAR_UNKNOWN_YEAR=weekends``). Such a deadline may move once the year is
+    entered; the start, amount and unit are what it takes to compute it again.
+    """
+
+    at: datetime
+    start: datetime
+    amount: int
+    unit: str
+    assumed_years: tuple[int, ...] = ()
 
 
 def is_working_unit(unit: str) -> bool:
@@ -522,6 +549,37 @@ class WorkingCalendar:
             return _to_utc(self._add_working_time(local, timedelta(hours=amount)))
         return _to_utc(self._add_working_days(local, amount))
 
+    def compute(self, start: datetime, amount: int, unit: DurationUnit | str) -> ComputedDeadline:
+        """The deadline as ``deadline_after`` gives it, with the unknown years it assumed."""
+        unit = DurationUnit(unit)
+        at = self.deadline_after(start, amount, unit)
+        computed = ComputedDeadline(at=at, start=_to_utc(start), amount=amount, unit=unit.value)
+        if not is_working_unit(unit) or amount == 0:
+            return computed
+        local = to_local(start)
+        # The days the arithmetic looked at: from the start (working days: from the working
+        # moment it was moved back to) to the deadline's own day.
+        first = local.date()
+        if unit == DurationUnit.WORKING_DAYS:
+            first = self._working_anchor(local).date()
+        last = to_local(at).date()
+        if all(self.knows_year(year) for year in range(first.year, last.year + 1)):
+            return computed
+        assumed = sorted(
+            {day.date.year for day in self.days(first, last) if day.source == DaySource.ASSUMED}
+        )
+        return ComputedDeadline(
+            at=at,
+            start=computed.start,
+            amount=amount,
+            unit=unit.value,
+            assumed_years=tuple(assumed),
+        )
+
+    def opening(self, day: date) -> datetime:
+        """The start of the first working period on ``day`` (aware UTC), working day or not."""
+        return _to_utc(_midnight(day) + self.periods[0][0])
+
     def working_time_between(self, start: datetime, end: datetime) -> timedelta:
         """Working time from ``start`` to ``end``; negative when ``end`` comes first."""
         if end < start:
@@ -650,6 +708,14 @@ def deadline_after(
     return calendar_for(district).deadline_after(start, amount, unit)
 
 
+def compute_deadline(
+    start: datetime, amount: int, unit: DurationUnit | str, district: Jurisdiction | None
+) -> ComputedDeadline:
+    """``deadline_after`` with what it was computed from and the unknown years it assumed
+    (docs/calendar.md, "Deadlines computed on an assumed calendar")."""
+    return calendar_for(district).compute(start, amount, unit)
+
+
 def working_time_between(
     start: datetime, end: datetime, district: Jurisdiction | None
 ) -> timedelta:
@@ -707,11 +773,7 @@ class HorizonWarning:
             consequence = gettext(
                 "Until then, deadlines that reach into it count only weekends as rest days."
             )
-        how = gettext(
-            "Admin: Policies › Entered calendar years and Calendar days, or the command "
-            "`whistle import calendar`; see docs/calendar.md."
-        )
-        return join_sentences(consequence, how)
+        return join_sentences(consequence, how_to_enter(self.year))
 
     @property
     def districts_text(self) -> str:

@@ -31,6 +31,16 @@ class WhistleKind(models.TextChoices):
     EMERGENCY = "emergency", _("emergency whistle")
 
 
+class BacklogResumeRule(models.TextChoices):
+    """How the deadlines of a case start again when it comes off the backlog (挂账)."""
+
+    REMAINING_TIME = (
+        "remaining_time",
+        _("remaining time: deadlines move by the time on the backlog"),
+    )
+    FRESH_LIMITS = "fresh_limits", _("fresh limits: deadlines count again from the resumption")
+
+
 class CategoryKind(models.TextChoices):
     COMPONENT = "component", _("component")
     EVENT = "event", _("event")
@@ -287,6 +297,16 @@ class DistrictPolicy(models.Model):
     )
     escalate_to_district_after_minutes = models.PositiveIntegerField(
         _("escalate to the district chiefs' office (minutes after overdue)"), default=60
+    )
+    backlog_resume_rule = models.CharField(
+        _("deadlines after the backlog"),
+        max_length=16,
+        choices=BacklogResumeRule.choices,
+        default=BacklogResumeRule.REMAINING_TIME,
+        help_text=_(
+            "While a case is on the backlog its deadlines pause. When it comes off: keep the "
+            "time that was left, or give the full time limits again from that moment"
+        ),
     )
     duplicate_radius_m = models.PositiveIntegerField(
         _("possible duplicates: within (m)"), default=100

@@ -25,6 +25,7 @@ from whistle.cases.actions._common import (
     atomic,
     moment,
 )
+from whistle.cases.actions.calendar import RecomputeSummary, recompute_assumed_deadlines
 from whistle.cases.actions.closing import (
     check_passed,
     close_case,
@@ -87,6 +88,7 @@ __all__ = [
     "InvalidInput",
     "PermissionRefused",
     "PhotoBatch",
+    "RecomputeSummary",
     "RecordedRefusal",
     "ResidentReport",
     "acknowledge",
@@ -109,6 +111,7 @@ __all__ = [
     "moment",
     "possible_duplicates",
     "put_on_backlog",
+    "recompute_assumed_deadlines",
     "record_resident_callback",
     "record_resident_rating",
     "reject_case",

@@ -8,7 +8,7 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -27,7 +27,12 @@ from whistle.cases.trail import case_link
 from whistle.cases.trail import record as record  # the action modules take it from here
 from whistle.notifications.outbox import notify_many
 from whistle.organisation.models import Department, Jurisdiction, Person, Role
-from whistle.policies.calendar import CalendarError, deadline_after, to_local
+from whistle.policies.calendar import (
+    CalendarError,
+    ComputedDeadline,
+    compute_deadline,
+    to_local,
+)
 
 # Lengths of the free texts the actions accept.
 REASON_MAX = 1000
@@ -36,6 +41,8 @@ RESULT_MAX = 4000
 DESCRIPTION_MAX = 4000
 
 MAX_PHOTOS = 9
+
+ZERO = timedelta()
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{3,38}[0-9]$")
 
@@ -226,11 +233,54 @@ def set_next_check(summons: Summons, now: datetime) -> None:
     summons.next_check_at = next_check_for(summons, now)
 
 
-def deadline(start: datetime, amount: int, unit: str, district: Jurisdiction | None) -> datetime:
+def deadline(
+    start: datetime, amount: int, unit: str, district: Jurisdiction | None
+) -> ComputedDeadline:
+    """A deadline from a time limit, refused in the user's language when the calendar cannot
+    give one. Store it with `set_deadline`, which also keeps its assumed calendar."""
     try:
-        return deadline_after(start, amount, unit, district)
+        return compute_deadline(start, amount, unit, district)
     except CalendarError as exc:
         raise ActionRefused(_("The deadline cannot be computed: %(reason)s"), reason=exc) from exc
+
+
+def set_deadline(
+    row: Case | Summons, field: str, computed: ComputedDeadline, *, shift: timedelta = ZERO
+) -> None:
+    """Store a computed deadline (moved by `shift`) in `field`, and remember in
+    `assumed_calendar` whether it was computed on an assumed calendar, with what it takes to
+    compute it again once the year is entered (docs/calendar.md)."""
+    setattr(row, field, computed.at + shift)
+    marks = dict(row.assumed_calendar or {})
+    if computed.assumed_years:
+        marks[field] = {
+            "years": list(computed.assumed_years),
+            "start": iso(computed.start),
+            "amount": computed.amount,
+            "unit": computed.unit,
+            "shift_seconds": shift.total_seconds(),
+        }
+    else:
+        marks.pop(field, None)
+    row.assumed_calendar = marks
+
+
+def shift_deadline(row: Case | Summons, field: str, shift: timedelta) -> None:
+    """Move a stored deadline by `shift`; an assumed one keeps its mark, moved along."""
+    setattr(row, field, getattr(row, field) + shift)
+    marks = row.assumed_calendar or {}
+    if field in marks:
+        mark = dict(marks[field])
+        mark["shift_seconds"] = mark.get("shift_seconds", 0) + shift.total_seconds()
+        row.assumed_calendar = {**marks, field: mark}
+
+
+def assumed_calendar_data(row: Case | Summons, *fields: str) -> dict[str, Any]:
+    """For a trail event that sets deadlines: {"assumed_calendar": {field: [years]}} for
+    those computed on an assumed calendar; nothing when none was."""
+    marks = row.assumed_calendar or {}
+    assumed = {field: marks[field]["years"] for field in fields if field in marks}
+    return {"assumed_calendar": assumed} if assumed else {}
 
 
 def local_text(value: datetime) -> str:

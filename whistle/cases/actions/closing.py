@@ -15,6 +15,7 @@ from whistle.cases.actions._common import (
     NOTE_MAX,
     REASON_MAX,
     PhotoBatch,
+    assumed_calendar_data,
     atomic,
     changes,
     clean_optional_position,
@@ -27,15 +28,19 @@ from whistle.cases.actions._common import (
     notify,
     photo_data,
     record,
+    set_deadline,
     set_next_check,
+    shift_deadline,
 )
+from whistle.cases.deadlines import next_check_for_notice, obligations
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
-from whistle.cases.models import Attachment, Case, Summons
+from whistle.cases.models import Attachment, Case, Summons, SupervisionNotice
 from whistle.cases.permissions import RESIDENT_SOURCES, require
-from whistle.cases.rules import whistle_rule
+from whistle.cases.rules import district_policy, summons_limits
 from whistle.cases.trail import EventKind, lock_case
 from whistle.organisation.models import Person, Role
-from whistle.policies.calendar import to_local
+from whistle.policies.calendar import calendar_for, to_local
+from whistle.policies.models import BacklogResumeRule
 
 Status = Case.Status
 S = Summons.Status
@@ -177,13 +182,11 @@ def close_case(actor: Person, case: Case, *, note: str = "", now: datetime | Non
 def _reopen(case: Case, summons: Summons, now: datetime) -> dict[str, Any]:
     """Give a department that reported a result a new round with new deadlines. The summons'
     fields describe the current round; the trail keeps the earlier ones."""
-    category = case.category
-    assert category is not None  # a case with summonses was filed
+    limits = summons_limits(case, summons.whistle)
     summons.case = case
     before = summons.status
-    summons.resolve_due_at = deadline(
-        now, category.resolve_within, category.resolve_unit, case.district
-    )
+    renewed = ["resolve_due_at"]
+    set_deadline(summons, "resolve_due_at", deadline(now, *limits["resolve_due_at"], case.district))
     summons.resolve_overdue_at = None
     summons.done_at = None
     summons.result = ""
@@ -192,9 +195,11 @@ def _reopen(case: Case, summons: Summons, now: datetime) -> dict[str, Any]:
     elif summons.left_at is None:
         summons.status = S.ON_SITE
     else:
-        rule = whistle_rule(case.district, summons.whistle.kind)
         summons.status = S.ACKNOWLEDGED
-        summons.arrive_due_at = deadline(now, rule.arrive_within, rule.arrive_unit, case.district)
+        renewed.append("arrive_due_at")
+        set_deadline(
+            summons, "arrive_due_at", deadline(now, *limits["arrive_due_at"], case.district)
+        )
         summons.arrive_overdue_at = None
         summons.arrived_at = None
         summons.arrived_lon = summons.arrived_lat = None
@@ -217,6 +222,7 @@ def _reopen(case: Case, summons: Summons, now: datetime) -> dict[str, Any]:
             "arrived_distance_m",
             "left_at",
             "next_check_at",
+            "assumed_calendar",
         ]
     )
     return {
@@ -225,6 +231,7 @@ def _reopen(case: Case, summons: Summons, now: datetime) -> dict[str, Any]:
         "changes": changes(status=(before, summons.status)),
         "arrive_due_at": iso(summons.arrive_due_at) if summons.status == S.ACKNOWLEDGED else None,
         "resolve_due_at": iso(summons.resolve_due_at),
+        **assumed_calendar_data(summons, *renewed),
     }
 
 
@@ -298,7 +305,9 @@ def put_on_backlog(
     now: datetime | None = None,
 ) -> Case:
     """A problem that cannot be solved soon goes on the open backlog (挂账), with the reason
-    and the date it will be looked at again. Its summonses are left as they are."""
+    and the date it will be looked at again. Its summonses stay as they are, but their
+    deadlines (and those of its supervision notices) pause: no overdue, reminder or
+    escalation until it is resumed. On the review date the sweep reminds the township."""
     now = moment(now)
     reason = clean_text(reason, "reason", _("The reason"), max_length=REASON_MAX)
     review_on = _clean_review_date(review_on, now)
@@ -309,7 +318,20 @@ def put_on_backlog(
         case.status = Status.BACKLOG
         case.backlog_reason = reason
         case.backlog_review_on = review_on
-        case.save(update_fields=["status", "backlog_reason", "backlog_review_on"])
+        case.backlog_since = now
+        case.backlog_review_reminder_at = calendar_for(case.district).opening(review_on)
+        case.save(
+            update_fields=[
+                "status",
+                "backlog_reason",
+                "backlog_review_on",
+                "backlog_since",
+                "backlog_review_reminder_at",
+            ]
+        )
+        # Paused: the sweep does not even look at them until the case is resumed.
+        case.summonses.filter(next_check_at__isnull=False).update(next_check_at=None)
+        case.supervision_notices.filter(next_check_at__isnull=False).update(next_check_at=None)
         record(
             case,
             EventKind.BACKLOG,
@@ -320,26 +342,140 @@ def put_on_backlog(
                 "changes": changes(status=(before, Status.BACKLOG)),
                 "reason": reason,
                 "review_on": review_on.isoformat(),
+                "reminder_at": iso(case.backlog_review_reminder_at),
             },
         )
     return case
 
 
+def _restart_summons(
+    case: Case, summons: Summons, rule: str, paused: timedelta, now: datetime
+) -> dict[str, Any] | None:
+    """Start a summons' unmet obligations again after the backlog, by the district's rule.
+
+    Remaining time moves each deadline by the time on the backlog. Fresh limits give each
+    the full time limit again from `now`; an obligation already recorded overdue is then
+    watched again (a second overdue is recorded if the new deadline passes too).
+    """
+    summons.case = case
+    limits = summons_limits(case, summons.whistle)
+    moved: dict[str, Any] = {}
+    cleared: list[str] = []
+    for obligation in obligations(summons):
+        if obligation.met_at is not None:
+            continue
+        field = obligation.due_field
+        old = getattr(summons, field)
+        if rule == BacklogResumeRule.FRESH_LIMITS:
+            set_deadline(summons, field, deadline(now, *limits[field], case.district))
+            if obligation.overdue_at is not None:
+                setattr(summons, obligation.overdue_field, None)
+                cleared.append(obligation.overdue_field)
+        else:
+            shift_deadline(summons, field, paused)
+        moved[field] = [iso(old), iso(getattr(summons, field))]
+    if not moved:
+        return None
+    set_next_check(summons, now)
+    # Reminder points that fell while the case was paused are not sent late.
+    summons.swept_through_at = now
+    summons.save(
+        update_fields=[
+            *moved,
+            *cleared,
+            "assumed_calendar",
+            "next_check_at",
+            "swept_through_at",
+        ]
+    )
+    return {
+        "summons": str(summons.uuid),
+        "department": summons.department.code,
+        **moved,
+        **assumed_calendar_data(summons, *moved),
+    }
+
+
+def _restart_notice(
+    notice: SupervisionNotice, rule: str, since: datetime, now: datetime
+) -> dict[str, Any]:
+    """A supervision notice's deadline after the backlog: moved by the time it was paused
+    (from its issue, if it was issued on the backlog), or its full span again from `now`."""
+    old = notice.due_at
+    if rule == BacklogResumeRule.FRESH_LIMITS:
+        notice.due_at = now + (old - notice.issued_at)
+    else:
+        notice.due_at = old + (now - max(since, notice.issued_at))
+    notice.next_check_at = next_check_for_notice(notice)
+    notice.save(update_fields=["due_at", "next_check_at"])
+    return {
+        "notice": notice.pk,
+        "department": notice.department.code,
+        "due_at": [iso(old), iso(notice.due_at)],
+    }
+
+
 def resume_from_backlog(
     actor: Person, case: Case, *, note: str = "", now: datetime | None = None
 ) -> Case:
-    """The case comes off the backlog and goes back to where its work stood."""
+    """The case comes off the backlog and goes back to where its work stood. Its deadlines
+    start again by the district's rule (`DistrictPolicy.backlog_resume_rule`): moved by the
+    time on the backlog, or the full time limits again from now; the event records the old
+    and new values."""
     now = moment(now)
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
     with atomic():
         case = lock_case(case.pk)
         role = require(actor, "resume_from_backlog", case)
+        rule = district_policy(case.district).backlog_resume_rule
+        since = case.backlog_since or now
+        paused = now - since
         after = working_status(case)
         review_on = case.backlog_review_on
+        old_resolve = case.resolve_due_at
         case.status = after
         case.backlog_review_on = None
-        case.save(update_fields=["status", "backlog_review_on"])
-        record(
+        case.backlog_since = None
+        case.backlog_review_reminder_at = None
+        if case.resolve_due_at is not None:
+            if rule == BacklogResumeRule.FRESH_LIMITS:
+                category = case.category
+                assert category is not None  # a filed case has its category
+                resolve = deadline(
+                    now, category.resolve_within, category.resolve_unit, case.district
+                )
+                set_deadline(case, "resolve_due_at", resolve)
+            else:
+                shift_deadline(case, "resolve_due_at", paused)
+        moved_resolve = {}
+        if old_resolve is not None:
+            moved_resolve["resolve_due_at"] = (iso(old_resolve), iso(case.resolve_due_at))
+        case.save(
+            update_fields=[
+                "status",
+                "backlog_review_on",
+                "backlog_since",
+                "backlog_review_reminder_at",
+                "resolve_due_at",
+                "assumed_calendar",
+            ]
+        )
+        open_summonses = list(
+            case.summonses.select_for_update(of=("self",))
+            .select_related("department", "whistle")
+            .filter(status__in=Summons.OPEN_STATUSES)
+            .order_by("pk")
+        )
+        restarted = [(s, _restart_summons(case, s, rule, paused, now)) for s in open_summonses]
+        rounds = [r for _s, r in restarted if r is not None]
+        notices = [
+            _restart_notice(n, rule, since, now)
+            for n in case.supervision_notices.select_for_update(of=("self",))
+            .select_related("department")
+            .filter(answered_at__isnull=True, overdue_at__isnull=True)
+            .order_by("pk")
+        ]
+        event = record(
             case,
             EventKind.BACKLOG_RESUMED,
             actor=actor,
@@ -349,9 +485,26 @@ def resume_from_backlog(
                 "changes": changes(
                     status=(Status.BACKLOG, after),
                     backlog_review_on=(review_on.isoformat() if review_on else None, None),
+                    **moved_resolve,
                 ),
                 "note": note,
+                "rule": rule,
+                "paused_minutes": round(paused.total_seconds() / 60),
+                "summonses": rounds,
+                "notices": notices,
+                **assumed_calendar_data(case, "resolve_due_at"),
             },
+        )
+        concerned = {s.department_id: s.department for s, r in restarted if r is not None}
+        notify(
+            [p for d in concerned.values() for p in department_people(d, case.township)],
+            event,
+            _("Case %(case)s is back in work"),
+            _(
+                "%(township)s took case %(case)s off the backlog. Your deadlines on it start "
+                "again; see the case page."
+            ),
+            township=case.township,
         )
     return case
 

@@ -14,6 +14,7 @@ from whistle.cases.actions._common import (
     NOTE_MAX,
     REASON_MAX,
     PhotoBatch,
+    assumed_calendar_data,
     atomic,
     changes,
     clean_accuracy,
@@ -28,6 +29,7 @@ from whistle.cases.actions._common import (
     people_with_role,
     photo_data,
     record,
+    set_deadline,
 )
 from whistle.cases.errors import InvalidInput, PermissionRefused
 from whistle.cases.locate import Location, locate
@@ -368,12 +370,15 @@ def file_case(
         if chosen is None:
             raise InvalidInput("category", _("Choose the category before filing the case."))
         before_category = case.category.full_code if case.category else None
-        resolve_due_at = deadline(now, chosen.resolve_within, chosen.resolve_unit, case.district)
+        resolve = deadline(now, chosen.resolve_within, chosen.resolve_unit, case.district)
         case.category = chosen
         case.status = Status.FILED
         case.filed_at = now
-        case.resolve_due_at = resolve_due_at
-        case.save(update_fields=["category", "status", "filed_at", "resolve_due_at"])
+        set_deadline(case, "resolve_due_at", resolve)
+        resolve_due_at = resolve.at
+        case.save(
+            update_fields=["category", "status", "filed_at", "resolve_due_at", "assumed_calendar"]
+        )
         event = record(
             case,
             EventKind.CASE_FILED,
@@ -387,6 +392,7 @@ def file_case(
                 ),
                 "resolve_due_at": iso(resolve_due_at),
                 "note": note,
+                **assumed_calendar_data(case, "resolve_due_at"),
             },
         )
         notify(

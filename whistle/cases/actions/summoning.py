@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.actions._common import (
     NOTE_MAX,
+    assumed_calendar_data,
     atomic,
     changes,
     clean_optional_position,
@@ -20,12 +21,13 @@ from whistle.cases.actions._common import (
     moment,
     notify,
     record,
+    set_deadline,
     set_next_check,
 )
 from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.cases.models import Case, Summons, Whistle
 from whistle.cases.permissions import require
-from whistle.cases.rules import whistle_rule
+from whistle.cases.rules import DEADLINE_FIELDS, summons_limits
 from whistle.cases.suggest import departments_serving
 from whistle.cases.trail import EventKind, lock_case
 from whistle.organisation.models import Department, Person
@@ -91,35 +93,21 @@ def _summon(
     note: str,
     now: datetime,
 ) -> Summons:
-    """One summons with its deadlines: a whistle's from the district's rule for its kind
-    (acknowledge, arrive) and the category (resolve); a routine dispatch's from the category
-    alone, with no arrival."""
-    category = case.category
-    if category is None:
+    """One summons with its deadlines (`summons_limits`)."""
+    if case.category is None:
         raise ActionRefused(_("The case has no category: file it first."))
-    district = case.district
-    if whistle is not None:
-        rule = whistle_rule(district, whistle.kind)
-        acknowledge_due_at = deadline(now, rule.acknowledge_within, rule.acknowledge_unit, district)
-        arrive_due_at: datetime | None = deadline(
-            now, rule.arrive_within, rule.arrive_unit, district
-        )
-    else:
-        acknowledge_due_at = deadline(
-            now, category.acknowledge_within, category.acknowledge_unit, district
-        )
-        arrive_due_at = None
-    resolve_due_at = deadline(now, category.resolve_within, category.resolve_unit, district)
     summons = Summons(
         case=case,
         whistle=whistle,
         department=department,
         status=Summons.Status.SUMMONED,
         summoned_at=now,
-        acknowledge_due_at=acknowledge_due_at,
-        arrive_due_at=arrive_due_at,
-        resolve_due_at=resolve_due_at,
     )
+    for field, (amount, unit) in summons_limits(case, whistle).items():
+        set_deadline(summons, field, deadline(now, amount, unit, case.district))
+    acknowledge_due_at = summons.acknowledge_due_at
+    arrive_due_at = summons.arrive_due_at
+    resolve_due_at = summons.resolve_due_at
     set_next_check(summons, now)
     summons.save(force_insert=True)
     event = record(
@@ -137,6 +125,7 @@ def _summon(
             "arrive_due_at": iso(arrive_due_at),
             "resolve_due_at": iso(resolve_due_at),
             "note": note,
+            **assumed_calendar_data(summons, *DEADLINE_FIELDS),
         },
     )
     if whistle is not None:

@@ -3,6 +3,7 @@
 {% load desk %}
 {% deadline_countdown deadline name=case.reference %}   a Deadline from whistle.desk.boards
 {{ obligation.name|obligation_label }}
+{% assumed_calendar summons "arrive_due_at" %}   "assumed calendar" beside such a deadline
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from whistle.web.templatetags.whistle_ui import countdown
@@ -67,3 +71,22 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.simple_tag
+def assumed_calendar(row: Any, field: str) -> SafeString | str:
+    """ "assumed calendar" beside a deadline computed while a year it reaches into was not
+    known to the calendar (`assumed_calendar` of a case or summons)."""
+    mark = (getattr(row, "assumed_calendar", None) or {}).get(field)
+    if not mark:
+        return ""
+    years = "、".join(str(year) for year in mark.get("years", []))
+    return format_html(
+        '<span class="badge badge-backlog" title="{}">{}</span>',
+        gettext(
+            "Computed before the official schedule of %(years)s was entered: only weekends "
+            "were taken as rest days. It is computed again when the year is entered."
+        )
+        % {"years": years},
+        gettext("assumed calendar (%(years)s)") % {"years": years},
+    )

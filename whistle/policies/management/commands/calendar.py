@@ -4,6 +4,8 @@ whistle calendar show 2026-10 [--district 110101]   every day of a month
 whistle calendar show 2026 [--district 110101]      the holidays and special days of a year
 whistle calendar status                             known years and warnings
 whistle calendar explain "2026-09-30 15:30" 4 working_hours [--district 110101]
+whistle calendar recompute [--year 2027] [--district 110101]
+                                                    deadlines computed on an assumed calendar
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from whistle.policies.calendar import (
     package_knows,
 )
 from whistle.policies.models import DurationUnit
+from whistle.policies.signals import announce_calendar_entered
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _YEAR = re.compile(r"^(\d{4})$")
@@ -65,6 +68,21 @@ class Command(BaseCommand):
         explain.add_argument("--district", metavar="CODE", help="6-digit district code")
         self._add_language(explain)
 
+        recompute = actions.add_parser(
+            "recompute",
+            help="compute again the open deadlines that were computed on an assumed calendar",
+        )
+        recompute.add_argument(
+            "--year",
+            type=int,
+            action="append",
+            dest="years",
+            metavar="YEAR",
+            help="only deadlines that assumed this year (repeatable; default: every year)",
+        )
+        recompute.add_argument("--district", metavar="CODE", help="6-digit district code")
+        self._add_language(recompute)
+
     @staticmethod
     def _add_language(parser: Any) -> None:
         parser.add_argument(
@@ -81,6 +99,8 @@ class Command(BaseCommand):
                     self.show(options["period"], self.district(options.get("district")))
                 elif options["action"] == "status":
                     self.status()
+                elif options["action"] == "recompute":
+                    self.recompute(options.get("years"), self.district(options.get("district")))
                 else:
                     self.explain(
                         options["start"],
@@ -216,6 +236,11 @@ class Command(BaseCommand):
         for warning in warnings:
             self.stdout.write(self.style.WARNING(warning.message))
             self.stdout.write(f"  {warning.hint}")
+
+    def recompute(self, years: list[int] | None, district: Jurisdiction | None) -> None:
+        reports = announce_calendar_entered(years=years, district=district, trigger="command")
+        for report in reports:
+            self.stdout.write(report)
 
     def explain(
         self, raw_start: str, amount: int, unit: str, district: Jurisdiction | None
