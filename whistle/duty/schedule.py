@@ -22,7 +22,13 @@ from django.db.models import Prefetch, Q
 
 from whistle.duty.models import DutyChange, Roster, Rotation, RotationMember
 from whistle.organisation.models import CentreMembership, Department, Jurisdiction, Person
-from whistle.policies.calendar import LOCAL_TIME_ZONE, CalendarError, calendar_for, to_local
+from whistle.policies.calendar import (
+    LOCAL_TIME_ZONE,
+    CalendarError,
+    DayStatus,
+    calendar_for,
+    to_local,
+)
 
 ONE_DAY = timedelta(days=1)
 # How far ahead "next" is looked for: a weekly rotation of one person has no next within it.
@@ -359,6 +365,8 @@ def township_rosters(township: Jurisdiction) -> list[Roster]:
     rosters = list(
         Roster.objects.filter(township=township).select_related("department", "township")
     )
+    if not any(r.department_id for r in rosters):
+        return rosters
     roles: dict[int | None, str] = dict(
         CentreMembership.objects.filter(township=township).values_list("department_id", "role")
     )
@@ -405,3 +413,41 @@ def board(rosters: list[Roster], at: datetime) -> list[OnDuty]:
     """Several rosters at one moment, in the order given, read in a few queries."""
     schedule = Schedule.load(rosters, at, at + HORIZON)
     return [schedule.on_duty(r, at) for r in schedule.rosters]
+
+
+@dataclass(frozen=True)
+class DutyDay:
+    """One duty day of a roster as its page shows it: the calendar's word on the day
+    (None where the calendar refuses a year it does not know) and the shifts that begin on it,
+    swaps and covers laid over."""
+
+    day: date
+    status: DayStatus | None
+    is_working_day: bool
+    shifts: list[Shift]
+
+
+def days_ahead(roster: Roster, first: date, count: int) -> list[DutyDay]:
+    """The roster's duty days from `first` (Beijing time), `count` of them."""
+    start = _local_start(first, time(0))
+    end = _local_start(first + count * ONE_DAY, time(0))
+    schedule = Schedule.load([roster], start, end + ONE_DAY)
+    (loaded,) = schedule.rosters
+    calendar = calendar_for(loaded.district)
+    shifts = schedule.shifts(loaded, start, end + ONE_DAY)
+    found = []
+    for n in range(count):
+        day = first + n * ONE_DAY
+        try:
+            status: DayStatus | None = calendar.day(day)
+        except CalendarError:
+            status = None
+        found.append(
+            DutyDay(
+                day,
+                status,
+                schedule.is_working(loaded, day),
+                [s for s in shifts if to_local(s.starts_at).date() == day],
+            )
+        )
+    return found
