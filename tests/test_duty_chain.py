@@ -374,3 +374,38 @@ def test_the_routine_limit_cannot_be_shortened_below_the_chain(chained):
     assert "acknowledge_within" in form.errors
     form = WhistleRuleForm({**data, "acknowledge_within": 9}, instance=rule)
     assert form.is_valid(), form.errors
+
+
+# --- On the case page ----------------------------------------------------------------------
+
+
+def trail_text(chained: ChainCity, summons: Summons, language: str) -> str:
+    client = Client()
+    client.force_login(chained.city.dispatcher)
+    with time_machine.travel(T0 + 20 * MIN, tick=False):
+        response = client.get(
+            f"/cases/{summons.case.reference}/", headers={"accept-language": language}
+        )
+    assert response.status_code == 200
+    page = response.content.decode()
+    return " ".join(page[page.index('id="timeline') :].split())
+
+
+def test_the_case_page_tells_each_step_of_the_chain_in_words(chained):
+    summons = whistle_at(chained, T0, kind=WhistleKind.EMERGENCY)
+    for moment in (T0 + 90 * SEC, T0 + 3 * MIN, T0 + 4 * MIN):
+        sweep_at(moment + MICROSECOND)
+    chinese = trail_text(chained, summons, "zh-hans")
+    assert "沿签收链转送" in chinese
+    assert "值守人员" in chinese and "王芳" in chinese and "值班备班" in chinese
+    assert "第 1 步，共 3 步" in chinese and "第 3 步，共 3 步" in chinese
+    assert "转给" in chinese and "街乡总街巷长" in chinese
+    assert "压缩：签收链需 8 分钟，此召集须在 5 分钟内签收" in chinese
+    # No code of the data shows through.
+    for code in ("planned_at", "reached", "chain_fitted", "township_chief", "on_duty"):
+        assert code not in chinese
+    english = trail_text(chained, summons, "en")
+    assert "passed along the acknowledgement chain" in english
+    assert "Step" in english and "1 of 3" in english
+    assert "the backup on duty" in english and "the department head" in english
+    assert "compressed: the chain takes 8 minutes" in english
