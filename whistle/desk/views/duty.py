@@ -200,7 +200,7 @@ class SwapForm(forms.Form):
 class ImportForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("File to import"),
-        help_text=gettext_lazy("A .csv or .xlsx file laid out as the export."),
+        help_text=gettext_lazy("A CSV or XLSX file laid out as the export."),
     )
 
 
@@ -337,12 +337,12 @@ def _perform(
             forms_["import"] = upload
             if upload.is_valid():
                 report = _import(request, roster, upload.cleaned_data["file"])
-                if report is not None and report.ok:
+                if report.ok:
                     done = _(
                         "The roster now has %(rotations)s rotation(s) with %(members)s turn(s)."
                     ) % {"rotations": report.rotations, "members": report.members}
                 else:
-                    forms_["import_errors"] = report.errors if report else []
+                    forms_["import_errors"] = report.errors
         else:
             refuse_post(request)
             forms_["bad"] = True
@@ -363,7 +363,7 @@ def _perform(
     return None, forms_
 
 
-def _import(request: HttpRequest, roster: Roster, upload: Any) -> transfer.ImportReport | None:
+def _import(request: HttpRequest, roster: Roster, upload: Any) -> transfer.ImportReport:
     try:
         rows = transfer.read_rows(upload.name or "", upload.read(transfer.MAX_BYTES + 1))
     except transfer.UnreadableFile as exc:
