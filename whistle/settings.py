@@ -36,6 +36,7 @@ SITE_URL = env_str("WHISTLE_SITE_URL", "http://127.0.0.1:8000")
 INSTALLED_APPS = [
     "whistle.organisation",
     "whistle.policies",
+    "whistle.duty",
     "whistle.cases",
     "whistle.patrols",
     "whistle.notifications",

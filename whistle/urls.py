@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("dispatch/", include("whistle.desk.urls_dispatch")),
     path("department/", include("whistle.desk.urls_department")),
     path("cases/", include("whistle.desk.urls_case")),
+    path("duty/", include("whistle.desk.urls_duty")),
     path("assessment/", include("whistle.district.urls_assessment")),
     path("district/", include("whistle.district.urls_district")),
     path("notifications/", include("whistle.notifications.urls")),

@@ -30,7 +30,7 @@ from whistle.cases.models import Case, Event, Summons, SupervisionNotice
 from whistle.cases.trail import EventKind, event_link, record
 from whistle.notifications.outbox import notify_many
 from whistle.organisation.models import Person, Role
-from whistle.policies.models import DistrictPolicy
+from whistle.policies.models import ChainTarget, DistrictPolicy
 
 logger = logging.getLogger("whistle.deadlines")
 
@@ -207,17 +207,30 @@ class Point:
     rank: int
     what: str = field(compare=False)
     obligation: Obligation = field(compare=False)
+    # For a step of the acknowledgement chain: its index in the chain.
+    step: int = field(default=0, compare=False)
 
 
 OVERDUE = "overdue"
 REMINDER = "reminder"
+CHAIN = "chain"
 TOWNSHIP = "township"
 DISTRICT = "district"
-_RANKS = {REMINDER: 0, OVERDUE: 1, TOWNSHIP: 2, DISTRICT: 3}
+_RANKS = {REMINDER: 0, CHAIN: 1, OVERDUE: 2, TOWNSHIP: 3, DISTRICT: 4}
 
 
-def _point(at: datetime, what: str, obligation: Obligation) -> Point:
-    return Point(at, _RANKS[what], what, obligation)
+def _point(at: datetime, what: str, obligation: Obligation, step: int = 0) -> Point:
+    return Point(at, _RANKS[what], what, obligation, step)
+
+
+def chain_steps(summons: Summons) -> list[tuple[str, datetime]]:
+    """The summons' acknowledgement chain: each step's target and the moment it is planned
+    for, counted back from the acknowledgement deadline (so that the chain moves with it)."""
+    found = []
+    for step in summons.acknowledgement_chain or []:
+        before = timedelta(microseconds=int(step["before_due_us"]))
+        found.append((str(step["target"]), summons.acknowledge_due_at - before))
+    return found
 
 
 def points_of(summons: Summons, policy: DistrictPolicy, now: datetime) -> list[Point]:
@@ -227,7 +240,10 @@ def points_of(summons: Summons, policy: DistrictPolicy, now: datetime) -> list[P
     - reminders: for obligations unmet now, at reminder points after `swept_through_at`,
       only while the deadline is still ahead of `now` (a reminder can never be sent later);
     - escalation to the township at the overdue instant and to the district the policy's
-      minutes after it, for obligations unmet now, while not escalated to that level.
+      minutes after it, for obligations unmet now, while not escalated to that level;
+    - each step of the acknowledgement chain not taken yet, at the first instant after its
+      planned moment, while nobody has acknowledged and the deadline is still ahead of
+      `now` (once it has passed, the overdue and the escalation take over).
 
     Nothing while the case is on the backlog: its obligations pause until it is resumed.
     """
@@ -245,6 +261,11 @@ def points_of(summons: Summons, policy: DistrictPolicy, now: datetime) -> list[P
             for at in reminder_times(summons.summoned_at, obligation.due_at, policy):
                 if swept is None or at > swept:
                     found.append(_point(at, REMINDER, obligation))
+            if obligation.name == ACKNOWLEDGE:
+                steps = chain_steps(summons)
+                for index in range(summons.chain_steps_taken, len(steps)):
+                    planned = steps[index][1]
+                    found.append(_point(planned + OVERDUE_STEP, CHAIN, obligation, index))
         if summons.escalated_to_township_at is None:
             found.append(_point(obligation.overdue_from, TOWNSHIP, obligation))
         if summons.escalated_to_district_at is None:
@@ -319,6 +340,21 @@ class _Pass:
         if key not in self.people:
             self.people[key] = _people(_DEPARTMENT_ROLES, department_id=department_id)
         return self.people[key]
+
+    def chain_recipients(self, target: str, summons: Summons, case: Case) -> list[Person]:
+        """Whom a step of the acknowledgement chain reaches."""
+        if target == ChainTarget.BACKUP:
+            backup = summons.on_duty_backup
+            return [backup] if backup is not None and backup.is_active else []
+        if target == ChainTarget.DEPARTMENT_HEAD:
+            key = ("department_head", summons.department_id)
+            if key not in self.people:
+                self.people[key] = _people(
+                    (Role.DEPARTMENT_HEAD,), department_id=summons.department_id
+                )
+            return self.people[key]
+        township_id = case.township_id or (summons.whistle.township_id if summons.whistle else None)
+        return self._jurisdiction_staff("township_chief", (Role.TOWNSHIP_CHIEF,), township_id)
 
     def escalation_staff(self, level: str, jurisdiction_id: int | None) -> list[Person]:
         return self._jurisdiction_staff(level, _ESCALATION_ROLES[level], jurisdiction_id)
@@ -466,7 +502,11 @@ def _claim(
     if model is Case:
         review_due: list[Any] = list(rows[:limit])
         return [(case, case) for case in review_due]
-    related = ("department", "whistle") if model is Summons else ("department", "summons")
+    related = (
+        ("department", "whistle", "on_duty_backup")
+        if model is Summons
+        else ("department", "summons")
+    )
     claimed: list[Any] = list(rows.select_related(*related)[:limit])
     cases = Case.objects.select_for_update(skip_locked=True).in_bulk(
         {row.case_id for row in claimed}
@@ -491,6 +531,10 @@ def _process_summons(summons: Summons, case: Case, context: _Pass) -> bool:
         elif point.what == REMINDER:
             if latest_reminder[point.obligation.name] is point:
                 _remind(case, summons, point, context)
+        elif point.what == CHAIN:
+            _pass_on(case, summons, point, context)
+            summons.chain_steps_taken = point.step + 1
+            changed.add("chain_steps_taken")
         elif _still_escalates(summons, point):
             _escalate(case, summons, point, context)
             changed.add(_ESCALATION_FIELD[point.what])
@@ -573,6 +617,43 @@ def _remind(case: Case, summons: Summons, point: Point, context: _Pass) -> None:
     )
 
 
+def _pass_on(case: Case, summons: Summons, point: Point, context: _Pass) -> None:
+    """A step of the acknowledgement chain: nobody has acknowledged within its wait, so the
+    summons goes on to the step's target (the backup on duty, the department head, the
+    township chief of lanes), urgently. The trail names whom it reached, or nobody."""
+    steps = chain_steps(summons)
+    target, planned = steps[point.step]
+    recipients = context.chain_recipients(target, summons, case)
+    obligation = point.obligation
+    event = _record(
+        case,
+        EventKind.CHAIN_STEP,
+        summons=summons,
+        at=context.now,
+        data={
+            "step": point.step + 1,
+            "steps": len(steps),
+            "target": target,
+            "planned_at": _iso(planned),
+            "due_at": _iso(obligation.due_at),
+            "reached": [person.display_name for person in recipients],
+        },
+    )
+    text = _texts(case, summons, obligation)
+    notify(
+        recipients,
+        event,
+        subject=_(
+            "Not acknowledged yet: %(department)s was summoned for case %(reference)s and must "
+            "acknowledge by %(due)s"
+        )
+        % text,
+        body=_body(case),
+        dedupe_key=f"summons:{summons.uuid}:chain:{point.step + 1}",
+        urgent=True,
+    )
+
+
 def _escalate(case: Case, summons: Summons, point: Point, context: _Pass) -> None:
     level = Case.Escalation(point.what)
     now = context.now
@@ -612,6 +693,7 @@ def _escalate(case: Case, summons: Summons, point: Point, context: _Pass) -> Non
         % text,
         body=_body(case),
         dedupe_key=f"summons:{summons.uuid}:escalated:{level.value}",
+        urgent=True,
     )
 
 
@@ -754,7 +836,13 @@ def _record(
 
 
 def notify(
-    recipients: Iterable[Person], event: Event, *, subject: str, body: str, dedupe_key: str
+    recipients: Iterable[Person],
+    event: Event,
+    *,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    urgent: bool = False,
 ) -> None:
     """Queue one message about `event` to each recipient through the outbox, in the caller's
     transaction.
@@ -775,4 +863,5 @@ def notify(
         link=event_link(event),
         dedupe_key=dedupe_key,
         payload={"case": case.reference, "seq": event.seq, "kind": event.kind},
+        urgent=urgent,
     )

@@ -424,6 +424,32 @@ class Summons(models.Model):
     escalated_to_district_at = models.DateTimeField(
         _("escalated to the district chiefs' office at"), null=True, blank=True
     )
+    # Who was on duty for the department when it was summoned, and their backup
+    # (whistle.duty): the summons went to them first.
+    on_duty = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("on duty"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    on_duty_backup = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("backup on duty"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The acknowledgement chain of the summons (whistle.policies.chains), planned when it was
+    # made: [{"target": "backup", "before_due_us": 420000000}, ...], each step that long
+    # before the acknowledgement deadline, so that it moves with the deadline.
+    acknowledgement_chain = models.JSONField(_("acknowledgement chain"), default=list, blank=True)
+    # How many steps of the chain the sweep has taken. Set by the sweep only.
+    chain_steps_taken = models.PositiveSmallIntegerField(
+        _("acknowledgement chain steps taken"), default=0
+    )
     # The earliest moment the sweep must look at this summons again (a deadline, a reminder or
     # an escalation); null when nothing is pending. The sweep's index.
     next_check_at = models.DateTimeField(_("next check at"), null=True, blank=True)

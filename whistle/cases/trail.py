@@ -58,6 +58,7 @@ class EventKind(models.TextChoices):
     ARRIVE_OVERDUE = "summons.arrive_overdue", _("arrival overdue")
     RESOLVE_OVERDUE = "summons.resolve_overdue", _("resolution overdue")
     REMINDER = "summons.reminder", _("reminder sent")
+    CHAIN_STEP = "summons.chain_step", _("passed along the acknowledgement chain")
     ESCALATED = "case.escalated", _("escalated")
     SUPERVISION_ISSUED = "supervision.issued", _("supervision notice issued")
     SUPERVISION_ANSWERED = "supervision.answered", _("supervision notice answered")

@@ -26,7 +26,7 @@ from whistle.cases.models import Case, CheckInReason, Event, Summons
 from whistle.cases.proof import CHECK_IN_KINDS, PositionSource, Verdict
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Department, Role
-from whistle.policies.models import BacklogResumeRule, WhistleKind
+from whistle.policies.models import BacklogResumeRule, ChainTarget, ShortLimitRule, WhistleKind
 
 # The tone of an event's marker: problems red, refusals amber, the finish green.
 _TONES: dict[str, str] = {
@@ -49,6 +49,7 @@ _TONES: dict[str, str] = {
     EventKind.RESULT: "done",
     EventKind.WHISTLE_BLOWN: "summoned",
     EventKind.SUMMONED: "summoned",
+    EventKind.CHAIN_STEP: "refused",
 }
 
 OBLIGATIONS = {
@@ -395,6 +396,8 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
     if data.get("review_on"):
         add(_("Review on"), _date(data["review_on"]))
     handled.add("review_on")
+    _duty_lines(data, add)
+    handled.update(_DUTY_KEYS)
     _deadline_lines(data, departments, add)
     handled.update({"rule", "paused_minutes", "notices", "assumed_calendar", "trigger", "by"})
     handled.add("years")
@@ -439,6 +442,76 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
             continue
         add(key, _text(value))
     return lines
+
+
+# Who heard a summons first (the duty roster) and the acknowledgement chain after them.
+_DUTY_KEYS = {
+    "on_duty",
+    "backup",
+    "chain",
+    "chain_fitted",
+    "step",
+    "steps",
+    "planned_at",
+    "reached",
+}
+
+
+def _chain_target(value: Any) -> str:
+    return _choice_label(ChainTarget, value)
+
+
+def _duty_lines(data: dict[str, Any], add: Callable[..., None]) -> None:
+    """The summons' first hearers and its planned chain; a step of the chain as it was
+    taken: which step, to whom, whom it reached, when it was planned."""
+    if data.get("on_duty"):
+        add(_("On duty"), _text(data["on_duty"]))
+    if data.get("backup"):
+        add(_("Backup on duty"), _text(data["backup"]))
+    steps = [s for s in data.get("chain") or [] if isinstance(s, dict)]
+    if steps:
+        add(
+            _("Acknowledgement chain"),
+            _("; ").join(
+                _("%(target)s at %(at)s")
+                % {"target": _chain_target(s.get("target")), "at": local_time(s.get("at"))}
+                for s in steps
+            ),
+        )
+    fitted = data.get("chain_fitted")
+    if isinstance(fitted, dict):
+        params = {
+            "chain": _minutes(fitted.get("chain_minutes")),
+            "limit": _minutes(fitted.get("limit_minutes")),
+        }
+        if fitted.get("rule") == ShortLimitRule.CUT:
+            left_out = "、".join(_chain_target(t) for t in fitted.get("left_out") or []) or "—"
+            text = _(
+                "cut: the chain takes %(chain)s, the summons must be acknowledged within "
+                "%(limit)s; left out: %(left_out)s"
+            ) % {**params, "left_out": left_out}
+        else:
+            text = (
+                _(
+                    "compressed: the chain takes %(chain)s, the summons must be acknowledged "
+                    "within %(limit)s; every wait shortened in proportion"
+                )
+                % params
+            )
+        add(_("Chain fitted to the time limit"), text)
+    if data.get("step") is not None and "target" in data:
+        add(
+            _("Step"),
+            _("%(step)s of %(steps)s") % {"step": data["step"], "steps": data.get("steps", "?")},
+        )
+        add(_("Passed on to"), _chain_target(data["target"]))
+        reached = [_text(name) for name in data.get("reached") or []]
+        add(
+            _("Reached"),
+            "、".join(reached) if reached else _("nobody: no active person holds that role"),
+        )
+    if data.get("planned_at"):
+        add(_("Planned for"), local_time(data["planned_at"]))
 
 
 def _assumed(marks: Any) -> str:

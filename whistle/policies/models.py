@@ -425,3 +425,79 @@ class CalendarDay(models.Model):
     def __str__(self) -> str:
         state = _("working day") if self.is_workday else _("rest day")
         return f"{self.date} {state} {self.name}".strip()
+
+
+class ChainTarget(models.TextChoices):
+    """Who a step of the acknowledgement chain reaches."""
+
+    BACKUP = "backup", _("the backup on duty")
+    DEPARTMENT_HEAD = "department_head", _("the department head")
+    TOWNSHIP_CHIEF = "township_chief", _("the township chief of lanes")
+
+
+class ShortLimitRule(models.TextChoices):
+    """What becomes of the chain for a summons whose acknowledgement limit is shorter than it."""
+
+    COMPRESS = "compress", _("compress: every step, closer together")
+    CUT = "cut", _("cut: leave out the steps that would come too late")
+
+
+class AcknowledgementChain(models.Model):
+    """Who hears of a summons nobody has acknowledged yet, and when.
+
+    A summons goes to the department's person on duty (and to its desk); each step, after its
+    wait, passes it on while nobody has acknowledged: to the backup on duty, the department
+    head, the township chief of lanes. The steps must all fall before the acknowledgement
+    deadline of a routine whistle (whistle.policies.chains).
+    """
+
+    district = models.OneToOneField(
+        Jurisdiction,
+        verbose_name=_("district"),
+        on_delete=models.CASCADE,
+        related_name="acknowledgement_chain",
+        limit_choices_to=DISTRICTS,
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    when_limit_shorter = models.CharField(
+        _("when a summons has less time to acknowledge than the chain takes"),
+        max_length=16,
+        choices=ShortLimitRule.choices,
+        default=ShortLimitRule.COMPRESS,
+    )
+
+    class Meta:
+        verbose_name = _("acknowledgement chain")
+        verbose_name_plural = _("acknowledgement chains")
+
+    def __str__(self) -> str:
+        return str(self.district)
+
+
+class AcknowledgementStep(models.Model):
+    """One step of an acknowledgement chain: whom it reaches, and after how long a wait."""
+
+    chain = models.ForeignKey(
+        AcknowledgementChain,
+        verbose_name=_("acknowledgement chain"),
+        on_delete=models.CASCADE,
+        related_name="steps",
+    )
+    position = models.PositiveSmallIntegerField(_("order"), default=1)
+    wait_minutes = models.PositiveIntegerField(
+        _("wait (minutes)"),
+        validators=[MinValueValidator(1)],
+        help_text=_("After the summons (first step) or the step before, while nobody acknowledges"),
+    )
+    target = models.CharField(_("reaches"), max_length=20, choices=ChainTarget.choices)
+
+    class Meta:
+        verbose_name = _("acknowledgement step")
+        verbose_name_plural = _("acknowledgement steps")
+        ordering = ["chain", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "position"], name="acknowledgement_step_order")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.get_target_display()}"

@@ -72,6 +72,17 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         roles=(Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD),
     ),
     Dashboard(
+        "duty:home",
+        _("Duty rosters"),
+        _("Who is on duty now and next, the coming days, swaps and covers."),
+        roles=(
+            Role.DEPARTMENT_HEAD,
+            Role.DEPARTMENT_OFFICER,
+            Role.DISPATCHER,
+            Role.TOWNSHIP_CHIEF,
+        ),
+    ),
+    Dashboard(
         "assessment:home",
         _("Assessment"),
         _("Rate each summons: did the department come, did it act, how well."),

@@ -329,11 +329,15 @@ def notify(
     event: Event,
     subject: str | Promise,
     body: str | Promise,
+    *,
+    channels: list[str] | None = None,
+    urgent: bool = False,
     **params: Any,
 ) -> None:
     """Queue one message about a trail event, in the deployment's language, to each person
     (at most once each). Queued in the action's transaction: a rolled-back action sends
-    nothing."""
+    nothing. `channels` narrows where it goes (the outbox's channels); `urgent` marks a
+    message that goes out at any hour (a whistle, an escalation)."""
     recipients = {p.pk: p for p in people if p is not None}
     if not recipients:
         return
@@ -349,6 +353,8 @@ def notify(
             link=event_link(event),
             dedupe_key=f"event:{event.hash}",
             payload={"case": case.reference, "seq": event.seq, "kind": event.kind},
+            channels=channels,
+            urgent=urgent,
         )
 
 

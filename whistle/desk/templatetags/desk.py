@@ -4,6 +4,7 @@
 {% deadline_countdown deadline name=case.reference %}   a Deadline from whistle.desk.boards
 {{ obligation.name|obligation_label }}
 {% assumed_calendar summons "arrive_due_at" %}   "assumed calendar" beside such a deadline
+{% duty_time shift.ends_at now %}   a handover: "20:00" today, "05-13 08:00" another day
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
@@ -90,3 +92,13 @@ def assumed_calendar(row: Any, field: str) -> SafeString | str:
         % {"years": years},
         gettext("assumed calendar (%(years)s)") % {"years": years},
     )
+
+
+@register.simple_tag
+def duty_time(moment: Any, now: Any) -> str:
+    """A handover in Beijing time: the hour alone on the day of `now`, with the date else."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment)
+    same_day = now is not None and local.date() == timezone.localtime(now).date()
+    return formats.date_format(local, "H:i" if same_day else "m-d H:i")
