@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from whistle.cases.errors import MomentRefused
 from whistle.cases.models import Case, Event, Summons
 from whistle.notifications.outbox import notify_webhooks
+from whistle.notifications.status import event_key
 from whistle.organisation.models import Person
 
 GENESIS = "0" * 64
@@ -283,7 +284,7 @@ def record(
             "data": event.data,
             "hash": event.hash,
         },
-        dedupe_key=f"event:{event.hash}",
+        dedupe_key=event_key(event.hash),
     )
     return event
 

@@ -26,6 +26,7 @@ from whistle.cases.models import Attachment, Case, Event, Summons
 from whistle.cases.trail import case_link
 from whistle.cases.trail import record as record  # the action modules take it from here
 from whistle.notifications.outbox import notify_many
+from whistle.notifications.status import event_key
 from whistle.organisation.models import Department, Jurisdiction, Person, Role
 from whistle.policies.calendar import (
     CalendarError,
@@ -347,7 +348,7 @@ def notify(
             subject=str(subject) % values,
             body=str(body) % values,
             link=case_link(case),
-            dedupe_key=f"event:{event.hash}",
+            dedupe_key=event_key(event.hash),
             payload={"case": case.reference, "seq": event.seq, "kind": event.kind},
         )
 
