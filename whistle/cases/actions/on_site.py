@@ -57,8 +57,10 @@ def _save(summons: Summons, now: datetime, *fields: str) -> None:
     summons.save(update_fields=[*fields, "next_check_at"])
 
 
-def _timeliness(done: datetime, due: datetime | None) -> dict[str, Any]:
-    late = minutes_late(done, due)
+def _timeliness(case: Case, done: datetime, due: datetime | None) -> dict[str, Any]:
+    """On time or how late, as the assessment judges it: time on the backlog is not held
+    against the department."""
+    late = minutes_late(done, due, case)
     return {"due_at": iso(due), "on_time": late == 0, "minutes_late": late}
 
 
@@ -84,7 +86,7 @@ def acknowledge(
             summons=summons,
             data={
                 "changes": changes(status=(S.SUMMONED, S.ACKNOWLEDGED)),
-                **_timeliness(now, summons.acknowledge_due_at),
+                **_timeliness(case, now, summons.acknowledge_due_at),
                 "note": note,
             },
         )
@@ -262,7 +264,7 @@ def check_in(
             summons.check_in_flag = Flag.PENDING if flagged else Flag.NONE
             summons.check_in_flag_reasons = judgement.reasons
             _save(summons, now, *ARRIVAL_FIELDS)
-            timeliness = _timeliness(now, summons.arrive_due_at)
+            timeliness = _timeliness(case, now, summons.arrive_due_at)
             status_change: dict[str, tuple[str, str]] = {"status": (S.ACKNOWLEDGED, S.ON_SITE)}
             if flag_before != summons.check_in_flag:
                 status_change["check_in_flag"] = (flag_before, summons.check_in_flag)
@@ -487,7 +489,7 @@ def report_result(
             data={
                 "changes": changes(status=(before, S.DONE)),
                 "result": result,
-                **_timeliness(now, summons.resolve_due_at),
+                **_timeliness(case, now, summons.resolve_due_at),
                 "photos": photo_data(attachments),
             },
         )
