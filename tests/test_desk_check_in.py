@@ -242,3 +242,31 @@ def test_a_check_out_without_a_fix_goes_through_without_a_position(client, whist
     assert response.status_code == 302
     event = Event.objects.get(summons=urban, kind=EventKind.CHECK_OUT)
     assert event.lon is None and "source" not in event.data
+
+
+# The public page -------------------------------------------------------------------------
+
+
+def test_the_public_page_shows_a_flagged_arrival_only_once_the_township_confirmed_it(
+    client, whistle_city, flagged, _clock
+):
+    city = whistle_city
+    case, urban = flagged
+    police = Summons.objects.get(case=case, department=city.police)
+    police = actions.acknowledge(city.police_officer, police)
+    police = actions.check_in(
+        city.police_officer, police, **device_fix(point_at(120), accuracy_m=400)
+    )
+    assert police.check_in_flag == Flag.PENDING
+    public = f"/report/follow/{case.reference}/"
+    urban_arrived = f"{city.urban.name}已到场报到"
+    police_arrived = f"{city.police.name}已到场报到"
+    html = html_of(client.get(public))
+    assert urban_arrived not in html and police_arrived not in html
+
+    _clock.move_to(NOW + timedelta(minutes=15))
+    actions.rule_on_check_in(city.dispatcher, urban, confirm=True)
+    actions.rule_on_check_in(city.dispatcher, police, confirm=False, note="定位与现场不符")
+    html = html_of(client.get(public))
+    assert html.count(urban_arrived) == 1
+    assert police_arrived not in html
