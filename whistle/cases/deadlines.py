@@ -128,6 +128,17 @@ def _earliest(*moments: datetime | None) -> datetime | None:
     return min(known) if known else None
 
 
+# A case with this status pauses every obligation of its summonses and supervision notices
+# (挂账): nothing turns overdue, nobody is reminded, nothing escalates until it is resumed.
+PAUSING_STATUS = Case.Status.BACKLOG
+
+
+def is_paused(case: Case) -> bool:
+    """The case's deadlines are paused: it is on the backlog. Paused is neither overdue nor
+    due next, on every page."""
+    return case.status == PAUSING_STATUS
+
+
 def is_unmet(summons: Summons, obligation: Obligation) -> bool:
     """The department still owes this, now."""
     return summons.status in Summons.OPEN_STATUSES and obligation.met_at is None
@@ -247,7 +258,7 @@ def points_of(summons: Summons, policy: DistrictPolicy, now: datetime) -> list[P
 
     Nothing while the case is on the backlog: its obligations pause until it is resumed.
     """
-    if summons.case.status == Case.Status.BACKLOG:
+    if is_paused(summons.case):
         return []
     found: list[Point] = []
     swept = summons.swept_through_at
@@ -293,7 +304,7 @@ def next_check_for_notice(notice: SupervisionNotice) -> datetime | None:
     while its case is on the backlog (paused)."""
     if notice.overdue_at is not None or not _notice_unanswered_at_deadline(notice):
         return None
-    if notice.case.status == Case.Status.BACKLOG:
+    if is_paused(notice.case):
         return None
     return notice.due_at + OVERDUE_STEP
 

@@ -24,6 +24,7 @@ from whistle.cases.errors import MomentRefused
 from whistle.cases.models import Case, Event, Summons
 from whistle.notifications.kinds import NotificationKind
 from whistle.notifications.outbox import notify_webhooks
+from whistle.notifications.status import event_key
 from whistle.organisation.models import Person
 
 GENESIS = "0" * 64
@@ -306,7 +307,7 @@ def record(
             "data": event.data,
             "hash": event.hash,
         },
-        dedupe_key=f"event:{event.hash}",
+        dedupe_key=event_key(event.hash),
     )
     return event
 

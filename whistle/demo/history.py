@@ -56,6 +56,7 @@ PREFERRED_USERNAMES = (
     "department-head",
     "chiefs-office",
     "district-chief",
+    "resident",
 )
 
 # What people report, by category (kind, 4-digit code).
@@ -99,6 +100,8 @@ class Cast:
     assessor: Person | None
     district_office: Person | None
     district_chief: Person | None
+    # Whose account the residents' reports come from, so that signing in shows them.
+    resident: Person | None
     categories: dict[tuple[str, str], Category]
     fallback_categories: list[Category]
     _cache: dict[Any, Person | None] = field(default_factory=dict)
@@ -190,6 +193,7 @@ def find_cast() -> Cast:
         assessor=_role_holder(Role.TOWNSHIP_ASSESSOR, township),
         district_office=_role_holder(Role.CHIEFS_OFFICE, district),
         district_chief=_role_holder(Role.DISTRICT_CHIEF, district),
+        resident=_pick(Person.objects.filter(roles__role=Role.RESIDENT)),
         categories={(c.major.kind, c.full_code): c for c in categories},
         fallback_categories=categories,
     )
@@ -556,21 +560,27 @@ def hotline(story: Story, *, satisfied: bool) -> None:
     )
 
 
-def resident(story: Story) -> None:
-    cast = story.cast
-    category = cast.category(CategoryKind.EVENT, "0102")
+def _resident_report(story: Story, category: Category) -> Step:
+    """A report from the resident's account (the demo's resident login)."""
 
-    def receive(now: datetime) -> None:
+    def step(now: datetime) -> None:
         story.case = actions.report_resident_case(
             name="蔡秀英",
             phone="13911112222",
-            description=cast.description(category, story.rng),
+            description=story.cast.description(category, story.rng),
             lon=story.point[0],
             lat=story.point[1],
+            reporter=story.cast.resident,
             now=now,
         ).case
 
-    story.at(0, receive)
+    return step
+
+
+def resident(story: Story) -> None:
+    cast = story.cast
+    category = cast.category(CategoryKind.EVENT, "0102")
+    story.at(0, _resident_report(story, category))
     story.at(20, story.file(category))
     story.at(25, story.dispatch())
     story.at(40, story.on_summons(0, actions.acknowledge))
@@ -585,6 +595,15 @@ def resident(story: Story) -> None:
             note="居民反映第二天又堆了，希望增加清运频次",
         ),
     )
+
+
+def resident_in_progress(story: Story) -> None:
+    """The resident's latest report, with the department at work on it."""
+    category = story.cast.category(CategoryKind.EVENT, "0201")
+    story.at(0, _resident_report(story, category))
+    story.at(15, story.file(category))
+    story.at(20, story.dispatch())
+    story.at(45, story.on_summons(0, actions.acknowledge))
 
 
 def rework(story: Story) -> None:
@@ -821,6 +840,7 @@ def plan(cast: Cast, rng: random.Random, end: datetime) -> list[Story]:
         (story(end - timedelta(minutes=25)), lambda s: open_now(s, "summoned")),
         (story(end - timedelta(minutes=50)), lambda s: open_now(s, "filed")),
         (story(end - timedelta(minutes=35), cast.demo_lane), lambda s: open_now(s, "reported")),
+        (story(_day(end, 1, rng)), resident_in_progress),
     ]
     for each, write in stories:
         write(each)

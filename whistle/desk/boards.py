@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from whistle.cases.deadlines import obligations
+from whistle.cases.deadlines import is_paused, obligations
 from whistle.cases.models import Case, Summons, SupervisionNotice, Whistle
 from whistle.cases.rules import district_policy
 from whistle.cases.scoping import visible_cases
@@ -359,7 +359,7 @@ class ObligationRow:
 def obligation_rows(summons: Summons, now: datetime) -> list[ObligationRow]:
     rows = []
     owing = summons.status in Summons.OPEN_STATUSES
-    paused = summons.case.status == CS.BACKLOG
+    paused = is_paused(summons.case)
     for obligation in obligations(summons):
         met = obligation.met_at
         if met is not None:

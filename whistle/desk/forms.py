@@ -406,13 +406,13 @@ class RuleForm(ActionForm):
 # The department --------------------------------------------------------------------------
 
 
-class CheckInForm(ActionForm):
-    """The position comes from the phone's location only: the page's script fills these
-    hidden fields with a fresh fix, its accuracy and the device's time of the fix
-    (static/desk/checkin.js), and shows them with the distance to the place. There is
-    nothing to type; the action judges whatever arrives (whistle.cases.proof)."""
+class DevicePositionForm(ActionForm):
+    """A position from the phone's location only: the page's script fills these hidden
+    fields with a fresh fix, its accuracy, the device's time of the fix and the browser's
+    device id (static/desk/checkin.js, markup desk/ops/device_fix.html), and shows them with
+    the distance to the place. There is nothing to type; the action judges whatever
+    arrives (whistle.cases.proof) and keeps its provenance in the trail."""
 
-    has_files = True
     lon = forms.FloatField(
         label=_("Longitude"), required=False, min_value=-180, max_value=180, widget=HIDDEN
     )
@@ -431,7 +431,6 @@ class CheckInForm(ActionForm):
         widget=HIDDEN,
     )
     device_id = forms.CharField(label=_("Device"), required=False, max_length=64, widget=HIDDEN)
-    photo = PhotosField(label=_("Photo on site"), multiple=False)
 
     def setup(self) -> None:
         summons = self.target
@@ -444,18 +443,14 @@ class CheckInForm(ActionForm):
         )
         self.policy = district_policy(case.district)
 
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        if data.get("lon") is None or data.get("lat") is None:
-            raise forms.ValidationError(
-                _("Find your position first: the check-in takes it from your phone.")
-            )
-        return data
+    def has_position(self) -> bool:
+        return self.cleaned_data.get("lon") is not None and self.cleaned_data.get("lat") is not None
 
-    def arguments(self) -> dict[str, Any]:
+    def position(self) -> dict[str, Any]:
+        """The action's arguments for the fix the page sent, none without one."""
+        if not self.has_position():
+            return {}
         data = self.cleaned_data
-        photos = data["photo"]
         ms = data.get("device_time")
         return {
             "lon": data["lon"],
@@ -464,8 +459,36 @@ class CheckInForm(ActionForm):
             "source": PositionSource.DEVICE,
             "device_time": datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None,
             "device_id": data.get("device_id") or "",
-            "photo": photos[0] if photos else None,
         }
+
+    def finding_words(self) -> dict[str, str]:
+        """What the page's script says while it finds the position, in the reader's
+        language."""
+        return {
+            "locating": str(_("Finding your position…")),
+            "found": str(_("Position found.")),
+            "accuracy": str(_("± %(m)s m")),
+            "distance": str(_("about %(m)s m (from %(target)s)")),
+        }
+
+
+class CheckInForm(DevicePositionForm):
+    """The check-in (报到): without a position from the phone there is none."""
+
+    has_files = True
+    photo = PhotosField(label=_("Photo on site"), multiple=False)
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        if not self.has_position():
+            raise forms.ValidationError(
+                _("Find your position first: the check-in takes it from your phone.")
+            )
+        return self.cleaned_data
+
+    def arguments(self) -> dict[str, Any]:
+        photos = self.cleaned_data["photo"]
+        return {**self.position(), "photo": photos[0] if photos else None}
 
     def words(self) -> dict[str, str]:
         """What the page's script says, in the reader's language and by the district's
@@ -474,8 +497,7 @@ class CheckInForm(ActionForm):
         refused = policy.checkin_when_far == CheckInRule.REFUSE
         imprecise_refused = policy.checkin_when_imprecise == CheckInRule.REFUSE
         return {
-            "locating": str(_("Finding your position…")),
-            "found": str(_("Position found.")),
+            **self.finding_words(),
             "refreshing": str(_("Taking a fresh position before checking in…")),
             "unsupported": str(
                 _(
@@ -499,8 +521,6 @@ class CheckInForm(ActionForm):
             "timeout": str(
                 _("Finding your position took too long. Step into the open and try again.")
             ),
-            "accuracy": str(_("± %(m)s m")),
-            "distance": str(_("about %(m)s m (from %(target)s)")),
             "inside": str(
                 _("Within %(radius)s m even at the edge of the accuracy: you can check in.")
             ),
@@ -563,9 +583,21 @@ class ResultForm(ActionForm):
     photos = PhotosField(label=_("Photos of the result"))
 
 
-class CheckOutForm(ActionForm):
-    lon = forms.FloatField(label=_("Longitude"), required=False, min_value=-180, max_value=180)
-    lat = forms.FloatField(label=_("Latitude"), required=False, min_value=-90, max_value=90)
+class CheckOutForm(DevicePositionForm):
+    """The check-out keeps the phone's position when it can find one; nobody is kept on
+    site by a phone without a fix, so the check-out goes without one."""
+
+    def arguments(self) -> dict[str, Any]:
+        return self.position()
+
+    def words(self) -> dict[str, str]:
+        return {
+            **self.finding_words(),
+            "refreshing": str(_("Taking a fresh position before checking out…")),
+            "unavailable": str(
+                _("Your phone could not give its position: you check out without it.")
+            ),
+        }
 
 
 class AnswerForm(ActionForm):

@@ -20,9 +20,12 @@ from whistle.organisation.models import Jurisdiction, Lane
 
 REFERENCE = re.compile(r"^[2-9A-HJ-NP-Z]{10}$")
 
+ARRIVED = _("%(department)s arrived on site")
+
 # The trail events shown to the public and how they read. Refused check-ins, reminders and
 # deadlines missed stay on the township's pages: they are about people's work, not the
-# problem's progress.
+# problem's progress. A flagged check-in reads as the arrival only once the township
+# confirmed it (`timeline`).
 PUBLIC_EVENTS: dict[str, Promise] = {
     EventKind.CASE_REPORTED: _("Problem reported"),
     EventKind.CASE_FILED: _("Taken up by the township"),
@@ -32,7 +35,8 @@ PUBLIC_EVENTS: dict[str, Promise] = {
     EventKind.DISPATCHED: _("Sent to the department responsible"),
     EventKind.WHISTLE_BLOWN: _("The township blew the whistle"),
     EventKind.SUMMONED: _("%(department)s summoned"),
-    EventKind.CHECK_IN_ACCEPTED: _("%(department)s arrived on site"),
+    EventKind.CHECK_IN_ACCEPTED: ARRIVED,
+    EventKind.CHECK_IN_FLAGGED: ARRIVED,
     EventKind.RESULT: _("%(department)s reported its work done"),
     EventKind.HANDLED: _("Resolved, waiting for the check on site"),
     EventKind.CHECK_PASSED: _("Checked on site"),
@@ -61,13 +65,23 @@ class PublicEntry:
 
 
 def timeline(case: Case) -> list[PublicEntry]:
-    events = (
-        case.events.filter(kind__in=list(PUBLIC_EVENTS))
+    events = list(
+        case.events.filter(kind__in=[*PUBLIC_EVENTS, EventKind.CHECK_IN_CONFIRMED])
         .select_related("summons__department")
         .order_by("seq")
     )
+    # A flagged check-in that the township rejected, or has not ruled on yet, is no arrival.
+    confirmed = {
+        event.data.get("check_in_seq")
+        for event in events
+        if event.kind == EventKind.CHECK_IN_CONFIRMED
+    }
     entries = []
     for event in events:
+        if event.kind == EventKind.CHECK_IN_CONFIRMED or (
+            event.kind == EventKind.CHECK_IN_FLAGGED and event.seq not in confirmed
+        ):
+            continue
         department = event.summons.department.name if event.summons else ""
         text = str(PUBLIC_EVENTS[event.kind]) % {"department": department or _("A department")}
         entries.append(PublicEntry(event.at, text))

@@ -32,7 +32,7 @@ from whistle.cases.actions._common import (
     set_next_check,
     shift_deadline,
 )
-from whistle.cases.deadlines import next_check_for_notice, obligations
+from whistle.cases.deadlines import Obligation, next_check_for_notice, obligations
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.models import Attachment, Case, Summons, SupervisionNotice
 from whistle.cases.permissions import RESIDENT_SOURCES, require
@@ -348,24 +348,41 @@ def put_on_backlog(
     return case
 
 
+def _met_while_paused(obligation: Obligation, since: datetime) -> bool:
+    """Met while the case was on the backlog, after a deadline that fell in the pause: in
+    time by the pause rule (`whistle.cases.pauses`), late only by the wall clock."""
+    met = obligation.met_at
+    return met is not None and met > obligation.due_at >= since
+
+
 def _restart_summons(
-    case: Case, summons: Summons, rule: str, paused: timedelta, now: datetime
+    case: Case, summons: Summons, rule: str, since: datetime, now: datetime
 ) -> dict[str, Any] | None:
     """Start a summons' unmet obligations again after the backlog, by the district's rule.
 
     Remaining time moves each deadline by the time on the backlog. Fresh limits give each
     the full time limit again from `now`; an obligation already recorded overdue is then
     watched again (a second overdue is recorded if the new deadline passes too).
+
+    An obligation met while paused after its deadline had run into the pause was met in
+    time; its deadline moves by the time on the backlog whatever the rule, so that the
+    sweep, which reads the deadline and not the trail, does not record it overdue.
     """
     summons.case = case
+    paused = now - since
     limits = summons_limits(case, summons.whistle)
     moved: dict[str, Any] = {}
     cleared: list[str] = []
     for obligation in obligations(summons):
-        if obligation.met_at is not None:
-            continue
         field = obligation.due_field
         old = getattr(summons, field)
+        if obligation.met_at is not None:
+            if _met_while_paused(obligation, since):
+                shift_deadline(summons, field, paused)
+                moved[field] = [iso(old), iso(getattr(summons, field))]
+            continue
+        if summons.status not in Summons.OPEN_STATUSES:
+            continue  # owes nothing any more
         if rule == BacklogResumeRule.FRESH_LIMITS:
             set_deadline(summons, field, deadline(now, *limits[field], case.district))
             if obligation.overdue_at is not None:
@@ -460,13 +477,13 @@ def resume_from_backlog(
                 "assumed_calendar",
             ]
         )
-        open_summonses = list(
+        summonses = list(
             case.summonses.select_for_update(of=("self",))
             .select_related("department", "whistle")
-            .filter(status__in=Summons.OPEN_STATUSES)
+            .exclude(status=Summons.Status.CANCELLED)
             .order_by("pk")
         )
-        restarted = [(s, _restart_summons(case, s, rule, paused, now)) for s in open_summonses]
+        restarted = [(s, _restart_summons(case, s, rule, since, now)) for s in summonses]
         rounds = [r for _s, r in restarted if r is not None]
         notices = [
             _restart_notice(n, rule, since, now)
@@ -495,7 +512,12 @@ def resume_from_backlog(
                 **assumed_calendar_data(case, "resolve_due_at"),
             },
         )
-        concerned = {s.department_id: s.department for s, r in restarted if r is not None}
+        # Only those who still owe something have deadlines that start again.
+        concerned = {
+            s.department_id: s.department
+            for s, r in restarted
+            if r is not None and s.status in Summons.OPEN_STATUSES
+        }
         notify(
             [p for d in concerned.values() for p in department_people(d, case.township)],
             event,

@@ -1,7 +1,9 @@
 """Template tags of the desk pages.
 
 {% load desk %}
-{% deadline_countdown deadline name=case.reference %}   a Deadline from whistle.desk.boards
+{% deadline_countdown deadline name=case.reference %}   a Deadline from whistle.cases.worklists
+{% due_countdown notice.due_at "answer" case=notice.case %}   paused while the case is
+                                                           on the backlog
 {{ obligation.name|obligation_label }}
 {% assumed_calendar summons "arrive_due_at" %}   "assumed calendar" beside such a deadline
 {% duty_time shift.ends_at now %}   a handover: "20:00" today, "05-13 08:00" another day
@@ -18,6 +20,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases.deadlines import is_paused
 from whistle.web.templatetags.whistle_ui import countdown
 
 register = template.Library()
@@ -49,16 +52,20 @@ def deadline_countdown(deadline: Any, name: Any = "") -> dict[str, Any]:
         label=DEADLINE_LABELS.get(deadline.kind, ""),
         warn=WARN_SECONDS.get(deadline.kind, 3600),
         name=name,
+        paused=getattr(deadline, "paused", False),
     )
 
 
 @register.inclusion_tag("web/components/countdown.html")
-def due_countdown(due_at: Any, kind: str, name: Any = "") -> dict[str, Any]:
+def due_countdown(due_at: Any, kind: str, name: Any = "", case: Any = None) -> dict[str, Any]:
+    """A countdown to one deadline; with the `case` it belongs to, paused while the case is
+    on the backlog."""
     return countdown(
         due_at,
         label=DEADLINE_LABELS.get(kind, ""),
         warn=WARN_SECONDS.get(kind, 3600),
         name=name,
+        paused=case is not None and is_paused(case),
     )
 
 

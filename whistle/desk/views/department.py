@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from whistle.cases.models import Summons, SupervisionNotice
-from whistle.cases.worklists import OVERDUE, REST, RUNNING, WorkItem
+from whistle.cases.worklists import GROUPS, WorkItem
 from whistle.desk.boards import (
     DepartmentDesk,
     department_desk,
@@ -87,7 +87,8 @@ def _shift_seen(shift: Shift | None) -> str:
 
 
 def _groups(desk: DepartmentDesk, forms: OperationForms, now: Any) -> list[dict[str, Any]]:
-    """The summonses on hand under three headings: deadline running, overdue, the rest."""
+    """The summonses on hand under four headings: deadline running, overdue, the rest, and
+    paused on the backlog."""
 
     def row(item: WorkItem) -> dict[str, Any]:
         s = item.summons
@@ -104,7 +105,7 @@ def _groups(desk: DepartmentDesk, forms: OperationForms, now: Any) -> list[dict[
 
     return [
         {"group": group, "rows": [row(i) for i in desk.open if i.group == group]}
-        for group in (RUNNING, OVERDUE, REST)
+        for group in GROUPS
         if any(i.group == group for i in desk.open)
     ]
 
