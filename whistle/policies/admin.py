@@ -18,6 +18,8 @@ from whistle.policies.models import (
     CalendarYear,
     Category,
     DistrictPolicy,
+    HotlineDeadlineClass,
+    HotlineImportMapping,
     MajorClass,
     WhistleRule,
 )
@@ -66,6 +68,27 @@ class WhistleRuleAdmin(admin.ModelAdmin):
         "arrive_unit",
     ]
     list_filter = ["district", "kind"]
+
+
+@admin.register(HotlineDeadlineClass)
+class HotlineDeadlineClassAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "district",
+        "code",
+        "respond_within",
+        "respond_unit",
+        "resolve_within",
+        "resolve_unit",
+        "is_default",
+    ]
+    list_filter = ["district"]
+    search_fields = ["name", "code", "aliases"]
+
+
+@admin.register(HotlineImportMapping)
+class HotlineImportMappingAdmin(admin.ModelAdmin):
+    list_display = ["district"]
 
 
 class CalendarWarningsMixin:

@@ -39,6 +39,7 @@ PUBLIC_EVENTS: dict[str, Promise] = {
     EventKind.ESCALATED: _("Escalated to the chiefs' office"),
     EventKind.EVALUATED: _("Handling assessed by the township"),
     EventKind.RESIDENT_CALLBACK: _("The township called the resident back"),
+    EventKind.HOTLINE_REPLIED: _("The township replied to the caller"),
     EventKind.RESIDENT_RATED: _("The resident rated the result"),
 }
 
