@@ -205,3 +205,23 @@ def test_a_dispatcher_imports_only_orders_of_their_township(whistle_city, clock)
 def test_a_file_that_is_not_an_export_is_refused_as_a_whole(name, content, message):
     with pytest.raises(ExportUnreadable, match=message):
         read_export(name, content)
+
+
+def test_without_coordinates_the_lane_places_the_order_halfway_along_it(whistle_city, clock):
+    headers = ["工单编号", "诉求内容", "街巷", "来电人"]
+    content = csv_bytes(
+        [
+            ["L-1", "路灯不亮", "人民市场东巷", "李女士"],
+            ["L-2", "路面破损", "不存在的胡同", "李女士"],
+            ["L-3", "井盖缺失", "", "李女士"],
+        ],
+        headers=headers,
+    )
+    outcome = run(whistle_city, "export.csv", content)
+    assert [(p.row, p.column) for p in outcome.problems] == [(3, "街巷"), (4, "街巷")]
+    assert "不存在的胡同" in outcome.problems[0].message
+    assert not HotlineOrder.objects.exists()
+    corrected = csv_bytes([["L-1", "路灯不亮", "人民市场东巷", "李女士"]], headers=headers)
+    assert run(whistle_city, "export.csv", corrected).ok
+    case = HotlineOrder.objects.get().case
+    assert (case.lane, case.township) == (whistle_city.lane, whistle_city.longtan)

@@ -26,11 +26,14 @@ from django.utils.translation import gettext as _
 from whistle.cases.actions.hotline import Channel, TakenOrder, take_hotline_order
 from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.cases.rules import hotline_deadline_classes
-from whistle.organisation.models import Jurisdiction, Person
+from whistle.organisation import geo
+from whistle.organisation.models import Jurisdiction, Lane, Person
 from whistle.policies.models import Category, hotline_columns
 
-# The fields without which a row cannot be an order.
-REQUIRED_FIELDS = ("order_number", "description", "lon", "lat")
+# The fields without which a row cannot be an order; its place is either the longitude and
+# latitude or a lane.
+REQUIRED_FIELDS = ("order_number", "description")
+POSITION_FIELDS = ("lon", "lat")
 # The most rows one file may hold; a larger export is split by the platform's own filter.
 ROWS_MAX = 5000
 # Formats of a time written as text, Beijing time unless it says otherwise.
@@ -146,6 +149,8 @@ def _header_map(headers: list[str], district: Jurisdiction) -> dict[str, int]:
             if name not in found and key in (n.strip().lower() for n in names):
                 found[name] = index
     missing = [name for name in REQUIRED_FIELDS if name not in found]
+    if "lane" not in found:
+        missing += [name for name in POSITION_FIELDS if name not in found]
     if missing:
         raise ExportUnreadable(
             _(
@@ -164,6 +169,31 @@ def _number(value: Any, label: str | Promise) -> float:
         return float(_text(value))
     except ValueError:
         raise InvalidInput("position", _("%(label)s is not a number."), label=label) from None
+
+
+def _position(cells: dict[str, Any], lanes: dict[str, list[Lane]]) -> tuple[float, float]:
+    """The longitude and latitude given, else the point halfway along the lane named (a
+    platform that keeps no coordinates writes the lane)."""
+    if _text(cells.get("lon")) or _text(cells.get("lat")) or "lane" not in cells:
+        return _number(cells.get("lon"), _("The longitude")), _number(
+            cells.get("lat"), _("The latitude")
+        )
+    name = _text(cells.get("lane"))
+    if not name:
+        raise InvalidInput("position", _("Give the longitude and latitude, or the lane."))
+    found = lanes.get(name, [])
+    if len(found) != 1:
+        raise InvalidInput(
+            "lane",
+            _("%(name)s is not a lane of this district: give its name as in the lane list.")
+            if not found
+            else _(
+                "%(name)s is the name of lanes in several townships: give the longitude and "
+                "latitude instead."
+            ),
+            name=name,
+        )
+    return geo.halfway(found[0].centre_line)
 
 
 def _called_at(value: Any) -> datetime | None:
@@ -227,13 +257,17 @@ def _deadline_class(value: Any, district: Jurisdiction) -> str | None:
 
 
 def _arguments(
-    cells: dict[str, Any], district: Jurisdiction, categories: list[Category]
+    cells: dict[str, Any],
+    district: Jurisdiction,
+    categories: list[Category],
+    lanes: dict[str, list[Lane]],
 ) -> dict[str, Any]:
+    lon, lat = _position(cells, lanes)
     return {
         "number": _text(cells.get("order_number")),
         "description": _text(cells.get("description")),
-        "lon": _number(cells.get("lon"), _("The longitude")),
-        "lat": _number(cells.get("lat"), _("The latitude")),
+        "lon": lon,
+        "lat": lat,
         "address": _text(cells.get("address")),
         "caller_name": _text(cells.get("caller_name")),
         "caller_phone": _text(cells.get("caller_phone")),
@@ -245,7 +279,7 @@ def _arguments(
 
 
 # The field an action names → the order field (and so the column) it comes from.
-_ACTION_FIELDS = {"number": "order_number", "position": "lon"}
+_ACTION_FIELDS = {"number": "order_number"}
 
 
 class _Discard(Exception):
@@ -266,9 +300,15 @@ def import_hotline_orders(
     come from `read_export` (or any reader that numbers rows the same way)."""
     columns = _header_map(headers, district)
     labels = {name: headers[index] for name, index in columns.items()}
+    # A problem with the place is shown on the longitude's column, or the lane's.
+    labels["position"] = labels.get("lon") or labels.get("lane", "")
     categories = list(
         Category.objects.filter(major__district=district, is_active=True).select_related("major")
     )
+    lanes: dict[str, list[Lane]] = {}
+    if "lane" in columns:
+        for lane in Lane.objects.filter(township__parent=district).only("name", "centre_line"):
+            lanes.setdefault(lane.name, []).append(lane)
     outcome = HotlineImport()
     try:
         with transaction.atomic():
@@ -287,10 +327,12 @@ def import_hotline_orders(
                 }
                 try:
                     taken = take_hotline_order(
-                        actor, **_arguments(cells, district, categories), now=now
+                        actor, **_arguments(cells, district, categories, lanes), now=now
                     )
                 except ActionRefused as refused:
                     field_name = getattr(refused, "field", "")
+                    if field_name.startswith("position"):
+                        field_name = "position"
                     column = labels.get(_ACTION_FIELDS.get(field_name, field_name), "")
                     outcome.problems.append(RowProblem(number, column, str(refused)))
                     continue
@@ -298,7 +340,7 @@ def import_hotline_orders(
                     outcome.problems.append(
                         RowProblem(
                             number,
-                            labels["lon"],
+                            labels["position"],
                             _("The place lies outside %(district)s.") % {"district": district},
                         )
                     )
