@@ -197,7 +197,7 @@ def test_a_dispatcher_imports_only_orders_of_their_township(whistle_city, clock)
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("export.pdf", b"%PDF", ".xlsx"),
+        ("export.pdf", b"%PDF", "XLSX"),
         ("export.xlsx", b"not a workbook", "Excel"),
         ("export.csv", b"", "空"),
     ],
