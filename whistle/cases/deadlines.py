@@ -1,4 +1,5 @@
-"""Deadlines of summonses and supervision notices: when to look again, and the sweep.
+"""Deadlines of summonses, supervision notices and hotline replies: when to look again, and
+the sweep.
 
 Actions call `next_check_for` whenever they change a summons, and store the result in
 `Summons.next_check_at`; the worker's `sweep` claims the rows whose `next_check_at` has
@@ -26,7 +27,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from whistle.cases.models import Case, Event, Summons, SupervisionNotice
+from whistle.cases.models import Case, Event, HotlineOrder, Summons, SupervisionNotice
 from whistle.cases.trail import EventKind, event_link, record
 from whistle.notifications.outbox import notify_many
 from whistle.organisation.models import Person, Role
@@ -70,6 +71,8 @@ _ESCALATION_ROLES: dict[str, tuple[str, ...]] = {
 _DEPARTMENT_ROLES = (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD)
 # Who is reminded of a backlog case's review date.
 _BACKLOG_REVIEW_ROLES = (Role.DISPATCHER, Role.TOWNSHIP_CHIEF)
+# Who is told that a hotline caller's reply is overdue.
+_REPLY_OVERDUE_ROLES = (Role.DISPATCHER, Role.TOWNSHIP_CHIEF)
 
 
 # --- Obligations and the points in time that follow from them ------------------------------
@@ -309,6 +312,17 @@ def next_check_for_notice(notice: SupervisionNotice) -> datetime | None:
     return notice.due_at + OVERDUE_STEP
 
 
+def next_reply_check(order: HotlineOrder) -> datetime | None:
+    """The moment a hotline order's reply turns overdue, or None when it cannot any more:
+    recorded overdue already, or replied in time. A late reply the sweep has not seen yet
+    keeps the moment, so that the lateness is recorded all the same."""
+    if order.reply_overdue_at is not None:
+        return None
+    if order.replied_at is not None and order.replied_at <= order.respond_due_at:
+        return None
+    return order.respond_due_at + OVERDUE_STEP
+
+
 def _notice_unanswered_at_deadline(notice: SupervisionNotice) -> bool:
     return notice.answered_at is None or notice.answered_at > notice.due_at
 
@@ -394,19 +408,21 @@ def _people(roles: Iterable[str], **scope: int) -> list[Person]:
 
 
 def sweep(now: datetime, *, batch: int) -> int:
-    """Record every overdue, reminder, escalation and backlog review due by `now`; return the
-    rows processed.
+    """Record every overdue, reminder, escalation, backlog review and late reply to a
+    hotline caller due by `now`; return the rows processed.
 
-    Looks at up to `batch` due summonses, up to `batch` due supervision notices and up to
-    `batch` backlog cases due for review. `now` is the moment the pass starts from; while it
-    runs it moves on with the clock, never back. Safe to run in several processes at once and
-    to kill at any line (docs/deadlines.md).
+    Looks at up to `batch` due summonses, up to `batch` due supervision notices, up to
+    `batch` backlog cases due for review and up to `batch` hotline orders whose reply is
+    due. `now` is the moment the pass starts from; while it runs it moves on with the clock,
+    never back. Safe to run in several processes at once and to kill at any line
+    (docs/deadlines.md).
     """
     context = _Pass(now)
     with translation.override(settings.LANGUAGE_CODE):
         done = _claim_and_process(Summons, context, batch, _process_summons)
         done += _claim_and_process(SupervisionNotice, context, batch, _process_notice)
         done += _claim_and_process(Case, context, batch, _process_backlog_review)
+        done += _claim_and_process(HotlineOrder, context, batch, _process_reply_deadline)
     return done
 
 
@@ -421,12 +437,19 @@ def sweep_until_idle(*, batch: int = 200, clock: Callable[[], datetime] = timezo
 
 
 _Handler = Callable[[Any, Case, _Pass], bool]
-_Swept = type[Summons] | type[SupervisionNotice] | type[Case]
+_Swept = type[Summons] | type[SupervisionNotice] | type[Case] | type[HotlineOrder]
 # The stored moment each kind of row is claimed by (each has an index on it).
 _DUE_FIELD: dict[_Swept, str] = {
     Summons: "next_check_at",
     SupervisionNotice: "next_check_at",
     Case: "backlog_review_reminder_at",
+    HotlineOrder: "reply_check_at",
+}
+# What each kind of row is read with besides itself.
+_RELATED: dict[_Swept, tuple[str, ...]] = {
+    Summons: ("department", "whistle", "on_duty_backup"),
+    SupervisionNotice: ("department", "summons"),
+    HotlineOrder: (),
 }
 
 
@@ -513,12 +536,7 @@ def _claim(
     if model is Case:
         review_due: list[Any] = list(rows[:limit])
         return [(case, case) for case in review_due]
-    related = (
-        ("department", "whistle", "on_duty_backup")
-        if model is Summons
-        else ("department", "summons")
-    )
-    claimed: list[Any] = list(rows.select_related(*related)[:limit])
+    claimed: list[Any] = list(rows.select_related(*_RELATED[model])[:limit])
     cases = Case.objects.select_for_update(skip_locked=True).in_bulk(
         {row.case_id for row in claimed}
     )
@@ -793,6 +811,55 @@ def _process_backlog_review(case: Case, _locked: Case, context: _Pass) -> bool:
     )
     if updated != 1:
         raise _LostClaim(f"case {case.pk} changed while its backlog review was being swept")
+    return True
+
+
+def _process_reply_deadline(order: HotlineOrder, case: Case, context: _Pass) -> bool:
+    """A hotline order's reply to the caller is overdue: record it, once, and tell the
+    township while the reply is still owed. Judged from timestamps like a summons: a late
+    reply the sweep did not see before it came is recorded overdue all the same, with its
+    moment. The deadline is the hotline platform's and does not pause on the backlog."""
+    now = context.now
+    checked = order.reply_check_at
+    order.case = case
+    due = next_reply_check(order)
+    if due is not None and due <= now:
+        order.reply_overdue_at = now
+        event = _record(
+            case,
+            EventKind.HOTLINE_REPLY_OVERDUE,
+            summons=None,
+            at=now,
+            data={
+                "order": order.number,
+                "due_at": _iso(order.respond_due_at),
+                "late_seconds": round((now - order.respond_due_at).total_seconds(), 3),
+                "met_at": _iso(order.replied_at) if order.replied_at else None,
+            },
+        )
+        if order.replied_at is None:
+            notify(
+                context._jurisdiction_staff("reply", _REPLY_OVERDUE_ROLES, case.township_id),
+                event,
+                subject=_(
+                    "Reply overdue: the caller of order %(number)s (case %(reference)s) was to "
+                    "have the reply by %(due)s"
+                )
+                % {
+                    "number": order.number,
+                    "reference": case.reference,
+                    "due": _local(order.respond_due_at),
+                },
+                body=_body(case),
+                dedupe_key=f"hotline:{order.uuid}:reply-overdue",
+            )
+    order.reply_check_at = next_reply_check(order)
+    # Belt and braces on top of the lock, as for summonses.
+    updated = HotlineOrder.objects.filter(pk=order.pk, reply_check_at=checked).update(
+        reply_overdue_at=order.reply_overdue_at, reply_check_at=order.reply_check_at
+    )
+    if updated != 1:
+        raise _LostClaim(f"hotline order {order.pk} changed while its reply was being swept")
     return True
 
 

@@ -76,6 +76,9 @@ class EventKind(models.TextChoices):
     RESIDENT_CALLBACK = "case.resident_callback", _("resident called back")
     RESIDENT_RATED = "case.resident_rated", _("resident rated the result")
     ATTACHMENT_ADDED = "case.attachment", _("attachment added")
+    # A work order of the 12345 hotline (whistle.cases.actions.hotline).
+    HOTLINE_REPLIED = "hotline.replied", _("reply to the caller recorded")
+    HOTLINE_REPLY_OVERDUE = "hotline.reply_overdue", _("reply to the caller overdue")
     # Written by the assessment (whistle.assessment.actions).
     SUMMONS_RATED = "summons.rated", _("township rated the department's work")
     APPEALED = "summons.appealed", _("department appealed its assessment")
@@ -94,6 +97,7 @@ URGENT_KINDS = frozenset(
         EventKind.ARRIVE_OVERDUE,
         EventKind.RESOLVE_OVERDUE,
         EventKind.SUPERVISION_OVERDUE,
+        EventKind.HOTLINE_REPLY_OVERDUE,
         EventKind.ESCALATED,
     }
 )

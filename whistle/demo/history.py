@@ -530,18 +530,18 @@ def hotline(story: Story, *, satisfied: bool) -> None:
     category = cast.category(CategoryKind.EVENT, "0301")
 
     def receive(now: datetime) -> None:
-        story.case = actions.report_case(
+        story.case = actions.take_hotline_order(
             cast.dispatcher,
+            number=f"{to_local(now):%Y%m%d}{story.rng.randrange(10000, 99999)}",
             description=cast.description(category, story.rng) + "（12345转来）",
             lon=story.point[0],
             lat=story.point[1],
-            source=Case.Source.HOTLINE,
-            reporter_name="张先生",
-            reporter_phone="13800138000",
-            external_id=f"12345-{to_local(now):%Y%m%d}-{story.rng.randrange(1000, 9999)}",
+            caller_name="张先生",
+            caller_phone="13800138000",
+            called_at=now - timedelta(minutes=20),
             category=category,
             now=now,
-        )
+        ).case
 
     story.at(0, receive)
     story.at(10, story.file(category))
@@ -550,11 +550,19 @@ def hotline(story: Story, *, satisfied: bool) -> None:
     story.at(150, story.on_summons(0, actions.report_result, result="已责令停止夜间施工"))
     _ordinary_close(story, 170)
     story.at(
+        180,
+        story.township(
+            actions.record_hotline_reply,
+            reply="经核实，城管已责令工地停止夜间施工，并将持续巡查。",
+        ),
+    )
+    story.at(
         60 * 24,
         story.township(
             actions.record_resident_callback,
             by=cast.assessor or cast.dispatcher,
             satisfied=satisfied,
+            resolved=satisfied,
             note="回访市民，满意" if satisfied else "回访市民，表示夜间仍有噪音",
         ),
     )

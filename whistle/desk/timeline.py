@@ -22,7 +22,8 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from whistle.assessment.models import Acted, Appeal, Came, SummonsAssessment
 from whistle.cases.deadlines import SYSTEM_ROLE
-from whistle.cases.models import Case, CheckInReason, Event, Summons
+from whistle.cases.hotline import HOTLINE_PLATFORM_ROLE
+from whistle.cases.models import Case, CheckInReason, Event, HotlineOrder, Summons
 from whistle.cases.proof import CHECK_IN_KINDS, PositionSource, Verdict
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Department, Role
@@ -50,6 +51,8 @@ _TONES: dict[str, str] = {
     EventKind.WHISTLE_BLOWN: "summoned",
     EventKind.SUMMONED: "summoned",
     EventKind.CHAIN_STEP: "refused",
+    EventKind.HOTLINE_REPLY_OVERDUE: "overdue",
+    EventKind.HOTLINE_REPLIED: "done",
 }
 
 OBLIGATIONS = {
@@ -247,6 +250,7 @@ _TEXT_KEYS: list[tuple[str, Promise]] = [
     ("description", gettext_lazy("Description")),
     ("address", gettext_lazy("Address")),
     ("text", gettext_lazy("Text")),
+    ("reply", gettext_lazy("Reply to the caller")),
     ("result", gettext_lazy("Result")),
     ("answer", gettext_lazy("Answer")),
     ("note", gettext_lazy("Note")),
@@ -255,6 +259,8 @@ _TEXT_KEYS: list[tuple[str, Promise]] = [
     ("lane", gettext_lazy("Lane")),
     ("reporter_name", gettext_lazy("Reporter")),
     ("external_id", gettext_lazy("External id")),
+    ("order", gettext_lazy("Work order")),
+    ("deadline_class_name", gettext_lazy("Deadline class")),
     ("evidence", gettext_lazy("Evidence")),
 ]
 # Values of the assessment's events, shown by their own rules.
@@ -271,7 +277,9 @@ _ASSESSMENT_KEYS: list[tuple[str, Promise, Formatter]] = [
 _TIME_KEYS: list[tuple[str, Promise]] = [
     ("acknowledge_due_at", gettext_lazy("Acknowledge by")),
     ("arrive_due_at", gettext_lazy("Arrive by")),
+    ("respond_due_at", gettext_lazy("Reply by")),
     ("resolve_due_at", gettext_lazy("Resolve by")),
+    ("called_at", gettext_lazy("Called at")),
     ("due_at", gettext_lazy("Due")),
     ("met_at", gettext_lazy("Met at")),
     ("reminder_at", gettext_lazy("Reminder at")),
@@ -293,7 +301,15 @@ _SILENT = {
     "category",
     "appeal",
     "attachments",
+    # A work order's: its class by code (the name is shown), the commitment to the caller.
+    "deadline_class",
+    "caller",
 }
+# A call-back's answers, in this order (whether satisfied is the change it records).
+_CALLBACK_KEYS: list[tuple[str, Promise]] = [
+    ("contacted", gettext_lazy("Caller reached")),
+    ("resolved", gettext_lazy("Says the problem is solved")),
+]
 
 
 def _lines(event: Event, departments: _Departments) -> list[Line]:
@@ -332,6 +348,15 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
     if data.get("on_site"):
         add(_("On site"), "、".join(departments.name(c) for c in data["on_site"]))
     handled.add("on_site")
+    if "channel" in data:
+        add(_("Order from"), _choice_label(HotlineOrder.Channel, data["channel"]))
+        handled.add("channel")
+    if event.kind == EventKind.RESIDENT_CALLBACK:
+        for key, label in _CALLBACK_KEYS:
+            if data.get(key) is not None:
+                add(label, _yes_no(data[key]))
+            handled.add(key)
+        handled.add("satisfied")
     if "source" in data:
         source = data["source"]
         if event.kind in CHECK_IN_KINDS:
@@ -650,6 +675,8 @@ def _kind_label(kind: str) -> str:
 def _role_label(role: str) -> str:
     if role == SYSTEM_ROLE:
         return _("deadline watch")
+    if role == HOTLINE_PLATFORM_ROLE:
+        return _("12345 hotline platform")
     if role in Role.values:
         return str(Role(role).label)
     return role

@@ -23,6 +23,8 @@ from whistle.policies.models import (
     CalendarYear,
     Category,
     DistrictPolicy,
+    HotlineDeadlineClass,
+    HotlineImportMapping,
     MajorClass,
     WhistleKind,
     WhistleRule,
@@ -151,6 +153,27 @@ class AcknowledgementChainAdmin(admin.ModelAdmin):
         return " → ".join(
             f"{step.get_target_display()} (+{step.wait_minutes})" for step in obj.steps.all()
         )
+
+
+@admin.register(HotlineDeadlineClass)
+class HotlineDeadlineClassAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "district",
+        "code",
+        "respond_within",
+        "respond_unit",
+        "resolve_within",
+        "resolve_unit",
+        "is_default",
+    ]
+    list_filter = ["district"]
+    search_fields = ["name", "code", "aliases"]
+
+
+@admin.register(HotlineImportMapping)
+class HotlineImportMappingAdmin(admin.ModelAdmin):
+    list_display = ["district"]
 
 
 class CalendarWarningsMixin:

@@ -66,6 +66,12 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         roles=(Role.DISPATCHER, Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE),
     ),
     Dashboard(
+        "dispatch:hotline",
+        _("Work orders (12345)"),
+        _("Take orders of the 12345 hotline or from a superior; reply and call back in time."),
+        roles=(Role.DISPATCHER, Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE),
+    ),
+    Dashboard(
         "department:home",
         _("My department's summonses"),
         _("Acknowledge, check in on site and report the result."),

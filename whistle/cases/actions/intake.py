@@ -33,7 +33,7 @@ from whistle.cases.actions._common import (
 )
 from whistle.cases.errors import InvalidInput, PermissionRefused
 from whistle.cases.locate import Location, locate
-from whistle.cases.models import Attachment, Case
+from whistle.cases.models import Attachment, Case, Event
 from whistle.cases.permissions import (
     LANE_ROLES,
     TOWNSHIP_OFFICE,
@@ -109,8 +109,14 @@ def _open_case(
     external_id: str,
     now: datetime,
     resident_key_hash: str = "",
-) -> Case:
-    """Create the case and its first event. Runs inside the caller's transaction."""
+    reporter_in_trail: dict[str, Any] | None = None,
+    order_data: dict[str, Any] | None = None,
+) -> tuple[Case, Event]:
+    """Create the case and its first event. Runs inside the caller's transaction.
+
+    The trail records the reporter's name unless `reporter_in_trail` says what it records
+    instead (a work order's commitment to its caller); `order_data` adds a work order's
+    fields to the event."""
     lon, lat = position
     case = Case(
         source=source,
@@ -157,11 +163,20 @@ def _open_case(
             "lane_distance_m": location.lane_distance_m,
             "grid_cell": location.grid_cell.code if location.grid_cell else None,
             "accuracy_m": accuracy_m,
-            "reporter_name": reporter_name,
+            **(
+                reporter_in_trail
+                if reporter_in_trail is not None
+                else {"reporter_name": reporter_name}
+            ),
             "external_id": external_id,
             "photos": photo_data(attachments),
+            **(order_data or {}),
         },
     )
+    return case, event
+
+
+def _tell_dispatchers(case: Case, event: Event, description: str) -> None:
     notify(
         people_with_role(Role.DISPATCHER, case.township),
         event,
@@ -170,7 +185,6 @@ def _open_case(
         place=case.lane or case.township,
         description=description[:140],
     )
-    return case
 
 
 def _locate_or_refuse(lon: float, lat: float) -> Location:
@@ -265,7 +279,7 @@ def report_case(
     category = _clean_category(category, location.district)
     photos_batch = PhotoBatch(photos)
     with atomic(photos_batch):
-        return _open_case(
+        case, event = _open_case(
             actor=actor,
             role=role,
             source=source,
@@ -281,6 +295,8 @@ def report_case(
             external_id=external_id,
             now=now,
         )
+        _tell_dispatchers(case, event, description)
+    return case
 
 
 @dataclass(frozen=True)
@@ -329,7 +345,7 @@ def report_resident_case(
     key, key_digest = rating_keys.new_key()
     photos_batch = PhotoBatch(photos)
     with atomic(photos_batch):
-        case = _open_case(
+        case, event = _open_case(
             actor=reporter,
             role=Role.RESIDENT,
             source=Source.RESIDENT,
@@ -346,6 +362,7 @@ def report_resident_case(
             resident_key_hash=key_digest,
             now=now,
         )
+        _tell_dispatchers(case, event, description)
     return ResidentReport(case, key)
 
 

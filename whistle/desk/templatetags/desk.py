@@ -32,6 +32,7 @@ DEADLINE_LABELS = {
     "resolve": _("resolve by"),
     "answer": _("answer by"),
     "review": _("review on"),
+    "reply": _("reply to the caller by"),
 }
 OBLIGATION_LABELS = {
     "acknowledge": _("Acknowledge"),
