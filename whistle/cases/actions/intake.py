@@ -236,9 +236,8 @@ def report_case(
     if role is None and location.lane is None and actor is not None and actor.is_active:
         # Ground near no lane: the stewards and chiefs of the township's lanes may report it.
         role = (
-            RoleAssignment.objects.filter(
-                person=actor, role__in=LANE_ROLES, lane__township=location.township
-            )
+            RoleAssignment.objects.held_by(actor)
+            .filter(role__in=LANE_ROLES, lane__township=location.township)
             .order_by("role")
             .values_list("role", flat=True)
             .first()
