@@ -87,8 +87,8 @@ PERSONAS = (
 )
 
 
-@pytest.fixture
-def api_city(whistle_city: WhistleCity) -> ApiCity:
+@pytest.fixture(name="api_city")
+def api_city_fixture(whistle_city: WhistleCity) -> ApiCity:
     district = whistle_city.district
     district_assessor = make_person(
         "dongcheng-assessor", Role.DISTRICT_ASSESSOR, jurisdiction=district
