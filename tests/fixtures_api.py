@@ -80,6 +80,7 @@ PERSONAS = (
     "assessor",
     "district_assessor",
     "township_office",
+    "district_office",
     "district_chief",
     "resident",
     "dongsi_dispatcher",
