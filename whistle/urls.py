@@ -23,6 +23,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("district/", include("whistle.district.urls_district")),
     path("notifications/", include("whistle.notifications.urls")),
     *api_urlpatterns(),
+    path("open311/v2/", include("whistle.api.open311")),
     path("settings/api-tokens/", include("whistle.api.urls_pages")),
     path("", include("whistle.web.urls")),
 ]
