@@ -462,3 +462,24 @@ def test_the_openapi_document_and_its_docs_page_are_served_without_a_cdn(api_cit
     assert page.status_code == 200 and "/static/ninja/swagger-ui-bundle.js" in html
     assert "cdn" not in html.lower() and "https://" not in html
     assert '"validatorUrl": null' in html
+
+
+def test_the_document_names_objects_by_public_identifiers_never_database_ids(api_city):
+    document = api_city.as_("anonymous").client.get("/api/v1/openapi.json").json()
+    names: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            names.update(node.get("properties", {}))
+            names.update(p["name"] for p in node.get("parameters", []))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document)
+    # The device's own id and the hotline's order number are others' identifiers.
+    suspicious = {n for n in names if n in {"id", "pk"} or n.endswith(("_id", "_pk"))}
+    assert suspicious == {"device_id", "external_id"}
+    assert {"reference", "uuid"} <= names
