@@ -15,6 +15,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
@@ -44,7 +45,10 @@ def test_generated_input_gets_no_server_error_and_the_documented_answer(api_city
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
     headers = {"Authorization": f"Bearer {api_city.as_('dispatcher').secret}"}
     checks = [not_a_server_error, status_code_conformance, response_schema_conformance]
-    operations = [result.ok() for result in schema.get_all_operations()]
+    results = list(schema.get_all_operations())
+    # An operation the document describes in a way schemathesis cannot read fails here.
+    assert all(isinstance(result, Ok) for result in results), results
+    operations = [result.ok() for result in results if isinstance(result, Ok)]
     assert len(operations) > 50
 
     for operation in operations:
