@@ -435,3 +435,43 @@ def test_only_residents_requests_are_published(api_city, client, clock):
 def test_an_unknown_format_or_request_is_not_found(api_city, client, clock):
     assert client.get(f"{BASE}services.csv").status_code == 404
     assert_open311_error(client.get(f"{BASE}requests/NOSUCH.xml"), "xml", 404)
+
+
+# An Open311 client library, unmodified ------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_an_open311_client_library_lists_services_and_reads_a_filed_request_back(
+    api_city, api_key, live_server, fmt
+):
+    # georeport reads (services, definitions, requests); it has no call to file one, so the
+    # request is filed as the standard describes: a form-encoded POST.
+    import georeport
+    import requests
+
+    city = georeport.GeoReport(
+        f"{live_server.url}/open311/v2", jurisdiction="110101", output_format=fmt
+    )
+    services = city.get_service_list()
+    assert [s["service_code"] for s in services] == [GARBAGE, VENDING]
+    assert city.get_service_definition(VENDING)["service_code"] == VENDING
+    filed = requests.post(
+        f"{live_server.url}/open311/v2/requests.json",
+        data={
+            "api_key": api_key,
+            "jurisdiction_id": "110101",
+            "service_code": GARBAGE,
+            "lat": str(ON_THE_LANE[1]),
+            "long": str(ON_THE_LANE[0]),
+            "description": "垃圾堆在巷口",
+        },
+        timeout=30,
+    )
+    assert filed.status_code == 201, filed.text
+    reference = filed.json()[0]["service_request_id"]
+    found = city.get_service_request(reference)
+    assert found["service_request_id"] == reference and found["status"] == "open"
+    assert found["service_code"] == GARBAGE and found["description"] == "垃圾堆在巷口"
+    listed = city.get_service_requests(status="open")
+    rows = listed if isinstance(listed, list) else [listed]
+    assert [r["service_request_id"] for r in rows] == [reference]
