@@ -475,3 +475,24 @@ def test_an_open311_client_library_lists_services_and_reads_a_filed_request_back
     listed = city.get_service_requests(status="open")
     rows = listed if isinstance(listed, list) else [listed]
     assert [r["service_request_id"] for r in rows] == [reference]
+
+
+def test_the_demo_key_files_a_request_and_the_next_one_replaces_it(api_city, client, clock):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    def issued() -> str:
+        out = StringIO()
+        call_command("demo_open311_key", username=api_city.resident.username, stdout=out)
+        return out.getvalue().strip().rsplit(" ", 1)[-1]
+
+    first = issued()
+    assert file_request(client, first).status_code == 201
+    second = issued()
+    assert second != first
+    assert_open311_error(file_request(client, first), "json", 403)
+    assert file_request(client, second).status_code == 201
+    out = StringIO()
+    call_command("demo_open311_key", username="nobody", stdout=out)
+    assert "nobody" in out.getvalue() and "wst_" not in out.getvalue()
