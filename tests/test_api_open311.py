@@ -5,6 +5,7 @@ resident case; read back, its status follows the case."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 from xml.etree import ElementTree
@@ -485,7 +486,8 @@ def test_the_demo_key_files_a_request_and_the_next_one_replaces_it(api_city, cli
     def issued() -> str:
         out = StringIO()
         call_command("demo_open311_key", username=api_city.resident.username, stdout=out)
-        return out.getvalue().strip().rsplit(" ", 1)[-1]
+        (secret,) = re.findall(r"wst_\S+", out.getvalue())
+        return str(secret)
 
     first = issued()
     assert file_request(client, first).status_code == 201
