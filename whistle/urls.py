@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from django.utils.translation import gettext_lazy as _
 
+from whistle.api.main import urlpatterns as api_urlpatterns
+
 admin.site.site_header = _("Whistle administration")
 admin.site.site_title = _("Whistle")
 admin.site.index_title = _("Administration")
@@ -21,6 +23,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("assessment/", include("whistle.district.urls_assessment")),
     path("district/", include("whistle.district.urls_district")),
     path("notifications/", include("whistle.notifications.urls")),
+    *api_urlpatterns(),
+    path("open311/v2/", include("whistle.api.open311")),
+    path("settings/api-tokens/", include("whistle.api.urls_pages")),
     path("", include("whistle.web.urls")),
 ]
 

@@ -7,6 +7,7 @@ are written out in docs/assessment.md.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
@@ -556,6 +557,7 @@ class Appeal(models.Model):
         UPHELD = "upheld", _("upheld")
         REJECTED = "rejected", _("rejected")
 
+    uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     summons = models.ForeignKey(
         Summons, verbose_name=_("summons"), on_delete=models.PROTECT, related_name="appeals"
     )

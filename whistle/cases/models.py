@@ -279,6 +279,7 @@ class Attachment(models.Model):
 class Whistle(models.Model):
     """A township's summons of one or more departments to a case (吹哨)."""
 
+    uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="whistles"
     )
@@ -490,6 +491,7 @@ class Summons(models.Model):
 class SupervisionNotice(models.Model):
     """A formal demand (督办) to a department to act on a case by a date."""
 
+    uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="supervision_notices"
     )

@@ -109,11 +109,12 @@ class _Who:
 
 
 def held_roles(person: Any) -> set[Grant]:
-    """The person's roles as they are in the database now."""
+    """The person's roles as they are in the database now (those an API token carries, when
+    the person acts through one)."""
     if person is None or not getattr(person, "is_active", False) or not person.pk:
         return set()
     return set(
-        RoleAssignment.objects.filter(person=person).values_list(
+        RoleAssignment.objects.held_by(person).values_list(
             "role", "jurisdiction_id", "lane_id", "department_id"
         )
     )

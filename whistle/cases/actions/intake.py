@@ -250,9 +250,8 @@ def report_case(
     if role is None and location.lane is None and actor is not None and actor.is_active:
         # Ground near no lane: the stewards and chiefs of the township's lanes may report it.
         role = (
-            RoleAssignment.objects.filter(
-                person=actor, role__in=LANE_ROLES, lane__township=location.township
-            )
+            RoleAssignment.objects.held_by(actor)
+            .filter(role__in=LANE_ROLES, lane__township=location.township)
             .order_by("role")
             .values_list("role", flat=True)
             .first()
@@ -319,6 +318,7 @@ def report_resident_case(
     address: str = "",
     photos: Any = None,
     reporter: Person | None = None,
+    category: Category | None = None,
     now: datetime | None = None,
 ) -> ResidentReport:
     """A resident reports a problem, without an account or signed in with one (`reporter`:
@@ -327,7 +327,8 @@ def report_resident_case(
     one. The phone number stays on the case only, out of the unchangeable trail. Without a
     phone number the township cannot call back; the resident may still rate the result on
     the case's page with the key returned here, or signed in as the reporter
-    (`record_resident_rating`)."""
+    (`record_resident_rating`). A channel that lets the resident choose a category of the
+    district (Open311's service) passes it; the township still files the case."""
     now = moment(now)
     if reporter is not None and not (isinstance(reporter, Person) and reporter.is_active):
         raise PermissionRefused(_("This account may not report: it is not active."))
@@ -342,6 +343,7 @@ def report_resident_case(
     accuracy = clean_accuracy(accuracy_m)
     address = clean_text(address, "address", _("The address"), max_length=200, required=False)
     location = _locate_or_refuse(*position)
+    category = _clean_category(category, location.district)
     key, key_digest = rating_keys.new_key()
     photos_batch = PhotoBatch(photos)
     with atomic(photos_batch):
@@ -354,7 +356,7 @@ def report_resident_case(
             position=position,
             accuracy_m=accuracy,
             address=address,
-            category=None,
+            category=category,
             photos=photos_batch,
             reporter_name=name,
             reporter_phone=phone,
