@@ -60,7 +60,7 @@ class InboxFilter(forms.Form):
         error_messages={"max_length": gettext_lazy("A case reference has at most 12 letters.")},
     )
     since = forms.DateField(
-        label=gettext_lazy("From"),
+        label=gettext_lazy("From date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
