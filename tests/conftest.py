@@ -70,6 +70,13 @@ def _fast_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _second_factor_where_it_is_tested(settings):
+    """Personas sign in with `force_login` as after both steps of sign-in; the second step
+    and the roles that require it are tested in tests/test_two_factor.py."""
+    settings.WHISTLE_TWO_FACTOR_ROLES = []
+
+
 _TRAIL_TRIGGERS = ("cases_event_no_update", "cases_event_no_delete")
 
 

@@ -33,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "desk": {"organisation", "policies", "notifications", "cases", "assessment", "web"},
     "api": {"organisation", "policies", "notifications", "cases", "assessment"},
+    "accounts": {"organisation", "demo"},
 }
 
 

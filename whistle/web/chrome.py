@@ -27,6 +27,7 @@ LABELS = {
     "no_roles": _("No role assigned yet"),
     "sign_in": _("Sign in"),
     "sign_out": _("Sign out"),
+    "security": _("Account security"),
     "language": _("Language"),
     "messages": _("Messages"),
     "footer_time": _("Times are Beijing time (UTC+8)."),
