@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whistle.web.headers.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -147,7 +148,7 @@ WHISTLE_PASSWORD_MIN_LENGTH = env_int("WHISTLE_PASSWORD_MIN_LENGTH", 10, minimum
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "NAME": "whistle.accounts.passwords.MinimumLengthValidator",
         "OPTIONS": {"min_length": WHISTLE_PASSWORD_MIN_LENGTH},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -187,7 +188,9 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = WHISTLE_HTTPS
 SECURE_HSTS_SECONDS = env_int("WHISTLE_HSTS_SECONDS", 31_536_000 if WHISTLE_HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("WHISTLE_HSTS_INCLUDE_SUBDOMAINS", True)
-SECURE_HSTS_PRELOAD = env_bool("WHISTLE_HSTS_PRELOAD", False)
+# The directive only allows the domain to be submitted to the browsers' preload list; nothing
+# is submitted by sending it.
+SECURE_HSTS_PRELOAD = env_bool("WHISTLE_HSTS_PRELOAD", True)
 WHISTLE_PROXY_SSL_HEADER = env_str("WHISTLE_PROXY_SSL_HEADER", "")
 if WHISTLE_PROXY_SSL_HEADER:
     SECURE_PROXY_SSL_HEADER = (
