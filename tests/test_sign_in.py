@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -224,7 +225,7 @@ def test_signing_out_everywhere_ends_every_browsers_session(client, steward, clo
     sign_in(other, steward, address=ELSEWHERE)
     sign_in(client, steward)
     html = client.get(HOME).content.decode()
-    assert html.count("<tr><td>2026-09-14 12:00</td>") == 2
+    assert html.count('<tr><td class="nowrap">2026-09-14 12:00</td>') == 2
     assert "当前浏览器" in html
     response = client.post("/accounts/security/sign-out-everywhere/")
     assert response.status_code == 302
@@ -318,3 +319,21 @@ def test_check_deploy_warns_when_https_behind_a_proxy_would_redirect_forever():
 
 def test_check_deploy_warns_while_the_demo_logins_skip_the_second_factor():
     assert check_deploy(WHISTLE_SECURE_COOKIES="1", WHISTLE_DEMO_MODE="1") == {"whistle.W002"}
+
+
+def test_no_template_asks_htmx_to_run_script_text():
+    """htmx evaluates trigger filters, hx-on and js: values as script text, which the policy
+    refuses (no 'unsafe-eval'): the page would silently stop updating."""
+    from django.conf import settings
+
+    roots = [
+        Path(settings.BASE_DIR) / "templates",
+        *Path(settings.BASE_DIR).glob("whistle/*/templates"),
+    ]
+    offending = [
+        str(path)
+        for root in roots
+        for path in root.rglob("*.html")
+        if re.search(r'hx-trigger="[^"]*\[|hx-on|hx-vals="js:|hx-vars', path.read_text())
+    ]
+    assert offending == []
