@@ -7,8 +7,9 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from tests.fixtures_assessment import (
     bj,
@@ -18,7 +19,7 @@ from tests.fixtures_assessment import (
 from whistle.assessment.actions import rate_summons
 from whistle.assessment.engine import check_all, update_scores
 from whistle.assessment.models import ScoreCell, SummonsAssessment
-from whistle.cases.trail import EventKind
+from whistle.cases.trail import EventKind, append_event, lock_case
 
 ON_POSTGRES = "postgresql" in str(settings.DATABASES["default"]["ENGINE"])
 
@@ -61,8 +62,9 @@ def test_concurrent_ratings_and_updates_count_every_record_once(july):
         def job():
             # Re-rating moves the record between values many times, widening the window in
             # which an unserialised writer would move a stale contribution.
+            # One moment for all: c1's two summonses share one trail, which never goes back.
             for n in range(8):
-                rate_summons(assessor, summons, 1 + (n + stars) % 5, "", now=bj(25, 9))
+                rate_summons(assessor, summons, 1 + (n + stars) % 5, "", now=bj(25, 10))
             rate_summons(assessor, summons, stars, "", now=bj(25, 10))
 
         return job
@@ -73,19 +75,23 @@ def test_concurrent_ratings_and_updates_count_every_record_once(july):
 
     def case_actions():
         # What the case actions do meanwhile: events the scoring learns of only by reading
-        # the trail (here reworks of c7, each costing 城管 10 points).
+        # the trail (here reworks of c7, each costing 城管 10 points). The clock is one for
+        # every thread, so these are appended under the shared clock, not by travelling it.
         for n in range(6):
-            m.stories["c7"].event(EventKind.REWORK, bj(24, 12, n))
+            with transaction.atomic():
+                case = lock_case(m.stories["c7"].case.pk)
+                append_event(case, EventKind.REWORK, at=bj(24, 12, n))
 
-    errors = in_threads(
-        rate(m.longtan_assessor, s["c1_urban"], 5),
-        rate(m.longtan_assessor, s["c1_police"], 4),
-        rate(m.longtan_assessor, s["c5_urban"], 4),
-        case_actions,
-        updates,
-        updates,
-        updates,
-    )
+    with time_machine.travel(bj(25, 11), tick=False):
+        errors = in_threads(
+            rate(m.longtan_assessor, s["c1_urban"], 5),
+            rate(m.longtan_assessor, s["c1_police"], 4),
+            rate(m.longtan_assessor, s["c5_urban"], 4),
+            case_actions,
+            updates,
+            updates,
+            updates,
+        )
     assert errors == []
     update_scores()
     assert check_all() == []
