@@ -37,6 +37,12 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _the_idle_times_a_district_gets(settings):
+    settings.WHISTLE_SESSION_IDLE_MINUTES = 30
+    settings.WHISTLE_SESSION_FIELD_IDLE_MINUTES = 720
+
+
 @pytest.fixture
 def clock():
     with time_machine.travel(NOON, tick=False) as traveller:
