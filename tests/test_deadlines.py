@@ -107,7 +107,7 @@ def test_any_instant_after_30_minutes_the_arrival_is_recorded_overdue_once(city,
     assert event.data["met_at"] is None
     told = inbox(EventKind.ARRIVE_OVERDUE)
     assert [n.recipient for n in told] == [city.officer, city.department_head]
-    assert told[0].link == f"/cases/{summons.case.reference}/"
+    assert told[0].link == f"/cases/{summons.case.reference}/#summons-{summons.uuid.hex}"
     assert told[0].payload == {"case": summons.case.reference, "seq": event.seq, "kind": event.kind}
 
 

@@ -214,7 +214,7 @@ def test_a_steward_without_phone_or_email_gets_only_the_inbox_entry(steward):
 
 
 def test_a_person_who_switched_off_sms_gets_the_email_but_no_sms(officer):
-    NotificationPreference.objects.create(person=officer, sms=False)
+    NotificationPreference.objects.create(person=officer, channels=["push", "email"])
     _summon(officer)
     assert _channels(officer) == {Channel.INBOX, Channel.EMAIL}
 

@@ -295,12 +295,16 @@ EMAIL_HOST_USER = env_str("WHISTLE_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = env_str("WHISTLE_EMAIL_PASSWORD", "")
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperSetting("WHISTLE_EMAIL_USE_TLS and WHISTLE_EMAIL_USE_SSL exclude each other")
-# A person's outside channels in the order they are tried; a failure passes the message on
-# to the next (after this many failed attempts on one channel).
+# A person's outside channels in the order they are tried, unless the person chose their own
+# order on their settings page; a failure passes the message on to the next (after this many
+# failed attempts on one channel).
 WHISTLE_NOTIFY_CHANNEL_ORDER = env_choices(
     "WHISTLE_NOTIFY_CHANNEL_ORDER", ["push", "sms", "email"], ("push", "sms", "email")
 )
 WHISTLE_NOTIFY_FALL_THROUGH_AFTER = env_int("WHISTLE_NOTIFY_FALL_THROUGH_AFTER", 1, minimum=1)
+# How often an open page asks whether the person's inbox changed (the header's unread count;
+# the inbox page and the department desk refresh when it did). See docs/notifications.md.
+WHISTLE_INBOX_POLL_SECONDS = env_int("WHISTLE_INBOX_POLL_SECONDS", 5, minimum=1)
 WHISTLE_NOTIFY_HTTP_TIMEOUT_SECONDS = env_float(
     "WHISTLE_NOTIFY_HTTP_TIMEOUT_SECONDS", 5.0, minimum=0.5
 )

@@ -9,8 +9,12 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from whistle.cases.actions.calendar import on_calendar_entered
+        from whistle.cases.trail import notification_kinds
+        from whistle.notifications.kinds import register_kinds
         from whistle.policies.signals import calendar_entered
 
         # The calendar lives below the cases; it announces a newly entered year, and the
         # cases recompute the deadlines that had to assume it.
         calendar_entered.connect(on_calendar_entered, dispatch_uid="whistle.cases.calendar")
+        # The outbox learns what each event's message is called and whether it is urgent.
+        register_kinds(notification_kinds())

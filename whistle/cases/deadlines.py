@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from whistle.cases.models import Case, Event, Summons, SupervisionNotice
-from whistle.cases.trail import EventKind, case_link, record
+from whistle.cases.trail import EventKind, event_link, record
 from whistle.notifications.outbox import notify_many
 from whistle.organisation.models import Person, Role
 from whistle.policies.models import DistrictPolicy
@@ -772,7 +772,7 @@ def notify(
         kind=event.kind,
         subject=subject,
         body=body,
-        link=case_link(case),
+        link=event_link(event),
         dedupe_key=dedupe_key,
         payload={"case": case.reference, "seq": event.seq, "kind": event.kind},
     )

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.errors import MomentRefused
 from whistle.cases.models import Case, Event, Summons
+from whistle.notifications.kinds import NotificationKind
 from whistle.notifications.outbox import notify_webhooks
 from whistle.organisation.models import Person
 
@@ -78,6 +79,27 @@ class EventKind(models.TextChoices):
     APPEALED = "summons.appealed", _("department appealed its assessment")
     APPEAL_UPHELD = "summons.appeal_upheld", _("appeal upheld, assessment corrected")
     APPEAL_REJECTED = "summons.appeal_rejected", _("appeal rejected")
+
+
+# The events whose messages must reach a person at once, through their quiet hours: a
+# department summoned or told to come after all, a deadline passed or near, an escalation.
+URGENT_KINDS = frozenset(
+    {
+        EventKind.SUMMONED,
+        EventKind.DECLINE_INSISTED,
+        EventKind.REMINDER,
+        EventKind.ACKNOWLEDGE_OVERDUE,
+        EventKind.ARRIVE_OVERDUE,
+        EventKind.RESOLVE_OVERDUE,
+        EventKind.SUPERVISION_OVERDUE,
+        EventKind.ESCALATED,
+    }
+)
+
+
+def notification_kinds() -> list[NotificationKind]:
+    """Every trail event as a kind of notification, urgent or not."""
+    return [NotificationKind(k.value, k.label, urgent=k in URGENT_KINDS) for k in EventKind]
 
 
 def lock_case(case_id: int) -> Case:
@@ -288,6 +310,14 @@ def record(
     return event
 
 
-def case_link(case: Case) -> str:
-    """Where the case's page is, for the messages that tell people about its events."""
-    return f"/cases/{case.reference}/"
+def case_link(case: Case, summons: Summons | None = None) -> str:
+    """Where the case's page is, for the messages that tell people about its events: at the
+    summons' card when the event concerns one."""
+    page = f"/cases/{case.reference}/"
+    return f"{page}#summons-{summons.uuid.hex}" if summons is not None else page
+
+
+def event_link(event: Event) -> str:
+    """The page of an event's case, at its summons' card if it has one (already in memory:
+    the event was just recorded with it)."""
+    return case_link(event.case, event.summons if event.summons_id else None)

@@ -1,18 +1,31 @@
-"""The changes a person makes to how they are reached: each one function, one transaction."""
+"""The changes a person makes to how they are reached and to their inbox: each one function,
+one transaction."""
 
 from __future__ import annotations
 
 import binascii
+import uuid
 from dataclasses import dataclass
+from datetime import time
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
-from whistle.notifications.conf import is_push_service
-from whistle.notifications.models import PushSubscription
+from whistle.notifications.conf import OUTSIDE_CHANNELS, is_push_service, setting
+from whistle.notifications.models import (
+    Channel,
+    Notification,
+    NotificationPreference,
+    PushSubscription,
+    Status,
+)
+from whistle.notifications.outbox import inbox, mark_read
 from whistle.notifications.webpush import b64url_decode
 from whistle.organisation.models import Person
 
@@ -87,3 +100,113 @@ def unsubscribe_push(person: Person, endpoint: str) -> bool:
     with transaction.atomic():
         deleted, _ = PushSubscription.objects.filter(person=person, endpoint=endpoint).delete()
     return deleted > 0
+
+
+class PreferenceRefused(ValueError):
+    """A choice on the settings page that cannot stand; ``field`` names it and the message is
+    built in the language active where it is shown."""
+
+    def __init__(self, field: str, message: str | Promise, **params: Any) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.params = params
+
+    def __str__(self) -> str:
+        text = str(self.message)
+        return text % self.params if self.params else text
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """What a person chooses: outside channels in order (None: the deployment's order) and
+    quiet hours in Beijing time (both or neither)."""
+
+    channels: list[str] | None
+    quiet_from: time | None = None
+    quiet_until: time | None = None
+
+
+def check_preferences(person: Person, preferences: Preferences) -> None:
+    """Raise :class:`PreferenceRefused` for the first choice that cannot stand."""
+    if preferences.channels is not None:
+        seen: set[str] = set()
+        for channel in preferences.channels:
+            if channel not in OUTSIDE_CHANNELS:
+                raise PreferenceRefused(
+                    "channels", _("There is no channel %(channel)s."), channel=channel
+                )
+            if channel in seen:
+                raise PreferenceRefused(
+                    "channels",
+                    _("%(channel)s is chosen twice: choose each channel once."),
+                    channel=Channel(channel).label,
+                )
+            seen.add(channel)
+        if Channel.PUSH in seen and not setting("WHISTLE_VAPID_PRIVATE_KEY"):
+            raise PreferenceRefused("channels", _("Web Push is not set up on this server."))
+        if Channel.SMS in seen and not person.phone:
+            raise PreferenceRefused(
+                "channels",
+                _("Your profile has no mobile phone number, so SMS cannot reach you."),
+            )
+        if Channel.EMAIL in seen and not person.email:
+            raise PreferenceRefused(
+                "channels", _("Your profile has no e-mail address, so e-mail cannot reach you.")
+            )
+    start, end = preferences.quiet_from, preferences.quiet_until
+    if (start is None) != (end is None):
+        raise PreferenceRefused(
+            "quiet_until" if end is None else "quiet_from",
+            _("Give both the start and the end of the quiet hours, or neither."),
+        )
+    if start is not None and start == end:
+        raise PreferenceRefused(
+            "quiet_until", _("Quiet hours must start and end at different times.")
+        )
+
+
+def set_notification_preferences(
+    person: Person, preferences: Preferences
+) -> NotificationPreference:
+    """Keep the person's channels and quiet hours.
+
+    Messages already waiting for quiet hours to end are looked at again at once: the
+    delivery sweep holds them anew under the new hours, or sends them.
+    """
+    check_preferences(person, preferences)
+    now = timezone.now()
+    with transaction.atomic():
+        row, _created = NotificationPreference.objects.update_or_create(
+            person=person,
+            defaults={
+                "channels": preferences.channels,
+                "quiet_from": preferences.quiet_from,
+                "quiet_until": preferences.quiet_until,
+                "updated_at": now,
+            },
+        )
+        # Held messages were never tried (attempts 0) and wait in the future; a message waiting
+        # to be retried after a failure has tried at least once and keeps its schedule.
+        Notification.objects.filter(
+            recipient=person,
+            channel__in=OUTSIDE_CHANNELS,
+            status=Status.PENDING,
+            attempts=0,
+            next_attempt_at__gt=now,
+        ).update(next_attempt_at=now)
+    return row
+
+
+def read_notification(person: Person, public_id: uuid.UUID) -> Notification:
+    """Mark one of the person's own inbox entries read (once: the first reading is kept) and
+    return it; raise ``Notification.DoesNotExist`` for an id that is not theirs."""
+    with transaction.atomic():
+        mark_read(person, [public_id])
+        return inbox(person).get(uuid=public_id)
+
+
+def read_all(person: Person) -> int:
+    """Mark every unread inbox entry of the person read; return how many."""
+    with transaction.atomic():
+        return mark_read(person)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from whistle.notifications.delivery import retry_failed
+from whistle.notifications.kinds import ROBOT_TEST
 from whistle.notifications.models import (
     GroupRobot,
     Notification,
@@ -186,7 +187,7 @@ class GroupRobotAdmin(admin.ModelAdmin):
         # The key is never shown again: a test message is how an administrator sees it works.
         count = notify_robots(
             queryset.filter(is_active=True),
-            kind="robot.test",
+            kind=ROBOT_TEST.code,
             subject=str(_("Test message from Whistle")),
             body=str(
                 _("Sent by %(who)s from the administration to check this group robot.")
@@ -230,7 +231,6 @@ class PushSubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(NotificationPreference)
 class NotificationPreferenceAdmin(admin.ModelAdmin):
-    list_display = ["person", "email", "sms"]
-    list_filter = ["email", "sms"]
+    list_display = ["person", "channels", "quiet_from", "quiet_until", "updated_at"]
     search_fields = ["person__username", "person__name"]
     autocomplete_fields = ["person"]

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from whistle.notifications.channels import Couriers
 from whistle.notifications.conf import (
+    OUTSIDE_CHANNELS,
     fall_through_after,
     lease_seconds,
     max_attempts,
@@ -29,8 +30,9 @@ from whistle.notifications.conf import (
     sweep_budget_seconds,
 )
 from whistle.notifications.errors import DeliveryDeferred, DeliveryError, PermanentDeliveryError
+from whistle.notifications.kinds import is_urgent
 from whistle.notifications.models import DUE_STATUSES, Notification, NotificationPreference, Status
-from whistle.notifications.outbox import reachable_channels, requeue_on
+from whistle.notifications.outbox import outside_channels, requeue_on
 
 log = logging.getLogger("whistle.notifications")
 
@@ -96,7 +98,7 @@ def claim(now: datetime, *, batch: int) -> tuple[uuid.UUID, list[Notification]]:
     if not taken:
         return token, []
     rows = Notification.objects.filter(pk__in=ids, claim_token=token).select_related(
-        "endpoint", "recipient"
+        "endpoint", "recipient", "recipient__notification_preference"
     )
     return token, list(rows.order_by("id"))
 
@@ -132,6 +134,19 @@ def _deliver_one(couriers: Couriers, row: Notification, token: uuid.UUID) -> str
         error = f"gave up after {limit} attempts: the worker stopped while sending"
         _fail(row, token, error)
         return Status.FAILED
+    held_until = quiet_hours_end(row, timezone.now())
+    if held_until is not None:
+        # Not an attempt: the person asked for quiet until then (a retry or a message queued
+        # before they set their quiet hours can fall due inside them).
+        log.info("notification %s waits for quiet hours to end at %s", row.uuid, held_until)
+        _record(
+            row,
+            token,
+            status=Status.PENDING,
+            next_attempt_at=held_until,
+            attempts=F("attempts") - 1,
+        )
+        return Status.PENDING
     try:
         handed = couriers.deliver(row)
     except DeliveryDeferred as exc:
@@ -182,6 +197,18 @@ def _deliver_one(couriers: Couriers, row: Notification, token: uuid.UUID) -> str
     return Status.SENT
 
 
+def quiet_hours_end(row: Notification, now: datetime) -> datetime | None:
+    """When the recipient's quiet hours end, if ``now`` falls in them and the row waits for
+    that: a person's outside channel, a kind that is not urgent."""
+    if row.recipient is None or row.channel not in OUTSIDE_CHANNELS or is_urgent(row.kind):
+        return None
+    try:
+        preference = row.recipient.notification_preference
+    except NotificationPreference.DoesNotExist:
+        return None
+    return preference.quiet_hours_end(now)
+
+
 def _fail(row: Notification, token: uuid.UUID, error: str) -> None:
     """Mark the row failed and pass its message on to the recipient's next channel."""
     with transaction.atomic():
@@ -206,8 +233,8 @@ def fall_through(row: Notification, *, at: datetime) -> Notification | None:
     person = row.recipient
     preference = NotificationPreference.objects.filter(person=person).first()
     subscribed = person.push_subscriptions.exists()
-    reachable = reachable_channels(person, preference, push=subscribed)
-    remaining = [channel for channel in row.fallback_channels if channel in reachable]
+    wanted = outside_channels(person, preference, push=subscribed)
+    remaining = [channel for channel in row.fallback_channels if channel in wanted]
     if not remaining:
         log.info("notification %s failed and its recipient has no other channel", row.uuid)
         return None

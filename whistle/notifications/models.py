@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import URLValidator
 from django.db import models
@@ -201,7 +204,8 @@ class PushSubscription(models.Model):
 
 
 class NotificationPreference(models.Model):
-    """A person's choice of outside channels. The in-app inbox cannot be switched off."""
+    """How a person wants to be reached outside the in-app inbox, which always gets every
+    message at once: the outside channels in the order to try them, and quiet hours."""
 
     person = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -209,15 +213,78 @@ class NotificationPreference(models.Model):
         on_delete=models.CASCADE,
         related_name="notification_preference",
     )
-    email = models.BooleanField(_("by e-mail"), default=True)
-    sms = models.BooleanField(_("by SMS"), default=True)
+    # None: the deployment's order (WHISTLE_NOTIFY_CHANNEL_ORDER); [] means the inbox only.
+    channels = models.JSONField(
+        _("outside channels, in order"),
+        null=True,
+        blank=True,
+        help_text=_(
+            'e.g. ["sms", "email"]: tried in this order, a channel left out is never used; '
+            "empty: the in-app inbox only; unset: the deployment's order"
+        ),
+    )
+    # Beijing time (TIME_ZONE); a period that ends before it starts runs over midnight.
+    quiet_from = models.TimeField(_("quiet hours from"), null=True, blank=True)
+    quiet_until = models.TimeField(_("quiet hours until"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("changed at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("notification preference")
         verbose_name_plural = _("notification preferences")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(quiet_from__isnull=True, quiet_until__isnull=True)
+                    | (
+                        models.Q(quiet_from__isnull=False, quiet_until__isnull=False)
+                        & ~models.Q(quiet_from=models.F("quiet_until"))
+                    )
+                ),
+                name="notification_preference_quiet_hours",
+                violation_error_message=_(
+                    "Quiet hours need a start and an end, and they must differ."
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.person)
+
+    def clean(self) -> None:
+        channels = self.channels
+        if channels is None:
+            return
+        known = {Channel.PUSH, Channel.SMS, Channel.EMAIL}
+        if (
+            not isinstance(channels, list)
+            or any(c not in known for c in channels)
+            or len(set(channels)) != len(channels)
+        ):
+            raise ValidationError(
+                {"channels": _('A list of distinct channels among "push", "sms" and "email".')}
+            )
+
+    def quiet_hours_end(self, at: datetime) -> datetime | None:
+        """When the quiet hours that ``at`` falls in end (aware, UTC); None outside them.
+
+        The start is inside the quiet hours, the end is not: with 22:00–07:00, 22:00 and
+        06:59 are quiet, 07:00 is not.
+        """
+        if self.quiet_from is None or self.quiet_until is None:
+            return None
+        zone = ZoneInfo(settings.TIME_ZONE)
+        local = at.astimezone(zone)
+        start, end = self.quiet_from, self.quiet_until
+        moment = local.time()
+        if start < end:
+            quiet = start <= moment < end
+            end_day = local.date()
+        else:
+            quiet = moment >= start or moment < end
+            end_day = local.date() + timedelta(days=1) if moment >= start else local.date()
+        if not quiet:
+            return None
+        return datetime.combine(end_day, end, tzinfo=zone).astimezone(UTC)
 
 
 class Notification(models.Model):

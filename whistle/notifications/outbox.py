@@ -4,24 +4,29 @@ Queueing only inserts rows. Nothing leaves the system until the caller's transac
 committed and the worker's delivery sweep picks the rows up, so a rolled-back action sends
 nothing. The in-app row is the inbox entry itself and counts as delivered once committed.
 
-Outside the inbox a person gets each message on one channel: the first of
-``WHISTLE_NOTIFY_CHANNEL_ORDER`` the person can be reached on. The row remembers the
-channels after it; if delivery there fails, the worker queues the message on the next one.
-The work-chat group robots of the recipients' departments and townships get one message
-each, besides.
+Outside the inbox a person gets each message on one channel: the first of their own order
+of channels (their settings page; without one, ``WHISTLE_NOTIFY_CHANNEL_ORDER``) they can be
+reached on. The row remembers the channels after it; if delivery there fails, the worker
+queues the message on the next one. A message of a kind that is not urgent waits there until
+the person's quiet hours end; the inbox entry is written at once whatever the hour. The
+work-chat group robots of the recipients' departments and townships get one message each,
+besides.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
-from whistle.notifications.conf import channel_order, setting
+from whistle.notifications.conf import OUTSIDE_CHANNELS, channel_order, setting
+from whistle.notifications.kinds import is_urgent
 from whistle.notifications.models import (
     Channel,
     GroupRobot,
@@ -57,8 +62,8 @@ def notify(
     payload: dict[str, Any] | None = None,
 ) -> None:
     """Queue one message to one person: the inbox entry, the first outside channel of the
-    order the person can be reached on (the rest kept for falling through), and the robots of
-    the person's groups.
+    person's order they can be reached on (the rest kept for falling through; held until
+    their quiet hours end unless the kind is urgent), and the robots of the person's groups.
 
     ``channels`` narrows the choice (the person's reach and preferences still apply);
     ``dedupe_key`` names the event so that queueing it again, by any process, adds nothing.
@@ -96,10 +101,10 @@ def notify_many(
         subject = subject[: _LIMITS["subject"] - 1] + "…"
     ids = [p.pk for p in people]
     preferences = {p.person_id: p for p in NotificationPreference.objects.filter(person__in=ids)}
-    order = [c for c in channel_order() if c in requested]
-    push_ready = Channel.PUSH in order and bool(setting("WHISTLE_VAPID_PRIVATE_KEY"))
+    push_ready = Channel.PUSH in requested and bool(setting("WHISTLE_VAPID_PRIVATE_KEY"))
     subscribed = _subscribed(ids) if push_ready else set()
-    message = {
+    urgent = is_urgent(kind)
+    message: dict[str, Any] = {
         "kind": kind,
         "subject": subject,
         "body": body,
@@ -112,11 +117,14 @@ def notify_many(
     for person in people:
         if Channel.INBOX in requested:
             rows.append(_row(Channel.INBOX, recipient=person, address="", now=now, **message))
-        reachable = reachable_channels(
-            person, preferences.get(person.pk), push=person.pk in subscribed
+        preference = preferences.get(person.pk)
+        outside = outside_channels(
+            person, preference, push=person.pk in subscribed, requested=requested
         )
-        outside = [channel for channel in order if channel in reachable]
         if outside:
+            held_until = None
+            if not urgent and preference is not None:
+                held_until = preference.quiet_hours_end(now)
             rows.append(
                 _row(
                     outside[0],
@@ -124,6 +132,7 @@ def notify_many(
                     address=_address(person, outside[0]),
                     fallback_channels=outside[1:],
                     now=now,
+                    due=held_until,
                     **message,
                 )
             )
@@ -183,11 +192,17 @@ def notify_robots(robots: Iterable[GroupRobot], *, kind: str, subject: str, body
     return len(rows)
 
 
-def reachable_channels(
-    person: Person, preference: NotificationPreference | None, *, push: bool = False
-) -> set[str]:
-    """In-app always; Web Push with a subscribed browser (``push``), SMS with a phone, e-mail
-    with an address, unless switched off.
+def wanted_channels(preference: NotificationPreference | None) -> list[str]:
+    """The person's outside channels in the order to try them: their own choice if they
+    made one, else the deployment's ``WHISTLE_NOTIFY_CHANNEL_ORDER``."""
+    if preference is not None and preference.channels is not None:
+        return [str(c) for c in preference.channels if c in OUTSIDE_CHANNELS]
+    return channel_order()
+
+
+def reachable_channels(person: Person, *, push: bool = False) -> set[str]:
+    """In-app always; Web Push with a subscribed browser (``push``) once VAPID is set up, SMS
+    with a phone, e-mail with an address.
 
     A deactivated account keeps its inbox but gets nothing outside the system.
     """
@@ -195,11 +210,25 @@ def reachable_channels(
     if person.is_active:
         if push and setting("WHISTLE_VAPID_PRIVATE_KEY"):
             channels.add(Channel.PUSH)
-        if person.phone and (preference is None or preference.sms):
+        if person.phone:
             channels.add(Channel.SMS)
-        if person.email and (preference is None or preference.email):
+        if person.email:
             channels.add(Channel.EMAIL)
     return channels
+
+
+def outside_channels(
+    person: Person,
+    preference: NotificationPreference | None,
+    *,
+    push: bool = False,
+    requested: Iterable[str] | None = None,
+) -> list[str]:
+    """The outside channels a message to this person goes on, in order: those they want
+    that they can be reached on (and that the caller asked for)."""
+    reachable = reachable_channels(person, push=push)
+    allowed = reachable if requested is None else reachable & set(requested)
+    return [channel for channel in wanted_channels(preference) if channel in allowed]
 
 
 def group_robots_of(person_ids: list[int]) -> QuerySet[GroupRobot]:
@@ -230,6 +259,27 @@ def inbox(person: Person, *, unread_only: bool = False) -> QuerySet[Notification
 
 def unread_count(person: Person) -> int:
     return inbox(person, unread_only=True).count()
+
+
+@dataclass(frozen=True)
+class InboxState:
+    """What the header shows of a person's inbox, and a short token that changes whenever an
+    entry arrives or the unread count moves, for the page that polls it."""
+
+    unread: int
+    newest: int
+
+    @property
+    def version(self) -> str:
+        return hashlib.sha256(f"{self.unread}:{self.newest}".encode()).hexdigest()[:12]
+
+
+def inbox_state(person: Person) -> InboxState:
+    """The unread count and the newest entry, in one query."""
+    found = inbox(person).aggregate(
+        unread=Count("id", filter=Q(read_at__isnull=True)), newest=Max("id")
+    )
+    return InboxState(unread=found["unread"] or 0, newest=found["newest"] or 0)
 
 
 def mark_read(person: Person, public_ids: Iterable[uuid.UUID | str] | None = None) -> int:
@@ -309,7 +359,9 @@ def _address(person: Person, channel: str) -> str:
     return ""
 
 
-def _row(channel: str, *, now: datetime, **fields: Any) -> Notification:
+def _row(
+    channel: str, *, now: datetime, due: datetime | None = None, **fields: Any
+) -> Notification:
     if fields.get("payload") is None:
         fields["payload"] = {}
     if channel == Channel.INBOX:
@@ -323,5 +375,9 @@ def _row(channel: str, *, now: datetime, **fields: Any) -> Notification:
             **fields,
         )
     return Notification(
-        channel=channel, status=Status.PENDING, created_at=now, next_attempt_at=now, **fields
+        channel=channel,
+        status=Status.PENDING,
+        created_at=now,
+        next_attempt_at=due or now,
+        **fields,
     )

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from whistle.notifications.outbox import InboxState, inbox_state
 from whistle.organisation.models import RoleAssignment
 from whistle.web.dashboards import DashboardLink, dashboards_for
 
@@ -30,6 +32,8 @@ LABELS = {
     "security": _("Account security"),
     "language": _("Language"),
     "messages": _("Messages"),
+    "inbox": _("Notifications"),
+    "settings": _("My settings"),
     "footer_time": _("Times are Beijing time (UTC+8)."),
     "footer_about": _(
         'Whistle runs the "townships whistle, departments report" mechanism: every '
@@ -54,6 +58,8 @@ class Chrome:
     links: list[DashboardLink] = field(default_factory=list)
     languages: list[tuple[str, str]] = field(default_factory=list)
     language: str = ""
+    # The signed-in person's inbox, for the header's count (one query per page).
+    inbox: InboxState | None = None
 
 
 def person_roles(person: Any) -> list[RoleLine]:
@@ -77,7 +83,18 @@ def chrome_for(person: Any) -> Chrome:
         links=dashboards_for(person),
         languages=[(code, name) for code, name in settings.LANGUAGES if code != current],
         language=current,
+        inbox=inbox_state(person) if getattr(person, "is_authenticated", False) else None,
     )
+
+
+def inbox_badge(state: InboxState, page_path: str) -> dict[str, Any]:
+    """What the header's inbox link needs: the count, how often to ask again, and whether
+    the page is the inbox itself."""
+    return {
+        "state": state,
+        "poll": settings.WHISTLE_INBOX_POLL_SECONDS,
+        "current": page_path == reverse("web:inbox"),
+    }
 
 
 def html_lang(language_code: str) -> str:
@@ -118,4 +135,5 @@ def js_strings() -> dict[str, Any]:
         "liveStale": str(_("Connection lost; showing the last figures received.")),
         "limitOver": str(_("%(n)s over the limit")),
         "limitReached": str(_("The text is longer than the limit of %(max)s characters.")),
+        "inboxNew": str(_("New notification: %(n)s unread.")),
     }

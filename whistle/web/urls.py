@@ -1,6 +1,6 @@
 from django.urls import path
 
-from whistle.web import views
+from whistle.web import inbox, preferences, views
 
 app_name = "web"
 urlpatterns = [
@@ -10,6 +10,12 @@ urlpatterns = [
     path("map/jurisdictions.geojson", views.jurisdictions_geojson, name="map-jurisdictions"),
     path("map/lanes.geojson", views.lanes_geojson, name="map-lanes"),
     path("map/cases.geojson", views.cases_geojson, name="map-cases"),
+    path("inbox/", inbox.inbox_page, name="inbox"),
+    path("inbox/badge/", inbox.badge, name="inbox-badge"),
+    path("inbox/read/", inbox.mark_all_read, name="inbox-read-all"),
+    path("inbox/<uuid:public_id>/", inbox.open_entry, name="inbox-open"),
+    path("inbox/<uuid:public_id>/read/", inbox.mark_read, name="inbox-read"),
+    path("settings/", preferences.settings_page, name="settings"),
     path("ui/", views.components, name="components"),
     path("favicon.ico", views.favicon, name="favicon"),
 ]

@@ -23,7 +23,7 @@ from whistle.cases.deadlines import next_check_for
 from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.cases.images import Photo, prepare
 from whistle.cases.models import Attachment, Case, Event, Summons
-from whistle.cases.trail import case_link
+from whistle.cases.trail import event_link
 from whistle.cases.trail import record as record  # the action modules take it from here
 from whistle.notifications.outbox import notify_many
 from whistle.organisation.models import Department, Jurisdiction, Person, Role
@@ -346,7 +346,7 @@ def notify(
             kind=event.kind,
             subject=str(subject) % values,
             body=str(body) % values,
-            link=case_link(case),
+            link=event_link(event),
             dedupe_key=f"event:{event.hash}",
             payload={"case": case.reference, "seq": event.seq, "kind": event.kind},
         )

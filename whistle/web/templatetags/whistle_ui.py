@@ -41,6 +41,12 @@ def chrome_context(context: template.Context) -> chrome.Chrome:
     return chrome.chrome_for(getattr(request, "user", None))
 
 
+@register.inclusion_tag("web/partials/inbox_badge.html", takes_context=True)
+def inbox_badge(context: template.Context, state: Any) -> dict[str, Any]:
+    request = context.get("request")
+    return chrome.inbox_badge(state, getattr(request, "path", ""))
+
+
 @register.filter
 def html_lang(language_code: str) -> str:
     return chrome.html_lang(language_code or "")

@@ -1,0 +1,125 @@
+"""The notification centre in a real browser, in the demo city: the officer's unread count in
+the header, the inbox and its filters, a notification followed to its summons, marking read,
+a new notification arriving without a reload, and quiet hours on the officer's own page."""
+
+from __future__ import annotations
+
+from datetime import time
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from tests.browser.conftest import PHONE, sign_in
+from whistle.notifications.models import Channel, Notification, NotificationPreference
+from whistle.notifications.outbox import notify, unread_count
+from whistle.organisation.models import Person
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DESKTOP = {"width": 1280, "height": 800}
+DEMO_PASSWORD = "whistle-demo-2026"
+
+
+@pytest.fixture
+def demo_city(settings):
+    # Pages poll the count every second here, so that the new notification shows soon.
+    settings.WHISTLE_INBOX_POLL_SECONDS = 1
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        call_command("seed_demo", stdout=StringIO())
+    return Person.objects.get(username="officer-urban")
+
+
+def header_count(page) -> str:
+    return page.locator("#inbox-link .inbox-count").inner_text()
+
+
+def shown(count: int) -> str:
+    return "99+" if count > 99 else str(count)
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_the_demo_officer_reads_their_notifications_and_sets_quiet_hours(
+    new_page, shots, demo_city, viewport
+):
+    officer = demo_city
+    unread = unread_count(officer)
+    assert unread > 0  # the demo's history summoned the officer's department
+
+    page = new_page(viewport)
+    sign_in(page, "officer-urban", DEMO_PASSWORD)
+    page.goto("/")
+    assert header_count(page) == shown(unread)
+    shots(page, "1-header")
+
+    # The inbox, from the header.
+    page.click("#inbox-link")
+    page.wait_for_url("**/inbox/")
+    assert page.locator("#inbox-link").get_attribute("aria-current") == "page"
+    assert page.locator(".inbox-entry.is-unread").count() > 0
+    shots(page, "2-inbox", full_page=True)
+
+    # A notification queued while the page is open shows without a reload.
+    page.evaluate("window.notReloaded = true")
+    notify(officer, kind="case.closed", subject="测试：新的通知", body="", channels=[Channel.INBOX])
+    page.wait_for_function(
+        "(n) => document.querySelector('#inbox-link .inbox-count').textContent.trim() === n",
+        arg=shown(unread + 1),
+    )
+    page.locator(".inbox-entry", has_text="测试：新的通知").wait_for()
+    assert page.evaluate("window.notReloaded") is True
+    shots(page, "3-arrived")
+
+    # Filtered to one case, the newest notification about a summons leads to its card.
+    entry = (
+        Notification.objects.filter(
+            recipient=officer, channel=Channel.INBOX, link__contains="#summons-"
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    assert entry is not None
+    case = entry.payload["case"]
+    if not page.locator("details.inbox-filters").get_attribute("open"):
+        page.click("details.inbox-filters summary")
+    page.fill("#id_case", case)
+    page.click(".inbox-filters button[type=submit]")
+    page.wait_for_url(f"**/inbox/?*case={case}*")
+    assert page.locator(".inbox-entry").count() >= 1
+    shots(page, "4-filtered", full_page=True)
+    page.click(f"#n-{entry.uuid.hex} .inbox-subject a")
+    summons = entry.link.split("#", 1)[1]
+    page.wait_for_url(f"**/cases/{case}/#{summons}")
+    assert page.locator(f"#{summons}").is_visible()
+    entry.refresh_from_db()
+    assert entry.read_at is not None
+    shots(page, "5-summons")
+
+    # Back in the inbox: one marked read, then all of them.
+    page.goto("/inbox/?state=unread")
+    before = unread_count(officer)
+    first = page.locator(".inbox-entry.is-unread").first
+    with page.expect_navigation():
+        first.locator(".inbox-read button").click()
+    assert unread_count(officer) == before - 1
+    assert header_count(page) == shown(before - 1)
+    page.click(".inbox-list-head button[type=submit]")
+    page.wait_for_selector(".message-success")
+    assert unread_count(officer) == 0
+    assert page.locator("#inbox-link .inbox-count").count() == 0
+    shots(page, "6-all-read")
+
+    # Quiet hours, on the officer's own settings page in the header.
+    page.click("header a[href='/settings/']")
+    page.wait_for_url("**/settings/")
+    page.fill("#id_quiet_from", "22:00")
+    page.fill("#id_quiet_until", "07:00")
+    shots(page, "7-settings", full_page=True)
+    page.click("#notification-settings button[type=submit]")
+    page.wait_for_selector(".message-success")
+    preference = NotificationPreference.objects.get(person=officer)
+    assert (preference.quiet_from, preference.quiet_until) == (time(22, 0), time(7, 0))
+    assert page.input_value("#id_quiet_from") == "22:00"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shots(page, "8-saved")
