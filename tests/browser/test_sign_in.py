@@ -25,6 +25,8 @@ REQUIRED = ["township_assessor", "district_assessor", "chiefs_office", "administ
 def _the_roles_that_require_it(settings):
     settings.WHISTLE_TWO_FACTOR_ROLES = REQUIRED
     settings.WHISTLE_DEMO_MODE = False
+    settings.WHISTLE_SESSION_IDLE_MINUTES = 30
+    settings.WHISTLE_SESSION_FIELD_IDLE_MINUTES = 720
 
 
 def watch_the_policy(page) -> list[str]:
@@ -96,6 +98,7 @@ def test_an_assessor_sets_up_the_app_and_signs_in_with_its_code(new_page, shots,
     assert "li-na" in page.locator(".who-name").inner_text()
     page.goto("/accounts/security/")
     assert "剩余 10 个恢复码。" in page.locator("main").inner_text()
+    assert "连续 30 分钟未使用吹哨报到，将自动退出登录。" in page.locator("main").inner_text()
     shots(page, "4-security", full_page=True)
     assert blocked == []
 
