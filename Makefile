@@ -58,6 +58,7 @@ run: setup $(STATIC_MANIFEST) ## set up, load the demo city if the database is e
 	$(BIN)/whistle createcachetable -v 0
 	$(BIN)/whistle seed-demo --if-empty
 	@$(BIN)/whistle demo-logins
+	@$(BIN)/whistle demo-open311-key
 	@$(BIN)/whistle serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP) ## ruff (lint and format check) and mypy

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from tests.fixtures_assessment import scheme_one_third
 from whistle.assessment.engine import recompute_all
-from whistle.cases.models import Case, Event, Summons, Whistle
+from whistle.cases.models import Case, Event, HotlineOrder, Summons, Whistle
 from whistle.cases.trail import EventKind, append_event, lock_case
 from whistle.organisation.models import Department, Jurisdiction, Lane, Person
 from whistle.policies.models import Category, CategoryKind, MajorClass, WhistleKind
@@ -191,9 +191,69 @@ class Tale:
         self._update(status=Case.Status.CLOSED, closed_at=at)
         return self
 
-    def call_back(self, at: datetime, *, satisfied: bool) -> Tale:
-        trail(self.case, EventKind.RESIDENT_CALLBACK, at, satisfied=satisfied)
-        self._update(resident_satisfied=satisfied, resident_called_back_at=at)
+    def order(
+        self,
+        number: str,
+        *,
+        reply_by: datetime,
+        channel: str = HotlineOrder.Channel.HOTLINE,
+        deadline_class: str = "general",
+    ) -> Tale:
+        """The case came as a work order, received when it was reported."""
+        district = self.township.parent
+        assert district is not None
+        self.hotline_order = HotlineOrder.objects.create(
+            case=self.case,
+            district=district,
+            channel=channel,
+            number=number,
+            deadline_class=deadline_class,
+            deadline_class_name=deadline_class,
+            received_at=self.case.reported_at,
+            respond_due_at=reply_by,
+            resolve_due_at=reply_by,
+        )
+        return self
+
+    def reply(self, at: datetime) -> Tale:
+        order = self.hotline_order
+        late = max(0, int((at - order.respond_due_at).total_seconds() // 60))
+        trail(
+            self.case,
+            EventKind.HOTLINE_REPLIED,
+            at,
+            order=order.number,
+            reply="已处理完毕",
+            on_time=at <= order.respond_due_at,
+            minutes_late=late,
+        )
+        HotlineOrder.objects.filter(pk=order.pk).update(replied_at=at, reply="已处理完毕")
+        return self
+
+    def call_back(
+        self,
+        at: datetime,
+        *,
+        satisfied: bool | None,
+        resolved: bool | None = None,
+        contacted: bool = True,
+    ) -> Tale:
+        trail(
+            self.case,
+            EventKind.RESIDENT_CALLBACK,
+            at,
+            contacted=contacted,
+            resolved=resolved,
+            satisfied=satisfied,
+        )
+        if contacted:
+            self._update(resident_satisfied=satisfied, resident_called_back_at=at)
+        HotlineOrder.objects.filter(case=self.case).update(
+            called_back_at=at,
+            callback_contacted=contacted,
+            callback_resolved=resolved,
+            callback_satisfied=satisfied,
+        )
         return self
 
 
@@ -228,6 +288,7 @@ def august_fixture(small_city) -> August:
     k1.check_passed(bj(8, 3, 11, 30)).close(bj(8, 3, 12))
 
     k2 = t["k2"] = Tale(city.longtan, bj(8, 5, 10), category=garbage, source=hotline)
+    k2.order("2026080500001", reply_by=bj(8, 12, 10))
     k2.file(bj(8, 5, 20), due=bj(8, 6, 12))
     u2 = k2.dispatch(bj(8, 5, 20, 10), urban, resolve_due=bj(8, 6, 12))
     k2.event(EventKind.ACKNOWLEDGED, bj(8, 5, 21, 10), u2)
@@ -235,14 +296,18 @@ def august_fixture(small_city) -> August:
     k2.rework(bj(8, 6, 15))
     Summons.objects.filter(pk=u2.pk).update(resolve_due_at=bj(8, 7, 12))
     k2.event(EventKind.RESULT, bj(8, 7, 8), u2)
-    k2.check_passed(bj(8, 7, 8, 30)).close(bj(8, 7, 9))
-    k2.call_back(bj(8, 8, 10), satisfied=True)
+    k2.check_passed(bj(8, 7, 8, 30)).close(bj(8, 7, 9)).reply(bj(8, 7, 10))
+    k2.call_back(bj(8, 8, 10), satisfied=True, resolved=True)
 
     k3 = t["k3"] = Tale(city.longtan, bj(8, 10, 8), category=trading, source=hotline)
+    k3.order("2026081000002", reply_by=bj(8, 10, 10), deadline_class="emergency")
+    k3.reply(bj(8, 10, 11))
     k3.file(bj(8, 11, 9), due=bj(8, 12, 18)).backlog(bj(8, 12, 10))
 
     k4 = t["k4"] = Tale(city.dongsi, bj(8, 12, 9), category=trading, source=hotline)
-    k4.reject(bj(8, 12, 10))
+    k4.order("2026081200003", reply_by=bj(8, 19, 9))
+    k4.reject(bj(8, 12, 10)).reply(bj(8, 12, 10))
+    k4.call_back(bj(8, 13, 10), satisfied=False, resolved=False)
 
     k6 = t["k6"] = Tale(city.dongsi, bj(8, 20, 9), category=garbage, source=resident)
     k6.file(bj(8, 20, 9, 10), due=bj(9, 20, 9, 10))
@@ -251,18 +316,23 @@ def august_fixture(small_city) -> August:
     k6.event(EventKind.CHECK_IN_ACCEPTED, bj(8, 20, 9, 45), p6)
 
     k5 = t["k5"] = Tale(city.dongsi, bj(8, 21, 9), category=trading, source=hotline)
-    k5.merge(bj(8, 21, 9, 30), into=k6.case)
+    k5.order("2026082100004", reply_by=bj(8, 28, 9))
+    k5.merge(bj(8, 21, 9, 30), into=k6.case).reply(bj(8, 21, 9, 30))
+    k5.call_back(bj(8, 22, 10), satisfied=None, contacted=False)
 
     k7 = t["k7"] = Tale(city.dongsi, bj(8, 25, 9), category=trading, source=hotline)
+    k7.order("2026082500005", reply_by=bj(8, 26, 9), deadline_class="utilities")
     k7.file(bj(8, 25, 9, 5), due=bj(8, 26, 9, 5))
     (u7,) = k7.whistle(bj(8, 25, 9, 10), urban)
     k7.event(EventKind.ACKNOWLEDGED, bj(8, 25, 9, 22), u7)
     k7.event(EventKind.CHECK_IN_ACCEPTED, bj(8, 25, 9, 50), u7)
     k7.event(EventKind.RESULT, bj(8, 25, 11, 10), u7)
-    k7.check_passed(bj(8, 26, 8)).close(bj(8, 26, 9))
-    k7.call_back(bj(8, 27, 10), satisfied=False)
+    k7.check_passed(bj(8, 26, 8)).close(bj(8, 26, 9)).reply(bj(8, 26, 10))
+    k7.call_back(bj(8, 27, 10), satisfied=False, resolved=True)
 
-    t["k8"] = Tale(city.longtan, bj(7, 31, 23, 30), source=hotline)
+    t["k8"] = Tale(city.longtan, bj(7, 31, 23, 30), source=hotline).order(
+        "2026073100006", reply_by=bj(8, 7, 23, 30)
+    )
     t["k9"] = Tale(city.dongsi, bj(9, 1, 0))
 
     scheme_one_third(city.district)

@@ -7,10 +7,12 @@ alone, so recomputing them from scratch gives the same answer and the check find
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 
 import pytest
 import time_machine
+from django.core.management import call_command
 
 from tests.fixtures_assessment import scheme_one_third
 from tests.fixtures_cases import (
@@ -24,6 +26,10 @@ from whistle.assessment.engine import check_all, recompute_all, update_scores
 from whistle.assessment.models import Came, SummonsAssessment
 from whistle.cases import actions
 from whistle.cases.deadlines import sweep
+from whistle.cases.models import Event
+from whistle.cases.trail import EventKind
+from whistle.notifications.models import Notification
+from whistle.notifications.status import event_key
 from whistle.policies.models import BacklogResumeRule
 
 T0 = beijing(2026, 5, 12, 9, 0)
@@ -135,3 +141,47 @@ def test_with_fresh_limits_a_department_is_judged_by_its_new_deadline(city, cloc
     assert came(police) == (Came.ON_TIME, None)
     assert came(urban) == (Came.LATE, 6)
     assert_recomputable_from_the_trail()
+
+
+# The check-in's own event says what the assessment says -----------------------------------
+
+
+def check_in_event(summons) -> Event:
+    return Event.objects.get(summons=summons, kind=EventKind.CHECK_IN_ACCEPTED)
+
+
+def recompute_check() -> str:
+    out = io.StringIO()
+    call_command("recompute_scores", "--check", stdout=out)
+    return out.getvalue()
+
+
+def test_a_check_in_on_the_backlog_is_on_time_in_its_event_as_in_the_assessment(city, clock):
+    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+    urban = summonses[city.urban.pk]
+    # 10 minutes left when the case went on the backlog; on site five hours later.
+    backlog(city, case, clock, T0 + 20 * MIN)
+    check_in(clock, city.urban_officer, urban, T0 + timedelta(hours=5))
+    event = check_in_event(urban)
+    assert (event.data["on_time"], event.data["minutes_late"]) == (True, 0)
+    message = Notification.objects.get(dedupe_key=event_key(event.hash))
+    assert "已按时到达" in message.body
+    # On site while paused: nothing turns overdue once the case is resumed.
+    resume(city, case, clock, T0 + timedelta(days=1))
+    sweep(T0 + timedelta(days=1), batch=100)
+    assert not Event.objects.filter(summons=urban, kind=EventKind.ARRIVE_OVERDUE).exists()
+    update_scores()
+    assert came(urban) == (Came.ON_TIME, None)
+    assert "均与留痕记录一致" in recompute_check()
+
+
+def test_a_check_in_on_the_backlog_late_before_the_pause_is_late_by_as_much(city, clock):
+    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+    urban = summonses[city.urban.pk]
+    backlog(city, case, clock, T0 + 40 * MIN)
+    check_in(clock, city.urban_officer, urban, T0 + timedelta(hours=5))
+    event = check_in_event(urban)
+    assert (event.data["on_time"], event.data["minutes_late"]) == (False, 10)
+    update_scores()
+    assert came(urban) == (Came.LATE, 10)
+    assert "均与留痕记录一致" in recompute_check()

@@ -11,17 +11,20 @@ k2    龙潭     暴露垃圾 hotline   reported 05 Aug 10:00, filed 20:00 (10 h
                                    dispatched → 城管 ack +60, result 06 Aug 13:00 (after the
                                    first round's deadline 12:00; the rework moved the summons'
                                    own deadline to 07 Aug 12:00); rework; result; check passed;
-                                   closed 07 Aug 09:00 (late); caller satisfied
+                                   closed 07 Aug 09:00 (late); replied to the caller in time;
+                                   caller reached: solved, satisfied
 k3    龙潭     无照经营 hotline   reported 10 Aug 08:00, filed 11 Aug 09:00 (25 h), due 12 Aug
-                                   18:00; on the backlog
-k4    东四     无照经营 hotline   reported 12 Aug 09:00, rejected 10:00 (1 h)
-k5    东四     无照经营 hotline   reported 21 Aug 09:00, merged into k6
+                                   18:00; on the backlog; emergency order replied late
+k4    东四     无照经营 hotline   reported 12 Aug 09:00, rejected 10:00 (1 h), replied in time;
+                                   caller reached: not solved, not satisfied
+k5    东四     无照经营 hotline   reported 21 Aug 09:00, merged into k6, replied in time;
+                                   caller not reached
 k6    东四     暴露垃圾 resident  filed 20 Aug 09:10, due 20 Sep; whistle 09:20 → 派出所 ack +3,
                                    check-in +25; still open
 k7    东四     无照经营 hotline   reported 25 Aug 09:00, filed 09:05 (5 min), due 26 Aug 09:05;
                                    whistle 09:10 → 城管 ack +12, check-in +40 (late), result
-                                   +2 h; check passed; closed 26 Aug 09:00 (on time); caller
-                                   not satisfied
+                                   +2 h; check passed; closed 26 Aug 09:00 (on time); reply
+                                   late; caller reached: solved, not satisfied
 k8    龙潭     (none)   hotline   reported 31 Jul 23:30 Beijing time: July
 k9    东四     (none)   patrol    reported 01 Sep 00:00 Beijing time: September
 
@@ -36,9 +39,9 @@ acknowledge 5, 60, 12: mean 77/3 = 25.67, p90 the ⌈2.7⌉ = 3rd smallest = 60.
 District, cases (k1–k7): whistled k1, k6, k7: 3/7 = 42.86%; filed k1, k2, k3, k6, k7, closed
 k1, k2, k7: 3/5 = 60.00%; due (deadline passed or closed) k1, k2, k3, k7 = 4, deferred k3 =
 1, closed on time k1, k7: 2/(4 − 1) = 66.67%; checked k1, k2, k7, failed k2: 33.33%.
-Hotline: received k2, k3, k4, k7 (k5 merged) = 4; responded within 24 h k2, k4, k7: 75.00%;
-resolved k2, k7: 50.00%; satisfied 1 of 2 called back: 50.00%;
-score 0.30 × 75 + 0.35 × 50 + 0.35 × 50 = 57.50 (equal thirds: 175/3 = 58.33).
+Hotline (tests/test_assessment_hotline.py): orders received k2, k3, k4, k5, k7 = 5; replied
+by their limits k2, k4, k5: 60.00%; callers reached k2, k4, k7, saying solved k2, k7:
+66.67%, satisfied k2: 33.33%; score 0.30 × 60 + 0.35 × 66.67 + 0.35 × 33.33 = 53.00.
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ def test_the_district_indicators_of_august_match_the_hand_computation(august):
     )
     assert case_part(i) == (7, D("42.86"), D("60.00"), (4, 1, 2), D("66.67"), D("33.33"))
     assert (i.filed, i.closed, i.checked, i.failed_check) == (5, 3, 3, 1)
-    assert hotline_part(i.hotline) == (4, D("75.00"), D("50.00"), D("50.00"), D("57.50"))
+    assert hotline_part(i.hotline) == (5, D("60.00"), D("66.67"), D("33.33"), D("53.00"))
     assert i.hotline.complete
 
 
@@ -131,7 +134,7 @@ def test_each_township_has_its_own_indicators(august):
         D("50.00"),
     )
     assert case_part(longtan) == (3, D("33.33"), D("66.67"), (3, 1, 1), D("50.00"), D("50.00"))
-    assert hotline_part(longtan.hotline) == (2, D("50.00"), D("50.00"), D("100.00"), D("67.50"))
+    assert hotline_part(longtan.hotline) == (2, D("50.00"), D("100.00"), D("100.00"), D("85.00"))
     dongsi = indicators(august.district, "2026-08", township=august.dongsi, now=NOW)
     assert summons_part(dongsi) == (
         1,
@@ -144,14 +147,16 @@ def test_each_township_has_its_own_indicators(august):
         D("0.00"),
     )
     assert case_part(dongsi) == (4, D("50.00"), D("50.00"), (1, 0, 1), D("100.00"), D("0.00"))
-    assert hotline_part(dongsi.hotline) == (2, D("100.00"), D("50.00"), D("0.00"), D("47.50"))
+    assert hotline_part(dongsi.hotline) == (3, D("66.67"), D("50.00"), D("0.00"), D("37.50"))
 
 
 def test_a_department_counts_the_cases_it_was_summoned_to_but_not_a_cancelled_summons(august):
     urban = indicators(august.district, "2026-08", department=august.urban, now=NOW)
     assert urban.records == 3
     assert case_part(urban) == (3, D("66.67"), D("100.00"), (3, 0, 2), D("66.67"), D("33.33"))
-    assert hotline_part(urban.hotline) == (2, D("100.00"), D("100.00"), D("50.00"), D("82.50"))
+    # k2 and k7: k2 replied in time, k7 late (50.00); both callers say solved (100.00), k2's
+    # is satisfied (50.00): 15 + 35 + 17.5 = 67.50.
+    assert hotline_part(urban.hotline) == (2, D("50.00"), D("100.00"), D("50.00"), D("67.50"))
     police = indicators(august.district, "2026-08", department=august.police, now=NOW)
     # k6 only: its summons on k6 is not settled, the one on k1 was cancelled.
     assert summons_part(police) == (0, None, None, None, None, None, None, None)
@@ -174,8 +179,9 @@ def test_each_category_has_its_own_indicators(august):
     trading = indicators(august.district, "2026-08", category=august.trading, now=NOW)
     assert trading.records == 1
     assert case_part(trading) == (4, D("25.00"), D("50.00"), (2, 1, 1), D("100.00"), D("0.00"))
-    # 0.30 × 66.67 + 0.35 × 33.33 + 0.35 × 0 = 20.001 + 11.6655 = 31.6665 → 31.67.
-    assert hotline_part(trading.hotline) == (3, D("66.67"), D("33.33"), D("0.00"), D("31.67"))
+    # k3, k4, k5, k7: replied in time k4, k5 (50.00); reached k4, k7, solved k7 (50.00),
+    # none satisfied: 0.30 × 50 + 0.35 × 50 + 0.35 × 0 = 15 + 17.5 = 32.50.
+    assert hotline_part(trading.hotline) == (4, D("50.00"), D("50.00"), D("0.00"), D("32.50"))
 
 
 def test_an_open_case_becomes_due_when_its_deadline_passes(august):
@@ -274,7 +280,7 @@ def test_scores_prints_the_indicators_table_as_csv(august, time_machine):
     assert district["whistle rate %"] == "42.86"
     assert district["on-time closure rate %"] == "66.67"
     assert district["rework rate %"] == "33.33"
-    assert district["hotline score"] == "57.50"
+    assert district["hotline score"] == "53.00"
     assert [r[3] for r in rows[1:]] == [
         "110101",
         "110101006",

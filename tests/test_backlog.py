@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from tests.fixtures_cases import (
     beijing,
+    device_fix,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
@@ -330,6 +331,53 @@ def test_resuming_moves_nothing_for_a_department_that_has_done_its_part(whistle_
     assert police.resolve_due_at == before
     [resumed] = Event.objects.filter(kind=EventKind.BACKLOG_RESUMED)
     assert [r["department"] for r in resumed.data["summonses"]] == [city.urban.code]
+
+
+def test_an_arrival_made_on_the_backlog_after_the_old_deadline_is_never_recorded_overdue(
+    client, whistle_city, clock, backlog
+):
+    city = whistle_city
+    case, urban, police, _notice = backlog
+    # 城管 comes at 11:00, while the case is on the backlog, after its old deadline (09:30).
+    clock.move_to(T0 + 120 * MIN)
+    actions.check_in(city.urban_officer, urban, **device_fix())
+    clock.move_to(RESUMED)
+    actions.resume_from_backlog(city.dispatcher, case)
+    urban.refresh_from_db()
+    # Its deadline moves with the pause, like the deadlines still owed.
+    assert urban.arrive_due_at == T0 + 30 * MIN + (RESUMED - ON_THE_BACKLOG)
+    [resumed] = Event.objects.filter(kind=EventKind.BACKLOG_RESUMED)
+    moved = {r["department"]: r for r in resumed.data["summonses"]}
+    assert moved[city.urban.code]["arrive_due_at"] == [
+        utc(T0 + 30 * MIN),
+        utc(urban.arrive_due_at),
+    ]
+    sweep_at(clock, RESUMED + timedelta(days=1))
+    assert not Event.objects.filter(summons=urban, kind=EventKind.ARRIVE_OVERDUE).exists()
+    assert Event.objects.filter(summons=police, kind=EventKind.ARRIVE_OVERDUE).exists()
+    # The case page says it was done on time.
+    client.force_login(city.dispatcher)
+    html = client.get(f"/cases/{case.reference}/").content.decode()
+    card = html[html.index(f'id="summons-{urban.uuid.hex}"') :]
+    card = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", card[: card.index("</article>")]))
+    assert "11:00 完成，准时" in card
+
+
+def test_resuming_tells_only_departments_that_still_owe_something(whistle_city, clock, backlog):
+    city = whistle_city
+    case, urban, _police, _notice = backlog
+    clock.move_to(T0 + 120 * MIN)
+    actions.check_in(city.urban_officer, urban, **device_fix())
+    actions.report_result(city.urban_officer, urban, result="已清理")
+    clock.move_to(RESUMED)
+    actions.resume_from_backlog(city.dispatcher, case)
+    told = set(
+        Notification.objects.filter(kind=EventKind.BACKLOG_RESUMED).values_list(
+            "recipient__username", flat=True
+        )
+    )
+    assert "police-officer" in told
+    assert not told & {"urban-officer", "urban-head"}
 
 
 def test_the_case_page_reads_the_backlog_in_words(client, whistle_city, clock, backlog):

@@ -25,7 +25,7 @@ from whistle.assessment.models import Came, SummonsAssessment
 from whistle.cases import actions
 from whistle.cases.deadlines import sweep
 from whistle.cases.models import Event, Summons
-from whistle.cases.trail import EventKind
+from whistle.cases.trail import EventKind, record
 from whistle.notifications.models import Notification
 from whistle.organisation import geo
 from whistle.organisation.models import Role, RoleAssignment
@@ -347,6 +347,131 @@ def test_one_device_checking_in_for_two_departments_is_flagged(whistle_city):
         now=later + timedelta(minutes=5),
     )
     assert fire.check_in_flag == Flag.NONE
+
+
+# The check-out's position ---------------------------------------------------------------------
+
+
+def released_on_site(city):
+    """城管 checked in at the lane at 10:05 and released by the township at 10:20."""
+    _case, urban, _police = summoned(city)
+    at = minutes(5)
+    urban = actions.check_in(
+        city.urban_officer, urban, **device_fix(ON_THE_LANE, at, accuracy_m=0), now=at
+    )
+    return actions.release(city.dispatcher, urban, now=minutes(20))
+
+
+def test_the_check_out_event_records_the_positions_provenance(whistle_city):
+    city = whistle_city
+    urban = released_on_site(city)
+    at = minutes(25)
+    actions.check_out(
+        city.urban_officer,
+        urban,
+        **device_fix(point_at(80), at - timedelta(seconds=2), accuracy_m=12, device_id=PHONE),
+        now=at,
+    )
+    event = last_event(urban)
+    assert event.kind == EventKind.CHECK_OUT
+    assert (event.lon, event.lat) == pytest.approx(point_at(80))
+    assert {
+        key: event.data[key]
+        for key in (
+            "source",
+            "accuracy_m",
+            "device_time",
+            "server_time",
+            "clock_skew_s",
+            "device_id",
+            "distance_m",
+            "target",
+        )
+    } == {
+        "source": "device",
+        "accuracy_m": 12.0,
+        "device_time": (at - timedelta(seconds=2)).astimezone(UTC).isoformat(),
+        "server_time": at.astimezone(UTC).isoformat(),
+        "clock_skew_s": -2.0,
+        "device_id": PHONE,
+        "distance_m": 80.0,
+        "target": "case",
+    }
+
+
+def test_an_early_check_out_keeps_its_positions_provenance_too(whistle_city):
+    city = whistle_city
+    _case, urban, _police = summoned(city)
+    urban = actions.check_in(city.urban_officer, urban, **device_fix(), now=minutes(5))
+    with pytest.raises(actions.CheckOutRefused):
+        actions.check_out(
+            city.urban_officer, urban, **device_fix(point_at(30), minutes(9)), now=minutes(9)
+        )
+    event = last_event(urban)
+    assert event.kind == EventKind.CHECK_OUT_REFUSED
+    assert (event.data["source"], event.data["distance_m"]) == ("device", 30.0)
+
+
+def test_a_check_out_may_come_without_a_position_but_never_a_position_without_its_source(
+    whistle_city,
+):
+    city = whistle_city
+    urban = released_on_site(city)
+    with pytest.raises(actions.InvalidInput) as refused:
+        actions.check_out(
+            city.urban_officer, urban, lon=ON_THE_LANE[0], lat=ON_THE_LANE[1], now=minutes(25)
+        )
+    assert refused.value.field == "source"
+    assert Summons.objects.get(pk=urban.pk).status == S.RELEASED
+    urban = actions.check_out(city.urban_officer, urban, now=minutes(26))
+    event = last_event(urban)
+    assert urban.status == S.LEFT and event.lon is None
+    assert "source" not in event.data
+
+
+@pytest.mark.parametrize(("source", "reasons"), [("typed", []), ("device", ["too_fast"])])
+def test_the_speed_check_reads_a_check_outs_position_only_when_it_came_from_the_device(
+    whistle_city, source, reasons
+):
+    city = whistle_city
+    urban = released_on_site(city)
+    # Checked out 1,000 m away, then checked in at the lane of a new whistle 29 s later:
+    # 124 km/h if the check-out's position was where the officer stood.
+    at = minutes(25)
+    fix = device_fix(point_at(1000), at, accuracy_m=0)
+    actions.check_out(city.urban_officer, urban, **{**fix, "source": source}, now=at)
+    _case, next_urban, _police = summoned(city, at=minutes(20))
+    then = at + timedelta(seconds=29)
+    next_urban = actions.check_in(
+        city.urban_officer, next_urban, **device_fix(ON_THE_LANE, then, accuracy_m=0), now=then
+    )
+    assert next_urban.check_in_flag_reasons == reasons
+
+
+def test_a_position_kept_without_its_source_never_feeds_the_speed_check(whistle_city):
+    city = whistle_city
+    urban = released_on_site(city)
+    # A check-out stored before positions kept their provenance: typed, 1,000 m away.
+    at = minutes(25)
+    record(
+        urban.case,
+        EventKind.CHECK_OUT,
+        actor=city.urban_officer,
+        role=Role.DEPARTMENT_OFFICER,
+        at=at,
+        summons=urban,
+        lon=point_at(1000)[0],
+        lat=point_at(1000)[1],
+        data={"minutes_on_site": 20},
+    )
+    _case, next_urban, _police = summoned(city, at=minutes(20))
+    then = at + timedelta(seconds=29)
+    next_urban = actions.check_in(
+        city.urban_officer, next_urban, **device_fix(ON_THE_LANE, then, accuracy_m=0), now=then
+    )
+    assert next_urban.check_in_flag_reasons == []
+    # The check-in before it, from the device at the lane, is the one measured from.
+    assert last_event(next_urban).data["previous_distance_m"] == 0.0
 
 
 # The township's ruling ------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from whistle.cases.models import Case, Event, Summons, SupervisionNotice
 from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
 from whistle.demo.history import HistoryError, build_history
+from whistle.organisation.models import Person
 
 # A Wednesday afternoon; the four weeks before it lie in a year the calendar knows.
 BUILT_AT = beijing(2026, 6, 17, 15, 0)
@@ -141,3 +142,19 @@ def test_no_trail_of_the_history_goes_back_in_time(whistle_city):
     build()
     assert Event.objects.count() > 200
     assert trails_going_back() == []
+
+
+def test_the_residents_login_finds_its_own_reports_on_its_home_page(client, whistle_city):
+    build()
+    resident = Person.objects.get(username="resident")
+    theirs = Case.objects.filter(reporter=resident, source=Case.Source.RESIDENT)
+    # One closed and called back, one with the department at work on it.
+    assert sorted(theirs.values_list("status", flat=True)) == [
+        Case.Status.CLOSED,
+        Case.Status.DISPATCHED,
+    ]
+    client.force_login(resident)
+    html = client.get("/").content.decode()
+    reports = html[html.index('id="my-reports"') :]
+    for case in theirs:
+        assert f"/report/follow/{case.reference}/" in reports

@@ -5,7 +5,7 @@ and the department's records, and confirms or rejects it there."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 import time_machine
@@ -27,6 +27,7 @@ from whistle.notifications.models import Notification
 from whistle.organisation import geo
 
 NOW = beijing(2026, 3, 10, 10, 0)
+DESK = "/department/"
 Flag = Summons.CheckInFlag
 
 
@@ -176,3 +177,96 @@ def test_the_departments_record_shows_the_flag(client, whistle_city, flagged):
     html = html_of(client.get("/assessment/department/?period=2026-03"))
     assert 'data-check-in-flag="pending"' in html
     assert "街乡确认之前，不算到场" in html
+
+
+# The check-out ---------------------------------------------------------------------------
+
+
+def check_out_form(html: str) -> str:
+    match = re.search(r'<form[^>]*class="[^"]*op-check_out[^"]*".*?</form>', html, re.S)
+    assert match is not None, "no check-out form"
+    return match.group(0)
+
+
+@pytest.fixture
+def released(whistle_city, acknowledged, _clock):
+    """Urban management checked in at the lane at 10:00 and released at 10:10."""
+    case, urban = acknowledged
+    urban = actions.check_in(whistle_city.urban_officer, urban, **device_fix())
+    _clock.move_to(NOW + timedelta(minutes=10))
+    return case, actions.release(whistle_city.dispatcher, urban, note="游商已离开")
+
+
+@pytest.mark.parametrize("page", ["case", "desk"])
+def test_the_check_out_form_offers_no_coordinates_to_type(client, whistle_city, released, page):
+    case, urban = released
+    client.force_login(whistle_city.urban_officer)
+    form = check_out_form(html_of(client.get(case_url(case) if page == "case" else DESK)))
+    for name in ("lon", "lat", "accuracy_m", "device_time", "device_id"):
+        field = re.search(rf'<input[^>]*name="check_out-{urban.uuid.hex}-{name}"[^>]*>', form)
+        assert field is not None and 'type="hidden"' in field.group(0), name
+    assert re.findall(r'<input(?![^>]*type="hidden")[^>]*>', form) == []
+    assert "<textarea" not in form and "<select" not in form
+    # The check-in's script finds the fix; the check-out goes without one if it must.
+    assert "data-check-in data-optional" in form and "data-radius" not in form
+    assert f'data-target-lon="{ON_THE_LANE[0]:.7f}"' in form
+    assert "附上我的位置" in form and "不能手工输入" in form
+
+
+def test_the_check_out_keeps_the_phones_fix_with_its_provenance(
+    client, whistle_city, released, _clock
+):
+    _case, urban = released
+    client.force_login(whistle_city.urban_officer)
+    at = NOW + timedelta(minutes=15)
+    _clock.move_to(at)
+    fields = phone_fields(point_at(40), accuracy_m=12, at=at - timedelta(seconds=3))
+    response = post_op(client, DESK, "check_out", urban, **fields)
+    assert response.status_code == 302
+    assert Summons.objects.get(pk=urban.pk).status == Summons.Status.LEFT
+    event = Event.objects.get(summons=urban, kind=EventKind.CHECK_OUT)
+    assert (event.lon, event.lat) == pytest.approx(point_at(40))
+    assert {key: event.data[key] for key in ("source", "accuracy_m", "distance_m")} == {
+        "source": "device",
+        "accuracy_m": 12.0,
+        "distance_m": 40.0,
+    }
+    assert (event.data["clock_skew_s"], event.data["device_id"]) == (-3.0, fields["device_id"])
+    assert event.data["server_time"] == at.astimezone(UTC).isoformat()
+
+
+def test_a_check_out_without_a_fix_goes_through_without_a_position(client, whistle_city, released):
+    case, urban = released
+    client.force_login(whistle_city.urban_officer)
+    response = post_op(client, case_url(case), "check_out", urban)
+    assert response.status_code == 302
+    event = Event.objects.get(summons=urban, kind=EventKind.CHECK_OUT)
+    assert event.lon is None and "source" not in event.data
+
+
+# The public page -------------------------------------------------------------------------
+
+
+def test_the_public_page_shows_a_flagged_arrival_only_once_the_township_confirmed_it(
+    client, whistle_city, flagged, _clock
+):
+    city = whistle_city
+    case, urban = flagged
+    police = Summons.objects.get(case=case, department=city.police)
+    police = actions.acknowledge(city.police_officer, police)
+    police = actions.check_in(
+        city.police_officer, police, **device_fix(point_at(120), accuracy_m=400)
+    )
+    assert police.check_in_flag == Flag.PENDING
+    public = f"/report/follow/{case.reference}/"
+    urban_arrived = f"{city.urban.name}已到场报到"
+    police_arrived = f"{city.police.name}已到场报到"
+    html = html_of(client.get(public))
+    assert urban_arrived not in html and police_arrived not in html
+
+    _clock.move_to(NOW + timedelta(minutes=15))
+    actions.rule_on_check_in(city.dispatcher, urban, confirm=True)
+    actions.rule_on_check_in(city.dispatcher, police, confirm=False, note="定位与现场不符")
+    html = html_of(client.get(public))
+    assert html.count(urban_arrived) == 1
+    assert police_arrived not in html

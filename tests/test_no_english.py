@@ -40,8 +40,11 @@ ALLOWED = {
     "N": "the 1+5+N enforcement centre, the mechanism's own name",
 }
 # Pages that are not the product's own words or not pages: Django's admin (its own
-# translations), downloads, photos, map data, the language switch and signing out.
-SKIPPED = re.compile(r"^/(admin|i18n|static|media|accounts/logout)/|export|/photos?/|\.geojson$")
+# translations), the API's interactive docs (Swagger UI's own words), downloads, photos, map
+# data, the language switch and signing out.
+SKIPPED = re.compile(
+    r"^/(admin|i18n|static|media|accounts/logout)/|^/api/v1/docs|export|/photos?/|\.geojson$"
+)
 MAX_PAGES = 40
 DEPTH = 2
 WORD = re.compile(r"(?<![A-Za-z0-9_/-])[A-Za-z]{2,}(?![A-Za-z0-9_/-])")

@@ -15,7 +15,7 @@ from tests.fixtures_cases import whistle_city_fixture, whistled_case  # noqa: F4
 from tests.fixtures_desk import case_url
 from whistle.notifications.delivery import sweep
 from whistle.notifications.errors import PermanentDeliveryError
-from whistle.notifications.models import Channel, GroupRobot, Notification, Status
+from whistle.notifications.models import Channel, GroupRobot, Notification, Status, WebhookEndpoint
 from whistle.notifications.outbox import mark_read, notify_webhooks
 from whistle.notifications.sms import SmsMessage
 from whistle.notifications.status import DeliveryState, delivery_status, event_key
@@ -82,6 +82,16 @@ def test_the_status_of_a_summons_alert_lists_each_person_and_channel_in_order(wh
     mark_read(whistle_city.urban_officer)
     rows = delivery_status([key])
     assert rows[1].state == DeliveryState.READ
+
+
+def test_an_actions_messages_and_webhooks_are_queued_under_its_events_key(whistle_city, clock):
+    WebhookEndpoint.objects.create(name="区网格化中心", url="https://grid.example/h")
+    _case, _whistle, summonses = whistled_case(whistle_city, at=T0)
+    key = _alert_key(summonses[whistle_city.urban.pk])
+
+    queued = Notification.objects.filter(dedupe_key=key)
+    assert set(queued.values_list("channel", flat=True)) >= {Channel.INBOX, Channel.WEBHOOK}
+    assert {d.who for d in delivery_status([key])} >= {"urban-officer", "urban-head"}
 
 
 def test_the_status_is_read_in_one_query(whistle_city, clock, django_assert_num_queries):

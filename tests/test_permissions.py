@@ -262,6 +262,20 @@ def build_states(city: WhistleCity) -> States:
     cases["on the backlog"] = actions.put_on_backlog(
         city.dispatcher, _filed(city, t), reason="需拆违", review_on=date(2026, 4, 1), now=t()
     )
+    order: dict[str, Any] = {
+        "description": "人民市场东巷有游商占道",
+        "lon": ON_THE_LANE[0],
+        "lat": ON_THE_LANE[1],
+    }
+    cases["work order, awaiting the reply"] = actions.take_hotline_order(
+        city.dispatcher, number="P-1", caller_name="王先生", now=t(), **order
+    ).case
+    replied = actions.take_hotline_order(
+        city.dispatcher, number="P-2", caller_phone="13800138000", now=t(), **order
+    ).case
+    cases["work order, replied"] = actions.record_hotline_reply(
+        city.dispatcher, replied, reply="已处理", now=t()
+    )
     return States(cases, summonses, notices, {"urban_dispatcher": urban_dispatcher})
 
 
@@ -336,7 +350,8 @@ ARGUMENTS: dict[str, Callable[[WhistleCity, Any], dict[str, Any]]] = {
     "rework": lambda city, case: {"reason": "仍有垃圾"},
     "close": lambda city, case: {},
     "evaluate": lambda city, case: {"rating": 5},
-    "callback": lambda city, case: {"satisfied": True},
+    "callback": lambda city, case: {"satisfied": True, "resolved": True},
+    "reply": lambda city, case: {"reply": "已处理"},
     "backlog": lambda city, case: {"reason": "需拆违", "review_on": date(2026, 4, 1)},
     "resume": lambda city, case: {},
     "escalate": lambda city, case: {"reason": "久拖不决"},

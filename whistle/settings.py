@@ -37,6 +37,7 @@ SITE_URL = env_str("WHISTLE_SITE_URL", "http://127.0.0.1:8000")
 INSTALLED_APPS = [
     "whistle.organisation",
     "whistle.policies",
+    "whistle.duty",
     "whistle.cases",
     "whistle.patrols",
     "whistle.notifications",
@@ -47,6 +48,9 @@ INSTALLED_APPS = [
     "whistle.desk",
     "whistle.district",
     "whistle.web",
+    "whistle.api",
+    # Its templates and static files: the interactive API docs are served from here, not a CDN.
+    "ninja",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -68,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whistle.web.errors.ErrorPageMiddleware",
+    "whistle.api.middleware.IdempotencyMiddleware",
 ]
 # A refused form (expired page, cookies blocked) gets the product's error page.
 CSRF_FAILURE_VIEW = "whistle.web.errors.csrf_failure"
@@ -346,6 +351,21 @@ WHISTLE_PUSH_SERVICE_HOSTS = env_list(
     ],
 )
 WHISTLE_PAGE_SIZE = env_int("WHISTLE_PAGE_SIZE", 50, minimum=1)
+
+# The REST API (docs/api.md): requests per token in a window of seconds (counted in CACHES,
+# like the street pages' limits), for personal tokens and signed-in browsers and for service
+# tokens; how long a token may live (days) and lives unless its creator says otherwise; how
+# long a retried POST with the same Idempotency-Key gets the first answer (hours); the size of
+# a list's page.
+WHISTLE_API_RATE_LIMIT = env_int("WHISTLE_API_RATE_LIMIT", 300, minimum=1)
+WHISTLE_API_SERVICE_RATE_LIMIT = env_int("WHISTLE_API_SERVICE_RATE_LIMIT", 3000, minimum=1)
+WHISTLE_API_RATE_WINDOW = env_int("WHISTLE_API_RATE_WINDOW", 60, minimum=1)
+WHISTLE_API_TOKEN_MAX_DAYS = env_int("WHISTLE_API_TOKEN_MAX_DAYS", 366, minimum=1)
+WHISTLE_API_TOKEN_DEFAULT_DAYS = env_int("WHISTLE_API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
+WHISTLE_API_IDEMPOTENCY_HOURS = env_int("WHISTLE_API_IDEMPOTENCY_HOURS", 24, minimum=1)
+WHISTLE_API_PAGE_SIZE = env_int("WHISTLE_API_PAGE_SIZE", 50, minimum=1, maximum=500)
+if WHISTLE_API_TOKEN_DEFAULT_DAYS > WHISTLE_API_TOKEN_MAX_DAYS:
+    raise ImproperSetting("WHISTLE_API_TOKEN_DEFAULT_DAYS exceeds WHISTLE_API_TOKEN_MAX_DAYS")
 
 # The street pages and patrols (docs/street.md): patrol positions, kept photos, the captcha and
 # the residents' rate limits (counted in CACHES). Windows are in seconds.

@@ -3,6 +3,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.utils.translation import gettext_lazy as _
 
 from whistle.accounts import views as accounts_views
+from whistle.api.main import urlpatterns as api_urlpatterns
 
 admin.site.site_header = _("Whistle administration")
 admin.site.site_title = _("Whistle")
@@ -21,9 +22,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("dispatch/", include("whistle.desk.urls_dispatch")),
     path("department/", include("whistle.desk.urls_department")),
     path("cases/", include("whistle.desk.urls_case")),
+    path("duty/", include("whistle.desk.urls_duty")),
     path("assessment/", include("whistle.district.urls_assessment")),
     path("district/", include("whistle.district.urls_district")),
     path("notifications/", include("whistle.notifications.urls")),
+    *api_urlpatterns(),
+    path("open311/v2/", include("whistle.api.open311")),
+    path("settings/api-tokens/", include("whistle.api.urls_pages")),
     path("", include("whistle.web.urls")),
 ]
 

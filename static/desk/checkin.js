@@ -1,5 +1,6 @@
 /*
- * The check-in on site (报到): the position comes from the phone's location only.
+ * The position of the check-in on site (报到) and of the check-out: it comes from the phone's
+ * location only.
  *
  * "Find my position" asks the device for a fresh, high-accuracy fix (Whistle.geolocate:
  * enableHighAccuracy, maximumAge 0) and fills the form's hidden fields with it: longitude,
@@ -13,9 +14,11 @@
  * that one browser checked in for two departments; clearing the browser's data or using
  * another browser makes a new one, so it is a hint, never proof.
  *
- * Markup (desk/ops/check_in.html): a [data-check-in] container inside the form, with
- * data-target-lon/-lat/-radius/-max-skew, the words as a JSON <script>, the hidden inputs and the
- * [data-geolocate-button].
+ * Markup (desk/ops/device_fix.html): a [data-check-in] container inside the form, with
+ * data-target-lon/-lat/-max-skew, the words as a JSON <script>, the hidden inputs and the
+ * [data-geolocate-button]. With data-radius the page also says what the district's rules will
+ * make of the fix (the check-in). With data-optional a form whose position cannot be found is
+ * sent without one (the check-out: nobody is kept on site by a phone without a fix).
  */
 (function () {
   "use strict";
@@ -87,6 +90,7 @@
       radius: parseFloat(container.getAttribute("data-radius")),
       label: container.getAttribute("data-target-label") || "",
     };
+    var optional = container.hasAttribute("data-optional");
     var freshMs = Math.max(
       MIN_FRESH_MS,
       (parseFloat(container.getAttribute("data-max-skew")) || 0) * 500
@@ -131,6 +135,7 @@
         found.timestamp
       ).toLocaleTimeString();
       figures.hidden = false;
+      if (!verdict || isNaN(target.radius)) return;
       var key = "inside";
       if (distance > target.radius) key = "far";
       else if (distance + accuracy > target.radius) key = "imprecise";
@@ -190,7 +195,7 @@
         event.preventDefault();
         if (busy) return;
         locate(fix ? words.refreshing : words.locating).then(function (ok) {
-          if (ok) {
+          if (ok || optional) {
             sending = true;
             if (form.requestSubmit) form.requestSubmit();
             else form.submit();

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from tests.browser.conftest import PHONE, WALL, sign_in
 from tests.fixtures_cases import (
+    ON_THE_LANE,
     device_fix,
     filed_case,
     reported_case,
@@ -19,7 +20,8 @@ from tests.fixtures_cases import (
     whistled_case,
 )
 from whistle.cases import actions
-from whistle.cases.models import Summons
+from whistle.cases.models import Event, Summons
+from whistle.cases.trail import EventKind
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -73,12 +75,17 @@ def test_an_officer_sees_a_new_summons_arrive_without_reloading(new_page, shots,
 def test_the_check_out_button_appears_once_the_township_releases_the_department(
     new_page, shots, whistle_city
 ):
+    """…and the check-out takes the phone's position, with nothing to type."""
     city = whistle_city
     case, _whistle, summonses = whistled_case(city)
     summons = summonses[city.urban.pk]
     actions.acknowledge(city.urban_officer, summons)
     actions.check_in(city.urban_officer, summons, **device_fix())
-    phone = new_page(PHONE)
+    phone = new_page(
+        PHONE,
+        geolocation={"longitude": ON_THE_LANE[0], "latitude": ON_THE_LANE[1], "accuracy": 8},
+        permissions=["geolocation"],
+    )
     sign_in(phone, "urban-officer")
     phone.goto("/department/")
     form = f"#op-check_out-{summons.uuid.hex}"
@@ -95,12 +102,28 @@ def test_the_check_out_button_appears_once_the_township_releases_the_department(
     assert "街乡已解除你部门的任务" in phone.locator(f"#summons-{summons.uuid.hex}").inner_text()
     assert no_sideways_scroll(phone)
     shots(phone, "2-check-out-shown")
+    assert phone.locator(f"{form} input:not([type=hidden])").count() == 0
+
+    # The form that came in with the polled list finds the position like the check-in's.
+    phone.locator(f"{form} [data-geolocate-button]").click()
+    phone.wait_for_selector(f"{form} [data-check-in-figures]:not([hidden])")
+    assert "± 8 米" in phone.locator(f"{form} [data-check-in-figures]").inner_text()
+    assert no_sideways_scroll(phone)
+    phone.locator(form).scroll_into_view_if_needed()
+    shots(phone, "3-check-out-position")
 
     button.click()
     phone.wait_for_selector(".message-success")
     assert Summons.objects.get(pk=summons.pk).status == Summons.Status.LEFT
+    left = Event.objects.get(summons=summons, kind=EventKind.CHECK_OUT)
+    assert (left.data["source"], left.data["accuracy_m"], left.data["distance_m"]) == (
+        "device",
+        8.0,
+        0.0,
+    )
+    assert left.data["device_id"] == phone.evaluate("localStorage.getItem('whistle.device')")
     assert case.reference not in phone.locator("#incoming").inner_text()
-    shots(phone, "3-checked-out")
+    shots(phone, "4-checked-out")
 
 
 def busy_township(city) -> None:

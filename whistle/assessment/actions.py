@@ -56,6 +56,11 @@ class AssessmentError(Exception):
     """An action refused: the message is translated and can be shown as it is."""
 
 
+class AssessmentPermissionError(AssessmentError):
+    """Refused for who the person is (no role that may do it, or a judge of their own), not
+    for the state of the record."""
+
+
 def township_of(summons: Summons) -> Jurisdiction | None:
     if summons.whistle_id is not None and summons.whistle is not None:
         return summons.whistle.township
@@ -64,7 +69,8 @@ def township_of(summons: Summons) -> Jurisdiction | None:
 
 def _role_in(person: Any, roles: Iterable[str], **scope: Any) -> str | None:
     found = (
-        RoleAssignment.objects.filter(person=person, role__in=list(roles), **scope)
+        RoleAssignment.objects.held_by(person)
+        .filter(role__in=list(roles), **scope)
         .values_list("role", flat=True)
         .first()
     )
@@ -82,7 +88,7 @@ def _impartial(
     try:
         require_impartial(person, action, departments, filed_by_id=filed_by_id)
     except PermissionRefused as refused:
-        raise AssessmentError(str(refused)) from None
+        raise AssessmentPermissionError(str(refused)) from None
 
 
 def _refuse_if_frozen(record: SummonsAssessment | None) -> None:
@@ -107,7 +113,7 @@ def rate_summons(
     township = township_of(summons)
     role = _role_in(person, RATING_ROLES, jurisdiction=township) if township else None
     if role is None:
-        raise AssessmentError(
+        raise AssessmentPermissionError(
             _("Only the assessors, dispatchers and chief of the case's township may rate")
         )
     _impartial(person, gettext_lazy("rate this department's work"), [summons.department])
@@ -167,7 +173,9 @@ def file_appeal(
     now = now or timezone.now()
     role = _role_in(person, APPEAL_ROLES, department_id=summons.department_id)
     if role is None:
-        raise AssessmentError(_("Only the officers and head of the department may appeal"))
+        raise AssessmentPermissionError(
+            _("Only the officers and head of the department may appeal")
+        )
     if part not in PART_KEYS:
         raise AssessmentError(_("Choose what the appeal contests: came, acted or rework"))
     if validate_correction(requested) or not set(requested) <= PART_KEYS[Appeal.Part(part)]:
@@ -242,7 +250,7 @@ def rule_on_appeal(
     district_id = summons.department.district_id
     role = _role_in(person, (Role.CHIEFS_OFFICE,), jurisdiction_id=district_id)
     if role is None:
-        raise AssessmentError(_("Only the district chiefs' office may rule on appeals"))
+        raise AssessmentPermissionError(_("Only the district chiefs' office may rule on appeals"))
     _impartial(
         person,
         gettext_lazy("rule on this appeal"),
@@ -295,7 +303,9 @@ def close_period(
         person, (Role.DISTRICT_ASSESSOR, Role.CHIEFS_OFFICE), jurisdiction=district
     )
     if not allowed:
-        raise AssessmentError(_("Only the district's assessors or chiefs' office may close"))
+        raise AssessmentPermissionError(
+            _("Only the district's assessors or chiefs' office may close")
+        )
     if ClosedPeriod.objects.filter(district=district, period=period.key).exists():
         raise AssessmentError(_("This period is already closed"))
     update_scores()

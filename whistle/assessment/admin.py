@@ -208,6 +208,5 @@ class HotlineSchemeAdmin(admin.ModelAdmin):
         "response_weight",
         "resolution_weight",
         "satisfaction_weight",
-        "respond_within_hours",
     ]
     list_filter = ["district"]

@@ -1,38 +1,42 @@
-"""The 12345 hotline's three rates (三率) and their weighted score, for cases from the hotline.
+"""The 12345 hotline's three rates (三率) and their weighted score, for the hotline's work
+orders.
 
-The cases of a period are the hotline cases (source ``hotline``) received in it, in Beijing
-time, except those merged into another case as duplicates (they are counted with the case
-they follow):
+The requests of a period are the district's work orders from the 12345 hotline
+(`HotlineOrder`, channel ``hotline``) received in it, in Beijing time: orders handed down by
+a superior or from another channel are not the hotline's. Each order counts, also one whose
+case was merged into another as a duplicate or not taken up: each has its own caller, who
+is owed a reply and a call-back. The rates read the trail:
 
-- response rate 响应率: requests the township took up — filed, rejected or merged — within
-  the district's response time (default 24 hours) ÷ requests received;
-- resolution rate 解决率: requests closed (结案) ÷ requests received. A rejected request counts
-  as not resolved: the first unit to receive a request answers for it;
-- satisfaction rate 满意率: callers satisfied ÷ callers whose satisfaction was recorded, by the
-  township's call-back (回访) or by the resident's own rating (`Case.resident_satisfied`).
+- response rate 响应率: orders whose reply to the caller (`hotline.replied`) was recorded
+  by the order's respond limit (`HotlineOrder.respond_due_at`, from its deadline class) ÷
+  orders received;
+- resolution rate 解决率: orders whose caller, reached on the call-back
+  (`case.resident_callback` with ``contacted``), says the problem is solved ÷ orders whose
+  caller was reached;
+- satisfaction rate 满意率: orders whose caller, reached on the call-back, is satisfied ÷
+  orders whose caller was reached.
 
 The score is the weighted mean of the three rates, each rounded to cents first, with the
 district's weights (`HotlineScheme`; default 30% / 35% / 35%). A rate that cannot be computed
-yet (nobody called back) is left out with its weight, as parts are in a record's total.
+yet (nobody reached on a call-back) is left out with its weight, as parts are in a record's
+total.
 
-Rates reflect the cases as they stand: a period's numbers settle once all its requests are
-closed and called back.
+Rates reflect the orders as they stand: a period's numbers settle once all its orders are
+replied to and called back.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
-from whistle.assessment.measures import duration, period_bounds, rate
+from whistle.assessment.measures import period_bounds, rate
 from whistle.assessment.models import (
     DEFAULT_HOTLINE_RESOLUTION_WEIGHT,
-    DEFAULT_HOTLINE_RESPOND_WITHIN_HOURS,
     DEFAULT_HOTLINE_RESPONSE_WEIGHT,
     DEFAULT_HOTLINE_SATISFACTION_WEIGHT,
     HotlineScheme,
@@ -40,22 +44,18 @@ from whistle.assessment.models import (
 )
 from whistle.assessment.periods import Period
 from whistle.assessment.scoring import competition_ranks, exact_rounded
-from whistle.cases.models import Case, Event
+from whistle.cases.models import Case, Event, HotlineOrder
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Jurisdiction
-
-# The township's first decision on a request: taking it up, turning it down, or merging it.
-RESPONSE_KINDS = (EventKind.CASE_FILED, EventKind.CASE_REJECTED, EventKind.CASE_MERGED)
 
 
 @dataclass(frozen=True)
 class HotlineWeights:
-    """The weights of the three rates (adding up to 1) and the response time."""
+    """The weights of the three rates, adding up to 1."""
 
     response: Fraction
     resolution: Fraction
     satisfaction: Fraction
-    respond_within: timedelta
     # The scheme they come from, or None for the defaults.
     scheme_id: int | None = None
 
@@ -65,13 +65,12 @@ class HotlineWeights:
             parse_share(DEFAULT_HOTLINE_RESPONSE_WEIGHT),
             parse_share(DEFAULT_HOTLINE_RESOLUTION_WEIGHT),
             parse_share(DEFAULT_HOTLINE_SATISFACTION_WEIGHT),
-            timedelta(hours=DEFAULT_HOTLINE_RESPOND_WITHIN_HOURS),
         )
 
 
 def hotline_weights(district: Jurisdiction, period_key: str) -> HotlineWeights:
     """The district's hotline scheme in force in the period's first month, else the
-    defaults (30% / 35% / 35%, respond within 24 hours)."""
+    defaults (30% / 35% / 35%)."""
     period = Period.parse(period_key)
     scheme = (
         HotlineScheme.objects.filter(district=district, valid_from__lte=period.first_month)
@@ -84,14 +83,14 @@ def hotline_weights(district: Jurisdiction, period_key: str) -> HotlineWeights:
         parse_share(scheme.response_weight),
         parse_share(scheme.resolution_weight),
         parse_share(scheme.satisfaction_weight),
-        timedelta(hours=scheme.respond_within_hours),
         scheme.pk,
     )
 
 
 @dataclass(frozen=True)
 class HotlineRates:
-    """The three rates of a set of hotline requests, with the counts they come from."""
+    """The three rates of a set of hotline orders, with the counts they come from:
+    `called_back` are the orders whose caller was reached on the call-back."""
 
     received: int
     responded: int
@@ -116,7 +115,7 @@ class HotlineRates:
         satisfied = counts.get("hotline_satisfied") or 0
         rates = (
             (rate(responded, received), weights.response),
-            (rate(resolved, received), weights.resolution),
+            (rate(resolved, called_back), weights.resolution),
             (rate(satisfied, called_back), weights.satisfaction),
         )
         applying = [(value, weight) for value, weight in rates if value is not None]
@@ -145,60 +144,75 @@ class HotlineRates:
 
 
 def hotline_alias(case_ref: str) -> dict[str, Any]:
-    """The per-case value the response count filters on: pass it to `.alias()` before
-    aggregating with `hotline_aggregates`. `case_ref` is "pk" for a queryset of cases and
-    "case_id" for rows that point at a case."""
-    prefix = "" if case_ref == "pk" else "case__"
-    first_response = Subquery(
-        Event.objects.filter(case_id=OuterRef(case_ref), kind__in=RESPONSE_KINDS)
+    """The per-case values the counts filter on, from the trail: pass them to `.alias()`
+    before aggregating with `hotline_aggregates`. `case_ref` is "pk" for a queryset of cases
+    and "case_id" for rows that point at a case."""
+
+    def callback(**answers: bool) -> Exists:
+        return Exists(
+            Event.objects.filter(
+                case_id=OuterRef(case_ref),
+                kind=EventKind.RESIDENT_CALLBACK,
+                **{f"data__{key}": value for key, value in answers.items()},
+            )
+        )
+
+    first_reply = Subquery(
+        Event.objects.filter(case_id=OuterRef(case_ref), kind=EventKind.HOTLINE_REPLIED)
         .order_by("seq")
         .values("at")[:1]
     )
-    return {"hotline_response_time": duration(first_response, prefix + "reported_at")}
+    return {
+        "hotline_replied_at": first_reply,
+        "hotline_reached": callback(contacted=True),
+        "hotline_said_resolved": callback(contacted=True, resolved=True),
+        "hotline_said_satisfied": callback(contacted=True, satisfied=True),
+    }
 
 
-def hotline_aggregates(case_ref: str, respond_within: timedelta) -> dict[str, Any]:
+def hotline_aggregates(case_ref: str) -> dict[str, Any]:
     """The counts behind the three rates as aggregate expressions (each case counted once),
     for a queryset aliased with `hotline_alias(case_ref)`. Used by `hotline_rates`, the
     township ranking and the indicators table."""
     prefix = "" if case_ref == "pk" else "case__"
-
-    def q(**lookups: Any) -> Q:
-        return Q(**{prefix + key: value for key, value in lookups.items()})
 
     def count(condition: Q) -> Count:
         if prefix:
             return Count("case", filter=condition, distinct=True)
         return Count("pk", filter=condition)
 
-    received = q(source=Case.Source.HOTLINE) & ~q(status=Case.Status.MERGED)
+    received = Q(**{f"{prefix}hotline_order__channel": HotlineOrder.Channel.HOTLINE})
+    respond_due_at = F(f"{prefix}hotline_order__respond_due_at")
     return {
         "hotline_received": count(received),
-        "hotline_responded": count(received & Q(hotline_response_time__lte=respond_within)),
-        "hotline_resolved": count(received & q(closed_at__isnull=False)),
-        "hotline_called_back": count(received & q(resident_satisfied__isnull=False)),
-        "hotline_satisfied": count(received & q(resident_satisfied=True)),
+        "hotline_responded": count(received & Q(hotline_replied_at__lte=respond_due_at)),
+        "hotline_resolved": count(received & Q(hotline_said_resolved=True)),
+        "hotline_called_back": count(received & Q(hotline_reached=True)),
+        "hotline_satisfied": count(received & Q(hotline_said_satisfied=True)),
     }
 
 
 def _hotline_cases(district: Jurisdiction, period: Period) -> QuerySet[Case]:
     start, end = period_bounds(period)
-    return Case.objects.filter(district=district, reported_at__gte=start, reported_at__lt=end)
+    return Case.objects.filter(
+        district=district,
+        reported_at__gte=start,
+        reported_at__lt=end,
+        hotline_order__channel=HotlineOrder.Channel.HOTLINE,
+    )
 
 
 def hotline_rates(
     district: Jurisdiction, period_key: str, *, township: Jurisdiction | None = None
 ) -> HotlineRates:
-    """The three rates and the score of the hotline requests received in the period in the
+    """The three rates and the score of the hotline orders received in the period in the
     district, or in one of its townships. One query (and one for the weights)."""
     period = Period.parse(period_key)
     weights = hotline_weights(district, period.key)
     cases = _hotline_cases(district, period)
     if township is not None:
         cases = cases.filter(township=township)
-    counts = cases.annotate(**hotline_alias("pk")).aggregate(
-        **hotline_aggregates("pk", weights.respond_within)
-    )
+    counts = cases.annotate(**hotline_alias("pk")).aggregate(**hotline_aggregates("pk"))
     return HotlineRates.from_counts(counts, weights)
 
 
@@ -213,7 +227,7 @@ class TownshipHotline:
 
 def township_hotline_ranking(district: Jurisdiction, period_key: str) -> list[TownshipHotline]:
     """Every township of the district with its hotline rates in the period, ranked by score
-    (standard competition ranking, "1224"); townships without requests have no rank and come
+    (standard competition ranking, "1224"); townships without orders have no rank and come
     last. Three queries whatever the number of townships."""
     period = Period.parse(period_key)
     weights = hotline_weights(district, period.key)
@@ -222,7 +236,7 @@ def township_hotline_ranking(district: Jurisdiction, period_key: str) -> list[To
         for row in _hotline_cases(district, period)
         .alias(**hotline_alias("pk"))
         .values("township_id")
-        .annotate(**hotline_aggregates("pk", weights.respond_within))
+        .annotate(**hotline_aggregates("pk"))
     }
     townships = Jurisdiction.objects.filter(parent=district, level=Jurisdiction.Level.TOWNSHIP)
     lines = [

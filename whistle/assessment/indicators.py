@@ -260,7 +260,7 @@ def _case_aliases(case_ref: str) -> dict[str, Any]:
     }
 
 
-def _case_aggregates(case_ref: str, now: datetime, weights: HotlineWeights) -> dict[str, Any]:
+def _case_aggregates(case_ref: str, now: datetime) -> dict[str, Any]:
     prefix = "" if case_ref == "pk" else "case__"
 
     def q(**lookups: Any) -> Q:
@@ -284,14 +284,14 @@ def _case_aggregates(case_ref: str, now: datetime, weights: HotlineWeights) -> d
         "closed_on_time": count(due & closed & q(closed_at__lte=F(prefix + "resolve_due_at"))),
         "checked": count(Q(case_checked=True)),
         "failed_check": count(Q(case_failed_check=True)),
-        **hotline_aggregates(case_ref, weights.respond_within),
+        **hotline_aggregates(case_ref),
     }
 
 
 def _case_measures(
-    cases: QuerySet[Any], group: str | None, case_ref: str, now: datetime, weights: HotlineWeights
+    cases: QuerySet[Any], group: str | None, case_ref: str, now: datetime
 ) -> dict[Any, dict[str, Any]]:
-    return _grouped(cases, group, _case_aliases(case_ref), _case_aggregates(case_ref, now, weights))
+    return _grouped(cases, group, _case_aliases(case_ref), _case_aggregates(case_ref, now))
 
 
 # Putting it together --------------------------------------------------------------------
@@ -371,7 +371,7 @@ def _measure(
     weights = hotline_weights(district, period.key)
     return (
         _record_measures(records, group_records),
-        _case_measures(cases, group_cases, case_ref, now, weights),
+        _case_measures(cases, group_cases, case_ref, now),
         weights,
     )
 

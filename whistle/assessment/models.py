@@ -7,6 +7,7 @@ are written out in docs/assessment.md.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
@@ -556,6 +557,7 @@ class Appeal(models.Model):
         UPHELD = "upheld", _("upheld")
         REJECTED = "rejected", _("rejected")
 
+    uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     summons = models.ForeignKey(
         Summons, verbose_name=_("summons"), on_delete=models.PROTECT, related_name="appeals"
     )
@@ -678,12 +680,12 @@ class PatrolRequirement(models.Model):
 DEFAULT_HOTLINE_RESPONSE_WEIGHT = "30%"
 DEFAULT_HOTLINE_RESOLUTION_WEIGHT = "35%"
 DEFAULT_HOTLINE_SATISFACTION_WEIGHT = "35%"
-DEFAULT_HOTLINE_RESPOND_WITHIN_HOURS = 24
 
 
 class HotlineScheme(models.Model):
     """How a district weighs the 12345 hotline's three rates (三率), in force from a month
-    until the district's next hotline scheme. Without one, 30% / 35% / 35% and 24 hours."""
+    until the district's next hotline scheme. Without one, 30% / 35% / 35%. (How long the
+    township has to reply is each order's deadline class: `HotlineDeadlineClass`.)"""
 
     district = models.ForeignKey(
         Jurisdiction,
@@ -717,15 +719,6 @@ class HotlineScheme(models.Model):
         default=DEFAULT_HOTLINE_SATISFACTION_WEIGHT,
         validators=[validate_share],
         help_text=_("1/3, 0.35 or 35%"),
-    )
-    respond_within_hours = models.PositiveIntegerField(
-        _("respond within (hours)"),
-        default=DEFAULT_HOTLINE_RESPOND_WITHIN_HOURS,
-        validators=[MinValueValidator(1)],
-        help_text=_(
-            "A request counts as responded to when the township filed, rejected or "
-            "merged it within this many hours of receiving it"
-        ),
     )
 
     class Meta:

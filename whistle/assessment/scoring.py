@@ -20,8 +20,8 @@ from fractions import Fraction
 from typing import Any
 
 from whistle.assessment.models import Acted, Came, Scheme
-from whistle.assessment.pauses import arrival_deadline
 from whistle.cases.models import Case
+from whistle.cases.pauses import arrival_deadline
 from whistle.cases.trail import EventKind
 
 CENT = Decimal("0.01")
@@ -150,7 +150,7 @@ def derive_facts(summons: SummonsFacts, events: Sequence[TrailEvent]) -> Facts:
     rulings = [e for e in own if e.kind in (EventKind.DECLINE_UPHELD, EventKind.DECLINE_INSISTED)]
     ruling = rulings[-1] if rulings else None
     released = first(EventKind.RELEASED)
-    # Lateness counts no time the case spent on the backlog (whistle.assessment.pauses).
+    # Lateness counts no time the case spent on the backlog (whistle.cases.pauses).
     due = arrival_deadline(
         first_arrival_deadline(summons, first(EventKind.SUMMONED)), summons.uuid, events
     )
@@ -165,12 +165,12 @@ def derive_facts(summons: SummonsFacts, events: Sequence[TrailEvent]) -> Facts:
     elif arrival is not None:
         arrived_at, arrival_ids = arrival
         used += arrival_ids
-        late = due.lateness(arrived_at)
-        if late <= timedelta(0):
+        late = due.minutes_late(arrived_at)
+        if late == 0:
             facts.came = Came.ON_TIME
         else:
             facts.came = Came.LATE
-            facts.late_minutes = math.ceil(late.total_seconds() / 60)
+            facts.late_minutes = late
     elif declined is not None and due.lateness(declined.at) <= timedelta(0) and upheld is not None:
         # A decline made in time and upheld frees the department from coming.
         used += [declined.id, upheld.id]

@@ -1,4 +1,5 @@
-"""Deadlines of summonses and supervision notices: when to look again, and the sweep.
+"""Deadlines of summonses, supervision notices and hotline replies: when to look again, and
+the sweep.
 
 Actions call `next_check_for` whenever they change a summons, and store the result in
 `Summons.next_check_at`; the worker's `sweep` claims the rows whose `next_check_at` has
@@ -26,11 +27,11 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from whistle.cases.models import Case, Event, Summons, SupervisionNotice
+from whistle.cases.models import Case, Event, HotlineOrder, Summons, SupervisionNotice
 from whistle.cases.trail import EventKind, event_link, record
 from whistle.notifications.outbox import notify_many
 from whistle.organisation.models import Person, Role
-from whistle.policies.models import DistrictPolicy
+from whistle.policies.models import ChainTarget, DistrictPolicy
 
 logger = logging.getLogger("whistle.deadlines")
 
@@ -70,6 +71,8 @@ _ESCALATION_ROLES: dict[str, tuple[str, ...]] = {
 _DEPARTMENT_ROLES = (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD)
 # Who is reminded of a backlog case's review date.
 _BACKLOG_REVIEW_ROLES = (Role.DISPATCHER, Role.TOWNSHIP_CHIEF)
+# Who is told that a hotline caller's reply is overdue.
+_REPLY_OVERDUE_ROLES = (Role.DISPATCHER, Role.TOWNSHIP_CHIEF)
 
 
 # --- Obligations and the points in time that follow from them ------------------------------
@@ -126,6 +129,17 @@ def obligations(summons: Summons) -> list[Obligation]:
 def _earliest(*moments: datetime | None) -> datetime | None:
     known = [m for m in moments if m is not None]
     return min(known) if known else None
+
+
+# A case with this status pauses every obligation of its summonses and supervision notices
+# (挂账): nothing turns overdue, nobody is reminded, nothing escalates until it is resumed.
+PAUSING_STATUS = Case.Status.BACKLOG
+
+
+def is_paused(case: Case) -> bool:
+    """The case's deadlines are paused: it is on the backlog. Paused is neither overdue nor
+    due next, on every page."""
+    return case.status == PAUSING_STATUS
 
 
 def is_unmet(summons: Summons, obligation: Obligation) -> bool:
@@ -207,17 +221,30 @@ class Point:
     rank: int
     what: str = field(compare=False)
     obligation: Obligation = field(compare=False)
+    # For a step of the acknowledgement chain: its index in the chain.
+    step: int = field(default=0, compare=False)
 
 
 OVERDUE = "overdue"
 REMINDER = "reminder"
+CHAIN = "chain"
 TOWNSHIP = "township"
 DISTRICT = "district"
-_RANKS = {REMINDER: 0, OVERDUE: 1, TOWNSHIP: 2, DISTRICT: 3}
+_RANKS = {REMINDER: 0, CHAIN: 1, OVERDUE: 2, TOWNSHIP: 3, DISTRICT: 4}
 
 
-def _point(at: datetime, what: str, obligation: Obligation) -> Point:
-    return Point(at, _RANKS[what], what, obligation)
+def _point(at: datetime, what: str, obligation: Obligation, step: int = 0) -> Point:
+    return Point(at, _RANKS[what], what, obligation, step)
+
+
+def chain_steps(summons: Summons) -> list[tuple[str, datetime]]:
+    """The summons' acknowledgement chain: each step's target and the moment it is planned
+    for, counted back from the acknowledgement deadline (so that the chain moves with it)."""
+    found = []
+    for step in summons.acknowledgement_chain or []:
+        before = timedelta(microseconds=int(step["before_due_us"]))
+        found.append((str(step["target"]), summons.acknowledge_due_at - before))
+    return found
 
 
 def points_of(summons: Summons, policy: DistrictPolicy, now: datetime) -> list[Point]:
@@ -227,11 +254,14 @@ def points_of(summons: Summons, policy: DistrictPolicy, now: datetime) -> list[P
     - reminders: for obligations unmet now, at reminder points after `swept_through_at`,
       only while the deadline is still ahead of `now` (a reminder can never be sent later);
     - escalation to the township at the overdue instant and to the district the policy's
-      minutes after it, for obligations unmet now, while not escalated to that level.
+      minutes after it, for obligations unmet now, while not escalated to that level;
+    - each step of the acknowledgement chain not taken yet, at the first instant after its
+      planned moment, while nobody has acknowledged and the deadline is still ahead of
+      `now` (once it has passed, the overdue and the escalation take over).
 
     Nothing while the case is on the backlog: its obligations pause until it is resumed.
     """
-    if summons.case.status == Case.Status.BACKLOG:
+    if is_paused(summons.case):
         return []
     found: list[Point] = []
     swept = summons.swept_through_at
@@ -245,6 +275,11 @@ def points_of(summons: Summons, policy: DistrictPolicy, now: datetime) -> list[P
             for at in reminder_times(summons.summoned_at, obligation.due_at, policy):
                 if swept is None or at > swept:
                     found.append(_point(at, REMINDER, obligation))
+            if obligation.name == ACKNOWLEDGE:
+                steps = chain_steps(summons)
+                for index in range(summons.chain_steps_taken, len(steps)):
+                    planned = steps[index][1]
+                    found.append(_point(planned + OVERDUE_STEP, CHAIN, obligation, index))
         if summons.escalated_to_township_at is None:
             found.append(_point(obligation.overdue_from, TOWNSHIP, obligation))
         if summons.escalated_to_district_at is None:
@@ -272,9 +307,20 @@ def next_check_for_notice(notice: SupervisionNotice) -> datetime | None:
     while its case is on the backlog (paused)."""
     if notice.overdue_at is not None or not _notice_unanswered_at_deadline(notice):
         return None
-    if notice.case.status == Case.Status.BACKLOG:
+    if is_paused(notice.case):
         return None
     return notice.due_at + OVERDUE_STEP
+
+
+def next_reply_check(order: HotlineOrder) -> datetime | None:
+    """The moment a hotline order's reply turns overdue, or None when it cannot any more:
+    recorded overdue already, or replied in time. A late reply the sweep has not seen yet
+    keeps the moment, so that the lateness is recorded all the same."""
+    if order.reply_overdue_at is not None:
+        return None
+    if order.replied_at is not None and order.replied_at <= order.respond_due_at:
+        return None
+    return order.respond_due_at + OVERDUE_STEP
 
 
 def _notice_unanswered_at_deadline(notice: SupervisionNotice) -> bool:
@@ -320,6 +366,21 @@ class _Pass:
             self.people[key] = _people(_DEPARTMENT_ROLES, department_id=department_id)
         return self.people[key]
 
+    def chain_recipients(self, target: str, summons: Summons, case: Case) -> list[Person]:
+        """Whom a step of the acknowledgement chain reaches."""
+        if target == ChainTarget.BACKUP:
+            backup = summons.on_duty_backup
+            return [backup] if backup is not None and backup.is_active else []
+        if target == ChainTarget.DEPARTMENT_HEAD:
+            key = ("department_head", summons.department_id)
+            if key not in self.people:
+                self.people[key] = _people(
+                    (Role.DEPARTMENT_HEAD,), department_id=summons.department_id
+                )
+            return self.people[key]
+        township_id = case.township_id or (summons.whistle.township_id if summons.whistle else None)
+        return self._jurisdiction_staff("township_chief", (Role.TOWNSHIP_CHIEF,), township_id)
+
     def escalation_staff(self, level: str, jurisdiction_id: int | None) -> list[Person]:
         return self._jurisdiction_staff(level, _ESCALATION_ROLES[level], jurisdiction_id)
 
@@ -347,19 +408,21 @@ def _people(roles: Iterable[str], **scope: int) -> list[Person]:
 
 
 def sweep(now: datetime, *, batch: int) -> int:
-    """Record every overdue, reminder, escalation and backlog review due by `now`; return the
-    rows processed.
+    """Record every overdue, reminder, escalation, backlog review and late reply to a
+    hotline caller due by `now`; return the rows processed.
 
-    Looks at up to `batch` due summonses, up to `batch` due supervision notices and up to
-    `batch` backlog cases due for review. `now` is the moment the pass starts from; while it
-    runs it moves on with the clock, never back. Safe to run in several processes at once and
-    to kill at any line (docs/deadlines.md).
+    Looks at up to `batch` due summonses, up to `batch` due supervision notices, up to
+    `batch` backlog cases due for review and up to `batch` hotline orders whose reply is
+    due. `now` is the moment the pass starts from; while it runs it moves on with the clock,
+    never back. Safe to run in several processes at once and to kill at any line
+    (docs/deadlines.md).
     """
     context = _Pass(now)
     with translation.override(settings.LANGUAGE_CODE):
         done = _claim_and_process(Summons, context, batch, _process_summons)
         done += _claim_and_process(SupervisionNotice, context, batch, _process_notice)
         done += _claim_and_process(Case, context, batch, _process_backlog_review)
+        done += _claim_and_process(HotlineOrder, context, batch, _process_reply_deadline)
     return done
 
 
@@ -374,12 +437,19 @@ def sweep_until_idle(*, batch: int = 200, clock: Callable[[], datetime] = timezo
 
 
 _Handler = Callable[[Any, Case, _Pass], bool]
-_Swept = type[Summons] | type[SupervisionNotice] | type[Case]
+_Swept = type[Summons] | type[SupervisionNotice] | type[Case] | type[HotlineOrder]
 # The stored moment each kind of row is claimed by (each has an index on it).
 _DUE_FIELD: dict[_Swept, str] = {
     Summons: "next_check_at",
     SupervisionNotice: "next_check_at",
     Case: "backlog_review_reminder_at",
+    HotlineOrder: "reply_check_at",
+}
+# What each kind of row is read with besides itself.
+_RELATED: dict[_Swept, tuple[str, ...]] = {
+    Summons: ("department", "whistle", "on_duty_backup"),
+    SupervisionNotice: ("department", "summons"),
+    HotlineOrder: (),
 }
 
 
@@ -466,8 +536,7 @@ def _claim(
     if model is Case:
         review_due: list[Any] = list(rows[:limit])
         return [(case, case) for case in review_due]
-    related = ("department", "whistle") if model is Summons else ("department", "summons")
-    claimed: list[Any] = list(rows.select_related(*related)[:limit])
+    claimed: list[Any] = list(rows.select_related(*_RELATED[model])[:limit])
     cases = Case.objects.select_for_update(skip_locked=True).in_bulk(
         {row.case_id for row in claimed}
     )
@@ -491,6 +560,10 @@ def _process_summons(summons: Summons, case: Case, context: _Pass) -> bool:
         elif point.what == REMINDER:
             if latest_reminder[point.obligation.name] is point:
                 _remind(case, summons, point, context)
+        elif point.what == CHAIN:
+            _pass_on(case, summons, point, context)
+            summons.chain_steps_taken = point.step + 1
+            changed.add("chain_steps_taken")
         elif _still_escalates(summons, point):
             _escalate(case, summons, point, context)
             changed.add(_ESCALATION_FIELD[point.what])
@@ -573,6 +646,43 @@ def _remind(case: Case, summons: Summons, point: Point, context: _Pass) -> None:
     )
 
 
+def _pass_on(case: Case, summons: Summons, point: Point, context: _Pass) -> None:
+    """A step of the acknowledgement chain: nobody has acknowledged within its wait, so the
+    summons goes on to the step's target (the backup on duty, the department head, the
+    township chief of lanes), urgently. The trail names whom it reached, or nobody."""
+    steps = chain_steps(summons)
+    target, planned = steps[point.step]
+    recipients = context.chain_recipients(target, summons, case)
+    obligation = point.obligation
+    event = _record(
+        case,
+        EventKind.CHAIN_STEP,
+        summons=summons,
+        at=context.now,
+        data={
+            "step": point.step + 1,
+            "steps": len(steps),
+            "target": target,
+            "planned_at": _iso(planned),
+            "due_at": _iso(obligation.due_at),
+            "reached": [person.display_name for person in recipients],
+        },
+    )
+    text = _texts(case, summons, obligation)
+    notify(
+        recipients,
+        event,
+        subject=_(
+            "Not acknowledged yet: %(department)s was summoned for case %(reference)s and must "
+            "acknowledge by %(due)s"
+        )
+        % text,
+        body=_body(case),
+        dedupe_key=f"summons:{summons.uuid}:chain:{point.step + 1}",
+        urgent=True,
+    )
+
+
 def _escalate(case: Case, summons: Summons, point: Point, context: _Pass) -> None:
     level = Case.Escalation(point.what)
     now = context.now
@@ -612,6 +722,7 @@ def _escalate(case: Case, summons: Summons, point: Point, context: _Pass) -> Non
         % text,
         body=_body(case),
         dedupe_key=f"summons:{summons.uuid}:escalated:{level.value}",
+        urgent=True,
     )
 
 
@@ -703,6 +814,55 @@ def _process_backlog_review(case: Case, _locked: Case, context: _Pass) -> bool:
     return True
 
 
+def _process_reply_deadline(order: HotlineOrder, case: Case, context: _Pass) -> bool:
+    """A hotline order's reply to the caller is overdue: record it, once, and tell the
+    township while the reply is still owed. Judged from timestamps like a summons: a late
+    reply the sweep did not see before it came is recorded overdue all the same, with its
+    moment. The deadline is the hotline platform's and does not pause on the backlog."""
+    now = context.now
+    checked = order.reply_check_at
+    order.case = case
+    due = next_reply_check(order)
+    if due is not None and due <= now:
+        order.reply_overdue_at = now
+        event = _record(
+            case,
+            EventKind.HOTLINE_REPLY_OVERDUE,
+            summons=None,
+            at=now,
+            data={
+                "order": order.number,
+                "due_at": _iso(order.respond_due_at),
+                "late_seconds": round((now - order.respond_due_at).total_seconds(), 3),
+                "met_at": _iso(order.replied_at) if order.replied_at else None,
+            },
+        )
+        if order.replied_at is None:
+            notify(
+                context._jurisdiction_staff("reply", _REPLY_OVERDUE_ROLES, case.township_id),
+                event,
+                subject=_(
+                    "Reply overdue: the caller of order %(number)s (case %(reference)s) was to "
+                    "have the reply by %(due)s"
+                )
+                % {
+                    "number": order.number,
+                    "reference": case.reference,
+                    "due": _local(order.respond_due_at),
+                },
+                body=_body(case),
+                dedupe_key=f"hotline:{order.uuid}:reply-overdue",
+            )
+    order.reply_check_at = next_reply_check(order)
+    # Belt and braces on top of the lock, as for summonses.
+    updated = HotlineOrder.objects.filter(pk=order.pk, reply_check_at=checked).update(
+        reply_overdue_at=order.reply_overdue_at, reply_check_at=order.reply_check_at
+    )
+    if updated != 1:
+        raise _LostClaim(f"hotline order {order.pk} changed while its reply was being swept")
+    return True
+
+
 # --- Trail events, notification texts and the outbox ----------------------------------------
 
 
@@ -754,7 +914,13 @@ def _record(
 
 
 def notify(
-    recipients: Iterable[Person], event: Event, *, subject: str, body: str, dedupe_key: str
+    recipients: Iterable[Person],
+    event: Event,
+    *,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    urgent: bool = False,
 ) -> None:
     """Queue one message about `event` to each recipient through the outbox, in the caller's
     transaction.
@@ -775,4 +941,5 @@ def notify(
         link=event_link(event),
         dedupe_key=dedupe_key,
         payload={"case": case.reference, "seq": event.seq, "kind": event.kind},
+        urgent=urgent,
     )

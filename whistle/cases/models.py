@@ -37,6 +37,7 @@ class Case(models.Model):
         RESIDENT = "resident", _("resident")
         HOTLINE = "hotline", _("12345 hotline")
         SUPERIOR = "superior", _("order from above")
+        OTHER = "other", _("other channel")
 
     class Status(models.TextChoices):
         REPORTED = "reported", _("reported")
@@ -278,6 +279,7 @@ class Attachment(models.Model):
 class Whistle(models.Model):
     """A township's summons of one or more departments to a case (吹哨)."""
 
+    uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="whistles"
     )
@@ -424,6 +426,32 @@ class Summons(models.Model):
     escalated_to_district_at = models.DateTimeField(
         _("escalated to the district chiefs' office at"), null=True, blank=True
     )
+    # Who was on duty for the department when it was summoned, and their backup
+    # (whistle.duty): the summons went to them first.
+    on_duty = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("on duty"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    on_duty_backup = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("backup on duty"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The acknowledgement chain of the summons (whistle.policies.chains), planned when it was
+    # made: [{"target": "backup", "before_due_us": 420000000}, ...], each step that long
+    # before the acknowledgement deadline, so that it moves with the deadline.
+    acknowledgement_chain = models.JSONField(_("acknowledgement chain"), default=list, blank=True)
+    # How many steps of the chain the sweep has taken. Set by the sweep only.
+    chain_steps_taken = models.PositiveSmallIntegerField(
+        _("acknowledgement chain steps taken"), default=0
+    )
     # The earliest moment the sweep must look at this summons again (a deadline, a reminder or
     # an escalation); null when nothing is pending. The sweep's index.
     next_check_at = models.DateTimeField(_("next check at"), null=True, blank=True)
@@ -463,6 +491,7 @@ class Summons(models.Model):
 class SupervisionNotice(models.Model):
     """A formal demand (督办) to a department to act on a case by a date."""
 
+    uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="supervision_notices"
     )
@@ -503,6 +532,80 @@ class SupervisionNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} · {self.department}"
+
+
+class HotlineOrder(models.Model):
+    """A work order taken by the township (接诉即办): from the 12345 hotline, handed down by a
+    superior (上级交办) or from another channel. It is a case in the normal workflow, with the
+    order's own number and two limits from its deadline class: reply to the caller by
+    `respond_due_at`, resolve by `resolve_due_at`. The caller's name and phone stay on the
+    case (`reporter_name`, `reporter_phone`), never in the trail, which holds a commitment
+    to them (`whistle.cases.callers`).
+    """
+
+    class Channel(models.TextChoices):
+        HOTLINE = "hotline", _("12345 hotline")
+        SUPERIOR = "superior", _("handed down by a superior")
+        OTHER = "other", _("other channel")
+
+    uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    case = models.OneToOneField(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="hotline_order"
+    )
+    district = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        related_name="hotline_orders",
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    number = models.CharField(_("order number"), max_length=64)
+    deadline_class = models.CharField(_("deadline class"), max_length=20)
+    deadline_class_name = models.CharField(_("deadline class name"), max_length=40)
+    # When the caller called the hotline, as the platform says; the limits count from
+    # `received_at`, when the township received the order.
+    called_at = models.DateTimeField(_("called at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"))
+    respond_due_at = models.DateTimeField(_("reply by"))
+    resolve_due_at = models.DateTimeField(_("resolve by"))
+    # Random, kept only while the caller's data is: with both erased the commitment in the
+    # trail reveals nothing, since a phone number alone is easy to guess from its hash.
+    caller_salt = models.CharField(
+        _("salt of the caller's commitment"), max_length=32, blank=True, editable=False
+    )
+    replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
+    reply = models.TextField(_("reply to the caller"), blank=True)
+    # Set once, by the sweep, in the same transaction as its trail event.
+    reply_overdue_at = models.DateTimeField(_("reply overdue at"), null=True, blank=True)
+    # When the sweep must look at the reply deadline: just after it, while the reply has not
+    # been recorded overdue and was not given in time; null otherwise. The sweep's index.
+    reply_check_at = models.DateTimeField(_("reply check at"), null=True, blank=True)
+    # The call-back (回访): the last attempt, and what the caller said once reached.
+    called_back_at = models.DateTimeField(_("called back at"), null=True, blank=True)
+    callback_contacted = models.BooleanField(_("caller reached"), null=True, blank=True)
+    callback_resolved = models.BooleanField(_("caller says resolved"), null=True, blank=True)
+    callback_satisfied = models.BooleanField(_("caller satisfied"), null=True, blank=True)
+    # The last change the hotline platform is told of (a reply, a call-back): what
+    # `hotline_answers(district, since)` reads.
+    answered_at = models.DateTimeField(_("last answer at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("hotline order")
+        verbose_name_plural = _("hotline orders")
+        ordering = ["-received_at"]
+        constraints = [
+            # Two intakes of the same order, even at the same moment, make one case.
+            models.UniqueConstraint(
+                fields=["district", "number"], name="hotline_order_unique_number"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["reply_check_at"], name="hotline_reply_check"),
+            models.Index(fields=["district", "answered_at"], name="hotline_answers"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
 
 
 class Event(models.Model):

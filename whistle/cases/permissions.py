@@ -28,6 +28,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.errors import ActionRefused, PermissionRefused
+from whistle.cases.hotline import order_of
 from whistle.cases.models import Case, Summons, SupervisionNotice
 from whistle.organisation.models import (
     CentreMembership,
@@ -108,11 +109,12 @@ class _Who:
 
 
 def held_roles(person: Any) -> set[Grant]:
-    """The person's roles as they are in the database now."""
+    """The person's roles as they are in the database now (those an API token carries, when
+    the person acts through one)."""
     if person is None or not getattr(person, "is_active", False) or not person.pk:
         return set()
     return set(
-        RoleAssignment.objects.filter(person=person).values_list(
+        RoleAssignment.objects.held_by(person).values_list(
             "role", "jurisdiction_id", "lane_id", "department_id"
         )
     )
@@ -368,13 +370,31 @@ def _checked(case: Case, action: str | Promise) -> None:
 
 
 def _not_yet_called_back(case: Case, action: str | Promise) -> None:
-    if case.source not in RESIDENT_SOURCES:
-        raise ActionRefused(_("Only cases reported by residents or the hotline are called back."))
-    require_case_status(case, [CS.CLOSED, CS.EVALUATED], action)
+    """A resident's case once it is closed; a work order once the caller has had the reply.
+    Until the caller is reached the township may try again."""
+    order = order_of(case)
+    if order is None:
+        if case.source not in RESIDENT_SOURCES:
+            raise ActionRefused(
+                _("Only cases reported by residents or the hotline are called back.")
+            )
+        require_case_status(case, [CS.CLOSED, CS.EVALUATED], action)
+    elif order.replied_at is None:
+        raise ActionRefused(_("Record the reply to the caller before calling them back."))
     if case.resident_called_back_at is not None:
         raise ActionRefused(_("The resident has already been called back."))
     if case.resident_rated_at is not None:
         raise ActionRefused(_("The resident has already rated the result on the case's page."))
+
+
+def _awaiting_reply(case: Case, action: str | Promise) -> None:
+    order = order_of(case)
+    if order is None:
+        raise ActionRefused(
+            _("This case did not come as a work order: there is no caller to reply to.")
+        )
+    if order.replied_at is not None:
+        raise ActionRefused(_("The reply to the caller has already been recorded."))
 
 
 def _escalatable(case: Case, action: str | Promise) -> None:
@@ -500,6 +520,12 @@ RULES: dict[str, Rule] = {
             _("record the resident's call-back"),
             lambda case: _township_office(case, Role.TOWNSHIP_ASSESSOR),
             _not_yet_called_back,
+        ),
+        Rule(
+            "record_hotline_reply",
+            _("record the reply to the caller"),
+            _township_office,
+            _awaiting_reply,
         ),
         Rule(
             "put_on_backlog",

@@ -191,7 +191,8 @@ def previous_position(
     for event in recent:
         data: dict[str, Any] = event["data"] or {}
         earlier = (event["lon"] or 0.0, event["lat"] or 0.0)
-        if data.get("source", PositionSource.DEVICE) != PositionSource.DEVICE:
+        # A position kept without its source may have been typed: no proof of where anyone stood.
+        if data.get("source") != PositionSource.DEVICE:
             continue
         distance = geo.distance_m(earlier, position)
         earlier_accuracy = data.get("accuracy_m")

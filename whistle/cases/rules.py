@@ -6,7 +6,12 @@ from django.conf import settings
 
 from whistle.cases.models import Case, Whistle
 from whistle.organisation.models import Jurisdiction
-from whistle.policies.models import DistrictPolicy, WhistleRule
+from whistle.policies.models import (
+    DistrictPolicy,
+    HotlineDeadlineClass,
+    WhistleRule,
+    default_hotline_deadline_classes,
+)
 
 # A summons' deadline fields, in the order its obligations fall due.
 DEADLINE_FIELDS = ("acknowledge_due_at", "arrive_due_at", "resolve_due_at")
@@ -28,6 +33,16 @@ def whistle_rule(district: Jurisdiction | None, kind: str) -> WhistleRule:
         if rule is not None:
             return rule
     return WhistleRule(district=district, kind=kind)
+
+
+def hotline_deadline_classes(district: Jurisdiction | None) -> list[HotlineDeadlineClass]:
+    """The district's classes of hotline orders, in their order; the defaults (emergency 2
+    hours, utilities 24 hours, general 7 days, complex 15 days) when it has entered none."""
+    if district is not None:
+        rows = list(HotlineDeadlineClass.objects.filter(district=district))
+        if rows:
+            return rows
+    return default_hotline_deadline_classes(district)
 
 
 def summons_limits(case: Case, whistle: Whistle | None) -> dict[str, tuple[int, str]]:

@@ -24,6 +24,7 @@ from whistle.cases.errors import MomentRefused
 from whistle.cases.models import Case, Event, Summons
 from whistle.notifications.kinds import NotificationKind
 from whistle.notifications.outbox import notify_webhooks
+from whistle.notifications.status import event_key
 from whistle.organisation.models import Person
 
 GENESIS = "0" * 64
@@ -58,6 +59,7 @@ class EventKind(models.TextChoices):
     ARRIVE_OVERDUE = "summons.arrive_overdue", _("arrival overdue")
     RESOLVE_OVERDUE = "summons.resolve_overdue", _("resolution overdue")
     REMINDER = "summons.reminder", _("reminder sent")
+    CHAIN_STEP = "summons.chain_step", _("passed along the acknowledgement chain")
     ESCALATED = "case.escalated", _("escalated")
     SUPERVISION_ISSUED = "supervision.issued", _("supervision notice issued")
     SUPERVISION_ANSWERED = "supervision.answered", _("supervision notice answered")
@@ -74,6 +76,9 @@ class EventKind(models.TextChoices):
     RESIDENT_CALLBACK = "case.resident_callback", _("resident called back")
     RESIDENT_RATED = "case.resident_rated", _("resident rated the result")
     ATTACHMENT_ADDED = "case.attachment", _("attachment added")
+    # A work order of the 12345 hotline (whistle.cases.actions.hotline).
+    HOTLINE_REPLIED = "hotline.replied", _("reply to the caller recorded")
+    HOTLINE_REPLY_OVERDUE = "hotline.reply_overdue", _("reply to the caller overdue")
     # Written by the assessment (whistle.assessment.actions).
     SUMMONS_RATED = "summons.rated", _("township rated the department's work")
     APPEALED = "summons.appealed", _("department appealed its assessment")
@@ -92,6 +97,7 @@ URGENT_KINDS = frozenset(
         EventKind.ARRIVE_OVERDUE,
         EventKind.RESOLVE_OVERDUE,
         EventKind.SUPERVISION_OVERDUE,
+        EventKind.HOTLINE_REPLY_OVERDUE,
         EventKind.ESCALATED,
     }
 )
@@ -305,7 +311,7 @@ def record(
             "data": event.data,
             "hash": event.hash,
         },
-        dedupe_key=f"event:{event.hash}",
+        dedupe_key=event_key(event.hash),
     )
     return event
 

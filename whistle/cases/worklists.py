@@ -4,7 +4,8 @@ A summons stays on a department's hands while the department owes something on i
 obligation: acknowledge, arrive, resolve) or is on site and has not checked out. The
 department's desk and the home page of its people list them the same way: first those whose
 next deadline is still running, nearest first (they can still be met), then the overdue ones,
-longest overdue first, then those that owe nothing but the check-out.
+longest overdue first, then those that owe nothing but the check-out, and last those whose
+case is on the backlog: their deadlines are paused, neither running nor overdue.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from whistle.cases.deadlines import Obligation, obligations
+from whistle.cases.deadlines import Obligation, is_paused, obligations
 from whistle.cases.models import Summons
 from whistle.cases.permissions import may_leave
 
@@ -27,7 +28,7 @@ ON_HAND = Q(status__in=Summons.OPEN_STATUSES) | Q(
 # The statuses in which the department has the next move (a decline waits for the township).
 DEPARTMENT_TO_ACT = (SS.SUMMONED, SS.ACKNOWLEDGED, SS.ON_SITE)
 
-RUNNING, OVERDUE, REST = "running", "overdue", "rest"
+RUNNING, OVERDUE, REST, PAUSED = "running", "overdue", "rest", "paused"
 
 
 def next_obligation(summons: Summons) -> Obligation | None:
@@ -44,12 +45,17 @@ class Deadline:
     kind: str  # acknowledge, arrive, resolve, review, answer
     due_at: datetime
     overdue: bool
+    # The case is on the backlog: the deadline does not run (and is never overdue) until
+    # the case is resumed, when it moves by the district's rule.
+    paused: bool = False
 
 
 def summons_deadline(summons: Summons, now: datetime) -> Deadline | None:
     obligation = next_obligation(summons)
     if obligation is None:
         return None
+    if is_paused(summons.case):
+        return Deadline(obligation.name, obligation.due_at, overdue=False, paused=True)
     return Deadline(obligation.name, obligation.due_at, obligation.due_at < now)
 
 
@@ -62,6 +68,8 @@ class WorkItem:
     def group(self) -> str:
         if self.deadline is None:
             return REST
+        if self.deadline.paused:
+            return PAUSED
         return OVERDUE if self.deadline.overdue else RUNNING
 
     @property
@@ -72,8 +80,9 @@ class WorkItem:
 
     @property
     def to_act(self) -> bool:
-        """The department has the next move: acknowledge, arrive, report, or check out."""
-        return self.summons.status in DEPARTMENT_TO_ACT or self.may_leave
+        """The department has the next move: acknowledge, arrive, report, or check out. A
+        summons paused on the backlog waits for the township to resume the case."""
+        return (self.summons.status in DEPARTMENT_TO_ACT and self.group != PAUSED) or self.may_leave
 
 
 def on_hand(department_ids: Iterable[int]) -> QuerySet[Summons]:
@@ -87,11 +96,16 @@ def on_hand(department_ids: Iterable[int]) -> QuerySet[Summons]:
     )
 
 
+# The order of the groups on the desk and the home page.
+GROUPS = (RUNNING, OVERDUE, REST, PAUSED)
+
+
 def in_order(summonses: Iterable[Summons], now: datetime) -> list[WorkItem]:
     """Running deadlines first (nearest first), then overdue ones (longest overdue first),
-    then the rest (ready to check out first)."""
+    then the rest (ready to check out first), then the paused ones (the earliest deadline
+    first)."""
     items = [WorkItem(s, summons_deadline(s, now)) for s in summonses]
-    rank = {RUNNING: 0, OVERDUE: 1, REST: 2}
+    rank = {group: number for number, group in enumerate(GROUPS)}
 
     def key(item: WorkItem) -> tuple[int, float, int]:
         if item.deadline is not None:

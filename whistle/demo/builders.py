@@ -21,7 +21,11 @@ from django.utils.module_loading import import_string
 if TYPE_CHECKING:
     from whistle.demo.city import DemoCity
 
-BUILDERS: list[str] = ["whistle.demo.history.build", "whistle.demo.scores.build"]
+BUILDERS: list[str] = [
+    "whistle.demo.history.build",
+    "whistle.demo.scores.build",
+    "whistle.demo.duty.build",
+]
 
 
 def run_builders(city: DemoCity, paths: Sequence[str] | None = None) -> list[str]:

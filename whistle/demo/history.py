@@ -56,6 +56,7 @@ PREFERRED_USERNAMES = (
     "department-head",
     "chiefs-office",
     "district-chief",
+    "resident",
 )
 
 # What people report, by category (kind, 4-digit code).
@@ -99,6 +100,8 @@ class Cast:
     assessor: Person | None
     district_office: Person | None
     district_chief: Person | None
+    # Whose account the residents' reports come from, so that signing in shows them.
+    resident: Person | None
     categories: dict[tuple[str, str], Category]
     fallback_categories: list[Category]
     _cache: dict[Any, Person | None] = field(default_factory=dict)
@@ -190,6 +193,7 @@ def find_cast() -> Cast:
         assessor=_role_holder(Role.TOWNSHIP_ASSESSOR, township),
         district_office=_role_holder(Role.CHIEFS_OFFICE, district),
         district_chief=_role_holder(Role.DISTRICT_CHIEF, district),
+        resident=_pick(Person.objects.filter(roles__role=Role.RESIDENT)),
         categories={(c.major.kind, c.full_code): c for c in categories},
         fallback_categories=categories,
     )
@@ -526,18 +530,18 @@ def hotline(story: Story, *, satisfied: bool) -> None:
     category = cast.category(CategoryKind.EVENT, "0301")
 
     def receive(now: datetime) -> None:
-        story.case = actions.report_case(
+        story.case = actions.take_hotline_order(
             cast.dispatcher,
+            number=f"{to_local(now):%Y%m%d}{story.rng.randrange(10000, 99999)}",
             description=cast.description(category, story.rng) + "（12345转来）",
             lon=story.point[0],
             lat=story.point[1],
-            source=Case.Source.HOTLINE,
-            reporter_name="张先生",
-            reporter_phone="13800138000",
-            external_id=f"12345-{to_local(now):%Y%m%d}-{story.rng.randrange(1000, 9999)}",
+            caller_name="张先生",
+            caller_phone="13800138000",
+            called_at=now - timedelta(minutes=20),
             category=category,
             now=now,
-        )
+        ).case
 
     story.at(0, receive)
     story.at(10, story.file(category))
@@ -546,31 +550,45 @@ def hotline(story: Story, *, satisfied: bool) -> None:
     story.at(150, story.on_summons(0, actions.report_result, result="已责令停止夜间施工"))
     _ordinary_close(story, 170)
     story.at(
+        180,
+        story.township(
+            actions.record_hotline_reply,
+            reply="经核实，城管已责令工地停止夜间施工，并将持续巡查。",
+        ),
+    )
+    story.at(
         60 * 24,
         story.township(
             actions.record_resident_callback,
             by=cast.assessor or cast.dispatcher,
             satisfied=satisfied,
+            resolved=satisfied,
             note="回访市民，满意" if satisfied else "回访市民，表示夜间仍有噪音",
         ),
     )
 
 
-def resident(story: Story) -> None:
-    cast = story.cast
-    category = cast.category(CategoryKind.EVENT, "0102")
+def _resident_report(story: Story, category: Category) -> Step:
+    """A report from the resident's account (the demo's resident login)."""
 
-    def receive(now: datetime) -> None:
+    def step(now: datetime) -> None:
         story.case = actions.report_resident_case(
             name="蔡秀英",
             phone="13911112222",
-            description=cast.description(category, story.rng),
+            description=story.cast.description(category, story.rng),
             lon=story.point[0],
             lat=story.point[1],
+            reporter=story.cast.resident,
             now=now,
         ).case
 
-    story.at(0, receive)
+    return step
+
+
+def resident(story: Story) -> None:
+    cast = story.cast
+    category = cast.category(CategoryKind.EVENT, "0102")
+    story.at(0, _resident_report(story, category))
     story.at(20, story.file(category))
     story.at(25, story.dispatch())
     story.at(40, story.on_summons(0, actions.acknowledge))
@@ -585,6 +603,15 @@ def resident(story: Story) -> None:
             note="居民反映第二天又堆了，希望增加清运频次",
         ),
     )
+
+
+def resident_in_progress(story: Story) -> None:
+    """The resident's latest report, with the department at work on it."""
+    category = story.cast.category(CategoryKind.EVENT, "0201")
+    story.at(0, _resident_report(story, category))
+    story.at(15, story.file(category))
+    story.at(20, story.dispatch())
+    story.at(45, story.on_summons(0, actions.acknowledge))
 
 
 def rework(story: Story) -> None:
@@ -821,6 +848,7 @@ def plan(cast: Cast, rng: random.Random, end: datetime) -> list[Story]:
         (story(end - timedelta(minutes=25)), lambda s: open_now(s, "summoned")),
         (story(end - timedelta(minutes=50)), lambda s: open_now(s, "filed")),
         (story(end - timedelta(minutes=35), cast.demo_lane), lambda s: open_now(s, "reported")),
+        (story(_day(end, 1, rng)), resident_in_progress),
     ]
     for each, write in stories:
         write(each)

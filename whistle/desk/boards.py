@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from whistle.cases.deadlines import obligations
+from whistle.cases.deadlines import is_paused, obligations
 from whistle.cases.models import Case, Summons, SupervisionNotice, Whistle
 from whistle.cases.rules import district_policy
 from whistle.cases.scoping import visible_cases
@@ -27,6 +27,8 @@ from whistle.cases.worklists import (
     on_hand,
     summons_deadline,
 )
+from whistle.duty.models import Roster
+from whistle.duty.schedule import OnDuty, board, township_rosters
 from whistle.organisation import geo
 from whistle.organisation.models import Jurisdiction
 
@@ -101,6 +103,8 @@ class Board:
     more: int
     # Flagged check-ins awaiting the township's decision, oldest first.
     flagged: list[Summons] = field(default_factory=list)
+    # Who is on duty now and next: the command centre and each enforcement centre member.
+    duty: list[OnDuty] = field(default_factory=list)
 
     @property
     def reported(self) -> int:
@@ -160,7 +164,19 @@ def township_board(person: Any, township: Jurisdiction, now: datetime) -> Board:
         overdue_summonses=overdue,
         more=max(sum(counts.values()) - len(rows), 0),
         flagged=flagged_check_ins(person, township),
+        duty=board(township_rosters(township), now),
     )
+
+
+def departments_duty(department_ids: Sequence[int], now: datetime) -> list[OnDuty]:
+    """Who is on duty now and next for each of the departments: its own roster and its
+    rosters in townships' enforcement centres."""
+    rosters = list(
+        Roster.objects.filter(department_id__in=sorted(department_ids))
+        .select_related("department", "township")
+        .order_by("department__name", "township__code", "pk")
+    )
+    return board(rosters, now)
 
 
 # The work queues -----------------------------------------------------------------------------
@@ -343,7 +359,7 @@ class ObligationRow:
 def obligation_rows(summons: Summons, now: datetime) -> list[ObligationRow]:
     rows = []
     owing = summons.status in Summons.OPEN_STATUSES
-    paused = summons.case.status == CS.BACKLOG
+    paused = is_paused(summons.case)
     for obligation in obligations(summons):
         met = obligation.met_at
         if met is not None:

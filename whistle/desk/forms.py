@@ -20,13 +20,20 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases.actions import NOTE_MAX, REASON_MAX, RESULT_MAX, check_in_target
-from whistle.cases.models import Case
+from whistle.cases.actions import DESCRIPTION_MAX, NOTE_MAX, REASON_MAX, RESULT_MAX, check_in_target
+from whistle.cases.hotline import order_of
+from whistle.cases.models import Case, HotlineOrder
 from whistle.cases.proof import PositionSource
 from whistle.cases.rules import district_policy
 from whistle.cases.suggest import CategorySuggestion, suggest_categories
-from whistle.policies.models import Category, CheckInRule, WhistleKind
-from whistle.web.forms import Textarea
+from whistle.policies.models import (
+    Category,
+    CheckInRule,
+    DurationUnit,
+    HotlineDeadlineClass,
+    WhistleKind,
+)
+from whistle.web.forms import PickedPlace, Textarea
 from whistle.web.photos import PhotosField
 
 ROWS_SHORT = {"rows": 2}
@@ -376,14 +383,70 @@ class EvaluateForm(ActionForm):
     note = note_field()
 
 
+def _yes(value: str) -> bool:
+    return value == "yes"
+
+
 class CallbackForm(ActionForm):
+    """The call-back (回访): whether the caller was reached and, if so, what they said. A
+    work order's caller is also asked whether the problem is solved."""
+
+    contacted = forms.TypedChoiceField(
+        label=_("Was the caller reached?"),
+        coerce=_yes,
+        choices=[("yes", _("Reached")), ("no", _("Not reached: try again later"))],
+        widget=forms.RadioSelect,
+        required=False,
+        empty_value=None,
+        initial="yes",
+    )
+    resolved = forms.TypedChoiceField(
+        label=_("Does the caller say the problem is solved?"),
+        coerce=_yes,
+        choices=[("yes", _("Solved")), ("no", _("Not solved"))],
+        widget=forms.RadioSelect,
+        required=False,
+        empty_value=None,
+    )
     satisfied = forms.TypedChoiceField(
         label=_("Is the resident satisfied?"),
-        coerce=lambda value: value == "yes",
+        coerce=_yes,
         choices=[("yes", _("Satisfied")), ("no", _("Not satisfied"))],
         widget=forms.RadioSelect,
+        required=False,
+        empty_value=None,
     )
     note = note_field()
+
+    def setup(self) -> None:
+        if order_of(self.target) is None:
+            # A resident's report: the satisfaction is what is asked.
+            self.fields["resolved"].label = _(
+                "Does the resident say the problem is solved? (optional)"
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("contacted") is None and "contacted" not in self.errors:
+            # Left unanswered, as by a form of the page before the caller could be missed.
+            data["contacted"] = True
+        if data.get("contacted") is False:
+            data["resolved"] = data["satisfied"] = None
+        elif "satisfied" not in self.errors and data.get("satisfied") is None:
+            self.add_error("satisfied", _("Say whether the resident is satisfied."))
+        return data
+
+
+class ReplyForm(ActionForm):
+    reply = forms.CharField(
+        label=_("Reply to the caller (办理结果)"),
+        max_length=RESULT_MAX,
+        widget=Textarea(attrs=ROWS_LONG),
+        help_text=_(
+            "What was done, or why it cannot be done, as the caller will hear it. It is sent "
+            "to the hotline platform."
+        ),
+    )
 
 
 class RuleForm(ActionForm):
@@ -406,13 +469,13 @@ class RuleForm(ActionForm):
 # The department --------------------------------------------------------------------------
 
 
-class CheckInForm(ActionForm):
-    """The position comes from the phone's location only: the page's script fills these
-    hidden fields with a fresh fix, its accuracy and the device's time of the fix
-    (static/desk/checkin.js), and shows them with the distance to the place. There is
-    nothing to type; the action judges whatever arrives (whistle.cases.proof)."""
+class DevicePositionForm(ActionForm):
+    """A position from the phone's location only: the page's script fills these hidden
+    fields with a fresh fix, its accuracy, the device's time of the fix and the browser's
+    device id (static/desk/checkin.js, markup desk/ops/device_fix.html), and shows them with
+    the distance to the place. There is nothing to type; the action judges whatever
+    arrives (whistle.cases.proof) and keeps its provenance in the trail."""
 
-    has_files = True
     lon = forms.FloatField(
         label=_("Longitude"), required=False, min_value=-180, max_value=180, widget=HIDDEN
     )
@@ -431,7 +494,6 @@ class CheckInForm(ActionForm):
         widget=HIDDEN,
     )
     device_id = forms.CharField(label=_("Device"), required=False, max_length=64, widget=HIDDEN)
-    photo = PhotosField(label=_("Photo on site"), multiple=False)
 
     def setup(self) -> None:
         summons = self.target
@@ -444,18 +506,14 @@ class CheckInForm(ActionForm):
         )
         self.policy = district_policy(case.district)
 
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        if data.get("lon") is None or data.get("lat") is None:
-            raise forms.ValidationError(
-                _("Find your position first: the check-in takes it from your phone.")
-            )
-        return data
+    def has_position(self) -> bool:
+        return self.cleaned_data.get("lon") is not None and self.cleaned_data.get("lat") is not None
 
-    def arguments(self) -> dict[str, Any]:
+    def position(self) -> dict[str, Any]:
+        """The action's arguments for the fix the page sent, none without one."""
+        if not self.has_position():
+            return {}
         data = self.cleaned_data
-        photos = data["photo"]
         ms = data.get("device_time")
         return {
             "lon": data["lon"],
@@ -464,8 +522,36 @@ class CheckInForm(ActionForm):
             "source": PositionSource.DEVICE,
             "device_time": datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None,
             "device_id": data.get("device_id") or "",
-            "photo": photos[0] if photos else None,
         }
+
+    def finding_words(self) -> dict[str, str]:
+        """What the page's script says while it finds the position, in the reader's
+        language."""
+        return {
+            "locating": str(_("Finding your position…")),
+            "found": str(_("Position found.")),
+            "accuracy": str(_("± %(m)s m")),
+            "distance": str(_("about %(m)s m (from %(target)s)")),
+        }
+
+
+class CheckInForm(DevicePositionForm):
+    """The check-in (报到): without a position from the phone there is none."""
+
+    has_files = True
+    photo = PhotosField(label=_("Photo on site"), multiple=False)
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        if not self.has_position():
+            raise forms.ValidationError(
+                _("Find your position first: the check-in takes it from your phone.")
+            )
+        return self.cleaned_data
+
+    def arguments(self) -> dict[str, Any]:
+        photos = self.cleaned_data["photo"]
+        return {**self.position(), "photo": photos[0] if photos else None}
 
     def words(self) -> dict[str, str]:
         """What the page's script says, in the reader's language and by the district's
@@ -474,8 +560,7 @@ class CheckInForm(ActionForm):
         refused = policy.checkin_when_far == CheckInRule.REFUSE
         imprecise_refused = policy.checkin_when_imprecise == CheckInRule.REFUSE
         return {
-            "locating": str(_("Finding your position…")),
-            "found": str(_("Position found.")),
+            **self.finding_words(),
             "refreshing": str(_("Taking a fresh position before checking in…")),
             "unsupported": str(
                 _(
@@ -499,8 +584,6 @@ class CheckInForm(ActionForm):
             "timeout": str(
                 _("Finding your position took too long. Step into the open and try again.")
             ),
-            "accuracy": str(_("± %(m)s m")),
-            "distance": str(_("about %(m)s m (from %(target)s)")),
             "inside": str(
                 _("Within %(radius)s m even at the edge of the accuracy: you can check in.")
             ),
@@ -563,9 +646,21 @@ class ResultForm(ActionForm):
     photos = PhotosField(label=_("Photos of the result"))
 
 
-class CheckOutForm(ActionForm):
-    lon = forms.FloatField(label=_("Longitude"), required=False, min_value=-180, max_value=180)
-    lat = forms.FloatField(label=_("Latitude"), required=False, min_value=-90, max_value=90)
+class CheckOutForm(DevicePositionForm):
+    """The check-out keeps the phone's position when it can find one; nobody is kept on
+    site by a phone without a fix, so the check-out goes without one."""
+
+    def arguments(self) -> dict[str, Any]:
+        return self.position()
+
+    def words(self) -> dict[str, str]:
+        return {
+            **self.finding_words(),
+            "refreshing": str(_("Taking a fresh position before checking out…")),
+            "unavailable": str(
+                _("Your phone could not give its position: you check out without it.")
+            ),
+        }
 
 
 class AnswerForm(ActionForm):
@@ -575,3 +670,141 @@ class AnswerForm(ActionForm):
         widget=Textarea(attrs=ROWS_SHORT),
         help_text=_("What your department has done or will do, and by when."),
     )
+
+
+# Work orders (接诉即办) -----------------------------------------------------------------------
+
+
+def deadline_class_label(limits: HotlineDeadlineClass) -> str:
+    """ "紧急：2 自然小时内答复，2 自然小时内处置" """
+    return str(
+        _(
+            "%(name)s: reply within %(reply)s %(reply_unit)s, "
+            "resolve within %(resolve)s %(resolve_unit)s"
+        )
+    ) % {
+        "name": limits.name,
+        "reply": limits.respond_within,
+        "reply_unit": DurationUnit(limits.respond_unit).label,
+        "resolve": limits.resolve_within,
+        "resolve_unit": DurationUnit(limits.resolve_unit).label,
+    }
+
+
+class HotlineOrderForm(PickedPlace):
+    """A work order taken by phone or handed down: where it comes from, its number, the
+    caller, what and where, its deadline class. The action checks the rest."""
+
+    channel = forms.ChoiceField(
+        label=_("Where does the order come from?"),
+        choices=HotlineOrder.Channel.choices,
+        initial=HotlineOrder.Channel.HOTLINE,
+        widget=forms.RadioSelect,
+    )
+    number = forms.CharField(
+        label=_("Order number"),
+        max_length=64,
+        help_text=_("The hotline's or the superior's number of the order, e.g. 2026081012345."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    deadline_class = forms.ChoiceField(label=_("Deadline class"), widget=forms.RadioSelect)
+    caller_name = forms.CharField(
+        label=_("Caller's name"),
+        max_length=60,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    caller_phone = forms.CharField(
+        label=_("Caller's phone"),
+        max_length=40,
+        required=False,
+        help_text=_(
+            "Only the township's dispatchers and chief of lanes see the name and the phone, "
+            "for the call-back; the case's record keeps neither."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+    )
+    called_at = forms.DateTimeField(
+        label=_("Called at (optional)"),
+        required=False,
+        help_text=_("When the caller called the hotline, Beijing time."),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+    )
+    description = forms.CharField(
+        label=_("What is the problem?"),
+        max_length=DESCRIPTION_MAX,
+        widget=Textarea(attrs=ROWS_LONG),
+        error_messages={"required": _("Describe the problem in a sentence or two.")},
+    )
+    address = forms.CharField(
+        label=_("Address as the caller gave it"),
+        required=False,
+        max_length=200,
+    )
+    category = ObjectChoiceField(label=_("Category (optional)"), required=False)
+
+    field_order = [
+        "channel",
+        "number",
+        "deadline_class",
+        "caller_name",
+        "caller_phone",
+        "called_at",
+        "description",
+        "lon",
+        "lat",
+        "accuracy_m",
+        "address",
+        "category",
+    ]
+
+    def __init__(
+        self,
+        *args: Any,
+        classes: list[HotlineDeadlineClass],
+        categories: list[Category],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        picker = self.fields["deadline_class"]
+        assert isinstance(picker, forms.ChoiceField)
+        picker.choices = [(c.code, deadline_class_label(c)) for c in classes]
+        default = next((c.code for c in classes if c.is_default), None)
+        if default is not None:
+            self.initial.setdefault("deadline_class", default)
+        category = self.fields["category"]
+        assert isinstance(category, ObjectChoiceField)
+        category.set_objects(categories, category_label, group_of=major_class_label)
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of `take_hotline_order`."""
+        data = dict(self.cleaned_data)
+        if data.get("called_at") is not None and timezone.is_naive(data["called_at"]):
+            data["called_at"] = timezone.make_aware(data["called_at"])
+        return data
+
+
+class HotlineImportForm(forms.Form):
+    """The hotline platform's export of orders, as a file."""
+
+    # An export of a day's orders of a township is well under this.
+    SIZE_MAX = 10 * 1024 * 1024
+
+    export = forms.FileField(
+        label=_("Export of the hotline platform (.xlsx or .csv)"),
+        help_text=_(
+            "One order a row, the column names in the first row. A file with any bad row "
+            "imports nothing and lists every bad row; orders taken before are left as they are."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+    )
+
+    def clean_export(self) -> Any:
+        export = self.cleaned_data["export"]
+        if export.size > self.SIZE_MAX:
+            raise forms.ValidationError(
+                _("The file is larger than %(size)s MB: import it in parts."),
+                params={"size": self.SIZE_MAX // (1024 * 1024)},
+            )
+        return export

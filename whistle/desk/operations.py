@@ -272,6 +272,16 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         Operation(
+            "reply",
+            CASE,
+            _("Reply to the caller"),
+            desk_forms.ReplyForm,
+            "record_hotline_reply",
+            actions.record_hotline_reply,
+            _("The reply to the caller of case %(case)s is recorded and sent to the hotline."),
+            help=_("Once per work order, by its reply deadline."),
+        ),
+        Operation(
             "callback",
             CASE,
             _("Record the call-back"),

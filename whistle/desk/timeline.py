@@ -22,11 +22,12 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from whistle.assessment.models import Acted, Appeal, Came, SummonsAssessment
 from whistle.cases.deadlines import SYSTEM_ROLE
-from whistle.cases.models import Case, CheckInReason, Event, Summons
+from whistle.cases.hotline import HOTLINE_PLATFORM_ROLE
+from whistle.cases.models import Case, CheckInReason, Event, HotlineOrder, Summons
 from whistle.cases.proof import CHECK_IN_KINDS, PositionSource, Verdict
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Department, Role
-from whistle.policies.models import BacklogResumeRule, WhistleKind
+from whistle.policies.models import BacklogResumeRule, ChainTarget, ShortLimitRule, WhistleKind
 
 # The tone of an event's marker: problems red, refusals amber, the finish green.
 _TONES: dict[str, str] = {
@@ -49,6 +50,9 @@ _TONES: dict[str, str] = {
     EventKind.RESULT: "done",
     EventKind.WHISTLE_BLOWN: "summoned",
     EventKind.SUMMONED: "summoned",
+    EventKind.CHAIN_STEP: "refused",
+    EventKind.HOTLINE_REPLY_OVERDUE: "overdue",
+    EventKind.HOTLINE_REPLIED: "done",
 }
 
 OBLIGATIONS = {
@@ -246,6 +250,7 @@ _TEXT_KEYS: list[tuple[str, Promise]] = [
     ("description", gettext_lazy("Description")),
     ("address", gettext_lazy("Address")),
     ("text", gettext_lazy("Text")),
+    ("reply", gettext_lazy("Reply to the caller")),
     ("result", gettext_lazy("Result")),
     ("answer", gettext_lazy("Answer")),
     ("note", gettext_lazy("Note")),
@@ -254,6 +259,8 @@ _TEXT_KEYS: list[tuple[str, Promise]] = [
     ("lane", gettext_lazy("Lane")),
     ("reporter_name", gettext_lazy("Reporter")),
     ("external_id", gettext_lazy("External id")),
+    ("order", gettext_lazy("Work order")),
+    ("deadline_class_name", gettext_lazy("Deadline class")),
     ("evidence", gettext_lazy("Evidence")),
 ]
 # Values of the assessment's events, shown by their own rules.
@@ -270,7 +277,9 @@ _ASSESSMENT_KEYS: list[tuple[str, Promise, Formatter]] = [
 _TIME_KEYS: list[tuple[str, Promise]] = [
     ("acknowledge_due_at", gettext_lazy("Acknowledge by")),
     ("arrive_due_at", gettext_lazy("Arrive by")),
+    ("respond_due_at", gettext_lazy("Reply by")),
     ("resolve_due_at", gettext_lazy("Resolve by")),
+    ("called_at", gettext_lazy("Called at")),
     ("due_at", gettext_lazy("Due")),
     ("met_at", gettext_lazy("Met at")),
     ("reminder_at", gettext_lazy("Reminder at")),
@@ -292,7 +301,15 @@ _SILENT = {
     "category",
     "appeal",
     "attachments",
+    # A work order's: its class by code (the name is shown), the commitment to the caller.
+    "deadline_class",
+    "caller",
 }
+# A call-back's answers, in this order (whether satisfied is the change it records).
+_CALLBACK_KEYS: list[tuple[str, Promise]] = [
+    ("contacted", gettext_lazy("Caller reached")),
+    ("resolved", gettext_lazy("Says the problem is solved")),
+]
 
 
 def _lines(event: Event, departments: _Departments) -> list[Line]:
@@ -331,6 +348,15 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
     if data.get("on_site"):
         add(_("On site"), "、".join(departments.name(c) for c in data["on_site"]))
     handled.add("on_site")
+    if "channel" in data:
+        add(_("Order from"), _choice_label(HotlineOrder.Channel, data["channel"]))
+        handled.add("channel")
+    if event.kind == EventKind.RESIDENT_CALLBACK:
+        for key, label in _CALLBACK_KEYS:
+            if data.get(key) is not None:
+                add(label, _yes_no(data[key]))
+            handled.add(key)
+        handled.add("satisfied")
     if "source" in data:
         source = data["source"]
         if event.kind in CHECK_IN_KINDS:
@@ -395,6 +421,8 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
     if data.get("review_on"):
         add(_("Review on"), _date(data["review_on"]))
     handled.add("review_on")
+    _duty_lines(data, add)
+    handled.update(_DUTY_KEYS)
     _deadline_lines(data, departments, add)
     handled.update({"rule", "paused_minutes", "notices", "assumed_calendar", "trigger", "by"})
     handled.add("years")
@@ -439,6 +467,76 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
             continue
         add(key, _text(value))
     return lines
+
+
+# Who heard a summons first (the duty roster) and the acknowledgement chain after them.
+_DUTY_KEYS = {
+    "on_duty",
+    "backup",
+    "chain",
+    "chain_fitted",
+    "step",
+    "steps",
+    "planned_at",
+    "reached",
+}
+
+
+def _chain_target(value: Any) -> str:
+    return _choice_label(ChainTarget, value)
+
+
+def _duty_lines(data: dict[str, Any], add: Callable[..., None]) -> None:
+    """The summons' first hearers and its planned chain; a step of the chain as it was
+    taken: which step, to whom, whom it reached, when it was planned."""
+    if data.get("on_duty"):
+        add(_("On duty"), _text(data["on_duty"]))
+    if data.get("backup"):
+        add(_("Backup on duty"), _text(data["backup"]))
+    steps = [s for s in data.get("chain") or [] if isinstance(s, dict)]
+    if steps:
+        add(
+            _("Acknowledgement chain"),
+            _("; ").join(
+                _("%(target)s at %(at)s")
+                % {"target": _chain_target(s.get("target")), "at": local_time(s.get("at"))}
+                for s in steps
+            ),
+        )
+    fitted = data.get("chain_fitted")
+    if isinstance(fitted, dict):
+        params = {
+            "chain": _minutes(fitted.get("chain_minutes")),
+            "limit": _minutes(fitted.get("limit_minutes")),
+        }
+        if fitted.get("rule") == ShortLimitRule.CUT:
+            left_out = "、".join(_chain_target(t) for t in fitted.get("left_out") or []) or "—"
+            text = _(
+                "cut: the chain takes %(chain)s, the summons must be acknowledged within "
+                "%(limit)s; left out: %(left_out)s"
+            ) % {**params, "left_out": left_out}
+        else:
+            text = (
+                _(
+                    "compressed: the chain takes %(chain)s, the summons must be acknowledged "
+                    "within %(limit)s; every wait shortened in proportion"
+                )
+                % params
+            )
+        add(_("Chain fitted to the time limit"), text)
+    if data.get("step") is not None and "target" in data:
+        add(
+            _("Step"),
+            _("%(step)s of %(steps)s") % {"step": data["step"], "steps": data.get("steps", "?")},
+        )
+        add(_("Passed on to"), _chain_target(data["target"]))
+        reached = [_text(name) for name in data.get("reached") or []]
+        add(
+            _("Reached"),
+            "、".join(reached) if reached else _("nobody: no active person holds that role"),
+        )
+    if data.get("planned_at"):
+        add(_("Planned for"), local_time(data["planned_at"]))
 
 
 def _assumed(marks: Any) -> str:
@@ -577,6 +675,8 @@ def _kind_label(kind: str) -> str:
 def _role_label(role: str) -> str:
     if role == SYSTEM_ROLE:
         return _("deadline watch")
+    if role == HOTLINE_PLATFORM_ROLE:
+        return _("12345 hotline platform")
     if role in Role.values:
         return str(Role(role).label)
     return role

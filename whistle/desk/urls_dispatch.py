@@ -1,11 +1,13 @@
 from django.urls import URLPattern, URLResolver, path
 
-from whistle.desk.views import dispatch
+from whistle.desk.views import dispatch, hotline
 
 app_name = "dispatch"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", dispatch.home, name="home"),
     path("board/", dispatch.board, name="board"),
     path("wall/", dispatch.wall, name="wall"),
+    path("hotline/", hotline.hotline, name="hotline"),
+    path("hotline/import/", hotline.hotline_import, name="hotline_import"),
     path("whistle/<str:reference>/", dispatch.whistle, name="whistle"),
 ]

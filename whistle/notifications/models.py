@@ -335,6 +335,9 @@ class Notification(models.Model):
     link = models.CharField(_("link"), max_length=500, blank=True)
     payload = models.JSONField(_("payload"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     dedupe_key = models.CharField(_("deduplication key"), max_length=200, null=True, blank=True)
+    # A whistle, an escalation, a step of the acknowledgement chain: goes out at any hour,
+    # whatever the recipient's quiet hours.
+    urgent = models.BooleanField(_("urgent"), default=False)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
     )

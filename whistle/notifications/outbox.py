@@ -60,13 +60,15 @@ def notify(
     channels: Iterable[str] | None = None,
     dedupe_key: str | None = None,
     payload: dict[str, Any] | None = None,
+    urgent: bool = False,
 ) -> None:
     """Queue one message to one person: the inbox entry, the first outside channel of the
     person's order they can be reached on (the rest kept for falling through; held until
     their quiet hours end unless the kind is urgent), and the robots of the person's groups.
 
     ``channels`` narrows the choice (the person's reach and preferences still apply);
-    ``dedupe_key`` names the event so that queueing it again, by any process, adds nothing.
+    ``dedupe_key`` names the event so that queueing it again, by any process, adds nothing;
+    ``urgent`` marks a message that must go out at any hour (a whistle, an escalation).
     """
     notify_many(
         [recipient],
@@ -77,6 +79,7 @@ def notify(
         channels=channels,
         dedupe_key=dedupe_key,
         payload=payload,
+        urgent=urgent,
     )
 
 
@@ -90,6 +93,7 @@ def notify_many(
     channels: Iterable[str] | None = None,
     dedupe_key: str | None = None,
     payload: dict[str, Any] | None = None,
+    urgent: bool = False,
 ) -> None:
     """:func:`notify` for several people at once, in one insert."""
     people = list({person.pk: person for person in recipients}.values())
@@ -111,6 +115,7 @@ def notify_many(
         "link": link,
         "payload": payload,
         "dedupe_key": dedupe_key,
+        "urgent": urgent,
     }
     now = timezone.now()
     rows: list[Notification] = []
@@ -337,6 +342,7 @@ def requeue_on(
         link=failed.link,
         payload=failed.payload,
         dedupe_key=failed.dedupe_key,
+        urgent=failed.urgent,
         now=now,
     )
     created = Notification.objects.bulk_create([row], ignore_conflicts=True)

@@ -360,6 +360,10 @@ class CentreMembership(models.Model):
 class Person(AbstractUser):
     """Anyone who signs in: chiefs, stewards, dispatchers, officers, assessors, residents."""
 
+    # Not a column: set on the object of a request made with an API token, whose roles are
+    # only some of the person's (`RoleAssignment.objects.held_by`). None: all of them.
+    role_limit: frozenset[int] | None = None
+
     name = models.CharField(_("full name"), max_length=60, blank=True)
     phone = models.CharField(_("mobile phone"), max_length=40, blank=True)
 
@@ -418,6 +422,18 @@ ROLE_SCOPES: dict[str, tuple[str, ...]] = {
 }
 
 
+class RoleAssignmentQuerySet(models.QuerySet["RoleAssignment"]):
+    def held_by(self, person: Any) -> RoleAssignmentQuerySet:
+        """The roles the person acts in: every role they hold, or, for a request made with an
+        API token that carries only some of them (`Person.role_limit`), those that are still
+        held. A token never grants more than its person holds."""
+        rows = self.filter(person=person)
+        limit = getattr(person, "role_limit", None)
+        if limit is not None:
+            rows = rows.filter(pk__in=sorted(limit))
+        return rows
+
+
 class RoleAssignment(models.Model):
     """One role held by one person within one scope. A person may hold several."""
 
@@ -449,6 +465,8 @@ class RoleAssignment(models.Model):
         blank=True,
         related_name="role_assignments",
     )
+
+    objects = RoleAssignmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("role")

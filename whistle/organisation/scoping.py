@@ -21,7 +21,7 @@ def _assignments(person: Any) -> list[RoleAssignment]:
     cached = getattr(person, "_role_cache", None)
     if cached is None:
         cached = list(
-            RoleAssignment.objects.filter(person=person)
+            RoleAssignment.objects.held_by(person)
             .select_related("jurisdiction", "lane__township", "department__district")
             .prefetch_related("department__serves")
         )
@@ -32,7 +32,8 @@ def _assignments(person: Any) -> list[RoleAssignment]:
 def sees_everything(person: Any) -> bool:
     if not getattr(person, "is_authenticated", False):
         return False
-    if person.is_superuser:
+    # A token carries roles, not the superuser's flag.
+    if person.is_superuser and getattr(person, "role_limit", None) is None:
         return True
     return any(
         a.role == Role.ADMINISTRATOR and a.jurisdiction_id is None for a in _assignments(person)

@@ -75,7 +75,7 @@ def patrol_lanes(person: Any) -> QuerySet[Lane]:
     townships where they are a chief of lanes or in the chiefs' office."""
     if not getattr(person, "is_authenticated", False):
         return Lane.objects.none()
-    mine = RoleAssignment.objects.filter(person=person)
+    mine = RoleAssignment.objects.held_by(person)
     by_lane = mine.filter(role__in=LANE_ROLES, lane__isnull=False).values("lane_id")
     by_township = mine.filter(
         role__in=TOWNSHIP_ROLES, jurisdiction__level=Jurisdiction.Level.TOWNSHIP

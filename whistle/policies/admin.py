@@ -1,6 +1,8 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.dates import WEEKDAYS
@@ -13,12 +15,18 @@ from whistle.policies.calendar import (
     horizon_warnings,
     join_sentences,
 )
+from whistle.policies.chains import check_chain, routine_acknowledgement, shortest_time
 from whistle.policies.models import (
+    AcknowledgementChain,
+    AcknowledgementStep,
     CalendarDay,
     CalendarYear,
     Category,
     DistrictPolicy,
+    HotlineDeadlineClass,
+    HotlineImportMapping,
     MajorClass,
+    WhistleKind,
     WhistleRule,
 )
 from whistle.policies.signals import announce_calendar_entered
@@ -55,8 +63,46 @@ class DistrictPolicyAdmin(admin.ModelAdmin):
     list_display = ["district", "working_periods", "checkin_radius_m", "lane_snap_m"]
 
 
+_CHAIN_FIRST = _("Shorten the district's acknowledgement chain first.")
+
+
+class WhistleRuleForm(forms.ModelForm):
+    """A routine whistle's acknowledgement limit may not fall below the district's
+    acknowledgement chain: the chain must always finish before the deadline."""
+
+    class Meta:
+        model = WhistleRule
+        fields = [
+            "district",
+            "kind",
+            "acknowledge_within",
+            "acknowledge_unit",
+            "arrive_within",
+            "arrive_unit",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        district = cleaned.get("district")
+        amount = cleaned.get("acknowledge_within")
+        unit = cleaned.get("acknowledge_unit")
+        if cleaned.get("kind") != WhistleKind.ROUTINE or not district or not amount or not unit:
+            return cleaned
+        waits = list(
+            AcknowledgementStep.objects.filter(
+                chain__district=district, chain__is_active=True
+            ).values_list("wait_minutes", flat=True)
+        )
+        try:
+            check_chain(waits, shortest_time(amount, unit))
+        except ValidationError as exc:
+            raise ValidationError({"acknowledge_within": [*exc.messages, _CHAIN_FIRST]}) from None
+        return cleaned
+
+
 @admin.register(WhistleRule)
 class WhistleRuleAdmin(admin.ModelAdmin):
+    form = WhistleRuleForm
     list_display = [
         "district",
         "kind",
@@ -66,6 +112,68 @@ class WhistleRuleAdmin(admin.ModelAdmin):
         "arrive_unit",
     ]
     list_filter = ["district", "kind"]
+
+
+class StepFormSet(forms.BaseInlineFormSet):
+    """The steps of a chain, checked together: their waits must add up to less than the
+    routine acknowledgement limit of the district."""
+
+    def clean(self) -> None:
+        super().clean()
+        chain: AcknowledgementChain = self.instance
+        if any(form.errors for form in self.forms) or chain.district_id is None:
+            return
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        kept.sort(key=lambda data: data.get("position") or 0)
+        waits = [data["wait_minutes"] for data in kept if data.get("wait_minutes")]
+        check_chain(waits, routine_acknowledgement(chain.district))
+
+
+class StepInline(admin.TabularInline):
+    model = AcknowledgementStep
+    formset = StepFormSet
+    extra = 1
+    fields = ["position", "wait_minutes", "target"]
+
+
+@admin.register(AcknowledgementChain)
+class AcknowledgementChainAdmin(admin.ModelAdmin):
+    list_display = ["district", "is_active", "when_limit_shorter", "steps_text"]
+    inlines = [StepInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AcknowledgementChain]:
+        return super().get_queryset(request).select_related("district").prefetch_related("steps")
+
+    @admin.display(description=_("steps"))
+    def steps_text(self, obj: AcknowledgementChain) -> str:
+        return " → ".join(
+            f"{step.get_target_display()} (+{step.wait_minutes})" for step in obj.steps.all()
+        )
+
+
+@admin.register(HotlineDeadlineClass)
+class HotlineDeadlineClassAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "district",
+        "code",
+        "respond_within",
+        "respond_unit",
+        "resolve_within",
+        "resolve_unit",
+        "is_default",
+    ]
+    list_filter = ["district"]
+    search_fields = ["name", "code", "aliases"]
+
+
+@admin.register(HotlineImportMapping)
+class HotlineImportMappingAdmin(admin.ModelAdmin):
+    list_display = ["district"]
 
 
 class CalendarWarningsMixin:

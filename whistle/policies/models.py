@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
@@ -425,3 +426,324 @@ class CalendarDay(models.Model):
     def __str__(self) -> str:
         state = _("working day") if self.is_workday else _("rest day")
         return f"{self.date} {state} {self.name}".strip()
+
+
+class ChainTarget(models.TextChoices):
+    """Who a step of the acknowledgement chain reaches."""
+
+    BACKUP = "backup", _("the backup on duty")
+    DEPARTMENT_HEAD = "department_head", _("the department head")
+    TOWNSHIP_CHIEF = "township_chief", _("the township chief of lanes")
+
+
+class ShortLimitRule(models.TextChoices):
+    """What becomes of the chain for a summons whose acknowledgement limit is shorter than it."""
+
+    COMPRESS = "compress", _("compress: every step, closer together")
+    CUT = "cut", _("cut: leave out the steps that would come too late")
+
+
+class AcknowledgementChain(models.Model):
+    """Who hears of a summons nobody has acknowledged yet, and when.
+
+    A summons goes to the department's person on duty (and to its desk); each step, after its
+    wait, passes it on while nobody has acknowledged: to the backup on duty, the department
+    head, the township chief of lanes. The steps must all fall before the acknowledgement
+    deadline of a routine whistle (whistle.policies.chains).
+    """
+
+    district = models.OneToOneField(
+        Jurisdiction,
+        verbose_name=_("district"),
+        on_delete=models.CASCADE,
+        related_name="acknowledgement_chain",
+        limit_choices_to=DISTRICTS,
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    when_limit_shorter = models.CharField(
+        _("when a summons has less time to acknowledge than the chain takes"),
+        max_length=16,
+        choices=ShortLimitRule.choices,
+        default=ShortLimitRule.COMPRESS,
+    )
+
+    class Meta:
+        verbose_name = _("acknowledgement chain")
+        verbose_name_plural = _("acknowledgement chains")
+
+    def __str__(self) -> str:
+        return str(self.district)
+
+
+class AcknowledgementStep(models.Model):
+    """One step of an acknowledgement chain: whom it reaches, and after how long a wait."""
+
+    chain = models.ForeignKey(
+        AcknowledgementChain,
+        verbose_name=_("acknowledgement chain"),
+        on_delete=models.CASCADE,
+        related_name="steps",
+    )
+    position = models.PositiveSmallIntegerField(_("order"), default=1)
+    wait_minutes = models.PositiveIntegerField(
+        _("wait (minutes)"),
+        validators=[MinValueValidator(1)],
+        help_text=_("After the summons (first step) or the step before, while nobody acknowledges"),
+    )
+    target = models.CharField(_("reaches"), max_length=20, choices=ChainTarget.choices)
+
+    class Meta:
+        verbose_name = _("acknowledgement step")
+        verbose_name_plural = _("acknowledgement steps")
+        ordering = ["chain", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "position"], name="acknowledgement_step_order")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.get_target_display()}"
+
+
+class HotlineDeadlineClass(models.Model):
+    """A class of 12345 hotline orders (接诉即办) and its two time limits in one district: by
+    when the township must reply to the caller (the respond limit) and by when the problem
+    must be solved (the resolve limit). Counted from the moment the township receives the
+    order. Without rows a district uses `DEFAULT_HOTLINE_DEADLINE_CLASSES`."""
+
+    district = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("district"),
+        on_delete=models.CASCADE,
+        related_name="hotline_deadline_classes",
+        limit_choices_to=DISTRICTS,
+    )
+    code = models.SlugField(_("code"), max_length=20)
+    name = models.CharField(_("name"), max_length=40)
+    aliases = models.CharField(
+        _("other names"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "How the hotline platform's export writes this class (its urgency column), "
+            "comma-separated"
+        ),
+    )
+    respond_within = models.PositiveIntegerField(
+        _("reply within"), validators=[MinValueValidator(1)]
+    )
+    respond_unit = models.CharField(
+        _("reply unit"),
+        max_length=20,
+        choices=DurationUnit.choices,
+        default=DurationUnit.NATURAL_HOURS,
+    )
+    resolve_within = models.PositiveIntegerField(
+        _("resolve within"), validators=[MinValueValidator(1)]
+    )
+    resolve_unit = models.CharField(
+        _("resolution unit"),
+        max_length=20,
+        choices=DurationUnit.choices,
+        default=DurationUnit.NATURAL_HOURS,
+    )
+    is_default = models.BooleanField(
+        _("default class"),
+        default=False,
+        help_text=_("The class of an order that comes without one"),
+    )
+    position = models.PositiveSmallIntegerField(_("position in lists"), default=0)
+
+    class Meta:
+        verbose_name = _("hotline deadline class")
+        verbose_name_plural = _("hotline deadline classes")
+        ordering = ["district__code", "position", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "code"], name="hotline_deadline_class_unique_code"
+            ),
+            models.UniqueConstraint(
+                fields=["district"],
+                condition=models.Q(is_default=True),
+                name="hotline_deadline_class_one_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district} · {self.name}"
+
+    @property
+    def words(self) -> list[str]:
+        """Every way of naming the class: its code, its name and its other names."""
+        return [self.code, self.name, *(w.strip() for w in self.aliases.split(",") if w.strip())]
+
+
+# The feedback deadlines of the 2021 draft rules of 接诉即办 (docs/hotline.md): 2 hours for
+# emergencies and threats to life or property, 24 hours for water, power, gas and heating,
+# 7 days general, 15 days complex. The rules give one deadline per class, by which the unit
+# reports what it did; the resolve limit starts equal to it and a district that allows more
+# time for the work itself raises it. (code, name, other names, reply within, its unit,
+# resolve within, its unit, default)
+DEFAULT_HOTLINE_DEADLINE_CLASSES: tuple[tuple[str, Any, str, int, str, int, str, bool], ...] = (
+    (
+        "emergency",
+        _("emergency"),
+        "紧急,特急,急",
+        2,
+        DurationUnit.NATURAL_HOURS,
+        2,
+        DurationUnit.NATURAL_HOURS,
+        False,
+    ),
+    (
+        "utilities",
+        _("water, power, gas and heating"),
+        "水电气热,水电气暖,较急",
+        24,
+        DurationUnit.NATURAL_HOURS,
+        24,
+        DurationUnit.NATURAL_HOURS,
+        False,
+    ),
+    (
+        "general",
+        _("general"),
+        "一般,普通",
+        7,
+        DurationUnit.NATURAL_DAYS,
+        7,
+        DurationUnit.NATURAL_DAYS,
+        True,
+    ),
+    (
+        "complex",
+        _("complex"),
+        "复杂,疑难",
+        15,
+        DurationUnit.NATURAL_DAYS,
+        15,
+        DurationUnit.NATURAL_DAYS,
+        False,
+    ),
+)
+
+
+def default_hotline_deadline_classes(district: Jurisdiction | None) -> list[HotlineDeadlineClass]:
+    """The default classes as unsaved rows of the district, names in the active language."""
+    return [
+        HotlineDeadlineClass(
+            district=district,
+            code=code,
+            name=str(name),
+            aliases=aliases,
+            respond_within=respond,
+            respond_unit=respond_unit,
+            resolve_within=resolve,
+            resolve_unit=resolve_unit,
+            is_default=is_default,
+            position=position,
+        )
+        for position, (
+            code,
+            name,
+            aliases,
+            respond,
+            respond_unit,
+            resolve,
+            resolve_unit,
+            is_default,
+        ) in enumerate(DEFAULT_HOTLINE_DEADLINE_CLASSES, start=1)
+    ]
+
+
+# The fields of a 12345 order that an import of the hotline platform's export fills, and the
+# column headers a typical export gives them. A district whose platform names its columns
+# otherwise stores its own mapping (`HotlineImportMapping`).
+HOTLINE_ORDER_FIELDS: tuple[str, ...] = (
+    "order_number",
+    "called_at",
+    "caller_name",
+    "caller_phone",
+    "description",
+    "address",
+    "lon",
+    "lat",
+    "lane",
+    "category",
+    "deadline_class",
+    "channel",
+)
+DEFAULT_HOTLINE_COLUMNS: dict[str, list[str]] = {
+    "order_number": ["工单编号", "工单号", "order number"],
+    "called_at": ["来电时间", "受理时间", "called at"],
+    "caller_name": ["来电人", "诉求人", "来电人姓名", "caller"],
+    "caller_phone": ["联系电话", "来电号码", "联系方式", "phone"],
+    "description": ["诉求内容", "问题描述", "description"],
+    "address": ["地址", "诉求地址", "事发地址", "address"],
+    "lon": ["经度", "longitude", "lon"],
+    "lat": ["纬度", "latitude", "lat"],
+    "lane": ["街巷", "街巷名称", "lane"],
+    "category": ["诉求类别", "问题分类", "category"],
+    "deadline_class": ["紧急程度", "办理时限类别", "urgency"],
+    "channel": ["来源", "工单来源", "channel"],
+}
+
+
+def _validate_hotline_columns(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError(_('Write an object such as {"order_number": ["工单编号"]}.'))
+    for field, headers in value.items():
+        if field not in HOTLINE_ORDER_FIELDS:
+            raise ValidationError(
+                _("%(field)s is not a field of an order; the fields are: %(fields)s"),
+                params={"field": field, "fields": ", ".join(HOTLINE_ORDER_FIELDS)},
+            )
+        if (
+            not isinstance(headers, list)
+            or not headers
+            or not all(isinstance(h, str) and h.strip() for h in headers)
+        ):
+            raise ValidationError(
+                _("Give the column headers of %(field)s as a list of texts."),
+                params={"field": field},
+            )
+
+
+class HotlineImportMapping(models.Model):
+    """Which column of the hotline platform's export fills which field of an order, for one
+    district. Fields left out keep the default headers (`DEFAULT_HOTLINE_COLUMNS`)."""
+
+    district = models.OneToOneField(
+        Jurisdiction,
+        verbose_name=_("district"),
+        on_delete=models.CASCADE,
+        related_name="hotline_import_mapping",
+        limit_choices_to=DISTRICTS,
+    )
+    columns = models.JSONField(
+        _("columns"),
+        default=dict,
+        blank=True,
+        validators=[_validate_hotline_columns],
+        help_text=_(
+            "For each field of an order the column headers that may fill it, e.g. "
+            '{"order_number": ["工单编号"], "description": ["诉求内容"]}'
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("hotline import columns")
+        verbose_name_plural = _("hotline import columns")
+
+    def __str__(self) -> str:
+        return str(self.district)
+
+
+def hotline_columns(district: Jurisdiction | None) -> dict[str, list[str]]:
+    """The column headers of each order field for the district: its mapping over the
+    defaults."""
+    columns = {field: list(headers) for field, headers in DEFAULT_HOTLINE_COLUMNS.items()}
+    if district is not None:
+        mapping = HotlineImportMapping.objects.filter(district=district).first()
+        if mapping is not None and isinstance(mapping.columns, dict):
+            columns.update({k: list(v) for k, v in mapping.columns.items() if k in columns})
+    return columns

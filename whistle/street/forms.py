@@ -15,7 +15,7 @@ from whistle.organisation.models import Lane
 from whistle.patrols.models import CheckResult
 from whistle.policies.models import Category
 from whistle.street.public import REFERENCE, normal_reference
-from whistle.web.forms import Textarea
+from whistle.web.forms import PickedPlace, Textarea
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,38}[0-9]$")
 
@@ -131,41 +131,10 @@ class StaffReportForm(PlaceFields):
             )
 
 
-class PlaceInput(forms.HiddenInput):
-    """A hidden coordinate of the place a resident chose on the page (position, map or lane
-    list). Its errors link to the place's group of controls, not to the hidden input."""
-
-    def id_for_label(self, id_: str) -> str:
-        return "id_place"
-
-
-PLACE_MISSING = _("Give the place: use your position, tap the map or choose a lane from the list.")
-PLACE_INVALID = _("The place could not be read: choose it again on the map or from the list.")
-
-
-def _place_field(**kwargs: Any) -> forms.FloatField:
-    return forms.FloatField(
-        widget=PlaceInput,
-        error_messages={
-            "required": PLACE_MISSING,
-            "invalid": PLACE_INVALID,
-            "min_value": PLACE_INVALID,
-            "max_value": PLACE_INVALID,
-        },
-        **kwargs,
-    )
-
-
-class ResidentReportForm(PlaceFields):
+class ResidentReportForm(PickedPlace, PlaceFields):
     """A resident's report. The page has no coordinate fields to type in: the place is
     chosen with the phone's position, a tap on the map or a lane from the list, so every
-    problem with it is said once, about "the place"."""
-
-    lon = _place_field(label=_("Place"), min_value=-180, max_value=180)
-    lat = _place_field(label=_("Place"), required=False, min_value=-90, max_value=90)
-    accuracy_m = _place_field(label=_("Place"), required=False, min_value=0, max_value=100_000)
-    # The action's refusals about the position concern the place as a whole.
-    action_fields = {"position.lat": "lon", "accuracy_m": "lon"}
+    problem with it is said once, about "the place" (`PickedPlace`)."""
 
     address = forms.CharField(
         label=_("Address or nearby landmark"),
@@ -202,17 +171,6 @@ class ResidentReportForm(PlaceFields):
         "phone",
         "captcha",
     ]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        # Latitude and accuracy travel with the longitude: one message for the place.
-        problems = [self.errors.pop(name) for name in ("lat", "accuracy_m") if name in self.errors]
-        if "lon" not in self.errors:
-            if problems:
-                self.add_error("lon", PLACE_INVALID)
-            elif data.get("lon") is not None and data.get("lat") is None:
-                self.add_error("lon", PLACE_MISSING)
-        return data
 
     def clean_phone(self) -> str:
         phone = self.cleaned_data["phone"].strip()

@@ -26,16 +26,8 @@ from whistle.cases.models import Attachment, Case
 from whistle.street import captcha, kept, ratelimit
 from whistle.street.forms import FollowForm, RatingForm, ResidentReportForm, show_refusal
 from whistle.street.photos import PhotoState, attach, take_photo
-from whistle.street.public import (
-    REFERENCE,
-    RESULT_PURPOSES,
-    describe_place,
-    lane_districts,
-    lanes_geojson,
-    result_photos,
-    timeline,
-)
-from whistle.web.basemap import basemap_config
+from whistle.street.public import REFERENCE, RESULT_PURPOSES, result_photos, timeline
+from whistle.web.places import describe_place, lane_districts, lanes_geojson, place_picker
 
 # The references a browser reported most recently, for the thank-you page.
 REFERENCES_KEY = "street_references"
@@ -66,37 +58,20 @@ def _render_form(
     needs = not request.user.is_authenticated and not captcha.passed(request.session)
     challenge = captcha.current(request) if needs else None
     districts = lane_districts()
-    district = districts[0] if districts else None
-    layers = []
-    if district is not None:
-        url = reverse("reports:lanes") + "?" + urlencode({"district": district.code})
-        layers.append({"name": "lanes", "url": url, "title": str(_("Lanes"))})
     context = {
         "form": form,
         "photo": photo,
         "challenge": challenge,
         "challenge_text": captcha.spoken(challenge) if challenge else "",
-        # The city's lanes are public, its cases are not: the map draws lanes only.
-        "pin_map": {"basemap": basemap_config(), "layers": layers, "refresh": 0},
-        "districts": districts,
-        "district": district,
-        "place_words": _place_words(),
+        "picker": place_picker(
+            lanes_url=reverse("reports:lanes"),
+            place_url=reverse("reports:place"),
+            districts=districts,
+            district=districts[0] if districts else None,
+        ),
     }
     response = render(request, "street/resident/report.html", context, status=status)
     return captcha.remember(request, response)
-
-
-def _place_words() -> dict[str, str]:
-    """The words of the lane list on the report page (static/street/street.js)."""
-    return {
-        "lanesHint": _("Type part of the name, e.g. 市场."),
-        "lanesNone": _("No lane of this district has this in its name."),
-        "lanesAll": _("%(n)s lanes found: choose one."),
-        "lanesSome": _("%(n)s lanes found, the first %(shown)s shown: type more of the name."),
-        "laneChosen": _("%(lane)s chosen: the pin is halfway along it; drag it to the spot."),
-        "laneWhere": _("%(township)s · %(m)s m"),
-        "lanesFailed": _("The list of lanes could not be loaded. Reload the page to retry."),
-    }
 
 
 def _initial(request: HttpRequest) -> dict[str, Any]:

@@ -30,6 +30,7 @@ LABELS = {
     "sign_in": _("Sign in"),
     "sign_out": _("Sign out"),
     "security": _("Account security"),
+    "api_tokens": _("API tokens"),
     "language": _("Language"),
     "messages": _("Messages"),
     "inbox": _("Notifications"),

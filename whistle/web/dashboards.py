@@ -66,10 +66,27 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         roles=(Role.DISPATCHER, Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE),
     ),
     Dashboard(
+        "dispatch:hotline",
+        _("Work orders (12345)"),
+        _("Take orders of the 12345 hotline or from a superior; reply and call back in time."),
+        roles=(Role.DISPATCHER, Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE),
+    ),
+    Dashboard(
         "department:home",
         _("My department's summonses"),
         _("Acknowledge, check in on site and report the result."),
         roles=(Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD),
+    ),
+    Dashboard(
+        "duty:home",
+        _("Duty rosters"),
+        _("Who is on duty now and next, the coming days, swaps and covers."),
+        roles=(
+            Role.DEPARTMENT_HEAD,
+            Role.DEPARTMENT_OFFICER,
+            Role.DISPATCHER,
+            Role.TOWNSHIP_CHIEF,
+        ),
     ),
     Dashboard(
         "assessment:home",

@@ -1,5 +1,6 @@
 """The design system's form pieces shared by every page: the text area whose length is
-counted as the person sees it, and the components page's sample form."""
+counted as the person sees it, the place chosen with the place picker, and the components
+page's sample form."""
 
 from __future__ import annotations
 
@@ -22,6 +23,59 @@ class Textarea(forms.Textarea):
     def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
         value = super().value_from_datadict(data, files, name)
         return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
+PLACE_MISSING = _("Give the place: use your position, tap the map or choose a lane from the list.")
+PLACE_INVALID = _("The place could not be read: choose it again on the map or from the list.")
+
+
+class PlaceInput(forms.HiddenInput):
+    """A hidden coordinate of the place chosen with the picker (position, map or lane
+    list). Its errors link to the place's group of controls, not to the hidden input."""
+
+    def id_for_label(self, id_: str) -> str:
+        return "id_place"
+
+
+def place_field(**kwargs: Any) -> forms.FloatField:
+    return forms.FloatField(
+        widget=PlaceInput,
+        error_messages={
+            "required": PLACE_MISSING,
+            "invalid": PLACE_INVALID,
+            "min_value": PLACE_INVALID,
+            "max_value": PLACE_INVALID,
+        },
+        **kwargs,
+    )
+
+
+class PickedPlace(forms.Form):
+    """The place of a problem chosen with the place picker (web/components/place_picker.html):
+    no coordinate fields to type in, so every problem with it is said once, about "the
+    place"."""
+
+    lon = place_field(label=_("Place"), min_value=-180, max_value=180)
+    lat = place_field(label=_("Place"), required=False, min_value=-90, max_value=90)
+    accuracy_m = place_field(label=_("Place"), required=False, min_value=0, max_value=100_000)
+    # The action's refusals about the position concern the place as a whole.
+    action_fields = {
+        "position": "lon",
+        "position.lon": "lon",
+        "position.lat": "lon",
+        "accuracy_m": "lon",
+    }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # Latitude and accuracy travel with the longitude: one message for the place.
+        problems = [self.errors.pop(name) for name in ("lat", "accuracy_m") if name in self.errors]
+        if "lon" not in self.errors:
+            if problems:
+                self.add_error("lon", PLACE_INVALID)
+            elif data.get("lon") is not None and data.get("lat") is None:
+                self.add_error("lon", PLACE_MISSING)
+        return data
 
 
 class GalleryForm(forms.Form):

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Count, F, Q, Value, When
 
+from whistle.cases.deadlines import PAUSING_STATUS
 from whistle.cases.models import Case, Summons
 from whistle.cases.scoping import visible_cases
 from whistle.organisation.models import Jurisdiction
@@ -136,11 +137,16 @@ class AreaSummary:
     # Summonses whose next deadline is still ahead, nearest first: what is due soon.
     due_next: Sequence[Summons]
     at: datetime
+    # Open summonses of cases on the backlog: their deadlines are paused, so they are in
+    # neither list above.
+    paused_summonses: int = 0
 
 
 def area_summary(person: Any, now: datetime, *, due_limit: int = 8) -> AreaSummary:
     """Counts of open cases and summonses in a person's area; the overdue summonses and
-    those due next, apart, at most `due_limit` of each."""
+    those due next, apart, at most `due_limit` of each. Summonses of cases on the backlog
+    are neither: their deadlines are paused (`whistle.cases.deadlines.is_paused`), and they
+    are counted apart."""
     cases = visible_cases(person).filter(status__in=Case.OPEN_STATUSES)
     counts = dict(
         cases.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n")
@@ -153,10 +159,13 @@ def area_summary(person: Any, now: datetime, *, due_limit: int = 8) -> AreaSumma
     summonses = Summons.objects.filter(
         case__in=visible_cases(person).values("pk"), status__in=Summons.OPEN_STATUSES
     ).annotate(next_due_at=_NEXT_DUE, next_due_kind=_NEXT_DUE_KIND)
+    paused = Q(case__status=PAUSING_STATUS)
     totals = summonses.aggregate(
-        open=Count("pk"), overdue=Count("pk", filter=Q(next_due_at__lt=now))
+        open=Count("pk"),
+        overdue=Count("pk", filter=Q(next_due_at__lt=now) & ~paused),
+        paused=Count("pk", filter=paused),
     )
-    listed = summonses.select_related("case", "department", "case__township")
+    listed = summonses.exclude(paused).select_related("case", "department", "case__township")
     return AreaSummary(
         open_cases=sum(counts.values()),
         cases_by_status=by_status,
@@ -167,4 +176,5 @@ def area_summary(person: Any, now: datetime, *, due_limit: int = 8) -> AreaSumma
             listed.filter(next_due_at__gte=now).order_by("next_due_at", "pk")[:due_limit]
         ),
         at=now,
+        paused_summonses=totals["paused"],
     )

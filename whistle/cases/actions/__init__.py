@@ -39,6 +39,11 @@ from whistle.cases.actions.closing import (
     send_back_for_rework,
     working_status,
 )
+from whistle.cases.actions.hotline import (
+    TakenOrder,
+    record_hotline_reply,
+    take_hotline_order,
+)
 from whistle.cases.actions.intake import (
     ResidentReport,
     file_case,
@@ -91,6 +96,7 @@ __all__ = [
     "RecomputeSummary",
     "RecordedRefusal",
     "ResidentReport",
+    "TakenOrder",
     "acknowledge",
     "answer_supervision_notice",
     "atomic",
@@ -112,6 +118,7 @@ __all__ = [
     "possible_duplicates",
     "put_on_backlog",
     "recompute_assumed_deadlines",
+    "record_hotline_reply",
     "record_resident_callback",
     "record_resident_rating",
     "reject_case",
@@ -129,5 +136,6 @@ __all__ = [
     "suggest_categories",
     "suggest_departments",
     "summon_more",
+    "take_hotline_order",
     "working_status",
 ]

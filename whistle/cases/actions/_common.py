@@ -23,9 +23,11 @@ from whistle.cases.deadlines import next_check_for
 from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.cases.images import Photo, prepare
 from whistle.cases.models import Attachment, Case, Event, Summons
+from whistle.cases.pauses import PausableDeadline
 from whistle.cases.trail import event_link
 from whistle.cases.trail import record as record  # the action modules take it from here
 from whistle.notifications.outbox import notify_many
+from whistle.notifications.status import event_key
 from whistle.organisation.models import Department, Jurisdiction, Person, Role
 from whistle.policies.calendar import (
     CalendarError,
@@ -287,11 +289,14 @@ def local_text(value: datetime) -> str:
     return to_local(value).strftime("%Y-%m-%d %H:%M")
 
 
-def minutes_late(done: datetime, due: datetime | None) -> int:
-    """Whole minutes after the deadline, rounded up; 0 when on time or without a deadline."""
-    if due is None or done <= due:
+def minutes_late(done: datetime, due: datetime | None, case: Case | None = None) -> int:
+    """Whole minutes after the deadline, rounded up; 0 when on time or without a deadline.
+    With the `case`, net of its time on the backlog as the assessment counts it
+    (`whistle.cases.pauses`): done while the case is on it, as if done when it went on it."""
+    if due is None:
         return 0
-    return math.ceil((done - due).total_seconds() / 60)
+    deadline = PausableDeadline.now_for(due, case) if case is not None else PausableDeadline(due)
+    return deadline.minutes_late(done)
 
 
 def department_people(department: Department, township: Jurisdiction | None) -> list[Person]:
@@ -329,11 +334,15 @@ def notify(
     event: Event,
     subject: str | Promise,
     body: str | Promise,
+    *,
+    channels: list[str] | None = None,
+    urgent: bool = False,
     **params: Any,
 ) -> None:
     """Queue one message about a trail event, in the deployment's language, to each person
     (at most once each). Queued in the action's transaction: a rolled-back action sends
-    nothing."""
+    nothing. `channels` narrows where it goes (the outbox's channels); `urgent` marks a
+    message that goes out at any hour (a whistle, an escalation)."""
     recipients = {p.pk: p for p in people if p is not None}
     if not recipients:
         return
@@ -347,8 +356,10 @@ def notify(
             subject=str(subject) % values,
             body=str(body) % values,
             link=event_link(event),
-            dedupe_key=f"event:{event.hash}",
+            dedupe_key=event_key(event.hash),
             payload={"case": case.reference, "seq": event.seq, "kind": event.kind},
+            channels=channels,
+            urgent=urgent,
         )
 
 

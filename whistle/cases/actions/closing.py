@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Prefetch, prefetch_related_objects
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases import rating_keys
@@ -32,9 +33,10 @@ from whistle.cases.actions._common import (
     set_next_check,
     shift_deadline,
 )
-from whistle.cases.deadlines import next_check_for_notice, obligations
+from whistle.cases.deadlines import Obligation, next_check_for_notice, obligations
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
-from whistle.cases.models import Attachment, Case, Summons, SupervisionNotice
+from whistle.cases.hotline import queue_answer
+from whistle.cases.models import Attachment, Case, HotlineOrder, Summons, SupervisionNotice
 from whistle.cases.permissions import RESIDENT_SOURCES, require
 from whistle.cases.rules import district_policy, summons_limits
 from whistle.cases.trail import EventKind, lock_case
@@ -348,24 +350,41 @@ def put_on_backlog(
     return case
 
 
+def _met_while_paused(obligation: Obligation, since: datetime) -> bool:
+    """Met while the case was on the backlog, after a deadline that fell in the pause: in
+    time by the pause rule (`whistle.cases.pauses`), late only by the wall clock."""
+    met = obligation.met_at
+    return met is not None and met > obligation.due_at >= since
+
+
 def _restart_summons(
-    case: Case, summons: Summons, rule: str, paused: timedelta, now: datetime
+    case: Case, summons: Summons, rule: str, since: datetime, now: datetime
 ) -> dict[str, Any] | None:
     """Start a summons' unmet obligations again after the backlog, by the district's rule.
 
     Remaining time moves each deadline by the time on the backlog. Fresh limits give each
     the full time limit again from `now`; an obligation already recorded overdue is then
     watched again (a second overdue is recorded if the new deadline passes too).
+
+    An obligation met while paused after its deadline had run into the pause was met in
+    time; its deadline moves by the time on the backlog whatever the rule, so that the
+    sweep, which reads the deadline and not the trail, does not record it overdue.
     """
     summons.case = case
+    paused = now - since
     limits = summons_limits(case, summons.whistle)
     moved: dict[str, Any] = {}
     cleared: list[str] = []
     for obligation in obligations(summons):
-        if obligation.met_at is not None:
-            continue
         field = obligation.due_field
         old = getattr(summons, field)
+        if obligation.met_at is not None:
+            if _met_while_paused(obligation, since):
+                shift_deadline(summons, field, paused)
+                moved[field] = [iso(old), iso(getattr(summons, field))]
+            continue
+        if summons.status not in Summons.OPEN_STATUSES:
+            continue  # owes nothing any more
         if rule == BacklogResumeRule.FRESH_LIMITS:
             set_deadline(summons, field, deadline(now, *limits[field], case.district))
             if obligation.overdue_at is not None:
@@ -460,13 +479,13 @@ def resume_from_backlog(
                 "assumed_calendar",
             ]
         )
-        open_summonses = list(
+        summonses = list(
             case.summonses.select_for_update(of=("self",))
             .select_related("department", "whistle")
-            .filter(status__in=Summons.OPEN_STATUSES)
+            .exclude(status=Summons.Status.CANCELLED)
             .order_by("pk")
         )
-        restarted = [(s, _restart_summons(case, s, rule, paused, now)) for s in open_summonses]
+        restarted = [(s, _restart_summons(case, s, rule, since, now)) for s in summonses]
         rounds = [r for _s, r in restarted if r is not None]
         notices = [
             _restart_notice(n, rule, since, now)
@@ -495,7 +514,12 @@ def resume_from_backlog(
                 **assumed_calendar_data(case, "resolve_due_at"),
             },
         )
-        concerned = {s.department_id: s.department for s, r in restarted if r is not None}
+        # Only those who still owe something have deadlines that start again.
+        concerned = {
+            s.department_id: s.department
+            for s, r in restarted
+            if r is not None and s.status in Summons.OPEN_STATUSES
+        }
         notify(
             [p for d in concerned.values() for p in department_people(d, case.township)],
             event,
@@ -544,34 +568,84 @@ def evaluate_case(
     return case
 
 
+def _clean_answer(value: Any, field: str, question: str | Promise) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise InvalidInput(field, question)
+    return value
+
+
 def record_resident_callback(
     actor: Person,
     case: Case,
     *,
-    satisfied: bool,
+    satisfied: bool | None = None,
+    contacted: bool = True,
+    resolved: bool | None = None,
     note: str = "",
     now: datetime | None = None,
 ) -> Case:
-    """The township calls the resident or hotline caller back (回访) and records whether they
-    are satisfied. Once per case."""
+    """The township calls the resident or the caller of a work order back (回访): were they
+    reached, do they say the problem is solved, are they satisfied.
+
+    A resident's case once it is closed; a work order once the caller has had the reply.
+    A caller not reached (`contacted` False) may be called again; once reached, the answers
+    are final: whether they are satisfied (always), and for a work order whether the problem
+    is solved. The 12345 hotline's resolution and satisfaction rates count exactly these
+    answers; a work order's answer is sent to the hotline platform."""
     now = moment(now)
-    if not isinstance(satisfied, bool):
-        raise InvalidInput("satisfied", _("Say whether the resident is satisfied."))
+    if not isinstance(contacted, bool):
+        raise InvalidInput("contacted", _("Say whether the caller was reached."))
+    satisfied = _clean_answer(satisfied, "satisfied", _("Say whether the resident is satisfied."))
+    resolved = _clean_answer(resolved, "resolved", _("Say whether the problem is solved."))
     note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
+    if not contacted:
+        # Nobody answered: there are no answers to record.
+        satisfied = resolved = None
+    elif satisfied is None:
+        raise InvalidInput("satisfied", _("Say whether the resident is satisfied."))
     with atomic():
         case = lock_case(case.pk)
         role = require(actor, "record_resident_callback", case)
-        case.resident_satisfied = satisfied
-        case.resident_called_back_at = now
-        case.save(update_fields=["resident_satisfied", "resident_called_back_at"])
-        record(
+        order = HotlineOrder.objects.select_for_update().filter(case=case).first()
+        if order is not None and contacted and resolved is None:
+            raise InvalidInput("resolved", _("Say whether the problem is solved."))
+        changed: dict[str, tuple[Any, Any]] = {}
+        if contacted:
+            changed["resident_satisfied"] = (None, satisfied)
+            case.resident_satisfied = satisfied
+            case.resident_called_back_at = now
+            case.save(update_fields=["resident_satisfied", "resident_called_back_at"])
+        event = record(
             case,
             EventKind.RESIDENT_CALLBACK,
             actor=actor,
             role=role,
             at=now,
-            data={"changes": changes(resident_satisfied=(None, satisfied)), "note": note},
+            data={
+                "changes": changes(**changed),
+                "contacted": contacted,
+                "resolved": resolved,
+                "satisfied": satisfied,
+                "note": note,
+            },
         )
+        if order is not None:
+            order.case = case
+            order.called_back_at = now
+            order.callback_contacted = contacted
+            order.callback_resolved = resolved
+            order.callback_satisfied = satisfied
+            order.answered_at = now
+            order.save(
+                update_fields=[
+                    "called_back_at",
+                    "callback_contacted",
+                    "callback_resolved",
+                    "callback_satisfied",
+                    "answered_at",
+                ]
+            )
+            queue_answer(order, "callback", event.seq)
     return case
 
 

@@ -33,7 +33,7 @@ from whistle.cases.actions._common import (
 )
 from whistle.cases.errors import InvalidInput, PermissionRefused
 from whistle.cases.locate import Location, locate
-from whistle.cases.models import Attachment, Case
+from whistle.cases.models import Attachment, Case, Event
 from whistle.cases.permissions import (
     LANE_ROLES,
     TOWNSHIP_OFFICE,
@@ -109,8 +109,14 @@ def _open_case(
     external_id: str,
     now: datetime,
     resident_key_hash: str = "",
-) -> Case:
-    """Create the case and its first event. Runs inside the caller's transaction."""
+    reporter_in_trail: dict[str, Any] | None = None,
+    order_data: dict[str, Any] | None = None,
+) -> tuple[Case, Event]:
+    """Create the case and its first event. Runs inside the caller's transaction.
+
+    The trail records the reporter's name unless `reporter_in_trail` says what it records
+    instead (a work order's commitment to its caller); `order_data` adds a work order's
+    fields to the event."""
     lon, lat = position
     case = Case(
         source=source,
@@ -157,11 +163,20 @@ def _open_case(
             "lane_distance_m": location.lane_distance_m,
             "grid_cell": location.grid_cell.code if location.grid_cell else None,
             "accuracy_m": accuracy_m,
-            "reporter_name": reporter_name,
+            **(
+                reporter_in_trail
+                if reporter_in_trail is not None
+                else {"reporter_name": reporter_name}
+            ),
             "external_id": external_id,
             "photos": photo_data(attachments),
+            **(order_data or {}),
         },
     )
+    return case, event
+
+
+def _tell_dispatchers(case: Case, event: Event, description: str) -> None:
     notify(
         people_with_role(Role.DISPATCHER, case.township),
         event,
@@ -170,7 +185,6 @@ def _open_case(
         place=case.lane or case.township,
         description=description[:140],
     )
-    return case
 
 
 def _locate_or_refuse(lon: float, lat: float) -> Location:
@@ -236,9 +250,8 @@ def report_case(
     if role is None and location.lane is None and actor is not None and actor.is_active:
         # Ground near no lane: the stewards and chiefs of the township's lanes may report it.
         role = (
-            RoleAssignment.objects.filter(
-                person=actor, role__in=LANE_ROLES, lane__township=location.township
-            )
+            RoleAssignment.objects.held_by(actor)
+            .filter(role__in=LANE_ROLES, lane__township=location.township)
             .order_by("role")
             .values_list("role", flat=True)
             .first()
@@ -265,7 +278,7 @@ def report_case(
     category = _clean_category(category, location.district)
     photos_batch = PhotoBatch(photos)
     with atomic(photos_batch):
-        return _open_case(
+        case, event = _open_case(
             actor=actor,
             role=role,
             source=source,
@@ -281,6 +294,8 @@ def report_case(
             external_id=external_id,
             now=now,
         )
+        _tell_dispatchers(case, event, description)
+    return case
 
 
 @dataclass(frozen=True)
@@ -303,6 +318,7 @@ def report_resident_case(
     address: str = "",
     photos: Any = None,
     reporter: Person | None = None,
+    category: Category | None = None,
     now: datetime | None = None,
 ) -> ResidentReport:
     """A resident reports a problem, without an account or signed in with one (`reporter`:
@@ -311,7 +327,8 @@ def report_resident_case(
     one. The phone number stays on the case only, out of the unchangeable trail. Without a
     phone number the township cannot call back; the resident may still rate the result on
     the case's page with the key returned here, or signed in as the reporter
-    (`record_resident_rating`)."""
+    (`record_resident_rating`). A channel that lets the resident choose a category of the
+    district (Open311's service) passes it; the township still files the case."""
     now = moment(now)
     if reporter is not None and not (isinstance(reporter, Person) and reporter.is_active):
         raise PermissionRefused(_("This account may not report: it is not active."))
@@ -326,10 +343,11 @@ def report_resident_case(
     accuracy = clean_accuracy(accuracy_m)
     address = clean_text(address, "address", _("The address"), max_length=200, required=False)
     location = _locate_or_refuse(*position)
+    category = _clean_category(category, location.district)
     key, key_digest = rating_keys.new_key()
     photos_batch = PhotoBatch(photos)
     with atomic(photos_batch):
-        case = _open_case(
+        case, event = _open_case(
             actor=reporter,
             role=Role.RESIDENT,
             source=Source.RESIDENT,
@@ -338,7 +356,7 @@ def report_resident_case(
             position=position,
             accuracy_m=accuracy,
             address=address,
-            category=None,
+            category=category,
             photos=photos_batch,
             reporter_name=name,
             reporter_phone=phone,
@@ -346,6 +364,7 @@ def report_resident_case(
             resident_key_hash=key_digest,
             now=now,
         )
+        _tell_dispatchers(case, event, description)
     return ResidentReport(case, key)
 
 

@@ -57,8 +57,10 @@ def _save(summons: Summons, now: datetime, *fields: str) -> None:
     summons.save(update_fields=[*fields, "next_check_at"])
 
 
-def _timeliness(done: datetime, due: datetime | None) -> dict[str, Any]:
-    late = minutes_late(done, due)
+def _timeliness(case: Case, done: datetime, due: datetime | None) -> dict[str, Any]:
+    """On time or how late, as the assessment judges it: time on the backlog is not held
+    against the department."""
+    late = minutes_late(done, due, case)
     return {"due_at": iso(due), "on_time": late == 0, "minutes_late": late}
 
 
@@ -84,7 +86,7 @@ def acknowledge(
             summons=summons,
             data={
                 "changes": changes(status=(S.SUMMONED, S.ACKNOWLEDGED)),
-                **_timeliness(now, summons.acknowledge_due_at),
+                **_timeliness(case, now, summons.acknowledge_due_at),
                 "note": note,
             },
         )
@@ -124,6 +126,30 @@ def _clean_device_id(value: Any) -> str:
     if not isinstance(value, str) or not DEVICE_ID.match(value):
         raise InvalidInput("device_id", _("The device id is not valid."))
     return value
+
+
+def _provenance(
+    source: str,
+    accuracy: float | None,
+    device_time: datetime | None,
+    device_id: str,
+    now: datetime,
+    policy: DistrictPolicy,
+) -> dict[str, Any]:
+    """Where a position came from, as its trail event keeps it: the source, the fix's
+    accuracy, the device's time of the fix beside the server's and their difference, the
+    device's id."""
+    return {
+        "source": source,
+        "accuracy_m": accuracy,
+        "device_time": iso(device_time),
+        "server_time": iso(now),
+        "clock_skew_s": proof.skew_seconds(device_time, now)
+        if source == proof.PositionSource.DEVICE
+        else None,
+        "max_skew_s": policy.checkin_max_skew_s,
+        "device_id": device_id,
+    }
 
 
 def _refusal(
@@ -218,16 +244,10 @@ def check_in(
         )
         judgement = proof.judge(measured, policy)
         place = {
-            "source": source,
+            **_provenance(source, accuracy, device_time, device_id, now, policy),
             "distance_m": measured.distance_m,
             "radius_m": measured.radius_m,
-            "accuracy_m": accuracy,
             "target": target_kind,
-            "device_time": iso(device_time),
-            "server_time": iso(now),
-            "clock_skew_s": measured.skew_s,
-            "max_skew_s": policy.checkin_max_skew_s,
-            "device_id": device_id,
             "previous_at": iso(previous.at) if previous is not None else None,
             "previous_distance_m": previous.distance_m if previous is not None else None,
             "speed_kmh": previous.speed_kmh if previous is not None else None,
@@ -262,7 +282,7 @@ def check_in(
             summons.check_in_flag = Flag.PENDING if flagged else Flag.NONE
             summons.check_in_flag_reasons = judgement.reasons
             _save(summons, now, *ARRIVAL_FIELDS)
-            timeliness = _timeliness(now, summons.arrive_due_at)
+            timeliness = _timeliness(case, now, summons.arrive_due_at)
             status_change: dict[str, tuple[str, str]] = {"status": (S.ACKNOWLEDGED, S.ON_SITE)}
             if flag_before != summons.check_in_flag:
                 status_change["check_in_flag"] = (flag_before, summons.check_in_flag)
@@ -487,7 +507,7 @@ def report_result(
             data={
                 "changes": changes(status=(before, S.DONE)),
                 "result": result,
-                **_timeliness(now, summons.resolve_due_at),
+                **_timeliness(case, now, summons.resolve_due_at),
                 "photos": photo_data(attachments),
             },
         )
@@ -645,19 +665,45 @@ def check_out(
     *,
     lon: float | None = None,
     lat: float | None = None,
+    source: str | None = None,
+    accuracy_m: float | None = None,
+    device_time: datetime | None = None,
+    device_id: str = "",
     now: datetime | None = None,
 ) -> Summons:
     """The department leaves the site. 事不完、人不撤: only once the township has marked the
     case resolved or released the department; an earlier attempt is refused, and the
-    refusal is committed to the trail before CheckOutRefused is raised."""
+    refusal is committed to the trail before CheckOutRefused is raised.
+
+    The position is optional (nobody is kept on site by a phone without a fix); when there
+    is one it comes with its provenance as at the check-in (`source`, accuracy, the device's
+    time of the fix, the device's id), which the event keeps. Only a position from the
+    device counts as where the officer stood for the next check-in's speed check
+    (`whistle.cases.proof.previous_position`)."""
     now = moment(now)
     position_lon, position_lat = clean_optional_position(lon, lat)
+    point = None if position_lon is None or position_lat is None else (position_lon, position_lat)
+    accuracy: float | None = None
+    if point is not None:
+        source = _clean_source(source)
+        accuracy = clean_accuracy(accuracy_m)
+        device_time = _clean_device_time(device_time)
+        device_id = _clean_device_id(device_id)
     refused: CheckOutRefused | None = None
     with atomic():
         case, summons = lock_summons(summons.pk)
         role = require(actor, "check_out", summons)
         assert summons.arrived_at is not None  # the rule requires a check-in
         minutes_on_site = round((now - summons.arrived_at).total_seconds() / 60)
+        place: dict[str, Any] = {}
+        if point is not None:
+            target, target_kind = check_in_target(case, summons)
+            policy = district_policy(case.district)
+            place = {
+                **_provenance(str(source), accuracy, device_time, device_id, now, policy),
+                "distance_m": rounded(geo.distance_m(point, target)),
+                "target": target_kind,
+            }
         if not may_leave(summons):
             event = record(
                 case,
@@ -672,6 +718,7 @@ def check_out(
                     "reason": "case_not_resolved",
                     "case_status": case.status,
                     "minutes_on_site": minutes_on_site,
+                    **place,
                 },
             )
             refused = CheckOutRefused(
@@ -700,13 +747,8 @@ def check_out(
                 data={
                     "changes": changes(status=(before, S.LEFT)),
                     "minutes_on_site": minutes_on_site,
-                    "distance_m": rounded(
-                        geo.distance_m(
-                            (position_lon, position_lat), check_in_target(case, summons)[0]
-                        )
-                    )
-                    if position_lon is not None and position_lat is not None
-                    else None,
+                    "distance_m": None,
+                    **place,
                 },
             )
     if refused is not None:

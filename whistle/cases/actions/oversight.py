@@ -77,6 +77,7 @@ def escalate(actor: Person, case: Case, *, reason: str, now: datetime | None = N
             description=case.description[:100],
             level=Escalation(after).label,
             reason=reason,
+            urgent=True,
         )
     return case
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -30,7 +31,9 @@ from whistle.cases.permissions import require
 from whistle.cases.rules import DEADLINE_FIELDS, summons_limits
 from whistle.cases.suggest import departments_serving
 from whistle.cases.trail import EventKind, lock_case
+from whistle.duty.schedule import duty_for
 from whistle.organisation.models import Department, Person
+from whistle.policies.chains import ChainPolicy
 from whistle.policies.models import WhistleKind
 
 Status = Case.Status
@@ -83,6 +86,46 @@ def _clean_departments(case: Case, departments: Iterable[Department]) -> list[De
     return chosen
 
 
+# The channels of the department's desk: its people's inboxes and its work-chat group.
+DESK_CHANNELS = ["inbox", "robot"]
+MICROSECOND = timedelta(microseconds=1)
+
+
+def _first_hearers(
+    summons: Summons, case: Case, chain: ChainPolicy | None, now: datetime
+) -> dict[str, Any]:
+    """Who hears of the summons first, and after whom: the person on duty for the department
+    (in the township's enforcement centre, or on its own roster) with their backup, and the
+    district's acknowledgement chain fitted to the summons' acknowledgement deadline. Returns
+    what the trail keeps of it."""
+    duty = duty_for(summons.department, case.township, now)
+    shift = duty.now if duty is not None else None
+    summons.on_duty = shift.person if shift is not None else None
+    summons.on_duty_backup = shift.backup if shift is not None else None
+    data: dict[str, Any] = {}
+    if summons.on_duty is not None:
+        data["on_duty"] = summons.on_duty.display_name
+        data["backup"] = summons.on_duty_backup.display_name if summons.on_duty_backup else None
+    if chain is None:
+        return data
+    due = summons.acknowledge_due_at
+    plan = chain.plan(now, due)
+    summons.acknowledgement_chain = [
+        {"target": step.target, "before_due_us": (due - step.at) // MICROSECOND}
+        for step in plan.steps
+    ]
+    data["chain"] = [{"target": step.target, "at": iso(step.at)} for step in plan.steps]
+    if plan.fitted:
+        data["chain_fitted"] = {
+            "rule": plan.fitted,
+            "chain_minutes": plan.chain_minutes,
+            "limit_minutes": round((due - now).total_seconds() / 60, 2),
+            "left_out": list(plan.left_out),
+            "factor": plan.factor,
+        }
+    return data
+
+
 def _summon(
     case: Case,
     department: Department,
@@ -92,8 +135,10 @@ def _summon(
     role: str,
     note: str,
     now: datetime,
+    chain: ChainPolicy | None,
 ) -> Summons:
-    """One summons with its deadlines (`summons_limits`)."""
+    """One summons with its deadlines (`summons_limits`), sent to the person on duty first
+    and to the department's desk."""
     if case.category is None:
         raise ActionRefused(_("The case has no category: file it first."))
     summons = Summons(
@@ -108,6 +153,7 @@ def _summon(
     acknowledge_due_at = summons.acknowledge_due_at
     arrive_due_at = summons.arrive_due_at
     resolve_due_at = summons.resolve_due_at
+    heard = _first_hearers(summons, case, chain, now)
     set_next_check(summons, now)
     summons.save(force_insert=True)
     event = record(
@@ -125,42 +171,46 @@ def _summon(
             "arrive_due_at": iso(arrive_due_at),
             "resolve_due_at": iso(resolve_due_at),
             "note": note,
+            **heard,
             **assumed_calendar_data(summons, *DEADLINE_FIELDS),
         },
     )
     if whistle is not None:
         place = whistle.meeting_point or case.address or case.lane or case.township
-        notify(
-            department_people(department, case.township),
-            event,
-            _("Whistle %(case)s: report on site by %(arrive)s"),
-            _(
-                "%(township)s blew a %(kind)s for case %(case)s: %(description)s. Meet at "
-                "%(place)s. Acknowledge by %(acknowledge)s, arrive by %(arrive)s, resolve by "
-                "%(resolve)s."
-            ),
-            township=case.township,
-            kind=WhistleKind(whistle.kind).label,
-            description=case.description[:100],
-            place=place,
-            acknowledge=local_text(acknowledge_due_at),
-            arrive=local_text(arrive_due_at) if arrive_due_at else "",
-            resolve=local_text(resolve_due_at),
+        subject = _("Whistle %(case)s: report on site by %(arrive)s")
+        body = _(
+            "%(township)s blew a %(kind)s for case %(case)s: %(description)s. Meet at "
+            "%(place)s. Acknowledge by %(acknowledge)s, arrive by %(arrive)s, resolve by "
+            "%(resolve)s."
         )
+        params: dict[str, Any] = {
+            "kind": WhistleKind(whistle.kind).label,
+            "place": place,
+            "arrive": local_text(arrive_due_at) if arrive_due_at else "",
+        }
     else:
-        notify(
-            department_people(department, case.township),
-            event,
-            _("Case %(case)s dispatched to you"),
-            _(
-                "%(township)s dispatched case %(case)s: %(description)s. Acknowledge by "
-                "%(acknowledge)s, resolve by %(resolve)s."
-            ),
-            township=case.township,
-            description=case.description[:100],
-            acknowledge=local_text(acknowledge_due_at),
-            resolve=local_text(resolve_due_at),
+        subject = _("Case %(case)s dispatched to you")
+        body = _(
+            "%(township)s dispatched case %(case)s: %(description)s. Acknowledge by "
+            "%(acknowledge)s, resolve by %(resolve)s."
         )
+        params = {}
+    params.update(
+        township=case.township,
+        description=case.description[:100],
+        acknowledge=local_text(acknowledge_due_at),
+        resolve=local_text(resolve_due_at),
+    )
+    desk = department_people(department, case.township)
+    urgent = whistle is not None
+    if summons.on_duty is not None:
+        # The person on duty is reached on their own channel; the rest of the department
+        # sees it at the desk, and the chain reaches further if nobody acknowledges.
+        notify([summons.on_duty], event, subject, body, urgent=urgent, **params)
+        desk = [p for p in desk if p.pk != summons.on_duty.pk]
+        notify(desk, event, subject, body, channels=DESK_CHANNELS, urgent=urgent, **params)
+    else:
+        notify(desk, event, subject, body, urgent=urgent, **params)
     return summons
 
 
@@ -181,6 +231,7 @@ def dispatch_case(
         case = lock_case(case.pk)
         role = require(actor, "dispatch_case", case)
         (department,) = _clean_departments(case, [department])
+        chain = ChainPolicy.of(case.district)
         before = case.status
         if before != Status.DISPATCHED:
             case.status = Status.DISPATCHED
@@ -197,7 +248,16 @@ def dispatch_case(
                     "note": note,
                 },
             )
-        return _summon(case, department, whistle=None, actor=actor, role=role, note=note, now=now)
+        return _summon(
+            case,
+            department,
+            whistle=None,
+            actor=actor,
+            role=role,
+            note=note,
+            now=now,
+            chain=chain,
+        )
 
 
 def blow_whistle(
@@ -263,8 +323,18 @@ def blow_whistle(
                 "note": note,
             },
         )
+        chain = ChainPolicy.of(case.district)
         for department in chosen:
-            _summon(case, department, whistle=whistle, actor=actor, role=role, note=note, now=now)
+            _summon(
+                case,
+                department,
+                whistle=whistle,
+                actor=actor,
+                role=role,
+                note=note,
+                now=now,
+                chain=chain,
+            )
     return whistle
 
 
@@ -286,7 +356,10 @@ def summon_more(
         if whistle.case_id != case.pk or whistle.closed_at is not None:
             raise ActionRefused(_("This whistle has ended."))
         chosen = _clean_departments(case, departments)
+        chain = ChainPolicy.of(case.district)
         return [
-            _summon(case, d, whistle=whistle, actor=actor, role=role, note=note, now=now)
+            _summon(
+                case, d, whistle=whistle, actor=actor, role=role, note=note, now=now, chain=chain
+            )
             for d in chosen
         ]

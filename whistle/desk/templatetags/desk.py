@@ -1,9 +1,12 @@
 """Template tags of the desk pages.
 
 {% load desk %}
-{% deadline_countdown deadline name=case.reference %}   a Deadline from whistle.desk.boards
+{% deadline_countdown deadline name=case.reference %}   a Deadline from whistle.cases.worklists
+{% due_countdown notice.due_at "answer" case=notice.case %}   paused while the case is
+                                                           on the backlog
 {{ obligation.name|obligation_label }}
 {% assumed_calendar summons "arrive_due_at" %}   "assumed calendar" beside such a deadline
+{% duty_time shift.ends_at now %}   a handover: "20:00" today, "05-13 08:00" another day
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases.deadlines import is_paused
 from whistle.web.templatetags.whistle_ui import countdown
 
 register = template.Library()
@@ -27,6 +32,7 @@ DEADLINE_LABELS = {
     "resolve": _("resolve by"),
     "answer": _("answer by"),
     "review": _("review on"),
+    "reply": _("reply to the caller by"),
 }
 OBLIGATION_LABELS = {
     "acknowledge": _("Acknowledge"),
@@ -47,16 +53,20 @@ def deadline_countdown(deadline: Any, name: Any = "") -> dict[str, Any]:
         label=DEADLINE_LABELS.get(deadline.kind, ""),
         warn=WARN_SECONDS.get(deadline.kind, 3600),
         name=name,
+        paused=getattr(deadline, "paused", False),
     )
 
 
 @register.inclusion_tag("web/components/countdown.html")
-def due_countdown(due_at: Any, kind: str, name: Any = "") -> dict[str, Any]:
+def due_countdown(due_at: Any, kind: str, name: Any = "", case: Any = None) -> dict[str, Any]:
+    """A countdown to one deadline; with the `case` it belongs to, paused while the case is
+    on the backlog."""
     return countdown(
         due_at,
         label=DEADLINE_LABELS.get(kind, ""),
         warn=WARN_SECONDS.get(kind, 3600),
         name=name,
+        paused=case is not None and is_paused(case),
     )
 
 
@@ -90,3 +100,13 @@ def assumed_calendar(row: Any, field: str) -> SafeString | str:
         % {"years": years},
         gettext("assumed calendar (%(years)s)") % {"years": years},
     )
+
+
+@register.simple_tag
+def duty_time(moment: Any, now: Any) -> str:
+    """A handover in Beijing time: the hour alone on the day of `now`, with the date else."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment)
+    same_day = now is not None and local.date() == timezone.localtime(now).date()
+    return formats.date_format(local, "H:i" if same_day else "m-d H:i")

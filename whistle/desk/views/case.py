@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from whistle.cases.callers import shown_caller
+from whistle.cases.hotline import order_of
 from whistle.cases.models import Attachment, Case, Event, SupervisionNotice
 from whistle.cases.scoping import visible_cases
 from whistle.cases.trail import EventKind
@@ -156,6 +158,7 @@ def case_context(
     ]
     notice_cards = [{"notice": n, "ops": forms.available(n)} for n in notices]
     whistle_op = OPERATIONS["whistle"]
+    caller_name, caller_phone = shown_caller(request.user, case)
     return {
         "case": case,
         "now": now,
@@ -171,6 +174,10 @@ def case_context(
         "map_features": map_features(case, summonses, events),
         "duplicates_in": list(case.duplicates.order_by("reported_at").only("reference")),
         "sees_phone": viewer.township_office(case.township_id),
+        # The caller's data in full for the township's dispatchers and chief, else masked.
+        "caller_name": caller_name,
+        "caller_phone": caller_phone,
+        "order": order_of(case),
     }
 
 

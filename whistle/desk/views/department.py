@@ -20,8 +20,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from whistle.cases.models import Summons, SupervisionNotice
-from whistle.cases.worklists import OVERDUE, REST, RUNNING, WorkItem
-from whistle.desk.boards import DepartmentDesk, department_desk, obligation_rows
+from whistle.cases.worklists import GROUPS, WorkItem
+from whistle.desk.boards import (
+    DepartmentDesk,
+    department_desk,
+    departments_duty,
+    obligation_rows,
+)
 from whistle.desk.operations import (
     NOTICE,
     SUMMONS,
@@ -33,6 +38,7 @@ from whistle.desk.operations import (
 )
 from whistle.desk.viewer import Viewer
 from whistle.desk.views.common import BadPost, posted_operation, refuse_post
+from whistle.duty.schedule import OnDuty, Shift
 from whistle.web.views import HTMX_STOP_POLLING
 
 
@@ -59,19 +65,30 @@ def _target(viewer: Viewer, op_target: str, key: str) -> Summons | SupervisionNo
     raise BadPost
 
 
-def _version(desk: DepartmentDesk) -> str:
+def _version(desk: DepartmentDesk, duty: list[OnDuty]) -> str:
     """What the list shows, in short: it changes when a summons comes, goes, moves on, or
-    passes its deadline, and only then is the list sent again."""
+    passes its deadline, or when the duty changes hands, and only then is the list sent
+    again."""
     seen = "|".join(
         f"{item.summons.uuid.hex}:{item.summons.status}:{item.group}:{item.may_leave}:"
         f"{item.deadline.kind if item.deadline else ''}"
         for item in desk.open
     )
+    seen += "|" + "|".join(
+        f"{d.roster.pk}:{_shift_seen(d.now)}:{_shift_seen(d.next)}" for d in duty
+    )
     return hashlib.sha256(seen.encode()).hexdigest()[:16]
 
 
+def _shift_seen(shift: Shift | None) -> str:
+    if shift is None:
+        return ""
+    return f"{shift.person_id}:{shift.backup_id}:{shift.starts_at.isoformat()}"
+
+
 def _groups(desk: DepartmentDesk, forms: OperationForms, now: Any) -> list[dict[str, Any]]:
-    """The summonses on hand under three headings: deadline running, overdue, the rest."""
+    """The summonses on hand under four headings: deadline running, overdue, the rest, and
+    paused on the backlog."""
 
     def row(item: WorkItem) -> dict[str, Any]:
         s = item.summons
@@ -88,7 +105,7 @@ def _groups(desk: DepartmentDesk, forms: OperationForms, now: Any) -> list[dict[
 
     return [
         {"group": group, "rows": [row(i) for i in desk.open if i.group == group]}
-        for group in (RUNNING, OVERDUE, REST)
+        for group in GROUPS
         if any(i.group == group for i in desk.open)
     ]
 
@@ -99,14 +116,16 @@ def _incoming(
     now = timezone.now()
     desk = department_desk({d.pk for d in departments}, now, history=history)
     forms = OperationForms(request.user, Choices(), posted)
+    duty = departments_duty([d.pk for d in departments], now)
     return {
+        "duty": duty,
         "desk": desk,
         "forms": forms,
         "departments": departments,
         "groups": _groups(desk, forms, now),
         "open_count": len(desk.open),
         "to_act": desk.to_act,
-        "version": _version(desk),
+        "version": _version(desk, duty),
         "now": now,
     }
 

@@ -20,13 +20,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from whistle.assessment.actions import AssessmentError, rule_on_appeal
+from whistle.assessment.actions import rule_on_appeal
 from whistle.assessment.models import Appeal, SummonsAssessment
 from whistle.cases.permissions import member_department_ids, partiality
 from whistle.district import tables
 from whistle.district.access import Reader
 from whistle.district.forms import RulingForm
-from whistle.district.views.common import BadPost, page_context, posted_int
+from whistle.district.views.common import REFUSALS, BadPost, page_context, posted_int
 
 
 def ruling_prefix(appeal: Appeal) -> str:
@@ -68,7 +68,7 @@ def _rule(request: HttpRequest, reader: Reader) -> tuple[int, RulingForm, bool]:
             form.cleaned_data["note"],
             correction=form.cleaned_data.get("requested") if upheld else None,
         )
-    except AssessmentError as exc:
+    except REFUSALS as exc:
         form.add_error(None, str(exc))
         return pk, form, False
     text = (

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from whistle.assessment.actions import AssessmentError, rate_summons
+from whistle.assessment.actions import rate_summons
 from whistle.assessment.indicators import indicators, whistle_rate
 from whistle.assessment.models import Appeal
 from whistle.cases.permissions import member_department_ids
@@ -29,7 +29,14 @@ from whistle.district import tables
 from whistle.district.access import Reader
 from whistle.district.forms import RatingForm
 from whistle.district.picker import pick_period
-from whistle.district.views.common import BadPost, choose, is_htmx, page_context, posted_uuid
+from whistle.district.views.common import (
+    REFUSALS,
+    BadPost,
+    choose,
+    is_htmx,
+    page_context,
+    posted_uuid,
+)
 
 
 def rating_prefix(summons: Any) -> str:
@@ -49,7 +56,7 @@ def _rate(request: HttpRequest, reader: Reader) -> tuple[tables.RatingRow, Ratin
             rate_summons(
                 request.user, summons, form.cleaned_data["rating"], form.cleaned_data["comment"]
             )
-        except AssessmentError as exc:
+        except REFUSALS as exc:
             form.add_error(None, str(exc))
         else:
             done = True

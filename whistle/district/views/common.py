@@ -14,9 +14,16 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from whistle.assessment.actions import AssessmentError
+from whistle.cases.errors import ActionRefused
 from whistle.district.access import Reader
 
 M = TypeVar("M", bound=Model)
+
+# What an action raises when it refuses: the assessment's own rules, and the cases' (a
+# moment before the case's last event, a photo that is not one). Shown on the form that was
+# posted, in the reader's language.
+REFUSALS = (AssessmentError, ActionRefused)
 
 
 class BadPost(Exception):

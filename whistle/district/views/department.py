@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from whistle.assessment.actions import AssessmentError
 from whistle.assessment.editing import appeal_with_photos
 from whistle.assessment.models import DepartmentResult, SummonsAssessment
 from whistle.cases.actions import InvalidInput
@@ -30,7 +29,7 @@ from whistle.district import tables
 from whistle.district.access import Reader
 from whistle.district.forms import AppealForm
 from whistle.district.picker import pick_period
-from whistle.district.views.common import BadPost, page_context, posted_uuid
+from whistle.district.views.common import REFUSALS, BadPost, page_context, posted_uuid
 
 
 def appeal_prefix(record: SummonsAssessment) -> str:
@@ -66,7 +65,7 @@ def _appeal(request: HttpRequest, reader: Reader) -> tuple[str, AppealForm, bool
             )
         except InvalidInput as exc:
             form.add_error("photos", str(exc))
-        except AssessmentError as exc:
+        except REFUSALS as exc:
             form.add_error(None, str(exc))
         else:
             done = True

@@ -23,14 +23,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from whistle.assessment.actions import AssessmentError, close_period
+from whistle.assessment.actions import close_period
 from whistle.assessment.editing import create_scheme_version
 from whistle.assessment.models import ClosedPeriod, Scheme
 from whistle.assessment.periods import Period
 from whistle.district.access import Reader
 from whistle.district.forms import SCHEME_FIELDS, ClosePeriodForm, ComponentFormSet, SchemeForm
 from whistle.district.picker import period_label, pick_period
-from whistle.district.views.common import choose, page_context
+from whistle.district.views.common import REFUSALS, choose, page_context
 from whistle.organisation.models import Jurisdiction
 
 
@@ -110,7 +110,7 @@ def scheme(request: HttpRequest) -> HttpResponse:
                     made = create_scheme_version(request.user, district, scheme_form.values(), rows)
                 except ValidationError as exc:
                     place_errors(scheme_form, exc)
-                except AssessmentError as exc:
+                except REFUSALS as exc:
                     scheme_form.add_error(None, str(exc))
                 else:
                     messages.success(
@@ -130,7 +130,7 @@ def scheme(request: HttpRequest) -> HttpResponse:
                 key = close_form.cleaned_data["period"]
                 try:
                     close_period(request.user, district, key)
-                except AssessmentError as exc:
+                except REFUSALS as exc:
                     close_form.add_error(None, str(exc))
                 else:
                     messages.success(

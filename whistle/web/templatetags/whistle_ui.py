@@ -88,12 +88,17 @@ def status_badge(status: str, label: Any = None) -> dict[str, Any]:
 
 @register.inclusion_tag("web/components/countdown.html")
 def countdown(
-    deadline: datetime | None, label: Any = "", warn: int = 300, name: Any = ""
+    deadline: datetime | None,
+    label: Any = "",
+    warn: int = 300,
+    name: Any = "",
+    paused: bool = False,
 ) -> dict[str, Any]:
     """A ticking countdown to ``deadline``: amber ``warn`` seconds before, red after.
 
     ``name`` says what the deadline is about (a case reference, a department) for the
-    announcement a screen reader hears when it passes.
+    announcement a screen reader hears when it passes. A ``paused`` deadline (its case is
+    on the backlog) does not tick: it says so, with the moment it was due.
     """
     if deadline is None:
         return {"deadline": None}
@@ -106,6 +111,7 @@ def countdown(
         "label": label,
         "warn": max(int(warn), 0),
         "name": name,
+        "paused": paused,
     }
 
 

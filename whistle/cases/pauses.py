@@ -1,39 +1,64 @@
-"""The arrival deadline a department is judged by, net of the case's time on the backlog.
+"""A deadline net of the case's time on the backlog: how late something done at a moment is.
 
 While a case is on the backlog (挂账) its deadlines pause; when it is resumed they start
 again by the district's rule, and the resume event records each summons' old and new
 deadlines (`whistle.cases.actions.resume_from_backlog`). Read from the trail alone, the
-department is late by the time from the deadline in force to its arrival, where:
+department is late by the time from the deadline in force to the moment it acted, where:
 
 - the deadline in force is the one recorded when it was summoned, replaced by each resume
-  before the arrival that moved it (remaining time: moved by the paused time; fresh limits:
+  before that moment that moved it (remaining time: moved by the paused time; fresh limits:
   the full limit again from the resumption);
-- an arrival (or decline, or release) made while the case was on the backlog counts as made
-  when the case went on the backlog: the paused time after it is not held against anyone.
+- something done while the case was on the backlog (an arrival, a decline, a release)
+  counts as done when the case went on the backlog: the paused time after it is not held
+  against anyone.
 
-Pure functions over the trail, like `whistle.assessment.scoring`; docs/assessment.md.
+One rule for everything that judges lateness: the actions write it into their trail events
+(`PausableDeadline.now_for`: a check-in while the case is on the backlog), and the
+assessment reads it from the trail (`arrival_deadline`), so both say the same.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+from whistle.cases.deadlines import is_paused
+from whistle.cases.models import Case
 from whistle.cases.trail import EventKind
 
-if TYPE_CHECKING:
-    from whistle.assessment.scoring import TrailEvent
+
+class TrailEvent(Protocol):
+    """What is read of a trail event: a stored `Event` or the assessment's copy of one."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def at(self) -> datetime: ...
+
+    @property
+    def data(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
-class ArrivalDeadline:
+class PausableDeadline:
     due_at: datetime
     # (resumed at, the deadline from then on), in trail order.
     moves: tuple[tuple[datetime, datetime], ...] = ()
     # (put on the backlog at, resumed at; None while still on it), in trail order.
     pauses: tuple[tuple[datetime, datetime | None], ...] = ()
+
+    @classmethod
+    def now_for(cls, due_at: datetime, case: Case) -> PausableDeadline:
+        """The deadline as it stands for something done now: the stored deadline (already
+        moved by any earlier resumption), paused since the case went on the backlog if it
+        is on it now."""
+        if is_paused(case) and case.backlog_since is not None:
+            return cls(due_at, pauses=((case.backlog_since, None),))
+        return cls(due_at)
 
     def in_force(self, moment: datetime) -> datetime:
         due = self.due_at
@@ -53,10 +78,17 @@ class ArrivalDeadline:
         """How late something done at `moment` is; zero or less is in time."""
         return self.counted(moment) - self.in_force(moment)
 
+    def minutes_late(self, moment: datetime) -> int:
+        """Whole minutes late, rounded up; 0 when in time."""
+        late = self.lateness(moment)
+        if late <= timedelta(0):
+            return 0
+        return math.ceil(late.total_seconds() / 60)
+
 
 def arrival_deadline(
     due_at: datetime | None, summons_uuid: str, events: Iterable[TrailEvent]
-) -> ArrivalDeadline | None:
+) -> PausableDeadline | None:
     """The first round's arrival deadline of a summons with the backlog's pauses and moves
     from its case's trail (events in sequence order); None without an arrival deadline."""
     if due_at is None:
@@ -74,7 +106,7 @@ def arrival_deadline(
             if moved is not None:
                 current = moved
                 moves.append((event.at, moved))
-    return ArrivalDeadline(due_at, tuple(moves), tuple(pauses))
+    return PausableDeadline(due_at, tuple(moves), tuple(pauses))
 
 
 def _moved_arrival(

@@ -1,0 +1,122 @@
+"""The command centre's work-order page (接诉即办): an order typed in by the dispatcher, the
+platform's export uploaded, the caller shown in full only to the township's office.
+
+Frozen at Tuesday 12 May 2026, 09:00 Beijing time, in 龙潭街道.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.fixtures_cases import ON_THE_LANE, beijing, whistle_city_fixture  # noqa: F401
+from tests.test_hotline_import import csv_bytes, row
+from whistle.cases.models import Case, HotlineOrder
+
+T0 = beijing(2026, 5, 12, 9, 0)
+PAGE = "/dispatch/hotline/"
+IMPORT = "/dispatch/hotline/import/"
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+def order_fields(**changes: Any) -> dict[str, Any]:
+    fields = {
+        "channel": "hotline",
+        "number": "2026051200001",
+        "deadline_class": "emergency",
+        "caller_name": "王小明",
+        "caller_phone": "13812341234",
+        "called_at": "2026-05-12T08:40",
+        "description": "人民市场东巷有游商占道经营",
+        "lon": ON_THE_LANE[0],
+        "lat": ON_THE_LANE[1],
+        "address": "人民市场东巷 3 号",
+    }
+    fields.update(changes)
+    return fields
+
+
+def test_the_page_offers_the_districts_deadline_classes(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    html = client.get(PAGE).content.decode()
+    assert "接诉即办" in html and "龙潭街道" in html
+    assert "紧急：2 自然小时内答复" in html and "复杂：15 自然日内答复" in html
+
+
+def test_a_dispatcher_takes_an_order_and_lands_on_its_case(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    response = client.post(PAGE, order_fields())
+    order = HotlineOrder.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/cases/{order.case.reference}/"
+    assert order.deadline_class == "emergency"
+    assert order.called_at == beijing(2026, 5, 12, 8, 40)
+    html = client.get(response["Location"]).content.decode()
+    assert "2026051200001" in html and "13812341234" in html
+
+
+def test_others_see_the_caller_masked_on_the_case_page(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    client.post(PAGE, order_fields())
+    case = Case.objects.get()
+    client.force_login(whistle_city.assessor)
+    html = client.get(f"/cases/{case.reference}/").content.decode()
+    assert "王*" in html and "138****1234" in html
+    assert "13812341234" not in html and "王小明" not in html
+
+
+def test_a_bad_order_is_shown_again_with_the_problem_and_writes_nothing(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    response = client.post(PAGE, order_fields(number="2026 0512"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "2026 0512 不是工单编号" in html
+    assert not HotlineOrder.objects.exists()
+
+
+def test_a_second_order_with_the_same_number_opens_the_first_case(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    first = client.post(PAGE, order_fields())
+    again = client.post(PAGE, order_fields(description="另一次来电"), follow=True)
+    assert again.redirect_chain[-1][0] == first["Location"]
+    assert "此前已受理" in again.content.decode()
+    assert HotlineOrder.objects.count() == 1
+
+
+def test_an_uploaded_export_with_a_bad_row_lists_it_and_imports_nothing(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    content = csv_bytes([row("2026051200001"), row("2026 0512")])
+    response = client.post(IMPORT, {"export": SimpleUploadedFile("export.csv", content)})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "未导入任何工单：有 1 行出错" in html and "2026 0512" in html
+    assert not HotlineOrder.objects.exists()
+
+
+def test_an_uploaded_export_is_imported_and_listed(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    content = csv_bytes([row("2026051200001"), row("2026051200002")])
+    response = client.post(
+        IMPORT, {"export": SimpleUploadedFile("export.csv", content)}, follow=True
+    )
+    html = response.content.decode()
+    assert "已导入 2 个工单" in html
+    assert 'id="order-2026051200001"' in html and 'id="order-2026051200002"' in html
+    assert HotlineOrder.objects.count() == 2
+
+
+def test_the_page_is_refused_to_a_department_officer(client, whistle_city):
+    client.force_login(whistle_city.urban_officer)
+    assert client.get(PAGE).status_code == 403
+    content = csv_bytes([row("2026051200001")])
+    upload = {"export": SimpleUploadedFile("export.csv", content)}
+    assert client.post(IMPORT, upload).status_code == 403
+    assert not HotlineOrder.objects.exists()

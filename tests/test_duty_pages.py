@@ -1,0 +1,427 @@
+"""The duty rosters reach people: who is on duty now and next on the command centre, its
+wall and the department desk; the roster page with the coming days on the working calendar,
+covers and swaps with who approved them, and the rotations out and back in as CSV and XLSX;
+rosters of other departments and townships stay out of sight.
+
+The clock stands at Tuesday 2026-05-12 15:00 Beijing time unless a test says otherwise:
+钱伟 holds the department's day shift until 20:00 (王芳 the night), 钱伟 the department's day
+in the township's enforcement centre (赵强 from 08:00 tomorrow), 陈志强 the command centre
+(李晓梅 from 08:30 tomorrow).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from tests.fixtures_deadlines import person
+from tests.fixtures_duty import StaffedCentre, bj, build_staffed_centre
+from whistle.duty.models import DutyChange, RosterLogEntry, Rotation
+from whistle.organisation.models import Role
+
+NOW = bj(2026, 5, 12, 15)
+
+
+@pytest.fixture
+def centre(db) -> StaffedCentre:
+    return build_staffed_centre()
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def signed_in(someone) -> Client:
+    client = Client()
+    client.force_login(someone)
+    return client
+
+
+def html(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def roster_url(roster) -> str:
+    return f"/duty/{roster.pk}/"
+
+
+# --- Now and next, where the work is ---------------------------------------------------------
+
+
+def test_the_command_centre_shows_who_is_on_duty_now_and_next(centre):
+    page = html(signed_in(centre.duty.city.dispatcher).get("/dispatch/"))
+    panel = page[page.index("data-duty-now") :]
+    assert "指挥中心" in panel
+    assert "陈志强" in panel and "李晓梅" in panel
+    assert "东城区城管执法局" in panel and "钱伟" in panel and "赵强" in panel
+    assert f'href="{roster_url(centre.command)}"' in panel
+    # Another township's roster is not on this board.
+    assert roster_url(centre.other_township) not in page
+
+
+def test_the_wall_and_its_live_board_show_the_duty_too(centre):
+    client = signed_in(centre.duty.city.dispatcher)
+    for url in ("/dispatch/wall/", "/dispatch/board/?layout=wall"):
+        page = html(client.get(url))
+        assert "data-duty-now" in page and "陈志强" in page
+
+
+def test_the_board_names_the_next_person_once_the_duty_has_changed_hands(centre, frozen):
+    client = signed_in(centre.duty.city.dispatcher)
+    frozen.move_to(bj(2026, 5, 13, 8, 29, 59))
+    before = html(client.get("/dispatch/board/"))
+    frozen.move_to(bj(2026, 5, 13, 8, 30))
+    after = html(client.get("/dispatch/board/"))
+
+    def now_on_duty(page: str) -> str:
+        row = page[page.index("duty-row") :]
+        return row[row.index("<strong>") + 8 : row.index("</strong>")]
+
+    assert now_on_duty(before) == "陈志强"
+    assert now_on_duty(after) == "李晓梅"
+
+
+def test_the_department_desk_shows_its_duty_and_the_phone_desk_refreshes_at_the_handover(
+    centre, frozen
+):
+    client = signed_in(centre.duty.wang)
+    page = html(client.get("/department/"))
+    panel = page[page.index("data-duty-now") : page.index('<h2 id="incoming-title"')]
+    assert "钱伟" in panel and "王芳" in panel
+    version = page.split("/department/live/?v=")[1].split('"')[0]
+    assert client.get(f"/department/live/?v={version}").status_code == 204
+    frozen.move_to(bj(2026, 5, 12, 20))
+    live = client.get(f"/department/live/?v={version}")
+    assert live.status_code == 200
+    # 王芳 herself is on duty now: her row is marked for her.
+    assert "duty-row is-me" in live.content.decode()
+
+
+def test_a_desk_without_a_roster_says_so(centre):
+    page = html(signed_in(centre.other_head).get("/department/"))
+    assert "东城区公安分局" in page
+    assert "无人值班" in page
+
+
+# --- Who reaches the roster pages -------------------------------------------------------------
+
+
+def test_the_navigation_leads_heads_and_dispatchers_to_the_rosters(centre):
+    city = centre.duty.city
+    for someone in (city.department_head, city.dispatcher, city.township_chief):
+        assert 'href="/duty/"' in html(signed_in(someone).get("/"))
+    steward = person("steward-x", "刘小巷", Role.STEWARD)
+    assert 'href="/duty/"' not in html(signed_in(steward).get("/"))
+    assert signed_in(steward).get("/duty/").status_code == 403
+
+
+def test_the_rosters_page_lists_what_each_keeps_and_offers_to_start_the_rest(centre):
+    city = centre.duty.city
+    head_page = html(signed_in(city.department_head).get("/duty/"))
+    assert roster_url(centre.duty.roster) in head_page
+    assert roster_url(centre.other_department) not in head_page
+    dispatcher_page = html(signed_in(city.dispatcher).get("/duty/"))
+    assert roster_url(centre.command) in dispatcher_page
+    assert roster_url(centre.centre) in dispatcher_page
+    assert roster_url(centre.other_township) not in dispatcher_page
+
+
+def test_a_dispatcher_starts_the_roster_of_a_centre_member_that_has_none(centre):
+    from whistle.organisation.models import CentreMembership
+
+    city = centre.duty.city
+    police = centre.other_department.department
+    CentreMembership.objects.create(
+        township=city.township, department=police, role=CentreMembership.Role.STATIONED
+    )
+    client = signed_in(city.dispatcher)
+    assert "东城区公安分局" in html(client.get("/duty/"))
+    response = client.post("/duty/start/", {"department": police.pk, "township": city.township.pk})
+    started = police.rosters.get(township=city.township)
+    assert response["Location"] == roster_url(started)
+    assert started.log.get().actor == city.dispatcher
+    # A township the dispatcher does not keep: nothing is started.
+    client.post("/duty/start/", {"department": "", "township": centre.other_township.township_id})
+    assert centre.other_township.township.rosters.count() == 1
+
+
+def test_other_departments_and_townships_do_not_find_a_roster(centre):
+    city = centre.duty.city
+    cases = [
+        (centre.other_head, centre.duty.roster),
+        (centre.other_head, centre.command),
+        (centre.other_dispatcher, centre.command),
+        (centre.other_dispatcher, centre.centre),
+        (city.dispatcher, centre.other_township),
+        (city.department_head, centre.other_department),
+    ]
+    for someone, roster in cases:
+        client = signed_in(someone)
+        assert client.get(roster_url(roster)).status_code == 404
+        assert client.get(f"{roster_url(roster)}export.csv").status_code == 404
+        assert client.post(roster_url(roster), {"op": "cover"}).status_code == 404
+
+
+def test_an_officer_sees_the_roster_but_cannot_set_a_cover_or_import(centre):
+    client = signed_in(centre.duty.wang)
+    page = html(client.get(roster_url(centre.duty.roster)))
+    assert 'value="cover"' not in page and 'value="import"' not in page
+    response = client.post(
+        roster_url(centre.duty.roster),
+        {
+            "op": "cover",
+            "cover-person": centre.duty.wang.pk,
+            "cover-starts_at": "2026-05-12T16:00",
+            "cover-ends_at": "2026-05-12T18:00",
+        },
+    )
+    assert response.status_code == 403
+    assert not DutyChange.objects.exists()
+
+
+# --- The roster page ---------------------------------------------------------------------
+
+
+def test_the_coming_days_follow_the_working_calendar_with_its_holidays_and_moved_workday(db):
+    staffed = build_staffed_centre(working_from=date(2026, 9, 28), rest_from=date(2026, 9, 26))
+    with time_machine.travel(bj(2026, 9, 30, 9), tick=False):
+        page = html(
+            signed_in(staffed.duty.city.department_head).get(roster_url(staffed.duty.roster))
+        )
+    days = page[page.index("days-title") :]
+    national_day = days[days.index("10-01") : days.index("10-02")]
+    assert "休息日" in national_day and "法定节假日" in national_day and "国庆节" in national_day
+    # The rest-day rotation's 24-hour duty from 09:00.
+    assert "09:00–09:00" in national_day
+    moved = days[days.index("10-10") : days.index("10-11")]
+    assert "工作日" in moved and "调休上班" in moved
+    # The working-day shifts, the night running until the rest day's own handover.
+    assert "08:00–20:00" in moved and "20:00–09:00" in moved
+
+
+def test_a_head_sets_a_cover_and_the_page_says_who_approved_it(centre):
+    duty = centre.duty
+    client = signed_in(duty.city.department_head)
+    response = client.post(
+        roster_url(duty.roster),
+        {
+            "op": "cover",
+            "cover-person": duty.zhao.pk,
+            "cover-starts_at": "2026-05-12T16:00",
+            "cover-ends_at": "2026-05-12T20:00",
+            "cover-reason": "钱伟外出培训",
+        },
+    )
+    assert response.status_code == 302
+    change = DutyChange.objects.get()
+    assert (change.kind, change.status) == (DutyChange.Kind.COVER, DutyChange.Status.APPROVED)
+    assert change.decided_by == duty.city.department_head
+    assert change.starts_at == bj(2026, 5, 12, 16) and change.replaces == duty.qian
+    page = html(client.get(roster_url(duty.roster)))
+    assert "由 刘建国 批准" in page
+    assert "钱伟外出培训" in page
+
+
+def test_a_cover_that_ends_before_it_starts_is_refused_in_the_form(centre):
+    duty = centre.duty
+    response = signed_in(duty.city.department_head).post(
+        roster_url(duty.roster),
+        {
+            "op": "cover",
+            "cover-person": duty.zhao.pk,
+            "cover-starts_at": "2026-05-12T18:00",
+            "cover-ends_at": "2026-05-12T17:00",
+        },
+    )
+    assert response.status_code == 400
+    assert "form-errors" in response.content.decode()
+    assert not DutyChange.objects.exists()
+
+
+def test_an_officer_asks_for_a_swap_and_the_head_approves_it(centre):
+    duty = centre.duty
+    officer = signed_in(duty.wang)
+    page = html(officer.get(roster_url(duty.roster)))
+    assert 'value="swap"' in page
+    # 王芳's night tonight for 赵强's day tomorrow.
+    mine = bj(2026, 5, 12, 20).isoformat()
+    theirs = bj(2026, 5, 13, 8).isoformat()
+    assert mine in page and theirs in page
+    response = officer.post(
+        roster_url(duty.roster),
+        {"op": "swap", "swap-mine": mine, "swap-theirs": theirs, "swap-reason": "家中有事"},
+    )
+    assert response.status_code == 302
+    change = DutyChange.objects.get()
+    assert change.status == DutyChange.Status.REQUESTED
+    # The one who asked cannot approve; the head can.
+    assert 'value="approve"' not in html(officer.get(roster_url(duty.roster)))
+    head = signed_in(duty.city.department_head)
+    assert 'value="approve"' in html(head.get(roster_url(duty.roster)))
+    head.post(roster_url(duty.roster), {"op": "approve", "change": change.uuid.hex})
+    change.refresh_from_db()
+    assert change.status == DutyChange.Status.APPROVED
+    assert change.decided_by == duty.city.department_head
+    assert RosterLogEntry.objects.filter(
+        change=change, action=RosterLogEntry.Action.CHANGE_APPROVED, actor=duty.city.department_head
+    ).exists()
+
+
+def test_a_swap_naming_a_shift_not_on_the_page_is_refused(centre):
+    duty = centre.duty
+    response = signed_in(duty.wang).post(
+        roster_url(duty.roster),
+        {
+            "op": "swap",
+            "swap-mine": bj(2026, 5, 12, 21).isoformat(),
+            "swap-theirs": "not a time",
+        },
+    )
+    assert response.status_code == 400
+    assert not DutyChange.objects.exists()
+
+
+def test_a_malformed_change_id_is_not_found(centre):
+    response = signed_in(centre.duty.city.department_head).post(
+        roster_url(centre.duty.roster), {"op": "approve", "change": "zz"}
+    )
+    assert response.status_code == 404
+
+
+# --- Export and import -----------------------------------------------------------------------
+
+
+def export(client, roster, file_format: str) -> bytes:
+    response = client.get(f"{roster_url(roster)}export.{file_format}")
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    return response.content
+
+
+def post_file(client, roster, name: str, content: bytes):
+    upload = SimpleUploadedFile(name, content)
+    return client.post(roster_url(roster), {"op": "import", "file": upload})
+
+
+def test_the_csv_export_lists_each_turn_and_imports_back_unchanged(centre):
+    duty = centre.duty
+    client = signed_in(duty.city.department_head)
+    content = export(client, duty.roster, "csv")
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert rows[0][:6] == ["days", "handovers", "turn", "starts_on", "position", "person"]
+    assert (rows[1][:8]) == [
+        "rest_days",
+        "09:00",
+        "day",
+        "2026-05-01",
+        "1",
+        "sun-officer",
+        "孙丽",
+        "zhou-officer",
+    ]
+    assert [r[5] for r in rows[1:]] == [
+        "sun-officer",
+        "zhou-officer",
+        "wang-officer",
+        "zhao-officer",
+        "qian-officer",
+    ]
+    logged = RosterLogEntry.objects.count()
+    response = post_file(client, duty.roster, "roster.csv", content)
+    assert response.status_code == 302
+    # The same rotations: nothing to log.
+    assert RosterLogEntry.objects.count() == logged
+
+
+def test_the_xlsx_export_opens_in_a_spreadsheet_and_imports_back(centre):
+    from openpyxl import load_workbook
+
+    duty = centre.duty
+    client = signed_in(duty.city.department_head)
+    content = export(client, duty.roster, "xlsx")
+    sheet = load_workbook(io.BytesIO(content)).active
+    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert values[0][0] == "days" and [r[5] for r in values[1:]][2] == "wang-officer"
+    assert post_file(client, duty.roster, "roster.xlsx", content).status_code == 302
+
+
+def test_an_import_replaces_the_rotations_through_the_roster_log(centre):
+    duty = centre.duty
+    client = signed_in(duty.city.department_head)
+    content = (
+        b"days,handovers,turn,starts_on,position,person,backup\n"
+        b"every_day,08:00,day,2026-05-13,1,zhou-officer,sun-officer\n"
+        b"every_day,08:00,day,2026-05-13,2,sun-officer,\n"
+    )
+    assert post_file(client, duty.roster, "roster.csv", content).status_code == 302
+    [rotation] = Rotation.objects.filter(roster=duty.roster)
+    assert rotation.days == Rotation.Days.EVERY_DAY
+    assert [m.person for m in rotation.members.order_by("position")] == [duty.zhou, duty.sun]
+    actions = list(
+        RosterLogEntry.objects.filter(roster=duty.roster, at=NOW).values_list("action", "actor")
+    )
+    assert (
+        actions.count((RosterLogEntry.Action.ROTATION_REMOVED, duty.city.department_head.pk)) == 2
+    )
+    assert (RosterLogEntry.Action.ROTATION_SAVED, duty.city.department_head.pk) in actions
+
+
+def test_a_file_with_bad_rows_reports_each_and_changes_nothing(centre):
+    duty = centre.duty
+    client = signed_in(duty.city.department_head)
+    before = list(Rotation.objects.filter(roster=duty.roster).values_list("pk", "handovers"))
+    logged = RosterLogEntry.objects.count()
+    content = (
+        b"days,handovers,turn,starts_on,position,person,backup\n"
+        b"every_day,08:00,day,2026-05-13,1,zhou-officer,\n"
+        b"someday,08:00,day,2026-05-13,2,sun-officer,\n"
+        b"every_day,08:00,day,2026-05-13,3,ma-head,\n"
+    )
+    response = post_file(client, duty.roster, "roster.csv", content)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "第 3 行" in page and "第 4 行" in page and "第 2 行" not in page
+    assert "ma-head" in page
+    assert (
+        list(Rotation.objects.filter(roster=duty.roster).values_list("pk", "handovers")) == before
+    )
+    assert RosterLogEntry.objects.count() == logged
+
+
+def test_a_file_the_actions_refuse_changes_nothing_either(centre):
+    duty = centre.duty
+    client = signed_in(duty.city.department_head)
+    before = set(Rotation.objects.filter(roster=duty.roster).values_list("pk", flat=True))
+    content = (
+        b"days,handovers,turn,starts_on,position,person,backup\n"
+        b"working_days,20:00,shift,2026-05-13,1,zhou-officer,\n"
+        b"rest_days,20:00,day,2026-05-13,1,sun-officer,sun-officer\n"
+    )
+    response = post_file(client, duty.roster, "roster.csv", content)
+    assert response.status_code == 400
+    assert "不能做自己的备班" in response.content.decode()
+    # The working-day rotation saved before the refusal was rolled back with it.
+    assert set(Rotation.objects.filter(roster=duty.roster).values_list("pk", flat=True)) == before
+    assert Rotation.objects.get(roster=duty.roster, days="working_days").handovers == "08:00,20:00"
+
+
+def test_a_file_that_is_not_a_roster_is_refused_in_the_users_language(centre):
+    client = signed_in(centre.duty.city.department_head)
+    for name, content in (
+        ("roster.pdf", b"%PDF-1.4"),
+        ("roster.xlsx", b"not a workbook"),
+        ("roster.csv", b"name,phone\n"),
+        ("roster.csv", b""),
+    ):
+        response = post_file(client, centre.duty.roster, name, content)
+        assert response.status_code == 400, name
+        assert "form-errors" in response.content.decode()

@@ -1,0 +1,627 @@
+"""A 12345 work order's life (接诉即办): taken by the township, replied to by its deadline
+class's limit, called back, and told back to the hotline platform; the caller's data kept
+out of the trail.
+
+On a frozen clock, with the actions. T0 = Tuesday 12 May 2026, 09:00 Beijing time: 龙潭街道's
+dispatcher takes order 2026051200001 by phone, a general order (reply and resolve within 7
+natural days: by Tuesday 19 May, 09:00), about street vending on 人民市场东巷.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from tests.conftest import make_person, square
+from tests.fixtures_cases import (
+    OFF_ANY_LANE,
+    ON_THE_LANE,
+    beijing,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+)
+from tests.test_notifications import receiver  # noqa: F401  (fixture)
+from whistle.assessment.hotline import hotline_rates
+from whistle.cases import actions, callers
+from whistle.cases.actions import hotline as hotline_actions
+from whistle.cases.deadlines import sweep
+from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
+from whistle.cases.hotline import HOTLINE_ANSWER, HOTLINE_PLATFORM_ROLE, hotline_answers
+from whistle.cases.models import Case, Event, HotlineOrder
+from whistle.cases.trail import EventKind
+from whistle.cases.verify import verify_database
+from whistle.notifications import delivery, webhooks
+from whistle.notifications.models import Channel, Notification, WebhookEndpoint
+from whistle.organisation.models import Jurisdiction, Role
+from whistle.policies.models import DurationUnit, HotlineDeadlineClass
+
+T0 = beijing(2026, 5, 12, 9, 0)
+REPLY_BY = beijing(2026, 5, 19, 9, 0)
+MIN = timedelta(minutes=1)
+MICROSECOND = timedelta(microseconds=1)
+NAME, PHONE = "王小明", "13812341234"
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+def take(city: Any, number: str = "2026051200001", **fields: Any) -> actions.TakenOrder:
+    values: dict[str, Any] = {
+        "number": number,
+        "description": "人民市场东巷有游商占道经营",
+        "lon": ON_THE_LANE[0],
+        "lat": ON_THE_LANE[1],
+        "caller_name": NAME,
+        "caller_phone": PHONE,
+    }
+    values.update(fields)
+    actor = values.pop("actor", city.dispatcher)
+    return actions.take_hotline_order(actor, **values)
+
+
+def sweep_at(clock: Any, moment: datetime) -> int:
+    clock.move_to(moment)
+    return sweep(timezone.now(), batch=500)
+
+
+def answers_queued() -> list[Notification]:
+    return list(
+        Notification.objects.filter(channel=Channel.WEBHOOK, kind=HOTLINE_ANSWER).order_by("pk")
+    )
+
+
+# Taking an order ---------------------------------------------------------------------------
+
+
+def test_an_order_becomes_a_reported_case_with_the_limits_of_its_class(whistle_city, clock):
+    taken = take(whistle_city, address="夕照寺中街 12 号", called_at=T0 - 10 * MIN)
+    case, order = taken.case, taken.order
+    assert taken.created
+    assert (case.status, case.source, case.external_id) == ("reported", "hotline", order.number)
+    assert (case.township, case.lane) == (whistle_city.longtan, whistle_city.lane)
+    assert (order.channel, order.deadline_class, order.district) == (
+        "hotline",
+        "general",
+        whistle_city.district,
+    )
+    assert (order.received_at, order.called_at) == (T0, T0 - 10 * MIN)
+    assert order.respond_due_at == REPLY_BY and order.resolve_due_at == REPLY_BY
+    # The sweep looks just after the reply deadline.
+    assert order.reply_check_at == REPLY_BY + MICROSECOND
+    [event] = Event.objects.filter(case=case)
+    assert (event.kind, event.actor, event.actor_role) == (
+        EventKind.CASE_REPORTED,
+        whistle_city.dispatcher,
+        "dispatcher",
+    )
+    assert event.data["respond_due_at"] == REPLY_BY.astimezone(UTC).isoformat()
+    assert event.data["deadline_class"] == "general" and event.data["channel"] == "hotline"
+
+
+def test_the_callers_data_stays_on_the_case_and_the_trail_holds_a_commitment(whistle_city, clock):
+    case, order = take(whistle_city).case, HotlineOrder.objects.get()
+    assert (case.reporter_name, case.reporter_phone) == (NAME, PHONE)
+    event = Event.objects.get(case=case)
+    stored = json.dumps(event.data, ensure_ascii=False)
+    assert NAME not in stored and PHONE not in stored and "1234" not in stored
+    assert "reporter_name" not in event.data
+    # The commitment is checked with the salt kept beside the data …
+    assert event.data["caller"] == callers.commitment(order.caller_salt, NAME, PHONE)
+    assert event.data["caller"] != callers.commitment(order.caller_salt, NAME, "13812341235")
+    # … and the same caller on another order gets another commitment: no linking by hash.
+    other = take(whistle_city, "2026051200002").case
+    assert Event.objects.get(case=other).data["caller"] != event.data["caller"]
+
+
+def test_the_deadline_class_comes_from_the_districts_data(whistle_city, clock):
+    HotlineDeadlineClass.objects.create(
+        district=whistle_city.district,
+        code="emergency",
+        name="紧急",
+        respond_within=90,
+        respond_unit=DurationUnit.NATURAL_MINUTES,
+        resolve_within=4,
+        resolve_unit=DurationUnit.NATURAL_HOURS,
+    )
+    HotlineDeadlineClass.objects.create(
+        district=whistle_city.district,
+        code="general",
+        name="一般",
+        respond_within=5,
+        respond_unit=DurationUnit.NATURAL_DAYS,
+        resolve_within=10,
+        resolve_unit=DurationUnit.NATURAL_DAYS,
+        is_default=True,
+    )
+    urgent = take(whistle_city, "A-1", deadline_class="emergency").order
+    assert (urgent.respond_due_at, urgent.resolve_due_at) == (T0 + 90 * MIN, T0 + 4 * 60 * MIN)
+    assert urgent.deadline_class_name == "紧急"
+    plain = take(whistle_city, "A-2").order
+    assert (plain.deadline_class, plain.respond_due_at) == ("general", T0 + timedelta(days=5))
+    # The district entered its own classes: the defaults it did not keep are gone.
+    with pytest.raises(InvalidInput) as refused:
+        take(whistle_city, "A-3", deadline_class="utilities")
+    assert refused.value.field == "deadline_class"
+    assert "紧急 (emergency)" in str(refused.value)
+
+
+def test_without_classes_of_its_own_a_district_has_the_four_of_the_rules(whistle_city, clock):
+    limits = {
+        code: take(whistle_city, f"B-{code}", deadline_class=code).order.respond_due_at - T0
+        for code in ("emergency", "utilities", "general", "complex")
+    }
+    assert limits == {
+        "emergency": timedelta(hours=2),
+        "utilities": timedelta(hours=24),
+        "general": timedelta(days=7),
+        "complex": timedelta(days=15),
+    }
+
+
+def test_the_township_the_district_or_the_platform_may_take_an_order(whistle_city, clock):
+    city = whistle_city
+    assert take(city, "C-1", actor=city.township_chief).created
+    assert take(city, "C-2", actor=city.township_office).created
+    assert take(city, "C-3", actor=city.district_office).created
+    by_platform = take(city, "C-4", actor=None).case
+    event = Event.objects.get(case=by_platform)
+    assert (event.actor, event.actor_role) == (None, HOTLINE_PLATFORM_ROLE)
+    for person in (city.steward, city.lane_chief, city.urban_officer, city.dongsi_dispatcher):
+        with pytest.raises(PermissionRefused):
+            take(city, "C-5", actor=person)
+    assert not HotlineOrder.objects.filter(number="C-5").exists()
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"number": "2026 0512"}, "number"),
+        ({"number": ""}, "number"),
+        ({"number": "工单1"}, "number"),
+        ({"caller_name": "", "caller_phone": ""}, "caller_name"),
+        ({"caller_phone": "call me"}, "caller_phone"),
+        ({"channel": "fax"}, "channel"),
+        ({"deadline_class": "whenever"}, "deadline_class"),
+        ({"called_at": datetime(2026, 5, 12, 9, 0)}, "called_at"),  # noqa: DTZ001  (naive on purpose)
+        ({"called_at": T0 + timedelta(hours=1)}, "called_at"),
+        ({"lon": 100.0, "lat": 30.0}, "position"),
+        ({"description": " "}, "description"),
+    ],
+)
+def test_bad_input_is_refused_and_writes_nothing(whistle_city, clock, fields, field):
+    with pytest.raises(InvalidInput) as refused:
+        take(whistle_city, **fields)
+    assert refused.value.field == field
+    assert not Case.objects.exists() and not HotlineOrder.objects.exists()
+
+
+def test_an_order_from_a_superior_needs_no_caller(whistle_city, clock):
+    taken = take(whistle_city, "SJ-2026-17", channel="superior", caller_name="", caller_phone="")
+    assert (taken.case.source, taken.order.channel, taken.order.caller_salt) == (
+        "superior",
+        "superior",
+        "",
+    )
+    assert Event.objects.get(case=taken.case).data["caller"] == ""
+
+
+# Idempotent by order number -----------------------------------------------------------------
+
+
+def test_a_second_intake_of_the_same_number_returns_the_first_case(whistle_city, clock):
+    first = take(whistle_city)
+    clock.move_to(T0 + 5 * MIN)
+    again = take(whistle_city, description="同一工单再次派来", actor=whistle_city.township_chief)
+    assert (again.created, again.case, again.order) == (False, first.case, first.order)
+    assert Case.objects.count() == 1 and Event.objects.count() == 1
+    assert Case.objects.get().description == "人民市场东巷有游商占道经营"
+
+
+def test_the_same_number_in_another_district_is_another_order(whistle_city, clock):
+    xicheng = Jurisdiction.objects.create(
+        level="district",
+        code="110102",
+        name="西城区",
+        parent=whistle_city.city.city,
+        boundary=square(116.30, 39.85, 0.05),
+    )
+    xinjiekou = Jurisdiction.objects.create(
+        level="township",
+        code="110102001",
+        name="新街口街道",
+        parent=xicheng,
+        boundary=square(116.31, 39.86, 0.01),
+    )
+    dispatcher = make_person("xinjiekou-dispatcher", Role.DISPATCHER, jurisdiction=xinjiekou)
+    take(whistle_city)
+    other = take(whistle_city, actor=dispatcher, lon=116.315, lat=39.865)
+    assert other.created and other.order.district == xicheng
+    assert HotlineOrder.objects.count() == 2
+
+
+def test_two_intakes_that_both_found_the_number_free_make_one_case(
+    whistle_city, clock, monkeypatch
+):
+    """The race: the second intake checked before the first committed, so it goes on to
+    insert; the unique constraint refuses its order, its case and event roll back, and it
+    returns the first intake's case."""
+    first = take(whistle_city)
+    looked: list[str] = []
+    found = hotline_actions._existing
+
+    def not_yet(district: Any, number: str) -> Any:
+        # The check before writing sees nothing; the look after the refusal sees the first.
+        looked.append(number)
+        return None if len(looked) == 1 else found(district, number)
+
+    monkeypatch.setattr(hotline_actions, "_existing", not_yet)
+    again = take(whistle_city)
+    assert len(looked) == 2
+    assert (again.created, again.case.pk) == (False, first.case.pk)
+    assert Case.objects.count() == 1 and Event.objects.count() == 1
+    assert Notification.objects.filter(kind=EventKind.CASE_REPORTED).count() == 1
+
+
+ON_POSTGRES = "postgresql" in str(settings.DATABASES["default"]["ENGINE"])
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (DATABASE_URL)")
+@pytest.mark.django_db(transaction=True)
+def test_two_intakes_at_the_same_moment_make_one_case(whistle_city):
+    start = threading.Barrier(4)
+    results: list[actions.TakenOrder] = []
+    errors: list[BaseException] = []
+
+    def intake() -> None:
+        try:
+            start.wait()
+            results.append(take(whistle_city))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=intake) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(r.created for r in results) == [False, False, False, True]
+    assert len({r.case.pk for r in results}) == 1
+    assert Case.objects.count() == 1 and HotlineOrder.objects.count() == 1
+
+
+# The reply and its deadline --------------------------------------------------------------------
+
+
+def test_a_reply_by_the_limit_is_in_time_and_stops_the_watch(whistle_city, clock):
+    case = take(whistle_city).case
+    clock.move_to(REPLY_BY)
+    actions.record_hotline_reply(whistle_city.dispatcher, case, reply="已联系城管清理，现场已恢复")
+    order = HotlineOrder.objects.get()
+    assert (order.replied_at, order.answered_at, order.reply_check_at) == (REPLY_BY, REPLY_BY, None)
+    event = Event.objects.get(case=case, kind=EventKind.HOTLINE_REPLIED)
+    assert (event.data["on_time"], event.data["minutes_late"]) == (True, 0)
+    assert sweep_at(clock, REPLY_BY + timedelta(days=1)) == 0
+    assert not Event.objects.filter(kind=EventKind.HOTLINE_REPLY_OVERDUE).exists()
+
+
+def test_a_reply_is_recorded_once_and_only_by_the_township_office(whistle_city, clock):
+    case = take(whistle_city).case
+    clock.move_to(T0 + 30 * MIN)
+    for person in (whistle_city.assessor, whistle_city.urban_officer, whistle_city.district_office):
+        with pytest.raises(PermissionRefused):
+            actions.record_hotline_reply(person, case, reply="已处理")
+    actions.record_hotline_reply(whistle_city.township_chief, case, reply="已处理")
+    with pytest.raises(ActionRefused, match="已经记录"):
+        actions.record_hotline_reply(whistle_city.dispatcher, case, reply="再答复一次")
+    plain = actions.report_case(
+        whistle_city.steward, description="路灯不亮", lon=ON_THE_LANE[0], lat=ON_THE_LANE[1]
+    )
+    with pytest.raises(ActionRefused):
+        actions.record_hotline_reply(whistle_city.dispatcher, plain, reply="已处理")
+
+
+def test_the_sweep_records_a_late_reply_once_at_the_exact_boundary(whistle_city, clock):
+    case = take(whistle_city).case
+    assert sweep_at(clock, REPLY_BY) == 0
+    assert not Event.objects.filter(kind=EventKind.HOTLINE_REPLY_OVERDUE).exists()
+    assert sweep_at(clock, REPLY_BY + MICROSECOND) == 1
+    [overdue] = Event.objects.filter(kind=EventKind.HOTLINE_REPLY_OVERDUE)
+    assert (overdue.case, overdue.actor_role, overdue.data["met_at"]) == (case, "system", None)
+    order = HotlineOrder.objects.get()
+    assert (order.reply_overdue_at, order.reply_check_at) == (REPLY_BY + MICROSECOND, None)
+    # The township's dispatchers and chief are told, once.
+    told = Notification.objects.filter(kind=EventKind.HOTLINE_REPLY_OVERDUE, channel="inbox")
+    assert {n.recipient for n in told} == {whistle_city.dispatcher, whistle_city.township_chief}
+    assert sweep_at(clock, REPLY_BY + timedelta(hours=1)) == 0
+    assert Event.objects.filter(kind=EventKind.HOTLINE_REPLY_OVERDUE).count() == 1
+    # A reply after it is late, and the sweep has nothing more to record.
+    actions.record_hotline_reply(whistle_city.dispatcher, case, reply="已处理")
+    event = Event.objects.get(kind=EventKind.HOTLINE_REPLIED)
+    assert (event.data["on_time"], event.data["minutes_late"]) == (False, 60)
+    assert sweep_at(clock, REPLY_BY + timedelta(days=2)) == 0
+
+
+def test_a_late_reply_the_sweep_did_not_see_is_still_recorded_late_without_telling_anyone(
+    whistle_city, clock
+):
+    case = take(whistle_city).case
+    clock.move_to(REPLY_BY + 10 * MIN)
+    actions.record_hotline_reply(whistle_city.dispatcher, case, reply="已处理")
+    assert HotlineOrder.objects.get().reply_check_at == REPLY_BY + MICROSECOND
+    assert sweep_at(clock, REPLY_BY + 11 * MIN) == 1
+    overdue = Event.objects.get(kind=EventKind.HOTLINE_REPLY_OVERDUE)
+    assert overdue.data["met_at"] == (REPLY_BY + 10 * MIN).astimezone(UTC).isoformat(
+        timespec="microseconds"
+    )
+    assert not Notification.objects.filter(kind=EventKind.HOTLINE_REPLY_OVERDUE).exists()
+
+
+def test_the_reply_deadline_runs_on_while_the_case_is_on_the_backlog(whistle_city, clock):
+    case = take(whistle_city).case
+    clock.move_to(T0 + MIN)
+    case = actions.file_case(whistle_city.dispatcher, case, category=whistle_city.street_vending)
+    clock.move_to(T0 + 2 * MIN)
+    actions.put_on_backlog(
+        whistle_city.dispatcher, case, reason="需区里协调", review_on=beijing(2026, 6, 1, 9).date()
+    )
+    # The caller's reply is the platform's deadline, not a department's: it does not pause.
+    assert sweep_at(clock, REPLY_BY + MIN) == 1
+    assert Event.objects.filter(kind=EventKind.HOTLINE_REPLY_OVERDUE).count() == 1
+
+
+# The call-back --------------------------------------------------------------------------------
+
+
+def test_the_caller_is_called_back_after_the_reply_until_reached(whistle_city, clock):
+    case = take(whistle_city).case
+    clock.move_to(T0 + 10 * MIN)
+    with pytest.raises(ActionRefused, match="答复"):
+        actions.record_resident_callback(
+            whistle_city.dispatcher, case, satisfied=True, resolved=True
+        )
+    actions.record_hotline_reply(whistle_city.dispatcher, case, reply="已清理")
+    clock.move_to(T0 + timedelta(days=1))
+    actions.record_resident_callback(whistle_city.dispatcher, case, contacted=False)
+    order = HotlineOrder.objects.get()
+    assert (order.callback_contacted, order.callback_resolved, order.callback_satisfied) == (
+        False,
+        None,
+        None,
+    )
+    case.refresh_from_db()
+    assert (case.resident_called_back_at, case.resident_satisfied) == (None, None)
+    clock.move_to(T0 + timedelta(days=2))
+    with pytest.raises(InvalidInput) as refused:
+        actions.record_resident_callback(whistle_city.assessor, case, satisfied=True)
+    assert refused.value.field == "resolved"
+    actions.record_resident_callback(
+        whistle_city.assessor, case, satisfied=False, resolved=True, note="摊贩又回来了"
+    )
+    order.refresh_from_db()
+    case.refresh_from_db()
+    assert (order.callback_contacted, order.callback_resolved, order.callback_satisfied) == (
+        True,
+        True,
+        False,
+    )
+    assert (case.resident_called_back_at, case.resident_satisfied) == (
+        T0 + timedelta(days=2),
+        False,
+    )
+    data = [
+        (e.data["contacted"], e.data["resolved"], e.data["satisfied"])
+        for e in Event.objects.filter(kind=EventKind.RESIDENT_CALLBACK).order_by("seq")
+    ]
+    assert data == [(False, None, None), (True, True, False)]
+    with pytest.raises(ActionRefused, match="已回访"):
+        actions.record_resident_callback(
+            whistle_city.dispatcher, case, satisfied=True, resolved=True
+        )
+
+
+def test_a_residents_case_is_still_called_back_once_closed_without_asking_if_solved(
+    whistle_city, clock
+):
+    case = actions.report_resident_case(
+        name="李女士",
+        phone="13900001111",
+        description="夕照寺中街井盖缺失",
+        lon=ON_THE_LANE[0],
+        lat=ON_THE_LANE[1],
+    ).case
+    with pytest.raises(ActionRefused):
+        actions.record_resident_callback(whistle_city.dispatcher, case, satisfied=True)
+    steps = [
+        lambda c: actions.file_case(
+            whistle_city.dispatcher, c, category=whistle_city.street_vending
+        ),
+        lambda c: actions.solve_on_spot(whistle_city.dispatcher, c, note="已补装"),
+        lambda c: actions.check_passed(whistle_city.dispatcher, c),
+        lambda c: actions.close_case(whistle_city.dispatcher, c),
+        lambda c: actions.record_resident_callback(whistle_city.dispatcher, c, satisfied=True),
+    ]
+    for n, step in enumerate(steps, start=1):
+        clock.move_to(T0 + n * MIN)
+        case = step(case)
+    assert (case.resident_satisfied, case.source) == (True, "resident")
+
+
+# Answers back to the hotline platform -----------------------------------------------------------
+
+
+def test_the_reply_and_the_call_back_are_queued_to_the_platforms_webhook(whistle_city, clock):
+    WebhookEndpoint.objects.create(
+        name="12345热线平台", url="https://12345.example/hooks", event_kinds=[HOTLINE_ANSWER]
+    )
+    case = take(whistle_city).case
+    assert answers_queued() == []  # taking the order is not an answer
+    clock.move_to(T0 + 2 * 60 * MIN)
+    actions.record_hotline_reply(whistle_city.dispatcher, case, reply="已联系城管，摊贩已劝离")
+    clock.move_to(T0 + timedelta(days=1))
+    actions.record_resident_callback(whistle_city.dispatcher, case, satisfied=True, resolved=True)
+    reply, callback = answers_queued()
+    assert reply.payload == {
+        "order_number": "2026051200001",
+        "district": "110101",
+        "township": "110101015",
+        "channel": "hotline",
+        "case": case.reference,
+        "case_status": "reported",
+        "deadline_class": "general",
+        "received_at": "2026-05-12T01:00:00+00:00",
+        "respond_due_at": "2026-05-19T01:00:00+00:00",
+        "resolve_due_at": "2026-05-19T01:00:00+00:00",
+        "reply": {
+            "text": "已联系城管，摊贩已劝离",
+            "replied_at": "2026-05-12T03:00:00+00:00",
+            "on_time": True,
+        },
+        "reply_overdue": False,
+        "callback": None,
+        "answered_at": "2026-05-12T03:00:00+00:00",
+        "answer": "reply",
+    }
+    assert callback.payload["answer"] == "callback"
+    assert callback.payload["callback"] == {
+        "called_back_at": "2026-05-13T01:00:00+00:00",
+        "contacted": True,
+        "resolved": True,
+        "satisfied": True,
+    }
+    # No personal data goes to the platform.
+    body = json.dumps([reply.payload, callback.payload], ensure_ascii=False)
+    assert NAME not in body and PHONE not in body
+
+
+def test_the_platform_receives_the_answer_signed(whistle_city, receiver, clock):  # noqa: F811
+    WebhookEndpoint.objects.create(
+        name="12345热线平台", url=receiver.url, secret=receiver.secret, event_kinds=[HOTLINE_ANSWER]
+    )
+    case = take(whistle_city).case
+    clock.move_to(T0 + 30 * MIN)
+    actions.record_hotline_reply(whistle_city.dispatcher, case, reply="已处理")
+    assert delivery.sweep(timezone.now(), batch=10) == 1
+    [request] = receiver.requests
+    assert request["valid"]
+    headers = request["headers"]
+    assert headers["X-Whistle-Event"] == HOTLINE_ANSWER
+    timestamp = int(headers["X-Whistle-Timestamp"])
+    assert headers["X-Whistle-Signature"] == webhooks.signature(
+        receiver.secret, timestamp, request["body"]
+    )
+    document = json.loads(request["body"])
+    assert document["event"] == HOTLINE_ANSWER
+    assert document["payload"]["order_number"] == "2026051200001"
+    assert document["payload"]["reply"]["text"] == "已处理"
+
+
+def test_the_platform_pulls_the_answers_changed_since_it_last_asked(whistle_city, clock):
+    first = take(whistle_city, "P-1").case
+    second = take(whistle_city, "P-2").case
+    take(whistle_city, "P-3")
+    assert hotline_answers(whistle_city.district) == []
+    clock.move_to(T0 + MIN)
+    actions.record_hotline_reply(whistle_city.dispatcher, second, reply="已处理")
+    clock.move_to(T0 + 2 * MIN)
+    actions.record_hotline_reply(whistle_city.dispatcher, first, reply="已处理")
+    pulled = hotline_answers(whistle_city.district)
+    assert [a["order_number"] for a in pulled] == ["P-2", "P-1"]
+    since = datetime.fromisoformat(pulled[0]["answered_at"])
+    assert [a["order_number"] for a in hotline_answers(whistle_city.district, since)] == ["P-1"]
+    clock.move_to(T0 + 3 * MIN)
+    actions.record_resident_callback(whistle_city.dispatcher, second, satisfied=True, resolved=True)
+    later = hotline_answers(whistle_city.district, datetime.fromisoformat(pulled[1]["answered_at"]))
+    assert [(a["order_number"], a["callback"]["satisfied"]) for a in later] == [("P-2", True)]
+    assert hotline_answers(whistle_city.district, limit=1)[0]["order_number"] == "P-1"
+
+
+# Masking -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [("王小明", "王*"), ("Wang", "W*"), ("", ""), (" 李 ", "李*")],
+)
+def test_a_name_is_masked_to_its_first_character(value, masked):
+    assert callers.mask_name(value) == masked
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [
+        ("13812341234", "138****1234"),
+        ("+86 138-1234-1234", "138****1234"),
+        ("010-6512345", "********45"),
+        ("12", "**"),
+        ("", ""),
+    ],
+)
+def test_a_phone_is_masked_but_for_its_ends(value, masked):
+    assert callers.mask_phone(value) == masked
+
+
+def test_only_the_townships_dispatchers_and_chief_see_the_caller(whistle_city, clock):
+    city = whistle_city
+    case = take(city).case
+    full = {city.dispatcher, city.township_chief}
+    for person in (
+        city.dispatcher,
+        city.township_chief,
+        city.township_office,
+        city.assessor,
+        city.district_office,
+        city.dongsi_dispatcher,
+        city.urban_officer,
+    ):
+        shown = callers.shown_caller(person, case)
+        expected = (NAME, PHONE) if person in full else ("王*", "138****1234")
+        assert shown == expected, person.username
+
+
+# The whole life -----------------------------------------------------------------------------------
+
+
+def test_an_orders_life_from_intake_to_call_back_counts_in_the_three_rates(whistle_city, clock):
+    city = whistle_city
+    case = take(city).case
+    late = take(city, "2026051200009", lon=OFF_ANY_LANE[0], lat=OFF_ANY_LANE[1]).case
+    steps = [
+        lambda c: actions.file_case(city.dispatcher, c, category=city.street_vending),
+        lambda c: (
+            actions.blow_whistle(city.dispatcher, c, kind="routine", departments=[city.urban]).case
+        ),
+        lambda c: actions.record_hotline_reply(city.dispatcher, c, reply="城管已到场处置"),
+    ]
+    for n, step in enumerate(steps, start=1):
+        clock.move_to(T0 + n * 10 * MIN)
+        case = step(case)
+    sweep_at(clock, REPLY_BY + MIN)
+    clock.move_to(REPLY_BY + 2 * MIN)
+    actions.record_hotline_reply(city.dispatcher, late, reply="已处理")
+    clock.move_to(REPLY_BY + timedelta(days=1))
+    actions.record_resident_callback(city.dispatcher, case, satisfied=True, resolved=True)
+    actions.record_resident_callback(city.dispatcher, late, satisfied=False, resolved=False)
+    rates = hotline_rates(city.district, "2026-05")
+    # Replied in time 1 of 2 (50.00); reached 2, solved 1 (50.00), satisfied 1 (50.00).
+    assert (rates.received, rates.responded, rates.called_back) == (2, 1, 2)
+    assert (rates.response_rate, rates.resolution_rate, rates.satisfaction_rate) == (
+        50,
+        50,
+        50,
+    )
+    report = verify_database(references=[case.reference, late.reference])
+    assert (report.cases, report.problems) == (2, [])

@@ -1,0 +1,227 @@
+"""Work orders in bulk: the hotline platform's export (XLSX or CSV) imported by the township.
+
+On a frozen clock: Tuesday 12 May 2026, 09:00 Beijing time, 龙潭街道's dispatcher imports
+the morning's export. The columns are the district's data; every bad row is reported and a
+file with one writes nothing; a file imported twice takes each order once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from openpyxl import Workbook
+
+from tests.fixtures_cases import (
+    OFF_ANY_LANE,
+    ON_THE_LANE,
+    beijing,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+)
+from whistle.cases.hotline_import import ExportUnreadable, import_hotline_orders, read_export
+from whistle.cases.models import Case, Event, HotlineOrder
+from whistle.cases.trail import EventKind
+from whistle.notifications.models import Notification
+from whistle.policies.models import HotlineImportMapping
+
+T0 = beijing(2026, 5, 12, 9, 0)
+HEADERS = ["工单编号", "来电时间", "来电人", "联系电话", "诉求内容", "经度", "纬度", "紧急程度"]
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+def row(number: str | float, **changes: Any) -> list[Any]:
+    values = {
+        "工单编号": number,
+        "来电时间": "2026-05-12 08:40",
+        "来电人": "王小明",
+        "联系电话": "13812341234",
+        "诉求内容": "人民市场东巷有游商占道经营",
+        "经度": ON_THE_LANE[0],
+        "纬度": ON_THE_LANE[1],
+        "紧急程度": "一般",
+    }
+    values.update(changes)
+    return [values[h] for h in HEADERS]
+
+
+def csv_bytes(rows: list[list[Any]], headers: list[str] = HEADERS, encoding: str = "utf-8-sig"):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def xlsx_bytes(rows: list[list[Any]], headers: list[str] = HEADERS) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(headers)
+    for values in rows:
+        sheet.append(values)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def run(city: Any, name: str, content: bytes, actor: Any = "dispatcher"):
+    headers, rows = read_export(name, content)
+    person = city.dispatcher if actor == "dispatcher" else actor
+    return import_hotline_orders(person, city.district, headers, rows)
+
+
+def test_an_xlsx_export_becomes_cases_with_the_limits_of_their_classes(whistle_city, clock):
+    content = xlsx_bytes(
+        [
+            row("2026051200001"),
+            # Excel stores a long number as a float; it is read back as the order number.
+            row(2026051200002.0, 紧急程度="紧急", 来电时间=datetime(2026, 5, 12, 8, 50)),  # noqa: DTZ001  (Excel has no zones)
+        ]
+    )
+    outcome = run(whistle_city, "12345导出.xlsx", content)
+    assert outcome.ok and outcome.rows == 2 and len(outcome.created) == 2
+    general, emergency = (
+        HotlineOrder.objects.get(number=n) for n in ("2026051200001", "2026051200002")
+    )
+    assert (general.deadline_class, general.respond_due_at) == ("general", T0 + timedelta(days=7))
+    assert (emergency.deadline_class, emergency.respond_due_at) == (
+        "emergency",
+        T0 + timedelta(hours=2),
+    )
+    assert general.called_at == beijing(2026, 5, 12, 8, 40)
+    assert emergency.called_at == beijing(2026, 5, 12, 8, 50)
+    case = general.case
+    assert (case.status, case.source, case.reporter_phone) == (
+        Case.Status.REPORTED,
+        Case.Source.HOTLINE,
+        "13812341234",
+    )
+
+
+def test_a_gb18030_csv_export_is_read_too(whistle_city, clock):
+    outcome = run(whistle_city, "export.csv", csv_bytes([row("A-1")], encoding="gb18030"))
+    assert outcome.ok
+    assert HotlineOrder.objects.get().case.description == "人民市场东巷有游商占道经营"
+
+
+def test_every_bad_row_is_reported_and_nothing_is_written(whistle_city, clock):
+    content = csv_bytes(
+        [
+            row("2026051200001"),
+            row("2026 0512"),
+            row("2026051200003", 经度="东经116度"),
+            row("2026051200004", 来电人="", 联系电话=""),
+            row("2026051200005", 紧急程度="火急火燎"),
+            row("2026051200006", 来电时间="昨天上午"),
+            row("2026051200007", 经度=100.0, 纬度=30.0),
+        ]
+    )
+    outcome = run(whistle_city, "export.csv", content)
+    assert not outcome.ok
+    assert [(p.row, p.column) for p in outcome.problems] == [
+        (3, "工单编号"),
+        (4, "经度"),
+        (5, "来电人"),
+        (6, "紧急程度"),
+        (7, "来电时间"),
+        (8, "经度"),
+    ]
+    assert "2026 0512" in outcome.problems[0].message
+    assert (outcome.created, outcome.existing) == ([], [])
+    assert not Case.objects.exists() and not HotlineOrder.objects.exists()
+    assert not Event.objects.exists() and not Notification.objects.exists()
+
+
+def test_a_file_imported_twice_takes_each_order_once(whistle_city, clock):
+    content = xlsx_bytes([row("2026051200001"), row("2026051200002")])
+    first = run(whistle_city, "a.xlsx", content)
+    clock.move_to(T0 + timedelta(minutes=5))
+    again = run(
+        whistle_city,
+        "b.xlsx",
+        xlsx_bytes([row("2026051200002"), row("2026051200003"), row("2026051200003")]),
+    )
+    assert [t.order.number for t in first.created] == ["2026051200001", "2026051200002"]
+    assert [t.order.number for t in again.created] == ["2026051200003"]
+    assert [t.order.number for t in again.existing] == ["2026051200002", "2026051200003"]
+    assert again.existing[0].case == first.created[1].case
+    assert HotlineOrder.objects.count() == 3
+    assert Event.objects.filter(kind=EventKind.CASE_REPORTED).count() == 3
+
+
+def test_the_columns_are_the_districts_data(whistle_city, clock):
+    headers = ["Ticket", "Text", "X", "Y", "Who", "Tel"]
+    content = csv_bytes(
+        [["T-1", "路灯不亮", OFF_ANY_LANE[0], OFF_ANY_LANE[1], "李女士", "13900001111"]],
+        headers=headers,
+    )
+    with pytest.raises(ExportUnreadable, match="工单编号"):
+        run(whistle_city, "export.csv", content)
+    HotlineImportMapping.objects.create(
+        district=whistle_city.district,
+        columns={
+            "order_number": ["Ticket"],
+            "description": ["Text"],
+            "lon": ["X"],
+            "lat": ["Y"],
+            "caller_name": ["Who"],
+            "caller_phone": ["Tel"],
+        },
+    )
+    outcome = run(whistle_city, "export.csv", content)
+    assert outcome.ok
+    order = HotlineOrder.objects.get()
+    assert (order.number, order.case.reporter_name, order.deadline_class) == (
+        "T-1",
+        "李女士",
+        "general",
+    )
+
+
+def test_a_dispatcher_imports_only_orders_of_their_township(whistle_city, clock):
+    outcome = run(
+        whistle_city, "export.csv", csv_bytes([row("X-1")]), whistle_city.dongsi_dispatcher
+    )
+    assert [(p.row, p.column) for p in outcome.problems] == [(2, "")]
+    assert not HotlineOrder.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("export.pdf", b"%PDF", "XLSX"),
+        ("export.xlsx", b"not a workbook", "Excel"),
+        ("export.csv", b"", "空"),
+    ],
+)
+def test_a_file_that_is_not_an_export_is_refused_as_a_whole(name, content, message):
+    with pytest.raises(ExportUnreadable, match=message):
+        read_export(name, content)
+
+
+def test_without_coordinates_the_lane_places_the_order_halfway_along_it(whistle_city, clock):
+    headers = ["工单编号", "诉求内容", "街巷", "来电人"]
+    content = csv_bytes(
+        [
+            ["L-1", "路灯不亮", "人民市场东巷", "李女士"],
+            ["L-2", "路面破损", "不存在的胡同", "李女士"],
+            ["L-3", "井盖缺失", "", "李女士"],
+        ],
+        headers=headers,
+    )
+    outcome = run(whistle_city, "export.csv", content)
+    assert [(p.row, p.column) for p in outcome.problems] == [(3, "街巷"), (4, "街巷")]
+    assert "不存在的胡同" in outcome.problems[0].message
+    assert not HotlineOrder.objects.exists()
+    corrected = csv_bytes([["L-1", "路灯不亮", "人民市场东巷", "李女士"]], headers=headers)
+    assert run(whistle_city, "export.csv", corrected).ok
+    case = HotlineOrder.objects.get().case
+    assert (case.lane, case.township) == (whistle_city.lane, whistle_city.longtan)

@@ -1,0 +1,111 @@
+"""`Idempotency-Key`: a POST sent again with the same key gets the first answer again
+instead of acting twice.
+
+The first request claims the key (a row without a status, inserted before the view runs, so
+two concurrent requests cannot both act); its answer is stored with a fingerprint of the
+request (method, path, body). A retry with the same fingerprint gets the stored answer; one
+with another body is refused (422); one while the first still runs is refused (409). Answers
+that say nothing about the action — 401, 429, 5xx — are not kept: the key is free again. Keys
+live `WHISTLE_API_IDEMPOTENCY_HOURS`, per token (or signed-in person).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from whistle.api.models import IdempotentRequest
+
+KEY_MAX = 200
+# Statuses after which the key is released instead of kept.
+NOT_KEPT = frozenset({401, 429})
+
+
+def lifetime() -> timedelta:
+    return timedelta(hours=int(settings.WHISTLE_API_IDEMPOTENCY_HOURS))
+
+
+def fingerprint(request: HttpRequest) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode() if request.method else b"")
+    digest.update(b"\0")
+    digest.update(request.path.encode("utf-8"))
+    digest.update(b"\0")
+    digest.update(request.body)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Claimed:
+    row: IdempotentRequest
+
+
+@dataclass(frozen=True)
+class Stored:
+    row: IdempotentRequest
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    pass
+
+
+@dataclass(frozen=True)
+class Running:
+    pass
+
+
+def claim(
+    owner: str, key: str, print_: str, now: datetime
+) -> Claimed | Stored | Mismatch | Running:
+    IdempotentRequest.objects.filter(owner=owner, created_at__lt=now - lifetime()).delete()
+    try:
+        with transaction.atomic():
+            row = IdempotentRequest.objects.create(
+                owner=owner, key=key, fingerprint=print_, created_at=now
+            )
+        return Claimed(row)
+    except IntegrityError:
+        pass
+    existing = IdempotentRequest.objects.filter(owner=owner, key=key).first()
+    if existing is None:
+        # Released between the insert and the read: treat it as running; the client retries.
+        return Running()
+    if existing.fingerprint != print_:
+        return Mismatch()
+    if existing.status is None:
+        return Running()
+    return Stored(existing)
+
+
+def keep(row: IdempotentRequest, response: HttpResponse) -> None:
+    if response.status_code in NOT_KEPT or response.status_code >= 500 or response.streaming:
+        IdempotentRequest.objects.filter(pk=row.pk).delete()
+        return
+    IdempotentRequest.objects.filter(pk=row.pk).update(
+        status=response.status_code,
+        content_type=response.get("Content-Type", ""),
+        body=bytes(response.content),
+    )
+
+
+def release(row: IdempotentRequest) -> None:
+    IdempotentRequest.objects.filter(pk=row.pk).delete()
+
+
+def replay(row: IdempotentRequest) -> HttpResponse:
+    response = HttpResponse(
+        bytes(row.body), status=row.status or 200, content_type=row.content_type or None
+    )
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def moment() -> datetime:
+    return timezone.now()

@@ -1,0 +1,399 @@
+"""Cases: the list and one case, reporting, filing, rejecting, merging, solving on the spot,
+dispatching, blowing the whistle, finishing, the backlog, escalation, supervision notices,
+ratings of the case, and the trail with its hashes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from pydantic import AwareDatetime, Field
+
+from whistle.api import schemas as s
+from whistle.api.errors import NOT_FOUND, ApiError
+from whistle.api.pagination import paginate
+from whistle.api.shared import (
+    CASE_LIST_RELATED,
+    caller,
+    case_detail,
+    case_out,
+    cases_of,
+    category_by_code,
+    department_by_code,
+    errors,
+    event_out,
+    find_case,
+    notice_out,
+    photos,
+    summons_out,
+)
+from whistle.cases import actions
+from whistle.cases.locate import locate
+from whistle.cases.models import Case, Summons
+
+router = Router(tags=["cases"])
+
+
+class CaseFilters(Schema):
+    status: list[str] = Field(default_factory=list)
+    # A jurisdiction's code: cases in it (a district, township or community).
+    jurisdiction: str | None = Field(default=None, max_length=12)
+    department: str | None = Field(default=None, max_length=60)
+    category: str | None = Field(default=None, max_length=4)
+    reported_after: AwareDatetime | None = None
+    reported_before: AwareDatetime | None = None
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int | None = Field(default=None, ge=1, le=500)
+
+
+@router.get("", response={200: s.CasePage, **errors()}, operation_id="list_cases")
+def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, Any]:
+    """The cases the caller may see, newest first."""
+    rows = cases_of(caller(request)).select_related(*CASE_LIST_RELATED)
+    if filters.status:
+        rows = rows.filter(status__in=filters.status)
+    if filters.jurisdiction:
+        code = filters.jurisdiction
+        rows = rows.filter(
+            Q(township__code__startswith=code) | Q(district__code=code) | Q(community__code=code)
+        )
+    if filters.department:
+        rows = rows.filter(
+            pk__in=Summons.objects.filter(department__code=filters.department).values("case_id")
+        )
+    if filters.category:
+        rows = rows.filter(
+            category__major__code=filters.category[:2], category__code=filters.category[2:]
+        )
+    if filters.reported_after:
+        rows = rows.filter(reported_at__gte=filters.reported_after)
+    if filters.reported_before:
+        rows = rows.filter(reported_at__lt=filters.reported_before)
+    page = paginate(rows, cursor=filters.cursor, limit=filters.limit, time_field="reported_at")
+    return {"items": [case_out(c) for c in page.items], "next_cursor": page.next_cursor}
+
+
+@router.post("", response={201: s.CaseDetailOut, **errors()}, operation_id="report_case")
+def report_case(request: HttpRequest, data: s.ReportIn) -> Status[dict[str, Any]]:
+    """A steward, chief, township or district office reports a problem at a place."""
+    person = caller(request)
+    category = None
+    if data.category is not None:
+        category = category_by_code(
+            locate(data.lon, data.lat).district, data.category, data.category_kind
+        )
+    case = actions.report_case(
+        person,
+        description=data.description,
+        lon=data.lon,
+        lat=data.lat,
+        accuracy_m=data.accuracy_m,
+        address=data.address,
+        category=category,
+        source=data.source,
+        photos=photos(data.photos),
+        reporter_name=data.reporter_name,
+        reporter_phone=data.reporter_phone,
+        external_id=data.external_id,
+    )
+    return Status(201, case_detail(person, case))
+
+
+@router.post(
+    "/resident-reports",
+    response={201: s.ResidentReportOut, **errors()},
+    operation_id="report_resident_case",
+)
+def report_resident_case(request: HttpRequest, data: s.ResidentReportIn) -> Status[dict[str, Any]]:
+    """A resident with an account reports a problem; the answer carries the key that lets
+    them rate the result, once."""
+    person = caller(request)
+    report = actions.report_resident_case(
+        name=data.name,
+        phone=data.phone,
+        description=data.description,
+        lon=data.lon,
+        lat=data.lat,
+        accuracy_m=data.accuracy_m,
+        address=data.address,
+        photos=photos(data.photos),
+        reporter=person,
+    )
+    return Status(201, {"case": case_detail(person, report.case), "rating_key": report.rating_key})
+
+
+@router.get("/{reference}", response={200: s.CaseDetailOut, **errors()}, operation_id="get_case")
+def get_case(request: HttpRequest, reference: str) -> dict[str, Any]:
+    person = caller(request)
+    return case_detail(person, find_case(person, reference))
+
+
+@router.get("/{reference}/trail", response={200: s.TrailOut, **errors()}, operation_id="get_trail")
+def get_trail(
+    request: HttpRequest,
+    reference: str,
+    after: int = Query(0, ge=0, le=10**9),
+    limit: int = Query(200, ge=1, le=1000),
+) -> dict[str, Any]:
+    """The case's trail: every event with the hash that chains it to the one before
+    (docs/cases.md §5), from the event after `after` on."""
+    case = find_case(caller(request), reference)
+    events = list(
+        case.events.filter(seq__gt=after)
+        .select_related("actor", "summons")
+        .order_by("seq")[: limit + 1]
+    )
+    more = len(events) > limit
+    events = events[:limit]
+    return {
+        "case": case.reference,
+        "uuid": case.uuid,
+        "length": case.trail_length,
+        "head": case.trail_head,
+        "events": [event_out(e) for e in events],
+        "next_after": events[-1].seq if more else None,
+    }
+
+
+def _detail(request: HttpRequest, case: Case) -> dict[str, Any]:
+    return case_detail(caller(request), case)
+
+
+@router.post(
+    "/{reference}/file", response={200: s.CaseDetailOut, **errors()}, operation_id="file_case"
+)
+def file_case(request: HttpRequest, reference: str, data: s.FileIn) -> dict[str, Any]:
+    person = caller(request)
+    case = find_case(person, reference)
+    category = (
+        category_by_code(case.district, data.category, data.category_kind)
+        if data.category is not None
+        else None
+    )
+    return _detail(request, actions.file_case(person, case, category=category, note=data.note))
+
+
+@router.post(
+    "/{reference}/reject", response={200: s.CaseDetailOut, **errors()}, operation_id="reject_case"
+)
+def reject_case(request: HttpRequest, reference: str, data: s.ReasonIn) -> dict[str, Any]:
+    person = caller(request)
+    case = actions.reject_case(person, find_case(person, reference), reason=data.reason)
+    return _detail(request, case)
+
+
+@router.post(
+    "/{reference}/merge", response={200: s.CaseDetailOut, **errors()}, operation_id="merge_case"
+)
+def merge_case(request: HttpRequest, reference: str, data: s.MergeIn) -> dict[str, Any]:
+    person = caller(request)
+    case = find_case(person, reference)
+    into = cases_of(person).filter(reference=data.into.strip().upper()).first()
+    if into is None:
+        raise ApiError(422, "invalid", NOT_FOUND, field="into")
+    return _detail(request, actions.merge_case(person, case, into=into, note=data.note))
+
+
+@router.post(
+    "/{reference}/solve-on-spot",
+    response={200: s.CaseDetailOut, **errors()},
+    operation_id="solve_on_spot",
+)
+def solve_on_spot(request: HttpRequest, reference: str, data: s.SolveIn) -> dict[str, Any]:
+    person = caller(request)
+    case = actions.solve_on_spot(
+        person, find_case(person, reference), note=data.note, photos=photos(data.photos)
+    )
+    return _detail(request, case)
+
+
+@router.post(
+    "/{reference}/dispatch", response={201: s.SummonsOut, **errors()}, operation_id="dispatch_case"
+)
+def dispatch_case(
+    request: HttpRequest, reference: str, data: s.DispatchIn
+) -> Status[dict[str, Any]]:
+    """The routine channel: one department, no arrival on site."""
+    person = caller(request)
+    case = find_case(person, reference)
+    summons = actions.dispatch_case(
+        person, case, department=department_by_code(data.department), note=data.note
+    )
+    return Status(201, summons_out(summons))
+
+
+@router.post(
+    "/{reference}/whistles", response={201: s.WhistleOut, **errors()}, operation_id="blow_whistle"
+)
+def blow_whistle(request: HttpRequest, reference: str, data: s.WhistleIn) -> Status[dict[str, Any]]:
+    person = caller(request)
+    case = find_case(person, reference)
+    departments = [
+        department_by_code(code, f"departments.{n}") for n, code in enumerate(data.departments)
+    ]
+    whistle = actions.blow_whistle(
+        person,
+        case,
+        kind=data.kind,
+        departments=departments,
+        meeting_point=data.meeting_point,
+        meeting_lon=data.meeting_lon,
+        meeting_lat=data.meeting_lat,
+        note=data.note,
+    )
+    detail = case_detail(person, case)
+    return Status(201, next(w for w in detail["whistles"] if w["uuid"] == whistle.uuid))
+
+
+@router.post(
+    "/{reference}/mark-handled",
+    response={200: s.CaseDetailOut, **errors()},
+    operation_id="mark_handled",
+)
+def mark_handled(request: HttpRequest, reference: str, data: s.NoteIn) -> dict[str, Any]:
+    person = caller(request)
+    return _detail(
+        request, actions.mark_handled(person, find_case(person, reference), note=data.note)
+    )
+
+
+@router.post(
+    "/{reference}/check-passed",
+    response={200: s.CaseDetailOut, **errors()},
+    operation_id="check_passed",
+)
+def check_passed(request: HttpRequest, reference: str, data: s.CheckPassedIn) -> dict[str, Any]:
+    person = caller(request)
+    case = actions.check_passed(
+        person,
+        find_case(person, reference),
+        note=data.note,
+        lon=data.lon,
+        lat=data.lat,
+        photos=photos(data.photos),
+    )
+    return _detail(request, case)
+
+
+@router.post(
+    "/{reference}/close", response={200: s.CaseDetailOut, **errors()}, operation_id="close_case"
+)
+def close_case(request: HttpRequest, reference: str, data: s.NoteIn) -> dict[str, Any]:
+    person = caller(request)
+    return _detail(
+        request, actions.close_case(person, find_case(person, reference), note=data.note)
+    )
+
+
+@router.post(
+    "/{reference}/rework",
+    response={200: s.CaseDetailOut, **errors()},
+    operation_id="send_back_for_rework",
+)
+def send_back_for_rework(request: HttpRequest, reference: str, data: s.ReasonIn) -> dict[str, Any]:
+    person = caller(request)
+    case = actions.send_back_for_rework(person, find_case(person, reference), reason=data.reason)
+    return _detail(request, case)
+
+
+@router.post(
+    "/{reference}/evaluation",
+    response={200: s.CaseDetailOut, **errors()},
+    operation_id="evaluate_case",
+)
+def evaluate_case(request: HttpRequest, reference: str, data: s.EvaluateIn) -> dict[str, Any]:
+    person = caller(request)
+    case = actions.evaluate_case(
+        person, find_case(person, reference), rating=data.rating, note=data.note
+    )
+    return _detail(request, case)
+
+
+@router.post(
+    "/{reference}/callback",
+    response={200: s.CaseDetailOut, **errors()},
+    operation_id="record_resident_callback",
+)
+def record_resident_callback(
+    request: HttpRequest, reference: str, data: s.CallbackIn
+) -> dict[str, Any]:
+    person = caller(request)
+    case = actions.record_resident_callback(
+        person, find_case(person, reference), satisfied=data.satisfied, note=data.note
+    )
+    return _detail(request, case)
+
+
+@router.post(
+    "/{reference}/resident-rating",
+    response={200: s.CaseDetailOut, **errors()},
+    operation_id="record_resident_rating",
+)
+def record_resident_rating(
+    request: HttpRequest, reference: str, data: s.ResidentRatingIn
+) -> dict[str, Any]:
+    """The resident who reported the case, signed in with the account they reported with,
+    rates the result."""
+    person = caller(request)
+    case = actions.record_resident_rating(
+        find_case(person, reference), rating=data.rating, comment=data.comment, person=person
+    )
+    return _detail(request, case)
+
+
+@router.post(
+    "/{reference}/backlog",
+    response={200: s.CaseDetailOut, **errors()},
+    operation_id="put_on_backlog",
+)
+def put_on_backlog(request: HttpRequest, reference: str, data: s.BacklogIn) -> dict[str, Any]:
+    person = caller(request)
+    case = actions.put_on_backlog(
+        person, find_case(person, reference), reason=data.reason, review_on=data.review_on
+    )
+    return _detail(request, case)
+
+
+@router.post(
+    "/{reference}/resume",
+    response={200: s.CaseDetailOut, **errors()},
+    operation_id="resume_from_backlog",
+)
+def resume_from_backlog(request: HttpRequest, reference: str, data: s.NoteIn) -> dict[str, Any]:
+    person = caller(request)
+    case = actions.resume_from_backlog(person, find_case(person, reference), note=data.note)
+    return _detail(request, case)
+
+
+@router.post(
+    "/{reference}/escalation",
+    response={200: s.CaseDetailOut, **errors()},
+    operation_id="escalate",
+)
+def escalate(request: HttpRequest, reference: str, data: s.ReasonIn) -> dict[str, Any]:
+    person = caller(request)
+    return _detail(
+        request, actions.escalate(person, find_case(person, reference), reason=data.reason)
+    )
+
+
+@router.post(
+    "/{reference}/supervision-notices",
+    response={201: s.NoticeOut, **errors()},
+    operation_id="issue_supervision_notice",
+)
+def issue_supervision_notice(
+    request: HttpRequest, reference: str, data: s.NoticeIn
+) -> Status[dict[str, Any]]:
+    person = caller(request)
+    notice = actions.issue_supervision_notice(
+        person,
+        find_case(person, reference),
+        department=department_by_code(data.department),
+        text=data.text,
+        due_at=data.due_at,
+    )
+    notice = type(notice).objects.select_related("case", "department", "summons").get(pk=notice.pk)
+    return Status(201, notice_out(notice))

@@ -1,0 +1,61 @@
+"""The caller's in-app notifications (the inbox): list, and mark read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from whistle.api import schemas as s
+from whistle.api.pagination import paginate
+from whistle.api.shared import caller, errors
+from whistle.notifications.models import Notification
+from whistle.notifications.outbox import inbox, mark_read, unread_count
+
+router = Router(tags=["notifications"])
+
+
+def _out(row: Notification) -> dict[str, Any]:
+    payload = row.payload if isinstance(row.payload, dict) else {}
+    case = payload.get("case")
+    return {
+        "uuid": row.uuid,
+        "kind": row.kind,
+        "subject": row.subject,
+        "body": row.body,
+        "case": case if isinstance(case, str) else None,
+        "created_at": row.created_at,
+        "read_at": row.read_at,
+    }
+
+
+class InboxFilters(Schema):
+    unread: bool = False
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int | None = Field(default=None, ge=1, le=500)
+
+
+@router.get("", response={200: s.NotificationPage, **errors()}, operation_id="list_notifications")
+def list_notifications(request: HttpRequest, filters: Query[InboxFilters]) -> dict[str, Any]:
+    person = caller(request)
+    page = paginate(
+        inbox(person, unread_only=filters.unread),
+        cursor=filters.cursor,
+        limit=filters.limit,
+        time_field="created_at",
+    )
+    return {
+        "items": [_out(n) for n in page.items],
+        "next_cursor": page.next_cursor,
+        "unread": unread_count(person),
+    }
+
+
+@router.post(
+    "/mark-read", response={200: s.MarkedOut, **errors()}, operation_id="mark_notifications_read"
+)
+def mark_notifications_read(request: HttpRequest, data: s.MarkReadIn) -> dict[str, Any]:
+    """Mark these notifications read (all unread ones without `ids`); others' are ignored."""
+    return {"marked": mark_read(caller(request), data.ids)}

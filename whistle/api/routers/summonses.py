@@ -1,0 +1,211 @@
+"""Summonses: a department's list and one summons; acknowledging, checking in on site with
+the position's provenance, progress, the result, declining, leaving; the township's release
+and its rulings on a decline or a flagged check-in. Whistles: one whistle, summoning more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from whistle.api import schemas as s
+from whistle.api.pagination import paginate
+from whistle.api.shared import (
+    caller,
+    case_detail,
+    cases_of,
+    department_by_code,
+    errors,
+    find_summons,
+    find_whistle,
+    photos,
+    summons_out,
+)
+from whistle.cases import actions
+from whistle.cases.models import Event, Summons
+from whistle.cases.trail import EventKind
+from whistle.organisation.scoping import area_of
+
+router = Router(tags=["summonses"])
+whistles = Router(tags=["whistles"])
+
+
+class SummonsFilters(Schema):
+    status: list[str] = Field(default_factory=list)
+    department: str | None = Field(default=None, max_length=60)
+    # Only the summonses of the caller's own departments.
+    mine: bool = False
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int | None = Field(default=None, ge=1, le=500)
+
+
+@router.get("", response={200: s.SummonsPage, **errors()}, operation_id="list_summonses")
+def list_summonses(request: HttpRequest, filters: Query[SummonsFilters]) -> dict[str, Any]:
+    """The summonses on the cases the caller may see, newest first: a department's desk."""
+    person = caller(request)
+    rows = Summons.objects.filter(case__in=cases_of(person)).select_related(
+        "case", "department", "whistle"
+    )
+    if filters.status:
+        rows = rows.filter(status__in=filters.status)
+    if filters.department:
+        rows = rows.filter(department__code=filters.department)
+    if filters.mine:
+        rows = rows.filter(department_id__in=sorted(area_of(person).department_ids))
+    page = paginate(rows, cursor=filters.cursor, limit=filters.limit, time_field="summoned_at")
+    return {"items": [summons_out(x) for x in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/{uuid}", response={200: s.SummonsOut, **errors()}, operation_id="get_summons")
+def get_summons(request: HttpRequest, uuid: str) -> dict[str, Any]:
+    return summons_out(find_summons(caller(request), uuid))
+
+
+def _out(summons: Summons) -> dict[str, Any]:
+    return summons_out(
+        Summons.objects.select_related("case", "department", "whistle").get(pk=summons.pk)
+    )
+
+
+@router.post(
+    "/{uuid}/acknowledge", response={200: s.SummonsOut, **errors()}, operation_id="acknowledge"
+)
+def acknowledge(request: HttpRequest, uuid: str, data: s.NoteIn) -> dict[str, Any]:
+    person = caller(request)
+    return _out(actions.acknowledge(person, find_summons(person, uuid), note=data.note))
+
+
+@router.post("/{uuid}/check-in", response={200: s.CheckInOut, **errors()}, operation_id="check_in")
+def check_in(request: HttpRequest, uuid: str, data: s.CheckInIn) -> dict[str, Any]:
+    """The department reports on site (报到) with the position as the device gave it: its
+    source ("device" from the phone's location; "typed" and "map_pick" are never clean),
+    accuracy, the device's time of the fix and the device's id. The district's rules judge
+    it (docs/cases.md §4): clean, flagged for the township, or refused — a refusal (409,
+    code check_in_too_far or the first refusing reason) stays in the trail."""
+    person = caller(request)
+    summons = find_summons(person, uuid)
+    attached = photos([data.photo] if data.photo else [], field="photo")
+    summons = actions.check_in(
+        person,
+        summons,
+        lon=data.lon,
+        lat=data.lat,
+        source=data.source,
+        accuracy_m=data.accuracy_m,
+        device_time=data.device_time,
+        device_id=data.device_id,
+        photo=attached[0] if attached else None,
+    )
+    event = (
+        Event.objects.filter(
+            summons=summons,
+            kind__in=[EventKind.CHECK_IN_ACCEPTED, EventKind.CHECK_IN_FLAGGED],
+        )
+        .order_by("-seq")
+        .first()
+    )
+    data_ = event.data if event is not None else {}
+    return {
+        "summons": _out(summons),
+        "verdict": str(data_.get("verdict", "")),
+        "reasons": list(data_.get("reasons", [])),
+    }
+
+
+@router.post(
+    "/{uuid}/progress", response={200: s.SummonsOut, **errors()}, operation_id="report_progress"
+)
+def report_progress(request: HttpRequest, uuid: str, data: s.ProgressIn) -> dict[str, Any]:
+    person = caller(request)
+    summons = actions.report_progress(
+        person, find_summons(person, uuid), text=data.text, photos=photos(data.photos)
+    )
+    return _out(summons)
+
+
+@router.post(
+    "/{uuid}/result", response={200: s.SummonsOut, **errors()}, operation_id="report_result"
+)
+def report_result(request: HttpRequest, uuid: str, data: s.ResultIn) -> dict[str, Any]:
+    person = caller(request)
+    summons = actions.report_result(
+        person, find_summons(person, uuid), result=data.result, photos=photos(data.photos)
+    )
+    return _out(summons)
+
+
+@router.post("/{uuid}/decline", response={200: s.SummonsOut, **errors()}, operation_id="decline")
+def decline(request: HttpRequest, uuid: str, data: s.ReasonIn) -> dict[str, Any]:
+    person = caller(request)
+    return _out(actions.decline(person, find_summons(person, uuid), reason=data.reason))
+
+
+@router.post(
+    "/{uuid}/decline-ruling",
+    response={200: s.SummonsOut, **errors()},
+    operation_id="rule_on_decline",
+)
+def rule_on_decline(request: HttpRequest, uuid: str, data: s.DeclineRulingIn) -> dict[str, Any]:
+    person = caller(request)
+    summons = actions.rule_on_decline(
+        person, find_summons(person, uuid), uphold=data.uphold, note=data.note
+    )
+    return _out(summons)
+
+
+@router.post(
+    "/{uuid}/check-in-ruling",
+    response={200: s.SummonsOut, **errors()},
+    operation_id="rule_on_check_in",
+)
+def rule_on_check_in(request: HttpRequest, uuid: str, data: s.CheckInRulingIn) -> dict[str, Any]:
+    person = caller(request)
+    summons = actions.rule_on_check_in(
+        person, find_summons(person, uuid), confirm=data.confirm, note=data.note
+    )
+    return _out(summons)
+
+
+@router.post("/{uuid}/release", response={200: s.SummonsOut, **errors()}, operation_id="release")
+def release(request: HttpRequest, uuid: str, data: s.NoteIn) -> dict[str, Any]:
+    person = caller(request)
+    return _out(actions.release(person, find_summons(person, uuid), note=data.note))
+
+
+@router.post(
+    "/{uuid}/check-out", response={200: s.SummonsOut, **errors()}, operation_id="check_out"
+)
+def check_out(request: HttpRequest, uuid: str, data: s.CheckOutIn) -> dict[str, Any]:
+    """事不完、人不撤: refused (409, check_out_too_early, kept in the trail) until the
+    township has marked the case resolved or released the department."""
+    person = caller(request)
+    summons = actions.check_out(person, find_summons(person, uuid), lon=data.lon, lat=data.lat)
+    return _out(summons)
+
+
+@whistles.get("/{uuid}", response={200: s.WhistleOut, **errors()}, operation_id="get_whistle")
+def get_whistle(request: HttpRequest, uuid: str) -> dict[str, Any]:
+    person = caller(request)
+    whistle = find_whistle(person, uuid)
+    detail = case_detail(person, whistle.case)
+    return next(w for w in detail["whistles"] if w["uuid"] == whistle.uuid)
+
+
+@whistles.post(
+    "/{uuid}/summonses",
+    response={201: list[s.SummonsOut], **errors()},
+    operation_id="summon_more",
+)
+def summon_more(
+    request: HttpRequest, uuid: str, data: s.SummonMoreIn
+) -> Status[list[dict[str, Any]]]:
+    """More departments on a whistle still sounding."""
+    person = caller(request)
+    whistle = find_whistle(person, uuid)
+    departments = [
+        department_by_code(code, f"departments.{n}") for n, code in enumerate(data.departments)
+    ]
+    summoned = actions.summon_more(person, whistle, departments=departments, note=data.note)
+    return Status(201, [_out(x) for x in summoned])

@@ -1,0 +1,572 @@
+"""The typed shapes of the API's requests and answers (they make the OpenAPI document).
+
+Inputs refuse unknown members. Limits repeat the actions' own (`whistle.cases.actions`), so
+that the document tells a client what the action would refuse; the actions check again.
+Photos travel as base64 text in the JSON body.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from ninja import Schema
+from pydantic import AwareDatetime, ConfigDict, Field
+
+from whistle.cases.actions import DESCRIPTION_MAX, MAX_PHOTOS, NOTE_MAX, REASON_MAX, RESULT_MAX
+
+Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Accuracy = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
+Note = Annotated[str, Field(max_length=NOTE_MAX)]
+Reason = Annotated[str, Field(min_length=1, max_length=REASON_MAX)]
+Text = Annotated[str, Field(min_length=1, max_length=RESULT_MAX)]
+Code = Annotated[str, Field(min_length=1, max_length=60)]
+Rating = Annotated[int, Field(ge=1, le=5)]
+# A base64 photo (JPEG, PNG or WebP); the request's whole body stays within the server's limit.
+Photo = Annotated[str, Field(min_length=1, max_length=4_000_000)]
+Photos = Annotated[list[Photo], Field(max_length=MAX_PHOTOS)]
+
+
+class In(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    field: str | None = None
+
+
+# Organisation -------------------------------------------------------------------------------
+
+
+class JurisdictionOut(Schema):
+    code: str
+    name: str
+    level: str
+    parent: str | None
+
+
+class LaneOut(Schema):
+    township: str
+    name: str
+    community: str | None
+    length_m: float
+
+
+class LaneRef(Schema):
+    township: str
+    name: str
+
+
+class DepartmentOut(Schema):
+    code: str
+    name: str
+    kind: str
+    sector: str
+    district: str
+    serves: list[str]
+
+
+class DepartmentRef(Schema):
+    code: str
+    name: str
+
+
+class CategoryOut(Schema):
+    code: str
+    kind: str
+    name: str
+    major: str
+    district: str
+    resolve_within: int
+    resolve_unit: str
+
+
+class CategoryRef(Schema):
+    code: str
+    kind: str
+    name: str
+
+
+class RoleOut(Schema):
+    role: str
+    label: str
+    scope: str | None
+
+
+class MeOut(Schema):
+    username: str
+    name: str
+    roles: list[RoleOut]
+    token: str | None
+    token_expires_at: datetime | None
+
+
+# Cases --------------------------------------------------------------------------------------
+
+
+class SummonsOut(Schema):
+    uuid: UUID
+    case: str
+    whistle: UUID | None
+    department: DepartmentRef
+    status: str
+    summoned_at: datetime
+    acknowledge_due_at: datetime
+    arrive_due_at: datetime | None
+    resolve_due_at: datetime
+    acknowledged_at: datetime | None
+    arrived_at: datetime | None
+    arrived_distance_m: float | None
+    check_in_flag: str
+    check_in_flag_reasons: list[str]
+    done_at: datetime | None
+    result: str
+    decline_reason: str
+    ruling: str
+    released_at: datetime | None
+    left_at: datetime | None
+    acknowledge_overdue_at: datetime | None
+    arrive_overdue_at: datetime | None
+    resolve_overdue_at: datetime | None
+
+
+class WhistleOut(Schema):
+    uuid: UUID
+    case: str
+    kind: str
+    township: str
+    blown_at: datetime
+    meeting_point: str
+    meeting_lon: float | None
+    meeting_lat: float | None
+    note: str
+    closed_at: datetime | None
+    summonses: list[SummonsOut]
+
+
+class NoticeOut(Schema):
+    uuid: UUID
+    case: str
+    department: DepartmentRef
+    summons: UUID | None
+    issued_at: datetime
+    text: str
+    due_at: datetime
+    answered_at: datetime | None
+    answer: str
+    overdue_at: datetime | None
+
+
+class CaseOut(Schema):
+    reference: str
+    uuid: UUID
+    status: str
+    source: str
+    category: CategoryRef | None
+    description: str
+    lon: float
+    lat: float
+    address: str
+    district: str | None
+    township: str | None
+    community: str | None
+    lane: LaneRef | None
+    escalation: str
+    rework_count: int
+    merged_into: str | None
+    reported_at: datetime
+    filed_at: datetime | None
+    resolve_due_at: datetime | None
+    handled_at: datetime | None
+    checked_at: datetime | None
+    closed_at: datetime | None
+    township_rating: int | None
+    resident_satisfied: bool | None
+
+
+class CaseDetailOut(CaseOut):
+    whistles: list[WhistleOut]
+    summonses: list[SummonsOut]
+    supervision_notices: list[NoticeOut]
+    # The case actions the caller may take now (whistle.cases.permissions names).
+    allowed_actions: list[str]
+    trail_length: int
+    trail_head: str
+
+
+class CasePage(Schema):
+    items: list[CaseOut]
+    next_cursor: str | None
+
+
+class ResidentReportOut(Schema):
+    case: CaseDetailOut
+    # The key that lets the reporter rate the result; shown once.
+    rating_key: str
+
+
+class EventOut(Schema):
+    seq: int
+    at: datetime
+    kind: str
+    # The number the hash covers (as in the signed export of the case).
+    actor: int | None
+    actor_name: str | None
+    role: str
+    summons: UUID | None
+    data: dict[str, Any]
+    lon: float | None
+    lat: float | None
+    prev_hash: str
+    hash: str
+
+
+class TrailOut(Schema):
+    case: str
+    uuid: UUID
+    length: int
+    head: str
+    events: list[EventOut]
+    next_after: int | None
+
+
+class SummonsPage(Schema):
+    items: list[SummonsOut]
+    next_cursor: str | None
+
+
+class NoticePage(Schema):
+    items: list[NoticeOut]
+    next_cursor: str | None
+
+
+class ReportIn(In):
+    description: Annotated[str, Field(min_length=1, max_length=DESCRIPTION_MAX)]
+    lon: Lon
+    lat: Lat
+    accuracy_m: Accuracy | None = None
+    address: Annotated[str, Field(max_length=200)] = ""
+    category: Code | None = None
+    category_kind: Literal["component", "event"] | None = None
+    source: Literal["patrol", "steward", "chief", "resident", "hotline", "superior"] | None = None
+    reporter_name: Annotated[str, Field(max_length=60)] = ""
+    reporter_phone: Annotated[str, Field(max_length=40)] = ""
+    external_id: Annotated[str, Field(max_length=64)] = ""
+    photos: Photos = []
+
+
+class ResidentReportIn(In):
+    description: Annotated[str, Field(min_length=1, max_length=DESCRIPTION_MAX)]
+    lon: Lon
+    lat: Lat
+    accuracy_m: Accuracy | None = None
+    address: Annotated[str, Field(max_length=200)] = ""
+    name: Annotated[str, Field(max_length=60)] = ""
+    phone: Annotated[str, Field(max_length=40)] = ""
+    photos: Photos = []
+
+
+class FileIn(In):
+    category: Code | None = None
+    category_kind: Literal["component", "event"] | None = None
+    note: Note = ""
+
+
+class ReasonIn(In):
+    reason: Reason
+
+
+class NoteIn(In):
+    note: Note = ""
+
+
+class MergeIn(In):
+    into: Annotated[str, Field(min_length=1, max_length=12)]
+    note: Note = ""
+
+
+class SolveIn(In):
+    note: Annotated[str, Field(min_length=1, max_length=NOTE_MAX)]
+    photos: Photos = []
+
+
+class DispatchIn(In):
+    department: Code
+    note: Note = ""
+
+
+class WhistleIn(In):
+    kind: Literal["routine", "tough", "emergency"]
+    departments: Annotated[list[Code], Field(min_length=1, max_length=20)]
+    meeting_point: Annotated[str, Field(max_length=200)] = ""
+    meeting_lon: Lon | None = None
+    meeting_lat: Lat | None = None
+    note: Note = ""
+
+
+class SummonMoreIn(In):
+    departments: Annotated[list[Code], Field(min_length=1, max_length=20)]
+    note: Note = ""
+
+
+class CheckPassedIn(In):
+    note: Note = ""
+    lon: Lon | None = None
+    lat: Lat | None = None
+    photos: Photos = []
+
+
+class EvaluateIn(In):
+    rating: Rating
+    note: Note = ""
+
+
+class CallbackIn(In):
+    satisfied: bool
+    note: Note = ""
+
+
+class ResidentRatingIn(In):
+    rating: Rating
+    comment: Note = ""
+
+
+class BacklogIn(In):
+    reason: Reason
+    review_on: date
+
+
+class NoticeIn(In):
+    department: Code
+    text: Text
+    due_at: AwareDatetime
+
+
+class AnswerIn(In):
+    answer: Text
+
+
+# A summons ------------------------------------------------------------------------------------
+
+
+class CheckInIn(In):
+    lon: Lon
+    lat: Lat
+    # Where the position came from, as the check-in page sends it: "device" only when the
+    # device's location gave it; a typed or map-picked position is never a clean check-in.
+    source: Literal["device", "typed", "map_pick"]
+    accuracy_m: Accuracy | None = None
+    device_time: AwareDatetime | None = None
+    device_id: Annotated[str, Field(max_length=64)] = ""
+    photo: Photo | None = None
+
+
+class CheckInOut(Schema):
+    summons: SummonsOut
+    verdict: str
+    reasons: list[str]
+
+
+class ProgressIn(In):
+    text: Text
+    photos: Photos = []
+
+
+class ResultIn(In):
+    result: Text
+    photos: Photos = []
+
+
+class DeclineRulingIn(In):
+    uphold: bool
+    note: Note = ""
+
+
+class CheckInRulingIn(In):
+    confirm: bool
+    note: Note = ""
+
+
+class CheckOutIn(In):
+    lon: Lon | None = None
+    lat: Lat | None = None
+
+
+# Patrols --------------------------------------------------------------------------------------
+
+
+class PatrolStartIn(In):
+    township: Code
+    lane: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class PointIn(In):
+    seq: Annotated[int, Field(ge=0, lt=10**9)]
+    lon: Lon
+    lat: Lat
+    accuracy_m: Accuracy | None = None
+    at: AwareDatetime
+
+
+class PositionsIn(In):
+    points: Annotated[list[PointIn], Field(max_length=1000)] = []
+    location: Literal["denied", "unavailable", "unsupported", "recording"] | None = None
+
+
+class PatrolCheckIn(In):
+    item: Annotated[str, Field(min_length=1, max_length=40)]
+    result: Literal["ok", "problem", "not_checked"]
+    outcome: Literal["", "fixed", "reported"] = ""
+    case: Annotated[str, Field(max_length=12)] | None = None
+    note: Note = ""
+
+
+class CheckResultOut(Schema):
+    item: str
+    label: str
+    result: str
+    outcome: str
+    case: str | None
+    note: str
+    checked_at: datetime
+
+
+class PatrolOut(Schema):
+    uuid: UUID
+    lane: LaneRef
+    role: str
+    started_at: datetime
+    ended_at: datetime | None
+    location: str
+    point_count: int
+    counted_point_count: int
+    distance_m: float
+    covered_ratio: float | None
+    checklist: list[dict[str, Any]]
+    checks: list[CheckResultOut]
+
+
+class PatrolPage(Schema):
+    items: list[PatrolOut]
+    next_cursor: str | None
+
+
+class PositionsOut(Schema):
+    accepted: int
+    duplicates: int
+    patrol: PatrolOut
+
+
+# Assessment -----------------------------------------------------------------------------------
+
+
+class RecordOut(Schema):
+    summons: UUID
+    case: str
+    department: DepartmentRef
+    township: str | None
+    month: date
+    settled: bool
+    settled_at: datetime | None
+    came: str
+    late_minutes: int | None
+    acted: str
+    rework_count: int
+    rating: int | None
+    rating_comment: str
+    resident_satisfied: bool | None
+    excused: bool
+    came_score: str | None
+    acted_score: str | None
+    quality_score: str | None
+    total: str | None
+    corrected: bool
+
+
+class RecordPage(Schema):
+    items: list[RecordOut]
+    next_cursor: str | None
+
+
+class RateIn(In):
+    rating: Rating
+    comment: Annotated[str, Field(max_length=2000)] = ""
+
+
+class AppealIn(In):
+    part: Literal["came", "acted", "rework"]
+    requested: dict[str, Any]
+    reason: Reason
+    evidence: Annotated[str, Field(max_length=RESULT_MAX)] = ""
+
+
+class AppealRulingIn(In):
+    upheld: bool
+    note: Reason
+    correction: dict[str, Any] | None = None
+
+
+class AppealOut(Schema):
+    uuid: UUID
+    summons: UUID
+    case: str
+    department: DepartmentRef
+    part: str
+    requested: dict[str, Any]
+    reason: str
+    evidence: str
+    filed_at: datetime
+    status: str
+    ruled_at: datetime | None
+    ruling_note: str
+    correction: dict[str, Any]
+
+
+class AppealPage(Schema):
+    items: list[AppealOut]
+    next_cursor: str | None
+
+
+class ScoreOut(Schema):
+    district: str
+    department: DepartmentRef
+    period: str
+    records: int
+    township_score: str | None
+    components: dict[str, Any]
+    total: str | None
+    rank: int | None
+    complete: bool
+    frozen: bool
+
+
+# Notifications ----------------------------------------------------------------------------------
+
+
+class NotificationOut(Schema):
+    uuid: UUID
+    kind: str
+    subject: str
+    body: str
+    case: str | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationPage(Schema):
+    items: list[NotificationOut]
+    next_cursor: str | None
+    unread: int
+
+
+class MarkReadIn(In):
+    # The notifications to mark read; all unread ones when left out.
+    ids: Annotated[list[UUID], Field(max_length=500)] | None = None
+
+
+class MarkedOut(Schema):
+    marked: int

@@ -1,0 +1,345 @@
+"""What the routers share: the caller, finding objects within the caller's scope (404
+outside it), reading photos and codes, and turning rows into the answers' shapes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from typing import Any, cast
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from whistle.api.errors import ApiError, not_found
+from whistle.cases.models import Case, Event, Summons, SupervisionNotice, Whistle
+from whistle.cases.permissions import RULES, may
+from whistle.cases.scoping import visible_cases
+from whistle.organisation.models import Department, Jurisdiction, Person
+from whistle.policies.models import Category
+
+# The responses every operation may give besides its own.
+ERROR_STATUSES = frozenset({400, 401, 403, 404, 409, 413, 422, 429, 500})
+
+
+def caller(request: HttpRequest) -> Person:
+    return cast(Person, request.auth)  # type: ignore[attr-defined]
+
+
+def errors() -> dict[frozenset[int], Any]:
+    from whistle.api.schemas import ErrorOut
+
+    return {ERROR_STATUSES: ErrorOut}
+
+
+# Scope ----------------------------------------------------------------------------------------
+
+
+def cases_of(person: Person) -> QuerySet[Case]:
+    """The cases the caller may see: those of the pages' scope, and their own reports."""
+    return Case.objects.filter(Q(pk__in=visible_cases(person).values("pk")) | Q(reporter=person))
+
+
+def parse_uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise not_found() from None
+
+
+def find_case(person: Person, reference: str) -> Case:
+    case = (
+        cases_of(person)
+        .filter(reference=reference.strip().upper())
+        .select_related("category__major", "district", "township", "community", "lane")
+        .first()
+    )
+    if case is None:
+        raise not_found()
+    return case
+
+
+def find_summons(person: Person, public_id: str) -> Summons:
+    summons = (
+        Summons.objects.filter(uuid=parse_uuid(public_id), case__in=cases_of(person))
+        .select_related("case", "department", "whistle")
+        .first()
+    )
+    if summons is None:
+        raise not_found()
+    return summons
+
+
+def find_whistle(person: Person, public_id: str) -> Whistle:
+    whistle = (
+        Whistle.objects.filter(uuid=parse_uuid(public_id), case__in=cases_of(person))
+        .select_related("case", "township")
+        .first()
+    )
+    if whistle is None:
+        raise not_found()
+    return whistle
+
+
+def find_notice(person: Person, public_id: str) -> SupervisionNotice:
+    notice = (
+        SupervisionNotice.objects.filter(uuid=parse_uuid(public_id), case__in=cases_of(person))
+        .select_related("case", "department", "summons")
+        .first()
+    )
+    if notice is None:
+        raise not_found()
+    return notice
+
+
+# Codes in the request -------------------------------------------------------------------------
+
+
+def department_by_code(code: str, field: str = "department") -> Department:
+    department = Department.objects.filter(code=code, is_active=True).first()
+    if department is None:
+        raise ApiError(
+            422, "invalid", _("No department has the code %(code)s.") % {"code": code}, field=field
+        )
+    return department
+
+
+def category_by_code(
+    district: Jurisdiction | None, code: str, kind: str | None, field: str = "category"
+) -> Category:
+    """A category of the district by its 4-digit code (major class and subclass); the kind
+    (component or event) tells two apart that share a code."""
+    found = list(
+        Category.objects.filter(
+            major__district=district, major__code=code[:2], code=code[2:]
+        ).select_related("major")
+        if district is not None and len(code) == 4 and code.isascii() and code.isdigit()
+        else []
+    )
+    if kind is not None:
+        found = [c for c in found if c.major.kind == kind]
+    if not found:
+        raise ApiError(
+            422,
+            "invalid",
+            _("The district has no category with the code %(code)s.") % {"code": code},
+            field=field,
+        )
+    if len(found) > 1:
+        raise ApiError(
+            422,
+            "invalid",
+            _("Two categories have the code %(code)s: give category_kind.") % {"code": code},
+            field=field,
+        )
+    return found[0]
+
+
+def photos(items: list[str] | None, field: str = "photos") -> list[bytes]:
+    decoded = []
+    for number, text in enumerate(items or [], start=1):
+        try:
+            decoded.append(base64.b64decode(text, validate=True))
+        except (binascii.Error, ValueError):
+            raise ApiError(
+                422,
+                "invalid",
+                _("Photo %(n)s is not base64.") % {"n": number},
+                field=f"{field}.{number - 1}",
+            ) from None
+    return decoded
+
+
+# Answers --------------------------------------------------------------------------------------
+
+
+def code_of(jurisdiction: Jurisdiction | None) -> str | None:
+    return None if jurisdiction is None else jurisdiction.code
+
+
+def department_ref(department: Department) -> dict[str, str]:
+    return {"code": department.code, "name": department.name}
+
+
+def category_ref(category: Category | None) -> dict[str, str] | None:
+    if category is None:
+        return None
+    return {"code": category.full_code, "kind": category.major.kind, "name": category.name}
+
+
+def summons_out(summons: Summons) -> dict[str, Any]:
+    return {
+        "uuid": summons.uuid,
+        "case": summons.case.reference,
+        "whistle": summons.whistle.uuid if summons.whistle_id and summons.whistle else None,
+        "department": department_ref(summons.department),
+        "check_in_flag_reasons": list(summons.check_in_flag_reasons or []),
+        **{
+            name: getattr(summons, name)
+            for name in (
+                "status",
+                "summoned_at",
+                "acknowledge_due_at",
+                "arrive_due_at",
+                "resolve_due_at",
+                "acknowledged_at",
+                "arrived_at",
+                "arrived_distance_m",
+                "check_in_flag",
+                "done_at",
+                "result",
+                "decline_reason",
+                "ruling",
+                "released_at",
+                "left_at",
+                "acknowledge_overdue_at",
+                "arrive_overdue_at",
+                "resolve_overdue_at",
+            )
+        },
+    }
+
+
+def notice_out(notice: SupervisionNotice) -> dict[str, Any]:
+    return {
+        "uuid": notice.uuid,
+        "case": notice.case.reference,
+        "department": department_ref(notice.department),
+        "summons": notice.summons.uuid if notice.summons_id and notice.summons else None,
+        "issued_at": notice.issued_at,
+        "text": notice.text,
+        "due_at": notice.due_at,
+        "answered_at": notice.answered_at,
+        "answer": notice.answer,
+        "overdue_at": notice.overdue_at,
+    }
+
+
+def case_out(case: Case) -> dict[str, Any]:
+    return {
+        "reference": case.reference,
+        "uuid": case.uuid,
+        "status": case.status,
+        "source": case.source,
+        "category": category_ref(case.category),
+        "description": case.description,
+        "lon": case.lon,
+        "lat": case.lat,
+        "address": case.address,
+        "district": code_of(case.district),
+        "township": code_of(case.township),
+        "community": code_of(case.community),
+        "lane": (
+            {"township": case.lane.township.code, "name": case.lane.name} if case.lane else None
+        ),
+        "escalation": case.escalation,
+        "rework_count": case.rework_count,
+        "merged_into": case.merged_into.reference if case.merged_into else None,
+        "reported_at": case.reported_at,
+        "filed_at": case.filed_at,
+        "resolve_due_at": case.resolve_due_at,
+        "handled_at": case.handled_at,
+        "checked_at": case.checked_at,
+        "closed_at": case.closed_at,
+        "township_rating": case.township_rating,
+        "resident_satisfied": case.resident_satisfied,
+    }
+
+
+CASE_LIST_RELATED = (
+    "category__major",
+    "district",
+    "township",
+    "community",
+    "lane__township",
+    "merged_into",
+)
+
+# The rules that take the case itself (the others take a summons or a notice).
+CASE_RULES = tuple(
+    name
+    for name in RULES
+    if name
+    not in {
+        "answer_supervision_notice",
+        "rule_on_decline",
+        "rule_on_check_in",
+        "release",
+        "acknowledge",
+        "check_in",
+        "report_progress",
+        "report_result",
+        "decline",
+        "check_out",
+    }
+)
+
+
+def case_detail(person: Person, case: Case) -> dict[str, Any]:
+    """The case as the case page shows it, with what the caller may do to it now."""
+    case = (
+        Case.objects.select_related(*CASE_LIST_RELATED)
+        .prefetch_related(
+            Prefetch(
+                "summonses",
+                queryset=Summons.objects.select_related("department", "whistle").order_by(
+                    "summoned_at", "uuid"
+                ),
+            ),
+            Prefetch("whistles", queryset=Whistle.objects.select_related("township")),
+            Prefetch(
+                "supervision_notices",
+                queryset=SupervisionNotice.objects.select_related("department", "summons"),
+            ),
+        )
+        .get(pk=case.pk)
+    )
+    summonses = list(case.summonses.all())
+    for summons in summonses:
+        summons.case = case
+    whistles = sorted(case.whistles.all(), key=lambda w: (w.blown_at, str(w.uuid)))
+    notices = list(case.supervision_notices.all())
+    for notice in notices:
+        notice.case = case
+    return {
+        **case_out(case),
+        "whistles": [
+            {
+                "uuid": w.uuid,
+                "case": case.reference,
+                "kind": w.kind,
+                "township": w.township.code,
+                "blown_at": w.blown_at,
+                "meeting_point": w.meeting_point,
+                "meeting_lon": w.meeting_lon,
+                "meeting_lat": w.meeting_lat,
+                "note": w.note,
+                "closed_at": w.closed_at,
+                "summonses": [summons_out(s) for s in summonses if s.whistle_id == w.pk],
+            }
+            for w in whistles
+        ],
+        "summonses": [summons_out(s) for s in summonses],
+        "supervision_notices": [notice_out(n) for n in notices],
+        "allowed_actions": [name for name in CASE_RULES if may(person, name, case)],
+        "trail_length": case.trail_length,
+        "trail_head": case.trail_head,
+    }
+
+
+def event_out(event: Event) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "at": event.at,
+        "kind": event.kind,
+        "actor": event.actor_id,
+        "actor_name": event.actor.display_name if event.actor else None,
+        "role": event.actor_role,
+        "summons": event.summons.uuid if event.summons_id and event.summons else None,
+        "data": event.data,
+        "lon": event.lon,
+        "lat": event.lat,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }

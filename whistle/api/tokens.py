@@ -1,0 +1,177 @@
+"""Making, revoking and checking API tokens. Each change is one function and one
+transaction.
+
+A secret is `wst_` and 43 URL-safe characters (256 random bits). The database keeps its
+SHA-256 digest (a secret this long needs no slow hash: nobody can guess it to match a
+digest) and its first 12 characters as the prefix; checking finds the candidates by prefix
+and compares digests in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from whistle.api.models import ApiToken
+from whistle.cases.actions import moment
+from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
+from whistle.organisation.models import Person, RoleAssignment
+
+SECRET_PREFIX = "wst_"
+PREFIX_LENGTH = 12
+NAME_MAX = 100
+# last_used_at is written at most this often per token, not on every request.
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def digest_of(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token and its secret: show the secret once, it is not kept."""
+
+    token: ApiToken
+    secret: str
+
+
+class TokenRefused(Exception):
+    """A request's token does not open the API: unknown, expired or revoked."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def max_days() -> int:
+    return int(settings.WHISTLE_API_TOKEN_MAX_DAYS)
+
+
+def default_days() -> int:
+    return int(settings.WHISTLE_API_TOKEN_DEFAULT_DAYS)
+
+
+def _clean_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("name", _("Give the token a name that says where it is used."))
+    text = name.strip()
+    if len(text) > NAME_MAX or "\x00" in text:
+        raise InvalidInput(
+            "name", _("The name is too long: at most %(max)s characters."), max=NAME_MAX
+        )
+    return text
+
+
+def _clean_expiry(expires_at: object, now: datetime) -> datetime:
+    if not isinstance(expires_at, datetime) or timezone.is_naive(expires_at):
+        raise InvalidInput("expires_at", _("Give the expiry as a date and time."))
+    if expires_at <= now:
+        raise InvalidInput("expires_at", _("The expiry must be in the future."))
+    if expires_at > now + timedelta(days=max_days()):
+        raise InvalidInput("expires_at", _("A token lives at most %(days)s days."), days=max_days())
+    return expires_at
+
+
+def may_issue_service_tokens(person: object) -> bool:
+    return bool(getattr(person, "is_active", False) and getattr(person, "is_superuser", False))
+
+
+def issue_token(
+    actor: Person,
+    *,
+    person: Person,
+    name: str,
+    roles: Iterable[RoleAssignment] | None = None,
+    expires_at: datetime | None = None,
+    kind: str = ApiToken.Kind.PERSONAL,
+    now: datetime | None = None,
+) -> IssuedToken:
+    """A new token acting for `person` with the chosen roles of theirs (all of them when
+    none are chosen). A person makes personal tokens for themself; an administrator makes
+    service tokens for a system account."""
+    now = moment(now)
+    if kind not in ApiToken.Kind.values:
+        raise InvalidInput("kind", _("Choose a personal or a service token."))
+    if kind == ApiToken.Kind.PERSONAL and (actor.pk != person.pk or not actor.is_active):
+        raise PermissionRefused(_("A personal token is made by its own person."))
+    if kind == ApiToken.Kind.SERVICE and not may_issue_service_tokens(actor):
+        raise PermissionRefused(_("Only an administrator makes service tokens."))
+    name = _clean_name(name)
+    expires_at = _clean_expiry(
+        expires_at if expires_at is not None else now + timedelta(days=default_days()), now
+    )
+    held = {r.pk: r for r in RoleAssignment.objects.filter(person=person)}
+    chosen = list(roles) if roles is not None else []
+    if any(r.pk not in held for r in chosen):
+        raise InvalidInput("roles", _("A token carries only roles its person holds."))
+    if not chosen:
+        chosen = list(held.values())
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            person=person,
+            kind=kind,
+            name=name,
+            prefix=secret[:PREFIX_LENGTH],
+            digest=digest_of(secret),
+            created_at=now,
+            created_by=actor,
+            expires_at=expires_at,
+        )
+        token.roles.set(chosen)
+    return IssuedToken(token, secret)
+
+
+def revoke_token(actor: Person, token: ApiToken, *, now: datetime | None = None) -> ApiToken:
+    """Revoke a token at once: its person revokes it, or an administrator does."""
+    now = moment(now)
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if token.person_id != actor.pk and not may_issue_service_tokens(actor):
+            raise PermissionRefused(_("Only the token's person or an administrator revokes it."))
+        if token.revoked_at is not None:
+            raise ActionRefused(_("This token is already revoked."))
+        token.revoked_at = now
+        token.revoked_by = actor
+        token.save(update_fields=["revoked_at", "revoked_by"])
+    return token
+
+
+def authenticate(secret: str, *, now: datetime | None = None) -> tuple[ApiToken, Person]:
+    """The token and its person, the person carrying only the token's roles
+    (`Person.role_limit`). Raises TokenRefused("token_invalid" | "token_expired" |
+    "token_revoked" | "person_inactive")."""
+    now = moment(now)
+    if not secret.startswith(SECRET_PREFIX) or len(secret) > 200:
+        raise TokenRefused("token_invalid")
+    wanted = digest_of(secret)
+    found = None
+    for candidate in ApiToken.objects.filter(prefix=secret[:PREFIX_LENGTH]).select_related(
+        "person"
+    ):
+        if hmac.compare_digest(candidate.digest, wanted):
+            found = candidate
+    if found is None:
+        raise TokenRefused("token_invalid")
+    if found.revoked_at is not None:
+        raise TokenRefused("token_revoked")
+    if found.expires_at <= now:
+        raise TokenRefused("token_expired")
+    person = found.person
+    if not person.is_active:
+        raise TokenRefused("person_inactive")
+    person.role_limit = frozenset(found.roles.values_list("pk", flat=True))
+    if found.last_used_at is None or found.last_used_at <= now - LAST_USED_EVERY:
+        ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
+        found.last_used_at = now
+    return found, person

@@ -1,0 +1,301 @@
+"""Work orders (接诉即办): the township takes an order of the 12345 hotline, or one handed
+down by a superior, and replies to the caller. The call-back is `record_resident_callback`.
+
+An order becomes a case in the normal workflow (reported, then filed, whistled, closed…)
+with the order's number, its channel and the two limits of its deadline class: the reply
+to the caller by `respond_due_at` (the sweep records it overdue) and the resolution by
+`resolve_due_at`. An order number is taken once per district: a second intake of the same
+number, even at the same moment, returns the case of the first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError
+from django.utils.translation import gettext_lazy as _
+
+from whistle.cases import callers
+from whistle.cases.actions._common import (
+    DESCRIPTION_MAX,
+    RESULT_MAX,
+    PhotoBatch,
+    atomic,
+    clean_accuracy,
+    clean_phone,
+    clean_position,
+    clean_text,
+    deadline,
+    iso,
+    local_text,
+    minutes_late,
+    moment,
+    notify,
+    people_with_role,
+    record,
+)
+from whistle.cases.actions.intake import (
+    DISTRICT_REPORTERS,
+    TOWNSHIP_REPORTERS,
+    _clean_category,
+    _locate_or_refuse,
+    _open_case,
+)
+from whistle.cases.deadlines import next_reply_check
+from whistle.cases.errors import InvalidInput
+from whistle.cases.hotline import HOTLINE_PLATFORM_ROLE, queue_answer
+from whistle.cases.models import Case, HotlineOrder
+from whistle.cases.permissions import Scoped, require, require_role
+from whistle.cases.rules import hotline_deadline_classes
+from whistle.cases.trail import EventKind, lock_case
+from whistle.cases.trail import clock_skew as trail_clock_skew
+from whistle.organisation.models import Person, Role
+from whistle.policies.models import Category, HotlineDeadlineClass
+
+Channel = HotlineOrder.Channel
+
+# The case's source for each channel.
+CASE_SOURCES = {
+    Channel.HOTLINE: Case.Source.HOTLINE,
+    Channel.SUPERIOR: Case.Source.SUPERIOR,
+    Channel.OTHER: Case.Source.OTHER,
+}
+# Letters, digits and the separators order numbers are written with; no spaces.
+ORDER_NUMBER = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._/-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class TakenOrder:
+    """The case of an order, and whether this intake created it (False: the order number
+    was taken before, and this is that case)."""
+
+    case: Case
+    order: HotlineOrder
+    created: bool
+
+
+def clean_order_number(value: Any) -> str:
+    number = clean_text(value, "number", _("The order number"), max_length=64)
+    if not ORDER_NUMBER.match(number):
+        raise InvalidInput(
+            "number",
+            _(
+                "%(number)s is not an order number: letters and digits, with . _ / - between "
+                "them, no spaces."
+            ),
+            number=number,
+        )
+    return number
+
+
+def deadline_class_for(district: Any, code: Any) -> HotlineDeadlineClass:
+    """The district's deadline class by its code; its default class when none is given."""
+    classes = hotline_deadline_classes(district)
+    if code in (None, ""):
+        chosen = next((c for c in classes if c.is_default), None)
+        if chosen is None:
+            raise InvalidInput("deadline_class", _("Choose the order's deadline class."))
+        return chosen
+    chosen = next((c for c in classes if c.code == code), None)
+    if chosen is None:
+        raise InvalidInput(
+            "deadline_class",
+            _("%(code)s is not a deadline class of this district; the classes are: %(classes)s."),
+            code=code,
+            classes="、".join(f"{c.name} ({c.code})" for c in classes),
+        )
+    return chosen
+
+
+def _clean_called_at(value: Any, now: datetime) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput("called_at", _("Give the time of the call with its time zone."))
+    if value > now + trail_clock_skew():
+        raise InvalidInput("called_at", _("The time of the call lies in the future."))
+    return value
+
+
+def _existing(district: Any, number: str) -> TakenOrder | None:
+    order = (
+        HotlineOrder.objects.select_related("case", "district")
+        .filter(district=district, number=number)
+        .first()
+    )
+    return None if order is None else TakenOrder(order.case, order, created=False)
+
+
+def take_hotline_order(
+    actor: Person | None,
+    *,
+    number: str,
+    description: str,
+    lon: float,
+    lat: float,
+    channel: str = Channel.HOTLINE,
+    deadline_class: str | None = None,
+    accuracy_m: float | None = None,
+    address: str = "",
+    category: Category | None = None,
+    caller_name: str = "",
+    caller_phone: str = "",
+    called_at: datetime | None = None,
+    photos: Any = None,
+    now: datetime | None = None,
+) -> TakenOrder:
+    """The township takes a work order: a case, reported, with the order beside it.
+
+    Taken by the dispatchers, the township chief of lanes or the chiefs' office of the
+    township where the problem lies, or by the district's chief or chiefs' office; or, with
+    no `actor`, handed over by the hotline platform itself (an import of its export). A 12345
+    order needs the caller's name or phone; the trail records neither, only a commitment to
+    them (`whistle.cases.callers`). The order's limits follow from its deadline class
+    (the district's default class when none is given), counted from now.
+
+    Idempotent by order number within the district: when the number was taken before, the
+    earlier case is returned (`created` False) and nothing is written, also when two
+    intakes of one number run at once (the database's unique constraint decides).
+    """
+    now = moment(now)
+    number = clean_order_number(number)
+    if channel not in Channel.values:
+        raise InvalidInput(
+            "channel",
+            _("Choose where the order comes from: %(channels)s."),
+            channels="、".join(str(label) for label in Channel.labels),
+        )
+    description = clean_text(
+        description, "description", _("The description"), max_length=DESCRIPTION_MAX
+    )
+    position = clean_position(lon, lat)
+    accuracy = clean_accuracy(accuracy_m)
+    address = clean_text(address, "address", _("The address"), max_length=200, required=False)
+    caller_name = clean_text(
+        caller_name, "caller_name", _("The caller's name"), max_length=60, required=False
+    )
+    caller_phone = clean_phone(caller_phone, "caller_phone") if caller_phone else ""
+    if channel == Channel.HOTLINE and not (caller_name or caller_phone):
+        raise InvalidInput(
+            "caller_name", _("Give the name or the phone number of the person who called.")
+        )
+    called_at = _clean_called_at(called_at, now)
+    location = _locate_or_refuse(*position)
+    district = location.district
+    if actor is None:
+        role = HOTLINE_PLATFORM_ROLE
+    else:
+        role = require_role(
+            actor,
+            _("take a work order here"),
+            Scoped(TOWNSHIP_REPORTERS, jurisdiction=location.township),
+            Scoped(DISTRICT_REPORTERS, jurisdiction=district),
+        )
+    existing = _existing(district, number)
+    if existing is not None:
+        return existing
+    category = _clean_category(category, district)
+    limits = deadline_class_for(district, deadline_class)
+    respond_due_at = deadline(now, limits.respond_within, limits.respond_unit, district).at
+    resolve_due_at = deadline(now, limits.resolve_within, limits.resolve_unit, district).at
+    salt = callers.new_salt()
+    batch = PhotoBatch(photos)
+    try:
+        with atomic(batch):
+            case, event = _open_case(
+                actor=actor,
+                role=role,
+                source=CASE_SOURCES[Channel(channel)],
+                location=location,
+                description=description,
+                position=position,
+                accuracy_m=accuracy,
+                address=address,
+                category=category,
+                photos=batch,
+                reporter_name=caller_name,
+                reporter_phone=caller_phone,
+                external_id=number,
+                now=now,
+                reporter_in_trail={"caller": callers.commitment(salt, caller_name, caller_phone)},
+                order_data={
+                    "channel": channel,
+                    "deadline_class": limits.code,
+                    "deadline_class_name": limits.name,
+                    "respond_due_at": iso(respond_due_at),
+                    "resolve_due_at": iso(resolve_due_at),
+                    "called_at": iso(called_at),
+                },
+            )
+            order = HotlineOrder(
+                case=case,
+                district=district,
+                channel=channel,
+                number=number,
+                deadline_class=limits.code,
+                deadline_class_name=limits.name,
+                called_at=called_at,
+                received_at=now,
+                respond_due_at=respond_due_at,
+                resolve_due_at=resolve_due_at,
+                caller_salt=salt if (caller_name or caller_phone) else "",
+            )
+            order.reply_check_at = next_reply_check(order)
+            order.save(force_insert=True)
+            notify(
+                people_with_role(Role.DISPATCHER, case.township),
+                event,
+                _("Work order %(number)s: reply to the caller by %(due)s (case %(case)s)"),
+                _("%(place)s: %(description)s"),
+                number=number,
+                due=local_text(respond_due_at),
+                place=case.lane or case.township,
+                description=description[:140],
+            )
+    except IntegrityError:
+        # Another intake of the same number committed first.
+        existing = _existing(district, number)
+        if existing is None:
+            raise
+        return existing
+    return TakenOrder(case, order, created=True)
+
+
+def record_hotline_reply(
+    actor: Person, case: Case, *, reply: str, now: datetime | None = None
+) -> Case:
+    """The township's reply to the caller (办理结果): what was done, or why not. Once per
+    order, by the township's dispatchers or chief of lanes; on time when recorded by the
+    order's respond limit. The hotline platform is sent the order's answer."""
+    now = moment(now)
+    reply = clean_text(reply, "reply", _("The reply"), max_length=RESULT_MAX)
+    with atomic():
+        case = lock_case(case.pk)
+        role = require(actor, "record_hotline_reply", case)
+        order = HotlineOrder.objects.select_for_update().select_related("district").get(case=case)
+        order.case = case
+        late = minutes_late(now, order.respond_due_at)
+        order.replied_at = now
+        order.reply = reply
+        order.answered_at = now
+        order.reply_check_at = next_reply_check(order)
+        order.save(update_fields=["replied_at", "reply", "answered_at", "reply_check_at"])
+        event = record(
+            case,
+            EventKind.HOTLINE_REPLIED,
+            actor=actor,
+            role=role,
+            at=now,
+            data={
+                "order": order.number,
+                "reply": reply,
+                "respond_due_at": iso(order.respond_due_at),
+                "on_time": late == 0,
+                "minutes_late": late,
+            },
+        )
+        queue_answer(order, "reply", event.seq)
+    return case

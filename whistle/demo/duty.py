@@ -1,0 +1,81 @@
+"""The demo's duty rosters: the demo township's command centre, its urban-management team in
+the township's enforcement centre, and the district's urban-management bureau, so that the
+command centre, the department desk and the roster pages show who is on duty on first start.
+
+Runs last (whistle.demo.builders.BUILDERS), so the case history is heard as it was before.
+Everything goes through the roster actions, as the system; running it again changes nothing
+(a roster is started once, an unchanged rotation is not saved again).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from whistle.demo.data import places
+from whistle.demo.logins import DEMO_SLUG
+from whistle.duty import actions
+from whistle.duty.models import Roster, Rotation
+from whistle.duty.permissions import SYSTEM_ROLE, eligible_people
+from whistle.organisation.models import Person
+
+# The first turns of every demo rotation.
+FIRST_DAY = date(2026, 1, 5)
+MEMBERS = 4
+
+
+def _rotation(roster: Roster, days: str, handovers: str, turn: str, people: list[Person]) -> None:
+    actions.save_rotation(
+        None,
+        roster,
+        days=days,
+        handovers=handovers,
+        turn=turn,
+        starts_on=FIRST_DAY,
+        members=[(p, None) for p in people],
+        system_role=SYSTEM_ROLE,
+    )
+
+
+def _people(roster: Roster, first: list[Person]) -> list[Person]:
+    """The demo logins first, then the others who may stand on the roster, by name."""
+    others = [p for p in eligible_people(roster) if p.pk not in {f.pk for f in first}]
+    return [*first, *others][:MEMBERS]
+
+
+def build(city: Any) -> str:
+    township = city.demo_township
+    logins = city.logins
+    before = Roster.objects.count()
+
+    command = actions.start_roster(None, township=township, system_role=SYSTEM_ROLE)
+    _rotation(
+        command,
+        Rotation.Days.EVERY_DAY,
+        "08:30",
+        Rotation.Turn.DAY,
+        [logins["dispatcher"], logins["township-chief"], logins["township-assessor"]],
+    )
+
+    team = city.departments[f"{places.DISTRICT_SLUG}-{DEMO_SLUG}-cgzfd"]
+    centre = actions.start_roster(None, department=team, township=township, system_role=SYSTEM_ROLE)
+    people = _people(centre, [logins["officer-urban"]])
+    _rotation(centre, Rotation.Days.WORKING_DAYS, "08:00,20:00", Rotation.Turn.SHIFT, people)
+    _rotation(centre, Rotation.Days.REST_DAYS, "09:00", Rotation.Turn.DAY, people[::-1])
+
+    bureau = city.departments[f"{places.DISTRICT_SLUG}-cgzfj"]
+    own = actions.start_roster(None, department=bureau, system_role=SYSTEM_ROLE)
+    _rotation(
+        own,
+        Rotation.Days.EVERY_DAY,
+        "08:00",
+        Rotation.Turn.DAY,
+        _people(own, [logins["department-head"]]),
+    )
+    started = Roster.objects.count() - before
+    return _("Duty rosters: %(n)s started, %(total)s in all.") % {
+        "n": started,
+        "total": Roster.objects.count(),
+    }

@@ -1,0 +1,11 @@
+from django.urls import URLPattern, URLResolver, path
+
+from whistle.desk.views import duty
+
+app_name = "duty"
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", duty.home, name="home"),
+    path("start/", duty.start, name="start"),
+    path("<int:pk>/", duty.roster, name="roster"),
+    path("<int:pk>/export.<str:file_format>", duty.export, name="export"),
+]

@@ -1,0 +1,335 @@
+"""A roster's rotations as a file (CSV or XLSX) and back.
+
+One row per member of a rotation: which days the rotation is for, its handover times, how
+often the turn passes on, the day the first member is on duty, the member's place in the
+order, the member and their backup (by username; the names beside them are for the reader
+and are not read back). Importing replaces the roster's rotations with those of the file,
+through the roster's own actions and in one transaction: every row is checked first, and a
+file with any bad row changes nothing. Swaps and covers are not part of the file; they stay
+as they were approved.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from whistle.duty import actions
+from whistle.duty.errors import DutyRefused
+from whistle.duty.models import Roster, Rotation, RotationMember
+from whistle.duty.permissions import eligible_people
+from whistle.organisation.models import Person
+
+COLUMNS = (
+    "days",
+    "handovers",
+    "turn",
+    "starts_on",
+    "position",
+    "person",
+    "person_name",
+    "backup",
+    "backup_name",
+)
+# The Chinese headers a spreadsheet kept by hand may use instead.
+HEADER_ALIASES = {
+    "日期类型": "days",
+    "适用日": "days",
+    "交班时间": "handovers",
+    "轮换": "turn",
+    "轮换方式": "turn",
+    "起始日": "starts_on",
+    "开始日期": "starts_on",
+    "顺序": "position",
+    "值班人": "person",
+    "值班人账号": "person",
+    "值班人姓名": "person_name",
+    "备班": "backup",
+    "备班账号": "backup",
+    "备班姓名": "backup_name",
+}
+REQUIRED = ("days", "handovers", "turn", "starts_on", "person")
+MAX_ROWS = 500
+MAX_BYTES = 2 * 1024 * 1024
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_TYPE = "text/csv; charset=utf-8"
+
+
+class UnreadableFile(Exception):
+    """The file as a whole cannot be read; nothing in it was looked at."""
+
+
+# --- Export --------------------------------------------------------------------------------
+
+
+def rows_of(roster: Roster) -> list[list[str]]:
+    """The roster's rotations as the file's rows, header first."""
+    rotations = (
+        Rotation.objects.filter(roster=roster)
+        .prefetch_related("members__person", "members__backup")
+        .order_by("days")
+    )
+    rows = [list(COLUMNS)]
+    for rotation in rotations:
+        for member in sorted(rotation.members.all(), key=lambda m: m.position):
+            rows.append(_member_row(rotation, member))
+    return rows
+
+
+def _member_row(rotation: Rotation, member: RotationMember) -> list[str]:
+    backup = member.backup
+    return [
+        rotation.days,
+        rotation.handovers,
+        rotation.turn,
+        rotation.starts_on.isoformat(),
+        str(member.position),
+        member.person.username,
+        member.person.display_name,
+        backup.username if backup is not None else "",
+        backup.display_name if backup is not None else "",
+    ]
+
+
+def to_csv(rows: Iterable[list[str]]) -> bytes:
+    """UTF-8 with a byte-order mark, so that Excel reads the Chinese names."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(rows: Iterable[list[str]], title: str) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    # A sheet title is at most 31 characters and cannot hold []:*?/\.
+    sheet.title = "".join(c for c in title if c not in "[]:*?/\\")[:31] or "roster"
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# --- Import --------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    rotations: int = 0
+    members: int = 0
+    # (row number as a spreadsheet shows it, message); row 0 is the file as a whole.
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def read_rows(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
+    """The data rows of an uploaded CSV or XLSX file, numbered as a spreadsheet numbers
+    them (the header is row 1), keyed by column name; blank rows left out."""
+    if len(content) > MAX_BYTES:
+        raise UnreadableFile(_("The file is larger than 2 MB: a roster is much smaller."))
+    lowered = name.lower()
+    if lowered.endswith(".xlsx"):
+        table = _xlsx_table(content)
+    elif lowered.endswith((".csv", ".txt")):
+        table = _csv_table(content)
+    else:
+        raise UnreadableFile(_("Choose a .csv or .xlsx file."))
+    if not table or not any(str(c or "").strip() for c in table[0]):
+        raise UnreadableFile(_("The file is empty: the first row must name the columns."))
+    headers = [_column(c) for c in table[0]]
+    missing = [c for c in REQUIRED if c not in headers]
+    if missing:
+        raise UnreadableFile(
+            _("The first row must name the columns %(columns)s; missing: %(missing)s.")
+            % {"columns": ", ".join(COLUMNS), "missing": ", ".join(missing)}
+        )
+    found = []
+    for number, values in enumerate(table[1:], start=2):
+        if not any(str(v if v is not None else "").strip() for v in values):
+            continue
+        found.append((number, {h: v for h, v in zip(headers, values, strict=False) if h}))
+    if len(found) > MAX_ROWS:
+        raise UnreadableFile(
+            _("The file has %(n)s rows; a roster has at most %(max)s.")
+            % {"n": len(found), "max": MAX_ROWS}
+        )
+    return found
+
+
+def _column(value: Any) -> str:
+    text = str(value if value is not None else "").strip()
+    return HEADER_ALIASES.get(text, text.lower())
+
+
+def _csv_table(content: bytes) -> list[list[Any]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise UnreadableFile(_("The file is neither UTF-8 nor GB18030 text."))
+    if "\x00" in text:
+        raise UnreadableFile(_("The file is not a CSV text file."))
+    try:
+        return [list(row) for row in csv.reader(io.StringIO(text))]
+    except csv.Error as exc:
+        raise UnreadableFile(_("Cannot read the file: %(error)s") % {"error": exc}) from exc
+
+
+def _xlsx_table(content: bytes) -> list[list[Any]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise UnreadableFile(
+            _("Cannot open the file as an Excel workbook: %(error)s") % {"error": exc}
+        ) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()
+        return [list(row) for row in sheet.iter_rows(values_only=True)][: MAX_ROWS + 2]
+    finally:
+        workbook.close()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _choice(value: Any, choices: Any) -> str | None:
+    """A choice by its code or by its label in either language."""
+    text = _text(value)
+    for code, label in choices.choices:
+        if text.lower() == code or text == str(label):
+            return str(code)
+    return None
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(_text(value).replace("/", "-"))
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Planned:
+    first_row: int
+    handovers: str
+    turn: str
+    starts_on: date
+    members: list[tuple[int, int, Person, Person | None]] = field(default_factory=list)
+
+
+def import_roster(
+    actor: Person, roster: Roster, rows: list[tuple[int, dict[str, Any]]]
+) -> ImportReport:
+    """Replace the roster's rotations with the file's, all or nothing (an `ImportReport`)."""
+    report = ImportReport()
+    if not rows:
+        report.errors.append((0, _("The file has no rotation rows.")))
+        return report
+    people = {p.username: p for p in eligible_people(roster)}
+    planned: dict[str, _Planned] = {}
+    for number, cells in rows:
+        problems: list[str] = []
+        days = _choice(cells.get("days"), Rotation.Days)
+        if days is None:
+            problems.append(
+                _("days must be one of %(choices)s") % {"choices": ", ".join(Rotation.Days.values)}
+            )
+        turn = _choice(cells.get("turn"), Rotation.Turn)
+        if turn is None:
+            problems.append(
+                _("turn must be one of %(choices)s") % {"choices": ", ".join(Rotation.Turn.values)}
+            )
+        starts_on = _day(cells.get("starts_on"))
+        if starts_on is None:
+            problems.append(_("starts_on must be a date such as 2026-05-11"))
+        handovers = _text(cells.get("handovers"))
+        position_text = _text(cells.get("position"))
+        position = int(position_text) if position_text.isdigit() else None
+        if position_text and position is None:
+            problems.append(_("position must be a whole number"))
+        person = people.get(_text(cells.get("person")))
+        if person is None:
+            problems.append(
+                _("%(user)s is not among the people who may stand on this roster")
+                % {"user": _text(cells.get("person")) or "—"}
+            )
+        backup_name = _text(cells.get("backup"))
+        backup = people.get(backup_name) if backup_name else None
+        if backup_name and backup is None:
+            problems.append(
+                _("the backup %(user)s is not among the people who may stand on this roster")
+                % {"user": backup_name}
+            )
+        if problems:
+            report.errors.extend((number, p) for p in problems)
+            continue
+        assert days is not None and turn is not None and starts_on is not None
+        assert person is not None
+        plan = planned.setdefault(days, _Planned(number, handovers, turn, starts_on))
+        if (plan.handovers, plan.turn, plan.starts_on) != (handovers, turn, starts_on):
+            report.errors.append(
+                (
+                    number,
+                    _("handovers, turn and starts_on differ from row %(row)s of the same rotation")
+                    % {"row": plan.first_row},
+                )
+            )
+            continue
+        plan.members.append((position or len(plan.members) + 1, number, person, backup))
+    if report.errors:
+        return report
+    current: _Planned | None = None
+    try:
+        with transaction.atomic():
+            # Rotations the file leaves out go first, so that an every-day rotation can
+            # replace working-day and rest-day ones and the other way round.
+            for rotation in Rotation.objects.filter(roster=roster).exclude(days__in=planned):
+                actions.remove_rotation(actor, rotation)
+            for days, current in sorted(planned.items(), key=lambda kv: kv[1].first_row):
+                members = [
+                    (p, b) for _pos, _n, p, b in sorted(current.members, key=lambda m: m[:2])
+                ]
+                actions.save_rotation(
+                    actor,
+                    roster,
+                    days=days,
+                    handovers=current.handovers,
+                    turn=current.turn,
+                    starts_on=current.starts_on,
+                    members=members,
+                )
+                report.rotations += 1
+                report.members += len(members)
+    except DutyRefused as exc:
+        report.errors.append((current.first_row if current is not None else 0, str(exc)))
+        report.rotations = report.members = 0
+    return report

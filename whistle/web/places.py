@@ -1,0 +1,130 @@
+"""Choosing the place of a problem: the picker of the residents' report page and of the
+command centre's work-order page (templates `web/components/place_picker.html`, script
+`static/whistle/place.js`), and what it shows: the city's lanes (names and centre lines, as
+on any street map) and where a point goes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.utils.translation import gettext as _
+
+from whistle.cases.locate import locate
+from whistle.organisation import geo
+from whistle.organisation.models import Jurisdiction, Lane
+from whistle.web.basemap import basemap_config
+
+
+def lane_districts() -> list[Jurisdiction]:
+    """The districts that have lanes, in the order of their codes."""
+    return list(
+        Jurisdiction.objects.filter(
+            level=Jurisdiction.Level.DISTRICT, pk__in=Lane.objects.values("township__parent")
+        ).order_by("code")
+    )
+
+
+def lanes_geojson(district: Jurisdiction | None) -> dict[str, Any]:
+    """The district's lanes: centre line, name, township, length, and the point halfway
+    along it where a report on the lane is placed."""
+    rows = (
+        Lane.objects.filter(township__parent=district)
+        .order_by("township__code", "name")
+        .values_list("pk", "name", "township__name", "length_m", "centre_line")
+        if district is not None
+        else []
+    )
+    features = []
+    for pk, name, township, length_m, line in rows:
+        try:
+            lon, lat = geo.halfway(line)
+        except geo.GeometryError:
+            # A line imported without checks; the lane stays off the map rather than
+            # breaking it for everyone.
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "id": pk,
+                "geometry": line,
+                "properties": {
+                    "name": name,
+                    "township": township,
+                    "length_m": round(length_m),
+                    "point": [round(lon, 7), round(lat, 7)],
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+@dataclass(frozen=True)
+class PlaceWords:
+    inside: bool
+    text: str
+
+
+def describe_place(lon: float, lat: float) -> PlaceWords:
+    """Where a report from this point goes, as the report will place it: the lane within
+    the district's snapping distance (`whistle.cases.locate`), else the township."""
+    location = locate(lon, lat)
+    if location.township is None:
+        return PlaceWords(
+            False, str(_("This place is not inside any township of the city: choose another."))
+        )
+    if location.lane is not None:
+        return PlaceWords(
+            True,
+            str(_("The report goes to %(lane)s, %(township)s."))
+            % {"lane": location.lane.name, "township": location.township.name},
+        )
+    return PlaceWords(
+        True,
+        str(_("The report goes to %(township)s; no lane is near this point."))
+        % {"township": location.township.name},
+    )
+
+
+def picker_words() -> dict[str, str]:
+    """The words of the lane list (static/whistle/place.js)."""
+    return {
+        "lanesHint": _("Type part of the name, e.g. 市场."),
+        "lanesNone": _("No lane of this district has this in its name."),
+        "lanesAll": _("%(n)s lanes found: choose one."),
+        "lanesSome": _("%(n)s lanes found, the first %(shown)s shown: type more of the name."),
+        "laneChosen": _("%(lane)s chosen: the pin is halfway along it; drag it to the spot."),
+        "laneWhere": _("%(township)s · %(m)s m"),
+        "lanesFailed": _("The list of lanes could not be loaded. Reload the page to retry."),
+    }
+
+
+def place_picker(
+    *,
+    lanes_url: str,
+    place_url: str,
+    districts: list[Jurisdiction],
+    district: Jurisdiction | None,
+) -> dict[str, Any]:
+    """What the picker's template needs: the districts to choose the lanes of (a choice
+    only when there are several), each with the address of its lanes, the map showing the
+    chosen district's lanes (lanes are public, cases are not: no cases on this map), where
+    to ask what a point is, and the words of the lane list."""
+
+    def url_of(d: Jurisdiction) -> str:
+        return f"{lanes_url}?{urlencode({'district': d.code})}"
+
+    layers = []
+    if district is not None:
+        layers.append({"name": "lanes", "url": url_of(district), "title": str(_("Lanes"))})
+    return {
+        "districts": [
+            {"code": d.code, "name": d.name, "url": url_of(d), "chosen": d == district}
+            for d in districts
+        ],
+        "lanes_url": url_of(district) if district is not None else "",
+        "place_url": place_url,
+        "map": {"basemap": basemap_config(), "layers": layers, "refresh": 0},
+        "words": picker_words(),
+    }
