@@ -49,6 +49,8 @@ $(STATIC_MANIFEST): $(STAMP) .env $(NODE_STAMP) $(shell find static -type f)
 # off whatever .env says (`make run WHISTLE_DEBUG=1` turns it on), static files collected and
 # served by WhiteNoise, links in messages pointing at the address served.
 run: export WHISTLE_DEBUG ?= 0
+# The demo city's own logins sign in without a second factor (docs/security.md).
+run: export WHISTLE_DEMO_MODE ?= 1
 run: export WHISTLE_SITE_URL ?= http://$(HOST):$(PORT)
 run: setup $(STATIC_MANIFEST) ## set up, load the demo city if the database is empty, serve on 127.0.0.1:8000 (HOST, PORT)
 	@mkdir -p var

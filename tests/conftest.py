@@ -70,6 +70,21 @@ def _fast_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _second_factor_where_it_is_tested(settings):
+    """Personas sign in with `force_login` as after both steps of sign-in; the second step
+    and the roles that require it are tested in tests/test_two_factor.py."""
+    settings.WHISTLE_TWO_FACTOR_ROLES = []
+
+
+@pytest.fixture(autouse=True)
+def _sessions_open_through_time_travel(settings):
+    """Tests move the clock by hours, days and months between a persona's requests; the
+    idle timeout is tested with the real settings in tests/test_sign_in.py."""
+    settings.WHISTLE_SESSION_IDLE_MINUTES = 400 * 24 * 60
+    settings.WHISTLE_SESSION_FIELD_IDLE_MINUTES = 400 * 24 * 60
+
+
 _TRAIL_TRIGGERS = ("cases_event_no_update", "cases_event_no_delete")
 
 

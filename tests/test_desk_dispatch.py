@@ -55,7 +55,7 @@ def test_the_command_centre_opens_for_the_township(client, whistle_city, who):
     html = html_of(client.get(HOME))
     assert "指挥中心" in html and "龙潭街道" in html
     assert 'hx-get="/dispatch/board/?township=110101015"' in html
-    assert "hx-trigger=\"every 5s [document.visibilityState === 'visible']\"" in html
+    assert 'hx-trigger="every 5s" data-poll' in html
 
 
 @pytest.mark.parametrize("who", ["urban_officer", "steward", "lane_chief", "assessor", "resident"])

@@ -95,12 +95,21 @@ def english_words(text: str, codes: frozenset[str] = frozenset()) -> set[str]:
 
 def codes_in_the_database() -> frozenset[str]:
     """Codes that are data, not words: case references (ten letters and digits, sometimes
-    letters only) and the codes a district gives its scheme's components."""
+    letters only), the codes a district gives its scheme's components, and the groups of an
+    authenticator's key shown for typing when two-factor sign-in is set up."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from whistle.accounts.twofactor import secret_for_typing
     from whistle.assessment.models import SchemeComponent
     from whistle.cases.models import Case
 
-    return frozenset(Case.objects.values_list("reference", flat=True)) | frozenset(
-        SchemeComponent.objects.values_list("code", flat=True)
+    keys = frozenset(
+        group for device in TOTPDevice.objects.all() for group in secret_for_typing(device).split()
+    )
+    return (
+        frozenset(Case.objects.values_list("reference", flat=True))
+        | frozenset(SchemeComponent.objects.values_list("code", flat=True))
+        | keys
     )
 
 
@@ -115,7 +124,6 @@ def internal(base: str, href: str) -> str | None:
 
 def crawl(client) -> dict[str, set[str]]:
     """English words per page, breadth first from the home page and its navigation."""
-    codes = codes_in_the_database()
     found: dict[str, set[str]] = {}
     queue: deque[tuple[str, int]] = deque([("/", 0)])
     seen = {"/"}
@@ -127,7 +135,8 @@ def crawl(client) -> dict[str, set[str]]:
             continue
         page = Page()
         page.feed(response.content.decode())
-        found[url] = english_words(" ".join(page.text), codes)
+        # Read after each page: opening the two-factor set-up makes a key.
+        found[url] = english_words(" ".join(page.text), codes_in_the_database())
         if depth >= DEPTH:
             continue
         # The menu first, so that every page of the role is reached before the page limit.

@@ -59,11 +59,17 @@ def frozen():
         yield
 
 
+def open_challenge(client) -> captcha.Challenge | None:
+    """The question the browser holds, read as the server reads it."""
+    cookie = client.cookies.get(captcha.COOKIE)
+    return captcha.opened(cookie.value) if cookie is not None and cookie.value else None
+
+
 def answer(client) -> str:
-    """What the person reads in the picture: the session's open challenge, solved."""
-    raw = client.session[captcha.SESSION_KEY]
-    a, b = raw["a"], raw["b"]
-    return str(a + b if raw["op"] == "+" else a - b)
+    """What the person reads in the picture: the browser's open challenge, solved."""
+    challenge = open_challenge(client)
+    assert challenge is not None
+    return str(challenge.answer)
 
 
 def resident_form(client, **changes) -> dict:
@@ -77,7 +83,7 @@ def resident_form(client, **changes) -> dict:
         "name": "赵磊",
         "phone": "13800138000",
     }
-    if captcha.SESSION_KEY in client.session:
+    if open_challenge(client) is not None:
         data["captcha"] = answer(client)
     data.update(changes)
     return data
@@ -134,8 +140,9 @@ def test_the_form_asks_for_a_photo_the_place_the_contact_and_a_captcha(client, s
     assert "使用我的位置" in html
     assert 'src="/report/captcha.png?v=' in html
     assert "看不清图片？显示文字版题目" in html
-    raw = client.session[captcha.SESSION_KEY]
-    assert ("加" if raw["op"] == "+" else "减") in html
+    challenge = open_challenge(client)
+    assert challenge is not None
+    assert ("加" if challenge.op == "+" else "减") in html
     assert 'autocomplete="tel"' in html
 
 
@@ -199,13 +206,14 @@ def test_a_resident_reports_and_gets_a_reference_number(client, street):
 
 def test_a_wrong_answer_is_refused_with_a_new_question_and_the_values_kept(client, street):
     client.get(NEW)
-    first = client.session[captcha.SESSION_KEY]
+    first = open_challenge(client)
     response = client.post(NEW, resident_form(client, captcha="999"))
     html = response.content.decode()
     assert "答案不正确，已换一道新题。" in html
     assert "夕照寺中街路边堆了很多建筑垃圾</textarea>" in html
     assert 'value="13800138000"' in html
-    assert client.session[captcha.SESSION_KEY]["seed"] != first["seed"]
+    second = open_challenge(client)
+    assert first is not None and second is not None and second.seed != first.seed
     assert not Case.objects.exists()
 
 

@@ -42,3 +42,38 @@ def check_static_files_are_collected(app_configs: Any, **kwargs: Any) -> list[Ch
             id="whistle.W001",
         )
     ]
+
+
+@register(deploy=True)
+def check_demo_mode_is_off(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    if not getattr(settings, "WHISTLE_DEMO_MODE", False):
+        return []
+    return [
+        Warning(
+            "WHISTLE_DEMO_MODE is on: the demo city's logins (admin, the assessors, the "
+            "chiefs' office) sign in without a second factor.",
+            hint="Never turn it on in production: unset WHISTLE_DEMO_MODE.",
+            id="whistle.W002",
+        )
+    ]
+
+
+@register(deploy=True)
+def check_https_behind_a_proxy(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Behind a proxy that ends TLS every request arrives as plain HTTP: redirecting it to
+    HTTPS without believing the proxy's header sends the browser round in circles."""
+    if (
+        settings.SECURE_SSL_REDIRECT
+        and getattr(settings, "WHISTLE_TRUSTED_PROXIES", 0) > 0
+        and not getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    ):
+        return [
+            Warning(
+                "WHISTLE_HTTPS redirects to HTTPS behind a reverse proxy, but the proxy's "
+                "header is not named: every page would redirect to itself.",
+                hint="Set WHISTLE_PROXY_SSL_HEADER=X-Forwarded-Proto and have nginx set it "
+                "(proxy_set_header X-Forwarded-Proto $scheme;).",
+                id="whistle.W003",
+            )
+        ]
+    return []

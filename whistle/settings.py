@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from whistle.env import (
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whistle.web.headers.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -115,12 +117,95 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+
+# --- Security (docs/security.md) ------------------------------------------------------
+# Sign-in: django-axes counts failed sign-ins in the database (shared by every process) and
+# locks out a username from one address after WHISTLE_LOGIN_FAILURE_LIMIT failures, and an
+# address after WHISTLE_LOGIN_FAILURES_PER_ADDRESS failures over any usernames, each for
+# the cool-off. Locking a username from every address would let anyone lock a chief out.
+INSTALLED_APPS += ["whistle.accounts", "django_otp", "django_otp.plugins.otp_totp", "axes"]
+MIDDLEWARE[MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1 : 0] = [
+    "django_otp.middleware.OTPMiddleware",
+    "whistle.accounts.middleware.SessionPolicyMiddleware",
+    "whistle.accounts.middleware.TwoFactorMiddleware",
+]
+# Last, so that it turns a lock-out flagged by any view into the lock-out page.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "whistle.accounts.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+WHISTLE_LOGIN_FAILURE_LIMIT = env_int("WHISTLE_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+WHISTLE_LOGIN_FAILURES_PER_ADDRESS = env_int("WHISTLE_LOGIN_FAILURES_PER_ADDRESS", 30, minimum=1)
+WHISTLE_LOGIN_COOLOFF_MINUTES = env_int("WHISTLE_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+AXES_FAILURE_LIMIT = WHISTLE_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=WHISTLE_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "whistle.accounts.lockout.LoginAttempts"
+AXES_LOCKOUT_CALLABLE = "whistle.accounts.views.locked_out"
+# The same client address as the residents' rate limits, behind WHISTLE_TRUSTED_PROXIES.
+AXES_CLIENT_IP_CALLABLE = "whistle.street.ratelimit.client_ip"
+AXES_RESET_ON_SUCCESS = True
+# The cool-off the lock-out page names holds, however often the form is sent meanwhile.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Passwords, wherever they are set (the person's page, the admin, createsuperuser).
+WHISTLE_PASSWORD_MIN_LENGTH = env_int("WHISTLE_PASSWORD_MIN_LENGTH", 10, minimum=8)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "whistle.accounts.passwords.MinimumLengthValidator",
+        "OPTIONS": {"min_length": WHISTLE_PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Two-factor sign-in (TOTP, RFC 6238) is required of these roles ("administrator" includes
+# every superuser) and open to everyone else. WHISTLE_DEMO_MODE waives the requirement for
+# the demo city's own logins only; `whistle check --deploy` warns while it is on.
+WHISTLE_TWO_FACTOR_ROLES = env_list(
+    "WHISTLE_TWO_FACTOR_ROLES",
+    ["township_assessor", "district_assessor", "chiefs_office", "administrator"],
+)
+WHISTLE_DEMO_MODE = env_bool("WHISTLE_DEMO_MODE", False)
+# The name an authenticator app shows beside the account.
+OTP_TOTP_ISSUER = env_str("WHISTLE_TOTP_ISSUER", "Whistle")
+# The admin never shows a device's secret.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Sessions end after this much idleness (minutes), extended by activity. People whose roles
+# are all out on the street (WHISTLE_SESSION_FIELD_ROLES) keep a shift-long session on their
+# phones; anyone holding a desk role gets the short one.
+WHISTLE_SESSION_IDLE_MINUTES = env_int("WHISTLE_SESSION_IDLE_MINUTES", 30, minimum=1)
+WHISTLE_SESSION_FIELD_IDLE_MINUTES = env_int("WHISTLE_SESSION_FIELD_IDLE_MINUTES", 720, minimum=1)
+WHISTLE_SESSION_FIELD_ROLES = env_list(
+    "WHISTLE_SESSION_FIELD_ROLES",
+    ["steward", "lane_chief", "street_chief", "department_officer", "resident"],
+)
+SESSION_COOKIE_AGE = WHISTLE_SESSION_IDLE_MINUTES * 60
+# How often `whistle worker` deletes expired sessions (seconds).
+WHISTLE_SESSION_CLEAR_SECONDS = env_int("WHISTLE_SESSION_CLEAR_SECONDS", 3600, minimum=1)
+# HTTPS: WHISTLE_HTTPS redirects plain HTTP and sends HSTS; behind nginx, which ends TLS,
+# WHISTLE_PROXY_SSL_HEADER names the header it sets (X-Forwarded-Proto), and only then is
+# the header believed.
+WHISTLE_SECURE_COOKIES = env_bool("WHISTLE_SECURE_COOKIES", False)
+WHISTLE_HTTPS = env_bool("WHISTLE_HTTPS", WHISTLE_SECURE_COOKIES)
+SESSION_COOKIE_SECURE = WHISTLE_SECURE_COOKIES or WHISTLE_HTTPS
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = WHISTLE_HTTPS
+SECURE_HSTS_SECONDS = env_int("WHISTLE_HSTS_SECONDS", 31_536_000 if WHISTLE_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("WHISTLE_HSTS_INCLUDE_SUBDOMAINS", True)
+# The directive only allows the domain to be submitted to the browsers' preload list; nothing
+# is submitted by sending it.
+SECURE_HSTS_PRELOAD = env_bool("WHISTLE_HSTS_PRELOAD", True)
+WHISTLE_PROXY_SSL_HEADER = env_str("WHISTLE_PROXY_SSL_HEADER", "")
+if WHISTLE_PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + WHISTLE_PROXY_SSL_HEADER.upper().replace("-", "_"),
+        "https",
+    )
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# --- End of security ---------------------------------------------------------------------
 
 # Stored in UTC, shown in Beijing time.
 USE_TZ = True
@@ -157,9 +242,6 @@ STORAGES = {
 EMAIL_BACKEND = env_str("WHISTLE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("WHISTLE_FROM_EMAIL", "whistle@localhost")
 
-SESSION_COOKIE_SECURE = env_bool("WHISTLE_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-
 # The working calendar: what to do when a deadline falls in a year whose official holiday
 # schedule is neither known to the calendar package nor entered by the district.
 # "error" refuses to compute; "weekends" logs a warning and treats only Saturdays and
@@ -193,6 +275,7 @@ WHISTLE_WORKER_SWEEPS = env_list(
         "whistle.cases.deadlines.sweep",
         "whistle.assessment.engine.sweep",
         "whistle.notifications.delivery.sweep",
+        "whistle.accounts.sessions.sweep",
     ],
 )
 WHISTLE_WORKER_BATCH = env_int("WHISTLE_WORKER_BATCH", 200, minimum=1)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from django.utils.translation import gettext_lazy as _
 
+from whistle.accounts import views as accounts_views
 from whistle.api.main import urlpatterns as api_urlpatterns
 
 admin.site.site_header = _("Whistle administration")
@@ -11,7 +12,9 @@ admin.site.index_title = _("Administration")
 # Uploaded photos are never served from MEDIA_URL: only the pages' views, which check who
 # may see the case, hand them out.
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("admin/login/", accounts_views.admin_login),
     path("admin/", admin.site.urls),
+    path("accounts/", include("whistle.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("patrol/", include("whistle.street.urls_patrol")),

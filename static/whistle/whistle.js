@@ -78,5 +78,22 @@
     document.body.addEventListener("htmx:sendError", function (event) {
       markStale(event, true);
     });
+
+    // A polled region (hx-trigger "every Ns" with data-poll) skips its turn while the tab is
+    // hidden, and, with data-poll-pause-in-form, while the person is filling in one of its
+    // forms or reading its errors. Decided here, not in an hx-trigger filter: htmx would run
+    // a filter as script text, which the Content-Security-Policy forbids.
+    document.body.addEventListener("htmx:confirm", function (event) {
+      var region = event.detail && event.detail.elt;
+      if (!region || !region.hasAttribute || !region.hasAttribute("data-poll")) return;
+      var busy = false;
+      if (region.hasAttribute("data-poll-pause-in-form")) {
+        var focused = document.activeElement;
+        busy =
+          !!region.querySelector(".form-errors") ||
+          !!(focused && region.contains(focused) && focused.closest("form"));
+      }
+      if (document.visibilityState !== "visible" || busy) event.preventDefault();
+    });
   }
 })();

@@ -57,7 +57,7 @@ def test_an_officer_sees_a_new_summons_arrive_without_reloading(new_page, shots,
     phone.wait_for_selector(card, timeout=12_000)
     # The same page, not a reload: the list came by polling.
     assert phone.evaluate("window.__sameDocument") is True
-    phone.wait_for_function(f"document.title === '(2) {TITLE}'", timeout=2_000)
+    phone.wait_for_function(f"() => document.title === '(2) {TITLE}'", timeout=2_000)
     alert = phone.evaluate("JSON.parse(document.documentElement.dataset.lastAlert)")
     assert alert["cases"] == [case.reference]
     assert alert["sound"] is True

@@ -76,7 +76,9 @@ def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
     # A tap on the map pins the meeting point; clearing the pin empties it again.
     box = desk.locator("#whistle-map").bounding_box()
     desk.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    desk.wait_for_function("document.querySelector(\"input[name$='meeting_lon']\").value !== ''")
+    desk.wait_for_function(
+        "() => document.querySelector(\"input[name$='meeting_lon']\").value !== ''"
+    )
     shots(desk, "3-whistle-form", full_page=True)
     desk.click("[data-pin-clear]")
     assert desk.input_value("input[name$='meeting_lon']") == ""
@@ -107,7 +109,7 @@ def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
     check_in = phone.locator(".op-check_in")
     check_in.locator("[data-geolocate-button]").click()
     phone.wait_for_function(
-        "document.querySelector('.op-check_in input[name$=\"-lon\"]').value !== ''"
+        "() => document.querySelector('.op-check_in input[name$=\"-lon\"]').value !== ''"
     )
     shots(phone, "6-position-900m-away")
     check_in.locator("button[type=submit]").click()
@@ -125,7 +127,7 @@ def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
     )
     phone.locator(".op-check_in [data-geolocate-button]").click()
     phone.wait_for_function(
-        f"document.querySelector('.op-check_in input[name$=\"-lat\"]').value.startsWith("
+        f"() => document.querySelector('.op-check_in input[name$=\"-lat\"]').value.startsWith("
         f"'{ON_THE_LANE[1]}')"
     )
     phone.locator(".op-check_in button[type=submit]").click()

@@ -98,7 +98,7 @@ def test_the_language_switch_turns_every_word_english(new_page, shots, small_cit
     page = new_page(PHONE)
     sign_in(page, "wang-fang")
     page.click("button[name=language][value=en]")
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert "Hello, wang-fang" in page.locator("h1").inner_text()
     assert "alley steward" in page.locator(".who-roles").inner_text()
     assert page.locator("button[name=language][value=zh-hans]").inner_text() == "简体中文"
@@ -106,7 +106,7 @@ def test_the_language_switch_turns_every_word_english(new_page, shots, small_cit
     shots(page, "english-home", full_page=True)
 
     page.click("button[name=language][value=zh-hans]")
-    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
     assert "退出" in page.locator(".account").inner_text()
 
 
@@ -137,7 +137,7 @@ def test_a_countdown_turns_amber_then_red_after_its_deadline(new_page, shots, sm
     assert countdown.locator(".countdown-spoken").inner_text() == "已超时 不到 1 分钟"
     assert countdown.locator(".countdown-clock").get_attribute("data-overdue") == "已超时"
     assert countdown.locator(".countdown-clock").inner_text().startswith("+00:0")
-    page.wait_for_function("document.getElementById('live-announcer').textContent !== ''")
+    page.wait_for_function("() => document.getElementById('live-announcer').textContent !== ''")
     assert "7KX2M9QH4T" in page.locator("#live-announcer").inner_text()
     shots(page, "2-red")
 
@@ -225,7 +225,7 @@ def test_on_gcj02_tiles_the_map_shifts_what_it_draws_and_unshifts_clicks(
         }}"""
     )
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
-    page.wait_for_function("window.clicked !== null")
+    page.wait_for_function("() => window.clicked !== null")
     clicked = page.evaluate("window.clicked")
     # One pixel at zoom 18 is about 0.5 m: the click lands within a couple of metres.
     assert clicked["lon"] == pytest.approx(lane_start[0], abs=3e-5)
@@ -243,7 +243,7 @@ def test_the_geolocation_helper_fills_the_position_and_its_accuracy(new_page, sh
     sign_in(page, "designer")
     page.goto("/ui/")
     page.click("[data-geolocate-button]")
-    page.wait_for_function("document.getElementById('id_lon').value !== ''")
+    page.wait_for_function("() => document.getElementById('id_lon').value !== ''")
     assert float(page.input_value("#id_lon")) == pytest.approx(116.4321)
     assert float(page.input_value("#id_lat")) == pytest.approx(39.8725)
     assert page.input_value("#id_accuracy_m") == "12"

@@ -97,7 +97,7 @@ def check_in_on_a_phone(new_page, username: str, clock, minutes: int) -> object:
     check_in = phone.locator(".op-check_in")
     check_in.locator("[data-geolocate-button]").click()
     phone.wait_for_function(
-        "document.querySelector('.op-check_in input[name$=\"-lat\"]').value !== ''"
+        "() => document.querySelector('.op-check_in input[name$=\"-lat\"]').value !== ''"
     )
     check_in.locator("button[type=submit]").click()
     phone.wait_for_selector(".message-success")
@@ -133,7 +133,7 @@ def tell_the_story(new_page, city, tmp_path, clock) -> None:
     steward.fill("#id_description", "人民市场东巷北口有无照游商占道摆摊，堵住了消防通道")
     steward.select_option("#id_category", str(city.street_vending.pk))
     steward.click("[data-geolocate-button]")
-    steward.wait_for_function("document.querySelector('#id_lat').value !== ''")
+    steward.wait_for_function("() => document.querySelector('#id_lat').value !== ''")
     assert no_sideways_scroll(steward)
     story_shot(steward, "1-steward-report", full_page=True)
     steward.click("button:has-text('提交上报')")

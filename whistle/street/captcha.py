@@ -1,15 +1,23 @@
-"""A small arithmetic captcha, built in: the question drawn by Pillow, kept in the session.
+"""A small arithmetic captcha, built in: the question drawn by Pillow, kept in a cookie.
 
 "42 + 7 = ?" is drawn with each character shifted and turned, over noise; the same question
 is offered in words ("四十二加七等于多少？") for people who cannot see the image. Words are
 readable by machines too: the captcha only slows scripts down, and the rate limits
 (`whistle.street.ratelimit`) bound what a script that solves it can do. Each challenge is
 answered once: right or wrong, the next attempt gets a new one.
+
+The open question travels in its own cookie, encrypted and dated with a key derived from
+SECRET_KEY, so that a visitor who only looks at the form leaves no session row behind; the
+cache remembers which questions were answered. A solved question is kept in the session,
+which a posted form may create.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
+import json
 import random
 import secrets
 import time
@@ -17,13 +25,19 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from whistle.street import conf
 
-SESSION_KEY = "street_captcha"
+COOKIE = "whistle_captcha"
+_USED_PREFIX = "street:captcha-used:"
+_NEW_TOKEN = "_street_captcha_token"
 PASSED_KEY = "street_captcha_passed"
 WIDTH, HEIGHT = 220, 72
 
@@ -92,35 +106,68 @@ def spoken(challenge: Challenge) -> str:
     return _("What is %(a)s minus %(b)s?") % {"a": a, "b": b}
 
 
-def new_challenge(session: Any) -> Challenge:
+def _fernet() -> Fernet:
+    key = hashlib.sha256(f"whistle.street.captcha:{settings.SECRET_KEY}".encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(challenge: Challenge) -> str:
+    """The challenge as the cookie's value: readable only by the server, dated when issued."""
+    data = json.dumps({"a": challenge.a, "b": challenge.b, "op": challenge.op, "s": challenge.seed})
+    return _fernet().encrypt_at_time(data.encode(), int(challenge.issued)).decode()
+
+
+def opened(token: str) -> Challenge | None:
+    """The challenge sealed in ``token``, if it is genuine and not too old."""
+    try:
+        fernet = _fernet()
+        raw = json.loads(fernet.decrypt(token.encode(), ttl=conf.captcha_seconds()))
+        issued = fernet.extract_timestamp(token.encode())
+        return Challenge(int(raw["a"]), int(raw["b"]), str(raw["op"]), issued, int(raw["s"]))
+    except (InvalidToken, ValueError, KeyError, TypeError):
+        return None
+
+
+def _used_key(token: str) -> str:
+    return _USED_PREFIX + hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def new_challenge(request: HttpRequest) -> Challenge:
+    """A new question; `remember` puts it in the response's cookie."""
     rng = secrets.SystemRandom()
-    a = rng.randint(10, 49)
-    b = rng.randint(1, 9)
-    op = rng.choice("+-")
-    challenge = Challenge(a, b, op, time.time(), rng.randrange(2**31))
-    session[SESSION_KEY] = {
-        "a": a,
-        "b": b,
-        "op": op,
-        "issued": challenge.issued,
-        "seed": challenge.seed,
-    }
+    challenge = Challenge(
+        rng.randint(10, 49),
+        rng.randint(1, 9),
+        rng.choice("+-"),
+        int(time.time()),
+        rng.randrange(2**31),
+    )
+    setattr(request, _NEW_TOKEN, seal(challenge))
     return challenge
 
 
-def current(session: Any) -> Challenge:
-    """The session's open challenge; a new one when there is none or it is too old."""
-    raw = session.get(SESSION_KEY)
-    if isinstance(raw, dict):
-        try:
-            challenge = Challenge(
-                int(raw["a"]), int(raw["b"]), str(raw["op"]), float(raw["issued"]), int(raw["seed"])
-            )
-        except (KeyError, TypeError, ValueError):
-            challenge = None
-        if challenge is not None and time.time() - challenge.issued < conf.captcha_seconds():
-            return challenge
-    return new_challenge(session)
+def current(request: HttpRequest) -> Challenge:
+    """The browser's open challenge; a new one when there is none, or it is used or too old."""
+    pending = getattr(request, _NEW_TOKEN, None)
+    token = pending or request.COOKIES.get(COOKIE, "")
+    challenge = opened(token) if token and not cache.get(_used_key(token)) else None
+    return challenge if challenge is not None else new_challenge(request)
+
+
+def remember(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Send the question made while answering this request, if one was made."""
+    token = getattr(request, _NEW_TOKEN, None)
+    if token:
+        response.set_cookie(
+            COOKIE,
+            token,
+            max_age=conf.captcha_seconds(),
+            path="/report/",
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
 
 
 def _normalise(answer: str) -> str:
@@ -129,23 +176,17 @@ def _normalise(answer: str) -> str:
     return text.replace(" ", "")
 
 
-def check(session: Any, answer: str) -> bool:
-    """Whether the answer solves the open challenge. The challenge is used up either way."""
-    raw = session.pop(SESSION_KEY, None)
-    if not isinstance(raw, dict):
-        return False
-    try:
-        challenge = Challenge(
-            int(raw["a"]), int(raw["b"]), str(raw["op"]), float(raw["issued"]), int(raw["seed"])
-        )
-    except (KeyError, TypeError, ValueError):
-        return False
-    if time.time() - challenge.issued >= conf.captcha_seconds():
+def check(request: HttpRequest, answer: str) -> bool:
+    """Whether the answer solves the browser's open challenge. The challenge is used up
+    either way (remembered in the cache until it would have expired anyway)."""
+    token = request.COOKIES.get(COOKIE, "")
+    challenge = opened(token) if token else None
+    if challenge is None or not cache.add(_used_key(token), 1, conf.captcha_seconds()):
         return False
     text = _normalise(answer)
     ok = text.lstrip("-").isdigit() and int(text) == challenge.answer
     if ok:
-        session[PASSED_KEY] = time.time()
+        request.session[PASSED_KEY] = time.time()
     return ok
 
 

@@ -56,7 +56,7 @@ def _render_form(
     request: HttpRequest, form: ResidentReportForm, photo: PhotoState | None, status: int = 200
 ) -> HttpResponse:
     needs = not request.user.is_authenticated and not captcha.passed(request.session)
-    challenge = captcha.current(request.session) if needs else None
+    challenge = captcha.current(request) if needs else None
     districts = lane_districts()
     context = {
         "form": form,
@@ -70,7 +70,8 @@ def _render_form(
             district=districts[0] if districts else None,
         ),
     }
-    return render(request, "street/resident/report.html", context, status=status)
+    response = render(request, "street/resident/report.html", context, status=status)
+    return captcha.remember(request, response)
 
 
 def _initial(request: HttpRequest) -> dict[str, Any]:
@@ -98,14 +99,14 @@ def new(request: HttpRequest) -> HttpResponse:
     photo = take_photo(request)
     if "new_captcha" in request.POST:
         # Another question, keeping what was typed, without marking anything as wrong.
-        captcha.new_challenge(request.session)
+        captcha.new_challenge(request)
         values = {
             k: v for k, v in request.POST.items() if k not in {"captcha", "csrfmiddlewaretoken"}
         }
         return _render_form(request, ResidentReportForm(initial=values), photo)
     form = ResidentReportForm(request.POST, request.FILES)
     needs_captcha = not request.user.is_authenticated and not captcha.passed(request.session)
-    solved = not needs_captcha or captcha.check(request.session, request.POST.get("captcha", ""))
+    solved = not needs_captcha or captcha.check(request, request.POST.get("captcha", ""))
     valid = form.is_valid()
     attach(form, photo)
     if needs_captcha:
@@ -231,10 +232,10 @@ def thanks(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def captcha_image(request: HttpRequest) -> HttpResponse:
-    challenge = captcha.current(request.session)
+    challenge = captcha.current(request)
     response = HttpResponse(captcha.image(challenge), content_type="image/png")
     response["Cache-Control"] = "no-store"
-    return response
+    return captcha.remember(request, response)
 
 
 @require_GET

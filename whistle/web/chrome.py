@@ -29,6 +29,7 @@ LABELS = {
     "no_roles": _("No role assigned yet"),
     "sign_in": _("Sign in"),
     "sign_out": _("Sign out"),
+    "security": _("Account security"),
     "api_tokens": _("API tokens"),
     "language": _("Language"),
     "messages": _("Messages"),

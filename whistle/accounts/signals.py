@@ -1,0 +1,36 @@
+"""Sign-in and sign-out, whichever page did them (the sign-in page, the admin, a test)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.http import HttpRequest
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from whistle.accounts import sessions, twofactor
+from whistle.accounts.middleware import SEEN_KEY
+
+
+def signed_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    standing = twofactor.standing_at_sign_in(user)
+    if standing is not None:
+        # A password alone never carries over a second factor proven earlier.
+        request.session.pop(DEVICE_ID_SESSION_KEY, None)
+        request.session[twofactor.SESSION_KEY] = standing.value
+    # The idle time starts now (SessionPolicyMiddleware moves it on with activity).
+    request.session[SEEN_KEY] = int(time.time())
+    request.session.set_expiry(sessions.idle_seconds(user))
+    sessions.remember(request, user)
+
+
+def signed_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    session = getattr(request, "session", None)
+    if session is not None:
+        sessions.forget(session.session_key)
+
+
+def connect() -> None:
+    user_logged_in.connect(signed_in, dispatch_uid="whistle.accounts.signed_in")
+    user_logged_out.connect(signed_out, dispatch_uid="whistle.accounts.signed_out")

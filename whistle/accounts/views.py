@@ -1,0 +1,232 @@
+"""The person's sign-in pages: the second factor, its set-up, the account's security page
+(password, authenticator, recovery codes, sessions) and the lock-out page."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.views import PasswordChangeView
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from whistle.accounts import actions, sessions, twofactor
+from whistle.accounts.forms import CodeForm, FirstCodeForm
+from whistle.accounts.lockout import locked_until
+from whistle.accounts.models import RecoveryCodeDevice, SignedInSession
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("web:home")
+
+
+def _second_factor_proven(request: HttpRequest, device: Any) -> None:
+    """The session is fully signed in: a new session key, as after the password."""
+    person: Any = request.user
+    otp_login(request, device)
+    request.session.pop(twofactor.SESSION_KEY, None)
+    previous = request.session.session_key
+    request.session.cycle_key()
+    sessions.forget(previous)
+    sessions.remember(request, person)
+
+
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The lock-out page (AXES_LOCKOUT_CALLABLE), in the product's layout."""
+    return render(
+        request,
+        "accounts/locked_out.html",
+        {
+            "until": locked_until(request, credentials),
+            "minutes": settings.WHISTLE_LOGIN_COOLOFF_MINUTES,
+        },
+        status=429,
+    )
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The admin signs in through the product's own sign-in page and its second factor."""
+    target = request.GET.get("next") or reverse("admin:index")
+    return redirect(f"{reverse('login')}?{urlencode({'next': target})}")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest) -> HttpResponse:
+    person: Any = request.user
+    if twofactor.pending(request.session) != twofactor.Standing.VERIFY:
+        return redirect(_next_url(request))
+    credentials = {"username": person.username}
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not AxesProxyHandler.is_allowed(request, credentials):
+            logout(request)
+            return locked_out(request, None, credentials)
+        device = actions.verify_second_factor(person, form.cleaned_data["code"])
+        if device is not None:
+            _second_factor_proven(request, device)
+            if isinstance(device, RecoveryCodeDevice):
+                messages.warning(
+                    request,
+                    _(
+                        "You signed in with a recovery code; %(n)s are left. If your phone is "
+                        "lost, set up the authenticator again on a new one."
+                    )
+                    % {"n": device.remaining()},
+                )
+            return redirect(_next_url(request))
+        # A wrong code is a failed sign-in: it counts towards the lock-out.
+        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        if getattr(request, "axes_locked_out", False):
+            logout(request)
+            return locked_out(request, None, credentials)
+        form.add_error(
+            "code", _("This code is not right, or it was used already. Try the next one.")
+        )
+    return render(request, "accounts/verify.html", {"form": form, "next": _next_url(request)})
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def enrol(request: HttpRequest) -> HttpResponse:
+    person: Any = request.user
+    standing = twofactor.pending(request.session)
+    if standing == twofactor.Standing.VERIFY:
+        # Only a session that has given its current code may replace the authenticator.
+        return redirect(f"{reverse('accounts:verify')}?next={reverse('accounts:enrol')}")
+    device = actions.begin_enrolment(person)
+    form = FirstCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = actions.confirm_enrolment(person, form.cleaned_data["code"].strip())
+        if codes is not None:
+            confirmed = TOTPDevice.objects.get(pk=device.pk)
+            if standing == twofactor.Standing.ENROL:
+                _second_factor_proven(request, confirmed)
+            else:
+                otp_login(request, confirmed)
+            return _show_codes(request, codes, first=True)
+        form.add_error(
+            "code",
+            _(
+                "This code is not right. Check the phone's time and enter the code the app "
+                "shows now."
+            ),
+        )
+    return render(
+        request,
+        "accounts/enrol.html",
+        {
+            "form": form,
+            "qr": twofactor.qr_svg(device),
+            "secret": twofactor.secret_for_typing(device),
+            "required": standing == twofactor.Standing.ENROL,
+            "next": _next_url(request),
+        },
+    )
+
+
+def _show_codes(request: HttpRequest, codes: list[str], *, first: bool) -> HttpResponse:
+    # Shown in this response only: they are not kept anywhere readable.
+    return render(
+        request,
+        "accounts/recovery_codes.html",
+        {"codes": codes, "first": first, "next": _next_url(request)},
+    )
+
+
+@never_cache
+@login_required
+def security(request: HttpRequest) -> HttpResponse:
+    person: Any = request.user
+    sheet = twofactor.recovery_sheet(person)
+    return render(
+        request,
+        "accounts/security.html",
+        {
+            "authenticator": twofactor.authenticator(person),
+            "required": twofactor.required(person),
+            "recovery_left": sheet.remaining() if sheet else 0,
+            "signed_in": SignedInSession.objects.filter(person=person),
+            "this_session": request.session.session_key,
+            "idle_minutes": sessions.idle_seconds(person) // 60,
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_POST
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    try:
+        codes = actions.new_recovery_codes(request.user)
+    except actions.SecondFactorRefused:
+        messages.error(request, _("Set up the authenticator app first."))
+        return redirect("accounts:security")
+    return _show_codes(request, codes, first=False)
+
+
+@login_required
+@require_POST
+def turn_off(request: HttpRequest) -> HttpResponse:
+    try:
+        actions.turn_off_two_factor(request.user)
+    except actions.SecondFactorRefused:
+        messages.error(
+            request, _("Your roles require two-factor sign-in: it cannot be turned off.")
+        )
+        return redirect("accounts:security")
+    messages.success(request, _("Two-factor sign-in is off."))
+    return redirect("accounts:security")
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    person: Any = request.user
+    actions.sign_out_everywhere(person)
+    logout(request)
+    messages.success(request, _("You are signed out on every device. Sign in again here."))
+    return redirect("login")
+
+
+class PasswordChange(PasswordChangeView):
+    """Django's own form: the old password, then the new one twice, checked by every
+    validator in AUTH_PASSWORD_VALIDATORS. Other sessions end with the old password."""
+
+    template_name = "accounts/password.html"
+    success_url = reverse_lazy("accounts:security")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        person: Any = self.request.user
+        previous = self.request.session.session_key
+        # Django keeps this session signed in under a new key.
+        response = super().form_valid(form)
+        sessions.forget(previous)
+        actions.sign_out_everywhere(person, keep=self.request.session.session_key)
+        sessions.remember(self.request, person)
+        messages.success(self.request, gettext_lazy("Your password is changed."))
+        return response
