@@ -34,7 +34,7 @@ def test_a_dispatcher_takes_an_order_by_phone_and_imports_the_export(
     page.wait_for_selector(".lane-result")
     page.locator(".lane-result").first.click()
     page.wait_for_function(
-        "document.querySelector('[data-place-chosen]').textContent.includes('人民市场东巷')"
+        "() => document.querySelector('[data-place-chosen]').textContent.includes('人民市场东巷')"
     )
     shots(page, "2-order-filled", full_page=True)
     page.click("#take-order button[type=submit]")

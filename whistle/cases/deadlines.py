@@ -920,7 +920,7 @@ def notify(
     subject: str,
     body: str,
     dedupe_key: str,
-    urgent: bool = False,
+    urgent: bool | None = None,
 ) -> None:
     """Queue one message about `event` to each recipient through the outbox, in the caller's
     transaction.

@@ -60,7 +60,7 @@ def notify(
     channels: Iterable[str] | None = None,
     dedupe_key: str | None = None,
     payload: dict[str, Any] | None = None,
-    urgent: bool = False,
+    urgent: bool | None = None,
 ) -> None:
     """Queue one message to one person: the inbox entry, the first outside channel of the
     person's order they can be reached on (the rest kept for falling through; held until
@@ -68,7 +68,8 @@ def notify(
 
     ``channels`` narrows the choice (the person's reach and preferences still apply);
     ``dedupe_key`` names the event so that queueing it again, by any process, adds nothing;
-    ``urgent`` marks a message that must go out at any hour (a whistle, an escalation).
+    ``urgent`` marks a message that must go out at any hour (a whistle, an escalation);
+    left out, the kind decides (`kinds.is_urgent`), so a caller may say a routine summons is not.
     """
     notify_many(
         [recipient],
@@ -93,7 +94,7 @@ def notify_many(
     channels: Iterable[str] | None = None,
     dedupe_key: str | None = None,
     payload: dict[str, Any] | None = None,
-    urgent: bool = False,
+    urgent: bool | None = None,
 ) -> None:
     """:func:`notify` for several people at once, in one insert."""
     people = list({person.pk: person for person in recipients}.values())
@@ -107,7 +108,7 @@ def notify_many(
     preferences = {p.person_id: p for p in NotificationPreference.objects.filter(person__in=ids)}
     push_ready = Channel.PUSH in requested and bool(setting("WHISTLE_VAPID_PRIVATE_KEY"))
     subscribed = _subscribed(ids) if push_ready else set()
-    urgent = is_urgent(kind)
+    urgent = is_urgent(kind) if urgent is None else urgent
     message: dict[str, Any] = {
         "kind": kind,
         "subject": subject,

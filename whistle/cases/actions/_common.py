@@ -336,7 +336,7 @@ def notify(
     body: str | Promise,
     *,
     channels: list[str] | None = None,
-    urgent: bool = False,
+    urgent: bool | None = None,
     **params: Any,
 ) -> None:
     """Queue one message about a trail event, in the deployment's language, to each person
