@@ -330,6 +330,20 @@ def test_the_settings_page_shows_the_profiles_addresses_and_the_usual_order(clie
     assert "督办超时" in html  # an urgent kind, named
 
 
+def test_account_security_and_api_tokens_are_reached_from_the_settings_page_not_the_top_bar(
+    client, officer
+):
+    client.force_login(officer)
+    html = html_of(client.get(SETTINGS))
+    links = html[html.index('id="account-links"') :]
+    assert 'href="/accounts/security/"' in links and "账号安全" in links
+    assert 'href="/settings/api-tokens/"' in links
+    top_bar = html_of(client.get("/"))
+    top_bar = top_bar[top_bar.index('class="account"') : top_bar.index("</header>")]
+    assert 'href="/settings/"' in top_bar
+    assert "/accounts/security/" not in top_bar and "/settings/api-tokens/" not in top_bar
+
+
 def test_saving_the_settings_page_keeps_the_order_and_quiet_hours(client, officer):
     client.force_login(officer)
     response = client.post(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import SuspiciousOperation
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import path
 from django.views.decorators.http import require_POST
@@ -15,6 +16,20 @@ __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"
 
 
 def crash(request: HttpRequest) -> HttpResponse:
+    raise RuntimeError("a bug in a page")
+
+
+class DatabaseGone(RuntimeError):
+    pass
+
+
+def _refuse_query(*args: object) -> None:
+    raise DatabaseGone("the database is gone")
+
+
+def crash_with_the_database_gone(request: HttpRequest) -> HttpResponse:
+    """A bug in a page, after which every query fails (the test removes the blocker)."""
+    connection.execute_wrappers.append(_refuse_query)
     raise RuntimeError("a bug in a page")
 
 
@@ -49,6 +64,7 @@ def json_refusal(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("test-errors/crash/", crash),
+    path("test-errors/crash-database-gone/", crash_with_the_database_gone),
     path("test-errors/refuse-permission/", refuse_permission),
     path("test-errors/refuse-input/", refuse_input),
     path("test-errors/refuse-state/", refuse_state),
