@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt, AccessLog
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.test import Client
@@ -134,6 +135,23 @@ def test_the_lock_out_page_speaks_english_to_an_english_visitor(client, steward,
     assert response.status_code == 429
     assert "Sign-in paused" in html
     assert "Try again after 12:15 (Beijing time)." in html
+
+
+def test_a_sign_in_without_a_readable_address_is_counted_as_0_0_0_0(client, steward, clock):
+    # No address at all (a unix socket), then a proxy header that is not an address.
+    for _n in range(5):
+        sign_in(client, steward, password="wrong", address="")
+    assert AccessAttempt.objects.get().ip_address == "0.0.0.0"
+    assert sign_in(client, steward, address="not-an-address").status_code == 429
+
+
+def test_a_sign_in_made_by_the_code_itself_is_logged_without_an_address(steward):
+    # Django's own login of a person (a test client's force_login, a command) has no request
+    # address; the sign-in log must still take it on every database.
+    client = Client()
+    client.force_login(steward)
+    assert signed_in(client)
+    assert AccessLog.objects.get(username=steward.username).ip_address == "0.0.0.0"
 
 
 def test_the_admin_signs_in_through_the_products_sign_in_page(client):

@@ -144,7 +144,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_HANDLER = "whistle.accounts.lockout.LoginAttempts"
 AXES_LOCKOUT_CALLABLE = "whistle.accounts.views.locked_out"
 # The same client address as the residents' rate limits, behind WHISTLE_TRUSTED_PROXIES.
-AXES_CLIENT_IP_CALLABLE = "whistle.street.ratelimit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "whistle.street.ratelimit.client_ip_address"
 AXES_RESET_ON_SUCCESS = True
 # The cool-off the lock-out page names holds, however often the form is sent meanwhile.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False

@@ -8,6 +8,7 @@ processes configures a shared cache (docs/street.md).
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import time
 from dataclasses import dataclass
 
@@ -79,6 +80,17 @@ def client_ip(request: HttpRequest) -> str:
     if len(hops) >= proxies:
         return hops[-proxies]
     return hops[0] if hops else remote
+
+
+def client_ip_address(request: HttpRequest) -> str:
+    """`client_ip` as an IP address a database column of that type accepts: a request whose
+    address cannot be read (none given, or a proxy header that is not an address) counts as
+    0.0.0.0, so all such requests share one count of failed sign-ins."""
+    address = client_ip(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return "0.0.0.0"
 
 
 def phone_key(phone: str) -> str:
