@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished
+from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -45,13 +45,15 @@ def counts() -> dict[str, int]:
 
 @pytest.fixture
 def connection_kept_open() -> Iterator[None]:
-    """The WSGI application closes old connections when a request finishes; called directly
-    (not through Django's test client, which does the same), it must leave the test's
-    connection and its transaction alone."""
+    """The WSGI application closes old connections when a request starts and when it
+    finishes; called directly (not through Django's test client, which does the same), it
+    must leave the test's connection and its transaction alone."""
+    request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
         yield
     finally:
+        request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
 
 

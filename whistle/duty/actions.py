@@ -80,7 +80,7 @@ def _who(person: Person | None) -> dict[str, Any] | None:
 
 def _lock(roster: Roster) -> Roster:
     return (
-        Roster.objects.select_for_update()
+        Roster.objects.select_for_update(of=("self",))
         .select_related("department", "township")
         .get(pk=roster.pk)
     )
@@ -530,7 +530,7 @@ def request_swap(
 def _locked_change(change: DutyChange) -> tuple[Roster, DutyChange]:
     roster = _lock(change.roster)
     current = (
-        DutyChange.objects.select_for_update()
+        DutyChange.objects.select_for_update(of=("self",))
         .select_related("person", "replaces", "requested_by", "decided_by")
         .get(pk=change.pk)
     )

@@ -275,7 +275,11 @@ def record_hotline_reply(
     with atomic():
         case = lock_case(case.pk)
         role = require(actor, "record_hotline_reply", case)
-        order = HotlineOrder.objects.select_for_update().select_related("district").get(case=case)
+        order = (
+            HotlineOrder.objects.select_for_update(of=("self",))
+            .select_related("district")
+            .get(case=case)
+        )
         order.case = case
         late = minutes_late(now, order.respond_due_at)
         order.replied_at = now
