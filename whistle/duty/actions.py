@@ -527,6 +527,36 @@ def request_swap(
     return change
 
 
+def _move(
+    roster: Roster,
+    change: DutyChange,
+    status: str,
+    action: str,
+    *,
+    actor: Person,
+    role: str,
+    at: datetime,
+    also: dict[str, Any] | None = None,
+) -> None:
+    """Give a swap or cover its new status (and the values in `also`) and log the move with
+    the change as it was and as it is."""
+    before = change_snapshot(change)
+    change.status = status
+    for field, value in (also or {}).items():
+        setattr(change, field, value)
+    change.save(update_fields=["status", *(also or {})])
+    _log(
+        roster,
+        action,
+        actor=actor,
+        role=role,
+        at=at,
+        change=change,
+        before=before,
+        after=change_snapshot(change),
+    )
+
+
 def _locked_change(change: DutyChange) -> tuple[Roster, DutyChange]:
     roster = _lock(change.roster)
     current = (
@@ -556,20 +586,15 @@ def decide_change(
         starts = [m for m in (change.starts_at, change.swap_starts_at) if m is not None]
         if approve and min(starts) <= now:
             raise DutyRefused(_("A shift of this swap has begun: it can no longer be approved."))
-        before = change_snapshot(change)
-        change.status = Status.APPROVED if approve else Status.REFUSED
-        change.decided_by = actor
-        change.decided_at = now
-        change.save(update_fields=["status", "decided_by", "decided_at"])
-        _log(
+        _move(
             roster,
+            change,
+            Status.APPROVED if approve else Status.REFUSED,
             Action.CHANGE_APPROVED if approve else Action.CHANGE_REFUSED,
             actor=actor,
             role=role,
             at=now,
-            change=change,
-            before=before,
-            after=change_snapshot(change),
+            also={"decided_by": actor, "decided_at": now},
         )
         subject = (
             _("Swap on %(roster)s approved by %(who)s")
@@ -595,18 +620,14 @@ def withdraw_change(
                 status=change.get_status_display(),
             )
         role = viewer_role(actor, roster, fresh=True) or "duty"
-        before = change_snapshot(change)
-        change.status = Status.WITHDRAWN
-        change.save(update_fields=["status"])
-        _log(
+        _move(
             roster,
+            change,
+            Status.WITHDRAWN,
             Action.CHANGE_WITHDRAWN,
             actor=actor,
             role=role,
             at=now,
-            change=change,
-            before=before,
-            after=change_snapshot(change),
         )
     return change
 
@@ -627,18 +648,14 @@ def cancel_change(actor: Person, change: DutyChange, *, now: datetime | None = N
             raise DutyRefused(
                 _("It has begun and cannot be cancelled; set a cover for the rest instead.")
             )
-        before = change_snapshot(change)
-        change.status = Status.CANCELLED
-        change.save(update_fields=["status"])
-        _log(
+        _move(
             roster,
+            change,
+            Status.CANCELLED,
             Action.CHANGE_CANCELLED,
             actor=actor,
             role=role,
             at=now,
-            change=change,
-            before=before,
-            after=change_snapshot(change),
         )
         _tell(
             [change.person, change.replaces],
