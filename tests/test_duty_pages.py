@@ -425,3 +425,37 @@ def test_a_file_that_is_not_a_roster_is_refused_in_the_users_language(centre):
         response = post_file(client, centre.duty.roster, name, content)
         assert response.status_code == 400, name
         assert "form-errors" in response.content.decode()
+
+
+def test_a_swap_is_withdrawn_by_its_asker_and_an_approved_one_cancelled_by_the_head(centre):
+    duty = centre.duty
+    officer = signed_in(duty.wang)
+    mine = bj(2026, 5, 12, 20).isoformat()
+    theirs = bj(2026, 5, 13, 8).isoformat()
+    swap = {"op": "swap", "swap-mine": mine, "swap-theirs": theirs, "swap-reason": "家中有事"}
+    officer.post(roster_url(duty.roster), swap)
+    first = DutyChange.objects.get()
+    officer.post(roster_url(duty.roster), {"op": "withdraw", "change": first.uuid.hex})
+    first.refresh_from_db()
+    assert first.status == DutyChange.Status.WITHDRAWN
+    assert first.decided_by is None
+    logged = RosterLogEntry.objects.get(change=first, action=RosterLogEntry.Action.CHANGE_WITHDRAWN)
+    assert (logged.actor, logged.before["status"], logged.after["status"]) == (
+        duty.wang,
+        DutyChange.Status.REQUESTED,
+        DutyChange.Status.WITHDRAWN,
+    )
+
+    officer.post(roster_url(duty.roster), swap)
+    second = DutyChange.objects.exclude(pk=first.pk).get()
+    head = signed_in(duty.city.department_head)
+    head.post(roster_url(duty.roster), {"op": "approve", "change": second.uuid.hex})
+    head.post(roster_url(duty.roster), {"op": "cancel", "change": second.uuid.hex})
+    second.refresh_from_db()
+    assert second.status == DutyChange.Status.CANCELLED
+    assert second.decided_by == duty.city.department_head
+    assert RosterLogEntry.objects.filter(
+        change=second,
+        action=RosterLogEntry.Action.CHANGE_CANCELLED,
+        actor=duty.city.department_head,
+    ).exists()
