@@ -440,6 +440,7 @@ def test_a_swap_is_withdrawn_by_its_asker_and_an_approved_one_cancelled_by_the_h
     assert first.status == DutyChange.Status.WITHDRAWN
     assert first.decided_by is None
     logged = RosterLogEntry.objects.get(change=first, action=RosterLogEntry.Action.CHANGE_WITHDRAWN)
+    assert logged.before is not None and logged.after is not None
     assert (logged.actor, logged.before["status"], logged.after["status"]) == (
         duty.wang,
         DutyChange.Status.REQUESTED,
