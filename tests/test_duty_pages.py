@@ -97,6 +97,10 @@ def test_the_department_desk_shows_its_duty_and_the_phone_desk_refreshes_at_the_
     page = html(client.get("/department/"))
     panel = page[page.index("data-duty-now") : page.index('<h2 id="incoming-title"')]
     assert "钱伟" in panel and "王芳" in panel
+    # The department's own roster comes first, its roster in the township's centre after,
+    # on every database.
+    own = panel.index(f'href="/duty/{centre.duty.roster.pk}/"')
+    assert own < panel.index(f'href="/duty/{centre.centre.pk}/"')
     version = page.split("/department/live/?v=")[1].split('"')[0]
     assert client.get(f"/department/live/?v={version}").status_code == 204
     frozen.move_to(bj(2026, 5, 12, 20))

@@ -50,7 +50,10 @@ def test_an_officer_sees_the_duty_on_the_phone_desk_and_opens_the_roster(new_pag
     assert on_duty_now(staffed.duty.roster) in panel.inner_text()
     assert no_sideways_scroll(phone)
     shots(phone, "1-desk")
-    panel.locator(".duty-unit").first.click()
+    # The department's own roster is listed first, its place in the township's centre after.
+    first = panel.locator(".duty-unit").first
+    assert first.get_attribute("href") == f"/duty/{staffed.duty.roster.pk}/"
+    first.click()
     phone.wait_for_url(f"**/duty/{staffed.duty.roster.pk}/")
     assert "未来几天" in phone.locator("main").inner_text()
     assert no_sideways_scroll(phone)

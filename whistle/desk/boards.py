@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from whistle.cases.deadlines import is_paused, obligations
 from whistle.cases.models import Case, Summons, SupervisionNotice, Whistle
@@ -174,7 +174,9 @@ def departments_duty(department_ids: Sequence[int], now: datetime) -> list[OnDut
     rosters = list(
         Roster.objects.filter(department_id__in=sorted(department_ids))
         .select_related("department", "township")
-        .order_by("department__name", "township__code", "pk")
+        # The department's own roster (no township) first, on every database: SQLite puts
+        # nulls first and PostgreSQL last unless told.
+        .order_by("department__name", F("township__code").asc(nulls_first=True), "pk")
     )
     return board(rosters, now)
 
