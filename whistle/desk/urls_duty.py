@@ -7,5 +7,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", duty.home, name="home"),
     path("start/", duty.start, name="start"),
     path("<int:pk>/", duty.roster, name="roster"),
+    path("<int:pk>/rotations/new/", duty.rotation, name="rotation_new"),
+    path("<int:pk>/rotations/<int:rotation_pk>/", duty.rotation, name="rotation"),
     path("<int:pk>/export.<str:file_format>", duty.export, name="export"),
 ]

@@ -321,12 +321,18 @@ def save_rotation(
     return rotation
 
 
-def remove_rotation(actor: Person, rotation: Rotation, *, now: datetime | None = None) -> None:
+def remove_rotation(
+    actor: Person | None,
+    rotation: Rotation,
+    *,
+    system_role: str | None = None,
+    now: datetime | None = None,
+) -> None:
     """Take a rotation off its roster (the log keeps what it was)."""
     now = _moment(now)
     with transaction.atomic():
         roster = _lock(rotation.roster)
-        role = _acting_role(actor, roster, None)
+        role = _acting_role(actor, roster, system_role)
         current = (
             Rotation.objects.filter(pk=rotation.pk, roster=roster)
             .prefetch_related("members__person", "members__backup")
@@ -523,6 +529,89 @@ def request_swap(
             who=actor.display_name,
             mine=_local(mine.starts_at),
             theirs=_local(theirs.starts_at),
+        )
+    return change
+
+
+def swap_shifts(
+    actor: Person,
+    roster: Roster,
+    *,
+    first_at: datetime,
+    second_at: datetime,
+    reason: str = "",
+    now: datetime | None = None,
+) -> DutyChange:
+    """A keeper of the roster trades two other people's coming shifts (the ones running at
+    `first_at` and `second_at`) without a request: approved as it is made, with the keeper
+    recorded as the one who approved it. A keeper never hands a shift to or from themselves
+    this way; they ask for a swap like anyone else."""
+    now = _moment(now)
+    first_at = _clean_moment(first_at, "first_at")
+    second_at = _clean_moment(second_at, "second_at")
+    reason = _clean_reason(reason)
+    if max(first_at, second_at) > now + MAX_SWAP_AHEAD:
+        raise InvalidDutyInput(
+            "second_at",
+            _("A swap reaches at most %(days)s days ahead."),
+            days=MAX_SWAP_AHEAD.days,
+        )
+    with transaction.atomic():
+        roster = _lock(roster)
+        role = _acting_role(actor, roster, None)
+        schedule = Schedule.load([roster], min(first_at, second_at), max(first_at, second_at))
+        first = _shift_at(schedule, roster, first_at)
+        second = _shift_at(schedule, roster, second_at)
+        if first is None or first.person is None:
+            raise InvalidDutyInput("first_at", _("Nobody is on duty in that shift."))
+        if second is None or second.person is None:
+            raise InvalidDutyInput("second_at", _("Nobody is on duty in that shift."))
+        if first.person_id == second.person_id:
+            raise InvalidDutyInput(
+                "second_at", _("Choose a shift of someone else: both shifts are the same person's.")
+            )
+        if actor.pk in (first.person_id, second.person_id):
+            raise InvalidDutyInput(
+                "first_at",
+                _(
+                    "A keeper does not swap their own shifts: ask for a swap, and another "
+                    "keeper decides."
+                ),
+            )
+        if first.starts_at <= now or second.starts_at <= now:
+            raise InvalidDutyInput("first_at", _("Only shifts that have not begun can be swapped."))
+        change = DutyChange.objects.create(
+            roster=roster,
+            kind=DutyChange.Kind.SWAP,
+            status=Status.APPROVED,
+            starts_at=first.starts_at,
+            ends_at=first.ends_at,
+            person=second.person,
+            replaces=first.person,
+            swap_starts_at=second.starts_at,
+            swap_ends_at=second.ends_at,
+            reason=reason,
+            requested_by=actor,
+            requested_at=now,
+            decided_by=actor,
+            decided_at=now,
+        )
+        _log(
+            roster,
+            Action.SWAP_SET,
+            actor=actor,
+            role=role,
+            at=now,
+            change=change,
+            after=change_snapshot(change),
+        )
+        _tell(
+            [first.person, second.person],
+            roster,
+            _("%(who)s swapped duty on %(roster)s: %(first)s and %(second)s"),
+            who=actor.display_name,
+            first=_local(first.starts_at),
+            second=_local(second.starts_at),
         )
     return change
 

@@ -321,6 +321,7 @@ class RosterLogEntry(models.Model):
         CHANGE_WITHDRAWN = "change.withdrawn", _("swap withdrawn")
         CHANGE_CANCELLED = "change.cancelled", _("swap or cover cancelled")
         COVER_SET = "cover.set", _("cover set")
+        SWAP_SET = "swap.set", _("shifts swapped by a keeper")
 
     roster = models.ForeignKey(
         Roster, verbose_name=_("duty roster"), on_delete=models.PROTECT, related_name="log"

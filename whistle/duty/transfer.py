@@ -54,6 +54,11 @@ HEADER_ALIASES = {
     "备班": "backup",
     "备班账号": "backup",
     "备班姓名": "backup_name",
+    # Whose roster a row is for, in a file of many (`whistle import rosters`).
+    "部门": "department",
+    "部门代码": "department",
+    "街乡": "township",
+    "街乡代码": "township",
 }
 REQUIRED = ("days", "handovers", "turn", "starts_on", "person")
 MAX_ROWS = 500
@@ -64,6 +69,15 @@ CSV_TYPE = "text/csv; charset=utf-8"
 
 class UnreadableFile(Exception):
     """The file as a whole cannot be read; nothing in it was looked at."""
+
+
+class RefusedRotation(Exception):
+    """A roster action refused a rotation of the file: its first row and the reason."""
+
+    def __init__(self, row: int, message: str) -> None:
+        super().__init__(row, message)
+        self.row = row
+        self.message = message
 
 
 # --- Export --------------------------------------------------------------------------------
@@ -209,7 +223,7 @@ def _xlsx_table(content: bytes) -> list[list[Any]]:
         workbook.close()
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -219,7 +233,7 @@ def _text(value: Any) -> str:
 
 def _choice(value: Any, choices: Any) -> str | None:
     """A choice by its code or by its label in either language."""
-    text = _text(value)
+    text = cell_text(value)
     for code, label in choices.choices:
         if text.lower() == code or text == str(label):
             return str(code)
@@ -232,13 +246,13 @@ def _day(value: Any) -> date | None:
     if isinstance(value, date):
         return value
     try:
-        return date.fromisoformat(_text(value).replace("/", "-"))
+        return date.fromisoformat(cell_text(value).replace("/", "-"))
     except ValueError:
         return None
 
 
 @dataclass
-class _Planned:
+class PlannedRotation:
     first_row: int
     handovers: str
     turn: str
@@ -246,16 +260,13 @@ class _Planned:
     members: list[tuple[int, int, Person, Person | None]] = field(default_factory=list)
 
 
-def import_roster(
-    actor: Person, roster: Roster, rows: list[tuple[int, dict[str, Any]]]
-) -> ImportReport:
-    """Replace the roster's rotations with the file's, all or nothing (an `ImportReport`)."""
-    report = ImportReport()
-    if not rows:
-        report.errors.append((0, _("The file has no rotation rows.")))
-        return report
+def plan_rotations(
+    roster: Roster, rows: list[tuple[int, dict[str, Any]]], report: ImportReport
+) -> dict[str, PlannedRotation]:
+    """Check the rows of one roster's rotations; each bad row goes into `report` by its
+    number. Nothing is written."""
     people = {p.username: p for p in eligible_people(roster)}
-    planned: dict[str, _Planned] = {}
+    planned: dict[str, PlannedRotation] = {}
     for number, cells in rows:
         problems: list[str] = []
         days = _choice(cells.get("days"), Rotation.Days)
@@ -271,18 +282,18 @@ def import_roster(
         starts_on = _day(cells.get("starts_on"))
         if starts_on is None:
             problems.append(_("starts_on must be a date such as 2026-05-11"))
-        handovers = _text(cells.get("handovers"))
-        position_text = _text(cells.get("position"))
+        handovers = cell_text(cells.get("handovers"))
+        position_text = cell_text(cells.get("position"))
         position = int(position_text) if position_text.isdigit() else None
         if position_text and position is None:
             problems.append(_("position must be a whole number"))
-        person = people.get(_text(cells.get("person")))
+        person = people.get(cell_text(cells.get("person")))
         if person is None:
             problems.append(
                 _("%(user)s is not among the people who may stand on this roster")
-                % {"user": _text(cells.get("person")) or "—"}
+                % {"user": cell_text(cells.get("person")) or "—"}
             )
-        backup_name = _text(cells.get("backup"))
+        backup_name = cell_text(cells.get("backup"))
         backup = people.get(backup_name) if backup_name else None
         if backup_name and backup is None:
             problems.append(
@@ -294,7 +305,7 @@ def import_roster(
             continue
         assert days is not None and turn is not None and starts_on is not None
         assert person is not None
-        plan = planned.setdefault(days, _Planned(number, handovers, turn, starts_on))
+        plan = planned.setdefault(days, PlannedRotation(number, handovers, turn, starts_on))
         if (plan.handovers, plan.turn, plan.starts_on) != (handovers, turn, starts_on):
             report.errors.append(
                 (
@@ -305,31 +316,61 @@ def import_roster(
             )
             continue
         plan.members.append((position or len(plan.members) + 1, number, person, backup))
+    return planned
+
+
+def apply_rotations(
+    actor: Person | None,
+    roster: Roster,
+    planned: dict[str, PlannedRotation],
+    report: ImportReport,
+    *,
+    system_role: str | None = None,
+) -> None:
+    """Replace the roster's rotations with the checked ones, through the roster's actions.
+    Raises `RefusedRotation` when an action refuses; the caller's transaction then changes
+    nothing."""
+    # Rotations the file leaves out go first, so that an every-day rotation can replace
+    # working-day and rest-day ones and the other way round.
+    for rotation in Rotation.objects.filter(roster=roster).exclude(days__in=planned):
+        try:
+            actions.remove_rotation(actor, rotation, system_role=system_role)
+        except DutyRefused as exc:
+            raise RefusedRotation(0, str(exc)) from exc
+    for days, plan in sorted(planned.items(), key=lambda kv: kv[1].first_row):
+        members = [(p, b) for _pos, _n, p, b in sorted(plan.members, key=lambda m: m[:2])]
+        try:
+            actions.save_rotation(
+                actor,
+                roster,
+                days=days,
+                handovers=plan.handovers,
+                turn=plan.turn,
+                starts_on=plan.starts_on,
+                members=members,
+                system_role=system_role,
+            )
+        except DutyRefused as exc:
+            raise RefusedRotation(plan.first_row, str(exc)) from exc
+        report.rotations += 1
+        report.members += len(members)
+
+
+def import_roster(
+    actor: Person, roster: Roster, rows: list[tuple[int, dict[str, Any]]]
+) -> ImportReport:
+    """Replace the roster's rotations with the file's, all or nothing (an `ImportReport`)."""
+    report = ImportReport()
+    if not rows:
+        report.errors.append((0, _("The file has no rotation rows.")))
+        return report
+    planned = plan_rotations(roster, rows, report)
     if report.errors:
         return report
-    current: _Planned | None = None
     try:
         with transaction.atomic():
-            # Rotations the file leaves out go first, so that an every-day rotation can
-            # replace working-day and rest-day ones and the other way round.
-            for rotation in Rotation.objects.filter(roster=roster).exclude(days__in=planned):
-                actions.remove_rotation(actor, rotation)
-            for days, current in sorted(planned.items(), key=lambda kv: kv[1].first_row):
-                members = [
-                    (p, b) for _pos, _n, p, b in sorted(current.members, key=lambda m: m[:2])
-                ]
-                actions.save_rotation(
-                    actor,
-                    roster,
-                    days=days,
-                    handovers=current.handovers,
-                    turn=current.turn,
-                    starts_on=current.starts_on,
-                    members=members,
-                )
-                report.rotations += 1
-                report.members += len(members)
-    except DutyRefused as exc:
-        report.errors.append((current.first_row if current is not None else 0, str(exc)))
+            apply_rotations(actor, roster, planned, report)
+    except RefusedRotation as exc:
+        report.errors.append((exc.row, exc.message))
         report.rotations = report.members = 0
     return report

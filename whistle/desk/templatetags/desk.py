@@ -7,6 +7,7 @@
 {{ obligation.name|obligation_label }}
 {% assumed_calendar summons "arrive_due_at" %}   "assumed calendar" beside such a deadline
 {% duty_time shift.ends_at now %}   a handover: "20:00" today, "05-13 08:00" another day
+{% duty_log_change entry as change %}   what a rotation's log entry changed, before → after
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.deadlines import is_paused
+from whistle.duty.models import RosterLogEntry, Rotation
 from whistle.web.templatetags.whistle_ui import countdown
 
 register = template.Library()
@@ -110,3 +112,46 @@ def duty_time(moment: Any, now: Any) -> str:
     local = timezone.localtime(moment)
     same_day = now is not None and local.date() == timezone.localtime(now).date()
     return formats.date_format(local, "H:i" if same_day else "m-d H:i")
+
+
+# The values of a rotation the roster's log shows, in the order a keeper reads them.
+ROTATION_VALUES = {
+    "handovers": _("handover times"),
+    "turn": _("the turn passes on"),
+    "starts_on": _("starts on"),
+    "members": _("members"),
+}
+
+
+def _rotation_value(snapshot: dict[str, Any] | None, key: str) -> str:
+    if not snapshot:
+        return ""
+    if key == "members":
+        return "、".join(
+            (m.get("person") or {}).get("name", "?") for m in snapshot.get("members") or []
+        )
+    if key == "turn":
+        return str(Rotation.Turn(snapshot["turn"]).label) if snapshot.get("turn") else ""
+    return str(snapshot.get(key) or "")
+
+
+@register.simple_tag
+def duty_log_change(entry: Any) -> list[tuple[str, str, str]]:
+    """(value, before, after) for each value a rotation's log entry changed; empty for the
+    other entries, whose line says enough."""
+    if entry.action not in (
+        RosterLogEntry.Action.ROTATION_SAVED,
+        RosterLogEntry.Action.ROTATION_REMOVED,
+    ):
+        return []
+    before, after = entry.before, entry.after
+    found = []
+    for key, label in ROTATION_VALUES.items():
+        old, new = _rotation_value(before, key), _rotation_value(after, key)
+        if old != new:
+            found.append((str(label), old, new))
+    snapshot = after or before or {}
+    days = snapshot.get("days")
+    if days in Rotation.Days.values:
+        found.insert(0, (str(_("days")), "", str(Rotation.Days(days).label)))
+    return found

@@ -1,6 +1,6 @@
 """Duty rosters: who is on duty now and next, the coming days on the working calendar, swaps
-and covers (each through `whistle.duty.actions`, which records who approved it), and the
-rotations as a CSV or XLSX file, out and in.
+and covers (each through `whistle.duty.actions`, which records who approved it), the
+rotations kept on a form or as a CSV or XLSX file, out and in.
 
 A department's rosters are seen by its officers and head and kept by the head; a township's
 (its command centre, and its enforcement centre's departments) are seen and kept by its
@@ -197,6 +197,118 @@ class SwapForm(forms.Form):
         return datetime.fromisoformat(self.cleaned_data[name])
 
 
+class KeeperSwapForm(forms.Form):
+    """A keeper trades two other people's coming shifts."""
+
+    first = forms.ChoiceField(label=gettext_lazy("This shift"))
+    second = forms.ChoiceField(label=gettext_lazy("Trades places with"))
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        required=False,
+        max_length=actions.REASON_MAX,
+        widget=Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, shifts: list[Shift], **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "trade")
+        super().__init__(*args, **kwargs)
+        choices = [("", "—"), *((_shift_key(s), _shift_label(s)) for s in shifts)]
+        for name in ("first", "second"):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = choices
+
+    def moment(self, name: str) -> datetime:
+        return datetime.fromisoformat(self.cleaned_data[name])
+
+
+class RotationForm(forms.Form):
+    """A rotation's days, handovers, turn and first day; its members are `MemberForm`s."""
+
+    days = forms.ChoiceField(label=gettext_lazy("Days"), choices=Rotation.Days.choices)
+    handovers = forms.CharField(
+        label=gettext_lazy("Handover times"),
+        max_length=60,
+        help_text=gettext_lazy("Beijing time, e.g. 08:00,20:00 for a day and a night shift"),
+    )
+    turn = forms.ChoiceField(
+        label=gettext_lazy("The turn passes on"), choices=Rotation.Turn.choices
+    )
+    starts_on = forms.DateField(
+        label=gettext_lazy("Starts on"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        help_text=gettext_lazy("The first member is on duty on this day"),
+    )
+
+    def __init__(self, *args: Any, rotation: Rotation | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if rotation is not None:
+            # The days are what a rotation is for: another kind of day is another rotation.
+            self.fields["days"].disabled = True
+            self.initial.update(
+                days=rotation.days,
+                handovers=rotation.handovers,
+                turn=rotation.turn,
+                starts_on=rotation.starts_on,
+            )
+        elif not self.is_bound:
+            self.initial.update(
+                days=Rotation.Days.EVERY_DAY,
+                handovers="08:00",
+                turn=Rotation.Turn.DAY,
+                starts_on=timezone.localdate(),
+            )
+
+
+class MemberForm(forms.Form):
+    """One turn of the rotation; a row without a person is left out."""
+
+    position = forms.IntegerField(
+        label=gettext_lazy("Order"),
+        required=False,
+        min_value=1,
+        max_value=actions.MAX_MEMBERS,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    person = forms.TypedChoiceField(
+        label=gettext_lazy("On duty"), coerce=int, required=False, empty_value=None
+    )
+    backup = forms.TypedChoiceField(
+        label=gettext_lazy("Backup"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=gettext_lazy("Blank: the next member."),
+    )
+
+    def __init__(self, *args: Any, people: dict[int, Person], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "—"), *((p.pk, p.display_name) for p in people.values())]
+        for name in ("person", "backup"):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = choices
+
+
+MemberForms = forms.formset_factory(
+    MemberForm, extra=3, max_num=actions.MAX_MEMBERS, validate_max=True
+)
+
+
+def _members(formset: Any, people: dict[int, Person]) -> list[tuple[Person, Person | None]]:
+    """The filled rows in their order: by the order given, else as the rows stand."""
+    rows = [
+        (form.cleaned_data.get("position") or number, number, form.cleaned_data)
+        for number, form in enumerate(formset.forms, start=1)
+        if form.cleaned_data.get("person") is not None
+    ]
+    return [
+        (people[data["person"]], people[data["backup"]] if data.get("backup") else None)
+        for _position, _number, data in sorted(rows, key=lambda row: row[:2])
+    ]
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("File to import"),
@@ -318,6 +430,20 @@ def _perform(
                     reason=swap.cleaned_data["reason"],
                 )
                 done = _("The swap is asked for; a keeper of the roster decides.")
+        elif op == "trade":
+            trade = KeeperSwapForm(request.POST, shifts=theirs)
+            forms_["trade"] = trade
+            if keeper is None:
+                raise PermissionDenied
+            if trade.is_valid():
+                actions.swap_shifts(
+                    _person(request),
+                    roster,
+                    first_at=trade.moment("first"),
+                    second_at=trade.moment("second"),
+                    reason=trade.cleaned_data["reason"],
+                )
+                done = _("The two shifts are swapped.")
         elif op in ("approve", "refuse"):
             change = _change(roster, request.POST.get("change", ""))
             actions.decide_change(_person(request), change, approve=op == "approve")
@@ -347,11 +473,19 @@ def _perform(
             refuse_post(request)
             forms_["bad"] = True
     except DutyRefused as exc:
-        bound_form: forms.Form | None = forms_.get("cover") or forms_.get("swap")
+        bound_form: forms.Form | None = (
+            forms_.get("cover") or forms_.get("swap") or forms_.get("trade")
+        )
+        moments = {
+            "mine_at": "mine",
+            "theirs_at": "theirs",
+            "first_at": "first",
+            "second_at": "second",
+        }
         if bound_form is not None and exc.field in bound_form.fields:
             bound_form.add_error(exc.field, str(exc))
-        elif bound_form is not None and exc.field in ("mine_at", "theirs_at"):
-            bound_form.add_error("mine" if exc.field == "mine_at" else "theirs", str(exc))
+        elif bound_form is not None and moments.get(exc.field or "") in bound_form.fields:
+            bound_form.add_error(moments[exc.field or ""], str(exc))
         elif bound_form is not None:
             bound_form.add_error(None, str(exc))
         else:
@@ -416,10 +550,89 @@ def roster(request: HttpRequest, pk: int) -> HttpResponse:
         "log": log,
         "cover_form": bound.get("cover") or (CoverForm(roster=roster) if keeper else None),
         "swap_form": bound.get("swap") or (SwapForm(mine=mine, theirs=theirs) if mine else None),
+        "trade_form": bound.get("trade")
+        or (KeeperSwapForm(shifts=theirs) if keeper and len(theirs) > 1 else None),
         "import_form": bound.get("import") or (ImportForm() if keeper else None),
         "import_errors": bound.get("import_errors") or [],
     }
     return render(request, "desk/duty/roster.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rotation(request: HttpRequest, pk: int, rotation_pk: int | None = None) -> HttpResponse:
+    """Add a rotation to the roster, or change or remove one; for its keepers only."""
+    roster, _seen, keeper = _roster_or_404(request, pk)
+    if keeper is None:
+        raise PermissionDenied
+    current = None
+    if rotation_pk is not None:
+        current = (
+            Rotation.objects.filter(roster=roster, pk=rotation_pk)
+            .prefetch_related("members__person", "members__backup")
+            .first()
+        )
+        if current is None:
+            raise Http404
+    people = {p.pk: p for p in eligible_people(roster)}
+    turns = sorted(current.members.all(), key=lambda m: m.position) if current else []
+    # Someone no longer allowed on the roster stays visible on it until the keeper acts.
+    for turn in turns:
+        for someone in (turn.person, turn.backup):
+            if someone is not None:
+                people.setdefault(someone.pk, someone)
+    back = reverse("duty:roster", args=[roster.pk]) + "#rotations"
+    data = request.POST if request.method == "POST" else None
+    if data is not None and data.get("op") == "remove" and current is not None:
+        try:
+            actions.remove_rotation(_person(request), current)
+        except DutyRefused as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("The rotation is removed."))
+        return HttpResponseRedirect(back)
+    form = RotationForm(data, rotation=current)
+    formset = MemberForms(
+        data,
+        prefix="members",
+        initial=[
+            {
+                "position": t.position,
+                "person": t.person_id,
+                "backup": t.backup_id,
+            }
+            for t in turns
+        ],
+        form_kwargs={"people": people},
+    )
+    status = 200
+    if data is not None:
+        if data.get("op") != "save":
+            refuse_post(request)
+            status = 400
+        elif form.is_valid() and formset.is_valid():
+            try:
+                actions.save_rotation(
+                    _person(request),
+                    roster,
+                    days=form.cleaned_data["days"],
+                    handovers=form.cleaned_data["handovers"],
+                    turn=form.cleaned_data["turn"],
+                    starts_on=form.cleaned_data["starts_on"],
+                    members=_members(formset, people),
+                )
+            except DutyRefused as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            else:
+                messages.success(request, _("The rotation is saved."))
+                return HttpResponseRedirect(back)
+        status = 400
+    return render(
+        request,
+        "desk/duty/rotation.html",
+        {"roster": roster, "rotation": current, "form": form, "formset": formset},
+        status=status,
+    )
 
 
 @login_required

@@ -11,6 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from whistle.importing import rosters
 from whistle.importing.pipeline import ImportResult, run_import
 from whistle.importing.registry import KINDS
 
@@ -18,12 +19,13 @@ from whistle.importing.registry import KINDS
 class Command(BaseCommand):
     help = (
         "Import jurisdictions, grid cells, lanes, sectors, departments, people, enforcement "
-        "centres, categories or calendar days from a .csv, .xlsx or .geojson file. Every row "
-        "is checked first; a file with any error imports nothing. See docs/import.md."
+        "centres, categories, calendar days or duty rosters from a .csv, .xlsx or .geojson "
+        "file. Every row is checked first; a file with any error imports nothing. See "
+        "docs/import.md and docs/duty.md."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=list(KINDS), help="what the file holds")
+        parser.add_argument("kind", choices=[*KINDS, rosters.KIND], help="what the file holds")
         parser.add_argument("file", type=Path, help="a .csv, .xlsx or .geojson file")
         parser.add_argument(
             "--district",
@@ -68,15 +70,25 @@ class Command(BaseCommand):
             raise CommandError(_("--complete and --source are for the calendar only"))
         if options["source"] is not None and not options["complete"]:
             raise CommandError(_("--source goes with --complete"))
-        result = run_import(
-            kind,
-            options["file"],
-            district=options["district"],
-            update=options["update"],
-            dry_run=options["dry_run"],
-            sheet=options["sheet"],
-            options={"complete": options["complete"], "source": options["source"]},
-        )
+        if kind == rosters.KIND:
+            if options["sheet"]:
+                raise CommandError(_("--sheet does not apply to rosters: the first sheet is read"))
+            result = rosters.import_rosters(
+                options["file"],
+                district=options["district"],
+                update=options["update"],
+                dry_run=options["dry_run"],
+            )
+        else:
+            result = run_import(
+                kind,
+                options["file"],
+                district=options["district"],
+                update=options["update"],
+                dry_run=options["dry_run"],
+                sheet=options["sheet"],
+                options={"complete": options["complete"], "source": options["source"]},
+            )
         for line in result.warning_lines():
             self.stderr.write(self.style.WARNING(_("Warning: %(line)s") % {"line": line}))
         if not result.ok:
