@@ -1,8 +1,12 @@
 /*
  * The wall screen shows what fits and says what does not. On a 1920 × 1080 wall nobody
- * scrolls: in the side column (.wall-side), the last rows ([data-fit-item]) are left out
- * one by one until the column fits, a heading whose rows are all left out
- * ([data-fit-group]) goes with them, and [data-fit-more] says how many were left out. Runs
+ * scrolls: in the side column (.wall-side), rows ([data-fit-item]) are left out one by one
+ * until the column fits, a heading whose rows are all left out ([data-fit-group]) goes with
+ * them, and [data-fit-more] says how many were left out. The rows that matter least go
+ * first: a row's data-fit-keep (0 when absent) says how long it stays, so the open cases
+ * make room before the duty of the enforcement centre's members, which makes room before
+ * the whistles sounding and the command centre's own duty; among equals the last goes
+ * first. Runs
  * on load, on every htmx swap of the column and when the window changes size. Below the
  * wall layout's breakpoint the page scrolls as any other and everything shows.
  */
@@ -15,6 +19,21 @@
     return side.scrollHeight > side.clientHeight + 1;
   }
 
+  // The rows in the order they are given up: the last of the least kept first.
+  function byKeep(items) {
+    return items
+      .map(function (el, index) {
+        var keep = parseInt(el.getAttribute("data-fit-keep") || "0", 10) || 0;
+        return { el: el, keep: keep, index: index };
+      })
+      .sort(function (a, b) {
+        return a.keep - b.keep || b.index - a.index;
+      })
+      .map(function (entry) {
+        return entry.el;
+      });
+  }
+
   function fit(side) {
     var items = [].slice.call(side.querySelectorAll("[data-fit-item]"));
     var groups = [].slice.call(side.querySelectorAll("[data-fit-group]"));
@@ -25,8 +44,9 @@
     if (note) note.hidden = true;
     if (getComputedStyle(side).overflowY !== "hidden") return;
     var left = 0;
-    while (overflowing(side) && items.length) {
-      items.pop().hidden = true;
+    var order = byKeep(items);
+    while (overflowing(side) && order.length) {
+      order.shift().hidden = true;
       left += 1;
       groups.forEach(function (group) {
         group.hidden = !group.querySelector("[data-fit-item]:not([hidden])");

@@ -1,14 +1,34 @@
-"""Who is on duty, in a real browser: on the command centre's wall (1920 × 1080) and on an
-officer's phone (360 × 740), with the roster page that keeps it."""
+"""Who is on duty, in a real browser: on the command centre's wall (1920 × 1080), also with
+eight departments in the township's enforcement centre, and on an officer's phone
+(360 × 740), with the roster page that keeps it and the rotation form its keeper uses on a
+phone."""
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
 
 from tests.browser.conftest import PHONE, WALL, sign_in
-from tests.fixtures_duty import build_staffed_centre
+from tests.fixtures_deadlines import make_case, make_summons, person
+from tests.fixtures_duty import StaffedCentre, build_staffed_centre
+from whistle.cases.models import Case
+from whistle.duty import actions
+from whistle.duty.models import DutyChange, Rotation
 from whistle.duty.schedule import board
+from whistle.organisation.models import CentreMembership, Department, Role
+
+# Seven more departments in 龙潭街道's enforcement centre, each with its own duty there.
+MORE_DEPARTMENTS = [
+    ("dc-jtj", "东城区交通委员会", "孟凡"),
+    ("dc-scjg", "东城区市场监督管理局", "邓超"),
+    ("dc-hbj", "东城区生态环境局", "谢娜"),
+    ("dc-slj", "东城区水务局", "韩雪"),
+    ("dc-zjw", "东城区住房和城乡建设委员会", "唐嫣"),
+    ("dc-ylj", "东城区园林绿化局", "冯远征"),
+    ("dc-wjw", "东城区卫生健康委员会", "蒋欣"),
+]
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,6 +58,130 @@ def test_the_wall_shows_who_is_on_duty_and_still_fits_the_screen(new_page, shots
     shots(page, "wall")
     assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
     assert no_sideways_scroll(page)
+
+
+def eight_departments_on_the_wall(staffed: StaffedCentre) -> list[str]:
+    """Seven more centre members with a roster each, a few whistles and many open cases;
+    the names of everyone on duty in the centre."""
+    city = staffed.duty.city
+    on_duty = [on_duty_now(staffed.centre)]
+    for code, name, officer_name in MORE_DEPARTMENTS:
+        department = Department.objects.create(
+            code=code,
+            name=name,
+            kind="functional",
+            sector=city.department.sector,
+            district=city.district,
+        )
+        CentreMembership.objects.create(
+            township=city.township, department=department, role=CentreMembership.Role.STATIONED
+        )
+        officer = person(
+            f"{code}-officer",
+            officer_name,
+            Role.DEPARTMENT_OFFICER,
+            department=department,
+        )
+        roster = actions.start_roster(
+            city.dispatcher, department=department, township=city.township
+        )
+        actions.save_rotation(
+            city.dispatcher,
+            roster,
+            days=Rotation.Days.EVERY_DAY,
+            handovers="08:00",
+            turn=Rotation.Turn.DAY,
+            starts_on=date(2026, 5, 1),
+            members=[(officer, None)],
+        )
+        on_duty.append(officer_name)
+    now = timezone.now()
+    for minutes in (5, 12, 50):
+        make_summons(city, now - timedelta(minutes=minutes))
+    for n in range(30):
+        make_case(
+            city,
+            now - timedelta(hours=n + 1),
+            status=Case.Status.FILED,
+            description=f"第{n + 1}处占道经营",
+        )
+    return on_duty
+
+
+def test_the_wall_fits_eight_departments_duty_by_leaving_out_open_cases_first(new_page, shots):
+    staffed = build_staffed_centre()
+    centre_duty = eight_departments_on_the_wall(staffed)
+    page = new_page(WALL)
+    sign_in(page, "li-dispatcher")
+    page.goto("/dispatch/wall/")
+    page.wait_for_selector("#board [data-fit-more]:not([hidden])")
+    shots(page, "wall-eight-departments")
+    board_side = page.locator("#board")
+    rows = board_side.locator("[data-duty-now] .duty-row")
+    assert rows.count() == 9
+    # Every roster's row is on the screen: the open cases made room, not the duty.
+    for n in range(9):
+        assert rows.nth(n).is_visible()
+    text = board_side.locator("[data-duty-now]").inner_text()
+    assert on_duty_now(staffed.command) in text
+    assert all(name in text for name in centre_duty)
+    # The three whistles sounding stay; some open cases are left out, and the note says so.
+    assert board_side.locator(".board-whistles [data-fit-item]:visible").count() == 3
+    left_out = board_side.locator(".board-group [data-fit-item][hidden]").count()
+    assert left_out > 0
+    assert f"另有 {left_out} 项未显示" in board_side.locator("[data-fit-more]").inner_text()
+    assert board_side.evaluate("el => el.scrollHeight <= el.clientHeight + 1")
+    assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
+    assert no_sideways_scroll(page)
+
+
+def test_a_head_changes_a_rotation_and_swaps_two_shifts_on_a_phone(new_page, shots):
+    staffed = build_staffed_centre()
+    duty = staffed.duty
+    rotation = Rotation.objects.get(roster=duty.roster, days=Rotation.Days.WORKING_DAYS)
+    phone = new_page(PHONE)
+    sign_in(phone, "liu-head")
+    phone.goto(f"/duty/{duty.roster.pk}/")
+    phone.click(f'a[href="/duty/{duty.roster.pk}/rotations/{rotation.pk}/"]')
+    phone.wait_for_selector("#rotation-form")
+    assert no_sideways_scroll(phone)
+    shots(phone, "1-rotation-form", full_page=True)
+    phone.fill("#id_handovers", "08:00,07:00")
+    phone.click("button[value=save]")
+    phone.wait_for_selector(".form-errors")
+    assert "一天内的交班时间须按先后顺序填写" in phone.locator(".form-errors").inner_text()
+    assert no_sideways_scroll(phone)
+    shots(phone, "2-rotation-refused", full_page=True)
+    phone.fill("#id_handovers", "08:30,20:30")
+    # 钱伟 moves to the front, 王芳 backs him up.
+    phone.fill("#id_members-2-position", "1")
+    phone.fill("#id_members-0-position", "2")
+    phone.fill("#id_members-1-position", "3")
+    phone.select_option("#id_members-2-backup", str(duty.wang.pk))
+    phone.click("button[value=save]")
+    phone.wait_for_url(f"**/duty/{duty.roster.pk}/#rotations")
+    rotation.refresh_from_db()
+    assert rotation.handovers == "08:30,20:30"
+    members = [(m.person, m.backup) for m in rotation.members.order_by("position")]
+    assert members == [(duty.qian, duty.wang), (duty.wang, None), (duty.zhao, None)]
+    log = phone.locator("#log").inner_text()
+    assert "08:00,20:00 → 08:30,20:30" in log
+    assert no_sideways_scroll(phone)
+
+    trade = phone.locator("#trade")
+    options = trade.locator("#id_trade-first option")
+    first = options.nth(1).get_attribute("value")
+    second = options.nth(2).get_attribute("value")
+    trade.locator("#id_trade-first").select_option(first)
+    trade.locator("#id_trade-second").select_option(second)
+    trade.locator("button[value=trade]").click()
+    phone.wait_for_selector(".duty-change")
+    change = DutyChange.objects.get()
+    assert change.decided_by == duty.city.department_head
+    # The coming days name the keeper who approved the swap on both shifts.
+    assert phone.locator(".duty-days").inner_text().count("由 刘建国 批准") == 2
+    assert no_sideways_scroll(phone)
+    shots(phone, "3-roster-after", full_page=True)
 
 
 def test_an_officer_sees_the_duty_on_the_phone_desk_and_opens_the_roster(new_page, shots):
