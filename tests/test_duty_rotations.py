@@ -186,6 +186,20 @@ def test_a_bad_rotation_is_shown_on_the_form_in_chinese_and_nothing_is_written(c
         assert response.status_code == 400, change
         page = response.content.decode()
         assert "form-errors" in page and message in page, (change, message)
+    # The same refusal in English for a reader who asks for it.
+    english = client.post(
+        rotation_url(rotation),
+        {
+            "op": "save",
+            "handovers": "08:00,20:00",
+            "turn": "shift",
+            "starts_on": "2026-05-11",
+            **member_rows(("", duty.wang.pk, duty.wang.pk)),
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert english.status_code == 400
+    assert "王芳 cannot be their own backup." in english.content.decode()
     assert RosterLogEntry.objects.count() == logged
     assert on_rotation(working_days(centre)) == [
         ("wang-officer", None),
