@@ -214,4 +214,10 @@ def test_a_head_keeps_the_roster_on_a_wide_screen(new_page, shots):
     page.click(f'a[href="/duty/{staffed.duty.roster.pk}/"]')
     page.wait_for_selector("#cover")
     assert page.locator("#import").is_visible()
+    assert page.locator("#trade").is_visible()
     shots(page, "roster", full_page=True)
+    page.click(f'a[href="/duty/{staffed.duty.roster.pk}/rotations/new/"]')
+    page.wait_for_selector("#rotation-form")
+    assert page.locator("[data-member-row]").count() == 3
+    assert no_sideways_scroll(page)
+    shots(page, "rotation-new", full_page=True)
