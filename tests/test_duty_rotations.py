@@ -9,6 +9,7 @@ and keeps its roster; 李晓梅 dispatches in 龙潭街道 and keeps the townshi
 
 from __future__ import annotations
 
+from datetime import date
 from io import StringIO
 from pathlib import Path
 
@@ -464,3 +465,27 @@ def test_rows_outside_the_district_given_are_refused(centre, tmp_path):
     errors, _summary = refused(path, "--update", "--district", "110102")
     assert errors.strip() == "第 2 行：这个值班表不在 西城区，即正在导入的区"
     assert Rotation.objects.get(roster=centre.command).handovers == "08:30"
+
+
+def test_an_xlsx_file_is_read_by_the_roster_reader_and_reported_in_english(centre, tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["department", "days", "handovers", "turn", "starts_on", "person"])
+    sheet.append(["dc-gaj", "every_day", "09:00", "day", date(2026, 5, 11), "ma-head"])
+    sheet.append(["dc-gaj", "every_day", "09:00", "day", date(2026, 5, 11), "nobody-here"])
+    path = tmp_path / "rosters.xlsx"
+    workbook.save(path)
+    errors, summary = refused(path, "--language", "en")
+    assert errors.strip() == (
+        "Row 3: nobody-here is not among the people who may stand on this roster"
+    )
+    assert summary == "1 error in rosters.xlsx; nothing was imported."
+    sheet.delete_rows(3)
+    workbook.save(path)
+    assert "Imported rosters.xlsx" in run(path, "--language", "en")
+    assert on_rotation(centre.other_department.rotations.get()) == [("ma-head", None)]
+    with pytest.raises(CommandError, match="--sheet"):
+        call_command("import", "rosters", str(path), "--sheet", "Sheet2", stdout=StringIO())
