@@ -187,6 +187,9 @@ def test_a_bad_rotation_is_shown_on_the_form_in_chinese_and_nothing_is_written(c
         assert response.status_code == 400, change
         page = response.content.decode()
         assert "form-errors" in page and message in page, (change, message)
+    # A post without the members' part, or with a bad operation, writes nothing either.
+    for data in ({"op": "save", "handovers": "08:00"}, {"op": "bogus"}):
+        assert client.post(rotation_url(rotation), data).status_code == 400
     # The same refusal in English for a reader who asks for it.
     english = client.post(
         rotation_url(rotation),
