@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
@@ -492,3 +493,45 @@ def test_an_xlsx_file_is_read_by_the_roster_reader_and_reported_in_english(centr
     assert on_rotation(centre.other_department.rotations.get()) == [("ma-head", None)]
     with pytest.raises(CommandError, match="--sheet"):
         call_command("import", "rosters", str(path), "--sheet", "Sheet2", stdout=StringIO())
+
+
+def test_a_rotation_that_ends_puts_nobody_on_duty_after_its_last_day(centre):
+    duty = centre.duty
+    rotation = Rotation.objects.get(roster=centre.centre)
+    client = signed_in(duty.city.dispatcher)
+    base = {
+        "op": "save",
+        "handovers": "08:00",
+        "turn": "day",
+        "starts_on": "2026-05-01",
+        **member_rows(("", duty.zhao.pk, ""), ("", duty.qian.pk, "")),
+    }
+    refused_end = client.post(rotation_url(rotation), {**base, "ends_on": "2026-04-30"})
+    assert refused_end.status_code == 400
+    assert "轮班不能在开始之前结束" in refused_end.content.decode()
+    assert client.post(rotation_url(rotation), {**base, "ends_on": "2026-05-13"}).status_code == 302
+    rotation.refresh_from_db()
+    assert str(rotation.ends_on) == "2026-05-13"
+    # The last day's shift runs to the next morning's handover; then nobody is on duty.
+    schedule = Schedule.load([centre.centre], bj(2026, 5, 13), bj(2026, 5, 15))
+    shifts = schedule.shifts(centre.centre, bj(2026, 5, 13, 9), bj(2026, 5, 15))
+    assert [(s.starts_at, s.ends_at, s.person) for s in shifts if s.person] == [
+        (bj(2026, 5, 13, 8), bj(2026, 5, 14, 8), duty.zhao)
+    ]
+    entry = RosterLogEntry.objects.filter(roster=centre.centre).first()
+    assert entry is not None and entry.after is not None
+    assert (entry.action, entry.after["ends_on"]) == (
+        RosterLogEntry.Action.ROTATION_SAVED,
+        "2026-05-13",
+    )
+    # The export carries the last day, and the file imports back unchanged.
+    exported = client.get(f"/duty/{centre.centre.pk}/export.csv").content.decode("utf-8-sig")
+    assert exported.splitlines()[0].endswith(",ends_on")
+    assert exported.splitlines()[1].endswith(",2026-05-13")
+    logged = RosterLogEntry.objects.count()
+    upload = SimpleUploadedFile("roster.csv", exported.encode())
+    assert (
+        client.post(f"/duty/{centre.centre.pk}/", {"op": "import", "file": upload}).status_code
+        == 302
+    )
+    assert RosterLogEntry.objects.count() == logged

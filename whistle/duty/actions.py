@@ -200,6 +200,7 @@ def rotation_snapshot(rotation: Rotation | None) -> dict[str, Any] | None:
         "handovers": rotation.handovers,
         "turn": rotation.turn,
         "starts_on": rotation.starts_on.isoformat(),
+        "ends_on": rotation.ends_on.isoformat() if rotation.ends_on else None,
         "members": [
             {"person": _who(m.person), "backup": _who(m.backup) if m.backup else None}
             for m in members
@@ -253,12 +254,14 @@ def save_rotation(
     turn: str,
     starts_on: date,
     members: Sequence[tuple[Person, Person | None]],
+    ends_on: date | None = None,
     system_role: str | None = None,
     now: datetime | None = None,
 ) -> Rotation:
     """Set the roster's rotation for every day, for working days or for rest days: the
-    handover times, how often the turn passes on, the day the first member is on duty, and
-    the members in their order, each with a backup (by default the next member)."""
+    handover times, how often the turn passes on, the day the first member is on duty (and
+    the last day of the rotation, if it ends), and the members in their order, each with a
+    backup (by default the next member)."""
     now = _moment(now)
     if days not in Rotation.Days.values:
         raise InvalidDutyInput("days", _("Choose which days the rotation is for."))
@@ -270,6 +273,10 @@ def save_rotation(
         raise InvalidDutyInput("handovers", "%(error)s", error=" ".join(exc.messages)) from None
     if isinstance(starts_on, datetime) or not isinstance(starts_on, date):
         raise InvalidDutyInput("starts_on", _("Give the first day as a date."))
+    if ends_on is not None and (isinstance(ends_on, datetime) or not isinstance(ends_on, date)):
+        raise InvalidDutyInput("ends_on", _("Give the last day as a date."))
+    if ends_on is not None and ends_on < starts_on:
+        raise InvalidDutyInput("ends_on", _("The rotation cannot end before it starts."))
     with transaction.atomic():
         roster = _lock(roster)
         role = _acting_role(actor, roster, system_role)
@@ -295,10 +302,11 @@ def save_rotation(
         rotation.handovers = format_handovers(times)
         rotation.turn = turn
         rotation.starts_on = starts_on
+        rotation.ends_on = ends_on
         if existing is None:
             rotation.save(force_insert=True)
         else:
-            rotation.save(update_fields=["handovers", "turn", "starts_on"])
+            rotation.save(update_fields=["handovers", "turn", "starts_on", "ends_on"])
             rotation.members.all().delete()
         RotationMember.objects.bulk_create(
             RotationMember(rotation=rotation, position=n, person=p, backup=b)

@@ -144,7 +144,8 @@ class Rotation(models.Model):
 
     The day begins at the first handover; each handover starts a shift, the last one running
     to the next day's first. The turn passes on each shift, each day (of this rotation's
-    kind) or each week, counted from `starts_on`, on which the first member is on duty.
+    kind) or each week, counted from `starts_on`, on which the first member is on duty; the
+    rotation applies until `ends_on` (its last duty day) when one is set.
     """
 
     class Days(models.TextChoices):
@@ -170,6 +171,12 @@ class Rotation(models.Model):
     turn = models.CharField(_("the turn passes on"), max_length=8, choices=Turn.choices)
     starts_on = models.DateField(
         _("starts on"), help_text=_("The first member is on duty on this day")
+    )
+    ends_on = models.DateField(
+        _("ends on"),
+        null=True,
+        blank=True,
+        help_text=_("The last duty day of the rotation; blank: until it is changed"),
     )
 
     class Meta:

@@ -175,7 +175,7 @@ class Schedule:
         return self._days[key]
 
     def rotation_on(self, roster: Roster, day: date) -> Rotation | None:
-        """The rotation that applies on a duty day, if any has begun by then."""
+        """The rotation that applies on a duty day, if any has begun by then and not ended."""
         rotations = {r.days: r for r in roster.rotations.all()}
         every = rotations.get(Rotation.Days.EVERY_DAY)
         if every is not None:
@@ -185,6 +185,8 @@ class Schedule:
         else:
             chosen = rotations.get(Rotation.Days.REST_DAYS)
         if chosen is None or chosen.starts_on > day:
+            return None
+        if chosen.ends_on is not None and chosen.ends_on < day:
             return None
         return chosen
 

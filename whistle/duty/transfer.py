@@ -37,6 +37,7 @@ COLUMNS = (
     "person_name",
     "backup",
     "backup_name",
+    "ends_on",
 )
 # The Chinese headers a spreadsheet kept by hand may use instead.
 HEADER_ALIASES = {
@@ -47,6 +48,8 @@ HEADER_ALIASES = {
     "轮换方式": "turn",
     "起始日": "starts_on",
     "开始日期": "starts_on",
+    "结束日": "ends_on",
+    "结束日期": "ends_on",
     "顺序": "position",
     "值班人": "person",
     "值班人账号": "person",
@@ -109,6 +112,7 @@ def _member_row(rotation: Rotation, member: RotationMember) -> list[str]:
         member.person.display_name,
         backup.username if backup is not None else "",
         backup.display_name if backup is not None else "",
+        rotation.ends_on.isoformat() if rotation.ends_on else "",
     ]
 
 
@@ -257,6 +261,7 @@ class PlannedRotation:
     handovers: str
     turn: str
     starts_on: date
+    ends_on: date | None
     members: list[tuple[int, int, Person, Person | None]] = field(default_factory=list)
 
 
@@ -282,6 +287,9 @@ def plan_rotations(
         starts_on = _day(cells.get("starts_on"))
         if starts_on is None:
             problems.append(_("starts_on must be a date such as 2026-05-11"))
+        ends_on = _day(cells.get("ends_on")) if cell_text(cells.get("ends_on")) else None
+        if cell_text(cells.get("ends_on")) and ends_on is None:
+            problems.append(_("ends_on must be a date such as 2026-06-30, or blank"))
         handovers = cell_text(cells.get("handovers"))
         position_text = cell_text(cells.get("position"))
         position = int(position_text) if position_text.isdigit() else None
@@ -305,12 +313,22 @@ def plan_rotations(
             continue
         assert days is not None and turn is not None and starts_on is not None
         assert person is not None
-        plan = planned.setdefault(days, PlannedRotation(number, handovers, turn, starts_on))
-        if (plan.handovers, plan.turn, plan.starts_on) != (handovers, turn, starts_on):
+        plan = planned.setdefault(
+            days, PlannedRotation(number, handovers, turn, starts_on, ends_on)
+        )
+        if (plan.handovers, plan.turn, plan.starts_on, plan.ends_on) != (
+            handovers,
+            turn,
+            starts_on,
+            ends_on,
+        ):
             report.errors.append(
                 (
                     number,
-                    _("handovers, turn and starts_on differ from row %(row)s of the same rotation")
+                    _(
+                        "handovers, turn, starts_on and ends_on differ from row %(row)s of "
+                        "the same rotation"
+                    )
                     % {"row": plan.first_row},
                 )
             )
@@ -347,6 +365,7 @@ def apply_rotations(
                 handovers=plan.handovers,
                 turn=plan.turn,
                 starts_on=plan.starts_on,
+                ends_on=plan.ends_on,
                 members=members,
                 system_role=system_role,
             )

@@ -14,6 +14,7 @@ of replaced.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,9 @@ from whistle.organisation.models import CentreMembership, Department, Jurisdicti
 KIND = "rosters"
 TITLE = gettext_lazy("duty rosters")
 
-# One rotation as it stands or as the file has it: handovers, turn, first day, and the
-# members (person id, backup id) in their order.
-Shape = tuple[str, str, str, list[tuple[int, int | None]]]
+# One rotation as it stands or as the file has it: handovers, turn, first and last day, and
+# the members (person id, backup id) in their order.
+Shape = tuple[str, str, date, date | None, list[tuple[int, int | None]]]
 
 
 @dataclass
@@ -251,7 +252,8 @@ def _shapes_now(roster: Roster) -> dict[str, Shape]:
         found[rotation.days] = (
             rotation.handovers,
             rotation.turn,
-            rotation.starts_on.isoformat(),
+            rotation.starts_on,
+            rotation.ends_on,
             [(m.person_id, m.backup_id) for m in members],
         )
     return found
@@ -268,7 +270,8 @@ def _shapes_planned(planned: dict[str, transfer.PlannedRotation]) -> dict[str, S
         found[days] = (
             handovers,
             plan.turn,
-            plan.starts_on.isoformat(),
+            plan.starts_on,
+            plan.ends_on,
             [(p.pk, b.pk if b is not None else None) for _pos, _n, p, b in members],
         )
     return found

@@ -119,6 +119,7 @@ ROTATION_VALUES = {
     "handovers": _("handover times"),
     "turn": _("the turn passes on"),
     "starts_on": _("starts on"),
+    "ends_on": _("ends on"),
     "members": _("members"),
 }
 

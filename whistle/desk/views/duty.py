@@ -240,6 +240,13 @@ class RotationForm(forms.Form):
         input_formats=["%Y-%m-%d"],
         help_text=gettext_lazy("The first member is on duty on this day"),
     )
+    ends_on = forms.DateField(
+        label=gettext_lazy("Ends on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        help_text=gettext_lazy("The last duty day of the rotation; blank: until it is changed"),
+    )
 
     def __init__(self, *args: Any, rotation: Rotation | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -251,6 +258,7 @@ class RotationForm(forms.Form):
                 handovers=rotation.handovers,
                 turn=rotation.turn,
                 starts_on=rotation.starts_on,
+                ends_on=rotation.ends_on,
             )
         elif not self.is_bound:
             self.initial.update(
@@ -619,6 +627,7 @@ def rotation(request: HttpRequest, pk: int, rotation_pk: int | None = None) -> H
                     handovers=form.cleaned_data["handovers"],
                     turn=form.cleaned_data["turn"],
                     starts_on=form.cleaned_data["starts_on"],
+                    ends_on=form.cleaned_data["ends_on"],
                     members=_members(formset, people),
                 )
             except DutyRefused as exc:
