@@ -535,3 +535,10 @@ def test_a_rotation_that_ends_puts_nobody_on_duty_after_its_last_day(centre):
         == 302
     )
     assert RosterLogEntry.objects.count() == logged
+
+
+def test_a_keeper_with_only_one_other_person_on_the_roster_is_not_offered_a_swap(centre):
+    # The command centre: 李晓梅 keeps it and stands on it with 陈志强 alone.
+    page = signed_in(centre.duty.city.dispatcher).get(f"/duty/{centre.command.pk}/")
+    assert 'value="trade"' not in page.content.decode()
+    assert 'value="cover"' in page.content.decode()

@@ -559,7 +559,11 @@ def roster(request: HttpRequest, pk: int) -> HttpResponse:
         "cover_form": bound.get("cover") or (CoverForm(roster=roster) if keeper else None),
         "swap_form": bound.get("swap") or (SwapForm(mine=mine, theirs=theirs) if mine else None),
         "trade_form": bound.get("trade")
-        or (KeeperSwapForm(shifts=theirs) if keeper and len(theirs) > 1 else None),
+        or (
+            KeeperSwapForm(shifts=theirs)
+            if keeper and len({s.person_id for s in theirs}) > 1
+            else None
+        ),
         "import_form": bound.get("import") or (ImportForm() if keeper else None),
         "import_errors": bound.get("import_errors") or [],
     }
