@@ -138,6 +138,7 @@ def test_a_request_answers_the_questions_and_the_case_keeps_them(questions, clie
     answer = file_request(
         client,
         api_key,
+        "json",
         **{
             "attribute[stalls]": "3",
             "attribute[goods][]": ["food", "other", "food"],
