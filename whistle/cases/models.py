@@ -200,6 +200,11 @@ class Case(models.Model):
     resident_key_hash = models.CharField(
         _("digest of the resident's rating key"), max_length=64, blank=True, editable=False
     )
+    # The answers to the category's questions (Open311 service attributes), each with its
+    # question as it was asked (`whistle.policies.attributes.clean_answers`).
+    service_attributes = models.JSONField(
+        _("answers to the category's questions"), default=list, blank=True
+    )
     # The number of trail events and the hash of the last one, written with each event, so
     # that verification also notices events removed from the end of a trail.
     trail_length = models.PositiveIntegerField(_("trail length"), default=0, editable=False)

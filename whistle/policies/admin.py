@@ -22,6 +22,7 @@ from whistle.policies.models import (
     CalendarDay,
     CalendarYear,
     Category,
+    CategoryAttribute,
     DistrictPolicy,
     HotlineDeadlineClass,
     HotlineImportMapping,
@@ -39,8 +40,26 @@ class MajorClassAdmin(admin.ModelAdmin):
     search_fields = ["name", "code"]
 
 
+class CategoryAttributeInline(admin.TabularInline):
+    """The questions a resident's request of the category answers (Open311 attributes)."""
+
+    model = CategoryAttribute
+    extra = 0
+    fields = [
+        "order",
+        "code",
+        "description",
+        "datatype",
+        "required",
+        "datatype_description",
+        "values",
+        "is_active",
+    ]
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
+    inlines = [CategoryAttributeInline]
     list_display = [
         "name",
         "major",
