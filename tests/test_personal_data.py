@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -78,11 +78,14 @@ def old_style_case(city, name: str = NAME) -> Case:
     return case
 
 
-def closed(city, case: Case) -> Case:
+def closed_at(city, case: Case) -> datetime:
+    """Close the case; when it was closed."""
     actions.file_case(city.dispatcher, case, category=city.street_vending)
     actions.solve_on_spot(city.dispatcher, case, note="已清理")
     actions.check_passed(city.dispatcher, case)
-    return actions.close_case(city.dispatcher, case)
+    at = actions.close_case(city.dispatcher, case).closed_at
+    assert at is not None
+    return at
 
 
 # Kept out of the trail --------------------------------------------------------------------
@@ -230,13 +233,13 @@ def test_erasing_a_case_on_request_keeps_the_trail_verifying_and_the_page_says_s
     case.refresh_from_db()
     assert (case.reporter_name, case.reporter_phone, case.reporter_salt) == ("", "", "")
     assert case.personal_data_erased_at == T0 + DAY
-    last = case.events.order_by("-seq").first()
+    last = case.events.latest("seq")
     assert (last.kind, last.data) == (EventKind.PERSONAL_DATA_ERASED, {"erased_because": "request"})
     assert verify_database(references=[case.reference]).ok
     client.force_login(city.dispatcher)
     html = client.get(case_url(case)).content.decode()
     assert NAME not in html and PHONE not in html
-    assert "报告人的个人信息已于 2026-05-12 删除" in html
+    assert "反映人的个人信息已于 2026-05-12 删除" in html
     # Asking again changes nothing.
     length = case.trail_length
     call_command("erase_personal_data", "--case", case.reference, stdout=_Sink())
@@ -313,22 +316,21 @@ def test_the_worker_erases_data_exactly_when_the_districts_retention_period_ends
     city = whistle_city
     city.policy.personal_data_retention_days = 30
     city.policy.save(update_fields=["personal_data_retention_days"])
-    done = closed(city, resident_report(city).case)
+    done = resident_report(city).case
+    closed = closed_at(city, done)
     still_open = resident_report(city).case
-    closed_at = done.closed_at
     cache.delete("cases:personal-data-swept")
-    clock.move_to(closed_at + 30 * DAY - timedelta(microseconds=1))
+    clock.move_to(closed - timedelta(microseconds=1) + 30 * DAY)
     assert erasure.sweep(timezone.now(), batch=50) == 0
     cache.delete("cases:personal-data-swept")
-    clock.move_to(closed_at + 30 * DAY)
+    clock.move_to(closed + 30 * DAY)
     assert erasure.sweep(timezone.now(), batch=50) == 1
     done.refresh_from_db()
     still_open.refresh_from_db()
-    assert (done.reporter_name, done.personal_data_erased_at) == ("", closed_at + 30 * DAY)
+    assert (done.reporter_name, done.personal_data_erased_at) == ("", closed + 30 * DAY)
     # An open case keeps the data for the call-back, however old.
     assert still_open.reporter_name == NAME
-    last = done.events.order_by("-seq").first()
-    assert last.data == {"erased_because": "retention"}
+    assert done.events.latest("seq").data == {"erased_because": "retention"}
     assert verify_database().ok
 
 
@@ -347,18 +349,19 @@ def test_the_sweep_runs_once_per_interval(whistle_city, clock, settings):
     city = whistle_city
     city.policy.personal_data_retention_days = 1
     city.policy.save(update_fields=["personal_data_retention_days"])
-    first = closed(city, resident_report(city).case)
+    first = closed_at(city, resident_report(city).case)
     cache.delete("cases:personal-data-swept")
-    clock.move_to(first.closed_at + DAY)
+    clock.move_to(first + DAY)
     assert erasure.sweep(timezone.now(), batch=50) == 1
-    second = closed(city, resident_report(city).case)
+    second = resident_report(city).case
+    second_closed = closed_at(city, second)
     # Claimed for two days: another worker's pass a day later does nothing …
-    clock.move_to(second.closed_at + DAY)
+    clock.move_to(second_closed + DAY)
     assert erasure.sweep(timezone.now(), batch=50) == 0
     second.refresh_from_db()
     assert second.reporter_name == NAME
     # … the first pass after the interval does.
-    clock.move_to(first.closed_at + 3 * DAY)
+    clock.move_to(first + 3 * DAY)
     assert erasure.sweep(timezone.now(), batch=50) == 1
 
 

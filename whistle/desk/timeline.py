@@ -432,7 +432,7 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
     handled.update({"rule", "paused_minutes", "notices", "assumed_calendar", "trigger", "by"})
     handled.add("years")
     if data.get("erased_because"):
-        add(_("Erased"), _choice_label(ErasureReason, data["erased_because"]))
+        add(_("Why erased"), _choice_label(ErasureReason, data["erased_because"]))
     handled.add("erased_because")
     if data.get("rework_count"):
         add(_("Rework count"), str(data["rework_count"]))
