@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
@@ -28,7 +29,7 @@ from whistle.cases.models import Attachment, Case, Event
 from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
 from whistle.organisation import personal_data
-from whistle.organisation.models import Role
+from whistle.organisation.models import Person, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -218,6 +219,39 @@ def test_open311_answers_hold_no_name_phone_or_email(api_city, clock):
         assert reference in answer
         for secret in ("王女士", "13800138000", "wang@example.cn"):
             assert secret not in answer, url
+
+
+def staff_viewer(person: Person) -> Person:
+    """The person allowed into the admin to look at cases and their trail."""
+    person.is_staff = True
+    person.save(update_fields=["is_staff"])
+    for codename in ("view_case", "view_event"):
+        person.user_permissions.add(Permission.objects.get(codename=codename))
+    return Person.objects.get(pk=person.pk)
+
+
+def test_the_admin_masks_a_reporter_as_the_pages_do(client, whistle_city, clock):
+    city = whistle_city
+    fresh = resident_report(city).case
+    old = old_style_case(city, "孙丽")
+    urls = (
+        f"/admin/cases/case/{fresh.pk}/change/",
+        f"/admin/cases/case/{old.pk}/change/",
+        f"/admin/cases/event/{old.events.get(seq=1).pk}/change/",
+    )
+    client.force_login(staff_viewer(city.district_office))
+    for url in urls:
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        html = answer.content.decode()
+        assert NAME not in html and PHONE not in html and "孙丽" not in html, url
+    assert "赵*" in client.get(urls[0]).content.decode()
+    # Nor can a name be found by searching for it.
+    listing = client.get("/admin/cases/case/", {"q": NAME}).content.decode()
+    assert fresh.reference not in listing
+    client.force_login(staff_viewer(city.dispatcher))
+    assert NAME in client.get(urls[0]).content.decode()
+    assert "孙丽" in client.get(urls[2]).content.decode()
 
 
 # Erasure ----------------------------------------------------------------------------------
