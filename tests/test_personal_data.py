@@ -25,6 +25,7 @@ from tests.fixtures_desk import case_url, photo_upload
 from whistle.cases import actions
 from whistle.cases.actions import personal_data as erasure
 from whistle.cases.actions.intake import _locate_or_refuse, _open_case
+from whistle.cases.export import export_case, verify_document
 from whistle.cases.models import Attachment, Case, Event
 from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
@@ -252,6 +253,16 @@ def test_the_admin_masks_a_reporter_as_the_pages_do(client, whistle_city, clock)
     client.force_login(staff_viewer(city.dispatcher))
     assert NAME in client.get(urls[0]).content.decode()
     assert "孙丽" in client.get(urls[2]).content.decode()
+
+
+def test_the_signed_export_masks_the_reporter_and_still_verifies(whistle_city, clock):
+    city = whistle_city
+    case = resident_report(city, name="钱多多", reporter=city.resident).case
+    document = export_case(case)
+    text = json.dumps(document, ensure_ascii=False)
+    assert "钱多多" not in text and PHONE not in text
+    assert document["case"]["reporter"] == "钱*"
+    assert verify_document(document)[0].ok
 
 
 # Erasure ----------------------------------------------------------------------------------
