@@ -99,7 +99,7 @@ def test_a_residents_name_and_phone_stay_on_the_case_and_the_trail_holds_a_salte
     case = resident_report(whistle_city).case
     event = Event.objects.get(case=case)
     stored = json.dumps(event.data, ensure_ascii=False)
-    assert NAME not in stored and PHONE not in stored and "8000" not in stored
+    assert NAME not in stored and PHONE not in stored
     assert event.data["reporter"] == personal_data.commitment(case.reporter_salt, NAME, PHONE)
     # The same person reporting again is not linkable through the trail.
     again = resident_report(whistle_city).case
