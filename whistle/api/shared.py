@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from whistle.api.errors import ApiError, not_found
+from whistle.cases.callers import shown_event_data
 from whistle.cases.errors import InvalidInput
 from whistle.cases.models import Case, Event, Summons, SupervisionNotice, Whistle
 from whistle.cases.permissions import RULES, may
@@ -322,7 +323,8 @@ def case_detail(person: Person, case: Case) -> dict[str, Any]:
     }
 
 
-def event_out(event: Event) -> dict[str, Any]:
+def event_out(person: Person, case: Case, event: Event) -> dict[str, Any]:
+    """A trail event as the person may see it (a reporter's name in an old event masked)."""
     return {
         "seq": event.seq,
         "at": event.at,
@@ -331,7 +333,7 @@ def event_out(event: Event) -> dict[str, Any]:
         "actor_name": event.actor.display_name if event.actor else None,
         "role": event.actor_role,
         "summons": event.summons.uuid if event.summons_id and event.summons else None,
-        "data": event.data,
+        "data": shown_event_data(person, case, event.data or {}),
         "lon": event.lon,
         "lat": event.lat,
         "prev_hash": event.prev_hash,

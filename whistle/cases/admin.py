@@ -9,8 +9,10 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases.callers import sees_caller, shown_event_data
 from whistle.cases.models import Attachment, Case, Event, Summons, SupervisionNotice, Whistle
 from whistle.cases.trail import EventKind
+from whistle.organisation.personal_data import mask_name, mask_phone
 
 _KIND_LABELS = dict(EventKind.choices)
 
@@ -19,6 +21,25 @@ class WhatHappened:
     @admin.display(description=_("what happened"))
     def what_happened(self, event: Event) -> str:
         return str(_KIND_LABELS.get(event.kind, event.kind))
+
+
+def sees_reporter(request: HttpRequest, case: Case | None) -> bool:
+    """The admin shows a reporter's data as the product's pages do: in full to the
+    township's call-back (and a superuser, who sees the database anyway), masked to others."""
+    user = request.user
+    return bool(user.is_superuser) or (case is not None and sees_caller(user, case))
+
+
+def _masked(fields: Any, masked: dict[str, str]) -> list[Any]:
+    return [masked.get(name, name) for name in fields]
+
+
+class MaskedTrail:
+    """An event's data with a name an old first event holds masked (`shown_event_data`)."""
+
+    @admin.display(description=_("data"))
+    def masked_data(self, event: Event) -> Any:
+        return shown_event_data(None, event.case, event.data or {})
 
 
 class ReadOnly:
@@ -63,13 +84,18 @@ class SummonsInline(ReadOnly, admin.TabularInline):
     show_change_link = True
 
 
-class EventInline(ReadOnly, WhatHappened, admin.TabularInline):
+class EventInline(ReadOnly, WhatHappened, MaskedTrail, admin.TabularInline):
     model = Event
     fields = EVENT_COLUMNS
-    readonly_fields = EVENT_COLUMNS
+    readonly_fields = (*EVENT_COLUMNS, "masked_data")
     extra = 0
     ordering = ["seq"]
     verbose_name_plural = _("trail")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if sees_reporter(request, obj):
+            return EVENT_COLUMNS
+        return _masked(EVENT_COLUMNS, {"data": "masked_data"})
 
 
 @admin.register(Case)
@@ -148,6 +174,33 @@ class CaseAdmin(ReadOnly, admin.ModelAdmin):
         (_("Trail"), {"fields": ["trail_length", "trail_head"]}),
     ]
 
+    def get_search_fields(self, request: HttpRequest) -> Any:
+        # Searching by a name would tell who reported what to someone who may not see it.
+        if request.user.is_superuser:
+            return self.search_fields
+        return [name for name in self.search_fields if name != "reporter_name"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if sees_reporter(request, obj):
+            return fieldsets
+        masked = {
+            "reporter_name": "masked_reporter_name",
+            "reporter_phone": "masked_reporter_phone",
+        }
+        return [
+            (title, {**options, "fields": _masked(options["fields"], masked)})
+            for title, options in fieldsets
+        ]
+
+    @admin.display(description=_("reporter's name"))
+    def masked_reporter_name(self, case: Case) -> str:
+        return mask_name(case.reporter_name)
+
+    @admin.display(description=_("reporter's phone"))
+    def masked_reporter_phone(self, case: Case) -> str:
+        return mask_phone(case.reporter_phone)
+
 
 @admin.register(Summons)
 class SummonsAdmin(ReadOnly, admin.ModelAdmin):
@@ -192,9 +245,16 @@ class AttachmentAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnly, WhatHappened, admin.ModelAdmin):
+class EventAdmin(ReadOnly, WhatHappened, MaskedTrail, admin.ModelAdmin):
     list_display = ["case", "seq", "at", "what_happened", "actor", "actor_role", "summons"]
     list_filter = ["kind"]
     search_fields = ["case__reference", "hash"]
     list_select_related = ["case", "actor", "summons__department"]
     ordering = ["-at"]
+    readonly_fields = ["masked_data"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = [name for name in super().get_fields(request, obj) if name != "masked_data"]
+        if obj is not None and sees_reporter(request, obj.case):
+            return fields
+        return _masked(fields, {"data": "masked_data"})

@@ -399,6 +399,16 @@ class DistrictPolicy(models.Model):
     duplicate_window_hours = models.PositiveIntegerField(
         _("possible duplicates: within (hours)"), default=72
     )
+    personal_data_retention_days = models.PositiveIntegerField(
+        _("keep residents' personal data (days)"),
+        default=180,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "The name and phone number a resident or hotline caller gave are erased this many "
+            "days after the case was closed (or reported, for a case not taken up or merged). "
+            "Open cases keep them for the call-back."
+        ),
+    )
 
     class Meta:
         verbose_name = _("district policy")

@@ -20,7 +20,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases import callers
 from whistle.cases.actions._common import (
     DESCRIPTION_MAX,
     RESULT_MAX,
@@ -54,6 +53,7 @@ from whistle.cases.permissions import Scoped, require, require_role
 from whistle.cases.rules import hotline_deadline_classes
 from whistle.cases.trail import EventKind, lock_case
 from whistle.cases.trail import clock_skew as trail_clock_skew
+from whistle.organisation import personal_data
 from whistle.organisation.models import Jurisdiction, Person, Role
 from whistle.policies.models import Category, HotlineDeadlineClass
 
@@ -155,7 +155,7 @@ def take_hotline_order(
     township where the problem lies, or by the district's chief or chiefs' office; or, with
     no `actor`, handed over by the hotline platform itself (an import of its export). A 12345
     order needs the caller's name or phone; the trail records neither, only a commitment to
-    them (`whistle.cases.callers`). The order's limits follow from its deadline class
+    them (`whistle.organisation.personal_data`). The order's limits follow from its deadline class
     (the district's default class when none is given), counted from now.
 
     Idempotent by order number within the district: when the number was taken before, the
@@ -203,7 +203,7 @@ def take_hotline_order(
     limits = deadline_class_for(district, deadline_class)
     respond_due_at = deadline(now, limits.respond_within, limits.respond_unit, district).at
     resolve_due_at = deadline(now, limits.resolve_within, limits.resolve_unit, district).at
-    salt = callers.new_salt()
+    salt = personal_data.new_salt()
     batch = PhotoBatch(photos)
     try:
         with atomic(batch):
@@ -222,7 +222,9 @@ def take_hotline_order(
                 reporter_phone=caller_phone,
                 external_id=number,
                 now=now,
-                reporter_in_trail={"caller": callers.commitment(salt, caller_name, caller_phone)},
+                reporter_in_trail={
+                    "caller": personal_data.commitment(salt, caller_name, caller_phone)
+                },
                 order_data={
                     "channel": channel,
                     "deadline_class": limits.code,

@@ -44,6 +44,7 @@ from whistle.cases.permissions import (
     require,
 )
 from whistle.cases.trail import EventKind, lock_case, lock_cases
+from whistle.organisation import personal_data
 from whistle.organisation.models import Person, Role, RoleAssignment
 from whistle.policies.attributes import AnswerRefused, clean_answers
 from whistle.policies.models import Category
@@ -117,10 +118,17 @@ def _open_case(
 ) -> tuple[Case, Event]:
     """Create the case and its first event. Runs inside the caller's transaction.
 
-    The trail records the reporter's name unless `reporter_in_trail` says what it records
-    instead (a work order's commitment to its caller); `order_data` adds a work order's
-    fields to the event."""
+    The trail records a commitment to the reporter's name and phone, salted with a salt kept
+    on the case, unless `reporter_in_trail` says what it records instead (a work order's
+    commitment to its caller, salted on the order); `order_data` adds a work order's fields
+    to the event."""
     lon, lat = position
+    reporter_salt = ""
+    if reporter_in_trail is None:
+        reporter_salt = personal_data.new_salt() if (reporter_name or reporter_phone) else ""
+        reporter_in_trail = {
+            "reporter": personal_data.commitment(reporter_salt, reporter_name, reporter_phone)
+        }
     case = Case(
         source=source,
         status=Status.REPORTED,
@@ -138,6 +146,7 @@ def _open_case(
         reporter=actor,
         reporter_name=reporter_name,
         reporter_phone=reporter_phone,
+        reporter_salt=reporter_salt,
         external_id=external_id,
         resident_key_hash=resident_key_hash,
         service_attributes=service_attributes or [],
@@ -167,11 +176,7 @@ def _open_case(
             "lane_distance_m": location.lane_distance_m,
             "grid_cell": location.grid_cell.code if location.grid_cell else None,
             "accuracy_m": accuracy_m,
-            **(
-                reporter_in_trail
-                if reporter_in_trail is not None
-                else {"reporter_name": reporter_name}
-            ),
+            **reporter_in_trail,
             "external_id": external_id,
             "photos": photo_data(attachments),
             **(order_data or {}),
