@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from whistle.api import tokens
 from whistle.api.models import ApiToken
 from whistle.cases.errors import ActionRefused
+from whistle.organisation.admin_scope import SuperusersOnly
 from whistle.organisation.models import Person
 
 
@@ -33,7 +34,7 @@ class ServiceTokenForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(SuperusersOnly, admin.ModelAdmin):
     list_display = ["name", "prefix", "person", "kind", "expires_at", "last_used_at", "revoked_at"]
     list_filter = ["kind"]
     search_fields = ["name", "prefix", "person__username", "person__name"]

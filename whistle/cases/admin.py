@@ -9,8 +9,10 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases.callers import mask_name, mask_phone
 from whistle.cases.models import Attachment, Case, Event, Summons, SupervisionNotice, Whistle
 from whistle.cases.trail import EventKind
+from whistle.organisation.admin_scope import SuperusersOnly
 
 _KIND_LABELS = dict(EventKind.choices)
 
@@ -73,7 +75,7 @@ class EventInline(ReadOnly, WhatHappened, admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(ReadOnly, admin.ModelAdmin):
+class CaseAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
     list_display = [
         "reference",
         "status",
@@ -86,7 +88,8 @@ class CaseAdmin(ReadOnly, admin.ModelAdmin):
         "resolve_due_at",
     ]
     list_filter = ["status", "source", "escalation", "township"]
-    search_fields = ["reference", "description", "external_id", "reporter_name"]
+    # Not by the caller's name: a search would tell who called, masked or not.
+    search_fields = ["reference", "description", "external_id"]
     date_hierarchy = "reported_at"
     list_select_related = ["category__major", "township", "lane"]
     inlines = [SummonsInline, EventInline]
@@ -110,7 +113,7 @@ class CaseAdmin(ReadOnly, admin.ModelAdmin):
         ),
         (
             _("Reporter"),
-            {"fields": ["reporter", "reporter_name", "reporter_phone", "external_id"]},
+            {"fields": ["reporter", "caller_name", "caller_phone", "external_id"]},
         ),
         (
             _("Course"),
@@ -147,10 +150,21 @@ class CaseAdmin(ReadOnly, admin.ModelAdmin):
         ),
         (_("Trail"), {"fields": ["trail_length", "trail_head"]}),
     ]
+    readonly_fields = ["caller_name", "caller_phone"]
+
+    # Masked for everyone, superusers included: the call-back is made from the township's
+    # desk, which shows the data in full to the people who call.
+    @admin.display(description=_("caller's name"))
+    def caller_name(self, case: Case) -> str:
+        return mask_name(case.reporter_name)
+
+    @admin.display(description=_("caller's phone"))
+    def caller_phone(self, case: Case) -> str:
+        return mask_phone(case.reporter_phone)
 
 
 @admin.register(Summons)
-class SummonsAdmin(ReadOnly, admin.ModelAdmin):
+class SummonsAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
     list_display = [
         "case",
         "department",
@@ -168,7 +182,7 @@ class SummonsAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Whistle)
-class WhistleAdmin(ReadOnly, admin.ModelAdmin):
+class WhistleAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
     list_display = ["case", "kind", "township", "blown_by", "blown_at", "closed_at"]
     list_filter = ["kind", "township"]
     search_fields = ["case__reference", "meeting_point"]
@@ -176,7 +190,7 @@ class WhistleAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(SupervisionNotice)
-class SupervisionNoticeAdmin(ReadOnly, admin.ModelAdmin):
+class SupervisionNoticeAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
     list_display = ["case", "department", "issued_by", "issued_at", "due_at", "answered_at"]
     list_filter = ["department"]
     search_fields = ["case__reference", "text"]
@@ -184,7 +198,7 @@ class SupervisionNoticeAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(ReadOnly, admin.ModelAdmin):
+class AttachmentAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
     list_display = ["case", "purpose", "content_type", "size", "uploaded_by", "uploaded_at"]
     list_filter = ["purpose", "content_type"]
     search_fields = ["case__reference", "sha256"]
@@ -192,7 +206,7 @@ class AttachmentAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnly, WhatHappened, admin.ModelAdmin):
+class EventAdmin(SuperusersOnly, ReadOnly, WhatHappened, admin.ModelAdmin):
     list_display = ["case", "seq", "at", "what_happened", "actor", "actor_role", "summons"]
     list_filter = ["kind"]
     search_fields = ["case__reference", "hash"]

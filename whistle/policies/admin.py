@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
+from whistle.organisation.admin_scope import DistrictScoped
 from whistle.organisation.models import Jurisdiction
 from whistle.policies.calendar import (
     PACKAGE_FIRST_YEAR,
@@ -33,14 +34,14 @@ from whistle.policies.signals import announce_calendar_entered
 
 
 @admin.register(MajorClass)
-class MajorClassAdmin(admin.ModelAdmin):
+class MajorClassAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = ["district", "kind", "code", "name"]
     list_filter = ["district", "kind"]
     search_fields = ["name", "code"]
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = [
         "name",
         "major",
@@ -59,7 +60,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(DistrictPolicy)
-class DistrictPolicyAdmin(admin.ModelAdmin):
+class DistrictPolicyAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = ["district", "working_periods", "checkin_radius_m", "lane_snap_m"]
 
 
@@ -101,7 +102,7 @@ class WhistleRuleForm(forms.ModelForm):
 
 
 @admin.register(WhistleRule)
-class WhistleRuleAdmin(admin.ModelAdmin):
+class WhistleRuleAdmin(DistrictScoped, admin.ModelAdmin):
     form = WhistleRuleForm
     list_display = [
         "district",
@@ -141,7 +142,7 @@ class StepInline(admin.TabularInline):
 
 
 @admin.register(AcknowledgementChain)
-class AcknowledgementChainAdmin(admin.ModelAdmin):
+class AcknowledgementChainAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = ["district", "is_active", "when_limit_shorter", "steps_text"]
     inlines = [StepInline]
 
@@ -156,7 +157,7 @@ class AcknowledgementChainAdmin(admin.ModelAdmin):
 
 
 @admin.register(HotlineDeadlineClass)
-class HotlineDeadlineClassAdmin(admin.ModelAdmin):
+class HotlineDeadlineClassAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = [
         "name",
         "district",
@@ -172,7 +173,7 @@ class HotlineDeadlineClassAdmin(admin.ModelAdmin):
 
 
 @admin.register(HotlineImportMapping)
-class HotlineImportMappingAdmin(admin.ModelAdmin):
+class HotlineImportMappingAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = ["district"]
 
 
@@ -240,7 +241,10 @@ class CalendarEnteredMixin:
 
 
 @admin.register(CalendarYear)
-class CalendarYearAdmin(CalendarEnteredMixin, CalendarWarningsMixin, admin.ModelAdmin):
+class CalendarYearAdmin(
+    DistrictScoped, CalendarEnteredMixin, CalendarWarningsMixin, admin.ModelAdmin
+):
+    shared_rows = True
     list_display = ["year", "district", "source", "entered_days"]
     list_filter = ["district"]
     search_fields = ["source"]
@@ -258,7 +262,10 @@ class CalendarYearAdmin(CalendarEnteredMixin, CalendarWarningsMixin, admin.Model
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(CalendarEnteredMixin, CalendarWarningsMixin, admin.ModelAdmin):
+class CalendarDayAdmin(
+    DistrictScoped, CalendarEnteredMixin, CalendarWarningsMixin, admin.ModelAdmin
+):
+    shared_rows = True
     list_display = ["date", "weekday", "is_workday", "name", "district"]
     list_filter = ["is_workday", "district"]
     search_fields = ["name"]
