@@ -215,6 +215,8 @@ def test_a_district_administrator_cannot_save_a_row_into_another_district(two_di
     form = client.get("/admin/policies/majorclass/add/").content.decode()
     assert f'value="{two_districts.xicheng.pk}"' in form
     assert f'value="{dongcheng.pk}"' not in form
+    category_form = client.get("/admin/policies/category/add/").content.decode()
+    assert "西城街巷秩序" in category_form and "街面秩序" not in category_form
     response = client.post(
         "/admin/policies/majorclass/add/",
         {"district": dongcheng.pk, "kind": "event", "code": "09", "name": "越界"},
