@@ -145,6 +145,17 @@ def test_restore_refuses_a_file_that_is_no_backup_and_leaves_the_database_alone(
     assert connection.introspection.table_names()
 
 
+@pytest.mark.django_db
+def test_restore_refuses_an_sqlite_file_that_holds_no_whistle_database(tmp_path):
+    if ON_POSTGRES:
+        pytest.skip("an SQLite file is refused on PostgreSQL before this")
+    empty = tmp_path / "empty.sqlite3"
+    sqlite3.connect(empty).execute("CREATE TABLE notes (text)").connection.close()
+    with pytest.raises(CommandError, match="不是 Whistle 数据库"):
+        call_command("restore", str(empty), "--force")
+    assert "cases_event" in connection.introspection.table_names()
+
+
 @pytest.mark.parametrize(("language", "words"), [("en", "was not found"), ("zh-hans", "未找到")])
 def test_a_missing_pg_dump_is_named_with_what_to_install(monkeypatch, language, words):
     monkeypatch.setattr(backups.shutil, "which", lambda name: None)

@@ -24,6 +24,8 @@ from django.utils.translation import gettext as _
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_CUSTOM_MAGIC = b"PGDMP"
+# A backup without it is not of a Whistle database, or of one never migrated.
+TRAIL_TABLE = "cases_event"
 
 
 class BackupError(Exception):
@@ -81,6 +83,12 @@ def restore(source: Path, *, force: bool) -> None:
             _("%(path)s is not a backup of a %(engine)s database made by whistle backup.")
             % {"path": source, "engine": "SQLite" if kind == "sqlite" else "PostgreSQL"}
         )
+    held = _sqlite_tables(source) if kind == "sqlite" else _pg_dump_tables(source)
+    if TRAIL_TABLE not in held:
+        raise BackupError(
+            _("%(path)s holds no Whistle database (no trail table): nothing to restore.")
+            % {"path": source}
+        )
     tables = _tables()
     if tables and not force:
         raise BackupError(
@@ -120,6 +128,19 @@ def _sqlite_backup(target: Path) -> None:
         copy.execute("PRAGMA journal_mode=DELETE")
     finally:
         copy.close()
+
+
+def _sqlite_tables(source: Path) -> set[str]:
+    backup_file = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        rows = backup_file.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {name for (name,) in rows}
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(
+            _("%(path)s is damaged: %(problem)s") % {"path": source, "problem": exc}
+        ) from exc
+    finally:
+        backup_file.close()
 
 
 def _sqlite_restore(source: Path) -> None:
@@ -185,6 +206,24 @@ def _pg_dump(target: Path) -> None:
     arguments, environment = _pg_connection()
     command = [_pg_program("pg_dump"), "--format=custom", f"--file={target}", *arguments]
     _run(command, environment)
+
+
+def _pg_dump_tables(source: Path) -> set[str]:
+    """The tables a custom-format dump holds, from its table of contents."""
+    finished = subprocess.run(
+        [_pg_program("pg_restore"), "--list", str(source)], capture_output=True, text=True
+    )
+    if finished.returncode != 0:
+        raise BackupError(
+            _("%(path)s is damaged: %(problem)s")
+            % {"path": source, "problem": finished.stderr.strip()}
+        )
+    # A line of the list: "215; 1259 16390 TABLE public cases_event whistle".
+    return {
+        words[words.index("TABLE") + 2]
+        for words in (line.split() for line in finished.stdout.splitlines())
+        if "TABLE" in words and len(words) > words.index("TABLE") + 2
+    }
 
 
 def _pg_restore(source: Path, *, clean: bool) -> None:
