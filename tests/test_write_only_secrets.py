@@ -4,6 +4,10 @@ they are, because every delivery is signed with them), group robots' keys and AP
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from whistle.api import tokens
 from whistle.api.models import ApiToken
 from whistle.notifications.models import GroupRobot, WebhookEndpoint
@@ -92,3 +96,25 @@ def test_a_service_tokens_secret_and_digest_never_appear_in_the_admin(
 
 def test_no_form_made_from_the_webhook_model_carries_its_secret():
     assert not WebhookEndpoint._meta.get_field("secret").editable
+
+
+def test_a_new_service_token_is_shown_once_on_the_page_after_saving_and_only_its_digest_kept(
+    admin_client, admin_user, small_city
+):
+    response = admin_client.post(
+        "/admin/api/apitoken/add/",
+        {
+            "name": "区城市运行平台",
+            "person": admin_user.pk,
+            "expires_at_0": (timezone.localdate() + timedelta(days=30)).isoformat(),
+            "expires_at_1": "00:00:00",
+        },
+    )
+    token = ApiToken.objects.get(name="区城市运行平台")
+    html = response.content.decode()
+    secret = html.split("<code>", 1)[1].split("</code>", 1)[0]
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    assert tokens.digest_of(secret) == token.digest
+    assert secret not in response.cookies.get("messages", "")
+    for url in ("/admin/api/apitoken/", f"/admin/api/apitoken/{token.pk}/change/"):
+        assert secret not in admin_client.get(url).content.decode(), url

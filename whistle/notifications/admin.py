@@ -6,9 +6,7 @@ from django.contrib import admin, messages
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -24,6 +22,7 @@ from whistle.notifications.models import (
 )
 from whistle.notifications.outbox import notify_robots
 from whistle.organisation.admin_scope import SuperusersOnly
+from whistle.organisation.admin_secrets import shown_once
 
 _WHO = ("uuid", "channel", "kind", "recipient", "endpoint", "robot", "address")
 _WHAT = ("subject", "body", "link", "payload", "dedupe_key")
@@ -109,7 +108,7 @@ class WebhookEndpointAdmin(SuperusersOnly, admin.ModelAdmin):
         return str(_("Set; not shown again. Renew it from the list to get a new one."))
 
     def response_add(self, request: HttpRequest, obj: WebhookEndpoint, *args: Any) -> Any:
-        return self._show_secrets(request, [obj])
+        return self._shown_once(request, [obj])
 
     @admin.action(description=_("Renew the signing secret of the selected endpoints"))
     def renew_secret(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> Any:
@@ -118,21 +117,11 @@ class WebhookEndpointAdmin(SuperusersOnly, admin.ModelAdmin):
             for endpoint in endpoints:
                 endpoint.secret = new_webhook_secret()
                 endpoint.save(update_fields=["secret"])
-        return self._show_secrets(request, endpoints)
+        return self._shown_once(request, endpoints)
 
-    def _show_secrets(self, request: HttpRequest, endpoints: list[WebhookEndpoint]) -> Any:
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": _("New signing secrets"),
-            "endpoints": endpoints,
-        }
-        response = TemplateResponse(
-            request, "admin/notifications/webhookendpoint/secrets.html", context
-        )
-        # Shown once: no copy in a browser's or a proxy's cache.
-        add_never_cache_headers(response)
-        return response
+    def _shown_once(self, request: HttpRequest, endpoints: list[WebhookEndpoint]) -> Any:
+        secrets = [(endpoint.name, endpoint.secret) for endpoint in endpoints]
+        return shown_once(self, request, str(_("New signing secrets")), secrets)
 
 
 def _key_from(value: str) -> str:
