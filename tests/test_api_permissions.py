@@ -34,7 +34,15 @@ from whistle.assessment import actions as assessment
 from whistle.assessment.engine import update_scores
 from whistle.assessment.models import Appeal
 from whistle.cases import actions
-from whistle.cases.models import Attachment, Case, Event, Summons, SupervisionNotice, Whistle
+from whistle.cases.models import (
+    Attachment,
+    Case,
+    Event,
+    HotlineOrder,
+    Summons,
+    SupervisionNotice,
+    Whistle,
+)
 from whistle.notifications.models import Notification
 from whistle.organisation.models import Role
 from whistle.patrols import actions as patrols
@@ -73,6 +81,7 @@ DOMAIN_TABLES = (
     RoutePoint,
     CheckResult,
     Appeal,
+    HotlineOrder,
 )
 # Refusals that are kept on the record (a trail event) on purpose.
 RECORDED = frozenset({"check_in_too_far", "check_out_too_early"})
@@ -183,6 +192,18 @@ def build(city: ApiCity) -> Scene:
     actions.solve_on_spot(c.dispatcher, resident, note="已清理", now=tick())
     actions.check_passed(c.dispatcher, resident, now=tick())
     actions.close_case(c.dispatcher, resident, now=tick())
+    # 12345 work orders: one awaiting its reply, one replied to and awaiting the call-back.
+    for name in ("hotline_awaiting", "hotline_replied"):
+        taken = actions.take_hotline_order(
+            c.dispatcher,
+            number=f"ORDER-{name}",
+            description="游商占道",
+            caller_phone="13812341234",
+            **LANE,
+            now=tick(),
+        )
+        scene.ids[name] = taken.order.number
+    actions.record_hotline_reply(c.dispatcher, taken.case, reply="已处理", now=tick())
     notice = actions.issue_supervision_notice(
         c.township_office,
         Case.objects.get(reference=scene.refs["filed"]),
@@ -230,6 +251,15 @@ def empty_body(scene: Scene) -> Any:
 
 
 SUMMONS_OK = row({"urban_officer"})
+# Who takes 12345 work orders: the township's office where the problem lies, the district's
+# chief and chiefs' office (the hotline platform's service account is the latter).
+HOTLINE_TAKERS = {"dispatcher", "township_office", "district_office", "district_chief"}
+HOTLINE_ORDER = {
+    "order_number": "ORDER-NEW",
+    "description": "游商占道",
+    "caller_phone": "13812341234",
+    **LANE,
+}
 TOWNSHIP_OK = row({"dispatcher"})
 
 OPERATIONS: dict[str, Op] = {
@@ -425,6 +455,35 @@ OPERATIONS: dict[str, Op] = {
             },
             hidden=frozenset(EVERYONE),
         ),
+    ),
+    "take_hotline_order": Op(
+        "POST",
+        "/hotline/orders",
+        row(HOTLINE_TAKERS, 201, hidden=frozenset()),
+        lambda s: HOTLINE_ORDER,
+    ),
+    "take_hotline_orders": Op(
+        "POST",
+        "/hotline/orders/batch",
+        row(HOTLINE_TAKERS, 201, hidden=frozenset()),
+        lambda s: {"orders": [HOTLINE_ORDER]},
+    ),
+    "list_hotline_answers": Op(
+        "GET",
+        "/hotline/answers?district=110101",
+        row({"district_office", "district_chief"}, hidden=frozenset()),
+    ),
+    "record_hotline_reply": Op(
+        "POST",
+        "/hotline/orders/110101/{hotline_awaiting}/reply",
+        TOWNSHIP_OK,
+        lambda s: {"reply": "已处理"},
+    ),
+    "record_hotline_callback": Op(
+        "POST",
+        "/hotline/orders/110101/{hotline_replied}/callback",
+        row({"dispatcher", "assessor"}),
+        lambda s: {"contacted": True, "resolved": True, "satisfied": True},
     ),
     "list_jurisdictions": Op("GET", "/organisation/jurisdictions", row(EVERYONE)),
     "list_lanes": Op("GET", "/organisation/lanes", row(EVERYONE)),

@@ -183,7 +183,7 @@ def test_photos_are_served_through_the_page_with_permission_checks(client, whist
     client.force_login(city.dongsi_dispatcher)
     assert client.get(photo_url).status_code == 404
     client.logout()
-    assert client.get(photo_url).status_code == 302
+    assert client.get(photo_url).status_code == 404
 
 
 def test_another_cases_photo_cannot_be_fetched_through_this_case(client, whistle_city):

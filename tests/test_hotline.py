@@ -39,6 +39,7 @@ from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
 from whistle.notifications import delivery, webhooks
 from whistle.notifications.models import Channel, Notification, WebhookEndpoint
+from whistle.organisation import personal_data
 from whistle.organisation.models import Jurisdiction, Role
 from whistle.policies.models import DurationUnit, HotlineDeadlineClass
 
@@ -116,8 +117,8 @@ def test_the_callers_data_stays_on_the_case_and_the_trail_holds_a_commitment(whi
     assert NAME not in stored and PHONE not in stored and "1234" not in stored
     assert "reporter_name" not in event.data
     # The commitment is checked with the salt kept beside the data …
-    assert event.data["caller"] == callers.commitment(order.caller_salt, NAME, PHONE)
-    assert event.data["caller"] != callers.commitment(order.caller_salt, NAME, "13812341235")
+    assert event.data["caller"] == personal_data.commitment(order.caller_salt, NAME, PHONE)
+    assert event.data["caller"] != personal_data.commitment(order.caller_salt, NAME, "13812341235")
     # … and the same caller on another order gets another commitment: no linking by hash.
     other = take(whistle_city, "2026051200002").case
     assert Event.objects.get(case=other).data["caller"] != event.data["caller"]
@@ -557,7 +558,7 @@ def test_the_platform_pulls_the_answers_changed_since_it_last_asked(whistle_city
     [("王小明", "王*"), ("Wang", "W*"), ("", ""), (" 李 ", "李*")],
 )
 def test_a_name_is_masked_to_its_first_character(value, masked):
-    assert callers.mask_name(value) == masked
+    assert personal_data.mask_name(value) == masked
 
 
 @pytest.mark.parametrize(
@@ -571,7 +572,7 @@ def test_a_name_is_masked_to_its_first_character(value, masked):
     ],
 )
 def test_a_phone_is_masked_but_for_its_ends(value, masked):
-    assert callers.mask_phone(value) == masked
+    assert personal_data.mask_phone(value) == masked
 
 
 def test_only_the_townships_dispatchers_and_chief_see_the_caller(whistle_city, clock):

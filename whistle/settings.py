@@ -183,6 +183,11 @@ WHISTLE_SESSION_FIELD_ROLES = env_list(
 SESSION_COOKIE_AGE = WHISTLE_SESSION_IDLE_MINUTES * 60
 # How often `whistle worker` deletes expired sessions (seconds).
 WHISTLE_SESSION_CLEAR_SECONDS = env_int("WHISTLE_SESSION_CLEAR_SECONDS", 3600, minimum=1)
+# How often `whistle worker` erases the personal data past each district's retention period
+# (DistrictPolicy.personal_data_retention_days), in seconds: daily.
+WHISTLE_PERSONAL_DATA_SWEEP_SECONDS = env_int(
+    "WHISTLE_PERSONAL_DATA_SWEEP_SECONDS", 86400, minimum=1
+)
 # HTTPS: WHISTLE_HTTPS redirects plain HTTP and sends HSTS; behind nginx, which ends TLS,
 # WHISTLE_PROXY_SSL_HEADER names the header it sets (X-Forwarded-Proto), and only then is
 # the header believed.
@@ -276,6 +281,7 @@ WHISTLE_WORKER_SWEEPS = env_list(
         "whistle.assessment.engine.sweep",
         "whistle.notifications.delivery.sweep",
         "whistle.accounts.sessions.sweep",
+        "whistle.cases.actions.personal_data.sweep",
     ],
 )
 WHISTLE_WORKER_BATCH = env_int("WHISTLE_WORKER_BATCH", 200, minimum=1)

@@ -26,6 +26,7 @@ ROUTERS: tuple[tuple[str, str, str], ...] = (
     ("organisation", "router", "/organisation"),
     ("organisation", "me", "/me"),
     ("notifications", "router", "/notifications"),
+    ("hotline", "router", "/hotline"),
 )
 
 

@@ -10,6 +10,7 @@ filing needs `api_key`, an API token (docs/api.md).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, re_path
 from django.utils import timezone
@@ -31,7 +32,8 @@ from whistle.cases.errors import ActionRefused, PermissionRefused
 from whistle.cases.models import Case, Event
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Jurisdiction
-from whistle.policies.models import Category
+from whistle.policies.attributes import questions_of
+from whistle.policies.models import Category, CategoryAttribute
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # The day this interface last changed, as the discovery document's `changeset`.
@@ -40,6 +42,7 @@ CHANGESET = datetime(2026, 12, 3, tzinfo=timezone.get_fixed_timezone(8 * 60))
 DEFAULT_DAYS = 90
 MAX_REQUESTS = 1000
 FORMATS = {"json": "application/json", "xml": "text/xml"}
+ATTRIBUTE = re.compile(r"^attribute\[([^\]]+)\](?:\[\])?$")
 CLOSED = (
     Case.Status.CLOSED,
     Case.Status.EVALUATED,
@@ -142,6 +145,9 @@ def services_of(district: Jurisdiction) -> QuerySet[Category]:
     return (
         Category.objects.filter(major__district=district, is_active=True)
         .select_related("major")
+        .annotate(
+            asks=Exists(CategoryAttribute.objects.filter(category=OuterRef("pk"), is_active=True))
+        )
         .order_by("major__kind", "major__code", "code")
     )
 
@@ -162,9 +168,8 @@ def service_out(category: Category) -> dict[str, Any]:
         "service_code": service_code(category),
         "service_name": category.name,
         "description": f"{category.major.name} · {category.name}",
-        # Categories carry no attributes of their own: a request needs no more than the
-        # standard's fields.
-        "metadata": False,
+        # True: the service definition lists questions a request answers.
+        "metadata": bool(getattr(category, "asks", False)),
         "type": "realtime",
         "keywords": category.keywords,
         "group": category.major.name,
@@ -205,13 +210,30 @@ def services(request: HttpRequest, fmt: str) -> HttpResponse:
     return answer(fmt, rows, "services", "service")
 
 
+def attribute_out(question: CategoryAttribute) -> dict[str, Any]:
+    return {
+        # Every question takes an answer (the standard's false is for text shown only).
+        "variable": True,
+        "code": question.code,
+        "datatype": question.datatype,
+        "required": question.required,
+        "datatype_description": question.datatype_description,
+        "order": question.order,
+        "description": question.description,
+        "values": [{"key": key, "name": name} for key, name in question.choices],
+    }
+
+
 @endpoint
 def service_definition(request: HttpRequest, fmt: str, code: str) -> HttpResponse:
-    """A service's attributes: none beyond the standard's fields."""
+    """A service's attributes: the questions the district asks with a request of it."""
     category = service_by_code(district_of(request), code, 404)
     return answer(
         fmt,
-        {"service_code": service_code(category), "attributes": []},
+        {
+            "service_code": service_code(category),
+            "attributes": [attribute_out(q) for q in questions_of(category)],
+        },
         "service_definition",
         "",
     )
@@ -405,6 +427,16 @@ def _position(params: Any) -> tuple[float, float]:
         raise Open311Error(400, _("lat and long are numbers in degrees.")) from None
 
 
+def _attributes(params: Any) -> dict[str, list[str]]:
+    """`attribute[CODE]=value`, and `attribute[CODE][]=key` repeated for a multi-value list."""
+    given: dict[str, list[str]] = {}
+    for name in params:
+        match = ATTRIBUTE.match(name)
+        if match:
+            given.setdefault(match.group(1), []).extend(params.getlist(name))
+    return given
+
+
 def _file(request: HttpRequest, fmt: str) -> HttpResponse:
     params = request.POST
     secret = params.get("api_key", "").strip()
@@ -429,6 +461,7 @@ def _file(request: HttpRequest, fmt: str) -> HttpResponse:
         address=params.get("address_string", ""),
         photos=request.FILES.getlist("media"),
         category=category,
+        attributes=_attributes(params),
     )
     row = {
         "service_request_id": report.case.reference,

@@ -570,3 +570,114 @@ class MarkReadIn(In):
 
 class MarkedOut(Schema):
     marked: int
+
+
+# 12345 work orders ----------------------------------------------------------------------------
+
+# The most orders one batch may hold.
+HOTLINE_BATCH_MAX = 500
+
+
+class HotlineOrderIn(In):
+    order_number: Annotated[str, Field(min_length=1, max_length=64)]
+    description: Annotated[str, Field(min_length=1, max_length=DESCRIPTION_MAX)]
+    lon: Lon
+    lat: Lat
+    channel: Literal["hotline", "superior", "other"] = "hotline"
+    # The code of one of the district's deadline classes; none: the district's default class.
+    deadline_class: Code | None = None
+    accuracy_m: Accuracy | None = None
+    address: Annotated[str, Field(max_length=200)] = ""
+    category: Code | None = None
+    category_kind: Literal["component", "event"] | None = None
+    caller_name: Annotated[str, Field(max_length=60)] = ""
+    caller_phone: Annotated[str, Field(max_length=40)] = ""
+    called_at: AwareDatetime | None = None
+    photos: Photos = []
+
+
+class HotlineBatchIn(In):
+    orders: Annotated[list[HotlineOrderIn], Field(min_length=1, max_length=HOTLINE_BATCH_MAX)]
+
+
+class HotlineReplyIn(In):
+    reply: Text
+
+
+class HotlineCallbackIn(In):
+    contacted: bool = True
+    resolved: bool | None = None
+    satisfied: bool | None = None
+    note: Note = ""
+
+
+class HotlineReplyOut(Schema):
+    text: str
+    replied_at: datetime
+    on_time: bool
+
+
+class HotlineCallbackOut(Schema):
+    called_back_at: datetime
+    contacted: bool | None
+    resolved: bool | None
+    satisfied: bool | None
+
+
+class HotlineAnswerOut(Schema):
+    """The order as the hotline platform is told it (the `hotline.answer` webhook's
+    document)."""
+
+    order_number: str
+    district: str
+    township: str | None
+    channel: str
+    case: str
+    case_status: str
+    deadline_class: str
+    received_at: datetime
+    respond_due_at: datetime
+    resolve_due_at: datetime
+    reply: HotlineReplyOut | None
+    reply_overdue: bool
+    callback: HotlineCallbackOut | None
+    answered_at: datetime | None
+    # What just changed (reply, callback); null when pulled.
+    answer: str | None
+
+
+class HotlineOrderOut(HotlineAnswerOut):
+    deadline_class_name: str
+    called_at: datetime | None
+    # In full for the dispatchers and the township chief of lanes of the case's township,
+    # masked (王*, 138****1234) for everyone else.
+    caller_name: str
+    caller_phone: str
+
+
+class HotlineTakenOut(HotlineOrderOut):
+    # False: the order number was taken before, and this is its case; nothing was written.
+    created: bool
+
+
+class HotlineBatchOut(Schema):
+    orders: list[HotlineTakenOut]
+
+
+class HotlineAnswerPage(Schema):
+    items: list[HotlineAnswerOut]
+    # Pass as `cursor` to read the answers that come after these (null before any answer).
+    next_cursor: str | None
+    # More answers are waiting now.
+    has_more: bool
+
+
+class HotlineProblemOut(Schema):
+    index: int
+    field: str | None
+    message: str
+
+
+class HotlineBatchErrorOut(ErrorOut):
+    # Every bad order of the batch, by its index in `orders`.
+    problems: list[HotlineProblemOut] = []

@@ -13,6 +13,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from whistle.api.errors import ApiError, not_found
+from whistle.cases.callers import shown_event_data
+from whistle.cases.errors import InvalidInput
 from whistle.cases.models import Case, Event, Summons, SupervisionNotice, Whistle
 from whistle.cases.permissions import RULES, may
 from whistle.cases.scoping import visible_cases
@@ -27,10 +29,11 @@ def caller(request: HttpRequest) -> Person:
     return cast(Person, request.auth)  # type: ignore[attr-defined]
 
 
-def errors() -> dict[frozenset[int], Any]:
+def errors(*own: int) -> dict[frozenset[int], Any]:
+    """The error answers of an operation, but for the statuses it describes itself."""
     from whistle.api.schemas import ErrorOut
 
-    return {ERROR_STATUSES: ErrorOut}
+    return {ERROR_STATUSES - set(own): ErrorOut}
 
 
 # Scope ----------------------------------------------------------------------------------------
@@ -119,19 +122,14 @@ def category_by_code(
     )
     if kind is not None:
         found = [c for c in found if c.major.kind == kind]
+    # InvalidInput rather than ApiError: in a batch of work orders it is one order's problem.
     if not found:
-        raise ApiError(
-            422,
-            "invalid",
-            _("The district has no category with the code %(code)s.") % {"code": code},
-            field=field,
+        raise InvalidInput(
+            field, _("The district has no category with the code %(code)s."), code=code
         )
     if len(found) > 1:
-        raise ApiError(
-            422,
-            "invalid",
-            _("Two categories have the code %(code)s: give category_kind.") % {"code": code},
-            field=field,
+        raise InvalidInput(
+            field, _("Two categories have the code %(code)s: give category_kind."), code=code
         )
     return found[0]
 
@@ -142,11 +140,8 @@ def photos(items: list[str] | None, field: str = "photos") -> list[bytes]:
         try:
             decoded.append(base64.b64decode(text, validate=True))
         except (binascii.Error, ValueError):
-            raise ApiError(
-                422,
-                "invalid",
-                _("Photo %(n)s is not base64.") % {"n": number},
-                field=f"{field}.{number - 1}",
+            raise InvalidInput(
+                f"{field}.{number - 1}", _("Photo %(n)s is not base64."), n=number
             ) from None
     return decoded
 
@@ -328,7 +323,8 @@ def case_detail(person: Person, case: Case) -> dict[str, Any]:
     }
 
 
-def event_out(event: Event) -> dict[str, Any]:
+def event_out(person: Person, case: Case, event: Event) -> dict[str, Any]:
+    """A trail event as the person may see it (a reporter's name in an old event masked)."""
     return {
         "seq": event.seq,
         "at": event.at,
@@ -337,7 +333,7 @@ def event_out(event: Event) -> dict[str, Any]:
         "actor_name": event.actor.display_name if event.actor else None,
         "role": event.actor_role,
         "summons": event.summons.uuid if event.summons_id and event.summons else None,
-        "data": event.data,
+        "data": shown_event_data(person, case, event.data or {}),
         "lon": event.lon,
         "lat": event.lat,
         "prev_hash": event.prev_hash,

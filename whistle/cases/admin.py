@@ -6,13 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases.callers import mask_name, mask_phone
+from whistle.cases.callers import sees_caller, shown_event_data
 from whistle.cases.models import Attachment, Case, Event, Summons, SupervisionNotice, Whistle
+from whistle.cases.scoping import visible_cases
 from whistle.cases.trail import EventKind
-from whistle.organisation.admin_scope import SuperusersOnly
+from whistle.organisation.personal_data import mask_name, mask_phone
 
 _KIND_LABELS = dict(EventKind.choices)
 
@@ -21,6 +23,46 @@ class WhatHappened:
     @admin.display(description=_("what happened"))
     def what_happened(self, event: Event) -> str:
         return str(_KIND_LABELS.get(event.kind, event.kind))
+
+
+def sees_reporter(request: HttpRequest, case: Case | None) -> bool:
+    """The admin shows a reporter's data as the product's pages do: in full to the
+    township's call-back (and a superuser, who sees the database anyway), masked to others."""
+    user = request.user
+    return bool(user.is_superuser) or (case is not None and sees_caller(user, case))
+
+
+def _masked(fields: Any, masked: dict[str, str]) -> list[Any]:
+    return [masked.get(name, name) for name in fields]
+
+
+class MaskedTrail:
+    """An event's data with a name an old first event holds masked (`shown_event_data`)."""
+
+    @admin.display(description=_("data"))
+    def masked_data(self, event: Event) -> Any:
+        return shown_event_data(None, event.case, event.data or {})
+
+
+class WithinScope:
+    """Staff other than superusers see here only the cases the pages show them
+    (`whistle.cases.scoping`), and rows of those cases; another case is 404, as on the pages.
+    Which models they see at all is given by their groups' view permissions."""
+
+    # The path from the row to its case.
+    case_path = "case"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        rows: QuerySet[Any] = super().get_queryset(request)  # type: ignore[misc]
+        if request.user.is_superuser:
+            return rows
+        return rows.filter(**{f"{self.case_path}__in": visible_cases(request.user).values("pk")})
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        row = super().get_object(request, object_id, from_field)  # type: ignore[misc]
+        if row is None:
+            raise Http404
+        return row
 
 
 class ReadOnly:
@@ -65,17 +107,23 @@ class SummonsInline(ReadOnly, admin.TabularInline):
     show_change_link = True
 
 
-class EventInline(ReadOnly, WhatHappened, admin.TabularInline):
+class EventInline(ReadOnly, WhatHappened, MaskedTrail, admin.TabularInline):
     model = Event
     fields = EVENT_COLUMNS
-    readonly_fields = EVENT_COLUMNS
+    readonly_fields = (*EVENT_COLUMNS, "masked_data")
     extra = 0
     ordering = ["seq"]
     verbose_name_plural = _("trail")
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if sees_reporter(request, obj):
+            return EVENT_COLUMNS
+        return _masked(EVENT_COLUMNS, {"data": "masked_data"})
+
 
 @admin.register(Case)
-class CaseAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
+class CaseAdmin(WithinScope, ReadOnly, admin.ModelAdmin):
+    case_path = "pk"
     list_display = [
         "reference",
         "status",
@@ -88,8 +136,7 @@ class CaseAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
         "resolve_due_at",
     ]
     list_filter = ["status", "source", "escalation", "township"]
-    # Not by the caller's name: a search would tell who called, masked or not.
-    search_fields = ["reference", "description", "external_id"]
+    search_fields = ["reference", "description", "external_id", "reporter_name"]
     date_hierarchy = "reported_at"
     list_select_related = ["category__major", "township", "lane"]
     inlines = [SummonsInline, EventInline]
@@ -113,7 +160,7 @@ class CaseAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
         ),
         (
             _("Reporter"),
-            {"fields": ["reporter", "caller_name", "caller_phone", "external_id"]},
+            {"fields": ["reporter", "reporter_name", "reporter_phone", "external_id"]},
         ),
         (
             _("Course"),
@@ -150,21 +197,37 @@ class CaseAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
         ),
         (_("Trail"), {"fields": ["trail_length", "trail_head"]}),
     ]
-    readonly_fields = ["caller_name", "caller_phone"]
 
-    # Masked for everyone, superusers included: the call-back is made from the township's
-    # desk, which shows the data in full to the people who call.
-    @admin.display(description=_("caller's name"))
-    def caller_name(self, case: Case) -> str:
+    def get_search_fields(self, request: HttpRequest) -> Any:
+        # Searching by a name would tell who reported what to someone who may not see it.
+        if request.user.is_superuser:
+            return self.search_fields
+        return [name for name in self.search_fields if name != "reporter_name"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if sees_reporter(request, obj):
+            return fieldsets
+        masked = {
+            "reporter_name": "masked_reporter_name",
+            "reporter_phone": "masked_reporter_phone",
+        }
+        return [
+            (title, {**options, "fields": _masked(options["fields"], masked)})
+            for title, options in fieldsets
+        ]
+
+    @admin.display(description=_("reporter's name"))
+    def masked_reporter_name(self, case: Case) -> str:
         return mask_name(case.reporter_name)
 
-    @admin.display(description=_("caller's phone"))
-    def caller_phone(self, case: Case) -> str:
+    @admin.display(description=_("reporter's phone"))
+    def masked_reporter_phone(self, case: Case) -> str:
         return mask_phone(case.reporter_phone)
 
 
 @admin.register(Summons)
-class SummonsAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
+class SummonsAdmin(WithinScope, ReadOnly, admin.ModelAdmin):
     list_display = [
         "case",
         "department",
@@ -182,7 +245,7 @@ class SummonsAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Whistle)
-class WhistleAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
+class WhistleAdmin(WithinScope, ReadOnly, admin.ModelAdmin):
     list_display = ["case", "kind", "township", "blown_by", "blown_at", "closed_at"]
     list_filter = ["kind", "township"]
     search_fields = ["case__reference", "meeting_point"]
@@ -190,7 +253,7 @@ class WhistleAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(SupervisionNotice)
-class SupervisionNoticeAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
+class SupervisionNoticeAdmin(WithinScope, ReadOnly, admin.ModelAdmin):
     list_display = ["case", "department", "issued_by", "issued_at", "due_at", "answered_at"]
     list_filter = ["department"]
     search_fields = ["case__reference", "text"]
@@ -198,7 +261,7 @@ class SupervisionNoticeAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
+class AttachmentAdmin(WithinScope, ReadOnly, admin.ModelAdmin):
     list_display = ["case", "purpose", "content_type", "size", "uploaded_by", "uploaded_at"]
     list_filter = ["purpose", "content_type"]
     search_fields = ["case__reference", "sha256"]
@@ -206,9 +269,16 @@ class AttachmentAdmin(SuperusersOnly, ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(SuperusersOnly, ReadOnly, WhatHappened, admin.ModelAdmin):
+class EventAdmin(WithinScope, ReadOnly, WhatHappened, MaskedTrail, admin.ModelAdmin):
     list_display = ["case", "seq", "at", "what_happened", "actor", "actor_role", "summons"]
     list_filter = ["kind"]
     search_fields = ["case__reference", "hash"]
     list_select_related = ["case", "actor", "summons__department"]
     ordering = ["-at"]
+    readonly_fields = ["masked_data"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = [name for name in super().get_fields(request, obj) if name != "masked_data"]
+        if obj is not None and sees_reporter(request, obj.case):
+            return fields
+        return _masked(fields, {"data": "masked_data"})

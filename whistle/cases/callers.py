@@ -1,68 +1,24 @@
-"""A caller's personal data: kept on the case row, committed to in the trail, masked where
-it is not needed.
+"""Who sees a reporter's or caller's personal data in full: the township's call-back.
 
-The name and the phone number of a hotline caller are personal information (PIPL): they
-serve the township's call-back and nothing else. They stay on the case
-(`Case.reporter_name`, `Case.reporter_phone`), where they can be erased on request or when
-the purpose is met, and never enter the hash-chained trail, which cannot forget. The trail
-holds a commitment instead: SHA-256 of a random salt kept on the order and the data. While
-the data is kept anyone can check that it is what was taken; once the data and the salt are
-erased the commitment says nothing, where a bare hash of a phone number would be found by
-trying every number.
-
-Only the township's dispatchers and township chief of lanes of the case's township, who
-call back, see the data in full; everyone else sees it masked: 王*, 138****1234.
+The name and the phone number of a resident or hotline caller stay on the case
+(`Case.reporter_name`, `Case.reporter_phone`); the trail holds a commitment to them
+(`whistle.organisation.personal_data`). Only the township's dispatchers and township chief
+of lanes of the case's township, who call back, see them in full; everyone else sees them
+masked: 王*, 138****1234. Once erased (`Case.personal_data_erased_at`) nobody sees them, and
+the pages say that they were erased.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
 from typing import Any
 
 from whistle.cases.models import Case
 from whistle.cases.permissions import TOWNSHIP_OFFICE, grants_of
+from whistle.organisation.personal_data import mask_name, mask_phone
 
-
-def new_salt() -> str:
-    return secrets.token_hex(16)
-
-
-def commitment(salt: str, name: str, phone: str) -> str:
-    """The trail's commitment to a caller's data: "sha256:" and the hex digest of the salt
-    and the canonical JSON of the name and the phone; empty when there is no data."""
-    if not (name or phone):
-        return ""
-    document = json.dumps(
-        {"name": name, "phone": phone}, ensure_ascii=False, sort_keys=True, separators=(",", ":")
-    )
-    digest = hashlib.sha256((salt + document).encode("utf-8")).hexdigest()
-    return f"sha256:{digest}"
-
-
-def mask_name(name: str) -> str:
-    """王* for 王小明, W* for Wang: the first character only."""
-    name = (name or "").strip()
-    if not name:
-        return ""
-    return name[0] + "*"
-
-
-def mask_phone(phone: str) -> str:
-    """138****1234: the first three and the last four digits of a mobile number (also
-    written with +86); of a shorter number only the last two."""
-    digits = "".join(c for c in phone or "" if c.isdigit())
-    if len(digits) == 13 and digits.startswith("86"):
-        # +86 and a mobile number: the country code would eat into the masked middle.
-        digits = digits[2:]
-    if not digits:
-        return ""
-    if len(digits) >= 11:
-        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-    if len(digits) > 2:
-        return "*" * (len(digits) - 2) + digits[-2:]
-    return "*" * len(digits)
+# A key of the first event of cases reported before the trail held commitments: the
+# reporter's name itself, which the chain cannot forget.
+LEGACY_NAME_KEY = "reporter_name"
 
 
 def sees_caller(person: Any, case: Case) -> bool:
@@ -80,3 +36,17 @@ def shown_caller(person: Any, case: Case) -> tuple[str, str]:
     if sees_caller(person, case):
         return case.reporter_name, case.reporter_phone
     return mask_name(case.reporter_name), mask_phone(case.reporter_phone)
+
+
+def shown_event_data(person: Any, case: Case, data: dict[str, Any]) -> dict[str, Any]:
+    """An event's data as this person may see it: a name an old first event holds is masked
+    like the case's, and gone once the case's personal data was erased."""
+    if LEGACY_NAME_KEY not in data:
+        return data
+    if case.personal_data_erased_at is not None:
+        name = ""
+    elif sees_caller(person, case):
+        return data
+    else:
+        name = mask_name(data[LEGACY_NAME_KEY])
+    return {**data, LEGACY_NAME_KEY: name}

@@ -23,6 +23,8 @@ from django.utils.translation import gettext_lazy as _
 from whistle.cases.models import Case, Event
 from whistle.cases.signing import encode_public_key, fingerprint, signing_key
 from whistle.cases.verify import EventRow, Problem, Report, check_chain
+from whistle.organisation.models import Role
+from whistle.organisation.personal_data import mask_name
 
 FORMAT = "whistle.case-export"
 VERSION = 1
@@ -47,8 +49,26 @@ def _person(person: Any) -> str | None:
     return None if person is None else person.display_name
 
 
+def _resident(name: str) -> str | None:
+    # The document leaves the product: a resident or caller is masked as for a department.
+    return mask_name(name) or None
+
+
+def _reporter(case: Case) -> str | None:
+    if case.source == Case.Source.RESIDENT or case.reporter is None:
+        return _resident(case.reporter_name or (_person(case.reporter) or ""))
+    return _person(case.reporter)
+
+
+def _actor(event: Event) -> str | None:
+    if event.actor is not None and event.actor_role == Role.RESIDENT:
+        return _resident(event.actor.display_name)
+    return _person(event.actor)
+
+
 def case_document(case: Case, *, now: datetime | None = None) -> dict[str, Any]:
-    """The unsigned document. The reporter's phone number is left out."""
+    """The unsigned document. The reporter's phone number is left out, a resident's or
+    caller's name masked."""
     case = Case.objects.select_related(
         "category__major", "district", "township", "community", "lane", "grid_cell", "reporter"
     ).get(pk=case.pk)
@@ -82,7 +102,7 @@ def case_document(case: Case, *, now: datetime | None = None) -> dict[str, Any]:
             "community": _place(case.community),
             "lane": case.lane.name if case.lane else None,
             "grid_cell": case.grid_cell.code if case.grid_cell else None,
-            "reporter": _person(case.reporter) or case.reporter_name or None,
+            "reporter": _reporter(case),
             "external_id": case.external_id,
             "merged_into": case.merged_into.reference if case.merged_into else None,
             "rejection_reason": case.rejection_reason,
@@ -189,7 +209,7 @@ def _event(event: Event) -> dict[str, Any]:
         "at": event.at.isoformat(timespec="microseconds"),
         "kind": event.kind,
         "actor": event.actor_id,
-        "actor_name": _person(event.actor),
+        "actor_name": _actor(event),
         "role": event.actor_role,
         "summons": str(event.summons.uuid) if event.summons else None,
         "data": event.data,

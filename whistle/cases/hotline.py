@@ -12,10 +12,12 @@ describes the document field by field.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Q
 
 from whistle.cases.models import Case, HotlineOrder
 from whistle.notifications.outbox import notify_webhooks
@@ -92,15 +94,32 @@ def queue_answer(order: HotlineOrder, answer: str, seq: int) -> None:
     )
 
 
+def answered_orders(
+    district: Jurisdiction,
+    since: datetime | None = None,
+    *,
+    after_order: uuid.UUID | None = None,
+    limit: int = ANSWERS_MAX,
+) -> list[HotlineOrder]:
+    """The district's orders whose last answer came after `since`, oldest change first
+    (orders answered at the same moment by their public id), at most `limit` (1,000 at
+    most). `after_order` continues a page that stopped between two orders answered at
+    `since`: the orders answered then whose public id follows it come too."""
+    limit = max(1, min(limit, ANSWERS_MAX))
+    orders = HotlineOrder.objects.filter(district=district, answered_at__isnull=False)
+    if since is not None:
+        later = Q(answered_at__gt=since)
+        if after_order is not None:
+            later |= Q(answered_at=since, uuid__gt=after_order)
+        orders = orders.filter(later)
+    rows = orders.select_related("case__township", "district").order_by("answered_at", "uuid")
+    return list(rows[:limit])
+
+
 def hotline_answers(
     district: Jurisdiction, since: datetime | None = None, *, limit: int = ANSWERS_MAX
 ) -> list[dict[str, Any]]:
     """The answers of the district's orders that changed after `since` (all answered
     orders when None), oldest change first, at most `limit` (1,000 at most). To follow
     along, ask again with the last document's `answered_at` as `since`."""
-    limit = max(1, min(limit, ANSWERS_MAX))
-    orders = HotlineOrder.objects.filter(district=district, answered_at__isnull=False)
-    if since is not None:
-        orders = orders.filter(answered_at__gt=since)
-    rows = orders.select_related("case__township", "district").order_by("answered_at", "pk")
-    return [answer_document(order) for order in rows[:limit]]
+    return [answer_document(order) for order in answered_orders(district, since, limit=limit)]

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-from whistle.cases.actions.hotline import Channel, TakenOrder, take_hotline_order
+from whistle.cases.actions.hotline import Channel, TakenOrder, take_hotline_orders
 from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.cases.rules import hotline_deadline_classes
 from whistle.organisation import geo
@@ -282,10 +282,6 @@ def _arguments(
 _ACTION_FIELDS = {"number": "order_number"}
 
 
-class _Discard(Exception):
-    """Raised to roll the whole file back when a row is bad."""
-
-
 def import_hotline_orders(
     actor: Person | None,
     district: Jurisdiction,
@@ -294,10 +290,11 @@ def import_hotline_orders(
     *,
     now: datetime | None = None,
 ) -> HotlineImport:
-    """Take every order of an export in one transaction: all of them, or none when any row
-    is bad (then every bad row is reported). `actor` None is the hotline platform itself;
-    a person takes only orders in their scope, as on the order page. `headers` and `rows`
-    come from `read_export` (or any reader that numbers rows the same way)."""
+    """Take every order of an export in one transaction (`take_hotline_orders`): all of
+    them, or none when any row is bad (then every bad row is reported). `actor` None is the
+    hotline platform itself; a person takes only orders in their scope, as on the order
+    page. `headers` and `rows` come from `read_export` (or any reader that numbers rows the
+    same way)."""
     columns = _header_map(headers, district)
     labels = {name: headers[index] for name, index in columns.items()}
     # A problem with the place is shown on the longitude's column, or the lane's.
@@ -310,45 +307,28 @@ def import_hotline_orders(
         for lane in Lane.objects.filter(township__parent=district).only("name", "centre_line"):
             lanes.setdefault(lane.name, []).append(lane)
     outcome = HotlineImport()
-    try:
-        with transaction.atomic():
-            for number, values in rows:
-                if not any(_text(v) for v in values):
-                    continue
-                outcome.rows += 1
-                if outcome.rows > ROWS_MAX:
-                    raise ExportUnreadable(
-                        _("The file holds more than %(max)s orders: import it in parts."),
-                        max=ROWS_MAX,
-                    )
-                cells = {
-                    name: values[index] if index < len(values) else None
-                    for name, index in columns.items()
-                }
-                try:
-                    taken = take_hotline_order(
-                        actor, **_arguments(cells, district, categories, lanes), now=now
-                    )
-                except ActionRefused as refused:
-                    field_name = getattr(refused, "field", "")
-                    if field_name.startswith("position"):
-                        field_name = "position"
-                    column = labels.get(_ACTION_FIELDS.get(field_name, field_name), "")
-                    outcome.problems.append(RowProblem(number, column, str(refused)))
-                    continue
-                if taken.order.district_id != district.pk:
-                    outcome.problems.append(
-                        RowProblem(
-                            number,
-                            labels["position"],
-                            _("The place lies outside %(district)s.") % {"district": district},
-                        )
-                    )
-                    continue
-                (outcome.created if taken.created else outcome.existing).append(taken)
-            if outcome.problems:
-                raise _Discard
-    except _Discard:
-        outcome.created = []
-        outcome.existing = []
+
+    def orders() -> Iterator[tuple[int, Callable[[], dict[str, Any]]]]:
+        for number, values in rows:
+            if not any(_text(v) for v in values):
+                continue
+            outcome.rows += 1
+            if outcome.rows > ROWS_MAX:
+                raise ExportUnreadable(
+                    _("The file holds more than %(max)s orders: import it in parts."),
+                    max=ROWS_MAX,
+                )
+            cells = {
+                name: values[index] if index < len(values) else None
+                for name, index in columns.items()
+            }
+            yield number, partial(_arguments, cells, district, categories, lanes)
+
+    batch = take_hotline_orders(actor, orders(), district=district, now=now)
+    for problem in batch.problems:
+        field_name = "position" if problem.field.startswith("position") else problem.field
+        column = labels.get(_ACTION_FIELDS.get(field_name, field_name), "")
+        outcome.problems.append(RowProblem(problem.at, column, problem.message))
+    for taken in batch.orders:
+        (outcome.created if taken.created else outcome.existing).append(taken)
     return outcome

@@ -142,6 +142,16 @@ class Case(models.Model):
     # A reporter without an account (resident, hotline caller).
     reporter_name = models.CharField(_("reporter's name"), max_length=60, blank=True)
     reporter_phone = models.CharField(_("reporter's phone"), max_length=40, blank=True)
+    # The salt of the trail's commitment to the reporter's name and phone
+    # (whistle.organisation.personal_data); a work order's caller is salted on the order.
+    reporter_salt = models.CharField(
+        _("salt of the reporter's commitment"), max_length=32, blank=True, editable=False
+    )
+    # When the reporter's name and phone were erased (on request or after the district's
+    # retention period); the trail keeps only its commitment, which then says nothing.
+    personal_data_erased_at = models.DateTimeField(
+        _("personal data erased at"), null=True, blank=True
+    )
     external_id = models.CharField(
         _("external id"), max_length=64, blank=True, help_text=_("e.g. the 12345 order number")
     )
@@ -199,6 +209,11 @@ class Case(models.Model):
     # it): whoever holds only the reference, the assessed department included, cannot rate.
     resident_key_hash = models.CharField(
         _("digest of the resident's rating key"), max_length=64, blank=True, editable=False
+    )
+    # The answers to the category's questions (Open311 service attributes), each with its
+    # question as it was asked (`whistle.policies.attributes.clean_answers`).
+    service_attributes = models.JSONField(
+        _("answers to the category's questions"), default=list, blank=True
     )
     # The number of trail events and the hash of the last one, written with each event, so
     # that verification also notices events removed from the end of a trail.

@@ -76,6 +76,7 @@ class EventKind(models.TextChoices):
     RESIDENT_CALLBACK = "case.resident_callback", _("resident called back")
     RESIDENT_RATED = "case.resident_rated", _("resident rated the result")
     ATTACHMENT_ADDED = "case.attachment", _("attachment added")
+    PERSONAL_DATA_ERASED = "case.personal_data_erased", _("reporter's personal data erased")
     # A work order of the 12345 hotline (whistle.cases.actions.hotline).
     HOTLINE_REPLIED = "hotline.replied", _("reply to the caller recorded")
     HOTLINE_REPLY_OVERDUE = "hotline.reply_overdue", _("reply to the caller overdue")

@@ -21,12 +21,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from whistle.assessment.models import Acted, Appeal, Came, SummonsAssessment
+from whistle.cases.actions.personal_data import ErasureReason
 from whistle.cases.deadlines import SYSTEM_ROLE
 from whistle.cases.hotline import HOTLINE_PLATFORM_ROLE
 from whistle.cases.models import Case, CheckInReason, Event, HotlineOrder, Summons
 from whistle.cases.proof import CHECK_IN_KINDS, PositionSource, Verdict
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Department, Role
+from whistle.organisation.personal_data import mask_name
 from whistle.policies.models import BacklogResumeRule, ChainTarget, ShortLimitRule, WhistleKind
 
 # The tone of an event's marker: problems red, refusals amber, the finish green.
@@ -257,7 +259,6 @@ _TEXT_KEYS: list[tuple[str, Promise]] = [
     ("comment", gettext_lazy("Comment")),
     ("meeting_point", gettext_lazy("Meeting point")),
     ("lane", gettext_lazy("Lane")),
-    ("reporter_name", gettext_lazy("Reporter")),
     ("external_id", gettext_lazy("External id")),
     ("order", gettext_lazy("Work order")),
     ("deadline_class_name", gettext_lazy("Deadline class")),
@@ -304,6 +305,10 @@ _SILENT = {
     # A work order's: its class by code (the name is shown), the commitment to the caller.
     "deadline_class",
     "caller",
+    # The commitment to a reporter's data, and the name an old first event holds: the page
+    # shows the reporter from the case, masked for whoever does not call back.
+    "reporter",
+    "reporter_name",
 }
 # A call-back's answers, in this order (whether satisfied is the change it records).
 _CALLBACK_KEYS: list[tuple[str, Promise]] = [
@@ -426,6 +431,9 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
     _deadline_lines(data, departments, add)
     handled.update({"rule", "paused_minutes", "notices", "assumed_calendar", "trigger", "by"})
     handled.add("years")
+    if data.get("erased_because"):
+        add(_("Why erased"), _choice_label(ErasureReason, data["erased_because"]))
+    handled.add("erased_because")
     if data.get("rework_count"):
         add(_("Rework count"), str(data["rework_count"]))
     handled.add("rework_count")
@@ -682,13 +690,17 @@ def _role_label(role: str) -> str:
     return role
 
 
-def entries(events: Iterable[Event]) -> list[Entry]:
-    """Display entries of events loaded with `actor` and `summons__department`."""
+def entries(events: Iterable[Event], *, residents_in_full: bool = False) -> list[Entry]:
+    """Display entries of events loaded with `actor` and `summons__department`. A resident
+    who acted with an account is named in full only for those who call back
+    (`residents_in_full`), masked for everyone else."""
     events = list(events)
     departments = _Departments(_codes(events))
     found = []
     for event in events:
         actor = event.actor.display_name if event.actor is not None else ""
+        if actor and event.actor_role == Role.RESIDENT and not residents_in_full:
+            actor = mask_name(actor)
         found.append(
             Entry(
                 seq=event.seq,

@@ -23,6 +23,7 @@ from whistle.policies.models import (
     CalendarDay,
     CalendarYear,
     Category,
+    CategoryAttribute,
     DistrictPolicy,
     HotlineDeadlineClass,
     HotlineImportMapping,
@@ -40,8 +41,26 @@ class MajorClassAdmin(DistrictScoped, admin.ModelAdmin):
     search_fields = ["name", "code"]
 
 
+class CategoryAttributeInline(admin.TabularInline):
+    """The questions a resident's request of the category answers (Open311 attributes)."""
+
+    model = CategoryAttribute
+    extra = 0
+    fields = [
+        "order",
+        "code",
+        "description",
+        "datatype",
+        "required",
+        "datatype_description",
+        "values",
+        "is_active",
+    ]
+
+
 @admin.register(Category)
 class CategoryAdmin(DistrictScoped, admin.ModelAdmin):
+    inlines = [CategoryAttributeInline]
     list_display = [
         "name",
         "major",

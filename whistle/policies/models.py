@@ -144,6 +144,90 @@ class Category(models.Model):
         return f"{self.major.code}{self.code}"
 
 
+class AttributeDatatype(models.TextChoices):
+    """The kinds of answer Open311 GeoReport v2 names for a service attribute."""
+
+    STRING = "string", _("short text")
+    NUMBER = "number", _("number")
+    DATETIME = "datetime", _("date and time")
+    TEXT = "text", _("long text")
+    SINGLEVALUELIST = "singlevaluelist", _("one of a list")
+    MULTIVALUELIST = "multivaluelist", _("several of a list")
+
+
+LIST_DATATYPES = (AttributeDatatype.SINGLEVALUELIST, AttributeDatatype.MULTIVALUELIST)
+attribute_code = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$",
+    _("Letters, digits, _ and -, starting with a letter or digit."),
+)
+_VALUE_LINE = re.compile(r"^\s*([^=]+?)\s*(?:=\s*(.*?)\s*)?$")
+
+
+class CategoryAttribute(models.Model):
+    """A question a resident's request of this category answers beside the description (an
+    Open311 service attribute): how many bins are full, which kind of light is broken. The
+    district decides which questions it asks; the answers are kept on the case."""
+
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="attributes"
+    )
+    code = models.CharField(_("code"), max_length=60, validators=[attribute_code])
+    datatype = models.CharField(
+        _("kind of answer"), max_length=20, choices=AttributeDatatype.choices
+    )
+    required = models.BooleanField(_("required"), default=False)
+    description = models.CharField(
+        _("question"), max_length=200, help_text=_("As the resident reads it.")
+    )
+    datatype_description = models.CharField(
+        _("how to answer"),
+        max_length=200,
+        blank=True,
+        help_text=_("A hint on the answer's form, e.g. a whole number of metres."),
+    )
+    order = models.PositiveSmallIntegerField(_("position"), default=1)
+    values = models.TextField(
+        _("choices"),
+        blank=True,
+        help_text=_(
+            "For a list: one choice a line, as key=name (the key alone when it is its own name)."
+        ),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("service attribute")
+        verbose_name_plural = _("service attributes")
+        ordering = ["category", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "code"], name="category_attribute_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} · {self.code}"
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        """The list's choices as (key, name), in the order written."""
+        found = []
+        for line in self.values.splitlines():
+            match = _VALUE_LINE.match(line)
+            if match and line.strip():
+                key = match.group(1)
+                found.append((key, match.group(2) or key))
+        return found
+
+    def clean(self) -> None:
+        choices = self.choices
+        if self.datatype in LIST_DATATYPES and not choices:
+            raise ValidationError({"values": _("A list needs at least one choice.")})
+        if self.datatype not in LIST_DATATYPES and choices:
+            raise ValidationError({"values": _("Only a list has choices.")})
+        keys = [key for key, _name in choices]
+        if len(set(keys)) != len(keys):
+            raise ValidationError({"values": _("Each choice needs its own key.")})
+
+
 _PERIOD = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -314,6 +398,16 @@ class DistrictPolicy(models.Model):
     )
     duplicate_window_hours = models.PositiveIntegerField(
         _("possible duplicates: within (hours)"), default=72
+    )
+    personal_data_retention_days = models.PositiveIntegerField(
+        _("keep residents' personal data (days)"),
+        default=180,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "The name and phone number a resident or hotline caller gave are erased this many "
+            "days after the case was closed (or reported, for a case not taken up or merged). "
+            "Open cases keep them for the call-back."
+        ),
     )
 
     class Meta:

@@ -139,7 +139,8 @@ def get_trail(
 ) -> dict[str, Any]:
     """The case's trail: every event with the hash that chains it to the one before
     (docs/cases.md §5), from the event after `after` on."""
-    case = find_case(caller(request), reference)
+    person = caller(request)
+    case = find_case(person, reference)
     events = list(
         case.events.filter(seq__gt=after)
         .select_related("actor", "summons")
@@ -152,7 +153,7 @@ def get_trail(
         "uuid": case.uuid,
         "length": case.trail_length,
         "head": case.trail_head,
-        "events": [event_out(e) for e in events],
+        "events": [event_out(person, case, e) for e in events],
         "next_after": events[-1].seq if more else None,
     }
 

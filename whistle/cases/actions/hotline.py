@@ -11,14 +11,15 @@ number, even at the same moment, returns the case of the first.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases import callers
 from whistle.cases.actions._common import (
     DESCRIPTION_MAX,
     RESULT_MAX,
@@ -45,14 +46,15 @@ from whistle.cases.actions.intake import (
     _open_case,
 )
 from whistle.cases.deadlines import next_reply_check
-from whistle.cases.errors import InvalidInput
-from whistle.cases.hotline import HOTLINE_PLATFORM_ROLE, queue_answer
+from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
+from whistle.cases.hotline import ANSWERS_MAX, HOTLINE_PLATFORM_ROLE, answered_orders, queue_answer
 from whistle.cases.models import Case, HotlineOrder
 from whistle.cases.permissions import Scoped, require, require_role
 from whistle.cases.rules import hotline_deadline_classes
 from whistle.cases.trail import EventKind, lock_case
 from whistle.cases.trail import clock_skew as trail_clock_skew
-from whistle.organisation.models import Person, Role
+from whistle.organisation import personal_data
+from whistle.organisation.models import Jurisdiction, Person, Role
 from whistle.policies.models import Category, HotlineDeadlineClass
 
 Channel = HotlineOrder.Channel
@@ -153,7 +155,7 @@ def take_hotline_order(
     township where the problem lies, or by the district's chief or chiefs' office; or, with
     no `actor`, handed over by the hotline platform itself (an import of its export). A 12345
     order needs the caller's name or phone; the trail records neither, only a commitment to
-    them (`whistle.cases.callers`). The order's limits follow from its deadline class
+    them (`whistle.organisation.personal_data`). The order's limits follow from its deadline class
     (the district's default class when none is given), counted from now.
 
     Idempotent by order number within the district: when the number was taken before, the
@@ -201,7 +203,7 @@ def take_hotline_order(
     limits = deadline_class_for(district, deadline_class)
     respond_due_at = deadline(now, limits.respond_within, limits.respond_unit, district).at
     resolve_due_at = deadline(now, limits.resolve_within, limits.resolve_unit, district).at
-    salt = callers.new_salt()
+    salt = personal_data.new_salt()
     batch = PhotoBatch(photos)
     try:
         with atomic(batch):
@@ -220,7 +222,9 @@ def take_hotline_order(
                 reporter_phone=caller_phone,
                 external_id=number,
                 now=now,
-                reporter_in_trail={"caller": callers.commitment(salt, caller_name, caller_phone)},
+                reporter_in_trail={
+                    "caller": personal_data.commitment(salt, caller_name, caller_phone)
+                },
                 order_data={
                     "channel": channel,
                     "deadline_class": limits.code,
@@ -303,3 +307,99 @@ def record_hotline_reply(
         )
         queue_answer(order, "reply", event.seq)
     return case
+
+
+@dataclass(frozen=True)
+class OrderProblem:
+    """What is wrong with one order of a batch: its place in the batch (a file's row
+    number, a list's index), the field the action names (empty: the order as a whole), the
+    message, and whether the refusal is for who took it rather than for the order."""
+
+    at: int
+    field: str
+    message: str
+    refused: bool = False
+
+
+@dataclass
+class HotlineBatch:
+    """The outcome of a batch of orders: each order's case in the batch's order (with
+    `created` False for a number taken before), and the problems. With any problem nothing
+    was written and `orders` is empty."""
+
+    orders: list[TakenOrder] = field(default_factory=list)
+    problems: list[OrderProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class _Discard(Exception):
+    """Raised to roll the whole batch back when an order is bad."""
+
+
+def take_hotline_orders(
+    actor: Person | None,
+    orders: Iterable[tuple[int, Callable[[], dict[str, Any]]]],
+    *,
+    district: Jurisdiction | None = None,
+    now: datetime | None = None,
+) -> HotlineBatch:
+    """Take a batch of orders in one transaction: all of them, or none when any order is
+    bad, and then every bad order is reported. Each order is given by its place in the
+    batch and a function that makes the arguments of `take_hotline_order` (reading them
+    may itself find the order bad). Every order is taken by `take_hotline_order`, so it is
+    checked, scoped, recorded and idempotent by its number exactly as one typed in; a
+    number taken before, also earlier in the same batch, returns its case. With `district`,
+    an order placed in another district is refused."""
+    outcome = HotlineBatch()
+    try:
+        with transaction.atomic():
+            for at, arguments in orders:
+                try:
+                    taken = take_hotline_order(actor, **arguments(), now=now)
+                except ActionRefused as refused:
+                    outcome.problems.append(
+                        OrderProblem(
+                            at,
+                            getattr(refused, "field", ""),
+                            str(refused),
+                            refused=isinstance(refused, PermissionRefused),
+                        )
+                    )
+                    continue
+                if district is not None and taken.order.district_id != district.pk:
+                    outcome.problems.append(
+                        OrderProblem(
+                            at,
+                            "position",
+                            str(_("The place lies outside %(district)s.")) % {"district": district},
+                        )
+                    )
+                    continue
+                outcome.orders.append(taken)
+            if outcome.problems:
+                raise _Discard
+    except _Discard:
+        outcome.orders = []
+    return outcome
+
+
+def read_hotline_answers(
+    actor: Person,
+    district: Jurisdiction,
+    since: datetime | None = None,
+    *,
+    after_order: uuid.UUID | None = None,
+    limit: int = ANSWERS_MAX,
+) -> list[HotlineOrder]:
+    """The answers the hotline platform pulls (`answered_orders`): for those who hand the
+    district's orders over, the district's chief of lanes and chiefs' office (the
+    platform's own account holds the latter). The answers hold no personal data."""
+    require_role(
+        actor,
+        _("read the answers to the district's work orders"),
+        Scoped(DISTRICT_REPORTERS, jurisdiction=district),
+    )
+    return answered_orders(district, since, after_order=after_order, limit=limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,7 +44,9 @@ from whistle.cases.permissions import (
     require,
 )
 from whistle.cases.trail import EventKind, lock_case, lock_cases
+from whistle.organisation import personal_data
 from whistle.organisation.models import Person, Role, RoleAssignment
+from whistle.policies.attributes import AnswerRefused, clean_answers
 from whistle.policies.models import Category
 
 Source = Case.Source
@@ -111,13 +114,21 @@ def _open_case(
     resident_key_hash: str = "",
     reporter_in_trail: dict[str, Any] | None = None,
     order_data: dict[str, Any] | None = None,
+    service_attributes: list[dict[str, Any]] | None = None,
 ) -> tuple[Case, Event]:
     """Create the case and its first event. Runs inside the caller's transaction.
 
-    The trail records the reporter's name unless `reporter_in_trail` says what it records
-    instead (a work order's commitment to its caller); `order_data` adds a work order's
-    fields to the event."""
+    The trail records a commitment to the reporter's name and phone, salted with a salt kept
+    on the case, unless `reporter_in_trail` says what it records instead (a work order's
+    commitment to its caller, salted on the order); `order_data` adds a work order's fields
+    to the event."""
     lon, lat = position
+    reporter_salt = ""
+    if reporter_in_trail is None:
+        reporter_salt = personal_data.new_salt() if (reporter_name or reporter_phone) else ""
+        reporter_in_trail = {
+            "reporter": personal_data.commitment(reporter_salt, reporter_name, reporter_phone)
+        }
     case = Case(
         source=source,
         status=Status.REPORTED,
@@ -135,8 +146,10 @@ def _open_case(
         reporter=actor,
         reporter_name=reporter_name,
         reporter_phone=reporter_phone,
+        reporter_salt=reporter_salt,
         external_id=external_id,
         resident_key_hash=resident_key_hash,
+        service_attributes=service_attributes or [],
         reported_at=now,
     )
     case.save(force_insert=True)
@@ -163,17 +176,29 @@ def _open_case(
             "lane_distance_m": location.lane_distance_m,
             "grid_cell": location.grid_cell.code if location.grid_cell else None,
             "accuracy_m": accuracy_m,
-            **(
-                reporter_in_trail
-                if reporter_in_trail is not None
-                else {"reporter_name": reporter_name}
-            ),
+            **reporter_in_trail,
             "external_id": external_id,
             "photos": photo_data(attachments),
             **(order_data or {}),
+            **({"attributes": service_attributes} if service_attributes else {}),
         },
     )
     return case, event
+
+
+def _clean_answers(
+    category: Category | None, given: Mapping[str, Sequence[str]]
+) -> list[dict[str, Any]]:
+    if category is None:
+        if given:
+            raise InvalidInput("attributes", _("Answers need the category they belong to."))
+        return []
+    try:
+        return clean_answers(category, given)
+    except AnswerRefused as refused:
+        raise InvalidInput(
+            f"attribute[{refused.code}]", refused.message, **refused.params
+        ) from None
 
 
 def _tell_dispatchers(case: Case, event: Event, description: str) -> None:
@@ -319,6 +344,7 @@ def report_resident_case(
     photos: Any = None,
     reporter: Person | None = None,
     category: Category | None = None,
+    attributes: Mapping[str, Sequence[str]] | None = None,
     now: datetime | None = None,
 ) -> ResidentReport:
     """A resident reports a problem, without an account or signed in with one (`reporter`:
@@ -328,7 +354,9 @@ def report_resident_case(
     phone number the township cannot call back; the resident may still rate the result on
     the case's page with the key returned here, or signed in as the reporter
     (`record_resident_rating`). A channel that lets the resident choose a category of the
-    district (Open311's service) passes it; the township still files the case."""
+    district (Open311's service) passes it, with the answers to the category's questions
+    (`attributes`: code → values, checked by `whistle.policies.attributes`); the township
+    still files the case."""
     now = moment(now)
     if reporter is not None and not (isinstance(reporter, Person) and reporter.is_active):
         raise PermissionRefused(_("This account may not report: it is not active."))
@@ -344,6 +372,7 @@ def report_resident_case(
     address = clean_text(address, "address", _("The address"), max_length=200, required=False)
     location = _locate_or_refuse(*position)
     category = _clean_category(category, location.district)
+    answers = _clean_answers(category, attributes or {})
     key, key_digest = rating_keys.new_key()
     photos_batch = PhotoBatch(photos)
     with atomic(photos_batch):
@@ -362,6 +391,7 @@ def report_resident_case(
             reporter_phone=phone,
             external_id="",
             resident_key_hash=key_digest,
+            service_attributes=answers,
             now=now,
         )
         _tell_dispatchers(case, event, description)

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from whistle.cases.callers import shown_caller
+from whistle.cases.callers import sees_caller, shown_caller
 from whistle.cases.hotline import order_of
 from whistle.cases.models import Attachment, Case, Event, SupervisionNotice
 from whistle.cases.scoping import visible_cases
@@ -170,7 +170,7 @@ def case_context(
         "notice_cards": notice_cards,
         "whistles": list(case.whistles.all()),
         "attachments": attachments,
-        "entries": timeline.entries(events),
+        "entries": timeline.entries(events, residents_in_full=sees_caller(request.user, case)),
         "map_features": map_features(case, summonses, events),
         "duplicates_in": list(case.duplicates.order_by("reported_at").only("reference")),
         "sees_phone": viewer.township_office(case.township_id),
@@ -181,10 +181,13 @@ def case_context(
     }
 
 
-@login_required
 @require_GET
 def photo(request: HttpRequest, reference: str, pk: int) -> FileResponse:
-    """A photo of a case, for those who may see the case; never from a public URL."""
+    """A photo of a case, for those who may see the case; never from a public URL. Not
+    found for anyone else, a visitor who is not signed in too: a photo is no page to sign in
+    for, and its address says nothing about whether it exists."""
+    if not request.user.is_authenticated:
+        raise Http404
     case = find_case(request.user, reference)
     attachment = Attachment.objects.filter(case=case, pk=pk).first()
     if attachment is None or not attachment.file:

@@ -1,0 +1,349 @@
+"""12345 work orders through the API: the hotline platform's service token hands orders over,
+one or a batch (all or none, idempotent by order number), pulls the answers with a cursor;
+the township replies and records the call-back by the order's number. The caller's data is
+in full only for the township's office.
+
+On a frozen clock. T0 = Tuesday 12 May 2026, 09:00 Beijing time; a general order is replied
+to within 7 natural days (by Tuesday 19 May, 09:00).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+
+from tests.conftest import make_person
+from tests.fixtures_api import Api, ApiCity, api_city_fixture  # noqa: F401  (fixture)
+from tests.fixtures_cases import (
+    OFF_ANY_LANE,
+    ON_THE_LANE,
+    beijing,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+)
+from whistle.api import tokens
+from whistle.api.models import ApiToken
+from whistle.cases import actions
+from whistle.cases.hotline import HOTLINE_ANSWER
+from whistle.cases.models import Case, Event, HotlineOrder
+from whistle.cases.trail import EventKind
+from whistle.notifications.models import Channel, Notification, WebhookEndpoint
+from whistle.organisation.models import Person, Role
+
+T0 = beijing(2026, 5, 12, 9, 0)
+REPLY_BY = "2026-05-19T01:00:00Z"
+MIN = timedelta(minutes=1)
+NAME, PHONE = "王小明", "13812341234"
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+def order(number: str = "2026051200001", **fields: Any) -> dict[str, Any]:
+    return {
+        "order_number": number,
+        "description": "人民市场东巷有游商占道经营",
+        "lon": ON_THE_LANE[0],
+        "lat": ON_THE_LANE[1],
+        "caller_name": NAME,
+        "caller_phone": PHONE,
+        **fields,
+    }
+
+
+@pytest.fixture
+def platform(api_city: ApiCity) -> Api:
+    """The hotline platform's service account: the district's chiefs' office, with a service
+    token an administrator made."""
+    account = make_person("hotline-12345", Role.CHIEFS_OFFICE, jurisdiction=api_city.district)
+    admin = Person.objects.create_superuser(username="admin", password="pw-123456")
+    issued = tokens.issue_token(
+        admin, person=account, name="12345 热线平台", kind=ApiToken.Kind.SERVICE
+    )
+    return Api(issued.secret)
+
+
+def written() -> tuple[int, int, int]:
+    return Case.objects.count(), Event.objects.count(), HotlineOrder.objects.count()
+
+
+# One order ---------------------------------------------------------------------------------------
+
+
+def test_a_dispatcher_takes_an_order_and_sees_the_caller_in_full(api_city, clock):
+    answer = api_city.as_("dispatcher").post("/hotline/orders", order(deadline_class="general"))
+    assert answer.status_code == 201, answer.json()
+    body = answer.json()
+    case = Case.objects.get(reference=body["case"])
+    assert (case.source, case.status, case.reporter_phone) == ("hotline", "reported", PHONE)
+    assert body["created"] is True
+    assert (body["order_number"], body["district"], body["township"]) == (
+        "2026051200001",
+        "110101",
+        "110101015",
+    )
+    assert (body["caller_name"], body["caller_phone"]) == (NAME, PHONE)
+    assert (body["respond_due_at"], body["resolve_due_at"]) == (REPLY_BY, REPLY_BY)
+    assert (body["reply"], body["callback"], body["answer"]) == (None, None, None)
+
+
+def test_the_same_order_number_again_answers_the_first_case_and_writes_nothing(api_city, clock):
+    client = api_city.as_("dispatcher")
+    first = client.post("/hotline/orders", order()).json()
+    before = written()
+    again = client.post("/hotline/orders", order(description="另一段描述"))
+    assert again.status_code == 200
+    assert (again.json()["case"], again.json()["created"]) == (first["case"], False)
+    assert written() == before
+
+
+def test_the_platforms_service_token_takes_orders_anywhere_in_the_district_caller_masked(
+    api_city, platform, clock
+):
+    answer = platform.post("/hotline/orders", order(channel="hotline"))
+    assert answer.status_code == 201, answer.json()
+    assert (answer.json()["caller_name"], answer.json()["caller_phone"]) == ("王*", "138****1234")
+    case = Case.objects.get(reference=answer.json()["case"])
+    assert case.events.get(seq=1).actor_role == Role.CHIEFS_OFFICE
+
+
+def test_an_order_is_refused_where_the_caller_may_not_take_it(api_city, clock):
+    answer = api_city.as_("dongsi_dispatcher").post("/hotline/orders", order())
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "permission_refused"
+    assert written() == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"caller_name": "", "caller_phone": ""}, "caller_name"),
+        ({"deadline_class": "urgent"}, "deadline_class"),
+        ({"order_number": "2026 05"}, "order_number"),
+        ({"lon": OFF_ANY_LANE[0] + 5}, "lon"),
+        ({"category": "9999"}, "category"),
+        ({"called_at": "2026-05-13T09:00:00+08:00"}, "called_at"),
+    ],
+)
+def test_a_bad_order_names_its_field_and_writes_nothing(api_city, clock, fields, field):
+    answer = api_city.as_("dispatcher").post("/hotline/orders", order(**fields))
+    assert answer.status_code == 422, answer.json()
+    assert (answer.json()["code"], answer.json()["field"]) == ("invalid", field)
+    assert written() == (0, 0, 0)
+
+
+# A batch -----------------------------------------------------------------------------------------
+
+
+def test_a_batch_is_taken_whole_and_again_changes_nothing(api_city, platform, clock):
+    batch = {
+        "orders": [order("B-1"), order("B-2", channel="superior", caller_name=""), order("B-1")]
+    }
+    answer = platform.post("/hotline/orders/batch", batch)
+    assert answer.status_code == 201, answer.json()
+    taken = answer.json()["orders"]
+    assert [(o["order_number"], o["created"]) for o in taken] == [
+        ("B-1", True),
+        ("B-2", True),
+        ("B-1", False),
+    ]
+    assert taken[0]["case"] == taken[2]["case"]
+    assert HotlineOrder.objects.count() == 2
+    before = written()
+    again = platform.post("/hotline/orders/batch", batch)
+    assert again.status_code == 200
+    assert [o["created"] for o in again.json()["orders"]] == [False, False, False]
+    assert [o["case"] for o in again.json()["orders"]] == [o["case"] for o in taken]
+    assert written() == before
+
+
+def test_a_batch_with_bad_orders_writes_nothing_and_reports_each_by_index(
+    api_city, platform, clock
+):
+    batch = {
+        "orders": [
+            order("B-1"),
+            order("B-2", deadline_class="urgent"),
+            order("B-3", lon=OFF_ANY_LANE[0] + 5),
+            order("B-4"),
+            order("B-5", caller_name="", caller_phone="", category="9999"),
+        ]
+    }
+    answer = platform.post("/hotline/orders/batch", batch)
+    assert answer.status_code == 422, answer.json()
+    body = answer.json()
+    assert (body["code"], body["field"]) == ("invalid", "orders.1.deadline_class")
+    assert [(p["index"], p["field"]) for p in body["problems"]] == [
+        (1, "deadline_class"),
+        (2, "lon"),
+        (4, "category"),
+    ]
+    assert all(p["message"] for p in body["problems"])
+    assert written() == (0, 0, 0)
+
+
+def test_a_batch_with_an_order_the_caller_may_not_take_is_refused_whole(api_city, clock):
+    batch = {"orders": [order("B-1"), order("B-2")]}
+    answer = api_city.as_("dongsi_dispatcher").post("/hotline/orders/batch", batch)
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "permission_refused"
+    assert written() == (0, 0, 0)
+
+
+def test_a_batch_retried_with_its_idempotency_key_gets_the_first_answer(api_city, platform, clock):
+    batch = {"orders": [order("B-1")]}
+    first = platform.post("/hotline/orders/batch", batch, **{"Idempotency-Key": "batch-1"})
+    again = platform.post("/hotline/orders/batch", batch, **{"Idempotency-Key": "batch-1"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+
+
+# Answers: reply, call-back, pull -----------------------------------------------------------------
+
+
+def test_the_township_replies_and_calls_back_by_the_order_number(api_city, clock):
+    WebhookEndpoint.objects.create(
+        name="12345", url="https://12345.example/hook", secret="s", event_kinds=[HOTLINE_ANSWER]
+    )
+    client = api_city.as_("dispatcher")
+    case_ref = client.post("/hotline/orders", order("BJ/2026/0001")).json()["case"]
+    clock.move_to(T0 + 30 * MIN)
+    replied = client.post("/hotline/orders/110101/BJ/2026/0001/reply", {"reply": "城管已到场处置"})
+    assert replied.status_code == 200, replied.json()
+    assert replied.json()["reply"] == {
+        "text": "城管已到场处置",
+        "replied_at": "2026-05-12T01:30:00Z",
+        "on_time": True,
+    }
+    clock.move_to(T0 + 60 * MIN)
+    not_reached = client.post("/hotline/orders/110101/BJ/2026/0001/callback", {"contacted": False})
+    assert not_reached.json()["callback"]["contacted"] is False
+    clock.move_to(T0 + 90 * MIN)
+    called = client.post(
+        "/hotline/orders/110101/BJ/2026/0001/callback",
+        {"contacted": True, "resolved": True, "satisfied": True},
+    )
+    assert called.status_code == 200, called.json()
+    assert called.json()["callback"] == {
+        "called_back_at": "2026-05-12T02:30:00Z",
+        "contacted": True,
+        "resolved": True,
+        "satisfied": True,
+    }
+    kinds = list(Case.objects.get(reference=case_ref).events.values_list("kind", flat=True))
+    assert kinds.count(EventKind.HOTLINE_REPLIED) == 1
+    assert len(kinds) == 4
+    sent = Notification.objects.filter(channel=Channel.WEBHOOK, kind=HOTLINE_ANSWER)
+    assert [n.payload["answer"] for n in sent.order_by("pk")] == ["reply", "callback", "callback"]
+
+
+def test_a_call_back_before_the_reply_is_refused_and_writes_nothing(api_city, clock):
+    client = api_city.as_("dispatcher")
+    client.post("/hotline/orders", order("C-1"))
+    before = written()
+    answer = client.post("/hotline/orders/110101/C-1/callback", {"satisfied": True})
+    assert (answer.status_code, answer.json()["code"]) == (409, "state_conflict")
+    assert written() == before
+
+
+def test_an_order_outside_the_callers_area_is_not_found(api_city, clock):
+    api_city.as_("dispatcher").post("/hotline/orders", order("C-1"))
+    answer = api_city.as_("chaoyang_dispatcher").post(
+        "/hotline/orders/110101/C-1/reply", {"reply": "已处理"}
+    )
+    assert (answer.status_code, answer.json()["code"]) == (404, "not_found")
+    unknown = api_city.as_("dispatcher").post(
+        "/hotline/orders/110101/C-2/reply", {"reply": "已处理"}
+    )
+    assert unknown.status_code == 404
+
+
+def test_the_platform_pulls_the_webhooks_documents_page_by_page(api_city, platform, clock):
+    WebhookEndpoint.objects.create(
+        name="12345", url="https://12345.example/hook", secret="s", event_kinds=[HOTLINE_ANSWER]
+    )
+    city = api_city.city
+    cases = {n: actions.take_hotline_order(city.dispatcher, **_domain(n)).case for n in "ABC"}
+    empty = platform.get("/hotline/answers", {"district": "110101"}).json()
+    assert empty == {"items": [], "next_cursor": None, "has_more": False}
+    clock.move_to(T0 + MIN)
+    # Two answers at the same moment: a page may end between them.
+    actions.record_hotline_reply(city.dispatcher, cases["A"], reply="已处理")
+    actions.record_hotline_reply(city.dispatcher, cases["B"], reply="已处理")
+    clock.move_to(T0 + 2 * MIN)
+    actions.record_hotline_reply(city.dispatcher, cases["C"], reply="已处理")
+    first = platform.get("/hotline/answers", {"district": "110101", "limit": 1}).json()
+    assert first["has_more"] is True
+    second = platform.get(
+        "/hotline/answers", {"district": "110101", "cursor": first["next_cursor"]}
+    ).json()
+    assert second["has_more"] is False
+    pulled = [*first["items"], *second["items"]]
+    assert sorted(a["order_number"] for a in pulled[:2]) == ["A", "B"]
+    assert pulled[2]["order_number"] == "C"
+    # The same documents as the webhook's, without naming what just changed.
+    pushed = {
+        n.payload["order_number"]: n.payload
+        for n in Notification.objects.filter(channel=Channel.WEBHOOK, kind=HOTLINE_ANSWER)
+    }
+    for document in pulled:
+        expected = {**pushed[document["order_number"]], "answer": None}
+        assert _normalised(document) == _normalised(expected)
+    # Nothing new: the cursor stays where it was.
+    idle = platform.get(
+        "/hotline/answers", {"district": "110101", "cursor": second["next_cursor"]}
+    ).json()
+    assert idle == {"items": [], "next_cursor": second["next_cursor"], "has_more": False}
+    clock.move_to(T0 + 3 * MIN)
+    actions.record_resident_callback(city.dispatcher, cases["A"], satisfied=True, resolved=True)
+    later = platform.get(
+        "/hotline/answers", {"district": "110101", "cursor": second["next_cursor"]}
+    ).json()
+    assert [(a["order_number"], a["callback"]["satisfied"]) for a in later["items"]] == [
+        ("A", True)
+    ]
+    since = platform.get(
+        "/hotline/answers", {"district": "110101", "since": "2026-05-12T09:01:00+08:00"}
+    ).json()
+    assert [a["order_number"] for a in since["items"]] == ["C", "A"]
+
+
+def _domain(number: str) -> dict[str, Any]:
+    fields = order(number)
+    fields["number"] = fields.pop("order_number")
+    return fields
+
+
+def _normalised(document: dict[str, Any]) -> dict[str, Any]:
+    """Times compared as instants: the webhook writes +00:00, the API Z."""
+    from django.utils.dateparse import parse_datetime
+
+    def value(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {k: value(v) for k, v in item.items()}
+        if isinstance(item, str) and item[:4].isdigit() and "T" in item:
+            return parse_datetime(item.replace("Z", "+00:00"))
+        return item
+
+    return value(document)
+
+
+def test_the_answers_are_for_the_districts_chiefs_only(api_city, clock):
+    assert (
+        api_city.as_("district_chief").get("/hotline/answers", {"district": "110101"}).status_code
+        == 200
+    )
+    refused = api_city.as_("dispatcher").get("/hotline/answers", {"district": "110101"})
+    assert (refused.status_code, refused.json()["code"]) == (403, "permission_refused")
+    unknown = api_city.as_("district_chief").get("/hotline/answers", {"district": "999999"})
+    assert (unknown.status_code, unknown.json()["field"]) == (422, "district")
+    bad = api_city.as_("district_chief").get(
+        "/hotline/answers", {"district": "110101", "cursor": "not-a-cursor"}
+    )
+    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_cursor")

@@ -1,0 +1,459 @@
+"""Residents' and volunteers' personal data: who sees it, where it is kept, how it is erased
+(docs/security.md, "Personal data")."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from tests.fixtures_api import api_city_fixture, secret_for  # noqa: F401  (fixture)
+from tests.fixtures_cases import (  # noqa: F401  (fixture)
+    ON_THE_LANE,
+    beijing,
+    reported_case,
+    whistle_city_fixture,
+)
+from tests.fixtures_desk import case_url, photo_upload
+from whistle.cases import actions
+from whistle.cases.actions import personal_data as erasure
+from whistle.cases.actions.intake import _locate_or_refuse, _open_case
+from whistle.cases.export import export_case, verify_document
+from whistle.cases.models import Attachment, Case, Event
+from whistle.cases.trail import EventKind
+from whistle.cases.verify import verify_database
+from whistle.organisation import personal_data
+from whistle.organisation.models import Person, Role
+
+pytestmark = pytest.mark.django_db
+
+NAME, PHONE = "赵磊", "13800138000"
+T0 = beijing(2026, 5, 11, 9, 0)
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+def resident_report(city, **fields):
+    return actions.report_resident_case(
+        name=fields.pop("name", NAME),
+        phone=fields.pop("phone", PHONE),
+        description="楼道里堆满杂物",
+        lon=ON_THE_LANE[0],
+        lat=ON_THE_LANE[1],
+        **fields,
+    )
+
+
+def old_style_case(city, name: str = NAME) -> Case:
+    """A case reported before the trail held commitments: its first event holds the name."""
+    location = _locate_or_refuse(*ON_THE_LANE)
+    with actions.atomic():
+        case, _event = _open_case(
+            actor=None,
+            role=Role.RESIDENT,
+            source=Case.Source.RESIDENT,
+            location=location,
+            description="楼道里堆满杂物",
+            position=ON_THE_LANE,
+            accuracy_m=None,
+            address="",
+            category=None,
+            photos=actions.PhotoBatch(None),
+            reporter_name=name,
+            reporter_phone=PHONE,
+            external_id="",
+            now=T0,
+            reporter_in_trail={"reporter_name": name},
+        )
+    return case
+
+
+def closed_at(city, case: Case) -> datetime:
+    """Close the case; when it was closed."""
+    actions.file_case(city.dispatcher, case, category=city.street_vending)
+    actions.solve_on_spot(city.dispatcher, case, note="已清理")
+    actions.check_passed(city.dispatcher, case)
+    at = actions.close_case(city.dispatcher, case).closed_at
+    assert at is not None
+    return at
+
+
+# Kept out of the trail --------------------------------------------------------------------
+
+
+def test_a_residents_name_and_phone_stay_on_the_case_and_the_trail_holds_a_salted_commitment(
+    whistle_city, clock
+):
+    case = resident_report(whistle_city).case
+    event = Event.objects.get(case=case)
+    stored = json.dumps(event.data, ensure_ascii=False)
+    assert NAME not in stored and PHONE not in stored
+    assert event.data["reporter"] == personal_data.commitment(case.reporter_salt, NAME, PHONE)
+    # The same person reporting again is not linkable through the trail.
+    again = resident_report(whistle_city).case
+    assert Event.objects.get(case=again).data["reporter"] != event.data["reporter"]
+
+
+def test_a_report_without_name_or_phone_commits_to_nothing(whistle_city, clock):
+    case = resident_report(whistle_city, name="", phone="").case
+    assert (case.reporter_salt, Event.objects.get(case=case).data["reporter"]) == ("", "")
+
+
+def test_a_hotline_report_entered_by_the_township_holds_no_name_in_the_trail(whistle_city, clock):
+    city = whistle_city
+    case = actions.report_case(
+        city.dispatcher,
+        description="热线：占道经营",
+        lon=ON_THE_LANE[0],
+        lat=ON_THE_LANE[1],
+        source="hotline",
+        reporter_name="王先生",
+        reporter_phone="13912345678",
+    )
+    assert case.reporter_name == "王先生"
+    assert "王先生" not in json.dumps(Event.objects.get(case=case).data, ensure_ascii=False)
+
+
+# Who sees what ----------------------------------------------------------------------------
+
+
+def test_only_the_townships_dispatchers_and_chief_see_a_residents_name_and_phone(
+    client, whistle_city, clock
+):
+    city = whistle_city
+    case = resident_report(city).case
+    full = {city.dispatcher, city.township_chief}
+    for person in (
+        city.dispatcher,
+        city.township_chief,
+        city.township_office,
+        city.assessor,
+        city.district_office,
+        city.district_chief,
+        city.steward,
+        city.urban_officer,
+    ):
+        client.force_login(person)
+        page = client.get(case_url(case))
+        if page.status_code == 404:
+            continue
+        html = page.content.decode()
+        if person in full:
+            assert NAME in html and PHONE in html, person.username
+        else:
+            assert NAME not in html and PHONE not in html, person.username
+            assert "赵*" in html and "138****8000" in html, person.username
+
+
+def test_a_signed_in_residents_account_name_is_masked_for_departments(client, whistle_city, clock):
+    city = whistle_city
+    city.resident.name = "钱多多"
+    city.resident.save(update_fields=["name"])
+    case = resident_report(city, name="钱多多", reporter=city.resident).case
+    client.force_login(city.district_office)
+    html = client.get(case_url(case)).content.decode()
+    assert "钱多多" not in html and "钱*" in html
+
+
+def test_the_trail_on_the_page_never_shows_a_reporters_name(client, whistle_city, clock):
+    city = whistle_city
+    case = old_style_case(city, "孙丽")
+    client.force_login(city.district_office)
+    html = client.get(case_url(case)).content.decode()
+    assert "孙丽" not in html and "孙*" in html
+
+
+def test_the_api_masks_the_name_an_old_event_holds_and_drops_it_once_erased(api_city, clock):
+    city = api_city
+    case = old_style_case(city.city, "孙丽")
+    path = f"/cases/{case.reference}/trail"
+
+    def first_name(persona: str) -> str:
+        answer = city.as_(persona).get(path)
+        assert answer.status_code == 200, answer.content
+        return answer.json()["events"][0]["data"]["reporter_name"]
+
+    assert first_name("dispatcher") == "孙丽"
+    assert first_name("district_office") == "孙*"
+    erasure.erase_reporter_data(case.pk, reason="request")
+    assert first_name("dispatcher") == ""
+    # The event itself is untouched: the chain still verifies.
+    assert verify_database(references=[case.reference]).ok
+
+
+def test_open311_answers_hold_no_name_phone_or_email(api_city, clock):
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    filed = client.post(
+        "/open311/v2/requests.json",
+        {
+            "api_key": secret_for(api_city.dispatcher),
+            "service_code": "event-0501",
+            "lat": str(ON_THE_LANE[1]),
+            "long": str(ON_THE_LANE[0]),
+            "description": "人民市场东巷有游商占道",
+            "first_name": "女士",
+            "last_name": "王",
+            "phone": "13800138000",
+            "email": "wang@example.cn",
+        },
+    )
+    assert filed.status_code == 201, filed.content
+    reference = filed.json()[0]["service_request_id"]
+    assert Case.objects.get(reference=reference).reporter_name == "王女士"
+    for url in (
+        f"/open311/v2/requests/{reference}.json?extensions=true",
+        "/open311/v2/requests.json?extensions=true",
+    ):
+        answer = client.get(url).content.decode()
+        assert reference in answer
+        for secret in ("王女士", "13800138000", "wang@example.cn"):
+            assert secret not in answer, url
+
+
+def staff_viewer(person: Person) -> Person:
+    """The person allowed into the admin to look at cases and their trail."""
+    person.is_staff = True
+    person.save(update_fields=["is_staff"])
+    for codename in ("view_case", "view_event"):
+        person.user_permissions.add(Permission.objects.get(codename=codename))
+    return Person.objects.get(pk=person.pk)
+
+
+def test_the_admin_masks_a_reporter_as_the_pages_do(client, whistle_city, clock):
+    city = whistle_city
+    fresh = resident_report(city).case
+    old = old_style_case(city, "孙丽")
+    urls = (
+        f"/admin/cases/case/{fresh.pk}/change/",
+        f"/admin/cases/case/{old.pk}/change/",
+        f"/admin/cases/event/{old.events.get(seq=1).pk}/change/",
+    )
+    client.force_login(staff_viewer(city.district_office))
+    for url in urls:
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        html = answer.content.decode()
+        assert NAME not in html and PHONE not in html and "孙丽" not in html, url
+    assert "赵*" in client.get(urls[0]).content.decode()
+    # Nor can a name be found by searching for it.
+    listing = client.get("/admin/cases/case/", {"q": NAME}).content.decode()
+    assert fresh.reference not in listing
+    client.force_login(staff_viewer(city.dispatcher))
+    assert NAME in client.get(urls[0]).content.decode()
+    assert "孙丽" in client.get(urls[2]).content.decode()
+
+
+def test_the_signed_export_masks_the_reporter_and_still_verifies(whistle_city, clock):
+    city = whistle_city
+    case = resident_report(city, name="钱多多", reporter=city.resident).case
+    document = export_case(case)
+    text = json.dumps(document, ensure_ascii=False)
+    assert "钱多多" not in text and PHONE not in text
+    assert document["case"]["reporter"] == "钱*"
+    assert verify_document(document)[0].ok
+
+
+# Erasure ----------------------------------------------------------------------------------
+
+
+def test_erasing_a_case_on_request_keeps_the_trail_verifying_and_the_page_says_so(
+    client, whistle_city, clock
+):
+    city = whistle_city
+    case = resident_report(city).case
+    clock.shift(DAY)
+    call_command("erase_personal_data", "--case", case.reference, stdout=_Sink())
+    case.refresh_from_db()
+    assert (case.reporter_name, case.reporter_phone, case.reporter_salt) == ("", "", "")
+    assert case.personal_data_erased_at == T0 + DAY
+    last = case.events.latest("seq")
+    assert (last.kind, last.data) == (EventKind.PERSONAL_DATA_ERASED, {"erased_because": "request"})
+    assert verify_database(references=[case.reference]).ok
+    client.force_login(city.dispatcher)
+    html = client.get(case_url(case)).content.decode()
+    assert NAME not in html and PHONE not in html
+    assert "反映人的个人信息已于 2026-05-12 删除" in html
+    # Asking again changes nothing.
+    length = case.trail_length
+    call_command("erase_personal_data", "--case", case.reference, stdout=_Sink())
+    case.refresh_from_db()
+    assert case.trail_length == length
+
+
+def test_erasing_a_hotline_order_forgets_the_salt_of_its_callers_commitment(whistle_city, clock):
+    from tests.test_hotline import take
+
+    case = take(whistle_city).case
+    erasure.erase_reporter_data(case.pk, reason="request")
+    order = case.hotline_order
+    order.refresh_from_db()
+    case.refresh_from_db()
+    assert (order.caller_salt, case.reporter_name, case.reporter_phone) == ("", "", "")
+    assert verify_database(references=[case.reference]).ok
+
+
+def test_erasing_by_phone_finds_the_number_however_it_was_written(whistle_city, clock):
+    city = whistle_city
+    spaced = resident_report(city, phone="138 0013 8000").case
+    plain = resident_report(city).case
+    other = resident_report(city, phone="13912345678").case
+    steward = city.steward
+    steward.name, steward.phone = "李管家", "+86 138-0013-8000"
+    steward.save(update_fields=["name", "phone"])
+    output = _Sink()
+    call_command("erase_personal_data", "--phone", "13800138000", stdout=output)
+    erased = set(
+        Case.objects.filter(personal_data_erased_at__isnull=False).values_list("pk", flat=True)
+    )
+    assert erased == {spaced.pk, plain.pk} and other.pk not in erased
+    steward.refresh_from_db()
+    assert (steward.name, steward.phone, steward.is_active) == ("", "", False)
+    assert not steward.has_usable_password()
+    assert "2 个案件和 1 个账号" in output.text
+
+
+def test_a_staff_members_data_is_not_erased_by_phone(whistle_city, clock):
+    city = whistle_city
+    city.dispatcher.phone = PHONE
+    city.dispatcher.save(update_fields=["phone"])
+    errors = _Sink()
+    call_command("erase_personal_data", "--phone", PHONE, stdout=_Sink(), stderr=errors)
+    city.dispatcher.refresh_from_db()
+    assert (city.dispatcher.phone, city.dispatcher.is_active) == (PHONE, True)
+    assert city.dispatcher.username in errors.text
+
+
+def test_the_command_says_which_old_trails_still_hold_a_name(whistle_city, clock):
+    case = old_style_case(whistle_city)
+    output = _Sink()
+    call_command("erase_personal_data", "--case", case.reference, stdout=output)
+    assert case.reference in output.text
+    assert verify_database(references=[case.reference]).ok
+
+
+def test_the_command_refuses_without_a_target_and_names_an_unknown_case(whistle_city):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--case"):
+        call_command("erase_personal_data")
+    with pytest.raises(CommandError, match="X-NOPE"):
+        call_command("erase_personal_data", "--case", "X-NOPE")
+
+
+# Retention --------------------------------------------------------------------------------
+
+
+def test_the_worker_erases_data_exactly_when_the_districts_retention_period_ends(
+    whistle_city, clock
+):
+    city = whistle_city
+    city.policy.personal_data_retention_days = 30
+    city.policy.save(update_fields=["personal_data_retention_days"])
+    done = resident_report(city).case
+    closed = closed_at(city, done)
+    still_open = resident_report(city).case
+    cache.delete("cases:personal-data-swept")
+    clock.move_to(closed - timedelta(microseconds=1) + 30 * DAY)
+    assert erasure.sweep(timezone.now(), batch=50) == 0
+    cache.delete("cases:personal-data-swept")
+    clock.move_to(closed + 30 * DAY)
+    assert erasure.sweep(timezone.now(), batch=50) == 1
+    done.refresh_from_db()
+    still_open.refresh_from_db()
+    assert (done.reporter_name, done.personal_data_erased_at) == ("", closed + 30 * DAY)
+    # An open case keeps the data for the call-back, however old.
+    assert still_open.reporter_name == NAME
+    assert done.events.latest("seq").data == {"erased_because": "retention"}
+    assert verify_database().ok
+
+
+def test_a_case_never_closed_counts_its_retention_from_the_report(whistle_city, clock):
+    city = whistle_city
+    city.policy.personal_data_retention_days = 10
+    city.policy.save(update_fields=["personal_data_retention_days"])
+    case = resident_report(city).case
+    actions.reject_case(city.dispatcher, case, reason="重复反映")
+    assert erasure.expired_cases(T0 + 10 * DAY - timedelta(microseconds=1)) == []
+    assert erasure.expired_cases(T0 + 10 * DAY) == [case.pk]
+
+
+def test_the_sweep_runs_once_per_interval(whistle_city, clock, settings):
+    settings.WHISTLE_PERSONAL_DATA_SWEEP_SECONDS = 2 * 86400
+    city = whistle_city
+    city.policy.personal_data_retention_days = 1
+    city.policy.save(update_fields=["personal_data_retention_days"])
+    first = closed_at(city, resident_report(city).case)
+    cache.delete("cases:personal-data-swept")
+    clock.move_to(first + DAY)
+    assert erasure.sweep(timezone.now(), batch=50) == 1
+    second = resident_report(city).case
+    second_closed = closed_at(city, second)
+    # Claimed for two days: another worker's pass a day later does nothing …
+    clock.move_to(second_closed + DAY)
+    assert erasure.sweep(timezone.now(), batch=50) == 0
+    second.refresh_from_db()
+    assert second.reporter_name == NAME
+    # … the first pass after the interval does.
+    clock.move_to(first + 3 * DAY)
+    assert erasure.sweep(timezone.now(), batch=50) == 1
+
+
+def test_the_worker_runs_the_erasure_sweep_by_default(settings):
+    assert "whistle.cases.actions.personal_data.sweep" in settings.WHISTLE_WORKER_SWEEPS
+
+
+# Uploads ----------------------------------------------------------------------------------
+
+
+def test_uploads_are_never_served_from_media_even_in_debug_mode(
+    client, whistle_city, clock, settings
+):
+    settings.DEBUG = True
+    city = whistle_city
+    case = reported_case(city, photos=[photo_upload().read()])
+    attachment = Attachment.objects.get(case=case)
+    media_url = f"/media/{attachment.file.name}"
+    client.force_login(city.dispatcher)
+    assert client.get(media_url).status_code == 404
+    client.logout()
+    assert client.get(media_url).status_code == 404
+
+
+def test_a_case_photo_is_not_found_for_anonymous_or_out_of_scope_people(
+    client, whistle_city, clock
+):
+    city = whistle_city
+    case = reported_case(city, photos=[photo_upload().read()])
+    attachment = Attachment.objects.get(case=case)
+    url = f"/cases/{case.reference}/photos/{attachment.pk}/"
+    assert client.get(url).status_code == 404
+    client.force_login(city.dongsi_dispatcher)
+    assert client.get(url).status_code == 404
+    client.force_login(city.dispatcher)
+    assert client.get(url).status_code == 200
+    # The report's photo is not one the public follow page publishes.
+    client.logout()
+    assert client.get(f"/report/follow/{case.reference}/photos/{attachment.pk}/").status_code == 404
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, value: str) -> None:
+        self.text += value
+
+    def flush(self) -> None:
+        pass

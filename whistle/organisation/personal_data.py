@@ -1,0 +1,68 @@
+"""Personal data of the people the product serves: masked where it is not needed,
+committed to where a record must never forget.
+
+A resident's or a hotline caller's name and phone number, and an alley steward's (a
+volunteer's), are personal information under China's Personal Information Protection Law:
+they serve one purpose (the township's call-back, the steward's roster) and nothing else.
+They stay on their own row, where they can be erased on request or when the purpose is met,
+and never enter the hash-chained trail, which cannot forget. The trail holds a commitment
+instead: SHA-256 of a random salt kept beside the data and the data itself. While the data
+is kept anyone can check that it is what was taken; once the data and the salt are erased
+the commitment says nothing, where a bare hash of a phone number would be found by trying
+every number.
+
+Whoever does not need the data sees it masked: 王*, 138****1234.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def commitment(salt: str, name: str, phone: str) -> str:
+    """The trail's commitment to a person's data: "sha256:" and the hex digest of the salt
+    and the canonical JSON of the name and the phone; empty when there is no data."""
+    if not (name or phone):
+        return ""
+    document = json.dumps(
+        {"name": name, "phone": phone}, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
+    digest = hashlib.sha256((salt + document).encode("utf-8")).hexdigest()
+    return f"sha256:{digest}"
+
+
+def mask_name(name: str) -> str:
+    """王* for 王小明, W* for Wang: the first character only."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    return name[0] + "*"
+
+
+def phone_digits(phone: str) -> str:
+    """The digits of a phone number however it was written (spaces, dashes, +86), so that
+    one number is found however each record spelled it."""
+    digits = "".join(c for c in phone or "" if c.isdigit())
+    if len(digits) == 13 and digits.startswith("86"):
+        # +86 and a mobile number.
+        return digits[2:]
+    return digits
+
+
+def mask_phone(phone: str) -> str:
+    """138****1234: the first three and the last four digits of a mobile number (also
+    written with +86); of a shorter number only the last two."""
+    digits = phone_digits(phone)
+    if not digits:
+        return ""
+    if len(digits) >= 11:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    if len(digits) > 2:
+        return "*" * (len(digits) - 2) + digits[-2:]
+    return "*" * len(digits)
