@@ -1,11 +1,11 @@
 """Who may use the admin, and for which rows.
 
 The admin shows rows as they are stored, without the product's masking and scoping, so it is
-held to two rules (docs/security.md, "The admin"):
+held to these rules (docs/security.md, "The admin"); cases, which follow the pages' scope
+and masking, are held in whistle.cases.admin:
 
-- Personal data and the operational record (cases and their trail, patrols, notifications,
-  people and their roles, tokens) are for superusers only. District staff read them on the
-  product's own pages, which mask and scope them.
+- Other personal data and the operational record (patrols, notifications, people and their
+  roles, tokens) are for superusers only.
 - A district's own data (its policy, categories, calendar, deadline classes, chains, import
   mapping, assessment schemes, its places and departments) is read by district staff of that
   district only, and changed only by an administrator of that district, who can neither
