@@ -13,12 +13,16 @@ now), then:
 2. the same with a raw loop in a subprocess: every tick one UPDATE that stamps the due rows
    overdue and nothing else (no event, no escalation, no notification);
 3. throughput: BACKLOG summonses already overdue, timed once through a plain UPDATE (rolled
-   back) and then through the sweep, in this process, as one worker would.
+   back) and then through the sweep (`sweep_until_idle`, as one worker drains a backlog) in
+   a fresh process, counting its SQL statements and its peak memory; with `--baseline
+   CHECKOUT`, once more with another checkout's code (same schema) on as many fresh rows of
+   the same database, so that two versions are compared in the same run.
 
 Each overdue the sweep handles costs an overdue event, an escalation to the township, both
 hash-chained into the case's trail, and the notifications to the department and the township.
 
     .venv/bin/python benchmarks/overdue_sweep.py [--obligations 100000] [--due 1000] [--spread 50]
+        [--backlog 10000] [--baseline /path/to/other/checkout]
     DATABASE_URL=postgresql://… .venv/bin/python benchmarks/overdue_sweep.py
 
 The throwaway database is a temporary SQLite file by default, or a test database on the
@@ -28,6 +32,7 @@ server that DATABASE_URL=postgresql://… names; it is removed at the end.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import platform
@@ -64,6 +69,37 @@ while time.monotonic() < ends:
         cursor.execute({sql!r}, [now, now, now])
     time.sleep({interval})
 """
+# Drains the overdue backlog with the sweep of the checkout at `root`, counting statements and
+# the process's peak resident memory (Linux VmHWM, reset before the sweep starts).
+SWEEP_RUN = """
+import json, os, sys, time
+sys.path.insert(0, {root!r})
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
+import django
+django.setup()
+import logging
+from django.db import connection
+from whistle.cases.deadlines import sweep_until_idle
+logging.getLogger("whistle").setLevel(logging.WARNING)
+def kib(name):
+    for line in open("/proc/self/status"):
+        if line.startswith(name + ":"):
+            return int(line.split()[1])
+statements = [0]
+def count(execute, sql, params, many, context):
+    statements[0] += 1
+    return execute(sql, params, many, context)
+connection.ensure_connection()
+before = kib("VmRSS")
+with open("/proc/self/clear_refs", "w") as reset:
+    reset.write("5")
+with connection.execute_wrapper(count):
+    started = time.perf_counter()
+    processed = sweep_until_idle(batch={batch})
+    seconds = time.perf_counter() - started
+print(json.dumps(dict(processed=processed, seconds=seconds, statements=statements[0],
+                      rss_before_kib=before, peak_kib=kib("VmHWM"))))
+"""
 
 
 def main() -> None:
@@ -73,9 +109,15 @@ def main() -> None:
     parser.add_argument(
         "--spread", type=float, default=50.0, help="seconds the deadlines spread over"
     )
-    parser.add_argument("--backlog", type=int, default=5000, help="overdue rows for throughput")
+    parser.add_argument("--backlog", type=int, default=10_000, help="overdue rows for throughput")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout of the product (same schema) whose sweep to time on as many rows",
+    )
     args = parser.parse_args()
-    if args.obligations < 2 * args.due + args.backlog:
+    sides = 2 if args.baseline else 1
+    if args.obligations < 2 * args.due + sides * args.backlog:
         parser.error("--obligations must cover the due and backlog rows")
 
     sys.path.insert(0, str(ROOT))
@@ -113,14 +155,18 @@ def run(args: argparse.Namespace, scratch: Path) -> None:
 
     city = build_sweep_city()
     started = time.perf_counter()
-    background = args.obligations - 2 * args.due - args.backlog
+    checkouts = [("this checkout", ROOT)]
+    if args.baseline:
+        checkouts.insert(0, ("baseline", args.baseline.resolve()))
+    background = args.obligations - 2 * args.due - len(checkouts) * args.backlog
     fill(city, background)
     filled_in = time.perf_counter() - started
 
     sweep_latency = latency_run(city, args, scratch, worker_command(), "sweep")
     raw_command = [sys.executable, "-c", raw_loop_source(seconds=args.spread + 60)]
     raw_latency = latency_run(city, args, scratch, raw_command, "raw")
-    sweep_rate, raw_rate = throughput(city, args.backlog)
+    raw_rate = raw_throughput(city, args.backlog)
+    drains = [(name, drain(city, args.backlog, root)) for name, root in checkouts]
 
     print_report(
         args,
@@ -129,7 +175,7 @@ def run(args: argparse.Namespace, scratch: Path) -> None:
         filled_in=filled_in,
         sweep_latency=sweep_latency,
         raw_latency=raw_latency,
-        sweep_rate=sweep_rate,
+        drains=drains,
         raw_rate=raw_rate,
     )
 
@@ -276,12 +322,8 @@ def recorded_times(ids: list[int]) -> dict[int, datetime]:
     return {pk: at for pk, at in rows.values_list("pk", "arrive_overdue_at") if at is not None}
 
 
-def throughput(city: Any, backlog: int) -> tuple[float, float]:
-    """Obligations per second: the sweep, and one plain UPDATE of the same rows."""
-    from django.db import connection, transaction
-
-    from whistle.cases.deadlines import sweep_until_idle
-
+def overdue_backlog(city: Any, count: int) -> list[int]:
+    """`count` summonses whose arrival turned overdue half a minute ago."""
     now = _now()
 
     def shape(n: int, summons: Any) -> None:
@@ -291,7 +333,14 @@ def throughput(city: Any, backlog: int) -> tuple[float, float]:
         summons.resolve_due_at = due + timedelta(hours=4)
         summons.swept_through_at = due - timedelta(seconds=30)
 
-    make_rows(city, backlog, shape)
+    return make_rows(city, count, shape)
+
+
+def raw_throughput(city: Any, backlog: int) -> float:
+    """Rows per second of one plain UPDATE that stamps an overdue backlog (rolled back)."""
+    from django.db import connection, transaction
+
+    ids = overdue_backlog(city, backlog)
     moment = _now()
     with transaction.atomic():
         started = time.perf_counter()
@@ -302,13 +351,40 @@ def throughput(city: Any, backlog: int) -> tuple[float, float]:
         transaction.set_rollback(True)
     if updated != backlog:
         print(f"warning: the plain UPDATE touched {updated} rows, not {backlog}")
+    # These rows are the first side's backlog.
+    del ids
+    return updated / raw_seconds
 
-    started = time.perf_counter()
-    processed = sweep_until_idle(batch=200)
-    sweep_seconds = time.perf_counter() - started
-    if processed != backlog:
-        print(f"warning: the sweep processed {processed} rows, not {backlog}")
-    return processed / sweep_seconds, updated / raw_seconds
+
+@dataclass
+class Drain:
+    processed: int
+    seconds: float
+    statements: int
+    rss_before_kib: int
+    peak_kib: int
+
+    @property
+    def rate(self) -> float:
+        return self.processed / self.seconds
+
+
+def drain(city: Any, backlog: int, root: Path) -> Drain:
+    """The sweep of the checkout at `root` drains an overdue backlog in a fresh process.
+    The first side finds the backlog `raw_throughput` left; later sides get fresh rows."""
+    from whistle.cases.models import Summons
+
+    if not Summons.objects.filter(next_check_at__lte=_now()).exists():
+        overdue_backlog(city, backlog)
+    command = [sys.executable, "-c", SWEEP_RUN.format(root=str(root), batch=200)]
+    env = {**os.environ, **worker_env()}
+    result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"the sweep of {root} failed:\n{result.stderr[-3000:]}")
+    found = Drain(**json.loads(result.stdout.strip().splitlines()[-1]))
+    if found.processed != backlog:
+        print(f"warning: the sweep of {root} processed {found.processed} rows, not {backlog}")
+    return found
 
 
 # --- Processes --------------------------------------------------------------------------------
@@ -338,15 +414,18 @@ def raw_loop_source(*, seconds: float) -> str:
     return RAW_LOOP.format(root=str(ROOT), seconds=seconds, sql=RAW_UPDATE, interval=interval)
 
 
-def start(command: list[str], log: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
+def worker_env() -> dict[str, str]:
+    return {
         "DATABASE_URL": database_url(),
         "WHISTLE_LOG_LEVEL": "INFO",
         # As in production: no query log kept in memory.
         "WHISTLE_DEBUG": "0",
         "WHISTLE_SECRET_KEY": "overdue-sweep-benchmark-only",
     }
+
+
+def start(command: list[str], log: Path) -> subprocess.Popen:
+    env = {**os.environ, **worker_env()}
     with log.open("wb") as output:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
 
@@ -404,7 +483,7 @@ def print_report(
     filled_in: float,
     sweep_latency: Latency,
     raw_latency: Latency,
-    sweep_rate: float,
+    drains: list[tuple[str, Drain]],
     raw_rate: float,
 ) -> None:
     uname = " ".join(platform.uname())
@@ -436,10 +515,19 @@ def print_report(
         f"mean sweep {mean(sweep_latency.recorded):.3f} s"
     )
     print()
-    print("obligations per second (one worker)    sweep   raw UPDATE   ratio")
+    print(f"overdue backlog of {args.backlog:,}, one worker (`sweep_until_idle`)")
     print(
-        f"  {'overdue backlog':<32} {sweep_rate:8.0f} {raw_rate:12.0f} {raw_rate / sweep_rate:7.1f}"
+        "  code            obligations/s   raw UPDATE/s   ratio   statements/obligation   peak RSS"
     )
+    for name, found in drains:
+        print(
+            f"  {name:<15} {found.rate:13.0f} {raw_rate:14.0f} {raw_rate / found.rate:7.1f} "
+            f"{found.statements / max(found.processed, 1):23.2f} "
+            f"{found.peak_kib / 1024:7.1f} MiB (before the sweep {found.rss_before_kib / 1024:.1f})"
+        )
+    if len(drains) == 2:
+        (_, old), (_, new) = drains
+        print(f"  this checkout / baseline: {new.rate / old.rate:.2f}× the obligations per second")
     print("  (ratio: how many times faster the plain UPDATE is; it writes no event,")
     print("   escalation or notification)")
 

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.fixtures_deadlines import (
@@ -484,6 +485,49 @@ def test_the_sweeps_events_keep_the_cases_hash_chain_valid(city):
     last = case.events.order_by("-seq").first()
     assert last is not None
     assert case.trail_head == last.hash
+
+
+def test_two_summonses_of_one_case_overdue_at_once_follow_each_other_on_its_trail(city):
+    first = acknowledged(city)
+    case = first.case
+    second = acknowledged(city, case=case)
+    with transaction.atomic():
+        append_event(
+            case,
+            EventKind.SUMMONED,
+            actor=city.dispatcher,
+            actor_role="dispatcher",
+            summons=first,
+            at=T0,
+        )
+    assert sweep_at(T0 + 31 * MIN) == 2
+    case.refresh_from_db()
+    trail = [(e.seq, e.kind, e.summons_id) for e in case.events.order_by("seq")]
+    assert trail == [
+        (1, EventKind.SUMMONED, first.pk),
+        (2, EventKind.ARRIVE_OVERDUE, first.pk),
+        (3, EventKind.ESCALATED, first.pk),
+        (4, EventKind.ARRIVE_OVERDUE, second.pk),
+        (5, EventKind.ESCALATED, second.pk),
+    ]
+    assert chain_is_valid(case)
+    assert case.trail_length == 5
+    assert case.trail_head == case.events.get(seq=5).hash
+    assert case.escalation == Case.Escalation.TOWNSHIP
+
+
+def test_a_chunk_of_five_overdue_summonses_takes_as_many_statements_as_one(city):
+    # Five, so that each insert stays within one statement under SQLite's parameter limit.
+    acknowledged(city)
+    with CaptureQueriesContext(connection) as one:
+        assert sweep_at(T0 + 31 * MIN) == 1
+    for _ in range(5):
+        acknowledged(city)
+    with CaptureQueriesContext(connection) as five:
+        assert sweep_at(T0 + 31 * MIN) == 5
+    assert len(five) == len(one)
+    assert Event.objects.filter(kind=EventKind.ARRIVE_OVERDUE).count() == 6
+    assert len(inbox(EventKind.ESCALATED, city.township_chief)) == 6
 
 
 # --- When to look again -----------------------------------------------------------------------

@@ -24,12 +24,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from whistle.cases.bulk import update_each
 from whistle.cases.models import Case, Event, HotlineOrder, Summons, SupervisionNotice
-from whistle.cases.trail import EventKind, event_link, record
-from whistle.notifications.outbox import notify_many
+from whistle.cases.trail import EventKind, TrailBatch, event_link
+from whistle.notifications.outbox import Outbox
 from whistle.organisation.models import Person, Role
 from whistle.policies.models import ChainTarget, DistrictPolicy
 
@@ -347,6 +349,65 @@ class _LostClaim(Exception):
 
 
 @dataclass
+class _RowWrite:
+    """A swept row's new fields, to land only on the row as it was read: while `guard` still
+    holds the value `was` (belt and braces on top of the lock)."""
+
+    row: Model
+    guard: str
+    was: Any
+    fields: set[str]
+
+
+class _Chunk:
+    """What the rows claimed in one transaction produce, written together at its end: the
+    rows' own fields (one conditional update per kind of row), the trail events (one insert,
+    each case's trail head moved once), and the notifications and webhooks (one insert).
+
+    Each event and message is still made by the function that defines it (`_record_overdue`,
+    `_escalate`, ...); only the writing is shared.
+    """
+
+    def __init__(self) -> None:
+        self.outbox = Outbox()
+        self.trail = TrailBatch(self.outbox)
+        self._writes: dict[type[Model], list[_RowWrite]] = {}
+
+    def write(self, row: Model, *, guard: str, was: Any, fields: set[str]) -> None:
+        self._writes.setdefault(type(row), []).append(_RowWrite(row, guard, was, fields))
+
+    def flush(self) -> None:
+        for model, writes in self._writes.items():
+            _write_rows(model, writes)
+        self._writes = {}
+        # The sweep raises `Case.escalation` on the case objects it holds; writing the value
+        # back for a case it did not escalate changes nothing, under the same lock.
+        self.trail.flush(case_fields=["escalation"])
+        self.outbox.flush()
+
+
+def _write_rows(model: type[Model], writes: list[_RowWrite]) -> None:
+    """Update the rows at once, each only if its guard still holds the value read; roll the
+    chunk back if any did not."""
+    # Rows that did not change a field get back the value read, under the lock.
+    fields = sorted(set().union(*(write.fields for write in writes)))
+    guards = {write.guard for write in writes}
+    (guard,) = guards
+    updated = update_each(
+        model,
+        [write.row for write in writes],
+        fields,
+        guard=guard,
+        was=[write.was for write in writes],
+    )
+    if updated != len(writes):
+        raise _LostClaim(
+            f"{len(writes) - updated} of {len(writes)} {model.__name__} rows changed while "
+            "they were being swept"
+        )
+
+
+@dataclass
 class _Pass:
     """What one call of `sweep` keeps while it works: the clock and caches of rarely-changing
     rows (policies, who holds which role)."""
@@ -354,6 +415,8 @@ class _Pass:
     now: datetime
     policies: dict[int, DistrictPolicy] = field(default_factory=dict)
     people: dict[tuple[str, int], list[Person]] = field(default_factory=dict)
+    # What the rows of the current transaction produce (`_handle`).
+    chunk: _Chunk = field(default_factory=_Chunk)
 
     def policy(self, district_id: int) -> DistrictPolicy:
         if district_id not in self.policies:
@@ -478,7 +541,7 @@ def _claim_and_process(
                 chunk = [row.pk for row, _case in rows]
                 claimed += len(rows)
                 passed_over.update(chunk)
-                done = sum(bool(case and handle(row, case, context)) for row, case in rows)
+                done = _handle(rows, context, handle)
         except Exception:
             if not chunk:
                 raise  # the claim itself failed: nothing to retry row by row
@@ -500,11 +563,21 @@ def _one_by_one(
     for pk in pks:
         try:
             with transaction.atomic():
-                claimed = _claim(model, context.now, only=pk)
-                done += any(case and handle(row, case, context) for row, case in claimed)
+                done += _handle(_claim(model, context.now, only=pk), context, handle)
         except Exception:
             # The row stays due; the log says why until the cause is fixed.
             logger.exception("deadline sweep failed on %s %s", model.__name__, pk)
+    return done
+
+
+def _handle(rows: list[tuple[Any, Case | None]], context: _Pass, handle: _Handler) -> int:
+    """Hand each claimed row whose case is held to `handle`, then write everything they
+    produced; inside the caller's transaction. Returns the rows handled."""
+    context.chunk = _Chunk()
+    held = [(row, case) for row, case in rows if case is not None]
+    context.chunk.trail.load(case for _row, case in held)
+    done = sum(handle(row, case, context) for row, case in held)
+    context.chunk.flush()
     return done
 
 
@@ -545,7 +618,6 @@ def _claim(
 
 def _process_summons(summons: Summons, case: Case, context: _Pass) -> bool:
     now = context.now
-    pk = summons.pk
     summons.case = case
     policy = context.policy(case.district_id or summons.department.district_id)
     previously_swept = summons.swept_through_at
@@ -570,12 +642,7 @@ def _process_summons(summons: Summons, case: Case, context: _Pass) -> bool:
     summons.swept_through_at = max(now, previously_swept) if previously_swept else now
     summons.next_check_at = next_check_for(summons, now, policy=policy)
     changed.update({"swept_through_at", "next_check_at"})
-    # Belt and braces on top of the lock: the write only lands on the row as it was read.
-    updated = Summons.objects.filter(pk=pk, swept_through_at=previously_swept).update(
-        **{name: getattr(summons, name) for name in changed}
-    )
-    if updated != 1:
-        raise _LostClaim(f"summons {pk} changed while it was being swept")
+    context.chunk.write(summons, guard="swept_through_at", was=previously_swept, fields=changed)
     return True
 
 
@@ -589,6 +656,7 @@ def _record_overdue(case: Case, summons: Summons, obligation: Obligation, contex
     now = context.now
     setattr(summons, obligation.overdue_field, now)
     event = _record(
+        context,
         case,
         obligation.overdue_kind,
         summons=summons,
@@ -606,6 +674,7 @@ def _record_overdue(case: Case, summons: Summons, obligation: Obligation, contex
         return
     text = _texts(case, summons, obligation)
     notify(
+        context,
         context.department_staff(summons.department_id),
         event,
         subject=_("Overdue: %(department)s did not %(duty)s for case %(reference)s by %(due)s")
@@ -620,6 +689,7 @@ def _remind(case: Case, summons: Summons, point: Point, context: _Pass) -> None:
     recipients = context.department_staff(summons.department_id)
     minutes_left = int((obligation.due_at - context.now).total_seconds() // 60)
     event = _record(
+        context,
         case,
         EventKind.REMINDER,
         summons=summons,
@@ -634,6 +704,7 @@ def _remind(case: Case, summons: Summons, point: Point, context: _Pass) -> None:
     )
     text = _texts(case, summons, obligation) | {"minutes": minutes_left}
     notify(
+        context,
         recipients,
         event,
         subject=_(
@@ -655,6 +726,7 @@ def _pass_on(case: Case, summons: Summons, point: Point, context: _Pass) -> None
     recipients = context.chain_recipients(target, summons, case)
     obligation = point.obligation
     event = _record(
+        context,
         case,
         EventKind.CHAIN_STEP,
         summons=summons,
@@ -670,6 +742,7 @@ def _pass_on(case: Case, summons: Summons, point: Point, context: _Pass) -> None
     )
     text = _texts(case, summons, obligation)
     notify(
+        context,
         recipients,
         event,
         subject=_(
@@ -689,10 +762,11 @@ def _escalate(case: Case, summons: Summons, point: Point, context: _Pass) -> Non
     setattr(summons, _ESCALATION_FIELD[level], now)
     previous = case.escalation
     if _ESCALATION_RANK[Case.Escalation(previous)] < _ESCALATION_RANK[level]:
+        # Written with the chunk's trail heads (`_Chunk.flush`).
         case.escalation = level
-        case.save(update_fields=["escalation"])
     obligation = point.obligation
     event = _record(
+        context,
         case,
         EventKind.ESCALATED,
         summons=summons,
@@ -713,6 +787,7 @@ def _escalate(case: Case, summons: Summons, point: Point, context: _Pass) -> Non
         jurisdiction_id = case.district_id or summons.department.district_id
     text = _texts(case, summons, obligation) | {"level": level.label}
     notify(
+        context,
         context.escalation_staff(level, jurisdiction_id),
         event,
         subject=_(
@@ -728,7 +803,6 @@ def _escalate(case: Case, summons: Summons, point: Point, context: _Pass) -> Non
 
 def _process_notice(notice: SupervisionNotice, case: Case, context: _Pass) -> bool:
     now = context.now
-    pk = notice.pk
     notice.case = case
     previously_swept = notice.swept_through_at
     changed = {"swept_through_at", "next_check_at"}
@@ -737,6 +811,7 @@ def _process_notice(notice: SupervisionNotice, case: Case, context: _Pass) -> bo
         notice.overdue_at = now
         changed.add("overdue_at")
         event = _record(
+            context,
             case,
             EventKind.SUPERVISION_OVERDUE,
             summons=notice.summons,
@@ -759,6 +834,7 @@ def _process_notice(notice: SupervisionNotice, case: Case, context: _Pass) -> bo
                 "due": _local(notice.due_at),
             }
             notify(
+                context,
                 recipients,
                 event,
                 subject=_(
@@ -771,11 +847,7 @@ def _process_notice(notice: SupervisionNotice, case: Case, context: _Pass) -> bo
             )
     notice.swept_through_at = max(now, previously_swept) if previously_swept else now
     notice.next_check_at = next_check_for_notice(notice)
-    updated = SupervisionNotice.objects.filter(pk=pk, swept_through_at=previously_swept).update(
-        **{name: getattr(notice, name) for name in changed}
-    )
-    if updated != 1:
-        raise _LostClaim(f"supervision notice {pk} changed while it was being swept")
+    context.chunk.write(notice, guard="swept_through_at", was=previously_swept, fields=changed)
     return True
 
 
@@ -785,6 +857,7 @@ def _process_backlog_review(case: Case, _locked: Case, context: _Pass) -> bool:
     reminder_at = case.backlog_review_reminder_at
     if case.status == Case.Status.BACKLOG and case.backlog_review_on is not None:
         event = _record(
+            context,
             case,
             EventKind.BACKLOG_REVIEW_DUE,
             summons=None,
@@ -795,6 +868,7 @@ def _process_backlog_review(case: Case, _locked: Case, context: _Pass) -> bool:
             },
         )
         notify(
+            context,
             context.backlog_reviewers(case.township_id),
             event,
             subject=_("Backlog review due: case %(reference)s, on the backlog since %(since)s")
@@ -805,12 +879,13 @@ def _process_backlog_review(case: Case, _locked: Case, context: _Pass) -> bool:
             body=f"{case.backlog_reason[:500]}\n{_body(case)}",
             dedupe_key=f"case:{case.uuid}:backlog-review:{case.backlog_review_on.isoformat()}",
         )
-    # Belt and braces on top of the lock, as for summonses.
-    updated = Case.objects.filter(pk=case.pk, backlog_review_reminder_at=reminder_at).update(
-        backlog_review_reminder_at=None
+    case.backlog_review_reminder_at = None
+    context.chunk.write(
+        case,
+        guard="backlog_review_reminder_at",
+        was=reminder_at,
+        fields={"backlog_review_reminder_at"},
     )
-    if updated != 1:
-        raise _LostClaim(f"case {case.pk} changed while its backlog review was being swept")
     return True
 
 
@@ -826,6 +901,7 @@ def _process_reply_deadline(order: HotlineOrder, case: Case, context: _Pass) -> 
     if due is not None and due <= now:
         order.reply_overdue_at = now
         event = _record(
+            context,
             case,
             EventKind.HOTLINE_REPLY_OVERDUE,
             summons=None,
@@ -839,6 +915,7 @@ def _process_reply_deadline(order: HotlineOrder, case: Case, context: _Pass) -> 
         )
         if order.replied_at is None:
             notify(
+                context,
                 context._jurisdiction_staff("reply", _REPLY_OVERDUE_ROLES, case.township_id),
                 event,
                 subject=_(
@@ -854,12 +931,12 @@ def _process_reply_deadline(order: HotlineOrder, case: Case, context: _Pass) -> 
                 dedupe_key=f"hotline:{order.uuid}:reply-overdue",
             )
     order.reply_check_at = next_reply_check(order)
-    # Belt and braces on top of the lock, as for summonses.
-    updated = HotlineOrder.objects.filter(pk=order.pk, reply_check_at=checked).update(
-        reply_overdue_at=order.reply_overdue_at, reply_check_at=order.reply_check_at
+    context.chunk.write(
+        order,
+        guard="reply_check_at",
+        was=checked,
+        fields={"reply_overdue_at", "reply_check_at"},
     )
-    if updated != 1:
-        raise _LostClaim(f"hotline order {order.pk} changed while its reply was being swept")
     return True
 
 
@@ -897,11 +974,18 @@ def _iso(moment: datetime) -> str:
 
 
 def _record(
-    case: Case, kind: str, *, summons: Summons | None, at: datetime, data: dict[str, Any]
+    context: _Pass,
+    case: Case,
+    kind: str,
+    *,
+    summons: Summons | None,
+    at: datetime,
+    data: dict[str, Any],
 ) -> Event:
-    """Append the sweep's trail event, offered to the webhooks like every action's; never
-    before the case's last event (an action a few seconds ahead of this pass's clock)."""
-    return record(
+    """Append the sweep's trail event to the chunk, offered to the webhooks like every
+    action's; never before the case's last event (an action a few seconds ahead of this
+    pass's clock)."""
+    return context.chunk.trail.record(
         case,
         kind,
         actor=None,
@@ -914,6 +998,7 @@ def _record(
 
 
 def notify(
+    context: _Pass,
     recipients: Iterable[Person],
     event: Event,
     *,
@@ -922,8 +1007,8 @@ def notify(
     dedupe_key: str,
     urgent: bool | None = None,
 ) -> None:
-    """Queue one message about `event` to each recipient through the outbox, in the caller's
-    transaction.
+    """Queue one message about `event` to each recipient through the chunk's outbox, in the
+    caller's transaction.
 
     The dedupe key names what happened (not the event), so that even a second event about
     the same overdue could not reach anyone twice: the outbox ignores a second message with
@@ -933,7 +1018,7 @@ def notify(
     if not people:
         return
     case = event.case
-    notify_many(
+    context.chunk.outbox.notify_many(
         people,
         kind=event.kind,
         subject=subject,

@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases.bulk import update_each
 from whistle.cases.errors import MomentRefused
 from whistle.cases.models import Case, Event, Summons
 from whistle.notifications.kinds import NotificationKind
-from whistle.notifications.outbox import notify_webhooks
+from whistle.notifications.outbox import Outbox, notify_webhooks
 from whistle.notifications.status import event_key
 from whistle.organisation.models import Person
 
@@ -210,6 +214,80 @@ def check_moment(at: datetime, last: datetime | None) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Tail:
+    """Where a case's trail ends: its last event's number, hash and moment."""
+
+    seq: int
+    hash: str
+    at: datetime | None
+
+
+_EMPTY = _Tail(0, GENESIS, None)
+
+
+def _tails(case_ids: Iterable[int]) -> dict[int, _Tail]:
+    """The last event of each of these cases' trails, in one query (a case without events is
+    left out)."""
+    ids = list(case_ids)
+    if not ids:
+        return {}
+    last = Event.objects.filter(case_id=OuterRef("pk")).order_by("-seq").values("pk")[:1]
+    last_ids = Case.objects.filter(pk__in=ids).values(last_id=Subquery(last))
+    rows = Event.objects.filter(pk__in=last_ids).values_list("case_id", "seq", "hash", "at")
+    return {case_id: _Tail(seq, hash_, at) for case_id, seq, hash_, at in rows}
+
+
+def _next_event(
+    case: Case,
+    tail: _Tail,
+    kind: str,
+    *,
+    actor: Any,
+    actor_role: str,
+    summons: Summons | None,
+    data: dict[str, Any] | None,
+    lon: float | None,
+    lat: float | None,
+    at: datetime | None,
+    follow_trail: bool,
+) -> Event:
+    """The event that follows `tail` on the case's trail, hashed onto it; not saved."""
+    at = at or timezone.now()
+    data = json.loads(_canonical(data or {}))
+    if tail.at is not None and follow_trail:
+        at = max(at, tail.at)
+    check_moment(at, tail.at)
+    seq = tail.seq + 1
+    actor_id = actor.pk if actor is not None else None
+    content = event_content(
+        case_uuid=str(case.uuid),
+        seq=seq,
+        at=at,
+        kind=kind,
+        actor_id=actor_id,
+        actor_role=actor_role,
+        summons_uuid=str(summons.uuid) if summons is not None else None,
+        data=data,
+        lon=lon,
+        lat=lat,
+    )
+    return Event(
+        case=case,
+        seq=seq,
+        at=at,
+        kind=kind,
+        actor_id=actor_id,
+        actor_role=actor_role,
+        summons=summons,
+        data=data,
+        lon=lon,
+        lat=lat,
+        prev_hash=tail.hash,
+        hash=compute_hash(content, tail.hash),
+    )
+
+
 def append_event(
     case: Case,
     kind: str,
@@ -230,47 +308,29 @@ def append_event(
     ahead of the clock. With `follow_trail` (the deadline sweep, whose moment is only when
     it looked) an earlier `at` is moved up to the last event's moment instead.
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("append_event must run inside the transaction of the change")
-    at = at or timezone.now()
-    data = json.loads(_canonical(data or {}))
-    last = Event.objects.filter(case=case).order_by("-seq").values("seq", "hash", "at").first()
-    if last is not None and follow_trail:
-        at = max(at, last["at"])
-    check_moment(at, last["at"] if last else None)
-    seq = (last["seq"] + 1) if last else 1
-    prev_hash = last["hash"] if last else GENESIS
-    actor_id = actor.pk if actor is not None else None
-    content = event_content(
-        case_uuid=str(case.uuid),
-        seq=seq,
-        at=at,
-        kind=kind,
-        actor_id=actor_id,
-        actor_role=actor_role,
-        summons_uuid=str(summons.uuid) if summons is not None else None,
-        data=data,
-        lon=lon,
-        lat=lat,
-    )
-    event = Event(
-        case=case,
-        seq=seq,
-        at=at,
-        kind=kind,
-        actor_id=actor_id,
+    _require_transaction()
+    event = _next_event(
+        case,
+        _tails([case.pk]).get(case.pk, _EMPTY),
+        kind,
+        actor=actor,
         actor_role=actor_role,
         summons=summons,
         data=data,
         lon=lon,
         lat=lat,
-        prev_hash=prev_hash,
-        hash=compute_hash(content, prev_hash),
+        at=at,
+        follow_trail=follow_trail,
     )
     event.save(force_insert=True)
-    Case.objects.filter(pk=case.pk).update(trail_length=seq, trail_head=event.hash)
-    case.trail_length, case.trail_head = seq, event.hash
+    Case.objects.filter(pk=case.pk).update(trail_length=event.seq, trail_head=event.hash)
+    case.trail_length, case.trail_head = event.seq, event.hash
     return event
+
+
+def _require_transaction() -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("trail events must be appended inside the transaction of the change")
 
 
 def record(
@@ -300,21 +360,91 @@ def record(
         at=at,
         follow_trail=follow_trail,
     )
-    notify_webhooks(
-        kind,
-        {
-            "case": case.reference,
-            "case_id": str(case.uuid),
-            "seq": event.seq,
-            "kind": kind,
-            "at": event.at.astimezone(UTC).isoformat(),
-            "summons": str(summons.uuid) if summons is not None else None,
-            "data": event.data,
-            "hash": event.hash,
-        },
-        dedupe_key=event_key(event.hash),
-    )
+    notify_webhooks(kind, _webhook_payload(event), dedupe_key=event_key(event.hash))
     return event
+
+
+def _webhook_payload(event: Event) -> dict[str, Any]:
+    summons = event.summons if event.summons_id else None
+    return {
+        "case": event.case.reference,
+        "case_id": str(event.case.uuid),
+        "seq": event.seq,
+        "kind": event.kind,
+        "at": event.at.astimezone(UTC).isoformat(),
+        "summons": str(summons.uuid) if summons is not None else None,
+        "data": event.data,
+        "hash": event.hash,
+    }
+
+
+class TrailBatch:
+    """Events appended to the trails of several locked cases within one transaction, written
+    together: the deadline sweep's chunk.
+
+    `record` builds each event as `record` does, hashed in memory onto the previous event of
+    its case (the case's last stored event, then those recorded before it in the batch), and
+    queues its webhooks in `outbox`; `flush` inserts every event in one statement and moves
+    each case's `trail_length` and `trail_head` once. Call both with the cases locked, inside
+    the transaction; nothing is written before `flush`.
+    """
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+        self._tails: dict[int, _Tail] = {}
+        self._events: list[Event] = []
+        self._cases: dict[int, Case] = {}
+
+    def load(self, cases: Iterable[Case]) -> None:
+        """Read where each of these cases' trails ends, in one query."""
+        ids = [case.pk for case in cases if case.pk not in self._tails]
+        found = _tails(ids)
+        self._tails.update({case_id: found.get(case_id, _EMPTY) for case_id in ids})
+
+    def record(
+        self,
+        case: Case,
+        kind: str,
+        *,
+        actor: Person | None,
+        role: str,
+        at: datetime,
+        summons: Summons | None = None,
+        data: dict[str, Any] | None = None,
+        follow_trail: bool = False,
+    ) -> Event:
+        _require_transaction()
+        self.load([case])
+        event = _next_event(
+            case,
+            self._tails[case.pk],
+            kind,
+            actor=actor,
+            actor_role=role,
+            summons=summons,
+            data=data,
+            lon=None,
+            lat=None,
+            at=at,
+            follow_trail=follow_trail,
+        )
+        self._tails[case.pk] = _Tail(event.seq, event.hash, event.at)
+        case.trail_length, case.trail_head = event.seq, event.hash
+        self._events.append(event)
+        self._cases[case.pk] = case
+        self.outbox.notify_webhooks(kind, _webhook_payload(event), dedupe_key=event_key(event.hash))
+        return event
+
+    def flush(self, *, case_fields: Iterable[str] = ()) -> None:
+        """Insert the events and store each case's new trail head, with the other
+        `case_fields` the caller changed on the same case objects."""
+        _require_transaction()
+        if self._events:
+            Event.objects.bulk_create(self._events)
+            update_each(
+                Case, list(self._cases.values()), ["trail_length", "trail_head", *case_fields]
+            )
+        self._events, self._cases = [], {}
 
 
 def case_link(case: Case, summons: Summons | None = None) -> str:

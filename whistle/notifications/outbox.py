@@ -97,81 +97,176 @@ def notify_many(
     urgent: bool | None = None,
 ) -> None:
     """:func:`notify` for several people at once, in one insert."""
-    people = list({person.pk: person for person in recipients}.values())
-    requested = _requested_channels(channels)
-    _check_lengths(kind=kind, link=link, dedupe_key=dedupe_key)
-    if not people:
-        return
-    if len(subject) > _LIMITS["subject"]:
-        subject = subject[: _LIMITS["subject"] - 1] + "…"
-    ids = [p.pk for p in people]
-    preferences = {p.person_id: p for p in NotificationPreference.objects.filter(person__in=ids)}
-    push_ready = Channel.PUSH in requested and bool(setting("WHISTLE_VAPID_PRIVATE_KEY"))
-    subscribed = _subscribed(ids) if push_ready else set()
-    urgent = is_urgent(kind) if urgent is None else urgent
-    message: dict[str, Any] = {
-        "kind": kind,
-        "subject": subject,
-        "body": body,
-        "link": link,
-        "payload": payload,
-        "dedupe_key": dedupe_key,
-        "urgent": urgent,
-    }
-    now = timezone.now()
-    rows: list[Notification] = []
-    for person in people:
-        if Channel.INBOX in requested:
-            rows.append(_row(Channel.INBOX, recipient=person, address="", now=now, **message))
-        preference = preferences.get(person.pk)
-        outside = outside_channels(
-            person, preference, push=person.pk in subscribed, requested=requested
-        )
-        if outside:
-            held_until = None
-            if not urgent and preference is not None:
-                held_until = preference.quiet_hours_end(now)
-            rows.append(
-                _row(
-                    outside[0],
-                    recipient=person,
-                    address=_address(person, outside[0]),
-                    fallback_channels=outside[1:],
-                    now=now,
-                    due=held_until,
-                    **message,
-                )
-            )
-    if Channel.ROBOT in requested:
-        rows.extend(
-            _row(Channel.ROBOT, robot=robot, address=robot.name, now=now, **message)
-            for robot in group_robots_of(ids)
-            if robot.wants(kind)
-        )
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    outbox = Outbox()
+    outbox.notify_many(
+        recipients,
+        kind=kind,
+        subject=subject,
+        body=body,
+        link=link,
+        channels=channels,
+        dedupe_key=dedupe_key,
+        payload=payload,
+        urgent=urgent,
+    )
+    outbox.flush()
 
 
 def notify_webhooks(event_kind: str, payload: dict[str, Any], dedupe_key: str) -> None:
     """Queue one signed POST of ``payload`` to every active endpoint that wants the event."""
-    _check_lengths(kind=event_kind, link="", dedupe_key=dedupe_key)
-    now = timezone.now()
-    rows = [
-        _row(
-            Channel.WEBHOOK,
-            endpoint=endpoint,
-            address=endpoint.url,
-            kind=event_kind,
-            subject=event_kind,
-            body="",
-            link="",
-            payload=payload,
-            dedupe_key=dedupe_key,
-            now=now,
-        )
-        for endpoint in WebhookEndpoint.objects.filter(is_active=True)
-        if endpoint.wants(event_kind)
-    ]
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    outbox = Outbox()
+    outbox.notify_webhooks(event_kind, payload, dedupe_key)
+    outbox.flush()
+
+
+@dataclass
+class _Message:
+    people: list[Person]
+    requested: list[str]
+    fields: dict[str, Any]
+    now: datetime
+
+
+@dataclass
+class _Webhook:
+    kind: str
+    payload: dict[str, Any]
+    dedupe_key: str
+    now: datetime
+
+
+class Outbox:
+    """Messages queued by one transaction's work and written together.
+
+    Each message is checked when it is queued, as :func:`notify_many` checks it; `flush`
+    then looks up the recipients' preferences, push subscriptions and group robots and the
+    webhook endpoints once for all of them, and inserts every row at once. The deadline
+    sweep queues a chunk's messages here; a single action's message goes through the same
+    path with one message.
+    """
+
+    def __init__(self) -> None:
+        self._messages: list[_Message] = []
+        self._webhooks: list[_Webhook] = []
+
+    def notify_many(
+        self,
+        recipients: Iterable[Person],
+        *,
+        kind: str,
+        subject: str,
+        body: str,
+        link: str = "",
+        channels: Iterable[str] | None = None,
+        dedupe_key: str | None = None,
+        payload: dict[str, Any] | None = None,
+        urgent: bool | None = None,
+    ) -> None:
+        """Queue :func:`notify_many`'s message, to be written by `flush`."""
+        people = list({person.pk: person for person in recipients}.values())
+        requested = _requested_channels(channels)
+        _check_lengths(kind=kind, link=link, dedupe_key=dedupe_key)
+        if not people:
+            return
+        if len(subject) > _LIMITS["subject"]:
+            subject = subject[: _LIMITS["subject"] - 1] + "…"
+        fields = {
+            "kind": kind,
+            "subject": subject,
+            "body": body,
+            "link": link,
+            "payload": payload,
+            "dedupe_key": dedupe_key,
+            "urgent": is_urgent(kind) if urgent is None else urgent,
+        }
+        self._messages.append(_Message(people, requested, fields, timezone.now()))
+
+    def notify_webhooks(self, event_kind: str, payload: dict[str, Any], dedupe_key: str) -> None:
+        """Queue :func:`notify_webhooks`' POST, to be written by `flush`."""
+        _check_lengths(kind=event_kind, link="", dedupe_key=dedupe_key)
+        self._webhooks.append(_Webhook(event_kind, payload, dedupe_key, timezone.now()))
+
+    def flush(self) -> None:
+        """Insert every queued row, in the caller's transaction, and start empty again."""
+        rows = [*self._message_rows(), *self._webhook_rows()]
+        self._messages, self._webhooks = [], []
+        if rows:
+            Notification.objects.bulk_create(rows, ignore_conflicts=True)
+
+    def _message_rows(self) -> list[Notification]:
+        if not self._messages:
+            return []
+        ids = list({person.pk for message in self._messages for person in message.people})
+        preferences = {
+            p.person_id: p for p in NotificationPreference.objects.filter(person__in=ids)
+        }
+        wants_push = any(Channel.PUSH in message.requested for message in self._messages)
+        push_ready = wants_push and bool(setting("WHISTLE_VAPID_PRIVATE_KEY"))
+        subscribed = _subscribed(ids) if push_ready else set()
+        # Messages of one chunk mostly go to the same few groups of people.
+        robots: dict[frozenset[int], list[GroupRobot]] = {}
+        rows: list[Notification] = []
+        for message in self._messages:
+            requested, now, fields = message.requested, message.now, message.fields
+            for person in message.people:
+                if Channel.INBOX in requested:
+                    rows.append(
+                        _row(Channel.INBOX, recipient=person, address="", now=now, **fields)
+                    )
+                preference = preferences.get(person.pk)
+                outside = outside_channels(
+                    person,
+                    preference,
+                    push=Channel.PUSH in requested and person.pk in subscribed,
+                    requested=requested,
+                )
+                if outside:
+                    held_until = None
+                    if not fields["urgent"] and preference is not None:
+                        held_until = preference.quiet_hours_end(now)
+                    rows.append(
+                        _row(
+                            outside[0],
+                            recipient=person,
+                            address=_address(person, outside[0]),
+                            fallback_channels=outside[1:],
+                            now=now,
+                            due=held_until,
+                            **fields,
+                        )
+                    )
+            if Channel.ROBOT in requested:
+                group = frozenset(person.pk for person in message.people)
+                if group not in robots:
+                    robots[group] = list(group_robots_of(list(group)))
+                rows.extend(
+                    _row(Channel.ROBOT, robot=robot, address=robot.name, now=now, **fields)
+                    for robot in robots[group]
+                    if robot.wants(fields["kind"])
+                )
+        return rows
+
+    def _webhook_rows(self) -> list[Notification]:
+        if not self._webhooks:
+            return []
+        endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
+        return [
+            _row(
+                Channel.WEBHOOK,
+                endpoint=endpoint,
+                address=endpoint.url,
+                kind=webhook.kind,
+                subject=webhook.kind,
+                body="",
+                link="",
+                payload=webhook.payload,
+                dedupe_key=webhook.dedupe_key,
+                now=webhook.now,
+            )
+            for webhook in self._webhooks
+            for endpoint in endpoints
+            if endpoint.wants(webhook.kind)
+        ]
 
 
 def notify_robots(robots: Iterable[GroupRobot], *, kind: str, subject: str, body: str) -> int:
