@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext
@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from whistle.api import tokens
 from whistle.api.models import ApiToken
 from whistle.cases.errors import ActionRefused
+from whistle.organisation.admin_scope import SuperusersOnly
+from whistle.organisation.admin_secrets import shown_once
 from whistle.organisation.models import Person
 
 
@@ -33,7 +35,7 @@ class ServiceTokenForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(SuperusersOnly, admin.ModelAdmin):
     list_display = ["name", "prefix", "person", "kind", "expires_at", "last_used_at", "revoked_at"]
     list_filter = ["kind"]
     search_fields = ["name", "prefix", "person__username", "person__name"]
@@ -96,12 +98,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
         )
         obj.pk = issued.token.pk
         obj.refresh_from_db()
-        self.message_user(
-            request,
-            gettext("Service token %(name)s: %(secret)s — copy it now, it is not shown again.")
-            % {"name": issued.token.name, "secret": issued.secret},
-            messages.WARNING,
-        )
+        # For the page that follows, not a message: messages wait for the next page in a
+        # cookie.
+        obj.shown_once = issued.secret  # type: ignore[attr-defined]
+
+    def response_add(self, request: HttpRequest, obj: ApiToken, *args: Any) -> Any:
+        secret = (obj.name, obj.shown_once)  # type: ignore[attr-defined]
+        return shown_once(self, request, gettext("New service token"), [secret])
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         # The roles were set when the token was made.

@@ -26,10 +26,11 @@ from whistle.assessment.models import (
     SummonsAssessment,
     parse_share,
 )
+from whistle.organisation.admin_scope import DistrictScoped
 from whistle.organisation.models import Jurisdiction
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(DistrictScoped, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -68,7 +69,7 @@ class SchemeComponentInline(admin.TabularInline):
 
 
 @admin.register(Scheme)
-class SchemeAdmin(admin.ModelAdmin):
+class SchemeAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = [
         "district",
         "name",
@@ -132,7 +133,7 @@ class SchemeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ComponentScore)
-class ComponentScoreAdmin(admin.ModelAdmin):
+class ComponentScoreAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = ["department", "component", "period", "score", "source", "entered_at"]
     list_filter = ["district", "component", "period"]
     search_fields = ["department__name", "department__code"]
@@ -195,13 +196,13 @@ class AppealAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PatrolRequirement)
-class PatrolRequirementAdmin(admin.ModelAdmin):
+class PatrolRequirementAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = ["district", "role", "every_days", "min_coverage"]
     list_filter = ["district", "role"]
 
 
 @admin.register(HotlineScheme)
-class HotlineSchemeAdmin(admin.ModelAdmin):
+class HotlineSchemeAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = [
         "district",
         "valid_from",

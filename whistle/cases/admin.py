@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.callers import sees_caller, shown_event_data
 from whistle.cases.models import Attachment, Case, Event, Summons, SupervisionNotice, Whistle
+from whistle.cases.scoping import visible_cases
 from whistle.cases.trail import EventKind
 from whistle.organisation.personal_data import mask_name, mask_phone
 
@@ -40,6 +42,27 @@ class MaskedTrail:
     @admin.display(description=_("data"))
     def masked_data(self, event: Event) -> Any:
         return shown_event_data(None, event.case, event.data or {})
+
+
+class WithinScope:
+    """Staff other than superusers see here only the cases the pages show them
+    (`whistle.cases.scoping`), and rows of those cases; another case is 404, as on the pages.
+    Which models they see at all is given by their groups' view permissions."""
+
+    # The path from the row to its case.
+    case_path = "case"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        rows: QuerySet[Any] = super().get_queryset(request)  # type: ignore[misc]
+        if request.user.is_superuser:
+            return rows
+        return rows.filter(**{f"{self.case_path}__in": visible_cases(request.user).values("pk")})
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        row = super().get_object(request, object_id, from_field)  # type: ignore[misc]
+        if row is None:
+            raise Http404
+        return row
 
 
 class ReadOnly:
@@ -99,7 +122,8 @@ class EventInline(ReadOnly, WhatHappened, MaskedTrail, admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(ReadOnly, admin.ModelAdmin):
+class CaseAdmin(WithinScope, ReadOnly, admin.ModelAdmin):
+    case_path = "pk"
     list_display = [
         "reference",
         "status",
@@ -203,7 +227,7 @@ class CaseAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Summons)
-class SummonsAdmin(ReadOnly, admin.ModelAdmin):
+class SummonsAdmin(WithinScope, ReadOnly, admin.ModelAdmin):
     list_display = [
         "case",
         "department",
@@ -221,7 +245,7 @@ class SummonsAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Whistle)
-class WhistleAdmin(ReadOnly, admin.ModelAdmin):
+class WhistleAdmin(WithinScope, ReadOnly, admin.ModelAdmin):
     list_display = ["case", "kind", "township", "blown_by", "blown_at", "closed_at"]
     list_filter = ["kind", "township"]
     search_fields = ["case__reference", "meeting_point"]
@@ -229,7 +253,7 @@ class WhistleAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(SupervisionNotice)
-class SupervisionNoticeAdmin(ReadOnly, admin.ModelAdmin):
+class SupervisionNoticeAdmin(WithinScope, ReadOnly, admin.ModelAdmin):
     list_display = ["case", "department", "issued_by", "issued_at", "due_at", "answered_at"]
     list_filter = ["department"]
     search_fields = ["case__reference", "text"]
@@ -237,7 +261,7 @@ class SupervisionNoticeAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(ReadOnly, admin.ModelAdmin):
+class AttachmentAdmin(WithinScope, ReadOnly, admin.ModelAdmin):
     list_display = ["case", "purpose", "content_type", "size", "uploaded_by", "uploaded_at"]
     list_filter = ["purpose", "content_type"]
     search_fields = ["case__reference", "sha256"]
@@ -245,7 +269,7 @@ class AttachmentAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnly, WhatHappened, MaskedTrail, admin.ModelAdmin):
+class EventAdmin(WithinScope, ReadOnly, WhatHappened, MaskedTrail, admin.ModelAdmin):
     list_display = ["case", "seq", "at", "what_happened", "actor", "actor_role", "summons"]
     list_filter = ["kind"]
     search_fields = ["case__reference", "hash"]

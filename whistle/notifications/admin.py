@@ -3,7 +3,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import models
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -18,8 +18,11 @@ from whistle.notifications.models import (
     NotificationPreference,
     PushSubscription,
     WebhookEndpoint,
+    new_webhook_secret,
 )
 from whistle.notifications.outbox import notify_robots
+from whistle.organisation.admin_scope import SuperusersOnly
+from whistle.organisation.admin_secrets import shown_once
 
 _WHO = ("uuid", "channel", "kind", "recipient", "endpoint", "robot", "address")
 _WHAT = ("subject", "body", "link", "payload", "dedupe_key")
@@ -39,7 +42,7 @@ _HOW = (
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(SuperusersOnly, admin.ModelAdmin):
     list_display = [
         "created_at",
         "channel",
@@ -86,11 +89,39 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(SuperusersOnly, admin.ModelAdmin):
+    """The signing secret is made here and shown once, on the page that follows; after that
+    it can only be renewed. It cannot be hashed: every delivery is signed with it."""
+
     list_display = ["name", "url", "is_active", "event_kinds", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "url"]
+    fields = ["name", "url", "is_active", "event_kinds", "signing_secret"]
+    readonly_fields = ["signing_secret"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    actions = ["renew_secret"]
+
+    @admin.display(description=_("signing secret"))
+    def signing_secret(self, endpoint: WebhookEndpoint) -> str:
+        if endpoint.pk is None:
+            return str(_("Made when the endpoint is saved, and shown once."))
+        return str(_("Set; not shown again. Renew it from the list to get a new one."))
+
+    def response_add(self, request: HttpRequest, obj: WebhookEndpoint, *args: Any) -> Any:
+        return self._shown_once(request, [obj])
+
+    @admin.action(description=_("Renew the signing secret of the selected endpoints"))
+    def renew_secret(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> Any:
+        endpoints = list(queryset)
+        with transaction.atomic():
+            for endpoint in endpoints:
+                endpoint.secret = new_webhook_secret()
+                endpoint.save(update_fields=["secret"])
+        return self._shown_once(request, endpoints)
+
+    def _shown_once(self, request: HttpRequest, endpoints: list[WebhookEndpoint]) -> Any:
+        secrets = [(endpoint.name, endpoint.secret) for endpoint in endpoints]
+        return shown_once(self, request, str(_("New signing secrets")), secrets)
 
 
 def _key_from(value: str) -> str:
@@ -173,7 +204,7 @@ class GroupRobotForm(forms.ModelForm):
 
 
 @admin.register(GroupRobot)
-class GroupRobotAdmin(admin.ModelAdmin):
+class GroupRobotAdmin(SuperusersOnly, admin.ModelAdmin):
     form = GroupRobotForm
     list_display = ["name", "platform", "department", "township", "is_active", "signed"]
     list_filter = ["platform", "is_active"]
@@ -210,19 +241,14 @@ class GroupRobotAdmin(admin.ModelAdmin):
 
 
 @admin.register(PushSubscription)
-class PushSubscriptionAdmin(admin.ModelAdmin):
+class PushSubscriptionAdmin(SuperusersOnly, admin.ModelAdmin):
     list_display = ["person", "user_agent", "created_at", "last_success_at"]
     list_select_related = ["person"]
     search_fields = ["person__username", "person__name", "user_agent"]
-    readonly_fields = [
-        "person",
-        "endpoint",
-        "p256dh",
-        "auth",
-        "user_agent",
-        "created_at",
-        "last_success_at",
-    ]
+    # Not the push service's address or the browser's keys: whoever holds them can write to
+    # the person's browser.
+    fields = ["person", "user_agent", "created_at", "last_success_at"]
+    readonly_fields = ["person", "user_agent", "created_at", "last_success_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Only a browser can subscribe: it alone holds the keys.
@@ -230,7 +256,7 @@ class PushSubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationPreference)
-class NotificationPreferenceAdmin(admin.ModelAdmin):
+class NotificationPreferenceAdmin(SuperusersOnly, admin.ModelAdmin):
     list_display = ["person", "channels", "quiet_from", "quiet_until", "updated_at"]
     search_fields = ["person__username", "person__name"]
     autocomplete_fields = ["person"]

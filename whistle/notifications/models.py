@@ -56,10 +56,13 @@ class WebhookEndpoint(models.Model):
     url = models.URLField(
         _("URL"), max_length=500, validators=[URLValidator(schemes=["http", "https"])]
     )
+    # Kept as it is because every delivery is signed with it (HMAC), so it cannot be hashed;
+    # not editable, so that no form shows it: the admin shows it once and renews it.
     secret = models.CharField(
         _("signing secret"),
         max_length=200,
         default=new_webhook_secret,
+        editable=False,
         help_text=_("Shared with the receiver, which uses it to check the signature header"),
     )
     is_active = models.BooleanField(_("active"), default=True)

@@ -1,7 +1,11 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from whistle.organisation.admin_scope import DistrictScoped, SuperusersOnly, is_superuser
 from whistle.organisation.models import (
     CentreMembership,
     Department,
@@ -15,14 +19,15 @@ from whistle.organisation.models import (
 
 
 @admin.register(Jurisdiction)
-class JurisdictionAdmin(admin.ModelAdmin):
+class JurisdictionAdmin(DistrictScoped, admin.ModelAdmin):
+    changed_by_district = False
     list_display = ["code", "name", "level", "form", "parent"]
     list_filter = ["level", "form"]
     search_fields = ["code", "name"]
     autocomplete_fields = ["parent"]
 
 
-class LaneRoleInline(admin.TabularInline):
+class LaneRoleInline(SuperusersOnly, admin.TabularInline):
     model = RoleAssignment
     fk_name = "lane"
     fields = ["person", "role"]
@@ -33,7 +38,7 @@ class LaneRoleInline(admin.TabularInline):
 
 
 @admin.register(Lane)
-class LaneAdmin(admin.ModelAdmin):
+class LaneAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = ["name", "township", "community", "length_m"]
     list_filter = ["township"]
     search_fields = ["name"]
@@ -41,22 +46,26 @@ class LaneAdmin(admin.ModelAdmin):
     readonly_fields = ["length_m"]
     inlines = [LaneRoleInline]
 
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The lane's people are personal data: superusers only.
+        return self.inlines if is_superuser(request.user) else []
+
 
 @admin.register(GridCell)
-class GridCellAdmin(admin.ModelAdmin):
+class GridCellAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = ["code", "community"]
     search_fields = ["code"]
     autocomplete_fields = ["community"]
 
 
 @admin.register(Sector)
-class SectorAdmin(admin.ModelAdmin):
+class SectorAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = ["name", "kind", "sector", "district", "is_active"]
     list_filter = ["kind", "sector", "district"]
     search_fields = ["name", "code"]
@@ -64,7 +73,7 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(CentreMembership)
-class CentreMembershipAdmin(admin.ModelAdmin):
+class CentreMembershipAdmin(SuperusersOnly, admin.ModelAdmin):
     list_display = ["township", "department", "role"]
     list_filter = ["role", "township"]
     autocomplete_fields = ["township", "department", "people"]
@@ -79,7 +88,7 @@ class RoleInline(admin.TabularInline):
 
 
 @admin.register(Person)
-class PersonAdmin(UserAdmin):
+class PersonAdmin(SuperusersOnly, UserAdmin):
     list_display = ["username", "name", "phone", "is_staff", "is_active"]
     search_fields = ["username", "name", "phone"]
     fieldsets = (
@@ -90,7 +99,7 @@ class PersonAdmin(UserAdmin):
 
 
 @admin.register(RoleAssignment)
-class RoleAssignmentAdmin(admin.ModelAdmin):
+class RoleAssignmentAdmin(SuperusersOnly, admin.ModelAdmin):
     list_display = ["person", "role", "jurisdiction", "lane", "department"]
     list_filter = ["role"]
     search_fields = ["person__username", "person__name"]

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from whistle.organisation.admin_scope import SuperusersOnly
 from whistle.patrols.models import CheckResult, Patrol, PatrolEvent
 
 
@@ -32,7 +33,7 @@ class EventInline(ReadOnlyInline):
 
 
 @admin.register(Patrol)
-class PatrolAdmin(admin.ModelAdmin):
+class PatrolAdmin(SuperusersOnly, admin.ModelAdmin):
     list_display = [
         "lane",
         "person",

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
+from whistle.organisation.admin_scope import DistrictScoped
 from whistle.organisation.models import Jurisdiction
 from whistle.policies.calendar import (
     PACKAGE_FIRST_YEAR,
@@ -34,7 +35,7 @@ from whistle.policies.signals import announce_calendar_entered
 
 
 @admin.register(MajorClass)
-class MajorClassAdmin(admin.ModelAdmin):
+class MajorClassAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = ["district", "kind", "code", "name"]
     list_filter = ["district", "kind"]
     search_fields = ["name", "code"]
@@ -58,7 +59,7 @@ class CategoryAttributeInline(admin.TabularInline):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(DistrictScoped, admin.ModelAdmin):
     inlines = [CategoryAttributeInline]
     list_display = [
         "name",
@@ -78,7 +79,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(DistrictPolicy)
-class DistrictPolicyAdmin(admin.ModelAdmin):
+class DistrictPolicyAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = ["district", "working_periods", "checkin_radius_m", "lane_snap_m"]
 
 
@@ -120,7 +121,7 @@ class WhistleRuleForm(forms.ModelForm):
 
 
 @admin.register(WhistleRule)
-class WhistleRuleAdmin(admin.ModelAdmin):
+class WhistleRuleAdmin(DistrictScoped, admin.ModelAdmin):
     form = WhistleRuleForm
     list_display = [
         "district",
@@ -160,7 +161,7 @@ class StepInline(admin.TabularInline):
 
 
 @admin.register(AcknowledgementChain)
-class AcknowledgementChainAdmin(admin.ModelAdmin):
+class AcknowledgementChainAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = ["district", "is_active", "when_limit_shorter", "steps_text"]
     inlines = [StepInline]
 
@@ -175,7 +176,7 @@ class AcknowledgementChainAdmin(admin.ModelAdmin):
 
 
 @admin.register(HotlineDeadlineClass)
-class HotlineDeadlineClassAdmin(admin.ModelAdmin):
+class HotlineDeadlineClassAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = [
         "name",
         "district",
@@ -191,7 +192,7 @@ class HotlineDeadlineClassAdmin(admin.ModelAdmin):
 
 
 @admin.register(HotlineImportMapping)
-class HotlineImportMappingAdmin(admin.ModelAdmin):
+class HotlineImportMappingAdmin(DistrictScoped, admin.ModelAdmin):
     list_display = ["district"]
 
 
@@ -259,7 +260,10 @@ class CalendarEnteredMixin:
 
 
 @admin.register(CalendarYear)
-class CalendarYearAdmin(CalendarEnteredMixin, CalendarWarningsMixin, admin.ModelAdmin):
+class CalendarYearAdmin(
+    DistrictScoped, CalendarEnteredMixin, CalendarWarningsMixin, admin.ModelAdmin
+):
+    shared_rows = True
     list_display = ["year", "district", "source", "entered_days"]
     list_filter = ["district"]
     search_fields = ["source"]
@@ -277,7 +281,10 @@ class CalendarYearAdmin(CalendarEnteredMixin, CalendarWarningsMixin, admin.Model
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(CalendarEnteredMixin, CalendarWarningsMixin, admin.ModelAdmin):
+class CalendarDayAdmin(
+    DistrictScoped, CalendarEnteredMixin, CalendarWarningsMixin, admin.ModelAdmin
+):
+    shared_rows = True
     list_display = ["date", "weekday", "is_workday", "name", "district"]
     list_filter = ["is_workday", "district"]
     search_fields = ["name"]

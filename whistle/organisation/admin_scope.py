@@ -1,0 +1,206 @@
+"""Who may use the admin, and for which rows.
+
+The admin shows rows as they are stored, without the product's masking and scoping, so it is
+held to these rules (docs/security.md, "The admin"); cases, which follow the pages' scope
+and masking, are held in whistle.cases.admin:
+
+- Other personal data and the operational record (patrols, notifications, people and their
+  roles, tokens) are for superusers only.
+- A district's own data (its policy, categories, calendar, deadline classes, chains, import
+  mapping, assessment schemes, its places and departments) is read by district staff of that
+  district only, and changed only by an administrator of that district, who can neither
+  pick nor save another district's rows. Rows of no district (the national calendar, the
+  sectors) are read by all staff and changed by superusers.
+
+Superusers and administrators without a district see every district.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404, HttpRequest
+
+from whistle.organisation.models import Jurisdiction, Role, RoleAssignment
+from whistle.organisation.scoping import sees_everything
+
+
+def is_superuser(person: Any) -> bool:
+    return bool(getattr(person, "is_active", False) and getattr(person, "is_superuser", False))
+
+
+def _district_of(row: RoleAssignment) -> Jurisdiction | None:
+    if row.jurisdiction is not None:
+        return row.jurisdiction.district
+    if row.lane is not None:
+        return row.lane.township.district
+    if row.department is not None:
+        return row.department.district
+    return None
+
+
+def district_codes(person: Any, *, administered: bool = False) -> frozenset[str]:
+    """Codes of the districts a person's roles lie in; with `administered`, only those they
+    hold the administrator's role for. Read once per request."""
+    attribute = "_admin_districts" if administered else "_staff_districts"
+    cached = getattr(person, attribute, None)
+    if cached is None:
+        rows = RoleAssignment.objects.held_by(person).select_related(
+            "jurisdiction__parent__parent", "lane__township__parent", "department__district"
+        )
+        if administered:
+            rows = rows.filter(role=Role.ADMINISTRATOR)
+        found = (_district_of(row) for row in rows)
+        cached = frozenset(d.code for d in found if d is not None)
+        setattr(person, attribute, cached)
+    return cached
+
+
+def _within(path: str, codes: frozenset[str]) -> Q:
+    code = f"{path}__code__startswith" if path else "code__startswith"
+    return reduce(or_, (Q(**{code: c}) for c in sorted(codes)), Q(pk__in=[]))
+
+
+def jurisdiction_path(model: type[Model]) -> str | None:
+    """The path from a model to the jurisdiction that places it ("" for a jurisdiction
+    itself); None for rows of no place, such as sectors or people."""
+    if issubclass(model, Jurisdiction):
+        return ""
+    for name in ("district", "township", "community"):
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        if field.related_model is Jurisdiction:
+            return name
+    for name, inner in (
+        ("major", "district"),
+        ("scheme", "district"),
+        ("chain", "district"),
+        ("department", "district"),
+    ):
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        related = field.related_model
+        if isinstance(related, type) and jurisdiction_path(related) == inner:
+            return f"{name}__{inner}"
+    return None
+
+
+def _jurisdiction_of(row: Model, path: str) -> Jurisdiction | None:
+    target: Any = row
+    for name in path.split("__") if path else ():
+        target = getattr(target, name, None)
+        if target is None:
+            return None
+    return target
+
+
+class SuperusersOnly:
+    """For admins of personal data and of the operational record."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed: bool = super().has_view_permission(request, obj)  # type: ignore[misc]
+        return allowed and is_superuser(request.user)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        allowed: bool = super().has_add_permission(request, *args)  # type: ignore[misc]
+        return allowed and is_superuser(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed: bool = super().has_change_permission(request, obj)  # type: ignore[misc]
+        return allowed and is_superuser(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed: bool = super().has_delete_permission(request, obj)  # type: ignore[misc]
+        return allowed and is_superuser(request.user)
+
+
+class DistrictScoped:
+    """For admins of a district's own data; see the module's docstring."""
+
+    # Rows without a place (e.g. the national calendar) are shared: every member of staff
+    # reads them, superusers change them.
+    shared_rows = False
+    # False where even a district's administrator only reads (the places themselves: a
+    # changed code would move the district's scope).
+    changed_by_district = True
+
+    def _path(self) -> str | None:
+        return jurisdiction_path(self.model)  # type: ignore[attr-defined]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        rows: QuerySet[Any] = super().get_queryset(request)  # type: ignore[misc]
+        path = self._path()
+        if sees_everything(request.user) or path is None:
+            return rows
+        scope = _within(path, district_codes(request.user))
+        if self.shared_rows:
+            scope |= Q(**{f"{path}__isnull": True})
+        return rows.filter(scope)
+
+    def may_change(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Whether this person may write here, and to this row if one is given."""
+        person = request.user
+        if sees_everything(person):
+            return True
+        codes = district_codes(person, administered=True)
+        path = self._path()
+        if not codes or not self.changed_by_district or path is None:
+            return False
+        if obj is None:
+            return True
+        place = _jurisdiction_of(obj, path)
+        return place is not None and any(place.code.startswith(c) for c in codes)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        allowed: bool = super().has_add_permission(request, *args)  # type: ignore[misc]
+        return allowed and self.may_change(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed: bool = super().has_change_permission(request, obj)  # type: ignore[misc]
+        return allowed and self.may_change(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed: bool = super().has_delete_permission(request, obj)  # type: ignore[misc]
+        return allowed and self.may_change(request, obj)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        # Another district's row is as absent as a row that never was: 404, as on the pages.
+        obj = super().get_object(request, object_id, from_field)  # type: ignore[misc]
+        if obj is None:
+            raise Http404
+        return obj
+
+    def _limit(self, request: HttpRequest, db_field: Any, field: Any) -> Any:
+        if field is None or sees_everything(request.user):
+            return field
+        path = jurisdiction_path(db_field.related_model)
+        if path is not None:
+            codes = district_codes(request.user, administered=True)
+            field.queryset = field.queryset.filter(_within(path, codes))
+        own = self._path()
+        if own and db_field.name == own.split("__")[0]:
+            # Empty would mean every district.
+            field.required = True
+        return field
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+        return self._limit(request, db_field, field)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+        return self._limit(request, db_field, field)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # The form offers only the person's districts; this holds also for a forged post.
+        if not self.may_change(request, obj):
+            raise PermissionDenied
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
