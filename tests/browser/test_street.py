@@ -175,10 +175,12 @@ def test_a_resident_reports_without_an_account_and_follows_it(new_page, shots, s
     page.wait_for_selector(".form-errors")
     assert "答案不正确" in page.locator(".form-errors").inner_text()
     assert page.input_value("#id_description") == "夕照寺中街路边堆了很多建筑垃圾"
-    assert page.locator(".photo-kept img").is_visible()
+    # A photo is opened only once the question is answered: the form asks for it again.
+    assert "请先回答问题，再重新选择照片。" in page.locator(".photo-field").inner_text()
     fits_the_phone(page)
     shots(page, "3-refused-values-kept", full_page=True)
 
+    page.set_input_files("#id_photo", phone_png(tmp_path / "rubbish.png"))
     page.fill("#id_phone", "13800138000")
     page.fill("#id_captcha", str(open_challenge(page).answer))
     page.click("button:has-text('提交上报')")
