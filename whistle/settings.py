@@ -327,6 +327,9 @@ WHISTLE_ALIYUN_SMS_ACCESS_KEY_SECRET = env_str("WHISTLE_ALIYUN_SMS_ACCESS_KEY_SE
 WHISTLE_ALIYUN_SMS_ENDPOINT = env_str(
     "WHISTLE_ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com"
 )
+# The secret part of the addresses the SMS providers post delivery receipts to (they do not
+# sign them); empty: receipts are not taken. See docs/notifications.md.
+WHISTLE_SMS_RECEIPT_TOKEN = env_str("WHISTLE_SMS_RECEIPT_TOKEN", "")
 WHISTLE_TENCENT_SMS_SECRET_ID = env_str("WHISTLE_TENCENT_SMS_SECRET_ID", "")
 WHISTLE_TENCENT_SMS_SECRET_KEY = env_str("WHISTLE_TENCENT_SMS_SECRET_KEY", "")
 WHISTLE_TENCENT_SMS_SDK_APP_ID = env_str("WHISTLE_TENCENT_SMS_SDK_APP_ID", "")

@@ -78,6 +78,15 @@ def setting(name: str, default: str = "") -> str:
     return str(getattr(settings, name, default))
 
 
+def sms_receipt_token() -> str:
+    """The secret part of the receipt addresses; empty when receipts are not taken."""
+    return setting("WHISTLE_SMS_RECEIPT_TOKEN")
+
+
+# Shorter tokens could be guessed by whoever knows the address's shape.
+SMS_RECEIPT_TOKEN_MIN_LENGTH = 24
+
+
 def sms_templates() -> dict[str, object]:
     """The SMS templates by notification kind, as WHISTLE_SMS_TEMPLATES gives them."""
     value = getattr(settings, "WHISTLE_SMS_TEMPLATES", {})
