@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from tests.fixtures_channels import Received, fake_service_fixture  # noqa: F401  (fixture)
 from whistle.env import ImproperSetting
-from whistle.notifications import aliyun_sms, tencent_sms
+from whistle.notifications import aliyun_sms, receipt_pull, tencent_sms
 from whistle.notifications.delivery import sweep
 from whistle.notifications.models import Channel, Notification, Status
 from whistle.notifications.outbox import notify
@@ -754,3 +754,73 @@ def test_the_system_check_refuses_a_receipt_token_that_could_be_guessed(settings
     settings.WHISTLE_SMS_RECEIPT_TOKEN = token
     with pytest.raises(SystemCheckError, match="WHISTLE_SMS_RECEIPT_TOKEN"):
         call_command("check")
+
+
+def tencent_pull_answer(request: Received, *, reports: list[dict]) -> tuple[int, dict]:
+    """Tencent's PullSmsSendStatus, signed like SendSms; hands out its reports once."""
+    request_id = "a0aabda6-cf91-4f3e-a4f8-8f4e5d2c1b7d"
+    expected = tencent_expected_authorization(request, TENCENT_ID, TENCENT_KEY)
+    if not hmac.compare_digest(expected, request.headers["Authorization"]):
+        error = {"Code": "AuthFailure.SignatureFailure", "Message": "The provided credentials"}
+        return 200, {"Response": {"Error": error, "RequestId": request_id}}
+    assert request.json() == {"SmsSdkAppId": "1400787878", "Limit": 100}
+    given, reports[:] = list(reports), []
+    return 200, {"Response": {"PullSmsSendStatusSet": given, "RequestId": request_id}}
+
+
+def _pulled(*, status: str, description: str) -> dict:
+    return {
+        "UserReceiveTime": int((T0 + timedelta(seconds=9)).timestamp()),
+        "CountryCode": "86",
+        "SubscriberNumber": "13800138000",
+        "PhoneNumber": "+8613800138000",
+        "SerialNo": TENCENT_SID,
+        "ReportStatus": status,
+        "Description": description,
+        "SessionContext": "",
+    }
+
+
+def test_without_a_callback_the_worker_pulls_tencents_receipts_signed(
+    monkeypatch, tencent, officer, clock
+):
+    monkeypatch.setattr(receipt_pull, "_next_pull", None)
+    row = _summon(officer)
+    _sweep()
+    clock.move_to(T0 + timedelta(minutes=1))
+    waiting = [_pulled(status="SUCCESS", description="DELIVRD")]
+    tencent.answer = lambda request: tencent_pull_answer(request, reports=waiting)
+
+    assert receipt_pull.sweep(timezone.now(), batch=50) == 1
+
+    [_send, pull] = tencent.requests
+    assert pull.headers["X-TC-Action"] == "PullSmsSendStatus"
+    row.refresh_from_db()
+    assert row.delivered_at == T0 + timedelta(seconds=9)
+    # Receipts came: the next tick pulls again; an empty pull waits the interval.
+    assert receipt_pull.sweep(timezone.now(), batch=50) == 0
+    assert receipt_pull.sweep(timezone.now() + timedelta(seconds=59), batch=50) == 0
+    assert len(tencent.requests) == 3
+
+
+def test_a_pulled_failure_passes_the_message_on_to_email(monkeypatch, tencent, officer, clock):
+    monkeypatch.setattr(receipt_pull, "_next_pull", None)
+    row = _summon(officer)
+    _sweep()
+    waiting = [_pulled(status="FAIL", description="MN:0017")]
+    tencent.answer = lambda request: tencent_pull_answer(request, reports=waiting)
+
+    receipt_pull.sweep(timezone.now(), batch=50)
+
+    row.refresh_from_db()
+    assert (row.status, row.last_error) == (Status.FAILED, "MN:0017")
+    assert Notification.objects.filter(recipient=officer, channel=Channel.EMAIL).exists()
+
+
+def test_a_gateway_that_cannot_be_asked_is_not_pulled(monkeypatch, aliyun, officer, clock):
+    monkeypatch.setattr(receipt_pull, "_next_pull", None)
+    _summon(officer)
+    _sweep()
+
+    assert receipt_pull.sweep(timezone.now(), batch=50) == 0
+    assert len(aliyun.requests) == 1

@@ -83,6 +83,11 @@ def sms_receipt_token() -> str:
     return setting("WHISTLE_SMS_RECEIPT_TOKEN")
 
 
+def sms_pull_receipts_seconds() -> float:
+    """How often the worker's receipt sweep asks the provider for new delivery receipts."""
+    return float(getattr(settings, "WHISTLE_SMS_PULL_RECEIPTS_SECONDS", 60.0))
+
+
 # Shorter tokens could be guessed by whoever knows the address's shape.
 SMS_RECEIPT_TOKEN_MIN_LENGTH = 24
 

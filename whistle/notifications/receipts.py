@@ -39,15 +39,18 @@ class Receipt:
 def aliyun_receipts(document: Any) -> list[Receipt]:
     """The reports of one ``SmsReport`` push: ``[{"biz_id", "success", "err_code", "err_msg",
     "report_time", ...}, ...]``."""
-    return [
-        Receipt(
-            provider_ref=_text(report, "biz_id", required=True),
-            delivered=_flag(report, "success"),
-            reason=_reason(report, "err_code", "err_msg"),
-            at=_when(report, "report_time"),
+    receipts = []
+    for report in _reports(document):
+        delivered = _flag(report, "success")
+        receipts.append(
+            Receipt(
+                provider_ref=_text(report, "biz_id", required=True),
+                delivered=delivered,
+                reason="" if delivered else _reason(report, "err_code", "err_msg"),
+                at=_when(report, "report_time"),
+            )
         )
-        for report in _reports(document)
-    ]
+    return receipts
 
 
 def tencent_receipts(document: Any) -> list[Receipt]:
@@ -62,8 +65,34 @@ def tencent_receipts(document: Any) -> list[Receipt]:
             Receipt(
                 provider_ref=_text(report, "sid", required=True),
                 delivered=status == "SUCCESS",
-                reason=_reason(report, "errmsg", "description"),
+                reason="" if status == "SUCCESS" else _reason(report, "errmsg", "description"),
                 at=_when(report, "user_receive_time"),
+            )
+        )
+    return receipts
+
+
+def tencent_pulled_receipts(document: Any) -> list[Receipt]:
+    """The reports of one ``PullSmsSendStatus`` answer: ``{"Response":
+    {"PullSmsSendStatusSet": [{"SerialNo", "ReportStatus", "Description",
+    "UserReceiveTime" (seconds since 1970), ...}]}}``."""
+    response = document.get("Response") if isinstance(document, dict) else None
+    if not isinstance(response, dict) or "PullSmsSendStatusSet" not in response:
+        raise MalformedReceipts("the answer holds no PullSmsSendStatusSet")
+    receipts = []
+    for report in _reports(response["PullSmsSendStatusSet"]):
+        status = _text(report, "ReportStatus", required=True)
+        if status not in ("SUCCESS", "FAIL"):
+            raise MalformedReceipts(f"ReportStatus {status!r} is neither SUCCESS nor FAIL")
+        seconds = report.get("UserReceiveTime")
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int)):
+            raise MalformedReceipts("UserReceiveTime is not a number of seconds")
+        receipts.append(
+            Receipt(
+                provider_ref=_text(report, "SerialNo", required=True),
+                delivered=status == "SUCCESS",
+                reason="" if status == "SUCCESS" else _text(report, "Description")[:_REASON_MAX],
+                at=datetime.fromtimestamp(seconds, tz=UTC) if seconds else None,
             )
         )
     return receipts
