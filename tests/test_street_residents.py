@@ -217,6 +217,49 @@ def test_a_wrong_answer_is_refused_with_a_new_question_and_the_values_kept(clien
     assert not Case.objects.exists()
 
 
+@pytest.fixture
+def decoded(monkeypatch) -> list[int]:
+    """The sizes of the uploads the report form opened (decoded), in order."""
+    from whistle.street import photos
+
+    opened: list[int] = []
+    real = photos.prepare
+
+    def counting(upload, **options):
+        if hasattr(upload, "size"):
+            opened.append(upload.size)
+        return real(upload, **options)
+
+    monkeypatch.setattr(photos, "prepare", counting)
+    return opened
+
+
+def test_a_photo_sent_with_a_wrong_answer_is_never_opened(client, street, decoded):
+    client.get(NEW)
+    upload = SimpleUploadedFile("p.png", png_bytes((40, 30)), content_type="image/png")
+    html = client.post(NEW, {**resident_form(client, captcha="999"), "photo": upload})
+    html = html.content.decode()
+    assert decoded == []
+    assert "答案不正确，已换一道新题。" in html
+    assert "请先回答问题，再重新选择照片。" in html
+    assert not Case.objects.exists()
+    # With the right answer the same file is opened once and the report is filed.
+    again = SimpleUploadedFile("p.png", png_bytes((40, 30)), content_type="image/png")
+    response = client.post(NEW, {**resident_form(client), "photo": again})
+    assert response.status_code == 302
+    assert decoded == [again.size]
+    assert Case.objects.get().attachments.count() == 1
+
+
+def test_asking_for_another_question_opens_no_new_photo_and_says_so(client, street, decoded):
+    client.get(NEW)
+    upload = SimpleUploadedFile("p.png", png_bytes((40, 30)), content_type="image/png")
+    data = {**resident_form(client), "new_captcha": "1", "captcha": "", "photo": upload}
+    html = client.post(NEW, data).content.decode()
+    assert decoded == []
+    assert "请先回答问题，再重新选择照片。" in html
+
+
 def test_full_width_digits_from_a_chinese_keyboard_are_accepted(client, street):
     client.get(NEW)
     wide = "".join(chr(ord(c) + 0xFEE0) for c in answer(client))
@@ -565,6 +608,28 @@ def test_photos_of_the_result_are_served_without_exif_and_report_photos_are_not(
     photo = other.attachments.get()
     assert client.get(f"/report/follow/{other.reference}/photos/{photo.pk}/").status_code == 404
     assert client.get(f"/report/follow/{other.reference}/photos/{result.pk}/").status_code == 404
+
+
+def test_the_public_copy_of_a_result_photo_is_made_once_and_read_after(client, street, monkeypatch):
+    from whistle.street import public
+
+    case = closed_case(street, photos=[noisy_jpeg((400, 300), exif=gps_exif())])
+    result = case.attachments.get(purpose="result")
+    made: list[int] = []
+    real = public.prepare
+
+    def counting(content, **options):
+        made.append(len(content))
+        return real(content, **options)
+
+    monkeypatch.setattr(public, "prepare", counting)
+    url = f"/report/follow/{case.reference}/photos/{result.pk}/"
+    first, second = client.get(url), client.get(url)
+    assert len(made) == 1
+    assert first.content == second.content
+    assert not Image.open(io.BytesIO(second.content)).getexif()
+    stored = result.file.storage
+    assert stored.exists(f"public/{result.sha256}-{public.PUBLIC_PHOTO_SIDE}.jpg")
 
 
 def test_the_public_page_runs_a_fixed_number_of_queries(

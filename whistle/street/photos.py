@@ -32,11 +32,17 @@ def thumbnail(photo: Photo) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(small.content).decode("ascii")
 
 
-def take_photo(request: HttpRequest) -> PhotoState:
+def take_photo(request: HttpRequest, *, decode: bool = True) -> PhotoState:
     """The photo of this submission: a newly chosen file (checked and re-encoded), else the
-    one kept under the form's token; a file that is not a photo is refused."""
+    one kept under the form's token; a file that is not a photo is refused.
+
+    With `decode` false (a visitor who has not answered the question yet) a newly chosen
+    file is not opened at all: decoding costs the server far more than the request costs
+    the sender, so only a person who passed the check gets that work done for them."""
     upload = request.FILES.get("photo")
     previous = request.POST.get("photo_token", "")
+    if upload is not None and not decode:
+        return PhotoState(error=_("Answer the question first, then choose the photo again."))
     if upload is not None:
         try:
             photo = prepare(upload, field="photo")

@@ -8,9 +8,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.files.base import ContentFile
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases.images import CONTENT_TYPE, EXTENSION, prepare
 from whistle.cases.models import Attachment, Case
 from whistle.cases.trail import EventKind
 
@@ -91,3 +93,27 @@ def result_photos(case: Case) -> list[Attachment]:
             "uploaded_at", "pk"
         )
     )
+
+
+# Result photos are shown to the public at most this many pixels on their longer side.
+PUBLIC_PHOTO_SIDE = 1280
+
+
+def public_copy(attachment: Attachment) -> tuple[bytes, str]:
+    """A result photo as the public sees it (re-encoded, without its EXIF block, at most
+    `PUBLIC_PHOTO_SIDE` wide), and its content type.
+
+    Made once per stored photo and kept beside the originals, named by the photo's digest,
+    so that every process serves the same copy and a GET costs a file read, not a decoding.
+    Raises OSError or PhotoRefused when the stored file cannot be read as a photo."""
+    storage = attachment.file.storage
+    name = f"public/{attachment.sha256}-{PUBLIC_PHOTO_SIDE}.{EXTENSION}"
+    if storage.exists(name):
+        with storage.open(name, "rb") as kept:
+            return kept.read(), CONTENT_TYPE
+    with attachment.file.open("rb") as handle:
+        shown = prepare(handle.read(), side=PUBLIC_PHOTO_SIDE)
+    # Two processes making the same copy at once each save one; the second under another
+    # name, which only costs its bytes.
+    storage.save(name, ContentFile(shown.content))
+    return shown.content, shown.content_type

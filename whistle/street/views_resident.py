@@ -21,12 +21,18 @@ from whistle.cases.actions import (
     resident_may_rate,
 )
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
-from whistle.cases.images import PhotoRefused, prepare
+from whistle.cases.images import PhotoRefused
 from whistle.cases.models import Attachment, Case
 from whistle.street import captcha, kept, ratelimit
 from whistle.street.forms import FollowForm, RatingForm, ResidentReportForm, show_refusal
 from whistle.street.photos import PhotoState, attach, take_photo
-from whistle.street.public import REFERENCE, RESULT_PURPOSES, result_photos, timeline
+from whistle.street.public import (
+    REFERENCE,
+    RESULT_PURPOSES,
+    public_copy,
+    result_photos,
+    timeline,
+)
 from whistle.web.places import describe_place, lane_districts, lanes_geojson, place_picker
 
 # The references a browser reported most recently, for the thank-you page.
@@ -34,8 +40,6 @@ REFERENCES_KEY = "street_references"
 # The newest report's rating key, until the thank-you page has shown it once.
 NEW_KEY = "street_new_rating_key"
 RATABLE = (Case.Status.CLOSED, Case.Status.EVALUATED)
-# Result photos are shown to the public at most this many pixels on their longer side.
-PUBLIC_PHOTO_SIDE = 1280
 DISTRICT_CODE = re.compile(r"^[0-9]{6}$")
 
 
@@ -96,17 +100,21 @@ def new(request: HttpRequest) -> HttpResponse:
         response = _render_form(request, form, None, status=429)
         response["Retry-After"] = str(blocked.retry_after())
         return response
-    photo = take_photo(request)
+    needs_captcha = not request.user.is_authenticated and not captcha.passed(request.session)
     if "new_captcha" in request.POST:
-        # Another question, keeping what was typed, without marking anything as wrong.
+        # Another question, keeping what was typed, without marking anything as wrong; a
+        # photo kept from before stays, a new file waits for the answer.
         captcha.new_challenge(request)
         values = {
             k: v for k, v in request.POST.items() if k not in {"captcha", "csrfmiddlewaretoken"}
         }
+        photo = take_photo(request, decode=not needs_captcha)
         return _render_form(request, ResidentReportForm(initial=values), photo)
-    form = ResidentReportForm(request.POST, request.FILES)
-    needs_captcha = not request.user.is_authenticated and not captcha.passed(request.session)
+    # The question is checked before the photo is opened: a wrong or missing answer costs
+    # the server no decoding (docs/security.md).
     solved = not needs_captcha or captcha.check(request, request.POST.get("captcha", ""))
+    photo = take_photo(request, decode=solved)
+    form = ResidentReportForm(request.POST, request.FILES)
     valid = form.is_valid()
     attach(form, photo)
     if needs_captcha:
@@ -363,17 +371,16 @@ def photo(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
         Attachment.objects.filter(
             pk=pk, case__reference=reference, purpose__in=list(RESULT_PURPOSES)
         )
-        .only("file")
+        .only("file", "sha256")
         .first()
     )
     if attachment is None:
         raise Http404
     try:
-        with attachment.file.open("rb") as handle:
-            shown = prepare(handle.read(), side=PUBLIC_PHOTO_SIDE)
+        content, content_type = public_copy(attachment)
     except (OSError, PhotoRefused):
         raise Http404 from None
-    response = HttpResponse(shown.content, content_type=shown.content_type)
+    response = HttpResponse(content, content_type=content_type)
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     return response
