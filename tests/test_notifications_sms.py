@@ -19,11 +19,13 @@ import time_machine
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from tests.fixtures_channels import Received, fake_service_fixture  # noqa: F401  (fixture)
 from whistle.env import ImproperSetting
-from whistle.notifications import aliyun_sms, tencent_sms
+from whistle.notifications import aliyun_sms, receipt_pull, tencent_sms
 from whistle.notifications.delivery import sweep
 from whistle.notifications.models import Channel, Notification, Status
 from whistle.notifications.outbox import notify
@@ -512,3 +514,313 @@ def test_the_templates_are_read_from_the_environment_as_json(monkeypatch):
     read = runpy.run_path(str(SETTINGS))
     assert read["WHISTLE_SMS_TEMPLATES"] == TEMPLATES
     assert read["WHISTLE_SMS_SIGN_NAME"] == "东城区城市管理委员会"
+
+
+# Delivery receipts: Alibaba's SmsReport push and Tencent's status callback ---------------
+
+RECEIPT_TOKEN = "kV3q9ZrLm2Tx8WbN4yHs7PcD1fGj"
+ALIYUN_BIZ_ID = "9006197469364984400"
+TENCENT_SID = "2645:375289184016893481620150032"
+
+
+@pytest.fixture
+def receipts(settings) -> str:
+    settings.WHISTLE_SMS_RECEIPT_TOKEN = RECEIPT_TOKEN
+    return RECEIPT_TOKEN
+
+
+def _aliyun_report(row: Notification, *, success: bool = True, **fields: object) -> dict:
+    report = {
+        "phone_number": "13800138000",
+        "send_time": "2026-11-26 17:30:00",
+        "report_time": "2026-11-26 17:30:07",
+        "success": success,
+        "err_code": "DELIVERED" if success else "MK:0001",
+        "err_msg": "用户接收成功" if success else "空号",
+        "sms_size": "1",
+        "biz_id": ALIYUN_BIZ_ID,
+        "out_id": str(row.uuid),
+    }
+    return {**report, **fields}
+
+
+def _tencent_report(*, status: str = "SUCCESS", **fields: object) -> dict:
+    report = {
+        "user_receive_time": "2026-11-26 17:30:09",
+        "nationcode": "86",
+        "mobile": "13800138000",
+        "report_status": status,
+        "errmsg": "DELIVRD" if status == "SUCCESS" else "MN:0017",
+        "description": "用户短信送达成功" if status == "SUCCESS" else "用户手机关机",
+        "sid": TENCENT_SID,
+    }
+    return {**report, **fields}
+
+
+def _post_receipts(client, provider: str, body: object, *, token: str = RECEIPT_TOKEN):
+    raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    return client.post(
+        reverse(f"notifications:sms-receipts-{provider}", args=[token]),
+        data=raw,
+        content_type="application/json",
+    )
+
+
+def test_alibabas_report_marks_the_sms_delivered_when_the_handset_took_it(
+    client, receipts, aliyun, officer, clock
+):
+    row = _summon(officer)
+    _sweep()
+    clock.move_to(T0 + timedelta(minutes=1))
+
+    answer = _post_receipts(client, "aliyun", [_aliyun_report(row)])
+
+    assert answer.status_code == 200
+    assert answer.json() == {"code": 0, "msg": "接收成功"}
+    row.refresh_from_db()
+    assert (row.status, row.sent_at) == (Status.SENT, T0)
+    assert row.delivered_at == T0 + timedelta(seconds=7)
+
+
+def test_a_failed_alibaba_report_fails_the_sms_with_the_operators_reason_and_it_goes_by_email(
+    client, receipts, aliyun, officer, clock
+):
+    row = _summon(officer)
+    _sweep()
+
+    answer = _post_receipts(client, "aliyun", [_aliyun_report(row, success=False)])
+
+    assert answer.status_code == 200
+    row.refresh_from_db()
+    assert (row.status, row.last_error, row.delivered_at) == (Status.FAILED, "MK:0001 空号", None)
+    assert row.fell_through_at == T0
+    email = Notification.objects.get(recipient=officer, channel=Channel.EMAIL)
+    assert (email.status, email.dedupe_key) == (Status.PENDING, row.dedupe_key)
+
+
+def test_tencents_callback_marks_the_sms_delivered_and_is_acknowledged_as_tencent_asks(
+    client, receipts, tencent, officer, clock
+):
+    row = _summon(officer)
+    _sweep()
+    clock.move_to(T0 + timedelta(minutes=1))
+
+    answer = _post_receipts(client, "tencent", [_tencent_report()])
+
+    assert answer.status_code == 200
+    assert answer.json() == {"result": 0, "errmsg": "OK"}
+    row.refresh_from_db()
+    assert row.delivered_at == T0 + timedelta(seconds=9)
+
+
+def test_a_failed_tencent_report_fails_the_sms_and_passes_it_on_once_however_often_it_comes(
+    client, receipts, tencent, officer, clock
+):
+    row = _summon(officer)
+    _sweep()
+
+    for _ in range(2):
+        assert (
+            _post_receipts(client, "tencent", [_tencent_report(status="FAIL")]).status_code == 200
+        )
+
+    row.refresh_from_db()
+    assert (row.status, row.last_error) == (Status.FAILED, "MN:0017 用户手机关机")
+    assert Notification.objects.filter(recipient=officer, channel=Channel.EMAIL).count() == 1
+
+
+def test_a_report_never_takes_a_delivered_sms_back_and_a_repeat_changes_nothing(
+    client, receipts, aliyun, officer, clock
+):
+    row = _summon(officer)
+    _sweep()
+    clock.move_to(T0 + timedelta(minutes=1))
+    _post_receipts(client, "aliyun", [_aliyun_report(row)])
+
+    repeat = _aliyun_report(row, report_time="2026-11-26 17:45:00")
+    failure = _aliyun_report(row, success=False)
+    assert _post_receipts(client, "aliyun", [repeat, failure]).status_code == 200
+
+    row.refresh_from_db()
+    assert (row.status, row.delivered_at) == (Status.SENT, T0 + timedelta(seconds=7))
+    assert row.last_error == ""
+    assert not Notification.objects.filter(recipient=officer, channel=Channel.EMAIL).exists()
+
+
+def test_a_delivered_report_after_a_failed_one_leaves_the_sms_failed(
+    client, receipts, aliyun, officer, clock
+):
+    row = _summon(officer)
+    _sweep()
+    _post_receipts(client, "aliyun", [_aliyun_report(row, success=False)])
+
+    _post_receipts(client, "aliyun", [_aliyun_report(row)])
+
+    row.refresh_from_db()
+    assert (row.status, row.delivered_at) == (Status.FAILED, None)
+
+
+def test_a_report_on_a_message_that_is_not_ours_is_acknowledged_and_ignored(
+    client, receipts, aliyun, officer, clock
+):
+    row = _summon(officer)
+    _sweep()
+
+    stranger = _aliyun_report(row, biz_id="1234500000000000000", success=False)
+    answer = _post_receipts(client, "aliyun", [stranger])
+
+    assert answer.status_code == 200
+    row.refresh_from_db()
+    assert (row.status, row.delivered_at) == (Status.SENT, None)
+
+
+def test_a_delivered_report_dated_ahead_of_our_clock_is_dated_when_it_arrived(
+    client, receipts, aliyun, officer, clock
+):
+    row = _summon(officer)
+    _sweep()
+
+    _post_receipts(client, "aliyun", [_aliyun_report(row, report_time="2026-11-26 18:30:00")])
+
+    row.refresh_from_db()
+    assert row.delivered_at == T0
+
+
+@pytest.mark.parametrize(
+    ("provider", "body"),
+    [
+        ("aliyun", b'[{"biz_id": '),
+        ("aliyun", b"\xff\xfe"),
+        ("aliyun", {"biz_id": ALIYUN_BIZ_ID, "success": True}),
+        ("aliyun", [{"biz_id": ALIYUN_BIZ_ID, "success": True}, {"success": False}]),
+        ("aliyun", [{"biz_id": ALIYUN_BIZ_ID, "success": "yes"}]),
+        ("aliyun", [{"biz_id": ALIYUN_BIZ_ID, "success": True, "report_time": "17:30"}]),
+        ("tencent", [{"sid": TENCENT_SID, "report_status": "OK"}]),
+        ("tencent", [{"sid": ["x"], "report_status": "SUCCESS"}]),
+        ("tencent", ["SUCCESS"]),
+    ],
+)
+def test_a_body_that_is_no_batch_of_reports_is_refused_and_nothing_of_it_is_recorded(
+    client, receipts, aliyun, officer, clock, provider, body
+):
+    row = _summon(officer)
+    _sweep()
+    reference = ALIYUN_BIZ_ID if provider == "aliyun" else TENCENT_SID
+    Notification.objects.filter(pk=row.pk).update(provider_ref=reference)
+
+    answer = _post_receipts(client, provider, body)
+
+    assert answer.status_code == 400
+    assert answer.json().get("code", answer.json().get("result")) == 1
+    row.refresh_from_db()
+    assert (row.status, row.delivered_at) == (Status.SENT, None)
+
+
+def test_the_receipt_address_exists_only_with_the_secret_token(
+    client, settings, receipts, aliyun, officer, clock
+):
+    row = _summon(officer)
+    _sweep()
+    report = [_aliyun_report(row, success=False)]
+
+    assert (
+        _post_receipts(client, "aliyun", report, token="kV3q9ZrLm2Tx8WbN4yHs7PcD1fGk").status_code
+        == 404
+    )
+    settings.WHISTLE_SMS_RECEIPT_TOKEN = ""
+    assert _post_receipts(client, "aliyun", report).status_code == 404
+    row.refresh_from_db()
+    assert row.status == Status.SENT
+
+
+def test_the_receipt_address_takes_posts_only_and_without_a_csrf_token(
+    receipts, aliyun, officer, clock
+):
+    row = _summon(officer)
+    _sweep()
+    strict = Client(enforce_csrf_checks=True)
+    url = reverse("notifications:sms-receipts-aliyun", args=[RECEIPT_TOKEN])
+
+    assert strict.get(url).status_code == 405
+    answer = _post_receipts(strict, "aliyun", [_aliyun_report(row)])
+
+    assert answer.status_code == 200
+    row.refresh_from_db()
+    assert row.delivered_at is not None
+
+
+@pytest.mark.parametrize("token", ["short-token", "kV3q9ZrLm2Tx8WbN4yHs7Pc龙潭街道"])
+def test_the_system_check_refuses_a_receipt_token_that_could_be_guessed(settings, token):
+    settings.WHISTLE_SMS_RECEIPT_TOKEN = token
+    with pytest.raises(SystemCheckError, match="WHISTLE_SMS_RECEIPT_TOKEN"):
+        call_command("check")
+
+
+def tencent_pull_answer(request: Received, *, reports: list[dict]) -> tuple[int, dict]:
+    """Tencent's PullSmsSendStatus, signed like SendSms; hands out its reports once."""
+    request_id = "a0aabda6-cf91-4f3e-a4f8-8f4e5d2c1b7d"
+    expected = tencent_expected_authorization(request, TENCENT_ID, TENCENT_KEY)
+    if not hmac.compare_digest(expected, request.headers["Authorization"]):
+        error = {"Code": "AuthFailure.SignatureFailure", "Message": "The provided credentials"}
+        return 200, {"Response": {"Error": error, "RequestId": request_id}}
+    assert request.json() == {"SmsSdkAppId": "1400787878", "Limit": 100}
+    given, reports[:] = list(reports), []
+    return 200, {"Response": {"PullSmsSendStatusSet": given, "RequestId": request_id}}
+
+
+def _pulled(*, status: str, description: str) -> dict:
+    return {
+        "UserReceiveTime": int((T0 + timedelta(seconds=9)).timestamp()),
+        "CountryCode": "86",
+        "SubscriberNumber": "13800138000",
+        "PhoneNumber": "+8613800138000",
+        "SerialNo": TENCENT_SID,
+        "ReportStatus": status,
+        "Description": description,
+        "SessionContext": "",
+    }
+
+
+def test_without_a_callback_the_worker_pulls_tencents_receipts_signed(
+    monkeypatch, tencent, officer, clock
+):
+    monkeypatch.setattr(receipt_pull, "_next_pull", None)
+    row = _summon(officer)
+    _sweep()
+    clock.move_to(T0 + timedelta(minutes=1))
+    waiting = [_pulled(status="SUCCESS", description="DELIVRD")]
+    tencent.answer = lambda request: tencent_pull_answer(request, reports=waiting)
+
+    assert receipt_pull.sweep(timezone.now(), batch=50) == 1
+
+    [_send, pull] = tencent.requests
+    assert pull.headers["X-TC-Action"] == "PullSmsSendStatus"
+    row.refresh_from_db()
+    assert row.delivered_at == T0 + timedelta(seconds=9)
+    # Receipts came: the next tick pulls again; an empty pull waits the interval.
+    assert receipt_pull.sweep(timezone.now(), batch=50) == 0
+    assert receipt_pull.sweep(timezone.now() + timedelta(seconds=59), batch=50) == 0
+    assert len(tencent.requests) == 3
+
+
+def test_a_pulled_failure_passes_the_message_on_to_email(monkeypatch, tencent, officer, clock):
+    monkeypatch.setattr(receipt_pull, "_next_pull", None)
+    row = _summon(officer)
+    _sweep()
+    waiting = [_pulled(status="FAIL", description="MN:0017")]
+    tencent.answer = lambda request: tencent_pull_answer(request, reports=waiting)
+
+    receipt_pull.sweep(timezone.now(), batch=50)
+
+    row.refresh_from_db()
+    assert (row.status, row.last_error) == (Status.FAILED, "MN:0017")
+    assert Notification.objects.filter(recipient=officer, channel=Channel.EMAIL).exists()
+
+
+def test_a_gateway_that_cannot_be_asked_is_not_pulled(monkeypatch, aliyun, officer, clock):
+    monkeypatch.setattr(receipt_pull, "_next_pull", None)
+    _summon(officer)
+    _sweep()
+
+    assert receipt_pull.sweep(timezone.now(), batch=50) == 0
+    assert len(aliyun.requests) == 1

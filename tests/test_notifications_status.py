@@ -13,10 +13,12 @@ from django.utils import timezone
 
 from tests.fixtures_cases import whistle_city_fixture, whistled_case  # noqa: F401  (fixture)
 from tests.fixtures_desk import case_url
+from whistle.notifications.actions import record_sms_receipts
 from whistle.notifications.delivery import sweep
 from whistle.notifications.errors import PermanentDeliveryError
 from whistle.notifications.models import Channel, GroupRobot, Notification, Status, WebhookEndpoint
 from whistle.notifications.outbox import mark_read, notify_webhooks
+from whistle.notifications.receipts import Receipt
 from whistle.notifications.sms import SmsMessage
 from whistle.notifications.status import DeliveryState, delivery_status, event_key
 
@@ -146,3 +148,52 @@ def test_a_failed_sms_shows_its_reason_and_the_email_it_was_passed_on_to(
     _sweep()
     email = Notification.objects.get(recipient=officer, channel=Channel.EMAIL)
     assert email.status == Status.SENT
+
+
+def test_the_summons_card_shows_an_sms_the_operator_could_not_deliver_with_its_words(
+    client, whistle_city, clock
+):
+    case, _whistle, summonses = whistled_case(whistle_city, at=T0)
+    _sweep()
+    record_sms_receipts(
+        [Receipt(provider_ref="9006197469364984400", delivered=False, reason="MK:0001 空号", at=T0)]
+    )
+
+    [sms] = [
+        d
+        for d in delivery_status([_alert_key(summonses[whistle_city.urban.pk])])
+        if d.channel == Channel.SMS
+    ]
+    assert (sms.state, sms.reason, sms.handed_over) == (DeliveryState.FAILED, "MK:0001 空号", True)
+    client.force_login(whistle_city.dispatcher)
+    html = client.get(case_url(case)).content.decode()
+    assert ">未送达</strong>" in html
+    assert "运营商回执: MK:0001 空号" in html
+
+
+def test_the_summons_card_shows_when_the_operator_delivered_the_sms(client, whistle_city, clock):
+    case, _whistle, summonses = whistled_case(whistle_city, at=T0)
+    _sweep()
+    clock.move_to(T0.replace(minute=5))
+    record_sms_receipts(
+        [
+            Receipt(
+                provider_ref="9006197469364984400",
+                delivered=True,
+                reason="",
+                at=T0.replace(minute=1),
+            )
+        ]
+    )
+
+    [sms] = [
+        d
+        for d in delivery_status([_alert_key(summonses[whistle_city.urban.pk])])
+        if d.channel == Channel.SMS
+    ]
+    assert (sms.state, sms.at) == (DeliveryState.DELIVERED, T0.replace(minute=1))
+    client.force_login(whistle_city.dispatcher)
+    html = client.get(case_url(case)).content.decode()
+    assert "urban-officer</span> · <span>短信</span> ·" in html
+    delivered = '>已送达</strong> <time class="muted" datetime="2026-11-26T10:01:00+08:00">'
+    assert delivered + "11-26 10:01</time>" in html

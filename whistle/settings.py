@@ -327,6 +327,14 @@ WHISTLE_ALIYUN_SMS_ACCESS_KEY_SECRET = env_str("WHISTLE_ALIYUN_SMS_ACCESS_KEY_SE
 WHISTLE_ALIYUN_SMS_ENDPOINT = env_str(
     "WHISTLE_ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com"
 )
+# The secret part of the addresses the SMS providers post delivery receipts to (they do not
+# sign them); empty: receipts are not taken. See docs/notifications.md.
+WHISTLE_SMS_RECEIPT_TOKEN = env_str("WHISTLE_SMS_RECEIPT_TOKEN", "")
+# Without callbacks: how often the sweep whistle.notifications.receipt_pull.sweep, when listed
+# in WHISTLE_WORKER_SWEEPS, pulls receipts (Tencent Cloud only).
+WHISTLE_SMS_PULL_RECEIPTS_SECONDS = env_float(
+    "WHISTLE_SMS_PULL_RECEIPTS_SECONDS", 60.0, minimum=5.0
+)
 WHISTLE_TENCENT_SMS_SECRET_ID = env_str("WHISTLE_TENCENT_SMS_SECRET_ID", "")
 WHISTLE_TENCENT_SMS_SECRET_KEY = env_str("WHISTLE_TENCENT_SMS_SECRET_KEY", "")
 WHISTLE_TENCENT_SMS_SDK_APP_ID = env_str("WHISTLE_TENCENT_SMS_SDK_APP_ID", "")

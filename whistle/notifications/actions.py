@@ -4,7 +4,9 @@ one transaction."""
 from __future__ import annotations
 
 import binascii
+import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
@@ -18,6 +20,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from whistle.notifications.conf import OUTSIDE_CHANNELS, is_push_service, setting
+from whistle.notifications.delivery import fall_through
 from whistle.notifications.models import (
     Channel,
     Notification,
@@ -26,8 +29,11 @@ from whistle.notifications.models import (
     Status,
 )
 from whistle.notifications.outbox import inbox, mark_read
+from whistle.notifications.receipts import Receipt
 from whistle.notifications.webpush import b64url_decode
 from whistle.organisation.models import Person
+
+log = logging.getLogger("whistle.notifications")
 
 _ENDPOINT = URLValidator(schemes=["https"])
 _ENDPOINT_MAX = PushSubscription._meta.get_field("endpoint").max_length or 1000
@@ -210,3 +216,58 @@ def read_all(person: Person) -> int:
     """Mark every unread inbox entry of the person read; return how many."""
     with transaction.atomic():
         return mark_read(person)
+
+
+@dataclass(frozen=True)
+class ReceiptsRecorded:
+    """What one batch of SMS receipts changed."""
+
+    delivered: int
+    failed: int
+    # Reports about messages already delivered or failed: repeats, or late ones.
+    unchanged: int
+    # Reports whose id is no message of ours (another system on the same account, or rows
+    # since deleted).
+    unknown: int
+
+
+def record_sms_receipts(receipts: Sequence[Receipt]) -> ReceiptsRecorded:
+    """Mark the SMS messages the provider reports on delivered, or failed with the operator's
+    reason; one transaction for the batch.
+
+    Only a message that is sent and not yet delivered moves: a report never takes a delivered
+    or failed message back, so repeats change nothing. A failed message passes on to the
+    recipient's next channel, as one that fails while being sent does.
+    """
+    now = timezone.now()
+    delivered = failed = unchanged = unknown = 0
+    with transaction.atomic():
+        rows: dict[str, list[Notification]] = {}
+        for row in Notification.objects.filter(
+            channel=Channel.SMS, provider_ref__in={r.provider_ref for r in receipts}
+        ).select_related("recipient"):
+            rows.setdefault(row.provider_ref, []).append(row)
+        for receipt in receipts:
+            matched = rows.get(receipt.provider_ref)
+            if not matched:
+                log.info("SMS receipt for an unknown message %s ignored", receipt.provider_ref)
+                unknown += 1
+                continue
+            for row in matched:
+                waiting = Notification.objects.filter(
+                    pk=row.pk, status=Status.SENT, delivered_at__isnull=True
+                )
+                if receipt.delivered:
+                    # A provider's clock ahead of ours must not date a delivery in the future.
+                    at = min(receipt.at, now) if receipt.at is not None else now
+                    changed = waiting.update(delivered_at=at)
+                    delivered += changed
+                else:
+                    changed = waiting.update(status=Status.FAILED, last_error=receipt.reason)
+                    if changed:
+                        failed += 1
+                        fall_through(row, at=now)
+                unchanged += 1 - changed
+    return ReceiptsRecorded(
+        delivered=delivered, failed=failed, unchanged=unchanged, unknown=unknown
+    )

@@ -9,7 +9,14 @@ from django.core.checks import Error, register
 from django.utils.module_loading import import_string
 
 from whistle.notifications import webpush
-from whistle.notifications.conf import SMS_BACKENDS, setting, sms_backend_path, sms_templates
+from whistle.notifications.conf import (
+    SMS_BACKENDS,
+    SMS_RECEIPT_TOKEN_MIN_LENGTH,
+    setting,
+    sms_backend_path,
+    sms_receipt_token,
+    sms_templates,
+)
 from whistle.notifications.sms import parse_templates
 
 _PROVIDER_SETTINGS = {
@@ -53,6 +60,16 @@ def check_sms_gateway(app_configs: Any, **kwargs: Any) -> list[Error]:
                     id="whistle.E104",
                 )
             )
+    token = sms_receipt_token()
+    if token and (len(token) < SMS_RECEIPT_TOKEN_MIN_LENGTH or not token.isascii()):
+        errors.append(
+            Error(
+                f"WHISTLE_SMS_RECEIPT_TOKEN: use at least {SMS_RECEIPT_TOKEN_MIN_LENGTH} "
+                "random ASCII characters (python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))')",
+                id="whistle.E107",
+            )
+        )
     return errors
 
 

@@ -78,6 +78,20 @@ def setting(name: str, default: str = "") -> str:
     return str(getattr(settings, name, default))
 
 
+def sms_receipt_token() -> str:
+    """The secret part of the receipt addresses; empty when receipts are not taken."""
+    return setting("WHISTLE_SMS_RECEIPT_TOKEN")
+
+
+def sms_pull_receipts_seconds() -> float:
+    """How often the worker's receipt sweep asks the provider for new delivery receipts."""
+    return float(getattr(settings, "WHISTLE_SMS_PULL_RECEIPTS_SECONDS", 60.0))
+
+
+# Shorter tokens could be guessed by whoever knows the address's shape.
+SMS_RECEIPT_TOKEN_MIN_LENGTH = 24
+
+
 def sms_templates() -> dict[str, object]:
     """The SMS templates by notification kind, as WHISTLE_SMS_TEMPLATES gives them."""
     value = getattr(settings, "WHISTLE_SMS_TEMPLATES", {})

@@ -118,9 +118,17 @@ def take(ids: list[int], *, now: datetime, token: uuid.UUID) -> int:
 
 
 def retry_failed(notifications: QuerySet[Notification], *, now: datetime) -> int:
-    """Queue failed notifications again with a fresh count of attempts; return how many."""
+    """Queue failed notifications again with a fresh count of attempts; return how many.
+
+    A message sent before is sent anew: a late receipt for the earlier sending must not
+    match it."""
     return notifications.filter(status=Status.FAILED).update(
-        status=Status.PENDING, attempts=0, next_attempt_at=now, claim_token=None
+        status=Status.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        claim_token=None,
+        sent_at=None,
+        provider_ref="",
     )
 
 

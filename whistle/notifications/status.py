@@ -48,6 +48,8 @@ class Delivery:
     attempts: int
     # Failed here, and passed to the recipient's next channel.
     passed_on: bool
+    # The channel took it before it failed: an SMS the operator reported undelivered.
+    handed_over: bool = False
 
     @property
     def channel_label(self) -> str:
@@ -55,6 +57,8 @@ class Delivery:
 
     @property
     def state_label(self) -> str:
+        if self.state == DeliveryState.FAILED and self.handed_over:
+            return str(_("not delivered"))
         return str(DeliveryState(self.state).label)
 
     @property
@@ -110,6 +114,7 @@ def _delivery(row: Notification) -> Delivery:
         reason=row.last_error if state in (DeliveryState.FAILED, DeliveryState.QUEUED) else "",
         attempts=row.attempts,
         passed_on=row.fell_through_at is not None,
+        handed_over=row.status == Status.FAILED and row.sent_at is not None,
     )
 
 

@@ -30,11 +30,15 @@ from django.utils import timezone
 from whistle.notifications import http
 from whistle.notifications.conf import http_timeout_seconds, setting
 from whistle.notifications.errors import DeliveryError, PermanentDeliveryError
+from whistle.notifications.receipts import Receipt, tencent_pulled_receipts
 from whistle.notifications.sms import SmsMessage, plain_phone, template_for
 
 ALGORITHM = "TC3-HMAC-SHA256"
 SERVICE = "sms"
 ACTION = "SendSms"
+PULL_ACTION = "PullSmsSendStatus"
+# The most reports one pull may ask for.
+PULL_LIMIT = 100
 API_VERSION = "2021-01-11"
 DEFAULT_ENDPOINT = "https://sms.tencentcloudapi.com"
 DEFAULT_REGION = "ap-guangzhou"
@@ -147,6 +151,26 @@ class TencentSmsBackend:
             ensure_ascii=False,
             separators=(",", ":"),
         ).encode("utf-8")
+        return _accepted(self._call(ACTION, body))
+
+    def pull_receipts(self) -> list[Receipt]:
+        """The delivery receipts Tencent holds that nobody has pulled yet (at most 100; each
+        is given once). Tencent keeps them for pulling only while no status callback is set
+        up for the application."""
+        if not (self.secret_id and self.secret_key and self.sdk_app_id):
+            raise PermanentDeliveryError("Tencent Cloud SMS credentials are not set")
+        body = json.dumps(
+            {"SmsSdkAppId": self.sdk_app_id, "Limit": PULL_LIMIT}, separators=(",", ":")
+        ).encode("utf-8")
+        answer = self._call(PULL_ACTION, body)
+        document = answer.json()
+        response = document.get("Response") if isinstance(document, dict) else None
+        error = response.get("Error") if isinstance(response, dict) else None
+        if isinstance(error, dict):
+            raise _refusal(str(error.get("Code", "")), str(error.get("Message", "")))
+        return tencent_pulled_receipts(document)
+
+    def _call(self, action: str, body: bytes) -> http.Answer:
         host = urlsplit(self.endpoint).netloc
         timestamp = int(timezone.now().timestamp())
         answer = http.post(
@@ -157,13 +181,13 @@ class TencentSmsBackend:
                     self.secret_id,
                     self.secret_key,
                     host=host,
-                    action=ACTION,
+                    action=action,
                     body=body,
                     timestamp=timestamp,
                 ),
                 "Content-Type": CONTENT_TYPE,
                 "Host": host,
-                "X-TC-Action": ACTION,
+                "X-TC-Action": action,
                 "X-TC-Timestamp": str(timestamp),
                 "X-TC-Version": API_VERSION,
                 "X-TC-Region": self.region,
@@ -171,7 +195,7 @@ class TencentSmsBackend:
             timeout=http_timeout_seconds(),
             who="Tencent Cloud SMS",
         )
-        return _accepted(answer)
+        return answer
 
 
 def _refusal(code: str, text: str) -> DeliveryError:
