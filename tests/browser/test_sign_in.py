@@ -52,7 +52,9 @@ def password_step(page, username: str, password: str = "pw-123456") -> None:
     page.goto("/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("form.form button[type=submit]")
+    # The answer is a new page whatever it says: wait for it, not for the old one's parts.
+    with page.expect_navigation():
+        page.click("form.form button[type=submit]")
 
 
 def test_an_assessor_sets_up_the_app_and_signs_in_with_its_code(new_page, shots, small_city):
