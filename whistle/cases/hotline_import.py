@@ -27,11 +27,12 @@ from whistle.cases.actions.hotline import Channel, TakenOrder, take_hotline_orde
 from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.cases.rules import hotline_deadline_classes
 from whistle.organisation import geo
+from whistle.organisation.addresses import AddressNotPlaced, Gazetteer
 from whistle.organisation.models import Jurisdiction, Lane, Person
 from whistle.policies.models import Category, hotline_columns
 
-# The fields without which a row cannot be an order; its place is either the longitude and
-# latitude or a lane.
+# The fields without which a row cannot be an order; its place is the longitude and latitude,
+# a lane, or an address that names a lane.
 REQUIRED_FIELDS = ("order_number", "description")
 POSITION_FIELDS = ("lon", "lat")
 # The most rows one file may hold; a larger export is split by the platform's own filter.
@@ -149,7 +150,7 @@ def _header_map(headers: list[str], district: Jurisdiction) -> dict[str, int]:
             if name not in found and key in (n.strip().lower() for n in names):
                 found[name] = index
     missing = [name for name in REQUIRED_FIELDS if name not in found]
-    if "lane" not in found:
+    if "lane" not in found and "address" not in found:
         missing += [name for name in POSITION_FIELDS if name not in found]
     if missing:
         raise ExportUnreadable(
@@ -171,16 +172,29 @@ def _number(value: Any, label: str | Promise) -> float:
         raise InvalidInput("position", _("%(label)s is not a number."), label=label) from None
 
 
-def _position(cells: dict[str, Any], lanes: dict[str, list[Lane]]) -> tuple[float, float]:
-    """The longitude and latitude given, else the point halfway along the lane named (a
-    platform that keeps no coordinates writes the lane)."""
-    if _text(cells.get("lon")) or _text(cells.get("lat")) or "lane" not in cells:
+def _position(
+    cells: dict[str, Any], lanes: dict[str, list[Lane]], gazetteer: Gazetteer | None
+) -> tuple[float, float]:
+    """The longitude and latitude given, else the point halfway along the lane named, else
+    along the lane the address names (a platform that keeps no coordinates writes the lane,
+    or only the address)."""
+    lane_column, address = "lane" in cells, _text(cells.get("address"))
+    coordinates = _text(cells.get("lon")) or _text(cells.get("lat"))
+    if coordinates or not (lane_column or gazetteer):
         return _number(cells.get("lon"), _("The longitude")), _number(
             cells.get("lat"), _("The latitude")
         )
     name = _text(cells.get("lane"))
+    if not name and gazetteer is not None and address:
+        try:
+            placed = gazetteer.place(address)
+        except AddressNotPlaced as exc:
+            raise InvalidInput("address", str(exc)) from None
+        return placed.lon, placed.lat
     if not name:
-        raise InvalidInput("position", _("Give the longitude and latitude, or the lane."))
+        raise InvalidInput(
+            "position", _("Give the longitude and latitude, the lane, or the address.")
+        )
     found = lanes.get(name, [])
     if len(found) != 1:
         raise InvalidInput(
@@ -261,8 +275,9 @@ def _arguments(
     district: Jurisdiction,
     categories: list[Category],
     lanes: dict[str, list[Lane]],
+    gazetteer: Gazetteer | None,
 ) -> dict[str, Any]:
-    lon, lat = _position(cells, lanes)
+    lon, lat = _position(cells, lanes, gazetteer)
     return {
         "number": _text(cells.get("order_number")),
         "description": _text(cells.get("description")),
@@ -298,7 +313,7 @@ def import_hotline_orders(
     columns = _header_map(headers, district)
     labels = {name: headers[index] for name, index in columns.items()}
     # A problem with the place is shown on the longitude's column, or the lane's.
-    labels["position"] = labels.get("lon") or labels.get("lane", "")
+    labels["position"] = labels.get("lon") or labels.get("lane") or labels.get("address", "")
     categories = list(
         Category.objects.filter(major__district=district, is_active=True).select_related("major")
     )
@@ -306,6 +321,8 @@ def import_hotline_orders(
     if "lane" in columns:
         for lane in Lane.objects.filter(township__parent=district).only("name", "centre_line"):
             lanes.setdefault(lane.name, []).append(lane)
+    # Without coordinates, an order's address may name its lane.
+    gazetteer = Gazetteer(district) if "address" in columns else None
     outcome = HotlineImport()
 
     def orders() -> Iterator[tuple[int, Callable[[], dict[str, Any]]]]:
@@ -322,7 +339,7 @@ def import_hotline_orders(
                 name: values[index] if index < len(values) else None
                 for name, index in columns.items()
             }
-            yield number, partial(_arguments, cells, district, categories, lanes)
+            yield number, partial(_arguments, cells, district, categories, lanes, gazetteer)
 
     batch = take_hotline_orders(actor, orders(), district=district, now=now)
     for problem in batch.problems:
