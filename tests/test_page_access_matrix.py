@@ -1,11 +1,12 @@
 """The pages' access matrix: every URL pattern of the project, opened by every persona.
 
 Each row of PAGES names a pattern and says, persona by persona, what a GET of it answers:
-OK (200), LOGIN (302 to the sign-in page), AWAY (302 elsewhere), 403, 404, 405. The objects
-in the addresses (a case, its photo, a patrol, a roster, a notification, a token…) are of
-东城区 and its 龙潭街道; the personas of 西城区 must never see them. A pattern that only
-takes a POST also has a POST row: a persona refused there must leave the domain's tables as
-they were.
+ok (200), log (a redirect to the sign-in page), go (another redirect), or the status (400,
+403, 404, 405…). The objects in the addresses (a case, its photo, a patrol, a roster, a
+notification, a token…) are of 东城区 and its 龙潭街道; the personas of 西城区 get 403 or
+404 for them, and no page a stranger to the case opens names it. A pattern that changes
+something also has a POST line: a persona the row does not name in `writes` must leave the
+domain's tables as they were.
 
 The operations of the API (`/api/v1/…`) have their own matrix, tests/test_api_permissions.py;
 here they need no row (`test_every_api_operation_is_in_the_api_matrix` checks that), and the
