@@ -372,10 +372,11 @@ def _later(change: RecordChange) -> bool:
 def _in_district(
     records: dict[int, dict[str, Any]], district: Jurisdiction, period: Period
 ) -> dict[int, dict[str, Any]]:
+    months = set(period.months())
     return {
         pk: values
         for pk, values in records.items()
-        if values["district_id"] == district.pk and period.contains(values["month"])
+        if values["district_id"] == district.pk and values["month"] in months
     }
 
 
@@ -398,8 +399,16 @@ def _record_changes(
         and pk in proposed
         and any(now[pk][name] != proposed[pk][name] for name in RECORD_OUTCOME)
     ]
-    cases = Case.objects.in_bulk({now[pk]["case_id"] for pk in changed})
-    townships = Jurisdiction.objects.in_bulk({now[pk]["township_id"] for pk in changed})
+    references = dict(
+        Case.objects.filter(pk__in={now[pk]["case_id"] for pk in changed}).values_list(
+            "pk", "reference"
+        )
+    )
+    townships = dict(
+        Jurisdiction.objects.filter(pk__in={now[pk]["township_id"] for pk in changed}).values_list(
+            "pk", "name"
+        )
+    )
     summoned = dict(Summons.objects.filter(pk__in=changed).values_list("pk", "summoned_at"))
     found: dict[int, list[RecordChange]] = {}
     for pk in changed:
@@ -408,8 +417,8 @@ def _record_changes(
             RecordChange(
                 summons_id=pk,
                 case_id=values["case_id"],
-                reference=cases[values["case_id"]].reference,
-                township=townships[values["township_id"]].name,
+                reference=references[values["case_id"]],
+                township=townships[values["township_id"]],
                 summoned_at=summoned[pk],
                 now={name: values[name] for name in RECORD_OUTCOME},
                 proposed={name: proposed[pk][name] for name in RECORD_OUTCOME},
