@@ -457,6 +457,12 @@
       .then(render)
       .then(function () {
         sending = null;
+        // "Kept on this phone" under a form is no longer true once the panel says sent.
+        if (!unreachable) {
+          [].forEach.call(document.querySelectorAll("[data-offline-status]"), function (box) {
+            box.remove();
+          });
+        }
         document.dispatchEvent(new CustomEvent("whistle:offline-synced"));
       });
     return sending;

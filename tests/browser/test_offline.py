@@ -115,6 +115,7 @@ def test_a_tick_and_a_report_with_a_photo_made_offline_arrive_with_their_times_o
     page.wait_for_timeout(1500)
     page.context.set_offline(False)
     wait_all_sent(page, 2)
+    assert page.locator("[data-offline-status]").count() == 0
     page.locator("[data-offline-panel]").scroll_into_view_if_needed()
     shots(page, "3-sent")
 
