@@ -108,7 +108,9 @@ def build_grid_city(lanes: int, townships_per_side: int) -> dict[str, Any]:
                 community.derive_fields()
                 communities.append(community)
     Jurisdiction.objects.bulk_create(communities, batch_size=500)
-    communities = list(Jurisdiction.objects.filter(level="community").order_by("code"))
+    communities = list(
+        Jurisdiction.objects.filter(level="community", parent__parent=district).order_by("code")
+    )
     cells = []
     for community in communities:
         assert community.min_lon is not None and community.min_lat is not None
@@ -148,11 +150,11 @@ def build_grid_city(lanes: int, townships_per_side: int) -> dict[str, Any]:
             for direction, end in (("东西", (lon + STEP, lat)), ("南北", (lon, lat + STEP))):
                 if len(rows) >= lanes:
                     break
-                owner_township, community = owner(lon + STEP / 4, lat + STEP / 4)
+                owner_township, owner_community = owner(lon + STEP / 4, lat + STEP / 4)
                 lane = Lane(
                     name=f"{direction}{i}-{j}巷",
                     township=owner_township,
-                    community=community,
+                    community=owner_community,
                     centre_line={"type": "LineString", "coordinates": [[lon, lat], list(end)]},
                 )
                 lane.derive_fields()
