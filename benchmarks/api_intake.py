@@ -1,12 +1,15 @@
 """Sustained intake through the REST API, against a bare Django endpoint writing the same rows.
 
 Loads the demo city into a throwaway database, serves it with gunicorn (several sync
-workers), and lets CLIENTS concurrent clients post new cases for a while: through
-`POST /api/v1/cases` as the demo dispatcher (token, locating the point in its township, lane
-and grid cell, the category and its policy, the case, its trail event with its hash, the
-outbox rows, the rate limit), then through a bare view that writes one case, one event and
-one in-app notification in one transaction with no checks at all. The two alternate, ROUNDS
-times each, in the same run. Prints requests per second, p50 and p99 for both, and ratios.
+workers), and lets CLIENTS concurrent clients post for a while: 12345 work orders through
+`POST /api/v1/hotline/orders` as the demo dispatcher (token, locating the point in its
+township, lane and grid cell, the category and its policy, the order number's idempotency,
+the deadline class and the order's respond and resolve limits on the district's calendar,
+the case, its trail event with its hash and the caller's commitment, the order, the outbox
+rows, the rate limit), new cases through `POST /api/v1/cases`, then a bare view that writes
+one case, one event and one in-app notification in one transaction with no checks at all.
+They alternate, ROUNDS times each, in the same run. Prints requests per second, p50 and p99
+for each, and the ratios to the bare endpoint.
 
     .venv/bin/python benchmarks/api_intake.py [--clients 16] [--seconds 15] [--workers 4]
 
@@ -29,6 +32,8 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
@@ -37,6 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BARE = "/bench/bare-intake"
 API = "/api/v1/cases"
+ORDERS = "/api/v1/hotline/orders"
 
 
 def main() -> None:
@@ -46,6 +52,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument(
+        "--sides", default="order,case,bare", help="which endpoints, of order, case and bare"
+    )
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -133,33 +142,45 @@ def serve(args: argparse.Namespace, url: str) -> subprocess.Popen[bytes]:
 
 
 def hammer(
-    args: argparse.Namespace, path: str, headers: dict[str, str], body: bytes
+    args: argparse.Namespace, path: str, headers: dict[str, str], body: Callable[[str], bytes]
 ) -> tuple[list[float], int, float]:
+    """Post bodies to `path` from CLIENTS threads for SECONDS; each body is made from a key
+    unique in the run (an order number is taken once)."""
     latencies: list[float] = []
     failures = 0
     lock = threading.Lock()
     stop = time.monotonic() + args.seconds
 
-    def client() -> None:
+    def client(number: int) -> None:
         nonlocal failures
         mine: list[float] = []
         bad = 0
+        sent = 0
         while time.monotonic() < stop:
-            conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
+            sent += 1
+            payload = body(f"{uuid.uuid4().hex[:8]}-{number}-{sent}")
+            conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=60)
             started = time.perf_counter()
-            conn.request("POST", path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            conn.close()
+            try:
+                conn.request("POST", path, body=payload, headers=headers)
+                response = conn.getresponse()
+                response.read()
+            except OSError:
+                bad += 1
+                continue
+            finally:
+                conn.close()
             if response.status == 201:
                 mine.append(time.perf_counter() - started)
             else:
                 bad += 1
+                if bad == 1 and number == 0:
+                    print(f"{path}: {response.status}", file=sys.stderr)
         with lock:
             latencies.extend(mine)
             failures += bad
 
-    threads = [threading.Thread(target=client) for _ in range(args.clients)]
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
     began = time.monotonic()
     for t in threads:
         t.start()
@@ -182,44 +203,57 @@ def run(
     args: argparse.Namespace, *, url: str, secret: str, body: dict[str, Any], vendor: str
 ) -> None:
     server = serve(args, url)
-    payload = json.dumps(body).encode()
     api_headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
     bare_headers = {"Content-Type": "application/json"}
-    results: dict[str, tuple[list[float], int, float]] = {
-        "api": ([], 0, 0.0),
-        "bare": ([], 0, 0.0),
+    case_body = json.dumps(body).encode()
+
+    def order(key: str) -> bytes:
+        return json.dumps(
+            {
+                **body,
+                "order_number": f"B{key}",
+                "caller_name": "王女士",
+                "caller_phone": "13800000000",
+            }
+        ).encode()
+
+    sides = {
+        "order": ("12345 order (API)", ORDERS, api_headers, order),
+        "case": ("new case (API)", API, api_headers, lambda key: case_body),
+        "bare": ("bare endpoint", BARE, bare_headers, lambda key: case_body),
     }
+    chosen = [side for side in args.sides.split(",") if side in sides]
+    results: dict[str, tuple[list[float], int, float]] = {side: ([], 0, 0.0) for side in chosen}
     try:
-        # Warm the workers (imports, connections) before measuring.
-        hammer(argparse.Namespace(**{**vars(args), "seconds": 2.0}), API, api_headers, payload)
+        # Warm the workers (imports, connections, the map) before measuring.
+        warm = argparse.Namespace(**{**vars(args), "seconds": 2.0})
+        for side in chosen:
+            hammer(warm, *sides[side][1:])
         for _round in range(args.rounds):
-            for side, path, headers in (
-                ("api", API, api_headers),
-                ("bare", BARE, bare_headers),
-            ):
-                found, failed, elapsed = hammer(args, path, headers, payload)
+            for side in chosen:
+                found, failed, elapsed = hammer(args, *sides[side][1:])
                 kept = results[side]
                 results[side] = (kept[0] + found, kept[1] + failed, kept[2] + elapsed)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    api = summary(results["api"][0], results["api"][2])
-    bare = summary(results["bare"][0], results["bare"][2])
+    rows = {side: summary(results[side][0], results[side][2]) for side in chosen}
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; database: {vendor}")
     print(
         f"{args.clients} clients, gunicorn {args.workers} workers, "
         f"{args.rounds} × {args.seconds:.0f} s per side"
     )
-    print("| | requests/s | p50 ms | p99 ms | failed |")
-    print("|---|---|---|---|---|")
-    for side, row in (("API intake", api), ("bare endpoint", bare)):
-        failed = results["api" if side == "API intake" else "bare"][1]
+    bare = rows.get("bare")
+    print("| | requests/s | p50 ms | p99 ms | failed | × bare |")
+    print("|---|---|---|---|---|---|")
+    for side in chosen:
+        row = rows[side]
+        ratio = f"{row['rps'] / bare['rps']:.2f}" if bare and bare["rps"] else "–"
         print(
-            f"| {side} | {row['rps']:.1f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {failed} |"
+            f"| {sides[side][0]} | {row['rps']:.1f} | {row['p50_ms']:.1f} | "
+            f"{row['p99_ms']:.1f} | {results[side][1]} | {ratio} |"
         )
-    if bare["rps"]:
-        print(f"ratio API / bare (requests/s): {api['rps'] / bare['rps']:.2f}")
 
 
 if __name__ == "__main__":

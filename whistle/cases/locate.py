@@ -3,16 +3,18 @@
 The lane whose centre line is nearest, within the district's matching distance
 (DistrictPolicy.lane_snap_m, or settings.WHISTLE_LANE_SNAP_METRES without a policy), decides
 the township and usually the community. Otherwise the polygons that contain the point do.
-Candidates are chosen in SQL by their bounding-box columns; only those are measured exactly.
+Candidates are chosen by their bounding boxes from the map each process keeps in memory
+(`whistle.organisation.places`); only those are measured exactly. The rows returned are the
+map's, shared by every look-up: never change or save them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from whistle.cases.rules import lane_snap_metres
-from whistle.organisation import geo
+from whistle.cases.rules import district_lane_snap_metres, lane_snap_or_default
 from whistle.organisation.models import GridCell, Jurisdiction, Lane
+from whistle.organisation.places import CityMap, city_map
 
 Level = Jurisdiction.Level
 
@@ -28,46 +30,19 @@ class Location:
     lane_distance_m: float | None = None
 
 
-def _containing_jurisdictions(lon: float, lat: float) -> dict[str, Jurisdiction]:
-    """The district, township and community whose boundary contains the point, by level."""
-    candidates = Jurisdiction.objects.filter(
-        level__in=[Level.DISTRICT, Level.TOWNSHIP, Level.COMMUNITY],
-        min_lon__lte=lon,
-        max_lon__gte=lon,
-        min_lat__lte=lat,
-        max_lat__gte=lat,
-    ).order_by("code")
-    found: dict[str, Jurisdiction] = {}
-    for jurisdiction in candidates:
-        if jurisdiction.level not in found and jurisdiction.contains_point(lon, lat):
-            found[jurisdiction.level] = jurisdiction
-    return found
+def _lane_snap_metres(city: CityMap, district: Jurisdiction | None) -> float:
+    """The district's matching distance, kept with the map: a change to the district
+    policies gives the map a new revision."""
+    key = ("lane_snap_m", district.pk if district is not None else None)
+    if key not in city.memo:
+        city.memo[key] = district_lane_snap_metres(district)
+    return lane_snap_or_default(city.memo[key])
 
 
-def nearest_lane(lon: float, lat: float, within_m: float) -> tuple[Lane, float] | None:
-    """The lane whose centre line is nearest to the point, if it is within `within_m`."""
-    if within_m <= 0:
-        return None
-    dlon, dlat = geo.metres_to_degrees(within_m, lat)
-    candidates = Lane.objects.filter(
-        min_lon__lte=lon + dlon,
-        max_lon__gte=lon - dlon,
-        min_lat__lte=lat + dlat,
-        max_lat__gte=lat - dlat,
-    ).select_related("township", "community")
-    best: tuple[float, str, Lane] | None = None
-    for lane in candidates:
-        distance = geo.distance_to_line_m(lane.centre_line, (lon, lat))
-        if distance <= within_m and (best is None or (distance, lane.name) < best[:2]):
-            best = (distance, lane.name, lane)
-    return (best[2], best[0]) if best else None
-
-
-def _grid_cell(lon: float, lat: float, community: Jurisdiction | None) -> GridCell | None:
-    candidates = GridCell.objects.filter(
-        min_lon__lte=lon, max_lon__gte=lon, min_lat__lte=lat, max_lat__gte=lat
-    ).order_by("code")
-    inside = [c for c in candidates if c.boundary and geo.polygon_contains(c.boundary, (lon, lat))]
+def _grid_cell(
+    city: CityMap, lon: float, lat: float, community: Jurisdiction | None
+) -> GridCell | None:
+    inside = city.grid_cells(lon, lat)
     for cell in inside:
         if community is not None and cell.community_id == community.pk:
             return cell
@@ -76,7 +51,8 @@ def _grid_cell(lon: float, lat: float, community: Jurisdiction | None) -> GridCe
 
 def locate(lon: float, lat: float) -> Location:
     """Everything the city knows about the place at (lon, lat), WGS-84."""
-    containing = _containing_jurisdictions(lon, lat)
+    city = city_map()
+    containing = city.containing(lon, lat)
     district = containing.get(Level.DISTRICT)
     township = containing.get(Level.TOWNSHIP)
     community = containing.get(Level.COMMUNITY)
@@ -84,7 +60,7 @@ def locate(lon: float, lat: float) -> Location:
         community = None
     lane: Lane | None = None
     lane_distance: float | None = None
-    snapped = nearest_lane(lon, lat, lane_snap_metres(district))
+    snapped = city.nearest_lane(lon, lat, _lane_snap_metres(city, district))
     if snapped is not None:
         lane, lane_distance = snapped
         if township is None or lane.township_id != township.pk:
@@ -99,6 +75,6 @@ def locate(lon: float, lat: float) -> Location:
         township=township,
         community=community,
         lane=lane,
-        grid_cell=_grid_cell(lon, lat, community),
+        grid_cell=_grid_cell(city, lon, lat, community),
         lane_distance_m=None if lane_distance is None else round(lane_distance, 1),
     )

@@ -65,14 +65,18 @@ def summons_limits(case: Case, whistle: Whistle | None) -> dict[str, tuple[int, 
     }
 
 
-def lane_snap_metres(district: Jurisdiction | None) -> float:
-    """How far from a lane's centre line a problem still belongs to the lane."""
-    if district is not None:
-        snap = (
-            DistrictPolicy.objects.filter(district=district)
-            .values_list("lane_snap_m", flat=True)
-            .first()
-        )
-        if snap is not None:
-            return float(snap)
-    return float(settings.WHISTLE_LANE_SNAP_METRES)
+def district_lane_snap_metres(district: Jurisdiction | None) -> float | None:
+    """The district's own lane matching distance, None when its policy has none."""
+    if district is None:
+        return None
+    snap = (
+        DistrictPolicy.objects.filter(district=district)
+        .values_list("lane_snap_m", flat=True)
+        .first()
+    )
+    return None if snap is None else float(snap)
+
+
+def lane_snap_or_default(own: float | None) -> float:
+    """A district's own lane matching distance, or the deployment's when it has none."""
+    return float(settings.WHISTLE_LANE_SNAP_METRES) if own is None else own

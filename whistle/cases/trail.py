@@ -300,9 +300,12 @@ def append_event(
     lat: float | None = None,
     at: datetime | None = None,
     follow_trail: bool = False,
+    new_case: bool = False,
 ) -> Event:
     """Append one event to the case's trail. Call with the case locked, inside the change's
     transaction. `data` must be JSON-serialisable (before/after values, reasons, distances).
+    `new_case` says the case was inserted in this transaction: its trail is empty, and
+    nobody else can have appended to it.
 
     An `at` before the case's last event is refused (`MomentRefused`), and so is one too far
     ahead of the clock. With `follow_trail` (the deadline sweep, whose moment is only when
@@ -311,7 +314,7 @@ def append_event(
     _require_transaction()
     event = _next_event(
         case,
-        _tails([case.pk]).get(case.pk, _EMPTY),
+        _EMPTY if new_case else _tails([case.pk]).get(case.pk, _EMPTY),
         kind,
         actor=actor,
         actor_role=actor_role,
@@ -345,6 +348,7 @@ def record(
     lon: float | None = None,
     lat: float | None = None,
     follow_trail: bool = False,
+    new_case: bool = False,
 ) -> Event:
     """Append the trail event of an action or of the sweep and offer it to the webhooks that
     want it."""
@@ -359,6 +363,7 @@ def record(
         lat=lat,
         at=at,
         follow_trail=follow_trail,
+        new_case=new_case,
     )
     notify_webhooks(kind, _webhook_payload(event), dedupe_key=event_key(event.hash))
     return event

@@ -114,7 +114,12 @@ def _in_ring(point: Position, ring: Sequence[Position]) -> bool:
 
 def polygon_contains(geometry: Any, point: Position) -> bool:
     """True when the point lies inside the (multi)polygon, holes excluded."""
-    for polygon in polygon_rings(geometry):
+    return polygons_contain(polygon_rings(geometry), point)
+
+
+def polygons_contain(polygons: Sequence[Sequence[Sequence[Position]]], point: Position) -> bool:
+    """`polygon_contains` on polygons already checked by `polygon_rings`."""
+    for polygon in polygons:
         outer, holes = polygon[0], polygon[1:]
         if _in_ring(point, outer) and not any(_in_ring(point, hole) for hole in holes):
             return True
@@ -127,7 +132,11 @@ def distance_to_line_m(geometry: Any, point: Position) -> float:
     Projects onto each segment in a local equirectangular frame centred on the point, then
     measures the geodesic distance to the foot of the perpendicular.
     """
-    positions = line_positions(geometry)
+    return distance_to_positions_m(line_positions(geometry), point)
+
+
+def distance_to_positions_m(positions: Sequence[Position], point: Position) -> float:
+    """`distance_to_line_m` on positions already checked by `line_positions`."""
     lon0, lat0 = point
     kx = math.cos(math.radians(lat0))
     best = math.inf

@@ -259,6 +259,24 @@ class GridCell(BoundingBoxMixin):
             raise ValidationError({"code": _("The grid code must start with the community's code")})
 
 
+class MapRevision(models.Model):
+    """One row whose token changes, by database triggers, with every change to the city's map:
+    jurisdictions, lanes, grid cells and the districts' lane matching distance. Each process
+    keeps the map in memory (`whistle.organisation.places`) and reads it again when the token
+    it was read under is no longer the current one. The token is random, not a counter, so a
+    rolled-back change never leaves a process holding a map under the token that comes back.
+    """
+
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        verbose_name = _("map revision")
+        verbose_name_plural = _("map revisions")
+
+    def __str__(self) -> str:
+        return self.token
+
+
 class Sector(models.Model):
     """A field of public duty (城管, 公安, 消防, 房管…) that departments hold."""
 

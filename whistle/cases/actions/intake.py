@@ -154,9 +154,9 @@ def _open_case(
         service_attributes=service_attributes or [],
         reported_at=now,
     )
+    # Inserting the row locks it until the transaction ends: nobody else can see it, let
+    # alone append to its trail, so "lock, then append" holds without reading it again.
     case.save(force_insert=True)
-    # Nobody else can see the new row yet; the lock keeps the rule "lock, then append".
-    case = lock_case(case.pk)
     attachments = photos.store(case, Attachment.Purpose.REPORT, actor=actor, now=now)
     event = record(
         case,
@@ -166,6 +166,7 @@ def _open_case(
         at=now,
         lon=lon,
         lat=lat,
+        new_case=True,
         data={
             "changes": changes(status=(None, Status.REPORTED)),
             "source": source,

@@ -1,0 +1,136 @@
+"""Filing in-process: `report_case` and `take_hotline_order` against a bare transaction that
+inserts the same case, event and notification rows (benchmarks/bare_intake.py), in the same
+run, alternating in rounds.
+
+Loads the demo city into a throwaway database and, beside it, a grid district with LANES
+lanes (benchmarks/lane_lookup.py) so that locating runs among a city's worth of lanes; then
+files reports and work orders as the demo dispatcher at a place of its township. Prints
+filings per second (wall clock and per CPU second of this process), the statements each
+costs, and the ratios to the bare transaction.
+
+    .venv/bin/python benchmarks/report_intake.py [--lanes 50000] [--count 300] [--rounds 3]
+
+It runs in a throwaway database made beside the configured one: a temporary SQLite file by
+default, or a test database on the server that DATABASE_URL=postgresql://… names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lanes", type=int, default=50_000)
+    parser.add_argument("--count", type=int, default=300, help="filings per round and side")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
+    import django
+    from django.conf import settings
+
+    with tempfile.TemporaryDirectory() as scratch:
+        database = settings.DATABASES["default"]
+        if str(database["ENGINE"]).endswith("sqlite3"):
+            database["TEST"] = {"NAME": str(Path(scratch) / "benchmark.sqlite3")}
+        django.setup()
+        from django.db import connection
+
+        original_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            run(args, connection.vendor)
+        finally:
+            connection.creation.destroy_test_db(original_name, verbosity=0)
+
+
+def run(args: argparse.Namespace, vendor: str) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from benchmarks.bare_intake import bare_intake
+    from benchmarks.lane_lookup import build_grid_city
+    from whistle.cases.actions import report_case
+    from whistle.cases.actions.hotline import take_hotline_order
+    from whistle.cases.models import Case
+    from whistle.organisation.models import Lane, Person, RoleAssignment
+
+    call_command("seed_demo", stdout=StringIO())
+    if args.lanes > Lane.objects.count():
+        build_grid_city(args.lanes - Lane.objects.count(), townships_per_side=8)
+    dispatcher = Person.objects.get(username="dispatcher")
+    assignment = RoleAssignment.objects.filter(person=dispatcher).first()
+    assert assignment is not None
+    township = assignment.jurisdiction
+    sample = Case.objects.filter(township=township, category__isnull=False).first()
+    assert sample is not None
+    place = {"description": "人民市场东巷有游商占道", "lon": sample.lon, "lat": sample.lat}
+    numbers = iter(range(10**9))
+
+    def report() -> Any:
+        return report_case(dispatcher, category=sample.category, **place)
+
+    def order() -> Any:
+        return take_hotline_order(
+            dispatcher,
+            number=f"B{next(numbers)}",
+            caller_name="王女士",
+            caller_phone="13800000000",
+            category=sample.category,
+            **place,
+        )
+
+    def bare() -> Any:
+        return bare_intake(place["description"], place["lon"], place["lat"], township, dispatcher)
+
+    sides: dict[str, tuple[str, Callable[[], Any]]] = {
+        "report": ("report_case", report),
+        "order": ("take_hotline_order", order),
+        "bare": ("bare transaction", bare),
+    }
+    statements = {}
+    for side, (_, action) in sides.items():
+        action()  # warm: the map, the policies, the translations
+        with CaptureQueriesContext(connection) as queries:
+            action()
+        statements[side] = len(queries.captured_queries)
+    totals = {side: [0.0, 0.0] for side in sides}
+    for _round in range(args.rounds):
+        for side, (_, action) in sides.items():
+            started, cpu = time.perf_counter(), time.process_time()
+            for _ in range(args.count):
+                action()
+            totals[side][0] += time.perf_counter() - started
+            totals[side][1] += time.process_time() - cpu
+    filed = args.count * args.rounds
+    rates = {side: (filed / wall, filed / cpu) for side, (wall, cpu) in totals.items()}
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; database: {vendor}")
+    print(f"{Lane.objects.count()} lanes; {args.rounds} rounds × {args.count} filings per side")
+    print("| | filings/s | per CPU second | statements | × bare | × bare (CPU) |")
+    print("|---|---|---|---|---|---|")
+    bare_wall, bare_cpu = rates["bare"]
+    for side, (name, _) in sides.items():
+        wall, cpu = rates[side]
+        print(
+            f"| {name} | {wall:.0f} | {cpu:.0f} | {statements[side]} | "
+            f"{wall / bare_wall:.2f} | {cpu / bare_cpu:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
