@@ -19,7 +19,7 @@ def uninstall(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("organisation", "0002_map_revision"),
-        ("policies", "0007_district_policy_personal_data_retention"),
+        ("policies", "0008_checkin_offline_confirm_after_minutes"),
     ]
 
     operations = [migrations.RunPython(install, uninstall, elidable=False)]
