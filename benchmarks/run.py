@@ -3,8 +3,9 @@
 A script takes part when it imports `reporting` (benchmarks/reporting.py says what that
 asks of it). Each runs in its own process, one after the other, on the database that
 `DATABASE_URL` names (a throwaway one: each script makes its own test database or file);
-`--quick` is passed on. The results file maps each measurement's name to its value, unit,
-database, date, baseline and ratio, and records the machine and the command.
+`--quick` is passed on. The results file maps each measurement ("name@database") to its
+value, unit, database, date, baseline and ratio, and records the machine and the command;
+a run replaces the entries it measured and keeps the others.
 
     .venv/bin/python benchmarks/run.py [--quick] [--only NAME ...] [--timeout 1800]
 """
@@ -31,8 +32,7 @@ def taking_part() -> list[Path]:
     return sorted(
         path
         for path in HERE.glob("*.py")
-        if path.name not in OWN
-        and "from reporting import" in path.read_text(encoding="utf-8")
+        if path.name not in OWN and "from reporting import" in path.read_text(encoding="utf-8")
     )
 
 
@@ -64,7 +64,8 @@ def main() -> None:
         if lines.exists():
             for line in lines.read_text(encoding="utf-8").splitlines():
                 measured = json.loads(line)
-                results[measured.pop("name")] = measured
+                # One entry per measurement and database: a PostgreSQL run keeps SQLite's.
+                results[f"{measured.pop('name')}@{measured['database']}"] = measured
     load = os.getloadavg()
     document = {
         "machine": f"{platform.platform()}, {os.cpu_count()} cores, Python "
