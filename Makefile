@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup messages extract-messages run test lint format pytest clean
+.PHONY: help setup messages extract-messages run test lint format pytest bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -78,6 +78,13 @@ test: setup lint ## set up, lint, check migrations, run every test (DATABASE_URL
 	@$(BIN)/whistle shell --no-imports -c "from django.db import connection as c; print('tests run on', c.vendor)"
 	@[ -x /usr/bin/chromium ] || echo "NOTICE: /usr/bin/chromium not found, the browser tests will be SKIPPED: install chromium and fonts-noto-cjk: apt-get install chromium fonts-noto-cjk"
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Every script under benchmarks/ that reports through benchmarks/reporting.py, at the quick
+# size unless told otherwise (`make bench BENCH_ARGS=` for the full size); DATABASE_URL picks
+# the database server. Results in benchmarks/results.json (docs/benchmarks.md).
+BENCH_ARGS ?= --quick
+bench: setup ## run the benchmarks (quick size; BENCH_ARGS= for the full one), write benchmarks/results.json
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean: ## remove the virtual environment and local data
 	rm -rf $(VENV) var/whistle.sqlite3* var/static

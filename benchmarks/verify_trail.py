@@ -4,7 +4,7 @@ Writes CASES cases with EVENTS events each (properly chained, with realistic eve
 then times `verify_database()` (hash and link of every event, two streamed queries) and a
 plain read of the same event rows (the cost of fetching them and nothing else).
 
-    .venv/bin/python benchmarks/verify_trail.py [--cases 10000] [--events 10]
+    .venv/bin/python benchmarks/verify_trail.py [--cases 10000] [--events 10] [--quick]
 
 It runs in a throwaway database made beside the configured one: a temporary SQLite file by
 default, or a test database on the server that DATABASE_URL=postgresql://… names.
@@ -20,6 +20,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from reporting import report
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -27,7 +29,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=10, help="events per case")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the cases")
     args = parser.parse_args()
+    if args.quick:
+        args.cases //= 10
 
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
@@ -116,10 +121,10 @@ def measure(*, cases: int, events: int, vendor: str) -> None:
     written = time.perf_counter() - started
 
     started = time.perf_counter()
-    report = verify_database()
+    checked = verify_database()
     verified = time.perf_counter() - started
-    if not report.ok or report.events != cases * events:
-        raise SystemExit(f"unexpected report: {report.events} events, {report.problems[:3]}")
+    if not checked.ok or checked.events != cases * events:
+        raise SystemExit(f"unexpected report: {checked.events} events, {checked.problems[:3]}")
 
     started = time.perf_counter()
     fetched = sum(
@@ -135,6 +140,14 @@ def measure(*, cases: int, events: int, vendor: str) -> None:
     print(f"verify:   {verified:8.3f} s  {total / verified:10.0f} events/s")
     print(f"baseline: {baseline:8.3f} s  {fetched / baseline:10.0f} events/s (reading the rows)")
     print(f"ratio:    verifying costs {verified / baseline:.1f} times the plain read")
+    report(
+        "verify_trail.events_per_s",
+        total / verified,
+        "events/s",
+        database=vendor,
+        baseline=fetched / baseline,
+        note=f"{cases} cases of {events} events; baseline: a plain read of the rows",
+    )
 
 
 if __name__ == "__main__":

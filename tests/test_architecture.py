@@ -28,6 +28,17 @@ ALLOWED: dict[str, set[str]] = {
         "assessment",
         "patrols",
     },
+    # The simulator builds on the demo city's shapes and stories.
+    "simulation": {
+        "organisation",
+        "policies",
+        "notifications",
+        "duty",
+        "cases",
+        "assessment",
+        "patrols",
+        "demo",
+    },
     "patrols": {"organisation", "policies", "notifications", "duty", "cases"},
     "web": {
         "organisation",

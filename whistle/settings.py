@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "whistle.assessment",
     "whistle.importing",
     "whistle.demo",
+    "whistle.simulation",
     "whistle.street",
     "whistle.desk",
     "whistle.district",

@@ -47,6 +47,7 @@ from whistle.assessment.scoring import (
     mean,
     score,
 )
+from whistle.cases.bulk import update_each
 from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Department, Jurisdiction
@@ -670,6 +671,40 @@ def lock_scoring() -> ScoringState:
     return state
 
 
+class RecordWrites:
+    """The records a chunk creates, changes and removes, written together by `flush`: one
+    insert, one `executemany` of updates and one delete, whatever the chunk's size."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.created: list[SummonsAssessment] = []
+        self.changed: list[SummonsAssessment] = []
+        self.removed: list[int] = []
+
+    def put(
+        self, summons_id: int, record: SummonsAssessment | None, values: dict[str, Any] | None
+    ) -> None:
+        """Make the summons' record hold `values` (None: no record)."""
+        if record is None:
+            if values is not None:
+                self.created.append(
+                    SummonsAssessment(summons_id=summons_id, computed_at=self.now, **values)
+                )
+        elif values is None:
+            self.removed.append(record.pk)
+        else:
+            for name, value in values.items():
+                setattr(record, name, value)
+            record.computed_at = self.now
+            self.changed.append(record)
+
+    def flush(self) -> None:
+        SummonsAssessment.objects.filter(pk__in=self.removed).delete()
+        update_each(SummonsAssessment, self.changed, [*RECORD_FIELDS, "computed_at"])
+        SummonsAssessment.objects.bulk_create(self.created, batch_size=CHUNK)
+        self.created, self.changed, self.removed = [], [], []
+
+
 def refresh_cases(case_ids: Iterable[int], book: SchemeBook | None = None) -> set[tuple[int, date]]:
     """Recompute the records of the cases, adjust their cells and the scores of the affected
     periods. Returns the (district, month) pairs whose scores changed."""
@@ -694,7 +729,7 @@ def _refresh_chunk(
 ) -> set[tuple[int, date]]:
     fresh = compute_records(case_ids, book)
     stored = {r.summons_id: r for r in SummonsAssessment.objects.filter(case_id__in=case_ids)}
-    now = timezone.now()
+    writes = RecordWrites(timezone.now())
     deltas: dict[tuple[int, CellKey], CellTotals] = {}
     touched: set[tuple[int, date]] = set()
 
@@ -719,15 +754,8 @@ def _refresh_chunk(
             move(old, -1)
         if new is not None:
             move(new, +1)
-        if record is None and new is not None:
-            SummonsAssessment.objects.create(summons_id=summons_id, computed_at=now, **new)
-        elif record is not None and new is None:
-            record.delete()
-        elif record is not None and new is not None:
-            for name, value in new.items():
-                setattr(record, name, value)
-            record.computed_at = now
-            record.save(update_fields=[*RECORD_FIELDS, "computed_at"])
+        writes.put(summons_id, record, new)
+    writes.flush()
     for (district_id, key), delta in sorted(deltas.items(), key=lambda item: item[0][1]):
         if any(delta.sums.values()):
             _apply_cell_delta(district_id, key, delta.sums)
@@ -799,9 +827,10 @@ def recompute_all() -> int:
         for chunk in _case_chunks():
             fresh = compute_records(chunk, book)
             stored = {r.summons_id: r for r in SummonsAssessment.objects.filter(case_id__in=chunk)}
+            writes = RecordWrites(now)
             for summons_id, gone in stored.items():
                 if summons_id not in fresh and not frozen(gone.district_id, gone.month):
-                    gone.delete()
+                    writes.put(summons_id, gone, None)
             for summons_id, values in fresh.items():
                 record = stored.get(summons_id)
                 if frozen(values["district_id"], values["month"]) or (
@@ -809,17 +838,10 @@ def recompute_all() -> int:
                 ):
                     continue
                 add_to_cells(cells, values)
-                if record is None:
-                    SummonsAssessment.objects.create(
-                        summons_id=summons_id, computed_at=now, **values
-                    )
+                if record is None or record_values(record) != values:
+                    writes.put(summons_id, record, values)
                     written += 1
-                elif record_values(record) != values:
-                    for name, value in values.items():
-                        setattr(record, name, value)
-                    record.computed_at = now
-                    record.save(update_fields=[*RECORD_FIELDS, "computed_at"])
-                    written += 1
+            writes.flush()
         _rewrite_cells(cells, frozen)
         for district_id in _districts_with_data():
             months = ScoreCell.objects.filter(district_id=district_id).values_list(
@@ -843,9 +865,12 @@ def _districts_with_data() -> list[int]:
 
 
 def _rewrite_cells(cells: dict[CellKey, CellTotals], frozen: FrozenMonths) -> None:
-    for cell in ScoreCell.objects.all().iterator():
-        if not frozen(cell.district_id, cell.month):
-            cell.delete()
+    kept = [
+        pk
+        for pk, district_id, month in ScoreCell.objects.values_list("pk", "district_id", "month")
+        if frozen(district_id, month)
+    ]
+    ScoreCell.objects.exclude(pk__in=kept).delete()
     ScoreCell.objects.bulk_create(
         [
             ScoreCell(

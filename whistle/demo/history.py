@@ -806,6 +806,24 @@ def _sweep_until(moment: datetime, since: datetime | None) -> None:
         previous = at
 
 
+def play(stories: list[Story], end: datetime) -> int:
+    """Play the stories' steps up to `end` in the order of their moments, with the deadline
+    sweep between them as the worker would have run it; returns the number of steps played."""
+    steps = sorted(
+        (when, number, index, step)
+        for number, story in enumerate(stories)
+        for when, index, step in story.steps
+        if when <= end
+    )
+    played: datetime | None = None
+    for when, _number, _index, step in steps:
+        _sweep_until(when, played)
+        step(when)
+        played = when
+    _sweep_until(end, played)
+    return len(steps)
+
+
 def _day(end: datetime, days_ago: int, rng: random.Random) -> datetime:
     """A working-hours moment (Beijing time) `days_ago` days before `end`."""
     local = to_local(end) - timedelta(days=days_ago)
@@ -882,20 +900,8 @@ def build_history(seed: int = 2026) -> dict[str, int]:
         return {**_counts(cast.district), "created": 0}
     end = timezone.now().replace(second=0, microsecond=0)
     rng = random.Random(seed)
-    stories = plan(cast, rng, end)
-    steps = sorted(
-        (when, number, index, step)
-        for number, story in enumerate(stories)
-        for when, index, step in story.steps
-        if when <= end
-    )
-    played: datetime | None = None
     with transaction.atomic():
-        for when, _number, _index, step in steps:
-            _sweep_until(when, played)
-            step(when)
-            played = when
-        _sweep_until(end, played)
+        play(plan(cast, rng, end), end)
     counts = _counts(cast.district)
     return {**counts, "created": counts["cases"]}
 

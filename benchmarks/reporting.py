@@ -1,0 +1,52 @@
+"""What every benchmark script shares with `make bench` (benchmarks/run.py).
+
+A script takes part in `make bench` when it
+
+1. accepts `--quick` (a size that runs in a minute or two on a laptop), and
+2. hands each measurement to `report(...)` below, with the raw baseline it was compared with
+   in the same run.
+
+`report` prints the measurement and, when the runner started the script, adds it as one JSON
+line to the file that `WHISTLE_BENCH_RESULTS` names; the runner gathers those lines into
+benchmarks/results.json. Run alone, a script just prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+
+RESULTS_ENV = "WHISTLE_BENCH_RESULTS"
+
+
+def report(
+    name: str,
+    value: float,
+    unit: str,
+    *,
+    database: str,
+    baseline: float | None = None,
+    note: str = "",
+) -> None:
+    """One measurement: `value` of the product's path and `baseline` of the raw one, in the
+    same `unit`; the ratio is value / baseline."""
+    ratio = value / baseline if baseline else None
+    line = {
+        "name": name,
+        "value": round(value, 6),
+        "unit": unit,
+        "database": database,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "baseline": round(baseline, 6) if baseline is not None else None,
+        "ratio": round(ratio, 4) if ratio is not None else None,
+        "note": note,
+    }
+    shown = f"{name}: {value:,.3f} {unit}"
+    if baseline is not None:
+        shown += f" (baseline {baseline:,.3f}, ratio {ratio:.3f})"
+    print(shown, flush=True)
+    target = os.environ.get(RESULTS_ENV)
+    if target:
+        with open(target, "a", encoding="utf-8") as results:
+            results.write(json.dumps(line, ensure_ascii=False) + "\n")
