@@ -113,10 +113,10 @@ def test_it_refuses_a_second_filing_and_a_response_before_the_opinion(powers):
     matter = register_market_plan(powers)
     opinion = opinion_of(matter, powers.city.longtan)
     with time_machine.travel(bj(5, 10), tick=False):
-        with pytest.raises(TownshipRefused, match="not filed"):
+        with pytest.raises(TownshipRefused, match="尚未提交意见"):
             actions.respond_to_opinion(powers.district_chief, opinion, response="好")
         actions.file_opinion(powers.longtan_chief, opinion, text="同意。")
-        with pytest.raises(TownshipRefused, match="already filed"):
+        with pytest.raises(TownshipRefused, match="意见已提交过"):
             actions.file_opinion(powers.longtan_chief, opinion, text="改为反对。")
     opinion.refresh_from_db()
     assert opinion.opinion == "同意。"

@@ -121,7 +121,7 @@ def test_only_the_township_chief_recommends_and_only_the_district_chief_decides(
     actions.decide_recommendation(
         m.district_chief, recommendation, decision=Decision.DECLINED, note="证据不足"
     )
-    with pytest.raises(TownshipRefused, match="already decided"):
+    with pytest.raises(TownshipRefused, match="已有决定"):
         actions.decide_recommendation(
             m.district_chief, recommendation, decision=Decision.ACCEPTED, note="改为同意"
         )

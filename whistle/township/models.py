@@ -45,7 +45,7 @@ class MajorMatter(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     title = models.CharField(_("title"), max_length=120)
-    description = models.TextField(_("description"))
+    description = models.TextField(_("what the matter is"))
     opinions_due_at = models.DateTimeField(_("opinions due"))
     responses_due_at = models.DateTimeField(_("responses due"))
     registered_at = models.DateTimeField(_("registered at"))
@@ -108,10 +108,10 @@ class MatterOpinion(models.Model):
     )
     opinion = models.TextField(_("opinion"), blank=True)
     proposals = models.TextField(_("proposals"), blank=True)
-    filed_at = models.DateTimeField(_("filed at"), null=True, blank=True)
+    filed_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     filed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("filed by"),
+        verbose_name=_("submitted by"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -199,10 +199,10 @@ class PersonnelRecommendation(models.Model):
         related_name="+",
         blank=True,
     )
-    filed_at = models.DateTimeField(_("filed at"))
+    filed_at = models.DateTimeField(_("submitted at"))
     filed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("filed by"),
+        verbose_name=_("submitted by"),
         on_delete=models.PROTECT,
         related_name="+",
     )
@@ -210,10 +210,10 @@ class PersonnelRecommendation(models.Model):
         _("decision"), max_length=16, choices=Decision.choices, blank=True, default=""
     )
     decision_note = models.TextField(_("decision's reasons"), blank=True)
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decision made at"), null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("decided by"),
+        verbose_name=_("decision made by"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
