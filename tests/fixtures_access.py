@@ -37,6 +37,7 @@ from whistle.duty.models import Rotation
 from whistle.notifications.models import Channel, Notification
 from whistle.organisation.models import Jurisdiction, Person, Role
 from whistle.patrols import actions as patrols
+from whistle.township import actions as township
 
 START = beijing(2026, 3, 10, 8, 0)
 NOW = beijing(2026, 3, 10, 11, 0)
@@ -155,12 +156,37 @@ def _scene(city: WhistleCity, people: dict[str, Person | None]) -> dict[str, Any
     ).first()
     assert notification is not None
     token = tokens.issue_token(city.dispatcher, person=city.dispatcher, name="matrix")
+    at = next(moments)
+    matter = township.register_matter(
+        city.district_office,
+        city.district,
+        kind="plan",
+        title="农贸市场搬迁规划",
+        description="征求意见",
+        townships=[city.longtan],
+        opinions_due_at=at + timedelta(days=10),
+        responses_due_at=at + timedelta(days=20),
+        now=at,
+    )
+    recommendation = township.file_recommendation(
+        city.township_chief,
+        city.longtan,
+        department=city.police,
+        leader_name="赵所长",
+        leader_post="所长",
+        proposal="reward",
+        reasons="按时到场",
+        now=next(moments),
+    )
     return {
         "reference": reported.reference,
         "pk": Attachment.objects.get(case=reported).pk,
         "patrol": patrol.uuid,
         "rotation_pk": rotation.pk,
         "roster": roster.pk,
+        "matter": matter.pk,
+        "opinion": matter.opinions.get().pk,
+        "recommendation": recommendation.pk,
         "file_format": "csv",
         "period": "2026-03",
         "department": city.urban.code,

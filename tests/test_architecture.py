@@ -18,6 +18,15 @@ ALLOWED: dict[str, set[str]] = {
     "duty": {"organisation", "policies", "notifications"},
     "cases": {"organisation", "policies", "notifications", "duty"},
     "assessment": {"organisation", "policies", "notifications", "duty", "cases", "patrols"},
+    "township": {
+        "organisation",
+        "policies",
+        "notifications",
+        "duty",
+        "cases",
+        "assessment",
+        "patrols",
+    },
     "importing": {"organisation", "policies", "duty", "cases", "assessment"},
     "demo": {
         "organisation",
@@ -27,6 +36,7 @@ ALLOWED: dict[str, set[str]] = {
         "cases",
         "assessment",
         "patrols",
+        "township",
     },
     # The simulator builds on the demo city's shapes and stories.
     "simulation": {
@@ -58,9 +68,19 @@ ALLOWED: dict[str, set[str]] = {
         "cases",
         "assessment",
         "patrols",
+        "township",
         "web",
     },
-    "desk": {"organisation", "policies", "notifications", "duty", "cases", "assessment", "web"},
+    "desk": {
+        "organisation",
+        "policies",
+        "notifications",
+        "duty",
+        "cases",
+        "assessment",
+        "township",
+        "web",
+    },
     # Nothing imports the API: it sits beside the pages, on top of the domain.
     "api": {"organisation", "policies", "notifications", "duty", "cases", "assessment", "patrols"},
     "accounts": {"organisation", "demo"},

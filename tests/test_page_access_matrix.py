@@ -422,6 +422,38 @@ PAGES: dict[str, Row] = {
     "web:map-lanes": Row(
         "403 ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
     ),
+    "township:home": Row(
+        "log 403 403 403 403 ok  ok  403 403 ok  403 403 403 ok  403 403",
+    ),
+    "township:matter": Row(
+        "log 404 404 404 404 ok  ok  404 404 404 404 404 404 404 404 404",
+        post="log 404 404 404 404 403 400 404 404 404 404 404 404 404 404 404",
+    ),
+    "township:recommendation_new": Row(
+        "log 403 403 403 403 403 ok  403 403 403 403 403 403 403 403 403",
+        post="log 403 403 403 403 403 400 403 403 403 403 403 403 403 403 403",
+    ),
+    "township:recommendation": Row(
+        "log 404 404 404 404 404 ok  404 404 404 404 404 404 404 404 404",
+    ),
+    "district:matters": Row(
+        "log 403 403 403 403 403 403 403 403 ok  ok  403 403 403 ok  403",
+    ),
+    "district:matter_new": Row(
+        "log 403 403 403 403 403 403 403 403 ok  ok  403 403 403 ok  403",
+        post="log 403 403 403 403 403 403 403 403 400 400 403 403 403 400 403",
+    ),
+    "district:matter": Row(
+        "log 404 404 404 404 404 404 404 404 ok  ok  404 404 404 404 404",
+        post="log 404 404 404 404 404 404 404 404 403 403 404 404 404 404 404",
+    ),
+    "district:recommendations": Row(
+        "log 403 403 403 403 403 403 403 403 403 ok  403 403 403 ok  403",
+    ),
+    "district:recommendation": Row(
+        "log 404 404 404 404 404 404 404 404 404 ok  404 404 404 404 404",
+        post="log 404 404 404 404 404 404 404 404 404 400 404 404 404 404 404",
+    ),
     "web:settings": Row(
         "log ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
     ),
@@ -449,6 +481,10 @@ def patterns() -> dict[str, Any]:
 # Which object of the scene each address names, where the parameter's name does not say.
 ARGUMENTS: dict[str, dict[str, str]] = {
     "duty:roster": {"pk": "roster"},
+    "township:matter": {"pk": "opinion"},
+    "township:recommendation": {"pk": "recommendation"},
+    "district:matter": {"pk": "matter"},
+    "district:recommendation": {"pk": "recommendation"},
     "duty:rotation_new": {"pk": "roster"},
     "duty:rotation": {"pk": "roster"},
     "duty:export": {"pk": "roster"},

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "whistle.patrols",
     "whistle.notifications",
     "whistle.assessment",
+    "whistle.township",
     "whistle.importing",
     "whistle.demo",
     "whistle.simulation",

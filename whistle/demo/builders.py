@@ -25,6 +25,7 @@ BUILDERS: list[str] = [
     "whistle.demo.history.build",
     "whistle.demo.scores.build",
     "whistle.demo.duty.build",
+    "whistle.demo.township.build",
 ]
 
 

@@ -1,7 +1,7 @@
 from django.urls import URLPattern, URLResolver, path
 from django.views.generic import RedirectView
 
-from whistle.district.views import centres, chiefs, hotspots, rankings, report
+from whistle.district.views import centres, chiefs, hotspots, rankings, report, township
 
 app_name = "district"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -13,4 +13,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("hotspots/", hotspots.hotspots, name="hotspots"),
     path("chiefs/", chiefs.chiefs, name="chiefs"),
     path("report/<int:year>/", report.annual_report, name="annual-report"),
+    path("matters/", township.matters, name="matters"),
+    path("matters/new/", township.matter_new, name="matter_new"),
+    path("matters/<int:pk>/", township.matter, name="matter"),
+    path("recommendations/", township.recommendations, name="recommendations"),
+    path("recommendations/<int:pk>/", township.recommendation, name="recommendation"),
 ]

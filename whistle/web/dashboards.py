@@ -137,6 +137,24 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         roles=(Role.DISTRICT_CHIEF, Role.DISTRICT_ASSESSOR, Role.CHIEFS_OFFICE),
     ),
     Dashboard(
+        "township:home",
+        _("The township's powers"),
+        _("Opinions on the district's major matters; recommendations on personnel."),
+        roles=(Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE, Role.DISPATCHER),
+    ),
+    Dashboard(
+        "district:matters",
+        _("Major matters"),
+        _("Ask the townships' opinion; respond to each; what is overdue."),
+        roles=(Role.DISTRICT_CHIEF, Role.CHIEFS_OFFICE),
+    ),
+    Dashboard(
+        "district:recommendations",
+        _("Recommendations on personnel"),
+        _("The townships' recommendations on the leaders of dispatched agencies: decide."),
+        roles=(Role.DISTRICT_CHIEF,),
+    ),
+    Dashboard(
         "reports:new",
         _("Report a problem"),
         _("Tell the township about a problem in your street, with a photo and the place."),
