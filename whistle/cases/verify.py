@@ -12,7 +12,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases.models import Case, Event
+from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import GENESIS, compute_hash, event_content
 
 
@@ -252,9 +252,34 @@ def _event_rows(case_ids: list[int] | None, chunk_size: int) -> Iterator[tuple[i
         )
 
 
+def _summons_rows(case_ids: list[int] | None, chunk_size: int) -> Iterator[tuple[int, Any]]:
+    from whistle.cases.replay import SummonsRow
+
+    summonses = Summons.objects.order_by("case_id", "pk")
+    if case_ids is not None:
+        summonses = summonses.filter(case_id__in=case_ids)
+    columns = ("case_id", "uuid", "status", "arrived_at", "released_at", "left_at")
+    for case_id, uuid, *rest in summonses.values_list(*columns).iterator(chunk_size=chunk_size):
+        yield case_id, SummonsRow(str(uuid), *rest)
+
+
+def _take(stream: Iterator[tuple[int, Any]], pending: Any, case_id: int) -> tuple[list[Any], Any]:
+    """The items of one case from a stream in case order, and the first item after them."""
+    while pending is not None and pending[0] < case_id:
+        pending = next(stream, None)
+    taken = []
+    while pending is not None and pending[0] == case_id:
+        taken.append(pending[1])
+        pending = next(stream, None)
+    return taken, pending
+
+
 def verify_database(*, references: Iterable[str] | None = None, chunk_size: int = 5000) -> Report:
-    """Check every case's trail (or those of the given references) in two streamed queries:
-    cases and events, both in case order, merged as they come."""
+    """Check every case's trail (or those of the given references) in three streamed
+    queries: cases, events and summonses, all in case order, merged as they come. Each
+    trail is then replayed and compared with the rows (whistle.cases.replay)."""
+    from whistle.cases.replay import replay_problems
+
     cases = Case.objects.order_by("pk")
     case_ids: list[int] | None = None
     if references is not None:
@@ -262,15 +287,14 @@ def verify_database(*, references: Iterable[str] | None = None, chunk_size: int 
         case_ids = list(cases.values_list("pk", flat=True))
     report = Report()
     events = _event_rows(case_ids, chunk_size)
-    pending = next(events, None)
-    case_rows = cases.values_list("pk", "reference", "uuid", "trail_length", "trail_head")
-    for case_id, reference, case_uuid, length, head in case_rows.iterator(chunk_size=chunk_size):
-        while pending is not None and pending[0] < case_id:
-            pending = next(events, None)
-        trail: list[EventRow] = []
-        while pending is not None and pending[0] == case_id:
-            trail.append(pending[1])
-            pending = next(events, None)
+    summonses = _summons_rows(case_ids, chunk_size)
+    pending, pending_summons = next(events, None), next(summonses, None)
+    case_rows = cases.values_list("pk", "reference", "uuid", "trail_length", "trail_head", "status")
+    for case_id, reference, case_uuid, length, head, status in case_rows.iterator(
+        chunk_size=chunk_size
+    ):
+        trail, pending = _take(events, pending, case_id)
+        rows, pending_summons = _take(summonses, pending_summons, case_id)
         report.cases += 1
         report.events += len(trail)
         report.problems.extend(
@@ -278,4 +302,5 @@ def verify_database(*, references: Iterable[str] | None = None, chunk_size: int 
                 str(case_uuid), reference, trail, expected_length=length, expected_head=head
             )
         )
+        report.problems.extend(replay_problems(reference, trail, status, rows))
     return report
