@@ -18,6 +18,7 @@ the district archive or any witness then prove later that:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -418,33 +419,27 @@ def check_consistency(older: CheckpointFacts, newer: CheckpointFacts) -> list[Pr
     return problems
 
 
-def check_stored_chain(
+def check_chain_between(
     older: CheckpointFacts, older_hash: str, newer: CheckpointFacts
 ) -> list[Problem]:
-    """That the checkpoints stored from `older` to `newer` link one to the next; for two
-    consecutive checkpoints only the files are needed."""
-    if newer.number == older.number + 1:
-        if newer.previous == older_hash:
-            return []
-        return [
-            _problem(
-                "chain",
-                _("checkpoint #%(newer)s does not follow #%(older)s"),
-                newer=newer.number,
-                older=older.number,
-            )
-        ]
+    """That `newer` follows `older`: the checkpoints stored between them (none when they are
+    consecutive) link one to the next by hash, and each extends the one before. Between
+    two files alone a trail that grew cannot be compared; through every stored step it can,
+    up to the interval between two checkpoints."""
     stored = list(
         Checkpoint.objects.filter(number__gt=older.number, number__lt=newer.number)
         .order_by("number")
-        .values_list("number", "previous_hash", "document")
+        .values_list("document", flat=True)
     )
-    expected_previous = older_hash
-    links = [*stored, (newer.number, newer.previous, None)]
-    for number, previous, document in links:
-        if previous != expected_previous or (
-            document is not None and len(stored) != newer.number - older.number - 1
-        ):
+    steps: list[tuple[CheckpointFacts, str]] = [(older, older_hash)]
+    for document in stored:
+        facts = read_checkpoint(document)
+        if facts is not None:
+            steps.append((facts, document_hash(document)))
+    steps.append((newer, ""))
+    problems: list[Problem] = []
+    for (before, before_hash), (after, _after_hash) in itertools.pairwise(steps):
+        if after.number != before.number + 1 or after.previous != before_hash:
             return [
                 _problem(
                     "chain",
@@ -454,12 +449,11 @@ def check_stored_chain(
                     ),
                     older=older.number,
                     newer=newer.number,
-                    number=number,
+                    number=after.number,
                 )
             ]
-        if document is not None:
-            expected_previous = document_hash(document)
-    return []
+        problems.extend(check_consistency(before, after))
+    return problems
 
 
 # One case's place in a checkpoint -------------------------------------------------------

@@ -1,7 +1,7 @@
 from django.urls import URLPattern, URLResolver, path
 from django.views.generic import RedirectView
 
-from whistle.district.views import centres, chiefs, hotspots, rankings, report
+from whistle.district.views import centres, checkpoints, chiefs, hotspots, rankings, report
 
 app_name = "district"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -13,4 +13,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("hotspots/", hotspots.hotspots, name="hotspots"),
     path("chiefs/", chiefs.chiefs, name="chiefs"),
     path("report/<int:year>/", report.annual_report, name="annual-report"),
+    path("trail/checkpoints/latest.json", checkpoints.latest, name="checkpoint-latest"),
+    path("trail/checkpoints/<int:number>.json", checkpoints.numbered, name="checkpoint"),
 ]

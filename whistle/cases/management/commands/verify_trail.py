@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 
 from whistle.cases.checkpoints import (
     CheckpointFacts,
+    check_chain_between,
     check_consistency,
     check_leaves,
-    check_stored_chain,
     document_hash,
     read_checkpoint,
     verify_against_database,
@@ -105,8 +105,10 @@ class Command(BaseCommand):
             report.problems.extend(verify_against_database(facts))
         if len(ordered) == 2:
             (older, older_hash, _a), (newer, _newer_hash, _b) = ordered
-            report.problems.extend(check_consistency(older, newer))
-            report.problems.extend(check_stored_chain(older, older_hash, newer))
+            if newer.number <= older.number:
+                report.problems.extend(check_consistency(older, newer))
+            else:
+                report.problems.extend(check_chain_between(older, older_hash, newer))
         elif len(ordered) > 2:
             raise CommandError(_("Give at most two --checkpoint files."))
         for facts, _hash, _found in ordered:
