@@ -178,7 +178,7 @@ def test_export_case_writes_a_signed_history_that_verifies_offline(case, tmp_pat
     assert document["signature"]["fingerprint"] in out
 
 
-def test_the_signing_key_is_made_once_and_kept(case, settings):
+def test_every_export_is_signed_with_the_one_key_set_up(case, settings):
     first = export_case(case)["signature"]["fingerprint"]
     assert key_path() == Path(settings.WHISTLE_SIGNING_KEY_FILE)
     assert export_case(case)["signature"]["fingerprint"] == first

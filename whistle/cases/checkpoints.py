@@ -156,17 +156,19 @@ def _case_leaves() -> list[list[Any]]:
     ]
 
 
-def _snapshot() -> None:
+def _snapshot(outermost: bool) -> None:
     """Read everything as of one moment: PostgreSQL's default isolation would let rows
-    committed between two of the queries in (SQLite's read transaction is one snapshot)."""
-    if connection.vendor == "postgresql":
+    committed between two of the queries in (SQLite's read transaction is one snapshot).
+    Only a transaction of its own can be told so; inside a caller's, the caller's holds."""
+    if outermost and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
-def build_document(*, now: datetime) -> dict[str, Any]:
-    """The unsigned next checkpoint. Call inside a transaction, before any other query."""
-    _snapshot()
+def build_document(*, now: datetime, outermost: bool = False) -> dict[str, Any]:
+    """The unsigned next checkpoint. Call inside a transaction; `outermost` when it was
+    opened for this and nothing was read in it yet."""
+    _snapshot(outermost)
     previous = Checkpoint.objects.order_by("-number").values_list("number", "hash").first()
     number, previous_hash = (previous[0] + 1, previous[1]) if previous else (1, GENESIS)
     leaves = {"cases": _case_leaves()}
@@ -206,8 +208,9 @@ def create_checkpoint(*, now: datetime) -> Checkpoint:
     """Build, sign and store the next checkpoint. `SigningKeyMissing` without a key."""
     from whistle.cases.export import sign
 
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        document = sign(build_document(now=now))
+        document = sign(build_document(now=now, outermost=outermost))
         return Checkpoint.objects.create(
             number=document["number"],
             created_at=now,
