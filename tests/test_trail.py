@@ -22,9 +22,9 @@ from tests.fixtures_cases import (
     whistled_case,
 )
 from whistle.cases import actions
-from whistle.cases.export import export_case, sign, verify_document
+from whistle.cases.export import export_case, verify_document
 from whistle.cases.models import Case, Event
-from whistle.cases.signing import init_key, key_path
+from whistle.cases.signing import init_key, key_path, sign
 from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
 

@@ -32,7 +32,7 @@ from django.db.models import Max, OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.models import Case, Checkpoint, Event
-from whistle.cases.signing import SigningKeyMissing, key_path
+from whistle.cases.signing import SigningKeyMissing, key_path, sign
 from whistle.cases.trail import GENESIS
 from whistle.cases.verify import Problem, Report
 
@@ -206,8 +206,6 @@ def _in_tree_order(leaves: dict[str, list[list[Any]]]) -> list[list[Any]]:
 
 def create_checkpoint(*, now: datetime) -> Checkpoint:
     """Build, sign and store the next checkpoint. `SigningKeyMissing` without a key."""
-    from whistle.cases.export import sign
-
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         document = sign(build_document(now=now, outermost=outermost))

@@ -14,33 +14,21 @@ When a trail checkpoint holds the case, the document carries the case's inclusio
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.checkpoints import CheckpointFacts, check_inclusion, inclusion_proof
 from whistle.cases.models import Case, Event
-from whistle.cases.signing import encode_public_key, fingerprint, signing_key
+from whistle.cases.signing import check_signature, sign
 from whistle.cases.verify import EventRow, Problem, Report, check_chain
 from whistle.organisation.models import Role
 from whistle.organisation.personal_data import mask_name
 
 FORMAT = "whistle.case-export"
 VERSION = 1
-ALGORITHM = "Ed25519"
-
-
-def canonical_bytes(document: dict[str, Any]) -> bytes:
-    unsigned = {k: v for k, v in document.items() if k != "signature"}
-    text = json.dumps(unsigned, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return text.encode("utf-8")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -227,22 +215,6 @@ def _event(event: Event) -> dict[str, Any]:
     }
 
 
-def sign(document: dict[str, Any]) -> dict[str, Any]:
-    """The document with its `signature` member; `SigningKeyMissing` without the key."""
-    key = signing_key()
-    public = key.public_key()
-    signature = key.sign(canonical_bytes(document))
-    return {
-        **{k: v for k, v in document.items() if k != "signature"},
-        "signature": {
-            "algorithm": ALGORITHM,
-            "public_key": encode_public_key(public),
-            "fingerprint": fingerprint(public),
-            "value": base64.b64encode(signature).decode("ascii"),
-        },
-    }
-
-
 def export_case(case: Case, *, now: datetime | None = None) -> dict[str, Any]:
     """The signed history of a case."""
     return sign(case_document(case, now=now))
@@ -271,53 +243,6 @@ def _rows(events: list[Any]) -> list[EventRow]:
             )
         )
     return rows
-
-
-def check_signature(
-    document: Any, reference: str, trusted: set[str] | None
-) -> tuple[list[Problem], str | None]:
-    """The problems of a signed document's `signature` member, and the fingerprint of the
-    key that signed it (None when unreadable). With `trusted`, a signer not on it is one."""
-    problems: list[Problem] = []
-    signer: str | None = None
-    try:
-        block = document["signature"]
-        if block["algorithm"] != ALGORITHM:
-            raise ValueError("algorithm")
-        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(block["public_key"]))
-        signer = fingerprint(public)
-        if block.get("fingerprint") != signer:
-            problems.append(
-                _document_problem(
-                    reference, "fingerprint", _("the fingerprint does not belong to the key")
-                )
-            )
-        public.verify(base64.b64decode(block["value"]), canonical_bytes(document))
-    except InvalidSignature:
-        problems.append(
-            _document_problem(
-                reference,
-                "signature",
-                _("the signature does not match: the document was changed after export"),
-            )
-        )
-    except (KeyError, TypeError, ValueError, binascii.Error):
-        problems.append(
-            _document_problem(reference, "signature", _("the signature block is unreadable"))
-        )
-    if trusted is not None and signer is not None and signer not in trusted:
-        problems.append(
-            _document_problem(
-                reference,
-                "unknown_key",
-                _(
-                    "signed by the key %(signer)s, which is not among the trusted "
-                    "fingerprints: who signed it is unknown"
-                ),
-                signer=signer,
-            )
-        )
-    return problems, signer
 
 
 def verify_document(

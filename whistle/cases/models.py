@@ -688,7 +688,7 @@ class Checkpoint(models.Model):
     elsewhere. Append-only like the trail.
     """
 
-    number = models.PositiveIntegerField(_("number"), unique=True)
+    number = models.PositiveIntegerField(_("checkpoint number"), unique=True)
     created_at = models.DateTimeField(_("created at"))
     root = models.CharField(_("Merkle root"), max_length=64)
     previous_hash = models.CharField(_("previous checkpoint's hash"), max_length=64)

@@ -16,6 +16,7 @@ carries.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import logging
@@ -26,15 +27,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from whistle.cases.verify import Problem
 
 logger = logging.getLogger("whistle.cases")
 
 PUBLIC_KEYS_FORMAT = "whistle.public-keys"
+ALGORITHM = "Ed25519"
 
 
 class SigningKeyMissing(Exception):
@@ -201,3 +207,85 @@ def trusted_fingerprints(extra: Iterable[str] = ()) -> set[str]:
     if not trusted:
         trusted = {k["fingerprint"] for k in public_keys()}
     return trusted
+
+
+# Signed documents (exports, checkpoints) ----------------------------------------------
+
+
+def canonical_bytes(document: dict[str, Any]) -> bytes:
+    unsigned = {k: v for k, v in document.items() if k != "signature"}
+    text = json.dumps(unsigned, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text.encode("utf-8")
+
+
+def sign(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with its `signature` member; `SigningKeyMissing` without the key."""
+    key = signing_key()
+    public = key.public_key()
+    signature = key.sign(canonical_bytes(document))
+    return {
+        **{k: v for k, v in document.items() if k != "signature"},
+        "signature": {
+            "algorithm": ALGORITHM,
+            "public_key": encode_public_key(public),
+            "fingerprint": fingerprint(public),
+            "value": base64.b64encode(signature).decode("ascii"),
+        },
+    }
+
+
+def check_signature(
+    document: Any, reference: str, trusted: set[str] | None
+) -> tuple[list[Problem], str | None]:
+    """The problems of a signed document's `signature` member, and the fingerprint of the
+    key that signed it (None when unreadable). With `trusted`, a signer not on it is one."""
+    problems: list[Problem] = []
+    signer: str | None = None
+    try:
+        block = document["signature"]
+        if block["algorithm"] != ALGORITHM:
+            raise ValueError("algorithm")
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(block["public_key"]))
+        signer = fingerprint(public)
+        if block.get("fingerprint") != signer:
+            problems.append(
+                Problem(
+                    reference,
+                    None,
+                    "",
+                    "fingerprint",
+                    gettext_lazy("the fingerprint does not belong to the key"),
+                )
+            )
+        public.verify(base64.b64decode(block["value"]), canonical_bytes(document))
+    except InvalidSignature:
+        problems.append(
+            Problem(
+                reference,
+                None,
+                "",
+                "signature",
+                gettext_lazy("the signature does not match: the document was changed after export"),
+            )
+        )
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        problems.append(
+            Problem(
+                reference, None, "", "signature", gettext_lazy("the signature block is unreadable")
+            )
+        )
+    if trusted is not None and signer is not None and signer not in trusted:
+        problems.append(
+            Problem(
+                reference,
+                None,
+                "",
+                "unknown_key",
+                gettext_lazy(
+                    "signed by the key %(signer)s, which is not among the trusted "
+                    "fingerprints: who signed it is unknown"
+                ),
+                {"signer": signer},
+            )
+        )
+    return problems, signer

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
             name='Checkpoint',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(unique=True, verbose_name='number')),
+                ('number', models.PositiveIntegerField(unique=True, verbose_name='checkpoint number')),
                 ('created_at', models.DateTimeField(verbose_name='created at')),
                 ('root', models.CharField(max_length=64, verbose_name='Merkle root')),
                 ('previous_hash', models.CharField(max_length=64, verbose_name="previous checkpoint's hash")),

@@ -29,9 +29,9 @@ from whistle.cases.checkpoints import (
     read_checkpoint,
     verify_against_database,
 )
-from whistle.cases.export import check_signature, verify_document
+from whistle.cases.export import verify_document
 from whistle.cases.models import Case
-from whistle.cases.signing import fingerprints_in, trusted_fingerprints
+from whistle.cases.signing import check_signature, fingerprints_in, trusted_fingerprints
 from whistle.cases.triggers import missing_triggers
 from whistle.cases.verify import Problem, Report, verify_database
 
