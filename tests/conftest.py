@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import import_module
 from typing import Any
 
 import pytest
@@ -85,24 +84,41 @@ def _sessions_open_through_time_travel(settings):
     settings.WHISTLE_SESSION_FIELD_IDLE_MINUTES = 400 * 24 * 60
 
 
-_TRAIL_TRIGGERS = ("cases_event_no_update", "cases_event_no_delete")
+# What Django's flush after a transactional test meets: DELETE on SQLite, TRUNCATE on
+# PostgreSQL.
+_FLUSH_REFUSERS = {
+    "sqlite": ("cases_event_no_delete", "cases_checkpoint_no_delete"),
+    "postgresql": ("cases_event_no_truncate", "cases_checkpoint_no_truncate"),
+}
 
 
-def _trail_triggers_present() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (%s, %s)",
-            _TRAIL_TRIGGERS,
-        )
-        return cursor.fetchone()[0] == len(_TRAIL_TRIGGERS)
+def _table_of(trigger: str) -> str:
+    return "cases_event" if trigger.startswith("cases_event") else "cases_checkpoint"
+
+
+def _restore_trail_triggers() -> None:
+    from whistle.cases.triggers import missing_triggers
+
+    missing = missing_triggers()
+    if not missing:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for name in missing:
+                cursor.execute(f"ALTER TABLE {_table_of(name)} ENABLE TRIGGER {name}")
+        return
+    from tests.fixtures_cases import TriggerEditor, trail_trigger_migrations
+
+    for migration in trail_trigger_migrations():
+        migration.uninstall(django_apps, TriggerEditor())
+        migration.install(django_apps, TriggerEditor())
 
 
 @pytest.fixture(autouse=True)
-def _sqlite_flush_past_the_trail_triggers(request):
-    """After a transactional test Django empties SQLite tables with DELETE, which the trail's
-    append-only triggers refuse (PostgreSQL uses TRUNCATE, which they do not see). Lift the
-    triggers for that flush only, and put them back before the next test that uses the
-    database."""
+def _flush_past_the_trail_triggers(request):
+    """After a transactional test Django empties the tables (DELETE on SQLite, TRUNCATE on
+    PostgreSQL), which the trail's append-only triggers refuse. Lift those triggers for that
+    flush only, and put them back before the next test that uses the database."""
     marker = request.node.get_closest_marker("django_db")
     names = set(request.fixturenames)
     uses_db = marker is not None or names & {"db", "transactional_db", "live_server"}
@@ -110,7 +126,7 @@ def _sqlite_flush_past_the_trail_triggers(request):
         names & {"transactional_db", "live_server"}
         or (marker is not None and marker.kwargs.get("transaction"))
     )
-    if not uses_db or connection.vendor != "sqlite":
+    if not uses_db:
         yield
         return
     if transactional:
@@ -118,15 +134,15 @@ def _sqlite_flush_past_the_trail_triggers(request):
         request.getfixturevalue("transactional_db")
     else:
         request.getfixturevalue("db")
-    if not _trail_triggers_present():
-        migration = import_module("whistle.cases.migrations.0003_event_append_only")
-        with connection.schema_editor() as editor:
-            migration.install(django_apps, editor)
+    _restore_trail_triggers()
     yield
     if transactional:
         with connection.cursor() as cursor:
-            for name in _TRAIL_TRIGGERS:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+            for name in _FLUSH_REFUSERS[connection.vendor]:
+                if connection.vendor == "postgresql":
+                    cursor.execute(f"ALTER TABLE {_table_of(name)} DISABLE TRIGGER {name}")
+                else:
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
 def square(lon: float, lat: float, size: float = 0.01) -> dict:

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import SmallCity, make_person
+from whistle.cases.signing import init_key
 from whistle.organisation.models import (
     CentreMembership,
     Department,
@@ -107,6 +108,7 @@ class WhistleCity:
 def whistle_city_fixture(small_city, settings, tmp_path) -> WhistleCity:
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.WHISTLE_SIGNING_KEY_FILE = str(tmp_path / "keys" / "signing-key.pem")
+    init_key()
     return build_whistle_city(small_city)
 
 
@@ -289,22 +291,52 @@ def whistled_case(
     return case, blown, summonses
 
 
+class TriggerEditor:
+    """What the trigger migrations need of a schema editor (`execute`, `connection`), usable
+    inside a test's transaction, where SQLite's own schema editor is not."""
+
+    def __init__(self) -> None:
+        from django.db import connection
+
+        self.connection = connection
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
+def trail_trigger_migrations() -> list[Any]:
+    from importlib import import_module
+
+    return [
+        import_module(f"whistle.cases.migrations.{name}")
+        for name in ("0003_event_append_only", "0014_trail_chain_and_truncate_triggers")
+    ]
+
+
 def play_the_dba(*statements: tuple[str, list]) -> None:
-    """Edit the trail table directly, as a DBA with full rights would: the append-only
-    triggers out of the way first (dropped on SQLite, disabled on PostgreSQL), inside the
-    test's transaction so that everything comes back afterwards."""
+    """Edit the trail's tables directly, as a DBA with full rights would: every trigger of
+    the trail out of the way (dropped on SQLite, disabled on PostgreSQL), then put back as
+    they were, inside the test's transaction so that everything comes back afterwards."""
+    from django.apps import apps
     from django.db import connection
 
+    tables = ("cases_event", "cases_checkpoint")
+    if connection.vendor == "sqlite":
+        for migration in trail_trigger_migrations():
+            migration.uninstall(apps, TriggerEditor())
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("DROP TRIGGER cases_event_no_update")
-            cursor.execute("DROP TRIGGER cases_event_no_delete")
-        else:
+        if connection.vendor == "postgresql":
             # ALTER TABLE refuses while deferred foreign-key checks are pending.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("ALTER TABLE cases_event DISABLE TRIGGER USER")
+            for table in tables:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         for sql, params in statements:
             cursor.execute(sql, params)
         if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE cases_event ENABLE TRIGGER USER")
+            for table in tables:
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    if connection.vendor == "sqlite":
+        for migration in trail_trigger_migrations():
+            migration.install(apps, TriggerEditor())

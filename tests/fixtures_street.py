@@ -20,6 +20,7 @@ from PIL import Image
 from tests.conftest import SmallCity, make_person
 from whistle.cases.actions import report_case
 from whistle.cases.models import Case
+from whistle.cases.signing import init_key
 from whistle.organisation.models import Person, Role
 from whistle.policies.models import Category, CategoryKind, DistrictPolicy, MajorClass
 
@@ -90,6 +91,7 @@ class StreetCity:
 def street_fixture(small_city: SmallCity, settings, tmp_path) -> StreetCity:
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.WHISTLE_SIGNING_KEY_FILE = str(tmp_path / "keys" / "signing-key.pem")
+    init_key()
     cache.clear()
     district = small_city.district
     DistrictPolicy.objects.create(district=district)

@@ -258,10 +258,20 @@ WHISTLE_CALENDAR_UNKNOWN_YEAR = env_choice(
 )
 # A lane is attached to a case when its centre line is within this distance of the point.
 WHISTLE_LANE_SNAP_METRES = env_float("WHISTLE_LANE_SNAP_METRES", 50.0, minimum=0.0)
-# The Ed25519 key that signs exported case histories (created on first use, mode 0600).
+# The Ed25519 key that signs exported case histories and trail checkpoints, made once by
+# `whistle keys init` (mode 0600), kept out of the data folder (var/) and its backups. Every
+# public key it ever had is listed in WHISTLE_PUBLIC_KEYS_FILE (by default beside it).
 WHISTLE_SIGNING_KEY_FILE = str(
-    BASE_DIR / env_str("WHISTLE_SIGNING_KEY_FILE", "var/signing-key.pem")
+    BASE_DIR / env_str("WHISTLE_SIGNING_KEY_FILE", "keys/signing-key.pem")
 )
+WHISTLE_PUBLIC_KEYS_FILE = env_str("WHISTLE_PUBLIC_KEYS_FILE", "")
+# Whose signatures `whistle verify-trail` trusts: fingerprints (SHA256:…), and a file the
+# district publishes (a public key list or one fingerprint per line). Neither set: the
+# installation's own public key list.
+WHISTLE_TRUSTED_FINGERPRINTS = env_list("WHISTLE_TRUSTED_FINGERPRINTS", [])
+WHISTLE_TRUSTED_KEYS_FILE = env_str("WHISTLE_TRUSTED_KEYS_FILE", "")
+# How often the worker writes a signed checkpoint of every trail (minutes; 0: never).
+WHISTLE_CHECKPOINT_INTERVAL_MINUTES = env_int("WHISTLE_CHECKPOINT_INTERVAL_MINUTES", 60, minimum=0)
 # How far ahead of the server's clock an action's moment may lie (a second server or a
 # device whose clock runs slightly fast); a trail never goes back in time in any case.
 WHISTLE_CLOCK_SKEW_SECONDS = env_float("WHISTLE_CLOCK_SKEW_SECONDS", 5.0, minimum=0.0)
@@ -284,6 +294,7 @@ WHISTLE_WORKER_SWEEPS = env_list(
         "whistle.notifications.delivery.sweep",
         "whistle.accounts.sessions.sweep",
         "whistle.cases.actions.personal_data.sweep",
+        "whistle.cases.checkpoints.sweep",
     ],
 )
 WHISTLE_WORKER_BATCH = env_int("WHISTLE_WORKER_BATCH", 200, minimum=1)

@@ -8,6 +8,7 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases and whistles")
 
     def ready(self) -> None:
+        from whistle.cases import checks  # noqa: F401  (registers the checks)
         from whistle.cases.actions.calendar import on_calendar_entered
         from whistle.cases.trail import notification_kinds
         from whistle.notifications.kinds import register_kinds

@@ -4,37 +4,31 @@ The document holds the case, its whistles, summonses, supervision notices, attac
 (their hashes) and every trail event with the fields its hash covers. It is signed with
 Ed25519 over its canonical JSON (keys sorted, no spaces, UTF-8) without the `signature`
 member; the signature embeds the public key and its fingerprint. Verifying needs only the
-document: no database, no network.
+document and the fingerprints the verifier trusts: no database, no network. The embedded key
+only checks the signature; who signed is trusted by its fingerprint being on the verifier's
+list, never by the document's say-so.
+
+When a trail checkpoint holds the case, the document carries the case's inclusion proof
+(`checkpoint`), so a department can check the case against a checkpoint it keeps.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases.checkpoints import CheckpointFacts, check_inclusion, inclusion_proof
 from whistle.cases.models import Case, Event
-from whistle.cases.signing import encode_public_key, fingerprint, signing_key
+from whistle.cases.signing import check_signature, sign
 from whistle.cases.verify import EventRow, Problem, Report, check_chain
 from whistle.organisation.models import Role
 from whistle.organisation.personal_data import mask_name
 
 FORMAT = "whistle.case-export"
 VERSION = 1
-ALGORITHM = "Ed25519"
-
-
-def canonical_bytes(document: dict[str, Any]) -> bytes:
-    unsigned = {k: v for k, v in document.items() if k != "signature"}
-    text = json.dumps(unsigned, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return text.encode("utf-8")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -200,6 +194,7 @@ def case_document(case: Case, *, now: datetime | None = None) -> dict[str, Any]:
         ],
         "events": [_event(e) for e in events],
         "trail": {"length": case.trail_length, "head": case.trail_head},
+        "checkpoint": inclusion_proof(case),
     }
 
 
@@ -217,22 +212,6 @@ def _event(event: Event) -> dict[str, Any]:
         "lat": event.lat,
         "prev_hash": event.prev_hash,
         "hash": event.hash,
-    }
-
-
-def sign(document: dict[str, Any]) -> dict[str, Any]:
-    """The document with its `signature` member."""
-    key = signing_key()
-    public = key.public_key()
-    signature = key.sign(canonical_bytes(document))
-    return {
-        **{k: v for k, v in document.items() if k != "signature"},
-        "signature": {
-            "algorithm": ALGORITHM,
-            "public_key": encode_public_key(public),
-            "fingerprint": fingerprint(public),
-            "value": base64.b64encode(signature).decode("ascii"),
-        },
     }
 
 
@@ -267,12 +246,17 @@ def _rows(events: list[Any]) -> list[EventRow]:
 
 
 def verify_document(
-    document: Any, *, expected_fingerprint: str | None = None
+    document: Any,
+    *,
+    expected_fingerprint: str | None = None,
+    trusted: set[str] | None = None,
+    checkpoint: CheckpointFacts | None = None,
 ) -> tuple[Report, str | None]:
-    """Check an exported document's signature and its trail, offline.
+    """Check an exported document's signature, its trail and its checkpoint proof, offline.
 
-    Returns the report and the fingerprint of the key that signed it (None when the
-    signature block is unreadable).
+    `trusted` (or one `expected_fingerprint`) are the fingerprints whose signatures count;
+    with `checkpoint`, the proof must lead to that checkpoint's root. Returns the report and
+    the fingerprint of the key that signed it (None when the signature block is unreadable).
     """
     report = Report(cases=1)
     try:
@@ -282,7 +266,7 @@ def verify_document(
             raise ValueError("format")
         rows = _rows(document["events"])
         trail = document["trail"]
-        block = document["signature"]
+        document["signature"]
     except (KeyError, TypeError, ValueError, AttributeError):
         report.problems.append(
             _document_problem(
@@ -291,41 +275,10 @@ def verify_document(
         )
         return report, None
     report.events = len(rows)
-    signer: str | None = None
-    try:
-        if block["algorithm"] != ALGORITHM:
-            raise ValueError("algorithm")
-        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(block["public_key"]))
-        signer = fingerprint(public)
-        if block.get("fingerprint") != signer:
-            report.problems.append(
-                _document_problem(
-                    reference, "fingerprint", _("the fingerprint does not belong to the key")
-                )
-            )
-        public.verify(base64.b64decode(block["value"]), canonical_bytes(document))
-    except InvalidSignature:
-        report.problems.append(
-            _document_problem(
-                reference,
-                "signature",
-                _("the signature does not match: the document was changed after export"),
-            )
-        )
-    except (KeyError, TypeError, ValueError, binascii.Error):
-        report.problems.append(
-            _document_problem(reference, "signature", _("the signature block is unreadable"))
-        )
-    if expected_fingerprint and signer is not None and signer != expected_fingerprint:
-        report.problems.append(
-            _document_problem(
-                reference,
-                "signer",
-                _("signed by the key %(signer)s, not by %(expected)s"),
-                signer=signer,
-                expected=expected_fingerprint,
-            )
-        )
+    if expected_fingerprint:
+        trusted = {expected_fingerprint}
+    problems, signer = check_signature(document, reference, trusted)
+    report.problems.extend(problems)
     report.problems.extend(
         check_chain(
             case_uuid,
@@ -335,4 +288,19 @@ def verify_document(
             expected_head=trail.get("head") if isinstance(trail, dict) else None,
         )
     )
+    proof = document.get("checkpoint")
+    if proof is not None:
+        hashes = [row.hash for row in rows]
+        report.problems.extend(check_inclusion(reference, hashes, proof, checkpoint))
+    elif checkpoint is not None:
+        report.problems.append(
+            _document_problem(
+                reference,
+                "inclusion",
+                _(
+                    "the document carries no checkpoint proof: it was exported before any "
+                    "checkpoint held the case"
+                ),
+            )
+        )
     return report, signer

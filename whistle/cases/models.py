@@ -678,3 +678,36 @@ class Event(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("trail events are append-only")
+
+
+class Checkpoint(models.Model):
+    """A signed commitment to every trail at one moment (whistle.cases.checkpoints).
+
+    `document` is the signed checkpoint as published: a Merkle tree over every case's trail
+    length and head and every patrol's record, chained to the one before by `previous_hash`.
+    The database keeps them so they can be served; the proof lies in the copies kept
+    elsewhere. Append-only like the trail.
+    """
+
+    number = models.PositiveIntegerField(_("checkpoint number"), unique=True)
+    created_at = models.DateTimeField(_("created at"))
+    root = models.CharField(_("Merkle root"), max_length=64)
+    previous_hash = models.CharField(_("previous checkpoint's hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64, unique=True)
+    document = models.JSONField(_("signed document"))
+
+    class Meta:
+        verbose_name = _("trail checkpoint")
+        verbose_name_plural = _("trail checkpoints")
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.root[:12]}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("checkpoints are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("checkpoints are append-only")

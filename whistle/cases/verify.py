@@ -1,5 +1,6 @@
 """Checking trails: every event's hash, every link of the chain, no gaps, nothing missing at
-the end. Works on rows streamed from the database and on exported documents alike.
+the end. Works on rows streamed from the database and on exported documents alike. In the
+database each trail is also replayed and compared with the rows.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases.models import Case, Event
-from whistle.cases.trail import GENESIS, compute_hash, event_content
+from whistle.cases.models import Case, Event, Summons
+from whistle.cases.trail import GENESIS, EventKind, compute_hash, event_content
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,120 @@ def _recorded_seq(case_uuid: str, row: EventRow, limit: int) -> int | None:
     return None
 
 
+# Replay: the state the rows must be in ---------------------------------------------
+#
+# Every action writes its rows and its event in one transaction, and each event carries the
+# status it moved (`data["changes"]["status"]`: [before, after]), for the case, for its
+# summons, or for the summonses a case event reopened (`data["summonses"]`). Replaying the
+# trail therefore gives the status every row must have now, and a summons' moments (checked
+# in, released, checked out) must each have the event that set them. A row that differs was
+# changed without an event, e.g. a `released_at` written directly so that a check-out passes.
+
+# Each moment on a summons and the events that set it.
+_MOMENTS: dict[str, frozenset[str]] = {
+    "arrived_at": frozenset({EventKind.CHECK_IN_ACCEPTED, EventKind.CHECK_IN_FLAGGED}),
+    "released_at": frozenset({EventKind.RELEASED, EventKind.DECLINE_UPHELD}),
+    "left_at": frozenset({EventKind.CHECK_OUT}),
+}
+
+
+@dataclass(frozen=True)
+class SummonsRow:
+    uuid: str
+    status: str
+    arrived_at: datetime | None
+    released_at: datetime | None
+    left_at: datetime | None
+
+
+def _status_after(data: Any) -> str | None:
+    try:
+        after = data["changes"]["status"][1]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return after if isinstance(after, str) else None
+
+
+def replay(events: list[EventRow]) -> tuple[str | None, dict[str, str], dict[str, set[str]]]:
+    """The case's status, each summons' status and each summons' event kinds, from its
+    trail alone."""
+    case_status: str | None = None
+    summons_status: dict[str, str] = {}
+    kinds: dict[str, set[str]] = {}
+    for row in events:
+        after = _status_after(row.data)
+        if row.summons is not None:
+            kinds.setdefault(row.summons, set()).add(row.kind)
+            if after is not None:
+                summons_status[row.summons] = after
+            continue
+        if after is not None:
+            case_status = after
+        rounds = row.data.get("summonses") if isinstance(row.data, dict) else None
+        for item in rounds if isinstance(rounds, list) else []:
+            reopened = _status_after(item)
+            if isinstance(item, dict) and reopened is not None and "summons" in item:
+                summons_status[str(item["summons"])] = reopened
+    return case_status, summons_status, kinds
+
+
+def replay_problems(
+    reference: str, events: list[EventRow], status: str, summonses: list[SummonsRow]
+) -> list[Problem]:
+    """What the rows say that the trail does not."""
+    case_status, summons_status, kinds = replay(events)
+    problems: list[Problem] = []
+    if case_status is not None and case_status != status:
+        problems.append(
+            Problem(
+                reference,
+                None,
+                "",
+                "replay",
+                _(
+                    "the case is %(row)s but its trail leaves it %(trail)s: the row was "
+                    "changed without an event"
+                ),
+                {"row": status, "trail": case_status},
+            )
+        )
+    for summons in summonses:
+        expected = summons_status.get(summons.uuid)
+        if expected is not None and expected != summons.status:
+            problems.append(
+                Problem(
+                    reference,
+                    None,
+                    "",
+                    "replay",
+                    _(
+                        "summons %(summons)s is %(row)s but its trail leaves it %(trail)s: the "
+                        "row was changed without an event"
+                    ),
+                    {"summons": summons.uuid, "row": summons.status, "trail": expected},
+                )
+            )
+        for moment, setters in _MOMENTS.items():
+            if (
+                getattr(summons, moment) is not None
+                and not kinds.get(summons.uuid, set()) & setters
+            ):
+                problems.append(
+                    Problem(
+                        reference,
+                        None,
+                        "",
+                        "replay",
+                        _(
+                            "summons %(summons)s has %(field)s set but no event in its trail "
+                            "set it: the row was changed without an event"
+                        ),
+                        {"summons": summons.uuid, "field": moment},
+                    )
+                )
+    return problems
+
+
 # The database --------------------------------------------------------------------------
 
 _EVENT_COLUMNS = (
@@ -252,9 +367,31 @@ def _event_rows(case_ids: list[int] | None, chunk_size: int) -> Iterator[tuple[i
         )
 
 
+def _summons_rows(case_ids: list[int] | None, chunk_size: int) -> Iterator[tuple[int, Any]]:
+    summonses = Summons.objects.order_by("case_id", "pk")
+    if case_ids is not None:
+        summonses = summonses.filter(case_id__in=case_ids)
+    columns = ("case_id", "uuid", "status", "arrived_at", "released_at", "left_at")
+    for case_id, uuid, *rest in summonses.values_list(*columns).iterator(chunk_size=chunk_size):
+        yield case_id, SummonsRow(str(uuid), *rest)
+
+
+def _take(stream: Iterator[tuple[int, Any]], pending: Any, case_id: int) -> tuple[list[Any], Any]:
+    """The items of one case from a stream in case order, and the first item after them."""
+    while pending is not None and pending[0] < case_id:
+        pending = next(stream, None)
+    taken = []
+    while pending is not None and pending[0] == case_id:
+        taken.append(pending[1])
+        pending = next(stream, None)
+    return taken, pending
+
+
 def verify_database(*, references: Iterable[str] | None = None, chunk_size: int = 5000) -> Report:
-    """Check every case's trail (or those of the given references) in two streamed queries:
-    cases and events, both in case order, merged as they come."""
+    """Check every case's trail (or those of the given references) in three streamed
+    queries: cases, events and summonses, all in case order, merged as they come. Each
+    trail is then replayed and compared with the rows (`replay_problems`)."""
+
     cases = Case.objects.order_by("pk")
     case_ids: list[int] | None = None
     if references is not None:
@@ -262,15 +399,14 @@ def verify_database(*, references: Iterable[str] | None = None, chunk_size: int 
         case_ids = list(cases.values_list("pk", flat=True))
     report = Report()
     events = _event_rows(case_ids, chunk_size)
-    pending = next(events, None)
-    case_rows = cases.values_list("pk", "reference", "uuid", "trail_length", "trail_head")
-    for case_id, reference, case_uuid, length, head in case_rows.iterator(chunk_size=chunk_size):
-        while pending is not None and pending[0] < case_id:
-            pending = next(events, None)
-        trail: list[EventRow] = []
-        while pending is not None and pending[0] == case_id:
-            trail.append(pending[1])
-            pending = next(events, None)
+    summonses = _summons_rows(case_ids, chunk_size)
+    pending, pending_summons = next(events, None), next(summonses, None)
+    case_rows = cases.values_list("pk", "reference", "uuid", "trail_length", "trail_head", "status")
+    for case_id, reference, case_uuid, length, head, status in case_rows.iterator(
+        chunk_size=chunk_size
+    ):
+        trail, pending = _take(events, pending, case_id)
+        rows, pending_summons = _take(summonses, pending_summons, case_id)
         report.cases += 1
         report.events += len(trail)
         report.problems.extend(
@@ -278,4 +414,5 @@ def verify_database(*, references: Iterable[str] | None = None, chunk_size: int 
                 str(case_uuid), reference, trail, expected_length=length, expected_head=head
             )
         )
+        report.problems.extend(replay_problems(reference, trail, status, rows))
     return report

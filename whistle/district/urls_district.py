@@ -1,7 +1,15 @@
 from django.urls import URLPattern, URLResolver, path
 from django.views.generic import RedirectView
 
-from whistle.district.views import centres, chiefs, hotspots, rankings, report, township
+from whistle.district.views import (
+    centres,
+    checkpoints,
+    chiefs,
+    hotspots,
+    rankings,
+    report,
+    township,
+)
 
 app_name = "district"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -18,4 +26,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("matters/<int:pk>/", township.matter, name="matter"),
     path("recommendations/", township.recommendations, name="recommendations"),
     path("recommendations/<int:pk>/", township.recommendation, name="recommendation"),
+    path("trail/checkpoints/latest.json", checkpoints.latest, name="checkpoint-latest"),
+    path("trail/checkpoints/<int:number>.json", checkpoints.numbered, name="checkpoint"),
 ]

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from whistle.cases.export import export_case
 from whistle.cases.models import Case
+from whistle.cases.signing import SigningKeyMissing
 
 
 class Command(BaseCommand):
@@ -26,7 +27,10 @@ class Command(BaseCommand):
         case = Case.objects.filter(reference=reference).first()
         if case is None:
             raise CommandError(_("No case with the reference %(ref)s.") % {"ref": reference})
-        document = export_case(case)
+        try:
+            document = export_case(case)
+        except SigningKeyMissing as exc:
+            raise CommandError(str(exc)) from exc
         text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
         if not options["output"]:
             self.stdout.write(text, ending="")

@@ -1,8 +1,13 @@
 """``whistle verify-trail``: re-compute the hash chain of every case's trail.
 
-``--case REF`` checks one case (repeatable); ``--file DOC.json`` checks an exported case
-history offline (signature and chain) without touching the database. Exits non-zero when
-anything is wrong, naming the case and the event.
+Every trail is also replayed and compared with the rows, and the trail's database triggers
+must be in place. ``--case REF`` checks one case (repeatable). ``--checkpoint FILE`` also
+proves that the database still holds everything a checkpoint committed to; given twice, that
+the later checkpoint extends the earlier one. ``--file DOC.json`` checks an exported case
+history offline (signature, chain, and with ``--checkpoint`` its inclusion proof) without
+touching the database. Signatures count only from a trusted key (``--fingerprint``,
+``--trusted FILE`` or the settings, docs/trail.md). Exits non-zero when anything is wrong,
+naming the case and the event.
 """
 
 from __future__ import annotations
@@ -15,9 +20,20 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from whistle.cases.checkpoints import (
+    CheckpointFacts,
+    check_chain_between,
+    check_consistency,
+    check_leaves,
+    document_hash,
+    read_checkpoint,
+    verify_against_database,
+)
 from whistle.cases.export import verify_document
 from whistle.cases.models import Case
-from whistle.cases.verify import Report, verify_database
+from whistle.cases.signing import check_signature, fingerprints_in, trusted_fingerprints
+from whistle.cases.triggers import missing_triggers
+from whistle.cases.verify import Problem, Report, verify_database
 
 # Problems listed in the error itself; all of them go to stderr.
 LISTED_IN_ERROR = 50
@@ -35,48 +51,138 @@ class Command(BaseCommand):
         parser.add_argument("--file", metavar="DOC.json", help="an exported case history")
         parser.add_argument(
             "--fingerprint",
+            action="append",
+            default=[],
             metavar="SHA256:…",
-            help="with --file: the fingerprint the signing key must have",
+            help="a trusted signing key's fingerprint (repeatable)",
+        )
+        parser.add_argument(
+            "--trusted",
+            metavar="FILE",
+            help="the public key list the district publishes (or one fingerprint a line)",
+        )
+        parser.add_argument(
+            "--checkpoint",
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="a signed checkpoint the database must still hold (twice: the later must "
+            "extend the earlier)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
+        trusted = self._trusted(options["fingerprint"], options["trusted"])
+        checkpoints = [self._checkpoint(Path(p), trusted) for p in options["checkpoint"]]
+        problems = [p for _facts, _hash, found in checkpoints for p in found]
         if options["file"]:
             if options["cases"]:
                 raise CommandError(_("Give either --file or --case, not both."))
-            report, signer = self._check_file(Path(options["file"]), options["fingerprint"])
+            if len(checkpoints) > 1:
+                raise CommandError(_("Give one --checkpoint with --file."))
+            held = checkpoints[0][0] if checkpoints else None
+            document = self._read(Path(options["file"]))
+            report, signer = verify_document(document, trusted=trusted, checkpoint=held)
             if signer:
                 self.stdout.write(_("Signed by the key %(fingerprint)s") % {"fingerprint": signer})
-        else:
-            if options["fingerprint"]:
-                raise CommandError(_("--fingerprint goes with --file."))
-            references = options["cases"]
-            if references:
-                known = set(
-                    Case.objects.filter(reference__in=references).values_list(
-                        "reference", flat=True
-                    )
+            report.problems[:0] = problems
+            self._finish(report, time.monotonic() - started)
+            return
+        references = options["cases"]
+        if references:
+            known = set(
+                Case.objects.filter(reference__in=references).values_list("reference", flat=True)
+            )
+            unknown = [r for r in references if r not in known]
+            if unknown:
+                raise CommandError(
+                    _("No case with the reference %(refs)s.") % {"refs": ", ".join(unknown)}
                 )
-                unknown = [r for r in references if r not in known]
-                if unknown:
-                    raise CommandError(
-                        _("No case with the reference %(refs)s.") % {"refs": ", ".join(unknown)}
-                    )
-            report = verify_database(references=references)
+        report = verify_database(references=references)
+        report.problems[:0] = self._triggers() + problems
+        ordered = sorted(checkpoints, key=lambda item: item[0].number)
+        for facts, _hash, _found in ordered:
+            report.problems.extend(verify_against_database(facts))
+        if len(ordered) == 2:
+            (older, older_hash, _a), (newer, _newer_hash, _b) = ordered
+            if newer.number <= older.number:
+                report.problems.extend(check_consistency(older, newer))
+            else:
+                report.problems.extend(check_chain_between(older, older_hash, newer))
+        elif len(ordered) > 2:
+            raise CommandError(_("Give at most two --checkpoint files."))
+        for facts, _hash, _found in ordered:
+            self.stdout.write(
+                _("Checkpoint #%(number)s of %(at)s: %(cases)s cases, root %(root)s")
+                % {
+                    "number": facts.number,
+                    "at": facts.created_at,
+                    "cases": len(facts.cases),
+                    "root": facts.root,
+                }
+            )
         self._finish(report, time.monotonic() - started)
 
-    def _check_file(self, path: Path, expected: str | None) -> tuple[Report, str | None]:
+    def _trusted(self, fingerprints: list[str], path: str | None) -> set[str]:
+        extra = set(fingerprints)
+        if path:
+            extra |= fingerprints_in(self._text(Path(path)))
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
+            return extra or trusted_fingerprints()
+        except OSError as exc:
+            raise CommandError(
+                _("Cannot read the trusted keys: %(error)s") % {"error": exc}
+            ) from exc
+
+    def _text(self, path: Path) -> str:
+        try:
+            return path.read_text(encoding="utf-8")
         except OSError as exc:
             raise CommandError(
                 _("Cannot read %(path)s: %(error)s") % {"path": path, "error": exc.strerror}
             ) from exc
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except UnicodeDecodeError as exc:
             raise CommandError(
                 _("%(path)s is not a JSON document: %(error)s") % {"path": path, "error": exc}
             ) from exc
-        return verify_document(document, expected_fingerprint=expected)
+
+    def _read(self, path: Path) -> Any:
+        text = self._text(path)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CommandError(
+                _("%(path)s is not a JSON document: %(error)s") % {"path": path, "error": exc}
+            ) from exc
+
+    def _checkpoint(
+        self, path: Path, trusted: set[str]
+    ) -> tuple[CheckpointFacts, str, list[Problem]]:
+        document = self._read(path)
+        facts = read_checkpoint(document)
+        if facts is None:
+            raise CommandError(
+                _("%(path)s is not a trail checkpoint written by Whistle.") % {"path": path}
+            )
+        label = str(_("checkpoint #%(number)s") % {"number": facts.number})
+        problems, _signer = check_signature(document, label, trusted)
+        return facts, document_hash(document), problems + check_leaves(facts)
+
+    def _triggers(self) -> list[Problem]:
+        return [
+            Problem(
+                "-",
+                None,
+                "",
+                "trigger",
+                _(
+                    "the database trigger %(name)s is missing or disabled: the trail can be "
+                    "changed without the database refusing"
+                ),
+                {"name": name},
+            )
+            for name in missing_triggers()
+        ]
 
     def _finish(self, report: Report, seconds: float) -> None:
         for problem in report.problems:

@@ -1,0 +1,398 @@
+"""Proof that survives an insider: signing keys held apart, signed checkpoints kept outside
+the database, state replay and the database's own refusals.
+
+Each attack is played by someone with full rights on the database (`play_the_dba`), after
+a checkpoint was taken, and covers its tracks the way that person would: the case row is
+made to match, so that the plain hash-chain check finds nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.conf import settings as django_settings
+from django.core.checks import run_checks
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+from django.utils import translation
+
+from tests.fixtures_cases import (
+    beijing,
+    play_the_dba,
+    reported_case,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+    whistled_case,
+)
+from whistle.cases import actions
+from whistle.cases.checkpoints import (
+    audit_path,
+    check_consistency,
+    create_checkpoint,
+    leaf_hash,
+    merkle_root,
+    read_checkpoint,
+    root_from_path,
+    sweep,
+)
+from whistle.cases.export import export_case, verify_document
+from whistle.cases.models import Case, Checkpoint, Event
+from whistle.cases.signing import key_path, public_keys
+from whistle.cases.trail import GENESIS
+from whistle.cases.verify import EventRow, verify_database
+
+ON_POSTGRES = "postgresql" in str(django_settings.DATABASES["default"]["ENGINE"])
+NOW = beijing(2026, 3, 10, 10, 0)
+
+
+def run(command: str, *args: str, **options) -> str:
+    out = io.StringIO()
+    with translation.override("en"):
+        call_command(command, *args, stdout=out, stderr=io.StringIO(), **options)
+    return out.getvalue()
+
+
+def refused(command: str, *args: str, **options) -> str:
+    with pytest.raises(CommandError) as failed, translation.override("en"):
+        call_command(command, *args, stdout=io.StringIO(), stderr=io.StringIO(), **options)
+    return str(failed.value)
+
+
+@pytest.fixture
+def case(whistle_city) -> Case:
+    case, _whistle, _summonses = whistled_case(whistle_city, at=NOW)
+    return Case.objects.get(pk=case.pk)
+
+
+@pytest.fixture
+def checkpoint_file(case, tmp_path) -> Path:
+    """A checkpoint taken before the attack, in the hands of a witness."""
+    target = tmp_path / "witness" / "checkpoint.json"
+    target.parent.mkdir()
+    run("checkpoint", output=str(target))
+    return target
+
+
+def rows_of(case: Case) -> list[EventRow]:
+    return [
+        EventRow(
+            seq=e.seq,
+            at=e.at,
+            kind=e.kind,
+            actor=e.actor_id,
+            role=e.actor_role,
+            summons=str(e.summons.uuid) if e.summons else None,
+            data=e.data,
+            lon=e.lon,
+            lat=e.lat,
+            prev_hash=e.prev_hash,
+            hash=e.hash,
+        )
+        for e in Event.objects.filter(case=case).order_by("seq").select_related("summons")
+    ]
+
+
+def rewrite_with_rehash(case: Case, seq: int, **data) -> None:
+    """Change one event's data, hash it and every later event anew, and set the case row's
+    head to match: what the plain chain check cannot see."""
+    statements = []
+    previous = GENESIS
+    for row in rows_of(case):
+        changed = {**row.data, **data} if row.seq == seq else row.data
+        fresh = EventRow(**{**row.__dict__, "data": changed, "prev_hash": previous, "hash": ""})
+        new_hash = fresh.computed_hash(str(case.uuid))
+        statements.append(
+            (
+                "UPDATE cases_event SET data = %s, prev_hash = %s, hash = %s "
+                "WHERE case_id = %s AND seq = %s",
+                [json.dumps(changed), previous, new_hash, case.pk, row.seq],
+            )
+        )
+        previous = new_hash
+    statements.append(("UPDATE cases_case SET trail_head = %s WHERE id = %s", [previous, case.pk]))
+    play_the_dba(*statements)
+
+
+# Keys ------------------------------------------------------------------------------------
+
+
+def test_an_export_is_refused_without_the_key_and_no_key_is_made(case, settings, tmp_path):
+    settings.WHISTLE_SIGNING_KEY_FILE = str(tmp_path / "elsewhere" / "signing-key.pem")
+    message = refused("export_case", case.reference)
+    assert "does not exist" in message and "whistle keys init" in message
+    assert not key_path().exists()
+    assert "does not exist" in refused("checkpoint")
+
+
+def test_keys_init_is_refused_when_there_is_a_key(case):
+    assert "already a signing key" in refused("keys", "init")
+
+
+def test_a_rotated_key_keeps_old_exports_verifying_against_the_published_list(case, tmp_path):
+    before = tmp_path / "before.json"
+    call_command("export_case", case.reference, output=str(before), stderr=io.StringIO())
+    old = json.loads(before.read_text())["signature"]["fingerprint"]
+    assert f"{old} is retired" in run("keys", "rotate")
+    after = export_case(case)["signature"]["fingerprint"]
+    assert after != old
+    listed = [(k["fingerprint"], bool(k["retired_at"])) for k in public_keys()]
+    assert listed == [(old, True), (after, False)]
+    published = tmp_path / "published.json"
+    published.write_text(run("keys", "show", json=True))
+    assert "every trail is intact" in run("verify_trail", file=str(before), trusted=str(published))
+
+
+def test_verify_trail_file_says_so_when_the_key_is_unknown(case, tmp_path, settings):
+    target = tmp_path / "case.json"
+    call_command("export_case", case.reference, output=str(target), stderr=io.StringIO())
+    signer = json.loads(target.read_text())["signature"]["fingerprint"]
+    other = tmp_path / "other-district.txt"
+    other.write_text("SHA256:" + "ab" * 32 + "\n")
+    message = refused("verify_trail", file=str(target), trusted=str(other))
+    assert f"signed by the key {signer}, which is not among the trusted fingerprints" in message
+    settings.WHISTLE_TRUSTED_FINGERPRINTS = [signer]
+    assert "every trail is intact" in run("verify_trail", file=str(target))
+
+
+# Checkpoints ----------------------------------------------------------------------------
+
+
+def test_every_leaf_has_an_audit_path_to_the_root():
+    for size in range(1, 12):
+        hashes = [leaf_hash(["case", str(n), n, "x"]) for n in range(size)]
+        root = merkle_root(hashes)
+        for index in range(size):
+            path = audit_path(index, hashes)
+            assert root_from_path(index, size, hashes[index], path) == root
+            assert root_from_path(index, size, leaf_hash(["case", "forged", 0, "x"]), path) != root
+
+
+def test_checkpoints_are_chained_signed_and_kept_append_only(case, tmp_path):
+    first = create_checkpoint(now=NOW)
+    second = create_checkpoint(now=NOW + timedelta(hours=1))
+    assert (first.number, second.number) == (1, 2)
+    assert second.previous_hash == first.hash and first.previous_hash == GENESIS
+    leaves = first.document["leaves"]["cases"]
+    assert leaves == [["case", case.reference, 5, case.trail_head]]
+    assert first.document["counts"]["events"] == 5
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE cases_checkpoint SET root = 'x'")
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM cases_checkpoint")
+
+
+def test_the_worker_writes_a_checkpoint_at_the_set_interval(case, settings):
+    settings.WHISTLE_CHECKPOINT_INTERVAL_MINUTES = 60
+    assert sweep(NOW, batch=10) == 1
+    assert sweep(NOW + timedelta(minutes=59, seconds=59), batch=10) == 0
+    assert sweep(NOW + timedelta(minutes=60), batch=10) == 1
+    assert Checkpoint.objects.count() == 2
+    settings.WHISTLE_CHECKPOINT_INTERVAL_MINUTES = 0
+    assert sweep(NOW + timedelta(days=1), batch=10) == 0
+
+
+def test_the_worker_writes_none_without_a_key_and_says_why(case, settings, tmp_path, caplog):
+    settings.WHISTLE_SIGNING_KEY_FILE = str(tmp_path / "gone.pem")
+    with caplog.at_level(logging.WARNING, logger="whistle.cases"):
+        assert sweep(NOW, batch=10) == 0
+    assert "No checkpoint written: the signing key" in caplog.text
+    assert not Checkpoint.objects.exists()
+    assert not Path(settings.WHISTLE_SIGNING_KEY_FILE).exists()
+
+
+def test_an_intact_database_extends_its_checkpoint(whistle_city, case, checkpoint_file):
+    police = case.summonses.get(department=whistle_city.police)
+    actions.acknowledge(whistle_city.police_officer, police, now=NOW + timedelta(minutes=2))
+    out = run("verify_trail", checkpoint=[str(checkpoint_file)])
+    assert "Checkpoint #1" in out and "every trail is intact" in out
+
+
+def test_a_checkpoint_file_edited_by_hand_is_refused(case, checkpoint_file):
+    document = json.loads(checkpoint_file.read_text())
+    document["leaves"]["cases"][0][2] = 3
+    checkpoint_file.write_text(json.dumps(document))
+    message = refused("verify_trail", checkpoint=[str(checkpoint_file)])
+    assert "signature does not match" in message
+    assert "leaves do not make its Merkle root" in message
+
+
+# The insider's attacks, each against a checkpoint taken before it ------------------------
+
+
+def test_a_trail_rewritten_with_new_hashes_and_a_matching_row_is_named(case, checkpoint_file):
+    rewrite_with_rehash(case, 3, kind="emergency")
+    assert verify_database().ok  # the chain alone no longer shows it
+    message = refused("verify_trail", checkpoint=[str(checkpoint_file)])
+    assert f"case {case.reference}: event #5 is not the one checkpoint #1 committed to" in message
+
+
+def test_a_trail_cut_with_a_matching_row_is_named(case, checkpoint_file):
+    third = Event.objects.get(case=case, seq=3)
+    play_the_dba(
+        ("DELETE FROM cases_event WHERE case_id = %s AND seq > 3", [case.pk]),
+        (
+            "UPDATE cases_case SET trail_length = 3, trail_head = %s WHERE id = %s",
+            [third.hash, case.pk],
+        ),
+    )
+    assert verify_database().ok
+    message = refused("verify_trail", checkpoint=[str(checkpoint_file)])
+    assert "holds 5 events of this trail; event #5 is gone: the trail was cut" in message
+
+
+def test_a_blanked_trail_is_named(case, checkpoint_file):
+    play_the_dba(
+        ("DELETE FROM cases_event WHERE case_id = %s", [case.pk]),
+        ("UPDATE cases_case SET trail_length = 0, trail_head = '' WHERE id = %s", [case.pk]),
+        ("UPDATE cases_case SET status = 'filed' WHERE id = %s", [case.pk]),
+    )
+    assert verify_database(references=[case.reference]).ok
+    message = refused("verify_trail", checkpoint=[str(checkpoint_file)])
+    assert f"case {case.reference}: checkpoint #1 holds 5 events" in message
+
+
+def test_a_removed_case_is_named(whistle_city, case, tmp_path):
+    gone = reported_case(whistle_city, at=NOW)
+    target = tmp_path / "checkpoint.json"
+    run("checkpoint", output=str(target))
+    play_the_dba(
+        ("DELETE FROM cases_event WHERE case_id = %s", [gone.pk]),
+        ("DELETE FROM cases_case WHERE id = %s", [gone.pk]),
+    )
+    message = refused("verify_trail", checkpoint=[str(target)])
+    assert f"case {gone.reference}: the case was in checkpoint #1 and is gone" in message
+
+
+def test_the_database_refuses_an_event_that_does_not_extend_the_chain(case, checkpoint_file):
+    last = Event.objects.get(case=case, seq=5)
+    insert = (
+        "INSERT INTO cases_event (case_id, seq, at, kind, actor_role, data, prev_hash, hash) "
+        "VALUES (%s, %s, %s, 'summons.released', '', '{}', %s, %s)"
+    )
+    for seq, previous in ((6, "f" * 64), (7, last.hash), (5, last.prev_hash)):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(insert, [case.pk, seq, NOW, previous, f"{seq}" * 64])
+    assert Event.objects.filter(case=case).count() == 5
+    assert "every trail is intact" in run("verify_trail", checkpoint=[str(checkpoint_file)])
+
+
+def test_a_forged_append_past_the_triggers_is_named(case, checkpoint_file):
+    last = Event.objects.get(case=case, seq=5)
+    play_the_dba(
+        (
+            "INSERT INTO cases_event (case_id, seq, at, kind, actor_role, data, prev_hash, hash) "
+            "VALUES (%s, 6, %s, 'case.closed', '', '{}', %s, %s)",
+            [case.pk, NOW, last.hash, "e" * 64],
+        ),
+        (
+            "UPDATE cases_case SET trail_length = 6, trail_head = %s WHERE id = %s",
+            ["e" * 64, case.pk],
+        ),
+    )
+    message = refused("verify_trail", checkpoint=[str(checkpoint_file)])
+    assert "event #6 (case.closed): the event's content does not match its hash" in message
+
+
+def test_a_row_changed_without_an_event_is_named(whistle_city, case, checkpoint_file):
+    police = case.summonses.get(department=whistle_city.police)
+    play_the_dba(
+        ("UPDATE cases_summons SET released_at = %s WHERE id = %s", [NOW, police.pk]),
+        ("UPDATE cases_case SET status = 'closed' WHERE id = %s", [case.pk]),
+    )
+    message = refused("verify_trail", checkpoint=[str(checkpoint_file)])
+    assert f"summons {police.uuid} has released_at set but no event in its trail set it" in message
+    assert "the case is closed but its trail leaves it whistled" in message
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (DATABASE_URL)")
+def test_postgresql_refuses_to_truncate_the_trail(case, checkpoint_file):
+    for table in ("cases_event", "cases_checkpoint"):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {table} CASCADE")
+    assert Event.objects.filter(case=case).count() == 5
+    assert "every trail is intact" in run("verify_trail", checkpoint=[str(checkpoint_file)])
+
+
+def test_verify_trail_and_the_system_check_name_a_missing_trigger(case):
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # ALTER TABLE refuses while deferred foreign-key checks are pending.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("ALTER TABLE cases_event DISABLE TRIGGER cases_event_extends_chain")
+        else:
+            cursor.execute("DROP TRIGGER cases_event_extends_chain")
+    assert "trigger cases_event_extends_chain is missing or disabled" in refused("verify_trail")
+    [warning] = [w for w in run_checks(databases=["default"]) if w.id == "whistle.W201"]
+    assert "cases_event_extends_chain are missing or disabled" in warning.msg
+
+
+# Two checkpoints, and one case in a checkpoint -------------------------------------------
+
+
+def test_a_later_checkpoint_must_extend_the_earlier(whistle_city, case, tmp_path):
+    first, second, third = (tmp_path / f"{n}.json" for n in (1, 2, 3))
+    run("checkpoint", output=str(first))
+    police = case.summonses.get(department=whistle_city.police)
+    actions.acknowledge(whistle_city.police_officer, police, now=NOW + timedelta(minutes=2))
+    run("checkpoint", output=str(second))
+    out = run("verify_trail", checkpoint=[str(second), str(first)])
+    assert "every trail is intact" in out
+    rewrite_with_rehash(case, 2, kind="emergency")
+    run("checkpoint", output=str(third))
+    older, later = (read_checkpoint(json.loads(p.read_text())) for p in (second, third))
+    assert older is not None and later is not None
+    [problem] = check_consistency(older, later)
+    assert (problem.case, problem.code) == (case.reference, "rewritten")
+    assert "cut or rewritten in between" in refused(
+        "verify_trail", checkpoint=[str(first), str(third)]
+    )
+
+
+def test_an_export_carries_its_inclusion_proof_against_a_held_checkpoint(
+    whistle_city, case, checkpoint_file, tmp_path
+):
+    other = whistled_case(whistle_city, at=NOW)[0]
+    later = tmp_path / "later.json"
+    run("checkpoint", output=str(later))
+    exported = tmp_path / "case.json"
+    call_command("export_case", case.reference, output=str(exported), stderr=io.StringIO())
+    document = json.loads(exported.read_text())
+    assert document["checkpoint"]["number"] == 2
+    assert document["checkpoint"]["leaf"] == ["case", case.reference, 5, case.trail_head]
+    out = run("verify_trail", file=str(exported), checkpoint=[str(later)])
+    assert "every trail is intact" in out
+    # A department holding only the first checkpoint learns that the proof is for another.
+    message = refused("verify_trail", file=str(exported), checkpoint=[str(checkpoint_file)])
+    assert "the proof is for checkpoint #2" in message
+    held = read_checkpoint(json.loads(later.read_text()))
+    forged = json.loads(json.dumps(document))
+    forged["checkpoint"]["leaf"][1] = other.reference
+    report, _signer = verify_document(forged, checkpoint=held)
+    assert {p.code for p in report.problems} >= {"signature", "inclusion"}
+
+
+# Who may fetch the checkpoints -----------------------------------------------------------
+
+
+def test_district_readers_and_departments_fetch_checkpoints_others_do_not(
+    client, whistle_city, case
+):
+    with time_machine.travel(NOW, tick=False):
+        create_checkpoint(now=NOW)
+    client.force_login(whistle_city.district_office)
+    response = client.get("/district/trail/checkpoints/latest.json")
+    assert response.status_code == 200
+    assert response.json()["leaves"]["cases"][0][1] == case.reference
+    assert client.get("/district/trail/checkpoints/1.json").json()["number"] == 1
+    assert client.get("/district/trail/checkpoints/2.json").status_code == 404
+    client.force_login(whistle_city.police_officer)
+    assert client.get("/district/trail/checkpoints/1.json").status_code == 200
+    client.force_login(whistle_city.assessor)  # a township's, not the district's
+    assert client.get("/district/trail/checkpoints/latest.json").status_code == 403
+    client.logout()
+    assert client.get("/district/trail/checkpoints/latest.json").status_code == 302
