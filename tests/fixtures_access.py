@@ -17,6 +17,7 @@ import pytest
 import time_machine
 from django.db import transaction
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from tests.conftest import build_small_city, make_person, square
 from tests.fixtures_assessment import scheme_one_third
@@ -31,7 +32,9 @@ from tests.fixtures_cases import (
 from whistle.api import tokens
 from whistle.assessment.engine import update_scores
 from whistle.cases import actions
+from whistle.cases.checkpoints import create_checkpoint
 from whistle.cases.models import Attachment, Summons
+from whistle.cases.signing import init_key
 from whistle.duty import actions as duty
 from whistle.duty.models import Rotation
 from whistle.notifications.models import Channel, Notification
@@ -178,7 +181,11 @@ def _scene(city: WhistleCity, people: dict[str, Person | None]) -> dict[str, Any
         reasons="按时到场",
         now=next(moments),
     )
+    # A signed checkpoint over the scene's trails, as the worker writes them.
+    init_key()
+    checkpoint = create_checkpoint(now=timezone.now())
     return {
+        "checkpoint": checkpoint.number,
         "reference": reported.reference,
         "pk": Attachment.objects.get(case=reported).pk,
         "patrol": patrol.uuid,

@@ -21,6 +21,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 
+from whistle.cases.models import Case
 from whistle.demo import builders, geometry
 from whistle.demo.city import DEFAULT_SEED
 from whistle.demo.content import fingerprint
@@ -38,6 +39,7 @@ from whistle.organisation.models import (
     RoleAssignment,
     Sector,
 )
+from whistle.organisation.scoping import visible_lanes
 from whistle.policies.models import (
     Category,
     CategoryKind,
@@ -138,13 +140,16 @@ def test_the_first_run_loads_the_city_when_the_database_is_empty(city):
     assert "Demo city 东城区 ready (seed 2018" in city.output
     assert "17 townships" in city.output
     assert "0 updated" in city.output
-    district = Jurisdiction.objects.get(level=Jurisdiction.Level.DISTRICT)
-    assert (district.code, district.name) == ("110101", "东城区")
-    assert Jurisdiction.objects.filter(code="110000", name="北京市", children=district).exists()
+    districts = Jurisdiction.objects.filter(level=Jurisdiction.Level.DISTRICT)
+    assert {(d.code, d.name) for d in districts} == {("110101", "东城区"), ("110102", "西城区")}
+    for district in districts:
+        assert Jurisdiction.objects.filter(code="110000", name="北京市", children=district).exists()
 
 
 def test_dongcheng_has_its_17_street_offices_with_their_official_codes(city):
-    townships = Jurisdiction.objects.filter(level=Jurisdiction.Level.TOWNSHIP)
+    townships = Jurisdiction.objects.filter(
+        level=Jurisdiction.Level.TOWNSHIP, parent__code="110101"
+    )
     assert {t.code: t.name for t in townships} == OFFICIAL_TOWNSHIPS
     assert {t.form for t in townships} == {Jurisdiction.Form.STREET_OFFICE}
     assert {t.parent_id for t in townships} == {Jurisdiction.objects.get(code="110101").pk}
@@ -153,6 +158,10 @@ def test_dongcheng_has_its_17_street_offices_with_their_official_codes(city):
 def test_the_street_offices_tile_the_district_from_north_to_south_without_overlapping(city):
     district = Jurisdiction.objects.get(code="110101")
     townships = list(Jurisdiction.objects.filter(level=Jurisdiction.Level.TOWNSHIP))
+    # Xicheng's street offices lie beside the district, never in it.
+    for lon, lat in (centre(t) for t in townships if t.parent_id != district.pk):
+        assert not district.contains_point(lon, lat)
+    townships = [t for t in townships if t.parent_id == district.pk]
     for township in townships:
         assert inside(district.boundary, shrunk(township)), township.name
     # Every point of a grid over the district lies in exactly one township, or outside.
@@ -345,7 +354,7 @@ def test_there_are_40_categories_covering_every_major_class_of_both_kinds(city):
 
 def test_categories_carry_realistic_time_limits(city):
     def limit(name: str) -> tuple[int, str]:
-        category = Category.objects.get(name=name)
+        category = Category.objects.get(name=name, major__district__code="110101")
         return category.resolve_within, category.resolve_unit
 
     assert limit("道路不洁") == (2, DurationUnit.WORKING_HOURS)
@@ -399,6 +408,8 @@ def test_every_role_is_held_by_someone_in_its_usual_scope(city):
 def test_the_demo_logins_work_in_longtan_and_its_lanes(city):
     township = longtan()
     for login in DEMO_LOGINS:
+        if login.username.startswith("xicheng-"):
+            continue
         person = Person.objects.get(username=login.username)
         for assignment in person.roles.select_related("lane", "department", "jurisdiction"):
             if assignment.lane is not None:
@@ -491,6 +502,98 @@ def test_the_demo_login_rows_name_each_role_in_chinese_and_english(settings):
     assert (rows["lane-chief"].role_zh, rows["lane-chief"].role_en) == ("巷长", "lane chief")
     assert rows["officer-police"].scope == "龙潭派出所"
     assert {row.password for row in rows.values()} == {settings.WHISTLE_DEMO_PASSWORD}
+
+
+# The second district
+
+
+def xicheng() -> Jurisdiction:
+    return Jurisdiction.objects.get(code="110102")
+
+
+def test_xicheng_has_three_street_offices_with_official_codes_west_of_dongcheng(city):
+    district = xicheng()
+    townships = {t.code: t for t in district.children.all()}
+    assert {c: t.name for c, t in townships.items()} == {
+        "110102001": "西长安街街道",
+        "110102003": "新街口街道",
+        "110102007": "月坛街道",
+    }
+    dongcheng = Jurisdiction.objects.get(code="110101")
+    assert dongcheng.min_lon is not None
+    for township in townships.values():
+        assert township.max_lon is not None and township.max_lon < dongcheng.min_lon
+        assert inside(district.boundary, shrunk(township)), township.name
+        assert Lane.objects.filter(township=township).exists(), township.name
+
+
+def test_xicheng_has_its_own_departments_policy_rules_and_categories(city):
+    district = xicheng()
+    departments = Department.objects.filter(district=district)
+    assert "西城区城管执法局" in {d.name for d in departments}
+    assert all(d.code.startswith("xc-") for d in departments)
+    assert not Department.objects.filter(district=district, serves__parent__code="110101")
+    assert DistrictPolicy.objects.filter(district=district).exists()
+    assert {r.kind for r in WhistleRule.objects.filter(district=district)} == set(
+        WhistleKind.values
+    )
+    own = Category.objects.filter(major__district=district)
+    assert own.count() == Category.objects.filter(major__district__code="110101").count()
+    assert own.filter(name="暴露垃圾").exists()
+
+
+def test_the_xicheng_dispatcher_finds_none_of_dongchengs_cases_or_lanes(city, client):
+    dispatcher = Person.objects.get(username="xicheng-dispatcher")
+    place = dispatcher.roles.get().jurisdiction
+    assert place is not None and place.name == "西长安街街道"
+    client.force_login(dispatcher)
+    dongcheng_cases = Case.objects.filter(township__parent__code="110101")
+    assert dongcheng_cases.exists()
+    for case in dongcheng_cases[:3]:
+        assert client.get(reverse("case:detail", args=[case.reference])).status_code == 404
+        assert client.get(reverse("dispatch:whistle", args=[case.reference])).status_code == 404
+    lanes = visible_lanes(dispatcher)
+    assert lanes.exists()
+    assert set(lanes.values_list("township__code", flat=True)) == {"110102001"}
+
+
+def test_the_xicheng_administrator_sees_and_changes_only_xicheng_in_the_admin(city, client):
+    administrator = Person.objects.get(username="xicheng-admin")
+    assert administrator.is_staff and not administrator.is_superuser
+    client.force_login(administrator)
+    places = client.get(reverse("admin:organisation_jurisdiction_changelist"))
+    assert places.status_code == 200
+    codes = {j.code for j in places.context["cl"].queryset}
+    assert "110102" in codes and all(c.startswith("110102") for c in codes)
+    own = DistrictPolicy.objects.get(district=xicheng())
+    other = DistrictPolicy.objects.get(district__code="110101")
+    page = client.get(reverse("admin:policies_districtpolicy_change", args=[own.pk]))
+    assert page.status_code == 200 and page.context["has_change_permission"]
+    page = client.get(reverse("admin:policies_districtpolicy_change", args=[other.pk]))
+    assert page.status_code == 404
+    categories = client.get(reverse("admin:policies_category_changelist"))
+    districts = {c.major.district.code for c in categories.context["cl"].queryset}
+    assert districts == {"110102"}
+
+
+def test_running_again_changes_nothing_in_either_district(city):
+    def held() -> dict[str, tuple[int, ...]]:
+        return {
+            code: (
+                Jurisdiction.objects.filter(code__startswith=code).count(),
+                Lane.objects.filter(township__parent__code=code).count(),
+                Department.objects.filter(district__code=code).count(),
+                Category.objects.filter(major__district__code=code).count(),
+                RoleAssignment.objects.filter(jurisdiction__code__startswith=code).count(),
+            )
+            for code in ("110101", "110102")
+        }
+
+    before = held()
+    assert all(before["110102"])
+    assert "0 rows created, 0 updated" in seed_demo()
+    assert held() == before
+    assert fingerprint() == city.fingerprint
 
 
 # Running again

@@ -436,6 +436,12 @@ PAGES: dict[str, Row] = {
     "township:recommendation": Row(
         "log 404 404 404 404 404 ok  404 404 404 404 404 404 404 404 404",
     ),
+    "district:checkpoint-latest": Row(
+        "log 403 403 403 ok  403 403 ok  ok  ok  ok  403 ok  403 403 403",
+    ),
+    "district:checkpoint": Row(
+        "log 403 403 403 ok  403 403 ok  ok  ok  ok  403 ok  403 403 403",
+    ),
     "district:matters": Row(
         "log 403 403 403 403 403 403 403 403 ok  ok  403 403 403 ok  403",
     ),
@@ -484,6 +490,7 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "township:matter": {"pk": "opinion"},
     "township:recommendation": {"pk": "recommendation"},
     "district:matter": {"pk": "matter"},
+    "district:checkpoint": {"number": "checkpoint"},
     "district:recommendation": {"pk": "recommendation"},
     "duty:rotation_new": {"pk": "roster"},
     "duty:rotation": {"pk": "roster"},

@@ -1,4 +1,5 @@
-"""Build the demo city: a Dongcheng-like district with its places, departments, rules and people.
+"""Build the demo city: a Dongcheng-like district with its places, departments, rules and
+people, and a small part of Xicheng beside it, so that districts are seen to be kept apart.
 
 ``build_demo_city(seed)`` is deterministic and idempotent. Every row is found by its
 natural key (official codes; a township and a lane name; usernames; a district, kind and
@@ -68,7 +69,8 @@ class DemoCity:
 
     seed: int
     city: Jurisdiction
-    district: Jurisdiction
+    district: Jurisdiction  # Dongcheng, where the demo logins and the history are
+    districts: dict[str, Jurisdiction]  # every demo district, by code
     townships: dict[str, Jurisdiction]  # by code
     demo_township: Jurisdiction
     demo_community: Jurisdiction
@@ -104,11 +106,11 @@ class _Builder:
         self.reset_passwords = reset_passwords
         self.created: Counter[str] = Counter()
         self.updated: Counter[str] = Counter()
-        self.district: Jurisdiction  # set by build_places
-        self.townships: dict[str, Jurisdiction] = {}  # by serial
-        self.communities: dict[tuple[str, str], Jurisdiction] = {}  # (serial, short name)
-        self.lanes: dict[tuple[str, str], Lane] = {}  # (serial, name)
-        # (serial, index in township from 1, lane name, community short name)
+        self.districts: dict[str, Jurisdiction] = {}  # by code, set by build_places
+        self.townships: dict[str, Jurisdiction] = {}  # by code
+        self.communities: dict[tuple[str, str], Jurisdiction] = {}  # (township code, short name)
+        self.lanes: dict[tuple[str, str], Lane] = {}  # (township code, name)
+        # (township code, index in township from 1, lane name, community short name)
         self.lane_order: list[tuple[str, int, str, str]] = []
         self.sectors: dict[str, Sector] = {}
         self.departments: dict[str, Department] = {}
@@ -118,17 +120,19 @@ class _Builder:
         self._password = ""  # hashed on first use
 
     def build(self) -> DemoCity:
-        city, district = self.build_places()
-        self.build_services(district)
-        self.build_policies(district)
+        city = self.build_places()
+        self.build_services()
+        for district in self.districts.values():
+            self.build_policies(district)
         demo_logins = self.build_people()
         self.build_centres()
         demo_township = self.townships[places.DEMO_TOWNSHIP]
         return DemoCity(
             seed=self.seed,
             city=city,
-            district=district,
-            townships={t.code: t for t in self.townships.values()},
+            district=self.districts[places.DISTRICT_CODE],
+            districts=self.districts,
+            townships=self.townships,
             demo_township=demo_township,
             demo_community=self.communities[(places.DEMO_TOWNSHIP, places.DEMO_COMMUNITY)],
             demo_lane=self.lanes[(places.DEMO_TOWNSHIP, places.DEMO_LANE)],
@@ -215,40 +219,41 @@ class _Builder:
 
     # Places
 
-    def build_places(self) -> tuple[Jurisdiction, Jurisdiction]:
+    def build_places(self) -> Jurisdiction:
         level, form = Jurisdiction.Level, Jurisdiction.Form
         city = self.put(
             Jurisdiction,
             {"code": places.CITY_CODE},
             {"level": level.CITY, "form": form.NONE, "name": places.CITY_NAME, "parent": None},
         )
-        district = self.put(
-            Jurisdiction,
-            {"code": places.DISTRICT_CODE},
-            {
-                "level": level.DISTRICT,
-                "form": form.NONE,
-                "name": places.DISTRICT_NAME,
-                "parent": city,
-                "boundary": geometry.outline([t.extent for t in places.TOWNSHIPS]),
-            },
-        )
-        self.district = district
-        for data in places.TOWNSHIPS:
-            township = self.put(
+        for district_data in places.DISTRICTS:
+            district = self.put(
                 Jurisdiction,
-                {"code": data.code},
+                {"code": district_data.code},
                 {
-                    "level": level.TOWNSHIP,
-                    "form": form.STREET_OFFICE,
-                    "name": data.full_name,
-                    "parent": district,
-                    "boundary": geometry.extent_polygon(data.extent),
+                    "level": level.DISTRICT,
+                    "form": form.NONE,
+                    "name": district_data.name,
+                    "parent": city,
+                    "boundary": geometry.outline([t.extent for t in district_data.townships]),
                 },
             )
-            self.townships[data.serial] = township
-            self.build_communities(data, township)
-        return city, district
+            self.districts[district_data.code] = district
+            for data in district_data.townships:
+                township = self.put(
+                    Jurisdiction,
+                    {"code": data.code},
+                    {
+                        "level": level.TOWNSHIP,
+                        "form": form.STREET_OFFICE,
+                        "name": data.full_name,
+                        "parent": district,
+                        "boundary": geometry.extent_polygon(data.extent),
+                    },
+                )
+                self.townships[data.code] = township
+                self.build_communities(data, township)
+        return city
 
     def build_communities(self, data: places.TownshipData, township: Jurisdiction) -> None:
         level, form = Jurisdiction.Level, Jurisdiction.Form
@@ -257,8 +262,8 @@ class _Builder:
         )
         lengths = {
             lane: metres
-            for (serial, lane), metres in places.LANE_LENGTHS_M.items()
-            if serial == data.serial
+            for (code, lane), metres in places.LANE_LENGTHS_M.items()
+            if code == data.code
         }
         for number, ((short_name, lane_names), block) in enumerate(
             zip(data.communities.items(), blocks, strict=True), start=1
@@ -276,7 +281,7 @@ class _Builder:
                     "boundary": geometry.extent_polygon(area),
                 },
             )
-            self.communities[(data.serial, short_name)] = community
+            self.communities[(data.code, short_name)] = community
             cells = geometry.partition(
                 area, places.GRID_CELLS_PER_COMMUNITY, geometry.rng(self.seed, "grid", code)
             )
@@ -290,19 +295,19 @@ class _Builder:
                 area, lane_names, geometry.rng(self.seed, "lanes", code), lengths
             )
             for name in lane_names:
-                if (data.serial, name) in self.lanes:
+                if (data.code, name) in self.lanes:
                     raise ValueError(f"{name} appears twice in {data.full_name}")
-                self.lanes[(data.serial, name)] = self.put(
+                self.lanes[(data.code, name)] = self.put(
                     Lane,
                     {"township": township, "name": name},
                     {"community": community, "centre_line": lines[name]},
                 )
-                index = sum(1 for s, *_ in self.lane_order if s == data.serial) + 1
-                self.lane_order.append((data.serial, index, name, short_name))
+                index = sum(1 for c, *_ in self.lane_order if c == data.code) + 1
+                self.lane_order.append((data.code, index, name, short_name))
 
     # Sectors and departments
 
-    def build_services(self, district: Jurisdiction) -> None:
+    def build_services(self) -> None:
         for code, name in services.SECTORS.items():
             self.sectors[code] = self.put(Sector, {"code": code}, {"name": name})
         for data in services.departments():
@@ -313,7 +318,7 @@ class _Builder:
                     "name": data.name,
                     "kind": data.kind,
                     "sector": self.sectors[data.sector],
-                    "district": district,
+                    "district": self.districts[data.district],
                 },
             )
             self.relate(department, "serves", [self.townships[s] for s in data.serves])
@@ -395,10 +400,14 @@ class _Builder:
                 )
             persons[slot.username] = person
         readers = self.district_readers()
+        administrators = self.district_administrators()
         for slot in slots:
             person = persons[slot.username]
             if person.is_staff and not person.is_superuser:
-                self.relate(person, "groups", [readers])
+                groups = [readers]
+                if slot.role == Role.ADMINISTRATOR:
+                    groups.append(administrators)
+                self.relate(person, "groups", groups)
             for claimed in slot.claimed:
                 self.people[claimed] = persons[slot.username]
             self.people.setdefault(slot.username, persons[slot.username])
@@ -422,21 +431,45 @@ class _Builder:
         self.relate(group, "permissions", readable)
         return group
 
+    def district_administrators(self) -> Group:
+        """The group that lets a district's administrator change the district's own data in
+        the admin (policy, categories, calendar, schemes, departments); the admin itself
+        keeps them to their district (whistle.organisation.admin_scope)."""
+        group = self.put(Group, {"name": people.DISTRICT_ADMINISTRATOR_GROUP}, {})
+        models_for_administrators = [
+            model
+            for model, model_admin in admin.site._registry.items()
+            if model._meta.app_label in people.DISTRICT_ADMINISTRATOR_CHANGES
+            and not isinstance(model_admin, SuperusersOnly)
+        ]
+        allowed = Permission.objects.filter(
+            content_type__in=ContentType.objects.get_for_models(
+                *models_for_administrators
+            ).values(),
+        )
+        self.relate(group, "permissions", allowed)
+        return group
+
     def slots(self) -> list[_Slot]:
         """Everyone the city needs, in a fixed order, before the demo logins take over."""
-        district, none = Place(Scope.DISTRICT), Place(Scope.NONE)
-        slots = [
-            _Slot("district-chief", Role.DISTRICT_CHIEF, [district]),
-            _Slot("district-assessor", Role.DISTRICT_ASSESSOR, [district]),
-            _Slot("chiefs-office", Role.CHIEFS_OFFICE, [district]),
-            _Slot("admin", Role.ADMINISTRATOR, [none]),
-        ]
+        none = Place(Scope.NONE)
+        slots = []
+        for district_data in places.DISTRICTS:
+            district = Place(Scope.DISTRICT, district=district_data.code)
+            # The first district's people keep the names they had before there were two.
+            prefix = "" if district_data.code == places.DISTRICT_CODE else f"{district_data.slug}-"
+            slots += [
+                _Slot(f"{prefix}district-chief", Role.DISTRICT_CHIEF, [district]),
+                _Slot(f"{prefix}district-assessor", Role.DISTRICT_ASSESSOR, [district]),
+                _Slot(f"{prefix}chiefs-office", Role.CHIEFS_OFFICE, [district]),
+            ]
+        slots.append(_Slot("admin", Role.ADMINISTRATOR, [none]))
         slots += [
             _Slot(f"resident-{n}", Role.RESIDENT, [none]) for n in range(1, people.RESIDENTS + 1)
         ]
-        for data in places.TOWNSHIPS:
-            here = Place(Scope.TOWNSHIP, data.serial)
-            s = data.serial
+        for data in self.all_townships():
+            here = Place(Scope.TOWNSHIP, data.code)
+            s = data.tag
             slots += [
                 _Slot(f"township-chief-{s}", Role.TOWNSHIP_CHIEF, [here]),
                 _Slot(f"township-assessor-{s}", Role.TOWNSHIP_ASSESSOR, [here]),
@@ -446,18 +479,19 @@ class _Builder:
                 _Slot(f"dispatcher-{s}-{n}", Role.DISPATCHER, [here])
                 for n in range(1, people.DISPATCHERS_PER_TOWNSHIP + 1)
             ]
-        for serial, index, name, community in self.lane_order:
-            lane = Place(Scope.LANE, serial, name)
+        for code, index, name, community in self.lane_order:
+            lane = Place(Scope.LANE, code, name)
+            tag = places.township(code).tag
             if places.is_street(name):
-                slots.append(_Slot(f"street-chief-{serial}-{index:02d}", Role.STREET_CHIEF, [lane]))
+                slots.append(_Slot(f"street-chief-{tag}-{index:02d}", Role.STREET_CHIEF, [lane]))
             else:
-                slots.append(_Slot(f"lane-chief-{serial}-{index:02d}", Role.LANE_CHIEF, [lane]))
-            in_demo = (serial, community) == (places.DEMO_TOWNSHIP, places.DEMO_COMMUNITY)
+                slots.append(_Slot(f"lane-chief-{tag}-{index:02d}", Role.LANE_CHIEF, [lane]))
+            in_demo = (code, community) == (places.DEMO_TOWNSHIP, places.DEMO_COMMUNITY)
             stewards = (
                 people.STEWARDS_PER_DEMO_COMMUNITY_LANE if in_demo else people.STEWARDS_PER_LANE
             )
             slots += [
-                _Slot(f"steward-{serial}-{index:02d}-{n}", Role.STEWARD, [lane])
+                _Slot(f"steward-{tag}-{index:02d}-{n}", Role.STEWARD, [lane])
                 for n in range(1, stewards + 1)
             ]
         for department in services.departments():
@@ -466,7 +500,8 @@ class _Builder:
             if department.kind == Department.Kind.DISPATCHED and len(department.serves) > 1:
                 # One officer answers for each township the agency serves.
                 slots += [
-                    _Slot(f"{code}-{s}", Role.DEPARTMENT_OFFICER, [unit]) for s in department.serves
+                    _Slot(f"{code}-{places.township(s).tag}", Role.DEPARTMENT_OFFICER, [unit])
+                    for s in department.serves
                 ]
                 continue
             slots += [
@@ -476,6 +511,9 @@ class _Builder:
             if department.kind == Department.Kind.FUNCTIONAL:
                 slots.append(_Slot(f"{code}-head", Role.DEPARTMENT_HEAD, [unit]))
         return slots
+
+    def all_townships(self) -> list[places.TownshipData]:
+        return [t for d in places.DISTRICTS for t in d.townships]
 
     def claim_slots(self, slots: list[_Slot]) -> list[_Slot]:
         """Let each demo login take over the first slot of its role at each of its places."""
@@ -512,7 +550,7 @@ class _Builder:
 
     def scope(self, place: Place) -> dict[str, Any]:
         if place.scope == Scope.DISTRICT:
-            return {"jurisdiction": self.district}
+            return {"jurisdiction": self.districts[place.district]}
         if place.scope == Scope.TOWNSHIP:
             return {"jurisdiction": self.townships[place.township]}
         if place.scope == Scope.LANE:
@@ -524,32 +562,38 @@ class _Builder:
     # The 1+5+N enforcement centres
 
     def build_centres(self) -> None:
+        for district_data in places.DISTRICTS:
+            for position, data in enumerate(district_data.townships):
+                self.build_centre(district_data, position, data)
+
+    def build_centre(
+        self, district_data: places.DistrictData, position: int, data: places.TownshipData
+    ) -> None:
         role = CentreMembership.Role
-        for position, data in enumerate(places.TOWNSHIPS):
-            township = self.townships[data.serial]
-            team = services.township_department_code(data.slug, services.TOWNSHIP_TEAM)
-            self.member(township, team, role.CORE, self.officers(team))
-            for sector in services.STATIONED_SECTORS:
-                agencies = [
-                    d
-                    for d in services.departments()
-                    if d.kind == Department.Kind.DISPATCHED
-                    and d.sector == sector
-                    and data.serial in d.serves
-                ]
-                if len(agencies) != 1:
-                    raise ValueError(f"{data.full_name} needs one {sector} agency")
-                agency = agencies[0]
-                if len(agency.serves) > 1:
-                    on_duty = [self.people[f"{agency.code}-{data.serial}"]]
-                else:
-                    on_duty = self.officers(agency.code)
-                self.member(township, agency.code, role.STATIONED, on_duty)
-            for suffix in services.ON_CALL_DEPARTMENTS:
-                code = f"{places.DISTRICT_SLUG}-{suffix}"
-                # Townships share the on-call officers of a department in turn.
-                officer = self.officers(code)[position % services.OFFICERS_PER_DEPARTMENT]
-                self.member(township, code, role.ON_CALL, [officer])
+        township = self.townships[data.code]
+        team = services.township_department_code(data, services.TOWNSHIP_TEAM)
+        self.member(township, team, role.CORE, self.officers(team))
+        for sector in services.STATIONED_SECTORS:
+            agencies = [
+                d
+                for d in services.departments()
+                if d.kind == Department.Kind.DISPATCHED
+                and d.sector == sector
+                and data.code in d.serves
+            ]
+            if len(agencies) != 1:
+                raise ValueError(f"{data.full_name} needs one {sector} agency")
+            agency = agencies[0]
+            if len(agency.serves) > 1:
+                on_duty = [self.people[f"{agency.code}-{data.tag}"]]
+            else:
+                on_duty = self.officers(agency.code)
+            self.member(township, agency.code, role.STATIONED, on_duty)
+        on_call = [f"{district_data.slug}-{s}" for s in services.ON_CALL_DEPARTMENTS]
+        for code in (c for c in on_call if c in self.departments):
+            # Townships share the on-call officers of a department in turn.
+            officer = self.officers(code)[position % services.OFFICERS_PER_DEPARTMENT]
+            self.member(township, code, role.ON_CALL, [officer])
 
     def officers(self, department_code: str) -> list[Person]:
         return [

@@ -1,4 +1,5 @@
-"""The demo logins: one memorable username per role, all around 龙潭街道 and 人民市场东巷.
+"""The demo logins: one memorable username per role, all around 龙潭街道 and 人民市场东巷,
+and two in 西城区 to show that districts are kept apart.
 
 This list is the single source for the people ``whistle seed-demo`` creates under these
 usernames, for ``whistle demo-logins`` and for any documentation generated from
@@ -26,13 +27,14 @@ class Place:
     """Where a role applies, named by the demo data's natural keys."""
 
     scope: Scope
-    township: str = ""  # township serial, for a township or a lane
+    township: str = ""  # township code, for a township or a lane
     lane: str = ""
     department: str = ""  # department code
+    district: str = places.DISTRICT_CODE  # for a district
 
     def label(self) -> str:
         if self.scope == Scope.DISTRICT:
-            return places.DISTRICT_NAME
+            return places.district(self.district).name
         if self.scope == Scope.TOWNSHIP:
             return places.township(self.township).full_name
         if self.scope == Scope.LANE:
@@ -49,6 +51,8 @@ def _department_names() -> dict[str, str]:
 
 DISTRICT = Place(Scope.DISTRICT)
 DEMO_TOWNSHIP = Place(Scope.TOWNSHIP, places.DEMO_TOWNSHIP)
+XICHENG = Place(Scope.DISTRICT, district=places.XICHENG_CODE)
+XICHENG_TOWNSHIP = Place(Scope.TOWNSHIP, places.XICHENG_DEMO_TOWNSHIP)
 NO_SCOPE = Place(Scope.NONE)
 
 
@@ -108,6 +112,9 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
     ),
     # 蔡阿姨 of the article, who walks the lane with its chief.
     DemoLogin("resident", Role.RESIDENT, "蔡秀英", (NO_SCOPE,)),
+    DemoLogin("xicheng-dispatcher", Role.DISPATCHER, "周丽娜", (XICHENG_TOWNSHIP,)),
+    # An administrator of one district: the admin lets them change Xicheng's data only.
+    DemoLogin("xicheng-admin", Role.ADMINISTRATOR, "吴建华", (XICHENG,), is_staff=True),
 )
 
 

@@ -30,3 +30,8 @@ RESIDENTS = 5
 # (only the models the admin shows to staff: see whistle.demo.city.district_readers).
 DISTRICT_STAFF_GROUP = "区级工作人员（只读）"
 DISTRICT_STAFF_READS = ("organisation", "policies", "cases")
+
+# A district's administrator changes the district's own data in the admin (the admin keeps
+# them to their district); this group gives them the rights for these apps' models.
+DISTRICT_ADMINISTRATOR_GROUP = "区级管理员"
+DISTRICT_ADMINISTRATOR_CHANGES = ("organisation", "policies", "assessment")

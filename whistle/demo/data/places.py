@@ -1,4 +1,5 @@
-"""The demo district: Dongcheng (东城区), its 17 street offices, their communities and lanes.
+"""The demo districts: Dongcheng (东城区), its 17 street offices, their communities and
+lanes; and three street offices of Xicheng (西城区) beside it (see ``XICHENG_TOWNSHIPS``).
 
 Township codes are the official ones (GB/T 2260 county code + 3-digit township code, as in
 the National Bureau of Statistics' division codes: 001 东华门 … 017 永定门外). Community
@@ -34,10 +35,19 @@ class TownshipData:
     extent: Extent
     # community short name (the jurisdiction adds 社区) → lanes, in code order
     communities: dict[str, list[str]]
+    district: str = DISTRICT_CODE
 
     @property
     def code(self) -> str:
-        return DISTRICT_CODE + self.serial
+        return self.district + self.serial
+
+    @property
+    def tag(self) -> str:
+        """The township in the usernames of its generated people: the serial in the first
+        district, prefixed with the district's slug in the others."""
+        if self.district == DISTRICT_CODE:
+            return self.serial
+        return f"{district(self.district).slug}-{self.serial}"
 
     @property
     def full_name(self) -> str:
@@ -382,15 +392,15 @@ TOWNSHIPS: list[TownshipData] = [
     ),
 ]
 
-# The lanes whose length is a known fact: (township serial, lane) → metres.
-LANE_LENGTHS_M: dict[tuple[str, str], float] = {("014", "人民市场东巷"): 204.0}
+# The lanes whose length is a known fact: (township code, lane) → metres.
+LANE_LENGTHS_M: dict[tuple[str, str], float] = {(DISTRICT_CODE + "014", "人民市场东巷"): 204.0}
 
 # Grid cells drawn in each community (the real grid is finer: Dongcheng's 2004 grid had
 # 1,652 cells of about 10,000 m²; a demo needs a handful per community).
 GRID_CELLS_PER_COMMUNITY = 4
 
 # The township and places the demo logins work in.
-DEMO_TOWNSHIP = "014"
+DEMO_TOWNSHIP = DISTRICT_CODE + "014"
 DEMO_COMMUNITY = "夕照寺"
 DEMO_LANE = "人民市场东巷"
 DEMO_STEWARD_LANE = "夕照寺西里"
@@ -402,5 +412,74 @@ def is_street(name: str) -> bool:
     return name.endswith(("街", "路"))
 
 
-def township(serial: str) -> TownshipData:
-    return next(t for t in TOWNSHIPS if t.serial == serial)
+def township(code: str) -> TownshipData:
+    """A township of any demo district, by its full code."""
+    return next(t for d in DISTRICTS for t in d.townships if t.code == code)
+
+
+# A second, smaller district, so that the demo shows districts kept apart: three of
+# Xicheng's (西城区) street offices with official codes (001 西长安街, 003 新街口, 007 月坛),
+# a few of their real communities and streets each, drawn west of Dongcheng.
+XICHENG_CODE = "110102"
+XICHENG_NAME = "西城区"
+XICHENG_SLUG = "xc"
+
+XICHENG_TOWNSHIPS: list[TownshipData] = [
+    TownshipData(
+        "001",
+        "西长安街",
+        "xichanganjie",
+        (116.360, 39.898, 116.384, 39.918),
+        {
+            "府右街": ["府右街", "灵境胡同"],
+            "六部口": ["六部口街", "北新华街"],
+            "西交民巷": ["西交民巷", "石碑胡同"],
+        },
+        XICHENG_CODE,
+    ),
+    TownshipData(
+        "003",
+        "新街口",
+        "xinjiekou",
+        (116.340, 39.918, 116.384, 39.936),
+        {
+            "西四北头条": ["西四北头条", "西四北二条"],
+            "新街口东街": ["新街口东街", "新街口北大街"],
+            "赵登禹路": ["赵登禹路", "前公用胡同"],
+        },
+        XICHENG_CODE,
+    ),
+    TownshipData(
+        "007",
+        "月坛",
+        "yuetan",
+        (116.335, 39.898, 116.360, 39.918),
+        {
+            "月坛": ["月坛北街", "月坛南街"],
+            "南礼士路": ["南礼士路", "真武庙路"],
+            "复兴门北大街": ["复兴门北大街", "三里河路"],
+        },
+        XICHENG_CODE,
+    ),
+]
+
+# The township the Xicheng demo logins work in.
+XICHENG_DEMO_TOWNSHIP = XICHENG_CODE + "001"
+
+
+@dataclass(frozen=True)
+class DistrictData:
+    code: str
+    name: str
+    slug: str  # for department codes
+    townships: list[TownshipData]
+
+
+DISTRICTS: list[DistrictData] = [
+    DistrictData(DISTRICT_CODE, DISTRICT_NAME, DISTRICT_SLUG, TOWNSHIPS),
+    DistrictData(XICHENG_CODE, XICHENG_NAME, XICHENG_SLUG, XICHENG_TOWNSHIPS),
+]
+
+
+def district(code: str) -> DistrictData:
+    return next(d for d in DISTRICTS if d.code == code)

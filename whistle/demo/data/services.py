@@ -1,16 +1,24 @@
-"""Sectors, the district's departments and the township 1+5+N enforcement centres.
+"""Sectors, the districts' departments and the township 1+5+N enforcement centres.
 
 Department names follow Dongcheng's usage around 2018, when the mechanism started: the
 district's functional departments (委办局), their agencies dispatched to the townships
 (派出所, 市场监管所, 食药所, fire stations, traffic teams) and one urban-management
-enforcement team (城管执法队) per township, the core of its centre.
+enforcement team (城管执法队) per township, the core of its centre. Xicheng, the small
+second district, has the same per-township agencies and only a few functional departments.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from whistle.demo.data.places import DISTRICT_SLUG, TOWNSHIPS
+from whistle.demo.data.places import (
+    DISTRICT_SLUG,
+    TOWNSHIPS,
+    XICHENG_SLUG,
+    XICHENG_TOWNSHIPS,
+    TownshipData,
+    district,
+)
 
 # code → name
 SECTORS: dict[str, str] = {
@@ -66,11 +74,23 @@ FUNCTIONAL_DEPARTMENTS: list[FunctionalDepartment] = [
 ]
 
 
+XICHENG_FUNCTIONAL_DEPARTMENTS: list[FunctionalDepartment] = [
+    FunctionalDepartment("cgzfj", "西城区城管执法局", "urban_management"),
+    FunctionalDepartment("gafj", "西城区公安分局", "public_security"),
+    FunctionalDepartment("scjgj", "西城区市场监管局", "market_regulation"),
+    FunctionalDepartment("fgj", "西城区房管局", "housing"),
+    FunctionalDepartment("ylj", "西城区园林绿化局", "parks"),
+    FunctionalDepartment("ghzrzyfj", "西城区规划和自然资源分局", "planning_land"),
+    FunctionalDepartment("whlyj", "西城区文化和旅游局", "culture"),
+    FunctionalDepartment("swj", "西城区水务局", "water"),
+]
+
+
 @dataclass(frozen=True)
 class PerTownshipAgency:
     """An agency with one unit in every township, named after it."""
 
-    suffix: str  # department code: f"dc-{township slug}-{suffix}"
+    suffix: str  # department code: f"{district slug}-{township slug}-{suffix}"
     name: str  # formatted with the township's short name
     sector: str
     kind: str  # Department.Kind value
@@ -93,7 +113,7 @@ class SharedAgency:
     code: str  # appended to the district's slug
     name: str
     sector: str
-    serves: tuple[str, ...]  # township serials
+    serves: tuple[str, ...]  # township serials in the agency's district
 
 
 SHARED_AGENCIES: list[SharedAgency] = [
@@ -112,6 +132,11 @@ SHARED_AGENCIES: list[SharedAgency] = [
     SharedAgency(
         "jtdd-tiantan", "东城交通支队天坛大队", "traffic", ("013", "014", "015", "016", "017")
     ),
+]
+
+XICHENG_SHARED_AGENCIES: list[SharedAgency] = [
+    SharedAgency("xfz-fuyoujie", "府右街消防救援站", "fire", ("001", "003", "007")),
+    SharedAgency("jtdd-xidan", "西城交通支队西单大队", "traffic", ("001", "003", "007")),
 ]
 
 # The five sectors with people stationed in every township's centre (the "5" of 1+5+N).
@@ -146,32 +171,55 @@ class DepartmentData:
     name: str
     kind: str  # Department.Kind value
     sector: str
-    serves: tuple[str, ...]  # township serials; empty for the whole district
+    serves: tuple[str, ...]  # township codes; empty for the whole district
+    district: str  # the district's code
 
 
 def departments() -> list[DepartmentData]:
-    """Every department of the demo district, functional ones first."""
+    """Every department of the demo districts, each district's functional ones first."""
+    return _departments(
+        DISTRICT_SLUG, FUNCTIONAL_DEPARTMENTS, TOWNSHIPS, SHARED_AGENCIES
+    ) + _departments(
+        XICHENG_SLUG, XICHENG_FUNCTIONAL_DEPARTMENTS, XICHENG_TOWNSHIPS, XICHENG_SHARED_AGENCIES
+    )
+
+
+def _departments(
+    slug: str,
+    functional: list[FunctionalDepartment],
+    townships: list[TownshipData],
+    shared: list[SharedAgency],
+) -> list[DepartmentData]:
+    code = townships[0].district
     result = [
-        DepartmentData(f"{DISTRICT_SLUG}-{d.code}", d.name, "functional", d.sector, ())
-        for d in FUNCTIONAL_DEPARTMENTS
+        DepartmentData(f"{slug}-{d.code}", d.name, "functional", d.sector, (), code)
+        for d in functional
     ]
-    for township in TOWNSHIPS:
+    for township in townships:
         for agency in (TOWNSHIP_TEAM, *PER_TOWNSHIP_AGENCIES):
             result.append(
                 DepartmentData(
-                    township_department_code(township.slug, agency),
+                    township_department_code(township, agency),
                     agency.name.format(township=township.name),
                     agency.kind,
                     agency.sector,
-                    (township.serial,),
+                    (township.code,),
+                    code,
                 )
             )
     result.extend(
-        DepartmentData(f"{DISTRICT_SLUG}-{a.code}", a.name, "dispatched", a.sector, a.serves)
-        for a in SHARED_AGENCIES
+        DepartmentData(
+            f"{slug}-{a.code}",
+            a.name,
+            "dispatched",
+            a.sector,
+            tuple(code + serial for serial in a.serves),
+            code,
+        )
+        for a in shared
     )
     return result
 
 
-def township_department_code(township_slug: str, agency: PerTownshipAgency) -> str:
-    return f"{DISTRICT_SLUG}-{township_slug}-{agency.suffix}"
+def township_department_code(township: TownshipData, agency: PerTownshipAgency) -> str:
+    return f"{district(township.district).slug}-{township.slug}-{agency.suffix}"

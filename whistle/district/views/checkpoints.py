@@ -13,13 +13,25 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from whistle.cases.models import Checkpoint
+from whistle.cases.models import Case, Checkpoint
 from whistle.district.access import Reader
+from whistle.organisation.models import Department
 
 
 def _may_keep_copies(request: HttpRequest) -> None:
+    """A checkpoint is one signed document over every case of the installation: it goes to
+    those who may read every district that has cases, the district's readers and departments
+    where the installation serves one district."""
     reader = Reader.of(request.user)
-    if not (reader.everything or reader.district_ids() or reader.department_ids()):
+    if reader.everything:
+        return
+    districts = reader.district_ids() | set(
+        Department.objects.filter(pk__in=reader.department_ids()).values_list(
+            "district_id", flat=True
+        )
+    )
+    with_cases = set(Case.objects.values_list("district_id", flat=True).distinct())
+    if not districts or not with_cases <= districts:
         raise PermissionDenied
 
 
