@@ -250,6 +250,14 @@ def test_a_lane_chief_lists_the_lanes_they_answer_for(client: Client, street):
     assert street.city.dongsi_lane.get_absolute_url() not in html
 
 
+def test_a_chiefs_lanes_on_the_patrol_page_lead_to_their_public_pages(client: Client, street):
+    client.force_login(street.lane_chief)
+
+    html = client.get(reverse("patrol:home")).content.decode()
+
+    assert f'href="{street.lane.get_absolute_url()}"' in html
+
+
 def test_the_lanes_list_is_refused_to_departments_and_asks_visitors_to_sign_in(
     client: Client, street
 ):
