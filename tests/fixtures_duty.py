@@ -9,6 +9,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+import time_machine
+from django.test import Client
+
 from tests.fixtures_deadlines import SweepCity, build_sweep_city, person
 from whistle.duty import actions
 from whistle.duty.models import Roster, Rotation
@@ -155,3 +159,25 @@ def build_staffed_centre(**options: Any) -> StaffedCentre:
     return StaffedCentre(
         duty, centre, command, other_department, other_head, other_township, other_dispatcher
     )
+
+
+# The clock of the roster pages' tests: Tuesday 2026-05-12 15:00 Beijing time, in the middle
+# of the department's day shift.
+PAGES_NOW = bj(2026, 5, 12, 15)
+
+
+@pytest.fixture(name="centre")
+def centre_fixture(db) -> StaffedCentre:
+    return build_staffed_centre()
+
+
+@pytest.fixture(name="frozen")
+def frozen_fixture():
+    with time_machine.travel(PAGES_NOW, tick=False) as traveller:
+        yield traveller
+
+
+def signed_in(someone: Person) -> Client:
+    client = Client()
+    client.force_login(someone)
+    return client

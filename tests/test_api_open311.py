@@ -262,6 +262,37 @@ def test_a_bad_request_is_refused_with_the_standards_error_and_writes_nothing(
     assert domain_counts() == before
 
 
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_an_address_string_without_lat_and_long_places_the_request_on_its_lane(
+    api_city, client, api_key, clock, fmt
+):
+    answer = file_request(
+        client, api_key, fmt, lat=None, long=None, address_string="东城区人民市场东巷３号门前"
+    )
+    assert answer.status_code == 201, answer.content
+    reference = (
+        as_json(answer)[0]["service_request_id"]
+        if fmt == "json"
+        else fields(as_xml(answer)[0])["service_request_id"]
+    )
+    case = Case.objects.get(reference=reference)
+    assert case.lane is not None and case.lane.name == "人民市场东巷"
+    assert case.address == "东城区人民市场东巷３号门前"
+
+
+@pytest.mark.parametrize(
+    ("address", "says"),
+    [("东城区某某路1号", "经纬度"), ("人民市场东巷与东四六条交叉口", "人民市场东巷、东四六条")],
+)
+def test_an_address_string_that_names_no_lane_or_two_files_nothing(
+    api_city, client, api_key, clock, address, says
+):
+    before = domain_counts()
+    answer = file_request(client, api_key, "json", lat=None, long=None, address_string=address)
+    assert says in assert_open311_error(answer, "json", 400)
+    assert domain_counts() == before
+
+
 def test_a_revoked_api_key_files_nothing(api_city, client, clock):
     from whistle.api import tokens
     from whistle.api.models import ApiToken

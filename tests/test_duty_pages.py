@@ -18,31 +18,26 @@ from datetime import date
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from tests.fixtures_deadlines import person
-from tests.fixtures_duty import StaffedCentre, bj, build_staffed_centre
+from tests.fixtures_duty import (  # noqa: F401  (fixtures)
+    PAGES_NOW,
+    StaffedCentre,
+    bj,
+    build_staffed_centre,
+    centre_fixture,
+    frozen_fixture,
+    signed_in,
+)
 from whistle.duty.models import DutyChange, RosterLogEntry, Rotation
 from whistle.organisation.models import Role
 
-NOW = bj(2026, 5, 12, 15)
-
-
-@pytest.fixture
-def centre(db) -> StaffedCentre:
-    return build_staffed_centre()
+NOW = PAGES_NOW
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-def signed_in(someone) -> Client:
-    client = Client()
-    client.force_login(someone)
-    return client
+def _frozen_clock(frozen):
+    """Every test here runs on the pages' clock; a test that moves it asks for `frozen`."""
 
 
 def html(response) -> str:

@@ -14,13 +14,19 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import Client
 
-from tests.fixtures_duty import StaffedCentre, bj, build_staffed_centre
+from tests.fixtures_duty import (  # noqa: F401  (fixtures)
+    PAGES_NOW,
+    StaffedCentre,
+    bj,
+    build_staffed_centre,
+    centre_fixture,
+    frozen_fixture,
+    signed_in,
+)
 from whistle.duty import actions
 from whistle.duty.errors import DutyRefused, InvalidDutyInput
 from whistle.duty.models import DutyChange, Roster, RosterLogEntry, Rotation
@@ -28,24 +34,12 @@ from whistle.duty.schedule import Schedule, board
 from whistle.notifications.models import Notification
 from whistle.organisation.models import CentreMembership, Jurisdiction
 
-NOW = bj(2026, 5, 12, 15)
-
-
-@pytest.fixture
-def centre(db) -> StaffedCentre:
-    return build_staffed_centre()
+NOW = PAGES_NOW
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-def signed_in(someone) -> Client:
-    client = Client()
-    client.force_login(someone)
-    return client
+def _frozen_clock(frozen):
+    """Every test here runs on the pages' clock; a test that moves it asks for `frozen`."""
 
 
 def rotation_url(rotation: Rotation) -> str:

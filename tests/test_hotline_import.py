@@ -225,3 +225,27 @@ def test_without_coordinates_the_lane_places_the_order_halfway_along_it(whistle_
     assert run(whistle_city, "export.csv", corrected).ok
     case = HotlineOrder.objects.get().case
     assert (case.lane, case.township) == (whistle_city.lane, whistle_city.longtan)
+
+
+def test_without_coordinates_or_lane_the_address_names_the_lane(whistle_city, clock):
+    headers = ["工单编号", "诉求内容", "诉求地址", "来电人"]
+    content = csv_bytes(
+        [
+            ["A-1", "路灯不亮", "北京市东城区龙潭街道人民市场东巷３号门前", "李女士"],
+            ["A-2", "路面破损", "东城区某某路1号", "李女士"],
+            ["A-3", "井盖缺失", "", "李女士"],
+        ],
+        headers=headers,
+    )
+    outcome = run(whistle_city, "export.csv", content)
+    assert [(p.row, p.column) for p in outcome.problems] == [(3, "诉求地址"), (4, "诉求地址")]
+    assert "街巷" in outcome.problems[0].message
+    assert not HotlineOrder.objects.exists()
+    corrected = csv_bytes(
+        [["A-1", "路灯不亮", "北京市东城区龙潭街道人民市场东巷３号门前", "李女士"]],
+        headers=headers,
+    )
+    assert run(whistle_city, "export.csv", corrected).ok
+    case = HotlineOrder.objects.get().case
+    assert (case.lane, case.township) == (whistle_city.lane, whistle_city.longtan)
+    assert case.address == "北京市东城区龙潭街道人民市场东巷３号门前"

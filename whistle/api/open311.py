@@ -31,6 +31,7 @@ from whistle.cases import actions
 from whistle.cases.errors import ActionRefused, PermissionRefused
 from whistle.cases.models import Case, Event
 from whistle.cases.trail import EventKind
+from whistle.organisation.addresses import AddressNotPlaced, place_address
 from whistle.organisation.models import Jurisdiction
 from whistle.policies.attributes import questions_of
 from whistle.policies.models import Category, CategoryAttribute
@@ -416,11 +417,18 @@ def _name(first: str, last: str) -> str:
     return last + first
 
 
-def _position(params: Any) -> tuple[float, float]:
+def _position(params: Any, district: Jurisdiction) -> tuple[float, float]:
+    """lat and long, else the lane the address_string names (halfway along it)."""
     lat, lon = params.get("lat", "").strip(), params.get("long", "").strip()
+    address = params.get("address_string", "").strip()
+    if not lat and not lon and address:
+        try:
+            placed = place_address(district, address)
+        except AddressNotPlaced as exc:
+            raise Open311Error(400, str(exc)) from None
+        return placed.lon, placed.lat
     if not lat or not lon:
-        # No address lookup: a position places the case in its township and lane.
-        raise Open311Error(400, _("Give the position: lat and long."))
+        raise Open311Error(400, _("Give the position: lat and long, or address_string."))
     try:
         return float(lon), float(lat)
     except ValueError:
@@ -449,8 +457,9 @@ def _file(request: HttpRequest, fmt: str) -> HttpResponse:
     code = params.get("service_code", "").strip()
     if not code:
         raise Open311Error(400, _("Give service_code: one of the services."))
-    category = service_by_code(district_of(request), code, 400)
-    lon, lat = _position(params)
+    district = district_of(request)
+    category = service_by_code(district, code, 400)
+    lon, lat = _position(params, district)
     description = params.get("description", "").strip() or category.name
     report = actions.report_resident_case(
         name=_name(params.get("first_name", ""), params.get("last_name", "")),

@@ -11,8 +11,6 @@ file can be imported again safely.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,11 +25,13 @@ from whistle.cases.actions.hotline import Channel, TakenOrder, take_hotline_orde
 from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.cases.rules import hotline_deadline_classes
 from whistle.organisation import geo
+from whistle.organisation.addresses import AddressNotPlaced, Gazetteer
 from whistle.organisation.models import Jurisdiction, Lane, Person
+from whistle.organisation.tables import TableUnreadable, cell_text, read_table
 from whistle.policies.models import Category, hotline_columns
 
-# The fields without which a row cannot be an order; its place is either the longitude and
-# latitude or a lane.
+# The fields without which a row cannot be an order; its place is the longitude and latitude,
+# a lane, or an address that names a lane.
 REQUIRED_FIELDS = ("order_number", "description")
 POSITION_FIELDS = ("lon", "lat")
 # The most rows one file may hold; a larger export is split by the platform's own filter.
@@ -83,57 +83,12 @@ class HotlineImport:
 def read_export(name: str, content: bytes) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
     """The header row and the numbered data rows (the header is row 1) of an .xlsx or .csv
     file given as bytes."""
-    suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
-    if suffix in ("xlsx", "xlsm"):
-        rows = _xlsx_rows(content)
-    elif suffix == "csv":
-        rows = _csv_rows(content)
-    else:
-        raise ExportUnreadable(_("Cannot read %(name)s: use an .xlsx or .csv file."), name=name)
-    header = next(rows, None)
-    if header is None or not any(_text(v) for v in header):
-        raise ExportUnreadable(_("The file is empty: the first row must name the columns."))
+    try:
+        header, *rows = read_table(name, content)
+    except TableUnreadable as exc:
+        raise ExportUnreadable(str(exc)) from exc
     numbered = ((number, row) for number, row in enumerate(rows, start=2))
-    return [_text(v) for v in header], numbered
-
-
-def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise ExportUnreadable(
-            _("Cannot open the file as an Excel workbook: %(error)s"), error=exc
-        ) from exc
-    sheet = workbook.worksheets[0]
-    # Some programs write a wrong dimension into the sheet; reading every cell is safer.
-    sheet.reset_dimensions()
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-    workbook.close()
-    return iter(rows)
-
-
-def _csv_rows(content: bytes) -> Iterator[list[Any]]:
-    # Excel writes "CSV UTF-8" with a byte-order mark and plain "CSV" in GB18030 on a
-    # Chinese Windows.
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = content.decode("gb18030", errors="replace")
-    try:
-        return iter(list(csv.reader(io.StringIO(text, newline=""))))
-    except csv.Error as exc:
-        raise ExportUnreadable(_("Cannot read the file as CSV: %(error)s"), error=exc) from exc
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        # A number Excel stored as 2026051200001.0 is the order number 2026051200001.
-        return str(int(value))
-    return str(value).strip()
+    return [cell_text(v) for v in header], numbered
 
 
 # Checking --------------------------------------------------------------------------------
@@ -149,7 +104,7 @@ def _header_map(headers: list[str], district: Jurisdiction) -> dict[str, int]:
             if name not in found and key in (n.strip().lower() for n in names):
                 found[name] = index
     missing = [name for name in REQUIRED_FIELDS if name not in found]
-    if "lane" not in found:
+    if "lane" not in found and "address" not in found:
         missing += [name for name in POSITION_FIELDS if name not in found]
     if missing:
         raise ExportUnreadable(
@@ -166,21 +121,34 @@ def _header_map(headers: list[str], district: Jurisdiction) -> dict[str, int]:
 
 def _number(value: Any, label: str | Promise) -> float:
     try:
-        return float(_text(value))
+        return float(cell_text(value))
     except ValueError:
         raise InvalidInput("position", _("%(label)s is not a number."), label=label) from None
 
 
-def _position(cells: dict[str, Any], lanes: dict[str, list[Lane]]) -> tuple[float, float]:
-    """The longitude and latitude given, else the point halfway along the lane named (a
-    platform that keeps no coordinates writes the lane)."""
-    if _text(cells.get("lon")) or _text(cells.get("lat")) or "lane" not in cells:
+def _position(
+    cells: dict[str, Any], lanes: dict[str, list[Lane]], gazetteer: Gazetteer | None
+) -> tuple[float, float]:
+    """The longitude and latitude given, else the point halfway along the lane named, else
+    along the lane the address names (a platform that keeps no coordinates writes the lane,
+    or only the address)."""
+    lane_column, address = "lane" in cells, cell_text(cells.get("address"))
+    coordinates = cell_text(cells.get("lon")) or cell_text(cells.get("lat"))
+    if coordinates or not (lane_column or gazetteer):
         return _number(cells.get("lon"), _("The longitude")), _number(
             cells.get("lat"), _("The latitude")
         )
-    name = _text(cells.get("lane"))
+    name = cell_text(cells.get("lane"))
+    if not name and gazetteer is not None and address:
+        try:
+            placed = gazetteer.place(address)
+        except AddressNotPlaced as exc:
+            raise InvalidInput("address", str(exc)) from None
+        return placed.lon, placed.lat
     if not name:
-        raise InvalidInput("position", _("Give the longitude and latitude, or the lane."))
+        raise InvalidInput(
+            "position", _("Give the longitude and latitude, the lane, or the address.")
+        )
     found = lanes.get(name, [])
     if len(found) != 1:
         raise InvalidInput(
@@ -202,7 +170,7 @@ def _called_at(value: Any) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=beijing)
-    text = _text(value)
+    text = cell_text(value)
     for pattern in TIME_FORMATS:
         try:
             return datetime.strptime(text, pattern).replace(tzinfo=beijing)
@@ -220,7 +188,7 @@ def _called_at(value: Any) -> datetime | None:
 
 
 def _channel(value: Any) -> str:
-    text = _text(value)
+    text = cell_text(value)
     if not text:
         return Channel.HOTLINE
     for channel in Channel:
@@ -231,7 +199,7 @@ def _channel(value: Any) -> str:
 
 
 def _category(value: Any, categories: list[Category]) -> Category | None:
-    text = _text(value)
+    text = cell_text(value)
     if not text:
         return None
     matches = [c for c in categories if text in (c.full_code, c.name, str(c))]
@@ -247,7 +215,7 @@ def _category(value: Any, categories: list[Category]) -> Category | None:
 
 
 def _deadline_class(value: Any, district: Jurisdiction) -> str | None:
-    text = _text(value)
+    text = cell_text(value)
     if not text:
         return None
     for limits in hotline_deadline_classes(district):
@@ -261,16 +229,17 @@ def _arguments(
     district: Jurisdiction,
     categories: list[Category],
     lanes: dict[str, list[Lane]],
+    gazetteer: Gazetteer | None,
 ) -> dict[str, Any]:
-    lon, lat = _position(cells, lanes)
+    lon, lat = _position(cells, lanes, gazetteer)
     return {
-        "number": _text(cells.get("order_number")),
-        "description": _text(cells.get("description")),
+        "number": cell_text(cells.get("order_number")),
+        "description": cell_text(cells.get("description")),
         "lon": lon,
         "lat": lat,
-        "address": _text(cells.get("address")),
-        "caller_name": _text(cells.get("caller_name")),
-        "caller_phone": _text(cells.get("caller_phone")),
+        "address": cell_text(cells.get("address")),
+        "caller_name": cell_text(cells.get("caller_name")),
+        "caller_phone": cell_text(cells.get("caller_phone")),
         "called_at": _called_at(cells.get("called_at")),
         "channel": _channel(cells.get("channel")),
         "deadline_class": _deadline_class(cells.get("deadline_class"), district),
@@ -298,7 +267,7 @@ def import_hotline_orders(
     columns = _header_map(headers, district)
     labels = {name: headers[index] for name, index in columns.items()}
     # A problem with the place is shown on the longitude's column, or the lane's.
-    labels["position"] = labels.get("lon") or labels.get("lane", "")
+    labels["position"] = labels.get("lon") or labels.get("lane") or labels.get("address", "")
     categories = list(
         Category.objects.filter(major__district=district, is_active=True).select_related("major")
     )
@@ -306,11 +275,13 @@ def import_hotline_orders(
     if "lane" in columns:
         for lane in Lane.objects.filter(township__parent=district).only("name", "centre_line"):
             lanes.setdefault(lane.name, []).append(lane)
+    # Without coordinates, an order's address may name its lane.
+    gazetteer = Gazetteer(district) if "address" in columns else None
     outcome = HotlineImport()
 
     def orders() -> Iterator[tuple[int, Callable[[], dict[str, Any]]]]:
         for number, values in rows:
-            if not any(_text(v) for v in values):
+            if not any(cell_text(v) for v in values):
                 continue
             outcome.rows += 1
             if outcome.rows > ROWS_MAX:
@@ -322,7 +293,7 @@ def import_hotline_orders(
                 name: values[index] if index < len(values) else None
                 for name, index in columns.items()
             }
-            yield number, partial(_arguments, cells, district, categories, lanes)
+            yield number, partial(_arguments, cells, district, categories, lanes, gazetteer)
 
     batch = take_hotline_orders(actor, orders(), district=district, now=now)
     for problem in batch.problems:

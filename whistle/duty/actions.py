@@ -394,6 +394,26 @@ def _local(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%m-%d %H:%M")
 
 
+def _decided_by_keeper(
+    roster: Roster, action: str, *, actor: Person, role: str, at: datetime, **fields: Any
+) -> DutyChange:
+    """A change a keeper makes directly: approved as it is made, by the one who made it, and
+    logged with what it is."""
+    change = DutyChange.objects.create(
+        roster=roster,
+        status=Status.APPROVED,
+        requested_by=actor,
+        requested_at=at,
+        decided_by=actor,
+        decided_at=at,
+        **fields,
+    )
+    _log(
+        roster, action, actor=actor, role=role, at=at, change=change, after=change_snapshot(change)
+    )
+    return change
+
+
 def cover_shift(
     actor: Person,
     roster: Roster,
@@ -433,28 +453,18 @@ def cover_shift(
         replaced = next(
             (s.person for s in schedule.shifts(roster, starts_at, ends_at) if s.person), None
         )
-        change = DutyChange.objects.create(
-            roster=roster,
-            kind=DutyChange.Kind.COVER,
-            status=Status.APPROVED,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            person=person,
-            replaces=replaced if replaced is not None and replaced.pk != person.pk else None,
-            reason=reason,
-            requested_by=actor,
-            requested_at=now,
-            decided_by=actor,
-            decided_at=now,
-        )
-        _log(
+        change = _decided_by_keeper(
             roster,
             Action.COVER_SET,
             actor=actor,
             role=role,
             at=now,
-            change=change,
-            after=change_snapshot(change),
+            kind=DutyChange.Kind.COVER,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            person=person,
+            replaces=replaced if replaced is not None and replaced.pk != person.pk else None,
+            reason=reason,
         )
         _tell(
             [person],
@@ -588,10 +598,13 @@ def swap_shifts(
             )
         if first.starts_at <= now or second.starts_at <= now:
             raise InvalidDutyInput("first_at", _("Only shifts that have not begun can be swapped."))
-        change = DutyChange.objects.create(
-            roster=roster,
+        change = _decided_by_keeper(
+            roster,
+            Action.SWAP_SET,
+            actor=actor,
+            role=role,
+            at=now,
             kind=DutyChange.Kind.SWAP,
-            status=Status.APPROVED,
             starts_at=first.starts_at,
             ends_at=first.ends_at,
             person=second.person,
@@ -599,19 +612,6 @@ def swap_shifts(
             swap_starts_at=second.starts_at,
             swap_ends_at=second.ends_at,
             reason=reason,
-            requested_by=actor,
-            requested_at=now,
-            decided_by=actor,
-            decided_at=now,
-        )
-        _log(
-            roster,
-            Action.SWAP_SET,
-            actor=actor,
-            role=role,
-            at=now,
-            change=change,
-            after=change_snapshot(change),
         )
         _tell(
             [first.person, second.person],

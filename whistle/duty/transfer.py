@@ -26,6 +26,7 @@ from whistle.duty.errors import DutyRefused
 from whistle.duty.models import Roster, Rotation, RotationMember
 from whistle.duty.permissions import eligible_people
 from whistle.organisation.models import Person
+from whistle.organisation.tables import TableUnreadable, cell_text, read_table
 
 COLUMNS = (
     "days",
@@ -159,15 +160,10 @@ def read_rows(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
     them (the header is row 1), keyed by column name; blank rows left out."""
     if len(content) > MAX_BYTES:
         raise UnreadableFile(_("The file is larger than 2 MB: a roster is much smaller."))
-    lowered = name.lower()
-    if lowered.endswith(".xlsx"):
-        table = _xlsx_table(content)
-    elif lowered.endswith((".csv", ".txt")):
-        table = _csv_table(content)
-    else:
-        raise UnreadableFile(_("Choose a .csv or .xlsx file."))
-    if not table or not any(str(c or "").strip() for c in table[0]):
-        raise UnreadableFile(_("The file is empty: the first row must name the columns."))
+    try:
+        table = read_table(name, content, max_rows=MAX_ROWS)
+    except TableUnreadable as exc:
+        raise UnreadableFile(str(exc)) from exc
     headers = [_column(c) for c in table[0]]
     missing = [c for c in REQUIRED if c not in headers]
     if missing:
@@ -177,7 +173,7 @@ def read_rows(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
         )
     found = []
     for number, values in enumerate(table[1:], start=2):
-        if not any(str(v if v is not None else "").strip() for v in values):
+        if not any(cell_text(v) for v in values):
             continue
         found.append((number, {h: v for h, v in zip(headers, values, strict=False) if h}))
     if len(found) > MAX_ROWS:
@@ -191,48 +187,6 @@ def read_rows(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
 def _column(value: Any) -> str:
     text = str(value if value is not None else "").strip()
     return HEADER_ALIASES.get(text, text.lower())
-
-
-def _csv_table(content: bytes) -> list[list[Any]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UnreadableFile(_("The file is neither UTF-8 nor GB18030 text."))
-    if "\x00" in text:
-        raise UnreadableFile(_("The file is not a CSV text file."))
-    try:
-        return [list(row) for row in csv.reader(io.StringIO(text))]
-    except csv.Error as exc:
-        raise UnreadableFile(_("Cannot read the file: %(error)s") % {"error": exc}) from exc
-
-
-def _xlsx_table(content: bytes) -> list[list[Any]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise UnreadableFile(
-            _("Cannot open the file as an Excel workbook: %(error)s") % {"error": exc}
-        ) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()
-        return [list(row) for row in sheet.iter_rows(values_only=True)][: MAX_ROWS + 2]
-    finally:
-        workbook.close()
-
-
-def cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
 
 
 def _choice(value: Any, choices: Any) -> str | None:

@@ -1,0 +1,59 @@
+"""Uploaded tables: the first sheet of a workbook or a CSV file in either of Excel's
+encodings, the header row first; a file that is no table is refused as a whole."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import Workbook
+
+from whistle.organisation.tables import TableUnreadable, cell_text, read_table
+
+ROWS = [["工单编号", "诉求内容"], ["2026051200001", "路灯不亮"]]
+
+
+def csv_bytes(encoding: str) -> bytes:
+    return "\r\n".join(",".join(row) for row in ROWS).encode(encoding)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_a_csv_file_in_any_of_excels_encodings_reads_the_same(encoding):
+    assert read_table("export.csv", csv_bytes(encoding)) == ROWS
+
+
+def test_a_workbooks_first_sheet_is_read_and_a_stored_number_reads_as_written():
+    workbook = Workbook()
+    workbook.active.append(ROWS[0])
+    workbook.active.append([2026051200001.0, "路灯不亮"])
+    workbook.create_sheet("其他").append(["不读"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    header, row = read_table("export.xlsx", buffer.getvalue())
+    assert header == ROWS[0]
+    assert [cell_text(value) for value in row] == ROWS[1]
+
+
+def test_a_workbook_is_read_only_one_row_past_the_limit():
+    workbook = Workbook()
+    for n in range(50):
+        workbook.active.append([f"row {n}"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert len(read_table("big.xlsx", buffer.getvalue(), max_rows=10)) == 12
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("export.pdf", b"%PDF", "XLSX"),
+        ("export.xlsx", b"not a workbook", "Excel"),
+        ("export.csv", b"", "空"),
+        ("export.csv", b",,\r\n1,2,3", "空"),
+        ("export.csv", b"a,b\x00c", "CSV"),
+        ("export.csv", b"\x81\x30\xff\xff", "GB18030"),
+    ],
+)
+def test_a_file_that_is_no_table_is_refused_in_the_users_language(name, content, says):
+    with pytest.raises(TableUnreadable, match=says):
+        read_table(name, content)
