@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from whistle.organisation.models import Lane
 from whistle.organisation.scoping import visible_lanes
+from whistle.patrols.appointments import appoints_on, office_jurisdictions
 from whistle.street.lanes import PUBLIC_OPEN_STATUSES, board, qr_svg
 from whistle.web.dashboards import DASHBOARDS, may_open
 
@@ -80,4 +81,15 @@ def index(request: HttpRequest) -> HttpResponse:
         .order_by("township__code", "name")
     )
     page = Paginator(lanes, LANES_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "street/lanes/index.html", {"page": page, "sizes": SIGNBOARD_SIZES})
+    offices = office_jurisdictions(person)
+    rows = [(lane, appoints_on(lane, offices)) for lane in page]
+    return render(
+        request,
+        "street/lanes/index.html",
+        {
+            "page": page,
+            "rows": rows,
+            "appoints_any": any(a for _, a in rows),
+            "sizes": SIGNBOARD_SIZES,
+        },
+    )
