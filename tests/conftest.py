@@ -154,6 +154,10 @@ class SmallCity:
 
 @pytest.fixture
 def small_city(db) -> SmallCity:
+    return build_small_city()
+
+
+def build_small_city() -> SmallCity:
     city = Jurisdiction.objects.create(level="city", code="110000", name="北京市")
     district = Jurisdiction.objects.create(
         level="district",

@@ -107,6 +107,10 @@ class WhistleCity:
 def whistle_city_fixture(small_city, settings, tmp_path) -> WhistleCity:
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.WHISTLE_SIGNING_KEY_FILE = str(tmp_path / "keys" / "signing-key.pem")
+    return build_whistle_city(small_city)
+
+
+def build_whistle_city(small_city: SmallCity) -> WhistleCity:
     district = small_city.district
     longtan = small_city.longtan
     policy = DistrictPolicy.objects.create(district=district)

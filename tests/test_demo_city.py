@@ -13,16 +13,19 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.db.models import F
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import translation
 
 from whistle.demo import builders, geometry
 from whistle.demo.city import DEFAULT_SEED
 from whistle.demo.content import fingerprint
+from whistle.demo.data import people
 from whistle.demo.logins import DEMO_LOGINS, demo_login_rows
 from whistle.organisation import geo
 from whistle.organisation.models import (
@@ -433,6 +436,25 @@ def test_district_level_logins_may_open_the_admin_and_admin_is_a_superuser(city)
     assert assessor.has_perm("organisation.view_lane")
     assert assessor.has_perm("policies.view_category")
     assert not assessor.has_perm("policies.change_category")
+
+
+def test_the_district_staff_group_reads_in_the_admin_exactly_what_the_admin_shows_staff(
+    city, client
+):
+    assessor = Person.objects.get(username="district-assessor")
+    # Kept for superusers by the admin (docs/security.md, "The admin").
+    for kept in ("notifications.view_notification", "organisation.view_person"):
+        assert not assessor.has_perm(kept)
+    client.force_login(assessor)
+    group = Group.objects.get(name=people.DISTRICT_STAFF_GROUP)
+    granted = list(group.permissions.select_related("content_type"))
+    assert granted
+    for permission in granted:
+        model = permission.content_type.model_class()
+        assert model is not None
+        meta = model._meta
+        page = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        assert client.get(page).status_code == 200, page
 
 
 def demo_logins(language: str = "en") -> list[str]:

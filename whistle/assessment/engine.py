@@ -30,6 +30,7 @@ from whistle.assessment.models import (
     ComponentScore,
     DepartmentResult,
     Scheme,
+    SchemeComponent,
     ScoreCell,
     ScoringState,
     SummonsAssessment,
@@ -202,15 +203,21 @@ def facts_of(summons: Summons) -> Facts:
     return derive_facts(summons_facts(row, case), trail_events([case["id"]])[case["id"]])
 
 
-def compute_records(case_ids: Iterable[int], book: SchemeBook) -> dict[int, dict[str, Any]]:
+def compute_records(
+    case_ids: Iterable[int],
+    book: SchemeBook,
+    events: dict[int, list[TrailEvent]] | None = None,
+) -> dict[int, dict[str, Any]]:
     """The record values of every assessable summons of the given cases, by summons id.
 
     A summons is assessable when it is not cancelled, it has a township (the whistle's, else
-    the case's) and its department's district has a scheme in force in its month.
+    the case's) and its department's district has a scheme in force in its month. The
+    trails are read unless given (a what-if replays them with other deadlines).
     """
     case_ids = list(case_ids)
     cases = {row["id"]: row for row in Case.objects.filter(pk__in=case_ids).values(*CASE_VALUES)}
-    events = trail_events(case_ids)
+    if events is None:
+        events = trail_events(case_ids)
     last_seq = dict(
         Event.objects.filter(case_id__in=case_ids)
         .values("case_id")
@@ -360,6 +367,14 @@ def _quarters(period: Period) -> list[str]:
     return [Period(period.year, PeriodKind.QUARTER, n).key for n in range(1, 5)]
 
 
+def scheme_components(scheme: Scheme) -> list[SchemeComponent]:
+    """The other components of a scheme: a stored scheme's rows, or those a proposal that is
+    never saved carries along (`whistle.assessment.what_if`)."""
+    if scheme.pk is None:
+        return list(getattr(scheme, "proposed_components", []))
+    return list(scheme.components.all())
+
+
 def combine(
     scheme: Scheme, township_score: Decimal | None, components: dict[str, Decimal | None]
 ) -> tuple[Decimal | None, bool]:
@@ -370,7 +385,7 @@ def combine(
     complete = True
     total = scheme.share * Fraction(township_score)
     shares = scheme.share
-    for component in scheme.components.all():
+    for component in scheme_components(scheme):
         value = components.get(component.code)
         shares += component.share
         if value is None:
@@ -502,7 +517,7 @@ def compute_results(
         district_id, period
     ).items():
         entered[department_id][code] = value
-    codes = {c.code for scheme in schemes for c in scheme.components.all()}
+    codes = {c.code for scheme in schemes for c in scheme_components(scheme)}
     results = []
     for department_id in sorted(set(sums) | set(entered)):
         scores = [

@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 
 from whistle.demo import geometry, logins
 from whistle.demo.data import categories, people, places, services
 from whistle.demo.logins import Place
+from whistle.organisation.admin_scope import SuperusersOnly
 from whistle.organisation.models import (
     BoundingBoxMixin,
     CentreMembership,
@@ -404,10 +407,19 @@ class _Builder:
         return {login.username: persons[login.username] for login in logins.DEMO_LOGINS}
 
     def district_readers(self) -> Group:
-        """The group that lets district staff read the city and its rules in the admin."""
+        """The group that lets district staff read the city and its rules in the admin:
+        the models of those apps whose admin is open to staff, not those kept for
+        superusers (people, roles, notifications, patrols)."""
         group = self.put(Group, {"name": people.DISTRICT_STAFF_GROUP}, {})
+        models_for_staff = [
+            model
+            for model, model_admin in admin.site._registry.items()
+            if model._meta.app_label in people.DISTRICT_STAFF_READS
+            and not isinstance(model_admin, SuperusersOnly)
+        ]
         readable = Permission.objects.filter(
-            content_type__app_label__in=people.DISTRICT_STAFF_READS, codename__startswith="view_"
+            content_type__in=ContentType.objects.get_for_models(*models_for_staff).values(),
+            codename__startswith="view_",
         )
         self.relate(group, "permissions", readable)
         return group

@@ -312,3 +312,35 @@ class ClosePeriodForm(forms.Form):
                 if key not in done and period.last_month < date(today.year, today.month, 1):
                     options.append((key, period_label(period)))
         choice_field(self, "period").choices = [("", "———"), *options]
+
+
+class WhatIfForm(forms.Form):
+    """Which past period to replay under the proposal, and an arrival limit to try."""
+
+    replay = forms.ChoiceField(
+        label=_("Replay the period"),
+        help_text=_("Its scores are recomputed in memory under the proposal; nothing is saved."),
+    )
+    arrive_within = forms.IntegerField(
+        label=_("Arrival limit (minutes)"),
+        required=False,
+        min_value=1,
+        max_value=24 * 60,
+        help_text=_("Leave empty to keep the limit each summons was given."),
+    )
+
+    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        options = []
+        for year in (today.year, today.year - 1):
+            keys = [str(year)]
+            keys += [Period(year, PeriodKind.QUARTER, n).key for n in range(4, 0, -1)]
+            keys += [Period(year, PeriodKind.MONTH, n).key for n in range(12, 0, -1)]
+            for key in keys:
+                if Period.parse(key).first_month <= today:
+                    options.append((key, period_label(Period.parse(key))))
+        choice_field(self, "replay").choices = options
+        self.initial.setdefault("replay", str(today.year))
+
+    def clean_replay(self) -> Period:
+        return Period.parse(self.cleaned_data["replay"])

@@ -5,6 +5,11 @@ settings, and the closed periods. A new version starts from a month on (prefille
 version in force now); a version that would start inside a closed period is refused by the
 model's own validation. Closing a period freezes its scores
 (`whistle.assessment.actions.close_period`), for assessors and the district chiefs' office.
+
+Before adopting a version, an assessor can preview it: a past period replayed under the
+filled-in settings (and, if given, another arrival limit), each department's score and rank
+now and under the proposal, and the summonses judged differently
+(`whistle.assessment.what_if`, which writes nothing).
 """
 
 from __future__ import annotations
@@ -27,8 +32,15 @@ from whistle.assessment.actions import close_period
 from whistle.assessment.editing import create_scheme_version
 from whistle.assessment.models import ClosedPeriod, Scheme
 from whistle.assessment.periods import Period
+from whistle.assessment.what_if import Proposal, WhatIf, proposed_scheme, what_if
 from whistle.district.access import Reader
-from whistle.district.forms import SCHEME_FIELDS, ClosePeriodForm, ComponentFormSet, SchemeForm
+from whistle.district.forms import (
+    SCHEME_FIELDS,
+    ClosePeriodForm,
+    ComponentFormSet,
+    SchemeForm,
+    WhatIfForm,
+)
 from whistle.district.picker import period_label, pick_period
 from whistle.district.views.common import REFUSALS, choose, page_context
 from whistle.organisation.models import Jurisdiction
@@ -81,8 +93,10 @@ def scheme(request: HttpRequest) -> HttpResponse:
     )
     last_closed = max((c.last_month for c in closed), default=None)
     current = in_force(schemes, Period.month_of(today)) or (schemes[-1] if schemes else None)
-    scheme_form = components = close_form = None
+    scheme_form = components = close_form = whatif_form = None
+    preview = None
     if editable:
+        whatif_form = WhatIfForm(prefix="whatif", today=today)
         scheme_form = SchemeForm(
             prefix="scheme",
             district=district,
@@ -122,6 +136,14 @@ def scheme(request: HttpRequest) -> HttpResponse:
                         },
                     )
                     return HttpResponseRedirect(f"{back}&period={made.valid_from:%Y-%m}")
+        elif op == "preview" and editable:
+            scheme_form = SchemeForm(request.POST, prefix="scheme", district=district, today=today)
+            # A proposal needs no name until it is adopted.
+            scheme_form.fields["name"].required = False
+            components = ComponentFormSet(request.POST, prefix="components")
+            whatif_form = WhatIfForm(request.POST, prefix="whatif", today=today)
+            if scheme_form.is_valid() and components.is_valid() and whatif_form.is_valid():
+                preview = _preview(district, schemes, scheme_form, components, whatif_form)
         elif op == "close" and closable:
             close_form = ClosePeriodForm(
                 request.POST, prefix="close", today=today, closed=[c.period for c in closed]
@@ -160,11 +182,49 @@ def scheme(request: HttpRequest) -> HttpResponse:
         closable=closable,
         scheme_form=scheme_form,
         components=components,
+        whatif_form=whatif_form,
+        preview=preview,
         close_form=close_form,
         keep=[("district", district.code)],
         **picked.context(),
     )
     return render(request, "district/assessment/scheme.html", context)
+
+
+def _preview(
+    district: Jurisdiction,
+    schemes: list[Scheme],
+    scheme_form: SchemeForm,
+    components: Any,
+    whatif_form: WhatIfForm,
+) -> WhatIf | None:
+    """The replay of the chosen period under the form's settings, or None with the reason
+    on the forms."""
+    period: Period = whatif_form.cleaned_data["replay"]
+    base = next(
+        (s for m in reversed(period.months()) if (s := in_force(schemes, Period.month_of(m)))),
+        None,
+    )
+    if base is None:
+        whatif_form.add_error(
+            "replay",
+            _("No scheme was in force in %(period)s: there is nothing to replay.")
+            % {"period": period_label(period)},
+        )
+        return None
+    values = scheme_form.values()
+    name = values.pop("name")
+    values.pop("valid_from")
+    try:
+        scheme = proposed_scheme(base, values, [c for c in components.cleaned_data if c], name)
+    except ValidationError as exc:
+        place_errors(scheme_form, exc)
+        return None
+    return what_if(
+        district,
+        period,
+        Proposal(scheme=scheme, arrive_within=whatif_form.cleaned_data["arrive_within"]),
+    )
 
 
 def _initial(current: Scheme | None, today: Any, last_closed: Any) -> dict[str, Any]:
