@@ -188,6 +188,7 @@ def _scene(city: WhistleCity, people: dict[str, Person | None]) -> dict[str, Any
         "checkpoint": checkpoint.number,
         "reference": reported.reference,
         "pk": Attachment.objects.get(case=reported).pk,
+        "lane": city.lane.pk,
         "patrol": patrol.uuid,
         "rotation_pk": rotation.pk,
         "roster": roster.pk,

@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.db.models import F
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
@@ -238,6 +239,17 @@ def test_every_lane_has_a_chief_and_a_steward(city):
     lane_ids = set(Lane.objects.values_list("pk", flat=True))
     assert lane_ids <= chiefs
     assert lane_ids <= stewards
+
+
+def test_the_demo_signboards_give_every_chief_a_public_number_and_some_stewards(city):
+    posts = RoleAssignment.objects.filter(lane__isnull=False)
+    chiefs = posts.filter(role__in=[Role.LANE_CHIEF, Role.STREET_CHIEF])
+    stewards = posts.filter(role=Role.STEWARD)
+
+    assert not chiefs.filter(public_phone="").exists()
+    assert 0 < stewards.exclude(public_phone="").count() < stewards.count()
+    # A published number is never the person's own mobile.
+    assert not posts.exclude(public_phone="").filter(public_phone=F("person__phone")).exists()
 
 
 def test_the_people_of_the_article_work_where_the_article_says(city):

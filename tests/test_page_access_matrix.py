@@ -351,6 +351,26 @@ PAGES: dict[str, Row] = {
     "patrol:walk": Row(
         "log 403 ok  404 403 403 404 403 403 404 403 403 403 403 403 403",
     ),
+    "lanes:index": Row(
+        "log 403 ok  ok  403 ok  ok  403 403 ok  ok  403 403 ok  ok  403",
+    ),
+    "lanes:detail": Row(
+        "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
+    ),
+    "lanes:signboard": Row(
+        "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
+    ),
+    "lanes:appointments": Row(
+        "log 403 403 403 403 403 403 403 403 ok  403 403 403 403 403 403",
+    ),
+    "lanes:appoint": Row(
+        "405 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405",
+        post="log 403 403 403 403 403 403 403 403 400 403 403 403 403 403 403",
+    ),
+    "lanes:end-appointment": Row(
+        "405 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405",
+        post="log 403 403 403 403 403 403 403 403 404 403 403 403 403 403 403",
+    ),
     "reports:captcha": Row(
         "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
     ),
@@ -495,6 +515,12 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "duty:rotation_new": {"pk": "roster"},
     "duty:rotation": {"pk": "roster"},
     "duty:export": {"pk": "roster"},
+    "lanes:detail": {"pk": "lane"},
+    "lanes:signboard": {"pk": "lane", "size": "a4"},
+    "lanes:appointments": {"pk": "lane"},
+    "lanes:appoint": {"pk": "lane"},
+    # No appointment has this id: the chiefs' office gets 404, nobody else gets that far.
+    "lanes:end-appointment": {"pk": "lane", "appointment": "999999"},
     "reports:case": {"reference": "resident_reference"},
     "reports:rate": {"reference": "resident_reference"},
     "reports:photo": {"reference": "reference"},

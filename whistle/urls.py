@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("patrol/", include("whistle.street.urls_patrol")),
     path("report/", include("whistle.street.urls_reports")),
+    path("lanes/", include("whistle.street.urls_lanes")),
     path("dispatch/", include("whistle.desk.urls_dispatch")),
     path("department/", include("whistle.desk.urls_department")),
     path("cases/", include("whistle.desk.urls_case")),

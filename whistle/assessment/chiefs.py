@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -42,11 +42,12 @@ from whistle.assessment.models import (
     DEFAULT_PATROL_MIN_COVERAGE,
     PatrolRequirement,
 )
-from whistle.assessment.periods import Period
+from whistle.assessment.periods import BEIJING, Period
 from whistle.cases.models import Case, Event, Whistle
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Jurisdiction, Lane, Person, Role, RoleAssignment
-from whistle.patrols.models import CheckResult, Patrol
+from whistle.patrols.appointments import held_in
+from whistle.patrols.models import CheckResult, ChiefAppointment, Patrol
 
 CHIEF_ROLES = (Role.STREET_CHIEF, Role.LANE_CHIEF)
 KILOMETRE = Decimal("1000")
@@ -217,18 +218,16 @@ def _chief_scores(
     activities: dict[PersonRole, Activity],
 ) -> list[ChiefScore]:
     requirements = patrol_requirements(district)
-    assignments = _assignments(district, roles, township)
     lane_patrols = _lane_patrols(district, period, roles, requirements)
-    required = {r: required_patrols(requirements[r], period, now) for r in roles}
 
     lanes: dict[PersonRole, list[LanePatrols]] = defaultdict(list)
     people: dict[PersonRole, Person] = {}
-    for assignment in assignments:
-        key = (assignment.person_id, assignment.role)
-        people[key] = assignment.person
-        assert assignment.lane is not None
-        n, counted, _ = lane_patrols.get((*key, assignment.lane.pk), (0, 0, 0.0))
-        lanes[key].append(LanePatrols(assignment.lane, n, counted, required[assignment.role]))
+    for held in held_lanes(district, period, roles, township, now):
+        key = (held.person.pk, held.role)
+        people[key] = held.person
+        n, counted, _ = lane_patrols.get((*key, held.lane.pk), (0, 0, 0.0))
+        required = held.days // requirements[held.role].every_days
+        lanes[key].append(LanePatrols(held.lane, n, counted, required))
     scores = [
         ChiefScore(
             person=people[key],
@@ -333,31 +332,26 @@ def township_summaries(
 ) -> list[TownshipChiefs]:
     """Every township of the district, in code order, with its chiefs' and stewards' figures
     of the period summed. The same figures as `chief_scores` and `steward_contributions` of
-    each township, from grouped queries and plain values: no person is loaded."""
+    each township, from grouped queries and the lanes each chief held (`held_lanes`)."""
     period = Period.parse(period_key)
     now = now or timezone.now()
     requirements = patrol_requirements(district)
-    required: dict[str, int] = {
-        r: required_patrols(requirements[r], period, now) for r in CHIEF_ROLES
-    }
     lane_patrols = _lane_patrols(district, period, CHIEF_ROLES, requirements)
     activities = _activities(district, period, (*CHIEF_ROLES, Role.STEWARD))
 
     # township → (person, role) → whether each of their lanes there was covered
     chief_lanes: dict[int, dict[PersonRole, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    for held in held_lanes(district, period, CHIEF_ROLES, None, now):
+        counted = lane_patrols.get((held.person.pk, held.role, held.lane.pk), (0, 0, 0.0))[1]
+        required = held.days // requirements[held.role].every_days
+        chief_lanes[held.lane.township_id][(held.person.pk, held.role)].append(counted >= required)
     stewards: dict[int, set[int]] = defaultdict(set)
-    for person_id, role, lane_id, township_id in (
-        RoleAssignment.objects.filter(
-            role__in=(*CHIEF_ROLES, Role.STEWARD), lane__township__parent=district
-        )
-        .values_list("person_id", "role", "lane_id", "lane__township_id")
+    for person_id, township_id in (
+        RoleAssignment.objects.filter(role=Role.STEWARD, lane__township__parent=district)
+        .values_list("person_id", "lane__township_id")
         .order_by()
     ):
-        if role == Role.STEWARD:
-            stewards[township_id].add(person_id)
-            continue
-        counted = lane_patrols.get((person_id, role, lane_id), (0, 0, 0.0))[1]
-        chief_lanes[township_id][(person_id, role)].append(counted >= required[role])
+        stewards[township_id].add(person_id)
 
     summaries = []
     for township in (
@@ -384,6 +378,68 @@ def township_summaries(
 
 
 # Queries ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Held:
+    """A lane a chief held in a role in a period, and on how many of its elapsed days."""
+
+    person: Person
+    role: str
+    lane: Lane
+    days: int
+
+
+def held_lanes(
+    district: Jurisdiction,
+    period: Period,
+    roles: tuple[str, ...],
+    township: Jurisdiction | None,
+    now: datetime,
+) -> list[Held]:
+    """The lanes each chief held in the period, with the days of the period elapsed by `now`
+    on which they held them: the days their appointments (`ChiefAppointment`) cover. A chief
+    given the role on a lane without any appointment there (in the admin, or before
+    appointments were recorded) holds it for the whole period. Two queries."""
+    start, end = period_bounds(period)
+    first_day = start.astimezone(BEIJING).date()
+    end_day = end.astimezone(BEIJING).date()
+    until = first_day + timedelta(days=elapsed_days(period, now))
+    scope = Q(role__in=roles, lane__township__parent=district)
+    if township is not None:
+        scope &= Q(lane__township=township)
+    shapes = ("lane__centre_line", "lane__checklist", "lane__township__boundary")
+    days: dict[tuple[int, str, int], int] = defaultdict(int)
+    found: dict[tuple[int, str, int], tuple[Person, Lane]] = {}
+    for a in (
+        ChiefAppointment.objects.filter(scope, held_in(first_day, end_day - timedelta(days=1)))
+        .select_related("person", "lane__township")
+        .defer(*shapes)
+        .order_by()
+    ):
+        key = (a.person_id, a.role, a.lane_id)
+        stop = min(until, a.ends_on + timedelta(days=1)) if a.ends_on else until
+        days[key] += max(0, (stop - max(first_day, a.starts_on)).days)
+        found[key] = (a.person, a.lane)
+    appointed = ChiefAppointment.objects.filter(
+        person=OuterRef("person"), role=OuterRef("role"), lane=OuterRef("lane")
+    )
+    for r in (
+        RoleAssignment.objects.filter(scope)
+        .annotate(appointed=Exists(appointed))
+        .filter(appointed=False)
+        .select_related("person", "lane__township")
+        .defer(*shapes)
+        .order_by()
+    ):
+        assert r.lane is not None
+        key = (r.person_id, r.role, r.lane.pk)
+        days[key] = (until - first_day).days
+        found[key] = (r.person, r.lane)
+    return sorted(
+        (Held(person, key[1], lane, days[key]) for key, (person, lane) in found.items()),
+        key=lambda h: (h.person.pk, h.role, h.lane.name, h.lane.pk),
+    )
 
 
 def _assignments(

@@ -396,7 +396,9 @@ class _Builder:
                 self.updated[f"{Person._meta.label}.password"] += 1
             for place in slot.places:
                 self.put(
-                    RoleAssignment, {"person": person, "role": slot.role, **self.scope(place)}, {}
+                    RoleAssignment,
+                    {"person": person, "role": slot.role, **self.scope(place)},
+                    {"public_phone": self.public_phone(slot)} if place.scope == Scope.LANE else {},
                 )
             persons[slot.username] = person
         readers = self.district_readers()
@@ -542,6 +544,14 @@ class _Builder:
         if not self._password:
             self._password = make_password(settings.WHISTLE_DEMO_PASSWORD)
         return self._password
+
+    def public_phone(self, slot: _Slot) -> str:
+        """The number a lane's signboard prints for a chief (the township's office line for
+        the lane) and for about half the stewards (those who agreed to publish one)."""
+        rand = geometry.rng(self.seed, "public-phone", slot.username)
+        if slot.role == Role.STEWARD and rand.random() < 0.5:
+            return ""
+        return f"010-{rand.randint(6700, 6799)} {rand.randint(0, 9999):04d}"
 
     def drawn_name(self, username: str) -> str:
         rand = geometry.rng(self.seed, "name", username)

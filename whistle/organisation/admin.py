@@ -30,7 +30,7 @@ class JurisdictionAdmin(DistrictScoped, admin.ModelAdmin):
 class LaneRoleInline(SuperusersOnly, admin.TabularInline):
     model = RoleAssignment
     fk_name = "lane"
-    fields = ["person", "role"]
+    fields = ["person", "role", "public_phone"]
     autocomplete_fields = ["person"]
     extra = 0
     verbose_name = _("chief or steward")
@@ -82,7 +82,7 @@ class CentreMembershipAdmin(SuperusersOnly, admin.ModelAdmin):
 class RoleInline(admin.TabularInline):
     model = RoleAssignment
     fk_name = "person"
-    fields = ["role", "jurisdiction", "lane", "department"]
+    fields = ["role", "jurisdiction", "lane", "department", "public_phone"]
     autocomplete_fields = ["jurisdiction", "lane", "department"]
     extra = 0
 

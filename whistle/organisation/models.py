@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from whistle.organisation import geo
@@ -207,6 +208,10 @@ class Lane(BoundingBoxMixin):
         if kwargs.get("update_fields") is not None and "centre_line" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "length_m", *BBOX_FIELDS}
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        """The lane's public page, which its signboard's QR code opens."""
+        return reverse("lanes:detail", args=[self.pk])
 
     def clean(self) -> None:
         if self.township_id and self.township.level != Jurisdiction.Level.TOWNSHIP:
@@ -482,6 +487,18 @@ class RoleAssignment(models.Model):
         null=True,
         blank=True,
         related_name="role_assignments",
+    )
+    # Printed on the lane's signboard and its public page. The person's own mobile
+    # (`Person.phone`) is personal data and never shown there: this is the number the post
+    # answers on, given for publication (an office or duty number, or one the person agreed
+    # to publish).
+    public_phone = models.CharField(
+        _("public contact number"),
+        max_length=40,
+        blank=True,
+        help_text=_(
+            "Shown on the lane's public page and signboard. Leave empty to show no number."
+        ),
     )
 
     objects = RoleAssignmentQuerySet.as_manager()

@@ -186,3 +186,85 @@ class PatrolEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patrol_id} {self.kind}"
+
+
+# The posts a chiefs' office appoints to a lane.
+CHIEF_ROLE_CHOICES = [
+    (Role.STREET_CHIEF.value, Role.STREET_CHIEF.label),
+    (Role.LANE_CHIEF.value, Role.LANE_CHIEF.label),
+]
+
+
+class ChiefAppointment(models.Model):
+    """A street or lane chief appointed to a lane by a chiefs' office, from a day to a day.
+
+    A lane may have two or more chiefs at once. The chiefs' assessment counts a chief on a
+    lane only for the days the appointment covers (`whistle.assessment.chiefs`); while it
+    runs the chief holds the role on the lane (`RoleAssignment`), which lets them patrol it.
+    Written only by the actions in `whistle.patrols.appointments`, each with its log row.
+    """
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("appointed person"),
+        on_delete=models.PROTECT,
+        related_name="chief_appointments",
+    )
+    lane = models.ForeignKey(
+        Lane,
+        verbose_name=_("lane"),
+        on_delete=models.PROTECT,
+        related_name="chief_appointments",
+    )
+    role = models.CharField(_("role"), max_length=32, choices=CHIEF_ROLE_CHOICES)
+    starts_on = models.DateField(_("from"))
+    # The last day held; empty while the appointment runs.
+    ends_on = models.DateField(_("until"), null=True, blank=True)
+    end_reason = models.CharField(_("reason for ending"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("chief's appointment")
+        verbose_name_plural = _("chiefs' appointments")
+        ordering = ["lane_id", "-starts_on", "pk"]
+        indexes = [models.Index(fields=["lane", "starts_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.get_role_display()} · {self.lane_id}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.ends_on is None
+
+
+class AppointmentEvent(models.Model):
+    """The appointments' log, append-only: who appointed or ended whose appointment, in
+    which role, when, and why."""
+
+    class Kind(models.TextChoices):
+        APPOINTED = "appointed", _("appointed")
+        ENDED = "ended", _("appointment ended")
+
+    appointment = models.ForeignKey(
+        ChiefAppointment,
+        verbose_name=_("appointment"),
+        on_delete=models.PROTECT,
+        related_name="events",
+    )
+    kind = models.CharField(_("what"), max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_role = models.CharField(_("in the role of"), max_length=32)
+    at = models.DateTimeField(_("at"))
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("appointment log entry")
+        verbose_name_plural = _("appointment log")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.at:%Y-%m-%d}"

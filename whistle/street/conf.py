@@ -15,6 +15,11 @@ def kept_photo_seconds() -> int:
     return _int("WHISTLE_PHOTO_KEEP_SECONDS", 3600)
 
 
+def lane_closed_days() -> int:
+    """How far back a lane's public page lists the problems closed."""
+    return _int("WHISTLE_LANE_CLOSED_DAYS", 30)
+
+
 def reports_per_ip() -> tuple[int, int]:
     """Resident reports from one IP address: (how many, per seconds)."""
     return (

@@ -257,3 +257,46 @@ class RatingForm(forms.Form):
     )
     # The reporter's key from the follow link; the action decides whether it fits.
     key = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class AppointForm(forms.Form):
+    """A chiefs' office appoints a chief to a lane (`appoint_chief` checks the rest)."""
+
+    username = forms.CharField(
+        label=_("Account of the chief"),
+        max_length=150,
+        help_text=_("The sign-in name of the person to appoint."),
+        error_messages={"required": _("Give the account of the person to appoint.")},
+    )
+    role = forms.ChoiceField(
+        label=_("Post"),
+        choices=[("lane_chief", _("lane chief")), ("street_chief", _("street chief"))],
+    )
+    starts_on = forms.DateField(
+        label=_("From"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": _("Give the first day of the appointment."),
+            "invalid": _("Give the day as 2026-08-16."),
+        },
+    )
+    action_fields = {"starts_on": "starts_on", "role": "role", "person": "username"}
+
+
+class EndAppointmentForm(forms.Form):
+    """A chiefs' office ends a running appointment (`end_appointment` checks the rest)."""
+
+    ends_on = forms.DateField(
+        label=_("Last day"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": _("Give the last day of the appointment."),
+            "invalid": _("Give the day as 2026-08-16."),
+        },
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=200,
+        error_messages={"required": _("Give the reason for ending the appointment.")},
+    )
+    action_fields = {"ends_on": "ends_on", "reason": "reason"}

@@ -23,6 +23,8 @@ from whistle.cases.actions import (
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.images import PhotoRefused
 from whistle.cases.models import Attachment, Case
+from whistle.organisation import geo
+from whistle.organisation.models import Lane
 from whistle.street import captcha, kept, ratelimit
 from whistle.street.forms import FollowForm, RatingForm, ResidentReportForm, show_refusal
 from whistle.street.photos import PhotoState, attach, take_photo
@@ -80,9 +82,27 @@ def _render_form(
 
 def _initial(request: HttpRequest) -> dict[str, Any]:
     user: Any = request.user
+    initial: dict[str, Any] = {}
     if user.is_authenticated:
-        return {"name": user.display_name, "phone": user.phone}
-    return {}
+        initial.update(name=user.display_name, phone=user.phone)
+    initial.update(lane_place(request.GET.get("lane", "")))
+    return initial
+
+
+def lane_place(lane_id: str) -> dict[str, Any]:
+    """The place of a report started from a lane's page or signboard (`?lane=<id>`): halfway
+    along the lane, where choosing the lane from the list puts the pin. An id that names no
+    lane, or a lane without a readable line, leaves the place to choose."""
+    if not lane_id.isdigit() or len(lane_id) > 12:
+        return {}
+    line = Lane.objects.filter(pk=int(lane_id)).values_list("centre_line", flat=True).first()
+    if line is None:
+        return {}
+    try:
+        lon, lat = geo.halfway(line)
+    except geo.GeometryError:
+        return {}
+    return {"lon": round(lon, 7), "lat": round(lat, 7)}
 
 
 @never_cache

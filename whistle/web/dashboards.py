@@ -60,6 +60,20 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         ),
     ),
     Dashboard(
+        "lanes:index",
+        _("Lanes and signboards"),
+        _("Each lane's public page and its signboard to print, with the QR code that opens it."),
+        roles=(
+            Role.DISTRICT_CHIEF,
+            Role.TOWNSHIP_CHIEF,
+            Role.CHIEFS_OFFICE,
+            Role.DISPATCHER,
+            Role.STREET_CHIEF,
+            Role.LANE_CHIEF,
+            Role.STEWARD,
+        ),
+    ),
+    Dashboard(
         "dispatch:home",
         _("Dispatch desk"),
         _("File reported cases, dispatch them and blow the whistle."),

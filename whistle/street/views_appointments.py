@@ -1,0 +1,124 @@
+"""The chiefs' office appoints street and lane chiefs to a lane and ends their appointments
+(`whistle.assessment.appointments`); the page shows the lane's appointments with their log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from whistle.cases.errors import ActionRefused
+from whistle.organisation.models import Lane, Person
+from whistle.patrols.appointments import appoint_chief, end_appointment, may_appoint
+from whistle.patrols.models import AppointmentEvent, ChiefAppointment
+from whistle.street.forms import AppointForm, EndAppointmentForm, show_refusal
+
+
+def _office_lane(request: HttpRequest, pk: int) -> Lane:
+    lane = get_object_or_404(Lane.objects.select_related("township"), pk=pk)
+    if not may_appoint(request.user, lane):
+        raise PermissionDenied(
+            _("Only the chiefs' office of the lane's township or district appoints its chiefs.")
+        )
+    return lane
+
+
+def _page(
+    request: HttpRequest,
+    lane: Lane,
+    *,
+    appoint: AppointForm | None = None,
+    ending: tuple[int, EndAppointmentForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    running = ChiefAppointment.objects.filter(lane=lane, ends_on__isnull=True).select_related(
+        "person"
+    )
+    today = timezone.localdate()
+
+    def end_form(appointment: ChiefAppointment) -> EndAppointmentForm:
+        if ending is not None and ending[0] == appointment.pk:
+            return ending[1]
+        return EndAppointmentForm(initial={"ends_on": today}, prefix=f"end-{appointment.pk}")
+
+    context: dict[str, Any] = {
+        "lane": lane,
+        "running": [(a, end_form(a)) for a in running.order_by("starts_on", "pk")],
+        "appoint": appoint or AppointForm(initial={"starts_on": today}),
+        "log": AppointmentEvent.objects.filter(appointment__lane=lane)
+        .select_related("actor", "appointment__person")
+        .order_by("-at", "-pk"),
+    }
+    return render(request, "street/lanes/appointments.html", context, status=status)
+
+
+def _signed_in(request: HttpRequest) -> HttpResponse | None:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return None
+
+
+@require_GET
+def appointments(request: HttpRequest, pk: int) -> HttpResponse:
+    return _signed_in(request) or _page(request, _office_lane(request, pk))
+
+
+@require_POST
+def appoint(request: HttpRequest, pk: int) -> HttpResponse:
+    if (refused := _signed_in(request)) is not None:
+        return refused
+    lane = _office_lane(request, pk)
+    form = AppointForm(request.POST)
+    if not form.is_valid():
+        return _page(request, lane, appoint=form, status=400)
+    person = Person.objects.filter(username=form.cleaned_data["username"].strip()).first()
+    if person is None:
+        form.add_error("username", _("No account has this name."))
+        return _page(request, lane, appoint=form, status=400)
+    try:
+        appoint_chief(
+            request.user,  # type: ignore[arg-type]
+            person=person,
+            lane=lane,
+            role=form.cleaned_data["role"],
+            starts_on=form.cleaned_data["starts_on"],
+        )
+    except ActionRefused as error:
+        show_refusal(form, error)
+        return _page(request, lane, appoint=form, status=409)
+    messages.success(
+        request,
+        _("%(person)s is appointed to %(lane)s.")
+        % {"person": person.display_name, "lane": lane.name},
+    )
+    return redirect("lanes:appointments", pk=lane.pk)
+
+
+@require_POST
+def end(request: HttpRequest, pk: int, appointment: int) -> HttpResponse:
+    if (refused := _signed_in(request)) is not None:
+        return refused
+    lane = _office_lane(request, pk)
+    row = get_object_or_404(ChiefAppointment, pk=appointment, lane=lane)
+    form = EndAppointmentForm(request.POST, prefix=f"end-{row.pk}")
+    if not form.is_valid():
+        return _page(request, lane, ending=(row.pk, form), status=400)
+    try:
+        end_appointment(
+            request.user,  # type: ignore[arg-type]
+            row,
+            ends_on=form.cleaned_data["ends_on"],
+            reason=form.cleaned_data["reason"],
+        )
+    except ActionRefused as error:
+        show_refusal(form, error)
+        return _page(request, lane, ending=(row.pk, form), status=409)
+    messages.success(request, _("The appointment has ended."))
+    return redirect("lanes:appointments", pk=lane.pk)
