@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('organisation', '0002_role_public_contact_number'),
+        ('organisation', '0003_role_public_contact_number'),
         ('patrols', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
