@@ -1,7 +1,7 @@
 from django.urls import URLPattern, URLResolver, path
 from django.views.generic import RedirectView
 
-from whistle.district.views import centres, chiefs, hotspots, rankings, report
+from whistle.district.views import centres, chiefs, hotspots, rankings, reachability, report
 
 app_name = "district"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -12,5 +12,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("centres/", centres.centres, name="centres"),
     path("hotspots/", hotspots.hotspots, name="hotspots"),
     path("chiefs/", chiefs.chiefs, name="chiefs"),
+    path("reachability/", reachability.reachability, name="reachability"),
     path("report/<int:year>/", report.annual_report, name="annual-report"),
 ]
