@@ -29,7 +29,6 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import pytest
 import time_machine
@@ -37,58 +36,13 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
-from tests.conftest import make_person, square
+from tests.conftest import make_person
+from tests.fixtures_reachability import grid_fixture  # noqa: F401  (fixture)
 from whistle.assessment.reachability import as_geojson, reachability
-from whistle.organisation.models import CentreMembership, Department, Jurisdiction, Lane, Role
-from whistle.policies.models import DistrictPolicy, WhistleRule, parse_travel_speeds
+from whistle.organisation.models import Role
+from whistle.policies.models import WhistleRule, parse_travel_speeds
 
 pytestmark = pytest.mark.django_db
-
-
-def line(lat: float, west: float, east: float) -> dict:
-    return {"type": "LineString", "coordinates": [[west, lat], [east, lat]]}
-
-
-@pytest.fixture
-def grid(small_city):
-    city = small_city
-    tiantan = Jurisdiction.objects.create(
-        level="township",
-        form="street_office",
-        code="110101016",
-        name="天坛街道",
-        parent=city.district,
-        boundary=square(116.38, 39.89, 0.14),
-    )
-    for name, geometry in (
-        ("北一条", line(39.91, 116.39, 116.41)),
-        ("北二条", line(39.92, 116.39, 116.41)),
-        ("东一条", line(39.905, 116.49, 116.51)),
-        ("远巷", line(39.95, 116.44, 116.46)),
-    ):
-        Lane.objects.create(name=name, township=tiantan, centre_line=geometry)
-    urban, police = city.urban_management, city.police
-    urban.station_lon, urban.station_lat = 116.60, 39.80
-    urban.save()
-    police.station_lon, police.station_lat = 116.50, 39.90
-    police.save()
-    fire = Department.objects.create(
-        code="dc-tiantan-xf",
-        name="天坛消防救援站",
-        kind="dispatched",
-        sector=police.sector,
-        district=city.district,
-    )
-    CentreMembership.objects.create(
-        township=tiantan, department=urban, role="core", station_lon=116.40, station_lat=39.90
-    )
-    CentreMembership.objects.create(township=tiantan, department=police, role="stationed")
-    CentreMembership.objects.create(township=tiantan, department=fire, role="on_call")
-    DistrictPolicy.objects.create(
-        district=city.district, travel_detour_factor=Decimal("1.5"), travel_speeds="0:30,7:12"
-    )
-    WhistleRule.objects.create(district=city.district, kind="routine", arrive_within=10)
-    return tiantan
 
 
 def coverage(result) -> dict[str, list[tuple[str, float]]]:
