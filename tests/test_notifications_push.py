@@ -481,4 +481,5 @@ def test_the_department_desk_offers_to_ring_the_officers_phone_once_push_is_set_
     assert f'data-key="{public}"' in html
     assert 'data-subscribe-url="/notifications/push/subscribe"' in html
     assert "新消息时让本机响铃" in html
-    assert "notifications/push-sw.js" in html
+    # The site's one service worker, which carries the push handlers (whistle.web.offline).
+    assert 'data-worker="/sw.js"' in html

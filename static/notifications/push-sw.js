@@ -1,4 +1,5 @@
-/* Service worker of Whistle's Web Push: shows each message and opens its page when tapped.
+/* Web Push in Whistle's service worker (imported by /sw.js, whistle.web.offline): shows each
+   message and opens its page when tapped.
    The payload is the JSON the server encrypts for this browser: title, body, url, tag. */
 "use strict";
 

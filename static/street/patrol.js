@@ -158,6 +158,12 @@
         at: new Date(position.timestamp).toISOString(),
       });
       save();
+      // The checklist's ticks queued without signal keep where they were made.
+      Whistle.lastPosition = {
+        lon: position.coords.longitude,
+        lat: position.coords.latitude,
+        accuracy_m: position.coords.accuracy,
+      };
       if (location !== "recording") say(strings.recording);
       if (queue.length >= SEND_AT) flush();
     }

@@ -257,6 +257,9 @@ class ReportIn(In):
     reporter_phone: Annotated[str, Field(max_length=40)] = ""
     external_id: Annotated[str, Field(max_length=64)] = ""
     photos: Photos = []
+    # Written on the device without signal: the device's time of writing (and the
+    # X-Whistle-Sent-At header its time of sending).
+    happened_at: AwareDatetime | None = None
 
 
 class ResidentReportIn(In):
@@ -363,6 +366,8 @@ class CheckInIn(In):
     device_time: AwareDatetime | None = None
     device_id: Annotated[str, Field(max_length=64)] = ""
     photo: Photo | None = None
+    # Made on the device without signal: the device's time of the check-in.
+    happened_at: AwareDatetime | None = None
 
 
 class CheckInOut(Schema):
@@ -423,6 +428,8 @@ class PatrolCheckIn(In):
     outcome: Literal["", "fixed", "reported"] = ""
     case: Annotated[str, Field(max_length=12)] | None = None
     note: Note = ""
+    # Ticked on the device without signal: the device's time of the tick.
+    happened_at: AwareDatetime | None = None
 
 
 class CheckResultOut(Schema):

@@ -6,10 +6,13 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from datetime import datetime
 from typing import Any, cast
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from whistle.api.errors import ApiError, not_found
@@ -27,6 +30,31 @@ ERROR_STATUSES = frozenset({400, 401, 403, 404, 409, 413, 422, 429, 500})
 
 def caller(request: HttpRequest) -> Person:
     return cast(Person, request.auth)  # type: ignore[attr-defined]
+
+
+SENT_AT_HEADER = "X-Whistle-Sent-At"
+
+
+def sent_at(request: HttpRequest) -> datetime | None:
+    """The device's time when it sent a request it had queued without signal
+    (`X-Whistle-Sent-At`, ISO 8601 with its offset): a header, not the body, so a resend
+    carries the same body under its Idempotency-Key."""
+    value = request.headers.get(SENT_AT_HEADER)
+    if value is None:
+        return None
+    try:
+        parsed = parse_datetime(value.strip())
+    except ValueError:
+        parsed = None
+    if parsed is None or timezone.is_naive(parsed):
+        raise ApiError(
+            400,
+            "invalid",
+            _("%(header)s is a time with its offset, e.g. 2026-12-04T09:30:00+08:00.")
+            % {"header": SENT_AT_HEADER},
+            field=SENT_AT_HEADER,
+        )
+    return parsed
 
 
 def errors(*own: int) -> dict[frozenset[int], Any]:

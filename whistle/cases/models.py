@@ -336,6 +336,7 @@ class CheckInReason(models.TextChoices):
     MAP_PICK = "map_pick", _("the position was picked on a map, not taken from the device")
     TOO_FAST = "too_fast", _("too fast from the officer's previous position")
     SHARED_DEVICE = "shared_device", _("the device checked in for another department")
+    LATE_SYNC = "late_sync", _("recorded without signal and received long after")
 
 
 class Summons(models.Model):

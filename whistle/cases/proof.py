@@ -15,7 +15,13 @@ server can check, and each check that fails is a reason:
 - ``too_fast``: the officer's previous position in the trail (any case) is farther than
   they could have travelled at the district's speed limit, their accuracies granted;
 - ``shared_device``: the same device (a random id the page keeps in the browser: a hint,
-  not proof) checked in for another department within the district's window.
+  not proof) checked in for another department within the district's window;
+- ``late_sync``: the check-in was recorded on the phone without signal and reached the
+  server more than the district's minutes after it happened (`whistle.cases.device_time`).
+
+A check-in recorded without signal is judged at the time it happened: the device's clock
+offset, measured when the phone sends it, and the age of the fix at that moment must both
+lie within the allowed skew, or ``clock_skew`` names the one that does not.
 
 A check-in with no reason is clean: it counts as the arrival. For each kind of reason the
 district decides (`DistrictPolicy.checkin_when_*`) whether it refuses the check-in or
@@ -107,6 +113,10 @@ class Measured:
     skew_s: float | None
     previous: Previous | None = None
     shared_device: bool = False
+    # Recorded without signal: seconds between the check-in and its arrival, and the
+    # district's limit beyond which the township confirms it.
+    delay_s: float | None = None
+    late_after_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,12 @@ def reasons(measured: Measured, policy: DistrictPolicy) -> list[str]:
         found.add(Reason.TOO_FAST)
     if measured.shared_device:
         found.add(Reason.SHARED_DEVICE)
+    if (
+        measured.delay_s is not None
+        and measured.late_after_s is not None
+        and measured.delay_s > measured.late_after_s
+    ):
+        found.add(Reason.LATE_SYNC)
     return [r for r in REASON_ORDER if r in found]
 
 
@@ -163,6 +179,18 @@ def skew_seconds(device_time: datetime | None, now: datetime) -> float | None:
     if device_time is None:
         return None
     return round((device_time - now).total_seconds(), 1)
+
+
+def offline_skew_seconds(
+    device_time: datetime | None, device_happened_at: datetime, clock_offset_s: float | None
+) -> float | None:
+    """For a check-in recorded without signal: the larger, in size, of the device clock's
+    offset measured at sync and the age of the fix when the check-in was recorded (both on
+    the device's clock, so the offset does not blur it)."""
+    if device_time is None or clock_offset_s is None:
+        return None
+    fix_age = round((device_time - device_happened_at).total_seconds(), 1)
+    return fix_age if abs(fix_age) >= abs(clock_offset_s) else clock_offset_s
 
 
 def implied_speed_kmh(distance_m: float, accuracies_m: float, seconds: float) -> float:

@@ -154,6 +154,7 @@ def _content_lines() -> Iterator[str]:
                 "checkin_when_typed",
                 "checkin_speed_limit_kmh",
                 "checkin_device_window_hours",
+                "checkin_offline_confirm_after_minutes",
                 "lane_snap_m",
                 "reminder_fractions",
                 "reminder_minutes_before",

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases.device_time import device_time
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.models import Case
 from whistle.cases.permissions import Scoped, acting_role, refusal
@@ -357,11 +358,19 @@ def record_check(
     outcome: str = "",
     case: Case | None = None,
     note: str = "",
+    happened_at: datetime | None = None,
+    sent_at: datetime | None = None,
     now: datetime | None = None,
 ) -> CheckResult:
     """Tick one checklist item: ok, problem or not checked; a problem may be fixed on the
-    spot or reported (with the case). A reported item stays a problem."""
+    spot or reported (with the case). A reported item stays a problem.
+
+    A tick made on the phone without signal comes later with the device's times
+    (`whistle.cases.device_time`): it is dated when it was made, and an answer given since
+    on the same item stays the answer."""
     now = _moment(now)
+    offline = device_time(happened_at, sent_at, now)
+    made_at = offline.happened_at if offline is not None else now
     if result not in CheckResult.Result.values:
         raise InvalidInput("result", _("Choose ok, problem or not checked."))
     if outcome not in CheckResult.Outcome.values:
@@ -384,6 +393,10 @@ def record_check(
     action = _("tick the checklist of this patrol")
     with transaction.atomic():
         patrol = _lock(patrol, person, action, now)
+        if made_at < patrol.started_at:
+            raise InvalidInput(
+                "happened_at", _("The time recorded on the device is before the patrol.")
+            )
         items = _item_keys(patrol)
         if item not in items:
             raise InvalidInput("item", _("This item is not on the patrol's checklist."))
@@ -399,13 +412,29 @@ def record_check(
                 _("This item was reported as case %(case)s and stays a problem."),
                 case=existing.case.reference if existing.case else "",
             )
+        if existing is not None and existing.checked_at > made_at:
+            # A tick recorded without signal arrives after a newer answer: the trail keeps
+            # it, the newer answer stands.
+            _event(
+                patrol,
+                PatrolEvent.Kind.CHECKED,
+                person,
+                now,
+                item=item,
+                result=result,
+                outcome=outcome,
+                case=case.reference if case is not None else None,
+                superseded=True,
+                **offline.trail() if offline is not None else {},
+            )
+            return existing
         check = existing or CheckResult(patrol=patrol, item=item)
         check.label = str(next(e["label"] for e in patrol.checklist if e["key"] == item))
         check.result = result
         check.outcome = outcome
         check.case = case
         check.note = note
-        check.checked_at = now
+        check.checked_at = made_at
         if existing is None:
             check.save(force_insert=True)
         else:
@@ -419,6 +448,7 @@ def record_check(
             result=result,
             outcome=outcome,
             case=case.reference if case is not None else None,
+            **offline.trail() if offline is not None else {},
         )
         patrol.last_activity_at = now
         patrol.save(update_fields=["last_activity_at"])

@@ -386,6 +386,15 @@ class DistrictPolicy(models.Model):
             "hours is flagged; 0 turns the check off"
         ),
     )
+    checkin_offline_confirm_after_minutes = models.PositiveIntegerField(
+        _("check-in without signal: township confirms after (minutes)"),
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "A check-in recorded on a phone without signal that reaches the server more than "
+            "these minutes after it was made is flagged for the township to confirm"
+        ),
+    )
     lane_snap_m = models.PositiveIntegerField(
         _("lane matching distance (m)"),
         default=50,

@@ -427,7 +427,16 @@ def report(request: HttpRequest) -> HttpResponse:
         form = StaffReportForm(
             initial=_prefill(request), categories=categories, suggest_url=suggest_url
         )
-    return render(request, "street/report.html", {"form": form, "photo": photo})
+    # The queue kept on the phone sends a report to the API, which names a category by its
+    # code and kind.
+    category_codes = {
+        str(category.pk): [category.full_code, category.major.kind] for category in categories
+    }
+    return render(
+        request,
+        "street/report.html",
+        {"form": form, "photo": photo, "category_codes": category_codes},
+    )
 
 
 @street_page

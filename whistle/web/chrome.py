@@ -137,4 +137,38 @@ def js_strings() -> dict[str, Any]:
         "limitOver": str(_("%(n)s over the limit")),
         "limitReached": str(_("The text is longer than the limit of %(max)s characters.")),
         "inboxNew": str(_("New notification: %(n)s unread.")),
+        **offline_strings(),
+    }
+
+
+def offline_strings() -> dict[str, str]:
+    """The words of the queue kept on the phone (static/whistle/offline.js)."""
+    return {
+        "offlineQueued": str(
+            _("No signal: kept on this phone, and sent when the connection returns.")
+        ),
+        "offlineNotKept": str(_("This could not be kept on this phone. Try again.")),
+        "offlineNeedsDescription": str(_("Describe the problem in a sentence or two.")),
+        "offlineNeedsPlace": str(_("Give the place: use your position or tap the map.")),
+        "offlineWaiting": str(_("%(n)s not sent yet.")),
+        "offlineAllSent": str(_("Everything has been sent.")),
+        "offlineStatus_waiting": str(_("waiting")),
+        "offlineStatus_sent": str(_("sent")),
+        "offlineStatus_failed": str(_("failed")),
+        "offlineKind_tick": str(_("Checklist")),
+        "offlineKind_report": str(_("Problem report")),
+        "offlineKind_check-in": str(_("Check-in")),
+        "offlineMadeAt": str(_("made at %(time)s")),
+        "offlineAccuracy": str(_("position ± %(m)s m")),
+        "offlinePlaced": str(_("place picked on the map")),
+        "offlinePhoto": str(_("with a photo")),
+        "offlineRetry": str(_("Try again")),
+        "offlineDiscard": str(_("Discard")),
+        "offlineDiscardConfirm": str(
+            _("Discard this record? It was not accepted and will not be sent.")
+        ),
+        "offlineSignIn": str(_("Sign in again to send it.")),
+        "offlineRefused": str(_("Refused by the server (%(status)s).")),
+        "offlineVerdict_clean": str(_("counts as the arrival")),
+        "offlineVerdict_flagged": str(_("accepted, flagged for the township")),
     }

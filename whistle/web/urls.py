@@ -1,6 +1,6 @@
 from django.urls import path
 
-from whistle.web import inbox, preferences, views
+from whistle.web import inbox, offline, preferences, views
 
 app_name = "web"
 urlpatterns = [
@@ -18,4 +18,10 @@ urlpatterns = [
     path("settings/", preferences.settings_page, name="settings"),
     path("ui/", views.components, name="components"),
     path("favicon.ico", views.favicon, name="favicon"),
+    path("sw.js", offline.service_worker, name="service-worker"),
+    path("manifest.webmanifest", offline.manifest, name="manifest"),
+    path("app-icon-<int:size>-<str:purpose>.png", offline.icon, name="app-icon"),
+    path("offline/", offline.offline, name="offline"),
+    path("offline/pages.json", offline.pages, name="offline-pages"),
+    path("offline/ping", offline.ping, name="offline-ping"),
 ]

@@ -27,6 +27,7 @@ from whistle.api.shared import (
     find_case,
     notice_out,
     photos,
+    sent_at,
     summons_out,
 )
 from whistle.cases import actions
@@ -97,6 +98,8 @@ def report_case(request: HttpRequest, data: s.ReportIn) -> Status[dict[str, Any]
         reporter_name=data.reporter_name,
         reporter_phone=data.reporter_phone,
         external_id=data.external_id,
+        happened_at=data.happened_at,
+        sent_at=sent_at(request),
     )
     return Status(201, case_detail(person, case))
 

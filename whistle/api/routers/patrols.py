@@ -12,7 +12,7 @@ from pydantic import Field
 from whistle.api import schemas as s
 from whistle.api.errors import NOT_FOUND, ApiError, not_found
 from whistle.api.pagination import paginate
-from whistle.api.shared import caller, cases_of, errors, parse_uuid
+from whistle.api.shared import caller, cases_of, errors, parse_uuid, sent_at
 from whistle.organisation.models import Lane, Person
 from whistle.patrols import actions
 from whistle.patrols.models import Patrol
@@ -132,6 +132,8 @@ def record_check(request: HttpRequest, uuid: str, data: s.PatrolCheckIn) -> dict
         outcome=data.outcome,
         case=case,
         note=data.note,
+        happened_at=data.happened_at,
+        sent_at=sent_at(request),
     )
     return _patrol_out(_mine(person, uuid))
 

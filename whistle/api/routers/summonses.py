@@ -21,6 +21,7 @@ from whistle.api.shared import (
     find_summons,
     find_whistle,
     photos,
+    sent_at,
     summons_out,
 )
 from whistle.cases import actions
@@ -97,6 +98,8 @@ def check_in(request: HttpRequest, uuid: str, data: s.CheckInIn) -> dict[str, An
         device_time=data.device_time,
         device_id=data.device_id,
         photo=attached[0] if attached else None,
+        happened_at=data.happened_at,
+        sent_at=sent_at(request),
     )
     event = (
         Event.objects.filter(

@@ -32,6 +32,7 @@ from whistle.cases.actions._common import (
     record,
     set_deadline,
 )
+from whistle.cases.device_time import DeviceTime, device_time
 from whistle.cases.errors import InvalidInput, PermissionRefused
 from whistle.cases.locate import Location, locate
 from whistle.cases.models import Attachment, Case, Event
@@ -115,6 +116,7 @@ def _open_case(
     reporter_in_trail: dict[str, Any] | None = None,
     order_data: dict[str, Any] | None = None,
     service_attributes: list[dict[str, Any]] | None = None,
+    offline: DeviceTime | None = None,
 ) -> tuple[Case, Event]:
     """Create the case and its first event. Runs inside the caller's transaction.
 
@@ -181,6 +183,7 @@ def _open_case(
             "photos": photo_data(attachments),
             **(order_data or {}),
             **({"attributes": service_attributes} if service_attributes else {}),
+            **(offline.trail() if offline is not None else {}),
         },
     )
     return case, event
@@ -238,9 +241,16 @@ def report_case(
     reporter_name: str = "",
     reporter_phone: str = "",
     external_id: str = "",
+    happened_at: datetime | None = None,
+    sent_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Case:
     """A steward, chief or township or district office reports a problem at a place.
+
+    A report written on the phone without signal comes later with `happened_at` and
+    `sent_at` (the device's times, `whistle.cases.device_time`): the trail keeps when it was
+    written beside when it arrived; the case counts as reported when it arrived, since
+    nobody could act on it before.
 
     Stewards and chiefs report on their own lanes (or, where no lane is near, anywhere in
     the townships of their lanes); the township's dispatchers, chief and chiefs' office
@@ -301,9 +311,11 @@ def report_case(
             "reporter_name", _("Give the name or the phone number of the person who called.")
         )
     category = _clean_category(category, location.district)
+    offline = device_time(happened_at, sent_at, now)
     photos_batch = PhotoBatch(photos)
     with atomic(photos_batch):
         case, event = _open_case(
+            offline=offline,
             actor=actor,
             role=role,
             source=source,

@@ -39,6 +39,7 @@ from whistle.cases.actions._common import (
     rounded,
     set_next_check,
 )
+from whistle.cases.device_time import device_time as device_time_of
 from whistle.cases.errors import ActionRefused, CheckInRefused, CheckOutRefused, InvalidInput
 from whistle.cases.models import Attachment, Case, Event, Summons
 from whistle.cases.permissions import may_leave, require, require_impartial
@@ -207,11 +208,18 @@ def check_in(
     device_time: datetime | None = None,
     device_id: str = "",
     photo: Any = None,
+    happened_at: datetime | None = None,
+    sent_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Summons:
     """The department reports on site (报到) with a position and its provenance: where it
     came from (`proof.PositionSource`), its accuracy, the device's time of the fix and the
     device's id. The action's time is the server's.
+
+    A check-in recorded on the phone without signal comes later with `happened_at` (the
+    device's time of the check-in) and `sent_at` (the device's time of sending): it is
+    judged, and counts as the arrival, at the time it happened (`whistle.cases.device_time`),
+    and one received more than the district's minutes after is flagged for the township.
 
     `whistle.cases.proof` judges it by the district's rules: clean (the arrival), flagged
     (on site, counted as the arrival only once the township confirms it) or refused. A
@@ -223,28 +231,47 @@ def check_in(
     source = _clean_source(source)
     device_time = _clean_device_time(device_time)
     device_id = _clean_device_id(device_id)
+    offline = device_time_of(happened_at, sent_at, now)
+    # The moment the check-in was made: the server's time, or the corrected device time of
+    # one recorded without signal.
+    made_at = offline.happened_at if offline is not None else now
     batch = PhotoBatch([photo] if photo is not None else [], field="photo")
     refused: CheckInRefused | None = None
     with atomic(batch):
         case, summons = lock_summons(summons.pk)
         role = require(actor, "check_in", summons)
+        if made_at < summons.summoned_at:
+            raise InvalidInput(
+                "happened_at", _("The time recorded on the device is before the summons.")
+            )
         target, target_kind = check_in_target(case, summons)
         policy = district_policy(case.district)
-        previous = proof.previous_position(actor, position, accuracy, now)
+        previous = proof.previous_position(actor, position, accuracy, made_at)
+        skew: float | None = None
+        if source == proof.PositionSource.DEVICE:
+            skew = (
+                proof.offline_skew_seconds(
+                    device_time, offline.device_happened_at, offline.clock_offset_s
+                )
+                if offline is not None
+                else proof.skew_seconds(device_time, now)
+            )
         measured = proof.Measured(
             source=source,
             distance_m=round(geo.distance_m(position, target), 1),
             radius_m=policy.checkin_radius_m,
             accuracy_m=accuracy,
-            skew_s=proof.skew_seconds(device_time, now)
-            if source == proof.PositionSource.DEVICE
-            else None,
+            skew_s=skew,
             previous=previous,
-            shared_device=proof.device_used_elsewhere(device_id, summons, now, policy),
+            shared_device=proof.device_used_elsewhere(device_id, summons, made_at, policy),
+            delay_s=offline.delay_s if offline is not None else None,
+            late_after_s=policy.checkin_offline_confirm_after_minutes * 60.0,
         )
         judgement = proof.judge(measured, policy)
         place = {
             **_provenance(source, accuracy, device_time, device_id, now, policy),
+            "clock_skew_s": skew,
+            **(offline.trail() if offline is not None else {}),
             "distance_m": measured.distance_m,
             "radius_m": measured.radius_m,
             "target": target_kind,
@@ -275,14 +302,14 @@ def check_in(
             )
             flag_before = summons.check_in_flag
             summons.status = S.ON_SITE
-            summons.arrived_at = now
+            summons.arrived_at = made_at
             summons.arrived_lon, summons.arrived_lat = position
             summons.arrived_accuracy_m = accuracy
             summons.arrived_distance_m = measured.distance_m
             summons.check_in_flag = Flag.PENDING if flagged else Flag.NONE
             summons.check_in_flag_reasons = judgement.reasons
             _save(summons, now, *ARRIVAL_FIELDS)
-            timeliness = _timeliness(case, now, summons.arrive_due_at)
+            timeliness = _timeliness(case, made_at, summons.arrive_due_at)
             status_change: dict[str, tuple[str, str]] = {"status": (S.ACKNOWLEDGED, S.ON_SITE)}
             if flag_before != summons.check_in_flag:
                 status_change["check_in_flag"] = (flag_before, summons.check_in_flag)

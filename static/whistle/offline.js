@@ -1,0 +1,716 @@
+/*
+ * Field work without signal: the queue kept on the phone (IndexedDB) and its sending.
+ *
+ * A form marked data-offline="tick" (a checklist item of the patrol), "report" (the one-tap
+ * report) or "check-in" (the department's check-in on the case page), sent while the browser
+ * has no connection, is not lost: it becomes one item of the queue, with the time the
+ * phone's clock showed (happened_at), the position and its accuracy when it has one, and a
+ * random idempotency key. Photos are shrunk on the phone first (at most MAX_SIDE pixels,
+ * JPEG) so a queue of them fits in the phone's storage and goes through a weak signal.
+ *
+ * When the connection returns (the browser's "online" event, and each page load), the
+ * items are sent in the order they were made to the API as JSON, each with its
+ * Idempotency-Key and X-Whistle-Sent-At (the phone's clock at sending, from which the
+ * server measures the clock's offset): a resend after a lost answer gets the first answer
+ * again and never acts twice. An item the server refuses is kept as failed, with the
+ * server's reason, until its author retries it (with a new key: the refused attempt did
+ * nothing) or discards it; nothing leaves the queue silently. Items belong to the account
+ * that made them (data-offline-owner on <body>): another account signed in on the same
+ * phone neither sees nor sends them.
+ *
+ * The panel [data-offline-panel] lists the queue: waiting, sent, failed with the reason.
+ * This script also registers the site's service worker (whistle.web.offline) and asks it
+ * to keep the person's phone pages while there is signal.
+ */
+(function () {
+  "use strict";
+
+  var Whistle = (window.Whistle = window.Whistle || {});
+  var DB_NAME = "whistle-offline";
+  var STORE = "queue";
+  var API = "/api/v1";
+  var MAX_SIDE = 1600;
+  var QUALITY = 0.8;
+  var MIN_FRESH_MS = 5000;
+  var WARM_EVERY_MS = 5 * 60 * 1000;
+  var SENT_KEPT_MS = 3 * 24 * 3600 * 1000;
+  var PING_TIMEOUT_MS = 4000;
+  var RETRY_EVERY_MS = 15000;
+  var WARMED_KEY = "whistle.offline.warmed";
+  var body = document.body;
+  var sending = null;
+  // Set when the server could not be reached although the browser believed it online (a
+  // weak signal, a page opened from the worker): the browser's flag alone is not enough.
+  var unreachable = false;
+
+  function offline() {
+    return navigator.onLine === false || unreachable;
+  }
+
+  // Whether the server answers now, within a few seconds.
+  function reachable() {
+    var url = body && body.getAttribute("data-offline-ping");
+    if (navigator.onLine === false || !url) return Promise.resolve(navigator.onLine !== false);
+    var abort = window.AbortController ? new AbortController() : null;
+    var timer = abort
+      ? setTimeout(function () {
+          abort.abort();
+        }, PING_TIMEOUT_MS)
+      : null;
+    return fetch(url, {
+      cache: "no-store",
+      credentials: "same-origin",
+      signal: abort ? abort.signal : undefined,
+    })
+      .then(
+        function (response) {
+          unreachable = !response.ok;
+        },
+        function () {
+          unreachable = true;
+        }
+      )
+      .then(function () {
+        if (timer) clearTimeout(timer);
+        return !unreachable;
+      });
+  }
+
+  function words(key, values) {
+    var text = (Whistle.strings && Whistle.strings[key]) || key;
+    return values && Whistle.format ? Whistle.format(text, values) : text;
+  }
+
+  function owner() {
+    return (body && body.getAttribute("data-offline-owner")) || "";
+  }
+
+  function newKey() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map
+      .call(bytes, function (b) {
+        return ("0" + b.toString(16)).slice(-2);
+      })
+      .join("");
+  }
+
+  function csrf() {
+    try {
+      return JSON.parse(body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  // IndexedDB ---------------------------------------------------------------------------------
+
+  var opened = null;
+
+  function database() {
+    if (!opened) {
+      opened = new Promise(function (resolve, reject) {
+        if (!window.indexedDB) {
+          reject(new Error("no IndexedDB"));
+          return;
+        }
+        var request = window.indexedDB.open(DB_NAME, 1);
+        request.onupgradeneeded = function () {
+          request.result.createObjectStore(STORE, { keyPath: "key" });
+        };
+        request.onsuccess = function () {
+          resolve(request.result);
+        };
+        request.onerror = function () {
+          reject(request.error);
+        };
+      });
+    }
+    return opened;
+  }
+
+  function store(mode, work) {
+    return database().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(STORE, mode);
+        var result = work(tx.objectStore(STORE));
+        tx.oncomplete = function () {
+          resolve(result && "result" in result ? result.result : undefined);
+        };
+        tx.onerror = function () {
+          reject(tx.error);
+        };
+        tx.onabort = function () {
+          reject(tx.error || new Error("aborted"));
+        };
+      });
+    });
+  }
+
+  function put(item) {
+    return store("readwrite", function (s) {
+      return s.put(item);
+    });
+  }
+
+  function remove(key) {
+    return store("readwrite", function (s) {
+      return s.delete(key);
+    });
+  }
+
+  function mine() {
+    var me = owner();
+    return store("readonly", function (s) {
+      return s.getAll();
+    }).then(function (items) {
+      return (items || [])
+        .filter(function (item) {
+          return item.owner === me;
+        })
+        .sort(function (a, b) {
+          return a.created - b.created;
+        });
+    });
+  }
+
+  // Photos ------------------------------------------------------------------------------------
+
+  function loadImage(file) {
+    return new Promise(function (resolve, reject) {
+      var url = URL.createObjectURL(file);
+      var image = new Image();
+      image.onload = function () {
+        resolve({ image: image, url: url });
+      };
+      image.onerror = function () {
+        URL.revokeObjectURL(url);
+        reject(new Error("unreadable"));
+      };
+      image.src = url;
+    });
+  }
+
+  // The photo, at most MAX_SIDE pixels on its longer side, as base64 JPEG (what the API takes).
+  function shrink(file) {
+    if (!file) return Promise.resolve(null);
+    return loadImage(file).then(function (loaded) {
+      var image = loaded.image;
+      var ratio = Math.min(1, MAX_SIDE / Math.max(image.naturalWidth, image.naturalHeight));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(image.naturalWidth * ratio));
+      canvas.height = Math.max(1, Math.round(image.naturalHeight * ratio));
+      canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
+      URL.revokeObjectURL(loaded.url);
+      return canvas.toDataURL("image/jpeg", QUALITY).split(",")[1];
+    });
+  }
+
+  function fileOf(form, suffix) {
+    var input = form.querySelector("input[type=file][name$='" + suffix + "']");
+    return input && input.files && input.files[0] ? input.files[0] : null;
+  }
+
+  function value(form, suffix) {
+    var input = form.querySelector("[name$='" + suffix + "']");
+    return input ? String(input.value || "").trim() : "";
+  }
+
+  function number(form, suffix) {
+    var text = value(form, suffix);
+    var parsed = text === "" ? NaN : Number(text);
+    return isNaN(parsed) ? null : parsed;
+  }
+
+  // What each kind of form becomes -------------------------------------------------------------
+
+  var kinds = {
+    tick: {
+      ready: function () {
+        return true;
+      },
+      build: function (form, submitter) {
+        var patrol = form.getAttribute("data-offline-patrol");
+        var item = value(form, "item");
+        var result = value(form, "result");
+        var outcome = "";
+        if (submitter && submitter.name === "result") result = submitter.value;
+        if (submitter && submitter.name === "outcome") outcome = submitter.value;
+        var legend = form.closest(".check-item");
+        var label = legend && legend.querySelector(".check-label");
+        return Promise.resolve({
+          path: API + "/patrols/" + patrol + "/checks",
+          body: { item: item, result: result, outcome: outcome },
+          label:
+            (label ? label.textContent.trim() : item) +
+            (submitter ? "：" + submitter.textContent.trim() : ""),
+          position: Whistle.lastPosition || null,
+        });
+      },
+      after: function (form, submitter) {
+        if (!submitter || submitter.name !== "result") return;
+        [].forEach.call(form.querySelectorAll("button[name=result]"), function (button) {
+          button.setAttribute("aria-pressed", button === submitter ? "true" : "false");
+        });
+        var row = form.closest(".check-item");
+        if (row) row.classList.add("is-queued");
+      },
+    },
+    report: {
+      ready: function () {
+        return true;
+      },
+      check: function (form) {
+        if (!value(form, "description")) return words("offlineNeedsDescription");
+        if (number(form, "lon") === null || number(form, "lat") === null)
+          return words("offlineNeedsPlace");
+        return "";
+      },
+      build: function (form) {
+        var categories = {};
+        var map = document.getElementById("offline-categories");
+        try {
+          categories = map ? JSON.parse(map.textContent) : {};
+        } catch (e) {
+          categories = {};
+        }
+        var category = categories[value(form, "category")] || null;
+        var position = {
+          lon: number(form, "lon"),
+          lat: number(form, "lat"),
+          accuracy_m: number(form, "accuracy_m"),
+        };
+        return shrink(fileOf(form, "photo")).then(function (photo) {
+          var description = value(form, "description");
+          var report = {
+            description: description,
+            lon: position.lon,
+            lat: position.lat,
+            accuracy_m: position.accuracy_m,
+            photos: photo ? [photo] : [],
+          };
+          if (category) {
+            report.category = category[0];
+            report.category_kind = category[1];
+          }
+          return {
+            path: API + "/cases",
+            body: report,
+            label: description.slice(0, 40),
+            position: position,
+            photo: !!photo,
+          };
+        });
+      },
+      after: function (form) {
+        form.reset();
+        [].forEach.call(form.querySelectorAll("input[type=hidden][name$='lon'], input[type=hidden][name$='lat'], input[type=hidden][name$='accuracy_m']"), function (input) {
+          input.value = "";
+        });
+      },
+    },
+    "check-in": {
+      // Without a fresh fix the check-in page's script finds one first and sends again.
+      ready: function (form) {
+        var container = form.querySelector("[data-check-in]");
+        var taken = Number(value(form, "device_time"));
+        if (!value(form, "lon") || !taken) return false;
+        var fresh = Math.max(
+          MIN_FRESH_MS,
+          (parseFloat(container && container.getAttribute("data-max-skew")) || 0) * 500
+        );
+        return Date.now() - taken <= fresh;
+      },
+      build: function (form) {
+        var summons = value(form, "target");
+        var position = {
+          lon: number(form, "lon"),
+          lat: number(form, "lat"),
+          accuracy_m: number(form, "accuracy_m"),
+        };
+        var title = document.querySelector("h1");
+        return shrink(fileOf(form, "photo")).then(function (photo) {
+          var checkIn = {
+            lon: position.lon,
+            lat: position.lat,
+            source: "device",
+            accuracy_m: position.accuracy_m,
+            device_time: new Date(Number(value(form, "device_time"))).toISOString(),
+            device_id: value(form, "device_id"),
+          };
+          if (photo) checkIn.photo = photo;
+          return {
+            path: API + "/summonses/" + summons + "/check-in",
+            body: checkIn,
+            label: title ? title.textContent.trim() : summons,
+            position: position,
+            photo: !!photo,
+          };
+        });
+      },
+      after: function () {},
+    },
+  };
+
+  function enqueue(kind, built) {
+    var now = new Date();
+    built.body.happened_at = now.toISOString();
+    var item = {
+      key: newKey(),
+      owner: owner(),
+      kind: kind,
+      label: built.label,
+      path: built.path,
+      // Kept as text: a resend carries exactly the same body under the same key.
+      body: JSON.stringify(built.body),
+      happened_at: built.body.happened_at,
+      position: built.position || null,
+      photo: !!built.photo,
+      created: now.getTime(),
+      status: "waiting",
+      reason: "",
+      result: "",
+    };
+    return put(item).then(function () {
+      return item;
+    });
+  }
+
+  // Sending -----------------------------------------------------------------------------------
+
+  function summary(kind, data) {
+    if (kind === "report" && data.reference) return data.reference;
+    if (kind === "check-in" && data.verdict) return words("offlineVerdict_" + data.verdict);
+    return "";
+  }
+
+  function sendOne(item) {
+    return fetch(item.path, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        "X-CSRFToken": csrf(),
+        "Idempotency-Key": item.key,
+        "X-Whistle-Sent-At": new Date().toISOString(),
+      },
+      body: item.body,
+    }).then(
+      function (response) {
+        return response
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (data) {
+            unreachable = false;
+            if (response.ok) {
+              item.status = "sent";
+              item.reason = "";
+              item.result = summary(item.kind, data);
+              item.sent = Date.now();
+            } else if (
+              response.status === 401 ||
+              response.status === 403 ||
+              response.status === 409 && data.code === "idempotency_key_in_use" ||
+              response.status === 429 ||
+              response.status >= 500
+            ) {
+              // Not an answer about the item: it waits for the next try.
+              item.reason = response.status === 401 ? words("offlineSignIn") : "";
+              return put(item).then(function () {
+                throw new Error("later");
+              });
+            } else {
+              item.status = "failed";
+              item.reason = data.message || words("offlineRefused", { status: response.status });
+            }
+            return put(item);
+          });
+      },
+      function () {
+        unreachable = true;
+        throw new Error("later");
+      }
+    );
+  }
+
+  function sync() {
+    if (sending || !owner() || navigator.onLine === false) return sending || Promise.resolve();
+    // A page opened without signal may believe it is online: the first send will tell.
+    sending = mine()
+      .then(function (items) {
+        var waiting = items.filter(function (item) {
+          return item.status === "waiting";
+        });
+        // One at a time, in the order they were made: a tick after the patrol's start, a
+        // check-out after the check-in. The first that cannot go stops the round.
+        return waiting.reduce(function (chain, item) {
+          return chain.then(function () {
+            return sendOne(item);
+          });
+        }, Promise.resolve());
+      })
+      .catch(function () {})
+      .then(prune)
+      .then(render)
+      .then(function () {
+        sending = null;
+        // "Kept on this phone" under a form is no longer true once the panel says sent.
+        if (!unreachable) {
+          [].forEach.call(document.querySelectorAll("[data-offline-status]"), function (box) {
+            box.remove();
+          });
+        }
+        document.dispatchEvent(new CustomEvent("whistle:offline-synced"));
+      });
+    return sending;
+  }
+
+  function prune() {
+    return mine().then(function (items) {
+      var old = Date.now() - SENT_KEPT_MS;
+      return Promise.all(
+        items
+          .filter(function (item) {
+            return item.status === "sent" && (item.sent || 0) < old;
+          })
+          .map(function (item) {
+            return remove(item.key);
+          })
+      );
+    });
+  }
+
+  // The panel ---------------------------------------------------------------------------------
+
+  var panel = document.querySelector("[data-offline-panel]");
+  var banner = document.querySelector("[data-offline-banner]");
+
+  function time(iso) {
+    var date = new Date(iso);
+    return ("0" + date.getHours()).slice(-2) + ":" + ("0" + date.getMinutes()).slice(-2);
+  }
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function row(item) {
+    var li = element("li", "offline-item is-" + item.status);
+    li.setAttribute("data-offline-item", item.key);
+    li.setAttribute("data-status", item.status);
+    var head = element("p", "offline-item-head");
+    head.appendChild(element("span", "badge offline-badge-" + item.status, words("offlineStatus_" + item.status)));
+    head.appendChild(document.createTextNode(" " + words("offlineKind_" + item.kind) + " · " + item.label));
+    li.appendChild(head);
+    var facts = [words("offlineMadeAt", { time: time(item.happened_at) })];
+    if (item.position && item.position.lon !== null && item.position.lon !== undefined) {
+      facts.push(
+        item.position.accuracy_m !== null && item.position.accuracy_m !== undefined
+          ? words("offlineAccuracy", { m: Math.round(item.position.accuracy_m) })
+          : words("offlinePlaced")
+      );
+    }
+    if (item.photo) facts.push(words("offlinePhoto"));
+    if (item.result) facts.push(item.result);
+    li.appendChild(element("p", "muted offline-item-facts", facts.join(" · ")));
+    if (item.reason) li.appendChild(element("p", "offline-item-reason", item.reason));
+    if (item.status === "failed") {
+      var actions = element("p", "actions");
+      var retry = element("button", "btn", words("offlineRetry"));
+      retry.type = "button";
+      retry.setAttribute("data-offline-retry", item.key);
+      var discard = element("button", "btn btn-danger", words("offlineDiscard"));
+      discard.type = "button";
+      discard.setAttribute("data-offline-discard", item.key);
+      actions.appendChild(retry);
+      actions.appendChild(discard);
+      li.appendChild(actions);
+    }
+    return li;
+  }
+
+  function render() {
+    if (banner) banner.hidden = !offline();
+    if (!panel || !owner()) return Promise.resolve();
+    return mine()
+      .then(function (items) {
+        var list = panel.querySelector("[data-offline-list]");
+        var waiting = items.filter(function (item) {
+          return item.status !== "sent";
+        }).length;
+        panel.querySelector("[data-offline-count]").textContent = waiting
+          ? words("offlineWaiting", { n: waiting })
+          : words("offlineAllSent");
+        list.textContent = "";
+        items
+          .slice()
+          .reverse()
+          .forEach(function (item) {
+            list.appendChild(row(item));
+          });
+        panel.hidden = items.length === 0;
+      })
+      .catch(function () {});
+  }
+
+  function find(key) {
+    return mine().then(function (items) {
+      return items.filter(function (item) {
+        return item.key === key;
+      })[0];
+    });
+  }
+
+  if (panel) {
+    panel.addEventListener("click", function (event) {
+      var retry = event.target.closest("[data-offline-retry]");
+      var discard = event.target.closest("[data-offline-discard]");
+      if (retry) {
+        find(retry.getAttribute("data-offline-retry")).then(function (item) {
+          if (!item) return null;
+          // The refused attempt did nothing: the retry is a new request with a new key.
+          return remove(item.key).then(function () {
+            item.key = newKey();
+            item.status = "waiting";
+            item.reason = "";
+            return put(item);
+          });
+        }).then(function () {
+          return render();
+        }).then(sync);
+      } else if (discard) {
+        if (!window.confirm(words("offlineDiscardConfirm"))) return;
+        remove(discard.getAttribute("data-offline-discard")).then(render);
+      }
+    });
+  }
+
+  // Catching the forms ------------------------------------------------------------------------
+
+  function status(form, text, isError) {
+    var box = form.querySelector("[data-offline-status]");
+    if (!box) {
+      box = element("p", "offline-status");
+      box.setAttribute("data-offline-status", "");
+      box.setAttribute("role", isError ? "alert" : "status");
+      form.appendChild(box);
+    }
+    box.classList.toggle("is-error", !!isError);
+    box.textContent = text;
+    if (Whistle.announce) Whistle.announce(text);
+  }
+
+  function keepOnPhone(form, kind, submitter) {
+    var handler = kinds[kind];
+    var problem = handler.check ? handler.check(form) : "";
+    if (problem) {
+      status(form, problem, true);
+      return;
+    }
+    handler
+      .build(form, submitter)
+      .then(function (built) {
+        return enqueue(kind, built);
+      })
+      .then(function () {
+        handler.after(form, submitter);
+        status(form, words("offlineQueued"));
+        return render();
+      })
+      .catch(function () {
+        status(form, words("offlineNotKept"), true);
+      });
+  }
+
+  // Capture, before htmx and the page's own scripts see the submit: when the server cannot
+  // be reached the form's request would fail, so the queue takes it instead; when it can,
+  // the form is sent again as it was.
+  document.addEventListener(
+    "submit",
+    function (event) {
+      var form = event.target;
+      var kind = form && form.getAttribute && form.getAttribute("data-offline");
+      if (!kind || !kinds[kind] || !owner()) return;
+      if (form._whistleOnline) {
+        form._whistleOnline = false;
+        return;
+      }
+      if (!kinds[kind].ready(form)) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      var submitter = event.submitter || null;
+      reachable().then(function (online) {
+        render();
+        if (!online) {
+          keepOnPhone(form, kind, submitter);
+          return;
+        }
+        form._whistleOnline = true;
+        if (form.requestSubmit) form.requestSubmit(submitter || undefined);
+        else form.submit();
+      });
+    },
+    true
+  );
+
+  // The service worker ------------------------------------------------------------------------
+
+  function worker() {
+    var url = body && body.getAttribute("data-service-worker");
+    if (!url || !("serviceWorker" in navigator)) return;
+    navigator.serviceWorker
+      .register(url, { scope: "/" })
+      .then(function () {
+        return navigator.serviceWorker.ready;
+      })
+      .then(function (registration) {
+        var last = Number(window.localStorage.getItem(WARMED_KEY) || 0);
+        if (navigator.onLine === false || Date.now() - last < WARM_EVERY_MS) return;
+        window.localStorage.setItem(WARMED_KEY, String(Date.now()));
+        if (registration.active) registration.active.postMessage({ type: "warm" });
+      })
+      .catch(function () {});
+  }
+
+  // Signing out: the pages the worker kept were this person's.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form || !form.action || form.action.indexOf("/logout") === -1) return;
+    window.localStorage.removeItem(WARMED_KEY);
+    if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage({ type: "forget" });
+    }
+  });
+
+  window.addEventListener("online", function () {
+    render();
+    sync();
+  });
+  window.addEventListener("offline", render);
+
+  Whistle.offline = { sync: sync, render: render, items: mine };
+
+  if (owner()) {
+    worker();
+    render().then(sync);
+    // The browser does not always say when the connection returns: try again now and then
+    // while something waits.
+    setInterval(function () {
+      mine()
+        .then(function (items) {
+          var waiting = items.some(function (item) {
+            return item.status === "waiting";
+          });
+          if (waiting) return sync();
+          return null;
+        })
+        .catch(function () {});
+    }, RETRY_EVERY_MS);
+  }
+})();

@@ -1,0 +1,225 @@
+"""Field work without signal on a 360 × 740 phone: the pages open from the service worker,
+a checklist tick, a report with a photo and a check-in wait on the phone, and reach the
+server with their original times when the connection returns; the same queue sent again
+changes nothing; a check-in that reaches the server two hours after it was made is flagged
+for the township."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.browser.conftest import PHONE, sign_in
+from tests.browser.test_street import WALK, fits_the_phone, phone_png
+from tests.fixtures_cases import (
+    ON_THE_LANE,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+    whistled_case,
+)
+from tests.fixtures_street import street_fixture  # noqa: F401
+from whistle.cases import actions
+from whistle.cases.models import Case, Event, Summons
+from whistle.cases.trail import EventKind
+from whistle.patrols.actions import start_patrol
+from whistle.patrols.models import CheckResult, PatrolEvent
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+QUEUE = "() => Whistle.offline.items()"
+
+
+def controlled(page) -> None:
+    """Wait until the service worker answers this page's requests."""
+    # Installing fetches the whole shell: slow on a busy machine.
+    page.wait_for_function(
+        "() => navigator.serviceWorker.controller !== null", timeout=30_000, polling=250
+    )
+
+
+def queue(page) -> list[dict]:
+    return page.evaluate(QUEUE)
+
+
+def statuses(page) -> list[str]:
+    return [item["status"] for item in queue(page)]
+
+
+def wait_all_sent(page, count: int) -> None:
+    """A page opened without signal may not hear the connection return: the queue tries
+    again every 15 seconds while something waits."""
+    for _attempt in range(80):
+        if statuses(page) == ["sent"] * count:
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"not all sent: {statuses(page)}")
+
+
+def moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_a_tick_and_a_report_with_a_photo_made_offline_arrive_with_their_times_once(
+    new_page, shots, street, tmp_path
+):
+    patrol = start_patrol(street.steward, lane=street.city.renmin_lane)
+    page = new_page(
+        PHONE,
+        geolocation={"longitude": WALK[0][0], "latitude": WALK[0][1], "accuracy": 6},
+        permissions=["geolocation"],
+    )
+    sign_in(page, "wang-fang")
+    page.goto("/patrol/")
+    controlled(page)
+    # With signal: the worker keeps the pages as they are opened.
+    page.goto("/patrol/report/")
+    page.goto(f"/patrol/walk/{patrol.uuid}/")
+    page.wait_for_selector("[data-patrol]")
+
+    page.context.set_offline(True)
+    page.wait_for_selector("[data-offline-banner]:not([hidden])")
+    parking = page.locator("#item-no-illegal-parking")
+    parking.locator("button[value=ok]").click()
+    page.wait_for_selector("[data-offline-panel]:not([hidden]) [data-status=waiting]")
+    assert parking.locator("button[value=ok]").get_attribute("aria-pressed") == "true"
+    assert "检查清单" in page.locator("[data-offline-panel]").inner_text()
+    fits_the_phone(page)
+    shots(page, "1-tick-kept-on-the-phone", full_page=True)
+
+    # The report form opens from the worker, without signal.
+    page.goto("/patrol/report/")
+    page.wait_for_selector("[data-report-form]")
+    page.set_input_files("#id_photo", phone_png(tmp_path / "stall.png"))
+    page.fill("#id_description", "人民市场东巷：占道经营，巷口有小贩摆摊卖水果")
+    page.select_option("#id_category", str(street.vending.pk))
+    page.click("[data-geolocate-button]")
+    page.wait_for_function(
+        "() => document.querySelector('.geolocate-status').textContent.includes('6')"
+    )
+    page.click("button:has-text('提交上报')")
+    for _attempt in range(20):
+        if len(queue(page)) == 2:
+            break
+        page.wait_for_timeout(250)
+    kept = queue(page)
+    assert [item["kind"] for item in kept] == ["tick", "report"]
+    assert all(item["status"] == "waiting" for item in kept)
+    report = kept[1]
+    assert report["photo"] is True and report["position"]["accuracy_m"] == 6
+    assert CheckResult.objects.count() == 0 and Case.objects.count() == 0
+    page.locator("[data-offline-panel]").scroll_into_view_if_needed()
+    fits_the_phone(page)
+    shots(page, "2-report-kept-on-the-phone")
+
+    page.wait_for_timeout(1500)
+    page.context.set_offline(False)
+    wait_all_sent(page, 2)
+    assert page.locator("[data-offline-status]").count() == 0
+    page.locator("[data-offline-panel]").scroll_into_view_if_needed()
+    shots(page, "3-sent")
+
+    check = CheckResult.objects.get(patrol=patrol, item="no-illegal-parking")
+    tick_event = PatrolEvent.objects.get(patrol=patrol, kind=PatrolEvent.Kind.CHECKED)
+    made = moment(kept[0]["happened_at"])
+    assert abs((check.checked_at - made).total_seconds()) < 1
+    assert tick_event.at - check.checked_at >= timedelta(seconds=1.5)
+    assert tick_event.data["happened_at"] == check.checked_at.isoformat()
+    case = Case.objects.get(reporter=street.steward)
+    assert case.category == street.vending and case.attachments.count() == 1
+    reported = Event.objects.get(case=case, kind=EventKind.CASE_REPORTED)
+    written, received = moment(reported.data["happened_at"]), moment(reported.data["received_at"])
+    assert abs((written - moment(report["happened_at"])).total_seconds()) < 1
+    assert received - written >= timedelta(seconds=1.5)
+    assert case.reference in page.locator("[data-offline-panel]").inner_text()
+
+    # The answers were lost on the way: the phone sends the whole queue again.
+    page.evaluate(
+        """async () => {
+            const db = await new Promise((ok) => {
+                const open = indexedDB.open("whistle-offline", 1);
+                open.onsuccess = () => ok(open.result);
+            });
+            const items = await Whistle.offline.items();
+            await new Promise((ok) => {
+                const tx = db.transaction("queue", "readwrite");
+                items.forEach((item) => tx.objectStore("queue").put({...item, status: "waiting"}));
+                tx.oncomplete = ok;
+            });
+            await Whistle.offline.sync();
+        }"""
+    )
+    wait_all_sent(page, 2)
+    assert Case.objects.count() == 1
+    assert PatrolEvent.objects.filter(patrol=patrol, kind=PatrolEvent.Kind.CHECKED).count() == 1
+    assert Event.objects.filter(kind=EventKind.CASE_REPORTED).count() == 1
+
+
+def test_a_check_in_made_offline_and_received_two_hours_later_is_flagged(
+    new_page, shots, whistle_city
+):
+    city = whistle_city
+    # Summoned three hours ago: the phone will keep the check-in for two of them.
+    summoned = timezone.now() - timedelta(hours=3)
+    case, _whistle, summonses = whistled_case(city, at=summoned)
+    summons = summonses[city.urban.pk]
+    actions.acknowledge(city.urban_officer, summons, now=summoned + timedelta(minutes=1))
+    page = new_page(
+        PHONE,
+        geolocation={"longitude": ON_THE_LANE[0], "latitude": ON_THE_LANE[1], "accuracy": 8},
+        permissions=["geolocation"],
+    )
+    sign_in(page, "urban-officer")
+    page.goto("/department/")
+    controlled(page)
+    page.goto(f"/cases/{case.reference}/")
+    page.wait_for_selector(".op-check_in")
+
+    page.context.set_offline(True)
+    page.reload()
+    form = page.locator(".op-check_in")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("[data-offline-panel]:not([hidden]) [data-status=waiting]")
+    (item,) = queue(page)
+    assert item["kind"] == "check-in" and item["position"]["accuracy_m"] == 8
+    assert Event.objects.filter(summons=summons, kind__startswith="summons.check_in").count() == 0
+    form.scroll_into_view_if_needed()
+    fits_the_phone(page)
+    shots(page, "1-check-in-kept-on-the-phone")
+
+    # Two hours in a dead zone: the phone made it two hours before it can send it.
+    page.evaluate(
+        """async () => {
+            const hours2 = 2 * 3600 * 1000;
+            const db = await new Promise((ok) => {
+                const open = indexedDB.open("whistle-offline", 1);
+                open.onsuccess = () => ok(open.result);
+            });
+            const [item] = await Whistle.offline.items();
+            const body = JSON.parse(item.body);
+            const earlier = (iso) => new Date(Date.parse(iso) - hours2).toISOString();
+            body.happened_at = earlier(body.happened_at);
+            body.device_time = earlier(body.device_time);
+            await new Promise((ok) => {
+                const tx = db.transaction("queue", "readwrite");
+                tx.objectStore("queue").put({
+                    ...item, body: JSON.stringify(body), happened_at: body.happened_at,
+                });
+                tx.oncomplete = ok;
+            });
+        }"""
+    )
+    page.context.set_offline(False)
+    wait_all_sent(page, 1)
+    summons.refresh_from_db()
+    assert (summons.status, summons.check_in_flag) == (
+        Summons.Status.ON_SITE,
+        Summons.CheckInFlag.PENDING,
+    )
+    assert summons.check_in_flag_reasons == ["late_sync"]
+    event = Event.objects.get(summons=summons, kind=EventKind.CHECK_IN_FLAGGED)
+    assert event.data["delay_s"] >= 2 * 3600
+    assert summons.arrived_at == moment(event.data["happened_at"])
+    assert "已接受，存疑待街乡认定" in page.locator("[data-offline-panel]").inner_text()
+    page.locator("[data-offline-panel]").scroll_into_view_if_needed()
+    shots(page, "2-check-in-sent-flagged")

@@ -1,0 +1,243 @@
+"""The phone pages as an installable app that opens without signal.
+
+- `manifest`: the web app manifest (name in the reader's language and the other, icons, the
+  start page), so the phone offers to install Whistle on its home screen.
+- `icon`: the app's icon as a PNG, drawn here from the favicon's shapes (a whistle on the
+  brand's red), at the sizes the manifest names; the "maskable" variant keeps the whistle in
+  the middle 80 % that every launcher's mask leaves visible.
+- `service_worker`: the one service worker of the site, at `/sw.js` so its scope is the
+  whole site. It keeps the app shell (styles, scripts, icons) and the phone pages the person
+  opened or `pages` names, answers from them when the network does not, and carries the
+  Web Push handlers (`static/notifications/push-sw.js`), so no second worker competes.
+- `pages`: the phone pages of the signed-in person to keep for a dead zone: my lanes, the
+  report form, my reports, the open patrol, the department's desk and the case page of each
+  summons still on its hands (its check-in is there).
+
+What is done without signal waits in the browser (`static/whistle/offline.js`, IndexedDB)
+and is sent to the API with its Idempotency-Key when the connection returns (docs/street.md,
+"Without signal").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import posixpath
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.templatetags.static import static
+from django.urls import NoReverseMatch, reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+from PIL import Image, ImageDraw
+
+from whistle.cases.models import Summons
+from whistle.organisation.models import Person, RoleAssignment
+from whistle.patrols.actions import PATROL_ROLES, open_patrol
+
+ICON_SIZES = (192, 512)
+BRAND = (0x8E, 0x1B, 0x1B)
+WHITE = (0xFF, 0xFF, 0xFF)
+
+# What the worker keeps at installation, whoever is signed in: the shell every page needs.
+SHELL = (
+    "whistle/whistle.css",
+    "whistle/whistle.js",
+    "whistle/textlimit.js",
+    "whistle/countdown.js",
+    "whistle/geolocate.js",
+    "whistle/inbox.js",
+    "whistle/offline.js",
+    "whistle/place.js",
+    "whistle/map.js",
+    "whistle/gcj02.js",
+    "whistle/favicon.svg",
+    "whistle/favicon.png",
+    "vendor/htmx/htmx.min.js",
+    "street/street.css",
+    "street/street.js",
+    "street/patrol.js",
+    "desk/desk.css",
+    "desk/desk.js",
+    "desk/checkin.js",
+    "notifications/push-sw.js",
+)
+
+# Summonses still on a department's hands: their case page holds the check-in.
+_ON_HAND = (
+    Summons.Status.SUMMONED,
+    Summons.Status.ACKNOWLEDGED,
+    Summons.Status.ON_SITE,
+    Summons.Status.DONE,
+)
+
+
+def _url(name: str, *args: Any) -> str | None:
+    """A page's URL, or None where its app is not installed (resolve or hide)."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def _draw(size: int, *, maskable: bool) -> bytes:
+    """The favicon's whistle, drawn at `size` pixels (its shapes are on a 64-unit grid)."""
+    # Transparent corners around the rounded square; a maskable icon fills its square.
+    image = Image.new("RGBA", (size, size), (*BRAND, 255) if maskable else (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    if not maskable:
+        draw.rounded_rectangle((0, 0, size - 1, size - 1), radius=size * 14 // 64, fill=BRAND)
+    # A maskable icon's launcher may crop to a circle of 80 %: keep the drawing inside it.
+    scale = size / 64 * (0.72 if maskable else 1.0)
+    offset = (size - 64 * scale) / 2
+
+    def box(x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
+        return (offset + x0 * scale, offset + y0 * scale, offset + x1 * scale, offset + y1 * scale)
+
+    draw.ellipse(box(8, 20, 38, 50), fill=WHITE)
+    draw.rounded_rectangle(box(23, 20, 57, 32), radius=3 * scale, fill=WHITE)
+    draw.ellipse(box(17, 29, 29, 41), fill=BRAND)
+    draw.rectangle(box(38, 20, 45, 25), fill=BRAND)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+@lru_cache(maxsize=8)
+def icon_png(size: int, maskable: bool) -> bytes:
+    return _draw(size, maskable=maskable)
+
+
+@require_GET
+def icon(request: HttpRequest, size: int, purpose: str = "any") -> HttpResponse:
+    if size not in ICON_SIZES or purpose not in ("any", "maskable"):
+        raise Http404
+    response = HttpResponse(icon_png(size, purpose == "maskable"), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def _icons() -> list[dict[str, str]]:
+    icons = []
+    for size in ICON_SIZES:
+        for purpose in ("any", "maskable"):
+            icons.append(
+                {
+                    "src": reverse("web:app-icon", args=[size, purpose]),
+                    "sizes": f"{size}x{size}",
+                    "type": "image/png",
+                    "purpose": purpose,
+                }
+            )
+    return icons
+
+
+@require_GET
+def manifest(request: HttpRequest) -> HttpResponse:
+    """The name in the page's language first, the other language after it."""
+    with translation.override("zh-hans"):
+        chinese = _("Whistle")
+    with translation.override("en"):
+        english = _("Whistle")
+    language = translation.get_language() or "zh-hans"
+    first, second = (english, chinese) if language.startswith("en") else (chinese, english)
+    body = {
+        "name": f"{first} · {second}",
+        "short_name": first,
+        "lang": "en" if language.startswith("en") else "zh-CN",
+        "start_url": reverse("web:home"),
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#f5f6f8",
+        "theme_color": "#8e1b1b",
+        "icons": _icons(),
+    }
+    response = JsonResponse(body, content_type="application/manifest+json")
+    response["Cache-Control"] = "no-cache"
+    response["Vary"] = "Accept-Language, Cookie"
+    return response
+
+
+def shell_urls() -> list[str]:
+    return [static(path) for path in SHELL] + [item["src"] for item in _icons()]
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The worker's script. Its version is a digest of the shell's URLs and the script
+    itself: a new deployment (new hashed static names) replaces the kept shell."""
+    shell = shell_urls()
+    # The folder of a case page and of the map layers, whatever the URL configuration.
+    folders = [_url("case:detail", "0"), _url("web:map-lanes"), _url("reports:lanes")]
+    prefixes = [_url("patrol:home"), _url("department:home")] + [
+        posixpath.dirname(url.rstrip("/")) + "/" for url in folders if url
+    ]
+    context = {
+        "shell_json": json.dumps(shell),
+        "push_worker_json": json.dumps(static("notifications/push-sw.js")),
+        "pages_url_json": json.dumps(reverse("web:offline-pages")),
+        "offline_url_json": json.dumps(reverse("web:offline")),
+        "static_prefix_json": json.dumps(settings.STATIC_URL),
+        "kept_prefixes_json": json.dumps([url for url in prefixes if url]),
+    }
+    script = render_to_string("web/sw.js", {**context, "version": "", "version_json": '""'})
+    version = hashlib.sha256(script.encode()).hexdigest()[:12]
+    script = render_to_string(
+        "web/sw.js", {**context, "version": version, "version_json": json.dumps(version)}
+    )
+    response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
+    # Browsers check the worker at most daily anyway; never serve a stale one from a cache.
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+def phone_pages(person: Person) -> list[str]:
+    """The person's phone pages to keep for a dead zone."""
+    held = RoleAssignment.objects.held_by(person)
+    urls: list[str | None] = []
+    if held.filter(role__in=PATROL_ROLES).exists():
+        urls += [_url("patrol:home"), _url("patrol:report"), _url("patrol:mine")]
+        patrol = open_patrol(person)
+        if patrol is not None:
+            urls.append(_url("patrol:walk", patrol.uuid))
+    departments = sorted(set(held.exclude(department=None).values_list("department_id", flat=True)))
+    if departments:
+        urls.append(_url("department:home"))
+        references = (
+            Summons.objects.filter(department_id__in=departments, status__in=_ON_HAND)
+            .order_by("summoned_at")
+            .values_list("case__reference", flat=True)[:20]
+        )
+        urls += [_url("case:detail", reference) for reference in references]
+    return list(dict.fromkeys(url for url in urls if url))
+
+
+@require_GET
+@login_required
+def pages(request: HttpRequest) -> HttpResponse:
+    response = JsonResponse({"pages": phone_pages(request.user)})  # type: ignore[arg-type]
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def ping(request: HttpRequest) -> HttpResponse:
+    """Whether the server can be reached: the queue asks before sending a form, since a
+    phone's "online" flag says nothing of a signal too weak to carry a request."""
+    response = HttpResponse(status=204)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def offline(request: HttpRequest) -> HttpResponse:
+    """What the worker shows for a page it does not keep while there is no signal."""
+    return render(request, "web/offline.html")
