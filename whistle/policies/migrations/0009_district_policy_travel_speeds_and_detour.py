@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('policies', '0007_district_policy_personal_data_retention'),
+        ('policies', '0008_checkin_offline_confirm_after_minutes'),
     ]
 
     operations = [
