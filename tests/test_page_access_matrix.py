@@ -218,6 +218,9 @@ PAGES: dict[str, Row] = {
     "district:hotspots": Row(
         "log 403 403 403 403 ok  ok  403 ok  ok  ok  403 ok  ok  ok  403",
     ),
+    "district:reachability": Row(
+        "log 403 403 403 403 ok  ok  403 ok  ok  ok  403 ok  ok  ok  403",
+    ),
     "district:index": Row(
         "go  go  go  go  go  go  go  go  go  go  go  go  go  go  go  go",
     ),

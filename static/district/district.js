@@ -173,9 +173,68 @@
     });
   }
 
+  /*
+   * The reachability page: the township's lanes from the view's GeoJSON (WGS-84, through
+   * the map's own toDisplay), green when a department reaches them in time, red when no
+   * one does, and the stations as dark points. Tooltips carry the names and minutes the
+   * table shows.
+   */
+  var REACHED = "#0f5a3a";
+  var UNREACHED = "#b3261e";
+  var STATION = "#0b3f91";
+
+  function drawReach(handle, data) {
+    var L = window.L;
+    var layer = L.featureGroup();
+    var lanes = 0;
+    (data.features || []).forEach(function (feature) {
+      var props = feature.properties || {};
+      if (props.kind === "lane") {
+        var points = (feature.geometry.coordinates || []).map(function (c) {
+          var p = handle.toDisplay(c[0], c[1]);
+          return L.latLng(p[1], p[0]);
+        });
+        var tip = props.name + (props.fastest_minutes === null ? "" : " · " + props.fastest_minutes + " min");
+        L.polyline(points, {
+          color: props.reached ? REACHED : UNREACHED,
+          weight: props.reached ? 4 : 6,
+          className: props.reached ? "reach-lane is-reached" : "reach-lane is-unreached"
+        }).bindTooltip(tip).addTo(layer);
+        lanes += 1;
+      } else if (props.kind === "station") {
+        var s = handle.toDisplay(feature.geometry.coordinates[0], feature.geometry.coordinates[1]);
+        L.circleMarker(L.latLng(s[1], s[0]), {
+          radius: 8, color: "#ffffff", weight: 2, fillColor: STATION, fillOpacity: 1,
+          className: "reach-station"
+        }).bindTooltip(props.name).addTo(layer);
+      }
+    });
+    layer.addTo(handle.map);
+    var bounds = layer.getBounds();
+    if (bounds.isValid()) handle.map.fitBounds(bounds.pad(0.2), { maxZoom: 16, animate: false });
+    handle.map.getContainer().setAttribute("data-reach-drawn", String(lanes));
+  }
+
+  function reachMaps(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    if (!window.L || !Whistle.map) return;
+    Array.prototype.forEach.call(scope.querySelectorAll("[data-reach-map]"), function (section) {
+      var el = section.querySelector("[data-map]");
+      var data = readData(section.getAttribute("data-source"));
+      if (!el || !data || el._reachDrawn) return;
+      el._reachDrawn = true;
+      var handle = Whistle.map.create(el);
+      if (!handle) return;
+      handle.ready.then(function () {
+        drawReach(handle, data);
+      });
+    });
+  }
+
   function init(root) {
     draw(root);
     hotspots(root);
+    reachMaps(root);
   }
 
   Whistle.charts = { draw: draw };

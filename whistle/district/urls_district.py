@@ -7,6 +7,7 @@ from whistle.district.views import (
     chiefs,
     hotspots,
     rankings,
+    reachability,
     report,
     township,
 )
@@ -20,6 +21,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("centres/", centres.centres, name="centres"),
     path("hotspots/", hotspots.hotspots, name="hotspots"),
     path("chiefs/", chiefs.chiefs, name="chiefs"),
+    path("reachability/", reachability.reachability, name="reachability"),
     path("report/<int:year>/", report.annual_report, name="annual-report"),
     path("matters/", township.matters, name="matters"),
     path("matters/new/", township.matter_new, name="matter_new"),

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -297,6 +297,12 @@ class Sector(models.Model):
         return self.name
 
 
+def check_station(row: Department | CentreMembership) -> None:
+    """A station position is a point: both coordinates or neither."""
+    if (row.station_lon is None) != (row.station_lat is None):
+        raise ValidationError(_("Enter both the longitude and the latitude of the station"))
+
+
 class Department(models.Model):
     """A body that holds enforcement or service power and can be summoned."""
 
@@ -327,6 +333,20 @@ class Department(models.Model):
     )
     phone = models.CharField(_("duty phone"), max_length=40, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Where its people set out from when whistled (a base, WGS-84), for the reachability
+    # model (whistle.assessment.reachability); empty means not known.
+    station_lon = models.FloatField(
+        _("station longitude"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    station_lat = models.FloatField(
+        _("station latitude"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
 
     class Meta:
         verbose_name = _("department")
@@ -335,6 +355,15 @@ class Department(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        check_station(self)
+
+    @property
+    def station(self) -> geo.Position | None:
+        if self.station_lon is None or self.station_lat is None:
+            return None
+        return (self.station_lon, self.station_lat)
 
 
 class CentreMembership(models.Model):
@@ -365,6 +394,20 @@ class CentreMembership(models.Model):
         related_name="centre_duties",
         blank=True,
     )
+    # Where the department's people in this centre set out from; empty means the
+    # department's own station.
+    station_lon = models.FloatField(
+        _("station longitude"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    station_lat = models.FloatField(
+        _("station latitude"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
 
     class Meta:
         verbose_name = _("enforcement centre member")
@@ -378,6 +421,16 @@ class CentreMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.township} · {self.department} · {self.get_role_display()}"
+
+    def clean(self) -> None:
+        check_station(self)
+
+    @property
+    def station(self) -> geo.Position | None:
+        """The centre's own station of the department, else the department's."""
+        if self.station_lon is not None and self.station_lat is not None:
+            return (self.station_lon, self.station_lat)
+        return self.department.station
 
 
 class Person(AbstractUser):

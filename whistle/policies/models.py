@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from datetime import time
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
@@ -285,6 +286,34 @@ def _validate_minutes(value: str) -> None:
             raise ValidationError(_("Enter minutes, comma-separated"))
 
 
+def parse_travel_speeds(text: str) -> list[tuple[int, float]]:
+    """Travel speeds by hour of day, "0:30,7:15,10:25": from hour 0 on 30 km/h, from 7 on
+    15 km/h… Beijing hours, ascending, the first at 0; raises ValidationError."""
+    bands: list[tuple[int, float]] = []
+    message = _(
+        'Enter "hour:km/h" pairs, comma-separated, hours ascending from 0 to 23 and the '
+        'first at 0 (e.g. "0:30,7:15,10:25")'
+    )
+    for chunk in text.split(","):
+        hour_text, colon, speed_text = chunk.strip().partition(":")
+        try:
+            hour, speed = int(hour_text), float(speed_text)
+        except ValueError:
+            raise ValidationError(message) from None
+        if not colon or not 0 <= hour <= 23 or not 0 < speed <= 200:
+            raise ValidationError(message)
+        if bands and hour <= bands[-1][0]:
+            raise ValidationError(message)
+        bands.append((hour, speed))
+    if not bands or bands[0][0] != 0:
+        raise ValidationError(message)
+    return bands
+
+
+def _validate_speeds(value: str) -> None:
+    parse_travel_speeds(value)
+
+
 class DistrictPolicy(models.Model):
     """The rules of the mechanism a district sets for itself."""
 
@@ -419,12 +448,41 @@ class DistrictPolicy(models.Model):
         ),
     )
 
+    # The reachability model (whistle.assessment.reachability): straight-line distance ×
+    # the detour factor, at the speed of the hour.
+    travel_detour_factor = models.DecimalField(
+        _("travel: detour factor"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("1.40"),
+        validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("5"))],
+        help_text=_("How much longer the way by road is than the straight line"),
+    )
+    travel_speeds = models.CharField(
+        _("travel: speeds by hour (km/h)"),
+        max_length=200,
+        default="0:30,7:15,10:25,17:15,20:30",
+        validators=[_validate_speeds],
+        help_text=_(
+            'From which hour (Beijing time) which speed, e.g. "0:30,7:15,10:25": 30 km/h from '
+            "midnight, 15 km/h from 7:00, 25 km/h from 10:00"
+        ),
+    )
+
     class Meta:
         verbose_name = _("district policy")
         verbose_name_plural = _("district policies")
 
     def __str__(self) -> str:
         return str(self.district)
+
+    def travel_speed_kmh(self, hour: int) -> float:
+        """The speed from the band the hour falls in."""
+        speed = 0.0
+        for start, band_speed in parse_travel_speeds(self.travel_speeds):
+            if start <= hour:
+                speed = band_speed
+        return speed
 
 
 class WhistleRule(models.Model):

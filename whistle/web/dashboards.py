@@ -169,6 +169,18 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         roles=(Role.DISTRICT_CHIEF,),
     ),
     Dashboard(
+        "district:reachability",
+        _("30-minute reach"),
+        _("Which lanes the enforcement centre's departments can reach in time, by hour."),
+        roles=(
+            Role.DISTRICT_CHIEF,
+            Role.DISTRICT_ASSESSOR,
+            Role.CHIEFS_OFFICE,
+            Role.DISPATCHER,
+            Role.TOWNSHIP_CHIEF,
+        ),
+    ),
+    Dashboard(
         "reports:new",
         _("Report a problem"),
         _("Tell the township about a problem in your street, with a photo and the place."),

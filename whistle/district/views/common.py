@@ -91,6 +91,9 @@ def page_links(reader: Reader) -> list[PageLink]:
         links.append(PageLink(reverse("district:hotspots"), _("Hot spots"), "hotspots"))
         links.append(PageLink(reverse("district:chiefs"), _("Chiefs and stewards"), "chiefs"))
         links.append(PageLink(reverse("district:centres"), _("1+5+N centres"), "centres"))
+        links.append(
+            PageLink(reverse("district:reachability"), _("30-minute reach"), "reachability")
+        )
     return links
 
 

@@ -1,0 +1,41 @@
+"""The reachability page in a real browser, on a desktop and on a phone: the district's
+assessor picks 天坛街道 and 08:00 (tests/fixtures_reachability.py), sees the two lanes no one
+reaches in time at the top of the table, and the map draws the four lanes and two stations."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.conftest import make_person
+from tests.fixtures_reachability import grid_fixture  # noqa: F401  (fixture)
+from whistle.organisation.models import Role
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.parametrize("viewport", [WALL, PHONE], ids=["desktop", "phone"])
+def test_an_assessor_sees_which_lanes_no_one_reaches_in_the_morning(
+    new_page, shots, grid, viewport
+):
+    make_person("reach-assessor", Role.DISTRICT_ASSESSOR, jurisdiction=grid.parent)
+    page = new_page(viewport)
+    sign_in(page, "reach-assessor")
+    page.goto("/district/reachability/")
+    page.select_option("#township-select", grid.code)
+    page.select_option("#hour-select", "8")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_selector("[data-reach-drawn='4']")
+    rows = page.locator(".reach-table tbody tr")
+    assert [rows.nth(i).locator("td").first.inner_text().split()[0] for i in range(4)] == [
+        "北二条",
+        "远巷",
+        "东一条",
+        "北一条",
+    ]
+    assert page.locator(".reach-table tr.is-unreached").count() == 2
+    assert page.locator("path.reach-lane.is-unreached").count() == 2
+    assert page.locator("path.reach-station").count() == 2
+    assert "天坛消防救援站" in page.locator("main").inner_text()
+    shots(page, "reachability", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
