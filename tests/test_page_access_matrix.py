@@ -483,6 +483,24 @@ PAGES: dict[str, Row] = {
         "log 404 404 404 404 404 404 404 404 404 ok  404 404 404 404 404",
         post="log 404 404 404 404 404 404 404 404 404 400 404 404 404 404 404",
     ),
+    "web:app-icon": Row(
+        "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
+    ),
+    "web:manifest": Row(
+        "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
+    ),
+    "web:offline": Row(
+        "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
+    ),
+    "web:offline-pages": Row(
+        "log ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
+    ),
+    "web:offline-ping": Row(
+        "204 204 204 204 204 204 204 204 204 204 204 204 204 204 204 204",
+    ),
+    "web:service-worker": Row(
+        "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
+    ),
     "web:settings": Row(
         "log ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
     ),
@@ -514,6 +532,7 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "township:recommendation": {"pk": "recommendation"},
     "district:matter": {"pk": "matter"},
     "district:checkpoint": {"number": "checkpoint"},
+    "web:app-icon": {"size": "192", "purpose": "any"},
     "district:recommendation": {"pk": "recommendation"},
     "duty:rotation_new": {"pk": "roster"},
     "duty:rotation": {"pk": "roster"},
