@@ -56,6 +56,8 @@ run: setup $(STATIC_MANIFEST) ## set up, load the demo city if the database is e
 	@mkdir -p var
 	$(BIN)/whistle migrate --noinput -v 0
 	$(BIN)/whistle createcachetable -v 0
+	@# The demo's signed exports and checkpoints: a key made once and kept (docs/trail.md).
+	@$(BIN)/whistle keys init --if-missing
 	$(BIN)/whistle seed-demo --if-empty
 	@$(BIN)/whistle demo-logins
 	@$(BIN)/whistle demo-open311-key

@@ -133,6 +133,18 @@ def test_keys_init_is_refused_when_there_is_a_key(case):
     assert "already a signing key" in refused("keys", "init")
 
 
+def test_keys_init_if_missing_keeps_the_key_there_is_and_makes_one_where_there_is_none(
+    case, settings, tmp_path
+):
+    listed = public_keys()
+    assert "is kept" in run("keys", "init", if_missing=True)
+    assert public_keys() == listed
+    settings.WHISTLE_SIGNING_KEY_FILE = str(tmp_path / "fresh" / "signing-key.pem")
+    settings.WHISTLE_PUBLIC_KEYS_FILE = ""
+    assert "Signing key made" in run("keys", "init", if_missing=True)
+    assert key_path().exists() and len(public_keys()) == 1
+
+
 def test_a_rotated_key_keeps_old_exports_verifying_against_the_published_list(case, tmp_path):
     before = tmp_path / "before.json"
     call_command("export_case", case.reference, output=str(before), stderr=io.StringIO())

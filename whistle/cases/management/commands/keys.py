@@ -37,6 +37,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--json", action="store_true", help="with show: the public key list to publish"
         )
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="with init: keep the key there is, if any (as `make run` does for the demo)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -57,6 +62,9 @@ class Command(BaseCommand):
             else:
                 self._show(as_json=options["json"])
         except KeyAlreadyExists as exc:
+            if options["if_missing"]:
+                self.stdout.write(_("The signing key at %(path)s is kept.") % {"path": exc})
+                return
             raise CommandError(
                 _("There is already a signing key at %(path)s; `whistle keys rotate` replaces it.")
                 % {"path": exc}
