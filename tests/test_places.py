@@ -4,14 +4,16 @@ again after any change to the map, however it was made."""
 from __future__ import annotations
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection, transaction
+from django.db.models.signals import post_migrate
 
 from benchmarks.lane_lookup import answer, build_grid_city, locate_by_query, sample_points
 from tests.conftest import square
 from tests.fixtures_cases import whistle_city_fixture  # noqa: F401  (fixture)
 from whistle.cases.locate import Location, locate
-from whistle.organisation import places
-from whistle.organisation.models import GridCell, Jurisdiction, Lane
+from whistle.organisation import map_triggers, places
+from whistle.organisation.models import GridCell, Jurisdiction, Lane, MapRevision
 from whistle.policies.models import DistrictPolicy
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +101,41 @@ def test_a_rolled_back_change_leaves_no_map_behind(whistle_city):
 
 def _lane_name(location: Location) -> str | None:
     return location.lane.name if location.lane is not None else None
+
+
+def test_every_table_of_the_map_has_its_triggers_after_the_migrations(db):
+    assert map_triggers.missing(connection) == []
+
+
+@pytest.mark.parametrize("table", map_triggers.MAP_TABLES)
+def test_triggers_a_table_rebuild_dropped_come_back_after_migrate(whistle_city, table):
+    GridCell.objects.create(
+        code="110101015001001",
+        community=whistle_city.city.xizhaosi,
+        boundary=square(116.43, 39.87, 0.001),
+    )
+    # As SQLite does when a migration adds a column: the table comes back without them.
+    map_triggers.uninstall(map_triggers._Statements(connection), table)
+    assert map_triggers.missing(connection) == [table]
+    before = places.revision()
+    post_migrate.send(
+        sender=django_apps.get_app_config("organisation"),
+        app_config=django_apps.get_app_config("organisation"),
+        verbosity=0,
+        interactive=False,
+        using=connection.alias,
+        apps=django_apps,
+        plan=[],
+    )
+    assert map_triggers.missing(connection) == []
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET id = id")
+    assert places.revision() != before
+
+
+def test_a_flushed_token_is_put_back_so_the_map_is_kept_again(small_city):
+    MapRevision.objects.all().delete()
+    assert places.revision() is None
+    map_triggers.ensure(connection)
+    assert places.revision() is not None
+    assert places.city_map() is places.city_map()
