@@ -1,6 +1,8 @@
 """The city of the page access matrix (tests/test_page_access_matrix.py): the case tests'
-东城区 (龙潭街道 and 东四街道) with every persona of the matrix, and 西城区 beside it with
-a township dispatcher, a district chief and an administrator of its own.
+东城区 (龙潭街道 and 东四街道) with every persona of the matrix, among them a dispatcher of
+东四街道 and an officer of 东四派出所 (a department neither summoned to the scene's case
+nor serving 龙潭街道), and 西城区 beside it with a township dispatcher, a district
+chief and an administrator of its own.
 
 The city and its scene (one object of each kind a page names in its address) are built once
 for the module, in a transaction rolled back at the end; each test runs in a savepoint.
@@ -38,7 +40,7 @@ from whistle.cases.signing import init_key
 from whistle.duty import actions as duty
 from whistle.duty.models import Rotation
 from whistle.notifications.models import Channel, Notification
-from whistle.organisation.models import Jurisdiction, Person, Role
+from whistle.organisation.models import Department, Jurisdiction, Person, Role
 from whistle.patrols import actions as patrols
 from whistle.township import actions as township
 
@@ -88,6 +90,20 @@ def _xicheng(city: WhistleCity) -> dict[str, Person]:
     }
 
 
+def _dongsi_police_officer(city: WhistleCity) -> Person:
+    """An officer of a department that serves 东四街道 alone: a department serving no
+    township in particular serves the whole district, 龙潭街道 too."""
+    station = Department.objects.create(
+        code="dc-dongsi-pcs",
+        name="东四派出所",
+        kind="dispatched",
+        sector=city.police.sector,
+        district=city.district,
+    )
+    station.serves.add(city.city.dongsi)
+    return make_person("dongsi-police-officer", Role.DEPARTMENT_OFFICER, department=station)
+
+
 def _personas(city: WhistleCity) -> dict[str, Person | None]:
     district = city.district
     district_admin = make_person("dongcheng-admin", Role.ADMINISTRATOR, jurisdiction=district)
@@ -117,6 +133,8 @@ def _personas(city: WhistleCity) -> dict[str, Person | None]:
         **district_staff,
         "district_admin": district_admin,
         "superuser": superuser,
+        "other_township_dispatcher": city.dongsi_dispatcher,
+        "other_department_officer": _dongsi_police_officer(city),
         **_xicheng(city),
     }
 
