@@ -118,7 +118,15 @@ def test_the_desk_has_no_copy_of_the_error_summary():
         if "form_errors.html" in path.read_text(encoding="utf-8")
     }
     # Every form page of the desk that shows errors includes the shared summary.
-    assert includes == {"base.html", "whistle.html", "hotline.html", "roster.html", "rotation.html"}
+    assert includes == {
+        "base.html",
+        "whistle.html",
+        "hotline.html",
+        "roster.html",
+        "rotation.html",
+        "matter.html",
+        "recommendation_form.html",
+    }
     for path in templates.rglob("*.html"):
         assert "desk/components/form_errors.html" not in path.read_text(encoding="utf-8")
 
