@@ -237,7 +237,7 @@ def register_matter(
 
 def _lock_opinion(opinion: MatterOpinion) -> MatterOpinion:
     return (
-        MatterOpinion.objects.select_for_update()
+        MatterOpinion.objects.select_for_update(of=("self",))
         .select_related("matter", "matter__district", "township")
         .get(pk=opinion.pk)
     )
@@ -429,7 +429,7 @@ def decide_recommendation(
 ) -> PersonnelRecommendation:
     """The district's decision on a recommendation, with its reasons; decided once."""
     recommendation = (
-        PersonnelRecommendation.objects.select_for_update()
+        PersonnelRecommendation.objects.select_for_update(of=("self",))
         .select_related("township", "township__parent")
         .get(pk=recommendation.pk)
     )
