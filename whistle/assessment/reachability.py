@@ -1,8 +1,9 @@
 """Reachability (30 分钟可达性): which lanes of a township each department of its enforcement
 centre can reach within the arrival limit, at a given hour.
 
-A model, not a measurement: the way from a department's station to a lane is the
-straight-line geodesic distance to the lane's nearest point times the district's detour
+A model, not a measurement: the way from a department's station to a lane is the shortest
+way along the district's road network where it has one (`whistle.organisation.roads`), else
+the straight-line geodesic distance to the lane's nearest point times the district's detour
 factor, driven at the district's speed for that hour (`DistrictPolicy.travel_detour_factor`,
 `travel_speeds`). The limit is the district's arrival limit of a routine whistle
 (`WhistleRule`, 30 minutes unless the district set another). Every member of the township's
@@ -17,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from whistle.cases.rules import district_policy, whistle_rule
-from whistle.organisation import geo
+from whistle.organisation import geo, roads
 from whistle.organisation.models import CentreMembership, Jurisdiction, Lane
 from whistle.policies.chains import shortest_time
 from whistle.policies.models import WhistleKind
@@ -42,8 +43,10 @@ class Reach:
     """The model's way from one station to one lane."""
 
     station: Station
+    # Metres of the way: by road, or the straight line times the detour factor.
     distance_m: float
     minutes: float
+    by_road: bool = False
 
 
 @dataclass
@@ -78,6 +81,9 @@ class Reachability:
     not_placed: list[CentreMembership]
     # The unreached lanes first, then by name.
     lanes: list[LaneReach] = field(default_factory=list)
+    # True when some way was measured on the district's road network (else every way is
+    # the straight line times the detour factor).
+    by_road: bool = False
 
     @property
     def unreached(self) -> list[LaneReach]:
@@ -114,16 +120,34 @@ def reachability(township: Jurisdiction, hour: int) -> Reachability:
             not_placed.append(membership)
         else:
             stations.append(Station(membership, position))
+    township_lanes = list(Lane.objects.filter(township=township).order_by("name"))
+    ways = _ways(district, stations, township_lanes, detour)
     lanes = []
-    for lane in Lane.objects.filter(township=township).order_by("name"):
-        reaches = []
-        for station in stations:
-            distance = geo.distance_to_line_m(lane.centre_line, station.position)
-            reaches.append(Reach(station, distance, travel_minutes(distance, detour, speed)))
+    for index, lane in enumerate(township_lanes):
+        reaches = [
+            Reach(station, way.metres, way.metres / 1000 / speed * 60, way.by_road)
+            for station, station_ways in zip(stations, ways, strict=True)
+            if (way := station_ways[index]) is not None
+        ]
         reaches.sort(key=lambda r: (r.minutes, r.station.department.name))
         lanes.append(LaneReach(lane, reaches, limit))
     lanes.sort(key=lambda lane: lane.reached)
-    return Reachability(township, hour, limit, detour, speed, stations, not_placed, lanes)
+    result = Reachability(township, hour, limit, detour, speed, stations, not_placed, lanes)
+    result.by_road = any(r.by_road for lane in lanes for r in lane.reaches)
+    return result
+
+
+def _ways(
+    district: Jurisdiction | None, stations: list[Station], lanes: list[Lane], detour: float
+) -> list[list[roads.Way | None]]:
+    """Every station's way to every lane: by road where the district has a road network
+    and both lie on it, else the straight line times the detour factor
+    (`whistle.organisation.roads`)."""
+    targets = [geo.line_positions(lane.centre_line) for lane in lanes]
+    return [
+        roads.travel_metres(district, station.position, targets, detour_factor=detour)
+        for station in stations
+    ]
 
 
 def as_geojson(result: Reachability) -> dict[str, Any]:
@@ -169,6 +193,7 @@ def as_geojson(result: Reachability) -> dict[str, Any]:
             "limit_minutes": result.limit_minutes,
             "detour_factor": result.detour_factor,
             "speed_kmh": result.speed_kmh,
+            "model": "road" if result.by_road else "straight",
         },
         "features": features,
     }

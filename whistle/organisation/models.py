@@ -7,6 +7,7 @@ with its community's. Scoping queries rely on that prefix property.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
@@ -280,6 +281,60 @@ class MapRevision(models.Model):
 
     def __str__(self) -> str:
         return self.token
+
+
+class RoadNetwork(models.Model):
+    """A district's road network, imported whole from a GeoJSON file (`whistle import roads`)
+    and replaced whole by the next import. Its revision changes with every import, so each
+    process keeps the graph in memory (`whistle.organisation.roads`) until it changes."""
+
+    district = models.OneToOneField(
+        Jurisdiction,
+        verbose_name=_("district"),
+        on_delete=models.CASCADE,
+        related_name="road_network",
+        limit_choices_to={"level": Jurisdiction.Level.DISTRICT},
+    )
+    revision = models.UUIDField(_("revision"), default=uuid.uuid4)
+    source = models.CharField(_("imported from"), max_length=255)
+    imported_at = models.DateTimeField(_("imported at"))
+    node_count = models.PositiveIntegerField(_("junctions and ends"))
+    segment_count = models.PositiveIntegerField(_("road segments"))
+    length_m = models.FloatField(_("length (m)"))
+
+    class Meta:
+        verbose_name = _("road network")
+        verbose_name_plural = _("road networks")
+
+    def __str__(self) -> str:
+        return str(self.district)
+
+
+class RoadSegment(models.Model):
+    """A stretch of road between two junctions or ends of the network. Its ends are the
+    junctions' positions exactly, so segments that meet share their end's coordinates."""
+
+    network = models.ForeignKey(
+        RoadNetwork,
+        verbose_name=_("road network"),
+        on_delete=models.CASCADE,
+        related_name="segments",
+    )
+    start_lon = models.FloatField(_("start longitude"))
+    start_lat = models.FloatField(_("start latitude"))
+    end_lon = models.FloatField(_("end longitude"))
+    end_lat = models.FloatField(_("end latitude"))
+    length_m = models.FloatField(_("length (m)"))
+    highway = models.CharField(_("kind of road"), max_length=40)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    line = models.JSONField(_("line (GeoJSON)"))
+
+    class Meta:
+        verbose_name = _("road segment")
+        verbose_name_plural = _("road segments")
+
+    def __str__(self) -> str:
+        return self.name or self.highway
 
 
 class Sector(models.Model):

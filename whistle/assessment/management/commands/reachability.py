@@ -62,6 +62,11 @@ class Command(BaseCommand):
                 "lanes": len(result.lanes),
             }
         )
+        self.stdout.write(
+            _("Ways along the district's road network")
+            if result.by_road
+            else _("Ways as the straight line times the detour factor (no road network there)")
+        )
 
 
 def _write_xlsx(result: Reachability, path: Path) -> None:

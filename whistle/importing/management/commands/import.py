@@ -11,7 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from whistle.importing import rosters
+from whistle.importing import roads, rosters
 from whistle.importing.pipeline import ImportResult, run_import
 from whistle.importing.registry import KINDS
 
@@ -19,13 +19,15 @@ from whistle.importing.registry import KINDS
 class Command(BaseCommand):
     help = (
         "Import jurisdictions, grid cells, lanes, sectors, departments, people, enforcement "
-        "centres, categories, calendar days or duty rosters from a .csv, .xlsx or .geojson "
-        "file. Every row is checked first; a file with any error imports nothing. See "
-        "docs/import.md and docs/duty.md."
+        "centres, categories, calendar days, duty rosters or a district's road network from "
+        "a .csv, .xlsx or .geojson file. Every row is checked first; a file with any error "
+        "imports nothing. See docs/import.md and docs/duty.md."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=[*KINDS, rosters.KIND], help="what the file holds")
+        parser.add_argument(
+            "kind", choices=[*KINDS, rosters.KIND, roads.KIND], help="what the file holds"
+        )
         parser.add_argument("file", type=Path, help="a .csv, .xlsx or .geojson file")
         parser.add_argument(
             "--district",
@@ -74,6 +76,15 @@ class Command(BaseCommand):
             if options["sheet"]:
                 raise CommandError(_("--sheet does not apply to rosters: the first sheet is read"))
             result = rosters.import_rosters(
+                options["file"],
+                district=options["district"],
+                update=options["update"],
+                dry_run=options["dry_run"],
+            )
+        elif kind == roads.KIND:
+            if options["sheet"]:
+                raise CommandError(_("--sheet does not apply to roads: they are read from GeoJSON"))
+            result = roads.import_roads(
                 options["file"],
                 district=options["district"],
                 update=options["update"],
