@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -279,3 +280,12 @@ def test_the_page_and_the_command_say_which_model_they_used(client, grid, tmp_pa
         "reachability", township=grid.code, hour=3, output=str(tmp_path / "r.geojson"), stdout=out
     )
     assert "按本区路网计算路程" in out.getvalue()
+
+
+def test_the_example_network_imports_into_dongcheng(small_city):
+    path = Path(__file__).resolve().parent.parent / "docs/examples/roads/longtan.geojson"
+    out = io.StringIO()
+    call_command("import", "roads", str(path), district=small_city.district.code, stdout=out)
+    network = RoadNetwork.objects.get(district=small_city.district)
+    assert (network.node_count, network.segment_count) == (9, 9)
+    assert "3 个要素不是道路，已跳过" in out.getvalue()
