@@ -217,7 +217,7 @@ def test_an_existing_network_is_replaced_only_with_update(block, tmp_path):
     assert not result.ok and "--update" in result.error_lines()[0]
     assert RoadNetwork.objects.get(district=block).segment_count == 5
     dry = import_roads(path, district=block.code, update=True, dry_run=True)
-    assert dry.ok and not dry.written
+    assert dry.ok and not dry.written and "将被替换" in dry.notes[-1]
     assert RoadNetwork.objects.get(district=block).segment_count == 5
     done = import_roads(path, district=block.code, update=True)
     assert done.ok and done.written

@@ -155,10 +155,12 @@ def import_roads(
             % {"count": skipped}
         )
     if existing is not None:
-        result.notes.append(
-            _("The earlier network (%(segments)s road segments) is replaced")
-            % {"segments": existing.segment_count}
+        replaced = (
+            _("The earlier network (%(segments)s road segments) would be replaced")
+            if dry_run
+            else _("The earlier network (%(segments)s road segments) is replaced")
         )
+        result.notes.append(replaced % {"segments": existing.segment_count})
     return result
 
 
