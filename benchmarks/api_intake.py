@@ -12,6 +12,9 @@ They alternate, ROUNDS times each, in the same run. Prints requests per second, 
 for each, and the ratios to the bare endpoint.
 
     .venv/bin/python benchmarks/api_intake.py [--clients 16] [--seconds 15] [--workers 4]
+        [--quick]
+
+`--quick` posts for 5 seconds per round and side.
 
 It runs in a throwaway database made beside the configured one: a temporary SQLite file by
 default, or a test database on the server that DATABASE_URL=postgresql://… names.
@@ -55,7 +58,10 @@ def main() -> None:
     parser.add_argument(
         "--sides", default="order,case,bare", help="which endpoints, of order, case and bare"
     )
+    parser.add_argument("--quick", action="store_true", help="5 seconds per round and side")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds = 5.0
 
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
@@ -253,6 +259,21 @@ def run(
         print(
             f"| {sides[side][0]} | {row['rps']:.1f} | {row['p50_ms']:.1f} | "
             f"{row['p99_ms']:.1f} | {results[side][1]} | {ratio} |"
+        )
+    from reporting import report
+
+    for side in chosen:
+        if side == "bare":
+            continue
+        row = rows[side]
+        report(
+            f"api_intake_{side}",
+            row["rps"],
+            "requests per second",
+            database=vendor,
+            baseline=bare["rps"] if bare else None,
+            note=f"{sides[side][0]}, {args.clients} clients, gunicorn {args.workers} workers; "
+            f"p50 {row['p50_ms']:.0f} ms, p99 {row['p99_ms']:.0f} ms; against the bare endpoint",
         )
 
 

@@ -1,6 +1,8 @@
 """Benchmark: annual department scores of a district with a million assessment records.
 
-Measures, on the database DATABASE_URL names (SQLite in /tmp when unset):
+Measures, in a throwaway database beside the one DATABASE_URL names (a temporary SQLite
+file when unset; with --reuse in the scratch database DATABASE_URL names, or
+/tmp/whistle-assessment-bench.sqlite3):
 
 1. the scores of every department in a year, a quarter and a month, from the stored score
    cells (what `whistle` does), against a raw SQL aggregate over the records (the baseline);
@@ -11,11 +13,12 @@ Measures, on the database DATABASE_URL names (SQLite in /tmp when unset):
    cases written with `trail.append_event`.
 
 Usage:
-    .venv/bin/python benchmarks/assessment_scores.py [--records 1000000] [--reuse]
+    .venv/bin/python benchmarks/assessment_scores.py [--records 1000000] [--reuse] [--quick]
     DATABASE_URL=postgresql://… .venv/bin/python benchmarks/assessment_scores.py
 
-The database must be a scratch one: the script migrates it and fills it. With --reuse it uses
-the data a previous run generated there. Generation uses bulk inserts.
+With --reuse the database must be a scratch one: the script migrates it, fills it, and uses
+the data a previous run generated there the next time. Generation uses bulk inserts.
+`--quick` measures 50,000 records and 100 trail cases.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ from django.core.management.color import no_style  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Max  # noqa: E402
 
+from benchmarks.reporting import report  # noqa: E402
+from benchmarks.scratch import throwaway_database  # noqa: E402
 from whistle.assessment.engine import (  # noqa: E402
     CellTotals,
     SchemeBook,
@@ -360,9 +365,19 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--reuse", action="store_true", help="use data generated before")
     parser.add_argument("--trail-cases", type=int, default=500)
+    parser.add_argument("--quick", action="store_true", help="50,000 records, 100 trail cases")
     args = parser.parse_args()
+    if args.quick:
+        args.records, args.trail_cases = 50_000, 100
+    if args.reuse:
+        call_command("migrate", verbosity=0)
+        measure(args)
+    else:
+        with throwaway_database():
+            measure(args)
 
-    call_command("migrate", verbosity=0)
+
+def measure(args: argparse.Namespace) -> None:
     vendor = connection.vendor
     with connection.cursor() as cursor:
         cursor.execute("select sqlite_version()" if vendor == "sqlite" else "show server_version")
@@ -442,6 +457,23 @@ def main() -> None:
     print(
         f"records derived from the trail: {rate:,.0f} per second "
         f"({args.trail_cases} cases with 5 events each)"
+    )
+    names = ("assessment_year_scores", "assessment_quarter_scores", "assessment_month_scores")
+    for name, (label, ours, raw) in zip((*names, "assessment_update_one"), rows, strict=True):
+        report(
+            name,
+            ours[0],
+            "ms (median)",
+            database=vendor,
+            baseline=raw[0],
+            note=f"{label}, {total:,} records, against a raw SQL aggregate",
+        )
+    report(
+        "assessment_records_from_trail",
+        rate,
+        "records per second",
+        database=vendor,
+        note=f"compute_records over {args.trail_cases} cases with 5 events each",
     )
 
 

@@ -11,7 +11,9 @@ and reports the median time and the process's peak resident memory above what it
 before the first run (Linux's VmHWM, reset through /proc/self/clear_refs: Pillow allocates
 pixels outside Python's allocator, so tracemalloc would not see them).
 
-    .venv/bin/python benchmarks/image_pipeline.py [--repeat 5]
+    .venv/bin/python benchmarks/image_pipeline.py [--repeat 5] [--quick]
+
+`--quick` times 2 runs of each.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from reporting import report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,7 +161,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--child", nargs=2, metavar=("WAY", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="2 runs of each")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = 2
     if args.child:
         child(args.child[0], args.child[1], args.repeat)
         return
@@ -196,6 +203,16 @@ def main() -> None:
                 )
             ratio = results["pipeline"]["seconds"] / max(results["raw"]["seconds"], 1e-9)
             print(f"{'':4}{'ratio':9} {ratio:9.2f}  (pipeline time / raw time)")
+            pipeline, raw = results["pipeline"], results["raw"]
+            report(
+                f"image_pipeline: {name}",
+                pipeline["seconds"],
+                "seconds (median)",
+                database="none",
+                baseline=raw["seconds"],
+                note=f"peak {pipeline['peak_mib']:.0f} MiB against {raw['peak_mib']:.0f} MiB raw; "
+                f"{pipeline['outcome']}",
+            )
 
 
 if __name__ == "__main__":

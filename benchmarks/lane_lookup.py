@@ -9,7 +9,9 @@ some lying on the boundaries between communities and townships. Locates POINTS r
 points (and every tenth one on a lattice point or a boundary) both ways, checks the answers
 are the same, and prints look-ups per second and the ratio.
 
-    .venv/bin/python benchmarks/lane_lookup.py [--lanes 50000] [--points 20000]
+    .venv/bin/python benchmarks/lane_lookup.py [--lanes 50000] [--points 20000] [--quick]
+
+`--quick` locates 5,000 points among 5,000 lanes.
 
 It runs in a throwaway database made beside the configured one: a temporary SQLite file by
 default, or a test database on the server that DATABASE_URL=postgresql://… names.
@@ -23,12 +25,13 @@ import os
 import platform
 import random
 import sys
-import tempfile
 import time
 import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from reporting import report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -285,25 +288,20 @@ def main() -> None:
     parser.add_argument(
         "--query-points", type=int, default=2_000, help="points also located by query"
     )
+    parser.add_argument("--quick", action="store_true", help="5,000 lanes and points")
     args = parser.parse_args()
+    if args.quick:
+        args.lanes, args.points, args.query_points = 5_000, 5_000, 1_000
 
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
     import django
-    from django.conf import settings
 
-    with tempfile.TemporaryDirectory() as scratch:
-        database = settings.DATABASES["default"]
-        if str(database["ENGINE"]).endswith("sqlite3"):
-            database["TEST"] = {"NAME": str(Path(scratch) / "benchmark.sqlite3")}
-        django.setup()
-        from django.db import connection
+    django.setup()
+    from scratch import throwaway_database
 
-        original_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        try:
-            run(args, connection.vendor)
-        finally:
-            connection.creation.destroy_test_db(original_name, verbosity=0)
+    with throwaway_database() as vendor:
+        run(args, vendor)
 
 
 def run(args: argparse.Namespace, vendor: str) -> None:
@@ -360,6 +358,21 @@ def run(args: argparse.Namespace, vendor: str) -> None:
     print(f"answers that differ: {differences} of {len(checked)}")
     if differences:
         raise SystemExit("the map and the queries disagree")
+    report(
+        "lane_lookup",
+        map_cpu_rate,
+        "look-ups per CPU second",
+        database=vendor,
+        baseline=query_cpu_rate,
+        note=f"the map in memory against bounding-box queries, {grid['lanes']} lanes",
+    )
+    report(
+        "lane_lookup_map_read",
+        read,
+        "seconds",
+        database=vendor,
+        note=f"reading the map of {grid['lanes']} lanes into memory, {peak / 2**20:.0f} MiB peak",
+    )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ notification, the console SMS gateway with its output thrown away), drains them 
 delivery sweep as one worker would, then times one plain UPDATE that marks the same rows
 delivered: the cost of writing the outcome and nothing else. Prints both rates and their ratio.
 
-    .venv/bin/python benchmarks/notifications_delivery.py [--rows 10000] [--batch 200]
+    .venv/bin/python benchmarks/notifications_delivery.py [--rows 10000] [--batch 200] [--quick]
+
+`--quick` queues 2,000 rows.
 
 It runs in a throwaway database made beside the configured one: a temporary SQLite file by
 default, or a test database on the server that DATABASE_URL=postgresql://… names.
@@ -17,10 +19,12 @@ import argparse
 import logging
 import os
 import sys
-import tempfile
 import time
 from contextlib import redirect_stdout
 from pathlib import Path
+
+from reporting import report
+from scratch import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,31 +33,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000, help="rows to queue (even)")
     parser.add_argument("--batch", type=int, default=None, help="rows per sweep")
+    parser.add_argument("--quick", action="store_true", help="2,000 rows")
     args = parser.parse_args()
+    if args.quick:
+        args.rows = 2_000
     if args.rows < 2:
         parser.error("--rows must be at least 2")
 
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
     import django
+
+    django.setup()
     from django.conf import settings
 
-    with tempfile.TemporaryDirectory() as scratch:
-        database = settings.DATABASES["default"]
-        if str(database["ENGINE"]).endswith("sqlite3"):
-            database["TEST"] = {"NAME": str(Path(scratch) / "benchmark.sqlite3")}
-        django.setup()
-        from django.db import connection
-
-        settings.WHISTLE_SMS_BACKEND = "whistle.notifications.sms.ConsoleSmsBackend"
-        # One summary line per sweep would be measured too.
-        logging.getLogger("whistle").setLevel(logging.WARNING)
-        batch = args.batch or int(getattr(settings, "WHISTLE_WORKER_BATCH", 200))
-        original_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        try:
-            measure(rows=args.rows, batch=batch, vendor=connection.vendor)
-        finally:
-            connection.creation.destroy_test_db(original_name, verbosity=0)
+    settings.WHISTLE_SMS_BACKEND = "whistle.notifications.sms.ConsoleSmsBackend"
+    # One summary line per sweep would be measured too.
+    logging.getLogger("whistle").setLevel(logging.WARNING)
+    batch = args.batch or int(getattr(settings, "WHISTLE_WORKER_BATCH", 200))
+    with throwaway_database() as vendor:
+        measure(rows=args.rows, batch=batch, vendor=vendor)
 
 
 def measure(*, rows: int, batch: int, vendor: str) -> None:
@@ -115,6 +114,14 @@ def measure(*, rows: int, batch: int, vendor: str) -> None:
     print(f"total:    {total:8.3f} s  {end_to_end:10.0f} deliveries/s")
     print(f"baseline: {baseline:8.3f} s  {plain:10.0f} rows/s (one UPDATE of the same rows)")
     print(f"ratio:    the plain UPDATE is {plain / end_to_end:.1f} times faster")
+    report(
+        "notifications_delivery",
+        end_to_end,
+        "deliveries per second",
+        database=vendor,
+        baseline=plain,
+        note=f"queue and deliver {len(ids)} rows, against one UPDATE of the same rows",
+    )
 
 
 if __name__ == "__main__":

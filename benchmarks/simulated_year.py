@@ -22,7 +22,6 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -52,20 +51,12 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
     import django
-    from django.conf import settings
 
-    with tempfile.TemporaryDirectory() as scratch:
-        database = settings.DATABASES["default"]
-        if str(database["ENGINE"]).endswith("sqlite3"):
-            database["TEST"] = {"NAME": str(Path(scratch) / "benchmark.sqlite3")}
-        django.setup()
-        from django.db import connection
+    django.setup()
+    from scratch import throwaway_database
 
-        original_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        try:
-            measure(scale=scale, seed=args.seed)
-        finally:
-            connection.creation.destroy_test_db(original_name, verbosity=0)
+    with throwaway_database():
+        measure(scale=scale, seed=args.seed)
 
 
 def median_ms(function: Callable[[], Any], repeat: int = 5) -> float:

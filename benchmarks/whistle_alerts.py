@@ -25,7 +25,9 @@ began): the commit (the action returned), each inbox row's recorded `sent_at`, e
 `sent_at` (handed to the gateway), and the moment each page received the count that includes
 the whistle. Printed as p50, p99 and max for both sides, with the ratio product / bare.
 
-    .venv/bin/python benchmarks/whistle_alerts.py [--whistles 100] [--seconds 60]
+    .venv/bin/python benchmarks/whistle_alerts.py [--whistles 100] [--seconds 60] [--quick]
+
+`--quick` blows 20 whistles over 15 seconds per side.
     DATABASE_URL=postgresql://… .venv/bin/python benchmarks/whistle_alerts.py
 
 The throwaway database is a temporary SQLite file by default, or a test database on the
@@ -67,7 +69,10 @@ def main() -> None:
         "--fast-poll", type=float, default=0.5, help="the second page's poll interval (s)"
     )
     parser.add_argument("--port", type=int, default=18741, help="port of the served product")
+    parser.add_argument("--quick", action="store_true", help="20 whistles over 15 s")
     args = parser.parse_args()
+    if args.quick:
+        args.whistles, args.seconds = 20, 15.0
     if args.whistles < 1:
         parser.error("--whistles must be at least 1")
 
@@ -526,6 +531,19 @@ def print_report(
             text = f"{label}, {name}"
             print(f"  {text:<43} {mine:15.3f} {base:12.3f} {ratio(mine, base):7.2f}")
         print(f"  {'':<43} {len(ours):>15} {len(theirs):>12}   samples")
+    from reporting import report
+
+    for name, (label, ours, theirs) in zip(
+        ("committed", "inbox", "sms", "page", "page_fast"), measures, strict=True
+    ):
+        report(
+            f"whistle_alert_{name}_p99",
+            percentile(ours, 0.99),
+            "seconds",
+            database=vendor,
+            baseline=percentile(theirs, 0.99),
+            note=f"from the whistle to: {label}; p99 of {len(ours)}, against the bare insert",
+        )
     for side in sides:
         if side.late_starts:
             print(f"note: {side.name}: {side.late_starts} whistles began over 0.1 s late")
