@@ -45,7 +45,7 @@ def test_an_assessor_sees_which_lanes_no_one_reaches_in_the_morning(
     # 北二条 is reached at 03:00 (6.66 min), not at 08:00 (16.65).
     assert hours.nth(3).locator(".reach-count").inner_text() == "1"
     assert hours.nth(8).locator(".reach-count").inner_text() == "2"
-    suggestion = page.locator(".reach-suggestion").inner_text()
+    suggestion = page.locator("section.reach-advice").inner_text()
     assert "北二条的中点" in suggestion and "仍有 1 条街巷无人能按时到达" in suggestion
     assert "天坛消防救援站" in page.locator("main").inner_text()
     shots(page, "reachability", full_page=True)

@@ -63,11 +63,12 @@ class Source:
     DEPARTMENT = "department"
 
 
-def way_m(origin: geo.Position, lane_line: Any, detour_factor: float) -> float:
-    """The metres travelled from a point to a lane: the straight line to the lane's nearest
-    point times the detour factor. The one place the model measures a way, so that a road
-    graph can answer here instead."""
-    return geo.distance_to_line_m(lane_line, origin) * detour_factor
+def way_m(origin: geo.Position, lane_line: Sequence[geo.Position], detour_factor: float) -> float:
+    """The metres travelled from a point to a lane (its centre line's positions, as
+    `geo.line_positions` reads them): the straight line to the lane's nearest point times the
+    detour factor. The one place the model measures a way, so that a road graph can answer
+    here instead."""
+    return geo.distance_to_positions_m(lane_line, origin) * detour_factor
 
 
 def travel_minutes(metres: float, speed_kmh: float) -> float:
@@ -179,6 +180,9 @@ class Model:
         self.detour = float(self.policy.travel_detour_factor)
         self.limit = arrival_limit(district).total_seconds() / 60
         self.lanes = list(Lane.objects.filter(township=township).order_by("name", "pk"))
+        # Each lane's centre line read once: its positions and its extent.
+        self.lines = {lane.pk: geo.line_positions(lane.centre_line) for lane in self.lanes}
+        self.extents = {pk: geo.bounding_box(line) for pk, line in self.lines.items()}
         self.members: list[tuple[Department, str, geo.Position | None]] = []
         self._load_members()
         counted = [d.pk for d, _role, _pos in self.members]
@@ -214,7 +218,7 @@ class Model:
     def way(self, position: geo.Position, lane: Lane) -> float:
         key = (position, lane.pk)
         if key not in self._ways:
-            self._ways[key] = way_m(position, lane.centre_line, self.detour)
+            self._ways[key] = way_m(position, self.lines[lane.pk], self.detour)
         return self._ways[key]
 
     def stations(self, hour: int) -> tuple[list[Station], list[Unplaced]]:
@@ -483,7 +487,7 @@ def suggest(
             dlon, dlat = geo.metres_to_degrees(radius / model.detour, place.position[1])
             for pk in wanted:
                 lane = by_pk[pk]
-                west, south, east, north = geo.geometry_bbox(lane.centre_line)
+                west, south, east, north = model.extents[pk]
                 lon, lat = place.position
                 if (
                     lon < west - dlon
@@ -584,6 +588,15 @@ class Calibration:
     departments: list[Comparison]
     lanes: list[Comparison]
     department_lanes: list[Comparison]
+
+    @property
+    def first_day(self) -> date:
+        return to_local(self.since).date()
+
+    @property
+    def last_day(self) -> date:
+        """The last Beijing day of the period (`until` is the moment after it)."""
+        return to_local(self.until - timedelta(microseconds=1)).date()
 
     @property
     def suggested_detour(self) -> float | None:
