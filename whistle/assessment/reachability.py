@@ -503,7 +503,8 @@ def suggest(
     remaining = set(unreached)
     picks: list[Pick] = []
     while remaining and len(picks) < max_picks:
-        best, best_key = None, None
+        best: int | None = None
+        best_key: tuple[int, float, int] | None = None
         for index, reached in enumerate(covers):
             gained = remaining & reached.keys()
             if not gained:
@@ -523,7 +524,7 @@ def suggest(
             )
         )
     move = None
-    move_key = None
+    move_key: tuple[int, int, float, int, int] | None = None
     for s_index, station in enumerate(result.stations):
         alone = sole.get(id(station), set())
         for index, reached in enumerate(covers):
@@ -534,9 +535,9 @@ def suggest(
             net = len(gained) - len(lost)
             if net <= 0:
                 continue
-            key = (-net, -len(gained), sum(reached[pk] for pk in gained), s_index, index)
-            if move_key is None or key < move_key:
-                move_key = key
+            rank = (-net, -len(gained), sum(reached[pk] for pk in gained), s_index, index)
+            if move_key is None or rank < move_key:
+                move_key = rank
                 move = Move(
                     station,
                     places[index],
