@@ -452,3 +452,19 @@ def test_the_page_shows_the_hours_the_suggestion_and_the_category(client, row, s
     assert '"kind": "suggestion"' in html
     bad = client.get(PAGE, {"township": row.code, "category": "x"})
     assert bad.status_code == 200 and 'role="alert"' in bad.content.decode()
+
+
+def test_the_command_takes_a_category_and_says_the_suggestion(row, small_city, tmp_path):
+    category(row.parent, "02", small_city.urban_management.sector)
+    out = io.StringIO()
+    target = tmp_path / "reach.geojson"
+    call_command(
+        "reachability", township=row.code, hour=8, category="0102", output=str(target), stdout=out
+    )
+    text = out.getvalue()
+    assert "再在" in text and "仍有 0 条街巷无人能按时到达。" in text
+    assert "本街乡还没有哪次吹哨报到以合格签到到场。" in text
+    kinds = [f["properties"]["kind"] for f in json.loads(target.read_text())["features"]]
+    assert kinds.count("suggestion") == 2 and kinds.count("move") == 1
+    with pytest.raises(CommandError):
+        call_command("reachability", township=row.code, hour=8, category="9999", output=str(target))
