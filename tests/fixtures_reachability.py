@@ -56,3 +56,35 @@ def grid_fixture(small_city):
     )
     WhistleRule.objects.create(district=city.district, kind="routine", arrive_within=10)
     return tiantan
+
+
+@pytest.fixture(name="row")
+def row_fixture(grid, small_city):
+    """试验街道, beside 天坛街道 in the same district (detour 1.5, 12 km/h from 7:00, arrival
+    within 10 minutes: 1333.33 m of straight line at 08:00): three lanes in a row on 39.90°N
+    and two to the north, and 城管 stationed at 丁巷's midpoint (tests/test_reachability.py
+    works out where one more station helps)."""
+    shiyan = Jurisdiction.objects.create(
+        level="township",
+        form="street_office",
+        code="110101017",
+        name="试验街道",
+        parent=grid.parent,
+        boundary=square(116.29, 39.89, 0.13),
+    )
+    for name, geometry in (
+        ("甲巷", line(39.90, 116.300, 116.302)),
+        ("乙巷", line(39.90, 116.312, 116.314)),
+        ("丙巷", line(39.90, 116.324, 116.326)),
+        ("丁巷", line(39.93, 116.300, 116.302)),
+        ("戊巷", line(39.96, 116.400, 116.402)),
+    ):
+        Lane.objects.create(name=name, township=shiyan, centre_line=geometry)
+    CentreMembership.objects.create(
+        township=shiyan,
+        department=small_city.urban_management,
+        role="core",
+        station_lon=116.301,
+        station_lat=39.93,
+    )
+    return shiyan

@@ -536,3 +536,44 @@ def test_a_keeper_with_only_one_other_person_on_the_roster_is_not_offered_a_swap
     page = signed_in(centre.duty.city.dispatcher).get(f"/duty/{centre.command.pk}/")
     assert 'value="trade"' not in page.content.decode()
     assert 'value="cover"' in page.content.decode()
+
+
+def test_a_head_sets_the_rotation_s_on_duty_position_and_the_log_shows_it(centre):
+    """The on-duty position (where the person on duty waits, for the 30-minute reach):
+    both coordinates or neither, kept when the form is saved again without touching it."""
+    duty = centre.duty
+    rotation = working_days(centre)
+    client = signed_in(duty.city.department_head)
+    form = {
+        "op": "save",
+        "handovers": "08:00,20:00",
+        "turn": "shift",
+        "starts_on": "2026-05-11",
+        **member_rows((1, duty.qian.pk, ""), (2, duty.wang.pk, "")),
+    }
+    half = client.post(rotation_url(rotation), {**form, "post_lon": "116.43"})
+    assert half.status_code == 400
+    assert "请同时填写值班位置的经度和纬度。" in half.content.decode()
+    rotation.refresh_from_db()
+    assert rotation.post is None
+    saved = client.post(rotation_url(rotation), {**form, "post_lon": "116.43", "post_lat": "39.87"})
+    assert saved.status_code == 302
+    rotation.refresh_from_db()
+    assert rotation.post == (116.43, 39.87)
+    entry = RosterLogEntry.objects.filter(action=RosterLogEntry.Action.ROTATION_SAVED).first()
+    assert entry is not None and entry.after is not None and entry.after["post"] == [116.43, 39.87]
+    log = client.get(f"/duty/{duty.roster.pk}/").content.decode()
+    assert "值班位置" in log and "116.43000, 39.87000" in log
+    page = client.get(rotation_url(rotation)).content.decode()
+    assert 'value="116.43"' in page
+    with pytest.raises(InvalidDutyInput):
+        actions.save_rotation(
+            duty.city.department_head,
+            duty.roster,
+            days=rotation.days,
+            handovers="08:00",
+            turn="day",
+            starts_on=date(2026, 5, 11),
+            members=[(duty.wang, None)],
+            post=(200.0, 39.87),
+        )

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -37,10 +37,24 @@ from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from tests.conftest import make_person
-from tests.fixtures_reachability import grid_fixture  # noqa: F401  (fixture)
-from whistle.assessment.reachability import as_geojson, reachability
-from whistle.organisation.models import Role
-from whistle.policies.models import WhistleRule, parse_travel_speeds
+from tests.fixtures_assessment import Story, bj
+from tests.fixtures_reachability import grid_fixture, row_fixture  # noqa: F401  (fixtures)
+from whistle.assessment.reachability import (
+    Model,
+    as_geojson,
+    measured_arrivals,
+    reachability,
+    suggest,
+)
+from whistle.cases.trail import EventKind
+from whistle.duty.models import Roster, Rotation, RotationMember
+from whistle.organisation.models import Department, Role, Sector
+from whistle.policies.models import (
+    Category,
+    MajorClass,
+    WhistleRule,
+    parse_travel_speeds,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -202,3 +216,255 @@ def test_the_command_refuses_an_unknown_township_and_a_bad_hour(grid, tmp_path):
     with pytest.raises(CommandError):
         call_command("reachability", township=grid.code, hour=24, output=str(tmp_path / "x"))
     assert not (tmp_path / "x").exists()
+
+
+# --- The category of problem ---------------------------------------------------------------
+#
+# A category counts only the departments of its responsible sectors (whistle.cases.suggest):
+# 公安 (public security) in 天坛街道 is 龙潭派出所 (stationed) and 天坛消防救援站 (on call, of the
+# same sector in the small city, not placed); 城市管理 is 城管 alone.
+
+
+def category(district, code: str, *sectors: Sector) -> Category:
+    major, _new = MajorClass.objects.get_or_create(
+        district=district, kind="event", code="01", defaults={"name": "市容环境"}
+    )
+    found = Category.objects.create(major=major, code=code, name=f"问题{code}")
+    found.responsible_sectors.set(sectors)
+    return found
+
+
+def test_a_category_counts_only_the_departments_that_handle_it(grid, small_city):
+    police = category(grid.parent, "01", small_city.police.sector)
+    result = reachability(grid, 3, category=police)
+    # From 派出所 at 03:00: 北一条 7775.77 m × 1.5 / 500 = 23.33 min, 北二条 24.03, 远巷 19.56:
+    # only 东一条 (1.67) in time.
+    assert coverage(result) == {
+        "北一条": [],
+        "北二条": [],
+        "远巷": [],
+        "东一条": [("龙潭派出所", 1.67)],
+    }
+    assert [m.department.name for m in result.not_placed] == ["天坛消防救援站"]
+    urban = category(grid.parent, "02", small_city.urban_management.sector)
+    # From 城管 at 03:00: 东一条 7716.36 m → 23.15 min, no longer in time.
+    assert [row.lane.name for row in reachability(grid, 3, category=urban).unreached] == [
+        "东一条",
+        "远巷",
+    ]
+    # A category without responsible sectors keeps the whole centre.
+    anyone = category(grid.parent, "03")
+    assert [row.lane.name for row in reachability(grid, 3, category=anyone).unreached] == ["远巷"]
+
+
+def test_a_department_of_the_sector_serving_the_township_outside_the_centre_counts(
+    grid, small_city
+):
+    traffic = Department.objects.create(
+        code="dc-tiantan-jj",
+        name="天坛交通队",
+        kind="dispatched",
+        sector=small_city.police.sector,
+        district=grid.parent,
+        station_lon=116.40,
+        station_lat=39.91,
+    )
+    traffic.serves.add(grid)
+    police = category(grid.parent, "01", small_city.police.sector)
+    result = reachability(grid, 3, category=police)
+    # On 北一条 itself (0 min), 1110.33 m from 北二条 (3.33 min).
+    assert coverage(result)["北二条"] == [("天坛交通队", 3.33)]
+    assert [row.lane.name for row in result.unreached] == ["远巷"]
+    assert {s.department.name: (s.role, s.source) for s in result.stations} == {
+        "天坛交通队": ("", "department"),
+        "龙潭派出所": ("stationed", "department"),
+    }
+    # Without the category it is no member of the centre and does not count.
+    assert "天坛交通队" not in {s.department.name for s in reachability(grid, 3).stations}
+
+
+# --- The on-duty position ----------------------------------------------------------------
+
+
+def test_the_rotation_s_on_duty_position_is_the_station_during_its_shifts(grid, small_city):
+    officer = make_person("reach-officer", Role.DEPARTMENT_OFFICER, department=small_city.police)
+    roster = Roster.objects.create(department=small_city.police, township=grid)
+    rotation = Rotation.objects.create(
+        roster=roster,
+        days="every_day",
+        handovers="08:00",
+        turn="day",
+        starts_on=date(2026, 7, 1),
+        post_lon=116.40,
+        post_lat=39.915,
+    )
+    RotationMember.objects.create(rotation=rotation, position=1, person=officer)
+    day = date(2026, 7, 1)
+    # From 08:00 the person on duty waits at (116.40, 39.915), 555.16 m from 北一条 and from
+    # 北二条 (4.16 min each at 08:00); 东一条 is 7.7 km away and no longer reached.
+    morning = reachability(grid, 8, day=day)
+    police = next(s for s in morning.stations if s.department == small_city.police)
+    assert (police.position, police.source, police.on_duty) == ((116.40, 39.915), "duty", officer)
+    assert coverage(morning)["北二条"] == [("龙潭派出所", 4.16)]
+    assert [row.lane.name for row in morning.unreached] == ["东一条", "远巷"]
+    # At 03:00 that day the rotation has not begun: the department's station.
+    night = reachability(grid, 3, day=day)
+    police = next(s for s in night.stations if s.department == small_city.police)
+    assert (police.position, police.source) == ((116.50, 39.90), "department")
+
+
+# --- One more station ---------------------------------------------------------------------
+#
+# 试验街道 at 08:00 (tests/fixtures_reachability.py): 1333.33 m of straight line within the
+# limit. 城管 at 丁巷's midpoint reaches 丁巷 alone (甲巷 lies 3330.99 m south). The lanes'
+# midpoints, in the lanes' order (丁 丙 乙 戊 甲), reach:
+#
+# | midpoint | 甲巷 | 乙巷 | 丙巷 | 丁巷 | 戊巷 |
+# |---|---|---|---|---|---|
+# | 丁巷 (116.301, 39.93) | 3330.99 m | | | 0 | 9092.87 m |
+# | 丙巷 (116.325, 39.90) | 1966.92 m | 940.70 m ✓ | 0 ✓ | | |
+# | 乙巷 (116.313, 39.90) | 940.70 m ✓ | 0 ✓ | 940.70 m ✓ | | |
+# | 戊巷 (116.401, 39.96) | | | | 9092.87 m | 0 ✓ |
+# | 甲巷 (116.301, 39.90) | 0 ✓ | 940.70 m ✓ | 1966.92 m | | |
+#
+# Greedy: 乙巷's midpoint reaches three of the four unreached lanes (甲 乙 丙), 戊巷 remains;
+# then 戊巷's midpoint reaches it, none remains. Moving 城管 to 乙巷's midpoint gains three
+# and loses 丁巷, which only it reaches: two remain (丁巷, 戊巷); moving it to 戊巷's gains
+# one and loses one, no better.
+
+
+def test_the_suggestion_covers_the_most_unreached_lanes_first(row):
+    model = Model(row)
+    result = model.at(8)
+    assert [r.lane.name for r in result.unreached] == ["丙巷", "乙巷", "戊巷", "甲巷"]
+    found = suggest(model, result, grid_m=None)
+    assert found.candidates == 5
+    assert [
+        (p.candidate.midpoint_of.name, [lane.name for lane in p.covers], p.remaining)
+        for p in found.picks
+        if p.candidate.midpoint_of is not None
+    ] == [("乙巷", ["丙巷", "乙巷", "甲巷"], 1), ("戊巷", ["戊巷"], 0)]
+    move = found.move
+    assert move is not None and move.station.department.name == "东城区城管执法局"
+    assert move.candidate.midpoint_of is not None and move.candidate.midpoint_of.name == "乙巷"
+    assert [lane.name for lane in move.loses] == ["丁巷"] and move.remaining == 2
+    words = found.words()
+    assert words[0] == (
+        "再在乙巷的中点（116.31300, 39.90000）设一个站点，可按时到达 3 条无人能按时到达的街巷："
+        "丙巷、乙巷、甲巷。"
+    )
+    assert words[1] == "仍有 1 条街巷无人能按时到达。"
+    assert "不再能按时到达丁巷" in " ".join(words)
+
+
+def test_with_the_grid_the_greedy_picks_cover_as_many(row):
+    model = Model(row)
+    result = model.at(8)
+    found = suggest(model, result)
+    assert found.candidates > 5
+    assert [(len(p.covers), p.remaining) for p in found.picks] == [(3, 1), (1, 0)]
+
+
+def test_nothing_is_suggested_when_every_lane_is_reached(grid):
+    model = Model(grid)
+    WhistleRule.objects.filter(kind="routine").update(arrive_within=60)
+    model = Model(grid)
+    found = suggest(model, model.at(3))
+    assert (found.unreached, found.picks, found.move) == (0, [], None)
+    assert found.words() == ["每条街巷都有部门能按时到达，不缺站点。"]
+
+
+# --- Measured arrivals ----------------------------------------------------------------------
+#
+# Three whistled summonses of 天坛街道 arrived with a clean check-in:
+#
+# | case | lane | summoned | clean check-in | measured | modelled | ratio |
+# |---|---|---|---|---|---|---|
+# | 1 | 东一条 | 07-01 03:00 派出所 | 03:05 | 5 | 555.16 × 1.5 / 500 = 1.665 | 3.002 |
+# | 2 | 东一条 | 07-02 08:00 派出所 | 08:10 | 10 | 555.16 × 1.5 / 200 = 4.164 | 2.402 |
+# | 3 | 北一条 | 07-03 08:00 城管 | 08:20 (a flagged one at 08:03) | 20 | 8.327 | 2.402 |
+#
+# A routine dispatch that arrived, and a summons that never checked in, are not counted.
+# Overall: median 10 measured, 4.16 modelled, ratio 2.402: detour 1.5 × 2.402 = 3.60.
+
+
+def test_the_measured_arrivals_stand_beside_the_model(grid, small_city):
+    blower = make_person("reach-blower", Role.DISPATCHER, jurisdiction=grid)
+    lanes = {lane.name: lane for lane in grid.lanes.all()}
+    police, urban = small_city.police, small_city.urban_management
+
+    def whistled(at, lane, department, *arrivals):
+        story = Story(grid, at, blower)
+        story.case.lane = lanes[lane]
+        story.case.save(update_fields=["lane"])
+        (summons,) = story.whistle(at, department)
+        for kind, minutes in arrivals:
+            story.event(kind, at + timedelta(minutes=minutes), summons)
+        return story
+
+    whistled(bj(1, 3), "东一条", police, (EventKind.CHECK_IN_ACCEPTED, 5))
+    whistled(bj(2, 8), "东一条", police, (EventKind.CHECK_IN_ACCEPTED, 10))
+    whistled(
+        bj(3, 8),
+        "北一条",
+        urban,
+        (EventKind.CHECK_IN_FLAGGED, 3),
+        (EventKind.CHECK_IN_ACCEPTED, 20),
+        (EventKind.CHECK_IN_ACCEPTED, 25),
+    )
+    whistled(bj(4, 8), "北一条", urban)
+    dispatched = Story(grid, bj(5, 8), blower)
+    summons = dispatched.dispatch(bj(5, 8), police)
+    dispatched.event(EventKind.CHECK_IN_ACCEPTED, bj(5, 8, 2), summons)
+
+    found = measured_arrivals(Model(grid, day=date(2026, 7, 10)))
+    assert [round(a.measured, 2) for a in found.arrivals] == [5, 10, 20]
+    assert [round(a.modelled or 0, 2) for a in found.arrivals] == [1.67, 4.16, 8.33]
+    overall = found.overall
+    assert overall is not None
+    assert (overall.count, overall.measured, round(overall.modelled or 0, 2)) == (3, 10, 4.16)
+    assert round(overall.ratio or 0, 3) == 2.402
+    assert round(found.suggested_detour or 0, 2) == 3.60
+    assert [
+        (c.department.name, c.count, c.measured, round(c.ratio or 0, 2))
+        for c in found.departments
+        if c.department is not None
+    ] == [("东城区城管执法局", 1, 20, 2.4), ("龙潭派出所", 2, 7.5, 2.7)]
+    assert [(c.lane.name, c.count, c.measured) for c in found.lanes if c.lane] == [
+        ("东一条", 2, 7.5),
+        ("北一条", 1, 20),
+    ]
+    assert "3 次到场" in found.words() and "3.60" in found.words()
+    # Outside the period: nothing.
+    assert measured_arrivals(Model(grid, day=date(2026, 12, 1))).overall is None
+
+
+def test_the_page_shows_the_hours_the_suggestion_and_the_category(client, row, small_city):
+    assessor = make_person("reach-assessor", Role.DISTRICT_ASSESSOR, jurisdiction=row.parent)
+    client.force_login(assessor)
+    urban = category(row.parent, "02", small_city.urban_management.sector)
+    response = client.get(PAGE, {"township": row.code, "hour": "8", "category": urban.pk})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'<option value="{urban.pk}" selected>' in html
+    assert "再在" in html and "仍有 0 条街巷无人能按时到达" in html
+    assert html.count('class="reach-hour"') == 24
+    assert '"kind": "suggestion"' in html
+    bad = client.get(PAGE, {"township": row.code, "category": "x"})
+    assert bad.status_code == 200 and 'role="alert"' in bad.content.decode()
+
+
+def test_the_command_takes_a_category_and_says_the_suggestion(row, small_city, tmp_path):
+    category(row.parent, "02", small_city.urban_management.sector)
+    out = io.StringIO()
+    target = tmp_path / "reach.geojson"
+    call_command(
+        "reachability", township=row.code, hour=8, category="0102", output=str(target), stdout=out
+    )
+    text = out.getvalue()
+    assert "再在" in text and "仍有 0 条街巷无人能按时到达。" in text
+    assert "本街乡还没有哪次吹哨报到以合格签到到场。" in text
+    kinds = [f["properties"]["kind"] for f in json.loads(target.read_text())["features"]]
+    assert kinds.count("suggestion") == 2 and kinds.count("move") == 1
+    with pytest.raises(CommandError):
+        call_command("reachability", township=row.code, hour=8, category="9999", output=str(target))

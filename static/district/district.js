@@ -182,6 +182,7 @@
   var REACHED = "#0f5a3a";
   var UNREACHED = "#b3261e";
   var STATION = "#0b3f91";
+  var SUGGESTED = "#f0a33b";
 
   function drawReach(handle, data) {
     var L = window.L;
@@ -207,6 +208,12 @@
           radius: 8, color: "#ffffff", weight: 2, fillColor: STATION, fillOpacity: 1,
           className: "reach-station"
         }).bindTooltip(props.name).addTo(layer);
+      } else if (props.kind === "suggestion" || props.kind === "move") {
+        var q = handle.toDisplay(feature.geometry.coordinates[0], feature.geometry.coordinates[1]);
+        L.circleMarker(L.latLng(q[1], q[0]), {
+          radius: 9, color: "#5c3b00", weight: 2, dashArray: "3 2", fillColor: SUGGESTED, fillOpacity: 0.9,
+          className: "reach-" + props.kind
+        }).bindTooltip(props.name + " → " + (props.covers || []).join("、")).addTo(layer);
       }
     });
     layer.addTo(handle.map);

@@ -1,6 +1,9 @@
 """The reachability page in a real browser, on a desktop and on a phone: the district's
 assessor picks 天坛街道 and 08:00 (tests/fixtures_reachability.py), sees the two lanes no one
-reaches in time at the top of the table, and the map draws the four lanes and two stations."""
+reaches in time at the top of the table, the map draws the four lanes, the two stations and
+the two places suggested for one more station (北二条's midpoint, then 远巷's: 4.7 km apart,
+no place reaches both within 1333.33 m), the day's 24 hours with the lanes unreached at each,
+and the suggestion in words."""
 
 from __future__ import annotations
 
@@ -36,6 +39,14 @@ def test_an_assessor_sees_which_lanes_no_one_reaches_in_the_morning(
     assert page.locator(".reach-table tr.is-unreached").count() == 2
     assert page.locator("path.reach-lane.is-unreached").count() == 2
     assert page.locator("path.reach-station").count() == 2
+    assert page.locator("path.reach-suggestion").count() == 2
+    hours = page.locator(".reach-hours li")
+    assert hours.count() == 24
+    # 北二条 is reached at 03:00 (6.66 min), not at 08:00 (16.65).
+    assert hours.nth(3).locator(".reach-count").inner_text() == "1"
+    assert hours.nth(8).locator(".reach-count").inner_text() == "2"
+    suggestion = page.locator("section.reach-advice").inner_text()
+    assert "北二条的中点" in suggestion and "仍有 1 条街巷无人能按时到达" in suggestion
     assert "天坛消防救援站" in page.locator("main").inner_text()
     shots(page, "reachability", full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

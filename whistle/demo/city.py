@@ -311,6 +311,7 @@ class _Builder:
         for code, name in services.SECTORS.items():
             self.sectors[code] = self.put(Sector, {"code": code}, {"name": name})
         for data in services.departments():
+            station = services.station_of(data)
             department = self.put(
                 Department,
                 {"code": data.code},
@@ -319,6 +320,8 @@ class _Builder:
                     "kind": data.kind,
                     "sector": self.sectors[data.sector],
                     "district": self.districts[data.district],
+                    "station_lon": station[0] if station else None,
+                    "station_lat": station[1] if station else None,
                 },
             )
             self.relate(department, "serves", [self.townships[s] for s in data.serves])
@@ -582,7 +585,10 @@ class _Builder:
         role = CentreMembership.Role
         township = self.townships[data.code]
         team = services.township_department_code(data, services.TOWNSHIP_TEAM)
-        self.member(township, team, role.CORE, self.officers(team))
+        # The core team and the stationed agencies work from the centre, in the middle of a
+        # 东城 township; the departments on call set out from their own stations.
+        office = places.centre_of(data.extent) if data.district == places.DISTRICT_CODE else None
+        self.member(township, team, role.CORE, self.officers(team), office)
         for sector in services.STATIONED_SECTORS:
             agencies = [
                 d
@@ -598,7 +604,7 @@ class _Builder:
                 on_duty = [self.people[f"{agency.code}-{data.tag}"]]
             else:
                 on_duty = self.officers(agency.code)
-            self.member(township, agency.code, role.STATIONED, on_duty)
+            self.member(township, agency.code, role.STATIONED, on_duty, office)
         on_call = [f"{district_data.slug}-{s}" for s in services.ON_CALL_DEPARTMENTS]
         for code in (c for c in on_call if c in self.departments):
             # Townships share the on-call officers of a department in turn.
@@ -612,12 +618,21 @@ class _Builder:
         ]
 
     def member(
-        self, township: Jurisdiction, department_code: str, role: str, on_duty: list[Person]
+        self,
+        township: Jurisdiction,
+        department_code: str,
+        role: str,
+        on_duty: list[Person],
+        station: tuple[float, float] | None = None,
     ) -> None:
         membership = self.put(
             CentreMembership,
             {"township": township, "department": self.departments[department_code]},
-            {"role": role},
+            {
+                "role": role,
+                "station_lon": station[0] if station else None,
+                "station_lat": station[1] if station else None,
+            },
         )
         self.relate(membership, "people", on_duty)
 

@@ -26,7 +26,14 @@ FIRST_DAY = date(2026, 1, 5)
 MEMBERS = 4
 
 
-def _rotation(roster: Roster, days: str, handovers: str, turn: str, people: list[Person]) -> None:
+def _rotation(
+    roster: Roster,
+    days: str,
+    handovers: str,
+    turn: str,
+    people: list[Person],
+    post: tuple[float, float] | None = None,
+) -> None:
     actions.save_rotation(
         None,
         roster,
@@ -35,6 +42,7 @@ def _rotation(roster: Roster, days: str, handovers: str, turn: str, people: list
         turn=turn,
         starts_on=FIRST_DAY,
         members=[(p, None) for p in people],
+        post=post,
         system_role=SYSTEM_ROLE,
     )
 
@@ -62,7 +70,11 @@ def build(city: Any) -> str:
     team = city.departments[f"{places.DISTRICT_SLUG}-{DEMO_SLUG}-cgzfd"]
     centre = actions.start_roster(None, department=team, township=township, system_role=SYSTEM_ROLE)
     people = _people(centre, [logins["officer-urban"]])
-    _rotation(centre, Rotation.Days.WORKING_DAYS, "08:00,20:00", Rotation.Turn.SHIFT, people)
+    # On working days the urban-management team's person on duty waits at a post in the
+    # township's north-east quarter (the 30-minute reach counts from there).
+    west, south, east, north = places.township(township.code).extent
+    post = (round(west + (east - west) * 0.75, 5), round(south + (north - south) * 0.75, 5))
+    _rotation(centre, Rotation.Days.WORKING_DAYS, "08:00,20:00", Rotation.Turn.SHIFT, people, post)
     _rotation(centre, Rotation.Days.REST_DAYS, "09:00", Rotation.Turn.DAY, people[::-1])
 
     bureau = city.departments[f"{places.DISTRICT_SLUG}-cgzfj"]

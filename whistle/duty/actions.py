@@ -201,6 +201,7 @@ def rotation_snapshot(rotation: Rotation | None) -> dict[str, Any] | None:
         "turn": rotation.turn,
         "starts_on": rotation.starts_on.isoformat(),
         "ends_on": rotation.ends_on.isoformat() if rotation.ends_on else None,
+        "post": list(rotation.post) if rotation.post is not None else None,
         "members": [
             {"person": _who(m.person), "backup": _who(m.backup) if m.backup else None}
             for m in members
@@ -245,6 +246,23 @@ def _clean_members(
     return chosen
 
 
+def _clean_post(post: Any) -> tuple[float, float] | None:
+    """An on-duty position: (longitude, latitude) in WGS-84, or None."""
+    if post is None:
+        return None
+    try:
+        lon, lat = (float(v) for v in post)
+    except (TypeError, ValueError):
+        raise InvalidDutyInput(
+            "post", _("Enter both the longitude and the latitude of the on-duty position.")
+        ) from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidDutyInput(
+            "post", _("The on-duty position lies outside the longitudes and latitudes.")
+        )
+    return (lon, lat)
+
+
 def save_rotation(
     actor: Person | None,
     roster: Roster,
@@ -255,13 +273,15 @@ def save_rotation(
     starts_on: date,
     members: Sequence[tuple[Person, Person | None]],
     ends_on: date | None = None,
+    post: tuple[float, float] | None = None,
     system_role: str | None = None,
     now: datetime | None = None,
 ) -> Rotation:
     """Set the roster's rotation for every day, for working days or for rest days: the
     handover times, how often the turn passes on, the day the first member is on duty (and
-    the last day of the rotation, if it ends), and the members in their order, each with a
-    backup (by default the next member)."""
+    the last day of the rotation, if it ends), the members in their order, each with a
+    backup (by default the next member), and where the person on duty waits (`post`,
+    longitude and latitude, or None for the station of the department)."""
     now = _moment(now)
     if days not in Rotation.Days.values:
         raise InvalidDutyInput("days", _("Choose which days the rotation is for."))
@@ -277,6 +297,7 @@ def save_rotation(
         raise InvalidDutyInput("ends_on", _("Give the last day as a date."))
     if ends_on is not None and ends_on < starts_on:
         raise InvalidDutyInput("ends_on", _("The rotation cannot end before it starts."))
+    post = _clean_post(post)
     with transaction.atomic():
         roster = _lock(roster)
         role = _acting_role(actor, roster, system_role)
@@ -303,10 +324,13 @@ def save_rotation(
         rotation.turn = turn
         rotation.starts_on = starts_on
         rotation.ends_on = ends_on
+        rotation.post_lon, rotation.post_lat = post if post is not None else (None, None)
         if existing is None:
             rotation.save(force_insert=True)
         else:
-            rotation.save(update_fields=["handovers", "turn", "starts_on", "ends_on"])
+            rotation.save(
+                update_fields=["handovers", "turn", "starts_on", "ends_on", "post_lon", "post_lat"]
+            )
             rotation.members.all().delete()
         RotationMember.objects.bulk_create(
             RotationMember(rotation=rotation, position=n, person=p, backup=b)

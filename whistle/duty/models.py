@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
@@ -178,6 +179,21 @@ class Rotation(models.Model):
         blank=True,
         help_text=_("The last duty day of the rotation; blank: until it is changed"),
     )
+    # Where the person on duty waits during this rotation's shifts (WGS-84), for the
+    # reachability model (whistle.assessment.reachability); empty means the station of the
+    # department or of its place in the centre.
+    post_lon = models.FloatField(
+        _("on-duty position longitude"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    post_lat = models.FloatField(
+        _("on-duty position latitude"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
 
     class Meta:
         verbose_name = _("rotation")
@@ -190,9 +206,22 @@ class Rotation(models.Model):
     def __str__(self) -> str:
         return f"{self.roster} · {self.get_days_display()}"
 
+    def clean(self) -> None:
+        if (self.post_lon is None) != (self.post_lat is None):
+            raise ValidationError(
+                _("Enter both the longitude and the latitude of the on-duty position")
+            )
+
     @property
     def handover_times(self) -> list[time]:
         return parse_handovers(self.handovers)
+
+    @property
+    def post(self) -> tuple[float, float] | None:
+        """Where the person on duty waits during the rotation's shifts, if set."""
+        if self.post_lon is None or self.post_lat is None:
+            return None
+        return (self.post_lon, self.post_lat)
 
 
 class RotationMember(models.Model):

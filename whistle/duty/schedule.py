@@ -69,6 +69,12 @@ class Shift:
     def backup_id(self) -> int | None:
         return self.backup.pk if self.backup is not None else None
 
+    @property
+    def position(self) -> tuple[float, float] | None:
+        """Where the person on duty waits (the rotation's on-duty position), if set; a cover
+        laid over a rotation's shift keeps the shift's position."""
+        return self.rotation.post if self.rotation is not None else None
+
 
 @dataclass(frozen=True)
 class OnDuty:

@@ -309,6 +309,8 @@ def apply_rotations(
             actions.remove_rotation(actor, rotation, system_role=system_role)
         except DutyRefused as exc:
             raise RefusedRotation(0, str(exc)) from exc
+    # The file has no on-duty positions: a rotation it replaces keeps its own.
+    posts = {r.days: r.post for r in Rotation.objects.filter(roster=roster)}
     for days, plan in sorted(planned.items(), key=lambda kv: kv[1].first_row):
         members = [(p, b) for _pos, _n, p, b in sorted(plan.members, key=lambda m: m[:2])]
         try:
@@ -321,6 +323,7 @@ def apply_rotations(
                 starts_on=plan.starts_on,
                 ends_on=plan.ends_on,
                 members=members,
+                post=posts.get(days),
                 system_role=system_role,
             )
         except DutyRefused as exc:

@@ -483,3 +483,9 @@ DISTRICTS: list[DistrictData] = [
 
 def district(code: str) -> DistrictData:
     return next(d for d in DISTRICTS if d.code == code)
+
+
+def centre_of(extent: Extent) -> tuple[float, float]:
+    """The middle of an extent, rounded to about a metre."""
+    west, south, east, north = extent
+    return round((west + east) / 2, 5), round((south + north) / 2, 5)

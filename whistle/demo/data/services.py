@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from whistle.demo.data import places
 from whistle.demo.data.places import (
     DISTRICT_SLUG,
     TOWNSHIPS,
@@ -223,3 +224,17 @@ def _departments(
 
 def township_department_code(township: TownshipData, agency: PerTownshipAgency) -> str:
     return f"{district(township.district).slug}-{township.slug}-{agency.suffix}"
+
+
+def station_of(data: DepartmentData) -> tuple[float, float] | None:
+    """Where a department of 东城区 sets out from in the demo, for the 30-minute reach: the
+    middle of the townships it serves, or of the whole district for a district-wide one. The
+    demo's other districts leave their stations unknown."""
+    if data.district != places.DISTRICT_CODE:
+        return None
+    served = [t for t in places.TOWNSHIPS if not data.serves or t.code in data.serves]
+    middles = [places.centre_of(t.extent) for t in served]
+    return (
+        round(sum(lon for lon, _lat in middles) / len(middles), 5),
+        round(sum(lat for _lon, lat in middles) / len(middles), 5),
+    )

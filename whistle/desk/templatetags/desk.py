@@ -120,6 +120,7 @@ ROTATION_VALUES = {
     "turn": _("the turn passes on"),
     "starts_on": _("starts on"),
     "ends_on": _("ends on"),
+    "post": _("on-duty position"),
     "members": _("members"),
 }
 
@@ -133,6 +134,9 @@ def _rotation_value(snapshot: dict[str, Any] | None, key: str) -> str:
         )
     if key == "turn":
         return str(Rotation.Turn(snapshot["turn"]).label) if snapshot.get("turn") else ""
+    if key == "post":
+        post = snapshot.get("post")
+        return f"{post[0]:.5f}, {post[1]:.5f}" if isinstance(post, list) and len(post) == 2 else ""
     return str(snapshot.get(key) or "")
 
 

@@ -247,6 +247,22 @@ class RotationForm(forms.Form):
         input_formats=["%Y-%m-%d"],
         help_text=gettext_lazy("The last duty day of the rotation; blank: until it is changed"),
     )
+    post_lon = forms.FloatField(
+        label=gettext_lazy("On-duty position longitude"),
+        required=False,
+        min_value=-180,
+        max_value=180,
+        help_text=gettext_lazy(
+            "Where the person on duty waits (WGS-84), for the 30-minute reach; blank: the "
+            "station of the department"
+        ),
+    )
+    post_lat = forms.FloatField(
+        label=gettext_lazy("On-duty position latitude"),
+        required=False,
+        min_value=-90,
+        max_value=90,
+    )
 
     def __init__(self, *args: Any, rotation: Rotation | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -259,6 +275,8 @@ class RotationForm(forms.Form):
                 turn=rotation.turn,
                 starts_on=rotation.starts_on,
                 ends_on=rotation.ends_on,
+                post_lon=rotation.post_lon,
+                post_lat=rotation.post_lat,
             )
         elif not self.is_bound:
             self.initial.update(
@@ -267,6 +285,19 @@ class RotationForm(forms.Form):
                 turn=Rotation.Turn.DAY,
                 starts_on=timezone.localdate(),
             )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (data.get("post_lon") is None) != (data.get("post_lat") is None):
+            raise forms.ValidationError(
+                _("Enter both the longitude and the latitude of the on-duty position.")
+            )
+        return data
+
+    @property
+    def post(self) -> tuple[float, float] | None:
+        lon, lat = self.cleaned_data.get("post_lon"), self.cleaned_data.get("post_lat")
+        return (lon, lat) if lon is not None and lat is not None else None
 
 
 class MemberForm(forms.Form):
@@ -633,6 +664,7 @@ def rotation(request: HttpRequest, pk: int, rotation_pk: int | None = None) -> H
                     starts_on=form.cleaned_data["starts_on"],
                     ends_on=form.cleaned_data["ends_on"],
                     members=_members(formset, people),
+                    post=form.post,
                 )
             except DutyRefused as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, str(exc))

@@ -1,6 +1,7 @@
-"""Which lanes of a township its enforcement centre's departments reach within the arrival
-limit at an hour (district:reachability): a table, the unreached lanes first, and the map,
-from `whistle.assessment.reachability`."""
+"""Which lanes of a township its enforcement centre's departments (or those that handle a
+category) reach within the arrival limit at an hour (district:reachability): a table, the
+unreached lanes first, the map, the hours of the day, where one more station would help and
+the arrivals the trail measured, from `whistle.assessment.reachability`."""
 
 from __future__ import annotations
 
@@ -12,11 +13,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from whistle.assessment.reachability import HOURS, as_geojson
-from whistle.assessment.reachability import reachability as reach_of
+from whistle.assessment.reachability import (
+    HOURS,
+    Model,
+    as_geojson,
+    day_profile,
+    measured_arrivals,
+    suggest,
+)
 from whistle.district.access import Reader
 from whistle.district.views.common import choose, page_context
 from whistle.organisation.models import Jurisdiction
+from whistle.policies.models import Category
 
 
 @login_required
@@ -46,7 +54,23 @@ def reachability(request: HttpRequest) -> HttpResponse:
             hour = int(wanted)
         else:
             errors.append(_("Choose an hour from 0 to 23."))
-    result = reach_of(township, hour)
+    categories = list(
+        Category.objects.filter(major__district=township.parent, is_active=True)
+        .select_related("major")
+        .order_by("major__kind", "major__code", "code")
+    )
+    category = None
+    wanted = request.GET.get("category", "")
+    if wanted:
+        category = next((c for c in categories if str(c.pk) == wanted), None)
+        if category is None:
+            errors.append(_("Choose a category from the list."))
+    model = Model(township, category=category)
+    result = model.at(hour)
+    suggestion = suggest(model, result)
+    calibration = measured_arrivals(model)
+    measured = {c.lane.pk: c for c in calibration.lanes if c.lane is not None}
+    rows = [(row, measured.get(row.lane.pk)) for row in result.lanes]
     context = page_context(
         reader,
         "reachability",
@@ -55,8 +79,14 @@ def reachability(request: HttpRequest) -> HttpResponse:
         township=township,
         hours=HOURS,
         hour=hour,
+        categories=categories,
+        category=category,
         result=result,
-        geojson=as_geojson(result),
+        profile=day_profile(model),
+        suggestion=suggestion,
+        calibration=calibration,
+        rows=rows,
+        geojson=as_geojson(result, suggestion),
         errors=errors,
     )
     return render(request, "district/district/reachability.html", context)

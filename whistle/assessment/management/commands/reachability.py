@@ -1,6 +1,8 @@
-"""`whistle reachability`: which lanes of a township its enforcement centre's departments
-reach within the arrival limit at an hour, as GeoJSON (lanes and stations) or XLSX (one row
-per lane), from `whistle.assessment.reachability`."""
+"""`whistle reachability`: which lanes of a township its enforcement centre's departments (or
+those that handle a category) reach within the arrival limit at an hour, as GeoJSON (lanes,
+stations, suggested places) or XLSX (one row per lane, and the measured arrivals), with the
+suggestion of one more station and the measured arrivals beside the model in words, from
+`whistle.assessment.reachability`."""
 
 from __future__ import annotations
 
@@ -11,8 +13,18 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from whistle.assessment.reachability import HOURS, Reachability, as_geojson, reachability
+from whistle.assessment.reachability import (
+    GRID_M,
+    HOURS,
+    Calibration,
+    Model,
+    Reachability,
+    as_geojson,
+    measured_arrivals,
+    suggest,
+)
 from whistle.organisation.models import Jurisdiction
+from whistle.policies.models import Category
 
 
 class Command(BaseCommand):
@@ -24,6 +36,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--township", required=True, help="the township's 9-digit code")
         parser.add_argument("--hour", required=True, type=int, help="hour of day, 0 to 23")
+        parser.add_argument(
+            "--category",
+            default="",
+            help="only the departments that handle this category: its 4-digit code "
+            "(component:0101 or event:0101 when both kinds have it)",
+        )
+        parser.add_argument(
+            "--grid",
+            type=float,
+            default=GRID_M,
+            help="metres between the grid points a suggestion tries beside the lanes' midpoints",
+        )
         parser.add_argument("--format", choices=["geojson", "xlsx"], default="geojson")
         parser.add_argument("--output", required=True, help="the file to write")
 
@@ -37,15 +61,22 @@ class Command(BaseCommand):
             )
         if options["hour"] not in HOURS:
             raise CommandError(_("Choose an hour from 0 to 23."))
-        result = reachability(township, options["hour"])
+        if not options["grid"] > 0:
+            raise CommandError(_("The grid's spacing is a number of metres above 0."))
+        category = _category(township, options["category"]) if options["category"] else None
+        model = Model(township, category=category)
+        result = model.at(options["hour"])
+        suggestion = suggest(model, result, grid_m=options["grid"])
+        calibration = measured_arrivals(model)
         path = Path(options["output"])
         try:
             if options["format"] == "geojson":
                 path.write_text(
-                    json.dumps(as_geojson(result), ensure_ascii=False, indent=1), encoding="utf-8"
+                    json.dumps(as_geojson(result, suggestion), ensure_ascii=False, indent=1),
+                    encoding="utf-8",
                 )
             else:
-                _write_xlsx(result, path)
+                _write_xlsx(result, calibration, path)
         except OSError as exc:
             raise CommandError(
                 _("Cannot write %(file)s: %(error)s") % {"file": path, "error": exc}
@@ -67,9 +98,32 @@ class Command(BaseCommand):
             if result.by_road
             else _("Ways as the straight line times the detour factor (no road network there)")
         )
+        for line in suggestion.words():
+            self.stdout.write(line)
+        self.stdout.write(calibration.words())
 
 
-def _write_xlsx(result: Reachability, path: Path) -> None:
+def _category(township: Jurisdiction, text: str) -> Category:
+    kind, _sep, code = text.rpartition(":")
+    found = [
+        c
+        for c in Category.objects.filter(major__district=township.parent).select_related("major")
+        if c.full_code == code and (not kind or c.major.kind == kind)
+    ]
+    if not found:
+        raise CommandError(_("No category of the district has the code %(code)s") % {"code": text})
+    if len(found) > 1:
+        raise CommandError(
+            _(
+                "Several categories have the code %(code)s: write component:%(code)s or "
+                "event:%(code)s"
+            )
+            % {"code": code}
+        )
+    return found[0]
+
+
+def _write_xlsx(result: Reachability, calibration: Calibration, path: Path) -> None:
     from openpyxl import Workbook
 
     book = Workbook()
@@ -94,6 +148,28 @@ def _write_xlsx(result: Reachability, path: Path) -> None:
                 "、".join(f"{r.station.department.name} {r.minutes:.1f}" for r in row.in_time),
                 fastest.station.department.name if fastest else "",
                 round(fastest.minutes, 1) if fastest else None,
+            ]
+        )
+    measured = book.create_sheet(_("Measured arrivals"))
+    measured.append(
+        [
+            _("Department"),
+            _("Lane"),
+            _("Arrivals"),
+            _("Measured (median)"),
+            _("Modelled (median)"),
+            _("Measured ÷ modelled"),
+        ]
+    )
+    for c in [*calibration.departments, *calibration.department_lanes]:
+        measured.append(
+            [
+                c.department.name if c.department else "",
+                c.lane.name if c.lane else "",
+                c.count,
+                round(c.measured, 1),
+                round(c.modelled, 1) if c.modelled is not None else None,
+                round(c.ratio, 2) if c.ratio is not None else None,
             ]
         )
     book.save(path)

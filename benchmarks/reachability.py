@@ -1,0 +1,208 @@
+"""Benchmark: the 30-minute reach of every township of a Beijing-sized simulated city.
+
+In a throwaway database (a temporary SQLite file, or a test database on the PostgreSQL server
+that DATABASE_URL names) it builds the Beijing preset of `whistle simulate` at --scale
+(343 townships and about 50,000 lanes at 1) and gives every township's 1+5+N centre ten of
+its district's departments (one core, five stationed, four on call) at random stations among
+its lanes. Then it measures, each against a raw baseline in the same run:
+
+1. `Model(township).at(8)` for every township (`whistle.assessment.reachability`: the
+   centre's members and their stations, the rosters of the day, the district's rules, every
+   lane's way from every station, sorted), against the raw baseline: one SQL read of the same
+   lanes and stations and a plain Python loop over the same (lane, station) pairs with the
+   same geodesic distance (`geo.distance_to_positions_m`), counting the lanes no one reaches
+   in time;
+2. the suggestion of one more station (`suggest`, midpoints and a 500 m grid) for every
+   township, against the same raw loop (it has no cheaper equivalent; the ratio says how many
+   reachability computations one suggestion costs).
+
+    .venv/bin/python benchmarks/reachability.py [--scale 1] [--quick] [--seed 2018]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reporting import report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RAW_LANES = "SELECT township_id, centre_line FROM organisation_lane"
+RAW_STATIONS = """
+SELECT township_id, station_lon, station_lat FROM organisation_centremembership
+WHERE station_lon IS NOT NULL AND station_lat IS NOT NULL
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="of the Beijing preset")
+    parser.add_argument("--quick", action="store_true", help="a tenth of --scale")
+    parser.add_argument("--seed", type=int, default=2018)
+    args = parser.parse_args()
+    scale = args.scale / 10 if args.quick else args.scale
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
+    import django
+    from django.conf import settings
+
+    with tempfile.TemporaryDirectory() as scratch:
+        database = settings.DATABASES["default"]
+        if str(database["ENGINE"]).endswith("sqlite3"):
+            database["TEST"] = {"NAME": str(Path(scratch) / "benchmark.sqlite3")}
+        django.setup()
+        from django.db import connection
+
+        original_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            measure(scale=scale, seed=args.seed)
+        finally:
+            connection.creation.destroy_test_db(original_name, verbosity=0)
+
+
+def place_centres(city: Any, seed: int) -> int:
+    """Ten of the district's departments in every township's centre, at random points of
+    the township's lanes' extent."""
+    from whistle.organisation.models import CentreMembership, Department
+
+    rng = random.Random(f"{seed}|stations")
+    departments: dict[int, list[Department]] = defaultdict(list)
+    for department in Department.objects.order_by("pk"):
+        departments[department.district_id].append(department)
+    roles = ["core"] + ["stationed"] * 5 + ["on_call"] * 4
+    rows = []
+    for township in city.townships:
+        lons = [lane.lon for lane in township.lanes]
+        lats = [lane.lat for lane in township.lanes]
+        chosen = rng.sample(departments[township.district_id], len(roles))
+        for department, role in zip(chosen, roles, strict=True):
+            rows.append(
+                CentreMembership(
+                    township_id=township.pk,
+                    department=department,
+                    role=role,
+                    station_lon=rng.uniform(min(lons), max(lons)),
+                    station_lat=rng.uniform(min(lats), max(lats)),
+                )
+            )
+    CentreMembership.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def raw_unreached(limit_m: float) -> tuple[int, int]:
+    """The baseline: the lanes and stations in two SQL reads, then every pair's geodesic
+    distance in a plain loop; (lanes reached by no one, pairs measured)."""
+    from django.db import connection
+
+    from whistle.organisation import geo
+
+    with connection.cursor() as cursor:
+        cursor.execute(RAW_STATIONS)
+        stations: dict[int, list[tuple[float, float]]] = defaultdict(list)
+        for township_id, lon, lat in cursor.fetchall():
+            stations[township_id].append((lon, lat))
+        cursor.execute(RAW_LANES)
+        lanes = cursor.fetchall()
+    unreached = pairs = 0
+    for township_id, line in lanes:
+        coordinates = json.loads(line)["coordinates"] if isinstance(line, str) else line
+        positions = [(float(x), float(y)) for x, y in coordinates]
+        best = math.inf
+        for station in stations[township_id]:
+            best = min(best, geo.distance_to_positions_m(positions, station))
+            pairs += 1
+        unreached += best > limit_m
+    return unreached, pairs
+
+
+def measure(*, scale: float, seed: int) -> None:
+    from django.db import connection, transaction
+
+    from whistle.assessment.reachability import Model, suggest
+    from whistle.organisation.models import Jurisdiction
+    from whistle.simulation.city import build_city
+    from whistle.simulation.presets import PRESETS
+
+    vendor = connection.vendor
+    with connection.cursor() as cursor:
+        cursor.execute("select sqlite_version()" if vendor == "sqlite" else "show server_version")
+        version = cursor.fetchone()[0]
+    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {vendor} {version}; load {os.getloadavg()[0]:.2f}"
+    )
+    shape = PRESETS["beijing"].scaled(scale)
+    began = time.perf_counter()
+    with transaction.atomic():
+        city = build_city(shape, seed)
+        members = place_centres(city, seed)
+    print(
+        f"city: Beijing × {scale}: {shape.townships} townships, {shape.lanes:,} lanes, "
+        f"{members:,} centre members, built in {time.perf_counter() - began:.1f} s",
+        flush=True,
+    )
+    townships = list(Jurisdiction.objects.filter(level="township").order_by("code"))
+
+    began = time.perf_counter()
+    models = [Model(township) for township in townships]
+    results = [model.at(8) for model in models]
+    model_s = time.perf_counter() - began
+    unreached = sum(len(r.unreached) for r in results)
+    lanes = sum(len(r.lanes) for r in results)
+    # The same limit in straight-line metres: minutes × metres a minute ÷ detour.
+    first = results[0]
+    limit_m = first.limit_minutes * first.speed_kmh * 1000 / 60 / first.detour_factor
+    began = time.perf_counter()
+    raw, pairs = raw_unreached(limit_m)
+    raw_s = time.perf_counter() - began
+    assert raw == unreached, (raw, unreached)
+    print(
+        f"reachability at 08:00: {len(townships)} townships, {lanes:,} lanes, {pairs:,} "
+        f"(lane, station) pairs, {unreached:,} lanes reached by no one in time; "
+        f"model {model_s:.2f} s, raw loop {raw_s:.2f} s",
+        flush=True,
+    )
+    report(
+        "reachability.all_townships_s",
+        model_s,
+        "s",
+        database=vendor,
+        baseline=raw_s,
+        note=f"{len(townships)} townships, {pairs} pairs; raw: 2 SQL reads + distance loop",
+    )
+
+    began = time.perf_counter()
+    picks = [suggest(model, result) for model, result in zip(models, results, strict=True)]
+    suggest_s = time.perf_counter() - began
+    tried = sum(p.candidates for p in picks)
+    print(
+        f"suggestion: {tried:,} places tried, {sum(len(p.picks) for p in picks)} picks, "
+        f"{suggest_s:.2f} s",
+        flush=True,
+    )
+    report(
+        "reachability.suggest_all_townships_s",
+        suggest_s,
+        "s",
+        database=vendor,
+        baseline=raw_s,
+        note="greedy cover over midpoints and a 500 m grid; raw: the reachability loop",
+    )
+
+
+if __name__ == "__main__":
+    main()
