@@ -605,6 +605,7 @@ def test_the_pages_kept_for_a_dead_zone_are_the_persons_phone_pages(whistle_city
         "/patrol/",
         "/patrol/report/",
         "/patrol/reports/",
+        f"/patrol/walk/lane/{city.lane.pk}/",
     ]
     client.force_login(city.urban_officer)
     reference = summonses[city.urban.pk].case.reference
