@@ -341,7 +341,7 @@ def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_an
     page.goto("/department/")
     controlled(page)
     page.goto(f"/cases/{case.reference}/")
-    page.wait_for_selector(".op-progress")
+    page.wait_for_selector(".op-progress", state="attached")
 
     page.context.set_offline(True)
     page.reload()
