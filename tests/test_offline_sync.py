@@ -504,9 +504,12 @@ def test_queued_progress_result_and_check_out_sent_twice_act_once(api_city, cloc
     progress = {"text": "正在劝离", "happened_at": minutes(-40).isoformat()}
     result = {"result": "游商已劝离", "photos": [photo], "happened_at": minutes(-30).isoformat()}
     for _ in range(2):
-        assert officer.post(
-            f"/summonses/{summons}/progress", progress, **queued("q-progress")
-        ).status_code == 200
+        assert (
+            officer.post(
+                f"/summonses/{summons}/progress", progress, **queued("q-progress")
+            ).status_code
+            == 200
+        )
         answer = officer.post(f"/summonses/{summons}/result", result, **queued("q-result"))
         assert answer.status_code == 200, answer.content
     row = Summons.objects.get(uuid=summons)
