@@ -4,7 +4,9 @@ acts twice."""
 
 from __future__ import annotations
 
+import base64
 import io
+import uuid
 from datetime import UTC, timedelta
 
 import pytest
@@ -17,14 +19,16 @@ from tests.fixtures_cases import (
     ON_THE_LANE,
     beijing,
     device_fix,
+    png_bytes,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
+from whistle.api.models import IdempotentRequest
 from whistle.cases import actions
 from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.patrols import actions as patrols
-from whistle.patrols.models import CheckResult, PatrolEvent
+from whistle.patrols.models import CheckResult, Patrol, PatrolEvent
 
 NOW = beijing(2026, 3, 10, 10, 0)
 S = Summons.Status
@@ -261,6 +265,308 @@ def test_it_answers_400_to_a_sending_time_without_its_offset(api_city, clock):
     assert Case.objects.count() == 0
 
 
+# Patrols started and ended without signal ------------------------------------------------------
+
+
+def test_a_patrol_started_without_signal_keeps_its_key_and_times_and_ends_when_ended(
+    whistle_city,
+):
+    city = whistle_city
+    key = uuid.uuid4()
+    patrol = patrols.start_patrol(
+        city.steward,
+        lane=city.lane,
+        key=key,
+        happened_at=minutes(-40) + timedelta(seconds=30),
+        sent_at=minutes(0) + timedelta(seconds=30),
+        now=minutes(0),
+    )
+    assert patrol.uuid == key and patrol.started_at == minutes(-40)
+    started = PatrolEvent.objects.get(patrol=patrol, kind=PatrolEvent.Kind.STARTED)
+    assert started.data["happened_at"] == minutes(-40).astimezone(UTC).isoformat()
+    assert started.data["clock_offset_s"] == 30.0
+    # The same start sent again (another key, the same patrol) makes nothing new.
+    again = patrols.start_patrol(
+        city.steward, lane=city.lane, key=key, happened_at=minutes(-40), now=minutes(1)
+    )
+    assert again.pk == patrol.pk
+    recorded = patrols.record_positions(
+        city.steward,
+        patrol,
+        points=[
+            {"seq": 1, **LANE, "accuracy_m": 5.0, "at": minutes(-39).isoformat()},
+            {"seq": 2, **LANE, "accuracy_m": 5.0, "at": minutes(-30).isoformat()},
+        ],
+        now=minutes(1),
+    )
+    assert recorded.accepted == 2
+    item = patrol.checklist[0]["key"]
+    check = patrols.record_check(
+        city.steward,
+        patrol,
+        item=item,
+        result="ok",
+        happened_at=minutes(-35),
+        sent_at=minutes(1),
+        now=minutes(1),
+    )
+    assert check.checked_at == minutes(-35)
+    ended = patrols.end_patrol(
+        city.steward, patrol, happened_at=minutes(-20), sent_at=minutes(2), now=minutes(2)
+    )
+    assert ended.ended_at == minutes(-20)
+    unticked = CheckResult.objects.filter(patrol=patrol).exclude(item=item)
+    assert {c.checked_at for c in unticked} == {minutes(-20)}
+    end = PatrolEvent.objects.get(patrol=patrol, kind=PatrolEvent.Kind.ENDED)
+    assert end.at == minutes(2)
+    assert end.data["happened_at"] == minutes(-20).astimezone(UTC).isoformat()
+
+
+def test_a_patrol_key_of_someone_elses_patrol_is_refused(whistle_city):
+    city = whistle_city
+    theirs = patrols.start_patrol(city.lane_chief, lane=city.lane, now=minutes(0))
+    before = PatrolEvent.objects.count()
+    with pytest.raises(actions.ActionRefused):
+        patrols.start_patrol(city.steward, lane=city.lane, key=theirs.uuid, now=minutes(1))
+    assert PatrolEvent.objects.count() == before
+
+
+def test_a_patrol_ended_without_signal_before_it_started_is_refused(whistle_city):
+    city = whistle_city
+    patrol = patrols.start_patrol(city.steward, lane=city.lane, now=minutes(0))
+    with pytest.raises(actions.InvalidInput) as refused:
+        patrols.end_patrol(
+            city.steward, patrol, happened_at=minutes(-5), sent_at=minutes(1), now=minutes(1)
+        )
+    assert refused.value.field == "happened_at"
+    patrol.refresh_from_db()
+    assert patrol.ended_at is None
+
+
+# Progress, result and check-out without signal ---------------------------------------------------
+
+
+def on_site(city):
+    summons = acknowledged(city)
+    return actions.check_in(
+        city.urban_officer, summons, **device_fix(at=minutes(5)), now=minutes(5)
+    )
+
+
+def test_progress_and_a_result_written_without_signal_keep_both_times(whistle_city):
+    city = whistle_city
+    summons = on_site(city)
+    actions.report_progress(
+        city.urban_officer,
+        summons,
+        text="正在劝离",
+        happened_at=minutes(10),
+        sent_at=minutes(40),
+        now=minutes(40),
+    )
+    progress = last_event(summons)
+    assert progress.kind == EventKind.PROGRESS and progress.at == minutes(40)
+    assert progress.data["happened_at"] == minutes(10).astimezone(UTC).isoformat()
+    summons = actions.report_result(
+        city.urban_officer,
+        summons,
+        result="游商已劝离",
+        happened_at=minutes(20),
+        sent_at=minutes(41),
+        now=minutes(41),
+    )
+    # Like a report, the result counts when it reaches the township.
+    assert summons.done_at == minutes(41)
+    result = last_event(summons)
+    assert result.kind == EventKind.RESULT
+    assert result.data["happened_at"] == minutes(20).astimezone(UTC).isoformat()
+    assert result.data["delay_s"] == 21 * 60.0
+
+
+def test_a_check_out_made_without_signal_before_the_release_is_refused_even_after_it(
+    whistle_city,
+):
+    city = whistle_city
+    summons = on_site(city)
+    actions.release(city.dispatcher, summons, now=minutes(30))
+    with pytest.raises(actions.CheckOutRefused):
+        actions.check_out(
+            city.urban_officer,
+            summons,
+            happened_at=minutes(20),
+            sent_at=minutes(35),
+            now=minutes(35),
+        )
+    summons.refresh_from_db()
+    assert summons.left_at is None
+    refused = last_event(summons)
+    assert refused.kind == EventKind.CHECK_OUT_REFUSED
+    assert refused.data["happened_at"] == minutes(20).astimezone(UTC).isoformat()
+    left = actions.check_out(
+        city.urban_officer,
+        summons,
+        happened_at=minutes(31),
+        sent_at=minutes(36),
+        now=minutes(36),
+    )
+    assert (left.status, left.left_at) == (S.LEFT, minutes(31))
+    assert last_event(left).data["minutes_on_site"] == 26
+
+
+def test_something_recorded_more_days_ago_than_accepted_is_refused(whistle_city, settings):
+    settings.WHISTLE_OFFLINE_MAX_DAYS = 3
+    city = whistle_city
+    summons = on_site(city)
+    with pytest.raises(actions.InvalidInput) as refused:
+        actions.report_progress(
+            city.urban_officer,
+            summons,
+            text="正在劝离",
+            happened_at=minutes(10),
+            now=minutes(10) + timedelta(days=3, seconds=1),
+        )
+    assert refused.value.field == "happened_at"
+    assert "3 days" in str(refused.value)
+
+
+def queued(key: str, at=None) -> dict[str, str]:
+    """The headers of a request sent from the phone's queue."""
+    return {"Idempotency-Key": key, "X-Whistle-Sent-At": (at or NOW).isoformat()}
+
+
+def test_a_patrol_made_without_signal_reaches_the_server_complete_and_in_order(api_city, clock):
+    steward = api_city.as_("steward")
+    key = str(uuid.uuid4())
+    start = {
+        "township": api_city.lane.township.code,
+        "lane": api_city.lane.name,
+        "uuid": key,
+        "happened_at": minutes(-30).isoformat(),
+    }
+    first = steward.post("/patrols", start, **queued("q-start"))
+    assert first.status_code == 201, first.content
+    assert first.json()["uuid"] == key
+    # The answer was lost and the retry went out under a new key: still one patrol.
+    assert steward.post("/patrols", start, **queued("q-start-retry")).json()["uuid"] == key
+    points = steward.post(
+        f"/patrols/{key}/positions",
+        {"points": [{"seq": 1, **LANE, "accuracy_m": 5, "at": minutes(-29).isoformat()}]},
+        **queued("q-points"),
+    )
+    assert points.status_code == 200, points.content
+    item = first.json()["checklist"][0]["key"]
+    tick = {"item": item, "result": "problem", "outcome": "fixed"}
+    ticked = steward.post(
+        f"/patrols/{key}/checks",
+        {**tick, "happened_at": minutes(-25).isoformat()},
+        **queued("q-tick"),
+    )
+    assert ticked.status_code == 200, ticked.content
+    end = {"happened_at": minutes(-10).isoformat()}
+    ended = steward.post(f"/patrols/{key}/finish", end, **queued("q-end"))
+    assert ended.status_code == 200, ended.content
+    assert steward.post(f"/patrols/{key}/finish", end, **queued("q-end-retry")).status_code == 200
+    patrol = Patrol.objects.get(uuid=key)
+    assert (patrol.started_at, patrol.ended_at) == (minutes(-30), minutes(-10))
+    assert patrol.point_count == 1
+    assert CheckResult.objects.get(patrol=patrol, item=item).checked_at == minutes(-25)
+    kinds = list(
+        PatrolEvent.objects.filter(patrol=patrol).order_by("pk").values_list("kind", flat=True)
+    )
+    assert kinds == ["started", "location", "checked", "ended"]
+
+
+def test_a_finish_without_a_body_still_ends_the_patrol(api_city, clock):
+    steward = api_city.as_("steward")
+    start = {"township": api_city.lane.township.code, "lane": api_city.lane.name}
+    key = steward.post("/patrols", start).json()["uuid"]
+    clock.shift(timedelta(minutes=5))
+    ended = steward.post(f"/patrols/{key}/finish")
+    assert ended.status_code == 200, ended.content
+    assert ended.json()["ended_at"] is not None
+
+
+def summons_on_site(api_city) -> str:
+    _case, _whistle, summonses = whistled_case(api_city.city, at=minutes(-60))
+    summons = actions.acknowledge(
+        api_city.urban_officer, summonses[api_city.urban.pk], now=minutes(-59)
+    )
+    actions.check_in(
+        api_city.urban_officer, summons, **device_fix(at=minutes(-50)), now=minutes(-50)
+    )
+    return str(summons.uuid)
+
+
+def test_queued_progress_result_and_check_out_sent_twice_act_once(api_city, clock):
+    officer, dispatcher = api_city.as_("urban_officer"), api_city.as_("dispatcher")
+    summons = summons_on_site(api_city)
+    photo = base64.b64encode(png_bytes()).decode()
+    progress = {"text": "正在劝离", "happened_at": minutes(-40).isoformat()}
+    result = {"result": "游商已劝离", "photos": [photo], "happened_at": minutes(-30).isoformat()}
+    for _ in range(2):
+        assert (
+            officer.post(
+                f"/summonses/{summons}/progress", progress, **queued("q-progress")
+            ).status_code
+            == 200
+        )
+        answer = officer.post(f"/summonses/{summons}/result", result, **queued("q-result"))
+        assert answer.status_code == 200, answer.content
+    row = Summons.objects.get(uuid=summons)
+    assert Event.objects.filter(summons=row, kind=EventKind.PROGRESS).count() == 1
+    assert Event.objects.filter(summons=row, kind=EventKind.RESULT).count() == 1
+    assert row.attachments.count() == 1
+    # Left before the township released the department: refused, and refused again.
+    check_out = {**LANE, "accuracy_m": 8, "happened_at": minutes(-20).isoformat()}
+    early = officer.post(f"/summonses/{summons}/check-out", check_out, **queued("q-out"))
+    assert early.status_code == 409 and early.json()["code"] == "check_out_too_early"
+    dispatcher.post(f"/summonses/{summons}/release", {"note": "可以撤离"})
+    again = officer.post(f"/summonses/{summons}/check-out", check_out, **queued("q-out"))
+    assert again.status_code == 409
+    assert Event.objects.filter(summons=row, kind=EventKind.CHECK_OUT_REFUSED).count() == 1
+    clock.shift(timedelta(minutes=10))
+    later = {**LANE, "accuracy_m": 8, "happened_at": minutes(5).isoformat()}
+    for _ in range(2):
+        left = officer.post(
+            f"/summonses/{summons}/check-out", later, **queued("q-out-2", minutes(10))
+        )
+        assert left.status_code == 200, left.content
+        assert left.json()["status"] == "left"
+    row.refresh_from_db()
+    assert row.left_at == minutes(5)
+    assert Event.objects.filter(summons=row, kind=EventKind.CHECK_OUT).count() == 1
+
+
+def test_a_queued_request_sent_again_days_later_is_recognised(api_city, clock, settings):
+    settings.WHISTLE_OFFLINE_MAX_DAYS = 14
+    steward = api_city.as_("steward")
+    body = {"description": "人民市场东巷有游商占道", **LANE, "happened_at": minutes(-5).isoformat()}
+    first = steward.post("/cases", body, **queued("q-days"))
+    assert first.status_code == 201
+    clock.shift(timedelta(days=10))
+    again = steward.post("/cases", body, **queued("q-days", NOW + timedelta(days=10)))
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["reference"] == first.json()["reference"]
+    assert Case.objects.count() == 1
+    # Past the days accepted the key is gone, and what it carried is refused: never twice.
+    clock.shift(timedelta(days=5, minutes=1))
+    late = steward.post("/cases", body, **queued("q-days", NOW + timedelta(days=15)))
+    assert late.status_code == 422, late.content
+    assert late.json()["field"] == "happened_at"
+    assert Case.objects.count() == 1
+
+
+def test_a_live_requests_key_lives_the_ordinary_hours(api_city, clock):
+    steward = api_city.as_("steward")
+    body = {"description": "人民市场东巷有游商占道", **LANE}
+    steward.post("/cases", body, **{"Idempotency-Key": "live-1"})
+    row = IdempotentRequest.objects.get(key="live-1")
+    assert row.kept_until == NOW + timedelta(hours=24)
+    steward.post("/cases", {**body, "happened_at": NOW.isoformat()}, **queued("queued-1"))
+    assert IdempotentRequest.objects.get(key="queued-1").kept_until == NOW + timedelta(days=15)
+
+
 # The installable app --------------------------------------------------------------------------
 
 
@@ -302,6 +608,7 @@ def test_the_pages_kept_for_a_dead_zone_are_the_persons_phone_pages(whistle_city
         "/patrol/",
         "/patrol/report/",
         "/patrol/reports/",
+        f"/patrol/walk/lane/{city.lane.pk}/",
     ]
     client.force_login(city.urban_officer)
     reference = summonses[city.urban.pk].case.reference

@@ -368,6 +368,9 @@ PAGES: dict[str, Row] = {
     "patrol:walk": Row(
         "log 403 ok  404 403 403 404 403 403 404 403 403 403 403 403 403 403 403",
     ),
+    "patrol:walk-offline": Row(
+        "log 403 ok  ok  403 403 ok  403 403 404 403 403 403 403 403 403 403 403",
+    ),
     "lanes:index": Row(
         "log 403 ok  ok  403 ok  ok  403 403 ok  ok  403 403 ok  403 ok  ok  403",
     ),

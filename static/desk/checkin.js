@@ -197,6 +197,8 @@
         locate(fix ? words.refreshing : words.locating).then(function (ok) {
           if (ok || optional) {
             sending = true;
+            // The phone's queue (whistle/offline.js) takes a check-out without a fix now.
+            if (!ok) form.setAttribute("data-fix-tried", "");
             if (form.requestSubmit) form.requestSubmit();
             else form.submit();
           }

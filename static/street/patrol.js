@@ -7,6 +7,11 @@
  * nothing. When the browser refuses positions the patrol goes on without a route and the
  * server records why. Ending the patrol sends what is waiting first.
  *
+ * A patrol started without signal (data-offline-walk, the page patrol:walk-offline) reads
+ * its key and start from the address's fragment, and hands its positions to the phone's
+ * queue (whistle/offline.js) instead of sending them: they follow the patrol's start there
+ * and reach the server in order, whenever the connection returns.
+ *
  * Browsers stop giving positions to a page whose screen is off: keep the page open.
  */
 (function () {
@@ -17,6 +22,9 @@
   var SEND_AT = 10; // positions waiting
   var BATCH_MAX = 200;
   var SEQ_OFFSET_MS = 10 * 60 * 1000;
+  // Without signal, fewer and larger batches: each is one item of the phone's queue.
+  var SEND_AT_QUEUED = 50;
+  var SEND_EVERY_QUEUED_MS = 60000;
 
   function words() {
     var node = document.getElementById("patrol-strings");
@@ -50,6 +58,8 @@
     if (el._whistlePatrol) return;
     el._whistlePatrol = true;
     var strings = words();
+    var queued = el.hasAttribute("data-offline-walk");
+    if (queued && !adopt(el)) return;
     var url = el.getAttribute("data-positions-url");
     var key = "whistle-patrol-" + el.getAttribute("data-patrol-id");
     var startedMs = Date.parse(el.getAttribute("data-started")) || Date.now();
@@ -109,9 +119,37 @@
       say(message, true);
     }
 
+    // Without signal: the positions join the phone's queue behind the patrol's start.
+    function handOver() {
+      if (!queue.length || !Whistle.offline || !Whistle.offline.keep) return Promise.resolve();
+      var batch = queue.slice(0, BATCH_MAX);
+      var patrolId = el.getAttribute("data-patrol-id");
+      return Whistle.offline
+        .keep("positions", {
+          path: "/api/v1/patrols/" + patrolId + "/positions",
+          body: { points: batch },
+          label: Whistle.format(strings.positions || "%(n)s", { n: batch.length }),
+          timeless: true,
+        })
+        .then(function () {
+          queue = queue.slice(batch.length);
+          save();
+          if (pointsNode) pointsNode.textContent = String(Number(pointsNode.textContent || 0) + batch.length);
+          return handOver();
+        });
+    }
+
     function flush() {
       if (sending) return sending;
-      if (!queue.length || stopped) return Promise.resolve();
+      if (!queue.length || (stopped && !queued)) return Promise.resolve();
+      if (queued) {
+        sending = handOver()
+          .catch(function () {})
+          .then(function () {
+            sending = null;
+          });
+        return sending;
+      }
       var batch = queue.slice(0, BATCH_MAX);
       sending = post({ points: batch })
         .then(function (result) {
@@ -140,7 +178,7 @@
 
     function tell(status, message) {
       say(message, status !== "recording");
-      if (location === status) return;
+      if (location === status || queued) return;
       location = status;
       post({ points: [], location: status }).catch(function () {
         /* told again on the next page load */
@@ -165,7 +203,7 @@
         accuracy_m: position.coords.accuracy,
       };
       if (location !== "recording") say(strings.recording);
-      if (queue.length >= SEND_AT) flush();
+      if (queue.length >= (queued ? SEND_AT_QUEUED : SEND_AT)) flush();
     }
 
     function onError(error) {
@@ -183,14 +221,20 @@
         timeout: 30000,
       });
     }
-    window.setInterval(flush, SEND_EVERY_MS);
+    window.setInterval(flush, queued ? SEND_EVERY_QUEUED_MS : SEND_EVERY_MS);
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "hidden") flush();
     });
     flush();
 
+    function halt() {
+      stopped = true;
+      if (watchId !== null && navigator.geolocation) navigator.geolocation.clearWatch(watchId);
+    }
+
     var endForm = document.querySelector("[data-patrol-end]");
-    if (endForm) {
+    // Without signal the phone's queue ends the patrol (after handing over the positions).
+    if (endForm && !queued) {
       endForm.addEventListener("submit", function (event) {
         if (endForm._sent) return;
         event.preventDefault();
@@ -206,7 +250,38 @@
       });
     }
 
-    Whistle.patrol = { flush: flush, queue: function () { return queue.slice(); } };
+    Whistle.patrol = {
+      flush: flush,
+      stop: halt,
+      queue: function () {
+        return queue.slice();
+      },
+    };
+  }
+
+  // The page of a patrol started without signal: its key and start come from the fragment
+  // ("#<key>,<start>") that whistle/offline.js wrote when it queued the start.
+  function adopt(el) {
+    var parts = decodeURIComponent(window.location.hash.replace(/^#/, "")).split(",");
+    var key = parts[0] || "";
+    var started = Date.parse(parts[1] || "");
+    if (!/^[0-9a-f-]{36}$/i.test(key) || isNaN(started)) {
+      var home = el.getAttribute("data-home-url");
+      if (home) window.location.replace(home);
+      return false;
+    }
+    el.setAttribute("data-patrol-id", key);
+    el.setAttribute("data-started", new Date(started).toISOString());
+    [].forEach.call(document.querySelectorAll("[data-offline-patrol]"), function (form) {
+      form.setAttribute("data-offline-patrol", key);
+    });
+    var shown = el.querySelector("[data-patrol-started]");
+    if (shown) {
+      var at = new Date(started);
+      shown.setAttribute("datetime", at.toISOString());
+      shown.textContent = ("0" + at.getHours()).slice(-2) + ":" + ("0" + at.getMinutes()).slice(-2);
+    }
+    return true;
   }
 
   function init(root) {

@@ -2,8 +2,9 @@
  * Field work without signal: the queue kept on the phone (IndexedDB) and its sending.
  *
  * A form marked data-offline="tick" (a checklist item of the patrol), "report" (the one-tap
- * report) or "check-in" (the department's check-in on the case page), sent while the browser
- * has no connection, is not lost: it becomes one item of the queue, with the time the
+ * report), "patrol-start" and "patrol-end", or "check-in", "progress", "result" and
+ * "check-out" (the department's on the case page), sent while the browser has no
+ * connection, is not lost: it becomes one item of the queue, with the time the
  * phone's clock showed (happened_at), the position and its accuracy when it has one, and a
  * random idempotency key. Photos are shrunk on the phone first (at most MAX_SIDE pixels,
  * JPEG) so a queue of them fits in the phone's storage and goes through a weak signal.
@@ -17,6 +18,11 @@
  * nothing) or discards it; nothing leaves the queue silently. Items belong to the account
  * that made them (data-offline-owner on <body>): another account signed in on the same
  * phone neither sees nor sends them.
+ *
+ * A patrol started without signal gets its key here (the patrol's public id): the page of
+ * that patrol (patrol:walk-offline, kept by the worker for each lane) queues its positions,
+ * ticks and end behind the start, always, so they reach the server complete and in order
+ * (forms marked data-offline-always never go to the page's own URLs).
  *
  * The panel [data-offline-panel] lists the queue: waiting, sent, failed with the reason.
  * This script also registers the site's service worker (whistle.web.offline) and asks it
@@ -85,15 +91,19 @@
     return (body && body.getAttribute("data-offline-owner")) || "";
   }
 
+  // A random key (a version 4 UUID: the patrol's key must be one).
   function newKey() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
     var bytes = new Uint8Array(16);
     window.crypto.getRandomValues(bytes);
-    return Array.prototype.map
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map
       .call(bytes, function (b) {
         return ("0" + b.toString(16)).slice(-2);
       })
       .join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
   }
 
   function csrf() {
@@ -205,6 +215,59 @@
       URL.revokeObjectURL(loaded.url);
       return canvas.toDataURL("image/jpeg", QUALITY).split(",")[1];
     });
+  }
+
+  // Every photo of a multiple file field, shrunk, as base64 JPEG.
+  function shrinkAll(form, suffix) {
+    var input = form.querySelector("input[type=file][name$='" + suffix + "']");
+    var files = input && input.files ? [].slice.call(input.files) : [];
+    return Promise.all(files.map(shrink));
+  }
+
+  function position(form) {
+    return {
+      lon: number(form, "lon"),
+      lat: number(form, "lat"),
+      accuracy_m: number(form, "accuracy_m"),
+    };
+  }
+
+  function heading() {
+    var title = document.querySelector("h1");
+    return title ? title.textContent.trim() : "";
+  }
+
+  // A text written on the case page (progress, result) with its photos.
+  function written(field, name) {
+    return {
+      ready: function () {
+        return true;
+      },
+      check: function (form) {
+        return value(form, field) ? "" : words("offlineNeedsText");
+      },
+      build: function (form) {
+        var summons = value(form, "target");
+        var text = value(form, field);
+        return shrinkAll(form, "photos").then(function (photos) {
+          var body = { photos: photos };
+          body[field] = text;
+          return {
+            path: API + "/summonses/" + summons + "/" + name,
+            body: body,
+            label: heading() + "：" + text.slice(0, 30),
+            photo: photos.length > 0,
+          };
+        });
+      },
+      after: function (form) {
+        form.reset();
+      },
+    };
+  }
+
+  function patrolKey(form) {
+    return form.getAttribute("data-offline-patrol") || "";
   }
 
   function fileOf(form, suffix) {
@@ -351,11 +414,95 @@
       },
       after: function () {},
     },
+    progress: written("text", "progress"),
+    result: written("result", "result"),
+    "check-out": {
+      // The position is optional: the page's script tries for a fresh fix first
+      // (data-fix-tried once it has), and the check-out goes without one if none comes.
+      ready: function (form) {
+        var container = form.querySelector("[data-check-in]");
+        if (!container || form.hasAttribute("data-fix-tried")) return true;
+        return kinds["check-in"].ready(form);
+      },
+      build: function (form) {
+        var summons = value(form, "target");
+        var where = position(form);
+        var body = {};
+        if (where.lon !== null && where.lat !== null) {
+          body.lon = where.lon;
+          body.lat = where.lat;
+          body.source = "device";
+          if (where.accuracy_m !== null) body.accuracy_m = where.accuracy_m;
+        }
+        return Promise.resolve({
+          path: API + "/summonses/" + summons + "/check-out",
+          body: body,
+          label: heading() || summons,
+          position: where.lon !== null ? where : null,
+        });
+      },
+      after: function (form) {
+        form.removeAttribute("data-fix-tried");
+      },
+    },
+    "patrol-start": {
+      ready: function () {
+        return true;
+      },
+      build: function (form) {
+        var lanes = {};
+        var map = document.getElementById("offline-lanes");
+        try {
+          lanes = map ? JSON.parse(map.textContent) : {};
+        } catch (e) {
+          lanes = {};
+        }
+        var lane = lanes[value(form, "lane")];
+        if (!lane) return Promise.reject(new Error("no lane"));
+        return Promise.resolve({
+          path: API + "/patrols",
+          body: { township: lane.township, lane: lane.lane, uuid: newKey() },
+          label: lane.lane,
+          position: Whistle.lastPosition || null,
+          walk: lane.walk,
+        });
+      },
+      after: function (form, submitter, item, built) {
+        var started = JSON.parse(item.body);
+        // The patrol's page, kept by the worker: its key and start in the fragment.
+        window.location.href =
+          built.walk + "#" + encodeURIComponent(started.uuid) + "," + encodeURIComponent(item.happened_at);
+      },
+    },
+    "patrol-end": {
+      ready: function () {
+        return true;
+      },
+      build: function (form) {
+        var key = patrolKey(form);
+        // The positions still waiting go first, so the route reaches the server whole.
+        var flushed = Whistle.patrol && Whistle.patrol.flush ? Whistle.patrol.flush() : null;
+        return Promise.resolve(flushed).then(function () {
+          return {
+            path: API + "/patrols/" + key + "/finish",
+            body: {},
+            label: heading(),
+            position: Whistle.lastPosition || null,
+          };
+        });
+      },
+      after: function (form) {
+        if (Whistle.patrol && Whistle.patrol.stop) Whistle.patrol.stop();
+        var home = document.querySelector("[data-home-url]");
+        if (home) window.location.href = home.getAttribute("data-home-url");
+      },
+    },
   };
 
   function enqueue(kind, built) {
     var now = new Date();
-    built.body.happened_at = now.toISOString();
+    // Positions carry their own times; everything else the moment it was made.
+    if (!built.timeless) built.body.happened_at = now.toISOString();
     var item = {
       key: newKey(),
       owner: owner(),
@@ -364,7 +511,7 @@
       path: built.path,
       // Kept as text: a resend carries exactly the same body under the same key.
       body: JSON.stringify(built.body),
-      happened_at: built.body.happened_at,
+      happened_at: built.body.happened_at || now.toISOString(),
       position: built.position || null,
       photo: !!built.photo,
       created: now.getTime(),
@@ -382,6 +529,9 @@
   function summary(kind, data) {
     if (kind === "report" && data.reference) return data.reference;
     if (kind === "check-in" && data.verdict) return words("offlineVerdict_" + data.verdict);
+    if (kind === "check-out" && data.status === "left") return words("offlineLeft");
+    if (kind === "positions" && typeof data.accepted === "number")
+      return words("offlinePositions", { n: data.accepted + (data.duplicates || 0) });
     return "";
   }
 
@@ -611,21 +761,32 @@
     var problem = handler.check ? handler.check(form) : "";
     if (problem) {
       status(form, problem, true);
-      return;
+      return Promise.resolve();
     }
-    handler
+    var built = null;
+    return handler
       .build(form, submitter)
-      .then(function (built) {
+      .then(function (result) {
+        built = result;
         return enqueue(kind, built);
       })
-      .then(function () {
-        handler.after(form, submitter);
+      .then(function (item) {
         status(form, words("offlineQueued"));
+        handler.after(form, submitter, item, built);
         return render();
       })
       .catch(function () {
         status(form, words("offlineNotKept"), true);
       });
+  }
+
+  // Something the page's own script keeps (a patrol's positions): into the queue as is.
+  function keep(kind, built) {
+    return enqueue(kind, built).then(function (item) {
+      return render().then(function () {
+        return item;
+      });
+    });
   }
 
   // Capture, before htmx and the page's own scripts see the submit: when the server cannot
@@ -645,6 +806,13 @@
       event.preventDefault();
       event.stopImmediatePropagation();
       var submitter = event.submitter || null;
+      if (form.hasAttribute("data-offline-always")) {
+        // Behind a patrol started without signal: the queue keeps the order, then sends.
+        keepOnPhone(form, kind, submitter).then(function () {
+          return sync();
+        });
+        return;
+      }
       reachable().then(function (online) {
         render();
         if (!online) {
@@ -694,7 +862,7 @@
   });
   window.addEventListener("offline", render);
 
-  Whistle.offline = { sync: sync, render: render, items: mine };
+  Whistle.offline = { sync: sync, render: render, items: mine, keep: keep };
 
   if (owner()) {
     worker();

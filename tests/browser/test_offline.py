@@ -15,6 +15,7 @@ from tests.browser.conftest import PHONE, sign_in
 from tests.browser.test_street import WALK, fits_the_phone, phone_png
 from tests.fixtures_cases import (
     ON_THE_LANE,
+    device_fix,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
@@ -23,7 +24,7 @@ from whistle.cases import actions
 from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.patrols.actions import start_patrol
-from whistle.patrols.models import CheckResult, PatrolEvent
+from whistle.patrols.models import CheckResult, Patrol, PatrolEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -223,3 +224,203 @@ def test_a_check_in_made_offline_and_received_two_hours_later_is_flagged(
     assert "已接受，存疑待街乡认定" in page.locator("[data-offline-panel]").inner_text()
     page.locator("[data-offline-panel]").scroll_into_view_if_needed()
     shots(page, "2-check-in-sent-flagged")
+
+
+def resend_everything(page) -> None:
+    """The answers were lost on the way: the phone sends its whole queue again, under the
+    same keys."""
+    page.evaluate(
+        """async () => {
+            const db = await new Promise((ok) => {
+                const open = indexedDB.open("whistle-offline", 1);
+                open.onsuccess = () => ok(open.result);
+            });
+            const items = await Whistle.offline.items();
+            await new Promise((ok) => {
+                const tx = db.transaction("queue", "readwrite");
+                items.forEach((item) => tx.objectStore("queue").put({...item, status: "waiting"}));
+                tx.oncomplete = ok;
+            });
+            await Whistle.offline.sync();
+        }"""
+    )
+
+
+def kept_by_the_worker(page, url: str) -> None:
+    for _attempt in range(60):
+        if page.evaluate("async (url) => !!(await caches.match(url))", url):
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"{url} not kept")
+
+
+def test_a_patrol_started_in_a_dead_zone_reaches_the_server_whole_and_in_order(
+    new_page, shots, street
+):
+    lane = street.city.renmin_lane
+    page = new_page(
+        PHONE,
+        geolocation={"longitude": WALK[0][0], "latitude": WALK[0][1], "accuracy": 6},
+        permissions=["geolocation"],
+    )
+    sign_in(page, "wang-fang")
+    page.goto("/patrol/")
+    controlled(page)
+    walk_page = f"/patrol/walk/lane/{lane.pk}/"
+    kept_by_the_worker(page, walk_page)
+    kept_by_the_worker(page, "/patrol/")
+
+    page.context.set_offline(True)
+    page.goto("/patrol/")
+    start = page.locator("form.start-form")
+    if start.locator("select[name=lane]").count():
+        start.locator("select[name=lane]").select_option(str(lane.pk))
+    start.locator("button[type=submit]").click()
+    page.wait_for_url(f"**{walk_page}#*")
+    page.wait_for_selector("[data-patrol][data-offline-walk]")
+    key = page.locator("[data-patrol]").get_attribute("data-patrol-id")
+    assert key and key != "00000000-0000-0000-0000-000000000000"
+    page.wait_for_timeout(1200)
+    for lon, lat in WALK[1:]:
+        page.context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 6})
+        page.wait_for_timeout(700)
+    parking = page.locator("#item-no-illegal-parking")
+    parking.locator("button[value=ok]").click()
+    page.wait_for_function("async () => (await Whistle.offline.items()).length === 2")
+    fits_the_phone(page)
+    shots(page, "1-patrol-started-without-signal", full_page=True)
+    page.wait_for_timeout(1200)
+    page.locator("[data-patrol-end] button[type=submit]").click()
+    page.wait_for_url("**/patrol/")
+    kept = queue(page)
+    assert [item["kind"] for item in kept] == ["patrol-start", "tick", "positions", "patrol-end"]
+    assert all(item["status"] == "waiting" for item in kept)
+    assert not Patrol.objects.filter(uuid=key).exists()
+    page.locator("[data-offline-panel]").scroll_into_view_if_needed()
+    shots(page, "2-patrol-kept-on-the-phone")
+
+    page.wait_for_timeout(1500)
+    page.context.set_offline(False)
+    wait_all_sent(page, 4)
+    patrol = Patrol.objects.get(uuid=key)
+    started, ticked, ended = (moment(kept[n]["happened_at"]) for n in (0, 1, 3))
+    assert patrol.ended_at is not None
+    assert abs((patrol.started_at - started).total_seconds()) < 1
+    assert abs((patrol.ended_at - ended).total_seconds()) < 1
+    assert patrol.point_count >= 2 and patrol.location == "recording"
+    check = CheckResult.objects.get(patrol=patrol, item="no-illegal-parking")
+    assert check.result == "ok" and abs((check.checked_at - ticked).total_seconds()) < 1
+    events = list(PatrolEvent.objects.filter(patrol=patrol).order_by("pk"))
+    assert [e.kind for e in events] == ["started", "checked", "location", "ended"]
+    assert all(e.at >= moment(e.data["happened_at"]) for e in events if "happened_at" in e.data)
+    page.locator("[data-offline-panel]").scroll_into_view_if_needed()
+    shots(page, "3-patrol-sent")
+
+    resend_everything(page)
+    wait_all_sent(page, 4)
+    assert Patrol.objects.filter(person=street.steward).count() == 1
+    assert PatrolEvent.objects.filter(patrol=patrol).count() == len(events)
+    patrol.refresh_from_db()
+    assert patrol.ended_at is not None
+    assert abs((patrol.ended_at - ended).total_seconds()) < 1
+
+
+def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_and_discarded(
+    new_page, shots, whistle_city, tmp_path
+):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city)
+    summons = summonses[city.urban.pk]
+    actions.acknowledge(city.urban_officer, summons)
+    actions.check_in(city.urban_officer, summons, **device_fix())
+    page = new_page(
+        PHONE,
+        geolocation={"longitude": ON_THE_LANE[0], "latitude": ON_THE_LANE[1], "accuracy": 8},
+        permissions=["geolocation"],
+    )
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(page, "urban-officer")
+    page.goto("/department/")
+    controlled(page)
+    page.goto(f"/cases/{case.reference}/")
+    page.wait_for_selector(".op-progress", state="attached")
+
+    page.context.set_offline(True)
+    page.reload()
+    page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
+    hexa = summons.uuid.hex
+    progress = page.locator(f"#op-progress-{hexa}")
+    progress.locator("textarea").fill("正在劝离，摊主在收拾")
+    progress.locator("button[type=submit]").click()
+    page.wait_for_function("async () => (await Whistle.offline.items()).length === 1")
+    result = page.locator(f"#op-result-{hexa}")
+    result.locator("textarea").fill("游商已劝离，巷口已清理")
+    result.locator("input[type=file]").set_input_files(phone_png(tmp_path / "done.png"))
+    result.locator("button[type=submit]").click()
+    page.wait_for_function("async () => (await Whistle.offline.items()).length === 2")
+    page.locator(f"#op-check_out-{hexa} button[type=submit]").click()
+    page.wait_for_function("async () => (await Whistle.offline.items()).length === 3")
+    kept = queue(page)
+    assert [item["kind"] for item in kept] == ["progress", "result", "check-out"]
+    assert kept[1]["photo"] is True and kept[2]["position"]["accuracy_m"] == 8
+    page.locator("[data-offline-panel]").scroll_into_view_if_needed()
+    fits_the_phone(page)
+    shots(page, "1-kept-on-the-phone")
+
+    page.wait_for_timeout(1500)
+    page.context.set_offline(False)
+    for _attempt in range(80):
+        if statuses(page) == ["sent", "sent", "failed"]:
+            break
+        page.wait_for_timeout(500)
+    assert statuses(page) == ["sent", "sent", "failed"]
+    summons.refresh_from_db()
+    assert summons.status == Summons.Status.DONE and summons.left_at is None
+    progress_event = Event.objects.get(summons=summons, kind=EventKind.PROGRESS)
+    written = moment(progress_event.data["happened_at"])
+    assert abs((written - moment(kept[0]["happened_at"])).total_seconds()) < 1
+    assert progress_event.at - written >= timedelta(seconds=1.5)
+    result_event = Event.objects.get(summons=summons, kind=EventKind.RESULT)
+    assert len(result_event.data["photos"]) == 1
+    failed = page.locator("[data-offline-panel] [data-status=failed]")
+    assert "事不完、人不撤" in failed.inner_text()
+    failed.scroll_into_view_if_needed()
+    shots(page, "2-check-out-refused")
+
+    # Retried: a new attempt under a new key, refused again for the same reason.
+    old_key = queue(page)[2]["key"]
+    failed.locator("[data-offline-retry]").click()
+    for _attempt in range(40):
+        item = queue(page)[2]
+        if item["key"] != old_key and item["status"] == "failed":
+            break
+        page.wait_for_timeout(250)
+    assert queue(page)[2]["key"] != old_key and queue(page)[2]["status"] == "failed"
+    assert Event.objects.filter(summons=summons, kind=EventKind.CHECK_OUT_REFUSED).count() == 2
+    # Discarded by its author: gone from the phone, nothing more on the server.
+    page.locator("[data-offline-panel] [data-status=failed] [data-offline-discard]").click()
+    page.wait_for_function("async () => (await Whistle.offline.items()).length === 2")
+    assert page.locator("[data-offline-panel] [data-status=failed]").count() == 0
+
+    # Released by the township; the next check-out, made without signal, counts when made.
+    actions.release(city.dispatcher, summons, note="可以撤离")
+    page.context.set_offline(True)
+    page.reload()
+    page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
+    page.locator(f"#op-check_out-{hexa} button[type=submit]").click()
+    page.wait_for_function("async () => (await Whistle.offline.items()).length === 3")
+    page.wait_for_timeout(1500)
+    page.context.set_offline(False)
+    wait_all_sent(page, 3)
+    summons.refresh_from_db()
+    made = moment(queue(page)[2]["happened_at"])
+    assert summons.status == Summons.Status.LEFT and summons.left_at is not None
+    assert abs((summons.left_at - made).total_seconds()) < 1
+    page.locator("[data-offline-panel]").scroll_into_view_if_needed()
+    shots(page, "3-checked-out")
+
+    resend_everything(page)
+    wait_all_sent(page, 3)
+    assert Event.objects.filter(summons=summons, kind=EventKind.PROGRESS).count() == 1
+    assert Event.objects.filter(summons=summons, kind=EventKind.RESULT).count() == 1
+    assert Event.objects.filter(summons=summons, kind=EventKind.CHECK_OUT).count() == 1

@@ -7,6 +7,11 @@ request (method, path, body). A retry with the same fingerprint gets the stored 
 with another body is refused (422); one while the first still runs is refused (409). Answers
 that say nothing about the action — 401, 429, 5xx — are not kept: the key is free again. Keys
 live `WHISTLE_API_IDEMPOTENCY_HOURS`, per token (or signed-in person).
+
+A request sent from a phone's queue (it carries `X-Whistle-Sent-At`) may be sent again days
+later: the answer was lost, then the phone went back into a dead zone. Its key is kept
+`WHISTLE_OFFLINE_MAX_DAYS` and a day more; anything made on the phone longer ago than that is
+refused (`whistle.cases.device_time`), so a resend is replayed or refused, never done twice.
 """
 
 from __future__ import annotations
@@ -29,6 +34,14 @@ NOT_KEPT = frozenset({401, 429})
 
 def lifetime() -> timedelta:
     return timedelta(hours=int(settings.WHISTLE_API_IDEMPOTENCY_HOURS))
+
+
+def offline_lifetime() -> timedelta:
+    """How long the key of a request from a phone's queue is kept: as long as what the phone
+    recorded is accepted, a day more (a phone's clock may run behind), and never less than
+    any key."""
+    days = int(getattr(settings, "WHISTLE_OFFLINE_MAX_DAYS", 14))
+    return max(lifetime(), timedelta(days=days + 1))
 
 
 def fingerprint(request: HttpRequest) -> str:
@@ -62,13 +75,19 @@ class Running:
 
 
 def claim(
-    owner: str, key: str, print_: str, now: datetime
+    owner: str, key: str, print_: str, now: datetime, *, queued: bool = False
 ) -> Claimed | Stored | Mismatch | Running:
-    IdempotentRequest.objects.filter(owner=owner, created_at__lt=now - lifetime()).delete()
+    """Claim `key` for this request; `queued` for a request sent from a phone's queue."""
+    IdempotentRequest.objects.filter(owner=owner, kept_until__lt=now).delete()
+    # Rows written before `kept_until` existed live the ordinary lifetime.
+    IdempotentRequest.objects.filter(
+        owner=owner, kept_until__isnull=True, created_at__lt=now - lifetime()
+    ).delete()
+    kept_until = now + (offline_lifetime() if queued else lifetime())
     try:
         with transaction.atomic():
             row = IdempotentRequest.objects.create(
-                owner=owner, key=key, fingerprint=print_, created_at=now
+                owner=owner, key=key, fingerprint=print_, created_at=now, kept_until=kept_until
             )
         return Claimed(row)
     except IntegrityError:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from whistle.api import idempotency
 from whistle.api.auth import owner_key
 from whistle.api.errors import ApiError, error_response
+from whistle.api.shared import SENT_AT_HEADER
 
 API_PREFIX = "/api/"
 
@@ -39,7 +40,11 @@ class IdempotencyMiddleware:
                 "Idempotency-Key",
             )
         outcome = idempotency.claim(
-            owner, key, idempotency.fingerprint(request), idempotency.moment()
+            owner,
+            key,
+            idempotency.fingerprint(request),
+            idempotency.moment(),
+            queued=SENT_AT_HEADER in request.headers,
         )
         if isinstance(outcome, idempotency.Mismatch):
             return error_response(

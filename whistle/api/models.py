@@ -83,6 +83,9 @@ class IdempotentRequest(models.Model):
     content_type = models.CharField(_("content type"), max_length=100, blank=True)
     body = models.BinaryField(_("body"), blank=True, default=b"")
     created_at = models.DateTimeField(_("created at"))
+    # Until when the answer is replayed: WHISTLE_API_IDEMPOTENCY_HOURS after the first attempt,
+    # or, for a request sent from a phone's queue, as long as such a request is accepted.
+    kept_until = models.DateTimeField(_("kept until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("idempotent request")
@@ -90,7 +93,10 @@ class IdempotentRequest(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["owner", "key"], name="idempotent_request_unique")
         ]
-        indexes = [models.Index(fields=["owner", "created_at"])]
+        indexes = [
+            models.Index(fields=["owner", "created_at"]),
+            models.Index(fields=["owner", "kept_until"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.owner} · {self.key}"

@@ -379,11 +379,15 @@ class CheckInOut(Schema):
 class ProgressIn(In):
     text: Text
     photos: Photos = []
+    # Written on the device without signal: the device's time.
+    happened_at: AwareDatetime | None = None
 
 
 class ResultIn(In):
     result: Text
     photos: Photos = []
+    # Written on the device without signal: the device's time.
+    happened_at: AwareDatetime | None = None
 
 
 class DeclineRulingIn(In):
@@ -399,6 +403,10 @@ class CheckInRulingIn(In):
 class CheckOutIn(In):
     lon: Lon | None = None
     lat: Lat | None = None
+    source: Literal["device", "typed", "map_pick"] | None = None
+    accuracy_m: Accuracy | None = None
+    # Made on the device without signal: the device's time of the check-out.
+    happened_at: AwareDatetime | None = None
 
 
 # Patrols --------------------------------------------------------------------------------------
@@ -407,6 +415,15 @@ class CheckOutIn(In):
 class PatrolStartIn(In):
     township: Code
     lane: Annotated[str, Field(min_length=1, max_length=100)]
+    # Started on the device without signal: the key the device gave the patrol (its public
+    # id, named by the positions and ticks queued behind it) and the device's time.
+    uuid: UUID | None = None
+    happened_at: AwareDatetime | None = None
+
+
+class PatrolEndIn(In):
+    # Ended on the device without signal: the device's time of the end.
+    happened_at: AwareDatetime | None = None
 
 
 class PointIn(In):

@@ -7,6 +7,10 @@ time on arrival is the phone's clock offset, measured at sync: the time it happe
 phone's time corrected by that offset. The trail keeps both times — when it happened and
 when the server received it — with the offset, so nobody takes an upload time for the time
 something was done, nor a phone's clock for the truth.
+
+Something made more than `WHISTLE_OFFLINE_MAX_DAYS` before it arrives is refused: the
+Idempotency-Key of a request from the phone's queue is kept that long and a day more
+(`whistle.api.idempotency`), so a resend is either recognised or refused, never done twice.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -48,6 +53,11 @@ class DeviceTime:
         }
 
 
+def max_age_days() -> int:
+    """How many days after it was made something recorded without signal is accepted."""
+    return int(getattr(settings, "WHISTLE_OFFLINE_MAX_DAYS", 14))
+
+
 def _aware(value: Any, field: str) -> datetime:
     if not isinstance(value, datetime) or timezone.is_naive(value):
         raise InvalidInput(field, _("The time recorded on the device is not a valid time."))
@@ -74,6 +84,16 @@ def device_time(
     happened = device_happened - timedelta(seconds=offset or 0.0)
     if happened > now:
         raise InvalidInput("happened_at", _("The time recorded on the device is in the future."))
+    days = max_age_days()
+    if now - happened > timedelta(days=days):
+        raise InvalidInput(
+            "happened_at",
+            _(
+                "This was recorded on the device more than %(days)s days ago and is no longer "
+                "accepted: record it again."
+            ),
+            days=days,
+        )
     return DeviceTime(
         happened_at=happened,
         device_happened_at=device_happened,

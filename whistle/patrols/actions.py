@@ -10,6 +10,7 @@ A refusal raises `whistle.cases.errors.ActionRefused` (or `InvalidInput`,
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -133,16 +134,39 @@ def _event(patrol: Patrol, kind: str, actor: Person, at: datetime, **data: Any) 
     PatrolEvent.objects.create(patrol=patrol, kind=kind, actor=actor, at=at, data=data)
 
 
-def start_patrol(person: Person, *, lane: Lane, now: datetime | None = None) -> Patrol:
-    """Start a patrol of one of the person's lanes. One open patrol per person."""
+def start_patrol(
+    person: Person,
+    *,
+    lane: Lane,
+    key: uuid.UUID | None = None,
+    happened_at: datetime | None = None,
+    sent_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Patrol:
+    """Start a patrol of one of the person's lanes. One open patrol per person.
+
+    A patrol started on the phone without signal comes later with the key the phone gave it
+    (`key`, the patrol's public id, so its positions and ticks queued behind it name it) and
+    the device's times (`whistle.cases.device_time`): it starts when it was started. The same
+    start sent again returns the patrol it made."""
     now = _moment(now)
+    offline = device_time(happened_at, sent_at, now)
+    made_at = offline.happened_at if offline is not None else now
     if not isinstance(lane, Lane):
         raise InvalidInput("lane", _("Choose one of your lanes."))
+    if key is not None and not isinstance(key, uuid.UUID):
+        raise InvalidInput("uuid", _("The patrol's key is not a valid key."))
     role = patrol_role(person, lane)
     if role is None:
         raise refusal(_("patrol this lane"), *_scopes(lane))
     check_moment(now, None)
     with transaction.atomic():
+        if key is not None:
+            same = Patrol.objects.filter(uuid=key).select_related("lane__township").first()
+            if same is not None:
+                if same.person_id != person.pk or same.lane_id != lane.pk:
+                    raise ActionRefused(_("This patrol key is already used by another patrol."))
+                return same
         current = open_patrol(person)
         if current is not None:
             raise ActionRefused(
@@ -151,10 +175,11 @@ def start_patrol(person: Person, *, lane: Lane, now: datetime | None = None) -> 
                 time=_local(current.started_at),
             )
         patrol = Patrol(
+            uuid=key or uuid.uuid4(),
             person=person,
             lane=lane,
             role=role,
-            started_at=now,
+            started_at=made_at,
             last_activity_at=now,
             checklist=checklist.snapshot(checklist.lane_items(lane)),
         )
@@ -166,7 +191,15 @@ def start_patrol(person: Person, *, lane: Lane, now: datetime | None = None) -> 
             raise ActionRefused(
                 _("You are already patrolling another lane: end that patrol first.")
             ) from None
-        _event(patrol, PatrolEvent.Kind.STARTED, person, now, lane=lane.name, role=role)
+        _event(
+            patrol,
+            PatrolEvent.Kind.STARTED,
+            person,
+            now,
+            lane=lane.name,
+            role=role,
+            **offline.trail() if offline is not None else {},
+        )
     return patrol
 
 
@@ -455,13 +488,29 @@ def record_check(
     return check
 
 
-def end_patrol(person: Person, patrol: Patrol, *, now: datetime | None = None) -> Patrol:
+def end_patrol(
+    person: Person,
+    patrol: Patrol,
+    *,
+    happened_at: datetime | None = None,
+    sent_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Patrol:
     """End the patrol: items left unticked are recorded as not checked, and the share of
-    the lane the route covered is computed."""
+    the lane the route covered is computed.
+
+    An end recorded on the phone without signal comes later with the device's times: the
+    patrol ends when it was ended (`whistle.cases.device_time`)."""
     now = _moment(now)
+    offline = device_time(happened_at, sent_at, now)
+    made_at = offline.happened_at if offline is not None else now
     action = _("end this patrol")
     with transaction.atomic():
         patrol = _lock(patrol, person, action, now)
+        if made_at < patrol.started_at:
+            raise InvalidInput(
+                "happened_at", _("The time recorded on the device is before the patrol.")
+            )
         ticked = set(CheckResult.objects.filter(patrol=patrol).values_list("item", flat=True))
         CheckResult.objects.bulk_create(
             [
@@ -470,7 +519,7 @@ def end_patrol(person: Person, patrol: Patrol, *, now: datetime | None = None) -
                     item=entry["key"],
                     label=entry["label"],
                     result=CheckResult.Result.NOT_CHECKED,
-                    checked_at=now,
+                    checked_at=made_at,
                 )
                 for entry in patrol.checklist
                 if entry["key"] not in ticked
@@ -480,7 +529,7 @@ def end_patrol(person: Person, patrol: Patrol, *, now: datetime | None = None) -
             RoutePoint.objects.filter(patrol=patrol, counted=True).values_list("lon", "lat")
         )
         patrol.covered_ratio = coverage(patrol.lane.centre_line, positions) if positions else None
-        patrol.ended_at = now
+        patrol.ended_at = made_at
         patrol.last_activity_at = now
         patrol.save(update_fields=["covered_ratio", "ended_at", "last_activity_at"])
         counts = {value: 0 for value in CheckResult.Result.values}
@@ -495,5 +544,6 @@ def end_patrol(person: Person, patrol: Patrol, *, now: datetime | None = None) -
             points=patrol.point_count,
             covered_ratio=patrol.covered_ratio,
             checks=counts,
+            **offline.trail() if offline is not None else {},
         )
     return patrol

@@ -8,6 +8,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("start/", views.start, name="start"),
     path("history/", views.history, name="history"),
     path("walk/<uuid:patrol>/", views.walk, name="walk"),
+    path("walk/lane/<int:lane>/", views.walk_offline, name="walk-offline"),
     path("walk/<uuid:patrol>/positions/", views.positions, name="positions"),
     path("walk/<uuid:patrol>/check/", views.check, name="check"),
     path("walk/<uuid:patrol>/end/", views.end, name="end"),

@@ -126,6 +126,15 @@ def home(request: HttpRequest) -> HttpResponse:
             "page": page,
             "current": open_patrol(person),
             "start_lanes": start_lanes,
+            # What a start without signal sends, and the page it opens (whistle/offline.js).
+            "offline_lanes": {
+                str(lane.pk): {
+                    "township": lane.township.code,
+                    "lane": lane.name,
+                    "walk": reverse("patrol:walk-offline", args=[lane.pk]),
+                }
+                for lane in start_lanes
+            },
             "recent": Patrol.objects.filter(person=person)
             .select_related("lane")
             .order_by("-started_at")[:3],
@@ -195,6 +204,43 @@ def walk(request: HttpRequest, patrol: UUID) -> HttpResponse:
     )
 
 
+# The placeholder a patrol started without signal carries until the page reads its key.
+UNSAVED = UUID(int=0)
+
+
+@street_page
+@require_GET
+def walk_offline(request: HttpRequest, lane: int) -> HttpResponse:
+    """The patrol page of a patrol started on the phone without signal: the lane's checklist
+    for a patrol the server has not seen yet. The service worker keeps one per lane of the
+    person; the key the phone gave the patrol and its start are in the address's fragment,
+    and every tick, position and the end go through the phone's queue."""
+    chosen = get_object_or_404(patrol_lanes(_me(request)).select_related("township"), pk=lane)
+    draft = Patrol(
+        uuid=UNSAVED,
+        person=_me(request),
+        lane=chosen,
+        started_at=timezone.now(),
+        last_activity_at=timezone.now(),
+        checklist=checklist.snapshot(checklist.lane_items(chosen)),
+    )
+    rows = [{"item": item, "check": None} for item in checklist.from_snapshot(draft.checklist)]
+    return render(
+        request,
+        "street/patrol.html",
+        {
+            "patrol": draft,
+            "offline_walk": True,
+            "rows": rows,
+            "counts": {},
+            "unticked": len(rows),
+            "patrol_strings": _words(),
+            "Result": CheckResult.Result,
+            "Outcome": CheckResult.Outcome,
+        },
+    )
+
+
 def _words() -> dict[str, str]:
     return {
         "recording": _("Recording your route."),
@@ -206,6 +252,7 @@ def _words() -> dict[str, str]:
         "offline": _("No connection: %(n)s positions are kept and sent later."),
         "ended": _("This patrol has ended."),
         "sending": _("Sending the last positions…"),
+        "positions": _("%(n)s positions"),
     }
 
 

@@ -10,8 +10,9 @@
   opened or `pages` names, answers from them when the network does not, and carries the
   Web Push handlers (`static/notifications/push-sw.js`), so no second worker competes.
 - `pages`: the phone pages of the signed-in person to keep for a dead zone: my lanes, the
-  report form, my reports, the open patrol, the department's desk and the case page of each
-  summons still on its hands (its check-in is there).
+  report form, my reports, the open patrol, the page of a patrol started without signal on
+  each of the person's lanes, the department's desk and the case page of each summons still
+  on its hands (its check-in, progress, result and check-out are there).
 
 What is done without signal waits in the browser (`static/whistle/offline.js`, IndexedDB)
 and is sent to the API with its Idempotency-Key when the connection returns (docs/street.md,
@@ -41,9 +42,12 @@ from PIL import Image, ImageDraw
 
 from whistle.cases.models import Summons
 from whistle.organisation.models import Person, RoleAssignment
-from whistle.patrols.actions import PATROL_ROLES, open_patrol
+from whistle.patrols.actions import PATROL_ROLES, open_patrol, patrol_lanes
 
 ICON_SIZES = (192, 512)
+# Lanes whose page for a patrol started without signal is kept (a township's chief of lanes
+# may patrol every lane of the township: the first ones by name).
+OFFLINE_WALK_LANES = 30
 BRAND = (0x8E, 0x1B, 0x1B)
 WHITE = (0xFF, 0xFF, 0xFF)
 
@@ -208,6 +212,9 @@ def phone_pages(person: Person) -> list[str]:
         patrol = open_patrol(person)
         if patrol is not None:
             urls.append(_url("patrol:walk", patrol.uuid))
+        # The page of a patrol started without signal, one per lane (its checklist).
+        lanes = patrol_lanes(person).order_by("township__code", "name").values_list("pk", flat=True)
+        urls += [_url("patrol:walk-offline", pk) for pk in lanes[:OFFLINE_WALK_LANES]]
     departments = sorted(set(held.exclude(department=None).values_list("department_id", flat=True)))
     if departments:
         urls.append(_url("department:home"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Body, Query, Router, Schema, Status
 from pydantic import Field
 
 from whistle.api import schemas as s
@@ -82,7 +82,13 @@ def start_patrol(request: HttpRequest, data: s.PatrolStartIn) -> Status[dict[str
     )
     if lane is None:
         raise ApiError(422, "invalid", NOT_FOUND, field="lane")
-    patrol = actions.start_patrol(person, lane=lane)
+    patrol = actions.start_patrol(
+        person,
+        lane=lane,
+        key=data.uuid,
+        happened_at=data.happened_at,
+        sent_at=sent_at(request),
+    )
     return Status(201, _patrol_out(_mine(person, str(patrol.uuid))))
 
 
@@ -141,7 +147,15 @@ def record_check(request: HttpRequest, uuid: str, data: s.PatrolCheckIn) -> dict
 @router.post(
     "/{uuid}/finish", response={200: s.PatrolOut, **errors()}, operation_id="finish_patrol"
 )
-def finish_patrol(request: HttpRequest, uuid: str) -> dict[str, Any]:
+def finish_patrol(
+    request: HttpRequest, uuid: str, data: Body[s.PatrolEndIn | None] = None
+) -> dict[str, Any]:
+    """End the patrol; one ended on the device without signal sends `happened_at`. An end
+    sent again after the patrol ended answers the ended patrol."""
     person = caller(request)
-    actions.end_patrol(person, _mine(person, uuid))
+    patrol = _mine(person, uuid)
+    happened_at = data.happened_at if data is not None else None
+    if patrol.ended_at is not None and happened_at is not None:
+        return _patrol_out(patrol)
+    actions.end_patrol(person, patrol, happened_at=happened_at, sent_at=sent_at(request))
     return _patrol_out(_mine(person, uuid))

@@ -123,7 +123,12 @@ def check_in(request: HttpRequest, uuid: str, data: s.CheckInIn) -> dict[str, An
 def report_progress(request: HttpRequest, uuid: str, data: s.ProgressIn) -> dict[str, Any]:
     person = caller(request)
     summons = actions.report_progress(
-        person, find_summons(person, uuid), text=data.text, photos=photos(data.photos)
+        person,
+        find_summons(person, uuid),
+        text=data.text,
+        photos=photos(data.photos),
+        happened_at=data.happened_at,
+        sent_at=sent_at(request),
     )
     return _out(summons)
 
@@ -134,7 +139,12 @@ def report_progress(request: HttpRequest, uuid: str, data: s.ProgressIn) -> dict
 def report_result(request: HttpRequest, uuid: str, data: s.ResultIn) -> dict[str, Any]:
     person = caller(request)
     summons = actions.report_result(
-        person, find_summons(person, uuid), result=data.result, photos=photos(data.photos)
+        person,
+        find_summons(person, uuid),
+        result=data.result,
+        photos=photos(data.photos),
+        happened_at=data.happened_at,
+        sent_at=sent_at(request),
     )
     return _out(summons)
 
@@ -182,9 +192,19 @@ def release(request: HttpRequest, uuid: str, data: s.NoteIn) -> dict[str, Any]:
 )
 def check_out(request: HttpRequest, uuid: str, data: s.CheckOutIn) -> dict[str, Any]:
     """事不完、人不撤: refused (409, check_out_too_early, kept in the trail) until the
-    township has marked the case resolved or released the department."""
+    township has marked the case resolved or released the department. One made on the
+    phone without signal (`happened_at`) must have been made after the release."""
     person = caller(request)
-    summons = actions.check_out(person, find_summons(person, uuid), lon=data.lon, lat=data.lat)
+    summons = actions.check_out(
+        person,
+        find_summons(person, uuid),
+        lon=data.lon,
+        lat=data.lat,
+        source=data.source if data.source is not None else "device",
+        accuracy_m=data.accuracy_m,
+        happened_at=data.happened_at,
+        sent_at=sent_at(request),
+    )
     return _out(summons)
 
 

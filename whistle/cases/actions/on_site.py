@@ -470,21 +470,33 @@ def rule_on_check_in(
     return summons
 
 
+def _not_before_summons(summons: Summons, offline: Any) -> None:
+    if offline is not None and offline.happened_at < summons.summoned_at:
+        raise InvalidInput(
+            "happened_at", _("The time recorded on the device is before the summons.")
+        )
+
+
 def report_progress(
     actor: Person,
     summons: Summons,
     *,
     text: str,
     photos: Any = None,
+    happened_at: datetime | None = None,
+    sent_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Summons:
-    """The department tells the township how the work is going."""
+    """The department tells the township how the work is going. One written on the phone
+    without signal comes later with the device's times, which its event keeps."""
     now = moment(now)
     text = clean_text(text, "text", _("The progress report"), max_length=RESULT_MAX)
+    offline = device_time_of(happened_at, sent_at, now)
     batch = PhotoBatch(photos)
     with atomic(batch):
         case, summons = lock_summons(summons.pk)
         role = require(actor, "report_progress", summons)
+        _not_before_summons(summons, offline)
         attachments = batch.store(
             case, Attachment.Purpose.PROGRESS, actor=actor, now=now, summons=summons
         )
@@ -495,7 +507,11 @@ def report_progress(
             role=role,
             at=now,
             summons=summons,
-            data={"text": text, "photos": photo_data(attachments)},
+            data={
+                "text": text,
+                "photos": photo_data(attachments),
+                **(offline.trail() if offline is not None else {}),
+            },
         )
     return summons
 
@@ -506,16 +522,24 @@ def report_result(
     *,
     result: str,
     photos: Any = None,
+    happened_at: datetime | None = None,
+    sent_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Summons:
     """The department reports what it did, with evidence. On a whistle it must be on site;
-    it stays there until the township resolves the case or releases it."""
+    it stays there until the township resolves the case or releases it.
+
+    A result written on the phone without signal comes later with the device's times: like a
+    report, it counts when it reaches the township (nobody could check it before), and its
+    event keeps when it was written (`whistle.cases.device_time`)."""
     now = moment(now)
     result = clean_text(result, "result", _("The result"), max_length=RESULT_MAX)
+    offline = device_time_of(happened_at, sent_at, now)
     batch = PhotoBatch(photos)
     with atomic(batch):
         case, summons = lock_summons(summons.pk)
         role = require(actor, "report_result", summons)
+        _not_before_summons(summons, offline)
         attachments = batch.store(
             case, Attachment.Purpose.RESULT, actor=actor, now=now, summons=summons
         )
@@ -536,6 +560,7 @@ def report_result(
                 "result": result,
                 **_timeliness(case, now, summons.resolve_due_at),
                 "photos": photo_data(attachments),
+                **(offline.trail() if offline is not None else {}),
             },
         )
         notify(
@@ -686,6 +711,18 @@ def release(
     return summons
 
 
+def _may_leave_at(case: Case, summons: Summons, made_at: datetime | None) -> bool:
+    """事不完、人不撤 at the moment of a check-out: now for one made live; for one made without
+    signal, the township's release or resolution must have come before it was made."""
+    if not may_leave(summons):
+        return False
+    if made_at is None:
+        return True
+    if summons.released_at is not None and summons.released_at <= made_at:
+        return True
+    return case.handled_at is not None and case.handled_at <= made_at
+
+
 def check_out(
     actor: Person,
     summons: Summons,
@@ -696,6 +733,8 @@ def check_out(
     accuracy_m: float | None = None,
     device_time: datetime | None = None,
     device_id: str = "",
+    happened_at: datetime | None = None,
+    sent_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Summons:
     """The department leaves the site. 事不完、人不撤: only once the township has marked the
@@ -706,8 +745,15 @@ def check_out(
     is one it comes with its provenance as at the check-in (`source`, accuracy, the device's
     time of the fix, the device's id), which the event keeps. Only a position from the
     device counts as where the officer stood for the next check-in's speed check
-    (`whistle.cases.proof.previous_position`)."""
+    (`whistle.cases.proof.previous_position`).
+
+    A check-out made on the phone without signal comes later with the device's times
+    (`whistle.cases.device_time`): it is dated when it was made, and the rule is applied at
+    that moment — the township must have released the department or marked the case
+    resolved before it, not merely before it arrived."""
     now = moment(now)
+    offline = device_time_of(happened_at, sent_at, now)
+    made_at = offline.happened_at if offline is not None else now
     position_lon, position_lat = clean_optional_position(lon, lat)
     point = None if position_lon is None or position_lat is None else (position_lon, position_lat)
     accuracy: float | None = None
@@ -721,7 +767,11 @@ def check_out(
         case, summons = lock_summons(summons.pk)
         role = require(actor, "check_out", summons)
         assert summons.arrived_at is not None  # the rule requires a check-in
-        minutes_on_site = round((now - summons.arrived_at).total_seconds() / 60)
+        if made_at < summons.arrived_at:
+            raise InvalidInput(
+                "happened_at", _("The time recorded on the device is before the check-in.")
+            )
+        minutes_on_site = round((made_at - summons.arrived_at).total_seconds() / 60)
         place: dict[str, Any] = {}
         if point is not None:
             target, target_kind = check_in_target(case, summons)
@@ -731,7 +781,7 @@ def check_out(
                 "distance_m": rounded(geo.distance_m(point, target)),
                 "target": target_kind,
             }
-        if not may_leave(summons):
+        if not _may_leave_at(case, summons, made_at if offline is not None else None):
             event = record(
                 case,
                 EventKind.CHECK_OUT_REFUSED,
@@ -746,6 +796,7 @@ def check_out(
                     "case_status": case.status,
                     "minutes_on_site": minutes_on_site,
                     **place,
+                    **(offline.trail() if offline is not None else {}),
                 },
             )
             refused = CheckOutRefused(
@@ -760,7 +811,7 @@ def check_out(
         else:
             before = summons.status
             summons.status = S.LEFT
-            summons.left_at = now
+            summons.left_at = made_at
             _save(summons, now, "status", "left_at")
             record(
                 case,
@@ -776,6 +827,7 @@ def check_out(
                     "minutes_on_site": minutes_on_site,
                     "distance_m": None,
                     **place,
+                    **(offline.trail() if offline is not None else {}),
                 },
             )
     if refused is not None:
