@@ -329,3 +329,81 @@ def test_writers_and_the_worker_recover_when_postgresql_drops_their_connections(
     assert Event.objects.filter(case_id=summons.case_id).count() == before + progress
     report = verify_database()
     assert report.ok, [str(p) for p in report.problems]
+
+
+# The web process killed mid-request ------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_web_process_killed_mid_request_leaves_nothing_half_written(whistle_city, tmp_path):
+    """Officers' phones report progress through the API while gunicorn is killed with SIGKILL
+    (master and workers): what was answered 200 is recorded, whole; what was cut off is
+    either recorded whole or not at all; every trail verifies."""
+    import urllib.error
+    import urllib.request
+
+    from whistle.api.tokens import issue_token
+
+    summons = on_site_summons(whistle_city)
+    officer = whistle_city.urban_officer
+    secret = issue_token(officer, person=officer, name="手机").secret
+    before = Event.objects.filter(case_id=summons.case_id, kind=EventKind.PROGRESS).count()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/api/v1/summonses/{summons.uuid}/progress"
+    answered: list[int] = []
+    attempted: list[int] = []
+    stop = threading.Event()
+
+    def phone(n: int) -> None:
+        while not stop.is_set():
+            attempted.append(n)
+            body = json.dumps({"text": f"第{len(attempted)}次进展"}).encode()
+            request = urllib.request.Request(
+                url,
+                data=body,
+                headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    if response.status == 200:
+                        answered.append(n)
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                time.sleep(0.05)
+
+    with shared_database(tmp_path) as url_db:
+        env = environment(url_db, WHISTLE_DEBUG="1")
+        log = tmp_path / "gunicorn.log"
+        command = [sys.executable, "-m", "gunicorn", "whistle.wsgi", "--workers", "2"]
+        with log.open("ab") as output:
+            server = subprocess.Popen(
+                [*command, "--bind", f"127.0.0.1:{port}", "--timeout", "60"],
+                cwd=REPO,
+                env=env,
+                stdout=output,
+                stderr=output,
+                start_new_session=True,
+            )
+        phones = [threading.Thread(target=phone, args=(n,)) for n in range(4)]
+        try:
+            for thread in phones:
+                thread.start()
+            wait_for(lambda: len(answered) >= 10, log.read_text, timeout=180)
+        finally:
+            # The server's own process group: the master and its workers, at once.
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+            stop.set()
+            for thread in phones:
+                thread.join(timeout=60)
+    recorded = Event.objects.filter(case_id=summons.case_id, kind=EventKind.PROGRESS).count()
+    assert len(answered) <= recorded - before <= len(attempted)
+    assert Summons.objects.get(pk=summons.pk).status == Summons.Status.ON_SITE
+    report = verify_database()
+    assert report.ok, [str(p) for p in report.problems]
