@@ -304,9 +304,14 @@ def test_writers_and_the_worker_recover_when_postgresql_drops_their_connections(
         writers = run_writers(whistle_city, summons, url, tmp_path, processes, steps)
         terminated = 0
         try:
+            # Once the writers are at work, their connections and the worker's are dropped.
+            wait_for(
+                lambda: Event.objects.filter(kind=EventKind.PROGRESS).count() >= 3,
+                (tmp_path / "writer-0.log").read_text,
+            )
             for _round in range(6):
-                time.sleep(0.5)
                 terminated += terminate_backends()
+                time.sleep(0.5)
             for writer in writers:
                 writer.wait(timeout=300)
             webhooks = Notification.objects.filter(endpoint__isnull=False)

@@ -24,6 +24,7 @@ from django.utils import translation
 
 from tests.fixtures_cases import (
     beijing,
+    device_fix,
     play_the_dba,
     reported_case,
     whistle_city_fixture,  # noqa: F401  (fixture)
@@ -484,3 +485,42 @@ def test_a_missing_log_trigger_is_named(logs):
         else:
             cursor.execute("DROP TRIGGER duty_rosterlogentry_no_update")
     assert "trigger duty_rosterlogentry_no_update is missing or disabled" in refused("verify_trail")
+
+
+def test_a_rating_changed_without_an_event_is_named(whistle_city, case):
+    city = whistle_city
+    police = case.summonses.get(department=city.police)
+    urban = case.summonses.get(department=city.urban)
+    at = NOW + timedelta(minutes=1)
+    actions.release(city.dispatcher, police, now=at)
+    actions.release(city.dispatcher, urban, now=at)
+    actions.mark_handled(city.dispatcher, case, now=at)
+    actions.check_passed(city.dispatcher, case, now=at)
+    actions.close_case(city.dispatcher, case, now=at)
+    actions.evaluate_case(city.dispatcher, case, rating=2, now=at + timedelta(minutes=1))
+    assert verify_database(references=[case.reference]).ok
+    play_the_dba(
+        (
+            "UPDATE cases_case SET township_rating = 5, resident_satisfied = %s WHERE id = %s",
+            [True, case.pk],
+        )
+    )
+    with translation.override("en"):
+        problems = [str(p) for p in verify_database(references=[case.reference]).problems]
+    assert any("township_rating is 5 but its trail leaves it 2" in p for p in problems)
+    assert any("has resident_satisfied set but no event in its trail set it" in p for p in problems)
+
+
+def test_a_check_in_a_hair_behind_the_server_clock_verifies_after_the_database_round_trip(
+    whistle_city, case
+):
+    """A device clock microseconds behind gives a skew of -0.0 s, which PostgreSQL's jsonb
+    gives back as 0.0: the event is hashed as it will be read."""
+    urban = case.summonses.get(department=whistle_city.urban)
+    at = NOW + timedelta(minutes=3)
+    actions.acknowledge(whistle_city.urban_officer, urban, now=at)
+    fix = device_fix(at=at - timedelta(microseconds=11))
+    actions.check_in(whistle_city.urban_officer, urban, now=at, **fix)
+    event = Event.objects.get(case=case, kind="summons.check_in")
+    assert str(event.data["clock_skew_s"]) == "0.0"
+    assert verify_database(references=[case.reference]).ok
