@@ -86,14 +86,22 @@ def _sessions_open_through_time_travel(settings):
 
 # What Django's flush after a transactional test meets: DELETE on SQLite, TRUNCATE on
 # PostgreSQL.
+_GUARDED_TABLES = (
+    "cases_event",
+    "cases_checkpoint",
+    "township_townshiplogentry",
+    "duty_rosterlogentry",
+)
 _FLUSH_REFUSERS = {
-    "sqlite": ("cases_event_no_delete", "cases_checkpoint_no_delete"),
-    "postgresql": ("cases_event_no_truncate", "cases_checkpoint_no_truncate"),
+    "sqlite": tuple(f"{table}_no_delete" for table in _GUARDED_TABLES),
+    "postgresql": tuple(f"{table}_no_truncate" for table in _GUARDED_TABLES),
 }
 
 
 def _table_of(trigger: str) -> str:
-    return "cases_event" if trigger.startswith("cases_event") else "cases_checkpoint"
+    from whistle.cases.triggers import table_of
+
+    return table_of(trigger)
 
 
 def _restore_trail_triggers() -> None:

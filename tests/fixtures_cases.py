@@ -309,8 +309,13 @@ def trail_trigger_migrations() -> list[Any]:
     from importlib import import_module
 
     return [
-        import_module(f"whistle.cases.migrations.{name}")
-        for name in ("0003_event_append_only", "0014_trail_chain_and_truncate_triggers")
+        import_module(f"whistle.{name}")
+        for name in (
+            "cases.migrations.0003_event_append_only",
+            "cases.migrations.0014_trail_chain_and_truncate_triggers",
+            "township.migrations.0002_township_log_append_only",
+            "duty.migrations.0004_roster_log_append_only",
+        )
     ]
 
 
@@ -321,7 +326,7 @@ def play_the_dba(*statements: tuple[str, list]) -> None:
     from django.apps import apps
     from django.db import connection
 
-    tables = ("cases_event", "cases_checkpoint")
+    tables = ("cases_event", "cases_checkpoint", "township_townshiplogentry", "duty_rosterlogentry")
     if connection.vendor == "sqlite":
         for migration in trail_trigger_migrations():
             migration.uninstall(apps, TriggerEditor())

@@ -24,6 +24,7 @@ from django.utils import translation
 
 from tests.fixtures_cases import (
     beijing,
+    device_fix,
     play_the_dba,
     reported_case,
     whistle_city_fixture,  # noqa: F401  (fixture)
@@ -45,6 +46,9 @@ from whistle.cases.models import Case, Checkpoint, Event
 from whistle.cases.signing import key_path, public_keys
 from whistle.cases.trail import GENESIS
 from whistle.cases.verify import EventRow, verify_database
+from whistle.duty.actions import start_roster
+from whistle.duty.models import RosterLogEntry
+from whistle.township.models import TownshipLogEntry
 
 ON_POSTGRES = "postgresql" in str(django_settings.DATABASES["default"]["ENGINE"])
 NOW = beijing(2026, 3, 10, 10, 0)
@@ -408,3 +412,115 @@ def test_district_readers_and_departments_fetch_checkpoints_others_do_not(
     assert client.get("/district/trail/checkpoints/latest.json").status_code == 403
     client.logout()
     assert client.get("/district/trail/checkpoints/latest.json").status_code == 302
+
+
+# The township's powers log and the duty roster log ---------------------------------------
+
+
+@pytest.fixture
+def logs(whistle_city, case) -> tuple[TownshipLogEntry, RosterLogEntry]:
+    """An entry of each log, as their actions write them."""
+    township = TownshipLogEntry.objects.create(
+        at=NOW,
+        actor=whistle_city.district_office,
+        actor_role="chiefs_office",
+        action=TownshipLogEntry.Action.MATTER_REGISTERED,
+        data={"title": "东城区背街小巷整治"},
+    )
+    start_roster(None, department=whistle_city.urban, system_role="system", now=NOW)
+    return township, RosterLogEntry.objects.get()
+
+
+def test_a_checkpoint_commits_to_every_log_entry(logs, tmp_path):
+    township, roster = logs
+    document = create_checkpoint(now=NOW).document
+    [township_leaf] = document["leaves"]["township_logs"]
+    [roster_leaf] = document["leaves"]["roster_logs"]
+    assert township_leaf[:3] == ["township_log", str(township.pk), 1]
+    assert roster_leaf[:3] == ["roster_log", str(roster.pk), 1]
+    assert document["highest"]["township_log"] == township.pk
+    assert document["size"] == 3  # the case, then the kinds by name
+
+
+def test_the_database_refuses_to_change_or_remove_a_log_entry(logs):
+    for table in ("township_townshiplogentry", "duty_rosterlogentry"):
+        for statement in (f"UPDATE {table} SET actor_role = 'x'", f"DELETE FROM {table}"):
+            with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(statement)
+        if ON_POSTGRES:
+            with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {table} CASCADE")
+    assert TownshipLogEntry.objects.count() == RosterLogEntry.objects.count() == 1
+
+
+def test_a_log_entry_changed_or_removed_past_the_triggers_is_named(logs, tmp_path):
+    township, roster = logs
+    target = tmp_path / "checkpoint.json"
+    run("checkpoint", output=str(target))
+    assert "every trail is intact" in run("verify_trail", checkpoint=[str(target)])
+    play_the_dba(
+        (
+            "UPDATE township_townshiplogentry SET data = %s WHERE id = %s",
+            [json.dumps({"title": "另一件事"}), township.pk],
+        ),
+        ("DELETE FROM duty_rosterlogentry WHERE id = %s", [roster.pk]),
+    )
+    message = refused("verify_trail", checkpoint=[str(target)])
+    assert (
+        f"township powers log entry {township.pk}: the log entry is not the one checkpoint #1 "
+        "committed to: it was changed"
+    ) in message
+    assert f"roster log entry {roster.pk}: the log entry was in checkpoint #1 and is gone" in (
+        message
+    )
+
+
+def test_a_missing_log_trigger_is_named(logs):
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                "ALTER TABLE duty_rosterlogentry DISABLE TRIGGER duty_rosterlogentry_no_update"
+            )
+        else:
+            cursor.execute("DROP TRIGGER duty_rosterlogentry_no_update")
+    assert "trigger duty_rosterlogentry_no_update is missing or disabled" in refused("verify_trail")
+
+
+def test_a_rating_changed_without_an_event_is_named(whistle_city, case):
+    city = whistle_city
+    police = case.summonses.get(department=city.police)
+    urban = case.summonses.get(department=city.urban)
+    at = NOW + timedelta(minutes=1)
+    actions.release(city.dispatcher, police, now=at)
+    actions.release(city.dispatcher, urban, now=at)
+    actions.mark_handled(city.dispatcher, case, now=at)
+    actions.check_passed(city.dispatcher, case, now=at)
+    actions.close_case(city.dispatcher, case, now=at)
+    actions.evaluate_case(city.dispatcher, case, rating=2, now=at + timedelta(minutes=1))
+    assert verify_database(references=[case.reference]).ok
+    play_the_dba(
+        (
+            "UPDATE cases_case SET township_rating = 5, resident_satisfied = %s WHERE id = %s",
+            [True, case.pk],
+        )
+    )
+    with translation.override("en"):
+        problems = [str(p) for p in verify_database(references=[case.reference]).problems]
+    assert any("township_rating is 5 but its trail leaves it 2" in p for p in problems)
+    assert any("has resident_satisfied set but no event in its trail set it" in p for p in problems)
+
+
+def test_a_check_in_a_hair_behind_the_server_clock_verifies_after_the_database_round_trip(
+    whistle_city, case
+):
+    """A device clock microseconds behind gives a skew of -0.0 s, which PostgreSQL's jsonb
+    gives back as 0.0: the event is hashed as it will be read."""
+    urban = case.summonses.get(department=whistle_city.urban)
+    at = NOW + timedelta(minutes=3)
+    actions.acknowledge(whistle_city.urban_officer, urban, now=at)
+    fix = device_fix(at=at - timedelta(microseconds=11))
+    actions.check_in(whistle_city.urban_officer, urban, now=at, **fix)
+    event = Event.objects.get(case=case, kind="summons.check_in")
+    assert str(event.data["clock_skew_s"]) == "0.0"
+    assert verify_database(references=[case.reference]).ok

@@ -10,6 +10,8 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from whistle.cases import checks  # noqa: F401  (registers the checks)
         from whistle.cases.actions.calendar import on_calendar_entered
+        from whistle.cases.checkpoints import register_leaves
+        from whistle.cases.roster_checkpoint import ROSTER_LOG_LEAVES
         from whistle.cases.trail import notification_kinds
         from whistle.notifications.kinds import register_kinds
         from whistle.policies.signals import calendar_entered
@@ -19,3 +21,5 @@ class CasesConfig(AppConfig):
         calendar_entered.connect(on_calendar_entered, dispatch_uid="whistle.cases.calendar")
         # The outbox learns what each event's message is called and whether it is urgent.
         register_kinds(notification_kinds())
+        # Trail checkpoints commit to every entry of the duty roster log too.
+        register_leaves(ROSTER_LOG_LEAVES)

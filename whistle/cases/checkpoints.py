@@ -28,7 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Max, Model, OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.models import Case, Checkpoint, Event
@@ -139,6 +139,66 @@ def chained_digest(items: Sequence[dict[str, Any]]) -> str:
     for item in items:
         digest = hashlib.sha256(_canonical({"prev": digest, **item})).hexdigest()
     return digest
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat(timespec="microseconds") if isinstance(value, datetime) else value
+
+
+def entry_leaves(
+    kind: str, model: type[Model], columns: Sequence[str], label: Callable[[int], str]
+) -> LeafKind:
+    """A leaf per entry of an append-only log that is not hash-chained where it is stored
+    (the township's powers log, the duty roster log): [kind, id, 1, digest of the entry's
+    columns]. One changed or removed is named by its id; `label` says how a problem names
+    entry N in the reader's language."""
+
+    def rows(ids: list[int] | None = None) -> dict[int, str]:
+        entries = model._default_manager.order_by("pk")
+        if ids is not None:
+            entries = entries.filter(pk__in=ids)
+        return {
+            values[0]: chained_digest(
+                [{name: _jsonable(value) for name, value in zip(columns, values[1:], strict=True)}]
+            )
+            for values in entries.values_list("pk", *columns).iterator(chunk_size=5000)
+        }
+
+    def build() -> list[list[Any]]:
+        return [[kind, str(pk), 1, digest] for pk, digest in rows().items()]
+
+    def verify(number: int, leaves: list[list[Any]]) -> list[Problem]:
+        committed = {int(leaf[1]): str(leaf[3]) for leaf in leaves}
+        present = rows(list(committed))
+        problems: list[Problem] = []
+        for pk, digest in committed.items():
+            if pk not in present:
+                problems.append(
+                    _problem(
+                        "removed",
+                        _("the log entry was in checkpoint #%(number)s and is gone"),
+                        label(pk),
+                        number=number,
+                    )
+                )
+            elif present[pk] != digest:
+                problems.append(
+                    _problem(
+                        "log_changed",
+                        _(
+                            "the log entry is not the one checkpoint #%(number)s committed "
+                            "to: it was changed"
+                        ),
+                        label(pk),
+                        number=number,
+                    )
+                )
+        return problems
+
+    def highest() -> dict[str, int]:
+        return {kind: model._default_manager.aggregate(n=Max("pk"))["n"] or 0}
+
+    return LeafKind(kind=f"{kind}s", build=build, verify=verify, highest=highest)
 
 
 def _case_leaves() -> list[list[Any]]:

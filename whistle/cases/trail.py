@@ -238,6 +238,18 @@ def _tails(case_ids: Iterable[int]) -> dict[int, _Tail]:
     return {case_id: _Tail(seq, hash_, at) for case_id, seq, hash_, at in rows}
 
 
+def _stored_form(value: Any) -> Any:
+    """The data as the database gives it back, so that the hash verifies after the round
+    trip: PostgreSQL's jsonb has no negative zero (a clock skew of -0.0 s comes back 0.0)."""
+    if isinstance(value, float) and value == 0.0:
+        return 0.0
+    if isinstance(value, dict):
+        return {key: _stored_form(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_stored_form(item) for item in value]
+    return value
+
+
 def _next_event(
     case: Case,
     tail: _Tail,
@@ -254,7 +266,7 @@ def _next_event(
 ) -> Event:
     """The event that follows `tail` on the case's trail, hashed onto it; not saved."""
     at = at or timezone.now()
-    data = json.loads(_canonical(data or {}))
+    data = _stored_form(json.loads(_canonical(data or {})))
     if tail.at is not None and follow_trail:
         at = max(at, tail.at)
     check_moment(at, tail.at)

@@ -1,14 +1,18 @@
 """Which of the trail's database triggers are in place.
 
-They are made by the migrations 0003 (events: no UPDATE, no DELETE) and 0014 (events: only
-an INSERT that extends the chain; checkpoints: no UPDATE, no DELETE; PostgreSQL: no
-TRUNCATE of either). Someone with the rights to drop a trigger can still do all of it; the
+They are made by the migrations cases 0003 (events: no UPDATE, no DELETE) and 0014 (events:
+only an INSERT that extends the chain; checkpoints: no UPDATE, no DELETE; PostgreSQL: no
+TRUNCATE of either), and by those that keep the other logs a checkpoint commits to
+append-only: the township's powers log (township `…_township_log_append_only`) and the duty
+roster log (duty `…_roster_log_append_only`): no UPDATE, no DELETE, and no TRUNCATE on
+PostgreSQL. Someone with the rights to drop a trigger can still do all of it; the
 checkpoints kept outside the database are what shows it afterwards (docs/trail.md).
 """
 
 from __future__ import annotations
 
 from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
 
 _BOTH = (
     "cases_event_no_update",
@@ -19,9 +23,40 @@ _BOTH = (
 )
 _POSTGRESQL_ONLY = ("cases_event_no_truncate", "cases_checkpoint_no_truncate")
 
+# The append-only logs: table, and the app and name ending of the migration that guards it
+# (an installation that has not run it yet misses nothing).
+LOG_TABLES: dict[str, tuple[str, str]] = {
+    "township_townshiplogentry": ("township", "township_log_append_only"),
+    "duty_rosterlogentry": ("duty", "roster_log_append_only"),
+}
+TRAIL_TABLES = ("cases_event", "cases_checkpoint")
+
+
+def _log_triggers(table: str) -> tuple[str, ...]:
+    names = (f"{table}_no_update", f"{table}_no_delete")
+    return (*names, f"{table}_no_truncate") if connection.vendor == "postgresql" else names
+
+
+def table_of(trigger: str) -> str:
+    """The table a trigger of this module is on."""
+    for table in (*TRAIL_TABLES, *LOG_TABLES):
+        if trigger.startswith(f"{table}_"):
+            return table
+    raise ValueError(trigger)
+
+
+def _guarded_logs() -> list[str]:
+    applied = MigrationRecorder(connection).applied_migrations()
+    return [
+        table
+        for table, (app, ending) in LOG_TABLES.items()
+        if any(label == app and name.endswith(ending) for label, name in applied)
+    ]
+
 
 def expected_triggers() -> tuple[str, ...]:
-    return _BOTH + (_POSTGRESQL_ONLY if connection.vendor == "postgresql" else ())
+    trail = _BOTH + (_POSTGRESQL_ONLY if connection.vendor == "postgresql" else ())
+    return trail + tuple(name for table in _guarded_logs() for name in _log_triggers(table))
 
 
 def missing_triggers() -> list[str]:

@@ -268,12 +268,80 @@ def replay(events: list[EventRow]) -> tuple[str | None, dict[str, str], dict[str
     return case_status, summons_status, kinds
 
 
-def replay_problems(
-    reference: str, events: list[EventRow], status: str, summonses: list[SummonsRow]
-) -> list[Problem]:
-    """What the rows say that the trail does not."""
-    case_status, summons_status, kinds = replay(events)
+# The case's judgements, each set by an event that carries it in `data["changes"]`
+# ([before, after]); the simulated history's evaluation carries `data["rating"]`.
+RATINGS = ("township_rating", "resident_rating", "resident_satisfied")
+
+
+def replay_ratings(events: list[EventRow]) -> dict[str, Any]:
+    """The ratings the trail leaves on the case: only those some event set."""
+    values: dict[str, Any] = {}
+    for row in events:
+        if row.summons is not None or not isinstance(row.data, dict):
+            continue
+        changed = row.data.get("changes")
+        changed = changed if isinstance(changed, dict) else {}
+        for name in RATINGS:
+            pair = changed.get(name)
+            if isinstance(pair, list) and len(pair) == 2:
+                values[name] = pair[1]
+        simulated = "township_rating" not in changed and "rating" in row.data
+        if row.kind == EventKind.EVALUATED and simulated:
+            values["township_rating"] = row.data["rating"]
+    return values
+
+
+def _rating_problems(reference: str, events: list[EventRow], row: dict[str, Any]) -> list[Problem]:
+    trail = replay_ratings(events)
     problems: list[Problem] = []
+    for name in RATINGS:
+        if name not in row:
+            continue
+        value, expected = row[name], trail.get(name)
+        if name in trail and value != expected:
+            problems.append(
+                Problem(
+                    reference,
+                    None,
+                    "",
+                    "replay",
+                    _(
+                        "the case's %(field)s is %(row)s but its trail leaves it %(trail)s: the "
+                        "row was changed without an event"
+                    ),
+                    {"field": name, "row": value, "trail": expected},
+                )
+            )
+        elif name not in trail and value is not None:
+            problems.append(
+                Problem(
+                    reference,
+                    None,
+                    "",
+                    "replay",
+                    _(
+                        "the case has %(field)s set but no event in its trail set it: the row "
+                        "was changed without an event"
+                    ),
+                    {"field": name},
+                )
+            )
+    return problems
+
+
+def replay_problems(
+    reference: str,
+    events: list[EventRow],
+    status: str,
+    summonses: list[SummonsRow],
+    ratings: dict[str, Any] | None = None,
+) -> list[Problem]:
+    """What the rows say that the trail does not: statuses, a summons' moments and, when
+    given, the case's ratings (`RATINGS`)."""
+    case_status, summons_status, kinds = replay(events)
+    problems: list[Problem] = (
+        [] if ratings is None else _rating_problems(reference, events, ratings)
+    )
     if case_status is not None and case_status != status:
         problems.append(
             Problem(
@@ -401,8 +469,10 @@ def verify_database(*, references: Iterable[str] | None = None, chunk_size: int 
     events = _event_rows(case_ids, chunk_size)
     summonses = _summons_rows(case_ids, chunk_size)
     pending, pending_summons = next(events, None), next(summonses, None)
-    case_rows = cases.values_list("pk", "reference", "uuid", "trail_length", "trail_head", "status")
-    for case_id, reference, case_uuid, length, head, status in case_rows.iterator(
+    case_rows = cases.values_list(
+        "pk", "reference", "uuid", "trail_length", "trail_head", "status", *RATINGS
+    )
+    for case_id, reference, case_uuid, length, head, status, *rated in case_rows.iterator(
         chunk_size=chunk_size
     ):
         trail, pending = _take(events, pending, case_id)
@@ -414,5 +484,6 @@ def verify_database(*, references: Iterable[str] | None = None, chunk_size: int 
                 str(case_uuid), reference, trail, expected_length=length, expected_head=head
             )
         )
-        report.problems.extend(replay_problems(reference, trail, status, rows))
+        ratings = dict(zip(RATINGS, rated, strict=True))
+        report.problems.extend(replay_problems(reference, trail, status, rows, ratings))
     return report

@@ -206,14 +206,16 @@ def revision() -> str | None:
     """The map's current revision token (None when the row is missing: then every look-up
     reads the map again)."""
     # The driver's own cursor: this runs before every look-up, and Django's wrapper would
-    # cost more than the read.
+    # cost more than the read. Its errors are still Django's (a dropped connection is then
+    # marked unusable and replaced, and callers catch DatabaseError).
     connection.ensure_connection()
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(_REVISION_SQL)
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(_REVISION_SQL)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
     return None if row is None else str(row[0])
 
 

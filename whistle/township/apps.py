@@ -8,7 +8,11 @@ class TownshipConfig(AppConfig):
     verbose_name = _("The township's powers")
 
     def ready(self) -> None:
+        from whistle.cases.checkpoints import register_leaves
         from whistle.notifications.kinds import register_kinds
         from whistle.township.actions import NOTIFICATION_KINDS
+        from whistle.township.checkpoint import TOWNSHIP_LOG_LEAVES
 
         register_kinds(NOTIFICATION_KINDS)
+        # Trail checkpoints commit to every entry of the township's powers log.
+        register_leaves(TOWNSHIP_LOG_LEAVES)

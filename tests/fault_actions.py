@@ -1,0 +1,70 @@
+"""Actions played in a process of their own by tests/test_faults.py, against the database in
+DATABASE_URL: `python -m tests.fault_actions PLAN.json`.
+
+The plan names the persons and summonses by id. Each step is one action; an action that
+meets a dropped connection (the database restarted, or its backend terminated) is tried
+again on a new connection, as a person would press the button again; so is one refused
+because another process recorded on the same case at a later moment in between. What the process did
+is written to the plan's `out` file: how many actions succeeded and every error it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def main(plan_path: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
+    import django
+
+    django.setup()
+    from django.db import DatabaseError, connection
+
+    from tests.fixtures_street import ON_THE_LANE
+    from whistle.cases import actions
+    from whistle.cases.errors import MomentRefused
+    from whistle.cases.models import Summons
+    from whistle.organisation.models import Person
+
+    plan: dict[str, Any] = json.loads(Path(plan_path).read_text())
+    officer = Person.objects.get(pk=plan["officer"])
+    steward = Person.objects.get(pk=plan["steward"])
+    done, retried, errors, refused = 0, 0, [], 0
+    for n in range(plan["steps"]):
+        for _attempt in range(50):
+            try:
+                if n % 2:
+                    summons = Summons.objects.get(pk=plan["summons"])
+                    actions.report_progress(officer, summons, text=f"{plan['name']} 第{n}次进展")
+                else:
+                    actions.report_case(
+                        steward,
+                        description=f"{plan['name']} 第{n}次上报：人行道井盖缺失",
+                        lon=ON_THE_LANE[0],
+                        lat=ON_THE_LANE[1],
+                    )
+                done += 1
+                break
+            except MomentRefused:
+                # Another process recorded on the same case in between, at a later moment
+                # than this action took before it waited for the case's lock: refused,
+                # nothing written; pressed again.
+                refused += 1
+                time.sleep(0.05)
+            except DatabaseError as exc:
+                retried += 1
+                errors.append(f"{type(exc).__name__}: {exc}"[:300])
+                connection.close()
+                time.sleep(0.1)
+    Path(plan["out"]).write_text(
+        json.dumps({"done": done, "retried": retried, "errors": errors, "refused": refused})
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

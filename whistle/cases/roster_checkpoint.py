@@ -1,0 +1,22 @@
+"""What a trail checkpoint commits to of the duty roster log (whistle.cases.checkpoints): a
+leaf per entry, so that one changed or removed after a checkpoint is named by `verify-trail
+--checkpoint`. The rosters sit below the cases, so the cases register it."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from whistle.cases.checkpoints import entry_leaves
+from whistle.duty.models import RosterLogEntry
+
+
+def _label(pk: int) -> str:
+    return _("roster log entry %(id)s") % {"id": pk}
+
+
+ROSTER_LOG_LEAVES = entry_leaves(
+    "roster_log",
+    RosterLogEntry,
+    ("roster_id", "at", "actor_id", "actor_role", "action", "change_id", "before", "after"),
+    _label,
+)
