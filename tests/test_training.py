@@ -213,3 +213,21 @@ def test_the_training_pages_record_a_session_and_its_attendance(client, people, 
     # A lane chief may not open them.
     client.force_login(people["liu"])
     assert client.get(reverse("district:training")).status_code == 403
+
+
+def test_the_steward_reads_their_training_and_recognitions_on_their_patrol_page(
+    client, people, small_city
+):
+    s = session(people["office"], small_city.longtan)
+    record_attendance(people["office"], s, people=[people["liang"].pk])
+    recognise(
+        people["office"],
+        office=small_city.longtan,
+        person=people["liang"],
+        reasons="热心肠",
+        now=NOW,
+    )
+    client.force_login(people["liang"])
+    html = client.get(reverse("patrol:history")).content.decode()
+    assert "您参加了 1 次培训。" in html
+    assert "受到龙潭街道街巷长办公室表彰" in html and "热心肠" in html
