@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from whistle.organisation.models import Jurisdiction, Lane
 
@@ -88,7 +89,7 @@ class StewardCall(models.Model):
 class StewardApplication(models.Model):
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("awaiting review")
-        ACCEPTED = "accepted", _("accepted")
+        ACCEPTED = "accepted", pgettext_lazy("steward application", "accepted")
         REFUSED = "refused", _("not accepted")
 
     call = models.ForeignKey(
