@@ -16,7 +16,7 @@ from whistle.assessment.chiefs import chiefs_and_stewards
 from whistle.cases.errors import InvalidInput, PermissionRefused
 from whistle.organisation.models import Role
 from whistle.patrols.models import Recognition, TrainingAttendance, TrainingSession
-from whistle.patrols.training import record_attendance, record_training, recognise
+from whistle.patrols.training import recognise, record_attendance, record_training
 
 pytestmark = pytest.mark.django_db
 

@@ -99,7 +99,7 @@ class StewardApplication(models.Model):
         related_name="applications",
     )
     # The public reference the applicant follows the application by.
-    reference = models.CharField(_("reference number"), max_length=12, unique=True)
+    reference = models.CharField(_("application reference"), max_length=12, unique=True)
     # Personal data: shown in full only to the reviewing township; erased on request or
     # after the retention period (then empty, with `erased_at`).
     name = models.CharField(_("full name"), max_length=60, blank=True)

@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
             name='StewardApplication',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(max_length=12, unique=True, verbose_name='reference number')),
+                ('reference', models.CharField(max_length=12, unique=True, verbose_name='application reference')),
                 ('name', models.CharField(blank=True, max_length=60, verbose_name='full name')),
                 ('phone', models.CharField(blank=True, max_length=40, verbose_name='mobile phone')),
                 ('birth_date', models.DateField(blank=True, null=True, verbose_name='date of birth')),
