@@ -181,7 +181,8 @@ def test_an_application_tells_the_townships_reviewers_without_naming_the_applica
     told = Notification.objects.filter(kind="township.steward_application")
     assert {n.recipient for n in told} == {recruiting["office"], recruiting["chief"]}
     assert all(a.reference in n.subject and "梁" not in n.subject for n in told)
-    assert told.first().link == f"/township/recruitment/applications/{a.pk}/"
+    first = told.first()
+    assert first is not None and first.link == f"/township/recruitment/applications/{a.pk}/"
 
 
 def test_accepting_makes_the_applicant_a_steward_of_the_lanes_and_a_team(recruiting):
