@@ -42,7 +42,9 @@ from whistle.duty.models import Rotation
 from whistle.notifications.models import Channel, Notification
 from whistle.organisation.models import Department, Jurisdiction, Person, Role
 from whistle.patrols import actions as patrols
+from whistle.patrols import training
 from whistle.township import actions as township
+from whistle.township import recruitment
 
 START = beijing(2026, 3, 10, 8, 0)
 NOW = beijing(2026, 3, 10, 11, 0)
@@ -199,6 +201,38 @@ def _scene(city: WhistleCity, people: dict[str, Person | None]) -> dict[str, Any
         reasons="按时到场",
         now=next(moments),
     )
+    call = recruitment.publish_call(
+        city.township_chief,
+        city.longtan,
+        title="公开招募小巷管家",
+        description="",
+        lanes=[city.lane],
+        opens_on=date(2026, 3, 10),
+        closes_on=date(2026, 3, 31),
+        now=next(moments),
+    )
+    applicant = recruitment.apply(
+        call,
+        name="梁萍",
+        phone="13800138111",
+        birth_date=date(1960, 5, 1),
+        birth_year=None,
+        healthy=True,
+        communicates=True,
+        party_member=True,
+        lanes=[city.lane],
+        now=next(moments),
+    )
+    session = training.record_training(
+        city.district_office,
+        organiser=city.district,
+        topic="街巷长制",
+        held_on=date(2026, 3, 9),
+        place="区政府",
+        trainer="王老师",
+        audience="both",
+        now=next(moments),
+    )
     # A signed checkpoint over the scene's trails, as the worker writes them.
     init_key()
     checkpoint = create_checkpoint(now=timezone.now())
@@ -213,6 +247,10 @@ def _scene(city: WhistleCity, people: dict[str, Person | None]) -> dict[str, Any
         "matter": matter.pk,
         "opinion": matter.opinions.get().pk,
         "recommendation": recommendation.pk,
+        "steward_call": call.pk,
+        "steward_application": applicant.pk,
+        "steward_reference": applicant.reference,
+        "training_session": session.pk,
         "file_format": "csv",
         "period": "2026-03",
         "department": city.urban.code,

@@ -59,7 +59,16 @@ ALLOWED: dict[str, set[str]] = {
         "assessment",
         "patrols",
     },
-    "street": {"organisation", "policies", "notifications", "duty", "cases", "patrols", "web"},
+    "street": {
+        "organisation",
+        "policies",
+        "notifications",
+        "duty",
+        "cases",
+        "patrols",
+        "township",
+        "web",
+    },
     "district": {
         "organisation",
         "policies",

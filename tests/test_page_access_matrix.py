@@ -482,6 +482,42 @@ PAGES: dict[str, Row] = {
         "log 403 403 403 403 403 ok  403 403 403 403 403 403 403 403 403 403 403",
         post="log 403 403 403 403 403 400 403 403 403 403 403 403 403 403 403 403 403",
     ),
+    # Recruiting stewards: the township's chief of lanes and chiefs' office review (in full);
+    # the district's chiefs' office reads its townships' applications masked.
+    "township:recruitment": Row(
+        "log 403 403 403 403 403 ok  403 403 ok  403 403 403 403 403 403 403 403",
+    ),
+    "township:call_new": Row(
+        "log 403 403 403 403 403 ok  403 403 403 403 403 403 403 403 403 403 403",
+        post="log 403 403 403 403 403 400 403 403 403 403 403 403 403 403 403 403 403",
+    ),
+    "township:application": Row(
+        "log 404 404 404 404 404 ok  404 404 ok  404 404 404 404 404 404 404 404",
+        post="log 404 404 404 404 404 400 404 404 403 404 404 404 404 404 404 404 404",
+    ),
+    "stewards:calls": Row(
+        "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
+    ),
+    "stewards:apply": Row(
+        "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
+        post="400 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400",
+    ),
+    "stewards:status": Row(
+        "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
+    ),
+    # Training: the chiefs' offices and the township chief; the session is the district's.
+    "district:training": Row(
+        "log 403 403 403 403 403 ok  403 403 ok  403 403 403 403 403 403 403 403",
+        post="log 403 403 403 403 403 400 403 403 400 403 403 403 403 403 403 403 403",
+    ),
+    "district:training-session": Row(
+        "log 404 404 404 404 404 404 404 404 ok  404 404 404 404 404 404 404 404",
+        post="log 404 404 404 404 404 404 404 404 400 404 404 404 404 404 404 404 404",
+    ),
+    "district:recognitions": Row(
+        "log 403 403 403 403 403 403 403 403 ok  403 403 403 403 403 403 403 403",
+        post="log 403 403 403 403 403 403 403 403 400 403 403 403 403 403 403 403 403",
+    ),
     "township:recommendation": Row(
         "log 404 404 404 404 404 ok  404 404 404 404 404 404 404 404 404 404 404",
     ),
@@ -558,6 +594,10 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "duty:roster": {"pk": "roster"},
     "township:matter": {"pk": "opinion"},
     "township:recommendation": {"pk": "recommendation"},
+    "township:application": {"pk": "steward_application"},
+    "stewards:apply": {"pk": "steward_call"},
+    "stewards:status": {"reference": "steward_reference"},
+    "district:training-session": {"pk": "training_session"},
     "district:matter": {"pk": "matter"},
     "district:checkpoint": {"number": "checkpoint"},
     "web:app-icon": {"size": "192", "purpose": "any"},

@@ -18,6 +18,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("patrol/", include("whistle.street.urls_patrol")),
+    path("report/stewards/", include("whistle.street.urls_stewards")),
     path("report/", include("whistle.street.urls_reports")),
     path("lanes/", include("whistle.street.urls_lanes")),
     path("dispatch/", include("whistle.desk.urls_dispatch")),

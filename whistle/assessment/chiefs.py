@@ -12,7 +12,10 @@ For each chief and period:
   case's `case.reported` event), how many the township confirmed (filed: neither rejected
   nor merged), solved on the spot, whistled and closed, plus the problems their patrols'
   checklists noted without a case (found) and fixed on the spot;
-- **how fast**: mean hours from the report to filing, to the first whistle and to closure.
+- **how fast**: mean hours from the report to filing, to the first whistle and to closure;
+- **training**: the training sessions held in the period the person attended, and the
+  recognitions (表彰) the chiefs' offices recorded for them in the period
+  (`whistle.patrols.training`).
 
 A steward's contribution record counts the same patrols and problems, without requirement.
 Every figure comes from a handful of grouped queries for the whole district.
@@ -47,7 +50,13 @@ from whistle.cases.models import Case, Event, Whistle
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Jurisdiction, Lane, Person, Role, RoleAssignment
 from whistle.patrols.appointments import held_in
-from whistle.patrols.models import CheckResult, ChiefAppointment, Patrol
+from whistle.patrols.models import (
+    CheckResult,
+    ChiefAppointment,
+    Patrol,
+    Recognition,
+    TrainingAttendance,
+)
 
 CHIEF_ROLES = (Role.STREET_CHIEF, Role.LANE_CHIEF)
 KILOMETRE = Decimal("1000")
@@ -134,6 +143,9 @@ class ChiefScore:
     requirement: Requirement
     lanes: tuple[LanePatrols, ...]
     activity: Activity
+    # Training sessions attended and recognitions received in the period.
+    trainings: int = 0
+    recognitions: tuple[Recognition, ...] = ()
 
     @property
     def lanes_covered(self) -> int:
@@ -157,6 +169,8 @@ class StewardContribution:
     township: Jurisdiction
     lanes: tuple[Lane, ...]
     activity: Activity
+    trainings: int = 0
+    recognitions: tuple[Recognition, ...] = ()
 
 
 def chief_scores(
@@ -190,7 +204,7 @@ def steward_contributions(
     then most reports, then name)."""
     period = Period.parse(period_key)
     activities = _activities(district, period, (Role.STEWARD,))
-    return _steward_contributions(district, township, activities)
+    return _steward_contributions(district, period, township, activities)
 
 
 def chiefs_and_stewards(
@@ -206,7 +220,7 @@ def chiefs_and_stewards(
     chiefs = _chief_scores(
         district, period, CHIEF_ROLES, township, now or timezone.now(), activities
     )
-    return chiefs, _steward_contributions(district, township, activities)
+    return chiefs, _steward_contributions(district, period, township, activities)
 
 
 def _chief_scores(
@@ -228,6 +242,7 @@ def _chief_scores(
         n, counted, _ = lane_patrols.get((*key, held.lane.pk), (0, 0, 0.0))
         required = held.days // requirements[held.role].every_days
         lanes[key].append(LanePatrols(held.lane, n, counted, required))
+    trainings, recognitions = training_records(period, {pk for pk, _role in people})
     scores = [
         ChiefScore(
             person=people[key],
@@ -236,6 +251,8 @@ def _chief_scores(
             requirement=requirements[key[1]],
             lanes=tuple(lanes[key]),
             activity=activities.get(key, EMPTY),
+            trainings=trainings.get(key[0], 0),
+            recognitions=tuple(recognitions.get(key[0], ())),
         )
         for key in people
     ]
@@ -252,6 +269,7 @@ def _chief_scores(
 
 def _steward_contributions(
     district: Jurisdiction,
+    period: Period,
     township: Jurisdiction | None,
     activities: dict[PersonRole, Activity],
 ) -> list[StewardContribution]:
@@ -261,12 +279,15 @@ def _steward_contributions(
         assert assignment.lane is not None
         people[assignment.person_id] = assignment.person
         lanes[assignment.person_id].append(assignment.lane)
+    trainings, recognitions = training_records(period, set(people))
     records = [
         StewardContribution(
             person=person,
             township=lanes[pk][0].township,
             lanes=tuple(lanes[pk]),
             activity=activities.get((pk, Role.STEWARD), EMPTY),
+            trainings=trainings.get(pk, 0),
+            recognitions=tuple(recognitions.get(pk, ())),
         )
         for pk, person in people.items()
     ]
@@ -280,6 +301,32 @@ def _steward_contributions(
         )
     )
     return records
+
+
+def training_records(
+    period: Period, people: set[int]
+) -> tuple[dict[int, int], dict[int, list[Recognition]]]:
+    """Per person: the training sessions held in the period they attended, and the
+    recognitions recorded for them in the period, newest first (two queries)."""
+    if not people:
+        return {}, {}
+    start, end = period_bounds(period)
+    attended = (
+        TrainingAttendance.objects.filter(
+            person_id__in=sorted(people),
+            session__held_on__gte=start.astimezone(BEIJING).date(),
+            session__held_on__lt=end.astimezone(BEIJING).date(),
+        )
+        .values("person_id")
+        .annotate(n=Count("session_id", distinct=True))
+    )
+    counts = {row["person_id"]: row["n"] for row in attended}
+    recognitions: dict[int, list[Recognition]] = defaultdict(list)
+    for row in Recognition.objects.filter(
+        person_id__in=sorted(people), recorded_at__gte=start, recorded_at__lt=end
+    ).select_related("office"):
+        recognitions[row.person_id].append(row)
+    return counts, recognitions
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from whistle.district.views import (
     reachability,
     report,
     township,
+    training,
 )
 
 app_name = "district"
@@ -21,6 +22,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("centres/", centres.centres, name="centres"),
     path("hotspots/", hotspots.hotspots, name="hotspots"),
     path("chiefs/", chiefs.chiefs, name="chiefs"),
+    path("training/", training.sessions, name="training"),
+    path("training/<int:pk>/", training.session, name="training-session"),
+    path("recognitions/", training.recognitions, name="recognitions"),
     path("reachability/", reachability.reachability, name="reachability"),
     path("report/<int:year>/", report.annual_report, name="annual-report"),
     path("matters/", township.matters, name="matters"),

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from whistle.cases.models import Case
-from whistle.organisation.models import Lane, Role
+from whistle.organisation.models import Jurisdiction, Lane, Role
 
 
 class Patrol(models.Model):
@@ -268,3 +268,113 @@ class AppointmentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.at:%Y-%m-%d}"
+
+
+class TrainingSession(models.Model):
+    """A training session the chiefs' office of a district or township, or the township,
+    held for its chiefs and/or alley stewards (街巷长办公室……对街巷长开展培训). Written only
+    by `whistle.patrols.training`, with who recorded it and when."""
+
+    class Audience(models.TextChoices):
+        CHIEFS = "chiefs", _("street and lane chiefs")
+        STEWARDS = "stewards", _("alley stewards")
+        BOTH = "both", _("chiefs and stewards")
+
+    organiser = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("held by"),
+        on_delete=models.PROTECT,
+        related_name="training_sessions",
+    )
+    topic = models.CharField(_("topic"), max_length=120)
+    held_on = models.DateField(_("date"))
+    place = models.CharField(_("place"), max_length=120)
+    trainer = models.CharField(_("trainer"), max_length=60)
+    audience = models.CharField(_("for"), max_length=16, choices=Audience.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_role = models.CharField(_("in the role of"), max_length=32)
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("training session")
+        verbose_name_plural = _("training sessions")
+        ordering = ["-held_on", "-pk"]
+        indexes = [models.Index(fields=["organiser", "held_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.held_on} · {self.topic}"
+
+
+class TrainingAttendance(models.Model):
+    """One chief's or steward's attendance at a training session, recorded by the office
+    that held it (never by the attendee)."""
+
+    session = models.ForeignKey(
+        TrainingSession,
+        verbose_name=_("training session"),
+        on_delete=models.PROTECT,
+        related_name="attendances",
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("attendee"),
+        on_delete=models.PROTECT,
+        related_name="training_attendances",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("training attendance")
+        verbose_name_plural = _("training attendances")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "person"], name="one_attendance_each")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} · {self.person_id}"
+
+
+class Recognition(models.Model):
+    """A recognition (表彰) of a chief or an alley steward by a chiefs' office, with its
+    reasons; shown on the chiefs' assessment and on the person's own patrol page."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recognised person"),
+        on_delete=models.PROTECT,
+        related_name="recognitions",
+    )
+    role = models.CharField(_("as"), max_length=32)
+    office = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("chiefs' office of"),
+        on_delete=models.PROTECT,
+        related_name="recognitions",
+    )
+    reasons = models.TextField(_("reasons"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("recognition")
+        verbose_name_plural = _("recognitions")
+        ordering = ["-recorded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} · {self.recorded_at:%Y-%m-%d}"

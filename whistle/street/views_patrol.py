@@ -42,7 +42,7 @@ from whistle.patrols.actions import (
     record_positions,
     start_patrol,
 )
-from whistle.patrols.models import CheckResult, Patrol
+from whistle.patrols.models import CheckResult, Patrol, Recognition, TrainingAttendance
 from whistle.street import kept
 from whistle.street.categories import categories_for
 from whistle.street.forms import (
@@ -58,6 +58,7 @@ from whistle.street.templatetags.street_ui import metres
 # Open problems listed under each lane on the home page (the count shows them all).
 CASES_PER_LANE = 5
 LANES_PER_PAGE = 20
+RECOGNITIONS = 5
 
 
 def street_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -376,7 +377,16 @@ def history(request: HttpRequest) -> HttpResponse:
         .order_by("-started_at")
     )
     page = Paginator(patrols, _page_size()).get_page(request.GET.get("page"))
-    return render(request, "street/history.html", {"page": page})
+    # The chiefs' offices' recognitions of me, and the training sessions I attended.
+    recognitions = list(
+        Recognition.objects.filter(person=_me(request)).select_related("office")[:RECOGNITIONS]
+    )
+    trainings = TrainingAttendance.objects.filter(person=_me(request)).count()
+    return render(
+        request,
+        "street/history.html",
+        {"page": page, "recognitions": recognitions, "trainings": trainings},
+    )
 
 
 # Reports --------------------------------------------------------------------------------

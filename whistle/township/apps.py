@@ -8,11 +8,15 @@ class TownshipConfig(AppConfig):
     verbose_name = _("The township's powers")
 
     def ready(self) -> None:
+        from whistle.cases.actions.personal_data import erasure_requested
         from whistle.cases.checkpoints import register_leaves
         from whistle.notifications.kinds import register_kinds
+        from whistle.township import recruitment
         from whistle.township.actions import NOTIFICATION_KINDS
         from whistle.township.checkpoint import TOWNSHIP_LOG_LEAVES
 
         register_kinds(NOTIFICATION_KINDS)
+        register_kinds(recruitment.NOTIFICATION_KINDS)
+        erasure_requested.connect(recruitment.erase_on_request, dispatch_uid="township.recruitment")
         # Trail checkpoints commit to every entry of the township's powers log.
         register_leaves(TOWNSHIP_LOG_LEAVES)

@@ -293,3 +293,12 @@ class TownshipLogEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValueError("the township powers log is append-only")
+
+
+# The recruitment of alley stewards keeps its models in their own module.
+from whistle.township.recruitment_models import (  # noqa: E402, F401
+    RecruitmentEvent,
+    StewardApplication,
+    StewardCall,
+    StewardTeam,
+)

@@ -145,6 +145,12 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         roles=(Role.DISTRICT_CHIEF, Role.CHIEFS_OFFICE),
     ),
     Dashboard(
+        "district:training",
+        _("Training and recognitions"),
+        _("Training sessions for chiefs and stewards, who attended, recognitions."),
+        roles=(Role.CHIEFS_OFFICE, Role.TOWNSHIP_CHIEF),
+    ),
+    Dashboard(
         "district:centres",
         _("1+5+N centres"),
         _("Who is stationed and on call in every township's enforcement centre."),
@@ -155,6 +161,12 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         _("The township's powers"),
         _("Opinions on the district's major matters; recommendations on personnel."),
         roles=(Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE, Role.DISPATCHER),
+    ),
+    Dashboard(
+        "township:recruitment",
+        _("Recruiting alley stewards"),
+        _("Public calls for stewards; review the applications."),
+        roles=(Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE),
     ),
     Dashboard(
         "district:matters",

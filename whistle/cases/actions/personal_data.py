@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import models, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.actions._common import moment, record
@@ -36,6 +37,20 @@ _SWEPT_KEY = "cases:personal-data-swept"
 # The roles whose holders give their data as private people: a volunteer steward, a
 # resident with an account. Staff data belongs to their employer's records.
 PRIVATE_ROLES = frozenset({Role.STEWARD, Role.RESIDENT})
+
+
+# Apps above this one that keep personal data of their own (the township's applications to be
+# a steward) erase it through this signal: a receiver gets `phone` (erase what that number
+# gave) or `expired=True` (what outlived its retention period) and `now`, and returns how many
+# records it erased. The command and the worker's sweep send it; this app imports none of them.
+erasure_requested = Signal()
+
+
+def erase_elsewhere(*, now: datetime, phone: str = "", expired: bool = False) -> int:
+    """Ask the other apps to erase what a phone number gave, or what has expired; returns
+    how many records they erased."""
+    answers = erasure_requested.send(sender=None, phone=phone, expired=expired, now=now)
+    return sum(int(n or 0) for _receiver, n in answers)
 
 
 class ErasureReason(models.TextChoices):
@@ -184,6 +199,7 @@ def sweep(now: datetime, *, batch: int) -> int:
     ):
         return 0
     erased = erase_expired(now, limit=batch)
+    erase_elsewhere(now=now, expired=True)
     if erased >= batch:
         # More are due: the next pass carries on at once instead of tomorrow.
         cache.delete(_SWEPT_KEY)

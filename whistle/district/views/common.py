@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from whistle.assessment.actions import AssessmentError
 from whistle.cases.errors import ActionRefused
 from whistle.district.access import Reader
+from whistle.patrols.training import TRAINERS
 
 M = TypeVar("M", bound=Model)
 
@@ -94,6 +95,8 @@ def page_links(reader: Reader) -> list[PageLink]:
         links.append(
             PageLink(reverse("district:reachability"), _("30-minute reach"), "reachability")
         )
+    if any(g.role in TRAINERS and g.level in ("district", "township") for g in reader.grants):
+        links.append(PageLink(reverse("district:training"), _("Training"), "training"))
     return links
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from whistle.cases.actions.personal_data import (
     ErasureReason,
     cases_with_phone,
+    erase_elsewhere,
     erase_expired,
     erase_private_person,
     erase_reporter_data,
@@ -80,10 +82,14 @@ class Command(BaseCommand):
                 )
             case_ids.extend(found[r] for r in references)
         people = []
+        others = 0
+        now = timezone.now()
         for phone in phones:
+            elsewhere = erase_elsewhere(now=now, phone=phone)
+            others += elsewhere
             matched_cases = cases_with_phone(phone)
             matched_people = people_with_phone(phone)
-            if not (matched_cases or matched_people):
+            if not (matched_cases or matched_people or elsewhere):
                 self.stdout.write(_("Nobody gave the phone number %(phone)s.") % {"phone": phone})
             case_ids.extend(matched_cases)
             people.extend(matched_people)
@@ -93,6 +99,7 @@ class Command(BaseCommand):
                 erased += 1
         if options["expired"]:
             erased += erase_expired()
+            others += erase_elsewhere(now=now, expired=True)
         accounts = 0
         for person in people:
             try:
@@ -105,6 +112,11 @@ class Command(BaseCommand):
             _("Erased the personal data of %(cases)s cases and %(accounts)s accounts.")
             % {"cases": erased, "accounts": accounts}
         )
+        if others:
+            self.stdout.write(
+                _("Erased %(n)s other records of personal data (applications to be a steward).")
+                % {"n": others}
+            )
         self._name_old_trails()
 
     def _name_old_trails(self) -> None:
