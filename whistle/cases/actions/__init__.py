@@ -51,6 +51,7 @@ from whistle.cases.actions.intake import (
     reject_case,
     report_case,
     report_resident_case,
+    route_case,
     solve_on_spot,
 )
 from whistle.cases.actions.on_site import (
@@ -122,6 +123,7 @@ __all__ = [
     "record_resident_callback",
     "record_resident_rating",
     "reject_case",
+    "route_case",
     "release",
     "report_case",
     "report_progress",
