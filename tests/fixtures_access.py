@@ -42,6 +42,7 @@ from whistle.duty.models import Rotation
 from whistle.notifications.models import Channel, Notification
 from whistle.organisation.models import Department, Jurisdiction, Person, Role
 from whistle.patrols import actions as patrols
+from whistle.policies.offices import UnitInput, save_unit
 from whistle.township import actions as township
 
 START = beijing(2026, 3, 10, 8, 0)
@@ -199,6 +200,11 @@ def _scene(city: WhistleCity, people: dict[str, Person | None]) -> dict[str, Any
         reasons="按时到场",
         now=next(moments),
     )
+    unit = save_unit(
+        city.township_chief,
+        city.longtan,
+        UnitInput(kind="enforcement", name="综合执法队", categories=[city.street_vending]),
+    )
     # A signed checkpoint over the scene's trails, as the worker writes them.
     init_key()
     checkpoint = create_checkpoint(now=timezone.now())
@@ -213,6 +219,7 @@ def _scene(city: WhistleCity, people: dict[str, Person | None]) -> dict[str, Any
         "matter": matter.pk,
         "opinion": matter.opinions.get().pk,
         "recommendation": recommendation.pk,
+        "unit": unit.pk,
         "file_format": "csv",
         "period": "2026-03",
         "department": city.urban.code,

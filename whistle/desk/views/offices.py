@@ -61,6 +61,18 @@ OPEN_CASE_STATUSES = (
 )
 
 
+# The fields of a unit as its log names them.
+FIELD_LABELS = {
+    "kind": gettext_lazy("Kind of unit"),
+    "name": gettext_lazy("Name"),
+    "responsibilities": gettext_lazy("Responsibility list"),
+    "categories": gettext_lazy("Categories it handles"),
+    "members": gettext_lazy("People of the unit"),
+    "position": gettext_lazy("Position in the list"),
+    "is_active": gettext_lazy("In use"),
+}
+
+
 def _person(request: HttpRequest) -> Person:
     return cast(Person, request.user)
 
@@ -122,6 +134,7 @@ def offices(request: HttpRequest) -> HttpResponse:
             "units": units,
             "unrouted": unrouted,
             "may_edit": editor_role(person, township) is not None,
+            "may_coordinate": Viewer.of(person).desk_townships().filter(pk=township.pk).exists(),
             "mine": set(person.township_units.values_list("pk", flat=True)),
         },
     )
@@ -157,6 +170,8 @@ def unit(request: HttpRequest, pk: int) -> HttpResponse:
     log = (
         list(found.log.select_related("actor").order_by("-at", "-pk")[:50]) if whole else None
     )
+    for entry in log or []:
+        entry.fields = [str(FIELD_LABELS.get(k, k)) for k in entry.changes]  # type: ignore[attr-defined]
     return render(
         request,
         "desk/offices/unit.html",
