@@ -49,7 +49,7 @@ def _dongsi_whistle(c: WhistleCity):
 def test_multi_department_matters_and_notices_with_deadlines(client, whistle_city):
     c = whistle_city
     # Two departments summoned: shown. One department: not a multi-department matter.
-    several, blown, summonses = whistled_case(c)
+    several, _blown, summonses = whistled_case(c)
     single = filed_case(c)
     actions.blow_whistle(c.dispatcher, single, kind="routine", departments=[c.urban])
     police = summonses[c.police.pk]
@@ -109,7 +109,11 @@ def test_the_page_costs_the_same_queries_for_more_matters(client, whistle_city):
     for _ in range(4):
         case, _blown, _s = whistled_case(c)
         actions.issue_supervision_notice(
-            c.township_chief, case, department=c.urban, text="按时处置", due_at=NOW + timedelta(hours=4)
+            c.township_chief,
+            case,
+            department=c.urban,
+            text="按时处置",
+            due_at=NOW + timedelta(hours=4),
         )
     with CaptureQueriesContext(connection) as many:
         client.get(URL)

@@ -137,7 +137,10 @@ def test_the_township_reroutes_a_case_and_the_unit_is_told(whistle_city, units):
     routed = actions.route_case(c.dispatcher, case, units["city"], note="环境问题为主")
     assert routed.office == units["city"]
     event = Event.objects.get(case=case, kind="case.routed")
-    assert event.data == {"changes": {"office": ["综合执法队", "城市管理办公室"]}, "note": "环境问题为主"}
+    assert event.data == {
+        "changes": {"office": ["综合执法队", "城市管理办公室"]},
+        "note": "环境问题为主",
+    }
     told = Notification.objects.filter(
         recipient=c.township_office, kind="case.routed", channel=Channel.INBOX
     )
@@ -335,7 +338,13 @@ def test_the_units_page_lists_units_duties_and_categories(client, whistle_city, 
     response = client.get("/township/offices/")
     assert response.status_code == 200
     html = response.content.decode()
-    for text in ("综合执法队", "城市管理办公室", "纪工委", "市政设施和园林绿化", "0501 无照经营游商"):
+    for text in (
+        "综合执法队",
+        "城市管理办公室",
+        "纪工委",
+        "市政设施和园林绿化",
+        "0501 无照经营游商",
+    ):
         assert text in html
     assert "/township/offices/new/?township=110101015" in html
 
@@ -375,7 +384,10 @@ def test_the_chief_edits_a_unit_through_the_form(client, whistle_city, units):
         },
     )
     assert response.status_code == 302
-    assert TownshipUnit.objects.get(pk=units["city"].pk).responsibilities == ["环境卫生", "垃圾分类"]
+    assert TownshipUnit.objects.get(pk=units["city"].pk).responsibilities == [
+        "环境卫生",
+        "垃圾分类",
+    ]
     assert UnitLogEntry.objects.filter(unit=units["city"], action="unit.changed").count() == 1
     # A category held by the team: the form says so, nothing changes.
     response = client.post(

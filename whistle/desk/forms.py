@@ -26,6 +26,7 @@ from whistle.cases.models import Case, HotlineOrder
 from whistle.cases.proof import PositionSource
 from whistle.cases.rules import district_policy
 from whistle.cases.suggest import CategorySuggestion, suggest_categories
+from whistle.organisation.models import TownshipUnit
 from whistle.policies.models import (
     Category,
     CheckInRule,
@@ -33,7 +34,6 @@ from whistle.policies.models import (
     HotlineDeadlineClass,
     WhistleKind,
 )
-from whistle.organisation.models import TownshipUnit
 from whistle.web.forms import PickedPlace, Textarea
 from whistle.web.photos import PhotosField
 

@@ -170,7 +170,10 @@ def _read_row(
         code=values["township"], level=Jurisdiction.Level.TOWNSHIP
     ).first()
     if township is None:
-        error("township", _("There is no township with code %(code)s") % {"code": values["township"] or "—"})
+        error(
+            "township",
+            _("There is no township with code %(code)s") % {"code": values["township"] or "—"},
+        )
     elif area is not None and township.parent_id != area.pk:
         error(
             "township",

@@ -53,9 +53,7 @@ class TownshipUnit(models.Model):
         verbose_name_plural = _("township units")
         ordering = ["township__code", "position", "pk"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["township", "name"], name="township_unit_unique_name"
-            )
+            models.UniqueConstraint(fields=["township", "name"], name="township_unit_unique_name")
         ]
 
     def __str__(self) -> str:

@@ -74,9 +74,7 @@ def editor_role(person: Any, township: Jurisdiction) -> str | None:
         return None
     if person.is_superuser:
         return str(Role.ADMINISTRATOR)
-    held = set(
-        RoleAssignment.objects.held_by(person).values_list("role", "jurisdiction_id")
-    )
+    held = set(RoleAssignment.objects.held_by(person).values_list("role", "jurisdiction_id"))
     if (Role.TOWNSHIP_CHIEF, township.pk) in held:
         return str(Role.TOWNSHIP_CHIEF)
     if (Role.ADMINISTRATOR, township.parent_id) in held:
@@ -131,16 +129,15 @@ def _clean(
     if not name:
         raise UnitRefused("name", _("The unit needs a name."))
     if len(name) > NAME_MAX:
-        raise UnitRefused(
-            "name", _("The name is longer than %(n)s characters.") % {"n": NAME_MAX}
-        )
+        raise UnitRefused("name", _("The name is longer than %(n)s characters.") % {"n": NAME_MAX})
     clash = TownshipUnit.objects.filter(township=township, name=name)
     if unit is not None:
         clash = clash.exclude(pk=unit.pk)
     if clash.exists():
         raise UnitRefused(
-            "name", _("%(township)s already has a unit named %(name)s.")
-            % {"township": township.name, "name": name}
+            "name",
+            _("%(township)s already has a unit named %(name)s.")
+            % {"township": township.name, "name": name},
         )
     items = [" ".join(str(item).split()) for item in data.responsibilities]
     items = [item for item in items if item]
@@ -287,13 +284,15 @@ def save_unit(
     with transaction.atomic():
         role = editor_role(actor, township)
         if role is None:
-            raise UnitRefused("", _("You may not change the units of %(township)s.")
-                              % {"township": township.name})
+            raise UnitRefused(
+                "", _("You may not change the units of %(township)s.") % {"township": township.name}
+            )
         if unit is not None:
             unit = TownshipUnit.objects.select_for_update().filter(pk=unit.pk).first()
             if unit is None or unit.township_id != township.pk:
-                raise UnitRefused("", _("The unit is not one of %(township)s.")
-                                  % {"township": township.name})
+                raise UnitRefused(
+                    "", _("The unit is not one of %(township)s.") % {"township": township.name}
+                )
         cleaned = _clean(township, data, unit, _taken(township, unit))
         return _write(township, cleaned, unit, actor=actor, role=role, now=now)
 
@@ -324,7 +323,10 @@ def import_units(
             key = (row.township.pk, " ".join(row.data.name.split()))
             if key in seen:
                 problems.append(
-                    (row.line, _("The unit %(name)s is named twice in the file.") % {"name": key[1]})
+                    (
+                        row.line,
+                        _("The unit %(name)s is named twice in the file.") % {"name": key[1]},
+                    )
                 )
                 continue
             seen.add(key)

@@ -165,6 +165,7 @@ def case_context(
         "now": now,
         # The office's page, for those who may open it.
         "office_link": case.office_id is not None
+        and case.township_id is not None
         and readable_townships(request.user).filter(pk=case.township_id).exists(),
         "deadline": case_deadline(case, now) if case.is_open else None,
         "primary_ops": [f for f in case_ops.values() if not f.folded],

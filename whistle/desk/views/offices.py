@@ -167,9 +167,7 @@ def unit(request: HttpRequest, pk: int) -> HttpResponse:
             .order_by("resolve_due_at", "reported_at", "pk")[:QUEUE_LIMIT]
         )
     visible = set(visible_cases(person).filter(office=found).values_list("pk", flat=True))
-    log = (
-        list(found.log.select_related("actor").order_by("-at", "-pk")[:50]) if whole else None
-    )
+    log = list(found.log.select_related("actor").order_by("-at", "-pk")[:50]) if whole else None
     for entry in log or []:
         entry.fields = [str(FIELD_LABELS.get(k, k)) for k in entry.changes]  # type: ignore[attr-defined]
     return render(
@@ -260,9 +258,7 @@ class UnitForm(forms.Form):
         )
 
 
-def _edit(
-    request: HttpRequest, township: Jurisdiction, found: TownshipUnit | None
-) -> HttpResponse:
+def _edit(request: HttpRequest, township: Jurisdiction, found: TownshipUnit | None) -> HttpResponse:
     person = _person(request)
     if editor_role(person, township) is None:
         raise PermissionDenied
@@ -342,7 +338,7 @@ def coordination(request: HttpRequest) -> HttpResponse:
         .annotate(sounding=ExpressionWrapper(Q(closed_at__isnull=True), BooleanField()))
         .order_by("-sounding", "-blown_at", "pk")[:QUEUE_LIMIT]
     )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for whistle in whistles:
         summonses = list(whistle.summonses.all())
         owing = [s for s in summonses if s.status in Summons.OPEN_STATUSES]
@@ -379,7 +375,7 @@ def coordination(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "notices": notices,
             "counts": {
-                "sounding": sum(1 for r in rows if r["whistle"].closed_at is None),
+                "sounding": sum(1 for w in whistles if w.closed_at is None),
                 "overdue": sum(1 for r in rows if r["overdue"]),
                 "notices_open": len(open_notices),
                 "notices_overdue": sum(1 for n in open_notices if n.due_at < now),

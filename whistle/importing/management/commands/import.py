@@ -19,13 +19,15 @@ from whistle.importing.registry import KINDS
 class Command(BaseCommand):
     help = (
         "Import jurisdictions, grid cells, lanes, sectors, departments, people, enforcement "
-        "centres, categories, calendar days, duty rosters or townships' units from a .csv, .xlsx or .geojson "
-        "file. Every row is checked first; a file with any error imports nothing. See "
-        "docs/import.md and docs/duty.md."
+        "centres, categories, calendar days, duty rosters or townships' units from a .csv, "
+        ".xlsx or .geojson file. Every row is checked first; a file with any error imports "
+        "nothing. See docs/import.md and docs/duty.md."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=[*KINDS, rosters.KIND, offices.KIND], help="what the file holds")
+        parser.add_argument(
+            "kind", choices=[*KINDS, rosters.KIND, offices.KIND], help="what the file holds"
+        )
         parser.add_argument("file", type=Path, help="a .csv, .xlsx or .geojson file")
         parser.add_argument(
             "--district",
