@@ -43,6 +43,7 @@ from whistle.notifications.models import Channel, Notification
 from whistle.organisation.models import Department, Jurisdiction, Person, Role
 from whistle.patrols import actions as patrols
 from whistle.patrols import training
+from whistle.policies.offices import UnitInput, save_unit
 from whistle.township import actions as township
 from whistle.township import recruitment
 
@@ -233,6 +234,11 @@ def _scene(city: WhistleCity, people: dict[str, Person | None]) -> dict[str, Any
         audience="both",
         now=next(moments),
     )
+    unit = save_unit(
+        city.township_chief,
+        city.longtan,
+        UnitInput(kind="enforcement", name="综合执法队", categories=[city.street_vending]),
+    )
     # A signed checkpoint over the scene's trails, as the worker writes them.
     init_key()
     checkpoint = create_checkpoint(now=timezone.now())
@@ -251,6 +257,7 @@ def _scene(city: WhistleCity, people: dict[str, Person | None]) -> dict[str, Any
         "steward_application": applicant.pk,
         "steward_reference": applicant.reference,
         "training_session": session.pk,
+        "unit": unit.pk,
         "file_format": "csv",
         "period": "2026-03",
         "department": city.urban.code,

@@ -165,8 +165,9 @@ def test_the_board_and_the_home_page_run_a_fixed_number_of_queries(
     # One of them reads the township's duty rosters (their rotations only when there are).
     with django_assert_max_num_queries(11):
         html_of(client.get(BOARD))
-    # The home page's header reads the unread count, its duty panel the rosters.
-    with django_assert_max_num_queries(31):
+    # The home page's header reads the unread count, its duty panel the rosters, its filter
+    # the units.
+    with django_assert_max_num_queries(32):
         html = html_of(client.get(HOME))
     assert html.count('class="card queue-item"') >= 40
 

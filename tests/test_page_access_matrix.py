@@ -521,6 +521,26 @@ PAGES: dict[str, Row] = {
     "township:recommendation": Row(
         "log 404 404 404 404 404 ok  404 404 404 404 404 404 404 404 404 404 404",
     ),
+    # The street office's units: read by the township's roles and the district's keepers,
+    # edited by the township's chief and the district's administrators.
+    "offices:list": Row(
+        "log 403 403 403 403 ok  ok  403 403 ok  ok  ok  ok  ok  403 ok  ok  ok",
+    ),
+    "offices:unit": Row(
+        "log 404 404 404 404 ok  ok  404 404 ok  ok  ok  ok  404 404 404 404 404",
+    ),
+    "offices:new": Row(
+        "log 403 403 403 403 403 ok  403 403 403 403 ok  ok  403 403 403 403 ok",
+        post="log 403 403 403 403 403 400 403 403 403 403 400 400 403 403 403 403 400",
+    ),
+    "offices:edit": Row(
+        "log 404 404 404 404 403 ok  404 404 403 403 ok  ok  404 404 404 404 404",
+        post="log 404 404 404 404 403 400 404 404 403 403 400 400 404 404 404 404 404",
+    ),
+    # Power 2: the township's multi-department matters and supervision notices.
+    "offices:coordination": Row(
+        "log 403 403 403 403 ok  ok  403 403 ok  403 403 403 ok  403 ok  403 403",
+    ),
     # A checkpoint lists every case reference and goes to every department of the district
     # as a witness, one that serves another township too (docs/trail.md).
     "district:checkpoint-latest": Row(
@@ -599,6 +619,8 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "stewards:status": {"reference": "steward_reference"},
     "district:training-session": {"pk": "training_session"},
     "district:matter": {"pk": "matter"},
+    "offices:unit": {"pk": "unit"},
+    "offices:edit": {"pk": "unit"},
     "district:checkpoint": {"number": "checkpoint"},
     "web:app-icon": {"size": "192", "purpose": "any"},
     "district:recommendation": {"pk": "recommendation"},

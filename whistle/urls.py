@@ -25,6 +25,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("department/", include("whistle.desk.urls_department")),
     path("cases/", include("whistle.desk.urls_case")),
     path("duty/", include("whistle.desk.urls_duty")),
+    path("township/", include("whistle.desk.urls_offices")),
     path("township/", include("whistle.desk.urls_township")),
     path("assessment/", include("whistle.district.urls_assessment")),
     path("district/", include("whistle.district.urls_district")),

@@ -16,7 +16,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from whistle.organisation.models import Department, GridCell, Jurisdiction, Lane
+from whistle.organisation.models import Department, GridCell, Jurisdiction, Lane, TownshipUnit
 from whistle.policies.models import Category, WhistleKind
 
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -126,6 +126,16 @@ class Case(models.Model):
     grid_cell = models.ForeignKey(
         GridCell,
         verbose_name=_("grid cell"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
+    # The unit of the township's street office its category is routed to
+    # (`whistle.policies.routing`), set when the case is reported or filed.
+    office = models.ForeignKey(
+        TownshipUnit,
+        verbose_name=_("office"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,

@@ -472,6 +472,12 @@ RULES: dict[str, Rule] = {
         # Intake.
         Rule("file_case", _("file this case"), _township_office, _case_in(CS.REPORTED)),
         Rule("reject_case", _("reject this case"), _township_office, _case_in(CS.REPORTED)),
+        Rule(
+            "route_case",
+            _("route this case to an office"),
+            _township_office,
+            _case_in(CS.REPORTED, CS.FILED, CS.DISPATCHED, CS.WHISTLED, CS.BACKLOG),
+        ),
         Rule("merge_case", _("merge this case"), _township_office, _case_in(CS.REPORTED)),
         Rule(
             "solve_on_spot",

@@ -41,6 +41,7 @@ class EventKind(models.TextChoices):
     CASE_MERGED = "case.merged", _("merged as a duplicate")
     DUPLICATE_MERGED_IN = "case.duplicate_merged_in", _("a duplicate was merged in")
     CASE_RECATEGORISED = "case.recategorised", _("category changed")
+    CASE_ROUTED = "case.routed", _("routed to an office")
     SOLVED_ON_SPOT = "case.solved_on_spot", _("solved on the spot")
     DISPATCHED = "case.dispatched", _("dispatched through the routine channel")
     WHISTLE_BLOWN = "whistle.blown", _("whistle blown")

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from whistle.demo.city import DemoCity
 
 BUILDERS: list[str] = [
+    "whistle.demo.offices.build",
     "whistle.demo.history.build",
     "whistle.demo.scores.build",
     "whistle.demo.duty.build",

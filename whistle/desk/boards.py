@@ -242,9 +242,14 @@ class Queues:
     duplicates: dict[int, list[tuple[Case, float]]] = field(default_factory=dict)
 
 
-def township_queues(person: Any, township: Jurisdiction, now: datetime) -> Queues:
+def township_queues(
+    person: Any, township: Jurisdiction, now: datetime, *, office: Any = None
+) -> Queues:
+    """The command centre's queues; with `office`, only the cases routed to that unit."""
     cases = _township_cases(person, township)
-    base = cases.select_related("category", "lane", "township", "district")
+    if office is not None:
+        cases = cases.filter(office=office)
+    base = cases.select_related("category", "lane", "township", "district", "office")
 
     def listed(*statuses: str, order: str = "reported_at") -> Sequence[Case]:
         return list(

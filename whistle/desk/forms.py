@@ -26,6 +26,7 @@ from whistle.cases.models import Case, HotlineOrder
 from whistle.cases.proof import PositionSource
 from whistle.cases.rules import district_policy
 from whistle.cases.suggest import CategorySuggestion, suggest_categories
+from whistle.organisation.models import TownshipUnit
 from whistle.policies.models import (
     Category,
     CheckInRule,
@@ -140,6 +141,20 @@ class ActionForm(forms.Form):
 
 class NoteForm(ActionForm):
     note = note_field()
+
+
+class RouteForm(ActionForm):
+    """Route a case to another unit of its township's street office (or to none)."""
+
+    office = ObjectChoiceField(label=_("Office"), required=False)
+    note = note_field()
+
+    def setup(self) -> None:
+        case: Case = self.target
+        units = TownshipUnit.objects.filter(township_id=case.township_id, is_active=True)
+        self.objects_field("office").set_objects(units.order_by("position", "pk"))
+        if not self.is_bound and case.office_id is not None:
+            self.initial["office"] = str(case.office_id)
 
 
 class ReasonForm(ActionForm):

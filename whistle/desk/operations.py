@@ -167,6 +167,18 @@ OPERATIONS: dict[str, Operation] = {
             secondary=True,
         ),
         Operation(
+            "route",
+            CASE,
+            _("Route to an office"),
+            desk_forms.RouteForm,
+            "route_case",
+            actions.route_case,
+            _("Case %(case)s routed."),
+            style="btn",
+            secondary=True,
+            help=_("The unit of the street office that handles the case's category."),
+        ),
+        Operation(
             "solve",
             CASE,
             _("Solved on the spot"),

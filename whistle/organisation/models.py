@@ -665,3 +665,8 @@ class RoleAssignment(models.Model):
                 _('The role "%(role)s" takes this scope: %(scopes)s')
                 % {"role": self.get_role_display(), "scopes": names}
             )
+
+
+# The street office's units live in their own module; imported here so Django finds them.
+from whistle.organisation.units import TownshipUnit as TownshipUnit  # noqa: E402
+from whistle.organisation.units import UnitLogEntry as UnitLogEntry  # noqa: E402

@@ -908,3 +908,7 @@ def hotline_columns(district: Jurisdiction | None) -> dict[str, list[str]]:
         if mapping is not None and isinstance(mapping.columns, dict):
             columns.update({k: list(v) for k, v in mapping.columns.items() if k in columns})
     return columns
+
+
+# Which unit of a township handles a category lives in its own module.
+from whistle.policies.routing import CategoryRoute as CategoryRoute  # noqa: E402

@@ -169,6 +169,24 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         roles=(Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE),
     ),
     Dashboard(
+        "offices:list",
+        _("The street office's units"),
+        _("Offices, committee, team and centres: responsibility lists, categories, queues."),
+        roles=(
+            Role.TOWNSHIP_CHIEF,
+            Role.CHIEFS_OFFICE,
+            Role.DISPATCHER,
+            Role.TOWNSHIP_ASSESSOR,
+            Role.ADMINISTRATOR,
+        ),
+    ),
+    Dashboard(
+        "offices:coordination",
+        _("Coordination and command"),
+        _("Whistles summoning several departments and supervision notices, with deadlines."),
+        roles=(Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE, Role.DISPATCHER),
+    ),
+    Dashboard(
         "district:matters",
         _("Major matters"),
         _("Ask the townships' opinion; respond to each; what is overdue."),

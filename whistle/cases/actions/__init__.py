@@ -51,6 +51,7 @@ from whistle.cases.actions.intake import (
     reject_case,
     report_case,
     report_resident_case,
+    route_case,
     solve_on_spot,
 )
 from whistle.cases.actions.on_site import (
@@ -129,6 +130,7 @@ __all__ = [
     "report_result",
     "resident_may_rate",
     "resume_from_backlog",
+    "route_case",
     "rule_on_check_in",
     "rule_on_decline",
     "send_back_for_rework",

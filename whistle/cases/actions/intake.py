@@ -46,9 +46,10 @@ from whistle.cases.permissions import (
 )
 from whistle.cases.trail import EventKind, lock_case, lock_cases
 from whistle.organisation import personal_data
-from whistle.organisation.models import Person, Role, RoleAssignment
+from whistle.organisation.models import Person, Role, RoleAssignment, TownshipUnit
 from whistle.policies.attributes import AnswerRefused, clean_answers
 from whistle.policies.models import Category
+from whistle.policies.routing import office_for
 
 Source = Case.Source
 Status = Case.Status
@@ -131,10 +132,12 @@ def _open_case(
         reporter_in_trail = {
             "reporter": personal_data.commitment(reporter_salt, reporter_name, reporter_phone)
         }
+    office = office_for(location.township.pk, category.pk if category else None)
     case = Case(
         source=source,
         status=Status.REPORTED,
         category=category,
+        office=office,
         description=description,
         lon=lon,
         lat=lat,
@@ -173,6 +176,7 @@ def _open_case(
             "description": description,
             "address": address,
             "category": category.full_code if category else None,
+            **({"office": office.name} if office is not None else {}),
             "township": location.township.code,
             "community": location.community.code if location.community else None,
             "lane": location.lane.name if location.lane else None,
@@ -433,14 +437,26 @@ def file_case(
             raise InvalidInput("category", _("Choose the category before filing the case."))
         before_category = case.category.full_code if case.category else None
         resolve = deadline(now, chosen.resolve_within, chosen.resolve_unit, case.district)
+        before_office = case.office.name if case.office else None
+        office = office_for(case.township_id, chosen.pk)
         case.category = chosen
+        case.office = office
         case.status = Status.FILED
         case.filed_at = now
         set_deadline(case, "resolve_due_at", resolve)
         resolve_due_at = resolve.at
         case.save(
-            update_fields=["category", "status", "filed_at", "resolve_due_at", "assumed_calendar"]
+            update_fields=[
+                "category",
+                "office",
+                "status",
+                "filed_at",
+                "resolve_due_at",
+                "assumed_calendar",
+            ]
         )
+        after_office = office.name if office else None
+        routed = {"office": (before_office, after_office)} if before_office != after_office else {}
         event = record(
             case,
             EventKind.CASE_FILED,
@@ -451,6 +467,7 @@ def file_case(
                 "changes": changes(
                     status=(Status.REPORTED, Status.FILED),
                     category=(before_category, chosen.full_code),
+                    **routed,
                 ),
                 "resolve_due_at": iso(resolve_due_at),
                 "note": note,
@@ -465,6 +482,52 @@ def file_case(
             category=chosen.name,
             due=local_text(resolve_due_at),
         )
+    return case
+
+
+def route_case(
+    actor: Person,
+    case: Case,
+    office: TownshipUnit | None,
+    *,
+    note: str = "",
+    now: datetime | None = None,
+) -> Case:
+    """The township routes a case to another unit of its street office than its category's
+    (or to none); the people of the new unit are told."""
+    now = moment(now)
+    note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
+    with atomic():
+        case = lock_case(case.pk)
+        role = require(actor, "route_case", case)
+        if office is not None:
+            office = TownshipUnit.objects.filter(pk=office.pk).first()
+            if office is None or office.township_id != case.township_id or not office.is_active:
+                raise InvalidInput("office", _("Choose an office of the case's township."))
+        if office == case.office:
+            raise InvalidInput("office", _("The case is already with this office."))
+        before = case.office.name if case.office else None
+        case.office = office
+        case.save(update_fields=["office"])
+        event = record(
+            case,
+            EventKind.CASE_ROUTED,
+            actor=actor,
+            role=role,
+            at=now,
+            data={
+                "changes": changes(office=(before, office.name if office else None)),
+                "note": note,
+            },
+        )
+        if office is not None:
+            notify(
+                office.members.filter(is_active=True),
+                event,
+                _("Case %(case)s routed to %(office)s"),
+                _("Case %(case)s was routed to %(office)s."),
+                office=office.name,
+            )
     return case
 
 

@@ -43,6 +43,7 @@ from whistle.desk.views.common import (
     safe_next,
 )
 from whistle.notifications.status import delivery_status_by_key, event_key
+from whistle.policies.offices import readable_townships
 
 
 def case_url(case: Case) -> str:
@@ -162,6 +163,10 @@ def case_context(
     return {
         "case": case,
         "now": now,
+        # The office's page, for those who may open it.
+        "office_link": case.office_id is not None
+        and case.township_id is not None
+        and readable_townships(request.user).filter(pk=case.township_id).exists(),
         "deadline": case_deadline(case, now) if case.is_open else None,
         "primary_ops": [f for f in case_ops.values() if not f.folded],
         "secondary_ops": [f for f in case_ops.values() if f.folded],

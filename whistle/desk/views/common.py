@@ -29,6 +29,7 @@ CASE_RELATED = (
     "community",
     "reporter",
     "merged_into",
+    "office",
     "hotline_order",
 )
 

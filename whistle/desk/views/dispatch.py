@@ -48,6 +48,7 @@ from whistle.desk.views.common import (
 )
 from whistle.organisation.models import Jurisdiction
 from whistle.policies.models import DurationUnit, WhistleKind
+from whistle.policies.offices import units_of
 from whistle.web.views import HTMX_STOP_POLLING
 
 
@@ -116,7 +117,13 @@ def home(request: HttpRequest) -> HttpResponse:
                 reference = target.reference if isinstance(target, Case) else target.case.reference
                 return HttpResponseRedirect(f"{home_url(township, townships)}#q-{reference}")
     now = timezone.now()
-    queues = township_queues(request.user, township, now)
+    units = list(units_of(township).filter(is_active=True))
+    office = None
+    if request.GET.get("office"):
+        office = next((u for u in units if str(u.pk) == request.GET["office"]), None)
+        if office is None:
+            raise Http404
+    queues = township_queues(request.user, township, now, office=office)
     choices = Choices(visible_cases=visible_cases(request.user), duplicates=queues.duplicates)
     forms = OperationForms(request.user, choices, posted)
 
@@ -152,6 +159,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "backlog": rows(queues.backlog, ("resume",)),
         "escalated": rows(queues.escalated, ("supervise", "escalate")),
         "home_url": home_url(township, townships),
+        "units": units,
+        "office": office,
         "counts": {
             "check": len(queues.to_check) + len(queues.to_close),
             "oversight": len(queues.escalated) + len(queues.notices),

@@ -11,7 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from whistle.importing import roads, rosters
+from whistle.importing import offices, roads, rosters
 from whistle.importing.pipeline import ImportResult, run_import
 from whistle.importing.registry import KINDS
 
@@ -19,14 +19,16 @@ from whistle.importing.registry import KINDS
 class Command(BaseCommand):
     help = (
         "Import jurisdictions, grid cells, lanes, sectors, departments, people, enforcement "
-        "centres, categories, calendar days, duty rosters or a district's road network from "
-        "a .csv, .xlsx or .geojson file. Every row is checked first; a file with any error "
-        "imports nothing. See docs/import.md and docs/duty.md."
+        "centres, categories, calendar days, duty rosters, townships' units or a district's "
+        "road network from a .csv, .xlsx or .geojson file. Every row is checked first; a file "
+        "with any error imports nothing. See docs/import.md and docs/duty.md."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "kind", choices=[*KINDS, rosters.KIND, roads.KIND], help="what the file holds"
+            "kind",
+            choices=[*KINDS, rosters.KIND, offices.KIND, roads.KIND],
+            help="what the file holds",
         )
         parser.add_argument("file", type=Path, help="a .csv, .xlsx or .geojson file")
         parser.add_argument(
@@ -72,7 +74,15 @@ class Command(BaseCommand):
             raise CommandError(_("--complete and --source are for the calendar only"))
         if options["source"] is not None and not options["complete"]:
             raise CommandError(_("--source goes with --complete"))
-        if kind == rosters.KIND:
+        if kind == offices.KIND:
+            if options["sheet"] or options["update"]:
+                raise CommandError(
+                    _("--sheet and --update do not apply to offices: the first sheet is read")
+                )
+            result = offices.import_offices(
+                options["file"], district=options["district"], dry_run=options["dry_run"]
+            )
+        elif kind == rosters.KIND:
             if options["sheet"]:
                 raise CommandError(_("--sheet does not apply to rosters: the first sheet is read"))
             result = rosters.import_rosters(
