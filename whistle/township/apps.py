@@ -10,5 +10,7 @@ class TownshipConfig(AppConfig):
     def ready(self) -> None:
         from whistle.notifications.kinds import register_kinds
         from whistle.township.actions import NOTIFICATION_KINDS
+        from whistle.township.stationed_actions import STATIONED_KINDS
 
         register_kinds(NOTIFICATION_KINDS)
+        register_kinds(STATIONED_KINDS)
