@@ -548,7 +548,7 @@ def mine(request: HttpRequest) -> HttpResponse:
             .select_related("stationing__membership__township")
             .order_by("-month")[:24],
         },
-        status=400 if leave_form.is_bound else 200,
+        status=400 if request.method == "POST" else 200,
     )
 
 
