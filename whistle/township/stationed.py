@@ -94,7 +94,7 @@ class StationedAttendance(models.Model):
         related_name="attendance",
     )
     day = models.DateField(_("day"))
-    signed_at = models.DateTimeField(_("signed in at"))
+    signed_at = models.DateTimeField(_("time of sign-in"))
     how = models.CharField(_("how"), max_length=8, choices=How.choices)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -123,7 +123,7 @@ class StationedLeave(models.Model):
     class State(models.TextChoices):
         ASKED = "asked", _("awaiting the township")
         APPROVED = "approved", _("approved")
-        REFUSED = "refused", _("refused")
+        REFUSED = "refused", _("not approved")
 
     stationing = models.ForeignKey(
         Stationing,

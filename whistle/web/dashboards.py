@@ -160,12 +160,9 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         "stationed:roster",
         _("Stationed staff"),
         _("The roster of the centre's stationed people, attendance, leave, monthly assessment."),
-        roles=(
-            Role.TOWNSHIP_CHIEF,
-            Role.CHIEFS_OFFICE,
-            Role.DISPATCHER,
-            Role.TOWNSHIP_ASSESSOR,
-        ),
+        # A township's chiefs' office reaches it from the township's powers: the role's
+        # name alone does not say whether it is a township's or a district's.
+        roles=(Role.TOWNSHIP_CHIEF, Role.DISPATCHER, Role.TOWNSHIP_ASSESSOR),
     ),
     Dashboard(
         "stationed:mine",
