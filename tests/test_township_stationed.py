@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from tests.conftest import make_person
 from tests.fixtures_assessment import july_fixture, scheme_one_third  # noqa: F401
@@ -36,6 +37,14 @@ from whistle.township.stationed import StationedAttendance, StationedLeave, Stat
 from whistle.township.stationed_rules import month_attendance
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _in_english():
+    with translation.override("en"):
+        yield
+
+
 Action = TownshipLogEntry.Action
 D = Decimal
 
