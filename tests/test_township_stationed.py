@@ -162,7 +162,7 @@ def test_leave_is_asked_by_the_officer_and_decided_by_the_township_once(centre):
             reason="家中有事",
         )
     told = Notification.objects.filter(kind="township.leave", channel="inbox")
-    assert sorted(n.recipient_id for n in told) == sorted([c.longtan_chief.pk, c.longtan_office.pk])
+    assert {n.recipient_id for n in told} == {c.longtan_chief.pk, c.longtan_office.pk}
     assert "/township/stationed/leave/" in told[0].link
     # The dispatcher keeps the centre but does not decide leave; nor does another township.
     for outsider in (c.longtan_dispatcher, c.dongsi_chief, c.police_head):
