@@ -40,12 +40,13 @@ from whistle.cases.signing import init_key
 from whistle.duty import actions as duty
 from whistle.duty.models import Rotation
 from whistle.notifications.models import Channel, Notification
-from whistle.organisation.models import Department, Jurisdiction, Person, Role
+from whistle.organisation.models import CentreMembership, Department, Jurisdiction, Person, Role
 from whistle.patrols import actions as patrols
 from whistle.patrols import training
 from whistle.policies.offices import UnitInput, save_unit
 from whistle.township import actions as township
 from whistle.township import recruitment
+from whistle.township import stationed_actions
 
 START = beijing(2026, 3, 10, 8, 0)
 NOW = beijing(2026, 3, 10, 11, 0)
@@ -239,6 +240,13 @@ def _scene(city: WhistleCity, people: dict[str, Person | None]) -> dict[str, Any
         city.longtan,
         UnitInput(kind="enforcement", name="综合执法队", categories=[city.street_vending]),
     )
+    stationing = stationed_actions.station_person(
+        city.township_chief,
+        CentreMembership.objects.get(township=city.longtan, department=city.urban),
+        city.urban_officer,
+        started_on=date(2026, 3, 1),
+        now=next(moments),
+    )
     # A signed checkpoint over the scene's trails, as the worker writes them.
     init_key()
     checkpoint = create_checkpoint(now=timezone.now())
@@ -258,6 +266,7 @@ def _scene(city: WhistleCity, people: dict[str, Person | None]) -> dict[str, Any
         "steward_reference": applicant.reference,
         "training_session": session.pk,
         "unit": unit.pk,
+        "stationing": stationing.pk,
         "file_format": "csv",
         "period": "2026-03",
         "department": city.urban.code,

@@ -541,6 +541,36 @@ PAGES: dict[str, Row] = {
     "offices:coordination": Row(
         "log 403 403 403 403 ok  ok  403 403 ok  403 403 403 ok  403 ok  403 403",
     ),
+    # The stationed staff: the township's pages (any township role of a township reads; the
+    # chief keeps the roster, decides leave and assesses; the dispatcher keeps the centre),
+    # the stationed person's phone page, the department head's view.
+    "stationed:roster": Row(
+        "log 403 403 403 403 ok  ok  403 403 403 403 403 403 ok  403 ok  403 403",
+        post="log 403 403 403 403 403 400 403 403 403 403 403 403 403 403 403 403 403",
+    ),
+    "stationed:stationing": Row(
+        "log 404 404 404 404 ok  ok  404 404 404 404 404 404 404 404 404 404 404",
+        post="log 404 404 404 404 403 400 404 404 404 404 404 404 404 404 404 404 404",
+    ),
+    "stationed:attendance": Row(
+        "log 403 403 403 403 ok  ok  403 403 403 403 403 403 ok  403 ok  403 403",
+        post="log 403 403 403 403 400 400 403 403 403 403 403 403 400 403 400 403 403",
+    ),
+    "stationed:leave": Row(
+        "log 403 403 403 403 ok  ok  403 403 403 403 403 403 ok  403 ok  403 403",
+        post="log 403 403 403 403 403 400 403 403 403 403 403 403 403 403 403 403 403",
+    ),
+    "stationed:assessment": Row(
+        "log 403 403 403 403 ok  ok  403 403 403 403 403 403 ok  403 ok  403 403",
+        post="log 403 403 403 403 403 400 403 403 403 403 403 403 403 403 403 403 403",
+    ),
+    "stationed:mine": Row(
+        "log 403 403 403 ok  403 403 ok  403 403 403 403 403 403 ok  403 403 403",
+        post="log 403 403 403 400 403 403 403 403 403 403 403 403 403 403 403 403 403",
+    ),
+    "stationed:department": Row(
+        "log 403 403 403 403 403 403 ok  403 403 403 403 403 403 403 403 403 403",
+    ),
     # A checkpoint lists every case reference and goes to every department of the district
     # as a witness, one that serves another township too (docs/trail.md).
     "district:checkpoint-latest": Row(
@@ -618,6 +648,7 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "stewards:apply": {"pk": "steward_call"},
     "stewards:status": {"reference": "steward_reference"},
     "district:training-session": {"pk": "training_session"},
+    "stationed:stationing": {"pk": "stationing"},
     "district:matter": {"pk": "matter"},
     "offices:unit": {"pk": "unit"},
     "offices:edit": {"pk": "unit"},

@@ -21,6 +21,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("report/stewards/", include("whistle.street.urls_stewards")),
     path("report/", include("whistle.street.urls_reports")),
     path("lanes/", include("whistle.street.urls_lanes")),
+    path("", include("whistle.desk.urls_stationed")),
     path("dispatch/", include("whistle.desk.urls_dispatch")),
     path("department/", include("whistle.desk.urls_department")),
     path("cases/", include("whistle.desk.urls_case")),

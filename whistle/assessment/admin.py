@@ -49,6 +49,7 @@ class SchemeComponentFormSet(BaseInlineFormSet):
         super().clean()
         try:
             parse_share(self.instance.township_share)
+            parse_share(self.instance.stationed_share)
         except ValidationError:
             return  # the scheme form names the unreadable share
         kept = []
@@ -85,7 +86,16 @@ class SchemeAdmin(DistrictScoped, admin.ModelAdmin):
     fieldsets = [
         (
             None,
-            {"fields": ["district", "name", "valid_from", "township_share", "month_weighting"]},
+            {
+                "fields": [
+                    "district",
+                    "name",
+                    "valid_from",
+                    "township_share",
+                    "stationed_share",
+                    "month_weighting",
+                ]
+            },
         ),
         (
             _("Weights of the three questions"),

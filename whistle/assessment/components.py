@@ -20,7 +20,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from whistle.assessment.engine import SchemeBook, store_results
-from whistle.assessment.models import ClosedPeriod, ComponentScore, SchemeComponent
+from whistle.assessment.models import (
+    STATIONED_COMPONENT,
+    ClosedPeriod,
+    ComponentScore,
+    SchemeComponent,
+)
 from whistle.assessment.periods import Period
 from whistle.organisation.models import Department, Jurisdiction
 
@@ -129,3 +134,41 @@ def import_component_scores(path: Path, district: Jurisdiction, person: Any = No
             periods.add(period)
         store_results(district.pk, sorted(periods), SchemeBook())
     return report
+
+
+def record_stationed_score(
+    district: Jurisdiction,
+    department: Department,
+    month: Any,
+    score: Decimal | None,
+    *,
+    source: str,
+    person: Any = None,
+    now: Any = None,
+) -> None:
+    """The department's stationed staff's score for a month (`STATIONED_COMPONENT`): the
+    mean of the townships' assessments of its people, as `whistle.township` computed it;
+    None removes it. The periods that contain the month are scored again. Called inside
+    the township's action, in its transaction."""
+    period = Period.month_of(month)
+    if period.first_month in ClosedPeriod.frozen_months(district.pk):
+        raise ValidationError(_("the period %(period)s is closed") % {"period": period.key})
+    rows = ComponentScore.objects.filter(
+        department=department, component=STATIONED_COMPONENT, period=period.key
+    )
+    if score is None:
+        rows.delete()
+    else:
+        ComponentScore.objects.update_or_create(
+            department=department,
+            component=STATIONED_COMPONENT,
+            period=period.key,
+            defaults={
+                "district": district,
+                "score": score.quantize(Decimal("0.01")),
+                "source": source[:200],
+                "entered_at": now or timezone.now(),
+                "entered_by": person,
+            },
+        )
+    store_results(district.pk, period.enclosing(), SchemeBook())

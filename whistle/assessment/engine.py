@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from whistle.assessment.models import (
+    STATIONED_COMPONENT,
     ClosedPeriod,
     ComponentScore,
     DepartmentResult,
@@ -368,12 +369,36 @@ def _quarters(period: Period) -> list[str]:
     return [Period(period.year, PeriodKind.QUARTER, n).key for n in range(1, 5)]
 
 
-def scheme_components(scheme: Scheme) -> list[SchemeComponent]:
-    """The other components of a scheme: a stored scheme's rows, or those a proposal that is
-    never saved carries along (`whistle.assessment.what_if`)."""
+def own_components(scheme: Scheme) -> list[SchemeComponent]:
+    """The components the district names in a scheme: a stored scheme's rows, or those a
+    proposal that is never saved carries along (`whistle.assessment.what_if`)."""
     if scheme.pk is None:
         return list(getattr(scheme, "proposed_components", []))
     return list(scheme.components.all())
+
+
+def stationed_component(scheme: Scheme) -> SchemeComponent | None:
+    """The townships' assessment of the department's stationed staff as a component of the
+    scheme, when its share is not 0; its scores are the months' means written by the
+    township (`whistle.township.stationed_actions`)."""
+    if not scheme.stationed_part:
+        return None
+    return SchemeComponent(
+        code=STATIONED_COMPONENT,
+        name=_("Stationed staff's assessment"),
+        weight=scheme.stationed_share.strip(),
+    )
+
+
+def scheme_components(scheme: Scheme) -> list[SchemeComponent]:
+    """Every component of a scheme beside the township evaluation, as the engine, the
+    what-if replay and the explanations read them: the district's own, then the stationed
+    staff's assessment when its share is not 0."""
+    found = own_components(scheme)
+    stationed = stationed_component(scheme)
+    if stationed is not None:
+        found.append(stationed)
+    return found
 
 
 def combine(

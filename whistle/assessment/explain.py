@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
-from whistle.assessment.engine import component_scores_for, weighted_mean
+from whistle.assessment.engine import component_scores_for, scheme_components, weighted_mean
 from whistle.assessment.models import DepartmentResult, Scheme, ScoreCell, SummonsAssessment
 from whistle.assessment.periods import Period
 from whistle.assessment.scoring import exact_rounded, mean
@@ -159,7 +159,7 @@ def total_formula(
     total: Decimal | None,
 ) -> str:
     lines = [f"{scheme.township_share} × {township_score} (township evaluation)"]
-    for component in scheme.components.all():
+    for component in scheme_components(scheme):
         found = components.get((department_id, component.code))
         lines.append(f"{component.weight} × {found[0] if found else 0} ({component.name})")
     return " + ".join(lines) + f" = {total}"
@@ -193,7 +193,7 @@ def contributions(
                 p.weight * c.share
                 for p in counted
                 if p.scheme is not None
-                for c in p.scheme.components.all()
+                for c in scheme_components(p.scheme)
                 if c.code == code
             ),
             Fraction(0),
@@ -211,7 +211,7 @@ def incomplete_reasons(result: DepartmentResult, pieces: Sequence[ScoredPiece]) 
     reasons = []
     for piece in counted_pieces(pieces):
         assert piece.scheme is not None
-        for component in piece.scheme.components.all():
+        for component in scheme_components(piece.scheme):
             missing = _("%(component)s missing") % {"component": component.name}
             if component.code not in result.components and missing not in reasons:
                 reasons.append(missing)
@@ -246,7 +246,7 @@ def explain_result(department: Department, period_key: str) -> dict[str, Any]:
     counted = counted_pieces(pieces)
     used: dict[str, Any] = {}
     for piece_scheme in [p.scheme for p in counted if p.scheme is not None] or [scheme]:
-        for component in piece_scheme.components.all():
+        for component in scheme_components(piece_scheme):
             used.setdefault(component.code, component)
     parts = []
     for component in used.values():

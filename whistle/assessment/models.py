@@ -163,6 +163,18 @@ class Scheme(models.Model):
         validators=[validate_share],
         help_text=_("1/3, 0.4 or 40%"),
     )
+    # The township's monthly assessment of the department's stationed staff
+    # (whistle.township, power 4), as the component STATIONED_COMPONENT. 0 leaves it out.
+    stationed_share = models.CharField(
+        _("share of the stationed staff's assessment in the annual score"),
+        max_length=20,
+        default="0",
+        validators=[validate_share],
+        help_text=_(
+            "The townships' monthly assessment of the department's stationed people; "
+            "0 leaves it out. 1/10, 0.1 or 10%"
+        ),
+    )
     appeal_working_days = models.PositiveIntegerField(
         _("appeal within (working days)"), default=5, validators=[MinValueValidator(1)]
     )
@@ -209,11 +221,20 @@ class Scheme(models.Model):
     def share(self) -> Fraction:
         return parse_share(self.township_share)
 
+    @property
+    def stationed_part(self) -> Fraction:
+        return parse_share(self.stationed_share or "0")
+
     def check_shares(self, component_weights: Iterable[str]) -> None:
         """Refuse a scheme whose parts do not add up to the whole score: the township
-        evaluation's share and the other components' must add up to 1 (100%). Every way of
-        editing a scheme calls this with the components it is about to keep."""
-        total = self.share + sum((parse_share(w) for w in component_weights), Fraction(0))
+        evaluation's share, the stationed staff's and the other components' must add up to
+        1 (100%). Every way of editing a scheme calls this with the components it is about
+        to keep."""
+        total = (
+            self.share
+            + self.stationed_part
+            + sum((parse_share(w) for w in component_weights), Fraction(0))
+        )
         if total != 1:
             raise ValidationError(
                 _(
@@ -222,6 +243,11 @@ class Scheme(models.Model):
                 ),
                 params={"total": f"{Decimal(100 * total.numerator) / total.denominator:.2f}%"},
             )
+
+
+# The component the townships' monthly assessments of stationed staff feed
+# (`Scheme.stationed_share`); its scores are written by whistle.township, never typed in.
+STATIONED_COMPONENT = "stationed"
 
 
 class SchemeComponent(models.Model):
@@ -249,6 +275,16 @@ class SchemeComponent(models.Model):
         return f"{self.name} ({self.weight})"
 
     def clean(self) -> None:
+        if self.code == STATIONED_COMPONENT:
+            raise ValidationError(
+                {
+                    "code": _(
+                        "The code %(code)s is the stationed staff's assessment, set by its "
+                        "share in the scheme"
+                    )
+                    % {"code": STATIONED_COMPONENT}
+                }
+            )
         if self.scheme_id:
             frozen = ClosedPeriod.last_closed_month(self.scheme.district_id)
             if frozen is not None and self.scheme.valid_from <= frozen:

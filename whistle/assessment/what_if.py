@@ -34,6 +34,7 @@ from whistle.assessment.engine import (
     add_to_cells,
     compute_records,
     compute_results,
+    own_components,
     scheme_components,
     trail_events,
 )
@@ -74,8 +75,7 @@ def proposed_scheme(
     scheme.full_clean(exclude=["district", "valid_from"])
     if components is None:
         rows = [
-            SchemeComponent(code=c.code, name=c.name, weight=c.weight)
-            for c in scheme_components(base)
+            SchemeComponent(code=c.code, name=c.name, weight=c.weight) for c in own_components(base)
         ]
     else:
         rows = [SchemeComponent(**item) for item in components]

@@ -233,6 +233,7 @@ SCHEME_FIELDS = [
     "points_per_star",
     "resident_share",
     "township_share",
+    "stationed_share",
     "month_weighting",
     "appeal_working_days",
 ]

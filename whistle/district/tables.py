@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from whistle.assessment.actions import CLOSED_CASE, appeal_deadline
+from whistle.assessment.engine import scheme_components
 from whistle.assessment.explain import (
     ScoredPiece,
     contributions,
@@ -299,7 +300,7 @@ def part_columns(scheme: Scheme, pieces: Sequence[ScoredPiece]) -> list[Part]:
     columns = {"township": Part("township", _("Township evaluation"), "", None, None)}
     for source in [*(p.scheme for p in pieces if p.scheme is not None), scheme]:
         columns["township"].share_text = source.township_share.strip()
-        for component in source.components.all():
+        for component in scheme_components(source):
             columns[component.code] = Part(
                 component.code, component.name, component.weight.strip(), None, None
             )
@@ -347,7 +348,7 @@ def piece_lines(result: DepartmentResult, pieces: Sequence[ScoredPiece]) -> list
                 None,
             )
         ]
-        for component in piece.scheme.components.all():
+        for component in scheme_components(piece.scheme):
             text = result.components.get(component.code)
             terms.append(
                 Part(

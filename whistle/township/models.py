@@ -239,6 +239,13 @@ class TownshipLogEntry(models.Model):
         OPINION_RESPONDED = "opinion.responded", _("response recorded")
         RECOMMENDATION_FILED = "recommendation.filed", _("recommendation filed")
         RECOMMENDATION_DECIDED = "recommendation.decided", _("decision recorded")
+        STATIONING_ADDED = "stationing.added", _("person stationed")
+        STATIONING_CHANGED = "stationing.changed", _("stationing changed")
+        STATIONING_ENDED = "stationing.ended", _("stationing ended")
+        ATTENDANCE_RECORDED = "stationing.attendance", _("attendance recorded")
+        LEAVE_ASKED = "stationing.leave_asked", _("leave asked")
+        LEAVE_DECIDED = "stationing.leave_decided", _("leave decided")
+        ASSESSMENT_PUBLISHED = "stationing.assessed", _("monthly assessment published")
 
     at = models.DateTimeField(_("at"))
     actor = models.ForeignKey(
@@ -276,6 +283,14 @@ class TownshipLogEntry(models.Model):
         blank=True,
         related_name="log",
     )
+    stationing = models.ForeignKey(
+        "township.Stationing",
+        verbose_name=_("stationed person"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="log",
+    )
     data = models.JSONField(_("what was recorded"), default=dict, blank=True)
 
     class Meta:
@@ -295,10 +310,32 @@ class TownshipLogEntry(models.Model):
         raise ValueError("the township powers log is append-only")
 
 
-# The recruitment of alley stewards keeps its models in their own module.
-from whistle.township.recruitment_models import (  # noqa: E402, F401
+# The recruitment of alley stewards and the stationed staff keep their models in their own
+# modules; importing them here registers them.
+from whistle.township.recruitment_models import (  # noqa: E402
     RecruitmentEvent,
     StewardApplication,
     StewardCall,
     StewardTeam,
 )
+from whistle.township.stationed import (  # noqa: E402
+    StationedAssessment,
+    StationedAttendance,
+    StationedLeave,
+    Stationing,
+)
+
+__all__ = [
+    "MajorMatter",
+    "MatterOpinion",
+    "PersonnelRecommendation",
+    "RecruitmentEvent",
+    "StationedAssessment",
+    "StationedAttendance",
+    "StationedLeave",
+    "Stationing",
+    "StewardApplication",
+    "StewardCall",
+    "StewardTeam",
+    "TownshipLogEntry",
+]

@@ -187,6 +187,26 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         roles=(Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE, Role.DISPATCHER),
     ),
     Dashboard(
+        "stationed:roster",
+        _("Stationed staff"),
+        _("The roster of the centre's stationed people, attendance, leave, monthly assessment."),
+        # A township's chiefs' office reaches it from the township's powers: the role's
+        # name alone does not say whether it is a township's or a district's.
+        roles=(Role.TOWNSHIP_CHIEF, Role.DISPATCHER, Role.TOWNSHIP_ASSESSOR),
+    ),
+    Dashboard(
+        "stationed:mine",
+        _("My stationing"),
+        _("Sign in at the township's centre, ask for leave, read your monthly assessments."),
+        roles=(Role.DEPARTMENT_OFFICER,),
+    ),
+    Dashboard(
+        "stationed:department",
+        _("Our stationed staff's assessments"),
+        _("How each township assessed the people the department stations there."),
+        roles=(Role.DEPARTMENT_HEAD,),
+    ),
+    Dashboard(
         "district:matters",
         _("Major matters"),
         _("Ask the townships' opinion; respond to each; what is overdue."),
