@@ -45,8 +45,7 @@ from whistle.patrols import actions as patrols
 from whistle.patrols import training
 from whistle.policies.offices import UnitInput, save_unit
 from whistle.township import actions as township
-from whistle.township import recruitment
-from whistle.township import stationed_actions
+from whistle.township import recruitment, stationed_actions
 
 START = beijing(2026, 3, 10, 8, 0)
 NOW = beijing(2026, 3, 10, 11, 0)
