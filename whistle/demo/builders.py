@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 BUILDERS: list[str] = [
     "whistle.demo.history.build",
+    "whistle.demo.history.build_xicheng",
     "whistle.demo.scores.build",
     "whistle.demo.duty.build",
     "whistle.demo.township.build",
