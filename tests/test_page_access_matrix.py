@@ -464,6 +464,8 @@ PAGES: dict[str, Row] = {
                 "township_chief",
                 "department_head",
                 "district_chief",
+                # 西城区's dispatcher, told of the case of 西城 in the scene.
+                "other_dispatcher",
             }
         ),
     ),
@@ -673,11 +675,12 @@ def test_each_persona_gets_what_the_row_says(access_city, db, name):
         with time_machine.travel(NOW, tick=False):
             response = client_of(access_city, persona).get(url)
         got = answer(response)
+        content = b"" if got != 200 or response.streaming else response.content
         reference = access_city.kwargs["reference"].encode()
-        if persona in STRANGERS and got == 200 and reference in response.content:
+        if persona in STRANGERS and reference in content:
             got = NAMING_THE_CASE
         xicheng = access_city.kwargs["xicheng_reference"].encode()
-        if persona in XICHENG_STRANGERS and got == 200 and xicheng in response.content:
+        if persona in XICHENG_STRANGERS and xicheng in content:
             got = NAMING_THE_CASE
         if got != expected[persona]:
             wrong[persona] = f"got {got}, the row says {expected[persona]}"
