@@ -2,7 +2,7 @@
 东城区 (龙潭街道 and 东四街道) with every persona of the matrix, among them a dispatcher of
 东四街道 and an officer of 东四派出所 (a department neither summoned to the scene's case
 nor serving 龙潭街道), and 西城区 beside it with a township dispatcher, a district
-chief and an administrator of its own.
+chief and an administrator of its own, and a case its dispatcher reported in 新街口街道.
 
 The city and its scene (one object of each kind a page names in its address) are built once
 for the module, in a transaction rolled back at the end; each test runs in a savepoint.
@@ -51,6 +51,8 @@ START = beijing(2026, 3, 10, 8, 0)
 NOW = beijing(2026, 3, 10, 11, 0)
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LANE: dict[str, Any] = {"lon": ON_THE_LANE[0], "lat": ON_THE_LANE[1]}
+# Inside 新街口街道 of 西城区.
+XINJIEKOU: dict[str, Any] = {"lon": 116.365, "lat": 39.945}
 
 
 @dataclass
@@ -246,12 +248,19 @@ def _scene(city: WhistleCity, people: dict[str, Person | None]) -> dict[str, Any
         started_on=date(2026, 3, 1),
         now=next(moments),
     )
+    # A case of 西城区, for the pages a 东城 person must not open (and the reverse).
+    xicheng_dispatcher = people["other_dispatcher"]
+    assert xicheng_dispatcher is not None
+    xicheng_case = actions.report_case(
+        xicheng_dispatcher, description="共享单车占道", **XINJIEKOU, now=next(moments)
+    )
     # A signed checkpoint over the scene's trails, as the worker writes them.
     init_key()
     checkpoint = create_checkpoint(now=timezone.now())
     return {
         "checkpoint": checkpoint.number,
         "reference": reported.reference,
+        "xicheng_reference": xicheng_case.reference,
         "pk": Attachment.objects.get(case=reported).pk,
         "lane": city.lane.pk,
         "patrol": patrol.uuid,

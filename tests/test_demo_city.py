@@ -22,7 +22,9 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 
-from whistle.cases.models import Case
+from whistle.cases.models import Case, Event, Summons
+from whistle.cases.trail import EventKind
+from whistle.cases.verify import verify_database
 from whistle.demo import builders, geometry
 from whistle.demo.city import DEFAULT_SEED
 from whistle.demo.content import fingerprint
@@ -567,6 +569,66 @@ def test_the_xicheng_dispatcher_finds_none_of_dongchengs_cases_or_lanes(city, cl
     lanes = visible_lanes(dispatcher)
     assert lanes.exists()
     assert set(lanes.values_list("township__code", flat=True)) == {"110102001"}
+
+
+def test_xicheng_has_a_lived_in_case_history_in_its_own_street_offices(city):
+    cases = Case.objects.filter(district=xicheng())
+    assert cases.count() == 8
+    # Every case in 西城's townships and lanes, by its own people and departments.
+    assert set(cases.values_list("township__parent__code", flat=True)) == {"110102"}
+    assert set(cases.values_list("lane__township__parent__code", flat=True)) == {"110102"}
+    assert set(cases.values_list("township__name", flat=True)) == {
+        "西长安街街道",
+        "新街口街道",
+        "月坛街道",
+    }
+    summonses = Summons.objects.filter(case__in=cases)
+    assert set(summonses.values_list("department__district__code", flat=True)) == {"110102"}
+    assert set(cases.values_list("source", flat=True)) >= {
+        Case.Source.STEWARD,
+        Case.Source.RESIDENT,
+        Case.Source.HOTLINE,
+    }
+    assert set(cases.values_list("status", flat=True)) >= {
+        Case.Status.REPORTED,
+        Case.Status.WHISTLED,
+        Case.Status.CLOSED,
+        Case.Status.EVALUATED,
+    }
+    late = Event.objects.filter(
+        case__in=cases, kind=EventKind.CHECK_IN_ACCEPTED, data__on_time=False
+    )
+    assert [e.data["minutes_late"] for e in late] == [11]
+    actors = set(Event.objects.filter(case__in=cases).values_list("actor__username", flat=True))
+    assert "xicheng-dispatcher" in actors
+    assert not Person.objects.filter(
+        username__in=actors, roles__lane__township__parent__code="110101"
+    )
+    references = list(cases.values_list("reference", flat=True))
+    assert verify_database(references=references).ok
+
+
+def test_the_xicheng_dispatchers_command_centre_shows_its_cases_and_dongcheng_none(city, client):
+    open_here = Case.objects.filter(
+        township__code="110102001", status__in=[Case.Status.REPORTED, Case.Status.WHISTLED]
+    )
+    assert open_here.count() == 2
+    client.force_login(Person.objects.get(username="xicheng-dispatcher"))
+    html = client.get(reverse("dispatch:home")).content.decode()
+    for case in open_here:
+        assert case.reference in html
+    for reference in Case.objects.filter(district__code="110101").values_list(
+        "reference", flat=True
+    ):
+        assert reference not in html
+    # And the reverse: 东城's dispatcher and officers find none of 西城's cases.
+    client.force_login(Person.objects.get(username="dispatcher"))
+    html = client.get(reverse("dispatch:home")).content.decode()
+    for case in Case.objects.filter(district=xicheng()):
+        assert case.reference not in html
+        for name in ("dispatcher", "officer-urban", "district-chief"):
+            client.force_login(Person.objects.get(username=name))
+            assert client.get(reverse("case:detail", args=[case.reference])).status_code == 404
 
 
 def test_the_xicheng_administrator_sees_and_changes_only_xicheng_in_the_admin(city, client):

@@ -74,8 +74,16 @@ STRANGERS = frozenset(
         "other_admin",
     }
 )
+# Who does not see 西城区's case (reported by its 新街口 dispatcher): everyone of 东城区.
+XICHENG_STRANGERS = frozenset(PERSONAS) - {
+    "superuser",
+    "other_dispatcher",
+    "other_district_chief",
+    "other_admin",
+}
 # The cells of a row: "ok" 200, "log" a redirect to the sign-in page, "go" another redirect,
-# "ref" 200 with a page that names the case though the persona is a stranger to it,
+# "ref" 200 with a page that names the case though the persona is a stranger to it (or
+# names 西城区's case to a persona of 东城区),
 # otherwise the status.
 NAMING_THE_CASE = "a page naming the case"
 CELLS = {"ok": 200, "log": "login", "go": "redirect", "ref": NAMING_THE_CASE}
@@ -459,6 +467,8 @@ PAGES: dict[str, Row] = {
                 "township_chief",
                 "department_head",
                 "district_chief",
+                # 西城区's dispatcher, told of the case of 西城 in the scene.
+                "other_dispatcher",
             }
         ),
     ),
@@ -571,13 +581,14 @@ PAGES: dict[str, Row] = {
     "stationed:department": Row(
         "log 403 403 403 403 403 403 ok  403 403 403 403 403 403 403 403 403 403",
     ),
-    # A checkpoint lists every case reference and goes to every department of the district
-    # as a witness, one that serves another township too (docs/trail.md).
+    # The whole checkpoint, which names every case, goes to readers of every district with
+    # cases (the superuser here); the other district readers and every department get its
+    # header and the proofs of the cases they see (docs/trail.md): no stranger's reference.
     "district:checkpoint-latest": Row(
-        "log 403 403 403 ok  403 403 ok  ok  ok  ok  403 ok  403 ref 403 403 403",
+        "log 403 403 403 ok  403 403 ok  ok  ok  ok  403 ok  403 ok  403 ok  403",
     ),
     "district:checkpoint": Row(
-        "log 403 403 403 ok  403 403 ok  ok  ok  ok  403 ok  403 ref 403 403 403",
+        "log 403 403 403 ok  403 403 ok  ok  ok  ok  403 ok  403 ok  403 ok  403",
     ),
     "district:matters": Row(
         "log 403 403 403 403 403 403 403 403 ok  ok  403 403 403 403 403 ok  403",
@@ -760,9 +771,37 @@ def test_each_persona_gets_what_the_row_says(access_city, db, name):
         with time_machine.travel(NOW, tick=False):
             response = client_of(access_city, persona).get(url)
         got = answer(response)
+        content = b"" if got != 200 or response.streaming else response.content
         reference = access_city.kwargs["reference"].encode()
-        if persona in STRANGERS and got == 200 and reference in response.content:
+        if persona in STRANGERS and reference in content:
             got = NAMING_THE_CASE
+        xicheng = access_city.kwargs["xicheng_reference"].encode()
+        if persona in XICHENG_STRANGERS and xicheng in content:
+            got = NAMING_THE_CASE
+        if got != expected[persona]:
+            wrong[persona] = f"got {got}, the row says {expected[persona]}"
+    assert wrong == {}, f"GET {url}"
+
+
+# The pages of one case opened on 西城区's case: 东城区 gets 404, 西城区 its own.
+XICHENG_CASE_PAGES: dict[str, Row] = {
+    "case:detail": Row(
+        "log 404 404 404 404 404 404 404 404 404 404 404 ok  404 404 ok  ok  ok",
+    ),
+    "dispatch:whistle": Row(
+        "log 404 404 404 404 404 404 404 404 404 404 404 403 404 404 go  403 403",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(XICHENG_CASE_PAGES))
+def test_the_pages_of_xichengs_case_answer_what_the_row_says(access_city, db, name):
+    expected = Row.cells(XICHENG_CASE_PAGES[name].get)
+    url = reverse(name, kwargs={"reference": access_city.kwargs["xicheng_reference"]})
+    wrong = {}
+    for persona in PERSONAS:
+        with time_machine.travel(NOW, tick=False):
+            got = answer(client_of(access_city, persona).get(url))
         if got != expected[persona]:
             wrong[persona] = f"got {got}, the row says {expected[persona]}"
     assert wrong == {}, f"GET {url}"

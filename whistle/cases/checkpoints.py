@@ -13,6 +13,12 @@ the district archive or any witness then prove later that:
   event, unchanged (`verify_against_database`), so that what came after extends it;
 - a later checkpoint extends an earlier one (`check_consistency`);
 - one case's exported history is in the tree (`inclusion_proof`, embedded in the export).
+
+A checkpoint names every case of the installation. Who may not read every district with
+cases gets a reader's view instead (`reader_view`): the checkpoint's header (number, time,
+previous hash, counts, size, root, its signature) and, for each case the reader may see
+alone, its leaf and audit path; signed again as a whole so that it proves itself
+(`read_view`).
 """
 
 from __future__ import annotations
@@ -40,6 +46,21 @@ logger = logging.getLogger("whistle.cases")
 
 FORMAT = "whistle.trail-checkpoint"
 VERSION = 1
+VIEW_FORMAT = "whistle.trail-checkpoint-view"
+VIEW_VERSION = 1
+# What a reader's view keeps of the checkpoint: everything but the leaves.
+HEADER = (
+    "format",
+    "version",
+    "number",
+    "created_at",
+    "previous",
+    "counts",
+    "highest",
+    "size",
+    "root",
+    "signature",
+)
 
 
 def _canonical(value: Any) -> bytes:
@@ -107,6 +128,25 @@ def root_from_path(index: int, size: int, leaf: bytes, path: Sequence[bytes]) ->
             result = _node(result, sibling)
         fn, sn = fn >> 1, sn >> 1
     return result if sn == 0 else None
+
+
+def audit_paths(indices: Sequence[int], hashes: Sequence[bytes]) -> dict[int, list[bytes]]:
+    """The audit paths of several leaves at once, level by level (a lone last node moves up
+    unchanged, which gives RFC 9162's tree): linear in the tree, not in tree × leaves."""
+    paths: dict[int, list[bytes]] = {i: [] for i in indices if 0 <= i < len(hashes)}
+    positions = {i: i for i in paths}
+    level = list(hashes)
+    while len(level) > 1:
+        for leaf, position in positions.items():
+            sibling = position ^ 1
+            if sibling < len(level):
+                paths[leaf].append(level[sibling])
+            positions[leaf] = position >> 1
+        level = [
+            _node(level[n], level[n + 1]) if n + 1 < len(level) else level[n]
+            for n in range(0, len(level), 2)
+        ]
+    return paths
 
 
 # What a checkpoint commits to -----------------------------------------------------------
@@ -540,6 +580,70 @@ def inclusion_proof(case: Case) -> dict[str, Any] | None:
         "leaf": leaves[index],
         "path": [h.hex() for h in audit_path(index, hashes)],
     }
+
+
+def reader_view(checkpoint: Checkpoint, references: set[str]) -> dict[str, Any]:
+    """What a reader of some cases gets of a checkpoint: its header and the proofs of the
+    cases named by `references` that it holds, signed; `SigningKeyMissing` without a key."""
+    document = checkpoint.document
+    leaves = _in_tree_order(document["leaves"])
+    wanted = [
+        i for i, leaf in enumerate(leaves) if leaf[0] == "case" and str(leaf[1]) in references
+    ]
+    paths = audit_paths(wanted, [leaf_hash(leaf) for leaf in leaves])
+    return sign(
+        {
+            "format": VIEW_FORMAT,
+            "version": VIEW_VERSION,
+            "checkpoint": {k: document[k] for k in HEADER if k in document},
+            "hash": checkpoint.hash,
+            "proofs": [
+                {"index": i, "leaf": leaves[i], "path": [h.hex() for h in paths[i]]} for i in wanted
+            ],
+        }
+    )
+
+
+def is_view(document: Any) -> bool:
+    return isinstance(document, dict) and document.get("format") == VIEW_FORMAT
+
+
+def read_view(document: Any) -> tuple[CheckpointFacts, str, list[Problem]] | None:
+    """A reader's view as the facts of its checkpoint (the leaves: the cases it proves), the
+    checkpoint's hash and the problems of its proofs; None when it is not a view. Its
+    signature is checked by the caller, as a checkpoint's."""
+    try:
+        if document.get("version") != VIEW_VERSION:
+            return None
+        header = document["checkpoint"]
+        proofs = [
+            (int(p["index"]), list(p["leaf"]), [bytes.fromhex(h) for h in p["path"]])
+            for p in document["proofs"]
+        ]
+        facts = CheckpointFacts(
+            number=int(header["number"]),
+            created_at=str(header["created_at"]),
+            previous=str(header["previous"]),
+            root=str(header["root"]),
+            size=int(header["size"]),
+            leaves={"cases": [leaf for _index, leaf, _path in proofs]},
+            counts={k: int(v) for k, v in header["counts"].items()},
+        )
+        checkpoint_hash = str(document["hash"])
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    problems = []
+    for index, leaf, path in proofs:
+        computed = root_from_path(index, facts.size, leaf_hash(leaf), path)
+        if leaf[:1] != ["case"] or computed is None or computed.hex() != facts.root:
+            problems.append(
+                _problem(
+                    "inclusion",
+                    _("the checkpoint proof does not lead to the root it names"),
+                    leaf_label(leaf) if len(leaf) > 1 else "-",
+                )
+            )
+    return facts, checkpoint_hash, problems
 
 
 def check_inclusion(

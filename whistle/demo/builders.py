@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 BUILDERS: list[str] = [
     "whistle.demo.offices.build",
     "whistle.demo.history.build",
+    "whistle.demo.history.build_xicheng",
     "whistle.demo.scores.build",
     "whistle.demo.duty.build",
     "whistle.demo.township.build",

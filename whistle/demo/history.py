@@ -12,6 +12,10 @@ district 110101, township 龙潭街道, lane 人民市场东巷, people through 
 logins first). The stories and their order follow from the seed; the dates count back from
 the moment of the build. A district that already has cases is left alone, so running it
 again changes nothing.
+
+``build_xicheng_history(seed)`` plays eight of the same stories in 西城区's three street
+offices (``plan_xicheng``), with its own people and departments, so that its dispatcher
+finds a history of its own and nobody of the other district finds it.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from PIL import Image
 from whistle.cases import actions
 from whistle.cases.deadlines import sweep
 from whistle.cases.models import Attachment, Case, Event, Summons, SupervisionNotice, Whistle
+from whistle.demo.data import places
 from whistle.organisation import geo
 from whistle.organisation.models import Department, Jurisdiction, Lane, Person, Role
 from whistle.policies.calendar import to_local
@@ -46,6 +51,7 @@ DAYS = 28
 # The demo logins act wherever their role fits, so that signing in shows their own history.
 PREFERRED_USERNAMES = (
     "dispatcher",
+    "xicheng-dispatcher",
     "township-chief",
     "township-assessor",
     "steward",
@@ -104,6 +110,9 @@ class Cast:
     resident: Person | None
     categories: dict[tuple[str, str], Category]
     fallback_categories: list[Category]
+    # Who the residents' reports come from (a name and phone the township may see).
+    resident_name: str = "蔡秀英"
+    resident_phone: str = "13911112222"
     _cache: dict[Any, Person | None] = field(default_factory=dict)
 
     def category(self, kind: str, code: str) -> Category:
@@ -150,13 +159,21 @@ def _role_holder(role: str, jurisdiction: Jurisdiction) -> Person | None:
     return _pick(Person.objects.filter(roles__role=role, roles__jurisdiction=jurisdiction))
 
 
-def find_cast() -> Cast:
+def find_cast(
+    district_code: str = DISTRICT_CODE,
+    township_name: str = TOWNSHIP_NAME,
+    demo_lane: str | None = DEMO_LANE,
+    *,
+    with_resident: bool = True,
+) -> Cast:
+    """The cast of one township; `demo_lane` None takes its first lane, `with_resident`
+    False has residents report without the demo's resident account."""
     district = Jurisdiction.objects.filter(
-        level=Jurisdiction.Level.DISTRICT, code=DISTRICT_CODE
+        level=Jurisdiction.Level.DISTRICT, code=district_code
     ).first()
     township = (
         Jurisdiction.objects.filter(
-            level=Jurisdiction.Level.TOWNSHIP, name=TOWNSHIP_NAME, parent=district
+            level=Jurisdiction.Level.TOWNSHIP, name=township_name, parent=district
         ).first()
         if district
         else None
@@ -164,16 +181,18 @@ def find_cast() -> Cast:
     if district is None or township is None:
         raise HistoryError(
             _("The demo city is not there (district %(code)s, %(township)s): run seed-demo.")
-            % {"code": DISTRICT_CODE, "township": TOWNSHIP_NAME}
+            % {"code": district_code, "township": township_name}
         )
     lanes = list(Lane.objects.filter(township=township).order_by("name"))
-    demo_lane = next((lane for lane in lanes if lane.name == DEMO_LANE), None)
+    lane = next((x for x in lanes if x.name == demo_lane), None) if demo_lane else None
+    if demo_lane is None and lanes:
+        lane = lanes[0]
     dispatcher = _role_holder(Role.DISPATCHER, township)
     chief = _role_holder(Role.TOWNSHIP_CHIEF, township) or dispatcher
-    if demo_lane is None or dispatcher is None or chief is None:
+    if lane is None or dispatcher is None or chief is None:
         raise HistoryError(
             _("The demo township needs the lane %(lane)s and a dispatcher: run seed-demo.")
-            % {"lane": DEMO_LANE}
+            % {"lane": demo_lane or township_name}
         )
     categories = list(
         Category.objects.filter(major__district=district, is_active=True)
@@ -186,14 +205,16 @@ def find_cast() -> Cast:
         district=district,
         township=township,
         lanes=lanes,
-        demo_lane=demo_lane,
+        demo_lane=lane,
         dispatcher=dispatcher,
         chief=chief,
         office=_role_holder(Role.CHIEFS_OFFICE, township),
         assessor=_role_holder(Role.TOWNSHIP_ASSESSOR, township),
         district_office=_role_holder(Role.CHIEFS_OFFICE, district),
         district_chief=_role_holder(Role.DISTRICT_CHIEF, district),
-        resident=_pick(Person.objects.filter(roles__role=Role.RESIDENT)),
+        resident=(
+            _pick(Person.objects.filter(roles__role=Role.RESIDENT)) if with_resident else None
+        ),
         categories={(c.major.kind, c.full_code): c for c in categories},
         fallback_categories=categories,
     )
@@ -573,8 +594,8 @@ def _resident_report(story: Story, category: Category) -> Step:
 
     def step(now: datetime) -> None:
         story.case = actions.report_resident_case(
-            name="蔡秀英",
-            phone="13911112222",
+            name=story.cast.resident_name,
+            phone=story.cast.resident_phone,
             description=story.cast.description(category, story.rng),
             lon=story.point[0],
             lat=story.point[1],
@@ -904,6 +925,88 @@ def build_history(seed: int = 2026) -> dict[str, int]:
         play(plan(cast, rng, end), end)
     counts = _counts(cast.district)
     return {**counts, "created": counts["cases"]}
+
+
+# 西城区: a smaller history in its three street offices ----------------------------------
+
+XICHENG_CODE = places.XICHENG_CODE
+XICHENG_LANE = "灵境胡同"
+
+
+def xicheng_casts() -> list[Cast]:
+    """The casts of 西城's street offices, 西长安街 (where its demo dispatcher works) first;
+    its residents report without an account."""
+    casts = []
+    for data in places.XICHENG_TOWNSHIPS:
+        first = data.code == places.XICHENG_DEMO_TOWNSHIP
+        cast = find_cast(
+            XICHENG_CODE, data.full_name, XICHENG_LANE if first else None, with_resident=False
+        )
+        cast.resident_name, cast.resident_phone = "陈桂兰", "13700001111"
+        casts.append(cast)
+    return casts
+
+
+def plan_xicheng(casts: list[Cast], rng: random.Random, end: datetime) -> list[Story]:
+    """Eight cases of 西城: six in 西长安街 (a steward's whistle with a department arriving
+    late, a lane chief's report, one solved on the spot, a resident's report, one with the
+    departments on site now and one just reported), a whistle in 新街口 and a 12345 order
+    in 月坛; the closed ones evaluated."""
+    home, xinjiekou, yuetan = casts
+
+    def story(cast: Cast, start: datetime, lane: Lane | None = None) -> Story:
+        lanes = [x for x in cast.lanes if x.pk != cast.demo_lane.pk] or [cast.demo_lane]
+        return Story(cast, random.Random(rng.random()), start, lane or rng.choice(lanes))
+
+    stories: list[tuple[Story, Callable[[Story], None]]] = [
+        (
+            story(home, _day(end, 18, rng), home.demo_lane),
+            lambda s: closed_whistle(s, late=True, rating=4),
+        ),
+        (story(home, _day(end, 11, rng)), lambda s: closed_routine(s, rating=5)),
+        (story(home, _day(end, 9, rng)), solved_on_the_spot),
+        (story(home, _day(end, 6, rng)), resident),
+        (
+            story(home, end - timedelta(minutes=90), home.demo_lane),
+            lambda s: open_now(s, "on_site"),
+        ),
+        (story(home, end - timedelta(minutes=40)), lambda s: open_now(s, "reported")),
+        (story(xinjiekou, _day(end, 14, rng)), lambda s: closed_whistle(s, rating=5)),
+        (story(yuetan, _day(end, 4, rng)), lambda s: hotline(s, satisfied=True)),
+    ]
+    for each, write in stories:
+        write(each)
+    return [each for each, _write in stories]
+
+
+def build_xicheng_history(seed: int = 2026) -> dict[str, int]:
+    """西城's history, as `build_history` builds 东城's: nothing when 西城 has cases."""
+    casts = xicheng_casts()
+    district = casts[0].district
+    if Case.objects.filter(district=district).exists():
+        return {**_counts(district), "created": 0}
+    end = timezone.now().replace(second=0, microsecond=0)
+    rng = random.Random(seed)
+    with transaction.atomic():
+        play(plan_xicheng(casts, rng, end), end)
+    counts = _counts(district)
+    return {**counts, "created": counts["cases"]}
+
+
+def build_xicheng(city: Any) -> str:
+    """The seed-demo builder step for 西城 (whistle.demo.builders.BUILDERS)."""
+    counts = build_xicheng_history()
+    if not counts["created"]:
+        return _("Case history of Xicheng: already there (%(cases)s cases), left as it is.") % (
+            counts
+        )
+    return (
+        _(
+            "Case history of Xicheng: %(cases)s cases, %(whistles)s whistles, %(summonses)s "
+            "summonses, %(events)s trail events."
+        )
+        % counts
+    )
 
 
 def build(city: Any) -> str:

@@ -5,9 +5,10 @@ must be in place. ``--case REF`` checks one case (repeatable). ``--checkpoint FI
 proves that the database still holds everything a checkpoint committed to; given twice, that
 the later checkpoint extends the earlier one. ``--file DOC.json`` checks an exported case
 history offline (signature, chain, and with ``--checkpoint`` its inclusion proof) without
-touching the database. Signatures count only from a trusted key (``--fingerprint``,
-``--trusted FILE`` or the settings, docs/trail.md). Exits non-zero when anything is wrong,
-naming the case and the event.
+touching the database. A reader's view of a checkpoint (its header and the proofs of the
+cases the reader may see) is taken wherever a checkpoint is. Signatures count only from a
+trusted key (``--fingerprint``, ``--trusted FILE`` or the settings, docs/trail.md). Exits
+non-zero when anything is wrong, naming the case and the event.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from whistle.cases.checkpoints import (
     check_consistency,
     check_leaves,
     document_hash,
+    is_view,
     read_checkpoint,
+    read_view,
     verify_against_database,
 )
 from whistle.cases.export import verify_document
@@ -159,6 +162,8 @@ class Command(BaseCommand):
         self, path: Path, trusted: set[str]
     ) -> tuple[CheckpointFacts, str, list[Problem]]:
         document = self._read(path)
+        if is_view(document):
+            return self._view(path, document, trusted)
         facts = read_checkpoint(document)
         if facts is None:
             raise CommandError(
@@ -167,6 +172,21 @@ class Command(BaseCommand):
         label = str(_("checkpoint #%(number)s") % {"number": facts.number})
         problems, _signer = check_signature(document, label, trusted)
         return facts, document_hash(document), problems + check_leaves(facts)
+
+    def _view(
+        self, path: Path, document: Any, trusted: set[str]
+    ) -> tuple[CheckpointFacts, str, list[Problem]]:
+        """A reader's view of a checkpoint: its own signature, and each proof leading to the
+        checkpoint's root; its leaves are the cases it proves."""
+        read = read_view(document)
+        if read is None:
+            raise CommandError(
+                _("%(path)s is not a trail checkpoint written by Whistle.") % {"path": path}
+            )
+        facts, checkpoint_hash, problems = read
+        label = str(_("checkpoint #%(number)s") % {"number": facts.number})
+        signed, _signer = check_signature(document, label, trusted)
+        return facts, checkpoint_hash, signed + problems
 
     def _triggers(self) -> list[Problem]:
         return [
