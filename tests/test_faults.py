@@ -221,7 +221,7 @@ def on_site_summons(city: WhistleCity) -> Summons:
 
 def run_writers(
     city: WhistleCity, summons: Summons, url: str, tmp_path: Path, processes: int, steps: int
-) -> list[dict[str, Any]]:
+) -> list[subprocess.Popen[Any]]:
     writers = []
     for n in range(processes):
         plan = tmp_path / f"plan-{n}.json"

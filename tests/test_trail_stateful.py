@@ -75,7 +75,7 @@ def _rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         {k: v for k, v in row.items() if k not in _CASE_TRAIL}
         for row in Case.objects.order_by("pk").values()
     ]
-    return cases, list(Summons.objects.order_by("pk").values())
+    return cases, [dict(row) for row in Summons.objects.order_by("pk").values()]
 
 
 class Township(RuleBasedStateMachine):
@@ -105,6 +105,7 @@ class Township(RuleBasedStateMachine):
         if name == RIGHT and summons is None:
             name = "dispatcher"
         elif name == RIGHT:
+            assert summons is not None
             by_department = {getattr(self.city, d).pk: o for d, o in OFFICERS.items()}
             name = by_department[summons.department_id]
         return getattr(self.city, name)
@@ -302,7 +303,7 @@ def test_the_state_machine_reaches_the_end_of_a_summons(whistle_city):
     Township.city = whistle_city
     machine = Township()
     try:
-        case = machine.report("steward")
+        case: Any = machine.report("steward")
         machine.file(case, "dispatcher")
         machine.whistle(case, "dispatcher", {"urban"})
         machine.acknowledge(case, 0, "urban_officer")

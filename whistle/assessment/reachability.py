@@ -199,7 +199,7 @@ class Model:
         self.reach_m = self.limit / 60 * fastest * 1000
         self._ways: dict[tuple[geo.Position, bool], list[roads.Way | None]] = {}
         self._straight: dict[tuple[geo.Position, int], float] = {}
-        self.has_roads = roads.graph(district) is not None
+        self.has_roads = district is not None and roads.graph(district) is not None
 
     def _load_members(self) -> None:
         sector_ids: set[int] = set()

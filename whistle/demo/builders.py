@@ -28,6 +28,7 @@ BUILDERS: list[str] = [
     "whistle.demo.scores.build",
     "whistle.demo.duty.build",
     "whistle.demo.township.build",
+    "whistle.demo.people.build",
 ]
 
 
