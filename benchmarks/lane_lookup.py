@@ -31,8 +31,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reporting import report
-
 ROOT = Path(__file__).resolve().parent.parent
 
 # The lattice's step in degrees (about 200 m) and the district's south-west corner.
@@ -305,6 +303,9 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, vendor: str) -> None:
+    # Here, not at the top: the tests import this module's city builder as a package module.
+    from reporting import report
+
     from whistle.cases.locate import locate
     from whistle.organisation import places
 
