@@ -227,6 +227,9 @@ class Model:
         ways too long to drive within the limit at any hour (a cheaper search, for the many
         places a suggestion tries)."""
         key = (position, bounded)
+        if key not in self._ways and not self.has_roads:
+            # No network to read: every way is the straight line times the detour factor.
+            self._ways[key] = [roads.Way(self.way(position, lane), False) for lane in self.lanes]
         if key not in self._ways:
             self._ways[key] = roads.travel_metres(
                 self.district,
