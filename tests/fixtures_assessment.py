@@ -215,7 +215,13 @@ def july_fixture(small_city) -> Month:
     c2.event(EventKind.REWORK, bj(8, 17))
     c2.event(EventKind.RESULT, bj(9, 10), s["c2_market"])
     c2.close(bj(9, 11))
-    c2.event(EventKind.RESIDENT_CALLBACK, bj(10, 9), satisfied=False)
+    # The call-back as the action writes it: the answer among the event's changes.
+    c2.event(
+        EventKind.RESIDENT_CALLBACK,
+        bj(10, 9),
+        satisfied=False,
+        changes={"resident_satisfied": [None, False]},
+    )
     Case.objects.filter(pk=c2.case.pk).update(resident_satisfied=False)
 
     c3 = stories["c3"] = Story(city.dongsi, bj(15, 9, 40), dongsi_dispatcher)

@@ -42,6 +42,7 @@ from whistle.desk.operations import CASE, NOTICE, OPERATIONS, SUMMONS, Choices, 
 from whistle.desk.views.common import find_case, prefetch_case
 from whistle.organisation import geo
 from whistle.organisation.models import CentreMembership, Person, Role
+from whistle.organisation.units import TownshipUnit
 
 START = beijing(2026, 3, 10, 9, 0)
 # Every state below is built before this moment; the actions under test run at it.
@@ -328,6 +329,14 @@ def _free_department(city: WhistleCity, case: Case) -> Any:
 
 
 # Valid input for each action on a target.
+def _unit_of(case: Case) -> TownshipUnit:
+    """A unit of the case's township that the case is not with yet."""
+    unit, _created = TownshipUnit.objects.get_or_create(
+        township=case.township, name="综合执法队", defaults={"kind": "enforcement"}
+    )
+    return unit
+
+
 ARGUMENTS: dict[str, Callable[[WhistleCity, Any], dict[str, Any]]] = {
     "file": lambda city, case: {"category": city.street_vending},
     "reject": lambda city, case: {"reason": "不属于城市管理问题"},
@@ -339,6 +348,7 @@ ARGUMENTS: dict[str, Callable[[WhistleCity, Any], dict[str, Any]]] = {
         .first()
     },
     "solve": lambda city, case: {"note": "已处理"},
+    "route": lambda city, case: {"office": _unit_of(case)},
     "dispatch": lambda city, case: {"department": _free_department(city, case)},
     "whistle": lambda city, case: {
         "kind": "routine",

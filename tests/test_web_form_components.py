@@ -126,6 +126,15 @@ def test_the_desk_has_no_copy_of_the_error_summary():
         "rotation.html",
         "matter.html",
         "recommendation_form.html",
+        # the township's units, the stationed staff's pages, steward recruitment
+        "form.html",
+        "stationing.html",
+        "attendance.html",
+        "leave.html",
+        "assessment.html",
+        "mine.html",
+        "call_form.html",
+        "application.html",
     }
     for path in templates.rglob("*.html"):
         assert "desk/components/form_errors.html" not in path.read_text(encoding="utf-8")

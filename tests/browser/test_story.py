@@ -109,7 +109,9 @@ def report_the_result(phone, clock, minutes: int, text: str) -> None:
     clock.shift(timedelta(minutes=minutes))
     result = phone.locator(".summons-card.is-mine .op-result")
     result.locator("textarea").fill(text)
-    result.locator("button[type=submit]").click()
+    # The phone's queue first asks whether the server is reachable, then posts the form.
+    with phone.expect_navigation():
+        result.locator("button[type=submit]").click()
     phone.wait_for_selector(".message-success")
 
 

@@ -140,8 +140,9 @@ def test_a_patrol_goes_on_when_the_position_is_denied(new_page, shots, street):
     sign_in(page, "wang-fang")
     page.goto("/patrol/")
     page.click("button:has-text('开始巡查')")
+    page.wait_for_url("**/patrol/walk/**")
     page.wait_for_function(
-        "() => document.querySelector('[data-patrol-status]').textContent.includes('未获得')"
+        "() => document.querySelector('[data-patrol-status]')?.textContent.includes('未获得')"
     )
     page.wait_for_timeout(300)
     assert Patrol.objects.get(person=street.steward).location == "denied"
