@@ -59,7 +59,7 @@ def test_the_landing_and_sign_in_pages_fit_the_screen(new_page, shots, small_cit
     page.fill("#id_username", "wang-fang")
     page.fill("#id_password", "not-the-password")
     page.click("form.form button[type=submit]")
-    assert page.locator(".form-errors").is_visible()
+    page.wait_for_selector(".form-errors", state="visible")
     assert no_sideways_scroll(page)
     shots(page, "3-sign-in-refused", full_page=True)
 

@@ -42,7 +42,7 @@ def test_the_township_chief_files_the_opinion_on_a_phone(new_page, shots, powers
     page.click("text=光明楼农贸市场搬迁规划")
     page.wait_for_url(f"**/township/matters/{opinion.pk}/")
     page.click("form.form button[type=submit]")
-    assert page.locator(".form-errors").is_visible()
+    page.wait_for_selector(".form-errors", state="visible")
     page.fill("#id_text", "同意搬迁，但需保障早市。")
     page.fill("#id_proposals", "过渡期设临时摊位")
     shots(page, "opinion-form", full_page=True)
