@@ -590,6 +590,11 @@ PAGES: dict[str, Row] = {
     "district:checkpoint": Row(
         "log 403 403 403 ok  403 403 ok  ok  ok  ok  403 ok  403 ok  403 ok  403",
     ),
+    # The authority's token, to the same people; the scene's checkpoint has none (no
+    # authority is configured), so those who may fetch it are told it is not there.
+    "district:checkpoint-timestamp": Row(
+        "log 403 403 403 404 403 403 404 404 404 404 403 404 403 404 403 404 403",
+    ),
     "district:matters": Row(
         "log 403 403 403 403 403 403 403 403 ok  ok  403 403 403 403 403 ok  403",
     ),
@@ -664,6 +669,7 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "offices:unit": {"pk": "unit"},
     "offices:edit": {"pk": "unit"},
     "district:checkpoint": {"number": "checkpoint"},
+    "district:checkpoint-timestamp": {"number": "checkpoint"},
     "web:app-icon": {"size": "192", "purpose": "any"},
     "district:recommendation": {"pk": "recommendation"},
     "duty:rotation_new": {"pk": "roster"},

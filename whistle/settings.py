@@ -272,6 +272,13 @@ WHISTLE_TRUSTED_FINGERPRINTS = env_list("WHISTLE_TRUSTED_FINGERPRINTS", [])
 WHISTLE_TRUSTED_KEYS_FILE = env_str("WHISTLE_TRUSTED_KEYS_FILE", "")
 # How often the worker writes a signed checkpoint of every trail (minutes; 0: never).
 WHISTLE_CHECKPOINT_INTERVAL_MINUTES = env_int("WHISTLE_CHECKPOINT_INTERVAL_MINUTES", 60, minimum=0)
+# An RFC 3161 time-stamping authority asked for a token over each checkpoint (empty: none),
+# how long to wait for it, and the authority certificates (PEM) a token must be signed by.
+WHISTLE_TIMESTAMP_URL = env_str("WHISTLE_TIMESTAMP_URL", "")
+WHISTLE_TIMESTAMP_TIMEOUT_SECONDS = env_float(
+    "WHISTLE_TIMESTAMP_TIMEOUT_SECONDS", 10.0, minimum=0.1
+)
+WHISTLE_TIMESTAMP_TRUSTED_CERTS = env_str("WHISTLE_TIMESTAMP_TRUSTED_CERTS", "")
 # How far ahead of the server's clock an action's moment may lie (a second server or a
 # device whose clock runs slightly fast); a trail never goes back in time in any case.
 WHISTLE_CLOCK_SKEW_SECONDS = env_float("WHISTLE_CLOCK_SKEW_SECONDS", 5.0, minimum=0.0)
@@ -295,6 +302,7 @@ WHISTLE_WORKER_SWEEPS = env_list(
         "whistle.accounts.sessions.sweep",
         "whistle.cases.actions.personal_data.sweep",
         "whistle.cases.checkpoints.sweep",
+        "whistle.cases.timestamps.sweep",
     ],
 )
 WHISTLE_WORKER_BATCH = env_int("WHISTLE_WORKER_BATCH", 200, minimum=1)

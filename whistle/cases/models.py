@@ -721,3 +721,32 @@ class Checkpoint(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("checkpoints are append-only")
+
+
+class CheckpointTimestamp(models.Model):
+    """An RFC 3161 token from a time-stamping authority over one checkpoint's hash
+    (whistle.cases.timestamps): the authority's word that the checkpoint existed by then.
+    Append-only like the checkpoint."""
+
+    checkpoint = models.OneToOneField(
+        Checkpoint, on_delete=models.PROTECT, related_name="timestamp", verbose_name=_("checkpoint")
+    )
+    token = models.BinaryField(_("timestamp token (DER)"))
+    authority_url = models.CharField(_("time-stamping authority"), max_length=500)
+    stamped_at = models.DateTimeField(_("time the authority gave"))
+    received_at = models.DateTimeField(_("received at"))
+
+    class Meta:
+        verbose_name = _("checkpoint timestamp")
+        verbose_name_plural = _("checkpoint timestamps")
+
+    def __str__(self) -> str:
+        return f"#{self.checkpoint_id} {self.stamped_at:%Y-%m-%d %H:%M:%S}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("checkpoint timestamps are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("checkpoint timestamps are append-only")

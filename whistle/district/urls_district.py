@@ -34,4 +34,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("recommendations/<int:pk>/", township.recommendation, name="recommendation"),
     path("trail/checkpoints/latest.json", checkpoints.latest, name="checkpoint-latest"),
     path("trail/checkpoints/<int:number>.json", checkpoints.numbered, name="checkpoint"),
+    path(
+        "trail/checkpoints/<int:number>.json.tst",
+        checkpoints.timestamp,
+        name="checkpoint-timestamp",
+    ),
 ]

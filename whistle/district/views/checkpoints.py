@@ -7,7 +7,8 @@ to those who may read every district that has cases; other district readers and 
 staff get a reader's view, the checkpoint's header and the inclusion proofs of the cases they
 may see, signed as a whole (whistle.cases.checkpoints.reader_view). The proof is in the
 copies, not in what this page serves: a checkpoint only counts once its signature verifies
-with a trusted key.
+with a trusted key. A checkpoint's RFC 3161 token, when an authority gave one, is served
+beside it (`<number>.tst`) to the same people: it names the checkpoint by its hash alone.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from whistle.cases.checkpoints import reader_view
-from whistle.cases.models import Case, Checkpoint
+from whistle.cases.models import Case, Checkpoint, CheckpointTimestamp
 from whistle.cases.scoping import visible_cases
 from whistle.cases.signing import SigningKeyMissing
 from whistle.district.access import Reader
@@ -72,3 +73,16 @@ def latest(request: HttpRequest) -> JsonResponse:
 @require_GET
 def numbered(request: HttpRequest, number: int) -> JsonResponse:
     return _served(request, number)
+
+
+@login_required
+@require_GET
+def timestamp(request: HttpRequest, number: int) -> HttpResponse:
+    _keeps_whole_files(request)
+    stamp = CheckpointTimestamp.objects.filter(checkpoint__number=number).first()
+    if stamp is None:
+        raise Http404
+    response = HttpResponse(bytes(stamp.token), content_type="application/octet-stream")
+    name = f"whistle-checkpoint-{number}.json.tst"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

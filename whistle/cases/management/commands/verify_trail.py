@@ -7,7 +7,9 @@ the later checkpoint extends the earlier one. ``--file DOC.json`` checks an expo
 history offline (signature, chain, and with ``--checkpoint`` its inclusion proof) without
 touching the database. A reader's view of a checkpoint (its header and the proofs of the
 cases the reader may see) is taken wherever a checkpoint is. Signatures count only from a
-trusted key (``--fingerprint``, ``--trusted FILE`` or the settings, docs/trail.md). Exits
+trusted key (``--fingerprint``, ``--trusted FILE`` or the settings, docs/trail.md). An RFC 3161
+timestamp token beside a checkpoint file (``FILE.tst``) is checked against the authority
+certificates trusted (``--tsa-cert PEM`` or WHISTLE_TIMESTAMP_TRUSTED_CERTS). Exits
 non-zero when anything is wrong, naming the case and the event.
 """
 
@@ -35,6 +37,13 @@ from whistle.cases.checkpoints import (
 from whistle.cases.export import verify_document
 from whistle.cases.models import Case
 from whistle.cases.signing import check_signature, fingerprints_in, trusted_fingerprints
+from whistle.cases.timestamps import (
+    TimestampError,
+    load_certificates,
+    token_beside,
+    trusted_certificates,
+    verify_token,
+)
 from whistle.cases.triggers import missing_triggers
 from whistle.cases.verify import Problem, Report, verify_database
 
@@ -72,12 +81,22 @@ class Command(BaseCommand):
             help="a signed checkpoint the database must still hold (twice: the later must "
             "extend the earlier)",
         )
+        parser.add_argument(
+            "--tsa-cert",
+            metavar="PEM",
+            help="the time-stamping authority's certificates a checkpoint's token (FILE.tst) "
+            "must be signed by",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
         trusted = self._trusted(options["fingerprint"], options["trusted"])
         checkpoints = [self._checkpoint(Path(p), trusted) for p in options["checkpoint"]]
         problems = [p for _facts, _hash, found in checkpoints for p in found]
+        for path, (facts, checkpoint_hash, _found) in zip(
+            options["checkpoint"], checkpoints, strict=True
+        ):
+            problems.extend(self._timestamp(Path(path), facts, checkpoint_hash, options))
         if options["file"]:
             if options["cases"]:
                 raise CommandError(_("Give either --file or --case, not both."))
@@ -125,6 +144,53 @@ class Command(BaseCommand):
                 }
             )
         self._finish(report, time.monotonic() - started)
+
+    def _timestamp(
+        self, path: Path, facts: CheckpointFacts, checkpoint_hash: str, options: dict[str, Any]
+    ) -> list[Problem]:
+        """The authority's token beside a checkpoint file, checked when there is one."""
+        token_path = token_beside(path)
+        if not token_path.exists():
+            return []
+        try:
+            token = token_path.read_bytes()
+            authorities = (
+                load_certificates(options["tsa_cert"])
+                if options["tsa_cert"]
+                else trusted_certificates()
+            )
+        except (OSError, ValueError) as exc:
+            raise CommandError(
+                _("Cannot read the time-stamping authority's certificates: %(error)s")
+                % {"error": exc}
+            ) from exc
+        label = _("checkpoint #%(number)s") % {"number": facts.number}
+        if not authorities:
+            self.stdout.write(
+                _(
+                    "The timestamp of %(label)s was not checked: no time-stamping authority "
+                    "is trusted (--tsa-cert or WHISTLE_TIMESTAMP_TRUSTED_CERTS)."
+                )
+                % {"label": label}
+            )
+            return []
+        try:
+            found = verify_token(token, bytes.fromhex(checkpoint_hash), authorities)
+        except (TimestampError, ValueError) as exc:
+            return [
+                Problem(
+                    "-",
+                    None,
+                    "",
+                    "timestamp",
+                    _("the timestamp of %(label)s does not hold: %(error)s"),
+                    {"label": label, "error": str(exc)},
+                )
+            ]
+        self.stdout.write(
+            _("The %(label)s was %(stamp)s.") % {"label": label, "stamp": found.describe()}
+        )
+        return []
 
     def _trusted(self, fingerprints: list[str], path: str | None) -> set[str]:
         extra = set(fingerprints)
