@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.db import connection
 from django.test.utils import override_settings
 from django.utils import translation
 
+from whistle.cases.triggers import LOG_TABLES, TRAIL_TABLES
 from whistle.organisation.models import (
     Department,
     Jurisdiction,
@@ -86,16 +88,20 @@ def _sessions_open_through_time_travel(settings):
 
 # What Django's flush after a transactional test meets: DELETE on SQLite, TRUNCATE on
 # PostgreSQL.
-_GUARDED_TABLES = (
-    "cases_event",
-    "cases_checkpoint",
-    "township_townshiplogentry",
-    "duty_rosterlogentry",
-)
+_GUARDED_TABLES = (*TRAIL_TABLES, *LOG_TABLES)
 _FLUSH_REFUSERS = {
     "sqlite": tuple(f"{table}_no_delete" for table in _GUARDED_TABLES),
     "postgresql": tuple(f"{table}_no_truncate" for table in _GUARDED_TABLES),
 }
+
+
+def drop_the_connection() -> None:
+    """PostgreSQL terminates the backend of this process's connection, as a restart of the
+    server or an administrator does; Django learns of it at its next query."""
+    import psycopg
+
+    with contextlib.suppress(psycopg.OperationalError):
+        connection.connection.execute("SELECT pg_terminate_backend(pg_backend_pid())")
 
 
 def _table_of(trigger: str) -> str:

@@ -315,6 +315,8 @@ def trail_trigger_migrations() -> list[Any]:
             "cases.migrations.0014_trail_chain_and_truncate_triggers",
             "township.migrations.0002_township_log_append_only",
             "duty.migrations.0004_roster_log_append_only",
+            "organisation.migrations.0007_unit_log_append_only",
+            "township.migrations.0005_recruitment_log_append_only",
         )
     ]
 
@@ -326,7 +328,9 @@ def play_the_dba(*statements: tuple[str, list]) -> None:
     from django.apps import apps
     from django.db import connection
 
-    tables = ("cases_event", "cases_checkpoint", "township_townshiplogentry", "duty_rosterlogentry")
+    from whistle.cases.triggers import LOG_TABLES, TRAIL_TABLES
+
+    tables = (*TRAIL_TABLES, *LOG_TABLES)
     if connection.vendor == "sqlite":
         for migration in trail_trigger_migrations():
             migration.uninstall(apps, TriggerEditor())

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.conftest import drop_the_connection
 from tests.fixtures_deadlines import (
     OVERDUE_KINDS,
     SweepCity,
@@ -598,3 +599,36 @@ def test_sweeping_until_idle_takes_batch_after_batch_and_stops_when_nothing_is_l
     with time_machine.travel(T0 + 31 * MIN, tick=False):
         assert deadlines.sweep_until_idle(batch=1) == 2
     assert Event.objects.filter(kind=EventKind.ARRIVE_OVERDUE).count() == 2
+
+
+# --- A connection the database drops under the sweep --------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL)")
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_whose_connection_the_database_drops_is_done_again_on_a_new_one(monkeypatch):
+    city = build_sweep_city()
+    summons = acknowledged(city)
+    handle = deadlines._process_summons
+    dropped: list[int] = []
+    handled: list[int] = []
+
+    def drop_the_connection_once(row: Summons, case: Case, context: deadlines._Pass) -> bool:
+        handled.append(row.pk)
+        if not dropped:
+            dropped.append(row.pk)
+            drop_the_connection()
+        return handle(row, case, context)
+
+    monkeypatch.setattr(deadlines, "_process_summons", drop_the_connection_once)
+    now = T0 + 30 * MIN + SEC
+    assert sweep_at(now) == 1
+
+    # Handled in the chunk that failed, then again on its own on a new connection.
+    assert dropped == [summons.pk]
+    assert handled == [summons.pk, summons.pk]
+    summons.refresh_from_db()
+    assert summons.arrive_overdue_at == now
+    assert len(events(summons, EventKind.ARRIVE_OVERDUE)) == 1
+    assert chain_is_valid(summons.case)

@@ -20,9 +20,10 @@ import time_machine
 from django.conf import settings as django_settings
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
+from tests.conftest import drop_the_connection
 from whistle.env import ImproperSetting
 from whistle.notifications import delivery
 from whistle.notifications.channels import sms_text
@@ -83,6 +84,16 @@ class SlowSmsBackend:
 
     def send(self, message: SmsMessage) -> None:
         time.sleep(0.05)
+        RecordingSmsBackend().send(message)
+
+
+class DroppedConnectionSmsBackend:
+    """A gateway that accepts each message while PostgreSQL drops the sending worker's
+    connection, as a restart of the server or a terminated backend does; the worker learns
+    of it at its next query."""
+
+    def send(self, message: SmsMessage) -> None:
+        drop_the_connection()
         RecordingSmsBackend().send(message)
 
 
@@ -678,6 +689,81 @@ def test_two_workers_sweeping_at_once_never_deliver_a_row_twice():
     assert len(delivered) == 300
     assert len(set(delivered)) == 300
     assert set(Notification.objects.values_list("status", flat=True)) == {Status.SENT}
+
+
+@pytest.mark.postgres
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_whose_connection_the_database_drops_records_each_outcome_on_a_new_one(settings):
+    settings.WHISTLE_SMS_BACKEND = "tests.test_notifications.DroppedConnectionSmsBackend"
+    dispatcher = _person("zhang-min", "张敏", phone="13911112222")
+    for number in range(3):
+        _summon(dispatcher, channels=[Channel.SMS], dedupe_key=f"summons:{number}")
+
+    assert _sweep() == 3
+
+    assert len(RecordingSmsBackend.sent) == 3
+    rows = Notification.objects.filter(channel=Channel.SMS)
+    assert (
+        sorted(rows.values_list("status", "attempts", "claim_token"))
+        == [(Status.SENT, 1, None)] * 3
+    )
+
+
+@pytest.mark.postgres
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_whose_connection_drops_once_committed_hands_its_rows_back_at_once(monkeypatch):
+    dispatcher = _person("zhang-min", "张敏", phone="13911112222")
+    for number in range(3):
+        _summon(dispatcher, channels=[Channel.SMS], dedupe_key=f"summons:{number}")
+    real_take = delivery.take
+
+    def take_then_drop_after_the_commit(ids: list[int], **kwargs: Any) -> int:
+        transaction.on_commit(drop_the_connection)
+        return real_take(ids, **kwargs)
+
+    monkeypatch.setattr(delivery, "take", take_then_drop_after_the_commit)
+    with pytest.raises(OperationalError):
+        _sweep()
+
+    rows = Notification.objects.filter(channel=Channel.SMS)
+    assert (
+        sorted(rows.values_list("status", "attempts", "claim_token"))
+        == [(Status.PENDING, 0, None)] * 3
+    )
+    monkeypatch.undo()
+    assert _sweep() == 3
+
+
+class StoppedSmsBackend:
+    """A gateway during whose request the database drops the connection and the worker is
+    told to stop at once (SIGINT in a shell): the sweep hands back what it holds."""
+
+    def send(self, message: SmsMessage) -> None:
+        DroppedConnectionSmsBackend().send(message)
+        raise KeyboardInterrupt
+
+
+@pytest.mark.postgres
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_whose_connection_the_database_drops_hands_back_its_rows_on_a_new_one(settings):
+    settings.WHISTLE_SMS_BACKEND = "tests.test_notifications.StoppedSmsBackend"
+    dispatcher = _person("zhang-min", "张敏", phone="13911112222")
+    for number in range(3):
+        _summon(dispatcher, channels=[Channel.SMS], dedupe_key=f"summons:{number}")
+
+    with pytest.raises(KeyboardInterrupt):
+        _sweep()
+
+    # Due again at once, the attempt not counted: not left claimed until the lease runs out.
+    rows = Notification.objects.filter(channel=Channel.SMS)
+    assert (
+        sorted(rows.values_list("status", "attempts", "claim_token"))
+        == [(Status.PENDING, 0, None)] * 3
+    )
+    assert not rows.filter(next_attempt_at__gt=timezone.now()).exists()
 
 
 # Admin

@@ -48,7 +48,11 @@ from whistle.cases.trail import GENESIS
 from whistle.cases.verify import EventRow, verify_database
 from whistle.duty.actions import start_roster
 from whistle.duty.models import RosterLogEntry
+from whistle.organisation.models import TownshipUnit, UnitLogEntry
+from whistle.policies.offices import UnitInput, save_unit
 from whistle.township.models import TownshipLogEntry
+from whistle.township.recruitment import publish_call
+from whistle.township.recruitment_models import RecruitmentEvent
 
 ON_POSTGRES = "postgresql" in str(django_settings.DATABASES["default"]["ENGINE"])
 NOW = beijing(2026, 3, 10, 10, 0)
@@ -485,6 +489,100 @@ def test_a_missing_log_trigger_is_named(logs):
         else:
             cursor.execute("DROP TRIGGER duty_rosterlogentry_no_update")
     assert "trigger duty_rosterlogentry_no_update is missing or disabled" in refused("verify_trail")
+
+
+# The log of the township units and the steward recruitment log ---------------------------
+
+
+@pytest.fixture
+def office_logs(whistle_city) -> tuple[UnitLogEntry, RecruitmentEvent]:
+    """An entry of each log, written by their actions: a unit created, a call published."""
+    c = whistle_city
+    with time_machine.travel(NOW, tick=False):
+        save_unit(
+            c.township_chief,
+            c.longtan,
+            UnitInput(kind=TownshipUnit.Kind.DISCIPLINE, name="纪工委", position=7),
+            now=NOW,
+        )
+        publish_call(
+            c.township_office,
+            c.longtan,
+            title="龙潭街道公开招募小巷管家",
+            description="巡查街巷、沟通邻里、反映问题。",
+            lanes=[c.lane],
+            opens_on=NOW.date(),
+            closes_on=(NOW + timedelta(days=30)).date(),
+            now=NOW,
+        )
+    return UnitLogEntry.objects.get(), RecruitmentEvent.objects.get()
+
+
+def test_a_checkpoint_commits_to_every_entry_of_the_units_and_recruitment_logs(office_logs):
+    unit_entry, recruitment_entry = office_logs
+    document = create_checkpoint(now=NOW).document
+    [unit_leaf] = document["leaves"]["unit_logs"]
+    [recruitment_leaf] = document["leaves"]["recruitment_logs"]
+    assert unit_leaf[:3] == ["unit_log", str(unit_entry.pk), 1]
+    assert recruitment_leaf[:3] == ["recruitment_log", str(recruitment_entry.pk), 1]
+    assert document["highest"]["unit_log"] == unit_entry.pk
+    assert document["highest"]["recruitment_log"] == recruitment_entry.pk
+
+
+def test_the_database_refuses_to_change_or_remove_a_units_or_recruitment_log_entry(office_logs):
+    for table in ("organisation_unitlogentry", "township_recruitmentevent"):
+        for statement in (f"UPDATE {table} SET actor_role = 'x'", f"DELETE FROM {table}"):
+            with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(statement)
+        if ON_POSTGRES:
+            with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {table} CASCADE")
+    unit_entry, recruitment_entry = office_logs
+    assert list(UnitLogEntry.objects.values_list("pk", "actor_role")) == [
+        (unit_entry.pk, unit_entry.actor_role)
+    ]
+    assert list(RecruitmentEvent.objects.values_list("pk", "actor_role")) == [
+        (recruitment_entry.pk, recruitment_entry.actor_role)
+    ]
+
+
+def test_a_units_or_recruitment_log_entry_changed_or_removed_past_the_triggers_is_named(
+    office_logs, tmp_path
+):
+    unit_entry, recruitment_entry = office_logs
+    target = tmp_path / "checkpoint.json"
+    run("checkpoint", output=str(target))
+    assert "every trail is intact" in run("verify_trail", checkpoint=[str(target)])
+    play_the_dba(
+        ("DELETE FROM organisation_unitlogentry WHERE id = %s", [unit_entry.pk]),
+        (
+            "UPDATE township_recruitmentevent SET actor_role = %s WHERE id = %s",
+            ["district_chief", recruitment_entry.pk],
+        ),
+    )
+    message = refused("verify_trail", checkpoint=[str(target)])
+    assert f"township units log entry {unit_entry.pk}: the log entry was in checkpoint #1 " in (
+        message
+    )
+    assert (
+        f"recruitment log entry {recruitment_entry.pk}: the log entry is not the one "
+        "checkpoint #1 committed to: it was changed"
+    ) in message
+
+
+def test_a_missing_trigger_of_the_units_or_recruitment_log_is_named(office_logs):
+    names = ("organisation_unitlogentry_no_delete", "township_recruitmentevent_no_update")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"ALTER TABLE organisation_unitlogentry DISABLE TRIGGER {names[0]}")
+            cursor.execute(f"ALTER TABLE township_recruitmentevent DISABLE TRIGGER {names[1]}")
+        else:
+            for name in names:
+                cursor.execute(f"DROP TRIGGER {name}")
+    message = refused("verify_trail")
+    for name in names:
+        assert f"trigger {name} is missing or disabled" in message
 
 
 def test_a_rating_changed_without_an_event_is_named(whistle_city, case):

@@ -18,7 +18,9 @@ import time_machine
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
+from tests.conftest import drop_the_connection
 from whistle.notifications.management.commands import worker
 from whistle.notifications.models import Notification, Status
 from whistle.notifications.outbox import notify
@@ -56,6 +58,22 @@ def broken_sweep(now: datetime, *, batch: int) -> int:
 def forgetful_sweep(now: datetime, *, batch: int) -> int:
     calls.append(("forgetful", now, batch))
     return None  # type: ignore[return-value]
+
+
+def drop_the_connection_once(now: datetime, *, batch: int) -> int:
+    """PostgreSQL terminates the worker's backend, as a restart of the server does; the
+    worker learns of it at its next query."""
+    # A query first: the pass's health check of the connection is behind it.
+    Notification.objects.exists()
+    if not any(name == "drop" for name, _, _ in calls):
+        drop_the_connection()
+    calls.append(("drop", now, batch))
+    return 0
+
+
+def counting_sweep(now: datetime, *, batch: int) -> int:
+    calls.append(("count", now, Notification.objects.count()))
+    return 0
 
 
 def stop_from_inside(now: datetime, *, batch: int) -> int:
@@ -210,6 +228,24 @@ def test_the_worker_delivers_queued_notifications(settings):
 
     assert [message.to for message in mail.outbox] == [["wang.jianguo@cgw.example"]]
     assert Notification.objects.get().status == Status.SENT
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL)")
+def test_a_sweep_that_finds_its_connection_dropped_fails_once_and_the_next_pass_reconnects(
+    settings, worker_log
+):
+    settings.WHISTLE_WORKER_SWEEPS = [
+        "tests.test_worker.drop_the_connection_once",
+        "tests.test_worker.counting_sweep",
+    ]
+    call_command("worker", "--max-seconds", "0.5")
+
+    names = [name for name, _, _ in calls]
+    assert names[:2] == ["drop", "drop"]  # the first count failed: nothing recorded
+    assert names.count("count") == names.count("drop") - 1 >= 1
+    [failure] = [r for r in worker_log.records if r.levelno == logging.ERROR]
+    assert failure.getMessage() == "tests.test_worker.counting_sweep failed; the worker carries on"
 
 
 def _start_worker(tmp_path: Path, *arguments: str) -> subprocess.Popen[str]:

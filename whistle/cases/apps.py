@@ -13,6 +13,7 @@ class CasesConfig(AppConfig):
         from whistle.cases.checkpoints import register_leaves
         from whistle.cases.roster_checkpoint import ROSTER_LOG_LEAVES
         from whistle.cases.trail import notification_kinds
+        from whistle.cases.unit_log_checkpoint import UNIT_LOG_LEAVES
         from whistle.notifications.kinds import register_kinds
         from whistle.policies.signals import calendar_entered
 
@@ -21,5 +22,7 @@ class CasesConfig(AppConfig):
         calendar_entered.connect(on_calendar_entered, dispatch_uid="whistle.cases.calendar")
         # The outbox learns what each event's message is called and whether it is urgent.
         register_kinds(notification_kinds())
-        # Trail checkpoints commit to every entry of the duty roster log too.
+        # Trail checkpoints commit to every entry of the duty roster log and of the log of
+        # the township units too.
         register_leaves(ROSTER_LOG_LEAVES)
+        register_leaves(UNIT_LOG_LEAVES)

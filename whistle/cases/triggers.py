@@ -3,10 +3,13 @@
 They are made by the migrations cases 0003 (events: no UPDATE, no DELETE) and 0014 (events:
 only an INSERT that extends the chain; checkpoints: no UPDATE, no DELETE; PostgreSQL: no
 TRUNCATE of either), and by those that keep the other logs a checkpoint commits to
-append-only: the township's powers log (township `…_township_log_append_only`) and the duty
-roster log (duty `…_roster_log_append_only`): no UPDATE, no DELETE, and no TRUNCATE on
-PostgreSQL. Someone with the rights to drop a trigger can still do all of it; the
-checkpoints kept outside the database are what shows it afterwards (docs/trail.md).
+append-only: the township's powers log (township `…_township_log_append_only`), the duty
+roster log (duty `…_roster_log_append_only`), the log of the township units (organisation
+`…_unit_log_append_only`) and the steward recruitment log (township
+`…_recruitment_log_append_only`): no UPDATE, no DELETE, and no TRUNCATE on PostgreSQL, each
+made by `whistle.organisation.log_triggers`. Someone with the rights to drop a trigger can
+still do all of it; the checkpoints kept outside the database are what shows it afterwards
+(docs/trail.md).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ _POSTGRESQL_ONLY = ("cases_event_no_truncate", "cases_checkpoint_no_truncate")
 LOG_TABLES: dict[str, tuple[str, str]] = {
     "township_townshiplogentry": ("township", "township_log_append_only"),
     "duty_rosterlogentry": ("duty", "roster_log_append_only"),
+    "organisation_unitlogentry": ("organisation", "unit_log_append_only"),
+    "township_recruitmentevent": ("township", "recruitment_log_append_only"),
 }
 TRAIL_TABLES = ("cases_event", "cases_checkpoint")
 

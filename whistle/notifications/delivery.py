@@ -6,6 +6,10 @@ transaction; each outcome is written only if the row still carries this sweep's 
 worker whose lease ran out cannot overwrite the work of the one that took the row over. A
 worker killed between sending and recording leaves the row to be sent again after the lease:
 delivery on outside channels is at least once.
+
+A connection the database drops under the sweep (a restart, a terminated backend) does not
+leave rows claimed until their lease runs out: outcomes are written, and the rows not dealt
+with handed back, on a new connection (`reconnect.py`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from whistle.notifications.errors import DeliveryDeferred, DeliveryError, Perman
 from whistle.notifications.kinds import is_urgent
 from whistle.notifications.models import DUE_STATUSES, Notification, NotificationPreference, Status
 from whistle.notifications.outbox import outside_channels, requeue_on
+from whistle.notifications.reconnect import LOST, once_more_if_lost, reopen_if_lost
 
 log = logging.getLogger("whistle.notifications")
 
@@ -84,23 +89,31 @@ def sweep(now: datetime, *, batch: int) -> int:
 def claim(now: datetime, *, batch: int) -> tuple[uuid.UUID, list[Notification]]:
     """Reserve up to ``batch`` due rows for this caller alone; return its token and the rows."""
     token = uuid.uuid4()
-    with transaction.atomic():
-        candidates = Notification.objects.filter(_due(now)).order_by("next_attempt_at", "id")
-        if connection.features.has_select_for_update_skip_locked:
-            # Rows another worker is claiming right now are skipped, not waited for.
-            candidates = candidates.select_for_update(skip_locked=True)
-        ids = list(candidates.values_list("id", flat=True)[:batch])
-        if not ids:
+    try:
+        with transaction.atomic():
+            candidates = Notification.objects.filter(_due(now)).order_by("next_attempt_at", "id")
+            if connection.features.has_select_for_update_skip_locked:
+                # Rows another worker is claiming right now are skipped, not waited for.
+                candidates = candidates.select_for_update(skip_locked=True)
+            ids = list(candidates.values_list("id", flat=True)[:batch])
+            if not ids:
+                return token, []
+            taken = take(ids, now=now, token=token)
+        if taken < len(ids):
+            log.debug("claimed %d of %d due notifications; others took the rest", taken, len(ids))
+        if not taken:
             return token, []
-        taken = take(ids, now=now, token=token)
-    if taken < len(ids):
-        log.debug("claimed %d of %d due notifications; others took the rest", taken, len(ids))
-    if not taken:
-        return token, []
-    rows = Notification.objects.filter(pk__in=ids, claim_token=token).select_related(
-        "endpoint", "recipient", "recipient__notification_preference"
-    )
-    return token, list(rows.order_by("id"))
+        rows = Notification.objects.filter(pk__in=ids, claim_token=token).select_related(
+            "endpoint", "recipient", "recipient__notification_preference"
+        )
+        return token, list(rows.order_by("id"))
+    except LOST:
+        # The connection dropped: the claim may have been committed with its answer lost,
+        # or its rows not read. Whatever carries the token goes back at once, on a new
+        # connection, instead of after the lease.
+        if reopen_if_lost():
+            _release(token, None, at=timezone.now())
+        raise
 
 
 def take(ids: list[int], *, now: datetime, token: uuid.UUID) -> int:
@@ -140,7 +153,7 @@ def _deliver_one(couriers: Couriers, row: Notification, token: uuid.UUID) -> str
     limit = max_attempts()
     if row.attempts > limit:
         error = f"gave up after {limit} attempts: the worker stopped while sending"
-        _fail(row, token, error)
+        once_more_if_lost(lambda: _fail(row, token, error))
         return Status.FAILED
     held_until = quiet_hours_end(row, timezone.now())
     if held_until is not None:
@@ -166,7 +179,8 @@ def _deliver_one(couriers: Couriers, row: Notification, token: uuid.UUID) -> str
         return Status.PENDING
     except PermanentDeliveryError as exc:
         log.warning("notification %s cannot be delivered: %s", row.uuid, exc)
-        _fail(row, token, _describe(exc))
+        error = _describe(exc)
+        once_more_if_lost(lambda: _fail(row, token, error))
         return Status.FAILED
     except Exception as exc:
         # Whatever a gateway raises is one failed attempt, never a stopped sweep.
@@ -178,20 +192,11 @@ def _deliver_one(couriers: Couriers, row: Notification, token: uuid.UUID) -> str
             exc,
             exc_info=not isinstance(exc, DeliveryError),
         )
+        error = _describe(exc)
         if row.attempts >= limit:
-            _fail(row, token, _describe(exc))
+            once_more_if_lost(lambda: _fail(row, token, error))
             return Status.FAILED
-        failed_at = timezone.now()
-        with transaction.atomic():
-            recorded = _record(
-                row,
-                token,
-                status=Status.PENDING,
-                next_attempt_at=failed_at + retry_delay(row.attempts),
-                last_error=_describe(exc),
-            )
-            if recorded and row.attempts >= fall_through_after():
-                fall_through(row, at=failed_at)
+        once_more_if_lost(lambda: _retry_later(row, token, error, failed_at=timezone.now()))
         return Status.PENDING
     done_at = timezone.now()
     _record(
@@ -203,6 +208,19 @@ def _deliver_one(couriers: Couriers, row: Notification, token: uuid.UUID) -> str
         provider_ref=handed.provider_ref[:100],
     )
     return Status.SENT
+
+
+def _retry_later(row: Notification, token: uuid.UUID, error: str, *, failed_at: datetime) -> None:
+    with transaction.atomic():
+        recorded = _record(
+            row,
+            token,
+            status=Status.PENDING,
+            next_attempt_at=failed_at + retry_delay(row.attempts),
+            last_error=error,
+        )
+        if recorded and row.attempts >= fall_through_after():
+            fall_through(row, at=failed_at)
 
 
 def quiet_hours_end(row: Notification, now: datetime) -> datetime | None:
@@ -252,9 +270,12 @@ def fall_through(row: Notification, *, at: datetime) -> Notification | None:
 
 
 def _record(row: Notification, token: uuid.UUID, **fields: object) -> bool:
-    updated = Notification.objects.filter(
-        pk=row.pk, claim_token=token, status=Status.SENDING
-    ).update(claim_token=None, **fields)
+    """Write the outcome if the row still carries ``token``; tell whether it did. Outside a
+    transaction, a connection lost under the write is replaced and the write made again:
+    the condition keeps a second run from changing anything if the first one went through.
+    """
+    rows = Notification.objects.filter(pk=row.pk, claim_token=token, status=Status.SENDING)
+    updated = once_more_if_lost(lambda: rows.update(claim_token=None, **fields))
     if not updated:
         log.warning(
             "notification %s: the lease ran out before the outcome was recorded; "
@@ -264,17 +285,27 @@ def _record(row: Notification, token: uuid.UUID, **fields: object) -> bool:
     return bool(updated)
 
 
-def _release(token: uuid.UUID, rows: list[Notification], *, at: datetime) -> None:
+def _release(token: uuid.UUID, rows: list[Notification] | None, *, at: datetime) -> None:
+    """Hand back the rows (all those carrying ``token`` if None) not dealt with: due at once,
+    the attempt not counted. Often reached because the connection was lost: the rows are
+    handed back on a new one."""
+    claimed = Notification.objects.filter(claim_token=token, status=Status.SENDING)
+    if rows is not None:
+        claimed = claimed.filter(pk__in=[row.pk for row in rows])
     try:
-        Notification.objects.filter(
-            pk__in=[row.pk for row in rows], claim_token=token, status=Status.SENDING
-        ).update(
-            status=Status.PENDING, claim_token=None, next_attempt_at=at, attempts=F("attempts") - 1
+        once_more_if_lost(
+            lambda: claimed.update(
+                status=Status.PENDING,
+                claim_token=None,
+                next_attempt_at=at,
+                attempts=F("attempts") - 1,
+            )
         )
     except Exception:
         # Reached while another error is on its way up: that one matters more. The rows
         # become due again when their lease runs out.
-        log.exception("could not hand back %d claimed notifications", len(rows))
+        how_many = "the" if rows is None else str(len(rows))
+        log.exception("could not hand back %s claimed notifications", how_many)
 
 
 def _describe(exc: BaseException) -> str:

@@ -13,12 +13,14 @@ class TownshipConfig(AppConfig):
         from whistle.notifications.kinds import register_kinds
         from whistle.township import recruitment
         from whistle.township.actions import NOTIFICATION_KINDS
-        from whistle.township.checkpoint import TOWNSHIP_LOG_LEAVES
+        from whistle.township.checkpoint import RECRUITMENT_LOG_LEAVES, TOWNSHIP_LOG_LEAVES
         from whistle.township.stationed_actions import STATIONED_KINDS
 
         register_kinds(NOTIFICATION_KINDS)
         register_kinds(STATIONED_KINDS)
         register_kinds(recruitment.NOTIFICATION_KINDS)
         erasure_requested.connect(recruitment.erase_on_request, dispatch_uid="township.recruitment")
-        # Trail checkpoints commit to every entry of the township's powers log.
+        # Trail checkpoints commit to every entry of the township's powers log and of the
+        # steward recruitment log.
         register_leaves(TOWNSHIP_LOG_LEAVES)
+        register_leaves(RECRUITMENT_LOG_LEAVES)

@@ -1,6 +1,6 @@
-"""What a trail checkpoint commits to of the township's powers log (whistle.cases.checkpoints):
-a leaf per entry, so that one changed or removed after a checkpoint is named by
-`verify-trail --checkpoint`."""
+"""What a trail checkpoint commits to of the township's powers log and of the steward
+recruitment log (whistle.cases.checkpoints): a leaf per entry, so that one changed or
+removed after a checkpoint is named by `verify-trail --checkpoint`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from whistle.cases.checkpoints import entry_leaves
 from whistle.township.models import TownshipLogEntry
+from whistle.township.recruitment_models import RecruitmentEvent
 
 
 def _label(pk: int) -> str:
@@ -28,4 +29,16 @@ TOWNSHIP_LOG_LEAVES = entry_leaves(
         "data",
     ),
     _label,
+)
+
+
+def _recruitment_label(pk: int) -> str:
+    return _("recruitment log entry %(id)s") % {"id": pk}
+
+
+RECRUITMENT_LOG_LEAVES = entry_leaves(
+    "recruitment_log",
+    RecruitmentEvent,
+    ("call_id", "application_id", "kind", "actor_id", "actor_role", "at", "data"),
+    _recruitment_label,
 )
