@@ -518,7 +518,6 @@ def test_two_summonses_of_one_case_overdue_at_once_follow_each_other_on_its_trai
 
 
 def test_a_chunk_of_five_overdue_summonses_takes_as_many_statements_as_one(city):
-    # Five, so that each insert stays within one statement under SQLite's parameter limit.
     acknowledged(city)
     with CaptureQueriesContext(connection) as one:
         assert sweep_at(T0 + 31 * MIN) == 1
@@ -529,6 +528,61 @@ def test_a_chunk_of_five_overdue_summonses_takes_as_many_statements_as_one(city)
     assert len(five) == len(one)
     assert Event.objects.filter(kind=EventKind.ARRIVE_OVERDUE).count() == 6
     assert len(inbox(EventKind.ESCALATED, city.township_chief)) == 6
+
+
+def test_a_full_chunk_of_overdue_summonses_takes_as_many_statements_as_half_a_chunk(city):
+    # Each row brings two events and five messages: a full chunk's inserts run well past
+    # SQLite's 999 parameters of one statement, and still take one statement each.
+    half = deadlines.CHUNK // 2
+    for _ in range(half):
+        acknowledged(city)
+    with CaptureQueriesContext(connection) as fewer:
+        assert sweep_at(T0 + 31 * MIN) == half
+    for _ in range(2 * half):
+        acknowledged(city)
+    with CaptureQueriesContext(connection) as more:
+        assert sweep_at(T0 + 31 * MIN) == 2 * half
+    assert len(more) == len(fewer)
+    assert Event.objects.filter(kind=EventKind.ARRIVE_OVERDUE).count() == 3 * half
+    assert len(inbox(EventKind.ESCALATED, city.township_chief)) == 3 * half
+    assert len(inbox(EventKind.ARRIVE_OVERDUE, city.officer)) == 3 * half
+
+
+def test_a_message_already_queued_under_the_same_key_is_skipped_and_the_rest_written(city):
+    summons = acknowledged(city)
+    Notification.objects.create(
+        channel=Channel.INBOX,
+        recipient=city.officer,
+        kind=EventKind.ARRIVE_OVERDUE,
+        subject="到场已超时（先前写入）",
+        dedupe_key=f"summons:{summons.uuid}:arrive:overdue",
+    )
+    assert sweep_at(T0 + 31 * MIN) == 1
+    assert [n.subject for n in inbox(EventKind.ARRIVE_OVERDUE, city.officer)] == [
+        "到场已超时（先前写入）"
+    ]
+    assert len(inbox(EventKind.ARRIVE_OVERDUE, city.department_head)) == 1
+    assert len(events(summons, EventKind.ARRIVE_OVERDUE)) == 1
+
+
+def test_twice_as_many_overdue_supervision_notices_take_as_many_statements(city):
+    def overdue_notices(count: int) -> None:
+        for _ in range(count):
+            summons = make_summons(
+                city, T0, status=Summons.Status.DECLINED, acknowledged_at=T0 + MIN
+            )
+            Summons.objects.filter(pk=summons.pk).update(next_check_at=None)
+            make_notice(city, summons, due_at=T0 + 3 * 60 * MIN)
+
+    overdue_notices(3)
+    with CaptureQueriesContext(connection) as fewer:
+        assert sweep_at(T0 + 3 * 60 * MIN + SEC) == 3
+    overdue_notices(6)
+    with CaptureQueriesContext(connection) as more:
+        assert sweep_at(T0 + 3 * 60 * MIN + SEC) == 6
+    assert len(more) == len(fewer)
+    # The issuer hears of it besides the department, without a query of its own.
+    assert len(inbox(EventKind.SUPERVISION_OVERDUE, city.township_office)) == 9
 
 
 # --- When to look again -----------------------------------------------------------------------

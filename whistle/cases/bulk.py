@@ -1,9 +1,12 @@
 """Writing many rows of one table at once, each with its own values.
 
-The ORM's `bulk_update` builds a CASE expression per field through the query machinery, which
-costs far more than the write itself for the deadline sweep's chunks. `update_each` sends one
-parametrised UPDATE per row through a single `executemany`, with the values prepared by the
-model's fields as the ORM would prepare them.
+The ORM's `bulk_update` builds a CASE expression per field through the query machinery, and
+its `bulk_create` one placeholder per value of a multi-row INSERT, cut into several statements
+where the database limits the parameters of one (999 on SQLite); both cost far more than the
+write itself for the deadline sweep's chunks. `update_each` sends one parametrised UPDATE per
+row and `insert_each` one INSERT per row, each through a single `executemany`, with the values
+prepared by the model's fields as the ORM would prepare them: one statement per chunk,
+whatever its size.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.models import Field, Model
+from django.db.models.constants import OnConflict
 
 
 def update_each(
@@ -66,3 +70,52 @@ def _field(model: type[Model], name: str) -> Field[Any, Any]:
     if not isinstance(found, Field):
         raise ValueError(f"{model.__name__}.{name} is not a column")
     return found
+
+
+def insert_each(
+    model: type[Model], rows: Sequence[Model], *, ignore_conflicts: bool = False
+) -> int:
+    """Insert the rows (the values on the objects; an automatic primary key is left to the
+    database and not read back) and return how many were sent.
+
+    With `ignore_conflicts`, a row that would break a unique constraint is skipped, as
+    `bulk_create(ignore_conflicts=True)` skips it.
+    """
+    if not rows:
+        return 0
+    meta = model._meta
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    columns = [
+        field
+        for field in meta.concrete_fields
+        if not (field.primary_key and getattr(field, "db_returning", False))
+    ]
+    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+    names = ", ".join(quote(column.column) for column in columns)
+    placeholders = ", ".join(["%s"] * len(columns))
+    insert = connection.ops.insert_statement(on_conflict=on_conflict)
+    sql = f"{insert} {quote(meta.db_table)} ({names}) VALUES ({placeholders})"
+    suffix = connection.ops.on_conflict_suffix_sql(columns, on_conflict, None, None)
+    if suffix:
+        sql = f"{sql} {suffix}"
+    # The rows of a chunk share most values (a message's subject and payload, its moment,
+    # the empty columns): each object is prepared once per column. The cache holds the object
+    # itself, so that its id cannot pass to another one meanwhile.
+    prepared: dict[tuple[int, int], tuple[Any, Any]] = {}
+    params = []
+    for row in rows:
+        values = []
+        for index, column in enumerate(columns):
+            value = column.pre_save(row, True)
+            key = (index, id(value))
+            if key not in prepared:
+                prepared[key] = (value, column.get_db_prep_save(value, connection))
+            values.append(prepared[key][1])
+        params.append(values)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+    for row in rows:
+        row._state.adding = False
+        row._state.db = connection.alias
+    return len(rows)

@@ -23,7 +23,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases.bulk import update_each
+from whistle.cases.bulk import insert_each, update_each
 from whistle.cases.errors import MomentRefused
 from whistle.cases.models import Case, Event, Summons
 from whistle.notifications.kinds import NotificationKind
@@ -458,7 +458,7 @@ class TrailBatch:
         `case_fields` the caller changed on the same case objects."""
         _require_transaction()
         if self._events:
-            Event.objects.bulk_create(self._events)
+            insert_each(Event, self._events)
             update_each(
                 Case, list(self._cases.values()), ["trail_length", "trail_head", *case_fields]
             )

@@ -188,10 +188,17 @@ class Outbox:
 
     def flush(self) -> None:
         """Insert every queued row, in the caller's transaction, and start empty again."""
-        rows = [*self._message_rows(), *self._webhook_rows()]
-        self._messages, self._webhooks = [], []
+        rows = self.take_rows()
         if rows:
             Notification.objects.bulk_create(rows, ignore_conflicts=True)
+
+    def take_rows(self) -> list[Notification]:
+        """The rows `flush` would insert, not saved, and start empty again: for a caller that
+        writes them its own way (the deadline sweep, in one statement per chunk). A row whose
+        recipient, channel and dedupe key are already taken must be skipped, not refused."""
+        rows = [*self._message_rows(), *self._webhook_rows()]
+        self._messages, self._webhooks = [], []
+        return rows
 
     def _message_rows(self) -> list[Notification]:
         if not self._messages:
