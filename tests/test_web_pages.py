@@ -264,3 +264,37 @@ def test_the_components_page_is_for_staff(client, small_city, steward):
     assert html.count("data-countdown") >= 3
     assert 'class="badge badge-overdue"' in html
     assert 'class="field-errors"' in html
+
+
+def test_every_role_page_sits_in_one_of_the_top_bars_menus():
+    assert {dashboard.group for dashboard in dashboards.DASHBOARDS} <= set(dashboards.NAV_GROUPS)
+
+
+def test_a_person_with_many_pages_finds_every_one_in_a_few_menus(client, small_city):
+    chief = make_person("li-weidong", Role.TOWNSHIP_CHIEF, jurisdiction=small_city.longtan)
+    links = dashboards_for(chief)
+    entries = dashboards.navigation(links)
+    assert len(links) > dashboards.FLAT_NAV_MAX >= len(entries)
+    assert [link for entry in entries for link in entry.links] == sorted(
+        links, key=lambda link: list(dashboards.NAV_GROUPS).index(link.dashboard.group)
+    )
+    client.force_login(chief)
+    html = page(client, reverse("duty:home"), HTTP_ACCEPT_LANGUAGE="en")
+    menus = re.findall(r'<details class="navmenu" data-navmenu="(\w+)"><summary([^>]*)>', html)
+    assert [key for key, _ in menus] == [entry.key for entry in entries if entry.is_menu]
+    # The menu holding the page is marked; the others are not.
+    assert [key for key, attrs in menus if "is-current" in attrs] == ["command"]
+    for link in links:
+        assert html.count(f'href="{link.url}"') >= 1, link.url
+
+
+def test_a_person_with_few_pages_sees_them_without_menus(client, small_city):
+    officer = make_person(
+        "zhao-lei", Role.DEPARTMENT_OFFICER, department=small_city.urban_management
+    )
+    links = dashboards_for(officer)
+    assert 1 < len(links) <= dashboards.FLAT_NAV_MAX
+    assert all(not entry.is_menu for entry in dashboards.navigation(links))
+    client.force_login(officer)
+    html = page(client)
+    assert 'class="navmenu"' not in html

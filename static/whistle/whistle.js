@@ -55,6 +55,37 @@
     });
   }
 
+  /* The top bar's menus (<details data-navmenu>): one open at a time; Escape closes the
+     open one and puts the focus back on its title; a click or a focus outside closes it. */
+  function navMenus() {
+    return Array.prototype.slice.call(document.querySelectorAll("details[data-navmenu]"));
+  }
+  function closeMenus(except) {
+    navMenus().forEach(function (menu) {
+      if (menu !== except) menu.open = false;
+    });
+  }
+  navMenus().forEach(function (menu) {
+    menu.addEventListener("toggle", function () {
+      if (menu.open) closeMenus(menu);
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = navMenus().filter(function (menu) {
+      return menu.open;
+    })[0];
+    if (!open) return;
+    open.open = false;
+    open.querySelector("summary").focus();
+  });
+  ["click", "focusin"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var inside = event.target.closest && event.target.closest("details[data-navmenu]");
+      closeMenus(inside || null);
+    });
+  });
+
   if (window.htmx) {
     // htmx calls this for the document once loaded and for every swapped-in element.
     window.htmx.onLoad(function (element) {

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, time
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from whistle.organisation.logs import AppendOnlyLog
 from whistle.organisation.models import Department, Jurisdiction
 
 _HANDOVER = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
@@ -343,7 +343,7 @@ class DutyChange(models.Model):
         return found
 
 
-class RosterLogEntry(models.Model):
+class RosterLogEntry(AppendOnlyLog):
     """One change of a roster, as it was made: who, when, in which role, and the values
     before and after. Written by the actions only, never changed or removed."""
 
@@ -359,20 +359,12 @@ class RosterLogEntry(models.Model):
         COVER_SET = "cover.set", _("cover set")
         SWAP_SET = "swap.set", _("shifts swapped by a keeper")
 
+    log_name = "the roster log"
+
     roster = models.ForeignKey(
         Roster, verbose_name=_("duty roster"), on_delete=models.PROTECT, related_name="log"
     )
-    at = models.DateTimeField(_("at"))
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    # The role the actor acted in, or "import" for `whistle import` and "system" for the demo.
-    actor_role = models.CharField(_("as"), max_length=32)
+    # The actor's role is "import" for `whistle import` and "system" for the demo.
     action = models.CharField(_("what"), max_length=24, choices=Action.choices)
     change = models.ForeignKey(
         DutyChange,
@@ -393,11 +385,3 @@ class RosterLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.roster} · {self.get_action_display()}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise ValueError("the roster log is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("the roster log is append-only")

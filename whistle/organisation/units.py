@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from whistle.organisation.logs import AppendOnlyLog
+
 RESPONSIBILITY_MAX = 300
 RESPONSIBILITIES_MAX = 40
 
@@ -63,7 +65,7 @@ class TownshipUnit(models.Model):
         return f"/township/offices/{self.pk}/"
 
 
-class UnitLogEntry(models.Model):
+class UnitLogEntry(AppendOnlyLog):
     """One change of a township's units, as it was made. Written by the actions only, never
     changed or removed."""
 
@@ -71,6 +73,8 @@ class UnitLogEntry(models.Model):
         CREATED = "unit.created", _("unit created")
         CHANGED = "unit.changed", _("unit changed")
         IMPORTED = "unit.imported", _("unit imported")
+
+    log_name = "the township units log"
 
     township = models.ForeignKey(
         "organisation.Jurisdiction",
@@ -81,17 +85,7 @@ class UnitLogEntry(models.Model):
     unit = models.ForeignKey(
         TownshipUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="log"
     )
-    at = models.DateTimeField(_("at"))
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    # The role the actor acted in ("import" for the import command).
-    actor_role = models.CharField(_("as"), max_length=32)
+    # The actor's role is "import" for the import command.
     action = models.CharField(_("what"), max_length=32, choices=Action.choices)
     # {"field": [before, after], ...}
     changes = models.JSONField(_("changes"), default=dict, blank=True)
@@ -103,11 +97,3 @@ class UnitLogEntry(models.Model):
 
     def __str__(self) -> str:
         return str(self.get_action_display())
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise ValueError("the township units log is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("the township units log is append-only")

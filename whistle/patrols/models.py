@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from whistle.cases.models import Case
+from whistle.organisation.logs import AppendOnlyLog
 from whistle.organisation.models import Jurisdiction, Lane, Role
 
 
@@ -236,13 +237,15 @@ class ChiefAppointment(models.Model):
         return self.ends_on is None
 
 
-class AppointmentEvent(models.Model):
+class AppointmentEvent(AppendOnlyLog):
     """The appointments' log, append-only: who appointed or ended whose appointment, in
     which role, when, and why."""
 
     class Kind(models.TextChoices):
         APPOINTED = "appointed", _("appointed")
         ENDED = "ended", _("appointment ended")
+
+    log_name = "the appointment log"
 
     appointment = models.ForeignKey(
         ChiefAppointment,
@@ -251,6 +254,7 @@ class AppointmentEvent(models.Model):
         related_name="events",
     )
     kind = models.CharField(_("what"), max_length=16, choices=Kind.choices)
+    # Every appointment is made by someone, in a role.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),
@@ -258,7 +262,6 @@ class AppointmentEvent(models.Model):
         related_name="+",
     )
     actor_role = models.CharField(_("in the role of"), max_length=32)
-    at = models.DateTimeField(_("at"))
     data = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:

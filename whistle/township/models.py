@@ -14,13 +14,13 @@ Every change is an action (`whistle.township.actions`) that appends a `TownshipL
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from whistle.assessment.models import SummonsAssessment
+from whistle.organisation.logs import AppendOnlyLog
 from whistle.organisation.models import Department, Jurisdiction
 
 DISTRICTS = {"level": Jurisdiction.Level.DISTRICT}
@@ -229,7 +229,7 @@ class PersonnelRecommendation(models.Model):
         return f"{self.township} · {self.department} · {self.get_proposal_display()}"
 
 
-class TownshipLogEntry(models.Model):
+class TownshipLogEntry(AppendOnlyLog):
     """One change of a matter, an opinion or a recommendation, as it was made. Written by
     the actions only, never changed or removed."""
 
@@ -247,17 +247,8 @@ class TownshipLogEntry(models.Model):
         LEAVE_DECIDED = "stationing.leave_decided", _("leave decided")
         ASSESSMENT_PUBLISHED = "stationing.assessed", _("monthly assessment published")
 
-    at = models.DateTimeField(_("at"))
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    # The role the actor acted in.
-    actor_role = models.CharField(_("as"), max_length=32)
+    log_name = "the township powers log"
+
     action = models.CharField(_("what"), max_length=32, choices=Action.choices)
     matter = models.ForeignKey(
         MajorMatter,
@@ -300,14 +291,6 @@ class TownshipLogEntry(models.Model):
 
     def __str__(self) -> str:
         return str(self.get_action_display())
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise ValueError("the township powers log is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("the township powers log is append-only")
 
 
 # The recruitment of alley stewards and the stationed staff keep their models in their own

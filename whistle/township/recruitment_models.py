@@ -14,6 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from whistle.organisation.logs import AppendOnlyLog
 from whistle.organisation.models import Jurisdiction, Lane
 
 DEFAULT_MIN_AGE = 18
@@ -163,7 +164,7 @@ class StewardApplication(models.Model):
         return self.reference
 
 
-class RecruitmentEvent(models.Model):
+class RecruitmentEvent(AppendOnlyLog):
     """The recruitment log, append-only: who published a call, that an application arrived,
     who accepted or refused it and why, when its personal data was erased. It names the
     application by its reference, never the applicant."""
@@ -174,6 +175,8 @@ class RecruitmentEvent(models.Model):
         ACCEPTED = "accepted", _("application accepted")
         REFUSED = "refused", _("application not accepted")
         ERASED = "erased", _("personal data erased")
+
+    log_name = "the recruitment log"
 
     call = models.ForeignKey(
         StewardCall, verbose_name=_("call"), on_delete=models.PROTECT, related_name="events"
@@ -187,16 +190,8 @@ class RecruitmentEvent(models.Model):
         related_name="events",
     )
     kind = models.CharField(_("what"), max_length=16, choices=Kind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    # An application arrives from the public, in no role.
     actor_role = models.CharField(_("in the role of"), max_length=32, blank=True)
-    at = models.DateTimeField(_("at"))
     data = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from whistle.notifications.outbox import InboxState, inbox_state
 from whistle.organisation.models import RoleAssignment
-from whistle.web.dashboards import DashboardLink, dashboards_for
+from whistle.web.dashboards import DashboardLink, NavEntry, dashboards_for, navigation
 
 LABELS = {
     "product": _("Whistle"),
@@ -57,6 +57,8 @@ class Chrome:
     labels: dict[str, Any]
     roles: list[RoleLine] = field(default_factory=list)
     links: list[DashboardLink] = field(default_factory=list)
+    # The same links as the top bar shows them: on their own, or in menus.
+    nav: list[NavEntry] = field(default_factory=list)
     languages: list[tuple[str, str]] = field(default_factory=list)
     language: str = ""
     # The signed-in person's inbox, for the header's count (one query per page).
@@ -78,10 +80,12 @@ def person_roles(person: Any) -> list[RoleLine]:
 
 def chrome_for(person: Any) -> Chrome:
     current = get_language() or settings.LANGUAGE_CODE
+    links = dashboards_for(person)
     return Chrome(
         labels=LABELS,
         roles=person_roles(person),
-        links=dashboards_for(person),
+        links=links,
+        nav=navigation(links),
         languages=[(code, name) for code, name in settings.LANGUAGES if code != current],
         language=current,
         inbox=inbox_state(person) if getattr(person, "is_authenticated", False) else None,

@@ -87,8 +87,14 @@ def _previous_month(day: date) -> date:
     return (first.replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
-def _nav(township: Jurisdiction, townships: list[Jurisdiction], person: Person) -> dict[str, Any]:
+def _nav(
+    township: Jurisdiction, townships: list[Jurisdiction], person: Person, page: str
+) -> dict[str, Any]:
+    """What the township's pages share in their head (desk/stationed/_page.html): the
+    township, the others the person reads, which of the pages this is, and what the person
+    may do there."""
     return {
+        "page": page,
         "township": township,
         "townships": townships,
         "keeps_roster": holds(person, ROSTER_KEEPERS, township.pk),
@@ -96,6 +102,13 @@ def _nav(township: Jurisdiction, townships: list[Jurisdiction], person: Person) 
         "decides_leave": holds(person, LEAVE_DECIDERS, township.pk),
         "assesses": holds(person, STATIONED_ASSESSORS, township.pk),
     }
+
+
+def _township_page(request: HttpRequest, page: str) -> tuple[Person, Jurisdiction, dict[str, Any]]:
+    """The person, the township a township's page is about and its shared head."""
+    person = _person(request)
+    township, townships = _township(request, person)
+    return person, township, _nav(township, townships, person, page)
 
 
 # --- Forms ---------------------------------------------------------------------------------
@@ -218,9 +231,7 @@ def _roster(township: Jurisdiction) -> list[Stationing]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def roster(request: HttpRequest) -> HttpResponse:
-    person = _person(request)
-    township, townships = _township(request, person)
-    nav = _nav(township, townships, person)
+    person, township, nav = _township_page(request, "roster")
     form = None
     if nav["keeps_roster"]:
         form = StationForm(request.POST if request.method == "POST" else None, township=township)
@@ -276,7 +287,7 @@ def stationing(request: HttpRequest, pk: int) -> HttpResponse:
     if found is None:
         raise Http404
     township = found.membership.township
-    nav = _nav(township, townships_kept(person), person)
+    nav = _nav(township, townships_kept(person), person, "roster")
     bound = request.method == "POST"
     which = request.POST.get("form", "")
     change_form = ChangeForm(
@@ -325,9 +336,7 @@ def stationing(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def attendance(request: HttpRequest) -> HttpResponse:
-    person = _person(request)
-    township, townships = _township(request, person)
-    nav = _nav(township, townships, person)
+    person, township, nav = _township_page(request, "attendance")
     today = timezone.localdate()
     form = RecordForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
@@ -378,9 +387,7 @@ def attendance(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def leave(request: HttpRequest) -> HttpResponse:
-    person = _person(request)
-    township, townships = _township(request, person)
-    nav = _nav(township, townships, person)
+    person, township, nav = _township_page(request, "leave")
     form = DecideForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if not nav["decides_leave"]:
@@ -423,9 +430,7 @@ def leave(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def assessment(request: HttpRequest) -> HttpResponse:
-    person = _person(request)
-    township, townships = _township(request, person)
-    nav = _nav(township, townships, person)
+    person, township, nav = _township_page(request, "assessment")
     today = timezone.localdate()
     month = _month(request, _previous_month(today))
     form = AssessForm(request.POST if request.method == "POST" else None)

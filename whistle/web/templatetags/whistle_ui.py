@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from whistle.cases.models import Case
 from whistle.web import basemap, chrome
 from whistle.web.badges import tone_of
+from whistle.web.dashboards import NavEntry
 from whistle.web.forms import counted_length
 
 register = template.Library()
@@ -45,6 +46,12 @@ def chrome_context(context: template.Context) -> chrome.Chrome:
 def inbox_badge(context: template.Context, state: Any) -> dict[str, Any]:
     request = context.get("request")
     return chrome.inbox_badge(state, getattr(request, "path", ""))
+
+
+@register.filter
+def nav_holds(entry: NavEntry, path: str) -> bool:
+    """Whether a menu of the top bar holds the page at ``path``."""
+    return any(link.url == path for link in entry.links)
 
 
 @register.filter

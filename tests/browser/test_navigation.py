@@ -1,0 +1,122 @@
+"""The top bar in a real browser: a person with many pages finds them in a few menus, on a
+phone as on the wall screen, with the mouse or the keyboard."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.conftest import make_person
+from whistle.organisation.models import Role
+from whistle.web.dashboards import FLAT_NAV_MAX, dashboards_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def visible_menu_links(page) -> list[str]:
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.navmenu-list a')]
+            .filter((el) => el.checkVisibility())
+            .map((el) => el.getAttribute('href'))"""
+    )
+
+
+def short_targets(page) -> list[str]:
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.topnav a, .topnav summary')]
+            .filter((el) => el.checkVisibility())
+            .filter((el) => el.getBoundingClientRect().height < 44)
+            .map((el) => el.outerHTML.slice(0, 80))"""
+    )
+
+
+def test_a_township_chief_opens_a_menu_on_a_phone_and_follows_a_link_in_it(
+    new_page, shots, small_city
+):
+    chief = make_person("li-weidong", Role.TOWNSHIP_CHIEF, jurisdiction=small_city.longtan)
+    links = dashboards_for(chief)
+    assert len(links) > FLAT_NAV_MAX
+    page = new_page(PHONE)
+    sign_in(page, "li-weidong")
+
+    # Every page is in the top bar, in a handful of items; the menus start closed.
+    items = page.locator(".topnav-items > li")
+    assert items.count() <= FLAT_NAV_MAX
+    assert page.locator(".topnav a").count() == len(links)
+    assert visible_menu_links(page) == []
+    assert no_sideways_scroll(page)
+    shots(page, "1-menus-closed")
+
+    duty = reverse("duty:home")
+    command = page.locator("details[data-navmenu=command]")
+    command.locator("summary").click()
+    assert command.get_attribute("open") is not None
+    assert duty in visible_menu_links(page)
+    assert short_targets(page) == []
+    assert no_sideways_scroll(page)
+    shots(page, "2-command-menu-open")
+
+    # Opening another menu closes the first; Escape closes it and gives the focus back.
+    township = page.locator("details[data-navmenu=township]")
+    township.locator("summary").click()
+    assert command.get_attribute("open") is None
+    assert reverse("township:home") in visible_menu_links(page)
+    page.keyboard.press("Escape")
+    assert township.get_attribute("open") is None
+    assert page.evaluate("document.activeElement.closest('[data-navmenu]').dataset.navmenu") == (
+        "township"
+    )
+
+    # With the keyboard: Enter on the title opens the menu, Tab walks its links.
+    command.locator("summary").focus()
+    page.keyboard.press("Enter")
+    assert command.get_attribute("open") is not None
+    while page.evaluate("document.activeElement.getAttribute('href')") != duty:
+        page.keyboard.press("Tab")
+        assert page.evaluate("!!document.activeElement.closest('[data-navmenu=command]')")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**{duty}")
+
+    # On the page it opened, the menu's title and the link say where the person is.
+    assert "is-current" in (command.locator("summary").get_attribute("class") or "")
+    assert command.locator(f"a[href='{duty}']").get_attribute("aria-current") == "page"
+    assert command.get_attribute("open") is None
+    shots(page, "3-duty-page")
+
+
+def test_the_menus_drop_down_on_the_wall_screen_above_the_map(new_page, shots, small_city):
+    make_person("zhang-min", Role.DISPATCHER, jurisdiction=small_city.longtan)
+    page = new_page(WALL)
+    sign_in(page, "zhang-min")
+    page.goto(reverse("dispatch:home"))
+    page.wait_for_selector("[data-map][data-map-ready=true]")
+    command = page.locator("details[data-navmenu=command]")
+    command.locator("summary").click()
+    hotline = command.locator(f"a[href='{reverse('dispatch:hotline')}']")
+    assert hotline.is_visible()
+    # Nothing on the page covers the menu: the topmost element at its link is the link.
+    box = hotline.bounding_box()
+    assert box is not None
+    on_top = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).closest('a')?.getAttribute('href')",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+    )
+    assert on_top == reverse("dispatch:hotline")
+    shots(page, "1-command-menu-over-the-desk")
+
+    # A click outside closes it.
+    page.locator("main h1").first.click()
+    assert command.get_attribute("open") is None
+
+
+def test_a_steward_with_few_pages_sees_them_without_menus(new_page, small_city):
+    make_person("wang-fang", Role.STEWARD, lane=small_city.renmin_lane)
+    page = new_page(PHONE)
+    sign_in(page, "wang-fang")
+    assert page.locator(".topnav details").count() == 0
+    assert page.locator(".topnav a[href='/patrol/']").is_visible()

@@ -1,0 +1,36 @@
+"""The append-only logs of changes share one shape: when, by whom, in which role; a row
+written once, then refused any change or removal by the model itself."""
+
+import pytest
+
+from whistle.duty.models import RosterLogEntry
+from whistle.organisation.logs import AppendOnlyLog
+from whistle.organisation.units import UnitLogEntry
+from whistle.patrols.models import AppointmentEvent
+from whistle.township.models import RecruitmentEvent, TownshipLogEntry
+
+LOGS = [TownshipLogEntry, RecruitmentEvent, UnitLogEntry, RosterLogEntry, AppointmentEvent]
+
+
+@pytest.mark.parametrize("log", LOGS, ids=lambda log: log.__name__)
+def test_each_log_records_when_who_and_in_which_role(log):
+    assert issubclass(log, AppendOnlyLog)
+    names = {field.name for field in log._meta.get_fields()}
+    assert {"at", "actor", "actor_role"} <= names
+    assert log._meta.get_field("at").get_internal_type() == "DateTimeField"
+
+
+@pytest.mark.parametrize("log", LOGS, ids=lambda log: log.__name__)
+def test_a_written_entry_is_neither_changed_nor_removed(log):
+    entry = log(pk=1)
+    with pytest.raises(ValueError, match="append-only"):
+        entry.save()
+    with pytest.raises(ValueError, match="append-only"):
+        entry.delete()
+
+
+def test_an_appointment_always_names_who_made_it_and_an_application_may_come_from_nobody():
+    assert AppointmentEvent._meta.get_field("actor").null is False
+    assert RecruitmentEvent._meta.get_field("actor").null is True
+    assert RecruitmentEvent._meta.get_field("actor_role").blank is True
+    assert TownshipLogEntry._meta.get_field("actor_role").blank is False
