@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from asn1crypto import cms
 from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
 from django.utils import translation
 
 from tests.fixtures_cases import (
@@ -24,6 +25,7 @@ from tests.fixtures_cases import (
 from tests.tsa import Authority
 from whistle.cases import checkpoints, timestamps
 from whistle.cases.models import Checkpoint, CheckpointTimestamp
+from whistle.cases.triggers import missing_triggers
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
@@ -230,12 +232,24 @@ def test_a_token_is_not_checked_without_a_trusted_authority_and_says_so(
     assert "The timestamp of checkpoint #1 was not checked" in out
 
 
-def test_timestamps_are_append_only(case, stamping):
+def test_timestamps_are_append_only_in_the_model_and_the_database(case, stamping):
     kept = timestamps.stamp(checkpoints.create_checkpoint(now=NOW), now=NOW)
     with pytest.raises(PermissionError):
         kept.save()
     with pytest.raises(PermissionError):
         kept.delete()
+    for statement in (
+        "UPDATE cases_checkpointtimestamp SET stamped_at = received_at",
+        "DELETE FROM cases_checkpointtimestamp",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+    assert bytes(CheckpointTimestamp.objects.get().token) == bytes(kept.token)
+    assert "cases_checkpointtimestamp_no_delete" not in missing_triggers()
 
 
 def test_the_token_is_served_beside_the_checkpoint_to_those_who_fetch_it(

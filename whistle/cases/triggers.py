@@ -33,6 +33,7 @@ LOG_TABLES: dict[str, tuple[str, str]] = {
     "duty_rosterlogentry": ("duty", "roster_log_append_only"),
     "organisation_unitlogentry": ("organisation", "unit_log_append_only"),
     "township_recruitmentevent": ("township", "recruitment_log_append_only"),
+    "cases_checkpointtimestamp": ("cases", "checkpoint_timestamp_append_only"),
 }
 TRAIL_TABLES = ("cases_event", "cases_checkpoint")
 
