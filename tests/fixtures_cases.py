@@ -306,19 +306,22 @@ class TriggerEditor:
 
 
 def trail_trigger_migrations() -> list[Any]:
+    """The migrations that install the trail's triggers and every log's listed in
+    whistle.cases.triggers.LOG_TABLES (found by their name's ending)."""
     from importlib import import_module
+    from pathlib import Path
 
-    return [
-        import_module(f"whistle.{name}")
-        for name in (
-            "cases.migrations.0003_event_append_only",
-            "cases.migrations.0014_trail_chain_and_truncate_triggers",
-            "township.migrations.0002_township_log_append_only",
-            "duty.migrations.0004_roster_log_append_only",
-            "organisation.migrations.0007_unit_log_append_only",
-            "township.migrations.0005_recruitment_log_append_only",
-        )
+    from whistle.cases.triggers import LOG_TABLES
+
+    names = [
+        "cases.migrations.0003_event_append_only",
+        "cases.migrations.0014_trail_chain_and_truncate_triggers",
     ]
+    root = Path(__file__).resolve().parent.parent / "whistle"
+    for app, ending in LOG_TABLES.values():
+        (found,) = sorted((root / app / "migrations").glob(f"*_{ending}.py"))
+        names.append(f"{app}.migrations.{found.stem}")
+    return [import_module(f"whistle.{name}") for name in names]
 
 
 def play_the_dba(*statements: tuple[str, list]) -> None:
