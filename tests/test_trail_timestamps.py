@@ -215,6 +215,17 @@ def test_an_authority_that_is_down_is_asked_again_later(case, stamping, caplog):
     assert CheckpointTimestamp.objects.get().checkpoint == checkpoint
 
 
+def test_an_unreadable_certificate_file_is_logged_and_nothing_is_kept(
+    case, stamping, settings, tmp_path, caplog
+):
+    settings.WHISTLE_TIMESTAMP_TRUSTED_CERTS = str(tmp_path / "missing.pem")
+    checkpoints.create_checkpoint(now=NOW)
+    with caplog.at_level(logging.WARNING, logger="whistle.cases.timestamps"):
+        assert timestamps.sweep(NOW, batch=10) == 0
+    assert "Cannot read the time-stamping authority's certificates" in caplog.text
+    assert not CheckpointTimestamp.objects.exists()
+
+
 def test_nothing_is_asked_without_an_authority(case, settings, authority):
     settings.WHISTLE_TIMESTAMP_URL = ""
     checkpoints.create_checkpoint(now=NOW)

@@ -199,13 +199,9 @@ def _attribute(attributes: Any, name: str) -> Any:
     raise TimestampError(_("The token's signed attribute %(name)s is missing.") % {"name": name})
 
 
-def _check_signature(signer: Any, certificate: x509.Certificate) -> None:
-    digest_name = signer["digest_algorithm"]["algorithm"].native
-    if digest_name not in _HASHES:
-        raise TimestampError(
-            _("The token's digest %(name)s is not supported.") % {"name": digest_name}
-        )
-    algorithm = _HASHES[digest_name]()
+def _check_signature(
+    signer: Any, certificate: x509.Certificate, algorithm: hashes.HashAlgorithm
+) -> None:
     # The signature covers the signed attributes encoded as a SET OF, not as the [0] field
     # they are stored in (RFC 5652, 5.4).
     attributes = signer["signed_attrs"]
@@ -262,7 +258,7 @@ def verify_token(token_bytes: bytes, digest: bytes, trusted: Sequence[x509.Certi
         content_digest = hashlib.new(digest_name, info_bytes).digest()
         if _attribute(attributes, "message_digest").native != content_digest:
             raise TimestampError(_("The token's information was changed after it was signed."))
-        _check_signature(signer, certificate)
+        _check_signature(signer, certificate, _HASHES[digest_name]())
         info = signed["encap_content_info"]["content"].parsed
         _check_imprint(info, digest)
         at = info["gen_time"].native
@@ -301,8 +297,12 @@ def stamp(checkpoint: Checkpoint, *, now: datetime) -> CheckpointTimestamp:
         raise TimestampError(_("No time-stamping authority is configured."))
     digest = bytes.fromhex(checkpoint.hash)
     token = fetch_token(digest, url=url, timeout=settings.WHISTLE_TIMESTAMP_TIMEOUT_SECONDS)
-    trusted = trusted_certificates()
-    stamped_at = None
+    try:
+        trusted = trusted_certificates()
+    except (OSError, ValueError) as exc:
+        raise TimestampError(
+            _("Cannot read the time-stamping authority's certificates: %(error)s") % {"error": exc}
+        ) from exc
     if trusted:
         stamped_at = verify_token(token, digest, trusted).at
     else:
