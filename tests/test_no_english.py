@@ -94,20 +94,23 @@ def english_words(text: str, codes: frozenset[str] = frozenset()) -> set[str]:
 
 
 def codes_in_the_database() -> frozenset[str]:
-    """Codes that are data, not words: case references (ten letters and digits, sometimes
-    letters only), the codes a district gives its scheme's components, and the groups of an
-    authenticator's key shown for typing when two-factor sign-in is set up."""
+    """Codes that are data, not words: case references and steward applications' references
+    (letters and digits, sometimes letters only), the codes a district gives its scheme's
+    components, and the groups of an authenticator's key shown for typing when two-factor
+    sign-in is set up."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from whistle.accounts.twofactor import secret_for_typing
     from whistle.assessment.models import SchemeComponent
     from whistle.cases.models import Case
+    from whistle.township.recruitment_models import StewardApplication
 
     keys = frozenset(
         group for device in TOTPDevice.objects.all() for group in secret_for_typing(device).split()
     )
     return (
         frozenset(Case.objects.values_list("reference", flat=True))
+        | frozenset(StewardApplication.objects.values_list("reference", flat=True))
         | frozenset(SchemeComponent.objects.values_list("code", flat=True))
         | keys
     )
