@@ -48,6 +48,32 @@ def django_db_modify_db_settings(
         test_database["NAME"] = str(folder / "whistle.sqlite3")
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """On PostgreSQL, no autovacuum in the test database.
+
+    The tests' rows live in transactions that are rolled back, so autovacuum meets tables
+    whose pages hold only dead rows and records them as empty (pages > 0, rows 0). The
+    planner then takes every table for one row, whatever a test's open transaction has put
+    in it, and joins thousands of rows by nested loops: seeding the demo city in a test took
+    minutes after other tests, seconds alone. Never analysed, a table is estimated from its
+    size on disk, which is what a test's data makes it.
+    """
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) "
+                "FROM pg_tables WHERE schemaname = current_schema()"
+            )
+            for (table,) in cursor.fetchall():
+                cursor.execute(
+                    f"ALTER TABLE {table} SET "
+                    "(autovacuum_enabled = false, toast.autovacuum_enabled = false)"
+                )
+
+
 @pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the product's default language, whatever the last one chose."""
