@@ -11,6 +11,7 @@ replayed from the trail are exactly those of the rows, every one of them known.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -328,5 +329,5 @@ def test_an_old_event_forgets_what_earlier_due_times_said_and_a_later_one_is_com
     assert problem.code == "replay" and problem.params["field"] == "resolve_due_at"
 
 
-def _summons_row(uuid: str, deadlines: dict[str, datetime | None]) -> SummonsRow:
+def _summons_row(uuid: str, deadlines: Mapping[str, datetime | None]) -> SummonsRow:
     return SummonsRow(uuid, "summoned", None, None, None, deadlines)

@@ -5,7 +5,7 @@ database each trail is also replayed and compared with the rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -237,7 +237,7 @@ class SummonsRow:
     released_at: datetime | None
     left_at: datetime | None
     # The stored deadlines (`DEADLINE_FIELDS`); None when they are not compared.
-    deadlines: dict[str, datetime | None] | None = None
+    deadlines: Mapping[str, datetime | None] | None = None
 
 
 def _status_after(data: Any) -> str | None:
@@ -442,7 +442,7 @@ def _shown(value: datetime | str | None) -> str:
 def _deadline_problems(
     reference: str,
     trail: dict[str, str | None],
-    row: dict[str, datetime | None],
+    row: Mapping[str, datetime | None],
     summons: str | None = None,
     order: bool = False,
 ) -> list[Problem]:
@@ -480,8 +480,8 @@ def replay_problems(
     status: str,
     summonses: list[SummonsRow],
     ratings: dict[str, Any] | None = None,
-    deadlines: dict[str, datetime | None] | None = None,
-    order_deadlines: dict[str, datetime | None] | None = None,
+    deadlines: Mapping[str, datetime | None] | None = None,
+    order_deadlines: Mapping[str, datetime | None] | None = None,
 ) -> list[Problem]:
     """What the rows say that the trail does not: statuses, a summons' moments and, when
     given, the case's ratings (`RATINGS`) and the deadlines of the case (`deadlines`), of its
@@ -624,8 +624,9 @@ def _summons_rows(case_ids: list[int] | None, chunk_size: int) -> Iterator[tuple
     for case_id, uuid, *rest in summonses.values_list(*columns, *DEADLINE_FIELDS).iterator(
         chunk_size=chunk_size
     ):
-        moments, due = rest[:4], rest[4:]
-        yield case_id, SummonsRow(str(uuid), *moments, dict(zip(DEADLINE_FIELDS, due, strict=True)))
+        status, arrived_at, released_at, left_at, *due = rest
+        deadlines = dict(zip(DEADLINE_FIELDS, due, strict=True))
+        yield case_id, SummonsRow(str(uuid), status, arrived_at, released_at, left_at, deadlines)
 
 
 def _take(stream: Iterator[tuple[int, Any]], pending: Any, case_id: int) -> tuple[list[Any], Any]:
