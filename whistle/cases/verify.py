@@ -420,23 +420,24 @@ def replay_deadlines(events: list[EventRow]) -> Deadlines:
             if row.summons is not None:
                 found.summonses.pop(row.summons, None)
             else:
-                found = Deadlines()
+                found = Deadlines(moved_from_elsewhere=found.moved_from_elsewhere)
     return found
 
 
-def _moment(text: str | None) -> datetime | str | None:
-    if text is None:
-        return None
+def _moment(text: Any) -> Any:
+    """A recorded deadline as a moment; anything that is not ISO text as it is."""
+    if not isinstance(text, str):
+        return text
     try:
         return datetime.fromisoformat(text)
     except ValueError:
         return text
 
 
-def _shown(value: datetime | str | None) -> str:
+def _shown(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
-    return "—" if value is None else value
+    return "—" if value is None else str(value)
 
 
 def _deadline_problems(
