@@ -1,6 +1,6 @@
 """Faults the trail must survive: a worker killed with SIGKILL while it delivers, several
-processes writing at once (SQLite's single writer), and PostgreSQL's backends terminated
-under load.
+processes writing at once (SQLite's single writer), PostgreSQL's backends terminated under
+load, and PostgreSQL itself restarted under load (on a cluster the test makes for itself).
 
 The processes are real (`whistle worker`, `python -m tests.fault_actions`). On PostgreSQL they
 reach the test database itself; on SQLite, whose test database lives in this process's
