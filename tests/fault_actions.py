@@ -6,6 +6,10 @@ meets a dropped connection (the database restarted, or its backend terminated) i
 again on a new connection, as a person would press the button again; so is one refused
 because another process recorded on the same case at a later moment in between. What the process did
 is written to the plan's `out` file: how many actions succeeded and every error it saw.
+
+`python -m tests.fault_actions --setup OUT.json` builds the test city in a database of its
+own (a throwaway cluster the test restarts), with a summons on site and webhooks queued
+for the worker, and writes the ids the plans need to OUT.json.
 """
 
 from __future__ import annotations
@@ -66,5 +70,36 @@ def main(plan_path: str) -> None:
     )
 
 
+def setup(out_path: str, webhook_url: str, webhooks: int) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
+    import django
+
+    django.setup()
+    from tests.conftest import build_small_city
+    from tests.fixtures_cases import build_whistle_city, device_fix, whistled_case
+    from whistle.cases import actions
+    from whistle.notifications.models import WebhookEndpoint
+    from whistle.notifications.outbox import notify_webhooks
+
+    city = build_whistle_city(build_small_city())
+    _case, _whistle, summonses = whistled_case(city)
+    summons = summonses[city.urban.pk]
+    actions.acknowledge(city.urban_officer, summons)
+    actions.check_in(city.urban_officer, summons, **device_fix())
+    WebhookEndpoint.objects.create(name="区网格化中心", url=webhook_url)
+    for n in range(webhooks):
+        notify_webhooks("summons.overdue", {"summons": n}, f"summons:{n}:overdue")
+    ids = {
+        "officer": city.urban_officer.pk,
+        "steward": city.steward.pk,
+        "summons": summons.pk,
+        "case": summons.case_id,
+    }
+    Path(out_path).write_text(json.dumps(ids))
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--setup":
+        setup(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        main(sys.argv[1])

@@ -1,6 +1,6 @@
 """Faults the trail must survive: a worker killed with SIGKILL while it delivers, several
-processes writing at once (SQLite's single writer), and PostgreSQL's backends terminated
-under load.
+processes writing at once (SQLite's single writer), PostgreSQL's backends terminated under
+load, and PostgreSQL itself restarted under load (on a cluster the test makes for itself).
 
 The processes are real (`whistle worker`, `python -m tests.fault_actions`). On PostgreSQL they
 reach the test database itself; on SQLite, whose test database lives in this process's
@@ -10,6 +10,7 @@ so that the assertions read what the processes wrote.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -96,10 +97,12 @@ def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pope
         return subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=output)
 
 
-def start_worker(url: str, log: Path, sweep: str, **extra: str) -> subprocess.Popen:
+def start_worker(
+    url: str, log: Path, sweep: str, max_seconds: int = 300, **extra: str
+) -> subprocess.Popen:
     env = environment(url, WHISTLE_WORKER_INTERVAL_SECONDS="0.1", WHISTLE_WORKER_BATCH="5", **extra)
     command = [sys.executable, "-m", "whistle", "worker", "--sweep", sweep]
-    return start([*command, "--max-seconds", "300"], env, log)
+    return start([*command, "--max-seconds", str(max_seconds)], env, log)
 
 
 def wait_for(condition: Any, what: Any, timeout: float = 300.0) -> None:
@@ -420,3 +423,215 @@ def test_the_web_process_killed_mid_request_leaves_nothing_half_written(whistle_
     assert Summons.objects.get(pk=summons.pk).status == Summons.Status.ON_SITE
     report = verify_database()
     assert report.ok, [str(p) for p in report.problems]
+
+
+# PostgreSQL restarted under load ---------------------------------------------------------
+
+# Where the server's programs are: the PATH's, then Debian's.
+_PG_BIN_CANDIDATES = (
+    "",
+    *sorted(map(str, Path("/usr/lib/postgresql").glob("*/bin")), reverse=True),
+)
+
+
+def postgres_binaries() -> Path | None:
+    """The folder holding initdb, pg_ctl, postgres and createdb (a link on the PATH is
+    followed to it); None where they are absent."""
+    import shutil
+
+    for folder in _PG_BIN_CANDIDATES:
+        pg_ctl = shutil.which("pg_ctl", path=folder or None)
+        if pg_ctl is None:
+            continue
+        found = Path(pg_ctl).resolve().parent
+        if all((found / name).is_file() for name in ("initdb", "postgres", "createdb")):
+            return found
+    return None
+
+
+class Cluster:
+    """A PostgreSQL cluster of the test's own, which it may restart. As root (CI), the
+    server runs as the `postgres` user, which initdb requires."""
+
+    def __init__(self, binaries: Path, root: Path, port: int) -> None:
+        self.binaries, self.root, self.port = binaries, root, port
+        self.data = root / "data"
+        self.url = f"postgresql://whistle@127.0.0.1:{port}/whistle"
+
+    def run(self, program: str, *args: str) -> None:
+        command = [str(self.binaries / program), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def pg_ctl(self, *args: str) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.root / "server.log")
+        self.run("pg_ctl", "-D", str(self.data), "-l", log, "-w", "-o", options, *args)
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[Cluster]:
+    import pwd
+    import shutil
+    import tempfile
+
+    binaries = postgres_binaries()
+    if binaries is None:
+        pytest.skip("the PostgreSQL server's programs (initdb, pg_ctl) are not installed")
+    if os.geteuid() == 0:
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root without a postgres user to run the server")
+    # Not under pytest's tmp_path, which the postgres user cannot reach.
+    root = Path(tempfile.mkdtemp(prefix="whistle-restart-pg."))
+    if os.geteuid() == 0:
+        os.chown(root, owner.pw_uid, owner.pw_gid)
+    cluster = Cluster(binaries, root, free_port())
+    cluster.run("initdb", "-D", str(cluster.data), "-U", "whistle", "-A", "trust", "-E", "UTF8")
+    cluster.pg_ctl("start")
+    try:
+        cluster.run(
+            "createdb", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "whistle", "whistle"
+        )
+        yield cluster
+    finally:
+        with contextlib.suppress(subprocess.SubprocessError):
+            cluster.run("pg_ctl", "-D", str(cluster.data), "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def query(url: str, sql: str, *params: Any) -> Any:
+    """One value from the throwaway cluster (the test's own connection is elsewhere)."""
+    import psycopg
+
+    with psycopg.connect(url, connect_timeout=10) as database:
+        row = database.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+
+def whistle_command(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "whistle", *args],
+        cwd=REPO,
+        env=environment(url),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_postgresql_restarted_under_load_loses_nothing_and_every_trail_verifies(
+    own_cluster, sink, tmp_path
+):
+    """A cluster of the test's own is restarted (pg_ctl restart, fast shutdown) several
+    times while three processes file reports and record progress and two workers sweep
+    deadlines and deliver webhooks. Afterwards every action a process saw succeed is there,
+    whole; only one whose commit was cut off before it was acknowledged may be there twice;
+    every webhook was delivered and recorded sent once; `whistle verify-trail` finds every
+    trail intact and replaying to its rows."""
+    url = own_cluster.url
+    migrated = whistle_command(url, "migrate", "--no-input")
+    assert migrated.returncode == 0, migrated.stderr[-3000:]
+    ids_file = tmp_path / "ids.json"
+    made = subprocess.run(
+        [sys.executable, "-m", "tests.fault_actions", "--setup", str(ids_file), sink.url, "40"],
+        cwd=REPO,
+        env=environment(url),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert made.returncode == 0, made.stderr[-3000:]
+    ids = json.loads(ids_file.read_text())
+    events_of_case = "SELECT count(*) FROM cases_event WHERE case_id = %s"
+    progress_of_case = events_of_case + " AND kind = %s"
+    before = query(url, events_of_case, ids["case"])
+    cases_before = query(url, "SELECT count(*) FROM cases_case")
+    sink.delay = 0.1
+    processes, steps = 3, 120
+    writers = []
+    for n in range(processes):
+        plan = tmp_path / f"plan-{n}.json"
+        plan.write_text(
+            json.dumps(
+                {**ids, "name": f"进程{n}", "steps": steps, "out": str(tmp_path / f"out-{n}.json")}
+            )
+        )
+        command = [sys.executable, "-m", "tests.fault_actions", str(plan)]
+        writers.append(start(command, environment(url), tmp_path / f"writer-{n}.log"))
+    # A delivery whose outcome the restart cut off is sent again after its lease: the
+    # shortest the settings allow.
+    workers = [
+        start_worker(url, tmp_path / "deadlines.log", "whistle.cases.deadlines.sweep", 1200),
+        start_worker(
+            url,
+            tmp_path / "delivery.log",
+            "whistle.notifications.delivery.sweep",
+            1200,
+            WHISTLE_NOTIFY_LEASE_SECONDS="30",
+        ),
+    ]
+    restarts = 0
+    try:
+        wait_for(
+            lambda: (
+                query(url, progress_of_case, ids["case"], EventKind.PROGRESS) >= 3
+                and len(sink.received) >= 1
+            ),
+            (tmp_path / "writer-0.log").read_text,
+        )
+        for _round in range(3):
+            assert all(w.poll() is None for w in writers), "the writers ended before a restart"
+            own_cluster.pg_ctl("-m", "fast", "restart")
+            restarts += 1
+            time.sleep(1.0)
+        for writer in writers:
+            writer.wait(timeout=300)
+        wait_for(
+            lambda: (
+                not query(
+                    url,
+                    "SELECT count(*) FROM notifications_notification "
+                    "WHERE endpoint_id IS NOT NULL AND status <> %s",
+                    Status.SENT,
+                )
+            ),
+            (tmp_path / "delivery.log").read_text,
+        )
+        assert all(w.poll() is None for w in workers), "a worker ended when the server restarted"
+    finally:
+        for worker in workers:
+            terminate(worker)
+    assert restarts == 3
+    logs = "".join((tmp_path / f"writer-{n}.log").read_text() for n in range(processes))
+    assert [w.returncode for w in writers] == [0] * processes, logs[-3000:]
+    done = results(tmp_path, processes)
+    assert sum(r["done"] for r in done) == processes * steps
+    retried = sum(r["retried"] for r in done)
+    assert retried > 0, "no process met the restart: it proved nothing"
+    expected = processes * steps // 2
+    progress = query(url, progress_of_case, ids["case"], EventKind.PROGRESS)
+    assert expected <= progress <= expected + retried
+    reported = query(url, "SELECT count(*) FROM cases_case") - cases_before
+    assert expected <= reported <= expected + retried
+    # The case's trail holds the progress and what the sweep recorded, nothing else.
+    swept = query(url, events_of_case + " AND actor_role = 'system'", ids["case"])
+    assert query(url, events_of_case, ids["case"]) == before + progress + swept
+    # Each webhook (the 40 queued before, one per event since) is one row, recorded sent,
+    # and reached the receiver (a delivery cut off by the restart may have come twice, told
+    # apart by its delivery id).
+    webhooks = "FROM notifications_notification WHERE endpoint_id IS NOT NULL"
+    assert query(url, f"SELECT count(*) {webhooks}") == query(
+        url, f"SELECT count(DISTINCT dedupe_key) {webhooks}"
+    )
+    assert query(url, f"SELECT count(*) {webhooks} AND dedupe_key LIKE 'summons:%%'") == 40
+    sent = query(
+        url,
+        "SELECT array_agg(uuid::text) FROM notifications_notification "
+        "WHERE endpoint_id IS NOT NULL",
+    )
+    assert set(sink.received) == set(sent)
+    verified = whistle_command(url, "verify-trail")
+    assert verified.returncode == 0, verified.stdout[-2000:] + verified.stderr[-2000:]

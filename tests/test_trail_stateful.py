@@ -2,12 +2,14 @@
 
 A state machine (Hypothesis) plays every role of 龙潭街道 and its departments against a few
 cases: report, file, whistle, acknowledge, check in, progress, result, decline and its
-ruling, release, check out, resolve, check and close, and the worker's deadline sweep at a
-frozen clock that only moves forward. After every step:
+ruling, release, check out, resolve, check and close, rework, the backlog and its
+resumption (by either rule), and the worker's deadline sweep at a frozen clock that only
+moves forward. After every step:
 
 - a refused action wrote nothing (a refused check-in or early check-out writes its one
   event, as the trail keeps it, and nothing else);
 - every trail verifies, and the replay of each trail equals the rows (`verify_database`);
+- every deadline of every case and summons is known from its trail and equal to the row;
 - 事不完、人不撤: nobody checked out before being released or the case being resolved;
 - a checkpoint taken now holds every trail as it stands.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import time_machine
 from django.db import transaction
@@ -37,11 +40,14 @@ from tests.fixtures_cases import (
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
 from tests.fixtures_street import ON_THE_LANE
+from tests.test_trail_deadlines import assert_replay_holds_every_deadline
 from whistle.cases import actions, deadlines
 from whistle.cases.checkpoints import build_document
 from whistle.cases.errors import ActionRefused, RecordedRefusal
 from whistle.cases.models import Case, Event, Summons
+from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
+from whistle.policies.models import BacklogResumeRule
 
 START = beijing(2026, 3, 10, 9, 0)
 
@@ -251,6 +257,30 @@ class Township(RuleBasedStateMachine):
         self.attempt(actions.check_passed, self.person(who), case)
         self.attempt(actions.close_case, self.person(who), case)
 
+    @rule(case=cases, who=personas)
+    def rework(self, case: Case, who: str) -> None:
+        self.attempt(actions.send_back_for_rework, self.person(who), case, reason="仍有游商")
+
+    @rule(case=cases, who=personas, days=st.integers(1, 10))
+    def backlog(self, case: Case, who: str, days: int) -> None:
+        today = self.now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+        self.attempt(
+            actions.put_on_backlog,
+            self.person(who),
+            case,
+            reason="需区里协调拆除",
+            review_on=today + timedelta(days=days),
+        )
+
+    @rule(case=cases, who=personas, fresh=st.booleans())
+    def resume(self, case: Case, who: str, fresh: bool) -> None:
+        policy = self.city.policy
+        policy.backlog_resume_rule = (
+            BacklogResumeRule.FRESH_LIMITS if fresh else BacklogResumeRule.REMAINING_TIME
+        )
+        policy.save(update_fields=["backlog_resume_rule"])
+        self.attempt(actions.resume_from_backlog, self.person(who), case)
+
     @rule(case=cases, later=minutes)
     def sweep(self, case: Case, later: int) -> None:
         """The worker's pass, once the clock moved on (only once there is a case)."""
@@ -264,6 +294,11 @@ class Township(RuleBasedStateMachine):
     def trails_verify_and_replay_to_the_rows(self) -> None:
         report = verify_database()
         assert report.ok, [str(p) for p in report.problems]
+
+    @invariant()
+    def every_deadline_replays_to_its_row(self) -> None:
+        for case in Case.objects.order_by("pk"):
+            assert_replay_holds_every_deadline(case)
 
     @invariant()
     def nobody_leaves_before_the_work_is_done(self) -> None:
@@ -315,10 +350,40 @@ def test_the_state_machine_reaches_the_end_of_a_summons(whistle_city):
         machine.sweep(case, 30)
         machine.check_and_close(case, "dispatcher")
         machine.trails_verify_and_replay_to_the_rows()
+        machine.every_deadline_replays_to_its_row()
         machine.nobody_leaves_before_the_work_is_done()
         machine.a_checkpoint_holds_every_trail_as_it_stands()
         case.refresh_from_db()
         assert case.status == Case.Status.CLOSED, machine.refusals
+        assert machine.refusals == 0
+    finally:
+        machine.teardown()
+
+
+def test_the_state_machine_reaches_rework_and_the_backlog(whistle_city):
+    """The rules that move deadlines, played once: rework, the backlog and a resumption by
+    each rule, with the sweep between; every deadline replays to its row after each."""
+    Township.city = whistle_city
+    machine = Township()
+    try:
+        case: Any = machine.report("steward")
+        machine.file(case, "dispatcher")
+        machine.whistle(case, "dispatcher", {"urban"})
+        machine.acknowledge(case, 0, "urban_officer")
+        machine.check_in(case, 0, "urban_officer", False)
+        machine.result(case, 0, "urban_officer")
+        machine.resolve(case, "dispatcher")
+        machine.check_out(case, 0, "urban_officer")
+        machine.rework(case, "dispatcher")
+        machine.every_deadline_replays_to_its_row()
+        for fresh in (False, True):
+            machine.backlog(case, "dispatcher", 3)
+            machine.sweep(case, 120)
+            machine.resume(case, "dispatcher", fresh)
+            machine.every_deadline_replays_to_its_row()
+        machine.trails_verify_and_replay_to_the_rows()
+        kinds = list(Event.objects.filter(case=case).values_list("kind", flat=True))
+        assert kinds.count(EventKind.BACKLOG_RESUMED) == 2 and EventKind.REWORK in kinds
         assert machine.refusals == 0
     finally:
         machine.teardown()

@@ -15,6 +15,9 @@ from whistle.policies.models import (
 
 # A summons' deadline fields, in the order its obligations fall due.
 DEADLINE_FIELDS = ("acknowledge_due_at", "arrive_due_at", "resolve_due_at")
+# The case's own deadline, and a 12345 work order's.
+CASE_DEADLINE_FIELDS = ("resolve_due_at",)
+ORDER_DEADLINE_FIELDS = ("respond_due_at", "resolve_due_at")
 
 
 def district_policy(district: Jurisdiction | None) -> DistrictPolicy:

@@ -5,7 +5,7 @@ database each trail is also replayed and compared with the rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,6 +14,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.models import Case, Event, Summons
+from whistle.cases.rules import CASE_DEADLINE_FIELDS, DEADLINE_FIELDS, ORDER_DEADLINE_FIELDS
 from whistle.cases.trail import GENESIS, EventKind, compute_hash, event_content
 
 
@@ -235,6 +236,8 @@ class SummonsRow:
     arrived_at: datetime | None
     released_at: datetime | None
     left_at: datetime | None
+    # The stored deadlines (`DEADLINE_FIELDS`); None when they are not compared.
+    deadlines: Mapping[str, datetime | None] | None = None
 
 
 def _status_after(data: Any) -> str | None:
@@ -329,19 +332,198 @@ def _rating_problems(reference: str, events: list[EventRow], row: dict[str, Any]
     return problems
 
 
+# Deadlines: each event that sets or moves a deadline records in `data["due_times"]` every
+# deadline the rows hold after it (`whistle.cases.actions._common.due_times`): the case's,
+# its work order's and each summons' it touched, by uuid. Events written before they did so
+# carry the deadlines in shapes of their own, or none; after such an event of a kind that
+# sets deadlines, the deadlines it may have set are not known from the trail until a later
+# event records them, and are not compared (docs/trail.md).
+_SETS_DEADLINES = frozenset(
+    {
+        EventKind.CASE_REPORTED,
+        EventKind.CASE_FILED,
+        EventKind.SUMMONED,
+        EventKind.REWORK,
+        EventKind.BACKLOG_RESUMED,
+        EventKind.DEADLINES_RECOMPUTED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """An event that moved a deadline from a value the trail before it did not leave: the
+    row was changed without an event before the move, which then carried the change on."""
+
+    seq: int
+    kind: str
+    summons: str | None
+    field: str
+    recorded: str | None
+    replayed: str | None
+
+
+@dataclass
+class Deadlines:
+    """The deadlines a trail leaves on the rows, as recorded (ISO text or None), by field:
+    only those it knows; and the moves that started from another value than the trail's."""
+
+    case: dict[str, str | None] = field(default_factory=dict)
+    hotline_order: dict[str, str | None] = field(default_factory=dict)
+    summonses: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    moved_from_elsewhere: list[Moved] = field(default_factory=list)
+
+
+def _moves(data: dict[str, Any]) -> Iterator[tuple[str | None, str, Any]]:
+    """The [old, new] pairs of deadlines an event moved (the backlog's resumption and the
+    calendar's recomputation record them): (summons uuid or None, field, old)."""
+    own = data.get("changes")
+    for name in CASE_DEADLINE_FIELDS:
+        pair = own.get(name) if isinstance(own, dict) else None
+        if isinstance(pair, list) and len(pair) == 2:
+            yield None, name, pair[0]
+    rounds = data.get("summonses")
+    for item in rounds if isinstance(rounds, list) else []:
+        if not isinstance(item, dict) or "summons" not in item:
+            continue
+        for name in DEADLINE_FIELDS:
+            pair = item.get(name)
+            if isinstance(pair, list) and len(pair) == 2:
+                yield str(item["summons"]), name, pair[0]
+
+
+def _recorded(values: Any, names: tuple[str, ...]) -> dict[str, str | None]:
+    if not isinstance(values, dict):
+        return {}
+    return {n: values[n] for n in names if n in values and isinstance(values[n], str | None)}
+
+
+def replay_deadlines(events: list[EventRow]) -> Deadlines:
+    """Every deadline of the case, its work order and its summonses, from its trail alone."""
+    found = Deadlines()
+    for row in events:
+        due = row.data.get("due_times") if isinstance(row.data, dict) else None
+        if isinstance(due, dict):
+            for summons, name, old in _moves(row.data):
+                known = found.case if summons is None else found.summonses.get(summons, {})
+                if name in known and _moment(known[name]) != _moment(old):
+                    found.moved_from_elsewhere.append(
+                        Moved(row.seq, row.kind, summons, name, old, known[name])
+                    )
+            found.case.update(_recorded(due.get("case"), CASE_DEADLINE_FIELDS))
+            found.hotline_order.update(_recorded(due.get("hotline_order"), ORDER_DEADLINE_FIELDS))
+            summonses = due.get("summonses")
+            for uuid, values in summonses.items() if isinstance(summonses, dict) else ():
+                found.summonses.setdefault(str(uuid), {}).update(_recorded(values, DEADLINE_FIELDS))
+        elif row.kind in _SETS_DEADLINES:
+            # Written before events recorded their deadlines: what it set is not known.
+            if row.summons is not None:
+                found.summonses.pop(row.summons, None)
+            else:
+                found = Deadlines(moved_from_elsewhere=found.moved_from_elsewhere)
+    return found
+
+
+def _moment(text: Any) -> Any:
+    """A recorded deadline as a moment; anything that is not ISO text as it is."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return text
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return "—" if value is None else str(value)
+
+
+def _deadline_problems(
+    reference: str,
+    trail: dict[str, str | None],
+    row: Mapping[str, datetime | None],
+    summons: str | None = None,
+    order: bool = False,
+) -> list[Problem]:
+    problems = []
+    for name, recorded in trail.items():
+        if name not in row:
+            continue
+        expected, value = _moment(recorded), row[name]
+        if expected == value:
+            continue
+        params = {"field": name, "row": _shown(value), "trail": _shown(expected)}
+        if summons is not None:
+            message = _(
+                "summons %(summons)s has %(field)s %(row)s but its trail leaves it %(trail)s: "
+                "the deadline was changed without an event"
+            )
+            params["summons"] = summons
+        elif order:
+            message = _(
+                "the case's work order has %(field)s %(row)s but its trail leaves it "
+                "%(trail)s: the deadline was changed without an event"
+            )
+        else:
+            message = _(
+                "the case's %(field)s is %(row)s but its trail leaves it %(trail)s: the row "
+                "was changed without an event"
+            )
+        problems.append(Problem(reference, None, "", "replay", message, params))
+    return problems
+
+
 def replay_problems(
     reference: str,
     events: list[EventRow],
     status: str,
     summonses: list[SummonsRow],
     ratings: dict[str, Any] | None = None,
+    deadlines: Mapping[str, datetime | None] | None = None,
+    order_deadlines: Mapping[str, datetime | None] | None = None,
 ) -> list[Problem]:
     """What the rows say that the trail does not: statuses, a summons' moments and, when
-    given, the case's ratings (`RATINGS`)."""
+    given, the case's ratings (`RATINGS`) and the deadlines of the case (`deadlines`), of its
+    work order (`order_deadlines`) and of each summons (`SummonsRow.deadlines`)."""
     case_status, summons_status, kinds = replay(events)
     problems: list[Problem] = (
         [] if ratings is None else _rating_problems(reference, events, ratings)
     )
+    replayed = replay_deadlines(events)
+    for moved in replayed.moved_from_elsewhere:
+        params = {
+            "field": moved.field,
+            "old": _shown(_moment(moved.recorded)),
+            "trail": _shown(_moment(moved.replayed)),
+        }
+        if moved.summons is None:
+            message = _(
+                "the event moved the case's %(field)s from %(old)s but the trail before it "
+                "left %(trail)s: the deadline was changed without an event before it"
+            )
+        else:
+            params["summons"] = moved.summons
+            message = _(
+                "the event moved %(field)s of summons %(summons)s from %(old)s but the trail "
+                "before it left %(trail)s: the deadline was changed without an event before it"
+            )
+        problems.append(Problem(reference, moved.seq, moved.kind, "replay", message, params))
+    if deadlines is not None:
+        problems += _deadline_problems(reference, replayed.case, deadlines)
+    if order_deadlines is not None:
+        problems += _deadline_problems(
+            reference, replayed.hotline_order, order_deadlines, order=True
+        )
+    for summons in summonses:
+        if summons.deadlines is not None:
+            problems += _deadline_problems(
+                reference,
+                replayed.summonses.get(summons.uuid, {}),
+                summons.deadlines,
+                summons=summons.uuid,
+            )
     if case_status is not None and case_status != status:
         problems.append(
             Problem(
@@ -440,8 +622,12 @@ def _summons_rows(case_ids: list[int] | None, chunk_size: int) -> Iterator[tuple
     if case_ids is not None:
         summonses = summonses.filter(case_id__in=case_ids)
     columns = ("case_id", "uuid", "status", "arrived_at", "released_at", "left_at")
-    for case_id, uuid, *rest in summonses.values_list(*columns).iterator(chunk_size=chunk_size):
-        yield case_id, SummonsRow(str(uuid), *rest)
+    for case_id, uuid, *rest in summonses.values_list(*columns, *DEADLINE_FIELDS).iterator(
+        chunk_size=chunk_size
+    ):
+        status, arrived_at, released_at, left_at, *due = rest
+        deadlines = dict(zip(DEADLINE_FIELDS, due, strict=True))
+        yield case_id, SummonsRow(str(uuid), status, arrived_at, released_at, left_at, deadlines)
 
 
 def _take(stream: Iterator[tuple[int, Any]], pending: Any, case_id: int) -> tuple[list[Any], Any]:
@@ -458,7 +644,8 @@ def _take(stream: Iterator[tuple[int, Any]], pending: Any, case_id: int) -> tupl
 def verify_database(*, references: Iterable[str] | None = None, chunk_size: int = 5000) -> Report:
     """Check every case's trail (or those of the given references) in three streamed
     queries: cases, events and summonses, all in case order, merged as they come. Each
-    trail is then replayed and compared with the rows (`replay_problems`)."""
+    trail is then replayed and compared with the rows (`replay_problems`), deadlines
+    included."""
 
     cases = Case.objects.order_by("pk")
     case_ids: list[int] | None = None
@@ -469,12 +656,25 @@ def verify_database(*, references: Iterable[str] | None = None, chunk_size: int 
     events = _event_rows(case_ids, chunk_size)
     summonses = _summons_rows(case_ids, chunk_size)
     pending, pending_summons = next(events, None), next(summonses, None)
+    order_columns = [f"hotline_order__{name}" for name in ORDER_DEADLINE_FIELDS]
     case_rows = cases.values_list(
-        "pk", "reference", "uuid", "trail_length", "trail_head", "status", *RATINGS
+        "pk",
+        "reference",
+        "uuid",
+        "trail_length",
+        "trail_head",
+        "status",
+        *RATINGS,
+        *CASE_DEADLINE_FIELDS,
+        *order_columns,
     )
-    for case_id, reference, case_uuid, length, head, status, *rated in case_rows.iterator(
+    for case_id, reference, case_uuid, length, head, status, *rest in case_rows.iterator(
         chunk_size=chunk_size
     ):
+        rated, due = rest[: len(RATINGS)], rest[len(RATINGS) :]
+        split = len(CASE_DEADLINE_FIELDS)
+        own_due = dict(zip(CASE_DEADLINE_FIELDS, due[:split], strict=True))
+        order_due = dict(zip(ORDER_DEADLINE_FIELDS, due[split:], strict=True))
         trail, pending = _take(events, pending, case_id)
         rows, pending_summons = _take(summonses, pending_summons, case_id)
         report.cases += 1
@@ -485,5 +685,7 @@ def verify_database(*, references: Iterable[str] | None = None, chunk_size: int 
             )
         )
         ratings = dict(zip(RATINGS, rated, strict=True))
-        report.problems.extend(replay_problems(reference, trail, status, rows, ratings))
+        report.problems.extend(
+            replay_problems(reference, trail, status, rows, ratings, own_due, order_due)
+        )
     return report

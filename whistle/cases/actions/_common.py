@@ -24,6 +24,7 @@ from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.cases.images import Photo, prepare
 from whistle.cases.models import Attachment, Case, Event, Summons
 from whistle.cases.pauses import PausableDeadline
+from whistle.cases.rules import CASE_DEADLINE_FIELDS, DEADLINE_FIELDS, ORDER_DEADLINE_FIELDS
 from whistle.cases.trail import event_link
 from whistle.cases.trail import record as record  # the action modules take it from here
 from whistle.notifications.outbox import notify_many
@@ -283,6 +284,29 @@ def assumed_calendar_data(row: Case | Summons, *fields: str) -> dict[str, Any]:
     marks = row.assumed_calendar or {}
     assumed = {field: marks[field]["years"] for field in fields if field in marks}
     return {"assumed_calendar": assumed} if assumed else {}
+
+
+def due_times(
+    case: Case | None = None,
+    summonses: Iterable[Summons] = (),
+    *,
+    order: dict[str, datetime] | None = None,
+) -> dict[str, Any]:
+    """For a trail event that sets or moves deadlines: {"due_times": ...} with every deadline
+    the rows hold after it, the case's (`CASE_DEADLINE_FIELDS`), a work order's
+    (`ORDER_DEADLINE_FIELDS`) and each given summons' (`DEADLINE_FIELDS`, by its uuid), so
+    that `verify-trail` replays them and names a deadline changed without an event."""
+    due: dict[str, Any] = {}
+    if case is not None:
+        due["case"] = {name: iso(getattr(case, name)) for name in CASE_DEADLINE_FIELDS}
+    if order is not None:
+        due["hotline_order"] = {name: iso(order[name]) for name in ORDER_DEADLINE_FIELDS}
+    rows = {
+        str(s.uuid): {name: iso(getattr(s, name)) for name in DEADLINE_FIELDS} for s in summonses
+    }
+    if rows:
+        due["summonses"] = rows
+    return {"due_times": due}
 
 
 def local_text(value: datetime) -> str:

@@ -24,6 +24,7 @@ from whistle.cases.actions._common import (
     assumed_calendar_data,
     atomic,
     department_people,
+    due_times,
     iso,
     moment,
     notify,
@@ -148,6 +149,7 @@ def _recompute_case(
             if own.moved:
                 concerned += people_with_role(Role.DISPATCHER, case.township)
         rounds = []
+        moved_summonses: list[Summons] = []
         summonses = (
             case.summonses.select_for_update(of=("self",))
             .select_related("department")
@@ -170,6 +172,7 @@ def _recompute_case(
                     **assumed_calendar_data(summons, *result.values),
                 }
             )
+            moved_summonses.append(summons)
             if result.moved:
                 concerned += department_people(summons.department, case.township)
             results.append(result)
@@ -179,6 +182,7 @@ def _recompute_case(
         # The years the deadlines had assumed; the calendar may know them now.
         data["years"] = assumed
         data["summonses"] = rounds
+        data.update(due_times(case if "changes" in data else None, moved_summonses))
         event = record(
             case, EventKind.DEADLINES_RECOMPUTED, actor=None, role=SYSTEM_ROLE, at=now, data=data
         )

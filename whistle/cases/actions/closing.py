@@ -23,6 +23,7 @@ from whistle.cases.actions._common import (
     clean_text,
     deadline,
     department_people,
+    due_times,
     iso,
     minutes_late,
     moment,
@@ -271,6 +272,7 @@ def send_back_for_rework(
                 ),
                 "reason": reason,
                 "summonses": rounds,
+                **due_times(summonses=reopened),
             },
         )
         notify(
@@ -512,6 +514,7 @@ def resume_from_backlog(
                 "summonses": rounds,
                 "notices": notices,
                 **assumed_calendar_data(case, "resolve_due_at"),
+                **due_times(case, summonses),
             },
         )
         # Only those who still owe something have deadlines that start again.

@@ -233,6 +233,7 @@ def take_hotline_order(
                     "resolve_due_at": iso(resolve_due_at),
                     "called_at": iso(called_at),
                 },
+                order_due={"respond_due_at": respond_due_at, "resolve_due_at": resolve_due_at},
             )
             order = HotlineOrder(
                 case=case,

@@ -23,6 +23,7 @@ from whistle.cases.actions._common import (
     clean_position,
     clean_text,
     deadline,
+    due_times,
     iso,
     local_text,
     moment,
@@ -116,6 +117,7 @@ def _open_case(
     resident_key_hash: str = "",
     reporter_in_trail: dict[str, Any] | None = None,
     order_data: dict[str, Any] | None = None,
+    order_due: dict[str, datetime] | None = None,
     service_attributes: list[dict[str, Any]] | None = None,
     offline: DeviceTime | None = None,
 ) -> tuple[Case, Event]:
@@ -124,7 +126,7 @@ def _open_case(
     The trail records a commitment to the reporter's name and phone, salted with a salt kept
     on the case, unless `reporter_in_trail` says what it records instead (a work order's
     commitment to its caller, salted on the order); `order_data` adds a work order's fields
-    to the event."""
+    to the event, and `order_due` its deadlines."""
     lon, lat = position
     reporter_salt = ""
     if reporter_in_trail is None:
@@ -189,6 +191,7 @@ def _open_case(
             **(order_data or {}),
             **({"attributes": service_attributes} if service_attributes else {}),
             **(offline.trail() if offline is not None else {}),
+            **due_times(case, order=order_due),
         },
     )
     return case, event
@@ -472,6 +475,7 @@ def file_case(
                 "resolve_due_at": iso(resolve_due_at),
                 "note": note,
                 **assumed_calendar_data(case, "resolve_due_at"),
+                **due_times(case),
             },
         )
         notify(

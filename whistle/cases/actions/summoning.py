@@ -17,6 +17,7 @@ from whistle.cases.actions._common import (
     clean_text,
     deadline,
     department_people,
+    due_times,
     iso,
     local_text,
     moment,
@@ -173,6 +174,7 @@ def _summon(
             "note": note,
             **heard,
             **assumed_calendar_data(summons, *DEADLINE_FIELDS),
+            **due_times(summonses=[summons]),
         },
     )
     if whistle is not None:
