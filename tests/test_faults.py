@@ -522,6 +522,8 @@ def whistle_command(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# Its cluster is its own, but it runs once: in the suite's PostgreSQL run, not again on SQLite.
+@pytest.mark.skipif(not ON_POSTGRES, reason="runs with the suite on PostgreSQL (DATABASE_URL)")
 def test_postgresql_restarted_under_load_loses_nothing_and_every_trail_verifies(
     own_cluster, sink, tmp_path
 ):
