@@ -206,7 +206,28 @@ class Model:
         self.extents = {pk: geo.bounding_box(line) for pk, line in self.lines.items()}
         # The nearest way to each lane from a set of stations (`unreached_lanes`).
         self._nearest: dict[tuple[geo.Position, ...], list[float]] = {}
-        self._load_counted()
+        # The centre's active members, read once for every category asked about.
+        self._memberships = sorted(
+            CentreMembership.objects.filter(
+                township=township, department__is_active=True
+            ).select_related("department"),
+            key=lambda m: (m.department.name, m.pk),
+        )
+        # The active departments serving the township, read once when a category needs them
+        # (shared with the models `for_category` makes).
+        self._serving: dict[str, list[Department]] = {}
+        # The department rosters of the township's centre and their shifts of the day, read
+        # once: only a member's roster is ever looked up.
+        rosters = list(
+            Roster.objects.filter(township=township, department__isnull=False).select_related(
+                "department"
+            )
+        )
+        self.rosters = {r.department_id: r for r in rosters}
+        start = _moment(self.day, 0)
+        self.schedule = Schedule.load(rosters, start, start + timedelta(days=1))
+        self.members: list[tuple[Department, str, geo.Position | None]] = []
+        self._load_members()
         self.lane_index = {lane.pk: index for index, lane in enumerate(self.lanes)}
         # A way longer than this is not driven within the limit at any hour of the day.
         fastest = max(self.policy.travel_speed_kmh(hour) for hour in HOURS)
@@ -215,46 +236,36 @@ class Model:
         self._straight: dict[tuple[geo.Position, int], float] = {}
         self.has_roads = district is not None and roads.graph(district) is not None
 
-    def _load_counted(self) -> None:
-        """Who counts (`members`) and their rosters of the day."""
-        self.members: list[tuple[Department, str, geo.Position | None]] = []
-        self._load_members()
-        counted = [d.pk for d, _role, _pos in self.members]
-        rosters = list(
-            Roster.objects.filter(township=self.township, department_id__in=counted).select_related(
-                "department"
-            )
-        )
-        self.rosters = {r.department_id: r for r in rosters}
-        start = _moment(self.day, 0)
-        self.schedule = Schedule.load(rosters, start, start + timedelta(days=1))
-
     def for_category(self, category: Category | None) -> Model:
         """The same township, day and rules with only the departments that handle
-        `category` counted (all the centre's with None), sharing the ways already measured."""
+        `category` counted (all the centre's with None), sharing what was read and the ways
+        already measured."""
         other = copy.copy(self)
         other.category = category
-        other._load_counted()
+        other.members = []
+        other._load_members()
         return other
 
     def _load_members(self) -> None:
         sector_ids: set[int] = set()
         if self.category is not None:
-            sector_ids = set(self.category.responsible_sectors.values_list("pk", flat=True))
-        memberships = CentreMembership.objects.filter(
-            township=self.township, department__is_active=True
-        ).select_related("department")
+            # (`all()`, so that categories read with their sectors prefetched ask nothing.)
+            sector_ids = {sector.pk for sector in self.category.responsible_sectors.all()}
         seen = set()
-        for membership in sorted(memberships, key=lambda m: (m.department.name, m.pk)):
+        for membership in self._memberships:
             department = membership.department
             seen.add(department.pk)
             if sector_ids and department.sector_id not in sector_ids:
                 continue
             self.members.append((department, membership.role, membership.station))
         if sector_ids:
-            others = departments_serving(self.township).filter(sector_id__in=sector_ids)
-            for department in others.exclude(pk__in=seen).order_by("name", "pk"):
-                self.members.append((department, "", department.station))
+            if "all" not in self._serving:
+                self._serving["all"] = list(
+                    departments_serving(self.township).order_by("name", "pk")
+                )
+            for department in self._serving["all"]:
+                if department.sector_id in sector_ids and department.pk not in seen:
+                    self.members.append((department, "", department.station))
 
     def ways(self, position: geo.Position, *, bounded: bool = False) -> list[roads.Way | None]:
         """The ways from a position to every lane of the township, in `self.lanes`' order,
