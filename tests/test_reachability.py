@@ -571,6 +571,12 @@ def test_the_page_shows_the_categories_and_takes_a_kind_of_whistle(client, grid,
     # and 远巷 unreached; 东一条 (4.16) in time.
     assert '<span class="reach-category-count">3</span> / 4' in section
     assert "问题01" in section and "&amp;kind=emergency" in section
+    # A tough-problem whistle arriving within 10 hours: every lane in time at every hour.
+    WhistleRule.objects.create(district=grid.parent, kind="tough", arrive_within=600)
+    relaxed = client.get(PAGE, {"township": grid.code, "hour": "8", "kind": "tough"})
+    section = relaxed.content.decode()
+    section = section[section.index("reach-category-table") :]
+    assert '<span class="reach-category-count">0</span> / 4' in section and "全天都没有" in section
     bad = client.get(PAGE, {"township": grid.code, "kind": "loud"})
     assert bad.status_code == 200 and 'role="alert"' in bad.content.decode()
 
