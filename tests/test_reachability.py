@@ -607,3 +607,9 @@ def test_the_workbook_has_the_lanes_unreached_by_category_and_hour(grid, small_c
         stdout=out,
     )
     assert json.loads(workbook.read_text())["properties"]["whistle_kind"] == "emergency"
+    WhistleRule.objects.create(district=grid.parent, kind="tough", arrive_within=600)
+    out = io.StringIO()
+    call_command(
+        "reachability", township=grid.code, hour=8, kind="tough", output=str(workbook), stdout=out
+    )
+    assert "0102 问题02：每条街巷全天都有部门能按时到达" in out.getvalue()

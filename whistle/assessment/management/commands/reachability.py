@@ -109,6 +109,12 @@ class Command(BaseCommand):
             else _("Ways as the straight line times the detour factor (no road network there)")
         )
         for group in groups:
+            if not group.worst_count:
+                self.stdout.write(
+                    _("%(categories)s: every lane reached in time at every hour")
+                    % {"categories": _categories(group)}
+                )
+                continue
             self.stdout.write(
                 _(
                     "%(categories)s: %(unreached)s of %(lanes)s lanes reached by no one in "
