@@ -14,7 +14,9 @@ its lanes. Then it measures, each against a raw baseline in the same run:
    in time;
 2. the suggestion of one more station (`suggest`, midpoints and a 500 m grid) for every
    township, against the same raw loop (it has no cheaper equivalent; the ratio says how many
-   reachability computations one suggestion costs).
+   reachability computations one suggestion costs);
+3. the lanes unreached for every group of categories, at 08:00 and through the 24 hours
+   (`by_category`, as the page shows them), against the same raw loop.
 
     .venv/bin/python benchmarks/reachability.py [--scale 1] [--quick] [--seed 2018]
 """
@@ -102,6 +104,31 @@ def place_centres(city: Any, seed: int) -> int:
     return len(rows)
 
 
+def add_categories(city: Any) -> int:
+    """In every district, two categories of problem per sector of the simulated departments
+    (each with that sector responsible) and one with no responsible sector: nine groups of
+    categories per township."""
+    from whistle.organisation.models import Sector
+    from whistle.policies.models import Category, MajorClass
+
+    sectors = list(Sector.objects.filter(code__startswith="sim-").order_by("code"))
+    count = 0
+    for district in {township.district_id for township in city.townships}:
+        major = MajorClass.objects.create(
+            district_id=district, kind="event", code="01", name="综合"
+        )
+        for n, sector in enumerate(sectors):
+            for k in range(2):
+                category = Category.objects.create(
+                    major=major, code=f"{2 * n + k + 1:02d}", name=f"{sector.name}问题{k + 1}"
+                )
+                category.responsible_sectors.set([sector])
+                count += 1
+        Category.objects.create(major=major, code="99", name="其他")
+        count += 1
+    return count
+
+
 def raw_unreached(limit_m: float) -> tuple[int, int]:
     """The baseline: the lanes and stations in two SQL reads, then every pair's geodesic
     distance in a plain loop; (lanes reached by no one, pairs measured)."""
@@ -131,7 +158,7 @@ def raw_unreached(limit_m: float) -> tuple[int, int]:
 def measure(*, scale: float, seed: int) -> None:
     from django.db import connection, transaction
 
-    from whistle.assessment.reachability import Model, suggest
+    from whistle.assessment.reachability import Model, by_category, suggest
     from whistle.organisation.models import Jurisdiction
     from whistle.simulation.city import build_city
     from whistle.simulation.presets import PRESETS
@@ -150,9 +177,11 @@ def measure(*, scale: float, seed: int) -> None:
     with transaction.atomic():
         city = build_city(shape, seed)
         members = place_centres(city, seed)
+        categories = add_categories(city)
     print(
         f"city: Beijing × {scale}: {shape.townships} townships, {shape.lanes:,} lanes, "
-        f"{members:,} centre members, built in {time.perf_counter() - began:.1f} s",
+        f"{members:,} centre members, {categories} categories of problem, built in "
+        f"{time.perf_counter() - began:.1f} s",
         flush=True,
     )
     townships = list(Jurisdiction.objects.filter(level="township").order_by("code"))
@@ -201,6 +230,24 @@ def measure(*, scale: float, seed: int) -> None:
         database=vendor,
         baseline=raw_s,
         note="greedy cover over midpoints and a 500 m grid; raw: the reachability loop",
+    )
+
+    began = time.perf_counter()
+    groups = [by_category(model, 8) for model in models]
+    by_category_s = time.perf_counter() - began
+    rows = sum(len(g) for g in groups)
+    print(
+        f"by category: {rows:,} groups of categories in all, each with its 24 hours, "
+        f"{by_category_s:.2f} s",
+        flush=True,
+    )
+    report(
+        "reachability.by_category_all_townships_s",
+        by_category_s,
+        "s",
+        database=vendor,
+        baseline=raw_s,
+        note=f"{rows} groups × 24 hours; raw: the reachability loop",
     )
 
 

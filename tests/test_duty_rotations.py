@@ -27,7 +27,7 @@ from tests.fixtures_duty import (  # noqa: F401  (fixtures)
     frozen_fixture,
     signed_in,
 )
-from whistle.duty import actions
+from whistle.duty import actions, transfer
 from whistle.duty.errors import DutyRefused, InvalidDutyInput
 from whistle.duty.models import DutyChange, Roster, RosterLogEntry, Rotation
 from whistle.duty.schedule import Schedule, board
@@ -520,8 +520,8 @@ def test_a_rotation_that_ends_puts_nobody_on_duty_after_its_last_day(centre):
     )
     # The export carries the last day, and the file imports back unchanged.
     exported = client.get(f"/duty/{centre.centre.pk}/export.csv").content.decode("utf-8-sig")
-    assert exported.splitlines()[0].endswith(",ends_on")
-    assert exported.splitlines()[1].endswith(",2026-05-13")
+    assert exported.splitlines()[0].endswith(",ends_on,post_lon,post_lat")
+    assert exported.splitlines()[1].endswith(",2026-05-13,,")
     logged = RosterLogEntry.objects.count()
     upload = SimpleUploadedFile("roster.csv", exported.encode())
     assert (
@@ -577,3 +577,62 @@ def test_a_head_sets_the_rotation_s_on_duty_position_and_the_log_shows_it(centre
             members=[(duty.wang, None)],
             post=(200.0, 39.87),
         )
+
+
+def test_the_file_sets_each_rotation_s_on_duty_position_or_leaves_it_as_it_was(centre, tmp_path):
+    """The on-duty position (for the 30-minute reach) in the file's two columns: a file
+    without them keeps the rotation's; with them, the file's (blank: none)."""
+    rotation = Rotation.objects.get(roster=centre.command)
+    rotation.post_lon, rotation.post_lat = 116.41, 39.88
+    rotation.save(update_fields=["post_lon", "post_lat"])
+    head = "街乡,适用日,交班时间,轮换方式,起始日,值班人"
+    run(
+        write(tmp_path, f"{head}\n110101015,every_day,07:00,day,2026-05-01,chen-chief\n"),
+        "--update",
+    )
+    rotation = Rotation.objects.get(roster=centre.command)
+    assert (rotation.handovers, rotation.post) == ("07:00", (116.41, 39.88))
+    with_post = write(
+        tmp_path,
+        f"{head},值班位置经度,值班位置纬度\n"
+        "110101015,every_day,07:00,day,2026-05-01,chen-chief,116.43,39.87\n",
+    )
+    run(with_post, "--update")
+    rotation = Rotation.objects.get(roster=centre.command)
+    assert rotation.post == (116.43, 39.87)
+    entry = RosterLogEntry.objects.filter(
+        roster=centre.command, action=RosterLogEntry.Action.ROTATION_SAVED
+    ).first()
+    assert entry is not None and entry.after is not None and entry.after["post"] == [116.43, 39.87]
+    assert transfer.rows_of(centre.command)[1][-2:] == ["116.43", "39.87"]
+    # The same file again is unchanged; a blank position clears it.
+    assert "不变 1" in run(with_post)
+    run(
+        write(
+            tmp_path,
+            f"{head},值班位置经度,值班位置纬度\n110101015,every_day,07:00,day,2026-05-01,chen-chief,,\n",
+        ),
+        "--update",
+    )
+    assert Rotation.objects.get(roster=centre.command).post is None
+
+
+def test_a_bad_on_duty_position_is_reported_by_its_row_and_nothing_is_imported(centre, tmp_path):
+    rows = (
+        "116.43,",  # half a position
+        "east,39.87",  # not a number
+        "200,39.87",  # outside the longitudes
+        "116.43,39.87",
+    )
+    text = (
+        "township,days,handovers,turn,starts_on,person,post_lon,post_lat\n"
+        + "".join(f"110101015,every_day,07:00,day,2026-05-01,chen-chief,{post}\n" for post in rows)
+        + "110101015,every_day,07:00,day,2026-05-01,li-dispatcher,116.44,39.87\n"
+    )
+    errors, summary = refused(write(tmp_path, text), "--update")
+    lines = errors.strip().splitlines()
+    assert [line.split("：")[0] for line in lines] == ["第 2 行", "第 3 行", "第 4 行", "第 6 行"]
+    assert "同时填写" in lines[0] and "第 5 行" in lines[3]
+    assert "未导入任何数据" in summary
+    rotation = Rotation.objects.get(roster=centre.command)
+    assert (rotation.handovers, rotation.post) == ("08:30", None)

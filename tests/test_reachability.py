@@ -42,6 +42,7 @@ from tests.fixtures_reachability import grid_fixture, row_fixture  # noqa: F401 
 from whistle.assessment.reachability import (
     Model,
     as_geojson,
+    by_category,
     measured_arrivals,
     reachability,
     suggest,
@@ -468,3 +469,147 @@ def test_the_command_takes_a_category_and_says_the_suggestion(row, small_city, t
     assert kinds.count("suggestion") == 2 and kinds.count("move") == 1
     with pytest.raises(CommandError):
         call_command("reachability", township=row.code, hour=8, category="9999", output=str(target))
+
+
+# --- By category of problem and by hour -----------------------------------------------------
+#
+# 天坛街道 with three categories: 公安 (派出所 counts; 消防 not placed), 城市管理 (城管 alone)
+# and one without responsible sectors (the whole centre). From the table at the top, with
+# 500 m a minute from midnight and 200 m a minute from 07:00:
+#
+# | group | 00:00–06:59 unreached | 07:00–23:59 unreached |
+# |---|---|---|
+# | 公安 (派出所) | 北一条 23.33, 北二条 24.03, 远巷 19.56 | the same three (东一条 4.16 in time) |
+# | 城市管理 (城管) | 东一条 23.15, 远巷 19.56 | and 北二条 16.65 |
+# | none (the centre) | 远巷 | 北二条, 远巷 |
+
+
+def test_the_lanes_unreached_by_category_and_by_hour(grid, small_city):
+    police = category(grid.parent, "01", small_city.police.sector)
+    urban = category(grid.parent, "02", small_city.urban_management.sector)
+    anyone = category(grid.parent, "03")
+    # A second category of 城市管理 shares the first's row.
+    urban_too = category(grid.parent, "04", small_city.urban_management.sector)
+    rows = by_category(Model(grid), 3)
+    assert [
+        (
+            [c.name for c in row.categories],
+            [s.name for s in row.sectors],
+            [lane.name for lane in row.unreached],
+        )
+        for row in rows
+    ] == [
+        (["问题01"], [small_city.police.sector.name], ["北一条", "北二条", "远巷"]),
+        (["问题02", "问题04"], [small_city.urban_management.sector.name], ["东一条", "远巷"]),
+        (["问题03"], [], ["远巷"]),
+    ]
+    by_name = {row.categories[0]: row for row in rows}
+    assert by_name[police].hours == [3] * 24
+    assert (by_name[police].worst_hour, by_name[police].worst_count) == (0, 3)
+    assert [m.department.name for m in by_name[police].not_placed] == ["天坛消防救援站"]
+    assert by_name[urban].hours == [2] * 7 + [3] * 17
+    assert (by_name[urban].worst_hour, by_name[urban].worst_count) == (7, 3)
+    assert [s.department.name for s in by_name[urban].stations] == ["东城区城管执法局"]
+    assert by_name[anyone].hours == [1] * 7 + [2] * 17
+    assert urban_too in by_name[urban].categories
+    # Only the categories asked for.
+    assert [row.categories for row in by_category(Model(grid), 8, [urban])] == [[urban]]
+
+
+def test_the_unreached_lanes_without_the_detail_are_the_model_s(grid, small_city):
+    officer = make_person("reach-officer", Role.DEPARTMENT_OFFICER, department=small_city.police)
+    roster = Roster.objects.create(department=small_city.police, township=grid)
+    rotation = Rotation.objects.create(
+        roster=roster,
+        days="every_day",
+        handovers="08:00",
+        turn="day",
+        starts_on=date(2026, 7, 1),
+        post_lon=116.40,
+        post_lat=39.915,
+    )
+    RotationMember.objects.create(rotation=rotation, position=1, person=officer)
+    model = Model(grid, day=date(2026, 7, 1))
+    for hour in range(24):
+        assert model.unreached_lanes(hour) == sorted(
+            (row.lane for row in model.at(hour).unreached), key=model.lanes.index
+        )
+    # 03:00 from the base (远巷), 08:00 from the on-duty position (东一条, 远巷).
+    assert [lane.name for lane in model.unreached_lanes(3)] == ["远巷"]
+    assert [lane.name for lane in model.unreached_lanes(8)] == ["东一条", "远巷"]
+
+
+# --- The arrival limit of another kind of whistle -------------------------------------------
+#
+# An emergency whistle of the district arrives within 20 minutes: at 08:00 北二条 (16.65 min
+# from 城管) is reached in time, 远巷 (48.90) still is not.
+
+
+def test_another_kind_of_whistle_has_its_own_arrival_limit(grid):
+    WhistleRule.objects.create(district=grid.parent, kind="emergency", arrive_within=20)
+    result = reachability(grid, 8, kind="emergency")
+    assert (result.limit_minutes, result.kind) == (20, "emergency")
+    assert [row.lane.name for row in result.unreached] == ["远巷"]
+    assert as_geojson(result)["properties"]["whistle_kind"] == "emergency"
+    # A tough-problem whistle without a rule of its own: the default 30 minutes.
+    assert reachability(grid, 8, kind="tough").limit_minutes == 30
+    with pytest.raises(ValueError):
+        Model(grid, kind="loud")
+
+
+def test_the_page_shows_the_categories_and_takes_a_kind_of_whistle(client, grid, small_city):
+    assessor = make_person("reach-assessor", Role.DISTRICT_ASSESSOR, jurisdiction=grid.parent)
+    client.force_login(assessor)
+    category(grid.parent, "01", small_city.police.sector)
+    WhistleRule.objects.create(district=grid.parent, kind="emergency", arrive_within=20)
+    response = client.get(PAGE, {"township": grid.code, "hour": "8", "kind": "emergency"})
+    html = response.content.decode()
+    assert '<option value="emergency" selected>' in html
+    assert "4 条街巷中 1 条无人能按时到达" in html
+    section = html[html.index("reach-category-table") :]
+    # 公安 at 08:00 within 20 minutes: 北一条 (11663.7 m at 200 m a minute, 58.32 min), 北二条
+    # and 远巷 unreached; 东一条 (4.16) in time.
+    assert '<span class="reach-category-count">3</span> / 4' in section
+    assert "问题01" in section and "&amp;kind=emergency" in section
+    # A tough-problem whistle arriving within 10 hours: every lane in time at every hour.
+    WhistleRule.objects.create(district=grid.parent, kind="tough", arrive_within=600)
+    relaxed = client.get(PAGE, {"township": grid.code, "hour": "8", "kind": "tough"})
+    section = relaxed.content.decode()
+    section = section[section.index("reach-category-table") :]
+    assert '<span class="reach-category-count">0</span> / 4' in section and "全天都没有" in section
+    bad = client.get(PAGE, {"township": grid.code, "kind": "loud"})
+    assert bad.status_code == 200 and 'role="alert"' in bad.content.decode()
+
+
+def test_the_workbook_has_the_lanes_unreached_by_category_and_hour(grid, small_city, tmp_path):
+    category(grid.parent, "02", small_city.urban_management.sector)
+    workbook = tmp_path / "reach.xlsx"
+    out = io.StringIO()
+    call_command(
+        "reachability", township=grid.code, hour=3, format="xlsx", output=str(workbook), stdout=out
+    )
+    rows = list(load_workbook(workbook)["按问题分类"].iter_rows(values_only=True))
+    assert rows[0][:4] == ("问题分类", "责任职能领域", "计入的部门", "03:00 无人能按时到达")
+    assert rows[1][:4] == (
+        "0102 问题02",
+        small_city.urban_management.sector.name,
+        "东城区城管执法局",
+        "东一条、远巷",
+    )
+    assert list(rows[1][4:]) == [2] * 7 + [3] * 17
+    assert "0102 问题02：4 条街巷中 2 条无人能按时到达；最多 3 条，在 07:00" in out.getvalue()
+    call_command(
+        "reachability",
+        township=grid.code,
+        hour=8,
+        kind="emergency",
+        output=str(workbook),
+        stdout=out,
+    )
+    assert json.loads(workbook.read_text())["properties"]["whistle_kind"] == "emergency"
+    WhistleRule.objects.create(district=grid.parent, kind="tough", arrive_within=600)
+    out = io.StringIO()
+    call_command(
+        "reachability", township=grid.code, hour=8, kind="tough", output=str(workbook), stdout=out
+    )
+    assert "0102 问题02：每条街巷全天都有部门能按时到达" in out.getvalue()

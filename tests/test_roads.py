@@ -289,3 +289,49 @@ def test_the_example_network_imports_into_dongcheng(small_city):
     network = RoadNetwork.objects.get(district=small_city.district)
     assert (network.node_count, network.segment_count) == (9, 9)
     assert "3 个要素不是道路，已跳过" in out.getvalue()
+
+
+# --- One-way roads --------------------------------------------------------------------------
+#
+# The block again with 大街 one way along its line (A → B → Z, oneway=yes), 东街 one way against
+# its line (oneway=-1: D → C → B), 死胡同 both ways, 飞地 a roundabout (one way unless
+# oneway=no). From A: B and Z, never D or E (东街 runs only towards B). From E: E → D 111.03,
+# D → B 675.16, B → Z 342.07, 1128.26 m in all. From Z nothing leads anywhere.
+
+ONE_WAY = [
+    feature(line(A, B, Z), highway="primary", name="大街", oneway="yes"),
+    feature(line(B_OFF, C, D), highway="residential", name="东街", oneway="-1"),
+    feature(line(D, E), highway="service", name="死胡同", oneway="no"),
+    feature(line(F, G), highway="residential", name="飞地", junction="roundabout"),
+]
+
+
+def test_a_one_way_road_is_travelled_only_its_way(small_city, tmp_path):
+    district = small_city.district
+    assert import_roads(write(tmp_path, ONE_WAY), district=district.code).ok
+    segments = {
+        s.name: ((s.start_lon, s.start_lat), (s.end_lon, s.end_lat), s.oneway)
+        for s in RoadSegment.objects.filter(name__in=["东街", "死胡同", "飞地"])
+    }
+    # 东街 is stored in the way it is travelled: from D to B.
+    assert segments == {"东街": (D, B, True), "死胡同": (D, E, False), "飞地": (F, G, True)}
+    assert set(RoadSegment.objects.filter(name="大街").values_list("oneway", flat=True)) == {True}
+    assert roads.travel_metres(district, A, [[D, E]], detour_factor=1.4) == [None]
+    [to_z] = roads.travel_metres(district, A, [[Z]], detour_factor=1.4)
+    assert to_z is not None and round(to_z.metres, 2) == 684.15
+    [round_the_block] = roads.travel_metres(district, E, [[Z]], detour_factor=1.4)
+    assert round_the_block is not None and round(round_the_block.metres) == 1128
+    assert roads.travel_metres(district, Z, [[A], [D, E]], detour_factor=1.4) == [None, None]
+
+
+def test_a_roundabout_that_says_oneway_no_and_an_unknown_value_count_both_ways(
+    small_city, tmp_path
+):
+    features = [
+        feature(line(A, B), highway="residential", junction="roundabout", oneway="no"),
+        feature(line(B, Z), highway="residential", oneway="alternating"),
+    ]
+    assert import_roads(write(tmp_path, features), district=small_city.district.code).ok
+    assert not RoadSegment.objects.filter(oneway=True).exists()
+    [back] = roads.travel_metres(small_city.district, Z, [[A]], detour_factor=1.4)
+    assert back is not None and back.by_road and round(back.metres, 2) == 684.15

@@ -7,20 +7,24 @@ alone: the shortest way along the district's road network where it has one
 (`whistle.organisation.roads`), else the straight-line geodesic distance to the lane's
 nearest point times the district's detour factor, driven at the district's speed for that
 hour (`DistrictPolicy.travel_detour_factor`, `travel_speeds`). The limit is the district's
-arrival limit of a routine whistle (`WhistleRule`, 30 minutes unless the
-district set another). Every member of the township's centre (core, stationed, on call)
-counts from, in this order: the on-duty position of the rotation whose shift runs at that
-hour (`Rotation.post_lon/lat`, whistle.duty), its station in the centre, its department's
-station; a member with none of them is listed as not placed, never guessed.
+arrival limit of a routine whistle (`WhistleRule`, 30 minutes unless the district set
+another), or of the tough-problem or emergency whistle asked for. Every member of the
+township's centre (core, stationed, on call) counts from, in this order: the on-duty
+position of the rotation whose shift runs at that hour (`Rotation.post_lon/lat`,
+whistle.duty), its station in the centre, its department's station; a member with none
+of them is listed as not placed, never guessed.
 
 For a category of problem only the departments that handle it count, as the whistle's
 suggestion names them (`whistle.cases.suggest`): the centre's members of the category's
 responsible sectors and the other departments of those sectors serving the township (from
 their department's station); a category without responsible sectors keeps the whole centre.
+`by_category` gives the lanes unreached for every group of categories that count the same
+departments, at an hour and through the day.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import statistics
 from collections import defaultdict
@@ -40,7 +44,14 @@ from whistle.cases.trail import EventKind
 from whistle.duty.models import Roster
 from whistle.duty.schedule import Schedule
 from whistle.organisation import geo, roads
-from whistle.organisation.models import CentreMembership, Department, Jurisdiction, Lane, Person
+from whistle.organisation.models import (
+    CentreMembership,
+    Department,
+    Jurisdiction,
+    Lane,
+    Person,
+    Sector,
+)
 from whistle.policies.calendar import LOCAL_TIME_ZONE, to_local
 from whistle.policies.chains import shortest_time
 from whistle.policies.models import Category, WhistleKind
@@ -136,6 +147,8 @@ class Reachability:
     lanes: list[LaneReach] = field(default_factory=list)
     category: Category | None = None
     day: date | None = None
+    # The kind of whistle whose arrival limit applies.
+    kind: str = WhistleKind.ROUTINE
     # True when some way was measured on the district's road network (else every way is
     # the straight line times the detour factor).
     by_road: bool = False
@@ -152,9 +165,10 @@ class Reachability:
         return self.limit_minutes * self.speed_kmh * 1000 / 60
 
 
-def arrival_limit(district: Jurisdiction | None) -> timedelta:
-    """The arrival limit of a routine whistle in the district, as the least natural time."""
-    rule = whistle_rule(district, WhistleKind.ROUTINE)
+def arrival_limit(district: Jurisdiction | None, kind: str = WhistleKind.ROUTINE) -> timedelta:
+    """The arrival limit of a kind of whistle (routine by default) in the district, as the
+    least natural time."""
+    rule = whistle_rule(district, kind)
     return shortest_time(rule.arrive_within, rule.arrive_unit)
 
 
@@ -168,31 +182,52 @@ class Model:
     Ways are remembered, so the hours of a day cost one set of distances."""
 
     def __init__(
-        self, township: Jurisdiction, *, category: Category | None = None, day: date | None = None
+        self,
+        township: Jurisdiction,
+        *,
+        category: Category | None = None,
+        day: date | None = None,
+        kind: str = WhistleKind.ROUTINE,
     ) -> None:
+        if kind not in WhistleKind.values:
+            raise ValueError(f"{kind!r} is no kind of whistle")
         self.township = township
         self.category = category
+        self.kind = kind
         self.day = day or timezone.localdate()
         district = township.parent
         self.district = district
         self.policy = district_policy(district)
         self.detour = float(self.policy.travel_detour_factor)
-        self.limit = arrival_limit(district).total_seconds() / 60
+        self.limit = arrival_limit(district, kind).total_seconds() / 60
         self.lanes = list(Lane.objects.filter(township=township).order_by("name", "pk"))
         # Each lane's centre line read once: its positions and its extent.
         self.lines = {lane.pk: geo.line_positions(lane.centre_line) for lane in self.lanes}
         self.extents = {pk: geo.bounding_box(line) for pk, line in self.lines.items()}
-        self.members: list[tuple[Department, str, geo.Position | None]] = []
-        self._load_members()
-        counted = [d.pk for d, _role, _pos in self.members]
+        # The nearest way to each lane from a set of stations (`unreached_lanes`).
+        self._nearest: dict[tuple[geo.Position, ...], list[float]] = {}
+        # The centre's active members, read once for every category asked about.
+        self._memberships = sorted(
+            CentreMembership.objects.filter(
+                township=township, department__is_active=True
+            ).select_related("department"),
+            key=lambda m: (m.department.name, m.pk),
+        )
+        # The active departments serving the township, read once when a category needs them
+        # (shared with the models `for_category` makes).
+        self._serving: dict[str, list[Department]] = {}
+        # The department rosters of the township's centre and their shifts of the day, read
+        # once: only a member's roster is ever looked up.
         rosters = list(
-            Roster.objects.filter(township=township, department_id__in=counted).select_related(
+            Roster.objects.filter(township=township, department__isnull=False).select_related(
                 "department"
             )
         )
         self.rosters = {r.department_id: r for r in rosters}
         start = _moment(self.day, 0)
         self.schedule = Schedule.load(rosters, start, start + timedelta(days=1))
+        self.members: list[tuple[Department, str, geo.Position | None]] = []
+        self._load_members()
         self.lane_index = {lane.pk: index for index, lane in enumerate(self.lanes)}
         # A way longer than this is not driven within the limit at any hour of the day.
         fastest = max(self.policy.travel_speed_kmh(hour) for hour in HOURS)
@@ -201,24 +236,36 @@ class Model:
         self._straight: dict[tuple[geo.Position, int], float] = {}
         self.has_roads = district is not None and roads.graph(district) is not None
 
+    def for_category(self, category: Category | None) -> Model:
+        """The same township, day and rules with only the departments that handle
+        `category` counted (all the centre's with None), sharing what was read and the ways
+        already measured."""
+        other = copy.copy(self)
+        other.category = category
+        other.members = []
+        other._load_members()
+        return other
+
     def _load_members(self) -> None:
         sector_ids: set[int] = set()
         if self.category is not None:
-            sector_ids = set(self.category.responsible_sectors.values_list("pk", flat=True))
-        memberships = CentreMembership.objects.filter(
-            township=self.township, department__is_active=True
-        ).select_related("department")
+            # (`all()`, so that categories read with their sectors prefetched ask nothing.)
+            sector_ids = {sector.pk for sector in self.category.responsible_sectors.all()}
         seen = set()
-        for membership in sorted(memberships, key=lambda m: (m.department.name, m.pk)):
+        for membership in self._memberships:
             department = membership.department
             seen.add(department.pk)
             if sector_ids and department.sector_id not in sector_ids:
                 continue
             self.members.append((department, membership.role, membership.station))
         if sector_ids:
-            others = departments_serving(self.township).filter(sector_id__in=sector_ids)
-            for department in others.exclude(pk__in=seen).order_by("name", "pk"):
-                self.members.append((department, "", department.station))
+            if "all" not in self._serving:
+                self._serving["all"] = list(
+                    departments_serving(self.township).order_by("name", "pk")
+                )
+            for department in self._serving["all"]:
+                if department.sector_id in sector_ids and department.pk not in seen:
+                    self.members.append((department, "", department.station))
 
     def ways(self, position: geo.Position, *, bounded: bool = False) -> list[roads.Way | None]:
         """The ways from a position to every lane of the township, in `self.lanes`' order,
@@ -276,6 +323,27 @@ class Model:
                 stations.append(Station(department, position, role, source, on_duty))
         return stations, not_placed
 
+    def unreached_lanes(self, hour: int) -> list[Lane]:
+        """The lanes no one reaches in time at `hour`, as `at(hour).unreached` has them (in
+        the lanes' order), without the detail: the nearest way to each lane is remembered
+        per set of stations, so the hours of a day with the same stations cost one pass."""
+        if hour not in HOURS:
+            raise ValueError(f"hour {hour} is not 0–23")
+        positions = tuple(sorted({station.position for station in self.stations(hour)[0]}))
+        if positions not in self._nearest:
+            nearest = [math.inf] * len(self.lanes)
+            for position in positions:
+                for index, found in enumerate(self.ways(position)):
+                    if found is not None and found.metres < nearest[index]:
+                        nearest[index] = found.metres
+            self._nearest[positions] = nearest
+        speed = self.policy.travel_speed_kmh(hour)
+        return [
+            lane
+            for lane, metres in zip(self.lanes, self._nearest[positions], strict=True)
+            if not travel_minutes(metres, speed) <= self.limit
+        ]
+
     def at(self, hour: int) -> Reachability:
         if hour not in HOURS:
             raise ValueError(f"hour {hour} is not 0–23")
@@ -305,6 +373,7 @@ class Model:
             lanes,
             category=self.category,
             day=self.day,
+            kind=self.kind,
             by_road=any(r.by_road for lane in lanes for r in lane.reaches),
         )
 
@@ -315,13 +384,14 @@ def reachability(
     *,
     category: Category | None = None,
     day: date | None = None,
+    kind: str = WhistleKind.ROUTINE,
 ) -> Reachability:
     """Who reaches which lane of the township in time, at `hour` (0–23, Beijing time) of
     `day` (today by default), counting only the departments that handle `category` if one is
-    given."""
+    given, within the arrival limit of a `kind` of whistle (routine by default)."""
     if hour not in HOURS:
         raise ValueError(f"hour {hour} is not 0–23")
-    return Model(township, category=category, day=day).at(hour)
+    return Model(township, category=category, day=day, kind=kind).at(hour)
 
 
 @dataclass(frozen=True)
@@ -338,6 +408,86 @@ def day_profile(model: Model) -> list[HourCoverage]:
         result = model.at(hour)
         found.append(HourCoverage(hour, len(result.unreached), len(result.lanes)))
     return found
+
+
+# --- By category of problem ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategoryCoverage:
+    """The lanes reached by no one in time when only the departments that handle some
+    categories count: the categories with the same responsible sectors, which count the
+    same departments (none: the whole centre)."""
+
+    categories: list[Category]
+    sectors: list[Sector]
+    # Who counts, as at the hour asked for.
+    stations: list[Station]
+    not_placed: list[Unplaced]
+    # The lanes reached by no one in time at the hour asked for, in the lanes' order.
+    unreached: list[Lane]
+    lanes: int
+    # The number of lanes reached by no one in time at each hour of the day (0–23).
+    hours: list[int]
+
+    @property
+    def worst_hour(self) -> int:
+        """The first hour of the day with the most lanes reached by no one in time."""
+        return max(HOURS, key=lambda hour: (self.hours[hour], -hour))
+
+    @property
+    def worst_count(self) -> int:
+        return self.hours[self.worst_hour]
+
+
+def by_category(
+    model: Model, hour: int, categories: Iterable[Category] | None = None
+) -> list[CategoryCoverage]:
+    """For each group of the district's active categories (or `categories`) that share their
+    responsible sectors, the lanes of the model's township reached by no one in time at
+    `hour` and the count at every hour of the day, counting only the departments that handle
+    them (`Model.for_category`); the group of categories without responsible sectors counts
+    the whole centre. The groups with the most lanes unreached at `hour` first, then by the
+    first category's code."""
+    if hour not in HOURS:
+        raise ValueError(f"hour {hour} is not 0–23")
+    if categories is None:
+        categories = Category.objects.filter(major__district=model.township.parent, is_active=True)
+    found = (
+        Category.objects.filter(pk__in=[c.pk for c in categories])
+        .select_related("major")
+        .prefetch_related("responsible_sectors")
+        .order_by("major__kind", "major__code", "code", "pk")
+    )
+    groups: dict[frozenset[int], list[Category]] = defaultdict(list)
+    sectors: dict[int, Sector] = {}
+    for category in found:
+        for sector in category.responsible_sectors.all():
+            sectors[sector.pk] = sector
+        groups[frozenset(s.pk for s in category.responsible_sectors.all())].append(category)
+    rows = []
+    for key, members in groups.items():
+        counted = model.for_category(members[0] if key else None)
+        stations, not_placed = counted.stations(hour)
+        rows.append(
+            CategoryCoverage(
+                members,
+                sorted((sectors[pk] for pk in key), key=lambda s: (s.name, s.pk)),
+                stations,
+                not_placed,
+                counted.unreached_lanes(hour),
+                len(counted.lanes),
+                [len(counted.unreached_lanes(h)) for h in HOURS],
+            )
+        )
+    rows.sort(
+        key=lambda row: (
+            -len(row.unreached),
+            row.categories[0].major.kind,
+            row.categories[0].full_code,
+        )
+    )
+    return rows
 
 
 # --- One more station -------------------------------------------------------------------
@@ -857,6 +1007,7 @@ def as_geojson(result: Reachability, suggestion: Suggestion | None = None) -> di
             "township": result.township.code,
             "hour": result.hour,
             "category": result.category.full_code if result.category is not None else None,
+            "whistle_kind": result.kind,
             "limit_minutes": result.limit_minutes,
             "detour_factor": result.detour_factor,
             "speed_kmh": result.speed_kmh,

@@ -3,7 +3,9 @@
 One row per member of a rotation: which days the rotation is for, its handover times, how
 often the turn passes on, the day the first member is on duty, the member's place in the
 order, the member and their backup (by username; the names beside them are for the reader
-and are not read back). Importing replaces the roster's rotations with those of the file,
+and are not read back), the rotation's last day and its on-duty position (where the person on
+duty waits, for the 30-minute reach; a file without those two columns leaves each rotation's
+position as it was). Importing replaces the roster's rotations with those of the file,
 through the roster's own actions and in one transaction: every row is checked first, and a
 file with any bad row changes nothing. Swaps and covers are not part of the file; they stay
 as they were approved.
@@ -39,6 +41,8 @@ COLUMNS = (
     "backup",
     "backup_name",
     "ends_on",
+    "post_lon",
+    "post_lat",
 )
 # The Chinese headers a spreadsheet kept by hand may use instead.
 HEADER_ALIASES = {
@@ -58,6 +62,8 @@ HEADER_ALIASES = {
     "备班": "backup",
     "备班账号": "backup",
     "备班姓名": "backup_name",
+    "值班位置经度": "post_lon",
+    "值班位置纬度": "post_lat",
     # Whose roster a row is for, in a file of many (`whistle import rosters`).
     "部门": "department",
     "部门代码": "department",
@@ -114,6 +120,8 @@ def _member_row(rotation: Rotation, member: RotationMember) -> list[str]:
         backup.username if backup is not None else "",
         backup.display_name if backup is not None else "",
         rotation.ends_on.isoformat() if rotation.ends_on else "",
+        repr(rotation.post_lon) if rotation.post_lon is not None else "",
+        repr(rotation.post_lat) if rotation.post_lat is not None else "",
     ]
 
 
@@ -217,6 +225,26 @@ class PlannedRotation:
     starts_on: date
     ends_on: date | None
     members: list[tuple[int, int, Person, Person | None]] = field(default_factory=list)
+    # The on-duty position (longitude, latitude), when the file has the columns
+    # (`post_given`); a file without them leaves each rotation's position as it is.
+    post: tuple[float, float] | None = None
+    post_given: bool = False
+
+
+def _post(cells: dict[str, Any]) -> tuple[tuple[float, float] | None, str | None]:
+    """A row's on-duty position, or the reason it is not one: both columns blank is none."""
+    texts = [cell_text(cells.get("post_lon")), cell_text(cells.get("post_lat"))]
+    if not any(texts):
+        return None, None
+    if not all(texts):
+        return None, _("post_lon and post_lat go together: fill in both, or neither")
+    try:
+        lon, lat = (float(text) for text in texts)
+    except ValueError:
+        return None, _("post_lon and post_lat must be numbers such as 116.40 and 39.90")
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return None, _("post_lon and post_lat lie outside the longitudes and latitudes")
+    return (lon, lat), None
 
 
 def plan_rotations(
@@ -262,13 +290,20 @@ def plan_rotations(
                 _("the backup %(user)s is not among the people who may stand on this roster")
                 % {"user": backup_name}
             )
+        post_given = "post_lon" in cells or "post_lat" in cells
+        post, post_problem = _post(cells)
+        if post_problem:
+            problems.append(post_problem)
         if problems:
             report.errors.extend((number, p) for p in problems)
             continue
         assert days is not None and turn is not None and starts_on is not None
         assert person is not None
         plan = planned.setdefault(
-            days, PlannedRotation(number, handovers, turn, starts_on, ends_on)
+            days,
+            PlannedRotation(
+                number, handovers, turn, starts_on, ends_on, post=post, post_given=post_given
+            ),
         )
         if (plan.handovers, plan.turn, plan.starts_on, plan.ends_on) != (
             handovers,
@@ -283,6 +318,15 @@ def plan_rotations(
                         "handovers, turn, starts_on and ends_on differ from row %(row)s of "
                         "the same rotation"
                     )
+                    % {"row": plan.first_row},
+                )
+            )
+            continue
+        if plan.post != post:
+            report.errors.append(
+                (
+                    number,
+                    _("the on-duty position differs from row %(row)s of the same rotation")
                     % {"row": plan.first_row},
                 )
             )
@@ -309,7 +353,7 @@ def apply_rotations(
             actions.remove_rotation(actor, rotation, system_role=system_role)
         except DutyRefused as exc:
             raise RefusedRotation(0, str(exc)) from exc
-    # The file has no on-duty positions: a rotation it replaces keeps its own.
+    # A file without the on-duty position's columns: a rotation it replaces keeps its own.
     posts = {r.days: r.post for r in Rotation.objects.filter(roster=roster)}
     for days, plan in sorted(planned.items(), key=lambda kv: kv[1].first_row):
         members = [(p, b) for _pos, _n, p, b in sorted(plan.members, key=lambda m: m[:2])]
@@ -323,7 +367,7 @@ def apply_rotations(
                 starts_on=plan.starts_on,
                 ends_on=plan.ends_on,
                 members=members,
-                post=posts.get(days),
+                post=plan.post if plan.post_given else posts.get(days),
                 system_role=system_role,
             )
         except DutyRefused as exc:

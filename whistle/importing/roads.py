@@ -1,7 +1,9 @@
 """``whistle import roads FILE --district CODE``: a district's road network from GeoJSON.
 
 The file is a FeatureCollection as OSM exports give it (osmtogeojson, Overpass, QGIS): each
-LineString or MultiLineString feature with a ``highway`` property is a road; every other
+LineString or MultiLineString feature with a ``highway`` property is a road (one way when
+its ``oneway`` is yes, true or 1, in the line's direction, or -1 or reverse, against it; a
+roundabout is one way unless ``oneway`` is no; any other value counts both ways); every other
 feature (buildings, points such as traffic signals, areas, ways without ``highway``, roads
 only planned or under construction) is skipped and counted. The roads are joined where their
 positions coincide within a metre (`whistle.organisation.roads.build`) and stored as the
@@ -36,6 +38,10 @@ NOT_ROADS = frozenset(
     {"proposed", "construction", "abandoned", "disused", "razed", "platform", "raceway"}
 )
 LINES = ("LineString", "MultiLineString")
+# Values of ``oneway``: travelled along the line, against it, or both ways.
+ONEWAY_ALONG = frozenset({"yes", "true", "1"})
+ONEWAY_AGAINST = frozenset({"-1", "reverse"})
+ONEWAY_NOT = frozenset({"no", "false", "0"})
 NAME_LENGTH = RoadSegment._meta.get_field("name").max_length or 200
 HIGHWAY_LENGTH = RoadSegment._meta.get_field("highway").max_length or 40
 
@@ -218,7 +224,23 @@ def _road(
     if problems:
         result.errors.extend(problems)
         return []
-    return [roads.Road(positions, highway, name) for positions in lines]
+    direction = _direction(properties)
+    if direction < 0:
+        lines = [list(reversed(positions)) for positions in lines]
+    return [roads.Road(positions, highway, name, direction != 0) for positions in lines]
+
+
+def _direction(properties: dict[str, Any]) -> int:
+    """1 when the road is travelled along its line only, -1 against it only, 0 both ways."""
+    value = properties.get("oneway")
+    text = cells.as_text(value).strip().lower() if not cells.is_blank(value) else ""
+    if text in ONEWAY_ALONG:
+        return 1
+    if text in ONEWAY_AGAINST:
+        return -1
+    if not text and str(properties.get("junction", "")).strip().lower() == "roundabout":
+        return 1
+    return 0
 
 
 def _write(
@@ -246,6 +268,7 @@ def _write(
                 highway=piece.highway,
                 name=piece.name,
                 line={"type": "LineString", "coordinates": [list(p) for p in piece.positions]},
+                oneway=piece.oneway,
             )
             for piece in built.pieces
         ),

@@ -34,9 +34,9 @@ from whistle.organisation.models import CentreMembership, Department, Jurisdicti
 KIND = "rosters"
 TITLE = gettext_lazy("duty rosters")
 
-# One rotation as it stands or as the file has it: handovers, turn, first and last day, and
-# the members (person id, backup id) in their order.
-Shape = tuple[str, str, date, date | None, list[tuple[int, int | None]]]
+# One rotation as it stands or as the file has it: handovers, turn, first and last day, the
+# members (person id, backup id) in their order, and the on-duty position.
+Shape = tuple[str, str, date, date | None, list[tuple[int, int | None]], tuple[float, float] | None]
 
 
 @dataclass
@@ -226,7 +226,7 @@ def _check_group(group: _Group, update: bool, result: ImportResult, tally: Tally
         tally.created += 1
         return
     current = _shapes_now(group.existing)
-    wanted = _shapes_planned(group.planned)
+    wanted = _shapes_planned(group.planned, current)
     if current == wanted:
         tally.unchanged += 1
     elif current and not update:
@@ -255,11 +255,16 @@ def _shapes_now(roster: Roster) -> dict[str, Shape]:
             rotation.starts_on,
             rotation.ends_on,
             [(m.person_id, m.backup_id) for m in members],
+            rotation.post,
         )
     return found
 
 
-def _shapes_planned(planned: dict[str, transfer.PlannedRotation]) -> dict[str, Shape]:
+def _shapes_planned(
+    planned: dict[str, transfer.PlannedRotation], current: dict[str, Shape]
+) -> dict[str, Shape]:
+    """The rotations as the file would leave them; a file without the on-duty position's
+    columns keeps each rotation's position."""
     found: dict[str, Shape] = {}
     for days, plan in planned.items():
         try:
@@ -273,5 +278,6 @@ def _shapes_planned(planned: dict[str, transfer.PlannedRotation]) -> dict[str, S
             plan.starts_on,
             plan.ends_on,
             [(p.pk, b.pk if b is not None else None) for _pos, _n, p, b in members],
+            plan.post if plan.post_given else (current[days][5] if days in current else None),
         )
     return found

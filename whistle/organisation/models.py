@@ -312,7 +312,8 @@ class RoadNetwork(models.Model):
 
 class RoadSegment(models.Model):
     """A stretch of road between two junctions or ends of the network. Its ends are the
-    junctions' positions exactly, so segments that meet share their end's coordinates."""
+    junctions' positions exactly, so segments that meet share their end's coordinates; a
+    one-way segment runs from its start to its end."""
 
     network = models.ForeignKey(
         RoadNetwork,
@@ -328,6 +329,8 @@ class RoadSegment(models.Model):
     highway = models.CharField(_("kind of road"), max_length=40)
     name = models.CharField(_("name"), max_length=200, blank=True)
     line = models.JSONField(_("line (GeoJSON)"))
+    # True when the road is travelled only from its start to its end (OSM ``oneway``).
+    oneway = models.BooleanField(_("one way"), default=False)
 
     class Meta:
         verbose_name = _("road segment")

@@ -5,12 +5,13 @@ point to many places along it (`travel_metres`).
 The graph's nodes are the junctions and ends of the roads: every position where two lines
 (or one line twice) meet within `JOIN_WITHIN_M` of each other, and each line's two ends. Its
 edges are the stretches between them, with their geodesic length on the WGS-84 ellipsoid;
-every road counts both ways. A point is snapped to the nearest node within `SNAP_WITHIN_M`
-and the snapping distance is added as a straight line; a place (a lane's centre line, or a
-point) is reached at any node within `SNAP_WITHIN_M` of it, plus that node's straight-line
-distance to it. A point or place farther than that from every node is off the graph, and so
-is every place of a district without roads: its way is the straight line times the
-district's detour factor.
+a road counts both ways unless it is one way (`Road.oneway`, from OSM's ``oneway`` tag or a
+roundabout), then only from its start to its end. A point is snapped to the nearest node
+within `SNAP_WITHIN_M` and the snapping distance is added as a straight line; a place (a
+lane's centre line, or a point) is reached at any node within `SNAP_WITHIN_M` of it, plus
+that node's straight-line distance to it. A point or place farther than that from every node
+is off the graph, and so is every place of a district without roads: its way is the
+straight line times the district's detour factor.
 
 Each process keeps a district's graph while the network's revision (`RoadNetwork.revision`,
 new with every import) is the one it was read under; every call reads the revision first
@@ -84,6 +85,8 @@ class Road:
     positions: list[Position]
     highway: str
     name: str = ""
+    # Travelled only in the order of its positions.
+    oneway: bool = False
 
 
 @dataclass
@@ -96,6 +99,7 @@ class Piece:
     length_m: float
     highway: str
     name: str
+    oneway: bool = False
 
 
 @dataclass
@@ -171,6 +175,7 @@ def build(roads: Sequence[Road], join_within_m: float = JOIN_WITHIN_M) -> Built:
                             length,
                             road.highway,
                             road.name,
+                            road.oneway,
                         )
                     )
                 start, positions, length = index, [representatives[index]], 0.0
@@ -206,20 +211,23 @@ class RoadGraph:
             self._buckets[self._bucket(position)].append(number)
         return number
 
-    def add(self, start: Position, end: Position, length_m: float) -> None:
+    def add(self, start: Position, end: Position, length_m: float, *, oneway: bool = False) -> None:
+        """A stretch of road between two positions, both ways unless `oneway` (then from
+        `start` to `end` only)."""
         a, b = self.node(start), self.node(end)
         if a != b:
             self.neighbours[a].append((b, length_m))
-            self.neighbours[b].append((a, length_m))
+            if not oneway:
+                self.neighbours[b].append((a, length_m))
 
     @classmethod
     def read(cls, network: RoadNetwork) -> RoadGraph:
         graph = cls(network.revision)
         rows = RoadSegment.objects.filter(network=network).order_by("pk")
-        for start_lon, start_lat, end_lon, end_lat, length in rows.values_list(
-            "start_lon", "start_lat", "end_lon", "end_lat", "length_m"
+        for start_lon, start_lat, end_lon, end_lat, length, oneway in rows.values_list(
+            "start_lon", "start_lat", "end_lon", "end_lat", "length_m", "oneway"
         ).iterator(chunk_size=5000):
-            graph.add((start_lon, start_lat), (end_lon, end_lat), length)
+            graph.add((start_lon, start_lat), (end_lon, end_lat), length, oneway=oneway)
         return graph
 
     @staticmethod

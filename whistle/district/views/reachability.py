@@ -1,7 +1,8 @@
 """Which lanes of a township its enforcement centre's departments (or those that handle a
-category) reach within the arrival limit at an hour (district:reachability): a table, the
-unreached lanes first, the map, the hours of the day, where one more station would help and
-the arrivals the trail measured, from `whistle.assessment.reachability`."""
+category) reach within the arrival limit (of a routine whistle, or the kind chosen) at an
+hour (district:reachability): a table, the unreached lanes first, the map, the hours of the
+day, the lanes unreached for each group of categories of problem, where one more station
+would help and the arrivals the trail measured, from `whistle.assessment.reachability`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from whistle.assessment.reachability import (
     HOURS,
     Model,
     as_geojson,
+    by_category,
     day_profile,
     measured_arrivals,
     suggest,
@@ -24,7 +26,7 @@ from whistle.assessment.reachability import (
 from whistle.district.access import Reader
 from whistle.district.views.common import choose, page_context
 from whistle.organisation.models import Jurisdiction
-from whistle.policies.models import Category
+from whistle.policies.models import Category, WhistleKind
 
 
 @login_required
@@ -65,7 +67,14 @@ def reachability(request: HttpRequest) -> HttpResponse:
         category = next((c for c in categories if str(c.pk) == wanted), None)
         if category is None:
             errors.append(_("Choose a category from the list."))
-    model = Model(township, category=category)
+    kind = WhistleKind.ROUTINE
+    wanted = request.GET.get("kind", "")
+    if wanted:
+        if wanted in WhistleKind.values:
+            kind = WhistleKind(wanted)
+        else:
+            errors.append(_("Choose a kind of whistle from the list."))
+    model = Model(township, category=category, kind=kind)
     result = model.at(hour)
     suggestion = suggest(model, result)
     calibration = measured_arrivals(model)
@@ -81,8 +90,11 @@ def reachability(request: HttpRequest) -> HttpResponse:
         hour=hour,
         categories=categories,
         category=category,
+        kinds=WhistleKind.choices,
+        kind=kind,
         result=result,
         profile=day_profile(model),
+        categories_coverage=by_category(model, hour, categories),
         suggestion=suggestion,
         calibration=calibration,
         rows=rows,

@@ -1,8 +1,9 @@
 """`whistle reachability`: which lanes of a township its enforcement centre's departments (or
-those that handle a category) reach within the arrival limit at an hour, as GeoJSON (lanes,
-stations, suggested places) or XLSX (one row per lane, and the measured arrivals), with the
-suggestion of one more station and the measured arrivals beside the model in words, from
-`whistle.assessment.reachability`."""
+those that handle a category) reach within the arrival limit (of a routine whistle, or the
+--kind given) at an hour, as GeoJSON (lanes, stations, suggested places) or XLSX (one row per
+lane, the measured arrivals, and the lanes unreached by category of problem and hour), with
+the suggestion of one more station, the lanes unreached by category and the measured
+arrivals beside the model in words, from `whistle.assessment.reachability`."""
 
 from __future__ import annotations
 
@@ -17,14 +18,16 @@ from whistle.assessment.reachability import (
     GRID_M,
     HOURS,
     Calibration,
+    CategoryCoverage,
     Model,
     Reachability,
     as_geojson,
+    by_category,
     measured_arrivals,
     suggest,
 )
 from whistle.organisation.models import Jurisdiction
-from whistle.policies.models import Category
+from whistle.policies.models import Category, WhistleKind
 
 
 class Command(BaseCommand):
@@ -41,6 +44,12 @@ class Command(BaseCommand):
             default="",
             help="only the departments that handle this category: its 4-digit code "
             "(component:0101 or event:0101 when both kinds have it)",
+        )
+        parser.add_argument(
+            "--kind",
+            choices=WhistleKind.values,
+            default=WhistleKind.ROUTINE,
+            help="the kind of whistle whose arrival limit applies (routine by default)",
         )
         parser.add_argument(
             "--grid",
@@ -64,10 +73,11 @@ class Command(BaseCommand):
         if not options["grid"] > 0:
             raise CommandError(_("The grid's spacing is a number of metres above 0."))
         category = _category(township, options["category"]) if options["category"] else None
-        model = Model(township, category=category)
+        model = Model(township, category=category, kind=options["kind"])
         result = model.at(options["hour"])
         suggestion = suggest(model, result, grid_m=options["grid"])
         calibration = measured_arrivals(model)
+        groups = by_category(model, result.hour)
         path = Path(options["output"])
         try:
             if options["format"] == "geojson":
@@ -76,7 +86,7 @@ class Command(BaseCommand):
                     encoding="utf-8",
                 )
             else:
-                _write_xlsx(result, calibration, path)
+                _write_xlsx(result, calibration, groups, path)
         except OSError as exc:
             raise CommandError(
                 _("Cannot write %(file)s: %(error)s") % {"file": path, "error": exc}
@@ -98,6 +108,26 @@ class Command(BaseCommand):
             if result.by_road
             else _("Ways as the straight line times the detour factor (no road network there)")
         )
+        for group in groups:
+            if not group.worst_count:
+                self.stdout.write(
+                    _("%(categories)s: every lane reached in time at every hour")
+                    % {"categories": _categories(group)}
+                )
+                continue
+            self.stdout.write(
+                _(
+                    "%(categories)s: %(unreached)s of %(lanes)s lanes reached by no one in "
+                    "time; the most, %(worst)s, at %(hour)s:00"
+                )
+                % {
+                    "categories": _categories(group),
+                    "unreached": len(group.unreached),
+                    "lanes": group.lanes,
+                    "worst": group.worst_count,
+                    "hour": f"{group.worst_hour:02d}",
+                }
+            )
         for line in suggestion.words():
             self.stdout.write(line)
         self.stdout.write(calibration.words())
@@ -123,7 +153,13 @@ def _category(township: Jurisdiction, text: str) -> Category:
     return found[0]
 
 
-def _write_xlsx(result: Reachability, calibration: Calibration, path: Path) -> None:
+def _categories(group: CategoryCoverage) -> str:
+    return "、".join(f"{c.full_code} {c.name}" for c in group.categories)
+
+
+def _write_xlsx(
+    result: Reachability, calibration: Calibration, groups: list[CategoryCoverage], path: Path
+) -> None:
     from openpyxl import Workbook
 
     book = Workbook()
@@ -170,6 +206,26 @@ def _write_xlsx(result: Reachability, calibration: Calibration, path: Path) -> N
                 round(c.measured, 1),
                 round(c.modelled, 1) if c.modelled is not None else None,
                 round(c.ratio, 2) if c.ratio is not None else None,
+            ]
+        )
+    by_hour = book.create_sheet(_("By category"))
+    by_hour.append(
+        [
+            _("Categories of problem"),
+            _("Responsible sectors"),
+            _("Departments counted"),
+            _("Reached by no one in time at %(hour)s:00") % {"hour": f"{result.hour:02d}"},
+            *[f"{hour:02d}:00" for hour in HOURS],
+        ]
+    )
+    for group in groups:
+        by_hour.append(
+            [
+                _categories(group),
+                "、".join(s.name for s in group.sectors),
+                "、".join(s.department.name for s in group.stations),
+                "、".join(lane.name for lane in group.unreached),
+                *group.hours,
             ]
         )
     book.save(path)
