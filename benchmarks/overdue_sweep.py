@@ -494,6 +494,7 @@ def check_exactly_once(before: set[tuple[str, str, str]], *, leave_out: list[int
     )
     events = (
         Event.objects.filter(kind=EventKind.ARRIVE_OVERDUE, summons__in=overdue)
+        .order_by()
         .values("summons")
         .annotate(n=Count("pk"))
     )
