@@ -14,15 +14,22 @@ now), then:
    overdue and nothing else (no event, no escalation, no notification);
 3. throughput: BACKLOG summonses already overdue, timed once through a plain UPDATE (rolled
    back) and then through the sweep (`sweep_until_idle`, as one worker drains a backlog) in
-   a fresh process, counting its SQL statements and its peak memory; with `--baseline
-   CHECKOUT`, once more with another checkout's code (same schema) on as many fresh rows of
-   the same database, so that two versions are compared in the same run.
+   a fresh process, counting its SQL statements, its CPU time and its peak memory; with
+   `--baseline CHECKOUT`, once more with another checkout's code (same schema) on as many
+   fresh rows of the same database, so that two versions are compared in the same run;
+4. scale-out (PostgreSQL; `--workers N`, 2 by default there, 1 on SQLite where writers take
+   turns): N such processes started together on as many fresh overdue rows, their rate
+   taken from the first start to the last end, beside one worker's;
+5. exactly once and the trail: every backlog row has exactly one overdue event, and
+   `verify_trail`'s checks find no broken chain and nothing wrong that was not wrong before
+   the sweeps (the rows are bulk-made without the trail of their earlier steps, which the
+   check reports about them before and after alike).
 
 Each overdue the sweep handles costs an overdue event, an escalation to the township, both
 hash-chained into the case's trail, and the notifications to the department and the township.
 
     .venv/bin/python benchmarks/overdue_sweep.py [--obligations 100000] [--due 1000] [--spread 50]
-        [--backlog 10000] [--baseline /path/to/other/checkout] [--quick]
+        [--backlog 10000] [--baseline /path/to/other/checkout] [--workers N] [--quick]
     DATABASE_URL=postgresql://… .venv/bin/python benchmarks/overdue_sweep.py
 
 The throwaway database is a temporary SQLite file by default, or a test database on the
@@ -94,11 +101,13 @@ before = kib("VmRSS")
 with open("/proc/self/clear_refs", "w") as reset:
     reset.write("5")
 with connection.execute_wrapper(count):
-    started = time.perf_counter()
+    began = time.time()
+    started, cpu = time.perf_counter(), time.process_time()
     processed = sweep_until_idle(batch={batch})
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
 print(json.dumps(dict(processed=processed, seconds=seconds, statements=statements[0],
-                      rss_before_kib=before, peak_kib=kib("VmHWM"))))
+                      rss_before_kib=before, peak_kib=kib("VmHWM"), cpu_seconds=cpu,
+                      began=began, ended=time.time())))
 """
 
 
@@ -116,12 +125,17 @@ def main() -> None:
         help="another checkout of the product (same schema) whose sweep to time on as many rows",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        help="sweep processes draining one backlog together (default 2 on PostgreSQL, else 1)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="10,000 obligations, 200 due over 10 s, 2,000 backlog"
     )
     args = parser.parse_args()
     if args.quick:
         args.obligations, args.due, args.spread, args.backlog = 10_000, 200, 10.0, 2_000
-    sides = 2 if args.baseline else 1
+    sides = (2 if args.baseline else 1) + 1
     if args.obligations < 2 * args.due + sides * args.backlog:
         parser.error("--obligations must cover the due and backlog rows")
 
@@ -151,6 +165,8 @@ def main() -> None:
 class Latency:
     recorded: list[float]
     seen: list[float]
+    # The summonses that fell due.
+    ids: list[int]
 
 
 def run(args: argparse.Namespace, scratch: Path) -> None:
@@ -163,15 +179,21 @@ def run(args: argparse.Namespace, scratch: Path) -> None:
     checkouts = [("this checkout", ROOT)]
     if args.baseline:
         checkouts.insert(0, ("baseline", args.baseline.resolve()))
-    background = args.obligations - 2 * args.due - len(checkouts) * args.backlog
+    workers = args.workers or (2 if connection.vendor == "postgresql" else 1)
+    sides = len(checkouts) + (1 if workers > 1 else 0)
+    background = args.obligations - 2 * args.due - sides * args.backlog
     fill(city, background)
     filled_in = time.perf_counter() - started
+    before = trail_problems()
 
     sweep_latency = latency_run(city, args, scratch, worker_command(), "sweep")
     raw_command = [sys.executable, "-c", raw_loop_source(seconds=args.spread + 60)]
     raw_latency = latency_run(city, args, scratch, raw_command, "raw")
     raw_rate = raw_throughput(city, args.backlog)
     drains = [(name, drain(city, args.backlog, root)) for name, root in checkouts]
+    together = drain_together(city, args.backlog, workers) if workers > 1 else None
+    # The raw loop stamps its rows overdue without any event: they are left out.
+    checks = check_exactly_once(before, leave_out=raw_latency.ids)
 
     print_report(
         args,
@@ -182,6 +204,8 @@ def run(args: argparse.Namespace, scratch: Path) -> None:
         raw_latency=raw_latency,
         drains=drains,
         raw_rate=raw_rate,
+        together=together,
+        checks=checks,
     )
 
 
@@ -297,6 +321,7 @@ def latency_run(
     return Latency(
         recorded=[(recorded[pk] - deadlines[pk]).total_seconds() for pk in recorded],
         seen=[(seen[pk] - deadlines[pk]).total_seconds() for pk in seen],
+        ids=ids,
     )
 
 
@@ -368,6 +393,9 @@ class Drain:
     statements: int
     rss_before_kib: int
     peak_kib: int
+    cpu_seconds: float
+    began: float
+    ended: float
 
     @property
     def rate(self) -> float:
@@ -390,6 +418,100 @@ def drain(city: Any, backlog: int, root: Path) -> Drain:
     if found.processed != backlog:
         print(f"warning: the sweep of {root} processed {found.processed} rows, not {backlog}")
     return found
+
+
+@dataclass
+class Together:
+    workers: int
+    processed: int
+    seconds: float
+    each: list[Drain]
+
+    @property
+    def rate(self) -> float:
+        return self.processed / self.seconds
+
+
+def drain_together(city: Any, backlog: int, workers: int) -> Together:
+    """`workers` sweep processes of this checkout drain one fresh backlog at once; the rate
+    runs from the first one's start to the last one's end."""
+    overdue_backlog(city, backlog)
+    command = [sys.executable, "-c", SWEEP_RUN.format(root=str(ROOT), batch=200)]
+    env = {**os.environ, **worker_env()}
+    running = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(workers)
+    ]
+    each = []
+    for process in running:
+        out, err = process.communicate()
+        if process.returncode != 0:
+            raise SystemExit(f"a sweep process failed:\n{err[-3000:]}")
+        each.append(Drain(**json.loads(out.strip().splitlines()[-1])))
+    processed = sum(found.processed for found in each)
+    if processed != backlog:
+        print(f"warning: {workers} sweeps processed {processed} rows together, not {backlog}")
+    span = max(found.ended for found in each) - min(found.began for found in each)
+    return Together(workers, processed, span, each)
+
+
+@dataclass
+class Checks:
+    overdue_rows: int
+    events_per_row: dict[int, int]
+    chain_problems: int
+    new_problems: int
+    cases: int
+
+
+# `verify_trail`'s codes for a broken chain (as against a row that disagrees with its trail).
+CHAIN_CODES = {"missing", "duplicate", "reordered", "changed", "broken_link", "truncated", "head"}
+
+
+def trail_problems() -> set[tuple[str, str, str]]:
+    from whistle.cases.verify import verify_database
+
+    report = verify_database()
+    return {(p.case, p.code, str(p)) for p in report.problems}
+
+
+def check_exactly_once(before: set[tuple[str, str, str]], *, leave_out: list[int]) -> Checks:
+    """Each summons the sweep recorded overdue has exactly one overdue event; the trail
+    verifies. `leave_out`: summonses stamped by the raw loop, and their cases."""
+    from collections import Counter
+
+    from django.db.models import Count
+
+    from whistle.cases.models import Event, Summons
+    from whistle.cases.trail import EventKind
+    from whistle.cases.verify import verify_database
+
+    overdue = Summons.objects.filter(arrive_overdue_at__isnull=False).exclude(pk__in=leave_out)
+    raw_cases = set(
+        Summons.objects.filter(pk__in=leave_out).values_list("case__reference", flat=True)
+    )
+    events = (
+        Event.objects.filter(kind=EventKind.ARRIVE_OVERDUE, summons__in=overdue)
+        .order_by()
+        .values("summons")
+        .annotate(n=Count("pk"))
+    )
+    per_row = Counter(row["n"] for row in events)
+    counted = sum(per_row.values())
+    rows = overdue.count()
+    if counted != rows:
+        per_row[0] = rows - counted
+    report = verify_database()
+    after = {(p.case, p.code, str(p)) for p in report.problems if p.case not in raw_cases}
+    return Checks(
+        overdue_rows=rows,
+        events_per_row=dict(per_row),
+        chain_problems=sum(1 for p in report.problems if p.code in CHAIN_CODES),
+        new_problems=len(after - before),
+        cases=report.cases,
+    )
 
 
 # --- Processes --------------------------------------------------------------------------------
@@ -490,6 +612,8 @@ def print_report(
     raw_latency: Latency,
     drains: list[tuple[str, Drain]],
     raw_rate: float,
+    together: Together | None,
+    checks: Checks,
 ) -> None:
     uname = " ".join(platform.uname())
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -522,11 +646,13 @@ def print_report(
     print()
     print(f"overdue backlog of {args.backlog:,}, one worker (`sweep_until_idle`)")
     print(
-        "  code            obligations/s   raw UPDATE/s   ratio   statements/obligation   peak RSS"
+        "  code            obligations/s   per CPU s   raw UPDATE/s   ratio   "
+        "statements/obligation   peak RSS"
     )
     for name, found in drains:
         print(
-            f"  {name:<15} {found.rate:13.0f} {raw_rate:14.0f} {raw_rate / found.rate:7.1f} "
+            f"  {name:<15} {found.rate:13.0f} {found.processed / found.cpu_seconds:11.0f} "
+            f"{raw_rate:14.0f} {raw_rate / found.rate:7.1f} "
             f"{found.statements / max(found.processed, 1):23.2f} "
             f"{found.peak_kib / 1024:7.1f} MiB (before the sweep {found.rss_before_kib / 1024:.1f})"
         )
@@ -535,6 +661,28 @@ def print_report(
         print(f"  this checkout / baseline: {new.rate / old.rate:.2f}× the obligations per second")
     print("  (ratio: how many times faster the plain UPDATE is; it writes no event,")
     print("   escalation or notification)")
+    if together is not None:
+        one = drains[-1][1]
+        print()
+        print(f"overdue backlog of {args.backlog:,}, {together.workers} workers at once")
+        print(
+            f"  together {together.rate:.0f} obligations/s ({together.processed:,} in "
+            f"{together.seconds:.2f} s) = {together.rate / one.rate:.2f}x one worker's "
+            f"{one.rate:.0f}; each: "
+            + ", ".join(
+                f"{found.processed:,} rows, peak RSS {found.peak_kib / 1024:.0f} MiB"
+                for found in together.each
+            )
+        )
+    print()
+    print(
+        f"exactly once: {checks.overdue_rows:,} summonses recorded overdue; overdue events per "
+        f"summons: {checks.events_per_row} (count: summonses)"
+    )
+    print(
+        f"trail: {checks.cases:,} cases verified, {checks.chain_problems} broken chains, "
+        f"{checks.new_problems} problems not there before the sweeps"
+    )
     from reporting import report
 
     report(
@@ -556,6 +704,16 @@ def print_report(
         note=f"one worker draining a backlog of {args.backlog:,} ({name}), "
         f"peak RSS {found.peak_kib / 1024:.0f} MiB, against one plain UPDATE",
     )
+    if together is not None:
+        report(
+            "overdue_throughput_workers",
+            together.rate,
+            "obligations per second",
+            database=vendor,
+            baseline=found.rate,
+            note=f"{together.workers} workers draining a backlog of {args.backlog:,} together, "
+            "against one worker in the same run",
+        )
 
 
 def ratio(ours: float, theirs: float) -> float:

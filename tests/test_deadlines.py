@@ -28,7 +28,7 @@ from whistle.cases.models import Case, Event, Summons, SupervisionNotice
 from whistle.cases.trail import EventKind, append_event
 from whistle.notifications.models import Channel, Notification, WebhookEndpoint
 from whistle.policies.calendar import deadline_after
-from whistle.policies.models import DurationUnit
+from whistle.policies.models import ChainTarget, DurationUnit
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 5, 12, 9, 0, tzinfo=BEIJING)
@@ -686,3 +686,36 @@ def test_a_chunk_whose_connection_the_database_drops_is_done_again_on_a_new_one(
     assert summons.arrive_overdue_at == now
     assert len(events(summons, EventKind.ARRIVE_OVERDUE)) == 1
     assert chain_is_valid(summons.case)
+
+
+def test_the_next_check_the_sweep_stores_is_the_one_worked_out_afresh_from_the_row(city):
+    # The sweep works out a row's points once and takes the next check from them; it must
+    # be what `next_check_for` says of the row as written, at every step of every shape.
+    chain = [
+        {"target": ChainTarget.BACKUP, "before_due_us": 7 * 60 * 1_000_000},
+        {"target": ChainTarget.DEPARTMENT_HEAD, "before_due_us": 4 * 60 * 1_000_000},
+    ]
+    shapes = [
+        make_summons(city, T0),
+        make_summons(city, T0, acknowledgement_chain=chain, on_duty_backup=city.officer),
+        acknowledged(city),
+        make_summons(city, T0, arrive_within=None),
+        make_summons(
+            city,
+            T0,
+            status=Summons.Status.ON_SITE,
+            acknowledged_at=T0 + 12 * MIN,
+            arrived_at=T0 + 40 * MIN,
+        ),
+    ]
+    checked = 0
+    for minutes in (1, 3, 5, 6, 8, 10, 11, 26, 31, 45, 71, 130, 236, 241, 300):
+        moment = T0 + minutes * MIN
+        sweep_at(moment)
+        for summons in shapes:
+            summons.refresh_from_db()
+            assert summons.next_check_at == next_check_for(summons, moment), (minutes, summons)
+            checked += 1
+    assert checked == 75
+    assert Event.objects.filter(kind=EventKind.CHAIN_STEP).count() == 2
+    assert all(chain_is_valid(summons.case) for summons in shapes)

@@ -4,18 +4,19 @@ The ORM's `bulk_update` builds a CASE expression per field through the query mac
 its `bulk_create` one placeholder per value of a multi-row INSERT, cut into several statements
 where the database limits the parameters of one (999 on SQLite); both cost far more than the
 write itself for the deadline sweep's chunks. `update_each` sends one parametrised UPDATE per
-row and `insert_each` one INSERT per row, each through a single `executemany`, with the values
-prepared by the model's fields as the ORM would prepare them: one statement per chunk,
-whatever its size.
+row and `insert_values` one INSERT per row, each through a single `executemany`, with the
+values prepared by the model's fields as the ORM would prepare them: one statement per chunk,
+whatever its size. `insert_values` takes plain values, not model instances: building one
+costs more than preparing and writing its row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Field, Model
+from django.db.models import DateTimeField, Field, Model
 from django.db.models.constants import OnConflict
 
 
@@ -72,25 +73,40 @@ def _field(model: type[Model], name: str) -> Field[Any, Any]:
     return found
 
 
-def insert_each(
-    model: type[Model], rows: Sequence[Model], *, ignore_conflicts: bool = False
+def insert_values(
+    model: type[Model],
+    fields: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    ignore_conflicts: bool = False,
 ) -> int:
-    """Insert the rows (the values on the objects; an automatic primary key is left to the
-    database and not read back) and return how many were sent.
-
-    With `ignore_conflicts`, a row that would break a unique constraint is skipped, as
-    `bulk_create(ignore_conflicts=True)` skips it.
+    """Insert one row per tuple of values of `fields` (field names, in that order) and return
+    how many were sent; every other column gets its field's default (a callable default is
+    called for each row, as for a new model instance). Values go through the fields'
+    preparation (`get_db_prep_save`), each distinct object once per column. With
+    `ignore_conflicts`, a row that would break a unique constraint is skipped.
     """
-    if not rows:
-        return 0
     meta = model._meta
     connection = connections[router.db_for_write(model)]
     quote = connection.ops.quote_name
-    columns = [
+    given = [_field(model, name) for name in fields]
+    named = {field.name for field in given}
+    rest = [
         field
         for field in meta.concrete_fields
-        if not (field.primary_key and getattr(field, "db_returning", False))
+        if field.name not in named
+        and not (field.primary_key and getattr(field, "db_returning", False))
     ]
+    # A default that is not callable is prepared once; a callable one for each row.
+    fixed: list[Any] = []
+    made: list[tuple[int, Callable[[], Any], Field[Any, Any]]] = []
+    for index, field in enumerate(rest):
+        if field.has_default() and callable(field.default):
+            made.append((index, field.default, field))
+            fixed.append(None)
+        else:
+            fixed.append(field.get_db_prep_save(field.get_default(), connection))
+    columns = [*given, *rest]
     on_conflict = OnConflict.IGNORE if ignore_conflicts else None
     names = ", ".join(quote(column.column) for column in columns)
     placeholders = ", ".join(["%s"] * len(columns))
@@ -99,23 +115,29 @@ def insert_each(
     suffix = connection.ops.on_conflict_suffix_sql(columns, on_conflict, None, None)
     if suffix:
         sql = f"{sql} {suffix}"
-    # The rows of a chunk share most values (a message's subject and payload, its moment,
-    # the empty columns): each object is prepared once per column. The cache holds the object
-    # itself, so that its id cannot pass to another one meanwhile.
-    prepared: dict[tuple[int, int], tuple[Any, Any]] = {}
+    # Rows share most values (a message's subject and payload, its moment): each distinct
+    # object is prepared once per column, the cache holding it so that its id stays its own.
+    # Moments are prepared alike in every column: those share one cache (a message's moment
+    # is its row's creation, sending and delivery).
+    moments: dict[int, tuple[Any, Any]] = {}
+    prepared = [moments if type(field) is DateTimeField else {} for field in given]
+    preparers = [field.get_db_prep_save for field in given]
     params = []
     for row in rows:
         values = []
-        for index, column in enumerate(columns):
-            value = column.pre_save(row, True)
-            key = (index, id(value))
-            if key not in prepared:
-                prepared[key] = (value, column.get_db_prep_save(value, connection))
-            values.append(prepared[key][1])
+        for index, value in enumerate(row):
+            cache = prepared[index]
+            found = cache.get(id(value))
+            if found is None:
+                found = cache[id(value)] = (value, preparers[index](value, connection))
+            values.append(found[1])
+        tail = list(fixed)
+        for index, default, field in made:
+            tail[index] = field.get_db_prep_save(default(), connection)
+        values.extend(tail)
         params.append(values)
+    if not params:
+        return 0
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
-    for row in rows:
-        row._state.adding = False
-        row._state.db = connection.alias
-    return len(rows)
+    return len(params)

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -28,12 +28,12 @@ from django.db.models import Model
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from whistle.cases.bulk import insert_each, update_each
-from whistle.cases.models import Case, Event, HotlineOrder, Summons, SupervisionNotice
-from whistle.cases.trail import EventKind, TrailBatch, event_link
+from whistle.cases.bulk import insert_values, update_each
+from whistle.cases.models import Case, HotlineOrder, Summons, SupervisionNotice
+from whistle.cases.trail import BatchedEvent, EventKind, TrailBatch, event_link
 from whistle.notifications.models import Notification
-from whistle.notifications.outbox import Outbox
-from whistle.organisation.models import Person, Role
+from whistle.notifications.outbox import ROW_FIELDS, Outbox
+from whistle.organisation.models import Department, Person, Role
 from whistle.policies.models import ChainTarget, DistrictPolicy
 
 logger = logging.getLogger("whistle.deadlines")
@@ -41,9 +41,10 @@ logger = logging.getLogger("whistle.deadlines")
 # The first instant after a deadline: the moment it becomes overdue.
 OVERDUE_STEP = timedelta(microseconds=1)
 # Rows claimed per transaction. A chunk takes the same dozen statements whatever its size, so
-# a larger one spreads them over more rows; small enough that an action waiting for one of
-# these cases (on SQLite, any writer) waits for some tens of milliseconds, not a whole batch.
-CHUNK = 50
+# a larger one spreads them over more rows (200 instead of 50: a fifth more obligations a
+# second, docs/benchmarks.md); small enough that an action waiting for one of these cases
+# (on SQLite, any writer) waits for a fraction of a second at most, not a whole batch.
+CHUNK = 200
 # The role written on every event the sweep appends (there is no acting person).
 SYSTEM_ROLE = "system"
 
@@ -355,7 +356,7 @@ class _RowWrite:
     """A swept row's new fields, to land only on the row as it was read: while `guard` still
     holds the value `was` (belt and braces on top of the lock)."""
 
-    row: Model
+    row: Any
     guard: str
     was: Any
     fields: set[str]
@@ -375,8 +376,9 @@ class _Chunk:
         self.trail = TrailBatch(self.outbox)
         self._writes: dict[type[Model], list[_RowWrite]] = {}
 
-    def write(self, row: Model, *, guard: str, was: Any, fields: set[str]) -> None:
-        self._writes.setdefault(type(row), []).append(_RowWrite(row, guard, was, fields))
+    def write(self, row: Any, *, guard: str, was: Any, fields: set[str]) -> None:
+        model = row.model if isinstance(row, _Claimed) else type(row)
+        self._writes.setdefault(model, []).append(_RowWrite(row, guard, was, fields))
 
     def flush(self) -> None:
         for model, writes in self._writes.items():
@@ -385,7 +387,7 @@ class _Chunk:
         # The sweep raises `Case.escalation` on the case objects it holds; writing the value
         # back for a case it did not escalate changes nothing, under the same lock.
         self.trail.flush(case_fields=["escalation"])
-        insert_each(Notification, self.outbox.take_rows(), ignore_conflicts=True)
+        insert_values(Notification, ROW_FIELDS, self.outbox.take_values(), ignore_conflicts=True)
 
 
 def _write_rows(model: type[Model], writes: list[_RowWrite]) -> None:
@@ -417,6 +419,7 @@ class _Pass:
     now: datetime
     policies: dict[int, DistrictPolicy] = field(default_factory=dict)
     people: dict[tuple[str, int], list[Person]] = field(default_factory=dict)
+    departments: dict[int, Department] = field(default_factory=dict)
     # What the rows of the current transaction produce (`_handle`).
     chunk: _Chunk = field(default_factory=_Chunk)
 
@@ -425,16 +428,30 @@ class _Pass:
             self.policies[district_id] = _load_policy(district_id)
         return self.policies[district_id]
 
+    def department(self, department_id: int) -> Department:
+        if department_id not in self.departments:
+            self.departments[department_id] = Department.objects.get(pk=department_id)
+        return self.departments[department_id]
+
+    def person(self, person_id: int | None) -> Person | None:
+        if person_id is None:
+            return None
+        key = ("person", person_id)
+        if key not in self.people:
+            self.people[key] = list(Person.objects.filter(pk=person_id))
+        found = self.people[key]
+        return found[0] if found else None
+
     def department_staff(self, department_id: int) -> list[Person]:
         key = ("department", department_id)
         if key not in self.people:
             self.people[key] = _people(_DEPARTMENT_ROLES, department_id=department_id)
         return self.people[key]
 
-    def chain_recipients(self, target: str, summons: Summons, case: Case) -> list[Person]:
-        """Whom a step of the acknowledgement chain reaches."""
+    def chain_recipients(self, target: str, summons: Any, case: Any) -> list[Person]:
+        """Whom a step of the acknowledgement chain reaches (of a claimed summons)."""
         if target == ChainTarget.BACKUP:
-            backup = summons.on_duty_backup
+            backup = self.person(summons.on_duty_backup_id)
             return [backup] if backup is not None and backup.is_active else []
         if target == ChainTarget.DEPARTMENT_HEAD:
             key = ("department_head", summons.department_id)
@@ -443,7 +460,7 @@ class _Pass:
                     (Role.DEPARTMENT_HEAD,), department_id=summons.department_id
                 )
             return self.people[key]
-        township_id = case.township_id or (summons.whistle.township_id if summons.whistle else None)
+        township_id = case.township_id or summons.whistle_township_id
         return self._jurisdiction_staff("township_chief", (Role.TOWNSHIP_CHIEF,), township_id)
 
     def escalation_staff(self, level: str, jurisdiction_id: int | None) -> list[Person]:
@@ -512,7 +529,6 @@ _DUE_FIELD: dict[_Swept, str] = {
 }
 # What each kind of row is read with besides itself.
 _RELATED: dict[_Swept, tuple[str, ...]] = {
-    Summons: ("department", "whistle", "on_duty_backup"),
     SupervisionNotice: ("department", "summons", "issued_by"),
     HotlineOrder: (),
 }
@@ -611,6 +627,8 @@ def _claim(
     if model is Case:
         review_due: list[Any] = list(rows[:limit])
         return [(case, case) for case in review_due]
+    if model is Summons:
+        return _claim_values(rows, limit)
     claimed: list[Any] = list(rows.select_related(*_RELATED[model])[:limit])
     cases = Case.objects.select_for_update(skip_locked=True).in_bulk(
         {row.case_id for row in claimed}
@@ -618,13 +636,77 @@ def _claim(
     return [(row, cases.get(row.case_id)) for row in claimed]
 
 
-def _process_summons(summons: Summons, case: Case, context: _Pass) -> bool:
+class _Claimed:
+    """A claimed row read as plain values: each column an attribute named as on a model
+    instance (`case_id`, `swept_through_at`, ...), and `pk`. The sweep reads and changes
+    these and writes them back with `update_each`; a model instance per row (with its
+    department, whistle and backup) cost more than the rest of the row's work."""
+
+    pk: Any
+
+    if TYPE_CHECKING:
+        # Its attributes are the model's columns, known only at run time.
+        def __getattr__(self, name: str) -> Any: ...
+
+    def __init__(self, model: type[Model], names: tuple[str, ...], values: tuple[Any, ...]) -> None:
+        self.__dict__.update(zip(names, values, strict=True))
+        self.model = model
+        self.pk = self.__dict__[model._meta.pk.attname]
+
+
+@functools.cache
+def _columns(model: type[Model]) -> tuple[str, ...]:
+    return tuple(column.attname for column in model._meta.concrete_fields)
+
+
+# What the summons path reads of a case: its place and text for the messages, its
+# jurisdiction, its state (paused, escalation) and its trail's head.
+_CASE_COLUMNS = (
+    "id",
+    "uuid",
+    "reference",
+    "status",
+    "district_id",
+    "township_id",
+    "address",
+    "lat",
+    "lon",
+    "description",
+    "escalation",
+    "trail_length",
+    "trail_head",
+)
+
+
+def _claim_values(rows: Any, limit: int) -> list[tuple[Any, Any]]:
+    """The summonses of `rows` (the locking query) and their cases (locked next, SKIP LOCKED
+    on PostgreSQL) as `_Claimed` values; a summons also carries its whistle's township
+    (`whistle_township_id`). Its department and backup come from the pass's caches."""
+    names = (*_columns(Summons), "whistle_township_id")
+    found = rows.values_list(*_columns(Summons), "whistle__township_id")[:limit]
+    claimed = [_Claimed(Summons, names, values) for values in found]
+    if not claimed:
+        return []
+    case_names = _CASE_COLUMNS
+    locked = (
+        Case.objects.select_for_update(skip_locked=True)
+        .filter(pk__in={row.case_id for row in claimed})
+        .values_list(*case_names)
+    )
+    cases = {case.pk: case for case in (_Claimed(Case, case_names, v) for v in locked)}
+    return [(row, cases.get(row.case_id)) for row in claimed]
+
+
+def _process_summons(summons: Any, case: Any, context: _Pass) -> bool:
+    """Handle a claimed summons (`_Claimed` values, as its case)."""
     now = context.now
     summons.case = case
+    summons.department = context.department(summons.department_id)
     policy = context.policy(case.district_id or summons.department.district_id)
     previously_swept = summons.swept_through_at
     changed: set[str] = set()
-    due = [p for p in points_of(summons, policy, now) if p.at <= now]
+    points = points_of(summons, policy, now)
+    due = [p for p in points if p.at <= now]
     # Of several reminders of one obligation in one window, only the latest goes out.
     latest_reminder = {p.obligation.name: p for p in due if p.what == REMINDER}
     for point in due:
@@ -642,10 +724,26 @@ def _process_summons(summons: Summons, case: Case, context: _Pass) -> bool:
             _escalate(case, summons, point, context)
             changed.add(_ESCALATION_FIELD[point.what])
     summons.swept_through_at = max(now, previously_swept) if previously_swept else now
-    summons.next_check_at = next_check_for(summons, now, policy=policy)
+    summons.next_check_at = _next_after(summons, points, now)
     changed.update({"swept_through_at", "next_check_at"})
     context.chunk.write(summons, guard="swept_through_at", was=previously_swept, fields=changed)
     return True
+
+
+def _next_after(summons: Any, points: list[Point], now: datetime) -> datetime | None:
+    """What `next_check_for` would say after the due points were handled, from the points
+    computed before: the first one after `now`, except an escalation to a level reached
+    meanwhile (by this obligation or another of the summons). Every point due by `now` is
+    done or dropped; what `points_of` gives after `now` depends on nothing that changed
+    but the escalation fields (a reminder's window starts at the new `swept_through_at`,
+    `now`, and chain steps after `now` come after every step taken)."""
+    for point in points:
+        if point.at <= now:
+            continue
+        if point.what in _ESCALATION_FIELD and getattr(summons, _ESCALATION_FIELD[point.what]):
+            continue
+        return point.at
+    return None
 
 
 def _still_escalates(summons: Summons, point: Point) -> bool:
@@ -654,7 +752,7 @@ def _still_escalates(summons: Summons, point: Point) -> bool:
     )
 
 
-def _record_overdue(case: Case, summons: Summons, obligation: Obligation, context: _Pass) -> None:
+def _record_overdue(case: Any, summons: Any, obligation: Obligation, context: _Pass) -> None:
     now = context.now
     setattr(summons, obligation.overdue_field, now)
     event = _record(
@@ -686,7 +784,7 @@ def _record_overdue(case: Case, summons: Summons, obligation: Obligation, contex
     )
 
 
-def _remind(case: Case, summons: Summons, point: Point, context: _Pass) -> None:
+def _remind(case: Any, summons: Any, point: Point, context: _Pass) -> None:
     obligation = point.obligation
     recipients = context.department_staff(summons.department_id)
     minutes_left = int((obligation.due_at - context.now).total_seconds() // 60)
@@ -719,7 +817,7 @@ def _remind(case: Case, summons: Summons, point: Point, context: _Pass) -> None:
     )
 
 
-def _pass_on(case: Case, summons: Summons, point: Point, context: _Pass) -> None:
+def _pass_on(case: Any, summons: Any, point: Point, context: _Pass) -> None:
     """A step of the acknowledgement chain: nobody has acknowledged within its wait, so the
     summons goes on to the step's target (the backup on duty, the department head, the
     township chief of lanes), urgently. The trail names whom it reached, or nobody."""
@@ -758,7 +856,7 @@ def _pass_on(case: Case, summons: Summons, point: Point, context: _Pass) -> None
     )
 
 
-def _escalate(case: Case, summons: Summons, point: Point, context: _Pass) -> None:
+def _escalate(case: Any, summons: Any, point: Point, context: _Pass) -> None:
     level = Case.Escalation(point.what)
     now = context.now
     setattr(summons, _ESCALATION_FIELD[level], now)
@@ -782,9 +880,7 @@ def _escalate(case: Case, summons: Summons, point: Point, context: _Pass) -> Non
         },
     )
     if level == Case.Escalation.TOWNSHIP:
-        jurisdiction_id = case.township_id or (
-            summons.whistle.township_id if summons.whistle else None
-        )
+        jurisdiction_id = case.township_id or summons.whistle_township_id
     else:
         jurisdiction_id = case.district_id or summons.department.district_id
     text = _texts(case, summons, obligation) | {"level": level.label}
@@ -946,11 +1042,18 @@ def _process_reply_deadline(order: HotlineOrder, case: Case, context: _Pass) -> 
 
 
 def _duty(name: str) -> str:
-    return {
-        ACKNOWLEDGE: _("acknowledge the summons"),
-        ARRIVE: _("arrive on site"),
-        RESOLVE: _("resolve the problem"),
-    }[name]
+    return _duties(translation.get_language())[name]
+
+
+@functools.cache
+def _duties(language: str | None) -> dict[str, str]:
+    # Translated once per language, not once per message.
+    with translation.override(language):
+        return {
+            ACKNOWLEDGE: _("acknowledge the summons"),
+            ARRIVE: _("arrive on site"),
+            RESOLVE: _("resolve the problem"),
+        }
 
 
 def _texts(case: Case, summons: Summons, obligation: Obligation) -> dict[str, Any]:
@@ -980,10 +1083,10 @@ def _record(
     case: Case,
     kind: str,
     *,
-    summons: Summons | None,
+    summons: Any,
     at: datetime,
     data: dict[str, Any],
-) -> Event:
+) -> BatchedEvent:
     """Append the sweep's trail event to the chunk, offered to the webhooks like every
     action's; never before the case's last event (an action a few seconds ahead of this
     pass's clock)."""
@@ -1002,7 +1105,7 @@ def _record(
 def notify(
     context: _Pass,
     recipients: Iterable[Person],
-    event: Event,
+    event: BatchedEvent,
     *,
     subject: str,
     body: str,

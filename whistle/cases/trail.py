@@ -23,7 +23,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases.bulk import insert_each, update_each
+from whistle.cases.bulk import insert_values, update_each
 from whistle.cases.errors import MomentRefused
 from whistle.cases.models import Case, Event, Summons
 from whistle.notifications.kinds import NotificationKind
@@ -382,7 +382,7 @@ def record(
     return event
 
 
-def _webhook_payload(event: Event) -> dict[str, Any]:
+def _webhook_payload(event: Event | BatchedEvent) -> dict[str, Any]:
     summons = event.summons if event.summons_id else None
     return {
         "case": event.case.reference,
@@ -396,6 +396,59 @@ def _webhook_payload(event: Event) -> dict[str, Any]:
     }
 
 
+@dataclass(slots=True)
+class BatchedEvent:
+    """An event of a `TrailBatch`, hashed but not yet written: the values of its row, with
+    the case and summons objects it was recorded with (what messages about it need)."""
+
+    case: Any
+    seq: int
+    at: datetime
+    kind: str
+    actor_id: int | None
+    actor_role: str
+    summons: Any
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    @property
+    def summons_id(self) -> int | None:
+        return self.summons.pk if self.summons is not None else None
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.case.pk,
+            self.seq,
+            self.at,
+            self.kind,
+            self.actor_id,
+            self.actor_role,
+            self.summons_id,
+            self.data,
+            None,
+            None,
+            self.prev_hash,
+            self.hash,
+        )
+
+
+_BATCHED_FIELDS = (
+    "case_id",
+    "seq",
+    "at",
+    "kind",
+    "actor_id",
+    "actor_role",
+    "summons_id",
+    "data",
+    "lon",
+    "lat",
+    "prev_hash",
+    "hash",
+)
+
+
 class TrailBatch:
     """Events appended to the trails of several locked cases within one transaction, written
     together: the deadline sweep's chunk.
@@ -404,16 +457,18 @@ class TrailBatch:
     its case (the case's last stored event, then those recorded before it in the batch), and
     queues its webhooks in `outbox`; `flush` inserts every event in one statement and moves
     each case's `trail_length` and `trail_head` once. Call both with the cases locked, inside
-    the transaction; nothing is written before `flush`.
+    the transaction; nothing is written before `flush`. The events are kept as their rows'
+    values (`BatchedEvent`), not model instances; a case may be any object with the case's
+    columns as attributes (`pk`, `uuid`, `reference`, `trail_length`, `trail_head`, ...).
     """
 
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
         self._tails: dict[int, _Tail] = {}
-        self._events: list[Event] = []
-        self._cases: dict[int, Case] = {}
+        self._events: list[BatchedEvent] = []
+        self._cases: dict[int, Any] = {}
 
-    def load(self, cases: Iterable[Case]) -> None:
+    def load(self, cases: Iterable[Any]) -> None:
         """Read where each of these cases' trails ends, in one query."""
         ids = [case.pk for case in cases if case.pk not in self._tails]
         found = _tails(ids)
@@ -421,30 +476,49 @@ class TrailBatch:
 
     def record(
         self,
-        case: Case,
+        case: Any,
         kind: str,
         *,
         actor: Person | None,
         role: str,
         at: datetime,
-        summons: Summons | None = None,
+        summons: Any = None,
         data: dict[str, Any] | None = None,
         follow_trail: bool = False,
-    ) -> Event:
+    ) -> BatchedEvent:
         _require_transaction()
-        self.load([case])
-        event = _next_event(
-            case,
-            self._tails[case.pk],
-            kind,
-            actor=actor,
+        if case.pk not in self._tails:
+            self.load([case])
+        tail = self._tails[case.pk]
+        stored = _stored_form(json.loads(_canonical(data or {})))
+        if tail.at is not None and follow_trail:
+            at = max(at, tail.at)
+        check_moment(at, tail.at)
+        seq = tail.seq + 1
+        actor_id = actor.pk if actor is not None else None
+        content = event_content(
+            case_uuid=str(case.uuid),
+            seq=seq,
+            at=at,
+            kind=kind,
+            actor_id=actor_id,
             actor_role=role,
-            summons=summons,
-            data=data,
+            summons_uuid=str(summons.uuid) if summons is not None else None,
+            data=stored,
             lon=None,
             lat=None,
-            at=at,
-            follow_trail=follow_trail,
+        )
+        event = BatchedEvent(
+            case,
+            seq,
+            at,
+            kind,
+            actor_id,
+            role,
+            summons,
+            stored,
+            tail.hash,
+            compute_hash(content, tail.hash),
         )
         self._tails[case.pk] = _Tail(event.seq, event.hash, event.at)
         case.trail_length, case.trail_head = event.seq, event.hash
@@ -458,7 +532,7 @@ class TrailBatch:
         `case_fields` the caller changed on the same case objects."""
         _require_transaction()
         if self._events:
-            insert_each(Event, self._events)
+            insert_values(Event, _BATCHED_FIELDS, (event.row() for event in self._events))
             update_each(
                 Case, list(self._cases.values()), ["trail_length", "trail_head", *case_fields]
             )
@@ -472,7 +546,7 @@ def case_link(case: Case, summons: Summons | None = None) -> str:
     return f"{page}#summons-{summons.uuid.hex}" if summons is not None else page
 
 
-def event_link(event: Event) -> str:
+def event_link(event: Event | BatchedEvent) -> str:
     """The page of an event's case, at its summons' card if it has one (already in memory:
     the event was just recorded with it)."""
     return case_link(event.case, event.summons if event.summons_id else None)

@@ -194,13 +194,20 @@ class Outbox:
 
     def take_rows(self) -> list[Notification]:
         """The rows `flush` would insert, not saved, and start empty again: for a caller that
-        writes them its own way (the deadline sweep, in one statement per chunk). A row whose
+        writes them its own way (`take_values` gives them as plain values). A row whose
         recipient, channel and dedupe key are already taken must be skipped, not refused."""
-        rows = [*self._message_rows(), *self._webhook_rows()]
+        rows = [*self._message_rows(_row), *self._webhook_rows(_row)]
         self._messages, self._webhooks = [], []
         return rows
 
-    def _message_rows(self) -> list[Notification]:
+    def take_values(self) -> list[tuple[Any, ...]]:
+        """`take_rows` as plain values of `ROW_FIELDS` (ids for the recipient, endpoint and
+        robot), no model instance made: for `whistle.cases.bulk.insert_values`."""
+        rows = [*self._message_rows(_values), *self._webhook_rows(_values)]
+        self._messages, self._webhooks = [], []
+        return rows
+
+    def _message_rows(self, make: Any) -> list[Any]:
         if not self._messages:
             return []
         ids = list({person.pk for message in self._messages for person in message.people})
@@ -218,7 +225,7 @@ class Outbox:
             for person in message.people:
                 if Channel.INBOX in requested:
                     rows.append(
-                        _row(Channel.INBOX, recipient=person, address="", now=now, **fields)
+                        make(Channel.INBOX, recipient=person, address="", now=now, **fields)
                     )
                 preference = preferences.get(person.pk)
                 outside = outside_channels(
@@ -232,7 +239,7 @@ class Outbox:
                     if not fields["urgent"] and preference is not None:
                         held_until = preference.quiet_hours_end(now)
                     rows.append(
-                        _row(
+                        make(
                             outside[0],
                             recipient=person,
                             address=_address(person, outside[0]),
@@ -247,18 +254,18 @@ class Outbox:
                 if group not in robots:
                     robots[group] = list(group_robots_of(list(group)))
                 rows.extend(
-                    _row(Channel.ROBOT, robot=robot, address=robot.name, now=now, **fields)
+                    make(Channel.ROBOT, robot=robot, address=robot.name, now=now, **fields)
                     for robot in robots[group]
                     if robot.wants(fields["kind"])
                 )
         return rows
 
-    def _webhook_rows(self) -> list[Notification]:
+    def _webhook_rows(self, make: Any) -> list[Any]:
         if not self._webhooks:
             return []
         endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
         return [
-            _row(
+            make(
                 Channel.WEBHOOK,
                 endpoint=endpoint,
                 address=endpoint.url,
@@ -466,6 +473,71 @@ def _address(person: Person, channel: str) -> str:
     if channel == Channel.EMAIL:
         return person.email
     return ""
+
+
+# The columns `_values` fills, in its order; the others keep their defaults.
+ROW_FIELDS = (
+    "channel",
+    "status",
+    "recipient_id",
+    "endpoint_id",
+    "robot_id",
+    "address",
+    "fallback_channels",
+    "kind",
+    "subject",
+    "body",
+    "link",
+    "payload",
+    "dedupe_key",
+    "urgent",
+    "created_at",
+    "next_attempt_at",
+    "sent_at",
+    "delivered_at",
+)
+
+
+# Shared by the rows that have none (never changed; prepared once per chunk).
+_NONE_NEXT: tuple[str, ...] = ()
+_NO_PAYLOAD: dict[str, Any] = {}
+
+
+def _values(
+    channel: str,
+    *,
+    now: datetime,
+    due: datetime | None = None,
+    recipient: Person | None = None,
+    endpoint: WebhookEndpoint | None = None,
+    robot: GroupRobot | None = None,
+    address: str,
+    fallback_channels: list[str] | None = None,
+    payload: dict[str, Any] | None,
+    **fields: Any,
+) -> tuple[Any, ...]:
+    """The row `_row` makes, as the values of `ROW_FIELDS`."""
+    inbox = channel == Channel.INBOX
+    return (
+        channel,
+        Status.SENT if inbox else Status.PENDING,
+        recipient.pk if recipient is not None else None,
+        endpoint.pk if endpoint is not None else None,
+        robot.pk if robot is not None else None,
+        address,
+        fallback_channels if fallback_channels is not None else _NONE_NEXT,
+        fields["kind"],
+        fields["subject"],
+        fields["body"],
+        fields["link"],
+        payload if payload is not None else _NO_PAYLOAD,
+        fields["dedupe_key"],
+        fields.get("urgent", False),
+        now,
+        now if inbox else due or now,
+        now if inbox else None,
+        now if inbox else None,
+    )
 
 
 def _row(

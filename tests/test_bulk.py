@@ -1,0 +1,67 @@
+"""Writing many rows of one table at once from plain values (`whistle.cases.bulk`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from whistle.cases.bulk import insert_values
+from whistle.notifications.models import Channel, Notification, Status
+from whistle.organisation.models import Person
+
+MOMENT = datetime(2026, 5, 12, 1, 0, tzinfo=UTC)
+FIELDS = ("channel", "recipient_id", "kind", "subject", "dedupe_key", "created_at", "sent_at")
+
+
+@pytest.fixture
+def people(db) -> list[Person]:
+    return [
+        Person.objects.create_user(username=f"p{n}", password="pw-123456", name=f"人员{n}")
+        for n in range(3)
+    ]
+
+
+def test_values_are_written_as_given_and_the_other_columns_get_their_defaults(people):
+    sent = insert_values(
+        Notification,
+        FIELDS,
+        [
+            (
+                Channel.INBOX,
+                person.pk,
+                "whistle",
+                "吹哨：人民市场东巷",
+                f"k:{person.pk}",
+                MOMENT,
+                None,
+            )
+            for person in people
+        ],
+    )
+    assert sent == 3
+    rows = list(Notification.objects.order_by("recipient_id"))
+    assert [row.recipient_id for row in rows] == [person.pk for person in people]
+    assert {row.subject for row in rows} == {"吹哨：人民市场东巷"}
+    assert {row.created_at for row in rows} == {MOMENT}
+    assert {row.sent_at for row in rows} == {None}
+    # Defaults: the constant ones as declared, a callable one made for each row.
+    assert {row.status for row in rows} == {Status.PENDING}
+    assert {row.attempts for row in rows} == {0}
+    assert {tuple(row.fallback_channels) for row in rows} == {()}
+    assert len({row.uuid for row in rows}) == 3
+
+
+def test_a_row_that_breaks_a_unique_constraint_is_skipped_when_asked(people):
+    person = people[0]
+    first = (Channel.INBOX, person.pk, "whistle", "第一条", "same-key", MOMENT, None)
+    insert_values(Notification, FIELDS, [first])
+    again = (Channel.INBOX, person.pk, "whistle", "第二条", "same-key", MOMENT, None)
+    other = (Channel.INBOX, people[1].pk, "whistle", "第三条", "same-key", MOMENT, None)
+    insert_values(Notification, FIELDS, [again, other], ignore_conflicts=True)
+    assert sorted(Notification.objects.values_list("subject", flat=True)) == ["第一条", "第三条"]
+
+
+def test_no_rows_write_nothing(db):
+    assert insert_values(Notification, FIELDS, []) == 0
+    assert not Notification.objects.exists()
