@@ -11,7 +11,7 @@ from datetime import UTC, timedelta
 
 import pytest
 import time_machine
-from django.utils import translation
+from django.utils import timezone, translation
 from PIL import Image
 
 from tests.fixtures_api import api_city_fixture  # noqa: F401  (fixture)
@@ -23,6 +23,7 @@ from tests.fixtures_cases import (
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
+from whistle.api import idempotency
 from whistle.api.models import IdempotentRequest
 from whistle.cases import actions
 from whistle.cases.models import Case, Event, Summons
@@ -564,7 +565,76 @@ def test_a_live_requests_key_lives_the_ordinary_hours(api_city, clock):
     row = IdempotentRequest.objects.get(key="live-1")
     assert row.kept_until == NOW + timedelta(hours=24)
     steward.post("/cases", {**body, "happened_at": NOW.isoformat()}, **queued("queued-1"))
-    assert IdempotentRequest.objects.get(key="queued-1").kept_until == NOW + timedelta(days=15)
+    assert IdempotentRequest.objects.get(key="queued-1").kept_until == NOW + timedelta(days=31)
+
+
+def test_by_default_a_phone_back_after_four_weeks_is_recognised_not_duplicated(api_city, clock):
+    steward = api_city.as_("steward")
+    made = minutes(-5)
+    body = {"description": "人民市场东巷有游商占道", **LANE, "happened_at": made.isoformat()}
+    first = steward.post("/cases", body, **queued("q-weeks"))
+    assert first.status_code == 201
+    # The answer was lost; the phone sat in a drawer for four weeks and sends it again.
+    clock.shift(timedelta(days=28))
+    again = steward.post("/cases", body, **queued("q-weeks", NOW + timedelta(days=28)))
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["reference"] == first.json()["reference"]
+    assert Case.objects.count() == 1
+    # Something made four weeks ago and never sent before is still taken, at its own time.
+    late = {**body, "description": "人民市场东巷有堆物", "happened_at": made.isoformat()}
+    fresh = steward.post("/cases", late, **queued("q-weeks-2", NOW + timedelta(days=28)))
+    assert fresh.status_code == 201, fresh.content
+    assert Case.objects.count() == 2
+
+
+def keep_row(owner: str, key: str, *, created, kept_until) -> IdempotentRequest:
+    return IdempotentRequest.objects.create(
+        owner=owner,
+        key=key,
+        fingerprint="0" * 64,
+        status=201,
+        created_at=created,
+        kept_until=kept_until,
+    )
+
+
+def test_the_worker_prunes_every_owners_expired_keys_and_no_other(db, settings):
+    settings.WHISTLE_API_IDEMPOTENCY_HOURS = 24
+    keep_row("person:1", "past", created=minutes(-60 * 24 * 31), kept_until=minutes(-1))
+    keep_row("token:x", "past-too", created=minutes(-60 * 25), kept_until=minutes(-60))
+    keep_row("person:2", "boundary", created=minutes(-60 * 24 * 31), kept_until=NOW)
+    keep_row("person:2", "queued", created=minutes(-60 * 24 * 20), kept_until=minutes(60 * 24))
+    # Written before keys had an end: the ordinary lifetime from their first attempt.
+    keep_row("person:3", "old-live", created=minutes(-60 * 24 - 1), kept_until=None)
+    keep_row("person:3", "new-live", created=minutes(-60 * 23), kept_until=None)
+    assert idempotency.sweep(NOW, batch=2) == 2
+    assert idempotency.sweep(NOW, batch=2) == 1
+    assert idempotency.sweep(NOW, batch=2) == 0
+    left = set(IdempotentRequest.objects.values_list("key", flat=True))
+    assert left == {"boundary", "queued", "new-live"}
+    assert idempotency.sweep(minutes(1), batch=10) == 1
+    assert set(IdempotentRequest.objects.values_list("key", flat=True)) == {"queued", "new-live"}
+
+
+def test_a_resend_after_its_key_was_pruned_is_refused_not_done_again(api_city, clock, settings):
+    settings.WHISTLE_OFFLINE_MAX_DAYS = 30
+    steward = api_city.as_("steward")
+    body = {"description": "人民市场东巷有游商占道", **LANE, "happened_at": minutes(-5).isoformat()}
+    assert steward.post("/cases", body, **queued("q-pruned")).status_code == 201
+    clock.shift(timedelta(days=30))
+    assert idempotency.sweep(timezone.now(), batch=10) == 0
+    clock.shift(timedelta(days=1, minutes=1))
+    assert idempotency.sweep(timezone.now(), batch=10) == 1
+    assert not IdempotentRequest.objects.filter(key="q-pruned").exists()
+    late = steward.post("/cases", body, **queued("q-pruned", timezone.now()))
+    assert late.status_code == 422, late.content
+    assert late.json()["field"] == "happened_at"
+    assert Case.objects.count() == 1
+
+
+def test_the_worker_prunes_keys_by_default(settings):
+    assert "whistle.api.idempotency.sweep" in settings.WHISTLE_WORKER_SWEEPS
 
 
 # The installable app --------------------------------------------------------------------------
