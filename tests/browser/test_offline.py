@@ -315,6 +315,10 @@ def test_a_patrol_started_in_a_dead_zone_reaches_the_server_whole_and_in_order(
     events = list(PatrolEvent.objects.filter(patrol=patrol).order_by("pk"))
     assert [e.kind for e in events] == ["started", "checked", "location", "ended"]
     assert all(e.at >= moment(e.data["happened_at"]) for e in events if "happened_at" in e.data)
+    # The start, the tick and the end keep where the phone was and how precise its fix was.
+    placed = [e.data["position"] for e in events if e.kind != "location"]
+    assert [p["accuracy_m"] for p in placed] == [6, 6, 6]
+    assert placed[0]["lat"] == WALK[0][1] and placed[2]["lat"] == WALK[-1][1]
     page.locator("[data-offline-panel]").scroll_into_view_if_needed()
     shots(page, "3-patrol-sent")
 
@@ -364,7 +368,8 @@ def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_an
     page.wait_for_function("async () => (await Whistle.offline.items()).length === 3")
     kept = queue(page)
     assert [item["kind"] for item in kept] == ["progress", "result", "check-out"]
-    assert kept[1]["photo"] is True and kept[2]["position"]["accuracy_m"] == 8
+    assert kept[1]["photo"] is True
+    assert [item["position"]["accuracy_m"] for item in kept] == [8, 8, 8]
     page.locator("[data-offline-panel]").scroll_into_view_if_needed()
     fits_the_phone(page)
     shots(page, "1-kept-on-the-phone")
@@ -379,11 +384,13 @@ def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_an
     summons.refresh_from_db()
     assert summons.status == Summons.Status.DONE and summons.left_at is None
     progress_event = Event.objects.get(summons=summons, kind=EventKind.PROGRESS)
+    assert (progress_event.lon, progress_event.lat) == ON_THE_LANE
+    assert progress_event.data["accuracy_m"] == 8
     written = moment(progress_event.data["happened_at"])
     assert abs((written - moment(kept[0]["happened_at"])).total_seconds()) < 1
     assert progress_event.at - written >= timedelta(seconds=1.5)
     result_event = Event.objects.get(summons=summons, kind=EventKind.RESULT)
-    assert len(result_event.data["photos"]) == 1
+    assert len(result_event.data["photos"]) == 1 and result_event.data["accuracy_m"] == 8
     failed = page.locator("[data-offline-panel] [data-status=failed]")
     assert "事不完、人不撤" in failed.inner_text()
     failed.scroll_into_view_if_needed()

@@ -12,6 +12,9 @@ A request sent from a phone's queue (it carries `X-Whistle-Sent-At`) may be sent
 later: the answer was lost, then the phone went back into a dead zone. Its key is kept
 `WHISTLE_OFFLINE_MAX_DAYS` and a day more; anything made on the phone longer ago than that is
 refused (`whistle.cases.device_time`), so a resend is replayed or refused, never done twice.
+The age is measured on the phone's time corrected by its clock's offset at each sending, so
+the day more covers a phone whose clock was set back by up to a day between the first
+sending and the resend.
 
 Keys past their time are pruned by the worker (`sweep`, in WHISTLE_WORKER_SWEEPS), whoever
 owns them, and a claim prunes its owner's: a person who never comes back leaves nothing
