@@ -8,10 +8,11 @@ import base64
 import io
 import uuid
 from datetime import UTC, timedelta
+from typing import Any
 
 import pytest
 import time_machine
-from django.utils import translation
+from django.utils import timezone, translation
 from PIL import Image
 
 from tests.fixtures_api import api_city_fixture  # noqa: F401  (fixture)
@@ -23,8 +24,10 @@ from tests.fixtures_cases import (
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
+from whistle.api import idempotency
 from whistle.api.models import IdempotentRequest
 from whistle.cases import actions
+from whistle.cases.errors import InvalidInput
 from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.patrols import actions as patrols
@@ -322,6 +325,53 @@ def test_a_patrol_started_without_signal_keeps_its_key_and_times_and_ends_when_e
     assert end.data["happened_at"] == minutes(-20).astimezone(UTC).isoformat()
 
 
+def test_a_patrols_start_tick_and_end_keep_where_the_phone_was(whistle_city):
+    city = whistle_city
+    here: dict[str, Any] = {**LANE, "accuracy_m": 6.66}
+    patrol = patrols.start_patrol(
+        city.steward,
+        lane=city.lane,
+        key=uuid.uuid4(),
+        **here,
+        happened_at=minutes(-40),
+        now=minutes(0),
+    )
+    item = patrol.checklist[0]["key"]
+    patrols.record_check(
+        city.steward,
+        patrol,
+        item=item,
+        result="ok",
+        **here,
+        happened_at=minutes(-35),
+        now=minutes(1),
+    )
+    # A tick without a fix keeps no position rather than a made-up one.
+    patrols.record_check(
+        city.steward, patrol, item=patrol.checklist[1]["key"], result="ok", now=minutes(1)
+    )
+    patrols.end_patrol(city.steward, patrol, **here, happened_at=minutes(-20), now=minutes(2))
+    kept = {"lon": LANE["lon"], "lat": LANE["lat"], "accuracy_m": 6.7}
+    events = PatrolEvent.objects.filter(patrol=patrol).order_by("pk")
+    assert [event.data.get("position") for event in events] == [kept, kept, None, kept]
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"lon": LANE["lon"]},
+        {"accuracy_m": 5.0},
+        {**LANE, "accuracy_m": -1.0},
+        {"lon": 200.0, "lat": 0.0},
+    ],
+)
+def test_a_patrol_start_with_a_broken_position_is_refused_and_writes_nothing(whistle_city, where):
+    city = whistle_city
+    with pytest.raises(InvalidInput):
+        patrols.start_patrol(city.steward, lane=city.lane, **where, now=minutes(0))
+    assert not Patrol.objects.exists() and not PatrolEvent.objects.exists()
+
+
 def test_a_patrol_key_of_someone_elses_patrol_is_refused(whistle_city):
     city = whistle_city
     theirs = patrols.start_patrol(city.lane_chief, lane=city.lane, now=minutes(0))
@@ -383,6 +433,43 @@ def test_progress_and_a_result_written_without_signal_keep_both_times(whistle_ci
     assert result.data["delay_s"] == 21 * 60.0
 
 
+def test_progress_and_a_result_keep_where_the_phone_was_and_how_precisely(whistle_city):
+    city = whistle_city
+    summons = on_site(city)
+    actions.report_progress(
+        city.urban_officer,
+        summons,
+        text="正在劝离",
+        lon=LANE["lon"],
+        lat=LANE["lat"],
+        accuracy_m=12.34,
+        happened_at=minutes(10),
+        sent_at=minutes(40),
+        now=minutes(40),
+    )
+    progress = last_event(summons)
+    assert (progress.lon, progress.lat) == (LANE["lon"], LANE["lat"])
+    assert progress.data["accuracy_m"] == 12.3
+    # Without a fix nothing is made up: no position, no accuracy.
+    actions.report_result(
+        city.urban_officer, summons, result="游商已劝离", happened_at=minutes(20), now=minutes(41)
+    )
+    result = last_event(summons)
+    assert (result.lon, result.lat) == (None, None) and "accuracy_m" not in result.data
+
+
+def test_half_a_position_on_a_progress_report_is_refused_and_writes_nothing(whistle_city):
+    city = whistle_city
+    summons = on_site(city)
+    events = Event.objects.filter(summons=summons).count()
+    with pytest.raises(InvalidInput) as refused:
+        actions.report_progress(
+            city.urban_officer, summons, text="正在劝离", lon=LANE["lon"], now=minutes(40)
+        )
+    assert refused.value.field == "position"
+    assert Event.objects.filter(summons=summons).count() == events
+
+
 def test_a_check_out_made_without_signal_before_the_release_is_refused_even_after_it(
     whistle_city,
 ):
@@ -441,6 +528,8 @@ def test_a_patrol_made_without_signal_reaches_the_server_complete_and_in_order(a
         "township": api_city.lane.township.code,
         "lane": api_city.lane.name,
         "uuid": key,
+        **LANE,
+        "accuracy_m": 7,
         "happened_at": minutes(-30).isoformat(),
     }
     first = steward.post("/patrols", start, **queued("q-start"))
@@ -458,11 +547,11 @@ def test_a_patrol_made_without_signal_reaches_the_server_complete_and_in_order(a
     tick = {"item": item, "result": "problem", "outcome": "fixed"}
     ticked = steward.post(
         f"/patrols/{key}/checks",
-        {**tick, "happened_at": minutes(-25).isoformat()},
+        {**tick, **LANE, "accuracy_m": 8, "happened_at": minutes(-25).isoformat()},
         **queued("q-tick"),
     )
     assert ticked.status_code == 200, ticked.content
-    end = {"happened_at": minutes(-10).isoformat()}
+    end = {**LANE, "accuracy_m": 9, "happened_at": minutes(-10).isoformat()}
     ended = steward.post(f"/patrols/{key}/finish", end, **queued("q-end"))
     assert ended.status_code == 200, ended.content
     assert steward.post(f"/patrols/{key}/finish", end, **queued("q-end-retry")).status_code == 200
@@ -474,6 +563,11 @@ def test_a_patrol_made_without_signal_reaches_the_server_complete_and_in_order(a
         PatrolEvent.objects.filter(patrol=patrol).order_by("pk").values_list("kind", flat=True)
     )
     assert kinds == ["started", "location", "checked", "ended"]
+    accuracies = [
+        event.data["position"]["accuracy_m"]
+        for event in PatrolEvent.objects.filter(patrol=patrol).exclude(kind="location")
+    ]
+    assert sorted(accuracies) == [7, 8, 9]
 
 
 def test_a_finish_without_a_body_still_ends_the_patrol(api_city, clock):
@@ -501,7 +595,12 @@ def test_queued_progress_result_and_check_out_sent_twice_act_once(api_city, cloc
     officer, dispatcher = api_city.as_("urban_officer"), api_city.as_("dispatcher")
     summons = summons_on_site(api_city)
     photo = base64.b64encode(png_bytes()).decode()
-    progress = {"text": "正在劝离", "happened_at": minutes(-40).isoformat()}
+    progress = {
+        "text": "正在劝离",
+        **LANE,
+        "accuracy_m": 9,
+        "happened_at": minutes(-40).isoformat(),
+    }
     result = {"result": "游商已劝离", "photos": [photo], "happened_at": minutes(-30).isoformat()}
     for _ in range(2):
         assert (
@@ -513,7 +612,8 @@ def test_queued_progress_result_and_check_out_sent_twice_act_once(api_city, cloc
         answer = officer.post(f"/summonses/{summons}/result", result, **queued("q-result"))
         assert answer.status_code == 200, answer.content
     row = Summons.objects.get(uuid=summons)
-    assert Event.objects.filter(summons=row, kind=EventKind.PROGRESS).count() == 1
+    written = Event.objects.get(summons=row, kind=EventKind.PROGRESS)
+    assert (written.lon, written.lat, written.data["accuracy_m"]) == (LANE["lon"], LANE["lat"], 9)
     assert Event.objects.filter(summons=row, kind=EventKind.RESULT).count() == 1
     assert row.attachments.count() == 1
     # Left before the township released the department: refused, and refused again.
@@ -564,7 +664,76 @@ def test_a_live_requests_key_lives_the_ordinary_hours(api_city, clock):
     row = IdempotentRequest.objects.get(key="live-1")
     assert row.kept_until == NOW + timedelta(hours=24)
     steward.post("/cases", {**body, "happened_at": NOW.isoformat()}, **queued("queued-1"))
-    assert IdempotentRequest.objects.get(key="queued-1").kept_until == NOW + timedelta(days=15)
+    assert IdempotentRequest.objects.get(key="queued-1").kept_until == NOW + timedelta(days=31)
+
+
+def test_by_default_a_phone_back_after_four_weeks_is_recognised_not_duplicated(api_city, clock):
+    steward = api_city.as_("steward")
+    made = minutes(-5)
+    body = {"description": "人民市场东巷有游商占道", **LANE, "happened_at": made.isoformat()}
+    first = steward.post("/cases", body, **queued("q-weeks"))
+    assert first.status_code == 201
+    # The answer was lost; the phone sat in a drawer for four weeks and sends it again.
+    clock.shift(timedelta(days=28))
+    again = steward.post("/cases", body, **queued("q-weeks", NOW + timedelta(days=28)))
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["reference"] == first.json()["reference"]
+    assert Case.objects.count() == 1
+    # Something made four weeks ago and never sent before is still taken, at its own time.
+    late = {**body, "description": "人民市场东巷有堆物", "happened_at": made.isoformat()}
+    fresh = steward.post("/cases", late, **queued("q-weeks-2", NOW + timedelta(days=28)))
+    assert fresh.status_code == 201, fresh.content
+    assert Case.objects.count() == 2
+
+
+def keep_row(owner: str, key: str, *, created, kept_until) -> IdempotentRequest:
+    return IdempotentRequest.objects.create(
+        owner=owner,
+        key=key,
+        fingerprint="0" * 64,
+        status=201,
+        created_at=created,
+        kept_until=kept_until,
+    )
+
+
+def test_the_worker_prunes_every_owners_expired_keys_and_no_other(db, settings):
+    settings.WHISTLE_API_IDEMPOTENCY_HOURS = 24
+    keep_row("person:1", "past", created=minutes(-60 * 24 * 31), kept_until=minutes(-1))
+    keep_row("token:x", "past-too", created=minutes(-60 * 25), kept_until=minutes(-60))
+    keep_row("person:2", "boundary", created=minutes(-60 * 24 * 31), kept_until=NOW)
+    keep_row("person:2", "queued", created=minutes(-60 * 24 * 20), kept_until=minutes(60 * 24))
+    # Written before keys had an end: the ordinary lifetime from their first attempt.
+    keep_row("person:3", "old-live", created=minutes(-60 * 24 - 1), kept_until=None)
+    keep_row("person:3", "new-live", created=minutes(-60 * 23), kept_until=None)
+    assert idempotency.sweep(NOW, batch=2) == 2
+    assert idempotency.sweep(NOW, batch=2) == 1
+    assert idempotency.sweep(NOW, batch=2) == 0
+    left = set(IdempotentRequest.objects.values_list("key", flat=True))
+    assert left == {"boundary", "queued", "new-live"}
+    assert idempotency.sweep(minutes(1), batch=10) == 1
+    assert set(IdempotentRequest.objects.values_list("key", flat=True)) == {"queued", "new-live"}
+
+
+def test_a_resend_after_its_key_was_pruned_is_refused_not_done_again(api_city, clock, settings):
+    settings.WHISTLE_OFFLINE_MAX_DAYS = 30
+    steward = api_city.as_("steward")
+    body = {"description": "人民市场东巷有游商占道", **LANE, "happened_at": minutes(-5).isoformat()}
+    assert steward.post("/cases", body, **queued("q-pruned")).status_code == 201
+    clock.shift(timedelta(days=30))
+    assert idempotency.sweep(timezone.now(), batch=10) == 0
+    clock.shift(timedelta(days=1, minutes=1))
+    assert idempotency.sweep(timezone.now(), batch=10) == 1
+    assert not IdempotentRequest.objects.filter(key="q-pruned").exists()
+    late = steward.post("/cases", body, **queued("q-pruned", timezone.now()))
+    assert late.status_code == 422, late.content
+    assert late.json()["field"] == "happened_at"
+    assert Case.objects.count() == 1
+
+
+def test_the_worker_prunes_keys_by_default(settings):
+    assert "whistle.api.idempotency.sweep" in settings.WHISTLE_WORKER_SWEEPS
 
 
 # The installable app --------------------------------------------------------------------------

@@ -303,6 +303,7 @@ WHISTLE_WORKER_SWEEPS = env_list(
         "whistle.cases.actions.personal_data.sweep",
         "whistle.cases.checkpoints.sweep",
         "whistle.cases.timestamps.sweep",
+        "whistle.api.idempotency.sweep",
     ],
 )
 WHISTLE_WORKER_BATCH = env_int("WHISTLE_WORKER_BATCH", 200, minimum=1)
@@ -400,8 +401,9 @@ WHISTLE_API_TOKEN_DEFAULT_DAYS = env_int("WHISTLE_API_TOKEN_DEFAULT_DAYS", 90, m
 WHISTLE_API_IDEMPOTENCY_HOURS = env_int("WHISTLE_API_IDEMPOTENCY_HOURS", 24, minimum=1)
 # What a phone recorded without signal is accepted this many days after it was made; the
 # Idempotency-Key of a request sent from the queue (with X-Whistle-Sent-At) is kept as long,
-# and a day more, so a resend days later is recognised (docs/street.md, "Without signal").
-WHISTLE_OFFLINE_MAX_DAYS = env_int("WHISTLE_OFFLINE_MAX_DAYS", 14, minimum=1)
+# and a day more, so a resend days later is recognised (docs/street.md, "Without signal"). A
+# month by default: a phone left in a drawer over a holiday still delivers what it holds.
+WHISTLE_OFFLINE_MAX_DAYS = env_int("WHISTLE_OFFLINE_MAX_DAYS", 30, minimum=1)
 WHISTLE_API_PAGE_SIZE = env_int("WHISTLE_API_PAGE_SIZE", 50, minimum=1, maximum=500)
 if WHISTLE_API_TOKEN_DEFAULT_DAYS > WHISTLE_API_TOKEN_MAX_DAYS:
     raise ImproperSetting("WHISTLE_API_TOKEN_DEFAULT_DAYS exceeds WHISTLE_API_TOKEN_MAX_DAYS")

@@ -5,7 +5,8 @@
  * report), "patrol-start" and "patrol-end", or "check-in", "progress", "result" and
  * "check-out" (the department's on the case page), sent while the browser has no
  * connection, is not lost: it becomes one item of the queue, with the time the
- * phone's clock showed (happened_at), the position and its accuracy when it has one, and a
+ * phone's clock showed (happened_at), the position and its accuracy when it has one (the
+ * patrol's last position, or a fix asked for and waited on at most FIX_WAIT_MS), and a
  * random idempotency key. Photos are shrunk on the phone first (at most MAX_SIDE pixels,
  * JPEG) so a queue of them fits in the phone's storage and goes through a weak signal.
  *
@@ -14,7 +15,8 @@
  * Idempotency-Key and X-Whistle-Sent-At (the phone's clock at sending, from which the
  * server measures the clock's offset): a resend after a lost answer gets the first answer
  * again and never acts twice. An item the server refuses is kept as failed, with the
- * server's reason, until its author retries it (with a new key: the refused attempt did
+ * server's reason (a refused state, input or right: 4xx other than 401, 429 and an expired
+ * form token), until its author retries it (with a new key: the refused attempt did
  * nothing) or discards it; nothing leaves the queue silently. Items belong to the account
  * that made them (data-offline-owner on <body>): another account signed in on the same
  * phone neither sees nor sends them.
@@ -38,6 +40,7 @@
   var MAX_SIDE = 1600;
   var QUALITY = 0.8;
   var MIN_FRESH_MS = 5000;
+  var FIX_WAIT_MS = 5000;
   var WARM_EVERY_MS = 5 * 60 * 1000;
   var SENT_KEPT_MS = 3 * 24 * 3600 * 1000;
   var PING_TIMEOUT_MS = 4000;
@@ -238,6 +241,51 @@
   }
 
   // A text written on the case page (progress, result) with its photos.
+  // Where the phone is now, for progress and a result: a fix of the last minute, or null
+  // after FIX_WAIT_MS (a basement gives none, and nothing waits on it).
+  function fix() {
+    if (!navigator.geolocation) return Promise.resolve(null);
+    return new Promise(function (done) {
+      var settled = false;
+      function finish(where) {
+        if (settled) return;
+        settled = true;
+        done(where);
+      }
+      setTimeout(function () {
+        finish(null);
+      }, FIX_WAIT_MS);
+      navigator.geolocation.getCurrentPosition(
+        function (found) {
+          finish({
+            lon: found.coords.longitude,
+            lat: found.coords.latitude,
+            accuracy_m: found.coords.accuracy,
+          });
+        },
+        function () {
+          finish(null);
+        },
+        { enableHighAccuracy: true, timeout: FIX_WAIT_MS, maximumAge: 60000 }
+      );
+    });
+  }
+
+  // Where the phone is: the patrol's last position when it has one, else a fix.
+  function here() {
+    return Whistle.lastPosition ? Promise.resolve(Whistle.lastPosition) : fix();
+  }
+
+  // The body carries the position and its accuracy when the phone had a fix.
+  function placed(body, where) {
+    if (where && where.lon !== null && where.lon !== undefined) {
+      body.lon = where.lon;
+      body.lat = where.lat;
+      if (where.accuracy_m !== null && where.accuracy_m !== undefined) body.accuracy_m = where.accuracy_m;
+    }
+    return body;
+  }
+
   function written(field, name) {
     return {
       ready: function () {
@@ -249,14 +297,17 @@
       build: function (form) {
         var summons = value(form, "target");
         var text = value(form, field);
-        return shrinkAll(form, "photos").then(function (photos) {
-          var body = { photos: photos };
+        return Promise.all([shrinkAll(form, "photos"), fix()]).then(function (found) {
+          var photos = found[0];
+          var where = found[1];
+          var body = placed({ photos: photos }, where);
           body[field] = text;
           return {
             path: API + "/summonses/" + summons + "/" + name,
             body: body,
             label: heading() + "：" + text.slice(0, 30),
             photo: photos.length > 0,
+            position: where,
           };
         });
       },
@@ -302,13 +353,15 @@
         if (submitter && submitter.name === "outcome") outcome = submitter.value;
         var legend = form.closest(".check-item");
         var label = legend && legend.querySelector(".check-label");
-        return Promise.resolve({
-          path: API + "/patrols/" + patrol + "/checks",
-          body: { item: item, result: result, outcome: outcome },
-          label:
-            (label ? label.textContent.trim() : item) +
-            (submitter ? "：" + submitter.textContent.trim() : ""),
-          position: Whistle.lastPosition || null,
+        return here().then(function (where) {
+          return {
+            path: API + "/patrols/" + patrol + "/checks",
+            body: placed({ item: item, result: result, outcome: outcome }, where),
+            label:
+              (label ? label.textContent.trim() : item) +
+              (submitter ? "：" + submitter.textContent.trim() : ""),
+            position: where,
+          };
         });
       },
       after: function (form, submitter) {
@@ -459,12 +512,14 @@
         }
         var lane = lanes[value(form, "lane")];
         if (!lane) return Promise.reject(new Error("no lane"));
-        return Promise.resolve({
-          path: API + "/patrols",
-          body: { township: lane.township, lane: lane.lane, uuid: newKey() },
-          label: lane.lane,
-          position: Whistle.lastPosition || null,
-          walk: lane.walk,
+        return here().then(function (where) {
+          return {
+            path: API + "/patrols",
+            body: placed({ township: lane.township, lane: lane.lane, uuid: newKey() }, where),
+            label: lane.lane,
+            position: where,
+            walk: lane.walk,
+          };
         });
       },
       after: function (form, submitter, item, built) {
@@ -482,14 +537,16 @@
         var key = patrolKey(form);
         // The positions still waiting go first, so the route reaches the server whole.
         var flushed = Whistle.patrol && Whistle.patrol.flush ? Whistle.patrol.flush() : null;
-        return Promise.resolve(flushed).then(function () {
-          return {
-            path: API + "/patrols/" + key + "/finish",
-            body: {},
-            label: heading(),
-            position: Whistle.lastPosition || null,
-          };
-        });
+        return Promise.resolve(flushed)
+          .then(here)
+          .then(function (where) {
+            return {
+              path: API + "/patrols/" + key + "/finish",
+              body: placed({}, where),
+              label: heading(),
+              position: where,
+            };
+          });
       },
       after: function (form) {
         if (Whistle.patrol && Whistle.patrol.stop) Whistle.patrol.stop();
@@ -562,7 +619,9 @@
               item.sent = Date.now();
             } else if (
               response.status === 401 ||
-              response.status === 403 ||
+              // An expired form token waits for the next try; a refusal of the person's
+              // rights is an answer about the item, shown with its reason like any other.
+              response.status === 403 && data.code !== "permission_refused" ||
               response.status === 409 && data.code === "idempotency_key_in_use" ||
               response.status === 429 ||
               response.status >= 500

@@ -6,6 +6,7 @@ for the township."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -23,6 +24,7 @@ from tests.fixtures_street import street_fixture  # noqa: F401
 from whistle.cases import actions
 from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
+from whistle.organisation.models import Role, RoleAssignment
 from whistle.patrols.actions import start_patrol
 from whistle.patrols.models import CheckResult, Patrol, PatrolEvent
 
@@ -313,6 +315,10 @@ def test_a_patrol_started_in_a_dead_zone_reaches_the_server_whole_and_in_order(
     events = list(PatrolEvent.objects.filter(patrol=patrol).order_by("pk"))
     assert [e.kind for e in events] == ["started", "checked", "location", "ended"]
     assert all(e.at >= moment(e.data["happened_at"]) for e in events if "happened_at" in e.data)
+    # The start, the tick and the end keep where the phone was and how precise its fix was.
+    placed = [e.data["position"] for e in events if e.kind != "location"]
+    assert [p["accuracy_m"] for p in placed] == [6, 6, 6]
+    assert placed[0]["lat"] == WALK[0][1] and placed[2]["lat"] == WALK[-1][1]
     page.locator("[data-offline-panel]").scroll_into_view_if_needed()
     shots(page, "3-patrol-sent")
 
@@ -362,7 +368,8 @@ def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_an
     page.wait_for_function("async () => (await Whistle.offline.items()).length === 3")
     kept = queue(page)
     assert [item["kind"] for item in kept] == ["progress", "result", "check-out"]
-    assert kept[1]["photo"] is True and kept[2]["position"]["accuracy_m"] == 8
+    assert kept[1]["photo"] is True
+    assert [item["position"]["accuracy_m"] for item in kept] == [8, 8, 8]
     page.locator("[data-offline-panel]").scroll_into_view_if_needed()
     fits_the_phone(page)
     shots(page, "1-kept-on-the-phone")
@@ -377,11 +384,13 @@ def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_an
     summons.refresh_from_db()
     assert summons.status == Summons.Status.DONE and summons.left_at is None
     progress_event = Event.objects.get(summons=summons, kind=EventKind.PROGRESS)
+    assert (progress_event.lon, progress_event.lat) == ON_THE_LANE
+    assert progress_event.data["accuracy_m"] == 8
     written = moment(progress_event.data["happened_at"])
     assert abs((written - moment(kept[0]["happened_at"])).total_seconds()) < 1
     assert progress_event.at - written >= timedelta(seconds=1.5)
     result_event = Event.objects.get(summons=summons, kind=EventKind.RESULT)
-    assert len(result_event.data["photos"]) == 1
+    assert len(result_event.data["photos"]) == 1 and result_event.data["accuracy_m"] == 8
     failed = page.locator("[data-offline-panel] [data-status=failed]")
     assert "事不完、人不撤" in failed.inner_text()
     failed.scroll_into_view_if_needed()
@@ -424,3 +433,151 @@ def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_an
     assert Event.objects.filter(summons=summons, kind=EventKind.PROGRESS).count() == 1
     assert Event.objects.filter(summons=summons, kind=EventKind.RESULT).count() == 1
     assert Event.objects.filter(summons=summons, kind=EventKind.CHECK_OUT).count() == 1
+
+
+def opens_without_signal(page, url: str, selectors: str) -> None:
+    """The page at `url` opens from the worker as itself (`selectors`, joined by " & "), not
+    as the "no signal" page."""
+    page.goto(url)
+    for selector in selectors.split(" & "):
+        page.wait_for_selector(selector, state="attached")
+    assert page.locator("h1", has_text="无信号").count() == 0
+    assert page.locator("[data-offline-banner]:not([hidden])").count() == 1
+    fits_the_phone(page)
+
+
+def test_every_phone_page_the_person_never_opened_still_opens_without_signal(
+    new_page, shots, whistle_city
+):
+    city = whistle_city
+    lane = city.lane
+    patrol = start_patrol(city.steward, lane=lane)
+    steward_pages = {
+        "/patrol/": "text=人民市场东巷",
+        f"/patrol/walk/{patrol.uuid}/": "#item-no-illegal-parking",
+        # The page a patrol started without signal opens on (its key and start after the #).
+        f"/patrol/walk/lane/{lane.pk}/": "[data-offline-walk-note] & #item-no-illegal-parking",
+        "/patrol/report/": "[data-report-form]",
+        "/patrol/reports/": "h1:has-text('我的上报')",
+    }
+    page = new_page(PHONE)
+    sign_in(page, "liang-ping")
+    controlled(page)
+    # Only the home page was opened with signal: the worker fetched the rest on its own.
+    for url in steward_pages:
+        kept_by_the_worker(page, url)
+    page.context.set_offline(True)
+    started = f"#{uuid.uuid4()},{timezone.now().isoformat()}"
+    for step, (url, selector) in enumerate(steward_pages.items(), start=1):
+        opens_without_signal(page, url + (started if "/lane/" in url else ""), selector)
+        shots(page, f"steward-{step}")
+
+    case, _whistle, summonses = whistled_case(city)
+    summons = summonses[city.urban.pk]
+    actions.acknowledge(city.urban_officer, summons)
+    officer = new_page(PHONE)
+    sign_in(officer, "urban-officer")
+    controlled(officer)
+    officer_pages = {
+        "/department/": f"text={case.reference}",
+        f"/cases/{case.reference}/": ".op-check_in",
+    }
+    for url in officer_pages:
+        kept_by_the_worker(officer, url)
+    officer.context.set_offline(True)
+    for step, (url, selector) in enumerate(officer_pages.items(), start=1):
+        opens_without_signal(officer, url, selector)
+        shots(officer, f"officer-{step}")
+    # A page that was never kept says so instead of failing.
+    officer.goto("/duty/")
+    officer.wait_for_selector("h1:has-text('无信号')")
+
+
+def report_without_signal(page, description: str, category) -> None:
+    page.goto("/patrol/report/")
+    page.wait_for_selector("[data-report-form]")
+    expected = len(queue(page)) + 1
+    page.fill("#id_description", description)
+    page.select_option("#id_category", str(category.pk))
+    page.click("[data-geolocate-button]")
+    page.wait_for_function(
+        "() => /\\d/.test(document.querySelector('.geolocate-status').textContent)"
+    )
+    page.click("button:has-text('提交上报')")
+    page.wait_for_function(f"async () => (await Whistle.offline.items()).length === {expected}")
+
+
+def test_refused_reports_stay_with_their_reasons_until_one_is_retried_and_one_discarded(
+    new_page, shots, street
+):
+    # Ma Lin, steward of 东四六条, helps out on 人民市场东巷 in another street office, where
+    # nobody has given her a lane yet.
+    ma_lin = street.dongsi_steward
+    page = new_page(
+        PHONE,
+        geolocation={"longitude": ON_THE_LANE[0], "latitude": ON_THE_LANE[1], "accuracy": 7},
+        permissions=["geolocation"],
+    )
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(page, "ma-lin")
+    controlled(page)
+    kept_by_the_worker(page, "/patrol/report/")
+    kept_by_the_worker(page, "/patrol/reports/")
+
+    page.context.set_offline(True)
+    report_without_signal(page, "人民市场东巷：巷口有小贩摆摊卖水果", street.vending)
+    report_without_signal(page, "人民市场东巷：巷尾堆着装修渣土", street.garbage)
+    first, second = queue(page)
+    page.wait_for_timeout(1500)
+    page.context.set_offline(False)
+    for _attempt in range(80):
+        if statuses(page) == ["failed", "failed"]:
+            break
+        page.wait_for_timeout(500)
+    # Refused for a reason the server gave: shown, kept, never sent again on its own.
+    assert statuses(page) == ["failed", "failed"]
+    assert Case.objects.count() == 0
+    panel = page.locator("[data-offline-panel]")
+    for key in (first["key"], second["key"]):
+        row = panel.locator(f"[data-offline-item='{key}']")
+        assert row.get_attribute("data-status") == "failed"
+        reason = row.locator(".offline-item-reason").inner_text()
+        assert reason.startswith("无权在此处上报问题：此事须由人民市场东巷的小巷管家"), reason
+    panel.scroll_into_view_if_needed()
+    fits_the_phone(page)
+    shots(page, "1-refused-with-the-reason")
+
+    # Nothing is dropped on the way: another page, and a new round of sending, keep both.
+    page.goto("/patrol/reports/")
+    page.evaluate("() => Whistle.offline.sync()")
+    assert statuses(page) == ["failed", "failed"]
+    assert page.locator("[data-offline-panel] [data-status=failed]").count() == 2
+    assert Case.objects.count() == 0
+
+    # The street office gives her the lane; she retries the first report herself.
+    RoleAssignment.objects.create(person=ma_lin, role=Role.STEWARD, lane=street.city.renmin_lane)
+    panel = page.locator("[data-offline-panel]")
+    retried, discarded = first["key"], second["key"]
+    panel.locator(f"[data-offline-retry='{retried}']").click()
+    for _attempt in range(40):
+        if statuses(page) == ["sent", "failed"]:
+            break
+        page.wait_for_timeout(250)
+    assert statuses(page) == ["sent", "failed"]
+    case = Case.objects.get(reporter=ma_lin)
+    assert case.description == "人民市场东巷：巷口有小贩摆摊卖水果"
+    reported = Event.objects.get(case=case, kind=EventKind.CASE_REPORTED)
+    # Kept with the time she wrote it, received when she retried it.
+    written, received = moment(reported.data["happened_at"]), moment(reported.data["received_at"])
+    assert abs(written - moment(first["happened_at"])) < timedelta(seconds=1)
+    assert received - written >= timedelta(seconds=1.5)
+    assert case.reference in panel.inner_text()
+
+    # The second she no longer wants: discarded by her, after she confirms, and sent nowhere.
+    panel.locator(f"[data-offline-discard='{discarded}']").click()
+    page.wait_for_function("async () => (await Whistle.offline.items()).length === 1")
+    assert panel.locator("[data-status=failed]").count() == 0
+    page.evaluate("() => Whistle.offline.sync()")
+    assert Case.objects.count() == 1
+    panel.scroll_into_view_if_needed()
+    shots(page, "2-retried-and-discarded")

@@ -12,6 +12,13 @@ A request sent from a phone's queue (it carries `X-Whistle-Sent-At`) may be sent
 later: the answer was lost, then the phone went back into a dead zone. Its key is kept
 `WHISTLE_OFFLINE_MAX_DAYS` and a day more; anything made on the phone longer ago than that is
 refused (`whistle.cases.device_time`), so a resend is replayed or refused, never done twice.
+The age is measured on the phone's time corrected by its clock's offset at each sending, so
+the day more covers a phone whose clock was set back by up to a day between the first
+sending and the resend.
+
+Keys past their time are pruned by the worker (`sweep`, in WHISTLE_WORKER_SWEEPS), whoever
+owns them, and a claim prunes its owner's: a person who never comes back leaves nothing
+behind for longer than their keys were promised.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -40,7 +48,7 @@ def offline_lifetime() -> timedelta:
     """How long the key of a request from a phone's queue is kept: as long as what the phone
     recorded is accepted, a day more (a phone's clock may run behind), and never less than
     any key."""
-    days = int(getattr(settings, "WHISTLE_OFFLINE_MAX_DAYS", 14))
+    days = int(getattr(settings, "WHISTLE_OFFLINE_MAX_DAYS", 30))
     return max(lifetime(), timedelta(days=days + 1))
 
 
@@ -74,15 +82,31 @@ class Running:
     pass
 
 
+def expired(now: datetime) -> QuerySet[IdempotentRequest]:
+    """Keys no resend can use any more: past `kept_until`, or, for rows written before
+    `kept_until` existed, older than the ordinary lifetime."""
+    return IdempotentRequest.objects.filter(
+        Q(kept_until__lt=now) | Q(kept_until__isnull=True, created_at__lt=now - lifetime())
+    )
+
+
+def sweep(now: datetime, *, batch: int) -> int:
+    """The worker's pruning of expired keys, `batch` rows at a time (the worker comes back
+    at once while a batch is full). A key still within its time is never touched, so a
+    phone coming back on the last day of its queue is still recognised."""
+    ids = list(expired(now).order_by("kept_until", "pk").values_list("pk", flat=True)[:batch])
+    if not ids:
+        return 0
+    # A second worker may have taken some of them: count what this one removed.
+    count, _by_model = IdempotentRequest.objects.filter(pk__in=ids).delete()
+    return count
+
+
 def claim(
     owner: str, key: str, print_: str, now: datetime, *, queued: bool = False
 ) -> Claimed | Stored | Mismatch | Running:
     """Claim `key` for this request; `queued` for a request sent from a phone's queue."""
-    IdempotentRequest.objects.filter(owner=owner, kept_until__lt=now).delete()
-    # Rows written before `kept_until` existed live the ordinary lifetime.
-    IdempotentRequest.objects.filter(
-        owner=owner, kept_until__isnull=True, created_at__lt=now - lifetime()
-    ).delete()
+    expired(now).filter(owner=owner).delete()
     kept_until = now + (offline_lifetime() if queued else lifetime())
     try:
         with transaction.atomic():

@@ -96,6 +96,8 @@ class IdempotentRequest(models.Model):
         indexes = [
             models.Index(fields=["owner", "created_at"]),
             models.Index(fields=["owner", "kept_until"]),
+            # The worker's pruning of every owner's expired keys.
+            models.Index(fields=["kept_until"]),
         ]
 
     def __str__(self) -> str:

@@ -379,6 +379,10 @@ class CheckInOut(Schema):
 class ProgressIn(In):
     text: Text
     photos: Photos = []
+    # Where the phone was when it was written, when it had a fix (kept in the trail).
+    lon: Lon | None = None
+    lat: Lat | None = None
+    accuracy_m: Accuracy | None = None
     # Written on the device without signal: the device's time.
     happened_at: AwareDatetime | None = None
 
@@ -386,6 +390,10 @@ class ProgressIn(In):
 class ResultIn(In):
     result: Text
     photos: Photos = []
+    # Where the phone was when it was written, when it had a fix (kept in the trail).
+    lon: Lon | None = None
+    lat: Lat | None = None
+    accuracy_m: Accuracy | None = None
     # Written on the device without signal: the device's time.
     happened_at: AwareDatetime | None = None
 
@@ -419,11 +427,18 @@ class PatrolStartIn(In):
     # id, named by the positions and ticks queued behind it) and the device's time.
     uuid: UUID | None = None
     happened_at: AwareDatetime | None = None
+    # Where the phone was, when it had a fix (kept in the patrol's events).
+    lon: Lon | None = None
+    lat: Lat | None = None
+    accuracy_m: Accuracy | None = None
 
 
 class PatrolEndIn(In):
     # Ended on the device without signal: the device's time of the end.
     happened_at: AwareDatetime | None = None
+    lon: Lon | None = None
+    lat: Lat | None = None
+    accuracy_m: Accuracy | None = None
 
 
 class PointIn(In):
@@ -447,6 +462,9 @@ class PatrolCheckIn(In):
     note: Note = ""
     # Ticked on the device without signal: the device's time of the tick.
     happened_at: AwareDatetime | None = None
+    lon: Lon | None = None
+    lat: Lat | None = None
+    accuracy_m: Accuracy | None = None
 
 
 class CheckResultOut(Schema):

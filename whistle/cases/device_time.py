@@ -55,7 +55,7 @@ class DeviceTime:
 
 def max_age_days() -> int:
     """How many days after it was made something recorded without signal is accepted."""
-    return int(getattr(settings, "WHISTLE_OFFLINE_MAX_DAYS", 14))
+    return int(getattr(settings, "WHISTLE_OFFLINE_MAX_DAYS", 30))
 
 
 def _aware(value: Any, field: str) -> datetime:

@@ -134,11 +134,36 @@ def _event(patrol: Patrol, kind: str, actor: Person, at: datetime, **data: Any) 
     PatrolEvent.objects.create(patrol=patrol, kind=kind, actor=actor, at=at, data=data)
 
 
+def _where(lon: Any, lat: Any, accuracy_m: Any) -> dict[str, Any]:
+    """Where the phone was when a patrol was started, ticked or ended, for its event: the
+    position and the fix's accuracy, or nothing when the phone had no fix."""
+    if lon is None and lat is None:
+        if accuracy_m is not None:
+            raise InvalidInput("position", _("An accuracy needs its position."))
+        return {}
+    if lon is None or lat is None:
+        raise InvalidInput("position", _("Give both the longitude and the latitude, or neither."))
+    lon = _number(lon, "position", _("The longitude"))
+    lat = _number(lat, "position", _("The latitude"))
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise InvalidInput("position", _("The position is not a WGS-84 position."))
+    accuracy = None
+    if accuracy_m is not None:
+        accuracy = _number(accuracy_m, "accuracy_m", _("The position accuracy"))
+        if not 0 <= accuracy <= ACCURACY_MAX:
+            raise InvalidInput("accuracy_m", _("The position accuracy is out of range."))
+        accuracy = round(accuracy, 1)
+    return {"position": {"lon": lon, "lat": lat, "accuracy_m": accuracy}}
+
+
 def start_patrol(
     person: Person,
     *,
     lane: Lane,
     key: uuid.UUID | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    accuracy_m: float | None = None,
     happened_at: datetime | None = None,
     sent_at: datetime | None = None,
     now: datetime | None = None,
@@ -150,6 +175,7 @@ def start_patrol(
     the device's times (`whistle.cases.device_time`): it starts when it was started. The same
     start sent again returns the patrol it made."""
     now = _moment(now)
+    where = _where(lon, lat, accuracy_m)
     offline = device_time(happened_at, sent_at, now)
     made_at = offline.happened_at if offline is not None else now
     if not isinstance(lane, Lane):
@@ -198,6 +224,7 @@ def start_patrol(
             now,
             lane=lane.name,
             role=role,
+            **where,
             **offline.trail() if offline is not None else {},
         )
     return patrol
@@ -391,6 +418,9 @@ def record_check(
     outcome: str = "",
     case: Case | None = None,
     note: str = "",
+    lon: float | None = None,
+    lat: float | None = None,
+    accuracy_m: float | None = None,
     happened_at: datetime | None = None,
     sent_at: datetime | None = None,
     now: datetime | None = None,
@@ -402,6 +432,7 @@ def record_check(
     (`whistle.cases.device_time`): it is dated when it was made, and an answer given since
     on the same item stays the answer."""
     now = _moment(now)
+    where = _where(lon, lat, accuracy_m)
     offline = device_time(happened_at, sent_at, now)
     made_at = offline.happened_at if offline is not None else now
     if result not in CheckResult.Result.values:
@@ -458,6 +489,7 @@ def record_check(
                 outcome=outcome,
                 case=case.reference if case is not None else None,
                 superseded=True,
+                **where,
                 **offline.trail() if offline is not None else {},
             )
             return existing
@@ -481,6 +513,7 @@ def record_check(
             result=result,
             outcome=outcome,
             case=case.reference if case is not None else None,
+            **where,
             **offline.trail() if offline is not None else {},
         )
         patrol.last_activity_at = now
@@ -492,6 +525,9 @@ def end_patrol(
     person: Person,
     patrol: Patrol,
     *,
+    lon: float | None = None,
+    lat: float | None = None,
+    accuracy_m: float | None = None,
     happened_at: datetime | None = None,
     sent_at: datetime | None = None,
     now: datetime | None = None,
@@ -502,6 +538,7 @@ def end_patrol(
     An end recorded on the phone without signal comes later with the device's times: the
     patrol ends when it was ended (`whistle.cases.device_time`)."""
     now = _moment(now)
+    where = _where(lon, lat, accuracy_m)
     offline = device_time(happened_at, sent_at, now)
     made_at = offline.happened_at if offline is not None else now
     action = _("end this patrol")
@@ -544,6 +581,7 @@ def end_patrol(
             points=patrol.point_count,
             covered_ratio=patrol.covered_ratio,
             checks=counts,
+            **where,
             **offline.trail() if offline is not None else {},
         )
     return patrol

@@ -86,6 +86,9 @@ def start_patrol(request: HttpRequest, data: s.PatrolStartIn) -> Status[dict[str
         person,
         lane=lane,
         key=data.uuid,
+        lon=data.lon,
+        lat=data.lat,
+        accuracy_m=data.accuracy_m,
         happened_at=data.happened_at,
         sent_at=sent_at(request),
     )
@@ -138,6 +141,9 @@ def record_check(request: HttpRequest, uuid: str, data: s.PatrolCheckIn) -> dict
         outcome=data.outcome,
         case=case,
         note=data.note,
+        lon=data.lon,
+        lat=data.lat,
+        accuracy_m=data.accuracy_m,
         happened_at=data.happened_at,
         sent_at=sent_at(request),
     )
@@ -157,5 +163,13 @@ def finish_patrol(
     happened_at = data.happened_at if data is not None else None
     if patrol.ended_at is not None and happened_at is not None:
         return _patrol_out(patrol)
-    actions.end_patrol(person, patrol, happened_at=happened_at, sent_at=sent_at(request))
+    actions.end_patrol(
+        person,
+        patrol,
+        lon=data.lon if data is not None else None,
+        lat=data.lat if data is not None else None,
+        accuracy_m=data.accuracy_m if data is not None else None,
+        happened_at=happened_at,
+        sent_at=sent_at(request),
+    )
     return _patrol_out(_mine(person, uuid))

@@ -127,6 +127,9 @@ def report_progress(request: HttpRequest, uuid: str, data: s.ProgressIn) -> dict
         find_summons(person, uuid),
         text=data.text,
         photos=photos(data.photos),
+        lon=data.lon,
+        lat=data.lat,
+        accuracy_m=data.accuracy_m,
         happened_at=data.happened_at,
         sent_at=sent_at(request),
     )
@@ -143,6 +146,9 @@ def report_result(request: HttpRequest, uuid: str, data: s.ResultIn) -> dict[str
         find_summons(person, uuid),
         result=data.result,
         photos=photos(data.photos),
+        lon=data.lon,
+        lat=data.lat,
+        accuracy_m=data.accuracy_m,
         happened_at=data.happened_at,
         sent_at=sent_at(request),
     )

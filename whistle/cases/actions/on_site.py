@@ -9,6 +9,7 @@ is accepted flagged, and the township confirms or rejects it (`rule_on_check_in`
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -477,20 +478,44 @@ def _not_before_summons(summons: Summons, offline: Any) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _WrittenAt:
+    """Where the phone was when progress or a result was written, if it had a fix."""
+
+    lon: float | None
+    lat: float | None
+    accuracy_m: float | None
+
+    def trail(self) -> dict[str, Any]:
+        return {} if self.lon is None else {"accuracy_m": self.accuracy_m}
+
+
+def _written_at(lon: Any, lat: Any, accuracy_m: Any) -> _WrittenAt:
+    position_lon, position_lat = clean_optional_position(lon, lat)
+    if position_lon is None:
+        return _WrittenAt(None, None, None)
+    return _WrittenAt(position_lon, position_lat, clean_accuracy(accuracy_m))
+
+
 def report_progress(
     actor: Person,
     summons: Summons,
     *,
     text: str,
     photos: Any = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    accuracy_m: float | None = None,
     happened_at: datetime | None = None,
     sent_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Summons:
     """The department tells the township how the work is going. One written on the phone
-    without signal comes later with the device's times, which its event keeps."""
+    without signal comes later with the device's times, which its event keeps, as it keeps
+    where the phone was (and the fix's accuracy) when it had a position."""
     now = moment(now)
     text = clean_text(text, "text", _("The progress report"), max_length=RESULT_MAX)
+    place = _written_at(lon, lat, accuracy_m)
     offline = device_time_of(happened_at, sent_at, now)
     batch = PhotoBatch(photos)
     with atomic(batch):
@@ -507,9 +532,12 @@ def report_progress(
             role=role,
             at=now,
             summons=summons,
+            lon=place.lon,
+            lat=place.lat,
             data={
                 "text": text,
                 "photos": photo_data(attachments),
+                **place.trail(),
                 **(offline.trail() if offline is not None else {}),
             },
         )
@@ -522,6 +550,9 @@ def report_result(
     *,
     result: str,
     photos: Any = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    accuracy_m: float | None = None,
     happened_at: datetime | None = None,
     sent_at: datetime | None = None,
     now: datetime | None = None,
@@ -531,9 +562,11 @@ def report_result(
 
     A result written on the phone without signal comes later with the device's times: like a
     report, it counts when it reaches the township (nobody could check it before), and its
-    event keeps when it was written (`whistle.cases.device_time`)."""
+    event keeps when it was written (`whistle.cases.device_time`) and, when the phone had a
+    fix, where and how precisely."""
     now = moment(now)
     result = clean_text(result, "result", _("The result"), max_length=RESULT_MAX)
+    place = _written_at(lon, lat, accuracy_m)
     offline = device_time_of(happened_at, sent_at, now)
     batch = PhotoBatch(photos)
     with atomic(batch):
@@ -555,11 +588,14 @@ def report_result(
             role=role,
             at=now,
             summons=summons,
+            lon=place.lon,
+            lat=place.lat,
             data={
                 "changes": changes(status=(before, S.DONE)),
                 "result": result,
                 **_timeliness(case, now, summons.resolve_due_at),
                 "photos": photo_data(attachments),
+                **place.trail(),
                 **(offline.trail() if offline is not None else {}),
             },
         )
