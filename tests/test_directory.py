@@ -394,7 +394,7 @@ def test_every_table_of_the_directory_has_its_triggers_after_the_migrations(db):
 # Another connection -----------------------------------------------------------------------
 
 
-def _elsewhere(change: Callable[[], None]) -> None:
+def _elsewhere(change: Callable[[], object]) -> None:
     """Run the change on another connection to the database (a thread has its own), as
     another process would, and commit it."""
     failure: list[BaseException] = []

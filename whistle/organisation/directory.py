@@ -65,7 +65,7 @@ class Generation:
 
     def get(self, key: Hashable, load: Callable[[], Value]) -> Value:
         try:
-            return self._values[key]  # type: ignore[no-any-return]
+            return self._values[key]
         except KeyError:
             pass
         value = load()
