@@ -141,7 +141,8 @@ class Outbox:
 
     Each message is checked when it is queued, as :func:`notify_many` checks it; `flush`
     then looks up the recipients' preferences, push subscriptions and group robots and the
-    webhook endpoints once for all of them, and inserts every row at once. The deadline
+    webhook endpoints once for all of them (as the process keeps them under the directory's
+    token, `whistle.organisation.directory`), and inserts every row at once. The deadline
     sweep queues a chunk's messages here; a single action's message goes through the same
     path with one message.
     """
