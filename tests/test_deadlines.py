@@ -525,7 +525,8 @@ def test_a_chunk_of_five_overdue_summonses_takes_as_many_statements_as_one(city)
         acknowledged(city)
     with CaptureQueriesContext(connection) as five:
         assert sweep_at(T0 + 31 * MIN) == 5
-    assert len(five) == len(one)
+    # Not one more; fewer, as the second sweep finds the people to tell already read.
+    assert len(five) <= len(one)
     assert Event.objects.filter(kind=EventKind.ARRIVE_OVERDUE).count() == 6
     assert len(inbox(EventKind.ESCALATED, city.township_chief)) == 6
 
@@ -542,7 +543,8 @@ def test_a_full_chunk_of_overdue_summonses_takes_as_many_statements_as_half_a_ch
         acknowledged(city)
     with CaptureQueriesContext(connection) as more:
         assert sweep_at(T0 + 31 * MIN) == 2 * half
-    assert len(more) == len(fewer)
+    # Not one more; fewer, as the second sweep finds the people to tell already read.
+    assert len(more) <= len(fewer)
     assert Event.objects.filter(kind=EventKind.ARRIVE_OVERDUE).count() == 3 * half
     assert len(inbox(EventKind.ESCALATED, city.township_chief)) == 3 * half
     assert len(inbox(EventKind.ARRIVE_OVERDUE, city.officer)) == 3 * half
@@ -580,7 +582,8 @@ def test_twice_as_many_overdue_supervision_notices_take_as_many_statements(city)
     overdue_notices(6)
     with CaptureQueriesContext(connection) as more:
         assert sweep_at(T0 + 3 * 60 * MIN + SEC) == 6
-    assert len(more) == len(fewer)
+    # Not one more; fewer, as the second sweep finds the people to tell already read.
+    assert len(more) <= len(fewer)
     # The issuer hears of it besides the department, without a query of its own.
     assert len(inbox(EventKind.SUPERVISION_OVERDUE, city.township_office)) == 9
 

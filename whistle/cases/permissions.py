@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from whistle.cases.errors import ActionRefused, PermissionRefused
 from whistle.cases.hotline import order_of
 from whistle.cases.models import Case, Summons, SupervisionNotice
+from whistle.organisation import directory
 from whistle.organisation.models import (
     CentreMembership,
     Department,
@@ -113,11 +114,14 @@ def held_roles(person: Any) -> set[Grant]:
     the person acts through one)."""
     if person is None or not getattr(person, "is_active", False) or not person.pk:
         return set()
-    return set(
-        RoleAssignment.objects.held_by(person).values_list(
-            "role", "jurisdiction_id", "lane_id", "department_id"
-        )
-    )
+    # Kept per process while the directory's token stands (`whistle.organisation.directory`),
+    # so "now" costs the token's read.
+    limit = getattr(person, "role_limit", None)
+    return {
+        (role, jurisdiction, lane, department)
+        for pk, role, jurisdiction, lane, department in directory.grants(person.pk)
+        if limit is None or pk in limit
+    }
 
 
 def grants_of(person: Any) -> frozenset[Grant]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from whistle.cases.models import Case, Whistle
+from whistle.organisation import directory
 from whistle.organisation.models import Jurisdiction
 from whistle.policies.models import (
     DistrictPolicy,
@@ -40,12 +41,16 @@ def whistle_rule(district: Jurisdiction | None, kind: str) -> WhistleRule:
 
 def hotline_deadline_classes(district: Jurisdiction | None) -> list[HotlineDeadlineClass]:
     """The district's classes of hotline orders, in their order; the defaults (emergency 2
-    hours, utilities 24 hours, general 7 days, complex 15 days) when it has entered none."""
-    if district is not None:
-        rows = list(HotlineDeadlineClass.objects.filter(district=district))
-        if rows:
-            return rows
-    return default_hotline_deadline_classes(district)
+    hours, utilities 24 hours, general 7 days, complex 15 days) when it has entered none.
+    Kept per process while the directory's token stands (`whistle.organisation.directory`)."""
+    if district is None:
+        return default_hotline_deadline_classes(district)
+
+    def load() -> tuple[HotlineDeadlineClass, ...]:
+        rows = tuple(HotlineDeadlineClass.objects.filter(district=district))
+        return rows or tuple(default_hotline_deadline_classes(district))
+
+    return list(directory.kept(("hotline_deadline_classes", district.pk), load))
 
 
 def summons_limits(case: Case, whistle: Whistle | None) -> dict[str, tuple[int, str]]:

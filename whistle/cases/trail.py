@@ -362,9 +362,10 @@ def record(
     lat: float | None = None,
     follow_trail: bool = False,
     new_case: bool = False,
+    outbox: Outbox | None = None,
 ) -> Event:
     """Append the trail event of an action or of the sweep and offer it to the webhooks that
-    want it."""
+    want it: queued in `outbox`, when the action writes its messages together, else at once."""
     event = append_event(
         case,
         kind,
@@ -378,7 +379,10 @@ def record(
         follow_trail=follow_trail,
         new_case=new_case,
     )
-    notify_webhooks(kind, _webhook_payload(event), dedupe_key=event_key(event.hash))
+    if outbox is None:
+        notify_webhooks(kind, _webhook_payload(event), dedupe_key=event_key(event.hash))
+    else:
+        outbox.notify_webhooks(kind, _webhook_payload(event), dedupe_key=event_key(event.hash))
     return event
 
 

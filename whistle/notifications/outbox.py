@@ -36,6 +36,7 @@ from whistle.notifications.models import (
     Status,
     WebhookEndpoint,
 )
+from whistle.organisation import directory
 from whistle.organisation.models import CentreMembership, Jurisdiction, Person, RoleAssignment
 
 # The channels a person can be reached on.
@@ -140,7 +141,8 @@ class Outbox:
 
     Each message is checked when it is queued, as :func:`notify_many` checks it; `flush`
     then looks up the recipients' preferences, push subscriptions and group robots and the
-    webhook endpoints once for all of them, and inserts every row at once. The deadline
+    webhook endpoints once for all of them (as the process keeps them under the directory's
+    token, `whistle.organisation.directory`), and inserts every row at once. The deadline
     sweep queues a chunk's messages here; a single action's message goes through the same
     path with one message.
     """
@@ -211,13 +213,13 @@ class Outbox:
         if not self._messages:
             return []
         ids = list({person.pk for message in self._messages for person in message.people})
-        preferences = {
-            p.person_id: p for p in NotificationPreference.objects.filter(person__in=ids)
-        }
+        # Preferences, subscriptions and robots as the process keeps them while the
+        # directory's token stands (`whistle.organisation.directory`).
+        kept = directory.generation()
+        preferences = _preferences(kept, ids)
         wants_push = any(Channel.PUSH in message.requested for message in self._messages)
         push_ready = wants_push and bool(setting("WHISTLE_VAPID_PRIVATE_KEY"))
-        subscribed = _subscribed(ids) if push_ready else set()
-        # Messages of one chunk mostly go to the same few groups of people.
+        subscribed = _subscribed(kept, ids) if push_ready else set()
         robots: dict[frozenset[int], list[GroupRobot]] = {}
         rows: list[Notification] = []
         for message in self._messages:
@@ -252,7 +254,7 @@ class Outbox:
             if Channel.ROBOT in requested:
                 group = frozenset(person.pk for person in message.people)
                 if group not in robots:
-                    robots[group] = list(group_robots_of(list(group)))
+                    robots[group] = _group_robots(kept, group)
                 rows.extend(
                     make(Channel.ROBOT, robot=robot, address=robot.name, now=now, **fields)
                     for robot in robots[group]
@@ -263,7 +265,7 @@ class Outbox:
     def _webhook_rows(self, make: Any) -> list[Any]:
         if not self._webhooks:
             return []
-        endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
+        endpoints = directory.kept(("webhook_endpoints",), _active_endpoints)
         return [
             make(
                 Channel.WEBHOOK,
@@ -459,11 +461,40 @@ def requeue_on(
     return created[0] if created else None
 
 
-def _subscribed(person_ids: list[int]) -> set[int]:
-    return set(
-        PushSubscription.objects.filter(person__in=person_ids)
-        .order_by()
-        .values_list("person_id", flat=True)
+def _preferences(
+    kept: directory.Generation, person_ids: list[int]
+) -> dict[int, NotificationPreference | None]:
+    def load(ids: list[int]) -> dict[int, NotificationPreference | None]:
+        return {p.person_id: p for p in NotificationPreference.objects.filter(person__in=ids)}
+
+    return kept.get_many(person_ids, load, "preference", None)
+
+
+def _subscribed(kept: directory.Generation, person_ids: list[int]) -> set[int]:
+    def load(ids: list[int]) -> dict[int, bool]:
+        found = PushSubscription.objects.filter(person__in=ids).order_by()
+        return dict.fromkeys(found.values_list("person_id", flat=True), True)
+
+    subscribed = kept.get_many(person_ids, load, "subscribed", False)
+    return {person_id for person_id, has in subscribed.items() if has}
+
+
+# What a message needs of a robot and of a webhook endpoint (the columns whose updates the
+# directory's triggers watch); the delivery reads the rest.
+_ROBOT_FIELDS = ("id", "name", "department_id", "township_id", "event_kinds", "is_active")
+_ENDPOINT_FIELDS = ("id", "url", "event_kinds", "is_active")
+
+
+def _group_robots(kept: directory.Generation, group: frozenset[int]) -> list[GroupRobot]:
+    def load() -> tuple[GroupRobot, ...]:
+        return tuple(group_robots_of(sorted(group)).order_by("pk").only(*_ROBOT_FIELDS))
+
+    return list(kept.get(("group_robots", group), load))
+
+
+def _active_endpoints() -> tuple[WebhookEndpoint, ...]:
+    return tuple(
+        WebhookEndpoint.objects.filter(is_active=True).order_by("pk").only(*_ENDPOINT_FIELDS)
     )
 
 

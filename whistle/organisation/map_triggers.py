@@ -1,6 +1,8 @@
-"""The database triggers that give the map a new revision token (`MapRevision`) whenever a
-table the map is read from changes: by the admin, an import, `QuerySet.update()`, raw SQL
-or another program. Used by the migrations that install them.
+"""The database triggers that give a revision token a new value whenever a table read through
+it changes: by the admin, an import, `QuerySet.update()`, raw SQL or another program. Two
+tokens: the map's (`MapRevision`, the tables the map is read from) and the directory's
+(`DirectoryRevision`, who is told of what and which unit handles what:
+`whistle.organisation.directory`). Used by the migrations that install them.
 
 On SQLite, a later migration that alters one of these tables rebuilds it without its
 triggers, and a flush (as after a transactional test) empties the token's table. `ensure`
@@ -12,6 +14,7 @@ puts back what is missing; it runs after every `migrate` and every flush (the
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 REVISION_TABLE = "organisation_maprevision"
@@ -23,18 +26,59 @@ MAP_TABLES = (
     "organisation_gridcell",
     "policies_districtpolicy",
 )
+DIRECTORY_REVISION_TABLE = "organisation_directoryrevision"
+# Every table the directory is read from (and the districts' deadline classes of hotline
+# orders, which every order reads), with the columns whose update changes its token
+# (None: every column). A person's sign-in, a robot's record of its recent sends and a push
+# subscription's last delivery are written all day and change nothing the directory keeps.
+# The tables of the policies and notifications apps are named here only as tables.
+DIRECTORY_TABLES: dict[str, tuple[str, ...] | None] = {
+    "organisation_person": ("is_active", "phone", "email"),
+    "organisation_roleassignment": None,
+    "organisation_centremembership": None,
+    "organisation_centremembership_people": None,
+    "organisation_townshipunit": None,
+    "policies_categoryroute": None,
+    "policies_hotlinedeadlineclass": None,
+    "notifications_notificationpreference": None,
+    "notifications_pushsubscription": ("person_id",),
+    "notifications_grouprobot": (
+        "name",
+        "department_id",
+        "township_id",
+        "event_kinds",
+        "is_active",
+    ),
+    "notifications_webhookendpoint": ("url", "event_kinds", "is_active"),
+}
 _OPERATIONS = ("insert", "update", "delete")
 
 
-def install(schema_editor: Any, table: str) -> None:
+@dataclass(frozen=True)
+class Revision:
+    """One token and the tables whose changes give it a new value."""
+
+    name: str
+    table: str
+    watched: dict[str, tuple[str, ...] | None]
+
+
+MAP = Revision("map", REVISION_TABLE, dict.fromkeys(MAP_TABLES))
+DIRECTORY = Revision("directory", DIRECTORY_REVISION_TABLE, DIRECTORY_TABLES)
+REVISIONS = (MAP, DIRECTORY)
+
+
+def install(schema_editor: Any, table: str, revision: Revision = MAP) -> None:
     vendor = schema_editor.connection.vendor
+    columns = revision.watched.get(table)
+    update = "UPDATE" if columns is None else f"UPDATE OF {', '.join(columns)}"
     if vendor == "postgresql":
         schema_editor.execute(
             f"""
-            CREATE OR REPLACE FUNCTION {REVISION_TABLE}_bump() RETURNS trigger
+            CREATE OR REPLACE FUNCTION {revision.table}_bump() RETURNS trigger
             LANGUAGE plpgsql AS $$
             BEGIN
-                UPDATE {REVISION_TABLE} SET token = md5(random()::text || clock_timestamp()::text);
+                UPDATE {revision.table} SET token = md5(random()::text || clock_timestamp()::text);
                 RETURN NULL;
             END;
             $$
@@ -43,28 +87,28 @@ def install(schema_editor: Any, table: str) -> None:
         )
         # Once per statement: a bulk insert of 50,000 lanes changes the token once.
         schema_editor.execute(
-            f"CREATE OR REPLACE TRIGGER {table}_map_revision "
-            "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {REVISION_TABLE}_bump()"
+            f"CREATE OR REPLACE TRIGGER {table}_{revision.name}_revision "
+            f"AFTER INSERT OR {update} OR DELETE OR TRUNCATE "
+            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {revision.table}_bump()"
         )
     elif vendor == "sqlite":
         for operation in _OPERATIONS:
+            event = update if operation == "update" else operation.upper()
             schema_editor.execute(
-                f"CREATE TRIGGER IF NOT EXISTS {table}_map_revision_{operation} "
-                f"AFTER {operation.upper()} "
-                f"ON {table} BEGIN UPDATE {REVISION_TABLE} SET token = lower(hex(randomblob(16))); "
-                "END"
+                f"CREATE TRIGGER IF NOT EXISTS {table}_{revision.name}_revision_{operation} "
+                f"AFTER {event} ON {table} "
+                f"BEGIN UPDATE {revision.table} SET token = lower(hex(randomblob(16))); END"
             )
     else:
-        raise NotImplementedError(f"no map revision triggers for the {vendor} database")
+        raise NotImplementedError(f"no revision triggers for the {vendor} database")
 
 
-def uninstall(schema_editor: Any, table: str) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_map_revision ON {table}")
-    else:
-        for operation in _OPERATIONS:
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_map_revision_{operation}")
+def uninstall(schema_editor: Any, table: str, revision: Revision = MAP) -> None:
+    for name in _trigger_names(schema_editor.connection.vendor, table, revision):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        else:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
 class _Statements:
@@ -79,16 +123,16 @@ class _Statements:
             cursor.execute(sql, params)
 
 
-def _trigger_names(vendor: str, table: str) -> list[str]:
+def _trigger_names(vendor: str, table: str, revision: Revision = MAP) -> list[str]:
     if vendor == "postgresql":
-        return [f"{table}_map_revision"]
-    return [f"{table}_map_revision_{operation}" for operation in _OPERATIONS]
+        return [f"{table}_{revision.name}_revision"]
+    return [f"{table}_{revision.name}_revision_{operation}" for operation in _OPERATIONS]
 
 
-def missing(connection: Any) -> list[str]:
-    """The map's tables, among those that exist, that lack one of their triggers."""
+def missing(connection: Any, revision: Revision = MAP) -> list[str]:
+    """The token's tables, among those that exist, that lack one of their triggers."""
     tables = set(connection.introspection.table_names())
-    if REVISION_TABLE not in tables:
+    if revision.table not in tables:
         return []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -98,25 +142,28 @@ def missing(connection: Any) -> list[str]:
         present = {row[0] for row in cursor.fetchall()}
     return [
         table
-        for table in MAP_TABLES
+        for table in revision.watched
         if table in tables
-        and not all(name in present for name in _trigger_names(connection.vendor, table))
+        and not all(name in present for name in _trigger_names(connection.vendor, table, revision))
     ]
 
 
 def ensure(connection: Any) -> list[str]:
-    """Install the triggers a table rebuild dropped and put back the token a flush removed;
+    """Install the triggers a table rebuild dropped and put back the tokens a flush removed;
     the tables whose triggers were missing."""
     if connection.vendor not in ("postgresql", "sqlite"):
         return []
-    gone = missing(connection)
-    for table in gone:
-        install(_Statements(connection), table)
-    if REVISION_TABLE in connection.introspection.table_names():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {REVISION_TABLE} (token) SELECT %s "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {REVISION_TABLE})",
-                [uuid.uuid4().hex],
-            )
+    gone = []
+    tables = connection.introspection.table_names()
+    for revision in REVISIONS:
+        for table in missing(connection, revision):
+            install(_Statements(connection), table, revision)
+            gone.append(table)
+        if revision.table in tables:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {revision.table} (token) SELECT %s "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {revision.table})",
+                    [uuid.uuid4().hex],
+                )
     return gone

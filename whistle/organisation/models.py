@@ -283,6 +283,24 @@ class MapRevision(models.Model):
         return self.token
 
 
+class DirectoryRevision(models.Model):
+    """One row whose token changes, by database triggers, with every change to who is told of
+    what and which unit handles what: people's reach, roles, centre duties, the township's
+    units and their routes, notification preferences, push subscriptions, group robots and
+    webhook endpoints (`whistle.organisation.map_triggers.DIRECTORY_TABLES`). Each process
+    keeps what it read of them (`whistle.organisation.directory`) while the token stays the
+    one it was read under. Random, as the map's token is."""
+
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        verbose_name = _("directory revision")
+        verbose_name_plural = _("directory revisions")
+
+    def __str__(self) -> str:
+        return self.token
+
+
 class RoadNetwork(models.Model):
     """A district's road network, imported whole from a GeoJSON file (`whistle import roads`)
     and replaced whole by the next import. Its revision changes with every import, so each

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from whistle.organisation import directory
 from whistle.organisation.models import Jurisdiction, TownshipUnit
 
 
@@ -50,14 +51,20 @@ class CategoryRoute(models.Model):
 
 
 def office_for(township_id: int | None, category_id: int | None) -> TownshipUnit | None:
-    """The unit in use that handles the category in the township, or None."""
+    """The unit in use that handles the category in the township, or None. Kept per process
+    while the directory's token stands (`whistle.organisation.directory`: the triggers watch
+    the routes and the units), so a filing reads no route."""
     if township_id is None or category_id is None:
         return None
-    route = (
-        CategoryRoute.objects.filter(
-            township_id=township_id, category_id=category_id, unit__is_active=True
+
+    def load() -> TownshipUnit | None:
+        route = (
+            CategoryRoute.objects.filter(
+                township_id=township_id, category_id=category_id, unit__is_active=True
+            )
+            .select_related("unit")
+            .first()
         )
-        .select_related("unit")
-        .first()
-    )
-    return route.unit if route is not None else None
+        return route.unit if route is not None else None
+
+    return directory.kept(("office_for", township_id, category_id), load)

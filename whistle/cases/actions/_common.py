@@ -27,8 +27,9 @@ from whistle.cases.pauses import PausableDeadline
 from whistle.cases.rules import CASE_DEADLINE_FIELDS, DEADLINE_FIELDS, ORDER_DEADLINE_FIELDS
 from whistle.cases.trail import event_link
 from whistle.cases.trail import record as record  # the action modules take it from here
-from whistle.notifications.outbox import notify_many
+from whistle.notifications.outbox import Outbox, notify_many
 from whistle.notifications.status import event_key
+from whistle.organisation import directory
 from whistle.organisation.models import Department, Jurisdiction, Person, Role
 from whistle.policies.calendar import (
     CalendarError,
@@ -344,13 +345,9 @@ def department_people(department: Department, township: Jurisdiction | None) -> 
 
 
 def people_with_role(role: str, jurisdiction: Jurisdiction | None) -> list[Person]:
-    if jurisdiction is None:
-        return []
-    return list(
-        Person.objects.filter(
-            is_active=True, roles__role=role, roles__jurisdiction=jurisdiction
-        ).distinct()
-    )
+    """The active people who hold the role in the jurisdiction, as the process keeps them
+    (`whistle.organisation.directory`): enough of each person to tell them."""
+    return directory.people_with_role(role, jurisdiction.pk if jurisdiction is not None else None)
 
 
 def notify(
@@ -361,12 +358,14 @@ def notify(
     *,
     channels: list[str] | None = None,
     urgent: bool | None = None,
+    outbox: Outbox | None = None,
     **params: Any,
 ) -> None:
     """Queue one message about a trail event, in the deployment's language, to each person
     (at most once each). Queued in the action's transaction: a rolled-back action sends
     nothing. `channels` narrows where it goes (the outbox's channels); `urgent` marks a
-    message that goes out at any hour (a whistle, an escalation)."""
+    message that goes out at any hour (a whistle, an escalation). With `outbox` the rows
+    wait there for the action's one insert of all its messages (`Outbox.flush`)."""
     recipients = {p.pk: p for p in people if p is not None}
     if not recipients:
         return
@@ -374,7 +373,7 @@ def notify(
     with translation.override(settings.LANGUAGE_CODE):
         values = {k: str(v) for k, v in params.items()}
         values.setdefault("case", case.reference)
-        notify_many(
+        (notify_many if outbox is None else outbox.notify_many)(
             recipients.values(),
             kind=event.kind,
             subject=str(subject) % values,

@@ -53,7 +53,8 @@ from whistle.cases.permissions import Scoped, require, require_role
 from whistle.cases.rules import hotline_deadline_classes
 from whistle.cases.trail import EventKind, lock_case
 from whistle.cases.trail import clock_skew as trail_clock_skew
-from whistle.organisation import personal_data
+from whistle.notifications.outbox import Outbox
+from whistle.organisation import directory, personal_data
 from whistle.organisation.models import Jurisdiction, Person, Role
 from whistle.policies.models import Category, HotlineDeadlineClass
 
@@ -123,14 +124,19 @@ def _clean_called_at(value: Any, now: datetime) -> datetime | None:
 
 
 def _existing(district: Any, number: str) -> TakenOrder | None:
-    order = (
-        HotlineOrder.objects.select_related("case", "district")
-        .filter(district=district, number=number)
-        .first()
+    # A new number is the common case: ask for the key alone, read the order only if found.
+    found = list(
+        HotlineOrder.objects.filter(district=district, number=number)
+        .order_by()
+        .values_list("pk", flat=True)[:1]
     )
-    return None if order is None else TakenOrder(order.case, order, created=False)
+    if not found:
+        return None
+    order = HotlineOrder.objects.select_related("case", "district").get(pk=found[0])
+    return TakenOrder(order.case, order, created=False)
 
 
+@directory.pinned()
 def take_hotline_order(
     actor: Person | None,
     *,
@@ -205,9 +211,11 @@ def take_hotline_order(
     resolve_due_at = deadline(now, limits.resolve_within, limits.resolve_unit, district).at
     salt = personal_data.new_salt()
     batch = PhotoBatch(photos)
+    outbox = Outbox()
     try:
         with atomic(batch):
             case, event = _open_case(
+                outbox=outbox,
                 actor=actor,
                 role=role,
                 source=CASE_SOURCES[Channel(channel)],
@@ -259,7 +267,9 @@ def take_hotline_order(
                 due=local_text(respond_due_at),
                 place=case.lane or case.township,
                 description=description[:140],
+                outbox=outbox,
             )
+            outbox.flush()
     except IntegrityError:
         # Another intake of the same number committed first.
         existing = _existing(district, number)

@@ -46,7 +46,8 @@ from whistle.cases.permissions import (
     require,
 )
 from whistle.cases.trail import EventKind, lock_case, lock_cases
-from whistle.organisation import personal_data
+from whistle.notifications.outbox import Outbox
+from whistle.organisation import directory, personal_data
 from whistle.organisation.models import Person, Role, RoleAssignment, TownshipUnit
 from whistle.policies.attributes import AnswerRefused, clean_answers
 from whistle.policies.models import Category
@@ -120,8 +121,10 @@ def _open_case(
     order_due: dict[str, datetime] | None = None,
     service_attributes: list[dict[str, Any]] | None = None,
     offline: DeviceTime | None = None,
+    outbox: Outbox | None = None,
 ) -> tuple[Case, Event]:
-    """Create the case and its first event. Runs inside the caller's transaction.
+    """Create the case and its first event (its webhooks queued in `outbox`, to be written
+    with the filing's messages). Runs inside the caller's transaction.
 
     The trail records a commitment to the reporter's name and phone, salted with a salt kept
     on the case, unless `reporter_in_trail` says what it records instead (a work order's
@@ -172,6 +175,7 @@ def _open_case(
         lon=lon,
         lat=lat,
         new_case=True,
+        outbox=outbox,
         data={
             "changes": changes(status=(None, Status.REPORTED)),
             "source": source,
@@ -212,7 +216,9 @@ def _clean_answers(
         ) from None
 
 
-def _tell_dispatchers(case: Case, event: Event, description: str) -> None:
+def _tell_dispatchers(case: Case, event: Event, description: str, outbox: Outbox) -> None:
+    """Queue the new case's message to the township's dispatchers, and write it with the
+    case's webhooks in one insert."""
     notify(
         people_with_role(Role.DISPATCHER, case.township),
         event,
@@ -220,7 +226,9 @@ def _tell_dispatchers(case: Case, event: Event, description: str) -> None:
         _("%(place)s: %(description)s"),
         place=case.lane or case.township,
         description=description[:140],
+        outbox=outbox,
     )
+    outbox.flush()
 
 
 def _locate_or_refuse(lon: float, lat: float) -> Location:
@@ -235,6 +243,7 @@ def _locate_or_refuse(lon: float, lat: float) -> Location:
     return location
 
 
+@directory.pinned()
 def report_case(
     actor: Person,
     *,
@@ -321,6 +330,7 @@ def report_case(
     category = _clean_category(category, location.district)
     offline = device_time(happened_at, sent_at, now)
     photos_batch = PhotoBatch(photos)
+    outbox = Outbox()
     with atomic(photos_batch):
         case, event = _open_case(
             offline=offline,
@@ -338,8 +348,9 @@ def report_case(
             reporter_phone=reporter_phone,
             external_id=external_id,
             now=now,
+            outbox=outbox,
         )
-        _tell_dispatchers(case, event, description)
+        _tell_dispatchers(case, event, description, outbox)
     return case
 
 
@@ -352,6 +363,7 @@ class ResidentReport:
     rating_key: str
 
 
+@directory.pinned()
 def report_resident_case(
     *,
     name: str = "",
@@ -395,6 +407,7 @@ def report_resident_case(
     answers = _clean_answers(category, attributes or {})
     key, key_digest = rating_keys.new_key()
     photos_batch = PhotoBatch(photos)
+    outbox = Outbox()
     with atomic(photos_batch):
         case, event = _open_case(
             actor=reporter,
@@ -413,8 +426,9 @@ def report_resident_case(
             resident_key_hash=key_digest,
             service_attributes=answers,
             now=now,
+            outbox=outbox,
         )
-        _tell_dispatchers(case, event, description)
+        _tell_dispatchers(case, event, description, outbox)
     return ResidentReport(case, key)
 
 

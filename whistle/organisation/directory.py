@@ -1,0 +1,187 @@
+"""Who is told of what, and which unit handles what, kept in memory by each process.
+
+Every action that tells people reads the same few things again and again: the dispatchers of
+a township, their notification preferences, the group robots of their departments and
+townships, the webhook endpoints, the unit a category goes to, the caller's own roles. Each
+process keeps what it has read of them in a generation tied to the directory's revision
+token (`DirectoryRevision`), which database triggers change with every change to the tables
+they come from (`map_triggers.DIRECTORY_TABLES`): by the admin, an import, `update()`, raw SQL
+or another program. A look-up reads the token first (one single-row read) and uses the
+generation only while the token is the one it was made under; else it starts a new one. What
+a generation holds was always read after its token, so it is never older than the token says.
+
+An action that makes several look-ups reads the token once for all of them (`pinned`). The
+token is random, not a counter, so a rolled-back change never leaves a generation under a
+token that comes back.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+from django.db import connection
+
+from whistle.organisation.map_triggers import DIRECTORY_REVISION_TABLE
+from whistle.organisation.models import Person, RoleAssignment
+
+Value = TypeVar("Value")
+
+# A generation forgets everything past this many entries and starts filling again: a process
+# that sees every person of a city does not keep them all.
+MAX_ENTRIES = 20_000
+
+_REVISION_SQL = f"SELECT token FROM {DIRECTORY_REVISION_TABLE} ORDER BY id LIMIT 1"
+# Only what the messages need of a person: whether they are active, and where to reach them
+# (the columns whose updates the triggers watch).
+PERSON_FIELDS = ("id", "is_active", "phone", "email")
+
+
+def revision() -> str | None:
+    """The directory's current revision token (None when the row is missing: then nothing
+    is kept)."""
+    # The driver's own cursor, as the map's token is read (`places.revision`).
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(_REVISION_SQL)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    return None if row is None else str(row[0])
+
+
+class Generation:
+    """What was read under one token: values by key, each read the first time it is asked
+    for. Without a token nothing is kept."""
+
+    def __init__(self, token: str | None) -> None:
+        self.token = token
+        self._values: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable, load: Callable[[], Value]) -> Value:
+        try:
+            return self._values[key]
+        except KeyError:
+            pass
+        value = load()
+        self._keep({key: value})
+        return value
+
+    def get_many(
+        self,
+        keys: Iterable[Hashable],
+        load: Callable[[list[Any]], dict[Any, Value]],
+        prefix: str,
+        default: Value,
+    ) -> dict[Any, Value]:
+        """The values of many keys of one kind (`prefix`), the missing ones read in one call
+        of `load` (which may leave out a key: it gets `default`)."""
+        found: dict[Any, Value] = {}
+        wanted = []
+        for key in keys:
+            try:
+                found[key] = self._values[(prefix, key)]
+            except KeyError:
+                wanted.append(key)
+        if wanted:
+            loaded = load(wanted)
+            fresh = {key: loaded.get(key, default) for key in wanted}
+            self._keep({(prefix, key): value for key, value in fresh.items()})
+            found.update(fresh)
+        return found
+
+    def _keep(self, values: dict[Hashable, Any]) -> None:
+        if self.token is None:
+            return
+        if len(self._values) + len(values) > MAX_ENTRIES:
+            self._values = {}
+        self._values.update(values)
+
+
+_lock = threading.Lock()
+_current: Generation | None = None
+_pinned: ContextVar[Generation | None] = ContextVar("whistle_directory", default=None)
+
+
+def generation() -> Generation:
+    """The generation of the current token: the pinned one inside `pinned`, else the token
+    read now."""
+    pinned = _pinned.get()
+    if pinned is not None:
+        return pinned
+    return _for(revision())
+
+
+def _for(token: str | None) -> Generation:
+    global _current
+    current = _current
+    if current is not None and token is not None and current.token == token:
+        return current
+    with _lock:
+        current = _current
+        if current is None or token is None or current.token != token:
+            current = Generation(token)
+            _current = current
+    return current
+
+
+@contextmanager
+def pinned() -> Iterator[Generation]:
+    """Read the token once for every look-up inside: for an action that changes none of the
+    directory's tables itself, and makes several look-ups (a filing: the caller's roles, the
+    unit, the dispatchers, their preferences and robots, the webhooks)."""
+    outer = _pinned.get()
+    if outer is not None:
+        yield outer
+        return
+    current = _for(revision())
+    reset = _pinned.set(current)
+    try:
+        yield current
+    finally:
+        _pinned.reset(reset)
+
+
+def kept(key: Hashable, load: Callable[[], Value]) -> Value:
+    """The value of `key` as read by `load` under the current token."""
+    return generation().get(key, load)
+
+
+def people_with_role(role: str, jurisdiction_id: int | None) -> list[Person]:
+    """The active people who hold the role in the jurisdiction (a new list each time; the
+    people in it are shared and carry only `PERSON_FIELDS`)."""
+    if jurisdiction_id is None:
+        return []
+
+    def load() -> tuple[Person, ...]:
+        return tuple(
+            Person.objects.filter(
+                is_active=True, roles__role=role, roles__jurisdiction=jurisdiction_id
+            )
+            .distinct()
+            .order_by("pk")
+            .only(*PERSON_FIELDS)
+        )
+
+    return list(kept(("people_with_role", role, jurisdiction_id), load))
+
+
+Grant = tuple[int, str, int | None, int | None, int | None]
+
+
+def grants(person_id: int) -> tuple[Grant, ...]:
+    """Every role the person holds: (assignment, role, jurisdiction, lane, department)."""
+
+    def load() -> tuple[Grant, ...]:
+        return tuple(
+            RoleAssignment.objects.filter(person=person_id)
+            .order_by("pk")
+            .values_list("pk", "role", "jurisdiction_id", "lane_id", "department_id")
+        )
+
+    return kept(("grants", person_id), load)
