@@ -26,7 +26,7 @@ def uninstall(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("organisation", "0008_directory_revision"),
+        ("organisation", "0009_directory_revision"),
         ("notifications", "0005_webhook_secret_not_editable"),
     ]
 

@@ -21,7 +21,7 @@ def uninstall(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("organisation", "0008_directory_revision"),
+        ("organisation", "0009_directory_revision"),
         ("policies", "0011_category_routes"),
     ]
 

@@ -30,7 +30,7 @@ def uninstall(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("organisation", "0007_unit_log_append_only"),
+        ("organisation", "0008_road_segment_one_way"),
     ]
 
     operations = [
