@@ -433,6 +433,9 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
     _deadline_lines(data, departments, add)
     handled.update({"rule", "paused_minutes", "notices", "assumed_calendar", "trigger", "by"})
     handled.add("years")
+    # Every deadline the event leaves, for verify-trail's replay: the page shows the
+    # deadlines themselves beside the case and each summons.
+    handled.add("due_times")
     if data.get("erased_because"):
         add(_("Why erased"), _choice_label(ErasureReason, data["erased_because"]))
     handled.add("erased_because")
