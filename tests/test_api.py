@@ -13,6 +13,7 @@ import time_machine
 from tests.fixtures_api import Api, api_city_fixture  # noqa: F401  (fixture)
 from tests.fixtures_cases import (
     FAR_NORTH,
+    OFF_ANY_LANE,
     ON_THE_LANE,
     beijing,
     png_bytes,
@@ -404,6 +405,39 @@ def test_a_list_costs_the_same_queries_for_one_case_or_ten(
         report(api_city)
     with django_assert_max_num_queries(8):
         assert len(dispatcher.get("/cases").json()["items"]) == 10
+
+
+@pytest.mark.parametrize(
+    ("persona", "path", "extra"),
+    [
+        ("steward", "/cases", {}),
+        ("steward", "/cases", {"lon": OFF_ANY_LANE[0], "lat": OFF_ANY_LANE[1]}),
+        ("dispatcher", "/cases", {"category": "0501", "address": "东巷口"}),
+        (
+            "district_chief",
+            "/cases",
+            {"source": "hotline", "reporter_name": "王女士", "reporter_phone": "13800000000"},
+        ),
+        ("resident", "/cases/resident-reports", {"name": "李先生"}),
+        ("dispatcher", "/cases/resident-reports", {}),
+    ],
+)
+def test_the_answer_to_a_report_is_the_new_case_as_it_is_read_back(
+    api_city, clock, persona, path, extra
+):
+    """The answer is built from the case the filing returned, not read again: it is the case
+    as reading it shows it, with what the caller may do to it, for every kind of reporter."""
+    client = api_city.as_(persona)
+    answer = client.post(path, {"description": "人民市场东巷有游商占道", **LANE, **extra})
+    assert answer.status_code == 201, answer.content
+    body = answer.json()
+    case = body["case"] if path.endswith("resident-reports") else body
+    assert case["trail_length"] == 1 and case["trail_head"]
+    if persona == "dispatcher":
+        assert "file_case" in case["allowed_actions"]
+    read = client.get(f"/cases/{case['reference']}")
+    assert read.status_code == 200, read.content
+    assert case == read.json()
 
 
 # Idempotency and rate limits ---------------------------------------------------------------

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, connections, transaction
+from django.utils import translation
 
 from tests.conftest import make_person
 from tests.fixtures_cases import (  # noqa: F401  (fixture)
@@ -18,9 +19,10 @@ from tests.fixtures_cases import (  # noqa: F401  (fixture)
     WhistleCity,
     whistle_city_fixture,
 )
+from whistle.api.shared import category_by_code
 from whistle.cases.actions import report_case
 from whistle.cases.actions.hotline import take_hotline_order
-from whistle.cases.errors import PermissionRefused
+from whistle.cases.errors import InvalidInput, PermissionRefused
 from whistle.cases.models import Case, HotlineOrder
 from whistle.notifications.models import (
     Channel,
@@ -39,7 +41,13 @@ from whistle.organisation.models import (
     RoleAssignment,
     TownshipUnit,
 )
-from whistle.policies.models import DurationUnit, HotlineDeadlineClass
+from whistle.policies.models import (
+    Category,
+    CategoryKind,
+    DurationUnit,
+    HotlineDeadlineClass,
+    MajorClass,
+)
 from whistle.policies.offices import UnitInput, save_unit
 from whistle.policies.routing import CategoryRoute
 
@@ -324,6 +332,73 @@ def _order(city: WhistleCity, number: str) -> HotlineOrder:
         category=city.street_vending,
     )
     return taken.order
+
+
+# The categories the API looks up by code ----------------------------------------------------
+
+
+@pytest.fixture
+def english():
+    with translation.override("en"):
+        yield
+
+
+def test_a_category_changed_by_bulk_update_or_raw_sql_is_obeyed_at_the_next_look_up(
+    whistle_city, english
+):
+    c = whistle_city
+    from django.test.utils import CaptureQueriesContext
+
+    assert category_by_code(c.district, "0501", None) == c.street_vending
+    with CaptureQueriesContext(connection) as queries:
+        assert category_by_code(c.district, "0501", None).name == "无照经营游商"
+    assert queries.captured_queries == []
+    Category.objects.filter(pk=c.street_vending.pk).update(name="游商")
+    assert category_by_code(c.district, "0501", None).name == "游商"
+    Category.objects.filter(pk=c.street_vending.pk).update(is_active=False)
+    with pytest.raises(InvalidInput, match="no longer in use"):
+        _file_with(c, category_by_code(c.district, "0501", None))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE policies_category SET is_active = %s WHERE id = %s",
+            [True, c.street_vending.pk],
+        )
+    assert _file_with(c, category_by_code(c.district, "0501", None)).category == c.street_vending
+
+
+def test_a_new_category_or_major_class_sharing_a_code_is_seen_at_the_next_look_up(
+    whistle_city, english
+):
+    c = whistle_city
+    assert category_by_code(c.district, "0501", "event") == c.street_vending
+    with pytest.raises(InvalidInput, match="no category"):
+        category_by_code(c.district, "0601", None)
+    parts = MajorClass.objects.create(
+        district=c.district, kind=CategoryKind.COMPONENT, code="05", name="部件"
+    )
+    twin = Category.objects.create(major=parts, code="01", name="井盖")
+    with pytest.raises(InvalidInput, match="category_kind"):
+        category_by_code(c.district, "0501", None)
+    assert category_by_code(c.district, "0501", "component") == twin
+    MajorClass.objects.filter(pk=parts.pk).update(code="06")
+    assert category_by_code(c.district, "0501", None) == c.street_vending
+    assert category_by_code(c.district, "0601", None) == twin
+    with transaction.atomic():
+        Category.objects.filter(pk=twin.pk).delete()
+        with pytest.raises(InvalidInput, match="no category"):
+            category_by_code(c.district, "0601", None)
+        transaction.set_rollback(True)
+    assert category_by_code(c.district, "0601", None) == twin
+
+
+def _file_with(city: WhistleCity, category: Category) -> Case:
+    return report_case(
+        city.dispatcher,
+        description="人民市场东巷有游商占道",
+        lon=ON_THE_LANE[0],
+        lat=ON_THE_LANE[1],
+        category=category,
+    )
 
 
 # The caller's roles -----------------------------------------------------------------------

@@ -15,9 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from tests.fixtures_cases import (
+    ON_THE_LANE,
     beijing,
     device_fix,
     play_the_dba,
+    png_bytes,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
@@ -232,3 +234,40 @@ def test_refused_check_ins_stay_in_a_trail_that_still_verifies(whistle_city):
     last = Event.objects.filter(case=case).last()
     assert last is not None and last.kind == EventKind.CHECK_IN_REFUSED
     assert verify_database(references=[case.reference]).ok
+
+
+@pytest.mark.parametrize("photos", [[], ["photo"]])
+def test_a_new_case_is_inserted_with_its_trail_head_and_its_first_event_still_checked(
+    whistle_city, photos
+):
+    """Without photos the case goes in with its trail's length and head (no update of the
+    case after); with photos it is inserted first and its head written after them. Either
+    way the head is the first event's hash, the trail verifies, and the database refuses
+    another first event for the case."""
+    c = whistle_city
+    with CaptureQueriesContext(connection) as queries:
+        new = actions.report_case(
+            c.dispatcher,
+            description="人民市场东巷有游商占道",
+            lon=ON_THE_LANE[0],
+            lat=ON_THE_LANE[1],
+            photos=[png_bytes() for _ in photos],
+        )
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert any('"cases_case"' in sql for sql in updates) == bool(photos)
+    stored = Case.objects.get(pk=new.pk)
+    [first] = Event.objects.filter(case=new)
+    assert (stored.trail_length, stored.trail_head) == (1, first.hash) == (1, new.trail_head)
+    assert first.prev_hash == "0" * 64
+    assert "every trail is intact" in verify()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Event.objects.create(
+            case=stored,
+            seq=1,
+            at=first.at,
+            kind=first.kind,
+            data=first.data,
+            prev_hash=first.prev_hash,
+            hash=first.hash[::-1],
+        )
+    assert Event.objects.filter(case=new).count() == 1

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Model, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -21,6 +21,7 @@ from whistle.cases.errors import InvalidInput
 from whistle.cases.models import Case, Event, Summons, SupervisionNotice, Whistle
 from whistle.cases.permissions import RULES, may
 from whistle.cases.scoping import visible_cases
+from whistle.organisation import directory
 from whistle.organisation.models import Department, Jurisdiction, Person
 from whistle.policies.models import Category
 
@@ -141,10 +142,8 @@ def category_by_code(
 ) -> Category:
     """A category of the district by its 4-digit code (major class and subclass); the kind
     (component or event) tells two apart that share a code."""
-    found = list(
-        Category.objects.filter(
-            major__district=district, major__code=code[:2], code=code[2:]
-        ).select_related("major")
+    found = (
+        list(_categories(district.pk, code))
         if district is not None and len(code) == 4 and code.isascii() and code.isdigit()
         else []
     )
@@ -160,6 +159,22 @@ def category_by_code(
             field, _("Two categories have the code %(code)s: give category_kind."), code=code
         )
     return found[0]
+
+
+def _categories(district_id: int, code: str) -> tuple[Category, ...]:
+    """The district's categories with the 4-digit code, with their major classes, kept
+    under the directory's token (the tables of categories change it)."""
+
+    def load() -> tuple[Category, ...]:
+        return tuple(
+            Category.objects.filter(
+                major__district=district_id, major__code=code[:2], code=code[2:]
+            )
+            .select_related("major")
+            .order_by("pk")
+        )
+
+    return directory.kept(("category_by_code", district_id, code), load)
 
 
 def photos(items: list[str] | None, field: str = "photos") -> list[bytes]:
@@ -318,6 +333,33 @@ def case_detail(person: Person, case: Case) -> dict[str, Any]:
         )
         .get(pk=case.pk)
     )
+    return _detail(person, case)
+
+
+def new_case_detail(person: Person, case: Case) -> dict[str, Any]:
+    """`case_detail` of a case the request has just reported (`report_case`,
+    `report_resident_case`), built from the case the action returned instead of read again:
+    a case that is only reported has no summons, whistle, supervision notice or work order
+    yet, and the action set its related rows and its trail's length and head."""
+    case._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        "summonses": _none(Summons),
+        "whistles": _none(Whistle),
+        "supervision_notices": _none(SupervisionNotice),
+    }
+    # No work order: `order_of` answers None without asking the database.
+    Case.hotline_order.related.set_cached_value(case, None)
+    return _detail(person, case)
+
+
+def _none(model: type[Model]) -> QuerySet[Any]:
+    """An empty prefetched list, as `prefetch_related` leaves it: no SQL built or run."""
+    rows: QuerySet[Any] = model._default_manager.none()
+    rows._result_cache = []
+    rows._prefetch_done = True  # type: ignore[attr-defined]
+    return rows
+
+
+def _detail(person: Person, case: Case) -> dict[str, Any]:
     summonses = list(case.summonses.all())
     for summons in summonses:
         summons.case = case

@@ -344,6 +344,49 @@ def append_event(
     return event
 
 
+def insert_with_first_event(
+    case: Case,
+    kind: str,
+    *,
+    actor: Person | None,
+    role: str,
+    at: datetime,
+    data: dict[str, Any] | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    outbox: Outbox | None = None,
+) -> Event:
+    """Insert a new case with its first trail event, inside the change's transaction: the
+    event hashes the case's uuid, not its key, so it is hashed onto the empty trail before
+    the case's insert, and the case is inserted with its trail's length and head already
+    set (no update after). The event's insert is refused by the database like any other
+    that does not extend the chain; `verify-trail` checks the case's head as always."""
+    _require_transaction()
+    event = _next_event(
+        case,
+        _EMPTY,
+        kind,
+        actor=actor,
+        actor_role=role,
+        summons=None,
+        data=data,
+        lon=lon,
+        lat=lat,
+        at=at,
+        follow_trail=False,
+    )
+    case.trail_length, case.trail_head = event.seq, event.hash
+    case.save(force_insert=True)
+    event.case = case
+    event.save(force_insert=True)
+    payload = _webhook_payload(event)
+    if outbox is None:
+        notify_webhooks(kind, payload, dedupe_key=event_key(event.hash))
+    else:
+        outbox.notify_webhooks(kind, payload, dedupe_key=event_key(event.hash))
+    return event
+
+
 def _require_transaction() -> None:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("trail events must be appended inside the transaction of the change")

@@ -2,7 +2,8 @@
 
 Every action that tells people reads the same few things again and again: the dispatchers of
 a township, their notification preferences, the group robots of their departments and
-townships, the webhook endpoints, the unit a category goes to, the caller's own roles. Each
+townships, the webhook endpoints, the unit a category goes to, the caller's own roles (and
+the API, a district's categories by their code). Each
 process keeps what it has read of them in a generation tied to the directory's revision
 token (`DirectoryRevision`), which database triggers change with every change to the tables
 they come from (`map_triggers.DIRECTORY_TABLES`): by the admin, an import, `update()`, raw SQL

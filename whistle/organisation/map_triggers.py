@@ -28,9 +28,10 @@ MAP_TABLES = (
 )
 DIRECTORY_REVISION_TABLE = "organisation_directoryrevision"
 # Every table the directory is read from (and the districts' deadline classes of hotline
-# orders, which every order reads), with the columns whose update changes its token
-# (None: every column). A person's sign-in, a robot's record of its recent sends and a push
-# subscription's last delivery are written all day and change nothing the directory keeps.
+# orders, which every order reads, and the categories and major classes the API looks up by
+# code), with the columns whose update changes its token (None: every column). A person's
+# sign-in, a robot's record of its recent sends and a push subscription's last delivery are
+# written all day and change nothing the directory keeps.
 # The tables of the policies and notifications apps are named here only as tables.
 DIRECTORY_TABLES: dict[str, tuple[str, ...] | None] = {
     "organisation_person": ("is_active", "phone", "email"),
@@ -39,6 +40,8 @@ DIRECTORY_TABLES: dict[str, tuple[str, ...] | None] = {
     "organisation_centremembership_people": None,
     "organisation_townshipunit": None,
     "policies_categoryroute": None,
+    "policies_majorclass": None,
+    "policies_category": None,
     "policies_hotlinedeadlineclass": None,
     "notifications_notificationpreference": None,
     "notifications_pushsubscription": ("person_id",),

@@ -286,8 +286,9 @@ class MapRevision(models.Model):
 class DirectoryRevision(models.Model):
     """One row whose token changes, by database triggers, with every change to who is told of
     what and which unit handles what: people's reach, roles, centre duties, the township's
-    units and their routes, notification preferences, push subscriptions, group robots and
-    webhook endpoints (`whistle.organisation.map_triggers.DIRECTORY_TABLES`). Each process
+    units and their routes, notification preferences, push subscriptions, group robots,
+    webhook endpoints, and the districts' categories and deadline classes
+    (`whistle.organisation.map_triggers.DIRECTORY_TABLES`). Each process
     keeps what it read of them (`whistle.organisation.directory`) while the token stays the
     one it was read under. Random, as the map's token is."""
 

@@ -25,6 +25,7 @@ from whistle.api.shared import (
     errors,
     event_out,
     find_case,
+    new_case_detail,
     notice_out,
     photos,
     sent_at,
@@ -101,7 +102,7 @@ def report_case(request: HttpRequest, data: s.ReportIn) -> Status[dict[str, Any]
         happened_at=data.happened_at,
         sent_at=sent_at(request),
     )
-    return Status(201, case_detail(person, case))
+    return Status(201, new_case_detail(person, case))
 
 
 @router.post(
@@ -124,7 +125,9 @@ def report_resident_case(request: HttpRequest, data: s.ResidentReportIn) -> Stat
         photos=photos(data.photos),
         reporter=person,
     )
-    return Status(201, {"case": case_detail(person, report.case), "rating_key": report.rating_key})
+    return Status(
+        201, {"case": new_case_detail(person, report.case), "rating_key": report.rating_key}
+    )
 
 
 @router.get("/{reference}", response={200: s.CaseDetailOut, **errors()}, operation_id="get_case")

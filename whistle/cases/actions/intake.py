@@ -45,7 +45,7 @@ from whistle.cases.permissions import (
     refusal,
     require,
 )
-from whistle.cases.trail import EventKind, lock_case, lock_cases
+from whistle.cases.trail import EventKind, insert_with_first_event, lock_case, lock_cases
 from whistle.notifications.outbox import Outbox
 from whistle.organisation import directory, personal_data
 from whistle.organisation.models import Person, Role, RoleAssignment, TownshipUnit
@@ -162,21 +162,9 @@ def _open_case(
         service_attributes=service_attributes or [],
         reported_at=now,
     )
-    # Inserting the row locks it until the transaction ends: nobody else can see it, let
-    # alone append to its trail, so "lock, then append" holds without reading it again.
-    case.save(force_insert=True)
-    attachments = photos.store(case, Attachment.Purpose.REPORT, actor=actor, now=now)
-    event = record(
-        case,
-        EventKind.CASE_REPORTED,
-        actor=actor,
-        role=role,
-        at=now,
-        lon=lon,
-        lat=lat,
-        new_case=True,
-        outbox=outbox,
-        data={
+
+    def data(attachments: list[Attachment]) -> dict[str, Any]:
+        return {
             "changes": changes(status=(None, Status.REPORTED)),
             "source": source,
             "description": description,
@@ -196,7 +184,37 @@ def _open_case(
             **({"attributes": service_attributes} if service_attributes else {}),
             **(offline.trail() if offline is not None else {}),
             **due_times(case, order=order_due),
-        },
+        }
+
+    if not photos:
+        # No photo to store under the case's key: the case goes in with its first event.
+        event = insert_with_first_event(
+            case,
+            EventKind.CASE_REPORTED,
+            actor=actor,
+            role=role,
+            at=now,
+            lon=lon,
+            lat=lat,
+            outbox=outbox,
+            data=data([]),
+        )
+        return case, event
+    # Inserting the row locks it until the transaction ends: nobody else can see it, let
+    # alone append to its trail, so "lock, then append" holds without reading it again.
+    case.save(force_insert=True)
+    attachments = photos.store(case, Attachment.Purpose.REPORT, actor=actor, now=now)
+    event = record(
+        case,
+        EventKind.CASE_REPORTED,
+        actor=actor,
+        role=role,
+        at=now,
+        lon=lon,
+        lat=lat,
+        new_case=True,
+        outbox=outbox,
+        data=data(attachments),
     )
     return case, event
 
