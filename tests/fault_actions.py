@@ -10,6 +10,12 @@ is written to the plan's `out` file: how many actions succeeded and every error 
 `python -m tests.fault_actions --setup OUT.json` builds the test city in a database of its
 own (a throwaway cluster the test restarts), with a summons on site and webhooks queued
 for the worker, and writes the ids the plans need to OUT.json.
+
+`python -m tests.fault_actions --setup-clients OUT.json WEBHOOK_URL` builds the same city
+for clients that act through the HTTP API (tests/test_scale_out.py): a routine whistle must be
+acknowledged within one minute, so deadlines pass while they act, and the steward, the
+township's dispatcher and the urban management officer each get an API token, written with
+what the clients need to OUT.json.
 """
 
 from __future__ import annotations
@@ -98,8 +104,42 @@ def setup(out_path: str, webhook_url: str, webhooks: int) -> None:
     Path(out_path).write_text(json.dumps(ids))
 
 
+def setup_clients(out_path: str, webhook_url: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
+    import django
+
+    django.setup()
+    from tests.conftest import build_small_city
+    from tests.fixtures_cases import ON_THE_LANE, build_whistle_city
+    from whistle.api.tokens import issue_token
+    from whistle.notifications.models import WebhookEndpoint
+    from whistle.policies.models import DurationUnit, WhistleKind, WhistleRule
+
+    city = build_whistle_city(build_small_city())
+    WhistleRule.objects.filter(district=city.district, kind=WhistleKind.ROUTINE).update(
+        acknowledge_within=1, acknowledge_unit=DurationUnit.NATURAL_MINUTES
+    )
+    WebhookEndpoint.objects.create(name="区网格化中心", url=webhook_url)
+
+    def secret(person: Any) -> str:
+        return issue_token(person, person=person, name="负载测试").secret
+
+    ids = {
+        "steward": secret(city.steward),
+        "dispatcher": secret(city.dispatcher),
+        "officer": secret(city.urban_officer),
+        "department": city.urban.code,
+        "district": city.district.code,
+        "lon": ON_THE_LANE[0],
+        "lat": ON_THE_LANE[1],
+    }
+    Path(out_path).write_text(json.dumps(ids))
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "--setup":
+    if sys.argv[1] == "--setup-clients":
+        setup_clients(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "--setup":
         setup(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:
         main(sys.argv[1])

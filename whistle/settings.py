@@ -103,6 +103,19 @@ DATABASES = {
         env_str("DATABASE_URL", "sqlite:///var/whistle.sqlite3"), base_dir=BASE_DIR
     )
 }
+# A PostgreSQL streaming replica of DATABASE_URL, read by the read-heavy district pages
+# (rankings, hot spots, the annual report) through `whistle.web.replica.ReplicaRouter`;
+# every write and every other read stays on `default` (docs/deployment.md). Empty: no replica.
+_REPLICA_URL = env_str("WHISTLE_REPLICA_DATABASE_URL", "")
+if _REPLICA_URL:
+    if not _REPLICA_URL.lower().startswith(("postgres://", "postgresql://", "pgsql://")):
+        raise ImproperSetting("WHISTLE_REPLICA_DATABASE_URL must be a postgresql:// URL")
+    DATABASES["replica"] = {
+        **database_from_url(_REPLICA_URL, base_dir=BASE_DIR),
+        # Tests read the test database itself through the alias.
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["whistle.web.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Django's cache holds the street pages' rate-limit counters and the photos kept for a form

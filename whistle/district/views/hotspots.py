@@ -19,6 +19,7 @@ from whistle.district.picker import pick_period
 from whistle.district.views.common import choose, page_context
 from whistle.organisation.models import Jurisdiction
 from whistle.policies.models import Category
+from whistle.web.replica import reads_replica
 
 MAX_MIN_CASES = 100
 
@@ -34,6 +35,7 @@ def _whole_number(text: str, default: int, low: int, high: int) -> tuple[int, bo
 
 @login_required
 @require_GET
+@reads_replica
 def hotspots(request: HttpRequest) -> HttpResponse:
     reader = Reader.of(request.user)
     districts = list(reader.districts().order_by("code"))

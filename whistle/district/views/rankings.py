@@ -25,10 +25,12 @@ from whistle.district.access import Reader
 from whistle.district.picker import FIRST_YEAR, LAST_YEAR, period_label, pick_period
 from whistle.district.views.common import choose, page_context
 from whistle.organisation.models import Department
+from whistle.web.replica import reads_replica
 
 
 @login_required
 @require_GET
+@reads_replica
 def rankings(request: HttpRequest) -> HttpResponse:
     reader = Reader.of(request.user)
     districts = list(reader.ranking_districts().order_by("code"))
@@ -54,6 +56,7 @@ def rankings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@reads_replica
 def export(request: HttpRequest) -> HttpResponse:
     reader = Reader.of(request.user)
     district = choose(request, list(reader.ranking_districts().order_by("code")), "district")
@@ -81,6 +84,7 @@ def _period(key: str) -> Period:
 
 @login_required
 @require_GET
+@reads_replica
 def result(request: HttpRequest, period: str, department: str) -> HttpResponse:
     reader = Reader.of(request.user)
     if not (reader.everything or reader.district_ids() or reader.department_ids()):

@@ -25,6 +25,7 @@ from whistle.district import tables
 from whistle.district.access import Reader
 from whistle.district.picker import FIRST_YEAR, LAST_YEAR, period_label
 from whistle.district.views.common import choose, page_context
+from whistle.web.replica import reads_replica
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 # The hot spots a report lists: the year's most frequent problems, rising or not.
@@ -36,6 +37,7 @@ REPORT_DIMENSIONS: tuple[Dimension, ...] = ("district", "township", "department"
 
 @login_required
 @require_GET
+@reads_replica
 def annual_report(request: HttpRequest, year: int) -> HttpResponse:
     reader = Reader.of(request.user)
     # The district readers only (assessors, chiefs' office, district chief): department
