@@ -45,7 +45,16 @@ def main(plan_path: str) -> None:
     officer = Person.objects.get(pk=plan["officer"])
     steward = Person.objects.get(pk=plan["steward"])
     done, retried, errors, refused = 0, 0, [], 0
-    for n in range(plan["steps"]):
+    # With "until" (a file), the process goes on past its steps until the file appears, so
+    # that a fast machine cannot finish before the test has done what it waits for.
+    until = Path(plan["until"]) if plan.get("until") else None
+    steps = 0
+    kinds = {"progress": 0, "report": 0}
+    while steps < plan["steps"] or (
+        until is not None and not until.exists() and steps < 50 * plan["steps"]
+    ):
+        n = steps
+        steps += 1
         for _attempt in range(50):
             try:
                 if n % 2:
@@ -59,6 +68,7 @@ def main(plan_path: str) -> None:
                         lat=ON_THE_LANE[1],
                     )
                 done += 1
+                kinds["progress" if n % 2 else "report"] += 1
                 break
             except MomentRefused:
                 # Another process recorded on the same case in between, at a later moment
@@ -72,7 +82,16 @@ def main(plan_path: str) -> None:
                 connection.close()
                 time.sleep(0.1)
     Path(plan["out"]).write_text(
-        json.dumps({"done": done, "retried": retried, "errors": errors, "refused": refused})
+        json.dumps(
+            {
+                "done": done,
+                "steps": steps,
+                **kinds,
+                "retried": retried,
+                "errors": errors,
+                "refused": refused,
+            }
+        )
     )
 
 
