@@ -236,7 +236,7 @@ def measure(*, scale: float, seed: int, runs: int, vendor: str) -> None:
         raw_times = timed(runs, raw)
         rows.append((name, url, len(statements), page_times, raw_times, len(response.content)))
         report(
-            f"page_p95.{name.replace(' ', '_').replace(chr(39), '')}@scale{scale}",
+            f"page_p95.{name.replace(' ', '_').replace(chr(39), '')}.dongcheng_x{scale}",
             p95(page_times),
             "ms (p95)",
             database=vendor,
