@@ -18,7 +18,9 @@ import pytest
 from PIL import Image
 
 from tests.conftest import SmallCity, make_person
+from whistle.cases.models import Event
 from whistle.cases.signing import init_key
+from whistle.cases.verify import EventRow
 from whistle.organisation.models import (
     CentreMembership,
     Department,
@@ -352,3 +354,23 @@ def play_the_dba(*statements: tuple[str, list]) -> None:
     if connection.vendor == "sqlite":
         for migration in trail_trigger_migrations():
             migration.install(apps, TriggerEditor())
+
+
+def trail_rows(case: Any) -> list[EventRow]:
+    """The case's stored trail as the verifier reads it, in order."""
+    return [
+        EventRow(
+            seq=e.seq,
+            at=e.at,
+            kind=e.kind,
+            actor=e.actor_id,
+            role=e.actor_role,
+            summons=str(e.summons.uuid) if e.summons else None,
+            data=e.data,
+            lon=e.lon,
+            lat=e.lat,
+            prev_hash=e.prev_hash,
+            hash=e.hash,
+        )
+        for e in Event.objects.filter(case_id=case.pk).order_by("seq").select_related("summons")
+    ]

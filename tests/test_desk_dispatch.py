@@ -202,6 +202,71 @@ def test_a_bad_post_from_the_queue_shows_the_error_in_its_row(client, whistle_ci
     assert Case.objects.get(pk=case.pk).status == Case.Status.REPORTED
 
 
+LAZY = re.compile(r'<details class="op-folded" hx-get="(/dispatch/op/([a-z_]+)/([^/]+)/[^"]*)"')
+
+
+def test_folded_operations_load_their_forms_only_when_opened(client, whistle_city):
+    city = whistle_city
+    busy_township(city, 1)
+    case = Case.objects.filter(status=Case.Status.REPORTED).get()
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(HOME))
+    row = html[html.index(f'id="q-{case.reference}"') :]
+    row = row[: row.index("</article>")]
+    # The filing form stays open in the row; rejecting and merging are folded, unloaded.
+    assert f'name="file-{case.reference}-category"' in row
+    assert f'name="reject-{case.reference}-reason"' not in row
+    url = f"/dispatch/op/reject/{case.reference}/?township=110101015"
+    assert f'hx-get="{url}" hx-trigger="toggle once"' in row
+    # Opened, it loads the very form the row used to carry, posting back to the queue.
+    form = html_of(client.get(url))
+    assert f'name="reject-{case.reference}-reason"' in form
+    assert f'action="/dispatch/#op-reject-{case.reference}"' in form
+    # Every folded operation of every queue loads a form of its own.
+    found = LAZY.findall(html)
+    assert {name for _url, name, _key in found} >= {"merge", "reject", "release", "resume"}
+    for link, name, key in found:
+        assert f'<input type="hidden" name="op" value="{name}">' in html_of(client.get(link))
+        assert f'<input type="hidden" name="target" value="{key}">' in html_of(client.get(link))
+    # And posting it works as it did.
+    response = post_op(client, HOME, "reject", case, reason="不是问题")
+    assert response.status_code == 302
+    assert Case.objects.get(pk=case.pk).status == Case.Status.REJECTED
+
+
+def test_a_folded_form_is_only_loaded_where_it_could_be_posted(client, whistle_city):
+    city = whistle_city
+    case = reported_case(city)
+    _whistled, _whistle, summonses = whistled_case(city)
+    dongsi_case = actions.report_case(
+        city.dongsi_steward, description="东四六条垃圾", lon=116.414, lat=39.925
+    )
+    client.force_login(city.dispatcher)
+    release = summonses[city.urban.pk].uuid.hex
+    assert client.get(f"/dispatch/op/release/{release}/").status_code == 200
+    for url in (
+        "/dispatch/op/no_such_op/{case}/",
+        "/dispatch/op/release/not-a-uuid/",
+        "/dispatch/op/release/" + "0" * 32 + "/",
+        # An operation the case is not in a state for, or that names a summons by a case.
+        "/dispatch/op/resume/{case}/",
+        "/dispatch/op/release/{case}/",
+        # A case of another township, through this one or by asking for it.
+        "/dispatch/op/reject/{dongsi}/",
+        "/dispatch/op/reject/{dongsi}/?township=110101001",
+    ):
+        response = client.get(url.format(case=case.reference, dongsi=dongsi_case.reference))
+        assert response.status_code == 404, url
+        assert "错误" in response.content.decode() or "找不到" in response.content.decode()
+    # Someone without the command centre, and a stranger.
+    client.force_login(city.urban_officer)
+    assert client.get(f"/dispatch/op/reject/{case.reference}/").status_code == 403
+    client.logout()
+    response = client.get(f"/dispatch/op/reject/{case.reference}/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert Case.objects.get(pk=case.pk).status == Case.Status.REPORTED
+
+
 def test_a_case_of_another_township_cannot_be_posted_through_this_one(client, whistle_city):
     city = whistle_city
     dongsi_case = actions.report_case(
@@ -279,8 +344,11 @@ def test_the_backlog_and_the_oversight_lists(client, whistle_city):
     client.force_login(city.township_chief)
     html = html_of(client.get(HOME))
     assert "需拆除违建" in html and "限期清理" in html
-    assert f'id="op-supervise-{escalated.reference}"' in html
-    assert f'id="op-resume-{backlog.reference}"' in html
+    # Both are folded in their rows and load their forms when opened.
+    for name, case in (("supervise", escalated), ("resume", backlog)):
+        url = f"/dispatch/op/{name}/{case.reference}/?township=110101015"
+        assert f'hx-get="{url}"' in html
+        assert f'id="op-{name}-{case.reference}"' in html_of(client.get(url))
     assert post_op(client, HOME, "resume", backlog, note="").status_code == 302
     assert Case.objects.get(pk=backlog.pk).status == Case.Status.FILED
 

@@ -221,6 +221,9 @@ PAGES: dict[str, Row] = {
         "log 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405",
         post="log 403 403 403 403 ok  ok  403 403 ok  403 403 403 ok  403 ok  403 403",
     ),
+    "dispatch:op_form": Row(
+        "log 403 403 403 403 ok  ok  403 403 404 403 403 403 404 403 404 403 403",
+    ),
     "dispatch:wall": Row(
         "log 403 403 403 403 ok  ok  403 403 ok  403 403 403 ok  403 ok  403 403",
     ),
@@ -658,6 +661,8 @@ def patterns() -> dict[str, Any]:
 # Which object of the scene each address names, where the parameter's name does not say.
 ARGUMENTS: dict[str, dict[str, str]] = {
     "duty:roster": {"pk": "roster"},
+    # A folded operation of the command centre on the scene's whistled case.
+    "dispatch:op_form": {"name": "mark_handled", "key": "reference"},
     "township:matter": {"pk": "opinion"},
     "township:recommendation": {"pk": "recommendation"},
     "township:application": {"pk": "steward_application"},

@@ -24,6 +24,7 @@ from tests.fixtures_cases import (
     beijing,
     device_fix,
     reported_case,
+    trail_rows,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
@@ -55,25 +56,6 @@ def clock():
         yield traveller
 
 
-def trail_of(case: Case) -> list[EventRow]:
-    return [
-        EventRow(
-            seq=e.seq,
-            at=e.at,
-            kind=e.kind,
-            actor=e.actor_id,
-            role=e.actor_role,
-            summons=str(e.summons.uuid) if e.summons else None,
-            data=e.data,
-            lon=e.lon,
-            lat=e.lat,
-            prev_hash=e.prev_hash,
-            hash=e.hash,
-        )
-        for e in Event.objects.filter(case_id=case.pk).order_by("seq").select_related("summons")
-    ]
-
-
 def _parsed(values: dict[str, str | None]) -> dict[str, datetime | None]:
     return {k: None if v is None else datetime.fromisoformat(v) for k, v in values.items()}
 
@@ -82,7 +64,7 @@ def assert_replay_holds_every_deadline(case: Case) -> None:
     """Every stored deadline of the case, its work order and its summonses is known from the
     trail and equal to the row; and `verify_database` finds nothing wrong with the case."""
     case = Case.objects.get(pk=case.pk)
-    replayed = replay_deadlines(trail_of(case))
+    replayed = replay_deadlines(trail_rows(case))
     assert _parsed(replayed.case) == {f: getattr(case, f) for f in CASE_DEADLINE_FIELDS}
     order = HotlineOrder.objects.filter(case=case).first()
     stored_order = {} if order is None else {f: getattr(order, f) for f in ORDER_DEADLINE_FIELDS}

@@ -27,6 +27,7 @@ from tests.fixtures_cases import (
     device_fix,
     play_the_dba,
     reported_case,
+    trail_rows,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
@@ -86,31 +87,12 @@ def checkpoint_file(case, tmp_path) -> Path:
     return target
 
 
-def rows_of(case: Case) -> list[EventRow]:
-    return [
-        EventRow(
-            seq=e.seq,
-            at=e.at,
-            kind=e.kind,
-            actor=e.actor_id,
-            role=e.actor_role,
-            summons=str(e.summons.uuid) if e.summons else None,
-            data=e.data,
-            lon=e.lon,
-            lat=e.lat,
-            prev_hash=e.prev_hash,
-            hash=e.hash,
-        )
-        for e in Event.objects.filter(case=case).order_by("seq").select_related("summons")
-    ]
-
-
 def rewrite_with_rehash(case: Case, seq: int, **data) -> None:
     """Change one event's data, hash it and every later event anew, and set the case row's
     head to match: what the plain chain check cannot see."""
     statements = []
     previous = GENESIS
-    for row in rows_of(case):
+    for row in trail_rows(case):
         changed = {**row.data, **data} if row.seq == seq else row.data
         fresh = EventRow(**{**row.__dict__, "data": changed, "prev_hash": previous, "hash": ""})
         new_hash = fresh.computed_hash(str(case.uuid))

@@ -163,3 +163,47 @@ def test_the_desk_shows_the_shared_summary_with_a_working_link(client, whistle_c
     assert link is not None
     assert link.group(1) == f"id_callback-{case.reference}-satisfied"
     assert f'id="{link.group(1)}"' in html
+
+
+# The desk's quick select list ---------------------------------------------------------------
+
+
+class _Thing:
+    def __init__(self, pk: int, name: str, group: str) -> None:
+        self.pk, self.name, self.group = pk, name, group
+
+
+THINGS = [
+    _Thing(3, "井盖缺失", "部件 01 公用设施"),
+    _Thing(7, "占道经营 <摊位> & \"游商\"", "事件 02 街面秩序"),
+    _Thing(9, "乱堆物料", "事件 02 街面秩序"),
+]
+
+
+def _normalised(html: str) -> str:
+    return re.sub(r"\s+", " ", html).replace("> <", "><").strip()
+
+
+@pytest.mark.parametrize("grouped", [True, False], ids=["grouped", "flat"])
+@pytest.mark.parametrize("value", [None, "7", "404"], ids=["none", "chosen", "unknown"])
+@pytest.mark.parametrize(
+    "attrs",
+    [{}, {"class": "input", "aria-describedby": "x-help x-errors", "aria-invalid": "true"}],
+    ids=["plain", "described"],
+)
+def test_the_quick_select_writes_what_djangos_select_writes(grouped, value, attrs):
+    from whistle.desk.forms import ObjectChoiceField, QuickSelect
+
+    field = ObjectChoiceField(label="类别")
+    assert isinstance(field.widget, QuickSelect)
+    field.set_objects(THINGS, lambda t: t.name, group_of=(lambda t: t.group) if grouped else None)
+    quick = field.widget.render("file-X-category", value, {"id": "id_c", "required": True, **attrs})
+    plain = forms.Select(choices=field.choices).render(
+        "file-X-category", value, {"id": "id_c", "required": True, **attrs}
+    )
+    assert _normalised(str(quick)) == _normalised(str(plain))
+    # The names are escaped, and what was chosen comes chosen.
+    assert "&lt;摊位&gt; &amp; &quot;游商&quot;" in quick
+    assert ('<option value="7" selected>' in quick) == (value == "7")
+    assert ('<option value="" selected>' in quick) == (value is None)
+    assert quick.count("<optgroup") == (2 if grouped else 0)

@@ -251,6 +251,55 @@ def _stored_form(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class _Link:
+    """What the next event of a trail is, hashed onto its tail: its number, moment, data as
+    stored, and the hashes it chains."""
+
+    seq: int
+    at: datetime
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+def _link(
+    tail: _Tail,
+    *,
+    case_uuid: str,
+    kind: str,
+    actor_id: int | None,
+    actor_role: str,
+    summons_uuid: str | None,
+    data: dict[str, Any] | None,
+    lon: float | None,
+    lat: float | None,
+    at: datetime,
+    follow_trail: bool,
+) -> _Link:
+    """The event that follows `tail`: its data in stored form, its moment checked against the
+    trail's last (moved up to it with `follow_trail`), its number and its hash. Every way
+    of appending (one event, a new case's first, a batch) goes through here."""
+    stored = _stored_form(json.loads(_canonical(data or {})))
+    if tail.at is not None and follow_trail:
+        at = max(at, tail.at)
+    check_moment(at, tail.at)
+    seq = tail.seq + 1
+    content = event_content(
+        case_uuid=case_uuid,
+        seq=seq,
+        at=at,
+        kind=kind,
+        actor_id=actor_id,
+        actor_role=actor_role,
+        summons_uuid=summons_uuid,
+        data=stored,
+        lon=lon,
+        lat=lat,
+    )
+    return _Link(seq, at, stored, tail.hash, compute_hash(content, tail.hash))
+
+
 def _next_event(
     case: Case,
     tail: _Tail,
@@ -266,17 +315,10 @@ def _next_event(
     follow_trail: bool,
 ) -> Event:
     """The event that follows `tail` on the case's trail, hashed onto it; not saved."""
-    at = at or timezone.now()
-    data = _stored_form(json.loads(_canonical(data or {})))
-    if tail.at is not None and follow_trail:
-        at = max(at, tail.at)
-    check_moment(at, tail.at)
-    seq = tail.seq + 1
     actor_id = actor.pk if actor is not None else None
-    content = event_content(
+    link = _link(
+        tail,
         case_uuid=str(case.uuid),
-        seq=seq,
-        at=at,
         kind=kind,
         actor_id=actor_id,
         actor_role=actor_role,
@@ -284,20 +326,22 @@ def _next_event(
         data=data,
         lon=lon,
         lat=lat,
+        at=at or timezone.now(),
+        follow_trail=follow_trail,
     )
     return Event(
         case=case,
-        seq=seq,
-        at=at,
+        seq=link.seq,
+        at=link.at,
         kind=kind,
         actor_id=actor_id,
         actor_role=actor_role,
         summons=summons,
-        data=data,
+        data=link.data,
         lon=lon,
         lat=lat,
-        prev_hash=tail.hash,
-        hash=compute_hash(content, tail.hash),
+        prev_hash=link.prev_hash,
+        hash=link.hash,
     )
 
 
@@ -536,36 +580,31 @@ class TrailBatch:
         _require_transaction()
         if case.pk not in self._tails:
             self.load([case])
-        tail = self._tails[case.pk]
-        stored = _stored_form(json.loads(_canonical(data or {})))
-        if tail.at is not None and follow_trail:
-            at = max(at, tail.at)
-        check_moment(at, tail.at)
-        seq = tail.seq + 1
         actor_id = actor.pk if actor is not None else None
-        content = event_content(
+        link = _link(
+            self._tails[case.pk],
             case_uuid=str(case.uuid),
-            seq=seq,
-            at=at,
             kind=kind,
             actor_id=actor_id,
             actor_role=role,
             summons_uuid=str(summons.uuid) if summons is not None else None,
-            data=stored,
+            data=data,
             lon=None,
             lat=None,
+            at=at,
+            follow_trail=follow_trail,
         )
         event = BatchedEvent(
             case,
-            seq,
-            at,
+            link.seq,
+            link.at,
             kind,
             actor_id,
             role,
             summons,
-            stored,
-            tail.hash,
-            compute_hash(content, tail.hash),
+            link.data,
+            link.prev_hash,
+            link.hash,
         )
         self._tails[case.pk] = _Tail(event.seq, event.hash, event.at)
         case.trail_length, case.trail_head = event.seq, event.hash

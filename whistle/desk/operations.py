@@ -479,26 +479,45 @@ def target_kind(target: Any) -> str:
     return CASE
 
 
-@dataclass
 class OpForm:
-    """One operation's form on one target, as a template shows it."""
+    """One operation's form on one target, as a template shows it.
 
-    op: Operation
-    form: desk_forms.ActionForm
-    key: str
-    # Why the button is not offered yet (`Operation.explain`); the form is then not shown.
-    waiting: str = ""
+    An unposted form is made when a template first asks for it (`form`): a queue that folds
+    an operation and loads its form only when it is opened never pays for making it."""
+
+    def __init__(
+        self,
+        op: Operation,
+        form: desk_forms.ActionForm | Callable[[], desk_forms.ActionForm],
+        key: str,
+        *,
+        target: Any = None,
+        waiting: str = "",
+    ) -> None:
+        self.op = op
+        self.key = key
+        # Why the button is not offered yet (`Operation.explain`); the form is then not shown.
+        self.waiting = waiting
+        self._form = form
+        self._target = target
+
+    @property
+    def form(self) -> desk_forms.ActionForm:
+        if not isinstance(self._form, desk_forms.ActionForm):
+            self._form = self._form()
+        return self._form
 
     @property
     def bound(self) -> bool:
-        return self.form.is_bound
+        return isinstance(self._form, desk_forms.ActionForm) and self._form.is_bound
 
     @property
     def folded(self) -> bool:
         """Shown folded under the main buttons (and open again when it was posted)."""
         if self.op.secondary:
             return True
-        return self.op.folded_when is not None and self.op.folded_when(self.form.target)
+        target = self._target if self._target is not None else self.form.target
+        return self.op.folded_when is not None and self.op.folded_when(target)
 
 
 @dataclass
@@ -525,8 +544,13 @@ class OperationForms:
             posted.placed = True
             made = OpForm(op, posted.form, key)
         else:
-            form = op.form_class(prefix=f"{op.name}-{key}", target=target, choices=self.choices)
-            made = OpForm(op, form, key)
+            choices = self.choices
+            made = OpForm(
+                op,
+                lambda: op.form_class(prefix=f"{op.name}-{key}", target=target, choices=choices),
+                key,
+                target=target,
+            )
         self.made.append(made)
         return made
 
@@ -547,8 +571,13 @@ class OperationForms:
             if refused is None:
                 found[op.name] = self.form_for(op, target)
             elif op.explain and not isinstance(refused, PermissionRefused):
-                form = op.form_class(target=target, choices=self.choices)
-                found[op.name] = OpForm(op, form, target_key(target), waiting=str(refused))
+                found[op.name] = OpForm(
+                    op,
+                    lambda op=op: op.form_class(target=target, choices=self.choices),
+                    target_key(target),
+                    target=target,
+                    waiting=str(refused),
+                )
         return found
 
 

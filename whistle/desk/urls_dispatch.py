@@ -7,6 +7,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", dispatch.home, name="home"),
     path("board/", dispatch.board, name="board"),
     path("wall/", dispatch.wall, name="wall"),
+    path("op/<str:name>/<str:key>/", dispatch.op_form, name="op_form"),
     path("hotline/", hotline.hotline, name="hotline"),
     path("hotline/import/", hotline.hotline_import, name="hotline_import"),
     path("whistle/<str:reference>/", dispatch.whistle, name="whistle"),

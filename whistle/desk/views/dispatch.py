@@ -39,6 +39,7 @@ from whistle.desk.operations import (
 from whistle.desk.viewer import Viewer
 from whistle.desk.views.case import case_url
 from whistle.desk.views.common import (
+    TARGET_KEYS,
     BadPost,
     case_target,
     find_case,
@@ -169,6 +170,38 @@ def home(request: HttpRequest) -> HttpResponse:
     }
     unplaced_errors(request, posted)
     return render(request, "desk/dispatch/home.html", context, status=status)
+
+
+@login_required
+@require_GET
+def op_form(request: HttpRequest, name: str, key: str) -> HttpResponse:
+    """One folded operation of the command centre's queues, rendered when it is opened.
+
+    The queues fold every secondary operation (merge, reject, dispatch, release, ...) and
+    load its form here on first opening, so that the page's size and time follow the cases
+    it lists, not their cases times their forms. The same township, target and rights are
+    checked as when the form is posted; a form that would not be offered is a 404."""
+    viewer = Viewer.of(request.user)
+    township, townships = desk_township(request, viewer)
+    op = OPERATIONS.get(name)
+    pattern = TARGET_KEYS.get(op.target) if op is not None else None
+    if op is None or op.target not in (CASE, SUMMONS) or (pattern and not pattern.fullmatch(key)):
+        raise Http404
+    try:
+        target = _queue_target(request, township, op, key)
+    except BadPost:
+        raise Http404 from None
+    forms = OperationForms(request.user, Choices(visible_cases=visible_cases(request.user)))
+    item = forms.available(target, (name,)).get(name)
+    if item is None:
+        raise Http404
+    response = render(
+        request,
+        "desk/dispatch/op_form.html",
+        {"item": item, "action": home_url(township, townships)},
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET
