@@ -199,7 +199,8 @@ def _find(secret: str) -> _Known:
 def _note_use(token: ApiToken, now: datetime) -> None:
     """Write the token's last use when this process has not written or seen one within
     LAST_USED_EVERY; another process's more recent write is left as it is."""
-    seen = _last_used.get(token.digest, token.last_used_at)
+    written = (_last_used.get(token.digest), token.last_used_at)
+    seen = max((at for at in written if at is not None), default=None)
     if seen is not None and seen > now - LAST_USED_EVERY:
         token.last_used_at = seen
         return
