@@ -126,14 +126,47 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def database_from_url(url: str, *, base_dir: Path) -> dict[str, object]:
+_POOL = re.compile(r"(\d{1,4})(?::(\d{1,4}))?")
+
+
+def env_database_pool(name: str) -> dict[str, int] | None:
+    """The sizes of each process's pool of PostgreSQL connections: ``MIN:MAX`` (``2:8``: two
+    kept open, at most eight), or ``N`` for ``N:N``; unset or empty, no pool."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    match = _POOL.fullmatch(raw)
+    if match is None:
+        raise ImproperSetting(
+            f"{name} must be MIN:MAX connections (e.g. 2:8) or one number; got {raw!r}"
+        )
+    smallest = int(match.group(1))
+    largest = int(match.group(2) or smallest)
+    if largest < 1:
+        raise ImproperSetting(f"{name}: a pool needs at least 1 connection; got {raw!r}")
+    if smallest > largest:
+        raise ImproperSetting(
+            f"{name}: the pool's smallest size ({smallest}) is above its largest ({largest})"
+        )
+    return {"min_size": smallest, "max_size": largest}
+
+
+def database_from_url(
+    url: str, *, base_dir: Path, pool: dict[str, int] | None = None
+) -> dict[str, object]:
     """Turn a DATABASE_URL into a Django DATABASES entry.
 
     ``sqlite:///var/whistle.sqlite3`` (relative to the project) or ``sqlite:////abs/path``;
-    ``postgresql://user:password@host:port/name?sslmode=require``.
+    ``postgresql://user:password@host:port/name?sslmode=require``. With ``pool`` (PostgreSQL
+    only: ``env_database_pool``), each process takes its connections from psycopg's pool and
+    puts them back after each request, instead of keeping one for a minute.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
+    if pool is not None and scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise ImproperSetting(
+            "WHISTLE_DB_POOL is for PostgreSQL: DATABASE_URL is not postgresql://"
+        )
     if scheme == "sqlite":
         raw_path = unquote(parts.path)
         path = Path(raw_path[1:]) if raw_path.startswith("//") else base_dir / raw_path.lstrip("/")
@@ -155,7 +188,9 @@ def database_from_url(url: str, *, base_dir: Path) -> dict[str, object]:
         name = unquote(parts.path.lstrip("/"))
         if not name:
             raise ImproperSetting("DATABASE_URL: a postgresql URL needs a database name")
-        options = dict(parse_qsl(parts.query))
+        options: dict[str, object] = dict(parse_qsl(parts.query))
+        if pool is not None:
+            options["pool"] = dict(pool)
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,
@@ -164,7 +199,10 @@ def database_from_url(url: str, *, base_dir: Path) -> dict[str, object]:
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             "OPTIONS": options,
-            "CONN_MAX_AGE": 60,
+            # A pooled connection goes back to the pool at the end of each request (Django
+            # refuses a pool with persistent connections); the pool checks it when it is
+            # taken again, as the health checks do.
+            "CONN_MAX_AGE": 0 if pool is not None else 60,
             "CONN_HEALTH_CHECKS": True,
         }
     raise ImproperSetting(

@@ -12,6 +12,7 @@ from whistle.env import (
     env_bool,
     env_choice,
     env_choices,
+    env_database_pool,
     env_float,
     env_int,
     env_json_object,
@@ -98,9 +99,11 @@ TEMPLATES = [
     },
 ]
 
+# Each process's pool of PostgreSQL connections, MIN:MAX (docs/deployment.md); empty: none.
+_DB_POOL = env_database_pool("WHISTLE_DB_POOL")
 DATABASES = {
     "default": database_from_url(
-        env_str("DATABASE_URL", "sqlite:///var/whistle.sqlite3"), base_dir=BASE_DIR
+        env_str("DATABASE_URL", "sqlite:///var/whistle.sqlite3"), base_dir=BASE_DIR, pool=_DB_POOL
     )
 }
 # A PostgreSQL streaming replica of DATABASE_URL, read by the read-heavy district pages
@@ -111,7 +114,7 @@ if _REPLICA_URL:
     if not _REPLICA_URL.lower().startswith(("postgres://", "postgresql://", "pgsql://")):
         raise ImproperSetting("WHISTLE_REPLICA_DATABASE_URL must be a postgresql:// URL")
     DATABASES["replica"] = {
-        **database_from_url(_REPLICA_URL, base_dir=BASE_DIR),
+        **database_from_url(_REPLICA_URL, base_dir=BASE_DIR, pool=_DB_POOL),
         # Tests read the test database itself through the alias.
         "TEST": {"MIRROR": "default"},
     }

@@ -5,10 +5,19 @@ A secret is `wst_` and 43 URL-safe characters (256 random bits). The database ke
 SHA-256 digest (a secret this long needs no slow hash: nobody can guess it to match a
 digest) and its first 12 characters as the prefix; checking finds the candidates by prefix
 and compares digests in constant time.
+
+Each process keeps what it found of a token (its person, the roles it carries, its expiry
+and revocation) by the secret's digest, under the directory's revision token
+(`whistle.organisation.directory`): database triggers give that a new value with every change
+to a token, to the roles it carries, to a person or to their roles, so a request made while
+nothing changed reads no token, and the next request after a change, in any process, reads
+it again. The expiry is compared with the clock at every request. Only a token's last use is
+written without a new revision, at most every LAST_USED_EVERY.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import secrets
@@ -18,12 +27,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from whistle.api.models import ApiToken
 from whistle.cases.actions import moment
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
+from whistle.organisation import directory
 from whistle.organisation.models import Person, RoleAssignment
 
 SECRET_PREFIX = "wst_"
@@ -147,6 +158,61 @@ def revoke_token(actor: Person, token: ApiToken, *, now: datetime | None = None)
     return token
 
 
+@dataclass(frozen=True)
+class _Known:
+    """A token as one process keeps it: shared by requests, so each gets copies."""
+
+    token: ApiToken
+    person: Person
+    roles: frozenset[int]
+
+
+# When each token's last use was last written, or found written, by this process: by digest,
+# as the kept tokens are.
+_last_used: dict[str, datetime] = {}
+
+
+def _find(secret: str) -> _Known:
+    """The token whose secret this is, kept under the directory's current revision. A secret
+    that opens nothing is not kept: guessing fills no memory."""
+    wanted = digest_of(secret)
+
+    def load() -> _Known:
+        found = None
+        candidates = (
+            ApiToken.objects.filter(prefix=secret[:PREFIX_LENGTH])
+            .select_related("person")
+            # Neither changes the directory's revision: read again if ever asked for.
+            .defer("person__password", "person__last_login")
+        )
+        for candidate in candidates:
+            if hmac.compare_digest(candidate.digest, wanted):
+                found = candidate
+        if found is None:
+            raise TokenRefused("token_invalid")
+        roles = frozenset(found.roles.values_list("pk", flat=True))
+        return _Known(found, found.person, roles)
+
+    return directory.kept(("api_token", wanted), load)
+
+
+def _note_use(token: ApiToken, now: datetime) -> None:
+    """Write the token's last use when this process has not written or seen one within
+    LAST_USED_EVERY; another process's more recent write is left as it is."""
+    written = (_last_used.get(token.digest), token.last_used_at)
+    seen = max((at for at in written if at is not None), default=None)
+    if seen is not None and seen > now - LAST_USED_EVERY:
+        token.last_used_at = seen
+        return
+    ApiToken.objects.filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_EVERY), pk=token.pk
+    ).update(last_used_at=now)
+    if len(_last_used) >= directory.MAX_ENTRIES:
+        _last_used.clear()
+    _last_used[token.digest] = now
+    token.last_used_at = now
+
+
 def authenticate(secret: str, *, now: datetime | None = None) -> tuple[ApiToken, Person]:
     """The token and its person, the person carrying only the token's roles
     (`Person.role_limit`). Raises TokenRefused("token_invalid" | "token_expired" |
@@ -154,24 +220,16 @@ def authenticate(secret: str, *, now: datetime | None = None) -> tuple[ApiToken,
     now = moment(now)
     if not secret.startswith(SECRET_PREFIX) or len(secret) > 200:
         raise TokenRefused("token_invalid")
-    wanted = digest_of(secret)
-    found = None
-    for candidate in ApiToken.objects.filter(prefix=secret[:PREFIX_LENGTH]).select_related(
-        "person"
-    ):
-        if hmac.compare_digest(candidate.digest, wanted):
-            found = candidate
-    if found is None:
-        raise TokenRefused("token_invalid")
-    if found.revoked_at is not None:
+    known = _find(secret)
+    if known.token.revoked_at is not None:
         raise TokenRefused("token_revoked")
-    if found.expires_at <= now:
+    if known.token.expires_at <= now:
         raise TokenRefused("token_expired")
-    person = found.person
-    if not person.is_active:
+    if not known.person.is_active:
         raise TokenRefused("person_inactive")
-    person.role_limit = frozenset(found.roles.values_list("pk", flat=True))
-    if found.last_used_at is None or found.last_used_at <= now - LAST_USED_EVERY:
-        ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
-        found.last_used_at = now
-    return found, person
+    # The request's own objects: what it sets on them stays its own.
+    token, person = copy.copy(known.token), copy.copy(known.person)
+    token.person = person
+    person.role_limit = known.roles
+    _note_use(token, now)
+    return token, person

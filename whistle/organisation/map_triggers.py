@@ -29,12 +29,23 @@ MAP_TABLES = (
 DIRECTORY_REVISION_TABLE = "organisation_directoryrevision"
 # Every table the directory is read from (and the districts' deadline classes of hotline
 # orders, which every order reads, and the categories and major classes the API looks up by
-# code), with the columns whose update changes its token (None: every column). A person's
-# sign-in, a robot's record of its recent sends and a push subscription's last delivery are
-# written all day and change nothing the directory keeps.
-# The tables of the policies and notifications apps are named here only as tables.
+# code, and the API's tokens with the roles they carry, which every request made with a token
+# reads), with the columns whose update changes its token (None: every column). A person's
+# sign-in, a robot's record of its recent sends, a push subscription's last delivery and a
+# token's last use are written all day and change nothing the directory keeps.
+# The tables of the policies, notifications and api apps are named here only as tables.
 DIRECTORY_TABLES: dict[str, tuple[str, ...] | None] = {
-    "organisation_person": ("is_active", "phone", "email"),
+    "organisation_person": (
+        "is_active",
+        "phone",
+        "email",
+        "username",
+        "name",
+        "first_name",
+        "last_name",
+        "is_superuser",
+        "is_staff",
+    ),
     "organisation_roleassignment": None,
     "organisation_centremembership": None,
     "organisation_centremembership_people": None,
@@ -53,6 +64,20 @@ DIRECTORY_TABLES: dict[str, tuple[str, ...] | None] = {
         "is_active",
     ),
     "notifications_webhookendpoint": ("url", "event_kinds", "is_active"),
+    "api_apitoken": (
+        "uuid",
+        "person_id",
+        "kind",
+        "name",
+        "prefix",
+        "digest",
+        "created_at",
+        "created_by_id",
+        "expires_at",
+        "revoked_at",
+        "revoked_by_id",
+    ),
+    "api_apitoken_roles": None,
 }
 _OPERATIONS = ("insert", "update", "delete")
 

@@ -287,7 +287,7 @@ class DirectoryRevision(models.Model):
     """One row whose token changes, by database triggers, with every change to who is told of
     what and which unit handles what: people's reach, roles, centre duties, the township's
     units and their routes, notification preferences, push subscriptions, group robots,
-    webhook endpoints, and the districts' categories and deadline classes
+    webhook endpoints, the districts' categories and deadline classes, and the API's tokens
     (`whistle.organisation.map_triggers.DIRECTORY_TABLES`). Each process
     keeps what it read of them (`whistle.organisation.directory`) while the token stays the
     one it was read under. Random, as the map's token is."""
