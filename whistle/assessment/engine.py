@@ -131,7 +131,9 @@ CELL_SUMS = (
 
 CellKey = tuple[int, int, date]  # department, township, month
 
-# The events whose data `derive_facts` (and the backlog's pauses) read.
+# The events whose data `derive_facts`, the backlog's pauses and the what-if replay read;
+# `trail_events` gives the others empty data, so a rule that reads another kind's data adds
+# it here (`tests.fixtures_assessment.records_by_hand` reads every event's data).
 DATA_KINDS = (
     EventKind.SUMMONED,
     EventKind.CHECK_IN_CONFIRMED,
