@@ -8,7 +8,8 @@ history in bulk, then measures, each against a raw baseline in the same run:
    already-hashed event rows with a plain `executemany`);
 2. `whistle verify-trail` over it, against a plain read of the same event rows;
 3. deriving and storing every assessment record, cell and score (`recompute_all`), against a
-   plain read of the trail events the assessment reads;
+   plain read of the trail events the assessment reads; then again after the scheme gives
+   fewer points for arriving on time (every on-time record rewritten), against the same read;
 4. every department's scores of the year from the stored cells (`compute_results`), against
    one raw SQL aggregate over the records.
 
@@ -70,10 +71,11 @@ def median_ms(function: Callable[[], Any], repeat: int = 5) -> float:
 
 def measure(*, scale: float, seed: int) -> None:
     from django.db import connection, transaction
+    from django.db.models import F
 
     from whistle.assessment.engine import RELEVANT_KINDS, SchemeBook, compute_results
     from whistle.assessment.engine import recompute_all as recompute
-    from whistle.assessment.models import SummonsAssessment
+    from whistle.assessment.models import Scheme, SummonsAssessment
     from whistle.assessment.periods import Period
     from whistle.cases.models import Event
     from whistle.cases.verify import verify_database
@@ -156,6 +158,20 @@ def measure(*, scale: float, seed: int) -> None:
         database=vendor,
         baseline=records / relevant_s,
         note=f"{records:,} records; baseline: reading the {relevant:,} events they come from",
+    )
+
+    Scheme.objects.update(on_time_points=F("on_time_points") - 5)
+    began = time.perf_counter()
+    rewritten = recompute()
+    rewrite_s = time.perf_counter() - began
+    assert 0 < rewritten <= records
+    report(
+        "assessment.recompute_after_scheme_change_records_per_s",
+        records / rewrite_s,
+        "records/s",
+        database=vendor,
+        baseline=records / relevant_s,
+        note=f"{records:,} records read, {rewritten:,} rewritten; baseline as above",
     )
 
     book = SchemeBook()

@@ -18,7 +18,10 @@ import time_machine
 from django.db import transaction
 
 from tests.conftest import make_person
-from whistle.assessment.models import Scheme, SchemeComponent
+from whistle.assessment.engine import RECORD_FIELDS, RELEVANT_KINDS
+from whistle.assessment.models import Scheme, SchemeComponent, ScoreCell, SummonsAssessment
+from whistle.assessment.periods import month_start
+from whistle.assessment.scoring import SummonsFacts, TrailEvent, derive_facts, score
 from whistle.cases.models import Case, Event, Summons, Whistle
 from whistle.cases.trail import EventKind, append_event, lock_case
 from whistle.organisation.models import Department, Jurisdiction, Person, Role, Sector
@@ -277,3 +280,107 @@ INSPECTION_JULY = {
     "dc-longtan-pcs": Decimal("80"),
     "dc-scjgj": Decimal("70"),
 }
+
+
+def records_by_hand() -> dict[int, dict[str, Any]]:
+    """Every assessable summons' record as the scoring rules give it, worked out one summons
+    at a time from its own case's full trail and the scheme found by date: none of the
+    engine's batching, reading or remembering. What the stored records must equal."""
+    found: dict[int, dict[str, Any]] = {}
+    summonses = Summons.objects.exclude(status=Summons.Status.CANCELLED).select_related(
+        "case", "whistle", "department"
+    )
+    for summons in summonses:
+        case = summons.case
+        township_id = (
+            summons.whistle.township_id if summons.whistle is not None else None
+        ) or case.township_id
+        month = month_start(summons.summoned_at)
+        scheme = (
+            Scheme.objects.filter(district_id=summons.department.district_id, valid_from__lte=month)
+            .order_by("-valid_from")
+            .first()
+        )
+        if township_id is None or scheme is None:
+            continue
+        trail = Event.objects.filter(case=case).order_by("seq")
+        events = [
+            TrailEvent(e.pk, e.seq, e.at, e.kind, e.summons_id, e.data)
+            for e in trail
+            if e.kind in RELEVANT_KINDS
+        ]
+        facts = derive_facts(
+            SummonsFacts(
+                summons_id=summons.pk,
+                status=summons.status,
+                arrive_due_at=summons.arrive_due_at,
+                case_source=case.source,
+                resident_satisfied=case.resident_satisfied,
+                case_rating=case.township_rating,
+                uuid=str(summons.uuid),
+            ),
+            events,
+        )
+        scores = score(facts, scheme)
+        found[summons.pk] = {
+            "case_id": case.pk,
+            "district_id": summons.department.district_id,
+            "township_id": township_id,
+            "department_id": summons.department_id,
+            "month": month,
+            "scheme_id": scheme.pk,
+            "settled": facts.settled,
+            "settled_at": facts.settled_at,
+            "came": facts.came,
+            "late_minutes": facts.late_minutes,
+            "acted": facts.acted,
+            "rework_count": facts.rework_count,
+            "rating": facts.rating,
+            "rating_comment": facts.rating_comment,
+            "resident_satisfied": facts.resident_satisfied,
+            "excused": facts.excused,
+            "came_score": scores.came,
+            "acted_score": scores.acted,
+            "quality_score": scores.quality,
+            "total": scores.total,
+            "corrected": facts.corrected,
+            "trail_seq": max((e.seq for e in trail), default=0),
+            "event_ids": facts.event_ids,
+        }
+    return found
+
+
+def stored_records() -> dict[int, dict[str, Any]]:
+    """The stored records as plain values, by summons id."""
+    return {
+        row["summons_id"]: {name: row[name] for name in RECORD_FIELDS}
+        for row in SummonsAssessment.objects.values("summons_id", *RECORD_FIELDS)
+    }
+
+
+def cells_by_hand() -> dict[tuple[int, int, date], tuple[int, Decimal, int, int]]:
+    """Each cell's records, sum of totals, no-shows and reworks, summed from the stored
+    settled records with a total."""
+    found: dict[tuple[int, int, date], tuple[int, Decimal, int, int]] = {}
+    for record in SummonsAssessment.objects.filter(settled=True, total__isnull=False):
+        key = (record.department_id, record.township_id, record.month)
+        records, total, no_shows, reworks = found.get(key, (0, Decimal(0), 0, 0))
+        found[key] = (
+            records + 1,
+            total + (record.total or 0),
+            no_shows + (record.came == "no_show"),
+            reworks + record.rework_count,
+        )
+    return found
+
+
+def stored_cells() -> dict[tuple[int, int, date], tuple[int, Decimal, int, int]]:
+    return {
+        (c.department_id, c.township_id, c.month): (
+            c.records,
+            c.total_sum,
+            c.no_show_count,
+            c.rework_sum,
+        )
+        for c in ScoreCell.objects.all()
+    }

@@ -57,9 +57,13 @@ from tests.fixtures_assessment import (
     INSPECTION_JULY,
     Month,
     bj,
+    cells_by_hand,
     july_fixture,  # noqa: F401  (fixture)
+    records_by_hand,
     scheme_forty_percent,
     scheme_one_third,
+    stored_cells,
+    stored_records,
 )
 from whistle.assessment.actions import (
     AssessmentError,
@@ -271,6 +275,8 @@ def test_recomputing_every_record_from_the_trail_gives_identical_results(july, t
     recompute_all()
     assert snapshot() == before
     assert check_all() == []
+    assert stored_records() == records_by_hand()
+    assert stored_cells() == cells_by_hand()
 
 
 @pytest.mark.django_db

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from whistle.cases.bulk import insert_values
 from whistle.notifications.models import Channel, Notification, Status
@@ -22,7 +23,8 @@ def people(db) -> list[Person]:
     ]
 
 
-def test_values_are_written_as_given_and_the_other_columns_get_their_defaults(people):
+@pytest.mark.parametrize("copy", [False, True], ids=["executemany", "copy"])
+def test_values_are_written_as_given_and_the_other_columns_get_their_defaults(people, copy):
     sent = insert_values(
         Notification,
         FIELDS,
@@ -38,6 +40,7 @@ def test_values_are_written_as_given_and_the_other_columns_get_their_defaults(pe
             )
             for person in people
         ],
+        copy=copy,
     )
     assert sent == 3
     rows = list(Notification.objects.order_by("recipient_id"))
@@ -60,6 +63,27 @@ def test_a_row_that_breaks_a_unique_constraint_is_skipped_when_asked(people):
     other = (Channel.INBOX, people[1].pk, "whistle", "第三条", "same-key", MOMENT, None)
     insert_values(Notification, FIELDS, [again, other], ignore_conflicts=True)
     assert sorted(Notification.objects.values_list("subject", flat=True)) == ["第一条", "第三条"]
+
+
+def test_text_that_copy_escapes_and_a_missing_value_are_written_as_given(people):
+    subject = "制表\t换行\n反斜杠\\N 与 \\."
+    insert_values(
+        Notification,
+        FIELDS,
+        [(Channel.INBOX, people[0].pk, "whistle", subject, "k", MOMENT, None)],
+        copy=True,
+    )
+    row = Notification.objects.get()
+    assert (row.subject, row.sent_at) == (subject, None)
+
+
+def test_a_row_that_breaks_a_unique_constraint_fails_the_copy_and_writes_nothing(people):
+    person = people[0]
+    first = (Channel.INBOX, person.pk, "whistle", "第一条", "same-key", MOMENT, None)
+    again = (Channel.INBOX, person.pk, "whistle", "第二条", "same-key", MOMENT, None)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_values(Notification, FIELDS, [first, again], copy=True)
+    assert not Notification.objects.exists()
 
 
 def test_no_rows_write_nothing(db):

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
-from django.db.models import Max, Min, Sum
+from django.db.models import F, Max, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,6 +40,7 @@ from whistle.assessment.periods import Period, PeriodKind, month_start
 from whistle.assessment.scoring import (
     AssessmentEventKind,
     Facts,
+    Scores,
     SummonsFacts,
     TrailEvent,
     competition_ranks,
@@ -47,8 +48,9 @@ from whistle.assessment.scoring import (
     exact_rounded,
     mean,
     score,
+    score_inputs,
 )
-from whistle.cases.bulk import update_each
+from whistle.cases.bulk import insert_values, update_each
 from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Department, Jurisdiction
@@ -107,6 +109,8 @@ RECORD_FIELDS = (
     "trail_seq",
     "event_ids",
 )
+# The columns a new record is written with (`RecordWrites`).
+INSERTED_FIELDS = ("summons_id", "computed_at", *RECORD_FIELDS)
 
 CELL_SUMS = (
     "records",
@@ -127,6 +131,17 @@ CELL_SUMS = (
 
 CellKey = tuple[int, int, date]  # department, township, month
 
+# The events whose data `derive_facts`, the backlog's pauses and the what-if replay read;
+# `trail_events` gives the others empty data, so a rule that reads another kind's data adds
+# it here (`tests.fixtures_assessment.records_by_hand` reads every event's data).
+DATA_KINDS = (
+    EventKind.SUMMONED,
+    EventKind.CHECK_IN_CONFIRMED,
+    EventKind.BACKLOG_RESUMED,
+    AssessmentEventKind.RATED,
+    AssessmentEventKind.APPEAL_UPHELD,
+)
+
 CASE_VALUES = ("id", "source", "resident_satisfied", "township_id", "township_rating")
 SUMMONS_VALUES = (
     "id",
@@ -146,6 +161,7 @@ class SchemeBook:
 
     def __init__(self) -> None:
         self._by_district: dict[int, list[Scheme]] = defaultdict(list)
+        self._scores: dict[tuple[Any, ...], tuple[Scheme, Scores]] = {}
         for scheme in Scheme.objects.prefetch_related("components").order_by("valid_from"):
             self._by_district[scheme.district_id].append(scheme)
 
@@ -159,6 +175,16 @@ class SchemeBook:
     def districts(self) -> list[int]:
         return list(self._by_district)
 
+    def score(self, facts: Facts, scheme: Scheme) -> Scores:
+        """`score`, remembered for the book's life: the points depend on a few facts
+        (`score_inputs`) and a year's records share a few hundred combinations of them."""
+        key = (id(scheme), *score_inputs(facts))
+        found = self._scores.get(key)
+        if found is None:
+            # The scheme is kept beside its scores so that its id stays its own.
+            found = self._scores[key] = (scheme, score(facts, scheme))
+        return found[1]
+
 
 class FrozenMonths:
     def __init__(self) -> None:
@@ -170,19 +196,47 @@ class FrozenMonths:
         return month in self._cache[district_id]
 
 
-def record_values(record: SummonsAssessment) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in RECORD_FIELDS}
+@dataclass(frozen=True)
+class StoredRecord:
+    """A stored record as the engine compares it: its id and the values of `RECORD_FIELDS`."""
+
+    pk: int
+    values: dict[str, Any]
+
+
+def stored_records(case_ids: list[int]) -> dict[int, StoredRecord]:
+    """The stored records of the cases by summons id, read as plain values (no model
+    instances: a recompute reads every record once)."""
+    rows = (
+        SummonsAssessment.objects.filter(case_id__in=case_ids)
+        .order_by()
+        .values_list("pk", "summons_id", *RECORD_FIELDS)
+    )
+    return {
+        summons_id: StoredRecord(pk, dict(zip(RECORD_FIELDS, values, strict=True)))
+        for pk, summons_id, *values in rows
+    }
 
 
 def trail_events(case_ids: Iterable[int]) -> dict[int, list[TrailEvent]]:
-    """The events of the cases' trails that the assessment reads, by case, in order."""
+    """The events of the cases' trails that the assessment reads, by case, in order.
+
+    Only the events whose data the assessment reads (`DATA_KINDS`) carry it; the others'
+    is read as empty: decoding every check-in's and result's data cost more than the rest
+    of the read."""
     events: dict[int, list[TrailEvent]] = defaultdict(list)
-    for case_id, *event in (
+    read_data = models.Case(
+        models.When(kind__in=DATA_KINDS, then=F("data")),
+        default=None,
+        output_field=models.JSONField(),
+    )
+    for case_id, event_id, seq, at, kind, summons_id, data in (
         Event.objects.filter(case_id__in=list(case_ids), kind__in=RELEVANT_KINDS)
         .order_by("case_id", "seq")
-        .values_list("case_id", "id", "seq", "at", "kind", "summons_id", "data")
+        .annotate(read_data=read_data)
+        .values_list("case_id", "id", "seq", "at", "kind", "summons_id", "read_data")
     ):
-        events[case_id].append(TrailEvent(*event))
+        events[case_id].append(TrailEvent(event_id, seq, at, kind, summons_id, data or {}))
     return events
 
 
@@ -241,7 +295,7 @@ def compute_records(
         if township_id is None or scheme is None:
             continue
         facts = derive_facts(summons_facts(row, case), events[row["case_id"]])
-        scores = score(facts, scheme)
+        scores = book.score(facts, scheme)
         values[row["id"]] = {
             "case_id": row["case_id"],
             "district_id": district_id,
@@ -333,17 +387,24 @@ class ResultRow:
         return asdict(self)
 
 
+EnteredScores = list[tuple[int, str, str, Decimal]]  # department, component, period, score
+
+
 def component_scores_for(
-    district_id: int, period: Period
+    district_id: int, period: Period, entered_rows: EnteredScores | None = None
 ) -> dict[tuple[int, str], tuple[Decimal, list[str]]]:
     """Each department's score in each component for a period: the score entered for the
-    period itself; else the mean of the scores entered for its quarters; else of its months."""
+    period itself; else the mean of the scores entered for its quarters; else of its months.
+    The district's entered scores are read unless given (`entered_scores`)."""
     keys = [period.key]
     quarters = [p for p in _quarters(period)]
     months = [Period.month_of(m).key for m in period.months()] if period.kind != "month" else []
-    rows = ComponentScore.objects.filter(
-        district_id=district_id, period__in=[*keys, *quarters, *months]
-    ).values_list("department_id", "component", "period", "score")
+    wanted = {*keys, *quarters, *months}
+    rows: Iterable[tuple[int, str, str, Decimal]]
+    if entered_rows is None:
+        rows = entered_scores(district_id, wanted)
+    else:
+        rows = [row for row in entered_rows if row[2] in wanted]
     found: dict[tuple[int, str], dict[str, list[tuple[str, Decimal]]]] = defaultdict(
         lambda: defaultdict(list)
     )
@@ -361,6 +422,15 @@ def component_scores_for(
                 chosen[pair] = (average, sorted(k for k, _ in entries))
                 break
     return chosen
+
+
+def entered_scores(district_id: int, period_keys: Iterable[str]) -> EnteredScores:
+    """The component scores entered for the district in the periods with the given keys."""
+    return list(
+        ComponentScore.objects.filter(
+            district_id=district_id, period__in=list(period_keys)
+        ).values_list("department_id", "component", "period", "score")
+    )
 
 
 def _quarters(period: Period) -> list[str]:
@@ -501,13 +571,37 @@ def weighted_mean(values: Iterable[tuple[Decimal, Fraction]]) -> Decimal:
     return exact_rounded(sum((Fraction(v) * w for v, w in pairs), Fraction(0)) / weight)
 
 
+# Each month's sums of the district's cells by department: records and sum of totals.
+MonthSums = dict[date, dict[int, tuple[int, Decimal]]]
+
+
+def stored_month_sums(district_id: int, months: Iterable[date]) -> MonthSums:
+    """The stored cells of the district in the months, summed over townships: one read for
+    every period made of those months."""
+    found: MonthSums = defaultdict(dict)
+    rows = (
+        ScoreCell.objects.filter(district_id=district_id, month__in=sorted(set(months)))
+        .values("department_id", "month")
+        .annotate(n=Sum("records"), s=Sum("total_sum"))
+        .values_list("department_id", "month", "n", "s")
+    )
+    for department_id, month, count, subtotal in rows:
+        found[month][department_id] = (count, subtotal)
+    return found
+
+
 def compute_results(
     district_id: int,
     period: Period,
     book: SchemeBook,
     cells: dict[CellKey, CellTotals] | None = None,
+    *,
+    month_sums: MonthSums | None = None,
+    entered_rows: EnteredScores | None = None,
 ) -> list[ResultRow]:
-    """Every department's score in a period, from the cells (stored ones unless given).
+    """Every department's score in a period, from the cells: those given, else the month
+    sums given (`stored_month_sums`), else the stored cells. The entered component scores
+    are read unless given (`entered_scores`).
 
     Each piece of the period (`period_pieces`) is scored under its own scheme; the period's
     township evaluation and total are the means of the pieces', weighted as the latest
@@ -521,13 +615,15 @@ def compute_results(
     latest = schemes[-1]
     by_records = latest.month_weighting == Scheme.MonthWeighting.RECORDS
     sums: dict[int, dict[date, list[Any]]] = defaultdict(dict)
+    rows: Iterable[tuple[int, date, int, Decimal]]
     if cells is None:
-        rows: Iterable[tuple[int, date, int, Decimal]] = (
-            ScoreCell.objects.filter(district_id=district_id, month__in=period.months())
-            .values("department_id", "month")
-            .annotate(n=Sum("records"), s=Sum("total_sum"))
-            .values_list("department_id", "month", "n", "s")
-        )
+        if month_sums is None:
+            month_sums = stored_month_sums(district_id, period.months())
+        rows = [
+            (department_id, month, count, subtotal)
+            for month in period.months()
+            for department_id, (count, subtotal) in month_sums.get(month, {}).items()
+        ]
     else:
         rows = [
             (key[0], key[2], cell.sums["records"], cell.sums["total_sum"])
@@ -535,12 +631,12 @@ def compute_results(
             if cell.district_id == district_id and period.contains(key[2])
         ]
     for department_id, month, count, subtotal in rows:
-        month_sums = sums[department_id].setdefault(month, [0, Decimal(0)])
-        month_sums[0] += count
-        month_sums[1] += subtotal
+        month_total = sums[department_id].setdefault(month, [0, Decimal(0)])
+        month_total[0] += count
+        month_total[1] += subtotal
     entered: dict[int, dict[str, Decimal]] = defaultdict(dict)
     for (department_id, code), (value, _periods) in component_scores_for(
-        district_id, period
+        district_id, period, entered_rows
     ).items():
         entered[department_id][code] = value
     codes = {c.code for scheme in schemes for c in scheme_components(scheme)}
@@ -581,66 +677,79 @@ def compute_results(
     return results
 
 
+RESULT_FIELDS = (
+    "scheme_id",
+    "records",
+    "township_score",
+    "components",
+    "total",
+    "complete",
+    "parts",
+    "rank",
+)
+
+
 def store_results(district_id: int, periods: Iterable[Period], book: SchemeBook) -> None:
     """Rewrite the stored scores of the district's periods, except frozen ones. Only rows
-    that changed are written (a new record usually moves a few ranks, not all)."""
+    that changed are written (a new record usually moves a few ranks, not all).
+
+    The cells, the entered component scores and the stored scores of all the periods are
+    read once, the new and changed scores written together: a year's months, quarters and
+    the year cost a few queries, not a few per period."""
+    periods = sorted(set(periods))
+    if not periods:
+        return
     now = timezone.now()
-    fields = [
-        "scheme_id",
-        "records",
-        "township_score",
-        "components",
-        "total",
-        "complete",
-        "parts",
-        "rank",
-    ]
     with transaction.atomic():
         lock_scoring()
+        month_sums = stored_month_sums(district_id, {m for p in periods for m in p.months()})
+        entered = entered_scores(district_id, _entered_keys(periods))
+        existing: dict[str, dict[int, DepartmentResult]] = defaultdict(dict)
+        for stored_result in DepartmentResult.objects.filter(
+            district_id=district_id, period__in=[p.key for p in periods]
+        ):
+            existing[stored_result.period][stored_result.department_id] = stored_result
+        created: list[tuple[Any, ...]] = []
+        changed: list[DepartmentResult] = []
+        gone: list[int] = []
         for period in periods:
-            _store_period(district_id, period, book, now, fields)
-
-
-def _store_period(
-    district_id: int, period: Period, book: SchemeBook, now: Any, fields: list[str]
-) -> None:
-    existing = {
-        r.department_id: r
-        for r in DepartmentResult.objects.filter(district_id=district_id, period=period.key)
-    }
-    if any(r.frozen for r in existing.values()):
-        return
-    created, changed = [], []
-    for row in compute_results(district_id, period, book):
-        values = {
-            "scheme_id": row.scheme_id,
-            "records": row.records,
-            "township_score": row.township_score,
-            "components": row.components,
-            "total": row.total,
-            "complete": row.complete,
-            "parts": row.parts,
-            "rank": row.rank,
-        }
-        result = existing.pop(row.department_id, None)
-        if result is None:
-            created.append(
-                DepartmentResult(
-                    district_id=district_id,
-                    department_id=row.department_id,
-                    period=period.key,
-                    computed_at=now,
-                    **values,
-                )
+            stored = existing.get(period.key, {})
+            if any(r.frozen for r in stored.values()):
+                continue
+            rows = compute_results(
+                district_id, period, book, month_sums=month_sums, entered_rows=entered
             )
-        elif stored_result_row(result) != row:
-            for name, value in values.items():
-                setattr(result, name, value)
-            result.computed_at = now
-            changed.append(result)
-    DepartmentResult.objects.bulk_create(created)
-    DepartmentResult.objects.bulk_update(changed, [*fields, "computed_at"])
-    DepartmentResult.objects.filter(pk__in=[r.pk for r in existing.values()]).delete()
+            for row in rows:
+                values = {name: getattr(row, name) for name in RESULT_FIELDS}
+                result = stored.pop(row.department_id, None)
+                if result is None:
+                    created.append(
+                        (district_id, row.department_id, period.key, now, *values.values())
+                    )
+                elif stored_result_row(result) != row:
+                    for name, value in values.items():
+                        setattr(result, name, value)
+                    result.computed_at = now
+                    changed.append(result)
+            gone += [r.pk for r in stored.values()]
+        DepartmentResult.objects.filter(pk__in=gone).delete()
+        update_each(DepartmentResult, changed, [*RESULT_FIELDS, "computed_at"])
+        insert_values(
+            DepartmentResult,
+            ("district_id", "department_id", "period", "computed_at", *RESULT_FIELDS),
+            created,
+        )
+
+
+def _entered_keys(periods: Iterable[Period]) -> set[str]:
+    """The keys of every period whose entered component scores count in the periods."""
+    keys: set[str] = set()
+    for period in periods:
+        keys.add(period.key)
+        keys.update(_quarters(period))
+        if period.kind != PeriodKind.MONTH:
+            keys.update(Period.month_of(m).key for m in period.months())
+    return keys
 
 
 def stored_result_row(result: DepartmentResult) -> ResultRow:
@@ -698,35 +807,38 @@ def lock_scoring() -> ScoringState:
 
 class RecordWrites:
     """The records a chunk creates, changes and removes, written together by `flush`: one
-    insert, one `executemany` of updates and one delete, whatever the chunk's size."""
+    `executemany` of inserts (plain tuples, no model instances), one of updates and one
+    delete, whatever the chunk's size."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now
-        self.created: list[SummonsAssessment] = []
+        self.created: list[tuple[Any, ...]] = []
         self.changed: list[SummonsAssessment] = []
         self.removed: list[int] = []
 
     def put(
-        self, summons_id: int, record: SummonsAssessment | None, values: dict[str, Any] | None
+        self, summons_id: int, record: StoredRecord | None, values: dict[str, Any] | None
     ) -> None:
         """Make the summons' record hold `values` (None: no record)."""
         if record is None:
             if values is not None:
                 self.created.append(
-                    SummonsAssessment(summons_id=summons_id, computed_at=self.now, **values)
+                    (summons_id, self.now, *(values[name] for name in RECORD_FIELDS))
                 )
         elif values is None:
             self.removed.append(record.pk)
         else:
-            for name, value in values.items():
-                setattr(record, name, value)
-            record.computed_at = self.now
-            self.changed.append(record)
+            # An unsaved instance only carries the values to `update_each`.
+            self.changed.append(
+                SummonsAssessment(
+                    pk=record.pk, summons_id=summons_id, computed_at=self.now, **values
+                )
+            )
 
     def flush(self) -> None:
         SummonsAssessment.objects.filter(pk__in=self.removed).delete()
         update_each(SummonsAssessment, self.changed, [*RECORD_FIELDS, "computed_at"])
-        SummonsAssessment.objects.bulk_create(self.created, batch_size=CHUNK)
+        insert_values(SummonsAssessment, INSERTED_FIELDS, self.created, copy=True)
         self.created, self.changed, self.removed = [], [], []
 
 
@@ -753,7 +865,7 @@ def _refresh_chunk(
     case_ids: list[int], book: SchemeBook, frozen: FrozenMonths
 ) -> set[tuple[int, date]]:
     fresh = compute_records(case_ids, book)
-    stored = {r.summons_id: r for r in SummonsAssessment.objects.filter(case_id__in=case_ids)}
+    stored = stored_records(case_ids)
     writes = RecordWrites(timezone.now())
     deltas: dict[tuple[int, CellKey], CellTotals] = {}
     touched: set[tuple[int, date]] = set()
@@ -768,7 +880,7 @@ def _refresh_chunk(
     for summons_id in sorted(set(fresh) | set(stored)):
         new = fresh.get(summons_id)
         record = stored.get(summons_id)
-        old = record_values(record) if record is not None else None
+        old = record.values if record is not None else None
         if new == old:
             continue
         if (old is not None and frozen(old["district_id"], old["month"])) or (
@@ -851,19 +963,22 @@ def recompute_all() -> int:
         cells: dict[CellKey, CellTotals] = {}
         for chunk in _case_chunks():
             fresh = compute_records(chunk, book)
-            stored = {r.summons_id: r for r in SummonsAssessment.objects.filter(case_id__in=chunk)}
+            stored = stored_records(chunk)
             writes = RecordWrites(now)
             for summons_id, gone in stored.items():
-                if summons_id not in fresh and not frozen(gone.district_id, gone.month):
+                if summons_id not in fresh and not frozen(
+                    gone.values["district_id"], gone.values["month"]
+                ):
                     writes.put(summons_id, gone, None)
             for summons_id, values in fresh.items():
                 record = stored.get(summons_id)
                 if frozen(values["district_id"], values["month"]) or (
-                    record is not None and frozen(record.district_id, record.month)
+                    record is not None
+                    and frozen(record.values["district_id"], record.values["month"])
                 ):
                     continue
                 add_to_cells(cells, values)
-                if record is None or record_values(record) != values:
+                if record is None or record.values != values:
                     writes.put(summons_id, record, values)
                     written += 1
             writes.flush()
@@ -896,19 +1011,14 @@ def _rewrite_cells(cells: dict[CellKey, CellTotals], frozen: FrozenMonths) -> No
         if frozen(district_id, month)
     ]
     ScoreCell.objects.exclude(pk__in=kept).delete()
-    ScoreCell.objects.bulk_create(
+    insert_values(
+        ScoreCell,
+        ("district_id", "department_id", "township_id", "month", *CELL_SUMS),
         [
-            ScoreCell(
-                district_id=totals.district_id,
-                department_id=key[0],
-                township_id=key[1],
-                month=key[2],
-                **totals.sums,
-            )
+            (totals.district_id, *key, *(totals.sums[name] for name in CELL_SUMS))
             for key, totals in cells.items()
             if not frozen(totals.district_id, key[2])
         ],
-        batch_size=1000,
     )
 
 
@@ -926,11 +1036,11 @@ def check_all() -> list[str]:
     cells: dict[CellKey, CellTotals] = {}
     for chunk in _case_chunks():
         fresh = compute_records(chunk, book)
-        stored = {r.summons_id: r for r in SummonsAssessment.objects.filter(case_id__in=chunk)}
+        stored = stored_records(chunk)
         for summons_id in sorted(set(fresh) | set(stored)):
             new = fresh.get(summons_id)
             record = stored.get(summons_id)
-            month_owner = new if new is not None else record_values(record)  # type: ignore[arg-type]
+            month_owner = new if new is not None else record.values  # type: ignore[union-attr]
             if frozen(month_owner["district_id"], month_owner["month"]):
                 continue
             if new is not None:
@@ -942,7 +1052,7 @@ def check_all() -> list[str]:
             if new is None:
                 found.append(Difference(subject, stored=True))
                 continue
-            old = record_values(record)
+            old = record.values
             for name in RECORD_FIELDS:
                 if old[name] != new[name]:
                     found.append(Difference(subject, True, name, old[name], new[name]))

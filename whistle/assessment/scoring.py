@@ -392,6 +392,18 @@ def quality_score(facts: Facts, scheme: Scheme) -> Decimal | None:
     return None
 
 
+def score_inputs(facts: Facts) -> tuple[Any, ...]:
+    """Every fact `score` reads: records with the same ones score the same under a scheme."""
+    return (
+        facts.came,
+        facts.late_minutes,
+        facts.acted,
+        facts.rework_count,
+        facts.rating,
+        facts.resident_satisfied,
+    )
+
+
 def score(facts: Facts, scheme: Scheme) -> Scores:
     """The three part scores and the record's total: the weighted mean of the parts that
     apply, the weights of the others left out."""
