@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -544,10 +545,11 @@ class OperationForms:
             posted.placed = True
             made = OpForm(op, posted.form, key)
         else:
-            choices = self.choices
             made = OpForm(
                 op,
-                lambda: op.form_class(prefix=f"{op.name}-{key}", target=target, choices=choices),
+                partial(
+                    op.form_class, prefix=f"{op.name}-{key}", target=target, choices=self.choices
+                ),
                 key,
                 target=target,
             )
@@ -573,7 +575,7 @@ class OperationForms:
             elif op.explain and not isinstance(refused, PermissionRefused):
                 found[op.name] = OpForm(
                     op,
-                    lambda op=op: op.form_class(target=target, choices=self.choices),
+                    partial(op.form_class, target=target, choices=self.choices),
                     target_key(target),
                     target=target,
                     waiting=str(refused),
