@@ -48,6 +48,7 @@ class Choices:
         self._duplicates = duplicates
         self._categories: dict[int | None, list[Category]] = {}
         self._departments: dict[int | None, list[Department]] = {}
+        self._category_pickers: dict[int | None, desk_forms.Labelled] = {}
 
     def categories(self, district_id: int | None) -> list[Category]:
         if district_id not in self._categories:
@@ -57,6 +58,16 @@ class Choices:
                 .order_by("major__kind", "major__code", "code")
             )
         return self._categories[district_id]
+
+    def category_picker(self, district_id: int | None) -> desk_forms.Labelled:
+        """The district's categories as the filing form lists them, labelled once a page."""
+        if district_id not in self._category_pickers:
+            self._category_pickers[district_id] = desk_forms.labelled(
+                self.categories(district_id),
+                desk_forms.category_label,
+                desk_forms.major_class_label,
+            )
+        return self._category_pickers[district_id]
 
     def departments(self, township: Jurisdiction | None) -> list[Department]:
         key = township.pk if township is not None else None
