@@ -491,6 +491,10 @@ class Summons(models.Model):
         indexes = [
             models.Index(fields=["next_check_at"], name="summons_next_check"),
             models.Index(fields=["department", "status"]),
+            # A department's past summonses, newest first (its desk shows the latest few).
+            models.Index(
+                fields=["department", "-summoned_at", "-id"], name="summons_department_recent"
+            ),
             models.Index(fields=["case", "department"]),
             models.Index(
                 fields=["check_in_flag"],

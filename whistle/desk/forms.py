@@ -13,7 +13,9 @@ once per page rather than once per form: a queue of thirty cases shows thirty fo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
 from django import forms
@@ -77,33 +79,104 @@ def _attributes(attrs: dict[str, Any]) -> SafeString:
     )
 
 
+# One option as written: (value, unchosen, chosen), or the markup around a group.
+_Written = tuple[str, str, str] | str
+# A list's choices as plain text: (value, label) or (group, ((value, label), ...)).
+_Choices = tuple[tuple[str, str | tuple[tuple[str, str], ...]], ...]
+
+
+@lru_cache(maxsize=256)
+def _written_options(
+    choices: tuple[tuple[str, str | tuple[tuple[str, str], ...]], ...],
+) -> tuple[_Written, ...]:
+    """Every option of a list, written once: the same list recurs in each row of a queue."""
+    written: list[_Written] = []
+    for value, label in choices:
+        options = label if isinstance(label, tuple) else ((value, label),)
+        if isinstance(label, tuple):
+            written.append(format_html('\n  <optgroup label="{}">', value))
+        for option_value, option_label in options:
+            written.append(
+                (
+                    option_value,
+                    format_html('\n  <option value="{}">{}</option>', option_value, option_label),
+                    format_html(
+                        '\n  <option value="{}" selected>{}</option>', option_value, option_label
+                    ),
+                )
+            )
+        if isinstance(label, tuple):
+            written.append("\n  </optgroup>")
+    return tuple(written)
+
+
+def _choices_key(
+    choices: Iterable[Any],
+) -> tuple[tuple[str, str | tuple[tuple[str, str], ...]], ...]:
+    key: list[tuple[str, str | tuple[tuple[str, str], ...]]] = []
+    for value, label in choices:
+        value = "" if value is None else str(value)
+        if isinstance(label, list | tuple):
+            options = tuple(("" if v is None else str(v), str(text)) for v, text in label)
+            key.append((value, options))
+        else:
+            key.append((value, str(label)))
+    return tuple(key)
+
+
 class QuickSelect(forms.Select):
-    """A list to choose from, written out directly with the same markup as Django's `Select`:
-    its templates render each option on its own, and a command centre draws a category list
-    of a hundred or more options in every reported case's row."""
+    """A list to choose from, written with the same markup as Django's `Select` but without
+    a template per option, each distinct list written once per process: a command centre
+    draws the district's category list (70 options or more) in every reported case's row."""
 
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
-        parts = [format_html('<select name="{}"{}>', widget["name"], _attributes(widget["attrs"]))]
-        for group, options, _index in widget["optgroups"]:
-            if group:
-                parts.append(format_html('\n  <optgroup label="{}">', group))
-            for option in options:
-                parts.append(
-                    format_html(
-                        '\n  <option value="{}"{}>{}</option>',
-                        str(option["value"]),
-                        _attributes(option["attrs"]),
-                        option["label"],
-                    )
-                )
-            if group:
-                parts.append("\n  </optgroup>")
+        built = self.build_attrs(self.attrs, attrs)
+        wanted = set(self.format_value(value))
+        parts: list[str] = [format_html('<select name="{}"{}>', name, _attributes(built))]
+        chosen = False
+        for entry in _written_options(_choices_key(self.choices)):
+            if isinstance(entry, str):
+                parts.append(entry)
+                continue
+            option_value, unchosen, chosen_html = entry
+            # As Django's `Select`: only the first option with the value comes chosen.
+            if not chosen and option_value in wanted:
+                parts.append(chosen_html)
+                chosen = True
+            else:
+                parts.append(unchosen)
         parts.append("\n</select>")
         # Every part above is escaped by format_html.
         return mark_safe("".join(parts))
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """Objects by key, and the lines of a list to choose among them."""
+
+    objects: dict[str, Any]
+    choices: list[Any]
+
+
+def labelled(
+    objects: Iterable[Any],
+    label_of: Callable[[Any], str] = str,
+    group_of: Callable[[Any], str] | None = None,
+) -> Labelled:
+    """The objects in order, each on a line `label_of` writes; with `group_of`, under a
+    heading for each run of objects of the same group."""
+    by_key = {str(o.pk): o for o in objects}
+    if group_of is None:
+        return Labelled(by_key, [(key, label_of(o)) for key, o in by_key.items()])
+    groups: list[tuple[str, list[tuple[str, str]]]] = []
+    for key, o in by_key.items():
+        group = group_of(o)
+        if not groups or groups[-1][0] != group:
+            groups.append((group, []))
+        groups[-1][1].append((key, label_of(o)))
+    return Labelled(by_key, list(groups))
 
 
 class ObjectChoiceField(forms.ChoiceField):
@@ -128,18 +201,14 @@ class ObjectChoiceField(forms.ChoiceField):
     ) -> None:
         """The objects to choose from, in order; with `group_of`, under a heading
         (`<optgroup>`) for each run of objects of the same group."""
-        self.objects = {str(o.pk): o for o in objects}
+        self.set_labelled(labelled(objects, label_of, group_of))
+
+    def set_labelled(self, labelled: Labelled) -> None:
+        """Objects and their lines as `labelled` made them: a page that shows the same list
+        in many forms labels it once."""
+        self.objects = labelled.objects
         blank: list[Any] = [("", "———")] if not isinstance(self.widget, forms.RadioSelect) else []
-        if group_of is None:
-            self.choices = blank + [(key, label_of(o)) for key, o in self.objects.items()]
-            return
-        groups: list[tuple[str, list[tuple[str, str]]]] = []
-        for key, o in self.objects.items():
-            group = group_of(o)
-            if not groups or groups[-1][0] != group:
-                groups.append((group, []))
-            groups[-1][1].append((key, label_of(o)))
-        self.choices = blank + groups
+        self.choices = blank + labelled.choices
 
     def clean(self, value: Any) -> Any:
         key = super().clean(value)
@@ -232,7 +301,10 @@ class FileForm(ActionForm):
         categories = self.choices.categories(case.district_id) if self.choices else []
         picker = self.fields["category"]
         assert isinstance(picker, ObjectChoiceField)
-        picker.set_objects(categories, category_label, group_of=major_class_label)
+        if self.choices:
+            picker.set_labelled(self.choices.category_picker(case.district_id))
+        else:
+            picker.set_objects(categories, category_label, group_of=major_class_label)
         # What the reporter chose, else what the description suggests, comes chosen.
         self.suggestion: CategorySuggestion | None = None
         if case.category_id is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -47,6 +48,7 @@ class Choices:
         self._duplicates = duplicates
         self._categories: dict[int | None, list[Category]] = {}
         self._departments: dict[int | None, list[Department]] = {}
+        self._category_pickers: dict[int | None, desk_forms.Labelled] = {}
 
     def categories(self, district_id: int | None) -> list[Category]:
         if district_id not in self._categories:
@@ -56,6 +58,16 @@ class Choices:
                 .order_by("major__kind", "major__code", "code")
             )
         return self._categories[district_id]
+
+    def category_picker(self, district_id: int | None) -> desk_forms.Labelled:
+        """The district's categories as the filing form lists them, labelled once a page."""
+        if district_id not in self._category_pickers:
+            self._category_pickers[district_id] = desk_forms.labelled(
+                self.categories(district_id),
+                desk_forms.category_label,
+                desk_forms.major_class_label,
+            )
+        return self._category_pickers[district_id]
 
     def departments(self, township: Jurisdiction | None) -> list[Department]:
         key = township.pk if township is not None else None
@@ -544,10 +556,11 @@ class OperationForms:
             posted.placed = True
             made = OpForm(op, posted.form, key)
         else:
-            choices = self.choices
             made = OpForm(
                 op,
-                lambda: op.form_class(prefix=f"{op.name}-{key}", target=target, choices=choices),
+                partial(
+                    op.form_class, prefix=f"{op.name}-{key}", target=target, choices=self.choices
+                ),
                 key,
                 target=target,
             )
@@ -573,7 +586,7 @@ class OperationForms:
             elif op.explain and not isinstance(refused, PermissionRefused):
                 found[op.name] = OpForm(
                     op,
-                    lambda op=op: op.form_class(target=target, choices=self.choices),
+                    partial(op.form_class, target=target, choices=self.choices),
                     target_key(target),
                     target=target,
                     waiting=str(refused),

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from django.db import connection
 
-from whistle.organisation.map_triggers import DIRECTORY_REVISION_TABLE
+from whistle.organisation import map_triggers
 from whistle.organisation.models import Person, RoleAssignment
 
 Value = TypeVar("Value")
@@ -35,25 +35,14 @@ Value = TypeVar("Value")
 # that sees every person of a city does not keep them all.
 MAX_ENTRIES = 20_000
 
-_REVISION_SQL = f"SELECT token FROM {DIRECTORY_REVISION_TABLE} ORDER BY id LIMIT 1"
 # Only what the messages need of a person: whether they are active, and where to reach them
 # (the columns whose updates the triggers watch).
 PERSON_FIELDS = ("id", "is_active", "phone", "email")
 
 
 def revision() -> str | None:
-    """The directory's current revision token (None when the row is missing: then nothing
-    is kept)."""
-    # The driver's own cursor, as the map's token is read (`places.revision`).
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(_REVISION_SQL)
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-    return None if row is None else str(row[0])
+    """The directory's current revision token (None when the row is missing)."""
+    return map_triggers.read_token(connection, map_triggers.DIRECTORY)
 
 
 class Generation:

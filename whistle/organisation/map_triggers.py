@@ -139,6 +139,40 @@ def uninstall(schema_editor: Any, table: str, revision: Revision = MAP) -> None:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
+@dataclass(frozen=True)
+class Watching:
+    """A migration's tables given the triggers of a revision: its two steps, for
+    `migrations.RunPython(watching.install, watching.uninstall)`."""
+
+    tables: tuple[str, ...]
+    revision: Revision = MAP
+
+    def install(self, apps: Any, schema_editor: Any) -> None:
+        for table in self.tables:
+            install(schema_editor, table, self.revision)
+
+    def uninstall(self, apps: Any, schema_editor: Any) -> None:
+        for table in self.tables:
+            uninstall(schema_editor, table, self.revision)
+
+
+def read_token(connection: Any, revision: Revision) -> str | None:
+    """The revision's current token (None when its row is missing: then the caller keeps
+    nothing). Read with the driver's own cursor: it runs before every look-up served from
+    memory, and Django's wrapper would cost more than the read; its errors are still
+    Django's (a dropped connection is then marked unusable and replaced, and callers catch
+    DatabaseError)."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(f"SELECT token FROM {revision.table} ORDER BY id LIMIT 1")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    return None if row is None else str(row[0])
+
+
 class _Statements:
     """What `install` needs of a schema editor, on a plain connection: SQLite's schema
     editor refuses to open inside a transaction, and a trigger needs none of its work."""

@@ -19,8 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import connection
 
-from whistle.organisation import geo
-from whistle.organisation.map_triggers import REVISION_TABLE
+from whistle.organisation import geo, map_triggers
 from whistle.organisation.models import GridCell, Jurisdiction, Lane
 
 Level = Jurisdiction.Level
@@ -203,23 +202,10 @@ def _polygons(boundary: Any) -> list[Any] | None:
 
 
 def revision() -> str | None:
-    """The map's current revision token (None when the row is missing: then every look-up
-    reads the map again)."""
-    # The driver's own cursor: this runs before every look-up, and Django's wrapper would
-    # cost more than the read. Its errors are still Django's (a dropped connection is then
-    # marked unusable and replaced, and callers catch DatabaseError).
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(_REVISION_SQL)
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-    return None if row is None else str(row[0])
+    """The map's current revision token (None when the row is missing)."""
+    return map_triggers.read_token(connection, map_triggers.MAP)
 
 
-_REVISION_SQL = f"SELECT token FROM {REVISION_TABLE} ORDER BY id LIMIT 1"
 _lock = threading.Lock()
 _current: CityMap | None = None
 

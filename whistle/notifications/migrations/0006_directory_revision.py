@@ -14,14 +14,7 @@ TABLES = (
 )
 
 
-def install(apps, schema_editor):
-    for table in TABLES:
-        map_triggers.install(schema_editor, table, map_triggers.DIRECTORY)
-
-
-def uninstall(apps, schema_editor):
-    for table in TABLES:
-        map_triggers.uninstall(schema_editor, table, map_triggers.DIRECTORY)
+WATCHING = map_triggers.Watching(TABLES, map_triggers.DIRECTORY)
 
 
 class Migration(migrations.Migration):
@@ -30,4 +23,4 @@ class Migration(migrations.Migration):
         ("notifications", "0005_webhook_secret_not_editable"),
     ]
 
-    operations = [migrations.RunPython(install, uninstall, elidable=False)]
+    operations = [migrations.RunPython(WATCHING.install, WATCHING.uninstall, elidable=False)]

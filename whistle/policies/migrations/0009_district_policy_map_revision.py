@@ -5,15 +5,7 @@ from django.db import migrations
 
 from whistle.organisation import map_triggers
 
-TABLE = "policies_districtpolicy"
-
-
-def install(apps, schema_editor):
-    map_triggers.install(schema_editor, TABLE)
-
-
-def uninstall(apps, schema_editor):
-    map_triggers.uninstall(schema_editor, TABLE)
+WATCHING = map_triggers.Watching(("policies_districtpolicy",))
 
 
 class Migration(migrations.Migration):
@@ -22,4 +14,4 @@ class Migration(migrations.Migration):
         ("policies", "0008_checkin_offline_confirm_after_minutes"),
     ]
 
-    operations = [migrations.RunPython(install, uninstall, elidable=False)]
+    operations = [migrations.RunPython(WATCHING.install, WATCHING.uninstall, elidable=False)]

@@ -9,14 +9,7 @@ from whistle.organisation import map_triggers
 TABLES = ("policies_categoryroute", "policies_hotlinedeadlineclass")
 
 
-def install(apps, schema_editor):
-    for table in TABLES:
-        map_triggers.install(schema_editor, table, map_triggers.DIRECTORY)
-
-
-def uninstall(apps, schema_editor):
-    for table in TABLES:
-        map_triggers.uninstall(schema_editor, table, map_triggers.DIRECTORY)
+WATCHING = map_triggers.Watching(TABLES, map_triggers.DIRECTORY)
 
 
 class Migration(migrations.Migration):
@@ -25,4 +18,4 @@ class Migration(migrations.Migration):
         ("policies", "0011_category_routes"),
     ]
 
-    operations = [migrations.RunPython(install, uninstall, elidable=False)]
+    operations = [migrations.RunPython(WATCHING.install, WATCHING.uninstall, elidable=False)]

@@ -9,14 +9,7 @@ from whistle.organisation import map_triggers
 TABLES = ("policies_majorclass", "policies_category")
 
 
-def install(apps, schema_editor):
-    for table in TABLES:
-        map_triggers.install(schema_editor, table, map_triggers.DIRECTORY)
-
-
-def uninstall(apps, schema_editor):
-    for table in TABLES:
-        map_triggers.uninstall(schema_editor, table, map_triggers.DIRECTORY)
+WATCHING = map_triggers.Watching(TABLES, map_triggers.DIRECTORY)
 
 
 class Migration(migrations.Migration):
@@ -24,4 +17,4 @@ class Migration(migrations.Migration):
         ("policies", "0012_category_route_directory_revision"),
     ]
 
-    operations = [migrations.RunPython(install, uninstall, elidable=False)]
+    operations = [migrations.RunPython(WATCHING.install, WATCHING.uninstall, elidable=False)]
