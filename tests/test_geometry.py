@@ -61,3 +61,29 @@ def test_it_measures_the_distance_from_a_point_to_a_line():
 def test_it_refuses_a_malformed_line(geometry):
     with pytest.raises(geo.GeometryError):
         geo.line_length_m(geometry)
+
+
+def test_it_takes_whole_numbers_and_pairs_as_positions_and_refuses_true_and_false():
+    line = {"type": "LineString", "coordinates": [[116, 39], (116.5, 39.5), [116.1, 39.1, 50.0]]}
+    assert geo.line_positions(line) == [(116.0, 39.0), (116.5, 39.5), (116.1, 39.1)]
+    assert all(type(c) is float for p in geo.line_positions(line) for c in p)
+    with pytest.raises(geo.GeometryError, match=r"^position 2: a position must be"):
+        geo.line_positions({"type": "LineString", "coordinates": [[116, 39], [True, 39]]})
+
+
+def test_it_names_the_ring_of_a_position_out_of_range():
+    ring = [[116.0, 39.0], [116.1, 39.0], [116.1, 91.0], [116.0, 39.0]]
+    with pytest.raises(
+        geo.GeometryError,
+        match=r"^polygon 1 ring 1: \[116\.1, 91\.0\] is outside WGS-84 longitude/latitude$",
+    ):
+        geo.polygon_rings({"type": "Polygon", "coordinates": [ring]})
+
+
+def test_a_point_on_a_west_or_south_edge_is_inside_and_on_an_east_or_north_edge_not():
+    polygon = {"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 2], [0, 0]]]}
+    assert geo.polygon_contains(polygon, (0, 1))
+    assert geo.polygon_contains(polygon, (1, 0))
+    assert geo.polygon_contains(polygon, (0, 0))
+    assert not geo.polygon_contains(polygon, (2, 1))
+    assert not geo.polygon_contains(polygon, (1, 2))

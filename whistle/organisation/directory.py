@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from whistle.organisation import map_triggers
 from whistle.organisation.models import Person, RoleAssignment
@@ -42,7 +42,7 @@ PERSON_FIELDS = ("id", "is_active", "phone", "email")
 
 def revision() -> str | None:
     """The directory's current revision token (None when the row is missing)."""
-    return map_triggers.read_token(connection, map_triggers.DIRECTORY)
+    return map_triggers.read_token(connections[DEFAULT_DB_ALIAS], map_triggers.DIRECTORY)
 
 
 class Generation:

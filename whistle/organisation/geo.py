@@ -41,6 +41,32 @@ def _position(value: Any, where: str) -> Position:
     return lon, lat
 
 
+_PLAIN_NUMBERS = (float, int)
+
+
+def _positions(coords: list[Any], where: str, numbered: bool) -> list[Position]:
+    """`_position` of each of the coordinates, at `where` (followed by the position's number
+    when `numbered`).
+
+    Plain lists of two plain numbers in range (what JSON gives) are taken as they are; anything
+    else goes through `_position`, which accepts or rejects it."""
+    positions: list[Position] = []
+    append = positions.append
+    for number, value in enumerate(coords, 1):
+        if type(value) is list and len(value) >= 2:
+            lon, lat = value[0], value[1]
+            if (
+                type(lon) in _PLAIN_NUMBERS
+                and type(lat) in _PLAIN_NUMBERS
+                and _LON_RANGE[0] <= lon <= _LON_RANGE[1]
+                and _LAT_RANGE[0] <= lat <= _LAT_RANGE[1]
+            ):
+                append((float(lon), float(lat)))
+                continue
+        append(_position(value, f"{where} {number}" if numbered else where))
+    return positions
+
+
 def line_positions(geometry: Any) -> list[Position]:
     """Validate a GeoJSON LineString and return its positions."""
     if not isinstance(geometry, dict) or geometry.get("type") != "LineString":
@@ -48,7 +74,7 @@ def line_positions(geometry: Any) -> list[Position]:
     coords = geometry.get("coordinates")
     if not isinstance(coords, list) or len(coords) < 2:
         raise GeometryError("a LineString needs at least two positions")
-    return [_position(c, f"position {i + 1}") for i, c in enumerate(coords)]
+    return _positions(coords, "position", numbered=True)
 
 
 def polygon_rings(geometry: Any) -> list[list[list[Position]]]:
@@ -67,7 +93,7 @@ def polygon_rings(geometry: Any) -> list[list[list[Position]]]:
         for r, ring in enumerate(polygon):
             if not isinstance(ring, list) or len(ring) < 4:
                 raise GeometryError(f"polygon {p + 1} ring {r + 1} needs at least four positions")
-            positions = [_position(c, f"polygon {p + 1} ring {r + 1}") for c in ring]
+            positions = _positions(ring, f"polygon {p + 1} ring {r + 1}", numbered=False)
             if positions[0] != positions[-1]:
                 raise GeometryError(f"polygon {p + 1} ring {r + 1} is not closed")
             rings.append(positions)
@@ -101,15 +127,49 @@ def geometry_bbox(geometry: Any) -> tuple[float, float, float, float]:
     return bounding_box(p for polygon in polygon_rings(geometry) for ring in polygon for p in ring)
 
 
-def _in_ring(point: Position, ring: Sequence[Position]) -> bool:
-    x, y = point
+# An edge of a ring as the ray test reads it: x1, y1, y2, x2 - x1, y2 - y1.
+Edge = tuple[float, float, float, float, float]
+# A polygon's outer ring and its holes, as edges.
+EdgedPolygon = tuple[tuple[Edge, ...], tuple[tuple[Edge, ...], ...]]
+
+
+def ring_edges(ring: Sequence[Position]) -> tuple[Edge, ...]:
+    """The edges of a ring that a horizontal ray can cross: a horizontal edge never is."""
+    return tuple(
+        (x1, y1, y2, x2 - x1, y2 - y1)
+        for (x1, y1), (x2, y2) in itertools.pairwise(ring)
+        if y1 != y2
+    )
+
+
+def edged_polygons(polygons: Sequence[Sequence[Sequence[Position]]]) -> list[EdgedPolygon]:
+    """Polygons checked by `polygon_rings`, as edges, for testing many points."""
+    return [
+        (ring_edges(polygon[0]), tuple(ring_edges(hole) for hole in polygon[1:]))
+        for polygon in polygons
+    ]
+
+
+def _edges_enclose(edges: Sequence[Edge], x: float, y: float) -> bool:
+    # A ray from the point towards the east crosses the ring an odd number of times when the
+    # point is inside: a point on a west or south edge is inside, on an east or north edge not.
     inside = False
-    for (x1, y1), (x2, y2) in itertools.pairwise(ring):
-        if (y1 > y) != (y2 > y):
-            cross = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
-            if x < cross:
-                inside = not inside
+    for x1, y1, y2, dx, dy in edges:
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * dx / dy:
+            inside = not inside
     return inside
+
+
+def edged_polygons_contain(polygons: Sequence[EdgedPolygon], x: float, y: float) -> bool:
+    """True when the point lies inside one of the polygons, outside its holes."""
+    for outer, holes in polygons:
+        if _edges_enclose(outer, x, y):
+            for hole in holes:
+                if _edges_enclose(hole, x, y):
+                    break
+            else:
+                return True
+    return False
 
 
 def polygon_contains(geometry: Any, point: Position) -> bool:
@@ -119,11 +179,7 @@ def polygon_contains(geometry: Any, point: Position) -> bool:
 
 def polygons_contain(polygons: Sequence[Sequence[Sequence[Position]]], point: Position) -> bool:
     """`polygon_contains` on polygons already checked by `polygon_rings`."""
-    for polygon in polygons:
-        outer, holes = polygon[0], polygon[1:]
-        if _in_ring(point, outer) and not any(_in_ring(point, hole) for hole in holes):
-            return True
-    return False
+    return edged_polygons_contain(edged_polygons(polygons), *point)
 
 
 def distance_to_line_m(geometry: Any, point: Position) -> float:
@@ -137,17 +193,38 @@ def distance_to_line_m(geometry: Any, point: Position) -> float:
 
 def distance_to_positions_m(positions: Sequence[Position], point: Position) -> float:
     """`distance_to_line_m` on positions already checked by `line_positions`."""
-    lon0, lat0 = point
-    kx = math.cos(math.radians(lat0))
+    lon, lat = point
+    return distance_to_segments_m(line_segments(positions), lon, lat, math.cos(math.radians(lat)))
+
+
+# A segment of a line: ax, ay, bx - ax, by - ay.
+Segment = tuple[float, float, float, float]
+
+
+def line_segments(positions: Sequence[Position]) -> tuple[Segment, ...]:
+    """The segments of a line checked by `line_positions`, for measuring many points."""
+    return tuple((ax, ay, bx - ax, by - ay) for (ax, ay), (bx, by) in itertools.pairwise(positions))
+
+
+def distance_to_segments_m(
+    segments: Sequence[Segment], lon: float, lat: float, scale: float
+) -> float:
+    """`distance_to_line_m` on a line's segments; `scale` is cos(radians(lat)), which the
+    caller measuring many lines from one point computes once."""
     best = math.inf
-    for (ax, ay), (bx, by) in itertools.pairwise(positions):
-        ux, uy = (bx - ax) * kx, by - ay
-        px, py = (lon0 - ax) * kx, lat0 - ay
+    for ax, ay, dx, dy in segments:
+        ux, uy = dx * scale, dy
+        px, py = (lon - ax) * scale, lat - ay
         seg2 = ux * ux + uy * uy
-        t = 0.0 if seg2 == 0 else max(0.0, min(1.0, (px * ux + py * uy) / seg2))
-        foot = (ax + (bx - ax) * t, ay + (by - ay) * t)
-        best = min(best, distance_m(point, foot))
-    return best
+        t = 0.0
+        if seg2 != 0:
+            t = (px * ux + py * uy) / seg2
+            t = t if t < 1.0 else 1.0
+            t = t if t > 0.0 else 0.0
+        _, _, distance = WGS84.inv(lon, lat, ax + dx * t, ay + dy * t)
+        if distance < best:
+            best = distance
+    return float(best)
 
 
 def halfway(geometry: Any) -> Position:
