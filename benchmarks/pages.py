@@ -195,7 +195,7 @@ def measure(*, scale: float, seed: int, runs: int, vendor: str) -> None:
     # The simulated cases name no category: each district gets the demo city's list (69, in
     # major classes), so that the filing form in every reported case's row offers what a
     # real district's does.
-    for district_id in Case.objects.values_list("district_id", flat=True).distinct():
+    for district_id in Case.objects.values_list("district_id", flat=True).order_by().distinct():
         _categories_for(district_id)
 
     # The year's history is settled by its end; what a desk works on is what is still open.
