@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import override_settings
 from django.utils import translation
 
@@ -298,3 +300,23 @@ def make_person(username: str, role: str, **scope) -> Person:
 @pytest.fixture
 def lane_chief(small_city) -> Person:
     return make_person("lane-chief", Role.LANE_CHIEF, lane=small_city.renmin_lane)
+
+
+def elsewhere(change: Callable[[], object]) -> None:
+    """Run the change on another connection to the database (a thread has its own), as
+    another process would, and commit it."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            change()
+        except BaseException as error:  # reported to the test below
+            failure.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]

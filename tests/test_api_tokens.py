@@ -5,19 +5,17 @@ connection. The expiry is compared with the clock at each request."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import time_machine
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.conftest import SmallCity, build_small_city, make_person
+from tests.conftest import SmallCity, build_small_city, elsewhere, make_person
 from tests.fixtures_api import Api
 from whistle.api import tokens
 from whistle.api.models import ApiToken
@@ -76,26 +74,6 @@ def caller(small_city) -> Caller:
 def _raw(sql: str, params: list[Any]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-
-
-def _elsewhere(change: Callable[[], object]) -> None:
-    """Run the change on another connection to the database (a thread has its own), as
-    another process would, and commit it."""
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            change()
-        except BaseException as error:  # reported to the test below
-            failure.append(error)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
 
 
 # How each change is made: by the application (the action, or the model as the admin saves it),
@@ -332,21 +310,21 @@ def test_an_unknown_secret_is_refused_and_not_kept(caller):
 @pytest.mark.django_db(transaction=True)
 def test_changes_committed_by_another_connection_are_obeyed_at_the_next_request():
     c = _caller(build_small_city())
-    _elsewhere(lambda: _narrow_by_the_model(c))
+    elsewhere(lambda: _narrow_by_the_model(c))
     assert c.roles() == [Role.DISPATCHER]
-    _elsewhere(lambda: _deactivate_by_bulk_update(c))
+    elsewhere(lambda: _deactivate_by_bulk_update(c))
     assert c.refused_with() == "person_inactive"
-    _elsewhere(lambda: Person.objects.filter(pk=c.person.pk).update(is_active=True))
+    elsewhere(lambda: Person.objects.filter(pk=c.person.pk).update(is_active=True))
     assert c.refused_with() is None
-    _elsewhere(lambda: _expire_by_bulk_update(c))
+    elsewhere(lambda: _expire_by_bulk_update(c))
     assert c.refused_with() == "token_expired"
-    _elsewhere(
+    elsewhere(
         lambda: ApiToken.objects.filter(pk=c.token.pk).update(
             expires_at=timezone.now() + timedelta(days=1)
         )
     )
     assert c.refused_with() is None
-    _elsewhere(lambda: _revoke_by_action(c))
+    elsewhere(lambda: _revoke_by_action(c))
     assert c.refused_with() == "token_revoked"
-    _elsewhere(lambda: _delete_by_bulk_delete(c))
+    elsewhere(lambda: _delete_by_bulk_delete(c))
     assert c.refused_with() == "token_invalid"

@@ -5,15 +5,13 @@ action, a bulk update, raw SQL, or another connection."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import translation
 
-from tests.conftest import make_person
+from tests.conftest import elsewhere, make_person
 from tests.fixtures_cases import (  # noqa: F401  (fixture)
     ON_THE_LANE,
     WhistleCity,
@@ -469,26 +467,6 @@ def test_every_table_of_the_directory_has_its_triggers_after_the_migrations(db):
 # Another connection -----------------------------------------------------------------------
 
 
-def _elsewhere(change: Callable[[], object]) -> None:
-    """Run the change on another connection to the database (a thread has its own), as
-    another process would, and commit it."""
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            change()
-        except BaseException as error:  # reported to the test below
-            failure.append(error)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_changes_committed_by_another_connection_are_obeyed_at_the_next_filing(
     small_city, settings, tmp_path
@@ -519,14 +497,14 @@ def test_changes_committed_by_another_connection_are_obeyed_at_the_next_filing(
             ),
         )
 
-    _elsewhere(changes)
+    elsewhere(changes)
     case = _file(c)
     assert _told(case) == {c.dispatcher.username}
     assert [r.channel for r in _rows(case, recipient=c.dispatcher)] == [Channel.INBOX]
     assert len(_webhook_rows(case)) == 1
     assert case.office is not None and case.office.name == "综合执法队"
 
-    _elsewhere(
+    elsewhere(
         lambda: RoleAssignment.objects.filter(person=c.dispatcher, role=Role.DISPATCHER).delete()
     )
     with pytest.raises(PermissionRefused):
