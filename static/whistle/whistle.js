@@ -28,13 +28,21 @@
     });
   };
 
-  /* Say something once, politely, to screen readers. */
+  /* Say something once, politely, to screen readers. What two parts of a page announce
+     within a few seconds of each other (a new summons on the list, the inbox's count) is
+     said together: the later one does not silence the earlier. */
+  var saying = [];
+  var sayingUntil = 0;
   Whistle.announce = function (text) {
     var node = document.getElementById("live-announcer");
     if (!node) return;
+    var now = Date.now();
+    if (now > sayingUntil) saying = [];
+    if (saying.indexOf(text) === -1) saying.push(text);
+    sayingUntil = now + 3000;
     node.textContent = "";
     window.setTimeout(function () {
-      node.textContent = text;
+      node.textContent = saying.join(" ");
     }, 50);
   };
 
