@@ -1,8 +1,8 @@
 """The period picker of the assessment pages: which month, quarter or year a page shows.
 
-`?period=2026-07`, `2026-Q3` or `2026`; without one, the current month in Beijing time. A
-period that cannot be read is not an error page: the page shows the current month and says
-why.
+`?period=2026-07`, `2026-Q3` or `2026`; without one, the current month in Beijing time (or
+the page's own default, such as the rankings' latest ranked month). A period that cannot be
+read is not an error page: the page shows the current month and says why.
 """
 
 from __future__ import annotations
@@ -91,10 +91,17 @@ class Picked:
         }
 
 
-def pick_period(request: HttpRequest, name: str = "period") -> Picked:
+def asked_period(request: HttpRequest, name: str = "period") -> bool:
+    """Whether the request names a period (a page may choose its own default when not)."""
+    return bool(request.GET.get(name, "").strip())
+
+
+def pick_period(
+    request: HttpRequest, name: str = "period", default: Period | None = None
+) -> Picked:
     text = request.GET.get(name, "").strip()
     if not text:
-        return Picked(current_month())
+        return Picked(default or current_month())
     try:
         period = Period.parse(text)
     except ValidationError as exc:

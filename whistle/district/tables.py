@@ -363,6 +363,22 @@ def piece_lines(result: DepartmentResult, pieces: Sequence[ScoredPiece]) -> list
     return lines
 
 
+def latest_ranked_month(district: Jurisdiction, until: Period) -> Period | None:
+    """The latest month up to `until` in which the district ranked at least one department
+    (None when it never has): what the rankings open on, since the month under way has few
+    settled records and entered components until it ends."""
+    key = (
+        DepartmentResult.objects.filter(
+            district=district, period__lte=until.key, period__contains="-", rank__isnull=False
+        )
+        .exclude(period__contains="Q")
+        .order_by("-period")
+        .values_list("period", flat=True)
+        .first()
+    )
+    return Period.parse(key) if key else None
+
+
 def ranking(district: Jurisdiction, period: Period) -> Ranking:
     """The district's results of the period: the ranked first, then the incomplete."""
     results = list(

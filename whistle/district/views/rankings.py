@@ -22,7 +22,14 @@ from whistle.assessment.models import DepartmentResult, Scheme
 from whistle.assessment.periods import Period
 from whistle.district import exports, tables
 from whistle.district.access import Reader
-from whistle.district.picker import FIRST_YEAR, LAST_YEAR, period_label, pick_period
+from whistle.district.picker import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    asked_period,
+    current_month,
+    period_label,
+    pick_period,
+)
 from whistle.district.views.common import choose, page_context
 from whistle.organisation.models import Department
 from whistle.web.replica import reads_replica
@@ -35,7 +42,14 @@ def rankings(request: HttpRequest) -> HttpResponse:
     reader = Reader.of(request.user)
     districts = list(reader.ranking_districts().order_by("code"))
     district = choose(request, districts, "district")
-    picked = pick_period(request)
+    # Without a period asked for, the page opens on the latest month with a ranking: the
+    # month under way ranks few departments until its records settle and the district
+    # enters its components. It says so and links to the month under way.
+    this_month = current_month()
+    opened_on = None
+    if not asked_period(request):
+        opened_on = tables.latest_ranked_month(district, this_month)
+    picked = pick_period(request, default=opened_on)
     board = tables.ranking(district, picked.period)
     own = reader.department_ids()
     context = page_context(
@@ -49,6 +63,9 @@ def rankings(request: HttpRequest) -> HttpResponse:
         opens_all=reader.reads_district(district.pk),
         own_departments=own,
         keep=[("district", district.code)],
+        opened_before=opened_on is not None and opened_on != this_month,
+        this_month=this_month,
+        this_month_label=period_label(this_month),
         **picked.context(),
     )
     return render(request, "district/district/rankings.html", context)
