@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tests.conftest import make_person
 from tests.fixtures_cases import (
@@ -183,6 +184,31 @@ def test_reading_elsewhere_changes_the_polled_count_too(client, whistle_city):
     client.post(f"/inbox/{entry.uuid}/read/")
     response = client.get(BADGE, {"v": version})
     assert header_count(html_of(response)) == 0
+
+
+def test_one_read_and_one_arrived_between_two_polls_still_change_the_version(client, whistle_city):
+    person = whistle_city.urban_officer
+    first = say(person, "第一条")
+    client.force_login(person)
+    version = inbox_state(person).version
+    client.post(f"/inbox/{first.uuid}/read/")
+    say(person, "第二条")
+    assert inbox_state(person).unread == 1
+    response = client.get(BADGE, {"v": version})
+    assert response.status_code == 200 and header_count(html_of(response)) == 1
+
+
+def test_the_polled_state_counts_ones_own_unread_inbox_entries_only(whistle_city):
+    person, other = whistle_city.urban_officer, whistle_city.police_officer
+    kept = [say(person, f"已读{n}") for n in range(5)]
+    Notification.objects.filter(pk__in=[k.pk for k in kept]).update(read_at=timezone.now())
+    unread = say(person, "未读")
+    say(other, "别人的")
+    Notification.objects.create(
+        channel=Channel.SMS, recipient=person, kind="summons", subject="短信", body="短信"
+    )
+    state = inbox_state(person)
+    assert (state.unread, state.newest_unread) == (1, unread.pk)
 
 
 def test_the_polled_count_tells_a_signed_out_page_to_stop(client, whistle_city):

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import URLValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -382,6 +383,14 @@ class Notification(models.Model):
             # (Not a partial index: SQLite cannot match one against a query's bound parameters.)
             models.Index(fields=["status", "next_attempt_at"], name="notification_due"),
             models.Index(fields=["recipient", "channel", "-created_at"], name="notification_inbox"),
+            # Serves the unread count every open page polls: only the unread entries, however
+            # many read ones a person keeps. (No bound parameter in the condition: SQLite
+            # matches `read_at IS NULL` as written.)
+            models.Index(
+                fields=["recipient", "channel", "id"],
+                name="notification_unread",
+                condition=Q(read_at__isnull=True),
+            ),
             # Serves the delivery status of an event: every row queued under its key.
             models.Index(fields=["dedupe_key"], name="notification_key"),
         ]

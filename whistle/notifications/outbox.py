@@ -381,22 +381,23 @@ def unread_count(person: Person) -> int:
 @dataclass(frozen=True)
 class InboxState:
     """What the header shows of a person's inbox, and a short token that changes whenever an
-    entry arrives or the unread count moves, for the page that polls it."""
+    entry arrives or the unread count moves, for the page that polls it. Entries arrive
+    unread, so the newest unread entry and the unread count tell both."""
 
     unread: int
-    newest: int
+    newest_unread: int
 
     @property
     def version(self) -> str:
-        return hashlib.sha256(f"{self.unread}:{self.newest}".encode()).hexdigest()[:12]
+        return hashlib.sha256(f"{self.unread}:{self.newest_unread}".encode()).hexdigest()[:12]
 
 
 def inbox_state(person: Person) -> InboxState:
-    """The unread count and the newest entry, in one query."""
-    found = inbox(person).aggregate(
-        unread=Count("id", filter=Q(read_at__isnull=True)), newest=Max("id")
-    )
-    return InboxState(unread=found["unread"] or 0, newest=found["newest"] or 0)
+    """The unread count and the newest unread entry, in one query that reads the unread
+    entries alone (the partial index `notification_unread`), however many read ones the
+    person keeps."""
+    found = inbox(person, unread_only=True).aggregate(unread=Count("id"), newest=Max("id"))
+    return InboxState(unread=found["unread"] or 0, newest_unread=found["newest"] or 0)
 
 
 def mark_read(person: Person, public_ids: Iterable[uuid.UUID | str] | None = None) -> int:
