@@ -48,6 +48,7 @@ from django.core.management import call_command  # noqa: E402
 from django.core.management.color import no_style  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Max  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from benchmarks.reporting import report  # noqa: E402
 from benchmarks.scratch import throwaway_database  # noqa: E402
@@ -434,6 +435,9 @@ def measure(args: argparse.Namespace) -> None:
         walls.append((time.perf_counter() - wall) * 1000)
         cpus.append((time.process_time() - cpu) * 1000)
     ours = (statistics.median(walls), statistics.median(cpus))
+    settle()
+    with CaptureQueriesContext(connection) as statements:
+        update()
     raw = timed(lambda: baseline(district.pk, year))
     rows.append(
         ("update after one new record (record, cell, month/quarter/year, ranks)", ours, raw)
@@ -451,6 +455,10 @@ def measure(args: argparse.Namespace) -> None:
         )
     print("(wall-clock medians of 5 runs; ratio = whistle / raw SQL aggregate over the records;")
     print(" cpu = this process only, so it leaves out a PostgreSQL server's work)")
+    print(
+        f"statements of one update: {len(statements)} (as Django counts them: the transaction's"
+        " own and a PostgreSQL COPY are not among them)"
+    )
     load = os.getloadavg()
     print(f"load average during the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     rate = trail_throughput(district, args.trail_cases)

@@ -91,7 +91,7 @@ def rescore_from(district: Jurisdiction, first_month: date) -> None:
         .distinct()
     )
     book = SchemeBook()
-    refresh_cases(list(case_ids), book)
+    refresh_cases(list(case_ids), book, every_department=True)
     keys = (
         DepartmentResult.objects.filter(district=district, frozen=False)
         .values_list("period", flat=True)

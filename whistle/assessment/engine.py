@@ -11,17 +11,19 @@ Three ways in, one arithmetic:
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
+from functools import reduce
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models, transaction
-from django.db.models import F, Max, Min, Sum
+from django.db import connection, models, transaction
+from django.db.models import F, Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,7 +53,7 @@ from whistle.assessment.scoring import (
     score_inputs,
 )
 from whistle.cases.bulk import insert_values, update_each
-from whistle.cases.models import Case, Event, Summons
+from whistle.cases.models import Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Department, Jurisdiction
 
@@ -142,7 +144,7 @@ DATA_KINDS = (
     AssessmentEventKind.APPEAL_UPHELD,
 )
 
-CASE_VALUES = ("id", "source", "resident_satisfied", "township_id", "township_rating")
+# What the rules read of a summons and of its case, in one row (`summons_rows`).
 SUMMONS_VALUES = (
     "id",
     "uuid",
@@ -153,6 +155,10 @@ SUMMONS_VALUES = (
     "status",
     "summoned_at",
     "arrive_due_at",
+    "case__source",
+    "case__resident_satisfied",
+    "case__township_id",
+    "case__township_rating",
 )
 
 
@@ -240,23 +246,35 @@ def trail_events(case_ids: Iterable[int]) -> dict[int, list[TrailEvent]]:
     return events
 
 
-def summons_facts(row: dict[str, Any], case: dict[str, Any]) -> SummonsFacts:
+def summons_facts(row: dict[str, Any]) -> SummonsFacts:
     return SummonsFacts(
         summons_id=row["id"],
         status=row["status"],
         arrive_due_at=row["arrive_due_at"],
-        case_source=case["source"],
-        resident_satisfied=case["resident_satisfied"],
-        case_rating=case["township_rating"],
+        case_source=row["case__source"],
+        resident_satisfied=row["case__resident_satisfied"],
+        case_rating=row["case__township_rating"],
         uuid=str(row["uuid"]),
+    )
+
+
+def summons_rows(case_ids: list[int]) -> models.QuerySet[Summons, dict[str, Any]]:
+    """The summonses of the cases that are not cancelled, each with what the rules read of
+    it and of its case (`SUMMONS_VALUES`) and its case's last trail sequence number
+    (`trail_seq`, None without events): one query."""
+    last_seq = Event.objects.filter(case_id=OuterRef("case_id")).order_by("-seq").values("seq")
+    return (
+        Summons.objects.filter(case_id__in=case_ids)
+        .exclude(status=Summons.Status.CANCELLED)
+        .annotate(trail_seq=Subquery(last_seq[:1]))
+        .values(*SUMMONS_VALUES, "trail_seq")
     )
 
 
 def facts_of(summons: Summons) -> Facts:
     """What the trail says about one summons as it stands, whether or not a scheme scores it."""
     row = Summons.objects.filter(pk=summons.pk).values(*SUMMONS_VALUES).get()
-    case = Case.objects.filter(pk=row["case_id"]).values(*CASE_VALUES).get()
-    return derive_facts(summons_facts(row, case), trail_events([case["id"]])[case["id"]])
+    return derive_facts(summons_facts(row), trail_events([row["case_id"]])[row["case_id"]])
 
 
 def compute_records(
@@ -271,30 +289,21 @@ def compute_records(
     trails are read unless given (a what-if replays them with other deadlines).
     """
     case_ids = list(case_ids)
-    cases = {row["id"]: row for row in Case.objects.filter(pk__in=case_ids).values(*CASE_VALUES)}
+    # The summonses before the trail: the last trail position stored with a record is then
+    # never one that the events it was derived from do not reach (an event committed in
+    # between makes the case look unseen to the next update, not seen).
+    rows = list(summons_rows(case_ids))
     if events is None:
         events = trail_events(case_ids)
-    last_seq = dict(
-        Event.objects.filter(case_id__in=case_ids)
-        .values("case_id")
-        .annotate(last=Max("seq"))
-        .values_list("case_id", "last")
-    )
-    summonses = (
-        Summons.objects.filter(case_id__in=case_ids)
-        .exclude(status=Summons.Status.CANCELLED)
-        .values(*SUMMONS_VALUES)
-    )
     values: dict[int, dict[str, Any]] = {}
-    for row in summonses:
-        case = cases[row["case_id"]]
-        township_id = row["whistle__township_id"] or case["township_id"]
+    for row in rows:
+        township_id = row["whistle__township_id"] or row["case__township_id"]
         district_id = row["department__district_id"]
         month = month_start(row["summoned_at"])
         scheme = book.in_force(district_id, month)
         if township_id is None or scheme is None:
             continue
-        facts = derive_facts(summons_facts(row, case), events[row["case_id"]])
+        facts = derive_facts(summons_facts(row), events[row["case_id"]])
         scores = book.score(facts, scheme)
         values[row["id"]] = {
             "case_id": row["case_id"],
@@ -318,7 +327,7 @@ def compute_records(
             "quality_score": scores.quality,
             "total": scores.total,
             "corrected": facts.corrected,
-            "trail_seq": last_seq.get(row["case_id"], 0),
+            "trail_seq": row["trail_seq"] or 0,
             "event_ids": facts.event_ids,
         }
     return values
@@ -424,13 +433,15 @@ def component_scores_for(
     return chosen
 
 
-def entered_scores(district_id: int, period_keys: Iterable[str]) -> EnteredScores:
-    """The component scores entered for the district in the periods with the given keys."""
-    return list(
-        ComponentScore.objects.filter(
-            district_id=district_id, period__in=list(period_keys)
-        ).values_list("department_id", "component", "period", "score")
-    )
+def entered_scores(
+    district_id: int, period_keys: Iterable[str], departments: Iterable[int] | None = None
+) -> EnteredScores:
+    """The component scores entered for the district in the periods with the given keys (of
+    the given departments only, when given)."""
+    rows = ComponentScore.objects.filter(district_id=district_id, period__in=list(period_keys))
+    if departments is not None:
+        rows = rows.filter(department_id__in=sorted(departments))
+    return list(rows.values_list("department_id", "component", "period", "score"))
 
 
 def _quarters(period: Period) -> list[str]:
@@ -575,13 +586,17 @@ def weighted_mean(values: Iterable[tuple[Decimal, Fraction]]) -> Decimal:
 MonthSums = dict[date, dict[int, tuple[int, Decimal]]]
 
 
-def stored_month_sums(district_id: int, months: Iterable[date]) -> MonthSums:
-    """The stored cells of the district in the months, summed over townships: one read for
-    every period made of those months."""
+def stored_month_sums(
+    district_id: int, months: Iterable[date], departments: Iterable[int] | None = None
+) -> MonthSums:
+    """The stored cells of the district in the months (of the given departments only, when
+    given), summed over townships: one read for every period made of those months."""
     found: MonthSums = defaultdict(dict)
+    cells = ScoreCell.objects.filter(district_id=district_id, month__in=sorted(set(months)))
+    if departments is not None:
+        cells = cells.filter(department_id__in=sorted(departments))
     rows = (
-        ScoreCell.objects.filter(district_id=district_id, month__in=sorted(set(months)))
-        .values("department_id", "month")
+        cells.values("department_id", "month")
         .annotate(n=Sum("records"), s=Sum("total_sum"))
         .values_list("department_id", "month", "n", "s")
     )
@@ -689,56 +704,101 @@ RESULT_FIELDS = (
 )
 
 
-def store_results(district_id: int, periods: Iterable[Period], book: SchemeBook) -> None:
+def store_results(
+    district_id: int,
+    periods: Iterable[Period],
+    book: SchemeBook,
+    *,
+    departments: Iterable[int] | None = None,
+) -> None:
     """Rewrite the stored scores of the district's periods, except frozen ones. Only rows
     that changed are written (a new record usually moves a few ranks, not all).
 
     The cells, the entered component scores and the stored scores of all the periods are
     read once, the new and changed scores written together: a year's months, quarters and
-    the year cost a few queries, not a few per period."""
+    the year cost a few queries, not a few per period.
+
+    With `departments`, only those departments' cells changed since the stored scores were
+    written (the incremental update): their scores are computed again from their own cells
+    and every department is ranked again, the others by their stored totals, which their
+    unchanged cells and component scores still give."""
+    with transaction.atomic():
+        lock_scoring()
+        _store_results(district_id, periods, book, departments)
+
+
+def _store_results(
+    district_id: int,
+    periods: Iterable[Period],
+    book: SchemeBook,
+    departments: Iterable[int] | None,
+) -> None:
+    """`store_results` inside a transaction that holds the scoring lock."""
     periods = sorted(set(periods))
     if not periods:
         return
+    only = set(departments) if departments is not None else None
     now = timezone.now()
-    with transaction.atomic():
-        lock_scoring()
-        month_sums = stored_month_sums(district_id, {m for p in periods for m in p.months()})
-        entered = entered_scores(district_id, _entered_keys(periods))
-        existing: dict[str, dict[int, DepartmentResult]] = defaultdict(dict)
-        for stored_result in DepartmentResult.objects.filter(
-            district_id=district_id, period__in=[p.key for p in periods]
-        ):
-            existing[stored_result.period][stored_result.department_id] = stored_result
-        created: list[tuple[Any, ...]] = []
-        changed: list[DepartmentResult] = []
-        gone: list[int] = []
-        for period in periods:
-            stored = existing.get(period.key, {})
-            if any(r.frozen for r in stored.values()):
-                continue
-            rows = compute_results(
-                district_id, period, book, month_sums=month_sums, entered_rows=entered
-            )
-            for row in rows:
-                values = {name: getattr(row, name) for name in RESULT_FIELDS}
-                result = stored.pop(row.department_id, None)
-                if result is None:
-                    created.append(
-                        (district_id, row.department_id, period.key, now, *values.values())
-                    )
-                elif stored_result_row(result) != row:
-                    for name, value in values.items():
-                        setattr(result, name, value)
-                    result.computed_at = now
-                    changed.append(result)
-            gone += [r.pk for r in stored.values()]
-        DepartmentResult.objects.filter(pk__in=gone).delete()
-        update_each(DepartmentResult, changed, [*RESULT_FIELDS, "computed_at"])
-        insert_values(
-            DepartmentResult,
-            ("district_id", "department_id", "period", "computed_at", *RESULT_FIELDS),
-            created,
+    month_sums = stored_month_sums(district_id, {m for p in periods for m in p.months()}, only)
+    entered = entered_scores(district_id, _entered_keys(periods), only)
+    existing: dict[str, dict[int, DepartmentResult]] = defaultdict(dict)
+    for stored_result in DepartmentResult.objects.filter(
+        district_id=district_id, period__in=[p.key for p in periods]
+    ):
+        existing[stored_result.period][stored_result.department_id] = stored_result
+    created: list[tuple[Any, ...]] = []
+    changed: list[DepartmentResult] = []
+    gone: list[int] = []
+    for period in periods:
+        stored = existing.get(period.key, {})
+        if any(r.frozen for r in stored.values()):
+            continue
+        rows = compute_results(
+            district_id, period, book, month_sums=month_sums, entered_rows=entered
         )
+        # A period no scheme scores keeps no score, as `compute_results` says for all.
+        if only is not None and any(book.in_force(district_id, m) for m in period.months()):
+            kept = {d: r for d, r in stored.items() if d not in only}
+            for department_id in kept:
+                del stored[department_id]
+            for reranked in _rank_again(rows, kept):
+                reranked.computed_at = now
+                changed.append(reranked)
+        for row in rows:
+            values = {name: getattr(row, name) for name in RESULT_FIELDS}
+            result = stored.pop(row.department_id, None)
+            if result is None:
+                created.append((district_id, row.department_id, period.key, now, *values.values()))
+            elif stored_result_row(result) != row:
+                for name, value in values.items():
+                    setattr(result, name, value)
+                result.computed_at = now
+                changed.append(result)
+        gone += [r.pk for r in stored.values()]
+    DepartmentResult.objects.filter(pk__in=gone).delete()
+    update_each(DepartmentResult, changed, [*RESULT_FIELDS, "computed_at"])
+    insert_values(
+        DepartmentResult,
+        ("district_id", "department_id", "period", "computed_at", *RESULT_FIELDS),
+        created,
+    )
+
+
+def _rank_again(rows: list[ResultRow], kept: dict[int, DepartmentResult]) -> list[DepartmentResult]:
+    """Rank the computed rows together with the stored scores kept as they are, as
+    `compute_results` ranks a whole period; returns the kept scores whose rank moved (set)."""
+    ranks = competition_ranks(
+        [(r.department_id, r.total if r.complete else None) for r in rows]
+        + [(d, r.total if r.complete else None) for d, r in kept.items()]
+    )
+    for row in rows:
+        row.rank = ranks[row.department_id]
+    moved = []
+    for department_id, result in kept.items():
+        if result.rank != ranks[department_id]:
+            result.rank = ranks[department_id]
+            moved.append(result)
+    return moved
 
 
 def _entered_keys(periods: Iterable[Period]) -> set[str]:
@@ -777,20 +837,56 @@ def periods_of_months(months: Iterable[date]) -> list[Period]:
 # Writing records and cells
 
 
-def _apply_cell_delta(district_id: int, key: CellKey, delta: dict[str, Any]) -> None:
-    department_id, township_id, month = key
-    cell, _created = ScoreCell.objects.select_for_update().get_or_create(
-        department_id=department_id,
-        township_id=township_id,
-        month=month,
-        defaults={"district_id": district_id},
+def add_to_stored_cells(deltas: dict[tuple[int, CellKey], CellTotals]) -> None:
+    """Add each delta to its stored cell; a cell left without records is removed.
+
+    A delta that only adds is inserted, or added to the cell that exists, by one upsert; one
+    that takes anything away updates its cell, which holds what is taken. Each kind is one
+    statement (`executemany`), whatever the number of cells. The decimal sums are rounded
+    to their cents in the database as they are stored (SQLite adds them as floating point)."""
+    meta = ScoreCell._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns: dict[str, Any] = {f.name: f for f in meta.concrete_fields}
+    keys = [columns[name] for name in ("department", "township", "month")]
+    sums = [columns[name] for name in CELL_SUMS]
+    district = columns["district"]
+
+    def added(column: Any) -> str:
+        plus = f"{table}.{quote(column.column)} + %s"
+        if isinstance(column, models.DecimalField):
+            plus = f"ROUND({plus}, {column.decimal_places})"
+        return f"{quote(column.column)} = {plus}"
+
+    adding = ", ".join(added(column) for column in sums)
+    key_columns = [quote(column.column) for column in keys]
+    inserted = [quote(district.column), *key_columns, *(quote(c.column) for c in sums)]
+    upsert = (
+        f"INSERT INTO {table} ({', '.join(inserted)}) VALUES ({', '.join(['%s'] * len(inserted))})"
+        f" ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {adding}"
     )
-    for name in CELL_SUMS:
-        setattr(cell, name, getattr(cell, name) + delta[name])
-    if cell.records == 0:
-        cell.delete()
-    else:
-        cell.save(update_fields=list(CELL_SUMS))
+    update = f"UPDATE {table} SET {adding} WHERE " + " AND ".join(f"{c} = %s" for c in key_columns)
+    gains: list[list[Any]] = []
+    losses: list[list[Any]] = []
+    emptied: list[Q] = []
+    for (district_id, key), delta in sorted(deltas.items(), key=lambda item: item[0][1]):
+        if not any(delta.sums.values()):
+            continue
+        values = [c.get_db_prep_save(delta.sums[c.name], connection) for c in sums]
+        where = [c.get_db_prep_save(v, connection) for c, v in zip(keys, key, strict=True)]
+        if all(delta.sums[name] >= 0 for name in CELL_SUMS):
+            gains.append([district_id, *where, *values, *values])
+        else:
+            losses.append([*values, *where])
+        if delta.sums["records"] < 0:
+            emptied.append(Q(department_id=key[0], township_id=key[1], month=key[2]))
+    with connection.cursor() as cursor:
+        if gains:
+            cursor.executemany(upsert, gains)
+        if losses:
+            cursor.executemany(update, losses)
+    if emptied:
+        ScoreCell.objects.filter(reduce(operator.or_, emptied), records=0).delete()
 
 
 def lock_scoring() -> ScoringState:
@@ -842,38 +938,63 @@ class RecordWrites:
         self.created, self.changed, self.removed = [], [], []
 
 
-def refresh_cases(case_ids: Iterable[int], book: SchemeBook | None = None) -> set[tuple[int, date]]:
+@dataclass
+class Moved:
+    """What a refresh changed in one district: the months whose scores are to be stored
+    again, and the departments whose cells moved (None: every department's scores)."""
+
+    months: set[date] = field(default_factory=set)
+    departments: set[int] | None = field(default_factory=set)
+
+
+def refresh_cases(
+    case_ids: Iterable[int], book: SchemeBook | None = None, *, every_department: bool = False
+) -> set[tuple[int, date]]:
     """Recompute the records of the cases, adjust their cells and the scores of the affected
-    periods. Returns the (district, month) pairs whose scores changed."""
-    case_ids = sorted(set(case_ids))
-    book = book or SchemeBook()
-    frozen = FrozenMonths()
-    touched: set[tuple[int, date]] = set()
+    periods. Returns the (district, month) pairs whose scores were stored again.
+
+    The scores are those of the months whose cells changed, of the departments whose cells
+    changed, the others ranked again by their stored totals (`store_results`). After a
+    change of scheme, which makes every stored score stale, `every_department` stores the
+    scores of every department in the months of every record that changed."""
     with transaction.atomic():
         lock_scoring()
-        for start in range(0, len(case_ids), CHUNK):
-            touched |= _refresh_chunk(case_ids[start : start + CHUNK], book, frozen)
-        by_district: dict[int, set[date]] = defaultdict(set)
-        for district_id, month in touched:
-            by_district[district_id].add(month)
-        for district_id, months in sorted(by_district.items()):
-            store_results(district_id, periods_of_months(months), book)
-    return touched
+        moved = _refresh(case_ids, book or SchemeBook(), every_department=every_department)
+    return {(district_id, month) for district_id, m in moved.items() for month in m.months}
+
+
+def _refresh(
+    case_ids: Iterable[int], book: SchemeBook, *, every_department: bool = False
+) -> dict[int, Moved]:
+    """`refresh_cases` inside a transaction that holds the scoring lock."""
+    case_ids = sorted(set(case_ids))
+    frozen = FrozenMonths()
+    moved: dict[int, Moved] = defaultdict(Moved)
+    for start in range(0, len(case_ids), CHUNK):
+        _refresh_chunk(case_ids[start : start + CHUNK], book, frozen, moved, every_department)
+    for district_id, found in sorted(moved.items()):
+        departments = None if every_department else found.departments
+        _store_results(district_id, periods_of_months(found.months), book, departments)
+    return moved
 
 
 def _refresh_chunk(
-    case_ids: list[int], book: SchemeBook, frozen: FrozenMonths
-) -> set[tuple[int, date]]:
+    case_ids: list[int],
+    book: SchemeBook,
+    frozen: FrozenMonths,
+    moved: dict[int, Moved],
+    every_department: bool,
+) -> None:
     fresh = compute_records(case_ids, book)
     stored = stored_records(case_ids)
     writes = RecordWrites(timezone.now())
     deltas: dict[tuple[int, CellKey], CellTotals] = {}
-    touched: set[tuple[int, date]] = set()
 
     def move(values: dict[str, Any], sign: int) -> None:
         part = contribution(values)
         key = (values["district_id"], cell_key(values))
-        touched.add((values["district_id"], values["month"]))
+        if every_department:
+            moved[values["district_id"]].months.add(values["month"])
         if part is not None:
             deltas.setdefault(key, CellTotals(values["district_id"])).add(part, sign)
 
@@ -893,42 +1014,56 @@ def _refresh_chunk(
             move(new, +1)
         writes.put(summons_id, record, new)
     writes.flush()
-    for (district_id, key), delta in sorted(deltas.items(), key=lambda item: item[0][1]):
+    add_to_stored_cells(deltas)
+    for (district_id, (department_id, _township_id, month)), delta in deltas.items():
         if any(delta.sums.values()):
-            _apply_cell_delta(district_id, key, delta.sums)
-    return touched
+            found = moved[district_id]
+            found.months.add(month)
+            if found.departments is not None:
+                found.departments.add(department_id)
 
 
 def update_scores() -> int:
     """Bring records, cells and scores up to date with the trail; returns the number of cases
     recomputed. Reads only the events added since the last run, and an overlap below it for
-    transactions that took a smaller event id but committed after the last run."""
+    transactions that took a smaller event id but committed after the last run.
+
+    One query reads, for each case with an event in that window, its last sequence number,
+    its newest event id and the lowest sequence number its stored records were computed at:
+    a case is recomputed when it has an event newer than the last run, or one its records
+    have not seen."""
     with transaction.atomic():
         state = lock_scoring()
         last = state.last_event_id
-        newest = Event.objects.aggregate(m=Max("id"))["m"] or 0
-        window = list(
-            Event.objects.filter(id__gt=max(0, last - OVERLAP), id__lte=newest)
+        seen = (
+            SummonsAssessment.objects.filter(case_id=OuterRef("case_id"))
+            .order_by()
             .values("case_id")
-            .annotate(top=Max("seq"), first=Max("id"))
-            .values_list("case_id", "top", "first")
+            .annotate(seq=Min("trail_seq"))
+            .values("seq")
         )
-        new_cases = {case_id for case_id, _top, first in window if first > last}
-        old_cases = [case_id for case_id, _top, first in window if first <= last]
-        if old_cases:
-            stored = dict(
-                SummonsAssessment.objects.filter(case_id__in=old_cases)
-                .values("case_id")
-                .annotate(seq=Min("trail_seq"))
-                .values_list("case_id", "seq")
-            )
-            tops = {case_id: top for case_id, top, _first in window}
-            new_cases |= {c for c in old_cases if c in stored and tops[c] > stored[c]}
-        refresh_cases(new_cases)
+        window = list(
+            Event.objects.filter(id__gt=max(0, last - OVERLAP))
+            .order_by()
+            .values("case_id")
+            .annotate(top=Max("seq"), newest=Max("id"), seen=Subquery(seen))
+            .values_list("case_id", "top", "newest", "seen")
+        )
+        if window:
+            newest = max(newest_id for _case, _top, newest_id, _seen in window)
+        else:
+            newest = Event.objects.aggregate(m=Max("id"))["m"] or 0
+        cases = {
+            case_id
+            for case_id, top, newest_id, seen_seq in window
+            if newest_id > last or (seen_seq is not None and top > seen_seq)
+        }
+        if cases:
+            _refresh(cases, SchemeBook())
         state.last_event_id = newest
         state.updated_at = timezone.now()
         state.save(update_fields=["last_event_id", "updated_at"])
-    return len(new_cases)
+    return len(cases)
 
 
 def sweep(now: datetime, *, batch: int) -> int:
