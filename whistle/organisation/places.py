@@ -4,8 +4,10 @@ at a point costs no query.
 
 Each process reads the map once and keeps it while the database's map revision token
 (`MapRevision`, changed by triggers with every change to those tables) is the one it was read
-under; every look-up reads the token first (one indexed single-row read), so a change made by
-any process is seen by the next look-up of every other. The answers are those of the
+under; a look-up reads the token first (one indexed single-row read), so a change made by
+any process is seen by the next look-up of every other. Look-ups made together (`batch`: a
+12345 batch or import, an API request that locates its point twice, the demo's and the
+simulator's stories) read it once among them, at the first. The answers are those of the
 bounding-box queries the map replaces: the same candidates, the same exact tests.
 """
 
@@ -14,7 +16,9 @@ from __future__ import annotations
 import itertools
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -390,8 +394,49 @@ _lock = threading.Lock()
 _current: CityMap | None = None
 
 
+class _Batch:
+    """The map of the look-ups of one batch: none until the first of them."""
+
+    __slots__ = ("city",)
+
+    def __init__(self) -> None:
+        self.city: CityMap | None = None
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("whistle_map_batch", default=None)
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Every look-up inside uses the map as it stood at the first of them: the token is read
+    once for all of them, not once each. For look-ups that belong together and change none of
+    the map's tables between them (the orders of one 12345 batch or import, the two look-ups
+    of one API request, the stories the demo and the simulator play in one transaction): a
+    change committed meanwhile is seen by the next batch, and by every look-up outside one.
+    Inside another batch, the outer one's map is used. Also a decorator."""
+    if _batch.get() is not None:
+        yield
+        return
+    reset = _batch.set(_Batch())
+    try:
+        yield
+    finally:
+        _batch.reset(reset)
+
+
 def city_map() -> CityMap:
-    """The map as it stands in the database now, read again only when it has changed."""
+    """The map as it stands in the database now, read again only when it has changed; inside
+    a batch, the map of its first look-up."""
+    held = _batch.get()
+    if held is None:
+        return _latest()
+    city = held.city
+    if city is None:
+        city = held.city = _latest()
+    return city
+
+
+def _latest() -> CityMap:
     global _current
     token = revision()
     current = _current

@@ -34,6 +34,7 @@ from whistle.api.shared import (
 from whistle.cases import actions
 from whistle.cases.locate import locate
 from whistle.cases.models import Case, Summons
+from whistle.organisation import places
 
 router = Router(tags=["cases"])
 
@@ -81,27 +82,29 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, A
 def report_case(request: HttpRequest, data: s.ReportIn) -> Status[dict[str, Any]]:
     """A steward, chief, township or district office reports a problem at a place."""
     person = caller(request)
-    category = None
-    if data.category is not None:
-        category = category_by_code(
-            locate(data.lon, data.lat).district, data.category, data.category_kind
+    # The category's district and the case are located on one map.
+    with places.batch():
+        category = None
+        if data.category is not None:
+            category = category_by_code(
+                locate(data.lon, data.lat).district, data.category, data.category_kind
+            )
+        case = actions.report_case(
+            person,
+            description=data.description,
+            lon=data.lon,
+            lat=data.lat,
+            accuracy_m=data.accuracy_m,
+            address=data.address,
+            category=category,
+            source=data.source,
+            photos=photos(data.photos),
+            reporter_name=data.reporter_name,
+            reporter_phone=data.reporter_phone,
+            external_id=data.external_id,
+            happened_at=data.happened_at,
+            sent_at=sent_at(request),
         )
-    case = actions.report_case(
-        person,
-        description=data.description,
-        lon=data.lon,
-        lat=data.lat,
-        accuracy_m=data.accuracy_m,
-        address=data.address,
-        category=category,
-        source=data.source,
-        photos=photos(data.photos),
-        reporter_name=data.reporter_name,
-        reporter_phone=data.reporter_phone,
-        external_id=data.external_id,
-        happened_at=data.happened_at,
-        sent_at=sent_at(request),
-    )
     return Status(201, new_case_detail(person, case))
 
 

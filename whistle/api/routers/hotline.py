@@ -35,6 +35,7 @@ from whistle.cases.callers import shown_caller
 from whistle.cases.hotline import ANSWERS_MAX, answer_document
 from whistle.cases.locate import locate
 from whistle.cases.models import HotlineOrder
+from whistle.organisation import places
 from whistle.organisation.models import Jurisdiction, Person
 
 router = Router(tags=["hotline"])
@@ -101,7 +102,9 @@ def take_order(request: HttpRequest, data: s.HotlineOrderIn) -> Status[dict[str,
     when the district has taken the order number before (nothing is written)."""
     person = caller(request)
     try:
-        taken = take_hotline_order(person, **_arguments(data))
+        # The category's district and the order are located on one map.
+        with places.batch():
+            taken = take_hotline_order(person, **_arguments(data))
     except actions.InvalidInput as exc:
         raise ApiError(422, "invalid", str(exc), field=_request_field(exc.field)) from None
     return Status(201 if taken.created else 200, _taken_out(person, taken))

@@ -54,7 +54,7 @@ from whistle.cases.rules import hotline_deadline_classes
 from whistle.cases.trail import EventKind, lock_case
 from whistle.cases.trail import clock_skew as trail_clock_skew
 from whistle.notifications.outbox import Outbox
-from whistle.organisation import directory, personal_data
+from whistle.organisation import directory, personal_data, places
 from whistle.organisation.models import Jurisdiction, Person, Role
 from whistle.policies.models import Category, HotlineDeadlineClass
 
@@ -350,6 +350,7 @@ class _Discard(Exception):
     """Raised to roll the whole batch back when an order is bad."""
 
 
+@places.batch()
 def take_hotline_orders(
     actor: Person | None,
     orders: Iterable[tuple[int, Callable[[], dict[str, Any]]]],
@@ -363,7 +364,8 @@ def take_hotline_orders(
     may itself find the order bad). Every order is taken by `take_hotline_order`, so it is
     checked, scoped, recorded and idempotent by its number exactly as one typed in; a
     number taken before, also earlier in the same batch, returns its case. With `district`,
-    an order placed in another district is refused."""
+    an order placed in another district is refused. The orders are located on one map, its
+    revision token read once for the batch (`places.batch`)."""
     outcome = HotlineBatch()
     try:
         with transaction.atomic():
