@@ -14,7 +14,9 @@ from __future__ import annotations
 import itertools
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -388,12 +390,46 @@ def revision() -> str | None:
 
 _lock = threading.Lock()
 _current: CityMap | None = None
+_pinned: ContextVar[CityMap | None] = ContextVar("whistle_map", default=None)
 
 
 def city_map() -> CityMap:
-    """The map as it stands in the database now, read again only when it has changed."""
+    """The map as it stands in the database now, read again only when it has changed; inside
+    `pinned`, the pinned map."""
+    pinned_map = _pinned.get()
+    if pinned_map is not None:
+        return pinned_map
+    return _for(revision())
+
+
+@contextmanager
+def pinned() -> Iterator[CityMap]:
+    """Read the token once for every look-up inside: for a request that changes no place
+    itself and looks the same point up more than once (an API filing finds its category's
+    district, then the action locates the point)."""
+    outer = _pinned.get()
+    with pinned_at(revision() if outer is None else outer.token) as current:
+        yield current
+
+
+@contextmanager
+def pinned_at(token: str | None) -> Iterator[CityMap]:
+    """`pinned` under a token the caller has just read (with another, in one statement:
+    `map_triggers.read_tokens`); inside another pin, that one."""
+    outer = _pinned.get()
+    if outer is not None:
+        yield outer
+        return
+    current = _for(token)
+    reset = _pinned.set(current)
+    try:
+        yield current
+    finally:
+        _pinned.reset(reset)
+
+
+def _for(token: str | None) -> CityMap:
     global _current
-    token = revision()
     current = _current
     if current is not None and token is not None and current.token == token:
         return current

@@ -24,6 +24,7 @@ from whistle.api.shared import (
     department_by_code,
     errors,
     event_out,
+    filing,
     find_case,
     new_case_detail,
     notice_out,
@@ -82,27 +83,28 @@ def report_case(request: HttpRequest, data: s.ReportIn) -> Status[dict[str, Any]
     """A steward, chief, township or district office reports a problem at a place."""
     person = caller(request)
     category = None
-    if data.category is not None:
-        category = category_by_code(
-            locate(data.lon, data.lat).district, data.category, data.category_kind
+    with filing():
+        if data.category is not None:
+            category = category_by_code(
+                locate(data.lon, data.lat).district, data.category, data.category_kind
+            )
+        case = actions.report_case(
+            person,
+            description=data.description,
+            lon=data.lon,
+            lat=data.lat,
+            accuracy_m=data.accuracy_m,
+            address=data.address,
+            category=category,
+            source=data.source,
+            photos=photos(data.photos),
+            reporter_name=data.reporter_name,
+            reporter_phone=data.reporter_phone,
+            external_id=data.external_id,
+            happened_at=data.happened_at,
+            sent_at=sent_at(request),
         )
-    case = actions.report_case(
-        person,
-        description=data.description,
-        lon=data.lon,
-        lat=data.lat,
-        accuracy_m=data.accuracy_m,
-        address=data.address,
-        category=category,
-        source=data.source,
-        photos=photos(data.photos),
-        reporter_name=data.reporter_name,
-        reporter_phone=data.reporter_phone,
-        external_id=data.external_id,
-        happened_at=data.happened_at,
-        sent_at=sent_at(request),
-    )
-    return Status(201, new_case_detail(person, case))
+        return Status(201, new_case_detail(person, case))
 
 
 @router.post(
