@@ -300,19 +300,23 @@ def test_a_number_taken_before_returns_its_case_whatever_else_the_intake_says(
     assert Case.objects.count() == 1
 
 
-def test_a_number_taken_before_with_photos_stores_none_of_them(whistle_city, clock, settings):
+def test_a_number_taken_before_with_photos_stores_none_of_them(whistle_city, clock):
     first = take(whistle_city)
     stored: list[str] = []
     storage = Attachment._meta.get_field("file").storage
-    saved = storage.save
-    with mock.patch.object(
-        storage,
-        "save",
-        side_effect=lambda name, *a, **k: stored.append(name) or saved(name, *a, **k),
-    ):
+    save = storage.save
+
+    def noted(name: str, *args: Any, **kwargs: Any) -> str:
+        stored.append(name)
+        return save(name, *args, **kwargs)
+
+    with mock.patch.object(storage, "save", side_effect=noted):
         again = take(whistle_city, photos=[png_bytes()])
-    assert (again.created, again.case.pk) == (False, first.case.pk)
-    assert stored == [] and Attachment.objects.count() == 0
+        assert (again.created, again.case.pk) == (False, first.case.pk)
+        assert stored == [] and Attachment.objects.count() == 0
+        # A new number with a photo stores it.
+        assert take(whistle_city, number="2026051200002", photos=[png_bytes()]).created
+    assert len(stored) == 1 and Attachment.objects.count() == 1
 
 
 def test_a_batch_looks_each_number_up_before_writing(whistle_city, clock):

@@ -4,8 +4,9 @@ at a point costs no query.
 
 Each process reads the map once and keeps it while the database's map revision token
 (`MapRevision`, changed by triggers with every change to those tables) is the one it was read
-under; every look-up reads the token first (one indexed single-row read), so a change made by
-any process is seen by the next look-up of every other. The answers are those of the
+under; every look-up reads the token first (one indexed single-row read), or a request reads
+it once for all its look-ups (`pinned`), so a change made by any process is seen by the next
+look-up, or the next request, of every other. The answers are those of the
 bounding-box queries the map replaces: the same candidates, the same exact tests.
 """
 
