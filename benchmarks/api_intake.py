@@ -1,7 +1,9 @@
 """Sustained intake through the REST API, against a bare Django endpoint writing the same rows.
 
-Loads the demo city into a throwaway database, serves it with gunicorn (several sync
-workers), and lets CLIENTS concurrent clients post for a while: 12345 work orders through
+Loads the demo city into a throwaway database, with a grid district beside it bringing the
+lanes to LANES (as benchmarks/report_intake.py does, through benchmarks/lane_lookup.py), serves
+it with gunicorn (several sync workers, each reading the map before it serves), and lets
+CLIENTS concurrent clients post for a while: 12345 work orders through
 `POST /api/v1/hotline/orders` as the demo dispatcher (token, locating the point in its
 township, lane and grid cell, the category and its policy, the order number's idempotency,
 the deadline class and the order's respond and resolve limits on the district's calendar,
@@ -11,10 +13,10 @@ one case, one event and one in-app notification in one transaction with no check
 They alternate, ROUNDS times each, in the same run. Prints requests per second, p50 and p99
 for each, and the ratios to the bare endpoint.
 
-    .venv/bin/python benchmarks/api_intake.py [--clients 16] [--seconds 15] [--workers 4]
-        [--quick]
+    .venv/bin/python benchmarks/api_intake.py [--lanes 50000] [--clients 16] [--seconds 15]
+        [--workers 4] [--quick]
 
-`--quick` posts for 5 seconds per round and side.
+`--quick` posts among 5,000 lanes for 5 seconds per round and side.
 
 It runs in a throwaway database made beside the configured one: a temporary SQLite file by
 default, or a test database on the server that DATABASE_URL=postgresql://… names.
@@ -32,13 +34,11 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +46,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BARE = "/bench/bare-intake"
 API = "/api/v1/cases"
 ORDERS = "/api/v1/hotline/orders"
+READY = "/bench/ready"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lanes", type=int, default=50_000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=15.0, help="per round and side")
     parser.add_argument("--rounds", type=int, default=2)
@@ -58,48 +60,43 @@ def main() -> None:
     parser.add_argument(
         "--sides", default="order,case,bare", help="which endpoints, of order, case and bare"
     )
-    parser.add_argument("--quick", action="store_true", help="5 seconds per round and side")
+    parser.add_argument(
+        "--quick", action="store_true", help="5,000 lanes, 5 seconds per round and side"
+    )
     args = parser.parse_args()
     if args.quick:
-        args.seconds = 5.0
+        args.lanes, args.seconds = 5_000, 5.0
 
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
     import django
-    from django.conf import settings
 
-    with tempfile.TemporaryDirectory() as scratch:
-        database = settings.DATABASES["default"]
-        sqlite = str(database["ENGINE"]).endswith("sqlite3")
-        if sqlite:
-            database["TEST"] = {"NAME": str(Path(scratch) / "benchmark.sqlite3")}
-        django.setup()
-        from django.db import connection
+    django.setup()
+    from django.db import connection
+    from scratch import throwaway_database
 
-        original_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        try:
-            secret, body = seed()
-            url = (
-                f"sqlite:///{database['NAME']}"
-                if sqlite
-                else os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{database['NAME']}"
-            )
-            connection.close()
-            run(args, url=url, secret=secret, body=body, vendor=connection.vendor)
-        finally:
-            connection.creation.destroy_test_db(original_name, verbosity=0)
+    with throwaway_database() as vendor:
+        secret, body, lanes = seed(args.lanes)
+        name = connection.settings_dict["NAME"]
+        url = (
+            f"sqlite:///{name}"
+            if vendor == "sqlite"
+            else os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{name}"
+        )
+        connection.close()
+        run(args, url=url, secret=secret, body=body, vendor=vendor, lanes=lanes)
 
 
-def seed() -> tuple[str, dict[str, Any]]:
-    """The demo city, a token for its dispatcher, and a report inside the dispatcher's
-    township with one of the district's categories."""
-    from django.core.management import call_command
-
+def seed(lanes: int) -> tuple[str, dict[str, Any], int]:
+    """The demo city with a grid district beside it making up LANES lanes, a token for its
+    dispatcher, and a report inside the dispatcher's township with one of the district's
+    categories."""
+    from benchmarks.lane_lookup import demo_city_with_lanes
     from whistle.api import tokens
     from whistle.cases.models import Case
     from whistle.organisation.models import Person, RoleAssignment
 
-    call_command("seed_demo", stdout=StringIO())
+    lanes = demo_city_with_lanes(lanes)
     dispatcher = Person.objects.get(username="dispatcher")
     township = RoleAssignment.objects.filter(person=dispatcher).first().jurisdiction  # type: ignore[union-attr]
     case = Case.objects.filter(township=township, category__isnull=False).first()
@@ -112,7 +109,7 @@ def seed() -> tuple[str, dict[str, Any]]:
         "category": case.category.full_code,
         "category_kind": case.category.major.kind,
     }
-    return secret, body
+    return secret, body, lanes
 
 
 def serve(args: argparse.Namespace, url: str) -> subprocess.Popen[bytes]:
@@ -145,6 +142,34 @@ def serve(args: argparse.Namespace, url: str) -> subprocess.Popen[bytes]:
             time.sleep(0.2)
     server.kill()
     raise SystemExit("gunicorn did not start")
+
+
+def wait_for_workers(args: argparse.Namespace) -> None:
+    """Until every worker has answered: each reads the map when it starts, which takes a while
+    among many lanes, and a worker still reading must not fall into the measured rounds."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + 600
+
+    def ask() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=60)
+        try:
+            conn.request("GET", READY)
+            response = conn.getresponse()
+            if response.status == 200:
+                seen.add(response.read().decode())
+        except OSError:
+            time.sleep(0.2)
+        finally:
+            conn.close()
+
+    while len(seen) < args.workers:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {len(seen)} of {args.workers} gunicorn workers answered")
+        asking = [threading.Thread(target=ask) for _ in range(args.workers * 2)]
+        for t in asking:
+            t.start()
+        for t in asking:
+            t.join()
 
 
 def hammer(
@@ -206,7 +231,13 @@ def summary(latencies: list[float], elapsed: float) -> dict[str, float]:
 
 
 def run(
-    args: argparse.Namespace, *, url: str, secret: str, body: dict[str, Any], vendor: str
+    args: argparse.Namespace,
+    *,
+    url: str,
+    secret: str,
+    body: dict[str, Any],
+    vendor: str,
+    lanes: int,
 ) -> None:
     server = serve(args, url)
     api_headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
@@ -231,6 +262,7 @@ def run(
     chosen = [side for side in args.sides.split(",") if side in sides]
     results: dict[str, tuple[list[float], int, float]] = {side: ([], 0, 0.0) for side in chosen}
     try:
+        wait_for_workers(args)
         # Warm the workers (imports, connections, the map) before measuring.
         warm = argparse.Namespace(**{**vars(args), "seconds": 2.0})
         for side in chosen:
@@ -247,7 +279,7 @@ def run(
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; database: {vendor}")
     print(
-        f"{args.clients} clients, gunicorn {args.workers} workers, "
+        f"{lanes} lanes; {args.clients} clients, gunicorn {args.workers} workers, "
         f"{args.rounds} × {args.seconds:.0f} s per side"
     )
     bare = rows.get("bare")
@@ -272,8 +304,9 @@ def run(
             "requests per second",
             database=vendor,
             baseline=bare["rps"] if bare else None,
-            note=f"{sides[side][0]}, {args.clients} clients, gunicorn {args.workers} workers; "
-            f"p50 {row['p50_ms']:.0f} ms, p99 {row['p99_ms']:.0f} ms; against the bare endpoint",
+            note=f"{sides[side][0]}, {lanes} lanes, {args.clients} clients, "
+            f"gunicorn {args.workers} workers; p50 {row['p50_ms']:.0f} ms, "
+            f"p99 {row['p99_ms']:.0f} ms; against the bare endpoint",
         )
 
 

@@ -1,10 +1,12 @@
 """The WSGI application of benchmarks/api_intake.py: the product, plus the bare baseline
 endpoint that writes one case, one trail event and one outbox row in one transaction
-(benchmarks/bare_intake.py)."""
+(benchmarks/bare_intake.py), and `/bench/ready`, which answers with the worker's process id.
+Each worker reads the map when it loads this module, before it serves."""
 
 from __future__ import annotations
 
 import json
+import os
 
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
@@ -19,11 +21,13 @@ from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 from benchmarks.bare_intake import bare_intake  # noqa: E402
 from whistle.cases.models import Case  # noqa: E402
 from whistle.organisation.models import Person  # noqa: E402
+from whistle.organisation.places import city_map  # noqa: E402
 from whistle.urls import urlpatterns as product  # noqa: E402
 
 SAMPLE = Case.objects.select_related("township").filter(township__isnull=False).first()
 TOWNSHIP = SAMPLE.township if SAMPLE else None
 RECIPIENT = Person.objects.filter(username="dispatcher").first()
+city_map()
 
 
 @csrf_exempt
@@ -34,7 +38,12 @@ def bare_view(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"reference": case.reference}, status=201)
 
 
+def ready(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(str(os.getpid()), content_type="text/plain")
+
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("bench/bare-intake", bare_view),
+    path("bench/ready", ready),
     *product,
 ]

@@ -32,6 +32,7 @@ import sys
 import time
 import tracemalloc
 from datetime import UTC, datetime
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,21 @@ def build_grid_city(lanes: int, townships_per_side: int) -> dict[str, Any]:
         ],
         "lanes": len(rows),
     }
+
+
+def demo_city_with_lanes(lanes: int, townships_per_side: int = 8) -> int:
+    """The demo city and, beside it, a grid district (`build_grid_city`) bringing the lanes to
+    `lanes` (none when the demo city holds as many): filing and intake at a city's count of
+    lanes. Returns the number of lanes."""
+    from django.core.management import call_command
+
+    from whistle.organisation.models import Lane
+
+    call_command("seed_demo", stdout=StringIO())
+    found = Lane.objects.count()
+    if lanes > found:
+        build_grid_city(lanes - found, townships_per_side=townships_per_side)
+    return Lane.objects.count()
 
 
 def sample_points(grid: dict[str, Any], count: int, seed: int = 2026) -> list[tuple[float, float]]:

@@ -26,7 +26,6 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -57,20 +56,17 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, vendor: str) -> None:
-    from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from benchmarks.bare_intake import bare_intake
-    from benchmarks.lane_lookup import build_grid_city
+    from benchmarks.lane_lookup import demo_city_with_lanes
     from whistle.cases.actions import report_case
     from whistle.cases.actions.hotline import take_hotline_order
     from whistle.cases.models import Case
-    from whistle.organisation.models import Lane, Person, RoleAssignment
+    from whistle.organisation.models import Person, RoleAssignment
 
-    call_command("seed_demo", stdout=StringIO())
-    if args.lanes > Lane.objects.count():
-        build_grid_city(args.lanes - Lane.objects.count(), townships_per_side=8)
+    lanes = demo_city_with_lanes(args.lanes)
     dispatcher = Person.objects.get(username="dispatcher")
     assignment = RoleAssignment.objects.filter(person=dispatcher).first()
     assert assignment is not None
@@ -119,7 +115,7 @@ def run(args: argparse.Namespace, vendor: str) -> None:
     rates = {side: (filed / wall, filed / cpu) for side, (wall, cpu) in totals.items()}
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; database: {vendor}")
-    print(f"{Lane.objects.count()} lanes; {args.rounds} rounds × {args.count} filings per side")
+    print(f"{lanes} lanes; {args.rounds} rounds × {args.count} filings per side")
     print("| | filings/s | per CPU second | statements | × bare | × bare (CPU) |")
     print("|---|---|---|---|---|---|")
     bare_wall, bare_cpu = rates["bare"]
@@ -129,7 +125,6 @@ def run(args: argparse.Namespace, vendor: str) -> None:
             f"| {name} | {wall:.0f} | {cpu:.0f} | {statements[side]} | "
             f"{wall / bare_wall:.2f} | {cpu / bare_cpu:.2f} |"
         )
-    lanes = Lane.objects.count()
     for side in ("report", "order"):
         report(
             f"intake_in_process_{side}",

@@ -30,6 +30,7 @@ from whistle.cases.hotline import HOTLINE_ANSWER
 from whistle.cases.models import Case, Event, HotlineOrder
 from whistle.cases.trail import EventKind
 from whistle.notifications.models import Channel, Notification, WebhookEndpoint
+from whistle.organisation import map_triggers
 from whistle.organisation.models import Person, Role
 
 T0 = beijing(2026, 5, 12, 9, 0)
@@ -100,6 +101,25 @@ def test_the_same_order_number_again_answers_the_first_case_and_writes_nothing(a
     assert again.status_code == 200
     assert (again.json()["case"], again.json()["created"]) == (first["case"], False)
     assert written() == before
+
+
+def test_an_order_reads_the_revision_tokens_twice_the_map_and_directory_in_one_statement(
+    api_city, clock, monkeypatch
+):
+    client = api_city.as_("dispatcher")
+    assert client.post("/hotline/orders", order(category="0501")).status_code == 201
+    reads: list[tuple[str, ...]] = []
+    read_tokens = map_triggers.read_tokens
+
+    def counted(connection: Any, *revisions: Any) -> tuple[str | None, ...]:
+        reads.append(tuple(r.name for r in revisions))
+        return read_tokens(connection, *revisions)
+
+    monkeypatch.setattr(map_triggers, "read_tokens", counted)
+    answer = client.post("/hotline/orders", order("2026051200002", category="0501"))
+    assert answer.status_code == 201, answer.json()
+    # The token's check, then the filing: its category's district, the action, the answer.
+    assert reads == [("directory",), ("map", "directory")]
 
 
 def test_the_platforms_service_token_takes_orders_anywhere_in_the_district_caller_masked(

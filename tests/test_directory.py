@@ -509,3 +509,18 @@ def test_changes_committed_by_another_connection_are_obeyed_at_the_next_filing(
     )
     with pytest.raises(PermissionRefused):
         _file(c)
+
+
+def test_inside_a_pin_the_directory_is_the_one_read_at_its_start(whistle_city):
+    c = whistle_city
+    assert _told(_file(c)) == {c.dispatcher.username}
+    with directory.pinned() as pinned:
+        make_person("longtan-night-dispatcher", Role.DISPATCHER, jurisdiction=c.longtan)
+        assert directory.generation() is pinned
+        with directory.pinned() as inner, directory.pinned_at("another token") as given:
+            assert inner is pinned and given is pinned
+        assert _told(_file(c)) == {c.dispatcher.username}
+    assert _told(_file(c)) == {c.dispatcher.username, "longtan-night-dispatcher"}
+    token = map_triggers.read_tokens(connection, map_triggers.DIRECTORY)[0]
+    with directory.pinned_at(token) as given:
+        assert given.token == token == directory.generation().token

@@ -13,11 +13,13 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.conftest import make_person, square
@@ -25,6 +27,7 @@ from tests.fixtures_cases import (
     OFF_ANY_LANE,
     ON_THE_LANE,
     beijing,
+    png_bytes,
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
 from tests.test_notifications import receiver  # noqa: F401  (fixture)
@@ -34,7 +37,7 @@ from whistle.cases.actions import hotline as hotline_actions
 from whistle.cases.deadlines import sweep
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.hotline import HOTLINE_ANSWER, HOTLINE_PLATFORM_ROLE, hotline_answers
-from whistle.cases.models import Case, Event, HotlineOrder
+from whistle.cases.models import Attachment, Case, Event, HotlineOrder
 from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
 from whistle.notifications import delivery, webhooks
@@ -254,12 +257,92 @@ def test_the_same_number_in_another_district_is_another_order(whistle_city, cloc
     assert HotlineOrder.objects.count() == 2
 
 
+def test_a_new_number_is_taken_without_a_read_of_the_orders_before_the_insert(whistle_city, clock):
+    with CaptureQueriesContext(connection) as queries:
+        taken = take(whistle_city)
+    assert taken.created
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in statements if s.startswith("SELECT") and '"cases_hotlineorder"' in s]
+    assert sum('INSERT INTO "cases_hotlineorder"' in sql for sql in statements) == 1
+
+
+def test_a_number_taken_before_is_refused_by_the_database_and_the_intake_rolled_back(
+    whistle_city, clock
+):
+    first = take(whistle_city)
+    clock.move_to(T0 + 5 * MIN)
+    with CaptureQueriesContext(connection) as queries:
+        again = take(whistle_city, description="同一工单再次派来")
+    assert (again.created, again.case.pk, again.order.pk) == (False, first.case.pk, first.order.pk)
+    statements = [q["sql"] for q in queries.captured_queries]
+    # The order's insert was tried and refused, then the first order was read.
+    assert any('INSERT INTO "cases_hotlineorder"' in sql for sql in statements)
+    assert Case.objects.count() == 1 and Event.objects.count() == 1
+    assert HotlineOrder.objects.count() == 1
+    assert Notification.objects.filter(kind=EventKind.CASE_REPORTED).count() == 1
+    assert Case.objects.get().description == "人民市场东巷有游商占道经营"
+    assert verify_database().ok
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"deadline_class": "no-such-class"}, {"category": "not a category"}],
+    ids=["deadline class", "category"],
+)
+def test_a_number_taken_before_returns_its_case_whatever_else_the_intake_says(
+    whistle_city, clock, fields
+):
+    first = take(whistle_city)
+    again = take(whistle_city, **fields)
+    assert (again.created, again.case.pk) == (False, first.case.pk)
+    with pytest.raises(InvalidInput):
+        take(whistle_city, number="2026051200002", **fields)
+    assert Case.objects.count() == 1
+
+
+def test_a_number_taken_before_with_photos_stores_none_of_them(whistle_city, clock):
+    first = take(whistle_city)
+    stored: list[str] = []
+    storage = Attachment._meta.get_field("file").storage
+    save = storage.save
+
+    def noted(name: str, *args: Any, **kwargs: Any) -> str:
+        stored.append(name)
+        return save(name, *args, **kwargs)
+
+    with mock.patch.object(storage, "save", side_effect=noted):
+        again = take(whistle_city, photos=[png_bytes()])
+        assert (again.created, again.case.pk) == (False, first.case.pk)
+        assert stored == [] and Attachment.objects.count() == 0
+        # A new number with a photo stores it.
+        assert take(whistle_city, number="2026051200002", photos=[png_bytes()]).created
+    assert len(stored) == 1 and Attachment.objects.count() == 1
+
+
+def test_a_batch_looks_each_number_up_before_writing(whistle_city, clock):
+    first = take(whistle_city)
+    arguments = {
+        "number": "2026051200001",
+        "description": "人民市场东巷有游商占道经营",
+        "lon": ON_THE_LANE[0],
+        "lat": ON_THE_LANE[1],
+        "caller_name": NAME,
+    }
+    with CaptureQueriesContext(connection) as queries:
+        batch = hotline_actions.take_hotline_orders(
+            whistle_city.dispatcher, [(1, lambda: arguments)]
+        )
+    assert [(t.created, t.case.pk) for t in batch.orders] == [(False, first.case.pk)]
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+
+
 def test_two_intakes_that_both_found_the_number_free_make_one_case(
     whistle_city, clock, monkeypatch
 ):
-    """The race: the second intake checked before the first committed, so it goes on to
-    insert; the unique constraint refuses its order, its case and event roll back, and it
-    returns the first intake's case."""
+    """The race, where the number is looked up first (a batch, or photos): the second intake
+    checked before the first committed, so it goes on to insert; the unique constraint
+    refuses its order, its case and event roll back, and it returns the first intake's
+    case."""
     first = take(whistle_city)
     looked: list[str] = []
     found = hotline_actions._existing
@@ -270,7 +353,7 @@ def test_two_intakes_that_both_found_the_number_free_make_one_case(
         return None if len(looked) == 1 else found(district, number)
 
     monkeypatch.setattr(hotline_actions, "_existing", not_yet)
-    again = take(whistle_city)
+    again = take(whistle_city, look_first=True)
     assert len(looked) == 2
     assert (again.created, again.case.pk) == (False, first.case.pk)
     assert Case.objects.count() == 1 and Event.objects.count() == 1

@@ -330,3 +330,42 @@ def test_a_concave_place_with_a_hole_across_many_buckets_holds_the_points_the_qu
     assert locate(west + 4 * step, south + 4 * step).community != community  # the notch
     assert locate(west + step, south + step).community != community  # the hole
     assert locate(west + 0.25 * step, south + 5 * step).grid_cell == cell
+
+
+def test_the_same_point_again_is_answered_from_the_last_look_up_until_the_map_changes(
+    whistle_city,
+):
+    first = locate(*ON_THE_LANE)
+    assert locate(*ON_THE_LANE) is first
+    elsewhere = locate(ON_THE_LANE[0] + 0.01, ON_THE_LANE[1])
+    assert elsewhere != first
+    assert locate(*ON_THE_LANE) == first
+    Lane.objects.filter(pk=whistle_city.lane.pk).update(name="新名巷")
+    assert _lane_name(locate(*ON_THE_LANE)) == "新名巷"
+
+
+def test_inside_a_pin_the_map_is_the_one_read_at_its_start(whistle_city):
+    with places.pinned() as pinned:
+        Lane.objects.filter(pk=whistle_city.lane.pk).update(name="新名巷")
+        assert places.city_map() is pinned
+        assert _lane_name(locate(*ON_THE_LANE)) == whistle_city.lane.name
+        # A pin inside a pin is the outer one.
+        with places.pinned() as inner, places.pinned_at("another token") as given:
+            assert inner is pinned and given is pinned
+    assert places.city_map() is not pinned
+    assert _lane_name(locate(*ON_THE_LANE)) == "新名巷"
+
+
+def test_both_tokens_read_in_one_statement_are_the_ones_read_alone(whistle_city):
+    both = map_triggers.read_tokens(connection, map_triggers.MAP, map_triggers.DIRECTORY)
+    assert both == (
+        map_triggers.read_token(connection, map_triggers.MAP),
+        map_triggers.read_token(connection, map_triggers.DIRECTORY),
+    )
+    assert None not in both
+    Lane.objects.filter(pk=whistle_city.lane.pk).update(name="新名巷")
+    again = map_triggers.read_tokens(connection, map_triggers.MAP, map_triggers.DIRECTORY)
+    assert again[0] != both[0] and again[1] == both[1]
+    with places.pinned_at(again[0]) as pinned:
+        assert pinned.token == again[0]
+        assert _lane_name(locate(*ON_THE_LANE)) == "新名巷"

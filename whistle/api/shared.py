@@ -6,9 +6,12 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -21,7 +24,7 @@ from whistle.cases.errors import InvalidInput
 from whistle.cases.models import Case, Event, Summons, SupervisionNotice, Whistle
 from whistle.cases.permissions import RULES, may
 from whistle.cases.scoping import visible_cases
-from whistle.organisation import directory
+from whistle.organisation import directory, map_triggers, places
 from whistle.organisation.models import Department, Jurisdiction, Person
 from whistle.policies.models import Category
 
@@ -135,6 +138,19 @@ def department_by_code(code: str, field: str = "department") -> Department:
             422, "invalid", _("No department has the code %(code)s.") % {"code": code}, field=field
         )
     return department
+
+
+@contextmanager
+def filing() -> Iterator[None]:
+    """A filing's request reads the map's and the directory's revision tokens once, in one
+    statement: the district of its category, looked up by code, the action's own look-ups
+    (the place, the caller's roles, the unit, who is told) and the answer's (who may see the
+    caller) share them. A filing changes neither."""
+    map_token, directory_token = map_triggers.read_tokens(
+        connections[DEFAULT_DB_ALIAS], map_triggers.MAP, map_triggers.DIRECTORY
+    )
+    with places.pinned_at(map_token), directory.pinned_at(directory_token):
+        yield
 
 
 def category_by_code(

@@ -17,6 +17,7 @@ from whistle.organisation.models import GridCell, Jurisdiction, Lane
 from whistle.organisation.places import CityMap, city_map
 
 Level = Jurisdiction.Level
+_LAST = "last located"
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,17 @@ def _grid_cell(
 def locate(lon: float, lat: float) -> Location:
     """Everything the city knows about the place at (lon, lat), WGS-84."""
     city = city_map()
+    # The last point each map located, answered again without looking: an API filing asks
+    # for its point twice (its category's district, then the action's place).
+    last = city.memo.get(_LAST)
+    if last is not None and last[0] == lon and last[1] == lat:
+        return last[2]
+    location = _locate(city, lon, lat)
+    city.memo[_LAST] = (lon, lat, location)
+    return location
+
+
+def _locate(city: CityMap, lon: float, lat: float) -> Location:
     containing = city.containing(lon, lat)
     district = containing.get(Level.DISTRICT)
     township = containing.get(Level.TOWNSHIP)

@@ -126,10 +126,19 @@ def pinned() -> Iterator[Generation]:
     directory's tables itself, and makes several look-ups (a filing: the caller's roles, the
     unit, the dispatchers, their preferences and robots, the webhooks)."""
     outer = _pinned.get()
+    with pinned_at(revision() if outer is None else outer.token) as current:
+        yield current
+
+
+@contextmanager
+def pinned_at(token: str | None) -> Iterator[Generation]:
+    """`pinned` under a token the caller has just read (with another, in one statement:
+    `map_triggers.read_tokens`); inside another pin, that one."""
+    outer = _pinned.get()
     if outer is not None:
         yield outer
         return
-    current = _for(revision())
+    current = _for(token)
     reset = _pinned.set(current)
     try:
         yield current

@@ -162,15 +162,21 @@ def read_token(connection: Any, revision: Revision) -> str | None:
     memory, and Django's wrapper would cost more than the read; its errors are still
     Django's (a dropped connection is then marked unusable and replaced, and callers catch
     DatabaseError)."""
+    return read_tokens(connection, revision)[0]
+
+
+def read_tokens(connection: Any, *revisions: Revision) -> tuple[str | None, ...]:
+    """The current tokens of several revisions in one statement, as `read_token` reads one."""
+    columns = ", ".join(f"(SELECT token FROM {r.table} ORDER BY id LIMIT 1)" for r in revisions)
     connection.ensure_connection()
     with connection.wrap_database_errors:
         cursor = connection.connection.cursor()
         try:
-            cursor.execute(f"SELECT token FROM {revision.table} ORDER BY id LIMIT 1")
+            cursor.execute(f"SELECT {columns}")
             row = cursor.fetchone()
         finally:
             cursor.close()
-    return None if row is None else str(row[0])
+    return tuple(None if token is None else str(token) for token in row)
 
 
 class _Statements:

@@ -7,7 +7,8 @@ Each process reads the map once and keeps it while the database's map revision t
 under; a look-up reads the token first (one indexed single-row read), so a change made by
 any process is seen by the next look-up of every other. Look-ups made together (`batch`: a
 12345 batch or import, an API request that locates its point twice, the demo's and the
-simulator's stories) read it once among them, at the first. The answers are those of the
+simulator's stories) read it once among them, at the first; a request that has just read the
+token with the directory's in one statement hands it in (`pinned_at`). The answers are those of the
 bounding-box queries the map replaces: the same candidates, the same exact tests.
 """
 
@@ -429,16 +430,44 @@ def city_map() -> CityMap:
     a batch, the map of its first look-up."""
     held = _batch.get()
     if held is None:
-        return _latest()
-    city = held.city
-    if city is None:
-        city = held.city = _latest()
-    return city
+        return _for(revision())
+    if held.city is None:
+        held.city = _for(revision())
+    return held.city
 
 
-def _latest() -> CityMap:
+@contextmanager
+def pinned() -> Iterator[CityMap]:
+    """A batch whose map is read at its start, and that map: for a request that changes no
+    place itself and looks the same point up more than once (an API filing finds its
+    category's district, then the action locates the point). Inside another batch, that
+    one's map."""
+    with batch():
+        yield city_map()
+
+
+@contextmanager
+def pinned_at(token: str | None) -> Iterator[CityMap]:
+    """`pinned` under a token the caller has just read (with another, in one statement:
+    `map_triggers.read_tokens`); inside another batch, that one's map (read under this token
+    if it had none yet)."""
+    held = _batch.get()
+    if held is not None:
+        if held.city is None:
+            held.city = _for(token)
+        yield held.city
+        return
+    held = _Batch()
+    held.city = _for(token)
+    reset = _batch.set(held)
+    try:
+        yield held.city
+    finally:
+        _batch.reset(reset)
+
+
+def _for(token: str | None) -> CityMap:
     global _current
-    token = revision()
     current = _current
     if current is not None and token is not None and current.token == token:
         return current

@@ -24,6 +24,7 @@ from whistle.api.shared import (
     department_by_code,
     errors,
     event_out,
+    filing,
     find_case,
     new_case_detail,
     notice_out,
@@ -34,7 +35,6 @@ from whistle.api.shared import (
 from whistle.cases import actions
 from whistle.cases.locate import locate
 from whistle.cases.models import Case, Summons
-from whistle.organisation import places
 
 router = Router(tags=["cases"])
 
@@ -82,9 +82,8 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, A
 def report_case(request: HttpRequest, data: s.ReportIn) -> Status[dict[str, Any]]:
     """A steward, chief, township or district office reports a problem at a place."""
     person = caller(request)
-    # The category's district and the case are located on one map.
-    with places.batch():
-        category = None
+    category = None
+    with filing():
         if data.category is not None:
             category = category_by_code(
                 locate(data.lon, data.lat).district, data.category, data.category_kind
@@ -105,7 +104,7 @@ def report_case(request: HttpRequest, data: s.ReportIn) -> Status[dict[str, Any]
             happened_at=data.happened_at,
             sent_at=sent_at(request),
         )
-    return Status(201, new_case_detail(person, case))
+        return Status(201, new_case_detail(person, case))
 
 
 @router.post(

@@ -23,7 +23,7 @@ from pydantic import AwareDatetime, Field
 from whistle.api import schemas as s
 from whistle.api.errors import ApiError, not_found
 from whistle.api.pagination import decode, encode, page_size
-from whistle.api.shared import caller, cases_of, category_by_code, errors, photos
+from whistle.api.shared import caller, cases_of, category_by_code, errors, filing, photos
 from whistle.cases import actions
 from whistle.cases.actions.hotline import (
     TakenOrder,
@@ -35,7 +35,6 @@ from whistle.cases.callers import shown_caller
 from whistle.cases.hotline import ANSWERS_MAX, answer_document
 from whistle.cases.locate import locate
 from whistle.cases.models import HotlineOrder
-from whistle.organisation import places
 from whistle.organisation.models import Jurisdiction, Person
 
 router = Router(tags=["hotline"])
@@ -102,12 +101,12 @@ def take_order(request: HttpRequest, data: s.HotlineOrderIn) -> Status[dict[str,
     when the district has taken the order number before (nothing is written)."""
     person = caller(request)
     try:
-        # The category's district and the order are located on one map.
-        with places.batch():
+        with filing():
             taken = take_hotline_order(person, **_arguments(data))
+            answer = _taken_out(person, taken)
     except actions.InvalidInput as exc:
         raise ApiError(422, "invalid", str(exc), field=_request_field(exc.field)) from None
-    return Status(201 if taken.created else 200, _taken_out(person, taken))
+    return Status(201 if taken.created else 200, answer)
 
 
 @router.post(

@@ -154,6 +154,7 @@ def take_hotline_order(
     called_at: datetime | None = None,
     photos: Any = None,
     now: datetime | None = None,
+    look_first: bool = False,
 ) -> TakenOrder:
     """The township takes a work order: a case, reported, with the order beside it.
 
@@ -166,7 +167,11 @@ def take_hotline_order(
 
     Idempotent by order number within the district: when the number was taken before, the
     earlier case is returned (`created` False) and nothing is written, also when two
-    intakes of one number run at once (the database's unique constraint decides).
+    intakes of one number run at once. The database's unique constraint decides: a new
+    number, the common case, costs no read before the insert, and a number taken before
+    rolls back what its intake wrote. With `look_first` (a batch, where numbers taken
+    before are common: an export read again) or photos (stored before the insert), the
+    number is looked up first.
     """
     now = moment(now)
     number = clean_order_number(number)
@@ -202,15 +207,24 @@ def take_hotline_order(
             Scoped(TOWNSHIP_REPORTERS, jurisdiction=location.township),
             Scoped(DISTRICT_REPORTERS, jurisdiction=district),
         )
-    existing = _existing(district, number)
-    if existing is not None:
+    if look_first or photos:
+        # Photos are stored before the order's insert: not for a number taken before.
+        existing = _existing(district, number)
+        if existing is not None:
+            return existing
+    try:
+        category = _clean_category(category, district)
+        limits = deadline_class_for(district, deadline_class)
+        respond_due_at = deadline(now, limits.respond_within, limits.respond_unit, district).at
+        resolve_due_at = deadline(now, limits.resolve_within, limits.resolve_unit, district).at
+        batch = PhotoBatch(photos)
+    except ActionRefused:
+        # A number taken before returns its case, whatever else this intake says.
+        existing = _existing(district, number)
+        if existing is None:
+            raise
         return existing
-    category = _clean_category(category, district)
-    limits = deadline_class_for(district, deadline_class)
-    respond_due_at = deadline(now, limits.respond_within, limits.respond_unit, district).at
-    resolve_due_at = deadline(now, limits.resolve_within, limits.resolve_unit, district).at
     salt = personal_data.new_salt()
-    batch = PhotoBatch(photos)
     outbox = Outbox()
     try:
         with atomic(batch):
@@ -271,7 +285,9 @@ def take_hotline_order(
             )
             outbox.flush()
     except IntegrityError:
-        # Another intake of the same number committed first.
+        # The number was taken before, or by another intake that committed first: the
+        # order's unique number refused the insert, and everything this intake wrote is
+        # rolled back.
         existing = _existing(district, number)
         if existing is None:
             raise
@@ -371,7 +387,7 @@ def take_hotline_orders(
         with transaction.atomic():
             for at, arguments in orders:
                 try:
-                    taken = take_hotline_order(actor, **arguments(), now=now)
+                    taken = take_hotline_order(actor, **arguments(), now=now, look_first=True)
                 except ActionRefused as refused:
                     outcome.problems.append(
                         OrderProblem(
