@@ -31,18 +31,18 @@ NEW_NAME = "人民市场新巷"
 
 @pytest.fixture
 def map_token_reads(monkeypatch) -> Iterator[list[str | None]]:
-    """The map's revision tokens read from the database, in order (the read goes through
-    the driver's own cursor, which Django's query log does not see)."""
+    """The map's revision tokens read from the database, in order, alone or with another
+    revision's in one statement (the read goes through the driver's own cursor, which
+    Django's query log does not see)."""
     reads: list[str | None] = []
-    read = map_triggers.read_token
+    read_several = map_triggers.read_tokens  # `read_token` reads through it too
 
-    def counted(on: Any, revision: map_triggers.Revision) -> str | None:
-        token = read(on, revision)
-        if revision is map_triggers.MAP:
-            reads.append(token)
-        return token
+    def counted_several(on: Any, *revisions: map_triggers.Revision) -> tuple[str | None, ...]:
+        tokens = read_several(on, *revisions)
+        reads.extend(t for r, t in zip(revisions, tokens, strict=True) if r is map_triggers.MAP)
+        return tokens
 
-    monkeypatch.setattr(map_triggers, "read_token", counted)
+    monkeypatch.setattr(map_triggers, "read_tokens", counted_several)
     yield reads
 
 
