@@ -26,7 +26,14 @@ from tests.fixtures_desk import post_op
 from whistle.cases import actions
 from whistle.cases.models import Case, Summons, Whistle
 from whistle.cases.suggest import possible_duplicates
-from whistle.desk.boards import duplicates_for
+from whistle.desk.boards import (
+    BOARD_GROUP_LIMIT,
+    QUEUE_PAGE,
+    QUEUES,
+    TownshipQueues,
+    duplicates_for,
+)
+from whistle.desk.views.dispatch import FILE_INLINE
 from whistle.organisation.models import Jurisdiction, Role
 from whistle.policies.models import Category, CategoryKind, MajorClass
 
@@ -117,6 +124,25 @@ def test_the_board_lists_whistles_and_cases_by_state_and_turns_overdue_red(
     assert 'class="chip is-overdue"' in html
     assert re.search(r"<dt>超时的召集</dt><dd>1</dd>", html)
     assert "已超时" in html
+
+
+def test_the_board_lists_the_first_cases_of_each_state_and_says_how_many_more(client, whistle_city):
+    city = whistle_city
+    cases = [reported_case(city, description=f"问题 {n}") for n in range(BOARD_GROUP_LIMIT + 2)]
+    whistled = [whistled_case(city)[0] for _n in range(BOARD_GROUP_LIMIT + 1)]
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(BOARD))
+    listed = html[html.index("按状态列出的未结案件") :]
+    for case in cases[:BOARD_GROUP_LIMIT]:
+        assert f">{case.reference}</a>" in listed
+    for case in cases[BOARD_GROUP_LIMIT:]:
+        assert case.reference not in html
+    assert "另有 2 件未结案件未列出。" in listed
+    assert '<a href="/dispatch/queue/reported/?township=110101015">到队列中查看</a>' in listed
+    # The whistles sounding are all listed: their deadlines run.
+    for case in whistled:
+        assert f">{case.reference}</a>" in html
+    assert re.search(r"<dt>待立案</dt><dd>12</dd>", html)
 
 
 def busy_township(city, rounds: int) -> None:
@@ -351,6 +377,175 @@ def test_the_backlog_and_the_oversight_lists(client, whistle_city):
         assert f'id="op-{name}-{case.reference}"' in html_of(client.get(url))
     assert post_op(client, HOME, "resume", backlog, note="").status_code == 302
     assert Case.objects.get(pk=backlog.pk).status == Case.Status.FILED
+
+
+# Long queues --------------------------------------------------------------------------------
+
+QUEUE = "/dispatch/queue/reported/"
+
+
+def reports(city, n: int) -> list[Case]:
+    """`n` reported cases, in the order the queue lists them (oldest first)."""
+    return [reported_case(city, description=f"第{k + 1}处游商占道") for k in range(n)]
+
+
+def rows_of(html: str, listing: str) -> list[str]:
+    """The references of the rows in one list of a page, in order."""
+    start = html.index(f'id="list-{listing}"')
+    end = (
+        html.index('class="queue-pager"', start) if 'class="queue-pager"' in html[start:] else None
+    )
+    return re.findall(r'<article class="card queue-item" id="q-([A-Z0-9-]+)"', html[start:end])
+
+
+def test_a_long_queue_shows_its_first_page_its_count_and_the_next_page(client, whistle_city):
+    city = whistle_city
+    cases = reports(city, QUEUE_PAGE + 3)
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(HOME))
+    # The first page, and how many there are in all: in the nav, the heading and the pager.
+    assert rows_of(html, "reported") == [c.reference for c in cases[:QUEUE_PAGE]]
+    assert '<a href="#reported">待立案 <span class="count">23</span></a>' in html
+    assert "第 1–20 件，共 23 件" in html
+    # The next page is a link that works without JavaScript and, with htmx, takes the
+    # list's place.
+    nxt = f"{QUEUE}?township=110101015&amp;page=2"
+    assert (
+        f'<a class="btn" rel="next" href="{nxt}" hx-get="{nxt}" hx-target="#list-reported" '
+        'hx-select="#list-reported" hx-swap="outerHTML show:#list-reported:top">后 3 件</a>'
+    ) in html
+    page = html_of(client.get(f"{QUEUE}?township=110101015&page=2"))
+    assert "<title>待立案 · 指挥中心 · 龙潭街道" in page
+    assert rows_of(page, "reported") == [c.reference for c in cases[QUEUE_PAGE:]]
+    assert "第 21–23 件，共 23 件" in page and 'rel="prev"' in page and 'rel="next"' not in page
+    # Its forms post back to it.
+    assert f'action="{QUEUE}?township=110101015&amp;page=2#op-file-' in page
+    # Asked by htmx, the answer is the list alone.
+    response = client.get(f"{QUEUE}?township=110101015&page=2", headers={"HX-Request": "true"})
+    fragment = html_of(response)
+    assert fragment.lstrip().startswith('<div class="queue-list" id="list-reported">')
+    assert "<html" not in fragment
+    assert rows_of(fragment, "reported") == [c.reference for c in cases[QUEUE_PAGE:]]
+    assert "HX-Request" in response["Vary"] and response["Cache-Control"] == "private, no-store"
+
+
+def test_a_page_past_the_end_or_not_a_number_shows_the_last_or_the_first(client, whistle_city):
+    city = whistle_city
+    cases = reports(city, QUEUE_PAGE + 1)
+    client.force_login(city.dispatcher)
+    last = html_of(client.get(f"{QUEUE}?page=99"))
+    assert rows_of(last, "reported") == [cases[-1].reference]
+    for asked in ("0", "-1", "二", ""):
+        first = html_of(client.get(f"{QUEUE}?page={asked}"))
+        assert rows_of(first, "reported")[0] == cases[0].reference, asked
+    empty = html_of(client.get("/dispatch/queue/backlog/"))
+    assert "该队列中没有待办事项" in empty and 'class="queue-pager"' not in empty
+
+
+def test_only_the_first_reports_carry_their_filing_form_open(client, whistle_city):
+    city = whistle_city
+    cases = reports(city, FILE_INLINE + 2)
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(HOME))
+    for n, case in enumerate(cases):
+        row = html[html.index(f'id="q-{case.reference}"') :]
+        row = row[: row.index("</article>")]
+        lazy = f'hx-get="/dispatch/op/file/{case.reference}/?township=110101015"'
+        if n < FILE_INLINE:
+            assert f'name="file-{case.reference}-category"' in row and lazy not in row
+        else:
+            # Folded: loaded when opened, or, without JavaScript, filed on the case's page.
+            assert f'name="file-{case.reference}-category"' not in row
+            assert f'{lazy} hx-trigger="toggle once"' in row
+            assert f'<a class="btn" href="/cases/{case.reference}/">' in row
+    late = cases[-1]
+    form = html_of(client.get(f"/dispatch/op/file/{late.reference}/?township=110101015"))
+    assert f'name="file-{late.reference}-category"' in form
+    assert f'<option value="{city.street_vending.pk}"' in form
+    # A filing posted from a folded row that fails comes back open in its row, with the error.
+    html = html_of(post_op(client, HOME, "file", late, category=""))
+    row = html[html.index(f'id="q-{late.reference}"') :]
+    row = row[: row.index("</article>")]
+    assert '<details class="op-folded" open>' in row and "立案前请先选择问题分类" in row
+    response = post_op(client, HOME, "file", late, category=city.street_vending.pk)
+    assert response.status_code == 302
+    assert Case.objects.get(pk=late.pk).status == Case.Status.FILED
+
+
+def test_a_page_of_a_queue_files_and_comes_back_to_itself(client, whistle_city):
+    city = whistle_city
+    cases = reports(city, QUEUE_PAGE + 2)
+    client.force_login(city.dispatcher)
+    url = f"{QUEUE}?township=110101015&page=2"
+    late = cases[-1]
+    html = html_of(post_op(client, url, "file", late, category=""))
+    row = html[html.index(f'id="q-{late.reference}"') :]
+    assert "立案前请先选择问题分类" in row[: row.index("</article>")]
+    response = post_op(client, url, "file", late, category=city.street_vending.pk)
+    assert response.status_code == 302
+    assert response["Location"] == f"{url}#q-{late.reference}"
+    assert Case.objects.get(pk=late.pk).status == Case.Status.FILED
+    page = html_of(client.get(url))
+    assert f"案件 {late.reference} 已立案" in page
+    assert rows_of(page, "reported") == [cases[QUEUE_PAGE].reference]
+    # A case of another township is not posted through this one.
+    dongsi_case = actions.report_case(
+        city.dongsi_steward, description="东四六条垃圾", lon=116.414, lat=39.925
+    )
+    assert post_op(client, url, "reject", dongsi_case, reason="不是").status_code == 400
+    assert Case.objects.get(pk=dongsi_case.pk).status == Case.Status.REPORTED
+
+
+def test_a_queue_page_is_for_the_command_centre_of_its_township(client, whistle_city):
+    city = whistle_city
+    reports(city, 1)
+    client.force_login(city.dispatcher)
+    assert client.get("/dispatch/queue/no_such_queue/").status_code == 404
+    assert client.get(f"{QUEUE}?township=110101001").status_code == 404
+    for name in QUEUES:
+        assert client.get(f"/dispatch/queue/{name}/").status_code == 200, name
+    client.force_login(city.urban_officer)
+    assert client.get(QUEUE).status_code == 403
+    client.logout()
+    response = client.get(QUEUE)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_queue_is_counted_from_its_rows_or_apart_when_they_fill_the_page(whistle_city):
+    city = whistle_city
+    for text in ("限期清理", "限期整改"):
+        whistled, _whistle, _summonses = whistled_case(city)
+        actions.issue_supervision_notice(
+            city.township_chief,
+            whistled,
+            department=city.urban,
+            text=text,
+            due_at=NOW + timedelta(hours=4),
+        )
+    queues = TownshipQueues(city.township_chief, city.longtan, NOW)
+    with CaptureQueriesContext(connection) as roomy:
+        page = queues.page("notices", 1, size=5)
+    assert (page.count, len(page.rows), len(roomy.captured_queries)) == (2, 2, 1)
+    with CaptureQueriesContext(connection) as full:
+        page = queues.page("notices", 1, size=1)
+    assert (page.count, len(page.rows), page.pages, len(full.captured_queries)) == (2, 1, 2, 2)
+    second = queues.page("notices", 2, size=1)
+    assert (second.first, second.last, second.has_previous, second.has_next) == (2, 2, True, False)
+    assert queues.case_counts()["at_work"] == 2 == queues.count("at_work")
+    # An empty queue is counted from its empty first page.
+    with CaptureQueriesContext(connection) as empty:
+        page = queues.page("declines", 1)
+    assert (page.count, page.rows, len(empty.captured_queries)) == (0, [], 1)
+
+
+def test_every_queue_page_runs_a_fixed_number_of_queries(client, whistle_city):
+    city = whistle_city
+    busy_township(city, 1)
+    client.force_login(city.township_chief)
+    few = {name: queries_of(client, f"/dispatch/queue/{name}/") for name in QUEUES}
+    busy_township(city, 4)
+    many = {name: queries_of(client, f"/dispatch/queue/{name}/") for name in QUEUES}
+    assert many == few
 
 
 # The whistle --------------------------------------------------------------------------------

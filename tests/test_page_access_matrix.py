@@ -224,6 +224,10 @@ PAGES: dict[str, Row] = {
     "dispatch:op_form": Row(
         "log 403 403 403 403 ok  ok  403 403 404 403 403 403 404 403 404 403 403",
     ),
+    "dispatch:queue": Row(
+        "log 403 403 403 403 ok  ok  403 403 ok  403 403 403 ok  403 ok  403 403",
+        post="log 403 403 403 403 400 400 403 403 400 403 403 403 400 403 400 403 403",
+    ),
     "dispatch:wall": Row(
         "log 403 403 403 403 ok  ok  403 403 ok  403 403 403 ok  403 ok  403 403",
     ),
@@ -663,6 +667,8 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "duty:roster": {"pk": "roster"},
     # A folded operation of the command centre on the scene's whistled case.
     "dispatch:op_form": {"name": "mark_handled", "key": "reference"},
+    # A page of the command centre's queue of reported cases.
+    "dispatch:queue": {"name": "reported"},
     "township:matter": {"pk": "opinion"},
     "township:recommendation": {"pk": "recommendation"},
     "township:application": {"pk": "steward_application"},

@@ -20,6 +20,8 @@ from tests.fixtures_cases import (
 from whistle.cases import actions
 from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
+from whistle.desk.boards import QUEUE_PAGE
+from whistle.desk.views.dispatch import FILE_INLINE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -251,3 +253,51 @@ def test_the_command_centre_and_the_whistle_form_work_on_a_phone(new_page, shots
     assert no_sideways_scroll(page)
     assert small_touch_targets(page, "main") == []
     shots(page, "2-whistle-refused", full_page=True)
+
+
+def test_a_long_queue_turns_its_pages_in_place_and_files_from_a_folded_form(
+    new_page, shots, whistle_city
+):
+    city = whistle_city
+    cases = [reported_case(city, description=f"第{n + 1}处游商占道") for n in range(QUEUE_PAGE + 2)]
+    page = new_page(PHONE)
+    sign_in(page, "longtan-dispatcher")
+    page.goto("/dispatch/")
+    # The board lists the oldest ten and says how many more, with a way to the queue.
+    more = page.locator("#board .board-group-more")
+    assert "另有 12 件未结案件未列出" in more.inner_text()
+    more.scroll_into_view_if_needed()
+    assert small_touch_targets(page, "#board .board-group-more") == []
+    shots(page, "0-board-says-how-many-more")
+    listed = page.locator("#list-reported")
+    assert listed.locator("article.queue-item").count() == QUEUE_PAGE
+    assert "22" in page.locator(".queue-nav a[href='#reported'] .count").inner_text()
+    assert "第 1–20 件，共 22 件" in listed.locator(".queue-pager").inner_text()
+    listed.locator(".queue-pager").scroll_into_view_if_needed()
+    assert small_touch_targets(page, "#list-reported .queue-pager") == []
+    shots(page, "1-first-page-and-pager")
+
+    # The next page takes the list's place on the command centre itself.
+    listed.locator("a[rel=next]").click()
+    page.wait_for_selector(f"#list-reported #q-{cases[-1].reference}")
+    assert page.url.endswith("/dispatch/")
+    assert page.locator("#list-reported article.queue-item").count() == 2
+    assert "第 21–22 件，共 22 件" in page.locator("#list-reported .queue-pager").inner_text()
+    assert no_sideways_scroll(page)
+    shots(page, "2-second-page-in-place")
+    page.locator("#list-reported a[rel=prev]").click()
+    page.wait_for_selector(f"#list-reported #q-{cases[0].reference}")
+
+    # The sixth report's filing form is folded: opened, it loads and files the case.
+    late = cases[FILE_INLINE]
+    row = page.locator(f"#q-{late.reference}")
+    assert row.locator("select").count() == 0
+    row.locator(f'details[hx-get*="/op/file/{late.reference}/"] summary').click()
+    form = page.locator(f"#op-file-{late.reference}")
+    form.locator("select").select_option(str(city.street_vending.pk))
+    form.scroll_into_view_if_needed()
+    shots(page, "3-folded-filing-form-opened")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector(".message-success")
+    assert f"案件 {late.reference} 已立案" in page.locator(".messages").inner_text()
+    assert Case.objects.get(pk=late.pk).status == Case.Status.FILED

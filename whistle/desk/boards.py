@@ -1,7 +1,8 @@
 """What the desk pages list, in a fixed number of queries whatever the number of rows.
 
 `township_board` is the live part of the command centre (polled every 5 seconds);
-`township_queues` the work lists under it; `department_desk` a department's summonses.
+`township_queues` the first page of each work list under it (`TownshipQueues` any page);
+`department_desk` a department's summonses.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from whistle.cases.deadlines import is_paused, obligations
 from whistle.cases.models import Case, Summons, SupervisionNotice, Whistle
@@ -47,8 +49,28 @@ BOARD_ORDER = (
     CS.BACKLOG,
 )
 BOARD_LIMIT = 200
-QUEUE_LIMIT = 50
+# Cases of each state the board lists, besides those a department works on (dispatched and
+# whistled: their deadlines run, and the overdue count reads them); how many more each
+# state holds is said under it, with a link to its queue.
+BOARD_GROUP_LIMIT = 10
+BOARD_UNCAPPED = (CS.DISPATCHED, CS.WHISTLED)
+# The command centre's queue where a state's cases are worked on.
+STATUS_QUEUE: dict[str, str] = {
+    CS.REPORTED: "reported",
+    CS.FILED: "filed",
+    CS.DISPATCHED: "at_work",
+    CS.WHISTLED: "at_work",
+    CS.HANDLED: "to_check",
+    CS.CHECKED: "to_close",
+    CS.BACKLOG: "backlog",
+}
+# Rows of each queue on one page of the command centre: the rest a click away.
+QUEUE_PAGE = 20
 PAST_LIMIT = 30
+# What the lists show of a case's lane and jurisdictions is their names: their shapes
+# (GeoJSON, kilobytes each, decoded row by row) stay in the database.
+LANE_SHAPES = ("lane__centre_line", "lane__checklist")
+SHAPES = (*LANE_SHAPES, "township__boundary", "district__boundary")
 
 
 def case_deadline(case: Case, now: datetime) -> Deadline | None:
@@ -90,6 +112,11 @@ class BoardGroup:
     status: str
     label: str
     cases: list[BoardCase]
+    more: int = 0  # cases in this state not listed
+
+    @property
+    def queue(self) -> str:
+        return STATUS_QUEUE[self.status]
 
 
 @dataclass
@@ -133,14 +160,21 @@ def flagged_check_ins(person: Any, township: Jurisdiction) -> list[Summons]:
 
 
 def township_board(person: Any, township: Jurisdiction, now: datetime) -> Board:
-    """Open cases of the township by state, the whistles sounding with each department's
-    next deadline, the check-ins awaiting a decision, and the counts. Four queries."""
+    """Open cases of the township by state (the first `BOARD_GROUP_LIMIT` of each state
+    but dispatched and whistled, oldest first), the whistles sounding with each
+    department's next deadline, the check-ins awaiting a decision, and the counts."""
     cases = _township_cases(person, township).filter(status__in=Case.OPEN_STATUSES)
     counts = dict(
         cases.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n")
     )
+    place = Window(
+        RowNumber(), partition_by=[F("status")], order_by=[F("reported_at").asc(), F("pk").asc()]
+    )
     rows = list(
-        cases.select_related("category", "lane")
+        cases.annotate(place=place)
+        .filter(Q(place__lte=BOARD_GROUP_LIMIT) | Q(status__in=BOARD_UNCAPPED))
+        .select_related("category", "lane")
+        .defer(*LANE_SHAPES)
         .prefetch_related(_summonses_prefetch())
         .order_by("reported_at", "pk")[:BOARD_LIMIT]
     )
@@ -151,18 +185,25 @@ def township_board(person: Any, township: Jurisdiction, now: datetime) -> Board:
         overdue += sum(1 for _s, d in summonses if d is not None and d.overdue)
         by_status[case.status].append(BoardCase(case, case_deadline(case, now), summonses))
     groups = [
-        BoardGroup(status.value, str(status.label), by_status[status.value])
+        BoardGroup(
+            status.value,
+            str(status.label),
+            by_status[status.value],
+            more=max(counts.get(status.value, 0) - len(by_status[status.value]), 0),
+        )
         for status in BOARD_ORDER
         if by_status.get(status.value)
     ]
+    shown = [g for g in groups if g.status != CS.WHISTLED]
     return Board(
         township=township,
         at=now,
-        groups=[g for g in groups if g.status != CS.WHISTLED],
+        groups=shown,
         whistles=by_status.get(CS.WHISTLED, []),
         counts=counts,
         overdue_summonses=overdue,
-        more=max(sum(counts.values()) - len(rows), 0),
+        # Beyond what each state says it leaves out: what the board's own limit cut.
+        more=max(sum(counts.values()) - len(rows) - sum(g.more for g in shown), 0),
         flagged=flagged_check_ins(person, township),
         duty=board(township_rosters(township), now),
     )
@@ -205,6 +246,7 @@ def duplicates_for(
         )
         .exclude(status__in=[CS.REJECTED, CS.MERGED])
         .select_related("category", "lane")
+        .defer(*LANE_SHAPES)
     )
     found: dict[int, list[tuple[Case, float]]] = {}
     for case in cases:
@@ -228,82 +270,210 @@ def duplicates_for(
     return found
 
 
+# The queues of the command centre, in the order it shows them. `at_work` lists the cases a
+# department works on, `declines` the summonses declined, `notices` the supervision notices
+# still open or answered in the last week; the others are cases in one state.
+QUEUES = (
+    "reported",
+    "filed",
+    "declines",
+    "at_work",
+    "to_check",
+    "to_close",
+    "backlog",
+    "escalated",
+    "notices",
+)
+ESCALATED_STATUSES = (CS.FILED, CS.DISPATCHED, CS.WHISTLED, CS.BACKLOG)
+# The queues of cases, each by the states it lists.
+CASE_QUEUES: dict[str, tuple[str, ...]] = {
+    "reported": (CS.REPORTED,),
+    "filed": (CS.FILED,),
+    "at_work": (CS.DISPATCHED, CS.WHISTLED),
+    "to_check": (CS.HANDLED,),
+    "to_close": (CS.CHECKED,),
+    "backlog": (CS.BACKLOG,),
+}
+NOTICE_RECENT = timedelta(days=7)
+
+
+@dataclass
+class QueuePage:
+    """One page of a queue: its rows, and where they stand in the whole queue."""
+
+    name: str
+    rows: Sequence[Any]
+    count: int  # the whole queue
+    number: int  # of the page, from 1
+    size: int
+
+    @property
+    def pages(self) -> int:
+        return max(math.ceil(self.count / self.size), 1)
+
+    @property
+    def first(self) -> int:
+        return (self.number - 1) * self.size + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def page_number(asked: Any, count: int, size: int) -> int:
+    """The page asked for (`?page=`), as Django's `Paginator.get_page` reads it: not a
+    number is the first, past the end the last."""
+    try:
+        number = int(asked)
+    except (TypeError, ValueError):
+        return 1
+    return min(max(number, 1), max(math.ceil(count / size), 1))
+
+
+class TownshipQueues:
+    """The command centre's queues of one township (with `office`, only the cases routed to
+    that unit of the street office): how many each holds, and one page of any of them."""
+
+    def __init__(
+        self, person: Any, township: Jurisdiction, now: datetime, *, office: Any = None
+    ) -> None:
+        cases = _township_cases(person, township)
+        if office is not None:
+            cases = cases.filter(office=office)
+        self.now = now
+        self._cases = cases
+        self._base = cases.select_related(
+            "category", "lane", "township", "district", "office"
+        ).defer(*SHAPES)
+
+    def _declines(self) -> QuerySet[Summons]:
+        # A declined summons waits for a ruling before its case can be resolved, so it is
+        # only ever on an open case: read through the township's open cases (an index),
+        # not through every case of its year.
+        open_cases = self._cases.filter(status__in=Case.OPEN_STATUSES)
+        return Summons.objects.filter(case__in=open_cases.values("pk"), status=SS.DECLINED)
+
+    def _notices(self) -> QuerySet[SupervisionNotice]:
+        return SupervisionNotice.objects.filter(case__in=self._cases.values("pk")).filter(
+            Q(answered_at__isnull=True) | Q(answered_at__gte=self.now - NOTICE_RECENT)
+        )
+
+    def case_counts(self) -> dict[str, int]:
+        """How many cases each queue of cases (and of escalations) holds: one query."""
+        open_statuses = sorted({s for states in CASE_QUEUES.values() for s in states})
+        found = self._cases.filter(status__in=open_statuses).aggregate(
+            **{
+                name: Count("pk", filter=Q(status__in=states))
+                for name, states in CASE_QUEUES.items()
+            },
+            escalated=Count(
+                "pk",
+                filter=Q(status__in=ESCALATED_STATUSES) & ~Q(escalation=Case.Escalation.NONE),
+            ),
+        )
+        return {name: number or 0 for name, number in found.items()}
+
+    def count(self, name: str) -> int:
+        """How many rows the queue holds in all."""
+        if name == "declines":
+            return self._declines().count()
+        if name == "notices":
+            return self._notices().count()
+        return self.case_counts()[name]
+
+    def query(self, name: str) -> QuerySet[Any]:
+        """The whole queue, in its order, with what its rows show."""
+        base = self._base
+        if name == "reported":
+            return (
+                base.filter(status=CS.REPORTED)
+                .select_related("reporter")
+                .annotate(photo_count=Count("attachments"))
+                .order_by("reported_at", "pk")
+            )
+        if name == "at_work":
+            return (
+                base.filter(status__in=CASE_QUEUES[name])
+                .prefetch_related(
+                    _summonses_prefetch(),
+                    Prefetch("whistles", queryset=Whistle.objects.filter(closed_at__isnull=True)),
+                )
+                .order_by("reported_at", "pk")
+            )
+        if name in ("filed", "to_check", "to_close"):
+            order = {"filed": "reported_at", "to_check": "handled_at", "to_close": "checked_at"}
+            return (
+                base.filter(status__in=CASE_QUEUES[name])
+                .prefetch_related(_summonses_prefetch())
+                .annotate(photo_count=Count("attachments"))
+                .order_by(order[name], "pk")
+            )
+        if name == "backlog":
+            return base.filter(status=CS.BACKLOG).order_by("backlog_review_on", "pk")
+        if name == "escalated":
+            return (
+                base.filter(status__in=ESCALATED_STATUSES)
+                .exclude(escalation=Case.Escalation.NONE)
+                .order_by("reported_at", "pk")
+            )
+        if name == "declines":
+            return (
+                self._declines()
+                .select_related("case", "case__township", "department")
+                .defer("case__township__boundary")
+                .order_by("summoned_at", "pk")
+            )
+        if name == "notices":
+            return (
+                self._notices()
+                .select_related("case", "department", "issued_by")
+                .order_by("answered_at", "due_at", "pk")
+            )
+        raise KeyError(name)
+
+    def page(
+        self, name: str, number: int, count: int | None = None, *, size: int = QUEUE_PAGE
+    ) -> QueuePage:
+        """Page `number` (from 1) of `size` rows, within the `count` rows of the queue; with
+        no `count`, the rows tell it when they do not fill the page, else one query does."""
+        start = (number - 1) * size
+        rows = list(self.query(name)[start : start + size]) if count != 0 else []
+        if count is None:
+            # A page not filled ends the queue, unless it is past the end (no rows after
+            # the first page).
+            ends = len(rows) < size and (bool(rows) or number == 1)
+            count = start + len(rows) if ends else self.count(name)
+        return QueuePage(name, rows, count, number, size)
+
+
 @dataclass
 class Queues:
-    reported: Sequence[Case]
-    filed: Sequence[Case]
-    at_work: Sequence[Case]
-    declines: list[Summons]
-    to_check: Sequence[Case]
-    to_close: Sequence[Case]
-    backlog: Sequence[Case]
-    escalated: Sequence[Case]
-    notices: list[SupervisionNotice]
+    """The first page of each queue, the counts, and the possible duplicates of the
+    reported cases listed."""
+
+    pages: dict[str, QueuePage]
     duplicates: dict[int, list[tuple[Case, float]]] = field(default_factory=dict)
 
 
 def township_queues(
     person: Any, township: Jurisdiction, now: datetime, *, office: Any = None
 ) -> Queues:
-    """The command centre's queues; with `office`, only the cases routed to that unit."""
-    cases = _township_cases(person, township)
-    if office is not None:
-        cases = cases.filter(office=office)
-    base = cases.select_related("category", "lane", "township", "district", "office")
-
-    def listed(*statuses: str, order: str = "reported_at") -> Sequence[Case]:
-        return list(
-            base.filter(status__in=statuses)
-            .prefetch_related(_summonses_prefetch())
-            .annotate(photo_count=Count("attachments"))
-            .order_by(order, "pk")[:QUEUE_LIMIT]
-        )
-
-    reported = list(
-        base.filter(status=CS.REPORTED)
-        .select_related("reporter")
-        .annotate(photo_count=Count("attachments"))
-        .order_by("reported_at", "pk")[:QUEUE_LIMIT]
-    )
-    at_work = list(
-        base.filter(status__in=[CS.DISPATCHED, CS.WHISTLED])
-        .prefetch_related(
-            _summonses_prefetch(),
-            Prefetch("whistles", queryset=Whistle.objects.filter(closed_at__isnull=True)),
-        )
-        .order_by("reported_at", "pk")[:QUEUE_LIMIT]
-    )
-    declines = list(
-        Summons.objects.filter(case__in=cases.values("pk"), status=SS.DECLINED)
-        .select_related("case", "case__township", "department")
-        .order_by("summoned_at", "pk")[:QUEUE_LIMIT]
-    )
-    escalated = list(
-        base.filter(status__in=[CS.FILED, CS.DISPATCHED, CS.WHISTLED, CS.BACKLOG])
-        .exclude(escalation=Case.Escalation.NONE)
-        .order_by("reported_at", "pk")[:QUEUE_LIMIT]
-    )
-    recent = now - timedelta(days=7)
-    notices = list(
-        SupervisionNotice.objects.filter(case__in=cases.values("pk"))
-        .filter(Q(answered_at__isnull=True) | Q(answered_at__gte=recent))
-        .select_related("case", "department", "issued_by")
-        .order_by("answered_at", "due_at", "pk")[:QUEUE_LIMIT]
-    )
-    return Queues(
-        reported=reported,
-        filed=listed(CS.FILED),
-        at_work=at_work,
-        declines=declines,
-        to_check=listed(CS.HANDLED, order="handled_at"),
-        to_close=listed(CS.CHECKED, order="checked_at"),
-        backlog=list(
-            base.filter(status=CS.BACKLOG).order_by("backlog_review_on", "pk")[:QUEUE_LIMIT]
-        ),
-        escalated=escalated,
-        notices=notices,
-        duplicates=duplicates_for(reported),
-    )
+    """The first page of each of the command centre's queues and how many each holds, in a
+    fixed number of queries whatever the numbers (the declines and the notices are counted
+    apart only when their first page is full); with `office`, only the cases routed to that
+    unit."""
+    queues = TownshipQueues(person, township, now, office=office)
+    counts = queues.case_counts()
+    pages = {name: queues.page(name, 1, counts.get(name)) for name in QUEUES}
+    return Queues(pages=pages, duplicates=duplicates_for(pages["reported"].rows))
 
 
 # A department's desk ---------------------------------------------------------------------------

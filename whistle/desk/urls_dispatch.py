@@ -8,6 +8,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("board/", dispatch.board, name="board"),
     path("wall/", dispatch.wall, name="wall"),
     path("op/<str:name>/<str:key>/", dispatch.op_form, name="op_form"),
+    path("queue/<str:name>/", dispatch.queue, name="queue"),
     path("hotline/", hotline.hotline, name="hotline"),
     path("hotline/import/", hotline.hotline_import, name="hotline_import"),
     path("whistle/<str:reference>/", dispatch.whistle, name="whistle"),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,14 +19,24 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from whistle.cases.models import Case
 from whistle.cases.rules import whistle_rule
 from whistle.cases.scoping import visible_cases
 from whistle.cases.suggest import suggest_departments
-from whistle.desk.boards import township_board, township_queues
+from whistle.desk.boards import (
+    QUEUE_PAGE,
+    QueuePage,
+    TownshipQueues,
+    duplicates_for,
+    page_number,
+    township_board,
+    township_queues,
+)
 from whistle.desk.operations import (
     CASE,
     OPERATIONS,
@@ -95,6 +106,131 @@ def _queue_target(request: HttpRequest, township: Jurisdiction, op: Any, key: st
     raise BadPost
 
 
+# What each queue's rows offer, in the order they show them.
+QUEUE_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "reported": ("file", "reject", "merge"),
+    "filed": ("dispatch", "solve", "backlog"),
+    "declines": ("rule",),
+    "at_work": ("mark_handled",),
+    "to_check": ("check_passed", "rework"),
+    "to_close": ("close",),
+    "backlog": ("resume",),
+    "escalated": ("supervise", "escalate"),
+    "notices": (),
+}
+QUEUE_TITLES = {
+    "reported": gettext_lazy("To file"),
+    "filed": gettext_lazy("To dispatch"),
+    "declines": gettext_lazy("Declines"),
+    "at_work": gettext_lazy("At work"),
+    "to_check": gettext_lazy("To check on site"),
+    "to_close": gettext_lazy("To close"),
+    "backlog": gettext_lazy("Backlog"),
+    "escalated": gettext_lazy("Escalated"),
+    "notices": gettext_lazy("Supervision notices"),
+}
+# The first reports of a page carry their filing form open; the others load theirs when
+# it is opened, as the folded operations do: the category picker is most of a row's weight.
+FILE_INLINE = 5
+
+
+@dataclass
+class Listing:
+    """One page of a queue as the templates show it: its rows with their operations, where
+    its forms post, and the addresses of the pages before and after."""
+
+    page: QueuePage
+    rows: list[dict[str, Any]]
+    action: str
+    previous_url: str
+    next_url: str
+
+    @property
+    def name(self) -> str:
+        return self.page.name
+
+    @property
+    def title(self) -> str:
+        return str(QUEUE_TITLES[self.page.name])
+
+    @property
+    def next_size(self) -> int:
+        return min(self.page.size, self.page.count - self.page.number * self.page.size)
+
+
+def queue_url(
+    township: Jurisdiction, name: str, *, office: Any = None, page: int = 1, anchor: str = ""
+) -> str:
+    params: dict[str, Any] = {"township": township.code}
+    if office is not None:
+        params["office"] = office.pk
+    if page > 1:
+        params["page"] = page
+    url = f"{reverse('dispatch:queue', args=[name])}?{urlencode(params)}"
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _listing(
+    request: HttpRequest,
+    township: Jurisdiction,
+    page: QueuePage,
+    forms: OperationForms,
+    *,
+    action: str,
+    office: Any = None,
+    duplicates: dict[int, list[tuple[Case, float]]] | None = None,
+) -> Listing:
+    names = QUEUE_OPERATIONS[page.name]
+    rows = []
+    for index, item in enumerate(page.rows):
+        row: dict[str, Any] = {"item": item, "ops": forms.available(item, names) if names else {}}
+        if page.name == "reported":
+            row["duplicates"] = (duplicates or {}).get(item.pk, [])
+            row["file_inline"] = index < FILE_INLINE
+        elif page.name == "filed":
+            row["may_whistle"] = OPERATIONS["whistle"].allowed(request.user, item)
+        elif page.name == "at_work":
+            row["summonses"] = [(s, forms.available(s, ("release",))) for s in item.summonses.all()]
+        rows.append(row)
+
+    def url(number: int) -> str:
+        return queue_url(township, page.name, office=office, page=number)
+
+    return Listing(
+        page=page,
+        rows=rows,
+        action=action,
+        previous_url=url(page.number - 1) if page.has_previous else "",
+        next_url=url(page.number + 1) if page.has_next else "",
+    )
+
+
+def _office(request: HttpRequest, township: Jurisdiction) -> tuple[list[Any], Any]:
+    """The township's active units, and the one whose queues are asked for (`?office=`)."""
+    units = list(units_of(township).filter(is_active=True))
+    office = None
+    if request.GET.get("office"):
+        office = next((u for u in units if str(u.pk) == request.GET["office"]), None)
+        if office is None:
+            raise Http404
+    return units, office
+
+
+def _perform_posted(request: HttpRequest, township: Jurisdiction) -> tuple[Posted | None, str]:
+    """Run the operation a queue's form posted. The posted form (with its errors, if any)
+    and the reference of the case it was about; no form when the post named nothing the
+    queues show (then the request's message says so)."""
+    try:
+        op, key = posted_operation(request)
+        target = _queue_target(request, township, op, key)
+    except BadPost:
+        refuse_post(request)
+        return None, ""
+    posted = perform(request, op, target, Choices(visible_cases=visible_cases(request.user)))
+    reference = target.reference if isinstance(target, Case) else target.case.reference
+    return posted, reference
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
@@ -103,73 +239,103 @@ def home(request: HttpRequest) -> HttpResponse:
     posted: Posted | None = None
     status = 200
     if request.method == "POST":
-        try:
-            op, key = posted_operation(request)
-            target = _queue_target(request, township, op, key)
-        except BadPost:
-            refuse_post(request)
+        posted, reference = _perform_posted(request, township)
+        if posted is None:
             status = 400
-        else:
-            posted = perform(
-                request, op, target, Choices(visible_cases=visible_cases(request.user))
-            )
-            if not posted.form.errors:
-                # Back to where the case now stands in the queues (or the top when it left).
-                reference = target.reference if isinstance(target, Case) else target.case.reference
-                return HttpResponseRedirect(f"{home_url(township, townships)}#q-{reference}")
+        elif not posted.form.errors:
+            # Back to where the case now stands in the queues (or the top when it left).
+            return HttpResponseRedirect(f"{home_url(township, townships)}#q-{reference}")
     now = timezone.now()
-    units = list(units_of(township).filter(is_active=True))
-    office = None
-    if request.GET.get("office"):
-        office = next((u for u in units if str(u.pk) == request.GET["office"]), None)
-        if office is None:
-            raise Http404
+    units, office = _office(request, township)
     queues = township_queues(request.user, township, now, office=office)
     choices = Choices(visible_cases=visible_cases(request.user), duplicates=queues.duplicates)
     forms = OperationForms(request.user, choices, posted)
-
-    def rows(cases: Sequence[Case], names: tuple[str, ...]) -> list[dict[str, Any]]:
-        return [{"case": c, "ops": forms.available(c, names)} for c in cases]
-
+    action = home_url(township, townships)
+    lists = {
+        name: _listing(
+            request,
+            township,
+            page,
+            forms,
+            action=action,
+            office=office,
+            duplicates=queues.duplicates,
+        )
+        for name, page in queues.pages.items()
+    }
+    counts = {name: page.count for name, page in queues.pages.items()}
     context = {
         "township": township,
         "townships": townships,
         "board": township_board(request.user, township, now),
-        "queues": queues,
-        "reported": [
-            {
-                "case": c,
-                "ops": forms.available(c, ("file", "reject", "merge")),
-                "duplicates": queues.duplicates.get(c.pk, []),
-            }
-            for c in queues.reported
-        ],
-        "filed": rows(queues.filed, ("dispatch", "solve", "backlog")),
-        "may_whistle": {c.pk: OPERATIONS["whistle"].allowed(request.user, c) for c in queues.filed},
-        "at_work": [
-            {
-                "case": c,
-                "ops": forms.available(c, ("mark_handled",)),
-                "summonses": [(s, forms.available(s, ("release",))) for s in c.summonses.all()],
-            }
-            for c in queues.at_work
-        ],
-        "declines": [(s, forms.available(s, ("rule",))) for s in queues.declines],
-        "to_check": rows(queues.to_check, ("check_passed", "rework")),
-        "to_close": rows(queues.to_close, ("close",)),
-        "backlog": rows(queues.backlog, ("resume",)),
-        "escalated": rows(queues.escalated, ("supervise", "escalate")),
-        "home_url": home_url(township, townships),
+        "lists": lists,
+        "home_url": action,
         "units": units,
         "office": office,
         "counts": {
-            "check": len(queues.to_check) + len(queues.to_close),
-            "oversight": len(queues.escalated) + len(queues.notices),
+            **counts,
+            "check": counts["to_check"] + counts["to_close"],
+            "oversight": counts["escalated"] + counts["notices"],
         },
         "today": timezone.localdate(),
     }
     unplaced_errors(request, posted)
     return render(request, "desk/dispatch/home.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def queue(request: HttpRequest, name: str) -> HttpResponse:
+    """One queue of the command centre, a page at a time (`?page=`).
+
+    The command centre shows the first page of each queue; its "next" and "previous" links
+    open the pages here. Asked for by htmx (from the command centre or from here), the
+    answer is the page's list alone, which takes the place of the one shown; without
+    JavaScript it is a page of its own, whose forms post back to it."""
+    if name not in QUEUE_OPERATIONS:
+        raise Http404
+    viewer = Viewer.of(request.user)
+    township, townships = desk_township(request, viewer)
+    _units, office = _office(request, township)
+    now = timezone.now()
+    queues = TownshipQueues(request.user, township, now, office=office)
+    count = queues.count(name)
+    number = page_number(request.GET.get("page"), count, QUEUE_PAGE)
+    here = queue_url(township, name, office=office, page=number)
+    posted: Posted | None = None
+    status = 200
+    if request.method == "POST":
+        posted, reference = _perform_posted(request, township)
+        if posted is None:
+            status = 400
+        elif not posted.form.errors:
+            # Back to the same page of the queue (the case has left it, or moved within it).
+            return HttpResponseRedirect(
+                queue_url(township, name, office=office, page=number, anchor=f"q-{reference}")
+            )
+    page = queues.page(name, number, count)
+    duplicates = duplicates_for(page.rows) if name == "reported" else {}
+    choices = Choices(visible_cases=visible_cases(request.user), duplicates=duplicates)
+    forms = OperationForms(request.user, choices, posted)
+    listing = _listing(
+        request, township, page, forms, action=here, office=office, duplicates=duplicates
+    )
+    context = {
+        "township": township,
+        "townships": townships,
+        "listing": listing,
+        "home_url": home_url(township, townships),
+        "office": office,
+        "today": timezone.localdate(),
+    }
+    unplaced_errors(request, posted)
+    fragment = request.headers.get("HX-Request") == "true" and request.method == "GET"
+    template = "desk/dispatch/list.html" if fragment else "desk/dispatch/queue.html"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    if fragment:
+        response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required
