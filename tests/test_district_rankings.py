@@ -242,34 +242,36 @@ def test_incomplete_results_follow_the_ranked_ones_unranked_and_labelled(client,
 def test_without_a_period_the_rankings_open_on_the_latest_ranked_month_and_say_so(
     client, rated, _clock
 ):
-    # On 5 August nothing of August is ranked yet: the page opens on July, says so, and
-    # links to August so far.
+    # On 5 August the page opens on July, the last finished month, says so, and links to
+    # August so far: even with a department of August ranked already, and a month to come
+    # (wrongly) ranked.
     _clock.move_to(bj(5, 9, month=8))
-    # A month to come that is (wrongly) ranked already is not opened on.
     DepartmentResult.objects.filter(period="2026").update(period="2026-09")
+    early = DepartmentResult.objects.filter(period="2026-Q3").order_by("rank").first()
+    DepartmentResult.objects.filter(pk=early.pk).update(period="2026-08")
     client.force_login(rated.district_assessor)
     html = html_of(client.get(RANKINGS))
     assert table_rows(html)[0].startswith("1 龙潭派出所")
     assert '<option value="2026-07" selected>' in html
-    assert "显示2026年7月，即最近一个有排名的月份。" in html
+    assert "显示2026年7月，即最近一个已结束且有排名的月份。" in html
     assert 'href="?district=110101&amp;period=2026-08"' in html
     # Asked for, August is shown as it is, without the note.
     html = html_of(client.get(RANKINGS, {"period": "2026-08"}))
-    assert "本期尚无考核分数。" in html and "最近一个有排名的月份" not in html
+    assert len(table_rows(html)) == 1 and "有排名的月份" not in html
 
 
 def test_the_rankings_open_on_the_month_under_way_once_it_ranks_or_when_none_ever_did(
     client, rated
 ):
-    # In July itself the month under way is the ranked one: no note.
+    # In July no earlier month is ranked: the month under way is opened, without a note.
     client.force_login(rated.district_assessor)
     html = html_of(client.get(RANKINGS))
     assert '<option value="2026-07" selected>' in html
-    assert "最近一个有排名的月份" not in html
+    assert "有排名的月份" not in html
     # With July unranked, its quarter and year ranked do not count as a month: nothing is
     # ranked, so the page opens on the month under way.
     assert DepartmentResult.objects.filter(period="2026-Q3", rank__isnull=False).exists()
     DepartmentResult.objects.filter(period="2026-07").update(rank=None)
     html = html_of(client.get(RANKINGS))
     assert '<option value="2026-07" selected>' in html
-    assert "最近一个有排名的月份" not in html
+    assert "有排名的月份" not in html

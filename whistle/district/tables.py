@@ -365,8 +365,8 @@ def piece_lines(result: DepartmentResult, pieces: Sequence[ScoredPiece]) -> list
 
 def latest_ranked_month(district: Jurisdiction, until: Period) -> Period | None:
     """The latest month up to `until` in which the district ranked at least one department
-    (None when it never has): what the rankings open on, since the month under way has few
-    settled records and entered components until it ends."""
+    (None when it never has): the rankings open on the latest finished one, since the month
+    under way has few settled records and entered components until it ends."""
     key = (
         DepartmentResult.objects.filter(
             district=district, period__lte=until.key, period__contains="-", rank__isnull=False

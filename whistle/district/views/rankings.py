@@ -18,6 +18,7 @@ from whistle.assessment.explain import (
     schemes_of,
     unscored_months,
 )
+from whistle.assessment.measures import previous_period
 from whistle.assessment.models import DepartmentResult, Scheme
 from whistle.assessment.periods import Period
 from whistle.district import exports, tables
@@ -42,13 +43,14 @@ def rankings(request: HttpRequest) -> HttpResponse:
     reader = Reader.of(request.user)
     districts = list(reader.ranking_districts().order_by("code"))
     district = choose(request, districts, "district")
-    # Without a period asked for, the page opens on the latest month with a ranking: the
-    # month under way ranks few departments until its records settle and the district
-    # enters its components. It says so and links to the month under way.
+    # Without a period asked for, the page opens on the latest finished month with a
+    # ranking (the month under way when none has one): the month under way ranks few
+    # departments until its records settle and the district enters its components. It
+    # says so and links to the month under way.
     this_month = current_month()
     opened_on = None
     if not asked_period(request):
-        opened_on = tables.latest_ranked_month(district, this_month)
+        opened_on = tables.latest_ranked_month(district, previous_period(this_month))
     picked = pick_period(request, default=opened_on)
     board = tables.ranking(district, picked.period)
     own = reader.department_ids()
