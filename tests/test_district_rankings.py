@@ -247,8 +247,10 @@ def test_without_a_period_the_rankings_open_on_the_latest_ranked_month_and_say_s
     # (wrongly) ranked.
     _clock.move_to(bj(5, 9, month=8))
     DepartmentResult.objects.filter(period="2026").update(period="2026-09")
-    early = DepartmentResult.objects.filter(period="2026-Q3").order_by("rank").first()
-    DepartmentResult.objects.filter(pk=early.pk).update(period="2026-08")
+    early = DepartmentResult.objects.filter(period="2026-Q3").order_by("rank")[:1]
+    DepartmentResult.objects.filter(pk__in=list(early.values_list("pk", flat=True))).update(
+        period="2026-08"
+    )
     client.force_login(rated.district_assessor)
     html = html_of(client.get(RANKINGS))
     assert table_rows(html)[0].startswith("1 龙潭派出所")
