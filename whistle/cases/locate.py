@@ -54,12 +54,15 @@ def locate(lon: float, lat: float) -> Location:
     """Everything the city knows about the place at (lon, lat), WGS-84."""
     city = city_map()
     # The last point each map located, answered again without looking: an API filing asks
-    # for its point twice (its category's district, then the action's place).
+    # for its point twice (its category's district, then the action's place). The
+    # deployment's matching distance is part of the question (a district's own is part of
+    # the map).
+    asked = (lon, lat, lane_snap_or_default(None))
     last = city.memo.get(_LAST)
-    if last is not None and last[0] == lon and last[1] == lat:
-        return last[2]
+    if last is not None and last[0] == asked:
+        return last[1]
     location = _locate(city, lon, lat)
-    city.memo[_LAST] = (lon, lat, location)
+    city.memo[_LAST] = (asked, location)
     return location
 
 
