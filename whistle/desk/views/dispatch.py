@@ -216,19 +216,31 @@ def _office(request: HttpRequest, township: Jurisdiction) -> tuple[list[Any], An
     return units, office
 
 
-def _perform_posted(request: HttpRequest, township: Jurisdiction) -> tuple[Posted | None, str]:
-    """Run the operation a queue's form posted. The posted form (with its errors, if any)
-    and the reference of the case it was about; no form when the post named nothing the
-    queues show (then the request's message says so)."""
+@dataclass
+class _QueuePost:
+    """What a queue's posted form came to: the form (with its errors, if any), the status of
+    the page shown again, and the reference of the case when the operation was done (then
+    the view goes back to where the case now stands)."""
+
+    posted: Posted | None = None
+    status: int = 200
+    done: str = ""
+
+
+def _perform_posted(request: HttpRequest, township: Jurisdiction) -> _QueuePost:
+    """Run the operation a queue's form posted, if the request is a post. No form when the
+    post named nothing the queues show (then the request's message says so, status 400)."""
+    if request.method != "POST":
+        return _QueuePost()
     try:
         op, key = posted_operation(request)
         target = _queue_target(request, township, op, key)
     except BadPost:
         refuse_post(request)
-        return None, ""
+        return _QueuePost(status=400)
     posted = perform(request, op, target, Choices(visible_cases=visible_cases(request.user)))
     reference = target.reference if isinstance(target, Case) else target.case.reference
-    return posted, reference
+    return _QueuePost(posted, done="" if posted.form.errors else reference)
 
 
 @login_required
@@ -236,15 +248,11 @@ def _perform_posted(request: HttpRequest, township: Jurisdiction) -> tuple[Poste
 def home(request: HttpRequest) -> HttpResponse:
     viewer = Viewer.of(request.user)
     township, townships = desk_township(request, viewer)
-    posted: Posted | None = None
-    status = 200
-    if request.method == "POST":
-        posted, reference = _perform_posted(request, township)
-        if posted is None:
-            status = 400
-        elif not posted.form.errors:
-            # Back to where the case now stands in the queues (or the top when it left).
-            return HttpResponseRedirect(f"{home_url(township, townships)}#q-{reference}")
+    post = _perform_posted(request, township)
+    if post.done:
+        # Back to where the case now stands in the queues (or the top when it left).
+        return HttpResponseRedirect(f"{home_url(township, townships)}#q-{post.done}")
+    posted = post.posted
     now = timezone.now()
     units, office = _office(request, township)
     queues = township_queues(request.user, township, now, office=office)
@@ -280,7 +288,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "today": timezone.localdate(),
     }
     unplaced_errors(request, posted)
-    return render(request, "desk/dispatch/home.html", context, status=status)
+    return render(request, "desk/dispatch/home.html", context, status=post.status)
 
 
 @login_required
@@ -302,17 +310,13 @@ def queue(request: HttpRequest, name: str) -> HttpResponse:
     count = queues.count(name)
     number = page_number(request.GET.get("page"), count, QUEUE_PAGE)
     here = queue_url(township, name, office=office, page=number)
-    posted: Posted | None = None
-    status = 200
-    if request.method == "POST":
-        posted, reference = _perform_posted(request, township)
-        if posted is None:
-            status = 400
-        elif not posted.form.errors:
-            # Back to the same page of the queue (the case has left it, or moved within it).
-            return HttpResponseRedirect(
-                queue_url(township, name, office=office, page=number, anchor=f"q-{reference}")
-            )
+    post = _perform_posted(request, township)
+    if post.done:
+        # Back to the same page of the queue (the case has left it, or moved within it).
+        return HttpResponseRedirect(
+            queue_url(township, name, office=office, page=number, anchor=f"q-{post.done}")
+        )
+    posted = post.posted
     page = queues.page(name, number, count)
     duplicates = duplicates_for(page.rows) if name == "reported" else {}
     choices = Choices(visible_cases=visible_cases(request.user), duplicates=duplicates)
@@ -331,7 +335,7 @@ def queue(request: HttpRequest, name: str) -> HttpResponse:
     unplaced_errors(request, posted)
     fragment = request.headers.get("HX-Request") == "true" and request.method == "GET"
     template = "desk/dispatch/list.html" if fragment else "desk/dispatch/queue.html"
-    response = render(request, template, context, status=status)
+    response = render(request, template, context, status=post.status)
     patch_vary_headers(response, ["HX-Request"])
     if fragment:
         response["Cache-Control"] = "private, no-store"
