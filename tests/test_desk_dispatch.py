@@ -496,6 +496,51 @@ def test_a_page_of_a_queue_files_and_comes_back_to_itself(client, whistle_city):
     assert Case.objects.get(pk=dongsi_case.pk).status == Case.Status.REPORTED
 
 
+def row_of(html: str, case: Case) -> str:
+    row = html[html.index(f'id="q-{case.reference}"') :]
+    return row[: row.index("</article>")]
+
+
+def test_a_folded_form_opened_past_the_first_page_posts_back_to_its_page(client, whistle_city):
+    city = whistle_city
+    cases = reports(city, QUEUE_PAGE + FILE_INLINE + 2)
+    client.force_login(city.dispatcher)
+    late = cases[QUEUE_PAGE + FILE_INLINE]
+    url = f"{QUEUE}?township=110101015&page=2"
+    lazy = f"/dispatch/op/file/{late.reference}/?township=110101015&queue=reported&page=2"
+    # The second page, as its own page (without htmx) and as the list htmx puts in place of
+    # the command centre's: the folded filing form is loaded for that page.
+    for headers in ({}, {"HX-Request": "true"}):
+        row = row_of(html_of(client.get(url, headers=headers)), late)
+        assert f'name="file-{late.reference}-category"' not in row
+        assert f'hx-get="{lazy.replace("&", "&amp;")}" hx-trigger="toggle once"' in row
+    # Opened, it posts back to that page, as the open forms above it do.
+    form = html_of(client.get(lazy))
+    assert f'action="{QUEUE}?township=110101015&amp;page=2#op-file-{late.reference}"' in form
+    # A refusal shows in its row on that page, the form open; nothing at the top.
+    html = html_of(post_op(client, url, "file", late, category=""))
+    assert rows_of(html, "reported") == [c.reference for c in cases[QUEUE_PAGE:]]
+    row = row_of(html, late)
+    assert '<details class="op-folded" open>' in row and "立案前请先选择问题分类" in row
+    assert "立案前请先选择问题分类" not in html[: html.index('id="list-reported"')]
+    # Filed, the dispatcher is back on that page, at the row's place.
+    response = post_op(client, url, "file", late, category=city.street_vending.pk)
+    assert response["Location"] == f"{url}#q-{late.reference}"
+    assert Case.objects.get(pk=late.pk).status == Case.Status.FILED
+    # A folded form of the command centre's first page still posts to the command centre;
+    # one asked for a queue that does not exist is not found.
+    first = cases[FILE_INLINE]
+    row = row_of(html_of(client.get(HOME)), first)
+    assert f'hx-get="/dispatch/op/file/{first.reference}/?township=110101015"' in row
+    form = html_of(client.get(f"/dispatch/op/file/{first.reference}/?township=110101015"))
+    assert f'action="/dispatch/#op-file-{first.reference}"' in form
+    missing = f"/dispatch/op/file/{first.reference}/?township=110101015&queue=nothing"
+    assert client.get(missing).status_code == 404
+    # A page number that is not one is the first page.
+    odd = html_of(client.get(f"/dispatch/op/file/{first.reference}/?queue=reported&page=x"))
+    assert f'action="{QUEUE}?township=110101015#op-file-{first.reference}"' in odd
+
+
 def test_a_queue_page_is_for_the_command_centre_of_its_township(client, whistle_city):
     city = whistle_city
     reports(city, 1)

@@ -429,6 +429,12 @@ def test_the_command_centre_filters_its_queues_by_office(client, whistle_city, u
     assert f'id="q-{vending.reference}"' not in html
     assert len(queries) < 60
     assert client.get("/dispatch/?office=999999").status_code == 404
+    # Its forms, loaded when opened, post back to the filtered queues.
+    office = units["city"].pk
+    lazy = f"/dispatch/op/dispatch/{garbage.reference}/?township=110101015&office={office}"
+    assert f'hx-get="{lazy.replace("&", "&amp;")}"' in html
+    form = client.get(lazy).content.decode()
+    assert f'action="/dispatch/?office={office}#op-dispatch-{garbage.reference}"' in form
 
 
 def test_the_units_page_costs_the_same_queries_for_more_units(client, whistle_city, units):

@@ -259,20 +259,21 @@ def test_a_long_queue_turns_its_pages_in_place_and_files_from_a_folded_form(
     new_page, shots, whistle_city
 ):
     city = whistle_city
-    cases = [reported_case(city, description=f"第{n + 1}处游商占道") for n in range(QUEUE_PAGE + 2)]
+    total = QUEUE_PAGE + FILE_INLINE + 1
+    cases = [reported_case(city, description=f"第{n + 1}处游商占道") for n in range(total)]
     page = new_page(PHONE)
     sign_in(page, "longtan-dispatcher")
     page.goto("/dispatch/")
     # The board lists the oldest ten and says how many more, with a way to the queue.
     more = page.locator("#board .board-group-more")
-    assert "另有 12 件未结案件未列出" in more.inner_text()
+    assert f"另有 {total - 10} 件未结案件未列出" in more.inner_text()
     more.scroll_into_view_if_needed()
     assert small_touch_targets(page, "#board .board-group-more") == []
     shots(page, "0-board-says-how-many-more")
     listed = page.locator("#list-reported")
     assert listed.locator("article.queue-item").count() == QUEUE_PAGE
-    assert "22" in page.locator(".queue-nav a[href='#reported'] .count").inner_text()
-    assert "第 1–20 件，共 22 件" in listed.locator(".queue-pager").inner_text()
+    assert str(total) in page.locator(".queue-nav a[href='#reported'] .count").inner_text()
+    assert f"第 1–20 件，共 {total} 件" in listed.locator(".queue-pager").inner_text()
     listed.locator(".queue-pager").scroll_into_view_if_needed()
     assert small_touch_targets(page, "#list-reported .queue-pager") == []
     shots(page, "1-first-page-and-pager")
@@ -281,13 +282,39 @@ def test_a_long_queue_turns_its_pages_in_place_and_files_from_a_folded_form(
     listed.locator("a[rel=next]").click()
     page.wait_for_selector(f"#list-reported #q-{cases[-1].reference}")
     assert page.url.endswith("/dispatch/")
-    assert page.locator("#list-reported article.queue-item").count() == 2
-    assert "第 21–22 件，共 22 件" in page.locator("#list-reported .queue-pager").inner_text()
+    assert page.locator("#list-reported article.queue-item").count() == total - QUEUE_PAGE
+    assert (
+        f"第 21–{total} 件，共 {total} 件"
+        in page.locator("#list-reported .queue-pager").inner_text()
+    )
     assert no_sideways_scroll(page)
     shots(page, "2-second-page-in-place")
-    page.locator("#list-reported a[rel=prev]").click()
-    page.wait_for_selector(f"#list-reported #q-{cases[0].reference}")
 
+    # The sixth report of that page has its filing form folded: opened and posted without a
+    # category, it comes back open in its row on that page of the queue, with the error.
+    last = cases[-1]
+    row = page.locator(f"#q-{last.reference}")
+    assert row.locator("select").count() == 0
+    row.locator(f'details[hx-get*="/op/file/{last.reference}/"] summary').click()
+    form = page.locator(f"#op-file-{last.reference}")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/dispatch/queue/reported/?township=110101015&page=2#op-file-*")
+    row = page.locator(f"#q-{last.reference}")
+    assert "立案前请先选择问题分类" in row.locator(".form-errors").inner_text()
+    assert page.locator(".messages", has_text="立案前请先选择问题分类").count() == 0
+    row.locator(".form-errors").scroll_into_view_if_needed()
+    assert no_sideways_scroll(page)
+    shots(page, "3-refused-filing-in-its-row-on-page-2")
+    row.locator("select").select_option(str(city.street_vending.pk))
+    row.locator("button[type=submit]").click()
+    page.wait_for_selector(".message-success")
+    assert page.url.endswith(
+        f"/dispatch/queue/reported/?township=110101015&page=2#q-{last.reference}"
+    )
+    assert f"案件 {last.reference} 已立案" in page.locator(".messages").inner_text()
+    assert Case.objects.get(pk=last.pk).status == Case.Status.FILED
+
+    page.goto("/dispatch/")
     # The sixth report's filing form is folded: opened, it loads and files the case.
     late = cases[FILE_INLINE]
     row = page.locator(f"#q-{late.reference}")
@@ -296,7 +323,7 @@ def test_a_long_queue_turns_its_pages_in_place_and_files_from_a_folded_form(
     form = page.locator(f"#op-file-{late.reference}")
     form.locator("select").select_option(str(city.street_vending.pk))
     form.scroll_into_view_if_needed()
-    shots(page, "3-folded-filing-form-opened")
+    shots(page, "4-folded-filing-form-opened")
     form.locator("button[type=submit]").click()
     page.wait_for_selector(".message-success")
     assert f"案件 {late.reference} 已立案" in page.locator(".messages").inner_text()

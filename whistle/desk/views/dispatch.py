@@ -80,9 +80,13 @@ def desk_township(request: HttpRequest, viewer: Viewer) -> tuple[Jurisdiction, l
     return township, townships
 
 
-def home_url(township: Jurisdiction, townships: list[Jurisdiction]) -> str:
+def home_url(township: Jurisdiction, townships: list[Jurisdiction], *, office: Any = None) -> str:
+    """The command centre of the township shown, with the office filter when one is on."""
+    params: dict[str, Any] = {} if township == townships[0] else {"township": township.code}
+    if office is not None:
+        params["office"] = office.pk
     url = reverse("dispatch:home")
-    return url if township == townships[0] else f"{url}?township={township.code}"
+    return f"{url}?{urlencode(params)}" if params else url
 
 
 def _queue_target(request: HttpRequest, township: Jurisdiction, op: Any, key: str) -> Any:
@@ -137,11 +141,13 @@ FILE_INLINE = 5
 @dataclass
 class Listing:
     """One page of a queue as the templates show it: its rows with their operations, where
-    its forms post, and the addresses of the pages before and after."""
+    its forms post, the query its folded forms are loaded with (so that they post where the
+    others do), and the addresses of the pages before and after."""
 
     page: QueuePage
     rows: list[dict[str, Any]]
     action: str
+    form_query: str
     previous_url: str
     next_url: str
 
@@ -158,15 +164,20 @@ class Listing:
         return min(self.page.size, self.page.count - self.page.number * self.page.size)
 
 
-def queue_url(
-    township: Jurisdiction, name: str, *, office: Any = None, page: int = 1, anchor: str = ""
-) -> str:
+def _queue_params(township: Jurisdiction, office: Any = None, page: int = 1) -> dict[str, Any]:
     params: dict[str, Any] = {"township": township.code}
     if office is not None:
         params["office"] = office.pk
     if page > 1:
         params["page"] = page
-    url = f"{reverse('dispatch:queue', args=[name])}?{urlencode(params)}"
+    return params
+
+
+def queue_url(
+    township: Jurisdiction, name: str, *, office: Any = None, page: int = 1, anchor: str = ""
+) -> str:
+    query = urlencode(_queue_params(township, office, page))
+    url = f"{reverse('dispatch:queue', args=[name])}?{query}"
     return f"{url}#{anchor}" if anchor else url
 
 
@@ -177,9 +188,12 @@ def _listing(
     forms: OperationForms,
     *,
     action: str,
+    own_page: bool,
     office: Any = None,
     duplicates: dict[int, list[tuple[Case, float]]] | None = None,
 ) -> Listing:
+    """`own_page`: the page is the queue's own (`dispatch.queue`), whose forms post back to
+    it, rather than the command centre's first page."""
     names = QUEUE_OPERATIONS[page.name]
     rows = []
     for index, item in enumerate(page.rows):
@@ -196,10 +210,14 @@ def _listing(
     def url(number: int) -> str:
         return queue_url(township, page.name, office=office, page=number)
 
+    form_params = _queue_params(township, office)
+    if own_page:
+        form_params.update(queue=page.name, page=page.number)
     return Listing(
         page=page,
         rows=rows,
         action=action,
+        form_query=urlencode(form_params),
         previous_url=url(page.number - 1) if page.has_previous else "",
         next_url=url(page.number + 1) if page.has_next else "",
     )
@@ -249,16 +267,16 @@ def home(request: HttpRequest) -> HttpResponse:
     viewer = Viewer.of(request.user)
     township, townships = desk_township(request, viewer)
     post = _perform_posted(request, township)
+    units, office = _office(request, township)
     if post.done:
         # Back to where the case now stands in the queues (or the top when it left).
-        return HttpResponseRedirect(f"{home_url(township, townships)}#q-{post.done}")
+        return HttpResponseRedirect(f"{home_url(township, townships, office=office)}#q-{post.done}")
     posted = post.posted
     now = timezone.now()
-    units, office = _office(request, township)
     queues = township_queues(request.user, township, now, office=office)
     choices = Choices(visible_cases=visible_cases(request.user), duplicates=queues.duplicates)
     forms = OperationForms(request.user, choices, posted)
-    action = home_url(township, townships)
+    action = home_url(township, townships, office=office)
     lists = {
         name: _listing(
             request,
@@ -266,6 +284,7 @@ def home(request: HttpRequest) -> HttpResponse:
             page,
             forms,
             action=action,
+            own_page=False,
             office=office,
             duplicates=queues.duplicates,
         )
@@ -322,7 +341,14 @@ def queue(request: HttpRequest, name: str) -> HttpResponse:
     choices = Choices(visible_cases=visible_cases(request.user), duplicates=duplicates)
     forms = OperationForms(request.user, choices, posted)
     listing = _listing(
-        request, township, page, forms, action=here, office=office, duplicates=duplicates
+        request,
+        township,
+        page,
+        forms,
+        action=here,
+        own_page=True,
+        office=office,
+        duplicates=duplicates,
     )
     context = {
         "township": township,
@@ -350,9 +376,25 @@ def op_form(request: HttpRequest, name: str, key: str) -> HttpResponse:
     The queues fold every secondary operation (merge, reject, dispatch, release, ...) and
     load its form here on first opening, so that the page's size and time follow the cases
     it lists, not their cases times their forms. The same township, target and rights are
-    checked as when the form is posted; a form that would not be offered is a 404."""
+    checked as when the form is posted; a form that would not be offered is a 404.
+
+    The form posts where the list it was opened in posts: the command centre, or, with
+    `?queue=<name>&page=N`, that page of the queue (shown in its place by htmx, or as a
+    page of its own), so that a refusal shows in the row it came from."""
     viewer = Viewer.of(request.user)
     township, townships = desk_township(request, viewer)
+    office = _office(request, township)[1] if request.GET.get("office") else None
+    origin = request.GET.get("queue", "")
+    if origin and origin not in QUEUE_OPERATIONS:
+        raise Http404
+    if origin:
+        # Unchecked against the queue's length: its page reads the number when posted to
+        # (past the end, the last page), as when it is opened.
+        asked = request.GET.get("page", "")
+        page = int(asked) if asked.isascii() and asked.isdigit() and int(asked) > 1 else 1
+        action = queue_url(township, origin, office=office, page=page)
+    else:
+        action = home_url(township, townships, office=office)
     op = OPERATIONS.get(name)
     pattern = TARGET_KEYS.get(op.target) if op is not None else None
     if op is None or op.target not in (CASE, SUMMONS) or (pattern and not pattern.fullmatch(key)):
@@ -368,7 +410,7 @@ def op_form(request: HttpRequest, name: str, key: str) -> HttpResponse:
     response = render(
         request,
         "desk/dispatch/op_form.html",
-        {"item": item, "action": home_url(township, townships)},
+        {"item": item, "action": action},
     )
     response["Cache-Control"] = "private, no-store"
     return response
