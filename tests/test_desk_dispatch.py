@@ -139,10 +139,25 @@ def test_the_board_lists_the_first_cases_of_each_state_and_says_how_many_more(cl
         assert case.reference not in html
     assert "另有 2 件未结案件未列出。" in listed
     assert '<a href="/dispatch/queue/reported/?township=110101015">到队列中查看</a>' in listed
+    # The state's heading counts all its cases.
+    assert re.search(r'已上报</span>\s*<span class="count">12</span></h4>', listed)
     # The whistles sounding are all listed: their deadlines run.
     for case in whistled:
         assert f">{case.reference}</a>" in html
     assert re.search(r"<dt>待立案</dt><dd>12</dd>", html)
+    # On the wall screen, where nobody clicks, the heading's count says it all: the ten
+    # oldest listed, no line about the others and no link to the queue.
+    for wall in (
+        html_of(client.get("/dispatch/wall/")),
+        html_of(client.get(f"{BOARD}?layout=wall")),
+    ):
+        listed = wall[wall.index("按状态列出的未结案件") :]
+        assert re.search(r'已上报</span>\s*<span class="count">12</span></h4>', listed)
+        assert [c.reference for c in cases if f">{c.reference}</a>" in listed] == [
+            c.reference for c in cases[:BOARD_GROUP_LIMIT]
+        ]
+        assert "board-group-more" not in listed and "未列出" not in listed
+        assert "/dispatch/queue/" not in wall and "到队列中查看" not in wall
 
 
 def busy_township(city, rounds: int) -> None:

@@ -50,8 +50,9 @@ BOARD_ORDER = (
 )
 BOARD_LIMIT = 200
 # Cases of each state the board lists, besides those a department works on (dispatched and
-# whistled: their deadlines run, and the overdue count reads them); how many more each
-# state holds is said under it, with a link to its queue.
+# whistled: their deadlines run, and the overdue count reads them); how many each state holds
+# is said in its heading, and on the command centre how many more under it, with a link to
+# its queue.
 BOARD_GROUP_LIMIT = 10
 BOARD_UNCAPPED = (CS.DISPATCHED, CS.WHISTLED)
 # The command centre's queue where a state's cases are worked on.
@@ -113,6 +114,11 @@ class BoardGroup:
     label: str
     cases: list[BoardCase]
     more: int = 0  # cases in this state not listed
+
+    @property
+    def count(self) -> int:
+        """How many open cases the state holds, listed or not."""
+        return len(self.cases) + self.more
 
     @property
     def queue(self) -> str:
