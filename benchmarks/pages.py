@@ -157,10 +157,9 @@ def measure(*, scale: float, seed: int, runs: int, vendor: str) -> None:
         f"{platform.python_version()}, {vendor}; load {os.getloadavg()[0]:.2f}"
     )
     shape = PRESETS["dongcheng"].scaled(scale)
-    # The year ends at the midnight (UTC) before yesterday's: a course may finish a little
-    # after the year's end, and a trail never runs ahead of the clock, so a run started just
-    # after midnight must still find every moment in the past.
-    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    # The year ends at the last midnight (UTC): every course ends by the year's end, so every
+    # moment of the history is in the past.
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     began = time.perf_counter()
     with transaction.atomic():
         city = build_city(shape, seed)

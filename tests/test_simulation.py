@@ -24,7 +24,7 @@ from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
 from whistle.organisation.models import Department, Jurisdiction, Lane
 from whistle.simulation import live
-from whistle.simulation.city import build_city
+from whistle.simulation.city import Behaviour, build_city
 from whistle.simulation.history import Year
 from whistle.simulation.presets import PRESETS
 
@@ -91,6 +91,37 @@ def test_the_history_lies_within_its_days_and_every_course_is_finished():
         Case.Status.EVALUATED,
     }
     assert not Summons.objects.filter(status__in=Summons.OPEN_STATUSES).exists()
+
+
+def test_no_event_of_the_year_falls_after_its_end():
+    with time_machine.travel(NOW, tick=False), transaction.atomic():
+        city = build_city(PRESETS["dongcheng"].scaled(0.00005), seed=11)
+        end = beijing(2026, 6, 15, 8, 0)
+        year = Year(city, start=end - timedelta(days=6), end=end, cases=300)
+        courses = [course for chunk in year.courses() for course in chunk]
+    # Cases were reported up to the last two days, some of them dispatched to a slow
+    # department, and evaluated up to two days after their closing, were there time.
+    assert max(c.case.reported_at for c in courses) > end - timedelta(days=2, hours=6)
+    assert all(c.case.status == Case.Status.EVALUATED for c in courses if c.summonses)
+    late = [c for c in courses if c.case.closed_at and c.case.closed_at > end - timedelta(days=2)]
+    assert late
+    # Every event, the evaluations of the last cases among them, falls by the year's end.
+    assert max(step.at for c in courses for step in c.steps) <= end
+    assert max(c.case.evaluated_at for c in late if c.case.evaluated_at) <= end
+
+
+def test_a_course_that_would_run_past_the_end_is_refused_not_written():
+    glacial = Behaviour("glacial", (1, 5), (600, 900), 0.0)
+    with time_machine.travel(NOW, tick=False), transaction.atomic():
+        city = build_city(PRESETS["dongcheng"].scaled(0.00005), seed=11)
+        for departments in city.departments.values():
+            for department in departments:
+                department.behaviour = glacial
+        end = beijing(2026, 6, 15, 8, 0)
+        year = Year(city, start=end - timedelta(days=6), end=end, cases=300)
+        with pytest.raises(ValueError, match="after the year's end"):
+            year.write()
+    assert not Case.objects.exists()
 
 
 def test_the_same_seed_draws_the_same_year_and_another_seed_another():

@@ -32,6 +32,8 @@ from whistle.policies.models import WhistleKind
 from whistle.simulation.city import SimCity, SimDepartment, SimTownship
 
 CHUNK = 1000
+# No case is reported in the year's last two days, so that every course ends by its end.
+LAST_REPORT_BEFORE_END = timedelta(days=2)
 # What becomes of a case found on a lane (shares): about one summons a case, as in Beijing.
 SOLVED_ON_SPOT = 0.15
 WHISTLED = 0.10
@@ -107,8 +109,10 @@ class Year:
 
     def courses(self) -> Iterator[list[Course]]:
         """The year's courses, chunk by chunk, in the order they were reported."""
-        # Reported moments in order, so that case ids run with time as in a real city.
-        span = (self.end - self.start - timedelta(days=2)).total_seconds()
+        # Reported moments in order, so that case ids run with time as in a real city. None
+        # in the last two days: the longest course, to its closing and check-outs, takes
+        # about 32 hours (a slow department's dispatch); the evaluation comes in the time left.
+        span = (self.end - self.start - LAST_REPORT_BEFORE_END).total_seconds()
         offsets = sorted(self.rng.uniform(0, span) for _ in range(self.total))
         for first in range(0, self.total, CHUNK):
             yield [
@@ -162,7 +166,7 @@ class Year:
         draw = rng.random()
         if draw < SOLVED_ON_SPOT:
             self._solved_on_spot(course, reporter_id, reporter_role)
-            return course
+            return self._within_the_year(course)
         filed = reported_at + _minutes(rng, (3, 40))
         case.status, case.filed_at = Case.Status.FILED, filed
         course.add(filed, EventKind.CASE_FILED, township.dispatcher_id, Role.DISPATCHER)
@@ -173,6 +177,17 @@ class Year:
         else:
             done = self._dispatch(course, township, rng.choice(departments), filed)
         self._close(course, township, done)
+        return self._within_the_year(course)
+
+    def _within_the_year(self, course: Course) -> Course:
+        """The course, whose every step falls by the year's end: a trail never runs ahead of
+        the clock, and a history that ends now must not hold tomorrow's events."""
+        last = max(course.steps, key=lambda step: step.at)
+        if last.at > self.end:
+            raise ValueError(
+                f"{course.case.reference}: {last.kind} at {last.at.isoformat()}, "
+                f"after the year's end ({self.end.isoformat()})"
+            )
         return course
 
     def _solved_on_spot(self, course: Course, actor_id: int, role: str) -> None:
@@ -395,7 +410,11 @@ class Year:
                     summons=summons,
                 )
         case.status = Case.Status.EVALUATED
-        case.evaluated_at = case.closed_at + _minutes(rng, (60, 60 * 48))
+        # Up to two days after the closing, or by the end when it comes sooner: the last
+        # cases are evaluated in the time left (at least the 16 hours the courses leave).
+        left = (self.end - case.closed_at).total_seconds() / 60
+        drawn = case.closed_at + _minutes(rng, (60, min(60 * 48, left)))
+        case.evaluated_at = min(drawn, self.end)  # the draw is rounded to 0.01 minute
         case.township_rating = rng.choices((5, 4, 3, 2), (50, 35, 12, 3))[0]
         course.add(
             case.evaluated_at,
