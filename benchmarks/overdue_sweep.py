@@ -702,6 +702,7 @@ def print_report(
         database=vendor,
         baseline=raw_rate,
         note=f"one worker draining a backlog of {args.backlog:,} ({name}), "
+        f"{found.processed / found.cpu_seconds:,.0f} per CPU second of the worker, "
         f"peak RSS {found.peak_kib / 1024:.0f} MiB, against one plain UPDATE",
     )
     if together is not None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.db.models import Field
 
 from whistle.cases.bulk import insert_values
 from whistle.notifications.models import Channel, Notification, Status
@@ -89,3 +90,52 @@ def test_a_row_that_breaks_a_unique_constraint_fails_the_copy_and_writes_nothing
 def test_no_rows_write_nothing(db):
     assert insert_values(Notification, FIELDS, []) == 0
     assert not Notification.objects.exists()
+
+
+def _as_sent(value):
+    # A JSON adapter (PostgreSQL) is compared by the text it sends.
+    return value.dumps(value.obj) if hasattr(value, "obj") and hasattr(value, "dumps") else value
+
+
+def test_values_are_prepared_by_type_as_the_fields_prepare_them(db):
+    """`insert_values` prepares a column by its type without the fields' generic path: what
+    it sends is what `get_db_prep_save` gives, for every kind of column the sweep writes and
+    for values that take the generic path (a number as text)."""
+    from zoneinfo import ZoneInfo
+
+    from django.db import connection
+
+    from whistle.cases.bulk import _prepare
+
+    shared = {"case": "DC-1", "seq": 3}
+    columns = {
+        "channel": (Channel.INBOX, "sms", None),
+        "kind": ("whistle", "案件", ""),
+        "recipient_id": (1, None, 7),
+        "attempts": (0, "3", 2),
+        "urgent": (True, False, None),
+        "payload": (shared, shared, {"列表": [1, 2.5, None]}),
+        "fallback_channels": ((), ["sms", "email"], None),
+        "created_at": (MOMENT, MOMENT, None),
+        "sent_at": (MOMENT.astimezone(ZoneInfo("Asia/Shanghai")), MOMENT, None),
+    }
+    for name, values in columns.items():
+        field = Notification._meta.get_field(name)
+        assert isinstance(field, Field)
+        expected = [_as_sent(field.get_db_prep_save(value, connection)) for value in values]
+        found = [_as_sent(value) for value in _prepare(field, values, connection, {})]
+        assert found == expected, name
+
+
+def test_a_random_public_id_is_made_as_a_version_4_uuid(people):
+    import uuid
+
+    insert_values(
+        Notification,
+        FIELDS,
+        [(Channel.INBOX, people[0].pk, "whistle", "s", f"k{n}", MOMENT, None) for n in range(50)],
+    )
+    made = list(Notification.objects.values_list("uuid", flat=True))
+    assert len(set(made)) == 50
+    assert all(isinstance(u, uuid.UUID) and u.version == 4 for u in made)
+    assert all(u.variant == uuid.RFC_4122 for u in made)

@@ -13,6 +13,9 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tests.fixtures_cases import (
     ON_THE_LANE,
@@ -271,3 +274,71 @@ def test_a_new_case_is_inserted_with_its_trail_head_and_its_first_event_still_ch
             hash=first.hash[::-1],
         )
     assert Event.objects.filter(case=new).count() == 1
+
+
+# Data as callers record it: plain JSON, and what only a JSON round trip puts in stored form
+# (a tuple, a key that is not text, -0.0, a text subclass, a moment through its string).
+_JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+    | st.sampled_from([-0.0, 0.0, EventKind.ESCALATED, "步骤"])
+)
+_DATA = st.recursive(
+    _JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+        | st.dictionaries(st.integers(0, 12), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(data=st.dictionaries(st.text(max_size=6), _DATA, max_size=5))
+def test_an_events_stored_data_and_hash_are_those_of_the_json_round_trip(data):
+    """`_link` skips the JSON dump and load for plain data: the data it stores (key order
+    included) and the hash it chains are byte for byte those of the round trip."""
+    from whistle.cases.trail import (
+        _EMPTY,
+        _canonical,
+        _link,
+        _stored_form,
+        compute_hash,
+        event_content,
+    )
+
+    moment = beijing(2026, 3, 10, 10, 0)
+    link = _link(
+        _EMPTY,
+        case_uuid="5b0a6a4e-3a9e-4b8c-9d6f-0e1f2a3b4c5d",
+        kind=EventKind.ESCALATED,
+        actor_id=None,
+        actor_role="system",
+        summons_uuid=None,
+        data=data,
+        lon=None,
+        lat=None,
+        at=moment,
+        follow_trail=True,
+    )
+    stored = _stored_form(json.loads(_canonical(data)))
+    content = event_content(
+        case_uuid="5b0a6a4e-3a9e-4b8c-9d6f-0e1f2a3b4c5d",
+        seq=1,
+        at=moment,
+        kind=EventKind.ESCALATED,
+        actor_id=None,
+        actor_role="system",
+        summons_uuid=None,
+        data=stored,
+        lon=None,
+        lat=None,
+    )
+    assert json.dumps(link.data) == json.dumps(stored)
+    assert _canonical(link.data) == _canonical(stored)
+    assert link.hash == compute_hash(content, _EMPTY.hash)

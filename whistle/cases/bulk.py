@@ -12,11 +12,29 @@ costs more than preparing and writing its row.
 
 from __future__ import annotations
 
+import functools
+import json
+import os
+import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import DateTimeField, Field, Model
+from django.db.models import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    Field,
+    FloatField,
+    ForeignKey,
+    IntegerField,
+    JSONField,
+    Model,
+    TextField,
+    UUIDField,
+)
 from django.db.models.constants import OnConflict
 
 
@@ -43,12 +61,16 @@ def update_each(
     key = quote(_field(model, meta.pk.name).column)
     update = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {key} = %s"
     guard_field = _field(model, guard) if guard is not None else None
+    # Each column prepared at once by its type (`_prepare`), as `insert_values` does.
+    moments: dict[int, tuple[Any, Any]] = {}
+    prepared = [
+        _prepare(column, tuple(getattr(row, column.attname) for row in rows), connection, moments)
+        for column in columns
+    ]
+    keys = [row.pk for row in rows]
     statements: dict[str, list[list[Any]]] = {}
-    for index, row in enumerate(rows):
-        params = [
-            column.get_db_prep_save(getattr(row, column.attname), connection) for column in columns
-        ]
-        params.append(row.pk)
+    for index, values in enumerate(zip(*prepared, keys, strict=True)):
+        params = list(values)
         sql = update
         if guard_field is not None:
             value = was[index]
@@ -59,7 +81,7 @@ def update_each(
                 params.append(guard_field.get_db_prep_value(value, connection))
         statements.setdefault(sql, []).append(params)
     updated = 0
-    with connection.cursor() as cursor:
+    with _bound_cursor(connection) as cursor:
         for sql, param_list in statements.items():
             cursor.executemany(sql, param_list)
             updated += cursor.rowcount
@@ -83,34 +105,94 @@ def insert_values(
 ) -> int:
     """Insert one row per tuple of values of `fields` (field names, in that order) and return
     how many were sent; every other column gets its field's default (a callable default is
-    called for each row, as for a new model instance). Values go through the fields'
-    preparation (`get_db_prep_save`), each distinct object once per column. With
-    `ignore_conflicts`, a row that would break a unique constraint is skipped. With `copy`,
-    PostgreSQL receives the rows through one `COPY … FROM STDIN` (not with `ignore_conflicts`;
-    other databases get the `executemany`).
+    called for each row, as for a new model instance). Values are prepared as the fields
+    would prepare them (`get_db_prep_save`), a column at a time by its type (`_prepare`).
+    With `ignore_conflicts`, a row that would break a unique constraint is skipped. With
+    `copy`, PostgreSQL receives the rows through one `COPY … FROM STDIN` (not with
+    `ignore_conflicts`; other databases get the `executemany`).
     """
-    meta = model._meta
+    given_rows = list(rows)
+    if not given_rows:
+        return 0
     connection = connections[router.db_for_write(model)]
+    plan = _plan(model, tuple(fields), connection.alias, ignore_conflicts)
+    count = len(given_rows)
+    # Moments are prepared alike in every column: those share one cache (a message's moment
+    # is its row's creation, sending and delivery).
+    moments: dict[int, tuple[Any, Any]] = {}
+    columns: list[Any] = [
+        _prepare(field, column, connection, moments)
+        for field, column in zip(plan.given, zip(*given_rows, strict=True), strict=True)
+    ]
+    for field, fixed in plan.rest:
+        columns.append(_defaults(field, count, connection) if fixed is _CALLED else [fixed] * count)
+    params = list(zip(*columns, strict=True))
+    if copy and connection.vendor == "postgresql" and not ignore_conflicts:
+        # COPY streams the rows in one statement; an executemany of as many INSERTs spends
+        # more time adapting each row's parameters in Python than the server spends on them.
+        with (
+            connection.cursor() as cursor,
+            connection.wrap_database_errors,
+            cursor.cursor.copy(plan.copy_sql) as stream,
+        ):
+            for values in params:
+                stream.write_row(values)
+        return count
+    with _bound_cursor(connection) as cursor:
+        cursor.executemany(plan.sql, params)
+    return count
+
+
+def _bound_cursor(connection: Any) -> Any:
+    """A cursor for an `executemany` of many rows. On PostgreSQL, one whose parameters the
+    server binds (a prepared statement, each row's values sent as they are): Django's
+    cursors bind them in the client, spelling out every row's statement in Python, which
+    cost the deadline sweep more than everything else it does. Wrapped like Django's own
+    (errors, execute wrappers, the query log)."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
+
+
+# A default made for each row (a callable), as against one prepared once.
+_CALLED = object()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How `insert_values` writes rows of `fields` into a table: the given fields, the other
+    columns with their prepared default (or `_CALLED`), and the statements."""
+
+    given: list[Field[Any, Any]]
+    rest: list[tuple[Field[Any, Any], Any]]
+    sql: str
+    copy_sql: str
+
+
+@functools.cache
+def _plan(model: type[Model], fields: tuple[str, ...], alias: str, ignore: bool) -> _Plan:
+    meta = model._meta
+    connection = connections[alias]
     quote = connection.ops.quote_name
     given = [_field(model, name) for name in fields]
     named = {field.name for field in given}
-    rest = [
-        field
-        for field in meta.concrete_fields
-        if field.name not in named
-        and not (field.primary_key and getattr(field, "db_returning", False))
-    ]
-    # A default that is not callable is prepared once; a callable one for each row.
-    fixed: list[Any] = []
-    made: list[tuple[int, Callable[[], Any], Field[Any, Any]]] = []
-    for index, field in enumerate(rest):
+    rest: list[tuple[Field[Any, Any], Any]] = []
+    for field in meta.concrete_fields:
+        if field.name in named or (field.primary_key and getattr(field, "db_returning", False)):
+            continue
         if field.has_default() and callable(field.default):
-            made.append((index, field.default, field))
-            fixed.append(None)
+            rest.append((field, _CALLED))
         else:
-            fixed.append(field.get_db_prep_save(field.get_default(), connection))
-    columns = [*given, *rest]
-    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+            rest.append((field, field.get_db_prep_save(field.get_default(), connection)))
+    columns = [*given, *(field for field, _fixed in rest)]
+    on_conflict = OnConflict.IGNORE if ignore else None
     names = ", ".join(quote(column.column) for column in columns)
     placeholders = ", ".join(["%s"] * len(columns))
     insert = connection.ops.insert_statement(on_conflict=on_conflict)
@@ -118,41 +200,121 @@ def insert_values(
     suffix = connection.ops.on_conflict_suffix_sql(columns, on_conflict, None, None)
     if suffix:
         sql = f"{sql} {suffix}"
-    # Rows share most values (a message's subject and payload, its moment): each distinct
-    # object is prepared once per column, the cache holding it so that its id stays its own.
-    # Moments are prepared alike in every column: those share one cache (a message's moment
-    # is its row's creation, sending and delivery).
-    moments: dict[int, tuple[Any, Any]] = {}
-    prepared = [moments if type(field) is DateTimeField else {} for field in given]
-    preparers = [field.get_db_prep_save for field in given]
-    params = []
-    for row in rows:
-        values = []
-        for index, value in enumerate(row):
-            cache = prepared[index]
-            found = cache.get(id(value))
-            if found is None:
-                found = cache[id(value)] = (value, preparers[index](value, connection))
-            values.append(found[1])
-        tail = list(fixed)
-        for index, default, field in made:
-            tail[index] = field.get_db_prep_save(default(), connection)
-        values.extend(tail)
-        params.append(values)
-    if not params:
-        return 0
-    if copy and connection.vendor == "postgresql" and not ignore_conflicts:
-        # COPY streams the rows in one statement; an executemany of as many INSERTs spends
-        # more time adapting each row's parameters in Python than the server spends on them.
-        copy_sql = f"COPY {quote(meta.db_table)} ({names}) FROM STDIN"
-        with (
-            connection.cursor() as cursor,
-            connection.wrap_database_errors,
-            cursor.cursor.copy(copy_sql) as stream,
-        ):
-            for values in params:
-                stream.write_row(values)
-        return len(params)
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-    return len(params)
+    return _Plan(given, rest, sql, f"COPY {quote(meta.db_table)} ({names}) FROM STDIN")
+
+
+# Fields whose preparation gives back a value of these exact types unchanged (`to_python`
+# and `get_prep_value` return it as it is, and no backend adapts it): a column holding only
+# such values (or None) is sent as given.
+_AS_GIVEN: tuple[tuple[type[Field[Any, Any]], tuple[type, ...]], ...] = (
+    (BooleanField, (bool,)),
+    (IntegerField, (int,)),
+    (CharField, (str,)),
+    (TextField, (str,)),
+    (FloatField, (float,)),
+)
+
+
+def _unchanged(field: Field[Any, Any]) -> tuple[type, ...]:
+    """The types whose values `field` prepares as themselves ((): none known)."""
+    target = field.target_field if isinstance(field, ForeignKey) else field
+    for kind, types in _AS_GIVEN:
+        if isinstance(target, kind):
+            return types
+    return ()
+
+
+def _prepare(
+    field: Field[Any, Any],
+    column: tuple[Any, ...],
+    connection: Any,
+    moments: dict[int, tuple[Any, Any]],
+) -> Sequence[Any]:
+    """A column's values as the database receives them: the same as the field's
+    `get_db_prep_save` gives, without its generic path where the type says what it does.
+    Moments and JSON documents are prepared once per distinct object (rows share them)."""
+    types = set(map(type, column))
+    types.discard(type(None))
+    unchanged = _unchanged(field)
+    # A `str` subclass (a TextChoices member) is prepared as itself too.
+    if unchanged == (str,) and all(issubclass(kind, str) for kind in types):
+        return column
+    if unchanged and types <= set(unchanged):
+        return column
+    if type(field) is DateTimeField and types <= {datetime}:
+        adapt = connection.ops.adapt_datetimefield_value
+
+        def moment(value: Any) -> Any:
+            # A naive moment (made aware by the field, with a warning) goes the field's way.
+            if value is None or value.utcoffset() is None:
+                return field.get_db_prep_save(value, connection)
+            return adapt(value)
+
+        return _each_once(moments, column, moment)
+    if isinstance(field, JSONField) and types <= {dict, list, tuple}:
+        documents: dict[int, tuple[Any, Any]] = {}
+        encoder = field.encoder
+
+        def dump(value: Any) -> Any:
+            # None is SQL NULL, as `JSONField.get_db_prep_save` has it.
+            return None if value is None else _json(value, encoder, connection)
+
+        return _each_once(documents, column, dump)
+    # Anything else goes the fields' own way, each distinct object once.
+    cache: dict[int, tuple[Any, Any]] = {}
+
+    def prepare(value: Any) -> Any:
+        return field.get_db_prep_save(value, connection)
+
+    return _each_once(cache, column, prepare)
+
+
+def _json(value: Any, encoder: Any, connection: Any) -> Any:
+    """`connection.ops.adapt_json_value(value, encoder)`, the document dumped once: on
+    PostgreSQL the adapter is dumped again for every row that holds it (a message's payload
+    is shared by its recipients' rows), so it is given the text already made."""
+    prepared = connection.ops.adapt_json_value(value, encoder)
+    if connection.vendor != "postgresql":
+        return prepared
+    text = (prepared.dumps or json.dumps)(value)
+    return type(prepared)(value, dumps=lambda _value: text)
+
+
+def _each_once(
+    cache: dict[int, tuple[Any, Any]], column: Sequence[Any], prepare: Callable[[Any], Any]
+) -> list[Any]:
+    """`prepare` of each value of the column, called once per distinct object (rows share
+    their moments and documents). The cache holds each object with its prepared value, so
+    that its id stays its own while the cache lives."""
+    for key, value in {id(value): value for value in column}.items():
+        if key not in cache:
+            cache[key] = (value, prepare(value))
+    return [cache[id(value)][1] for value in column]
+
+
+def _defaults(field: Field[Any, Any], count: int, connection: Any) -> list[Any]:
+    """A callable default made and prepared for each of `count` rows. A random public id
+    (`uuid.uuid4`) stored as text (no native uuid type: SQLite) is made straight as its
+    text, from one read of the system's random source for all the rows."""
+    if (
+        field.default is uuid.uuid4
+        and isinstance(field, UUIDField)
+        and not connection.features.has_native_uuid_field
+    ):
+        return _uuid4_hex(count)
+    return [field.get_db_prep_save(field.default(), connection) for _ in range(count)]
+
+
+# The bits of a random UUID that say its version (4) and variant (RFC 4122), as `uuid.UUID`
+# sets them.
+_KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_VERSION_4 = (0x4000 << 64) | (0x8000 << 48)
+
+
+def _uuid4_hex(count: int) -> list[str]:
+    """`count` random version-4 UUIDs as `uuid.uuid4().hex` gives them."""
+    data = os.urandom(16 * count)
+    return [
+        f"{int.from_bytes(data[at : at + 16]) & _KEEP | _VERSION_4:032x}"
+        for at in range(0, 16 * count, 16)
+    ]

@@ -17,19 +17,20 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Model
+from django.db import connections, router, transaction
+from django.db.models import Field, Model
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from whistle.cases.bulk import insert_values, update_each
-from whistle.cases.models import Case, HotlineOrder, Summons, SupervisionNotice
+from whistle.cases.models import Case, HotlineOrder, Summons, SupervisionNotice, Whistle
 from whistle.cases.trail import BatchedEvent, EventKind, TrailBatch, event_link
 from whistle.notifications.models import Notification
 from whistle.notifications.outbox import ROW_FIELDS, Outbox
@@ -420,8 +421,31 @@ class _Pass:
     policies: dict[int, DistrictPolicy] = field(default_factory=dict)
     people: dict[tuple[str, int], list[Person]] = field(default_factory=dict)
     departments: dict[int, Department] = field(default_factory=dict)
+    # The language the pass writes in (`sweep`), and moments as shown in its messages.
+    language: str | None = None
+    shown: dict[datetime, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
     # What the rows of the current transaction produce (`_handle`).
     chunk: _Chunk = field(default_factory=_Chunk)
+
+    def translated(self, message: str) -> str:
+        """`message` (a msgid) in the pass's language, translated once per process."""
+        return _translation(self.language or translation.get_language(), message)
+
+    def label(self, level: Case.Escalation) -> str:
+        """The level's name in the pass's language, once per pass."""
+        found = self.labels.get(level)
+        if found is None:
+            with translation.override(self.language or translation.get_language()):
+                found = self.labels[level] = str(level.label)
+        return found
+
+    def local(self, moment: datetime) -> str:
+        """`_local(moment)`, worked out once per moment in a pass."""
+        found = self.shown.get(moment)
+        if found is None:
+            found = self.shown[moment] = _local(moment)
+        return found
 
     def policy(self, district_id: int) -> DistrictPolicy:
         if district_id not in self.policies:
@@ -501,6 +525,7 @@ def sweep(now: datetime, *, batch: int) -> int:
     """
     context = _Pass(now)
     with translation.override(settings.LANGUAGE_CODE):
+        context.language = translation.get_language()
         done = _claim_and_process(Summons, context, batch, _process_summons)
         done += _claim_and_process(SupervisionNotice, context, batch, _process_notice)
         done += _claim_and_process(Case, context, batch, _process_backlog_review)
@@ -617,18 +642,22 @@ def _claim(
     SQLite: every transaction is IMMEDIATE (settings), so the rows are read while no one
     else can write, and stay as read until the transaction ends.
     """
-    due_field = _DUE_FIELD[model]
-    rows = model.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-        **{f"{due_field}__lte": now}
-    )
-    if only is not None:
-        rows = rows.filter(pk=only)
-    rows = rows.exclude(pk__in=list(exclude)).order_by(due_field, "pk")
+    if model is Summons:
+        return _claim_summonses(now, exclude=list(exclude), only=only, limit=limit)
+    # The due rows are found and locked by a hand-written statement (most passes find none
+    # of these); only those found are then read by the ORM, already locked.
+    connection = connections[router.db_for_write(model)]
+    table = connection.ops.quote_name(model._meta.db_table)
+    sql, params = _due(model, now, connection, exclude=list(exclude), only=only, limit=limit)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {table}.{connection.ops.quote_name('id')} {sql}", params)
+        ids = [found for (found,) in cursor.fetchall()]
+    if not ids:
+        return []
+    rows = model.objects.filter(pk__in=ids).order_by(_DUE_FIELD[model], "pk")
     if model is Case:
         review_due: list[Any] = list(rows[:limit])
         return [(case, case) for case in review_due]
-    if model is Summons:
-        return _claim_values(rows, limit)
     claimed: list[Any] = list(rows.select_related(*_RELATED[model])[:limit])
     cases = Case.objects.select_for_update(skip_locked=True).in_bulk(
         {row.case_id for row in claimed}
@@ -648,16 +677,39 @@ class _Claimed:
         # Its attributes are the model's columns, known only at run time.
         def __getattr__(self, name: str) -> Any: ...
 
-    def __init__(self, model: type[Model], names: tuple[str, ...], values: tuple[Any, ...]) -> None:
+    def __init__(self, model: type[Model], names: tuple[str, ...], values: Sequence[Any]) -> None:
         self.__dict__.update(zip(names, values, strict=True))
         self.model = model
         self.pk = self.__dict__[model._meta.pk.attname]
 
 
-@functools.cache
-def _columns(model: type[Model]) -> tuple[str, ...]:
-    return tuple(column.attname for column in model._meta.concrete_fields)
-
+# What the sweep reads of a summons (`points_of`, the messages, the chain) and writes back.
+_SUMMONS_COLUMNS = (
+    "id",
+    "uuid",
+    "case_id",
+    "department_id",
+    "on_duty_backup_id",
+    "status",
+    "summoned_at",
+    "acknowledge_due_at",
+    "arrive_due_at",
+    "resolve_due_at",
+    "acknowledged_at",
+    "arrived_at",
+    "done_at",
+    "released_at",
+    "left_at",
+    "acknowledge_overdue_at",
+    "arrive_overdue_at",
+    "resolve_overdue_at",
+    "escalated_to_township_at",
+    "escalated_to_district_at",
+    "acknowledgement_chain",
+    "chain_steps_taken",
+    "swept_through_at",
+    "next_check_at",
+)
 
 # What the summons path reads of a case: its place and text for the messages, its
 # jurisdiction, its state (paused, escalation) and its trail's head.
@@ -678,23 +730,131 @@ _CASE_COLUMNS = (
 )
 
 
-def _claim_values(rows: Any, limit: int) -> list[tuple[Any, Any]]:
-    """The summonses of `rows` (the locking query) and their cases (locked next, SKIP LOCKED
-    on PostgreSQL) as `_Claimed` values; a summons also carries its whistle's township
-    (`whistle_township_id`). Its department and backup come from the pass's caches."""
-    names = (*_columns(Summons), "whistle_township_id")
-    found = rows.values_list(*_columns(Summons), "whistle__township_id")[:limit]
-    claimed = [_Claimed(Summons, names, values) for values in found]
-    if not claimed:
-        return []
-    case_names = _CASE_COLUMNS
-    locked = (
-        Case.objects.select_for_update(skip_locked=True)
-        .filter(pk__in={row.case_id for row in claimed})
-        .values_list(*case_names)
+@dataclass(frozen=True)
+class _Reader:
+    """A hand-written SELECT of some columns of a model's table (as `alias`), with the
+    database's and the fields' converters of each column, as the ORM would apply them: the
+    claim is run hundreds of times a pass, and the ORM's building of the same query cost
+    more than running it."""
+
+    columns: str
+    # (position, converters, column expression) of each column that has converters.
+    converters: tuple[tuple[int, tuple[Any, ...], Any], ...]
+
+    def convert(self, rows: Iterable[Any], connection: Any) -> list[list[Any]]:
+        found = []
+        for row in map(list, rows):
+            for index, converters, expression in self.converters:
+                value = row[index]
+                # NULL stays None: no converter of these columns (moments, uuids, JSON,
+                # numbers, text) makes anything else of it.
+                if value is not None:
+                    for converter in converters:
+                        value = converter(value, expression, connection)
+                    row[index] = value
+            found.append(row)
+        return found
+
+
+@functools.cache
+def _reader(model: type[Model], names: tuple[str, ...], alias: str, table: str) -> _Reader:
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    columns = []
+    converters = []
+    for index, name in enumerate(names):
+        column = model._meta.get_field(name)
+        assert isinstance(column, Field)
+        expression = column.get_col(table)
+        found = connection.ops.get_db_converters(expression) + expression.get_db_converters(
+            connection
+        )
+        if found:
+            converters.append((index, tuple(found), expression))
+        columns.append(f"{quote(table)}.{quote(column.column)}")
+    return _Reader(", ".join(columns), tuple(converters))
+
+
+def _claim_summonses(
+    now: datetime, *, exclude: list[int], only: int | None, limit: int
+) -> list[tuple[Any, Any]]:
+    """The due summonses (oldest first, at most `limit`), locked SKIP LOCKED, then their
+    cases, locked the same way, as `_Claimed` values; a summons also carries its whistle's
+    township (`whistle_township_id`). Its department and backup come from the pass's
+    caches. One statement each, written here rather than built by the ORM."""
+    connection = connections[router.db_for_write(Summons)]
+    quote = connection.ops.quote_name
+    table = Summons._meta.db_table
+    summons = _reader(Summons, _SUMMONS_COLUMNS, connection.alias, table)
+    whistles = quote(Whistle._meta.db_table)
+    join = (
+        f"LEFT OUTER JOIN {whistles} "
+        f"ON ({quote(table)}.{quote('whistle_id')} = {whistles}.{quote('id')})"
     )
-    cases = {case.pk: case for case in (_Claimed(Case, case_names, v) for v in locked)}
-    return [(row, cases.get(row.case_id)) for row in claimed]
+    sql, params = _due(Summons, now, connection, exclude=exclude, only=only, limit=limit, join=join)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {summons.columns}, {whistles}.{quote('township_id')} {sql}", params)
+        found = summons.convert(cursor.fetchall(), connection)
+    if not found:
+        return []
+    names = (*_SUMMONS_COLUMNS, "whistle_township_id")
+    claimed = [_Claimed(Summons, names, values) for values in found]
+    case_ids = sorted({row.case_id for row in claimed})
+    table = Case._meta.db_table
+    cases = _reader(Case, _CASE_COLUMNS, connection.alias, table)
+    sql = (
+        f"SELECT {cases.columns} FROM {quote(table)} "
+        f"WHERE {quote(table)}.{quote('id')} IN ({', '.join(['%s'] * len(case_ids))})"
+        f"{_for_update(connection)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, case_ids)
+        rows = cases.convert(cursor.fetchall(), connection)
+    held = {case.pk: case for case in (_Claimed(Case, _CASE_COLUMNS, row) for row in rows)}
+    return [(row, held.get(row.case_id)) for row in claimed]
+
+
+def _due(
+    model: _Swept,
+    now: datetime,
+    connection: Any,
+    *,
+    exclude: list[int],
+    only: int | None,
+    limit: int,
+    join: str = "",
+) -> tuple[str, list[Any]]:
+    """What follows the SELECT list of a claim: the model's rows due by `now` (only the row
+    `only`; none of `exclude`), oldest first, at most `limit`, locked SKIP LOCKED."""
+    quote = connection.ops.quote_name
+    table = model._meta.db_table
+    due_field = model._meta.get_field(_DUE_FIELD[model])
+    assert isinstance(due_field, Field)
+    due = f"{quote(table)}.{quote(due_field.column)}"
+    key = f"{quote(table)}.{quote(model._meta.pk.column)}"
+    where = [f"{due} <= %s"]
+    params: list[Any] = [connection.ops.adapt_datetimefield_value(now)]
+    if only is not None:
+        where.append(f"{key} = %s")
+        params.append(only)
+    if exclude:
+        where.append(f"NOT ({key} IN ({', '.join(['%s'] * len(exclude))}))")
+        params.extend(exclude)
+    params.append(limit)
+    sql = (
+        f"FROM {quote(table)} {join} WHERE {' AND '.join(where)} "
+        f"ORDER BY {due} ASC, {key} ASC LIMIT %s{_for_update(connection, of=table)}"
+    )
+    return sql, params
+
+
+def _for_update(connection: Any, *, of: str | None = None) -> str:
+    """The locking clause of a claim (none on SQLite, whose transactions take the whole
+    database: see `_claim`)."""
+    if not connection.features.has_select_for_update:
+        return ""
+    locked = f" OF {connection.ops.quote_name(of)}" if of is not None else ""
+    return f" FOR UPDATE{locked} SKIP LOCKED"
 
 
 def _process_summons(summons: Any, case: Any, context: _Pass) -> bool:
@@ -772,13 +932,12 @@ def _record_overdue(case: Any, summons: Any, obligation: Obligation, context: _P
         # Met late before the sweep saw it: the trail records the lateness; nobody needs
         # to be told to act.
         return
-    text = _texts(case, summons, obligation)
+    text = _texts(case, summons, obligation, context)
     notify(
         context,
         context.department_staff(summons.department_id),
         event,
-        subject=_("Overdue: %(department)s did not %(duty)s for case %(reference)s by %(due)s")
-        % text,
+        subject=context.translated(_OVERDUE) % text,
         body=_body(case),
         dedupe_key=f"summons:{summons.uuid}:{obligation.name}:overdue",
     )
@@ -802,16 +961,12 @@ def _remind(case: Any, summons: Any, point: Point, context: _Pass) -> None:
             "recipients": len(recipients),
         },
     )
-    text = _texts(case, summons, obligation) | {"minutes": minutes_left}
+    text = _texts(case, summons, obligation, context) | {"minutes": minutes_left}
     notify(
         context,
         recipients,
         event,
-        subject=_(
-            "Reminder: %(department)s must %(duty)s for case %(reference)s by %(due)s "
-            "(%(minutes)s min left)"
-        )
-        % text,
+        subject=context.translated(_REMINDER) % text,
         body=_body(case),
         dedupe_key=f"summons:{summons.uuid}:{obligation.name}:reminder:{_iso(point.at)}",
     )
@@ -840,16 +995,12 @@ def _pass_on(case: Any, summons: Any, point: Point, context: _Pass) -> None:
             "reached": [person.display_name for person in recipients],
         },
     )
-    text = _texts(case, summons, obligation)
+    text = _texts(case, summons, obligation, context)
     notify(
         context,
         recipients,
         event,
-        subject=_(
-            "Not acknowledged yet: %(department)s was summoned for case %(reference)s and must "
-            "acknowledge by %(due)s"
-        )
-        % text,
+        subject=context.translated(_NOT_ACKNOWLEDGED) % text,
         body=_body(case),
         dedupe_key=f"summons:{summons.uuid}:chain:{point.step + 1}",
         urgent=True,
@@ -883,16 +1034,12 @@ def _escalate(case: Any, summons: Any, point: Point, context: _Pass) -> None:
         jurisdiction_id = case.township_id or summons.whistle_township_id
     else:
         jurisdiction_id = case.district_id or summons.department.district_id
-    text = _texts(case, summons, obligation) | {"level": level.label}
+    text = _texts(case, summons, obligation, context) | {"level": context.label(level)}
     notify(
         context,
         context.escalation_staff(level, jurisdiction_id),
         event,
-        subject=_(
-            "Escalated to the %(level)s: %(department)s did not %(duty)s for case "
-            "%(reference)s by %(due)s"
-        )
-        % text,
+        subject=context.translated(_ESCALATED) % text,
         body=_body(case),
         dedupe_key=f"summons:{summons.uuid}:escalated:{level.value}",
         urgent=True,
@@ -1041,27 +1188,41 @@ def _process_reply_deadline(order: HotlineOrder, case: Case, context: _Pass) -> 
 # --- Trail events, notification texts and the outbox ----------------------------------------
 
 
-def _duty(name: str) -> str:
-    return _duties(translation.get_language())[name]
+# The texts of the summons path's messages, translated once per language (`_Pass.translated`)
+# and filled in for each message.
+_DUTIES = {
+    ACKNOWLEDGE: gettext_noop("acknowledge the summons"),
+    ARRIVE: gettext_noop("arrive on site"),
+    RESOLVE: gettext_noop("resolve the problem"),
+}
+_OVERDUE = gettext_noop(
+    "Overdue: %(department)s did not %(duty)s for case %(reference)s by %(due)s"
+)
+_REMINDER = gettext_noop(
+    "Reminder: %(department)s must %(duty)s for case %(reference)s by %(due)s "
+    "(%(minutes)s min left)"
+)
+_NOT_ACKNOWLEDGED = gettext_noop(
+    "Not acknowledged yet: %(department)s was summoned for case %(reference)s and must "
+    "acknowledge by %(due)s"
+)
+_ESCALATED = gettext_noop(
+    "Escalated to the %(level)s: %(department)s did not %(duty)s for case %(reference)s by %(due)s"
+)
 
 
 @functools.cache
-def _duties(language: str | None) -> dict[str, str]:
-    # Translated once per language, not once per message.
+def _translation(language: str | None, message: str) -> str:
     with translation.override(language):
-        return {
-            ACKNOWLEDGE: _("acknowledge the summons"),
-            ARRIVE: _("arrive on site"),
-            RESOLVE: _("resolve the problem"),
-        }
+        return str(_(message))
 
 
-def _texts(case: Case, summons: Summons, obligation: Obligation) -> dict[str, Any]:
+def _texts(case: Case, summons: Summons, obligation: Obligation, context: _Pass) -> dict[str, Any]:
     return {
         "department": summons.department.name,
-        "duty": _duty(obligation.name),
+        "duty": context.translated(_DUTIES[obligation.name]),
         "reference": case.reference,
-        "due": _local(obligation.due_at),
+        "due": context.local(obligation.due_at),
     }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -251,6 +252,37 @@ def _stored_form(value: Any) -> Any:
     return value
 
 
+# What `_plain_copy` says of a value that is not its own stored form.
+_NOT_PLAIN: Any = object()
+
+
+def _plain_copy(value: Any) -> Any:
+    """The value as `_stored_form(json.loads(_canonical(value)))` gives it back, made without
+    the round trip when the value is plain JSON already (objects with text keys, arrays,
+    text, whole numbers, finite numbers other than -0.0, true, false, null): a copy with
+    each object's keys in the canonical (sorted) order. Anything else (a tuple, a key that
+    is not text, a date) gives `_NOT_PLAIN`, and the round trip decides."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        if math.isfinite(value) and (value != 0.0 or math.copysign(1.0, value) > 0):
+            return value
+        return _NOT_PLAIN
+    if kind is dict:
+        copied = {}
+        for key in sorted(value) if all(type(key) is str for key in value) else ():
+            item = _plain_copy(value[key])
+            if item is _NOT_PLAIN:
+                return _NOT_PLAIN
+            copied[key] = item
+        return copied if len(copied) == len(value) else _NOT_PLAIN
+    if kind is list:
+        items = [_plain_copy(item) for item in value]
+        return _NOT_PLAIN if any(item is _NOT_PLAIN for item in items) else items
+    return _NOT_PLAIN
+
+
 @dataclass(frozen=True)
 class _Link:
     """What the next event of a trail is, hashed onto its tail: its number, moment, data as
@@ -280,7 +312,9 @@ def _link(
     """The event that follows `tail`: its data in stored form, its moment checked against the
     trail's last (moved up to it with `follow_trail`), its number and its hash. Every way
     of appending (one event, a new case's first, a batch) goes through here."""
-    stored = _stored_form(json.loads(_canonical(data or {})))
+    stored = _plain_copy(data or {})
+    if stored is _NOT_PLAIN:
+        stored = _stored_form(json.loads(_canonical(data or {})))
     if tail.at is not None and follow_trail:
         at = max(at, tail.at)
     check_moment(at, tail.at)

@@ -221,21 +221,25 @@ class Outbox:
         push_ready = wants_push and bool(setting("WHISTLE_VAPID_PRIVATE_KEY"))
         subscribed = _subscribed(kept, ids) if push_ready else set()
         robots: dict[frozenset[int], list[GroupRobot]] = {}
+        # A person's channels for the messages asking for the same ones, chosen once.
+        chosen: dict[tuple[int, bool, tuple[str, ...]], list[str]] = {}
         rows: list[Notification] = []
         for message in self._messages:
             requested, now, fields = message.requested, message.now, message.fields
+            asked = tuple(requested)
             for person in message.people:
                 if Channel.INBOX in requested:
                     rows.append(
                         make(Channel.INBOX, recipient=person, address="", now=now, **fields)
                     )
                 preference = preferences.get(person.pk)
-                outside = outside_channels(
-                    person,
-                    preference,
-                    push=Channel.PUSH in requested and person.pk in subscribed,
-                    requested=requested,
-                )
+                push = Channel.PUSH in requested and person.pk in subscribed
+                # Keyed by the object, which the message holds until the rows are made.
+                outside = chosen.get((id(person), push, asked))
+                if outside is None:
+                    outside = chosen[(id(person), push, asked)] = outside_channels(
+                        person, preference, push=push, requested=requested
+                    )
                 if outside:
                     held_until = None
                     if not fields["urgent"] and preference is not None:
