@@ -138,7 +138,7 @@ def _existing(district: Any, number: str) -> TakenOrder | None:
     return TakenOrder(order.case, order, created=False)
 
 
-@directory.pinned()
+@directory.pinned_with_map()
 def take_hotline_order(
     actor: Person | None,
     *,

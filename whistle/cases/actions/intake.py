@@ -262,7 +262,7 @@ def _locate_or_refuse(lon: float, lat: float) -> Location:
     return location
 
 
-@directory.pinned()
+@directory.pinned_with_map()
 def report_case(
     actor: Person,
     *,
