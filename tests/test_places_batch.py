@@ -156,8 +156,10 @@ def test_a_filing_reads_the_map_s_and_the_directory_s_tokens_once_in_one_stateme
     """`report_case` and `take_hotline_order` read both tokens together, and the map they
     read under it is the one their point is located on."""
     c = whistle_city
-    place = {"description": "人民市场东巷有游商占道", "lon": ON_THE_LANE[0], "lat": ON_THE_LANE[1]}
-    actions.report_case(c.dispatcher, **place)  # the map and the directory read into memory
+    description, (lon, lat) = "人民市场东巷有游商占道", ON_THE_LANE
+    actions.report_case(
+        c.dispatcher, description=description, lon=lon, lat=lat
+    )  # the map and the directory read into memory
     reads: list[tuple[str, ...]] = []
     read_several = map_triggers.read_tokens
 
@@ -167,13 +169,19 @@ def test_a_filing_reads_the_map_s_and_the_directory_s_tokens_once_in_one_stateme
 
     monkeypatch.setattr(map_triggers, "read_tokens", counted)
     with time_machine.travel(beijing(2026, 5, 12, 9, 0), tick=False):
-        case = actions.report_case(c.dispatcher, **place)
+        case = actions.report_case(c.dispatcher, description=description, lon=lon, lat=lat)
         taken = take_hotline_order(
-            c.dispatcher, number="2026051200009", caller_name="王女士", **place
+            c.dispatcher,
+            number="2026051200009",
+            caller_name="王女士",
+            description=description,
+            lon=lon,
+            lat=lat,
         )
     assert reads == [("map", "directory"), ("map", "directory")]
     assert case.lane is not None and taken.case.lane == case.lane
     _rename_the_lane(case.lane.pk)
     reads.clear()
-    assert actions.report_case(c.dispatcher, **place).lane.name == NEW_NAME
+    renamed = actions.report_case(c.dispatcher, description=description, lon=lon, lat=lat)
+    assert renamed.lane is not None and renamed.lane.name == NEW_NAME
     assert reads == [("map", "directory")]
