@@ -22,6 +22,8 @@ from tests.fixtures_cases import (
 )
 from tests.test_hotline_import import csv_bytes, row
 from tests.test_hotline_import import run as import_export
+from whistle.cases import actions
+from whistle.cases.actions.hotline import take_hotline_order
 from whistle.cases.locate import locate
 from whistle.organisation import map_triggers, places
 from whistle.organisation.models import Lane
@@ -146,3 +148,40 @@ def test_an_api_report_with_a_category_reads_the_token_once(api_city, map_token_
     assert answer.status_code == 201, answer.content
     assert answer.json()["lane"]["name"] == api_city.lane.name
     assert len(map_token_reads) == 1
+
+
+def test_a_filing_reads_the_map_s_and_the_directory_s_tokens_once_in_one_statement(
+    whistle_city, monkeypatch
+):
+    """`report_case` and `take_hotline_order` read both tokens together, and the map they
+    read under it is the one their point is located on."""
+    c = whistle_city
+    description, (lon, lat) = "人民市场东巷有游商占道", ON_THE_LANE
+    actions.report_case(
+        c.dispatcher, description=description, lon=lon, lat=lat
+    )  # the map and the directory read into memory
+    reads: list[tuple[str, ...]] = []
+    read_several = map_triggers.read_tokens
+
+    def counted(on: Any, *revisions: map_triggers.Revision) -> tuple[str | None, ...]:
+        reads.append(tuple(r.name for r in revisions))
+        return read_several(on, *revisions)
+
+    monkeypatch.setattr(map_triggers, "read_tokens", counted)
+    with time_machine.travel(beijing(2026, 5, 12, 9, 0), tick=False):
+        case = actions.report_case(c.dispatcher, description=description, lon=lon, lat=lat)
+        taken = take_hotline_order(
+            c.dispatcher,
+            number="2026051200009",
+            caller_name="王女士",
+            description=description,
+            lon=lon,
+            lat=lat,
+        )
+    assert reads == [("map", "directory"), ("map", "directory")]
+    assert case.lane is not None and taken.case.lane == case.lane
+    _rename_the_lane(case.lane.pk)
+    reads.clear()
+    renamed = actions.report_case(c.dispatcher, description=description, lon=lon, lat=lat)
+    assert renamed.lane is not None and renamed.lane.name == NEW_NAME
+    assert reads == [("map", "directory")]

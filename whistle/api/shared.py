@@ -141,14 +141,18 @@ def department_by_code(code: str, field: str = "department") -> Department:
 
 
 @contextmanager
-def filing() -> Iterator[None]:
+def filing(request: HttpRequest | None = None) -> Iterator[None]:
     """A filing's request reads the map's and the directory's revision tokens once, in one
     statement: the district of its category, looked up by code, the action's own look-ups
     (the place, the caller's roles, the unit, who is told) and the answer's (who may see the
-    caller) share them. A filing changes neither."""
-    map_token, directory_token = map_triggers.read_tokens(
-        connections[DEFAULT_DB_ALIAS], map_triggers.MAP, map_triggers.DIRECTORY
-    )
+    caller) share them. A filing changes neither. A request that came with a token had them
+    read with its check (`auth.bearer`): those are used, not read again."""
+    revisions = getattr(request, "_whistle_revisions", None)
+    if revisions is None:
+        revisions = map_triggers.read_tokens(
+            connections[DEFAULT_DB_ALIAS], map_triggers.MAP, map_triggers.DIRECTORY
+        )
+    map_token, directory_token = revisions
     with places.pinned_at(map_token), directory.pinned_at(directory_token):
         yield
 

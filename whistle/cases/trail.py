@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from whistle.cases.bulk import insert_values, update_each
 from whistle.cases.errors import MomentRefused
 from whistle.cases.models import Case, Event, Summons
+from whistle.cases.rows import insert_new
 from whistle.notifications.kinds import NotificationKind
 from whistle.notifications.outbox import Outbox, notify_webhooks
 from whistle.notifications.status import event_key
@@ -454,9 +455,9 @@ def insert_with_first_event(
         follow_trail=False,
     )
     case.trail_length, case.trail_head = event.seq, event.hash
-    case.save(force_insert=True)
+    insert_new(case)
     event.case = case
-    event.save(force_insert=True)
+    insert_new(event)
     payload = _webhook_payload(event)
     if outbox is None:
         notify_webhooks(kind, payload, dedupe_key=event_key(event.hash))

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from whistle.organisation import map_triggers
+from whistle.organisation import map_triggers, places
 from whistle.organisation.models import Person, RoleAssignment
 
 Value = TypeVar("Value")
@@ -127,6 +127,28 @@ def pinned() -> Iterator[Generation]:
     unit, the dispatchers, their preferences and robots, the webhooks)."""
     outer = _pinned.get()
     with pinned_at(revision() if outer is None else outer.token) as current:
+        yield current
+
+
+@contextmanager
+def pinned_with_map() -> Iterator[Generation]:
+    """`pinned`, with the map pinned too (`places.pinned_at`), the two tokens read in one
+    statement (`map_triggers.read_tokens`): for a filing, which locates its point and looks
+    the directory up, and changes neither. Inside another pin of the directory, that one,
+    the map then read as outside a pin; inside a batch of the map (`places.batch`: the
+    orders of an import), the batch's map, the directory's token read alone."""
+    outer = _pinned.get()
+    if outer is not None:
+        yield outer
+        return
+    if places.batched():
+        with pinned() as current:
+            yield current
+        return
+    map_token, directory_token = map_triggers.read_tokens(
+        connections[DEFAULT_DB_ALIAS], map_triggers.MAP, map_triggers.DIRECTORY
+    )
+    with places.pinned_at(map_token), pinned_at(directory_token) as current:
         yield current
 
 

@@ -425,6 +425,11 @@ def batch() -> Iterator[None]:
         _batch.reset(reset)
 
 
+def batched() -> bool:
+    """Whether look-ups now run inside a batch (`batch`, `pinned_at`): on its map."""
+    return _batch.get() is not None
+
+
 def city_map() -> CityMap:
     """The map as it stands in the database now, read again only when it has changed; inside
     a batch, the map of its first look-up."""

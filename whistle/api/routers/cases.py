@@ -83,7 +83,7 @@ def report_case(request: HttpRequest, data: s.ReportIn) -> Status[dict[str, Any]
     """A steward, chief, township or district office reports a problem at a place."""
     person = caller(request)
     category = None
-    with filing():
+    with filing(request):
         if data.category is not None:
             category = category_by_code(
                 locate(data.lon, data.lat).district, data.category, data.category_kind

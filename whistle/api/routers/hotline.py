@@ -101,7 +101,7 @@ def take_order(request: HttpRequest, data: s.HotlineOrderIn) -> Status[dict[str,
     when the district has taken the order number before (nothing is written)."""
     person = caller(request)
     try:
-        with filing():
+        with filing(request):
             taken = take_hotline_order(person, **_arguments(data))
             answer = _taken_out(person, taken)
     except actions.InvalidInput as exc:

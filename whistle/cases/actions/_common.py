@@ -19,6 +19,7 @@ from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases.bulk import insert_values
 from whistle.cases.deadlines import next_check_for
 from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.cases.images import Photo, prepare
@@ -27,7 +28,8 @@ from whistle.cases.pauses import PausableDeadline
 from whistle.cases.rules import CASE_DEADLINE_FIELDS, DEADLINE_FIELDS, ORDER_DEADLINE_FIELDS
 from whistle.cases.trail import event_link
 from whistle.cases.trail import record as record  # the action modules take it from here
-from whistle.notifications.outbox import Outbox, notify_many
+from whistle.notifications.models import Notification
+from whistle.notifications.outbox import ROW_FIELDS, Outbox, notify_many
 from whistle.notifications.status import event_key
 from whistle.organisation import directory
 from whistle.organisation.models import Department, Jurisdiction, Person, Role
@@ -384,6 +386,15 @@ def notify(
             channels=channels,
             urgent=urgent,
         )
+
+
+def write_outbox(outbox: Outbox) -> None:
+    """Insert the outbox's queued rows in the action's transaction, as `Outbox.flush` does
+    (a row whose recipient, channel and dedupe key are taken is skipped), from plain values
+    prepared once per column instead of model instances (`insert_values`)."""
+    rows = outbox.take_values()
+    if rows:
+        insert_values(Notification, ROW_FIELDS, rows, ignore_conflicts=True)
 
 
 def changes(**pairs: tuple[Any, Any]) -> dict[str, list[Any]]:

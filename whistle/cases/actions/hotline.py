@@ -37,6 +37,7 @@ from whistle.cases.actions._common import (
     notify,
     people_with_role,
     record,
+    write_outbox,
 )
 from whistle.cases.actions.intake import (
     DISTRICT_REPORTERS,
@@ -50,6 +51,7 @@ from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.hotline import ANSWERS_MAX, HOTLINE_PLATFORM_ROLE, answered_orders, queue_answer
 from whistle.cases.models import Case, HotlineOrder
 from whistle.cases.permissions import Scoped, require, require_role
+from whistle.cases.rows import insert_new
 from whistle.cases.rules import hotline_deadline_classes
 from whistle.cases.trail import EventKind, lock_case
 from whistle.cases.trail import clock_skew as trail_clock_skew
@@ -136,7 +138,7 @@ def _existing(district: Any, number: str) -> TakenOrder | None:
     return TakenOrder(order.case, order, created=False)
 
 
-@directory.pinned()
+@directory.pinned_with_map()
 def take_hotline_order(
     actor: Person | None,
     *,
@@ -271,7 +273,7 @@ def take_hotline_order(
                 caller_salt=salt if (caller_name or caller_phone) else "",
             )
             order.reply_check_at = next_reply_check(order)
-            order.save(force_insert=True)
+            insert_new(order)
             notify(
                 people_with_role(Role.DISPATCHER, case.township),
                 event,
@@ -283,7 +285,7 @@ def take_hotline_order(
                 description=description[:140],
                 outbox=outbox,
             )
-            outbox.flush()
+            write_outbox(outbox)
     except IntegrityError:
         # The number was taken before, or by another intake that committed first: the
         # order's unique number refused the insert, and everything this intake wrote is

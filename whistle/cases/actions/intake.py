@@ -32,6 +32,7 @@ from whistle.cases.actions._common import (
     photo_data,
     record,
     set_deadline,
+    write_outbox,
 )
 from whistle.cases.device_time import DeviceTime, device_time
 from whistle.cases.errors import InvalidInput, PermissionRefused
@@ -246,7 +247,7 @@ def _tell_dispatchers(case: Case, event: Event, description: str, outbox: Outbox
         description=description[:140],
         outbox=outbox,
     )
-    outbox.flush()
+    write_outbox(outbox)
 
 
 def _locate_or_refuse(lon: float, lat: float) -> Location:
@@ -261,7 +262,7 @@ def _locate_or_refuse(lon: float, lat: float) -> Location:
     return location
 
 
-@directory.pinned()
+@directory.pinned_with_map()
 def report_case(
     actor: Person,
     *,
