@@ -24,6 +24,7 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, models, transaction
 from django.db.models import F, Max, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,6 +35,7 @@ from whistle.assessment.models import (
     DepartmentResult,
     Scheme,
     SchemeComponent,
+    SchemeRevision,
     ScoreCell,
     ScoringState,
     SummonsAssessment,
@@ -190,6 +192,30 @@ class SchemeBook:
             # The scheme is kept beside its scores so that its id stays its own.
             found = self._scores[key] = (scheme, score(facts, scheme))
         return found[1]
+
+
+# The schemes the incremental update read, with the token of `SchemeRevision` they were read
+# under (`scheme_book`): one process's, replaced whole (no lock needed between threads).
+_kept_book: tuple[str, SchemeBook] | None = None
+
+
+def scheme_book(token: str | None) -> SchemeBook:
+    """Every district's schemes as read under the schemes' revision token, which the caller
+    has just read (`_lock_reading_schemes_token`): the book kept from an earlier read under the
+    same token, else a new one, kept for the next. Database triggers give the token a new
+    value with every change to the schemes and their components, whoever makes it; the
+    token is random, so a change rolled back never leaves a book under a token that comes
+    back. Without a token (its row missing, as after a flush) nothing is kept. A book is read
+    after its token, so it is never older than the token says; the scores it remembers
+    (`SchemeBook.score`) depend only on its schemes."""
+    global _kept_book
+    kept = _kept_book
+    if token is not None and kept is not None and kept[0] == token:
+        return kept[1]
+    book = SchemeBook()
+    if token is not None:
+        _kept_book = (token, book)
+    return book
 
 
 class FrozenMonths:
@@ -727,6 +753,29 @@ def store_results(
         _store_results(district_id, periods, book, departments)
 
 
+@dataclass
+class StoredResult:
+    """A stored score as `_store_results` reads it: plain values, no model instance."""
+
+    pk: int
+    frozen: bool
+    row: ResultRow
+
+
+def stored_results_of(district_id: int, periods: list[Period]) -> dict[str, dict[int, StoredResult]]:
+    """The stored scores of the district in the periods, by period key and department."""
+    found: dict[str, dict[int, StoredResult]] = defaultdict(dict)
+    rows = (
+        DepartmentResult.objects.filter(district_id=district_id, period__in=[p.key for p in periods])
+        .order_by()
+        .values_list("pk", "period", "department_id", "frozen", *RESULT_FIELDS)
+    )
+    for pk, period, department_id, frozen, *values in rows:
+        row = ResultRow(department_id, **dict(zip(RESULT_FIELDS, values, strict=True)))
+        found[period][department_id] = StoredResult(pk, frozen, row)
+    return found
+
+
 def _store_results(
     district_id: int,
     periods: Iterable[Period],
@@ -741,14 +790,24 @@ def _store_results(
     now = timezone.now()
     month_sums = stored_month_sums(district_id, {m for p in periods for m in p.months()}, only)
     entered = entered_scores(district_id, _entered_keys(periods), only)
-    existing: dict[str, dict[int, DepartmentResult]] = defaultdict(dict)
-    for stored_result in DepartmentResult.objects.filter(
-        district_id=district_id, period__in=[p.key for p in periods]
-    ):
-        existing[stored_result.period][stored_result.department_id] = stored_result
+    existing = stored_results_of(district_id, periods)
     created: list[tuple[Any, ...]] = []
+    # Only the scores that changed become (unsaved) instances, to carry their values.
     changed: list[DepartmentResult] = []
     gone: list[int] = []
+
+    def change(pk: int, row: ResultRow) -> None:
+        values = {name: getattr(row, name) for name in RESULT_FIELDS}
+        changed.append(
+            DepartmentResult(
+                pk=pk,
+                district_id=district_id,
+                department_id=row.department_id,
+                computed_at=now,
+                **values,
+            )
+        )
+
     for period in periods:
         stored = existing.get(period.key, {})
         if any(r.frozen for r in stored.values()):
@@ -762,20 +821,17 @@ def _store_results(
             for department_id in kept:
                 del stored[department_id]
             for reranked in _rank_again(rows, kept):
-                reranked.computed_at = now
-                changed.append(reranked)
+                change(reranked.pk, reranked.row)
         for row in rows:
-            values = {name: getattr(row, name) for name in RESULT_FIELDS}
             result = stored.pop(row.department_id, None)
             if result is None:
-                created.append((district_id, row.department_id, period.key, now, *values.values()))
-            elif stored_result_row(result) != row:
-                for name, value in values.items():
-                    setattr(result, name, value)
-                result.computed_at = now
-                changed.append(result)
+                values = [getattr(row, name) for name in RESULT_FIELDS]
+                created.append((district_id, row.department_id, period.key, now, *values))
+            elif result.row != row:
+                change(result.pk, row)
         gone += [r.pk for r in stored.values()]
-    DepartmentResult.objects.filter(pk__in=gone).delete()
+    if gone:
+        DepartmentResult.objects.filter(pk__in=gone).delete()
     update_each(DepartmentResult, changed, [*RESULT_FIELDS, "computed_at"])
     insert_values(
         DepartmentResult,
@@ -784,19 +840,19 @@ def _store_results(
     )
 
 
-def _rank_again(rows: list[ResultRow], kept: dict[int, DepartmentResult]) -> list[DepartmentResult]:
+def _rank_again(rows: list[ResultRow], kept: dict[int, StoredResult]) -> list[StoredResult]:
     """Rank the computed rows together with the stored scores kept as they are, as
     `compute_results` ranks a whole period; returns the kept scores whose rank moved (set)."""
     ranks = competition_ranks(
         [(r.department_id, r.total if r.complete else None) for r in rows]
-        + [(d, r.total if r.complete else None) for d, r in kept.items()]
+        + [(d, r.row.total if r.row.complete else None) for d, r in kept.items()]
     )
     for row in rows:
         row.rank = ranks[row.department_id]
     moved = []
     for department_id, result in kept.items():
-        if result.rank != ranks[department_id]:
-            result.rank = ranks[department_id]
+        if result.row.rank != ranks[department_id]:
+            result.row.rank = ranks[department_id]
             moved.append(result)
     return moved
 
@@ -899,6 +955,25 @@ def lock_scoring() -> ScoringState:
         raise RuntimeError("lock_scoring must run inside a transaction")
     state, _created = ScoringState.objects.select_for_update().get_or_create(pk=1)
     return state
+
+
+def _lock_reading_schemes_token() -> tuple[ScoringState, str | None]:
+    """`lock_scoring` and the schemes' revision token (`scheme_book`), in one statement;
+    the token is None when its row is missing."""
+    token = RawSQL(
+        f"SELECT token FROM {SchemeRevision._meta.db_table} ORDER BY id LIMIT 1",
+        (),
+        output_field=models.CharField(),
+    )
+    found = (
+        ScoringState.objects.select_for_update()
+        .annotate(schemes_token=token)
+        .filter(pk=1)
+        .first()
+    )
+    if found is None:
+        return lock_scoring(), None
+    return found, getattr(found, "schemes_token", None)
 
 
 class RecordWrites:
@@ -1033,7 +1108,7 @@ def update_scores() -> int:
     a case is recomputed when it has an event newer than the last run, or one its records
     have not seen."""
     with transaction.atomic():
-        state = lock_scoring()
+        state, schemes_token = _lock_reading_schemes_token()
         last = state.last_event_id
         seen = (
             SummonsAssessment.objects.filter(case_id=OuterRef("case_id"))
@@ -1059,7 +1134,7 @@ def update_scores() -> int:
             if newest_id > last or (seen_seq is not None and top > seen_seq)
         }
         if cases:
-            _refresh(cases, SchemeBook())
+            _refresh(cases, scheme_book(schemes_token))
         state.last_event_id = newest
         state.updated_at = timezone.now()
         state.save(update_fields=["last_event_id", "updated_at"])
