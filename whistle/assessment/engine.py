@@ -12,8 +12,10 @@ Three ways in, one arithmetic:
 from __future__ import annotations
 
 import operator
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,7 +23,7 @@ from fractions import Fraction
 from functools import reduce
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.db import connection, models, transaction
 from django.db.models import F, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.expressions import RawSQL
@@ -221,11 +223,123 @@ def scheme_book(token: str | None) -> SchemeBook:
 class FrozenMonths:
     def __init__(self) -> None:
         self._cache: dict[int, set[date]] = {}
+        self._every_district = False
 
     def __call__(self, district_id: int, month: date) -> bool:
         if district_id not in self._cache:
+            if self._every_district:
+                return False
             self._cache[district_id] = ClosedPeriod.frozen_months(district_id)
         return month in self._cache[district_id]
+
+    @property
+    def read(self) -> bool:
+        """Whether every district's closed periods are known (`take`)."""
+        return self._every_district
+
+    @staticmethod
+    def every_district() -> models.QuerySet[ClosedPeriod, tuple[Any, ...]]:
+        """The closed periods of every district (a few a year each), for `take`."""
+        return ClosedPeriod.objects.order_by().values_list("district_id", "period")
+
+    def take(self, rows: Iterable[tuple[int, str]]) -> None:
+        """Know every district's frozen months from the rows of `every_district`."""
+        for district_id, key in rows:
+            self._cache.setdefault(district_id, set()).update(Period.parse(key).months())
+        self._every_district = True
+
+
+# A chunk creates its records with `COPY` from this many on (PostgreSQL): below it, a plain
+# insert is one round trip less, and can go with the chunk's other writes (`writing_together`).
+COPY_FROM = 20
+
+
+@contextmanager
+def writing_together(wanted: bool = True) -> Iterator[None]:
+    """On PostgreSQL, send the writes made inside without waiting for each one's answer: they
+    reach the server in one round trip when the block ends, and run in order there (psycopg's
+    pipeline mode). Only for writes whose results are not read inside (no `COPY`, no rows
+    returned, no counts relied on). Elsewhere, or not `wanted`, nothing changes."""
+    if not wanted or connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
+
+
+def read_together(
+    *querysets: models.QuerySet[Any, Any] | None,
+) -> list[list[tuple[Any, ...]]]:
+    """The rows of several reads that do not depend on one another, each as the tuples its
+    `values_list()` (or `values()`) names, Django's converters applied; None reads nothing.
+
+    On PostgreSQL the statements go to the server together and their results come back
+    together (psycopg's pipeline mode): one round trip instead of one each. The server still
+    runs them one after another, in the order given, each seeing what was committed before it
+    started, as it would one at a time. Elsewhere they run one after another. The statements
+    are logged as Django logs its own (`connection.queries`)."""
+    compiled: list[tuple[Any, str, Any, list[int] | None] | None] = []
+    for queryset in querysets:
+        if queryset is None:
+            compiled.append(None)
+            continue
+        query = queryset.query
+        compiler = query.get_compiler(using=queryset.db)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            compiled.append(None)
+            continue
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        wanted = list(getattr(queryset, "_fields", None) or names)
+        order = None if wanted == names else [names.index(name) for name in wanted]
+        compiled.append((compiler, sql, params, order))
+    found: list[list[Any]] = []
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        raw = connection.connection
+        began = time.monotonic()
+        with connection.wrap_database_errors:
+            cursors = []
+            with raw.pipeline():
+                for item in compiled:
+                    cursor = None
+                    if item is not None:
+                        cursor = raw.cursor()
+                        cursor.execute(item[1], item[2])
+                    cursors.append(cursor)
+            for cursor in cursors:
+                found.append([] if cursor is None else cursor.fetchall())
+                if cursor is not None:
+                    cursor.close()
+        if connection.queries_logged:
+            spent = f"{time.monotonic() - began:.3f}"
+            for item in compiled:
+                if item is not None:
+                    connection.queries_log.append({"sql": f"(together) {item[1]}", "time": spent})
+    else:
+        for item in compiled:
+            if item is None:
+                found.append([])
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute(item[1], item[2])
+                found.append(cursor.fetchall())
+    results: list[list[tuple[Any, ...]]] = []
+    for item, rows in zip(compiled, found, strict=True):
+        if item is None:
+            results.append([])
+            continue
+        compiler, _sql, _params, order = item
+        width = compiler.col_count
+        converted = compiler.results_iter(
+            results=[[row[:width] for row in rows]], tuple_expected=True
+        )
+        if order is not None:
+            converted = (tuple(row[i] for i in order) for row in converted)
+        results.append(list(converted))
+    return results
 
 
 @dataclass(frozen=True)
@@ -236,38 +350,57 @@ class StoredRecord:
     values: dict[str, Any]
 
 
-def stored_records(case_ids: list[int]) -> dict[int, StoredRecord]:
-    """The stored records of the cases by summons id, read as plain values (no model
-    instances: a recompute reads every record once)."""
-    rows = (
+def stored_record_rows(case_ids: list[int]) -> models.QuerySet[SummonsAssessment, Any]:
+    """The read of `stored_records`."""
+    return (
         SummonsAssessment.objects.filter(case_id__in=case_ids)
         .order_by()
         .values_list("pk", "summons_id", *RECORD_FIELDS)
     )
+
+
+def stored_records(
+    case_ids: list[int], rows: Iterable[tuple[Any, ...]] | None = None
+) -> dict[int, StoredRecord]:
+    """The stored records of the cases by summons id, read as plain values (no model
+    instances: a recompute reads every record once); the rows of `stored_record_rows`
+    when given."""
+    if rows is None:
+        rows = stored_record_rows(case_ids)
     return {
         summons_id: StoredRecord(pk, dict(zip(RECORD_FIELDS, values, strict=True)))
         for pk, summons_id, *values in rows
     }
 
 
-def trail_events(case_ids: Iterable[int]) -> dict[int, list[TrailEvent]]:
-    """The events of the cases' trails that the assessment reads, by case, in order.
-
-    Only the events whose data the assessment reads (`DATA_KINDS`) carry it; the others'
-    is read as empty: decoding every check-in's and result's data cost more than the rest
-    of the read."""
-    events: dict[int, list[TrailEvent]] = defaultdict(list)
+def trail_rows(case_ids: Iterable[int]) -> models.QuerySet[Event, Any]:
+    """The read of `trail_events`."""
     read_data = models.Case(
         models.When(kind__in=DATA_KINDS, then=F("data")),
         default=None,
         output_field=models.JSONField(),
     )
-    for case_id, event_id, seq, at, kind, summons_id, data in (
+    return (
         Event.objects.filter(case_id__in=list(case_ids), kind__in=RELEVANT_KINDS)
         .order_by("case_id", "seq")
         .annotate(read_data=read_data)
         .values_list("case_id", "id", "seq", "at", "kind", "summons_id", "read_data")
-    ):
+    )
+
+
+def trail_events(
+    case_ids: Iterable[int], rows: Iterable[tuple[Any, ...]] | None = None
+) -> dict[int, list[TrailEvent]]:
+    """The events of the cases' trails that the assessment reads, by case, in order; from
+    the rows of `trail_rows` when given.
+
+    Only the events whose data the assessment reads (`DATA_KINDS`) carry it; the others'
+    is read as empty: decoding every check-in's and result's data cost more than the rest
+    of the read."""
+    events: dict[int, list[TrailEvent]] = defaultdict(list)
+    if rows is None:
+        rows = trail_rows(case_ids)
+    for case_id, event_id, seq, at, kind, summons_id, data in rows:
         events[case_id].append(TrailEvent(event_id, seq, at, kind, summons_id, data or {}))
     return events
 
@@ -321,6 +454,13 @@ def compute_records(
     rows = list(summons_rows(case_ids))
     if events is None:
         events = trail_events(case_ids)
+    return records_from(rows, events, book)
+
+
+def records_from(
+    rows: Iterable[dict[str, Any]], events: dict[int, list[TrailEvent]], book: SchemeBook
+) -> dict[int, dict[str, Any]]:
+    """`compute_records` from its summonses (`summons_rows`) and their trails, read already."""
     values: dict[int, dict[str, Any]] = {}
     for row in rows:
         township_id = row["whistle__township_id"] or row["case__township_id"]
@@ -464,10 +604,17 @@ def entered_scores(
 ) -> EnteredScores:
     """The component scores entered for the district in the periods with the given keys (of
     the given departments only, when given)."""
+    return list(entered_score_rows(district_id, period_keys, departments))
+
+
+def entered_score_rows(
+    district_id: int, period_keys: Iterable[str], departments: Iterable[int] | None = None
+) -> models.QuerySet[ComponentScore, Any]:
+    """The read of `entered_scores`."""
     rows = ComponentScore.objects.filter(district_id=district_id, period__in=list(period_keys))
     if departments is not None:
         rows = rows.filter(department_id__in=sorted(departments))
-    return list(rows.values_list("department_id", "component", "period", "score"))
+    return rows.order_by().values_list("department_id", "component", "period", "score")
 
 
 def _quarters(period: Period) -> list[str]:
@@ -616,16 +763,29 @@ def stored_month_sums(
     district_id: int, months: Iterable[date], departments: Iterable[int] | None = None
 ) -> MonthSums:
     """The stored cells of the district in the months (of the given departments only, when
-    given), summed over townships: one read for every period made of those months."""
-    found: MonthSums = defaultdict(dict)
+    given), summed over townships: one read for every period made of those months; from the
+    rows of `month_sum_rows` when given."""
+    return month_sums_from(month_sum_rows(district_id, months, departments))
+
+
+def month_sum_rows(
+    district_id: int, months: Iterable[date], departments: Iterable[int] | None = None
+) -> models.QuerySet[ScoreCell, Any]:
+    """The read of `stored_month_sums`."""
     cells = ScoreCell.objects.filter(district_id=district_id, month__in=sorted(set(months)))
     if departments is not None:
         cells = cells.filter(department_id__in=sorted(departments))
-    rows = (
-        cells.values("department_id", "month")
+    return (
+        cells.order_by()
+        .values("department_id", "month")
         .annotate(n=Sum("records"), s=Sum("total_sum"))
         .values_list("department_id", "month", "n", "s")
     )
+
+
+def month_sums_from(rows: Iterable[tuple[Any, ...]]) -> MonthSums:
+    """`stored_month_sums` from the rows of `month_sum_rows`."""
+    found: MonthSums = defaultdict(dict)
     for department_id, month, count, subtotal in rows:
         found[month][department_id] = (count, subtotal)
     return found
@@ -762,14 +922,22 @@ class StoredResult:
     row: ResultRow
 
 
-def stored_results_of(district_id: int, periods: list[Period]) -> dict[str, dict[int, StoredResult]]:
-    """The stored scores of the district in the periods, by period key and department."""
-    found: dict[str, dict[int, StoredResult]] = defaultdict(dict)
-    rows = (
-        DepartmentResult.objects.filter(district_id=district_id, period__in=[p.key for p in periods])
+def stored_result_rows(
+    district_id: int, periods: list[Period]
+) -> models.QuerySet[DepartmentResult, Any]:
+    """The stored scores of the district in the periods, as `stored_results_from` reads them."""
+    return (
+        DepartmentResult.objects.filter(
+            district_id=district_id, period__in=[p.key for p in periods]
+        )
         .order_by()
         .values_list("pk", "period", "department_id", "frozen", *RESULT_FIELDS)
     )
+
+
+def stored_results_from(rows: Iterable[tuple[Any, ...]]) -> dict[str, dict[int, StoredResult]]:
+    """The stored scores by period key and department, from `stored_result_rows`."""
+    found: dict[str, dict[int, StoredResult]] = defaultdict(dict)
     for pk, period, department_id, frozen, *values in rows:
         row = ResultRow(department_id, **dict(zip(RESULT_FIELDS, values, strict=True)))
         found[period][department_id] = StoredResult(pk, frozen, row)
@@ -788,9 +956,14 @@ def _store_results(
         return
     only = set(departments) if departments is not None else None
     now = timezone.now()
-    month_sums = stored_month_sums(district_id, {m for p in periods for m in p.months()}, only)
-    entered = entered_scores(district_id, _entered_keys(periods), only)
-    existing = stored_results_of(district_id, periods)
+    # Three reads that do not depend on one another, together.
+    sum_rows, entered, result_rows = read_together(
+        month_sum_rows(district_id, {m for p in periods for m in p.months()}, only),
+        entered_score_rows(district_id, _entered_keys(periods), only),
+        stored_result_rows(district_id, periods),
+    )
+    month_sums = month_sums_from(sum_rows)
+    existing = stored_results_from(result_rows)
     created: list[tuple[Any, ...]] = []
     # Only the scores that changed become (unsaved) instances, to carry their values.
     changed: list[DepartmentResult] = []
@@ -966,10 +1139,7 @@ def _lock_reading_schemes_token() -> tuple[ScoringState, str | None]:
         output_field=models.CharField(),
     )
     found = (
-        ScoringState.objects.select_for_update()
-        .annotate(schemes_token=token)
-        .filter(pk=1)
-        .first()
+        ScoringState.objects.select_for_update().annotate(schemes_token=token).filter(pk=1).first()
     )
     if found is None:
         return lock_scoring(), None
@@ -1009,7 +1179,8 @@ class RecordWrites:
     def flush(self) -> None:
         SummonsAssessment.objects.filter(pk__in=self.removed).delete()
         update_each(SummonsAssessment, self.changed, [*RECORD_FIELDS, "computed_at"])
-        insert_values(SummonsAssessment, INSERTED_FIELDS, self.created, copy=True)
+        copy = len(self.created) >= COPY_FROM
+        insert_values(SummonsAssessment, INSERTED_FIELDS, self.created, copy=copy)
         self.created, self.changed, self.removed = [], [], []
 
 
@@ -1060,8 +1231,23 @@ def _refresh_chunk(
     moved: dict[int, Moved],
     every_department: bool,
 ) -> None:
-    fresh = compute_records(case_ids, book)
-    stored = stored_records(case_ids)
+    # The summonses before the trail, as `compute_records` reads them; the stored records and
+    # (the first time) every district's closed periods beside them: one round trip.
+    summonses, trail, stored_rows, closed = read_together(
+        summons_rows(case_ids),
+        trail_rows(case_ids),
+        stored_record_rows(case_ids),
+        None if frozen.read else FrozenMonths.every_district(),
+    )
+    if not frozen.read:
+        frozen.take(closed)
+    names = (*SUMMONS_VALUES, "trail_seq")
+    fresh = records_from(
+        [dict(zip(names, row, strict=True)) for row in summonses],
+        trail_events(case_ids, trail),
+        book,
+    )
+    stored = stored_records(case_ids, stored_rows)
     writes = RecordWrites(timezone.now())
     deltas: dict[tuple[int, CellKey], CellTotals] = {}
 
@@ -1088,8 +1274,9 @@ def _refresh_chunk(
         if new is not None:
             move(new, +1)
         writes.put(summons_id, record, new)
-    writes.flush()
-    add_to_stored_cells(deltas)
+    with writing_together(len(writes.created) < COPY_FROM):
+        writes.flush()
+        add_to_stored_cells(deltas)
     for (district_id, (department_id, _township_id, month)), delta in deltas.items():
         if any(delta.sums.values()):
             found = moved[district_id]
