@@ -43,11 +43,12 @@ from whistle.assessment.models import (
     SchemeComponent,
     SchemeRevision,
     ScoreCell,
+    ScoringState,
     SummonsAssessment,
 )
 from whistle.assessment.periods import Period
 from whistle.organisation import map_triggers
-from whistle.cases.models import Summons
+from whistle.cases.models import Event, Summons
 from whistle.cases.trail import EventKind
 
 D = Decimal
@@ -244,3 +245,28 @@ def test_a_scheme_changed_by_another_connection_is_read_again(july, tmp_path):
     late = settled_on_time(m, 30)
     assert update_scores() == 1
     assert not SummonsAssessment.objects.filter(summons=late).exists()
+
+
+# Where the window of new events starts -------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_state_set_back_is_read_from_where_it_says(rated, monkeypatch):
+    """As after a restore: the state says less than this process stored last."""
+    monkeypatch.setattr(engine, "OVERLAP", 0)
+    assert engine._last_stored is not None and engine._last_stored > 0
+    ScoringState.objects.update(last_event_id=0)
+    with_events = Event.objects.values("case_id").distinct().count()
+    assert update_scores() == with_events
+    same_as_a_full_recompute()
+
+
+@pytest.mark.django_db
+def test_a_window_read_wider_than_needed_recomputes_only_what_is_new(rated, monkeypatch):
+    """As when another process ran the update since: this process read less than the state
+    says."""
+    monkeypatch.setattr(engine, "OVERLAP", 0)
+    monkeypatch.setattr(engine, "_last_stored", 0)
+    settled_on_time(rated, 29)
+    assert update_scores() == 1
+    same_as_a_full_recompute()

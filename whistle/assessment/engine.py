@@ -1130,20 +1130,21 @@ def lock_scoring() -> ScoringState:
     return state
 
 
-def _lock_reading_schemes_token() -> tuple[ScoringState, str | None]:
-    """`lock_scoring` and the schemes' revision token (`scheme_book`), in one statement;
-    the token is None when its row is missing."""
+def _lock_reading_schemes_token() -> models.QuerySet[ScoringState, Any]:
+    """`lock_scoring`'s read, as `update_scores` makes it: the last event read and the
+    schemes' revision token (`scheme_book`, None when its row is missing), in one row (none
+    when the state's row is missing)."""
     token = RawSQL(
         f"SELECT token FROM {SchemeRevision._meta.db_table} ORDER BY id LIMIT 1",
         (),
         output_field=models.CharField(),
     )
-    found = (
-        ScoringState.objects.select_for_update().annotate(schemes_token=token).filter(pk=1).first()
+    return (
+        ScoringState.objects.select_for_update()
+        .filter(pk=1)
+        .annotate(schemes_token=token)
+        .values_list("last_event_id", "schemes_token")
     )
-    if found is None:
-        return lock_scoring(), None
-    return found, getattr(found, "schemes_token", None)
 
 
 class RecordWrites:
@@ -1285,6 +1286,29 @@ def _refresh_chunk(
                 found.departments.add(department_id)
 
 
+# The last event id this process's latest update stored (`update_scores`); any value is safe.
+_last_stored: int | None = None
+
+
+def _window(last: int) -> models.QuerySet[Event, Any]:
+    """For each case with an event above `last` less the overlap: its last sequence number,
+    its newest event id and the lowest sequence number its stored records were computed at."""
+    seen = (
+        SummonsAssessment.objects.filter(case_id=OuterRef("case_id"))
+        .order_by()
+        .values("case_id")
+        .annotate(seq=Min("trail_seq"))
+        .values("seq")
+    )
+    return (
+        Event.objects.filter(id__gt=max(0, last - OVERLAP))
+        .order_by()
+        .values("case_id")
+        .annotate(top=Max("seq"), newest=Max("id"), seen=Subquery(seen))
+        .values_list("case_id", "top", "newest", "seen")
+    )
+
+
 def update_scores() -> int:
     """Bring records, cells and scores up to date with the trail; returns the number of cases
     recomputed. Reads only the events added since the last run, and an overlap below it for
@@ -1293,28 +1317,31 @@ def update_scores() -> int:
     One query reads, for each case with an event in that window, its last sequence number,
     its newest event id and the lowest sequence number its stored records were computed at:
     a case is recomputed when it has an event newer than the last run, or one its records
-    have not seen."""
+    have not seen.
+
+    The window is read together with the scoring lock (`read_together`), from where this
+    process's latest update stopped: the lock is granted before the window is read, as one
+    after the other. Where the state says the last run stopped further on (another process
+    ran since), the window read is wider than needed, which recomputes no case that has
+    nothing new; where it says less (a restored database), the window is read again from
+    there."""
+    global _last_stored
     with transaction.atomic():
-        state, schemes_token = _lock_reading_schemes_token()
-        last = state.last_event_id
-        seen = (
-            SummonsAssessment.objects.filter(case_id=OuterRef("case_id"))
-            .order_by()
-            .values("case_id")
-            .annotate(seq=Min("trail_seq"))
-            .values("seq")
+        guess = _last_stored
+        locked, window = read_together(
+            _lock_reading_schemes_token(), None if guess is None else _window(guess)
         )
-        window = list(
-            Event.objects.filter(id__gt=max(0, last - OVERLAP))
-            .order_by()
-            .values("case_id")
-            .annotate(top=Max("seq"), newest=Max("id"), seen=Subquery(seen))
-            .values_list("case_id", "top", "newest", "seen")
-        )
+        if locked:
+            ((last, schemes_token),) = locked
+        else:
+            last, schemes_token = lock_scoring().last_event_id, None
+        if guess is None or guess > last:
+            window = list(_window(last))
         if window:
             newest = max(newest_id for _case, _top, newest_id, _seen in window)
         else:
             newest = Event.objects.aggregate(m=Max("id"))["m"] or 0
+        # `last` is the lower bound where the window read was wider.
         cases = {
             case_id
             for case_id, top, newest_id, seen_seq in window
@@ -1322,9 +1349,8 @@ def update_scores() -> int:
         }
         if cases:
             _refresh(cases, scheme_book(schemes_token))
-        state.last_event_id = newest
-        state.updated_at = timezone.now()
-        state.save(update_fields=["last_event_id", "updated_at"])
+        ScoringState.objects.filter(pk=1).update(last_event_id=newest, updated_at=timezone.now())
+    _last_stored = newest
     return len(cases)
 
 
