@@ -47,9 +47,9 @@ from whistle.assessment.models import (
     SummonsAssessment,
 )
 from whistle.assessment.periods import Period
-from whistle.organisation import map_triggers
 from whistle.cases.models import Event, Summons
 from whistle.cases.trail import EventKind
+from whistle.organisation import map_triggers
 
 D = Decimal
 PERIODS = ("2026-07", "2026-Q3", "2026")

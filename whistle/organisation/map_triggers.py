@@ -3,7 +3,8 @@ it changes: by the admin, an import, `QuerySet.update()`, raw SQL or another pro
 tokens: the map's (`MapRevision`, the tables the map is read from), the directory's
 (`DirectoryRevision`, who is told of what and which unit handles what:
 `whistle.organisation.directory`) and the assessment schemes' (`SchemeRevision`, the schemes
-and their components: `whistle.assessment.engine.scheme_book`). Used by the migrations that install them.
+and their components: `whistle.assessment.engine.scheme_book`). Used by the migrations that
+install them.
 
 On SQLite, a later migration that alters one of these tables rebuilds it without its
 triggers, and a flush (as after a transactional test) empties the token's table. `ensure`
