@@ -9,12 +9,14 @@ the district's inspection imported and no appeal: 派出所 84.97 (rank 1), 城�
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tests.conftest import elsewhere
 from tests.fixtures_assessment import (
     Month,
     Story,
@@ -27,10 +29,27 @@ from tests.fixtures_assessment import (
     stored_records,
 )
 from tests.test_assessment import import_inspection, rate_all, scores, snapshot
-from whistle.assessment.engine import check_all, recompute_all, update_scores
-from whistle.assessment.models import DepartmentResult, ScoreCell, SummonsAssessment
-from whistle.cases.models import Summons
+from whistle.assessment import engine
+from whistle.assessment.engine import (
+    SchemeBook,
+    check_all,
+    compute_results,
+    recompute_all,
+    update_scores,
+)
+from whistle.assessment.models import (
+    DepartmentResult,
+    Scheme,
+    SchemeComponent,
+    SchemeRevision,
+    ScoreCell,
+    ScoringState,
+    SummonsAssessment,
+)
+from whistle.assessment.periods import Period
+from whistle.cases.models import Event, Summons
 from whistle.cases.trail import EventKind
+from whistle.organisation import map_triggers
 
 D = Decimal
 PERIODS = ("2026-07", "2026-Q3", "2026")
@@ -133,13 +152,121 @@ def test_the_update_after_one_new_record_takes_a_fixed_number_of_statements(
     rated, django_assert_max_num_queries
 ):
     settled_on_time(rated, 29)
-    # The scoring lock, the window of new events with what the stored records have seen,
-    # the schemes and their components, the trail, the summonses with their cases, the
-    # stored records, the closed periods, the new record, the cell, the department's month
-    # sums, the component scores, the stored scores, the changed scores, the last event read,
-    # and the two savepoints of the test's transaction.
-    with django_assert_max_num_queries(17):
+    # The scoring lock with the schemes' token, the window of new events with what the
+    # stored records have seen, the trail, the summonses with their cases, the stored
+    # records, the closed periods, the new record, the cell, the department's month sums, the
+    # component scores, the stored scores, the changed scores, the last event read, and the
+    # two savepoints of the test's transaction; the schemes were kept from the last update.
+    with django_assert_max_num_queries(15):
         assert update_scores() == 1
     # With nothing new: the lock, the window, the last event read, the savepoints.
     with django_assert_max_num_queries(5):
         assert update_scores() == 0
+
+
+# The schemes kept between updates ---------------------------------------------------------
+
+
+def reads_schemes(queries: CaptureQueriesContext) -> bool:
+    return any('FROM "assessment_scheme"' in q["sql"] for q in queries.captured_queries)
+
+
+def urban_total_as_computed_afresh(m: Month) -> Decimal | None:
+    rows = compute_results(m.district.pk, Period.parse("2026-07"), SchemeBook())
+    (row,) = [r for r in rows if r.department_id == m.urban.pk]
+    return row.total
+
+
+@pytest.mark.django_db
+def test_the_schemes_are_kept_until_they_change(rated):
+    m = rated
+    settled_on_time(m, 28)
+    assert update_scores() == 1
+    with CaptureQueriesContext(connection) as queries:
+        settled_on_time(m, 29)
+        assert update_scores() == 1
+    assert not reads_schemes(queries)
+    # The district now weighs the township evaluation and its inspection half and half, and
+    # its scheme is in force from August: raw updates, which only the triggers see.
+    Scheme.objects.filter(district=m.district).update(township_share="1/2")
+    SchemeComponent.objects.filter(scheme__district=m.district).update(weight="1/2")
+    settled_on_time(m, 30)
+    with CaptureQueriesContext(connection) as queries:
+        assert update_scores() == 1
+    assert reads_schemes(queries)
+    urban = scores(m, "2026-07")["dc-cgw"][1]
+    assert urban == urban_total_as_computed_afresh(m)
+    assert urban is not None and urban != D("85.62")
+    Scheme.objects.filter(district=m.district).update(valid_from=date(2026, 8, 1))
+    late = settled_on_time(m, 31)
+    assert update_scores() == 1
+    assert not SummonsAssessment.objects.filter(summons=late).exists()
+
+
+@pytest.mark.django_db
+def test_without_the_schemes_token_nothing_is_kept(rated):
+    m = rated
+    SchemeRevision.objects.all().delete()
+    for day in (28, 29):
+        settled_on_time(m, day)
+        with CaptureQueriesContext(connection) as queries:
+            assert update_scores() == 1
+        assert reads_schemes(queries)
+    map_triggers.ensure(connection)
+    assert SchemeRevision.objects.count() == 1
+
+
+def test_the_schemes_have_their_triggers_after_the_migrations(db):
+    assert map_triggers.missing(connection, map_triggers.SCHEMES) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scheme_changed_by_another_connection_is_read_again(july, tmp_path):
+    m = july
+    scheme_one_third(m.district)
+    update_scores()
+    settled_on_time(m, 28)
+    assert update_scores() == 1
+    kept = engine._kept_book
+    assert kept is not None
+    elsewhere(
+        lambda: SchemeComponent.objects.filter(scheme__district=m.district).update(weight="1/2")
+    )
+    elsewhere(lambda: Scheme.objects.filter(district=m.district).update(township_share="1/2"))
+    settled_on_time(m, 29)
+    with CaptureQueriesContext(connection) as queries:
+        assert update_scores() == 1
+    assert reads_schemes(queries)
+    assert engine._kept_book is not None and engine._kept_book[0] != kept[0]
+    assert scores(m, "2026-07")["dc-cgw"][1] == urban_total_as_computed_afresh(m)
+    elsewhere(
+        lambda: Scheme.objects.filter(district=m.district).update(valid_from=date(2026, 8, 1))
+    )
+    late = settled_on_time(m, 30)
+    assert update_scores() == 1
+    assert not SummonsAssessment.objects.filter(summons=late).exists()
+
+
+# Where the window of new events starts -------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_state_set_back_is_read_from_where_it_says(rated, monkeypatch):
+    """As after a restore: the state says less than this process stored last."""
+    monkeypatch.setattr(engine, "OVERLAP", 0)
+    assert engine._last_stored is not None and engine._last_stored > 0
+    ScoringState.objects.update(last_event_id=0)
+    with_events = Event.objects.values("case_id").distinct().count()
+    assert update_scores() == with_events
+    same_as_a_full_recompute()
+
+
+@pytest.mark.django_db
+def test_a_window_read_wider_than_needed_recomputes_only_what_is_new(rated, monkeypatch):
+    """As when another process ran the update since: this process read less than the state
+    says."""
+    monkeypatch.setattr(engine, "OVERLAP", 0)
+    monkeypatch.setattr(engine, "_last_stored", 0)
+    settled_on_time(rated, 29)
+    assert update_scores() == 1
+    same_as_a_full_recompute()

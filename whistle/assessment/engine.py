@@ -12,8 +12,10 @@ Three ways in, one arithmetic:
 from __future__ import annotations
 
 import operator
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,9 +23,10 @@ from fractions import Fraction
 from functools import reduce
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.db import connection, models, transaction
 from django.db.models import F, Max, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,6 +37,7 @@ from whistle.assessment.models import (
     DepartmentResult,
     Scheme,
     SchemeComponent,
+    SchemeRevision,
     ScoreCell,
     ScoringState,
     SummonsAssessment,
@@ -192,14 +196,150 @@ class SchemeBook:
         return found[1]
 
 
+# The schemes the incremental update read, with the token of `SchemeRevision` they were read
+# under (`scheme_book`): one process's, replaced whole (no lock needed between threads).
+_kept_book: tuple[str, SchemeBook] | None = None
+
+
+def scheme_book(token: str | None) -> SchemeBook:
+    """Every district's schemes as read under the schemes' revision token, which the caller
+    has just read (`_lock_reading_schemes_token`): the book kept from an earlier read under the
+    same token, else a new one, kept for the next. Database triggers give the token a new
+    value with every change to the schemes and their components, whoever makes it; the
+    token is random, so a change rolled back never leaves a book under a token that comes
+    back. Without a token (its row missing, as after a flush) nothing is kept. A book is read
+    after its token, so it is never older than the token says; the scores it remembers
+    (`SchemeBook.score`) depend only on its schemes."""
+    global _kept_book
+    kept = _kept_book
+    if token is not None and kept is not None and kept[0] == token:
+        return kept[1]
+    book = SchemeBook()
+    if token is not None:
+        _kept_book = (token, book)
+    return book
+
+
 class FrozenMonths:
     def __init__(self) -> None:
         self._cache: dict[int, set[date]] = {}
+        self._every_district = False
 
     def __call__(self, district_id: int, month: date) -> bool:
         if district_id not in self._cache:
+            if self._every_district:
+                return False
             self._cache[district_id] = ClosedPeriod.frozen_months(district_id)
         return month in self._cache[district_id]
+
+    @property
+    def read(self) -> bool:
+        """Whether every district's closed periods are known (`take`)."""
+        return self._every_district
+
+    @staticmethod
+    def every_district() -> models.QuerySet[ClosedPeriod, tuple[Any, ...]]:
+        """The closed periods of every district (a few a year each), for `take`."""
+        return ClosedPeriod.objects.order_by().values_list("district_id", "period")
+
+    def take(self, rows: Iterable[tuple[int, str]]) -> None:
+        """Know every district's frozen months from the rows of `every_district`."""
+        for district_id, key in rows:
+            self._cache.setdefault(district_id, set()).update(Period.parse(key).months())
+        self._every_district = True
+
+
+# A chunk creates its records with `COPY` from this many on (PostgreSQL): below it, a plain
+# insert is one round trip less, and can go with the chunk's other writes (`writing_together`).
+COPY_FROM = 20
+
+
+@contextmanager
+def writing_together(wanted: bool = True) -> Iterator[None]:
+    """On PostgreSQL, send the writes made inside without waiting for each one's answer: they
+    reach the server in one round trip when the block ends, and run in order there (psycopg's
+    pipeline mode). Only for writes whose results are not read inside (no `COPY`, no rows
+    returned, no counts relied on). Elsewhere, or not `wanted`, nothing changes."""
+    if not wanted or connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
+
+
+def read_together(
+    *querysets: models.QuerySet[Any, Any] | None,
+) -> list[list[tuple[Any, ...]]]:
+    """The rows of several reads that do not depend on one another, each as the tuples its
+    `values_list()` (or `values()`) names, Django's converters applied; None reads nothing.
+
+    On PostgreSQL the statements go to the server together and their results come back
+    together (psycopg's pipeline mode): one round trip instead of one each. The server still
+    runs them one after another, in the order given, each seeing what was committed before it
+    started, as it would one at a time. Elsewhere they run one after another. The statements
+    are logged as Django logs its own (`connection.queries`)."""
+    compiled: list[tuple[Any, str, Any, list[int] | None] | None] = []
+    for queryset in querysets:
+        if queryset is None:
+            compiled.append(None)
+            continue
+        query = queryset.query
+        compiler = query.get_compiler(using=queryset.db)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            compiled.append(None)
+            continue
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        wanted = list(getattr(queryset, "_fields", None) or names)
+        order = None if wanted == names else [names.index(name) for name in wanted]
+        compiled.append((compiler, sql, params, order))
+    found: list[list[Any]] = []
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        raw = connection.connection
+        began = time.monotonic()
+        with connection.wrap_database_errors:
+            cursors = []
+            with raw.pipeline():
+                for item in compiled:
+                    cursor = None
+                    if item is not None:
+                        cursor = raw.cursor()
+                        cursor.execute(item[1], item[2])
+                    cursors.append(cursor)
+            for cursor in cursors:
+                found.append([] if cursor is None else cursor.fetchall())
+                if cursor is not None:
+                    cursor.close()
+        if connection.queries_logged:
+            spent = f"{time.monotonic() - began:.3f}"
+            for item in compiled:
+                if item is not None:
+                    connection.queries_log.append({"sql": f"(together) {item[1]}", "time": spent})
+    else:
+        for item in compiled:
+            if item is None:
+                found.append([])
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute(item[1], item[2])
+                found.append(cursor.fetchall())
+    results: list[list[tuple[Any, ...]]] = []
+    for item, rows in zip(compiled, found, strict=True):
+        if item is None:
+            results.append([])
+            continue
+        compiler, _sql, _params, order = item
+        width = compiler.col_count
+        converted = compiler.results_iter(
+            results=[[row[:width] for row in rows]], tuple_expected=True
+        )
+        if order is not None:
+            converted = (tuple(row[i] for i in order) for row in converted)
+        results.append(list(converted))
+    return results
 
 
 @dataclass(frozen=True)
@@ -210,38 +350,57 @@ class StoredRecord:
     values: dict[str, Any]
 
 
-def stored_records(case_ids: list[int]) -> dict[int, StoredRecord]:
-    """The stored records of the cases by summons id, read as plain values (no model
-    instances: a recompute reads every record once)."""
-    rows = (
+def stored_record_rows(case_ids: list[int]) -> models.QuerySet[SummonsAssessment, Any]:
+    """The read of `stored_records`."""
+    return (
         SummonsAssessment.objects.filter(case_id__in=case_ids)
         .order_by()
         .values_list("pk", "summons_id", *RECORD_FIELDS)
     )
+
+
+def stored_records(
+    case_ids: list[int], rows: Iterable[tuple[Any, ...]] | None = None
+) -> dict[int, StoredRecord]:
+    """The stored records of the cases by summons id, read as plain values (no model
+    instances: a recompute reads every record once); the rows of `stored_record_rows`
+    when given."""
+    if rows is None:
+        rows = stored_record_rows(case_ids)
     return {
         summons_id: StoredRecord(pk, dict(zip(RECORD_FIELDS, values, strict=True)))
         for pk, summons_id, *values in rows
     }
 
 
-def trail_events(case_ids: Iterable[int]) -> dict[int, list[TrailEvent]]:
-    """The events of the cases' trails that the assessment reads, by case, in order.
-
-    Only the events whose data the assessment reads (`DATA_KINDS`) carry it; the others'
-    is read as empty: decoding every check-in's and result's data cost more than the rest
-    of the read."""
-    events: dict[int, list[TrailEvent]] = defaultdict(list)
+def trail_rows(case_ids: Iterable[int]) -> models.QuerySet[Event, Any]:
+    """The read of `trail_events`."""
     read_data = models.Case(
         models.When(kind__in=DATA_KINDS, then=F("data")),
         default=None,
         output_field=models.JSONField(),
     )
-    for case_id, event_id, seq, at, kind, summons_id, data in (
+    return (
         Event.objects.filter(case_id__in=list(case_ids), kind__in=RELEVANT_KINDS)
         .order_by("case_id", "seq")
         .annotate(read_data=read_data)
         .values_list("case_id", "id", "seq", "at", "kind", "summons_id", "read_data")
-    ):
+    )
+
+
+def trail_events(
+    case_ids: Iterable[int], rows: Iterable[tuple[Any, ...]] | None = None
+) -> dict[int, list[TrailEvent]]:
+    """The events of the cases' trails that the assessment reads, by case, in order; from
+    the rows of `trail_rows` when given.
+
+    Only the events whose data the assessment reads (`DATA_KINDS`) carry it; the others'
+    is read as empty: decoding every check-in's and result's data cost more than the rest
+    of the read."""
+    events: dict[int, list[TrailEvent]] = defaultdict(list)
+    if rows is None:
+        rows = trail_rows(case_ids)
+    for case_id, event_id, seq, at, kind, summons_id, data in rows:
         events[case_id].append(TrailEvent(event_id, seq, at, kind, summons_id, data or {}))
     return events
 
@@ -295,6 +454,13 @@ def compute_records(
     rows = list(summons_rows(case_ids))
     if events is None:
         events = trail_events(case_ids)
+    return records_from(rows, events, book)
+
+
+def records_from(
+    rows: Iterable[dict[str, Any]], events: dict[int, list[TrailEvent]], book: SchemeBook
+) -> dict[int, dict[str, Any]]:
+    """`compute_records` from its summonses (`summons_rows`) and their trails, read already."""
     values: dict[int, dict[str, Any]] = {}
     for row in rows:
         township_id = row["whistle__township_id"] or row["case__township_id"]
@@ -438,10 +604,17 @@ def entered_scores(
 ) -> EnteredScores:
     """The component scores entered for the district in the periods with the given keys (of
     the given departments only, when given)."""
+    return list(entered_score_rows(district_id, period_keys, departments))
+
+
+def entered_score_rows(
+    district_id: int, period_keys: Iterable[str], departments: Iterable[int] | None = None
+) -> models.QuerySet[ComponentScore, Any]:
+    """The read of `entered_scores`."""
     rows = ComponentScore.objects.filter(district_id=district_id, period__in=list(period_keys))
     if departments is not None:
         rows = rows.filter(department_id__in=sorted(departments))
-    return list(rows.values_list("department_id", "component", "period", "score"))
+    return rows.order_by().values_list("department_id", "component", "period", "score")
 
 
 def _quarters(period: Period) -> list[str]:
@@ -590,16 +763,29 @@ def stored_month_sums(
     district_id: int, months: Iterable[date], departments: Iterable[int] | None = None
 ) -> MonthSums:
     """The stored cells of the district in the months (of the given departments only, when
-    given), summed over townships: one read for every period made of those months."""
-    found: MonthSums = defaultdict(dict)
+    given), summed over townships: one read for every period made of those months; from the
+    rows of `month_sum_rows` when given."""
+    return month_sums_from(month_sum_rows(district_id, months, departments))
+
+
+def month_sum_rows(
+    district_id: int, months: Iterable[date], departments: Iterable[int] | None = None
+) -> models.QuerySet[ScoreCell, Any]:
+    """The read of `stored_month_sums`."""
     cells = ScoreCell.objects.filter(district_id=district_id, month__in=sorted(set(months)))
     if departments is not None:
         cells = cells.filter(department_id__in=sorted(departments))
-    rows = (
-        cells.values("department_id", "month")
+    return (
+        cells.order_by()
+        .values("department_id", "month")
         .annotate(n=Sum("records"), s=Sum("total_sum"))
         .values_list("department_id", "month", "n", "s")
     )
+
+
+def month_sums_from(rows: Iterable[tuple[Any, ...]]) -> MonthSums:
+    """`stored_month_sums` from the rows of `month_sum_rows`."""
+    found: MonthSums = defaultdict(dict)
     for department_id, month, count, subtotal in rows:
         found[month][department_id] = (count, subtotal)
     return found
@@ -727,6 +913,37 @@ def store_results(
         _store_results(district_id, periods, book, departments)
 
 
+@dataclass
+class StoredResult:
+    """A stored score as `_store_results` reads it: plain values, no model instance."""
+
+    pk: int
+    frozen: bool
+    row: ResultRow
+
+
+def stored_result_rows(
+    district_id: int, periods: list[Period]
+) -> models.QuerySet[DepartmentResult, Any]:
+    """The stored scores of the district in the periods, as `stored_results_from` reads them."""
+    return (
+        DepartmentResult.objects.filter(
+            district_id=district_id, period__in=[p.key for p in periods]
+        )
+        .order_by()
+        .values_list("pk", "period", "department_id", "frozen", *RESULT_FIELDS)
+    )
+
+
+def stored_results_from(rows: Iterable[tuple[Any, ...]]) -> dict[str, dict[int, StoredResult]]:
+    """The stored scores by period key and department, from `stored_result_rows`."""
+    found: dict[str, dict[int, StoredResult]] = defaultdict(dict)
+    for pk, period, department_id, frozen, *values in rows:
+        row = ResultRow(department_id, **dict(zip(RESULT_FIELDS, values, strict=True)))
+        found[period][department_id] = StoredResult(pk, frozen, row)
+    return found
+
+
 def _store_results(
     district_id: int,
     periods: Iterable[Period],
@@ -739,16 +956,31 @@ def _store_results(
         return
     only = set(departments) if departments is not None else None
     now = timezone.now()
-    month_sums = stored_month_sums(district_id, {m for p in periods for m in p.months()}, only)
-    entered = entered_scores(district_id, _entered_keys(periods), only)
-    existing: dict[str, dict[int, DepartmentResult]] = defaultdict(dict)
-    for stored_result in DepartmentResult.objects.filter(
-        district_id=district_id, period__in=[p.key for p in periods]
-    ):
-        existing[stored_result.period][stored_result.department_id] = stored_result
+    # Three reads that do not depend on one another, together.
+    sum_rows, entered, result_rows = read_together(
+        month_sum_rows(district_id, {m for p in periods for m in p.months()}, only),
+        entered_score_rows(district_id, _entered_keys(periods), only),
+        stored_result_rows(district_id, periods),
+    )
+    month_sums = month_sums_from(sum_rows)
+    existing = stored_results_from(result_rows)
     created: list[tuple[Any, ...]] = []
+    # Only the scores that changed become (unsaved) instances, to carry their values.
     changed: list[DepartmentResult] = []
     gone: list[int] = []
+
+    def change(pk: int, row: ResultRow) -> None:
+        values = {name: getattr(row, name) for name in RESULT_FIELDS}
+        changed.append(
+            DepartmentResult(
+                pk=pk,
+                district_id=district_id,
+                department_id=row.department_id,
+                computed_at=now,
+                **values,
+            )
+        )
+
     for period in periods:
         stored = existing.get(period.key, {})
         if any(r.frozen for r in stored.values()):
@@ -762,20 +994,17 @@ def _store_results(
             for department_id in kept:
                 del stored[department_id]
             for reranked in _rank_again(rows, kept):
-                reranked.computed_at = now
-                changed.append(reranked)
+                change(reranked.pk, reranked.row)
         for row in rows:
-            values = {name: getattr(row, name) for name in RESULT_FIELDS}
             result = stored.pop(row.department_id, None)
             if result is None:
-                created.append((district_id, row.department_id, period.key, now, *values.values()))
-            elif stored_result_row(result) != row:
-                for name, value in values.items():
-                    setattr(result, name, value)
-                result.computed_at = now
-                changed.append(result)
+                values = [getattr(row, name) for name in RESULT_FIELDS]
+                created.append((district_id, row.department_id, period.key, now, *values))
+            elif result.row != row:
+                change(result.pk, row)
         gone += [r.pk for r in stored.values()]
-    DepartmentResult.objects.filter(pk__in=gone).delete()
+    if gone:
+        DepartmentResult.objects.filter(pk__in=gone).delete()
     update_each(DepartmentResult, changed, [*RESULT_FIELDS, "computed_at"])
     insert_values(
         DepartmentResult,
@@ -784,19 +1013,19 @@ def _store_results(
     )
 
 
-def _rank_again(rows: list[ResultRow], kept: dict[int, DepartmentResult]) -> list[DepartmentResult]:
+def _rank_again(rows: list[ResultRow], kept: dict[int, StoredResult]) -> list[StoredResult]:
     """Rank the computed rows together with the stored scores kept as they are, as
     `compute_results` ranks a whole period; returns the kept scores whose rank moved (set)."""
     ranks = competition_ranks(
         [(r.department_id, r.total if r.complete else None) for r in rows]
-        + [(d, r.total if r.complete else None) for d, r in kept.items()]
+        + [(d, r.row.total if r.row.complete else None) for d, r in kept.items()]
     )
     for row in rows:
         row.rank = ranks[row.department_id]
     moved = []
     for department_id, result in kept.items():
-        if result.rank != ranks[department_id]:
-            result.rank = ranks[department_id]
+        if result.row.rank != ranks[department_id]:
+            result.row.rank = ranks[department_id]
             moved.append(result)
     return moved
 
@@ -901,6 +1130,23 @@ def lock_scoring() -> ScoringState:
     return state
 
 
+def _lock_reading_schemes_token() -> models.QuerySet[ScoringState, Any]:
+    """`lock_scoring`'s read, as `update_scores` makes it: the last event read and the
+    schemes' revision token (`scheme_book`, None when its row is missing), in one row (none
+    when the state's row is missing)."""
+    token = RawSQL(
+        f"SELECT token FROM {SchemeRevision._meta.db_table} ORDER BY id LIMIT 1",
+        (),
+        output_field=models.CharField(),
+    )
+    return (
+        ScoringState.objects.select_for_update()
+        .filter(pk=1)
+        .annotate(schemes_token=token)
+        .values_list("last_event_id", "schemes_token")
+    )
+
+
 class RecordWrites:
     """The records a chunk creates, changes and removes, written together by `flush`: one
     `executemany` of inserts (plain tuples, no model instances), one of updates and one
@@ -934,7 +1180,8 @@ class RecordWrites:
     def flush(self) -> None:
         SummonsAssessment.objects.filter(pk__in=self.removed).delete()
         update_each(SummonsAssessment, self.changed, [*RECORD_FIELDS, "computed_at"])
-        insert_values(SummonsAssessment, INSERTED_FIELDS, self.created, copy=True)
+        copy = len(self.created) >= COPY_FROM
+        insert_values(SummonsAssessment, INSERTED_FIELDS, self.created, copy=copy)
         self.created, self.changed, self.removed = [], [], []
 
 
@@ -985,8 +1232,23 @@ def _refresh_chunk(
     moved: dict[int, Moved],
     every_department: bool,
 ) -> None:
-    fresh = compute_records(case_ids, book)
-    stored = stored_records(case_ids)
+    # The summonses before the trail, as `compute_records` reads them; the stored records and
+    # (the first time) every district's closed periods beside them: one round trip.
+    summonses, trail, stored_rows, closed = read_together(
+        summons_rows(case_ids),
+        trail_rows(case_ids),
+        stored_record_rows(case_ids),
+        None if frozen.read else FrozenMonths.every_district(),
+    )
+    if not frozen.read:
+        frozen.take(closed)
+    names = (*SUMMONS_VALUES, "trail_seq")
+    fresh = records_from(
+        [dict(zip(names, row, strict=True)) for row in summonses],
+        trail_events(case_ids, trail),
+        book,
+    )
+    stored = stored_records(case_ids, stored_rows)
     writes = RecordWrites(timezone.now())
     deltas: dict[tuple[int, CellKey], CellTotals] = {}
 
@@ -1013,14 +1275,38 @@ def _refresh_chunk(
         if new is not None:
             move(new, +1)
         writes.put(summons_id, record, new)
-    writes.flush()
-    add_to_stored_cells(deltas)
+    with writing_together(len(writes.created) < COPY_FROM):
+        writes.flush()
+        add_to_stored_cells(deltas)
     for (district_id, (department_id, _township_id, month)), delta in deltas.items():
         if any(delta.sums.values()):
             found = moved[district_id]
             found.months.add(month)
             if found.departments is not None:
                 found.departments.add(department_id)
+
+
+# The last event id this process's latest update stored (`update_scores`); any value is safe.
+_last_stored: int | None = None
+
+
+def _window(last: int) -> models.QuerySet[Event, Any]:
+    """For each case with an event above `last` less the overlap: its last sequence number,
+    its newest event id and the lowest sequence number its stored records were computed at."""
+    seen = (
+        SummonsAssessment.objects.filter(case_id=OuterRef("case_id"))
+        .order_by()
+        .values("case_id")
+        .annotate(seq=Min("trail_seq"))
+        .values("seq")
+    )
+    return (
+        Event.objects.filter(id__gt=max(0, last - OVERLAP))
+        .order_by()
+        .values("case_id")
+        .annotate(top=Max("seq"), newest=Max("id"), seen=Subquery(seen))
+        .values_list("case_id", "top", "newest", "seen")
+    )
 
 
 def update_scores() -> int:
@@ -1031,38 +1317,40 @@ def update_scores() -> int:
     One query reads, for each case with an event in that window, its last sequence number,
     its newest event id and the lowest sequence number its stored records were computed at:
     a case is recomputed when it has an event newer than the last run, or one its records
-    have not seen."""
+    have not seen.
+
+    The window is read together with the scoring lock (`read_together`), from where this
+    process's latest update stopped: the lock is granted before the window is read, as one
+    after the other. Where the state says the last run stopped further on (another process
+    ran since), the window read is wider than needed, which recomputes no case that has
+    nothing new; where it says less (a restored database), the window is read again from
+    there."""
+    global _last_stored
     with transaction.atomic():
-        state = lock_scoring()
-        last = state.last_event_id
-        seen = (
-            SummonsAssessment.objects.filter(case_id=OuterRef("case_id"))
-            .order_by()
-            .values("case_id")
-            .annotate(seq=Min("trail_seq"))
-            .values("seq")
+        guess = _last_stored
+        locked, window = read_together(
+            _lock_reading_schemes_token(), None if guess is None else _window(guess)
         )
-        window = list(
-            Event.objects.filter(id__gt=max(0, last - OVERLAP))
-            .order_by()
-            .values("case_id")
-            .annotate(top=Max("seq"), newest=Max("id"), seen=Subquery(seen))
-            .values_list("case_id", "top", "newest", "seen")
-        )
+        if locked:
+            ((last, schemes_token),) = locked
+        else:
+            last, schemes_token = lock_scoring().last_event_id, None
+        if guess is None or guess > last:
+            window = list(_window(last))
         if window:
             newest = max(newest_id for _case, _top, newest_id, _seen in window)
         else:
             newest = Event.objects.aggregate(m=Max("id"))["m"] or 0
+        # `last` is the lower bound where the window read was wider.
         cases = {
             case_id
             for case_id, top, newest_id, seen_seq in window
             if newest_id > last or (seen_seq is not None and top > seen_seq)
         }
         if cases:
-            _refresh(cases, SchemeBook())
-        state.last_event_id = newest
-        state.updated_at = timezone.now()
-        state.save(update_fields=["last_event_id", "updated_at"])
+            _refresh(cases, scheme_book(schemes_token))
+        ScoringState.objects.filter(pk=1).update(last_event_id=newest, updated_at=timezone.now())
+    _last_stored = newest
     return len(cases)
 
 

@@ -639,6 +639,23 @@ class Appeal(models.Model):
         return f"{self.department} · {self.summons_id} · {self.get_status_display()}"
 
 
+class SchemeRevision(models.Model):
+    """One row whose token changes, by database triggers, with every change to the schemes
+    and their components (`whistle.organisation.map_triggers.SCHEMES`): by an action, the
+    admin, `QuerySet.update()`, raw SQL or another program. The incremental update keeps the
+    schemes it read (`whistle.assessment.engine.scheme_book`) while the token stays the one
+    they were read under. Random, as the map's token is."""
+
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        verbose_name = _("scheme revision")
+        verbose_name_plural = _("scheme revisions")
+
+    def __str__(self) -> str:
+        return self.token
+
+
 class ScoringState(models.Model):
     """Where the incremental update stopped reading the trail (one row)."""
 

@@ -1,8 +1,10 @@
 """The database triggers that give a revision token a new value whenever a table read through
-it changes: by the admin, an import, `QuerySet.update()`, raw SQL or another program. Two
-tokens: the map's (`MapRevision`, the tables the map is read from) and the directory's
+it changes: by the admin, an import, `QuerySet.update()`, raw SQL or another program. Three
+tokens: the map's (`MapRevision`, the tables the map is read from), the directory's
 (`DirectoryRevision`, who is told of what and which unit handles what:
-`whistle.organisation.directory`). Used by the migrations that install them.
+`whistle.organisation.directory`) and the assessment schemes' (`SchemeRevision`, the schemes
+and their components: `whistle.assessment.engine.scheme_book`). Used by the migrations that
+install them.
 
 On SQLite, a later migration that alters one of these tables rebuilds it without its
 triggers, and a flush (as after a transactional test) empties the token's table. `ensure`
@@ -79,6 +81,10 @@ DIRECTORY_TABLES: dict[str, tuple[str, ...] | None] = {
     ),
     "api_apitoken_roles": None,
 }
+# The assessment's schemes and their components (`SchemeRevision`), named here only as tables:
+# the incremental update keeps them per process under this token.
+SCHEME_REVISION_TABLE = "assessment_schemerevision"
+SCHEME_TABLES = ("assessment_scheme", "assessment_schemecomponent")
 _OPERATIONS = ("insert", "update", "delete")
 
 
@@ -93,7 +99,8 @@ class Revision:
 
 MAP = Revision("map", REVISION_TABLE, dict.fromkeys(MAP_TABLES))
 DIRECTORY = Revision("directory", DIRECTORY_REVISION_TABLE, DIRECTORY_TABLES)
-REVISIONS = (MAP, DIRECTORY)
+SCHEMES = Revision("schemes", SCHEME_REVISION_TABLE, dict.fromkeys(SCHEME_TABLES))
+REVISIONS = (MAP, DIRECTORY, SCHEMES)
 
 
 def install(schema_editor: Any, table: str, revision: Revision = MAP) -> None:
