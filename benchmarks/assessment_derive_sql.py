@@ -39,7 +39,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.1, help="of the Dongcheng preset")
     parser.add_argument("--seed", type=int, default=2018)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile the Python path")
+    parser.add_argument("--statements", action="store_true", help="time the SQL's statements")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
@@ -49,7 +50,7 @@ def main() -> None:
     from scratch import throwaway_database
 
     with throwaway_database():
-        measure(scale=args.scale, seed=args.seed, profile=args.profile)
+        measure(scale=args.scale, seed=args.seed, profile=args.profile, statements=args.statements)
 
 
 def timed(function: Callable[[], int]) -> tuple[float, int]:
@@ -58,7 +59,7 @@ def timed(function: Callable[[], int]) -> tuple[float, int]:
     return time.perf_counter() - began, value
 
 
-def measure(*, scale: float, seed: int, profile: bool) -> None:
+def measure(*, scale: float, seed: int, profile: bool, statements: bool) -> None:
     from django.db import connection, transaction
 
     from whistle.assessment.engine import RELEVANT_KINDS, recompute_all
@@ -114,7 +115,7 @@ def measure(*, scale: float, seed: int, profile: bool) -> None:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
         clear()
 
-    if profile:
+    if statements:
         spent: dict[str, float] = {}
 
         def clock(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:

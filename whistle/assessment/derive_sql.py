@@ -203,9 +203,6 @@ WITH ev AS (
     JOIN whistle_in_force f ON f.district_id = sm.district_id AND sm.month >= f.valid_from
         AND (f.valid_until IS NULL OR sm.month < f.valid_until)
     WHERE sm.township_id IS NOT NULL
-), seqs AS (
-    SELECT e.case_id, max(e.seq) AS trail_seq FROM {_table(Event)} e
-    WHERE e.case_id BETWEEN %(lo)s AND %(hi)s GROUP BY e.case_id
 ), a AS (
     SELECT sm.*,
         {_first("ev.id", _TERMINAL)} AS terminal_id,
@@ -299,7 +296,9 @@ SELECT g.id, g.case_id, g.district_id, g.township_id, g.department_id, g.month, 
         WHEN by_evaluation THEN township_rating END,
     CASE WHEN by_rating THEN COALESCE(rated_data ->> 'comment', '') ELSE '' END,
     CASE WHEN by_resident THEN g.resident_satisfied END,
-    g.excused, false, COALESCE(seqs.trail_seq, 0),
+    g.excused, false,
+    -- The last trail position of the case: one look into the (case, seq) index per summons.
+    COALESCE((SELECT max(t.seq) FROM {_table(Event)} t WHERE t.case_id = g.case_id), 0),
     to_jsonb(ARRAY(SELECT DISTINCT x FROM unnest(
         ARRAY[terminal_id,
             CASE came_by WHEN 'arrival' THEN arrival_id WHEN 'declined' THEN declined_id
@@ -313,7 +312,7 @@ SELECT g.id, g.case_id, g.district_id, g.township_id, g.department_id, g.month, 
             CASE WHEN by_evaluation THEN evaluated_id END,
             CASE WHEN by_resident THEN callback_id END
         ] || rework_ids) AS x WHERE x IS NOT NULL ORDER BY x))
-FROM g LEFT JOIN seqs ON seqs.case_id = g.case_id
+FROM g
 """
 
 
@@ -393,6 +392,7 @@ class Derivation:
                 _in_force_rows(book.by_district()),
             )
             frozen = _frozen_rows()
+            self.any_frozen = bool(frozen)
             if frozen:
                 cursor.executemany("INSERT INTO whistle_frozen VALUES (%s, %s)", frozen)
 
@@ -491,13 +491,16 @@ class Derivation:
         # Stored records of a frozen month keep what they were; a fresh record of a frozen
         # month is not written, and its stored one (of an open month) does not count in the
         # cells either (as `engine.recompute_all` did it in Python).
-        cursor.execute(
-            f"""INSERT INTO whistle_skip_cells
-            SELECT d.summons_id FROM whistle_derived d JOIN {_RECORD_TABLE} r
-                ON r.summons_id = d.summons_id
-            WHERE {_FROZEN_HERE.format(t="d")} AND NOT {frozen_record}
-            ON CONFLICT DO NOTHING"""
-        )
+        if self.any_frozen:
+            cursor.execute(
+                f"""INSERT INTO whistle_skip_cells
+                SELECT d.summons_id FROM whistle_derived d JOIN {_RECORD_TABLE} r
+                    ON r.summons_id = d.summons_id
+                WHERE r.case_id BETWEEN %(lo)s AND %(hi)s
+                    AND {_FROZEN_HERE.format(t="d")} AND NOT {frozen_record}
+                ON CONFLICT DO NOTHING""",
+                params,
+            )
         cursor.execute(
             f"""DELETE FROM {_RECORD_TABLE} r
             WHERE r.case_id BETWEEN %(lo)s AND %(hi)s AND NOT {frozen_record}
