@@ -338,8 +338,8 @@ def _frozen_rows() -> list[tuple[int, date]]:
 
 
 _TEMPORARY = (
-    "whistle_odd, whistle_in_force, whistle_frozen, whistle_skip_cells, whistle_scored, "
-    "whistle_derived"
+    "whistle_odd, whistle_in_force, whistle_frozen, whistle_skip_cells, whistle_kept, "
+    "whistle_scored, whistle_derived"
 )
 
 # Dropped first: a recompute inside a longer transaction finds the last one's tables.
@@ -353,6 +353,7 @@ CREATE TEMPORARY TABLE whistle_in_force (
 CREATE TEMPORARY TABLE whistle_frozen (
     district_id bigint, month date, PRIMARY KEY (district_id, month)) ON COMMIT DROP;
 CREATE TEMPORARY TABLE whistle_skip_cells (summons_id bigint PRIMARY KEY) ON COMMIT DROP;
+CREATE TEMPORARY TABLE whistle_kept (summons_id bigint PRIMARY KEY) ON COMMIT DROP;
 CREATE TEMPORARY TABLE whistle_scored (
     scheme_id bigint, came text, late_minutes int, acted text, rework_count int,
     rating int, resident smallint, came_score numeric, acted_score numeric,
@@ -488,10 +489,18 @@ class Derivation:
         )
         compared = [name for name in columns if name not in ("summons_id", "computed_at")]
         frozen_record = _FROZEN_HERE.format(t="r")
-        # Stored records of a frozen month keep what they were; a fresh record of a frozen
-        # month is not written, and its stored one (of an open month) does not count in the
-        # cells either (as `engine.recompute_all` did it in Python).
+        # Without a closed month anywhere there is nothing to leave alone.
+        left_alone = "true"
         if self.any_frozen:
+            # The chunk's stored records of closed months, read once: they keep what they
+            # were. A fresh record of a closed month is not written, and its stored one (of
+            # an open month) does not count in the cells either (as the Python path does).
+            cursor.execute("TRUNCATE whistle_kept")
+            cursor.execute(
+                f"""INSERT INTO whistle_kept SELECT r.summons_id FROM {_RECORD_TABLE} r
+                WHERE r.case_id BETWEEN %(lo)s AND %(hi)s AND {frozen_record}""",
+                params,
+            )
             cursor.execute(
                 f"""INSERT INTO whistle_skip_cells
                 SELECT d.summons_id FROM whistle_derived d JOIN {_RECORD_TABLE} r
@@ -500,6 +509,10 @@ class Derivation:
                     AND {_FROZEN_HERE.format(t="d")} AND NOT {frozen_record}
                 ON CONFLICT DO NOTHING""",
                 params,
+            )
+            left_alone = (
+                f"NOT {_FROZEN_HERE.format(t='d')} AND NOT EXISTS "
+                "(SELECT 1 FROM whistle_kept k WHERE k.summons_id = d.summons_id)"
             )
         cursor.execute(
             f"""DELETE FROM {_RECORD_TABLE} r
@@ -513,9 +526,7 @@ class Derivation:
             SELECT d.summons_id, %(now)s, {", ".join(f"d.{n}" for n in fields)},
                 {", ".join(f"s.{n}" for n in SCORE_COLUMNS)}
             FROM whistle_derived d JOIN whistle_scored s ON {join}
-            WHERE NOT {_FROZEN_HERE.format(t="d")} AND NOT EXISTS (
-                SELECT 1 FROM {_RECORD_TABLE} r WHERE r.summons_id = d.summons_id
-                    AND {frozen_record})
+            WHERE {left_alone}
             ON CONFLICT (summons_id) DO UPDATE SET
                 {", ".join(f"{n} = EXCLUDED.{n}" for n in [*compared, "computed_at"])}
             WHERE ({", ".join(f"t.{n}" for n in compared)})
