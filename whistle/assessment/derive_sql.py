@@ -24,6 +24,7 @@ from typing import Any
 from django.db import connection
 
 from whistle.assessment.models import Acted, Came, ClosedPeriod, ScoreCell, SummonsAssessment
+from whistle.assessment.periods import BEIJING
 from whistle.assessment.scoring import (
     RESIDENT_SOURCES,
     AssessmentEventKind,
@@ -189,7 +190,7 @@ WITH ev AS (
 ), sm AS (
     SELECT s.id, s.case_id, s.department_id, d.district_id,
         COALESCE(w.township_id, c.township_id) AS township_id,
-        (date_trunc('month', s.summoned_at AT TIME ZONE 'Asia/Shanghai'))::date AS month,
+        (date_trunc('month', s.summoned_at AT TIME ZONE '{BEIJING.key}'))::date AS month,
         {_micro("s.arrive_due_at")} AS arrive_due_us, c.source, c.resident_satisfied,
         c.township_rating
     FROM {_table(Summons)} s
