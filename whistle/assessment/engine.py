@@ -185,6 +185,10 @@ class SchemeBook:
     def districts(self) -> list[int]:
         return list(self._by_district)
 
+    def by_district(self) -> dict[int, list[Scheme]]:
+        """Each district's schemes, in the order `in_force` reads them."""
+        return {district: list(schemes) for district, schemes in self._by_district.items()}
+
     def score(self, facts: Facts, scheme: Scheme) -> Scores:
         """`score`, remembered for the book's life: the points depend on a few facts
         (`score_inputs`) and a year's records share a few hundred combinations of them."""
@@ -1373,9 +1377,15 @@ def _case_chunks(district_id: int | None = None) -> Iterator[list[int]]:
         yield chunk
 
 
-def recompute_all() -> int:
+def recompute_all(*, in_sql: bool | None = None) -> int:
     """Rewrite every record, cell and score from the trail, except frozen periods. Returns the
-    number of records written."""
+    number of records written.
+
+    On PostgreSQL the records are derived in set-based SQL (`whistle.assessment.derive_sql`,
+    which leaves the trails it does not express to `derive_facts`); elsewhere, or with
+    `in_sql=False`, case by case in Python."""
+    if in_sql is None:
+        in_sql = connection.vendor == "postgresql"
     book = SchemeBook()
     frozen = FrozenMonths()
     written = 0
@@ -1383,29 +1393,18 @@ def recompute_all() -> int:
     with transaction.atomic():
         state = lock_scoring()
         newest = Event.objects.aggregate(m=Max("id"))["m"] or 0
-        cells: dict[CellKey, CellTotals] = {}
-        for chunk in _case_chunks():
-            fresh = compute_records(chunk, book)
-            stored = stored_records(chunk)
-            writes = RecordWrites(now)
-            for summons_id, gone in stored.items():
-                if summons_id not in fresh and not frozen(
-                    gone.values["district_id"], gone.values["month"]
-                ):
-                    writes.put(summons_id, gone, None)
-            for summons_id, values in fresh.items():
-                record = stored.get(summons_id)
-                if frozen(values["district_id"], values["month"]) or (
-                    record is not None
-                    and frozen(record.values["district_id"], record.values["month"])
-                ):
-                    continue
-                add_to_cells(cells, values)
-                if record is None or record.values != values:
-                    writes.put(summons_id, record, values)
-                    written += 1
-            writes.flush()
-        _rewrite_cells(cells, frozen)
+        if in_sql:
+            from whistle.assessment.derive_sql import Derivation
+
+            derivation = Derivation(book, now)
+            for lo, hi in derivation.case_ranges():
+                written += derivation.derive(lo, hi, compute_records)
+            derivation.rewrite_cells()
+        else:
+            cells: dict[CellKey, CellTotals] = {}
+            for chunk in _case_chunks():
+                written += _recompute_chunk(chunk, book, frozen, now, cells)
+            _rewrite_cells(cells, frozen)
         for district_id in _districts_with_data():
             months = ScoreCell.objects.filter(district_id=district_id).values_list(
                 "month", flat=True
@@ -1417,6 +1416,36 @@ def recompute_all() -> int:
         state.last_event_id = newest
         state.updated_at = now
         state.save(update_fields=["last_event_id", "updated_at"])
+    return written
+
+
+def _recompute_chunk(
+    chunk: list[int],
+    book: SchemeBook,
+    frozen: FrozenMonths,
+    now: datetime,
+    cells: dict[CellKey, CellTotals],
+) -> int:
+    """Rewrite the records of a chunk of cases in Python and add them to the cells; returns
+    the number of records written."""
+    written = 0
+    fresh = compute_records(chunk, book)
+    stored = stored_records(chunk)
+    writes = RecordWrites(now)
+    for summons_id, gone in stored.items():
+        if summons_id not in fresh and not frozen(gone.values["district_id"], gone.values["month"]):
+            writes.put(summons_id, gone, None)
+    for summons_id, values in fresh.items():
+        record = stored.get(summons_id)
+        if frozen(values["district_id"], values["month"]) or (
+            record is not None and frozen(record.values["district_id"], record.values["month"])
+        ):
+            continue
+        add_to_cells(cells, values)
+        if record is None or record.values != values:
+            writes.put(summons_id, record, values)
+            written += 1
+    writes.flush()
     return written
 
 

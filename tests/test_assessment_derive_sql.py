@@ -1,0 +1,320 @@
+"""The set-based derivation of records (PostgreSQL) against `derive_facts`, field for field.
+
+The corpus: the July month of the assessment tests, and a few hundred random trails drawn
+from every event kind the assessment reads (in any order, for any summons or the whole
+case), with backlog pauses, upheld appeals and confirmed check-ins among them (which the SQL
+leaves to Python), cancelled summonses, cases without a township, a district without a
+scheme, a change of scheme in August and a closed July.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import connection, transaction
+
+from tests.fixtures_assessment import bj, scheme_forty_percent, scheme_one_third
+from whistle.assessment.actions import close_period
+from whistle.assessment.engine import RECORD_FIELDS, RELEVANT_KINDS, check_all, recompute_all
+from whistle.assessment.models import (
+    DepartmentResult,
+    ScoreCell,
+    SummonsAssessment,
+)
+from whistle.assessment.scoring import AssessmentEventKind
+from whistle.cases.models import Case, Summons, Whistle
+from whistle.cases.trail import EventKind, append_event, lock_case
+from whistle.organisation.models import Department, Jurisdiction, Sector
+from whistle.policies.models import WhistleKind
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="the set-based derivation is PostgreSQL's"
+    ),
+]
+
+# The kinds a random trail draws from, with the data each carries; those marked True name
+# a summons, the others the whole case.
+OWN_KINDS = [
+    EventKind.CHECK_IN_ACCEPTED,
+    EventKind.CHECK_IN_FLAGGED,
+    EventKind.CHECK_IN_CONFIRMED,
+    EventKind.DECLINED,
+    EventKind.DECLINE_UPHELD,
+    EventKind.DECLINE_INSISTED,
+    EventKind.RELEASED,
+    EventKind.RESULT,
+    EventKind.CHECK_OUT,
+    EventKind.ARRIVE_OVERDUE,
+    EventKind.REWORK,
+    EventKind.CLOSED,
+    AssessmentEventKind.RATED,
+    AssessmentEventKind.APPEAL_UPHELD,
+]
+CASE_KINDS = [
+    EventKind.REWORK,
+    EventKind.CLOSED,
+    EventKind.EVALUATED,
+    EventKind.RESIDENT_CALLBACK,
+    EventKind.RESIDENT_RATED,
+    EventKind.BACKLOG,
+    EventKind.BACKLOG_RESUMED,
+]
+# Kinds that leave their case to `derive_facts`: rarer, so that most cases take the SQL.
+LEFT_TO_PYTHON = {
+    EventKind.BACKLOG,
+    EventKind.CHECK_IN_CONFIRMED,
+    AssessmentEventKind.APPEAL_UPHELD,
+}
+CORRECTIONS = [
+    {"came": "on_time"},
+    {"came": "not_applicable"},
+    {"late_minutes": 0},
+    {"late_minutes": 12},
+    {"acted": "handled"},
+    {"acted": "decline_upheld"},
+    {"rework_count": 0},
+]
+
+
+def test_the_corpus_draws_every_kind_the_assessment_reads():
+    assert set(RELEVANT_KINDS) - {EventKind.SUMMONED} <= set(OWN_KINDS) | set(CASE_KINDS)
+
+
+def build_corpus(city: Any, seed: int, cases: int) -> None:
+    """Random trails in June, July and August 2026 of the small city's two townships."""
+    rng = random.Random(seed)
+    district = city.district
+    scheme_one_third(district)
+    scheme_forty_percent(district, valid_from=date(2026, 8, 1))
+    elsewhere = Jurisdiction.objects.create(
+        level="district", code="110119", name="延庆区", parent=district.parent
+    )
+    sector = Sector.objects.create(code="fuzz", name="综合")
+    departments = [
+        city.urban_management,
+        city.police,
+        Department.objects.create(
+            code="yq-1", name="延庆区某局", kind="functional", sector=sector, district=elsewhere
+        ),
+    ]
+    townships = [city.longtan, city.dongsi]
+    blower = city_person(city)
+    for n in range(cases):
+        start = datetime(2026, rng.choice([6, 7, 8]), rng.randint(1, 28), 1, tzinfo=UTC)
+        start += timedelta(minutes=rng.randint(0, 600))
+        fuzz_case(rng, n, start, townships, departments, blower)
+
+
+def city_person(city: Any) -> Any:
+    from tests.conftest import make_person
+    from whistle.organisation.models import Role
+
+    return make_person("fuzz-dispatcher", Role.DISPATCHER, jurisdiction=city.longtan)
+
+
+def fuzz_case(
+    rng: random.Random,
+    n: int,
+    start: datetime,
+    townships: list[Jurisdiction],
+    departments: list[Department],
+    blower: Any,
+) -> None:
+    township = rng.choice(townships)
+    no_township = rng.random() < 0.05
+    case = Case.objects.create(
+        source=rng.choice(["patrol", "resident", "hotline"]),
+        description=f"随机案件{n}",
+        lon=116.43,
+        lat=39.87,
+        district=township.parent,
+        township=None if no_township else township,
+        reported_at=start,
+        status=Case.Status.FILED,
+        township_rating=rng.choice([None, 3, 4, 5]),
+        resident_satisfied=rng.choice([None, True, False]),
+    )
+    whistle = None
+    if not no_township and rng.random() < 0.8:
+        whistle = Whistle.objects.create(
+            case=case,
+            kind=WhistleKind.ROUTINE,
+            township=township,
+            blown_by=blower,
+            blown_at=start,
+        )
+    at = start
+    summonses = []
+    with transaction.atomic():
+        locked = lock_case(case.pk)
+        append_event(locked, EventKind.CASE_REPORTED, at=at, new_case=True)
+        for department in rng.sample(departments, rng.randint(1, 3)):
+            due = at + timedelta(minutes=30) if whistle is not None else None
+            summons = Summons.objects.create(
+                case=case,
+                whistle=whistle,
+                department=department,
+                summoned_at=at,
+                acknowledge_due_at=at + timedelta(minutes=10),
+                arrive_due_at=due,
+                resolve_due_at=at + timedelta(hours=4),
+            )
+            data: dict[str, Any] = {}
+            shape = rng.random()
+            if due is not None and shape < 0.7:
+                data["arrive_due_at"] = due.isoformat()
+            elif shape < 0.75:
+                data["arrive_due_at"] = None
+            append_event(locked, EventKind.SUMMONED, summons=summons, data=data, at=at)
+            summonses.append(summons)
+        flagged: list[int] = []
+        for _ in range(rng.randint(0, 12)):
+            step = rng.choice([0, 1, 3, 5, 11, 25, 40, 90])
+            at += timedelta(minutes=step, seconds=rng.randint(0, 59))
+            named: Summons | None = None
+            if rng.random() < 0.6:
+                kind = rng.choice(OWN_KINDS)
+                named = rng.choice(summonses)
+            else:
+                kind = rng.choice(CASE_KINDS)
+            if kind in LEFT_TO_PYTHON and rng.random() < 0.75:
+                continue
+            event_data: dict[str, Any] = {}
+            if kind == AssessmentEventKind.RATED:
+                event_data = {"rating": rng.randint(1, 5), "comment": rng.choice(["", "及时"])}
+            elif kind == AssessmentEventKind.APPEAL_UPHELD:
+                event_data = {"correction": rng.choice(CORRECTIONS)}
+            elif kind == EventKind.CHECK_IN_CONFIRMED:
+                event_data = {"check_in_seq": rng.choice(flagged) if flagged else 999}
+            elif kind == EventKind.BACKLOG_RESUMED:
+                event_data = rng.choice([{}, {"rule": "remaining", "summonses": []}])
+            event = append_event(locked, kind, summons=named, data=event_data, at=at)
+            if kind == EventKind.CHECK_IN_FLAGGED:
+                flagged.append(event.seq)
+        if rng.random() < 0.08:
+            Summons.objects.filter(pk=summonses[0].pk).update(status=Summons.Status.CANCELLED)
+
+
+def snapshot() -> dict[str, Any]:
+    records = {
+        r["summons_id"]: r for r in SummonsAssessment.objects.values("summons_id", *RECORD_FIELDS)
+    }
+    cells = {
+        (c["department_id"], c["township_id"], c["month"]): {
+            name: value for name, value in c.items() if name != "id"
+        }
+        for c in ScoreCell.objects.values().order_by()
+    }
+    results = {
+        (r["district_id"], r["department_id"], r["period"]): {
+            name: value for name, value in r.items() if name not in ("id", "computed_at")
+        }
+        for r in DepartmentResult.objects.values().order_by()
+    }
+    return {"records": records, "cells": cells, "results": results}
+
+
+def assert_same(sql: dict[str, Any], python: dict[str, Any]) -> None:
+    for part in ("records", "cells", "results"):
+        assert sql[part].keys() == python[part].keys(), part
+        for key, row in python[part].items():
+            assert sql[part][key] == row, (part, key)
+
+
+def corrupt() -> None:
+    """Stored rows the recompute must put right: a changed record, a missing one, a cell
+    that should not exist."""
+    first = SummonsAssessment.objects.order_by("pk").filter(month__gte=date(2026, 8, 1)).first()
+    assert first is not None
+    SummonsAssessment.objects.filter(pk=first.pk).update(rework_count=7, event_ids=[1])
+    SummonsAssessment.objects.filter(
+        pk=SummonsAssessment.objects.filter(month=date(2026, 6, 1)).order_by("-pk").values("pk")[:1]
+    ).delete()
+    ScoreCell.objects.filter(month=date(2026, 6, 1)).update(total_sum=1)
+
+
+def test_the_sql_and_python_paths_write_the_same_records_cells_and_scores(small_city):
+    build_corpus(small_city, seed=2026, cases=300)
+    assert recompute_all(in_sql=False) > 0
+    python = snapshot()
+    assert python["records"] and python["cells"] and python["results"]
+    corrupt()
+    recompute_all(in_sql=True)
+    assert_same(snapshot(), python)
+    assert check_all() == []
+
+    # The other way: the SQL from nothing, then Python finds nothing to write.
+    SummonsAssessment.objects.all().delete()
+    ScoreCell.objects.all().delete()
+    DepartmentResult.objects.all().delete()
+    written = recompute_all(in_sql=True)
+    assert written == len(python["records"])
+    assert_same(snapshot(), python)
+    assert recompute_all(in_sql=False) == 0
+    assert recompute_all(in_sql=True) == 0
+    assert check_all() == []
+
+
+def test_the_corpus_covers_what_the_rules_tell_apart(small_city):
+    """The corpus is not all one kind of summons: every outcome the records tell appears."""
+    build_corpus(small_city, seed=2026, cases=300)
+    recompute_all(in_sql=True)
+    records = SummonsAssessment.objects.all()
+    came = set(records.values_list("came", flat=True))
+    acted = set(records.values_list("acted", flat=True))
+    assert came == {"on_time", "late", "no_show", "not_applicable", "pending"}
+    assert acted == {
+        "handled",
+        "decline_upheld",
+        "decline_overruled",
+        "abandoned",
+        "not_applicable",
+        "pending",
+    }
+    assert records.filter(excused=True).exists()
+    assert records.filter(corrected=True).exists()
+    assert records.filter(rework_count__gt=0).exists()
+    assert records.filter(rating__isnull=False).exclude(rating_comment="").exists()
+    assert records.filter(resident_satisfied__isnull=False).exists()
+    assert records.filter(scheme__valid_from=date(2026, 8, 1)).exists()
+    cancelled = Summons.objects.filter(status=Summons.Status.CANCELLED)
+    assert cancelled.exists() and not records.filter(summons__in=cancelled).exists()
+    assert not records.filter(department__code="yq-1").exists()
+    assert Summons.objects.filter(department__code="yq-1").exists()
+    without_township = Summons.objects.filter(whistle__isnull=True, case__township__isnull=True)
+    assert without_township.exists()
+    assert not records.filter(summons__in=without_township).exists()
+
+
+def test_a_closed_month_keeps_its_rows_under_the_sql_path(small_city):
+    build_corpus(small_city, seed=7, cases=200)
+    recompute_all(in_sql=False)
+    from tests.conftest import make_person
+    from whistle.organisation.models import Role
+
+    assessor = make_person(
+        "fuzz-assessor", Role.DISTRICT_ASSESSOR, jurisdiction=small_city.district
+    )
+    with time_machine.travel(bj(31, 18, month=8), tick=False):
+        close_period(assessor, small_city.district, "2026-07")
+    closed = snapshot()
+    july = [k for k, r in closed["records"].items() if r["month"] == date(2026, 7, 1)]
+    assert july
+    SummonsAssessment.objects.filter(summons_id=july[0]).update(rework_count=9)
+    recompute_all(in_sql=True)
+    sql_after = snapshot()
+    assert sql_after["records"][july[0]]["rework_count"] == 9
+    SummonsAssessment.objects.filter(summons_id=july[0]).update(
+        rework_count=closed["records"][july[0]]["rework_count"]
+    )
+    recompute_all(in_sql=False)
+    python_after = snapshot()
+    recompute_all(in_sql=True)
+    assert_same(snapshot(), python_after)
+    assert_same(python_after, closed)

@@ -1,0 +1,573 @@
+"""Deriving every assessment record from the trail in set-based SQL (PostgreSQL).
+
+`recompute_all` on PostgreSQL uses this instead of reading each case's trail into Python: for
+each range of case ids, one statement reads the summonses and their cases' trail events and
+writes each summons' facts (what `whistle.assessment.scoring.derive_facts` says) into a
+temporary table; the few different combinations of facts each scheme scores are scored in
+Python by `scoring.score`; one upsert writes the records that changed, one delete removes
+those without a summons left; the cells are then one GROUP BY over the records.
+
+`derive_facts` stays the rule. The SQL expresses it exactly for the trails it handles and
+leaves the others to it (`ODD_CASES`): a case with a backlog pause, an upheld appeal or a
+check-in confirmed by the township, or whose summons or rating events carry data of a shape
+the SQL does not read the way Python does. Their summonses are derived by `compute_records`
+and join the same temporary table, so every record is written, scored and counted the same
+way. tests/test_assessment_derive_sql.py holds the two paths to each other field by field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from django.db import connection
+
+from whistle.assessment.models import Acted, Came, ClosedPeriod, ScoreCell, SummonsAssessment
+from whistle.assessment.periods import BEIJING
+from whistle.assessment.scoring import (
+    RESIDENT_SOURCES,
+    AssessmentEventKind,
+    Facts,
+    Scores,
+)
+from whistle.cases.models import Case, Event, Summons, Whistle
+from whistle.cases.trail import EventKind
+from whistle.organisation.models import Department
+
+# Case ids per statement: big enough that a statement's overhead does not count, small
+# enough that the temporary table stays in memory.
+CASE_RANGE = 20000
+
+# The facts the SQL writes, in the columns of the temporary table `derived`.
+DERIVED_COLUMNS = (
+    "summons_id",
+    "case_id",
+    "district_id",
+    "township_id",
+    "department_id",
+    "month",
+    "scheme_id",
+    "settled",
+    "settled_at",
+    "came",
+    "late_minutes",
+    "acted",
+    "rework_count",
+    "rating",
+    "rating_comment",
+    "resident_satisfied",
+    "excused",
+    "corrected",
+    "trail_seq",
+    "event_ids",
+)
+
+SCORE_COLUMNS = ("came_score", "acted_score", "quality_score", "total")
+
+# An ISO 8601 moment with its offset, as the summons event records its arrival deadline:
+# Python's `datetime.fromisoformat` and PostgreSQL read it as the same instant.
+_ISO_MOMENT = r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d{1,6})?)?([+-]\d\d:\d\d|Z)$"
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _table(model: Any) -> str:
+    return _q(model._meta.db_table)
+
+
+def _kinds(*kinds: str) -> str:
+    """Event kinds as SQL literals (they are the project's own constants)."""
+    for kind in kinds:
+        if "'" in kind:
+            raise ValueError(kind)
+    return ", ".join(f"'{kind}'" for kind in kinds)
+
+
+K = EventKind
+RELEVANT = (
+    K.SUMMONED,
+    K.EVALUATED,
+    K.CHECK_IN_ACCEPTED,
+    K.CHECK_IN_FLAGGED,
+    K.CHECK_IN_CONFIRMED,
+    K.DECLINED,
+    K.DECLINE_UPHELD,
+    K.DECLINE_INSISTED,
+    K.RELEASED,
+    K.RESULT,
+    K.CHECK_OUT,
+    K.ARRIVE_OVERDUE,
+    K.REWORK,
+    K.CLOSED,
+    K.RESIDENT_CALLBACK,
+    K.RESIDENT_RATED,
+    AssessmentEventKind.RATED,
+    AssessmentEventKind.APPEAL_UPHELD,
+    K.BACKLOG,
+    K.BACKLOG_RESUMED,
+)
+
+# The cases left to `derive_facts`. A rule of derive_facts that the SQL below does not
+# express makes its case one of these.
+ODD_CASES = f"""
+INSERT INTO whistle_odd (case_id)
+SELECT DISTINCT e.case_id FROM {_table(Event)} e
+WHERE e.case_id BETWEEN %(lo)s AND %(hi)s AND (
+    e.kind IN ({_kinds(K.BACKLOG, AssessmentEventKind.APPEAL_UPHELD, K.CHECK_IN_CONFIRMED)})
+    OR (e.kind = '{AssessmentEventKind.RATED}' AND NOT (
+        jsonb_typeof(e.data -> 'rating') = 'number' AND (e.data ->> 'rating') ~ '^\\d{{1,4}}$'
+        AND (NOT e.data ? 'comment' OR jsonb_typeof(e.data -> 'comment') = 'string')))
+    OR (e.kind = '{K.SUMMONED}' AND e.data ? 'arrive_due_at' AND NOT (
+        jsonb_typeof(e.data -> 'arrive_due_at') = 'null'
+        OR (jsonb_typeof(e.data -> 'arrive_due_at') = 'string'
+            AND ((e.data ->> 'arrive_due_at') = ''
+                 OR (e.data ->> 'arrive_due_at') ~ '{_ISO_MOMENT}'))))
+)
+RETURNING case_id
+"""
+
+_OWN = "ev.summons_id = sm.id"
+_TERMINAL = (
+    f"(({_OWN} AND ev.kind IN ({_kinds(K.DECLINE_UPHELD, K.RELEASED, K.CHECK_OUT)})) "
+    f"OR (ev.kind = '{K.CLOSED}' AND (ev.summons_id IS NULL OR {_OWN})))"
+)
+
+
+def _first(column: str, where: str) -> str:
+    """The column of the first event (by sequence) that matches: the least [seq, column]
+    pair, an array comparison, so no aggregate sorts its rows."""
+    return f"(min(ARRAY[ev.seq, {column}]) FILTER (WHERE {where}))[2]"
+
+
+def _last(column: str, where: str) -> str:
+    return f"(max(ARRAY[ev.seq, {column}]) FILTER (WHERE {where}))[2]"
+
+
+def _own(kind: str) -> str:
+    return f"{_OWN} AND ev.kind = '{kind}'"
+
+
+def _micro(moment: str) -> str:
+    """A moment as whole microseconds since 1970 (exact: `extract` gives a numeric)."""
+    return f"(extract(epoch FROM {moment}) * 1000000)::bigint"
+
+
+def _moment(micro: str) -> str:
+    return (
+        f"('epoch'::timestamptz + ({micro} / 1000000) * interval '1 second'"
+        f" + ({micro} %% 1000000) * interval '1 microsecond')"
+    )
+
+
+_RULINGS = _kinds(K.DECLINE_UPHELD, K.DECLINE_INSISTED)
+_CALLBACKS = _kinds(K.RESIDENT_CALLBACK, K.RESIDENT_RATED)
+_RESIDENT = ", ".join(f"'{source}'" for source in RESIDENT_SOURCES)
+_WORK = f"{_OWN} AND ev.is_work"
+
+DERIVE = f"""
+WITH ev AS (
+    SELECT e.id, e.case_id, e.seq, {_micro("e.at")} AS us, e.kind, e.summons_id,
+        CASE WHEN e.kind = '{K.SUMMONED}' THEN
+            CASE WHEN e.data ? 'arrive_due_at' THEN 1 ELSE 0 END END AS due_given,
+        CASE WHEN e.kind = '{K.SUMMONED}' AND e.data ? 'arrive_due_at'
+            THEN {_micro("NULLIF(e.data ->> 'arrive_due_at', '')::timestamptz")} END AS due_us,
+        CASE WHEN e.kind = '{K.DECLINE_UPHELD}' THEN 1 ELSE 0 END AS upheld,
+        min(e.seq) FILTER (WHERE e.kind = '{K.RELEASED}')
+            OVER (PARTITION BY e.case_id, e.summons_id) AS released_seq,
+        max(e.seq) FILTER (WHERE e.kind IN ({_RULINGS}))
+            OVER (PARTITION BY e.case_id, e.summons_id) AS ruling_seq
+    FROM {_table(Event)} e
+    WHERE e.case_id BETWEEN %(lo)s AND %(hi)s AND e.kind IN ({_kinds(*RELEVANT)})
+        AND NOT EXISTS (SELECT 1 FROM whistle_odd o WHERE o.case_id = e.case_id)
+), work AS (
+    SELECT ev.*, (ev.summons_id IS NOT NULL AND (ev.kind = '{K.RESULT}'
+        OR (ev.kind = '{K.CHECK_OUT}' AND (ev.released_seq IS NULL OR ev.seq < ev.released_seq))))
+        AS is_work
+    FROM ev
+), sm AS (
+    SELECT s.id, s.case_id, s.department_id, d.district_id,
+        COALESCE(w.township_id, c.township_id) AS township_id,
+        (date_trunc('month', s.summoned_at AT TIME ZONE '{BEIJING.key}'))::date AS month,
+        {_micro("s.arrive_due_at")} AS arrive_due_us, c.source, c.resident_satisfied,
+        c.township_rating
+    FROM {_table(Summons)} s
+    JOIN {_table(Case)} c ON c.id = s.case_id
+    JOIN {_table(Department)} d ON d.id = s.department_id
+    LEFT JOIN {_table(Whistle)} w ON w.id = s.whistle_id
+    WHERE s.case_id BETWEEN %(lo)s AND %(hi)s AND s.status <> '{Summons.Status.CANCELLED}'
+        AND NOT EXISTS (SELECT 1 FROM whistle_odd o WHERE o.case_id = s.case_id)
+), assessable AS (
+    SELECT sm.*, f.scheme_id FROM sm
+    JOIN whistle_in_force f ON f.district_id = sm.district_id AND sm.month >= f.valid_from
+        AND (f.valid_until IS NULL OR sm.month < f.valid_until)
+    WHERE sm.township_id IS NOT NULL
+), a AS (
+    SELECT sm.*,
+        {_first("ev.id", _TERMINAL)} AS terminal_id,
+        {_first("ev.us", _TERMINAL)} AS terminal_us,
+        (min(ARRAY[ev.us, ev.seq, ev.id]) FILTER (WHERE {_own(K.CHECK_IN_ACCEPTED)}))[3]
+            AS arrival_id,
+        min(ev.us) FILTER (WHERE {_own(K.CHECK_IN_ACCEPTED)}) AS arrival_us,
+        {_first("ev.id", _own(K.DECLINED))} AS declined_id,
+        {_first("ev.us", _own(K.DECLINED))} AS declined_us,
+        {_last("ev.id", f"{_OWN} AND ev.kind IN ({_RULINGS})")} AS ruling_id,
+        {_last("ev.upheld", f"{_OWN} AND ev.kind IN ({_RULINGS})")} AS ruling_upheld,
+        {_first("ev.id", _own(K.RELEASED))} AS released_id,
+        {_first("ev.us", _own(K.RELEASED))} AS released_us,
+        min(ARRAY[ev.seq, ev.due_given, ev.due_us]) FILTER (WHERE {_own(K.SUMMONED)})
+            AS summoned,
+        {_first("ev.id", _own(K.ARRIVE_OVERDUE))} AS overdue_id,
+        {_first("ev.id", _WORK)} AS work_id,
+        min(ev.seq) FILTER (WHERE {_WORK}) AS work_seq,
+        {_first("ev.id", f"{_WORK} AND ev.seq > ev.ruling_seq")} AS after_id,
+        array_agg(ev.id) FILTER (WHERE {_own(K.REWORK)}) AS own_rework_ids,
+        array_agg(ARRAY[ev.seq, ev.id]) FILTER (
+            WHERE ev.kind = '{K.REWORK}' AND ev.summons_id IS NULL) AS case_reworks,
+        {_last("ev.id", _own(AssessmentEventKind.RATED))} AS rated_id,
+        {_last("ev.id", f"ev.kind = '{K.EVALUATED}'")} AS evaluated_id,
+        {_last("ev.id", f"ev.kind IN ({_CALLBACKS})")} AS callback_id
+    FROM assessable sm LEFT JOIN work ev ON ev.case_id = sm.case_id
+    GROUP BY sm.id, sm.case_id, sm.department_id, sm.district_id, sm.township_id, sm.month,
+        sm.arrive_due_us, sm.source, sm.resident_satisfied, sm.township_rating, sm.scheme_id
+), b AS (
+    SELECT a.*,
+        terminal_id IS NOT NULL AS settled,
+        ruling_upheld = 1 AS upheld,
+        CASE WHEN summoned[2] = 1 THEN summoned[3] ELSE arrive_due_us END AS due_us
+    FROM a
+), c AS (
+    SELECT b.*,
+        CASE WHEN arrival_us <= due_us THEN 0
+            ELSE (arrival_us - due_us + 59999999) / 60000000 END AS late,
+        COALESCE(upheld, false) OR (released_id IS NOT NULL
+            AND (arrival_us IS NULL OR arrival_us > released_us)) AS excused
+    FROM b
+), d AS (
+    SELECT c.*,
+        CASE WHEN due_us IS NULL THEN 'not_applicable'
+            WHEN arrival_id IS NOT NULL THEN 'arrival'
+            WHEN declined_id IS NOT NULL AND declined_us <= due_us AND upheld THEN 'declined'
+            WHEN released_id IS NOT NULL AND released_us <= due_us THEN 'released'
+            WHEN overdue_id IS NOT NULL THEN 'overdue'
+            WHEN settled THEN 'settled'
+            ELSE 'pending' END AS came_by,
+        CASE WHEN upheld THEN '{Acted.DECLINE_UPHELD}'
+            WHEN ruling_id IS NOT NULL THEN
+                CASE WHEN after_id IS NOT NULL THEN '{Acted.DECLINE_OVERRULED}'
+                    WHEN settled THEN '{Acted.ABANDONED}' ELSE '{Acted.PENDING}' END
+            WHEN work_id IS NOT NULL THEN '{Acted.HANDLED}'
+            WHEN released_id IS NOT NULL THEN '{Acted.NOT_APPLICABLE}'
+            WHEN settled THEN '{Acted.ABANDONED}'
+            ELSE '{Acted.PENDING}' END AS acted
+    FROM c
+), f AS (
+    SELECT d.*,
+        CASE came_by WHEN 'not_applicable' THEN '{Came.NOT_APPLICABLE}'
+            WHEN 'arrival' THEN CASE WHEN late = 0 THEN '{Came.ON_TIME}' ELSE '{Came.LATE}' END
+            WHEN 'declined' THEN '{Came.NOT_APPLICABLE}'
+            WHEN 'released' THEN '{Came.NOT_APPLICABLE}'
+            WHEN 'overdue' THEN '{Came.NO_SHOW}'
+            WHEN 'settled' THEN '{Came.NO_SHOW}'
+            ELSE '{Came.PENDING}' END AS came,
+        CASE WHEN acted IN ('{Acted.HANDLED}', '{Acted.DECLINE_OVERRULED}') THEN
+            COALESCE(own_rework_ids, '{{}}') || COALESCE((
+                SELECT array_agg(case_reworks[i][2])
+                FROM generate_subscripts(case_reworks, 1) AS i
+                WHERE work_seq IS NOT NULL AND case_reworks[i][1] > work_seq), '{{}}')
+        ELSE '{{}}' END AS rework_ids,
+        NOT excused AND rated_id IS NOT NULL AS by_rating,
+        NOT excused AND rated_id IS NULL AND township_rating IS NOT NULL
+            AND evaluated_id IS NOT NULL AS by_evaluation,
+        NOT excused AND source IN ({_RESIDENT}) AND resident_satisfied IS NOT NULL AS by_resident
+    FROM d
+), g AS (
+    SELECT f.*, CASE WHEN by_rating THEN (
+        SELECT r.data FROM {_table(Event)} r WHERE r.id = f.rated_id) END AS rated_data
+    FROM f
+)
+INSERT INTO whistle_derived ({", ".join(DERIVED_COLUMNS)})
+SELECT g.id, g.case_id, g.district_id, g.township_id, g.department_id, g.month, g.scheme_id,
+    g.settled, {_moment("g.terminal_us")}, g.came,
+    CASE WHEN g.came = '{Came.LATE}' THEN g.late END,
+    g.acted, cardinality(g.rework_ids),
+    CASE WHEN by_rating THEN (rated_data ->> 'rating')::int
+        WHEN by_evaluation THEN township_rating END,
+    CASE WHEN by_rating THEN COALESCE(rated_data ->> 'comment', '') ELSE '' END,
+    CASE WHEN by_resident THEN g.resident_satisfied END,
+    g.excused, false,
+    -- The last trail position of the case: one look into the (case, seq) index per summons.
+    COALESCE((SELECT max(t.seq) FROM {_table(Event)} t WHERE t.case_id = g.case_id), 0),
+    to_jsonb(ARRAY(SELECT DISTINCT x FROM unnest(
+        ARRAY[terminal_id,
+            CASE came_by WHEN 'arrival' THEN arrival_id WHEN 'declined' THEN declined_id
+                WHEN 'released' THEN released_id WHEN 'overdue' THEN overdue_id END,
+            CASE WHEN came_by = 'declined' OR upheld THEN ruling_id END,
+            CASE WHEN ruling_id IS NOT NULL AND NOT upheld THEN ruling_id END,
+            CASE WHEN ruling_id IS NOT NULL AND NOT upheld THEN after_id END,
+            CASE WHEN ruling_id IS NULL THEN
+                CASE WHEN work_id IS NOT NULL THEN work_id ELSE released_id END END,
+            CASE WHEN by_rating THEN rated_id END,
+            CASE WHEN by_evaluation THEN evaluated_id END,
+            CASE WHEN by_resident THEN callback_id END
+        ] || rework_ids) AS x WHERE x IS NOT NULL ORDER BY x))
+FROM g
+"""
+
+
+def _in_force_rows(by_district: dict[int, list[Any]]) -> list[tuple[Any, ...]]:
+    """Each scheme with the months it is in force: from its start to the next scheme's of
+    its district, in the book's order (`SchemeBook.in_force` takes the last that started)."""
+    rows = []
+    for district_id, schemes in by_district.items():
+        for position, scheme in enumerate(schemes):
+            following = schemes[position + 1] if position + 1 < len(schemes) else None
+            until = following.valid_from if following is not None else None
+            rows.append((district_id, scheme.valid_from, until, scheme.pk))
+    return rows
+
+
+def _frozen_rows() -> list[tuple[int, date]]:
+    districts = ClosedPeriod.objects.values_list("district_id", flat=True).distinct()
+    return [
+        (district_id, month)
+        for district_id in sorted(set(districts))
+        for month in sorted(ClosedPeriod.frozen_months(district_id))
+    ]
+
+
+_TEMPORARY = (
+    "whistle_odd, whistle_in_force, whistle_frozen, whistle_skip_cells, whistle_kept, "
+    "whistle_scored, whistle_derived"
+)
+
+# Dropped first: a recompute inside a longer transaction finds the last one's tables.
+_SETUP = f"""
+SET LOCAL jit = off;
+SET LOCAL work_mem = '64MB';
+DROP TABLE IF EXISTS {_TEMPORARY};
+CREATE TEMPORARY TABLE whistle_odd (case_id bigint PRIMARY KEY) ON COMMIT DROP;
+CREATE TEMPORARY TABLE whistle_in_force (
+    district_id bigint, valid_from date, valid_until date, scheme_id bigint) ON COMMIT DROP;
+CREATE TEMPORARY TABLE whistle_frozen (
+    district_id bigint, month date, PRIMARY KEY (district_id, month)) ON COMMIT DROP;
+CREATE TEMPORARY TABLE whistle_skip_cells (summons_id bigint PRIMARY KEY) ON COMMIT DROP;
+CREATE TEMPORARY TABLE whistle_kept (summons_id bigint PRIMARY KEY) ON COMMIT DROP;
+CREATE TEMPORARY TABLE whistle_scored (
+    scheme_id bigint, came text, late_minutes int, acted text, rework_count int,
+    rating int, resident smallint, came_score numeric, acted_score numeric,
+    quality_score numeric, total numeric,
+    PRIMARY KEY (scheme_id, came, late_minutes, acted, rework_count, rating, resident)
+) ON COMMIT DROP;
+CREATE TEMPORARY TABLE whistle_derived (
+    summons_id bigint PRIMARY KEY, case_id bigint, district_id bigint, township_id bigint,
+    department_id bigint, month date, scheme_id bigint, settled boolean,
+    settled_at timestamptz, came text, late_minutes int, acted text, rework_count int,
+    rating int, rating_comment text, resident_satisfied boolean, excused boolean,
+    corrected boolean, trail_seq int, event_ids jsonb
+) ON COMMIT DROP;
+"""
+
+_RECORD_TABLE = _table(SummonsAssessment)
+_FROZEN_HERE = (
+    "EXISTS (SELECT 1 FROM whistle_frozen z WHERE z.district_id = {t}.district_id "
+    "AND z.month = {t}.month)"
+)
+
+
+class Derivation:
+    """One recompute's temporary tables and the statements that fill them, inside the
+    caller's transaction (which holds the scoring lock)."""
+
+    def __init__(self, book: Any, now: datetime) -> None:
+        self.book = book
+        self.now = now
+        self.schemes = {s.pk: s for schemes in book.by_district().values() for s in schemes}
+        self.scored: set[tuple[Any, ...]] = set()
+        self.odd_cases = 0
+        with connection.cursor() as cursor:
+            cursor.execute(_SETUP)
+            cursor.executemany(
+                "INSERT INTO whistle_in_force VALUES (%s, %s, %s, %s)",
+                _in_force_rows(book.by_district()),
+            )
+            frozen = _frozen_rows()
+            self.any_frozen = bool(frozen)
+            if frozen:
+                cursor.executemany("INSERT INTO whistle_frozen VALUES (%s, %s)", frozen)
+
+    def case_ranges(self) -> Iterable[tuple[int, int]]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT min(case_id), max(case_id) FROM {_table(Summons)}")
+            low, high = cursor.fetchone()
+        if low is None:
+            return
+        for start in range(low, high + 1, CASE_RANGE):
+            yield start, min(start + CASE_RANGE - 1, high)
+
+    def derive(self, lo: int, hi: int, compute_records: Any) -> int:
+        """Write the records of the cases with ids from `lo` to `hi` that changed; returns
+        how many were written. `compute_records` derives the odd cases' in Python."""
+        params = {"lo": lo, "hi": hi}
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE whistle_odd, whistle_derived")
+            cursor.execute(ODD_CASES, params)
+            odd = [row[0] for row in cursor.fetchall()]
+            cursor.execute(DERIVE, params)
+            if odd:
+                self.odd_cases += len(odd)
+                self._add_derived(cursor, compute_records(odd, self.book).items())
+            self._score(cursor)
+            return self._write(cursor, params)
+
+    def _add_derived(self, cursor: Any, records: Iterable[tuple[int, dict[str, Any]]]) -> None:
+        rows = []
+        for summons_id, values in records:
+            row = {**values, "summons_id": summons_id}
+            rows.append(
+                tuple(
+                    _json_list(row[name]) if name == "event_ids" else row[name]
+                    for name in DERIVED_COLUMNS
+                )
+            )
+        marks = ", ".join(["%s"] * len(DERIVED_COLUMNS))
+        cursor.executemany(
+            f"INSERT INTO whistle_derived ({', '.join(DERIVED_COLUMNS)}) VALUES ({marks})", rows
+        )
+
+    def _score(self, cursor: Any) -> None:
+        """Score, with `scoring.score`, every combination of facts not scored yet."""
+        cursor.execute(
+            "SELECT DISTINCT scheme_id, came, late_minutes, acted, rework_count, rating, "
+            "resident_satisfied FROM whistle_derived"
+        )
+        new = []
+        for key in cursor.fetchall():
+            if key in self.scored:
+                continue
+            self.scored.add(key)
+            scheme_id, came, late, acted, reworks, rating, resident = key
+            facts = Facts(
+                came=came,
+                late_minutes=late,
+                acted=acted,
+                rework_count=reworks,
+                rating=rating,
+                resident_satisfied=resident,
+            )
+            scores: Scores = self.book.score(facts, self.schemes[scheme_id])
+            new.append(
+                (
+                    scheme_id,
+                    came,
+                    -1 if late is None else late,
+                    acted,
+                    reworks,
+                    -1 if rating is None else rating,
+                    -1 if resident is None else int(resident),
+                    scores.came,
+                    scores.acted,
+                    scores.quality,
+                    scores.total,
+                )
+            )
+        if new:
+            cursor.executemany(
+                "INSERT INTO whistle_scored VALUES (" + ", ".join(["%s"] * 11) + ")", new
+            )
+
+    def _write(self, cursor: Any, params: dict[str, Any]) -> int:
+        fields = [name for name in DERIVED_COLUMNS if name != "summons_id"]
+        columns = ["summons_id", "computed_at", *fields, *SCORE_COLUMNS]
+        join = (
+            "s.scheme_id = d.scheme_id AND s.came = d.came"
+            " AND s.late_minutes = COALESCE(d.late_minutes, -1) AND s.acted = d.acted"
+            " AND s.rework_count = d.rework_count AND s.rating = COALESCE(d.rating, -1)"
+            " AND s.resident = CASE WHEN d.resident_satisfied THEN 1"
+            " WHEN NOT d.resident_satisfied THEN 0 ELSE -1 END"
+        )
+        compared = [name for name in columns if name not in ("summons_id", "computed_at")]
+        frozen_record = _FROZEN_HERE.format(t="r")
+        # Without a closed month anywhere there is nothing to leave alone.
+        left_alone = "true"
+        if self.any_frozen:
+            # The chunk's stored records of closed months, read once: they keep what they
+            # were. A fresh record of a closed month is not written, and its stored one (of
+            # an open month) does not count in the cells either (as the Python path does).
+            cursor.execute("TRUNCATE whistle_kept")
+            cursor.execute(
+                f"""INSERT INTO whistle_kept SELECT r.summons_id FROM {_RECORD_TABLE} r
+                WHERE r.case_id BETWEEN %(lo)s AND %(hi)s AND {frozen_record}""",
+                params,
+            )
+            cursor.execute(
+                f"""INSERT INTO whistle_skip_cells
+                SELECT d.summons_id FROM whistle_derived d JOIN {_RECORD_TABLE} r
+                    ON r.summons_id = d.summons_id
+                WHERE r.case_id BETWEEN %(lo)s AND %(hi)s
+                    AND {_FROZEN_HERE.format(t="d")} AND NOT {frozen_record}
+                ON CONFLICT DO NOTHING""",
+                params,
+            )
+            left_alone = (
+                f"NOT {_FROZEN_HERE.format(t='d')} AND NOT EXISTS "
+                "(SELECT 1 FROM whistle_kept k WHERE k.summons_id = d.summons_id)"
+            )
+        cursor.execute(
+            f"""DELETE FROM {_RECORD_TABLE} r
+            WHERE r.case_id BETWEEN %(lo)s AND %(hi)s AND NOT {frozen_record}
+                AND NOT EXISTS (
+                    SELECT 1 FROM whistle_derived d WHERE d.summons_id = r.summons_id)""",
+            params,
+        )
+        cursor.execute(
+            f"""INSERT INTO {_RECORD_TABLE} AS t ({", ".join(columns)})
+            SELECT d.summons_id, %(now)s, {", ".join(f"d.{n}" for n in fields)},
+                {", ".join(f"s.{n}" for n in SCORE_COLUMNS)}
+            FROM whistle_derived d JOIN whistle_scored s ON {join}
+            WHERE {left_alone}
+            ON CONFLICT (summons_id) DO UPDATE SET
+                {", ".join(f"{n} = EXCLUDED.{n}" for n in [*compared, "computed_at"])}
+            WHERE ({", ".join(f"t.{n}" for n in compared)})
+                IS DISTINCT FROM ({", ".join(f"EXCLUDED.{n}" for n in compared)})""",
+            {"now": self.now},
+        )
+        return int(cursor.rowcount)
+
+    def rewrite_cells(self) -> None:
+        """Every cell of an open month again, summed from the records (frozen ones kept)."""
+        sums = {
+            "records": "count(*)",
+            "total_sum": "sum(total)",
+            "came_sum": "COALESCE(sum(came_score), 0)",
+            "came_count": "count(came_score)",
+            "acted_sum": "COALESCE(sum(acted_score), 0)",
+            "acted_count": "count(acted_score)",
+            "quality_sum": "COALESCE(sum(quality_score), 0)",
+            "quality_count": "count(quality_score)",
+            "rating_sum": "COALESCE(sum(rating), 0)",
+            "rating_count": "count(rating)",
+            "on_time_count": f"count(*) FILTER (WHERE came = '{Came.ON_TIME}')",
+            "late_count": f"count(*) FILTER (WHERE came = '{Came.LATE}')",
+            "no_show_count": f"count(*) FILTER (WHERE came = '{Came.NO_SHOW}')",
+            "rework_sum": "sum(rework_count)",
+        }
+        cells = _table(ScoreCell)
+        keys = ("district_id", "department_id", "township_id", "month")
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {cells} c WHERE NOT {_FROZEN_HERE.format(t='c')}")
+            cursor.execute(
+                f"""INSERT INTO {cells} ({", ".join([*keys, *sums])})
+                SELECT {", ".join(keys)}, {", ".join(sums.values())}
+                FROM {_RECORD_TABLE} r
+                WHERE settled AND total IS NOT NULL AND NOT {_FROZEN_HERE.format(t="r")}
+                    AND NOT EXISTS (
+                        SELECT 1 FROM whistle_skip_cells k WHERE k.summons_id = r.summons_id)
+                GROUP BY {", ".join(keys)}"""
+            )
+
+
+def _json_list(ids: list[int]) -> str:
+    return "[" + ", ".join(str(int(i)) for i in ids) + "]"
