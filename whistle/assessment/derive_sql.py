@@ -23,7 +23,14 @@ from typing import Any
 
 from django.db import connection
 
-from whistle.assessment.models import Acted, Came, ClosedPeriod, ScoreCell, SummonsAssessment
+from whistle.assessment.models import (
+    RECORD_FIELDS,
+    Acted,
+    Came,
+    ClosedPeriod,
+    ScoreCell,
+    SummonsAssessment,
+)
 from whistle.assessment.periods import BEIJING
 from whistle.assessment.scoring import (
     RESIDENT_SOURCES,
@@ -39,31 +46,10 @@ from whistle.organisation.models import Department
 # enough that the temporary table stays in memory.
 CASE_RANGE = 20000
 
-# The facts the SQL writes, in the columns of the temporary table `derived`.
-DERIVED_COLUMNS = (
-    "summons_id",
-    "case_id",
-    "district_id",
-    "township_id",
-    "department_id",
-    "month",
-    "scheme_id",
-    "settled",
-    "settled_at",
-    "came",
-    "late_minutes",
-    "acted",
-    "rework_count",
-    "rating",
-    "rating_comment",
-    "resident_satisfied",
-    "excused",
-    "corrected",
-    "trail_seq",
-    "event_ids",
-)
-
 SCORE_COLUMNS = ("came_score", "acted_score", "quality_score", "total")
+# The facts the SQL writes, in the columns of the temporary table `derived`: a record's
+# values without its scores, which are worked out in Python.
+DERIVED_COLUMNS = ("summons_id", *(name for name in RECORD_FIELDS if name not in SCORE_COLUMNS))
 
 # An ISO 8601 moment with its offset, as the summons event records its arrival deadline:
 # Python's `datetime.fromisoformat` and PostgreSQL read it as the same instant.

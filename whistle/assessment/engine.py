@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from whistle.assessment.models import (
+    RECORD_FIELDS,
     STATIONED_COMPONENT,
     ClosedPeriod,
     ComponentScore,
@@ -90,31 +91,6 @@ RELEVANT_KINDS = (
     EventKind.BACKLOG_RESUMED,
 )
 
-RECORD_FIELDS = (
-    "case_id",
-    "district_id",
-    "township_id",
-    "department_id",
-    "month",
-    "scheme_id",
-    "settled",
-    "settled_at",
-    "came",
-    "late_minutes",
-    "acted",
-    "rework_count",
-    "rating",
-    "rating_comment",
-    "resident_satisfied",
-    "excused",
-    "came_score",
-    "acted_score",
-    "quality_score",
-    "total",
-    "corrected",
-    "trail_seq",
-    "event_ids",
-)
 # The columns a new record is written with (`RecordWrites`).
 INSERTED_FIELDS = ("summons_id", "computed_at", *RECORD_FIELDS)
 

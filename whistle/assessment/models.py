@@ -408,6 +408,34 @@ class Acted(models.TextChoices):
     PENDING = "pending", _("still open")
 
 
+# A record's own values, as the engine computes, compares and writes them.
+RECORD_FIELDS = (
+    "case_id",
+    "district_id",
+    "township_id",
+    "department_id",
+    "month",
+    "scheme_id",
+    "settled",
+    "settled_at",
+    "came",
+    "late_minutes",
+    "acted",
+    "rework_count",
+    "rating",
+    "rating_comment",
+    "resident_satisfied",
+    "excused",
+    "came_score",
+    "acted_score",
+    "quality_score",
+    "total",
+    "corrected",
+    "trail_seq",
+    "event_ids",
+)
+
+
 class SummonsAssessment(models.Model):
     """The assessment record of one summons, derived from the trail; never typed in."""
 
