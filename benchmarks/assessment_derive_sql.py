@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
-import platform
 import pstats
 import sys
 import time
@@ -30,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from reporting import report
+from reporting import print_machine, report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,15 +71,7 @@ def measure(*, scale: float, seed: int, profile: bool, statements: bool) -> None
     from whistle.simulation.history import Year
     from whistle.simulation.presets import PRESETS
 
-    vendor = connection.vendor
-    with connection.cursor() as cursor:
-        cursor.execute("select sqlite_version()" if vendor == "sqlite" else "show server_version")
-        version = cursor.fetchone()[0]
-    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, {vendor} {version}; load {os.getloadavg()[0]:.2f}"
-    )
+    vendor = print_machine()
     shape = PRESETS["dongcheng"].scaled(scale)
     # Ended two days ago: the last cases' trails run on past the end, never past the clock.
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

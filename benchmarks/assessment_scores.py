@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import platform
 import random
 import statistics
 import sys
@@ -50,7 +49,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.db.models import Max  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from benchmarks.reporting import report  # noqa: E402
+from benchmarks.reporting import print_machine, report  # noqa: E402
 from benchmarks.scratch import throwaway_database  # noqa: E402
 from whistle.assessment.engine import (  # noqa: E402
     CellTotals,
@@ -379,15 +378,7 @@ def main() -> None:
 
 
 def measure(args: argparse.Namespace) -> None:
-    vendor = connection.vendor
-    with connection.cursor() as cursor:
-        cursor.execute("select sqlite_version()" if vendor == "sqlite" else "show server_version")
-        version = cursor.fetchone()[0]
-    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, {vendor} {version}"
-    )
+    vendor = print_machine()
 
     existing = SummonsAssessment.objects.count()
     if existing and not args.reuse:

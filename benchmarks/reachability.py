@@ -27,17 +27,15 @@ import argparse
 import json
 import math
 import os
-import platform
 import random
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reporting import report
+from reporting import print_machine, report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,22 +154,14 @@ def raw_unreached(limit_m: float) -> tuple[int, int]:
 
 
 def measure(*, scale: float, seed: int) -> None:
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from whistle.assessment.reachability import Model, by_category, suggest
     from whistle.organisation.models import Jurisdiction
     from whistle.simulation.city import build_city
     from whistle.simulation.presets import PRESETS
 
-    vendor = connection.vendor
-    with connection.cursor() as cursor:
-        cursor.execute("select sqlite_version()" if vendor == "sqlite" else "show server_version")
-        version = cursor.fetchone()[0]
-    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, {vendor} {version}; load {os.getloadavg()[0]:.2f}"
-    )
+    vendor = print_machine()
     shape = PRESETS["beijing"].scaled(scale)
     began = time.perf_counter()
     with transaction.atomic():

@@ -50,3 +50,23 @@ def report(
     if target:
         with open(target, "a", encoding="utf-8") as results:
             results.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def print_machine() -> str:
+    """Print the date and the machine a run measures on (the database's version and the load
+    included) and return the database's vendor."""
+    import platform
+
+    from django.db import connection
+
+    vendor = connection.vendor
+    with connection.cursor() as cursor:
+        cursor.execute("select sqlite_version()" if vendor == "sqlite" else "show server_version")
+        version = cursor.fetchone()[0]
+    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {vendor} {version}; load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+    return vendor

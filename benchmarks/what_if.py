@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import platform
 import random
 import sys
 import time
@@ -47,7 +46,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from benchmarks.assessment_scores import FastInserter, timed  # noqa: E402
-from benchmarks.reporting import report  # noqa: E402
+from benchmarks.reporting import print_machine, report  # noqa: E402
 from benchmarks.scratch import throwaway_database  # noqa: E402
 from whistle.assessment.models import Scheme, SchemeComponent  # noqa: E402
 from whistle.assessment.periods import Period  # noqa: E402
@@ -233,15 +232,7 @@ def main() -> None:
 
 
 def measure(args: argparse.Namespace) -> None:
-    vendor = connection.vendor
-    with connection.cursor() as cursor:
-        cursor.execute("select sqlite_version()" if vendor == "sqlite" else "show server_version")
-        version = cursor.fetchone()[0]
-    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, {vendor} {version}, load {os.getloadavg()[0]:.1f}"
-    )
+    vendor = print_machine()
     existing = Case.objects.count()
     if existing and not args.reuse:
         sys.exit(f"the database already holds {existing:,} cases: use --reuse or a new one")
