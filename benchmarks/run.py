@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -26,13 +27,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
 OWN = {"run.py", "reporting.py", "scratch.py", "__init__.py"}
+# `from reporting import report`, `from benchmarks.reporting import print_machine, report`, …
+IMPORTS_REPORT = re.compile(r"^\s*from (?:benchmarks\.)?reporting import [^\n]*\breport\b", re.M)
 
 
 def taking_part() -> list[Path]:
     return sorted(
         path
         for path in HERE.glob("*.py")
-        if path.name not in OWN and "reporting import report" in path.read_text(encoding="utf-8")
+        if path.name not in OWN and IMPORTS_REPORT.search(path.read_text(encoding="utf-8"))
     )
 
 
