@@ -6,10 +6,15 @@ of the Dongcheng preset at --scale (--quick: 0.01), then measures, in the same r
 
 1. `recompute_all(in_sql=False)`: the records derived case by case in Python (the old path),
    from no records;
-2. `recompute_all(in_sql=True)`: the set-based derivation (`whistle.assessment.derive_sql`),
-   from no records, after the Python path's records, cells and scores were removed;
-3. each again over stored records that are all up to date (nothing written);
-4. the baseline: a plain read of the trail events the records come from.
+2. `recompute_all(in_sql=True, workers=1)`: the set-based derivation
+   (`whistle.assessment.derive_sql`) on one connection, from no records, after the Python
+   path's records, cells and scores were removed;
+3. the same with its ranges on --workers connections side by side (by default
+   WHISTLE_ASSESSMENT_WORKERS), from no records again; both must write what the Python path
+   wrote;
+4. each again over stored records that are all up to date (nothing written);
+5. the baseline: a plain read of the trail events the records come from (into Python), and,
+   for scale, the same events only counted in the server.
 
 With --profile it also prints where the Python path's time goes (cProfile, cumulative).
 
@@ -29,7 +34,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from reporting import print_machine, report
+import reporting
+from reporting import report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +47,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile the Python path")
     parser.add_argument("--statements", action="store_true", help="time the SQL's statements")
     parser.add_argument("--quick", action="store_true", help="--scale 0.01")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="connections side by side (a setting's)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.scale = 0.01
@@ -52,7 +61,13 @@ def main() -> None:
     from scratch import throwaway_database
 
     with throwaway_database():
-        measure(scale=args.scale, seed=args.seed, profile=args.profile, statements=args.statements)
+        measure(
+            scale=args.scale,
+            seed=args.seed,
+            profile=args.profile,
+            statements=args.statements,
+            workers=args.workers,
+        )
 
 
 def timed(function: Callable[[], int]) -> tuple[float, int]:
@@ -61,17 +76,26 @@ def timed(function: Callable[[], int]) -> tuple[float, int]:
     return time.perf_counter() - began, value
 
 
-def measure(*, scale: float, seed: int, profile: bool, statements: bool) -> None:
+def measure(
+    *, scale: float, seed: int, profile: bool, statements: bool, workers: int | None
+) -> None:
+    from django.conf import settings
     from django.db import connection, transaction
 
     from whistle.assessment.engine import RELEVANT_KINDS, recompute_all
-    from whistle.assessment.models import DepartmentResult, ScoreCell, SummonsAssessment
+    from whistle.assessment.models import (
+        RECORD_FIELDS,
+        DepartmentResult,
+        ScoreCell,
+        SummonsAssessment,
+    )
     from whistle.cases.models import Event
     from whistle.simulation.city import build_city
     from whistle.simulation.history import Year
     from whistle.simulation.presets import PRESETS
 
-    vendor = print_machine()
+    vendor = reporting.print_machine()
+    cell_columns = [f.attname for f in ScoreCell._meta.concrete_fields if f.attname != "id"]
     shape = PRESETS["dongcheng"].scaled(scale)
     # Ended two days ago: the last cases' trails run on past the end, never past the clock.
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -98,8 +122,15 @@ def measure(*, scale: float, seed: int, profile: bool, statements: bool) -> None
     def python_path() -> int:
         return recompute_all(in_sql=False)
 
+    if workers is None:
+        workers = settings.WHISTLE_ASSESSMENT_WORKERS
+    side_by_side = max(workers, 2)
+
     def sql_path() -> int:
-        return recompute_all(in_sql=True)
+        return recompute_all(in_sql=True, workers=1)
+
+    def parallel_path() -> int:
+        return recompute_all(in_sql=True, workers=side_by_side)
 
     if profile:
         profiler = cProfile.Profile()
@@ -154,52 +185,78 @@ def measure(*, scale: float, seed: int, profile: bool, statements: bool) -> None
         )
         print("the set-based derivation is PostgreSQL's: only the Python path is measured here")
         return
-    stored = sorted(SummonsAssessment.objects.values_list("summons_id", "total", "event_ids"))
+    with connection.cursor() as cursor:
+        began = time.perf_counter()
+        cursor.execute(
+            f"SELECT count(*), sum(length(data::text)) FROM {Event._meta.db_table} "
+            "WHERE kind = ANY(%s)",
+            [list(RELEVANT_KINDS)],
+        )
+        cursor.fetchall()
+        scan_s = time.perf_counter() - began
+    print(
+        f"baseline: {relevant:,} events read into Python in {read_s:.1f} s, "
+        f"counted in the server in {scan_s:.2f} s",
+        flush=True,
+    )
+
+    def stored() -> list[Any]:
+        return sorted(SummonsAssessment.objects.values_list(*RECORD_FIELDS, "summons_id"))
+
+    python_records = stored()
+    python_cells = sorted(ScoreCell.objects.values_list(*cell_columns))
     clear()
     sql_s, sql_records = timed(sql_path)
-    print(f"sql path: {sql_records:,} records in {sql_s:.1f} s", flush=True)
+    print(f"sql path, 1 connection: {sql_records:,} records in {sql_s:.1f} s", flush=True)
     assert sql_records == records
-    assert sorted(SummonsAssessment.objects.values_list("summons_id", "total", "event_ids")) == (
-        stored
-    )
+    assert stored() == python_records
+    assert sorted(ScoreCell.objects.values_list(*cell_columns)) == python_cells
     sql_again_s, again = timed(sql_path)
     assert again == 0
-
-    report(
-        "assessment.derive_python_records_per_s",
-        records / python_s,
-        "records/s",
-        database=vendor,
-        baseline=baseline,
-        note=note,
-    )
-    report(
-        "assessment.derive_sql_records_per_s",
-        records / sql_s,
-        "records/s",
-        database=vendor,
-        baseline=baseline,
-        note=note,
-    )
-    report(
-        "assessment.derive_python_unchanged_records_per_s",
-        records / python_again_s,
-        "records/s",
-        database=vendor,
-        baseline=baseline,
-        note="again, every stored record up to date",
-    )
-    report(
-        "assessment.derive_sql_unchanged_records_per_s",
-        records / sql_again_s,
-        "records/s",
-        database=vendor,
-        baseline=baseline,
-        note="again, every stored record up to date",
-    )
+    clear()
+    parallel_s, parallel_records = timed(parallel_path)
     print(
-        f"SQL path {python_s / sql_s:.1f}x the Python path; 20,000,000 records at "
-        f"{records / sql_s:,.0f}/s: {20_000_000 / (records / sql_s):,.0f} s"
+        f"sql path, {side_by_side} connections: {parallel_records:,} records in {parallel_s:.1f} s",
+        flush=True,
+    )
+    assert parallel_records == records
+    assert stored() == python_records
+    assert sorted(ScoreCell.objects.values_list(*cell_columns)) == python_cells
+    parallel_again_s, again = timed(parallel_path)
+    assert again == 0
+
+    for name, seconds, what in [
+        ("assessment.derive_python_records_per_s", python_s, note),
+        ("assessment.derive_sql_records_per_s", sql_s, note + "; one connection"),
+        (
+            "assessment.derive_sql_parallel_records_per_s",
+            parallel_s,
+            note + f"; {side_by_side} connections side by side",
+        ),
+        (
+            "assessment.derive_python_unchanged_records_per_s",
+            python_again_s,
+            "again, every stored record up to date",
+        ),
+        (
+            "assessment.derive_sql_unchanged_records_per_s",
+            sql_again_s,
+            "again, every stored record up to date; one connection",
+        ),
+        (
+            "assessment.derive_sql_parallel_unchanged_records_per_s",
+            parallel_again_s,
+            f"again, every stored record up to date; {side_by_side} connections",
+        ),
+    ]:
+        report(name, records / seconds, "records/s", database=vendor, baseline=baseline, note=what)
+    beijing = 20_000_000
+    print(
+        f"SQL path {python_s / sql_s:.1f}x the Python path on one connection, "
+        f"{python_s / parallel_s:.1f}x on {side_by_side} ({sql_s / parallel_s:.2f}x the one); "
+        f"{beijing:,} records: {beijing / (records / sql_s):,.0f} s on one connection, "
+        f"{beijing / (records / parallel_s):,.0f} s on {side_by_side}; the read of the events "
+        f"into Python alone: {beijing / baseline:,.0f} s"
     )
 
 

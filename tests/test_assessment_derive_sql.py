@@ -4,12 +4,15 @@ The corpus: the July month of the assessment tests, and a few hundred random tra
 from every event kind the assessment reads (in any order, for any summons or the whole
 case), with backlog pauses, upheld appeals and confirmed check-ins among them (which the SQL
 leaves to Python), cancelled summonses, cases without a township, a district without a
-scheme, a change of scheme in August and a closed July.
+scheme, a change of scheme in August and a closed July. The comparisons run with the SQL on
+one connection and on several side by side (`workers`), and the two ways of the SQL are
+held to each other.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,6 +21,7 @@ import time_machine
 from django.db import connection, transaction
 
 from tests.fixtures_assessment import bj, scheme_forty_percent, scheme_one_third
+from whistle.assessment import derive_sql
 from whistle.assessment.actions import close_period
 from whistle.assessment.engine import RECORD_FIELDS, RELEVANT_KINDS, check_all, recompute_all
 from whistle.assessment.models import (
@@ -80,6 +84,21 @@ CORRECTIONS = [
     {"acted": "decline_upheld"},
     {"rework_count": 0},
 ]
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(1, id="serial"),
+        pytest.param(3, id="parallel", marks=pytest.mark.django_db(transaction=True)),
+    ]
+)
+def workers(request: Any, monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many connections the SQL path derives on. Side by side, the ranges are a few
+    cases each, so that every worker has several; and the test runs outside a transaction,
+    as the workers see only what was committed."""
+    if request.param > 1:
+        monkeypatch.setattr(derive_sql, "CASE_RANGE", 7)
+    return int(request.param)
 
 
 def test_the_corpus_draws_every_kind_the_assessment_reads():
@@ -239,13 +258,13 @@ def corrupt() -> None:
     ScoreCell.objects.filter(month=date(2026, 6, 1)).update(total_sum=1)
 
 
-def test_the_sql_and_python_paths_write_the_same_records_cells_and_scores(small_city):
+def test_the_sql_and_python_paths_write_the_same_records_cells_and_scores(small_city, workers):
     build_corpus(small_city, seed=2026, cases=300)
     assert recompute_all(in_sql=False) > 0
     python = snapshot()
     assert python["records"] and python["cells"] and python["results"]
     corrupt()
-    recompute_all(in_sql=True)
+    recompute_all(in_sql=True, workers=workers)
     assert_same(snapshot(), python)
     assert check_all() == []
 
@@ -253,11 +272,11 @@ def test_the_sql_and_python_paths_write_the_same_records_cells_and_scores(small_
     SummonsAssessment.objects.all().delete()
     ScoreCell.objects.all().delete()
     DepartmentResult.objects.all().delete()
-    written = recompute_all(in_sql=True)
+    written = recompute_all(in_sql=True, workers=workers)
     assert written == len(python["records"])
     assert_same(snapshot(), python)
     assert recompute_all(in_sql=False) == 0
-    assert recompute_all(in_sql=True) == 0
+    assert recompute_all(in_sql=True, workers=workers) == 0
     assert check_all() == []
 
 
@@ -292,7 +311,7 @@ def test_the_corpus_covers_what_the_rules_tell_apart(small_city):
     assert not records.filter(summons__in=without_township).exists()
 
 
-def test_a_closed_month_keeps_its_rows_under_the_sql_path(small_city):
+def test_a_closed_month_keeps_its_rows_under_the_sql_path(small_city, workers):
     build_corpus(small_city, seed=7, cases=200)
     recompute_all(in_sql=False)
     from tests.conftest import make_person
@@ -307,7 +326,7 @@ def test_a_closed_month_keeps_its_rows_under_the_sql_path(small_city):
     july = [k for k, r in closed["records"].items() if r["month"] == date(2026, 7, 1)]
     assert july
     SummonsAssessment.objects.filter(summons_id=july[0]).update(rework_count=9)
-    recompute_all(in_sql=True)
+    recompute_all(in_sql=True, workers=workers)
     sql_after = snapshot()
     assert sql_after["records"][july[0]]["rework_count"] == 9
     SummonsAssessment.objects.filter(summons_id=july[0]).update(
@@ -315,6 +334,75 @@ def test_a_closed_month_keeps_its_rows_under_the_sql_path(small_city):
     )
     recompute_all(in_sql=False)
     python_after = snapshot()
-    recompute_all(in_sql=True)
+    recompute_all(in_sql=True, workers=workers)
     assert_same(snapshot(), python_after)
     assert_same(python_after, closed)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_parallel_path_writes_what_the_serial_one_does(small_city, monkeypatch):
+    build_corpus(small_city, seed=11, cases=250)
+    monkeypatch.setattr(derive_sql, "CASE_RANGE", 5)
+    threads: set[str] = set()
+    derive = derive_sql.Derivation.derive
+
+    def watched(self: Any, lo: int, hi: int, compute_records: Any) -> int:
+        threads.add(threading.current_thread().name)
+        return derive(self, lo, hi, compute_records)
+
+    monkeypatch.setattr(derive_sql.Derivation, "derive", watched)
+    written = recompute_all(in_sql=True, workers=1)
+    assert threads == {threading.current_thread().name}
+    serial = snapshot()
+    assert serial["records"] and serial["cells"] and serial["results"]
+
+    SummonsAssessment.objects.all().delete()
+    ScoreCell.objects.all().delete()
+    DepartmentResult.objects.all().delete()
+    threads.clear()
+    assert recompute_all(in_sql=True, workers=4) == written
+    assert threads == {"derive-0", "derive-1", "derive-2", "derive-3"}
+    assert_same(snapshot(), serial)
+
+    # Stored rows put right side by side too, and nothing left for either path to write.
+    corrupt()
+    assert recompute_all(in_sql=True, workers=2) == 2
+    assert_same(snapshot(), serial)
+    assert recompute_all(in_sql=True, workers=1) == 0
+    assert recompute_all(in_sql=False) == 0
+    assert check_all() == []
+
+
+def test_a_recompute_inside_an_open_transaction_derives_on_its_own_connection(
+    small_city, monkeypatch
+):
+    """Other connections would not see what the transaction wrote: no workers then."""
+    build_corpus(small_city, seed=3, cases=40)
+    monkeypatch.setattr(derive_sql, "CASE_RANGE", 5)
+    threads: set[str] = set()
+    derive = derive_sql.Derivation.derive
+
+    def watched(self: Any, lo: int, hi: int, compute_records: Any) -> int:
+        threads.add(threading.current_thread().name)
+        return derive(self, lo, hi, compute_records)
+
+    monkeypatch.setattr(derive_sql.Derivation, "derive", watched)
+    assert connection.in_atomic_block
+    assert recompute_all(in_sql=True, workers=4) > 0
+    assert threads == {threading.current_thread().name}
+
+
+def test_the_workers_setting_leaves_a_pooled_connection_to_the_recompute(monkeypatch):
+    from tests.test_cache_settings import settings_read_from
+    from whistle.env import ImproperSetting
+
+    server = "postgresql://whistle@127.0.0.1:5432/whistle"
+    read = settings_read_from(monkeypatch, DATABASE_URL=server, WHISTLE_ASSESSMENT_WORKERS="8")
+    assert read["WHISTLE_ASSESSMENT_WORKERS"] == 8
+    read = settings_read_from(monkeypatch, WHISTLE_DB_POOL="2:4")
+    assert read["WHISTLE_ASSESSMENT_WORKERS"] == 3
+    read = settings_read_from(monkeypatch, WHISTLE_DB_POOL="1:1")
+    assert read["WHISTLE_ASSESSMENT_WORKERS"] == 1
+    monkeypatch.delenv("WHISTLE_DB_POOL")
+    with pytest.raises(ImproperSetting, match="WHISTLE_ASSESSMENT_WORKERS"):
+        settings_read_from(monkeypatch, WHISTLE_ASSESSMENT_WORKERS="0")

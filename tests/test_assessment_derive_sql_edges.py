@@ -8,14 +8,19 @@ whole minutes; results and check-outs at the resolve deadline; reworks of the wh
 the moment of the work; the last second of a month in Beijing time; events at the same
 moment, told apart by their sequence. Each trail's record says what the rules say (checked
 on the Python path, so the boundary is really hit) and the SQL path writes the same record,
-field for field, and the same cells and scores.
+field for field, and the same cells and scores. The arrival deadline as the summons event
+wrote it, in every form: the SQL reads a text only where PostgreSQL reads the moment
+Python's `fromisoformat` reads, and leaves the rest to `derive_facts`.
 """
 
 from __future__ import annotations
 
+import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import timezone as dt_timezone
 from typing import Any
 
 import pytest
@@ -24,8 +29,8 @@ from django.utils import timezone
 
 from tests.conftest import make_person
 from tests.fixtures_assessment import bj, scheme_forty_percent, scheme_one_third
-from tests.test_assessment_derive_sql import assert_same, snapshot
-from whistle.assessment.derive_sql import ODD_CASES, Derivation
+from tests.test_assessment_derive_sql import assert_same, snapshot, workers
+from whistle.assessment.derive_sql import ODD_CASES, READABLE_DUE, Derivation
 from whistle.assessment.engine import RECORD_FIELDS, SchemeBook, check_all, recompute_all
 from whistle.assessment.models import DepartmentResult, ScoreCell, SummonsAssessment
 from whistle.assessment.periods import BEIJING
@@ -34,6 +39,9 @@ from whistle.cases.models import Case, Event, Summons, Whistle
 from whistle.cases.trail import EventKind, append_event, lock_case
 from whistle.organisation.models import Department, Jurisdiction, Person, Role
 from whistle.policies.models import WhistleKind
+
+# The imported fixture: the boundary comparison runs serial and with workers side by side.
+__all__ = ["workers"]
 
 pytestmark = [
     pytest.mark.django_db,
@@ -486,7 +494,7 @@ def build(city: Any) -> list[Trail]:
 def left_to_python() -> list[int]:
     """The cases the SQL would hand to `derive_facts`."""
     with transaction.atomic():
-        Derivation(SchemeBook(), timezone.now())
+        Derivation(SchemeBook(), timezone.now()).create_tables()
         with connection.cursor() as cursor:
             cursor.execute(ODD_CASES, {"lo": 0, "hi": 2**62})
             return [row[0] for row in cursor.fetchall()]
@@ -524,7 +532,7 @@ def surprises(trail: Trail, record: dict[str, Any]) -> list[str]:
     return found
 
 
-def test_the_sql_path_agrees_with_derive_facts_at_every_time_boundary(small_city):
+def test_the_sql_path_agrees_with_derive_facts_at_every_time_boundary(small_city, workers):
     trails = build(small_city)
     assert len({trail.name for trail in trails}) == len(trails)
     # Every trail here is one the SQL derives itself.
@@ -538,7 +546,7 @@ def test_the_sql_path_agrees_with_derive_facts_at_every_time_boundary(small_city
     SummonsAssessment.objects.all().delete()
     ScoreCell.objects.all().delete()
     DepartmentResult.objects.all().delete()
-    assert recompute_all(in_sql=True) == len(trails)
+    assert recompute_all(in_sql=True, workers=workers) == len(trails)
     sql = snapshot()
     assert differences(trails, sql["records"], records) == []
     assert_same(sql, python)
@@ -570,3 +578,149 @@ def test_the_corpus_tells_apart_what_the_boundaries_decide(small_city):
     assert {date(2026, m, 1) for m in (2, 3, 6, 7, 8)} <= months
     assert records.values("scheme_id").distinct().count() == 2
     assert len(trails) == records.count()
+
+
+# Deadline texts of every form the summons event could hold: the SQL reads a text itself only
+# where PostgreSQL reads the moment Python's `datetime.fromisoformat` reads, and leaves the
+# rest (those Python refuses with them) to `derive_facts`.
+REFUSED_BY_PYTHON = [
+    "2026-07-10T24:00+08:00",
+    "2026-07-10T24:00:00+08:00",
+    "2026-07-10T24:00:00.000000+08:00",
+    "2026-07-10T09:29:60+08:00",
+    "2026-12-31T23:59:60Z",
+    "2026-07-10T09:60+08:00",
+    "2026-02-29T09:30+08:00",
+    "2026-04-31T09:30+08:00",
+    "2026-13-10T09:30+08:00",
+    "0000-07-10T09:30+08:00",
+]
+# Python reads these; PostgreSQL reads no offset of 16 hours or more, nor 60 minutes or more.
+READ_BY_PYTHON_ALONE = [
+    "2026-07-10T17:30+16:00",
+    "2026-07-10T09:30+23:59",
+    "2026-07-10T10:45+09:75",
+]
+
+
+def deadline_texts(rng: random.Random, count: int) -> list[str]:
+    """Texts in the ISO form with each field drawn in and just out of its range."""
+    texts = [*REFUSED_BY_PYTHON, *READ_BY_PYTHON_ALONE, "2028-02-29T23:59:59.999999+15:59"]
+    for _ in range(count):
+        year = rng.choice(["0000", "0001", "1970", "2024", "2026", "2028", "2100", "9999"])
+        month = rng.choice(["00", "01", "02", "04", "09", "12", "13"])
+        day = rng.choice(["00", "01", "28", "29", "30", "31", "32"])
+        hour = rng.choice(["00", "09", "23", "24", "25"])
+        minute = rng.choice(["00", "59", "60"])
+        second = rng.choice(["", ":00", ":59", ":60", ":30.5", ":30.123456", ":30.1234567"])
+        offset = rng.choice(["Z", "+08:00", "-05:30", "+15:59", "+16:00", "+08:60", "-00:00", ""])
+        sep = rng.choice(["T", " "])
+        texts.append(f"{year}-{month}-{day}{sep}{hour}:{minute}{second}{offset}")
+    return texts
+
+
+def python_reading(text: str) -> int | None:
+    """Microseconds since 1970, as `derive_facts` reads the text; None where it refuses it
+    or reads no offset (a moment without one is no instant to compare)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // MICRO
+
+
+def test_the_sql_reads_a_deadline_text_only_as_python_reads_it():
+    texts = deadline_texts(random.Random(2026), 3000)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT t, CASE WHEN {READABLE_DUE} THEN (extract(epoch FROM
+                (e.data ->> 'arrive_due_at')::timestamptz) * 1000000)::bigint END
+            FROM (SELECT t, jsonb_build_object('arrive_due_at', t) AS data
+                FROM unnest(%s::text[]) AS t) AS e""",
+            [texts],
+        )
+        read_in_sql = dict(cursor.fetchall())
+    python = {text: python_reading(text) for text in texts}
+    assert [t for t, us in read_in_sql.items() if us is not None and us != python[t]] == []
+    for text in REFUSED_BY_PYTHON:
+        assert python[text] is None and read_in_sql[text] is None, text
+    for text in READ_BY_PYTHON_ALONE:
+        assert python[text] is not None and read_in_sql[text] is None, text
+    # The draw holds all three: read in SQL, refused by Python, read by Python alone.
+    assert sum(us is not None for us in read_in_sql.values()) > 100
+    assert sum(us is None for us in python.values()) > 100
+    assert sum(read_in_sql[t] is None and python[t] is not None for t in texts) > 50
+
+
+@pytest.mark.parametrize("text", ["2026-07-10T24:00+08:00", "2026-07-10T09:29:60+08:00"])
+def test_a_deadline_text_python_refuses_fails_both_paths_alike(small_city, text):
+    """`T24:00` and a 60th second, which PostgreSQL would read: the case is left to
+    `derive_facts`, whose `fromisoformat` refuses the text on either path, and neither
+    writes a record."""
+    corpus = edge_corpus(small_city)
+    plain = corpus.trail("deadline as written", came="on_time")
+    plain.own(K.CHECK_IN_ACCEPTED, DUE, "check-in")
+    trail = corpus.trail(f"deadline written {text}", due_text=lambda _due: text)
+    trail.own(K.CHECK_IN_ACCEPTED, DUE, "check-in")
+    assert left_to_python() == [trail.case.pk]
+    refusals = []
+    for in_sql in (False, True):
+        with pytest.raises(ValueError) as refused:
+            recompute_all(in_sql=in_sql)
+        refusals.append(str(refused.value))
+        assert not SummonsAssessment.objects.exists()
+    assert refusals[0] == refusals[1]
+    with pytest.raises(ValueError, match=re.escape(refusals[0])):
+        datetime.fromisoformat(text)
+
+
+def test_a_deadline_offset_postgresql_does_not_read_is_read_by_python(small_city):
+    """The same moment with an offset of 16 hours or more: Python reads it, PostgreSQL would
+    stop the statement; the case is left to `derive_facts` and both paths agree."""
+    corpus = edge_corpus(small_city)
+    far: list[Trail] = []
+    for hours, minutes in ((16, 0), (23, 59)):
+        zone = timezone_of(hours, minutes)
+        trail = corpus.trail(
+            f"deadline written at +{hours}:{minutes:02}",
+            due_text=written_in(zone),
+            came="on_time",
+        )
+        trail.own(K.CHECK_IN_ACCEPTED, DUE, "check-in")
+        late = corpus.trail(
+            f"deadline written at +{hours}:{minutes:02}, one second late",
+            due_text=written_in(zone),
+            came="late",
+            late_minutes=1,
+        )
+        late.own(K.CHECK_IN_ACCEPTED, DUE + SECOND, "check-in")
+        far += [trail, late]
+    plain = corpus.trail("deadline as written, one second late", came="late", late_minutes=1)
+    plain.own(K.CHECK_IN_ACCEPTED, DUE + SECOND, "check-in")
+    assert sorted(left_to_python()) == sorted(t.case.pk for t in far)
+
+    assert recompute_all(in_sql=False) == len(corpus.trails)
+    python = snapshot()
+    records = python["records"]
+    assert [s for t in corpus.trails for s in surprises(t, records[t.summons.pk])] == []
+    SummonsAssessment.objects.all().delete()
+    ScoreCell.objects.all().delete()
+    DepartmentResult.objects.all().delete()
+    assert recompute_all(in_sql=True) == len(corpus.trails)
+    assert_same(snapshot(), python)
+
+
+def edge_corpus(city: Any) -> Corpus:
+    scheme_one_third(city.district)
+    blower = make_person("edge-dispatcher", Role.DISPATCHER, jurisdiction=city.longtan)
+    return Corpus(city.longtan, city.urban_management, blower)
+
+
+def timezone_of(hours: int, minutes: int) -> tzinfo:
+    return dt_timezone(timedelta(hours=hours, minutes=minutes))
+
+
+def written_in(zone: tzinfo) -> Callable[[datetime], str]:
+    return lambda due: due.astimezone(zone).isoformat()

@@ -324,6 +324,13 @@ WHISTLE_WORKER_SWEEPS = env_list(
 )
 WHISTLE_WORKER_BATCH = env_int("WHISTLE_WORKER_BATCH", 200, minimum=1)
 
+# Connections that `recompute_all` derives the assessment records on side by side (PostgreSQL;
+# docs/assessment.md). The work is in the database server, whose cores this process cannot
+# see: set it to about those. With a connection pool (WHISTLE_DB_POOL) at most MAX - 1.
+WHISTLE_ASSESSMENT_WORKERS = env_int("WHISTLE_ASSESSMENT_WORKERS", 2, minimum=1, maximum=64)
+if _DB_POOL is not None:
+    WHISTLE_ASSESSMENT_WORKERS = max(1, min(WHISTLE_ASSESSMENT_WORKERS, _DB_POOL["max_size"] - 1))
+
 # Notifications (see docs/notifications.md).
 WHISTLE_SMS_BACKEND = env_str("WHISTLE_SMS_BACKEND", "whistle.notifications.sms.ConsoleSmsBackend")
 WHISTLE_NOTIFY_MAX_ATTEMPTS = env_int("WHISTLE_NOTIFY_MAX_ATTEMPTS", 8, minimum=1)

@@ -13,15 +13,21 @@ check-in confirmed by the township, or whose summons or rating events carry data
 the SQL does not read the way Python does. Their summonses are derived by `compute_records`
 and join the same temporary table, so every record is written, scored and counted the same
 way. tests/test_assessment_derive_sql.py holds the two paths to each other field by field.
+
+`derive_all` runs the ranges on one connection, or shares them out to worker threads, each
+with its own connection and temporary tables and each range in its own transaction; the
+cells are summed afterwards on the recompute's connection.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from whistle.assessment.models import (
     RECORD_FIELDS,
@@ -45,15 +51,33 @@ from whistle.organisation.models import Department
 # Case ids per statement: big enough that a statement's overhead does not count, small
 # enough that the temporary table stays in memory.
 CASE_RANGE = 20000
+# The smallest range shared out to parallel workers.
+MIN_SHARED_RANGE = 2000
 
 SCORE_COLUMNS = ("came_score", "acted_score", "quality_score", "total")
 # The facts the SQL writes, in the columns of the temporary table `derived`: a record's
 # values without its scores, which are worked out in Python.
 DERIVED_COLUMNS = ("summons_id", *(name for name in RECORD_FIELDS if name not in SCORE_COLUMNS))
 
-# An ISO 8601 moment with its offset, as the summons event records its arrival deadline:
-# Python's `datetime.fromisoformat` and PostgreSQL read it as the same instant.
-_ISO_MOMENT = r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d{1,6})?)?([+-]\d\d:\d\d|Z)$"
+# An ISO 8601 moment with its offset, as the summons event records its arrival deadline, in
+# the forms that Python's `datetime.fromisoformat` and PostgreSQL both read, as the same
+# instant: a year from 0001, an hour up to 23, minutes and seconds up to 59 (PostgreSQL
+# reads `T24:00` and a 60th second, Python refuses them), an offset below 16 hours
+# (PostgreSQL's limit; Python reads up to 23:59). The day is checked against its month by
+# `READABLE_DUE`. Text of any other form leaves its case to `derive_facts`.
+_ISO_MOMENT = (
+    r"^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]"
+    r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"([+-](0[0-9]|1[0-5]):[0-5][0-9]|Z)$"
+)
+_DUE_TEXT = "(e.data ->> 'arrive_due_at')"
+# CASE, not AND: the day is read only from text of the right form.
+READABLE_DUE = (
+    f"CASE WHEN {_DUE_TEXT} ~ '{_ISO_MOMENT}' THEN substr({_DUE_TEXT}, 9, 2)::int <= "
+    f"extract(day FROM make_date(substr({_DUE_TEXT}, 1, 4)::int, "
+    f"substr({_DUE_TEXT}, 6, 2)::int, 1) + interval '1 month' - interval '1 day') "
+    "ELSE false END"
+)
 
 
 def _q(name: str) -> str:
@@ -109,8 +133,7 @@ WHERE e.case_id BETWEEN %(lo)s AND %(hi)s AND (
     OR (e.kind = '{K.SUMMONED}' AND e.data ? 'arrive_due_at' AND NOT (
         jsonb_typeof(e.data -> 'arrive_due_at') = 'null'
         OR (jsonb_typeof(e.data -> 'arrive_due_at') = 'string'
-            AND ((e.data ->> 'arrive_due_at') = ''
-                 OR (e.data ->> 'arrive_due_at') ~ '{_ISO_MOMENT}'))))
+            AND ({_DUE_TEXT} = '' OR {READABLE_DUE}))))
 )
 RETURNING case_id
 """
@@ -329,32 +352,37 @@ _TEMPORARY = (
     "whistle_scored, whistle_derived"
 )
 
-# Dropped first: a recompute inside a longer transaction finds the last one's tables.
+# Dropped first: a recompute inside a longer transaction, or a pooled connection, finds the
+# last one's tables. `{on_commit}`: DROP in the recompute's own transaction; PRESERVE ROWS on a
+# parallel worker's connection, whose tables outlive each range's transaction.
 _SETUP = f"""
-SET LOCAL jit = off;
-SET LOCAL work_mem = '64MB';
 DROP TABLE IF EXISTS {_TEMPORARY};
-CREATE TEMPORARY TABLE whistle_odd (case_id bigint PRIMARY KEY) ON COMMIT DROP;
+CREATE TEMPORARY TABLE whistle_odd (case_id bigint PRIMARY KEY) ON COMMIT {{on_commit}};
 CREATE TEMPORARY TABLE whistle_in_force (
-    district_id bigint, valid_from date, valid_until date, scheme_id bigint) ON COMMIT DROP;
+    district_id bigint, valid_from date, valid_until date, scheme_id bigint
+) ON COMMIT {{on_commit}};
 CREATE TEMPORARY TABLE whistle_frozen (
-    district_id bigint, month date, PRIMARY KEY (district_id, month)) ON COMMIT DROP;
-CREATE TEMPORARY TABLE whistle_skip_cells (summons_id bigint PRIMARY KEY) ON COMMIT DROP;
-CREATE TEMPORARY TABLE whistle_kept (summons_id bigint PRIMARY KEY) ON COMMIT DROP;
+    district_id bigint, month date, PRIMARY KEY (district_id, month)) ON COMMIT {{on_commit}};
+CREATE TEMPORARY TABLE whistle_skip_cells (summons_id bigint PRIMARY KEY) ON COMMIT {{on_commit}};
+CREATE TEMPORARY TABLE whistle_kept (summons_id bigint PRIMARY KEY) ON COMMIT {{on_commit}};
 CREATE TEMPORARY TABLE whistle_scored (
     scheme_id bigint, came text, late_minutes int, acted text, rework_count int,
     rating int, resident smallint, came_score numeric, acted_score numeric,
     quality_score numeric, total numeric,
     PRIMARY KEY (scheme_id, came, late_minutes, acted, rework_count, rating, resident)
-) ON COMMIT DROP;
+) ON COMMIT {{on_commit}};
 CREATE TEMPORARY TABLE whistle_derived (
     summons_id bigint PRIMARY KEY, case_id bigint, district_id bigint, township_id bigint,
     department_id bigint, month date, scheme_id bigint, settled boolean,
     settled_at timestamptz, came text, late_minutes int, acted text, rework_count int,
     rating int, rating_comment text, resident_satisfied boolean, excused boolean,
     corrected boolean, trail_seq int, event_ids jsonb
-) ON COMMIT DROP;
+) ON COMMIT {{on_commit}};
 """
+
+# For the transaction (the recompute's own, or a worker's range): PostgreSQL's JIT compiled the
+# derivation for seconds a statement, its cost estimates being far off on temporary tables.
+_LOCAL_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'"
 
 _RECORD_TABLE = _table(SummonsAssessment)
 _FROZEN_HERE = (
@@ -364,40 +392,74 @@ _FROZEN_HERE = (
 
 
 class Derivation:
-    """One recompute's temporary tables and the statements that fill them, inside the
-    caller's transaction (which holds the scoring lock)."""
+    """One connection's temporary tables and the statements that fill them. The recompute's
+    own runs inside the caller's transaction (which holds the scoring lock); each parallel
+    worker has its own (`derive_all`)."""
 
-    def __init__(self, book: Any, now: datetime) -> None:
+    def __init__(
+        self,
+        book: Any,
+        now: datetime,
+        *,
+        frozen: list[tuple[int, date]] | None = None,
+    ) -> None:
         self.book = book
         self.now = now
         self.schemes = {s.pk: s for schemes in book.by_district().values() for s in schemes}
         self.scored: set[tuple[Any, ...]] = set()
         self.odd_cases = 0
+        self.frozen = _frozen_rows() if frozen is None else frozen
+        self.any_frozen = bool(self.frozen)
+        self.settings_per_range = False
+
+    def for_worker(self) -> Derivation:
+        """A derivation like this one for another connection (the same book, clock and
+        closed months)."""
+        return Derivation(self.book, self.now, frozen=self.frozen)
+
+    def create_tables(self, *, on_commit: str = "DROP") -> None:
+        if on_commit not in ("DROP", "PRESERVE ROWS"):
+            raise ValueError(on_commit)
+        self.scored.clear()
+        # A worker's tables outlive the transaction, its settings do not: each range sets them.
+        self.settings_per_range = on_commit != "DROP"
         with connection.cursor() as cursor:
-            cursor.execute(_SETUP)
+            if not self.settings_per_range:
+                cursor.execute(_LOCAL_SETTINGS)
+            cursor.execute(_SETUP.format(on_commit=on_commit))
             cursor.executemany(
                 "INSERT INTO whistle_in_force VALUES (%s, %s, %s, %s)",
-                _in_force_rows(book.by_district()),
+                _in_force_rows(self.book.by_district()),
             )
-            frozen = _frozen_rows()
-            self.any_frozen = bool(frozen)
-            if frozen:
-                cursor.executemany("INSERT INTO whistle_frozen VALUES (%s, %s)", frozen)
+            if self.frozen:
+                cursor.executemany("INSERT INTO whistle_frozen VALUES (%s, %s)", self.frozen)
 
-    def case_ranges(self) -> Iterable[tuple[int, int]]:
+    def drop_tables(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {_TEMPORARY}")
+
+    def case_ranges(self, *, shares: int = 1) -> Iterable[tuple[int, int]]:
+        """Ranges of case ids of at most `CASE_RANGE`; for `shares` workers, at least four
+        ranges each where there are enough cases (`MIN_SHARED_RANGE`), so that one left
+        with the last, slow range does not keep the others waiting long."""
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT min(case_id), max(case_id) FROM {_table(Summons)}")
             low, high = cursor.fetchone()
         if low is None:
             return
-        for start in range(low, high + 1, CASE_RANGE):
-            yield start, min(start + CASE_RANGE - 1, high)
+        size = CASE_RANGE
+        if shares > 1:
+            size = min(size, max(MIN_SHARED_RANGE, (high - low) // (4 * shares) + 1))
+        for start in range(low, high + 1, size):
+            yield start, min(start + size - 1, high)
 
     def derive(self, lo: int, hi: int, compute_records: Any) -> int:
         """Write the records of the cases with ids from `lo` to `hi` that changed; returns
         how many were written. `compute_records` derives the odd cases' in Python."""
         params = {"lo": lo, "hi": hi}
         with connection.cursor() as cursor:
+            if self.settings_per_range:
+                cursor.execute(_LOCAL_SETTINGS)
             cursor.execute("TRUNCATE whistle_odd, whistle_derived")
             cursor.execute(ODD_CASES, params)
             odd = [row[0] for row in cursor.fetchall()]
@@ -407,6 +469,19 @@ class Derivation:
                 self._add_derived(cursor, compute_records(odd, self.book).items())
             self._score(cursor)
             return self._write(cursor, params)
+
+    def skipped_cells(self) -> list[int]:
+        """The summonses this connection found whose records are left out of the cells."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT summons_id FROM whistle_skip_cells")
+            return [row[0] for row in cursor.fetchall()]
+
+    def add_skipped_cells(self, summons_ids: list[int]) -> None:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO whistle_skip_cells VALUES (%s) ON CONFLICT DO NOTHING",
+                [(summons_id,) for summons_id in summons_ids],
+            )
 
     def _add_derived(self, cursor: Any, records: Iterable[tuple[int, dict[str, Any]]]) -> None:
         rows = []
@@ -553,6 +628,78 @@ class Derivation:
                         SELECT 1 FROM whistle_skip_cells k WHERE k.summons_id = r.summons_id)
                 GROUP BY {", ".join(keys)}"""
             )
+
+
+def derive_all(book: Any, now: datetime, compute_records: Any, *, workers: int = 1) -> int:
+    """Write every record that changed and every cell of an open month again, inside the
+    caller's transaction (which holds the scoring lock); returns how many records were
+    written.
+
+    With `workers` above one, the ranges of case ids are shared out among that many threads,
+    each on its own connection, each range in its own transaction: the work is in the
+    server, so the threads wait on it side by side. A worker's records are committed when
+    its range is, before the caller's transaction ends; the scoring lock that the caller
+    holds keeps every other writer of records waiting until then, and the cells are summed
+    afterwards, on the caller's connection, from the committed records. Other connections
+    do not see what the caller's transaction wrote, so the caller runs them only from a
+    transaction of its own that has written nothing they read."""
+    derivation = Derivation(book, now)
+    derivation.create_tables()
+    ranges = list(derivation.case_ranges(shares=workers))
+    if workers <= 1 or len(ranges) <= 1:
+        written = sum(derivation.derive(lo, hi, compute_records) for lo, hi in ranges)
+    else:
+        written = _derive_in_parallel(derivation, ranges, compute_records, workers)
+    derivation.rewrite_cells()
+    return written
+
+
+def _derive_in_parallel(
+    derivation: Derivation, ranges: list[tuple[int, int]], compute_records: Any, workers: int
+) -> int:
+    pending: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+    for case_range in ranges:
+        pending.put(case_range)
+    written: list[int] = []
+    skipped: list[int] = []
+    odd: list[int] = []
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def work() -> None:
+        own = derivation.for_worker()
+        try:
+            with transaction.atomic():
+                own.create_tables(on_commit="PRESERVE ROWS")
+            while not stop.is_set():
+                try:
+                    lo, hi = pending.get_nowait()
+                except queue.Empty:
+                    break
+                with transaction.atomic():
+                    count = own.derive(lo, hi, compute_records)
+                written.append(count)
+            skipped.extend(own.skipped_cells())
+            odd.append(own.odd_cases)
+            own.drop_tables()
+        except BaseException as failure:  # handed to the caller's thread, which raises it
+            failures.append(failure)
+            stop.set()
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=work, name=f"derive-{n}") for n in range(min(workers, len(ranges)))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    derivation.odd_cases = sum(odd)
+    derivation.add_skipped_cells(skipped)
+    return sum(written)
 
 
 def _json_list(ids: list[int]) -> str:

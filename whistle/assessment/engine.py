@@ -23,6 +23,7 @@ from fractions import Fraction
 from functools import reduce
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.db import connection, models, transaction
 from django.db.models import F, Max, Min, OuterRef, Q, Subquery, Sum
@@ -1353,15 +1354,22 @@ def _case_chunks(district_id: int | None = None) -> Iterator[list[int]]:
         yield chunk
 
 
-def recompute_all(*, in_sql: bool | None = None) -> int:
+def recompute_all(*, in_sql: bool | None = None, workers: int | None = None) -> int:
     """Rewrite every record, cell and score from the trail, except frozen periods. Returns the
     number of records written.
 
     On PostgreSQL the records are derived in set-based SQL (`whistle.assessment.derive_sql`,
-    which leaves the trails it does not express to `derive_facts`); elsewhere, or with
-    `in_sql=False`, case by case in Python."""
+    which leaves the trails it does not express to `derive_facts`), on `workers` connections
+    side by side (by default `WHISTLE_ASSESSMENT_WORKERS`); elsewhere, or with
+    `in_sql=False`, case by case in Python. Called inside a transaction that is already
+    open, it derives on its own connection alone: the others would not see what that
+    transaction wrote."""
     if in_sql is None:
         in_sql = connection.vendor == "postgresql"
+    if workers is None:
+        workers = settings.WHISTLE_ASSESSMENT_WORKERS
+    if connection.in_atomic_block:
+        workers = 1
     book = SchemeBook()
     frozen = FrozenMonths()
     written = 0
@@ -1370,12 +1378,9 @@ def recompute_all(*, in_sql: bool | None = None) -> int:
         state = lock_scoring()
         newest = Event.objects.aggregate(m=Max("id"))["m"] or 0
         if in_sql:
-            from whistle.assessment.derive_sql import Derivation
+            from whistle.assessment.derive_sql import derive_all
 
-            derivation = Derivation(book, now)
-            for lo, hi in derivation.case_ranges():
-                written += derivation.derive(lo, hi, compute_records)
-            derivation.rewrite_cells()
+            written = derive_all(book, now, compute_records, workers=workers)
         else:
             cells: dict[CellKey, CellTotals] = {}
             for chunk in _case_chunks():
