@@ -145,14 +145,21 @@ def test_the_board_lists_the_first_cases_of_each_state_and_says_how_many_more(cl
     for case in whistled:
         assert f">{case.reference}</a>" in html
     assert re.search(r"<dt>待立案</dt><dd>12</dd>", html)
-    # On the wall screen, where nobody clicks, the heading's count says it all: the ten
-    # oldest listed, no line about the others and no link to the queue.
+    # On the wall screen, where nobody clicks, the heading says it all: the state's count
+    # and, beside it, how many of its cases are not shown (the wall's script counts again
+    # as it trims the rows to the screen: data-count is all the state's cases); the ten
+    # oldest listed, no line under them and no link to the queue.
     for wall in (
         html_of(client.get("/dispatch/wall/")),
         html_of(client.get(f"{BOARD}?layout=wall")),
     ):
         listed = wall[wall.index("按状态列出的未结案件") :]
-        assert re.search(r'已上报</span>\s*<span class="count">12</span></h4>', listed)
+        assert re.search(
+            r'已上报</span>\s*<span class="count">12</span> <span class="wall-group-more" '
+            r'data-fit-group-more data-count="12" data-template="另有 %\(n\)s 件未显示">'
+            r"另有 2 件未显示</span></h4>",
+            listed,
+        )
         assert [c.reference for c in cases if f">{c.reference}</a>" in listed] == [
             c.reference for c in cases[:BOARD_GROUP_LIMIT]
         ]
@@ -554,6 +561,80 @@ def test_a_folded_form_opened_past_the_first_page_posts_back_to_its_page(client,
     # A page number that is not one is the first page.
     odd = html_of(client.get(f"/dispatch/op/file/{first.reference}/?queue=reported&page=x"))
     assert f'action="{QUEUE}?township=110101015#op-file-{first.reference}"' in odd
+
+
+def another_dispatcher(city):
+    """A second dispatcher of the township, acting while the first has a page open."""
+    return make_person("longtan-dispatcher-2", Role.DISPATCHER, jurisdiction=city.longtan)
+
+
+def top_of(html: str) -> str:
+    """The page above its first list: where a refusal without a row shows."""
+    return html[: html.index('class="queue-list"')]
+
+
+def test_a_refusal_for_a_case_moved_to_another_page_names_it_at_the_top(client, whistle_city):
+    city = whistle_city
+    cases = reports(city, QUEUE_PAGE + 5)
+    client.force_login(city.dispatcher)
+    url = f"{QUEUE}?township=110101015&page=2"
+    moved = cases[QUEUE_PAGE]
+    assert moved.reference in rows_of(html_of(client.get(url)), "reported")
+    # Another dispatcher files three cases of the first page: the case opened on the
+    # second page moves up to the first.
+    other = another_dispatcher(city)
+    for case in cases[:3]:
+        actions.file_case(other, case, category=city.street_vending)
+    html = html_of(post_op(client, url, "reject", moved, reason=""))
+    assert moved.reference not in rows_of(html, "reported")
+    top = top_of(html)
+    assert 'class="op-refusal"' in top and 'role="alert"' in top
+    assert (
+        f'案件 <a class="mono" href="/cases/{moved.reference}/">{moved.reference}</a> '
+        "的“不予立案”未能执行。" in top
+    )
+    assert "这个字段是必填项" in top
+    assert "队列已有变化：该案件已不在本页，现为“已上报”。" in top
+    assert f'<a class="btn" href="/cases/{moved.reference}/">打开案件 {moved.reference}</a>' in top
+    # Said once: not again among the page's messages.
+    assert top.count("这个字段是必填项") == 1
+    assert Case.objects.get(pk=moved.pk).status == Case.Status.REPORTED
+
+
+def test_a_refusal_for_a_case_that_left_the_queue_names_it_in_english(client, whistle_city):
+    city = whistle_city
+    cases = reports(city, QUEUE_PAGE + 2)
+    client.force_login(city.dispatcher)
+    client.cookies["django_language"] = "en"
+    url = f"{QUEUE}?township=110101015&page=2"
+    gone = cases[-1]
+    actions.file_case(another_dispatcher(city), gone, category=city.street_vending)
+    html = html_of(post_op(client, url, "reject", gone, reason="不是城市管理问题"))
+    assert gone.reference not in rows_of(html, "reported")
+    top = top_of(html)
+    assert (
+        f'“Reject the report” was not done on case <a class="mono" href="/cases/{gone.reference}/">'
+        f"{gone.reference}</a>." in top
+    )
+    assert "You cannot reject this case: the case is filed." in top
+    assert "the case is no longer on this page and is now “filed”" in top
+    assert f'<a class="btn" href="/cases/{gone.reference}/">Open case {gone.reference}</a>' in top
+    assert Case.objects.get(pk=gone.pk).status == Case.Status.FILED
+
+
+def test_a_refusal_for_a_case_still_on_the_page_shows_in_its_row(client, whistle_city):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city)
+    urban = summonses[city.urban.pk]
+    client.force_login(city.dispatcher)
+    # Another dispatcher releases the department first: the button is gone from the row,
+    # the case is still at work.
+    actions.release(another_dispatcher(city), urban, note="已处置完毕")
+    html = html_of(post_op(client, HOME, "release", urban, note=""))
+    row = row_of(html, case)
+    assert 'class="op-refusal"' in row and "“解除任务”未能执行。" in row
+    assert 'class="op-refusal"' not in top_of(html)
+    assert f'id="refusal-{case.reference}"' in row and "autofocus" in row
 
 
 def test_a_queue_page_is_for_the_command_centre_of_its_township(client, whistle_city):

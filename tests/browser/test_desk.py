@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.conftest import make_person
 from tests.fixtures_cases import (
     FAR_NORTH,
     ON_THE_LANE,
@@ -22,6 +23,7 @@ from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.desk.boards import QUEUE_PAGE
 from whistle.desk.views.dispatch import FILE_INLINE
+from whistle.organisation.models import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -328,3 +330,77 @@ def test_a_long_queue_turns_its_pages_in_place_and_files_from_a_folded_form(
     page.wait_for_selector(".message-success")
     assert f"案件 {late.reference} 已立案" in page.locator(".messages").inner_text()
     assert Case.objects.get(pk=late.pk).status == Case.Status.FILED
+
+
+def test_a_refusal_shows_where_the_dispatcher_looks_when_the_queue_moved_meanwhile(
+    new_page, shots, whistle_city
+):
+    city = whistle_city
+    other = make_person("longtan-dispatcher-2", Role.DISPATCHER, jurisdiction=city.longtan)
+    cases = [reported_case(city, description=f"第{n + 1}处游商占道") for n in range(QUEUE_PAGE + 5)]
+    page = new_page({"width": 1440, "height": 900})
+    sign_in(page, "longtan-dispatcher")
+    second = "/dispatch/queue/reported/?township=110101015&page=2"
+    page.goto(second)
+
+    # The dispatcher opens the folded "reject" of the first report on page 2; meanwhile
+    # another dispatcher files three reports of page 1, and the report moves up to page 1.
+    moved = cases[QUEUE_PAGE]
+    row = page.locator(f"#q-{moved.reference}")
+    row.locator(f'details[hx-get*="/op/reject/{moved.reference}/"] summary').click()
+    form = page.locator(f"#op-reject-{moved.reference}")
+    form.locator("textarea").wait_for()
+    for case in cases[:3]:
+        actions.file_case(other, case, category=city.street_vending)
+    form.locator("button[type=submit]").click()
+    refusal = page.locator(".op-refusal")
+    refusal.wait_for()
+    # Page 2 no longer lists the report: the refusal is at the top, names the report, links
+    # to it and says why, and has the focus.
+    assert page.locator(f"#q-{moved.reference}").count() == 0
+    text = refusal.inner_text()
+    assert f"案件 {moved.reference} 的“不予立案”未能执行。" in text
+    assert "这个字段是必填项" in text and "该案件已不在本页，现为“已上报”" in text
+    assert refusal.locator(f'a[href="/cases/{moved.reference}/"]').count() == 2
+    assert refusal.evaluate("el => el === document.activeElement")
+    assert refusal.bounding_box()["y"] < page.locator(".queue-list").bounding_box()["y"]
+    assert small_touch_targets(page, ".op-refusal") == []
+    shots(page, "1-moved-to-page-1-refusal-at-the-top")
+
+    # A report that left the queue altogether (filed by the other dispatcher) is named the
+    # same way, with the action's reason.
+    page.goto(second)
+    gone = cases[-1]
+    row = page.locator(f"#q-{gone.reference}")
+    row.locator(f'details[hx-get*="/op/reject/{gone.reference}/"] summary').click()
+    form = page.locator(f"#op-reject-{gone.reference}")
+    form.locator("textarea").fill("不是城市管理问题")
+    actions.file_case(other, gone, category=city.street_vending)
+    form.locator("button[type=submit]").click()
+    refusal = page.locator(".op-refusal")
+    refusal.wait_for()
+    assert f"案件 {gone.reference} 的“不予立案”未能执行。" in refusal.inner_text()
+    assert "现为“已立案”" in refusal.inner_text()
+    shots(page, "2-left-the-queue-refusal-at-the-top")
+    refusal.locator("a.btn").click()
+    page.wait_for_url(f"**/cases/{gone.reference}/")
+    assert Case.objects.get(pk=gone.pk).status == Case.Status.FILED
+
+    # A department released by the other dispatcher while the form to release it was open:
+    # the case is still at work on the page, so the refusal shows in its row.
+    case, _whistle, summonses = whistled_case(city)
+    urban = summonses[city.urban.pk]
+    page.goto("/dispatch/#at_work")
+    row = page.locator(f"#q-{case.reference}")
+    row.locator(f'details[hx-get*="/op/release/{urban.uuid.hex}/"] summary').click()
+    form = page.locator(f"#op-release-{urban.uuid.hex}")
+    form.locator("button[type=submit]").wait_for()
+    actions.release(other, urban, note="已处置完毕")
+    form.locator("button[type=submit]").click()
+    refusal = page.locator(f"#q-{case.reference} .op-refusal")
+    refusal.wait_for()
+    assert "“解除任务”未能执行。" in refusal.inner_text()
+    assert page.locator("main > .desk > .op-refusal").count() == 0
+    assert refusal.evaluate("el => el === document.activeElement")
+    assert no_sideways_scroll(page)
+    shots(page, "3-released-meanwhile-refusal-in-its-row")

@@ -1,5 +1,7 @@
 """Who is on duty, in a real browser: on the command centre's wall (1920 × 1080), also with
-eight departments in the township's enforcement centre, and on an officer's phone
+eight departments in the township's enforcement centre, and beside every state of the open
+cases at 1920 × 1080, 1600 × 1000 and 1366 × 768 and when the window changes size; and on an
+officer's phone
 (360 × 740), with the roster page that keeps it and the rotation form its keeper uses on a
 phone."""
 
@@ -108,13 +110,46 @@ def eight_departments_on_the_wall(staffed: StaffedCentre) -> list[str]:
     return on_duty
 
 
-def test_the_wall_fits_eight_departments_duty_by_leaving_out_open_cases_first(new_page, shots):
+# Each state group of the wall's board as the screen shows it: its heading, its count, the
+# rows shown and its own note of how many are not.
+WALL_GROUPS = """() => [...document.querySelectorAll('#board .board-group')].map((group) => {
+    const note = group.querySelector('[data-fit-group-more]');
+    return {
+        label: group.querySelector('h4 .badge').textContent.trim(),
+        heading: group.querySelector('h4').checkVisibility(),
+        count: Number(group.querySelector('h4 .count').textContent),
+        shown: [...group.querySelectorAll('[data-fit-item]')]
+            .filter((row) => row.checkVisibility()).length,
+        first: group.querySelector('[data-fit-item]').checkVisibility(),
+        note: note.checkVisibility() ? note.textContent : '',
+    };
+})"""
+
+
+def every_state_fits(page) -> list[dict]:
+    """The wall's state groups, after checking what every size must hold: each state's
+    heading and count, its oldest row, a note saying how many of its own are not shown, the
+    trim shared fairly, and nothing scrolling."""
+    groups = page.evaluate(WALL_GROUPS)
+    for group in groups:
+        assert group["heading"] and group["shown"] >= 1 and group["first"], group
+        left = group["count"] - group["shown"]
+        assert group["note"] == (f"另有 {left} 件未显示" if left else ""), group
+    trimmed = [g["shown"] for g in groups if g["shown"] < g["count"]]
+    assert max(trimmed, default=0) - min(trimmed, default=0) <= 1, groups
+    assert page.locator("#board").evaluate("el => el.scrollHeight <= el.clientHeight + 1")
+    assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
+    assert no_sideways_scroll(page)
+    return groups
+
+
+def test_the_wall_fits_eight_departments_duty_by_trimming_open_cases_first(new_page, shots):
     staffed = build_staffed_centre()
     centre_duty = eight_departments_on_the_wall(staffed)
     page = new_page(WALL)
     sign_in(page, "li-dispatcher")
     page.goto("/dispatch/wall/")
-    page.wait_for_selector("#board [data-fit-more]:not([hidden])")
+    page.wait_for_selector("#board [data-fit-group-more]:not([hidden])")
     shots(page, "wall-eight-departments")
     board_side = page.locator("#board")
     rows = board_side.locator("[data-duty-now] .duty-row")
@@ -125,14 +160,95 @@ def test_the_wall_fits_eight_departments_duty_by_leaving_out_open_cases_first(ne
     text = board_side.locator("[data-duty-now]").inner_text()
     assert on_duty_now(staffed.command) in text
     assert all(name in text for name in centre_duty)
-    # The three whistles sounding stay; some open cases are left out, and the note says so.
+    # The three whistles sounding stay; the thirty filed cases keep their heading, their
+    # count and their oldest rows, and say how many of theirs are left out.
     assert board_side.locator(".board-whistles [data-fit-item]:visible").count() == 3
-    left_out = board_side.locator(".board-group [data-fit-item][hidden]").count()
-    assert left_out > 0
-    assert f"另有 {left_out} 项未显示" in board_side.locator("[data-fit-more]").inner_text()
-    assert board_side.evaluate("el => el.scrollHeight <= el.clientHeight + 1")
-    assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
-    assert no_sideways_scroll(page)
+    (filed,) = every_state_fits(page)
+    assert filed["label"] == "已立案" and filed["count"] == 30
+    assert 1 <= filed["shown"] < 10
+    assert "第30处占道经营" in board_side.locator(".board-group [data-fit-item]").first.inner_text()
+    # Nothing else was left out.
+    assert board_side.locator("[data-fit-more]").is_hidden()
+
+
+def busy_township_on_the_wall(staffed: StaffedCentre) -> None:
+    """Three whistles sounding and open cases in four states, more than any wall holds."""
+    city = staffed.duty.city
+    now = timezone.now()
+    for minutes in (5, 12, 50):
+        make_summons(city, now - timedelta(minutes=minutes))
+    for status, n in (
+        (Case.Status.REPORTED, 25),
+        (Case.Status.FILED, 12),
+        (Case.Status.HANDLED, 2),
+        (Case.Status.BACKLOG, 4),
+    ):
+        for k in range(n):
+            make_case(
+                city,
+                now - timedelta(hours=k + 1),
+                status=status,
+                description=f"{status.label}第{k + 1}件",
+            )
+
+
+@pytest.mark.parametrize(
+    "size",
+    [(1920, 1080), (1600, 1000), (1366, 768)],
+    ids=["1920x1080", "1600x1000", "1366x768"],
+)
+def test_the_wall_shows_every_state_with_its_oldest_cases_at_each_size(new_page, shots, size):
+    staffed = build_staffed_centre()
+    busy_township_on_the_wall(staffed)
+    width, height = size
+    page = new_page({"width": width, "height": height})
+    sign_in(page, "li-dispatcher")
+    page.goto("/dispatch/wall/")
+    page.wait_for_selector("#board [data-fit-group-more]:not([hidden])")
+    shots(page, f"wall-{width}x{height}")
+    groups = every_state_fits(page)
+    assert [g["label"] for g in groups] == ["已上报", "已立案", "已处置，待核查", "已挂账"]
+    assert [g["count"] for g in groups] == [25, 12, 2, 4]
+    # Each state's oldest case is the one shown first.
+    for label, first in (("已上报", "第25件"), ("已挂账", "第4件")):
+        group = page.locator(".board-group", has=page.locator(f"h4 .badge:text-is('{label}')"))
+        assert first in group.locator("[data-fit-item]").first.inner_text()
+    # The whistles sounding and the command centre's duty are still on the screen.
+    assert page.locator("#board [data-duty-now]").is_visible()
+    if height >= 1000:
+        assert page.locator("#board .board-whistles [data-fit-item]:visible").count() >= 1
+
+
+def test_the_wall_fits_again_when_the_window_changes_size(new_page, shots):
+    staffed = build_staffed_centre()
+    busy_township_on_the_wall(staffed)
+    page = new_page(WALL)
+    sign_in(page, "li-dispatcher")
+    page.goto("/dispatch/wall/")
+    page.wait_for_selector("#board [data-fit-group-more]:not([hidden])")
+    large = every_state_fits(page)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#board');"
+        " return s.scrollHeight <= s.clientHeight + 1; }"
+    )
+    shots(page, "resized-1366x768")
+    small = every_state_fits(page)
+    assert sum(g["shown"] for g in small) < sum(g["shown"] for g in large)
+    # Back on the large screen, the rows come back.
+    page.set_viewport_size(WALL)
+    page.wait_for_function(
+        "() => document.querySelector('#board .board-group [data-fit-item][hidden]') === null"
+        " || document.querySelectorAll('#board .board-group [data-fit-item]:not([hidden])')"
+        f".length === {sum(g['shown'] for g in large)}"
+    )
+    assert every_state_fits(page) == large
+    # Below the wall's breakpoint the page scrolls as any other, and every row shows.
+    page.set_viewport_size({"width": 900, "height": 1000})
+    page.wait_for_function(
+        "() => document.querySelector('#board [data-fit-item][hidden]') === null"
+    )
+    assert page.locator("#board [data-fit-group-more]:visible").count() == 2
 
 
 def test_a_head_changes_a_rotation_and_swaps_two_shifts_on_a_phone(new_page, shots):

@@ -638,12 +638,19 @@ def perform(request: HttpRequest, op: Operation, target: Any, choices: Choices) 
     return posted
 
 
+def error_lines(form: desk_forms.ActionForm) -> list[str]:
+    """A form's errors as lines of text, each field's under its label."""
+    lines: list[str] = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        lines.extend(f"{label}: {error}" if label else str(error) for error in errors)
+    return lines
+
+
 def unplaced_errors(request: HttpRequest, posted: Posted | None) -> None:
     """A form whose operation no longer shows (the case moved on meanwhile) still tells
     why it failed, as a message at the top of the page."""
     if posted is None or posted.placed or not posted.form.errors:
         return
-    for name, errors in posted.form.errors.items():
-        label = posted.form.fields[name].label if name in posted.form.fields else ""
-        for error in errors:
-            messages.error(request, f"{label}: {error}" if label else str(error))
+    for line in error_lines(posted.form):
+        messages.error(request, line)

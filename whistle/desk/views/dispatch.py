@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -44,8 +45,8 @@ from whistle.desk.operations import (
     Choices,
     OperationForms,
     Posted,
+    error_lines,
     perform,
-    unplaced_errors,
 )
 from whistle.desk.viewer import Viewer
 from whistle.desk.views.case import case_url
@@ -236,13 +237,46 @@ def _office(request: HttpRequest, township: Jurisdiction) -> tuple[list[Any], An
 
 @dataclass
 class _QueuePost:
-    """What a queue's posted form came to: the form (with its errors, if any), the status of
-    the page shown again, and the reference of the case when the operation was done (then
-    the view goes back to where the case now stands)."""
+    """What a queue's posted form came to: the form (with its errors, if any), the case it
+    was posted for, the status of the page shown again, and the reference of the case when
+    the operation was done (then the view goes back to where the case now stands)."""
 
     posted: Posted | None = None
+    case: Case | None = None
     status: int = 200
     done: str = ""
+
+    def refusal(self) -> Refusal | None:
+        """Why the operation was not done, when its form is not on the page shown again
+        (another dispatcher moved the case on meanwhile, off the page or out of the queue,
+        or took the button away)."""
+        posted = self.posted
+        if posted is None or posted.placed or not posted.form.errors or self.case is None:
+            return None
+        return Refusal(self.case, str(posted.op.label), error_lines(posted.form))
+
+
+@dataclass
+class Refusal:
+    """A refused operation whose form is gone from the page. It shows in the case's row
+    when the page still lists the case (`in_row`), otherwise at the top of the page, naming
+    the case and linking to it."""
+
+    case: Case
+    operation: str
+    errors: list[str]
+    in_row: bool = False
+
+    def place(self, listings: Iterable[Listing]) -> None:
+        """Put the refusal in the row of its case, in the first list that shows it."""
+        for listing in listings:
+            for row in listing.rows:
+                item = row["item"]
+                case = item if isinstance(item, Case) else item.case
+                if case.pk == self.case.pk:
+                    row["refusal"] = self
+                    self.in_row = True
+                    return
 
 
 def _perform_posted(request: HttpRequest, township: Jurisdiction) -> _QueuePost:
@@ -257,8 +291,8 @@ def _perform_posted(request: HttpRequest, township: Jurisdiction) -> _QueuePost:
         refuse_post(request)
         return _QueuePost(status=400)
     posted = perform(request, op, target, Choices(visible_cases=visible_cases(request.user)))
-    reference = target.reference if isinstance(target, Case) else target.case.reference
-    return _QueuePost(posted, done="" if posted.form.errors else reference)
+    case = target if isinstance(target, Case) else target.case
+    return _QueuePost(posted, case, done="" if posted.form.errors else case.reference)
 
 
 @login_required
@@ -291,6 +325,9 @@ def home(request: HttpRequest) -> HttpResponse:
         for name, page in queues.pages.items()
     }
     counts = {name: page.count for name, page in queues.pages.items()}
+    refusal = post.refusal()
+    if refusal is not None:
+        refusal.place(lists.values())
     context = {
         "township": township,
         "townships": townships,
@@ -305,8 +342,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "oversight": counts["escalated"] + counts["notices"],
         },
         "today": timezone.localdate(),
+        "refusal": refusal,
     }
-    unplaced_errors(request, posted)
     return render(request, "desk/dispatch/home.html", context, status=post.status)
 
 
@@ -350,6 +387,9 @@ def queue(request: HttpRequest, name: str) -> HttpResponse:
         office=office,
         duplicates=duplicates,
     )
+    refusal = post.refusal()
+    if refusal is not None:
+        refusal.place([listing])
     context = {
         "township": township,
         "townships": townships,
@@ -357,8 +397,8 @@ def queue(request: HttpRequest, name: str) -> HttpResponse:
         "home_url": home_url(township, townships),
         "office": office,
         "today": timezone.localdate(),
+        "refusal": refusal,
     }
-    unplaced_errors(request, posted)
     fragment = request.headers.get("HX-Request") == "true" and request.method == "GET"
     template = "desk/dispatch/list.html" if fragment else "desk/dispatch/queue.html"
     response = render(request, template, context, status=post.status)
