@@ -7,9 +7,11 @@ from __future__ import annotations
 import base64
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
+from django.core.cache import cache
 
 from tests.fixtures_api import Api, api_city_fixture  # noqa: F401  (fixture)
 from tests.fixtures_cases import (
@@ -20,6 +22,7 @@ from tests.fixtures_cases import (
     png_bytes,
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
+from whistle.api import throttle
 from whistle.api.models import IdempotentRequest
 from whistle.cases.models import Case, Event, Summons
 from whistle.notifications.models import Notification
@@ -483,6 +486,62 @@ def test_a_token_over_its_rate_limit_is_told_when_to_retry(api_city, clock, sett
     assert api_city.as_("lane_chief").get("/me").status_code == 200
     step(clock, 1)
     assert steward.get("/me").status_code == 200
+
+
+class _NotedCache:
+    """The cache, noting each operation on a rate counter; `made_meanwhile` makes `add` find
+    the entry made by another request just before."""
+
+    def __init__(self, made_meanwhile: bool = False) -> None:
+        self.done: list[str] = []
+        self.made_meanwhile = made_meanwhile
+
+    def add(self, key: str, value: Any, timeout: Any = None) -> bool:
+        self.done.append("add")
+        if self.made_meanwhile:
+            cache.add(key, 1, timeout=timeout)
+            return False
+        return bool(cache.add(key, value, timeout=timeout))
+
+    def incr(self, key: str) -> Any:
+        self.done.append("incr")
+        return cache.incr(key)
+
+    def set(self, key: str, value: Any, timeout: Any = None) -> None:
+        self.done.append("set")
+        cache.set(key, value, timeout=timeout)
+
+
+def test_a_rate_counter_costs_one_operation_of_the_cache_after_the_window_s_first(
+    api_city, clock, settings, monkeypatch
+):
+    settings.WHISTLE_API_RATE_LIMIT = 3
+    settings.WHISTLE_API_RATE_WINDOW = 60
+    noted = _NotedCache()
+    monkeypatch.setattr(throttle, "cache", noted)
+    steward = api_city.as_("steward")
+    per_request = []
+    for _ in range(4):
+        noted.done.clear()
+        status = steward.get("/me").status_code
+        per_request.append((status, list(noted.done)))
+    # The window's first request finds no entry and makes it; the others count in one step.
+    assert per_request == [
+        (200, ["incr", "add"]),
+        (200, ["incr"]),
+        (200, ["incr"]),
+        (429, ["incr"]),
+    ]
+
+
+def test_a_rate_counter_made_by_another_request_first_is_counted_on(monkeypatch):
+    key = "api:rate:test:1"
+    cache.delete(key)
+    monkeypatch.setattr(throttle, "cache", _NotedCache(made_meanwhile=True))
+    assert throttle._counted(key, 61) == 2
+    monkeypatch.setattr(throttle, "cache", _NotedCache())
+    assert throttle._counted(key, 61) == 3
+    cache.delete(key)
 
 
 # The document ------------------------------------------------------------------------------

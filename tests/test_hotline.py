@@ -10,6 +10,7 @@ natural days: by Tuesday 19 May, 09:00), about street vending on 人民市场东
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,7 +44,7 @@ from whistle.cases.verify import verify_database
 from whistle.notifications import delivery, webhooks
 from whistle.notifications.models import Channel, Notification, WebhookEndpoint
 from whistle.organisation import personal_data
-from whistle.organisation.models import Jurisdiction, Role
+from whistle.organisation.models import Jurisdiction, Role, RoleAssignment
 from whistle.policies.models import DurationUnit, HotlineDeadlineClass
 
 T0 = beijing(2026, 5, 12, 9, 0)
@@ -264,6 +265,39 @@ def test_a_new_number_is_taken_without_a_read_of_the_orders_before_the_insert(wh
     statements = [q["sql"] for q in queries.captured_queries]
     assert not [s for s in statements if s.startswith("SELECT") and '"cases_hotlineorder"' in s]
     assert sum('INSERT INTO "cases_hotlineorder"' in sql for sql in statements) == 1
+
+
+def test_an_order_writes_its_case_event_order_and_messages_in_one_statement_on_postgresql(
+    whistle_city, clock
+):
+    """On PostgreSQL the case, its first event, the order and the dispatchers' messages go in
+    with one statement; elsewhere with one insert per table. The rows are the same."""
+    with CaptureQueriesContext(connection) as queries:
+        taken = take(whistle_city)
+    # An executemany is logged as "2 times: INSERT …".
+    sent = [re.sub(r"^\d+ times: ", "", q["sql"]) for q in queries.captured_queries]
+    writes = [sql for sql in sent if sql.startswith(("INSERT", "WITH"))]
+    tables = ("cases_case", "cases_event", "cases_hotlineorder", "notifications_notification")
+    if connection.vendor == "postgresql":
+        assert len(writes) == 1 and writes[0].startswith("WITH ")
+        assert all(f'INTO "{table}"' in writes[0] for table in tables)
+    else:
+        assert [next((t for t in tables if f'INTO "{t}"' in sql), sql) for sql in writes] == [
+            *tables
+        ]
+    order = HotlineOrder.objects.select_related("case").get()
+    assert (order.pk, order.case.pk) == (taken.order.pk, taken.case.pk)
+    [event] = Event.objects.filter(case=order.case)
+    assert (order.case.trail_length, order.case.trail_head) == (1, event.hash)
+    told = Notification.objects.filter(
+        kind=EventKind.CASE_REPORTED, dedupe_key__endswith=event.hash
+    )
+    dispatchers = RoleAssignment.objects.filter(
+        role=Role.DISPATCHER, jurisdiction=order.case.township
+    ).values_list("person", flat=True)
+    assert whistle_city.dispatcher.pk in set(dispatchers)
+    assert set(told.values_list("recipient", flat=True)) == set(dispatchers)
+    assert verify_database().ok
 
 
 def test_a_number_taken_before_is_refused_by_the_database_and_the_intake_rolled_back(

@@ -1,16 +1,22 @@
-"""A new row inserted by `whistle.cases.rows.insert_new` is the row `save` inserts."""
+"""A new row inserted by `whistle.cases.rows.insert_new` is the row `save` inserts, and rows
+inserted together by `insert_together` are the rows inserted one by one."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext
 
 from tests.fixtures_cases import beijing, whistle_city_fixture, whistled_case  # noqa: F401
-from whistle.cases.models import Case, Event
-from whistle.cases.rows import insert_new
+from whistle.cases.bulk import Values
+from whistle.cases.models import Case, Event, HotlineOrder
+from whistle.cases.rows import insert_new, insert_together
+from whistle.notifications.models import Notification
+from whistle.organisation.models import Jurisdiction, Person
 
 NOW = beijing(2026, 5, 12, 9, 0)
 OWN = ("id", "uuid", "reference")
@@ -87,3 +93,102 @@ def test_a_refused_insert_marks_the_transaction_for_rollback(case):
         marked = transaction.get_rollback()
     assert marked
     assert Case.objects.filter(uuid=case.uuid).count() == 1
+
+
+def _filing(case: Case, number: str, tag: str = "") -> tuple[Case, Event, HotlineOrder, Values]:
+    """A new case like `case`, its first event, a work order and two messages about it
+    (`tag` makes the event's hash differ for a second filing of one number)."""
+    new = _like(case)
+    event = Event(
+        case=new, seq=1, at=NOW, kind="case.reported", data={"a": [1, "二"]}, prev_hash="0" * 64
+    )
+    event.hash = hashlib.sha256(f"{number}{tag}".encode()).hexdigest()
+    order = HotlineOrder(
+        case=new,
+        district=case.district,
+        number=number,
+        deadline_class="normal",
+        received_at=NOW,
+        respond_due_at=NOW,
+        resolve_due_at=NOW,
+    )
+    people = list(Person.objects.order_by("pk").values_list("pk", flat=True)[:2])
+    messages = Values(
+        Notification,
+        ("channel", "recipient", "kind", "subject", "payload", "dedupe_key"),
+        [
+            ("inapp", pk, "case.reported", f"新问题 {number}", {"n": number}, number)
+            for pk in people
+        ],
+        ignore_conflicts=True,
+    )
+    return new, event, order, messages
+
+
+def _columns(row: Any, *own: str) -> dict[str, Any]:
+    stored = type(row).objects.filter(pk=row.pk).values().get()
+    return {name: value for name, value in stored.items() if name not in own}
+
+
+def test_rows_inserted_together_are_the_rows_inserted_one_by_one(case):
+    apart, together = _filing(case, "N1"), _filing(case, "N2")
+    with transaction.atomic():
+        insert_new(apart[0])
+        insert_new(apart[1])
+        insert_new(apart[2])
+        apart[3].insert()
+        with CaptureQueriesContext(connection) as queries:
+            insert_together(together[0], [together[1], together[2]], together[3])
+    sent = [q["sql"] for q in queries.captured_queries]
+    if connection.vendor == "postgresql":
+        # One statement for the four tables.
+        assert len(sent) == 1 and sent[0].startswith("WITH ")
+    for one, other in zip(apart[:3], together[:3], strict=True):
+        assert not other._state.adding and other.pk is not None and other.pk != one.pk
+    assert together[1].case_id == together[2].case_id == together[0].pk
+    assert _columns(together[0], *OWN) == _columns(apart[0], *OWN)
+    event_own = ("id", "case_id", "hash")
+    assert _columns(together[1], *event_own) == _columns(apart[1], *event_own)
+    order_own = ("id", "uuid", "case_id", "number")
+    assert _columns(together[2], *order_own) == _columns(apart[2], *order_own)
+    messages = {
+        number: sorted(
+            (row["recipient_id"], row["subject"][-2:], row["payload"], row["status"])
+            for row in Notification.objects.filter(dedupe_key=number).values()
+        )
+        for number in ("N1", "N2")
+    }
+    assert len(messages["N1"]) == 2
+    assert [(r, p["n"], s) for r, _t, p, s in messages["N1"]] == [
+        (r, "N1", s) for r, _t, _p, s in messages["N2"]
+    ]
+
+
+def test_a_row_refused_among_rows_inserted_together_refuses_them_all(case):
+    first = _filing(case, "N1")
+    with transaction.atomic():
+        insert_together(first[0], [first[1], first[2]], first[3])
+    cases, events = Case.objects.count(), Event.objects.count()
+    again = _filing(case, "N1", tag="again")  # the same order number in the same district
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert_together(again[0], [again[1], again[2]], again[3])
+        assert transaction.get_rollback()
+    assert (Case.objects.count(), Event.objects.count()) == (cases, events)
+    assert HotlineOrder.objects.filter(number="N1").count() == 1
+
+
+def test_a_row_inserted_together_that_refers_to_an_unsaved_row_is_refused(case):
+    new, event, order, _messages = _filing(case, "N1")
+    order.district = Jurisdiction(name="未保存")
+    with pytest.raises(ValueError, match="unsaved related object"), transaction.atomic():
+        insert_together(new, [event, order])
+    assert not Case.objects.filter(uuid=new.uuid).exists()
+
+
+def test_a_row_inserted_together_must_refer_to_the_first(case):
+    new, _event, _order, _messages = _filing(case, "N1")
+    stray = Event(case=case, seq=99, at=NOW, kind="case.reported", prev_hash="0" * 64)
+    with pytest.raises(ValueError, match="does not refer"), transaction.atomic():
+        insert_together(new, [stray])
+    assert not Case.objects.filter(uuid=new.uuid).exists()

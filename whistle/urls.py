@@ -10,8 +10,11 @@ admin.site.site_title = _("Whistle")
 admin.site.index_title = _("Administration")
 
 # Uploaded photos are never served from MEDIA_URL: only the pages' views, which check who
-# may see the case, hand them out.
+# may see the case, hand them out. The API's patterns come first: no other pattern matches a
+# path under api/, and a request to the API (the hotline's orders, the stewards' reports)
+# is then resolved without trying every page's pattern before it.
 urlpatterns: list[URLPattern | URLResolver] = [
+    *api_urlpatterns(),
     path("admin/login/", accounts_views.admin_login),
     path("admin/", admin.site.urls),
     path("accounts/", include("whistle.accounts.urls")),
@@ -31,7 +34,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("assessment/", include("whistle.district.urls_assessment")),
     path("district/", include("whistle.district.urls_district")),
     path("notifications/", include("whistle.notifications.urls")),
-    *api_urlpatterns(),
     path("open311/v2/", include("whistle.api.open311")),
     path("settings/api-tokens/", include("whistle.api.urls_pages")),
     path("", include("whistle.web.urls")),

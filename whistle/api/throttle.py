@@ -26,6 +26,24 @@ def limit_for(token: ApiToken | None) -> int:
     return int(settings.WHISTLE_API_RATE_LIMIT)
 
 
+def _counted(key: str, timeout: int) -> int:
+    """The window's count with this request: one operation of the cache for every request
+    but the window's first (which finds no entry and makes it)."""
+    try:
+        return int(cache.incr(key))
+    except ValueError:
+        pass
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    # Another request of the window made the entry first.
+    try:
+        return int(cache.incr(key))
+    except ValueError:
+        # The entry expired between add and incr: the first request of a new window.
+        cache.set(key, 1, timeout=timeout)
+        return 1
+
+
 class TokenThrottle(BaseThrottle):
     def allow_request(self, request: HttpRequest) -> bool:
         owner = owner_key(request)
@@ -34,13 +52,7 @@ class TokenThrottle(BaseThrottle):
         window = int(settings.WHISTLE_API_RATE_WINDOW)
         now = time.time()
         key = f"api:rate:{owner}:{int(now // window)}"
-        cache.add(key, 0, timeout=window + 1)
-        try:
-            count = int(cache.incr(key))
-        except ValueError:
-            # The entry expired between add and incr: the first request of a new window.
-            cache.set(key, 1, timeout=window + 1)
-            count = 1
+        count = _counted(key, window + 1)
         request._whistle_retry_after = math.ceil(window - now % window)  # type: ignore[attr-defined]
         return count <= limit_for(api_token(request))
 

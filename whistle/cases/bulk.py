@@ -117,16 +117,7 @@ def insert_values(
     connection = connections[router.db_for_write(model)]
     plan = _plan(model, tuple(fields), connection.alias, ignore_conflicts)
     count = len(given_rows)
-    # Moments are prepared alike in every column: those share one cache (a message's moment
-    # is its row's creation, sending and delivery).
-    moments: dict[int, tuple[Any, Any]] = {}
-    columns: list[Any] = [
-        _prepare(field, column, connection, moments)
-        for field, column in zip(plan.given, zip(*given_rows, strict=True), strict=True)
-    ]
-    for field, fixed in plan.rest:
-        columns.append(_defaults(field, count, connection) if fixed is _CALLED else [fixed] * count)
-    params = list(zip(*columns, strict=True))
+    params = _row_params(plan, given_rows, connection)
     if copy and connection.vendor == "postgresql" and not ignore_conflicts:
         # COPY streams the rows in one statement; an executemany of as many INSERTs spends
         # more time adapting each row's parameters in Python than the server spends on them.
@@ -141,6 +132,51 @@ def insert_values(
     with _bound_cursor(connection) as cursor:
         cursor.executemany(plan.sql, params)
     return count
+
+
+def _row_params(plan: _Plan, given_rows: list[Sequence[Any]], connection: Any) -> list[Any]:
+    """Each row's parameters in the order of the plan's columns, prepared a column at a time,
+    the other columns' defaults beside them."""
+    count = len(given_rows)
+    # Moments are prepared alike in every column: those share one cache (a message's moment
+    # is its row's creation, sending and delivery).
+    moments: dict[int, tuple[Any, Any]] = {}
+    columns: list[Any] = [
+        _prepare(field, column, connection, moments)
+        for field, column in zip(plan.given, zip(*given_rows, strict=True), strict=True)
+    ]
+    for field, fixed in plan.rest:
+        columns.append(_defaults(field, count, connection) if fixed is _CALLED else [fixed] * count)
+    return list(zip(*columns, strict=True))
+
+
+@dataclass(frozen=True)
+class Values:
+    """Rows of plain values for `insert_values`, to be written later or with other rows: the
+    values of `fields` (field names, in that order) for each row."""
+
+    model: type[Model]
+    fields: tuple[str, ...]
+    rows: list[Sequence[Any]]
+    ignore_conflicts: bool = False
+
+    def insert(self) -> int:
+        """Insert the rows as `insert_values` does."""
+        return insert_values(
+            self.model, self.fields, self.rows, ignore_conflicts=self.ignore_conflicts
+        )
+
+    def statement(self, alias: str) -> tuple[str, list[Any]]:
+        """One INSERT of all the rows (one VALUES list, the parameters in order), prepared as
+        `insert_values` prepares them, for a database that takes the rows' parameters in one
+        statement (a few rows: this is not cut to the database's limit of parameters)."""
+        connection = connections[alias]
+        plan = _plan(self.model, self.fields, alias, self.ignore_conflicts)
+        params = _row_params(plan, self.rows, connection)
+        sql = f"{plan.head} VALUES {', '.join([plan.row] * len(params))}"
+        if plan.suffix:
+            sql = f"{sql} {plan.suffix}"
+        return sql, [value for row in params for value in row]
 
 
 def _bound_cursor(connection: Any) -> Any:
@@ -174,6 +210,11 @@ class _Plan:
     rest: list[tuple[Field[Any, Any], Any]]
     sql: str
     copy_sql: str
+    # The pieces of `sql`, for a statement of several rows: `INSERT … (columns)`, one row's
+    # placeholders, and what follows the rows (ON CONFLICT …).
+    head: str
+    row: str
+    suffix: str
 
 
 @functools.cache
@@ -196,11 +237,14 @@ def _plan(model: type[Model], fields: tuple[str, ...], alias: str, ignore: bool)
     names = ", ".join(quote(column.column) for column in columns)
     placeholders = ", ".join(["%s"] * len(columns))
     insert = connection.ops.insert_statement(on_conflict=on_conflict)
-    sql = f"{insert} {quote(meta.db_table)} ({names}) VALUES ({placeholders})"
-    suffix = connection.ops.on_conflict_suffix_sql(columns, on_conflict, None, None)
+    head = f"{insert} {quote(meta.db_table)} ({names})"
+    row = f"({placeholders})"
+    sql = f"{head} VALUES {row}"
+    suffix = connection.ops.on_conflict_suffix_sql(columns, on_conflict, None, None) or ""
     if suffix:
         sql = f"{sql} {suffix}"
-    return _Plan(given, rest, sql, f"COPY {quote(meta.db_table)} ({names}) FROM STDIN")
+    copy_sql = f"COPY {quote(meta.db_table)} ({names}) FROM STDIN"
+    return _Plan(given, rest, sql, copy_sql, head, row, suffix)
 
 
 # Fields whose preparation gives back a value of these exact types unchanged (`to_python`

@@ -440,6 +440,34 @@ def insert_with_first_event(
     the case's insert, and the case is inserted with its trail's length and head already
     set (no update after). The event's insert is refused by the database like any other
     that does not extend the chain; `verify-trail` checks the case's head as always."""
+    queued = Outbox() if outbox is None else outbox
+    event = first_event(
+        case, kind, actor=actor, role=role, at=at, data=data, lon=lon, lat=lat, outbox=queued
+    )
+    insert_new(case)
+    insert_new(event)
+    if outbox is None:
+        queued.flush()
+    return event
+
+
+def first_event(
+    case: Case,
+    kind: str,
+    *,
+    actor: Person | None,
+    role: str,
+    at: datetime,
+    outbox: Outbox,
+    data: dict[str, Any] | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+) -> Event:
+    """The first trail event of a new case, not yet inserted, inside the change's
+    transaction: hashed onto the empty trail (it hashes the case's uuid, not its key), the
+    case given its trail's length and head, the webhooks queued in `outbox`. The caller
+    inserts the case, then the event (`insert_with_first_event`, or
+    `whistle.cases.rows.insert_together` with the filing's other rows)."""
     _require_transaction()
     event = _next_event(
         case,
@@ -455,14 +483,8 @@ def insert_with_first_event(
         follow_trail=False,
     )
     case.trail_length, case.trail_head = event.seq, event.hash
-    insert_new(case)
     event.case = case
-    insert_new(event)
-    payload = _webhook_payload(event)
-    if outbox is None:
-        notify_webhooks(kind, payload, dedupe_key=event_key(event.hash))
-    else:
-        outbox.notify_webhooks(kind, payload, dedupe_key=event_key(event.hash))
+    outbox.notify_webhooks(kind, _webhook_payload(event), dedupe_key=event_key(event.hash))
     return event
 
 

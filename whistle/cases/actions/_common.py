@@ -19,7 +19,7 @@ from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases.bulk import insert_values
+from whistle.cases.bulk import Values
 from whistle.cases.deadlines import next_check_for
 from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.cases.images import Photo, prepare
@@ -392,9 +392,18 @@ def write_outbox(outbox: Outbox) -> None:
     """Insert the outbox's queued rows in the action's transaction, as `Outbox.flush` does
     (a row whose recipient, channel and dedupe key are taken is skipped), from plain values
     prepared once per column instead of model instances (`insert_values`)."""
+    values = outbox_values(outbox)
+    if values is not None:
+        values.insert()
+
+
+def outbox_values(outbox: Outbox) -> Values | None:
+    """The outbox's queued rows as plain values, to be inserted as `write_outbox` inserts
+    them (None: nothing queued)."""
     rows = outbox.take_values()
-    if rows:
-        insert_values(Notification, ROW_FIELDS, rows, ignore_conflicts=True)
+    if not rows:
+        return None
+    return Values(Notification, tuple(ROW_FIELDS), list(rows), ignore_conflicts=True)
 
 
 def changes(**pairs: tuple[Any, Any]) -> dict[str, list[Any]]:

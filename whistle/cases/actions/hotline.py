@@ -37,7 +37,6 @@ from whistle.cases.actions._common import (
     notify,
     people_with_role,
     record,
-    write_outbox,
 )
 from whistle.cases.actions.intake import (
     DISTRICT_REPORTERS,
@@ -45,13 +44,13 @@ from whistle.cases.actions.intake import (
     _clean_category,
     _locate_or_refuse,
     _open_case,
+    _write_filing,
 )
 from whistle.cases.deadlines import next_reply_check
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.hotline import ANSWERS_MAX, HOTLINE_PLATFORM_ROLE, answered_orders, queue_answer
 from whistle.cases.models import Case, HotlineOrder
 from whistle.cases.permissions import Scoped, require, require_role
-from whistle.cases.rows import insert_new
 from whistle.cases.rules import hotline_deadline_classes
 from whistle.cases.trail import EventKind, lock_case
 from whistle.cases.trail import clock_skew as trail_clock_skew
@@ -258,6 +257,7 @@ def take_hotline_order(
                     "called_at": iso(called_at),
                 },
                 order_due={"respond_due_at": respond_due_at, "resolve_due_at": resolve_due_at},
+                deferred=True,
             )
             order = HotlineOrder(
                 case=case,
@@ -273,7 +273,6 @@ def take_hotline_order(
                 caller_salt=salt if (caller_name or caller_phone) else "",
             )
             order.reply_check_at = next_reply_check(order)
-            insert_new(order)
             notify(
                 people_with_role(Role.DISPATCHER, case.township),
                 event,
@@ -285,7 +284,7 @@ def take_hotline_order(
                 description=description[:140],
                 outbox=outbox,
             )
-            write_outbox(outbox)
+            _write_filing(case, event, outbox, order)
     except IntegrityError:
         # The number was taken before, or by another intake that committed first: the
         # order's unique number refused the insert, and everything this intake wrote is

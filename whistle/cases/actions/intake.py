@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Model
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases import rating_keys
@@ -28,6 +29,7 @@ from whistle.cases.actions._common import (
     local_text,
     moment,
     notify,
+    outbox_values,
     people_with_role,
     photo_data,
     record,
@@ -46,7 +48,14 @@ from whistle.cases.permissions import (
     refusal,
     require,
 )
-from whistle.cases.trail import EventKind, insert_with_first_event, lock_case, lock_cases
+from whistle.cases.rows import insert_new, insert_together
+from whistle.cases.trail import (
+    EventKind,
+    first_event,
+    insert_with_first_event,
+    lock_case,
+    lock_cases,
+)
 from whistle.notifications.outbox import Outbox
 from whistle.organisation import directory, personal_data
 from whistle.organisation.models import Person, Role, RoleAssignment, TownshipUnit
@@ -123,9 +132,12 @@ def _open_case(
     service_attributes: list[dict[str, Any]] | None = None,
     offline: DeviceTime | None = None,
     outbox: Outbox | None = None,
+    deferred: bool = False,
 ) -> tuple[Case, Event]:
     """Create the case and its first event (its webhooks queued in `outbox`, to be written
-    with the filing's messages). Runs inside the caller's transaction.
+    with the filing's messages). Runs inside the caller's transaction. With `deferred` and
+    no photo, the case and its event are made but not inserted: the filing inserts them
+    with its other rows (`_write_filing`).
 
     The trail records a commitment to the reporter's name and phone, salted with a salt kept
     on the case, unless `reporter_in_trail` says what it records instead (a work order's
@@ -187,6 +199,19 @@ def _open_case(
             **due_times(case, order=order_due),
         }
 
+    if not photos and deferred and outbox is not None:
+        event = first_event(
+            case,
+            EventKind.CASE_REPORTED,
+            actor=actor,
+            role=role,
+            at=now,
+            lon=lon,
+            lat=lat,
+            outbox=outbox,
+            data=data([]),
+        )
+        return case, event
     if not photos:
         # No photo to store under the case's key: the case goes in with its first event.
         event = insert_with_first_event(
@@ -235,9 +260,23 @@ def _clean_answers(
         ) from None
 
 
+def _write_filing(case: Case, event: Event, outbox: Outbox, *rows: Model) -> None:
+    """Write what a filing has left to write: the case and its first event when they are
+    not in yet (`_open_case` deferred them; a case with photos went in first), the `rows`
+    that refer to the case (a work order), then the outbox's messages and webhooks in one
+    insert. On PostgreSQL a new case goes in with all of them in one statement
+    (`insert_together`)."""
+    if case._state.adding:
+        insert_together(case, [event, *rows], outbox_values(outbox))
+        return
+    for row in rows:
+        insert_new(row)
+    write_outbox(outbox)
+
+
 def _tell_dispatchers(case: Case, event: Event, description: str, outbox: Outbox) -> None:
     """Queue the new case's message to the township's dispatchers, and write it with the
-    case's webhooks in one insert."""
+    case and the filing's webhooks (`_write_filing`)."""
     notify(
         people_with_role(Role.DISPATCHER, case.township),
         event,
@@ -247,7 +286,7 @@ def _tell_dispatchers(case: Case, event: Event, description: str, outbox: Outbox
         description=description[:140],
         outbox=outbox,
     )
-    write_outbox(outbox)
+    _write_filing(case, event, outbox)
 
 
 def _locate_or_refuse(lon: float, lat: float) -> Location:
@@ -368,6 +407,7 @@ def report_case(
             external_id=external_id,
             now=now,
             outbox=outbox,
+            deferred=True,
         )
         _tell_dispatchers(case, event, description, outbox)
     return case
@@ -446,6 +486,7 @@ def report_resident_case(
             service_attributes=answers,
             now=now,
             outbox=outbox,
+            deferred=True,
         )
         _tell_dispatchers(case, event, description, outbox)
     return ResidentReport(case, key)
