@@ -155,26 +155,26 @@ def _staged(connection: Any, model: type[Model], plan: _Plan, params: list[Any])
     constraint skipped: as the `executemany` of `INSERT … ON CONFLICT DO NOTHING` does,
     without adapting each row's parameters in Python."""
     quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    stage = quote(f"whistle_stage_{model._meta.db_table}")
+    meta = model._meta
+    table = quote(meta.db_table)
+    stage = quote(f"whistle_stage_{meta.db_table}")
     names = ", ".join(quote(field.column) for field in plan.columns)
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
     ):
-        raw = cursor.cursor
         # `to_regclass` first: `IF NOT EXISTS` would send a notice every time.
-        raw.execute("SELECT to_regclass(%s)", [f"pg_temp.whistle_stage_{model._meta.db_table}"])
-        (found,) = raw.fetchone()
+        cursor.execute("SELECT to_regclass(%s)", [f"pg_temp.whistle_stage_{meta.db_table}"])
+        (found,) = cursor.fetchone()
         if found is None:
-            raw.execute(
+            cursor.execute(
                 f"CREATE TEMPORARY TABLE {stage} ON COMMIT DELETE ROWS AS "
                 f"SELECT 0 AS whistle_row, {names} FROM {table} WITH NO DATA"
             )
-        with raw.copy(f"COPY {stage} (whistle_row, {names}) FROM STDIN") as stream:
+        with cursor.cursor.copy(f"COPY {stage} (whistle_row, {names}) FROM STDIN") as stream:
             for number, values in enumerate(params):
                 stream.write_row((number, *values))
-        raw.execute(
+        cursor.execute(
             f"WITH moved AS (DELETE FROM {stage} RETURNING *) "
             f"INSERT INTO {table} ({names}) SELECT {names} FROM moved ORDER BY whistle_row "
             "ON CONFLICT DO NOTHING"
