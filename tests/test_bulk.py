@@ -66,6 +66,27 @@ def test_a_row_that_breaks_a_unique_constraint_is_skipped_when_asked(people):
     assert sorted(Notification.objects.values_list("subject", flat=True)) == ["第一条", "第三条"]
 
 
+@pytest.mark.parametrize("copy", [False, True], ids=["executemany", "copy"])
+def test_rows_that_break_a_unique_constraint_are_skipped_in_order_and_twice_in_a_transaction(
+    people, copy
+):
+    person = people[0]
+    first = (Channel.INBOX, person.pk, "whistle", "第一条", "same-key", MOMENT, None)
+    insert_values(Notification, FIELDS, [first])
+    rows = [
+        (Channel.INBOX, person.pk, "whistle", "已有", "same-key", MOMENT, None),
+        (Channel.INBOX, people[1].pk, "whistle", "第二条", "key-2", MOMENT, None),
+        (Channel.INBOX, people[1].pk, "whistle", "同批重复", "key-2", MOMENT, None),
+        (Channel.INBOX, people[2].pk, "whistle", "第三条", "key-3", MOMENT, None),
+    ]
+    with transaction.atomic():
+        assert insert_values(Notification, FIELDS, rows, ignore_conflicts=True, copy=copy) == 4
+        later = (Channel.INBOX, people[2].pk, "whistle", "第四条", "key-4", MOMENT, None)
+        insert_values(Notification, FIELDS, [rows[3], later], ignore_conflicts=True, copy=copy)
+    subjects = list(Notification.objects.order_by("id").values_list("subject", flat=True))
+    assert subjects == ["第一条", "第二条", "第三条", "第四条"]
+
+
 def test_text_that_copy_escapes_and_a_missing_value_are_written_as_given(people):
     subject = "制表\t换行\n反斜杠\\N 与 \\."
     insert_values(

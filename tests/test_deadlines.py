@@ -22,7 +22,7 @@ from tests.fixtures_deadlines import (
     make_summons,
     reschedule,
 )
-from whistle.cases import deadlines
+from whistle.cases import deadlines, trail
 from whistle.cases.deadlines import next_check_for, next_check_for_notice, sweep
 from whistle.cases.models import Case, Event, Summons, SupervisionNotice
 from whistle.cases.trail import EventKind, append_event
@@ -354,6 +354,65 @@ def test_the_sweeps_events_reach_the_webhooks_that_want_them(city):
     assert hook.kind == EventKind.ESCALATED
     assert hook.payload["summons"] == str(summons.uuid)
     assert hook.payload["data"]["level"] == "township"
+
+
+def test_no_webhook_is_made_while_no_endpoint_wants_the_event(city, monkeypatch):
+    WebhookEndpoint.objects.create(
+        name="12345热线平台", url="https://hotline.example/hooks", event_kinds=["case.escalated"]
+    )
+    WebhookEndpoint.objects.create(
+        name="旧平台", url="https://old.example/hooks", event_kinds=[], is_active=False
+    )
+    made = []
+    payload = trail._webhook_payload
+
+    def counted(event):
+        made.append(event)
+        return payload(event)
+
+    monkeypatch.setattr(trail, "_webhook_payload", counted)
+    summons = acknowledged(city)
+    sweep_at(T0 + 31 * MIN)
+    # The overdue event is wanted by no active endpoint: no payload made, no row; the
+    # escalation is offered as before.
+    assert [event.kind for event in made] == [EventKind.ESCALATED]
+    [hook] = Notification.objects.filter(channel=Channel.WEBHOOK)
+    assert hook.kind == EventKind.ESCALATED
+    assert hook.payload["summons"] == str(summons.uuid)
+    assert len(events(summons, EventKind.ARRIVE_OVERDUE)) == 1
+
+
+def test_an_endpoint_added_by_sql_between_two_chunks_gets_the_next_chunks_events(city, monkeypatch):
+    first, second = acknowledged(city), acknowledged(city)
+    monkeypatch.setattr(deadlines, "CHUNK", 1)
+    claim = deadlines._claim_summonses
+    claims = []
+
+    def claim_after_a_new_endpoint(now, **kwargs):
+        claims.append(now)
+        if len(claims) == 2:
+            # Another program adds an endpoint after the first chunk: no model code runs
+            # in this process, only the directory's trigger.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO notifications_webhookendpoint "
+                    "(name, url, secret, is_active, event_kinds, created_at) "
+                    "VALUES (%s, %s, %s, %s, '[]', %s)",
+                    ["12345热线平台", "https://hotline.example/hooks", "s" * 40, True, T0],
+                )
+        return claim(now, **kwargs)
+
+    monkeypatch.setattr(deadlines, "_claim_summonses", claim_after_a_new_endpoint)
+    sweep_at(T0 + 31 * MIN)
+    hooks = Notification.objects.filter(channel=Channel.WEBHOOK)
+    # The first chunk found no endpoint and offered nothing; the second offered both of
+    # its events (the overdue and the escalation) to the new one.
+    assert sorted((hook.payload["summons"], hook.kind) for hook in hooks) == sorted(
+        [(str(second.uuid), EventKind.ARRIVE_OVERDUE), (str(second.uuid), EventKind.ESCALATED)]
+    )
+    for summons in (first, second):
+        assert len(events(summons, EventKind.ARRIVE_OVERDUE)) == 1
+        assert len(events(summons, EventKind.ESCALATED)) == 1
 
 
 # --- Supervision notices ----------------------------------------------------------------------

@@ -108,8 +108,10 @@ def insert_values(
     called for each row, as for a new model instance). Values are prepared as the fields
     would prepare them (`get_db_prep_save`), a column at a time by its type (`_prepare`).
     With `ignore_conflicts`, a row that would break a unique constraint is skipped. With
-    `copy`, PostgreSQL receives the rows through one `COPY … FROM STDIN` (not with
-    `ignore_conflicts`; other databases get the `executemany`).
+    `copy`, PostgreSQL receives the rows through one `COPY … FROM STDIN` (with
+    `ignore_conflicts`, into a staging table of the session, then moved by one `INSERT …
+    ON CONFLICT DO NOTHING` in the rows' order: `_staged`); other databases get the
+    `executemany`.
     """
     given_rows = list(rows)
     if not given_rows:
@@ -118,7 +120,10 @@ def insert_values(
     plan = _plan(model, tuple(fields), connection.alias, ignore_conflicts)
     count = len(given_rows)
     params = _row_params(plan, given_rows, connection)
-    if copy and connection.vendor == "postgresql" and not ignore_conflicts:
+    if copy and connection.vendor == "postgresql" and ignore_conflicts:
+        _staged(connection, model, plan, params)
+        return count
+    if copy and connection.vendor == "postgresql":
         # COPY streams the rows in one statement; an executemany of as many INSERTs spends
         # more time adapting each row's parameters in Python than the server spends on them.
         with (
@@ -179,6 +184,39 @@ class Values:
         return sql, [value for row in params for value in row]
 
 
+def _staged(connection: Any, model: type[Model], plan: _Plan, params: list[Any]) -> None:
+    """COPY the rows into the session's staging table of the model's table (a temporary
+    table of the same columns and a row number, made the first time; emptied at every
+    commit), then move them into the table in their order, those that would break a unique
+    constraint skipped: as the `executemany` of `INSERT … ON CONFLICT DO NOTHING` does,
+    without adapting each row's parameters in Python."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    table = quote(meta.db_table)
+    stage = quote(f"whistle_stage_{meta.db_table}")
+    names = ", ".join(quote(field.column) for field in plan.columns)
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+    ):
+        # `to_regclass` first: `IF NOT EXISTS` would send a notice every time.
+        cursor.execute("SELECT to_regclass(%s)", [f"pg_temp.whistle_stage_{meta.db_table}"])
+        (found,) = cursor.fetchone()
+        if found is None:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {stage} ON COMMIT DELETE ROWS AS "
+                f"SELECT 0 AS whistle_row, {names} FROM {table} WITH NO DATA"
+            )
+        with cursor.cursor.copy(f"COPY {stage} (whistle_row, {names}) FROM STDIN") as stream:
+            for number, values in enumerate(params):
+                stream.write_row((number, *values))
+        cursor.execute(
+            f"WITH moved AS (DELETE FROM {stage} RETURNING *) "
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM moved ORDER BY whistle_row "
+            "ON CONFLICT DO NOTHING"
+        )
+
+
 def _bound_cursor(connection: Any) -> Any:
     """A cursor for an `executemany` of many rows. On PostgreSQL, one whose parameters the
     server binds (a prepared statement, each row's values sent as they are): Django's
@@ -215,6 +253,10 @@ class _Plan:
     head: str
     row: str
     suffix: str
+
+    @property
+    def columns(self) -> list[Field[Any, Any]]:
+        return [*self.given, *(field for field, _fixed in self.rest)]
 
 
 @functools.cache
@@ -330,10 +372,24 @@ def _each_once(
     """`prepare` of each value of the column, called once per distinct object (rows share
     their moments and documents). The cache holds each object with its prepared value, so
     that its id stays its own while the cache lives."""
-    for key, value in {id(value): value for value in column}.items():
-        if key not in cache:
-            cache[key] = (value, prepare(value))
-    return [cache[id(value)][1] for value in column]
+    prepared: list[Any] = []
+    append = prepared.append
+    # Rows next to each other often share a value (a message's rows): looked up once.
+    last: Any = _NOTHING
+    made: Any = None
+    for value in column:
+        if value is not last:
+            key = id(value)
+            found = cache.get(key)
+            if found is None:
+                found = cache[key] = (value, prepare(value))
+            last, made = value, found[1]
+        append(made)
+    return prepared
+
+
+# No value of a column (`_each_once`).
+_NOTHING = object()
 
 
 def _defaults(field: Field[Any, Any], count: int, connection: Any) -> list[Any]:
@@ -346,6 +402,13 @@ def _defaults(field: Field[Any, Any], count: int, connection: Any) -> list[Any]:
         and not connection.features.has_native_uuid_field
     ):
         return _uuid4_hex(count)
+    if (
+        field.default is uuid.uuid4
+        and isinstance(field, UUIDField)
+        and connection.features.has_native_uuid_field
+    ):
+        # Sent as the `uuid.UUID` itself (what the field prepares for a native uuid type).
+        return _uuid4s(count)
     return [field.get_db_prep_save(field.default(), connection) for _ in range(count)]
 
 
@@ -353,6 +416,16 @@ def _defaults(field: Field[Any, Any], count: int, connection: Any) -> list[Any]:
 # sets them.
 _KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
 _VERSION_4 = (0x4000 << 64) | (0x8000 << 48)
+
+
+def _uuid4s(count: int) -> list[uuid.UUID]:
+    """`count` random version-4 UUIDs as `uuid.uuid4()` makes them, from one read of the
+    system's random source."""
+    data = os.urandom(16 * count)
+    return [
+        uuid.UUID(int=int.from_bytes(data[at : at + 16]) & _KEEP | _VERSION_4)
+        for at in range(0, 16 * count, 16)
+    ]
 
 
 def _uuid4_hex(count: int) -> list[str]:

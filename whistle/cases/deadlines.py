@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -237,10 +238,15 @@ CHAIN = "chain"
 TOWNSHIP = "township"
 DISTRICT = "district"
 _RANKS = {REMINDER: 0, CHAIN: 1, OVERDUE: 2, TOWNSHIP: 3, DISTRICT: 4}
+_REMINDER_RANK, _CHAIN_RANK, _OVERDUE_RANK = _RANKS[REMINDER], _RANKS[CHAIN], _RANKS[OVERDUE]
+_TOWNSHIP_RANK, _DISTRICT_RANK = _RANKS[TOWNSHIP], _RANKS[DISTRICT]
 
 
-def _point(at: datetime, what: str, obligation: Obligation, step: int = 0) -> Point:
-    return Point(at, _RANKS[what], what, obligation, step)
+# A point as `_candidates` makes it: (at, rank, what, obligation, step), the fields of
+# `Point` in their order, without an object per point (most are not due yet).
+_Candidate = tuple[datetime, int, str, Obligation, int]
+# Points in `Point`'s order: by moment, then rank (the sort is stable, as with `Point`).
+_IN_ORDER = operator.itemgetter(0, 1)
 
 
 def chain_steps(summons: Summons) -> list[tuple[str, datetime]]:
@@ -267,30 +273,40 @@ def points_of(summons: Summons, policy: DistrictPolicy, now: datetime) -> list[P
 
     Nothing while the case is on the backlog: its obligations pause until it is resumed.
     """
+    return [Point(*candidate) for candidate in _candidates(summons, policy, now)]
+
+
+def _candidates(summons: Summons, policy: DistrictPolicy, now: datetime) -> list[_Candidate]:
+    """`points_of` as plain tuples, in the same order."""
     if is_paused(summons.case):
         return []
-    found: list[Point] = []
+    found: list[_Candidate] = []
+    append = found.append
     swept = summons.swept_through_at
     district_delay = timedelta(minutes=policy.escalate_to_district_after_minutes)
+    township = summons.escalated_to_township_at is None
+    district = summons.escalated_to_district_at is None
     for obligation in obligations(summons):
+        overdue_from = obligation.due_at + OVERDUE_STEP
         if obligation.overdue_at is None and was_unmet_at_deadline(summons, obligation):
-            found.append(_point(obligation.overdue_from, OVERDUE, obligation))
+            append((overdue_from, _OVERDUE_RANK, OVERDUE, obligation, 0))
         if not is_unmet(summons, obligation):
             continue
         if obligation.due_at > now:
             for at in reminder_times(summons.summoned_at, obligation.due_at, policy):
                 if swept is None or at > swept:
-                    found.append(_point(at, REMINDER, obligation))
+                    append((at, _REMINDER_RANK, REMINDER, obligation, 0))
             if obligation.name == ACKNOWLEDGE:
                 steps = chain_steps(summons)
                 for index in range(summons.chain_steps_taken, len(steps)):
                     planned = steps[index][1]
-                    found.append(_point(planned + OVERDUE_STEP, CHAIN, obligation, index))
-        if summons.escalated_to_township_at is None:
-            found.append(_point(obligation.overdue_from, TOWNSHIP, obligation))
-        if summons.escalated_to_district_at is None:
-            found.append(_point(obligation.overdue_from + district_delay, DISTRICT, obligation))
-    return sorted(found)
+                    append((planned + OVERDUE_STEP, _CHAIN_RANK, CHAIN, obligation, index))
+        if township:
+            append((overdue_from, _TOWNSHIP_RANK, TOWNSHIP, obligation, 0))
+        if district:
+            append((overdue_from + district_delay, _DISTRICT_RANK, DISTRICT, obligation, 0))
+    found.sort(key=_IN_ORDER)
+    return found
 
 
 def next_check_for(
@@ -388,7 +404,11 @@ class _Chunk:
         # The sweep raises `Case.escalation` on the case objects it holds; writing the value
         # back for a case it did not escalate changes nothing, under the same lock.
         self.trail.flush(case_fields=["escalation"])
-        insert_values(Notification, ROW_FIELDS, self.outbox.take_values(), ignore_conflicts=True)
+        # On PostgreSQL through one COPY, moved by one INSERT that skips a message already
+        # queued (its recipient, channel and dedupe key taken).
+        insert_values(
+            Notification, ROW_FIELDS, self.outbox.take_values(), ignore_conflicts=True, copy=True
+        )
 
 
 def _write_rows(model: type[Model], writes: list[_RowWrite]) -> None:
@@ -738,17 +758,25 @@ class _Reader:
     more than running it."""
 
     columns: str
-    # (position, converters, column expression) of each column that has converters.
-    converters: tuple[tuple[int, tuple[Any, ...], Any], ...]
+    # (position, converters, column expression, whether it is SQLite's moment) of each
+    # column that has converters.
+    converters: tuple[tuple[int, tuple[Any, ...], Any, bool], ...]
 
     def convert(self, rows: Iterable[Any], connection: Any) -> list[list[Any]]:
         found = []
+        # SQLite's converter of a moment makes the naive moment its driver gives back aware
+        # in the connection's zone (`timezone.make_aware`): done here without its call.
+        zone = connection.timezone if settings.USE_TZ else None
         for row in map(list, rows):
-            for index, converters, expression in self.converters:
+            for index, converters, expression, moment in self.converters:
                 value = row[index]
                 # NULL stays None: no converter of these columns (moments, uuids, JSON,
                 # numbers, text) makes anything else of it.
                 if value is not None:
+                    if moment and zone is not None and type(value) is datetime:
+                        if value.tzinfo is None:
+                            row[index] = value.replace(tzinfo=zone)
+                        continue
                     for converter in converters:
                         value = converter(value, expression, connection)
                     row[index] = value
@@ -770,7 +798,11 @@ def _reader(model: type[Model], names: tuple[str, ...], alias: str, table: str) 
             connection
         )
         if found:
-            converters.append((index, tuple(found), expression))
+            # SQLite's moments: the converter only makes a naive moment aware (`convert`).
+            moment = connection.vendor == "sqlite" and found == [
+                getattr(connection.ops, "convert_datetimefield_value", None)
+            ]
+            converters.append((index, tuple(found), expression, moment))
         columns.append(f"{quote(table)}.{quote(column.column)}")
     return _Reader(", ".join(columns), tuple(converters))
 
@@ -865,8 +897,9 @@ def _process_summons(summons: Any, case: Any, context: _Pass) -> bool:
     policy = context.policy(case.district_id or summons.department.district_id)
     previously_swept = summons.swept_through_at
     changed: set[str] = set()
-    points = points_of(summons, policy, now)
-    due = [p for p in points if p.at <= now]
+    candidates = _candidates(summons, policy, now)
+    # Only the points due now are made `Point`s.
+    due = [Point(*candidate) for candidate in candidates if candidate[0] <= now]
     # Of several reminders of one obligation in one window, only the latest goes out.
     latest_reminder = {p.obligation.name: p for p in due if p.what == REMINDER}
     for point in due:
@@ -884,25 +917,25 @@ def _process_summons(summons: Any, case: Any, context: _Pass) -> bool:
             _escalate(case, summons, point, context)
             changed.add(_ESCALATION_FIELD[point.what])
     summons.swept_through_at = max(now, previously_swept) if previously_swept else now
-    summons.next_check_at = _next_after(summons, points, now)
+    summons.next_check_at = _next_after(summons, candidates, now)
     changed.update({"swept_through_at", "next_check_at"})
     context.chunk.write(summons, guard="swept_through_at", was=previously_swept, fields=changed)
     return True
 
 
-def _next_after(summons: Any, points: list[Point], now: datetime) -> datetime | None:
+def _next_after(summons: Any, points: list[_Candidate], now: datetime) -> datetime | None:
     """What `next_check_for` would say after the due points were handled, from the points
     computed before: the first one after `now`, except an escalation to a level reached
     meanwhile (by this obligation or another of the summons). Every point due by `now` is
     done or dropped; what `points_of` gives after `now` depends on nothing that changed
     but the escalation fields (a reminder's window starts at the new `swept_through_at`,
     `now`, and chain steps after `now` come after every step taken)."""
-    for point in points:
-        if point.at <= now:
+    for at, _rank, what, _obligation, _step in points:
+        if at <= now:
             continue
-        if point.what in _ESCALATION_FIELD and getattr(summons, _ESCALATION_FIELD[point.what]):
+        if what in _ESCALATION_FIELD and getattr(summons, _ESCALATION_FIELD[what]):
             continue
-        return point.at
+        return at
     return None
 
 

@@ -146,8 +146,12 @@ def lock_summons(summons_id: int) -> tuple[Case, Summons]:
     return case, summons
 
 
+# `json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))`, made once.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def _canonical(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _CANONICAL.encode(value)
 
 
 def event_content(
@@ -179,7 +183,9 @@ def event_content(
 
 
 def compute_hash(content: dict[str, Any], prev_hash: str) -> str:
-    payload = _canonical({"content": content, "prev": prev_hash})
+    """The SHA-256 of `_canonical({"content": content, "prev": prev_hash})`: its two keys
+    are written in their sorted order around the content's own canonical form."""
+    payload = f'{{"content":{_canonical(content)},"prev":{_canonical(prev_hash)}}}'
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -193,9 +199,10 @@ def _shown(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def check_moment(at: datetime, last: datetime | None) -> None:
+def check_moment(at: datetime, last: datetime | None, *, clock: datetime | None = None) -> None:
     """Refuse a moment earlier than `last` (the latest moment already on the record) or more
-    than the allowed skew ahead of the clock; MomentRefused says which."""
+    than the allowed skew ahead of the clock; MomentRefused says which. `clock` is the
+    server's clock as the caller has just read it (else it is read here)."""
     if last is not None and at < last:
         raise MomentRefused(
             _(
@@ -205,7 +212,8 @@ def check_moment(at: datetime, last: datetime | None) -> None:
             at=_shown(at),
             last=_shown(last),
         )
-    clock = timezone.now()
+    if clock is None:
+        clock = timezone.now()
     if at > clock + clock_skew():
         raise MomentRefused(
             _(
@@ -255,6 +263,8 @@ def _stored_form(value: Any) -> Any:
 
 # What `_plain_copy` says of a value that is not its own stored form.
 _NOT_PLAIN: Any = object()
+# The values that are their own stored form whatever they hold.
+_AS_THEY_ARE = frozenset({str, int, bool, type(None)})
 
 
 def _plain_copy(value: Any) -> Any:
@@ -271,13 +281,19 @@ def _plain_copy(value: Any) -> Any:
             return value
         return _NOT_PLAIN
     if kind is dict:
-        copied = {}
-        for key in sorted(value) if all(type(key) is str for key in value) else ():
-            item = _plain_copy(value[key])
-            if item is _NOT_PLAIN:
+        for key in value:
+            if type(key) is not str:
                 return _NOT_PLAIN
+        copied = {}
+        for key in sorted(value):
+            item = value[key]
+            # Text, whole numbers, flags and null are their own copy (as above).
+            if type(item) not in _AS_THEY_ARE:
+                item = _plain_copy(item)
+                if item is _NOT_PLAIN:
+                    return _NOT_PLAIN
             copied[key] = item
-        return copied if len(copied) == len(value) else _NOT_PLAIN
+        return copied
     if kind is list:
         items = [_plain_copy(item) for item in value]
         return _NOT_PLAIN if any(item is _NOT_PLAIN for item in items) else items
@@ -309,16 +325,18 @@ def _link(
     lat: float | None,
     at: datetime,
     follow_trail: bool,
+    clock: datetime | None = None,
 ) -> _Link:
     """The event that follows `tail`: its data in stored form, its moment checked against the
-    trail's last (moved up to it with `follow_trail`), its number and its hash. Every way
-    of appending (one event, a new case's first, a batch) goes through here."""
+    trail's last (moved up to it with `follow_trail`) and against the clock (`clock`, as
+    just read; else read here), its number and its hash. Every way of appending (one
+    event, a new case's first, a batch) goes through here."""
     stored = _plain_copy(data or {})
     if stored is _NOT_PLAIN:
         stored = _stored_form(json.loads(_canonical(data or {})))
     if tail.at is not None and follow_trail:
         at = max(at, tail.at)
-    check_moment(at, tail.at)
+    check_moment(at, tail.at, clock=clock)
     seq = tail.seq + 1
     content = event_content(
         case_uuid=case_uuid,
@@ -603,7 +621,9 @@ class TrailBatch:
 
     `record` builds each event as `record` does, hashed in memory onto the previous event of
     its case (the case's last stored event, then those recorded before it in the batch), and
-    queues its webhooks in `outbox`; `flush` inserts every event in one statement and moves
+    queues its webhooks in `outbox` when an active endpoint wants its kind (the endpoints
+    as the outbox reads them once, inside the transaction: an endpoint added meanwhile by
+    any process is seen by the next batch); `flush` inserts every event in one statement and moves
     each case's `trail_length` and `trail_head` once. Call both with the cases locked, inside
     the transaction; nothing is written before `flush`. The events are kept as their rows'
     values (`BatchedEvent`), not model instances; a case may be any object with the case's
@@ -615,6 +635,19 @@ class TrailBatch:
         self._tails: dict[int, _Tail] = {}
         self._events: list[BatchedEvent] = []
         self._cases: dict[int, Any] = {}
+        self._connection = transaction.get_connection()
+        # The clock as last read, and how far ahead of it a moment may lie (`_clock_for`).
+        self._clock: datetime | None = None
+        self._skew = clock_skew()
+
+    def _clock_for(self, at: datetime) -> datetime:
+        """The clock to check `at` against, read again only when `at` lies more than the
+        skew ahead of the clock as last read: the clock only moves on, so a moment within
+        the skew of an earlier reading is within it of the current one."""
+        clock = self._clock
+        if clock is None or at > clock + self._skew:
+            clock = self._clock = timezone.now()
+        return clock
 
     def load(self, cases: Iterable[Any]) -> None:
         """Read where each of these cases' trails ends, in one query."""
@@ -634,12 +667,16 @@ class TrailBatch:
         data: dict[str, Any] | None = None,
         follow_trail: bool = False,
     ) -> BatchedEvent:
-        _require_transaction()
+        if not self._connection.in_atomic_block:
+            _require_transaction()
         if case.pk not in self._tails:
             self.load([case])
         actor_id = actor.pk if actor is not None else None
+        tail = self._tails[case.pk]
+        # The moment `_link` checks against the clock.
+        checked = max(at, tail.at) if follow_trail and tail.at is not None else at
         link = _link(
-            self._tails[case.pk],
+            tail,
             case_uuid=str(case.uuid),
             kind=kind,
             actor_id=actor_id,
@@ -650,6 +687,7 @@ class TrailBatch:
             lat=None,
             at=at,
             follow_trail=follow_trail,
+            clock=self._clock_for(checked),
         )
         event = BatchedEvent(
             case,
@@ -667,7 +705,10 @@ class TrailBatch:
         case.trail_length, case.trail_head = event.seq, event.hash
         self._events.append(event)
         self._cases[case.pk] = case
-        self.outbox.notify_webhooks(kind, _webhook_payload(event), dedupe_key=event_key(event.hash))
+        if self.outbox.offers_webhooks(kind):
+            self.outbox.notify_webhooks(
+                kind, _webhook_payload(event), dedupe_key=event_key(event.hash)
+            )
         return event
 
     def flush(self, *, case_fields: Iterable[str] = ()) -> None:
@@ -675,7 +716,11 @@ class TrailBatch:
         `case_fields` the caller changed on the same case objects."""
         _require_transaction()
         if self._events:
-            insert_values(Event, _BATCHED_FIELDS, (event.row() for event in self._events))
+            # On PostgreSQL through one COPY (the trail's triggers check each row as for an
+            # INSERT; an event that does not extend its chain fails the whole batch).
+            insert_values(
+                Event, _BATCHED_FIELDS, (event.row() for event in self._events), copy=True
+            )
             update_each(
                 Case, list(self._cases.values()), ["trail_length", "trail_head", *case_fields]
             )

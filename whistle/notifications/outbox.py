@@ -150,6 +150,10 @@ class Outbox:
     def __init__(self) -> None:
         self._messages: list[_Message] = []
         self._webhooks: list[_Webhook] = []
+        # The active endpoints as read once for the queued webhooks (`_endpoints`), and
+        # whether any of them wants each kind of event.
+        self._endpoints_read: tuple[WebhookEndpoint, ...] | None = None
+        self._offered: dict[str, bool] = {}
 
     def notify_many(
         self,
@@ -183,6 +187,23 @@ class Outbox:
         }
         self._messages.append(_Message(people, requested, fields, timezone.now()))
 
+    def offers_webhooks(self, event_kind: str) -> bool:
+        """Whether an active endpoint wants events of this kind: a caller that queues many
+        events need not make the payloads of those nobody receives. The endpoints are read
+        once (one read of the directory's token, in the caller's transaction), and the
+        queued webhooks' rows are made for the same endpoints; the next outbox, or this one
+        after `take_rows`, reads them again."""
+        offered = self._offered.get(event_kind)
+        if offered is None:
+            wanting = (endpoint.wants(event_kind) for endpoint in self._endpoints())
+            offered = self._offered[event_kind] = any(wanting)
+        return offered
+
+    def _endpoints(self) -> tuple[WebhookEndpoint, ...]:
+        if self._endpoints_read is None:
+            self._endpoints_read = directory.kept(("webhook_endpoints",), _active_endpoints)
+        return self._endpoints_read
+
     def notify_webhooks(self, event_kind: str, payload: dict[str, Any], dedupe_key: str) -> None:
         """Queue :func:`notify_webhooks`' POST, to be written by `flush`."""
         _check_lengths(kind=event_kind, link="", dedupe_key=dedupe_key)
@@ -199,15 +220,19 @@ class Outbox:
         writes them its own way (`take_values` gives them as plain values). A row whose
         recipient, channel and dedupe key are already taken must be skipped, not refused."""
         rows = [*self._message_rows(_row), *self._webhook_rows(_row)]
-        self._messages, self._webhooks = [], []
+        self._start_again()
         return rows
 
     def take_values(self) -> list[tuple[Any, ...]]:
         """`take_rows` as plain values of `ROW_FIELDS` (ids for the recipient, endpoint and
         robot), no model instance made: for `whistle.cases.bulk.insert_values`."""
         rows = [*self._message_rows(_values), *self._webhook_rows(_values)]
-        self._messages, self._webhooks = [], []
+        self._start_again()
         return rows
+
+    def _start_again(self) -> None:
+        self._messages, self._webhooks = [], []
+        self._endpoints_read, self._offered = None, {}
 
     def _message_rows(self, make: Any) -> list[Any]:
         if not self._messages:
@@ -223,17 +248,28 @@ class Outbox:
         robots: dict[frozenset[int], list[GroupRobot]] = {}
         # A person's channels for the messages asking for the same ones, chosen once.
         chosen: dict[tuple[int, bool, tuple[str, ...]], list[str]] = {}
-        rows: list[Notification] = []
+        rows: list[Any] = []
         for message in self._messages:
             requested, now, fields = message.requested, message.now, message.fields
             asked = tuple(requested)
+            inbox = Channel.INBOX in requested
+            asks_push = Channel.PUSH in requested
+            # As values, the message's inbox rows differ only in their recipient: made once.
+            template = (
+                _values(Channel.INBOX, address="", now=now, **fields)
+                if inbox and make is _values
+                else None
+            )
             for person in message.people:
-                if Channel.INBOX in requested:
+                pk = person.pk
+                if template is not None:
+                    rows.append((*template[:_RECIPIENT], pk, *template[_RECIPIENT + 1 :]))
+                elif inbox:
                     rows.append(
                         make(Channel.INBOX, recipient=person, address="", now=now, **fields)
                     )
-                preference = preferences.get(person.pk)
-                push = Channel.PUSH in requested and person.pk in subscribed
+                preference = preferences.get(pk)
+                push = asks_push and pk in subscribed
                 # Keyed by the object, which the message holds until the rows are made.
                 outside = chosen.get((id(person), push, asked))
                 if outside is None:
@@ -269,7 +305,7 @@ class Outbox:
     def _webhook_rows(self, make: Any) -> list[Any]:
         if not self._webhooks:
             return []
-        endpoints = directory.kept(("webhook_endpoints",), _active_endpoints)
+        endpoints = self._endpoints()
         return [
             make(
                 Channel.WEBHOOK,
@@ -533,6 +569,9 @@ ROW_FIELDS = (
     "delivered_at",
 )
 
+
+# Where `_values` puts the recipient.
+_RECIPIENT = ROW_FIELDS.index("recipient_id")
 
 # Shared by the rows that have none (never changed; prepared once per chunk).
 _NONE_NEXT: tuple[str, ...] = ()
