@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from tests.fixtures_cases import beijing, whistle_city_fixture, whistled_case  # noqa: F401
 from whistle.cases.bulk import Values
 from whistle.cases.models import Case, Event, HotlineOrder
-from whistle.cases.rows import insert_new, insert_together
+from whistle.cases.rows import _numbered, insert_new, insert_together
 from whistle.notifications.models import Notification
 from whistle.organisation.models import Jurisdiction, Person
 
@@ -141,8 +141,9 @@ def test_rows_inserted_together_are_the_rows_inserted_one_by_one(case):
             insert_together(together[0], [together[1], together[2]], together[3])
     sent = [q["sql"] for q in queries.captured_queries]
     if connection.vendor == "postgresql":
-        # One statement for the four tables.
+        # One statement for the four tables, its parameters numbered for the server to bind.
         assert len(sent) == 1 and sent[0].startswith("WITH ")
+        assert "$1," in sent[0] and "%s" not in sent[0]
     for one, other in zip(apart[:3], together[:3], strict=True):
         assert not other._state.adding and other.pk is not None and other.pk != one.pk
     assert together[1].case_id == together[2].case_id == together[0].pk
@@ -192,3 +193,12 @@ def test_a_row_inserted_together_must_refer_to_the_first(case):
     with pytest.raises(ValueError, match="does not refer"), transaction.atomic():
         insert_together(new, [stray])
     assert not Case.objects.filter(uuid=new.uuid).exists()
+
+
+def test_a_statement_s_placeholders_are_numbered_in_order():
+    statement = 'WITH row0 AS (INSERT INTO "t" ("a", "b") VALUES (%s, %s) RETURNING "id") SELECT %s'
+    assert _numbered(statement) == (
+        'WITH row0 AS (INSERT INTO "t" ("a", "b") VALUES ($1, $2) RETURNING "id") SELECT $3'
+    )
+    assert _numbered(statement) is _numbered(statement)  # numbered once per shape
+    assert _numbered("SELECT 1") == "SELECT 1"
