@@ -81,7 +81,7 @@ def update_each(
                 params.append(guard_field.get_db_prep_value(value, connection))
         statements.setdefault(sql, []).append(params)
     updated = 0
-    with _bound_cursor(connection) as cursor:
+    with bound_cursor(connection) as cursor:
         for sql, param_list in statements.items():
             cursor.executemany(sql, param_list)
             updated += cursor.rowcount
@@ -134,7 +134,7 @@ def insert_values(
             for values in params:
                 stream.write_row(values)
         return count
-    with _bound_cursor(connection) as cursor:
+    with bound_cursor(connection) as cursor:
         cursor.executemany(plan.sql, params)
     return count
 
@@ -217,19 +217,23 @@ def _staged(connection: Any, model: type[Model], plan: _Plan, params: list[Any])
         )
 
 
-def _bound_cursor(connection: Any) -> Any:
-    """A cursor for an `executemany` of many rows. On PostgreSQL, one whose parameters the
-    server binds (a prepared statement, each row's values sent as they are): Django's
-    cursors bind them in the client, spelling out every row's statement in Python, which
-    cost the deadline sweep more than everything else it does. Wrapped like Django's own
-    (errors, execute wrappers, the query log)."""
+def bound_cursor(connection: Any, *, numbered: bool = False) -> Any:
+    """A cursor whose statements' parameters the server binds, on PostgreSQL (elsewhere
+    Django's own). Django's cursors bind them in the client, spelling out each statement
+    with its values in Python: for an `executemany` of many rows (the deadline sweep) that
+    cost more than everything else it does. With `numbered`, the statement comes with its
+    placeholders numbered as PostgreSQL's own (`$1`, `$2`, …) and is sent as it is: psycopg
+    does not keep its own numbering of a statement of more than 50 parameters, and would
+    number a filing's statement again at every call. Wrapped like Django's own (errors,
+    execute wrappers, the query log)."""
     if connection.vendor != "postgresql":
         return connection.cursor()
     import psycopg
 
     connection.ensure_connection()
     connection.validate_thread_sharing()
-    raw = psycopg.Cursor(connection.connection)
+    kind = psycopg.RawCursor if numbered else psycopg.Cursor
+    raw = kind(connection.connection)
     if connection.queries_logged:
         return connection.make_debug_cursor(raw)
     return connection.make_cursor(raw)

@@ -19,7 +19,7 @@ from django.db import connections, router, transaction
 from django.db.models import Field, ForeignKey, Model
 from django.db.models.signals import post_save, pre_save
 
-from whistle.cases.bulk import Values
+from whistle.cases.bulk import Values, bound_cursor
 
 if TYPE_CHECKING:
     Plan = tuple[str, list[Field[Any, Any]], Field[Any, Any] | None]
@@ -102,23 +102,6 @@ def _numbered(statement: str) -> str:
     return numbered
 
 
-def _raw_cursor(connection: Any) -> Any:
-    """A cursor that sends a statement of numbered placeholders as it is, its parameters
-    bound by the server. Django's cursors bind them in the client: psycopg then splits the
-    statement at its placeholders at every call, and does not keep the split of a statement
-    as long as a filing's (more than 50 parameters), which cost an order's request more
-    than anything else outside its rules. Wrapped like Django's own (errors, execute
-    wrappers, the query log)."""
-    import psycopg
-
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = psycopg.RawCursor(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
-    return connection.make_cursor(raw)
-
-
 def _link_to(child: Model, first: Model) -> Field[Any, Any]:
     """The foreign key of `child` that holds `first`; the other objects it holds must be
     saved (a row that refers to an unsaved one is refused, as by `save`)."""
@@ -152,7 +135,7 @@ def insert_together(first: Model, children: Sequence[Model], also: Values | None
 
     On PostgreSQL that is one statement, each insert a data-modifying `WITH` whose child
     rows take the key of `first` from its `RETURNING`: one round trip instead of one per
-    table, its parameters bound by the server (`_raw_cursor`). An error of any row refuses
+    table, its parameters bound by the server (`bound_cursor`). An error of any row refuses
     them all and marks the transaction for rollback, as the separate inserts would.
     Elsewhere, or for a model with receivers or keys not given by the database, the rows go
     in one statement each."""
@@ -209,7 +192,10 @@ def insert_together(first: Model, children: Sequence[Model], also: Values | None
         parts.append(f"messages AS ({extra})")
         params.extend(extra_params)
     statement = _numbered(f"WITH {', '.join(parts)} SELECT {', '.join(keys)}")
-    with transaction.mark_for_rollback_on_error(using=alias), _raw_cursor(connection) as cursor:
+    with (
+        transaction.mark_for_rollback_on_error(using=alias),
+        bound_cursor(connection, numbered=True) as cursor,
+    ):
         cursor.execute(statement, params)
         row = cursor.fetchone()
     for obj, (_sql, _fields, returned), key in zip(rows, plans, row, strict=True):
