@@ -333,6 +333,8 @@ def _prepare(
         return column
     if type(field) is DateTimeField and types <= {datetime}:
         adapt = connection.ops.adapt_datetimefield_value
+        if _aware_as_given(column, adapt):
+            return column
 
         def moment(value: Any) -> Any:
             # A naive moment (made aware by the field, with a warning) goes the field's way.
@@ -359,15 +361,26 @@ def _prepare(
     return _each_once(cache, column, prepare)
 
 
+def _aware_as_given(column: Sequence[Any], adapt: Callable[[Any], Any]) -> bool:
+    """Whether every moment of the column is aware (or None) and the backend sends an aware
+    moment as itself (PostgreSQL's adapter gives it back unchanged): then the column is what
+    the field would send, checked without a Python step per row."""
+    first = next(filter(None, column), None)
+    if first is None or adapt(first) is not first:
+        return False
+    return None not in map(datetime.utcoffset, filter(None, column))
+
+
 def _json(value: Any, encoder: Any, connection: Any) -> Any:
-    """`connection.ops.adapt_json_value(value, encoder)`, the document dumped once: on
-    PostgreSQL the adapter is dumped again for every row that holds it (a message's payload
-    is shared by its recipients' rows), so it is given the text already made."""
+    """`connection.ops.adapt_json_value(value, encoder)`, the document dumped once. On
+    PostgreSQL the adapter would dump it again for every row that holds it (a message's
+    payload is shared by its recipients' rows) and go through psycopg's Python dumper each
+    time: the text it would send is sent instead, as a plain string (an untyped parameter,
+    or a field of `COPY`'s text, which the server reads as the column's `jsonb`)."""
     prepared = connection.ops.adapt_json_value(value, encoder)
     if connection.vendor != "postgresql":
         return prepared
-    text = (prepared.dumps or json.dumps)(value)
-    return type(prepared)(value, dumps=lambda _value: text)
+    return (prepared.dumps or json.dumps)(value)
 
 
 def _each_once(

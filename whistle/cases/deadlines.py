@@ -447,6 +447,9 @@ class _Pass:
     labels: dict[str, str] = field(default_factory=dict)
     # What the rows of the current transaction produce (`_handle`).
     chunk: _Chunk = field(default_factory=_Chunk)
+    # The moment of the messages about the row being handled: the clock read once for all
+    # of them (`notify`), None until the first.
+    told_at: datetime | None = None
 
     def translated(self, message: str) -> str:
         """`message` (a msgid) in the pass's language, translated once per process."""
@@ -639,7 +642,10 @@ def _handle(rows: list[tuple[Any, Case | None]], context: _Pass, handle: _Handle
     context.chunk = _Chunk()
     held = [(row, case) for row, case in rows if case is not None]
     context.chunk.trail.load(case for _row, case in held)
-    done = sum(handle(row, case, context) for row, case in held)
+    done = 0
+    for row, case in held:
+        context.told_at = None
+        done += handle(row, case, context)
     context.chunk.flush()
     return done
 
@@ -1311,11 +1317,14 @@ def notify(
 
     The dedupe key names what happened (not the event), so that even a second event about
     the same overdue could not reach anyone twice: the outbox ignores a second message with
-    the same recipient, channel and key.
+    the same recipient, channel and key. The messages about one row share one moment, the
+    clock's when the first of them is queued.
     """
     people = list(recipients)
     if not people:
         return
+    if context.told_at is None:
+        context.told_at = timezone.now()
     case = event.case
     context.chunk.outbox.notify_many(
         people,
@@ -1326,4 +1335,5 @@ def notify(
         dedupe_key=dedupe_key,
         payload={"case": case.reference, "seq": event.seq, "kind": event.kind},
         urgent=urgent,
+        now=context.told_at,
     )

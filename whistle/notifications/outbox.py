@@ -167,8 +167,11 @@ class Outbox:
         dedupe_key: str | None = None,
         payload: dict[str, Any] | None = None,
         urgent: bool | None = None,
+        now: datetime | None = None,
     ) -> None:
-        """Queue :func:`notify_many`'s message, to be written by `flush`."""
+        """Queue :func:`notify_many`'s message, to be written by `flush`. Its moment (the
+        rows' creation, and the sending of those sent at once) is `now`, given by a caller
+        that queues several messages of one moment, or the clock's."""
         people = list({person.pk: person for person in recipients}.values())
         requested = _requested_channels(channels)
         _check_lengths(kind=kind, link=link, dedupe_key=dedupe_key)
@@ -185,7 +188,9 @@ class Outbox:
             "dedupe_key": dedupe_key,
             "urgent": is_urgent(kind) if urgent is None else urgent,
         }
-        self._messages.append(_Message(people, requested, fields, timezone.now()))
+        self._messages.append(
+            _Message(people, requested, fields, timezone.now() if now is None else now)
+        )
 
     def offers_webhooks(self, event_kind: str) -> bool:
         """Whether an active endpoint wants events of this kind: a caller that queues many
