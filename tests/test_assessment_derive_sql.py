@@ -339,10 +339,8 @@ def test_a_closed_month_keeps_its_rows_under_the_sql_path(small_city, workers):
     assert_same(python_after, closed)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_parallel_path_writes_what_the_serial_one_does(small_city, monkeypatch):
-    build_corpus(small_city, seed=11, cases=250)
-    monkeypatch.setattr(derive_sql, "CASE_RANGE", 5)
+def watch_threads(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The names of the threads that derive a range from now on."""
     threads: set[str] = set()
     derive = derive_sql.Derivation.derive
 
@@ -351,6 +349,14 @@ def test_the_parallel_path_writes_what_the_serial_one_does(small_city, monkeypat
         return derive(self, lo, hi, compute_records)
 
     monkeypatch.setattr(derive_sql.Derivation, "derive", watched)
+    return threads
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_parallel_path_writes_what_the_serial_one_does(small_city, monkeypatch):
+    build_corpus(small_city, seed=11, cases=250)
+    monkeypatch.setattr(derive_sql, "CASE_RANGE", 5)
+    threads = watch_threads(monkeypatch)
     written = recompute_all(in_sql=True, workers=1)
     assert threads == {threading.current_thread().name}
     serial = snapshot()
@@ -379,14 +385,7 @@ def test_a_recompute_inside_an_open_transaction_derives_on_its_own_connection(
     """Other connections would not see what the transaction wrote: no workers then."""
     build_corpus(small_city, seed=3, cases=40)
     monkeypatch.setattr(derive_sql, "CASE_RANGE", 5)
-    threads: set[str] = set()
-    derive = derive_sql.Derivation.derive
-
-    def watched(self: Any, lo: int, hi: int, compute_records: Any) -> int:
-        threads.add(threading.current_thread().name)
-        return derive(self, lo, hi, compute_records)
-
-    monkeypatch.setattr(derive_sql.Derivation, "derive", watched)
+    threads = watch_threads(monkeypatch)
     assert connection.in_atomic_block
     assert recompute_all(in_sql=True, workers=4) > 0
     assert threads == {threading.current_thread().name}

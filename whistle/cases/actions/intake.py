@@ -199,33 +199,20 @@ def _open_case(
             **due_times(case, order=order_due),
         }
 
-    if not photos and deferred and outbox is not None:
-        event = first_event(
-            case,
-            EventKind.CASE_REPORTED,
-            actor=actor,
-            role=role,
-            at=now,
-            lon=lon,
-            lat=lat,
-            outbox=outbox,
-            data=data([]),
-        )
-        return case, event
     if not photos:
+        first: dict[str, Any] = {
+            "actor": actor,
+            "role": role,
+            "at": now,
+            "lon": lon,
+            "lat": lat,
+            "data": data([]),
+        }
+        if deferred and outbox is not None:
+            # The filing inserts the case and its event with its other rows (`_write_filing`).
+            return case, first_event(case, EventKind.CASE_REPORTED, outbox=outbox, **first)
         # No photo to store under the case's key: the case goes in with its first event.
-        event = insert_with_first_event(
-            case,
-            EventKind.CASE_REPORTED,
-            actor=actor,
-            role=role,
-            at=now,
-            lon=lon,
-            lat=lat,
-            outbox=outbox,
-            data=data([]),
-        )
-        return case, event
+        return case, insert_with_first_event(case, EventKind.CASE_REPORTED, outbox=outbox, **first)
     # Inserting the row locks it until the transaction ends: nobody else can see it, let
     # alone append to its trail, so "lock, then append" holds without reading it again.
     case.save(force_insert=True)
