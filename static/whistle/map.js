@@ -146,6 +146,7 @@
     });
 
     var overlays = {};
+    var drawn = [];
     var handle = {
       map: map,
       overlays: overlays,
@@ -172,6 +173,17 @@
         }
         emit("whistle:position", [lon, lat]);
         return handle.pinMarker;
+      },
+      /* Fit the view to everything drawn: boundaries, lanes and case points as they are now.
+         False when nothing is drawn. */
+      fit: function () {
+        var bounds = L.latLngBounds([]);
+        drawn.forEach(function (layer) {
+          if (layer.getLayers().length) bounds.extend(layer.getBounds());
+        });
+        if (!bounds.isValid()) return false;
+        map.fitBounds(bounds, { padding: [24, 24], maxZoom: 17, animate: false });
+        return true;
       },
     };
 
@@ -209,18 +221,10 @@
           });
           layer.addTo(map);
           overlays[source.title] = layer;
+          drawn.push(layer);
           return layer;
         });
-        var bounds = L.latLngBounds([]);
-        layers.forEach(function (layer) {
-          if (layer.getLayers().length) bounds.extend(layer.getBounds());
-        });
-        if (bounds.isValid()) {
-          map.fitBounds(bounds, { padding: [24, 24], maxZoom: 17, animate: false });
-          setStatus(el, "");
-        } else {
-          setStatus(el, words.mapNoData);
-        }
+        setStatus(el, handle.fit() ? "" : words.mapNoData);
         if (Object.keys(overlays).length > 1) {
           L.control.layers(null, overlays, { collapsed: true }).addTo(map);
         }

@@ -21,6 +21,13 @@
  *
  * Runs on load, on every htmx swap of the column and when the window changes size. Below the
  * wall layout's breakpoint the page scrolls as any other and everything shows.
+ *
+ * The map beside the column: Leaflet keeps the size it measured and its view until told
+ * otherwise, so a window made smaller would cut its case points off and one made larger
+ * show grey tiles. Once the map's box has changed size and held it for MAP_SETTLE_MS (the
+ * window resized, or the wall's grid laid out anew), the map is told its size
+ * (invalidateSize) and fitted again to what it draws, every case point within its bounds;
+ * data-map-fitted on the map says the box size it was last fitted to.
  */
 (function () {
   "use strict";
@@ -191,11 +198,51 @@
     sides.forEach(fit);
   }
 
+  var MAP_SETTLE_MS = 150;
+
+  function boxOf(el) {
+    return el.clientWidth + "x" + el.clientHeight;
+  }
+
+  function watchMap(el) {
+    if (el._whistleWall || !Whistle.map) return;
+    var handle = Whistle.map.create(el);
+    if (!handle) return;
+    el._whistleWall = true;
+    var timer = null;
+    function refit() {
+      timer = null;
+      var box = boxOf(el);
+      if (el.getAttribute("data-map-fitted") === box) return;
+      handle.map.invalidateSize({ pan: false });
+      handle.fit();
+      el.setAttribute("data-map-fitted", box);
+    }
+    function settle() {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(refit, MAP_SETTLE_MS);
+    }
+    // map.js fits the map once its layers are drawn, to the size Leaflet measured then:
+    // fitted again once the box has settled, and after each change from then on.
+    handle.ready.then(function () {
+      if (el.getAttribute("data-map-ready") !== "true") return;
+      window.addEventListener("resize", settle);
+      if (window.ResizeObserver) new window.ResizeObserver(settle).observe(el);
+      settle();
+    });
+  }
+
+  function watchMaps(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    [].forEach.call(scope.querySelectorAll(".layout-wall .wall-map [data-map]"), watchMap);
+  }
+
   Whistle.wall = { fit: fitAll };
   Whistle.onInit(function (root) {
     // htmx swaps the column's inside: fit the column it landed in.
     var side = root.closest ? root.closest(".wall-side") : null;
     fitAll(side || root);
+    watchMaps(root);
   });
   window.addEventListener("resize", function () {
     fitAll(document);

@@ -1,7 +1,7 @@
 """Who is on duty, in a real browser: on the command centre's wall (1920 × 1080), also with
 eight departments in the township's enforcement centre, and beside every state of the open
-cases at 1920 × 1080, 1600 × 1000 and 1366 × 768 and when the window changes size; and on an
-officer's phone
+cases at 1920 × 1080, 1600 × 1000 and 1366 × 768 and when the window changes size, with its
+map fitted again to the open cases; and on an officer's phone
 (360 × 740), with the roster page that keeps it and the rotation form its keeper uses on a
 phone."""
 
@@ -249,6 +249,87 @@ def test_the_wall_fits_again_when_the_window_changes_size(new_page, shots):
         "() => document.querySelector('#board [data-fit-item][hidden]') === null"
     )
     assert page.locator("#board [data-fit-group-more]:visible").count() == 2
+
+
+# The wall's map as Leaflet and the page see it: the box's size and the size Leaflet knows,
+# the zoom, the case points and how many of them lie within the map's bounds; once the map
+# has been fitted to the box as it is now (data-map-fitted, set by wall.js).
+WALL_MAP = """() => {
+    const el = document.querySelector('.wall-map [data-map]');
+    const map = el._whistleMap.map;
+    const size = map.getSize();
+    const bounds = map.getBounds();
+    const points = [];
+    map.eachLayer((layer) => {
+        if (layer instanceof L.CircleMarker) points.push(layer.getLatLng());
+    });
+    return {
+        box: [el.clientWidth, el.clientHeight],
+        leaflet: [size.x, size.y],
+        zoom: map.getZoom(),
+        points: points.length,
+        inside: points.filter((at) => bounds.contains(at)).length,
+    };
+}"""
+MAP_FITTED = """() => {
+    const el = document.querySelector('.wall-map [data-map]');
+    return el.getAttribute('data-map-fitted') === el.clientWidth + 'x' + el.clientHeight;
+}"""
+
+
+def wall_map_fitted(page) -> dict:
+    """The wall's map once fitted to its box: Leaflet's size is the box's and every case
+    point is on the map."""
+    page.wait_for_function(MAP_FITTED)
+    view = page.evaluate(WALL_MAP)
+    assert view["leaflet"] == view["box"], view
+    assert view["points"] == 6 and view["inside"] == view["points"], view
+    return view
+
+
+def test_the_wall_map_fits_its_cases_again_when_the_window_or_the_layout_changes(new_page, shots):
+    staffed = build_staffed_centre()
+    city = staffed.duty.city
+    now = timezone.now()
+    # Six open cases across the township, from its west end to its east end: about as wide
+    # as the map at 1920 × 1080 at the zoom it fits them to, wider than the map at 1366 × 768.
+    for k, (lon, lat) in enumerate(
+        [
+            (116.386, 39.862),
+            (116.386, 39.884),
+            (116.474, 39.862),
+            (116.474, 39.884),
+            (116.43, 39.873),
+            (116.41, 39.879),
+        ]
+    ):
+        make_case(
+            city,
+            now - timedelta(hours=k + 1),
+            status=Case.Status.REPORTED,
+            lon=lon,
+            lat=lat,
+            description=f"地图上第{k + 1}件",
+        )
+    page = new_page(WALL)
+    sign_in(page, "li-dispatcher")
+    page.goto("/dispatch/wall/")
+    page.wait_for_selector(".wall-map [data-map][data-map-ready=true]")
+    large = wall_map_fitted(page)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    small = wall_map_fitted(page)
+    shots(page, "map-resized-1366x768")
+    assert small["box"][0] < large["box"][0] and small["box"][1] < large["box"][1]
+    assert small["zoom"] < large["zoom"]
+    # Back on the large screen the map fills its box again, at the zoom it had.
+    page.set_viewport_size(WALL)
+    assert wall_map_fitted(page) == large
+    shots(page, "map-resized-1920x1080")
+    # The wall's grid gives the map half the width instead of three fifths, the window
+    # unchanged: the map follows its box all the same.
+    page.locator(".wall-grid").evaluate("grid => { grid.style.gridTemplateColumns = '1fr 1fr'; }")
+    narrower = wall_map_fitted(page)
+    assert narrower["box"][0] < large["box"][0]
 
 
 def test_a_head_changes_a_rotation_and_swaps_two_shifts_on_a_phone(new_page, shots):
