@@ -635,6 +635,37 @@ def test_a_refusal_for_a_case_still_on_the_page_shows_in_its_row(client, whistle
     assert 'class="op-refusal"' in row and "“解除任务”未能执行。" in row
     assert 'class="op-refusal"' not in top_of(html)
     assert f'id="refusal-{case.reference}"' in row and "autofocus" in row
+    # Where the form was: among the row's operations, in the released department's line,
+    # not under the case's summary nor in the other department's line.
+    summary, ops = row.split('<div class="queue-ops">')
+    assert "op-refusal" not in summary
+    assert 'class="op-refusal"' in line_of(ops, city.urban.name)
+    assert "op-refusal" not in line_of(ops, city.police.name)
+
+
+def line_of(ops: str, department: str) -> str:
+    """A department's line among the operations of a row of the cases at work."""
+    line = ops[ops.index(f'<li class="queue-summons"><span>{department} ') :]
+    return line[: line.index("</li>")]
+
+
+def test_a_refused_case_operation_shows_above_where_its_form_was(client, whistle_city):
+    city = whistle_city
+    case, _whistle, _summonses = whistled_case(city)
+    client.force_login(city.dispatcher)
+    # Posted from a page kept open: neither department has come, the case cannot be
+    # marked resolved; the row says so where its form stood, above what the page offers
+    # now in its place.
+    html = html_of(post_op(client, HOME, "mark_handled", case, note="已处置"))
+    row = row_of(html, case)
+    summary, ops = row.split('<div class="queue-ops">')
+    assert "op-refusal" not in summary
+    assert "op-refusal" not in ops[: ops.index("</ul>")]
+    refusal = ops.index('class="op-refusal"')
+    assert ops.index("</ul>") < refusal < ops.index('class="op-waiting muted"')
+    assert "“标记已处置”未能执行。" in ops
+    assert 'role="alert"' in ops[refusal - 200 : refusal + 200]
+    assert Case.objects.get(pk=case.pk).status == Case.Status.WHISTLED
 
 
 def test_a_queue_page_is_for_the_command_centre_of_its_township(client, whistle_city):

@@ -332,6 +332,14 @@ def test_a_long_queue_turns_its_pages_in_place_and_files_from_a_folded_form(
     assert Case.objects.get(pk=late.pk).status == Case.Status.FILED
 
 
+# Where an element of a queue's row stands within the row, in CSS pixels.
+RELATIVE_TO_ROW = """(el) => {
+    const box = el.getBoundingClientRect();
+    const row = el.closest('.queue-item').getBoundingClientRect();
+    return {left: box.left - row.left, top: box.top - row.top};
+}"""
+
+
 def test_a_refusal_shows_where_the_dispatcher_looks_when_the_queue_moved_meanwhile(
     new_page, shots, whistle_city
 ):
@@ -387,20 +395,30 @@ def test_a_refusal_shows_where_the_dispatcher_looks_when_the_queue_moved_meanwhi
     assert Case.objects.get(pk=gone.pk).status == Case.Status.FILED
 
     # A department released by the other dispatcher while the form to release it was open:
-    # the case is still at work on the page, so the refusal shows in its row.
+    # the case is still at work on the page, so the refusal shows in its row, where the
+    # form was: in the operations' column, in the department's line, at the form's height.
     case, _whistle, summonses = whistled_case(city)
     urban = summonses[city.urban.pk]
     page.goto("/dispatch/#at_work")
     row = page.locator(f"#q-{case.reference}")
-    row.locator(f'details[hx-get*="/op/release/{urban.uuid.hex}/"] summary').click()
+    folded = row.locator(f'details[hx-get*="/op/release/{urban.uuid.hex}/"]')
+    folded.locator("summary").click()
     form = page.locator(f"#op-release-{urban.uuid.hex}")
     form.locator("button[type=submit]").wait_for()
+    was = folded.evaluate(RELATIVE_TO_ROW)
     actions.release(other, urban, note="已处置完毕")
     form.locator("button[type=submit]").click()
     refusal = page.locator(f"#q-{case.reference} .op-refusal")
     refusal.wait_for()
     assert "“解除任务”未能执行。" in refusal.inner_text()
     assert page.locator("main > .desk > .op-refusal").count() == 0
+    assert refusal.get_attribute("role") == "alert"
     assert refusal.evaluate("el => el === document.activeElement")
+    line = row.locator(".queue-summons", has_text=city.urban.name)
+    assert line.locator(".op-refusal").count() == 1
+    now = refusal.evaluate(RELATIVE_TO_ROW)
+    summary = row.locator(".queue-description").bounding_box()
+    assert refusal.bounding_box()["x"] >= summary["x"] + summary["width"]
+    assert abs(now["left"] - was["left"]) <= 1 and abs(now["top"] - was["top"]) <= 16, (was, now)
     assert no_sideways_scroll(page)
     shots(page, "3-released-meanwhile-refusal-in-its-row")

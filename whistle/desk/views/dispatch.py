@@ -47,6 +47,7 @@ from whistle.desk.operations import (
     Posted,
     error_lines,
     perform,
+    target_key,
 )
 from whistle.desk.viewer import Viewer
 from whistle.desk.views.case import case_url
@@ -123,6 +124,8 @@ QUEUE_OPERATIONS: dict[str, tuple[str, ...]] = {
     "escalated": ("supervise", "escalate"),
     "notices": (),
 }
+# What the lines of a row's summonses offer (the cases at work: release each department).
+SUMMONS_OPERATIONS: dict[str, tuple[str, ...]] = {"at_work": ("release",)}
 QUEUE_TITLES = {
     "reported": gettext_lazy("To file"),
     "filed": gettext_lazy("To dispatch"),
@@ -205,7 +208,8 @@ def _listing(
         elif page.name == "filed":
             row["may_whistle"] = OPERATIONS["whistle"].allowed(request.user, item)
         elif page.name == "at_work":
-            row["summonses"] = [(s, forms.available(s, ("release",))) for s in item.summonses.all()]
+            offered = SUMMONS_OPERATIONS[page.name]
+            row["summonses"] = [(s, forms.available(s, offered)) for s in item.summonses.all()]
         rows.append(row)
 
     def url(number: int) -> str:
@@ -253,30 +257,61 @@ class _QueuePost:
         posted = self.posted
         if posted is None or posted.placed or not posted.form.errors or self.case is None:
             return None
-        return Refusal(self.case, str(posted.op.label), error_lines(posted.form))
+        return Refusal(
+            self.case,
+            str(posted.op.label),
+            error_lines(posted.form),
+            op=posted.op.name,
+            key=posted.key,
+        )
 
 
 @dataclass
 class Refusal:
     """A refused operation whose form is gone from the page. It shows in the case's row
-    when the page still lists the case (`in_row`), otherwise at the top of the page, naming
-    the case and linking to it."""
+    when the page still lists the case (`in_row`), where the form was: above the row's
+    operations, or in the line of the summons it was for (`summons`, the summons' key, on
+    the cases at work); otherwise at the top of the page, naming the case and linking to
+    it. `op` and `key` are the operation's name and its target's key, as posted."""
 
     case: Case
     operation: str
     errors: list[str]
+    op: str = ""
+    key: str = ""
     in_row: bool = False
+    summons: str = ""
 
     def place(self, listings: Iterable[Listing]) -> None:
-        """Put the refusal in the row of its case, in the first list that shows it."""
-        for listing in listings:
-            for row in listing.rows:
-                item = row["item"]
-                case = item if isinstance(item, Case) else item.case
-                if case.pk == self.case.pk:
-                    row["refusal"] = self
-                    self.in_row = True
-                    return
+        """Put the refusal in a row of its case: preferably in a list whose rows offer the
+        operation, and the row of its very target (a decline is a row of its own); among
+        equals the first. Lists without operations (the supervision notices' table) have
+        no place for it."""
+        candidates = [
+            (listing, row)
+            for listing in listings
+            if QUEUE_OPERATIONS[listing.name]
+            for row in listing.rows
+            if _case_of_row(row).pk == self.case.pk
+        ]
+        if not candidates:
+            return
+
+        def fit(candidate: tuple[Listing, dict[str, Any]]) -> tuple[bool, bool]:
+            listing, row = candidate
+            offered = QUEUE_OPERATIONS[listing.name] + SUMMONS_OPERATIONS.get(listing.name, ())
+            return self.op in offered, target_key(row["item"]) == self.key
+
+        _listing, row = max(candidates, key=fit)
+        row["refusal"] = self
+        self.in_row = True
+        if any(target_key(summons) == self.key for summons, _ops in row.get("summonses", ())):
+            self.summons = self.key
+
+
+def _case_of_row(row: dict[str, Any]) -> Case:
+    item = row["item"]
+    return item if isinstance(item, Case) else item.case
 
 
 def _perform_posted(request: HttpRequest, township: Jurisdiction) -> _QueuePost:
