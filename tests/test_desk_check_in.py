@@ -133,7 +133,7 @@ def test_the_dispatcher_sees_the_flag_and_confirms_it_on_the_case_page(
 
     client.force_login(whistle_city.dispatcher)
     html = html_of(client.get(case_url(case)))
-    assert "存疑，待街乡认定" in html and "存疑原因: 定位精度超出报到范围" in html
+    assert "存疑，待街乡认定" in html and "存疑原因：定位精度超出报到范围" in html
     assert f'id="op-rule_check_in-{urban.uuid.hex}"' in html
     assert "存疑的报到" in html
     assert "已报到，存疑待街乡认定" in html  # the timeline

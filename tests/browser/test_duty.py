@@ -249,6 +249,18 @@ def test_the_wall_fits_again_when_the_window_changes_size(new_page, shots):
         "() => document.querySelector('#board [data-fit-item][hidden]') === null"
     )
     assert page.locator("#board [data-fit-group-more]:visible").count() == 2
+    assert no_sideways_scroll(page)
+    # On a phone too: the wall's one-line rows are cut short, they do not widen the page.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_function("() => window.innerWidth === 390")
+    shots(page, "resized-390x844", full_page=True)
+    assert no_sideways_scroll(page)
+    assert page.locator("#board [data-fit-item][hidden]").count() == 0
+    # Who is on duty is there to read, not cut to nothing beside the next shift.
+    people = page.locator("#board [data-duty-now] .duty-person")
+    assert people.count() == 2
+    for n in range(2):
+        assert people.nth(n).bounding_box()["width"] > 30
 
 
 # The wall's map as Leaflet and the page see it: the box's size and the size Leaflet knows,

@@ -643,7 +643,12 @@ def error_lines(form: desk_forms.ActionForm) -> list[str]:
     lines: list[str] = []
     for name, errors in form.errors.items():
         label = form.fields[name].label if name in form.fields else ""
-        lines.extend(f"{label}: {error}" if label else str(error) for error in errors)
+        lines.extend(
+            gettext("%(label)s: %(error)s") % {"label": label, "error": error}
+            if label
+            else str(error)
+            for error in errors
+        )
     return lines
 
 
