@@ -16,7 +16,10 @@ of the Dongcheng preset at --scale (--quick: 0.01), then measures, in the same r
 5. the baseline: a plain read of the trail events the records come from (into Python), and,
    for scale, the same events only counted in the server.
 
-With --profile it also prints where the Python path's time goes (cProfile, cumulative).
+With --profile it also prints where the Python path's time goes (cProfile, cumulative); with
+--statements, where the SQL path's goes: each step of `recompute_all`, `derive_all` and
+`Derivation` (its calls, its own statements, the rest in Python; the commit among them, where
+PostgreSQL checks the records' deferred foreign keys), then each statement.
 
     DATABASE_URL=postgresql://… .venv/bin/python benchmarks/assessment_derive_sql.py --scale 0.2
 """
@@ -24,12 +27,13 @@ With --profile it also prints where the Python path's time goes (cProfile, cumul
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import os
 import pstats
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -74,6 +78,118 @@ def timed(function: Callable[[], int]) -> tuple[float, int]:
     began = time.perf_counter()
     value = function()
     return time.perf_counter() - began, value
+
+
+class StepClock:
+    """Where the SQL path's time goes: each step of `recompute_all`, `derive_all` and
+    `Derivation` (wrapped for the run), the statements each runs (Django's execute wrapper),
+    and the rest of each step, spent in Python (or waiting on the commit)."""
+
+    def __init__(self) -> None:
+        self.inclusive: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self.direct_sql: dict[str, float] = {}
+        self.children: dict[str, float] = {}
+        self.statements: dict[str, float] = {}
+        self.stack: list[str] = []
+
+    def wrap(self, owner: Any, attribute: str, name: str, *, generator: bool = False) -> Any:
+        original = getattr(owner, attribute)
+        clock = self
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            clock.stack.append(name)
+            began = time.perf_counter()
+            try:
+                value = original(*args, **kwargs)
+                return list(value) if generator else value
+            finally:
+                spent = time.perf_counter() - began
+                clock.stack.pop()
+                clock.inclusive[name] = clock.inclusive.get(name, 0.0) + spent
+                clock.calls[name] = clock.calls.get(name, 0) + 1
+                if clock.stack:
+                    parent = clock.stack[-1]
+                    clock.children[parent] = clock.children.get(parent, 0.0) + spent
+
+        setattr(owner, attribute, wrapped)
+        return original
+
+    def statement(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent = time.perf_counter() - began
+            key = " ".join(sql.split())[:90]
+            self.statements[key] = self.statements.get(key, 0.0) + spent
+            step = self.stack[-1] if self.stack else "(outside the steps)"
+            self.direct_sql[step] = self.direct_sql.get(step, 0.0) + spent
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        from django.db import connection, connections
+
+        from whistle.assessment import derive_sql, engine
+
+        wrapped = [
+            (engine, "lock_scoring", "lock_scoring", False),
+            (engine, "compute_records", "compute_records (odd cases, Python)", False),
+            (engine, "store_results", "store_results (department scores)", False),
+            (engine, "_districts_with_data", "_districts_with_data", False),
+            (derive_sql, "derive_all", "derive_all", False),
+            (derive_sql.Derivation, "__init__", "Derivation() (closed months read)", False),
+            (derive_sql.Derivation, "create_tables", "create_tables", False),
+            (derive_sql.Derivation, "case_ranges", "case_ranges", True),
+            (derive_sql.Derivation, "derive", "derive (per range)", False),
+            (derive_sql.Derivation, "_add_derived", "_add_derived (odd cases' rows)", False),
+            (derive_sql.Derivation, "_score", "_score", False),
+            (derive_sql.Derivation, "_write", "_write", False),
+            (derive_sql.Derivation, "rewrite_cells", "rewrite_cells", False),
+        ]
+        originals = [
+            (owner, attribute, self.wrap(owner, attribute, name, generator=generator))
+            for owner, attribute, name, generator in wrapped
+        ]
+        # The commit of the recompute's transaction (atomic's exit calls the connection's).
+        wrapper = connections["default"]
+        self.wrap(wrapper, "commit", "commit")
+        try:
+            with connection.execute_wrapper(self.statement):
+                yield
+        finally:
+            for owner, attribute, original in originals:
+                setattr(owner, attribute, original)
+            del wrapper.commit
+
+    def print(self, total: float) -> None:
+        print("steps (inclusive s, calls; of which their own statements; the rest in Python):")
+        for name, seconds in sorted(self.inclusive.items(), key=lambda item: -item[1]):
+            sql = self.direct_sql.get(name, 0.0)
+            rest = seconds - sql - self.children.get(name, 0.0)
+            print(
+                f"{seconds:8.3f} s  {self.calls[name]:4d}x  {name}: statements {sql:.3f} s, "
+                f"rest {rest:.3f} s"
+            )
+        outside = self.direct_sql.get("(outside the steps)", 0.0)
+        stepped = sum(seconds for name, seconds in self.inclusive.items() if name in TOP_STEPS)
+        print(
+            f"outside the steps: statements {outside:.3f} s, the rest "
+            f"{total - stepped - outside:.3f} s"
+        )
+        print("statements (s):")
+        for key, seconds in sorted(self.statements.items(), key=lambda item: -item[1])[:18]:
+            print(f"{seconds:8.3f} s  {key}")
+
+
+# The steps that `recompute_all` itself calls (not nested in one another).
+TOP_STEPS = {
+    "lock_scoring",
+    "derive_all",
+    "_districts_with_data",
+    "store_results (department scores)",
+    "commit",
+}
 
 
 def measure(
@@ -141,22 +257,13 @@ def measure(
         clear()
 
     if statements:
-        spent: dict[str, float] = {}
-
-        def clock(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-            began = time.perf_counter()
-            try:
-                return execute(sql, params, many, context)
-            finally:
-                key = " ".join(sql.split())[:90]
-                spent[key] = spent.get(key, 0.0) + time.perf_counter() - began
-
+        steps = StepClock()
         began = time.perf_counter()
-        with connection.execute_wrapper(clock):
+        with steps.watching():
             sql_path()
-        print(f"sql path under the statement clock: {time.perf_counter() - began:.1f} s")
-        for key, seconds in sorted(spent.items(), key=lambda item: -item[1])[:15]:
-            print(f"{seconds:8.3f} s  {key}")
+        total = time.perf_counter() - began
+        print(f"sql path under the statement clock: {total:.2f} s")
+        steps.print(total)
         clear()
 
     python_s, records = timed(python_path)

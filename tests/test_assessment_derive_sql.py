@@ -280,6 +280,28 @@ def test_the_sql_and_python_paths_write_the_same_records_cells_and_scores(small_
     assert check_all() == []
 
 
+def test_only_the_records_that_changed_or_are_missing_are_written(small_city, workers):
+    """Stored records are updated where a value differs and inserted where missing; the
+    others keep their row and the moment they were computed."""
+    build_corpus(small_city, seed=5, cases=120)
+    with time_machine.travel(datetime(2026, 9, 10, tzinfo=UTC), tick=False):
+        recompute_all(in_sql=True, workers=workers)
+    before = dict(SummonsAssessment.objects.values_list("summons_id", "computed_at"))
+    rows = dict(SummonsAssessment.objects.values_list("summons_id", "pk"))
+    changed, missing = sorted(before)[:2]
+    right = SummonsAssessment.objects.get(summons_id=changed).rework_count
+    SummonsAssessment.objects.filter(summons_id=changed).update(rework_count=right + 3)
+    SummonsAssessment.objects.filter(summons_id=missing).delete()
+    with time_machine.travel(datetime(2026, 9, 11, tzinfo=UTC), tick=False):
+        assert recompute_all(in_sql=True, workers=workers) == 2
+    after = dict(SummonsAssessment.objects.values_list("summons_id", "computed_at"))
+    assert after.keys() == before.keys()
+    assert {k for k in after if after[k] != before[k]} == {changed, missing}
+    assert SummonsAssessment.objects.get(summons_id=changed).rework_count == right
+    kept = dict(SummonsAssessment.objects.values_list("summons_id", "pk"))
+    assert {k for k in kept if kept[k] != rows[k]} == {missing}
+
+
 def test_the_corpus_covers_what_the_rules_tell_apart(small_city):
     """The corpus is not all one kind of summons: every outcome the records tell appears."""
     build_corpus(small_city, seed=2026, cases=300)

@@ -1,14 +1,15 @@
 """Deriving every assessment record from the trail in set-based SQL (PostgreSQL).
 
 `recompute_all` on PostgreSQL uses this instead of reading each case's trail into Python: for
-each range of case ids, one statement reads the summonses and their cases' trail events and
-writes each summons' facts (what `whistle.assessment.scoring.derive_facts` says) into a
-temporary table; the few different combinations of facts each scheme scores are scored in
-Python by `scoring.score`; one upsert writes the records that changed, one delete removes
-those without a summons left; the cells are then one GROUP BY over the records.
+each range of case ids, one statement reads the trail events once, marks the cases it leaves
+to Python, and writes each other summons' facts (what `whistle.assessment.scoring.derive_facts`
+says) into a temporary table; the few different combinations of facts each scheme scores are
+scored in Python by `scoring.score`; one `UPDATE … FROM` writes the stored records whose
+values changed, one plain `INSERT` the missing ones, one delete removes those without a
+summons left; the cells are then one GROUP BY over the records.
 
 `derive_facts` stays the rule. The SQL expresses it exactly for the trails it handles and
-leaves the others to it (`ODD_CASES`): a case with a backlog pause, an upheld appeal or a
+leaves the others to it (`ODD_EVENT`): a case with a backlog pause, an upheld appeal or a
 check-in confirmed by the township, or whose summons or rating events carry data of a shape
 the SQL does not read the way Python does. Their summonses are derived by `compute_records`
 and join the same temporary table, so every record is written, scored and counted the same
@@ -120,12 +121,9 @@ RELEVANT = (
     K.BACKLOG_RESUMED,
 )
 
-# The cases left to `derive_facts`. A rule of derive_facts that the SQL below does not
-# express makes its case one of these.
-ODD_CASES = f"""
-INSERT INTO whistle_odd (case_id)
-SELECT DISTINCT e.case_id FROM {_table(Event)} e
-WHERE e.case_id BETWEEN %(lo)s AND %(hi)s AND (
+# An event that leaves its case to `derive_facts`. A rule of derive_facts that the SQL below
+# does not express makes its case one of these (`whistle_odd`, filled by `DERIVE` itself).
+ODD_EVENT = f"""(
     e.kind IN ({_kinds(K.BACKLOG, AssessmentEventKind.APPEAL_UPHELD, K.CHECK_IN_CONFIRMED)})
     OR (e.kind = '{AssessmentEventKind.RATED}' AND NOT (
         jsonb_typeof(e.data -> 'rating') = 'number' AND (e.data ->> 'rating') ~ '^\\d{{1,4}}$'
@@ -134,9 +132,7 @@ WHERE e.case_id BETWEEN %(lo)s AND %(hi)s AND (
         jsonb_typeof(e.data -> 'arrive_due_at') = 'null'
         OR (jsonb_typeof(e.data -> 'arrive_due_at') = 'string'
             AND ({_DUE_TEXT} = '' OR {READABLE_DUE}))))
-)
-RETURNING case_id
-"""
+)"""
 
 _OWN = "ev.summons_id = sm.id"
 _TERMINAL = (
@@ -177,20 +173,30 @@ _RESIDENT = ", ".join(f"'{source}'" for source in RESIDENT_SOURCES)
 _WORK = f"{_OWN} AND ev.is_work"
 
 DERIVE = f"""
-WITH ev AS (
+WITH scan AS (
+    -- The range's events, read once: whether each leaves its case to Python, and the
+    -- values the rules read. A deadline is read as a moment only from an event that does
+    -- not (its text then reads the same in both).
     SELECT e.id, e.case_id, e.seq, {_micro("e.at")} AS us, e.kind, e.summons_id,
         CASE WHEN e.kind = '{K.SUMMONED}' THEN
             CASE WHEN e.data ? 'arrive_due_at' THEN 1 ELSE 0 END END AS due_given,
-        CASE WHEN e.kind = '{K.SUMMONED}' AND e.data ? 'arrive_due_at'
+        CASE WHEN e.kind = '{K.SUMMONED}' AND e.data ? 'arrive_due_at' AND NOT e.odd
             THEN {_micro("NULLIF(e.data ->> 'arrive_due_at', '')::timestamptz")} END AS due_us,
         CASE WHEN e.kind = '{K.DECLINE_UPHELD}' THEN 1 ELSE 0 END AS upheld,
         min(e.seq) FILTER (WHERE e.kind = '{K.RELEASED}')
             OVER (PARTITION BY e.case_id, e.summons_id) AS released_seq,
         max(e.seq) FILTER (WHERE e.kind IN ({_RULINGS}))
-            OVER (PARTITION BY e.case_id, e.summons_id) AS ruling_seq
-    FROM {_table(Event)} e
-    WHERE e.case_id BETWEEN %(lo)s AND %(hi)s AND e.kind IN ({_kinds(*RELEVANT)})
-        AND NOT EXISTS (SELECT 1 FROM whistle_odd o WHERE o.case_id = e.case_id)
+            OVER (PARTITION BY e.case_id, e.summons_id) AS ruling_seq,
+        bool_or(e.odd) OVER (PARTITION BY e.case_id) AS odd_case
+    FROM (
+        SELECT e.*, {ODD_EVENT} AS odd FROM {_table(Event)} e
+        WHERE e.case_id BETWEEN %(lo)s AND %(hi)s AND e.kind IN ({_kinds(*RELEVANT)})
+    ) e
+), odd AS (
+    INSERT INTO whistle_odd (case_id) SELECT DISTINCT case_id FROM scan WHERE odd_case
+    RETURNING case_id
+), ev AS (
+    SELECT * FROM scan WHERE NOT odd_case
 ), work AS (
     SELECT ev.*, (ev.summons_id IS NOT NULL AND (ev.kind = '{K.RESULT}'
         OR (ev.kind = '{K.CHECK_OUT}' AND (ev.released_seq IS NULL OR ev.seq < ev.released_seq))))
@@ -206,41 +212,45 @@ WITH ev AS (
     JOIN {_table(Case)} c ON c.id = s.case_id
     JOIN {_table(Department)} d ON d.id = s.department_id
     LEFT JOIN {_table(Whistle)} w ON w.id = s.whistle_id
-    WHERE s.case_id BETWEEN %(lo)s AND %(hi)s AND s.status <> '{Summons.Status.CANCELLED}'
-        AND NOT EXISTS (SELECT 1 FROM whistle_odd o WHERE o.case_id = s.case_id)
+    WHERE s.case_id BETWEEN %(lo)s AND %(hi)s AND c.id BETWEEN %(lo)s AND %(hi)s
+        AND s.status <> '{Summons.Status.CANCELLED}'
+        AND NOT EXISTS (SELECT 1 FROM odd o WHERE o.case_id = s.case_id)
 ), assessable AS (
     SELECT sm.*, f.scheme_id FROM sm
     JOIN whistle_in_force f ON f.district_id = sm.district_id AND sm.month >= f.valid_from
         AND (f.valid_until IS NULL OR sm.month < f.valid_until)
     WHERE sm.township_id IS NOT NULL
 ), a AS (
-    SELECT sm.*,
-        {_first("ev.id", _TERMINAL)} AS terminal_id,
-        {_first("ev.us", _TERMINAL)} AS terminal_us,
-        (min(ARRAY[ev.us, ev.seq, ev.id]) FILTER (WHERE {_own(K.CHECK_IN_ACCEPTED)}))[3]
-            AS arrival_id,
-        min(ev.us) FILTER (WHERE {_own(K.CHECK_IN_ACCEPTED)}) AS arrival_us,
-        {_first("ev.id", _own(K.DECLINED))} AS declined_id,
-        {_first("ev.us", _own(K.DECLINED))} AS declined_us,
-        {_last("ev.id", f"{_OWN} AND ev.kind IN ({_RULINGS})")} AS ruling_id,
-        {_last("ev.upheld", f"{_OWN} AND ev.kind IN ({_RULINGS})")} AS ruling_upheld,
-        {_first("ev.id", _own(K.RELEASED))} AS released_id,
-        {_first("ev.us", _own(K.RELEASED))} AS released_us,
-        min(ARRAY[ev.seq, ev.due_given, ev.due_us]) FILTER (WHERE {_own(K.SUMMONED)})
-            AS summoned,
-        {_first("ev.id", _own(K.ARRIVE_OVERDUE))} AS overdue_id,
-        {_first("ev.id", _WORK)} AS work_id,
-        min(ev.seq) FILTER (WHERE {_WORK}) AS work_seq,
-        {_first("ev.id", f"{_WORK} AND ev.seq > ev.ruling_seq")} AS after_id,
-        array_agg(ev.id) FILTER (WHERE {_own(K.REWORK)}) AS own_rework_ids,
-        array_agg(ARRAY[ev.seq, ev.id]) FILTER (
-            WHERE ev.kind = '{K.REWORK}' AND ev.summons_id IS NULL) AS case_reworks,
-        {_last("ev.id", _own(AssessmentEventKind.RATED))} AS rated_id,
-        {_last("ev.id", f"ev.kind = '{K.EVALUATED}'")} AS evaluated_id,
-        {_last("ev.id", f"ev.kind IN ({_CALLBACKS})")} AS callback_id
-    FROM assessable sm LEFT JOIN work ev ON ev.case_id = sm.case_id
-    GROUP BY sm.id, sm.case_id, sm.department_id, sm.district_id, sm.township_id, sm.month,
-        sm.arrive_due_us, sm.source, sm.resident_satisfied, sm.township_rating, sm.scheme_id
+    -- Grouped by the summons alone (its other columns joined back after): the rows are
+    -- sorted or hashed on one key, not on every column of the summons.
+    SELECT sm.*, x.* FROM assessable sm JOIN (
+        SELECT sm.id AS sid,
+            {_first("ev.id", _TERMINAL)} AS terminal_id,
+            {_first("ev.us", _TERMINAL)} AS terminal_us,
+            (min(ARRAY[ev.us, ev.seq, ev.id]) FILTER (WHERE {_own(K.CHECK_IN_ACCEPTED)}))[3]
+                AS arrival_id,
+            min(ev.us) FILTER (WHERE {_own(K.CHECK_IN_ACCEPTED)}) AS arrival_us,
+            {_first("ev.id", _own(K.DECLINED))} AS declined_id,
+            {_first("ev.us", _own(K.DECLINED))} AS declined_us,
+            {_last("ev.id", f"{_OWN} AND ev.kind IN ({_RULINGS})")} AS ruling_id,
+            {_last("ev.upheld", f"{_OWN} AND ev.kind IN ({_RULINGS})")} AS ruling_upheld,
+            {_first("ev.id", _own(K.RELEASED))} AS released_id,
+            {_first("ev.us", _own(K.RELEASED))} AS released_us,
+            min(ARRAY[ev.seq, ev.due_given, ev.due_us]) FILTER (WHERE {_own(K.SUMMONED)})
+                AS summoned,
+            {_first("ev.id", _own(K.ARRIVE_OVERDUE))} AS overdue_id,
+            {_first("ev.id", _WORK)} AS work_id,
+            min(ev.seq) FILTER (WHERE {_WORK}) AS work_seq,
+            {_first("ev.id", f"{_WORK} AND ev.seq > ev.ruling_seq")} AS after_id,
+            array_agg(ev.id) FILTER (WHERE {_own(K.REWORK)}) AS own_rework_ids,
+            array_agg(ARRAY[ev.seq, ev.id]) FILTER (
+                WHERE ev.kind = '{K.REWORK}' AND ev.summons_id IS NULL) AS case_reworks,
+            {_last("ev.id", _own(AssessmentEventKind.RATED))} AS rated_id,
+            {_last("ev.id", f"ev.kind = '{K.EVALUATED}'")} AS evaluated_id,
+            {_last("ev.id", f"ev.kind IN ({_CALLBACKS})")} AS callback_id
+        FROM assessable sm LEFT JOIN work ev ON ev.case_id = sm.case_id
+        GROUP BY sm.id
+    ) x ON x.sid = sm.id
 ), b AS (
     SELECT a.*,
         terminal_id IS NOT NULL AS settled,
@@ -461,9 +471,9 @@ class Derivation:
             if self.settings_per_range:
                 cursor.execute(_LOCAL_SETTINGS)
             cursor.execute("TRUNCATE whistle_odd, whistle_derived")
-            cursor.execute(ODD_CASES, params)
-            odd = [row[0] for row in cursor.fetchall()]
             cursor.execute(DERIVE, params)
+            cursor.execute("SELECT case_id FROM whistle_odd")
+            odd = [row[0] for row in cursor.fetchall()]
             if odd:
                 self.odd_cases += len(odd)
                 self._add_derived(cursor, compute_records(odd, self.book).items())
@@ -583,19 +593,33 @@ class Derivation:
                     SELECT 1 FROM whistle_derived d WHERE d.summons_id = r.summons_id)""",
             params,
         )
+        fresh = f"whistle_derived d JOIN whistle_scored s ON {join}"
+        values = [*(f"d.{n}" for n in fields), *(f"s.{n}" for n in SCORE_COLUMNS)]
+        # The stored records whose values changed, then the missing ones: a stored record
+        # whose values are the same is only compared, never locked or written again. The
+        # insert leaves the stored records (updated or not) to their unique index, whatever
+        # the planner thinks of the table's size.
         cursor.execute(
-            f"""INSERT INTO {_RECORD_TABLE} AS t ({", ".join(columns)})
-            SELECT d.summons_id, %(now)s, {", ".join(f"d.{n}" for n in fields)},
-                {", ".join(f"s.{n}" for n in SCORE_COLUMNS)}
-            FROM whistle_derived d JOIN whistle_scored s ON {join}
-            WHERE {left_alone}
-            ON CONFLICT (summons_id) DO UPDATE SET
-                {", ".join(f"{n} = EXCLUDED.{n}" for n in [*compared, "computed_at"])}
-            WHERE ({", ".join(f"t.{n}" for n in compared)})
-                IS DISTINCT FROM ({", ".join(f"EXCLUDED.{n}" for n in compared)})""",
+            f"""UPDATE {_RECORD_TABLE} t SET
+                ({", ".join([*compared, "computed_at"])}) =
+                ({", ".join(values)}, %(now)s)
+            FROM {fresh}
+            WHERE t.summons_id = d.summons_id
+                AND {left_alone}
+                AND ({", ".join(f"t.{n}" for n in compared)}) IS DISTINCT FROM
+                    ({", ".join(values)})""",
             {"now": self.now},
         )
-        return int(cursor.rowcount)
+        written = int(cursor.rowcount)
+        cursor.execute(
+            f"""INSERT INTO {_RECORD_TABLE} ({", ".join(columns)})
+            SELECT d.summons_id, %(now)s, {", ".join(values)}
+            FROM {fresh}
+            WHERE {left_alone}
+            ON CONFLICT (summons_id) DO NOTHING""",
+            {"now": self.now},
+        )
+        return written + int(cursor.rowcount)
 
     def rewrite_cells(self) -> None:
         """Every cell of an open month again, summed from the records (frozen ones kept)."""
