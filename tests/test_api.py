@@ -580,3 +580,43 @@ def test_the_document_names_objects_by_public_identifiers_never_database_ids(api
     suspicious = {n for n in names if n in {"id", "pk"} or n.endswith(("_id", "_pk"))}
     assert suspicious == {"device_id", "external_id"}
     assert {"reference", "uuid"} <= names
+
+
+# The operations' paths, grouped by their first segment --------------------------------------
+
+
+def test_every_operation_resolves_to_its_view_and_reverses_to_its_path_behind_its_segment():
+    from django.urls import URLPattern, resolve, reverse
+
+    from whistle.api.main import api, by_first_segment
+
+    listed, _app, _namespace = api.urls
+    grouped = by_first_segment(listed)
+    # Fewer patterns to try at the top: one per shared first segment.
+    assert len(grouped) < len(listed) / 3
+    flat = [pattern for pattern in listed if isinstance(pattern, URLPattern)]
+    assert len(flat) == len(listed)
+    # The operations of one path under several names (GET and POST /cases) share one view:
+    # a path resolves to its first name, as before.
+    first: dict[str, str | None] = {}
+    for pattern in flat:
+        first.setdefault(str(pattern.pattern), pattern.name)
+    for pattern in flat:
+        arguments = {name: f"x{index}" for index, name in enumerate(pattern.pattern.converters)}
+
+        def argument(match: re.Match[str], given: dict[str, str] = arguments) -> str:
+            return given[match.group(1)]
+
+        expected = "/api/v1/" + re.sub(r"<(?:\w+:)?(\w+)>", argument, str(pattern.pattern))
+        assert reverse(f"api-v1:{pattern.name}", kwargs=arguments) == expected
+        found = resolve(expected)
+        # The same operation (its views are made anew at each reading of `api.urls`).
+        assert found.view_name == f"api-v1:{first[str(pattern.pattern)]}", expected
+        assert found.route == f"api/v1/{pattern.pattern}" and found.kwargs == arguments
+
+
+@pytest.mark.django_db
+def test_a_path_under_a_segment_that_is_no_operation_is_the_api_s_404(api_city):
+    dispatcher = api_city.as_("dispatcher")
+    for path in ("/hotline/nothing", "/hotline/orders/extra", "/cases/a/b/c/d"):
+        assert_error(dispatcher.post(path, {}), 404, "not_found")

@@ -294,6 +294,23 @@ def test_what_a_request_sets_on_its_token_and_person_stays_its_own(caller):
 
 
 @pytest.mark.django_db
+def test_a_request_s_token_and_person_share_no_state_with_the_kept_ones(caller):
+    secret = caller.api.secret or ""
+    token, person = tokens.authenticate(secret)
+    with CaptureQueriesContext(connection) as queries:
+        kept = tokens._find(secret)
+    assert [q for q in queries.captured_queries if TOKENS in q["sql"]] == []
+    assert token is not kept.token and person is not kept.person
+    assert token._state is not kept.token._state
+    assert token._state.fields_cache is not kept.token._state.fields_cache
+    # The request's token names the request's person; the kept token still the kept one.
+    assert token.person is person and kept.token.person is kept.person
+    person.first_name = "改过"
+    token.revoked_at = timezone.now()
+    assert kept.person.first_name != "改过" and kept.token.revoked_at is None
+
+
+@pytest.mark.django_db
 def test_an_unknown_secret_is_refused_and_not_kept(caller):
     unknown = tokens.SECRET_PREFIX + "x" * 43
     for _attempt in range(2):

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from importlib import import_module
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import URLPattern, URLResolver, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
@@ -66,5 +67,37 @@ def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
     return error_response(error.status, error.code, error.message)
 
 
+def by_first_segment(
+    patterns: list[URLPattern | URLResolver],
+) -> list[URLPattern | URLResolver]:
+    """The operations' patterns with those that share their first segment (`hotline/…`,
+    `cases/…`) behind one pattern of that segment: a request is resolved against the dozen
+    segments and then its own segment's operations, not against every operation before it
+    (a 12345 order's path was the 60th of 66). The same paths, names and views; the
+    operations of one segment keep their order. A route whose first segment holds a
+    parameter stays as it is."""
+    groups: dict[str, list[URLPattern]] = {}
+    placed: list[URLPattern | URLResolver | str] = []
+    for pattern in patterns:
+        segment, slash, rest = str(pattern.pattern).partition("/")
+        if not isinstance(pattern, URLPattern) or not slash or not rest or "<" in segment:
+            placed.append(pattern)
+            continue
+        if segment not in groups:
+            groups[segment] = []
+            placed.append(segment)
+        # A pattern without a name keeps None (Django's `path` takes it; the stubs say str).
+        name: Any = pattern.name
+        groups[segment].append(path(rest, pattern.callback, pattern.default_args, name))
+    return [
+        path(f"{item}/", include(groups[item])) if isinstance(item, str) else item
+        for item in placed
+    ]
+
+
 def urlpatterns() -> list[URLPattern | URLResolver]:
-    return [path("api/v1/", api.urls), re_path(r"^api/(?P<rest>.*)$", unknown)]
+    patterns, app_name, namespace = api.urls
+    return [
+        path("api/v1/", include((by_first_segment(patterns), app_name), namespace=namespace)),
+        re_path(r"^api/(?P<rest>.*)$", unknown),
+    ]

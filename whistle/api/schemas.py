@@ -11,8 +11,15 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from ninja import Schema
-from pydantic import AwareDatetime, ConfigDict, Field
+import ninja
+from pydantic import (
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationInfo,
+    model_validator,
+)
 
 from whistle.cases.actions import DESCRIPTION_MAX, MAX_PHOTOS, NOTE_MAX, REASON_MAX, RESULT_MAX
 
@@ -27,6 +34,23 @@ Rating = Annotated[int, Field(ge=1, le=5)]
 # A base64 photo (JPEG, PNG or WebP); the request's whole body stays within the server's limit.
 Photo = Annotated[str, Field(min_length=1, max_length=4_000_000)]
 Photos = Annotated[list[Photo], Field(max_length=MAX_PHOTOS)]
+
+
+class Schema(ninja.Schema):
+    """Django Ninja's schema, which validates anything through a getter that reads
+    attributes, model fields and resolvers: a plain dict (a request's JSON body, an answer
+    the endpoint built) with no resolvers to run is validated as the dict it is, once —
+    ninja's getter gives the same values for it, and validated an input that refuses unknown
+    members twice."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _run_root_validator(
+        cls, values: Any, handler: ModelWrapValidatorHandler[Any], info: ValidationInfo
+    ) -> Any:
+        if type(values) is dict and not cls._ninja_resolvers:
+            return handler(values)
+        return super()._run_root_validator(values, handler, info)  # type: ignore[operator]
 
 
 class In(Schema):

@@ -24,10 +24,11 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -158,6 +159,9 @@ def revoke_token(actor: Person, token: ApiToken, *, now: datetime | None = None)
     return token
 
 
+M = TypeVar("M", bound=Model)
+
+
 @dataclass(frozen=True)
 class _Known:
     """A token as one process keeps it: shared by requests, so each gets copies."""
@@ -213,6 +217,17 @@ def _note_use(token: ApiToken, now: datetime) -> None:
     token.last_used_at = now
 
 
+def _own(kept: M) -> M:
+    """A copy of a kept instance as `copy.copy` makes it, its fields and its state with
+    the cache of related objects copied (`Model.__getstate__`), without pickling's way
+    through the app registry: what the request sets on it stays its own."""
+    clone = type(kept).__new__(type(kept))
+    clone.__dict__.update(kept.__dict__)
+    clone._state = copy.copy(kept._state)
+    clone._state.fields_cache = kept._state.fields_cache.copy()
+    return clone
+
+
 def authenticate(secret: str, *, now: datetime | None = None) -> tuple[ApiToken, Person]:
     """The token and its person, the person carrying only the token's roles
     (`Person.role_limit`). Raises TokenRefused("token_invalid" | "token_expired" |
@@ -228,7 +243,7 @@ def authenticate(secret: str, *, now: datetime | None = None) -> tuple[ApiToken,
     if not known.person.is_active:
         raise TokenRefused("person_inactive")
     # The request's own objects: what it sets on them stays its own.
-    token, person = copy.copy(known.token), copy.copy(known.person)
+    token, person = _own(known.token), _own(known.person)
     token.person = person
     person.role_limit = known.roles
     _note_use(token, now)
