@@ -8,7 +8,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import Field
 
-from whistle.cases.bulk import insert_values
+from whistle.cases import bulk
+from whistle.cases.bulk import _array, insert_values, update_each
 from whistle.notifications.models import Channel, Notification, Status
 from whistle.organisation.models import Person
 
@@ -148,15 +149,99 @@ def test_values_are_prepared_by_type_as_the_fields_prepare_them(db):
         assert found == expected, name
 
 
-def test_a_random_public_id_is_made_as_a_version_4_uuid(people):
+@pytest.mark.parametrize(
+    ("copy", "ignore"),
+    [(False, False), (True, False), (True, True)],
+    ids=["executemany", "copy", "copy-staged"],
+)
+def test_a_random_public_id_is_made_as_a_version_4_uuid(people, copy, ignore):
+    """Whether sent as `uuid.UUID` objects or, through `COPY`, as their text."""
     import uuid
 
     insert_values(
         Notification,
         FIELDS,
         [(Channel.INBOX, people[0].pk, "whistle", "s", f"k{n}", MOMENT, None) for n in range(50)],
+        copy=copy,
+        ignore_conflicts=ignore,
     )
     made = list(Notification.objects.values_list("uuid", flat=True))
     assert len(set(made)) == 50
     assert all(isinstance(u, uuid.UUID) and u.version == 4 for u in made)
     assert all(u.variant == uuid.RFC_4122 for u in made)
+
+
+@pytest.mark.parametrize(
+    ("arrays", "variables"),
+    [(False, None), (True, None), (True, 15)],
+    ids=["executemany", "arrays", "arrays-split"],
+)
+def test_update_each_writes_each_rows_values_where_its_guard_holds(
+    people, arrays, variables, monkeypatch
+):
+    """One UPDATE per row, or one over arrays of the values (PostgreSQL) or a VALUES list
+    (SQLite; cut into statements of as many rows as its limit of parameters takes: here two
+    rows a statement): the same rows end with the same values, text that an array's text
+    must quote and escape included, NULLs among values, columns of other types (flags,
+    documents) and a guard that holds NULL."""
+    if variables is not None:
+        monkeypatch.setattr(bulk, "_variables", lambda connection: variables)
+    insert_values(
+        Notification,
+        FIELDS,
+        [
+            (Channel.INBOX, person.pk, "whistle", "s", f"k:{person.pk}", MOMENT, None)
+            for person in people
+        ],
+    )
+    rows = list(Notification.objects.order_by("recipient_id"))
+    first, second, third = rows
+    later = datetime(2026, 5, 12, 9, 30, 0, 123456, tzinfo=UTC)
+    # Read before the change: the guard's value each row must still hold.
+    was = [row.sent_at for row in rows]
+    first.sent_at = MOMENT
+    second.subject = 'a "quoted", {braced} \\ NULL, 吹哨'
+    second.sent_at = later
+    third.subject = "NULL"
+    third.sent_at = None
+    for row, attempts in zip(rows, (0, 7, 2**30), strict=True):
+        row.attempts = attempts
+        row.urgent = row is second
+        row.payload = {"n": row.attempts, "text": row.subject}
+    # The third row changed meanwhile: its guard no longer holds, so it is left alone.
+    Notification.objects.filter(pk=third.pk).update(sent_at=MOMENT)
+    fields = ["subject", "sent_at", "attempts", "urgent", "payload"]
+    with transaction.atomic():
+        updated = update_each(Notification, rows, fields, guard="sent_at", was=was, arrays=arrays)
+    assert updated == 2
+    stored = {row.pk: row for row in Notification.objects.all()}
+    assert stored[first.pk].sent_at == MOMENT
+    assert stored[second.pk].subject == 'a "quoted", {braced} \\ NULL, 吹哨'
+    assert stored[second.pk].sent_at == later
+    assert (stored[second.pk].attempts, stored[second.pk].urgent) == (7, True)
+    assert stored[second.pk].payload == {"n": 7, "text": second.subject}
+    assert stored[first.pk].payload == {"n": 0, "text": "s"}
+    assert (stored[third.pk].subject, stored[third.pk].sent_at) == ("s", MOMENT)
+    # A guard whose value is set matches that value only.
+    first.subject = "again"
+    assert update_each(Notification, [first], ["subject"], guard="sent_at", was=[None]) == 0
+    assert (
+        update_each(
+            Notification, [first], ["subject"], guard="sent_at", was=[MOMENT], arrays=arrays
+        )
+        == 1
+    )
+    assert Notification.objects.get(pk=first.pk).subject == "again"
+
+
+def test_an_array_of_values_is_text_where_the_types_allow_and_a_list_otherwise():
+    """`_array` spells whole numbers, text and aware moments as the array's text, and leaves
+    anything else (flags, naive moments, ids) to the driver as a list."""
+    assert _array([1, None, 2**40]) == "{1,NULL,1099511627776}"
+    assert _array(["a,b", None, 'q"\\', "NULL"]) == '{"a,b",NULL,"q\\"\\\\","NULL"}'
+    assert _array([Channel.INBOX]) == '{"inbox"}'
+    assert _array([MOMENT, None]) == '{"2026-05-12T01:00:00+00:00",NULL}'
+    assert _array([None, None]) == "{NULL,NULL}"
+    assert _array([True, False]) == [True, False]
+    naive = MOMENT.replace(tzinfo=None)
+    assert _array([naive]) == [naive]

@@ -781,3 +781,47 @@ def test_the_next_check_the_sweep_stores_is_the_one_worked_out_afresh_from_the_r
     assert checked == 75
     assert Event.objects.filter(kind=EventKind.CHAIN_STEP).count() == 2
     assert all(chain_is_valid(summons.case) for summons in shapes)
+
+
+def test_a_claimed_row_holds_what_the_orm_reads_of_it(city):
+    """The claim reads the summons and its case by hand: moments by the driver's own loader
+    on PostgreSQL, the acknowledgement chain converted only when used. Each value, and each
+    moment's zone offset, is what the ORM gives; the trail's last event is the ORM's too."""
+    chain = [{"target": ChainTarget.BACKUP, "before_due_us": 7 * 60 * 1_000_000}]
+    summons = make_summons(
+        city,
+        T0,
+        acknowledgement_chain=chain,
+        on_duty_backup=city.officer,
+        acknowledged_at=T0 + 2 * MIN,
+        status=Summons.Status.ACKNOWLEDGED,
+    )
+    append_in = summons.case
+    with transaction.atomic():
+        append_event(append_in, EventKind.CASE_FILED, actor_role="dispatcher", at=T0)
+        append_event(append_in, EventKind.WHISTLE_BLOWN, actor_role="dispatcher", at=T0 + SEC)
+    with transaction.atomic():
+        [(claimed, case)] = deadlines._claim(Summons, T0 + 5 * 60 * MIN, limit=5)
+        assert case is not None
+        tails = trail._tails([case.pk, append_in.pk + 1000])
+    stored = Summons.objects.get(pk=summons.pk)
+    # Not converted yet: read raw, converted on first use (and then kept).
+    assert "acknowledgement_chain" not in vars(claimed)
+    assert claimed.acknowledgement_chain == chain == stored.acknowledgement_chain
+    assert vars(claimed)["acknowledgement_chain"] == chain
+    for name in deadlines._SUMMONS_COLUMNS:
+        value = getattr(claimed, name)
+        assert value == getattr(stored, name if name != "id" else "pk"), name
+        if isinstance(value, datetime):
+            assert value.utcoffset() == timedelta(0), name
+    stored_case = Case.objects.get(pk=summons.case_id)
+    for name in deadlines._CASE_COLUMNS:
+        assert getattr(case, name) == getattr(stored_case, name), name
+    last = Event.objects.filter(case=stored_case).order_by("-seq").first()
+    assert last is not None and last.kind == EventKind.WHISTLE_BLOWN
+    # A case without events has no tail.
+    assert tails == {case.pk: trail._Tail(last.seq, last.hash, last.at)}
+    moment = tails[case.pk].at
+    assert moment is not None and moment.utcoffset() == timedelta(0)
+    with pytest.raises(AttributeError):
+        _ = claimed.not_a_column

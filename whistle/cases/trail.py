@@ -10,21 +10,22 @@ sweep and offers it to the webhooks.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from json.encoder import encode_basestring
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
-from django.db.models import OuterRef, Subquery
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases.bulk import insert_values, update_each
+from whistle.cases.bulk import Reader, among, insert_values, reader, update_each
 from whistle.cases.errors import MomentRefused
 from whistle.cases.models import Case, Event, Summons
 from whistle.cases.rows import insert_new
@@ -154,6 +155,14 @@ def _canonical(value: Any) -> str:
     return _CANONICAL.encode(value)
 
 
+def _text(value: str) -> str:
+    """`_canonical(value)` of text: the encoder's own function for text (`ensure_ascii`
+    off), without its checks of the value's type."""
+    if type(value) is not str:
+        return _canonical(value)
+    return encode_basestring(value)
+
+
 def event_content(
     *,
     case_uuid: str,
@@ -184,8 +193,9 @@ def event_content(
 
 def compute_hash(content: dict[str, Any], prev_hash: str) -> str:
     """The SHA-256 of `_canonical({"content": content, "prev": prev_hash})`: its two keys
-    are written in their sorted order around the content's own canonical form."""
-    payload = f'{{"content":{_canonical(content)},"prev":{_canonical(prev_hash)}}}'
+    are written in their sorted order around the content's own canonical form, and the
+    previous hash (text) as the encoder writes text without escaping what is not ASCII."""
+    payload = f'{{"content":{_canonical(content)},"prev":{_text(prev_hash)}}}'
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -199,10 +209,17 @@ def _shown(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def check_moment(at: datetime, last: datetime | None, *, clock: datetime | None = None) -> None:
+def check_moment(
+    at: datetime,
+    last: datetime | None,
+    *,
+    clock: datetime | None = None,
+    skew: timedelta | None = None,
+) -> None:
     """Refuse a moment earlier than `last` (the latest moment already on the record) or more
     than the allowed skew ahead of the clock; MomentRefused says which. `clock` is the
-    server's clock as the caller has just read it (else it is read here)."""
+    server's clock as the caller has just read it (else it is read here), `skew` the allowed
+    skew as the caller has read it (else `clock_skew()`)."""
     if last is not None and at < last:
         raise MomentRefused(
             _(
@@ -214,7 +231,7 @@ def check_moment(at: datetime, last: datetime | None, *, clock: datetime | None 
         )
     if clock is None:
         clock = timezone.now()
-    if at > clock + clock_skew():
+    if at > clock + (clock_skew() if skew is None else skew):
         raise MomentRefused(
             _(
                 "This cannot be recorded at %(at)s: that is ahead of the server's clock "
@@ -243,10 +260,37 @@ def _tails(case_ids: Iterable[int]) -> dict[int, _Tail]:
     ids = list(case_ids)
     if not ids:
         return {}
-    last = Event.objects.filter(case_id=OuterRef("pk")).order_by("-seq").values("pk")[:1]
-    last_ids = Case.objects.filter(pk__in=ids).values(last_id=Subquery(last))
-    rows = Event.objects.filter(pk__in=last_ids).values_list("case_id", "seq", "hash", "at")
-    return {case_id: _Tail(seq, hash_, at) for case_id, seq, hash_, at in rows}
+    connection = connections[router.db_for_read(Event)]
+    sql, moment = _tails_query(connection.alias)
+    cases = connection.ops.quote_name(Case._meta.db_table)
+    chosen, params = among(connection, f"{cases}.{connection.ops.quote_name('id')}", Case, ids)
+    found = {}
+    # Written by hand (the ORM's building of the same query cost more than running it; the
+    # deadline sweep runs it for every chunk); the moment read as `Reader` reads it.
+    with connection.cursor() as cursor:
+        for case_id, seq, hash_, at in moment.execute(cursor, sql % chosen, params):
+            found[case_id] = _Tail(seq, hash_, at)
+    return found
+
+
+@functools.cache
+def _tails_query(alias: str) -> tuple[str, Reader]:
+    """The statement of `_tails` (its condition on the case ids left as `%s`, to fill in
+    with `among`'s) and the reader of its columns: for each case its last event (by
+    number), found by the index on (case, number) as the ORM's subquery per case finds it."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    events = quote(Event._meta.db_table)
+    cases = quote(Case._meta.db_table)
+    moment = reader(Event, ("case_id", "seq", "hash", "at"), alias, "last_event")
+    sql = (
+        f"SELECT {moment.columns} FROM {events} AS {quote('last_event')} "
+        f"WHERE {quote('last_event')}.{quote('id')} IN (SELECT (SELECT {quote('e')}.{quote('id')} "
+        f"FROM {events} AS {quote('e')} WHERE {quote('e')}.{quote('case_id')} = "
+        f"{cases}.{quote('id')} ORDER BY {quote('e')}.{quote('seq')} DESC LIMIT 1) "
+        f"FROM {cases} WHERE %s)"
+    )
+    return sql, moment
 
 
 def _stored_form(value: Any) -> Any:
@@ -326,6 +370,7 @@ def _link(
     at: datetime,
     follow_trail: bool,
     clock: datetime | None = None,
+    skew: timedelta | None = None,
 ) -> _Link:
     """The event that follows `tail`: its data in stored form, its moment checked against the
     trail's last (moved up to it with `follow_trail`) and against the clock (`clock`, as
@@ -336,7 +381,7 @@ def _link(
         stored = _stored_form(json.loads(_canonical(data or {})))
     if tail.at is not None and follow_trail:
         at = max(at, tail.at)
-    check_moment(at, tail.at, clock=clock)
+    check_moment(at, tail.at, clock=clock, skew=skew)
     seq = tail.seq + 1
     content = event_content(
         case_uuid=case_uuid,
@@ -688,6 +733,7 @@ class TrailBatch:
             at=at,
             follow_trail=follow_trail,
             clock=self._clock_for(checked),
+            skew=self._skew,
         )
         event = BatchedEvent(
             case,
@@ -722,7 +768,10 @@ class TrailBatch:
                 Event, _BATCHED_FIELDS, (event.row() for event in self._events), copy=True
             )
             update_each(
-                Case, list(self._cases.values()), ["trail_length", "trail_head", *case_fields]
+                Case,
+                list(self._cases.values()),
+                ["trail_length", "trail_head", *case_fields],
+                arrays=True,
             )
         self._events, self._cases = [], {}
 

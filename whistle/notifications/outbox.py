@@ -16,6 +16,7 @@ besides.
 from __future__ import annotations
 
 import hashlib
+import operator
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,6 +44,10 @@ from whistle.organisation.models import CentreMembership, Jurisdiction, Person, 
 PERSON_CHANNELS: tuple[str, ...] = (Channel.INBOX, Channel.PUSH, Channel.SMS, Channel.EMAIL)
 # What a caller may ask for: a person's channels, and the groups the recipients belong to.
 QUEUEABLE_CHANNELS: tuple[str, ...] = (*PERSON_CHANNELS, Channel.ROBOT)
+
+# A person's key, read as the attribute it is (`Model.pk` is a property that looks the
+# field up again on every call; a chunk of the deadline sweep asks tens of thousands of times).
+_key = operator.attrgetter(Person._meta.pk.attname)
 
 # Lengths of the text columns a caller fills in, checked before the insert.
 _LIMITS = {
@@ -172,7 +177,7 @@ class Outbox:
         """Queue :func:`notify_many`'s message, to be written by `flush`. Its moment (the
         rows' creation, and the sending of those sent at once) is `now`, given by a caller
         that queues several messages of one moment, or the clock's."""
-        people = list({person.pk: person for person in recipients}.values())
+        people = list({_key(person): person for person in recipients}.values())
         requested = _requested_channels(channels)
         _check_lengths(kind=kind, link=link, dedupe_key=dedupe_key)
         if not people:
@@ -242,7 +247,7 @@ class Outbox:
     def _message_rows(self, make: Any) -> list[Any]:
         if not self._messages:
             return []
-        ids = list({person.pk for message in self._messages for person in message.people})
+        ids = list({_key(person) for message in self._messages for person in message.people})
         # Preferences, subscriptions and robots as the process keeps them while the
         # directory's token stands (`whistle.organisation.directory`).
         kept = directory.generation()
@@ -266,7 +271,7 @@ class Outbox:
                 else None
             )
             for person in message.people:
-                pk = person.pk
+                pk = _key(person)
                 if template is not None:
                     rows.append((*template[:_RECIPIENT], pk, *template[_RECIPIENT + 1 :]))
                 elif inbox:
@@ -297,7 +302,7 @@ class Outbox:
                         )
                     )
             if Channel.ROBOT in requested:
-                group = frozenset(person.pk for person in message.people)
+                group = frozenset(map(_key, message.people))
                 if group not in robots:
                     robots[group] = _group_robots(kept, group)
                 rows.extend(
