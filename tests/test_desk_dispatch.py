@@ -342,7 +342,15 @@ def test_the_queue_suggests_the_same_duplicates_as_the_case_actions(client, whis
         assert far.pk not in [c.pk for c, _d in bulk[third.pk]]
         client.force_login(city.dispatcher)
         html = html_of(client.get(HOME))
+        english = html_of(client.get(HOME, HTTP_ACCEPT_LANGUAGE="en"))
     assert "2 件可能重复" in html
+    # The distance after each reference: a full-width bracket takes no space before it in
+    # Chinese, the English one is spaced from the reference.
+    after = re.compile(rf'{first.reference}</a><span class="muted">([^<]*)</span>')
+    chinese_distance = after.search(html)
+    english_distance = after.search(english)
+    assert chinese_distance and re.fullmatch(r"（相距 \d+ 米）", chinese_distance[1])
+    assert english_distance and re.fullmatch(r" \(\d+ m away\)", english_distance[1])
 
 
 def test_ruling_on_a_decline_from_the_queue(client, whistle_city):

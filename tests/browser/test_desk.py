@@ -23,6 +23,7 @@ from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.desk.boards import QUEUE_PAGE
 from whistle.desk.views.dispatch import FILE_INLINE
+from whistle.notifications.delivery import sweep
 from whistle.organisation.models import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -255,6 +256,51 @@ def test_the_command_centre_and_the_whistle_form_work_on_a_phone(new_page, shots
     assert no_sideways_scroll(page)
     assert small_touch_targets(page, "main") == []
     shots(page, "2-whistle-refused", full_page=True)
+
+
+def test_the_delivery_fold_and_the_pin_clearing_button_fit_a_phone(
+    new_page, shots, whistle_city, settings
+):
+    city = whistle_city
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.WHISTLE_SMS_BACKEND = "tests.test_notifications_status.AcceptingSmsBackend"
+    case, _whistle, _summonses = whistled_case(city)
+    sweep(timezone.now(), batch=100)
+    page = new_page(PHONE)
+    sign_in(page, "longtan-dispatcher")
+
+    # How the summons was delivered: a fold whose summary is a full touch target, opening
+    # and closing as before.
+    page.goto(f"/cases/{case.reference}/")
+    fold = page.locator(".delivery-status").first
+    summary = fold.locator("summary")
+    summary.scroll_into_view_if_needed()
+    assert summary.bounding_box()["height"] >= 44
+    summary.click()
+    assert fold.evaluate("(el) => el.open")
+    assert fold.locator("li.delivery").count() >= 1
+    shots(page, "1-delivery-opened")
+    summary.click()
+    assert not fold.evaluate("(el) => el.open")
+
+    # The whistle form's "clear the pin": on a line of its own, in line with the fields.
+    filed = reported_case(city, description="井盖缺失")
+    actions.file_case(city.dispatcher, filed, category=city.street_vending)
+    page.goto(f"/dispatch/whistle/{filed.reference}/")
+    clear = page.locator("[data-pin-clear]")
+    clear.scroll_into_view_if_needed()
+    lon = page.locator(".position-fields input").first.bounding_box()
+    box = clear.bounding_box()
+    words_left = clear.evaluate(
+        """(el) => { const r = document.createRange(); r.selectNodeContents(el);
+                    return r.getBoundingClientRect().left; }"""
+    )
+    label_left = page.locator(".position-fields .label").first.bounding_box()["x"]
+    assert abs(words_left - label_left) <= 1  # the button's transparent border
+    assert box["y"] > lon["y"] + lon["height"]
+    assert box["height"] >= 44
+    assert no_sideways_scroll(page)
+    shots(page, "2-clear-the-pin")
 
 
 def test_a_long_queue_turns_its_pages_in_place_and_files_from_a_folded_form(

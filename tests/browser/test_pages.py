@@ -251,6 +251,28 @@ def test_the_geolocation_helper_fills_the_position_and_its_accuracy(new_page, sh
     shots(page, "components", full_page=True)
 
 
+def test_a_stacked_table_cell_keeps_all_its_elements_beside_the_label(new_page, small_city):
+    Person.objects.create_user("designer", password="pw-123456", is_staff=True)
+    page = new_page(PHONE)
+    sign_in(page, "designer")
+    page.goto("/ui/")
+    # A status and, after it, its escalation (as on a steward's list of reports), and a
+    # reference over its township (as on a department's past summonses).
+    lefts = page.evaluate(
+        """() => {
+            const cell = document.querySelector('.table-stack td[data-label] .badge').closest('td');
+            const extra = document.createElement('span');
+            extra.className = 'badge badge-backlog';
+            extra.textContent = '区街巷长办公室';
+            cell.append(' ', extra, document.createElement('br'), 'x');
+            const [first, second] = cell.querySelectorAll('.badge');
+            return [first.getBoundingClientRect().left, second.getBoundingClientRect().left,
+                    second.getBoundingClientRect().top > first.getBoundingClientRect().bottom - 1];
+        }"""
+    )
+    assert lefts[0] == lefts[1] and lefts[2]
+
+
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's in-memory test database")
 def test_the_live_server_has_its_own_database_connection(live_server):
     """A shared SQLite connection between the server's threads and the test's can deadlock;
