@@ -245,3 +245,34 @@ def test_an_array_of_values_is_text_where_the_types_allow_and_a_list_otherwise()
     assert _array([True, False]) == [True, False]
     naive = MOMENT.replace(tzinfo=None)
     assert _array([naive]) == [naive]
+
+
+@pytest.mark.parametrize("copy", [False, True], ids=["executemany", "copy"])
+def test_a_json_column_given_as_its_documents_text_is_stored_as_that_document(people, copy):
+    texts = ['{"case":"东城-1","seq":2}', '{"seq":3,"case":"东城-2","nested":[1,0.5,null]}', "{}"]
+    rows = [
+        (Channel.INBOX, person.pk, "whistle", "吹哨", f"d:{person.pk}", MOMENT, None, text)
+        for person, text in zip(people, texts, strict=True)
+    ]
+    sent = insert_values(
+        Notification, (*FIELDS, "payload"), rows, copy=copy, documents=("payload",)
+    )
+    assert sent == 3
+    stored = Notification.objects.filter(dedupe_key__startswith="d:").order_by("recipient_id")
+    assert [row.payload for row in stored] == [
+        {"case": "东城-1", "seq": 2},
+        {"seq": 3, "case": "东城-2", "nested": [1, 0.5, None]},
+        {},
+    ]
+
+
+def test_a_document_column_given_anything_but_text_is_refused_before_anything_is_written(people):
+    rows = [
+        (Channel.INBOX, people[0].pk, "whistle", "吹哨", "e:1", MOMENT, None, '{"a":1}'),
+        (Channel.INBOX, people[1].pk, "whistle", "吹哨", "e:2", MOMENT, None, {"a": 1}),
+    ]
+    with pytest.raises(TypeError):
+        insert_values(Notification, (*FIELDS, "payload"), rows, documents=("payload",))
+    with pytest.raises(TypeError):
+        insert_values(Notification, (*FIELDS, "payload"), rows[:1], documents=("subject",))
+    assert not Notification.objects.filter(dedupe_key__startswith="e:").exists()

@@ -4,14 +4,16 @@ acknowledge within 10 minutes, arrive within 30 and resolve within 4 hours."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.conftest import drop_the_connection
 from tests.fixtures_deadlines import (
@@ -26,7 +28,9 @@ from whistle.cases import deadlines, trail
 from whistle.cases.deadlines import next_check_for, next_check_for_notice, sweep
 from whistle.cases.models import Case, Event, Summons, SupervisionNotice
 from whistle.cases.trail import EventKind, append_event
+from whistle.cases.verify import EventRow
 from whistle.notifications.models import Channel, Notification, WebhookEndpoint
+from whistle.notifications.outbox import Outbox
 from whistle.policies.calendar import deadline_after
 from whistle.policies.models import ChainTarget, DurationUnit
 
@@ -413,6 +417,96 @@ def test_an_endpoint_added_by_sql_between_two_chunks_gets_the_next_chunks_events
     for summons in (first, second):
         assert len(events(summons, EventKind.ARRIVE_OVERDUE)) == 1
         assert len(events(summons, EventKind.ESCALATED)) == 1
+
+
+def test_a_township_chief_deactivated_by_sql_between_two_chunks_is_not_told_by_the_next(
+    city, monkeypatch
+):
+    first, second = acknowledged(city), acknowledged(city)
+    monkeypatch.setattr(deadlines, "CHUNK", 1)
+    claim = deadlines._claim_summonses
+    claims = []
+
+    def claim_after_a_change_of_staff(now, **kwargs):
+        claims.append(now)
+        if len(claims) == 2:
+            # Another program deactivates the chief after the first chunk: no model code
+            # runs in this process, only the directory's trigger.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE organisation_person SET is_active = %s WHERE id = %s",
+                    [False, city.township_chief.pk],
+                )
+        return claim(now, **kwargs)
+
+    monkeypatch.setattr(deadlines, "_claim_summonses", claim_after_a_change_of_staff)
+    sweep_at(T0 + 31 * MIN)
+    told = inbox(EventKind.ESCALATED, city.township_chief)
+    assert [message.payload["case"] for message in told] == [first.case.reference]
+    # The second summons was escalated all the same, and its department told.
+    assert len(events(second, EventKind.ESCALATED)) == 1
+    assert len(inbox(EventKind.ARRIVE_OVERDUE, city.officer)) == 2
+
+
+def test_a_later_pass_reads_no_staff_again_while_the_directory_is_unchanged(city):
+    acknowledged(city)
+    assert sweep_at(T0 + 31 * MIN) == 1
+    acknowledged(city)
+    with CaptureQueriesContext(connection) as later:
+        assert sweep_at(T0 + 31 * MIN) == 1
+    people = [q["sql"] for q in later if '"organisation_person"' in q["sql"]]
+    assert people == []
+    assert len(inbox(EventKind.ESCALATED, city.township_chief)) == 2
+
+
+def test_a_swept_events_stored_data_and_hash_agree_with_the_verifier(city):
+    summons = acknowledged(city)
+    assert sweep_at(T0 + 31 * MIN) == 1
+    swept = events(summons, EventKind.ARRIVE_OVERDUE) + events(summons, EventKind.ESCALATED)
+    assert len(swept) == 2
+    for event in swept:
+        assert event.data  # what the sweep recorded, read back from the database
+        assert _row(event).computed_hash(str(summons.case.uuid)) == event.hash
+    out = io.StringIO()
+    with translation.override("en"):
+        call_command("verify_trail", "--case", summons.case.reference, stdout=out)
+    assert "intact" in out.getvalue()
+
+
+def test_a_batched_events_data_is_stored_as_the_text_its_hash_covers(city):
+    case = make_summons(city, T0).case
+    data = {"zeta": [1, -0.0, 2.5], "地址": "人民市场东巷", "alpha": {"b": None, "a": True}}
+    with time_machine.travel(T0, tick=False), transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        batch = trail.TrailBatch(Outbox())
+        recorded = batch.record(
+            locked, EventKind.ESCALATED, actor=None, role="system", at=T0, data=data
+        )
+        batch.flush()
+    stored = Event.objects.get(case=case, seq=recorded.seq)
+    assert stored.data == {
+        "alpha": {"a": True, "b": None},
+        "zeta": [1, 0.0, 2.5],
+        "地址": "人民市场东巷",
+    }
+    assert stored.hash == recorded.hash
+    assert _row(stored).computed_hash(str(case.uuid)) == stored.hash
+
+
+def _row(event: Event) -> EventRow:
+    return EventRow(
+        seq=event.seq,
+        at=event.at,
+        kind=event.kind,
+        actor=event.actor_id,
+        role=event.actor_role,
+        summons=str(event.summons.uuid) if event.summons is not None else None,
+        data=event.data,
+        lon=event.lon,
+        lat=event.lat,
+        prev_hash=event.prev_hash,
+        hash=event.hash,
+    )
 
 
 # --- Supervision notices ----------------------------------------------------------------------

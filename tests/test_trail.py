@@ -6,6 +6,7 @@ import io
 import itertools
 import json
 import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,14 @@ from whistle.cases import actions
 from whistle.cases.export import export_case, verify_document
 from whistle.cases.models import Case, Event
 from whistle.cases.signing import init_key, key_path, sign
-from whistle.cases.trail import EventKind
+from whistle.cases.trail import (
+    EventKind,
+    _canonical,
+    _chained,
+    _content_text,
+    compute_hash,
+    event_content,
+)
 from whistle.cases.verify import verify_database
 
 NOW = beijing(2026, 3, 10, 10, 0)
@@ -342,3 +350,51 @@ def test_an_events_stored_data_and_hash_are_those_of_the_json_round_trip(data):
     assert json.dumps(link.data) == json.dumps(stored)
     assert _canonical(link.data) == _canonical(stored)
     assert link.hash == compute_hash(content, _EMPTY.hash)
+
+
+_JSON_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53), max_value=2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+)
+_JSON = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=12,
+)
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(
+    data=st.dictionaries(st.text(max_size=8), _JSON, max_size=5),
+    kind=st.sampled_from([EventKind.ARRIVE_OVERDUE, "note", "吹哨"]),
+    actor=st.none() | st.integers(min_value=1, max_value=10**9),
+    role=st.text(max_size=10),
+    summons=st.none() | st.uuids().map(str),
+    place=st.none() | st.floats(min_value=-180, max_value=180),
+    seq=st.integers(min_value=1, max_value=10**6),
+    micro=st.integers(min_value=0, max_value=10**12),
+    prev=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+)
+def test_an_events_hash_made_around_its_datas_text_is_the_one_the_verifier_recomputes(
+    data, kind, actor, role, summons, place, seq, micro, prev
+):
+    at = datetime(2026, 5, 12, 1, 0, tzinfo=UTC) + timedelta(microseconds=micro)
+    fields = {
+        "case_uuid": "5b0c1a9e-3f4d-4e0a-9d52-0e8f4a7b6c21",
+        "seq": seq,
+        "at": at,
+        "kind": kind,
+        "actor_id": actor,
+        "actor_role": role,
+        "summons_uuid": summons,
+        "lon": place,
+        "lat": None if place is None else -place,
+    }
+    text = _content_text(**fields, data_text=_canonical(data))
+    assert text == _canonical(event_content(**fields, data=data))
+    assert _chained(text, prev) == compute_hash(
+        event_content(**fields, data=json.loads(_canonical(data))), prev
+    )

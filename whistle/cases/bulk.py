@@ -18,7 +18,7 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -384,6 +384,7 @@ def insert_values(
     *,
     ignore_conflicts: bool = False,
     copy: bool = False,
+    documents: Collection[str] = (),
 ) -> int:
     """Insert one row per tuple of values of `fields` (field names, in that order) and return
     how many were sent; every other column gets its field's default (a callable default is
@@ -393,7 +394,9 @@ def insert_values(
     `copy`, PostgreSQL receives the rows through one `COPY … FROM STDIN` (with
     `ignore_conflicts`, into a staging table of the session, then moved by one `INSERT …
     ON CONFLICT DO NOTHING` in the rows' order: `_staged`); other databases get the
-    `executemany`.
+    `executemany`. The JSON fields named in `documents` are given as their documents'
+    text, already written (as JSON, canonical or not), and sent as it is: on PostgreSQL the
+    server reads it as the column's `jsonb`, on SQLite it is what the column stores.
     """
     given_rows = list(rows)
     if not given_rows:
@@ -402,7 +405,7 @@ def insert_values(
     plan = _plan(model, tuple(fields), connection.alias, ignore_conflicts)
     count = len(given_rows)
     copying = copy and connection.vendor == "postgresql"
-    params = _row_params(plan, given_rows, connection, as_text=copying)
+    params = _row_params(plan, given_rows, connection, as_text=copying, documents=documents)
     if copying and ignore_conflicts:
         _staged(connection, model, plan, params)
         return count
@@ -423,16 +426,24 @@ def insert_values(
 
 
 def _row_params(
-    plan: _Plan, given_rows: list[Sequence[Any]], connection: Any, *, as_text: bool = False
+    plan: _Plan,
+    given_rows: list[Sequence[Any]],
+    connection: Any,
+    *,
+    as_text: bool = False,
+    documents: Collection[str] = (),
 ) -> list[Any]:
     """Each row's parameters in the order of the plan's columns, prepared a column at a time,
-    the other columns' defaults beside them (`as_text`: for `COPY`, `_defaults`)."""
+    the other columns' defaults beside them (`as_text`: for `COPY`, `_defaults`); the
+    columns of `documents` (JSON fields given as text) as they are."""
     count = len(given_rows)
     # Moments are prepared alike in every column: those share one cache (a message's moment
     # is its row's creation, sending and delivery).
     moments: dict[int, tuple[Any, Any]] = {}
     columns: list[Any] = [
-        _prepare(field, column, connection, moments)
+        _as_text(field, column)
+        if field.name in documents
+        else _prepare(field, column, connection, moments)
         for field, column in zip(plan.given, zip(*given_rows, strict=True), strict=True)
     ]
     for field, fixed in plan.rest:
@@ -648,6 +659,17 @@ def _prepare(
         return field.get_db_prep_save(value, connection)
 
     return _each_once(cache, column, prepare)
+
+
+def _as_text(field: Field[Any, Any], column: Sequence[Any]) -> Sequence[Any]:
+    """A JSON field's column given as its documents' text (`insert_values`' `documents`):
+    sent as it is, a value of another kind refused before anything is written."""
+    if not isinstance(field, JSONField):
+        raise TypeError(f"{field.name} is not a JSON field")
+    for value in column:
+        if type(value) is not str:
+            raise TypeError(f"{field.name}: a document's text was expected, not {value!r}")
+    return column
 
 
 def _aware_as_given(column: Sequence[Any], adapt: Callable[[Any], Any]) -> bool:

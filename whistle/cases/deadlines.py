@@ -37,6 +37,7 @@ from whistle.cases.models import Case, HotlineOrder, Summons, SupervisionNotice,
 from whistle.cases.trail import BatchedEvent, EventKind, TrailBatch, event_link
 from whistle.notifications.models import Notification
 from whistle.notifications.outbox import ROW_FIELDS, Outbox
+from whistle.organisation import directory
 from whistle.organisation.models import Department, Person, Role
 from whistle.policies.models import ChainTarget, DistrictPolicy
 
@@ -438,11 +439,16 @@ def _write_rows(model: type[Model], writes: list[_RowWrite]) -> None:
 @dataclass
 class _Pass:
     """What one call of `sweep` keeps while it works: the clock and caches of rarely-changing
-    rows (policies, who holds which role)."""
+    rows (policies, departments). Who holds which role (and a summons' backup) is looked up
+    in the process's generation of the directory (`whistle.organisation.directory`), its
+    token read once per chunk (`_handle`): kept across chunks and passes while no process
+    changes the people or their roles, read again in the chunk after one does."""
 
     now: datetime
     policies: dict[int, DistrictPolicy] = field(default_factory=dict)
-    people: dict[tuple[str, int], list[Person]] = field(default_factory=dict)
+    # The directory's generation of the current chunk (`_handle`); None outside a chunk,
+    # when each look-up reads the token.
+    kept: directory.Generation | None = None
     departments: dict[int, Department] = field(default_factory=dict)
     # The language the pass writes in (`sweep`), and moments as shown in its messages.
     language: str | None = None
@@ -483,20 +489,26 @@ class _Pass:
             self.departments[department_id] = Department.objects.get(pk=department_id)
         return self.departments[department_id]
 
+    def _staff(self, key: tuple[str, int], load: Callable[[], tuple[Person, ...]]) -> list[Person]:
+        """The people under `key` in the chunk's generation of the directory (a new list each
+        time; the people in it are shared and carry only `directory.PERSON_FIELDS`)."""
+        kept = self.kept if self.kept is not None else directory.generation()
+        return list(kept.get(("deadlines", *key), load))
+
     def person(self, person_id: int | None) -> Person | None:
         if person_id is None:
             return None
-        key = ("person", person_id)
-        if key not in self.people:
-            self.people[key] = list(Person.objects.filter(pk=person_id))
-        found = self.people[key]
+        found = self._staff(
+            ("person", person_id),
+            lambda: tuple(Person.objects.filter(pk=person_id).only(*directory.PERSON_FIELDS)),
+        )
         return found[0] if found else None
 
     def department_staff(self, department_id: int) -> list[Person]:
-        key = ("department", department_id)
-        if key not in self.people:
-            self.people[key] = _people(_DEPARTMENT_ROLES, department_id=department_id)
-        return self.people[key]
+        return self._staff(
+            ("department", department_id),
+            lambda: _people(_DEPARTMENT_ROLES, department_id=department_id),
+        )
 
     def chain_recipients(self, target: str, summons: Any, case: Any) -> list[Person]:
         """Whom a step of the acknowledgement chain reaches (of a claimed summons)."""
@@ -504,12 +516,11 @@ class _Pass:
             backup = self.person(summons.on_duty_backup_id)
             return [backup] if backup is not None and backup.is_active else []
         if target == ChainTarget.DEPARTMENT_HEAD:
-            key = ("department_head", summons.department_id)
-            if key not in self.people:
-                self.people[key] = _people(
-                    (Role.DEPARTMENT_HEAD,), department_id=summons.department_id
-                )
-            return self.people[key]
+            department_id = summons.department_id
+            return self._staff(
+                ("department_head", department_id),
+                lambda: _people((Role.DEPARTMENT_HEAD,), department_id=department_id),
+            )
         township_id = case.township_id or summons.whistle_township_id
         return self._jurisdiction_staff("township_chief", (Role.TOWNSHIP_CHIEF,), township_id)
 
@@ -524,18 +535,19 @@ class _Pass:
     ) -> list[Person]:
         if jurisdiction_id is None:
             return []
-        key = (key_name, jurisdiction_id)
-        if key not in self.people:
-            self.people[key] = _people(roles, jurisdiction_id=jurisdiction_id)
-        return self.people[key]
+        return self._staff(
+            (key_name, jurisdiction_id),
+            lambda: _people(roles, jurisdiction_id=jurisdiction_id),
+        )
 
 
-def _people(roles: Iterable[str], **scope: int) -> list[Person]:
+def _people(roles: Iterable[str], **scope: int) -> tuple[Person, ...]:
     filters = {f"roles__{name}": value for name, value in scope.items()}
-    return list(
+    return tuple(
         Person.objects.filter(is_active=True, roles__role__in=list(roles), **filters)
         .distinct()
         .order_by("pk")
+        .only(*directory.PERSON_FIELDS)
     )
 
 
@@ -662,12 +674,21 @@ def _handle(rows: list[tuple[Any, Case | None]], context: _Pass, handle: _Handle
     produced; inside the caller's transaction. Returns the rows handled."""
     context.chunk = _Chunk()
     held = [(row, case) for row, case in rows if case is not None]
-    context.chunk.trail.load(case for _row, case in held)
-    done = 0
-    for row, case in held:
-        context.told_at = None
-        done += handle(row, case, context)
-    context.chunk.flush()
+    if not held:
+        return 0
+    # The directory's token read once for the chunk's look-ups of people and the outbox's of
+    # their preferences and robots (the sweep changes none of the directory's tables).
+    with directory.pinned() as kept:
+        context.kept = kept
+        try:
+            context.chunk.trail.load(case for _row, case in held)
+            done = 0
+            for row, case in held:
+                context.told_at = None
+                done += handle(row, case, context)
+            context.chunk.flush()
+        finally:
+            context.kept = None
     return done
 
 

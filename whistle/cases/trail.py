@@ -195,8 +195,39 @@ def compute_hash(content: dict[str, Any], prev_hash: str) -> str:
     """The SHA-256 of `_canonical({"content": content, "prev": prev_hash})`: its two keys
     are written in their sorted order around the content's own canonical form, and the
     previous hash (text) as the encoder writes text without escaping what is not ASCII."""
-    payload = f'{{"content":{_canonical(content)},"prev":{_text(prev_hash)}}}'
+    return _chained(_canonical(content), prev_hash)
+
+
+def _chained(content_text: str, prev_hash: str) -> str:
+    """`compute_hash` of the content already in its canonical form."""
+    payload = f'{{"content":{content_text},"prev":{_text(prev_hash)}}}'
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _content_text(
+    *,
+    case_uuid: str,
+    seq: int,
+    at: datetime,
+    kind: str,
+    actor_id: int | None,
+    actor_role: str,
+    summons_uuid: str | None,
+    data_text: str,
+    lon: float | None,
+    lat: float | None,
+) -> str:
+    """`_canonical(event_content(...))` around the data's own canonical text (`data_text`,
+    `_canonical(data)`), written as the encoder writes it: the keys in their sorted order,
+    each value as the encoder gives it. A batch inserts the same text as the event's data
+    (`insert_values`' `documents`), so the data is written out once for both."""
+    moment = at.astimezone(UTC).isoformat(timespec="microseconds")
+    return (
+        f'{{"actor":{_canonical(actor_id)},"at":{_text(moment)},"case":{_text(case_uuid)},'
+        f'"data":{data_text},"kind":{_text(kind)},"lat":{_canonical(lat)},'
+        f'"lon":{_canonical(lon)},"role":{_text(actor_role)},"seq":{_canonical(seq)},'
+        f'"summons":{_canonical(summons_uuid)}}}'
+    )
 
 
 def clock_skew() -> timedelta:
@@ -347,11 +378,12 @@ def _plain_copy(value: Any) -> Any:
 @dataclass(frozen=True)
 class _Link:
     """What the next event of a trail is, hashed onto its tail: its number, moment, data as
-    stored, and the hashes it chains."""
+    stored (and as the canonical text the hash covers), and the hashes it chains."""
 
     seq: int
     at: datetime
     data: dict[str, Any]
+    data_text: str
     prev_hash: str
     hash: str
 
@@ -383,7 +415,8 @@ def _link(
         at = max(at, tail.at)
     check_moment(at, tail.at, clock=clock, skew=skew)
     seq = tail.seq + 1
-    content = event_content(
+    data_text = _canonical(stored)
+    content = _content_text(
         case_uuid=case_uuid,
         seq=seq,
         at=at,
@@ -391,11 +424,11 @@ def _link(
         actor_id=actor_id,
         actor_role=actor_role,
         summons_uuid=summons_uuid,
-        data=stored,
+        data_text=data_text,
         lon=lon,
         lat=lat,
     )
-    return _Link(seq, at, stored, tail.hash, compute_hash(content, tail.hash))
+    return _Link(seq, at, stored, data_text, tail.hash, _chained(content, tail.hash))
 
 
 def _next_event(
@@ -610,7 +643,9 @@ def _webhook_payload(event: Event | BatchedEvent) -> dict[str, Any]:
 @dataclass(slots=True)
 class BatchedEvent:
     """An event of a `TrailBatch`, hashed but not yet written: the values of its row, with
-    the case and summons objects it was recorded with (what messages about it need)."""
+    the case and summons objects it was recorded with (what messages about it need). Its
+    data is kept as the document and as the canonical text its hash covers, which is the
+    text inserted."""
 
     case: Any
     seq: int
@@ -620,6 +655,7 @@ class BatchedEvent:
     actor_role: str
     summons: Any
     data: dict[str, Any]
+    data_text: str
     prev_hash: str
     hash: str
 
@@ -636,7 +672,7 @@ class BatchedEvent:
             self.actor_id,
             self.actor_role,
             self.summons_id,
-            self.data,
+            self.data_text,
             None,
             None,
             self.prev_hash,
@@ -744,6 +780,7 @@ class TrailBatch:
             role,
             summons,
             link.data,
+            link.data_text,
             link.prev_hash,
             link.hash,
         )
@@ -764,8 +801,13 @@ class TrailBatch:
         if self._events:
             # On PostgreSQL through one COPY (the trail's triggers check each row as for an
             # INSERT; an event that does not extend its chain fails the whole batch).
+            # The data goes as the text its hash was computed over (`documents`).
             insert_values(
-                Event, _BATCHED_FIELDS, (event.row() for event in self._events), copy=True
+                Event,
+                _BATCHED_FIELDS,
+                (event.row() for event in self._events),
+                copy=True,
+                documents=("data",),
             )
             update_each(
                 Case,
