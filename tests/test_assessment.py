@@ -663,3 +663,45 @@ def test_the_worker_sweep_brings_the_scores_up_to_date(july):
     assert sweep(bj(31, 23), batch=200) == 7
     assert SummonsAssessment.objects.count() == 9
     assert sweep(bj(31, 23), batch=200) == 0
+
+
+@pytest.mark.django_db
+def test_a_records_case_places_and_department_are_those_its_summons_holds(july):
+    """The database checks a record's summons and scheme only (docs/assessment.md, "The
+    records' keys and indexes"): its case, district, township and department must be the
+    ones the summons' own checked keys hold, as every path that writes records writes them."""
+    from django.db import connection
+    from django.db.models.deletion import ProtectedError
+
+    from whistle.assessment.actions import township_of
+
+    m = july
+    scheme_one_third(m.district)
+    rate_all(m)
+    recompute_all()
+    records = list(
+        SummonsAssessment.objects.select_related(
+            "summons__case", "summons__whistle", "summons__department"
+        )
+    )
+    assert len(records) == 9
+    for r in records:
+        summons = r.summons
+        township = township_of(summons)
+        assert township is not None
+        assert (r.case_id, r.department_id, r.district_id, r.township_id) == (
+            summons.case_id,
+            summons.department_id,
+            summons.department.district_id,
+            township.pk,
+        )
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(
+            cursor, SummonsAssessment._meta.db_table
+        )
+    checked = sorted(c["columns"][0] for c in constraints.values() if c["foreign_key"])
+    assert checked == ["scheme_id", "summons_id"]
+    # Django still refuses to delete what a record refers to.
+    with pytest.raises(ProtectedError) as refused:
+        records[0].summons.department.delete()
+    assert records[0] in refused.value.protected_objects

@@ -439,23 +439,47 @@ RECORD_FIELDS = (
 class SummonsAssessment(models.Model):
     """The assessment record of one summons, derived from the trail; never typed in."""
 
+    # The summons and the scheme are the record's keys checked by the database. The case,
+    # the district, the township and the department are copied from the summons (its case,
+    # its department, the department's district, the whistle's or the case's township), each
+    # of those held by the summons' own checked keys; the database does not check them again
+    # for every record written, and deleting one through Django is still refused while a
+    # record refers to it (PROTECT). Their indexes: the case's own; the district's, the
+    # township's and the department's are the first column of the indexes with the month
+    # below. Why each is safe: docs/assessment.md, "The records' keys and indexes".
     summons = models.OneToOneField(
         Summons, verbose_name=_("summons"), on_delete=models.PROTECT, related_name="assessment"
     )
     case = models.ForeignKey(
-        "cases.Case", verbose_name=_("case"), on_delete=models.PROTECT, related_name="+"
+        "cases.Case",
+        verbose_name=_("case"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     district = models.ForeignKey(
-        Jurisdiction, verbose_name=_("district"), on_delete=models.PROTECT, related_name="+"
+        Jurisdiction,
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     township = models.ForeignKey(
-        Jurisdiction, verbose_name=_("township"), on_delete=models.PROTECT, related_name="+"
+        Jurisdiction,
+        verbose_name=_("township"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     department = models.ForeignKey(
         Department,
         verbose_name=_("department"),
         on_delete=models.PROTECT,
         related_name="assessments",
+        db_constraint=False,
+        db_index=False,
     )
     month = models.DateField(_("month"))
     scheme = models.ForeignKey(
@@ -498,7 +522,6 @@ class SummonsAssessment(models.Model):
             models.Index(fields=["district", "month"]),
             models.Index(fields=["department", "month"]),
             models.Index(fields=["township", "month"]),
-            models.Index(fields=["case"]),
         ]
 
     def __str__(self) -> str:
