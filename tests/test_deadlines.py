@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -386,27 +387,32 @@ def test_no_webhook_is_made_while_no_endpoint_wants_the_event(city, monkeypatch)
     assert len(events(summons, EventKind.ARRIVE_OVERDUE)) == 1
 
 
-def test_an_endpoint_added_by_sql_between_two_chunks_gets_the_next_chunks_events(city, monkeypatch):
-    first, second = acknowledged(city), acknowledged(city)
+def after_the_first_chunk(monkeypatch, sql: str, params: list[Any]) -> None:
+    """The sweep takes one row a chunk, and another program runs `sql` after the first
+    chunk: no model code runs in this process, only the directory's triggers."""
     monkeypatch.setattr(deadlines, "CHUNK", 1)
     claim = deadlines._claim_summonses
     claims = []
 
-    def claim_after_a_new_endpoint(now, **kwargs):
+    def claim_after(now, **kwargs):
         claims.append(now)
         if len(claims) == 2:
-            # Another program adds an endpoint after the first chunk: no model code runs
-            # in this process, only the directory's trigger.
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "INSERT INTO notifications_webhookendpoint "
-                    "(name, url, secret, is_active, event_kinds, created_at) "
-                    "VALUES (%s, %s, %s, %s, '[]', %s)",
-                    ["12345热线平台", "https://hotline.example/hooks", "s" * 40, True, T0],
-                )
+                cursor.execute(sql, params)
         return claim(now, **kwargs)
 
-    monkeypatch.setattr(deadlines, "_claim_summonses", claim_after_a_new_endpoint)
+    monkeypatch.setattr(deadlines, "_claim_summonses", claim_after)
+
+
+def test_an_endpoint_added_by_sql_between_two_chunks_gets_the_next_chunks_events(city, monkeypatch):
+    first, second = acknowledged(city), acknowledged(city)
+    after_the_first_chunk(
+        monkeypatch,
+        "INSERT INTO notifications_webhookendpoint "
+        "(name, url, secret, is_active, event_kinds, created_at) "
+        "VALUES (%s, %s, %s, %s, '[]', %s)",
+        ["12345热线平台", "https://hotline.example/hooks", "s" * 40, True, T0],
+    )
     sweep_at(T0 + 31 * MIN)
     hooks = Notification.objects.filter(channel=Channel.WEBHOOK)
     # The first chunk found no endpoint and offered nothing; the second offered both of
@@ -423,23 +429,11 @@ def test_a_township_chief_deactivated_by_sql_between_two_chunks_is_not_told_by_t
     city, monkeypatch
 ):
     first, second = acknowledged(city), acknowledged(city)
-    monkeypatch.setattr(deadlines, "CHUNK", 1)
-    claim = deadlines._claim_summonses
-    claims = []
-
-    def claim_after_a_change_of_staff(now, **kwargs):
-        claims.append(now)
-        if len(claims) == 2:
-            # Another program deactivates the chief after the first chunk: no model code
-            # runs in this process, only the directory's trigger.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE organisation_person SET is_active = %s WHERE id = %s",
-                    [False, city.township_chief.pk],
-                )
-        return claim(now, **kwargs)
-
-    monkeypatch.setattr(deadlines, "_claim_summonses", claim_after_a_change_of_staff)
+    after_the_first_chunk(
+        monkeypatch,
+        "UPDATE organisation_person SET is_active = %s WHERE id = %s",
+        [False, city.township_chief.pk],
+    )
     sweep_at(T0 + 31 * MIN)
     told = inbox(EventKind.ESCALATED, city.township_chief)
     assert [message.payload["case"] for message in told] == [first.case.reference]
