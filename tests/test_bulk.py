@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Field
+from django.test.utils import CaptureQueriesContext
 
 from whistle.cases import bulk
 from whistle.cases.bulk import _array, insert_values, update_each
 from whistle.notifications.models import Channel, Notification, Status
+from whistle.notifications.outbox import ROW_FIELDS, Outbox, unqueued
 from whistle.organisation.models import Person
 
 MOMENT = datetime(2026, 5, 12, 1, 0, tzinfo=UTC)
@@ -86,6 +88,66 @@ def test_rows_that_break_a_unique_constraint_are_skipped_in_order_and_twice_in_a
         insert_values(Notification, FIELDS, [rows[3], later], ignore_conflicts=True, copy=copy)
     subjects = list(Notification.objects.order_by("id").values_list("subject", flat=True))
     assert subjects == ["第一条", "第二条", "第三条", "第四条"]
+
+
+@pytest.mark.parametrize("copy", [False, True], ids=["executemany", "copy"])
+def test_the_messages_already_queued_and_the_repeats_of_a_list_are_left_out_before_writing(
+    people, copy
+):
+    first, second, third = people
+    Notification.objects.create(
+        channel=Channel.INBOX, recipient=first, kind="whistle", subject="已有", dedupe_key="k-1"
+    )
+    # Another channel under the same key is another message.
+    Notification.objects.create(
+        channel=Channel.SMS,
+        recipient=second,
+        address="13800000000",
+        kind="whistle",
+        subject="短信",
+        dedupe_key="k-1",
+    )
+    outbox = Outbox()
+    outbox.notify_many(
+        people, kind="whistle", subject="新的", body="", dedupe_key="k-1", now=MOMENT
+    )
+    outbox.notify_many(
+        [second], kind="whistle", subject="重复", body="", dedupe_key="k-1", now=MOMENT
+    )
+    outbox.notify_many([first, second], kind="whistle", subject="无键", body="", now=MOMENT)
+    outbox.notify_many([first], kind="whistle", subject="无键又一条", body="", now=MOMENT)
+    rows = outbox.take_values()
+    assert len(rows) == 7
+    recipient, subject = ROW_FIELDS.index("recipient_id"), ROW_FIELDS.index("subject")
+    fresh = unqueued(rows)
+    assert [(row[recipient], row[subject]) for row in fresh] == [
+        (second.pk, "新的"),
+        (third.pk, "新的"),
+        (first.pk, "无键"),
+        (second.pk, "无键"),
+        (first.pk, "无键又一条"),
+    ]
+    # What is left goes in without skipping conflicts, and is what skipping them writes.
+    with transaction.atomic():
+        insert_values(Notification, ROW_FIELDS, rows, ignore_conflicts=True, copy=copy)
+        skipped = sorted(Notification.objects.values_list("recipient_id", "subject", "dedupe_key"))
+        transaction.set_rollback(True)
+    assert insert_values(Notification, ROW_FIELDS, fresh, copy=copy) == 5
+    assert sorted(Notification.objects.values_list("recipient_id", "subject", "dedupe_key")) == (
+        skipped
+    )
+    # A message queued in between still breaks the constraint: nothing is written twice.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_values(Notification, ROW_FIELDS, fresh[:1], copy=copy)
+
+
+def test_no_stored_key_leaves_every_row_and_rows_without_a_key_read_nothing(people):
+    outbox = Outbox()
+    outbox.notify_many(people, kind="whistle", subject="无键", body="", now=MOMENT)
+    rows = outbox.take_values()
+    with CaptureQueriesContext(connection) as queries:
+        assert unqueued(rows) == rows
+    assert len(queries) == 0
 
 
 def test_text_that_copy_escapes_and_a_missing_value_are_written_as_given(people):

@@ -36,7 +36,7 @@ from whistle.cases.bulk import among, insert_values, reader, update_each
 from whistle.cases.models import Case, HotlineOrder, Summons, SupervisionNotice, Whistle
 from whistle.cases.trail import BatchedEvent, EventKind, TrailBatch, event_link
 from whistle.notifications.models import Notification
-from whistle.notifications.outbox import ROW_FIELDS, Outbox
+from whistle.notifications.outbox import ROW_FIELDS, Outbox, unqueued
 from whistle.organisation import directory
 from whistle.organisation.models import Department, Person, Role
 from whistle.policies.models import ChainTarget, DistrictPolicy
@@ -407,11 +407,11 @@ class _Chunk:
         # The sweep raises `Case.escalation` on the case objects it holds; writing the value
         # back for a case it did not escalate changes nothing, under the same lock.
         self.trail.flush(case_fields=["escalation"])
-        # On PostgreSQL through one COPY, moved by one INSERT that skips a message already
-        # queued (its recipient, channel and dedupe key taken).
-        insert_values(
-            Notification, ROW_FIELDS, self.outbox.take_values(), ignore_conflicts=True, copy=True
-        )
+        # A message already queued (its recipient, channel and dedupe key taken) is left out
+        # first, by one look-up of the keys; the rest go on PostgreSQL through one COPY
+        # straight into the table. The unique constraint stays the guard: a message queued
+        # meanwhile by another transaction fails the chunk, which is then tried row by row.
+        insert_values(Notification, ROW_FIELDS, unqueued(self.outbox.take_values()), copy=True)
 
 
 def _write_rows(model: type[Model], writes: list[_RowWrite]) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connections, router
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
@@ -582,6 +583,64 @@ ROW_FIELDS = (
 
 # Where `_values` puts the recipient.
 _RECIPIENT = ROW_FIELDS.index("recipient_id")
+# The columns of a message's key in `_values`' rows (the `notification_dedupe` constraint).
+_KEY_OF = operator.itemgetter(
+    *(ROW_FIELDS.index(name) for name in ("recipient_id", "endpoint_id", "robot_id", "channel"))
+)
+_DEDUPE = ROW_FIELDS.index("dedupe_key")
+# How many keys one look-up of `unqueued` sends on SQLite (whose limit of parameters is 999
+# in old versions; PostgreSQL gets them as one array).
+_KEYS_AT_ONCE = 900
+
+
+def unqueued(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows of `Outbox.take_values` whose message is not queued yet, in their order: a
+    row whose recipient (or endpoint, or robot), channel and dedupe key are those of a stored
+    row, or of an earlier row of the list, is left out, as the `notification_dedupe`
+    constraint would refuse it. The stored keys are read by the rows' dedupe keys (the
+    `notification_key` index), in the caller's transaction; a row without a dedupe key never
+    conflicts. For a caller that then inserts the rest without skipping conflicts
+    (PostgreSQL's plain `COPY`, `whistle.cases.deadlines`): a message queued by another
+    transaction in between still breaks the constraint, and the caller's transaction fails
+    rather than writing it twice."""
+    keys = list({row[_DEDUPE] for row in rows if row[_DEDUPE] is not None})
+    if not keys:
+        return rows
+    connection = connections[router.db_for_write(Notification)]
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    columns = "recipient_id, endpoint_id, robot_id, channel, dedupe_key"
+    taken: set[tuple[Any, ...]] = set()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            parts = [("dedupe_key = ANY(%s::varchar[])", [keys])]
+        else:
+            parts = [
+                (f"dedupe_key IN ({', '.join(['%s'] * len(part))})", part)
+                for part in (
+                    keys[at : at + _KEYS_AT_ONCE] for at in range(0, len(keys), _KEYS_AT_ONCE)
+                )
+            ]
+        for condition, params in parts:
+            cursor.execute(f"SELECT {columns} FROM {table} WHERE {condition}", params)
+            taken.update(
+                (recipient or 0, endpoint or 0, robot or 0, channel, dedupe_key)
+                for recipient, endpoint, robot, channel, dedupe_key in cursor.fetchall()
+            )
+    fresh: list[tuple[Any, ...]] = []
+    append, take = fresh.append, taken.add
+    for row in rows:
+        dedupe_key = row[_DEDUPE]
+        if dedupe_key is None:
+            append(row)
+            continue
+        # As the constraint compares them: no recipient, endpoint or robot as 0.
+        recipient, endpoint, robot, channel = _KEY_OF(row)
+        key = (recipient or 0, endpoint or 0, robot or 0, str(channel), dedupe_key)
+        if key not in taken:
+            take(key)
+            append(row)
+    return fresh
+
 
 # Shared by the rows that have none (never changed; prepared once per chunk).
 _NONE_NEXT: tuple[str, ...] = ()
