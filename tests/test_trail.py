@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import math
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,6 +37,7 @@ from whistle.cases.trail import (
     _canonical,
     _chained,
     _content_text,
+    _scalar,
     compute_hash,
     event_content,
 )
@@ -398,3 +400,16 @@ def test_an_events_hash_made_around_its_datas_text_is_the_one_the_verifier_recom
     assert _chained(text, prev) == compute_hash(
         event_content(**fields, data=json.loads(_canonical(data))), prev
     )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        *(None, 0, -7, 10**30, True, False),
+        *(0.1, -0.0, 1e300, 5e-324, math.nan, math.inf, -math.inf),
+        *("", "吹哨", 'q"\\\n\t\u2028\x00', "5b0c1a9e-3f4d-4e0a-9d52-0e8f4a7b6c21"),
+        *([1], {"a": 1}),
+    ],
+)
+def test_a_value_beside_the_data_is_written_as_the_encoder_writes_it(value):
+    assert _scalar(value) == _canonical(value)

@@ -163,6 +163,23 @@ def _text(value: str) -> str:
     return encode_basestring(value)
 
 
+def _scalar(value: Any) -> str:
+    """`_canonical(value)` of a value the hashed content holds beside the data (none, a whole
+    number, text, a finite float): written as the encoder writes it, without an encoder pass
+    made for each (its `encode` sets one up at every call for what is not text); anything
+    else goes through `_canonical`."""
+    if value is None:
+        return "null"
+    kind = type(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is str:
+        return encode_basestring(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    return _canonical(value)
+
+
 def event_content(
     *,
     case_uuid: str,
@@ -223,10 +240,10 @@ def _content_text(
     (`insert_values`' `documents`), so the data is written out once for both."""
     moment = at.astimezone(UTC).isoformat(timespec="microseconds")
     return (
-        f'{{"actor":{_canonical(actor_id)},"at":{_text(moment)},"case":{_text(case_uuid)},'
-        f'"data":{data_text},"kind":{_text(kind)},"lat":{_canonical(lat)},'
-        f'"lon":{_canonical(lon)},"role":{_text(actor_role)},"seq":{_canonical(seq)},'
-        f'"summons":{_canonical(summons_uuid)}}}'
+        f'{{"actor":{_scalar(actor_id)},"at":{_text(moment)},"case":{_text(case_uuid)},'
+        f'"data":{data_text},"kind":{_text(kind)},"lat":{_scalar(lat)},'
+        f'"lon":{_scalar(lon)},"role":{_text(actor_role)},"seq":{_scalar(seq)},'
+        f'"summons":{_scalar(summons_uuid)}}}'
     )
 
 
