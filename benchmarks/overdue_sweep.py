@@ -97,17 +97,32 @@ def count(execute, sql, params, many, context):
     statements[0] += 1
     return execute(sql, params, many, context)
 connection.ensure_connection()
+# The CPU time of the server process that serves this connection, where it runs on this
+# machine (PostgreSQL); None elsewhere.
+server = None
+if connection.vendor == "postgresql":
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        server = "/proc/%d/stat" % cursor.fetchone()[0]
+def server_cpu():
+    try:
+        fields = open(server).read().rsplit(")", 1)[1].split()
+    except (TypeError, OSError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 before = kib("VmRSS")
 with open("/proc/self/clear_refs", "w") as reset:
     reset.write("5")
 with connection.execute_wrapper(count):
     began = time.time()
+    served = server_cpu()
     started, cpu = time.perf_counter(), time.process_time()
     processed = sweep_until_idle(batch={batch})
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    served = None if served is None else server_cpu() - served
 print(json.dumps(dict(processed=processed, seconds=seconds, statements=statements[0],
                       rss_before_kib=before, peak_kib=kib("VmHWM"), cpu_seconds=cpu,
-                      began=began, ended=time.time())))
+                      server_cpu_seconds=served, began=began, ended=time.time())))
 """
 
 
@@ -396,6 +411,8 @@ class Drain:
     cpu_seconds: float
     began: float
     ended: float
+    # The database server's process for the drain's connection (PostgreSQL on this machine).
+    server_cpu_seconds: float | None = None
 
     @property
     def rate(self) -> float:
@@ -656,9 +673,21 @@ def print_report(
             f"{found.statements / max(found.processed, 1):23.2f} "
             f"{found.peak_kib / 1024:7.1f} MiB (before the sweep {found.rss_before_kib / 1024:.1f})"
         )
+    for name, found in drains:
+        if found.server_cpu_seconds is not None and found.processed:
+            each = 1e6 / found.processed
+            print(
+                f"  {name:<15} per obligation: {found.seconds * each:.0f} µs by the clock, "
+                f"{found.cpu_seconds * each:.0f} µs of the worker's CPU, "
+                f"{found.server_cpu_seconds * each:.0f} µs of its server process's CPU"
+            )
     if len(drains) == 2:
         (_, old), (_, new) = drains
         print(f"  this checkout / baseline: {new.rate / old.rate:.2f}× the obligations per second")
+        print(
+            f"  this checkout / baseline: {cpu_rate(new) / cpu_rate(old):.2f}× the "
+            "obligations per CPU second of the worker"
+        )
     print("  (ratio: how many times faster the plain UPDATE is; it writes no event,")
     print("   escalation or notification)")
     if together is not None:
@@ -715,6 +744,10 @@ def print_report(
             note=f"{together.workers} workers draining a backlog of {args.backlog:,} together, "
             "against one worker in the same run",
         )
+
+
+def cpu_rate(found: Drain) -> float:
+    return found.processed / found.cpu_seconds
 
 
 def ratio(ours: float, theirs: float) -> float:
