@@ -141,6 +141,21 @@ def test_the_messages_already_queued_and_the_repeats_of_a_list_are_left_out_befo
         insert_values(Notification, ROW_FIELDS, fresh[:1], copy=copy)
 
 
+@pytest.mark.parametrize("key", ['a "quoted", {braced} key', "back\\slash", "NULL", "  "])
+def test_a_stored_key_of_any_text_is_found(people, key):
+    Notification.objects.create(
+        channel=Channel.INBOX, recipient=people[0], kind="whistle", subject="已有", dedupe_key=key
+    )
+    outbox = Outbox()
+    outbox.notify_many(people[:2], kind="whistle", subject="新的", body="", dedupe_key=key)
+    outbox.notify_many(people[:1], kind="whistle", subject="别的键", body="", dedupe_key="other")
+    recipient, subject = ROW_FIELDS.index("recipient_id"), ROW_FIELDS.index("subject")
+    assert [(row[recipient], row[subject]) for row in unqueued(outbox.take_values())] == [
+        (people[1].pk, "新的"),
+        (people[0].pk, "别的键"),
+    ]
+
+
 def test_no_stored_key_leaves_every_row_and_rows_without_a_key_read_nothing(people):
     outbox = Outbox()
     outbox.notify_many(people, kind="whistle", subject="无键", body="", now=MOMENT)

@@ -583,11 +583,16 @@ ROW_FIELDS = (
 
 # Where `_values` puts the recipient.
 _RECIPIENT = ROW_FIELDS.index("recipient_id")
-# The columns of a message's key in `_values`' rows (the `notification_dedupe` constraint).
+# A row's key in `_values`' rows, as the `notification_dedupe` constraint compares it (a
+# missing recipient, endpoint or robot is None here and 0 there: no row's id is 0), and its
+# dedupe key alone.
 _KEY_OF = operator.itemgetter(
-    *(ROW_FIELDS.index(name) for name in ("recipient_id", "endpoint_id", "robot_id", "channel"))
+    *(
+        ROW_FIELDS.index(name)
+        for name in ("recipient_id", "endpoint_id", "robot_id", "channel", "dedupe_key")
+    )
 )
-_DEDUPE = ROW_FIELDS.index("dedupe_key")
+_DEDUPE_OF = operator.itemgetter(ROW_FIELDS.index("dedupe_key"))
 # How many keys one look-up of `unqueued` sends on SQLite (whose limit of parameters is 999
 # in old versions; PostgreSQL gets them as one array).
 _KEYS_AT_ONCE = 900
@@ -603,43 +608,53 @@ def unqueued(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     (PostgreSQL's plain `COPY`, `whistle.cases.deadlines`): a message queued by another
     transaction in between still breaks the constraint, and the caller's transaction fails
     rather than writing it twice."""
-    keys = list({row[_DEDUPE] for row in rows if row[_DEDUPE] is not None})
-    if not keys:
+    dedupe_keys = list(map(_DEDUPE_OF, rows))
+    wanted = set(dedupe_keys)
+    wanted.discard(None)
+    if not wanted:
         return rows
+    taken = _stored_keys(list(wanted))
+    # Nothing stored and no key twice (the usual case): every row, without a step per row.
+    if not taken and None not in dedupe_keys and len(set(map(_KEY_OF, rows))) == len(rows):
+        return rows
+    fresh: list[tuple[Any, ...]] = []
+    for row, dedupe_key in zip(rows, dedupe_keys, strict=True):
+        if dedupe_key is None:
+            fresh.append(row)
+            continue
+        key = _KEY_OF(row)
+        if key not in taken:
+            taken.add(key)
+            fresh.append(row)
+    return fresh
+
+
+def _stored_keys(dedupe_keys: list[str]) -> set[tuple[Any, ...]]:
+    """The keys (as `_KEY_OF` gives them) of the stored rows under these dedupe keys."""
     connection = connections[router.db_for_write(Notification)]
     table = connection.ops.quote_name(Notification._meta.db_table)
-    columns = "recipient_id, endpoint_id, robot_id, channel, dedupe_key"
+    select = f"SELECT recipient_id, endpoint_id, robot_id, channel, dedupe_key FROM {table}"
     taken: set[tuple[Any, ...]] = set()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            parts = [("dedupe_key = ANY(%s::varchar[])", [keys])]
+            # One parameter, the text of the array (its elements quoted and escaped), read by
+            # the server: not a list for the driver to spell out element by element.
+            items = ",".join(
+                '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"' for key in dedupe_keys
+            )
+            parts = [("dedupe_key = ANY(%s::varchar[])", ["{" + items + "}"])]
         else:
             parts = [
                 (f"dedupe_key IN ({', '.join(['%s'] * len(part))})", part)
                 for part in (
-                    keys[at : at + _KEYS_AT_ONCE] for at in range(0, len(keys), _KEYS_AT_ONCE)
+                    dedupe_keys[at : at + _KEYS_AT_ONCE]
+                    for at in range(0, len(dedupe_keys), _KEYS_AT_ONCE)
                 )
             ]
         for condition, params in parts:
-            cursor.execute(f"SELECT {columns} FROM {table} WHERE {condition}", params)
-            taken.update(
-                (recipient or 0, endpoint or 0, robot or 0, channel, dedupe_key)
-                for recipient, endpoint, robot, channel, dedupe_key in cursor.fetchall()
-            )
-    fresh: list[tuple[Any, ...]] = []
-    append, take = fresh.append, taken.add
-    for row in rows:
-        dedupe_key = row[_DEDUPE]
-        if dedupe_key is None:
-            append(row)
-            continue
-        # As the constraint compares them: no recipient, endpoint or robot as 0.
-        recipient, endpoint, robot, channel = _KEY_OF(row)
-        key = (recipient or 0, endpoint or 0, robot or 0, str(channel), dedupe_key)
-        if key not in taken:
-            take(key)
-            append(row)
-    return fresh
+            cursor.execute(f"{select} WHERE {condition}", params)
+            taken.update(map(tuple, cursor.fetchall()))
+    return taken
 
 
 # Shared by the rows that have none (never changed; prepared once per chunk).
