@@ -407,11 +407,16 @@ class _Chunk:
         # The sweep raises `Case.escalation` on the case objects it holds; writing the value
         # back for a case it did not escalate changes nothing, under the same lock.
         self.trail.flush(case_fields=["escalation"])
-        # A message already queued (its recipient, channel and dedupe key taken) is left out
-        # first, by one look-up of the keys; the rest go on PostgreSQL through one COPY
-        # straight into the table. The unique constraint stays the guard: a message queued
-        # meanwhile by another transaction fails the chunk, which is then tried row by row.
-        insert_values(Notification, ROW_FIELDS, unqueued(self.outbox.take_values()), copy=True)
+        # A message already queued (its recipient, channel and dedupe key taken) is skipped.
+        # On PostgreSQL it is left out first, by one look-up of the keys, and the rest go
+        # through one COPY straight into the table; the unique constraint stays the guard:
+        # a message queued meanwhile by another transaction fails the chunk, which is then
+        # tried row by row. Elsewhere each INSERT skips a conflict itself, at no extra cost.
+        rows = self.outbox.take_values()
+        if transaction.get_connection().vendor == "postgresql":
+            insert_values(Notification, ROW_FIELDS, unqueued(rows), copy=True)
+        else:
+            insert_values(Notification, ROW_FIELDS, rows, ignore_conflicts=True)
 
 
 def _write_rows(model: type[Model], writes: list[_RowWrite]) -> None:
