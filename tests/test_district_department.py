@@ -87,7 +87,7 @@ def test_only_a_record_that_lost_points_offers_the_appeal(client, rated):
     client.force_login(m.urban_officer)
     html = html_of(client.get(DEPARTMENT, {"period": "2026-07"}))
     assert "对这条记录申诉" in record_html(html, s["c3_urban"])
-    assert "截至 2026-07-22 12:00" in record_html(html, s["c3_urban"])
+    assert "（截至 2026-07-22 12:00）" in record_html(html, s["c3_urban"])
     # c5, a routine dispatch handled in time, lost nothing that could be corrected.
     c5 = record_html(html, s["c5_urban"])
     assert "对这条记录申诉" not in c5 and "没有可通过申诉更正的扣分" in c5
