@@ -82,6 +82,15 @@ def test_the_officer_sees_each_record_with_its_parts_and_what_it_lost(client, ra
     assert s["c1_police"].uuid.hex not in html
 
 
+def test_a_record_not_rated_yet_says_so_beside_its_quality_score(client, scored):
+    client.force_login(scored.urban_officer)
+    html = html_of(client.get(DEPARTMENT, {"period": "2026-07"}))
+    c1 = record_html(html, scored.summonses["c1_urban"])
+    assert "尚未评价" in c1 and "★" not in c1 and "☆" not in c1
+    # Its case and the way to the period's score are touch targets of their own.
+    assert 'class="score-link"' in html
+
+
 def test_only_a_record_that_lost_points_offers_the_appeal(client, rated):
     m, s = rated, rated.summonses
     client.force_login(m.urban_officer)
