@@ -82,12 +82,21 @@ def test_the_officer_sees_each_record_with_its_parts_and_what_it_lost(client, ra
     assert s["c1_police"].uuid.hex not in html
 
 
+def test_a_record_not_rated_yet_says_so_beside_its_quality_score(client, scored):
+    client.force_login(scored.urban_officer)
+    html = html_of(client.get(DEPARTMENT, {"period": "2026-07"}))
+    c1 = record_html(html, scored.summonses["c1_urban"])
+    assert "尚未评价" in c1 and "★" not in c1 and "☆" not in c1
+    # Its case and the way to the period's score are touch targets of their own.
+    assert 'class="score-link"' in html
+
+
 def test_only_a_record_that_lost_points_offers_the_appeal(client, rated):
     m, s = rated, rated.summonses
     client.force_login(m.urban_officer)
     html = html_of(client.get(DEPARTMENT, {"period": "2026-07"}))
     assert "对这条记录申诉" in record_html(html, s["c3_urban"])
-    assert "截至 2026-07-22 12:00" in record_html(html, s["c3_urban"])
+    assert "（截至 2026-07-22 12:00）" in record_html(html, s["c3_urban"])
     # c5, a routine dispatch handled in time, lost nothing that could be corrected.
     c5 = record_html(html, s["c5_urban"])
     assert "对这条记录申诉" not in c5 and "没有可通过申诉更正的扣分" in c5

@@ -84,7 +84,7 @@ def test_the_chart_data_holds_each_parts_contribution_in_rank_order_and_the_mont
     chart = chart_of(html)
     assert chart["departments"] == ["龙潭派出所", "东城区城管执法局", "东城区市场监管局"]
     assert chart["totals"] == [84.97, 83.69, 69.5]
-    assert [s["name"] for s in chart["series"]] == ["街乡评价 (1/3)", "区级检查 (2/3)"]
+    assert [s["name"] for s in chart["series"]] == ["街乡评价（1/3）", "区级检查（2/3）"]
     assert chart["series"][0]["data"] == [31.63, 23.69, 22.83]
     assert chart["series"][1]["data"] == [53.33, 60.0, 46.67]
     assert chart["trend"]["months"] == [f"2026-{n:02d}" for n in range(1, 8)]

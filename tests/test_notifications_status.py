@@ -142,7 +142,7 @@ def test_a_failed_sms_shows_its_reason_and_the_email_it_was_passed_on_to(
 
     client.force_login(whistle_city.dispatcher)
     html = client.get(case_url(case)).content.decode()
-    assert "理由: isv.MOBILE_NUMBER_ILLEGAL 非法手机号" in html
+    assert "理由：isv.MOBILE_NUMBER_ILLEGAL 非法手机号" in html
     assert "已转至下一个渠道。" in html
 
     _sweep()
@@ -168,7 +168,7 @@ def test_the_summons_card_shows_an_sms_the_operator_could_not_deliver_with_its_w
     client.force_login(whistle_city.dispatcher)
     html = client.get(case_url(case)).content.decode()
     assert ">未送达</strong>" in html
-    assert "运营商回执: MK:0001 空号" in html
+    assert "运营商回执：MK:0001 空号" in html
 
 
 def test_the_summons_card_shows_when_the_operator_delivered_the_sms(client, whistle_city, clock):

@@ -107,6 +107,10 @@ def test_missing_place_and_description_are_refused_in_chinese_and_values_are_kep
     assert "请用一两句话描述问题。" in html
     assert "请提供位置：使用“我的位置”或在地图上点选。" in html
     assert 'class="form-errors" role="alert"' in html
+    # The place missing is said once, not once for the longitude and again for the
+    # latitude, and each error follows its field's name after a full-width colon.
+    assert html.count("请提供位置：使用“我的位置”或在地图上点选。") == 2  # summary, field
+    assert "发现了什么问题？</a>：请用一两句话描述问题。" in html
     assert f'<option value="{street.garbage.pk}" selected>' in html
     assert 'value="8"' in html  # the accuracy typed stays
     assert not Case.objects.exists()

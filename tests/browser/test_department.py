@@ -177,3 +177,21 @@ def test_a_busy_wall_fits_the_screen_and_its_map_has_a_legend(new_page, shots, w
     assert drawn.get_attribute("fill") == "#5b2a8c"
     box = legend.bounding_box()
     assert box["y"] + box["height"] <= 1080
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_the_area_wall_at_1366_by_768_shows_several_summonses_within_its_column(
+    new_page, shots, whistle_city, locale
+):
+    busy_township(whistle_city)
+    page = new_page({"width": 1366, "height": 768}, locale=locale)
+    sign_in(page, "longtan-dispatcher")
+    page.goto("/wall/")
+    page.wait_for_selector("[data-map][data-map-ready=true]")
+    shots(page, f"wall-1366x768-{locale}")
+    side = page.locator(".wall-side")
+    assert side.evaluate("el => el.scrollHeight <= el.clientHeight + 1")
+    assert side.locator(".due-table tbody tr:visible").count() >= 3
+    # The table keeps to the column: no deadline cut off at its right edge.
+    for table in side.locator(".table-scroll").all():
+        assert table.evaluate("el => el.scrollWidth <= el.clientWidth")

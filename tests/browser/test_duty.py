@@ -15,7 +15,7 @@ from django.utils import timezone
 from tests.browser.conftest import PHONE, WALL, sign_in
 from tests.fixtures_deadlines import make_case, make_summons, person
 from tests.fixtures_duty import StaffedCentre, build_staffed_centre
-from whistle.cases.models import Case
+from whistle.cases.models import Case, CheckInReason, Summons
 from whistle.duty import actions
 from whistle.duty.models import DutyChange, Rotation
 from whistle.duty.schedule import board
@@ -213,10 +213,55 @@ def test_the_wall_shows_every_state_with_its_oldest_cases_at_each_size(new_page,
     for label, first in (("已上报", "第25件"), ("已挂账", "第4件")):
         group = page.locator(".board-group", has=page.locator(f"h4 .badge:text-is('{label}')"))
         assert first in group.locator("[data-fit-item]").first.inner_text()
-    # The whistles sounding and the command centre's duty are still on the screen.
+    # The whistles sounding and the command centre's duty are still on the screen, at every
+    # size at least the first whistle with each of its departments.
     assert page.locator("#board [data-duty-now]").is_visible()
-    if height >= 1000:
-        assert page.locator("#board .board-whistles [data-fit-item]:visible").count() >= 1
+    whistles = page.locator("#board .board-whistles [data-fit-item]:visible")
+    assert whistles.count() >= 1
+    assert whistles.first.locator(".chip").count() >= 1
+
+
+def test_a_small_wall_keeps_a_whistle_of_two_departments_beside_a_check_in_to_confirm(
+    new_page, shots
+):
+    staffed = build_staffed_centre()
+    busy_township_on_the_wall(staffed)
+    city = staffed.duty.city
+    now = timezone.now()
+    # Each whistle summoned two departments; a summons of a case handled since has its
+    # check-in awaiting the township.
+    market = Department.objects.create(
+        code="dc-scjgs",
+        name="龙潭市场监督管理所",
+        kind="functional",
+        sector=city.department.sector,
+        district=city.district,
+    )
+    for case in Case.objects.filter(status=Case.Status.WHISTLED):
+        second = make_summons(city, case.reported_at, case=case)
+        Summons.objects.filter(pk=second.pk).update(department=market)
+    make_summons(
+        city,
+        now - timedelta(minutes=20),
+        case=make_case(city, now - timedelta(minutes=30), status=Case.Status.HANDLED),
+        arrived_at=now - timedelta(minutes=5),
+        check_in_flag=Summons.CheckInFlag.PENDING,
+        check_in_flag_reasons=[CheckInReason.IMPRECISE],
+    )
+    page = new_page({"width": 1366, "height": 768})
+    sign_in(page, "li-dispatcher")
+    page.goto("/dispatch/wall/")
+    page.wait_for_selector("#board [data-fit-group-more]:not([hidden])")
+    shots(page, "wall-1366x768-whistle-and-check-in")
+    every_state_fits(page)
+    assert page.locator("#board [data-flagged-check-ins]").is_visible()
+    whistles = page.locator("#board .board-whistles [data-fit-item]:visible")
+    assert whistles.count() >= 1
+    # Each department of the whistle shown keeps its name readable, not cut to a character.
+    names = whistles.first.locator(".chip-name")
+    assert names.count() == 2
+    for n in range(2):
+        assert names.nth(n).evaluate("el => el.getBoundingClientRect().width") > 100
 
 
 def test_the_wall_fits_again_when_the_window_changes_size(new_page, shots):

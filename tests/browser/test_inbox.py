@@ -59,6 +59,17 @@ def test_the_demo_officer_reads_their_notifications_and_sets_quiet_hours(
     assert page.locator("#inbox-link").get_attribute("aria-current") == "page"
     assert page.locator(".inbox-entry.is-unread").count() > 0
     shots(page, "2-inbox", full_page=True)
+    # "Mark read" starts where the subject and the body above it start, not indented.
+    starts = page.locator(".inbox-entry.is-unread:has(.inbox-body)").first.evaluate(
+        """(entry) => ['.inbox-subject a', '.inbox-body', '.inbox-read button'].map((s) => {
+            const range = document.createRange();
+            range.selectNodeContents(entry.querySelector(s).firstChild);
+            return Math.round(range.getBoundingClientRect().left);
+        })"""
+    )
+    assert max(starts) - min(starts) <= 1, starts
+    settings_link = page.locator(".inbox-page .page-head a")
+    assert settings_link.bounding_box()["height"] >= 44
 
     # A notification queued while the page is open shows without a reload.
     page.evaluate("window.notReloaded = true")

@@ -264,7 +264,8 @@ class Ranking:
         for index, part in enumerate(self.part_names()):
             series.append(
                 {
-                    "name": f"{part.name} ({part.share_text})",
+                    "name": _("%(part)s (%(share)s)")
+                    % {"part": part.name, "share": part.share_text},
                     "data": [_number(r.parts[index].contribution) for r in ranked],
                 }
             )

@@ -92,6 +92,14 @@ class PlaceFields(forms.Form):
             raise forms.ValidationError(_("The description contains a character not allowed."))
         return text
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # No place given: the longitude and the latitude would say the same, said once.
+        lon, lat = self.errors.get("lon"), self.errors.get("lat")
+        if lon and lat and list(lon) == list(lat):
+            del self.errors["lat"]
+        return data
+
 
 class CategoryChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:

@@ -25,7 +25,7 @@ LABELS = {
     "main_nav": _("Main"),
     "account": _("Account"),
     "signed_in_as": _("Signed in as"),
-    "roles": _("Roles"),
+    "roles": _("Roles:"),
     "no_roles": _("No role assigned yet"),
     "sign_in": _("Sign in"),
     "sign_out": _("Sign out"),

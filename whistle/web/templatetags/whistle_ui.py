@@ -132,7 +132,7 @@ def map_legend(layers: list[str], township: str) -> list[dict[str, Any]]:
         for status in Case.OPEN_STATUSES:
             tones.setdefault(tone_of(status), []).append(str(Case.Status(status).label))
         entries += [
-            {"legend": "case", "value": tone, "label": "、".join(labels)}
+            {"legend": "case", "value": tone, "label": str(_(", ")).join(labels)}
             for tone, labels in tones.items()
         ]
     if "lanes" in layers:
