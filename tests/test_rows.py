@@ -4,17 +4,19 @@ inserted together by `insert_together` are the rows inserted one by one."""
 from __future__ import annotations
 
 import hashlib
+import warnings
+from datetime import UTC
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 
 from tests.fixtures_cases import beijing, whistle_city_fixture, whistled_case  # noqa: F401
 from whistle.cases.bulk import Values
 from whistle.cases.models import Case, Event, HotlineOrder
-from whistle.cases.rows import _numbered, insert_new, insert_together
+from whistle.cases.rows import _numbered, _plan, _preparer, insert_new, insert_together
 from whistle.notifications.models import Notification
 from whistle.organisation.models import Jurisdiction, Person
 
@@ -202,3 +204,60 @@ def test_a_statement_s_placeholders_are_numbered_in_order():
     )
     assert _numbered(statement) is _numbered(statement)  # numbered once per shape
     assert _numbered("SELECT 1") == "SELECT 1"
+
+
+def _sent(value: Any) -> tuple[str, Any]:
+    """A parameter as the driver receives it, comparable: psycopg's wrappers (a JSON
+    document, a typed integer) by their type and what they wrap."""
+    return type(value).__name__, getattr(value, "obj", value)
+
+
+def _as_save_sends(obj: Any) -> list[tuple[str, Any]]:
+    _sql, fields, _returned, _prepares = _plan(type(obj), "default")
+    return [
+        _sent(field.get_db_prep_save(field.pre_save(obj, True), connection)) for field in fields
+    ]
+
+
+def _as_prepared(obj: Any) -> list[tuple[str, Any]]:
+    _sql, _fields, _returned, prepares = _plan(type(obj), "default")
+    return [_sent(prepare(obj)) for prepare in prepares]
+
+
+def test_each_value_is_prepared_as_save_prepares_it(case):
+    """Every column of a case, an event and a work order, with text, choices, numbers,
+    booleans, keys, documents, None, aware moments in two zones and a naive one: what the
+    insert sends is what `save` would send, value and type, on this database."""
+    new, event, order, _messages = _filing(case, "N1")
+    new.status = Case.Status.FILED  # a TextChoices member
+    new.township_rating = 4
+    new.resident_satisfied = True
+    new.accuracy_m = 12.5
+    new.filed_at = NOW  # aware, Beijing time
+    new.closed_at = NOW.astimezone(UTC)  # aware, UTC
+    new.service_attributes = [{"code": "a", "value": "一"}]
+    new.save(force_insert=True)
+    order.callback_contacted = False
+    order.called_at = NOW
+    for obj in (new, event, order):
+        assert _as_prepared(obj) == _as_save_sends(obj)
+    event.at = NOW.replace(tzinfo=None)  # naive: the field's own path, with its warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert _as_prepared(event) == _as_save_sends(event)
+    order.number = 123  # not text: the field's own path
+    assert _as_prepared(order) == _as_save_sends(order)
+
+
+class _Shouted(models.CharField):
+    """A text field that changes what it is given."""
+
+    def get_prep_value(self, value: Any) -> Any:
+        return None if value is None else str(value).upper()
+
+
+def test_a_field_that_changes_its_values_prepares_them_itself(case):
+    field = _Shouted(max_length=10)
+    field.set_attributes_from_name("reporter_name")
+    case.reporter_name = "wang"
+    assert _preparer(field, connection)(case) == "WANG"

@@ -605,8 +605,10 @@ _AS_GIVEN: tuple[tuple[type[Field[Any, Any]], tuple[type, ...]], ...] = (
 )
 
 
-def _unchanged(field: Field[Any, Any]) -> tuple[type, ...]:
-    """The types whose values `field` prepares as themselves ((): none known)."""
+@functools.cache
+def unchanged_types(field: Field[Any, Any]) -> tuple[type, ...]:
+    """The types whose values `field` prepares as themselves ((): none known); once per
+    field (each column of each insert asks)."""
     target = field.target_field if isinstance(field, ForeignKey) else field
     for kind, types in _AS_GIVEN:
         if isinstance(target, kind):
@@ -625,7 +627,7 @@ def _prepare(
     Moments and JSON documents are prepared once per distinct object (rows share them)."""
     types = set(map(type, column))
     types.discard(type(None))
-    unchanged = _unchanged(field)
+    unchanged = unchanged_types(field)
     # A `str` subclass (a TextChoices member) is prepared as itself too.
     if unchanged == (str,) and all(issubclass(kind, str) for kind in types):
         return column

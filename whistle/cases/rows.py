@@ -8,24 +8,101 @@ statement per model and database, and prepares each value with its field
 (`pre_save`, then `get_db_prep_save`) as the compiler does; the key the database gives is
 set on the object, which then counts as saved. A model with `pre_save` or `post_save`
 receivers is saved through the ORM, so that they still run.
+
+Each field's value is read by a function made once per field and database (`_preparer`):
+a value the field would send as it is (text, a number, a key, None), or an aware moment the
+backend adapts, skips the field's generic path of `pre_save`, `get_db_prep_save`,
+`get_db_prep_value`, `get_prep_value` and `to_python`; any other value goes that way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections, router, transaction
-from django.db.models import Field, ForeignKey, Model
+from django.db.models import DateTimeField, Field, ForeignKey, Model
 from django.db.models.signals import post_save, pre_save
 
-from whistle.cases.bulk import Values, bound_cursor
+from whistle.cases.bulk import Values, bound_cursor, unchanged_types
 
 if TYPE_CHECKING:
-    Plan = tuple[str, list[Field[Any, Any]], Field[Any, Any] | None]
-# (database alias, model) → the INSERT, the fields it fills in order, and the key the
-# database gives (None: the model's key is set before the insert).
+    Prepare = Callable[[Model], Any]
+    Plan = tuple[str, list[Field[Any, Any]], Field[Any, Any] | None, list[Prepare]]
+# (database alias, model) → the INSERT, the fields it fills in order, the key the database
+# gives (None: the model's key is set before the insert), and each field's `_preparer`.
 _PLANS: dict[tuple[str, type[Model]], Plan] = {}
+
+
+class _Text(str):
+    """A `str` subclass, as a TextChoices member is."""
+
+
+def _sent_as_given(field: Field[Any, Any], connection: Any, types: tuple[type, ...]) -> bool:
+    """Whether the field gives None and a value of each of `types` back as the very object
+    given, on this database (PostgreSQL's backend wraps some integers in a type of
+    psycopg's; a database that stores the empty text as NULL gives None for a key's "")."""
+    if field.get_db_prep_save(None, connection) is not None:
+        return False
+    samples: dict[type, tuple[Any, ...]] = {
+        str: ("text", "", _Text("text")),
+        int: (12_345,),
+        float: (1.5,),
+        bool: (True,),
+    }
+    return all(
+        field.get_db_prep_save(sample, connection) is sample
+        for kind in types
+        for sample in samples.get(kind, (object(),))
+    )
+
+
+def _preparer(field: Field[Any, Any], connection: Any) -> Prepare:
+    """A function of a new instance giving what `save` sends for `field`:
+    `field.get_db_prep_save(field.pre_save(obj, True), connection)`. Where the field's type
+    says what that is, without the generic path: the value itself for None or a value of a
+    type the field gives back unchanged on this database (`bulk.unchanged_types`, checked by
+    `_sent_as_given`), the backend's adaptation for an aware moment of a `DateTimeField`
+    that does not set itself (`auto_now`, `auto_now_add`)."""
+
+    def generic(obj: Model) -> Any:
+        return field.get_db_prep_save(field.pre_save(obj, True), connection)
+
+    attname = field.attname
+    if type(field) is DateTimeField:
+        if field.auto_now or field.auto_now_add:
+            return generic
+        adapt = connection.ops.adapt_datetimefield_value
+
+        def moment(obj: Model) -> Any:
+            value = getattr(obj, attname)
+            if value is None:
+                return None
+            if type(value) is datetime and value.utcoffset() is not None:
+                return adapt(value)
+            # A naive moment is made aware by the field, with its warning.
+            return field.get_db_prep_save(value, connection)
+
+        return moment
+    types = unchanged_types(field)
+    if (
+        not types
+        or type(field).pre_save is not Field.pre_save
+        or not _sent_as_given(field, connection, types)
+    ):
+        return generic
+    # A `str` subclass (a TextChoices member) is sent as itself too.
+    text = types == (str,)
+
+    def plain(obj: Model) -> Any:
+        value = getattr(obj, attname)
+        kind = type(value)
+        if value is None or kind in types or (text and issubclass(kind, str)):
+            return value
+        return field.get_db_prep_save(value, connection)
+
+    return plain
 
 
 def _plan(model: type[Model], alias: str) -> Plan:
@@ -46,7 +123,7 @@ def _plan(model: type[Model], alias: str) -> Plan:
     if returned is not None and connection.features.can_return_columns_from_insert:
         returning, _params = connection.ops.return_insert_columns([returned])
         sql = f"{sql} {returning}"
-    return sql, fields, returned
+    return sql, fields, returned, [_preparer(field, connection) for field in fields]
 
 
 def insert_new(obj: Model) -> None:
@@ -63,12 +140,12 @@ def insert_new(obj: Model) -> None:
     plan = _PLANS.get((alias, model))
     if plan is None:
         plan = _PLANS[(alias, model)] = _plan(model, alias)
-    sql, fields, returned = plan
+    sql, _fields, returned, prepares = plan
     connection = connections[alias]
     # What `save` checks first: a related object assigned unsaved is refused, one saved
     # since its assignment gives its key.
     obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
-    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    params = [prepare(obj) for prepare in prepares]
     with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
         cursor.execute(sql, params)
         if returned is not None:
@@ -170,18 +247,18 @@ def insert_together(first: Model, children: Sequence[Model], also: Values | None
     params: list[Any] = []
     keys: list[str] = []
     rows = [first, *children]
-    for index, (obj, (sql, fields, returned)) in enumerate(zip(rows, plans, strict=True)):
+    for index, (obj, (sql, fields, returned, prepares)) in enumerate(zip(rows, plans, strict=True)):
         assert returned is not None
         name = f"row{index}"
         link = links[index - 1] if index else None
         values = []
-        for field in fields:
+        for field, prepare in zip(fields, prepares, strict=True):
             if field is link:
                 # The key `first` is given, read from its insert's RETURNING.
                 values.append(f"(SELECT {first_key} FROM row0)")
             else:
                 values.append("%s")
-                params.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
+                params.append(prepare(obj))
         head = sql.split(" VALUES ", 1)[0]
         parts.append(
             f"{name} AS ({head} VALUES ({', '.join(values)}) RETURNING {quote(returned.column)})"
@@ -198,7 +275,7 @@ def insert_together(first: Model, children: Sequence[Model], also: Values | None
     ):
         cursor.execute(statement, params)
         row = cursor.fetchone()
-    for obj, (_sql, _fields, returned), key in zip(rows, plans, row, strict=True):
+    for obj, (_sql, _fields, returned, _prepares), key in zip(rows, plans, row, strict=True):
         assert returned is not None
         setattr(obj, returned.attname, key)
         obj._state.adding = False

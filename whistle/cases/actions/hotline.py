@@ -67,6 +67,8 @@ CASE_SOURCES = {
     Channel.SUPERIOR: Case.Source.SUPERIOR,
     Channel.OTHER: Case.Source.OTHER,
 }
+# The channels' values, looked up at each intake.
+CHANNELS = frozenset(Channel.values)
 # Letters, digits and the separators order numbers are written with; no spaces.
 ORDER_NUMBER = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._/-]{0,63}$")
 
@@ -176,7 +178,7 @@ def take_hotline_order(
     """
     now = moment(now)
     number = clean_order_number(number)
-    if channel not in Channel.values:
+    if not isinstance(channel, str) or channel not in CHANNELS:
         raise InvalidInput(
             "channel",
             _("Choose where the order comes from: %(channels)s."),
