@@ -12,7 +12,9 @@ of the Dongcheng preset at --scale (--quick: 0.01), then measures, in the same r
 3. the same with its ranges on --workers connections side by side (by default
    WHISTLE_ASSESSMENT_WORKERS), from no records again; both must write what the Python path
    wrote;
-4. each again over stored records that are all up to date (nothing written);
+4. each again over stored records that are all up to date (nothing written); for the SQL
+   path on one connection, the WAL the server wrote meanwhile (`pg_current_wal_lsn`, every
+   database's: other work on the server counts too);
 5. the baseline: a plain read of the trail events the records come from (into Python), and,
    for scale, the same events only counted in the server.
 
@@ -242,6 +244,25 @@ def measure(
         workers = settings.WHISTLE_ASSESSMENT_WORKERS
     side_by_side = max(workers, 2)
 
+    def wal_position() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_current_wal_lsn()")
+            return str(cursor.fetchone()[0])
+
+    def with_wal(label: str, path: Callable[[], int]) -> Callable[[], int]:
+        """The path, printing the WAL written while it ran (the server's, all databases)."""
+
+        def run() -> int:
+            began = wal_position()
+            value = path()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", [began])
+                written = float(cursor.fetchone()[0])
+            print(f"WAL while {label}: {written / 1e6:.1f} MB", flush=True)
+            return value
+
+        return run
+
     def sql_path() -> int:
         return recompute_all(in_sql=True, workers=1)
 
@@ -313,12 +334,12 @@ def measure(
     python_records = stored()
     python_cells = sorted(ScoreCell.objects.values_list(*cell_columns))
     clear()
-    sql_s, sql_records = timed(sql_path)
+    sql_s, sql_records = timed(with_wal("the SQL path ran from no records", sql_path))
     print(f"sql path, 1 connection: {sql_records:,} records in {sql_s:.1f} s", flush=True)
     assert sql_records == records
     assert stored() == python_records
     assert sorted(ScoreCell.objects.values_list(*cell_columns)) == python_cells
-    sql_again_s, again = timed(sql_path)
+    sql_again_s, again = timed(with_wal("the SQL path ran again", sql_path))
     assert again == 0
     clear()
     parallel_s, parallel_records = timed(parallel_path)

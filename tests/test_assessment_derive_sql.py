@@ -302,6 +302,25 @@ def test_only_the_records_that_changed_or_are_missing_are_written(small_city, wo
     assert {k for k in kept if kept[k] != rows[k]} == {missing}
 
 
+def test_a_recompute_that_finds_everything_up_to_date_writes_no_row(small_city, workers):
+    """A recompute that finds the records up to date writes none of them and leaves every
+    cell's row as it was; a missing record is written again."""
+    build_corpus(small_city, seed=9, cases=80)
+    written = recompute_all(in_sql=True, workers=workers)
+    assert written > 0
+    last = SummonsAssessment.objects.order_by("-pk").values_list("pk", "summons_id").first()
+    assert last is not None
+    cells = sorted(ScoreCell.objects.values_list("pk", "month", "records", "total_sum"))
+    assert cells
+    assert recompute_all(in_sql=True, workers=workers) == 0
+    assert recompute_all(in_sql=True, workers=workers) == 0
+    assert sorted(ScoreCell.objects.values_list("pk", "month", "records", "total_sum")) == cells
+    SummonsAssessment.objects.filter(pk=last[0]).delete()
+    assert recompute_all(in_sql=True, workers=workers) == 1
+    assert SummonsAssessment.objects.filter(summons_id=last[1]).exists()
+    assert SummonsAssessment.objects.count() == written
+
+
 def test_the_corpus_covers_what_the_rules_tell_apart(small_city):
     """The corpus is not all one kind of summons: every outcome the records tell appears."""
     build_corpus(small_city, seed=2026, cases=300)

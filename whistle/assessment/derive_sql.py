@@ -1,12 +1,13 @@
 """Deriving every assessment record from the trail in set-based SQL (PostgreSQL).
 
 `recompute_all` on PostgreSQL uses this instead of reading each case's trail into Python: for
-each range of case ids, one statement reads the trail events once, marks the cases it leaves
-to Python, and writes each other summons' facts (what `whistle.assessment.scoring.derive_facts`
-says) into a temporary table; the few different combinations of facts each scheme scores are
-scored in Python by `scoring.score`; one `UPDATE … FROM` writes the stored records whose
-values changed, one plain `INSERT` the missing ones, one delete removes those without a
-summons left; the cells are then one GROUP BY over the records.
+each range of case ids, one statement reads the trail events once (merged with the range's
+summonses, aggregated per summons), marks the cases it leaves to Python, and writes each
+other summons' facts (what `whistle.assessment.scoring.derive_facts` says) into a temporary
+table; the few different combinations of facts each scheme scores are scored in Python by
+`scoring.score`; one `UPDATE … FROM` writes the stored records whose values changed, one
+plain `INSERT` the missing ones, one delete removes those without a summons left; the cells
+are then one GROUP BY over the records.
 
 `derive_facts` stays the rule. The SQL expresses it exactly for the trails it handles and
 leaves the others to it (`ODD_EVENT`): a case with a backlog pause, an upheld appeal or a
@@ -134,10 +135,21 @@ ODD_EVENT = f"""(
             AND ({_DUE_TEXT} = '' OR {READABLE_DUE}))))
 )"""
 
+# Each event's kind as its place in RELEVANT, read once per event (`ev.k`): the aggregates
+# below test it a score of times per row, comparing small numbers instead of text.
+_KIND_CODE = f"array_position(ARRAY[{_kinds(*RELEVANT)}]::text[], e.kind::text)"
+
+
+def _in(*kinds: str) -> str:
+    """Whether the event `ev` is of one of the kinds."""
+    codes = [str(RELEVANT.index(kind) + 1) for kind in kinds]
+    return f"ev.k = {codes[0]}" if len(codes) == 1 else f"ev.k IN ({', '.join(codes)})"
+
+
 _OWN = "ev.summons_id = sm.id"
 _TERMINAL = (
-    f"(({_OWN} AND ev.kind IN ({_kinds(K.DECLINE_UPHELD, K.RELEASED, K.CHECK_OUT)})) "
-    f"OR (ev.kind = '{K.CLOSED}' AND (ev.summons_id IS NULL OR {_OWN})))"
+    f"(({_OWN} AND {_in(K.DECLINE_UPHELD, K.RELEASED, K.CHECK_OUT)}) "
+    f"OR ({_in(K.CLOSED)} AND (ev.summons_id IS NULL OR {_OWN})))"
 )
 
 
@@ -152,7 +164,7 @@ def _last(column: str, where: str) -> str:
 
 
 def _own(kind: str) -> str:
-    return f"{_OWN} AND ev.kind = '{kind}'"
+    return f"{_OWN} AND {_in(kind)}"
 
 
 def _micro(moment: str) -> str:
@@ -167,42 +179,12 @@ def _moment(micro: str) -> str:
     )
 
 
-_RULINGS = _kinds(K.DECLINE_UPHELD, K.DECLINE_INSISTED)
-_CALLBACKS = _kinds(K.RESIDENT_CALLBACK, K.RESIDENT_RATED)
+_RULINGS = _in(K.DECLINE_UPHELD, K.DECLINE_INSISTED)
+_CALLBACKS = _in(K.RESIDENT_CALLBACK, K.RESIDENT_RATED)
 _RESIDENT = ", ".join(f"'{source}'" for source in RESIDENT_SOURCES)
-_WORK = f"{_OWN} AND ev.is_work"
 
 DERIVE = f"""
-WITH scan AS (
-    -- The range's events, read once: whether each leaves its case to Python, and the
-    -- values the rules read. A deadline is read as a moment only from an event that does
-    -- not (its text then reads the same in both).
-    SELECT e.id, e.case_id, e.seq, {_micro("e.at")} AS us, e.kind, e.summons_id,
-        CASE WHEN e.kind = '{K.SUMMONED}' THEN
-            CASE WHEN e.data ? 'arrive_due_at' THEN 1 ELSE 0 END END AS due_given,
-        CASE WHEN e.kind = '{K.SUMMONED}' AND e.data ? 'arrive_due_at' AND NOT e.odd
-            THEN {_micro("NULLIF(e.data ->> 'arrive_due_at', '')::timestamptz")} END AS due_us,
-        CASE WHEN e.kind = '{K.DECLINE_UPHELD}' THEN 1 ELSE 0 END AS upheld,
-        min(e.seq) FILTER (WHERE e.kind = '{K.RELEASED}')
-            OVER (PARTITION BY e.case_id, e.summons_id) AS released_seq,
-        max(e.seq) FILTER (WHERE e.kind IN ({_RULINGS}))
-            OVER (PARTITION BY e.case_id, e.summons_id) AS ruling_seq,
-        bool_or(e.odd) OVER (PARTITION BY e.case_id) AS odd_case
-    FROM (
-        SELECT e.*, {ODD_EVENT} AS odd FROM {_table(Event)} e
-        WHERE e.case_id BETWEEN %(lo)s AND %(hi)s AND e.kind IN ({_kinds(*RELEVANT)})
-    ) e
-), odd AS (
-    INSERT INTO whistle_odd (case_id) SELECT DISTINCT case_id FROM scan WHERE odd_case
-    RETURNING case_id
-), ev AS (
-    SELECT * FROM scan WHERE NOT odd_case
-), work AS (
-    SELECT ev.*, (ev.summons_id IS NOT NULL AND (ev.kind = '{K.RESULT}'
-        OR (ev.kind = '{K.CHECK_OUT}' AND (ev.released_seq IS NULL OR ev.seq < ev.released_seq))))
-        AS is_work
-    FROM ev
-), sm AS (
+WITH sm AS (
     SELECT s.id, s.case_id, s.department_id, d.district_id,
         COALESCE(w.township_id, c.township_id) AS township_id,
         (date_trunc('month', s.summoned_at AT TIME ZONE '{BEIJING.key}'))::date AS month,
@@ -214,17 +196,20 @@ WITH scan AS (
     LEFT JOIN {_table(Whistle)} w ON w.id = s.whistle_id
     WHERE s.case_id BETWEEN %(lo)s AND %(hi)s AND c.id BETWEEN %(lo)s AND %(hi)s
         AND s.status <> '{Summons.Status.CANCELLED}'
-        AND NOT EXISTS (SELECT 1 FROM odd o WHERE o.case_id = s.case_id)
 ), assessable AS (
     SELECT sm.*, f.scheme_id FROM sm
     JOIN whistle_in_force f ON f.district_id = sm.district_id AND sm.month >= f.valid_from
         AND (f.valid_until IS NULL OR sm.month < f.valid_until)
     WHERE sm.township_id IS NOT NULL
 ), a AS (
-    -- Grouped by the summons alone (its other columns joined back after): the rows are
-    -- sorted or hashed on one key, not on every column of the summons.
+    -- Each summons with its case's events, read once and straight from the index (no window
+    -- functions, no stored copy of the events): whether the case has an event that leaves it
+    -- to Python, and the values the rules read. A deadline is read as a moment only from an
+    -- event that does not (its text then reads the same in both). Grouped by the summons
+    -- alone (its other columns joined back after): the rows are hashed on one key.
     SELECT sm.*, x.* FROM assessable sm JOIN (
         SELECT sm.id AS sid,
+            bool_or(ev.odd) AS odd_case,
             {_first("ev.id", _TERMINAL)} AS terminal_id,
             {_first("ev.us", _TERMINAL)} AS terminal_us,
             (min(ARRAY[ev.us, ev.seq, ev.id]) FILTER (WHERE {_own(K.CHECK_IN_ACCEPTED)}))[3]
@@ -232,31 +217,60 @@ WITH scan AS (
             min(ev.us) FILTER (WHERE {_own(K.CHECK_IN_ACCEPTED)}) AS arrival_us,
             {_first("ev.id", _own(K.DECLINED))} AS declined_id,
             {_first("ev.us", _own(K.DECLINED))} AS declined_us,
-            {_last("ev.id", f"{_OWN} AND ev.kind IN ({_RULINGS})")} AS ruling_id,
-            {_last("ev.upheld", f"{_OWN} AND ev.kind IN ({_RULINGS})")} AS ruling_upheld,
+            {_last("ev.id", f"{_OWN} AND {_RULINGS}")} AS ruling_id,
+            {_last("ev.upheld", f"{_OWN} AND {_RULINGS}")} AS ruling_upheld,
             {_first("ev.id", _own(K.RELEASED))} AS released_id,
             {_first("ev.us", _own(K.RELEASED))} AS released_us,
             min(ARRAY[ev.seq, ev.due_given, ev.due_us]) FILTER (WHERE {_own(K.SUMMONED)})
                 AS summoned,
             {_first("ev.id", _own(K.ARRIVE_OVERDUE))} AS overdue_id,
-            {_first("ev.id", _WORK)} AS work_id,
-            min(ev.seq) FILTER (WHERE {_WORK}) AS work_seq,
-            {_first("ev.id", f"{_WORK} AND ev.seq > ev.ruling_seq")} AS after_id,
+            min(ev.seq) FILTER (WHERE {_own(K.RELEASED)}) AS released_seq,
+            max(ev.seq) FILTER (WHERE {_OWN} AND {_RULINGS}) AS ruling_seq,
+            min(ARRAY[ev.seq, ev.id]) FILTER (WHERE {_own(K.RESULT)}) AS first_result,
+            min(ARRAY[ev.seq, ev.id]) FILTER (WHERE {_own(K.CHECK_OUT)}) AS first_check_out,
             array_agg(ev.id) FILTER (WHERE {_own(K.REWORK)}) AS own_rework_ids,
             array_agg(ARRAY[ev.seq, ev.id]) FILTER (
-                WHERE ev.kind = '{K.REWORK}' AND ev.summons_id IS NULL) AS case_reworks,
+                WHERE {_in(K.REWORK)} AND ev.summons_id IS NULL) AS case_reworks,
             {_last("ev.id", _own(AssessmentEventKind.RATED))} AS rated_id,
-            {_last("ev.id", f"ev.kind = '{K.EVALUATED}'")} AS evaluated_id,
-            {_last("ev.id", f"ev.kind IN ({_CALLBACKS})")} AS callback_id
-        FROM assessable sm LEFT JOIN work ev ON ev.case_id = sm.case_id
+            {_last("ev.id", _in(K.EVALUATED))} AS evaluated_id,
+            {_last("ev.id", _CALLBACKS)} AS callback_id
+        FROM assessable sm LEFT JOIN (
+            SELECT e.id, e.case_id, e.seq, {_micro("e.at")} AS us, {_KIND_CODE} AS k,
+                e.summons_id,
+                CASE WHEN e.kind = '{K.SUMMONED}' THEN
+                    CASE WHEN e.data ? 'arrive_due_at' THEN 1 ELSE 0 END END AS due_given,
+                CASE WHEN e.kind = '{K.SUMMONED}' AND e.data ? 'arrive_due_at'
+                    AND NOT {ODD_EVENT} THEN
+                    {_micro("NULLIF(e.data ->> 'arrive_due_at', '')::timestamptz")} END AS due_us,
+                CASE WHEN e.kind = '{K.DECLINE_UPHELD}' THEN 1 ELSE 0 END AS upheld,
+                {ODD_EVENT} AS odd
+            FROM {_table(Event)} e
+            WHERE e.case_id BETWEEN %(lo)s AND %(hi)s AND e.kind IN ({_kinds(*RELEVANT)})
+        ) ev ON ev.case_id = sm.case_id
         GROUP BY sm.id
     ) x ON x.sid = sm.id
+), odd AS (
+    INSERT INTO whistle_odd (case_id) SELECT DISTINCT case_id FROM a WHERE odd_case
+), w AS (
+    -- The first work of the summons: a result, or a check-out before its release. After a
+    -- ruling on a decline (rare), the first work after it is looked up in the case's trail.
+    SELECT a.*, least(first_result, CASE WHEN released_seq IS NULL
+        OR first_check_out[1] < released_seq THEN first_check_out END) AS work
+    FROM a WHERE odd_case IS NOT TRUE
 ), b AS (
-    SELECT a.*,
+    SELECT w.*,
+        work[2] AS work_id,
+        work[1] AS work_seq,
+        CASE WHEN ruling_seq IS NOT NULL THEN (
+            SELECT r.id FROM {_table(Event)} r
+            WHERE r.case_id = w.case_id AND r.seq > w.ruling_seq AND r.summons_id = w.id
+                AND (r.kind = '{K.RESULT}' OR (r.kind = '{K.CHECK_OUT}'
+                    AND (w.released_seq IS NULL OR r.seq < w.released_seq)))
+            ORDER BY r.seq LIMIT 1) END AS after_id,
         terminal_id IS NOT NULL AS settled,
         ruling_upheld = 1 AS upheld,
         CASE WHEN summoned[2] = 1 THEN summoned[3] ELSE arrive_due_us END AS due_us
-    FROM a
+    FROM w
 ), c AS (
     SELECT b.*,
         CASE WHEN arrival_us <= due_us THEN 0
@@ -359,7 +373,7 @@ def _frozen_rows() -> list[tuple[int, date]]:
 
 _TEMPORARY = (
     "whistle_odd, whistle_in_force, whistle_frozen, whistle_skip_cells, whistle_kept, "
-    "whistle_scored, whistle_derived"
+    "whistle_scored, whistle_derived, whistle_cells"
 )
 
 # Dropped first: a recompute inside a longer transaction, or a pooled connection, finds the
@@ -388,11 +402,25 @@ CREATE TEMPORARY TABLE whistle_derived (
     rating int, rating_comment text, resident_satisfied boolean, excused boolean,
     corrected boolean, trail_seq int, event_ids jsonb
 ) ON COMMIT {{on_commit}};
+CREATE TEMPORARY TABLE whistle_cells (
+    district_id bigint, department_id bigint, township_id bigint, month date, records bigint,
+    total_sum numeric, came_sum numeric, came_count bigint, acted_sum numeric,
+    acted_count bigint, quality_sum numeric, quality_count bigint, rating_sum numeric,
+    rating_count bigint, on_time_count bigint, late_count bigint, no_show_count bigint,
+    rework_sum bigint
+) ON COMMIT {{on_commit}};
 """
 
 # For the transaction (the recompute's own, or a worker's range): PostgreSQL's JIT compiled the
 # derivation for seconds a statement, its cost estimates being far off on temporary tables.
 _LOCAL_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'"
+# For the derivation statement alone, then back. Its summonses meet their case's events in a
+# merge join of two range scans (a nested loop, which the planner's low estimate for the
+# summonses picks, looks the events up per summons and costs more), and the aggregate per
+# summons is hashed in memory: with many aggregates PostgreSQL reckons several kilobytes a
+# group and spilled a range's 20,000 groups to disk at 64 MB, using a third of that.
+_DERIVE_SETTINGS = "SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '256MB'"
+_AFTER_DERIVE = "SET LOCAL enable_nestloop = on; SET LOCAL work_mem = '64MB'"
 
 _RECORD_TABLE = _table(SummonsAssessment)
 _FROZEN_HERE = (
@@ -471,7 +499,9 @@ class Derivation:
             if self.settings_per_range:
                 cursor.execute(_LOCAL_SETTINGS)
             cursor.execute("TRUNCATE whistle_odd, whistle_derived")
+            cursor.execute(_DERIVE_SETTINGS)
             cursor.execute(DERIVE, params)
+            cursor.execute(_AFTER_DERIVE)
             cursor.execute("SELECT case_id FROM whistle_odd")
             odd = [row[0] for row in cursor.fetchall()]
             if odd:
@@ -598,7 +628,9 @@ class Derivation:
         # The stored records whose values changed, then the missing ones: a stored record
         # whose values are the same is only compared, never locked or written again. The
         # insert leaves the stored records (updated or not) to their unique index, whatever
-        # the planner thinks of the table's size.
+        # the planner thinks of the table's size (a look-up of each summons in that index
+        # before the insert, tried in its place, took 6 s instead of 1 s for 52,182 records
+        # in two runs of the benchmark).
         cursor.execute(
             f"""UPDATE {_RECORD_TABLE} t SET
                 ({", ".join([*compared, "computed_at"])}) =
@@ -622,7 +654,10 @@ class Derivation:
         return written + int(cursor.rowcount)
 
     def rewrite_cells(self) -> None:
-        """Every cell of an open month again, summed from the records (frozen ones kept)."""
+        """Every cell of an open month again, summed from the records (frozen ones kept). The
+        sums go to a temporary table first; only the cells whose sums differ, or that are no
+        longer summed, are deleted, and only the new or different ones inserted: a recompute
+        that changes nothing writes no cell."""
         sums = {
             "records": "count(*)",
             "total_sum": "sum(total)",
@@ -641,16 +676,32 @@ class Derivation:
         }
         cells = _table(ScoreCell)
         keys = ("district_id", "department_id", "township_id", "month")
+        columns = ", ".join([*keys, *sums])
+        same_key = " AND ".join(f"f.{key} = c.{key}" for key in keys)
+        same_sums = (
+            f"({', '.join(f'f.{name}' for name in sums)}) IS NOT DISTINCT FROM "
+            f"({', '.join(f'c.{name}' for name in sums)})"
+        )
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {cells} c WHERE NOT {_FROZEN_HERE.format(t='c')}")
+            cursor.execute("TRUNCATE whistle_cells")
             cursor.execute(
-                f"""INSERT INTO {cells} ({", ".join([*keys, *sums])})
+                f"""INSERT INTO whistle_cells ({columns})
                 SELECT {", ".join(keys)}, {", ".join(sums.values())}
                 FROM {_RECORD_TABLE} r
                 WHERE settled AND total IS NOT NULL AND NOT {_FROZEN_HERE.format(t="r")}
                     AND NOT EXISTS (
                         SELECT 1 FROM whistle_skip_cells k WHERE k.summons_id = r.summons_id)
                 GROUP BY {", ".join(keys)}"""
+            )
+            cursor.execute(
+                f"""DELETE FROM {cells} c WHERE NOT {_FROZEN_HERE.format(t="c")}
+                AND NOT EXISTS (
+                    SELECT 1 FROM whistle_cells f WHERE {same_key} AND {same_sums})"""
+            )
+            cursor.execute(
+                f"""INSERT INTO {cells} ({columns})
+                SELECT {columns} FROM whistle_cells f
+                WHERE NOT EXISTS (SELECT 1 FROM {cells} c WHERE {same_key})"""
             )
 
 
