@@ -3,7 +3,8 @@
  *
  * Report forms ([data-report-form]): the position comes from geolocate.js or a
  * pin on the map (static/whistle/map.js); both fill the longitude and latitude inputs in
- * WGS-84, geolocate.js also the accuracy (a pin has none). A chosen photo is previewed.
+ * WGS-84, geolocate.js also the accuracy (a pin has none). A chosen photo is previewed
+ * (whistle.js).
  * Suggested categories (htmx) are picked with one tap; cases nearby that may be the same
  * problem are fetched when the place or the category changes.
  *
@@ -53,23 +54,6 @@
       if (option) Whistle.announce(option.textContent);
       category.focus();
     });
-
-    var photo = form.querySelector('input[type="file"][name="photo"]');
-    var preview = form.querySelector("[data-photo-preview]");
-    var photoName = form.querySelector("[data-photo-name]");
-    if (photo) {
-      photo.addEventListener("change", function () {
-        var file = photo.files && photo.files[0];
-        if (photoName) photoName.textContent = file ? file.name : "";
-        if (!preview || !window.URL) return;
-        if (!file) {
-          preview.hidden = true;
-          return;
-        }
-        preview.src = window.URL.createObjectURL(file);
-        preview.hidden = false;
-      });
-    }
   }
 
   /* The follow link on the thank-you page: copied with one tap where the browser allows. */

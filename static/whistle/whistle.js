@@ -63,6 +63,29 @@
     });
   }
 
+  /* A photo field (web/components/photo_field.html): the chosen file's name is said and
+     the photo previewed. */
+  Whistle.onInit(function (root) {
+    Array.prototype.forEach.call(root.querySelectorAll("[data-photo-field]"), function (field) {
+      var input = field.querySelector('input[type="file"]');
+      if (!input || input._whistlePhoto) return;
+      input._whistlePhoto = true;
+      var preview = field.querySelector("[data-photo-preview]");
+      var name = field.querySelector("[data-photo-name]");
+      input.addEventListener("change", function () {
+        var file = input.files && input.files[0];
+        if (name) name.textContent = file ? file.name : "";
+        if (!preview || !window.URL) return;
+        if (!file) {
+          preview.hidden = true;
+          return;
+        }
+        preview.src = window.URL.createObjectURL(file);
+        preview.hidden = false;
+      });
+    });
+  });
+
   /* The top bar's menus (<details data-navmenu>): one open at a time; Escape closes the
      open one and puts the focus back on its title; a click or a focus outside closes it. */
   function navMenus() {

@@ -23,6 +23,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 Flag = Summons.CheckInFlag
 # Whistle.geolocate waits up to 15 s for a fix of 30 m or better before taking the best.
 COARSE_FIX_WAIT_MS = 25_000
+# A 1 × 1 PNG.
+ONE_PIXEL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944"
+    "4154789c63382127070002b6010534a675aa0000000049454e44ae426082"
+)
 
 
 def no_sideways_scroll(page) -> bool:
@@ -196,3 +201,51 @@ def test_a_phone_that_refuses_its_location_is_told_it_cannot_check_in(
     assert no_sideways_scroll(phone)
     phone.locator(".op-check_in").scroll_into_view_if_needed()
     shots(phone, "location-denied")
+
+
+PHONE_390 = {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize(
+    ("locale", "button", "browser_words"),
+    [("zh-CN", "拍照或选择照片", "选择文件"), ("en-US", "Take or choose a photo", "Choose File")],
+)
+def test_the_check_in_photo_is_chosen_with_the_page_s_own_button(
+    new_page, shots, whistle_city, locale, button, browser_words
+):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+    actions.acknowledge(city.urban_officer, summonses[city.urban.pk])
+    page = new_page(
+        PHONE_390,
+        locale=locale,
+        geolocation={"longitude": ON_THE_LANE[0], "latitude": ON_THE_LANE[1], "accuracy": 8},
+        permissions=["geolocation"],
+    )
+    sign_in(page, "urban-officer")
+    page.goto(f"/cases/{case.reference}/")
+    form = page.locator(".op-check_in")
+    field = form.locator(".photo-field")
+    photo_button = field.locator("label.photo-button")
+    assert photo_button.inner_text().strip() == button
+    assert photo_button.is_visible()
+    # The browser's own button (in the browser's language) is not seen; the label is.
+    file_input = field.locator("input[type=file]")
+    assert file_input.evaluate("el => getComputedStyle(el).opacity") == "0"
+    assert browser_words not in form.inner_text()
+    # The label names the input, and the keyboard reaches it and shows where it is.
+    assert file_input.evaluate("el => el.labels[0].textContent.trim()") == button
+    file_input.focus()
+    outline = photo_button.evaluate("el => getComputedStyle(el).outlineStyle")
+    assert outline == "solid"
+    assert no_sideways_scroll(page)
+    field.scroll_into_view_if_needed()
+    shots(page, f"photo-button-{locale}")
+
+    # A chosen photo is named and previewed, as on the report forms.
+    file_input.set_input_files(
+        {"name": "on-site.png", "mimeType": "image/png", "buffer": ONE_PIXEL_PNG}
+    )
+    assert field.locator("[data-photo-name]").inner_text() == "on-site.png"
+    field.locator("[data-photo-preview]").wait_for(state="visible")
+    shots(page, f"photo-chosen-{locale}")
