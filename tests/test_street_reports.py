@@ -111,9 +111,23 @@ def test_missing_place_and_description_are_refused_in_chinese_and_values_are_kep
     # latitude, and each error follows its field's name after a full-width colon.
     assert html.count("请提供位置：使用“我的位置”或在地图上点选。") == 2  # summary, field
     assert "发现了什么问题？</a>：请用一两句话描述问题。" in html
+    # The list names the place, not the longitude whose box shows the error.
+    assert "位置</a>：请提供位置：使用“我的位置”或在地图上点选。" in html
+    assert "经度</a>：" not in html
     assert f'<option value="{street.garbage.pk}" selected>' in html
     assert 'value="8"' in html  # the accuracy typed stays
     assert not Case.objects.exists()
+
+
+def test_the_missing_place_is_named_as_the_location_in_english(client, street):
+    client.force_login(street.steward)
+    response = client.post(URL, form_data(lon="", lat=""), HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
+    assert "Location</a>: Give the place: use your position or tap the map." in html
+    assert "Longitude</a>:" not in html
+    # A longitude out of range is still about the longitude.
+    response = client.post(URL, form_data(lon="200"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "Longitude</a>: " in response.content.decode()
 
 
 def test_a_valid_photo_is_kept_when_another_field_fails_and_used_on_the_next_try(client, street):

@@ -51,6 +51,9 @@ def show_refusal(form: forms.Form, error: ActionRefused) -> None:
 class PlaceFields(forms.Form):
     """A photo, a position (WGS-84, from the phone or a pin on the map) and a description."""
 
+    # What the list of errors calls a field's error when not its label (whistle_ui.error_label).
+    error_labels: dict[str, Any] = {}
+
     photo = forms.FileField(
         label=_("Photo"),
         required=False,
@@ -94,10 +97,12 @@ class PlaceFields(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        # No place given: the longitude and the latitude would say the same, said once.
+        # No place given: the longitude and the latitude would say the same, said once,
+        # and the list of errors names the place, not one of its coordinates.
         lon, lat = self.errors.get("lon"), self.errors.get("lat")
         if lon and lat and list(lon) == list(lat):
             del self.errors["lat"]
+            self.error_labels = {"lon": _("Location")}
         return data
 
 

@@ -222,6 +222,15 @@ def text_limit(bound_field: Any) -> dict[str, Any] | None:
     }
 
 
+@register.filter
+def error_label(bound_field: Any) -> str:
+    """The name the list of a form's errors gives a field's error: the field's label, unless
+    the form names what the error is about (``error_labels``, e.g. the place for a
+    longitude that stands for the whole position)."""
+    labels = getattr(bound_field.form, "error_labels", None) or {}
+    return str(labels.get(bound_field.name, bound_field.label))
+
+
 @register.simple_tag
 def field_widget(bound_field: Any, autocomplete: str = "") -> SafeString:
     """A form field's widget with the design system's class and its ARIA links.
