@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 
 import pytest
@@ -273,6 +274,15 @@ def test_an_officer_asks_for_a_swap_and_the_head_approves_it(centre):
     assert RosterLogEntry.objects.filter(
         change=change, action=RosterLogEntry.Action.CHANGE_APPROVED, actor=duty.city.department_head
     ).exists()
+    # In Chinese the shift and the person, and the shift given in return, are set apart with
+    # full-width marks; in English with ": " and "; ".
+    shown = html(head.get(roster_url(duty.roster)))
+    assert re.search(r"\d\d-\d\d \d\d:\d\d–\d\d-\d\d \d\d:\d\d：\S", shown)
+    assert re.search(r"\d\d:\d\d(: |; )", shown) is None
+    assert "；" in shown
+    english = html(head.get(roster_url(duty.roster), HTTP_ACCEPT_LANGUAGE="en"))
+    assert re.search(r"\d\d-\d\d \d\d:\d\d–\d\d-\d\d \d\d:\d\d: \S", english)
+    assert "；" not in english and "：" not in english
 
 
 def test_a_swap_naming_a_shift_not_on_the_page_is_refused(centre):
