@@ -249,3 +249,28 @@ def test_the_check_in_photo_is_chosen_with_the_page_s_own_button(
     assert field.locator("[data-photo-name]").inner_text() == "on-site.png"
     field.locator("[data-photo-preview]").wait_for(state="visible")
     shots(page, f"photo-chosen-{locale}")
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_each_duty_of_the_summons_shows_its_state_beside_its_name_on_a_phone(
+    new_page, shots, whistle_city, locale
+):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+    actions.acknowledge(city.urban_officer, summonses[city.urban.pk])
+    page = new_page(PHONE_390, locale=locale)
+    sign_in(page, "urban-officer")
+    page.goto(f"/cases/{case.reference}/")
+    rows = page.locator(".obligations .obligation")
+    assert rows.count() == 3  # acknowledged; arrive and resolve still counting down
+    assert page.locator(".obligations .countdown").count() == 2
+    for index in range(rows.count()):
+        name = rows.nth(index).locator(".obligation-name").bounding_box()
+        state = rows.nth(index).locator(".obligation-state").bounding_box()
+        assert name is not None and state is not None
+        # Beside its name, not under it.
+        assert state["x"] >= name["x"] + name["width"]
+        assert state["y"] < name["y"] + name["height"]
+    assert no_sideways_scroll(page)
+    rows.first.scroll_into_view_if_needed()
+    shots(page, f"duties-{locale}")
