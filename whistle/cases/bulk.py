@@ -635,7 +635,7 @@ def _prepare(
         return column
     if type(field) is DateTimeField and types <= {datetime}:
         adapt = connection.ops.adapt_datetimefield_value
-        if _aware_as_given(column, adapt):
+        if _aware_as_given(column, adapt, moments):
             return column
 
         def moment(value: Any) -> Any:
@@ -674,12 +674,22 @@ def _as_text(field: Field[Any, Any], column: Sequence[Any]) -> Sequence[Any]:
     return column
 
 
-def _aware_as_given(column: Sequence[Any], adapt: Callable[[Any], Any]) -> bool:
+def _aware_as_given(
+    column: Sequence[Any], adapt: Callable[[Any], Any], moments: dict[int, tuple[Any, Any]]
+) -> bool:
     """Whether every moment of the column is aware (or None) and the backend sends an aware
     moment as itself (PostgreSQL's adapter gives it back unchanged): then the column is what
-    the field would send, checked without a Python step per row."""
+    the field would send, checked without a Python step per row. The first moment's
+    adaptation is kept in `moments`, the cache of the columns' moments (`_prepare`), so that
+    a moment shared by several columns (a row's creation and sending) is adapted once."""
     first = next(filter(None, column), None)
-    if first is None or adapt(first) is not first:
+    if first is None:
+        return False
+    found = moments.get(id(first))
+    prepared = adapt(first) if found is None else found[1]
+    if prepared is not first:
+        if found is None and first.utcoffset() is not None:
+            moments[id(first)] = (first, prepared)
         return False
     return None not in map(datetime.utcoffset, filter(None, column))
 
