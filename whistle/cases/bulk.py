@@ -626,13 +626,18 @@ def _prepare(
     `get_db_prep_save` gives, without its generic path where the type says what it does.
     Moments and JSON documents are prepared once per distinct object (rows share them)."""
     types = set(map(type, column))
-    types.discard(type(None))
+    types.discard(_NONE)
     unchanged = unchanged_types(field)
-    # A `str` subclass (a TextChoices member) is prepared as itself too.
-    if unchanged == (str,) and all(issubclass(kind, str) for kind in types):
-        return column
-    if unchanged and types <= set(unchanged):
-        return column
+    if unchanged:
+        if types.issubset(unchanged):
+            return column
+        if unchanged == (str,):
+            # A `str` subclass (a TextChoices member) is prepared as itself too.
+            for kind in types:
+                if not issubclass(kind, str):
+                    break
+            else:
+                return column
     if type(field) is DateTimeField and types <= {datetime}:
         adapt = connection.ops.adapt_datetimefield_value
         if _aware_as_given(column, adapt, moments):
@@ -730,6 +735,8 @@ def _each_once(
 
 # No value of a column (`_each_once`).
 _NOTHING = object()
+# The type of None, which every column may hold (`_prepare`).
+_NONE = type(None)
 
 
 def _defaults(
