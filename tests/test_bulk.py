@@ -226,6 +226,48 @@ def test_values_are_prepared_by_type_as_the_fields_prepare_them(db):
         assert found == expected, name
 
 
+def test_moments_shared_by_columns_are_prepared_as_the_fields_prepare_them(db, monkeypatch):
+    """The columns of a row's moments share one cache (`_prepare`'s `moments`): each column
+    is still what `get_db_prep_save` gives, and a moment the backend adapts (SQLite's text)
+    is adapted once however many columns hold it."""
+    from zoneinfo import ZoneInfo
+
+    from django.db import connection
+
+    from whistle.cases.bulk import _prepare
+
+    local = MOMENT.astimezone(ZoneInfo("Asia/Shanghai"))
+    columns = {
+        "created_at": (MOMENT, local),
+        "next_attempt_at": (MOMENT, None),
+        "sent_at": (None, None),
+        "delivered_at": (local, MOMENT),
+    }
+    fields = {name: Notification._meta.get_field(name) for name in columns}
+    assert all(isinstance(field, Field) for field in fields.values())
+    expected = {
+        name: [_as_sent(fields[name].get_db_prep_save(value, connection)) for value in values]  # type: ignore[union-attr]
+        for name, values in columns.items()
+    }
+    adapt = connection.ops.adapt_datetimefield_value
+    adapted: list[object] = []
+
+    def counted(value):
+        adapted.append(value)
+        return adapt(value)
+
+    monkeypatch.setattr(connection.ops, "adapt_datetimefield_value", counted)
+    moments: dict[int, tuple[object, object]] = {}
+    for name, values in columns.items():
+        field = fields[name]
+        assert isinstance(field, Field)
+        found = [_as_sent(value) for value in _prepare(field, values, connection, moments)]
+        assert found == expected[name], name
+    if adapt(MOMENT) is not MOMENT:
+        moments_adapted = [value for value in adapted if value is not None]
+        assert sorted(map(id, moments_adapted)) == sorted([id(MOMENT), id(local)])
+
+
 @pytest.mark.parametrize(
     ("copy", "ignore"),
     [(False, False), (True, False), (True, True)],

@@ -626,16 +626,21 @@ def _prepare(
     `get_db_prep_save` gives, without its generic path where the type says what it does.
     Moments and JSON documents are prepared once per distinct object (rows share them)."""
     types = set(map(type, column))
-    types.discard(type(None))
+    types.discard(_NONE)
     unchanged = unchanged_types(field)
-    # A `str` subclass (a TextChoices member) is prepared as itself too.
-    if unchanged == (str,) and all(issubclass(kind, str) for kind in types):
-        return column
-    if unchanged and types <= set(unchanged):
-        return column
+    if unchanged:
+        if types.issubset(unchanged):
+            return column
+        if unchanged == (str,):
+            # A `str` subclass (a TextChoices member) is prepared as itself too.
+            for kind in types:
+                if not issubclass(kind, str):
+                    break
+            else:
+                return column
     if type(field) is DateTimeField and types <= {datetime}:
         adapt = connection.ops.adapt_datetimefield_value
-        if _aware_as_given(column, adapt):
+        if _aware_as_given(column, adapt, moments):
             return column
 
         def moment(value: Any) -> Any:
@@ -674,12 +679,22 @@ def _as_text(field: Field[Any, Any], column: Sequence[Any]) -> Sequence[Any]:
     return column
 
 
-def _aware_as_given(column: Sequence[Any], adapt: Callable[[Any], Any]) -> bool:
+def _aware_as_given(
+    column: Sequence[Any], adapt: Callable[[Any], Any], moments: dict[int, tuple[Any, Any]]
+) -> bool:
     """Whether every moment of the column is aware (or None) and the backend sends an aware
     moment as itself (PostgreSQL's adapter gives it back unchanged): then the column is what
-    the field would send, checked without a Python step per row."""
+    the field would send, checked without a Python step per row. The first moment's
+    adaptation is kept in `moments`, the cache of the columns' moments (`_prepare`), so that
+    a moment shared by several columns (a row's creation and sending) is adapted once."""
     first = next(filter(None, column), None)
-    if first is None or adapt(first) is not first:
+    if first is None:
+        return False
+    found = moments.get(id(first))
+    prepared = adapt(first) if found is None else found[1]
+    if prepared is not first:
+        if found is None and first.utcoffset() is not None:
+            moments[id(first)] = (first, prepared)
         return False
     return None not in map(datetime.utcoffset, filter(None, column))
 
@@ -720,6 +735,8 @@ def _each_once(
 
 # No value of a column (`_each_once`).
 _NOTHING = object()
+# The type of None, which every column may hold (`_prepare`).
+_NONE = type(None)
 
 
 def _defaults(
