@@ -71,25 +71,20 @@ def run(args: argparse.Namespace, vendor: str) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from benchmarks.api_intake import BARE, ORDERS, seed
-    from benchmarks.bare_intake import bare_intake
+    from benchmarks.bare_intake import Filings, bare_intake
     from whistle.api import tokens
     from whistle.cases.actions.hotline import take_hotline_order
-    from whistle.cases.models import Case
     from whistle.organisation import map_triggers
-    from whistle.organisation.models import Person, RoleAssignment
 
     secret, body, lanes = seed(args.lanes)
     # The bare endpoint's application reads what it needs at import: after the seed.
     import benchmarks.api_intake_app as app
 
-    dispatcher = Person.objects.get(username="dispatcher")
-    assignment = RoleAssignment.objects.filter(person=dispatcher).first()
-    assert assignment is not None
-    sample = Case.objects.filter(township=assignment.jurisdiction, category__isnull=False).first()
-    assert sample is not None
+    filings = Filings()
+    dispatcher = filings.dispatcher
     client = Client(SERVER_NAME="127.0.0.1")
     numbers = iter(range(10**9))
-    order_fields = {"caller_name": "王女士", "caller_phone": "13800000000"}
+    order_fields = Filings.CALLER
 
     def through_api() -> None:
         answer = client.post(
@@ -107,7 +102,7 @@ def run(args: argparse.Namespace, vendor: str) -> None:
             description=body["description"],
             lon=body["lon"],
             lat=body["lat"],
-            category=sample.category,
+            category=filings.category,
             **order_fields,
         )
 

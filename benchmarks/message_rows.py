@@ -58,18 +58,12 @@ def _loaded(name: str, path: Path) -> ModuleType:
 
 
 def run(args: argparse.Namespace, vendor: str) -> None:
+    from benchmarks.bare_intake import Filings
     from benchmarks.lane_lookup import demo_city_with_lanes
     from whistle.cases import bulk
-    from whistle.cases.actions.hotline import take_hotline_order
-    from whistle.cases.models import Case
-    from whistle.organisation.models import Person, RoleAssignment
 
     demo_city_with_lanes(200)
-    dispatcher = Person.objects.get(username="dispatcher")
-    assignment = RoleAssignment.objects.filter(person=dispatcher).first()
-    assert assignment is not None
-    sample = Case.objects.filter(township=assignment.jurisdiction, category__isnull=False).first()
-    assert sample is not None
+    filings = Filings()
     captured: list[tuple[Any, ...]] = []
     prepare = bulk._row_params
 
@@ -79,16 +73,7 @@ def run(args: argparse.Namespace, vendor: str) -> None:
 
     bulk._row_params = capture
     try:
-        take_hotline_order(
-            dispatcher,
-            number="B1",
-            caller_name="王女士",
-            caller_phone="13800000000",
-            category=sample.category,
-            description="人民市场东巷有游商占道",
-            lon=sample.lon,
-            lat=sample.lat,
-        )
+        filings.order("B1")
     finally:
         bulk._row_params = prepare
     plan, rows, connection = captured[0]

@@ -59,43 +59,16 @@ def run(args: argparse.Namespace, vendor: str) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from benchmarks.bare_intake import bare_intake
+    from benchmarks.bare_intake import Filings
     from benchmarks.lane_lookup import demo_city_with_lanes
-    from whistle.cases.actions import report_case
-    from whistle.cases.actions.hotline import take_hotline_order
-    from whistle.cases.models import Case
-    from whistle.organisation.models import Person, RoleAssignment
 
     lanes = demo_city_with_lanes(args.lanes)
-    dispatcher = Person.objects.get(username="dispatcher")
-    assignment = RoleAssignment.objects.filter(person=dispatcher).first()
-    assert assignment is not None
-    township = assignment.jurisdiction
-    sample = Case.objects.filter(township=township, category__isnull=False).first()
-    assert sample is not None
-    place = {"description": "人民市场东巷有游商占道", "lon": sample.lon, "lat": sample.lat}
-    numbers = iter(range(10**9))
-
-    def filed_report() -> Any:
-        return report_case(dispatcher, category=sample.category, **place)
-
-    def order() -> Any:
-        return take_hotline_order(
-            dispatcher,
-            number=f"B{next(numbers)}",
-            caller_name="王女士",
-            caller_phone="13800000000",
-            category=sample.category,
-            **place,
-        )
-
-    def bare() -> Any:
-        return bare_intake(place["description"], place["lon"], place["lat"], township, dispatcher)
+    filings = Filings()
 
     sides: dict[str, tuple[str, Callable[[], Any]]] = {
-        "report": ("report_case", filed_report),
-        "order": ("take_hotline_order", order),
-        "bare": ("bare transaction", bare),
+        "report": ("report_case", filings.report),
+        "order": ("take_hotline_order", filings.order),
+        "bare": ("bare transaction", filings.bare),
     }
     statements = {}
     for side, (_, action) in sides.items():

@@ -49,26 +49,12 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, vendor: str) -> None:
-    from benchmarks.bare_intake import bare_intake
+    from benchmarks.bare_intake import Filings
     from benchmarks.lane_lookup import demo_city_with_lanes
     from whistle.cases import rows
-    from whistle.cases.actions.hotline import take_hotline_order
-    from whistle.cases.models import Case
-    from whistle.organisation.models import Person, RoleAssignment
 
     lanes = demo_city_with_lanes(args.lanes)
-    dispatcher = Person.objects.get(username="dispatcher")
-    assignment = RoleAssignment.objects.filter(person=dispatcher).first()
-    assert assignment is not None
-    township = assignment.jurisdiction
-    sample = Case.objects.filter(township=township, category__isnull=False).first()
-    assert sample is not None
-    place: dict[str, Any] = {
-        "description": "人民市场东巷有游商占道",
-        "lon": sample.lon,
-        "lat": sample.lat,
-    }
-    numbers = iter(range(10**9))
+    filings = Filings()
     preparer = rows._preparer
 
     def generic(field: Any, connection: Any) -> Callable[[Any], Any]:
@@ -81,23 +67,10 @@ def run(args: argparse.Namespace, vendor: str) -> None:
         rows._PLANS.clear()
         rows._preparer = made
 
-    def order() -> Any:
-        return take_hotline_order(
-            dispatcher,
-            number=f"B{next(numbers)}",
-            caller_name="王女士",
-            caller_phone="13800000000",
-            category=sample.category,
-            **place,
-        )
-
-    def bare() -> Any:
-        return bare_intake(place["description"], place["lon"], place["lat"], township, dispatcher)
-
     sides: dict[str, tuple[Callable[..., Any] | None, Callable[[], Any]]] = {
-        "take_hotline_order, preparers": (preparer, order),
-        "take_hotline_order, generic": (generic, order),
-        "bare transaction": (None, bare),
+        "take_hotline_order, preparers": (preparer, filings.order),
+        "take_hotline_order, generic": (generic, filings.order),
+        "bare transaction": (None, filings.bare),
     }
     cpu = dict.fromkeys(sides, 0.0)
     try:
