@@ -67,11 +67,9 @@ def main() -> None:
     if args.quick:
         args.lanes, args.seconds = 5_000, 5.0
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
-    import django
+    from scratch import set_up_django
 
-    django.setup()
+    set_up_django()
     from django.db import connection
     from scratch import throwaway_database
 

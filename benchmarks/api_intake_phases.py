@@ -31,16 +31,12 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from reporting import report
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -53,16 +49,10 @@ def main() -> None:
     if args.quick:
         args.lanes, args.count = 5_000, 100
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
     os.environ["WHISTLE_API_RATE_LIMIT"] = "100000000"
-    import django
+    from scratch import run_in_throwaway
 
-    django.setup()
-    from scratch import throwaway_database
-
-    with throwaway_database() as vendor:
-        run(args, vendor)
+    run_in_throwaway(run, args)
 
 
 def run(args: argparse.Namespace, vendor: str) -> None:

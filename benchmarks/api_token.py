@@ -23,16 +23,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from reporting import report
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -44,15 +40,9 @@ def main() -> None:
     if args.quick:
         args.count = 500
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
-    import django
+    from scratch import run_in_throwaway
 
-    django.setup()
-    from scratch import throwaway_database
-
-    with throwaway_database() as vendor:
-        run(args, vendor)
+    run_in_throwaway(run, args)
 
 
 def run(args: argparse.Namespace, vendor: str) -> None:

@@ -31,19 +31,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import os
 import pstats
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import reporting
 from reporting import report
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -59,12 +54,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.scale = 0.01
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
-    import django
+    from scratch import set_up_django, throwaway_database
 
-    django.setup()
-    from scratch import throwaway_database
+    set_up_django()
 
     with throwaway_database():
         measure(

@@ -26,16 +26,11 @@ import argparse
 import os
 import platform
 import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from reporting import report
-
-ROOT = Path(__file__).resolve().parent.parent
 
 BASELINE_SQL = """
 SELECT lane.township_id,
@@ -66,31 +61,17 @@ def main() -> None:
     if args.quick:
         args.runs = 10
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
-    import django
-    from django.conf import settings
+    from scratch import set_up_django, throwaway_database
 
-    with tempfile.TemporaryDirectory() as scratch:
-        database = settings.DATABASES["default"]
-        if str(database["ENGINE"]).endswith("sqlite3"):
-            database["TEST"] = {"NAME": str(Path(scratch) / "benchmark.sqlite3")}
-        # The pages name static files by their plain names, as in the tests: no collection.
-        settings.STORAGES = {
-            **settings.STORAGES,
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        }
-        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-        django.setup()
-        from django.db import connection
-        from django.test.utils import setup_test_environment
+    set_up_django(
+        plain_static_files=True,
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    )
+    from django.test.utils import setup_test_environment
 
-        setup_test_environment()
-        original_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        try:
-            measure(runs=args.runs, vendor=connection.vendor)
-        finally:
-            connection.creation.destroy_test_db(original_name, verbosity=0)
+    setup_test_environment()
+    with throwaway_database() as vendor:
+        measure(runs=args.runs, vendor=vendor)
 
 
 def timed(runs: int, action: Callable[[], object]) -> list[float]:

@@ -33,8 +33,6 @@ from pathlib import Path
 
 from reporting import report
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def phone_jpeg(size: tuple[int, int], quality: int = 90) -> bytes:
     """Noisy pixels (they compress about as badly as a photo) with an EXIF block carrying an
@@ -111,11 +109,9 @@ def _peak_kib() -> int:
 
 def child(way: str, path: str, repeat: int) -> None:
     """One measurement in this process: the median time and the peak memory added."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
-    import django
+    from scratch import set_up_django
 
-    django.setup()
+    set_up_django()
     from django.conf import settings
     from PIL import Image
 

@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from reporting import report
 
-ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 400
 
 
@@ -108,12 +105,9 @@ def main() -> None:
     if args.quick:
         args.entries //= 5
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
-    import django
+    from scratch import set_up_django, throwaway_database
 
-    django.setup()
-    from scratch import throwaway_database
+    set_up_django()
 
     load = os.getloadavg()[0]
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {load:.1f}", flush=True)

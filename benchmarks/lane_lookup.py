@@ -28,15 +28,11 @@ import math
 import os
 import platform
 import random
-import sys
 import time
 import tracemalloc
 from datetime import UTC, datetime
 from io import StringIO
-from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parent.parent
 
 # The lattice's step in degrees (about 200 m) and the district's south-west corner.
 STEP = 0.002
@@ -314,15 +310,9 @@ def main() -> None:
     if args.quick:
         args.lanes, args.points, args.query_points = 5_000, 5_000, 1_000
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
-    import django
+    from scratch import run_in_throwaway
 
-    django.setup()
-    from scratch import throwaway_database
-
-    with throwaway_database() as vendor:
-        run(args, vendor)
+    run_in_throwaway(run, args)
 
 
 def run(args: argparse.Namespace, vendor: str) -> None:

@@ -36,16 +36,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8)
     args = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
-    import django
+    from scratch import run_in_throwaway
 
-    django.setup()
-    from scratch import throwaway_database
-
-    with throwaway_database() as vendor:
-        run(args, vendor)
+    run_in_throwaway(run, args)
 
 
 def _loaded(name: str, path: Path) -> ModuleType:

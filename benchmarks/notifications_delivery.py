@@ -18,15 +18,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 import time
 from contextlib import redirect_stdout
-from pathlib import Path
 
 from reporting import report
 from scratch import throwaway_database
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -40,11 +36,9 @@ def main() -> None:
     if args.rows < 2:
         parser.error("--rows must be at least 2")
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
-    import django
+    from scratch import set_up_django
 
-    django.setup()
+    set_up_django()
     from django.conf import settings
 
     settings.WHISTLE_SMS_BACKEND = "whistle.notifications.sms.ConsoleSmsBackend"

@@ -30,16 +30,12 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from reporting import report
-
-ROOT = Path(__file__).resolve().parent.parent
 
 # The tables that grow with the year: a plan that reads one of them whole is a page whose
 # cost follows the data, not what it shows.
@@ -95,22 +91,15 @@ def main() -> None:
     if args.quick:
         scales, args.runs = [0.002], 10
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
-    import django
-    from django.conf import settings
+    from scratch import set_up_django, throwaway_database
 
-    # The pages name static files by their plain names, as in the tests: no collection.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # Signed in as after both steps of sign-in: the second factor is not what is measured.
-    settings.WHISTLE_TWO_FACTOR_ROLES = []
-    django.setup()
+    set_up_django(
+        plain_static_files=True,
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        # Signed in as after both steps of sign-in: the second factor is not what is measured.
+        WHISTLE_TWO_FACTOR_ROLES=[],
+    )
     from django.test.utils import setup_test_environment
-    from scratch import throwaway_database
 
     setup_test_environment()
     for scale in scales:

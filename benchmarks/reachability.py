@@ -26,18 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
-import sys
-import tempfile
 import time
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 from reporting import print_machine, report
-
-ROOT = Path(__file__).resolve().parent.parent
 
 RAW_LANES = "SELECT township_id, centre_line FROM organisation_lane"
 RAW_STATIONS = """
@@ -54,23 +48,11 @@ def main() -> None:
     args = parser.parse_args()
     scale = args.scale / 10 if args.quick else args.scale
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
-    import django
-    from django.conf import settings
+    from scratch import set_up_django, throwaway_database
 
-    with tempfile.TemporaryDirectory() as scratch:
-        database = settings.DATABASES["default"]
-        if str(database["ENGINE"]).endswith("sqlite3"):
-            database["TEST"] = {"NAME": str(Path(scratch) / "benchmark.sqlite3")}
-        django.setup()
-        from django.db import connection
-
-        original_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        try:
-            measure(scale=scale, seed=args.seed)
-        finally:
-            connection.creation.destroy_test_db(original_name, verbosity=0)
+    set_up_django()
+    with throwaway_database():
+        measure(scale=scale, seed=args.seed)
 
 
 def place_centres(city: Any, seed: int) -> int:

@@ -20,14 +20,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -37,15 +33,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
-    import django
+    from scratch import run_in_throwaway
 
-    django.setup()
-    from scratch import throwaway_database
-
-    with throwaway_database() as vendor:
-        run(args, vendor)
+    run_in_throwaway(run, args)
 
 
 def run(args: argparse.Namespace, vendor: str) -> None:

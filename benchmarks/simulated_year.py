@@ -19,18 +19,13 @@ history in bulk, then measures, each against a raw baseline in the same run:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from reporting import print_machine, report
-
-ROOT = Path(__file__).resolve().parent.parent
 
 RAW_SCORES = """
 SELECT department_id, COUNT(*), SUM(total)
@@ -48,12 +43,9 @@ def main() -> None:
     args = parser.parse_args()
     scale = args.scale / 10 if args.quick else args.scale
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
-    import django
+    from scratch import set_up_django, throwaway_database
 
-    django.setup()
-    from scratch import throwaway_database
+    set_up_django()
 
     with throwaway_database():
         measure(scale=scale, seed=args.seed)

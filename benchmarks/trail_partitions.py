@@ -28,16 +28,13 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from reporting import report
 
-ROOT = Path(__file__).resolve().parent.parent
 MONTHS = 12
 START = datetime(2026, 1, 1, tzinfo=UTC)
 KINDS = ("reported", "whistle_blown", "summoned", "acknowledged", "checked_in", "progress")
@@ -292,11 +289,9 @@ def main() -> None:
         args.rows //= 10
         args.lookups //= 2
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
-    import django
+    from scratch import set_up_django
 
-    django.setup()
+    set_up_django()
     from django.db import connection
 
     if connection.vendor != "postgresql":

@@ -13,15 +13,10 @@ default, or a test database on the server that DATABASE_URL=postgresql://… nam
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from reporting import report
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -33,12 +28,9 @@ def main() -> None:
     if args.quick:
         args.cases //= 10
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whistle.settings")
-    import django
+    from scratch import set_up_django, throwaway_database
 
-    django.setup()
-    from scratch import throwaway_database
+    set_up_django()
 
     with throwaway_database() as vendor:
         measure(cases=args.cases, events=args.events, vendor=vendor)
