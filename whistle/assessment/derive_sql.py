@@ -73,10 +73,12 @@ _ISO_MOMENT = (
     r"([+-](0[0-9]|1[0-5]):[0-5][0-9]|Z)$"
 )
 _DUE_TEXT = "(e.data ->> 'arrive_due_at')"
-# CASE, not AND: the day is read only from text of the right form.
+# CASE, not AND: the day is read only from text of the right form. A day up to 28 (two
+# digits, compared as text) is in every month; only a later one is checked against its own.
 READABLE_DUE = (
-    f"CASE WHEN {_DUE_TEXT} ~ '{_ISO_MOMENT}' THEN substr({_DUE_TEXT}, 9, 2)::int <= "
-    f"extract(day FROM make_date(substr({_DUE_TEXT}, 1, 4)::int, "
+    f"CASE WHEN {_DUE_TEXT} ~ '{_ISO_MOMENT}' THEN substr({_DUE_TEXT}, 9, 2) <= '28' "
+    f"OR substr({_DUE_TEXT}, 9, 2)::int <= extract(day FROM "
+    f"make_date(substr({_DUE_TEXT}, 1, 4)::int, "
     f"substr({_DUE_TEXT}, 6, 2)::int, 1) + interval '1 month' - interval '1 day') "
     "ELSE false END"
 )
@@ -243,17 +245,24 @@ WITH sm AS (
             max(ev.pos) FILTER (WHERE {_in(K.EVALUATED)}) AS evaluated,
             max(ev.pos) FILTER (WHERE {_CALLBACKS}) AS callback
         FROM assessable sm LEFT JOIN (
-            SELECT e.id, e.case_id, e.seq, {_micro("e.at")} AS us, {_KIND_CODE} AS k,
-                e.summons_id, CASE WHEN {_PLACED} THEN e.seq * {_POSITIONS} + e.id END AS pos,
-                CASE WHEN e.kind = '{K.SUMMONED}' THEN
-                    CASE WHEN e.data ? 'arrive_due_at' THEN 1 ELSE 0 END END AS due_given,
-                CASE WHEN e.kind = '{K.SUMMONED}' AND e.data ? 'arrive_due_at'
-                    AND NOT {ODD_EVENT} THEN
+            -- The deadline is read as a moment from the event's own row below, whose mark
+            -- (`odd`) is worked out once (behind OFFSET 0, not copied into each use).
+            SELECT e.id, e.case_id, e.seq, e.us, e.k, e.summons_id, e.pos, e.due_given,
+                CASE WHEN e.due_given = 1 AND NOT e.odd THEN
                     {_micro("NULLIF(e.data ->> 'arrive_due_at', '')::timestamptz")} END AS due_us,
-                CASE WHEN e.kind = '{K.DECLINE_UPHELD}' THEN 1 ELSE 0 END AS upheld,
-                {ODD_EVENT} OR NOT {_PLACED} AS odd
-            FROM {_table(Event)} e
-            WHERE e.case_id BETWEEN %(lo)s AND %(hi)s AND e.kind IN ({_kinds(*RELEVANT)})
+                e.upheld, e.odd
+            FROM (
+                SELECT e.id, e.case_id, e.seq, {_micro("e.at")} AS us, {_KIND_CODE} AS k,
+                    e.summons_id,
+                    CASE WHEN {_PLACED} THEN e.seq * {_POSITIONS} + e.id END AS pos,
+                    CASE WHEN e.kind = '{K.SUMMONED}' THEN
+                        CASE WHEN e.data ? 'arrive_due_at' THEN 1 ELSE 0 END END AS due_given,
+                    CASE WHEN e.kind = '{K.DECLINE_UPHELD}' THEN 1 ELSE 0 END AS upheld,
+                    {ODD_EVENT} OR NOT {_PLACED} AS odd, e.data
+                FROM {_table(Event)} e
+                WHERE e.case_id BETWEEN %(lo)s AND %(hi)s AND e.kind IN ({_kinds(*RELEVANT)})
+                OFFSET 0
+            ) e
         ) ev ON ev.case_id = sm.case_id
         GROUP BY sm.id) y
     ) x ON x.sid = sm.id
