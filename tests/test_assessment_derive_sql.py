@@ -11,6 +11,7 @@ held to each other.
 
 from __future__ import annotations
 
+import io
 import random
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connection, transaction
 
 from tests.fixtures_assessment import bj, scheme_forty_percent, scheme_one_third
@@ -278,6 +280,30 @@ def test_the_sql_and_python_paths_write_the_same_records_cells_and_scores(small_
     assert recompute_all(in_sql=False) == 0
     assert recompute_all(in_sql=True, workers=workers) == 0
     assert check_all() == []
+
+
+def test_a_simulated_year_is_derived_in_sql_as_in_python(workers):
+    """The simulator's year, not drawn at random but as a city's history runs (arrivals on
+    time and late, no-shows, whistles, departments of every habit): the SQL
+    writes every record, cell and department score as the Python path does."""
+    end = datetime(2026, 6, 17, 1, 0, tzinfo=UTC)
+    with time_machine.travel(end, tick=False):
+        call_command(
+            "simulate",
+            *("--preset", "dongcheng", "--scale", "0.0002", "--end", "2026-06-15"),
+            *("--seed", "5"),
+            stdout=io.StringIO(),
+        )
+        assert recompute_all(in_sql=False) > 0
+        python = snapshot()
+        came = {record["came"] for record in python["records"].values()}
+        assert {"on_time", "late", "no_show"} <= came
+        SummonsAssessment.objects.all().delete()
+        ScoreCell.objects.all().delete()
+        DepartmentResult.objects.all().delete()
+        assert recompute_all(in_sql=True, workers=workers) == len(python["records"])
+        assert_same(snapshot(), python)
+        assert recompute_all(in_sql=False) == 0
 
 
 def test_only_the_records_that_changed_or_are_missing_are_written(small_city, workers):

@@ -73,10 +73,12 @@ _ISO_MOMENT = (
     r"([+-](0[0-9]|1[0-5]):[0-5][0-9]|Z)$"
 )
 _DUE_TEXT = "(e.data ->> 'arrive_due_at')"
-# CASE, not AND: the day is read only from text of the right form.
+# CASE, not AND: the day is read only from text of the right form. A day up to 28 (two
+# digits, compared as text) is in every month; only a later one is checked against its own.
 READABLE_DUE = (
-    f"CASE WHEN {_DUE_TEXT} ~ '{_ISO_MOMENT}' THEN substr({_DUE_TEXT}, 9, 2)::int <= "
-    f"extract(day FROM make_date(substr({_DUE_TEXT}, 1, 4)::int, "
+    f"CASE WHEN {_DUE_TEXT} ~ '{_ISO_MOMENT}' THEN substr({_DUE_TEXT}, 9, 2) <= '28' "
+    f"OR substr({_DUE_TEXT}, 9, 2)::int <= extract(day FROM "
+    f"make_date(substr({_DUE_TEXT}, 1, 4)::int, "
     f"substr({_DUE_TEXT}, 6, 2)::int, 1) + interval '1 month' - interval '1 day') "
     "ELSE false END"
 )
@@ -153,14 +155,13 @@ _TERMINAL = (
 )
 
 
-def _first(column: str, where: str) -> str:
-    """The column of the first event (by sequence) that matches: the least [seq, column]
-    pair, an array comparison, so no aggregate sorts its rows."""
-    return f"(min(ARRAY[ev.seq, {column}]) FILTER (WHERE {where}))[2]"
-
-
-def _last(column: str, where: str) -> str:
-    return f"(max(ARRAY[ev.seq, {column}]) FILTER (WHERE {where}))[2]"
+# An event's place in its case's trail and its id in one bigint (`ev.pos`): the sequence
+# times 2^40 plus the id, so that the least or greatest of a plain number is the first or
+# last matching event by sequence and names it, without building an array per event. An
+# event with a sequence of 2^23 or more, or an id of 2^40 or more, has no such number and
+# leaves its case to `derive_facts`.
+_POSITIONS = 2**40
+_PLACED = f"(e.seq < {2**23} AND e.id < {_POSITIONS})"
 
 
 def _own(kind: str) -> str:
@@ -206,48 +207,64 @@ WITH sm AS (
     -- functions, no stored copy of the events): whether the case has an event that leaves it
     -- to Python, and the values the rules read. A deadline is read as a moment only from an
     -- event that does not (its text then reads the same in both). Grouped by the summons
-    -- alone (its other columns joined back after): the rows are hashed on one key.
+    -- alone (its other columns joined back after): the rows are hashed on one key. The
+    -- values of the first or last event of a kind are one aggregate each: the least or
+    -- greatest `pos` where the event's id is all that is read, else one array of the
+    -- sequence (unique in the case, so it decides) and the values read.
     SELECT sm.*, x.* FROM assessable sm JOIN (
-        SELECT sm.id AS sid,
+        SELECT sid, odd_case,
+            terminal[2] AS terminal_id, terminal[3] AS terminal_us,
+            arrival[3] AS arrival_id, arrival[1] AS arrival_us,
+            declined[2] AS declined_id, declined[3] AS declined_us,
+            ruling[2] AS ruling_id, ruling[3] AS ruling_upheld, ruling[1] AS ruling_seq,
+            released[2] AS released_id, released[3] AS released_us, released[1] AS released_seq,
+            summoned,
+            overdue %% {_POSITIONS} AS overdue_id,
+            first_result, first_check_out, own_rework_ids, case_reworks,
+            rated %% {_POSITIONS} AS rated_id,
+            evaluated %% {_POSITIONS} AS evaluated_id,
+            callback %% {_POSITIONS} AS callback_id
+        FROM (SELECT sm.id AS sid,
             bool_or(ev.odd) AS odd_case,
-            {_first("ev.id", _TERMINAL)} AS terminal_id,
-            {_first("ev.us", _TERMINAL)} AS terminal_us,
-            (min(ARRAY[ev.us, ev.seq, ev.id]) FILTER (WHERE {_own(K.CHECK_IN_ACCEPTED)}))[3]
-                AS arrival_id,
-            min(ev.us) FILTER (WHERE {_own(K.CHECK_IN_ACCEPTED)}) AS arrival_us,
-            {_first("ev.id", _own(K.DECLINED))} AS declined_id,
-            {_first("ev.us", _own(K.DECLINED))} AS declined_us,
-            {_last("ev.id", f"{_OWN} AND {_RULINGS}")} AS ruling_id,
-            {_last("ev.upheld", f"{_OWN} AND {_RULINGS}")} AS ruling_upheld,
-            {_first("ev.id", _own(K.RELEASED))} AS released_id,
-            {_first("ev.us", _own(K.RELEASED))} AS released_us,
+            min(ARRAY[ev.seq, ev.id, ev.us]) FILTER (WHERE {_TERMINAL}) AS terminal,
+            min(ARRAY[ev.us, ev.seq, ev.id]) FILTER (WHERE {_own(K.CHECK_IN_ACCEPTED)})
+                AS arrival,
+            min(ARRAY[ev.seq, ev.id, ev.us]) FILTER (WHERE {_own(K.DECLINED)}) AS declined,
+            max(ARRAY[ev.seq, ev.id, ev.upheld]) FILTER (WHERE {_OWN} AND {_RULINGS})
+                AS ruling,
+            min(ARRAY[ev.seq, ev.id, ev.us]) FILTER (WHERE {_own(K.RELEASED)}) AS released,
             min(ARRAY[ev.seq, ev.due_given, ev.due_us]) FILTER (WHERE {_own(K.SUMMONED)})
                 AS summoned,
-            {_first("ev.id", _own(K.ARRIVE_OVERDUE))} AS overdue_id,
-            min(ev.seq) FILTER (WHERE {_own(K.RELEASED)}) AS released_seq,
-            max(ev.seq) FILTER (WHERE {_OWN} AND {_RULINGS}) AS ruling_seq,
-            min(ARRAY[ev.seq, ev.id]) FILTER (WHERE {_own(K.RESULT)}) AS first_result,
-            min(ARRAY[ev.seq, ev.id]) FILTER (WHERE {_own(K.CHECK_OUT)}) AS first_check_out,
+            min(ev.pos) FILTER (WHERE {_own(K.ARRIVE_OVERDUE)}) AS overdue,
+            min(ev.pos) FILTER (WHERE {_own(K.RESULT)}) AS first_result,
+            min(ev.pos) FILTER (WHERE {_own(K.CHECK_OUT)}) AS first_check_out,
             array_agg(ev.id) FILTER (WHERE {_own(K.REWORK)}) AS own_rework_ids,
-            array_agg(ARRAY[ev.seq, ev.id]) FILTER (
+            array_agg(ev.pos) FILTER (
                 WHERE {_in(K.REWORK)} AND ev.summons_id IS NULL) AS case_reworks,
-            {_last("ev.id", _own(AssessmentEventKind.RATED))} AS rated_id,
-            {_last("ev.id", _in(K.EVALUATED))} AS evaluated_id,
-            {_last("ev.id", _CALLBACKS)} AS callback_id
+            max(ev.pos) FILTER (WHERE {_own(AssessmentEventKind.RATED)}) AS rated,
+            max(ev.pos) FILTER (WHERE {_in(K.EVALUATED)}) AS evaluated,
+            max(ev.pos) FILTER (WHERE {_CALLBACKS}) AS callback
         FROM assessable sm LEFT JOIN (
-            SELECT e.id, e.case_id, e.seq, {_micro("e.at")} AS us, {_KIND_CODE} AS k,
-                e.summons_id,
-                CASE WHEN e.kind = '{K.SUMMONED}' THEN
-                    CASE WHEN e.data ? 'arrive_due_at' THEN 1 ELSE 0 END END AS due_given,
-                CASE WHEN e.kind = '{K.SUMMONED}' AND e.data ? 'arrive_due_at'
-                    AND NOT {ODD_EVENT} THEN
+            -- The deadline is read as a moment from the event's own row below, whose mark
+            -- (`odd`) is worked out once (behind OFFSET 0, not copied into each use).
+            SELECT e.id, e.case_id, e.seq, e.us, e.k, e.summons_id, e.pos, e.due_given,
+                CASE WHEN e.due_given = 1 AND NOT e.odd THEN
                     {_micro("NULLIF(e.data ->> 'arrive_due_at', '')::timestamptz")} END AS due_us,
-                CASE WHEN e.kind = '{K.DECLINE_UPHELD}' THEN 1 ELSE 0 END AS upheld,
-                {ODD_EVENT} AS odd
-            FROM {_table(Event)} e
-            WHERE e.case_id BETWEEN %(lo)s AND %(hi)s AND e.kind IN ({_kinds(*RELEVANT)})
+                e.upheld, e.odd
+            FROM (
+                SELECT e.id, e.case_id, e.seq, {_micro("e.at")} AS us, {_KIND_CODE} AS k,
+                    e.summons_id,
+                    CASE WHEN {_PLACED} THEN e.seq * {_POSITIONS} + e.id END AS pos,
+                    CASE WHEN e.kind = '{K.SUMMONED}' THEN
+                        CASE WHEN e.data ? 'arrive_due_at' THEN 1 ELSE 0 END END AS due_given,
+                    CASE WHEN e.kind = '{K.DECLINE_UPHELD}' THEN 1 ELSE 0 END AS upheld,
+                    {ODD_EVENT} OR NOT {_PLACED} AS odd, e.data
+                FROM {_table(Event)} e
+                WHERE e.case_id BETWEEN %(lo)s AND %(hi)s AND e.kind IN ({_kinds(*RELEVANT)})
+                OFFSET 0
+            ) e
         ) ev ON ev.case_id = sm.case_id
-        GROUP BY sm.id
+        GROUP BY sm.id) y
     ) x ON x.sid = sm.id
 ), odd AS (
     INSERT INTO whistle_odd (case_id) SELECT DISTINCT case_id FROM a WHERE odd_case
@@ -255,12 +272,12 @@ WITH sm AS (
     -- The first work of the summons: a result, or a check-out before its release. After a
     -- ruling on a decline (rare), the first work after it is looked up in the case's trail.
     SELECT a.*, least(first_result, CASE WHEN released_seq IS NULL
-        OR first_check_out[1] < released_seq THEN first_check_out END) AS work
+        OR first_check_out / {_POSITIONS} < released_seq THEN first_check_out END) AS work
     FROM a WHERE odd_case IS NOT TRUE
 ), b AS (
     SELECT w.*,
-        work[2] AS work_id,
-        work[1] AS work_seq,
+        work %% {_POSITIONS} AS work_id,
+        work / {_POSITIONS} AS work_seq,
         CASE WHEN ruling_seq IS NOT NULL THEN (
             SELECT r.id FROM {_table(Event)} r
             WHERE r.case_id = w.case_id AND r.seq > w.ruling_seq AND r.summons_id = w.id
@@ -307,9 +324,8 @@ WITH sm AS (
             ELSE '{Came.PENDING}' END AS came,
         CASE WHEN acted IN ('{Acted.HANDLED}', '{Acted.DECLINE_OVERRULED}') THEN
             COALESCE(own_rework_ids, '{{}}') || COALESCE((
-                SELECT array_agg(case_reworks[i][2])
-                FROM generate_subscripts(case_reworks, 1) AS i
-                WHERE work_seq IS NOT NULL AND case_reworks[i][1] > work_seq), '{{}}')
+                SELECT array_agg(r %% {_POSITIONS}) FROM unnest(case_reworks) AS r
+                WHERE work_seq IS NOT NULL AND r / {_POSITIONS} > work_seq), '{{}}')
         ELSE '{{}}' END AS rework_ids,
         NOT excused AND rated_id IS NOT NULL AS by_rating,
         NOT excused AND rated_id IS NULL AND township_rating IS NOT NULL
