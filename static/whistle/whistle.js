@@ -63,26 +63,140 @@
     });
   }
 
-  /* A photo field (web/components/photo_field.html): the chosen file's name is said and
-     the photo previewed. */
+  /* A photo field (web/components/photo_field.html). One photo: the chosen file's name is
+     said and the photo previewed. Several: the count is said and each photo previewed with
+     its name and a button that takes it out. Choosing again adds to the photos already
+     chosen (a phone's camera gives one at a time), up to the field's most, where the
+     browser lets a page set a file input's files; elsewhere a new choice replaces the last. */
+  var canSetFiles = (function () {
+    try {
+      return typeof DataTransfer === "function" && !!new DataTransfer().items;
+    } catch (e) {
+      return false;
+    }
+  })();
+
+  function onePhoto(field, input) {
+    var preview = field.querySelector("[data-photo-preview]");
+    var name = field.querySelector("[data-photo-name]");
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (name) name.textContent = file ? file.name : "";
+      if (!preview || !window.URL) return;
+      if (!file) {
+        preview.hidden = true;
+        return;
+      }
+      preview.src = window.URL.createObjectURL(file);
+      preview.hidden = false;
+    });
+  }
+
+  function severalPhotos(field, input) {
+    var list = field.querySelector("[data-photo-list]");
+    var status = field.querySelector("[data-photo-name]");
+    var buttonText = field.querySelector("[data-photo-button-text]");
+    var firstLabel = buttonText ? buttonText.textContent : "";
+    var most = parseInt(field.getAttribute("data-photo-max"), 10) || 1;
+    var chosen = [];
+    var urls = [];
+    var words = Whistle.strings;
+    var same = function (a, b) {
+      return a.name === b.name && a.size === b.size && a.lastModified === b.lastModified;
+    };
+
+    function setFiles() {
+      if (!canSetFiles) return;
+      var transfer = new DataTransfer();
+      chosen.forEach(function (file) {
+        transfer.items.add(file);
+      });
+      input.files = transfer.files;
+    }
+
+    function show(note) {
+      urls.forEach(function (url) {
+        window.URL.revokeObjectURL(url);
+      });
+      urls = [];
+      list.textContent = "";
+      chosen.forEach(function (file, index) {
+        var item = document.createElement("li");
+        item.className = "photo-item";
+        if (window.URL) {
+          var img = document.createElement("img");
+          var url = window.URL.createObjectURL(file);
+          urls.push(url);
+          img.src = url;
+          img.alt = "";
+          item.appendChild(img);
+        }
+        var name = document.createElement("span");
+        name.className = "photo-item-name";
+        name.textContent = file.name;
+        item.appendChild(name);
+        if (canSetFiles) {
+          var remove = document.createElement("button");
+          remove.type = "button";
+          remove.className = "btn photo-remove";
+          remove.textContent = words.photoRemove;
+          remove.setAttribute("aria-label", Whistle.format(words.photoRemoveNamed, { name: file.name }));
+          remove.addEventListener("click", function () {
+            chosen.splice(index, 1);
+            setFiles();
+            show("");
+            var buttons = list.querySelectorAll(".photo-remove");
+            (buttons[Math.min(index, buttons.length - 1)] || input).focus();
+          });
+          item.appendChild(remove);
+        }
+        list.appendChild(item);
+      });
+      list.hidden = chosen.length === 0;
+      var forms = words.photosChosen || [];
+      var count = chosen.length ? forms[chosen.length === 1 ? 0 : 1] || "" : "";
+      count = Whistle.format(count, { n: chosen.length });
+      status.textContent = note ? count + " " + note : count;
+      if (buttonText) {
+        buttonText.textContent = canSetFiles && chosen.length > 0 ? words.photosMore : firstLabel;
+      }
+    }
+
+    input.addEventListener("change", function () {
+      var picked = Array.prototype.slice.call(input.files || []);
+      var all = canSetFiles ? chosen.slice() : [];
+      picked.forEach(function (file) {
+        var known = all.some(function (kept) {
+          return same(kept, file);
+        });
+        if (!known) all.push(file);
+      });
+      var over = all.length > most;
+      chosen = all.slice(0, most);
+      setFiles();
+      show(over ? Whistle.format(words.photosOver, { max: most }) : "");
+    });
+    // A form sent and emptied (offline.js keeps it on the phone) starts again with none.
+    if (input.form) {
+      input.form.addEventListener("reset", function () {
+        chosen = [];
+        window.setTimeout(function () {
+          show("");
+        }, 0);
+      });
+    }
+  }
+
   Whistle.onInit(function (root) {
     Array.prototype.forEach.call(root.querySelectorAll("[data-photo-field]"), function (field) {
       var input = field.querySelector('input[type="file"]');
       if (!input || input._whistlePhoto) return;
       input._whistlePhoto = true;
-      var preview = field.querySelector("[data-photo-preview]");
-      var name = field.querySelector("[data-photo-name]");
-      input.addEventListener("change", function () {
-        var file = input.files && input.files[0];
-        if (name) name.textContent = file ? file.name : "";
-        if (!preview || !window.URL) return;
-        if (!file) {
-          preview.hidden = true;
-          return;
-        }
-        preview.src = window.URL.createObjectURL(file);
-        preview.hidden = false;
-      });
+      if (input.multiple && field.querySelector("[data-photo-list]")) {
+        severalPhotos(field, input);
+      } else {
+        onePhoto(field, input);
+      }
     });
   });
 
