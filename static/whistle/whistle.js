@@ -205,16 +205,87 @@
   function navMenus() {
     return Array.prototype.slice.call(document.querySelectorAll("details[data-navmenu]"));
   }
+  // A menu inside "more" (below) stays open with it.
   function closeMenus(except) {
     navMenus().forEach(function (menu) {
-      if (menu !== except) menu.open = false;
+      if (menu !== except && !(except && menu.contains(except))) menu.open = false;
     });
   }
-  navMenus().forEach(function (menu) {
+  function watchMenu(menu) {
     menu.addEventListener("toggle", function () {
       if (menu.open) closeMenus(menu);
     });
-  });
+  }
+  navMenus().forEach(watchMenu);
+
+  /* One row on a desk's screen: wider than a phone, when the top bar would take a second
+     row the bell shows only its count, and then the last entries go, in their order, into
+     a "more" menu at the bar's end (English titles are longer than Chinese ones, and some
+     people have many pages). It runs on load
+     and on resize; without the script the bar wraps and every entry still shows. */
+  (function fitTopBar() {
+    var bar = document.querySelector(".topbar-inner");
+    var items = document.querySelector(".topnav-items");
+    var wide = window.matchMedia && window.matchMedia("(min-width: 48rem)");
+    if (!bar || !items || !wide || !Whistle.strings.navMore) return;
+    var entries = Array.prototype.slice.call(items.children);
+    if (!entries.length) return;
+    // Made once, in the bar only while it holds entries.
+    var more = document.createElement("li");
+    more.className = "nav-more";
+    more.innerHTML =
+      '<details class="navmenu" data-navmenu="more"><summary></summary><ul class="navmenu-list"></ul></details>';
+    var moreMenu = more.firstChild;
+    var moreList = moreMenu.querySelector("ul");
+    moreMenu.querySelector("summary").textContent = Whistle.strings.navMore;
+    watchMenu(moreMenu);
+
+    function middle(element) {
+      var box = element.getBoundingClientRect();
+      return box.top + box.height / 2;
+    }
+    // Everything in the bar on one line: the brand's, the entries', the bell's and the
+    // account's middles level.
+    function oneRow() {
+      var line = middle(bar.querySelector(".brand") || bar.firstElementChild);
+      var parts = Array.prototype.slice.call(items.children).filter(function (el) {
+        return !el.hidden;
+      });
+      var account = bar.querySelector(".account");
+      parts = parts.concat(Array.prototype.slice.call(account ? account.children : []));
+      var bell = bar.querySelector(".inbox-link");
+      if (bell) parts.push(bell);
+      return parts.every(function (el) {
+        return Math.abs(middle(el) - line) < 6;
+      });
+    }
+    function fit() {
+      moreMenu.open = false;
+      entries.forEach(function (entry) {
+        items.appendChild(entry);
+      });
+      if (more.parentNode) items.removeChild(more);
+      bar.classList.remove("topbar-compact");
+      if (!wide.matches || oneRow()) return;
+      // First the bell gives up its word (its count and its name to screen readers stay).
+      bar.classList.add("topbar-compact");
+      if (oneRow()) return;
+      items.appendChild(more);
+      var inBar = entries.slice();
+      while (inBar.length > 1 && !oneRow()) {
+        moreList.insertBefore(inBar.pop(), moreList.firstChild);
+      }
+      var summary = moreMenu.querySelector("summary");
+      summary.classList.toggle("is-current", !!moreList.querySelector('[aria-current="page"], .is-current'));
+    }
+    var waiting = null;
+    window.addEventListener("resize", function () {
+      window.clearTimeout(waiting);
+      waiting = window.setTimeout(fit, 100);
+    });
+    fit();
+    if (document.fonts && document.fonts.ready) document.fonts.ready.then(fit);
+  })();
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
     var open = navMenus().filter(function (menu) {

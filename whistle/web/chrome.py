@@ -141,6 +141,7 @@ def js_strings() -> dict[str, Any]:
         "limitOver": str(_("%(n)s over the limit")),
         "limitReached": str(_("The text is longer than the limit of %(max)s characters.")),
         "inboxNew": str(_("New notification: %(n)s unread.")),
+        "navMore": str(_("More")),
         # The field of several photos (web/components/photo_field.html).
         "photosChosen": [
             ngettext("%(n)s photo chosen", "%(n)s photos chosen", 1),
