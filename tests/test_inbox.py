@@ -449,3 +449,16 @@ def test_a_whistle_reaches_the_officers_inbox_and_count_at_once(client, whistle_
     assert header_count(html) == 1
     listed = html_of(client.get(INBOX))
     assert case.reference in listed
+
+
+@pytest.mark.parametrize(("language", "between"), [("zh-hans", "、"), ("en", ", ")])
+def test_the_settings_list_the_urgent_kinds_as_the_language_writes_a_list(
+    client, whistle_city, language, between
+):
+    client.force_login(whistle_city.urban_officer)
+    html = html_of(client.get("/settings/", HTTP_ACCEPT_LANGUAGE=language))
+    help_text = re.search(r'id="quiet-hours">.*?<p class="help">(.*?)</p>', html, re.S)
+    assert help_text is not None
+    kinds = help_text.group(1).rsplit(":", 1)[-1].rsplit("：", 1)[-1]
+    assert kinds.count(between) >= 2
+    assert ("、" in kinds) == (language == "zh-hans")

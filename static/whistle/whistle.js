@@ -63,26 +63,140 @@
     });
   }
 
-  /* A photo field (web/components/photo_field.html): the chosen file's name is said and
-     the photo previewed. */
+  /* A photo field (web/components/photo_field.html). One photo: the chosen file's name is
+     said and the photo previewed. Several: the count is said and each photo previewed with
+     its name and a button that takes it out. Choosing again adds to the photos already
+     chosen (a phone's camera gives one at a time), up to the field's most, where the
+     browser lets a page set a file input's files; elsewhere a new choice replaces the last. */
+  var canSetFiles = (function () {
+    try {
+      return typeof DataTransfer === "function" && !!new DataTransfer().items;
+    } catch (e) {
+      return false;
+    }
+  })();
+
+  function onePhoto(field, input) {
+    var preview = field.querySelector("[data-photo-preview]");
+    var name = field.querySelector("[data-photo-name]");
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (name) name.textContent = file ? file.name : "";
+      if (!preview || !window.URL) return;
+      if (!file) {
+        preview.hidden = true;
+        return;
+      }
+      preview.src = window.URL.createObjectURL(file);
+      preview.hidden = false;
+    });
+  }
+
+  function severalPhotos(field, input) {
+    var list = field.querySelector("[data-photo-list]");
+    var status = field.querySelector("[data-photo-name]");
+    var buttonText = field.querySelector("[data-photo-button-text]");
+    var firstLabel = buttonText ? buttonText.textContent : "";
+    var most = parseInt(field.getAttribute("data-photo-max"), 10) || 1;
+    var chosen = [];
+    var urls = [];
+    var words = Whistle.strings;
+    var same = function (a, b) {
+      return a.name === b.name && a.size === b.size && a.lastModified === b.lastModified;
+    };
+
+    function setFiles() {
+      if (!canSetFiles) return;
+      var transfer = new DataTransfer();
+      chosen.forEach(function (file) {
+        transfer.items.add(file);
+      });
+      input.files = transfer.files;
+    }
+
+    function show(note) {
+      urls.forEach(function (url) {
+        window.URL.revokeObjectURL(url);
+      });
+      urls = [];
+      list.textContent = "";
+      chosen.forEach(function (file, index) {
+        var item = document.createElement("li");
+        item.className = "photo-item";
+        if (window.URL) {
+          var img = document.createElement("img");
+          var url = window.URL.createObjectURL(file);
+          urls.push(url);
+          img.src = url;
+          img.alt = "";
+          item.appendChild(img);
+        }
+        var name = document.createElement("span");
+        name.className = "photo-item-name";
+        name.textContent = file.name;
+        item.appendChild(name);
+        if (canSetFiles) {
+          var remove = document.createElement("button");
+          remove.type = "button";
+          remove.className = "btn photo-remove";
+          remove.textContent = words.photoRemove;
+          remove.setAttribute("aria-label", Whistle.format(words.photoRemoveNamed, { name: file.name }));
+          remove.addEventListener("click", function () {
+            chosen.splice(index, 1);
+            setFiles();
+            show("");
+            var buttons = list.querySelectorAll(".photo-remove");
+            (buttons[Math.min(index, buttons.length - 1)] || input).focus();
+          });
+          item.appendChild(remove);
+        }
+        list.appendChild(item);
+      });
+      list.hidden = chosen.length === 0;
+      var forms = words.photosChosen || [];
+      var count = chosen.length ? forms[chosen.length === 1 ? 0 : 1] || "" : "";
+      count = Whistle.format(count, { n: chosen.length });
+      status.textContent = note ? count + " " + note : count;
+      if (buttonText) {
+        buttonText.textContent = canSetFiles && chosen.length > 0 ? words.photosMore : firstLabel;
+      }
+    }
+
+    input.addEventListener("change", function () {
+      var picked = Array.prototype.slice.call(input.files || []);
+      var all = canSetFiles ? chosen.slice() : [];
+      picked.forEach(function (file) {
+        var known = all.some(function (kept) {
+          return same(kept, file);
+        });
+        if (!known) all.push(file);
+      });
+      var over = all.length > most;
+      chosen = all.slice(0, most);
+      setFiles();
+      show(over ? Whistle.format(words.photosOver, { max: most }) : "");
+    });
+    // A form sent and emptied (offline.js keeps it on the phone) starts again with none.
+    if (input.form) {
+      input.form.addEventListener("reset", function () {
+        chosen = [];
+        window.setTimeout(function () {
+          show("");
+        }, 0);
+      });
+    }
+  }
+
   Whistle.onInit(function (root) {
     Array.prototype.forEach.call(root.querySelectorAll("[data-photo-field]"), function (field) {
       var input = field.querySelector('input[type="file"]');
       if (!input || input._whistlePhoto) return;
       input._whistlePhoto = true;
-      var preview = field.querySelector("[data-photo-preview]");
-      var name = field.querySelector("[data-photo-name]");
-      input.addEventListener("change", function () {
-        var file = input.files && input.files[0];
-        if (name) name.textContent = file ? file.name : "";
-        if (!preview || !window.URL) return;
-        if (!file) {
-          preview.hidden = true;
-          return;
-        }
-        preview.src = window.URL.createObjectURL(file);
-        preview.hidden = false;
-      });
+      if (input.multiple && field.querySelector("[data-photo-list]")) {
+        severalPhotos(field, input);
+      } else {
+        onePhoto(field, input);
+      }
     });
   });
 
@@ -91,16 +205,87 @@
   function navMenus() {
     return Array.prototype.slice.call(document.querySelectorAll("details[data-navmenu]"));
   }
+  // A menu inside "more" (below) stays open with it.
   function closeMenus(except) {
     navMenus().forEach(function (menu) {
-      if (menu !== except) menu.open = false;
+      if (menu !== except && !(except && menu.contains(except))) menu.open = false;
     });
   }
-  navMenus().forEach(function (menu) {
+  function watchMenu(menu) {
     menu.addEventListener("toggle", function () {
       if (menu.open) closeMenus(menu);
     });
-  });
+  }
+  navMenus().forEach(watchMenu);
+
+  /* One row on a desk's screen: wider than a phone, when the top bar would take a second
+     row the bell shows only its count, and then the last entries go, in their order, into
+     a "more" menu at the bar's end (English titles are longer than Chinese ones, and some
+     people have many pages). It runs on load
+     and on resize; without the script the bar wraps and every entry still shows. */
+  (function fitTopBar() {
+    var bar = document.querySelector(".topbar-inner");
+    var items = document.querySelector(".topnav-items");
+    var wide = window.matchMedia && window.matchMedia("(min-width: 48rem)");
+    if (!bar || !items || !wide || !Whistle.strings.navMore) return;
+    var entries = Array.prototype.slice.call(items.children);
+    if (!entries.length) return;
+    // Made once, in the bar only while it holds entries.
+    var more = document.createElement("li");
+    more.className = "nav-more";
+    more.innerHTML =
+      '<details class="navmenu" data-navmenu="more"><summary></summary><ul class="navmenu-list"></ul></details>';
+    var moreMenu = more.firstChild;
+    var moreList = moreMenu.querySelector("ul");
+    moreMenu.querySelector("summary").textContent = Whistle.strings.navMore;
+    watchMenu(moreMenu);
+
+    function middle(element) {
+      var box = element.getBoundingClientRect();
+      return box.top + box.height / 2;
+    }
+    // Everything in the bar on one line: the brand's, the entries', the bell's and the
+    // account's middles level.
+    function oneRow() {
+      var line = middle(bar.querySelector(".brand") || bar.firstElementChild);
+      var parts = Array.prototype.slice.call(items.children).filter(function (el) {
+        return !el.hidden;
+      });
+      var account = bar.querySelector(".account");
+      parts = parts.concat(Array.prototype.slice.call(account ? account.children : []));
+      var bell = bar.querySelector(".inbox-link");
+      if (bell) parts.push(bell);
+      return parts.every(function (el) {
+        return Math.abs(middle(el) - line) < 6;
+      });
+    }
+    function fit() {
+      moreMenu.open = false;
+      entries.forEach(function (entry) {
+        items.appendChild(entry);
+      });
+      if (more.parentNode) items.removeChild(more);
+      bar.classList.remove("topbar-compact");
+      if (!wide.matches || oneRow()) return;
+      // First the bell gives up its word (its count and its name to screen readers stay).
+      bar.classList.add("topbar-compact");
+      if (oneRow()) return;
+      items.appendChild(more);
+      var inBar = entries.slice();
+      while (inBar.length > 1 && !oneRow()) {
+        moreList.insertBefore(inBar.pop(), moreList.firstChild);
+      }
+      var summary = moreMenu.querySelector("summary");
+      summary.classList.toggle("is-current", !!moreList.querySelector('[aria-current="page"], .is-current'));
+    }
+    var waiting = null;
+    window.addEventListener("resize", function () {
+      window.clearTimeout(waiting);
+      waiting = window.setTimeout(fit, 100);
+    });
+    fit();
+    if (document.fonts && document.fonts.ready) document.fonts.ready.then(fit);
+  })();
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
     var open = navMenus().filter(function (menu) {

@@ -468,3 +468,28 @@ def test_a_refusal_shows_where_the_dispatcher_looks_when_the_queue_moved_meanwhi
     assert abs(now["left"] - was["left"]) <= 1 and abs(now["top"] - was["top"]) <= 16, (was, now)
     assert no_sideways_scroll(page)
     shots(page, "3-released-meanwhile-refusal-in-its-row")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_home_s_overdue_summonses_keep_their_deadline_inside_the_card(
+    new_page, shots, whistle_city, language
+):
+    city = whistle_city
+    long_ago = timezone.now() - timedelta(days=3)
+    for _ in range(2):
+        _case, _whistle, summonses = whistled_case(city, at=long_ago, departments=[city.urban])
+        actions.decline(
+            city.urban_officer, summonses[city.urban.pk], reason="不属于本部门职责", now=long_ago
+        )
+    page = new_page({"width": 1440, "height": 900})
+    sign_in(page, "longtan-dispatcher")
+    if language == "en" and page.evaluate("document.documentElement.lang") != "en":
+        page.locator(".language-switch button[value=en]").click()
+        page.wait_for_function("document.documentElement.lang === 'en'")
+    region = page.locator(".table-scroll:has(.due-table .is-overdue)").first
+    region.scroll_into_view_if_needed()
+    assert region.locator(".badge").count() > 0
+    # The table fits its narrow card: the deadline column is seen without scrolling.
+    widths = region.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert widths[0] <= widths[1], widths
+    shots(page, f"overdue-{language}")

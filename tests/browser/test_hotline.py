@@ -66,3 +66,32 @@ def test_a_dispatcher_takes_an_order_by_phone_and_imports_the_export(
     assert page.locator("#order-2026051200002").is_visible()
     assert HotlineOrder.objects.count() == 2
     shots(page, "5-imported", full_page=True)
+
+
+@pytest.mark.parametrize(
+    ("locale", "button", "browser_words"),
+    [("zh-CN", "选择文件", "未选择任何文件"), ("en-US", "Choose a file", "No file chosen")],
+)
+def test_the_export_is_chosen_with_the_page_s_own_button_in_the_page_s_language(
+    new_page, shots, whistle_city, tmp_path, locale, button, browser_words
+):
+    page = new_page(WALL, locale=locale)
+    sign_in(page, "longtan-dispatcher")
+    if locale == "en-US" and page.evaluate("document.documentElement.lang") != "en":
+        page.locator(".language-switch button[value=en]").click()
+        page.wait_for_function("document.documentElement.lang === 'en'")
+    page.goto("/dispatch/hotline/")
+    form = page.locator("#import-orders")
+    chooser = form.locator("label.photo-button")
+    assert chooser.inner_text().strip() == button
+    file_input = form.locator("input[type=file]")
+    assert file_input.evaluate("el => getComputedStyle(el).opacity") == "0"
+    # The browser's own button and its "no file chosen" are not seen.
+    assert browser_words not in form.inner_text()
+    file_input.focus()
+    assert chooser.evaluate("el => getComputedStyle(el).outlineStyle") == "solid"
+    export = tmp_path / "12345-export.csv"
+    export.write_bytes(csv_bytes([row("2026051200009")]))
+    file_input.set_input_files(str(export))
+    assert form.locator("[data-photo-name]").inner_text() == "12345-export.csv"
+    shots(page, f"export-chosen-{locale}")

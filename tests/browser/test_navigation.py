@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from tests.browser.conftest import PHONE, WALL, sign_in
 from tests.conftest import make_person
-from whistle.organisation.models import Role
+from whistle.organisation.models import Role, RoleAssignment
 from whistle.web.dashboards import FLAT_NAV_MAX, dashboards_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -120,3 +120,97 @@ def test_a_steward_with_few_pages_sees_them_without_menus(new_page, small_city):
     sign_in(page, "wang-fang")
     assert page.locator(".topnav details").count() == 0
     assert page.locator(".topnav a[href='/patrol/']").is_visible()
+
+
+DESK_1366 = {"width": 1366, "height": 768}
+
+# The middles of the top bar's parts: the brand, each entry shown, the bell and each part
+# of the account (name and roles, settings, sign out, the language).
+BAR_MIDDLES = """() => {
+    const bar = document.querySelector('.topbar-inner');
+    const parts = [bar.querySelector('.brand'),
+        ...bar.querySelectorAll(".topnav-items > li"),
+        bar.querySelector('.inbox-link'), ...bar.querySelector('.account').children];
+    return parts.filter(Boolean).map((el) => {
+        const box = el.getBoundingClientRect();
+        return Math.round(box.top + box.height / 2);
+    });
+}"""
+
+
+def in_english(page) -> None:
+    page.locator(".language-switch button[value=en]").click()
+    page.wait_for_function("document.documentElement.lang === 'en'")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize(
+    ("username", "role", "where"),
+    [
+        ("sun-xiaowen", Role.DISPATCHER, "longtan"),
+        ("chen-lixin", Role.DISTRICT_ASSESSOR, "district"),
+    ],
+)
+def test_the_top_bar_keeps_one_row_on_a_1366_screen_with_every_page_in_reach(
+    new_page, shots, small_city, language, username, role, where
+):
+    person = make_person(username, role, jurisdiction=getattr(small_city, where))
+    links = {link.url for link in dashboards_for(person)}
+    page = new_page(DESK_1366)
+    sign_in(page, username)
+    if language == "en":
+        in_english(page)
+    page.goto(reverse("dispatch:home") if role == Role.DISPATCHER else "/")
+    middles = page.evaluate(BAR_MIDDLES)
+    assert max(middles) - min(middles) <= 4, middles
+    assert page.locator(".topbar").bounding_box()["height"] < 70
+    # Nothing is left out: every page is a link of the bar, in it or under "more".
+    hrefs = page.eval_on_selector_all(".topnav a", "els => els.map((a) => a.getAttribute('href'))")
+    assert set(hrefs) == links
+    assert short_targets(page) == []
+    assert no_sideways_scroll(page)
+    shots(page, "1-one-row")
+    more = page.locator("details[data-navmenu=more]")
+    if language == "zh":
+        # Chinese titles fit: no "more", and the bell keeps its word.
+        assert not more.is_visible()
+        assert page.locator(".inbox-label").bounding_box()["width"] > 20
+        return
+    # English titles are longer: the bell shows only its count (its word is still read out)
+    # and, for the dispatcher's many pages, the last entries go under "more".
+    assert page.locator(".inbox-label").bounding_box()["width"] <= 1
+    assert page.locator(".inbox-link").evaluate("el => el.textContent").count("Notifications")
+    if role != Role.DISPATCHER:
+        return
+    more.locator("> summary").click()
+    moved = more.locator("a").evaluate_all("els => els.map((a) => a.getAttribute('href'))")
+    assert moved and set(moved) <= links
+    # A menu moved under "more" opens in place, and "more" stays open with it.
+    inner = more.locator("details[data-navmenu]")
+    if inner.count():
+        inner.first.locator("summary").click()
+        assert more.get_attribute("open") is not None
+    assert moved[-1] in visible_menu_links(page)
+    shots(page, "2-more-open")
+    page.locator(f"details[data-navmenu=more] a[href='{moved[-1]}']").click()
+    page.wait_for_url(f"**{moved[-1]}")
+    middles = page.evaluate(BAR_MIDDLES)
+    assert max(middles) - min(middles) <= 4, middles
+
+
+@pytest.mark.parametrize(("language", "between"), [("zh", "；"), ("en", ",\u00a0")])
+def test_a_person_s_roles_are_separated_as_the_language_writes_them(
+    new_page, small_city, language, between
+):
+    steward = make_person("wang-fang", Role.STEWARD, lane=small_city.renmin_lane)
+    RoleAssignment.objects.create(person=steward, role=Role.LANE_CHIEF, lane=small_city.renmin_lane)
+    page = new_page(DESK_1366)
+    sign_in(page, "wang-fang")
+    if language == "en":
+        in_english(page)
+    roles = page.locator(".who-role")
+    assert roles.count() == 2
+    separators = roles.evaluate_all(
+        "els => els.map((el) => getComputedStyle(el, '::after').content)"
+    )
+    assert separators == [f'"{between}"', "none"]

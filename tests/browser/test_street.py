@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tests.browser.conftest import PHONE, sign_in
-from tests.fixtures_street import street_fixture  # noqa: F401
+from tests.fixtures_street import reported, street_fixture  # noqa: F401
 from whistle.cases.actions import (
     check_passed,
     close_case,
@@ -349,3 +349,34 @@ def test_a_resident_chooses_the_lane_from_the_list_on_a_phone(new_page, shots, s
     case = Case.objects.get(source="resident")
     assert (case.lane, case.township) == (street.city.dongsi_lane, street.city.dongsi)
     assert case.accuracy_m is None
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_the_open_problems_of_a_lane_line_up_the_same_way_on_a_phone(
+    new_page, shots, street, locale
+):
+    reported(street.steward, description="人民市场东巷12号门口堆放大量装修垃圾，占用一半路面")
+    reported(street.steward, description="游商")
+    page = new_page({"width": 390, "height": 844}, locale=locale)
+    sign_in(page, "wang-fang")
+    if locale == "en-US" and page.evaluate("document.documentElement.lang") != "en":
+        page.locator(".language-switch button[value=en]").click()
+        page.wait_for_function("document.documentElement.lang === 'en'")
+    page.goto("/patrol/")
+    rows = page.locator(".case-list li")
+    assert rows.count() == 2
+    # Each case: its reference and state on the first line, what it is below with the time
+    # at the end of that line, whatever the length of the text.
+    layout = rows.evaluate_all(
+        """(rows) => rows.map((row) => {
+            const box = (sel) => row.querySelector(sel).getBoundingClientRect();
+            const [line, what, when] = [box('.case-line'), box('.case-what'), box('time')];
+            return {below: what.top >= line.bottom - 1, right: Math.round(when.right),
+                    beside: when.top < what.bottom && when.left >= what.right - 1};
+        })"""
+    )
+    assert all(row["below"] and row["beside"] for row in layout), layout
+    assert len({row["right"] for row in layout}) == 1, layout
+    fits_the_phone(page)
+    rows.first.scroll_into_view_if_needed()
+    shots(page, f"open-problems-{locale}")

@@ -141,6 +141,16 @@ def js_strings() -> dict[str, Any]:
         "limitOver": str(_("%(n)s over the limit")),
         "limitReached": str(_("The text is longer than the limit of %(max)s characters.")),
         "inboxNew": str(_("New notification: %(n)s unread.")),
+        "navMore": str(_("More")),
+        # The field of several photos (web/components/photo_field.html).
+        "photosChosen": [
+            ngettext("%(n)s photo chosen", "%(n)s photos chosen", 1),
+            ngettext("%(n)s photo chosen", "%(n)s photos chosen", 2),
+        ],
+        "photosMore": str(_("Add more photos")),
+        "photosOver": str(_("At most %(max)s photos: the last ones chosen were left out.")),
+        "photoRemove": str(_("Remove")),
+        "photoRemoveNamed": str(_("Remove %(name)s")),
         **offline_strings(),
     }
 

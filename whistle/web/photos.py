@@ -35,6 +35,7 @@ class PhotosField(forms.FileField):
 
     def __init__(self, *, multiple: bool = True, **kwargs: Any) -> None:
         self.multiple = multiple
+        self.max_photos = MAX_PHOTOS if multiple else 1
         attrs = {"accept": "image/jpeg,image/png,image/webp"}
         widget = MultipleFileInput(attrs=attrs) if multiple else forms.ClearableFileInput(attrs)
         kwargs.setdefault("required", False)
@@ -50,7 +51,7 @@ class PhotosField(forms.FileField):
             if self.required:
                 raise ValidationError(self.error_messages["required"], code="required")
             return []
-        most = MAX_PHOTOS if self.multiple else 1
+        most = self.max_photos
         if len(files) > most:
             raise ValidationError(
                 _("Send at most %(max)s photos at a time."), params={"max": most}, code="too_many"

@@ -232,13 +232,14 @@ def error_label(bound_field: Any) -> str:
 
 
 @register.simple_tag
-def field_widget(bound_field: Any, autocomplete: str = "") -> SafeString:
+def field_widget(bound_field: Any, autocomplete: str = "", labelled_by: str = "") -> SafeString:
     """A form field's widget with the design system's class and its ARIA links.
 
     Radio buttons and check boxes get no "input" class: it would stretch them to the width
     and height of a text box. The error and help texts rendered by
     web/components/field.html carry the ids that ``aria-describedby`` names, so a screen
-    reader reads them with the field.
+    reader reads them with the field. ``labelled_by`` names the ids whose texts make the
+    field's name when it is more than its label (the photo field: its title and its button).
     """
     attrs: dict[str, str] = {}
     widget = bound_field.field.widget
@@ -262,4 +263,6 @@ def field_widget(bound_field: Any, autocomplete: str = "") -> SafeString:
         attrs["aria-describedby"] = " ".join(described_by)
     if autocomplete:
         attrs["autocomplete"] = autocomplete
+    if labelled_by:
+        attrs["aria-labelledby"] = labelled_by
     return bound_field.as_widget(widget=widget, attrs=attrs)
