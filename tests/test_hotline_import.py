@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.utils import translation
 from openpyxl import Workbook
 
 from tests.fixtures_cases import (
@@ -205,6 +206,18 @@ def test_a_dispatcher_imports_only_orders_of_their_township(whistle_city, clock)
 def test_a_file_that_is_not_an_export_is_refused_as_a_whole(name, content, message):
     with pytest.raises(ExportUnreadable, match=message):
         read_export(name, content)
+
+
+@pytest.mark.parametrize(("language", "between"), [("zh-hans", "、"), ("en", ", ")])
+def test_the_missing_columns_are_listed_as_the_language_writes_a_list(
+    whistle_city, clock, language, between
+):
+    content = csv_bytes([["路灯不亮", "李女士"]], headers=["Text", "Who"])
+    with translation.override(language), pytest.raises(ExportUnreadable) as refused:
+        run(whistle_city, "export.csv", content)
+    message = str(refused.value)
+    assert f"Text{between}Who" in message
+    assert ("、" in message) == (language == "zh-hans")
 
 
 def test_without_coordinates_the_lane_places_the_order_halfway_along_it(whistle_city, clock):

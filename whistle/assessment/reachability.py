@@ -618,7 +618,7 @@ class Suggestion:
 
 
 def _names(lanes: Iterable[Lane]) -> str:
-    return "、".join(lane.name for lane in lanes)
+    return _(", ").join(lane.name for lane in lanes)
 
 
 def candidates(lanes: Sequence[Lane], grid_m: float | None = GRID_M) -> list[Candidate]:

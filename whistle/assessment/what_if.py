@@ -344,7 +344,7 @@ def differences(base: Scheme | None, proposal: Proposal) -> list[tuple[str, str,
 def _components(scheme: Scheme | None) -> str:
     if scheme is None:
         return ""
-    return "、".join(f"{c.name} ({c.weight})" for c in scheme_components(scheme))
+    return _(", ").join(f"{c.name} ({c.weight})" for c in scheme_components(scheme))
 
 
 def _text(value: Any) -> str:

@@ -113,8 +113,8 @@ def _header_map(headers: list[str], district: Jurisdiction) -> dict[str, int]:
                 "district's column names are set in the administration (hotline import "
                 "columns)."
             ),
-            fields="、".join(" / ".join(wanted[name]) for name in missing),
-            headers="、".join(h for h in headers if h),
+            fields=_(", ").join(" / ".join(wanted[name]) for name in missing),
+            headers=_(", ").join(h for h in headers if h),
         )
     return found
 

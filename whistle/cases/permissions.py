@@ -363,7 +363,7 @@ def _all_settled(case: Case, action: str | Promise) -> None:
                 "Still waiting for %(departments)s: release them or rule on their decline "
                 "before marking the case resolved."
             ),
-            departments="、".join(unsettled),
+            departments=_(", ").join(unsettled),
         )
 
 

@@ -77,7 +77,7 @@ class DemoLogin:
         if self.is_superuser:
             return _("everything (superuser)")
         labels = [p.label() for p in self.places if p.label()]
-        return "、".join(labels) if labels else _("none")
+        return _(", ").join(labels) if labels else _("none")
 
 
 DEMO_LOGINS: tuple[DemoLogin, ...] = (

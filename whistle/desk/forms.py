@@ -318,7 +318,7 @@ class FileForm(ActionForm):
         if self.suggestion is not None:
             picker.help_text = _(
                 "Suggested from the description (%(words)s); check before filing."
-            ) % {"words": "、".join(self.suggestion.matched)}
+            ) % {"words": _(", ").join(self.suggestion.matched)}
 
 
 class MergeForm(ActionForm):

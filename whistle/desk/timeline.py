@@ -350,10 +350,10 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
         handled.add("department")
     if "departments" in data:
         names = [departments.name(d) for d in data["departments"] or []]
-        add(_("Departments"), "、".join(names))
+        add(_("Departments"), _(", ").join(names))
         handled.add("departments")
     if data.get("on_site"):
-        add(_("On site"), "、".join(departments.name(c) for c in data["on_site"]))
+        add(_("On site"), _(", ").join(departments.name(c) for c in data["on_site"]))
     handled.add("on_site")
     if "channel" in data:
         add(_("Order from"), _choice_label(HotlineOrder.Channel, data["channel"]))
@@ -447,7 +447,7 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
         rounds = [r for r in rounds if isinstance(r, dict)]
         names = [departments.name(r.get("department", "")) for r in rounds]
         if names:
-            add(_("New deadlines for"), "、".join(names))
+            add(_("New deadlines for"), _(", ").join(names))
         # Deadlines moved (the backlog, the calendar): each department's old → new.
         for entry in rounds:
             for key, label in _TIME_KEYS:
@@ -523,7 +523,7 @@ def _duty_lines(data: dict[str, Any], add: Callable[..., None]) -> None:
             "limit": _minutes(fitted.get("limit_minutes")),
         }
         if fitted.get("rule") == ShortLimitRule.CUT:
-            left_out = "、".join(_chain_target(t) for t in fitted.get("left_out") or []) or "—"
+            left_out = _(", ").join(_chain_target(t) for t in fitted.get("left_out") or []) or "—"
             text = _(
                 "cut: the chain takes %(chain)s, the summons must be acknowledged within "
                 "%(limit)s; left out: %(left_out)s"
@@ -546,7 +546,7 @@ def _duty_lines(data: dict[str, Any], add: Callable[..., None]) -> None:
         reached = [_text(name) for name in data.get("reached") or []]
         add(
             _("Reached"),
-            "、".join(reached) if reached else _("nobody: no active person holds that role"),
+            _(", ").join(reached) if reached else _("nobody: no active person holds that role"),
         )
     if data.get("planned_at"):
         add(_("Planned for"), local_time(data["planned_at"]))
@@ -591,7 +591,7 @@ def _deadline_lines(
     if data.get("by"):
         add(_("Entered by"), _text(data["by"]))
     if data.get("years"):
-        add(_("Years"), "、".join(str(y) for y in data["years"]))
+        add(_("Years"), _(", ").join(str(y) for y in data["years"]))
 
 
 def _choice_label(choices: Any, value: Any) -> str:

@@ -234,7 +234,7 @@ def _clean_members(
         raise InvalidDutyInput(
             "members",
             _("Not among the people who may stand on this roster: %(names)s."),
-            names="、".join(strangers),
+            names=_(", ").join(strangers),
         )
     for person, backup in chosen:
         if backup is not None and backup.pk == person.pk:

@@ -71,7 +71,7 @@ class Gazetteer:
         if len(names) > 1:
             raise AddressNotPlaced(
                 _("The address names several lanes (%(names)s): give the position instead.")
-                % {"names": "、".join(names)}
+                % {"names": _(", ").join(names)}
             )
         found = [lane for name, lane in lanes if name == names[0]]
         if len(found) > 1:

@@ -682,7 +682,7 @@ class RoleAssignment(models.Model):
             )
         allowed = ROLE_SCOPES.get(self.role, ())
         if self.role and self.scope not in allowed:
-            names = "、".join(str(Scope(s).label) for s in allowed)
+            names = _(", ").join(str(Scope(s).label) for s in allowed)
             raise ValidationError(
                 _('The role "%(role)s" takes this scope: %(scopes)s')
                 % {"role": self.get_role_display(), "scopes": names}

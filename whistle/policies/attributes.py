@@ -63,7 +63,7 @@ def _answer(question: CategoryAttribute, values: list[str]) -> tuple[Any, str]:
                 _("%(value)s is not one of the choices of %(question)s: %(choices)s."),
                 value=wrong[0],
                 question=question.description,
-                choices="、".join(names),
+                choices=_(", ").join(names),
             )
         if kind == AttributeDatatype.SINGLEVALUELIST:
             key = _one(question, chosen)

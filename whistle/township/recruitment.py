@@ -562,7 +562,7 @@ def review(
         status_link(application),
         f"township.steward_accepted:{application.pk}",
         township=township.name,
-        lanes="、".join(lane.name for lane in chosen),
+        lanes=_(", ").join(lane.name for lane in chosen),
     )
     return application
 

@@ -55,7 +55,7 @@ class RecomputeSummary:
     failed: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        years = "、".join(str(y) for y in self.years) or _("every year")
+        years = _(", ").join(str(y) for y in self.years) or _("every year")
         text = _(
             "Deadlines computed on an assumed calendar (%(years)s): %(changed)s changed, "
             "%(confirmed)s unchanged, on %(cases)s open cases."
@@ -66,7 +66,9 @@ class RecomputeSummary:
             "cases": self.cases,
         }
         if self.failed:
-            text += " " + _("Could not be computed: %(cases)s.") % {"cases": "、".join(self.failed)}
+            text += " " + _("Could not be computed: %(cases)s.") % {
+                "cases": _(", ").join(self.failed)
+            }
         return text
 
 
@@ -194,7 +196,7 @@ def _recompute_case(
                 "The working calendar of %(years)s has been entered, and deadlines of case "
                 "%(case)s computed before it changed. See the case page for the new ones."
             ),
-            years="、".join(str(y) for y in assumed),
+            years=_(", ").join(str(y) for y in assumed),
         )
         moved = sum(len(r.moved) for r in results)
         summary.cases += 1

@@ -111,7 +111,7 @@ def deadline_class_for(district: Any, code: Any) -> HotlineDeadlineClass:
             "deadline_class",
             _("%(code)s is not a deadline class of this district; the classes are: %(classes)s."),
             code=code,
-            classes="、".join(f"{c.name} ({c.code})" for c in classes),
+            classes=_(", ").join(f"{c.name} ({c.code})" for c in classes),
         )
     return chosen
 
@@ -182,7 +182,7 @@ def take_hotline_order(
         raise InvalidInput(
             "channel",
             _("Choose where the order comes from: %(channels)s."),
-            channels="、".join(str(label) for label in Channel.labels),
+            channels=_(", ").join(str(label) for label in Channel.labels),
         )
     description = clean_text(
         description, "description", _("The description"), max_length=DESCRIPTION_MAX

@@ -82,7 +82,7 @@ def _clean_departments(case: Case, departments: Iterable[Department]) -> list[De
         raise InvalidInput(
             "departments",
             _("Already summoned on this case: %(departments)s."),
-            departments="、".join(sorted(already)),
+            departments=_(", ").join(sorted(already)),
         )
     return chosen
 

@@ -92,7 +92,7 @@ def assumed_calendar(row: Any, field: str) -> SafeString | str:
     mark = (getattr(row, "assumed_calendar", None) or {}).get(field)
     if not mark:
         return ""
-    years = "、".join(str(year) for year in mark.get("years", []))
+    years = _(", ").join(str(year) for year in mark.get("years", []))
     return format_html(
         '<span class="badge badge-backlog" title="{}">{}</span>',
         gettext(
@@ -129,7 +129,7 @@ def _rotation_value(snapshot: dict[str, Any] | None, key: str) -> str:
     if not snapshot:
         return ""
     if key == "members":
-        return "、".join(
+        return _(", ").join(
             (m.get("person") or {}).get("name", "?") for m in snapshot.get("members") or []
         )
     if key == "turn":

@@ -154,7 +154,7 @@ def _category(township: Jurisdiction, text: str) -> Category:
 
 
 def _categories(group: CategoryCoverage) -> str:
-    return "、".join(f"{c.full_code} {c.name}" for c in group.categories)
+    return _(", ").join(f"{c.full_code} {c.name}" for c in group.categories)
 
 
 def _write_xlsx(
@@ -181,7 +181,7 @@ def _write_xlsx(
             [
                 row.lane.name,
                 _("yes") if row.reached else _("no"),
-                "、".join(f"{r.station.department.name} {r.minutes:.1f}" for r in row.in_time),
+                _(", ").join(f"{r.station.department.name} {r.minutes:.1f}" for r in row.in_time),
                 fastest.station.department.name if fastest else "",
                 round(fastest.minutes, 1) if fastest else None,
             ]
@@ -222,9 +222,9 @@ def _write_xlsx(
         by_hour.append(
             [
                 _categories(group),
-                "、".join(s.name for s in group.sectors),
-                "、".join(s.department.name for s in group.stations),
-                "、".join(lane.name for lane in group.unreached),
+                _(", ").join(s.name for s in group.sectors),
+                _(", ").join(s.department.name for s in group.stations),
+                _(", ").join(lane.name for lane in group.unreached),
                 *group.hours,
             ]
         )
