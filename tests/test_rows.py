@@ -17,6 +17,7 @@ from tests.fixtures_cases import beijing, whistle_city_fixture, whistled_case  #
 from whistle.cases.bulk import Values, kept_cursor
 from whistle.cases.models import _REFERENCE_ALPHABET, Case, Event, HotlineOrder, new_reference
 from whistle.cases.rows import (
+    _check_related,
     _numbered,
     _plan,
     _preparer,
@@ -348,3 +349,27 @@ def test_a_kept_cursor_sends_the_statement_as_django_s_own_and_is_logged(case):
             assert cursor.fetchone() == ("x", "100%")
     assert len(queries.captured_queries) == 2
     assert "'x'" in queries.captured_queries[0]["sql"]
+
+
+def test_the_related_objects_are_checked_as_save_checks_them(case):
+    """`_check_related` leaves an instance as `_prepare_related_fields_for_save` does: a key
+    changed after its object was assigned drops the object, a saved one gives its key, an
+    unsaved one is refused and dropped."""
+    other = Jurisdiction.objects.exclude(pk=case.township_id)[0]
+    unsaved = _like(case)
+
+    for check in (_check_related, lambda obj: obj._prepare_related_fields_for_save("save")):
+        moved = new_row(Case, township=case.township, district=case.district)
+        moved.__dict__["township_id"] = other.pk  # the key changed behind the descriptor
+        saved_later = _like(case)
+        event = new_row(Event, case=saved_later, seq=1, at=NOW, kind="case.reported")
+        saved_later.save(force_insert=True)
+        check(moved)
+        check(event)
+        assert "township" not in moved._state.fields_cache
+        assert moved._state.fields_cache["district"] == case.district
+        assert event.case_id == saved_later.pk
+        assert event._state.fields_cache["case"] is saved_later
+        refused = new_row(Event, case=unsaved, seq=1, at=NOW, kind="case.reported")
+        with pytest.raises(ValueError, match="unsaved related object 'case'"):
+            check(refused)

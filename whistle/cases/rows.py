@@ -129,6 +129,48 @@ def _plan(model: type[Model], alias: str) -> Plan:
     return sql, fields, returned, [_preparer(field, connection) for field in fields]
 
 
+# Model → its foreign keys, for `_check_related`; None: a model with private relations
+# (generic foreign keys), which Django's own check looks at.
+_RELATIONS: dict[type[Model], list[Any] | None] = {}
+
+
+def _check_related(obj: Model) -> None:
+    """What `save` checks of the related objects assigned to a new instance
+    (`Model._prepare_related_fields_for_save`), looking only at its foreign keys: one
+    assigned unsaved is refused (and dropped from the cache), one saved since its assignment
+    gives its key, one whose key changed since is no longer cached."""
+    model = type(obj)
+    if model not in _RELATIONS:
+        meta = model._meta
+        _RELATIONS[model] = (
+            None
+            if any(field.is_relation for field in meta.private_fields)
+            else [field for field in meta.concrete_fields if field.is_relation]
+        )
+    relations = _RELATIONS[model]
+    if relations is None:
+        obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+        return
+    cache = obj._state.fields_cache
+    for field in relations:
+        if field.cache_name not in cache:
+            continue
+        related = cache[field.cache_name]
+        if not related:
+            continue
+        if not related._is_pk_set():
+            if not field.remote_field.multiple:
+                field.remote_field.delete_cached_value(related)
+            raise ValueError(
+                f"save() prohibited to prevent data loss due to unsaved related object "
+                f"'{field.name}'."
+            )
+        if getattr(obj, field.attname) in field.empty_values:
+            setattr(obj, field.name, related)
+        if getattr(related, field.target_field.attname) != getattr(obj, field.attname):
+            field.delete_cached_value(obj)
+
+
 def insert_new(obj: Model) -> None:
     """Insert `obj`, a new instance, in one statement, as `obj.save(force_insert=True)`
     would: its foreign keys taken from the objects assigned to them (refused when one is
@@ -147,7 +189,7 @@ def insert_new(obj: Model) -> None:
     connection = connections[alias]
     # What `save` checks first: a related object assigned unsaved is refused, one saved
     # since its assignment gives its key.
-    obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+    _check_related(obj)
     params = [prepare(obj) for prepare in prepares]
     with transaction.mark_for_rollback_on_error(using=alias), kept_cursor(connection) as cursor:
         cursor.execute(sql, params)
@@ -309,7 +351,7 @@ def insert_together(first: Model, children: Sequence[Model], also: Values | None
             also.insert()
         return
     quote = connection.ops.quote_name
-    first._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+    _check_related(first)
     first_key = quote(plans[0][2].column)  # type: ignore[union-attr]
     parts: list[str] = []
     params: list[Any] = []
