@@ -35,6 +35,7 @@ import platform
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from reporting import report
