@@ -12,9 +12,10 @@ posts, as the demo dispatcher with a token:
 - the bare endpoint (`/bench/bare-intake`, benchmarks/api_intake_app.py) and its bare
   transaction alone (benchmarks/bare_intake.py).
 
-Prints for each the CPU time (time.process_time) per request, the statements Django counts
-and the revision tokens read on the driver's own cursor (which Django does not count), and
-the ratios of the order's request to the bare endpoint's.
+Prints for each the CPU time (time.process_time) per request, on PostgreSQL the CPU time of
+the server process serving the connection (read from /proc, where it runs on this machine),
+the statements Django counts and the revision tokens read on the driver's own cursor (which
+Django does not count), and the ratios of the order's request to the bare endpoint's.
 
     .venv/bin/python benchmarks/api_intake_phases.py [--lanes 50000] [--count 300]
         [--rounds 3] [--quick]
@@ -34,6 +35,7 @@ import platform
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from reporting import report
@@ -133,24 +135,39 @@ def run(args: argparse.Namespace, vendor: str) -> None:
             statements[side] = (len(queries.captured_queries), reads[0])
     finally:
         setattr(map_triggers, name, reader)
+    server = server_clock(connection)
     cpu = dict.fromkeys(sides, 0.0)
+    served = dict.fromkeys(sides, 0.0)
     for _round in range(args.rounds):
         for side, (_, call) in sides.items():
-            started = time.process_time()
+            started, serving = time.process_time(), server()
             for _ in range(args.count):
                 call()
             cpu[side] += time.process_time() - started
+            served[side] += server() - serving
     each = {side: cpu[side] / (args.count * args.rounds) for side in sides}
+    server_each = {side: served[side] / (args.count * args.rounds) for side in sides}
+    both = {side: each[side] + server_each[side] for side in sides}
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; database: {vendor}")
     print(f"{lanes} lanes; {args.rounds} rounds × {args.count} requests per side")
-    print("| | CPU µs each | statements | revision reads | × the bare endpoint's CPU |")
-    print("|---|---|---|---|---|")
+    print(
+        "| | CPU µs each | the server's CPU µs | statements | revision reads | "
+        "× the bare endpoint's CPU | with the server's |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for side, (label, _) in sides.items():
         done, read = statements[side]
         print(
-            f"| {label} | {each[side] * 1e6:,.0f} | {done} | {read} | "
-            f"{each[side] / each['bare_view']:.2f} |"
+            f"| {label} | {each[side] * 1e6:,.0f} | {server_each[side] * 1e6:,.0f} | {done} | "
+            f"{read} | {each[side] / each['bare_view']:.2f} | "
+            f"{both[side] / both['bare_view']:.2f} |"
+        )
+    if served["bare_view"]:
+        print(
+            "the order's request × the bare endpoint's, per CPU second of this process and the "
+            f"server together: {both['bare_view'] / both['order']:.2f}; "
+            f"take_hotline_order × the bare transaction: {both['bare'] / both['action']:.2f}"
         )
     report(
         "api_intake_phases_order",
@@ -162,6 +179,25 @@ def run(args: argparse.Namespace, vendor: str) -> None:
         f"the action alone {each['action'] * 1e6:.0f} µs, the bare transaction "
         f"{each['bare'] * 1e6:.0f} µs, the token's check {each['token'] * 1e6:.0f} µs",
     )
+
+
+def server_clock(connection: Any) -> Callable[[], float]:
+    """The CPU seconds so far of the server process serving `connection`, read from /proc
+    where it runs on this machine (PostgreSQL); else always 0."""
+    if connection.vendor != "postgresql":
+        return lambda: 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+    if not stat.exists():
+        return lambda: 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def clock() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    return clock
 
 
 if __name__ == "__main__":

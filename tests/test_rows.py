@@ -14,9 +14,17 @@ from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 
 from tests.fixtures_cases import beijing, whistle_city_fixture, whistled_case  # noqa: F401
-from whistle.cases.bulk import Values
-from whistle.cases.models import Case, Event, HotlineOrder
-from whistle.cases.rows import _numbered, _plan, _preparer, insert_new, insert_together
+from whistle.cases.bulk import Values, kept_cursor
+from whistle.cases.models import _REFERENCE_ALPHABET, Case, Event, HotlineOrder, new_reference
+from whistle.cases.rows import (
+    _check_related,
+    _numbered,
+    _plan,
+    _preparer,
+    insert_new,
+    insert_together,
+    new_row,
+)
 from whistle.notifications.models import Notification
 from whistle.organisation.models import Jurisdiction, Person
 
@@ -261,3 +269,107 @@ def test_a_field_that_changes_its_values_prepares_them_itself(case):
     field.set_attributes_from_name("reporter_name")
     case.reporter_name = "wang"
     assert _preparer(field, connection)(case) == "WANG"
+
+
+def _instance_state(obj: models.Model) -> tuple[dict[str, Any], str | None, dict[str, Any]]:
+    """An instance's attributes (uuid and reference aside), its database and its cached
+    related objects."""
+    values = {
+        name: value
+        for name, value in obj.__dict__.items()
+        if name not in ("_state", "uuid", "reference")
+    }
+    return values, obj._state.db, dict(obj._state.fields_cache)
+
+
+def test_a_row_made_by_new_row_is_the_instance_init_makes(case):
+    given: dict[str, Any] = {
+        "source": Case.Source.HOTLINE,
+        "description": "占道",
+        "lon": case.lon,
+        "lat": case.lat,
+        "district": case.district,
+        "township": case.township,
+        "community": case.community,
+        "lane": None,
+        "grid_cell_id": case.grid_cell_id,
+        "category": case.category,
+        "reporter": None,
+        "external_id": "B1",
+        "reported_at": NOW,
+    }
+    made, init = new_row(Case, **given), Case(**given)
+    assert _instance_state(made) == _instance_state(init)
+    assert made._state.adding and made.uuid != init.uuid and made.reference != init.reference
+    order = new_row(HotlineOrder, case=made, district=case.district, number="B1", received_at=NOW)
+    assert _instance_state(order) == _instance_state(
+        HotlineOrder(case=made, district=case.district, number="B1", received_at=NOW)
+    )
+
+
+def test_new_row_refuses_what_init_refuses(case):
+    with pytest.raises(ValueError, match="must be a"):
+        new_row(Case, district=case.reporter)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        new_row(Case, description="x", colour="red")
+    # A property among the keywords is set by `__init__`, as ever.
+    assert new_row(Case, pk=5).pk == 5
+
+
+def test_new_row_leaves_init_to_a_model_with_init_receivers(case):
+    seen: list[Any] = []
+
+    def receiver(sender: Any, instance: Any, **kwargs: Any) -> None:
+        seen.append(instance)
+
+    models.signals.post_init.connect(receiver, sender=HotlineOrder)
+    try:
+        order = new_row(HotlineOrder, case=case, district=case.district, number="B2")
+    finally:
+        models.signals.post_init.disconnect(receiver, sender=HotlineOrder)
+    assert seen == [order]
+
+
+def test_a_reference_is_ten_letters_of_the_alphabet_each_drawn_alike():
+    references = [new_reference() for _ in range(4000)]
+    assert all(len(r) == 10 and set(r) <= set(_REFERENCE_ALPHABET) for r in references)
+    assert len(set(references)) == len(references)
+    # Every letter at every place: 4000 draws of 32 letters, each about 125 times.
+    for place in range(10):
+        counts = {letter: 0 for letter in _REFERENCE_ALPHABET}
+        for reference in references:
+            counts[reference[place]] += 1
+        assert min(counts.values()) > 60 and max(counts.values()) < 200, (place, counts)
+
+
+def test_a_kept_cursor_sends_the_statement_as_django_s_own_and_is_logged(case):
+    with CaptureQueriesContext(connection) as queries, kept_cursor(connection) as cursor:
+        for _ in range(2):
+            cursor.execute("SELECT %s, '100%%'", ["x"])
+            assert cursor.fetchone() == ("x", "100%")
+    assert len(queries.captured_queries) == 2
+    assert "'x'" in queries.captured_queries[0]["sql"]
+
+
+def test_the_related_objects_are_checked_as_save_checks_them(case):
+    """`_check_related` leaves an instance as `_prepare_related_fields_for_save` does: a key
+    changed after its object was assigned drops the object, a saved one gives its key, an
+    unsaved one is refused and dropped."""
+    other = Jurisdiction.objects.exclude(pk=case.township_id)[0]
+    unsaved = _like(case)
+
+    for check in (_check_related, lambda obj: obj._prepare_related_fields_for_save("save")):
+        moved = new_row(Case, township=case.township, district=case.district)
+        moved.__dict__["township_id"] = other.pk  # the key changed behind the descriptor
+        saved_later = _like(case)
+        event = new_row(Event, case=saved_later, seq=1, at=NOW, kind="case.reported")
+        saved_later.save(force_insert=True)
+        check(moved)
+        check(event)
+        assert "township" not in moved._state.fields_cache
+        assert moved._state.fields_cache["district"] == case.district
+        assert event.case_id == saved_later.pk
+        assert event._state.fields_cache["case"] is saved_later
+        refused = new_row(Event, case=unsaved, seq=1, at=NOW, kind="case.reported")
+        with pytest.raises(ValueError, match="unsaved related object 'case'"):
+            check(refused)

@@ -9,6 +9,7 @@ import math
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -308,6 +309,16 @@ _DATA = st.recursive(
 )
 
 
+def _types(value: Any) -> Any:
+    """The value's structure with each leaf replaced by its exact type (a text subclass is
+    not `str`)."""
+    if isinstance(value, dict):
+        return {key: _types(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_types(item) for item in value]
+    return type(value)
+
+
 @hypothesis_settings(max_examples=300, deadline=None)
 @given(data=st.dictionaries(st.text(max_size=6), _DATA, max_size=5))
 def test_an_events_stored_data_and_hash_are_those_of_the_json_round_trip(data):
@@ -351,6 +362,7 @@ def test_an_events_stored_data_and_hash_are_those_of_the_json_round_trip(data):
     )
     assert json.dumps(link.data) == json.dumps(stored)
     assert _canonical(link.data) == _canonical(stored)
+    assert _types(link.data) == _types(stored)
     assert link.hash == compute_hash(content, _EMPTY.hash)
 
 

@@ -23,8 +23,10 @@ _REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 def new_reference() -> str:
-    """A short reference a resident can read out on the phone: no 0/O or 1/I."""
-    return "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(10))
+    """A short reference a resident can read out on the phone: no 0/O or 1/I. Ten letters
+    of the 32, each as likely as any other: five random bits each, drawn at once."""
+    bits = secrets.randbits(50)
+    return "".join(_REFERENCE_ALPHABET[(bits >> shift) & 31] for shift in range(0, 50, 5))
 
 
 class Case(models.Model):

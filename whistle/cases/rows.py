@@ -19,14 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import connections, router, transaction
 from django.db.models import DateTimeField, Field, ForeignKey, Model
-from django.db.models.signals import post_save, pre_save
+from django.db.models.base import ModelState
+from django.db.models.fields.related import ForeignObjectRel
+from django.db.models.signals import post_init, post_save, pre_init, pre_save
 
-from whistle.cases.bulk import Values, bound_cursor, unchanged_types
+from whistle.cases.bulk import Values, bound_cursor, kept_cursor, unchanged_types
 
+M = TypeVar("M", bound=Model)
 if TYPE_CHECKING:
     Prepare = Callable[[Model], Any]
     Plan = tuple[str, list[Field[Any, Any]], Field[Any, Any] | None, list[Prepare]]
@@ -126,6 +129,48 @@ def _plan(model: type[Model], alias: str) -> Plan:
     return sql, fields, returned, [_preparer(field, connection) for field in fields]
 
 
+# Model → its foreign keys, for `_check_related`; None: a model with private relations
+# (generic foreign keys), which Django's own check looks at.
+_RELATIONS: dict[type[Model], list[Any] | None] = {}
+
+
+def _check_related(obj: Model) -> None:
+    """What `save` checks of the related objects assigned to a new instance
+    (`Model._prepare_related_fields_for_save`), looking only at its foreign keys: one
+    assigned unsaved is refused (and dropped from the cache), one saved since its assignment
+    gives its key, one whose key changed since is no longer cached."""
+    model = type(obj)
+    if model not in _RELATIONS:
+        meta = model._meta
+        _RELATIONS[model] = (
+            None
+            if any(field.is_relation for field in meta.private_fields)
+            else [field for field in meta.concrete_fields if field.is_relation]
+        )
+    relations = _RELATIONS[model]
+    if relations is None:
+        obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+        return
+    cache = obj._state.fields_cache
+    for field in relations:
+        if field.cache_name not in cache:
+            continue
+        related = cache[field.cache_name]
+        if not related:
+            continue
+        if not related._is_pk_set():
+            if not field.remote_field.multiple:
+                field.remote_field.delete_cached_value(related)
+            raise ValueError(
+                f"save() prohibited to prevent data loss due to unsaved related object "
+                f"'{field.name}'."
+            )
+        if getattr(obj, field.attname) in field.empty_values:
+            setattr(obj, field.name, related)
+        if getattr(related, field.target_field.attname) != getattr(obj, field.attname):
+            field.delete_cached_value(obj)
+
+
 def insert_new(obj: Model) -> None:
     """Insert `obj`, a new instance, in one statement, as `obj.save(force_insert=True)`
     would: its foreign keys taken from the objects assigned to them (refused when one is
@@ -144,9 +189,9 @@ def insert_new(obj: Model) -> None:
     connection = connections[alias]
     # What `save` checks first: a related object assigned unsaved is refused, one saved
     # since its assignment gives its key.
-    obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+    _check_related(obj)
     params = [prepare(obj) for prepare in prepares]
-    with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
+    with transaction.mark_for_rollback_on_error(using=alias), kept_cursor(connection) as cursor:
         cursor.execute(sql, params)
         if returned is not None:
             if connection.features.can_return_columns_from_insert:
@@ -157,6 +202,71 @@ def insert_new(obj: Model) -> None:
             setattr(obj, returned.attname, key)
     obj._state.adding = False
     obj._state.db = alias
+
+
+# Model → for each field `Model.__init__` fills: its name, its attname, whether it refers to
+# another row (set through its descriptor when given as an object), whether its value is
+# written through a descriptor of its own, and the function giving its default.
+_Slot = tuple[str, str, bool, bool, Callable[[], Any]]
+_INITS: dict[type[Model], list[_Slot]] = {}
+_NOT_GIVEN = object()
+
+
+def _slots(model: type[Model]) -> list[_Slot]:
+    slots = []
+    for field in model._meta.fields:
+        if field.column is None or field.generated:
+            continue
+        related = isinstance(field.remote_field, ForeignObjectRel)
+        # A field's own descriptor with `__set__` (a file's) is written through it; a
+        # foreign key's attname (`ForeignKeyDeferredAttribute`) only drops a cached object,
+        # which a new instance does not have.
+        descriptor = model.__dict__.get(field.attname)
+        own_setter = not related and descriptor is not None and hasattr(type(descriptor), "__set__")
+        default = field.get_default
+        if type(field).get_default is Field.get_default:
+            # The same function `get_default` calls, taken once.
+            default = field._get_default  # type: ignore[attr-defined]
+        slots.append((field.name, field.attname, related, own_setter, default))
+    return slots
+
+
+def new_row(model: type[M], /, **values: Any) -> M:
+    """`model(**values)`, made without the generic path of `Model.__init__` for a model with
+    no parents and no `pre_init` or `post_init` receivers: each field's value given by its
+    name (a related object, set through its descriptor as `__init__` sets it: checked, cached,
+    the router asked) or its attname, else its default; any other keyword (a property) goes
+    through `__init__` itself."""
+    if model._meta.parents or pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model(**values)
+    slots = _INITS.get(model)
+    if slots is None:
+        slots = _INITS[model] = _slots(model)
+    obj = model.__new__(model)
+    obj._state = ModelState()
+    own = obj.__dict__
+    given = len(values)
+    used = 0
+    for name, attname, related, own_setter, default in slots:
+        if related:
+            value = values.get(name, _NOT_GIVEN)
+            if value is not _NOT_GIVEN:
+                used += 1
+                setattr(obj, name, value)
+                continue
+        value = values.get(attname, _NOT_GIVEN)
+        if value is _NOT_GIVEN:
+            value = default()
+        else:
+            used += 1
+        if own_setter:
+            setattr(obj, attname, value)
+        else:
+            own[attname] = value
+    if used != given:
+        # A keyword that is no field's name or attname: `__init__` says what it is.
+        return model(**values)
+    return obj
 
 
 # A filing's statement with `%s` placeholders → the same with `$1`, `$2`, …: a few shapes
@@ -241,7 +351,7 @@ def insert_together(first: Model, children: Sequence[Model], also: Values | None
             also.insert()
         return
     quote = connection.ops.quote_name
-    first._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+    _check_related(first)
     first_key = quote(plans[0][2].column)  # type: ignore[union-attr]
     parts: list[str] = []
     params: list[Any] = []

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from whistle.cases.bulk import Reader, among, insert_values, reader, update_each
 from whistle.cases.errors import MomentRefused
 from whistle.cases.models import Case, Event, Summons
-from whistle.cases.rows import insert_new
+from whistle.cases.rows import insert_new, new_row
 from whistle.notifications.kinds import NotificationKind
 from whistle.notifications.outbox import Outbox, notify_webhooks
 from whistle.notifications.status import event_key
@@ -362,8 +362,9 @@ _AS_THEY_ARE = frozenset({str, int, bool, type(None)})
 def _plain_copy(value: Any) -> Any:
     """The value as `_stored_form(json.loads(_canonical(value)))` gives it back, made without
     the round trip when the value is plain JSON already (objects with text keys, arrays,
-    text, whole numbers, finite numbers other than -0.0, true, false, null): a copy with
-    each object's keys in the canonical (sorted) order. Anything else (a tuple, a key that
+    text or a subclass of it, whole numbers, finite numbers other than -0.0, true, false,
+    null): a copy with each object's keys in the canonical (sorted) order and each text as
+    plain `str`. Anything else (a tuple, a key that
     is not text, a date) gives `_NOT_PLAIN`, and the round trip decides."""
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
@@ -389,6 +390,10 @@ def _plain_copy(value: Any) -> Any:
     if kind is list:
         items = [_plain_copy(item) for item in value]
         return _NOT_PLAIN if any(item is _NOT_PLAIN for item in items) else items
+    if isinstance(value, str):
+        # A text subclass (a TextChoices member, as a filing's source and status are): the
+        # round trip gives its text back as plain `str`.
+        return str.__str__(value)
     return _NOT_PLAIN
 
 
@@ -477,7 +482,8 @@ def _next_event(
         at=at or timezone.now(),
         follow_trail=follow_trail,
     )
-    return Event(
+    return new_row(
+        Event,
         case=case,
         seq=link.seq,
         at=link.at,

@@ -51,6 +51,7 @@ from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.hotline import ANSWERS_MAX, HOTLINE_PLATFORM_ROLE, answered_orders, queue_answer
 from whistle.cases.models import Case, HotlineOrder
 from whistle.cases.permissions import Scoped, require, require_role
+from whistle.cases.rows import new_row
 from whistle.cases.rules import hotline_deadline_classes
 from whistle.cases.trail import EventKind, lock_case
 from whistle.cases.trail import clock_skew as trail_clock_skew
@@ -261,7 +262,8 @@ def take_hotline_order(
                 order_due={"respond_due_at": respond_due_at, "resolve_due_at": resolve_due_at},
                 deferred=True,
             )
-            order = HotlineOrder(
+            order = new_row(
+                HotlineOrder,
                 case=case,
                 district=district,
                 channel=channel,

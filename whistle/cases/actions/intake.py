@@ -48,7 +48,7 @@ from whistle.cases.permissions import (
     refusal,
     require,
 )
-from whistle.cases.rows import insert_new, insert_together
+from whistle.cases.rows import insert_new, insert_together, new_row
 from whistle.cases.trail import (
     EventKind,
     first_event,
@@ -151,7 +151,8 @@ def _open_case(
             "reporter": personal_data.commitment(reporter_salt, reporter_name, reporter_phone)
         }
     office = office_for(location.township.pk, category.pk if category else None)
-    case = Case(
+    case = new_row(
+        Case,
         source=source,
         status=Status.REPORTED,
         category=category,
