@@ -637,13 +637,17 @@ def _claim_and_process(
         return _lane(model, context, _Quota(batch, CHUNK), handle)
     quota = _Quota(batch, min(CHUNK, -(-batch // lanes)))
     contexts = [context.for_lane() for _ in range(lanes)]
+    others: list[futures.Future[int]] = []
+
+    def start_others() -> None:
+        # Only once this lane's first claim came back full: a pass with less to do (most
+        # passes, and every kind of row but the summonses) stays in this thread.
+        pool = _lane_pool(lanes - 1)
+        others.extend(pool.submit(_in_lane, model, lane, quota, handle) for lane in contexts[1:])
+
     with _collection_paused():
-        others = [
-            _lane_pool(lanes - 1).submit(_in_lane, model, lane, quota, handle)
-            for lane in contexts[1:]
-        ]
         try:
-            processed = _lane(model, contexts[0], quota, handle)
+            processed = _lane(model, contexts[0], quota, handle, when_full=start_others)
         finally:
             # Every lane ends before the pass does, whatever happens to this one.
             futures.wait(others)
@@ -691,8 +695,16 @@ class _Quota:
             self.passed_over.update(pks)
 
 
-def _lane(model: _Swept, context: _Pass, quota: _Quota, handle: _Handler) -> int:
-    """Claim and handle chunks until the pass has claimed its batch or nothing is due."""
+def _lane(
+    model: _Swept,
+    context: _Pass,
+    quota: _Quota,
+    handle: _Handler,
+    *,
+    when_full: Callable[[], None] | None = None,
+) -> int:
+    """Claim and handle chunks until the pass has claimed its batch or nothing is due;
+    call `when_full` once a claim comes back with as many rows as it asked for."""
     processed = 0
     while True:
         limit, exclude = quota.take()
@@ -707,6 +719,9 @@ def _lane(model: _Swept, context: _Pass, quota: _Quota, handle: _Handler) -> int
                 rows = _claim(model, context.now, exclude=exclude, limit=limit)
                 chunk = [row.pk for row, _case in rows]
                 quota.claimed(limit, chunk)
+                if when_full is not None and len(chunk) == limit:
+                    when_full()
+                    when_full = None
                 done = _handle(rows, context, handle)
         except Exception:
             if not chunk:
