@@ -14,7 +14,8 @@ now), then:
    overdue and nothing else (no event, no escalation, no notification);
 3. throughput: BACKLOG summonses already overdue, timed once through a plain UPDATE (rolled
    back) and then through the sweep (`sweep_until_idle`, as one worker drains a backlog) in
-   a fresh process, counting its SQL statements, its CPU time and its peak memory; with
+   a fresh process, counting its SQL statements, its CPU time, its peak memory and (on
+   PostgreSQL) the CPU time of the server processes serving it (its lanes' too); with
    `--baseline CHECKOUT`, once more with another checkout's code (same schema) on as many
    fresh rows of the same database, so that two versions are compared in the same run;
 4. scale-out (PostgreSQL; `--workers N`, 2 by default there, 1 on SQLite where writers take
@@ -29,7 +30,7 @@ Each overdue the sweep handles costs an overdue event, an escalation to the town
 hash-chained into the case's trail, and the notifications to the department and the township.
 
     .venv/bin/python benchmarks/overdue_sweep.py [--obligations 100000] [--due 1000] [--spread 50]
-        [--backlog 10000] [--baseline /path/to/other/checkout] [--workers N] [--quick]
+        [--backlog 10000] [--baseline /path/to/other/checkout] [--workers N] [--batch 200] [--quick]
     DATABASE_URL=postgresql://… .venv/bin/python benchmarks/overdue_sweep.py
 
 The throwaway database is a temporary SQLite file by default, or a test database on the
@@ -703,7 +704,7 @@ def print_report(
             print(
                 f"  {name:<15} per obligation: {found.seconds * each:.0f} µs by the clock, "
                 f"{found.cpu_seconds * each:.0f} µs of the worker's CPU, "
-                f"{found.server_cpu_seconds * each:.0f} µs of its server process's CPU"
+                f"{found.server_cpu_seconds * each:.0f} µs of its server processes' CPU"
             )
     if len(drains) == 2:
         (_, old), (_, new) = drains
