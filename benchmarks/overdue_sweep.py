@@ -14,7 +14,8 @@ now), then:
    overdue and nothing else (no event, no escalation, no notification);
 3. throughput: BACKLOG summonses already overdue, timed once through a plain UPDATE (rolled
    back) and then through the sweep (`sweep_until_idle`, as one worker drains a backlog) in
-   a fresh process, counting its SQL statements, its CPU time and its peak memory; with
+   a fresh process, counting its SQL statements, its CPU time, its peak memory and (on
+   PostgreSQL) the CPU time of the server processes serving it (its lanes' too); with
    `--baseline CHECKOUT`, once more with another checkout's code (same schema) on as many
    fresh rows of the same database, so that two versions are compared in the same run;
 4. scale-out (PostgreSQL; `--workers N`, 2 by default there, 1 on SQLite where writers take
@@ -29,7 +30,7 @@ Each overdue the sweep handles costs an overdue event, an escalation to the town
 hash-chained into the case's trail, and the notifications to the department and the township.
 
     .venv/bin/python benchmarks/overdue_sweep.py [--obligations 100000] [--due 1000] [--spread 50]
-        [--backlog 10000] [--baseline /path/to/other/checkout] [--workers N] [--quick]
+        [--backlog 10000] [--baseline /path/to/other/checkout] [--workers N] [--batch 200] [--quick]
     DATABASE_URL=postgresql://… .venv/bin/python benchmarks/overdue_sweep.py
 
 The throwaway database is a temporary SQLite file by default, or a test database on the
@@ -96,34 +97,51 @@ statements = [0]
 def count(execute, sql, params, many, context):
     statements[0] += 1
     return execute(sql, params, many, context)
-connection.ensure_connection()
-# The CPU time of the server process that serves this connection, where it runs on this
-# machine (PostgreSQL); None elsewhere.
-server = None
+# The CPU time of the server processes that serve this process (this connection's and any
+# the sweep opens besides, in its lanes: all named after this process), where they run on
+# this machine (PostgreSQL); None elsewhere. Each counts from when it is first seen.
+backends = None
 if connection.vendor == "postgresql":
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        server = "/proc/%d/stat" % cursor.fetchone()[0]
+    from django.db import connections
+    named = connections.settings[connection.alias]
+    named.setdefault("OPTIONS", {{}})["application_name"] = "sweep-%d" % os.getpid()
+    # Kept open to the end, so that their server processes can still be read then.
+    named["CONN_MAX_AGE"] = None
+    connection.settings_dict.update(named)
+    backends = "SELECT pid FROM pg_stat_activity WHERE application_name = 'sweep-%d'" % os.getpid()
+connection.ensure_connection()
 def server_cpu():
-    try:
-        fields = open(server).read().rsplit(")", 1)[1].split()
-    except (TypeError, OSError):
+    if backends is None:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    with connection.cursor() as cursor:
+        cursor.execute(backends)
+        pids = [pid for (pid,) in cursor.fetchall()]
+    found = {{}}
+    for pid in pids:
+        try:
+            fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
 before = kib("VmRSS")
 with open("/proc/self/clear_refs", "w") as reset:
     reset.write("5")
+served = server_cpu()
 with connection.execute_wrapper(count):
     began = time.time()
-    served = server_cpu()
     started, cpu = time.perf_counter(), time.process_time()
     processed = sweep_until_idle(batch={batch})
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    served = None if served is None else server_cpu() - served
+if served is not None:
+    served = sum(spent - served.get(pid, 0.0) for pid, spent in server_cpu().items())
 print(json.dumps(dict(processed=processed, seconds=seconds, statements=statements[0],
                       rss_before_kib=before, peak_kib=kib("VmHWM"), cpu_seconds=cpu,
                       server_cpu_seconds=served, began=began, ended=time.time())))
 """
+
+# The batch each pass of the throughput runs' sweep takes (`--batch`).
+BATCH = [200]
 
 
 def main() -> None:
@@ -145,9 +163,16 @@ def main() -> None:
         help="sweep processes draining one backlog together (default 2 on PostgreSQL, else 1)",
     )
     parser.add_argument(
+        "--batch",
+        type=int,
+        default=200,
+        help="rows a pass of the sweep takes at most (the worker's WHISTLE_WORKER_BATCH: 200)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="10,000 obligations, 200 due over 10 s, 2,000 backlog"
     )
     args = parser.parse_args()
+    BATCH[0] = args.batch
     if args.quick:
         args.obligations, args.due, args.spread, args.backlog = 10_000, 200, 10.0, 2_000
     sides = (2 if args.baseline else 1) + 1
@@ -426,7 +451,7 @@ def drain(city: Any, backlog: int, root: Path) -> Drain:
 
     if not Summons.objects.filter(next_check_at__lte=_now()).exists():
         overdue_backlog(city, backlog)
-    command = [sys.executable, "-c", SWEEP_RUN.format(root=str(root), batch=200)]
+    command = [sys.executable, "-c", SWEEP_RUN.format(root=str(root), batch=BATCH[0])]
     env = {**os.environ, **worker_env()}
     result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
     if result.returncode != 0:
@@ -453,7 +478,7 @@ def drain_together(city: Any, backlog: int, workers: int) -> Together:
     """`workers` sweep processes of this checkout drain one fresh backlog at once; the rate
     runs from the first one's start to the last one's end."""
     overdue_backlog(city, backlog)
-    command = [sys.executable, "-c", SWEEP_RUN.format(root=str(ROOT), batch=200)]
+    command = [sys.executable, "-c", SWEEP_RUN.format(root=str(ROOT), batch=BATCH[0])]
     env = {**os.environ, **worker_env()}
     running = [
         subprocess.Popen(
@@ -679,7 +704,7 @@ def print_report(
             print(
                 f"  {name:<15} per obligation: {found.seconds * each:.0f} µs by the clock, "
                 f"{found.cpu_seconds * each:.0f} µs of the worker's CPU, "
-                f"{found.server_cpu_seconds * each:.0f} µs of its server process's CPU"
+                f"{found.server_cpu_seconds * each:.0f} µs of its server processes' CPU"
             )
     if len(drains) == 2:
         (_, old), (_, new) = drains

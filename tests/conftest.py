@@ -15,6 +15,7 @@ from django.db import connection, connections
 from django.test.utils import override_settings
 from django.utils import translation
 
+from whistle.cases import deadlines
 from whistle.cases.triggers import LOG_TABLES, TRAIL_TABLES
 from whistle.organisation.models import (
     Department,
@@ -178,6 +179,10 @@ def _flush_past_the_trail_triggers(request):
         request.getfixturevalue("db")
     _restore_trail_triggers()
     yield
+    # The deadline sweep's lanes have connections of their own (PostgreSQL, outside a
+    # transaction): closed, so that nothing but this thread's is open when the test database
+    # is emptied or dropped.
+    deadlines.close_lanes()
     if transactional:
         with connection.cursor() as cursor:
             for name in _FLUSH_REFUSERS[connection.vendor]:

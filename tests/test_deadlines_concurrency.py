@@ -27,6 +27,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from tests.fixtures_deadlines import SweepCity, build_sweep_city, person
+from whistle.cases import deadlines
 from whistle.cases.deadlines import next_check_for, sweep
 from whistle.cases.models import Case, Event, Summons, Whistle
 from whistle.cases.trail import EventKind, compute_hash, event_content
@@ -329,3 +330,71 @@ def test_a_busy_case_is_skipped_without_waiting_and_swept_once_released(city):
     assert sweep(timezone.now(), batch=10) == 1
     assert Event.objects.filter(kind=EventKind.ARRIVE_OVERDUE, summons=summons).count() == 1
     assert Event.objects.filter(kind=EventKind.ACKNOWLEDGE_OVERDUE, summons=summons).count() == 1
+
+
+def test_one_pass_in_two_lanes_has_two_chunks_in_flight_and_records_each_once(
+    city, police, monkeypatch, settings
+):
+    """A pass shares its rows between two lanes (threads with connections of their own):
+    both hold a claimed chunk at the same time, and what they record together is what one
+    transaction after another would: each overdue once, every chain intact."""
+    settings.WHISTLE_SWEEP_LANES = 2
+    summonses = overdue_summonses(city, [city.department, police], cases=300)
+    both_claimed = threading.Barrier(2, timeout=20)
+    threads: set[str] = set()
+    handle = deadlines._handle
+
+    def meeting(rows, context, handler):
+        if rows:
+            threads.add(threading.current_thread().name)
+            # Each lane waits, its chunk claimed and locked, until the other has one too.
+            both_claimed.wait()
+        return handle(rows, context, handler)
+
+    monkeypatch.setattr(deadlines, "_handle", meeting)
+    assert deadlines.sweep_lanes(600) == 2
+    monkeypatch.setattr(deadlines, "CHUNK", 300)
+    assert sweep(timezone.now(), batch=600) == summonses
+    assert len(threads) == 2
+    assert due_count() == 0
+    assert_each_recorded_exactly_once(summonses)
+
+
+def test_a_lane_whose_chunk_fails_leaves_its_rows_due_and_the_other_lanes_written(
+    city, monkeypatch, settings
+):
+    """A chunk is all or nothing in its own lane: a lane's failure rolls back its chunk and
+    retries its rows one by one (here failing again), while the other lane's chunk stays."""
+    settings.WHISTLE_SWEEP_LANES = 2
+    overdue_summonses(city, [city.department], cases=200)
+    both_claimed = threading.Barrier(2, timeout=20)
+    failing: list[str] = []
+    handle = deadlines._handle
+
+    def one_fails(rows, context, handler):
+        if len(rows) > 1:
+            both_claimed.wait()
+            if not failing:
+                failing.append(threading.current_thread().name)
+        if rows and threading.current_thread().name in failing:
+            raise RuntimeError("the chunk fails")
+        return handle(rows, context, handler)
+
+    monkeypatch.setattr(deadlines, "_handle", one_fails)
+    assert sweep(timezone.now(), batch=200) == 100
+    assert due_count() == 100
+    assert Event.objects.filter(kind=EventKind.ARRIVE_OVERDUE).count() == 100
+    assert duplicates() == []
+    assert every_chain_is_valid()
+
+
+def test_a_pass_inside_a_transaction_or_on_one_lane_keeps_to_the_calling_thread(city, settings):
+    settings.WHISTLE_SWEEP_LANES = 2
+    assert deadlines.sweep_lanes(200) == 2
+    # Each lane's chunk would be under the smallest worth a lane.
+    assert deadlines.sweep_lanes(60) == 1
+    with transaction.atomic():
+        # Other connections could not see what this transaction has not committed.
+        assert deadlines.sweep_lanes(200) == 1
+    settings.WHISTLE_SWEEP_LANES = 1
+    assert deadlines.sweep_lanes(200) == 1

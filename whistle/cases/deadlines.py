@@ -20,13 +20,15 @@ import functools
 import gc
 import logging
 import operator
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent import futures
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import close_old_connections, connections, router, transaction
 from django.db.models import Field, Model
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -465,6 +467,18 @@ class _Pass:
     # of them (`notify`), None until the first.
     told_at: datetime | None = None
 
+    def for_lane(self) -> _Pass:
+        """A pass of its own for a lane (`_claim_and_process`): its own clock and chunk,
+        the caches shared."""
+        return _Pass(
+            self.now,
+            policies=self.policies,
+            departments=self.departments,
+            language=self.language,
+            shown=self.shown,
+            labels=self.labels,
+        )
+
     def translated(self, message: str) -> str:
         """`message` (a msgid) in the pass's language, translated once per process."""
         return _translation(self.language or translation.get_language(), message)
@@ -611,25 +625,107 @@ def _claim_and_process(
     """Claim up to `batch` due rows, a small chunk per transaction, and hand each row to
     `handle` with its case locked. A chunk that fails is rolled back whole and its rows are
     tried again one per transaction, so that one bad row cannot hold the others back.
+
+    On PostgreSQL, outside a transaction, the rows are shared between `sweep_lanes()` lanes:
+    this thread and threads of their own, each with its own connection, each claiming and
+    writing whole chunks of its own (SKIP LOCKED keeps them apart, as it keeps workers
+    apart). While one lane waits for the server to write its chunk, another works out its
+    own in Python: one process keeps the server and itself busy at once.
     """
+    lanes = sweep_lanes(batch)
+    if lanes == 1:
+        return _lane(model, context, _Quota(batch, CHUNK), handle)
+    quota = _Quota(batch, min(CHUNK, -(-batch // lanes)))
+    contexts = [context.for_lane() for _ in range(lanes)]
+    others: list[futures.Future[int]] = []
+
+    def start_others() -> None:
+        # Only once this lane's first claim came back full: a pass with less to do (most
+        # passes, and every kind of row but the summonses) stays in this thread.
+        pool = _lane_pool(lanes - 1)
+        others.extend(pool.submit(_in_lane, model, lane, quota, handle) for lane in contexts[1:])
+
+    with _collection_paused():
+        try:
+            processed = _lane(model, contexts[0], quota, handle, when_full=start_others)
+        finally:
+            # Every lane ends before the pass does, whatever happens to this one.
+            futures.wait(others)
+        processed += sum(other.result() for other in others)
+    context.now = max(lane.now for lane in contexts)
+    return processed
+
+
+def sweep_lanes(batch: int) -> int:
+    """The lanes a pass of `batch` rows uses: `WHISTLE_SWEEP_LANES` on PostgreSQL outside a
+    transaction (the lanes' connections could not see what it has not committed), so long
+    as each lane gets a chunk of at least `_LANE_CHUNK` rows; otherwise one."""
+    wanted = int(getattr(settings, "WHISTLE_SWEEP_LANES", 2))
+    connection = transaction.get_connection()
+    if wanted <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return max(1, min(wanted, batch // _LANE_CHUNK))
+
+
+# The smallest chunk worth a lane of its own: below it, the statements each chunk takes
+# whatever its size weigh more than the overlap gains.
+_LANE_CHUNK = 50
+
+
+class _Quota:
+    """The rows a pass may still claim and those it has passed over, shared by its lanes."""
+
+    def __init__(self, batch: int, chunk: int) -> None:
+        self.left = batch
+        self.chunk = chunk
+        self.passed_over: set[int] = set()
+        self._lock = threading.Lock()
+
+    def take(self) -> tuple[int, list[int]]:
+        """Reserve the next chunk's rows: how many at most, and the rows to leave out."""
+        with self._lock:
+            limit = min(self.chunk, self.left)
+            self.left -= limit
+            return limit, list(self.passed_over)
+
+    def claimed(self, limit: int, pks: list[int]) -> None:
+        """The chunk reserved with `limit` claimed `pks`: give back what it did not use."""
+        with self._lock:
+            self.left += limit - len(pks)
+            self.passed_over.update(pks)
+
+
+def _lane(
+    model: _Swept,
+    context: _Pass,
+    quota: _Quota,
+    handle: _Handler,
+    *,
+    when_full: Callable[[], None] | None = None,
+) -> int:
+    """Claim and handle chunks until the pass has claimed its batch or nothing is due;
+    call `when_full` once a claim comes back with as many rows as it asked for."""
     processed = 0
-    claimed = 0
-    passed_over: set[int] = set()
-    while claimed < batch:
+    while True:
+        limit, exclude = quota.take()
+        if limit <= 0:
+            break
         # A long pass follows the clock (never back), so that what it records carries the
         # moment it was recorded and rows falling due meanwhile are not left for the next.
         context.now = max(context.now, timezone.now())
         chunk: list[int] = []
         try:
             with _collection_paused(), transaction.atomic():
-                limit = min(CHUNK, batch - claimed)
-                rows = _claim(model, context.now, exclude=passed_over, limit=limit)
+                rows = _claim(model, context.now, exclude=exclude, limit=limit)
                 chunk = [row.pk for row, _case in rows]
-                claimed += len(rows)
-                passed_over.update(chunk)
+                quota.claimed(limit, chunk)
+                if when_full is not None and len(chunk) == limit:
+                    when_full()
+                    when_full = None
                 done = _handle(rows, context, handle)
         except Exception:
             if not chunk:
+                quota.claimed(limit, chunk)
                 raise  # the claim itself failed: nothing to retry row by row
             logger.warning("deadline sweep: a chunk of %s failed", model.__name__, exc_info=True)
             done = _one_by_one(model, chunk, context, handle)
@@ -637,6 +733,58 @@ def _claim_and_process(
         if not chunk:
             break
     return processed
+
+
+def _in_lane(model: _Swept, context: _Pass, quota: _Quota, handle: _Handler) -> int:
+    """`_lane` in a thread of the pool, with its own connection, in the pass's language; the
+    connection kept between passes as the worker keeps its own (`CONN_MAX_AGE`), closed if
+    it went bad or grew too old, and by `close_lanes`."""
+    close_old_connections()
+    try:
+        with translation.override(context.language):
+            return _lane(model, context, quota, handle)
+    finally:
+        close_old_connections()
+
+
+_pool: futures.ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _lane_pool(threads: int) -> futures.ThreadPoolExecutor:
+    """The process's threads for the lanes beyond the caller's, made on first use (at least
+    `threads` of them) and kept, with their connections, until `close_lanes`."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < threads:
+            _close_pool()
+            _pool = futures.ThreadPoolExecutor(threads, thread_name_prefix="deadline-lane")
+        return _pool
+
+
+def close_lanes() -> None:
+    """Close the lanes' connections and end their threads (the next pass makes new ones):
+    when the process is done with the database, or before it is dropped (tests)."""
+    with _pool_lock:
+        _close_pool()
+
+
+def _close_pool() -> None:
+    global _pool
+    if _pool is None:
+        return
+    threads = _pool._max_workers
+    # One job per thread: each waits until all have begun, so no thread takes two.
+    together = threading.Barrier(threads, timeout=30)
+
+    def close() -> None:
+        together.wait()
+        connections.close_all()
+
+    jobs = [_pool.submit(close) for _ in range(threads)]
+    futures.wait(jobs)
+    _pool.shutdown(wait=True)
+    _pool = None
 
 
 @contextlib.contextmanager

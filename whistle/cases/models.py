@@ -85,6 +85,8 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="cases",
+        # Served by the (category, reported_at) index, which starts with it.
+        db_index=False,
     )
     description = models.TextField(_("description"), max_length=4000)
     # Position in WGS-84, as reported.
@@ -100,6 +102,8 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="district_cases",
+        # Served by the (district, status) index, which starts with it.
+        db_index=False,
     )
     township = models.ForeignKey(
         Jurisdiction,
@@ -108,6 +112,8 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="township_cases",
+        # Served by the (township, status) index, which starts with it.
+        db_index=False,
     )
     community = models.ForeignKey(
         Jurisdiction,
@@ -124,6 +130,8 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="cases",
+        # Served by the (lane, reported_at) index, which starts with it.
+        db_index=False,
     )
     grid_cell = models.ForeignKey(
         GridCell,
@@ -174,6 +182,8 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="duplicates",
+        # Indexed where there is one (`case_merged_into`): most cases are not duplicates.
+        db_index=False,
     )
     rejection_reason = models.TextField(_("reason for rejection"), blank=True)
     backlog_reason = models.TextField(_("reason for the backlog"), blank=True)
@@ -242,6 +252,14 @@ class Case(models.Model):
             models.Index(fields=["category", "reported_at"]),
             models.Index(fields=["lane", "reported_at"]),
             models.Index(fields=["backlog_review_reminder_at"], name="case_backlog_review"),
+            # Serves the duplicates of a case (and its deletion, which they forbid): only the
+            # merged cases, not every case each time its row is written anew. (No bound
+            # parameter in the condition: SQLite matches it as written.)
+            models.Index(
+                fields=["merged_into"],
+                name="case_merged_into",
+                condition=models.Q(merged_into__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -387,7 +405,12 @@ class Summons(models.Model):
 
     uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(
-        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="summonses"
+        Case,
+        verbose_name=_("case"),
+        on_delete=models.PROTECT,
+        related_name="summonses",
+        # Served by the (case, department) index, which starts with it.
+        db_index=False,
     )
     whistle = models.ForeignKey(
         Whistle,
@@ -402,6 +425,8 @@ class Summons(models.Model):
         verbose_name=_("department"),
         on_delete=models.PROTECT,
         related_name="summonses",
+        # Served by the (department, status) index, which starts with it.
+        db_index=False,
     )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.SUMMONED
@@ -649,7 +674,12 @@ class Event(models.Model):
     """
 
     case = models.ForeignKey(
-        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="events"
+        Case,
+        verbose_name=_("case"),
+        on_delete=models.PROTECT,
+        related_name="events",
+        # The unique (case, seq) index starts with the case and serves the same look-ups.
+        db_index=False,
     )
     seq = models.PositiveIntegerField(_("sequence"))
     at = models.DateTimeField(_("time"))
@@ -661,6 +691,8 @@ class Event(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        # Indexed where there is an actor (`event_actor`): the sweep's events have none.
+        db_index=False,
     )
     actor_role = models.CharField(_("actor's role"), max_length=32, blank=True)
     summons = models.ForeignKey(
@@ -682,7 +714,15 @@ class Event(models.Model):
         verbose_name_plural = _("trail events")
         ordering = ["case_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["case", "seq"], name="event_unique_seq")]
-        indexes = [models.Index(fields=["kind", "at"])]
+        indexes = [
+            models.Index(fields=["kind", "at"]),
+            # Serves a person's deletion, which their events forbid (PROTECT): only the events
+            # an action wrote, not the sweep's (no actor), each of which would otherwise add
+            # an entry. (No bound parameter in the condition: SQLite matches it as written.)
+            models.Index(
+                fields=["actor"], name="event_actor", condition=models.Q(actor__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id}#{self.seq} {self.kind}"

@@ -318,6 +318,8 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
+        # Indexed where there is one (`notification_endpoint`).
+        db_index=False,
     )
     robot = models.ForeignKey(
         GroupRobot,
@@ -326,6 +328,8 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
+        # Indexed where there is one (`notification_robot`).
+        db_index=False,
     )
     address = models.CharField(
         _("address"),
@@ -393,6 +397,17 @@ class Notification(models.Model):
             ),
             # Serves the delivery status of an event: every row queued under its key.
             models.Index(fields=["dedupe_key"], name="notification_key"),
+            # Serve the deletion of an endpoint or a robot (whose rows are then kept without
+            # it): only the rows sent to one, not the inbox's, e-mails and texts, each of
+            # which would otherwise add an entry to both.
+            models.Index(
+                fields=["endpoint"],
+                name="notification_endpoint",
+                condition=Q(endpoint__isnull=False),
+            ),
+            models.Index(
+                fields=["robot"], name="notification_robot", condition=Q(robot__isnull=False)
+            ),
         ]
         constraints = [
             # Coalesce so that the missing recipient, endpoint or robot counts as a value:
