@@ -326,7 +326,7 @@ WHISTLE_WORKER_BATCH = env_int("WHISTLE_WORKER_BATCH", 200, minimum=1)
 # Threads, each with its own connection, that share a pass of the deadline sweep on
 # PostgreSQL: while one waits for the server to write its chunk, another works out its own
 # (docs/deadlines.md). 1: the calling thread alone.
-WHISTLE_SWEEP_LANES = env_int("WHISTLE_SWEEP_LANES", 2, minimum=1)
+WHISTLE_SWEEP_LANES = env_int("WHISTLE_SWEEP_LANES", 1, minimum=1)
 
 # Connections that `recompute_all` derives the assessment records on side by side (PostgreSQL;
 # docs/assessment.md). The work is in the database server, whose cores this process cannot
