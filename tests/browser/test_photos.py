@@ -58,6 +58,15 @@ def no_sideways_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
+def officer_on_site(city):
+    """A case whistled to the urban-management department, its officer checked in on site."""
+    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+    summons = summonses[city.urban.pk]
+    actions.acknowledge(city.urban_officer, summons)
+    actions.check_in(city.urban_officer, summons, **device_fix())
+    return case, summons
+
+
 def choose_and_take_out(page, form, words: dict[str, str], label: str, shot) -> None:
     """The field shows the page's button, not the browser's; two photos and then a third
     are chosen (the third adds to them), the second is taken out."""
@@ -124,10 +133,7 @@ def test_the_officer_s_result_takes_several_photos_with_the_page_s_own_button(
     new_page, shots, whistle_city, locale
 ):
     city = whistle_city
-    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
-    summons = summonses[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    actions.check_in(city.urban_officer, summons, **device_fix())
+    case, summons = officer_on_site(city)
     page = new_page(
         PHONE_390,
         locale=locale,
@@ -156,10 +162,7 @@ def test_the_township_s_check_takes_several_photos_with_the_page_s_own_button(
     new_page, shots, whistle_city, locale
 ):
     city = whistle_city
-    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
-    summons = summonses[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    actions.check_in(city.urban_officer, summons, **device_fix())
+    case, summons = officer_on_site(city)
     actions.report_result(city.urban_officer, summons, result="游商已劝离")
     actions.mark_handled(city.dispatcher, case)
     page = new_page(DESK, locale=locale)
