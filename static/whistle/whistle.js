@@ -286,19 +286,40 @@
     fit();
     if (document.fonts && document.fonts.ready) document.fonts.ready.then(fit);
   })();
+  /* The phone's menu (<details data-sitemenu>, whistle.css): its button says whether it is
+     open; Escape (after any menu open inside it) closes it and puts the focus back on the
+     button, and so does a click or a focus outside it. */
+  var siteMenu = document.querySelector("details[data-sitemenu]");
+  var siteButton = siteMenu && siteMenu.querySelector("summary");
+  function markSiteMenu() {
+    siteButton.setAttribute("aria-expanded", siteMenu.open ? "true" : "false");
+  }
+  // Only while its button shows (a phone): wider, its content is in the bar.
+  function siteMenuOpen() {
+    return !!siteMenu && siteMenu.open && siteButton.getClientRects().length > 0;
+  }
+  if (siteMenu) {
+    markSiteMenu();
+    siteMenu.addEventListener("toggle", markSiteMenu);
+  }
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
     var open = navMenus().filter(function (menu) {
       return menu.open;
     })[0];
-    if (!open) return;
-    open.open = false;
-    open.querySelector("summary").focus();
+    if (open) {
+      open.open = false;
+      open.querySelector("summary").focus();
+    } else if (siteMenuOpen()) {
+      siteMenu.open = false;
+      siteButton.focus();
+    }
   });
   ["click", "focusin"].forEach(function (type) {
     document.addEventListener(type, function (event) {
       var inside = event.target.closest && event.target.closest("details[data-navmenu]");
       closeMenus(inside || null);
+      if (siteMenuOpen() && !siteMenu.contains(event.target)) siteMenu.open = false;
     });
   });
 

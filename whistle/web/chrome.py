@@ -35,6 +35,8 @@ LABELS = {
     "messages": _("Messages"),
     "inbox": _("Notifications"),
     "settings": _("My settings"),
+    # The phone's top bar: the button that opens the navigation and the account.
+    "menu": _("Menu"),
     "footer_time": _("Times are Beijing time (UTC+8)."),
     "footer_about": _(
         'Whistle runs the "townships whistle, departments report" mechanism: every '
