@@ -318,7 +318,11 @@
   ["click", "focusin"].forEach(function (type) {
     document.addEventListener(type, function (event) {
       var inside = event.target.closest && event.target.closest("details[data-navmenu]");
-      closeMenus(inside || null);
+      // In the phone's menu the menus open in place: a title taking the focus (the press
+      // before its click) leaves the others be, or the title would move under the finger;
+      // opening it closes them.
+      var title = event.target.matches && event.target.matches("details[data-navmenu] > summary");
+      if (!(type === "focusin" && title && siteMenuOpen())) closeMenus(inside || null);
       if (siteMenuOpen() && !siteMenu.contains(event.target)) siteMenu.open = false;
     });
   });

@@ -108,6 +108,15 @@ def sign_in(page: Any, username: str, password: str = "pw-123456") -> None:
     page.wait_for_url("**/")
 
 
+def open_menu(page: Any) -> None:
+    """On a phone, open the top bar's menu (the navigation, the account and the language);
+    wider, its content is in the bar already and nothing happens."""
+    button = page.locator(".sitemenu-button")
+    if button.count() and button.is_visible() and button.get_attribute("aria-expanded") != "true":
+        button.click()
+        page.locator("#site-menu").wait_for(state="visible")
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     skipped = terminalreporter.stats.get("skipped", [])
     if not CHROMIUM.exists() and any("browser" in report.keywords for report in skipped):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.browser.conftest import PHONE, WALL, open_menu, sign_in
 from tests.conftest import make_person
 from whistle.organisation.models import Role, RoleAssignment
 from whistle.web.dashboards import FLAT_NAV_MAX, dashboards_for
@@ -54,6 +54,7 @@ def test_a_township_chief_opens_a_menu_on_a_phone_and_follows_a_link_in_it(
 
     duty = reverse("duty:home")
     command = page.locator("details[data-navmenu=command]")
+    open_menu(page)
     command.locator("summary").click()
     assert command.get_attribute("open") is not None
     assert duty in visible_menu_links(page)
@@ -119,6 +120,7 @@ def test_a_steward_with_few_pages_sees_them_without_menus(new_page, small_city):
     page = new_page(PHONE)
     sign_in(page, "wang-fang")
     assert page.locator(".topnav details").count() == 0
+    open_menu(page)
     assert page.locator(".topnav a[href='/patrol/']").is_visible()
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.browser.conftest import PHONE, WALL, open_menu, sign_in
 from tests.conftest import make_person
 from tests.fixtures_web import make_case, make_summons
 from whistle.organisation.models import Person, Role
@@ -97,6 +97,7 @@ def test_the_language_switch_turns_every_word_english(new_page, shots, small_cit
     make_person("wang-fang", Role.STEWARD, lane=small_city.renmin_lane)
     page = new_page(PHONE)
     sign_in(page, "wang-fang")
+    open_menu(page)
     page.click("button[name=language][value=en]")
     page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert "Hello, wang-fang" in page.locator("h1").inner_text()
@@ -105,6 +106,7 @@ def test_the_language_switch_turns_every_word_english(new_page, shots, small_cit
     page.wait_for_selector("[data-map][data-map-ready=true]")
     shots(page, "english-home", full_page=True)
 
+    open_menu(page)
     page.click("button[name=language][value=zh-hans]")
     page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
     assert "退出" in page.locator(".account").inner_text()

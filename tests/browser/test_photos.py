@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import open_menu, sign_in
 from tests.fixtures_cases import (
     ON_THE_LANE,
     device_fix,
@@ -50,6 +50,7 @@ def photo(name: str, color: str) -> dict:
 def in_english(page, locale: str) -> None:
     """A browser asking for English gets the pages in English; the switch is there too."""
     if locale == "en-US" and page.evaluate("document.documentElement.lang") != "en":
+        open_menu(page)
         page.locator(".language-switch button[value=en]").click()
         page.wait_for_function("document.documentElement.lang === 'en'")
 

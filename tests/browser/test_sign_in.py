@@ -11,7 +11,7 @@ from base64 import b32decode
 import pytest
 import time_machine
 
-from tests.browser.conftest import PHONE, WALL
+from tests.browser.conftest import PHONE, WALL, open_menu
 from tests.conftest import make_person
 from tests.totp import totp
 from whistle.organisation.models import Role
@@ -82,6 +82,7 @@ def test_an_assessor_sets_up_the_app_and_signs_in_with_its_code(new_page, shots,
     page.click("a:has-text('我已保存，继续')")
     page.wait_for_url(HOME)
 
+    open_menu(page)
     page.click("button:has-text('退出')")
     password_step(page, "li-na")
     page.wait_for_url("**/accounts/verify/**")

@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import PHONE, sign_in
+from tests.browser.conftest import PHONE, open_menu, sign_in
 from tests.fixtures_street import reported, street_fixture  # noqa: F401
 from whistle.cases.actions import (
     check_passed,
@@ -360,6 +360,7 @@ def test_the_open_problems_of_a_lane_line_up_the_same_way_on_a_phone(
     page = new_page({"width": 390, "height": 844}, locale=locale)
     sign_in(page, "wang-fang")
     if locale == "en-US" and page.evaluate("document.documentElement.lang") != "en":
+        open_menu(page)
         page.locator(".language-switch button[value=en]").click()
         page.wait_for_function("document.documentElement.lang === 'en'")
     page.goto("/patrol/")
