@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.browser.conftest import PHONE, WALL, open_menu, sign_in
 from tests.conftest import make_person
 from whistle.organisation.models import Role
 
@@ -34,6 +34,7 @@ def test_a_steward_at_a_district_page_sees_a_403_in_chinese_with_her_menu(
     assert page.title() == "您无权打开此页面 · 吹哨报到"
     assert page.locator("h1").inner_text() == "您无权打开此页面"
     assert page.locator(".error-code").inner_text() == "错误 403"
+    open_menu(page)
     assert "wang-fang" in page.locator(".who-name").inner_text()
     assert page.locator(".topnav a[href='/patrol/']").count() == 1
     assert loaded_stylesheet(page) and fits_the_screen(page)

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from tests.browser.conftest import PHONE, sign_in
+from tests.browser.conftest import PHONE, open_menu, sign_in
 from whistle.notifications.models import Channel, Notification, NotificationPreference
 from whistle.notifications.outbox import notify, unread_count
 from whistle.organisation.models import Person
@@ -122,6 +122,7 @@ def test_the_demo_officer_reads_their_notifications_and_sets_quiet_hours(
     shots(page, "6-all-read")
 
     # Quiet hours, on the officer's own settings page in the header.
+    open_menu(page)
     page.click("header a[href='/settings/']")
     page.wait_for_url("**/settings/")
     page.fill("#id_quiet_from", "22:00")

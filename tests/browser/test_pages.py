@@ -64,6 +64,7 @@ def test_the_landing_and_sign_in_pages_fit_the_screen(new_page, shots, small_cit
     shots(page, "3-sign-in-refused", full_page=True)
 
     sign_in(page, "wang-fang")
+    open_menu(page)
     assert "wang-fang" in page.locator(".who-name").inner_text()
     assert "人民市场东巷" in page.locator(".who-roles").inner_text()
     assert no_sideways_scroll(page)
@@ -101,6 +102,7 @@ def test_the_language_switch_turns_every_word_english(new_page, shots, small_cit
     page.click("button[name=language][value=en]")
     page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert "Hello, wang-fang" in page.locator("h1").inner_text()
+    open_menu(page)
     assert "alley steward" in page.locator(".who-roles").inner_text()
     assert page.locator("button[name=language][value=zh-hans]").inner_text() == "简体中文"
     page.wait_for_selector("[data-map][data-map-ready=true]")
@@ -109,6 +111,7 @@ def test_the_language_switch_turns_every_word_english(new_page, shots, small_cit
     open_menu(page)
     page.click("button[name=language][value=zh-hans]")
     page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
+    open_menu(page)
     assert "退出" in page.locator(".account").inner_text()
 
 

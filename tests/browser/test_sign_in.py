@@ -98,6 +98,7 @@ def test_an_assessor_sets_up_the_app_and_signs_in_with_its_code(new_page, shots,
         page.fill("#id_code", totp(key, enrolled_at + 30))
         page.click("button:has-text('确认')")
         page.wait_for_url(HOME)
+    open_menu(page)
     assert "li-na" in page.locator(".who-name").inner_text()
     page.goto("/accounts/security/")
     assert "剩余 10 个恢复码。" in page.locator("main").inner_text()

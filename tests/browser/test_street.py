@@ -60,6 +60,7 @@ def test_a_steward_patrols_ticks_the_checklist_and_reports_with_a_photo(
         permissions=["geolocation"],
     )
     sign_in(page, "wang-fang")
+    open_menu(page)
     page.click("text=巡查我的街巷")
     page.wait_for_selector("[data-map][data-map-ready=true]")
     assert "人民市场东巷" in page.locator("main h3").first.inner_text()
