@@ -100,6 +100,15 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
         context.close()
 
 
+def standing_at(point: tuple[float, float], accuracy: float = 8) -> dict[str, Any]:
+    """The options of a phone standing at `point` (longitude, latitude), its position given
+    to the page by the browser: `new_page(PHONE, **standing_at(ON_THE_LANE))`."""
+    return {
+        "geolocation": {"longitude": point[0], "latitude": point[1], "accuracy": accuracy},
+        "permissions": ["geolocation"],
+    }
+
+
 def sign_in(page: Any, username: str, password: str = "pw-123456") -> None:
     page.goto("/accounts/login/")
     page.fill("#id_username", username)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.browser.conftest import PHONE, WALL, sign_in, standing_at
 from tests.fixtures_cases import (
     FAR_NORTH,
     ON_THE_LANE,
@@ -37,8 +37,7 @@ def no_sideways_scroll(page) -> bool:
 def phone_at(new_page, username: str, point: tuple[float, float], accuracy: float):
     page = new_page(
         PHONE,
-        geolocation={"longitude": point[0], "latitude": point[1], "accuracy": accuracy},
-        permissions=["geolocation"],
+        **standing_at(point, accuracy),
     )
     sign_in(page, username)
     return page
@@ -219,8 +218,7 @@ def test_the_check_in_photo_is_chosen_with_the_page_s_own_button(
     page = new_page(
         PHONE_390,
         locale=locale,
-        geolocation={"longitude": ON_THE_LANE[0], "latitude": ON_THE_LANE[1], "accuracy": 8},
-        permissions=["geolocation"],
+        **standing_at(ON_THE_LANE),
     )
     sign_in(page, "urban-officer")
     page.goto(f"/cases/{case.reference}/")

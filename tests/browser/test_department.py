@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.browser.conftest import PHONE, WALL, sign_in, standing_at
 from tests.fixtures_cases import (
     ON_THE_LANE,
     device_fix,
@@ -83,8 +83,7 @@ def test_the_check_out_button_appears_once_the_township_releases_the_department(
     actions.check_in(city.urban_officer, summons, **device_fix())
     phone = new_page(
         PHONE,
-        geolocation={"longitude": ON_THE_LANE[0], "latitude": ON_THE_LANE[1], "accuracy": 8},
-        permissions=["geolocation"],
+        **standing_at(ON_THE_LANE),
     )
     sign_in(phone, "urban-officer")
     phone.goto("/department/")

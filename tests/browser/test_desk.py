@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.browser.conftest import PHONE, WALL, sign_in, standing_at
 from tests.conftest import make_person
 from tests.fixtures_cases import (
     FAR_NORTH,
@@ -97,8 +97,7 @@ def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
     # The urban-management officer, on a phone 900 m away, acknowledges and checks in.
     phone = new_page(
         PHONE,
-        geolocation={"longitude": FAR_NORTH[0], "latitude": FAR_NORTH[1], "accuracy": 10},
-        permissions=["geolocation"],
+        **standing_at(FAR_NORTH, 10),
     )
     sign_in(phone, "urban-officer")
     phone.goto("/department/")

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from tests.browser.conftest import PHONE, sign_in
+from tests.browser.conftest import PHONE, sign_in, standing_at
 from tests.browser.test_street import WALK, fits_the_phone, phone_png
 from tests.fixtures_cases import (
     ON_THE_LANE,
@@ -69,8 +69,7 @@ def test_a_tick_and_a_report_with_a_photo_made_offline_arrive_with_their_times_o
     patrol = start_patrol(street.steward, lane=street.city.renmin_lane)
     page = new_page(
         PHONE,
-        geolocation={"longitude": WALK[0][0], "latitude": WALK[0][1], "accuracy": 6},
-        permissions=["geolocation"],
+        **standing_at(WALK[0], 6),
     )
     sign_in(page, "wang-fang")
     page.goto("/patrol/")
@@ -169,8 +168,7 @@ def test_a_check_in_made_offline_and_received_two_hours_later_is_flagged(
     actions.acknowledge(city.urban_officer, summons, now=summoned + timedelta(minutes=1))
     page = new_page(
         PHONE,
-        geolocation={"longitude": ON_THE_LANE[0], "latitude": ON_THE_LANE[1], "accuracy": 8},
-        permissions=["geolocation"],
+        **standing_at(ON_THE_LANE),
     )
     sign_in(page, "urban-officer")
     page.goto("/department/")
@@ -262,8 +260,7 @@ def test_a_patrol_started_in_a_dead_zone_reaches_the_server_whole_and_in_order(
     lane = street.city.renmin_lane
     page = new_page(
         PHONE,
-        geolocation={"longitude": WALK[0][0], "latitude": WALK[0][1], "accuracy": 6},
-        permissions=["geolocation"],
+        **standing_at(WALK[0], 6),
     )
     sign_in(page, "wang-fang")
     page.goto("/patrol/")
@@ -341,8 +338,7 @@ def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_an
     actions.check_in(city.urban_officer, summons, **device_fix())
     page = new_page(
         PHONE,
-        geolocation={"longitude": ON_THE_LANE[0], "latitude": ON_THE_LANE[1], "accuracy": 8},
-        permissions=["geolocation"],
+        **standing_at(ON_THE_LANE),
     )
     page.on("dialog", lambda dialog: dialog.accept())
     sign_in(page, "urban-officer")
@@ -515,8 +511,7 @@ def test_refused_reports_stay_with_their_reasons_until_one_is_retried_and_one_di
     ma_lin = street.dongsi_steward
     page = new_page(
         PHONE,
-        geolocation={"longitude": ON_THE_LANE[0], "latitude": ON_THE_LANE[1], "accuracy": 7},
-        permissions=["geolocation"],
+        **standing_at(ON_THE_LANE, 7),
     )
     page.on("dialog", lambda dialog: dialog.accept())
     sign_in(page, "ma-lin")

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tests.browser.conftest import PHONE, WALL, open_menu, sign_in
+from tests.browser.conftest import PHONE, WALL, open_menu, sign_in, standing_at
 from tests.conftest import make_person
 from tests.fixtures_web import make_case, make_summons
 from whistle.organisation.models import Person, Role
@@ -242,8 +242,7 @@ def test_the_geolocation_helper_fills_the_position_and_its_accuracy(new_page, sh
     Person.objects.create_user("designer", password="pw-123456", is_staff=True)
     page = new_page(
         PHONE,
-        geolocation={"longitude": 116.4321, "latitude": 39.8725, "accuracy": 12},
-        permissions=["geolocation"],
+        **standing_at((116.4321, 39.8725), 12),
     )
     sign_in(page, "designer")
     page.goto("/ui/")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import open_menu, sign_in
+from tests.browser.conftest import open_menu, sign_in, standing_at
 from tests.fixtures_cases import (
     ON_THE_LANE,
     device_fix,
@@ -138,8 +138,7 @@ def test_the_officer_s_result_takes_several_photos_with_the_page_s_own_button(
     page = new_page(
         PHONE_390,
         locale=locale,
-        geolocation={"longitude": ON_THE_LANE[0], "latitude": ON_THE_LANE[1], "accuracy": 8},
-        permissions=["geolocation"],
+        **standing_at(ON_THE_LANE),
     )
     sign_in(page, "urban-officer")
     in_english(page, locale)

@@ -22,7 +22,7 @@ import time_machine
 from django.utils import timezone
 from PIL import Image
 
-from tests.browser.conftest import PHONE, SCREENSHOTS, WALL, sign_in
+from tests.browser.conftest import PHONE, SCREENSHOTS, WALL, sign_in, standing_at
 from tests.conftest import make_person
 from tests.fixtures_cases import ON_THE_LANE, whistle_city_fixture  # noqa: F401  (fixture)
 from whistle.assessment.components import import_component_scores
@@ -84,8 +84,7 @@ def check_in_on_a_phone(new_page, username: str, clock, minutes: int) -> object:
     in with the phone's position and, a little later, reports the result."""
     phone = new_page(
         PHONE,
-        geolocation={"longitude": ON_THE_LANE[0], "latitude": ON_THE_LANE[1], "accuracy": 8},
-        permissions=["geolocation"],
+        **standing_at(ON_THE_LANE),
     )
     sign_in(phone, username)
     phone.goto("/department/")
@@ -126,8 +125,7 @@ def tell_the_story(new_page, city, tmp_path, clock) -> None:
     # 1. The steward reports from the lane, with a photo and the phone's position.
     steward = new_page(
         PHONE,
-        geolocation={"longitude": ON_THE_LANE[0], "latitude": ON_THE_LANE[1], "accuracy": 6},
-        permissions=["geolocation"],
+        **standing_at(ON_THE_LANE, 6),
     )
     sign_in(steward, "liang-ping")
     steward.goto("/patrol/report/")

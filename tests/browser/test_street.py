@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import PHONE, open_menu, sign_in
+from tests.browser.conftest import PHONE, open_menu, sign_in, standing_at
 from tests.fixtures_street import reported, street_fixture  # noqa: F401
 from whistle.cases.actions import (
     check_passed,
@@ -56,8 +56,7 @@ def test_a_steward_patrols_ticks_the_checklist_and_reports_with_a_photo(
     settings.WHISTLE_PATROL_MAX_SPEED_MPS = 100
     page = new_page(
         PHONE,
-        geolocation={"longitude": WALK[0][0], "latitude": WALK[0][1], "accuracy": 6},
-        permissions=["geolocation"],
+        **standing_at(WALK[0], 6),
     )
     sign_in(page, "wang-fang")
     open_menu(page)
@@ -155,8 +154,7 @@ def test_a_patrol_goes_on_when_the_position_is_denied(new_page, shots, street):
 def test_a_resident_reports_without_an_account_and_follows_it(new_page, shots, street, tmp_path):
     page = new_page(
         PHONE,
-        geolocation={"longitude": 116.4321, "latitude": 39.8729, "accuracy": 15},
-        permissions=["geolocation"],
+        **standing_at((116.4321, 39.8729), 15),
     )
     page.goto("/report/")
     assert page.get_attribute("html", "lang") == "zh-CN"
