@@ -136,11 +136,11 @@ class Month:
     summonses: dict[str, Summons]
 
 
-def scheme_one_third(district: Jurisdiction) -> Scheme:
+def scheme_one_third(district: Jurisdiction, valid_from: date = date(2026, 1, 1)) -> Scheme:
     """The usual scheme: the township evaluation is 1/3 of the score, the district's own
     inspection 2/3; lateness costs 2 points a minute."""
     scheme = Scheme.objects.create(
-        district=district, name="2026年度考核（街乡评价占三分之一）", valid_from=date(2026, 1, 1)
+        district=district, name="2026年度考核（街乡评价占三分之一）", valid_from=valid_from
     )
     SchemeComponent.objects.create(scheme=scheme, code="inspection", name="区级检查", weight="2/3")
     return scheme

@@ -476,13 +476,37 @@ def months(corpus: Corpus) -> None:
         trail.own(K.CHECK_IN_ACCEPTED, trail.due, "check-in")
         trail.own(K.CHECK_OUT, trail.due + MINUTE, "check-out")
         trail.uses = {"check-in", "check-out"}
+    # Before 1992 Beijing had summer time some years (UTC+9 from April to September 1991):
+    # the SQL reads those months from the time zone's rules, later ones with the fixed offset.
+    for name, summoned, first in [
+        (
+            "summoned 00:30 on 1 August 1991, summer time",
+            datetime(1991, 7, 31, 15, 30, tzinfo=UTC),
+            date(1991, 8, 1),
+        ),
+        (
+            "summoned 23:59:59 on 31 December 1991",
+            datetime(1991, 12, 31, 15, 59, 59, tzinfo=UTC),
+            date(1991, 12, 1),
+        ),
+        (
+            "summoned 00:00 on 1 January 1992",
+            datetime(1991, 12, 31, 16, 0, tzinfo=UTC),
+            date(1992, 1, 1),
+        ),
+    ]:
+        trail = corpus.trail(name, summoned, month=first, came="on_time")
+        assert trail.due is not None
+        trail.own(K.CHECK_IN_ACCEPTED, trail.due, "check-in")
+        trail.own(K.CHECK_OUT, trail.due + MINUTE, "check-out")
+        trail.uses = {"check-in", "check-out"}
 
 
 BUILDERS = (arrivals, deadlines_as_written, releases, declines, work_and_reworks, months)
 
 
 def build(city: Any) -> list[Trail]:
-    scheme_one_third(city.district)
+    scheme_one_third(city.district, valid_from=date(1991, 1, 1))
     scheme_forty_percent(city.district, valid_from=date(2026, 8, 1))
     blower = make_person("edge-dispatcher", Role.DISPATCHER, jurisdiction=city.longtan)
     corpus = Corpus(city.longtan, city.urban_management, blower)
