@@ -192,6 +192,16 @@ def _moment(micro: str) -> str:
     )
 
 
+# The kinds whose moment a rule reads (the terminal event's, the arrival's, the decline's
+# and the release's): only theirs is turned into microseconds.
+_TIMED = (
+    K.DECLINE_UPHELD,
+    K.RELEASED,
+    K.CHECK_OUT,
+    K.CLOSED,
+    K.CHECK_IN_ACCEPTED,
+    K.DECLINED,
+)
 _RULINGS = _in(K.DECLINE_UPHELD, K.DECLINE_INSISTED)
 _CALLBACKS = _in(K.RESIDENT_CALLBACK, K.RESIDENT_RATED)
 _RESIDENT = ", ".join(f"'{source}'" for source in RESIDENT_SOURCES)
@@ -264,7 +274,9 @@ WITH sm AS (
                     {_micro("NULLIF(e.data ->> 'arrive_due_at', '')::timestamptz")} END AS due_us,
                 e.upheld, e.odd
             FROM (
-                SELECT e.id, e.case_id, e.seq, {_micro("e.at")} AS us, {_KIND_CODE} AS k,
+                SELECT e.id, e.case_id, e.seq,
+                    CASE WHEN e.kind IN ({_kinds(*_TIMED)}) THEN {_micro("e.at")} END AS us,
+                    {_KIND_CODE} AS k,
                     e.summons_id,
                     CASE WHEN {_PLACED} THEN e.seq * {_POSITIONS} + e.id END AS pos,
                     CASE WHEN e.kind = '{K.SUMMONED}' THEN
