@@ -5,6 +5,7 @@ filters, the Idempotency-Key, rate limits, and the OpenAPI document with its loc
 from __future__ import annotations
 
 import base64
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -12,8 +13,10 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.test import Client
 
-from tests.fixtures_api import Api, api_city_fixture  # noqa: F401  (fixture)
+from tests.conftest import make_person
+from tests.fixtures_api import BASE, Api, api_city_fixture  # noqa: F401  (fixture)
 from tests.fixtures_cases import (
     FAR_NORTH,
     OFF_ANY_LANE,
@@ -22,10 +25,11 @@ from tests.fixtures_cases import (
     png_bytes,
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
-from whistle.api import throttle
+from whistle.api import auth, throttle
 from whistle.api.models import IdempotentRequest
-from whistle.cases.models import Case, Event, Summons
+from whistle.cases.models import Attachment, Case, Event, Summons
 from whistle.notifications.models import Notification
+from whistle.organisation.models import Role
 
 START = beijing(2026, 3, 10, 9, 0)
 LANE = {"lon": ON_THE_LANE[0], "lat": ON_THE_LANE[1]}
@@ -620,3 +624,52 @@ def test_a_path_under_a_segment_that_is_no_operation_is_the_api_s_404(api_city):
     dispatcher = api_city.as_("dispatcher")
     for path in ("/hotline/nothing", "/hotline/orders/extra", "/cases/a/b/c/d"):
         assert_error(dispatcher.post(path, {}), 404, "not_found")
+
+
+# The revision tokens changed since the process read them last ----------------------------------
+
+
+def _newcomer_told_of(api_city, monkeypatch, post) -> None:
+    """`post` files a report after a dispatcher joined the township, the process still holding
+    the tokens it read before: the report is written once, and the newcomer told of it."""
+    report(api_city)  # the process reads the tokens and keeps the dispatchers under them
+    seen = auth.held()
+    newcomer = make_person("longtan-dispatcher-2", Role.DISPATCHER, jurisdiction=api_city.longtan)
+    assert auth.held() == seen  # the process still holds what it read before the change
+    cases, events = Case.objects.count(), Event.objects.count()
+    photos, told = Attachment.objects.count(), Notification.objects.count()
+    answer = post({"description": "人民市场东巷有游商占道", **LANE, "photos": [PHOTO]})
+    assert answer.status_code == 201, answer.content
+    case = Case.objects.get(reference=answer.json()["reference"])
+    assert Case.objects.count() == cases + 1
+    assert Event.objects.count() - events == case.events.count()
+    assert Attachment.objects.count() == photos + 1
+    new = list(
+        Notification.objects.order_by("pk")[told:].values_list("recipient_id", "channel", "kind")
+    )
+    assert len(new) == len(set(new))
+    assert newcomer.pk in {recipient for recipient, _channel, _kind in new}
+    assert auth.held() != seen
+
+
+PHOTO = base64.b64encode(png_bytes()).decode()
+
+
+def test_a_report_with_a_photo_under_old_tokens_is_done_again_and_written_once(
+    api_city, clock, monkeypatch
+):
+    _newcomer_told_of(
+        api_city, monkeypatch, lambda body: api_city.as_("steward").post("/cases", body)
+    )
+
+
+def test_a_signed_in_browsers_report_under_old_tokens_is_done_again_and_written_once(
+    api_city, clock, monkeypatch
+):
+    browser = Client()
+    browser.force_login(api_city.steward)
+
+    def post(body: dict[str, Any]) -> Any:
+        return browser.post(BASE + "/cases", data=json.dumps(body), content_type="application/json")
+
+    _newcomer_told_of(api_city, monkeypatch, post)

@@ -6,18 +6,19 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import Model, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from whistle.api import auth
 from whistle.api.errors import ApiError, not_found
 from whistle.cases.callers import shown_event_data
 from whistle.cases.errors import InvalidInput
@@ -27,6 +28,8 @@ from whistle.cases.scoping import visible_cases
 from whistle.organisation import directory, map_triggers, places
 from whistle.organisation.models import Department, Jurisdiction, Person
 from whistle.policies.models import Category
+
+T = TypeVar("T")
 
 # The responses every operation may give besides its own.
 ERROR_STATUSES = frozenset({400, 401, 403, 404, 409, 413, 422, 429, 500})
@@ -140,21 +143,48 @@ def department_by_code(code: str, field: str = "department") -> Department:
     return department
 
 
-@contextmanager
-def filing(request: HttpRequest | None = None) -> Iterator[None]:
-    """A filing's request reads the map's and the directory's revision tokens once, in one
-    statement: the district of its category, looked up by code, the action's own look-ups
-    (the place, the caller's roles, the unit, who is told) and the answer's (who may see the
-    caller) share them. A filing changes neither. A request that came with a token had them
-    read with its check (`auth.bearer`): those are used, not read again."""
-    revisions = getattr(request, "_whistle_revisions", None)
-    if revisions is None:
-        revisions = map_triggers.read_tokens(
-            connections[DEFAULT_DB_ALIAS], map_triggers.MAP, map_triggers.DIRECTORY
-        )
-    map_token, directory_token = revisions
+def filing(request: HttpRequest, work: Callable[[], T]) -> T:
+    """Run a filing's `work` (its category by code, its action, its answer) under the map's
+    and the directory's revision tokens, pinned once: the district of its category, the
+    action's own look-ups (the place, the caller's roles, the unit, who is told) and the
+    answer's (who may see the caller) share them. A filing changes neither.
+
+    A request that came with a token had them read with its check (`auth.bearer`): those
+    are used, not read again. On PostgreSQL a filing reads none before it starts: it works
+    under those of the map and the directory its process holds (`auth.revisions`), and the
+    statement that writes it reads the current ones (`map_triggers.pending`; a filing that
+    writes nothing, or fails, reads them at its end). When they changed, what it wrote is
+    rolled back and the request is done again as if it had just come in: its token checked
+    and the filing made under the tokens read first. `work` takes the caller from the
+    request (`caller`) each time."""
+    tokens, unconfirmed = auth.revisions(request)
+    if unconfirmed:
+        try:
+            return _pinned(tokens, work, confirm=True)
+        except map_triggers.RevisionsChanged:
+            tokens = auth.renew(request)
+    return _pinned(tokens, work, confirm=False)
+
+
+def _pinned(tokens: tuple[str | None, ...], work: Callable[[], T], *, confirm: bool) -> T:
+    map_token, directory_token = tokens
     with places.pinned_at(map_token), directory.pinned_at(directory_token):
-        yield
+        if not confirm:
+            return work()
+        connection = connections[DEFAULT_DB_ALIAS]
+        with map_triggers.expecting(tokens):
+            try:
+                result = work()
+            except map_triggers.RevisionsChanged:
+                raise
+            except Exception:
+                # A refusal or an error found under tokens that changed is found again
+                # under the current ones.
+                with suppress(DatabaseError):
+                    map_triggers.confirm(connection)
+                raise
+            map_triggers.confirm(connection)
+            return result
 
 
 def category_by_code(

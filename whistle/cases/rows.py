@@ -28,6 +28,7 @@ from django.db.models.fields.related import ForeignObjectRel
 from django.db.models.signals import post_init, post_save, pre_init, pre_save
 
 from whistle.cases.bulk import Values, bound_cursor, kept_cursor, unchanged_types
+from whistle.organisation import map_triggers
 
 M = TypeVar("M", bound=Model)
 if TYPE_CHECKING:
@@ -378,6 +379,12 @@ def insert_together(first: Model, children: Sequence[Model], also: Values | None
         extra, extra_params = also.statement(alias)
         parts.append(f"messages AS ({extra})")
         params.extend(extra_params)
+    # A filing working under the tokens its process saw last reads the current ones here,
+    # beside its inserts: when they differ it is rolled back and done again
+    # (`map_triggers.RevisionsChanged`).
+    expected = map_triggers.pending()
+    if expected is not None:
+        keys.extend(map_triggers.token_columns(*map_triggers.FILING_REVISIONS))
     statement = _numbered(f"WITH {', '.join(parts)} SELECT {', '.join(keys)}")
     with (
         transaction.mark_for_rollback_on_error(using=alias),
@@ -385,6 +392,9 @@ def insert_together(first: Model, children: Sequence[Model], also: Values | None
     ):
         cursor.execute(statement, params)
         row = cursor.fetchone()
+    if expected is not None:
+        expected.settle(row[len(rows) :])
+        row = row[: len(rows)]
     for obj, (_sql, _fields, returned, _prepares), key in zip(rows, plans, row, strict=True):
         assert returned is not None
         setattr(obj, returned.attname, key)

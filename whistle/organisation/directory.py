@@ -107,6 +107,13 @@ def generation() -> Generation:
     return _for(revision())
 
 
+def held_token() -> str | None:
+    """The token of what this process keeps of the directory (None when it keeps nothing
+    under a token)."""
+    current = _current
+    return None if current is None else current.token
+
+
 def _for(token: str | None) -> Generation:
     global _current
     current = _current

@@ -16,6 +16,9 @@ puts back what is missing; it runs after every `migrate` and every flush (the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,7 +177,7 @@ def read_token(connection: Any, revision: Revision) -> str | None:
 
 def read_tokens(connection: Any, *revisions: Revision) -> tuple[str | None, ...]:
     """The current tokens of several revisions in one statement, as `read_token` reads one."""
-    columns = ", ".join(f"(SELECT token FROM {r.table} ORDER BY id LIMIT 1)" for r in revisions)
+    columns = ", ".join(token_columns(*revisions))
     connection.ensure_connection()
     with connection.wrap_database_errors:
         cursor = connection.connection.cursor()
@@ -184,6 +187,70 @@ def read_tokens(connection: Any, *revisions: Revision) -> tuple[str | None, ...]
         finally:
             cursor.close()
     return tuple(None if token is None else str(token) for token in row)
+
+
+# Confirmed tokens ------------------------------------------------------------------------------
+#
+# A filing through the API on PostgreSQL does not read the map's and the directory's tokens
+# before it starts: it works under the tokens of the map and the directory its process holds
+# in memory, and the statement that writes the filing reads the current ones beside its
+# inserts (`rows.insert_together`). When they differ, the filing raises `RevisionsChanged`
+# inside its transaction, which rolls everything back, and the request is done again under
+# tokens read first, as every request was before. A filing that writes without that
+# statement, or writes nothing, reads the tokens once at its end (`confirm`).
+
+
+class RevisionsChanged(Exception):
+    """The map's or the directory's token is not the one a filing worked under."""
+
+
+@dataclass
+class Expected:
+    """The map's and the directory's tokens a filing works under, not yet confirmed."""
+
+    tokens: tuple[str | None, ...]
+    confirmed: bool = False
+
+    def settle(self, found: Sequence[Any]) -> None:
+        """Compare the tokens read now with those worked under (`RevisionsChanged` when
+        they differ)."""
+        current = tuple(None if token is None else str(token) for token in found)
+        if current != self.tokens:
+            raise RevisionsChanged
+        self.confirmed = True
+
+
+_expected: ContextVar[Expected | None] = ContextVar("whistle_expected_tokens", default=None)
+FILING_REVISIONS = (MAP, DIRECTORY)
+
+
+@contextmanager
+def expecting(tokens: tuple[str | None, ...]) -> Iterator[Expected]:
+    """Work under `tokens` (the map's and the directory's), to be confirmed."""
+    expected = Expected(tokens)
+    reset = _expected.set(expected)
+    try:
+        yield expected
+    finally:
+        _expected.reset(reset)
+
+
+def pending() -> Expected | None:
+    """The tokens of the filing in hand that no read has confirmed yet, if any."""
+    expected = _expected.get()
+    return None if expected is None or expected.confirmed else expected
+
+
+def token_columns(*revisions: Revision) -> list[str]:
+    """The subqueries that read the revisions' current tokens inside another statement."""
+    return [f"(SELECT token FROM {r.table} ORDER BY id LIMIT 1)" for r in revisions]
+
+
+def confirm(connection: Any) -> None:
+    """Confirm the tokens of the filing in hand by reading them, unless done already."""
+    expected = pending()
+    if expected is not None:
+        expected.settle(read_tokens(connection, *FILING_REVISIONS))
 
 
 class _Statements:

@@ -471,6 +471,13 @@ def pinned_at(token: str | None) -> Iterator[CityMap]:
         _batch.reset(reset)
 
 
+def held_token() -> str | None:
+    """The token of the map this process holds (None when it holds none, or one read without
+    a token)."""
+    current = _current
+    return None if current is None else current.token
+
+
 def _for(token: str | None) -> CityMap:
     global _current
     current = _current

@@ -12,6 +12,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import AwareDatetime, Field
 
 from whistle.api import schemas as s
+from whistle.api.auth import FILING_AUTH
 from whistle.api.errors import NOT_FOUND, ApiError
 from whistle.api.pagination import paginate
 from whistle.api.shared import (
@@ -78,12 +79,18 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, A
     return {"items": [case_out(c) for c in page.items], "next_cursor": page.next_cursor}
 
 
-@router.post("", response={201: s.CaseDetailOut, **errors()}, operation_id="report_case")
+@router.post(
+    "",
+    response={201: s.CaseDetailOut, **errors()},
+    operation_id="report_case",
+    auth=FILING_AUTH,
+)
 def report_case(request: HttpRequest, data: s.ReportIn) -> Status[dict[str, Any]]:
     """A steward, chief, township or district office reports a problem at a place."""
-    person = caller(request)
-    category = None
-    with filing(request):
+
+    def report() -> Status[dict[str, Any]]:
+        person = caller(request)
+        category = None
         if data.category is not None:
             category = category_by_code(
                 locate(data.lon, data.lat).district, data.category, data.category_kind
@@ -105,6 +112,8 @@ def report_case(request: HttpRequest, data: s.ReportIn) -> Status[dict[str, Any]
             sent_at=sent_at(request),
         )
         return Status(201, new_case_detail(person, case))
+
+    return filing(request, report)
 
 
 @router.post(

@@ -21,6 +21,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import AwareDatetime, Field
 
 from whistle.api import schemas as s
+from whistle.api.auth import FILING_AUTH
 from whistle.api.errors import ApiError, not_found
 from whistle.api.pagination import decode, encode, page_size
 from whistle.api.shared import caller, cases_of, category_by_code, errors, filing, photos
@@ -95,18 +96,21 @@ def _request_field(name: str) -> str:
     "/orders",
     response={201: s.HotlineTakenOut, 200: s.HotlineTakenOut, **errors()},
     operation_id="take_hotline_order",
+    auth=FILING_AUTH,
 )
 def take_order(request: HttpRequest, data: s.HotlineOrderIn) -> Status[dict[str, Any]]:
     """Take one work order: 201 with its new case, or 200 with the case of the first intake
     when the district has taken the order number before (nothing is written)."""
-    person = caller(request)
+
+    def take() -> Status[dict[str, Any]]:
+        person = caller(request)
+        taken = take_hotline_order(person, **_arguments(data))
+        return Status(201 if taken.created else 200, _taken_out(person, taken))
+
     try:
-        with filing(request):
-            taken = take_hotline_order(person, **_arguments(data))
-            answer = _taken_out(person, taken)
+        return filing(request, take)
     except actions.InvalidInput as exc:
         raise ApiError(422, "invalid", str(exc), field=_request_field(exc.field)) from None
-    return Status(201 if taken.created else 200, answer)
 
 
 @router.post(

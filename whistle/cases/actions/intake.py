@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 from django.utils.translation import gettext_lazy as _
 
@@ -57,7 +58,7 @@ from whistle.cases.trail import (
     lock_cases,
 )
 from whistle.notifications.outbox import Outbox
-from whistle.organisation import directory, personal_data
+from whistle.organisation import directory, map_triggers, personal_data
 from whistle.organisation.models import Person, Role, RoleAssignment, TownshipUnit
 from whistle.policies.attributes import AnswerRefused, clean_answers
 from whistle.policies.models import Category
@@ -256,10 +257,13 @@ def _write_filing(case: Case, event: Event, outbox: Outbox, *rows: Model) -> Non
     (`insert_together`)."""
     if case._state.adding:
         insert_together(case, [event, *rows], outbox_values(outbox))
-        return
-    for row in rows:
-        insert_new(row)
-    write_outbox(outbox)
+    else:
+        for row in rows:
+            insert_new(row)
+        write_outbox(outbox)
+    # Inside the filing's transaction: a filing whose tokens its statement did not read
+    # (`map_triggers.confirm`) reads them now, and is rolled back when they changed.
+    map_triggers.confirm(connections[case._state.db or DEFAULT_DB_ALIAS])
 
 
 def _tell_dispatchers(case: Case, event: Event, description: str, outbox: Outbox) -> None:
