@@ -283,6 +283,57 @@ def test_the_database_refuses_an_event_that_does_not_extend_the_chain(case, chec
     assert "every trail is intact" in run("verify_trail", checkpoint=[str(checkpoint_file)])
 
 
+def test_one_statement_of_several_events_must_extend_each_chain(whistle_city, case):
+    """Several events in one statement (as the sweep inserts a chunk's): each must follow
+    its predecessor, stored or inserted before it in the same statement."""
+    other, _whistle, _summonses = whistled_case(whistle_city, at=NOW)
+    heads = {c.pk: Event.objects.get(case=c, seq=5).hash for c in (case, other)}
+
+    def insert(*events: tuple[Case, int, str, str]) -> None:
+        values = ", ".join(["(%s, %s, %s, 'summons.released', '', '{}', %s, %s)"] * len(events))
+        params = [v for c, seq, previous, own in events for v in (c.pk, seq, NOW, previous, own)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO cases_event (case_id, seq, at, kind, actor_role, data, prev_hash, "
+                f"hash) VALUES {values}",
+                params,
+            )
+
+    refused_statements = [
+        # The second event of a case names a hash that is not its predecessor's.
+        [(case, 6, heads[case.pk], "a" * 64), (case, 7, "f" * 64, "b" * 64)],
+        # A gap after an event of the same statement.
+        [(case, 6, heads[case.pk], "a" * 64), (case, 8, "a" * 64, "b" * 64)],
+        # Right for one case, the other case's head for the other.
+        [(case, 6, heads[case.pk], "a" * 64), (other, 6, heads[case.pk], "b" * 64)],
+        # A number taken, after a right one.
+        [(case, 6, heads[case.pk], "a" * 64), (other, 5, heads[other.pk], "b" * 64)],
+    ]
+    for events in refused_statements:
+        with pytest.raises(DatabaseError), transaction.atomic():
+            insert(*events)
+    assert Event.objects.filter(case__in=[case, other], seq__gt=5).count() == 0
+    # Two events of each of two cases in one statement, each after its predecessor.
+    insert(
+        (case, 6, heads[case.pk], "a" * 64),
+        (other, 6, heads[other.pk], "c" * 64),
+        (case, 7, "a" * 64, "b" * 64),
+        (other, 7, "c" * 64, "d" * 64),
+    )
+    assert list(
+        Event.objects.filter(case__in=[case, other], seq__gt=5)
+        .order_by("case_id", "seq")
+        .values_list("case_id", "seq", "prev_hash")
+    ) == sorted(
+        [
+            (case.pk, 6, heads[case.pk]),
+            (case.pk, 7, "a" * 64),
+            (other.pk, 6, heads[other.pk]),
+            (other.pk, 7, "c" * 64),
+        ]
+    )
+
+
 def test_a_forged_append_past_the_triggers_is_named(case, checkpoint_file):
     last = Event.objects.get(case=case, seq=5)
     play_the_dba(

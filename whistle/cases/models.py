@@ -122,6 +122,8 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="community_cases",
+        # Indexed where there is one (`case_community`).
+        db_index=False,
     )
     lane = models.ForeignKey(
         Lane,
@@ -140,6 +142,8 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="cases",
+        # Indexed where there is one (`case_grid_cell`).
+        db_index=False,
     )
     # The unit of the township's street office its category is routed to
     # (`whistle.policies.routing`), set when the case is reported or filed.
@@ -150,6 +154,8 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="cases",
+        # Indexed where there is one (`case_office`).
+        db_index=False,
     )
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -158,6 +164,8 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="reported_cases",
+        # Indexed where there is one (`case_reporter`).
+        db_index=False,
     )
     # A reporter without an account (resident, hotline caller).
     reporter_name = models.CharField(_("reporter's name"), max_length=60, blank=True)
@@ -251,7 +259,15 @@ class Case(models.Model):
             models.Index(fields=["district", "status"]),
             models.Index(fields=["category", "reported_at"]),
             models.Index(fields=["lane", "reported_at"]),
-            models.Index(fields=["backlog_review_reminder_at"], name="case_backlog_review"),
+            # Serves the sweep's claim of the cases due for a backlog review (`<= now`, which
+            # implies a value): only the few cases waiting for one, not every case each time
+            # its row is written anew. Likewise the keys below, which serve their own rows
+            # (`= …`, and the deletion of what they point to) and are often empty.
+            models.Index(
+                fields=["backlog_review_reminder_at"],
+                name="case_backlog_review",
+                condition=models.Q(backlog_review_reminder_at__isnull=False),
+            ),
             # Serves the duplicates of a case (and its deletion, which they forbid): only the
             # merged cases, not every case each time its row is written anew. (No bound
             # parameter in the condition: SQLite matches it as written.)
@@ -259,6 +275,24 @@ class Case(models.Model):
                 fields=["merged_into"],
                 name="case_merged_into",
                 condition=models.Q(merged_into__isnull=False),
+            ),
+            models.Index(
+                fields=["community"],
+                name="case_community",
+                condition=models.Q(community__isnull=False),
+            ),
+            models.Index(
+                fields=["grid_cell"],
+                name="case_grid_cell",
+                condition=models.Q(grid_cell__isnull=False),
+            ),
+            models.Index(
+                fields=["office"], name="case_office", condition=models.Q(office__isnull=False)
+            ),
+            models.Index(
+                fields=["reporter"],
+                name="case_reporter",
+                condition=models.Q(reporter__isnull=False),
             ),
         ]
 
@@ -447,6 +481,8 @@ class Summons(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        # Indexed where there is one (`summons_acknowledged_by`).
+        db_index=False,
     )
     arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
     arrived_lon = models.FloatField(_("check-in longitude"), null=True, blank=True)
@@ -488,6 +524,8 @@ class Summons(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        # Indexed where there is one (`summons_on_duty`).
+        db_index=False,
     )
     on_duty_backup = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -496,6 +534,8 @@ class Summons(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        # Indexed where there is one (`summons_on_duty_backup`).
+        db_index=False,
     )
     # The acknowledgement chain of the summons (whistle.policies.chains), planned when it was
     # made: [{"target": "backup", "before_due_us": 420000000}, ...], each step that long
@@ -527,6 +567,23 @@ class Summons(models.Model):
                 fields=["check_in_flag"],
                 name="summons_check_in_flagged",
                 condition=models.Q(check_in_flag="pending"),
+            ),
+            # Serve their person's rows (and the person's deletion, which they forbid):
+            # only the summonses that name one.
+            models.Index(
+                fields=["acknowledged_by"],
+                name="summons_acknowledged_by",
+                condition=models.Q(acknowledged_by__isnull=False),
+            ),
+            models.Index(
+                fields=["on_duty"],
+                name="summons_on_duty",
+                condition=models.Q(on_duty__isnull=False),
+            ),
+            models.Index(
+                fields=["on_duty_backup"],
+                name="summons_on_duty_backup",
+                condition=models.Q(on_duty_backup__isnull=False),
             ),
         ]
 

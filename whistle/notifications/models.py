@@ -395,8 +395,6 @@ class Notification(models.Model):
                 name="notification_unread",
                 condition=Q(read_at__isnull=True),
             ),
-            # Serves the delivery status of an event: every row queued under its key.
-            models.Index(fields=["dedupe_key"], name="notification_key"),
             # Serve the deletion of an endpoint or a robot (whose rows are then kept without
             # it): only the rows sent to one, not the inbox's, e-mails and texts, each of
             # which would otherwise add an entry to both.
@@ -412,12 +410,15 @@ class Notification(models.Model):
         constraints = [
             # Coalesce so that the missing recipient, endpoint or robot counts as a value:
             # SQLite cannot say NULLS NOT DISTINCT. A NULL dedupe_key never conflicts.
+            # The key first: the index also serves the rows queued under a key (the delivery
+            # status of an event, the look-up of a chunk's keys before it is queued), so that
+            # no second index on the key is written with every message.
             models.UniqueConstraint(
+                "dedupe_key",
                 Coalesce("recipient", 0),
                 Coalesce("endpoint", 0),
                 Coalesce("robot", 0),
                 "channel",
-                "dedupe_key",
                 name="notification_dedupe",
             ),
         ]

@@ -603,11 +603,11 @@ def unqueued(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     row whose recipient (or endpoint, or robot), channel and dedupe key are those of a stored
     row, or of an earlier row of the list, is left out, as the `notification_dedupe`
     constraint would refuse it. The stored keys are read by the rows' dedupe keys (the
-    `notification_key` index), in the caller's transaction; a row without a dedupe key never
-    conflicts. For a caller that then inserts the rest without skipping conflicts
-    (PostgreSQL's plain `COPY`, `whistle.cases.deadlines`): a message queued by another
-    transaction in between still breaks the constraint, and the caller's transaction fails
-    rather than writing it twice."""
+    leading column of that constraint's index), in the caller's transaction; a row without
+    a dedupe key never conflicts. For a caller that then inserts the rest without skipping
+    conflicts (PostgreSQL's plain `COPY`, `whistle.cases.deadlines`): a message queued by
+    another transaction in between still breaks the constraint, and the caller's transaction
+    fails rather than writing it twice."""
     dedupe_keys = list(map(_DEDUPE_OF, rows))
     wanted = set(dedupe_keys)
     wanted.discard(None)
