@@ -174,8 +174,8 @@ def test_the_rankings_and_drill_down_pages_show_the_combined_quarter(client, jul
         drill = client.get(RANKINGS + "2026-Q3/dc-cgw/").content.decode()
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
     assert (
-        "按各月适用的方案版本逐月计分： 2026-07 适用“2026年度考核（街乡评价占三分之一）”; "
-        "2026-08 – 2026-09 适用“2026年度考核（街乡评价占40%）”. 各月按考核记录数加权合并。"
+        "按各月适用的方案版本逐月计分：2026-07 适用“2026年度考核（街乡评价占三分之一）”；"
+        "2026-08 – 2026-09 适用“2026年度考核（街乡评价占40%）”。各月按考核记录数加权合并。"
     ) in text
     assert "1 东城区城管执法局 5 82.85" in text and "87.75" in text
     drill_text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", drill))

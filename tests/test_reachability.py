@@ -165,6 +165,10 @@ def test_the_district_sees_the_unreached_lanes_first_with_who_reaches_the_others
     assert "东城区城管执法局 8.3" in table and "龙潭派出所 4.2" in table
     assert "天坛消防救援站" in html  # named as not placed
     assert 'id="reach-geojson"' in html and "data-reach-map" in html
+    # A full-width colon is its own space: nothing follows it before the names.
+    assert "出发地点：龙潭派出所" in html or "出发地点：东城区" in html
+    assert "未计入：天坛消防救援站" in html
+    assert "： " not in html
 
 
 def test_a_township_sees_its_own_township_and_not_another(client, grid, small_city):
