@@ -434,6 +434,18 @@ def resolved_case(city):
     return case
 
 
+def test_once_resolved_the_township_is_offered_the_check_not_marking_resolved(client, whistle_city):
+    city = whistle_city
+    case = resolved_case(city)
+    client.force_login(city.dispatcher)
+    for language in ("zh-hans", "en"):
+        html = html_of(client.get(case_url(case), HTTP_ACCEPT_LANGUAGE=language))
+        assert f'id="op-mark_handled-{case.reference}"' not in html
+        assert 'class="op-waiting' not in html
+        assert f'id="op-check_passed-{case.reference}"' in html
+        assert 'name="op" value="check_passed"' in html
+
+
 def test_check_passed_then_close(client, whistle_city):
     city = whistle_city
     case = resolved_case(city)

@@ -36,6 +36,11 @@ class PermissionRefused(ActionRefused):
     code = "permission"
 
 
+class StateRefused(ActionRefused):
+    """The case or the summons is not in a state the action applies to (already past it, or
+    not there yet): a page does not offer the action at all, rather than explain why."""
+
+
 class InvalidInput(ActionRefused):
     """A value given to the action is missing, malformed or out of range."""
 

@@ -27,7 +27,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases.errors import ActionRefused, PermissionRefused
+from whistle.cases.errors import ActionRefused, PermissionRefused, StateRefused
 from whistle.cases.hotline import order_of
 from whistle.cases.models import Case, Summons, SupervisionNotice
 from whistle.organisation import directory
@@ -254,7 +254,7 @@ def require_impartial(
 
 def require_case_status(case: Case, allowed: Iterable[str], action: str | Promise) -> None:
     if case.status not in allowed:
-        raise ActionRefused(
+        raise StateRefused(
             _("You cannot %(action)s: the case is %(status)s."),
             action=action,
             status=Case.Status(case.status).label,
@@ -263,7 +263,7 @@ def require_case_status(case: Case, allowed: Iterable[str], action: str | Promis
 
 def require_summons_status(summons: Summons, allowed: Iterable[str], action: str | Promise) -> None:
     if summons.status not in allowed:
-        raise ActionRefused(
+        raise StateRefused(
             _("You cannot %(action)s: the summons of %(department)s is %(status)s."),
             action=action,
             department=summons.department.name,

@@ -24,7 +24,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases import actions
-from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused, RecordedRefusal
+from whistle.cases.errors import (
+    ActionRefused,
+    InvalidInput,
+    PermissionRefused,
+    RecordedRefusal,
+    StateRefused,
+)
 from whistle.cases.models import Case, Summons, SupervisionNotice, Whistle
 from whistle.cases.permissions import may, may_leave, refusal_for
 from whistle.cases.suggest import departments_serving, possible_duplicates
@@ -130,7 +136,8 @@ class Operation:
     help: str | Promise = ""
     # Offered on a page of its own (the whistle), not among a target's buttons.
     listed: bool = True
-    # To those who may use it, say why it is not offered yet, instead of leaving it out.
+    # To those who may use it, say why it is not offered yet (its state aside: a case past
+    # it or not there yet does not offer it), instead of leaving it out.
     explain: bool = False
     # A warning to show beside the success message, from what the action returned.
     warn: Callable[[Any], str | Promise | None] | None = None
@@ -583,7 +590,7 @@ class OperationForms:
             refused = refusal_for(self.person, op.rule, target)
             if refused is None:
                 found[op.name] = self.form_for(op, target)
-            elif op.explain and not isinstance(refused, PermissionRefused):
+            elif op.explain and not isinstance(refused, PermissionRefused | StateRefused):
                 found[op.name] = OpForm(
                     op,
                     partial(op.form_class, target=target, choices=self.choices),
