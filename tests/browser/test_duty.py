@@ -475,3 +475,43 @@ def test_a_head_keeps_the_roster_on_a_wide_screen(new_page, shots):
     assert page.locator("[data-member-row]").count() == 3
     assert no_sideways_scroll(page)
     shots(page, "rotation-new", full_page=True)
+
+
+def start_buttons(page) -> list[dict]:
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.duty-start li .btn')].map(b => {
+            const r = b.getBoundingClientRect();
+            const round = Math.round;
+            return {left: round(r.left), right: round(r.right), width: round(r.width)};
+        })"""
+    )
+
+
+@pytest.mark.parametrize("size", [{"width": 1440, "height": 900}, PHONE], ids=["1440", "phone"])
+def test_the_buttons_that_start_a_roster_stand_one_under_the_other(new_page, shots, size):
+    """Whatever the length of each department's name, its "start the roster" button sits
+    where the others do: at the row's end on a wide screen, under the name on a phone."""
+    city = build_staffed_centre().duty.city
+    # Centre members without a roster yet, with names of very different lengths.
+    for code, name, _officer in MORE_DEPARTMENTS[:4]:
+        department = Department.objects.create(
+            code=code,
+            name=name,
+            kind="functional",
+            sector=city.department.sector,
+            district=city.district,
+        )
+        CentreMembership.objects.create(
+            township=city.township, department=department, role=CentreMembership.Role.STATIONED
+        )
+    page = new_page(size)
+    sign_in(page, "li-dispatcher")
+    page.goto("/duty/")
+    page.wait_for_selector(".duty-start")
+    buttons = start_buttons(page)
+    assert len(buttons) >= 2, buttons
+    assert len({b["width"] for b in buttons}) == 1, buttons
+    edge = "right" if size["width"] > 600 else "left"
+    assert len({b[edge] for b in buttons}) == 1, buttons
+    assert no_sideways_scroll(page)
+    shots(page, "start", full_page=True)
