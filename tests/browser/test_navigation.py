@@ -200,6 +200,36 @@ def test_the_top_bar_keeps_one_row_on_a_1366_screen_with_every_page_in_reach(
     assert max(middles) - min(middles) <= 4, middles
 
 
+DESK_1920 = {"width": 1920, "height": 1080}
+
+
+@pytest.mark.parametrize(
+    ("username", "role", "where"),
+    [
+        ("sun-xiaowen", Role.DISPATCHER, "longtan"),
+        ("chen-lixin", Role.DISTRICT_ASSESSOR, "district"),
+    ],
+)
+def test_on_a_1920_screen_the_english_top_bar_shows_every_entry_in_one_row(
+    new_page, shots, small_city, username, role, where
+):
+    """There is room on a wide screen: nothing goes under "more", the bell keeps its word."""
+    person = make_person(username, role, jurisdiction=getattr(small_city, where))
+    links = {link.url for link in dashboards_for(person)}
+    page = new_page(DESK_1920)
+    sign_in(page, username)
+    in_english(page)
+    page.goto(reverse("dispatch:home") if role == Role.DISPATCHER else "/")
+    middles = page.evaluate(BAR_MIDDLES)
+    assert max(middles) - min(middles) <= 4, middles
+    assert not page.locator("details[data-navmenu=more]").is_visible()
+    assert page.locator(".inbox-label").bounding_box()["width"] > 20
+    hrefs = page.eval_on_selector_all(".topnav a", "els => els.map((a) => a.getAttribute('href'))")
+    assert set(hrefs) == links
+    assert no_sideways_scroll(page)
+    shots(page, "one-row")
+
+
 @pytest.mark.parametrize(("language", "between"), [("zh", "；"), ("en", ",\u00a0")])
 def test_a_person_s_roles_are_separated_as_the_language_writes_them(
     new_page, small_city, language, between
