@@ -22,6 +22,15 @@ from whistle.policies.models import Category, WhistleKind
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
+def where_set(field: str, name: str) -> models.Index:
+    """An index of `field` holding only the rows where it is set: a row written anew without
+    it adds no entry. (No bound parameter in the condition: SQLite matches `IS NOT NULL` as
+    written.)"""
+    return models.Index(
+        fields=[field], name=name, condition=models.Q(**{f"{field}__isnull": False})
+    )
+
+
 def new_reference() -> str:
     """A short reference a resident can read out on the phone: no 0/O or 1/I. Ten letters
     of the 32, each as likely as any other: five random bits each, drawn at once."""
@@ -263,37 +272,14 @@ class Case(models.Model):
             # implies a value): only the few cases waiting for one, not every case each time
             # its row is written anew. Likewise the keys below, which serve their own rows
             # (`= …`, and the deletion of what they point to) and are often empty.
-            models.Index(
-                fields=["backlog_review_reminder_at"],
-                name="case_backlog_review",
-                condition=models.Q(backlog_review_reminder_at__isnull=False),
-            ),
+            where_set("backlog_review_reminder_at", "case_backlog_review"),
             # Serves the duplicates of a case (and its deletion, which they forbid): only the
-            # merged cases, not every case each time its row is written anew. (No bound
-            # parameter in the condition: SQLite matches it as written.)
-            models.Index(
-                fields=["merged_into"],
-                name="case_merged_into",
-                condition=models.Q(merged_into__isnull=False),
-            ),
-            models.Index(
-                fields=["community"],
-                name="case_community",
-                condition=models.Q(community__isnull=False),
-            ),
-            models.Index(
-                fields=["grid_cell"],
-                name="case_grid_cell",
-                condition=models.Q(grid_cell__isnull=False),
-            ),
-            models.Index(
-                fields=["office"], name="case_office", condition=models.Q(office__isnull=False)
-            ),
-            models.Index(
-                fields=["reporter"],
-                name="case_reporter",
-                condition=models.Q(reporter__isnull=False),
-            ),
+            # merged cases, not every case each time its row is written anew.
+            where_set("merged_into", "case_merged_into"),
+            where_set("community", "case_community"),
+            where_set("grid_cell", "case_grid_cell"),
+            where_set("office", "case_office"),
+            where_set("reporter", "case_reporter"),
         ]
 
     def __str__(self) -> str:
@@ -570,21 +556,9 @@ class Summons(models.Model):
             ),
             # Serve their person's rows (and the person's deletion, which they forbid):
             # only the summonses that name one.
-            models.Index(
-                fields=["acknowledged_by"],
-                name="summons_acknowledged_by",
-                condition=models.Q(acknowledged_by__isnull=False),
-            ),
-            models.Index(
-                fields=["on_duty"],
-                name="summons_on_duty",
-                condition=models.Q(on_duty__isnull=False),
-            ),
-            models.Index(
-                fields=["on_duty_backup"],
-                name="summons_on_duty_backup",
-                condition=models.Q(on_duty_backup__isnull=False),
-            ),
+            where_set("acknowledged_by", "summons_acknowledged_by"),
+            where_set("on_duty", "summons_on_duty"),
+            where_set("on_duty_backup", "summons_on_duty_backup"),
         ]
 
     def __str__(self) -> str:
@@ -776,9 +750,7 @@ class Event(models.Model):
             # Serves a person's deletion, which their events forbid (PROTECT): only the events
             # an action wrote, not the sweep's (no actor), each of which would otherwise add
             # an entry. (No bound parameter in the condition: SQLite matches it as written.)
-            models.Index(
-                fields=["actor"], name="event_actor", condition=models.Q(actor__isnull=False)
-            ),
+            where_set("actor", "event_actor"),
         ]
 
     def __str__(self) -> str:
