@@ -135,19 +135,20 @@ def test_an_export_of_orders_is_located_with_one_read_of_the_token(whistle_city,
 
 @pytest.mark.django_db
 def test_an_api_report_with_a_category_reads_the_token_once(api_city, map_token_reads):
+    report = {"lon": ON_THE_LANE[0], "lat": ON_THE_LANE[1], "category": "0501"}
+    client = api_city.as_("dispatcher")
     with time_machine.travel(beijing(2026, 5, 12, 9, 0), tick=False):
-        answer = api_city.as_("dispatcher").post(
-            "/cases",
-            {
-                "description": "人民市场东巷有游商占道",
-                "lon": ON_THE_LANE[0],
-                "lat": ON_THE_LANE[1],
-                "category": "0501",
-            },
-        )
+        # The process holds the map and the directory of this database (those it held from
+        # an earlier test's are another database's, and a filing under them is done again).
+        first = client.post("/cases", {"description": "人民市场东巷有游商占道", **report})
+        assert first.status_code == 201, first.content
+        map_token_reads.clear()
+        answer = client.post("/cases", {"description": "人民市场东巷又有游商占道", **report})
     assert answer.status_code == 201, answer.content
     assert answer.json()["lane"]["name"] == api_city.lane.name
-    assert len(map_token_reads) == 1
+    # Its category's district, the place, the action and the answer share one read; on
+    # PostgreSQL none before the filing: its statement reads the tokens beside its inserts.
+    assert len(map_token_reads) == (0 if connection.vendor == "postgresql" else 1)
 
 
 def test_a_filing_reads_the_map_s_and_the_directory_s_tokens_once_in_one_statement(
