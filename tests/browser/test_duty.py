@@ -62,22 +62,28 @@ def test_the_wall_shows_who_is_on_duty_and_still_fits_the_screen(new_page, shots
     assert no_sideways_scroll(page)
 
 
+def stationed_department(city, code: str, name: str) -> Department:
+    """A functional department of the city's district, stationed in its township's centre."""
+    department = Department.objects.create(
+        code=code,
+        name=name,
+        kind="functional",
+        sector=city.department.sector,
+        district=city.district,
+    )
+    CentreMembership.objects.create(
+        township=city.township, department=department, role=CentreMembership.Role.STATIONED
+    )
+    return department
+
+
 def eight_departments_on_the_wall(staffed: StaffedCentre) -> list[str]:
     """Seven more centre members with a roster each, a few whistles and many open cases;
     the names of everyone on duty in the centre."""
     city = staffed.duty.city
     on_duty = [on_duty_now(staffed.centre)]
     for code, name, officer_name in MORE_DEPARTMENTS:
-        department = Department.objects.create(
-            code=code,
-            name=name,
-            kind="functional",
-            sector=city.department.sector,
-            district=city.district,
-        )
-        CentreMembership.objects.create(
-            township=city.township, department=department, role=CentreMembership.Role.STATIONED
-        )
+        department = stationed_department(city, code, name)
         officer = person(
             f"{code}-officer",
             officer_name,
@@ -494,16 +500,7 @@ def test_the_buttons_that_start_a_roster_stand_one_under_the_other(new_page, sho
     city = build_staffed_centre().duty.city
     # Centre members without a roster yet, with names of very different lengths.
     for code, name, _officer in MORE_DEPARTMENTS[:4]:
-        department = Department.objects.create(
-            code=code,
-            name=name,
-            kind="functional",
-            sector=city.department.sector,
-            district=city.district,
-        )
-        CentreMembership.objects.create(
-            township=city.township, department=department, role=CentreMembership.Role.STATIONED
-        )
+        stationed_department(city, code, name)
     page = new_page(size)
     sign_in(page, "li-dispatcher")
     page.goto("/duty/")
