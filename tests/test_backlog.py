@@ -27,6 +27,7 @@ from whistle.cases.deadlines import sweep
 from whistle.cases.models import Case, Event
 from whistle.cases.trail import EventKind
 from whistle.notifications.models import Channel, Notification
+from whistle.notifications.outbox import inbox
 from whistle.policies.calendar import deadline_after
 from whistle.policies.models import BacklogResumeRule, DurationUnit
 
@@ -157,16 +158,19 @@ def test_the_review_date_reminds_the_township_once_at_the_opening_of_the_day(
         "system",
     )
     assert event.data == {"review_on": "2026-05-20", "reminder_at": swept(opening)}
+    # One entry, shared by the township's dispatchers and chief; each sees it.
     told = Notification.objects.filter(kind=EventKind.BACKLOG_REVIEW_DUE, channel=Channel.INBOX)
-    assert sorted(told.values_list("recipient__username", flat=True)) == sorted(
-        [city.dispatcher.username, city.township_chief.username]
-    )
+    assert list(told.values_list("audience", flat=True)) == [
+        f"township-desk:{case.township_id}"
+    ]
+    for person in (city.dispatcher, city.township_chief):
+        assert inbox(person).filter(kind=EventKind.BACKLOG_REVIEW_DUE).count() == 1
     assert told[0].link == f"/cases/{case.reference}/"
 
     assert sweep_at(clock, opening) == 0
     assert sweep_at(clock, opening + timedelta(hours=3)) == 0
     assert Event.objects.filter(kind=EventKind.BACKLOG_REVIEW_DUE).count() == 1
-    assert told.count() == 2
+    assert told.count() == 1
     case.refresh_from_db()
     assert (case.status, case.backlog_review_reminder_at) == (Case.Status.BACKLOG, None)
 

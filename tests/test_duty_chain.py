@@ -28,6 +28,7 @@ from whistle.cases.trail import EventKind
 from whistle.duty import actions as duty_actions
 from whistle.duty.models import Rotation
 from whistle.notifications.models import Channel, Notification
+from whistle.notifications.outbox import inbox
 from whistle.organisation.models import Person, Role, RoleAssignment
 from whistle.policies.admin import WhistleRuleForm
 from whistle.policies.models import (
@@ -203,9 +204,7 @@ def test_the_chain_reaches_the_backup_then_the_head_then_the_township_chief(chai
     assert chief.data["target"] == ChainTarget.TOWNSHIP_CHIEF
     assert chief.data["reached"] == [city.township_chief.display_name]
     assert all(step.at < due for step in (backup, head, chief))
-    assert Notification.objects.filter(
-        recipient=city.township_chief, kind=EventKind.CHAIN_STEP, channel=Channel.INBOX
-    ).exists()
+    assert inbox(city.township_chief).filter(kind=EventKind.CHAIN_STEP).exists()
     summons.refresh_from_db()
     assert summons.chain_steps_taken == 3
     # Then the deadline itself, as before: due at 10:00, overdue the instant after.

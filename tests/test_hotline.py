@@ -43,6 +43,7 @@ from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
 from whistle.notifications import delivery, webhooks
 from whistle.notifications.models import Channel, Notification, WebhookEndpoint
+from whistle.notifications.outbox import inbox
 from whistle.organisation import personal_data
 from whistle.organisation.models import Jurisdiction, Role, RoleAssignment
 from whistle.policies.models import DurationUnit, HotlineDeadlineClass
@@ -465,9 +466,11 @@ def test_the_sweep_records_a_late_reply_once_at_the_exact_boundary(whistle_city,
     assert (overdue.case, overdue.actor_role, overdue.data["met_at"]) == (case, "system", None)
     order = HotlineOrder.objects.get()
     assert (order.reply_overdue_at, order.reply_check_at) == (REPLY_BY + MICROSECOND, None)
-    # The township's dispatchers and chief are told, once.
+    # The township's dispatchers and chief are told, once: one entry they share.
     told = Notification.objects.filter(kind=EventKind.HOTLINE_REPLY_OVERDUE, channel="inbox")
-    assert {n.recipient for n in told} == {whistle_city.dispatcher, whistle_city.township_chief}
+    assert [n.audience for n in told] == [f"township-desk:{case.township_id}"]
+    for person in (whistle_city.dispatcher, whistle_city.township_chief):
+        assert inbox(person).filter(kind=EventKind.HOTLINE_REPLY_OVERDUE).count() == 1
     assert sweep_at(clock, REPLY_BY + timedelta(hours=1)) == 0
     assert Event.objects.filter(kind=EventKind.HOTLINE_REPLY_OVERDUE).count() == 1
     # A reply after it is late, and the sweep has nothing more to record.

@@ -37,6 +37,7 @@ from django.utils.translation import gettext_noop
 from whistle.cases.bulk import among, insert_values, reader, update_each
 from whistle.cases.models import Case, HotlineOrder, Summons, SupervisionNotice, Whistle
 from whistle.cases.trail import BatchedEvent, EventKind, TrailBatch, event_link
+from whistle.notifications import audiences
 from whistle.notifications.models import Notification
 from whistle.notifications.outbox import ROW_FIELDS, Outbox, unqueued
 from whistle.organisation import directory
@@ -75,16 +76,20 @@ _ESCALATION_FIELD: dict[str, str] = {
     Case.Escalation.TOWNSHIP: "escalated_to_township_at",
     Case.Escalation.DISTRICT: "escalated_to_district_at",
 }
-# Who hears of an escalation to each level.
-_ESCALATION_ROLES: dict[str, tuple[str, ...]] = {
-    Case.Escalation.TOWNSHIP: (Role.CHIEFS_OFFICE, Role.TOWNSHIP_CHIEF, Role.DISPATCHER),
-    Case.Escalation.DISTRICT: (Role.CHIEFS_OFFICE, Role.DISTRICT_CHIEF),
+# Who hears of an escalation to each level; each audience shares one inbox entry
+# (`whistle.notifications.audiences`, where the roles of each are named).
+_ESCALATION_AUDIENCES: dict[str, audiences.Audience] = {
+    Case.Escalation.TOWNSHIP: audiences.TOWNSHIP_ESCALATION,
+    Case.Escalation.DISTRICT: audiences.DISTRICT_ESCALATION,
 }
-_DEPARTMENT_ROLES = (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD)
-# Who is reminded of a backlog case's review date.
-_BACKLOG_REVIEW_ROLES = (Role.DISPATCHER, Role.TOWNSHIP_CHIEF)
-# Who is told that a hotline caller's reply is overdue.
-_REPLY_OVERDUE_ROLES = (Role.DISPATCHER, Role.TOWNSHIP_CHIEF)
+_ESCALATION_ROLES: dict[str, tuple[str, ...]] = {
+    level: audience.roles for level, audience in _ESCALATION_AUDIENCES.items()
+}
+_DEPARTMENT_ROLES = audiences.DEPARTMENT.roles
+# Who is reminded of a backlog case's review date, and told that a hotline caller's reply is
+# overdue: the township's command centre.
+_BACKLOG_REVIEW_ROLES = audiences.TOWNSHIP_DESK.roles
+_REPLY_OVERDUE_ROLES = audiences.TOWNSHIP_DESK.roles
 
 
 # --- Obligations and the points in time that follow from them ------------------------------
@@ -543,6 +548,16 @@ class _Pass:
         township_id = case.township_id or summons.whistle_township_id
         return self._jurisdiction_staff("township_chief", (Role.TOWNSHIP_CHIEF,), township_id)
 
+    def chain_audience(self, target: str, summons: Any, case: Any) -> str | None:
+        """The audience that shares the inbox entry of a step of the acknowledgement chain
+        (None for the backup on duty, told by name)."""
+        if target == ChainTarget.BACKUP:
+            return None
+        if target == ChainTarget.DEPARTMENT_HEAD:
+            return audiences.DEPARTMENT_HEAD.key(summons.department_id)
+        township_id = case.township_id or summons.whistle_township_id
+        return _key_of(audiences.TOWNSHIP_CHIEF, township_id)
+
     def escalation_staff(self, level: str, jurisdiction_id: int | None) -> list[Person]:
         return self._jurisdiction_staff(level, _ESCALATION_ROLES[level], jurisdiction_id)
 
@@ -558,6 +573,10 @@ class _Pass:
             (key_name, jurisdiction_id),
             lambda: _people(roles, jurisdiction_id=jurisdiction_id),
         )
+
+
+def _key_of(audience: audiences.Audience, unit_id: int | None) -> str | None:
+    return audience.key(unit_id) if unit_id is not None else None
 
 
 def _people(roles: Iterable[str], **scope: int) -> tuple[Person, ...]:
@@ -1135,6 +1154,7 @@ def _record_overdue(case: Any, summons: Any, obligation: Obligation, context: _P
         subject=context.translated(_OVERDUE) % text,
         body=_body(case),
         dedupe_key=f"summons:{summons.uuid}:{obligation.name}:overdue",
+        audience=audiences.DEPARTMENT.key(summons.department_id),
     )
 
 
@@ -1164,6 +1184,7 @@ def _remind(case: Any, summons: Any, point: Point, context: _Pass) -> None:
         subject=context.translated(_REMINDER) % text,
         body=_body(case),
         dedupe_key=f"summons:{summons.uuid}:{obligation.name}:reminder:{_iso(point.at)}",
+        audience=audiences.DEPARTMENT.key(summons.department_id),
     )
 
 
@@ -1199,6 +1220,7 @@ def _pass_on(case: Any, summons: Any, point: Point, context: _Pass) -> None:
         body=_body(case),
         dedupe_key=f"summons:{summons.uuid}:chain:{point.step + 1}",
         urgent=True,
+        audience=context.chain_audience(target, summons, case),
     )
 
 
@@ -1238,6 +1260,7 @@ def _escalate(case: Any, summons: Any, point: Point, context: _Pass) -> None:
         body=_body(case),
         dedupe_key=f"summons:{summons.uuid}:escalated:{level.value}",
         urgent=True,
+        audience=_key_of(_ESCALATION_AUDIENCES[level], jurisdiction_id),
     )
 
 
@@ -1266,8 +1289,8 @@ def _process_notice(notice: SupervisionNotice, case: Case, context: _Pass) -> bo
         if notice.answered_at is None:
             recipients = context.department_staff(notice.department_id)
             issuer = notice.issued_by
-            if issuer.is_active and issuer not in recipients:
-                recipients = [*recipients, issuer]
+            # The issuer is told by name, unless the department's entry reaches them.
+            also = [issuer] if issuer.is_active and issuer not in recipients else []
             text = {
                 "department": notice.department.name,
                 "reference": case.reference,
@@ -1284,6 +1307,8 @@ def _process_notice(notice: SupervisionNotice, case: Case, context: _Pass) -> bo
                 % text,
                 body=notice.text,
                 dedupe_key=f"supervision:{notice.pk}:overdue",
+                audience=audiences.DEPARTMENT.key(notice.department_id),
+                also=also,
             )
     notice.swept_through_at = max(now, previously_swept) if previously_swept else now
     notice.next_check_at = next_check_for_notice(notice)
@@ -1318,6 +1343,7 @@ def _process_backlog_review(case: Case, _locked: Case, context: _Pass) -> bool:
             },
             body=f"{case.backlog_reason[:500]}\n{_body(case)}",
             dedupe_key=f"case:{case.uuid}:backlog-review:{case.backlog_review_on.isoformat()}",
+            audience=_key_of(audiences.TOWNSHIP_DESK, case.township_id),
         )
     case.backlog_review_reminder_at = None
     context.chunk.write(
@@ -1369,6 +1395,7 @@ def _process_reply_deadline(order: HotlineOrder, case: Case, context: _Pass) -> 
                 },
                 body=_body(case),
                 dedupe_key=f"hotline:{order.uuid}:reply-overdue",
+                audience=_key_of(audiences.TOWNSHIP_DESK, case.township_id),
             )
     order.reply_check_at = next_reply_check(order)
     context.chunk.write(
@@ -1467,29 +1494,37 @@ def notify(
     body: str,
     dedupe_key: str,
     urgent: bool | None = None,
+    audience: str | None = None,
+    also: Sequence[Person] = (),
 ) -> None:
     """Queue one message about `event` to each recipient through the chunk's outbox, in the
     caller's transaction.
 
+    The recipients are the `audience` (a key of `whistle.notifications.audiences`) as it
+    stands: their inbox entry is one, which each of them reads for themselves, and outside
+    the inbox each gets their own message. `also` are people told by name besides them.
     The dedupe key names what happened (not the event), so that even a second event about
     the same overdue could not reach anyone twice: the outbox ignores a second message with
-    the same recipient, channel and key. The messages about one row share one moment, the
-    clock's when the first of them is queued.
+    the same recipient (or audience), channel and key. The messages about one row share one
+    moment, the clock's when the first of them is queued.
     """
     people = list(recipients)
-    if not people:
+    if not people and not also:
         return
     if context.told_at is None:
         context.told_at = timezone.now()
     case = event.case
-    context.chunk.outbox.notify_many(
-        people,
-        kind=event.kind,
-        subject=subject,
-        body=body,
-        link=event_link(event),
-        dedupe_key=dedupe_key,
-        payload={"case": case.reference, "seq": event.seq, "kind": event.kind},
-        urgent=urgent,
-        now=context.told_at,
-    )
+    message: dict[str, Any] = {
+        "kind": event.kind,
+        "subject": subject,
+        "body": body,
+        "link": event_link(event),
+        "dedupe_key": dedupe_key,
+        "payload": {"case": case.reference, "seq": event.seq, "kind": event.kind},
+        "urgent": urgent,
+        "now": context.told_at,
+    }
+    if people:
+        context.chunk.outbox.notify_many(people, audience=audience, **message)
+    if also:
+        context.chunk.outbox.notify_many(also, **message)

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import URLValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -331,6 +331,16 @@ class Notification(models.Model):
         # Indexed where there is one (`notification_robot`).
         db_index=False,
     )
+    # An inbox entry shared by the holders of some roles in one unit (`audiences.py`, e.g.
+    # "township-escalation:34") instead of one person's; each of them reads it for
+    # themselves (`InboxRead`).
+    audience = models.CharField(
+        _("audience"),
+        max_length=80,
+        null=True,
+        blank=True,
+        help_text=_("The unit's people by role who share this inbox entry"),
+    )
     address = models.CharField(
         _("address"),
         max_length=500,
@@ -386,14 +396,26 @@ class Notification(models.Model):
             # Serves the delivery sweep: status IN (pending, sending) AND next_attempt_at <= now.
             # (Not a partial index: SQLite cannot match one against a query's bound parameters.)
             models.Index(fields=["status", "next_attempt_at"], name="notification_due"),
-            models.Index(fields=["recipient", "channel", "-created_at"], name="notification_inbox"),
+            # A person's own entries: none for the rows to an audience, an endpoint or a robot.
+            # (Both databases take `recipient_id = …` as implying that it is not null.)
+            models.Index(
+                fields=["recipient", "channel", "-created_at"],
+                name="notification_inbox",
+                condition=Q(recipient__isnull=False),
+            ),
             # Serves the unread count every open page polls: only the unread entries, however
             # many read ones a person keeps. (No bound parameter in the condition: SQLite
             # matches `read_at IS NULL` as written.)
             models.Index(
                 fields=["recipient", "channel", "id"],
                 name="notification_unread",
-                condition=Q(read_at__isnull=True),
+                condition=Q(read_at__isnull=True, recipient__isnull=False),
+            ),
+            # The entries shared by an audience, newest first, from a member's start.
+            models.Index(
+                fields=["audience", "created_at"],
+                name="notification_audience",
+                condition=Q(audience__isnull=False),
             ),
             # Serve the deletion of an endpoint or a robot (whose rows are then kept without
             # it): only the rows sent to one, not the inbox's, e-mails and texts, each of
@@ -418,6 +440,7 @@ class Notification(models.Model):
                 Coalesce("recipient", 0),
                 Coalesce("endpoint", 0),
                 Coalesce("robot", 0),
+                Coalesce("audience", Value("")),
                 "channel",
                 name="notification_dedupe",
             ),
@@ -431,3 +454,54 @@ class Notification(models.Model):
         if not self.link or "://" in self.link:
             return self.link
         return f"{site_url()}/{self.link.lstrip('/')}"
+
+
+class InboxRead(models.Model):
+    """One person's reading of an inbox entry shared by their audience (`Notification.audience`;
+    a person's own entry keeps its `read_at`)."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
+    notification = models.ForeignKey(
+        Notification,
+        verbose_name=_("notification"),
+        on_delete=models.CASCADE,
+        related_name="readings",
+    )
+    read_at = models.DateTimeField(_("read at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("shared entry read")
+        verbose_name_plural = _("shared entries read")
+        constraints = [
+            models.UniqueConstraint("person", "notification", name="inbox_read_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} · {self.notification_id}"
+
+
+class InboxReadThrough(models.Model):
+    """Where a person last marked every entry read: the shared entries up to this id count
+    as read by them, so that their unread count looks only at the entries after it."""
+
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    through_id = models.BigIntegerField(_("read through entry"), default=0)
+    read_at = models.DateTimeField(_("read at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("inbox read through")
+        verbose_name_plural = _("inbox read through")
+
+    def __str__(self) -> str:
+        return f"{self.person_id} ≤ {self.through_id}"

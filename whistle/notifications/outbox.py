@@ -24,14 +24,30 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 
+from whistle.notifications import audiences
 from whistle.notifications.conf import OUTSIDE_CHANNELS, channel_order, setting
 from whistle.notifications.kinds import is_urgent
 from whistle.notifications.models import (
     Channel,
     GroupRobot,
+    InboxRead,
+    InboxReadThrough,
     Notification,
     NotificationPreference,
     PushSubscription,
@@ -53,7 +69,7 @@ _key = operator.attrgetter(Person._meta.pk.attname)
 # Lengths of the text columns a caller fills in, checked before the insert.
 _LIMITS = {
     name: Notification._meta.get_field(name).max_length or 0  # type: ignore[union-attr]
-    for name in ("kind", "subject", "link", "dedupe_key")
+    for name in ("kind", "subject", "link", "dedupe_key", "audience")
 }
 
 
@@ -102,8 +118,11 @@ def notify_many(
     dedupe_key: str | None = None,
     payload: dict[str, Any] | None = None,
     urgent: bool | None = None,
+    audience: str | None = None,
 ) -> None:
-    """:func:`notify` for several people at once, in one insert."""
+    """:func:`notify` for several people at once, in one insert. With ``audience`` (a key of
+    `whistle.notifications.audiences`, the audience the recipients make up) their inbox
+    entry is one, shared by the audience; outside the inbox each still gets their own."""
     outbox = Outbox()
     outbox.notify_many(
         recipients,
@@ -115,6 +134,7 @@ def notify_many(
         dedupe_key=dedupe_key,
         payload=payload,
         urgent=urgent,
+        audience=audience,
     )
     outbox.flush()
 
@@ -132,6 +152,7 @@ class _Message:
     requested: list[str]
     fields: dict[str, Any]
     now: datetime
+    audience: str | None = None
 
 
 @dataclass
@@ -174,6 +195,7 @@ class Outbox:
         payload: dict[str, Any] | None = None,
         urgent: bool | None = None,
         now: datetime | None = None,
+        audience: str | None = None,
     ) -> None:
         """Queue :func:`notify_many`'s message, to be written by `flush`. Its moment (the
         rows' creation, and the sending of those sent at once) is `now`, given by a caller
@@ -181,6 +203,8 @@ class Outbox:
         people = list({_key(person): person for person in recipients}.values())
         requested = _requested_channels(channels)
         _check_lengths(kind=kind, link=link, dedupe_key=dedupe_key)
+        if audience is not None and len(audience) > _LIMITS["audience"]:
+            raise ValueError(f"audience is longer than {_LIMITS['audience']} characters")
         if not people:
             return
         if len(subject) > _LIMITS["subject"]:
@@ -195,7 +219,7 @@ class Outbox:
             "urgent": is_urgent(kind) if urgent is None else urgent,
         }
         self._messages.append(
-            _Message(people, requested, fields, timezone.now() if now is None else now)
+            _Message(people, requested, fields, timezone.now() if now is None else now, audience)
         )
 
     def offers_webhooks(self, event_kind: str) -> bool:
@@ -265,6 +289,12 @@ class Outbox:
             asked = tuple(requested)
             inbox = Channel.INBOX in requested
             asks_push = Channel.PUSH in requested
+            if inbox and message.audience is not None:
+                # One entry that the audience shares, in place of one for each of them.
+                rows.append(
+                    make(Channel.INBOX, audience=message.audience, address="", now=now, **fields)
+                )
+                inbox = False
             # As values, the message's inbox rows differ only in their recipient: made once.
             template = (
                 _values(Channel.INBOX, address="", now=now, **fields)
@@ -417,16 +447,84 @@ def group_robots_of(person_ids: list[int]) -> QuerySet[GroupRobot]:
     )
 
 
-def inbox(person: Person, *, unread_only: bool = False) -> QuerySet[Notification]:
-    """The person's in-app notifications, newest first."""
-    entries = Notification.objects.filter(recipient=person, channel=Channel.INBOX)
+def inbox(
+    person: Person, *, unread_only: bool = False, reading: Reading | None = None
+) -> QuerySet[Notification]:
+    """The person's in-app notifications, newest first: their own entries and those shared by
+    the audiences their roles make them part of now (`audiences.audiences_of`). Each row
+    carries ``seen_at``: when this person read it, None while unread.
+    A page that asks more than once passes the person's `Reading`, read once."""
+    if reading is None:
+        reading = Reading.of(person)
+    own = Q(recipient=person, channel=Channel.INBOX)
     if unread_only:
-        entries = entries.filter(read_at__isnull=True)
-    return entries
+        own &= Q(read_at__isnull=True)
+    # Each side of the OR led by an index's column, so that either database reads both
+    # through an index (`notification_inbox` or `notification_unread`, `notification_audience`).
+    condition = own
+    shared = reading.shared(unread_only=unread_only)
+    if shared is not None:
+        condition |= shared
+    return Notification.objects.filter(condition).annotate(seen_at=reading.seen_at())
 
 
-def unread_count(person: Person) -> int:
-    return inbox(person, unread_only=True).count()
+@dataclass(frozen=True)
+class Reading:
+    """What a person's inbox query needs to know of them: the audiences they belong to, and
+    how far they marked every shared entry read (one query)."""
+
+    person: Person
+    memberships: frozenset[str]
+    through_id: int
+    through_at: datetime | None
+
+    @classmethod
+    def of(cls, person: Person) -> Reading:
+        mark = InboxReadThrough.objects.filter(person=person)
+        rows = list(
+            RoleAssignment.objects.held_by(person)
+            # As the account stands now, whatever the object the caller holds says.
+            .filter(person__is_active=True)
+            .annotate(
+                through_id=Subquery(mark.values("through_id")[:1]),
+                through_at=Subquery(mark.values("read_at")[:1]),
+            )
+            .values_list("role", "department_id", "jurisdiction_id", "through_id", "through_at")
+        )
+        found = frozenset(audiences.audiences_of(row[:3] for row in rows))
+        through_id, through_at = (rows[0][3] or 0, rows[0][4]) if rows else (0, None)
+        return cls(person, found, through_id, through_at)
+
+    def _read(self) -> QuerySet[InboxRead]:
+        return InboxRead.objects.filter(person=self.person, notification=OuterRef("pk"))
+
+    def shared(self, *, unread_only: bool) -> Any:
+        """The entries the person's audiences share (the unread ones: after their mark and
+        not read one by one), or None when they belong to none."""
+        if not self.memberships:
+            return None
+        part: Any = Q(audience__in=sorted(self.memberships), channel=Channel.INBOX)
+        if unread_only:
+            part &= Q(pk__gt=self.through_id) & ~Exists(self._read())
+        return part
+
+    def seen_at(self) -> Any:
+        """When the person read each row: its own `read_at`, or for a shared entry the mark
+        of every entry up to `through_id`, or their reading of it."""
+        if not self.memberships:
+            return F("read_at")
+        cases = [When(audience__isnull=True, then=F("read_at"))]
+        if self.through_id:
+            cases.append(When(pk__lte=self.through_id, then=Value(self.through_at)))
+        return Case(
+            *cases,
+            default=Subquery(self._read().values("read_at")[:1]),
+            output_field=DateTimeField(),
+        )
+
+
+def unread_count(person: Person, *, reading: Reading | None = None) -> int:
+    return inbox(person, unread_only=True, reading=reading).count()
 
 
 @dataclass(frozen=True)
@@ -445,8 +543,8 @@ class InboxState:
 
 def inbox_state(person: Person) -> InboxState:
     """The unread count and the newest unread entry, in one query that reads the unread
-    entries alone (the partial index `notification_unread`), however many read ones the
-    person keeps."""
+    entries alone: the person's own through the partial index `notification_unread`, however
+    many read ones they keep; the shared ones after their last "mark all read"."""
     found = inbox(person, unread_only=True).aggregate(unread=Count("id"), newest=Max("id"))
     return InboxState(unread=found["unread"] or 0, newest_unread=found["newest"] or 0)
 
@@ -455,8 +553,12 @@ def mark_read(person: Person, public_ids: Iterable[uuid.UUID | str] | None = Non
     """Mark the person's unread inbox entries read: all of them, or those with these public ids.
 
     Ids that are malformed or belong to someone else are ignored. Returns how many changed.
+    A shared entry is read for this person alone (`InboxRead`); marking all of them read
+    moves the person's mark (`InboxReadThrough`) past the newest one they see, whose readings
+    it then makes unneeded.
     """
-    entries = inbox(person, unread_only=True)
+    now = timezone.now()
+    wanted: list[uuid.UUID] | None = None
     if public_ids is not None:
         wanted = []
         for value in public_ids:
@@ -464,8 +566,34 @@ def mark_read(person: Person, public_ids: Iterable[uuid.UUID | str] | None = Non
                 wanted.append(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
             except ValueError:
                 continue
-        entries = entries.filter(uuid__in=wanted)
-    return entries.update(read_at=timezone.now())
+    own = Notification.objects.filter(recipient=person, channel=Channel.INBOX, read_at__isnull=True)
+    if wanted is not None:
+        own = own.filter(uuid__in=wanted)
+    changed = own.update(read_at=now)
+    reading = Reading.of(person)
+    unread = reading.shared(unread_only=True)
+    if unread is None:
+        return changed
+    if wanted is not None:
+        ids = list(
+            Notification.objects.filter(unread, uuid__in=wanted).values_list("pk", flat=True)
+        )
+        InboxRead.objects.bulk_create(
+            [InboxRead(person=person, notification_id=pk, read_at=now) for pk in ids],
+            ignore_conflicts=True,
+        )
+        return changed + len(ids)
+    count = Notification.objects.filter(unread).count()
+    seen = reading.shared(unread_only=False)
+    newest = Notification.objects.filter(seen).aggregate(newest=Max("id"))["newest"]
+    # An entry committed later with a smaller id than one already committed would count as
+    # read too; the sweep's entries are committed within a second of their ids being taken.
+    if newest is not None and newest > reading.through_id:
+        InboxReadThrough.objects.update_or_create(
+            person=person, defaults={"through_id": newest, "read_at": now}
+        )
+        InboxRead.objects.filter(person=person, notification_id__lte=newest).delete()
+    return changed + count
 
 
 def _requested_channels(channels: Iterable[str] | None) -> list[str]:
@@ -565,6 +693,7 @@ ROW_FIELDS = (
     "recipient_id",
     "endpoint_id",
     "robot_id",
+    "audience",
     "address",
     "fallback_channels",
     "kind",
@@ -589,7 +718,7 @@ _RECIPIENT = ROW_FIELDS.index("recipient_id")
 _KEY_OF = operator.itemgetter(
     *(
         ROW_FIELDS.index(name)
-        for name in ("recipient_id", "endpoint_id", "robot_id", "channel", "dedupe_key")
+        for name in ("recipient_id", "endpoint_id", "robot_id", "audience", "channel", "dedupe_key")
     )
 )
 _DEDUPE_OF = operator.itemgetter(ROW_FIELDS.index("dedupe_key"))
@@ -633,7 +762,9 @@ def _stored_keys(dedupe_keys: list[str]) -> set[tuple[Any, ...]]:
     """The keys (as `_KEY_OF` gives them) of the stored rows under these dedupe keys."""
     connection = connections[router.db_for_write(Notification)]
     table = connection.ops.quote_name(Notification._meta.db_table)
-    select = f"SELECT recipient_id, endpoint_id, robot_id, channel, dedupe_key FROM {table}"
+    select = (
+        f"SELECT recipient_id, endpoint_id, robot_id, audience, channel, dedupe_key FROM {table}"
+    )
     taken: set[tuple[Any, ...]] = set()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -670,6 +801,7 @@ def _values(
     recipient: Person | None = None,
     endpoint: WebhookEndpoint | None = None,
     robot: GroupRobot | None = None,
+    audience: str | None = None,
     address: str,
     fallback_channels: list[str] | None = None,
     payload: dict[str, Any] | None,
@@ -683,6 +815,7 @@ def _values(
         recipient.pk if recipient is not None else None,
         endpoint.pk if endpoint is not None else None,
         robot.pk if robot is not None else None,
+        audience,
         address,
         fallback_channels if fallback_channels is not None else _NONE_NEXT,
         fields["kind"],

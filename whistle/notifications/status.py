@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from whistle.notifications import audiences
 from whistle.notifications.conf import channel_order
 from whistle.notifications.models import Channel, GroupRobot, Notification, Status
 from whistle.organisation.models import Person
@@ -50,6 +51,8 @@ class Delivery:
     passed_on: bool
     # The channel took it before it failed: an SMS the operator reported undelivered.
     handed_over: bool = False
+    # An inbox entry shared by an audience: who they are, in words (`audiences.describe`).
+    audience: str = ""
 
     @property
     def channel_label(self) -> str:
@@ -65,7 +68,7 @@ class Delivery:
     def who(self) -> str:
         if self.robot is not None:
             return self.robot.name
-        return self.recipient.display_name if self.recipient is not None else ""
+        return self.recipient.display_name if self.recipient is not None else self.audience
 
 
 def delivery_status(keys: Iterable[str]) -> list[Delivery]:
@@ -82,7 +85,9 @@ def delivery_status(keys: Iterable[str]) -> list[Delivery]:
         .order_by("id")
     )
     rank = {channel: index for index, channel in enumerate([Channel.INBOX, *channel_order()])}
-    found = [_delivery(row) for row in rows]
+    listed = list(rows)
+    described = audiences.describe({row.audience for row in listed if row.audience})
+    found = [_delivery(row, described.get(row.audience or "", "")) for row in listed]
     found.sort(
         key=lambda d: (
             d.robot is not None,
@@ -102,7 +107,7 @@ def delivery_status_by_key(keys: Iterable[str]) -> dict[str, list[Delivery]]:
     return grouped
 
 
-def _delivery(row: Notification) -> Delivery:
+def _delivery(row: Notification, audience: str) -> Delivery:
     state, at = _state(row)
     return Delivery(
         key=row.dedupe_key or "",
@@ -115,6 +120,7 @@ def _delivery(row: Notification) -> Delivery:
         attempts=row.attempts,
         passed_on=row.fell_through_at is not None,
         handed_over=row.status == Status.FAILED and row.sent_at is not None,
+        audience=audience,
     )
 
 

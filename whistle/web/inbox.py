@@ -33,7 +33,7 @@ from django.views.decorators.http import require_GET, require_POST
 from whistle.notifications.actions import read_all, read_notification
 from whistle.notifications.kinds import kind_of
 from whistle.notifications.models import Notification
-from whistle.notifications.outbox import inbox, inbox_state
+from whistle.notifications.outbox import Reading, inbox, inbox_state, unread_count
 from whistle.organisation.models import Person
 from whistle.web.chrome import inbox_badge
 from whistle.web.views import HTMX_STOP_POLLING
@@ -108,7 +108,8 @@ def active_filters(form: InboxFilter) -> dict[str, Any]:
 
 def filtered(entries: QuerySet[Notification], values: dict[str, Any]) -> QuerySet[Notification]:
     if values.get("state") == "unread":
-        entries = entries.filter(read_at__isnull=True)
+        # `seen_at` is the annotation `inbox` gives each row.
+        entries = entries.filter(seen_at__isnull=True)  # type: ignore[misc]
     if values.get("kind"):
         entries = entries.filter(kind=values["kind"])
     if values.get("case"):
@@ -148,7 +149,8 @@ def _person(request: HttpRequest) -> Person:
 @require_GET
 def inbox_page(request: HttpRequest) -> HttpResponse:
     person = _person(request)
-    mine = inbox(person)
+    reading = Reading.of(person)
+    mine = inbox(person, reading=reading)
     kinds = list(mine.order_by().values_list("kind", flat=True).distinct())
     form = InboxFilter(request.GET or None, kinds=kinds)
     values = active_filters(form) if form.is_bound else {}
@@ -157,7 +159,7 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "unread": mine.filter(read_at__isnull=True).count(),
+        "unread": unread_count(person, reading=reading),
         "entries": [Entry(n) for n in page.object_list],
         "filtered": bool(values),
     }

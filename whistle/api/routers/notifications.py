@@ -27,7 +27,8 @@ def _out(row: Notification) -> dict[str, Any]:
         "body": row.body,
         "case": case if isinstance(case, str) else None,
         "created_at": row.created_at,
-        "read_at": row.read_at,
+        # When the caller read it: the annotation `inbox` gives each row.
+        "read_at": getattr(row, "seen_at", row.read_at),
     }
 
 
