@@ -160,9 +160,7 @@ def test_the_review_date_reminds_the_township_once_at_the_opening_of_the_day(
     assert event.data == {"review_on": "2026-05-20", "reminder_at": swept(opening)}
     # One entry, shared by the township's dispatchers and chief; each sees it.
     told = Notification.objects.filter(kind=EventKind.BACKLOG_REVIEW_DUE, channel=Channel.INBOX)
-    assert list(told.values_list("audience", flat=True)) == [
-        f"township-desk:{case.township_id}"
-    ]
+    assert list(told.values_list("audience", flat=True)) == [f"township-desk:{case.township_id}"]
     for person in (city.dispatcher, city.township_chief):
         assert inbox(person).filter(kind=EventKind.BACKLOG_REVIEW_DUE).count() == 1
     assert told[0].link == f"/cases/{case.reference}/"

@@ -200,11 +200,13 @@ def assert_each_recorded_exactly_once(summonses: int) -> None:
     for name in ("acknowledge_overdue_at", "arrive_overdue_at", "escalated_to_township_at"):
         assert not Summons.objects.filter(**{f"{name}__isnull": True}).exists(), name
     inbox = Notification.objects.filter(channel=Channel.INBOX)
-    # Per case: the city's department has an officer and a head, the police station an
-    # officer; the township has three people who hear of escalations.
+    # One entry per message, shared by its audience: each overdue by the summoned
+    # department's people, each escalation by the township's (never one twice).
     overdue = inbox.filter(kind__in=[EventKind.ACKNOWLEDGE_OVERDUE, EventKind.ARRIVE_OVERDUE])
-    assert overdue.count() == 2 * 3 * summonses // 2
-    assert inbox.filter(kind=EventKind.ESCALATED).count() == 3 * summonses
+    assert overdue.count() == 2 * summonses
+    assert not overdue.filter(audience__isnull=True).exists()
+    assert inbox.filter(kind=EventKind.ESCALATED).count() == summonses
+    assert not inbox.values("audience", "dedupe_key").annotate(n=Count("id")).filter(n__gt=1)
     assert every_chain_is_valid()
 
 
@@ -292,10 +294,11 @@ def test_two_workers_remind_of_each_backlog_review_exactly_once(city, tmp_path):
     reviews = Event.objects.filter(kind=EventKind.BACKLOG_REVIEW_DUE)
     assert reviews.count() == cases
     assert reviews.values("case_id").distinct().count() == cases
-    # The township's dispatcher and chief of lanes hear of each, once.
+    # The township's dispatcher and chief of lanes hear of each, once: one entry they share.
     told = Notification.objects.filter(kind=EventKind.BACKLOG_REVIEW_DUE, channel=Channel.INBOX)
-    assert told.count() == 2 * cases
-    assert not told.values("recipient_id", "dedupe_key").annotate(n=Count("id")).filter(n__gt=1)
+    assert told.count() == cases
+    assert set(told.values_list("audience", flat=True)) == {f"township-desk:{city.township.pk}"}
+    assert not told.values("audience", "dedupe_key").annotate(n=Count("id")).filter(n__gt=1)
     assert every_chain_is_valid()
     for log in logs:
         assert "whistle.cases.deadlines.sweep:" in log.read_text(), log.read_text()[-2000:]

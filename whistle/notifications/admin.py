@@ -24,7 +24,7 @@ from whistle.notifications.outbox import notify_robots
 from whistle.organisation.admin_scope import SuperusersOnly
 from whistle.organisation.admin_secrets import shown_once
 
-_WHO = ("uuid", "channel", "kind", "recipient", "endpoint", "robot", "address")
+_WHO = ("uuid", "channel", "kind", "recipient", "audience", "endpoint", "robot", "address")
 _WHAT = ("subject", "body", "link", "payload", "dedupe_key")
 _HOW = (
     "status",
@@ -49,6 +49,7 @@ class NotificationAdmin(SuperusersOnly, admin.ModelAdmin):
         "kind",
         "subject",
         "recipient",
+        "audience",
         "endpoint",
         "robot",
         "status",
@@ -59,7 +60,14 @@ class NotificationAdmin(SuperusersOnly, admin.ModelAdmin):
     ]
     list_filter = ["status", "channel", "kind"]
     list_select_related = ["recipient", "endpoint", "robot"]
-    search_fields = ["subject", "address", "dedupe_key", "recipient__username", "recipient__name"]
+    search_fields = [
+        "subject",
+        "address",
+        "dedupe_key",
+        "audience",
+        "recipient__username",
+        "recipient__name",
+    ]
     date_hierarchy = "created_at"
     actions = ["retry"]
     fieldsets = [
