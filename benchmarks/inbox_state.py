@@ -9,6 +9,11 @@ people with ENTRIES inbox entries each, one in a hundred unread.
     .venv/bin/python benchmarks/inbox_state.py [--people 20] [--entries 5000] [--quick]
     DATABASE_URL=postgresql://… .venv/bin/python benchmarks/inbox_state.py
 
+Then the same for entries shared by an audience (a township's command centre: PEOPLE
+dispatchers sharing ENTRIES entries): each person read all but the newest one in a hundred,
+one by one, and then marked all read up to there; `inbox_state` looks only at the entries
+after the mark, the baseline at every shared entry against the person's readings.
+
 The throwaway database is a temporary SQLite file by default, or a test database on the
 server that DATABASE_URL=postgresql://… names.
 """
@@ -96,6 +101,110 @@ def measure(people: int, entries: int, vendor: str) -> None:
         )
 
 
+def shared_without_mark(person: Any, key: str) -> tuple[int, int]:
+    """The baseline for shared entries: the unread count and the newest unread entry found
+    among all the audience's entries, each checked against the person's readings."""
+    from django.db.models import Count, Exists, Max, OuterRef
+
+    from whistle.notifications.models import Channel, InboxRead, Notification
+
+    read = InboxRead.objects.filter(person=person, notification=OuterRef("pk"))
+    found = (
+        Notification.objects.filter(audience=key, channel=Channel.INBOX)
+        .exclude(Exists(read))
+        .aggregate(unread=Count("id"), newest=Max("id"))
+    )
+    return found["unread"] or 0, found["newest"] or 0
+
+
+def measure_shared(people: int, entries: int, vendor: str) -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    from whistle.notifications import audiences
+    from whistle.notifications.models import (
+        Channel,
+        InboxRead,
+        InboxReadThrough,
+        Notification,
+        Status,
+    )
+    from whistle.notifications.outbox import inbox_state
+    from whistle.organisation.models import Jurisdiction, Person, Role, RoleAssignment
+
+    now = timezone.now()
+    township = Jurisdiction.objects.create(level="township", code="110101001", name="龙潭街道")
+    key = audiences.TOWNSHIP_DESK.key(township.pk)
+    persons = [
+        Person.objects.create_user(username=f"desk-{n}", password=None) for n in range(people)
+    ]
+    RoleAssignment.objects.bulk_create(
+        [RoleAssignment(person=p, role=Role.DISPATCHER, jurisdiction=township) for p in persons]
+    )
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                channel=Channel.INBOX,
+                status=Status.SENT,
+                audience=key,
+                kind="backlog.review_due",
+                subject="挂账复查到期",
+                body="请复查。" * 10,
+                created_at=now,
+                sent_at=now,
+                delivered_at=now,
+            )
+            for _ in range(entries)
+        ],
+        batch_size=1000,
+    )
+    ids = list(
+        Notification.objects.filter(audience=key).order_by("id").values_list("id", flat=True)
+    )
+    read = ids[: len(ids) - len(ids) // 100]
+    for person in persons:
+        InboxRead.objects.bulk_create(
+            [InboxRead(person=person, notification_id=pk, read_at=now) for pk in read],
+            batch_size=1000,
+        )
+        InboxReadThrough.objects.create(person=person, through_id=read[-1], read_at=now)
+    if vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE notifications_notification")
+            cursor.execute("ANALYZE notifications_inboxread")
+    for person in persons:
+        state = inbox_state(person)
+        assert (state.unread, state.newest_unread) == shared_without_mark(person, key), (
+            "answers differ"
+        )
+        assert state.unread == len(ids) // 100
+    ours: list[float] = []
+    raw: list[float] = []
+    for n in range(ROUNDS):
+        person = persons[n % people]
+        began = time.perf_counter()
+        inbox_state(person)
+        ours.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        shared_without_mark(person, key)
+        raw.append(time.perf_counter() - began)
+    ours.sort()
+    raw.sort()
+    for share, label in ((0.5, "p50"), (0.95, "p95")):
+        at = int(share * ROUNDS)
+        report(
+            f"inbox_state_shared_{label}",
+            ours[at] * 1000,
+            "ms",
+            database=vendor,
+            baseline=raw[at] * 1000,
+            note=(
+                f"{entries:,} entries shared by {people} people, 1 % unread after their mark; "
+                "baseline checks every shared entry against their readings"
+            ),
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=20)
@@ -113,6 +222,7 @@ def main() -> None:
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {load:.1f}", flush=True)
     with throwaway_database() as vendor:
         measure(args.people, args.entries, vendor)
+        measure_shared(args.people, args.entries, vendor)
 
 
 if __name__ == "__main__":

@@ -411,9 +411,10 @@ class Notification(models.Model):
                 name="notification_unread",
                 condition=Q(read_at__isnull=True, recipient__isnull=False),
             ),
-            # The entries shared by an audience, newest first, from a member's start.
+            # The entries shared by an audience; the unread count reads those after a
+            # member's mark (`id > …`) alone.
             models.Index(
-                fields=["audience", "created_at"],
+                fields=["audience", "id"],
                 name="notification_audience",
                 condition=Q(audience__isnull=False),
             ),

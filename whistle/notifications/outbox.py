@@ -26,7 +26,6 @@ from typing import Any
 from django.db import connections, router
 from django.db.models import (
     Case,
-    Count,
     DateTimeField,
     Exists,
     F,
@@ -459,41 +458,62 @@ def inbox(
     own = Q(recipient=person, channel=Channel.INBOX)
     if unread_only:
         own &= Q(read_at__isnull=True)
-    # Each side of the OR led by an index's column, so that either database reads both
-    # through an index (`notification_inbox` or `notification_unread`, `notification_audience`).
+    # The own and the shared entries each read through its index (`notification_inbox` or
+    # `notification_unread`, `notification_audience`): PostgreSQL does so for an OR (a
+    # bitmap of both); SQLite reads the whole table for one, so there the ids are found
+    # apart and joined (`UNION ALL`).
     condition = own
     shared = reading.shared(unread_only=unread_only)
     if shared is not None:
-        condition |= shared
-    return Notification.objects.filter(condition).annotate(seen_at=reading.seen_at())
+        if connections[router.db_for_read(Notification)].vendor == "postgresql":
+            condition = own | shared
+        else:
+            ids = Notification.objects.filter(own).values("id").order_by()
+            shared_ids = Notification.objects.filter(shared).values("id").order_by()
+            condition = Q(pk__in=ids.union(shared_ids, all=True))
+    # The unread ones are unread: no reading to look up for each.
+    seen_at = Value(None, output_field=DateTimeField()) if unread_only else reading.seen_at()
+    return Notification.objects.filter(condition).annotate(seen_at=seen_at)
 
 
 @dataclass(frozen=True)
 class Reading:
-    """What a person's inbox query needs to know of them: the audiences they belong to, and
-    how far they marked every shared entry read (one query)."""
+    """What a person's inbox queries need to know of them: the audiences they belong to, and
+    how far they marked every shared entry read (one query, `of`)."""
 
     person: Person
     memberships: frozenset[str]
     through_id: int
-    through_at: datetime | None
 
     @classmethod
     def of(cls, person: Person) -> Reading:
-        mark = InboxReadThrough.objects.filter(person=person)
-        rows = list(
-            RoleAssignment.objects.held_by(person)
-            # As the account stands now, whatever the object the caller holds says.
-            .filter(person__is_active=True)
-            .annotate(
-                through_id=Subquery(mark.values("through_id")[:1]),
-                through_at=Subquery(mark.values("read_at")[:1]),
+        """The person's audiences as their roles (those they act in, `held_by`) and their
+        account stand now, whatever the object the caller holds says, and their mark.
+        Written out: every open page's poll asks it, and the ORM's building of it cost
+        several times the query."""
+        connection = connections[router.db_for_read(RoleAssignment)]
+        name = connection.ops.quote_name
+        limit = getattr(person, "role_limit", None)
+        if limit is not None and not limit:
+            return cls(person, frozenset(), 0)
+        only = ""
+        params: list[Any] = [person.pk, person.pk]
+        if limit is not None:
+            only = f" AND ra.id IN ({', '.join(['%s'] * len(limit))})"
+            params += sorted(limit)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT ra.role, ra.department_id, ra.jurisdiction_id, "
+                f"(SELECT through_id FROM {name(InboxReadThrough._meta.db_table)} "
+                "WHERE person_id = %s) "
+                f"FROM {name(RoleAssignment._meta.db_table)} ra "
+                f"JOIN {name(Person._meta.db_table)} p ON p.id = ra.person_id "
+                f"WHERE ra.person_id = %s AND p.is_active{only}",
+                params,
             )
-            .values_list("role", "department_id", "jurisdiction_id", "through_id", "through_at")
-        )
+            rows = cursor.fetchall()
         found = frozenset(audiences.audiences_of(row[:3] for row in rows))
-        through_id, through_at = (rows[0][3] or 0, rows[0][4]) if rows else (0, None)
-        return cls(person, found, through_id, through_at)
+        return cls(person, found, (rows[0][3] or 0) if rows else 0)
 
     def _read(self) -> QuerySet[InboxRead]:
         return InboxRead.objects.filter(person=self.person, notification=OuterRef("pk"))
@@ -515,7 +535,8 @@ class Reading:
             return F("read_at")
         cases = [When(audience__isnull=True, then=F("read_at"))]
         if self.through_id:
-            cases.append(When(pk__lte=self.through_id, then=Value(self.through_at)))
+            mark = InboxReadThrough.objects.filter(person=self.person).values("read_at")[:1]
+            cases.append(When(pk__lte=self.through_id, then=Subquery(mark)))
         return Case(
             *cases,
             default=Subquery(self._read().values("read_at")[:1]),
@@ -524,7 +545,39 @@ class Reading:
 
 
 def unread_count(person: Person, *, reading: Reading | None = None) -> int:
-    return inbox(person, unread_only=True, reading=reading).count()
+    return _unread(person, reading)[0]
+
+
+def _unread(person: Person, reading: Reading | None = None) -> tuple[int, int]:
+    """The count of the person's unread entries and the newest one's id (every open page
+    polls it): their own through `notification_unread`, and those their audiences share
+    after their mark through `notification_audience`, with the audiences and the mark read
+    first (`Reading.of`), so that both databases plan with the values. Written out: the
+    ORM's building of it cost several times the query, and asked as one OR SQLite would scan
+    the table to count."""
+    if reading is None:
+        reading = Reading.of(person)
+    connection = connections[router.db_for_read(Notification)]
+    name = connection.ops.quote_name
+    entries = name(Notification._meta.db_table)
+    statement = (
+        f"SELECT id FROM {entries} WHERE recipient_id = %s AND channel = %s AND read_at IS NULL"
+    )
+    params: list[Any] = [person.pk, Channel.INBOX]
+    if reading.memberships:
+        keys = sorted(reading.memberships)
+        statement += (
+            f" UNION ALL SELECT s.id FROM {entries} s"
+            f" WHERE s.audience IN ({', '.join(['%s'] * len(keys))})"
+            " AND s.channel = %s AND s.id > %s"
+            f" AND NOT EXISTS (SELECT 1 FROM {name(InboxRead._meta.db_table)} r"
+            " WHERE r.person_id = %s AND r.notification_id = s.id)"
+        )
+        params += [*keys, Channel.INBOX, reading.through_id, person.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*), MAX(id) FROM ({statement}) unread", params)
+        count, newest = cursor.fetchone()
+    return count or 0, newest or 0
 
 
 @dataclass(frozen=True)
@@ -544,9 +597,10 @@ class InboxState:
 def inbox_state(person: Person) -> InboxState:
     """The unread count and the newest unread entry, in one query that reads the unread
     entries alone: the person's own through the partial index `notification_unread`, however
-    many read ones they keep; the shared ones after their last "mark all read"."""
-    found = inbox(person, unread_only=True).aggregate(unread=Count("id"), newest=Max("id"))
-    return InboxState(unread=found["unread"] or 0, newest_unread=found["newest"] or 0)
+    many read ones they keep; the shared ones after their last "mark all read", through
+    `notification_audience` (after the person's roles and mark, `Reading`: one query)."""
+    unread, newest = _unread(person)
+    return InboxState(unread=unread, newest_unread=newest)
 
 
 def mark_read(person: Person, public_ids: Iterable[uuid.UUID | str] | None = None) -> int:
