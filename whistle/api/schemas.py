@@ -620,7 +620,12 @@ class NotificationOut(Schema):
     body: str
     case: str | None
     created_at: datetime
-    read_at: datetime | None
+    read_at: datetime | None = Field(
+        description=(
+            "When the caller read it; an entry their unit's people share (an overdue, an "
+            "escalation) is read by each of them for themselves"
+        )
+    )
 
 
 class NotificationPage(Schema):

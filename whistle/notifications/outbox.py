@@ -595,10 +595,10 @@ class InboxState:
 
 
 def inbox_state(person: Person) -> InboxState:
-    """The unread count and the newest unread entry, in one query that reads the unread
-    entries alone: the person's own through the partial index `notification_unread`, however
-    many read ones they keep; the shared ones after their last "mark all read", through
-    `notification_audience` (after the person's roles and mark, `Reading`: one query)."""
+    """The unread count and the newest unread entry, in two short queries (`Reading.of`, then
+    `_unread`) that read the unread entries alone: the person's own through the partial
+    index `notification_unread`, however many read ones they keep; the shared ones after
+    their last "mark all read", through `notification_audience`."""
     unread, newest = _unread(person)
     return InboxState(unread=unread, newest_unread=newest)
 
@@ -640,8 +640,9 @@ def mark_read(person: Person, public_ids: Iterable[uuid.UUID | str] | None = Non
     count = Notification.objects.filter(unread).count()
     seen = reading.shared(unread_only=False)
     newest = Notification.objects.filter(seen).aggregate(newest=Max("id"))["newest"]
-    # An entry committed later with a smaller id than one already committed would count as
-    # read too; the sweep's entries are committed within a second of their ids being taken.
+    # An entry whose id was taken before this mark but that commits after it counts as read
+    # without having been seen: ids are taken at the insert, and the transactions that write
+    # shared entries (the sweep's chunks) commit within a second of it.
     if newest is not None and newest > reading.through_id:
         InboxReadThrough.objects.update_or_create(
             person=person, defaults={"through_id": newest, "read_at": now}
