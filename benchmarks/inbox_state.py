@@ -23,12 +23,48 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from reporting import report
 
 ROUNDS = 400
+
+
+def timed(
+    name: str,
+    persons: list[Any],
+    ours: Callable[[Any], object],
+    baseline: Callable[[Any], object],
+    *,
+    vendor: str,
+    note: str,
+) -> None:
+    """ROUNDS polls of `ours` and of `baseline`, interleaved over the people; reports the
+    p50 and p95 of each, in milliseconds."""
+    mine: list[float] = []
+    raw: list[float] = []
+    for n in range(ROUNDS):
+        person = persons[n % len(persons)]
+        began = time.perf_counter()
+        ours(person)
+        mine.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        baseline(person)
+        raw.append(time.perf_counter() - began)
+    mine.sort()
+    raw.sort()
+    for share, label in ((0.5, "p50"), (0.95, "p95")):
+        at = int(share * ROUNDS)
+        report(
+            f"{name}_{label}",
+            mine[at] * 1000,
+            "ms",
+            database=vendor,
+            baseline=raw[at] * 1000,
+            note=note,
+        )
 
 
 def whole_inbox(person: Any) -> tuple[int, int]:
@@ -77,28 +113,14 @@ def measure(people: int, entries: int, vendor: str) -> None:
     for person in persons:
         state = inbox_state(person)
         assert (state.unread, state.newest_unread) == whole_inbox(person), "answers differ"
-    ours: list[float] = []
-    raw: list[float] = []
-    for n in range(ROUNDS):
-        person = persons[n % people]
-        began = time.perf_counter()
-        inbox_state(person)
-        ours.append(time.perf_counter() - began)
-        began = time.perf_counter()
-        whole_inbox(person)
-        raw.append(time.perf_counter() - began)
-    ours.sort()
-    raw.sort()
-    for share, label in ((0.5, "p50"), (0.95, "p95")):
-        at = int(share * ROUNDS)
-        report(
-            f"inbox_state_{label}",
-            ours[at] * 1000,
-            "ms",
-            database=vendor,
-            baseline=raw[at] * 1000,
-            note=f"{entries:,} kept entries a person, 1 % unread; baseline aggregates them all",
-        )
+    timed(
+        "inbox_state",
+        persons,
+        inbox_state,
+        whole_inbox,
+        vendor=vendor,
+        note=f"{entries:,} kept entries a person, 1 % unread; baseline aggregates them all",
+    )
 
 
 def shared_without_mark(person: Any, key: str) -> tuple[int, int]:
@@ -178,31 +200,17 @@ def measure_shared(people: int, entries: int, vendor: str) -> None:
             "answers differ"
         )
         assert state.unread == len(ids) // 100
-    ours: list[float] = []
-    raw: list[float] = []
-    for n in range(ROUNDS):
-        person = persons[n % people]
-        began = time.perf_counter()
-        inbox_state(person)
-        ours.append(time.perf_counter() - began)
-        began = time.perf_counter()
-        shared_without_mark(person, key)
-        raw.append(time.perf_counter() - began)
-    ours.sort()
-    raw.sort()
-    for share, label in ((0.5, "p50"), (0.95, "p95")):
-        at = int(share * ROUNDS)
-        report(
-            f"inbox_state_shared_{label}",
-            ours[at] * 1000,
-            "ms",
-            database=vendor,
-            baseline=raw[at] * 1000,
-            note=(
-                f"{entries:,} entries shared by {people} people, 1 % unread after their mark; "
-                "baseline checks every shared entry against their readings"
-            ),
-        )
+    timed(
+        "inbox_state_shared",
+        persons,
+        inbox_state,
+        lambda person: shared_without_mark(person, key),
+        vendor=vendor,
+        note=(
+            f"{entries:,} entries shared by {people} people, 1 % unread after their mark; "
+            "baseline checks every shared entry against their readings"
+        ),
+    )
 
 
 def main() -> None:
