@@ -127,7 +127,20 @@ def test_any_instant_after_30_minutes_the_arrival_is_recorded_overdue_once(city,
     assert [(n.recipient, n.audience) for n in told] == [(None, f"department:{city.department.pk}")]
     assert readers(city, EventKind.ARRIVE_OVERDUE) == {city.officer, city.department_head}
     assert told[0].link == f"/cases/{summons.case.reference}/#summons-{summons.uuid.hex}"
-    assert told[0].payload == {"case": summons.case.reference, "seq": event.seq, "kind": event.kind}
+    assert told[0].payload == {
+        "case": summons.case.reference,
+        "seq": event.seq,
+        "kind": event.kind,
+        "message": {
+            "subject": deadlines._OVERDUE,
+            "params": {
+                "department": summons.department.name,
+                "duty": {"msgid": "arrive on site"},
+                "reference": summons.case.reference,
+                "due": "2026-05-12 09:30",
+            },
+        },
+    }
 
 
 def test_an_arrival_at_exactly_30_minutes_is_on_time(city):
@@ -965,3 +978,30 @@ def test_a_pass_on_sqlite_keeps_to_the_calling_thread(settings):
     settings.WHISTLE_SWEEP_LANES = 2
     expected = 2 if connection.vendor == "postgresql" else 1
     assert deadlines.sweep_lanes(400) == expected
+
+
+def test_the_sweeps_messages_are_read_in_the_readers_language_and_sent_in_the_deployments(city):
+    """Written in Chinese (the deployment's language): the inbox shows an English reader the
+    English words, duty and level included; the stored text, which is what leaves the
+    system, stays Chinese."""
+    from whistle.notifications import texts
+
+    summons = acknowledged(city)
+    with translation.override("zh-hans"):
+        sweep_at(T0 + 31 * MIN)
+    [overdue] = inbox(EventKind.ARRIVE_OVERDUE, city.officer)
+    [escalated] = inbox(EventKind.ESCALATED)[:1]
+    reference = summons.case.reference
+    assert "超时" in overdue.subject and "到场" in overdue.subject
+    with translation.override("en"):
+        shown = texts.subject_of(overdue.payload, overdue.subject)
+        assert shown == (
+            f"Overdue: {summons.department.name} did not arrive on site for case {reference} "
+            "by 2026-05-12 09:30"
+        )
+        assert texts.subject_of(escalated.payload, escalated.subject).startswith(
+            "Escalated to the township chiefs' office: "
+        )
+    with translation.override("zh-hans"):
+        assert texts.subject_of(overdue.payload, overdue.subject) == overdue.subject
+        assert texts.subject_of(escalated.payload, escalated.subject) == escalated.subject

@@ -464,3 +464,30 @@ def test_the_settings_list_the_urgent_kinds_as_the_language_writes_a_list(
     kinds = help_text.group(1).rsplit(":", 1)[-1].rsplit("：", 1)[-1]
     assert kinds.count(between) >= 2
     assert ("、" in kinds) == (language == "zh-hans")
+
+
+def test_the_inbox_shows_each_message_in_the_readers_language(client, whistle_city):
+    """A whistle's message is written in Chinese, the deployment's language, and stays so
+    for the channels outside; the inbox shows it in English to someone reading in English,
+    and an entry that keeps no words of its own (an older row) as it was stored."""
+    city = whistle_city
+    case, _whistle, _summonses = whistled_case(city)
+    entry = Notification.objects.get(
+        recipient=city.urban_officer, channel=Channel.INBOX, kind="summons.created"
+    )
+    old = say(city.urban_officer, "旧的消息：没有留下原文")
+    assert re.search("[\u4e00-\u9fff]", entry.subject), entry.subject
+    outside = Notification.objects.filter(kind="summons.created").exclude(channel=Channel.INBOX)
+    assert all(row.subject == entry.subject for row in outside)
+    client.force_login(city.urban_officer)
+    english = html_of(client.get(INBOX, HTTP_ACCEPT_LANGUAGE="en"))
+    assert entry.subject not in english
+    listed = re.search(rf'id="n-{entry.uuid.hex}".*?</li>', english, re.S)
+    assert listed is not None
+    subject = re.search(r'class="inbox-subject"><a [^>]*>(.*?)</a>', listed.group(0), re.S)
+    assert subject is not None
+    assert case.reference in subject.group(1)
+    assert not re.search("[\u4e00-\u9fff]", subject.group(1).replace(city.urban.name, ""))
+    assert old.subject in english
+    chinese = html_of(client.get(INBOX, HTTP_ACCEPT_LANGUAGE="zh-hans"))
+    assert entry.subject in chinese

@@ -37,7 +37,7 @@ from django.utils.translation import gettext_noop
 from whistle.cases.bulk import among, insert_values, reader, update_each
 from whistle.cases.models import Case, HotlineOrder, Summons, SupervisionNotice, Whistle
 from whistle.cases.trail import BatchedEvent, EventKind, TrailBatch, event_link
-from whistle.notifications import audiences
+from whistle.notifications import audiences, texts
 from whistle.notifications.models import Notification
 from whistle.notifications.outbox import ROW_FIELDS, Outbox, unqueued
 from whistle.organisation import directory
@@ -1152,6 +1152,7 @@ def _record_overdue(case: Any, summons: Any, obligation: Obligation, context: _P
         context.department_staff(summons.department_id),
         event,
         subject=context.translated(_OVERDUE) % text,
+        message=_kept(_OVERDUE, text, obligation),
         body=_body(case),
         dedupe_key=f"summons:{summons.uuid}:{obligation.name}:overdue",
         audience=audiences.DEPARTMENT.key(summons.department_id),
@@ -1182,6 +1183,7 @@ def _remind(case: Any, summons: Any, point: Point, context: _Pass) -> None:
         recipients,
         event,
         subject=context.translated(_REMINDER) % text,
+        message=_kept(_REMINDER, text, obligation),
         body=_body(case),
         dedupe_key=f"summons:{summons.uuid}:{obligation.name}:reminder:{_iso(point.at)}",
         audience=audiences.DEPARTMENT.key(summons.department_id),
@@ -1217,6 +1219,7 @@ def _pass_on(case: Any, summons: Any, point: Point, context: _Pass) -> None:
         recipients,
         event,
         subject=context.translated(_NOT_ACKNOWLEDGED) % text,
+        message=_kept(_NOT_ACKNOWLEDGED, text, obligation),
         body=_body(case),
         dedupe_key=f"summons:{summons.uuid}:chain:{point.step + 1}",
         urgent=True,
@@ -1257,6 +1260,7 @@ def _escalate(case: Any, summons: Any, point: Point, context: _Pass) -> None:
         context.escalation_staff(level, jurisdiction_id),
         event,
         subject=context.translated(_ESCALATED) % text,
+        message=_kept(_ESCALATED, text, obligation, level),
         body=_body(case),
         dedupe_key=f"summons:{summons.uuid}:escalated:{level.value}",
         urgent=True,
@@ -1300,11 +1304,8 @@ def _process_notice(notice: SupervisionNotice, case: Case, context: _Pass) -> bo
                 context,
                 recipients,
                 event,
-                subject=_(
-                    "Supervision notice overdue: %(department)s has not answered for case "
-                    "%(reference)s by %(due)s"
-                )
-                % text,
+                subject=context.translated(_NOTICE_OVERDUE) % text,
+                message={"subject": _NOTICE_OVERDUE, "params": text},
                 body=notice.text,
                 dedupe_key=f"supervision:{notice.pk}:overdue",
                 audience=audiences.DEPARTMENT.key(notice.department_id),
@@ -1332,15 +1333,16 @@ def _process_backlog_review(case: Case, _locked: Case, context: _Pass) -> bool:
                 "reminder_at": _iso(reminder_at) if reminder_at else None,
             },
         )
+        review = {
+            "reference": case.reference,
+            "since": _local(case.backlog_since) if case.backlog_since else "—",
+        }
         notify(
             context,
             context.backlog_reviewers(case.township_id),
             event,
-            subject=_("Backlog review due: case %(reference)s, on the backlog since %(since)s")
-            % {
-                "reference": case.reference,
-                "since": _local(case.backlog_since) if case.backlog_since else "—",
-            },
+            subject=context.translated(_BACKLOG_REVIEW) % review,
+            message={"subject": _BACKLOG_REVIEW, "params": review},
             body=f"{case.backlog_reason[:500]}\n{_body(case)}",
             dedupe_key=f"case:{case.uuid}:backlog-review:{case.backlog_review_on.isoformat()}",
             audience=_key_of(audiences.TOWNSHIP_DESK, case.township_id),
@@ -1380,19 +1382,17 @@ def _process_reply_deadline(order: HotlineOrder, case: Case, context: _Pass) -> 
             },
         )
         if order.replied_at is None:
+            reply = {
+                "number": order.number,
+                "reference": case.reference,
+                "due": _local(order.respond_due_at),
+            }
             notify(
                 context,
                 context._jurisdiction_staff("reply", _REPLY_OVERDUE_ROLES, case.township_id),
                 event,
-                subject=_(
-                    "Reply overdue: the caller of order %(number)s (case %(reference)s) was to "
-                    "have the reply by %(due)s"
-                )
-                % {
-                    "number": order.number,
-                    "reference": case.reference,
-                    "due": _local(order.respond_due_at),
-                },
+                subject=context.translated(_REPLY_OVERDUE) % reply,
+                message={"subject": _REPLY_OVERDUE, "params": reply},
                 body=_body(case),
                 dedupe_key=f"hotline:{order.uuid}:reply-overdue",
                 audience=_key_of(audiences.TOWNSHIP_DESK, case.township_id),
@@ -1431,6 +1431,36 @@ _NOT_ACKNOWLEDGED = gettext_noop(
 _ESCALATED = gettext_noop(
     "Escalated to the %(level)s: %(department)s did not %(duty)s for case %(reference)s by %(due)s"
 )
+
+_NOTICE_OVERDUE = gettext_noop(
+    "Supervision notice overdue: %(department)s has not answered for case %(reference)s by %(due)s"
+)
+_BACKLOG_REVIEW = gettext_noop(
+    "Backlog review due: case %(reference)s, on the backlog since %(since)s"
+)
+_REPLY_OVERDUE = gettext_noop(
+    "Reply overdue: the caller of order %(number)s (case %(reference)s) was to "
+    "have the reply by %(due)s"
+)
+
+
+def _kept(
+    subject: str,
+    text: dict[str, Any],
+    obligation: Obligation,
+    level: Case.Escalation | None = None,
+) -> dict[str, Any]:
+    """The message as the payload keeps it for the inbox (`whistle.notifications.texts`):
+    the subject's message id, the duty's and the level's, and the other values as written."""
+    params = text | {"duty": {"msgid": _DUTIES[obligation.name]}}
+    if level is not None:
+        params["level"] = {"msgid": _level_id(level)}
+    return {"subject": subject, "params": params}
+
+
+@functools.cache
+def _level_id(level: str) -> str:
+    return texts.msgid(Case.Escalation(level).label) or str(level)
 
 
 @functools.cache
@@ -1493,6 +1523,7 @@ def notify(
     subject: str,
     body: str,
     dedupe_key: str,
+    message: dict[str, Any] | None = None,
     urgent: bool | None = None,
     audience: str | None = None,
     also: Sequence[Person] = (),
@@ -1514,17 +1545,22 @@ def notify(
     if context.told_at is None:
         context.told_at = timezone.now()
     case = event.case
-    message: dict[str, Any] = {
+    fields: dict[str, Any] = {
         "kind": event.kind,
         "subject": subject,
         "body": body,
         "link": event_link(event),
         "dedupe_key": dedupe_key,
-        "payload": {"case": case.reference, "seq": event.seq, "kind": event.kind},
+        "payload": {
+            "case": case.reference,
+            "seq": event.seq,
+            "kind": event.kind,
+            **({texts.KEY: message} if message is not None else {}),
+        },
         "urgent": urgent,
         "now": context.told_at,
     }
     if people:
-        context.chunk.outbox.notify_many(people, audience=audience, **message)
+        context.chunk.outbox.notify_many(people, audience=audience, **fields)
     if also:
-        context.chunk.outbox.notify_many(also, **message)
+        context.chunk.outbox.notify_many(also, **fields)

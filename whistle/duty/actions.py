@@ -42,6 +42,7 @@ from whistle.duty.permissions import (
     viewer_role,
 )
 from whistle.duty.schedule import Schedule, Shift
+from whistle.notifications import texts
 from whistle.notifications.outbox import notify_many
 from whistle.organisation.models import CentreMembership, Department, Jurisdiction, Person
 
@@ -411,6 +412,7 @@ def _tell(people: Sequence[Person | None], roster: Roster, subject: Any, **param
             body="",
             link=roster_link(roster),
             channels=["inbox"],
+            payload=texts.payload(subject, {"roster": roster, **params}),
         )
 
 

@@ -21,6 +21,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from whistle.assessment.models import SummonsAssessment
+from whistle.notifications import texts
 from whistle.notifications.kinds import NotificationKind
 from whistle.notifications.outbox import notify_many
 from whistle.organisation.models import Department, Jurisdiction, Person
@@ -144,6 +145,7 @@ def _tell(
             body="",
             link=link,
             dedupe_key=dedupe_key,
+            payload=texts.payload(subject, params),
         )
 
 

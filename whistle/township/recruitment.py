@@ -38,6 +38,7 @@ from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from whistle.notifications import texts
 from whistle.notifications.kinds import NotificationKind
 from whistle.notifications.outbox import notify_many
 from whistle.organisation.models import Jurisdiction, Lane, Person, Role, RoleAssignment
@@ -250,6 +251,7 @@ def _tell(
             body="",
             link=link,
             dedupe_key=key,
+            payload=texts.payload(subject, params),
         )
 
 

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from whistle.notifications import texts
 from whistle.notifications.actions import read_all, read_notification
 from whistle.notifications.kinds import kind_of
 from whistle.notifications.models import Notification
@@ -134,6 +135,18 @@ class Entry:
     @property
     def urgent(self) -> bool:
         return kind_of(self.notification.kind).urgent
+
+    @property
+    def subject(self) -> str:
+        """The subject in the reader's language where the message keeps its words
+        (`whistle.notifications.texts`), else as it was sent."""
+        row = self.notification
+        return texts.subject_of(row.payload, row.subject)
+
+    @property
+    def body(self) -> str:
+        row = self.notification
+        return texts.body_of(row.payload, row.body)
 
     @property
     def case(self) -> str:

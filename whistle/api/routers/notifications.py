@@ -11,6 +11,7 @@ from pydantic import Field
 from whistle.api import schemas as s
 from whistle.api.pagination import paginate
 from whistle.api.shared import caller, errors
+from whistle.notifications import texts
 from whistle.notifications.models import Notification
 from whistle.notifications.outbox import inbox, mark_read, unread_count
 
@@ -23,8 +24,9 @@ def _out(row: Notification) -> dict[str, Any]:
     return {
         "uuid": row.uuid,
         "kind": row.kind,
-        "subject": row.subject,
-        "body": row.body,
+        # In the caller's language where the message keeps its words.
+        "subject": texts.subject_of(payload, row.subject),
+        "body": texts.body_of(payload, row.body),
         "case": case if isinstance(case, str) else None,
         "created_at": row.created_at,
         # When the caller read it: the annotation `inbox` gives each row.

@@ -28,6 +28,7 @@ from whistle.cases.pauses import PausableDeadline
 from whistle.cases.rules import CASE_DEADLINE_FIELDS, DEADLINE_FIELDS, ORDER_DEADLINE_FIELDS
 from whistle.cases.trail import event_link
 from whistle.cases.trail import record as record  # the action modules take it from here
+from whistle.notifications import texts
 from whistle.notifications.models import Notification
 from whistle.notifications.outbox import ROW_FIELDS, Outbox, notify_many
 from whistle.notifications.status import event_key
@@ -372,6 +373,10 @@ def notify(
     if not recipients:
         return
     case = event.case
+    payload: dict[str, Any] = {"case": case.reference, "seq": event.seq, "kind": event.kind}
+    message = texts.kept(subject, {"case": case.reference, **params}, body=body)
+    if message is not None:
+        payload[texts.KEY] = message
     with translation.override(settings.LANGUAGE_CODE):
         values = {k: str(v) for k, v in params.items()}
         values.setdefault("case", case.reference)
@@ -382,7 +387,7 @@ def notify(
             body=str(body) % values,
             link=event_link(event),
             dedupe_key=event_key(event.hash),
-            payload={"case": case.reference, "seq": event.seq, "kind": event.kind},
+            payload=payload,
             channels=channels,
             urgent=urgent,
         )

@@ -1,0 +1,108 @@
+"""A message's own words kept as the product's text and its values, shown in the reader's language.
+
+A notification is written once, in the deployment's language, and that text is what leaves
+the system (SMS, e-mail, Web Push, a work-chat group). When the subject (and the body) is
+one of the product's texts, the payload also keeps its message id and the values filled in
+(``payload["message"]``): the inbox, the header and the API then show the entry in the
+language of whoever reads it. A value that is itself one of the product's texts (a duty, a
+level, a role) is kept as its message id and translated too; anything else (a name, a
+reference, a time) is kept as written. A row without them (written before, or by a caller
+with free text) shows its stored text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+
+# Where the payload keeps the message.
+KEY = "message"
+
+
+def msgid(text: str | Promise) -> str | None:
+    """The message id of a lazily translated text, None for a text already written out."""
+    if not isinstance(text, Promise):
+        return None
+    # No translation active: the lazy text gives its message id back.
+    with translation.override(None):
+        return str(text)
+
+
+def kept(
+    subject: str | Promise,
+    params: dict[str, Any],
+    *,
+    body: str | Promise | None = None,
+    subject_id: str | None = None,
+    translated: frozenset[str] = frozenset(),
+) -> dict[str, Any] | None:
+    """What the payload keeps of a message (under `KEY`), or None when its subject is not one
+    of the product's texts. `subject_id` names the subject's message id when the caller
+    holds it already translated (a sweep translates each text once); `translated` names the
+    values that are message ids themselves."""
+    subject_id = subject_id or msgid(subject)
+    if subject_id is None:
+        return None
+    values: dict[str, Any] = {}
+    for name, value in params.items():
+        value_id = msgid(value)
+        if value_id is not None:
+            values[name] = {"msgid": value_id}
+        elif name in translated:
+            values[name] = {"msgid": str(value)}
+        else:
+            values[name] = str(value)
+    message: dict[str, Any] = {"subject": subject_id, "params": values}
+    body_id = msgid(body) if body is not None else None
+    if body_id is not None:
+        message["body"] = body_id
+    return message
+
+
+def _values(params: Any) -> dict[str, str] | None:
+    if not isinstance(params, dict):
+        return None
+    values: dict[str, str] = {}
+    for name, value in params.items():
+        if isinstance(value, dict):
+            inner = value.get("msgid")
+            if not isinstance(inner, str):
+                return None
+            values[str(name)] = gettext(inner)
+        else:
+            values[str(name)] = str(value)
+    return values
+
+
+def _shown(message: Any, part: str, stored: str) -> str:
+    if not isinstance(message, dict):
+        return stored
+    text = message.get(part)
+    values = _values(message.get("params", {}))
+    if not isinstance(text, str) or not text or values is None:
+        return stored
+    try:
+        return gettext(text) % values
+    except (KeyError, TypeError, ValueError):
+        return stored
+
+
+def subject_of(payload: Any, stored: str) -> str:
+    """The subject in the active language, or `stored` when the payload does not keep it."""
+    return _shown(payload.get(KEY) if isinstance(payload, dict) else None, "subject", stored)
+
+
+def body_of(payload: Any, stored: str) -> str:
+    """The body in the active language, or `stored` when the payload does not keep it."""
+    return _shown(payload.get(KEY) if isinstance(payload, dict) else None, "body", stored)
+
+
+def payload(
+    subject: str | Promise, params: dict[str, Any], *, body: str | Promise | None = None
+) -> dict[str, Any] | None:
+    """A payload that keeps the message (`kept`), or None when there is nothing to keep."""
+    message = kept(subject, params, body=body)
+    return None if message is None else {KEY: message}
