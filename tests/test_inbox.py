@@ -478,7 +478,10 @@ def test_the_inbox_shows_each_message_in_the_readers_language(client, whistle_ci
     old = say(city.urban_officer, "旧的消息：没有留下原文")
     assert re.search("[\u4e00-\u9fff]", entry.subject), entry.subject
     outside = Notification.objects.filter(kind="summons.created").exclude(channel=Channel.INBOX)
-    assert all(row.subject == entry.subject for row in outside)
+    assert outside and all(row.subject == entry.subject for row in outside)
+    # Only the inbox keeps the message's own words; what went outside stays as it was sent.
+    assert "message" in entry.payload
+    assert not any("message" in row.payload for row in outside)
     client.force_login(city.urban_officer)
     english = html_of(client.get(INBOX, HTTP_ACCEPT_LANGUAGE="en"))
     assert entry.subject not in english

@@ -39,7 +39,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from whistle.notifications import audiences
+from whistle.notifications import audiences, texts
 from whistle.notifications.conf import OUTSIDE_CHANNELS, channel_order, setting
 from whistle.notifications.kinds import is_urgent
 from whistle.notifications.models import (
@@ -288,6 +288,9 @@ class Outbox:
             asked = tuple(requested)
             inbox = Channel.INBOX in requested
             asks_push = Channel.PUSH in requested
+            # The message's own words (`texts.KEY`) are for the inbox, which shows them in
+            # the reader's language; what goes outside carries the text as written.
+            outside_fields = _without_words(fields)
             if inbox and message.audience is not None:
                 # One entry that the audience shares, in place of one for each of them.
                 rows.append(
@@ -328,7 +331,7 @@ class Outbox:
                             fallback_channels=outside[1:],
                             now=now,
                             due=held_until,
-                            **fields,
+                            **outside_fields,
                         )
                     )
             if Channel.ROBOT in requested:
@@ -336,7 +339,7 @@ class Outbox:
                 if group not in robots:
                     robots[group] = _group_robots(kept, group)
                 rows.extend(
-                    make(Channel.ROBOT, robot=robot, address=robot.name, now=now, **fields)
+                    make(Channel.ROBOT, robot=robot, address=robot.name, now=now, **outside_fields)
                     for robot in robots[group]
                     if robot.wants(fields["kind"])
                 )
@@ -363,6 +366,15 @@ class Outbox:
             for endpoint in endpoints
             if endpoint.wants(webhook.kind)
         ]
+
+
+def _without_words(fields: dict[str, Any]) -> dict[str, Any]:
+    """A message's fields without the words kept for the inbox (`texts.KEY`), the same
+    object when it keeps none."""
+    payload = fields["payload"]
+    if not payload or texts.KEY not in payload:
+        return fields
+    return {**fields, "payload": {k: v for k, v in payload.items() if k != texts.KEY}}
 
 
 def notify_robots(robots: Iterable[GroupRobot], *, kind: str, subject: str, body: str) -> int:
