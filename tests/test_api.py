@@ -290,6 +290,20 @@ def test_the_inbox_lists_the_callers_notifications_and_marks_them_read(api_city,
     assert Notification.objects.filter(channel="inbox", read_at__isnull=True).count() == 0
 
 
+def test_the_inbox_reads_each_message_in_the_callers_language(api_city, clock):
+    case = report(api_city)
+    chinese = api_city.as_("dispatcher").get("/notifications").json()["items"][0]
+    english_api = Api(api_city.as_("dispatcher").secret, language="en")
+    english = english_api.get("/notifications").json()["items"][0]
+    assert case["reference"] in chinese["subject"] and case["reference"] in english["subject"]
+    assert re.search("[\u4e00-\u9fff]", chinese["subject"])
+    assert english["subject"].startswith("New problem "), english["subject"]
+    assert not chinese["subject"].startswith("New problem ")
+    # As stored (and as sent outside): the deployment's language.
+    stored = Notification.objects.get(uuid=chinese["uuid"])
+    assert stored.subject == chinese["subject"]
+
+
 def test_the_organisation_is_read_by_codes(api_city):
     dispatcher = api_city.as_("dispatcher")
     lanes = dispatcher.get("/organisation/lanes").json()
