@@ -608,6 +608,31 @@ def test_of_two_workers_that_picked_the_same_rows_only_the_first_to_claim_gets_t
     assert take(ids, now=now, token=uuid.uuid4()) == 0
 
 
+def test_the_claim_reads_only_the_rows_still_to_be_sent_through_their_own_index(officer):
+    """The index of due rows holds only the rows still to be sent (an inbox entry is written
+    sent), and the claim's queries find it: SQLite uses a partial index only when the query
+    states its condition as it is written, not through bound parameters."""
+    _summon(officer)
+    due = Notification.objects.filter(delivery._due(timezone.now()))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The table is tiny: without this the planner would rather read it whole.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = due.order_by("next_attempt_at", "id").explain()
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'notification_due'")
+        else:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'notification_due'")
+        (definition,) = cursor.fetchone()
+    assert "notification_due" in plan, plan
+    assert "WHERE" in definition.upper() and "'sending'" in definition, definition
+    # The inbox entry is not due; the outside message is, and the claim takes it.
+    assert {row.channel for row in due} == {Channel.SMS}
+    assert Notification.objects.filter(channel=Channel.INBOX, status=Status.SENT).exists()
+    _token, claimed = claim(timezone.now(), batch=10)
+    assert [row.channel for row in claimed] == [Channel.SMS]
+
+
 def test_a_row_claimed_by_a_worker_that_died_is_sent_after_its_lease_runs_out(dispatcher, clock):
     _summon(dispatcher, channels=[Channel.SMS])
     dead_token, [claimed] = claim(timezone.now(), batch=10)

@@ -393,9 +393,16 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         indexes = [
-            # Serves the delivery sweep: status IN (pending, sending) AND next_attempt_at <= now.
-            # (Not a partial index: SQLite cannot match one against a query's bound parameters.)
-            models.Index(fields=["status", "next_attempt_at"], name="notification_due"),
+            # Serves the delivery sweep: status IN (pending, sending) AND next_attempt_at <= now,
+            # in the order it claims them. Only the rows still to be sent: an inbox entry is
+            # written sent, and a row sent or failed leaves it. SQLite matches a partial index
+            # only against the same condition written out in the query, not bound parameters
+            # (`delivery.DUE_ROWS`, which its queries use).
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="notification_due",
+                condition=Q(status__in=DUE_STATUSES),
+            ),
             # A person's own entries: none for the rows to an audience, an endpoint or a robot.
             # (Both databases take `recipient_id = …` as implying that it is not null.)
             models.Index(
