@@ -26,6 +26,7 @@ from whistle.cases import actions
 from whistle.cases.deadlines import sweep
 from whistle.cases.models import Event, Summons
 from whistle.cases.trail import EventKind, record
+from whistle.notifications import texts
 from whistle.notifications.models import Notification
 from whistle.organisation import geo
 from whistle.organisation.models import Role, RoleAssignment
@@ -493,6 +494,11 @@ def test_a_flagged_check_in_is_announced_to_the_dispatchers(whistle_city):
     )
     assert case.reference in told.subject
     assert "定位精度超出报到范围" in told.body
+    # In the inbox, someone reading in English reads the reasons in English too.
+    with translation.override("en"):
+        body = texts.body_of(told.payload, told.body)
+    assert "the position's accuracy reaches beyond the radius" in body, body
+    assert "定位精度" not in body
 
 
 def test_the_township_confirms_a_flagged_check_in_with_its_own_event_and_tells_the_department(

@@ -42,6 +42,7 @@ from django.utils.translation import gettext_lazy as _
 from whistle.cases.models import CheckInReason as Reason
 from whistle.cases.models import Event, Summons
 from whistle.cases.trail import EventKind
+from whistle.notifications.texts import TextList
 from whistle.organisation import geo
 from whistle.organisation.models import Person
 from whistle.policies.models import CheckInRule, DistrictPolicy
@@ -256,16 +257,12 @@ def device_used_elsewhere(
     )
 
 
-class ReasonList:
+class ReasonList(TextList):
     """Reason codes as words joined in the language active when shown (notifications are
-    written in the deployment's language)."""
+    written in the deployment's language; the inbox shows them in the reader's)."""
 
     def __init__(self, codes: list[str]) -> None:
         self.codes = codes
-
-    def __str__(self) -> str:
-        return str(_("; ")).join(reason_label(code) for code in self.codes)
-
-
-def reason_label(code: str) -> str:
-    return str(Reason(code).label) if code in Reason.values else code
+        super().__init__(
+            (Reason(code).label if code in Reason.values else code for code in codes), _("; ")
+        )

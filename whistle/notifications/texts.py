@@ -12,6 +12,7 @@ with free text) shows its stored text.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.utils import translation
@@ -29,6 +30,25 @@ def msgid(text: str | Promise) -> str | None:
     # No translation active: the lazy text gives its message id back.
     with translation.override(None):
         return str(text)
+
+
+class TextList:
+    """Several of the product's texts joined by another (`joiner`, "; "), as a message's value:
+    shown joined in the language active when it is shown, and kept by `kept` as the message
+    ids, so that the inbox shows the list in the reader's language too."""
+
+    def __init__(self, items: Iterable[str | Promise], joiner: str | Promise) -> None:
+        self.items = list(items)
+        self.joiner = joiner
+
+    def __str__(self) -> str:
+        return str(self.joiner).join(str(item) for item in self.items)
+
+    def kept(self) -> dict[str, Any]:
+        return {
+            "msgids": [msgid(item) or str(item) for item in self.items],
+            "joiner": msgid(self.joiner) or str(self.joiner),
+        }
 
 
 def kept(
@@ -49,7 +69,9 @@ def kept(
     values: dict[str, Any] = {}
     for name, value in params.items():
         value_id = msgid(value)
-        if value_id is not None:
+        if isinstance(value, TextList):
+            values[name] = value.kept()
+        elif value_id is not None:
             values[name] = {"msgid": value_id}
         elif name in translated:
             values[name] = {"msgid": str(value)}
@@ -67,7 +89,12 @@ def _values(params: Any) -> dict[str, str] | None:
         return None
     values: dict[str, str] = {}
     for name, value in params.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and "msgids" in value:
+            items, joiner = value.get("msgids"), value.get("joiner")
+            if not isinstance(items, list) or not isinstance(joiner, str):
+                return None
+            values[str(name)] = gettext(joiner).join(gettext(str(item)) for item in items)
+        elif isinstance(value, dict):
             inner = value.get("msgid")
             if not isinstance(inner, str):
                 return None
