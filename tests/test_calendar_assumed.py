@@ -32,6 +32,7 @@ from whistle.cases import actions
 from whistle.cases.deadlines import sweep
 from whistle.cases.models import Case, Event
 from whistle.cases.trail import EventKind
+from whistle.notifications import texts
 from whistle.notifications.models import Channel, Notification
 from whistle.organisation.models import Jurisdiction
 from whistle.policies.calendar import compute_deadline
@@ -183,6 +184,13 @@ def test_entering_the_year_recomputes_only_the_open_deadlines_with_old_and_new_v
         city.urban_head.username,
         city.dispatcher.username,
     }
+    # Written in the deployment's language, read in the reader's (the inbox, the API).
+    entry = told.first()
+    assert entry is not None
+    assert "2027" in entry.body and "工作日历" in entry.body, entry.body
+    with translation.override("en"):
+        english = texts.body_of(entry.payload, entry.body)
+    assert english.startswith("The working calendar of 2027 has been entered"), english
     # The sweep watches the new deadline: nothing is overdue at the old one.
     clock.move_to(ASSUMED_DUE + MICROSECOND)
     sweep(timezone.now(), batch=100)

@@ -36,6 +36,7 @@ from whistle.cases.actions._common import (
 from whistle.cases.deadlines import SYSTEM_ROLE, obligations
 from whistle.cases.models import Case, Summons
 from whistle.cases.trail import EventKind, lock_case
+from whistle.notifications.texts import TextList
 from whistle.organisation.models import Jurisdiction, Person, Role
 from whistle.policies.calendar import CalendarError, compute_deadline
 
@@ -196,7 +197,7 @@ def _recompute_case(
                 "The working calendar of %(years)s has been entered, and deadlines of case "
                 "%(case)s computed before it changed. See the case page for the new ones."
             ),
-            years=_(", ").join(str(y) for y in assumed),
+            years=TextList([str(y) for y in assumed], gettext_lazy(", ")),
         )
         moved = sum(len(r.moved) for r in results)
         summary.cases += 1
