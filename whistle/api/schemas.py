@@ -616,8 +616,13 @@ class ScoreOut(Schema):
 class NotificationOut(Schema):
     uuid: UUID
     kind: str
-    subject: str
-    body: str
+    subject: str = Field(
+        description=(
+            "In the caller's language (Accept-Language) where it is one of the product's own "
+            "messages; names, places and descriptions as they were entered"
+        )
+    )
+    body: str = Field(description="In the caller's language, as the subject")
     case: str | None
     created_at: datetime
     read_at: datetime | None = Field(
