@@ -3,10 +3,11 @@
 A notification is written once, in the deployment's language, and that text is what leaves
 the system (SMS, e-mail, Web Push, a work-chat group). When the subject (and the body) is
 one of the product's texts, the payload also keeps its message id and the values filled in
-(``payload["message"]``): the inbox, the header and the API then show the entry in the
-language of whoever reads it. A value that is itself one of the product's texts (a duty, a
+(``payload["message"]``): the inbox page and the API then show the entry in the language
+of whoever reads it. A value that is itself one of the product's texts (a duty, a
 level, a role) is kept as its message id and translated too; anything else (a name, a
-reference, a time) is kept as written. A row without them (written before, or by a caller
+reference, a time) is kept as written, and a list of such texts (`TextList`) as its ids and
+its joiner. A row without them (written before, or by a caller
 with free text) shows its stored text.
 """
 
@@ -56,14 +57,10 @@ def kept(
     params: dict[str, Any],
     *,
     body: str | Promise | None = None,
-    subject_id: str | None = None,
-    translated: frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
     """What the payload keeps of a message (under `KEY`), or None when its subject is not one
-    of the product's texts. `subject_id` names the subject's message id when the caller
-    holds it already translated (a sweep translates each text once); `translated` names the
-    values that are message ids themselves."""
-    subject_id = subject_id or msgid(subject)
+    of the product's texts."""
+    subject_id = msgid(subject)
     if subject_id is None:
         return None
     values: dict[str, Any] = {}
@@ -73,8 +70,6 @@ def kept(
             values[name] = value.kept()
         elif value_id is not None:
             values[name] = {"msgid": value_id}
-        elif name in translated:
-            values[name] = {"msgid": str(value)}
         else:
             values[name] = str(value)
     message: dict[str, Any] = {"subject": subject_id, "params": values}
