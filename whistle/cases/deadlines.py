@@ -1305,7 +1305,7 @@ def _process_notice(notice: SupervisionNotice, case: Case, context: _Pass) -> bo
                 recipients,
                 event,
                 subject=context.translated(_NOTICE_OVERDUE) % text,
-                message={"subject": _NOTICE_OVERDUE, "params": text},
+                message=texts.message(_NOTICE_OVERDUE, text),
                 body=notice.text,
                 dedupe_key=f"supervision:{notice.pk}:overdue",
                 audience=audiences.DEPARTMENT.key(notice.department_id),
@@ -1342,7 +1342,7 @@ def _process_backlog_review(case: Case, _locked: Case, context: _Pass) -> bool:
             context.backlog_reviewers(case.township_id),
             event,
             subject=context.translated(_BACKLOG_REVIEW) % review,
-            message={"subject": _BACKLOG_REVIEW, "params": review},
+            message=texts.message(_BACKLOG_REVIEW, review),
             body=f"{case.backlog_reason[:500]}\n{_body(case)}",
             dedupe_key=f"case:{case.uuid}:backlog-review:{case.backlog_review_on.isoformat()}",
             audience=_key_of(audiences.TOWNSHIP_DESK, case.township_id),
@@ -1392,7 +1392,7 @@ def _process_reply_deadline(order: HotlineOrder, case: Case, context: _Pass) -> 
                 context._jurisdiction_staff("reply", _REPLY_OVERDUE_ROLES, case.township_id),
                 event,
                 subject=context.translated(_REPLY_OVERDUE) % reply,
-                message={"subject": _REPLY_OVERDUE, "params": reply},
+                message=texts.message(_REPLY_OVERDUE, reply),
                 body=_body(case),
                 dedupe_key=f"hotline:{order.uuid}:reply-overdue",
                 audience=_key_of(audiences.TOWNSHIP_DESK, case.township_id),
@@ -1452,10 +1452,10 @@ def _kept(
 ) -> dict[str, Any]:
     """The message as the payload keeps it for the inbox (`whistle.notifications.texts`):
     the subject's message id, the duty's and the level's, and the other values as written."""
-    params = text | {"duty": {"msgid": _DUTIES[obligation.name]}}
+    params = text | {"duty": texts.text_id(_DUTIES[obligation.name])}
     if level is not None:
-        params["level"] = {"msgid": _level_id(level)}
-    return {"subject": subject, "params": params}
+        params["level"] = texts.text_id(_level_id(level))
+    return texts.message(subject, params)
 
 
 @functools.cache

@@ -52,6 +52,21 @@ class TextList:
         }
 
 
+def text_id(message_id: str) -> dict[str, str]:
+    """A value that is one of the product's texts, kept as its message id (`kept`'s form)."""
+    return {"msgid": message_id}
+
+
+def message(subject_id: str, params: dict[str, Any], body_id: str | None = None) -> dict[str, Any]:
+    """What the payload keeps of a message whose ids the caller holds already (the sweep,
+    which translates each text once a pass): the values as `kept` keeps them, a text among
+    them as `text_id`."""
+    kept_message: dict[str, Any] = {"subject": subject_id, "params": params}
+    if body_id is not None:
+        kept_message["body"] = body_id
+    return kept_message
+
+
 def kept(
     subject: str | Promise,
     params: dict[str, Any],
@@ -69,14 +84,10 @@ def kept(
         if isinstance(value, TextList):
             values[name] = value.kept()
         elif value_id is not None:
-            values[name] = {"msgid": value_id}
+            values[name] = text_id(value_id)
         else:
             values[name] = str(value)
-    message: dict[str, Any] = {"subject": subject_id, "params": values}
-    body_id = msgid(body) if body is not None else None
-    if body_id is not None:
-        message["body"] = body_id
-    return message
+    return message(subject_id, values, msgid(body) if body is not None else None)
 
 
 def _values(params: Any) -> dict[str, str] | None:
