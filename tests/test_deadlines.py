@@ -22,12 +22,14 @@ from tests.fixtures_deadlines import (
     SweepCity,
     build_sweep_city,
     chain_is_valid,
+    make_case,
     make_summons,
     reschedule,
 )
 from whistle.cases import deadlines, trail
+from whistle.cases.bulk import among
 from whistle.cases.deadlines import next_check_for, next_check_for_notice, sweep
-from whistle.cases.models import Case, Event, Summons, SupervisionNotice
+from whistle.cases.models import Case, Event, HotlineOrder, Summons, SupervisionNotice
 from whistle.cases.trail import EventKind, append_event
 from whistle.cases.verify import EventRow
 from whistle.notifications.models import Channel, Notification, WebhookEndpoint
@@ -749,7 +751,33 @@ def test_a_full_chunk_of_overdue_summonses_takes_as_many_statements_as_half_a_ch
     assert len(inbox(EventKind.ARRIVE_OVERDUE, city.officer)) == 3 * half
 
 
-def test_a_message_already_queued_under_the_same_key_is_skipped_and_the_rest_written(city, caplog):
+def looked_up(monkeypatch) -> list[int]:
+    """How many messages each look-up of the stored keys (`unqueued`) was given."""
+    calls: list[int] = []
+    unqueued = deadlines.unqueued
+
+    def counted(rows):
+        calls.append(len(rows))
+        return unqueued(rows)
+
+    monkeypatch.setattr(deadlines, "unqueued", counted)
+    return calls
+
+
+def test_a_chunk_of_new_messages_is_written_without_looking_up_their_keys(city, monkeypatch):
+    calls = looked_up(monkeypatch)
+    for _ in range(3):
+        acknowledged(city)
+    assert sweep_at(T0 + 31 * MIN) == 3
+    assert len(inbox(EventKind.ESCALATED, city.township_chief)) == 3
+    # On PostgreSQL the COPY went through at once; SQLite's inserts skip a conflict.
+    assert calls == []
+
+
+def test_a_message_already_queued_under_the_same_key_is_skipped_and_the_rest_written(
+    city, caplog, monkeypatch
+):
+    calls = looked_up(monkeypatch)
     summons = acknowledged(city)
     Notification.objects.create(
         channel=Channel.INBOX,
@@ -766,9 +794,10 @@ def test_a_message_already_queued_under_the_same_key_is_skipped_and_the_rest_wri
     # The rest of the chunk's messages were written: the township's entry.
     assert len(inbox(EventKind.ESCALATED, city.township_chief)) == 1
     assert len(events(summons, EventKind.ARRIVE_OVERDUE)) == 1
-    # Skipped (on PostgreSQL left out before the COPY), not refused by the database: the
-    # chunk did not fail and go row by row.
+    # Skipped, not refused: the chunk did not fail and go row by row. On PostgreSQL the
+    # COPY was refused under its savepoint and sent again without the stored message.
     assert "a chunk of" not in caplog.text
+    assert calls == ([2] if connection.vendor == "postgresql" else [])
 
 
 def test_twice_as_many_overdue_supervision_notices_take_as_many_statements(city):
@@ -862,6 +891,82 @@ def test_sweeping_until_idle_takes_batch_after_batch_and_stops_when_nothing_is_l
     assert Event.objects.filter(kind=EventKind.ARRIVE_OVERDUE).count() == 2
 
 
+def test_rows_due_at_the_same_moment_are_claimed_a_chunk_at_a_time_by_id(city):
+    # A whistle's departments share their deadlines: several summonses due together.
+    case = make_case(city, T0)
+    summonses = [acknowledged(city, case=case) for _ in range(5)]
+    assert len({summons.next_check_at for summons in summonses}) == 1
+    ids = sorted(summons.pk for summons in summonses)
+    moment = T0 + 31 * MIN
+    with transaction.atomic():
+        first = [row.pk for row, _case in deadlines._claim(Summons, moment, limit=2)]
+        rest = [row.pk for row, _case in deadlines._claim(Summons, moment, exclude=first, limit=10)]
+    assert (first, rest) == (ids[:2], ids[2:])
+
+
+@pytest.mark.parametrize(
+    ("model", "index"),
+    [
+        (Summons, "summons_next_check"),
+        (SupervisionNotice, "supervision_next_check"),
+        (Case, "case_backlog_review"),
+        (HotlineOrder, "hotline_reply_check"),
+    ],
+)
+def test_each_claim_reads_its_rows_from_an_index_in_the_order_it_takes_them(db, model, index):
+    """Each claim is served by an index of (moment, id) that holds only the rows with a
+    moment: it reads the rows it takes and stops, however many more fell due at the same
+    moment. Over an index of the moment alone PostgreSQL read every row due at that moment
+    and sorted them (an incremental sort) to take one chunk."""
+    sql, params = deadlines._due(model, T0, connection, exclude=[1, 2], only=None, limit=200)
+    table = connection.ops.quote_name(model._meta.db_table)
+    statement = f"SELECT {table}.{connection.ops.quote_name('id')} {sql}"
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The tables are empty: without this the planner would rather read them whole.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            # As the claim reads them (a bitmap and a sort otherwise: see the next test).
+            with deadlines._in_index_order(connection):
+                cursor.execute(f"EXPLAIN {statement}", params)
+            plan = "\n".join(line for (line,) in cursor.fetchall())
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [index])
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {statement}", params)
+            plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [index])
+        (definition,) = cursor.fetchone()
+    assert index in plan, plan
+    assert "sort" not in plan.lower() and "b-tree" not in plan.lower(), plan
+    assert "WHERE" in definition.upper() and "NOT NULL" in definition.upper(), definition
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner")
+def test_a_claim_and_only_the_claim_reads_without_bitmap_scans(city, monkeypatch):
+    """The planner's statistics are gathered before a burst falls due: they say few rows
+    are due, and a bitmap of the index and a sort of everything due then looks cheapest
+    (docs/benchmarks.md). The claim turns bitmap scans off, so that the due rows are read
+    in the index's order (the plan: the test above), and back on for the rest of the
+    chunk's transaction."""
+    for _ in range(3):
+        acknowledged(city)
+    seen = []
+    claim = deadlines._claim_summonses
+
+    def claim_and_look(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW enable_bitmapscan")
+            seen.append(cursor.fetchone()[0])
+        return claim(*args, **kwargs)
+
+    monkeypatch.setattr(deadlines, "_claim_summonses", claim_and_look)
+    with transaction.atomic(), connection.cursor() as cursor:
+        assert len(deadlines._claim(Summons, T0 + 31 * MIN, limit=200)) == 3
+        cursor.execute("SHOW enable_bitmapscan")
+        assert cursor.fetchone() == ("on",)
+    assert seen == ["off"]
+    assert sweep_at(T0 + 31 * MIN) == 3
+
+
 # --- A connection the database drops under the sweep --------------------------------------
 
 
@@ -926,6 +1031,35 @@ def test_the_next_check_the_sweep_stores_is_the_one_worked_out_afresh_from_the_r
     assert checked == 75
     assert Event.objects.filter(kind=EventKind.CHAIN_STEP).count() == 2
     assert all(chain_is_valid(summons.case) for summons in shapes)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner")
+def test_the_last_events_of_a_chunks_cases_are_looked_up_a_case_at_a_time(city):
+    """However small the statistics make the event table look (here it is), the last event
+    of each case is one look-up of the (case, number) index: never a read of every event
+    hashed against the cases, which the sweep would repeat for every chunk."""
+    cases = [make_case(city, T0) for _ in range(3)]
+    with transaction.atomic():
+        for case in cases:
+            append_event(case, EventKind.CASE_FILED, actor_role="dispatcher", at=T0)
+            append_event(case, EventKind.WHISTLE_BLOWN, actor_role="dispatcher", at=T0 + SEC)
+    sql, _reader = trail._tails_query(connection.alias)
+    quote = connection.ops.quote_name
+    chosen, params = among(
+        connection, f"{quote('cases_case')}.{quote('id')}", Case, [c.pk for c in cases]
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_event")
+        cursor.execute("ANALYZE cases_case")
+        # The tables are a page each: a case's events would be read whole rather than by
+        # the index, still once a case.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql % chosen}", params)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "Index Scan Backward using event_unique_seq on cases_event" in plan, plan
+    assert "Hash" not in plan, plan
+    tails = trail._tails([case.pk for case in cases])
+    assert {case.pk: tails[case.pk].seq for case in cases} == {case.pk: 2 for case in cases}
 
 
 def test_a_claimed_row_holds_what_the_orm_reads_of_it(city):

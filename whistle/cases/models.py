@@ -31,6 +31,17 @@ def where_set(field: str, name: str) -> models.Index:
     )
 
 
+def claim_index(field: str, name: str) -> models.Index:
+    """The deadline sweep's index of a moment it claims rows by (`<= now`, oldest first,
+    then by id: `whistle.cases.deadlines._due`): the rows that have one, in the order the
+    claim takes them, so that a claim reads only the rows it takes, however many fell due at
+    the same moment (a whistle's departments share their deadlines), without sorting them
+    all. (`<= now` implies a value: both databases use the partial index.)"""
+    return models.Index(
+        fields=[field, "id"], name=name, condition=models.Q(**{f"{field}__isnull": False})
+    )
+
+
 def new_reference() -> str:
     """A short reference a resident can read out on the phone: no 0/O or 1/I. Ten letters
     of the 32, each as likely as any other: five random bits each, drawn at once."""
@@ -272,7 +283,7 @@ class Case(models.Model):
             # implies a value): only the few cases waiting for one, not every case each time
             # its row is written anew. Likewise the keys below, which serve their own rows
             # (`= …`, and the deletion of what they point to) and are often empty.
-            where_set("backlog_review_reminder_at", "case_backlog_review"),
+            claim_index("backlog_review_reminder_at", "case_backlog_review"),
             # Serves the duplicates of a case (and its deletion, which they forbid): only the
             # merged cases, not every case each time its row is written anew.
             where_set("merged_into", "case_merged_into"),
@@ -542,7 +553,7 @@ class Summons(models.Model):
         verbose_name_plural = _("summonses")
         ordering = ["summoned_at"]
         indexes = [
-            models.Index(fields=["next_check_at"], name="summons_next_check"),
+            claim_index("next_check_at", "summons_next_check"),
             models.Index(fields=["department", "status"]),
             # A department's past summonses, newest first (its desk shows the latest few).
             models.Index(
@@ -616,7 +627,7 @@ class SupervisionNotice(models.Model):
         verbose_name = _("supervision notice")
         verbose_name_plural = _("supervision notices")
         ordering = ["-issued_at"]
-        indexes = [models.Index(fields=["next_check_at"], name="supervision_next_check")]
+        indexes = [claim_index("next_check_at", "supervision_next_check")]
 
     def __str__(self) -> str:
         return f"{self.case} · {self.department}"
@@ -688,7 +699,7 @@ class HotlineOrder(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["reply_check_at"], name="hotline_reply_check"),
+            claim_index("reply_check_at", "hotline_reply_check"),
             models.Index(fields=["district", "answered_at"], name="hotline_answers"),
         ]
 

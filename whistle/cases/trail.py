@@ -325,17 +325,32 @@ def _tails(case_ids: Iterable[int]) -> dict[int, _Tail]:
 def _tails_query(alias: str) -> tuple[str, Reader]:
     """The statement of `_tails` (its condition on the case ids left as `%s`, to fill in
     with `among`'s) and the reader of its columns: for each case its last event (by
-    number), found by the index on (case, number) as the ORM's subquery per case finds it."""
+    number), found by the index on (case, number), one look-up a case.
+
+    On PostgreSQL each case's look-up is a `LATERAL` subquery with its own `LIMIT`, which
+    the planner can only run once a case. Written as one subquery over all the cases, it
+    was free to read the whole event table and hash it instead, and did so whenever its
+    statistics made the table look small (each chunk of the sweep read every event). SQLite
+    has no `LATERAL`; its planner runs the subquery once a case."""
     connection = connections[alias]
     quote = connection.ops.quote_name
     events = quote(Event._meta.db_table)
     cases = quote(Case._meta.db_table)
+    last, each = quote("last_event"), quote("e")
     moment = reader(Event, ("case_id", "seq", "hash", "at"), alias, "last_event")
+    if connection.vendor == "postgresql":
+        columns = ", ".join(f"{each}.{quote(name)}" for name in ("case_id", "seq", "hash", "at"))
+        sql = (
+            f"SELECT {moment.columns} FROM {cases} CROSS JOIN LATERAL (SELECT {columns} "
+            f"FROM {events} AS {each} WHERE {each}.{quote('case_id')} = {cases}.{quote('id')} "
+            f"ORDER BY {each}.{quote('seq')} DESC LIMIT 1) AS {last} WHERE %s"
+        )
+        return sql, moment
     sql = (
-        f"SELECT {moment.columns} FROM {events} AS {quote('last_event')} "
-        f"WHERE {quote('last_event')}.{quote('id')} IN (SELECT (SELECT {quote('e')}.{quote('id')} "
-        f"FROM {events} AS {quote('e')} WHERE {quote('e')}.{quote('case_id')} = "
-        f"{cases}.{quote('id')} ORDER BY {quote('e')}.{quote('seq')} DESC LIMIT 1) "
+        f"SELECT {moment.columns} FROM {events} AS {last} "
+        f"WHERE {last}.{quote('id')} IN (SELECT (SELECT {each}.{quote('id')} "
+        f"FROM {events} AS {each} WHERE {each}.{quote('case_id')} = "
+        f"{cases}.{quote('id')} ORDER BY {each}.{quote('seq')} DESC LIMIT 1) "
         f"FROM {cases} WHERE %s)"
     )
     return sql, moment
