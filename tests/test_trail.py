@@ -287,6 +287,37 @@ def test_a_new_case_is_inserted_with_its_trail_head_and_its_first_event_still_ch
     assert Event.objects.filter(case=new).count() == 1
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statement trigger")
+def test_the_chains_check_looks_up_each_predecessor_however_small_the_trail_looks(case):
+    """The statement trigger asks of every inserted event whether its predecessor exists.
+    With the event table small beside the statement's rows, PostgreSQL ran that question
+    "hashed", reading every event of every case for each statement (each chunk of the
+    sweep); it now looks each predecessor up by an index."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT prosrc FROM pg_proc WHERE proname = 'cases_event_statement_extends_chain'"
+        )
+        (source,) = cursor.fetchone()
+        start = source.index("SELECT added.seq")
+        query = source[start : source.index("LIMIT 1;", start) + len("LIMIT 1")]
+        query = query.replace(" INTO refused", "")
+        with transaction.atomic():
+            # The statement's rows as the trigger sees them: hundreds, against a trail of a
+            # few events.
+            cursor.execute(
+                "CREATE TEMPORARY TABLE cases_event_added ON COMMIT DROP AS "
+                "SELECT case_id, seq + 1 AS seq, hash AS prev_hash FROM cases_event"
+            )
+            cursor.execute(
+                "INSERT INTO cases_event_added SELECT 0, n, '' FROM generate_series(2, 400) n"
+            )
+            cursor.execute(f"EXPLAIN {query}")
+            plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "hashed" not in plan, plan
+    # One look-up an event, by a unique index: (case, number) or the hash.
+    assert "Index Scan using" in plan, plan
+
+
 # Data as callers record it: plain JSON, and what only a JSON round trip puts in stored form
 # (a tuple, a key that is not text, -0.0, a text subclass, a moment through its string).
 _JSON_SCALARS = (
