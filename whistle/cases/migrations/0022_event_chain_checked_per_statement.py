@@ -39,13 +39,10 @@ def trail_triggers_on_sqlite(apps, schema_editor):
         import_module(f"whistle.cases.migrations.{migration}").install(apps, schema_editor)
 
 
-def per_statement(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        trail_triggers_on_sqlite(apps, schema_editor)
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(
-        f"""
+def statement_check(predecessor_suffix: str = "") -> str:
+    """The check's function as this migration makes it; cases 0024 makes it again with
+    `OFFSET 0` after the predecessor's conditions (`predecessor_suffix`)."""
+    return f"""
         CREATE OR REPLACE FUNCTION cases_event_statement_extends_chain() RETURNS trigger
         LANGUAGE plpgsql AS $$
         DECLARE
@@ -57,7 +54,7 @@ def per_statement(apps, schema_editor):
                         SELECT FROM cases_event previous
                         WHERE previous.case_id = added.case_id
                             AND previous.seq = added.seq - 1
-                            AND previous.hash = added.prev_hash
+                            AND previous.hash = added.prev_hash{predecessor_suffix}
                     ) END
                 LIMIT 1;
             IF FOUND THEN
@@ -67,9 +64,15 @@ def per_statement(apps, schema_editor):
             RETURN NULL;
         END;
         $$
-        """,
-        params=None,
-    )
+        """
+
+
+def per_statement(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        trail_triggers_on_sqlite(apps, schema_editor)
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(statement_check(), params=None)
     schema_editor.execute("DROP TRIGGER IF EXISTS cases_event_extends_chain ON cases_event")
     schema_editor.execute(
         "CREATE TRIGGER cases_event_extends_chain AFTER INSERT ON cases_event "

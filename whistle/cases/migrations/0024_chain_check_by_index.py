@@ -16,48 +16,24 @@ from importlib import import_module
 
 from django.db import migrations
 
-GENESIS = "0" * 64
-MESSAGE = "trail events must extend the chain of their case"
+# The check's function and the other steps of cases 0022 (a migration's name starts with a
+# digit: imported by name).
+CHECKED_PER_STATEMENT = "whistle.cases.migrations.0022_event_chain_checked_per_statement"
+# Written on a line of its own after the predecessor's conditions.
+FENCE = "\n                        OFFSET 0"
 
 
 def by_index(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute(
-        f"""
-        CREATE OR REPLACE FUNCTION cases_event_statement_extends_chain() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        DECLARE
-            refused record;
-        BEGIN
-            SELECT added.seq, added.case_id INTO refused FROM cases_event_added added
-                WHERE NOT CASE WHEN added.seq = 1 THEN added.prev_hash = '{GENESIS}'
-                    ELSE EXISTS (
-                        SELECT FROM cases_event previous
-                        WHERE previous.case_id = added.case_id
-                            AND previous.seq = added.seq - 1
-                            AND previous.hash = added.prev_hash
-                        OFFSET 0
-                    ) END
-                LIMIT 1;
-            IF FOUND THEN
-                RAISE EXCEPTION '{MESSAGE}: event #% of case % refused', refused.seq,
-                    refused.case_id USING ERRCODE = 'integrity_constraint_violation';
-            END IF;
-            RETURN NULL;
-        END;
-        $$
-        """,
-        params=None,
-    )
+    check = import_module(CHECKED_PER_STATEMENT).statement_check(FENCE)
+    schema_editor.execute(check, params=None)
 
 
 def as_before(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    import_module("whistle.cases.migrations.0022_event_chain_checked_per_statement").per_statement(
-        apps, schema_editor
-    )
+    import_module(CHECKED_PER_STATEMENT).per_statement(apps, schema_editor)
 
 
 class Migration(migrations.Migration):
