@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, sign_in, standing_at
 from tests.browser.test_street import WALK, fits_the_phone, phone_png
@@ -117,7 +118,7 @@ def test_a_tick_and_a_report_with_a_photo_made_offline_arrive_with_their_times_o
     page.wait_for_timeout(1500)
     page.context.set_offline(False)
     wait_all_sent(page, 2)
-    assert page.locator("[data-offline-status]").count() == 0
+    expect(page.locator("[data-offline-status]")).to_have_count(0)
     page.locator("[data-offline-panel]").scroll_into_view_if_needed()
     shots(page, "3-sent")
 
@@ -133,7 +134,7 @@ def test_a_tick_and_a_report_with_a_photo_made_offline_arrive_with_their_times_o
     written, received = moment(reported.data["happened_at"]), moment(reported.data["received_at"])
     assert abs((written - moment(report["happened_at"])).total_seconds()) < 1
     assert received - written >= timedelta(seconds=1.5)
-    assert case.reference in page.locator("[data-offline-panel]").inner_text()
+    expect(page.locator("[data-offline-panel]")).to_contain_text(case.reference)
 
     # The answers were lost on the way: the phone sends the whole queue again.
     page.evaluate(
@@ -221,7 +222,7 @@ def test_a_check_in_made_offline_and_received_two_hours_later_is_flagged(
     event = Event.objects.get(summons=summons, kind=EventKind.CHECK_IN_FLAGGED)
     assert event.data["delay_s"] >= 2 * 3600
     assert summons.arrived_at == moment(event.data["happened_at"])
-    assert "已接受，存疑待街乡认定" in page.locator("[data-offline-panel]").inner_text()
+    expect(page.locator("[data-offline-panel]")).to_contain_text("已接受，存疑待街乡认定")
     page.locator("[data-offline-panel]").scroll_into_view_if_needed()
     shots(page, "2-check-in-sent-flagged")
 
@@ -388,7 +389,7 @@ def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_an
     result_event = Event.objects.get(summons=summons, kind=EventKind.RESULT)
     assert len(result_event.data["photos"]) == 1 and result_event.data["accuracy_m"] == 8
     failed = page.locator("[data-offline-panel] [data-status=failed]")
-    assert "事不完、人不撤" in failed.inner_text()
+    expect(failed).to_contain_text("事不完、人不撤")
     failed.scroll_into_view_if_needed()
     shots(page, "2-check-out-refused")
 
@@ -405,7 +406,7 @@ def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_an
     # Discarded by its author: gone from the phone, nothing more on the server.
     page.locator("[data-offline-panel] [data-status=failed] [data-offline-discard]").click()
     page.wait_for_function("async () => (await Whistle.offline.items()).length === 2")
-    assert page.locator("[data-offline-panel] [data-status=failed]").count() == 0
+    expect(page.locator("[data-offline-panel] [data-status=failed]")).to_have_count(0)
 
     # Released by the township; the next check-out, made without signal, counts when made.
     actions.release(city.dispatcher, summons, note="可以撤离")
@@ -535,7 +536,7 @@ def test_refused_reports_stay_with_their_reasons_until_one_is_retried_and_one_di
     panel = page.locator("[data-offline-panel]")
     for key in (first["key"], second["key"]):
         row = panel.locator(f"[data-offline-item='{key}']")
-        assert row.get_attribute("data-status") == "failed"
+        expect(row).to_have_attribute("data-status", "failed")
         reason = row.locator(".offline-item-reason").inner_text()
         assert reason.startswith("无权在此处上报问题：此事须由人民市场东巷的小巷管家"), reason
     panel.scroll_into_view_if_needed()
@@ -546,7 +547,7 @@ def test_refused_reports_stay_with_their_reasons_until_one_is_retried_and_one_di
     page.goto("/patrol/reports/")
     page.evaluate("() => Whistle.offline.sync()")
     assert statuses(page) == ["failed", "failed"]
-    assert page.locator("[data-offline-panel] [data-status=failed]").count() == 2
+    expect(page.locator("[data-offline-panel] [data-status=failed]")).to_have_count(2)
     assert Case.objects.count() == 0
 
     # The street office gives her the lane; she retries the first report herself.
@@ -566,12 +567,12 @@ def test_refused_reports_stay_with_their_reasons_until_one_is_retried_and_one_di
     written, received = moment(reported.data["happened_at"]), moment(reported.data["received_at"])
     assert abs(written - moment(first["happened_at"])) < timedelta(seconds=1)
     assert received - written >= timedelta(seconds=1.5)
-    assert case.reference in panel.inner_text()
+    expect(panel).to_contain_text(case.reference)
 
     # The second she no longer wants: discarded by her, after she confirms, and sent nowhere.
     panel.locator(f"[data-offline-discard='{discarded}']").click()
     page.wait_for_function("async () => (await Whistle.offline.items()).length === 1")
-    assert panel.locator("[data-status=failed]").count() == 0
+    expect(panel.locator("[data-status=failed]")).to_have_count(0)
     page.evaluate("() => Whistle.offline.sync()")
     assert Case.objects.count() == 1
     panel.scroll_into_view_if_needed()
