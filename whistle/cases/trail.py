@@ -337,9 +337,10 @@ def _tails_query(alias: str) -> tuple[str, Reader]:
     events = quote(Event._meta.db_table)
     cases = quote(Case._meta.db_table)
     last, each = quote("last_event"), quote("e")
-    moment = reader(Event, ("case_id", "seq", "hash", "at"), alias, "last_event")
+    read = ("case_id", "seq", "hash", "at")
+    moment = reader(Event, read, alias, "last_event")
     if connection.vendor == "postgresql":
-        columns = ", ".join(f"{each}.{quote(name)}" for name in ("case_id", "seq", "hash", "at"))
+        columns = ", ".join(f"{each}.{quote(name)}" for name in read)
         sql = (
             f"SELECT {moment.columns} FROM {cases} CROSS JOIN LATERAL (SELECT {columns} "
             f"FROM {events} AS {each} WHERE {each}.{quote('case_id')} = {cases}.{quote('id')} "
