@@ -43,6 +43,7 @@ from whistle.cases.actions import (
 )
 from whistle.cases.models import Case, Event
 from whistle.cases.trail import EventKind
+from whistle.notifications.models import Channel, Notification
 from whistle.organisation.models import Jurisdiction, Lane, Role
 from whistle.policies.models import DistrictPolicy
 from whistle.street import captcha
@@ -576,6 +577,29 @@ def test_an_unknown_reference_is_not_found_and_misses_are_limited(client, street
     assert "没有这个编号的案件，请核对后重试。" in first.content.decode()
     client.get("/report/follow/ABCDEFGHJM/")
     assert client.get("/report/follow/ABCDEFGHJN/").status_code == 429
+
+
+def test_a_residents_messages_about_their_report_open_its_page_for_residents(client, street):
+    zhao = make_person("zhao-lei", Role.RESIDENT)
+    case = closed_report(street, reporter=zhao).case
+    entries = list(Notification.objects.filter(recipient=zhao, channel=Channel.INBOX))
+    assert entries and {entry.link.split("#")[0] for entry in entries} == {
+        f"/cases/{case.reference}/"
+    }
+    client.force_login(zhao)
+    for entry in entries:
+        opened = client.get(reverse("web:inbox-open", args=[entry.uuid]), follow=True)
+        assert opened.status_code == 200
+        assert opened.redirect_chain[-1][0] == f"/report/follow/{case.reference}/"
+        assert "已结案" in opened.content.decode()
+    # Anyone else who may not see the case is not told it exists, another resident or the
+    # same one about a case someone else reported.
+    other = report_resident_case(
+        name="钱芳", phone="", description="井盖丢了", lon=ON_THE_LANE[0], lat=ON_THE_LANE[1]
+    ).case
+    assert client.get(f"/cases/{other.reference}/").status_code == 404
+    client.force_login(make_person("qian-fang", Role.RESIDENT))
+    assert client.get(f"/cases/{case.reference}/").status_code == 404
 
 
 def test_the_public_page_shows_progress_without_anyones_personal_data(client, street):

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from whistle.cases.actions import resident_may_rate
 from whistle.cases.callers import sees_caller, shown_caller
 from whistle.cases.hotline import order_of
 from whistle.cases.models import Attachment, Case, Event, SupervisionNotice
@@ -54,7 +55,14 @@ def case_url(case: Case) -> str:
 @require_http_methods(["GET", "POST"])
 def detail(request: HttpRequest, reference: str) -> HttpResponse:
     viewer = Viewer.of(request.user)
-    case = prefetch_case(find_case(request.user, reference))
+    try:
+        found = find_case(request.user, reference)
+    except Http404:
+        own = _own_report(request.user, reference)
+        if own is None:
+            raise
+        return HttpResponseRedirect(reverse("reports:case", args=[own.reference]))
+    case = prefetch_case(found)
     choices = Choices(visible_cases=visible_cases(request.user))
     posted: Posted | None = None
     status = 200
@@ -76,6 +84,15 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     context = case_context(request, viewer, case, forms)
     unplaced_errors(request, posted)
     return render(request, "desk/case/detail.html", context, status=status)
+
+
+def _own_report(person: Any, reference: str) -> Case | None:
+    """The case with this reference if the person reported it as a resident. The messages
+    about a case link to its page here, for everyone they tell; a resident follows their
+    report on the residents' page instead, and is sent there. Anyone else who may not see
+    the case is not told that it exists."""
+    case = Case.objects.filter(reference=reference.strip().upper(), reporter=person).first()
+    return case if case is not None and resident_may_rate(case, person=person) else None
 
 
 def map_features(case: Case, summonses: list[Any], events: list[Event]) -> dict[str, Any]:
