@@ -10,6 +10,7 @@ from tests.browser.conftest import PHONE, WALL, sign_in, standing_at
 from tests.fixtures_cases import (
     FAR_NORTH,
     ON_THE_LANE,
+    device_fix,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
@@ -272,3 +273,22 @@ def test_each_duty_of_the_summons_shows_its_state_beside_its_name_on_a_phone(
     assert no_sideways_scroll(page)
     rows.first.scroll_into_view_if_needed()
     shots(page, f"duties-{locale}")
+
+    # Checked in with a fix too coarse for the radius: the arrival's state is the longest
+    # ("checked in 16:30, awaiting the township"), and wraps within its box.
+    actions.check_in(
+        city.urban_officer,
+        summonses[city.urban.pk],
+        **device_fix(ON_THE_LANE, accuracy_m=400),
+    )
+    page.reload()
+    flagged = page.locator(".obligations .obligation.is-flagged")
+    assert flagged.count() == 1
+    name = flagged.locator(".obligation-name").bounding_box()
+    state = flagged.locator(".obligation-state").bounding_box()
+    assert name is not None and state is not None
+    assert state["x"] >= name["x"] + name["width"]
+    assert state["x"] + state["width"] <= page.viewport_size["width"]
+    assert no_sideways_scroll(page)
+    flagged.scroll_into_view_if_needed()
+    shots(page, f"duties-flagged-{locale}")
