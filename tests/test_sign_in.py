@@ -160,6 +160,15 @@ def test_the_admin_signs_in_through_the_products_sign_in_page(client):
     assert response["Location"] == "/accounts/login/?next=%2Fadmin%2Fcases%2F"
 
 
+def test_someone_signed_in_without_the_right_to_the_admin_is_told_so(client, steward, clock):
+    sign_in(client, steward)
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 403
+    assert response.redirect_chain[-1][0] == "/admin/login/?next=/admin/"
+    html = response.content.decode()
+    assert "您无权打开此页面" in html and 'name="password"' not in html
+
+
 def test_a_new_password_must_pass_every_rule(client, steward, clock):
     sign_in(client, steward)
     for weak, reason in [

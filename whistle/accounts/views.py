@@ -13,6 +13,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.views import PasswordChangeView
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -68,7 +69,12 @@ def locked_out(
 
 
 def admin_login(request: HttpRequest) -> HttpResponse:
-    """The admin signs in through the product's own sign-in page and its second factor."""
+    """The admin signs in through the product's own sign-in page and its second factor.
+    Someone signed in without the right to the admin is told so (403): sent to sign in
+    again, they would come back here, round and round, with nothing said."""
+    person: Any = request.user
+    if person.is_authenticated and not (person.is_active and person.is_staff):
+        raise PermissionDenied
     target = request.GET.get("next") or reverse("admin:index")
     return redirect(f"{reverse('login')}?{urlencode({'next': target})}")
 
