@@ -136,7 +136,16 @@
       return L.latLng(p[1], p[0]);
     }
 
-    var map = L.map(el, { preferCanvas: false }).setView(toLatLng([BEIJING[1], BEIJING[0]]), 11);
+    // The zoom buttons named in the page's language; the library credited by its name
+    // alone (its own credit carries an English tooltip and a flag).
+    var map = L.map(el, { preferCanvas: false, zoomControl: false }).setView(
+      toLatLng([BEIJING[1], BEIJING[0]]),
+      11
+    );
+    L.control
+      .zoom({ zoomInTitle: words.mapZoomIn || "+", zoomOutTitle: words.mapZoomOut || "\u2212" })
+      .addTo(map);
+    if (map.attributionControl) map.attributionControl.setPrefix("Leaflet");
     (basemap.layers || []).forEach(function (tiles) {
       L.tileLayer(tiles.url, {
         subdomains: tiles.subdomains || "abc",

@@ -86,6 +86,10 @@ def test_the_map_draws_the_lanes_with_no_base_map_and_no_internet(new_page, shot
     drawn = page.evaluate("Object.keys(document.querySelector('[data-map]')._whistleMap.overlays)")
     assert len(drawn) == 3
     assert hosts == {"localhost"} or hosts == {"127.0.0.1"}
+    # The map's own buttons speak the page's language; the library is credited by name.
+    assert page.locator(".leaflet-control-zoom-in").get_attribute("title") == "放大"
+    assert page.locator(".leaflet-control-zoom-out").get_attribute("title") == "缩小"
+    assert page.locator(".leaflet-control-attribution").inner_text().strip() == "Leaflet"
     shots(page, "map")
 
     page.locator("path.whistle-lane").first.click(force=True)
@@ -106,6 +110,7 @@ def test_the_language_switch_turns_every_word_english(new_page, shots, small_cit
     assert "alley steward" in page.locator(".who-roles").inner_text()
     assert page.locator("button[name=language][value=zh-hans]").inner_text() == "简体中文"
     page.wait_for_selector("[data-map][data-map-ready=true]")
+    assert page.locator(".leaflet-control-zoom-in").get_attribute("title") == "Zoom in"
     shots(page, "english-home", full_page=True)
 
     open_menu(page)

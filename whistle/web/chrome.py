@@ -139,6 +139,8 @@ def js_strings() -> dict[str, Any]:
         "geoFound": str(_("Position found, accurate to about %(m)s m.")),
         "mapNoData": str(_("Nothing to show on the map in your area yet.")),
         "mapLoadFailed": str(_("The map layers could not be loaded. Reload the page to retry.")),
+        "mapZoomIn": str(_("Zoom in")),
+        "mapZoomOut": str(_("Zoom out")),
         "liveStale": str(_("Connection lost; showing the last figures received.")),
         "limitOver": str(_("%(n)s over the limit")),
         "limitReached": str(_("The text is longer than the limit of %(max)s characters.")),
