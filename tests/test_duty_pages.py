@@ -191,6 +191,14 @@ def test_an_officer_sees_the_roster_but_cannot_set_a_cover_or_import(centre):
 # --- The roster page ---------------------------------------------------------------------
 
 
+def test_the_rotations_handovers_are_listed_as_times_in_the_pages_language(centre):
+    client = signed_in(centre.duty.wang)
+    assert "交班时间 08:00、20:00；" in html(client.get(roster_url(centre.duty.roster)))
+    client.cookies["django_language"] = "en"
+    page = html(client.get(roster_url(centre.duty.roster), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "Handovers at 08:00, 20:00;" in page
+
+
 def test_the_coming_days_follow_the_working_calendar_with_its_holidays_and_moved_workday(db):
     staffed = build_staffed_centre(working_from=date(2026, 9, 28), rest_from=date(2026, 9, 26))
     with time_machine.travel(bj(2026, 9, 30, 9), tick=False):

@@ -18,7 +18,7 @@ from django import template
 from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.deadlines import is_paused
@@ -69,6 +69,14 @@ def due_countdown(due_at: Any, kind: str, name: Any = "", case: Any = None) -> d
         warn=WARN_SECONDS.get(kind, 3600),
         name=name,
         paused=case is not None and is_paused(case),
+    )
+
+
+@register.filter
+def times_of_day(times: Any) -> str:
+    """Times of day as a list in the page's language: "08:00、20:00", "08:00, 20:00"."""
+    return pgettext("between the items of a list", ", ").join(
+        moment.strftime("%H:%M") for moment in times
     )
 
 
