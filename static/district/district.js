@@ -75,8 +75,17 @@
       textStyle: { fontFamily: fontFamily() },
       tooltip: { trigger: "axis" },
       legend: { top: 0, type: "scroll" },
-      grid: { left: 8, right: 40, top: 36, bottom: 8, containLabel: true },
-      xAxis: { type: "category", data: trend.ticks, boundaryGap: false, name: data.labels.month },
+      // The axis's name under the middle of the axis, with room kept for it: at the axis's
+      // end it ran off the chart's right edge in English ("Month").
+      grid: { left: 8, right: 24, top: 36, bottom: 28, containLabel: true },
+      xAxis: {
+        type: "category",
+        data: trend.ticks,
+        boundaryGap: false,
+        name: data.labels.month,
+        nameLocation: "middle",
+        nameGap: 26
+      },
       yAxis: { type: "value", min: 0, max: 100 },
       series: trend.series.map(function (s) {
         return { name: s.name, type: "line", connectNulls: false, symbolSize: 7, data: s.data };

@@ -30,6 +30,21 @@ PAINTED_PIXELS = """(selector) => {
 }"""
 
 
+# The texts a chart drew that read `text`, each as its box in the chart's pixels, and the
+# chart's width: to tell whether a label was drawn whole or ran off the edge.
+DRAWN_TEXT = """([selector, text]) => {
+  const chart = echarts.getInstanceByDom(document.querySelector(selector));
+  const boxes = chart.getZr().storage.getDisplayList(true)
+    .filter((el) => el.style && el.style.text === text)
+    .map((el) => {
+      const box = el.getBoundingRect().clone();
+      if (el.transform) box.applyTransform(el.transform);
+      return { x: box.x, width: box.width };
+    });
+  return { boxes, width: chart.getWidth() };
+}"""
+
+
 def no_sideways_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
@@ -96,6 +111,21 @@ def test_the_rankings_draw_their_charts_and_drill_down_to_the_trail(new_page, sh
     shots(phone, "3-rankings-on-a-phone", full_page=True)
     phone.goto("/assessment/")
     assert no_sideways_scroll(phone)
+
+
+@pytest.mark.parametrize("device", ["wall", "phone"])
+def test_the_monthly_chart_names_its_axis_whole_in_english(new_page, shots, month, device):
+    _m, period = month
+    page = new_page(WALL if device == "wall" else PHONE, locale="en-US")
+    sign_in(page, "he-assessor")
+    page.goto(f"/district/rankings/?period={period.key}")
+    page.wait_for_selector("[data-chart=trend][data-chart-ready=true]")
+    drawn = page.evaluate(DRAWN_TEXT, ["[data-chart=trend]", "Month"])
+    assert len(drawn["boxes"]) == 1
+    box = drawn["boxes"][0]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= drawn["width"]
+    page.locator("[data-chart=trend]").scroll_into_view_if_needed()
+    shots(page, f"trend-{device}")
 
 
 def test_an_appeal_filed_on_a_phone_and_upheld_by_the_chiefs_office(
