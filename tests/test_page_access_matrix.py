@@ -169,8 +169,9 @@ PAGES: dict[str, Row] = {
     "accounts:verify": Row(
         "go  go  go  go  go  go  go  go  go  go  go  go  go  go  go  go  go  go",
     ),
+    # Signed in without the right to the admin: told so, not sent to sign in again.
     "admin/login/": Row(
-        "log log log log log log log log log log log log log log log log log log",
+        "log 403 403 403 403 403 403 403 log log log log log 403 403 403 403 log",
     ),
     "admin:index": Row(
         "go  go  go  go  go  go  go  go  ok  ok  ok  ok  ok  go  go  go  go  ok",
