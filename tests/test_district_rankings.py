@@ -94,6 +94,25 @@ def test_the_chart_data_holds_each_parts_contribution_in_rank_order_and_the_mont
     assert "vendor/echarts/echarts.min.js" in html
 
 
+def test_the_period_picker_offers_no_period_that_has_not_begun(client, rated):
+    client.force_login(rated.district_assessor)
+    # 28 July 2026: the month, its quarter and its year have begun, August has not.
+    now = html_of(client.get(RANKINGS, {"period": "2026-07"}))
+    assert 'rel="next"' not in now
+    assert 'rel="prev"' in now and "?period=2026-06" in now
+    for begun in ("2026-07", "2026-Q3", "2026", "2025-12"):
+        assert f'<option value="{begun}"' in now, begun
+    for coming in ("2026-08", "2026-Q4", "2027", "2027-01"):
+        assert f'<option value="{coming}"' not in now, coming
+    assert '<optgroup label="2027">' not in now
+    june = html_of(client.get(RANKINGS, {"period": "2026-06"}))
+    assert re.search(r'href="\?period=2026-07[^"]*" rel="next"', june)
+    # Asked for all the same, the page shows this month and says why.
+    asked = html_of(client.get(RANKINGS, {"period": "2026-08"}))
+    assert "2026年8月尚未开始，现显示本月。" in asked
+    assert '<option value="2026-07" selected>' in asked
+
+
 def test_a_quarter_and_a_year_rank_the_records_of_all_their_months(client, rated):
     client.force_login(rated.district_assessor)
     for period in ("2026-Q3", "2026"):

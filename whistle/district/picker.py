@@ -28,6 +28,12 @@ def current_month() -> Period:
     return Period.month_of(timezone.localdate())
 
 
+def has_begun(period: Period) -> bool:
+    """Whether the period's first month has come (Beijing time): a period still to come
+    has nothing to show, and the picker does not offer it."""
+    return period.first_month <= current_month().first_month
+
+
 def period_label(period: Period) -> str:
     """The period in words: 2026年7月, 2026年第3季度, 2026年全年 (in English 7/2026,
     Q3 2026, 2026, whole year)."""
@@ -53,14 +59,19 @@ class Picked:
 
     def groups(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """The choices of the picker: the year, its quarters and months, and the same for
-        the years before and after."""
+        the years before and after, as far as they have begun (and the period shown)."""
         groups = []
         for year in (self.period.year - 1, self.period.year, self.period.year + 1):
-            options = [(Period(year, PeriodKind.YEAR, 0).key, "")]
-            options += [(Period(year, PeriodKind.QUARTER, n).key, "") for n in range(1, 5)]
-            options += [(Period(year, PeriodKind.MONTH, n).key, "") for n in range(1, 13)]
-            labelled = [(key, period_label(Period.parse(key))) for key, _label in options]
-            groups.append((str(year), labelled))
+            periods = [Period(year, PeriodKind.YEAR, 0)]
+            periods += [Period(year, PeriodKind.QUARTER, n) for n in range(1, 5)]
+            periods += [Period(year, PeriodKind.MONTH, n) for n in range(1, 13)]
+            labelled = [
+                (period.key, period_label(period))
+                for period in periods
+                if has_begun(period) or period == self.period
+            ]
+            if labelled:
+                groups.append((str(year), labelled))
         return groups
 
     def neighbours(self) -> tuple[Period, Period]:
@@ -78,6 +89,7 @@ class Picked:
 
     def context(self) -> dict[str, Any]:
         before, after = self.neighbours()
+        # The next period is offered once it has begun; before, there is nothing to show.
         return {
             "period": self.period,
             "period_key": self.key,
@@ -86,7 +98,7 @@ class Picked:
             "period_error": self.error,
             "period_before": before,
             "period_before_label": period_label(before),
-            "period_after": after,
+            "period_after": after if has_begun(after) else None,
             "period_after_label": period_label(after),
         }
 
@@ -111,5 +123,11 @@ def pick_period(
             current_month(),
             _("Choose a period between %(first)s and %(last)s.")
             % {"first": FIRST_YEAR, "last": LAST_YEAR},
+        )
+    if not has_begun(period):
+        return Picked(
+            current_month(),
+            _("%(period)s has not begun yet: the current month is shown.")
+            % {"period": period_label(period)},
         )
     return Picked(period)
