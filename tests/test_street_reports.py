@@ -108,22 +108,29 @@ def test_missing_place_and_description_are_refused_in_chinese_and_values_are_kep
     assert "请提供位置：使用“我的位置”或在地图上点选。" in html
     assert 'class="form-errors" role="alert"' in html
     # The place missing is said once, not once for the longitude and again for the
-    # latitude, and each error follows its field's name after a full-width colon.
+    # latitude, and each error follows its field's name: after a full-width colon, or right
+    # after a name asked as a question (no "？：").
     assert html.count("请提供位置：使用“我的位置”或在地图上点选。") == 2  # summary, field
-    assert "发现了什么问题？</a>：请用一两句话描述问题。" in html
-    # The list names the place, not the longitude whose box shows the error.
-    assert "位置</a>：请提供位置：使用“我的位置”或在地图上点选。" in html
+    assert "发现了什么问题？</a>请用一两句话描述问题。" in html
+    # The list names the place as the form asks for it, not the longitude whose box shows
+    # the error.
+    assert "问题在哪里？</a>请提供位置：使用“我的位置”或在地图上点选。" in html
+    assert "？：" not in html
     assert "经度</a>：" not in html
     assert f'<option value="{street.garbage.pk}" selected>' in html
     assert 'value="8"' in html  # the accuracy typed stays
     assert not Case.objects.exists()
 
 
-def test_the_missing_place_is_named_as_the_location_in_english(client, street):
+def test_the_missing_place_is_named_as_the_form_asks_for_it_in_english(client, street):
     client.force_login(street.steward)
-    response = client.post(URL, form_data(lon="", lat=""), HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        URL, form_data(description="", lon="", lat=""), HTTP_ACCEPT_LANGUAGE="en"
+    )
     html = response.content.decode()
-    assert "Location</a>: Give the place: use your position or tap the map." in html
+    assert "Where is it?</a> Give the place: use your position or tap the map." in html
+    assert "What is the problem?</a> Describe the problem in a sentence or two." in html
+    assert "?:" not in html
     assert "Longitude</a>:" not in html
     # A longitude out of range is still about the longitude.
     response = client.post(URL, form_data(lon="200"), HTTP_ACCEPT_LANGUAGE="en")

@@ -218,6 +218,14 @@ def test_a_wrong_answer_is_refused_with_a_new_question_and_the_values_kept(clien
     assert not Case.objects.exists()
 
 
+def test_an_answer_left_empty_is_asked_for_not_called_wrong(client, street):
+    client.get(NEW)
+    html = client.post(NEW, resident_form(client, captcha="  ")).content.decode()
+    assert "请回答图中的问题，已换一道新题。" in html
+    assert "答案不正确" not in html
+    assert not Case.objects.exists()
+
+
 @pytest.fixture
 def decoded(monkeypatch) -> list[int]:
     """The sizes of the uploads the report form opened (decoded), in order."""
@@ -291,10 +299,11 @@ def test_once_solved_the_captcha_is_not_asked_again_after_another_error(client, 
 def test_the_description_and_the_place_are_required_and_refused_in_chinese(client, street):
     client.get(NEW)
     html = client.post(NEW, {"captcha": answer(client)}).content.decode()
-    assert '<a href="#id_description">发现了什么问题？</a>：请用一两句话描述问题。' in html
-    # The message names what is on the page, and its link leads to the place's controls.
+    assert '<a href="#id_description">发现了什么问题？</a>请用一两句话描述问题。' in html
+    # The message names the place as the form asks for it, and its link leads to the place's
+    # controls.
     message = "请提供位置：使用“我的位置”、在地图上点选，或从列表中选择街巷。"
-    assert f'<a href="#id_place">地点</a>：{message}' in html
+    assert f'<a href="#id_place">问题在哪里？</a>{message}' in html
     assert '<fieldset class="place has-error" id="id_place"' in html
     assert html.count(message) == 2
     assert "经度" not in html and "纬度" not in html
@@ -470,7 +479,7 @@ def test_a_lane_chosen_from_the_list_puts_the_report_on_that_lane(client, street
 )
 def test_a_bad_place_is_one_error_about_the_place_not_about_coordinates(client, street, changes):
     html = send(client, **changes).content.decode()
-    assert 'href="#id_place">地点</a>' in html
+    assert 'href="#id_place">问题在哪里？</a>' in html
     assert html.count('href="#id_place"') == 1
     assert "经度" not in html and "纬度" not in html and "精度" not in html
     assert not Case.objects.exists()
@@ -478,7 +487,7 @@ def test_a_bad_place_is_one_error_about_the_place_not_about_coordinates(client, 
 
 def test_the_actions_refusal_of_a_place_outside_the_city_is_put_on_the_place(client, street):
     html = send(client, lon="100.0", lat="30.0").content.decode()
-    assert '<a href="#id_place">地点</a>：位置（100.0，30.0）不在本市任何街乡范围内。' in html
+    assert '<a href="#id_place">问题在哪里？</a>位置（100.0，30.0）不在本市任何街乡范围内。' in html
     assert not Case.objects.exists()
 
 

@@ -829,6 +829,8 @@ class HotlineOrderForm(PickedPlace):
     """A work order taken by phone or handed down: where it comes from, its number, the
     caller, what and where, its deadline class. The action checks the rest."""
 
+    place_label = _("Where is the problem?")
+
     channel = forms.ChoiceField(
         label=_("Where does the order come from?"),
         choices=HotlineOrder.Channel.choices,

@@ -190,6 +190,14 @@ def check(request: HttpRequest, answer: str) -> bool:
     return ok
 
 
+def refusal(answer: str) -> str:
+    """What the form says of an answer `check` refused: a box left empty is asked for, a
+    wrong answer said to be wrong. A new question is shown either way."""
+    if not _normalise(answer):
+        return _("Answer the question in the picture. Here is a new question.")
+    return _("The answer to the question is not right. Here is a new question.")
+
+
 def passed(session: Any) -> bool:
     """Solved recently in this session and not yet used for a report."""
     at = session.get(PASSED_KEY)

@@ -102,7 +102,8 @@ class PlaceFields(forms.Form):
         lon, lat = self.errors.get("lon"), self.errors.get("lat")
         if lon and lat and list(lon) == list(lat):
             del self.errors["lat"]
-            self.error_labels = {"lon": _("Location")}
+            # Named as the form names the place to the person ("问题在哪里？").
+            self.error_labels = {"lon": _("Where is it?")}
         return data
 
 

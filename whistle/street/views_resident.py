@@ -144,10 +144,7 @@ def new(request: HttpRequest) -> HttpResponse:
         form.data = data
     if not solved:
         ratelimit.captcha_failures().hit(ip)
-        form.add_error(
-            "captcha",
-            _("The answer to the question is not right. Here is a new question."),
-        )
+        form.add_error("captcha", captcha.refusal(request.POST.get("captcha", "")))
     if not (valid and solved and not photo.error):
         return _render_form(request, form, photo)
     data = form.cleaned_data

@@ -131,9 +131,7 @@ def apply_page(request: HttpRequest, pk: int) -> HttpResponse:
         form.data = data
     if not solved:
         ratelimit.captcha_failures().hit(ip)
-        form.add_error(
-            "captcha", _("The answer to the question is not right. Here is a new question.")
-        )
+        form.add_error("captcha", captcha.refusal(request.POST.get("captcha", "")))
     if not (valid and solved):
         return _render(request, call, form, status=400)
     data = form.cleaned_data

@@ -55,6 +55,9 @@ class PickedPlace(forms.Form):
     no coordinate fields to type in, so every problem with it is said once, about "the
     place"."""
 
+    # What the list of errors calls the place: the question the picker's legend asks.
+    place_label: Any = _("Where is it?")
+
     lon = place_field(label=_("Place"), min_value=-180, max_value=180)
     lat = place_field(label=_("Place"), required=False, min_value=-90, max_value=90)
     accuracy_m = place_field(label=_("Place"), required=False, min_value=0, max_value=100_000)
@@ -65,6 +68,11 @@ class PickedPlace(forms.Form):
         "position.lat": "lon",
         "accuracy_m": "lon",
     }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("lon", "lat", "accuracy_m"):
+            self.fields[name].label = self.place_label
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -231,6 +231,18 @@ def error_label(bound_field: Any) -> str:
     return str(labels.get(bound_field.name, bound_field.label))
 
 
+@register.filter
+def after_label(label: Any, separator: str) -> str:
+    """What comes between an error's label and the error: the separator, unless the label
+    ends as a question or with a colon ("What is the problem?", "发现了什么问题？"), which
+    would otherwise read "What is the problem?: …": then a space after a Latin stop and
+    nothing after a full-width one, which holds its own space."""
+    text = str(label).rstrip()
+    if text.endswith(("？", "：")):
+        return ""
+    return " " if text.endswith(("?", ":")) else separator
+
+
 @register.simple_tag
 def field_widget(bound_field: Any, autocomplete: str = "", labelled_by: str = "") -> SafeString:
     """A form field's widget with the design system's class and its ARIA links.
