@@ -170,6 +170,14 @@ def test_it_refuses_a_township_of_another_district_and_a_deadline_in_the_past(po
     assert not TownshipLogEntry.objects.exists()
 
 
+def test_the_matters_page_names_its_kind_as_a_heading_in_english(client, powers):
+    matter = register_market_plan(powers)
+    client.force_login(powers.longtan_chief)
+    url = f"/township/matters/{opinion_of(matter, powers.city.longtan).pk}/"
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<span class="page-kicker">Plan · ' in page
+
+
 def test_each_township_sees_the_matters_that_ask_it_and_the_district_sees_all(powers):
     matter = register_market_plan(powers)
     assert list(visible_matters(powers.longtan_dispatcher)) == [matter]
