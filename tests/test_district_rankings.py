@@ -111,6 +111,9 @@ def test_the_period_picker_offers_no_period_that_has_not_begun(client, rated):
     asked = html_of(client.get(RANKINGS, {"period": "2026-08"}))
     assert "2026年8月尚未开始，现显示本月。" in asked
     assert '<option value="2026-07" selected>' in asked
+    # Nor is a download of it made: refused as a period that cannot be read is.
+    export = client.get(RANKINGS + "export/", {"period": "2026-08", "format": "csv"})
+    assert export.status_code == 400
 
 
 def test_a_quarter_and_a_year_rank_the_records_of_all_their_months(client, rated):
