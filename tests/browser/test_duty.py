@@ -7,6 +7,7 @@ phone."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -58,6 +59,25 @@ def test_the_wall_shows_who_is_on_duty_and_still_fits_the_screen(new_page, shots
     assert "东城区城管执法局" in text and on_duty_now(staffed.centre) in text
     assert panel.is_visible()
     shots(page, "wall")
+
+    # On a smaller wall (1366 px) each roster keeps one line and its times whole: the next
+    # turn's start (which ends this one) and the name of who is on duty now.
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.wait_for_timeout(300)
+    rows = page.locator("[data-duty-now] .duty-row")
+    for n in range(rows.count()):
+        row = rows.nth(n)
+        for part in (".duty-next", ".duty-person strong"):
+            cell = row.locator(part)
+            assert cell.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), part
+            box, edge = cell.bounding_box(), row.bounding_box()
+            assert box is not None and edge is not None
+            assert box["x"] + box["width"] <= edge["x"] + edge["width"] + 1, part
+        assert row.bounding_box()["height"] < 40  # one line
+        assert re.search(r"\d\d:\d\d 起$", row.locator(".duty-next").inner_text().strip())
+        # The turn ends when the next begins: said once.
+        assert "截至" not in row.inner_text()
+    shots(page, "wall-1366x900")
     assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
     assert no_sideways_scroll(page)
 

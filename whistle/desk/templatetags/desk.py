@@ -73,6 +73,13 @@ def due_countdown(due_at: Any, kind: str, name: Any = "", case: Any = None) -> d
 
 
 @register.filter
+def duty_name(name: Any) -> SafeString:
+    """A name in a line of the duty, in a box of its own: on a narrow wall the name gives
+    way (an ellipsis), not the time beside it."""
+    return format_html('<span class="duty-name">{}</span>', name)
+
+
+@register.filter
 def times_of_day(times: Any) -> str:
     """Times of day as a list in the page's language: "08:00、20:00", "08:00, 20:00"."""
     return pgettext("between the items of a list", ", ").join(
