@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from tests.fixtures_cases import ON_THE_LANE, beijing, whistle_city_fixture  # noqa: F401
 from tests.test_hotline_import import csv_bytes, row
 from whistle.cases.models import Case, HotlineOrder
+from whistle.policies.models import HotlineDeadlineClass, default_hotline_deadline_classes
 
 T0 = beijing(2026, 5, 12, 9, 0)
 PAGE = "/dispatch/hotline/"
@@ -49,6 +51,27 @@ def test_the_page_offers_the_districts_deadline_classes(client, whistle_city):
     html = client.get(PAGE).content.decode()
     assert "接诉即办" in html and "龙潭街道" in html
     assert "紧急：2 自然小时内答复" in html and "复杂：15 自然日内答复" in html
+
+
+def test_built_in_classes_read_in_the_readers_language_and_a_districts_own_name_as_given(
+    client, whistle_city
+):
+    # The district's classes stored as a new district's are: the defaults, named in the
+    # deployment's language, one of them renamed by the district.
+    with translation.override("zh-hans"):
+        rows = default_hotline_deadline_classes(whistle_city.district)
+    for limits in rows:
+        limits.name = "普通件" if limits.code == "general" else limits.name
+    HotlineDeadlineClass.objects.bulk_create(rows)
+    client.force_login(whistle_city.dispatcher)
+    client.post(PAGE, order_fields())
+    english = client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "emergency: reply within 2 " in english and "complex: reply within 15 " in english
+    assert "紧急" not in english and "复杂" not in english
+    assert " · emergency</span>" in english  # the order taken, in the list
+    assert " · 紧急</span>" in client.get(PAGE).content.decode()
+    # A class the district named itself keeps its name in every language.
+    assert "普通件: reply within 7 " in english
 
 
 def test_a_dispatcher_takes_an_order_and_lands_on_its_case(client, whistle_city):

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from whistle.organisation.models import Department, GridCell, Jurisdiction, Lane, TownshipUnit
-from whistle.policies.models import Category, WhistleKind
+from whistle.policies.models import Category, WhistleKind, shown_class_name
 
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -705,6 +705,12 @@ class HotlineOrder(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def deadline_class_shown(self) -> str:
+        """The class's name as kept at intake, in the reader's language when it is a
+        built-in class's (`shown_class_name`)."""
+        return shown_class_name(self.deadline_class, self.deadline_class_name)
 
 
 class Event(models.Model):

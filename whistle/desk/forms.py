@@ -37,6 +37,7 @@ from whistle.policies.models import (
     DurationUnit,
     HotlineDeadlineClass,
     WhistleKind,
+    shown_class_name,
 )
 from whistle.web.forms import PickedPlace, Textarea
 from whistle.web.photos import PhotosField
@@ -817,7 +818,7 @@ def deadline_class_label(limits: HotlineDeadlineClass) -> str:
             "resolve within %(resolve)s %(resolve_unit)s"
         )
     ) % {
-        "name": limits.name,
+        "name": shown_class_name(limits.code, limits.name),
         "reply": limits.respond_within,
         "reply_unit": DurationUnit(limits.respond_unit).label,
         "resolve": limits.resolve_within,

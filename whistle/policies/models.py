@@ -8,10 +8,12 @@ from datetime import time
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Coalesce
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from whistle.organisation.models import Jurisdiction, Sector
@@ -786,6 +788,26 @@ DEFAULT_HOTLINE_DEADLINE_CLASSES: tuple[tuple[str, Any, str, int, str, int, str,
         False,
     ),
 )
+
+
+def shown_class_name(code: str, stored: str) -> str:
+    """A deadline class's name in the active language: a built-in class still named as it
+    was made (its name in one of the product's languages: the deployment's, when the
+    district's rows were made) reads in the reader's language; a name a district gave its
+    class is its own and shown as stored."""
+    built_in = _BUILT_IN_CLASS_NAMES.get(code)
+    if built_in is None:
+        return stored
+    made = set()
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            made.add(str(built_in))
+    return str(built_in) if stored in made else stored
+
+
+_BUILT_IN_CLASS_NAMES: dict[str, Any] = {
+    code: name for code, name, *_rest in DEFAULT_HOTLINE_DEADLINE_CLASSES
+}
 
 
 def default_hotline_deadline_classes(district: Jurisdiction | None) -> list[HotlineDeadlineClass]:
