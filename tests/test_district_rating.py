@@ -95,6 +95,8 @@ def test_a_rating_without_stars_comes_back_with_the_error_and_the_comment_kept(c
     html = html_of(rate(client, summons, comment="返工一次"))
     assert "请选择 1 至 5 星。" in html
     assert "返工一次</textarea>" in html
+    # The list of errors names the field by its question, with no colon after it.
+    assert "部门干得好不好？</a>请选择 1 至 5 星。" in html
     assert not Event.objects.filter(summons=summons, kind=EventKind.SUMMONS_RATED).exists()
     partial = html_of(
         client.post(
