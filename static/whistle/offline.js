@@ -50,7 +50,9 @@
   var sending = null;
   // Set when the server could not be reached although the browser believed it online (a
   // weak signal, a page opened from the worker): the browser's flag alone is not enough.
-  var unreachable = false;
+  // A page the service worker answered from the phone's store (no answer from the server)
+  // starts so.
+  var unreachable = !!(body && body.hasAttribute("data-offline-kept"));
 
   function offline() {
     return navigator.onLine === false || unreachable;

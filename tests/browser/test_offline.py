@@ -439,6 +439,9 @@ def opens_without_signal(page, url: str, selectors: str) -> None:
     for selector in selectors.split(" & "):
         page.wait_for_selector(selector, state="attached")
     assert page.locator("h1", has_text="无信号").count() == 0
+    # The page came from the phone's store, and says so even where the browser believes
+    # itself online (a weak signal).
+    assert page.locator("body[data-offline-kept]").count() == 1
     assert page.locator("[data-offline-banner]:not([hidden])").count() == 1
     fits_the_phone(page)
 

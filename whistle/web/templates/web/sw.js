@@ -87,8 +87,18 @@ async function page(request) {
     const cached =
       (await caches.match(request, { cacheName: PAGES_CACHE })) ||
       (await caches.match(url.pathname, { cacheName: PAGES_CACHE }));
-    return cached || (await caches.match(OFFLINE_URL)) || Response.error();
+    return (cached && (await keptCopy(cached))) || (await caches.match(OFFLINE_URL)) || Response.error();
   }
+}
+
+// A page answered from the store says so on its body: the browser may still believe itself
+// online (a weak signal), and the page's banner (offline.js) reads this mark.
+async function keptCopy(response) {
+  const headers = new Headers(response.headers);
+  headers.delete("content-length");
+  headers.delete("content-encoding");
+  const text = (await response.text()).replace("<body ", "<body data-offline-kept ");
+  return new Response(text, { status: response.status, statusText: response.statusText, headers });
 }
 
 async function asset(request) {
