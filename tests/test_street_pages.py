@@ -422,6 +422,13 @@ def test_a_lane_chief_escalates_a_case_with_a_reason(client, street):
     assert response["Location"] == reverse("patrol:mine")
     case.refresh_from_db()
     assert case.escalation == "township"
+    # The list says where the case went, not a bare office's name; and so does the case.
+    badge = '<span class="badge badge-backlog">已上报街乡街巷长办公室</span>'
+    assert badge in html_of(client.get(reverse("patrol:mine")))
+    reported_page = reverse("patrol:reported", kwargs={"reference": case.reference})
+    assert badge in html_of(client.get(reported_page))
+    english = html_of(client.get(reverse("patrol:mine"), HTTP_ACCEPT_LANGUAGE="en"))
+    assert '<span class="badge badge-backlog">Escalated to the township chiefs&#x27;' in english
 
 
 @time_machine.travel(MORNING, tick=False)
