@@ -132,9 +132,28 @@ def test_the_missing_place_is_named_as_the_form_asks_for_it_in_english(client, s
     assert "What is the problem?</a> Describe the problem in a sentence or two." in html
     assert "?:" not in html
     assert "Longitude</a>:" not in html
-    # A longitude out of range is still about the longitude.
+    # A longitude out of range (only a forged request sends one: the page has no coordinate
+    # to type) is about the place too, and says how this page gives one.
     response = client.post(URL, form_data(lon="200"), HTTP_ACCEPT_LANGUAGE="en")
-    assert "Longitude</a>: " in response.content.decode()
+    assert (
+        "Where is it?</a> The place could not be read: give it again with your position or "
+        "on the map." in response.content.decode()
+    )
+
+
+def test_the_staff_form_has_no_coordinates_to_type_and_keeps_the_phones_fix(client, street):
+    """The place comes from the phone's position (with its accuracy) or a pin: the page has
+    no longitude, latitude or accuracy box a person could type a place into."""
+    client.force_login(street.steward)
+    html = client.get(URL).content.decode()
+    for name in ("lon", "lat", "accuracy_m"):
+        assert re.search(rf'<input type="hidden" name="{name}" id="id_{name}"', html), name
+        assert f'<label class="label" for="id_{name}"' not in html
+    assert "data-geolocate" in html and 'data-accuracy="#id_accuracy_m"' in html
+    # An unreadable place is said once, on the place, in Chinese too.
+    html = client.post(URL, form_data(lon="x", accuracy_m="y")).content.decode()
+    assert "问题在哪里？</a>无法读取所选位置，请重新使用“我的位置”或在地图上点选。" in html
+    assert not Case.objects.exists()
 
 
 def test_a_valid_photo_is_kept_when_another_field_fails_and_used_on_the_next_try(client, street):
@@ -186,7 +205,7 @@ def test_a_place_outside_every_township_is_put_on_the_position(client, street):
     response = client.post(URL, form_data(lon="100.0", lat="30.0"))
     html = response.content.decode()
     assert "位置（100.0，30.0）不在本市任何街乡范围内。" in html
-    assert re.search(r'<div class="field has-error">\s*<label class="label" for="id_lon">', html)
+    assert '<fieldset class="place has-error" id="id_place">' in html
 
 
 def test_a_report_outside_the_stewards_lanes_is_refused_with_who_may(client, street):

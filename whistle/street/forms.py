@@ -112,7 +112,16 @@ class CategoryChoice(forms.ModelChoiceField):
         return f"{obj.major.name} · {obj.name}"
 
 
-class StaffReportForm(PlaceFields):
+class StaffReportForm(PickedPlace, PlaceFields):
+    """A report from the street's own people. Like a resident's, the place comes from the
+    phone's position (with its accuracy) or a pin on the map, never from coordinates typed
+    in: the page has none to type."""
+
+    place_missing = _("Give the place: use your position or tap the map.")
+    place_invalid = _(
+        "The place could not be read: give it again with your position or on the map."
+    )
+
     category = CategoryChoice(
         label=_("Category"),
         queryset=Category.objects.none(),

@@ -57,6 +57,9 @@ class PickedPlace(forms.Form):
 
     # What the list of errors calls the place: the question the picker's legend asks.
     place_label: Any = _("Where is it?")
+    # What a missing or unreadable place is told: the ways this form offers to give it.
+    place_missing: Any = PLACE_MISSING
+    place_invalid: Any = PLACE_INVALID
 
     lon = place_field(label=_("Place"), min_value=-180, max_value=180)
     lat = place_field(label=_("Place"), required=False, min_value=-90, max_value=90)
@@ -73,6 +76,9 @@ class PickedPlace(forms.Form):
         super().__init__(*args, **kwargs)
         for name in ("lon", "lat", "accuracy_m"):
             self.fields[name].label = self.place_label
+            for kind in ("invalid", "min_value", "max_value"):
+                self.fields[name].error_messages[kind] = self.place_invalid
+        self.fields["lon"].error_messages["required"] = self.place_missing
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -80,9 +86,9 @@ class PickedPlace(forms.Form):
         problems = [self.errors.pop(name) for name in ("lat", "accuracy_m") if name in self.errors]
         if "lon" not in self.errors:
             if problems:
-                self.add_error("lon", PLACE_INVALID)
+                self.add_error("lon", self.place_invalid)
             elif data.get("lon") is not None and data.get("lat") is None:
-                self.add_error("lon", PLACE_MISSING)
+                self.add_error("lon", self.place_missing)
         return data
 
 
