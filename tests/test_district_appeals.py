@@ -1,6 +1,6 @@
 """Appeals to rule on: the district chiefs' office upholds with the correction asked for (or
 another) or rejects, with its grounds, through `rule_on_appeal`; the scores follow; who may
-rule; query counts.
+rule; who is told of an appeal and of its ruling, in their inbox; query counts.
 
 东城区城管执法局 appeals its c3 record (never came) of July 2026: with the appeal upheld its
 township evaluation rises from 71.06 to 78.56 and its total from 83.69 (2nd) to 86.19 (1st),
@@ -27,7 +27,8 @@ from whistle.assessment.editing import appeal_with_photos
 from whistle.assessment.models import Appeal, DepartmentResult, SummonsAssessment
 from whistle.cases.models import Event
 from whistle.cases.trail import EventKind
-from whistle.organisation.models import Role
+from whistle.notifications.outbox import inbox
+from whistle.organisation.models import Role, RoleAssignment
 
 
 @pytest.fixture(autouse=True)
@@ -206,3 +207,79 @@ def test_the_appeals_page_runs_a_fixed_number_of_queries_with_twenty_appeals(
     with django_assert_max_num_queries(16):
         html = html_of(client.get(APPEALS))
     assert html.count('class="card appeal-card"') == 20
+
+
+def told(person, kind: str):
+    return list(inbox(person).filter(kind=kind))
+
+
+def test_the_chiefs_office_is_told_of_an_appeal_except_whoever_filed_it(client, scored):
+    m = scored
+    rate_july(m)
+    # Someone of the chiefs' office who is also an officer of 城管 files the appeal: the rest
+    # of the office rules on it, and only they are told.
+    filer = make_person("office-and-urban", Role.CHIEFS_OFFICE, jurisdiction=m.district)
+    RoleAssignment.objects.create(person=filer, role=Role.DEPARTMENT_OFFICER, department=m.urban)
+    other = make_person("lin-office", Role.CHIEFS_OFFICE, jurisdiction=m.district)
+    appeal_with_photos(
+        filer,
+        m.summonses["c3_urban"],
+        "came",
+        {"came": "on_time"},
+        "执法队员10:20已到场，定位信号弱未能签到",
+    )
+    filed = Appeal.objects.get()
+    reference = m.stories["c3"].case.reference
+    for ruler in (m.chiefs_office, other):
+        (entry,) = told(ruler, EventKind.APPEALED)
+        assert entry.link == f"/assessment/appeals/#appeal-{filed.pk}"
+        assert entry.payload["case"] == reference
+    assert told(filer, EventKind.APPEALED) == []
+    assert told(m.urban_officer, EventKind.APPEALED) == []
+    assert told(m.longtan_assessor, EventKind.APPEALED) == []
+
+    client.force_login(m.chiefs_office)
+    html = html_of(client.get("/inbox/"))
+    assert f"待裁定申诉：东城区城管执法局，案件 {reference}" in html
+    assert "提出申诉（来没来）。理由：执法队员10:20已到场" in html
+    english = html_of(client.get("/inbox/", HTTP_ACCEPT_LANGUAGE="en"))
+    assert f"Appeal to rule on: 东城区城管执法局, case {reference}" in english
+    assert "(did it come). Reason: 执法队员10:20已到场" in english
+    (entry,) = told(m.chiefs_office, EventKind.APPEALED)
+    opened = client.get(f"/inbox/{entry.uuid}/")
+    assert opened.status_code == 302 and opened["Location"] == entry.link
+    assert f'id="appeal-{filed.pk}"' in html_of(client.get(APPEALS))
+
+
+@pytest.mark.parametrize(
+    ("decision", "kind", "subject", "body"),
+    [
+        ("uphold", EventKind.APPEAL_UPHELD, "申诉成立：案件", "申诉成立，考核记录已更正。"),
+        ("reject", EventKind.APPEAL_REJECTED, "申诉被驳回：案件", "的申诉，考核记录不变。"),
+    ],
+)
+def test_the_department_is_told_of_the_ruling(client, appealed, decision, kind, subject, body):
+    m = appealed
+    head = make_person("urban-head", Role.DEPARTMENT_HEAD, department=m.urban)
+    filed = Appeal.objects.get()
+    client.force_login(m.chiefs_office)
+    response = rule(client, filed, decision=decision, correction="came:on_time", note="视频为证")
+    assert response.status_code == 302
+    reference = m.stories["c3"].case.reference
+    summons = m.summonses["c3_urban"]
+    for person in (m.urban_officer, head):
+        (entry,) = told(person, kind)
+        assert entry.link == f"/assessment/department/?period=2026-07#record-{summons.uuid.hex}"
+    # Nobody else: not another department, not the office that ruled.
+    assert told(m.police_officer, kind) == []
+    assert told(m.chiefs_office, kind) == []
+
+    client.force_login(head)
+    html = html_of(client.get("/inbox/"))
+    assert f"{subject} {reference}" in html and body in html and "理由：视频为证" in html
+    (entry,) = told(head, kind)
+    opened = client.get(f"/inbox/{entry.uuid}/")
+    assert opened.status_code == 302 and opened["Location"] == entry.link
+    page = html_of(client.get(entry.link))
+    card = page[page.index(f'id="record-{summons.uuid.hex}"') :]
+    assert "视频为证" in card[: card.index("</article>")]

@@ -2,7 +2,8 @@
 
 Each runs in one transaction: it takes the scoring lock (`engine.lock_scoring`), then locks
 the case (`trail.lock_case`), writes its trail event and brings the records and scores of the
-case up to date before it commits.
+case up to date before it commits. An appeal tells the district chiefs' office that rules
+on it, and a ruling the department that appealed, in the same transaction.
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ from whistle.assessment.models import (
 )
 from whistle.assessment.periods import Period, PeriodKind
 from whistle.assessment.scoring import AssessmentEventKind, validate_correction
+from whistle.cases.actions import department_people, notify
 from whistle.cases.errors import PermissionRefused
-from whistle.cases.models import Attachment, Case, Summons
-from whistle.cases.permissions import require_impartial
+from whistle.cases.models import Attachment, Case, Event, Summons
+from whistle.cases.permissions import partiality, require_impartial
 from whistle.cases.trail import append_event, lock_case
+from whistle.organisation import directory
 from whistle.organisation.models import Department, Jurisdiction, Role, RoleAssignment
 from whistle.policies.calendar import deadline_after
 from whistle.policies.models import DurationUnit
@@ -50,6 +53,8 @@ PART_KEYS = {
     Appeal.Part.ACTED: {"acted"},
     Appeal.Part.REWORK: {"rework_count"},
 }
+# How much of an appeal's reason, or of a ruling's grounds, its message quotes.
+QUOTED_MAX = 140
 
 
 class AssessmentError(Exception):
@@ -97,6 +102,82 @@ def _refuse_if_frozen(record: SummonsAssessment | None) -> None:
             _("The period of %(month)s is closed; its scores can no longer change")
             % {"month": f"{record.month:%Y-%m}"}
         )
+
+
+def appeals_link(appeal: Appeal) -> str:
+    """Where the district chiefs' office rules on the appeal: its card on the appeals page."""
+    return f"/assessment/appeals/#appeal-{appeal.pk}"
+
+
+def record_link(record: SummonsAssessment | None, summons: Summons) -> str:
+    """Where the department reads its record with its appeals and their rulings: the record's
+    card on its records page, in the record's month (without a record, its list of appeals)."""
+    if record is None:
+        return "/assessment/department/#my-appeals"
+    period = Period.month_of(record.month).key
+    return f"/assessment/department/?period={period}#record-{summons.uuid.hex}"
+
+
+def _rulers(appeal: Appeal) -> list[Any]:
+    """Who may rule on the appeal (`rule_on_appeal`): the chiefs' office of the department's
+    district, less whoever filed it or belongs to the department (nobody rules on their own
+    appeal)."""
+    action = gettext_lazy("rule on this appeal")
+    office = directory.people_with_role(Role.CHIEFS_OFFICE, appeal.department.district_id)
+    return [
+        person
+        for person in office
+        if partiality(person, action, [appeal.department], filed_by_id=appeal.filed_by_id) is None
+    ]
+
+
+def _tell_rulers(event: Event, appeal: Appeal) -> None:
+    notify(
+        _rulers(appeal),
+        event,
+        gettext_lazy("Appeal to rule on: %(department)s, case %(case)s"),
+        gettext_lazy(
+            "%(department)s appeals its assessment record on case %(case)s (%(part)s). "
+            "Reason: %(reason)s"
+        ),
+        link=appeals_link(appeal),
+        department=appeal.department.name,
+        part=Appeal.Part(appeal.part).label,
+        reason=appeal.reason[:QUOTED_MAX],
+    )
+
+
+def _tell_department(
+    event: Event,
+    appeal: Appeal,
+    record: SummonsAssessment | None,
+    summons: Summons,
+    township: Jurisdiction | None,
+) -> None:
+    """The department that appealed hears the ruling: whoever filed it, and its officers and
+    head (with its people in the township's enforcement centre)."""
+    people = [appeal.filed_by, *department_people(appeal.department, township)]
+    if appeal.status == Appeal.Status.UPHELD:
+        subject = gettext_lazy("Appeal upheld: case %(case)s")
+        body = gettext_lazy(
+            "The district chiefs' office upheld the appeal of %(department)s on case "
+            "%(case)s; the record is corrected. Grounds: %(note)s"
+        )
+    else:
+        subject = gettext_lazy("Appeal rejected: case %(case)s")
+        body = gettext_lazy(
+            "The district chiefs' office rejected the appeal of %(department)s on case "
+            "%(case)s; the record stands. Grounds: %(note)s"
+        )
+    notify(
+        [p for p in people if p.is_active],
+        event,
+        subject,
+        body,
+        link=record_link(record, summons),
+        department=appeal.department.name,
+        note=appeal.ruling_note[:QUOTED_MAX],
+    )
 
 
 def rate_summons(
@@ -216,7 +297,7 @@ def file_appeal(
             filed_at=now,
         )
         appeal.attachments.set(attachments)
-        append_event(
+        event = append_event(
             case,
             AssessmentEventKind.APPEALED,
             actor=person,
@@ -232,6 +313,7 @@ def file_appeal(
             },
             at=now,
         )
+        _tell_rulers(event, appeal)
     return appeal
 
 
@@ -272,14 +354,15 @@ def rule_on_appeal(
         appeal = Appeal.objects.select_for_update().get(pk=appeal.pk)
         if appeal.status != Appeal.Status.PENDING:
             raise AssessmentError(_("This appeal has already been ruled on"))
-        _refuse_if_frozen(SummonsAssessment.objects.filter(summons=summons).first())
+        record = SummonsAssessment.objects.filter(summons=summons).first()
+        _refuse_if_frozen(record)
         appeal.status = Appeal.Status.UPHELD if upheld else Appeal.Status.REJECTED
         appeal.ruled_by = person
         appeal.ruled_at = now
         appeal.ruling_note = note
         appeal.correction = correction if upheld else {}
         appeal.save(update_fields=["status", "ruled_by", "ruled_at", "ruling_note", "correction"])
-        append_event(
+        event = append_event(
             case,
             AssessmentEventKind.APPEAL_UPHELD if upheld else AssessmentEventKind.APPEAL_REJECTED,
             actor=person,
@@ -289,6 +372,7 @@ def rule_on_appeal(
             at=now,
         )
         refresh_cases([case.pk])
+        _tell_department(event, appeal, record, summons, township_of(summons))
     return appeal
 
 

@@ -10,9 +10,10 @@ trail (`RecordedRefusal`).
 
 Pages, the API, commands and the worker call these functions; nothing else saves a case.
 The limits they apply to texts are exported here too, for forms to show (those of photos
-are in `whistle.cases.images`, which every upload passes through), and `PhotoBatch` with
+are in `whistle.cases.images`, which every upload passes through), `PhotoBatch` with
 `atomic` for other domain actions that store photos as a case's attachments inside their
-own transaction.
+own transaction, and `notify` (with `department_people`, the people it tells of a
+department) for other domain actions that tell people of the trail events they append.
 """
 
 from whistle.cases.actions._common import (
@@ -23,7 +24,9 @@ from whistle.cases.actions._common import (
     RESULT_MAX,
     PhotoBatch,
     atomic,
+    department_people,
     moment,
+    notify,
 )
 from whistle.cases.actions.calendar import RecomputeSummary, recompute_assumed_deadlines
 from whistle.cases.actions.closing import (
@@ -108,6 +111,7 @@ __all__ = [
     "check_passed",
     "close_case",
     "decline",
+    "department_people",
     "dispatch_case",
     "escalate",
     "evaluate_case",
@@ -116,6 +120,7 @@ __all__ = [
     "mark_handled",
     "merge_case",
     "moment",
+    "notify",
     "possible_duplicates",
     "put_on_backlog",
     "recompute_assumed_deadlines",

@@ -362,13 +362,16 @@ def notify(
     channels: list[str] | None = None,
     urgent: bool | None = None,
     outbox: Outbox | None = None,
+    link: str | None = None,
     **params: Any,
 ) -> None:
     """Queue one message about a trail event, in the deployment's language, to each person
     (at most once each). Queued in the action's transaction: a rolled-back action sends
     nothing. `channels` narrows where it goes (the outbox's channels); `urgent` marks a
     message that goes out at any hour (a whistle, an escalation). With `outbox` the rows
-    wait there for the action's one insert of all its messages (`Outbox.flush`)."""
+    wait there for the action's one insert of all its messages (`Outbox.flush`). The
+    message links to the event's case page (`event_link`) unless `link` names the page
+    where its readers act (the assessment's appeals)."""
     recipients = {p.pk: p for p in people if p is not None}
     if not recipients:
         return
@@ -385,7 +388,7 @@ def notify(
             kind=event.kind,
             subject=str(subject) % values,
             body=str(body) % values,
-            link=event_link(event),
+            link=event_link(event) if link is None else link,
             dedupe_key=event_key(event.hash),
             payload=payload,
             channels=channels,
