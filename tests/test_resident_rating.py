@@ -1,7 +1,7 @@
 """A resident without an account rates the result of a closed case, from 1 to 5 with a
 comment: once, only for resident and hotline cases, not after the township's call-back;
 4 and 5 count as satisfied. The township's desk shows the rating and stops offering the
-call-back."""
+call-back; a dissatisfied rating tells the township's dispatchers."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ from whistle.cases.export import case_document
 from whistle.cases.models import Case, Event
 from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
+from whistle.notifications.models import Notification
+from whistle.notifications.outbox import inbox
 from whistle.organisation.models import Role
 
 NOW = beijing(2026, 3, 10, 10, 0)
@@ -408,3 +410,34 @@ def test_the_desk_shows_the_residents_rating_and_offers_no_call_back(client, whi
     response = post_op(client, case_url(rated), "callback", rated, satisfied="yes")
     assert Case.objects.get(pk=rated.pk).resident_called_back_at is None
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("rating", "level"), [(2, "不满意"), (1, "非常不满意")])
+def test_a_dissatisfied_rating_tells_the_townships_dispatchers(client, whistle_city, rating, level):
+    city = whistle_city
+    report = closed(city, residents_case(city))
+    case = rate(report, rating=rating, comment="垃圾又堆起来了，电话13912345678", now=minutes(180))
+    (entry,) = inbox(city.dispatcher).filter(kind=EventKind.RESIDENT_RATED)
+    assert entry.link == f"/cases/{case.reference}/"
+    # Neither the resident's name or phone nor their comment, which may hold them.
+    for told in (entry.subject, entry.body, str(entry.payload)):
+        assert "蔡阿姨" not in told and "13912345678" not in told and "垃圾又堆" not in told
+    # Only the dispatchers of the case's own township.
+    assert not inbox(city.dongsi_dispatcher).filter(kind=EventKind.RESIDENT_RATED).exists()
+    assert not inbox(city.urban_officer).filter(kind=EventKind.RESIDENT_RATED).exists()
+
+    client.force_login(city.dispatcher)
+    page = client.get("/inbox/").content.decode()
+    assert f"居民不满意：案件 {case.reference}" in page
+    assert f"评为 {rating} 分（满分 5 分，{level}）" in page
+    english = client.get("/inbox/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"Resident dissatisfied: case {case.reference}" in english
+    opened = client.get(f"/inbox/{entry.uuid}/")
+    assert opened.status_code == 302 and opened["Location"] == entry.link
+
+
+@pytest.mark.parametrize("rating", [3, 4, 5])
+def test_a_rating_of_3_or_more_tells_nobody(whistle_city, rating):
+    city = whistle_city
+    rate(closed(city, residents_case(city)), rating=rating, now=minutes(180))
+    assert not Notification.objects.filter(kind=EventKind.RESIDENT_RATED).exists()

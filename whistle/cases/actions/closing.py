@@ -28,6 +28,7 @@ from whistle.cases.actions._common import (
     minutes_late,
     moment,
     notify,
+    people_with_role,
     photo_data,
     record,
     set_deadline,
@@ -52,6 +53,14 @@ BACKLOG_MAX_DAYS = 730
 # 5 "very satisfied". 3 ("acceptable") and below count as not satisfied, as 满意率 counts
 # only those who say they are satisfied, and the call-back records only yes or no.
 RESIDENT_SATISFIED_FROM = 4
+# A rating up to this value is a complaint the township's command centre hears of at once:
+# 2 "dissatisfied" and 1 "very dissatisfied" (3, "acceptable", is not satisfied but no
+# complaint).
+RESIDENT_DISSATISFIED_UP_TO = 2
+RESIDENT_DISSATISFIED_LEVELS: dict[int, Promise] = {
+    1: _("very dissatisfied"),
+    2: _("dissatisfied"),
+}
 
 
 def working_status(case: Case) -> str:
@@ -688,7 +697,9 @@ def record_resident_rating(
     has recorded a call-back (the satisfaction is recorded once, either way). Sets
     `resident_satisfied` like the call-back: 4 and 5 are satisfied, 1 to 3 are not
     (`RESIDENT_SATISFIED_FROM`). The trail event is in the role of a resident, with the
-    signed-in reporter as its actor, or no actor for a key.
+    signed-in reporter as its actor, or no actor for a key. A rating of 2 or 1 (dissatisfied,
+    `RESIDENT_DISSATISFIED_UP_TO`) tells the township's dispatchers, without the resident's
+    name, phone or comment: the case page shows what they may see of them.
     """
     now = moment(now)
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
@@ -733,7 +744,7 @@ def record_resident_rating(
                 "resident_rated_at",
             ]
         )
-        record(
+        event = record(
             case,
             EventKind.RESIDENT_RATED,
             actor=None if by_key else person,
@@ -746,4 +757,16 @@ def record_resident_rating(
                 "comment": comment,
             },
         )
+        if rating <= RESIDENT_DISSATISFIED_UP_TO:
+            notify(
+                people_with_role(Role.DISPATCHER, case.township),
+                event,
+                _("Resident dissatisfied: case %(case)s"),
+                _(
+                    "The resident who reported case %(case)s rated the result %(rating)s of 5 "
+                    "(%(level)s). See the case page and follow up."
+                ),
+                rating=rating,
+                level=RESIDENT_DISSATISFIED_LEVELS[rating],
+            )
     return case
