@@ -31,6 +31,17 @@
     return getComputedStyle(document.body).fontFamily;
   }
 
+  // The tooltip drawn on the chart's canvas: ECharts' own HTML tooltip styles its markup
+  // with style attributes, which the Content-Security-Policy (style-src 'self') blocks,
+  // leaving the values unaligned and their colour markers out.
+  function tooltip(extra) {
+    var option = { renderMode: "richText", confine: true };
+    Object.keys(extra || {}).forEach(function (key) {
+      option[key] = extra[key];
+    });
+    return option;
+  }
+
   function rankingOption(data) {
     // ECharts draws a category axis bottom-up: reverse so that rank 1 is on top.
     var names = data.departments.slice().reverse();
@@ -58,7 +69,7 @@
       animation: false,
       color: COLOURS,
       textStyle: { fontFamily: fontFamily() },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: tooltip({ trigger: "axis", axisPointer: { type: "shadow" } }),
       legend: { top: 0, type: "scroll" },
       grid: { left: 8, right: 56, top: 36, bottom: 8, containLabel: true },
       xAxis: { type: "value", max: 100, name: data.labels.total, nameLocation: "end" },
@@ -73,7 +84,7 @@
       animation: false,
       color: COLOURS,
       textStyle: { fontFamily: fontFamily() },
-      tooltip: { trigger: "axis" },
+      tooltip: tooltip({ trigger: "axis" }),
       legend: { top: 0, type: "scroll" },
       // The axis's name under the middle of the axis, with room kept for it: at the axis's
       // end it ran off the chart's right edge in English ("Month").

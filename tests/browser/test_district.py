@@ -211,3 +211,61 @@ def test_the_hot_spots_draw_the_cases_on_the_map_and_list_the_candidates(
     assert "liu-yueming" in page.locator("#chiefs").inner_text()
     assert "liang-ping" in page.locator("#stewards").inner_text()
     shots(page, "3-chiefs-of-a-township", full_page=True)
+
+
+# Where the chart draws a point of its first series with a value: [x, y] in the page, the
+# value and the name of its series.
+A_POINT = """(selector) => {
+  const el = document.querySelector(selector);
+  const chart = echarts.getInstanceByDom(el);
+  const option = chart.getOption();
+  const box = el.getBoundingClientRect();
+  for (let s = 0; s < option.series.length; s += 1) {
+    const data = option.series[s].data;
+    for (let i = 0; i < data.length; i += 1) {
+      if (data[i] === null || data[i] === undefined) continue;
+      const [x, y] = chart.convertToPixel({ seriesIndex: s }, [i, data[i]]);
+      return { x: box.left + x, y: box.top + y, value: data[i], name: option.series[s].name };
+    }
+  }
+  return null;
+}"""
+
+# Every text the chart shows: its tooltip drawn on the canvas or in the page.
+CHART_TEXTS = """(selector) => {
+  const el = document.querySelector(selector);
+  const chart = echarts.getInstanceByDom(el);
+  const texts = chart.getZr().storage.getDisplayList(true)
+    .map((shape) => (shape.style && shape.style.text) || '');
+  return texts.join('\\n') + '\\n' + el.innerText;
+}"""
+
+
+def test_the_monthly_chart_tooltip_shows_the_values_within_the_security_policy(
+    new_page, shots, month
+):
+    _m, period = month
+    page = new_page(WALL)
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    sign_in(page, "he-assessor")
+    page.goto(f"/district/rankings/?period={period.key}")
+    page.wait_for_selector("[data-chart=trend][data-chart-ready=true]")
+    page.locator("[data-chart=trend]").scroll_into_view_if_needed()
+    point = page.evaluate(A_POINT, "[data-chart=trend]")
+    assert point is not None
+    page.mouse.move(point["x"], point["y"])
+    value = f"{point['value']}"
+    page.wait_for_function(
+        "([selector, value]) => (" + CHART_TEXTS + ")(selector).includes(value)",
+        arg=["[data-chart=trend]", value],
+    )
+    shown = page.evaluate(CHART_TEXTS, "[data-chart=trend]")
+    assert point["name"] in shown
+    shots(page, "tooltip")
+    assert blocked == []
