@@ -4,6 +4,7 @@ and the department's records, and confirms or rejects it there."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, timedelta
 
@@ -270,3 +271,45 @@ def test_the_public_page_shows_a_flagged_arrival_only_once_the_township_confirme
     html = html_of(client.get(public))
     assert html.count(urban_arrived) == 1
     assert police_arrived not in html
+
+
+def map_features(html: str) -> dict:
+    found = re.search(
+        r'<script id="case-map-features" type="application/json">(.*?)</script>', html
+    )
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+def map_legend(html: str) -> str:
+    found = re.search(r"<ul class=\"map-legend\" data-map-legend>(.*?)</ul>", html, re.S)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_map_shows_a_ruled_check_in_as_the_township_ruled(
+    client, whistle_city, flagged, _clock
+):
+    city = whistle_city
+    case, urban = flagged
+    police = actions.acknowledge(
+        city.police_officer, Summons.objects.get(case=case, department=city.police)
+    )
+    police = actions.check_in(
+        city.police_officer, police, **device_fix(point_at(120), accuracy_m=400)
+    )
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(case_url(case)))
+    assert [c["state"] for c in map_features(html)["check_ins"]] == ["flagged", "flagged"]
+    assert map_legend(html).count("存疑的报到") == 2
+
+    _clock.move_to(NOW + timedelta(minutes=15))
+    actions.rule_on_check_in(city.dispatcher, urban, confirm=True)
+    actions.rule_on_check_in(city.dispatcher, police, confirm=False, note="定位与现场不符")
+    html = html_of(client.get(case_url(case)))
+    states = {c["label"]: c["state"] for c in map_features(html)["check_ins"]}
+    assert states == {city.urban.name: "confirmed", city.police.name: "rejected"}
+    legend = map_legend(html)
+    assert "存疑的报到" not in legend
+    assert f"街乡已确认的报到：{city.urban.name}" in legend
+    assert f"街乡不予认可的报到：{city.police.name}" in legend

@@ -62,6 +62,10 @@
       refused: { color: "#ffffff", weight: 2, fillColor: "#a36a00", className: "desk-check-in-refused" },
       flagged: { color: "#a36a00", weight: 4, fillColor: "#ffffff", className: "desk-check-in-flagged" },
     };
+    // Once the township has ruled on a flagged check-in: confirmed, as accepted; rejected,
+    // as refused.
+    checkInStyles.confirmed = checkInStyles.accepted;
+    checkInStyles.rejected = checkInStyles.refused;
     (features.check_ins || []).forEach(function (point) {
       var style = checkInStyles[point.state || (point.accepted ? "accepted" : "refused")];
       L.circleMarker(latLng(point.lon, point.lat), {

@@ -97,34 +97,52 @@ def _own_report(person: Any, reference: str) -> Case | None:
 
 def map_features(case: Case, summonses: list[Any], events: list[Event]) -> dict[str, Any]:
     """What the case's map draws besides the township: the problem, the lane, the meeting
-    points and every check-in position, accepted, flagged or refused (WGS-84)."""
+    points and every check-in position (WGS-84), in its state: "accepted", "refused",
+    "flagged" (awaiting the township), then "confirmed" or "rejected" once the township has
+    ruled on it."""
     meeting = [
         {"lon": w.meeting_lon, "lat": w.meeting_lat, "label": w.meeting_point}
         for w in case.whistles.all()
         if w.meeting_lon is not None and w.meeting_lat is not None
     ]
-    check_ins = []
+    check_ins: list[dict[str, Any]] = []
     states: dict[str, str] = {
         EventKind.CHECK_IN_ACCEPTED: "accepted",
         EventKind.CHECK_IN_FLAGGED: "flagged",
         EventKind.CHECK_IN_REFUSED: "refused",
     }
+    # The township's ruling on a flagged check-in: the check-in it ruled on (the summons'
+    # last flagged one) is shown as ruled.
+    rulings = {
+        EventKind.CHECK_IN_CONFIRMED: "confirmed",
+        EventKind.CHECK_IN_REJECTED: "rejected",
+    }
+    awaiting: dict[int, dict[str, Any]] = {}
     for event in events:
+        if event.kind in rulings:
+            ruled = awaiting.pop(event.summons_id, None)
+            if ruled is not None:
+                ruled["state"] = rulings[event.kind]
+                ruled["accepted"] = event.kind == EventKind.CHECK_IN_CONFIRMED
+            continue
         if event.kind not in states:
             continue
+        # A later check-in of the summons is the one any ruling concerns.
+        awaiting.pop(event.summons_id, None)
         if event.lon is None or event.lat is None:
             continue
-        check_ins.append(
-            {
-                "lon": event.lon,
-                "lat": event.lat,
-                "accepted": event.kind != EventKind.CHECK_IN_REFUSED,
-                "state": states[event.kind],
-                "label": event.summons.department.name if event.summons is not None else "",
-                "at": timezone.localtime(event.at).strftime("%H:%M"),
-                "distance_m": (event.data or {}).get("distance_m"),
-            }
-        )
+        point = {
+            "lon": event.lon,
+            "lat": event.lat,
+            "accepted": event.kind != EventKind.CHECK_IN_REFUSED,
+            "state": states[event.kind],
+            "label": event.summons.department.name if event.summons is not None else "",
+            "at": timezone.localtime(event.at).strftime("%H:%M"),
+            "distance_m": (event.data or {}).get("distance_m"),
+        }
+        check_ins.append(point)
+        if event.kind == EventKind.CHECK_IN_FLAGGED and event.summons_id:
+            awaiting[event.summons_id] = point
     return {
         "case": {"lon": case.lon, "lat": case.lat, "label": case.reference},
         "lane": (
