@@ -35,7 +35,7 @@ from whistle.cases.verify import EventRow
 from whistle.notifications.models import Channel, Notification, WebhookEndpoint
 from whistle.notifications.outbox import Outbox
 from whistle.notifications.outbox import inbox as inbox_of
-from whistle.organisation.models import Person
+from whistle.organisation.models import Jurisdiction, Lane, Person
 from whistle.policies.calendar import deadline_after
 from whistle.policies.models import ChainTarget, DurationUnit
 
@@ -1141,3 +1141,58 @@ def test_the_sweeps_messages_are_read_in_the_readers_language_and_sent_in_the_de
     with translation.override("zh-hans"):
         assert texts.subject_of(overdue.payload, overdue.subject) == overdue.subject
         assert texts.subject_of(escalated.payload, escalated.subject) == escalated.subject
+
+
+def test_an_escalation_names_the_cases_place_as_the_pages_do(city):
+    """The address; else the lane, else the community; else the point, longitude first."""
+    community = Jurisdiction.objects.create(
+        level="community", code="110101015001", name="西草市社区", parent=city.township
+    )
+    lanes = [
+        Lane.objects.create(
+            name=f"人民市场东巷{n}",
+            township=city.township,
+            centre_line={
+                "type": "LineString",
+                "coordinates": [[116.432, 39.872 + n / 1000], [116.433, 39.872 + n / 1000]],
+            },
+        )
+        for n in range(5)
+    ]
+    by_address = acknowledged(city)
+    by_lane = [
+        acknowledged(city, case=make_case(city, T0, address="", lane=lane)) for lane in lanes
+    ]
+    by_community = acknowledged(city, case=make_case(city, T0, address="", community=community))
+    by_point = acknowledged(city, case=make_case(city, T0, address="", lon=116.44575, lat=39.88485))
+    sweep_at(T0 + 31 * MIN)
+
+    def place(summons: Summons) -> str:
+        reference = Case.objects.get(pk=summons.case_id).reference
+        told = inbox(EventKind.ESCALATED, city.township_chief)
+        [body] = [n.body for n in told if reference in n.subject]
+        return body.split("\n")[0]
+
+    assert place(by_address) == "人民市场东巷12号"
+    assert [place(s) for s in by_lane] == [lane.name for lane in lanes]
+    assert place(by_community) == "西草市社区"
+    assert place(by_point) == "116.445750, 39.884850"
+
+
+def test_the_cases_lanes_take_no_statement_of_their_own(city):
+    plain = [acknowledged(city, case=make_case(city, T0, address="")) for _ in range(5)]
+    with CaptureQueriesContext(connection) as without_lanes:
+        assert sweep_at(T0 + 31 * MIN) == len(plain)
+    for n in range(5):
+        lane = Lane.objects.create(
+            name=f"东四{n}条",
+            township=city.township,
+            centre_line={
+                "type": "LineString",
+                "coordinates": [[116.41, 39.92 + n / 1000], [116.42, 39.92 + n / 1000]],
+            },
+        )
+        acknowledged(city, case=make_case(city, T0, address="", lane=lane))
+    with CaptureQueriesContext(connection) as with_lanes:
+        assert sweep_at(T0 + 31 * MIN) == 5
+    assert len(with_lanes) <= len(without_lanes)

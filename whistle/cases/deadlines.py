@@ -29,7 +29,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connections, router, transaction
-from django.db.models import Field, Model
+from django.db.models import F, Field, Model
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -41,7 +41,7 @@ from whistle.notifications import audiences, texts
 from whistle.notifications.models import Notification
 from whistle.notifications.outbox import ROW_FIELDS, Outbox, unqueued
 from whistle.organisation import directory
-from whistle.organisation.models import Department, Person, Role
+from whistle.organisation.models import Department, Jurisdiction, Lane, Person, Role
 from whistle.policies.models import ChainTarget, DistrictPolicy
 
 logger = logging.getLogger("whistle.deadlines")
@@ -914,11 +914,13 @@ def _claim(
         return []
     rows = model.objects.filter(pk__in=ids).order_by(_DUE_FIELD[model], "pk")
     if model is Case:
-        review_due: list[Any] = list(rows[:limit])
+        review_due: list[Any] = list(rows.annotate(**_PLACE_NAMES)[:limit])
         return [(case, case) for case in review_due]
     claimed: list[Any] = list(rows.select_related(*_RELATED[model])[:limit])
-    cases = Case.objects.select_for_update(skip_locked=True).in_bulk(
-        {row.case_id for row in claimed}
+    cases = (
+        Case.objects.select_for_update(skip_locked=True, of=("self",))
+        .annotate(**_PLACE_NAMES)
+        .in_bulk({row.case_id for row in claimed})
     )
     return [(row, cases.get(row.case_id)) for row in claimed]
 
@@ -1037,10 +1039,22 @@ def _claim_summonses(
     table = Case._meta.db_table
     cases = reader(Case, _CASE_COLUMNS, connection.alias, table)
     held_ids, params = among(connection, f"{quote(table)}.{quote('id')}", Case, case_ids)
-    sql = f"SELECT {cases.columns} FROM {quote(table)} WHERE {held_ids}{_for_update(connection)}"
+    # The names of the case's lane and community, for the messages' place (`_place`), read
+    # with the case; only the case's row is locked.
+    lanes, communities = quote(Lane._meta.db_table), quote("community")
+    joins = (
+        f"LEFT OUTER JOIN {lanes} ON ({quote(table)}.{quote('lane_id')} = {lanes}.{quote('id')}) "
+        f"LEFT OUTER JOIN {quote(Jurisdiction._meta.db_table)} {communities} "
+        f"ON ({quote(table)}.{quote('community_id')} = {communities}.{quote('id')})"
+    )
+    sql = (
+        f"SELECT {cases.columns}, {lanes}.{quote('name')}, {communities}.{quote('name')} "
+        f"FROM {quote(table)} {joins} WHERE {held_ids}{_for_update(connection, of=table)}"
+    )
     with connection.cursor() as cursor:
         rows = cases.execute(cursor, sql, params)
-    held = {case.pk: case for case in (_Claimed(Case, _CASE_COLUMNS, row) for row in rows)}
+    names = (*_CASE_COLUMNS, "lane_name", "community_name")
+    held = {case.pk: case for case in (_Claimed(Case, names, row) for row in rows)}
     return [(row, held.get(row.case_id)) for row in claimed]
 
 
@@ -1521,8 +1535,22 @@ def _texts(case: Case, summons: Summons, obligation: Obligation, context: _Pass)
 
 
 def _body(case: Case) -> str:
-    place = case.address or f"{case.lat:.5f}, {case.lon:.5f}"
-    return f"{place}\n{case.description[:500]}"
+    return f"{_place(case)}\n{case.description[:500]}"
+
+
+# The names the messages' place reads, loaded with the claimed case (`_claim`).
+_PLACE_NAMES = {"lane_name": F("lane__name"), "community_name": F("community__name")}
+
+
+def _place(case: Any) -> str:
+    """Where the case is, as the case pages name it: its address, else its lane, else its
+    community, else its point (longitude first)."""
+    return (
+        case.address
+        or getattr(case, "lane_name", None)
+        or getattr(case, "community_name", None)
+        or f"{case.lon:.6f}, {case.lat:.6f}"
+    )
 
 
 def _local(moment: datetime) -> str:
