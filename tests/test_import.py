@@ -17,11 +17,13 @@ import pytest
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 from openpyxl import Workbook
 
 from tests.conftest import square
 from whistle.importing.pipeline import run_import
 from whistle.importing.registry import IMPORTERS, KINDS
+from whistle.importing.sources import SourceError, open_source
 from whistle.organisation.models import (
     CentreMembership,
     Department,
@@ -898,3 +900,24 @@ def test_a_geojson_property_the_import_does_not_read_is_named_in_a_warning(small
     err = StringIO()
     call_command("import", "lanes", str(path), stdout=StringIO(), stderr=err)
     assert err.getvalue().strip() == "提示：属性「remark」：本导入不读取此列，已忽略"
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("zh-hans", "offices.xlsx 不是 Excel 工作簿（.xlsx），或已损坏：请在 Excel 中另存为 .xlsx 或 .csv 文件。"),
+        (
+            "en",
+            "offices.xlsx is not an Excel workbook (.xlsx), or it is damaged: save it from "
+            "Excel as an .xlsx or .csv file.",
+        ),
+    ],
+)
+def test_a_file_that_is_no_workbook_is_refused_without_the_readers_own_words(
+    tmp_path, language, says
+):
+    path = tmp_path / "offices.xlsx"
+    path.write_bytes(b"%PDF-1.7 not a workbook")
+    with translation.override(language), pytest.raises(SourceError) as refused:
+        open_source(path)
+    assert str(refused.value) == says

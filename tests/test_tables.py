@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.utils import translation
 from openpyxl import Workbook
 
 from whistle.organisation.tables import TableUnreadable, cell_text, read_table
@@ -57,3 +58,23 @@ def test_a_workbook_is_read_only_one_row_past_the_limit():
 def test_a_file_that_is_no_table_is_refused_in_the_users_language(name, content, says):
     with pytest.raises(TableUnreadable, match=says):
         read_table(name, content)
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("zh-hans", "该文件不是 Excel 工作簿（.xlsx），或已损坏：请在 Excel 中另存为 .xlsx 或 .csv 文件。"),
+        (
+            "en",
+            "The file is not an Excel workbook (.xlsx), or it is damaged: save it from Excel "
+            "as an .xlsx or .csv file.",
+        ),
+    ],
+)
+@pytest.mark.parametrize("content", [b"%PDF-1.7 not a workbook", b"PK\x03\x04 cut short"])
+def test_a_file_that_is_no_workbook_is_refused_without_the_readers_own_words(
+    language, says, content
+):
+    with translation.override(language), pytest.raises(TableUnreadable) as refused:
+        read_table("export.xlsx", content)
+    assert str(refused.value) == says

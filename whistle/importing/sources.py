@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import logging
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from whistle.importing import cells
+
+logger = logging.getLogger(__name__)
 
 
 class SourceError(Exception):
@@ -143,9 +146,14 @@ def _xlsx_source(path: Path, sheet: str | None) -> Source:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        # Its own words ("File is not a zip file") say nothing to the person: logged only.
+        logger.info("workbook unreadable: %s: %s: %s", path.name, type(exc).__name__, exc)
         raise SourceError(
-            _("Cannot open %(name)s as an Excel workbook: %(error)s")
-            % {"name": path.name, "error": exc}
+            _(
+                "%(name)s is not an Excel workbook (.xlsx), or it is damaged: save it from "
+                "Excel as an .xlsx or .csv file."
+            )
+            % {"name": path.name}
         ) from exc
     if sheet is None:
         worksheet = workbook.worksheets[0]

@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+
+
+logger = logging.getLogger(__name__)
+
+NOT_A_WORKBOOK = _(
+    "The file is not an Excel workbook (.xlsx), or it is damaged: save it from Excel as an "
+    ".xlsx or .csv file."
+)
 
 
 class TableUnreadable(ValueError):
@@ -50,9 +59,9 @@ def _xlsx_rows(content: bytes, max_rows: int | None) -> list[list[Any]]:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise TableUnreadable(
-            _("Cannot open the file as an Excel workbook: %(error)s") % {"error": exc}
-        ) from exc
+        # Its own words ("File is not a zip file") say nothing to the person: logged only.
+        logger.info("workbook unreadable: %s: %s", type(exc).__name__, exc)
+        raise TableUnreadable(str(NOT_A_WORKBOOK)) from exc
     try:
         sheet = workbook.worksheets[0]
         # Some programs write a wrong dimension into the sheet; reading every cell is safer.
