@@ -369,7 +369,7 @@ def test_a_file_that_is_not_a_photo_loses_nothing_else_of_the_form(client, whist
             },
         )
     )
-    assert "evil.jpg不是可读取的 JPEG、PNG 或 WebP 图片" in html
+    assert "evil.jpg：该文件不是可读取的 JPEG、PNG 或 WebP 图片。" in html
     assert "已劝离游商，现场清理完毕</textarea>" in html
     assert Case.objects.get(pk=case.pk).status == Case.Status.FILED
     assert not Attachment.objects.filter(case=case).exists()
@@ -683,7 +683,7 @@ def test_progress_and_result_with_photos(client, whistle_city):
             },
         )
     )
-    assert "x.png不是可读取的" in html and "正在劝离</textarea>" in html
+    assert "x.png：该文件不是可读取的" in html and "正在劝离</textarea>" in html
     response = client.post(
         case_url(case),
         {

@@ -179,7 +179,7 @@ def test_a_faulty_appeal_comes_back_with_its_errors_and_writes_nothing(client, r
     html = html_of(
         appeal(client, summons, files=[not_a_photo], correction="came:on_time", reason="按时")
     )
-    assert "不是可读取的 JPEG、PNG 或 WebP 图片" in html
+    assert "photo.jpg：该文件不是可读取的 JPEG、PNG 或 WebP 图片。" in html
     html = html_of(appeal(client, summons, correction="acted:handled", reason="已处置"))
     assert "选择一个有效的选项" in html
     assert not Appeal.objects.exists()

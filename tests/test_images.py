@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 from PIL import Image, ImageCms, ImageFile
 
 from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
@@ -274,7 +275,21 @@ def test_the_photo_field_names_a_refused_file(settings):
     assert (upload.size or 0) > 1024 * 1024
     with pytest.raises(ValidationError) as refused:
         PhotosField().clean([upload])
-    assert refused.value.messages == ["big.jpg超过 1.0 MB。"]
+    assert refused.value.messages == ["big.jpg：该文件超过 1.0 MB。"]
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("zh-hans", "evil.pdf：该文件不是可读取的 JPEG、PNG 或 WebP 图片。"),
+        ("en", "evil.pdf: This file is not a readable JPEG, PNG or WebP image."),
+    ],
+)
+def test_the_photo_field_sets_the_files_name_apart_from_the_reason(language, says):
+    upload = SimpleUploadedFile("evil.pdf", b"%PDF-1.7", content_type="application/pdf")
+    with translation.override(language), pytest.raises(ValidationError) as refused:
+        PhotosField().clean([upload])
+    assert refused.value.messages == [says]
 
 
 def test_a_steward_s_report_stores_its_photo_through_the_pipeline(client, street):

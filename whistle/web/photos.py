@@ -59,7 +59,11 @@ class PhotosField(forms.FileField):
         photos = []
         for upload in files:
             try:
-                photos.append(prepare(upload, label=getattr(upload, "name", "") or "?"))
+                photos.append(prepare(upload, label=_("This file")))
             except PhotoRefused as refused:
-                raise ValidationError(str(refused), code="not_a_photo") from None
+                # The file's name, then the reason: "evil.pdf：该文件不是…".
+                name = getattr(upload, "name", "") or "?"
+                raise ValidationError(
+                    f"{name}{_(': ')}{refused}", code="not_a_photo"
+                ) from None
         return photos
