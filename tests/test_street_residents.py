@@ -30,6 +30,8 @@ from tests.fixtures_street import (  # noqa: F401
     street_fixture,
 )
 from whistle.cases.actions import (
+    DESCRIPTION_MAX,
+    NOTE_MAX,
     ResidentReport,
     acknowledge,
     check_passed,
@@ -46,7 +48,10 @@ from whistle.cases.trail import EventKind
 from whistle.notifications.models import Channel, Notification
 from whistle.organisation.models import Jurisdiction, Lane, Role
 from whistle.policies.models import DistrictPolicy
+from whistle.assessment.actions import RATING_COMMENT_MAX
+from whistle.district.forms import RatingForm as DistrictRatingForm
 from whistle.street import captcha
+from whistle.street.forms import RatingForm, ResidentReportForm
 from whistle.street.ratelimit import client_ip, phone_key
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
@@ -902,3 +907,48 @@ def test_the_resident_pages_speak_english(client, street):
     assert "Cannot read the picture? Show the question as text" in html
     assert "What is " in html
     assert reverse("reports:follow") in html
+
+
+def test_an_over_long_description_is_refused_naming_the_field_and_its_limit(client, street):
+    too_long = "路" * (DESCRIPTION_MAX + 1000)
+    html = send(client, description=too_long).content.decode()
+    message = f"问题描述太长：{DESCRIPTION_MAX + 1000} 个字，最多 {DESCRIPTION_MAX} 个字。"
+    assert f'<a href="#id_description">发现了什么问题？</a>{message}' in html
+    assert "确保该变量" not in html
+    assert not Case.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("zh-hans", "{label}太长：{n} 个字，最多 {max} 个字。"),
+        ("en", "{label} is too long: {n} characters, at most {max}."),
+    ],
+)
+@pytest.mark.parametrize(
+    ("form", "field", "limit", "label"),
+    [
+        (
+            ResidentReportForm,
+            "description",
+            DESCRIPTION_MAX,
+            {"zh-hans": "问题描述", "en": "The description"},
+        ),
+        (RatingForm, "comment", NOTE_MAX, {"zh-hans": "评价意见", "en": "The comment"}),
+        (
+            DistrictRatingForm,
+            "comment",
+            RATING_COMMENT_MAX,
+            {"zh-hans": "评价意见", "en": "The comment"},
+        ),
+        (ResidentReportForm, "name", 60, {"zh-hans": "您的姓名", "en": "Your name"}),
+    ],
+)
+def test_every_limit_of_the_forms_is_said_in_the_products_words(
+    form, field, limit, label, language, says
+):
+    with translation.override(language):
+        bound = form(data={field: "x" * (limit + 5)})
+        bound.is_valid()
+        errors = [str(e) for e in bound.errors[field]]
+    assert errors == [says.format(label=label[language], n=limit + 5, max=limit)]

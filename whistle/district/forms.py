@@ -21,7 +21,7 @@ from whistle.cases.actions import REASON_MAX, RESULT_MAX
 from whistle.cases.models import Attachment
 from whistle.district import corrections
 from whistle.district.picker import period_label
-from whistle.web.forms import Textarea
+from whistle.web.forms import Textarea, TextLimits
 from whistle.web.photos import PhotosField
 
 ROWS_SHORT = {"rows": 2}
@@ -31,7 +31,9 @@ def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
     return cast(forms.ChoiceField, form.fields[name])
 
 
-class RatingForm(forms.Form):
+class RatingForm(TextLimits):
+    limit_labels: dict[str, Any] = {"comment": _("The comment")}
+
     rating = forms.TypedChoiceField(
         label=_("How well did the department do?"),
         coerce=int,
@@ -74,7 +76,7 @@ class AttachmentChoiceField(forms.MultipleChoiceField):
         return [self.objects[key] for key in super().clean(value)]
 
 
-class CorrectionFields(forms.Form):
+class CorrectionFields(TextLimits):
     """A correction: one choice, and a number for lateness and reworks."""
 
     correction = forms.ChoiceField(label=_("What should the record say?"))

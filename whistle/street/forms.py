@@ -15,7 +15,7 @@ from whistle.organisation.models import Lane
 from whistle.patrols.models import CheckResult
 from whistle.policies.models import Category
 from whistle.street.public import REFERENCE, normal_reference
-from whistle.web.forms import PickedPlace, Textarea
+from whistle.web.forms import PickedPlace, Textarea, TextLimits
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,38}[0-9]$")
 
@@ -48,8 +48,11 @@ def show_refusal(form: forms.Form, error: ActionRefused) -> None:
         form.add_error(None, str(error))
 
 
-class PlaceFields(forms.Form):
+class PlaceFields(TextLimits):
     """A photo, a position (WGS-84, from the phone or a pin on the map) and a description."""
+
+    # Named as the actions name them (the labels are questions).
+    limit_labels: dict[str, Any] = {"description": _("The description")}
 
     # What the list of errors calls a field's error when not its label (whistle_ui.error_label).
     error_labels: dict[str, Any] = {}
@@ -206,7 +209,7 @@ class ResidentReportForm(PickedPlace, PlaceFields):
         return phone
 
 
-class StartPatrolForm(forms.Form):
+class StartPatrolForm(TextLimits):
     lane = forms.ModelChoiceField(
         label=_("Lane"),
         queryset=Lane.objects.none(),
@@ -220,7 +223,7 @@ class StartPatrolForm(forms.Form):
             self.fields["lane"].queryset = lanes  # type: ignore[attr-defined]
 
 
-class CheckForm(forms.Form):
+class CheckForm(TextLimits):
     item = forms.CharField(max_length=40)
     result = forms.ChoiceField(choices=CheckResult.Result.choices)
     outcome = forms.ChoiceField(
@@ -229,7 +232,9 @@ class CheckForm(forms.Form):
     )
 
 
-class EscalateForm(forms.Form):
+class EscalateForm(TextLimits):
+    limit_labels: dict[str, Any] = {"reason": _("The reason")}
+
     reason = forms.CharField(
         label=_("Why can it not be solved at the lane?"),
         max_length=REASON_MAX,
@@ -239,7 +244,7 @@ class EscalateForm(forms.Form):
     )
 
 
-class FollowForm(forms.Form):
+class FollowForm(TextLimits):
     reference = forms.CharField(
         label=_("Reference number"),
         max_length=20,
@@ -258,7 +263,9 @@ class FollowForm(forms.Form):
         return reference
 
 
-class RatingForm(forms.Form):
+class RatingForm(TextLimits):
+    limit_labels: dict[str, Any] = {"comment": _("The comment")}
+
     rating = forms.TypedChoiceField(
         label=_("How well was the problem solved?"),
         choices=[
@@ -282,7 +289,7 @@ class RatingForm(forms.Form):
     key = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
-class AppointForm(forms.Form):
+class AppointForm(TextLimits):
     """A chiefs' office appoints a chief to a lane (`appoint_chief` checks the rest)."""
 
     username = forms.CharField(
@@ -306,7 +313,7 @@ class AppointForm(forms.Form):
     action_fields = {"starts_on": "starts_on", "role": "role", "person": "username"}
 
 
-class EndAppointmentForm(forms.Form):
+class EndAppointmentForm(TextLimits):
     """A chiefs' office ends a running appointment (`end_appointment` checks the rest)."""
 
     ends_on = forms.DateField(

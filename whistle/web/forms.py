@@ -7,7 +7,42 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
+
+
+# A text over its limit, in the words the actions use for the same limit
+# (`whistle.cases.actions._common.clean_text`), so that the form and the action agree.
+TOO_LONG = _("%(label)s is too long: %(length)s characters, at most %(max)s.")
+
+
+def _too_long_text(label: Any) -> str:
+    # Django's length check fills in its own names (`show_value`, `limit_value`).
+    named = str(label).replace("%", "%%")
+    return str(TOO_LONG) % {"label": named, "length": "%(show_value)s", "max": "%(limit_value)s"}
+
+
+# Worked out when shown, in the language of that request.
+too_long = lazy(_too_long_text, str)
+
+
+class TextLimits(forms.Form):
+    """A form whose text fields with a limit refuse a longer text in the product's words,
+    naming the field ("问题描述太长：5000 个字，最多 4000 个字。") rather than with Django's
+    generic message. The field is named by `limit_labels`, else by its label; a field that
+    gives its own "max_length" message keeps it."""
+
+    limit_labels: dict[str, Any] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if not isinstance(field, forms.CharField) or not field.max_length:
+                continue
+            if "max_length" in field.error_messages:
+                continue
+            label = self.limit_labels.get(name, field.label or name)
+            field.error_messages["max_length"] = too_long(label)
 
 
 def counted_length(text: str) -> int:
