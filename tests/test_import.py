@@ -905,7 +905,11 @@ def test_a_geojson_property_the_import_does_not_read_is_named_in_a_warning(small
 @pytest.mark.parametrize(
     ("language", "says"),
     [
-        ("zh-hans", "offices.xlsx 不是 Excel 工作簿（.xlsx），或已损坏：请在 Excel 中另存为 .xlsx 或 .csv 文件。"),
+        (
+            "zh-hans",
+            "offices.xlsx 不是 Excel 工作簿（.xlsx），或已损坏："
+            "请在 Excel 中另存为 .xlsx 或 .csv 文件。",
+        ),
         (
             "en",
             "offices.xlsx is not an Excel workbook (.xlsx), or it is damaged: save it from "

@@ -29,6 +29,7 @@ from tests.fixtures_street import (  # noqa: F401
     reported,
     street_fixture,
 )
+from whistle.assessment.actions import RATING_COMMENT_MAX
 from whistle.cases.actions import (
     DESCRIPTION_MAX,
     NOTE_MAX,
@@ -45,11 +46,10 @@ from whistle.cases.actions import (
 )
 from whistle.cases.models import Case, Event
 from whistle.cases.trail import EventKind
+from whistle.district.forms import RatingForm as DistrictRatingForm
 from whistle.notifications.models import Channel, Notification
 from whistle.organisation.models import Jurisdiction, Lane, Role
 from whistle.policies.models import DistrictPolicy
-from whistle.assessment.actions import RATING_COMMENT_MAX
-from whistle.district.forms import RatingForm as DistrictRatingForm
 from whistle.street import captcha
 from whistle.street.forms import RatingForm, ResidentReportForm
 from whistle.street.ratelimit import client_ip, phone_key

@@ -63,7 +63,10 @@ def test_a_file_that_is_no_table_is_refused_in_the_users_language(name, content,
 @pytest.mark.parametrize(
     ("language", "says"),
     [
-        ("zh-hans", "该文件不是 Excel 工作簿（.xlsx），或已损坏：请在 Excel 中另存为 .xlsx 或 .csv 文件。"),
+        (
+            "zh-hans",
+            "该文件不是 Excel 工作簿（.xlsx），或已损坏：请在 Excel 中另存为 .xlsx 或 .csv 文件。",
+        ),
         (
             "en",
             "The file is not an Excel workbook (.xlsx), or it is damaged: save it from Excel "

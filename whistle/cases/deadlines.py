@@ -1053,8 +1053,8 @@ def _claim_summonses(
     )
     with connection.cursor() as cursor:
         rows = cases.execute(cursor, sql, params)
-    names = (*_CASE_COLUMNS, "lane_name", "community_name")
-    held = {case.pk: case for case in (_Claimed(Case, names, row) for row in rows)}
+    read = (*_CASE_COLUMNS, "lane_name", "community_name")
+    held = {case.pk: case for case in (_Claimed(Case, read, row) for row in rows)}
     return [(row, held.get(row.case_id)) for row in claimed]
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-
 logger = logging.getLogger(__name__)
 
 NOT_A_WORKBOOK = _(

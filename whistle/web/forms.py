@@ -10,7 +10,6 @@ from django import forms
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
-
 # A text over its limit, in the words the actions use for the same limit
 # (`whistle.cases.actions._common.clean_text`), so that the form and the action agree.
 TOO_LONG = _("%(label)s is too long: %(length)s characters, at most %(max)s.")

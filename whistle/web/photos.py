@@ -63,7 +63,5 @@ class PhotosField(forms.FileField):
             except PhotoRefused as refused:
                 # The file's name, then the reason: "evil.pdf：该文件不是…".
                 name = getattr(upload, "name", "") or "?"
-                raise ValidationError(
-                    f"{name}{_(': ')}{refused}", code="not_a_photo"
-                ) from None
+                raise ValidationError(f"{name}{_(': ')}{refused}", code="not_a_photo") from None
         return photos

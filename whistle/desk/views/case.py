@@ -113,11 +113,11 @@ def map_features(case: Case, summonses: list[Any], events: list[Event]) -> dict[
     }
     # The township's ruling on a flagged check-in: the check-in it ruled on (the summons'
     # last flagged one) is shown as ruled.
-    rulings = {
+    rulings: dict[str, str] = {
         EventKind.CHECK_IN_CONFIRMED: "confirmed",
         EventKind.CHECK_IN_REJECTED: "rejected",
     }
-    awaiting: dict[int, dict[str, Any]] = {}
+    awaiting: dict[int | None, dict[str, Any]] = {}
     for event in events:
         if event.kind in rulings:
             ruled = awaiting.pop(event.summons_id, None)
