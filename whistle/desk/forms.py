@@ -39,7 +39,7 @@ from whistle.policies.models import (
     WhistleKind,
     shown_class_name,
 )
-from whistle.web.forms import PickedPlace, Textarea
+from whistle.web.forms import DateInput, DateTimeInput, PickedPlace, Textarea
 from whistle.web.photos import PhotosField
 
 ROWS_SHORT = {"rows": 2}
@@ -459,7 +459,7 @@ class BacklogForm(ActionForm):
     reason = reason_field(_("Why it cannot be solved soon"))
     review_on = forms.DateField(
         label=_("Review on"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         help_text=_("The date the case will be looked at again."),
     )
 
@@ -481,7 +481,7 @@ class SupervisionForm(ActionForm):
     )
     due_at = forms.DateTimeField(
         label=_("Act by"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DateTimeInput(),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         help_text=_("Beijing time."),
     )
@@ -865,7 +865,7 @@ class HotlineOrderForm(PickedPlace):
         label=_("Called at (optional)"),
         required=False,
         help_text=_("When the caller called the hotline, Beijing time."),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DateTimeInput(),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
     )
     description = forms.CharField(

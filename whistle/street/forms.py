@@ -15,7 +15,7 @@ from whistle.organisation.models import Lane
 from whistle.patrols.models import CheckResult
 from whistle.policies.models import Category
 from whistle.street.public import REFERENCE, normal_reference
-from whistle.web.forms import PickedPlace, Textarea, TextLimits
+from whistle.web.forms import DateInput, PickedPlace, Textarea, TextLimits
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,38}[0-9]$")
 
@@ -304,7 +304,7 @@ class AppointForm(TextLimits):
     )
     starts_on = forms.DateField(
         label=_("From"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         error_messages={
             "required": _("Give the first day of the appointment."),
             "invalid": _("Give the day as 2026-08-16."),
@@ -318,7 +318,7 @@ class EndAppointmentForm(TextLimits):
 
     ends_on = forms.DateField(
         label=_("Last day"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         error_messages={
             "required": _("Give the last day of the appointment."),
             "invalid": _("Give the day as 2026-08-16."),

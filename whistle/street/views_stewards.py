@@ -22,6 +22,7 @@ from whistle.street import captcha, ratelimit
 from whistle.township.errors import TownshipRefused
 from whistle.township.recruitment import apply, is_open, open_calls
 from whistle.township.recruitment_models import StewardApplication, StewardCall
+from whistle.web.forms import DateInput
 
 REFERENCE = re.compile(r"^[2-9A-HJKMNP-Z]{10}$")
 APPLIED_KEY = "street_steward_applications"
@@ -37,7 +38,7 @@ class ApplicationForm(forms.Form):
     birth_date = forms.DateField(
         label=gettext_lazy("Date of birth"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         help_text=gettext_lazy("As on your identity card."),
     )
     birth_year = forms.IntegerField(

@@ -1,6 +1,6 @@
-"""The design system's form pieces shared by every page: the text area whose length is
-counted as the person sees it, the place chosen with the place picker, and the components
-page's sample form."""
+"""The design system's form pieces shared by every page: the date, time and moment inputs
+the browser's pickers read, the text area whose length is counted as the person sees it, the
+place chosen with the place picker, and the components page's sample form."""
 
 from __future__ import annotations
 
@@ -42,6 +42,37 @@ class TextLimits(forms.Form):
                 continue
             label = self.limit_labels.get(name, field.label or name)
             field.error_messages["max_length"] = too_long(label)
+
+
+class DateInput(forms.DateInput):
+    """A day picked with the browser's date picker. The browser reads and sends the value
+    as 2026-12-06 whatever the page's language, so it is written so in every language
+    (Django would write the language's own format, e.g. 2026/12/06 in Chinese, which the
+    browser throws away and the form then finds empty)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class DateTimeInput(forms.DateTimeInput):
+    """A moment picked with the browser's date and time picker, in Beijing time, written as
+    the browser reads it (2026-12-06T09:30) in every language."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+class TimeInput(forms.TimeInput):
+    """A time of day picked with the browser's time picker, written as it reads it (09:30)."""
+
+    input_type = "time"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%H:%M")
 
 
 def counted_length(text: str) -> int:

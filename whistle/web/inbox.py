@@ -37,6 +37,7 @@ from whistle.notifications.models import Notification
 from whistle.notifications.outbox import Reading, inbox, inbox_state, unread_count
 from whistle.organisation.models import Person
 from whistle.web.chrome import inbox_badge
+from whistle.web.forms import DateInput
 from whistle.web.views import HTMX_STOP_POLLING
 
 PER_PAGE = 20
@@ -63,12 +64,12 @@ class InboxFilter(forms.Form):
     since = forms.DateField(
         label=gettext_lazy("From date"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput(),
     )
     until = forms.DateField(
         label=gettext_lazy("To"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput(),
     )
 
     def __init__(self, *args: Any, kinds: list[str], **kwargs: Any) -> None:

@@ -24,6 +24,7 @@ from whistle.notifications.conf import OUTSIDE_CHANNELS, channel_order, setting
 from whistle.notifications.kinds import urgent_kinds
 from whistle.notifications.models import Channel, NotificationPreference
 from whistle.organisation.models import Person
+from whistle.web.forms import TimeInput
 
 DEFAULT = "default"
 MINE = "mine"
@@ -43,13 +44,13 @@ class NotificationSettingsForm(forms.Form):
     quiet_from = forms.TimeField(
         label=gettext_lazy("Quiet hours from"),
         required=False,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        widget=TimeInput(),
         help_text=gettext_lazy("Beijing time, e.g. 22:00."),
     )
     quiet_until = forms.TimeField(
         label=gettext_lazy("Quiet hours until"),
         required=False,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        widget=TimeInput(),
         help_text=gettext_lazy("e.g. 07:00: quiet hours may run past midnight."),
     )
 

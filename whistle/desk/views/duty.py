@@ -42,7 +42,7 @@ from whistle.duty.permissions import (
 )
 from whistle.duty.schedule import Shift, board, days_ahead
 from whistle.organisation.models import CentreMembership, Department, Jurisdiction, Person
-from whistle.web.forms import Textarea
+from whistle.web.forms import DateInput, DateTimeInput, Textarea
 
 DAYS_SHOWN = 14
 LOG_SHOWN = 30
@@ -133,13 +133,13 @@ class CoverForm(forms.Form):
     person = forms.TypedChoiceField(label=gettext_lazy("Takes the duty"), coerce=int)
     starts_at = forms.DateTimeField(
         label=gettext_lazy("From"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DateTimeInput(),
         input_formats=LOCAL_INPUT,
         help_text=gettext_lazy("Beijing time."),
     )
     ends_at = forms.DateTimeField(
         label=gettext_lazy("Until"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DateTimeInput(),
         input_formats=LOCAL_INPUT,
         help_text=gettext_lazy("Beijing time."),
     )
@@ -236,14 +236,14 @@ class RotationForm(forms.Form):
     )
     starts_on = forms.DateField(
         label=gettext_lazy("Starts on"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput(),
         input_formats=["%Y-%m-%d"],
         help_text=gettext_lazy("The first member is on duty on this day"),
     )
     ends_on = forms.DateField(
         label=gettext_lazy("Ends on"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput(),
         input_formats=["%Y-%m-%d"],
         help_text=gettext_lazy("The last duty day of the rotation; blank: until it is changed"),
     )

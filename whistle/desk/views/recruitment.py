@@ -25,7 +25,7 @@ from whistle.organisation.models import Jurisdiction, Lane, Person, Role, RoleAs
 from whistle.township import recruitment
 from whistle.township.errors import TownshipRefused
 from whistle.township.recruitment_models import StewardApplication, StewardCall, StewardTeam
-from whistle.web.forms import Textarea
+from whistle.web.forms import DateInput, Textarea
 
 Status = StewardApplication.Status
 
@@ -70,12 +70,8 @@ class CallForm(forms.Form):
         queryset=Lane.objects.none(),
         widget=forms.CheckboxSelectMultiple,
     )
-    opens_on = forms.DateField(
-        label=gettext_lazy("Date of the call"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    closes_on = forms.DateField(
-        label=gettext_lazy("Closing date"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    opens_on = forms.DateField(label=gettext_lazy("Date of the call"), widget=DateInput())
+    closes_on = forms.DateField(label=gettext_lazy("Closing date"), widget=DateInput())
     party_preferred = forms.BooleanField(
         label=gettext_lazy("Party members preferred"), required=False, initial=True
     )

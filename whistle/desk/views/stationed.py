@@ -43,9 +43,7 @@ from whistle.township.stationed_rules import (
     own_stationings,
     townships_kept,
 )
-from whistle.web.forms import Textarea
-
-DateInput = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+from whistle.web.forms import DateInput, Textarea
 
 
 def _person(request: HttpRequest) -> Person:

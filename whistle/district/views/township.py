@@ -34,7 +34,7 @@ from whistle.township.permissions import (
     jurisdictions_of,
     role_in,
 )
-from whistle.web.forms import Textarea
+from whistle.web.forms import DateTimeInput, Textarea
 
 LOCAL_INPUT = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 
@@ -57,7 +57,7 @@ def _apply_refusal(form: forms.Form, exc: TownshipRefused) -> None:
 def _moment(label: Any) -> forms.DateTimeField:
     return forms.DateTimeField(
         label=label,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DateTimeInput(),
         input_formats=LOCAL_INPUT,
         help_text=gettext_lazy("Beijing time."),
     )

@@ -27,7 +27,7 @@ from whistle.district.views.common import page_context
 from whistle.organisation.models import Jurisdiction, Person, Role
 from whistle.patrols import training
 from whistle.patrols.models import Recognition, TrainingSession
-from whistle.web.forms import Textarea
+from whistle.web.forms import DateInput, Textarea
 
 
 def _person(request: HttpRequest) -> Person:
@@ -48,9 +48,7 @@ def _refused(form: forms.Form, exc: ActionRefused) -> None:
 class SessionForm(forms.Form):
     organiser = forms.TypedChoiceField(label=gettext_lazy("Held by"), coerce=int)
     topic = forms.CharField(label=gettext_lazy("Topic"), max_length=training.TEXT_MAX)
-    held_on = forms.DateField(
-        label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    held_on = forms.DateField(label=gettext_lazy("Date"), widget=DateInput())
     place = forms.CharField(label=gettext_lazy("Place"), max_length=training.TEXT_MAX)
     trainer = forms.CharField(label=gettext_lazy("Trainer"), max_length=training.TRAINER_MAX)
     audience = forms.ChoiceField(
