@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -63,6 +67,8 @@ class Chrome:
     nav: list[NavEntry] = field(default_factory=list)
     languages: list[tuple[str, str]] = field(default_factory=list)
     language: str = ""
+    # Where the language switch brings the person back (`language_return`).
+    language_return: str = ""
     # The signed-in person's inbox, for the header's count (one query per page).
     inbox: InboxState | None = None
 
@@ -80,7 +86,32 @@ def person_roles(person: Any) -> list[RoleLine]:
     return lines
 
 
-def chrome_for(person: Any) -> Chrome:
+def language_return(request: HttpRequest | None) -> str:
+    """The page the language switch brings the person back to, in the other language: this
+    one when it was opened as a page is (GET). A page that answers a sent form (a form with
+    errors, a refusal) stands at an address that takes forms only, which would refuse to be
+    opened again: the switch returns to the page the form was on, when the browser names it
+    and it is one of ours, else to the home page."""
+    if request is None:
+        return reverse("web:home")
+    if request.method in ("GET", "HEAD"):
+        return request.get_full_path()
+    referer = request.headers.get("Referer", "")
+    try:
+        ours = bool(referer) and url_has_allowed_host_and_scheme(
+            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    except DisallowedHost:
+        ours = False
+    if not ours:
+        return reverse("web:home")
+    parts = urlsplit(referer)
+    if not parts.path.startswith("/") or parts.path.startswith("//"):
+        return reverse("web:home")
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def chrome_for(person: Any, request: HttpRequest | None = None) -> Chrome:
     current = get_language() or settings.LANGUAGE_CODE
     links = dashboards_for(person)
     return Chrome(
@@ -90,6 +121,7 @@ def chrome_for(person: Any) -> Chrome:
         nav=navigation(links),
         languages=[(code, name) for code, name in settings.LANGUAGES if code != current],
         language=current,
+        language_return=language_return(request),
         inbox=inbox_state(person) if getattr(person, "is_authenticated", False) else None,
     )
 

@@ -39,7 +39,7 @@ MAP_LAYERS = {
 @register.simple_tag(takes_context=True)
 def chrome_context(context: template.Context) -> chrome.Chrome:
     request = context.get("request")
-    return chrome.chrome_for(getattr(request, "user", None))
+    return chrome.chrome_for(getattr(request, "user", None), request)
 
 
 @register.inclusion_tag("web/partials/inbox_badge.html", takes_context=True)

@@ -1,0 +1,92 @@
+"""The language switch brings the person back to a page that opens: the page itself when it
+was opened by a link, and after a sent form's answer (an error shown at an address that
+takes forms only) the page the form was on."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from tests.fixtures_cases import beijing, whistle_city_fixture  # noqa: F401
+from tests.fixtures_street import MORNING, street_fixture  # noqa: F401
+from tests.test_street_residents import closed_report
+
+pytestmark = pytest.mark.django_db
+
+HOTLINE = "/dispatch/hotline/"
+IMPORT = "/dispatch/hotline/import/"
+
+
+def switch_target(html: str) -> str:
+    form = re.search(r'<form class="language-switch".*?</form>', html, re.S)
+    assert form, "no language switch on the page"
+    found = re.search(r'name="next" value="([^"]*)"', form.group(0))
+    assert found
+    return found.group(1).replace("&amp;", "&")
+
+
+def switch_to_english(client: Client, target: str) -> str:
+    """Press the switch's English button; where it leads."""
+    response = client.post("/i18n/setlang/", {"language": "en", "next": target})
+    assert response.status_code == 302
+    return response["Location"]
+
+
+def test_after_a_refused_import_the_switch_returns_to_the_hotline_page(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    with time_machine.travel(beijing(2026, 5, 12, 9, 0), tick=False):
+        refused = client.post(
+            IMPORT + "?township=110101015",
+            {"export": SimpleUploadedFile("export.pdf", b"%PDF-1.4 not a table")},
+            HTTP_REFERER="http://testserver" + HOTLINE + "?township=110101015",
+        )
+        assert refused.status_code == 200
+        assert 'class="form-errors"' in refused.content.decode()
+        target = switch_target(refused.content.decode())
+        assert target == HOTLINE + "?township=110101015"
+        landed = switch_to_english(client, target)
+        assert landed == target
+        page = client.get(landed)
+    assert page.status_code == 200
+    assert "Work orders" in page.content.decode()
+
+
+def test_after_a_form_sent_from_elsewhere_or_unnamed_the_switch_returns_home(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    for headers in ({}, {"HTTP_REFERER": "https://example.com/dispatch/hotline/"}):
+        refused = client.post(
+            IMPORT, {"export": SimpleUploadedFile("export.pdf", b"%PDF")}, **headers
+        )
+        target = switch_target(refused.content.decode())
+        assert target == "/"
+        assert client.get(switch_to_english(client, target)).status_code == 200
+
+
+def test_on_a_page_opened_by_a_link_the_switch_returns_to_it(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    with time_machine.travel(beijing(2026, 5, 12, 9, 0), tick=False):
+        page = client.get(HOTLINE, {"township": "110101015"})
+        target = switch_target(page.content.decode())
+        assert target == HOTLINE + "?township=110101015"
+        assert switch_to_english(client, target) == target
+
+
+def test_after_a_refused_rating_the_switch_returns_to_the_case_page(client, street):
+    with time_machine.travel(MORNING, tick=False):
+        report = closed_report(street)
+        follow = f"/report/follow/{report.case.reference}/"
+        refused = client.post(
+            follow + "rate/",
+            {"rating": "1", "key": "not-the-key"},
+            HTTP_REFERER=f"http://testserver{follow}?key=not-the-key",
+        )
+        assert refused.status_code == 403
+        target = switch_target(refused.content.decode())
+        assert target == f"{follow}?key=not-the-key"
+        assert client.get(switch_to_english(client, target)).status_code == 200
+        # The address of the refused form itself takes forms only.
+        assert client.get(follow + "rate/").status_code == 405
