@@ -27,7 +27,7 @@ from tests.fixtures_district import (
     rate_july,
     scored_july_fixture,  # noqa: F401  (fixture)
 )
-from whistle.assessment.models import DepartmentResult
+from whistle.assessment.models import DepartmentResult, Scheme
 from whistle.organisation.models import Role
 
 
@@ -153,6 +153,47 @@ def test_the_xlsx_download_is_a_workbook_of_the_same_table(client, rated):
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][3] == "dc-longtan-pcs" and rows[1][-4] == pytest.approx(84.97)
+
+
+def download_header(client, file_format: str, language: str) -> list[str]:
+    response = client.get(
+        RANKINGS + "export/",
+        {"period": "2026-07", "format": file_format},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert response.status_code == 200
+    if file_format == "csv":
+        return next(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    return [str(v) for v in next(sheet.iter_rows(values_only=True))]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_the_downloads_head_each_component_with_its_name_as_the_page_does(
+    client, rated, file_format
+):
+    client.force_login(rated.district_assessor)
+    assert download_header(client, file_format, "zh-hans")[6:9] == ["街乡评价", "区级检查", "总分"]
+    # The district's own component is named as the district named it, in either language.
+    english = download_header(client, file_format, "en")
+    assert english[6:9] == ["township evaluation", "区级检查", "total"]
+    assert "inspection" not in english
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_the_stationed_staffs_assessment_is_a_column_in_the_readers_language(
+    client, rated, file_format
+):
+    # The scheme gives the stationed staff's assessment a share (its scores are the townships').
+    Scheme.objects.update(stationed_share="1/6")
+    client.force_login(rated.district_assessor)
+    assert download_header(client, file_format, "zh-hans")[7:10] == [
+        "区级检查",
+        "派驻人员考核",
+        "总分",
+    ]
+    english = download_header(client, file_format, "en")
+    assert english[7:10] == ["区级检查", "Stationed staff's assessment", "total"]
 
 
 def test_a_download_in_an_unknown_format_or_period_is_refused(client, rated):

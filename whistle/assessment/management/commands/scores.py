@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from whistle.assessment.engine import SchemeBook, period_pieces
+from whistle.assessment.engine import SchemeBook, period_pieces, scheme_components
 from whistle.assessment.explain import pieces_of, result_notes, schemes_of
 from whistle.assessment.indicators import IndicatorRow, indicator_table
-from whistle.assessment.models import DepartmentResult
+from whistle.assessment.models import DepartmentResult, Scheme
 from whistle.assessment.periods import Period
 from whistle.organisation.models import Jurisdiction
 
@@ -102,7 +103,8 @@ class Command(BaseCommand):
             results = results.filter(district=district)
         rows = list(results)
         schemes = schemes_of(rows)
-        codes = sorted({c.code for scheme in schemes.values() for c in scheme.components.all()})
+        names = _component_names(schemes.values())
+        codes = sorted(names)
         header = [
             _("period"),
             _("district"),
@@ -111,7 +113,7 @@ class Command(BaseCommand):
             _("department"),
             _("records"),
             _("township evaluation"),
-            *codes,
+            *(names[code] for code in codes),
             _("total"),
             _("complete"),
             _("frozen"),
@@ -180,6 +182,18 @@ class Command(BaseCommand):
             raise CommandError(
                 _("Cannot write %(file)s: %(error)s") % {"file": path, "error": exc}
             ) from None
+
+
+def _component_names(schemes: Iterable[Scheme]) -> dict[str, str]:
+    """Each component's column head by its code: the name the rankings page gives it, from
+    the latest scheme that has it (the stationed staff's assessment in the reader's
+    language); a name two codes share is told apart by the code."""
+    names: dict[str, str] = {}
+    for scheme in sorted(schemes, key=lambda s: (s.valid_from, s.pk)):
+        for component in scheme_components(scheme):
+            names[component.code] = str(component.name).strip() or component.code
+    shared = {name for name in names.values() if list(names.values()).count(name) > 1}
+    return {code: f"{name} ({code})" if name in shared else name for code, name in names.items()}
 
 
 def _text(value: Any) -> str:
