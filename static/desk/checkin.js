@@ -131,9 +131,10 @@
         words.distance || "%(m)s m",
         { m: Math.round(distance), target: target.label }
       );
-      container.querySelector("[data-fix-time]").textContent = new Date(
-        found.timestamp
-      ).toLocaleTimeString();
+      container.querySelector("[data-fix-time]").textContent = Whistle.timeOfDay(
+        found.timestamp,
+        true
+      );
       figures.hidden = false;
       if (!verdict || isNaN(target.radius)) return;
       var key = "inside";

@@ -279,7 +279,7 @@
     if (shown) {
       var at = new Date(started);
       shown.setAttribute("datetime", at.toISOString());
-      shown.textContent = ("0" + at.getHours()).slice(-2) + ":" + ("0" + at.getMinutes()).slice(-2);
+      shown.textContent = Whistle.timeOfDay(at);
     }
     return true;
   }

@@ -700,8 +700,7 @@
   var banner = document.querySelector("[data-offline-banner]");
 
   function time(iso) {
-    var date = new Date(iso);
-    return ("0" + date.getHours()).slice(-2) + ":" + ("0" + date.getMinutes()).slice(-2);
+    return Whistle.timeOfDay(iso);
   }
 
   function element(tag, className, text) {

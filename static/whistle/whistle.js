@@ -28,6 +28,51 @@
     });
   };
 
+  /* A moment's time of day as the pages say every time: in Beijing time (the product's
+     zone, `timeZone` in the page's words), whatever zone the device is set to, on a 24-hour
+     clock: "09:05", or with seconds "09:05:08". Where the browser cannot convert to a named
+     zone, the device's own time is the best left. */
+  var timeFormats = {};
+  function timeFormat(seconds) {
+    var key = seconds ? "s" : "m";
+    if (timeFormats[key] === undefined) {
+      var options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+      if (seconds) options.second = "2-digit";
+      options.timeZone = Whistle.strings.timeZone || "Asia/Shanghai";
+      try {
+        timeFormats[key] = new Intl.DateTimeFormat("en-GB", options);
+      } catch (e) {
+        timeFormats[key] = null;
+      }
+    }
+    return timeFormats[key];
+  }
+
+  function pad(n) {
+    return ("0" + n).slice(-2);
+  }
+
+  Whistle.timeOfDay = function (moment, seconds) {
+    var date = moment instanceof Date ? moment : new Date(moment);
+    if (isNaN(date.getTime())) return "";
+    var format = timeFormat(seconds);
+    var parts = {};
+    if (format && format.formatToParts) {
+      format.formatToParts(date).forEach(function (part) {
+        parts[part.type] = part.value;
+      });
+    } else {
+      parts = {
+        hour: pad(date.getHours()),
+        minute: pad(date.getMinutes()),
+        second: pad(date.getSeconds()),
+      };
+    }
+    // Some browsers say midnight as 24 even on a 23-hour clock.
+    var hour = parts.hour === "24" ? "00" : parts.hour;
+    return hour + ":" + parts.minute + (seconds ? ":" + parts.second : "");
+  };
+
   /* Say something once, politely, to screen readers. What two parts of a page announce
      within a few seconds of each other (a new summons on the list, the inbox's count) is
      said together: the later one does not silence the earlier. */

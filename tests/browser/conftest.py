@@ -79,14 +79,15 @@ def shots(request: Any) -> Any:
 
 @pytest.fixture
 def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
-    """new_page(viewport, **context options) opens a page in a fresh context."""
+    """new_page(viewport, **context options) opens a page in a fresh context: a browser in
+    Chinese set to Beijing time unless `locale` or `timezone_id` say otherwise."""
     contexts = []
 
     def open_page(viewport: dict[str, int] | None = None, **options: Any) -> Any:
         context = browser.new_context(
             viewport=viewport or WALL,
             locale=options.pop("locale", "zh-CN"),
-            timezone_id="Asia/Shanghai",
+            timezone_id=options.pop("timezone_id", "Asia/Shanghai"),
             base_url=live_server.url,
             **options,
         )

@@ -4,6 +4,9 @@ coarse for the radius is flagged, and the township sees the flags and rules on t
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from tests.browser.conftest import PHONE, WALL, sign_in, standing_at
@@ -22,6 +25,7 @@ from whistle.organisation import geo
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 Flag = Summons.CheckInFlag
+BEIJING = ZoneInfo("Asia/Shanghai")
 # Whistle.geolocate waits up to 15 s for a fix of 30 m or better before taking the best.
 COARSE_FIX_WAIT_MS = 25_000
 # A 1 × 1 PNG.
@@ -201,6 +205,37 @@ def test_a_phone_that_refuses_its_location_is_told_it_cannot_check_in(
     assert no_sideways_scroll(phone)
     phone.locator(".op-check_in").scroll_into_view_if_needed()
     shots(phone, "location-denied")
+
+
+def test_a_phone_set_to_another_time_zone_reads_its_fix_s_time_in_beijing_time(
+    new_page, shots, whistle_city
+):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, departments=[city.police])
+    actions.acknowledge(city.police_officer, summonses[city.police.pk])
+    phone = new_page(PHONE, locale="en-US", timezone_id="UTC", **standing_at(ON_THE_LANE, 8))
+    sign_in(phone, "police-officer")
+    phone.goto(f"/cases/{case.reference}/")
+    shown = find_position(phone, "inside")
+    assert "Times are Beijing time (UTC+8)." in phone.locator("body").inner_text()
+    # The moment of the fix, as the form will send it (milliseconds since 1970).
+    taken = int(phone.locator(".op-check_in [name$='-device_time']").input_value())
+    beijing = datetime.fromtimestamp(taken / 1000, BEIJING)
+    assert phone.locator(".op-check_in [data-fix-time]").inner_text() == (
+        beijing.strftime("%H:%M:%S")
+    )
+    assert "Taken at" in shown
+    # Every time the scripts show is said so, midnight included, whatever the device's zone.
+    said = phone.evaluate(
+        """() => [
+            Whistle.timeOfDay("2026-05-12T01:02:03Z", true),
+            Whistle.timeOfDay(Date.parse("2026-05-12T16:00:00Z")),
+            Whistle.timeOfDay(new Date("2026-05-12T15:59:00Z")),
+        ]"""
+    )
+    assert said == ["09:02:03", "00:00", "23:59"]
+    phone.locator(".op-check_in").scroll_into_view_if_needed()
+    shots(phone, "fix-in-beijing-time")
 
 
 PHONE_390 = {"width": 390, "height": 844}

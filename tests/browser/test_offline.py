@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -32,6 +33,7 @@ from whistle.patrols.models import CheckResult, Patrol, PatrolEvent
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 QUEUE = "() => Whistle.offline.items()"
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def controlled(page) -> None:
@@ -225,6 +227,30 @@ def test_a_check_in_made_offline_and_received_two_hours_later_is_flagged(
     expect(page.locator("[data-offline-panel]")).to_contain_text("已接受，存疑待街乡认定")
     page.locator("[data-offline-panel]").scroll_into_view_if_needed()
     shots(page, "2-check-in-sent-flagged")
+
+
+def test_what_is_kept_on_a_phone_set_to_another_time_zone_is_timed_in_beijing_time(
+    new_page, shots, whistle_city
+):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city)
+    actions.acknowledge(city.urban_officer, summonses[city.urban.pk])
+    page = new_page(PHONE, timezone_id="UTC", **standing_at(ON_THE_LANE))
+    sign_in(page, "urban-officer")
+    page.goto("/department/")
+    controlled(page)
+    page.goto(f"/cases/{case.reference}/")
+    page.wait_for_selector(".op-check_in")
+    page.context.set_offline(True)
+    page.reload()
+    page.locator(".op-check_in button[type=submit]").click()
+    page.wait_for_selector("[data-offline-panel]:not([hidden]) [data-status=waiting]")
+    (item,) = queue(page)
+    made = moment(item["happened_at"]).astimezone(BEIJING)
+    panel = page.locator("[data-offline-panel]")
+    expect(panel).to_contain_text(f"记录于 {made:%H:%M}")
+    panel.scroll_into_view_if_needed()
+    shots(page, "kept-in-beijing-time")
 
 
 def resend_everything(page) -> None:

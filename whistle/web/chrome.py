@@ -144,7 +144,8 @@ def html_lang(language_code: str) -> str:
 
 
 def js_strings() -> dict[str, Any]:
-    """The words static/whistle/*.js needs, in the page's language."""
+    """The words static/whistle/*.js needs, in the page's language, and the time zone its
+    times are said in."""
     return {
         "countdownLeft": str(_("%(time)s left")),
         "countdownOverdue": str(_("overdue by %(time)s")),
@@ -187,6 +188,8 @@ def js_strings() -> dict[str, Any]:
         "photosOver": str(_("At most %(max)s photos: the last ones chosen were left out.")),
         "photoRemove": str(_("Remove")),
         "photoRemoveNamed": str(_("Remove %(name)s")),
+        # The zone the pages' times are said in (Beijing time), whatever the device's own.
+        "timeZone": settings.TIME_ZONE,
         **offline_strings(),
     }
 
