@@ -96,6 +96,26 @@ def test_others_see_the_caller_masked_on_the_case_page(client, whistle_city):
     assert "13812341234" not in html and "王小明" not in html
 
 
+def test_the_order_s_place_is_picked_on_the_map_or_the_lane_list_never_the_desk_s_position(
+    client, whistle_city
+):
+    client.force_login(whistle_city.dispatcher)
+    html = client.get(PAGE).content.decode()
+    form = html[
+        html.index('id="take-order"') : html.index("</form>", html.index('id="take-order"'))
+    ]
+    assert "使用我的位置" not in form and "data-geolocate" not in form
+    assert 'id="report-map"' in form and 'id="lane-search"' in form
+    assert "在地图上点击放置标记，拖动标记可以调整位置。" in form
+    # An order sent without a place is told the ways the form offers.
+    refused = client.post(PAGE, order_fields(lon="", lat="")).content.decode()
+    assert "请提供位置：在地图上点选，或从列表中选择街巷。" in refused
+    assert not HotlineOrder.objects.exists()
+    # A resident reporting on the spot is still offered the phone's position.
+    client.logout()
+    assert "使用我的位置" in client.get("/report/").content.decode()
+
+
 def test_a_bad_order_is_shown_again_with_the_problem_and_writes_nothing(client, whistle_city):
     client.force_login(whistle_city.dispatcher)
     response = client.post(PAGE, order_fields(number="2026 0512"))

@@ -39,7 +39,13 @@ from whistle.policies.models import (
     WhistleKind,
     shown_class_name,
 )
-from whistle.web.forms import DateInput, DateTimeInput, PickedPlace, Textarea
+from whistle.web.forms import (
+    PLACE_MISSING_NO_POSITION,
+    DateInput,
+    DateTimeInput,
+    PickedPlace,
+    Textarea,
+)
 from whistle.web.photos import PhotosField
 
 ROWS_SHORT = {"rows": 2}
@@ -831,6 +837,8 @@ class HotlineOrderForm(PickedPlace):
     caller, what and where, its deadline class. The action checks the rest."""
 
     place_label = _("Where is the problem?")
+    # The desk's own position is not the caller's problem: the picker offers none.
+    place_missing = PLACE_MISSING_NO_POSITION
 
     channel = forms.ChoiceField(
         label=_("Where does the order come from?"),

@@ -91,6 +91,8 @@ class Textarea(forms.Textarea):
 
 
 PLACE_MISSING = _("Give the place: use your position, tap the map or choose a lane from the list.")
+# The same, where the picker offers no position of one's own (a desk taking a call).
+PLACE_MISSING_NO_POSITION = _("Give the place: tap the map or choose a lane from the list.")
 PLACE_INVALID = _("The place could not be read: choose it again on the map or from the list.")
 
 

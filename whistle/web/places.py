@@ -106,11 +106,14 @@ def place_picker(
     place_url: str,
     districts: list[Jurisdiction],
     district: Jurisdiction | None,
+    own_position: bool = True,
 ) -> dict[str, Any]:
     """What the picker's template needs: the districts to choose the lanes of (a choice
     only when there are several), each with the address of its lanes, the map showing the
     chosen district's lanes (lanes are public, cases are not: no cases on this map), where
-    to ask what a point is, and the words of the lane list."""
+    to ask what a point is, and the words of the lane list. With ``own_position`` the
+    picker offers the device's position too: where the person reporting stands at the
+    problem; not at a desk taking someone else's report (the 12345 order form)."""
 
     def url_of(d: Jurisdiction) -> str:
         return f"{lanes_url}?{urlencode({'district': d.code})}"
@@ -125,6 +128,7 @@ def place_picker(
         ],
         "lanes_url": url_of(district) if district is not None else "",
         "place_url": place_url,
+        "own_position": own_position,
         "map": {"basemap": basemap_config(), "layers": layers, "refresh": 0},
         "words": picker_words(),
     }

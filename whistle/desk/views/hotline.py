@@ -86,6 +86,8 @@ def _page(
             place_url=reverse("reports:place"),
             districts=[d for d in districts if d == district],
             district=district if district in districts else None,
+            # The order's place is where the caller's problem is, never the desk's.
+            own_position=False,
         ),
         "rows": _order_rows(request.user, orders),
         "now": timezone.now(),
