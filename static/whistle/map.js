@@ -235,7 +235,13 @@
         });
         setStatus(el, handle.fit() ? "" : words.mapNoData);
         if (Object.keys(overlays).length > 1) {
-          L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+          var control = L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+          // The library names its button in English: named in the page's language instead.
+          var toggle = control.getContainer().querySelector(".leaflet-control-layers-toggle");
+          if (toggle && words.mapLayers) {
+            toggle.title = words.mapLayers;
+            toggle.setAttribute("aria-label", words.mapLayers);
+          }
         }
         el.setAttribute("data-map-ready", "true");
         if (config.refresh > 0) refreshPoints(layers);

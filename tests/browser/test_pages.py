@@ -111,11 +111,16 @@ def test_the_language_switch_turns_every_word_english(new_page, shots, small_cit
     assert page.locator("button[name=language][value=zh-hans]").inner_text() == "简体中文"
     page.wait_for_selector("[data-map][data-map-ready=true]")
     assert page.locator(".leaflet-control-zoom-in").get_attribute("title") == "Zoom in"
+    layers = page.locator(".leaflet-control-layers-toggle")
+    assert layers.get_attribute("title") == "Map layers"
+    assert layers.get_attribute("aria-label") == "Map layers"
     shots(page, "english-home", full_page=True)
 
     open_menu(page)
     page.click("button[name=language][value=zh-hans]")
     page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
+    page.wait_for_selector("[data-map][data-map-ready=true]")
+    assert page.locator(".leaflet-control-layers-toggle").get_attribute("title") == "地图图层"
     open_menu(page)
     assert "退出" in page.locator(".account").inner_text()
 

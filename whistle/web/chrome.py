@@ -174,6 +174,7 @@ def js_strings() -> dict[str, Any]:
         "mapLoadFailed": str(_("The map layers could not be loaded. Reload the page to retry.")),
         "mapZoomIn": str(_("Zoom in")),
         "mapZoomOut": str(_("Zoom out")),
+        "mapLayers": str(_("Map layers")),
         "liveStale": str(_("Connection lost; showing the last figures received.")),
         "limitOver": str(_("%(n)s over the limit")),
         "limitReached": str(_("The text is longer than the limit of %(max)s characters.")),
