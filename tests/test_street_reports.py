@@ -80,7 +80,7 @@ def test_a_report_with_a_photo_becomes_a_case_with_the_photo_re_encoded(client, 
     response = client.post(URL, {**form_data(category=street.vending.pk), "photo": upload})
     case = Case.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("patrol:reported", args=[case.reference])
+    assert response["Location"] == reverse("patrol:reported", args=[case.reference]) + "?sent=1"
     assert case.reporter == street.steward
     assert case.source == "steward"
     assert case.category == street.vending
@@ -92,9 +92,17 @@ def test_a_report_with_a_photo_becomes_a_case_with_the_photo_re_encoded(client, 
         stored = Image.open(io.BytesIO(handle.read()))
         assert not stored.getexif()
     html = client.get(response["Location"]).content.decode()
-    assert "上报成功" in html
+    assert "<h1>上报成功</h1>" in html
     assert case.reference in html
     assert f'href="/cases/{case.reference}/"' in html
+    # Opened again later, or by a chief of the lane, the page is the problem's, not a
+    # report just sent.
+    again = client.get(reverse("patrol:reported", args=[case.reference])).content.decode()
+    assert "<h1>上报的问题</h1>" in again and "再报一个问题" in again
+    client.force_login(street.lane_chief)
+    theirs = client.get(response["Location"]).content.decode()
+    assert "<h1>上报的问题</h1>" in theirs and "上报成功" not in theirs
+    assert "再报一个问题" not in theirs
 
 
 def test_missing_place_and_description_are_refused_in_chinese_and_values_are_kept(client, street):

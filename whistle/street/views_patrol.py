@@ -479,7 +479,8 @@ def report(request: HttpRequest) -> HttpResponse:
                     request,
                     _("Reported as case %(reference)s.") % {"reference": case.reference},
                 )
-                return redirect("patrol:reported", reference=case.reference)
+                sent = reverse("patrol:reported", kwargs={"reference": case.reference})
+                return redirect(f"{sent}?sent=1")
     else:
         form = StaffReportForm(
             initial=_prefill(request), categories=categories, suggest_url=suggest_url
@@ -575,11 +576,16 @@ def _reported_case(request: HttpRequest, reference: str) -> Case:
 def reported(request: HttpRequest, reference: str) -> HttpResponse:
     case = _reported_case(request, reference)
     duplicates = _visible(_me(request), possible_duplicates(case, limit=5))
+    mine = case.reporter_id == _me(request).pk
     return render(
         request,
         "street/reported.html",
         {
             "case": case,
+            "mine": mine,
+            # Straight after the form: "Report sent"; opened again later, or by a chief of
+            # the lane, the page is the problem's.
+            "sent": mine and request.GET.get("sent") == "1",
             "duplicates": duplicates,
             "can_escalate": may(_me(request), "escalate", case),
             "patrol": open_patrol(_me(request)),
