@@ -169,6 +169,12 @@ def test_the_district_sees_the_unreached_lanes_first_with_who_reaches_the_others
     assert "出发地点：龙潭派出所" in html or "出发地点：东城区" in html
     assert "未计入：天坛消防救援站" in html
     assert "： " not in html
+    # The list of the unplaced is a message that wraps, not a badge held to one line.
+    assert '<p class="message message-warning reach-not-placed">' in html
+    # The heading says the limit in force (this district's is 10 minutes); the menu's name
+    # for the page says none.
+    assert "<title>10 分钟可达 · " in html and "10 分钟可达 · 天坛街道</h1>" in html
+    assert 'aria-current="page">到场可达</a>' in html and "30 分钟可达" not in html
 
 
 def test_a_township_sees_its_own_township_and_not_another(client, grid, small_city):
@@ -570,6 +576,8 @@ def test_the_page_shows_the_categories_and_takes_a_kind_of_whistle(client, grid,
     html = response.content.decode()
     assert '<option value="emergency" selected>' in html
     assert "4 条街巷中 1 条无人能按时到达" in html
+    # The district's limit for the kind, not a fixed 30 minutes.
+    assert "20 分钟可达 · " in html and "30 分钟可达" not in html
     section = html[html.index("reach-category-table") :]
     # 公安 at 08:00 within 20 minutes: 北一条 (11663.7 m at 200 m a minute, 58.32 min), 北二条
     # and 远巷 unreached; 东一条 (4.16) in time.

@@ -262,7 +262,7 @@ DASHBOARDS: tuple[Dashboard, ...] = (
     ),
     Dashboard(
         "district:reachability",
-        _("30-minute reach"),
+        _("Arrival reach"),
         _("Which lanes the enforcement centre's departments can reach in time, by hour."),
         group=COMMAND,
         roles=(

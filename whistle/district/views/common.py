@@ -92,9 +92,7 @@ def page_links(reader: Reader) -> list[PageLink]:
         links.append(PageLink(reverse("district:hotspots"), _("Hot spots"), "hotspots"))
         links.append(PageLink(reverse("district:chiefs"), _("Chiefs and stewards"), "chiefs"))
         links.append(PageLink(reverse("district:centres"), _("1+5+N centres"), "centres"))
-        links.append(
-            PageLink(reverse("district:reachability"), _("30-minute reach"), "reachability")
-        )
+        links.append(PageLink(reverse("district:reachability"), _("Arrival reach"), "reachability"))
     if any(g.role in TRAINERS and g.level in ("district", "township") for g in reader.grants):
         links.append(PageLink(reverse("district:training"), _("Training"), "training"))
     return links
