@@ -13,7 +13,7 @@ from tests.fixtures_assessment import july_fixture, scheme_one_third  # noqa: F4
 from tests.fixtures_township import bj, powers_fixture, register_market_plan  # noqa: F401
 from whistle.assessment.engine import recompute_all
 from whistle.assessment.models import SummonsAssessment
-from whistle.organisation.models import Role
+from whistle.organisation.models import Department, Role
 from whistle.township import actions
 from whistle.township.models import MajorMatter, MatterOpinion, PersonnelRecommendation
 from whistle.web.dashboards import dashboards_for
@@ -166,6 +166,47 @@ def test_nobody_else_finds_a_recommendation(client, filed):
         signed_in(client, person)
         assert client.get(f"/township/recommendations/{pk}/").status_code == 404
         assert client.get(f"/district/recommendations/{pk}/").status_code == 404
+
+
+def test_the_records_to_attach_come_under_their_agency(july, client):
+    """市场监管局 is a dispatched agency of 龙潭 too: each agency's records come under its own
+    name, so that choosing the agency offers its records alone."""
+    m = july
+    Department.objects.filter(pk=m.market.pk).update(kind="dispatched")
+    scheme_one_third(m.district)
+    with time_machine.travel(bj(31, 20, month=7), tick=False):
+        recompute_all()
+    chief = make_person("li-chief", Role.TOWNSHIP_CHIEF, jurisdiction=m.longtan)
+    police = SummonsAssessment.objects.get(summons=m.summonses["c1_police"])
+    market = SummonsAssessment.objects.get(summons=m.summonses["c2_market"])
+    signed_in(client, chief)
+    page = client.get("/township/recommendations/new/").content.decode()
+    assert 'data-narrows="#id_records"' in page
+    groups = {
+        part.split('"', 1)[0]: part.split("</fieldset>", 1)[0]
+        for part in page.split('class="township-record-group" data-group="')[1:]
+    }
+    assert set(groups) == {str(m.police.pk), str(m.market.pk)}
+    assert f'value="{police.pk}"' in groups[str(m.police.pk)]
+    assert f'value="{market.pk}"' not in groups[str(m.police.pk)]
+    assert f'value="{market.pk}"' in groups[str(m.market.pk)]
+    assert m.summonses["c2_market"].case.reference in groups[str(m.market.pk)]
+    # Without the script the server still refuses another agency's record.
+    with time_machine.travel(bj(31, 21, month=7), tick=False):
+        refused = client.post(
+            "/township/recommendations/new/",
+            {
+                "department": m.police.pk,
+                "leader_name": "赵所长",
+                "leader_post": "所长",
+                "proposal": "punish",
+                "reasons": "迟到七分钟。",
+                "records": [market.pk],
+            },
+        )
+    assert refused.status_code == 400
+    assert "只能附上本街乡对该机构的考核记录。" in refused.content.decode()
+    assert not PersonnelRecommendation.objects.exists()
 
 
 def test_each_role_reaches_its_pages_from_the_navigation(powers, small_city):

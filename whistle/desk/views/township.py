@@ -15,6 +15,8 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -39,7 +41,8 @@ from whistle.township.permissions import (
 )
 from whistle.web.forms import Textarea
 
-RECORDS_SHOWN = 60
+# The most recent records of each agency the form offers to attach.
+RECORDS_SHOWN = 30
 
 
 def _person(request: HttpRequest) -> Person:
@@ -75,7 +78,15 @@ class OpinionForm(forms.Form):
 
 
 class RecommendationForm(forms.Form):
-    department = forms.TypedChoiceField(label=gettext_lazy("Dispatched agency"), coerce=int)
+    """The records to attach come under the name of their agency; only the chosen agency's
+    may be attached, which the action checks. The agency's list narrows the records to its
+    own as it changes (static/desk/narrow.js)."""
+
+    department = forms.TypedChoiceField(
+        label=gettext_lazy("Dispatched agency"),
+        coerce=int,
+        widget=forms.Select(attrs={"data-narrows": "#id_records"}),
+    )
     leader_name = forms.CharField(label=gettext_lazy("Leader's name"), max_length=actions.NAME_MAX)
     leader_post = forms.CharField(
         label=gettext_lazy("Leader's post"),
@@ -96,7 +107,9 @@ class RecommendationForm(forms.Form):
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("The township's own records of the agency, most recent first."),
+        help_text=gettext_lazy(
+            "Only the township's own records of the chosen agency, most recent first."
+        ),
     )
 
     def __init__(self, *args: Any, township: Jurisdiction, **kwargs: Any) -> None:
@@ -111,22 +124,36 @@ class RecommendationForm(forms.Form):
         department = self.fields["department"]
         assert isinstance(department, forms.ChoiceField)
         department.choices = [("", "—"), *((pk, d.name) for pk, d in self.agencies.items())]
+        latest = Window(
+            RowNumber(),
+            partition_by=[F("department_id")],
+            order_by=[F("month").desc(), F("pk").desc()],
+        )
         self.records_shown = list(
             SummonsAssessment.objects.filter(
                 township=township, department_id__in=sorted(self.agencies)
             )
-            .select_related("department", "case")
-            .order_by("-month", "-pk")[:RECORDS_SHOWN]
+            .annotate(latest=latest)
+            .filter(latest__lte=RECORDS_SHOWN)
+            .select_related("case")
+            .order_by("-month", "-pk")
         )
         records = self.fields["records"]
         assert isinstance(records, forms.ChoiceField)
         records.choices = [(r.pk, _record_label(r)) for r in self.records_shown]
 
+    def record_groups(self) -> list[tuple[Department, list[Any]]]:
+        """The records' check boxes under their agency, in the agencies' order."""
+        boxes = {str(box.data["value"]): box for box in self["records"]}
+        groups: dict[int, list[Any]] = {}
+        for record in self.records_shown:
+            groups.setdefault(record.department_id, []).append(boxes[str(record.pk)])
+        return [(d, groups[pk]) for pk, d in self.agencies.items() if pk in groups]
+
 
 def _record_label(record: SummonsAssessment) -> str:
     total = "—" if record.total is None else f"{record.total}"
-    return _("%(department)s · case %(case)s · %(month)s · %(came)s · score %(total)s") % {
-        "department": record.department.name,
+    return _("Case %(case)s · %(month)s · %(came)s · score %(total)s") % {
         "case": record.case.reference,
         "month": f"{record.month:%Y-%m}",
         "came": record.get_came_display(),
