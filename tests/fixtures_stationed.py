@@ -12,7 +12,7 @@ import time_machine
 
 from tests.conftest import SmallCity, make_person
 from tests.fixtures_township import bj
-from whistle.organisation.models import CentreMembership, Person, Role
+from whistle.organisation.models import CentreMembership, Department, Person, Role, Sector
 from whistle.township import stationed_actions
 from whistle.township.stationed import Stationing
 
@@ -69,3 +69,21 @@ def station_ma(c: Centre, started_on: date = date(2026, 9, 1)) -> Stationing:
             post="社区民警",
             started_on=started_on,
         )
+
+
+def fire_in_longtan(c: Centre) -> tuple[CentreMembership, Person]:
+    """天坛消防救援站 stations people in 龙潭's centre too; 张建晨 is one of its firefighters."""
+    fire = Department.objects.create(
+        code="dc-tiantan-fire",
+        name="天坛消防救援站",
+        kind="dispatched",
+        sector=Sector.objects.create(code="fire_rescue", name="消防救援"),
+        district=c.city.district,
+    )
+    membership = CentreMembership.objects.create(
+        township=c.city.longtan, department=fire, role="stationed"
+    )
+    firefighter = make_person("zhang-firefighter", Role.DEPARTMENT_OFFICER, department=fire)
+    firefighter.name = "张建晨"
+    firefighter.save(update_fields=["name"])
+    return membership, firefighter

@@ -16,7 +16,7 @@ from django.utils import translation
 
 from tests.conftest import make_person
 from tests.fixtures_assessment import july_fixture, scheme_one_third  # noqa: F401
-from tests.fixtures_stationed import centre_fixture, station_ma  # noqa: F401
+from tests.fixtures_stationed import centre_fixture, fire_in_longtan, station_ma  # noqa: F401
 from tests.fixtures_township import bj
 from tests.test_assessment import import_inspection, rate_all
 from whistle.assessment.models import (
@@ -113,6 +113,42 @@ def test_the_roster_refuses_what_does_not_fit(centre):
         )
     assert Stationing.objects.count() == 1
     assert TownshipLogEntry.objects.count() == 1
+
+
+def _between(page: str, start: str, end: str) -> str:
+    return page.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_the_roster_form_offers_each_departments_people_under_its_name(centre, client):
+    c = centre
+    fire, firefighter = fire_in_longtan(c)
+    client.force_login(c.longtan_chief)
+    page = client.get(f"/township/stationed/?township={c.city.longtan.code}").content.decode()
+    # Each department names its key, which its people under its heading carry too, so that
+    # choosing the department narrows the people to its own.
+    departments = _between(page, 'name="membership"', "</select>")
+    assert "data-narrows" in departments
+    assert f'value="{c.police_in_longtan.pk}" data-group="{c.city.police.pk}"' in departments
+    assert f'value="{fire.pk}" data-group="{fire.department_id}"' in departments
+    people = _between(page, 'name="person"', "</select>")
+    police = _between(people, '<optgroup label="龙潭派出所">', "</optgroup>")
+    firefighters = _between(people, '<optgroup label="天坛消防救援站">', "</optgroup>")
+    assert f'value="{c.officer_ma.pk}" data-group="{c.city.police.pk}"' in police
+    assert f'value="{c.officer_niu.pk}"' in police and "张建晨" not in police
+    assert f'value="{firefighter.pk}" data-group="{fire.department_id}"' in firefighters
+    assert "ma-police-officer" not in firefighters
+    # Without the script the server still refuses a person of another department.
+    refused = client.post(
+        f"/township/stationed/?township={c.city.longtan.code}",
+        {
+            "membership": c.police_in_longtan.pk,
+            "person": firefighter.pk,
+            "started_on": "2026-09-01",
+        },
+    )
+    assert refused.status_code == 400
+    assert "张建晨不是龙潭派出所的工作人员。" in refused.content.decode()
+    assert not Stationing.objects.exists()
 
 
 # Attendance -------------------------------------------------------------------------------

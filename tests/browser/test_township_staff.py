@@ -9,7 +9,11 @@ import pytest
 from django.utils import timezone
 
 from tests.browser.conftest import PHONE, WALL, sign_in
-from tests.fixtures_stationed import Centre, centre_fixture  # noqa: F401  (fixture)
+from tests.fixtures_stationed import (  # noqa: F401  (fixture)
+    Centre,
+    centre_fixture,
+    fire_in_longtan,
+)
 from whistle.organisation.units import TownshipUnit
 from whistle.township.stationed import StationedAttendance, Stationing
 
@@ -71,3 +75,45 @@ def test_a_stationed_officer_signs_in_on_the_phone_and_the_chief_sees_it(
     chief.goto(f"/township/stationed/attendance/?township={township.code}")
     assert "ma-police-officer" in chief.inner_text("main")
     shots(chief, "attendance", full_page=True)
+
+
+def test_choosing_the_department_offers_only_its_people(new_page, shots, centre: Centre):
+    township = centre.city.longtan
+    fire, firefighter = fire_in_longtan(centre)
+    police_people = {str(p.pk) for p in (centre.police_head, centre.officer_ma, centre.officer_niu)}
+
+    def offered(page) -> set[str]:
+        return set(
+            page.eval_on_selector_all(
+                "#id_person option", "options => options.map(o => o.value).filter(Boolean)"
+            )
+        )
+
+    page = new_page(WALL)
+    sign_in(page, "li-longtan-chief")
+    page.goto(f"/township/stationed/?township={township.code}")
+    assert offered(page) == police_people | {str(firefighter.pk)}
+    page.select_option("#id_membership", str(centre.police_in_longtan.pk))
+    assert offered(page) == police_people
+    assert page.eval_on_selector_all(
+        "#id_person optgroup", "groups => groups.map(g => g.label)"
+    ) == ["龙潭派出所"]
+    page.select_option("#id_person", str(centre.officer_ma.pk))
+    # Another department: its people alone, and the police officer is no longer chosen.
+    page.select_option("#id_membership", str(fire.pk))
+    assert offered(page) == {str(firefighter.pk)}
+    assert page.input_value("#id_person") == ""
+    page.select_option("#id_person", str(firefighter.pk))
+    page.fill("#id_started_on", timezone.localdate().isoformat())
+    shots(page, "roster-narrowed", full_page=True)
+    page.click("form.township-form button[type=submit]")
+    page.wait_for_selector("text=已加入名册。")
+    assert Stationing.objects.get(person=firefighter).membership == fire
+
+    phone = new_page({"width": 390, "height": 844})
+    sign_in(phone, "li-longtan-chief")
+    phone.goto(f"/township/stationed/?township={township.code}")
+    phone.select_option("#id_membership", str(centre.police_in_longtan.pk))
+    assert offered(phone) == police_people
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shots(phone, "roster-phone", full_page=True)

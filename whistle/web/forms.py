@@ -90,6 +90,33 @@ class Textarea(forms.Textarea):
         return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
+class GroupedSelect(forms.Select):
+    """A list whose options name the group they belong to in `data-group` (a department's
+    key, say), so that static/desk/narrow.js narrows this list, or what another list names
+    in its `data-narrows`, to the group chosen. `group_keys` gives the key of the choice at
+    each index of `choices`: of the option itself, or of every option under a heading."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None, choices: Any = ()) -> None:
+        super().__init__(attrs, choices)
+        self.group_keys: dict[int, str] = {}
+
+    def create_option(
+        self,
+        name: str,
+        value: Any,
+        label: Any,
+        selected: Any,
+        index: int,
+        subindex: int | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        key = self.group_keys.get(index)
+        if key is not None:
+            option["attrs"] = {**option["attrs"], "data-group": key}
+        return option
+
+
 PLACE_MISSING = _("Give the place: use your position, tap the map or choose a lane from the list.")
 # The same, where the picker offers no position of one's own (a desk taking a call).
 PLACE_MISSING_NO_POSITION = _("Give the place: tap the map or choose a lane from the list.")

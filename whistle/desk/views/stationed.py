@@ -43,7 +43,7 @@ from whistle.township.stationed_rules import (
     own_stationings,
     townships_kept,
 )
-from whistle.web.forms import DateInput, Textarea
+from whistle.web.forms import DateInput, GroupedSelect, Textarea
 
 
 def _person(request: HttpRequest) -> Person:
@@ -113,8 +113,16 @@ def _township_page(request: HttpRequest, page: str) -> tuple[Person, Jurisdictio
 
 
 class StationForm(forms.Form):
-    membership = forms.TypedChoiceField(label=gettext_lazy("Department"), coerce=int)
-    person = forms.TypedChoiceField(label=gettext_lazy("Person"), coerce=int)
+    """The people come under the name of their department; only the chosen department's
+    may be stationed, which the action checks. The department's list narrows the people to
+    its own as it changes (static/desk/narrow.js)."""
+
+    membership = forms.TypedChoiceField(
+        label=gettext_lazy("Department"),
+        coerce=int,
+        widget=GroupedSelect(attrs={"data-narrows": "#id_person"}),
+    )
+    person = forms.TypedChoiceField(label=gettext_lazy("Person"), coerce=int, widget=GroupedSelect)
     post = forms.CharField(
         label=gettext_lazy("Post in the centre"),
         max_length=act.POST_MAX,
@@ -131,27 +139,25 @@ class StationForm(forms.Form):
                 township=township, role__in=act.STATIONED_ROLES
             )
             .select_related("department")
-            .order_by("department__name")
+            .order_by("department__name", "department__code")
         }
-        department_ids = sorted({m.department_id for m in self.memberships.values()})
+        departments = [m.department for m in self.memberships.values()]
         rows = (
             RoleAssignment.objects.filter(
                 role__in=DEPARTMENT_STAFF,
-                department_id__in=department_ids,
+                department_id__in=sorted(d.pk for d in departments),
                 person__is_active=True,
             )
-            .select_related("person", "department")
-            .order_by("department__name", "person__name", "person__username")
+            .select_related("person")
+            .order_by("person__name", "person__username")
         )
         self.people: dict[int, Person] = {}
-        person_choices = [("", "—")]
+        staff: dict[int, dict[int, str]] = defaultdict(dict)
         for row in rows:
-            if row.person_id in self.people:
-                continue
             self.people[row.person_id] = row.person
-            department = row.department.name if row.department else ""
-            label = f"{row.person.name or row.person.username} · {department}"
-            person_choices.append((row.person_id, label))  # type: ignore[arg-type]
+            staff[cast(int, row.department_id)][row.person_id] = (
+                row.person.name or row.person.username
+            )
         membership = self.fields["membership"]
         assert isinstance(membership, forms.ChoiceField)
         membership.choices = [
@@ -161,9 +167,22 @@ class StationForm(forms.Form):
                 for pk, m in self.memberships.items()
             ),
         ]
+        assert isinstance(membership.widget, GroupedSelect)
+        membership.widget.group_keys = {
+            index: str(m.department_id) for index, m in enumerate(self.memberships.values(), 1)
+        }
+        # Under each department its people; one who serves two departments is under both.
         person = self.fields["person"]
         assert isinstance(person, forms.ChoiceField)
+        person_choices: list[Any] = [("", "—")]
+        keys: dict[int, str] = {}
+        for department in departments:
+            if staff[department.pk]:
+                keys[len(person_choices)] = str(department.pk)
+                person_choices.append((department.name, list(staff[department.pk].items())))
         person.choices = person_choices
+        assert isinstance(person.widget, GroupedSelect)
+        person.widget.group_keys = keys
 
 
 class ChangeForm(forms.Form):
