@@ -477,7 +477,16 @@ def test_a_chief_escalates_to_the_township_office_and_then_to_the_district(whist
         ["township", "district"],
     ]
     told = Notification.objects.filter(kind=EventKind.ESCALATED, channel="inbox")
-    assert {n.recipient for n in told} == {city.township_office, city.district_office}
+    # The chiefs' offices, and the lane's chiefs but the one who escalated it himself.
+    assert sorted((n.payload["seq"], n.recipient_id) for n in told) == sorted(
+        [
+            (escalated[0].seq, city.township_office.pk),
+            (escalated[0].seq, city.street_chief.pk),
+            (escalated[1].seq, city.district_office.pk),
+            (escalated[1].seq, city.street_chief.pk),
+            (escalated[1].seq, city.lane_chief.pk),
+        ]
+    )
 
 
 def test_a_supervision_notice_is_issued_to_a_department_and_answered(whistle_city):

@@ -398,10 +398,14 @@ class _Chunk:
     `_escalate`, ...); only the writing is shared.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lanes: Iterable[int] = ()) -> None:
         self.outbox = Outbox()
         self.trail = TrailBatch(self.outbox)
         self._writes: dict[type[Model], list[_RowWrite]] = {}
+        # The lanes of the chunk's cases, and their chiefs once an escalation asks for them
+        # (`_Pass.lane_chiefs`: one look-up for the whole chunk).
+        self.lanes = frozenset(lanes)
+        self.lane_chiefs: dict[int, tuple[Person, ...]] = {}
 
     def write(self, row: Any, *, guard: str, was: Any, fields: set[str]) -> None:
         model = row.model if isinstance(row, _Claimed) else type(row)
@@ -577,6 +581,18 @@ class _Pass:
 
     def escalation_staff(self, level: str, jurisdiction_id: int | None) -> list[Person]:
         return self._jurisdiction_staff(level, _ESCALATION_ROLES[level], jurisdiction_id)
+
+    def lane_chiefs(self, lane_id: int | None) -> list[Person]:
+        """The lane and street chiefs of a case's lane. The first asking in a chunk finds
+        those of every lane of the chunk's cases at once, in the chunk's generation of the
+        directory (`directory.lane_chiefs`: what it keeps is not read again)."""
+        if lane_id is None:
+            return []
+        chunk = self.chunk
+        if lane_id not in chunk.lane_chiefs:
+            kept = self.kept if self.kept is not None else directory.generation()
+            chunk.lane_chiefs.update(directory.lane_chiefs(chunk.lanes | {lane_id}, kept))
+        return list(chunk.lane_chiefs[lane_id])
 
     def backlog_reviewers(self, township_id: int | None) -> list[Person]:
         return self._jurisdiction_staff("backlog_review", _BACKLOG_REVIEW_ROLES, township_id)
@@ -861,8 +877,8 @@ def _one_by_one(
 def _handle(rows: list[tuple[Any, Case | None]], context: _Pass, handle: _Handler) -> int:
     """Hand each claimed row whose case is held to `handle`, then write everything they
     produced; inside the caller's transaction. Returns the rows handled."""
-    context.chunk = _Chunk()
     held = [(row, case) for row, case in rows if case is not None]
+    context.chunk = _Chunk(case.lane_id for _row, case in held if case.lane_id is not None)
     if not held:
         return 0
     # The directory's token read once for the chunk's look-ups of people and the outbox's of
@@ -994,6 +1010,7 @@ _CASE_COLUMNS = (
     "status",
     "district_id",
     "township_id",
+    "lane_id",
     "address",
     "lat",
     "lon",
@@ -1311,9 +1328,14 @@ def _escalate(case: Any, summons: Any, point: Point, context: _Pass) -> None:
     else:
         jurisdiction_id = case.district_id or summons.department.district_id
     text = _texts(case, summons, obligation, context) | {"level": context.label(level)}
+    staff = context.escalation_staff(level, jurisdiction_id)
+    # The chiefs who answer for the case's lane hear that the normal path failed there, by
+    # name; one who is also of the level's audience reads its entry and is not told twice.
+    told = {person.pk for person in staff}
+    chiefs = [person for person in context.lane_chiefs(case.lane_id) if person.pk not in told]
     notify(
         context,
-        context.escalation_staff(level, jurisdiction_id),
+        staff,
         event,
         subject=context.translated(_ESCALATED) % text,
         message=_kept(_ESCALATED, text, obligation, level),
@@ -1321,6 +1343,7 @@ def _escalate(case: Any, summons: Any, point: Point, context: _Pass) -> None:
         dedupe_key=f"summons:{summons.uuid}:escalated:{level.value}",
         urgent=True,
         audience=_key_of(_ESCALATION_AUDIENCES[level], jurisdiction_id),
+        also=chiefs,
     )
 
 

@@ -25,9 +25,10 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import F
 
 from whistle.organisation import map_triggers, places
-from whistle.organisation.models import Person, RoleAssignment
+from whistle.organisation.models import Person, Role, RoleAssignment
 
 Value = TypeVar("Value")
 
@@ -197,6 +198,36 @@ def people_with_role(role: str, jurisdiction_id: int | None) -> list[Person]:
         )
 
     return list(kept(("people_with_role", role, jurisdiction_id), load))
+
+
+# The chiefs who answer for a lane (街巷长制): its lane chiefs and its street chiefs, both
+# appointed to the lane itself (a street chief holds the role on each lane of the street).
+LANE_CHIEF_ROLES = (Role.LANE_CHIEF, Role.STREET_CHIEF)
+
+
+def lane_chiefs(
+    lane_ids: Iterable[int], kept: Generation | None = None
+) -> dict[int, tuple[Person, ...]]:
+    """The active lane and street chiefs of each lane (in the order of their ids; a lane
+    without any has an empty tuple), as kept under the token (`kept`, else the current
+    generation): the lanes not kept yet read in one query."""
+
+    def load(ids: list[int]) -> dict[int, tuple[Person, ...]]:
+        found: dict[int, dict[int, Person]] = {}
+        people = (
+            Person.objects.filter(
+                is_active=True, roles__role__in=LANE_CHIEF_ROLES, roles__lane__in=ids
+            )
+            .annotate(chief_of=F("roles__lane"))
+            .order_by("pk")
+            .only(*PERSON_FIELDS)
+        )
+        for person in people:
+            found.setdefault(person.chief_of, {}).setdefault(person.pk, person)
+        return {lane_id: tuple(chiefs.values()) for lane_id, chiefs in found.items()}
+
+    generation_ = generation() if kept is None else kept
+    return generation_.get_many(set(lane_ids), load, "lane_chiefs", ())
 
 
 Grant = tuple[int, str, int | None, int | None, int | None]

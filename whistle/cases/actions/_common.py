@@ -353,6 +353,14 @@ def people_with_role(role: str, jurisdiction: Jurisdiction | None) -> list[Perso
     return directory.people_with_role(role, jurisdiction.pk if jurisdiction is not None else None)
 
 
+def lane_chiefs(lane_id: int | None) -> list[Person]:
+    """The active lane and street chiefs of a lane (none without one), as the process keeps
+    them (`whistle.organisation.directory`)."""
+    if lane_id is None:
+        return []
+    return list(directory.lane_chiefs([lane_id])[lane_id])
+
+
 def notify(
     people: Iterable[Person | None],
     event: Event,

@@ -17,6 +17,7 @@ from whistle.cases.actions._common import (
     clean_text,
     department_people,
     iso,
+    lane_chiefs,
     local_text,
     minutes_late,
     moment,
@@ -44,6 +45,9 @@ def escalate(actor: Person, case: Case, *, reason: str, now: datetime | None = N
     To the township: the lane's lane and street chiefs, the township chief or the township
     chiefs' office. To the district: the township chief or chiefs' office, or the district
     chief or chiefs' office.
+
+    The level's chiefs' office is told, and so are the chiefs who answer for the case's lane
+    (its lane and street chiefs): once each, and not the one who escalated it.
     """
     now = moment(now)
     reason = clean_text(reason, "reason", _("The reason"), max_length=REASON_MAX)
@@ -69,15 +73,22 @@ def escalate(actor: Person, case: Case, *, reason: str, now: datetime | None = N
                 "by_hand": True,
             },
         )
+        office_staff = people_with_role(Role.CHIEFS_OFFICE, office)
+        told = {person.pk for person in office_staff} | {actor.pk}
+        body = _("Case %(case)s (%(description)s) was escalated to the %(level)s: %(reason)s")
+        words: dict[str, Any] = {
+            "description": case.description[:100],
+            "level": Escalation(after).label,
+            "reason": reason,
+        }
+        notify(office_staff, event, _("Case %(case)s escalated to you"), body, urgent=True, **words)
         notify(
-            people_with_role(Role.CHIEFS_OFFICE, office),
+            [person for person in lane_chiefs(case.lane_id) if person.pk not in told],
             event,
-            _("Case %(case)s escalated to you"),
-            _("Case %(case)s (%(description)s) was escalated to the %(level)s: %(reason)s"),
-            description=case.description[:100],
-            level=Escalation(after).label,
-            reason=reason,
+            _("Case %(case)s on your lane was escalated to the %(level)s"),
+            body,
             urgent=True,
+            **words,
         )
     return case
 
