@@ -270,6 +270,24 @@ def test_the_inbox_filters_by_unread_kind_and_case(client, whistle_city):
     assert both == [reminder.uuid.hex]
 
 
+def test_an_empty_inbox_shows_no_filter_card_until_there_is_something_to_filter(
+    client, whistle_city
+):
+    person = whistle_city.street_chief
+    client.force_login(person)
+    html = html_of(client.get(INBOX))
+    assert "inbox-filters" not in html and "筛选" not in html
+    assert "暂无通知。" in html
+    # A filter set by its address keeps the card, to clear it.
+    filtered = html_of(client.get(INBOX, {"state": "unread"}))
+    assert 'class="card inbox-filters" open' in filtered and "清除筛选" in filtered
+    say(person, "一条通知")
+    html = html_of(client.get(INBOX))
+    card = re.search(r'<details class="card inbox-filters".*?</details>', html, re.S)
+    assert card is not None
+    assert '<select name="state"' in card.group(0) and '<select name="kind"' in card.group(0)
+
+
 def test_the_kind_filter_offers_the_kinds_in_ones_inbox_in_words(client, whistle_city):
     person = whistle_city.urban_officer
     say(person, "提醒", kind="summons.reminder")

@@ -176,6 +176,8 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
         "unread": unread_count(person, reading=reading),
         "entries": [Entry(n) for n in page.object_list],
         "filtered": bool(values),
+        # Nothing to filter: no entry at all, and no filter set (to clear).
+        "filterable": bool(kinds or values) or (form.is_bound and bool(form.errors)),
     }
     template = "web/inbox.html"
     if request.headers.get("HX-Target") == "inbox-list":
