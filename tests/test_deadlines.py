@@ -26,6 +26,7 @@ from tests.fixtures_deadlines import (
     make_summons,
     reschedule,
 )
+from tests.lanes import lane_running_east
 from whistle.cases import deadlines, trail
 from whistle.cases.bulk import among
 from whistle.cases.deadlines import next_check_for, next_check_for_notice, sweep
@@ -1184,14 +1185,7 @@ def test_the_cases_lanes_take_no_statement_of_their_own(city):
     with CaptureQueriesContext(connection) as without_lanes:
         assert sweep_at(T0 + 31 * MIN) == len(plain)
     for n in range(5):
-        lane = Lane.objects.create(
-            name=f"东四{n}条",
-            township=city.township,
-            centre_line={
-                "type": "LineString",
-                "coordinates": [[116.41, 39.92 + n / 1000], [116.42, 39.92 + n / 1000]],
-            },
-        )
+        lane = lane_running_east(city.township, f"东四{n}条", 116.41, 39.92 + n / 1000, to=116.42)
         acknowledged(city, case=make_case(city, T0, address="", lane=lane))
     with CaptureQueriesContext(connection) as with_lanes:
         assert sweep_at(T0 + 31 * MIN) == 5

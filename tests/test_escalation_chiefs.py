@@ -19,6 +19,7 @@ from tests.fixtures_cases import (
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
 from tests.fixtures_deadlines import SweepCity, build_sweep_city, make_case, make_summons
+from tests.lanes import lane_running_east
 from whistle.cases import actions
 from whistle.cases.deadlines import sweep
 from whistle.cases.models import Case, Summons
@@ -34,14 +35,7 @@ MIN = timedelta(minutes=1)
 
 
 def new_lane(city: SweepCity, name: str, n: int) -> Lane:
-    return Lane.objects.create(
-        name=name,
-        township=city.township,
-        centre_line={
-            "type": "LineString",
-            "coordinates": [[116.432, 39.872 + n / 1000], [116.433, 39.872 + n / 1000]],
-        },
-    )
+    return lane_running_east(city.township, name, 116.432, 39.872 + n / 1000, to=116.433)
 
 
 def late_on(city: SweepCity, lane: Lane) -> Summons:

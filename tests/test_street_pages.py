@@ -12,6 +12,7 @@ import time_machine
 from django.urls import reverse
 
 from tests.fixtures_street import MORNING, ON_THE_LANE, reported, street_fixture  # noqa: F401
+from tests.lanes import lane_running_east
 from whistle.cases.actions import file_case
 from whistle.cases.models import Case
 from whistle.patrols.actions import record_positions, start_patrol
@@ -77,16 +78,9 @@ def test_home_lists_my_lanes_with_their_open_problems_and_a_map(client, street):
 def test_home_runs_a_fixed_number_of_queries_however_many_lanes_and_cases(
     client, street, django_assert_max_num_queries
 ):
-    from whistle.organisation.models import Lane
-
     for n in range(12):
-        lane = Lane.objects.create(
-            name=f"夕照寺{n}巷",
-            township=street.longtan,
-            centre_line={
-                "type": "LineString",
-                "coordinates": [[116.435, 39.871 + n * 0.0005], [116.437, 39.871 + n * 0.0005]],
-            },
+        lane = lane_running_east(
+            street.longtan, f"夕照寺{n}巷", 116.435, 39.871 + n * 0.0005, to=116.437
         )
         for _ in range(3):
             Case.objects.create(

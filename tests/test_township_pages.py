@@ -109,6 +109,22 @@ def test_the_district_list_shows_overdue_opinions_and_responses(client, powers):
     assert "东四街道" in overdue and "龙潭街道" in overdue
 
 
+def recommend_punishing(client, department, record):
+    """The chief's form, filled in to propose punishing the department's leader over one
+    record."""
+    return client.post(
+        "/township/recommendations/new/",
+        {
+            "department": department.pk,
+            "leader_name": "赵所长",
+            "leader_post": "所长",
+            "proposal": "punish",
+            "reasons": "迟到七分钟。",
+            "records": [record.pk],
+        },
+    )
+
+
 @pytest.fixture
 def filed(july, client):
     scheme_one_third(july.district)
@@ -125,17 +141,7 @@ def filed(july, client):
     with time_machine.travel(bj(31, 21, month=7), tick=False):
         missing = client.post("/township/recommendations/new/", {"department": july.police.pk})
         assert missing.status_code == 400
-        done = client.post(
-            "/township/recommendations/new/",
-            {
-                "department": july.police.pk,
-                "leader_name": "赵所长",
-                "leader_post": "所长",
-                "proposal": "punish",
-                "reasons": "迟到七分钟。",
-                "records": [record.pk],
-            },
-        )
+        done = recommend_punishing(client, july.police, record)
     assert done.status_code == 302
     july.recommendation = PersonnelRecommendation.objects.get()
     return july
@@ -193,17 +199,7 @@ def test_the_records_to_attach_come_under_their_agency(july, client):
     assert m.summonses["c2_market"].case.reference in groups[str(m.market.pk)]
     # Without the script the server still refuses another agency's record.
     with time_machine.travel(bj(31, 21, month=7), tick=False):
-        refused = client.post(
-            "/township/recommendations/new/",
-            {
-                "department": m.police.pk,
-                "leader_name": "赵所长",
-                "leader_post": "所长",
-                "proposal": "punish",
-                "reasons": "迟到七分钟。",
-                "records": [market.pk],
-            },
-        )
+        refused = recommend_punishing(client, m.police, market)
     assert refused.status_code == 400
     assert "只能附上本街乡对该机构的考核记录。" in refused.content.decode()
     assert not PersonnelRecommendation.objects.exists()

@@ -160,6 +160,22 @@ def test_a_tick_and_a_report_with_a_photo_made_offline_arrive_with_their_times_o
     assert Event.objects.filter(kind=EventKind.CASE_REPORTED).count() == 1
 
 
+def check_in_kept_offline(page, case) -> dict:
+    """The urban officer opens the case with signal, loses it and taps 报到: the phone keeps
+    the check-in, the one thing in its queue, which this returns."""
+    sign_in(page, "urban-officer")
+    page.goto("/department/")
+    controlled(page)
+    page.goto(f"/cases/{case.reference}/")
+    page.wait_for_selector(".op-check_in")
+    page.context.set_offline(True)
+    page.reload()
+    page.locator(".op-check_in button[type=submit]").click()
+    page.wait_for_selector("[data-offline-panel]:not([hidden]) [data-status=waiting]")
+    (item,) = queue(page)
+    return item
+
+
 def test_a_check_in_made_offline_and_received_two_hours_later_is_flagged(
     new_page, shots, whistle_city
 ):
@@ -173,21 +189,10 @@ def test_a_check_in_made_offline_and_received_two_hours_later_is_flagged(
         PHONE,
         **standing_at(ON_THE_LANE),
     )
-    sign_in(page, "urban-officer")
-    page.goto("/department/")
-    controlled(page)
-    page.goto(f"/cases/{case.reference}/")
-    page.wait_for_selector(".op-check_in")
-
-    page.context.set_offline(True)
-    page.reload()
-    form = page.locator(".op-check_in")
-    form.locator("button[type=submit]").click()
-    page.wait_for_selector("[data-offline-panel]:not([hidden]) [data-status=waiting]")
-    (item,) = queue(page)
+    item = check_in_kept_offline(page, case)
     assert item["kind"] == "check-in" and item["position"]["accuracy_m"] == 8
     assert Event.objects.filter(summons=summons, kind__startswith="summons.check_in").count() == 0
-    form.scroll_into_view_if_needed()
+    page.locator(".op-check_in").scroll_into_view_if_needed()
     fits_the_phone(page)
     shots(page, "1-check-in-kept-on-the-phone")
 
@@ -236,16 +241,7 @@ def test_what_is_kept_on_a_phone_set_to_another_time_zone_is_timed_in_beijing_ti
     case, _whistle, summonses = whistled_case(city)
     actions.acknowledge(city.urban_officer, summonses[city.urban.pk])
     page = new_page(PHONE, timezone_id="UTC", **standing_at(ON_THE_LANE))
-    sign_in(page, "urban-officer")
-    page.goto("/department/")
-    controlled(page)
-    page.goto(f"/cases/{case.reference}/")
-    page.wait_for_selector(".op-check_in")
-    page.context.set_offline(True)
-    page.reload()
-    page.locator(".op-check_in button[type=submit]").click()
-    page.wait_for_selector("[data-offline-panel]:not([hidden]) [data-status=waiting]")
-    (item,) = queue(page)
+    item = check_in_kept_offline(page, case)
     made = moment(item["happened_at"]).astimezone(BEIJING)
     panel = page.locator("[data-offline-panel]")
     expect(panel).to_contain_text(f"记录于 {made:%H:%M}")
