@@ -141,7 +141,13 @@ PASSWORD_HASHERS = [
 # locks out a username from one address after WHISTLE_LOGIN_FAILURE_LIMIT failures, and an
 # address after WHISTLE_LOGIN_FAILURES_PER_ADDRESS failures over any usernames, each for
 # the cool-off. Locking a username from every address would let anyone lock a chief out.
-INSTALLED_APPS += ["whistle.accounts", "django_otp", "django_otp.plugins.otp_totp", "axes"]
+# django-otp's TOTP devices and django-axes under names the admin shows in the page's language.
+INSTALLED_APPS += [
+    "whistle.accounts",
+    "django_otp",
+    "whistle.accounts.apps.AuthenticatorsConfig",
+    "whistle.accounts.apps.LockoutConfig",
+]
 MIDDLEWARE[MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1 : 0] = [
     "django_otp.middleware.OTPMiddleware",
     "whistle.accounts.middleware.SessionPolicyMiddleware",
