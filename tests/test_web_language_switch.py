@@ -1,6 +1,7 @@
 """The language switch brings the person back to a page that opens: the page itself when it
 was opened by a link, and after a sent form's answer (an error shown at an address that
-takes forms only) the page the form was on."""
+takes forms only) the page the form belongs to, however often the form was sent again from
+its own answer."""
 
 from __future__ import annotations
 
@@ -9,11 +10,16 @@ import re
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.http import HttpRequest
+from django.test import Client, RequestFactory
+from django.urls import reverse
 
+from tests.conftest import make_person
 from tests.fixtures_cases import beijing, whistle_city_fixture  # noqa: F401
 from tests.fixtures_street import MORNING, street_fixture  # noqa: F401
 from tests.test_street_residents import closed_report
+from whistle.organisation.models import Role
+from whistle.web.chrome import language_return
 
 pytestmark = pytest.mark.django_db
 
@@ -55,15 +61,60 @@ def test_after_a_refused_import_the_switch_returns_to_the_hotline_page(client, w
     assert "Work orders" in page.content.decode()
 
 
-def test_after_a_form_sent_from_elsewhere_or_unnamed_the_switch_returns_home(client, whistle_city):
+def test_after_a_refused_import_sent_again_from_its_answer_the_switch_returns_to_the_hotline_page(
+    client, whistle_city
+):
     client.force_login(whistle_city.dispatcher)
-    for headers in ({}, {"HTTP_REFERER": "https://example.com/dispatch/hotline/"}):
-        refused = client.post(
-            IMPORT, {"export": SimpleUploadedFile("export.pdf", b"%PDF")}, **headers
-        )
-        target = switch_target(refused.content.decode())
-        assert target == "/"
-        assert client.get(switch_to_english(client, target)).status_code == 200
+    answer = "http://testserver" + IMPORT + "?township=110101015"
+    with time_machine.travel(beijing(2026, 5, 12, 9, 0), tick=False):
+        for referer in ("http://testserver" + HOTLINE + "?township=110101015", answer, answer):
+            refused = client.post(
+                IMPORT + "?township=110101015",
+                {"export": SimpleUploadedFile("export.pdf", b"%PDF-1.4 not a table")},
+                HTTP_REFERER=referer,
+            )
+            assert refused.status_code == 200
+            assert 'class="form-errors"' in refused.content.decode()
+        landed = switch_to_english(client, switch_target(refused.content.decode()))
+        page = client.get(landed)
+    assert page.status_code == 200
+    assert "Work orders" in page.content.decode()
+    assert client.get(IMPORT + "?township=110101015").status_code == 405
+
+
+def test_after_a_refused_appointment_sent_again_the_switch_returns_to_the_chiefs_page(
+    client, small_city
+):
+    office = make_person("longtan-office", Role.CHIEFS_OFFICE, jurisdiction=small_city.longtan)
+    client.force_login(office)
+    appoint = reverse("lanes:appoint", args=[small_city.renmin_lane.pk])
+    page = reverse("lanes:appointments", args=[small_city.renmin_lane.pk])
+    bad = {"username": "nobody", "role": "lane_chief", "starts_on": "2026-08-16"}
+    refused = client.post(appoint, bad, HTTP_REFERER="http://testserver" + page)
+    refused = client.post(appoint, bad, HTTP_REFERER="http://testserver" + appoint)
+    assert refused.status_code == 400
+    target = switch_target(refused.content.decode())
+    assert target == page
+    assert client.get(switch_to_english(client, target)).status_code == 200
+
+
+def test_the_switch_returns_to_the_form_page_the_view_names_else_the_referer_else_home(
+    whistle_city,
+):
+    def sent(referer: str = "") -> HttpRequest:
+        """A form sent to an address that takes forms only, from the page `referer` names."""
+        headers = {"Referer": referer} if referer else {}
+        return RequestFactory().post(IMPORT, headers=headers)
+
+    elsewhere = "https://example.com/dispatch/hotline/"
+    assert language_return(sent(elsewhere), HOTLINE + "?township=1") == HOTLINE + "?township=1"
+    assert language_return(sent(), "https://example.com/") == "/"
+    assert language_return(sent(elsewhere), "//example.com/x") == "/"
+    assert language_return(sent("http://testserver/duty/"), "") == "/duty/"
+    assert language_return(sent(elsewhere)) == "/"
+    assert language_return(sent()) == "/"
+    opened = RequestFactory().get(HOTLINE, {"township": "1"})
+    assert language_return(opened, "/duty/") == HOTLINE + "?township=1"
 
 
 def test_on_a_page_opened_by_a_link_the_switch_returns_to_it(client, whistle_city):
@@ -75,16 +126,17 @@ def test_on_a_page_opened_by_a_link_the_switch_returns_to_it(client, whistle_cit
         assert switch_to_english(client, target) == target
 
 
-def test_after_a_refused_rating_the_switch_returns_to_the_case_page(client, street):
+def test_after_a_refused_rating_sent_again_the_switch_returns_to_the_case_page(client, street):
     with time_machine.travel(MORNING, tick=False):
         report = closed_report(street)
         follow = f"/report/follow/{report.case.reference}/"
-        refused = client.post(
-            follow + "rate/",
-            {"rating": "1", "key": "not-the-key"},
-            HTTP_REFERER=f"http://testserver{follow}?key=not-the-key",
-        )
-        assert refused.status_code == 403
+        for referer in (f"{follow}?key=not-the-key", f"{follow}rate/"):
+            refused = client.post(
+                follow + "rate/",
+                {"rating": "1", "key": "not-the-key"},
+                HTTP_REFERER=f"http://testserver{referer}",
+            )
+            assert refused.status_code == 403
         target = switch_target(refused.content.decode())
         assert target == f"{follow}?key=not-the-key"
         assert client.get(switch_to_english(client, target)).status_code == 200

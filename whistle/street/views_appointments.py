@@ -10,6 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -55,6 +56,8 @@ def _page(
         "log": AppointmentEvent.objects.filter(appointment__lane=lane)
         .select_related("actor", "appointment__person")
         .order_by("-at", "-pk"),
+        # The answers to its forms stand at addresses that take forms only.
+        "form_page": reverse("lanes:appointments", args=[lane.pk]),
     }
     return render(request, "street/lanes/appointments.html", context, status=status)
 

@@ -334,6 +334,9 @@ def _render_case(
             "rating_refused": rating_form.is_bound and bool(rating_form.errors),
             "rated": rated,
             "called_back": called_back,
+            # The rating's answer stands at an address that takes forms only.
+            "form_page": reverse("reports:case", args=[case.reference])
+            + (f"?{urlencode({'key': key})}" if key else ""),
         },
         status=status,
     )

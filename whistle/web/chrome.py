@@ -86,32 +86,44 @@ def person_roles(person: Any) -> list[RoleLine]:
     return lines
 
 
-def language_return(request: HttpRequest | None) -> str:
+def _address_of_ours(request: HttpRequest, address: str) -> str | None:
+    """The address as a path on this site (with its query), or None when it is empty or
+    another site's."""
+    try:
+        ours = bool(address) and url_has_allowed_host_and_scheme(
+            address, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    except DisallowedHost:
+        return None
+    if not ours:
+        return None
+    parts = urlsplit(address)
+    if not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def language_return(request: HttpRequest | None, form_page: str = "") -> str:
     """The page the language switch brings the person back to, in the other language: this
     one when it was opened as a page is (GET). A page that answers a sent form (a form with
-    errors, a refusal) stands at an address that takes forms only, which would refuse to be
-    opened again: the switch returns to the page the form was on, when the browser names it
-    and it is one of ours, else to the home page."""
+    errors, a refusal) may stand at an address that takes forms only, which would refuse to
+    be opened again: the switch returns to the page the form belongs to, as the view names
+    it (`form_page` in the page's context), else to the page the browser says the form was
+    sent from (the Referer), when either is one of ours, else to the home page. A form sent
+    again from its own answer names that answer's address as its Referer, so a view whose
+    address takes forms only names its form's page."""
     if request is None:
         return reverse("web:home")
     if request.method in ("GET", "HEAD"):
         return request.get_full_path()
-    referer = request.headers.get("Referer", "")
-    try:
-        ours = bool(referer) and url_has_allowed_host_and_scheme(
-            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-    except DisallowedHost:
-        ours = False
-    if not ours:
-        return reverse("web:home")
-    parts = urlsplit(referer)
-    if not parts.path.startswith("/") or parts.path.startswith("//"):
-        return reverse("web:home")
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    for address in (form_page, request.headers.get("Referer", "")):
+        found = _address_of_ours(request, address)
+        if found is not None:
+            return found
+    return reverse("web:home")
 
 
-def chrome_for(person: Any, request: HttpRequest | None = None) -> Chrome:
+def chrome_for(person: Any, request: HttpRequest | None = None, form_page: str = "") -> Chrome:
     current = get_language() or settings.LANGUAGE_CODE
     links = dashboards_for(person)
     return Chrome(
@@ -121,7 +133,7 @@ def chrome_for(person: Any, request: HttpRequest | None = None) -> Chrome:
         nav=navigation(links),
         languages=[(code, name) for code, name in settings.LANGUAGES if code != current],
         language=current,
-        language_return=language_return(request),
+        language_return=language_return(request, form_page),
         inbox=inbox_state(person) if getattr(person, "is_authenticated", False) else None,
     )
 

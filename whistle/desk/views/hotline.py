@@ -93,6 +93,10 @@ def _page(
         "now": timezone.now(),
         "action": reverse("dispatch:hotline") + query,
         "import_action": reverse("dispatch:hotline_import") + query,
+        # The import's answer stands at an address that takes forms only: its form's page is
+        # the hotline page, with the township the import was sent for.
+        "form_page": reverse("dispatch:hotline")
+        + (f"?{request.GET.urlencode()}" if request.GET else ""),
     }
     return render(request, "desk/dispatch/hotline.html", context)
 

@@ -39,7 +39,9 @@ MAP_LAYERS = {
 @register.simple_tag(takes_context=True)
 def chrome_context(context: template.Context) -> chrome.Chrome:
     request = context.get("request")
-    return chrome.chrome_for(getattr(request, "user", None), request)
+    # A page answering a sent form names the page the form belongs to (`form_page`).
+    form_page = str(context.get("form_page") or "")
+    return chrome.chrome_for(getattr(request, "user", None), request, form_page)
 
 
 @register.inclusion_tag("web/partials/inbox_badge.html", takes_context=True)
