@@ -58,6 +58,8 @@ run: setup $(STATIC_MANIFEST) ## set up, load the demo city if the database is e
 	$(BIN)/whistle createcachetable -v 0
 	@# The demo's signed exports and checkpoints: a key made once and kept (docs/trail.md).
 	@$(BIN)/whistle keys init --if-missing
+	@# Web Push for the demo: a VAPID key written into the development .env once and kept.
+	@$(BIN)/whistle vapid-keys --env-file .env
 	$(BIN)/whistle seed-demo --if-empty
 	@$(BIN)/whistle demo-logins
 	@$(BIN)/whistle demo-open311-key

@@ -167,7 +167,26 @@ def test_the_delivery_status_names_the_audience_in_words(desk):
     with translation.override("en"):
         [delivery] = delivery_status(["case:a:review"])
         assert delivery.who == "龙潭街道: dispatchers and chief of lanes"
-    assert delivery.recipient is None and delivery.state == "delivered"
+    assert delivery.recipient is None and delivery.state == "unread"
+    assert not delivery.inbox_only
+
+
+def test_the_delivery_status_says_when_a_member_read_the_shared_entry(desk):
+    tell(desk, "复核到期：案件 A", key="case:a:review")
+    tell(desk, "复核到期：案件 B", key="case:b:review")
+    # Someone outside the audience who marks all read reads none of its entries.
+    mark_read(desk["other"])
+    assert [d.state for d in delivery_status(["case:a:review"])] == ["unread"]
+    mark_read(desk["second"], [Notification.objects.get(dedupe_key="case:a:review").uuid])
+    [a] = delivery_status(["case:a:review"])
+    assert a.state == "read" and a.at is not None
+    # A member's "mark all read" drops their readings under the mark but still reads them.
+    mark_read(desk["chief"])
+    mark_read(desk["second"])
+    assert [d.state for d in delivery_status(["case:a:review", "case:b:review"])] == [
+        "read",
+        "read",
+    ]
 
 
 def test_an_api_token_with_some_roles_sees_only_their_audiences(desk, small_city):

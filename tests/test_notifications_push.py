@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -483,3 +484,48 @@ def test_the_department_desk_offers_to_ring_the_officers_phone_once_push_is_set_
     assert "新消息时让本机响铃" in html
     # The site's one service worker, which carries the push handlers (whistle.web.offline).
     assert 'data-worker="/sw.js"' in html
+
+
+def test_the_demo_gets_a_vapid_key_written_once_into_its_env_file(tmp_path, monkeypatch, capsys):
+    """`make run` writes a key into the development .env when there is none, and keeps it."""
+    monkeypatch.delenv("WHISTLE_VAPID_PRIVATE_KEY", raising=False)
+    env = tmp_path / ".env"
+    env.write_text("WHISTLE_SECRET_KEY=abc", encoding="utf-8")
+    call_command("vapid_keys", "--env-file", str(env))
+    lines = env.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "WHISTLE_SECRET_KEY=abc"
+    [private] = [
+        line.partition("=")[2] for line in lines if line.startswith("WHISTLE_VAPID_PRIVATE_KEY=")
+    ]
+    assert "WHISTLE_VAPID_SUBJECT=mailto:whistle-admin@example.gov.cn" in lines
+    assert (
+        webpush.Vapid(webpush.private_from_b64(private), SUBJECT).public_key
+        in capsys.readouterr().out
+    )
+
+    written = env.read_text(encoding="utf-8")
+    call_command("vapid_keys", "--env-file", str(env))
+    assert env.read_text(encoding="utf-8") == written
+
+
+@pytest.mark.parametrize(
+    "line", ["WHISTLE_VAPID_PRIVATE_KEY=", "  WHISTLE_VAPID_PRIVATE_KEY = kept"]
+)
+def test_a_vapid_key_named_in_the_env_file_or_the_environment_is_kept(tmp_path, monkeypatch, line):
+    monkeypatch.delenv("WHISTLE_VAPID_PRIVATE_KEY", raising=False)
+    env = tmp_path / ".env"
+    env.write_text(line + "\n", encoding="utf-8")
+    call_command("vapid_keys", "--env-file", str(env))
+    assert env.read_text(encoding="utf-8") == line + "\n"
+
+    monkeypatch.setenv("WHISTLE_VAPID_PRIVATE_KEY", "from-the-deployment")
+    fresh = tmp_path / "other.env"
+    call_command("vapid_keys", "--env-file", str(fresh))
+    assert not fresh.exists()
+
+
+def test_the_make_run_demo_writes_its_vapid_key_before_serving():
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text(encoding="utf-8")
+    run = makefile.split("\nrun: setup", 1)[1].split("\n\n", 1)[0]
+    assert "whistle vapid-keys --env-file .env" in run
+    assert run.index("vapid-keys") < run.index("whistle serve")

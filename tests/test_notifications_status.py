@@ -74,16 +74,24 @@ def test_the_status_of_a_summons_alert_lists_each_person_and_channel_in_order(wh
 
     rows = delivery_status([key])
     assert [(d.who, d.channel, d.state) for d in rows] == [
-        ("urban-head", Channel.INBOX, DeliveryState.DELIVERED),
-        ("urban-officer", Channel.INBOX, DeliveryState.DELIVERED),
+        ("urban-head", Channel.INBOX, DeliveryState.UNREAD),
+        ("urban-officer", Channel.INBOX, DeliveryState.UNREAD),
         ("urban-officer", Channel.SMS, DeliveryState.QUEUED),
         ("城管执法群", Channel.ROBOT, DeliveryState.QUEUED),
     ]
     assert rows[2].at == T0
 
+    # The head has no phone, e-mail or push subscription: the inbox is all that reaches them.
+    assert [d.inbox_only for d in rows] == [True, False, False, False]
+
+    clock.move_to(datetime(2026, 11, 26, 2, 7, tzinfo=UTC))
     mark_read(whistle_city.urban_officer)
     rows = delivery_status([key])
-    assert rows[1].state == DeliveryState.READ
+    assert (rows[1].state, rows[1].at) == (
+        DeliveryState.READ,
+        datetime(2026, 11, 26, 2, 7, tzinfo=UTC),
+    )
+    assert rows[0].state == DeliveryState.UNREAD
 
 
 def test_an_actions_messages_and_webhooks_are_queued_under_its_events_key(whistle_city, clock):
@@ -117,7 +125,29 @@ def test_the_summons_card_shows_how_the_whistle_reached_each_officer(client, whi
     assert "召集通知的送达情况" in html
     assert "urban-officer</span> · <span>短信</span>" in html
     assert ">已发送</strong>" in html
-    assert ">已送达</strong>" in html
+    # The inbox says whether the entry was read, never that it was "delivered".
+    assert "urban-officer</span> · <span>站内消息</span> ·" in html
+    assert ">已送达</strong>" not in html
+    assert ">未读</strong>" in html
+    assert "只能通过站内消息联系urban-head：无法给其发送短信、电子邮件或 Web Push 推送。" in html
+    assert "只能通过站内消息联系urban-officer" not in html
+
+    clock.move_to(datetime(2026, 11, 26, 2, 7, tzinfo=UTC))
+    mark_read(whistle_city.urban_officer)
+    html = client.get(case_url(case)).content.decode()
+    assert '>已读</strong> <time class="muted" datetime="2026-11-26T10:07:00+08:00">' in html
+
+
+def test_the_summons_card_speaks_english_of_the_inbox(client, whistle_city, clock):
+    case, _whistle, _summonses = whistled_case(whistle_city, at=T0)
+    client.force_login(whistle_city.dispatcher)
+    html = client.get(case_url(case), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "urban-head</span> · <span>in-app inbox</span> ·" in html
+    assert ">unread</strong>" in html
+    assert (
+        "Only the in-app inbox can reach urban-head: no SMS, e-mail or Web Push is possible"
+        " for them. Phone them if they have not read it."
+    ) in html
 
 
 def test_a_failed_sms_shows_its_reason_and_the_email_it_was_passed_on_to(
