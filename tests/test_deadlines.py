@@ -33,6 +33,7 @@ from whistle.cases.deadlines import next_check_for, next_check_for_notice, sweep
 from whistle.cases.models import Case, Event, HotlineOrder, Summons, SupervisionNotice
 from whistle.cases.trail import EventKind, append_event
 from whistle.cases.verify import EventRow
+from whistle.desk.timeline import entries as timeline_entries
 from whistle.notifications.models import Channel, Notification, WebhookEndpoint
 from whistle.notifications.outbox import Outbox
 from whistle.notifications.outbox import inbox as inbox_of
@@ -299,6 +300,36 @@ def test_reminders_follow_the_district_policy(city):
         "2026-05-12T01:07:30.000000+00:00",
         "2026-05-12T01:22:30.000000+00:00",
     ]
+
+
+def test_a_reminder_under_a_minute_before_the_deadline_never_says_none_is_left(city):
+    city.policy.reminder_fractions = ""
+    city.policy.reminder_minutes_before = "1"
+    city.policy.save(update_fields=["reminder_fractions", "reminder_minutes_before"])
+    summons = acknowledged(city)
+    # The worker gets to the reminder one second late: 59 seconds are left.
+    sweep_at(T0 + 29 * MIN + SEC)
+    [reminder] = events(summons, EventKind.REMINDER)
+    assert reminder.data["minutes_left"] == 1
+    [entry] = inbox(EventKind.REMINDER)
+    assert entry.subject.endswith("（还剩 1 分钟）")
+    with translation.override("en"):
+        [line] = [x for x in timeline_entries([reminder])[0].lines if x.label == "Time left"]
+        assert line.value == "1 minute"
+
+
+def test_an_escalation_seconds_after_the_deadline_is_overdue_by_less_than_a_minute(city):
+    summons = acknowledged(city)
+    sweep_at(T0 + 30 * MIN + SEC)
+    [escalated] = events(summons, EventKind.ESCALATED)
+    assert escalated.data["overdue_minutes"] == 0
+    for language, label, words in (
+        ("en", "Overdue by", "less than a minute"),
+        ("zh-hans", "超时", "不到 1 分钟"),
+    ):
+        with translation.override(language):
+            [entry] = timeline_entries([escalated])
+            assert [x.value for x in entry.lines if x.label == label] == [words]
 
 
 # --- Escalation -------------------------------------------------------------------------------

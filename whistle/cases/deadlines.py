@@ -1235,7 +1235,7 @@ def _record_overdue(case: Any, summons: Any, obligation: Obligation, context: _P
 def _remind(case: Any, summons: Any, point: Point, context: _Pass) -> None:
     obligation = point.obligation
     recipients = context.department_staff(summons.department_id)
-    minutes_left = int((obligation.due_at - context.now).total_seconds() // 60)
+    minutes_left = _minutes_left(obligation.due_at - context.now)
     event = _record(
         context,
         case,
@@ -1261,6 +1261,12 @@ def _remind(case: Any, summons: Any, point: Point, context: _Pass) -> None:
         dedupe_key=f"summons:{summons.uuid}:{obligation.name}:reminder:{_iso(point.at)}",
         audience=audiences.DEPARTMENT.key(summons.department_id),
     )
+
+
+def _minutes_left(left: timedelta) -> int:
+    """The whole minutes left, rounded up: a reminder 59 seconds before the deadline says one
+    minute, never none while there is time."""
+    return max(0, -(-left // timedelta(minutes=1)))
 
 
 def _pass_on(case: Any, summons: Any, point: Point, context: _Pass) -> None:

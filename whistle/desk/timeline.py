@@ -138,6 +138,14 @@ def _minutes(value: Any) -> str:
     return str(value)
 
 
+def _minutes_or_less(value: Any) -> str:
+    """A time left or overdue, in whole minutes counted down (an escalation a few seconds
+    after the deadline is overdue by 0): under one, "less than a minute"."""
+    if isinstance(value, int | float) and 0 <= value < 1:
+        return _("less than a minute")
+    return _minutes(value)
+
+
 def _date(value: Any) -> str:
     if isinstance(value, str):
         try:
@@ -408,10 +416,10 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
         add(_("Escalated to"), _escalation_label(data["level"]))
         handled.add("level")
     if data.get("overdue_minutes") is not None:
-        add(_("Overdue by"), _minutes(data["overdue_minutes"]))
+        add(_("Overdue by"), _minutes_or_less(data["overdue_minutes"]))
     handled.add("overdue_minutes")
     if data.get("minutes_left") is not None:
-        add(_("Time left"), _minutes(data["minutes_left"]))
+        add(_("Time left"), _minutes_or_less(data["minutes_left"]))
     handled.add("minutes_left")
     if data.get("minutes_on_site") is not None:
         add(_("Time on site"), _minutes(data["minutes_on_site"]))
