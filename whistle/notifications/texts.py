@@ -6,8 +6,9 @@ one of the product's texts, the payload also keeps its message id and the values
 (``payload["message"]``): the inbox page and the API then show the entry in the language
 of whoever reads it. A value that is itself one of the product's texts (a duty, a
 level, a role) is kept as its message id and translated too; anything else (a name, a
-reference, a time) is kept as written, and a list of such texts (`TextList`) as its ids and
-its joiner. A row without them (written before, or by a caller
+reference, a time) is kept as written, a list of such texts (`TextList`) as its ids and
+its joiner, and typed text a sentence ends with (`Sentence`) as written, its full stop added
+in the reader's language when it has none. A row without them (written before, or by a caller
 with free text) shows its stored text.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from django.utils import translation
 from django.utils.functional import Promise
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 # Where the payload keeps the message.
 KEY = "message"
@@ -52,6 +53,30 @@ class TextList:
         }
 
 
+# What ends a sentence, in either language; and what may close it after that mark (a quote,
+# a bracket): "已经三天了。" and "…了。”" end a sentence already.
+SENTENCE_ENDS = "。！？.!?…"
+_CLOSERS = "\"'”’）)」』》】]"
+
+
+class Sentence:
+    """Typed text (a case's description, a reason, a note) that ends a sentence of a message:
+    shown as written, with the full stop of the language it is shown in (。 or .) only when
+    it does not end with a mark of its own, so that a message never reads "了。。" or
+    "了。."; kept by `kept` as written. The message's text leaves the stop out after it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text.rstrip()
+
+    def __str__(self) -> str:
+        if not self.text or self.text.rstrip(_CLOSERS)[-1:] in tuple(SENTENCE_ENDS):
+            return self.text
+        return self.text + pgettext("the end of a sentence", ".")
+
+    def kept(self) -> dict[str, Any]:
+        return {"sentence": self.text}
+
+
 def text_id(message_id: str) -> dict[str, str]:
     """A value that is one of the product's texts, kept as its message id (`kept`'s form)."""
     return {"msgid": message_id}
@@ -81,7 +106,7 @@ def kept(
     values: dict[str, Any] = {}
     for name, value in params.items():
         value_id = msgid(value)
-        if isinstance(value, TextList):
+        if isinstance(value, TextList | Sentence):
             values[name] = value.kept()
         elif value_id is not None:
             values[name] = text_id(value_id)
@@ -95,7 +120,11 @@ def _values(params: Any) -> dict[str, str] | None:
         return None
     values: dict[str, str] = {}
     for name, value in params.items():
-        if isinstance(value, dict) and "msgids" in value:
+        if isinstance(value, dict) and "sentence" in value:
+            if not isinstance(value["sentence"], str):
+                return None
+            values[str(name)] = str(Sentence(value["sentence"]))
+        elif isinstance(value, dict) and "msgids" in value:
             items, joiner = value.get("msgids"), value.get("joiner")
             if not isinstance(items, list) or not isinstance(joiner, str):
                 return None

@@ -16,7 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.functional import Promise, lazy
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.bulk import Values
@@ -425,3 +425,23 @@ def outbox_values(outbox: Outbox) -> Values | None:
 def changes(**pairs: tuple[Any, Any]) -> dict[str, list[Any]]:
     """Before and after values for the trail: {"status": ["filed", "whistled"], ...}."""
     return {name: [before, after] for name, (before, after) in pairs.items()}
+
+
+# Messages written before their typed text brought its own full stop (`texts.Sentence`) and
+# before a whistle's message was one sentence per kind: the inbox entries that keep them are
+# still shown in the reader's language.
+EARLIER_TEXTS = (
+    gettext_noop(
+        "%(township)s blew a %(kind)s for case %(case)s: %(description)s. Meet at "
+        "%(place)s. Acknowledge by %(acknowledge)s, arrive by %(arrive)s, resolve by "
+        "%(resolve)s."
+    ),
+    gettext_noop(
+        "%(township)s dispatched case %(case)s: %(description)s. Acknowledge by "
+        "%(acknowledge)s, resolve by %(resolve)s."
+    ),
+    gettext_noop(
+        "%(department)s says case %(case)s is not its responsibility: %(reason)s. Rule on it."
+    ),
+    gettext_noop("The check on site of case %(case)s failed: %(reason)s. New deadlines are set."),
+)

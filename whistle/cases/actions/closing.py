@@ -42,6 +42,7 @@ from whistle.cases.models import Attachment, Case, HotlineOrder, Summons, Superv
 from whistle.cases.permissions import RESIDENT_SOURCES, require
 from whistle.cases.rules import district_policy, summons_limits
 from whistle.cases.trail import EventKind, lock_case
+from whistle.notifications.texts import Sentence
 from whistle.organisation.models import Person, Role
 from whistle.policies.calendar import calendar_for, to_local
 from whistle.policies.models import BacklogResumeRule
@@ -288,8 +289,8 @@ def send_back_for_rework(
             [p for s in reopened for p in department_people(s.department, case.township)],
             event,
             _("Rework on case %(case)s"),
-            _("The check on site of case %(case)s failed: %(reason)s. New deadlines are set."),
-            reason=reason,
+            _("The check on site of case %(case)s failed: %(reason)s New deadlines are set."),
+            reason=Sentence(reason),
         )
     return case
 

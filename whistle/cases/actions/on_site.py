@@ -46,6 +46,7 @@ from whistle.cases.models import Attachment, Case, Event, Summons
 from whistle.cases.permissions import may_leave, require, require_impartial
 from whistle.cases.rules import district_policy
 from whistle.cases.trail import EventKind, lock_summons
+from whistle.notifications.texts import Sentence
 from whistle.organisation import geo
 from whistle.organisation.models import Person, Role
 from whistle.policies.models import DistrictPolicy
@@ -466,7 +467,7 @@ def rule_on_check_in(
             township=case.township,
             department=summons.department.name,
             at=local_text(flagged.at),
-            note=note,
+            note=Sentence(note),
         )
     return summons
 
@@ -638,11 +639,11 @@ def decline(
             event,
             _("%(department)s declines case %(case)s"),
             _(
-                "%(department)s says case %(case)s is not its responsibility: %(reason)s. "
+                "%(department)s says case %(case)s is not its responsibility: %(reason)s "
                 "Rule on it."
             ),
             department=summons.department.name,
-            reason=reason,
+            reason=Sentence(reason),
         )
     return summons
 

@@ -31,6 +31,7 @@ from whistle.cases.models import Case, Summons, SupervisionNotice
 from whistle.cases.permissions import require
 from whistle.cases.suggest import serves
 from whistle.cases.trail import EventKind, lock_case
+from whistle.notifications.texts import Sentence
 from whistle.organisation.models import Department, Person, Role
 
 Status = Case.Status
@@ -168,7 +169,7 @@ def issue_supervision_notice(
             _("Supervision notice on case %(case)s"),
             _("Supervision notice to %(department)s on case %(case)s: %(text)s Answer by %(due)s."),
             department=department.name,
-            text=text[:200],
+            text=Sentence(text[:200]),
             due=local_text(due_at),
         )
     return notice

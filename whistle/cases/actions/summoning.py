@@ -33,9 +33,30 @@ from whistle.cases.rules import DEADLINE_FIELDS, summons_limits
 from whistle.cases.suggest import departments_serving
 from whistle.cases.trail import EventKind, lock_case
 from whistle.duty.schedule import duty_for
+from whistle.notifications.texts import Sentence
 from whistle.organisation.models import Department, Person
 from whistle.policies.chains import ChainPolicy
 from whistle.policies.models import WhistleKind
+
+# The message of a whistle, a whole sentence for each kind (English puts "a" or "an" before
+# the kind's name). The description brings its own full stop (`Sentence`).
+WHISTLE_BODIES = {
+    WhistleKind.ROUTINE: _(
+        "%(township)s blew a routine whistle for case %(case)s: %(description)s Meet at "
+        "%(place)s. Acknowledge by %(acknowledge)s, arrive by %(arrive)s, resolve by "
+        "%(resolve)s."
+    ),
+    WhistleKind.TOUGH: _(
+        "%(township)s blew a tough-problem whistle for case %(case)s: %(description)s Meet "
+        "at %(place)s. Acknowledge by %(acknowledge)s, arrive by %(arrive)s, resolve by "
+        "%(resolve)s."
+    ),
+    WhistleKind.EMERGENCY: _(
+        "%(township)s blew an emergency whistle for case %(case)s: %(description)s Meet at "
+        "%(place)s. Acknowledge by %(acknowledge)s, arrive by %(arrive)s, resolve by "
+        "%(resolve)s."
+    ),
+}
 
 Status = Case.Status
 MAX_DEPARTMENTS = 20
@@ -180,26 +201,21 @@ def _summon(
     if whistle is not None:
         place = whistle.meeting_point or case.address or case.lane or case.township
         subject = _("Whistle %(case)s: report on site by %(arrive)s")
-        body = _(
-            "%(township)s blew a %(kind)s for case %(case)s: %(description)s. Meet at "
-            "%(place)s. Acknowledge by %(acknowledge)s, arrive by %(arrive)s, resolve by "
-            "%(resolve)s."
-        )
+        body = WHISTLE_BODIES[WhistleKind(whistle.kind)]
         params: dict[str, Any] = {
-            "kind": WhistleKind(whistle.kind).label,
             "place": place,
             "arrive": local_text(arrive_due_at) if arrive_due_at else "",
         }
     else:
         subject = _("Case %(case)s dispatched to you")
         body = _(
-            "%(township)s dispatched case %(case)s: %(description)s. Acknowledge by "
+            "%(township)s dispatched case %(case)s: %(description)s Acknowledge by "
             "%(acknowledge)s, resolve by %(resolve)s."
         )
         params = {}
     params.update(
         township=case.township,
-        description=case.description[:100],
+        description=Sentence(case.description[:100]),
         acknowledge=local_text(acknowledge_due_at),
         resolve=local_text(resolve_due_at),
     )
