@@ -371,6 +371,30 @@ def test_marking_one_read_lowers_the_count_and_keeps_the_filters(client, whistle
     assert header_count(html) == 1 and entry.uuid.hex not in entry_ids(html)
 
 
+@pytest.mark.parametrize(
+    ("language", "name", "visible"),
+    [
+        ("zh-hans", "标为已读：案件 A12 已立案", "标为已读"),
+        ("en", "Mark read: 案件 A12 已立案", "Mark read"),
+    ],
+)
+def test_the_mark_read_button_is_named_with_its_entry_in_the_readers_punctuation(
+    client, whistle_city, language, name, visible
+):
+    person = whistle_city.urban_officer
+    say(person, "案件 A12 已立案")
+    client.force_login(person)
+    html = html_of(client.get(INBOX, HTTP_ACCEPT_LANGUAGE=language))
+    form = re.search(r'<form class="inbox-read".*?</form>', html, re.S)
+    assert form is not None
+    button = re.search(r'<button [^>]*aria-label="([^"]*)"[^>]*>(.*?)</button>', form.group(0))
+    assert button is not None
+    assert button.groups() == (name, visible)
+    # No ASCII colon in a Chinese page, and no hidden text beside the button.
+    assert (": 案件 A12" in html) == (language == "en")
+    assert 'visually-hidden">:' not in html
+
+
 def test_reading_again_keeps_the_first_reading(client, whistle_city, _clock):
     person = whistle_city.urban_officer
     entry = say(person, "一条通知")
