@@ -42,7 +42,7 @@ from whistle.notifications.models import Notification
 from whistle.notifications.outbox import ROW_FIELDS, Outbox, unqueued
 from whistle.organisation import directory
 from whistle.organisation.models import Department, Jurisdiction, Lane, Person, Role
-from whistle.policies.models import ChainTarget, DistrictPolicy
+from whistle.policies.models import YEAR_IN_MINUTES, ChainTarget, DistrictPolicy
 
 logger = logging.getLogger("whistle.deadlines")
 
@@ -293,7 +293,10 @@ def _candidates(summons: Summons, policy: DistrictPolicy, now: datetime) -> list
     found: list[_Candidate] = []
     append = found.append
     swept = summons.swept_through_at
-    district_delay = timedelta(minutes=policy.escalate_to_district_after_minutes)
+    # Bounded like the policy's own field, for a row written before the bound existed.
+    district_delay = timedelta(
+        minutes=min(policy.escalate_to_district_after_minutes, YEAR_IN_MINUTES)
+    )
     township = summons.escalated_to_township_at is None
     district = summons.escalated_to_district_at is None
     for obligation in obligations(summons):

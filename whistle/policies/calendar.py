@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy as _
 
 from whistle.organisation.models import Jurisdiction
 from whistle.policies.models import (
+    LONGEST_LIMIT,
     CalendarDay,
     CalendarYear,
     DistrictPolicy,
@@ -136,6 +137,26 @@ class NoWorkingTime(CalendarError):
             "The working calendar has no working day for %(days)s days after %(date)s: "
             "check the entered calendar days and the working periods."
         ) % {"days": MAX_REST_DAYS_IN_A_ROW, "date": self.since.isoformat()}
+
+
+class TimeLimitTooLong(CalendarError):
+    """A time limit longer than any a district may set (`LONGEST_LIMIT`), e.g. a row written
+    before the bounds existed: refused instead of counted for centuries."""
+
+    def __init__(self, amount: int, unit: DurationUnit) -> None:
+        super().__init__(amount, unit)
+        self.amount = amount
+        self.unit = unit
+
+    def __str__(self) -> str:
+        return gettext(
+            "The time limit of %(amount)s %(unit)s is longer than the longest allowed, "
+            "%(longest)s %(unit)s: correct it in the district's policies."
+        ) % {
+            "amount": self.amount,
+            "unit": self.unit.label,
+            "longest": LONGEST_LIMIT[self.unit],
+        }
 
 
 @dataclass(frozen=True)
@@ -536,9 +557,18 @@ class WorkingCalendar:
         unit = DurationUnit(unit)
         if amount < 0:
             raise ValueError("A time limit cannot be negative")
+        if amount > LONGEST_LIMIT[unit]:
+            raise TimeLimitTooLong(amount, unit)
         local = to_local(start)
         if amount == 0:
             return _to_utc(local)
+        try:
+            return self._deadline_after(local, amount, unit)
+        except OverflowError:
+            # Only a start near the end of the calendar (year 9999) gets here.
+            raise TimeLimitTooLong(amount, unit) from None
+
+    def _deadline_after(self, local: datetime, amount: int, unit: DurationUnit) -> datetime:
         if unit == DurationUnit.NATURAL_MINUTES:
             return _to_utc(local + timedelta(minutes=amount))
         if unit == DurationUnit.NATURAL_HOURS:

@@ -29,6 +29,84 @@ class DurationUnit(models.TextChoices):
     WORKING_DAYS = "working_days", _("working days")
 
 
+# The longest time limit a district may set, in each unit: about a year (docs/deadlines.md,
+# "Bounds of the policy numbers"). The arithmetic of deadlines refuses anything longer
+# (whistle.policies.calendar), so that a mistyped number never reaches it.
+LONGEST_LIMIT: dict[str, int] = {
+    DurationUnit.NATURAL_MINUTES: 525_600,
+    DurationUnit.NATURAL_HOURS: 8_760,
+    DurationUnit.NATURAL_DAYS: 366,
+    DurationUnit.WORKING_HOURS: 2_000,
+    DurationUnit.WORKING_DAYS: 250,
+}
+# Other bounds of the policy numbers: a year in minutes, hours or days; a few kilometres.
+YEAR_IN_MINUTES = 525_600
+YEAR_IN_HOURS = 8_760
+DAY_IN_SECONDS = 86_400
+LONGEST_RADIUS_M = 5_000
+LONGEST_RETENTION_DAYS = 3_660
+FASTEST_TRAVEL_KMH = 500
+FIRST_CALENDAR_YEAR = 2000
+LAST_CALENDAR_YEAR = 2100
+
+
+def at_most(limit: int) -> MaxValueValidator:
+    return MaxValueValidator(limit, _("Enter a number no larger than %(limit_value)s."))
+
+
+def longest_limit_error(amount: int, unit: str) -> ValidationError | None:
+    """The error for a time limit longer than its unit allows, or None."""
+    longest = LONGEST_LIMIT.get(unit)
+    if longest is None or amount is None or amount <= longest or amount > YEAR_IN_MINUTES:
+        # Beyond a year in minutes the field's own validator already says so.
+        return None
+    return ValidationError(
+        _("A time limit in %(unit)s can be at most %(longest)s (about a year)."),
+        params={"unit": DurationUnit(unit).label, "longest": longest},
+        code="max_value",
+    )
+
+
+def check_time_limits(row: models.Model, *pairs: tuple[str, str]) -> None:
+    """Refuse, on the amount's field, each (amount, unit) pair of the row whose amount is
+    longer than its unit allows."""
+    errors = {}
+    for amount_field, unit_field in pairs:
+        error = longest_limit_error(getattr(row, amount_field), getattr(row, unit_field))
+        if error is not None:
+            errors[amount_field] = error
+    if errors:
+        raise ValidationError(errors)
+
+
+def time_limit_check(amount_field: str, unit_field: str, name: str) -> models.CheckConstraint:
+    """The database's own check of an (amount, unit) pair: at least 1, at most the longest
+    limit of its unit."""
+    in_range = models.Q()
+    for unit, longest in LONGEST_LIMIT.items():
+        in_range |= models.Q(**{unit_field: unit, f"{amount_field}__lte": longest})
+    return models.CheckConstraint(
+        condition=models.Q(**{f"{amount_field}__gte": 1}) & in_range,
+        name=name,
+        violation_error_message=_("A time limit is at least 1 and at most about a year."),
+    )
+
+
+def bounds_check(name: str, **bounds: tuple[int, int]) -> models.CheckConstraint:
+    """The database's own check that each field lies between its bounds."""
+    condition = models.Q()
+    for field_name, (low, high) in bounds.items():
+        condition &= models.Q(**{f"{field_name}__gte": low, f"{field_name}__lte": high})
+    return models.CheckConstraint(
+        condition=condition,
+        name=name,
+        violation_error_message=_("A number lies outside the bounds the policy allows."),
+    )
+
+
+TIME_LIMIT = [MinValueValidator(1), at_most(YEAR_IN_MINUTES)]
+
+
 class WhistleKind(models.TextChoices):
     ROUTINE = "routine", _("routine whistle")
     TOUGH = "tough", _("tough-problem whistle")
@@ -102,7 +180,7 @@ class Category(models.Model):
         Sector, verbose_name=_("sectors usually responsible"), related_name="categories", blank=True
     )
     acknowledge_within = models.PositiveIntegerField(
-        _("acknowledge within"), default=30, validators=[MinValueValidator(1)]
+        _("acknowledge within"), default=30, validators=TIME_LIMIT
     )
     acknowledge_unit = models.CharField(
         _("acknowledgement unit"),
@@ -111,7 +189,7 @@ class Category(models.Model):
         default=DurationUnit.NATURAL_MINUTES,
     )
     arrive_within = models.PositiveIntegerField(
-        _("arrive within"), default=30, validators=[MinValueValidator(1)]
+        _("arrive within"), default=30, validators=TIME_LIMIT
     )
     arrive_unit = models.CharField(
         _("arrival unit"),
@@ -120,7 +198,7 @@ class Category(models.Model):
         default=DurationUnit.NATURAL_MINUTES,
     )
     resolve_within = models.PositiveIntegerField(
-        _("resolve within"), default=4, validators=[MinValueValidator(1)]
+        _("resolve within"), default=4, validators=TIME_LIMIT
     )
     resolve_unit = models.CharField(
         _("resolution unit"),
@@ -135,7 +213,12 @@ class Category(models.Model):
         verbose_name_plural = _("categories")
         ordering = ["major__district__code", "major__kind", "major__code", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["major", "code"], name="category_unique_code")
+            models.UniqueConstraint(fields=["major", "code"], name="category_unique_code"),
+            time_limit_check(
+                "acknowledge_within", "acknowledge_unit", "category_acknowledge_limit"
+            ),
+            time_limit_check("arrive_within", "arrive_unit", "category_arrive_limit"),
+            time_limit_check("resolve_within", "resolve_unit", "category_resolve_limit"),
         ]
 
     def __str__(self) -> str:
@@ -145,6 +228,14 @@ class Category(models.Model):
     def full_code(self) -> str:
         """The 4-digit class code: 2-digit major class + 2-digit subclass."""
         return f"{self.major.code}{self.code}"
+
+    def clean(self) -> None:
+        check_time_limits(
+            self,
+            ("acknowledge_within", "acknowledge_unit"),
+            ("arrive_within", "arrive_unit"),
+            ("resolve_within", "resolve_unit"),
+        )
 
 
 class AttributeDatatype(models.TextChoices):
@@ -284,8 +375,12 @@ class CheckInRule(models.TextChoices):
 
 def _validate_minutes(value: str) -> None:
     for chunk in value.split(","):
-        if chunk.strip() and not chunk.strip().isdigit():
+        if chunk.strip() and not chunk.strip().isdecimal():
             raise ValidationError(_("Enter minutes, comma-separated"))
+        if chunk.strip() and int(chunk) > YEAR_IN_MINUTES:
+            raise ValidationError(
+                _("Enter minutes no larger than %(limit)s."), params={"limit": YEAR_IN_MINUTES}
+            )
 
 
 def parse_travel_speeds(text: str) -> list[tuple[int, float]]:
@@ -334,7 +429,9 @@ class DistrictPolicy(models.Model):
         help_text=_("The periods of a working day that count as working time, Beijing time"),
     )
     checkin_radius_m = models.PositiveIntegerField(
-        _("check-in radius (m)"), default=300, validators=[MinValueValidator(1)]
+        _("check-in radius (m)"),
+        default=300,
+        validators=[MinValueValidator(1), at_most(LONGEST_RADIUS_M)],
     )
     # The on-site proof (whistle.cases.proof): a check-in counts by itself only when the
     # distance plus the fix's accuracy lies within the radius, the device's time of the fix
@@ -342,6 +439,7 @@ class DistrictPolicy(models.Model):
     checkin_max_skew_s = models.PositiveIntegerField(
         _("check-in: allowed clock difference (seconds)"),
         default=120,
+        validators=[at_most(DAY_IN_SECONDS)],
         help_text=_("How far the device's time of the position may differ from the server's time"),
     )
     checkin_when_far = models.CharField(
@@ -374,7 +472,7 @@ class DistrictPolicy(models.Model):
     checkin_speed_limit_kmh = models.PositiveIntegerField(
         _("check-in: fastest plausible travel (km/h)"),
         default=120,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), at_most(FASTEST_TRAVEL_KMH)],
         help_text=_(
             "A check-in that an officer could only reach from their previous position "
             "faster than this is flagged"
@@ -383,6 +481,7 @@ class DistrictPolicy(models.Model):
     checkin_device_window_hours = models.PositiveIntegerField(
         _("check-in: one device, one department (hours)"),
         default=24,
+        validators=[at_most(YEAR_IN_HOURS)],
         help_text=_(
             "A check-in from a device that checked in for another department within these "
             "hours is flagged; 0 turns the check off"
@@ -391,7 +490,7 @@ class DistrictPolicy(models.Model):
     checkin_offline_confirm_after_minutes = models.PositiveIntegerField(
         _("check-in without signal: township confirms after (minutes)"),
         default=30,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), at_most(YEAR_IN_MINUTES)],
         help_text=_(
             "A check-in recorded on a phone without signal that reaches the server more than "
             "these minutes after it was made is flagged for the township to confirm"
@@ -400,6 +499,7 @@ class DistrictPolicy(models.Model):
     lane_snap_m = models.PositiveIntegerField(
         _("lane matching distance (m)"),
         default=50,
+        validators=[at_most(LONGEST_RADIUS_M)],
         help_text=_("A problem within this distance of a lane's centre line belongs to that lane"),
     )
     reminder_fractions = models.CharField(
@@ -421,7 +521,9 @@ class DistrictPolicy(models.Model):
         help_text=_("Minutes before a deadline to send a reminder, comma-separated"),
     )
     escalate_to_district_after_minutes = models.PositiveIntegerField(
-        _("escalate to the district chiefs' office (minutes after overdue)"), default=60
+        _("escalate to the district chiefs' office (minutes after overdue)"),
+        default=60,
+        validators=[at_most(YEAR_IN_MINUTES)],
     )
     backlog_resume_rule = models.CharField(
         _("deadlines after the backlog"),
@@ -434,15 +536,19 @@ class DistrictPolicy(models.Model):
         ),
     )
     duplicate_radius_m = models.PositiveIntegerField(
-        _("possible duplicates: within (m)"), default=100
+        _("possible duplicates: within (m)"),
+        default=100,
+        validators=[at_most(LONGEST_RADIUS_M)],
     )
     duplicate_window_hours = models.PositiveIntegerField(
-        _("possible duplicates: within (hours)"), default=72
+        _("possible duplicates: within (hours)"),
+        default=72,
+        validators=[at_most(YEAR_IN_HOURS)],
     )
     personal_data_retention_days = models.PositiveIntegerField(
         _("keep residents' personal data (days)"),
         default=180,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), at_most(LONGEST_RETENTION_DAYS)],
         help_text=_(
             "The name and phone number a resident or hotline caller gave are erased this many "
             "days after the case was closed (or reported, for a case not taken up or merged). "
@@ -474,6 +580,21 @@ class DistrictPolicy(models.Model):
     class Meta:
         verbose_name = _("district policy")
         verbose_name_plural = _("district policies")
+        constraints = [
+            bounds_check(
+                "district_policy_bounds",
+                checkin_radius_m=(1, LONGEST_RADIUS_M),
+                checkin_max_skew_s=(0, DAY_IN_SECONDS),
+                checkin_speed_limit_kmh=(1, FASTEST_TRAVEL_KMH),
+                checkin_device_window_hours=(0, YEAR_IN_HOURS),
+                checkin_offline_confirm_after_minutes=(1, YEAR_IN_MINUTES),
+                lane_snap_m=(0, LONGEST_RADIUS_M),
+                escalate_to_district_after_minutes=(0, YEAR_IN_MINUTES),
+                duplicate_radius_m=(0, LONGEST_RADIUS_M),
+                duplicate_window_hours=(0, YEAR_IN_HOURS),
+                personal_data_retention_days=(1, LONGEST_RETENTION_DAYS),
+            )
+        ]
 
     def __str__(self) -> str:
         return str(self.district)
@@ -499,7 +620,7 @@ class WhistleRule(models.Model):
     )
     kind = models.CharField(_("whistle kind"), max_length=16, choices=WhistleKind.choices)
     acknowledge_within = models.PositiveIntegerField(
-        _("acknowledge within"), default=10, validators=[MinValueValidator(1)]
+        _("acknowledge within"), default=10, validators=TIME_LIMIT
     )
     acknowledge_unit = models.CharField(
         _("acknowledgement unit"),
@@ -508,7 +629,7 @@ class WhistleRule(models.Model):
         default=DurationUnit.NATURAL_MINUTES,
     )
     arrive_within = models.PositiveIntegerField(
-        _("arrive within"), default=30, validators=[MinValueValidator(1)]
+        _("arrive within"), default=30, validators=TIME_LIMIT
     )
     arrive_unit = models.CharField(
         _("arrival unit"),
@@ -522,11 +643,20 @@ class WhistleRule(models.Model):
         verbose_name_plural = _("whistle time limits")
         ordering = ["district__code", "kind"]
         constraints = [
-            models.UniqueConstraint(fields=["district", "kind"], name="whistle_rule_unique_kind")
+            models.UniqueConstraint(fields=["district", "kind"], name="whistle_rule_unique_kind"),
+            time_limit_check(
+                "acknowledge_within", "acknowledge_unit", "whistle_rule_acknowledge_limit"
+            ),
+            time_limit_check("arrive_within", "arrive_unit", "whistle_rule_arrive_limit"),
         ]
 
     def __str__(self) -> str:
         return f"{self.district} · {self.get_kind_display()}"
+
+    def clean(self) -> None:
+        check_time_limits(
+            self, ("acknowledge_within", "acknowledge_unit"), ("arrive_within", "arrive_unit")
+        )
 
 
 class CalendarYear(models.Model):
@@ -546,7 +676,13 @@ class CalendarYear(models.Model):
         limit_choices_to=DISTRICTS,
         help_text=_("Empty means it applies to every district"),
     )
-    year = models.PositiveIntegerField(_("year"), validators=[MinValueValidator(2000)])
+    year = models.PositiveIntegerField(
+        _("year"),
+        validators=[
+            MinValueValidator(FIRST_CALENDAR_YEAR, _("Enter a year from %(limit_value)s to 2100.")),
+            MaxValueValidator(LAST_CALENDAR_YEAR, _("Enter a year from 2000 to %(limit_value)s.")),
+        ],
+    )
     source = models.CharField(_("source"), max_length=200, blank=True)
 
     class Meta:
@@ -554,7 +690,8 @@ class CalendarYear(models.Model):
         verbose_name_plural = _("entered calendar years")
         ordering = ["year"]
         constraints = [
-            models.UniqueConstraint(Coalesce("district", 0), "year", name="calendar_year_unique")
+            models.UniqueConstraint(Coalesce("district", 0), "year", name="calendar_year_unique"),
+            bounds_check("calendar_year_in_range", year=(FIRST_CALENDAR_YEAR, LAST_CALENDAR_YEAR)),
         ]
 
     def __str__(self) -> str:
@@ -650,7 +787,7 @@ class AcknowledgementStep(models.Model):
     position = models.PositiveSmallIntegerField(_("order"), default=1)
     wait_minutes = models.PositiveIntegerField(
         _("wait (minutes)"),
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), at_most(YEAR_IN_MINUTES)],
         help_text=_("After the summons (first step) or the step before, while nobody acknowledges"),
     )
     target = models.CharField(_("reaches"), max_length=20, choices=ChainTarget.choices)
@@ -660,7 +797,10 @@ class AcknowledgementStep(models.Model):
         verbose_name_plural = _("acknowledgement steps")
         ordering = ["chain", "position", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["chain", "position"], name="acknowledgement_step_order")
+            models.UniqueConstraint(
+                fields=["chain", "position"], name="acknowledgement_step_order"
+            ),
+            bounds_check("acknowledgement_step_wait", wait_minutes=(1, YEAR_IN_MINUTES)),
         ]
 
     def __str__(self) -> str:
@@ -691,18 +831,14 @@ class HotlineDeadlineClass(models.Model):
             "comma-separated"
         ),
     )
-    respond_within = models.PositiveIntegerField(
-        _("reply within"), validators=[MinValueValidator(1)]
-    )
+    respond_within = models.PositiveIntegerField(_("reply within"), validators=TIME_LIMIT)
     respond_unit = models.CharField(
         _("reply unit"),
         max_length=20,
         choices=DurationUnit.choices,
         default=DurationUnit.NATURAL_HOURS,
     )
-    resolve_within = models.PositiveIntegerField(
-        _("resolve within"), validators=[MinValueValidator(1)]
-    )
+    resolve_within = models.PositiveIntegerField(_("resolve within"), validators=TIME_LIMIT)
     resolve_unit = models.CharField(
         _("resolution unit"),
         max_length=20,
@@ -729,10 +865,17 @@ class HotlineDeadlineClass(models.Model):
                 condition=models.Q(is_default=True),
                 name="hotline_deadline_class_one_default",
             ),
+            time_limit_check("respond_within", "respond_unit", "hotline_deadline_class_respond"),
+            time_limit_check("resolve_within", "resolve_unit", "hotline_deadline_class_resolve"),
         ]
 
     def __str__(self) -> str:
         return f"{self.district} · {self.name}"
+
+    def clean(self) -> None:
+        check_time_limits(
+            self, ("respond_within", "respond_unit"), ("resolve_within", "resolve_unit")
+        )
 
     @property
     def words(self) -> list[str]:
