@@ -211,3 +211,39 @@ def test_the_scheme_page_runs_a_fixed_number_of_queries(
     client.force_login(rated.district_assessor)
     with django_assert_max_num_queries(14):
         html_of(client.get(SCHEME, {"period": "2026-07"}))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"appeal_working_days": 99999999999}, "小于或等于250"),
+        ({"appeal_working_days": 251}, "小于或等于250"),
+        ({"late_points_per_minute": "99999"}, "100"),
+        ({"late_mode": "bands", "late_bands": [[99999999999, 10]]}, "至多 525600 分钟"),
+    ],
+)
+def test_a_version_with_an_absurd_number_is_refused_and_nothing_is_written(
+    client, rated, changes, message
+):
+    client.force_login(rated.district_assessor)
+    data = version_data("2026-11", [], name="新版本", **changes)
+    html = html_of(client.post(SCHEME, data))
+    assert message in html
+    assert Scheme.objects.count() == 1
+
+
+def test_an_old_absurd_appeal_window_counts_as_the_longest_and_warns_once(rated, caplog):
+    from whistle.assessment.actions import appeal_deadline
+    from whistle.policies.calendar import deadline_after
+    from whistle.policies.models import DurationUnit
+
+    record = SummonsAssessment.objects.filter(settled_at__isnull=False).first()
+    assert record is not None and record.settled_at is not None
+    # A scheme written before the bound existed (kept in memory: the database refuses it).
+    record.scheme.appeal_working_days = 99999999999
+    with caplog.at_level("WARNING", logger="whistle.calendar"):
+        until = appeal_deadline(record)
+    longest = deadline_after(record.settled_at, 250, DurationUnit.WORKING_DAYS, record.district)
+    assert until == longest
+    years = [r for r in caplog.records if r.name == "whistle.calendar"]
+    assert len(years) <= 2

@@ -26,6 +26,7 @@ from whistle.assessment.engine import (
     update_scores,
 )
 from whistle.assessment.models import (
+    LONGEST_APPEAL_WORKING_DAYS,
     Appeal,
     ClosedPeriod,
     DepartmentResult,
@@ -230,11 +231,12 @@ def rate_summons(
 
 def appeal_deadline(record: SummonsAssessment) -> datetime:
     """The last moment to appeal: the scheme's working days after the record settled, in the
-    district's working calendar."""
+    district's working calendar. A window longer than the longest a scheme may set (a row
+    written before the bound existed) counts as the longest."""
     assert record.settled_at is not None
     return deadline_after(
         record.settled_at,
-        record.scheme.appeal_working_days,
+        min(record.scheme.appeal_working_days, LONGEST_APPEAL_WORKING_DAYS),
         DurationUnit.WORKING_DAYS,
         record.district,
     )

@@ -22,11 +22,14 @@ from django.utils.translation import gettext_lazy as _
 from whistle.assessment.periods import Period, validate_month_start
 from whistle.cases.models import Attachment, Summons
 from whistle.organisation.models import Department, Jurisdiction
+from whistle.policies.models import LONGEST_LIMIT, YEAR_IN_MINUTES, DurationUnit, bounds_check
 
 DISTRICTS = {"level": Jurisdiction.Level.DISTRICT}
 TOWNSHIPS = {"level": Jurisdiction.Level.TOWNSHIP}
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
+# The longest appeal window: about a year of working days, as any working-day time limit.
+LONGEST_APPEAL_WORKING_DAYS = LONGEST_LIMIT[DurationUnit.WORKING_DAYS]
 
 
 def parse_share(text: str) -> Fraction:
@@ -51,7 +54,10 @@ def validate_share(value: str) -> None:
 def validate_late_bands(value: Any) -> None:
     """Bands look like [[10, 10], [30, 30]]: late up to 10 minutes loses 10 points, up to 30
     minutes 30 points; later than the last band counts as the floor."""
-    message = _("Late bands are a list of [up to minutes, points deducted] with rising minutes")
+    message = _(
+        "Late bands are a list of [up to minutes, points deducted] with rising minutes, at "
+        "most %(minutes)s minutes and 100 points"
+    ) % {"minutes": YEAR_IN_MINUTES}
     if not isinstance(value, list):
         raise ValidationError(message)
     previous = 0
@@ -61,7 +67,8 @@ def validate_late_bands(value: Any) -> None:
             or len(band) != 2
             or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in band)
             or band[0] <= previous
-            or band[1] < 0
+            or band[0] > YEAR_IN_MINUTES
+            or not 0 <= band[1] <= HUNDRED
         ):
             raise ValidationError(message)
         previous = band[0]
@@ -130,7 +137,7 @@ class Scheme(models.Model):
         max_digits=6,
         decimal_places=2,
         default=Decimal("2"),
-        validators=[MinValueValidator(ZERO)],
+        validators=[MinValueValidator(ZERO), MaxValueValidator(HUNDRED)],
     )
     late_bands = models.JSONField(
         _("late bands"),
@@ -176,7 +183,9 @@ class Scheme(models.Model):
         ),
     )
     appeal_working_days = models.PositiveIntegerField(
-        _("appeal within (working days)"), default=5, validators=[MinValueValidator(1)]
+        _("appeal within (working days)"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(LONGEST_APPEAL_WORKING_DAYS)],
     )
     month_weighting = models.CharField(
         _("how a quarter or a year combines its months"),
@@ -197,7 +206,16 @@ class Scheme(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["district", "valid_from"], name="assessment_scheme_unique_start"
-            )
+            ),
+            bounds_check(
+                "assessment_scheme_appeal_window",
+                appeal_working_days=(1, LONGEST_APPEAL_WORKING_DAYS),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(late_points_per_minute__gte=0, late_points_per_minute__lte=100),
+                name="assessment_scheme_late_points",
+                violation_error_message=_("Points lie between 0 and 100."),
+            ),
         ]
 
     def __str__(self) -> str:
