@@ -5,7 +5,7 @@ bounds with a clear error instead of crashing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +25,8 @@ from whistle.policies.models import (
     LONGEST_LIMIT,
     AcknowledgementChain,
     AcknowledgementStep,
+    CalendarDay,
+    CalendarYear,
     Category,
     DistrictPolicy,
     DurationUnit,
@@ -239,3 +241,21 @@ def test_a_whistle_with_an_old_absurd_escalation_delay_is_blown(whistle_city):
     for summons in summonses.values():
         assert summons.next_check_at is not None
         assert summons.next_check_at < START + timedelta(days=2)
+
+
+def test_the_admin_refuses_a_calendar_year_outside_2000_to_2100(whistle_city, admin_client):
+    response = admin_client.post(
+        "/admin/policies/calendaryear/add/", {"year": "99999", "source": "", "district": ""}
+    )
+    assert response.status_code == 200
+    assert "请输入 2000 至 2100 之间的年份。" in response.content.decode()
+    assert not CalendarYear.objects.exists()
+
+
+def test_the_calendar_years_list_reads_a_year_written_before_the_bound(whistle_city, admin_client):
+    row = CalendarYear.objects.create(year=2027, source="通知")
+    CalendarDay.objects.create(date=date(2027, 1, 1), is_workday=False, name="元旦")
+    write_past_the_checks(row, year=99999)
+    response = admin_client.get("/admin/policies/calendaryear/")
+    assert response.status_code == 200
+    assert "99999" in response.content.decode()

@@ -1,3 +1,4 @@
+from datetime import MAXYEAR, MINYEAR
 from typing import Any
 
 from django import forms
@@ -273,7 +274,10 @@ class CalendarYearAdmin(
 
     @admin.display(description=_("days entered"))
     def entered_days(self, obj: CalendarYear) -> int:
-        # One query per row: a changelist holds a few dozen years at most.
+        # One query per row: a changelist holds a few dozen years at most. A year no date
+        # can hold (a row written before years were bounded) has no days.
+        if not MINYEAR <= obj.year <= MAXYEAR:
+            return 0
         days = CalendarDay.objects.filter(date__year=obj.year)
         if obj.district_id is None:
             return days.filter(district__isnull=True).count()
