@@ -261,3 +261,18 @@ def test_a_district_administrator_reads_the_national_calendar_but_cannot_change_
 def test_a_superuser_still_sees_every_district(two_districts, admin_client):
     listing = admin_client.get("/admin/policies/majorclass/").content.decode()
     assert "街面秩序" in listing and "西城街巷秩序" in listing
+
+
+def test_a_choice_of_several_districts_names_each_ones_district(two_districts, admin_client):
+    """Two districts' major classes can read alike ("事件 05 街面秩序"): a superuser, who sees
+    both, is told which district each belongs to; a district's administrator, who sees one,
+    gets the plain names."""
+    MajorClass.objects.create(
+        district=two_districts.xicheng, kind=CategoryKind.EVENT, code="05", name="街面秩序"
+    )
+    dongcheng = two_districts.city.city.district.name
+    form = admin_client.get("/admin/policies/category/add/").content.decode()
+    assert f">{dongcheng} · 事件 05 街面秩序</option>" in form
+    assert ">西城区 · 事件 05 街面秩序</option>" in form
+    own = _client(two_districts.xicheng_admin).get("/admin/policies/category/add/")
+    assert ">事件 05 街面秩序</option>" in own.content.decode()

@@ -65,6 +65,18 @@ def _within(path: str, codes: frozenset[str]) -> Q:
     return reduce(or_, (Q(**{code: c}) for c in sorted(codes)), Q(pk__in=[]))
 
 
+def _named_with_place(path: str) -> Any:
+    """A choice's label preceded by the name of the jurisdiction its `path` leads to."""
+
+    def label(obj: Any) -> str:
+        place = obj
+        for step in path.split("__"):
+            place = getattr(place, step)
+        return f"{place.name} · {obj}"
+
+    return label
+
+
 def jurisdiction_path(model: type[Model]) -> str | None:
     """The path from a model to the jurisdiction that places it ("" for a jurisdiction
     itself); None for rows of no place, such as sectors or people."""
@@ -179,11 +191,19 @@ class DistrictScoped:
         return obj
 
     def _limit(self, request: HttpRequest, db_field: Any, field: Any) -> Any:
-        if field is None or sees_everything(request.user):
+        if field is None:
             return field
         path = jurisdiction_path(db_field.related_model)
+        everything = sees_everything(request.user)
+        codes = frozenset() if everything else district_codes(request.user, administered=True)
+        if path and (everything or len(codes) > 1):
+            # Rows of several districts look alike ("事件 05 街面秩序" in each): each choice
+            # names its place.
+            field.queryset = field.queryset.select_related(path)
+            field.label_from_instance = _named_with_place(path)
+        if everything:
+            return field
         if path is not None:
-            codes = district_codes(request.user, administered=True)
             field.queryset = field.queryset.filter(_within(path, codes))
         own = self._path()
         if own and db_field.name == own.split("__")[0]:
