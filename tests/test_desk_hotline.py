@@ -11,12 +11,18 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import translation
 
 from tests.fixtures_cases import ON_THE_LANE, beijing, whistle_city_fixture  # noqa: F401
 from tests.test_hotline_import import csv_bytes, row
 from whistle.cases.models import Case, HotlineOrder
-from whistle.policies.models import HotlineDeadlineClass, default_hotline_deadline_classes
+from whistle.organisation.models import Person
+from whistle.policies.models import (
+    DurationUnit,
+    HotlineDeadlineClass,
+    default_hotline_deadline_classes,
+)
 
 T0 = beijing(2026, 5, 12, 9, 0)
 PAGE = "/dispatch/hotline/"
@@ -163,3 +169,57 @@ def test_the_page_is_refused_to_a_department_officer(client, whistle_city):
     upload = {"export": SimpleUploadedFile("export.csv", content)}
     assert client.post(IMPORT, upload).status_code == 403
     assert not HotlineOrder.objects.exists()
+
+
+def test_a_district_with_a_class_of_its_own_is_offered_the_built_in_ones_beside_it(
+    client, whistle_city
+):
+    HotlineDeadlineClass.objects.create(
+        district=whistle_city.district,
+        code="superurgent",
+        name="特急",
+        respond_within=30,
+        respond_unit=DurationUnit.NATURAL_MINUTES,
+        resolve_within=1,
+        resolve_unit=DurationUnit.NATURAL_HOURS,
+    )
+    client.force_login(whistle_city.dispatcher)
+    html = client.get(PAGE).content.decode()
+    assert 'value="superurgent"' in html
+    for code in ("emergency", "utilities", "general", "complex"):
+        assert f'value="{code}"' in html
+    assert "一般：7 自然日内答复" in html
+
+
+def _class_form(district_id: int, code: str, name: str) -> dict[str, str]:
+    return {
+        "district": str(district_id),
+        "code": code,
+        "name": name,
+        "aliases": "",
+        "respond_within": "30",
+        "respond_unit": DurationUnit.NATURAL_MINUTES,
+        "resolve_within": "1",
+        "resolve_unit": DurationUnit.NATURAL_HOURS,
+        "position": "0",
+    }
+
+
+def test_the_admin_refuses_two_deadline_classes_of_one_name_in_a_district(whistle_city):
+    admin = Person.objects.create_superuser(username="root", password="pw-123456")
+    client = Client()
+    client.force_login(admin)
+    add = "/admin/policies/hotlinedeadlineclass/add/"
+    district = whistle_city.district.pk
+    assert client.post(add, _class_form(district, "hugeclass", "特急")).status_code == 302
+    again = client.post(add, _class_form(district, "superurgent", "特急"))
+    assert again.status_code == 200
+    assert "本区已有名为“特急”的办理时限类别（hugeclass）" in again.content.decode()
+    # Nor the name of a built-in class the district keeps, in either language.
+    for name in ("一般", "general"):
+        refused = client.post(add, _class_form(district, "plain", name))
+        assert refused.status_code == 200
+        assert "（general）" in refused.content.decode()
+    assert list(HotlineDeadlineClass.objects.values_list("code", flat=True)) == ["hugeclass"]
+    # The district's own row of a built-in code may keep the built-in name.
+    assert client.post(add, _class_form(district, "general", "一般")).status_code == 302

@@ -39,6 +39,7 @@ from whistle.cases.deadlines import sweep
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.hotline import HOTLINE_ANSWER, HOTLINE_PLATFORM_ROLE, hotline_answers
 from whistle.cases.models import Attachment, Case, Event, HotlineOrder
+from whistle.cases.rules import hotline_deadline_classes
 from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
 from whistle.notifications import delivery, webhooks
@@ -158,11 +159,46 @@ def test_the_deadline_class_comes_from_the_districts_data(whistle_city, clock):
     assert urgent.deadline_class_name == "紧急"
     plain = take(whistle_city, "A-2").order
     assert (plain.deadline_class, plain.respond_due_at) == ("general", T0 + timedelta(days=5))
-    # The district entered its own classes: the defaults it did not keep are gone.
+    # The built-in classes the district did not enter stay as the rules give them.
+    utilities = take(whistle_city, "A-3", deadline_class="utilities").order
+    assert utilities.respond_due_at == T0 + timedelta(hours=24)
     with pytest.raises(InvalidInput) as refused:
-        take(whistle_city, "A-3", deadline_class="utilities")
+        take(whistle_city, "A-4", deadline_class="zzz")
     assert refused.value.field == "deadline_class"
-    assert "紧急 (emergency)" in str(refused.value)
+    assert "紧急 (emergency)" in str(refused.value) and "(complex)" in str(refused.value)
+
+
+def test_a_district_adding_a_class_keeps_the_built_in_ones_and_their_default(whistle_city, clock):
+    HotlineDeadlineClass.objects.create(
+        district=whistle_city.district,
+        code="superurgent",
+        name="特急",
+        respond_within=30,
+        respond_unit=DurationUnit.NATURAL_MINUTES,
+        resolve_within=1,
+        resolve_unit=DurationUnit.NATURAL_HOURS,
+    )
+    classes = hotline_deadline_classes(whistle_city.district)
+    assert [c.code for c in classes] == [
+        "superurgent",
+        "emergency",
+        "utilities",
+        "general",
+        "complex",
+    ]
+    assert [c.code for c in classes if c.is_default] == ["general"]
+    general = take(whistle_city, "D-1", deadline_class="general").order
+    assert general.respond_due_at == T0 + timedelta(days=7)
+    unnamed = take(whistle_city, "D-2").order
+    assert (unnamed.deadline_class, unnamed.respond_due_at) == ("general", REPLY_BY)
+    fast = take(whistle_city, "D-3", deadline_class="superurgent").order
+    assert fast.respond_due_at == T0 + 30 * MIN
+    # A class of the district marked default is the default instead of the built-in one.
+    HotlineDeadlineClass.objects.filter(code="superurgent").update(is_default=True)
+    assert take(whistle_city, "D-4").order.deadline_class == "superurgent"
+    assert [c.code for c in hotline_deadline_classes(whistle_city.district) if c.is_default] == [
+        "superurgent"
+    ]
 
 
 def test_without_classes_of_its_own_a_district_has_the_four_of_the_rules(whistle_city, clock):

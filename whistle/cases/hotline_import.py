@@ -218,8 +218,15 @@ def _deadline_class(value: Any, district: Jurisdiction) -> str | None:
     text = cell_text(value)
     if not text:
         return None
-    for limits in hotline_deadline_classes(district):
-        if text.lower() in (w.lower() for w in limits.words):
+    wanted = text.lower()
+    classes = hotline_deadline_classes(district)
+    # A class's code or name before another's other name: a district's own class named
+    # 特急 wins over the built-in class that has 特急 among its other names.
+    for limits in classes:
+        if wanted in (limits.code.lower(), limits.name.lower()):
+            return limits.code
+    for limits in classes:
+        if wanted in (w.lower() for w in limits.words):
             return limits.code
     return text
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from copy import copy
+
 from django.conf import settings
 
 from whistle.cases.models import Case, Whistle
@@ -40,17 +43,40 @@ def whistle_rule(district: Jurisdiction | None, kind: str) -> WhistleRule:
 
 
 def hotline_deadline_classes(district: Jurisdiction | None) -> list[HotlineDeadlineClass]:
-    """The district's classes of hotline orders, in their order; the defaults (emergency 2
-    hours, utilities 24 hours, general 7 days, complex 15 days) when it has entered none.
-    Kept per process while the directory's token stands (`whistle.organisation.directory`)."""
+    """The district's classes of hotline orders, in their order: the four built-in classes
+    (emergency 2 hours, utilities 24 hours, general 7 days, complex 15 days) and the
+    district's own rows, a row replacing the built-in class of its code. The default class
+    is the district's row marked default, else the built-in default (`general`, or the
+    district's row of that code). The district's rows are kept per process while the
+    directory's token stands (`whistle.organisation.directory`)."""
     if district is None:
         return default_hotline_deadline_classes(district)
 
     def load() -> tuple[HotlineDeadlineClass, ...]:
-        rows = tuple(HotlineDeadlineClass.objects.filter(district=district))
-        return rows or tuple(default_hotline_deadline_classes(district))
+        return tuple(HotlineDeadlineClass.objects.filter(district=district))
 
-    return list(directory.kept(("hotline_deadline_classes", district.pk), load))
+    own = directory.kept(("hotline_deadline_classes", district.pk), load)
+    return merged_deadline_classes(default_hotline_deadline_classes(district), own)
+
+
+def merged_deadline_classes(
+    built_in: list[HotlineDeadlineClass], own: Iterable[HotlineDeadlineClass]
+) -> list[HotlineDeadlineClass]:
+    """The built-in classes with a district's own rows over them (see
+    `hotline_deadline_classes`); the rows themselves are not changed."""
+    own = list(own)
+    codes = {row.code for row in own}
+    default_code = next((row.code for row in own if row.is_default), None)
+    if default_code is None:
+        default_code = next((c.code for c in built_in if c.is_default), None)
+    classes = [c for c in built_in if c.code not in codes] + own
+    shown = []
+    for limits in classes:
+        if limits.is_default != (limits.code == default_code):
+            limits = copy(limits)
+            limits.is_default = limits.code == default_code
+        shown.append(limits)
+    return sorted(shown, key=lambda c: (c.position, c.code))
 
 
 def summons_limits(case: Case, whistle: Whistle | None) -> dict[str, tuple[int, str]]:

@@ -2,10 +2,12 @@ from datetime import MAXYEAR, MINYEAR
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import translation
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +21,7 @@ from whistle.policies.calendar import (
 )
 from whistle.policies.chains import check_chain, routine_acknowledgement, shortest_time
 from whistle.policies.models import (
+    DEFAULT_HOTLINE_DEADLINE_CLASSES,
     AcknowledgementChain,
     AcknowledgementStep,
     CalendarDay,
@@ -176,8 +179,65 @@ class AcknowledgementChainAdmin(DistrictScoped, admin.ModelAdmin):
         )
 
 
+class HotlineDeadlineClassForm(forms.ModelForm):
+    """One name, one class: a district's class may not take the name of another of its
+    classes, its own rows or the built-in classes it keeps (named in any of the product's
+    languages), so that the order form and an export's urgency column name one class."""
+
+    class Meta:
+        model = HotlineDeadlineClass
+        fields = [
+            "district",
+            "code",
+            "name",
+            "aliases",
+            "respond_within",
+            "respond_unit",
+            "resolve_within",
+            "resolve_unit",
+            "is_default",
+            "position",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        district = cleaned.get("district")
+        name = (cleaned.get("name") or "").strip()
+        code = cleaned.get("code") or ""
+        if not district or not name:
+            return cleaned
+        others = HotlineDeadlineClass.objects.filter(district=district).exclude(code=code)
+        if self.instance.pk is not None:
+            others = others.exclude(pk=self.instance.pk)
+        taken = {row.name.strip().casefold(): row.code for row in others}
+        own_codes = set(
+            HotlineDeadlineClass.objects.filter(district=district).values_list("code", flat=True)
+        )
+        if self.instance.pk is not None:
+            own_codes.discard(self.instance.code)
+        for built_in, built_in_name, *_rest in DEFAULT_HOTLINE_DEADLINE_CLASSES:
+            if built_in in own_codes or built_in == code:
+                continue
+            for language, _language_name in settings.LANGUAGES:
+                with translation.override(language):
+                    taken.setdefault(str(built_in_name).casefold(), built_in)
+        clash = taken.get(name.casefold())
+        if clash is not None:
+            raise ValidationError(
+                {
+                    "name": _(
+                        "The district already has a deadline class named %(name)s "
+                        "(%(code)s): give this one another name."
+                    )
+                    % {"name": name, "code": clash}
+                }
+            )
+        return cleaned
+
+
 @admin.register(HotlineDeadlineClass)
 class HotlineDeadlineClassAdmin(DistrictScoped, admin.ModelAdmin):
+    form = HotlineDeadlineClassForm
     list_display = [
         "name",
         "district",
