@@ -295,6 +295,41 @@ def test_a_batch_with_bad_orders_writes_nothing_and_reports_each_by_index(
     assert written() == (0, 0, 0)
 
 
+def test_a_batch_with_malformed_orders_reports_each_beside_the_refused_ones(
+    api_city, platform, clock
+):
+    batch = {
+        "orders": [
+            order("B-1"),
+            order("B-2", deadline_class="zzz"),
+            order("B-3", lon=999),
+            order("B-4", lat="x"),
+            order("B-5", colour="red"),
+            "B-6",
+            order("B-7"),
+        ]
+    }
+    answer = platform.post("/hotline/orders/batch", batch)
+    assert answer.status_code == 422, answer.json()
+    body = answer.json()
+    assert (body["code"], body["field"]) == ("invalid", "orders.1.deadline_class")
+    assert body["message"].startswith("未受理任何工单；被拒绝的工单：5 个。")
+    assert [(p["index"], p["field"]) for p in body["problems"]] == [
+        (1, "deadline_class"),
+        (2, "lon"),
+        (3, "lat"),
+        (4, "colour"),
+        (5, None),
+    ]
+    assert [p["message"] for p in body["problems"][1:]] == [
+        "lon 无效：过大",
+        "lat 无效：类型或格式错误",
+        "colour 无效：不是此请求的输入项",
+        "该工单不是由工单字段组成的 JSON 对象。",
+    ]
+    assert written() == (0, 0, 0)
+
+
 def test_a_batch_with_an_order_the_caller_may_not_take_is_refused_whole(api_city, clock):
     batch = {"orders": [order("B-1"), order("B-2")]}
     answer = api_city.as_("dongsi_dispatcher").post("/hotline/orders/batch", batch)

@@ -79,18 +79,22 @@ def _field(loc: Any) -> str | None:
 def validation_error(exc: ValidationError) -> JsonResponse:
     errors = list(exc.errors or [])
     first = errors[0] if errors else {}
-    field = _field(first.get("loc", ()))
-    kind = first.get("type", "")
-    if kind == "json_invalid":
+    if first.get("type", "") == "json_invalid":
         return error_response(400, "malformed_body", _("The request body is not valid JSON."))
-    if kind == "missing":
-        message = _("%(field)s is required.") % {"field": field or "?"}
-    else:
-        message = _("%(field)s is not valid: %(problem)s") % {
-            "field": field or _("the request"),
-            "problem": _problem(kind),
-        }
+    field, message = described(first)
     return error_response(422, "invalid", message, field)
+
+
+def described(error: Any) -> tuple[str | None, Any]:
+    """The field and the message of one error of pydantic's (`ValidationError.errors()`)."""
+    field = _field(error.get("loc", ()))
+    kind = error.get("type", "")
+    if kind == "missing":
+        return field, _("%(field)s is required.") % {"field": field or "?"}
+    return field, _("%(field)s is not valid: %(problem)s") % {
+        "field": field or _("the request"),
+        "problem": _problem(kind),
+    }
 
 
 _PROBLEMS = {

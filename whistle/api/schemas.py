@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
+    SkipValidation,
     ValidationInfo,
     model_validator,
 )
@@ -673,7 +674,12 @@ class HotlineOrderIn(In):
 
 
 class HotlineBatchIn(In):
-    orders: Annotated[list[HotlineOrderIn], Field(min_length=1, max_length=HOTLINE_BATCH_MAX)]
+    # Each order is read on its own (`HotlineOrderIn`) when the batch is taken, so that every
+    # bad order, malformed or refused, is reported by its index in one answer.
+    orders: Annotated[
+        list[SkipValidation[HotlineOrderIn]],
+        Field(min_length=1, max_length=HOTLINE_BATCH_MAX),
+    ]
 
 
 class HotlineReplyIn(In):

@@ -19,10 +19,11 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import AwareDatetime, Field
+from pydantic import ValidationError as PydanticValidationError
 
 from whistle.api import schemas as s
 from whistle.api.auth import FILING_AUTH
-from whistle.api.errors import ApiError, not_found
+from whistle.api.errors import ApiError, described, not_found
 from whistle.api.pagination import decode, encode, page_size
 from whistle.api.shared import caller, cases_of, category_by_code, errors, filing, photos
 from whistle.cases import actions
@@ -84,6 +85,20 @@ def _arguments(data: s.HotlineOrderIn, field: str = "category") -> dict[str, Any
     }
 
 
+def _batch_arguments(raw: Any) -> dict[str, Any]:
+    """The arguments of one order of a batch, read as one order alone is: an order that is
+    malformed or out of range is refused here, as an order of the batch, so that the answer
+    names every bad order."""
+    try:
+        data = s.HotlineOrderIn.model_validate(raw)
+    except PydanticValidationError as exc:
+        field, message = described(exc.errors()[0])
+        if field is None:
+            message = _("The order is not a JSON object of an order's fields.")
+        raise actions.InvalidInput(field or "", message) from None
+    return _arguments(data)
+
+
 # The field an action names → the field of the request it comes from.
 _REQUEST_FIELDS = {"number": "order_number", "position": "lon", "position.lon": "lon"}
 
@@ -132,7 +147,7 @@ def take_orders(request: HttpRequest, data: s.HotlineBatchIn) -> Status[dict[str
     person = caller(request)
     batch = take_hotline_orders(
         person,
-        ((index, partial(_arguments, order)) for index, order in enumerate(data.orders)),
+        ((index, partial(_batch_arguments, order)) for index, order in enumerate(data.orders)),
     )
     refused = next((p for p in batch.problems if p.refused), None)
     if refused is not None:
