@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from django.test import Client
 
+from tests.conftest import square
 from tests.fixtures_api import api_city_fixture, secret_for  # noqa: F401  (fixture)
 from tests.fixtures_cases import (
     ON_THE_LANE,
@@ -259,6 +260,37 @@ def test_a_bad_request_is_refused_with_the_standards_error_and_writes_nothing(
     before = domain_counts()
     description = assert_open311_error(file_request(client, api_key, fmt, **change), fmt, status)
     assert says in description and description
+    assert domain_counts() == before
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("zh-hans", "位置（纬度 39.9，经度 116.3）不在东城区（jurisdiction_id 110101）内"),
+        ("en", "The position (lat 39.9, long 116.3) lies outside 东城区 (jurisdiction_id 110101)"),
+    ],
+)
+def test_a_position_in_another_district_is_refused_for_where_it_lies(
+    api_city, api_key, clock, language, says
+):
+    Jurisdiction.objects.create(
+        level="district",
+        code="110102",
+        name="西城区",
+        parent=Jurisdiction.objects.get(code="110000"),
+        boundary=square(116.27, 39.85, 0.1),
+    )
+    before = domain_counts()
+    answer = file_request(
+        Client(HTTP_ACCEPT_LANGUAGE=language),
+        api_key,
+        jurisdiction_id="110101",
+        lat="39.9",
+        long="116.3",
+    )
+    description = assert_open311_error(answer, "json", 400)
+    assert says in description
+    assert "属于其他区" not in description and "another district" not in description
     assert domain_counts() == before
 
 

@@ -10,6 +10,7 @@ filing needs `api_key`, an API token (docs/api.md).
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Callable, Iterable
@@ -29,6 +30,7 @@ from django.views.decorators.csrf import csrf_exempt
 from whistle.api import tokens
 from whistle.cases import actions
 from whistle.cases.errors import ActionRefused, PermissionRefused
+from whistle.cases.locate import locate
 from whistle.cases.models import Case, Event
 from whistle.cases.trail import EventKind
 from whistle.organisation.addresses import AddressNotPlaced, place_address
@@ -430,9 +432,22 @@ def _position(params: Any, district: Jurisdiction) -> tuple[float, float]:
     if not lat or not lon:
         raise Open311Error(400, _("Give the position: lat and long, or address_string."))
     try:
-        return float(lon), float(lat)
+        position = float(lon), float(lat)
     except ValueError:
         raise Open311Error(400, _("lat and long are numbers in degrees.")) from None
+    if not all(math.isfinite(value) for value in position):
+        raise Open311Error(400, _("lat and long are numbers in degrees."))
+    if locate(*position).district != district:
+        raise Open311Error(
+            400,
+            _(
+                "The position (lat %(lat)s, long %(lon)s) lies outside %(district)s "
+                "(jurisdiction_id %(code)s): give a position within it, or the "
+                "jurisdiction_id of the district where the problem lies."
+            )
+            % {"lat": lat, "lon": lon, "district": district.name, "code": district.code},
+        )
+    return position
 
 
 def _attributes(params: Any) -> dict[str, list[str]]:
