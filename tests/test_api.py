@@ -363,6 +363,22 @@ def test_bad_input_is_refused_with_the_field_at_fault(api_city, clock):
     assert Case.objects.count() == 0
 
 
+def test_a_token_s_refusal_reads_as_written_chinese(api_city, clock):
+    answer = Api("wst_not-a-token").get("/me")
+    assert assert_error(answer, 401, "token_invalid")["message"] == "此接口令牌无效。"
+
+
+def test_a_request_over_the_size_limit_is_told_the_limit_photos_or_not(api_city, clock, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 3 * 1024 * 1024
+    body = {"description": "很长" * 800_000, **LANE}
+    zh = assert_error(api_city.as_("steward").post("/cases", body), 413, "too_large")
+    assert zh["message"].startswith("请求过大：每个请求最多 3 MB。")
+    english = Api(api_city.as_("steward").secret, language="en")
+    en = assert_error(english.post("/cases", body), 413, "too_large")
+    assert "at most 3 MB a request" in en["message"]
+    assert Case.objects.count() == 0
+
+
 def test_objects_outside_the_callers_area_are_not_found(api_city, clock):
     case = report(api_city)
     outsider = api_city.as_("dongsi_dispatcher")

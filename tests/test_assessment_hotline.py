@@ -176,6 +176,23 @@ def test_the_weights_and_patrol_requirements_are_entered_in_the_admin_in_chinese
     assert "每条街巷巡查周期（天）" in html
 
 
+def test_the_weights_are_read_as_typed_on_a_chinese_keyboard(admin_client, august):
+    answer = admin_client.post(
+        "/admin/assessment/hotlinescheme/add/",
+        {
+            "district": str(august.district.pk),
+            "valid_from": "2026-09-01",
+            "response_weight": "３０％",
+            "resolution_weight": "０.３５",
+            "satisfaction_weight": "７／２０",
+        },
+    )
+    assert answer.status_code == 302, answer.content.decode()
+    scheme = HotlineScheme.objects.get(district=august.district, valid_from=date(2026, 9, 1))
+    weights = (scheme.response_weight, scheme.resolution_weight, scheme.satisfaction_weight)
+    assert weights == ("30%", "0.35", "7/20")
+
+
 def test_the_hotline_weights_come_from_the_district_scheme_in_force(august):
     HotlineScheme.objects.create(
         district=august.district,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import Promise
@@ -62,6 +63,16 @@ def error_response(
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response
+
+
+def too_large_message() -> Any:
+    """What a request over the server's size limit is told: the limit, and how to keep
+    within it, with photos or without."""
+    size = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+    return _(
+        "The request is too large: at most %(size)s MB a request. Send fewer or smaller "
+        "photos, or split the data over several requests."
+    ) % {"size": f"{size:.1f}".removesuffix(".0")}
 
 
 def not_found() -> ApiError:
@@ -141,9 +152,7 @@ def handle(request: HttpRequest, exc: Exception) -> HttpResponse:
             Retry_After=str(getattr(request, "_whistle_retry_after", 1)),
         )
     if isinstance(exc, RequestDataTooBig):
-        return error_response(
-            413, "too_large", _("The request is too large: send fewer or smaller photos.")
-        )
+        return error_response(413, "too_large", too_large_message())
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         return error_response(404, "not_found", NOT_FOUND)
     if isinstance(exc, InvalidInput):

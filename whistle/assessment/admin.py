@@ -4,8 +4,10 @@ actions, so the admin only shows them."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
@@ -211,8 +213,29 @@ class PatrolRequirementAdmin(DistrictScoped, admin.ModelAdmin):
     list_filter = ["district", "role"]
 
 
+HOTLINE_WEIGHTS = ("response_weight", "resolution_weight", "satisfaction_weight")
+
+
+class HotlineSchemeForm(forms.ModelForm):
+    """The three rates' weights as a person types them: full-width digits, ％ and ／ (as a
+    Chinese keyboard gives them) read as 30% or 1/3, and stored so."""
+
+    class Meta:
+        model = HotlineScheme
+        fields = ["district", "valid_from", *HOTLINE_WEIGHTS]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in HOTLINE_WEIGHTS:
+            value = cleaned.get(name)
+            if isinstance(value, str):
+                cleaned[name] = "".join(unicodedata.normalize("NFKC", value).split())
+        return cleaned
+
+
 @admin.register(HotlineScheme)
 class HotlineSchemeAdmin(DistrictScoped, admin.ModelAdmin):
+    form = HotlineSchemeForm
     list_display = [
         "district",
         "valid_from",
