@@ -46,8 +46,13 @@
       form.dispatchEvent(new CustomEvent("whistle:place-changed"));
     }
 
-    /* Put the pin at a position without losing the accuracy the phone gave for it. */
+    /* Put the pin at a position without losing the accuracy the phone gave for it. A
+       position that is no pair of finite numbers (an input tampered with) is no place:
+       the pin stays where it was and the server refuses the form. */
     function pinAt(lonValue, latValue, zoomIn) {
+      lonValue = finite(lonValue);
+      latValue = finite(latValue);
+      if (lonValue === null || latValue === null) return;
       var handle = mapHandle(mapEl);
       if (!handle) return;
       handle.ready.then(function () {
@@ -82,12 +87,19 @@
         if (handle) handle.pin(event.detail.lon, event.detail.lat);
       });
       mapHandle(mapEl);
-      if (lon.value && lat.value) pinAt(parseFloat(lon.value), parseFloat(lat.value), true);
+      if (lon.value && lat.value) pinAt(lon.value, lat.value, true);
     }
 
     var picker = form.querySelector("[data-place-picker]");
     if (picker) bindPicker(form, picker, mapEl, pinAt, lon, lat);
     return api;
+  }
+
+  /* A coordinate as a number, or null when it is empty or not a finite number. */
+  function finite(value) {
+    if (value === null || value === undefined || String(value).trim() === "") return null;
+    var number = Number(value);
+    return isFinite(number) ? number : null;
   }
 
   function bindPicker(form, picker, mapEl, pinAt, lon, lat) {
@@ -103,7 +115,8 @@
 
     /* Say where the problem goes, as the server will place it. */
     function describe() {
-      if (!lon.value || !lat.value || !placeUrl || !chosen) return;
+      if (finite(lon.value) === null || finite(lat.value) === null) return;
+      if (!placeUrl || !chosen) return;
       var ticket = ++asked;
       var url = placeUrl + "?" + new URLSearchParams({ lon: lon.value, lat: lat.value });
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
