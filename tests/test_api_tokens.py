@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -345,3 +346,28 @@ def test_changes_committed_by_another_connection_are_obeyed_at_the_next_request(
     assert c.refused_with() == "token_revoked"
     elsewhere(lambda: _delete_by_bulk_delete(c))
     assert c.refused_with() == "token_invalid"
+
+
+@pytest.mark.parametrize(
+    ("language", "asks", "yes"),
+    [("zh-hans", "吊销此令牌？", "确认吊销"), ("en", "Revoke the token?", "Yes, revoke it")],
+)
+def test_revoking_a_token_on_its_page_asks_first_without_javascript(
+    small_city, language, asks, yes
+):
+    person = make_person("owner", Role.DISPATCHER, jurisdiction=small_city.longtan)
+    issued = tokens.issue_token(person, person=person, name="大屏")
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(person)
+    listed = client.get("/settings/api-tokens/").content.decode()
+    url = f"/settings/api-tokens/{issued.token.uuid}/revoke"
+    assert f'href="{url}"' in listed  # the list's button opens the question
+    # The question names the token; opening it, or sending its form unconfirmed, revokes nothing.
+    for answer in (client.get(url), client.post(url, {})):
+        html = answer.content.decode()
+        assert answer.status_code == 200 and asks in html and yes in html and "大屏" in html
+        assert 'name="confirm" value="yes"' in html
+    assert ApiToken.objects.get(pk=issued.token.pk).revoked_at is None
+    done = client.post(url, {"confirm": "yes"})
+    assert done.status_code == 302
+    assert ApiToken.objects.get(pk=issued.token.pk).revoked_at is not None

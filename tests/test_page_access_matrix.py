@@ -180,9 +180,8 @@ PAGES: dict[str, Row] = {
         "log ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
     ),
     "api-tokens:revoke": Row(
-        "log 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405",
-        post="log 404 404 404 404 go  404 404 404 404 404 404 404 404 404 404 404 404",
-        writes=frozenset({"dispatcher"}),
+        "log 404 404 404 404 ok  404 404 404 404 404 404 404 404 404 404 404 404",
+        post="log 404 404 404 404 ok  404 404 404 404 404 404 404 404 404 404 404 404",
     ),
     "assessment:appeals": Row(
         "log 403 403 403 403 403 403 403 403 ok  403 403 403 403 403 403 403 403",

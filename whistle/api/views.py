@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from whistle.api import tokens
 from whistle.api.forms import TokenForm, role_label
@@ -78,12 +78,17 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def revoke(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Revoking a token asks first: the list's button opens this page, which names the token
+    and revokes it only when its own button is pressed (`confirm`), without JavaScript."""
     person = cast(Person, request.user)
     token = ApiToken.objects.filter(uuid=public_id, person=person).first()
     if token is None:
         raise Http404
+    active = token.revoked_at is None and token.expires_at > timezone.now()
+    if request.method == "GET" or request.POST.get("confirm") != "yes":
+        return render(request, "api/revoke.html", {"token": token, "active": active})
     try:
         tokens.revoke_token(person, token)
     except ActionRefused as exc:
