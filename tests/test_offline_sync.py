@@ -256,6 +256,26 @@ def test_a_queued_report_sent_twice_with_its_key_makes_one_case(api_city, clock)
     assert Case.objects.count() == 1
 
 
+def test_a_residents_queued_report_keeps_both_times_and_sent_twice_makes_one_case(api_city, clock):
+    resident = api_city.as_("resident")
+    body = {
+        "description": "人民市场东巷路边堆了建筑垃圾",
+        **LANE,
+        "name": "赵磊",
+        "happened_at": minutes(-20).isoformat(),
+    }
+    headers = {"Idempotency-Key": "queue-resident-1", "X-Whistle-Sent-At": NOW.isoformat()}
+    first = resident.post("/cases/resident-reports", body, **headers)
+    assert first.status_code == 201, first.content
+    again = resident.post("/cases/resident-reports", body, **headers)
+    assert again.json()["case"]["reference"] == first.json()["case"]["reference"]
+    case = Case.objects.get()
+    assert case.source == Case.Source.RESIDENT and case.reported_at == NOW
+    reported = Event.objects.get(case=case, kind=EventKind.CASE_REPORTED)
+    assert reported.data["happened_at"] == minutes(-20).astimezone(UTC).isoformat()
+    assert reported.data["received_at"] == NOW.astimezone(UTC).isoformat()
+
+
 def test_it_answers_400_to_a_sending_time_without_its_offset(api_city, clock):
     steward = api_city.as_("steward")
     answer = steward.post(

@@ -2,7 +2,8 @@
  * Field work without signal: the queue kept on the phone (IndexedDB) and its sending.
  *
  * A form marked data-offline="tick" (a checklist item of the patrol), "report" (the one-tap
- * report), "patrol-start" and "patrol-end", or "check-in", "progress", "result" and
+ * report), "resident-report" (the report of a resident signed in with an account),
+ * "patrol-start" and "patrol-end", or "check-in", "progress", "result" and
  * "check-out" (the department's on the case page), sent while the browser has no
  * connection, is not lost: it becomes one item of the queue, with the time the
  * phone's clock showed (happened_at), the position and its accuracy when it has one (the
@@ -26,6 +27,11 @@
  * ticks and end behind the start, always, so they reach the server complete and in order
  * (forms marked data-offline-always never go to the page's own URLs).
  *
+ * Any other form sent without signal (or a resident's report without an account, marked
+ * data-offline-hold: the server is asked first) is held on its page with everything typed
+ * in it, saying it was not sent and will not be sent by itself. The banner promises sending
+ * only on a page with a form the queue takes.
+ *
  * The panel [data-offline-panel] lists the queue: waiting, sent, failed with the reason.
  * This script also registers the site's service worker (whistle.web.offline) and asks it
  * to keep the person's phone pages while there is signal.
@@ -45,6 +51,8 @@
   var SENT_KEPT_MS = 3 * 24 * 3600 * 1000;
   var PING_TIMEOUT_MS = 4000;
   var RETRY_EVERY_MS = 15000;
+  // A phone number as the residents' form accepts it (whistle.street.forms).
+  var PHONE = /^\+?[0-9][0-9 ()-]{5,38}[0-9]$/;
   var WARMED_KEY = "whistle.offline.warmed";
   var body = document.body;
   var sending = null;
@@ -428,6 +436,48 @@
         });
       },
     },
+    // A signed-in resident's report (reports:new): the same checks as the one-tap report,
+    // and the phone number as the form checks it, so nothing refused waits in the queue.
+    "resident-report": {
+      ready: function () {
+        return true;
+      },
+      check: function (form) {
+        var problem = kinds.report.check(form);
+        if (problem) return problem;
+        var phone = value(form, "phone");
+        var digits = phone.replace(/[^0-9]/g, "").length;
+        if (phone && (!PHONE.test(phone) || digits < 7 || digits > 15)) return words("offlineNeedsPhone");
+        // A photo the server kept from an earlier try cannot be read without signal.
+        if (value(form, "photo_token") && !fileOf(form, "photo")) return words("offlinePhotoAgain");
+        return "";
+      },
+      build: function (form) {
+        var where = position(form);
+        return shrink(fileOf(form, "photo")).then(function (photo) {
+          var description = value(form, "description");
+          return {
+            path: API + "/cases/resident-reports",
+            body: {
+              description: description,
+              lon: where.lon,
+              lat: where.lat,
+              accuracy_m: where.accuracy_m,
+              address: value(form, "address"),
+              name: value(form, "name"),
+              phone: value(form, "phone"),
+              photos: photo ? [photo] : [],
+            },
+            label: description.slice(0, 40),
+            position: where,
+            photo: !!photo,
+          };
+        });
+      },
+      after: function (form, submitter, item, built) {
+        kinds.report.after(form, submitter, item, built);
+      },
+    },
     "check-in": {
       // Without a fresh fix the check-in page's script finds one first and sends again.
       ready: function (form) {
@@ -587,6 +637,7 @@
 
   function summary(kind, data) {
     if (kind === "report" && data.reference) return data.reference;
+    if (kind === "resident-report" && data.case && data.case.reference) return data.case.reference;
     if (kind === "check-in" && data.verdict) return words("offlineVerdict_" + data.verdict);
     if (kind === "check-out" && data.status === "left") return words("offlineLeft");
     if (kind === "positions" && typeof data.accepted === "number")
@@ -745,8 +796,27 @@
     return li;
   }
 
+  // Whether a form of this page goes into the queue: the banner promises sending only then.
+  function queues() {
+    return (
+      !!owner() &&
+      [].some.call(document.querySelectorAll("form[data-offline]"), function (form) {
+        return !!kinds[form.getAttribute("data-offline")];
+      })
+    );
+  }
+
   function render() {
-    if (banner) banner.hidden = !offline();
+    if (banner) {
+      banner.hidden = !offline();
+      var queued = queues();
+      [].forEach.call(banner.querySelectorAll("[data-offline-banner-queued]"), function (words) {
+        words.hidden = !queued;
+      });
+      [].forEach.call(banner.querySelectorAll("[data-offline-banner-held]"), function (words) {
+        words.hidden = queued;
+      });
+    }
     if (!panel || !owner()) return Promise.resolve();
     return mine()
       .then(function (items) {
@@ -849,6 +919,34 @@
     });
   }
 
+  // A form the queue does not take (or a page of someone signed out), sent without signal:
+  // its request would fail on the browser's error page and take what was typed with it. It
+  // is held instead, with everything typed still in it, and says that it was not sent and
+  // will not be sent by itself. Checked when the phone knows it has no signal, and always for
+  // a form marked data-offline-hold (a resident's report: the server is asked first).
+  function hold(event, form) {
+    if (form._whistleOnline) {
+      form._whistleOnline = false;
+      return;
+    }
+    if (!form.hasAttribute("data-offline-hold") && !offline()) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    var submitter = event.submitter || null;
+    reachable().then(function (online) {
+      render();
+      if (!online) {
+        status(form, words("offlineHeld"), true);
+        return;
+      }
+      var box = form.querySelector("[data-offline-status]");
+      if (box) box.remove();
+      form._whistleOnline = true;
+      if (form.requestSubmit) form.requestSubmit(submitter || undefined);
+      else form.submit();
+    });
+  }
+
   // Capture, before htmx and the page's own scripts see the submit: when the server cannot
   // be reached the form's request would fail, so the queue takes it instead; when it can,
   // the form is sent again as it was.
@@ -857,7 +955,10 @@
     function (event) {
       var form = event.target;
       var kind = form && form.getAttribute && form.getAttribute("data-offline");
-      if (!kind || !kinds[kind] || !owner()) return;
+      if (!kind || !kinds[kind] || !owner()) {
+        if (form && form.getAttribute) hold(event, form);
+        return;
+      }
       if (form._whistleOnline) {
         form._whistleOnline = false;
         return;
@@ -924,6 +1025,7 @@
 
   Whistle.offline = { sync: sync, render: render, items: mine, keep: keep };
 
+  if (!owner()) render();
   if (owner()) {
     worker();
     render().then(sync);

@@ -15,7 +15,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, sign_in, standing_at
-from tests.browser.test_street import WALK, fits_the_phone, phone_png
+from tests.browser.test_street import WALK, fits_the_phone, phone_png, solve_the_captcha
+from tests.conftest import make_person
 from tests.fixtures_cases import (
     ON_THE_LANE,
     device_fix,
@@ -604,3 +605,112 @@ def test_refused_reports_stay_with_their_reasons_until_one_is_retried_and_one_di
     assert Case.objects.count() == 1
     panel.scroll_into_view_if_needed()
     shots(page, "2-retried-and-discarded")
+
+
+RESIDENT_AT = (116.4321, 39.8729)
+
+
+def resident_report_typed(page, tmp_path) -> None:
+    """The resident's report form filled in: photo, description, the phone's position,
+    address, name and phone."""
+    page.goto("/report/")
+    page.set_input_files("#id_photo", phone_png(tmp_path / "rubbish.png"))
+    page.fill("#id_description", "夕照寺中街路边堆了很多建筑垃圾")
+    page.click("[data-geolocate-button]")
+    page.wait_for_function("() => document.getElementById('id_lon').value !== ''")
+    page.fill("#id_address", "夕照寺中街 12 号门口")
+    page.fill("#id_name", "赵磊")
+    page.fill("#id_phone", "13800138000")
+
+
+def test_a_signed_in_residents_report_made_offline_arrives_once_with_its_time_and_place(
+    new_page, shots, street, tmp_path
+):
+    resident = make_person("zhao-lei", Role.RESIDENT)
+    page = new_page(PHONE, **standing_at(RESIDENT_AT, 12))
+    sign_in(page, "zhao-lei")
+
+    # A page whose forms the queue does not take promises nothing, and holds what was typed.
+    page.goto("/report/follow/")
+    page.context.set_offline(True)
+    banner = page.locator("[data-offline-banner]")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("不会自动发送", use_inner_text=True)
+    expect(banner).not_to_contain_text("恢复连接后自动发送", use_inner_text=True)
+    page.fill("#id_reference", "CPHWU8XXA2")
+    page.click("button:has-text('查看进度')")
+    expect(page.locator("[data-offline-status]")).to_contain_text("尚未发送，也不会自动发送")
+    assert page.url.endswith("/report/follow/")
+    assert page.input_value("#id_reference") == "CPHWU8XXA2"
+    page.context.set_offline(False)
+
+    resident_report_typed(page, tmp_path)
+    page.context.set_offline(True)
+    expect(banner).to_contain_text(
+        "您记录的内容保存在本机，恢复连接后自动发送", use_inner_text=True
+    )
+    expect(banner).not_to_contain_text("不会自动发送", use_inner_text=True)
+    page.click("button:has-text('提交上报')")
+    for _attempt in range(20):
+        if queue(page):
+            break
+        page.wait_for_timeout(250)
+    kept = queue(page)
+    assert [(item["kind"], item["status"]) for item in kept] == [("resident-report", "waiting")]
+    assert kept[0]["photo"] is True and kept[0]["position"]["accuracy_m"] == 12
+    assert page.url.endswith("/report/")
+    assert Case.objects.count() == 0
+    fits_the_phone(page)
+    shots(page, "1-kept-on-the-phone", full_page=True)
+
+    page.wait_for_timeout(1500)
+    page.context.set_offline(False)
+    wait_all_sent(page, 1)
+    case = Case.objects.get()
+    assert case.source == Case.Source.RESIDENT and case.reporter == resident
+    assert (case.reporter_name, case.reporter_phone) == ("赵磊", "13800138000")
+    assert case.address == "夕照寺中街 12 号门口" and case.attachments.count() == 1
+    assert (round(case.lon, 4), round(case.lat, 4), case.accuracy_m) == (*RESIDENT_AT, 12)
+    reported = Event.objects.get(case=case, kind=EventKind.CASE_REPORTED)
+    written, received = moment(reported.data["happened_at"]), moment(reported.data["received_at"])
+    assert abs((written - moment(kept[0]["happened_at"])).total_seconds()) < 1
+    assert received - written >= timedelta(seconds=1.5)
+    expect(page.locator("[data-offline-panel]")).to_contain_text(case.reference)
+    shots(page, "2-sent", full_page=True)
+
+    # The answer was lost on the way: the same report sent again is the same case.
+    resend_everything(page)
+    wait_all_sent(page, 1)
+    assert Case.objects.count() == 1
+    assert Event.objects.filter(kind=EventKind.CASE_REPORTED).count() == 1
+
+
+def test_a_report_without_an_account_is_held_without_signal_with_everything_typed(
+    new_page, shots, street, tmp_path
+):
+    page = new_page(PHONE, **standing_at(RESIDENT_AT, 12))
+    resident_report_typed(page, tmp_path)
+    solve_the_captcha(page)
+    page.context.set_offline(True)
+    banner = page.locator("[data-offline-banner]")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("不会自动发送", use_inner_text=True)
+    page.click("button:has-text('提交上报')")
+    expect(page.locator("[data-offline-status]")).to_contain_text(
+        "尚未发送，也不会自动发送。您填写的内容仍在本页，恢复连接后请再点一次。"
+    )
+    assert page.url.endswith("/report/")
+    assert page.input_value("#id_description") == "夕照寺中街路边堆了很多建筑垃圾"
+    assert page.input_value("#id_phone") == "13800138000"
+    assert page.input_value("#id_lon") != ""
+    assert page.evaluate("() => document.getElementById('id_photo').files.length") == 1
+    fits_the_phone(page)
+    shots(page, "1-held", full_page=True)
+
+    page.context.set_offline(False)
+    expect(banner).to_be_hidden()
+    page.click("button:has-text('提交上报')")
+    page.wait_for_selector("[data-reference]")
+    case = Case.objects.get()
+    assert page.locator("[data-reference]").inner_text() == case.reference
+    assert case.reporter_name == "赵磊" and case.attachments.count() == 1

@@ -296,6 +296,9 @@ class ResidentReportIn(In):
     name: Annotated[str, Field(max_length=60)] = ""
     phone: Annotated[str, Field(max_length=40)] = ""
     photos: Photos = []
+    # Written on the resident's phone without signal: its time of writing (and the
+    # X-Whistle-Sent-At header its time of sending).
+    happened_at: AwareDatetime | None = None
 
 
 class FileIn(In):

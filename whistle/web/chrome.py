@@ -216,6 +216,18 @@ def offline_strings() -> dict[str, str]:
         "offlineNotKept": str(_("This could not be kept on this phone. Try again.")),
         "offlineNeedsDescription": str(_("Describe the problem in a sentence or two.")),
         "offlineNeedsPlace": str(_("Give the place: use your position or tap the map.")),
+        "offlineNeedsPhone": str(
+            _("Enter a phone number the township can call back, or leave it empty.")
+        ),
+        "offlinePhotoAgain": str(
+            _("Without signal the photo chosen before cannot be read: choose it again.")
+        ),
+        "offlineHeld": str(
+            _(
+                "No signal: this was not sent, and will not be sent by itself. What you "
+                "typed is still here: tap again once the connection returns."
+            )
+        ),
         "offlineWaiting": str(_("%(n)s not sent yet.")),
         "offlineAllSent": str(_("Everything has been sent.")),
         "offlineStatus_waiting": str(_("waiting")),
@@ -223,6 +235,7 @@ def offline_strings() -> dict[str, str]:
         "offlineStatus_failed": str(_("failed")),
         "offlineKind_tick": str(_("Checklist")),
         "offlineKind_report": str(_("Problem report")),
+        "offlineKind_resident-report": str(_("Problem report")),
         "offlineKind_check-in": str(_("Check-in")),
         "offlineKind_progress": str(_("Progress")),
         "offlineKind_result": str(_("Result")),

@@ -123,7 +123,8 @@ def report_case(request: HttpRequest, data: s.ReportIn) -> Status[dict[str, Any]
 )
 def report_resident_case(request: HttpRequest, data: s.ResidentReportIn) -> Status[dict[str, Any]]:
     """A resident with an account reports a problem; the answer carries the key that lets
-    them rate the result, once."""
+    them rate the result, once. A report kept on the phone without signal carries
+    `happened_at` (and `X-Whistle-Sent-At`), as a steward's does."""
     person = caller(request)
     report = actions.report_resident_case(
         name=data.name,
@@ -135,6 +136,8 @@ def report_resident_case(request: HttpRequest, data: s.ResidentReportIn) -> Stat
         address=data.address,
         photos=photos(data.photos),
         reporter=person,
+        happened_at=data.happened_at,
+        sent_at=sent_at(request),
     )
     return Status(
         201, {"case": new_case_detail(person, report.case), "rating_key": report.rating_key}

@@ -428,6 +428,8 @@ def report_resident_case(
     reporter: Person | None = None,
     category: Category | None = None,
     attributes: Mapping[str, Sequence[str]] | None = None,
+    happened_at: datetime | None = None,
+    sent_at: datetime | None = None,
     now: datetime | None = None,
 ) -> ResidentReport:
     """A resident reports a problem, without an account or signed in with one (`reporter`:
@@ -439,7 +441,11 @@ def report_resident_case(
     (`record_resident_rating`). A channel that lets the resident choose a category of the
     district (Open311's service) passes it, with the answers to the category's questions
     (`attributes`: code → values, checked by `whistle.policies.attributes`); the township
-    still files the case."""
+    still files the case.
+
+    A report written on the resident's phone without signal comes later with `happened_at`
+    and `sent_at` (the device's times, as for `report_case`): the trail keeps when it was
+    written beside when it arrived; the case counts as reported when it arrived."""
     now = moment(now)
     if reporter is not None and not (isinstance(reporter, Person) and reporter.is_active):
         raise PermissionRefused(_("This account may not report: it is not active."))
@@ -456,6 +462,7 @@ def report_resident_case(
     location = _locate_or_refuse(*position)
     category = _clean_category(category, location.district)
     answers = _clean_answers(category, attributes or {})
+    offline = device_time(happened_at, sent_at, now)
     key, key_digest = rating_keys.new_key()
     photos_batch = PhotoBatch(photos)
     outbox = Outbox()
@@ -476,6 +483,7 @@ def report_resident_case(
             external_id="",
             resident_key_hash=key_digest,
             service_attributes=answers,
+            offline=offline,
             now=now,
             outbox=outbox,
             deferred=True,
