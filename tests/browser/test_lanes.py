@@ -9,7 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, sign_in
 from tests.browser.test_street import fits_the_phone
 from tests.fixtures_street import street_fixture  # noqa: F401
 from whistle.organisation.models import RoleAssignment
@@ -97,3 +97,14 @@ def test_the_signboard_shows_whole_on_a_phone(new_page, shots, street):
 
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shots(page, "1-signboard-phone", full_page=True)
+
+
+def test_the_lanes_and_their_signboard_links_fit_a_finger_on_a_phone(new_page, shots, street):
+    for username in ("wang-fang", "liu-qiang"):
+        page = new_page(PHONE)
+        sign_in(page, username)
+        page.goto("/lanes/")
+        sizes = page.locator(f"a[href='/lanes/{street.lane.pk}/signboard/a4/']")
+        assert sizes.inner_text() == "A4"
+        fits_the_phone(page)
+        shots(page, username, full_page=True)
