@@ -38,6 +38,7 @@ from whistle.cases.actions import (
     check_passed,
     close_case,
     dispatch_case,
+    escalate,
     file_case,
     mark_handled,
     record_resident_callback,
@@ -952,3 +953,26 @@ def test_every_limit_of_the_forms_is_said_in_the_products_words(
         bound.is_valid()
         errors = [str(e) for e in bound.errors[field]]
     assert errors == [says.format(label=label[language], n=limit + 5, max=limit)]
+
+
+def test_the_public_page_names_the_level_each_escalation_reached(client, street):
+    case = report_resident_case(
+        name="",
+        phone="",
+        description="楼道堆物堵住消防通道",
+        lon=ON_THE_LANE[0],
+        lat=ON_THE_LANE[1],
+    ).case
+    file_case(street.dispatcher, case, category=street.garbage)
+    escalate(street.lane_chief, case, reason="三天无人处理")
+    escalate(street.township_chief, case, reason="街乡协调不动")
+    html = client.get(f"/report/follow/{case.reference}/").content.decode()
+    assert html.count("已升级至街乡街巷长办公室") == 1
+    assert html.count("已升级至区街巷长办公室") == 1
+    assert "三天无人处理" not in html and street.lane_chief.username not in html
+    with translation.override("en"):
+        english = client.get(
+            f"/report/follow/{case.reference}/", HTTP_ACCEPT_LANGUAGE="en"
+        ).content.decode()
+    assert "Escalated to the township chiefs&#x27; office" in english
+    assert "Escalated to the district chiefs&#x27; office" in english

@@ -42,11 +42,17 @@ PUBLIC_EVENTS: dict[str, Promise] = {
     EventKind.CLOSED: _("Case closed"),
     EventKind.BACKLOG: _("Needs longer: kept on the open backlog"),
     EventKind.BACKLOG_RESUMED: _("Work resumed"),
-    EventKind.ESCALATED: _("Escalated to the chiefs' office"),
+    EventKind.ESCALATED: _("Escalated to the chiefs' office"),  # of no level named
     EventKind.EVALUATED: _("Handling assessed by the township"),
     EventKind.RESIDENT_CALLBACK: _("The township called the resident back"),
     EventKind.HOTLINE_REPLIED: _("The township replied to the caller"),
     EventKind.RESIDENT_RATED: _("The resident rated the result"),
+}
+
+# An escalation names where it went: the township's chiefs' office first, the district's next.
+ESCALATED_TO: dict[str, Promise] = {
+    "township": _("Escalated to the township chiefs' office"),
+    "district": _("Escalated to the district chiefs' office"),
 }
 
 RESULT_PURPOSES = (Attachment.Purpose.RESULT, Attachment.Purpose.CHECK)
@@ -61,6 +67,15 @@ def normal_reference(text: str) -> str:
 class PublicEntry:
     at: datetime
     text: str
+
+
+def _escalated_to(data: dict) -> str:
+    """The level an escalation reached: the sweep's event names it, one by hand records the
+    case's escalation before and after."""
+    if "level" in data:
+        return str(data["level"])
+    before_after = data.get("changes", {}).get("escalation") or ["", ""]
+    return str(before_after[-1])
 
 
 def timeline(case: Case) -> list[PublicEntry]:
@@ -82,7 +97,10 @@ def timeline(case: Case) -> list[PublicEntry]:
         ):
             continue
         department = event.summons.department.name if event.summons else ""
-        text = str(PUBLIC_EVENTS[event.kind]) % {"department": department or _("A department")}
+        said = PUBLIC_EVENTS[event.kind]
+        if event.kind == EventKind.ESCALATED:
+            said = ESCALATED_TO.get(_escalated_to(event.data), said)
+        text = str(said) % {"department": department or _("A department")}
         entries.append(PublicEntry(event.at, text))
     return entries
 
