@@ -22,6 +22,8 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 
+from whistle.assessment.actions import record_link
+from whistle.assessment.models import Appeal, DepartmentResult, SummonsAssessment
 from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
@@ -30,6 +32,8 @@ from whistle.demo.city import DEFAULT_SEED
 from whistle.demo.content import fingerprint
 from whistle.demo.data import people
 from whistle.demo.logins import DEMO_LOGINS, demo_login_rows
+from whistle.duty.models import Roster
+from whistle.notifications.models import Notification
 from whistle.organisation import geo
 from whistle.organisation.models import (
     CentreMembership,
@@ -436,6 +440,37 @@ def test_the_demo_logins_work_in_longtan_and_its_lanes(city):
     renmin = Lane.objects.get(name="人民市场东巷")
     for username in ("steward", "lane-chief", "street-chief"):
         assert RoleAssignment.objects.filter(person__username=username, lane=renmin).exists()
+
+
+def test_the_department_head_heads_the_team_the_demo_summons_most_and_finds_its_work(city, client):
+    head = Person.objects.get(username="department-head")
+    (team,) = Department.objects.filter(
+        role_assignments__person=head, role_assignments__role=Role.DEPARTMENT_HEAD
+    )
+    summoned = Summons.objects.filter(case__district__code="110101")
+    busiest = max(
+        set(summoned.values_list("department", flat=True)),
+        key=lambda pk: summoned.filter(department=pk).count(),
+    )
+    assert team.pk == busiest and team.name == "龙潭街道城管执法队"
+    # Its records and scores, its appeal with the district's ruling, and the messages.
+    assert SummonsAssessment.objects.filter(department=team, settled=True).exists()
+    assert DepartmentResult.objects.filter(department=team, total__isnull=False).exists()
+    appeal = Appeal.objects.get(department=team, filed_by=head)
+    assert appeal.status == Appeal.Status.REJECTED and appeal.ruling_note
+    inbox = Notification.objects.filter(recipient=head)
+    assert inbox.filter(kind="summons.created").count() >= 5
+    assert inbox.filter(kind="summons.appeal_rejected").exists()
+    client.force_login(head)
+    link = record_link(SummonsAssessment.objects.get(summons=appeal.summons), appeal.summons)
+    page = client.get(link.split("#")[0], headers={"accept-language": "zh-hans"})
+    html = page.content.decode()
+    assert "龙潭街道城管执法队" in html and appeal.ruling_note in html
+    assert "本期没有考核记录" not in html
+    # The team's own roster is the head's to keep; the bureau keeps its own head.
+    assert Roster.objects.filter(department=team, township__isnull=True).exists()
+    bureau = Department.objects.get(code="dc-cgzfj")
+    assert bureau.role_assignments.filter(role=Role.DEPARTMENT_HEAD).exclude(person=head).exists()
 
 
 def test_district_level_logins_may_open_the_admin_and_admin_is_a_superuser(city):

@@ -1,6 +1,7 @@
 """The demo's duty rosters: the demo township's command centre, its urban-management team in
-the township's enforcement centre, and the district's urban-management bureau, so that the
-command centre, the department desk and the roster pages show who is on duty on first start.
+the township's enforcement centre and the team's own roster that its head keeps (the demo's
+department head), and the district's urban-management bureau, so that the command centre,
+the department desk and the roster pages show who is on duty on first start.
 
 Runs last (whistle.demo.builders.BUILDERS), so the case history is heard as it was before.
 Everything goes through the roster actions, as the system; running it again changes nothing
@@ -47,9 +48,12 @@ def _rotation(
     )
 
 
-def _people(roster: Roster, first: list[Person]) -> list[Person]:
+def _people(
+    roster: Roster, first: list[Person], leave_out: tuple[Person, ...] = ()
+) -> list[Person]:
     """The demo logins first, then the others who may stand on the roster, by name."""
-    others = [p for p in eligible_people(roster) if p.pk not in {f.pk for f in first}]
+    taken = {p.pk for p in [*first, *leave_out]}
+    others = [p for p in eligible_people(roster) if p.pk not in taken]
     return [*first, *others][:MEMBERS]
 
 
@@ -69,7 +73,8 @@ def build(city: Any) -> str:
 
     team = city.departments[f"{places.DISTRICT_SLUG}-{DEMO_SLUG}-cgzfd"]
     centre = actions.start_roster(None, department=team, township=township, system_role=SYSTEM_ROLE)
-    people = _people(centre, [logins["officer-urban"]])
+    head = logins["department-head"]
+    people = _people(centre, [logins["officer-urban"]], leave_out=(head,))
     # On working days the urban-management team's person on duty waits at a post in the
     # township's north-east quarter (the 30-minute reach counts from there).
     west, south, east, north = places.township(township.code).extent
@@ -77,15 +82,15 @@ def build(city: Any) -> str:
     _rotation(centre, Rotation.Days.WORKING_DAYS, "08:00,20:00", Rotation.Turn.SHIFT, people, post)
     _rotation(centre, Rotation.Days.REST_DAYS, "09:00", Rotation.Turn.DAY, people[::-1])
 
+    # The team's own roster, kept by its head: it answers when nobody stands in the centre.
+    team_own = actions.start_roster(None, department=team, system_role=SYSTEM_ROLE)
+    _rotation(
+        team_own, Rotation.Days.EVERY_DAY, "08:00", Rotation.Turn.DAY, _people(team_own, [head])
+    )
+
     bureau = city.departments[f"{places.DISTRICT_SLUG}-cgzfj"]
     own = actions.start_roster(None, department=bureau, system_role=SYSTEM_ROLE)
-    _rotation(
-        own,
-        Rotation.Days.EVERY_DAY,
-        "08:00",
-        Rotation.Turn.DAY,
-        _people(own, [logins["department-head"]]),
-    )
+    _rotation(own, Rotation.Days.EVERY_DAY, "08:00", Rotation.Turn.DAY, _people(own, []))
     started = Roster.objects.count() - before
     return _("Duty rosters: %(n)s started, %(total)s in all.") % {
         "n": started,

@@ -103,7 +103,14 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin(
         "officer-police", Role.DEPARTMENT_OFFICER, "马骁", (_department(f"{DEMO_SLUG}-pcs"),)
     ),
-    DemoLogin("department-head", Role.DEPARTMENT_HEAD, "郭振华", (_department("cgzfj"),)),
+    # The head of the team the demo township summons most, so that signing in shows its
+    # summonses, records, scores and the messages of its lateness and appeals.
+    DemoLogin(
+        "department-head",
+        Role.DEPARTMENT_HEAD,
+        "郭振华",
+        (_department(f"{DEMO_SLUG}-cgzfd"),),
+    ),
     DemoLogin("chiefs-office", Role.CHIEFS_OFFICE, "王海燕", (DISTRICT,), is_staff=True),
     DemoLogin("district-assessor", Role.DISTRICT_ASSESSOR, "陈立新", (DISTRICT,), is_staff=True),
     DemoLogin("district-chief", Role.DISTRICT_CHIEF, "张建国", (DISTRICT,), is_staff=True),

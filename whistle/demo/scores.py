@@ -3,7 +3,8 @@ that a newcomer sees rankings on first start.
 
 Runs after the case history (whistle.demo.builders.BUILDERS). Everything goes through the
 assessment's own functions: the scheme through `create_scheme_version` (which refuses
-shares that do not add up), ratings through `rate_summons`, inspection scores through the
+shares that do not add up), ratings through `rate_summons`, the department head's appeal
+through `file_appeal` and its ruling through `rule_on_appeal`, inspection scores through the
 component import, scores through `update_scores`.
 """
 
@@ -20,11 +21,17 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from whistle.assessment.actions import AssessmentError, rate_summons
+from whistle.assessment.actions import (
+    AssessmentError,
+    appeal_deadline,
+    file_appeal,
+    rate_summons,
+    rule_on_appeal,
+)
 from whistle.assessment.components import import_component_scores
 from whistle.assessment.editing import create_scheme_version
 from whistle.assessment.engine import update_scores
-from whistle.assessment.models import Scheme
+from whistle.assessment.models import Appeal, Scheme, SummonsAssessment
 from whistle.cases.models import Case, Summons
 from whistle.organisation.models import Person, Role
 
@@ -54,6 +61,51 @@ def _rating_moment(case: Case) -> datetime:
     if last is not None:
         moment = max(moment, last + timedelta(hours=1))
     return min(moment, timezone.now())
+
+
+def _after_the_trail(case: Case, moment: datetime) -> datetime:
+    """The moment, or an hour after the last event of the case's trail when that is later;
+    never after the clock."""
+    last = case.events.order_by("-seq").values_list("at", flat=True).first()
+    if last is not None:
+        moment = max(moment, last + timedelta(hours=1))
+    return min(moment, timezone.now())
+
+
+def _appeal(city: Any) -> int:
+    """The demo's department head appeals the rework counted against its team on the latest
+    such record, and the district chiefs' office rejects the appeal, so that the head finds
+    an appeal and its ruling on the records page and in the inbox. The number of appeals."""
+    head = city.logins["department-head"]
+    office = city.logins["chiefs-office"]
+    team = head.roles.filter(role=Role.DEPARTMENT_HEAD).values_list("department", flat=True)
+    record = (
+        SummonsAssessment.objects.filter(department__in=team, settled=True, rework_count__gt=0)
+        .select_related("summons", "case", "scheme", "district")
+        .order_by("-settled_at", "-pk")
+        .first()
+    )
+    if record is None or record.settled_at is None:
+        return 0
+    filed_at = _after_the_trail(record.case, record.settled_at + timedelta(hours=3))
+    if filed_at > appeal_deadline(record):
+        return 0
+    appeal = file_appeal(
+        head,
+        record.summons,
+        Appeal.Part.REWORK,
+        {"rework_count": 0},
+        "游商是处置后换了时段重新出摊，属新发情况，本队首次处置已到位，请不计返工。",
+        now=filed_at,
+    )
+    rule_on_appeal(
+        office,
+        appeal,
+        False,
+        "核查时游商仍在原处占道，属首次处置未巩固到位，返工计入无误。",
+        now=_after_the_trail(record.case, filed_at + timedelta(days=1)),
+    )
+    return 1
 
 
 def build(city: Any) -> str:
@@ -100,6 +152,7 @@ def build(city: Any) -> str:
         except AssessmentError:
             continue  # not assessable (e.g. released before it acted): nothing to rate
         rated += 1
+    appeals = _appeal(city)
 
     departments = sorted(
         {
@@ -121,8 +174,10 @@ def build(city: Any) -> str:
         raise AssessmentError("; ".join(str(e) for e in report.errors))
     update_scores()
     return _(
-        "Assessment: a scheme, %(rated)s ratings, inspection scores of %(departments)s departments."
+        "Assessment: a scheme, %(rated)s ratings, %(appeals)s appeals ruled, inspection scores "
+        "of %(departments)s departments."
     ) % {
         "rated": rated,
+        "appeals": appeals,
         "departments": len(departments),
     }
