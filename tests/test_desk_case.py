@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, timedelta
+from html import unescape
 
 import pytest
 import time_machine
@@ -742,6 +743,51 @@ def test_checking_out_before_the_township_lets_go_is_refused_with_the_reason(cli
     )
     assert response.status_code == 302
     assert Summons.objects.get(pk=summons.pk).status == S.LEFT
+
+
+def timeline_entries(response, kind_title: str) -> list[str]:
+    """The words of each timeline entry titled `kind_title`, tags taken out."""
+    html = html_of(response)
+    timeline = html[html.index('<ol class="timeline">') :]
+    entries = re.findall(r'<li class="timeline-entry.*?</li>', timeline, flags=re.S)
+    texts = [unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", e))) for e in entries]
+    return [t for t in texts if kind_title.lower() in t.lower()]
+
+
+@pytest.mark.parametrize(
+    ("language", "titles", "device", "map_pick"),
+    [
+        ("zh-hans", ("提前离场被拒", "部门签退"), "位置来源 设备定位", "位置来源 地图选点"),
+        (
+            "en",
+            ("early check-out refused", "department checked out"),
+            "Position from the device's location",
+            "Position from picked on a map",
+        ),
+    ],
+)
+def test_the_timeline_says_where_a_check_out_position_came_from_in_words(
+    client, whistle_city, language, titles, device, map_pick
+):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+    summons = summonses[city.urban.pk]
+    on_site(city, summons, city.urban_officer)
+    with pytest.raises(actions.CheckOutRefused):
+        actions.check_out(city.urban_officer, summons, **device_fix())
+    actions.report_result(city.urban_officer, summons, result="已处理")
+    actions.mark_handled(city.dispatcher, case)
+    fix = {**device_fix(), "source": "map_pick"}
+    actions.check_out(city.urban_officer, summons, **fix)
+    client.force_login(city.dispatcher)
+    response = client.get(case_url(case), headers={"accept-language": language})
+    refused, left = titles
+    (refusal,) = timeline_entries(response, refused)
+    (check_out,) = [t for t in timeline_entries(response, left) if refused not in t]
+    assert device in refusal
+    assert map_pick in check_out
+    for raw in ("device", "map_pick", "Source"):
+        assert f" {raw} " not in refusal + check_out
 
 
 def test_answering_a_supervision_notice(client, whistle_city):

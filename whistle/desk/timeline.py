@@ -63,6 +63,10 @@ OBLIGATIONS = {
     "resolve": gettext_lazy("resolve"),
 }
 
+# The events whose `source` says where their position came from (a check-in's or a
+# check-out's provenance); on a report it is the case's source.
+POSITIONED_KINDS = (*CHECK_IN_KINDS, EventKind.CHECK_OUT, EventKind.CHECK_OUT_REFUSED)
+
 # Codes the actions write as reasons of recorded refusals (a check-in's reasons are
 # `CheckInReason`s).
 REFUSAL_REASONS = {
@@ -374,7 +378,9 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
         handled.add("satisfied")
     if "source" in data:
         source = data["source"]
-        if event.kind in CHECK_IN_KINDS:
+        if event.kind in POSITIONED_KINDS or (
+            source in PositionSource.values and source not in Case.Source.values
+        ):
             add(_("Position from"), _choice_label(PositionSource, source))
         else:
             add(_("Source"), _choice_label(Case.Source, source))
