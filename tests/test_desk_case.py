@@ -719,6 +719,8 @@ def test_declining_needs_a_reason(client, whistle_city):
     client.force_login(city.police_officer)
     html = html_of(post_op(client, case_url(case), "decline", police, reason=""))
     assert "这个字段是必填项" in html
+    # A value to correct, under the heading that asks for it, not as a refusal.
+    assert "请更正以下内容" in html and 'class="form-refusal"' not in html
     assert (
         post_op(client, case_url(case), "decline", police, reason="非本所辖区").status_code == 302
     )
@@ -732,8 +734,12 @@ def test_checking_out_before_the_township_lets_go_is_refused_with_the_reason(cli
     on_site(city, summons, city.urban_officer)
     client.force_login(city.urban_officer)
     html = html_of(post_op(client, case_url(case), "check_out", summons, lon="", lat=""))
-    assert "事不完、人不撤" in html
-    assert "这次尝试已记入案件记录" in html
+    # A refusal by the rules, stating its reason: there is nothing to correct.
+    refusal = html[html.index('class="form-refusal"') :]
+    refusal = refusal[: refusal.index("</div>")]
+    assert "事不完、人不撤" in refusal
+    assert "这次尝试已记入案件记录" in refusal
+    assert "请更正以下内容" not in html and 'class="form-errors"' not in html
     assert Event.objects.filter(case=case, kind=EventKind.CHECK_OUT_REFUSED).count() == 1
     assert Summons.objects.get(pk=summons.pk).status == S.ON_SITE
     actions.report_result(city.urban_officer, summons, result="已处理")

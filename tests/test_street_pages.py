@@ -432,7 +432,7 @@ def test_escalation_refused_by_the_action_is_shown_and_the_reason_kept(client, s
     url = reverse("patrol:escalate", kwargs={"reference": case.reference})
     html = html_of(client.post(url, {"reason": "需要街道协调"}))
     assert "需要街道协调</textarea>" in html
-    assert 'class="form-errors"' in html
+    assert 'class="form-refusal"' in html
     case.refresh_from_db()
     assert case.escalation == ""
 

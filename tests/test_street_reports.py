@@ -220,7 +220,7 @@ def test_a_report_outside_the_stewards_lanes_is_refused_with_who_may(client, str
     client.force_login(street.steward)
     lon, lat = IN_DONGSI
     html = client.post(URL, form_data(lon=str(lon), lat=str(lat))).content.decode()
-    assert 'class="form-errors"' in html
+    assert 'class="form-refusal"' in html
     assert "东四六条" in html
     assert not Case.objects.exists()
 

@@ -794,7 +794,7 @@ def test_a_wrong_key_is_refused_with_a_clear_error_and_nothing_written(client, s
     response = client.post(url + "rate/", {"rating": "1", "key": "not-the-key"})
     assert response.status_code == 403
     html = response.content.decode()
-    assert 'class="form-errors"' in html
+    assert 'class="form-refusal"' in html
     assert "只有反映问题的人才能评价处置结果" in html
     assert Case.objects.get(pk=report.case.pk).resident_rated_at is None
     assert not Event.objects.filter(case=report.case, kind=EventKind.RESIDENT_RATED).exists()

@@ -17,6 +17,7 @@ from django.template.loader import get_template, render_to_string
 from tests.fixtures_cases import whistle_city_fixture  # noqa: F401  (fixture)
 from tests.fixtures_desk import case_url, post_op
 from whistle.cases import actions
+from whistle.web.forms import add_refusal
 from whistle.web.templatetags.whistle_ui import field_widget
 
 STATIC = Path(settings.BASE_DIR, "static")
@@ -61,6 +62,30 @@ def test_an_error_for_the_whole_form_is_listed_without_a_link():
     html = summary_of(form)
     assert "<li>The township is closed today.</li>" in html
     assert "<a " not in html
+
+
+def test_a_refusal_is_shown_as_a_refusal_and_not_as_something_to_correct():
+    form = PlaceForm(data={"description": "x", "kind": "a", "departments": ["1"], "urgent": "on"})
+    assert form.is_valid()
+    add_refusal(form, "You cannot leave yet: the case is not resolved.")
+    html = summary_of(form)
+    assert 'class="form-refusal"' in html
+    assert "<p>You cannot leave yet: the case is not resolved.</p>" in html
+    assert "form-errors" not in html and "Please correct" not in html
+
+
+def test_a_refusal_beside_a_value_to_correct_shows_each_as_what_it_is():
+    form = PlaceForm(data={"kind": "a", "departments": ["1"], "urgent": "on"})
+    assert not form.is_valid()
+    add_refusal(form, "The period is closed.")
+    form.add_error(None, "Choose a township.")
+    html = summary_of(form)
+    refusal = html[html.index('class="form-refusal"') : html.index('class="form-errors"')]
+    corrections = html[html.index('class="form-errors"') :]
+    assert "The period is closed." in refusal and "Choose a township." not in refusal
+    assert "The period is closed." not in corrections
+    assert "<li>Choose a township.</li>" in corrections
+    assert '<a href="#id_description">' in corrections
 
 
 def test_a_valid_form_shows_no_summary():

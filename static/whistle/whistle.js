@@ -407,7 +407,7 @@
       if (region.hasAttribute("data-poll-pause-in-form")) {
         var focused = document.activeElement;
         busy =
-          !!region.querySelector(".form-errors") ||
+          !!region.querySelector(".form-errors, .form-refusal") ||
           !!(focused && region.contains(focused) && focused.closest("form"));
       }
       if (document.visibilityState !== "visible" || busy) event.preventDefault();

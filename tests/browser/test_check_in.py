@@ -103,8 +103,8 @@ def test_a_real_fix_counts_a_far_one_is_refused_and_a_spoof_waits_for_the_townsh
     assert "将不被接受" in shown
     shots(police_phone, "2-fix-900m-away")
     police_phone.locator(".op-check_in button[type=submit]").click()
-    police_phone.wait_for_selector(".op-check_in .form-errors")
-    assert "报到未被接受" in police_phone.locator(".op-check_in .form-errors").inner_text()
+    police_phone.wait_for_selector(".op-check_in .form-refusal")
+    assert "报到未被接受" in police_phone.locator(".op-check_in .form-refusal").inner_text()
     police = summons_of(case, city.police)
     assert police.status == Summons.Status.ACKNOWLEDGED
 

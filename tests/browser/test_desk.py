@@ -117,13 +117,13 @@ def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
     )
     shots(phone, "6-position-900m-away")
     check_in.locator("button[type=submit]").click()
-    phone.wait_for_selector(".op-check_in .form-errors")
-    refusal = phone.locator(".op-check_in .form-errors").inner_text()
+    phone.wait_for_selector(".op-check_in .form-refusal")
+    refusal = phone.locator(".op-check_in .form-refusal").inner_text()
     assert "报到未被接受" in refusal and "米" in refusal
     assert "这次尝试已记入案件记录" in refusal
     assert Event.objects.filter(case=case, kind=EventKind.CHECK_IN_REFUSED).count() == 1
     assert no_sideways_scroll(phone)
-    phone.locator(".op-check_in .form-errors").scroll_into_view_if_needed()
+    phone.locator(".op-check_in .form-refusal").scroll_into_view_if_needed()
     shots(phone, "7-check-in-refused")
 
     phone.context.set_geolocation(

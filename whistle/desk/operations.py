@@ -37,6 +37,7 @@ from whistle.cases.suggest import departments_serving, possible_duplicates
 from whistle.desk import forms as desk_forms
 from whistle.organisation.models import Department, Jurisdiction
 from whistle.policies.models import Category
+from whistle.web.forms import add_refusal
 
 CASE, SUMMONS, NOTICE = "case", "summons", "notice"
 
@@ -627,11 +628,11 @@ def perform(request: HttpRequest, op: Operation, target: Any, choices: Choices) 
         form.add_error(field_for_error(form, exc.field), str(exc))
         return posted
     except RecordedRefusal as exc:
-        form.add_error(None, str(exc))
-        form.add_error(None, gettext("The attempt is kept in the case's record."))
+        add_refusal(form, exc)
+        add_refusal(form, gettext("The attempt is kept in the case's record."))
         return posted
     except ActionRefused as exc:
-        form.add_error(None, str(exc))
+        add_refusal(form, exc)
         return posted
     case = _case_of(target)
     department = getattr(target, "department", None)

@@ -15,7 +15,13 @@ from whistle.organisation.models import Lane
 from whistle.patrols.models import CheckResult
 from whistle.policies.models import Category
 from whistle.street.public import REFERENCE, normal_reference
-from whistle.web.forms import DateInput, PickedPlace, Textarea, TextLimits
+from whistle.web.forms import (
+    DateInput,
+    PickedPlace,
+    Textarea,
+    TextLimits,
+    place_action_error,
+)
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,38}[0-9]$")
 
@@ -41,11 +47,9 @@ ACTION_FIELDS = {
 def show_refusal(form: forms.Form, error: ActionRefused) -> None:
     """Put an action's refusal on the field it is about, or above the form."""
     fields = {**ACTION_FIELDS, **getattr(form, "action_fields", {})}
+    invalid = isinstance(error, InvalidInput)
     field = fields.get(error.field) if isinstance(error, InvalidInput) else None
-    if field and field in form.fields:
-        form.add_error(field, str(error))
-    else:
-        form.add_error(None, str(error))
+    place_action_error(form, error, field, invalid=invalid)
 
 
 class PlaceFields(TextLimits):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +24,54 @@ def _too_long_text(label: Any) -> str:
 
 # Worked out when shown, in the language of that request.
 too_long = lazy(_too_long_text, str)
+
+# The code of a form's error that is a refusal by the rules (an action refused in the
+# state the case or the record is in), not an entry to correct: the form's errors show it
+# as a refusal, apart from what the person should correct (web/components/form_errors.html).
+REFUSED = "refused"
+
+
+def add_refusal(form: forms.BaseForm, message: Any) -> None:
+    """Put an action's refusal on the form: shown as a refusal stating its reason, not
+    under "Please correct the following"."""
+    form.add_error(None, forms.ValidationError(str(message), code=REFUSED))
+
+
+def place_action_error(
+    form: forms.BaseForm, message: Any, field: str | None, *, invalid: bool
+) -> None:
+    """An action's error on the form: on the field it names when the form has that field;
+    a value to correct (`invalid`) above the form; otherwise a refusal by the rules."""
+    if field and field in form.fields:
+        form.add_error(field, str(message))
+    elif invalid:
+        form.add_error(None, str(message))
+    else:
+        add_refusal(form, message)
+
+
+def refusals(form: forms.BaseForm) -> list[str]:
+    """The form's refusals (`add_refusal`), in the order they were added."""
+    return [
+        " ".join(str(m) for m in error.messages)
+        for error in form.non_field_errors().as_data()
+        if error.code == REFUSED
+    ]
+
+
+def corrections(form: forms.BaseForm) -> list[str]:
+    """The form's errors not tied to a field that ask for a correction (not refusals)."""
+    return [
+        " ".join(str(m) for m in error.messages)
+        for error in form.non_field_errors().as_data()
+        if error.code != REFUSED
+    ]
+
+
+def needs_correction(form: forms.BaseForm) -> bool:
+    """Whether the form has an error the person should correct: one of a field, or one not
+    tied to a field that is not a refusal."""
+    return any(name != NON_FIELD_ERRORS for name in form.errors) or bool(corrections(form))
 
 
 class TextLimits(forms.Form):

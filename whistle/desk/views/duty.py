@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from whistle.desk.views.common import refuse_post
 from whistle.duty import actions, transfer
-from whistle.duty.errors import DutyRefused
+from whistle.duty.errors import DutyRefused, InvalidDutyInput
 from whistle.duty.models import DutyChange, Roster, RosterLogEntry, Rotation
 from whistle.duty.permissions import (
     DEPARTMENT_MANAGERS,
@@ -42,7 +42,7 @@ from whistle.duty.permissions import (
 )
 from whistle.duty.schedule import Shift, board, days_ahead
 from whistle.organisation.models import CentreMembership, Department, Jurisdiction, Person
-from whistle.web.forms import DateInput, DateTimeInput, Textarea
+from whistle.web.forms import DateInput, DateTimeInput, Textarea, place_action_error
 
 DAYS_SHOWN = 14
 LOG_SHOWN = 30
@@ -526,7 +526,7 @@ def _perform(
         elif bound_form is not None and moments.get(exc.field or "") in bound_form.fields:
             bound_form.add_error(moments[exc.field or ""], str(exc))
         elif bound_form is not None:
-            bound_form.add_error(None, str(exc))
+            place_action_error(bound_form, exc, None, invalid=isinstance(exc, InvalidDutyInput))
         else:
             messages.error(request, str(exc))
             return HttpResponseRedirect(reverse("duty:roster", args=[roster.pk])), forms_
@@ -667,7 +667,7 @@ def rotation(request: HttpRequest, pk: int, rotation_pk: int | None = None) -> H
                     post=form.post,
                 )
             except DutyRefused as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+                place_action_error(form, exc, exc.field, invalid=isinstance(exc, InvalidDutyInput))
             else:
                 messages.success(request, _("The rotation is saved."))
                 return HttpResponseRedirect(back)

@@ -25,6 +25,7 @@ from whistle.desk.operations import Choices
 from whistle.desk.viewer import Viewer
 from whistle.desk.views.case import case_url
 from whistle.desk.views.dispatch import desk_township
+from whistle.web.forms import place_action_error
 from whistle.web.places import lane_districts, place_picker
 
 # The township's latest orders listed under the form.
@@ -112,7 +113,9 @@ def hotline(request: HttpRequest) -> HttpResponse:
         try:
             taken = take_hotline_order(person, **form.arguments())
         except ActionRefused as refused:
-            form.add_error(_field_of(form, refused), str(refused))
+            place_action_error(
+                form, refused, _field_of(form, refused), invalid=isinstance(refused, InvalidInput)
+            )
         else:
             values = {"number": taken.order.number, "case": taken.case.reference}
             if taken.created:

@@ -23,9 +23,9 @@ from django.views.decorators.http import require_http_methods
 
 from whistle.organisation.models import Jurisdiction, Lane, Person, Role, RoleAssignment
 from whistle.township import recruitment
-from whistle.township.errors import TownshipRefused
+from whistle.township.errors import InvalidTownshipInput, TownshipRefused
 from whistle.township.recruitment_models import StewardApplication, StewardCall, StewardTeam
-from whistle.web.forms import DateInput, Textarea
+from whistle.web.forms import DateInput, Textarea, place_action_error
 
 Status = StewardApplication.Status
 
@@ -193,7 +193,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
                 party_preferred=data["party_preferred"],
             )
         except TownshipRefused as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            place_action_error(form, exc, exc.field, invalid=isinstance(exc, InvalidTownshipInput))
         else:
             messages.success(request, _("The call is published on the public page."))
             return HttpResponseRedirect(reverse("township:recruitment"))
@@ -234,7 +234,9 @@ def application(request: HttpRequest, pk: int) -> HttpResponse:
                     new_team=data["new_team"],
                 )
             except TownshipRefused as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+                place_action_error(
+                    form, exc, exc.field, invalid=isinstance(exc, InvalidTownshipInput)
+                )
             else:
                 messages.success(request, _("The application is reviewed; the applicant is told."))
                 return HttpResponseRedirect(reverse("township:application", args=[found.pk]))

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from whistle.organisation.models import CentreMembership, Jurisdiction, Person, RoleAssignment
 from whistle.organisation.scoping import has_role
 from whistle.township import stationed_actions as act
-from whistle.township.errors import TownshipRefused
+from whistle.township.errors import InvalidTownshipInput, TownshipRefused
 from whistle.township.models import TownshipLogEntry
 from whistle.township.stationed import StationedAssessment, StationedLeave, Stationing
 from whistle.township.stationed_rules import (
@@ -43,7 +43,7 @@ from whistle.township.stationed_rules import (
     own_stationings,
     townships_kept,
 )
-from whistle.web.forms import DateInput, GroupedSelect, Textarea
+from whistle.web.forms import DateInput, GroupedSelect, Textarea, place_action_error
 
 
 def _person(request: HttpRequest) -> Person:
@@ -51,7 +51,7 @@ def _person(request: HttpRequest) -> Person:
 
 
 def _refused(form: forms.Form, exc: TownshipRefused) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+    place_action_error(form, exc, exc.field, invalid=isinstance(exc, InvalidTownshipInput))
 
 
 def _township(request: HttpRequest, person: Person) -> tuple[Jurisdiction, list[Jurisdiction]]:

@@ -29,7 +29,7 @@ from whistle.assessment.models import SummonsAssessment
 from whistle.organisation.models import Department, Jurisdiction, Person
 from whistle.organisation.scoping import has_role
 from whistle.township import actions
-from whistle.township.errors import TownshipRefused
+from whistle.township.errors import InvalidTownshipInput, TownshipRefused
 from whistle.township.models import MatterOpinion, PersonnelRecommendation
 from whistle.township.permissions import (
     MATTER_READERS,
@@ -39,7 +39,7 @@ from whistle.township.permissions import (
     role_in,
     visible_recommendations,
 )
-from whistle.web.forms import Textarea
+from whistle.web.forms import Textarea, place_action_error
 
 # The most recent records of each agency the form offers to attach.
 RECORDS_SHOWN = 30
@@ -57,7 +57,7 @@ def _townships(person: Any, roles: tuple[str, ...]) -> list[Jurisdiction]:
 
 
 def _apply_refusal(form: forms.Form, exc: TownshipRefused) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+    place_action_error(form, exc, exc.field, invalid=isinstance(exc, InvalidTownshipInput))
 
 
 # --- Forms ---------------------------------------------------------------------------------

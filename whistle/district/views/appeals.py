@@ -26,7 +26,13 @@ from whistle.cases.permissions import member_department_ids, partiality
 from whistle.district import tables
 from whistle.district.access import Reader
 from whistle.district.forms import RulingForm
-from whistle.district.views.common import REFUSALS, BadPost, page_context, posted_int
+from whistle.district.views.common import (
+    REFUSALS,
+    BadPost,
+    page_context,
+    posted_int,
+    show_refusal,
+)
 
 
 def ruling_prefix(appeal: Appeal) -> str:
@@ -69,7 +75,7 @@ def _rule(request: HttpRequest, reader: Reader) -> tuple[int, RulingForm, bool]:
             correction=form.cleaned_data.get("requested") if upheld else None,
         )
     except REFUSALS as exc:
-        form.add_error(None, str(exc))
+        show_refusal(form, exc)
         return pk, form, False
     text = (
         _("Appeal of %(department)s on case %(case)s upheld; the record is corrected.")

@@ -36,6 +36,7 @@ from whistle.district.views.common import (
     is_htmx,
     page_context,
     posted_uuid,
+    show_refusal,
 )
 
 
@@ -57,7 +58,7 @@ def _rate(request: HttpRequest, reader: Reader) -> tuple[tables.RatingRow, Ratin
                 request.user, summons, form.cleaned_data["rating"], form.cleaned_data["comment"]
             )
         except REFUSALS as exc:
-            form.add_error(None, str(exc))
+            show_refusal(form, exc)
         else:
             done = True
     summons = tables.township_summonses(reader.rating_township_ids()).get(pk=summons.pk)

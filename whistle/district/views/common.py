@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import Http404, HttpRequest
@@ -15,9 +16,10 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from whistle.assessment.actions import AssessmentError
-from whistle.cases.errors import ActionRefused
+from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.district.access import Reader
 from whistle.patrols.training import TRAINERS
+from whistle.web.forms import place_action_error
 
 M = TypeVar("M", bound=Model)
 
@@ -25,6 +27,12 @@ M = TypeVar("M", bound=Model)
 # moment before the case's last event, a photo that is not one). Shown on the form that was
 # posted, in the reader's language.
 REFUSALS = (AssessmentError, ActionRefused)
+
+
+def show_refusal(form: forms.BaseForm, exc: Exception) -> None:
+    """An action's refusal (`REFUSALS`) above the form: a value to correct as an error, a
+    refusal by the rules as a refusal stating its reason."""
+    place_action_error(form, exc, None, invalid=isinstance(exc, InvalidInput))
 
 
 class BadPost(Exception):

@@ -29,7 +29,13 @@ from whistle.district import tables
 from whistle.district.access import Reader
 from whistle.district.forms import AppealForm
 from whistle.district.picker import pick_period
-from whistle.district.views.common import REFUSALS, BadPost, page_context, posted_uuid
+from whistle.district.views.common import (
+    REFUSALS,
+    BadPost,
+    page_context,
+    posted_uuid,
+    show_refusal,
+)
 
 
 def appeal_prefix(record: SummonsAssessment) -> str:
@@ -66,7 +72,7 @@ def _appeal(request: HttpRequest, reader: Reader) -> tuple[str, AppealForm, bool
         except InvalidInput as exc:
             form.add_error("photos", str(exc))
         except REFUSALS as exc:
-            form.add_error(None, str(exc))
+            show_refusal(form, exc)
         else:
             done = True
             messages.success(

@@ -42,7 +42,7 @@ from whistle.district.forms import (
     WhatIfForm,
 )
 from whistle.district.picker import period_label, pick_period
-from whistle.district.views.common import REFUSALS, choose, page_context
+from whistle.district.views.common import REFUSALS, choose, page_context, show_refusal
 from whistle.organisation.models import Jurisdiction
 
 
@@ -125,7 +125,7 @@ def scheme(request: HttpRequest) -> HttpResponse:
                 except ValidationError as exc:
                     place_errors(scheme_form, exc)
                 except REFUSALS as exc:
-                    scheme_form.add_error(None, str(exc))
+                    show_refusal(scheme_form, exc)
                 else:
                     messages.success(
                         request,
@@ -153,7 +153,7 @@ def scheme(request: HttpRequest) -> HttpResponse:
                 try:
                     close_period(request.user, district, key)
                 except REFUSALS as exc:
-                    close_form.add_error(None, str(exc))
+                    show_refusal(close_form, exc)
                 else:
                     messages.success(
                         request,

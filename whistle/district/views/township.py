@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from whistle.organisation.models import Jurisdiction, Person
 from whistle.township import actions
-from whistle.township.errors import TownshipRefused
+from whistle.township.errors import InvalidTownshipInput, TownshipRefused
 from whistle.township.models import MajorMatter, MatterOpinion, PersonnelRecommendation
 from whistle.township.permissions import (
     DECIDERS,
@@ -34,7 +34,7 @@ from whistle.township.permissions import (
     jurisdictions_of,
     role_in,
 )
-from whistle.web.forms import DateTimeInput, Textarea
+from whistle.web.forms import DateTimeInput, Textarea, place_action_error
 
 LOCAL_INPUT = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 
@@ -51,7 +51,7 @@ def _districts(person: Any, roles: tuple[str, ...]) -> list[Jurisdiction]:
 
 
 def _apply_refusal(form: forms.Form, exc: TownshipRefused) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+    place_action_error(form, exc, exc.field, invalid=isinstance(exc, InvalidTownshipInput))
 
 
 def _moment(label: Any) -> forms.DateTimeField:

@@ -21,13 +21,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from whistle.cases.errors import ActionRefused
+from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.district.access import Reader
 from whistle.district.views.common import page_context
 from whistle.organisation.models import Jurisdiction, Person, Role
 from whistle.patrols import training
 from whistle.patrols.models import Recognition, TrainingSession
-from whistle.web.forms import DateInput, Textarea
+from whistle.web.forms import DateInput, Textarea, place_action_error
 
 
 def _person(request: HttpRequest) -> Person:
@@ -41,8 +41,7 @@ def _offices(person: Any, roles: tuple[str, ...]) -> list[Jurisdiction]:
 
 def _refused(form: forms.Form, exc: ActionRefused) -> None:
     field = getattr(exc, "field", None)
-    text = str(exc.message) % exc.params if exc.params else str(exc.message)
-    form.add_error(field if field in form.fields else None, text)
+    place_action_error(form, exc, field, invalid=isinstance(exc, InvalidInput))
 
 
 class SessionForm(forms.Form):

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.models import Case
 from whistle.web import basemap, chrome
+from whistle.web import forms as web_forms
 from whistle.web.badges import tone_of
 from whistle.web.dashboards import NavEntry
 from whistle.web.forms import counted_length
@@ -222,6 +223,23 @@ def text_limit(bound_field: Any) -> dict[str, Any] | None:
         "near": limit * _NEAR_LIMIT <= used <= limit,
         "multiline": isinstance(bound_field.field.widget, forms.Textarea),
     }
+
+
+@register.filter
+def refusals(form: forms.BaseForm) -> list[str]:
+    """The form's refusals by the rules, shown apart from the errors to correct."""
+    return web_forms.refusals(form)
+
+
+@register.filter
+def corrections(form: forms.BaseForm) -> list[str]:
+    """The form's errors not tied to a field that ask for a correction."""
+    return web_forms.corrections(form)
+
+
+@register.filter
+def needs_correction(form: forms.BaseForm) -> bool:
+    return web_forms.needs_correction(form)
 
 
 @register.filter
