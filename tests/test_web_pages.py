@@ -14,7 +14,7 @@ from tests.fixtures_web import (  # noqa: F401  (fixtures)
     steward_fixture,
 )
 from whistle.cases.models import Summons
-from whistle.organisation.models import Person, Role
+from whistle.organisation.models import Person, Role, RoleAssignment
 from whistle.web import dashboards
 from whistle.web.dashboards import Dashboard, dashboards_for
 
@@ -164,6 +164,43 @@ def test_a_role_page_that_does_not_exist_yet_is_never_linked(small_city, steward
         ),
     )
     assert [link.url for link in dashboards_for(steward)] == [reverse("web:home")]
+
+
+def test_a_page_two_roles_reach_under_two_names_is_linked_once(small_city, monkeypatch):
+    head = make_person("qian-li", Role.DEPARTMENT_HEAD, department=small_city.urban_management)
+    RoleAssignment.objects.create(
+        person=head, role=Role.DEPARTMENT_OFFICER, department=small_city.urban_management
+    )
+    reverse("web:home")  # the pages' modules read DASHBOARDS when the URLs first load
+    monkeypatch.setattr(
+        dashboards,
+        "DASHBOARDS",
+        (
+            Dashboard(
+                "assessment:department", "Records and scores", "…", roles=(Role.DEPARTMENT_HEAD,)
+            ),
+            Dashboard("department:home", "Summonses", "…", roles=(Role.DEPARTMENT_OFFICER,)),
+            Dashboard("assessment:department", "Records", "…", roles=(Role.DEPARTMENT_OFFICER,)),
+        ),
+    )
+    links = dashboards_for(head)
+    assert [(link.url, link.dashboard.title) for link in links] == [
+        (reverse("assessment:department"), "Records and scores"),
+        (reverse("department:home"), "Summonses"),
+    ]
+
+
+def test_the_department_heads_records_page_has_one_name_in_the_menu_and_the_tabs(
+    client, small_city
+):
+    head = make_person("qian-li", Role.DEPARTMENT_HEAD, department=small_city.urban_management)
+    client.force_login(head)
+    html = client.get("/assessment/department/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    names = {
+        re.sub(r"<[^>]+>|\s+", "", name)
+        for name in re.findall(r'<a [^>]*href="/assessment/department/"[^>]*>(.*?)</a>', html, re.S)
+    }
+    assert names == {"本部门考核记录与成绩"}
 
 
 def test_the_wall_is_for_the_command_centre_only(client, small_city, dispatcher, steward):

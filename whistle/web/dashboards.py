@@ -305,8 +305,11 @@ def may_open(person: Any, dashboard: Dashboard) -> bool:
 
 
 def dashboards_for(person: Any) -> list[DashboardLink]:
-    """The role pages that exist and that this person's roles allow, in a fixed order."""
+    """The role pages that exist and that this person's roles allow, in a fixed order, each
+    page once: where two entries lead to the same address (a person whose roles reach one
+    page under two names), the first of DASHBOARDS, the page's own name, is kept."""
     links = []
+    seen: set[str] = set()
     for dashboard in DASHBOARDS:
         if not may_open(person, dashboard):
             continue
@@ -314,6 +317,9 @@ def dashboards_for(person: Any) -> list[DashboardLink]:
             url = reverse(dashboard.url_name)
         except NoReverseMatch:
             continue
+        if url in seen:
+            continue
+        seen.add(url)
         links.append(DashboardLink(dashboard, url))
     return links
 

@@ -90,7 +90,12 @@ def page_links(reader: Reader) -> list[PageLink]:
         links.append(PageLink(reverse("district:rankings"), _("Rankings"), "rankings"))
     if reader.department_ids():
         links.append(
-            PageLink(reverse("assessment:department"), _("My department's records"), "department")
+            PageLink(
+                reverse("assessment:department"),
+                # The name the menu gives the page: one page, one name.
+                _("My department's records and scores"),
+                "department",
+            )
         )
     if reader.ruling_district_ids():
         links.append(PageLink(reverse("assessment:appeals"), _("Appeals to rule on"), "appeals"))
