@@ -129,7 +129,7 @@ def test_the_summons_card_shows_how_the_whistle_reached_each_officer(client, whi
     assert "urban-officer</span> · <span>站内消息</span> ·" in html
     assert ">已送达</strong>" not in html
     assert ">未读</strong>" in html
-    assert "只能通过站内消息联系urban-head：无法给其发送短信、电子邮件或 Web Push 推送。" in html
+    assert "只能通过站内消息联系urban-head：无法给其发送短信、电子邮件或网页推送。" in html
     assert "只能通过站内消息联系urban-officer" not in html
 
     clock.move_to(datetime(2026, 11, 26, 2, 7, tzinfo=UTC))
