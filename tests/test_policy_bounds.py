@@ -51,12 +51,15 @@ def write_past_the_checks(row: models.Model, **values: Any) -> None:
             finally:
                 cursor.execute("PRAGMA ignore_check_constraints = 0")
         else:
-            # Rolled back with the test's transaction.
+            # Rolled back with the test's transaction. A table is altered only with no
+            # deferred key check pending on it: those of the rows made so far are run first.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for constraint in model._meta.constraints:
                 if isinstance(constraint, models.CheckConstraint):
                     cursor.execute(
                         f'ALTER TABLE "{model._meta.db_table}" DROP CONSTRAINT "{constraint.name}"'
                     )
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             model._default_manager.filter(pk=row.pk).update(**values)
     row.refresh_from_db()
 
