@@ -120,7 +120,9 @@ def test_an_assessor_whose_phone_is_lost_signs_in_once_with_a_recovery_code(
     key = b32decode(page.inner_text("#totp-secret").replace(" ", ""))
     page.fill("#id_code", totp(key, time.time()))
     page.click("button:has-text('Turn on two-factor sign-in')")
+    page.locator(".recovery-codes code").first.wait_for()
     codes = page.locator(".recovery-codes code").all_inner_texts()
+    assert len(codes) == 10
     page.click("a:has-text('I have kept them: continue')")
     page.click("button:has-text('Sign out')")
 
@@ -137,6 +139,7 @@ def test_an_assessor_whose_phone_is_lost_signs_in_once_with_a_recovery_code(
     password_step(page, "li-na")
     page.fill("#id_code", codes[0])
     page.click("button:has-text('Confirm')")
+    page.locator(".form-errors, .form-refusal").first.wait_for()
     assert "This code is not right, or it was used already." in page.locator("main").inner_text()
     shots(page, "2-the-used-code-refused", full_page=True)
     assert blocked == []
