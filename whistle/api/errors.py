@@ -3,7 +3,8 @@
 `code` is a stable machine code; `message` is in the caller's language (Accept-Language,
 Simplified Chinese by default); `field` names the input at fault, or is null. The domain's
 refusals keep their own words: a refusal for who the caller is answers 403, a value at
-fault 422, a state that does not allow the action 409.
+fault 422, a state that does not allow the action 409. A write the database refuses because
+it would repeat a row already there (two requests at once) answers 409 too, never 500.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -43,6 +45,10 @@ class ApiError(Exception):
 
 
 NOT_FOUND = _("Not found, or outside your area.")
+DUPLICATE = _(
+    "This was already recorded, perhaps by a request sent at the same moment: reload it "
+    "and try again if it is still needed."
+)
 CSRF_FAILED = _("The browser's CSRF token is missing or wrong.")
 TOKEN_MESSAGES = {
     "token_invalid": _("This API token is not valid."),
@@ -166,6 +172,11 @@ def handle(request: HttpRequest, exc: Exception) -> HttpResponse:
         return error_response(403, "permission_refused", exc)
     if isinstance(exc, AssessmentError):
         return error_response(409, "state_conflict", exc)
+    if isinstance(exc, IntegrityError):
+        logger.warning(
+            "API request refused by the database: %s %s: %s", request.method, request.path, exc
+        )
+        return error_response(409, "duplicate", DUPLICATE)
     if isinstance(exc, HttpError):
         if exc.status_code == 400:
             return error_response(400, "malformed_body", _("The request body is not valid JSON."))

@@ -205,7 +205,11 @@ class Scheme(models.Model):
         ordering = ["district__code", "valid_from"]
         constraints = [
             models.UniqueConstraint(
-                fields=["district", "valid_from"], name="assessment_scheme_unique_start"
+                fields=["district", "valid_from"],
+                name="assessment_scheme_unique_start",
+                violation_error_message=_(
+                    "A version of the district's scheme already starts in this month."
+                ),
             ),
             bounds_check(
                 "assessment_scheme_appeal_window",
@@ -286,7 +290,11 @@ class SchemeComponent(models.Model):
         verbose_name_plural = _("other score components")
         ordering = ["scheme", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["scheme", "code"], name="scheme_component_unique_code")
+            models.UniqueConstraint(
+                fields=["scheme", "code"],
+                name="scheme_component_unique_code",
+                violation_error_message=_("The scheme already has a component with this code."),
+            )
         ]
 
     def __str__(self) -> str:
@@ -342,7 +350,11 @@ class ClosedPeriod(models.Model):
         verbose_name_plural = _("closed periods")
         ordering = ["district__code", "last_month"]
         constraints = [
-            models.UniqueConstraint(fields=["district", "period"], name="closed_period_unique")
+            models.UniqueConstraint(
+                fields=["district", "period"],
+                name="closed_period_unique",
+                violation_error_message=_("This period of the district is already closed."),
+            )
         ]
 
     def __str__(self) -> str:
@@ -401,7 +413,11 @@ class ComponentScore(models.Model):
         ordering = ["district__code", "period", "department__code", "component"]
         constraints = [
             models.UniqueConstraint(
-                fields=["department", "component", "period"], name="component_score_unique"
+                fields=["department", "component", "period"],
+                name="component_score_unique",
+                violation_error_message=_(
+                    "The department already has a score of this component for this period."
+                ),
             )
         ]
 
@@ -789,7 +805,11 @@ class PatrolRequirement(models.Model):
         ordering = ["district__code", "role"]
         constraints = [
             models.UniqueConstraint(
-                fields=["district", "role"], name="patrol_requirement_unique_role"
+                fields=["district", "role"],
+                name="patrol_requirement_unique_role",
+                violation_error_message=_(
+                    "The district already has a patrol requirement for this role."
+                ),
             )
         ]
 
@@ -849,7 +869,11 @@ class HotlineScheme(models.Model):
         ordering = ["district__code", "valid_from"]
         constraints = [
             models.UniqueConstraint(
-                fields=["district", "valid_from"], name="hotline_scheme_unique_start"
+                fields=["district", "valid_from"],
+                name="hotline_scheme_unique_start",
+                violation_error_message=_(
+                    "A hotline weighting of the district already starts in this month."
+                ),
             )
         ]
 

@@ -189,6 +189,7 @@ class PushSubscription(models.Model):
         max_length=1000,
         unique=True,
         validators=[URLValidator(schemes=["https"])],
+        error_messages={"unique": _("This browser is already subscribed.")},
     )
     # The browser's P-256 public key (65 bytes) and authentication secret (16 bytes), in
     # base64url as the Push API gives them (RFC 8291).
@@ -216,6 +217,7 @@ class NotificationPreference(models.Model):
         verbose_name=_("person"),
         on_delete=models.CASCADE,
         related_name="notification_preference",
+        error_messages={"unique": _("The person already has delivery preferences: change those.")},
     )
     # None: the deployment's order (WHISTLE_NOTIFY_CHANNEL_ORDER); [] means the inbox only.
     channels = models.JSONField(

@@ -104,6 +104,7 @@ class Jurisdiction(BoundingBoxMixin):
         max_length=12,
         unique=True,
         validators=[RegexValidator(r"^\d{6}(\d{3}(\d{3})?)?$", _("A code has 6, 9 or 12 digits"))],
+        error_messages={"unique": _("Another area already has this official code.")},
     )
     name = models.CharField(_("name"), max_length=100)
     parent = models.ForeignKey(
@@ -197,7 +198,9 @@ class Lane(BoundingBoxMixin):
         ordering = ["township__code", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["township", "name"], name="lane_unique_name_in_township"
+                fields=["township", "name"],
+                name="lane_unique_name_in_township",
+                violation_error_message=_("The township already has a lane with this name."),
             )
         ]
 
@@ -234,6 +237,7 @@ class GridCell(BoundingBoxMixin):
         max_length=15,
         unique=True,
         validators=[RegexValidator(r"^\d{15}$", _("A grid code has 15 digits"))],
+        error_messages={"unique": _("Another grid cell already has this code.")},
     )
     community = models.ForeignKey(
         Jurisdiction,
@@ -362,7 +366,12 @@ class RoadSegment(models.Model):
 class Sector(models.Model):
     """A field of public duty (城管, 公安, 消防, 房管…) that departments hold."""
 
-    code = models.SlugField(_("code"), max_length=40, unique=True)
+    code = models.SlugField(
+        _("code"),
+        max_length=40,
+        unique=True,
+        error_messages={"unique": _("Another sector already has this code.")},
+    )
     name = models.CharField(_("name"), max_length=60)
 
     class Meta:
@@ -388,7 +397,12 @@ class Department(models.Model):
         DISPATCHED = "dispatched", _("dispatched agency")
         TOWNSHIP_TEAM = "township_team", _("township enforcement team")
 
-    code = models.SlugField(_("code"), max_length=60, unique=True)
+    code = models.SlugField(
+        _("code"),
+        max_length=60,
+        unique=True,
+        error_messages={"unique": _("Another department already has this code.")},
+    )
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     sector = models.ForeignKey(
@@ -492,7 +506,11 @@ class CentreMembership(models.Model):
         ordering = ["township__code", "role", "department__name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["township", "department"], name="centre_membership_unique"
+                fields=["township", "department"],
+                name="centre_membership_unique",
+                violation_error_message=_(
+                    "The department is already a member of the township's centre."
+                ),
             )
         ]
 
@@ -647,6 +665,7 @@ class RoleAssignment(models.Model):
                 Coalesce("lane", 0),
                 Coalesce("department", 0),
                 name="role_assignment_unique",
+                violation_error_message=_("The person already holds this role in this place."),
             ),
         ]
 

@@ -151,7 +151,11 @@ class MajorClass(models.Model):
         ordering = ["district__code", "kind", "code"]
         constraints = [
             models.UniqueConstraint(
-                fields=["district", "kind", "code"], name="major_class_unique_code"
+                fields=["district", "kind", "code"],
+                name="major_class_unique_code",
+                violation_error_message=_(
+                    "The district already has a major class of this kind with this code."
+                ),
             )
         ]
 
@@ -213,7 +217,11 @@ class Category(models.Model):
         verbose_name_plural = _("categories")
         ordering = ["major__district__code", "major__kind", "major__code", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["major", "code"], name="category_unique_code"),
+            models.UniqueConstraint(
+                fields=["major", "code"],
+                name="category_unique_code",
+                violation_error_message=_("The major class already has a category with this code."),
+            ),
             time_limit_check(
                 "acknowledge_within", "acknowledge_unit", "category_acknowledge_limit"
             ),
@@ -294,7 +302,13 @@ class CategoryAttribute(models.Model):
         verbose_name_plural = _("service attributes")
         ordering = ["category", "order", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["category", "code"], name="category_attribute_code")
+            models.UniqueConstraint(
+                fields=["category", "code"],
+                name="category_attribute_code",
+                violation_error_message=_(
+                    "The category already has a service attribute with this code."
+                ),
+            )
         ]
 
     def __str__(self) -> str:
@@ -420,6 +434,7 @@ class DistrictPolicy(models.Model):
         on_delete=models.CASCADE,
         related_name="policy",
         limit_choices_to=DISTRICTS,
+        error_messages={"unique": _("The district already has its policy: change that one.")},
     )
     working_periods = models.CharField(
         _("working periods"),
@@ -643,7 +658,13 @@ class WhistleRule(models.Model):
         verbose_name_plural = _("whistle time limits")
         ordering = ["district__code", "kind"]
         constraints = [
-            models.UniqueConstraint(fields=["district", "kind"], name="whistle_rule_unique_kind"),
+            models.UniqueConstraint(
+                fields=["district", "kind"],
+                name="whistle_rule_unique_kind",
+                violation_error_message=_(
+                    "The district already has time limits for this kind of whistle: change those."
+                ),
+            ),
             time_limit_check(
                 "acknowledge_within", "acknowledge_unit", "whistle_rule_acknowledge_limit"
             ),
@@ -690,7 +711,14 @@ class CalendarYear(models.Model):
         verbose_name_plural = _("entered calendar years")
         ordering = ["year"]
         constraints = [
-            models.UniqueConstraint(Coalesce("district", 0), "year", name="calendar_year_unique"),
+            models.UniqueConstraint(
+                Coalesce("district", 0),
+                "year",
+                name="calendar_year_unique",
+                violation_error_message=_(
+                    "This year is already entered, for the same district (or for every district)."
+                ),
+            ),
             bounds_check("calendar_year_in_range", year=(FIRST_CALENDAR_YEAR, LAST_CALENDAR_YEAR)),
         ]
 
@@ -720,7 +748,12 @@ class CalendarDay(models.Model):
         verbose_name_plural = _("calendar days")
         ordering = ["date"]
         constraints = [
-            models.UniqueConstraint(Coalesce("district", 0), "date", name="calendar_day_unique")
+            models.UniqueConstraint(
+                Coalesce("district", 0),
+                "date",
+                name="calendar_day_unique",
+                violation_error_message=_("This day is already in this year's calendar."),
+            )
         ]
 
     def __str__(self) -> str:
@@ -758,6 +791,9 @@ class AcknowledgementChain(models.Model):
         on_delete=models.CASCADE,
         related_name="acknowledgement_chain",
         limit_choices_to=DISTRICTS,
+        error_messages={
+            "unique": _("The district already has an acknowledgement chain: change that one.")
+        },
     )
     is_active = models.BooleanField(_("active"), default=True)
     when_limit_shorter = models.CharField(
@@ -798,7 +834,11 @@ class AcknowledgementStep(models.Model):
         ordering = ["chain", "position", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["chain", "position"], name="acknowledgement_step_order"
+                fields=["chain", "position"],
+                name="acknowledgement_step_order",
+                violation_error_message=_(
+                    "Two steps of the chain have the same order: number them 1, 2, 3…"
+                ),
             ),
             bounds_check("acknowledgement_step_wait", wait_minutes=(1, YEAR_IN_MINUTES)),
         ]
@@ -858,12 +898,19 @@ class HotlineDeadlineClass(models.Model):
         ordering = ["district__code", "position", "code"]
         constraints = [
             models.UniqueConstraint(
-                fields=["district", "code"], name="hotline_deadline_class_unique_code"
+                fields=["district", "code"],
+                name="hotline_deadline_class_unique_code",
+                violation_error_message=_(
+                    "The district already has a deadline class with this code."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["district"],
                 condition=models.Q(is_default=True),
                 name="hotline_deadline_class_one_default",
+                violation_error_message=_(
+                    "The district already has a default class: untick it there first."
+                ),
             ),
             time_limit_check("respond_within", "respond_unit", "hotline_deadline_class_respond"),
             time_limit_check("resolve_within", "resolve_unit", "hotline_deadline_class_resolve"),
@@ -1044,6 +1091,9 @@ class HotlineImportMapping(models.Model):
         on_delete=models.CASCADE,
         related_name="hotline_import_mapping",
         limit_choices_to=DISTRICTS,
+        error_messages={
+            "unique": _("The district already has its hotline import columns: change those.")
+        },
     )
     columns = models.JSONField(
         _("columns"),
