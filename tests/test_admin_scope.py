@@ -6,6 +6,7 @@ nobody but a superuser opens personal data or the operational record in it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -22,7 +23,13 @@ from whistle.cases import actions
 from whistle.cases.models import Case
 from whistle.notifications.models import WebhookEndpoint
 from whistle.organisation.models import Jurisdiction, Person, Role
-from whistle.policies.models import CalendarYear, CategoryKind, DistrictPolicy, MajorClass
+from whistle.policies.models import (
+    CalendarDay,
+    CalendarYear,
+    CategoryKind,
+    DistrictPolicy,
+    MajorClass,
+)
 
 NOW = beijing(2026, 3, 10, 9)
 
@@ -250,6 +257,9 @@ def test_a_district_administrator_reads_the_national_calendar_but_cannot_change_
     response = client.post("/admin/policies/calendaryear/add/", {"year": 2032, "source": "x"})
     assert response.status_code == 200
     assert not CalendarYear.objects.filter(year=2032).exists()
+    CalendarDay.objects.create(
+        district=two_districts.xicheng, date=date(2032, 1, 1), is_workday=False
+    )
     added = client.post(
         "/admin/policies/calendaryear/add/",
         {"year": 2032, "source": "区政府", "district": two_districts.xicheng.pk},

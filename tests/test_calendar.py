@@ -354,12 +354,37 @@ def test_a_2027_schedule_entered_for_one_district_does_not_cover_another(
     dongcheng, xicheng, settings
 ):
     settings.WHISTLE_CALENDAR_UNKNOWN_YEAR = "error"
+    CalendarDay.objects.create(
+        district=dongcheng, date=date(2027, 10, 1), is_workday=False, name="国庆节"
+    )
     CalendarYear.objects.create(district=dongcheng, year=2027, source="东城区录入")
     start = beijing(2026, 12, 31, 16, 0)
     assert deadline_after(start, 4, WORKING_HOURS, dongcheng) == beijing(2027, 1, 1, 11, 30)
     with pytest.raises(UnknownCalendarYear) as refused:
         deadline_after(start, 4, WORKING_HOURS, xicheng)
     assert refused.value.district_name == "西城区"
+
+
+def test_a_2027_entered_without_a_rest_day_still_warns_and_is_assumed(dongcheng, xicheng, settings):
+    # Entered as complete, but not one holiday: 元旦 and 春节 would be working days.
+    CalendarYear.objects.create(year=2027, source="国务院办公厅通知")
+    CalendarDay.objects.create(date=date(2027, 2, 6), is_workday=True, name="春节调休")
+    start = beijing(2026, 12, 31, 16, 0)
+    settings.WHISTLE_CALENDAR_UNKNOWN_YEAR = "weekends"
+    assert day_status(date(2027, 1, 1), dongcheng).source == DaySource.ASSUMED
+    assert explain_deadline(start, 4, WORKING_HOURS, dongcheng).assumed_years == [2027]
+    [warning] = horizon_warnings(date(2026, 11, 26))
+    assert (warning.year, warning.every_district) == (2027, True)
+    settings.WHISTLE_CALENDAR_UNKNOWN_YEAR = "error"
+    with pytest.raises(UnknownCalendarYear):
+        deadline_after(start, 4, WORKING_HOURS, dongcheng)
+    # A rest day of Dongcheng's own completes the city's year for Dongcheng only.
+    CalendarDay.objects.create(district=dongcheng, date=date(2027, 1, 1), is_workday=False)
+    assert deadline_after(start, 4, WORKING_HOURS, dongcheng) == beijing(2027, 1, 4, 11, 30)
+    with pytest.raises(UnknownCalendarYear):
+        deadline_after(start, 4, WORKING_HOURS, xicheng)
+    [warning] = horizon_warnings(date(2026, 11, 26))
+    assert (warning.year, list(warning.districts)) == (2027, ["西城区"])
 
 
 # Elapsed working time
@@ -467,12 +492,14 @@ def test_the_warning_starts_60_days_before_the_end_of_the_year(dongcheng):
 
 
 def test_the_system_check_is_quiet_once_2027_is_entered_for_the_city(dongcheng):
+    CalendarDay.objects.create(date=date(2027, 1, 1), is_workday=False, name="元旦")
     CalendarYear.objects.create(year=2027, source="test schedule")
     with time_machine.travel(datetime(2026, 11, 26, 10, 0, tzinfo=BEIJING), tick=False):
         assert check_calendar_horizon(databases=["default"]) == []
 
 
 def test_the_warning_names_only_the_districts_still_missing_the_year(dongcheng, xicheng):
+    CalendarDay.objects.create(district=dongcheng, date=date(2027, 1, 1), is_workday=False)
     CalendarYear.objects.create(district=dongcheng, year=2027)
     [warning] = horizon_warnings(date(2026, 11, 26))
     assert (warning.year, list(warning.districts), warning.every_district) == (
@@ -553,3 +580,41 @@ def test_the_admin_shows_the_warning_where_years_are_entered(admin_client, dongc
     with time_machine.travel(datetime(2026, 11, 26, 10, 0, tzinfo=BEIJING), tick=False):
         html = admin_client.get("/admin/policies/calendaryear/").content.decode()
     assert "2027" in html and "2004" in html
+
+
+def test_the_admin_refuses_a_year_without_its_holidays(admin_client, dongcheng):
+    entered = {"year": "2027", "source": "国务院办公厅通知", "district": ""}
+    response = admin_client.post("/admin/policies/calendaryear/add/", entered)
+    assert response.status_code == 200
+    assert "尚未为全部区录入 2027 年的任何休息日" in response.content.decode()
+    assert not CalendarYear.objects.exists()
+    # A district's own rest day does not complete the year for every district.
+    CalendarDay.objects.create(district=dongcheng, date=date(2027, 1, 1), is_workday=False)
+    english = admin_client.post(
+        "/admin/policies/calendaryear/add/", entered, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert "No rest day of 2027 is entered for every district yet" in english.content.decode()
+    assert not CalendarYear.objects.exists()
+    # For Dongcheng it does.
+    added = admin_client.post(
+        "/admin/policies/calendaryear/add/", {**entered, "district": dongcheng.pk}
+    )
+    assert added.status_code == 302
+    assert CalendarYear.objects.get().district == dongcheng
+
+
+def test_the_admin_enters_a_year_once_its_holidays_are_entered(admin_client, dongcheng):
+    admin_client.post(
+        "/admin/policies/calendarday/add/", {"date": "2027-01-01", "name": "元旦", "district": ""}
+    )
+    added = admin_client.post(
+        "/admin/policies/calendaryear/add/",
+        {"year": "2027", "source": "国务院办公厅通知", "district": ""},
+    )
+    assert added.status_code == 302
+    assert CalendarYear.objects.filter(year=2027, district=None).exists()
+    # A year the package knows needs nothing more.
+    known = admin_client.post(
+        "/admin/policies/calendaryear/add/", {"year": "2026", "source": "", "district": ""}
+    )
+    assert known.status_code == 302

@@ -229,6 +229,7 @@ def test_a_deadline_that_only_loses_its_mark_records_the_same_old_and_new_value(
 ):
     case = whistled[0]
     # A schedule without a rest day on 1 January: the moment stays, the assumption goes.
+    CalendarDay.objects.create(date=date(2027, 10, 1), is_workday=False, name="国庆节")
     CalendarYear.objects.create(year=2027, source="测试")
     clock.move_to(FILED + 10 * MIN)
     summary = actions.recompute_assumed_deadlines(years=[2027], trigger="command")

@@ -18,10 +18,13 @@ from whistle.policies.calendar import (
     PACKAGE_LAST_YEAR,
     horizon_warnings,
     join_sentences,
+    lacks_rest_days,
 )
 from whistle.policies.chains import check_chain, routine_acknowledgement, shortest_time
 from whistle.policies.models import (
     DEFAULT_HOTLINE_DEADLINE_CLASSES,
+    FIRST_CALENDAR_YEAR,
+    LAST_CALENDAR_YEAR,
     AcknowledgementChain,
     AcknowledgementStep,
     CalendarDay,
@@ -320,10 +323,45 @@ class CalendarEnteredMixin:
                 messages.info(request, report)
 
 
+class CalendarYearForm(forms.ModelForm):
+    """A year the calendar package does not know is entered only once its holidays are: an
+    entered year without a single rest day would count New Year's Day and the Spring
+    Festival as working days (docs/calendar.md)."""
+
+    class Meta:
+        model = CalendarYear
+        fields = ["district", "year", "source"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        year = cleaned.get("year")
+        if not isinstance(year, int) or not FIRST_CALENDAR_YEAR <= year <= LAST_CALENDAR_YEAR:
+            return cleaned  # the year's own check says what is wrong with it
+        district = cleaned.get("district")
+        if lacks_rest_days(year, district):
+            if district is None:
+                message = _(
+                    "No rest day of %(year)s is entered for every district yet: enter the "
+                    "year's public holidays and moved workdays under Calendar days first, "
+                    "then the year. Without them New Year's Day and the Spring Festival "
+                    "would count as working days."
+                )
+            else:
+                message = _(
+                    "No rest day of %(year)s is entered for %(district)s or for every "
+                    "district yet: enter the year's public holidays and moved workdays "
+                    "under Calendar days first, then the year. Without them New Year's Day "
+                    "and the Spring Festival would count as working days."
+                )
+            raise ValidationError(message % {"year": year, "district": district})
+        return cleaned
+
+
 @admin.register(CalendarYear)
 class CalendarYearAdmin(
     DistrictScoped, CalendarEnteredMixin, CalendarWarningsMixin, admin.ModelAdmin
 ):
+    form = CalendarYearForm
     shared_rows = True
     list_display = ["year", "district", "source", "entered_days"]
     list_filter = ["district"]

@@ -7,7 +7,9 @@ Whether a day is a working day, first match wins:
 3. the official schedule known to the ``chinesecalendar`` package (public holidays and moved
    workdays, 调休);
 4. for a year the package does not know: the ordinary week (Monday to Friday) when the year
-   is entered as a CalendarYear for the district or the whole city; otherwise the setting
+   is entered as a CalendarYear for the district or the whole city and at least one rest day
+   of it is entered (an entered year without its holidays would count New Year's Day and
+   the Spring Festival as working days); otherwise the setting
    ``WHISTLE_CALENDAR_UNKNOWN_YEAR`` decides: "error" refuses, "weekends" assumes the ordinary
    week and logs a warning.
 
@@ -30,6 +32,7 @@ import chinese_calendar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import ExtractYear
 from django.db.models.signals import post_delete, post_save
 from django.test.signals import setting_changed
 from django.utils import timezone, translation
@@ -409,10 +412,18 @@ class WorkingCalendar:
         rows = CalendarDay.objects.filter(scope).values_list(
             "district_id", "date", "is_workday", "name"
         )
+        rest_years: set[int] = set()
         for owner, day, is_workday, name in rows:
             target = city_days if owner is None else district_days
             target[day] = _EnteredDay(is_workday, name)
-        years = CalendarYear.objects.filter(scope).values_list("year", flat=True)
+            if not is_workday:
+                rest_years.add(day.year)
+        # A year entered without a single rest day is not a schedule: it stays unknown.
+        years = {
+            year
+            for year in CalendarYear.objects.filter(scope).values_list("year", flat=True)
+            if year in rest_years
+        }
         periods = None
         if district_id is not None:
             periods = (
@@ -812,6 +823,33 @@ class HorizonWarning:
         return gettext(", ").join(self.districts)
 
 
+def years_with_rest_days() -> dict[int | None, set[int]]:
+    """The years with at least one entered rest day, by district id (None: every district)."""
+    found: dict[int | None, set[int]] = {}
+    rows = (
+        CalendarDay.objects.filter(is_workday=False)
+        .annotate(year=ExtractYear("date"))
+        .values_list("district_id", "year")
+        .distinct()
+    )
+    for owner, year in rows:
+        found.setdefault(owner, set()).add(year)
+    return found
+
+
+def lacks_rest_days(year: int, district: Jurisdiction | None) -> bool:
+    """True when `year`, unknown to the package, has no rest day entered that the calendar
+    of `district` (None: every district) would use: entering it as a CalendarYear would
+    count its public holidays as working days."""
+    if package_knows(year):
+        return False
+    scope = Q(district__isnull=True)
+    if district is not None:
+        scope |= Q(district=district)
+    days = CalendarDay.objects.filter(scope, is_workday=False, date__year=year)
+    return not days.exists()
+
+
 def local_today() -> date:
     return timezone.now().astimezone(LOCAL_TIME_ZONE).date()
 
@@ -825,6 +863,8 @@ def horizon_warnings(today: date | None = None) -> list[HorizonWarning]:
     for owner, year in CalendarYear.objects.values_list("district_id", "year"):
         entered.setdefault(owner, set()).add(year)
     city_years = entered.get(None, set())
+    rested = years_with_rest_days()
+    city_rested = rested.get(None, set())
     districts = list(
         Jurisdiction.objects.filter(level=Jurisdiction.Level.DISTRICT)
         .order_by("code")
@@ -833,7 +873,10 @@ def horizon_warnings(today: date | None = None) -> list[HorizonWarning]:
     scopes: list[tuple[int | None, str]] = list(districts) or [(None, "")]
     unknown_in: dict[int, list[str]] = {}
     for district_id, name in scopes:
-        known = city_years | entered.get(district_id, set())
+        # An entered year counts only with a rest day of its own (as in WorkingCalendar.load).
+        known = (city_years | entered.get(district_id, set())) & (
+            city_rested | rested.get(district_id, set())
+        )
         year = today.year
         while package_knows(year) or year in known:
             year += 1
