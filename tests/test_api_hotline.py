@@ -270,36 +270,44 @@ def test_a_batch_is_taken_whole_and_again_changes_nothing(api_city, platform, cl
     assert written() == before
 
 
+def refused_batch(platform: Api, orders: list[Any]) -> dict[str, Any]:
+    """The answer to a batch refused whole: 422, naming its first refused order's field,
+    and nothing written."""
+    answer = platform.post("/hotline/orders/batch", {"orders": orders})
+    assert answer.status_code == 422, answer.json()
+    body: dict[str, Any] = answer.json()
+    assert (body["code"], body["field"]) == ("invalid", "orders.1.deadline_class")
+    assert written() == (0, 0, 0)
+    return body
+
+
 def test_a_batch_with_bad_orders_writes_nothing_and_reports_each_by_index(
     api_city, platform, clock
 ):
-    batch = {
-        "orders": [
+    body = refused_batch(
+        platform,
+        [
             order("B-1"),
             order("B-2", deadline_class="urgent"),
             order("B-3", lon=OFF_ANY_LANE[0] + 5),
             order("B-4"),
             order("B-5", caller_name="", caller_phone="", category="9999"),
-        ]
-    }
-    answer = platform.post("/hotline/orders/batch", batch)
-    assert answer.status_code == 422, answer.json()
-    body = answer.json()
-    assert (body["code"], body["field"]) == ("invalid", "orders.1.deadline_class")
+        ],
+    )
     assert [(p["index"], p["field"]) for p in body["problems"]] == [
         (1, "deadline_class"),
         (2, "lon"),
         (4, "category"),
     ]
     assert all(p["message"] for p in body["problems"])
-    assert written() == (0, 0, 0)
 
 
 def test_a_batch_with_malformed_orders_reports_each_beside_the_refused_ones(
     api_city, platform, clock
 ):
-    batch = {
-        "orders": [
+    body = refused_batch(
+        platform,
+        [
             order("B-1"),
             order("B-2", deadline_class="zzz"),
             order("B-3", lon=999),
@@ -307,12 +315,8 @@ def test_a_batch_with_malformed_orders_reports_each_beside_the_refused_ones(
             order("B-5", colour="red"),
             "B-6",
             order("B-7"),
-        ]
-    }
-    answer = platform.post("/hotline/orders/batch", batch)
-    assert answer.status_code == 422, answer.json()
-    body = answer.json()
-    assert (body["code"], body["field"]) == ("invalid", "orders.1.deadline_class")
+        ],
+    )
     assert body["message"].startswith("未受理任何工单；被拒绝的工单：5 个。")
     assert [(p["index"], p["field"]) for p in body["problems"]] == [
         (1, "deadline_class"),
@@ -327,7 +331,6 @@ def test_a_batch_with_malformed_orders_reports_each_beside_the_refused_ones(
         "colour 无效：不是此请求的输入项",
         "该工单不是由工单字段组成的 JSON 对象。",
     ]
-    assert written() == (0, 0, 0)
 
 
 def test_a_batch_with_an_order_the_caller_may_not_take_is_refused_whole(api_city, clock):

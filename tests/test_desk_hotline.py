@@ -15,6 +15,7 @@ from django.test import Client
 from django.utils import translation
 
 from tests.fixtures_cases import ON_THE_LANE, beijing, whistle_city_fixture  # noqa: F401
+from tests.hotline_classes import superurgent_class
 from tests.test_hotline_import import csv_bytes, row
 from whistle.cases.models import Case, HotlineOrder
 from whistle.organisation.models import Person
@@ -174,15 +175,7 @@ def test_the_page_is_refused_to_a_department_officer(client, whistle_city):
 def test_a_district_with_a_class_of_its_own_is_offered_the_built_in_ones_beside_it(
     client, whistle_city
 ):
-    HotlineDeadlineClass.objects.create(
-        district=whistle_city.district,
-        code="superurgent",
-        name="特急",
-        respond_within=30,
-        respond_unit=DurationUnit.NATURAL_MINUTES,
-        resolve_within=1,
-        resolve_unit=DurationUnit.NATURAL_HOURS,
-    )
+    superurgent_class(whistle_city.district)
     client.force_login(whistle_city.dispatcher)
     html = client.get(PAGE).content.decode()
     assert 'value="superurgent"' in html

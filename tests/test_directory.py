@@ -17,6 +17,7 @@ from tests.fixtures_cases import (  # noqa: F401  (fixture)
     WhistleCity,
     whistle_city_fixture,
 )
+from tests.hotline_classes import deadline_class
 from whistle.api.shared import category_by_code
 from whistle.cases.actions import report_case
 from whistle.cases.actions.hotline import take_hotline_order
@@ -300,14 +301,12 @@ def test_a_renamed_unit_is_named_in_the_next_filing_s_trail(whistle_city):
 def test_a_changed_deadline_class_sets_the_next_order_s_limits(whistle_city):
     c = whistle_city
     first = _order(c, "20260310001")
-    HotlineDeadlineClass.objects.create(
-        district=c.district,
-        code="fast",
-        name="快办",
-        respond_within=1,
-        respond_unit=DurationUnit.NATURAL_HOURS,
-        resolve_within=2,
-        resolve_unit=DurationUnit.NATURAL_HOURS,
+    deadline_class(
+        c.district,
+        "fast",
+        "快办",
+        (1, DurationUnit.NATURAL_HOURS),
+        (2, DurationUnit.NATURAL_HOURS),
         is_default=True,
     )
     second = _order(c, "20260310002")

@@ -31,6 +31,7 @@ from tests.fixtures_cases import (
     png_bytes,
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
+from tests.hotline_classes import deadline_class, superurgent_class
 from tests.test_notifications import receiver  # noqa: F401  (fixture)
 from whistle.assessment.hotline import hotline_rates
 from whistle.cases import actions, callers
@@ -135,23 +136,20 @@ def test_the_callers_data_stays_on_the_case_and_the_trail_holds_a_commitment(whi
 
 
 def test_the_deadline_class_comes_from_the_districts_data(whistle_city, clock):
-    HotlineDeadlineClass.objects.create(
-        district=whistle_city.district,
-        code="emergency",
-        name="紧急",
-        respond_within=90,
-        respond_unit=DurationUnit.NATURAL_MINUTES,
-        resolve_within=4,
-        resolve_unit=DurationUnit.NATURAL_HOURS,
+    district = whistle_city.district
+    deadline_class(
+        district,
+        "emergency",
+        "紧急",
+        (90, DurationUnit.NATURAL_MINUTES),
+        (4, DurationUnit.NATURAL_HOURS),
     )
-    HotlineDeadlineClass.objects.create(
-        district=whistle_city.district,
-        code="general",
-        name="一般",
-        respond_within=5,
-        respond_unit=DurationUnit.NATURAL_DAYS,
-        resolve_within=10,
-        resolve_unit=DurationUnit.NATURAL_DAYS,
+    deadline_class(
+        district,
+        "general",
+        "一般",
+        (5, DurationUnit.NATURAL_DAYS),
+        (10, DurationUnit.NATURAL_DAYS),
         is_default=True,
     )
     urgent = take(whistle_city, "A-1", deadline_class="emergency").order
@@ -169,15 +167,7 @@ def test_the_deadline_class_comes_from_the_districts_data(whistle_city, clock):
 
 
 def test_a_district_adding_a_class_keeps_the_built_in_ones_and_their_default(whistle_city, clock):
-    HotlineDeadlineClass.objects.create(
-        district=whistle_city.district,
-        code="superurgent",
-        name="特急",
-        respond_within=30,
-        respond_unit=DurationUnit.NATURAL_MINUTES,
-        resolve_within=1,
-        resolve_unit=DurationUnit.NATURAL_HOURS,
-    )
+    superurgent_class(whistle_city.district)
     classes = hotline_deadline_classes(whistle_city.district)
     assert [c.code for c in classes] == [
         "superurgent",

@@ -15,7 +15,7 @@ import time_machine
 from django.utils import timezone, translation
 from PIL import Image
 
-from tests.fixtures_api import api_city_fixture  # noqa: F401  (fixture)
+from tests.fixtures_api import Api, api_city_fixture  # noqa: F401  (fixture)
 from tests.fixtures_cases import (
     ON_THE_LANE,
     beijing,
@@ -240,34 +240,37 @@ def clock():
         yield traveller
 
 
+def sent_twice(client: Api, path: str, body: dict[str, Any], key: str) -> tuple[Any, Any]:
+    """A queued report sent, then sent again with the same key (the answer was lost): both
+    answers, the first one a created case."""
+    headers = {"Idempotency-Key": key, "X-Whistle-Sent-At": NOW.isoformat()}
+    first = client.post(path, body, **headers)
+    assert first.status_code == 201, first.content
+    return first, client.post(path, body, **headers)
+
+
 def test_a_queued_report_sent_twice_with_its_key_makes_one_case(api_city, clock):
-    steward = api_city.as_("steward")
     body = {
         "description": "人民市场东巷有游商占道",
         **LANE,
         "happened_at": minutes(-20).isoformat(),
     }
-    headers = {"Idempotency-Key": "queue-report-1", "X-Whistle-Sent-At": NOW.isoformat()}
-    first = steward.post("/cases", body, **headers)
-    assert first.status_code == 201, first.content
-    again = steward.post("/cases", body, **headers)
+    first, again = sent_twice(api_city.as_("steward"), "/cases", body, "queue-report-1")
     assert again.status_code == 201
     assert again.json()["reference"] == first.json()["reference"]
     assert Case.objects.count() == 1
 
 
 def test_a_residents_queued_report_keeps_both_times_and_sent_twice_makes_one_case(api_city, clock):
-    resident = api_city.as_("resident")
     body = {
         "description": "人民市场东巷路边堆了建筑垃圾",
         **LANE,
         "name": "赵磊",
         "happened_at": minutes(-20).isoformat(),
     }
-    headers = {"Idempotency-Key": "queue-resident-1", "X-Whistle-Sent-At": NOW.isoformat()}
-    first = resident.post("/cases/resident-reports", body, **headers)
-    assert first.status_code == 201, first.content
-    again = resident.post("/cases/resident-reports", body, **headers)
+    first, again = sent_twice(
+        api_city.as_("resident"), "/cases/resident-reports", body, "queue-resident-1"
+    )
     assert again.json()["case"]["reference"] == first.json()["case"]["reference"]
     case = Case.objects.get()
     assert case.source == Case.Source.RESIDENT and case.reported_at == NOW
