@@ -595,6 +595,43 @@ def test_the_openapi_document_and_its_docs_page_are_served_without_a_cdn(api_cit
     assert '"validatorUrl": null' in html
 
 
+def test_the_document_is_in_the_readers_language(api_city):
+    client = api_city.as_("anonymous").client
+    chinese = client.get("/api/v1/openapi.json", HTTP_ACCEPT_LANGUAGE="zh-CN").json()
+    english = client.get("/api/v1/openapi.json", HTTP_ACCEPT_LANGUAGE="en").json()
+    take = ("/api/v1/hotline/orders", "post")
+    report = ("/api/v1/cases/resident-reports", "post")
+
+    def operation(document: dict, where: tuple[str, str]) -> dict:
+        return document["paths"][where[0]][where[1]]
+
+    assert operation(chinese, take)["summary"] == "受理一张 12345 工单"
+    assert operation(chinese, take)["description"].startswith("受理一张工单：返回 201")
+    assert operation(chinese, take)["tags"] == ["12345 热线"]
+    assert operation(chinese, report)["summary"] == "居民上报问题"
+    assert operation(english, take)["summary"] == "Take a 12345 work order"
+    assert operation(english, take)["description"].startswith("Take one work order: 201")
+    assert operation(english, take)["tags"] == ["hotline"]
+    assert operation(english, report)["summary"] == "Report a problem as a resident"
+    body = chinese["components"]["schemas"]["NotificationOut"]["properties"]["body"]
+    assert body["description"] == "使用调用者的语言，与主题相同"
+    assert chinese["info"]["description"].startswith("页面上的每项操作")
+    assert english["info"]["description"].startswith("Every action of the pages")
+    # Every operation reads in Chinese, its summary and its group alike.
+    han = re.compile(r"[\u4e00-\u9fff]")
+    for item in chinese["paths"].values():
+        for each in item.values():
+            assert han.search(each["summary"]), each["operationId"]
+            assert all(han.search(tag) for tag in each["tags"]), each["operationId"]
+    # The language cookie chooses as on the pages; the document is kept per language.
+    client.cookies["django_language"] = "en"
+    by_cookie = client.get("/api/v1/openapi.json", HTTP_ACCEPT_LANGUAGE="zh-CN").json()
+    assert operation(by_cookie, take)["summary"] == "Take a 12345 work order"
+    client.cookies["django_language"] = "zh-hans"
+    again = client.get("/api/v1/openapi.json", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert operation(again, take)["summary"] == "受理一张 12345 工单"
+
+
 def test_the_document_names_objects_by_public_identifiers_never_database_ids(api_city):
     document = api_city.as_("anonymous").client.get("/api/v1/openapi.json").json()
     names: set[str] = set()

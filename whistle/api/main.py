@@ -8,9 +8,10 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import get_language, gettext, gettext_noop
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
+from ninja.openapi.schema import OpenAPISchema
 
 from whistle.api.auth import BrowserSession, TokenAuth
 from whistle.api.errors import HANDLED, error_response, handle, not_found
@@ -31,17 +32,56 @@ ROUTERS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def _translated(node: Any, key: str = "") -> Any:
+    """A copy of a part of the document with the words a reader reads in the active language:
+    the summaries, descriptions and tags, written in English and marked with `gettext_noop`
+    where they are made (the operations, the routers, the schemas' fields). The answers'
+    descriptions are HTTP's own phrases ("OK", "Not Found") and stay as they are."""
+    if isinstance(node, dict):
+        if key == "responses":
+            return node
+        return {k: _translated(v, k) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_translated(v, key) for v in node]
+    if isinstance(node, str) and node and key in ("summary", "description", "tags"):
+        return gettext(node)
+    return node
+
+
+class WhistleAPI(NinjaAPI):
+    """The API whose document is in the reader's language (the request's, as on every page:
+    the language cookie, then Accept-Language), built once per language and path and kept."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._documents: dict[tuple[str, str], OpenAPISchema] = {}
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        key = (get_language() or "", path_prefix)
+        document = self._documents.get(key)
+        if document is None:
+            document = super().get_openapi_schema(path_prefix=path_prefix)
+            # The document is a dict of its own parts: each part is replaced by a translated
+            # copy, so the operations' own lists (their tags) keep their English words.
+            for part, value in document.items():
+                document[part] = _translated(value, part)
+            self._documents[key] = document
+        return document
+
+
 def build() -> NinjaAPI:
-    api = NinjaAPI(
+    api = WhistleAPI(
         title="Whistle API",
         version="1",
-        description=str(
-            _(
-                "Every action of the pages, through the same action functions and permission "
-                "rules. Authenticate with a bearer token (Authorization: Bearer wst_…) or a "
-                "signed-in browser session with its CSRF token. Errors are "
-                '{"code", "message", "field"}. See docs/api.md.'
-            )
+        description=gettext_noop(
+            "Every action of the pages, through the same action functions and permission "
+            "rules. Authenticate with a bearer token (Authorization: Bearer wst_…) or a "
+            "signed-in browser session with its CSRF token. Errors are "
+            '{"code", "message", "field"}. See docs/api.md.'
         ),
         urls_namespace="api-v1",
         auth=[TokenAuth(), BrowserSession()],

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import ninja
+from django.utils.translation import gettext_noop
 from pydantic import (
     AwareDatetime,
     ConfigDict,
@@ -621,16 +622,16 @@ class NotificationOut(Schema):
     uuid: UUID
     kind: str
     subject: str = Field(
-        description=(
+        description=gettext_noop(
             "In the caller's language (Accept-Language) where it is one of the product's own "
             "messages; names, places and descriptions as they were entered"
         )
     )
-    body: str = Field(description="In the caller's language, as the subject")
+    body: str = Field(description=gettext_noop("In the caller's language, as the subject"))
     case: str | None
     created_at: datetime
     read_at: datetime | None = Field(
-        description=(
+        description=gettext_noop(
             "When the caller read it; an entry their unit's people share (an overdue, an "
             "escalation) is read by each of them for themselves"
         )
@@ -709,9 +710,17 @@ class HotlineCallbackOut(Schema):
     satisfied: bool | None
 
 
+def _answer_described(schema: dict[str, Any], model: type) -> None:
+    """The description of the answer's document, not of the schemas built on it."""
+    if model is HotlineAnswerOut:
+        schema["description"] = gettext_noop(
+            "The order as the hotline platform is told it (the `hotline.answer` webhook's "
+            "document)."
+        )
+
+
 class HotlineAnswerOut(Schema):
-    """The order as the hotline platform is told it (the `hotline.answer` webhook's
-    document)."""
+    model_config = ConfigDict(json_schema_extra=_answer_described)
 
     order_number: str
     district: str

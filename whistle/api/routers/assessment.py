@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -25,7 +26,7 @@ from whistle.assessment.periods import Period
 from whistle.organisation.models import Jurisdiction, Person
 from whistle.organisation.scoping import area_of, visible_jurisdictions
 
-router = Router(tags=["assessment"])
+router = Router(tags=[gettext_noop("assessment")])
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -75,10 +76,17 @@ class RecordFilters(Schema):
     limit: int | None = Field(default=None, ge=1, le=500)
 
 
-@router.get("/records", response={200: s.RecordPage, **errors()}, operation_id="list_records")
+@router.get(
+    "/records",
+    response={200: s.RecordPage, **errors()},
+    operation_id="list_records",
+    summary=gettext_noop("List assessment records"),
+    description=gettext_noop(
+        "Assessment records (came, acted, how well) of the summonses the caller may see, "
+        "newest summons first."
+    ),
+)
 def list_records(request: HttpRequest, filters: Query[RecordFilters]) -> dict[str, Any]:
-    """Assessment records (came, acted, how well) of the summonses the caller may see,
-    newest summons first."""
     rows = _records(caller(request))
     if filters.department:
         rows = rows.filter(department__code=filters.department)
@@ -108,7 +116,10 @@ def _record(person: Person, summons_id: str) -> SummonsAssessment:
 
 
 @router.get(
-    "/records/{summons}", response={200: s.RecordOut, **errors()}, operation_id="get_record"
+    "/records/{summons}",
+    response={200: s.RecordOut, **errors()},
+    operation_id="get_record",
+    summary=gettext_noop("Read an assessment record"),
 )
 def get_record(request: HttpRequest, summons: str) -> dict[str, Any]:
     return _record_out(_record(caller(request), summons))
@@ -118,9 +129,12 @@ def get_record(request: HttpRequest, summons: str) -> dict[str, Any]:
     "/records/{summons}/rating",
     response={200: s.RecordOut, **errors()},
     operation_id="rate_summons",
+    summary=gettext_noop("Rate a department's work"),
+    description=gettext_noop(
+        "The township rates how well the department did (1–5), once the case is closed."
+    ),
 )
 def rate_summons(request: HttpRequest, summons: str, data: s.RateIn) -> dict[str, Any]:
-    """The township rates how well the department did (1–5), once the case is closed."""
     person = caller(request)
     actions.rate_summons(person, find_summons(person, summons), data.rating, data.comment)
     return _record_out(_record(person, summons))
@@ -154,9 +168,12 @@ def _appeals(person: Person) -> Any:
     "/records/{summons}/appeals",
     response={201: s.AppealOut, **errors()},
     operation_id="file_appeal",
+    summary=gettext_noop("Appeal a record"),
+    description=gettext_noop(
+        "The department appeals (申诉) its record within the scheme's working days."
+    ),
 )
 def file_appeal(request: HttpRequest, summons: str, data: s.AppealIn) -> Status[dict[str, Any]]:
-    """The department appeals (申诉) its record within the scheme's working days."""
     person = caller(request)
     appeal = actions.file_appeal(
         person,
@@ -176,7 +193,12 @@ class AppealFilters(Schema):
     limit: int | None = Field(default=None, ge=1, le=500)
 
 
-@router.get("/appeals", response={200: s.AppealPage, **errors()}, operation_id="list_appeals")
+@router.get(
+    "/appeals",
+    response={200: s.AppealPage, **errors()},
+    operation_id="list_appeals",
+    summary=gettext_noop("List appeals"),
+)
 def list_appeals(request: HttpRequest, filters: Query[AppealFilters]) -> dict[str, Any]:
     rows = _appeals(caller(request))
     if filters.status:
@@ -188,11 +210,16 @@ def list_appeals(request: HttpRequest, filters: Query[AppealFilters]) -> dict[st
 
 
 @router.post(
-    "/appeals/{uuid}/ruling", response={200: s.AppealOut, **errors()}, operation_id="rule_on_appeal"
+    "/appeals/{uuid}/ruling",
+    response={200: s.AppealOut, **errors()},
+    operation_id="rule_on_appeal",
+    summary=gettext_noop("Rule on an appeal"),
+    description=gettext_noop(
+        "The district chiefs' office upholds (with the correction asked for, or another) or "
+        "rejects an appeal."
+    ),
 )
 def rule_on_appeal(request: HttpRequest, uuid: str, data: s.AppealRulingIn) -> dict[str, Any]:
-    """The district chiefs' office upholds (with the correction asked for, or another) or
-    rejects an appeal."""
     person = caller(request)
     appeal = _appeals(person).filter(uuid=parse_uuid(uuid)).first()
     if appeal is None:
@@ -202,14 +229,21 @@ def rule_on_appeal(request: HttpRequest, uuid: str, data: s.AppealRulingIn) -> d
 
 
 class ScoreFilters(Schema):
-    period: str = Field(max_length=8, description="2026, 2026-Q3 or 2026-07")
+    period: str = Field(max_length=8, description=gettext_noop("2026, 2026-Q3 or 2026-07"))
     district: str = Field(max_length=6)
 
 
-@router.get("/scores", response={200: list[s.ScoreOut], **errors()}, operation_id="list_scores")
+@router.get(
+    "/scores",
+    response={200: list[s.ScoreOut], **errors()},
+    operation_id="list_scores",
+    summary=gettext_noop("List departments' scores"),
+    description=gettext_noop(
+        "Departments' scores and ranks for a month, quarter or year: the whole district for "
+        "the district's people, a department's own rows for its people."
+    ),
+)
 def list_scores(request: HttpRequest, filters: Query[ScoreFilters]) -> list[dict[str, Any]]:
-    """Departments' scores and ranks for a month, quarter or year: the whole district for
-    the district's people, a department's own rows for its people."""
     person = caller(request)
     try:
         period = Period.parse(filters.period)

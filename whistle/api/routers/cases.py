@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
+from django.utils.translation import gettext_noop
 from ninja import Query, Router, Schema, Status
 from pydantic import AwareDatetime, Field
 
@@ -37,7 +38,7 @@ from whistle.cases import actions
 from whistle.cases.locate import locate
 from whistle.cases.models import Case, Summons
 
-router = Router(tags=["cases"])
+router = Router(tags=[gettext_noop("cases")])
 
 
 class CaseFilters(Schema):
@@ -52,9 +53,14 @@ class CaseFilters(Schema):
     limit: int | None = Field(default=None, ge=1, le=500)
 
 
-@router.get("", response={200: s.CasePage, **errors()}, operation_id="list_cases")
+@router.get(
+    "",
+    response={200: s.CasePage, **errors()},
+    operation_id="list_cases",
+    summary=gettext_noop("List cases"),
+    description=gettext_noop("The cases the caller may see, newest first."),
+)
 def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, Any]:
-    """The cases the caller may see, newest first."""
     rows = cases_of(caller(request)).select_related(*CASE_LIST_RELATED)
     if filters.status:
         rows = rows.filter(status__in=filters.status)
@@ -84,10 +90,12 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, A
     response={201: s.CaseDetailOut, **errors()},
     operation_id="report_case",
     auth=FILING_AUTH,
+    summary=gettext_noop("Report a problem"),
+    description=gettext_noop(
+        "A steward, chief, township or district office reports a problem at a place."
+    ),
 )
 def report_case(request: HttpRequest, data: s.ReportIn) -> Status[dict[str, Any]]:
-    """A steward, chief, township or district office reports a problem at a place."""
-
     def report() -> Status[dict[str, Any]]:
         person = caller(request)
         category = None
@@ -120,11 +128,14 @@ def report_case(request: HttpRequest, data: s.ReportIn) -> Status[dict[str, Any]
     "/resident-reports",
     response={201: s.ResidentReportOut, **errors()},
     operation_id="report_resident_case",
+    summary=gettext_noop("Report a problem as a resident"),
+    description=gettext_noop(
+        "A resident with an account reports a problem; the answer carries the key that lets "
+        "them rate the result, once. A report kept on the phone without signal carries "
+        "`happened_at` (and `X-Whistle-Sent-At`), as a steward's does."
+    ),
 )
 def report_resident_case(request: HttpRequest, data: s.ResidentReportIn) -> Status[dict[str, Any]]:
-    """A resident with an account reports a problem; the answer carries the key that lets
-    them rate the result, once. A report kept on the phone without signal carries
-    `happened_at` (and `X-Whistle-Sent-At`), as a steward's does."""
     person = caller(request)
     report = actions.report_resident_case(
         name=data.name,
@@ -144,21 +155,33 @@ def report_resident_case(request: HttpRequest, data: s.ResidentReportIn) -> Stat
     )
 
 
-@router.get("/{reference}", response={200: s.CaseDetailOut, **errors()}, operation_id="get_case")
+@router.get(
+    "/{reference}",
+    response={200: s.CaseDetailOut, **errors()},
+    operation_id="get_case",
+    summary=gettext_noop("Read a case"),
+)
 def get_case(request: HttpRequest, reference: str) -> dict[str, Any]:
     person = caller(request)
     return case_detail(person, find_case(person, reference))
 
 
-@router.get("/{reference}/trail", response={200: s.TrailOut, **errors()}, operation_id="get_trail")
+@router.get(
+    "/{reference}/trail",
+    response={200: s.TrailOut, **errors()},
+    operation_id="get_trail",
+    summary=gettext_noop("Read a case's trail"),
+    description=gettext_noop(
+        "The case's trail: every event with the hash that chains it to the one before "
+        "(docs/cases.md §5), from the event after `after` on."
+    ),
+)
 def get_trail(
     request: HttpRequest,
     reference: str,
     after: int = Query(0, ge=0, le=10**9),
     limit: int = Query(200, ge=1, le=1000),
 ) -> dict[str, Any]:
-    """The case's trail: every event with the hash that chains it to the one before
-    (docs/cases.md §5), from the event after `after` on."""
     person = caller(request)
     case = find_case(person, reference)
     events = list(
@@ -183,7 +206,10 @@ def _detail(request: HttpRequest, case: Case) -> dict[str, Any]:
 
 
 @router.post(
-    "/{reference}/file", response={200: s.CaseDetailOut, **errors()}, operation_id="file_case"
+    "/{reference}/file",
+    response={200: s.CaseDetailOut, **errors()},
+    operation_id="file_case",
+    summary=gettext_noop("File a case"),
 )
 def file_case(request: HttpRequest, reference: str, data: s.FileIn) -> dict[str, Any]:
     person = caller(request)
@@ -197,7 +223,10 @@ def file_case(request: HttpRequest, reference: str, data: s.FileIn) -> dict[str,
 
 
 @router.post(
-    "/{reference}/reject", response={200: s.CaseDetailOut, **errors()}, operation_id="reject_case"
+    "/{reference}/reject",
+    response={200: s.CaseDetailOut, **errors()},
+    operation_id="reject_case",
+    summary=gettext_noop("Reject a report"),
 )
 def reject_case(request: HttpRequest, reference: str, data: s.ReasonIn) -> dict[str, Any]:
     person = caller(request)
@@ -206,7 +235,10 @@ def reject_case(request: HttpRequest, reference: str, data: s.ReasonIn) -> dict[
 
 
 @router.post(
-    "/{reference}/merge", response={200: s.CaseDetailOut, **errors()}, operation_id="merge_case"
+    "/{reference}/merge",
+    response={200: s.CaseDetailOut, **errors()},
+    operation_id="merge_case",
+    summary=gettext_noop("Merge a duplicate into another case"),
 )
 def merge_case(request: HttpRequest, reference: str, data: s.MergeIn) -> dict[str, Any]:
     person = caller(request)
@@ -221,6 +253,7 @@ def merge_case(request: HttpRequest, reference: str, data: s.MergeIn) -> dict[st
     "/{reference}/solve-on-spot",
     response={200: s.CaseDetailOut, **errors()},
     operation_id="solve_on_spot",
+    summary=gettext_noop("Solve on the spot"),
 )
 def solve_on_spot(request: HttpRequest, reference: str, data: s.SolveIn) -> dict[str, Any]:
     person = caller(request)
@@ -231,12 +264,15 @@ def solve_on_spot(request: HttpRequest, reference: str, data: s.SolveIn) -> dict
 
 
 @router.post(
-    "/{reference}/dispatch", response={201: s.SummonsOut, **errors()}, operation_id="dispatch_case"
+    "/{reference}/dispatch",
+    response={201: s.SummonsOut, **errors()},
+    operation_id="dispatch_case",
+    summary=gettext_noop("Dispatch to one department"),
+    description=gettext_noop("The routine channel: one department, no arrival on site."),
 )
 def dispatch_case(
     request: HttpRequest, reference: str, data: s.DispatchIn
 ) -> Status[dict[str, Any]]:
-    """The routine channel: one department, no arrival on site."""
     person = caller(request)
     case = find_case(person, reference)
     summons = actions.dispatch_case(
@@ -246,7 +282,10 @@ def dispatch_case(
 
 
 @router.post(
-    "/{reference}/whistles", response={201: s.WhistleOut, **errors()}, operation_id="blow_whistle"
+    "/{reference}/whistles",
+    response={201: s.WhistleOut, **errors()},
+    operation_id="blow_whistle",
+    summary=gettext_noop("Blow the whistle"),
 )
 def blow_whistle(request: HttpRequest, reference: str, data: s.WhistleIn) -> Status[dict[str, Any]]:
     person = caller(request)
@@ -272,6 +311,7 @@ def blow_whistle(request: HttpRequest, reference: str, data: s.WhistleIn) -> Sta
     "/{reference}/mark-handled",
     response={200: s.CaseDetailOut, **errors()},
     operation_id="mark_handled",
+    summary=gettext_noop("Mark the problem handled"),
 )
 def mark_handled(request: HttpRequest, reference: str, data: s.NoteIn) -> dict[str, Any]:
     person = caller(request)
@@ -284,6 +324,7 @@ def mark_handled(request: HttpRequest, reference: str, data: s.NoteIn) -> dict[s
     "/{reference}/check-passed",
     response={200: s.CaseDetailOut, **errors()},
     operation_id="check_passed",
+    summary=gettext_noop("Confirm the check on site"),
 )
 def check_passed(request: HttpRequest, reference: str, data: s.CheckPassedIn) -> dict[str, Any]:
     person = caller(request)
@@ -299,7 +340,10 @@ def check_passed(request: HttpRequest, reference: str, data: s.CheckPassedIn) ->
 
 
 @router.post(
-    "/{reference}/close", response={200: s.CaseDetailOut, **errors()}, operation_id="close_case"
+    "/{reference}/close",
+    response={200: s.CaseDetailOut, **errors()},
+    operation_id="close_case",
+    summary=gettext_noop("Close a case"),
 )
 def close_case(request: HttpRequest, reference: str, data: s.NoteIn) -> dict[str, Any]:
     person = caller(request)
@@ -312,6 +356,7 @@ def close_case(request: HttpRequest, reference: str, data: s.NoteIn) -> dict[str
     "/{reference}/rework",
     response={200: s.CaseDetailOut, **errors()},
     operation_id="send_back_for_rework",
+    summary=gettext_noop("Send back for rework"),
 )
 def send_back_for_rework(request: HttpRequest, reference: str, data: s.ReasonIn) -> dict[str, Any]:
     person = caller(request)
@@ -323,6 +368,7 @@ def send_back_for_rework(request: HttpRequest, reference: str, data: s.ReasonIn)
     "/{reference}/evaluation",
     response={200: s.CaseDetailOut, **errors()},
     operation_id="evaluate_case",
+    summary=gettext_noop("Rate the result"),
 )
 def evaluate_case(request: HttpRequest, reference: str, data: s.EvaluateIn) -> dict[str, Any]:
     person = caller(request)
@@ -336,6 +382,7 @@ def evaluate_case(request: HttpRequest, reference: str, data: s.EvaluateIn) -> d
     "/{reference}/callback",
     response={200: s.CaseDetailOut, **errors()},
     operation_id="record_resident_callback",
+    summary=gettext_noop("Record the call-back to the resident"),
 )
 def record_resident_callback(
     request: HttpRequest, reference: str, data: s.CallbackIn
@@ -351,12 +398,15 @@ def record_resident_callback(
     "/{reference}/resident-rating",
     response={200: s.CaseDetailOut, **errors()},
     operation_id="record_resident_rating",
+    summary=gettext_noop("Record the resident's rating"),
+    description=gettext_noop(
+        "The resident who reported the case, signed in with the account they reported with, "
+        "rates the result."
+    ),
 )
 def record_resident_rating(
     request: HttpRequest, reference: str, data: s.ResidentRatingIn
 ) -> dict[str, Any]:
-    """The resident who reported the case, signed in with the account they reported with,
-    rates the result."""
     person = caller(request)
     case = actions.record_resident_rating(
         find_case(person, reference), rating=data.rating, comment=data.comment, person=person
@@ -368,6 +418,7 @@ def record_resident_rating(
     "/{reference}/backlog",
     response={200: s.CaseDetailOut, **errors()},
     operation_id="put_on_backlog",
+    summary=gettext_noop("Put on the open backlog"),
 )
 def put_on_backlog(request: HttpRequest, reference: str, data: s.BacklogIn) -> dict[str, Any]:
     person = caller(request)
@@ -381,6 +432,7 @@ def put_on_backlog(request: HttpRequest, reference: str, data: s.BacklogIn) -> d
     "/{reference}/resume",
     response={200: s.CaseDetailOut, **errors()},
     operation_id="resume_from_backlog",
+    summary=gettext_noop("Resume from the backlog"),
 )
 def resume_from_backlog(request: HttpRequest, reference: str, data: s.NoteIn) -> dict[str, Any]:
     person = caller(request)
@@ -392,6 +444,7 @@ def resume_from_backlog(request: HttpRequest, reference: str, data: s.NoteIn) ->
     "/{reference}/escalation",
     response={200: s.CaseDetailOut, **errors()},
     operation_id="escalate",
+    summary=gettext_noop("Escalate"),
 )
 def escalate(request: HttpRequest, reference: str, data: s.ReasonIn) -> dict[str, Any]:
     person = caller(request)
@@ -404,6 +457,7 @@ def escalate(request: HttpRequest, reference: str, data: s.ReasonIn) -> dict[str
     "/{reference}/supervision-notices",
     response={201: s.NoticeOut, **errors()},
     operation_id="issue_supervision_notice",
+    summary=gettext_noop("Issue a supervision notice"),
 )
 def issue_supervision_notice(
     request: HttpRequest, reference: str, data: s.NoticeIn

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from ninja import Query, Router, Schema, Status
 from pydantic import AwareDatetime, Field
 from pydantic import ValidationError as PydanticValidationError
@@ -39,7 +40,7 @@ from whistle.cases.locate import locate
 from whistle.cases.models import HotlineOrder
 from whistle.organisation.models import Jurisdiction, Person
 
-router = Router(tags=["hotline"])
+router = Router(tags=[gettext_noop("hotline")])
 
 # The cursor of answers that follow a moment: after every order answered then.
 _LAST_ID = uuid.UUID(int=2**128 - 1)
@@ -112,11 +113,13 @@ def _request_field(name: str) -> str:
     response={201: s.HotlineTakenOut, 200: s.HotlineTakenOut, **errors()},
     operation_id="take_hotline_order",
     auth=FILING_AUTH,
+    summary=gettext_noop("Take a 12345 work order"),
+    description=gettext_noop(
+        "Take one work order: 201 with its new case, or 200 with the case of the first intake"
+        " when the district has taken the order number before (nothing is written)."
+    ),
 )
 def take_order(request: HttpRequest, data: s.HotlineOrderIn) -> Status[dict[str, Any]]:
-    """Take one work order: 201 with its new case, or 200 with the case of the first intake
-    when the district has taken the order number before (nothing is written)."""
-
     def take() -> Status[dict[str, Any]]:
         person = caller(request)
         taken = take_hotline_order(person, **_arguments(data))
@@ -137,13 +140,16 @@ def take_order(request: HttpRequest, data: s.HotlineOrderIn) -> Status[dict[str,
         **errors(422),
     },
     operation_id="take_hotline_orders",
+    summary=gettext_noop("Take a batch of 12345 work orders"),
+    description=gettext_noop(
+        "Take a batch of work orders in one transaction: all of them, or none. With any bad "
+        "order nothing is written and the answer (422) lists every bad order by its index in "
+        "`orders`; an order the caller may not take refuses the batch (403). An order number "
+        "taken before returns its case (`created` false), so a batch may be sent again. 201 "
+        "when the batch created an order, 200 when every number was taken before."
+    ),
 )
 def take_orders(request: HttpRequest, data: s.HotlineBatchIn) -> Status[dict[str, Any]]:
-    """Take a batch of work orders in one transaction: all of them, or none. With any bad
-    order nothing is written and the answer (422) lists every bad order by its index in
-    `orders`; an order the caller may not take refuses the batch (403). An order number
-    taken before returns its case (`created` false), so a batch may be sent again. 201 when
-    the batch created an order, 200 when every number was taken before."""
     person = caller(request)
     batch = take_hotline_orders(
         person,
@@ -192,12 +198,18 @@ class AnswerFilters(Schema):
 
 
 @router.get(
-    "/answers", response={200: s.HotlineAnswerPage, **errors()}, operation_id="list_hotline_answers"
+    "/answers",
+    response={200: s.HotlineAnswerPage, **errors()},
+    operation_id="list_hotline_answers",
+    summary=gettext_noop("List the answers to work orders"),
+    description=gettext_noop(
+        "The district's orders whose answer (the reply or the call-back) changed after the "
+        "cursor, oldest change first: the documents of the signed `hotline.answer` webhook, "
+        "for a platform that asks instead of listening. Keep `next_cursor` and ask again with"
+        " it."
+    ),
 )
 def list_answers(request: HttpRequest, filters: Query[AnswerFilters]) -> dict[str, Any]:
-    """The district's orders whose answer (the reply or the call-back) changed after the
-    cursor, oldest change first: the documents of the signed `hotline.answer` webhook, for a
-    platform that asks instead of listening. Keep `next_cursor` and ask again with it."""
     district = Jurisdiction.objects.filter(
         code=filters.district, level=Jurisdiction.Level.DISTRICT
     ).first()
@@ -255,11 +267,12 @@ def _reloaded(person: Person, order: HotlineOrder) -> dict[str, Any]:
     "/orders/{district}/{path:order_number}/reply",
     response={200: s.HotlineOrderOut, **errors()},
     operation_id="record_hotline_reply",
+    summary=gettext_noop("Record the reply to the caller"),
+    description=gettext_noop("The township's reply to the caller (办理结果), once per order."),
 )
 def record_reply(
     request: HttpRequest, district: str, order_number: str, data: s.HotlineReplyIn
 ) -> dict[str, Any]:
-    """The township's reply to the caller (办理结果), once per order."""
     person = caller(request)
     order = find_order(person, district, order_number)
     actions.record_hotline_reply(person, order.case, reply=data.reply)
@@ -270,12 +283,15 @@ def record_reply(
     "/orders/{district}/{path:order_number}/callback",
     response={200: s.HotlineOrderOut, **errors()},
     operation_id="record_hotline_callback",
+    summary=gettext_noop("Record the call-back"),
+    description=gettext_noop(
+        "The call-back (回访) after the reply: was the caller reached, is the problem solved, "
+        "are they satisfied. A caller not reached may be called again."
+    ),
 )
 def record_callback(
     request: HttpRequest, district: str, order_number: str, data: s.HotlineCallbackIn
 ) -> dict[str, Any]:
-    """The call-back (回访) after the reply: was the caller reached, is the problem solved,
-    are they satisfied. A caller not reached may be called again."""
     person = caller(request)
     order = find_order(person, district, order_number)
     actions.record_resident_callback(

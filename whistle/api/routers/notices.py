@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_noop
 from ninja import Query, Router, Schema
 from pydantic import Field
 
@@ -14,7 +15,7 @@ from whistle.api.shared import caller, cases_of, errors, find_notice, notice_out
 from whistle.cases import actions
 from whistle.cases.models import SupervisionNotice
 
-router = Router(tags=["supervision notices"])
+router = Router(tags=[gettext_noop("supervision notices")])
 
 
 class NoticeFilters(Schema):
@@ -24,7 +25,12 @@ class NoticeFilters(Schema):
     limit: int | None = Field(default=None, ge=1, le=500)
 
 
-@router.get("", response={200: s.NoticePage, **errors()}, operation_id="list_supervision_notices")
+@router.get(
+    "",
+    response={200: s.NoticePage, **errors()},
+    operation_id="list_supervision_notices",
+    summary=gettext_noop("List supervision notices"),
+)
 def list_notices(request: HttpRequest, filters: Query[NoticeFilters]) -> dict[str, Any]:
     rows = SupervisionNotice.objects.filter(case__in=cases_of(caller(request))).select_related(
         "case", "department", "summons"
@@ -38,7 +44,10 @@ def list_notices(request: HttpRequest, filters: Query[NoticeFilters]) -> dict[st
 
 
 @router.get(
-    "/{uuid}", response={200: s.NoticeOut, **errors()}, operation_id="get_supervision_notice"
+    "/{uuid}",
+    response={200: s.NoticeOut, **errors()},
+    operation_id="get_supervision_notice",
+    summary=gettext_noop("Read a supervision notice"),
 )
 def get_notice(request: HttpRequest, uuid: str) -> dict[str, Any]:
     return notice_out(find_notice(caller(request), uuid))
@@ -48,6 +57,7 @@ def get_notice(request: HttpRequest, uuid: str) -> dict[str, Any]:
     "/{uuid}/answer",
     response={200: s.NoticeOut, **errors()},
     operation_id="answer_supervision_notice",
+    summary=gettext_noop("Answer a supervision notice"),
 )
 def answer_notice(request: HttpRequest, uuid: str, data: s.AnswerIn) -> dict[str, Any]:
     person = caller(request)

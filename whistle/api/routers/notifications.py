@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_noop
 from ninja import Query, Router, Schema
 from pydantic import Field
 
@@ -15,7 +16,7 @@ from whistle.notifications import texts
 from whistle.notifications.models import Notification
 from whistle.notifications.outbox import inbox, mark_read, unread_count
 
-router = Router(tags=["notifications"])
+router = Router(tags=[gettext_noop("notifications")])
 
 
 def _out(row: Notification) -> dict[str, Any]:
@@ -40,7 +41,12 @@ class InboxFilters(Schema):
     limit: int | None = Field(default=None, ge=1, le=500)
 
 
-@router.get("", response={200: s.NotificationPage, **errors()}, operation_id="list_notifications")
+@router.get(
+    "",
+    response={200: s.NotificationPage, **errors()},
+    operation_id="list_notifications",
+    summary=gettext_noop("List notifications"),
+)
 def list_notifications(request: HttpRequest, filters: Query[InboxFilters]) -> dict[str, Any]:
     person = caller(request)
     page = paginate(
@@ -57,8 +63,13 @@ def list_notifications(request: HttpRequest, filters: Query[InboxFilters]) -> di
 
 
 @router.post(
-    "/mark-read", response={200: s.MarkedOut, **errors()}, operation_id="mark_notifications_read"
+    "/mark-read",
+    response={200: s.MarkedOut, **errors()},
+    operation_id="mark_notifications_read",
+    summary=gettext_noop("Mark notifications read"),
+    description=gettext_noop(
+        "Mark these notifications read (all unread ones without `ids`); others' are ignored."
+    ),
 )
 def mark_notifications_read(request: HttpRequest, data: s.MarkReadIn) -> dict[str, Any]:
-    """Mark these notifications read (all unread ones without `ids`); others' are ignored."""
     return {"marked": mark_read(caller(request), data.ids)}

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
+from django.utils.translation import gettext_noop
 from ninja import Query, Router, Schema
 from pydantic import Field
 
@@ -17,8 +18,8 @@ from whistle.organisation.models import Department, Jurisdiction, Person, Role, 
 from whistle.organisation.scoping import area_of, visible_jurisdictions, visible_lanes
 from whistle.policies.models import Category
 
-router = Router(tags=["organisation"])
-me = Router(tags=["me"])
+router = Router(tags=[gettext_noop("organisation")])
+me = Router(tags=[gettext_noop("me")])
 
 
 class JurisdictionFilters(Schema):
@@ -30,6 +31,7 @@ class JurisdictionFilters(Schema):
     "/jurisdictions",
     response={200: list[s.JurisdictionOut], **errors()},
     operation_id="list_jurisdictions",
+    summary=gettext_noop("List jurisdictions"),
 )
 def list_jurisdictions(
     request: HttpRequest, filters: Query[JurisdictionFilters]
@@ -54,7 +56,12 @@ class LaneFilters(Schema):
     township: str | None = Field(default=None, max_length=12)
 
 
-@router.get("/lanes", response={200: list[s.LaneOut], **errors()}, operation_id="list_lanes")
+@router.get(
+    "/lanes",
+    response={200: list[s.LaneOut], **errors()},
+    operation_id="list_lanes",
+    summary=gettext_noop("List lanes"),
+)
 def list_lanes(request: HttpRequest, filters: Query[LaneFilters]) -> list[dict[str, Any]]:
     rows = visible_lanes(caller(request)).select_related("township", "community")
     if filters.township:
@@ -98,11 +105,14 @@ class DepartmentFilters(Schema):
     "/departments",
     response={200: list[s.DepartmentOut], **errors()},
     operation_id="list_departments",
+    summary=gettext_noop("List departments"),
+    description=gettext_noop(
+        "The departments of the caller's districts (those serving a township, with `township`)."
+    ),
 )
 def list_departments(
     request: HttpRequest, filters: Query[DepartmentFilters]
 ) -> list[dict[str, Any]]:
-    """The departments of the caller's districts (those serving a township, with `township`)."""
     rows = Department.objects.filter(
         district__code__in=_districts(caller(request)), is_active=True
     ).select_related("sector", "district")
@@ -125,9 +135,12 @@ def list_departments(
     "/categories",
     response={200: list[s.CategoryOut], **errors()},
     operation_id="list_categories",
+    summary=gettext_noop("List problem categories"),
+    description=gettext_noop(
+        "The problem categories of the caller's districts, with their time limits."
+    ),
 )
 def list_categories(request: HttpRequest) -> list[dict[str, Any]]:
-    """The problem categories of the caller's districts, with their time limits."""
     rows = Category.objects.filter(
         major__district__code__in=_districts(caller(request)), is_active=True
     ).select_related("major__district")
@@ -145,9 +158,16 @@ def list_categories(request: HttpRequest) -> list[dict[str, Any]]:
     ]
 
 
-@me.get("", response={200: s.MeOut, **errors()}, operation_id="get_me")
+@me.get(
+    "",
+    response={200: s.MeOut, **errors()},
+    operation_id="get_me",
+    summary=gettext_noop("Read the caller and their roles"),
+    description=gettext_noop(
+        "The caller, and the roles this request acts in (a token's, or all of the person's)."
+    ),
+)
 def get_me(request: HttpRequest) -> dict[str, Any]:
-    """The caller, and the roles this request acts in (a token's, or all of the person's)."""
     person = caller(request)
     token = api_token(request)
     rows = RoleAssignment.objects.held_by(person).select_related(

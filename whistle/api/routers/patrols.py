@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_noop
 from ninja import Body, Query, Router, Schema, Status
 from pydantic import Field
 
@@ -17,7 +18,7 @@ from whistle.organisation.models import Lane, Person
 from whistle.patrols import actions
 from whistle.patrols.models import Patrol
 
-router = Router(tags=["patrols"])
+router = Router(tags=[gettext_noop("patrols")])
 
 
 def _patrol_out(patrol: Patrol) -> dict[str, Any]:
@@ -64,15 +65,25 @@ class PatrolFilters(Schema):
     limit: int | None = Field(default=None, ge=1, le=500)
 
 
-@router.get("", response={200: s.PatrolPage, **errors()}, operation_id="list_patrols")
+@router.get(
+    "",
+    response={200: s.PatrolPage, **errors()},
+    operation_id="list_patrols",
+    summary=gettext_noop("List patrols"),
+    description=gettext_noop("The caller's own patrols, newest first."),
+)
 def list_patrols(request: HttpRequest, filters: Query[PatrolFilters]) -> dict[str, Any]:
-    """The caller's own patrols, newest first."""
     rows = Patrol.objects.filter(person=caller(request)).select_related("lane__township")
     page = paginate(rows, cursor=filters.cursor, limit=filters.limit, time_field="started_at")
     return {"items": [_patrol_out(p) for p in page.items], "next_cursor": page.next_cursor}
 
 
-@router.post("", response={201: s.PatrolOut, **errors()}, operation_id="start_patrol")
+@router.post(
+    "",
+    response={201: s.PatrolOut, **errors()},
+    operation_id="start_patrol",
+    summary=gettext_noop("Start a patrol"),
+)
 def start_patrol(request: HttpRequest, data: s.PatrolStartIn) -> Status[dict[str, Any]]:
     person = caller(request)
     lane = (
@@ -95,7 +106,12 @@ def start_patrol(request: HttpRequest, data: s.PatrolStartIn) -> Status[dict[str
     return Status(201, _patrol_out(_mine(person, str(patrol.uuid))))
 
 
-@router.get("/{uuid}", response={200: s.PatrolOut, **errors()}, operation_id="get_patrol")
+@router.get(
+    "/{uuid}",
+    response={200: s.PatrolOut, **errors()},
+    operation_id="get_patrol",
+    summary=gettext_noop("Read a patrol"),
+)
 def get_patrol(request: HttpRequest, uuid: str) -> dict[str, Any]:
     return _patrol_out(_mine(caller(request), uuid))
 
@@ -104,10 +120,13 @@ def get_patrol(request: HttpRequest, uuid: str) -> dict[str, Any]:
     "/{uuid}/positions",
     response={200: s.PositionsOut, **errors()},
     operation_id="record_patrol_positions",
+    summary=gettext_noop("Record a patrol's positions"),
+    description=gettext_noop(
+        "A batch of positions; a position whose `seq` is already stored is skipped, so a "
+        "batch sent again does no harm."
+    ),
 )
 def record_positions(request: HttpRequest, uuid: str, data: s.PositionsIn) -> dict[str, Any]:
-    """A batch of positions; a position whose `seq` is already stored is skipped, so a batch
-    sent again does no harm."""
     person = caller(request)
     recorded = actions.record_positions(
         person,
@@ -123,10 +142,15 @@ def record_positions(request: HttpRequest, uuid: str, data: s.PositionsIn) -> di
 
 
 @router.post(
-    "/{uuid}/checks", response={200: s.PatrolOut, **errors()}, operation_id="record_patrol_check"
+    "/{uuid}/checks",
+    response={200: s.PatrolOut, **errors()},
+    operation_id="record_patrol_check",
+    summary=gettext_noop("Tick a checklist item"),
+    description=gettext_noop(
+        "Tick one item of the lane's checklist; a problem reported links the caller's case."
+    ),
 )
 def record_check(request: HttpRequest, uuid: str, data: s.PatrolCheckIn) -> dict[str, Any]:
-    """Tick one item of the lane's checklist; a problem reported links the caller's case."""
     person = caller(request)
     case = None
     if data.case:
@@ -151,13 +175,18 @@ def record_check(request: HttpRequest, uuid: str, data: s.PatrolCheckIn) -> dict
 
 
 @router.post(
-    "/{uuid}/finish", response={200: s.PatrolOut, **errors()}, operation_id="finish_patrol"
+    "/{uuid}/finish",
+    response={200: s.PatrolOut, **errors()},
+    operation_id="finish_patrol",
+    summary=gettext_noop("Finish a patrol"),
+    description=gettext_noop(
+        "End the patrol; one ended on the device without signal sends `happened_at`. An end "
+        "sent again after the patrol ended answers the ended patrol."
+    ),
 )
 def finish_patrol(
     request: HttpRequest, uuid: str, data: Body[s.PatrolEndIn | None] = None
 ) -> dict[str, Any]:
-    """End the patrol; one ended on the device without signal sends `happened_at`. An end
-    sent again after the patrol ended answers the ended patrol."""
     person = caller(request)
     patrol = _mine(person, uuid)
     happened_at = data.happened_at if data is not None else None

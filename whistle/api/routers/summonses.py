@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_noop
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -29,8 +30,8 @@ from whistle.cases.models import Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.organisation.scoping import area_of
 
-router = Router(tags=["summonses"])
-whistles = Router(tags=["whistles"])
+router = Router(tags=[gettext_noop("summonses")])
+whistles = Router(tags=[gettext_noop("whistles")])
 
 
 class SummonsFilters(Schema):
@@ -42,9 +43,16 @@ class SummonsFilters(Schema):
     limit: int | None = Field(default=None, ge=1, le=500)
 
 
-@router.get("", response={200: s.SummonsPage, **errors()}, operation_id="list_summonses")
+@router.get(
+    "",
+    response={200: s.SummonsPage, **errors()},
+    operation_id="list_summonses",
+    summary=gettext_noop("List summonses"),
+    description=gettext_noop(
+        "The summonses on the cases the caller may see, newest first: a department's desk."
+    ),
+)
 def list_summonses(request: HttpRequest, filters: Query[SummonsFilters]) -> dict[str, Any]:
-    """The summonses on the cases the caller may see, newest first: a department's desk."""
     person = caller(request)
     rows = Summons.objects.filter(case__in=cases_of(person)).select_related(
         "case", "department", "whistle"
@@ -59,7 +67,12 @@ def list_summonses(request: HttpRequest, filters: Query[SummonsFilters]) -> dict
     return {"items": [summons_out(x) for x in page.items], "next_cursor": page.next_cursor}
 
 
-@router.get("/{uuid}", response={200: s.SummonsOut, **errors()}, operation_id="get_summons")
+@router.get(
+    "/{uuid}",
+    response={200: s.SummonsOut, **errors()},
+    operation_id="get_summons",
+    summary=gettext_noop("Read a summons"),
+)
 def get_summons(request: HttpRequest, uuid: str) -> dict[str, Any]:
     return summons_out(find_summons(caller(request), uuid))
 
@@ -71,20 +84,30 @@ def _out(summons: Summons) -> dict[str, Any]:
 
 
 @router.post(
-    "/{uuid}/acknowledge", response={200: s.SummonsOut, **errors()}, operation_id="acknowledge"
+    "/{uuid}/acknowledge",
+    response={200: s.SummonsOut, **errors()},
+    operation_id="acknowledge",
+    summary=gettext_noop("Acknowledge a summons"),
 )
 def acknowledge(request: HttpRequest, uuid: str, data: s.NoteIn) -> dict[str, Any]:
     person = caller(request)
     return _out(actions.acknowledge(person, find_summons(person, uuid), note=data.note))
 
 
-@router.post("/{uuid}/check-in", response={200: s.CheckInOut, **errors()}, operation_id="check_in")
+@router.post(
+    "/{uuid}/check-in",
+    response={200: s.CheckInOut, **errors()},
+    operation_id="check_in",
+    summary=gettext_noop("Check in on site"),
+    description=gettext_noop(
+        "The department reports on site (报到) with the position as the device gave it: its "
+        'source ("device" from the phone\'s location; "typed" and "map_pick" are never clean),'
+        " accuracy, the device's time of the fix and the device's id. The district's rules "
+        "judge it (docs/cases.md §4): clean, flagged for the township, or refused — a refusal"
+        " (409, code check_in_too_far or the first refusing reason) stays in the trail."
+    ),
+)
 def check_in(request: HttpRequest, uuid: str, data: s.CheckInIn) -> dict[str, Any]:
-    """The department reports on site (报到) with the position as the device gave it: its
-    source ("device" from the phone's location; "typed" and "map_pick" are never clean),
-    accuracy, the device's time of the fix and the device's id. The district's rules judge
-    it (docs/cases.md §4): clean, flagged for the township, or refused — a refusal (409,
-    code check_in_too_far or the first refusing reason) stays in the trail."""
     person = caller(request)
     summons = find_summons(person, uuid)
     attached = photos([data.photo] if data.photo else [], field="photo")
@@ -118,7 +141,10 @@ def check_in(request: HttpRequest, uuid: str, data: s.CheckInIn) -> dict[str, An
 
 
 @router.post(
-    "/{uuid}/progress", response={200: s.SummonsOut, **errors()}, operation_id="report_progress"
+    "/{uuid}/progress",
+    response={200: s.SummonsOut, **errors()},
+    operation_id="report_progress",
+    summary=gettext_noop("Report progress"),
 )
 def report_progress(request: HttpRequest, uuid: str, data: s.ProgressIn) -> dict[str, Any]:
     person = caller(request)
@@ -137,7 +163,10 @@ def report_progress(request: HttpRequest, uuid: str, data: s.ProgressIn) -> dict
 
 
 @router.post(
-    "/{uuid}/result", response={200: s.SummonsOut, **errors()}, operation_id="report_result"
+    "/{uuid}/result",
+    response={200: s.SummonsOut, **errors()},
+    operation_id="report_result",
+    summary=gettext_noop("Report the result"),
 )
 def report_result(request: HttpRequest, uuid: str, data: s.ResultIn) -> dict[str, Any]:
     person = caller(request)
@@ -155,7 +184,12 @@ def report_result(request: HttpRequest, uuid: str, data: s.ResultIn) -> dict[str
     return _out(summons)
 
 
-@router.post("/{uuid}/decline", response={200: s.SummonsOut, **errors()}, operation_id="decline")
+@router.post(
+    "/{uuid}/decline",
+    response={200: s.SummonsOut, **errors()},
+    operation_id="decline",
+    summary=gettext_noop("Decline a summons"),
+)
 def decline(request: HttpRequest, uuid: str, data: s.ReasonIn) -> dict[str, Any]:
     person = caller(request)
     return _out(actions.decline(person, find_summons(person, uuid), reason=data.reason))
@@ -165,6 +199,7 @@ def decline(request: HttpRequest, uuid: str, data: s.ReasonIn) -> dict[str, Any]
     "/{uuid}/decline-ruling",
     response={200: s.SummonsOut, **errors()},
     operation_id="rule_on_decline",
+    summary=gettext_noop("Rule on a decline"),
 )
 def rule_on_decline(request: HttpRequest, uuid: str, data: s.DeclineRulingIn) -> dict[str, Any]:
     person = caller(request)
@@ -178,6 +213,7 @@ def rule_on_decline(request: HttpRequest, uuid: str, data: s.DeclineRulingIn) ->
     "/{uuid}/check-in-ruling",
     response={200: s.SummonsOut, **errors()},
     operation_id="rule_on_check_in",
+    summary=gettext_noop("Rule on a flagged check-in"),
 )
 def rule_on_check_in(request: HttpRequest, uuid: str, data: s.CheckInRulingIn) -> dict[str, Any]:
     person = caller(request)
@@ -187,19 +223,29 @@ def rule_on_check_in(request: HttpRequest, uuid: str, data: s.CheckInRulingIn) -
     return _out(summons)
 
 
-@router.post("/{uuid}/release", response={200: s.SummonsOut, **errors()}, operation_id="release")
+@router.post(
+    "/{uuid}/release",
+    response={200: s.SummonsOut, **errors()},
+    operation_id="release",
+    summary=gettext_noop("Release a department"),
+)
 def release(request: HttpRequest, uuid: str, data: s.NoteIn) -> dict[str, Any]:
     person = caller(request)
     return _out(actions.release(person, find_summons(person, uuid), note=data.note))
 
 
 @router.post(
-    "/{uuid}/check-out", response={200: s.SummonsOut, **errors()}, operation_id="check_out"
+    "/{uuid}/check-out",
+    response={200: s.SummonsOut, **errors()},
+    operation_id="check_out",
+    summary=gettext_noop("Check out"),
+    description=gettext_noop(
+        "事不完、人不撤: refused (409, check_out_too_early, kept in the trail) until the township "
+        "has marked the case resolved or released the department. One made on the phone "
+        "without signal (`happened_at`) must have been made after the release."
+    ),
 )
 def check_out(request: HttpRequest, uuid: str, data: s.CheckOutIn) -> dict[str, Any]:
-    """事不完、人不撤: refused (409, check_out_too_early, kept in the trail) until the
-    township has marked the case resolved or released the department. One made on the
-    phone without signal (`happened_at`) must have been made after the release."""
     person = caller(request)
     summons = actions.check_out(
         person,
@@ -214,7 +260,12 @@ def check_out(request: HttpRequest, uuid: str, data: s.CheckOutIn) -> dict[str, 
     return _out(summons)
 
 
-@whistles.get("/{uuid}", response={200: s.WhistleOut, **errors()}, operation_id="get_whistle")
+@whistles.get(
+    "/{uuid}",
+    response={200: s.WhistleOut, **errors()},
+    operation_id="get_whistle",
+    summary=gettext_noop("Read a whistle"),
+)
 def get_whistle(request: HttpRequest, uuid: str) -> dict[str, Any]:
     person = caller(request)
     whistle = find_whistle(person, uuid)
@@ -226,11 +277,12 @@ def get_whistle(request: HttpRequest, uuid: str) -> dict[str, Any]:
     "/{uuid}/summonses",
     response={201: list[s.SummonsOut], **errors()},
     operation_id="summon_more",
+    summary=gettext_noop("Summon more departments"),
+    description=gettext_noop("More departments on a whistle still sounding."),
 )
 def summon_more(
     request: HttpRequest, uuid: str, data: s.SummonMoreIn
 ) -> Status[list[dict[str, Any]]]:
-    """More departments on a whistle still sounding."""
     person = caller(request)
     whistle = find_whistle(person, uuid)
     departments = [
