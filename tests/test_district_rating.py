@@ -8,20 +8,21 @@ c2 (市场监管) and c5 (城管, a routine dispatch); 东四街道 closed c3, c
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
 import time_machine
 
-from tests.conftest import make_person
+from tests.conftest import make_person, square
 from tests.fixtures_assessment import Story, bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_district import HOME, post_form, scored_july_fixture  # noqa: F401
 from whistle.assessment.actions import close_period, rate_summons
 from whistle.assessment.engine import update_scores
 from whistle.assessment.models import SummonsAssessment
-from whistle.cases.models import Event
+from whistle.cases.models import Event, Summons
 from whistle.cases.trail import EventKind
-from whistle.organisation.models import Role
+from whistle.organisation.models import Department, Jurisdiction, Role
 
 
 @pytest.fixture(autouse=True)
@@ -108,13 +109,70 @@ def test_a_rating_without_stars_comes_back_with_the_error_and_the_comment_kept(c
     assert partial.startswith('<article class="card rate-card"') and "field-errors" in partial
 
 
-def test_a_township_cannot_rate_another_townships_summons(client, scored):
+def other_districts_closed_summons(m) -> Summons:
+    """A closed case of 西城区's 金融街街道 with the summons its own township rates."""
+    xicheng = Jurisdiction.objects.create(
+        level="district",
+        code="110102",
+        name="西城区",
+        parent=m.district.parent,
+        boundary=square(116.2, 39.85, 0.1),
+    )
+    jinrongjie = Jurisdiction.objects.create(
+        level="township",
+        form="street_office",
+        code="110102011",
+        name="金融街街道",
+        parent=xicheng,
+        boundary=square(116.25, 39.9),
+    )
+    department = Department.objects.create(
+        code="xc-cgw",
+        name="西城区城管执法局",
+        kind="functional",
+        sector=m.urban.sector,
+        district=xicheng,
+    )
+    story = Story(jinrongjie, bj(20, 9), m.dongsi_dispatcher)
+    (summons,) = story.whistle(bj(20, 10), department)
+    story.close(bj(21, 9))
+    return summons
+
+
+REFUSED = {
+    "zh-hans": "没有待您评分的此编号召集：该召集不存在，或不由您评分。未保存任何内容。",
+    "en": (
+        "No summons with this id waits for your rating: it does not exist, or you do not rate "
+        "it. Nothing was saved."
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_rating_of_a_summons_one_may_not_rate_is_refused_on_the_page(client, scored, language):
+    """Another township's summons, another district's, one that does not exist, an id no
+    page wrote: the page again, as a 404, with the refusal in the person's language."""
     m, s = scored, scored.summonses
+    client.cookies["django_language"] = language
     client.force_login(m.dongsi_dispatcher)
-    assert rate(client, s["c1_urban"], rating="1").status_code == 400
-    assert client.post(HOME, {"op": "rate", "target": "not-a-uuid"}).status_code == 400
+    before = SummonsAssessment.objects.filter(rating__isnull=False).count()
+    elsewhere = other_districts_closed_summons(m)
+    targets = [s["c1_urban"].uuid.hex, elsewhere.uuid.hex, uuid.uuid4().hex, "not-a-uuid"]
+    for target in targets:
+        response = post_form(client, HOME, "rate", target, f"rate-{target}", rating="1")
+        assert response.status_code == 404, target
+        html = response.content.decode()
+        assert REFUSED[language] in html, target
+        assert 'id="to-rate"' in html and "<html" in html  # the page itself, in its layout
+    # With htmx the card cannot hold a page: the page reloads and shows the refusal.
+    target = s["c1_urban"].uuid.hex
+    data = {"op": "rate", "target": target, f"rate-{target}-rating": "1"}
+    response = client.post(HOME, data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 404 and response["HX-Refresh"] == "true"
+    assert REFUSED[language] in html_of(client.get(HOME))
     assert client.post(HOME, {"op": "nonsense"}).status_code == 400
     assert not Event.objects.filter(kind=EventKind.SUMMONS_RATED).exists()
+    assert SummonsAssessment.objects.filter(rating__isnull=False).count() == before
 
 
 def test_a_summons_of_a_closed_month_is_not_offered_and_its_rating_is_refused(

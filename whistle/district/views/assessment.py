@@ -81,7 +81,7 @@ def home(request: HttpRequest) -> HttpResponse:
         try:
             posted = _rate(request, reader)
         except BadPost:
-            return HttpResponseBadRequest()
+            return _not_to_rate(request, reader)
         row, form, done = posted
         if done:
             rating = form.cleaned_data["rating"]
@@ -105,6 +105,25 @@ def home(request: HttpRequest) -> HttpResponse:
             return render(request, "district/assessment/rate_card.html", {"row": row, "form": form})
     context = home_context(request, reader, posted)
     return render(request, "district/assessment/home.html", context)
+
+
+def _not_to_rate(request: HttpRequest, reader: Reader) -> HttpResponse:
+    """A rating posted for a summons the person does not rate (another township's or
+    district's, one that does not exist, an id no page wrote): nothing is written, and the
+    answer is the page again with the refusal at its top, as a 404 (not found, or outside
+    the person's area). The rating card's htmx form could not show a page in the card's
+    place: it is told to reload the page, which shows the refusal."""
+    text = _(
+        "No summons with this id waits for your rating: it does not exist, or you do not "
+        "rate it. Nothing was saved."
+    )
+    messages.error(request, text)
+    if is_htmx(request):
+        response = HttpResponse(text, status=404, content_type="text/plain; charset=utf-8")
+        response["HX-Refresh"] = "true"
+        return response
+    context = home_context(request, reader, None)
+    return render(request, "district/assessment/home.html", context, status=404)
 
 
 def home_context(
