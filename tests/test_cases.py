@@ -12,6 +12,7 @@ from typing import Any, cast
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import translation
 
 from tests.fixtures_cases import (
@@ -387,6 +388,28 @@ def test_a_problem_solved_on_the_spot_is_checked_closed_and_evaluated(whistle_ci
         EventKind.CLOSED,
         EventKind.EVALUATED,
     ]
+
+
+def test_a_case_whose_result_was_rated_reads_rated_in_english_and_in_chinese(whistle_city, client):
+    """The last state of a case: "rated" in English (the value stays `evaluated`), 已评价 in
+    Chinese, on the case page's badge and in its trail."""
+    city = whistle_city
+    case = filed_case(city, at=NOW, category=city.exposed_garbage)
+    case = actions.solve_on_spot(city.dispatcher, case, note="已清扫", now=minutes(10))
+    case = actions.check_passed(city.dispatcher, case, note="现场整洁", now=minutes(20))
+    case = actions.close_case(city.dispatcher, case, now=minutes(25))
+    case = actions.evaluate_case(city.assessor, case, rating=5, now=minutes(60))
+    assert case.status == "evaluated"
+    client.force_login(city.dispatcher)
+    for language, status, event in (
+        ("en", "rated", "result rated"),
+        ("zh-hans", "已评价", "已评价"),
+    ):
+        client.cookies["django_language"] = language
+        html = client.get(reverse("case:detail", args=[case.reference])).content.decode()
+        assert f'<span class="badge badge-closed">{status}</span>' in html, language
+        assert event in html, language
+        assert ">evaluated<" not in html and "evaluated</" not in html, language
 
 
 def test_a_case_closed_after_its_deadline_is_recorded_late(whistle_city):

@@ -72,7 +72,8 @@ class Case(models.Model):
         HANDLED = "handled", _("handled, awaiting check")
         CHECKED = "checked", _("checked on site, awaiting closure")
         CLOSED = "closed", _("closed")
-        EVALUATED = "evaluated", _("evaluated")
+        # The result was rated (评价): the last state of a case.
+        EVALUATED = "evaluated", pgettext_lazy("case status", "rated")
         BACKLOG = "backlog", _("on the open backlog")
 
     class Escalation(models.TextChoices):

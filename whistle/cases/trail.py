@@ -80,7 +80,7 @@ class EventKind(models.TextChoices):
     BACKLOG_RESUMED = "case.backlog_resumed", _("taken off the backlog")
     BACKLOG_REVIEW_DUE = "case.backlog_review_due", _("backlog review due")
     DEADLINES_RECOMPUTED = "case.deadlines_recomputed", _("deadlines recomputed on the calendar")
-    EVALUATED = "case.evaluated", _("evaluated")
+    EVALUATED = "case.evaluated", _("result rated")
     RESIDENT_CALLBACK = "case.resident_callback", _("resident called back")
     RESIDENT_RATED = "case.resident_rated", _("resident rated the result")
     ATTACHMENT_ADDED = "case.attachment", _("attachment added")
