@@ -603,6 +603,43 @@ def test_a_finish_without_a_body_still_ends_the_patrol(api_city, clock):
     assert ended.json()["ended_at"] is not None
 
 
+def test_a_patrol_started_with_signal_and_ended_without_ends_once_when_it_was_ended(
+    api_city, clock
+):
+    steward = api_city.as_("steward")
+    start = {"township": api_city.lane.township.code, "lane": api_city.lane.name}
+    key = steward.post("/patrols", start).json()["uuid"]
+    clock.shift(timedelta(minutes=40))
+    # Ended in the lane without signal 25 minutes ago; the queue sends it now, and again.
+    end = {**LANE, "accuracy_m": 9, "happened_at": minutes(15).isoformat()}
+    sent = minutes(40)
+    ended = steward.post(f"/patrols/{key}/finish", end, **queued("q-end-live", sent))
+    assert ended.status_code == 200, ended.content
+    again = steward.post(f"/patrols/{key}/finish", end, **queued("q-end-live", sent))
+    assert again.json() == ended.json()
+    retry = steward.post(f"/patrols/{key}/finish", end, **queued("q-end-live-2", sent))
+    assert retry.status_code == 200
+    patrol = Patrol.objects.get(uuid=key)
+    assert (patrol.started_at, patrol.ended_at) == (NOW, minutes(15))
+    (event,) = PatrolEvent.objects.filter(patrol=patrol, kind=PatrolEvent.Kind.ENDED)
+    assert event.at == minutes(40)
+    assert event.data["happened_at"] == minutes(15).astimezone(UTC).isoformat()
+    assert event.data["position"]["accuracy_m"] == 9
+
+
+def test_an_end_made_longer_ago_than_the_queue_keeps_is_refused(api_city, clock, settings):
+    settings.WHISTLE_OFFLINE_MAX_DAYS = 3
+    steward = api_city.as_("steward")
+    start = {"township": api_city.lane.township.code, "lane": api_city.lane.name}
+    key = steward.post("/patrols", start).json()["uuid"]
+    clock.shift(timedelta(days=3, minutes=2))
+    end = {"happened_at": minutes(1).isoformat()}
+    refused = steward.post(f"/patrols/{key}/finish", end, **queued("q-end-old", timezone.now()))
+    assert refused.status_code == 422, refused.content
+    assert refused.json()["field"] == "happened_at"
+    assert Patrol.objects.get(uuid=key).ended_at is None
+
+
 def summons_on_site(api_city) -> str:
     _case, _whistle, summonses = whistled_case(api_city.city, at=minutes(-60))
     summons = actions.acknowledge(

@@ -10,7 +10,9 @@
  * A patrol started without signal (data-offline-walk, the page patrol:walk-offline) reads
  * its key and start from the address's fragment, and hands its positions to the phone's
  * queue (whistle/offline.js) instead of sending them: they follow the patrol's start there
- * and reach the server in order, whenever the connection returns.
+ * and reach the server in order, whenever the connection returns. A patrol started with
+ * signal and ended without it hands the positions still waiting to the queue too, ahead of
+ * its end (Whistle.patrol.keep).
  *
  * Browsers stop giving positions to a page whose screen is off: keep the page open.
  */
@@ -250,8 +252,17 @@
       });
     }
 
+    // Ending without signal: whatever is waiting (a send under way first) joins the phone's
+    // queue, ahead of the end, so the route reaches the server whole and in order.
+    function keep() {
+      return Promise.resolve(sending)
+        .then(handOver)
+        .catch(function () {});
+    }
+
     Whistle.patrol = {
       flush: flush,
+      keep: keep,
       stop: halt,
       queue: function () {
         return queue.slice();

@@ -25,7 +25,9 @@
  * A patrol started without signal gets its key here (the patrol's public id): the page of
  * that patrol (patrol:walk-offline, kept by the worker for each lane) queues its positions,
  * ticks and end behind the start, always, so they reach the server complete and in order
- * (forms marked data-offline-always never go to the page's own URLs).
+ * (forms marked data-offline-always never go to the page's own URLs). A patrol started
+ * with signal and ended without it is ended the same way: its positions still waiting and
+ * its end join the queue, behind any tick made without signal.
  *
  * Any other form sent without signal (or a resident's report without an account, marked
  * data-offline-hold: the server is asked first) is held on its page with everything typed
@@ -587,8 +589,10 @@
       },
       build: function (form) {
         var key = patrolKey(form);
-        // The positions still waiting go first, so the route reaches the server whole.
-        var flushed = Whistle.patrol && Whistle.patrol.flush ? Whistle.patrol.flush() : null;
+        // The positions still waiting go first, so the route reaches the server whole: into
+        // the queue, ahead of the end, whether the patrol was started with signal or not.
+        var patrol = Whistle.patrol;
+        var flushed = patrol && patrol.keep ? patrol.keep() : patrol && patrol.flush ? patrol.flush() : null;
         return Promise.resolve(flushed)
           .then(here)
           .then(function (where) {

@@ -352,6 +352,76 @@ def test_a_patrol_started_in_a_dead_zone_reaches_the_server_whole_and_in_order(
     assert abs((patrol.ended_at - ended).total_seconds()) < 1
 
 
+def test_a_patrol_started_with_signal_and_ended_in_a_dead_zone_ends_once_when_it_returns(
+    new_page, shots, street
+):
+    lane = street.city.renmin_lane
+    page = new_page(PHONE, **standing_at(WALK[0], 6))
+    sign_in(page, "wang-fang")
+    page.goto("/patrol/")
+    controlled(page)
+    kept_by_the_worker(page, "/patrol/")
+    # With signal: the patrol starts on the server.
+    start = page.locator("form.start-form")
+    if start.locator("select[name=lane]").count():
+        start.locator("select[name=lane]").select_option(str(lane.pk))
+    start.locator("button[type=submit]").click()
+    page.wait_for_url("**/patrol/walk/*/")
+    patrol = Patrol.objects.get(person=street.steward)
+    assert patrol.ended_at is None
+    page.wait_for_selector("[data-patrol]")
+    page.wait_for_timeout(1200)
+
+    # Into the lane, where the signal goes.
+    page.context.set_offline(True)
+    for lon, lat in WALK[1:]:
+        page.context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 6})
+        page.wait_for_timeout(700)
+    page.locator("#item-no-illegal-parking button[value=ok]").click()
+    page.wait_for_function("async () => (await Whistle.offline.items()).length === 1")
+    banner = page.locator("[data-offline-banner]")
+    expect(banner).to_contain_text("恢复连接后自动发送", use_inner_text=True)
+    page.wait_for_timeout(1200)
+    page.locator("[data-patrol-end] button[type=submit]").click()
+    page.wait_for_url("**/patrol/")
+    kept = queue(page)
+    assert [item["kind"] for item in kept] == ["tick", "positions", "patrol-end"]
+    assert all(item["status"] == "waiting" for item in kept)
+    end = kept[2]
+    assert end["path"] == f"/api/v1/patrols/{patrol.uuid}/finish"
+    assert end["position"]["accuracy_m"] == 6
+    patrol.refresh_from_db()
+    assert patrol.ended_at is None
+    page.locator("[data-offline-panel]").scroll_into_view_if_needed()
+    fits_the_phone(page)
+    shots(page, "1-end-kept-on-the-phone")
+
+    page.wait_for_timeout(1500)
+    page.context.set_offline(False)
+    wait_all_sent(page, 3)
+    patrol.refresh_from_db()
+    ended = moment(end["happened_at"])
+    # Ended when it was ended on the phone, not when the end arrived.
+    assert patrol.ended_at is not None
+    assert abs((patrol.ended_at - ended).total_seconds()) < 1
+    assert patrol.point_count >= len(WALK) - 1
+    event = PatrolEvent.objects.get(patrol=patrol, kind=PatrolEvent.Kind.ENDED)
+    assert event.at - patrol.ended_at >= timedelta(seconds=1.5)
+    assert moment(event.data["happened_at"]) == patrol.ended_at
+    assert event.data["position"]["lat"] == WALK[-1][1]
+    assert event.data["position"]["accuracy_m"] == 6
+    check = CheckResult.objects.get(patrol=patrol, item="no-illegal-parking")
+    assert check.result == "ok"
+    shots(page, "2-end-sent")
+
+    # The answers were lost on the way: the same end sent again ends the patrol once.
+    resend_everything(page)
+    wait_all_sent(page, 3)
+    assert PatrolEvent.objects.filter(patrol=patrol, kind=PatrolEvent.Kind.ENDED).count() == 1
+    patrol.refresh_from_db()
+    assert abs((patrol.ended_at - ended).total_seconds()) < 1
+
+
 def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_and_discarded(
     new_page, shots, whistle_city, tmp_path
 ):
