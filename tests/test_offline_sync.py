@@ -845,3 +845,6 @@ def test_the_pages_kept_for_a_dead_zone_are_the_persons_phone_pages(whistle_city
         "/department/",
         f"/cases/{reference}/",
     ]
+    # A signed-in resident's report form: a report made on it without signal waits.
+    client.force_login(city.resident)
+    assert client.get("/offline/pages.json").json()["pages"] == ["/report/"]

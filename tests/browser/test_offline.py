@@ -755,6 +755,35 @@ def test_a_signed_in_residents_report_made_offline_arrives_once_with_its_time_an
     assert Event.objects.filter(kind=EventKind.CASE_REPORTED).count() == 1
 
 
+def test_a_signed_in_residents_report_form_never_opened_opens_and_queues_without_signal(
+    new_page, shots, street, tmp_path
+):
+    resident = make_person("zhao-lei", Role.RESIDENT)
+    page = new_page(PHONE, **standing_at(RESIDENT_AT, 12))
+    sign_in(page, "zhao-lei")
+    controlled(page)
+    # Only the page after signing in was opened with signal: the worker kept the form.
+    kept_by_the_worker(page, "/report/")
+    page.context.set_offline(True)
+    opens_without_signal(page, "/report/", "form[data-offline=resident-report]")
+    shots(page, "1-report-form-without-signal", full_page=True)
+    resident_report_typed(page, tmp_path)
+    page.click("button:has-text('提交上报')")
+    page.wait_for_function("async () => (await Whistle.offline.items()).length === 1")
+    kept = queue(page)
+    assert [(item["kind"], item["status"]) for item in kept] == [("resident-report", "waiting")]
+    assert Case.objects.count() == 0
+
+    page.wait_for_timeout(1500)
+    page.context.set_offline(False)
+    wait_all_sent(page, 1)
+    case = Case.objects.get()
+    assert case.reporter == resident and case.reporter_phone == "13800138000"
+    assert case.attachments.count() == 1
+    expect(page.locator("[data-offline-panel]")).to_contain_text(case.reference)
+    shots(page, "2-sent", full_page=True)
+
+
 def test_a_report_without_an_account_is_held_without_signal_with_everything_typed(
     new_page, shots, street, tmp_path
 ):

@@ -11,8 +11,9 @@
   Web Push handlers (`static/notifications/push-sw.js`), so no second worker competes.
 - `pages`: the phone pages of the signed-in person to keep for a dead zone: my lanes, the
   report form, my reports, the open patrol, the page of a patrol started without signal on
-  each of the person's lanes, the department's desk and the case page of each summons still
-  on its hands (its check-in, progress, result and check-out are there).
+  each of the person's lanes, a resident's report form, the department's desk and the case
+  page of each summons still on its hands (its check-in, progress, result and check-out are
+  there).
 
 What is done without signal waits in the browser (`static/whistle/offline.js`, IndexedDB)
 and is sent to the API with its Idempotency-Key when the connection returns (docs/street.md,
@@ -41,7 +42,7 @@ from django.views.decorators.http import require_GET
 from PIL import Image, ImageDraw
 
 from whistle.cases.models import Summons
-from whistle.organisation.models import Person, RoleAssignment
+from whistle.organisation.models import Person, Role, RoleAssignment
 from whistle.patrols.actions import PATROL_ROLES, open_patrol, patrol_lanes
 
 ICON_SIZES = (192, 512)
@@ -215,6 +216,9 @@ def phone_pages(person: Person) -> list[str]:
         # The page of a patrol started without signal, one per lane (its checklist).
         lanes = patrol_lanes(person).order_by("township__code", "name").values_list("pk", flat=True)
         urls += [_url("patrol:walk-offline", pk) for pk in lanes[:OFFLINE_WALK_LANES]]
+    if held.filter(role=Role.RESIDENT).exists():
+        # A resident's report form: a report made there without signal waits in the queue.
+        urls.append(_url("reports:new"))
     departments = sorted(set(held.exclude(department=None).values_list("department_id", flat=True)))
     if departments:
         urls.append(_url("department:home"))
