@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.utils import timezone, translation
 from PIL import Image
 
@@ -277,6 +278,48 @@ def test_a_residents_queued_report_keeps_both_times_and_sent_twice_makes_one_cas
     reported = Event.objects.get(case=case, kind=EventKind.CASE_REPORTED)
     assert reported.data["happened_at"] == minutes(-20).astimezone(UTC).isoformat()
     assert reported.data["received_at"] == NOW.astimezone(UTC).isoformat()
+
+
+def test_a_residents_queued_reports_are_limited_per_number_and_account_as_on_the_form(
+    api_city, clock, settings
+):
+    cache.clear()
+    settings.WHISTLE_RESIDENT_REPORTS_PER_PHONE = 1
+    resident = api_city.as_("resident")
+    body = {
+        "description": "人民市场东巷路边堆了建筑垃圾",
+        **LANE,
+        "phone": "13800138000",
+        "happened_at": minutes(-20).isoformat(),
+    }
+    first = resident.post("/cases/resident-reports", body, **queued("limit-1"))
+    assert first.status_code == 201, first.content
+    # The answer was lost: the same report again is the same case, not a second report.
+    assert resident.post("/cases/resident-reports", body, **queued("limit-1")).status_code == 201
+    # The same number written otherwise: refused, with the reason the phone shows.
+    again = {**body, "phone": "+86 138-0013-8000", "description": "巷口又堆了渣土"}
+    refused = resident.post("/cases/resident-reports", again, **queued("limit-2"))
+    assert refused.status_code == 429, refused.content
+    assert refused.json() == {
+        "code": "report_limit_reached",
+        "message": "该号码今天的上报次数已达上限，请拨打 12345 热线。",
+        "field": "phone",
+    }
+    assert 0 < int(refused["Retry-After"]) <= 86401
+    # Without a number the account counts: one report a day here too.
+    bare = {**body, "phone": ""}
+    assert resident.post("/cases/resident-reports", bare, **queued("limit-3")).status_code == 201
+    english = Api(resident.secret, language="en")
+    over = english.post("/cases/resident-reports", bare, **queued("limit-4"))
+    assert over.status_code == 429
+    assert over.json()["message"] == (
+        "Your account has sent the most reports allowed for today. Call 12345 instead."
+    )
+    assert Case.objects.count() == 2
+    # The next day the number may report again.
+    clock.shift(timedelta(days=1))
+    later = resident.post("/cases/resident-reports", again, **queued("limit-5", timezone.now()))
+    assert later.status_code == 201, later.content
 
 
 def test_it_answers_400_to_a_sending_time_without_its_offset(api_city, clock):

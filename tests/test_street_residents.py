@@ -534,6 +534,18 @@ def test_reports_without_a_phone_number_count_only_by_address(client, street, se
     assert Case.objects.count() == 3
 
 
+def test_a_signed_in_residents_reports_without_a_number_count_under_the_account(
+    client, street, settings
+):
+    settings.WHISTLE_RESIDENT_REPORTS_PER_PHONE = 1
+    client.force_login(make_person("qian-fang", Role.RESIDENT))
+    assert send(client, phone="").status_code == 302
+    again = send(client, phone="")
+    assert again.status_code == 429
+    assert "您的账号今天的上报次数已达上限，请拨打 12345 热线。" in again.content.decode()
+    assert Case.objects.count() == 1
+
+
 def test_wrong_answers_from_one_address_block_it_for_a_while(client, street, settings):
     settings.WHISTLE_CAPTCHA_FAILURES_PER_IP = 3
     for _ in range(3):

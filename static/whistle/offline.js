@@ -16,8 +16,8 @@
  * Idempotency-Key and X-Whistle-Sent-At (the phone's clock at sending, from which the
  * server measures the clock's offset): a resend after a lost answer gets the first answer
  * again and never acts twice. An item the server refuses is kept as failed, with the
- * server's reason (a refused state, input or right: 4xx other than 401, 429 and an expired
- * form token), until its author retries it (with a new key: the refused attempt did
+ * server's reason (a refused state, input or right, a resident's reports over their limit:
+ * 4xx other than 401, the API's own 429 and an expired form token), until its author retries it (with a new key: the refused attempt did
  * nothing) or discards it; nothing leaves the queue silently. Items belong to the account
  * that made them (data-offline-owner on <body>): another account signed in on the same
  * phone neither sees nor sends them.
@@ -680,7 +680,9 @@
               // rights is an answer about the item, shown with its reason like any other.
               response.status === 403 && data.code !== "permission_refused" ||
               response.status === 409 && data.code === "idempotency_key_in_use" ||
-              response.status === 429 ||
+              // A resident's report over the reports allowed under the number (or account)
+              // is refused, with the reason: its author retries tomorrow or calls 12345.
+              response.status === 429 && data.code !== "report_limit_reached" ||
               response.status >= 500
             ) {
               // Not an answer about the item: it waits for the next try.

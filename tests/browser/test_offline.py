@@ -24,7 +24,7 @@ from tests.fixtures_cases import (
     whistled_case,
 )
 from tests.fixtures_street import street_fixture  # noqa: F401
-from whistle.cases import actions
+from whistle.cases import actions, report_limits
 from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Role, RoleAssignment
@@ -782,6 +782,42 @@ def test_a_signed_in_residents_report_form_never_opened_opens_and_queues_without
     assert case.attachments.count() == 1
     expect(page.locator("[data-offline-panel]")).to_contain_text(case.reference)
     shots(page, "2-sent", full_page=True)
+
+
+def test_a_queued_residents_report_over_the_numbers_limit_is_shown_refused_not_dropped(
+    new_page, shots, street, tmp_path, settings
+):
+    settings.WHISTLE_RESIDENT_REPORTS_PER_PHONE = 1
+    make_person("zhao-lei", Role.RESIDENT)
+    # The number has already sent today's report, from the form.
+    report_limits.reports_by_phone().hit(report_limits.phone_key("13800138000"))
+    page = new_page(PHONE, **standing_at(RESIDENT_AT, 12))
+    sign_in(page, "zhao-lei")
+    resident_report_typed(page, tmp_path)
+    page.context.set_offline(True)
+    page.click("button:has-text('提交上报')")
+    page.wait_for_function("async () => (await Whistle.offline.items()).length === 1")
+    (kept,) = queue(page)
+    page.wait_for_timeout(1500)
+    page.context.set_offline(False)
+    for _attempt in range(80):
+        if statuses(page) == ["failed"]:
+            break
+        page.wait_for_timeout(500)
+    assert statuses(page) == ["failed"]
+    row = page.locator(f"[data-offline-panel] [data-offline-item='{kept['key']}']")
+    expect(row.locator(".offline-item-reason")).to_have_text(
+        "该号码今天的上报次数已达上限，请拨打 12345 热线。"
+    )
+    expect(row.locator("[data-offline-retry]")).to_be_visible()
+    assert Case.objects.count() == 0
+    row.scroll_into_view_if_needed()
+    fits_the_phone(page)
+    shots(page, "1-refused-over-the-limit")
+    # Another round of sending keeps it, refused, and sends nothing.
+    page.evaluate("() => Whistle.offline.sync()")
+    assert statuses(page) == ["failed"]
+    assert Case.objects.count() == 0
 
 
 def test_a_report_without_an_account_is_held_without_signal_with_everything_typed(

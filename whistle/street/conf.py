@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from whistle.cases import report_limits
+
 
 def _int(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
@@ -29,11 +31,8 @@ def reports_per_ip() -> tuple[int, int]:
 
 
 def reports_per_phone() -> tuple[int, int]:
-    """Resident reports under one phone number: (how many, per seconds)."""
-    return (
-        _int("WHISTLE_RESIDENT_REPORTS_PER_PHONE", 5),
-        _int("WHISTLE_RESIDENT_REPORTS_PHONE_WINDOW", 86400),
-    )
+    """Resident reports under one phone number (or one account): (how many, per seconds)."""
+    return report_limits.per_phone()
 
 
 def captcha_failures_per_ip() -> tuple[int, int]:

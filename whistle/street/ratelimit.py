@@ -1,4 +1,5 @@
-"""Counting what one address or one phone number does, in fixed windows, in Django's cache.
+"""Counting what one address or one phone number does, in fixed windows, in Django's cache
+(the count under a phone number or a resident's account is `whistle.cases.report_limits`).
 
 Keys hold a SHA-256 digest of the address or number, never the value itself. With the
 default per-process cache each server process counts on its own; a deployment with several
@@ -7,57 +8,29 @@ processes configures a shared cache (docs/street.md).
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
-import time
-from dataclasses import dataclass
 
-from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 
+from whistle.cases.report_limits import Limit, phone_key, reports_by_phone
 from whistle.street import conf
 
-
-@dataclass(frozen=True)
-class Limit:
-    name: str
-    limit: int
-    window: int  # seconds
-
-    def _key(self, who: str) -> tuple[str, int]:
-        digest = hashlib.sha256(f"{settings.SECRET_KEY}:{who}".encode()).hexdigest()[:32]
-        window_no = int(time.time() // self.window)
-        return f"street:rl:{self.name}:{digest}:{window_no}", window_no
-
-    def count(self, who: str) -> int:
-        key, _ = self._key(who)
-        return int(cache.get(key, 0))
-
-    def exceeded(self, who: str) -> bool:
-        return self.count(who) >= self.limit
-
-    def hit(self, who: str) -> int:
-        key, _ = self._key(who)
-        cache.add(key, 0, timeout=self.window)
-        try:
-            return int(cache.incr(key))
-        except ValueError:
-            # The entry expired between add and incr: this is the first hit of a window.
-            cache.set(key, 1, timeout=self.window)
-            return 1
-
-    def retry_after(self) -> int:
-        """Seconds until the current window ends."""
-        return int(self.window - time.time() % self.window) + 1
+# The limit under one phone number or account is the domain's: the API's resident reports
+# apply it too.
+__all__ = [
+    "Limit",
+    "captcha_failures",
+    "client_ip",
+    "client_ip_address",
+    "follow_misses",
+    "phone_key",
+    "reports_by_ip",
+    "reports_by_phone",
+]
 
 
 def reports_by_ip() -> Limit:
     return Limit("reports-ip", *conf.reports_per_ip())
-
-
-def reports_by_phone() -> Limit:
-    return Limit("reports-phone", *conf.reports_per_phone())
 
 
 def captcha_failures() -> Limit:
@@ -91,11 +64,3 @@ def client_ip_address(request: HttpRequest) -> str:
         return str(ipaddress.ip_address(address))
     except ValueError:
         return "0.0.0.0"
-
-
-def phone_key(phone: str) -> str:
-    """The same number however it was typed: digits only, without China's +86."""
-    digits = "".join(c for c in phone if c.isdigit())
-    if digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    return digits

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from whistle.cases import report_limits
 from whistle.cases.actions import (
     record_resident_rating,
     report_resident_case,
@@ -149,15 +150,14 @@ def new(request: HttpRequest) -> HttpResponse:
         return _render_form(request, form, photo)
     data = form.cleaned_data
     phone_limit = ratelimit.reports_by_phone()
-    # Without a number only the address's limit applies.
-    phone = ratelimit.phone_key(data["phone"]) if data["phone"] else ""
-    if phone and phone_limit.exceeded(phone):
-        form.add_error(
-            "phone",
-            _("This number has sent the most reports allowed for today. Call 12345 instead."),
-        )
-        return _render_form(request, form, photo, status=429)
     user: Any = request.user
+    # Under the number, else the signed-in account (as the API's queued reports); without
+    # either only the address's limit applies.
+    phone = report_limits.resident_key(data["phone"], user)
+    if phone and phone_limit.exceeded(phone):
+        field = None if phone.startswith(report_limits.ACCOUNT) else "phone"
+        form.add_error(field, report_limits.refusal(phone))
+        return _render_form(request, form, photo, status=429)
     try:
         report = report_resident_case(
             name=data["name"],

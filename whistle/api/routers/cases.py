@@ -34,7 +34,7 @@ from whistle.api.shared import (
     sent_at,
     summons_out,
 )
-from whistle.cases import actions
+from whistle.cases import actions, report_limits
 from whistle.cases.locate import locate
 from whistle.cases.models import Case, Summons
 
@@ -132,11 +132,23 @@ def report_case(request: HttpRequest, data: s.ReportIn) -> Status[dict[str, Any]
     description=gettext_noop(
         "A resident with an account reports a problem; the answer carries the key that lets "
         "them rate the result, once. A report kept on the phone without signal carries "
-        "`happened_at` (and `X-Whistle-Sent-At`), as a steward's does."
+        "`happened_at` (and `X-Whistle-Sent-At`), as a steward's does. The reports under one "
+        "phone number (or, without one, one account) are limited as on the report form: over "
+        "the limit, 429 `report_limit_reached` with `Retry-After`, a refusal of this report."
     ),
 )
 def report_resident_case(request: HttpRequest, data: s.ResidentReportIn) -> Status[dict[str, Any]]:
     person = caller(request)
+    limit = report_limits.reports_by_phone()
+    counted = report_limits.resident_key(data.phone, person)
+    if counted and limit.exceeded(counted):
+        raise ApiError(
+            429,
+            "report_limit_reached",
+            report_limits.refusal(counted),
+            field=None if counted.startswith(report_limits.ACCOUNT) else "phone",
+            headers={"Retry_After": str(limit.retry_after())},
+        )
     report = actions.report_resident_case(
         name=data.name,
         phone=data.phone,
@@ -150,6 +162,8 @@ def report_resident_case(request: HttpRequest, data: s.ResidentReportIn) -> Stat
         happened_at=data.happened_at,
         sent_at=sent_at(request),
     )
+    if counted:
+        limit.hit(counted)
     return Status(
         201, {"case": new_case_detail(person, report.case), "rating_key": report.rating_key}
     )
