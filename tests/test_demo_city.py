@@ -716,6 +716,32 @@ def test_running_again_changes_nothing(city):
     assert fingerprint() == city.fingerprint
 
 
+def test_running_again_on_an_older_demo_moves_the_department_heads_role_to_the_team(city):
+    head = Person.objects.get(username="department-head")
+    team = Department.objects.get(name="龙潭街道城管执法队")
+    bureau = Department.objects.get(code="dc-cgzfj")
+
+    def headed() -> list[Department]:
+        return list(
+            Department.objects.filter(
+                role_assignments__person=head, role_assignments__role=Role.DEPARTMENT_HEAD
+            )
+        )
+
+    # An older demo made her the head of the district's bureau.
+    RoleAssignment.objects.filter(person=head, role=Role.DEPARTMENT_HEAD, department=team).update(
+        department=bureau
+    )
+    assert headed() == [bureau]
+    seed_demo()
+    assert headed() == [team]
+    # A database already run again before kept both: the bureau's goes.
+    RoleAssignment.objects.create(person=head, role=Role.DEPARTMENT_HEAD, department=bureau)
+    seed_demo()
+    assert headed() == [team]
+    assert "0 rows created, 0 updated" in seed_demo()
+
+
 @pytest.mark.slow  # redraws every shape and name twice: about 2 s on SQLite, more on PostgreSQL
 def test_the_same_seed_draws_the_same_city_and_another_seed_another(city):
     seed_demo("--seed", "7")

@@ -6,7 +6,9 @@ natural key (official codes; a township and a lane name; usernames; a district, 
 class code) and written only when missing or different, so a second run with the same seed
 writes nothing. A run with another seed redraws the shapes and the generated people's
 names in place. Passwords are set only when a person is created (or on request), so a
-password changed by hand survives a rerun. Nothing is ever deleted.
+password changed by hand survives a rerun. Nothing is ever deleted, but a demo login's
+role on a department an older demo gave it and this one does not, where the login already
+holds its role on the department it holds now (otherwise that role is moved).
 """
 
 from __future__ import annotations
@@ -397,6 +399,8 @@ class _Builder:
                 person.password = self.password()
                 person.save(update_fields=["password"])
                 self.updated[f"{Person._meta.label}.password"] += 1
+            if login:
+                self.move_department_roles(person, slot)
             for place in slot.places:
                 self.put(
                     RoleAssignment,
@@ -417,6 +421,39 @@ class _Builder:
                 self.people[claimed] = persons[slot.username]
             self.people.setdefault(slot.username, persons[slot.username])
         return {login.username: persons[login.username] for login in logins.DEMO_LOGINS}
+
+    def move_department_roles(self, person: Person, slot: _Slot) -> None:
+        """A demo login's role on a department it no longer holds in the demo — an older
+        demo made the department head the head of the district's bureau — moves to the
+        department it holds now, so a run on an older demo database leaves the login where
+        a new one puts it; a second row, where the older database already holds both,
+        goes."""
+        wanted = [
+            self.departments[p.department] for p in slot.places if p.scope == Scope.DEPARTMENT
+        ]
+        if not wanted:
+            return
+        rows = self.rows(RoleAssignment, ("person", "role", "department"))
+        label = RoleAssignment._meta.label
+        wanted_pks = [department.pk for department in wanted]
+        stale = [
+            key
+            for key in rows
+            if key[0] == person.pk
+            and key[1] == slot.role
+            and key[2] is not None
+            and key[2] not in wanted_pks
+        ]
+        for key in stale:
+            obj = rows.pop(key)
+            free = [d for d in wanted if (person.pk, slot.role, d.pk) not in rows]
+            if free:
+                obj.department = free[0]
+                obj.save(update_fields=["department"])
+                rows[(person.pk, slot.role, free[0].pk)] = obj
+            else:
+                obj.delete()
+            self.updated[label] += 1
 
     def district_readers(self) -> Group:
         """The group that lets district staff read the city and its rules in the admin:
