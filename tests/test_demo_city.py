@@ -469,6 +469,10 @@ def test_the_department_head_heads_the_team_the_demo_summons_most_and_finds_its_
     assert "本期没有考核记录" not in html
     # The team's own roster is the head's to keep; the bureau keeps its own head.
     assert Roster.objects.filter(department=team, township__isnull=True).exists()
+    # Its desk says in one line who is on duty now, though two rosters stand behind it.
+    desk = client.get("/department/", headers={"accept-language": "zh-hans"}).content.decode()
+    duty = desk[desk.index("data-duty-now") : desk.index('id="incoming-title"')]
+    assert duty.count('class="duty-row') == 1
     bureau = Department.objects.get(code="dc-cgzfj")
     assert bureau.role_assignments.filter(role=Role.DEPARTMENT_HEAD).exclude(person=head).exists()
 

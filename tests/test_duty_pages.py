@@ -30,6 +30,7 @@ from tests.fixtures_duty import (  # noqa: F401  (fixtures)
     frozen_fixture,
     signed_in,
 )
+from whistle.duty import actions as duty_actions
 from whistle.duty.models import DutyChange, RosterLogEntry, Rotation
 from whistle.organisation.models import Role
 
@@ -104,6 +105,36 @@ def test_the_department_desk_shows_its_duty_and_the_phone_desk_refreshes_at_the_
     assert live.status_code == 200
     # 王芳 herself is on duty now: her row is marked for her.
     assert "duty-row is-me" in live.content.decode()
+
+
+def test_a_township_teams_desk_shows_one_line_saying_who_is_on_duty_now(centre, frozen):
+    city = centre.duty.city
+    # A team serving only the township: its own roster stands behind its people in the
+    # township's centre, and answers only when nobody stands there.
+    city.department.serves.set([city.township])
+    client = signed_in(centre.duty.wang)
+    frozen.move_to(bj(2026, 5, 12, 20, 30))
+
+    def panel() -> str:
+        page = html(client.get("/department/"))
+        return page[page.index("data-duty-now") : page.index('<h2 id="incoming-title"')]
+
+    def now_on_duty(box: str) -> str:
+        row = box[box.index("duty-row") :]
+        return row[row.index("<strong>") + 8 : row.index("</strong>")]
+
+    # 钱伟 stands in the centre; 王芳 holds the team's own night shift behind him.
+    box = panel()
+    assert box.count('class="duty-row') == 1
+    assert now_on_duty(box) == "钱伟" and "王芳" not in box
+    assert f'href="/duty/{centre.centre.pk}/"' in box
+    assert f'href="/duty/{centre.duty.roster.pk}/"' not in box
+    # Nobody in the centre any more: the one line names the own roster's 王芳.
+    for rotation in Rotation.objects.filter(roster=centre.centre):
+        duty_actions.remove_rotation(city.dispatcher, rotation)
+    box = panel()
+    assert box.count('class="duty-row') == 1
+    assert now_on_duty(box) == "王芳"
 
 
 def test_a_desk_without_a_roster_says_so(centre):

@@ -32,7 +32,7 @@ from whistle.cases.worklists import (
 from whistle.duty.models import Roster
 from whistle.duty.schedule import OnDuty, board, township_rosters
 from whistle.organisation import geo
-from whistle.organisation.models import Jurisdiction
+from whistle.organisation.models import Department, Jurisdiction
 
 CS = Case.Status
 SS = Summons.Status
@@ -217,7 +217,13 @@ def township_board(person: Any, township: Jurisdiction, now: datetime) -> Board:
 
 def departments_duty(department_ids: Sequence[int], now: datetime) -> list[OnDuty]:
     """Who is on duty now and next for each of the departments: its own roster and its
-    rosters in townships' enforcement centres."""
+    rosters in townships' enforcement centres.
+
+    A department whose enforcement-centre rosters cover every township it serves (a
+    township's own team) has one duty, not two: its own roster only answers a summons when
+    nobody stands in the centre (`whistle.duty.schedule.duty_for`), so the centre's line
+    says who is on duty now — the centre's person, else the own roster's — and the own
+    roster has no line of its own."""
     rosters = list(
         Roster.objects.filter(department_id__in=sorted(department_ids))
         .select_related("department", "township")
@@ -225,7 +231,55 @@ def departments_duty(department_ids: Sequence[int], now: datetime) -> list[OnDut
         # nulls first and PostgreSQL last unless told.
         .order_by("department__name", F("township__code").asc(nulls_first=True), "pk")
     )
-    return board(rosters, now)
+    duty = board(rosters, now)
+    covered = _covered_by_centres(rosters)
+    if not covered:
+        return duty
+    own = {d.roster.department_id: d for d in duty if d.roster.township_id is None}
+    lines = []
+    for d in duty:
+        department = d.roster.department_id
+        if department not in covered:
+            lines.append(d)
+        elif d.roster.township_id is not None:
+            lines.append(_answering(d, own[department]))
+    return lines
+
+
+def _covered_by_centres(rosters: list[Roster]) -> set[int]:
+    """The departments with an own roster whose centre rosters cover every township they
+    serve (a department serving a district, or its whole district, is never covered)."""
+    own = {r.department_id for r in rosters if r.township_id is None}
+    centres: dict[int, set[int]] = defaultdict(set)
+    for r in rosters:
+        if r.township_id is not None and r.department_id is not None and r.department_id in own:
+            centres[r.department_id].add(r.township_id)
+    if not centres:
+        return set()
+    served: dict[int, set[int]] = defaultdict(set)
+    wide: set[int] = set()
+    links = Department.serves.through.objects.filter(department_id__in=sorted(centres))
+    for department, place, level in links.values_list(
+        "department_id", "jurisdiction_id", "jurisdiction__level"
+    ):
+        if level == Jurisdiction.Level.TOWNSHIP:
+            served[department].add(place)
+        else:
+            wide.add(department)
+    return {
+        department
+        for department, townships in centres.items()
+        if department not in wide and served[department] and served[department] <= townships
+    }
+
+
+def _answering(centre: OnDuty, own: OnDuty) -> OnDuty:
+    """The centre's line of a department whose own roster stands behind it: the centre's
+    person while someone stands there, else the own roster's."""
+    if centre.now is not None and centre.now.person is not None:
+        return centre
+    following = centre.next if centre.next is not None and centre.next.person else own.next
+    return OnDuty(roster=centre.roster, now=own.now, next=following)
 
 
 # The work queues -----------------------------------------------------------------------------
