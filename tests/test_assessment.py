@@ -705,3 +705,71 @@ def test_a_records_case_places_and_department_are_those_its_summons_holds(july):
     with pytest.raises(ProtectedError) as refused:
         records[0].summons.department.delete()
     assert records[0] in refused.value.protected_objects
+
+
+@pytest.mark.django_db
+def test_a_summons_past_its_handling_deadline_and_unfinished_counts_as_not_acted(july, tmp_path):
+    """派出所 ranks first in July while c6 is open. Once the sweep records c6 past its handling
+    deadline, the record counts: came on time 100, acted 0 (not rated): 30 / 0.7 = 42.86;
+    派出所 (89.80 + 100 + 42.86) / 3 = 77.55, total 77.55/3 + 160/3 = 79.18, now behind 城管.
+    When it checks out, the record is derived as usual: 100.00."""
+    m = july
+    scheme_one_third(m.district)
+    rate_all(m)
+    import_inspection(m, tmp_path)
+    c6 = m.summonses["c6_police"]
+    assert not record(c6).settled
+    assert scores(m, "2026-07")["dc-longtan-pcs"] == (D("94.90"), D("84.97"), 1)
+
+    overdue = m.stories["c6"].event(EventKind.RESOLVE_OVERDUE, bj(28, 13, 1), c6)
+    update_scores()
+    r = record(c6)
+    assert (r.settled, r.settled_at, r.came, r.acted) == (
+        True,
+        bj(28, 13, 1),
+        Came.ON_TIME,
+        Acted.ABANDONED,
+    )
+    assert (r.came_score, r.acted_score, r.quality_score, r.total) == (
+        D("100.00"),
+        D("0.00"),
+        None,
+        D("42.86"),
+    )
+    assert overdue.pk in r.event_ids
+    july_scores = scores(m, "2026-07")
+    assert july_scores["dc-longtan-pcs"] == (D("77.55"), D("79.18"), 2)
+    assert july_scores["dc-cgw"] == (D("71.06"), D("83.69"), 1)
+    before = snapshot()
+    recompute_all()
+    assert snapshot() == before
+    assert check_all() == []
+
+    check_out = m.stories["c6"].event(EventKind.CHECK_OUT, bj(29, 10), c6)
+    update_scores()
+    r = record(c6)
+    assert (r.settled_at, r.acted, r.total) == (bj(29, 10), Acted.HANDLED, D("100.00"))
+    assert check_out.pk in r.event_ids and overdue.pk not in r.event_ids
+    assert scores(m, "2026-07")["dc-longtan-pcs"] == (D("96.60"), D("85.53"), 1)
+    assert check_all() == []
+
+
+@pytest.mark.django_db
+def test_a_summons_past_its_handling_deadline_is_no_show_only_by_its_own_rule(july):
+    """Counted from the handling-overdue event, a summons that has neither arrived nor been
+    recorded late for arrival is not marked "never came": that part is left out."""
+    m = july
+    scheme_one_third(m.district)
+    story = m.stories["c6"]
+    (summons,) = story.whistle(bj(28, 10), m.market)
+    story.event(EventKind.RESOLVE_OVERDUE, bj(28, 14, 1), summons)
+    update_scores()
+    r = record(summons)
+    assert (r.settled, r.came, r.came_score, r.acted, r.total) == (
+        True,
+        Came.PENDING,
+        None,
+        Acted.ABANDONED,
+        D("0.00"),
+    )
+    assert check_all() == []

@@ -408,3 +408,21 @@ def test_a_period_that_cannot_be_read_or_a_role_that_is_no_chief_is_refused(chie
         chief_scores(chiefs.district, "2026-8-1", now=NOW)
     with pytest.raises(ValueError):
         chief_scores(chiefs.district, "2026-08", role=Role.STEWARD, now=NOW)
+
+
+def test_before_any_patrol_window_has_ended_nothing_is_required_and_no_share_is_given(chiefs):
+    # 3 August: two days of the month have passed, less than any chief's window.
+    early = bj(8, 3, 12)
+    scores = chief_scores(chiefs.district, "2026-08", now=early)
+    assert scores and all(s.lanes for s in scores)
+    for s in scores:
+        assert (s.lanes_due, s.lanes_covered, s.lane_coverage_rate) == ((), 0, None)
+        assert not any(lane.due for lane in s.lanes)
+    for row in township_summaries(chiefs.district, "2026-08", now=early):
+        assert (row.chiefs_due, row.chiefs_covering, row.coverage_rate) == (0, 0, None)
+    # Once a week has passed the lane chief's lanes are due, the street chief's not yet.
+    week = bj(8, 8, 12)
+    li = chief_scores(chiefs.district, "2026-08", role=Role.LANE_CHIEF, now=week)[0]
+    assert li.lanes_due == li.lanes and li.lane_coverage_rate is not None
+    zhang = chief_scores(chiefs.district, "2026-08", role=Role.STREET_CHIEF, now=week)[0]
+    assert zhang.lane_coverage_rate is None

@@ -57,6 +57,7 @@ OWN_KINDS = [
     EventKind.RESULT,
     EventKind.CHECK_OUT,
     EventKind.ARRIVE_OVERDUE,
+    EventKind.RESOLVE_OVERDUE,
     EventKind.REWORK,
     EventKind.CLOSED,
     AssessmentEventKind.RATED,

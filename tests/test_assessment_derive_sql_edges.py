@@ -442,6 +442,39 @@ def work_and_reworks(corpus: Corpus) -> None:
     trail.expect.update(settled_at=RESOLVE - SECOND, acted="handled")
     trail.uses, trail.ignores = {"check-out"}, {"closed"}
 
+    # Past the handling deadline and unfinished: counted from the sweep's event, not acted;
+    # "did it come" by its own rule; derived as usual once it settles.
+    trail = corpus.trail("handling overdue, unfinished", came="on_time", acted="abandoned")
+    trail.own(K.CHECK_IN_ACCEPTED, DUE, "check-in")
+    trail.own(K.RESOLVE_OVERDUE, RESOLVE + MICRO, "handling overdue")
+    trail.expect.update(settled=True, settled_at=RESOLVE + MICRO)
+    trail.uses = {"check-in", "handling overdue"}
+
+    trail = corpus.trail("handling overdue, never arrived nor recorded late", came="pending")
+    trail.own(K.RESOLVE_OVERDUE, RESOLVE + SECOND, "handling overdue")
+    trail.expect.update(settled=True, settled_at=RESOLVE + SECOND, acted="abandoned")
+    trail.uses = {"handling overdue"}
+
+    trail = corpus.trail("handling overdue after arrival overdue", came="no_show")
+    trail.own(K.ARRIVE_OVERDUE, DUE + SECOND, "arrival overdue")
+    trail.own(K.RESOLVE_OVERDUE, RESOLVE + SECOND, "handling overdue")
+    trail.expect.update(settled=True, settled_at=RESOLVE + SECOND, acted="abandoned")
+    trail.uses = {"arrival overdue", "handling overdue"}
+
+    trail = corpus.trail("handling overdue, then a result", acted="handled")
+    trail.own(K.CHECK_IN_ACCEPTED, DUE, "check-in")
+    trail.own(K.RESOLVE_OVERDUE, RESOLVE + SECOND, "handling overdue")
+    trail.own(K.RESULT, RESOLVE + MINUTE, "result")
+    trail.expect.update(settled=True, settled_at=RESOLVE + SECOND)
+    trail.uses = {"handling overdue", "result"}
+
+    trail = corpus.trail("handling overdue, then checked out", acted="handled")
+    trail.own(K.CHECK_IN_ACCEPTED, DUE, "check-in")
+    trail.own(K.RESOLVE_OVERDUE, RESOLVE + SECOND, "handling overdue")
+    trail.own(K.CHECK_OUT, RESOLVE + MINUTE, "check-out")
+    trail.expect.update(settled=True, settled_at=RESOLVE + MINUTE)
+    trail.uses, trail.ignores = {"check-out"}, {"handling overdue"}
+
     # The township's latest rating, by sequence at the same moment.
     trail = corpus.trail("two ratings at the same moment", rating=2, rating_comment="后者")
     trail.own(K.CHECK_IN_ACCEPTED, DUE, "check-in")

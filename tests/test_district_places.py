@@ -219,6 +219,22 @@ def test_the_whole_district_is_summed_by_township_with_a_link_to_each(client, ju
     assert f'href="?period=2026-07&amp;township={city.longtan.code}">龙潭街道</a>' in html
 
 
+def test_a_month_with_no_patrol_window_ended_yet_shows_no_share(client, july):
+    city = july
+    client.force_login(city.district_office)
+    # 3 July: two days of the month have passed, less than any chief's window.
+    with time_machine.travel(bj(7, 3, 10), tick=False):
+        html = html_of(client.get(CHIEFS, {"period": "2026-07"}))
+        longtan = summary_row(html, "龙潭街道")
+        assert longtan["全部街巷按要求巡查"] == "—"
+        table = html[html.index('id="townships"') : html.index("</table>")]
+        assert "尚无到期的巡查要求" in table and "%" not in table
+        html = html_of(client.get(CHIEFS, {"period": "2026-07", "township": city.longtan.code}))
+    row = html[html.index("liu-yueming") :]
+    row = row[: row.index("</tr>")]
+    assert "尚无到期的巡查要求" in row and "%" not in row and "尚未到期" in row
+
+
 def test_a_township_reads_the_chiefs_of_its_own_lanes(client, july):
     client.force_login(july.township_chief)
     html = html_of(client.get(CHIEFS, {"period": "2026-07"}))

@@ -109,6 +109,12 @@ class LanePatrols:
     required: int
 
     @property
+    def due(self) -> bool:
+        """Whether a whole patrol window of the lane has ended: until then nothing is
+        required of it, and it counts neither for nor against the chief."""
+        return self.required > 0
+
+    @property
     def covered(self) -> bool:
         return self.counted >= self.required
 
@@ -148,13 +154,19 @@ class ChiefScore:
     recognitions: tuple[Recognition, ...] = ()
 
     @property
+    def lanes_due(self) -> tuple[LanePatrols, ...]:
+        """The lanes a whole patrol window of which has ended in the period so far."""
+        return tuple(lane for lane in self.lanes if lane.due)
+
+    @property
     def lanes_covered(self) -> int:
-        return sum(1 for lane in self.lanes if lane.covered)
+        return sum(1 for lane in self.lanes_due if lane.covered)
 
     @property
     def lane_coverage_rate(self) -> Decimal | None:
-        """Lanes patrolled as often as required ÷ the chief's lanes, in percent."""
-        return rate(self.lanes_covered, len(self.lanes))
+        """Lanes patrolled as often as required ÷ the chief's lanes that something is required
+        of yet, in percent; None while no patrol window has ended."""
+        return rate(self.lanes_covered, len(self.lanes_due))
 
     @property
     def role_label(self) -> str:
@@ -367,11 +379,15 @@ class TownshipChiefs:
     # Chiefs who patrolled every one of their lanes in the township as often as required.
     chiefs_covering: int
     stewards: Totals
+    # Chiefs with at least one lane whose patrol window has ended: the others have nothing
+    # required of them yet and count neither way.
+    chiefs_due: int = 0
 
     @property
     def coverage_rate(self) -> Decimal | None:
-        """Chiefs patrolling every lane as required ÷ chiefs, in percent."""
-        return rate(self.chiefs_covering, self.chiefs.people)
+        """Chiefs patrolling every lane as required ÷ chiefs something is required of yet, in
+        percent; None while no patrol window has ended for any of them."""
+        return rate(self.chiefs_covering, self.chiefs_due)
 
 
 def township_summaries(
@@ -386,12 +402,15 @@ def township_summaries(
     lane_patrols = _lane_patrols(district, period, CHIEF_ROLES, requirements)
     activities = _activities(district, period, (*CHIEF_ROLES, Role.STEWARD))
 
-    # township → (person, role) → whether each of their lanes there was covered
+    # township → (person, role) → whether each of their lanes there was covered, for the
+    # lanes whose patrol window has ended (a chief may have none yet)
     chief_lanes: dict[int, dict[PersonRole, list[bool]]] = defaultdict(lambda: defaultdict(list))
     for held in held_lanes(district, period, CHIEF_ROLES, None, now):
         counted = lane_patrols.get((held.person.pk, held.role, held.lane.pk), (0, 0, 0.0))[1]
         required = held.days // requirements[held.role].every_days
-        chief_lanes[held.lane.township_id][(held.person.pk, held.role)].append(counted >= required)
+        lanes = chief_lanes[held.lane.township_id][(held.person.pk, held.role)]
+        if required > 0:
+            lanes.append(counted >= required)
     stewards: dict[int, set[int]] = defaultdict(set)
     for person_id, township_id in (
         RoleAssignment.objects.filter(role=Role.STEWARD, lane__township__parent=district)
@@ -417,8 +436,9 @@ def township_summaries(
             TownshipChiefs(
                 township=township,
                 chiefs=chief_totals,
-                chiefs_covering=sum(1 for lanes in chiefs.values() if all(lanes)),
+                chiefs_covering=sum(1 for lanes in chiefs.values() if lanes and all(lanes)),
                 stewards=steward_totals,
+                chiefs_due=sum(1 for lanes in chiefs.values() if lanes),
             )
         )
     return summaries

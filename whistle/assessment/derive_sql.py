@@ -126,6 +126,7 @@ RELEVANT = (
     K.RESULT,
     K.CHECK_OUT,
     K.ARRIVE_OVERDUE,
+    K.RESOLVE_OVERDUE,
     K.REWORK,
     K.CLOSED,
     K.RESIDENT_CALLBACK,
@@ -201,6 +202,7 @@ _TIMED = (
     K.CLOSED,
     K.CHECK_IN_ACCEPTED,
     K.DECLINED,
+    K.RESOLVE_OVERDUE,
 )
 _RULINGS = _in(K.DECLINE_UPHELD, K.DECLINE_INSISTED)
 _CALLBACKS = _in(K.RESIDENT_CALLBACK, K.RESIDENT_RATED)
@@ -236,6 +238,8 @@ WITH sm AS (
     SELECT sm.*, x.* FROM assessable sm JOIN (
         SELECT sid, odd_case,
             terminal[2] AS terminal_id, terminal[3] AS terminal_us,
+            handling_overdue[2] AS handling_overdue_id,
+            handling_overdue[3] AS handling_overdue_us,
             arrival[3] AS arrival_id, arrival[1] AS arrival_us,
             declined[2] AS declined_id, declined[3] AS declined_us,
             ruling[2] AS ruling_id, ruling[3] AS ruling_upheld, ruling[1] AS ruling_seq,
@@ -249,6 +253,8 @@ WITH sm AS (
         FROM (SELECT sm.id AS sid,
             bool_or(ev.odd) AS odd_case,
             min(ARRAY[ev.seq, ev.id, ev.us]) FILTER (WHERE {_TERMINAL}) AS terminal,
+            min(ARRAY[ev.seq, ev.id, ev.us]) FILTER (WHERE {_own(K.RESOLVE_OVERDUE)})
+                AS handling_overdue,
             min(ARRAY[ev.us, ev.seq, ev.id]) FILTER (WHERE {_own(K.CHECK_IN_ACCEPTED)})
                 AS arrival,
             min(ARRAY[ev.seq, ev.id, ev.us]) FILTER (WHERE {_own(K.DECLINED)}) AS declined,
@@ -308,7 +314,9 @@ WITH sm AS (
                 AND (r.kind = '{K.RESULT}' OR (r.kind = '{K.CHECK_OUT}'
                     AND (w.released_seq IS NULL OR r.seq < w.released_seq)))
             ORDER BY r.seq LIMIT 1) END AS after_id,
-        terminal_id IS NOT NULL AS settled,
+        -- Counted from the handling-overdue event too, "never came" only once finished.
+        terminal_id IS NOT NULL OR handling_overdue_id IS NOT NULL AS settled,
+        terminal_id IS NOT NULL AS finished,
         ruling_upheld = 1 AS upheld,
         CASE WHEN summoned[2] = 1 THEN summoned[3] ELSE arrive_due_us END AS due_us
     FROM w
@@ -326,7 +334,7 @@ WITH sm AS (
             WHEN declined_id IS NOT NULL AND declined_us <= due_us AND upheld THEN 'declined'
             WHEN released_id IS NOT NULL AND released_us <= due_us THEN 'released'
             WHEN overdue_id IS NOT NULL THEN 'overdue'
-            WHEN settled THEN 'settled'
+            WHEN finished THEN 'settled'
             ELSE 'pending' END AS came_by,
         CASE WHEN upheld THEN '{Acted.DECLINE_UPHELD}'
             WHEN ruling_id IS NOT NULL THEN
@@ -365,7 +373,7 @@ WITH sm AS (
 )
 INSERT INTO whistle_derived ({", ".join(DERIVED_COLUMNS)})
 SELECT g.id, g.case_id, g.district_id, g.township_id, g.department_id, g.month, g.scheme_id,
-    g.settled, {_moment("g.terminal_us")}, g.came,
+    g.settled, {_moment("COALESCE(g.terminal_us, g.handling_overdue_us)")}, g.came,
     CASE WHEN g.came = '{Came.LATE}' THEN g.late END,
     g.acted, cardinality(g.rework_ids),
     CASE WHEN by_rating THEN (rated_data ->> 'rating')::int
@@ -376,7 +384,7 @@ SELECT g.id, g.case_id, g.district_id, g.township_id, g.department_id, g.month, 
     -- The last trail position of the case: one look into the (case, seq) index per summons.
     COALESCE((SELECT max(t.seq) FROM {_table(Event)} t WHERE t.case_id = g.case_id), 0),
     to_jsonb(ARRAY(SELECT DISTINCT x FROM unnest(
-        ARRAY[terminal_id,
+        ARRAY[COALESCE(terminal_id, handling_overdue_id),
             CASE came_by WHEN 'arrival' THEN arrival_id WHEN 'declined' THEN declined_id
                 WHEN 'released' THEN released_id WHEN 'overdue' THEN overdue_id END,
             CASE WHEN came_by = 'declined' OR upheld THEN ruling_id END,

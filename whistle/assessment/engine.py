@@ -81,6 +81,7 @@ RELEVANT_KINDS = (
     EventKind.RESULT,
     EventKind.CHECK_OUT,
     EventKind.ARRIVE_OVERDUE,
+    EventKind.RESOLVE_OVERDUE,
     EventKind.REWORK,
     EventKind.CLOSED,
     EventKind.RESIDENT_CALLBACK,

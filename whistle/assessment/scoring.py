@@ -140,10 +140,18 @@ def derive_facts(summons: SummonsFacts, events: Sequence[TrailEvent]) -> Facts:
         if (e.summons_id == summons.summons_id and e.kind in _SUMMONS_TERMINAL)
         or (e.kind == EventKind.CLOSED and e.summons_id in (None, summons.summons_id))
     ]
+    # Past its handling deadline and unfinished, by the sweep's event: it counts from then
+    # on, not acted until it reports its work, as if it had settled.
+    handling_overdue = first(EventKind.RESOLVE_OVERDUE)
+    finished = bool(terminal)
     if terminal:
         facts.settled = True
         facts.settled_at = terminal[0].at
         used.append(terminal[0].id)
+    elif handling_overdue is not None:
+        facts.settled = True
+        facts.settled_at = handling_overdue.at
+        used.append(handling_overdue.id)
 
     arrival = first_arrival(own)
     declined = first(EventKind.DECLINED)
@@ -183,7 +191,7 @@ def derive_facts(summons: SummonsFacts, events: Sequence[TrailEvent]) -> Facts:
         if overdue is not None:
             used.append(overdue.id)
             facts.came = Came.NO_SHOW
-        elif facts.settled:
+        elif finished:
             facts.came = Came.NO_SHOW
 
     # Did it act? A check-out after the release only ends the stay: it is no work done.

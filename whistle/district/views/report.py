@@ -49,7 +49,7 @@ def annual_report(request: HttpRequest, year: int) -> HttpResponse:
     now = timezone.now()
     board = tables.ranking(district, period)
     chiefs = chief_scores(district, period.key, now=now)
-    chiefs_meeting = sum(1 for c in chiefs if c.lanes and c.lanes_covered == len(c.lanes))
+    chiefs_meeting = sum(1 for c in chiefs if c.lanes_due and c.lanes_covered == len(c.lanes_due))
     context = page_context(
         reader,
         "rankings",
