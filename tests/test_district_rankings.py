@@ -94,6 +94,31 @@ def test_the_chart_data_holds_each_parts_contribution_in_rank_order_and_the_mont
     assert "vendor/echarts/echarts.min.js" in html
 
 
+def test_the_monthly_chart_leaves_out_the_departments_without_any_score(client, rated, tmp_path):
+    from whistle.assessment.components import import_component_scores
+    from whistle.assessment.engine import recompute_all
+    from whistle.organisation.models import Department, Sector
+
+    empty = Department.objects.create(
+        code="dc-empty",
+        name="东城区无考核部门",
+        kind="functional",
+        sector=Sector.objects.create(code="extra", name="其他"),
+        district=rated.district,
+    )
+    # Inspected in July but never summoned: listed in the ranking without a total.
+    inspection = tmp_path / "inspection.csv"
+    inspection.write_text("department,component,period,score\ndc-empty,inspection,2026-07,75\n")
+    assert import_component_scores(inspection, rated.district).errors == []
+    recompute_all()
+    assert DepartmentResult.objects.get(department=empty, period="2026-07").total is None
+    client.force_login(rated.district_assessor)
+    chart = chart_of(html_of(client.get(RANKINGS, {"period": "2026-07"})))
+    trend = {s["name"]: s["data"] for s in chart["trend"]["series"]}
+    assert set(trend) == {"龙潭派出所", "东城区城管执法局", "东城区市场监管局"}
+    assert all(any(v is not None for v in data) for data in trend.values())
+
+
 def test_the_period_picker_offers_no_period_that_has_not_begun(client, rated):
     client.force_login(rated.district_assessor)
     # 28 July 2026: the month, its quarter and its year have begun, August has not.

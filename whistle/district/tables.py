@@ -280,7 +280,9 @@ class Ranking:
                 "series": [
                     {"name": by_id[pk], "data": [_number(v) for v in values]}
                     for pk, values in self.trend.items()
-                    if pk in by_id
+                    # A department without a total in any month has nothing to draw: it
+                    # stays out of the lines and the legend.
+                    if pk in by_id and any(v is not None for v in values)
                 ],
             },
             "labels": {
