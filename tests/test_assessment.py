@@ -773,3 +773,24 @@ def test_a_summons_past_its_handling_deadline_is_no_show_only_by_its_own_rule(ju
         D("0.00"),
     )
     assert check_all() == []
+
+
+@pytest.mark.django_db
+def test_a_correction_already_ruled_on_cannot_be_appealed_again(july):
+    m = july
+    scheme_one_third(m.district)
+    rate_all(m)
+    summons = m.summonses["c3_urban"]
+    with time_machine.travel(bj(20, 10), tick=False):
+        appeal = file_appeal(m.urban_officer, summons, "came", {"came": "on_time"}, "已到场")
+    with time_machine.travel(bj(21, 10), tick=False):
+        rule_on_appeal(m.chiefs_office, appeal, False, "无到场证据")
+    with time_machine.travel(bj(21, 11), tick=False):
+        with pytest.raises(AssessmentError, match=r"already ruled on \(rejected, 2026-07-21\)"):
+            file_appeal(m.urban_officer, summons, "came", {"came": "on_time"}, "确已到场")
+        with translation.override("zh-hans"), pytest.raises(AssessmentError, match="不能再次"):
+            file_appeal(m.urban_officer, summons, "came", {"came": "on_time"}, "确已到场")
+        # Another correction of the record is a new appeal.
+        other = file_appeal(m.urban_officer, summons, "came", {"late_minutes": 5}, "迟到5分钟")
+    assert other.status == "pending"
+    assert summons.appeals.count() == 2

@@ -288,6 +288,23 @@ def file_appeal(
             )
         if Appeal.objects.filter(summons=summons, status=Appeal.Status.PENDING).exists():
             raise AssessmentError(_("An appeal against this record is already awaiting a ruling"))
+        # A ruling is final for the correction it ruled on: the same request is not filed again.
+        for earlier in Appeal.objects.filter(summons=summons, part=part).exclude(
+            status=Appeal.Status.PENDING
+        ):
+            if earlier.requested == requested:
+                raise AssessmentError(
+                    _(
+                        "This correction of this record was already ruled on (%(status)s, "
+                        "%(date)s): an identical appeal cannot be filed again"
+                    )
+                    % {
+                        "status": earlier.get_status_display(),
+                        "date": timezone.localtime(earlier.ruled_at or earlier.filed_at).strftime(
+                            "%Y-%m-%d"
+                        ),
+                    }
+                )
         appeal = Appeal.objects.create(
             summons=summons,
             department_id=summons.department_id,
