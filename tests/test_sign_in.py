@@ -370,3 +370,64 @@ def test_no_template_asks_htmx_to_run_script_text():
         if re.search(r'hx-trigger="[^"]*\[|hx-on|hx-vals="js:|hx-vars', path.read_text())
     ]
     assert offending == []
+
+
+ENDED_ZH = "您的登录已失效，请重新登录后继续。"
+ENDED_EN = "Your session has ended. Sign in again to go on."
+
+
+def test_a_form_sent_after_the_session_lapsed_brings_the_person_back_to_its_page(
+    client, assessor, clock
+):
+    sign_in(client, assessor)
+    assert client.get("/inbox/").status_code == 200
+    clock.move_to(NOON + timedelta(minutes=31))
+    response = client.post("/inbox/read/", HTTP_REFERER="http://testserver/inbox/?page=2")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=%2Finbox%2F%3Fpage%3D2"
+    page = client.get(response["Location"]).content.decode()
+    assert ENDED_ZH in page
+    assert 'name="next" value="/inbox/?page=2"' in page
+    back = client.post(
+        "/accounts/login/",
+        {"username": assessor.username, "password": PASSWORD, "next": "/inbox/?page=2"},
+        REMOTE_ADDR=HERE,
+    )
+    assert back["Location"] == "/inbox/?page=2"
+    assert client.get(back["Location"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "referer", ["", "https://elsewhere.example/inbox/", "http://testserver/accounts/login/"]
+)
+def test_a_form_sent_without_a_session_from_no_page_of_ours_returns_home(client, referer):
+    client.cookies["django_language"] = "en"
+    headers = {"HTTP_REFERER": referer} if referer else {}
+    response = client.post("/inbox/read/", **headers)
+    assert response["Location"] == "/accounts/login/?next=%2F"
+    assert ENDED_EN in client.get(response["Location"]).content.decode()
+
+
+def test_a_page_opened_after_the_session_lapsed_says_so_on_the_sign_in_page(
+    client, assessor, clock
+):
+    sign_in(client, assessor)
+    # The browser dropped the session's cookie when the session lapsed.
+    del client.cookies["sessionid"]
+    client.cookies["django_language"] = "en"
+    response = client.get("/inbox/")
+    assert response["Location"] == "/accounts/login/?next=/inbox/"
+    assert ENDED_EN in client.get(response["Location"]).content.decode()
+    # Told once.
+    assert ENDED_EN not in client.get(client.get("/inbox/")["Location"]).content.decode()
+
+
+def test_a_newcomer_or_someone_who_signed_out_is_not_told_of_an_ended_session(
+    client, assessor, clock
+):
+    page = client.get(client.get("/inbox/")["Location"]).content.decode()
+    assert ENDED_ZH not in page
+    sign_in(client, assessor)
+    client.post("/accounts/logout/")
+    page = client.get(client.get("/inbox/")["Location"]).content.decode()
+    assert ENDED_ZH not in page

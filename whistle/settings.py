@@ -153,6 +153,11 @@ MIDDLEWARE[MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddle
     "whistle.accounts.middleware.SessionPolicyMiddleware",
     "whistle.accounts.middleware.TwoFactorMiddleware",
 ]
+# After the messages, which keep the notice it leaves for the sign-in page.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "whistle.accounts.middleware.SignInNeededMiddleware",
+)
 # Last, so that it turns a lock-out flagged by any view into the lock-out page.
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AUTHENTICATION_BACKENDS = [

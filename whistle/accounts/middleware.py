@@ -1,15 +1,21 @@
-"""Two pieces of every signed-in request: the idle timeout, and the second factor."""
+"""Pieces of every request: the idle timeout, the second factor, and the way to the sign-in
+page of a person whose session lapsed."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 from whistle.accounts import sessions, twofactor
 
@@ -69,3 +75,78 @@ class TwoFactorMiddleware:
         target = "accounts:verify" if standing == twofactor.Standing.VERIFY else "accounts:enrol"
         next_url = request.get_full_path() if request.method == "GET" else "/"
         return redirect(f"{reverse(target)}?{urlencode({'next': next_url})}")
+
+
+# A cookie that says only that this browser was signed in: it outlives the session, so a
+# browser whose session lapsed (idle time, signing out everywhere, a changed password) is
+# told so on the sign-in page. Signing out removes it.
+WAS_SIGNED_IN_COOKIE = "whistle_was_signed_in"
+SIGNED_OUT_FLAG = "_whistle_signed_out"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+
+
+def _our_page(request: HttpRequest, address: str) -> str | None:
+    """The address as a path on this site (with its query), or None when it is empty or
+    another site's."""
+    try:
+        ours = bool(address) and url_has_allowed_host_and_scheme(
+            address, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    except DisallowedHost:
+        return None
+    if not ours:
+        return None
+    parts = urlsplit(address)
+    if not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+class SignInNeededMiddleware:
+    """When a page sends a signed-out person to the sign-in page: a person whose session
+    lapsed is told so there, and a form sent without a session brings the person back,
+    once signed in, to the page the form was on (the Referer, when it is one of ours, else
+    the home page), never to the address that takes the form only."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user: Any = getattr(request, "user", None)
+        if getattr(request, SIGNED_OUT_FLAG, False):
+            response.delete_cookie(WAS_SIGNED_IN_COOKIE)
+            return response
+        if user is not None and user.is_authenticated:
+            if not request.COOKIES.get(WAS_SIGNED_IN_COOKIE):
+                response.set_cookie(
+                    WAS_SIGNED_IN_COOKIE,
+                    "1",
+                    secure=settings.SESSION_COOKIE_SECURE,
+                    httponly=True,
+                    samesite="Lax",
+                )
+            return response
+        login_path = resolve_url(settings.LOGIN_URL)
+        if response.status_code != 302:
+            return response
+        location = urlsplit(response.get("Location", ""))
+        if location.path != login_path:
+            return response
+        form_sent = request.method not in SAFE_METHODS
+        lapsed = (
+            form_sent
+            or bool(request.COOKIES.get(WAS_SIGNED_IN_COOKIE))
+            or bool(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+        )
+        if form_sent:
+            referer = _our_page(request, request.headers.get("Referer", ""))
+            if referer is None or urlsplit(referer).path == login_path:
+                referer = reverse("web:home")
+            query = parse_qs(location.query)
+            query["next"] = [referer]
+            response["Location"] = f"{login_path}?{urlencode(query, doseq=True)}"
+        if lapsed:
+            messages.info(request, _("Your session has ended. Sign in again to go on."))
+            response.delete_cookie(WAS_SIGNED_IN_COOKIE)
+        return response

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from whistle.accounts import sessions, twofactor
-from whistle.accounts.middleware import SEEN_KEY
+from whistle.accounts.middleware import SEEN_KEY, SIGNED_OUT_FLAG
 
 
 def signed_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
@@ -26,6 +26,9 @@ def signed_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> No
 
 
 def signed_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    if request is not None:
+        # The browser no longer counts as one whose session lapsed.
+        setattr(request, SIGNED_OUT_FLAG, True)
     session = getattr(request, "session", None)
     if session is not None:
         sessions.forget(session.session_key)
