@@ -131,6 +131,25 @@ def test_a_township_sees_its_own_hot_spots_only(client, july):
     assert client.get(HOTSPOTS, {"township": july.city.dongsi.code}).status_code == 404
 
 
+def test_the_hot_spots_title_names_the_place_the_heading_names(client, july):
+    def title_and_heading(html: str) -> tuple[str, str]:
+        title = re.search(r"<title>(.*?)</title>", html, re.S)
+        heading = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S)
+        assert title and heading
+        return title.group(1), heading.group(1)
+
+    client.force_login(july.dispatcher)
+    title, heading = title_and_heading(html_of(client.get(HOTSPOTS, {"period": "2026-07"})))
+    assert "龙潭街道" in heading and "龙潭街道" in title
+    assert "东城区" not in title
+    client.force_login(july.district_office)
+    title, heading = title_and_heading(html_of(client.get(HOTSPOTS, {"period": "2026-07"})))
+    assert "东城区" in heading and "东城区" in title
+    html = html_of(client.get(HOTSPOTS, {"period": "2026-07", "township": july.longtan.code}))
+    title, heading = title_and_heading(html)
+    assert "龙潭街道" in heading and "龙潭街道" in title
+
+
 @pytest.mark.parametrize("who", ["urban_officer", "steward", "resident"])
 def test_the_hot_spots_and_the_chiefs_refuse_everyone_else(client, july, who):
     client.force_login(getattr(july, who))
