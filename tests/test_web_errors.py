@@ -177,3 +177,32 @@ class TestErrorsRaisedByPages:
         assert json.loads(crashed.content) == {"error": "服务器出了问题"}
         posted = client.post("/test-errors/empty-400/", "{}", content_type="application/json")
         assert posted.status_code == 400 and "error" in json.loads(posted.content)
+
+
+def test_a_refusal_is_one_line_in_the_log_with_the_path_and_the_person(steward, caplog):
+    client = Client(raise_request_exception=False)
+    client.force_login(steward)
+    with caplog.at_level("WARNING", logger="django.request"):
+        assert client.get("/district/chiefs/").status_code == 403
+    refusals = [r for r in caplog.records if r.name == "django.request"]
+    assert len(refusals) == 1
+    refusal = refusals[0]
+    assert refusal.levelname == "WARNING"
+    assert refusal.getMessage() == f"refused (403): GET /district/chiefs/, person {steward.pk}"
+    assert refusal.exc_info is None
+    assert "Traceback" not in caplog.text
+    caplog.clear()
+    assert Client(raise_request_exception=False).get("/district/chiefs/").status_code == 302
+    assert not [r for r in caplog.records if r.name == "django.request"]
+
+
+@pytest.mark.urls("tests.urls_errors")
+def test_a_bug_keeps_its_traceback_in_the_log(steward, caplog):
+    client = Client(raise_request_exception=False)
+    client.force_login(steward)
+    with caplog.at_level("WARNING", logger="django.request"):
+        assert client.get("/test-errors/crash/").status_code == 500
+    errors = [r for r in caplog.records if r.name == "django.request"]
+    assert len(errors) == 1
+    assert errors[0].levelname == "ERROR" and errors[0].exc_info is not None
+    assert "Traceback" in caplog.text and "a bug in a page" in caplog.text

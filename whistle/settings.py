@@ -501,9 +501,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # A refused request (403, 400) is one line with the path and the person; a server
+    # error keeps its traceback (whistle/web/logs.py).
+    "filters": {"one_line_refusals": {"()": "whistle.web.logs.OneLineRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "whistle": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django": {"handlers": ["console"], "level": "WARNING"},
+        "django.request": {"level": "WARNING", "filters": ["one_line_refusals"]},
     },
 }
