@@ -134,6 +134,16 @@ def test_another_district_or_a_year_out_of_range_is_not_found(client, rated):
     assert client.get("/district/report/2101/").status_code == 404
 
 
+def test_a_year_that_has_not_begun_has_no_report_yet(client, rated, _clock):
+    client.force_login(rated.district_assessor)
+    assert client.get("/district/report/2027/").status_code == 404
+    assert "/district/report/2027/" not in html_of(client.get(RANKINGS, {"period": "2027"}))
+    # Its first hour in Beijing (31 December, 16:00 UTC) opens it.
+    _clock.move_to("2026-12-31T16:00:00+00:00")
+    assert client.get("/district/report/2027/").status_code == 200
+    assert "/district/report/2027/" in html_of(client.get(RANKINGS, {"period": "2027"}))
+
+
 def test_the_rankings_year_view_links_to_the_report_for_district_readers_only(client, rated):
     client.force_login(rated.district_assessor)
     link = 'href="/district/report/2026/?district=110101"'

@@ -63,6 +63,8 @@ def rankings(request: HttpRequest) -> HttpResponse:
         chart=board.chart(),
         # District readers open every department's drill-down, department staff their own.
         opens_all=reader.reads_district(district.pk),
+        # A year's report opens once the year has begun.
+        report_open=picked.period.year <= this_month.year,
         own_departments=own,
         keep=[("district", district.code)],
         opened_before=opened_on is not None and opened_on != this_month,

@@ -43,10 +43,11 @@ def annual_report(request: HttpRequest, year: int) -> HttpResponse:
     # The district readers only (assessors, chiefs' office, district chief): department
     # staff see the rankings but not the district's whole report.
     district = choose(request, list(reader.districts().order_by("code")), "district")
-    if not FIRST_YEAR <= year <= LAST_YEAR:
+    now = timezone.now()
+    # A year that has not begun has nothing to report yet.
+    if not FIRST_YEAR <= year <= min(LAST_YEAR, timezone.localtime(now, BEIJING).year):
         raise Http404
     period = Period(year, PeriodKind.YEAR, 0)
-    now = timezone.now()
     board = tables.ranking(district, period)
     chiefs = chief_scores(district, period.key, now=now)
     chiefs_meeting = sum(1 for c in chiefs if c.lanes_due and c.lanes_covered == len(c.lanes_due))
