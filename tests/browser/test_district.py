@@ -269,3 +269,21 @@ def test_the_monthly_chart_tooltip_shows_the_values_within_the_security_policy(
     assert point["name"] in shown
     shots(page, "tooltip")
     assert blocked == []
+
+
+def test_printed_rankings_leave_out_the_navigation_and_the_controls(new_page, shots, month):
+    _m, period = month
+    page = new_page(WALL)
+    sign_in(page, "he-assessor")
+    page.goto(f"/district/rankings/?period={period.key}")
+    page.wait_for_selector("[data-chart=ranking][data-chart-ready=true]")
+    hidden = (".topbar", ".skip-link", ".footer", ".period-picker", ".downloads", ".subnav")
+    assert page.locator(".topbar").is_visible() and page.locator(".period-picker").is_visible()
+    page.emulate_media(media="print")
+    for selector in hidden:
+        assert page.locator(selector).count() > 0, selector
+        assert not page.locator(selector).first.is_visible(), selector
+    assert page.locator(".ranking-table").is_visible()
+    assert page.locator("[data-chart=ranking] canvas").is_visible()
+    assert page.locator("[data-chart=trend] canvas").is_visible()
+    shots(page, "8-rankings-printed", full_page=True)
