@@ -135,3 +135,23 @@ def test_the_demo_officer_reads_their_notifications_and_sets_quiet_hours(
     assert page.input_value("#id_quiet_from") == "22:00"
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shots(page, "8-saved")
+
+
+def test_a_form_sent_after_the_session_ended_leads_back_to_its_page(new_page, demo_city):
+    page = new_page(DESKTOP)
+    sign_in(page, "officer-urban", DEMO_PASSWORD)
+    page.goto("/inbox/")
+    unread = page.locator(".inbox-entry.is-unread").count()
+    assert unread > 0
+    # The session lapsed: the browser dropped its cookie.
+    page.context.clear_cookies(name="sessionid")
+    page.click("form[action='/inbox/read/'] button")
+    page.wait_for_url("**/accounts/login/?next=%2Finbox%2F")
+    assert "您的登录已失效，请重新登录后继续。" in page.locator(".messages").inner_text()
+    page.fill("#id_username", "officer-urban")
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url("**/inbox/")
+    assert "405" not in page.title()
+    # Nothing was marked read: the person sends the form again, now signed in.
+    assert page.locator(".inbox-entry.is-unread").count() == unread
