@@ -40,6 +40,8 @@ from whistle.policies.models import Category, CategoryKind, MajorClass
 NOW = beijing(2026, 3, 10, 10, 0)
 HOME = "/dispatch/"
 BOARD = "/dispatch/board/"
+# What htmx sends when it asks for the board.
+HX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture(autouse=True)
@@ -69,20 +71,43 @@ def test_the_command_centre_opens_for_the_township(client, whistle_city, who):
 def test_the_command_centre_refuses_other_roles(client, whistle_city, who):
     client.force_login(getattr(whistle_city, who))
     assert client.get(HOME).status_code == 403
-    assert client.get(BOARD).status_code == 403
+    assert client.get(BOARD, **HX).status_code == 403
 
 
 def test_a_stranger_is_sent_to_sign_in_and_the_board_stops_polling(client, whistle_city):
     response = client.get(HOME)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
-    assert client.get(BOARD).status_code == 286
+    assert client.get(BOARD, **HX).status_code == 286
+    # Opened in the browser, the board's address sends the stranger to sign in too.
+    response = client.get(BOARD)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_board_opened_in_the_browser_is_the_whole_page_it_belongs_to(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    fragment = client.get(BOARD, **HX)
+    assert "<html" not in html_of(fragment)
+    assert "HX-Request" in fragment["Vary"]
+    for url, page in ((BOARD, HOME), (f"{BOARD}?layout=wall", "/dispatch/wall/")):
+        response = client.get(url)
+        html = html_of(response)
+        assert "HX-Request" in response["Vary"]
+        # The layout with its style sheet and menu, and the page around the board.
+        assert "<html" in html and 'rel="stylesheet"' in html and 'id="board"' in html
+        assert title_of(html) == title_of(html_of(client.get(page)))
+
+
+def title_of(html: str) -> str:
+    found = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert found is not None
+    return found.group(1).strip()
 
 
 def test_a_dispatcher_of_dongsi_cannot_open_longtan(client, whistle_city):
     client.force_login(whistle_city.dongsi_dispatcher)
     assert "东四街道" in html_of(client.get(HOME))
     assert client.get(HOME + "?township=110101015").status_code == 404
-    assert client.get(BOARD + "?township=110101015").status_code == 404
+    assert client.get(BOARD + "?township=110101015", **HX).status_code == 404
 
 
 def test_the_district_chiefs_office_chooses_among_the_townships(client, whistle_city):
@@ -111,13 +136,13 @@ def test_the_board_lists_whistles_and_cases_by_state_and_turns_overdue_red(
     case, _whistle, summonses = whistled_case(city)
     actions.acknowledge(city.urban_officer, summonses[city.urban.pk])
     client.force_login(city.dispatcher)
-    html = html_of(client.get(BOARD))
+    html = html_of(client.get(BOARD, **HX))
     assert reported.reference in html and case.reference in html
     assert "正在吹哨" in html and "东城区城管执法局" in html and "龙潭派出所" in html
     assert 'class="figure figure-alert"' not in html
     # Eleven minutes later the police have not acknowledged (due 10:10).
     _clock.move_to(NOW + timedelta(minutes=11))
-    response = client.get(BOARD)
+    response = client.get(BOARD, **HX)
     html = html_of(response)
     assert response["Cache-Control"] == "private, no-store"
     assert 'class="figure figure-alert"' in html
@@ -131,7 +156,7 @@ def test_the_board_lists_the_first_cases_of_each_state_and_says_how_many_more(cl
     cases = [reported_case(city, description=f"问题 {n}") for n in range(BOARD_GROUP_LIMIT + 2)]
     whistled = [whistled_case(city)[0] for _n in range(BOARD_GROUP_LIMIT + 1)]
     client.force_login(city.dispatcher)
-    html = html_of(client.get(BOARD))
+    html = html_of(client.get(BOARD, **HX))
     listed = html[html.index("按状态列出的未结案件") :]
     for case in cases[:BOARD_GROUP_LIMIT]:
         assert f">{case.reference}</a>" in listed
@@ -151,7 +176,7 @@ def test_the_board_lists_the_first_cases_of_each_state_and_says_how_many_more(cl
     # oldest listed, no line under them and no link to the queue.
     for wall in (
         html_of(client.get("/dispatch/wall/")),
-        html_of(client.get(f"{BOARD}?layout=wall")),
+        html_of(client.get(f"{BOARD}?layout=wall", **HX)),
     ):
         listed = wall[wall.index("按状态列出的未结案件") :]
         assert re.search(
@@ -195,7 +220,7 @@ def busy_township(city, rounds: int) -> None:
 
 def queries_of(client, url: str) -> int:
     with CaptureQueriesContext(connection) as context:
-        html_of(client.get(url))
+        html_of(client.get(url, **(HX if url == BOARD else {})))
     return len(context.captured_queries)
 
 
@@ -212,7 +237,7 @@ def test_the_board_and_the_home_page_run_a_fixed_number_of_queries(
     assert many == few
     # One of them reads the township's duty rosters (their rotations only when there are).
     with django_assert_max_num_queries(11):
-        html_of(client.get(BOARD))
+        html_of(client.get(BOARD, **HX))
     # The home page's header reads the unread count, its duty panel the rosters, its filter
     # the units.
     with django_assert_max_num_queries(32):

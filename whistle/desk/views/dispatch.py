@@ -493,21 +493,29 @@ def op_form(request: HttpRequest, name: str, key: str) -> HttpResponse:
 
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
-    """The live part of the command centre and its wall, polled every 5 seconds."""
+    """The live part of the command centre and its wall, polled every 5 seconds. Opened
+    in the browser rather than asked for by htmx, the address answers with the whole page
+    the part belongs to: the command centre, or its wall (``layout=wall``)."""
+    if request.headers.get("HX-Request") != "true":
+        page = wall if request.GET.get("layout") == "wall" else home
+        response = page(request)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
     if not request.user.is_authenticated:
         return HttpResponse(status=HTMX_STOP_POLLING)
     viewer = Viewer.of(request.user)
     township, _townships = desk_township(request, viewer)
-    wall = request.GET.get("layout") == "wall"
+    on_wall = request.GET.get("layout") == "wall"
     response = render(
         request,
         "desk/dispatch/board.html",
         {
             "board": township_board(request.user, township, timezone.now()),
-            "wall": wall,
+            "wall": on_wall,
         },
     )
     response["Cache-Control"] = "private, no-store"
+    patch_vary_headers(response, ["HX-Request"])
     return response
 
 
