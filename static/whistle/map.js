@@ -202,6 +202,15 @@
       );
     }
 
+    // A line, an area or a point the map draws is no stop of its own for the Tab key:
+    // the library makes each one with a tooltip focusable, hundreds of unnamed stops
+    // between the map and the rest of the form. The map itself stays one stop (its arrow
+    // keys pan, + and - zoom); a place is chosen by keyboard from the lane list beside it.
+    map.on("layeradd", function (event) {
+      var drawnEl = event.layer.getElement && event.layer.getElement();
+      if (drawnEl && drawnEl instanceof window.SVGElement) drawnEl.setAttribute("tabindex", "-1");
+    });
+
     map.on("click", function (event) {
       emit("whistle:map-click", toStored(event.latlng.lng, event.latlng.lat));
     });
