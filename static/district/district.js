@@ -172,8 +172,13 @@
         .addTo(layer);
     });
     layer.addTo(handle.map);
+    // The whole district (or township) in view, the cells within it: measured again
+    // first, as the box may have settled since the map was made.
+    handle.map.invalidateSize({ pan: false });
     var bounds = layer.getBounds();
-    if (bounds.isValid()) handle.map.fitBounds(bounds.pad(0.8), { maxZoom: 16, animate: false });
+    if (!handle.fit() && bounds.isValid()) {
+      handle.map.fitBounds(bounds.pad(0.8), { maxZoom: 16, animate: false });
+    }
     handle.map.getContainer().setAttribute("data-hotspots-drawn", String(cells.length));
   }
 

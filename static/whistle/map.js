@@ -40,6 +40,89 @@
 
   var LANE_STYLE = { color: "#b3261e", weight: 5, opacity: 0.9 };
 
+  /* A lane's stroke by the zoom: hairlines over a whole district, where hundreds of lanes
+     at full width would merge into red blocks; the full width from street level. */
+  function laneWeight(zoom) {
+    if (zoom >= 16) return LANE_STYLE.weight;
+    if (zoom >= 15) return 4;
+    if (zoom >= 14) return 3;
+    if (zoom >= 13) return 2;
+    return 1.5;
+  }
+
+  /* Case points closer on the screen than this (pixels) would cover one another. */
+  var POINT_GAP = 20;
+
+  /* Cases reported a few metres apart (several on one lane) are drawn as one dot each
+     around where they are, in a small ring, so that every one can be seen and clicked:
+     grouped again at every zoom, each back at its own position once it stands clear. */
+  function spreadPoints(map, layer) {
+    var markers = [];
+    layer.eachLayer(function (marker) {
+      if (marker.whistleHome) markers.push(marker);
+    });
+    var zoom = map.getZoom();
+    var points = markers.map(function (marker) {
+      return map.project(marker.whistleHome, zoom);
+    });
+    var parent = markers.map(function (_marker, i) {
+      return i;
+    });
+    function root(i) {
+      while (parent[i] !== i) {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+      }
+      return i;
+    }
+    function cell(x, y) {
+      return Math.floor(x / POINT_GAP) + ":" + Math.floor(y / POINT_GAP);
+    }
+    var grid = {};
+    points.forEach(function (p, i) {
+      var key = cell(p.x, p.y);
+      (grid[key] = grid[key] || []).push(i);
+    });
+    points.forEach(function (p, i) {
+      for (var dx = -1; dx <= 1; dx += 1) {
+        for (var dy = -1; dy <= 1; dy += 1) {
+          (grid[cell(p.x + dx * POINT_GAP, p.y + dy * POINT_GAP)] || []).forEach(function (j) {
+            if (j > i && p.distanceTo(points[j]) < POINT_GAP) parent[root(i)] = root(j);
+          });
+        }
+      }
+    });
+    var groups = {};
+    markers.forEach(function (_marker, i) {
+      var key = root(i);
+      (groups[key] = groups[key] || []).push(i);
+    });
+    Object.keys(groups).forEach(function (key) {
+      var members = groups[key];
+      var n = members.length;
+      if (n === 1) {
+        markers[members[0]].setLatLng(markers[members[0]].whistleHome);
+        return;
+      }
+      var x = 0;
+      var y = 0;
+      members.forEach(function (i) {
+        x += points[i].x / n;
+        y += points[i].y / n;
+      });
+      // Always in the same order round the ring: by reference.
+      members.sort(function (a, b) {
+        return String(markers[a].feature.id).localeCompare(String(markers[b].feature.id));
+      });
+      var radius = Math.max(POINT_GAP, (n * (POINT_GAP + 2)) / (2 * Math.PI));
+      members.forEach(function (i, k) {
+        var angle = -Math.PI / 2 + (2 * Math.PI * k) / n;
+        var at = L.point(x + radius * Math.cos(angle), y + radius * Math.sin(angle));
+        markers[i].setLatLng(map.unproject(at, zoom));
+      });
+    });
+  }
+
   /* The legend under the map (rendered by the server, words and all) gets the colours the
      map draws with, from the same constants. */
   function paintLegend(el) {
@@ -70,7 +153,7 @@
     return span.innerHTML;
   }
 
-  function buildLayer(name, data, toLatLng) {
+  function buildLayer(name, data, toLatLng, map) {
     var options = { coordsToLatLng: toLatLng };
     if (name === "jurisdictions") {
       options.style = function (feature) {
@@ -82,7 +165,9 @@
       };
     } else if (name === "lanes") {
       options.style = function () {
-        return Object.assign({ className: "whistle-lane" }, LANE_STYLE);
+        return Object.assign({ className: "whistle-lane" }, LANE_STYLE, {
+          weight: laneWeight(map.getZoom()),
+        });
       };
       options.onEachFeature = function (feature, layer) {
         var p = feature.properties;
@@ -95,7 +180,7 @@
     } else if (name === "cases") {
       options.pointToLayer = function (feature, latlng) {
         var tone = feature.properties.tone || "neutral";
-        return L.circleMarker(latlng, {
+        var marker = L.circleMarker(latlng, {
           radius: 8,
           color: "#ffffff",
           weight: 2,
@@ -103,6 +188,8 @@
           fillOpacity: 1,
           className: "whistle-case whistle-case-" + tone,
         });
+        marker.whistleHome = latlng;
+        return marker;
       };
       options.onEachFeature = function (feature, layer) {
         var p = feature.properties;
@@ -112,7 +199,9 @@
         );
       };
     }
-    return L.geoJSON(data, options);
+    var layer = L.geoJSON(data, options);
+    layer.whistleName = name;
+    return layer;
   }
 
   function setStatus(el, message) {
@@ -185,6 +274,24 @@
       },
       /* Fit the view to everything drawn: boundaries, lanes and case points as they are now.
          False when nothing is drawn. */
+      /* Fit the view to the lanes the configuration names (`focus`: lane ids), such as a
+         steward's own lanes among the district's. False when none of them is drawn. */
+      fitFocus: function () {
+        var wanted = {};
+        (config.focus || []).forEach(function (id) {
+          wanted[String(id)] = true;
+        });
+        var bounds = L.latLngBounds([]);
+        drawn.forEach(function (layer) {
+          if (layer.whistleName !== "lanes") return;
+          layer.eachLayer(function (lane) {
+            if (lane.feature && wanted[String(lane.feature.id)]) bounds.extend(lane.getBounds());
+          });
+        });
+        if (!bounds.isValid()) return false;
+        map.fitBounds(bounds, { padding: [24, 24], maxZoom: 17, animate: false });
+        return true;
+      },
       fit: function () {
         var bounds = L.latLngBounds([]);
         drawn.forEach(function (layer) {
@@ -211,6 +318,20 @@
       if (drawnEl && drawnEl instanceof window.SVGElement) drawnEl.setAttribute("tabindex", "-1");
     });
 
+    function spreadAll() {
+      drawn.forEach(function (layer) {
+        if (layer.whistleName === "cases") spreadPoints(map, layer);
+      });
+    }
+
+    map.on("zoomend", function () {
+      var weight = laneWeight(map.getZoom());
+      drawn.forEach(function (layer) {
+        if (layer.whistleName === "lanes") layer.setStyle({ weight: weight });
+      });
+      spreadAll();
+    });
+
     map.on("click", function (event) {
       emit("whistle:map-click", toStored(event.latlng.lng, event.latlng.lat));
     });
@@ -232,7 +353,7 @@
         // areas lie under lanes and lanes under points.
         var layers = collections.map(function (data, index) {
           var source = config.layers[index];
-          var layer = buildLayer(source.name, data, toLatLng);
+          var layer = buildLayer(source.name, data, toLatLng, map);
           // A feature's popup stops the click reaching the map: report it from here too.
           layer.on("click", function (event) {
             emit("whistle:map-click", toStored(event.latlng.lng, event.latlng.lat));
@@ -242,7 +363,10 @@
           drawn.push(layer);
           return layer;
         });
-        setStatus(el, handle.fit() ? "" : words.mapNoData);
+        // Measured again first: a box sized by flex or grid may have settled since.
+        map.invalidateSize({ pan: false });
+        setStatus(el, handle.fitFocus() || handle.fit() ? "" : words.mapNoData);
+        spreadAll();
         if (Object.keys(overlays).length > 1) {
           var control = L.control.layers(null, overlays, { collapsed: true }).addTo(map);
           // The library names its button in English: named in the page's language instead.
@@ -276,6 +400,7 @@
             .then(function (data) {
               layers[index].clearLayers();
               layers[index].addData(data);
+              spreadPoints(map, layers[index]);
               setStatus(el, "");
             })
             .catch(function () {

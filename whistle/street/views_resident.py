@@ -36,7 +36,13 @@ from whistle.street.public import (
     result_photos,
     timeline,
 )
-from whistle.web.places import describe_place, lane_districts, lanes_geojson, place_picker
+from whistle.web.places import (
+    describe_place,
+    lane_districts,
+    lanes_geojson,
+    own_lanes,
+    place_picker,
+)
 
 # The references a browser reported most recently, for the thank-you page.
 REFERENCES_KEY = "street_references"
@@ -65,6 +71,10 @@ def _render_form(
     needs = not request.user.is_authenticated and not captcha.passed(request.session)
     challenge = captcha.current(request) if needs else None
     districts = lane_districts()
+    # A steward's map opens on their own lanes, in their district.
+    lanes = own_lanes(request.user)
+    homes = [d for d in districts if lanes and d.pk == lanes[0].township.parent_id]
+    district = homes[0] if homes else (districts[0] if districts else None)
     context = {
         "form": form,
         "photo": photo,
@@ -74,7 +84,8 @@ def _render_form(
             lanes_url=reverse("reports:lanes"),
             place_url=reverse("reports:place"),
             districts=districts,
-            district=districts[0] if districts else None,
+            district=district,
+            focus=[lane.pk for lane in lanes],
         ),
     }
     response = render(request, "street/resident/report.html", context, status=status)

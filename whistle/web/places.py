@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from whistle.cases.locate import locate
 from whistle.organisation import geo
 from whistle.organisation.models import Jurisdiction, Lane
+from whistle.organisation.scoping import area_of
 from whistle.web.basemap import basemap_config
 
 
@@ -24,6 +25,17 @@ def lane_districts() -> list[Jurisdiction]:
             level=Jurisdiction.Level.DISTRICT, pk__in=Lane.objects.values("township__parent")
         ).order_by("code")
     )
+
+
+def own_lanes(person: Any) -> list[Lane]:
+    """The lanes a person looks after one by one (a steward's, a lane chief's), for the
+    picker's map to open on; none for someone signed out or looking after whole areas."""
+    if not getattr(person, "is_authenticated", False):
+        return []
+    lane_ids = area_of(person).lane_ids
+    if not lane_ids:
+        return []
+    return list(Lane.objects.filter(pk__in=lane_ids).select_related("township").order_by("pk"))
 
 
 def lanes_geojson(district: Jurisdiction | None) -> dict[str, Any]:
@@ -107,13 +119,16 @@ def place_picker(
     districts: list[Jurisdiction],
     district: Jurisdiction | None,
     own_position: bool = True,
+    focus: list[int] | None = None,
 ) -> dict[str, Any]:
     """What the picker's template needs: the districts to choose the lanes of (a choice
     only when there are several), each with the address of its lanes, the map showing the
     chosen district's lanes (lanes are public, cases are not: no cases on this map), where
     to ask what a point is, and the words of the lane list. With ``own_position`` the
     picker offers the device's position too: where the person reporting stands at the
-    problem; not at a desk taking someone else's report (the 12345 order form)."""
+    problem; not at a desk taking someone else's report (the 12345 order form). The map
+    opens on the lanes ``focus`` names (a steward's own) when it draws any of them, else
+    on the whole district."""
 
     def url_of(d: Jurisdiction) -> str:
         return f"{lanes_url}?{urlencode({'district': d.code})}"
@@ -129,6 +144,11 @@ def place_picker(
         "lanes_url": url_of(district) if district is not None else "",
         "place_url": place_url,
         "own_position": own_position,
-        "map": {"basemap": basemap_config(), "layers": layers, "refresh": 0},
+        "map": {
+            "basemap": basemap_config(),
+            "layers": layers,
+            "refresh": 0,
+            "focus": sorted(focus or []),
+        },
         "words": picker_words(),
     }
