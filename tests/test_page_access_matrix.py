@@ -213,6 +213,9 @@ PAGES: dict[str, Row] = {
     "dispatch:board": Row(
         "log 403 403 403 403 ok  ok  403 403 ok  403 403 403 ok  403 ok  403 403",
     ),
+    "dispatch:cases": Row(
+        "log 403 403 403 403 ok  ok  403 ok  ok  ok  403 403 ok  403 ok  ok  403",
+    ),
     "dispatch:home": Row(
         "log 403 403 403 403 ok  ok  403 403 ok  403 403 403 ok  403 ok  403 403",
     ),

@@ -102,6 +102,20 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         roles=(Role.DISPATCHER, Role.TOWNSHIP_CHIEF, Role.CHIEFS_OFFICE),
     ),
     Dashboard(
+        "dispatch:cases",
+        _("Find a case"),
+        _("Every case of your area, open or closed: by reference, words, lane, category, status."),
+        group=COMMAND,
+        roles=(
+            Role.DISPATCHER,
+            Role.TOWNSHIP_CHIEF,
+            Role.TOWNSHIP_ASSESSOR,
+            Role.CHIEFS_OFFICE,
+            Role.DISTRICT_CHIEF,
+            Role.DISTRICT_ASSESSOR,
+        ),
+    ),
+    Dashboard(
         "dispatch:hotline",
         _("Work orders (12345)"),
         _("Take orders of the 12345 hotline or from a superior; reply and call back in time."),
