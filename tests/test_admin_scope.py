@@ -286,3 +286,45 @@ def test_a_choice_of_several_districts_names_each_ones_district(two_districts, a
     assert ">西城区 · 事件 05 街面秩序</option>" in form
     own = _client(two_districts.xicheng_admin).get("/admin/policies/category/add/")
     assert ">事件 05 街面秩序</option>" in own.content.decode()
+
+
+def _filters(client: Client, url: str) -> str:
+    """The list's filter sidebar; none when no filter has a choice to offer."""
+    html = client.get(url).content.decode()
+    start = html.find('id="changelist-filter"')
+    if start == -1:
+        return ""
+    return html[start : html.index("</nav>", start)]
+
+
+def test_the_lists_filters_offer_only_the_districts_own_places_and_departments(two_districts):
+    city = two_districts.city
+    xicheng_township = Jurisdiction.objects.get(code="110102001")
+    Jurisdiction.objects.create(
+        level="township",
+        form="street_office",
+        code="110102002",
+        name="新街口街道",
+        parent=two_districts.xicheng,
+        boundary=square(116.37, 39.94),
+    )
+    _hotline_case(city)
+    xicheng = _client(two_districts.xicheng_admin)
+    dongcheng = _client(two_districts.dongcheng_admin)
+    for url in ("/admin/cases/summons/", "/admin/cases/supervisionnotice/"):
+        own, other = _filters(xicheng, url), _filters(dongcheng, url)
+        assert city.urban.name in other and city.police.name in other
+        assert city.urban.name not in own and city.police.name not in own, url
+    own, other = _filters(xicheng, "/admin/cases/case/"), _filters(dongcheng, "/admin/cases/case/")
+    assert xicheng_township.name in own
+    assert city.longtan.name not in own and city.district.name not in own
+    assert city.longtan.name in other and xicheng_township.name not in other
+    # The district's own lists, too (lanes by township).
+    own = _filters(xicheng, "/admin/organisation/lane/")
+    assert xicheng_township.name in own and "新街口街道" in own
+    assert city.longtan.name not in own and city.city.dongsi.name not in own
+
+
+def test_a_superusers_list_filters_offer_every_district(two_districts, admin_client):
+    filters = _filters(admin_client, "/admin/cases/case/")
+    assert "西长安街街道" in filters and two_districts.city.longtan.name in filters

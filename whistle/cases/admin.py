@@ -14,6 +14,7 @@ from whistle.cases.callers import sees_caller, shown_event_data
 from whistle.cases.models import Attachment, Case, Event, Summons, SupervisionNotice, Whistle
 from whistle.cases.scoping import visible_cases
 from whistle.cases.trail import EventKind
+from whistle.organisation.admin_scope import ScopedListFilters
 from whistle.organisation.personal_data import mask_name, mask_phone
 
 _KIND_LABELS = dict(EventKind.choices)
@@ -44,10 +45,11 @@ class MaskedTrail:
         return shown_event_data(None, event.case, event.data or {})
 
 
-class WithinScope:
+class WithinScope(ScopedListFilters):
     """Staff other than superusers see here only the cases the pages show them
     (`whistle.cases.scoping`), and rows of those cases; another case is 404, as on the pages.
-    Which models they see at all is given by their groups' view permissions."""
+    Which models they see at all is given by their groups' view permissions. The lists'
+    filters by township or department offer only their districts' rows."""
 
     # The path from the row to its case.
     case_path = "case"

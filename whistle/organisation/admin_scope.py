@@ -11,6 +11,8 @@ and masking, are held in whistle.cases.admin:
   district only, and changed only by an administrator of that district, who can neither
   pick nor save another district's rows. Rows of no district (the national calendar, the
   sectors) are read by all staff and changed by superusers.
+- A list's filters by a related row (a township, a department, a lane) offer only the rows
+  of the person's districts (`ScopedListFilters`), like the lists and the forms' choices.
 
 Superusers and administrators without a district see every district.
 """
@@ -21,6 +23,8 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
+from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest
@@ -114,6 +118,49 @@ def _jurisdiction_of(row: Model, path: str) -> Jurisdiction | None:
     return target
 
 
+def place_limit(person: Any, model: type[Model]) -> Q | None:
+    """Which rows of `model` a person's lists may offer: those of their districts (as
+    `district_codes` gives them); None for no limit (rows of no place, or a person who sees
+    every district)."""
+    path = jurisdiction_path(model)
+    if path is None or sees_everything(person):
+        return None
+    return _within(path, district_codes(person))
+
+
+class DistrictRelatedFilter(admin.RelatedFieldListFilter):
+    """A list's filter by a related row (a department, a township) that offers only the
+    rows of the person's districts: the rows listed are the district's, and the filter
+    names no other district's places or departments either."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        limit = place_limit(request.user, field.related_model)
+        if limit is None:
+            return field.get_choices(include_blank=False, ordering=ordering)
+        own = field.get_limit_choices_to()
+        if own:
+            limit &= own if isinstance(own, Q) else Q(**own)
+        return field.get_choices(include_blank=False, ordering=ordering, limit_choices_to=limit)
+
+
+class ScopedListFilters:
+    """The list's filters by a related row offer only the person's districts' rows
+    (`DistrictRelatedFilter`); the other filters stay as they are."""
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        entries = super().get_list_filter(request)  # type: ignore[misc]
+        model = self.model  # type: ignore[attr-defined]
+        scoped: list[Any] = []
+        for entry in entries:
+            if isinstance(entry, str):
+                related = get_fields_from_path(model, entry)[-1].related_model
+                if isinstance(related, type) and jurisdiction_path(related) is not None:
+                    entry = (entry, DistrictRelatedFilter)
+            scoped.append(entry)
+        return scoped
+
+
 class SuperusersOnly:
     """For admins of personal data and of the operational record."""
 
@@ -134,7 +181,7 @@ class SuperusersOnly:
         return allowed and is_superuser(request.user)
 
 
-class DistrictScoped:
+class DistrictScoped(ScopedListFilters):
     """For admins of a district's own data; see the module's docstring."""
 
     # Rows without a place (e.g. the national calendar) are shared: every member of staff
