@@ -482,3 +482,20 @@ def test_the_patrol_page_and_a_tick_run_a_fixed_number_of_queries(
         )
     # The count under the checklist follows, out of band.
     assert 'id="unticked" hx-swap-oob="true">还有 8 项未勾选' in html
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_the_patrol_page_and_the_list_of_lanes_count_a_lanes_open_problems_alike(client, street):
+    """Both count every case on the lane not yet closed, a report awaiting filing included;
+    the list of lanes says how many of them the public page leaves out for now."""
+    awaiting = reported(street.steward, category=street.vending)
+    filed = reported(street.lane_chief, "人民市场东巷东口堆放垃圾", category=street.garbage)
+    file_case(street.dispatcher, filed, category=street.garbage)
+    client.force_login(street.lane_chief)
+    assert "2 个待办问题" in html_of(client.get(reverse("patrol:home")))
+    lanes = html_of(client.get("/lanes/"))
+    row = lanes[lanes.index(f">{street.lane.name}</a></th>") :]
+    row = row[: row.index("</tr>")]
+    assert 'data-label="待办问题"><span>2 <span class="muted">（1 个待立案，尚未公示）' in row
+    public = html_of(client.get(street.lane.get_absolute_url()))
+    assert awaiting.reference not in public

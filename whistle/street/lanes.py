@@ -34,8 +34,19 @@ POSTS = (Role.STREET_CHIEF, Role.LANE_CHIEF, Role.STEWARD)
 # Problems listed per kind (open, recently closed); the count says how many there are.
 PROBLEMS_LISTED = 20
 CLOSED_STATUSES = (Case.Status.CLOSED, Case.Status.EVALUATED)
-# Reports the township has not screened yet stay off the public page: it may reject them.
-PUBLIC_OPEN_STATUSES = tuple(s for s in Case.OPEN_STATUSES if s != Case.Status.REPORTED)
+# A lane's open problems, as the chiefs' and stewards' pages count them (the patrol page
+# and the list of lanes): every case on the lane not yet closed, reports the township has
+# not screened yet included, since they are on the lane and a chief walking it must not
+# report them again.
+LANE_OPEN_STATUSES = Case.OPEN_STATUSES
+# Reports the township has not screened yet stay off the public page and the signboard: it
+# may reject them. The list of lanes says how many of a lane's open problems wait so.
+PUBLIC_OPEN_STATUSES = tuple(s for s in LANE_OPEN_STATUSES if s != Case.Status.REPORTED)
+
+
+def open_problems() -> Q:
+    """A lane's open problems (`LANE_OPEN_STATUSES`), as a filter on its cases."""
+    return Q(cases__status__in=LANE_OPEN_STATUSES)
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from whistle.cases.models import Case
 from whistle.organisation.models import Lane
 from whistle.organisation.scoping import visible_lanes
 from whistle.patrols.appointments import appoints_on, office_jurisdictions
-from whistle.street.lanes import PUBLIC_OPEN_STATUSES, board, qr_svg
+from whistle.street.lanes import board, open_problems, qr_svg
 from whistle.web.dashboards import DASHBOARDS, may_open
 
 # The list is open to whoever finds it in their navigation (the district and township, the
@@ -77,7 +78,10 @@ def index(request: HttpRequest) -> HttpResponse:
     lanes = (
         visible_lanes(person)
         .select_related("township")
-        .annotate(open_count=Count("cases", filter=Q(cases__status__in=PUBLIC_OPEN_STATUSES)))
+        .annotate(
+            open_count=Count("cases", filter=open_problems()),
+            awaiting_count=Count("cases", filter=Q(cases__status=Case.Status.REPORTED)),
+        )
         .order_by("township__code", "name")
     )
     page = Paginator(lanes, LANES_PER_PAGE).get_page(request.GET.get("page"))

@@ -52,6 +52,7 @@ from whistle.street.forms import (
     StartPatrolForm,
     show_refusal,
 )
+from whistle.street.lanes import open_problems
 from whistle.street.photos import attach, take_photo
 from whistle.street.templatetags.street_ui import metres
 
@@ -98,7 +99,7 @@ def home(request: HttpRequest) -> HttpResponse:
     lanes = (
         patrol_lanes(person)
         .select_related("township")
-        .annotate(open_count=Count("cases", filter=Q(cases__status__in=Case.OPEN_STATUSES)))
+        .annotate(open_count=Count("cases", filter=open_problems()))
         .order_by("-open_count", "township__code", "name")
     )
     page = Paginator(lanes, LANES_PER_PAGE).get_page(request.GET.get("page"))
