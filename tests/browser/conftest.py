@@ -118,6 +118,21 @@ def sign_in(page: Any, username: str, password: str = "pw-123456") -> None:
     page.wait_for_url("**/")
 
 
+def submit(page: Any, target: Any, *, timeout: float | None = None) -> None:
+    """Click `target` (a selector or a locator: a form's button, a link) and wait until the
+    page it leads to has loaded.
+
+    A click returns once the navigation it starts has begun, before the new page is parsed,
+    and at once where the page's script sends the form itself (the phone's queue first asks
+    whether the server answers): what is read right after it may be the old page, or the new
+    one half there."""
+    with page.expect_navigation(timeout=timeout):
+        if isinstance(target, str):
+            page.click(target)
+        else:
+            target.click()
+
+
 def open_menu(page: Any) -> None:
     """On a phone, open the top bar's menu (the navigation, the account and the language);
     wider, its content is in the bar already and nothing happens."""

@@ -8,8 +8,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, WALL, sign_in, standing_at
+from tests.browser.conftest import PHONE, WALL, sign_in, standing_at, submit
 from tests.fixtures_cases import (
     FAR_NORTH,
     ON_THE_LANE,
@@ -85,7 +86,7 @@ def test_a_real_fix_counts_a_far_one_is_refused_and_a_spoof_waits_for_the_townsh
     assert no_sideways_scroll(urban_phone)
     form.scroll_into_view_if_needed()
     shots(urban_phone, "1-fix-on-site")
-    form.locator("button[type=submit]").click()
+    submit(urban_phone, form.locator("button[type=submit]"))
     urban_phone.wait_for_selector(".message-success")
     assert urban_phone.locator(".message-warning").count() == 0
     urban = summons_of(case, city.urban)
@@ -102,7 +103,7 @@ def test_a_real_fix_counts_a_far_one_is_refused_and_a_spoof_waits_for_the_townsh
     shown = find_position(police_phone, "far")
     assert "将不被接受" in shown
     shots(police_phone, "2-fix-900m-away")
-    police_phone.locator(".op-check_in button[type=submit]").click()
+    submit(police_phone, ".op-check_in button[type=submit]")
     police_phone.wait_for_selector(".op-check_in .form-refusal")
     assert "报到未被接受" in police_phone.locator(".op-check_in .form-refusal").inner_text()
     police = summons_of(case, city.police)
@@ -117,7 +118,7 @@ def test_a_real_fix_counts_a_far_one_is_refused_and_a_spoof_waits_for_the_townsh
         }""",
         list(ON_THE_LANE),
     )
-    police_phone.locator(".op-check_in button[type=submit]").click()
+    submit(police_phone, ".op-check_in button[type=submit]")
     police_phone.wait_for_selector(".message-warning")
     assert "存疑" in police_phone.locator(".message-warning").inner_text()
     police = summons_of(case, city.police)
@@ -134,8 +135,8 @@ def test_a_real_fix_counts_a_far_one_is_refused_and_a_spoof_waits_for_the_townsh
     assert "± 5000 米" in shown and "标记存疑" in shown
     fire_phone.locator(".op-check_in").scroll_into_view_if_needed()
     shots(fire_phone, "4-coarse-fix")
-    fire_phone.locator(".op-check_in button[type=submit]").click()
-    fire_phone.wait_for_selector(".message-warning", timeout=COARSE_FIX_WAIT_MS)
+    submit(fire_phone, ".op-check_in button[type=submit]", timeout=COARSE_FIX_WAIT_MS)
+    fire_phone.wait_for_selector(".message-warning")
     fire = summons_of(case, city.fire)
     assert (fire.check_in_flag, fire.check_in_flag_reasons) == (Flag.PENDING, ["imprecise"])
 
@@ -158,11 +159,11 @@ def test_a_real_fix_counts_a_far_one_is_refused_and_a_spoof_waits_for_the_townsh
     shots(desk, "6-case-flags")
     ruling = desk.locator(f"#op-rule_check_in-{police.uuid.hex}")
     ruling.locator("textarea").fill("视频巡查显示该时段无人到场")
-    ruling.locator("button[value=reject]").click()
+    submit(desk, ruling.locator("button[value=reject]"))
     desk.wait_for_selector(".message-success")
     ruling = desk.locator(f"#op-rule_check_in-{fire.uuid.hex}")
     ruling.locator("textarea").fill("电话核实，在楼内处置")
-    ruling.locator("button[value=confirm]").click()
+    submit(desk, ruling.locator("button[value=confirm]"))
     desk.wait_for_selector(".message-success")
     police, fire = summons_of(case, city.police), summons_of(case, city.fire)
     assert (police.status, police.check_in_flag) == (Summons.Status.ACKNOWLEDGED, Flag.REJECTED)
@@ -177,7 +178,7 @@ def test_a_real_fix_counts_a_far_one_is_refused_and_a_spoof_waits_for_the_townsh
     )
     police_phone.goto(url)
     find_position(police_phone, "inside")
-    police_phone.locator(".op-check_in button[type=submit]").click()
+    submit(police_phone, ".op-check_in button[type=submit]")
     police_phone.wait_for_selector(".message-success")
     police = summons_of(case, city.police)
     assert (police.status, police.check_in_flag) == (Summons.Status.ON_SITE, Flag.NONE)
@@ -280,7 +281,7 @@ def test_the_check_in_photo_is_chosen_with_the_page_s_own_button(
     file_input.set_input_files(
         {"name": "on-site.png", "mimeType": "image/png", "buffer": ONE_PIXEL_PNG}
     )
-    assert field.locator("[data-photo-name]").inner_text() == "on-site.png"
+    expect(field.locator("[data-photo-name]")).to_have_text("on-site.png", use_inner_text=True)
     field.locator("[data-photo-preview]").wait_for(state="visible")
     shots(page, f"photo-chosen-{locale}")
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.browser.conftest import PHONE, WALL, sign_in, standing_at
+from tests.browser.conftest import PHONE, WALL, sign_in, standing_at, submit
 from tests.fixtures_cases import (
     ON_THE_LANE,
     device_fix,
@@ -111,7 +111,7 @@ def test_the_check_out_button_appears_once_the_township_releases_the_department(
     phone.locator(form).scroll_into_view_if_needed()
     shots(phone, "3-check-out-position")
 
-    button.click()
+    submit(phone, button)
     phone.wait_for_selector(".message-success")
     assert Summons.objects.get(pk=summons.pk).status == Summons.Status.LEFT
     left = Event.objects.get(summons=summons, kind=EventKind.CHECK_OUT)

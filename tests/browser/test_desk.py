@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, WALL, sign_in, standing_at
+from tests.browser.conftest import PHONE, WALL, sign_in, standing_at, submit
 from tests.conftest import make_person
 from tests.fixtures_cases import (
     FAR_NORTH,
@@ -63,7 +64,7 @@ def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
 
     row = desk.locator(f"#q-{case.reference}")
     row.locator("select").select_option(str(city.street_vending.pk))
-    row.locator(f"#op-file-{case.reference} button[type=submit]").click()
+    submit(desk, row.locator(f"#op-file-{case.reference} button[type=submit]"))
     desk.wait_for_selector(".message-success")
     assert f"案件 {case.reference} 已立案" in desk.locator(".messages").inner_text()
     assert Case.objects.get(pk=case.pk).status == Case.Status.FILED
@@ -86,7 +87,7 @@ def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
     )
     shots(desk, "3-whistle-form", full_page=True)
     desk.click("[data-pin-clear]")
-    assert desk.input_value("input[name$='meeting_lon']") == ""
+    expect(desk.locator("input[name$='meeting_lon']")).to_have_value("")
     desk.fill("textarea[name$='note']", "请携带执法记录仪")
     desk.locator("form.whistle-form button[type=submit]").click()
     desk.wait_for_url(f"**/cases/{case.reference}/")
@@ -106,9 +107,9 @@ def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
     assert small_touch_targets(phone, "main") == []
     shots(phone, "5-department-desk", full_page=True)
 
-    phone.locator("#incoming .op-acknowledge button[type=submit]").click()
+    submit(phone, "#incoming .op-acknowledge button[type=submit]")
     phone.wait_for_selector(".message-success")
-    phone.locator("#incoming a", has_text="到场报到").click()
+    submit(phone, phone.locator("#incoming a", has_text="到场报到"))
     phone.wait_for_selector(".op-check_in")
     check_in = phone.locator(".op-check_in")
     check_in.locator("[data-geolocate-button]").click()
@@ -116,7 +117,7 @@ def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
         "() => document.querySelector('.op-check_in input[name$=\"-lon\"]').value !== ''"
     )
     shots(phone, "6-position-900m-away")
-    check_in.locator("button[type=submit]").click()
+    submit(phone, check_in.locator("button[type=submit]"))
     phone.wait_for_selector(".op-check_in .form-refusal")
     refusal = phone.locator(".op-check_in .form-refusal").inner_text()
     assert "报到未被接受" in refusal and "米" in refusal
@@ -134,7 +135,7 @@ def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
         f"() => document.querySelector('.op-check_in input[name$=\"-lat\"]').value.startsWith("
         f"'{ON_THE_LANE[1]}')"
     )
-    phone.locator(".op-check_in button[type=submit]").click()
+    submit(phone, ".op-check_in button[type=submit]")
     phone.wait_for_selector(".message-success")
     urban = Summons.objects.get(case=case, department=city.urban)
     assert urban.status == Summons.Status.ON_SITE
@@ -150,7 +151,7 @@ def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
     desk.goto(f"/cases/{case.reference}/")
     ruling = desk.locator(f"#op-rule_check_in-{urban.uuid.hex}")
     ruling.locator("textarea").fill("视频核实已到场")
-    ruling.locator("button[value=confirm]").click()
+    submit(desk, ruling.locator("button[value=confirm]"))
     desk.wait_for_selector(".message-success")
     assert Summons.objects.get(pk=urban.pk).check_in_flag == Summons.CheckInFlag.CONFIRMED
     desk.goto("/dispatch/#at-work")
@@ -159,14 +160,14 @@ def test_a_whistle_from_the_wall_screen_to_the_officers_phone_and_back(
     folded = desk.locator(f'details[hx-get*="/op/release/{police.uuid.hex}/"]')
     assert folded.locator(f"#op-release-{police.uuid.hex}").count() == 0
     folded.locator("summary").click()
-    desk.locator(f"#op-release-{police.uuid.hex} button[type=submit]").click()
+    submit(desk, f"#op-release-{police.uuid.hex} button[type=submit]")
     desk.wait_for_selector(".message-success")
-    desk.locator(f"#op-mark_handled-{case.reference} button[type=submit]").click()
+    submit(desk, f"#op-mark_handled-{case.reference} button[type=submit]")
     desk.wait_for_selector(".message-success")
     assert Case.objects.get(pk=case.pk).status == Case.Status.HANDLED
-    desk.locator(f"#op-check_passed-{case.reference} button[type=submit]").click()
+    submit(desk, f"#op-check_passed-{case.reference} button[type=submit]")
     desk.wait_for_selector(".message-success")
-    desk.locator(f"#op-close-{case.reference} button[type=submit]").click()
+    submit(desk, f"#op-close-{case.reference} button[type=submit]")
     desk.wait_for_selector(".message-success")
     assert Case.objects.get(pk=case.pk).status == Case.Status.CLOSED
     shots(desk, "9-closed")
@@ -246,13 +247,13 @@ def test_the_command_centre_and_the_whistle_form_work_on_a_phone(new_page, shots
     assert small_touch_targets(page, f"#q-{reported.reference}") == []
     form.scroll_into_view_if_needed()
     shots(page, "1b-reject-opened")
-    form.locator("button[type=submit]").click()
+    submit(page, form.locator("button[type=submit]"))
     page.wait_for_selector(".message-success")
     assert Case.objects.get(pk=reported.pk).status == Case.Status.REJECTED
 
     page.goto(f"/dispatch/whistle/{filed.reference}/")
     page.wait_for_selector("#whistle-map[data-case-drawn=true]")
-    page.locator("form.whistle-form button[type=submit]").click()
+    submit(page, "form.whistle-form button[type=submit]")
     page.wait_for_selector(".form-errors")
     assert "请至少选择一个召集部门" in page.locator(".form-errors").inner_text()
     assert no_sideways_scroll(page)
@@ -356,7 +357,7 @@ def test_a_long_queue_turns_its_pages_in_place_and_files_from_a_folded_form(
     assert no_sideways_scroll(page)
     shots(page, "3-refused-filing-in-its-row-on-page-2")
     row.locator("select").select_option(str(city.street_vending.pk))
-    row.locator("button[type=submit]").click()
+    submit(page, row.locator("button[type=submit]"))
     page.wait_for_selector(".message-success")
     assert page.url.endswith(
         f"/dispatch/queue/reported/?township=110101015&page=2#q-{last.reference}"
@@ -374,7 +375,7 @@ def test_a_long_queue_turns_its_pages_in_place_and_files_from_a_folded_form(
     form.locator("select").select_option(str(city.street_vending.pk))
     form.scroll_into_view_if_needed()
     shots(page, "4-folded-filing-form-opened")
-    form.locator("button[type=submit]").click()
+    submit(page, form.locator("button[type=submit]"))
     page.wait_for_selector(".message-success")
     assert f"案件 {late.reference} 已立案" in page.locator(".messages").inner_text()
     assert Case.objects.get(pk=late.pk).status == Case.Status.FILED
@@ -408,7 +409,7 @@ def test_a_refusal_shows_where_the_dispatcher_looks_when_the_queue_moved_meanwhi
     form.locator("textarea").wait_for()
     for case in cases[:3]:
         actions.file_case(other, case, category=city.street_vending)
-    form.locator("button[type=submit]").click()
+    submit(page, form.locator("button[type=submit]"))
     refusal = page.locator(".op-refusal")
     refusal.wait_for()
     # Page 2 no longer lists the report: the refusal is at the top, names the report, links
@@ -432,7 +433,7 @@ def test_a_refusal_shows_where_the_dispatcher_looks_when_the_queue_moved_meanwhi
     form = page.locator(f"#op-reject-{gone.reference}")
     form.locator("textarea").fill("不是城市管理问题")
     actions.file_case(other, gone, category=city.street_vending)
-    form.locator("button[type=submit]").click()
+    submit(page, form.locator("button[type=submit]"))
     refusal = page.locator(".op-refusal")
     refusal.wait_for()
     assert f"案件 {gone.reference} 的“不予立案”未能执行。" in refusal.inner_text()
@@ -455,7 +456,7 @@ def test_a_refusal_shows_where_the_dispatcher_looks_when_the_queue_moved_meanwhi
     form.locator("button[type=submit]").wait_for()
     was = folded.evaluate(RELATIVE_TO_ROW)
     actions.release(other, urban, note="已处置完毕")
-    form.locator("button[type=submit]").click()
+    submit(page, form.locator("button[type=submit]"))
     refusal = page.locator(f"#q-{case.reference} .op-refusal")
     refusal.wait_for()
     assert "“解除任务”未能执行。" in refusal.inner_text()
@@ -486,7 +487,7 @@ def test_the_home_s_overdue_summonses_keep_their_deadline_inside_the_card(
     page = new_page({"width": 1440, "height": 900})
     sign_in(page, "longtan-dispatcher")
     if language == "en" and page.evaluate("document.documentElement.lang") != "en":
-        page.locator(".language-switch button[value=en]").click()
+        submit(page, ".language-switch button[value=en]")
         page.wait_for_function("document.documentElement.lang === 'en'")
     region = page.locator(".table-scroll:has(.due-table .is-overdue)").first
     region.scroll_into_view_if_needed()

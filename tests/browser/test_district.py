@@ -8,8 +8,9 @@ import re
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.browser.conftest import PHONE, WALL, sign_in, submit
 from tests.fixtures_cases import ON_THE_LANE, filed_case, whistle_city_fixture  # noqa: F401
 from tests.fixtures_district import recent_month
 from whistle.assessment.models import Appeal, SummonsAssessment
@@ -152,7 +153,7 @@ def test_an_appeal_filed_on_a_phone_and_upheld_by_the_chiefs_office(
     phone.set_input_files(f"{prefix}-photos", evidence_photo(tmp_path / "camera.jpg"))
     card.locator("button[type=submit]").scroll_into_view_if_needed()
     shots(phone, "4-appeal-form")
-    card.locator("button[type=submit]").click()
+    submit(phone, card.locator("button[type=submit]"))
     phone.wait_for_selector(".message-success")
     assert reference in phone.locator("#my-appeals").inner_text()
     assert no_sideways_scroll(phone)
@@ -172,7 +173,7 @@ def test_an_appeal_filed_on_a_phone_and_upheld_by_the_chiefs_office(
     appeal.locator("label", has_text="申诉成立").click()
     appeal.locator("textarea").fill("记录仪视频证明按时到场")
     shots(desk, "5-appeal-to-rule", full_page=True)
-    appeal.locator("button[type=submit]").click()
+    submit(desk, appeal.locator("button[type=submit]"))
     desk.wait_for_selector(".message-success")
     assert "申诉成立，记录已更正" in desk.locator(".messages").inner_text()
     filed.refresh_from_db()
@@ -208,8 +209,8 @@ def test_the_hot_spots_draw_the_cases_on_the_map_and_list_the_candidates(
     assert "龙潭街道" in page.locator("#townships").inner_text()
     shots(page, "2-chiefs-by-township", full_page=True)
     page.click("#townships a:has-text('龙潭街道')")
-    assert "liu-yueming" in page.locator("#chiefs").inner_text()
-    assert "liang-ping" in page.locator("#stewards").inner_text()
+    expect(page.locator("#chiefs")).to_contain_text("liu-yueming", use_inner_text=True)
+    expect(page.locator("#stewards")).to_contain_text("liang-ping", use_inner_text=True)
     shots(page, "3-chiefs-of-a-township", full_page=True)
 
 

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.browser.conftest import PHONE, WALL, sign_in, submit
 from tests.fixtures_deadlines import make_case, make_summons, person
 from tests.fixtures_duty import StaffedCentre, build_staffed_centre
 from whistle.cases.models import Case, CheckInReason, Summons
@@ -63,7 +63,9 @@ def test_the_wall_shows_who_is_on_duty_and_still_fits_the_screen(new_page, shots
     # On a smaller wall (1366 px) each roster keeps one line and its times whole: the next
     # turn's start (which ends this one) and the name of who is on duty now.
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.wait_for_timeout(300)
+    # The page takes the new size on its next frames (the wall fits its column on "resize").
+    page.wait_for_function("() => window.innerWidth === 1366")
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => setTimeout(done)))")
     rows = page.locator("[data-duty-now] .duty-row")
     for n in range(rows.count()):
         row = rows.nth(n)
@@ -422,12 +424,12 @@ def test_a_head_changes_a_rotation_and_swaps_two_shifts_on_a_phone(new_page, sho
     phone = new_page(PHONE)
     sign_in(phone, "liu-head")
     phone.goto(f"/duty/{duty.roster.pk}/")
-    phone.click(f'a[href="/duty/{duty.roster.pk}/rotations/{rotation.pk}/"]')
+    submit(phone, f'a[href="/duty/{duty.roster.pk}/rotations/{rotation.pk}/"]')
     phone.wait_for_selector("#rotation-form")
     assert no_sideways_scroll(phone)
     shots(phone, "1-rotation-form", full_page=True)
     phone.fill("#id_handovers", "08:00,07:00")
-    phone.click("button[value=save]")
+    submit(phone, "button[value=save]")
     phone.wait_for_selector(".form-errors")
     assert "一天内的交班时间须按先后顺序填写" in phone.locator(".form-errors").inner_text()
     assert no_sideways_scroll(phone)
@@ -454,7 +456,7 @@ def test_a_head_changes_a_rotation_and_swaps_two_shifts_on_a_phone(new_page, sho
     second = options.nth(2).get_attribute("value")
     trade.locator("#id_trade-first").select_option(first)
     trade.locator("#id_trade-second").select_option(second)
-    trade.locator("button[value=trade]").click()
+    submit(phone, trade.locator("button[value=trade]"))
     phone.wait_for_selector(".duty-change")
     change = DutyChange.objects.get()
     assert change.decided_by == duty.city.department_head
@@ -491,12 +493,12 @@ def test_a_head_keeps_the_roster_on_a_wide_screen(new_page, shots):
     page.goto("/")
     page.click('a[href="/duty/"]')
     page.wait_for_url("**/duty/")
-    page.click(f'a[href="/duty/{staffed.duty.roster.pk}/"]')
+    submit(page, f'a[href="/duty/{staffed.duty.roster.pk}/"]')
     page.wait_for_selector("#cover")
     assert page.locator("#import").is_visible()
     assert page.locator("#trade").is_visible()
     shots(page, "roster", full_page=True)
-    page.click(f'a[href="/duty/{staffed.duty.roster.pk}/rotations/new/"]')
+    submit(page, f'a[href="/duty/{staffed.duty.roster.pk}/rotations/new/"]')
     page.wait_for_selector("#rotation-form")
     assert page.locator("[data-member-row]").count() == 3
     assert no_sideways_scroll(page)

@@ -3,7 +3,10 @@ menu and a way home, on a phone and a wall screen; and the 500 page of a failing
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, WALL, open_menu, sign_in
 from tests.conftest import make_person
@@ -42,7 +45,7 @@ def test_a_steward_at_a_district_page_sees_a_403_in_chinese_with_her_menu(
 
     page.click("text=返回首页")
     page.wait_for_url("**/")
-    assert page.locator("h1").inner_text().startswith("您好")
+    expect(page.locator("h1")).to_have_text(re.compile(r"^您好"), use_inner_text=True)
 
 
 def test_a_dispatcher_at_an_unknown_address_sees_a_404_in_chinese_with_his_menu(

@@ -5,8 +5,9 @@ platform's export, first with a bad row and then corrected."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser.conftest import WALL, sign_in
+from tests.browser.conftest import WALL, sign_in, submit
 from tests.fixtures_cases import whistle_city_fixture  # noqa: F401  (fixture)
 from tests.test_hotline_import import csv_bytes, row
 from whistle.cases.models import HotlineOrder
@@ -37,7 +38,7 @@ def test_a_dispatcher_takes_an_order_by_phone_and_imports_the_export(
         "() => document.querySelector('[data-place-chosen]').textContent.includes('人民市场东巷')"
     )
     shots(page, "2-order-filled", full_page=True)
-    page.click("#take-order button[type=submit]")
+    submit(page, "#take-order button[type=submit]")
     page.wait_for_selector(".message-success")
     order = HotlineOrder.objects.get(number="2026051200001")
     assert page.url.endswith(f"/cases/{order.case.reference}/")
@@ -50,7 +51,7 @@ def test_a_dispatcher_takes_an_order_by_phone_and_imports_the_export(
     bad = tmp_path / "12345导出.csv"
     bad.write_bytes(csv_bytes([row("2026051200002"), row("2026 0512"), row("2026051200004")]))
     page.set_input_files("#id_export", str(bad))
-    page.click("#import-orders button[type=submit]")
+    submit(page, "#import-orders button[type=submit]")
     page.wait_for_selector(".import-problems")
     problems = page.locator(".import-problems").inner_text()
     assert "未导入任何工单：有 1 行出错" in problems and "2026 0512" in problems
@@ -60,7 +61,7 @@ def test_a_dispatcher_takes_an_order_by_phone_and_imports_the_export(
     good = tmp_path / "12345导出-改正.csv"
     good.write_bytes(csv_bytes([row("2026051200001"), row("2026051200002")]))
     page.set_input_files("#id_export", str(good))
-    page.click("#import-orders button[type=submit]")
+    submit(page, "#import-orders button[type=submit]")
     page.wait_for_selector(".message-success")
     assert "已导入 1 个工单并建立案件；1 个此前已受理" in page.locator(".messages").inner_text()
     assert page.locator("#order-2026051200002").is_visible()
@@ -78,7 +79,7 @@ def test_the_export_is_chosen_with_the_page_s_own_button_in_the_page_s_language(
     page = new_page(WALL, locale=locale)
     sign_in(page, "longtan-dispatcher")
     if locale == "en-US" and page.evaluate("document.documentElement.lang") != "en":
-        page.locator(".language-switch button[value=en]").click()
+        submit(page, ".language-switch button[value=en]")
         page.wait_for_function("document.documentElement.lang === 'en'")
     page.goto("/dispatch/hotline/")
     form = page.locator("#import-orders")
@@ -93,5 +94,5 @@ def test_the_export_is_chosen_with_the_page_s_own_button_in_the_page_s_language(
     export = tmp_path / "12345-export.csv"
     export.write_bytes(csv_bytes([row("2026051200009")]))
     file_input.set_input_files(str(export))
-    assert form.locator("[data-photo-name]").inner_text() == "12345-export.csv"
+    expect(form.locator("[data-photo-name]")).to_have_text("12345-export.csv", use_inner_text=True)
     shots(page, f"export-chosen-{locale}")

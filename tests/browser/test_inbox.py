@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from tests.browser.conftest import PHONE, open_menu, sign_in
+from tests.browser.conftest import PHONE, open_menu, sign_in, submit
 from whistle.notifications.models import Channel, Notification, NotificationPreference
 from whistle.notifications.outbox import notify, unread_count
 from whistle.organisation.models import Person
@@ -115,7 +115,7 @@ def test_the_demo_officer_reads_their_notifications_and_sets_quiet_hours(
         first.locator(".inbox-read button").click()
     assert unread_count(officer) == before - 1
     assert header_count(page) == shown(before - 1)
-    page.click(".inbox-list-head button[type=submit]")
+    submit(page, ".inbox-list-head button[type=submit]")
     page.wait_for_selector(".message-success")
     assert unread_count(officer) == 0
     assert page.locator("#inbox-link .inbox-count").count() == 0
@@ -128,7 +128,7 @@ def test_the_demo_officer_reads_their_notifications_and_sets_quiet_hours(
     page.fill("#id_quiet_from", "22:00")
     page.fill("#id_quiet_until", "07:00")
     shots(page, "7-settings", full_page=True)
-    page.click("#notification-settings button[type=submit]")
+    submit(page, "#notification-settings button[type=submit]")
     page.wait_for_selector(".message-success")
     preference = NotificationPreference.objects.get(person=officer)
     assert (preference.quiet_from, preference.quiet_until) == (time(22, 0), time(7, 0))

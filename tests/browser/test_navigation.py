@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.browser.conftest import PHONE, WALL, open_menu, sign_in
+from tests.browser.conftest import PHONE, WALL, open_menu, sign_in, submit
 from tests.conftest import make_person
 from whistle.organisation.models import Role, RoleAssignment
 from whistle.web.dashboards import FLAT_NAV_MAX, dashboards_for
@@ -141,7 +141,7 @@ BAR_MIDDLES = """() => {
 
 
 def in_english(page) -> None:
-    page.locator(".language-switch button[value=en]").click()
+    submit(page, ".language-switch button[value=en]")
     page.wait_for_function("document.documentElement.lang === 'en'")
 
 

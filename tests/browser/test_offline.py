@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, sign_in, standing_at
+from tests.browser.conftest import PHONE, sign_in, standing_at, submit
 from tests.browser.test_street import WALK, fits_the_phone, phone_png, solve_the_captcha
 from tests.conftest import make_person
 from tests.fixtures_cases import (
@@ -88,7 +88,7 @@ def test_a_tick_and_a_report_with_a_photo_made_offline_arrive_with_their_times_o
     parking = page.locator("#item-no-illegal-parking")
     parking.locator("button[value=ok]").click()
     page.wait_for_selector("[data-offline-panel]:not([hidden]) [data-status=waiting]")
-    assert parking.locator("button[value=ok]").get_attribute("aria-pressed") == "true"
+    expect(parking.locator("button[value=ok]")).to_have_attribute("aria-pressed", "true")
     assert "检查清单" in page.locator("[data-offline-panel]").inner_text()
     fits_the_phone(page)
     shots(page, "1-tick-kept-on-the-phone", full_page=True)
@@ -104,10 +104,7 @@ def test_a_tick_and_a_report_with_a_photo_made_offline_arrive_with_their_times_o
         "() => document.querySelector('.geolocate-status').textContent.includes('6')"
     )
     page.click("button:has-text('提交上报')")
-    for _attempt in range(20):
-        if len(queue(page)) == 2:
-            break
-        page.wait_for_timeout(250)
+    page.wait_for_function("async () => (await Whistle.offline.items()).length === 2")
     kept = queue(page)
     assert [item["kind"] for item in kept] == ["tick", "report"]
     assert all(item["status"] == "waiting" for item in kept)
@@ -489,14 +486,16 @@ def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_an
     # Retried: a new attempt under a new key, refused again for the same reason.
     old_key = queue(page)[2]["key"]
     failed.locator("[data-offline-retry]").click()
-    for _attempt in range(40):
-        # The retry takes the item out and puts it back under its new key: read between the
-        # two, the queue is one short.
-        kept = queue(page)
-        if len(kept) == 3 and kept[2]["key"] != old_key and kept[2]["status"] == "failed":
-            break
-        page.wait_for_timeout(250)
-    assert queue(page)[2]["key"] != old_key and queue(page)[2]["status"] == "failed"
+    # The retry takes the item out and puts it back under its new key: read between the two,
+    # the queue is one short.
+    page.wait_for_function(
+        """async (old) => {
+            const kept = await Whistle.offline.items();
+            return kept.length === 3 && kept[2].key !== old && kept[2].status === "failed";
+        }""",
+        arg=old_key,
+        timeout=40_000,
+    )
     assert Event.objects.filter(summons=summons, kind=EventKind.CHECK_OUT_REFUSED).count() == 2
     # Discarded by its author: gone from the phone, nothing more on the server.
     page.locator("[data-offline-panel] [data-status=failed] [data-offline-discard]").click()
@@ -653,11 +652,11 @@ def test_refused_reports_stay_with_their_reasons_until_one_is_retried_and_one_di
     panel = page.locator("[data-offline-panel]")
     retried, discarded = first["key"], second["key"]
     panel.locator(f"[data-offline-retry='{retried}']").click()
-    for _attempt in range(40):
-        if statuses(page) == ["sent", "failed"]:
-            break
-        page.wait_for_timeout(250)
-    assert statuses(page) == ["sent", "failed"]
+    page.wait_for_function(
+        "async () => (await Whistle.offline.items()).map((item) => item.status).join()"
+        " === 'sent,failed'",
+        timeout=40_000,
+    )
     case = Case.objects.get(reporter=ma_lin)
     assert case.description == "人民市场东巷：巷口有小贩摆摊卖水果"
     reported = Event.objects.get(case=case, kind=EventKind.CASE_REPORTED)
@@ -721,10 +720,7 @@ def test_a_signed_in_residents_report_made_offline_arrives_once_with_its_time_an
     )
     expect(banner).not_to_contain_text("不会自动发送", use_inner_text=True)
     page.click("button:has-text('提交上报')")
-    for _attempt in range(20):
-        if queue(page):
-            break
-        page.wait_for_timeout(250)
+    page.wait_for_function("async () => (await Whistle.offline.items()).length > 0")
     kept = queue(page)
     assert [(item["kind"], item["status"]) for item in kept] == [("resident-report", "waiting")]
     assert kept[0]["photo"] is True and kept[0]["position"]["accuracy_m"] == 12
@@ -844,7 +840,8 @@ def test_a_report_without_an_account_is_held_without_signal_with_everything_type
 
     page.context.set_offline(False)
     expect(banner).to_be_hidden()
-    page.click("button:has-text('提交上报')")
+    # Without an account the form first asks whether the server answers, then is sent.
+    submit(page, "button:has-text('提交上报')")
     page.wait_for_selector("[data-reference]")
     case = Case.objects.get()
     assert page.locator("[data-reference]").inner_text() == case.reference

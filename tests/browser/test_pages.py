@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tests.browser.conftest import PHONE, WALL, open_menu, sign_in, standing_at
+from tests.browser.conftest import PHONE, WALL, open_menu, sign_in, standing_at, submit
 from tests.conftest import make_person
 from tests.fixtures_web import make_case, make_summons
 from whistle.organisation.models import Person, Role
@@ -58,7 +58,7 @@ def test_the_landing_and_sign_in_pages_fit_the_screen(new_page, shots, small_cit
     page.goto("/accounts/login/")
     page.fill("#id_username", "wang-fang")
     page.fill("#id_password", "not-the-password")
-    page.click("form.form button[type=submit]")
+    submit(page, "form.form button[type=submit]")
     page.wait_for_selector(".form-errors", state="visible")
     assert no_sideways_scroll(page)
     shots(page, "3-sign-in-refused", full_page=True)
@@ -103,7 +103,7 @@ def test_the_language_switch_turns_every_word_english(new_page, shots, small_cit
     page = new_page(PHONE)
     sign_in(page, "wang-fang")
     open_menu(page)
-    page.click("button[name=language][value=en]")
+    submit(page, "button[name=language][value=en]")
     page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert "Hello, wang-fang" in page.locator("h1").inner_text()
     open_menu(page)
@@ -117,7 +117,7 @@ def test_the_language_switch_turns_every_word_english(new_page, shots, small_cit
     shots(page, "english-home", full_page=True)
 
     open_menu(page)
-    page.click("button[name=language][value=zh-hans]")
+    submit(page, "button[name=language][value=zh-hans]")
     page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
     page.wait_for_selector("[data-map][data-map-ready=true]")
     assert page.locator(".leaflet-control-layers-toggle").get_attribute("title") == "地图图层"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, submit
 from tests.conftest import make_person
 from whistle.organisation.models import Role
 from whistle.web.dashboards import dashboards_for
@@ -49,7 +49,7 @@ def test_the_phone_top_bar_is_one_row_and_its_menu_holds_everything(
     if language == "en-US" and page.evaluate("document.documentElement.lang") != "en":
         # The language button is in the menu, as on every page.
         page.locator(".sitemenu-button").click()
-        page.locator(".language-switch button[value=en]").click()
+        submit(page, ".language-switch button[value=en]")
         page.wait_for_function("document.documentElement.lang === 'en'")
     menu_word = "菜单" if language == "zh-CN" else "Menu"
     settings_word = "我的设置" if language == "zh-CN" else "My settings"
@@ -97,10 +97,10 @@ def test_the_phone_top_bar_is_one_row_and_its_menu_holds_everything(
 
     # Escape closes it, the focus back on the button; the keyboard opens it again.
     page.keyboard.press("Escape")
-    assert not panel.is_visible()
-    assert page.evaluate("document.activeElement.classList.contains('sitemenu-button')")
+    expect(panel).to_be_hidden()
+    expect(button).to_be_focused()
     page.keyboard.press("Enter")
-    assert panel.is_visible()
+    expect(panel).to_be_visible()
 
     # A link in it works.
     target = sorted(links)[0]

@@ -5,8 +5,9 @@ page's language, and show how many, which, and a preview of each that can be tak
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser.conftest import open_menu, sign_in, standing_at
+from tests.browser.conftest import open_menu, sign_in, standing_at, submit
 from tests.fixtures_cases import (
     ON_THE_LANE,
     device_fix,
@@ -51,7 +52,7 @@ def in_english(page, locale: str) -> None:
     """A browser asking for English gets the pages in English; the switch is there too."""
     if locale == "en-US" and page.evaluate("document.documentElement.lang") != "en":
         open_menu(page)
-        page.locator(".language-switch button[value=en]").click()
+        submit(page, ".language-switch button[value=en]")
         page.wait_for_function("document.documentElement.lang === 'en'")
 
 
@@ -92,9 +93,9 @@ def choose_and_take_out(page, form, words: dict[str, str], label: str, shot) -> 
 
     file_input.set_input_files([photo("before.png", "red"), photo("after.png", "green")])
     status = field.locator("[data-photo-name]")
-    assert status.inner_text() == words["two"]
+    expect(status).to_have_text(words["two"], use_inner_text=True)
     items = field.locator(".photo-item")
-    assert items.count() == 2
+    expect(items).to_have_count(2)
     page.wait_for_function(
         "(field) => [...field.querySelectorAll('.photo-item img')]"
         ".every((img) => img.complete && img.naturalWidth > 0)",
@@ -103,12 +104,10 @@ def choose_and_take_out(page, form, words: dict[str, str], label: str, shot) -> 
     assert button.inner_text().strip() == words["more"]
     # A third photo (a phone's camera gives one at a time) adds to the two.
     file_input.set_input_files([photo("sign.png", "blue")])
-    assert status.inner_text() == words["three"]
-    assert items.locator(".photo-item-name").all_inner_texts() == [
-        "before.png",
-        "after.png",
-        "sign.png",
-    ]
+    expect(status).to_have_text(words["three"], use_inner_text=True)
+    expect(items.locator(".photo-item-name")).to_have_text(
+        ["before.png", "after.png", "sign.png"], use_inner_text=True
+    )
     assert file_input.evaluate("el => el.files.length") == 3
     for box in items.locator(".photo-remove").all():
         assert box.inner_text() == words["remove"]
@@ -118,8 +117,10 @@ def choose_and_take_out(page, form, words: dict[str, str], label: str, shot) -> 
     shot("2-three-chosen")
 
     items.nth(1).locator(".photo-remove").click()
-    assert status.inner_text() == words["two"]
-    assert items.locator(".photo-item-name").all_inner_texts() == ["before.png", "sign.png"]
+    expect(status).to_have_text(words["two"], use_inner_text=True)
+    expect(items.locator(".photo-item-name")).to_have_text(
+        ["before.png", "sign.png"], use_inner_text=True
+    )
     assert file_input.evaluate("el => [...el.files].map((f) => f.name)") == [
         "before.png",
         "sign.png",

@@ -10,6 +10,7 @@ from base64 import b32decode
 
 import pytest
 import time_machine
+from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, WALL, open_menu
 from tests.conftest import make_person
@@ -89,7 +90,7 @@ def test_an_assessor_sets_up_the_app_and_signs_in_with_its_code(new_page, shots,
     assert page.locator("h1").inner_text() == "两步验证"
     page.fill("#id_code", "000000")
     page.click("button:has-text('确认')")
-    assert "验证码不正确，或已经用过" in page.locator(".field").inner_text()
+    expect(page.locator(".field")).to_contain_text("验证码不正确，或已经用过", use_inner_text=True)
     shots(page, "3-wrong-code", full_page=True)
 
     # After a wrong code the authenticator waits a second before it tries another; the

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.browser.conftest import PHONE, sign_in
+from tests.browser.conftest import PHONE, sign_in, submit
 from tests.browser.test_street import fits_the_phone
 from tests.conftest import make_person
 from whistle.organisation.models import Role, RoleAssignment
@@ -65,7 +65,7 @@ def test_a_resident_applies_on_a_phone_and_the_township_accepts(new_page, shots,
     page.check("input[name=lanes]")
     page.fill("#id_captcha", solve(page))
     shots(page, "2-form", full_page=True)
-    page.click("form.form button[type=submit]:not([name])")
+    submit(page, "form.form button[type=submit]:not([name])")
     assert "尚未年满 18 周岁" in page.inner_text("main")
     fits_the_phone(page)
     shots(page, "3-too-young", full_page=True)
@@ -87,12 +87,12 @@ def test_a_resident_applies_on_a_phone_and_the_township_accepts(new_page, shots,
     sign_in(desk, "sun-chief")
     desk.goto("/township/recruitment/")
     assert "梁萍" in desk.inner_text(".applications-table")
-    desk.click(f"text={application.reference}")
+    submit(desk, f"text={application.reference}")
     assert "13800138000" in desk.inner_text(".applicant")
     desk.check("input[name=decision][value=accept]")
     desk.fill("#id_new_team", "人民市场东巷管家团")
     shots(desk, "5-review", full_page=True)
-    desk.click("form.form button[type=submit]")
+    submit(desk, "form.form button[type=submit]")
     desk.wait_for_selector("text=报名已审核，已告知报名者。")
     shots(desk, "6-accepted", full_page=True)
     application.refresh_from_db()

@@ -22,7 +22,7 @@ import time_machine
 from django.utils import timezone
 from PIL import Image
 
-from tests.browser.conftest import PHONE, SCREENSHOTS, WALL, sign_in, standing_at
+from tests.browser.conftest import PHONE, SCREENSHOTS, WALL, sign_in, standing_at, submit
 from tests.conftest import make_person
 from tests.fixtures_cases import ON_THE_LANE, whistle_city_fixture  # noqa: F401  (fixture)
 from whistle.assessment.components import import_component_scores
@@ -88,17 +88,17 @@ def check_in_on_a_phone(new_page, username: str, clock, minutes: int) -> object:
     )
     sign_in(phone, username)
     phone.goto("/department/")
-    phone.locator("#incoming .op-acknowledge button[type=submit]").first.click()
+    submit(phone, phone.locator("#incoming .op-acknowledge button[type=submit]").first)
     phone.wait_for_selector(".message-success")
     clock.shift(timedelta(minutes=minutes))
-    phone.locator("#incoming a", has_text="到场报到").first.click()
+    submit(phone, phone.locator("#incoming a", has_text="到场报到").first)
     phone.wait_for_selector(".op-check_in")
     check_in = phone.locator(".op-check_in")
     check_in.locator("[data-geolocate-button]").click()
     phone.wait_for_function(
         "() => document.querySelector('.op-check_in input[name$=\"-lat\"]').value !== ''"
     )
-    check_in.locator("button[type=submit]").click()
+    submit(phone, check_in.locator("button[type=submit]"))
     phone.wait_for_selector(".message-success")
     assert no_sideways_scroll(phone)
     return phone
@@ -109,8 +109,7 @@ def report_the_result(phone, clock, minutes: int, text: str) -> None:
     result = phone.locator(".summons-card.is-mine .op-result")
     result.locator("textarea").fill(text)
     # The phone's queue first asks whether the server is reachable, then posts the form.
-    with phone.expect_navigation():
-        result.locator("button[type=submit]").click()
+    submit(phone, result.locator("button[type=submit]"))
     phone.wait_for_selector(".message-success")
 
 
@@ -136,7 +135,7 @@ def tell_the_story(new_page, city, tmp_path, clock) -> None:
     steward.wait_for_function("() => document.querySelector('#id_lat').value !== ''")
     assert no_sideways_scroll(steward)
     story_shot(steward, "1-steward-report", full_page=True)
-    steward.click("button:has-text('提交上报')")
+    submit(steward, "button:has-text('提交上报')")
     steward.wait_for_selector("text=上报成功")
     case = Case.objects.get(reporter=city.steward)
     assert case.lane == city.lane and case.attachments.count() == 1
@@ -151,7 +150,7 @@ def tell_the_story(new_page, city, tmp_path, clock) -> None:
     desk.wait_for_selector("[data-map][data-map-ready=true]")
     story_shot(desk, "2-command-centre")
     row = desk.locator(f"#q-{case.reference}")
-    row.locator(f"#op-file-{case.reference} button[type=submit]").click()
+    submit(desk, row.locator(f"#op-file-{case.reference} button[type=submit]"))
     desk.wait_for_selector(".message-success")
     assert Case.objects.get(pk=case.pk).status == Case.Status.FILED
 
@@ -181,12 +180,12 @@ def tell_the_story(new_page, city, tmp_path, clock) -> None:
     # 5. The township marks it resolved, checks, closes and rates both departments.
     clock.shift(timedelta(minutes=5))
     desk.goto("/dispatch/#at-work")
-    desk.locator(f"#op-mark_handled-{case.reference} button[type=submit]").click()
+    submit(desk, f"#op-mark_handled-{case.reference} button[type=submit]")
     desk.wait_for_selector(".message-success")
     clock.shift(timedelta(minutes=20))
-    desk.locator(f"#op-check_passed-{case.reference} button[type=submit]").click()
+    submit(desk, f"#op-check_passed-{case.reference} button[type=submit]")
     desk.wait_for_selector(".message-success")
-    desk.locator(f"#op-close-{case.reference} button[type=submit]").click()
+    submit(desk, f"#op-close-{case.reference} button[type=submit]")
     desk.wait_for_selector(".message-success")
     assert Case.objects.get(pk=case.pk).status == Case.Status.CLOSED
 

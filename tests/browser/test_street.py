@@ -7,8 +7,9 @@ import io
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, open_menu, sign_in, standing_at
+from tests.browser.conftest import PHONE, open_menu, sign_in, standing_at, submit
 from tests.fixtures_street import reported, street_fixture  # noqa: F401
 from whistle.cases.actions import (
     check_passed,
@@ -76,7 +77,7 @@ def test_a_steward_patrols_ticks_the_checklist_and_reports_with_a_photo(
     fits_the_phone(page)
     shots(page, "1-my-lanes", full_page=True)
 
-    page.click("button:has-text('开始巡查')")
+    submit(page, "button:has-text('开始巡查')")
     page.wait_for_selector("[data-patrol]")
     assert page.locator(".check-item").count() == 13
     # Walk north: each new position reaches the page's watch.
@@ -98,21 +99,21 @@ def test_a_steward_patrols_ticks_the_checklist_and_reports_with_a_photo(
     parking.locator("button[value=ok]").click()
     page.wait_for_selector("#item-no-illegal-parking.is-ok")
     assert parking.locator("button[value=ok]").get_attribute("aria-pressed") == "true"
-    assert page.evaluate("document.activeElement.value") == "ok"
+    expect(parking.locator("button[value=ok]")).to_be_focused()
     trading = page.locator("#item-no-road-trading")
     trading.locator("button[value=problem]").click()
     page.wait_for_selector("#item-no-road-trading .problem-actions")
     trading.scroll_into_view_if_needed()
     shots(page, "3-checklist-problem")
 
-    trading.locator("text=上报问题").click()
+    submit(page, trading.locator("text=上报问题"))
     page.wait_for_selector("[data-report-form]")
     assert page.input_value("#id_description") == "人民市场东巷：占道经营"
     page.set_input_files("#id_photo", phone_png(tmp_path / "stall.png"))
     page.fill("#id_description", "人民市场东巷：占道经营，巷口有小贩摆摊卖水果")
     page.wait_for_selector("[data-pick-category]")
     page.click("[data-pick-category]")
-    assert page.input_value("#id_category") == str(street.vending.pk)
+    expect(page.locator("#id_category")).to_have_value(str(street.vending.pk))
     page.click("[data-geolocate-button]")
     page.wait_for_function(
         "() => document.querySelector('.geolocate-status').textContent.includes('6')"
@@ -121,7 +122,7 @@ def test_a_steward_patrols_ticks_the_checklist_and_reports_with_a_photo(
     fits_the_phone(page)
     shots(page, "4-report-form", full_page=True)
 
-    page.click("button:has-text('提交上报')")
+    submit(page, "button:has-text('提交上报')")
     page.wait_for_selector("text=上报成功")
     case = Case.objects.get(reporter=street.steward)
     assert case.category == street.vending and case.attachments.count() == 1
@@ -136,7 +137,7 @@ def test_a_steward_patrols_ticks_the_checklist_and_reports_with_a_photo(
 
     page.goto(f"/patrol/walk/{patrol.uuid}/")
     assert case.reference in page.locator("#item-no-road-trading").inner_text()
-    page.click("button:has-text('结束巡查')")
+    submit(page, "button:has-text('结束巡查')")
     page.wait_for_selector("text=巡查已结束")
     patrol.refresh_from_db()
     assert patrol.ended_at is not None
@@ -149,12 +150,17 @@ def test_a_patrol_goes_on_when_the_position_is_denied(new_page, shots, street):
     page = new_page(PHONE)  # no geolocation permission: Chromium answers "denied"
     sign_in(page, "wang-fang")
     page.goto("/patrol/")
-    page.click("button:has-text('开始巡查')")
-    page.wait_for_url("**/patrol/walk/**")
-    page.wait_for_function(
-        "() => document.querySelector('[data-patrol-status]')?.textContent.includes('未获得')"
-    )
-    page.wait_for_timeout(300)
+    # Once it says so, the page tells the server the position is denied.
+    with page.expect_response(
+        lambda response: (
+            "/positions/" in response.url and "denied" in (response.request.post_data or "")
+        )
+    ):
+        submit(page, "button:has-text('开始巡查')")
+        page.wait_for_url("**/patrol/walk/**")
+        page.wait_for_function(
+            "() => document.querySelector('[data-patrol-status]')?.textContent.includes('未获得')"
+        )
     assert Patrol.objects.get(person=street.steward).location == "denied"
     page.locator("#item-dog-waste button[value=ok]").click()
     page.wait_for_selector("#item-dog-waste.is-ok")
@@ -181,7 +187,7 @@ def test_a_resident_reports_without_an_account_and_follows_it(new_page, shots, s
     wrong = open_challenge(page).answer + 100
     page.fill("#id_captcha", str(wrong))
     shots(page, "2-captcha-text", full_page=True)
-    page.click("button:has-text('提交上报')")
+    submit(page, "button:has-text('提交上报')")
     page.wait_for_selector(".form-errors")
     assert "答案不正确" in page.locator(".form-errors").inner_text()
     assert page.input_value("#id_description") == "夕照寺中街路边堆了很多建筑垃圾"
@@ -193,7 +199,7 @@ def test_a_resident_reports_without_an_account_and_follows_it(new_page, shots, s
     page.set_input_files("#id_photo", phone_png(tmp_path / "rubbish.png"))
     page.fill("#id_phone", "13800138000")
     page.fill("#id_captcha", str(open_challenge(page).answer))
-    page.click("button:has-text('提交上报')")
+    submit(page, "button:has-text('提交上报')")
     page.wait_for_selector("[data-reference]")
     case = Case.objects.get(source="resident")
     assert page.locator("[data-reference]").inner_text() == case.reference
@@ -204,7 +210,7 @@ def test_a_resident_reports_without_an_account_and_follows_it(new_page, shots, s
     other = new_page(PHONE)
     other.goto("/report/follow/")
     other.fill("#id_reference", case.reference.lower())
-    other.click("button:has-text('查看进度')")
+    submit(other, "button:has-text('查看进度')")
     other.wait_for_selector(".timeline")
     assert "问题已上报" in other.locator(".timeline").inner_text()
     assert "赵磊" not in other.content() and "13800138000" not in other.content()
@@ -276,7 +282,7 @@ def test_a_resident_taps_the_map_reports_and_rates_with_the_follow_link(new_page
     shots(page, "2-tapped-the-map")
 
     solve_the_captcha(page)
-    page.click("button:has-text('提交上报')")
+    submit(page, "button:has-text('提交上报')")
     page.wait_for_selector("[data-follow-link]")
     case = Case.objects.get(source="resident")
     assert case.lane == street.lane
@@ -287,7 +293,7 @@ def test_a_resident_taps_the_map_reports_and_rates_with_the_follow_link(new_page
     fits_the_phone(page)
     shots(page, "3-thanks-with-the-follow-link", full_page=True)
 
-    page.click("a:has-text('查询办理进度')")
+    submit(page, "a:has-text('查询办理进度')")
     page.wait_for_selector(".timeline")
     assert "key=" in page.url
     assert page.locator("input[name=rating]").count() == 0
@@ -300,7 +306,7 @@ def test_a_resident_taps_the_map_reports_and_rates_with_the_follow_link(new_page
     shots(page, "5-rating-form", full_page=True)
     page.locator("label.rating-option:has-text('5 · 非常满意')").click()
     page.fill("#id_comment", "清理得很及时，谢谢")
-    page.click("button:has-text('提交评价')")
+    submit(page, "button:has-text('提交评价')")
     page.wait_for_selector("text=谢谢！您的评价已记录。")
     case.refresh_from_db()
     assert (case.resident_rating, case.resident_satisfied) == (5, True)
@@ -314,7 +320,7 @@ def test_someone_with_only_the_reference_sees_no_rating_form(new_page, shots, st
     page = new_page(PHONE)
     page.goto("/report/follow/")
     page.fill("#id_reference", report.case.reference)
-    page.click("button:has-text('查看进度')")
+    submit(page, "button:has-text('查看进度')")
     page.wait_for_selector(".timeline")
     assert "已结案" in page.locator("main").inner_text()
     assert page.locator("input[name=rating]").count() == 0
@@ -353,7 +359,7 @@ def test_a_resident_chooses_the_lane_from_the_list_on_a_phone(new_page, shots, s
     page.locator("#report-map").scroll_into_view_if_needed()
     shots(page, "2-lane-chosen")
     solve_the_captcha(page)
-    page.click("button:has-text('提交上报')")
+    submit(page, "button:has-text('提交上报')")
     page.wait_for_selector("[data-follow-link]")
     case = Case.objects.get(source="resident")
     assert (case.lane, case.township) == (street.city.dongsi_lane, street.city.dongsi)
@@ -370,7 +376,7 @@ def test_the_open_problems_of_a_lane_line_up_the_same_way_on_a_phone(
     sign_in(page, "wang-fang")
     if locale == "en-US" and page.evaluate("document.documentElement.lang") != "en":
         open_menu(page)
-        page.locator(".language-switch button[value=en]").click()
+        submit(page, ".language-switch button[value=en]")
         page.wait_for_function("document.documentElement.lang === 'en'")
     page.goto("/patrol/")
     rows = page.locator(".case-list li")

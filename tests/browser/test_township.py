@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.browser.conftest import PHONE, WALL, sign_in, submit
 from tests.conftest import make_person
 from tests.fixtures_assessment import Month, bj, july_fixture, scheme_one_third  # noqa: F401
 from tests.fixtures_township import Powers, powers_fixture  # noqa: F401  (fixture)
@@ -48,12 +48,12 @@ def test_the_township_chief_files_the_opinion_on_a_phone(new_page, shots, powers
     shots(page, "township-home", full_page=True)
     page.click("text=光明楼农贸市场搬迁规划")
     page.wait_for_url(f"**/township/matters/{opinion.pk}/")
-    page.click("form.form button[type=submit]")
+    submit(page, "form.form button[type=submit]")
     page.wait_for_selector(".form-errors", state="visible")
     page.fill("#id_text", "同意搬迁，但需保障早市。")
     page.fill("#id_proposals", "过渡期设临时摊位")
     shots(page, "opinion-form", full_page=True)
-    page.click("form.form button[type=submit]")
+    submit(page, "form.form button[type=submit]")
     page.wait_for_selector("text=街乡意见已提交。")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shots(page, "opinion-filed", full_page=True)

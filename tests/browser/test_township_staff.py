@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.browser.conftest import PHONE, WALL, sign_in, submit
 from tests.fixtures_stationed import (  # noqa: F401  (fixture)
     Centre,
     centre_fixture,
@@ -29,7 +29,7 @@ def test_the_chief_adds_a_unit_with_its_responsibility_list(new_page, shots, cen
     page.fill("#id_name", "城市管理办公室")
     page.fill("#id_responsibilities", "环境卫生和街巷环境整治\n街巷长制和背街小巷精细化管理")
     shots(page, "unit-form", full_page=True)
-    page.click("form.form button[type=submit]")
+    submit(page, "form.form button[type=submit]")
     page.wait_for_selector("text=背街小巷精细化管理")
     unit = TownshipUnit.objects.get(township=township, name="城市管理办公室")
     assert unit.responsibilities == [
@@ -55,7 +55,7 @@ def test_a_stationed_officer_signs_in_on_the_phone_and_the_chief_sees_it(
     chief.select_option("#id_person", str(centre.officer_ma.pk))
     chief.fill("#id_post", "社区民警岗")
     chief.fill("#id_started_on", timezone.localdate().isoformat())
-    chief.click("form.township-form button[type=submit]")
+    submit(chief, "form.township-form button[type=submit]")
     chief.wait_for_selector("text=已加入名册。")
     assert "社区民警岗" in chief.inner_text("main")
     shots(chief, "roster", full_page=True)
@@ -66,7 +66,7 @@ def test_a_stationed_officer_signs_in_on_the_phone_and_the_chief_sees_it(
     sign_in(phone, "ma-police-officer")
     phone.goto("/stationed/")
     shots(phone, "mine", full_page=True)
-    phone.click('button:has-text("中心签到")')
+    submit(phone, 'button:has-text("中心签到")')
     phone.wait_for_selector("text=已在中心签到。")
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shots(phone, "signed-in", full_page=True)
@@ -106,7 +106,7 @@ def test_choosing_the_department_offers_only_its_people(new_page, shots, centre:
     page.select_option("#id_person", str(firefighter.pk))
     page.fill("#id_started_on", timezone.localdate().isoformat())
     shots(page, "roster-narrowed", full_page=True)
-    page.click("form.township-form button[type=submit]")
+    submit(page, "form.township-form button[type=submit]")
     page.wait_for_selector("text=已加入名册。")
     assert Stationing.objects.get(person=firefighter).membership == fire
 

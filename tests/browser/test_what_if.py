@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import PHONE, WALL, sign_in
+from tests.browser.conftest import PHONE, WALL, sign_in, submit
 from tests.fixtures_district import recent_month
 from whistle.assessment.models import DepartmentResult, Scheme
 
@@ -25,7 +25,7 @@ def propose(page, period_key: str) -> None:
     page.fill("#id_components-0-weight", "60%")
     page.select_option("#id_whatif-replay", period_key)
     page.fill("#id_whatif-arrive_within", "20")
-    page.click("button[value=preview]")
+    submit(page, "button[value=preview]")
     page.wait_for_selector("#preview")
 
 
