@@ -53,6 +53,26 @@ def statuses(page) -> list[str]:
     return [item["status"] for item in queue(page)]
 
 
+def wait_for_queue(page, condition: str, timeout: float = 10_000) -> None:
+    """Wait until the phone's queue, `items`, meets `condition` (a JavaScript expression).
+
+    wait_for_function takes a promise for a truthy answer and does not wait for it: each of
+    its polls here starts a reading of the queue and looks at the last one finished."""
+    reading = uuid.uuid4().hex
+    page.wait_for_function(
+        "(reading) => {"
+        " const readings = (window.__queueReadings = window.__queueReadings || {});"
+        " if (!(reading in readings)) readings[reading] = null;"
+        " Whistle.offline.items().then((found) => { readings[reading] = found; });"
+        " const items = readings[reading];"
+        f" return items !== null && ({condition});"
+        "}",
+        arg=reading,
+        timeout=timeout,
+        polling=100,
+    )
+
+
 def wait_all_sent(page, count: int) -> None:
     """A page opened without signal may not hear the connection return: the queue tries
     again every 15 seconds while something waits."""
@@ -104,7 +124,7 @@ def test_a_tick_and_a_report_with_a_photo_made_offline_arrive_with_their_times_o
         "() => document.querySelector('.geolocate-status').textContent.includes('6')"
     )
     page.click("button:has-text('提交上报')")
-    page.wait_for_function("async () => (await Whistle.offline.items()).length === 2")
+    wait_for_queue(page, "items.length === 2")
     kept = queue(page)
     assert [item["kind"] for item in kept] == ["tick", "report"]
     assert all(item["status"] == "waiting" for item in kept)
@@ -306,7 +326,7 @@ def test_a_patrol_started_in_a_dead_zone_reaches_the_server_whole_and_in_order(
         page.wait_for_timeout(700)
     parking = page.locator("#item-no-illegal-parking")
     parking.locator("button[value=ok]").click()
-    page.wait_for_function("async () => (await Whistle.offline.items()).length === 2")
+    wait_for_queue(page, "items.length === 2")
     fits_the_phone(page)
     shots(page, "1-patrol-started-without-signal", full_page=True)
     page.wait_for_timeout(1200)
@@ -445,14 +465,14 @@ def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_an
     progress = page.locator(f"#op-progress-{hexa}")
     progress.locator("textarea").fill("正在劝离，摊主在收拾")
     progress.locator("button[type=submit]").click()
-    page.wait_for_function("async () => (await Whistle.offline.items()).length === 1")
+    wait_for_queue(page, "items.length === 1")
     result = page.locator(f"#op-result-{hexa}")
     result.locator("textarea").fill("游商已劝离，巷口已清理")
     result.locator("input[type=file]").set_input_files(phone_png(tmp_path / "done.png"))
     result.locator("button[type=submit]").click()
-    page.wait_for_function("async () => (await Whistle.offline.items()).length === 2")
+    wait_for_queue(page, "items.length === 2")
     page.locator(f"#op-check_out-{hexa} button[type=submit]").click()
-    page.wait_for_function("async () => (await Whistle.offline.items()).length === 3")
+    wait_for_queue(page, "items.length === 3")
     kept = queue(page)
     assert [item["kind"] for item in kept] == ["progress", "result", "check-out"]
     assert kept[1]["photo"] is True
@@ -488,18 +508,15 @@ def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_an
     failed.locator("[data-offline-retry]").click()
     # The retry takes the item out and puts it back under its new key: read between the two,
     # the queue is one short.
-    page.wait_for_function(
-        """async (old) => {
-            const kept = await Whistle.offline.items();
-            return kept.length === 3 && kept[2].key !== old && kept[2].status === "failed";
-        }""",
-        arg=old_key,
+    wait_for_queue(
+        page,
+        f"items.length === 3 && items[2].key !== '{old_key}' && items[2].status === 'failed'",
         timeout=40_000,
     )
     assert Event.objects.filter(summons=summons, kind=EventKind.CHECK_OUT_REFUSED).count() == 2
     # Discarded by its author: gone from the phone, nothing more on the server.
     page.locator("[data-offline-panel] [data-status=failed] [data-offline-discard]").click()
-    page.wait_for_function("async () => (await Whistle.offline.items()).length === 2")
+    wait_for_queue(page, "items.length === 2")
     expect(page.locator("[data-offline-panel] [data-status=failed]")).to_have_count(0)
 
     # Released by the township; the next check-out, made without signal, counts when made.
@@ -508,7 +525,7 @@ def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_an
     page.reload()
     page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
     page.locator(f"#op-check_out-{hexa} button[type=submit]").click()
-    page.wait_for_function("async () => (await Whistle.offline.items()).length === 3")
+    wait_for_queue(page, "items.length === 3")
     page.wait_for_timeout(1500)
     page.context.set_offline(False)
     wait_all_sent(page, 3)
@@ -598,7 +615,7 @@ def report_without_signal(page, description: str, category) -> None:
         "() => /\\d/.test(document.querySelector('.geolocate-status').textContent)"
     )
     page.click("button:has-text('提交上报')")
-    page.wait_for_function(f"async () => (await Whistle.offline.items()).length === {expected}")
+    wait_for_queue(page, f"items.length === {expected}")
 
 
 def test_refused_reports_stay_with_their_reasons_until_one_is_retried_and_one_discarded(
@@ -652,10 +669,8 @@ def test_refused_reports_stay_with_their_reasons_until_one_is_retried_and_one_di
     panel = page.locator("[data-offline-panel]")
     retried, discarded = first["key"], second["key"]
     panel.locator(f"[data-offline-retry='{retried}']").click()
-    page.wait_for_function(
-        "async () => (await Whistle.offline.items()).map((item) => item.status).join()"
-        " === 'sent,failed'",
-        timeout=40_000,
+    wait_for_queue(
+        page, "items.map((item) => item.status).join() === 'sent,failed'", timeout=40_000
     )
     case = Case.objects.get(reporter=ma_lin)
     assert case.description == "人民市场东巷：巷口有小贩摆摊卖水果"
@@ -668,7 +683,7 @@ def test_refused_reports_stay_with_their_reasons_until_one_is_retried_and_one_di
 
     # The second she no longer wants: discarded by her, after she confirms, and sent nowhere.
     panel.locator(f"[data-offline-discard='{discarded}']").click()
-    page.wait_for_function("async () => (await Whistle.offline.items()).length === 1")
+    wait_for_queue(page, "items.length === 1")
     expect(panel.locator("[data-status=failed]")).to_have_count(0)
     page.evaluate("() => Whistle.offline.sync()")
     assert Case.objects.count() == 1
@@ -720,7 +735,7 @@ def test_a_signed_in_residents_report_made_offline_arrives_once_with_its_time_an
     )
     expect(banner).not_to_contain_text("不会自动发送", use_inner_text=True)
     page.click("button:has-text('提交上报')")
-    page.wait_for_function("async () => (await Whistle.offline.items()).length > 0")
+    wait_for_queue(page, "items.length > 0")
     kept = queue(page)
     assert [(item["kind"], item["status"]) for item in kept] == [("resident-report", "waiting")]
     assert kept[0]["photo"] is True and kept[0]["position"]["accuracy_m"] == 12
