@@ -395,7 +395,7 @@ def test_a_patrol_started_with_signal_and_ended_in_a_dead_zone_ends_once_when_it
         page.context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 6})
         page.wait_for_timeout(700)
     page.locator("#item-no-illegal-parking button[value=ok]").click()
-    page.wait_for_function("async () => (await Whistle.offline.items()).length === 1")
+    wait_for_queue(page, "items.length === 1")
     banner = page.locator("[data-offline-banner]")
     expect(banner).to_contain_text("恢复连接后自动发送", use_inner_text=True)
     page.wait_for_timeout(1200)
@@ -780,7 +780,7 @@ def test_a_signed_in_residents_report_form_never_opened_opens_and_queues_without
     shots(page, "1-report-form-without-signal", full_page=True)
     resident_report_typed(page, tmp_path)
     page.click("button:has-text('提交上报')")
-    page.wait_for_function("async () => (await Whistle.offline.items()).length === 1")
+    wait_for_queue(page, "items.length === 1")
     kept = queue(page)
     assert [(item["kind"], item["status"]) for item in kept] == [("resident-report", "waiting")]
     assert Case.objects.count() == 0
@@ -807,7 +807,7 @@ def test_a_queued_residents_report_over_the_numbers_limit_is_shown_refused_not_d
     resident_report_typed(page, tmp_path)
     page.context.set_offline(True)
     page.click("button:has-text('提交上报')")
-    page.wait_for_function("async () => (await Whistle.offline.items()).length === 1")
+    wait_for_queue(page, "items.length === 1")
     (kept,) = queue(page)
     page.wait_for_timeout(1500)
     page.context.set_offline(False)
