@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from tests.browser.conftest import PHONE, open_menu, sign_in, submit
+from tests.browser.conftest import PHONE, open_menu, sign_in
 from whistle.notifications.models import Channel, Notification, NotificationPreference
 from whistle.notifications.outbox import notify, unread_count
 from whistle.organisation.models import Person
@@ -115,7 +115,7 @@ def test_the_demo_officer_reads_their_notifications_and_sets_quiet_hours(
         first.locator(".inbox-read button").click()
     assert unread_count(officer) == before - 1
     assert header_count(page) == shown(before - 1)
-    submit(page, ".inbox-list-head button[type=submit]")
+    page.click(".inbox-list-head button[type=submit]")
     page.wait_for_selector(".message-success")
     assert unread_count(officer) == 0
     assert page.locator("#inbox-link .inbox-count").count() == 0
@@ -128,7 +128,7 @@ def test_the_demo_officer_reads_their_notifications_and_sets_quiet_hours(
     page.fill("#id_quiet_from", "22:00")
     page.fill("#id_quiet_until", "07:00")
     shots(page, "7-settings", full_page=True)
-    submit(page, "#notification-settings button[type=submit]")
+    page.click("#notification-settings button[type=submit]")
     page.wait_for_selector(".message-success")
     preference = NotificationPreference.objects.get(person=officer)
     assert (preference.quiet_from, preference.quiet_until) == (time(22, 0), time(7, 0))
@@ -147,7 +147,7 @@ def test_a_form_sent_after_the_session_ended_leads_back_to_its_page(new_page, de
     page.context.clear_cookies(name="sessionid")
     page.click("form[action='/inbox/read/'] button")
     page.wait_for_url("**/accounts/login/?next=%2Finbox%2F")
-    assert "您的登录已失效，请重新登录后继续。" in page.locator(".messages").inner_text()
+    assert page.locator(".messages").inner_text().strip() == "您的登录已失效，请重新登录后继续。"
     page.fill("#id_username", "officer-urban")
     page.fill("#id_password", DEMO_PASSWORD)
     page.click("form.form button[type=submit]")

@@ -147,6 +147,13 @@ class SignInNeededMiddleware:
             query["next"] = [referer]
             response["Location"] = f"{login_path}?{urlencode(query, doseq=True)}"
         if lapsed:
-            messages.info(request, _("Your session has ended. Sign in again to go on."))
+            notice = _("Your session has ended. Sign in again to go on.")
+            # A page's script may send the form twice (a reachability check, then the form):
+            # the notice is said once.
+            waiting = messages.get_messages(request)
+            said = any(str(message) == notice for message in waiting)
+            waiting.used = False
+            if not said:
+                messages.info(request, notice)
             response.delete_cookie(WAS_SIGNED_IN_COOKIE)
         return response
