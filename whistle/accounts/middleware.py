@@ -150,9 +150,10 @@ class SignInNeededMiddleware:
             notice = _("Your session has ended. Sign in again to go on.")
             # A page's script may send the form twice (a reachability check, then the form):
             # the notice is said once.
-            waiting = messages.get_messages(request)
+            waiting: Any = messages.get_messages(request)
             said = any(str(message) == notice for message in waiting)
-            waiting.used = False
+            if hasattr(waiting, "used"):
+                waiting.used = False
             if not said:
                 messages.info(request, notice)
             response.delete_cookie(WAS_SIGNED_IN_COOKIE)
