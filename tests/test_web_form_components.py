@@ -159,6 +159,8 @@ def test_the_desk_has_no_copy_of_the_error_summary():
         "assessment.html",
         "mine.html",
         "call_form.html",
+        # the command centre's case list and search
+        "cases.html",
         "application.html",
     }
     for path in templates.rglob("*.html"):

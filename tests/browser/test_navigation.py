@@ -178,12 +178,13 @@ def test_the_top_bar_keeps_one_row_on_a_1366_screen_with_every_page_in_reach(
         assert not more.is_visible()
         assert page.locator(".inbox-label").bounding_box()["width"] > 20
         return
-    # English titles are longer: the bell shows only its count (its word is still read out)
-    # and, for the dispatcher's many pages, the last entries go under "more".
-    assert page.locator(".inbox-label").bounding_box()["width"] <= 1
+    # The bell's word is read out whether or not the bar has room to show it.
     assert page.locator(".inbox-link").evaluate("el => el.textContent").count("Notifications")
     if role != Role.DISPATCHER:
         return
+    # English titles are longer: for the dispatcher's many pages the bell shows only its
+    # count and the last entries go under "more".
+    assert page.locator(".inbox-label").bounding_box()["width"] <= 1
     more.locator("> summary").click()
     moved = more.locator("a").evaluate_all("els => els.map((a) => a.getAttribute('href'))")
     assert moved and set(moved) <= links
