@@ -327,8 +327,14 @@ def test_the_list_passing_a_deadline_is_sent_again(client, whistle_city, _clock)
     assert "已超时 <span" in response.content.decode()
 
 
-def test_a_signed_out_desk_stops_polling(client, whistle_city):
-    assert client.get(f"{DESK}live/").status_code == 286
+def test_a_signed_out_desk_opens_the_sign_in_page_instead_of_looking_live(client, whistle_city):
+    response = client.get(
+        f"{DESK}live/",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/department/?department=3",
+    )
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == "/accounts/login/?next=%2Fdepartment%2F%3Fdepartment%3D3"
 
 
 def test_the_polled_list_is_for_department_staff_only(client, whistle_city):

@@ -431,3 +431,52 @@ def test_a_newcomer_or_someone_who_signed_out_is_not_told_of_an_ended_session(
     client.post("/accounts/logout/")
     page = client.get(client.get("/inbox/")["Location"]).content.decode()
     assert ENDED_ZH not in page
+
+
+def test_a_page_fetched_by_a_script_neither_leaves_nor_uses_up_the_notice(client, assessor, clock):
+    """The service worker keeps pages for use without signal and may be fetching them as the
+    session ends; it follows the redirect to the sign-in page itself, where nobody reads it."""
+    sign_in(client, assessor)
+    del client.cookies["sessionid"]
+    client.cookies["django_language"] = "en"
+    fetched = client.get("/inbox/", HTTP_SEC_FETCH_MODE="cors")
+    assert fetched.status_code == 302
+    assert (
+        ENDED_EN not in client.get(fetched["Location"], HTTP_SEC_FETCH_MODE="cors").content.decode()
+    )
+    # The person sends a form; while the sign-in page loads, the script fetches it too.
+    sent = client.post(
+        "/inbox/read/", HTTP_REFERER="http://testserver/inbox/", HTTP_SEC_FETCH_MODE="navigate"
+    )
+    fetched_again = client.get(
+        client.get("/lanes/", HTTP_SEC_FETCH_MODE="cors")["Location"], HTTP_SEC_FETCH_MODE="cors"
+    )
+    assert fetched_again.status_code == 200
+    page = client.get(sent["Location"], HTTP_SEC_FETCH_MODE="navigate").content.decode()
+    assert page.count(ENDED_EN) == 1
+
+
+def test_an_htmx_request_after_the_session_lapsed_takes_the_whole_page_to_sign_in(
+    client, assessor, clock
+):
+    sign_in(client, assessor)
+    assert client.get("/inbox/").status_code == 200
+    clock.move_to(NOON + timedelta(minutes=31))
+    client.cookies["django_language"] = "en"
+    response = client.get(
+        "/inbox/",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/inbox/?state=unread",
+        HTTP_SEC_FETCH_MODE="cors",
+    )
+    assert response.status_code == 204
+    assert response.content == b""
+    assert response["HX-Redirect"] == "/accounts/login/?next=%2Finbox%2F%3Fstate%3Dunread"
+    page = client.get(response["HX-Redirect"]).content.decode()
+    assert page.count(ENDED_EN) == 1
+    assert 'name="next" value="/inbox/?state=unread"' in page
+    # A page of another site named as the current one is not where the person returns.
+    again = client.get(
+        "/inbox/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="https://elsewhere.example/x/"
+    )
+    assert again["HX-Redirect"] == "/accounts/login/?next=%2F"

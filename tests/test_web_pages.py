@@ -270,8 +270,12 @@ def test_the_live_summary_costs_a_fixed_number_of_queries(
     assert Summons.objects.count() == 18
 
 
-def test_the_live_summary_tells_htmx_to_stop_polling_after_sign_out(client, small_city):
-    assert client.get("/live/area-summary/").status_code == 286
+def test_the_live_summary_takes_the_page_to_sign_in_after_sign_out(client, small_city):
+    polled = client.get(
+        "/live/area-summary/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/wall/"
+    )
+    assert polled.status_code == 204
+    assert polled["HX-Redirect"] == "/accounts/login/?next=%2Fwall%2F"
 
 
 def test_the_home_page_costs_a_fixed_number_of_queries(

@@ -8,6 +8,7 @@ from datetime import time
 from io import StringIO
 
 import pytest
+from playwright.sync_api import expect
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -155,3 +156,23 @@ def test_a_form_sent_after_the_session_ended_leads_back_to_its_page(new_page, de
     assert "405" not in page.title()
     # Nothing was marked read: the person sends the form again, now signed in.
     assert page.locator(".inbox-entry.is-unread").count() == unread
+
+
+def test_the_command_centre_whose_session_ended_opens_the_sign_in_page_whole(new_page, demo_city):
+    """The board polls every 5 s: once the session has ended, the whole page goes to the
+    sign-in page and says why, instead of showing the sign-in form inside the board."""
+    page = new_page(DESKTOP)
+    sign_in(page, "dispatcher", DEMO_PASSWORD)
+    page.goto("/dispatch/")
+    page.wait_for_selector("[data-poll]")
+    log = []
+    page.on(
+        "response",
+        lambda r: log.append(
+            (r.request.method, r.url, r.status, r.request.headers.get("hx-request"))
+        ),
+    )
+    page.context.clear_cookies(name="sessionid")
+    page.wait_for_url("**/accounts/login/?next=%2Fdispatch%2F", timeout=20_000)
+    expect(page.locator(".messages")).to_have_text("您的登录已失效，请重新登录后继续。")
+    assert page.locator("form.form #id_username").count() == 1

@@ -102,11 +102,25 @@ def _our_page(request: HttpRequest, address: str) -> str | None:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def _in_the_background(request: HttpRequest) -> bool:
+    """Whether a script sent the request rather than the person opening a page or sending a
+    form: a fetch by the page or its service worker (which keeps pages for use without
+    signal and may be fetching them just as the session ends). A browser that does not say
+    (no Sec-Fetch-Mode) counts as the person."""
+    mode = request.headers.get("Sec-Fetch-Mode")
+    return mode is not None and mode != "navigate"
+
+
 class SignInNeededMiddleware:
     """When a page sends a signed-out person to the sign-in page: a person whose session
     lapsed is told so there, and a form sent without a session brings the person back,
     once signed in, to the page the form was on (the Referer, when it is one of ours, else
-    the home page), never to the address that takes the form only."""
+    the home page), never to the address that takes the form only.
+
+    A request htmx sends for the page is answered with HX-Redirect, so that the whole page
+    goes to the sign-in page. Other requests a script sends in the background neither leave
+    the notice (nobody would read it: the script follows the redirect itself) nor use up one
+    waiting for the sign-in page the person is about to open."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -128,6 +142,14 @@ class SignInNeededMiddleware:
                 )
             return response
         login_path = resolve_url(settings.LOGIN_URL)
+        htmx = request.headers.get("HX-Request") == "true"
+        if not htmx and _in_the_background(request):
+            if request.path == login_path:
+                # Showing the sign-in page to a script read the waiting messages: keep them.
+                waiting: Any = messages.get_messages(request)
+                if hasattr(waiting, "used"):
+                    waiting.used = False
+            return response
         if response.status_code != 302:
             return response
         location = urlsplit(response.get("Location", ""))
@@ -136,21 +158,30 @@ class SignInNeededMiddleware:
         form_sent = request.method not in SAFE_METHODS
         lapsed = (
             form_sent
+            or htmx
             or bool(request.COOKIES.get(WAS_SIGNED_IN_COOKIE))
             or bool(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
         )
-        if form_sent:
-            referer = _our_page(request, request.headers.get("Referer", ""))
-            if referer is None or urlsplit(referer).path == login_path:
-                referer = reverse("web:home")
+        if form_sent or htmx:
+            # htmx names the page it works in; a form's page is its Referer.
+            came_from = request.headers.get("HX-Current-URL" if htmx else "Referer", "")
+            back = _our_page(request, came_from)
+            if back is None or urlsplit(back).path == login_path:
+                back = reverse("web:home")
             query = parse_qs(location.query)
-            query["next"] = [referer]
+            query["next"] = [back]
             response["Location"] = f"{login_path}?{urlencode(query, doseq=True)}"
+        if htmx:
+            # htmx would follow the redirect and put the sign-in page inside the page (a
+            # board's poll, a rating): the whole page goes to the sign-in page instead.
+            redirect_to = response["Location"]
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = redirect_to
         if lapsed:
             notice = _("Your session has ended. Sign in again to go on.")
             # A page's script may send the form twice (a reachability check, then the form):
             # the notice is said once.
-            waiting: Any = messages.get_messages(request)
+            waiting = messages.get_messages(request)
             said = any(str(message) == notice for message in waiting)
             if hasattr(waiting, "used"):
                 waiting.used = False

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -189,9 +190,11 @@ def wall(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def area_summary(request: HttpRequest) -> HttpResponse:
-    """The live part of the home page and the wall, polled by htmx every few seconds."""
+    """The live part of the home page and the wall, polled by htmx every few seconds. A
+    signed-out poll is sent to sign in, which takes the whole page there: a wall that went
+    on showing its last figures would look live."""
     if not request.user.is_authenticated:
-        return HttpResponse(status=HTMX_STOP_POLLING)
+        return redirect_to_login(request.get_full_path())
     due_limit = 12 if request.GET.get("layout") == "wall" else 8
     summary = mapdata.area_summary(request.user, timezone.now(), due_limit=due_limit)
     response = render(request, "web/partials/area_summary.html", {"summary": summary})

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -39,7 +40,6 @@ from whistle.desk.operations import (
 from whistle.desk.viewer import Viewer
 from whistle.desk.views.common import BadPost, posted_operation, refuse_post
 from whistle.duty.schedule import OnDuty, Shift
-from whistle.web.views import HTMX_STOP_POLLING
 
 
 def _target(viewer: Viewer, op_target: str, key: str) -> Summons | SupervisionNotice:
@@ -174,9 +174,10 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def live(request: HttpRequest) -> HttpResponse:
     """The summonses on hand, polled by the desk every few seconds: 204 while they are as
-    the page shows them (`?v=`), the list again when they changed."""
+    the page shows them (`?v=`), the list again when they changed. Signed out, the whole
+    page goes to sign in: a desk that kept its last list would look live."""
     if not request.user.is_authenticated:
-        return HttpResponse(status=HTMX_STOP_POLLING)
+        return redirect_to_login(request.get_full_path())
     context = _incoming(request, _departments(request), None, history=False)
     if request.GET.get("v") == context["version"]:
         response = HttpResponse(status=204)

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import (
     Http404,
@@ -63,7 +64,6 @@ from whistle.desk.views.common import (
 from whistle.organisation.models import Jurisdiction
 from whistle.policies.models import DurationUnit, WhistleKind
 from whistle.policies.offices import units_of
-from whistle.web.views import HTMX_STOP_POLLING
 
 
 def desk_township(request: HttpRequest, viewer: Viewer) -> tuple[Jurisdiction, list[Jurisdiction]]:
@@ -502,7 +502,8 @@ def board(request: HttpRequest) -> HttpResponse:
         patch_vary_headers(response, ["HX-Request"])
         return response
     if not request.user.is_authenticated:
-        return HttpResponse(status=HTMX_STOP_POLLING)
+        # The whole page goes to sign in: a board that kept its last figures would look live.
+        return redirect_to_login(request.get_full_path())
     viewer = Viewer.of(request.user)
     township, _townships = desk_township(request, viewer)
     on_wall = request.GET.get("layout") == "wall"
