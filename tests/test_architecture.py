@@ -51,6 +51,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "patrols": {"organisation", "policies", "notifications", "duty", "cases"},
     "web": {
+        "same_site",
         "organisation",
         "policies",
         "notifications",
@@ -92,7 +93,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     # Nothing imports the API: it sits beside the pages, on top of the domain.
     "api": {"organisation", "policies", "notifications", "duty", "cases", "assessment", "patrols"},
-    "accounts": {"organisation", "demo"},
+    "accounts": {"same_site", "organisation", "demo"},
 }
 
 

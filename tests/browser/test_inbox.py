@@ -8,9 +8,9 @@ from datetime import time
 from io import StringIO
 
 import pytest
-from playwright.sync_api import expect
 from django.core.management import call_command
 from django.test import override_settings
+from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, open_menu, sign_in
 from whistle.notifications.models import Channel, Notification, NotificationPreference

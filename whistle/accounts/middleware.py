@@ -10,14 +10,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from whistle.accounts import sessions, twofactor
+from whistle.same_site import page_of_ours
 
 # The session's expiry moves on at most once a minute: a write per request would cost more
 # than the minute of idleness it saves.
@@ -85,23 +84,6 @@ SIGNED_OUT_FLAG = "_whistle_signed_out"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
 
-def _our_page(request: HttpRequest, address: str) -> str | None:
-    """The address as a path on this site (with its query), or None when it is empty or
-    another site's."""
-    try:
-        ours = bool(address) and url_has_allowed_host_and_scheme(
-            address, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-    except DisallowedHost:
-        return None
-    if not ours:
-        return None
-    parts = urlsplit(address)
-    if not parts.path.startswith("/") or parts.path.startswith("//"):
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
 def _in_the_background(request: HttpRequest) -> bool:
     """Whether a script sent the request rather than the person opening a page or sending a
     form: a fetch by the page or its service worker (which keeps pages for use without
@@ -165,7 +147,7 @@ class SignInNeededMiddleware:
         if form_sent or htmx:
             # htmx names the page it works in; a form's page is its Referer.
             came_from = request.headers.get("HX-Current-URL" if htmx else "Referer", "")
-            back = _our_page(request, came_from)
+            back = page_of_ours(request, came_from)
             if back is None or urlsplit(back).path == login_path:
                 back = reverse("web:home")
             query = parse_qs(location.query)

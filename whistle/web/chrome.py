@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from whistle.notifications.outbox import InboxState, inbox_state
 from whistle.organisation.models import RoleAssignment
+from whistle.same_site import page_of_ours
 from whistle.web.dashboards import DashboardLink, NavEntry, dashboards_for, navigation
 
 LABELS = {
@@ -86,23 +84,6 @@ def person_roles(person: Any) -> list[RoleLine]:
     return lines
 
 
-def _address_of_ours(request: HttpRequest, address: str) -> str | None:
-    """The address as a path on this site (with its query), or None when it is empty or
-    another site's."""
-    try:
-        ours = bool(address) and url_has_allowed_host_and_scheme(
-            address, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-    except DisallowedHost:
-        return None
-    if not ours:
-        return None
-    parts = urlsplit(address)
-    if not parts.path.startswith("/") or parts.path.startswith("//"):
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
 def language_return(request: HttpRequest | None, form_page: str = "") -> str:
     """The page the language switch brings the person back to, in the other language: this
     one when it was opened as a page is (GET). A page that answers a sent form (a form with
@@ -117,7 +98,7 @@ def language_return(request: HttpRequest | None, form_page: str = "") -> str:
     if request.method in ("GET", "HEAD"):
         return request.get_full_path()
     for address in (form_page, request.headers.get("Referer", "")):
-        found = _address_of_ours(request, address)
+        found = page_of_ours(request, address)
         if found is not None:
             return found
     return reverse("web:home")

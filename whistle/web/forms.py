@@ -4,10 +4,14 @@ place chosen with the place picker, and the components page's sample form."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.db.models import QuerySet
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -103,6 +107,33 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs, format="%Y-%m-%d")
+
+
+def check_day_range(form: forms.Form, since: str = "since", until: str = "until") -> None:
+    """In a form's `clean`: an end day before the start day is an error on the end day,
+    which is then left out of the values."""
+    cleaned = form.cleaned_data
+    first, last = cleaned.get(since), cleaned.get(until)
+    if first and last and first > last:
+        form.add_error(until, _("The end date is before the start date."))
+        cleaned.pop(until, None)
+
+
+def start_of_day(day: date) -> datetime:
+    """Midnight at the start of a Beijing day, as an aware time."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def within_days(
+    rows: QuerySet[Any], field: str, since: date | None, until: date | None
+) -> QuerySet[Any]:
+    """The rows whose moment `field` falls on the days from `since` to `until`, both
+    included, Beijing time; an empty end is open."""
+    if since:
+        rows = rows.filter(**{f"{field}__gte": start_of_day(since)})
+    if until:
+        rows = rows.filter(**{f"{field}__lt": start_of_day(until + timedelta(days=1))})
+    return rows
 
 
 class DateTimeInput(forms.DateTimeInput):

@@ -11,13 +11,10 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -37,7 +34,7 @@ from whistle.notifications.models import Notification
 from whistle.notifications.outbox import Reading, inbox, inbox_state, unread_count
 from whistle.organisation.models import Person
 from whistle.web.chrome import inbox_badge
-from whistle.web.forms import DateInput
+from whistle.web.forms import DateInput, check_day_range, within_days
 from whistle.web.views import HTMX_STOP_POLLING
 
 PER_PAGE = 20
@@ -86,16 +83,8 @@ class InboxFilter(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        since, until = cleaned.get("since"), cleaned.get("until")
-        if since and until and since > until:
-            self.add_error("until", _("The end date is before the start date."))
-            cleaned.pop("until", None)
+        check_day_range(self)
         return cleaned
-
-
-def _start_of(day: date) -> datetime:
-    """Midnight at the start of a Beijing day, as an aware time."""
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
 def active_filters(form: InboxFilter) -> dict[str, Any]:
@@ -116,11 +105,7 @@ def filtered(entries: QuerySet[Notification], values: dict[str, Any]) -> QuerySe
         entries = entries.filter(kind=values["kind"])
     if values.get("case"):
         entries = entries.filter(payload__case=values["case"])
-    if values.get("since"):
-        entries = entries.filter(created_at__gte=_start_of(values["since"]))
-    if values.get("until"):
-        entries = entries.filter(created_at__lt=_start_of(values["until"] + timedelta(days=1)))
-    return entries
+    return within_days(entries, "created_at", values.get("since"), values.get("until"))
 
 
 @dataclass(frozen=True)

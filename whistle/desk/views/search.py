@@ -12,12 +12,9 @@ case page, masked there for everyone but the township's call-back.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -32,7 +29,7 @@ from whistle.cases.scoping import visible_cases
 from whistle.desk.viewer import DESK_ROLES, Viewer
 from whistle.organisation.models import Jurisdiction, Role
 from whistle.policies.models import Category
-from whistle.web.forms import DateInput
+from whistle.web.forms import DateInput, check_day_range, within_days
 
 # The roles that open the list, each in the township or the district it is held in: the
 # township's command centre (dispatchers, the chief of lanes, the chiefs' office) and its
@@ -154,15 +151,8 @@ class CaseSearch(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        since, until = cleaned.get("since"), cleaned.get("until")
-        if since and until and since > until:
-            self.add_error("until", _("The end date is before the start date."))
+        check_day_range(self)
         return cleaned
-
-
-def _start_of(day: date) -> datetime:
-    """Midnight at the start of a Beijing day, as an aware time."""
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
 def searched(cases: QuerySet[Case], values: dict[str, Any]) -> QuerySet[Case]:
@@ -186,11 +176,7 @@ def searched(cases: QuerySet[Case], values: dict[str, Any]) -> QuerySet[Case]:
         cases = cases.filter(status=status)
     if values.get("source"):
         cases = cases.filter(source=values["source"])
-    if values.get("since"):
-        cases = cases.filter(reported_at__gte=_start_of(values["since"]))
-    if values.get("until"):
-        cases = cases.filter(reported_at__lt=_start_of(values["until"] + timedelta(days=1)))
-    return cases
+    return within_days(cases, "reported_at", values.get("since"), values.get("until"))
 
 
 @login_required
