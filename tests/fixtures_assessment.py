@@ -339,6 +339,7 @@ def records_by_hand() -> dict[int, dict[str, Any]]:
             "rating_comment": facts.rating_comment,
             "resident_satisfied": facts.resident_satisfied,
             "excused": facts.excused,
+            "provisional": facts.provisional,
             "came_score": scores.came,
             "acted_score": scores.acted,
             "quality_score": scores.quality,

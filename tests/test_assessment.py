@@ -737,6 +737,7 @@ def test_a_summons_past_its_handling_deadline_and_unfinished_counts_as_not_acted
         D("42.86"),
     )
     assert overdue.pk in r.event_ids
+    assert r.provisional
     july_scores = scores(m, "2026-07")
     assert july_scores["dc-longtan-pcs"] == (D("77.55"), D("79.18"), 2)
     assert july_scores["dc-cgw"] == (D("71.06"), D("83.69"), 1)
@@ -749,6 +750,7 @@ def test_a_summons_past_its_handling_deadline_and_unfinished_counts_as_not_acted
     update_scores()
     r = record(c6)
     assert (r.settled_at, r.acted, r.total) == (bj(29, 10), Acted.HANDLED, D("100.00"))
+    assert not r.provisional
     assert check_out.pk in r.event_ids and overdue.pk not in r.event_ids
     assert scores(m, "2026-07")["dc-longtan-pcs"] == (D("96.60"), D("85.53"), 1)
     assert check_all() == []

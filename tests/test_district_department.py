@@ -24,6 +24,7 @@ from tests.fixtures_district import (
     rate_july,
     scored_july_fixture,  # noqa: F401  (fixture)
 )
+from whistle.assessment.engine import update_scores
 from whistle.assessment.models import Appeal
 from whistle.cases.actions._common import PhotoBatch
 from whistle.cases.models import Attachment, Event
@@ -224,3 +225,32 @@ def test_the_department_page_runs_a_fixed_number_of_queries_with_thirty_records(
     with django_assert_max_num_queries(22):
         html = html_of(client.get(DEPARTMENT, {"period": "2026-07"}))
     assert html.count('class="card record-card') == 30
+
+
+PROVISIONAL = "未完成，暂按未处置计分"
+
+
+def test_a_record_counted_before_its_summons_settled_says_so(client, rated):
+    """c6 (派出所, 东四) checked in and is still open: not counted. Once the sweep records it
+    past its handling deadline it counts as "never acted", and its card says that this is for
+    now; c1, settled, says nothing of the kind. Checked out, the badge goes."""
+    m, s = rated, rated.summonses
+    client.force_login(m.police_officer)
+    c6 = s["c6_police"]
+    html = html_of(client.get(DEPARTMENT, {"period": "2026-07"}))
+    assert PROVISIONAL not in html
+
+    m.stories["c6"].event(EventKind.RESOLVE_OVERDUE, bj(28, 13, 1), c6)
+    update_scores()
+    html = html_of(client.get(DEPARTMENT, {"period": "2026-07"}))
+    card = record_html(html, c6)
+    assert PROVISIONAL in card and "未处置" in card
+    assert "已超过处置时限且尚未完成" in card
+    assert PROVISIONAL not in record_html(html, s["c1_police"])
+    html = html_of(client.get(DEPARTMENT, {"period": "2026-07"}, HTTP_ACCEPT_LANGUAGE="en"))
+    assert "Unfinished: counted as not acted for now" in record_html(html, c6)
+
+    m.stories["c6"].event(EventKind.CHECK_OUT, bj(29, 10), c6)
+    update_scores()
+    html = html_of(client.get(DEPARTMENT, {"period": "2026-07"}))
+    assert PROVISIONAL not in html

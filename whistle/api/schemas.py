@@ -551,6 +551,8 @@ class RecordOut(Schema):
     rating_comment: str
     resident_satisfied: bool | None
     excused: bool
+    # Past its handling deadline and unfinished: counted as not acted until it settles.
+    provisional: bool
     came_score: str | None
     acted_score: str | None
     quality_score: str | None

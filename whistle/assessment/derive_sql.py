@@ -380,7 +380,10 @@ SELECT g.id, g.case_id, g.district_id, g.township_id, g.department_id, g.month, 
         WHEN by_evaluation THEN township_rating END,
     CASE WHEN by_rating THEN COALESCE(rated_data ->> 'comment', '') ELSE '' END,
     CASE WHEN by_resident THEN g.resident_satisfied END,
-    g.excused, false,
+    g.excused,
+    -- scoring.provisional: counted from the handling-overdue event, unfinished, not acted.
+    g.settled AND NOT g.finished AND g.acted = '{Acted.ABANDONED}',
+    false,
     -- The last trail position of the case: one look into the (case, seq) index per summons.
     COALESCE((SELECT max(t.seq) FROM {_table(Event)} t WHERE t.case_id = g.case_id), 0),
     to_jsonb(ARRAY(SELECT DISTINCT x FROM unnest(
@@ -450,7 +453,7 @@ CREATE TEMPORARY TABLE whistle_derived (
     department_id bigint, month date, scheme_id bigint, settled boolean,
     settled_at timestamptz, came text, late_minutes int, acted text, rework_count int,
     rating int, rating_comment text, resident_satisfied boolean, excused boolean,
-    corrected boolean, trail_seq int, event_ids jsonb
+    provisional boolean, corrected boolean, trail_seq int, event_ids jsonb
 ) ON COMMIT {{on_commit}};
 CREATE TEMPORARY TABLE whistle_cells (
     district_id bigint, department_id bigint, township_id bigint, month date, records bigint,

@@ -460,6 +460,7 @@ RECORD_FIELDS = (
     "rating_comment",
     "resident_satisfied",
     "excused",
+    "provisional",
     "came_score",
     "acted_score",
     "quality_score",
@@ -532,6 +533,9 @@ class SummonsAssessment(models.Model):
     resident_satisfied = models.BooleanField(_("resident satisfied"), null=True, blank=True)
     # Its decline upheld, or released before it arrived: not rated, by nobody's stand-in.
     excused = models.BooleanField(_("did not have to come"), default=False)
+    # Past its handling deadline and unfinished: counted as "never acted" for now, until the
+    # summons settles (scoring.provisional).
+    provisional = models.BooleanField(_("unfinished, counted as not acted for now"), default=False)
     came_score = models.DecimalField(
         _("score: came"), max_digits=6, decimal_places=2, null=True, blank=True
     )

@@ -108,6 +108,8 @@ class Facts:
     # Let go before it arrived (its decline upheld, or released before its first accepted
     # check-in): it did not have to come, so there is nothing of its own to rate.
     excused: bool = False
+    # Counted before it settled (see `provisional`): "never acted" for now, until it settles.
+    provisional: bool = False
     corrected: bool = False
     event_ids: list[int] = field(default_factory=list)
 
@@ -246,8 +248,17 @@ def derive_facts(summons: SummonsFacts, events: Sequence[TrailEvent]) -> Facts:
             facts.corrected = True
             used.append(event.id)
 
+    facts.provisional = provisional(settled=facts.settled, finished=finished, acted=facts.acted)
     facts.event_ids = sorted(set(used))
     return facts
+
+
+def provisional(*, settled: bool, finished: bool, acted: str) -> bool:
+    """Whether a record counts before its summons settled: counted from the handling-overdue
+    event (`summons.resolve_overdue`) and, unfinished, scored "never acted" for now, until the
+    summons settles or reports its work. The pages and the API say so beside the record
+    (`SummonsAssessment.provisional`); derive_sql writes the same."""
+    return settled and not finished and acted == Acted.ABANDONED
 
 
 def _read_how_well(

@@ -50,6 +50,7 @@ def _record_out(record: SummonsAssessment) -> dict[str, Any]:
         "rating_comment": record.rating_comment,
         "resident_satisfied": record.resident_satisfied,
         "excused": record.excused,
+        "provisional": record.provisional,
         "came_score": _text(record.came_score),
         "acted_score": _text(record.acted_score),
         "quality_score": _text(record.quality_score),
