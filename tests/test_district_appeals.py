@@ -23,6 +23,7 @@ from tests.fixtures_district import (
     rate_july,
     scored_july_fixture,  # noqa: F401  (fixture)
 )
+from whistle.assessment.actions import AssessmentPermissionError, rule_on_appeal
 from whistle.assessment.editing import appeal_with_photos
 from whistle.assessment.models import Appeal, DepartmentResult, SummonsAssessment
 from whistle.cases.models import Event
@@ -283,3 +284,71 @@ def test_the_department_is_told_of_the_ruling(client, appealed, decision, kind, 
     page = html_of(client.get(entry.link))
     card = page[page.index(f'id="record-{summons.uuid.hex}"') :]
     assert "视频为证" in card[: card.index("</article>")]
+
+
+EARLIER_RULER = "您已裁定过该记录的上一次申诉，须由其他人员裁定。"
+NOBODY_RULES = "办公室内暂无可以裁定此申诉的人员"
+
+
+def appeal_again(m) -> Appeal:
+    """城管's first appeal of c3 (came on time) is rejected by 陈; it then appeals another
+    correction of the same record (5 minutes late)."""
+    first = Appeal.objects.get()
+    rule_on_appeal(m.chiefs_office, first, False, "无到场记录")
+    with time_machine.travel(bj(20, 11), tick=False):
+        return appeal_with_photos(
+            m.urban_officer, m.summonses["c3_urban"], "came", {"late_minutes": 5}, "迟到5分钟"
+        )
+
+
+def appeal_card(html: str, appeal: Appeal) -> str:
+    card = html[html.index(f'id="appeal-{appeal.pk}"') :]
+    return card[: card.index("</article>")]
+
+
+def test_whoever_ruled_on_an_earlier_appeal_of_the_record_does_not_rule_on_a_later_one(
+    client, appealed
+):
+    m = appealed
+    other = make_person("lin-office", Role.CHIEFS_OFFICE, jurisdiction=m.district)
+    later = appeal_again(m)
+    link = f"/assessment/appeals/#appeal-{later.pk}"
+    # The notice of the later appeal goes to whoever may rule on it.
+    assert [e.link for e in told(other, EventKind.APPEALED)][-1] == link
+    assert link not in [e.link for e in told(m.chiefs_office, EventKind.APPEALED)]
+
+    with time_machine.travel(bj(20, 12), tick=False):
+        with pytest.raises(AssessmentPermissionError, match=EARLIER_RULER):
+            rule_on_appeal(m.chiefs_office, later, True, "迟到5分钟属实")
+        client.force_login(m.chiefs_office)
+        card = appeal_card(html_of(client.get(APPEALS)), later)
+        assert EARLIER_RULER in card and 'class="form ruling-form"' not in card
+        assert NOBODY_RULES not in card
+        # Posted anyway: refused, the appeal still waits.
+        response = rule(client, later, decision="reject", note="维持原记录")
+        assert EARLIER_RULER in html_of(response)
+        later.refresh_from_db()
+        assert later.status == "pending"
+
+        client.force_login(other)
+        card = appeal_card(html_of(client.get(APPEALS)), later)
+        assert 'class="form ruling-form"' in card and EARLIER_RULER not in card
+        assert rule(client, later, decision="reject", note="维持原记录").status_code == 302
+    later.refresh_from_db()
+    assert (later.status, later.ruled_by) == ("rejected", other)
+
+
+def test_the_office_is_shown_when_nobody_may_rule_on_a_later_appeal(client, appealed):
+    m = appealed
+    later = appeal_again(m)
+    # 陈, the office's only member, ruled on the first appeal: nobody is told of the later one,
+    # and the page says that nobody in the office may rule on it.
+    link = f"/assessment/appeals/#appeal-{later.pk}"
+    assert link not in [e.link for e in told(m.chiefs_office, EventKind.APPEALED)]
+    client.force_login(m.chiefs_office)
+    card = appeal_card(html_of(client.get(APPEALS)), later)
+    assert EARLIER_RULER in card and NOBODY_RULES in card
+    english = html_of(client.get(APPEALS, HTTP_ACCEPT_LANGUAGE="en"))
+    card = appeal_card(english, later)
+    assert "You ruled on an earlier appeal of this record" in card
+    assert "Nobody in the office may rule on this appeal" in card

@@ -119,22 +119,67 @@ def record_link(record: SummonsAssessment | None, summons: Summons) -> str:
     return f"/assessment/department/?period={period}#record-{summons.uuid.hex}"
 
 
-def _rulers(appeal: Appeal) -> list[Any]:
+RULE_ON_APPEAL = gettext_lazy("rule on this appeal")
+
+
+def earlier_ruler_ids(appeal: Appeal) -> set[int]:
+    """Who ruled on an earlier appeal of the same record."""
+    return set(
+        Appeal.objects.filter(summons_id=appeal.summons_id, ruled_by__isnull=False)
+        .exclude(pk=appeal.pk)
+        .values_list("ruled_by_id", flat=True)
+    )
+
+
+def ruling_refusal(
+    person: Any,
+    appeal: Appeal,
+    *,
+    member_of: set[int] | None = None,
+    earlier_rulers: set[int] | None = None,
+) -> PermissionRefused | None:
+    """Why the person may not rule on the appeal, or None when they may: nobody rules on an
+    appeal they filed or of a department they belong to (`partiality`), and whoever ruled on
+    an earlier appeal of the same record does not rule on a later one. Pages that list many
+    appeals pass what they already know (`member_of`, `earlier_rulers`)."""
+    refused = partiality(
+        person,
+        RULE_ON_APPEAL,
+        [appeal.department],
+        filed_by_id=appeal.filed_by_id,
+        member_of=member_of,
+    )
+    if refused is not None:
+        return refused
+    if earlier_rulers is None:
+        earlier_rulers = earlier_ruler_ids(appeal)
+    if getattr(person, "pk", None) in earlier_rulers:
+        return PermissionRefused(
+            _(
+                "You ruled on an earlier appeal of this record, so someone else in the office "
+                "rules on this one."
+            )
+        )
+    return None
+
+
+def appeal_rulers(appeal: Appeal) -> list[Any]:
     """Who may rule on the appeal (`rule_on_appeal`): the chiefs' office of the department's
     district, less whoever filed it or belongs to the department (nobody rules on their own
-    appeal)."""
-    action = gettext_lazy("rule on this appeal")
+    appeal) and whoever ruled on an earlier appeal of the record (`ruling_refusal`). Empty
+    when nobody in the office may."""
     office = directory.people_with_role(Role.CHIEFS_OFFICE, appeal.department.district_id)
+    earlier = earlier_ruler_ids(appeal)
     return [
         person
         for person in office
-        if partiality(person, action, [appeal.department], filed_by_id=appeal.filed_by_id) is None
+        if ruling_refusal(person, appeal, earlier_rulers=earlier) is None
     ]
 
 
 def _tell_rulers(event: Event, appeal: Appeal) -> None:
     notify(
-        _rulers(appeal),
+        appeal_rulers(appeal),
         event,
         gettext_lazy("Appeal to rule on: %(department)s, case %(case)s"),
         gettext_lazy(
@@ -352,12 +397,9 @@ def rule_on_appeal(
     role = _role_in(person, (Role.CHIEFS_OFFICE,), jurisdiction_id=district_id)
     if role is None:
         raise AssessmentPermissionError(_("Only the district chiefs' office may rule on appeals"))
-    _impartial(
-        person,
-        gettext_lazy("rule on this appeal"),
-        [appeal.department],
-        filed_by_id=appeal.filed_by_id,
-    )
+    refused = ruling_refusal(person, appeal)
+    if refused is not None:
+        raise AssessmentPermissionError(str(refused))
     note = (note or "").strip()
     if not note:
         raise AssessmentError(_("Give the grounds of the ruling"))

@@ -623,6 +623,8 @@ def describe_event(event: Mapping[str, Any]) -> dict[str, Any]:
 class AppealRow:
     appeal: Appeal
     record: SummonsAssessment | None
+    # Who ruled on an earlier appeal of the same record (they do not rule on this one).
+    earlier_rulers: set[int] = field(default_factory=set)
 
 
 def appeals_to_rule(district_ids: Iterable[int]) -> tuple[list[AppealRow], list[Appeal]]:
@@ -647,7 +649,15 @@ def appeals_to_rule(district_ids: Iterable[int]) -> tuple[list[AppealRow], list[
         .select_related(*related)
         .order_by("-ruled_at", "-pk")[:30]
     )
-    return [AppealRow(a, records.get(a.summons_id)) for a in pending], ruled
+    earlier: dict[int, set[int]] = {}
+    for summons_id, ruler_id in Appeal.objects.filter(
+        summons_id__in=[a.summons_id for a in pending], ruled_by__isnull=False
+    ).values_list("summons_id", "ruled_by_id"):
+        earlier.setdefault(summons_id, set()).add(ruler_id)
+    rows = [
+        AppealRow(a, records.get(a.summons_id), earlier.get(a.summons_id, set())) for a in pending
+    ]
+    return rows, ruled
 
 
 def my_appeals(department_ids: Iterable[int]) -> list[Appeal]:

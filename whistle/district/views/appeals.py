@@ -17,12 +17,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from whistle.assessment.actions import rule_on_appeal
+from whistle.assessment.actions import appeal_rulers, rule_on_appeal, ruling_refusal
 from whistle.assessment.models import Appeal, SummonsAssessment
-from whistle.cases.permissions import member_department_ids, partiality
+from whistle.cases.permissions import member_department_ids
 from whistle.district import tables
 from whistle.district.access import Reader
 from whistle.district.forms import RulingForm
@@ -113,15 +112,13 @@ def appeals(request: HttpRequest) -> HttpResponse:
         form = ruling_form(row.appeal, row.record)
         if posted is not None and posted[0] == row.appeal.pk:
             form = posted[1]
-        # Someone else in the office rules on an appeal of one's own department or filing.
-        refused = partiality(
-            request.user,
-            gettext_lazy("rule on this appeal"),
-            [row.appeal.department],
-            filed_by_id=row.appeal.filed_by_id,
-            member_of=own,
+        # Someone else in the office rules on an appeal of one's own department or filing, or
+        # on a later appeal of a record one ruled on before; the office is told when nobody may.
+        refused = ruling_refusal(
+            request.user, row.appeal, member_of=own, earlier_rulers=row.earlier_rulers
         )
-        cards.append({"row": row, "form": form, "refused": refused})
+        nobody = refused is not None and not appeal_rulers(row.appeal)
+        cards.append({"row": row, "form": form, "refused": refused, "nobody": nobody})
     return render(
         request,
         "district/assessment/appeals.html",
