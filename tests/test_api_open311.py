@@ -12,20 +12,23 @@ from xml.etree import ElementTree
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.test import Client
 
-from tests.conftest import square
-from tests.fixtures_api import api_city_fixture, secret_for  # noqa: F401  (fixture)
+from tests.conftest import make_person, square
+from tests.fixtures_api import Api, api_city_fixture, secret_for  # noqa: F401  (fixture)
 from tests.fixtures_cases import (
     ON_THE_LANE,
     beijing,
     png_bytes,
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
+from whistle.api import tokens
+from whistle.api.models import ApiToken
 from whistle.cases import actions
-from whistle.cases.models import Attachment, Case, Event
+from whistle.cases.models import Attachment, Case, Event, HotlineOrder
 from whistle.notifications.models import Notification
-from whistle.organisation.models import Jurisdiction
+from whistle.organisation.models import Jurisdiction, Person, Role
 from whistle.policies.models import CategoryKind, MajorClass
 
 START = beijing(2026, 3, 10, 9, 0)
@@ -67,6 +70,14 @@ GARBAGE = "event-0102"
 def clock():
     with time_machine.travel(START, tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture(autouse=True)
+def _no_reports_counted_yet():
+    """The residents' report counts (Django's cache) start empty in every test."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -340,6 +351,76 @@ def test_errors_speak_the_callers_language(api_city, clock):
     english = Client(HTTP_ACCEPT_LANGUAGE="en")
     description = assert_open311_error(english.get(f"{BASE}requests/NOSUCH.json"), "json", 404)
     assert description == "No request has the id NOSUCH."
+
+
+# The residents' daily limit per phone number ---------------------------------------------------
+
+LIMIT_ZH = "该号码今天的上报次数已达上限，请拨打 12345 热线。"
+LIMIT_EN = "This number has sent the most reports allowed for today. Call 12345 instead."
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_number_past_the_daily_limit_is_refused_429_and_writes_nothing(
+    api_city, client, api_key, clock, settings, fmt
+):
+    settings.WHISTLE_RESIDENT_REPORTS_PER_PHONE = 2
+    # The count is the report form's and the phone's: a report the resident's phone sent
+    # under the number counts here too.
+    resident = api_city.as_("resident")
+    body = {"description": "人民市场东巷路边堆了建筑垃圾", "lon": ON_THE_LANE[0]}
+    sent = resident.post(
+        "/cases/resident-reports", {**body, "lat": ON_THE_LANE[1], "phone": "13800138000"}
+    )
+    assert sent.status_code == 201, sent.content
+    assert file_request(client, api_key, fmt).status_code == 201
+    before = domain_counts()
+    # The same number written otherwise.
+    refused = file_request(client, api_key, fmt, phone="+86 138-0013-8000")
+    assert assert_open311_error(refused, fmt, 429) == LIMIT_ZH
+    assert 0 < int(refused["Retry-After"]) <= 86401
+    assert domain_counts() == before
+    # Another resident's number is not held back by this one's.
+    assert file_request(client, api_key, fmt, phone="13900139000").status_code == 201
+    # The next day the number may report again.
+    clock.shift(timedelta(days=1))
+    assert file_request(client, api_key, fmt).status_code == 201
+
+
+def test_the_limit_is_told_in_the_callers_language(api_city, api_key, clock, settings):
+    settings.WHISTLE_RESIDENT_REPORTS_PER_PHONE = 1
+    english = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert file_request(english, api_key).status_code == 201
+    assert assert_open311_error(file_request(english, api_key), "json", 429) == LIMIT_EN
+    # A request without a number has no one's count to go to: the api_key is the system's.
+    assert file_request(english, api_key, phone="").status_code == 201
+
+
+def test_the_hotline_platforms_token_is_held_to_the_limit_its_orders_are_not(
+    api_city, client, clock, settings
+):
+    """The 12345 platform relays many callers, each under their own number; its orders go
+    through /api/v1/hotline/orders, which the limit does not touch."""
+    settings.WHISTLE_RESIDENT_REPORTS_PER_PHONE = 1
+    account = make_person("hotline-12345", Role.CHIEFS_OFFICE, jurisdiction=api_city.district)
+    admin = Person.objects.create_superuser(username="admin", password="pw-123456")
+    secret = tokens.issue_token(
+        admin, person=account, name="12345 热线平台", kind=ApiToken.Kind.SERVICE
+    ).secret
+    assert file_request(client, secret).status_code == 201
+    before = domain_counts()
+    assert assert_open311_error(file_request(client, secret), "json", 429) == LIMIT_ZH
+    assert domain_counts() == before
+    assert file_request(client, secret, phone="13900139000").status_code == 201
+    order = {
+        "order_number": "2026031000001",
+        "description": "人民市场东巷有游商占道经营",
+        "lon": ON_THE_LANE[0],
+        "lat": ON_THE_LANE[1],
+        "caller_phone": "13800138000",
+    }
+    taken = Api(secret).post("/hotline/orders", order)
+    assert taken.status_code == 201, taken.content
+    assert HotlineOrder.objects.count() == 1
 
 
 # Reading requests back ------------------------------------------------------------------------

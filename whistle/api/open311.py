@@ -3,9 +3,11 @@ request filed as a resident case through the same action as the resident page, a
 requests read back with their status following the case.
 
 Every endpoint answers in `.json` or `.xml`. Errors are the standard's list of
-`{code, description}` with 400, 403 or 404. `jurisdiction_id` is a district's code; it may be
-left out where one district has categories. Reading is public and shows no personal data;
-filing needs `api_key`, an API token (docs/api.md).
+`{code, description}` with 400, 403, 404, or 429 for a phone number over the residents' daily
+report limit (`whistle.cases.report_limits`, the same count as the report form's).
+`jurisdiction_id` is a district's code; it may be left out where one district has categories.
+Reading is public and shows no personal data; filing needs `api_key`, an API token
+(docs/api.md).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from whistle.api import tokens
-from whistle.cases import actions
+from whistle.cases import actions, report_limits
 from whistle.cases.errors import ActionRefused, PermissionRefused
 from whistle.cases.locate import locate
 from whistle.cases.models import Case, Event
@@ -55,10 +57,13 @@ CLOSED = (
 
 
 class Open311Error(Exception):
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(
+        self, status: int, description: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
+        self.headers = headers or {}
 
 
 # Answers in both formats ---------------------------------------------------------------------
@@ -106,7 +111,10 @@ def endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         try:
             return view(request, fmt, **kwargs)
         except Open311Error as exc:
-            return error(fmt, exc.status, exc.description)
+            refused = error(fmt, exc.status, exc.description)
+            for name, value in exc.headers.items():
+                refused[name] = value
+            return refused
         except PermissionRefused as exc:
             return error(fmt, 403, str(exc))
         except ActionRefused as exc:
@@ -476,6 +484,17 @@ def _file(request: HttpRequest, fmt: str) -> HttpResponse:
     category = service_by_code(district, code, 400)
     lon, lat = _position(params, district)
     description = params.get("description", "").strip() or category.name
+    # The resident's number counts as on the report form and the phone's queue, whichever
+    # system carries the request: a request without a number has no account behind it
+    # (the api_key is the carrying system's), so only a number is counted.
+    limit = report_limits.reports_by_phone()
+    counted = report_limits.resident_key(params.get("phone", ""))
+    if counted and limit.exceeded(counted):
+        raise Open311Error(
+            429,
+            str(report_limits.refusal(counted)),
+            headers={"Retry-After": str(limit.retry_after())},
+        )
     report = actions.report_resident_case(
         name=_name(params.get("first_name", ""), params.get("last_name", "")),
         phone=params.get("phone", ""),
@@ -487,6 +506,8 @@ def _file(request: HttpRequest, fmt: str) -> HttpResponse:
         category=category,
         attributes=_attributes(params),
     )
+    if counted:
+        limit.hit(counted)
     row = {
         "service_request_id": report.case.reference,
         "token": str(report.case.uuid),

@@ -1,7 +1,8 @@
 """How many reports one resident sends: under one phone number, however it was written, or,
 for a report without a number, under the signed-in account that sends it. The residents'
 report form (`whistle.street.views_resident`) and the API's resident reports (the report a
-signed-in resident's phone kept without signal and sends later) apply the same limit,
+signed-in resident's phone kept without signal and sends later) and Open311's requests that
+carry a resident's number (`whistle.api.open311`) apply the same limit,
 `WHISTLE_RESIDENT_REPORTS_PER_PHONE` per `WHISTLE_RESIDENT_REPORTS_PHONE_WINDOW` seconds
 (docs/street.md, "Rate limits").
 
