@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import re
 import uuid
 from datetime import UTC, timedelta
 from typing import Any
@@ -891,3 +893,21 @@ def test_the_pages_kept_for_a_dead_zone_are_the_persons_phone_pages(whistle_city
     # A signed-in resident's report form: a report made on it without signal waits.
     client.force_login(city.resident)
     assert client.get("/offline/pages.json").json()["pages"] == ["/report/"]
+
+
+def test_the_data_kept_for_a_dead_zone_is_what_the_persons_pages_fetch(whistle_city, client):
+    city = whistle_city
+    client.force_login(city.steward)
+    assert client.get("/offline/pages.json").json()["data"] == []
+    # A signed-in resident's report form draws its district's lanes, on the map and in the
+    # lane list: exactly the address the form fetches is kept.
+    client.force_login(city.resident)
+    kept = client.get("/offline/pages.json").json()["data"]
+    assert kept == [f"/report/lanes.geojson?district={city.district.code}"]
+    form = client.get("/report/").content.decode()
+    config = re.search(
+        r'<script id="report-map-config" type="application/json">(.*?)</script>', form
+    )
+    assert config is not None
+    assert [layer["url"] for layer in json.loads(config.group(1))["layers"]] == kept
+    assert f'data-url="{kept[0]}"' in form

@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, sign_in, standing_at, submit
+from tests.browser.conftest import PHONE, open_menu, sign_in, standing_at, submit
 from tests.browser.test_street import WALK, fits_the_phone, phone_png, solve_the_captcha
 from tests.conftest import make_person
 from tests.fixtures_cases import (
@@ -793,6 +793,50 @@ def test_a_signed_in_residents_report_form_never_opened_opens_and_queues_without
     assert case.attachments.count() == 1
     expect(page.locator("[data-offline-panel]")).to_contain_text(case.reference)
     shots(page, "2-sent", full_page=True)
+
+
+def drawn_lanes(page) -> list[str]:
+    """The names of the lanes the report page's map drew, once it has drawn or failed."""
+    page.wait_for_selector("#report-map[data-map-ready]", state="attached")
+    return page.evaluate(
+        """() => {
+            const handle = document.querySelector('#report-map')._whistleMap;
+            return Object.values(handle.overlays).flatMap((layer) =>
+                layer.getLayers().map((lane) => lane.feature.properties.name));
+        }"""
+    )
+
+
+def test_the_lanes_of_a_residents_report_map_never_opened_show_without_signal(
+    new_page, shots, street
+):
+    make_person("zhao-lei", Role.RESIDENT)
+    page = new_page(PHONE, **standing_at(RESIDENT_AT, 12))
+    sign_in(page, "zhao-lei")
+    controlled(page)
+    # Only the page after signing in was opened with signal: the worker kept the form and
+    # the lanes its map draws, fetched for this person.
+    kept_by_the_worker(page, "/report/")
+    lanes = "/report/lanes.geojson?district=" + street.city.district.code
+    kept_by_the_worker(page, lanes)
+    page.context.set_offline(True)
+    opens_without_signal(page, "/report/", "form[data-offline=resident-report]")
+    expect(page.locator("#report-map")).to_have_attribute("data-map-ready", "true")
+    assert "人民市场东巷" in drawn_lanes(page)
+    # The lane list under the map reads the same kept lanes.
+    page.fill("[data-lane-search]", "人民市场")
+    expect(page.locator("[data-lane-results]")).to_contain_text("人民市场东巷")
+    shots(page, "1-report-map-without-signal", full_page=True)
+    # Signing out drops them with the pages: the next person on this phone gets neither.
+    page.context.set_offline(False)
+    open_menu(page)
+    submit(page, "button:has-text('退出')")
+    for _attempt in range(60):
+        if not page.evaluate("async (url) => !!(await caches.match(url))", lanes):
+            break
+        page.wait_for_timeout(500)
+    else:
+        raise AssertionError(f"{lanes} still kept after signing out")
 
 
 def test_a_queued_residents_report_over_the_numbers_limit_is_shown_refused_not_dropped(

@@ -41,6 +41,7 @@ from whistle.web.places import (
     lane_districts,
     lanes_geojson,
     own_lanes,
+    picker_district,
     place_picker,
 )
 
@@ -73,8 +74,7 @@ def _render_form(
     districts = lane_districts()
     # A steward's map opens on their own lanes, in their district.
     lanes = own_lanes(request.user)
-    homes = [d for d in districts if lanes and d.pk == lanes[0].township.parent_id]
-    district = homes[0] if homes else (districts[0] if districts else None)
+    district = picker_district(lanes, districts)
     context = {
         "form": form,
         "photo": photo,

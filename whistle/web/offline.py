@@ -13,7 +13,8 @@
   report form, my reports, the open patrol, the page of a patrol started without signal on
   each of the person's lanes, a resident's report form, the department's desk and the case
   page of each summons still on its hands (its check-in, progress, result and check-out are
-  there).
+  there). Beside them, `data`: what those pages fetch to draw themselves (the lanes of a
+  resident's report map), kept the same way.
 
 What is done without signal waits in the browser (`static/whistle/offline.js`, IndexedDB)
 and is sent to the API with its Idempotency-Key when the connection returns (docs/street.md,
@@ -44,6 +45,7 @@ from PIL import Image, ImageDraw
 from whistle.cases.models import Summons
 from whistle.organisation.models import Person, Role, RoleAssignment
 from whistle.patrols.actions import PATROL_ROLES, open_patrol, patrol_lanes
+from whistle.web.places import district_lanes_url, lane_districts, own_lanes, picker_district
 
 ICON_SIZES = (192, 512)
 # Lanes whose page for a patrol started without signal is kept (a township's chief of lanes
@@ -231,10 +233,23 @@ def phone_pages(person: Person) -> list[str]:
     return list(dict.fromkeys(url for url in urls if url))
 
 
+def phone_data(person: Person) -> list[str]:
+    """What the person's kept pages fetch to draw themselves: the lanes the map and the lane
+    list of a resident's report form show (one district's, the one the form opens on)."""
+    urls: list[str] = []
+    lanes_url = _url("reports:lanes")
+    if lanes_url and RoleAssignment.objects.held_by(person).filter(role=Role.RESIDENT).exists():
+        district = picker_district(own_lanes(person), lane_districts())
+        if district is not None:
+            urls.append(district_lanes_url(lanes_url, district))
+    return urls
+
+
 @require_GET
 @login_required
 def pages(request: HttpRequest) -> HttpResponse:
-    response = JsonResponse({"pages": phone_pages(request.user)})  # type: ignore[arg-type]
+    person: Person = request.user  # type: ignore[assignment]
+    response = JsonResponse({"pages": phone_pages(person), "data": phone_data(person)})
     response["Cache-Control"] = "private, no-store"
     return response
 

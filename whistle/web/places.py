@@ -38,6 +38,19 @@ def own_lanes(person: Any) -> list[Lane]:
     return list(Lane.objects.filter(pk__in=lane_ids).select_related("township").order_by("pk"))
 
 
+def picker_district(lanes: list[Lane], districts: list[Jurisdiction]) -> Jurisdiction | None:
+    """The district whose lanes the picker's map opens on: that of the person's own lanes
+    (`own_lanes`, a steward's), else the first district with lanes."""
+    homes = [d for d in districts if lanes and d.pk == lanes[0].township.parent_id]
+    return homes[0] if homes else (districts[0] if districts else None)
+
+
+def district_lanes_url(lanes_url: str, district: Jurisdiction) -> str:
+    """The address of a district's lanes: the picker's map and lane list fetch it, and the
+    phone keeps it for a dead zone (`whistle.web.offline.phone_data`)."""
+    return f"{lanes_url}?{urlencode({'district': district.code})}"
+
+
 def lanes_geojson(district: Jurisdiction | None) -> dict[str, Any]:
     """The district's lanes: centre line, name, township, length, and the point halfway
     along it where a report on the lane is placed."""
@@ -131,7 +144,7 @@ def place_picker(
     on the whole district."""
 
     def url_of(d: Jurisdiction) -> str:
-        return f"{lanes_url}?{urlencode({'district': d.code})}"
+        return district_lanes_url(lanes_url, d)
 
     layers = []
     if district is not None:

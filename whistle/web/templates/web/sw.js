@@ -52,20 +52,24 @@ async function keep(request, response) {
   return response;
 }
 
+// The person's phone pages, and what they fetch to draw themselves (`data`: the lanes of a
+// resident's report map), each replacing its copy of the last warming. The data is fetched
+// as its page fetches it; the browser's HTTP cache may answer within the data's own max-age.
 async function warm() {
   const answer = await fetch(PAGES_URL, { credentials: "same-origin", cache: "no-store" });
   if (!answer.ok || answer.redirected) {
     return;
   }
-  const { pages } = await answer.json();
+  const { pages, data = [] } = await answer.json();
   const cache = await caches.open(PAGES_CACHE);
-  await Promise.all(
-    pages.map((page) =>
-      fetch(page, { credentials: "same-origin" })
-        .then((response) => (response.ok && !response.redirected ? cache.put(page, response) : null))
-        .catch(() => null),
-    ),
-  );
+  const fetched = (url, headers) =>
+    fetch(url, { credentials: "same-origin", headers })
+      .then((response) => (response.ok && !response.redirected ? cache.put(url, response) : null))
+      .catch(() => null);
+  await Promise.all([
+    ...pages.map((page) => fetched(page, {})),
+    ...data.map((url) => fetched(url, { Accept: "application/geo+json" })),
+  ]);
 }
 
 self.addEventListener("message", (event) => {
