@@ -19,6 +19,14 @@ def test_seed_demo_leaves_ranked_departments_and_stays_idempotent(db, settings, 
         call_command("seed_demo", stdout=io.StringIO())
     scheme = Scheme.objects.get()
     assert scheme.township_share == "1/3"
+    # Named in Chinese, with the English names the English pages show.
+    assert (scheme.name, scheme.name_en) == (
+        "年度考核（街乡评价占三分之一）",
+        "Annual assessment (township evaluation one third)",
+    )
+    assert [(c.name, c.name_en) for c in scheme.components.all()] == [
+        ("区级检查", "District inspection")
+    ]
     assert SummonsAssessment.objects.filter(rating__isnull=False).exists()
     ranked = DepartmentResult.objects.filter(rank__isnull=False)
     assert ranked.filter(period__regex=r"^\d{4}-\d{2}$").count() >= 2

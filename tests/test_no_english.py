@@ -96,20 +96,26 @@ def english_words(text: str, codes: frozenset[str] = frozenset()) -> set[str]:
 def codes_in_the_database() -> frozenset[str]:
     """Codes that are data, not words: case references and steward applications' references
     (letters and digits, sometimes letters only), the codes a district gives its scheme's
-    components, and the groups of an authenticator's key shown for typing when two-factor
-    sign-in is set up."""
+    components, the words of the English names it gives its schemes and their components
+    (shown beside the Chinese names in the scheme editor), and the groups of an
+    authenticator's key shown for typing when two-factor sign-in is set up."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from whistle.accounts.twofactor import secret_for_typing
-    from whistle.assessment.models import SchemeComponent
+    from whistle.assessment.models import Scheme, SchemeComponent
     from whistle.cases.models import Case
     from whistle.township.recruitment_models import StewardApplication
 
     keys = frozenset(
         group for device in TOTPDevice.objects.all() for group in secret_for_typing(device).split()
     )
+    english_names = [
+        *Scheme.objects.values_list("name_en", flat=True),
+        *SchemeComponent.objects.values_list("name_en", flat=True),
+    ]
     return (
-        frozenset(Case.objects.values_list("reference", flat=True))
+        frozenset(word for name in english_names for word in WORD.findall(name))
+        | frozenset(Case.objects.values_list("reference", flat=True))
         | frozenset(StewardApplication.objects.values_list("reference", flat=True))
         | frozenset(SchemeComponent.objects.values_list("code", flat=True))
         | keys

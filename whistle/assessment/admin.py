@@ -92,6 +92,7 @@ class SchemeAdmin(DistrictScoped, admin.ModelAdmin):
                 "fields": [
                     "district",
                     "name",
+                    "name_en",
                     "valid_from",
                     "township_share",
                     "stationed_share",

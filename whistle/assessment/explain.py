@@ -161,7 +161,7 @@ def total_formula(
     lines = [f"{scheme.township_share} × {township_score} (township evaluation)"]
     for component in scheme_components(scheme):
         found = components.get((department_id, component.code))
-        lines.append(f"{component.weight} × {found[0] if found else 0} ({component.name})")
+        lines.append(f"{component.weight} × {found[0] if found else 0} ({component.display_name})")
     return " + ".join(lines) + f" = {total}"
 
 
@@ -212,7 +212,7 @@ def incomplete_reasons(result: DepartmentResult, pieces: Sequence[ScoredPiece]) 
     for piece in counted_pieces(pieces):
         assert piece.scheme is not None
         for component in scheme_components(piece.scheme):
-            missing = _("%(component)s missing") % {"component": component.name}
+            missing = _("%(component)s missing") % {"component": component.display_name}
             if component.code not in result.components and missing not in reasons:
                 reasons.append(missing)
     return reasons or [_("the shares of the scheme do not add up to 100%")]
@@ -254,7 +254,7 @@ def explain_result(department: Department, period_key: str) -> dict[str, Any]:
         parts.append(
             {
                 "code": component.code,
-                "name": component.name,
+                "name": component.display_name,
                 "weight": component.weight,
                 "score": found[0] if found else None,
                 "from_periods": found[1] if found else [],

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from whistle.assessment.periods import Period, validate_month_start
@@ -49,6 +50,25 @@ def parse_share(text: str) -> Fraction:
 
 def validate_share(value: str) -> None:
     parse_share(value)
+
+
+def in_reader_language(name: Any, name_en: str) -> str:
+    """The name of a scheme or a component as the reader sees it: its English name on an
+    English page when the district gave one, else the name (Chinese) it always has."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    english = (name_en or "").strip()
+    if english and language.startswith("en"):
+        return english
+    return str(name)
+
+
+def english_name_field() -> models.CharField:
+    return models.CharField(
+        _("English name"),
+        max_length=100,
+        blank=True,
+        help_text=_("Shown on English pages and downloads; left empty, they show the name"),
+    )
 
 
 def validate_late_bands(value: Any) -> None:
@@ -120,6 +140,7 @@ class Scheme(models.Model):
         limit_choices_to=DISTRICTS,
     )
     name = models.CharField(_("name"), max_length=100)
+    name_en = english_name_field()
     valid_from = models.DateField(
         _("in force from (month)"),
         validators=[validate_month_start],
@@ -225,6 +246,11 @@ class Scheme(models.Model):
     def __str__(self) -> str:
         return f"{self.district} · {self.name} · {self.valid_from:%Y-%m}"
 
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language (`in_reader_language`)."""
+        return in_reader_language(self.name, self.name_en)
+
     def clean(self) -> None:
         weights = self.weight_came + self.weight_acted + self.weight_quality
         if weights != Decimal("1"):
@@ -281,6 +307,7 @@ class SchemeComponent(models.Model):
     )
     code = models.SlugField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=100)
+    name_en = english_name_field()
     weight = models.CharField(
         _("share in the annual score"), max_length=20, validators=[validate_share]
     )
@@ -299,6 +326,11 @@ class SchemeComponent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.weight})"
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language (`in_reader_language`)."""
+        return in_reader_language(self.name, self.name_en)
 
     def clean(self) -> None:
         if self.code == STATIONED_COMPONENT:

@@ -49,7 +49,7 @@ from whistle.organisation.models import Department, Jurisdiction
 SETTINGS = tuple(
     f.name
     for f in Scheme._meta.concrete_fields
-    if f.name not in ("id", "district", "name", "valid_from", "created_at")
+    if f.name not in ("id", "district", "name", "name_en", "valid_from", "created_at")
 )
 
 # What a record says that a proposal may change.
@@ -75,7 +75,8 @@ def proposed_scheme(
     scheme.full_clean(exclude=["district", "valid_from"])
     if components is None:
         rows = [
-            SchemeComponent(code=c.code, name=c.name, weight=c.weight) for c in own_components(base)
+            SchemeComponent(code=c.code, name=c.name, name_en=c.name_en, weight=c.weight)
+            for c in own_components(base)
         ]
     else:
         rows = [SchemeComponent(**item) for item in components]
@@ -344,7 +345,7 @@ def differences(base: Scheme | None, proposal: Proposal) -> list[tuple[str, str,
 def _components(scheme: Scheme | None) -> str:
     if scheme is None:
         return ""
-    return _(", ").join(f"{c.name} ({c.weight})" for c in scheme_components(scheme))
+    return _(", ").join(f"{c.display_name} ({c.weight})" for c in scheme_components(scheme))
 
 
 def _text(value: Any) -> str:

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from whistle.assessment.actions import (
     AssessmentError,
@@ -31,11 +32,16 @@ from whistle.assessment.actions import (
 from whistle.assessment.components import import_component_scores
 from whistle.assessment.editing import create_scheme_version
 from whistle.assessment.engine import update_scores
-from whistle.assessment.models import Appeal, Scheme, SummonsAssessment
+from whistle.assessment.models import Appeal, Scheme, SchemeComponent, SummonsAssessment
 from whistle.cases.models import Case, Summons
 from whistle.organisation.models import Person, Role
 
 BEIJING = ZoneInfo("Asia/Shanghai")
+# The demo scheme's name and its inspection component's, stored in Chinese with their
+# English names beside them.
+SCHEME_NAME = gettext_noop("Annual assessment (township evaluation one third)")
+INSPECTION = "inspection"
+INSPECTION_NAME = gettext_noop("District inspection")
 COMMENTS = {
     5: "到场迅速，处置彻底，群众满意",
     4: "按时到场，处置到位",
@@ -108,9 +114,37 @@ def _appeal(city: Any) -> int:
     return 1
 
 
+def _names(message: str) -> tuple[str, str]:
+    """A name of the demo in Chinese and in English, whatever language the command runs in."""
+    with translation.override("zh-hans"):
+        chinese = _(message)
+    with translation.override("en"):
+        english = _(message)
+    return chinese, english
+
+
+def _name_in_english(city: Any) -> int:
+    """Give the demo scheme and its inspection component their English names where an
+    older demo database made them without: the rows still named as the demo names them
+    (in either language) and without an English name. The number of rows named."""
+    scheme_names = _names(SCHEME_NAME)
+    inspection_names = _names(INSPECTION_NAME)
+    schemes = Scheme.objects.filter(
+        district=city.district, name__in=scheme_names, name_en=""
+    ).update(name_en=scheme_names[1])
+    components = SchemeComponent.objects.filter(
+        scheme__district=city.district, code=INSPECTION, name__in=inspection_names, name_en=""
+    ).update(name_en=inspection_names[1])
+    city.updated[Scheme._meta.label] += schemes
+    city.updated[SchemeComponent._meta.label] += components
+    return schemes + components
+
+
 def build(city: Any) -> str:
     district = city.district
     if Scheme.objects.filter(district=district).exists():
+        if _name_in_english(city):
+            return _("Assessment: a scheme is there already; its English names filled in.")
         return _("Assessment: a scheme is there already, left as it is.")
     cases = Case.objects.filter(district=district)
     first = cases.order_by("reported_at").values_list("reported_at", flat=True).first()
@@ -122,11 +156,20 @@ def build(city: Any) -> str:
         .order_by("pk")
         .first()
     )
+    scheme_name, scheme_name_en = _names(SCHEME_NAME)
+    inspection_name, inspection_name_en = _names(INSPECTION_NAME)
     create_scheme_version(
         district_assessor,
         district,
-        {"name": _("Annual assessment (township evaluation one third)"), "valid_from": start},
-        [{"code": "inspection", "name": _("District inspection"), "weight": "2/3"}],
+        {"name": scheme_name, "name_en": scheme_name_en, "valid_from": start},
+        [
+            {
+                "code": INSPECTION,
+                "name": inspection_name,
+                "name_en": inspection_name_en,
+                "weight": "2/3",
+            }
+        ],
     )
 
     rng = random.Random(city.seed)
@@ -168,7 +211,7 @@ def build(city: Any) -> str:
             writer.writerow(["department", "component", "period", "score"])
             for month in _months(start, last.astimezone(BEIJING).date()):
                 for code in departments:
-                    writer.writerow([code, "inspection", f"{month:%Y-%m}", rng.randint(78, 96)])
+                    writer.writerow([code, INSPECTION, f"{month:%Y-%m}", rng.randint(78, 96)])
         report = import_component_scores(path, district)
     if report.errors:
         raise AssessmentError("; ".join(str(e) for e in report.errors))

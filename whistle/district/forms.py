@@ -218,6 +218,7 @@ class RulingForm(CorrectionFields):
 
 SCHEME_FIELDS = [
     "name",
+    "name_en",
     "weight_came",
     "weight_acted",
     "weight_quality",
@@ -250,7 +251,7 @@ def month_choices(around: date, back: int = 24, ahead: int = 24) -> list[tuple[s
     return found
 
 
-class SchemeForm(forms.ModelForm):
+class SchemeForm(TextLimits, forms.ModelForm):
     valid_from_month = forms.ChoiceField(
         label=_("In force from"),
         help_text=_("The first month scored with this version. Closed months cannot change."),
@@ -284,9 +285,15 @@ class SchemeForm(forms.ModelForm):
         return found
 
 
-class ComponentForm(forms.Form):
+class ComponentForm(TextLimits):
     code = forms.SlugField(label=_("Code"), max_length=40)
     name = forms.CharField(label=_("Name"), max_length=100)
+    name_en = forms.CharField(
+        label=_("English name"),
+        max_length=100,
+        required=False,
+        help_text=_("Shown on English pages and downloads; left empty, they show the name"),
+    )
     weight = forms.CharField(
         label=_("Share"), max_length=20, validators=[validate_share], help_text=_("1/3, 0.4 or 40%")
     )

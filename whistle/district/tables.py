@@ -305,7 +305,7 @@ def part_columns(scheme: Scheme, pieces: Sequence[ScoredPiece]) -> list[Part]:
         columns["township"].share_text = source.township_share.strip()
         for component in scheme_components(source):
             columns[component.code] = Part(
-                component.code, component.name, component.weight.strip(), None, None
+                component.code, component.display_name, component.weight.strip(), None, None
             )
     return list(columns.values())
 
@@ -356,7 +356,7 @@ def piece_lines(result: DepartmentResult, pieces: Sequence[ScoredPiece]) -> list
             terms.append(
                 Part(
                     component.code,
-                    component.name,
+                    component.display_name,
                     component.weight.strip(),
                     Decimal(text) if text not in (None, "") else Decimal(0),
                     None,

@@ -106,7 +106,7 @@ def scheme(request: HttpRequest) -> HttpResponse:
         components = ComponentFormSet(
             prefix="components",
             initial=[
-                {"code": c.code, "name": c.name, "weight": c.weight}
+                {"code": c.code, "name": c.name, "name_en": c.name_en, "weight": c.weight}
                 for c in (current.components.all() if current else [])
             ],
         )
@@ -131,14 +131,14 @@ def scheme(request: HttpRequest) -> HttpResponse:
                         request,
                         _("The new version “%(name)s” is in force from %(month)s.")
                         % {
-                            "name": made.name,
+                            "name": made.display_name,
                             "month": period_label(Period.month_of(made.valid_from)),
                         },
                     )
                     return HttpResponseRedirect(f"{back}&period={made.valid_from:%Y-%m}")
         elif op == "preview" and editable:
             scheme_form = SchemeForm(request.POST, prefix="scheme", district=district, today=today)
-            # A proposal needs no name until it is adopted.
+            # A proposal needs no name until it is adopted (nor ever an English one).
             scheme_form.fields["name"].required = False
             components = ComponentFormSet(request.POST, prefix="components")
             whatif_form = WhatIfForm(request.POST, prefix="whatif", today=today)
@@ -214,6 +214,7 @@ def _preview(
         return None
     values = scheme_form.values()
     name = values.pop("name")
+    values.pop("name_en")
     values.pop("valid_from")
     try:
         scheme = proposed_scheme(base, values, [c for c in components.cleaned_data if c], name)
@@ -235,7 +236,7 @@ def _initial(current: Scheme | None, today: Any, last_closed: Any) -> dict[str, 
     initial: dict[str, Any] = {"valid_from_month": month.key}
     if current is not None:
         initial.update(model_to_dict(current, fields=SCHEME_FIELDS))
-        initial["name"] = ""
+        initial["name"] = initial["name_en"] = ""
     return initial
 
 

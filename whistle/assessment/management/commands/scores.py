@@ -191,7 +191,7 @@ def _component_names(schemes: Iterable[Scheme]) -> dict[str, str]:
     names: dict[str, str] = {}
     for scheme in sorted(schemes, key=lambda s: (s.valid_from, s.pk)):
         for component in scheme_components(scheme):
-            names[component.code] = str(component.name).strip() or component.code
+            names[component.code] = component.display_name.strip() or component.code
     shared = {name for name in names.values() if list(names.values()).count(name) > 1}
     return {code: f"{name} ({code})" if name in shared else name for code, name in names.items()}
 

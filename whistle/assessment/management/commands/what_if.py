@@ -119,11 +119,12 @@ def _proposal(district: Jurisdiction, period: Period, options: dict[str, Any]) -
         changes = dict(_setting(item) for item in options["set"])
         components = None
         if options["component"]:
-            names = {c.code: c.name for c in scheme_components(base)}
+            names = {c.code: (c.name, c.name_en) for c in scheme_components(base)}
             components = []
             for item in options["component"]:
                 code, _sep, share = item.partition("=")
-                components.append({"code": code, "name": names.get(code, code), "weight": share})
+                name, name_en = names.get(code, (code, ""))
+                components.append({"code": code, "name": name, "name_en": name_en, "weight": share})
         scheme = proposed_scheme(base, changes, components)
     return Proposal(scheme=scheme, arrive_within=options["arrive_within"])
 
