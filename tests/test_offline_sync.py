@@ -871,6 +871,7 @@ def test_the_service_worker_keeps_the_shell_and_carries_the_push_handlers(client
     assert answer["Cache-Control"] == "no-cache"
     assert 'importScripts("/static/notifications/push-sw.js")' in script
     assert '"/static/whistle/offline.js"' in script and '"/static/desk/checkin.js"' in script
+    assert '"/static/whistle/drafts.js"' in script
     assert '"/patrol/"' in script and '"/cases/"' in script
 
 

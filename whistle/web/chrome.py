@@ -182,6 +182,13 @@ def js_strings() -> dict[str, Any]:
         "photosOver": str(_("At most %(max)s photos: the last ones chosen were left out.")),
         "photoRemove": str(_("Remove")),
         "photoRemoveNamed": str(_("Remove %(name)s")),
+        # A form's text put back after signing in again (static/whistle/drafts.js).
+        "draftRestored": str(
+            _(
+                "What you typed before your session ended has been put back. Check it and "
+                "send it again."
+            )
+        ),
         # The zone the pages' times are said in (Beijing time), whatever the device's own.
         "timeZone": settings.TIME_ZONE,
         **offline_strings(),

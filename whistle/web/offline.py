@@ -63,6 +63,7 @@ SHELL = (
     "whistle/geolocate.js",
     "whistle/inbox.js",
     "whistle/offline.js",
+    "whistle/drafts.js",
     "whistle/place.js",
     "whistle/map.js",
     "whistle/gcj02.js",
