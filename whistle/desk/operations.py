@@ -254,7 +254,6 @@ OPERATIONS: dict[str, Operation] = {
             "mark_handled",
             actions.mark_handled,
             _("Case %(case)s marked resolved; departments on site may now check out."),
-            help=_("Departments still to come must be released first."),
             explain=True,
         ),
         Operation(
