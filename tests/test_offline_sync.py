@@ -899,16 +899,33 @@ def test_the_pages_kept_for_a_dead_zone_are_the_persons_phone_pages(whistle_city
 def test_the_data_kept_for_a_dead_zone_is_what_the_persons_pages_fetch(whistle_city, client):
     city = whistle_city
     client.force_login(city.steward)
-    assert client.get("/offline/pages.json").json()["data"] == []
+    answer = client.get("/offline/pages.json").json()
+    # The worker keeps the pages for the person they are for, as each page names them.
+    assert answer["owner"] == str(city.steward.pk)
+    assert f'data-offline-owner="{city.steward.pk}"' in client.get("/patrol/").content.decode()
+    # A steward's report page draws its map from every layer it fetches, each scoped by the
+    # server to the steward's own lanes: exactly those addresses are kept.
+    assert answer["data"] == ["/map/lanes.geojson", "/map/cases.geojson"]
+    assert map_layers(client.get("/patrol/report/").content.decode()) == answer["data"]
+    lanes = client.get(answer["data"][0]).json()["features"]
+    assert [lane["properties"]["name"] for lane in lanes] == [city.lane.name]
     # A signed-in resident's report form draws its district's lanes, on the map and in the
     # lane list: exactly the address the form fetches is kept.
     client.force_login(city.resident)
     kept = client.get("/offline/pages.json").json()["data"]
     assert kept == [f"/report/lanes.geojson?district={city.district.code}"]
     form = client.get("/report/").content.decode()
+    assert map_layers(form) == kept
+    assert f'data-url="{kept[0]}"' in form
+    # Signed out, a page says nobody is signed in: the worker then keeps nothing.
+    client.logout()
+    assert 'data-offline-owner=""' in client.get("/report/").content.decode()
+
+
+def map_layers(page: str) -> list[str]:
+    """The addresses the report map of `page` fetches its layers from."""
     config = re.search(
-        r'<script id="report-map-config" type="application/json">(.*?)</script>', form
+        r'<script id="report-map-config" type="application/json">(.*?)</script>', page
     )
     assert config is not None
-    assert [layer["url"] for layer in json.loads(config.group(1))["layers"]] == kept
-    assert f'data-url="{kept[0]}"' in form
+    return [layer["url"] for layer in json.loads(config.group(1))["layers"]]

@@ -839,6 +839,100 @@ def test_the_lanes_of_a_residents_report_map_never_opened_show_without_signal(
         raise AssertionError(f"{lanes} still kept after signing out")
 
 
+def test_the_lanes_of_a_stewards_report_map_never_opened_show_without_signal(
+    new_page, shots, street
+):
+    page = new_page(PHONE, **standing_at(WALK[0], 6))
+    sign_in(page, "wang-fang")
+    controlled(page)
+    # Only the home page was opened with signal: the worker kept the report page and every
+    # layer its map fetches, scoped by the server to her own lanes.
+    kept_by_the_worker(page, "/patrol/report/")
+    kept_by_the_worker(page, "/map/lanes.geojson")
+    kept_by_the_worker(page, "/map/cases.geojson")
+    page.context.set_offline(True)
+    opens_without_signal(page, "/patrol/report/", "[data-report-form]")
+    expect(page.locator("#report-map")).to_have_attribute("data-map-ready", "true")
+    assert "人民市场东巷" in drawn_lanes(page)
+    shots(page, "1-steward-report-map-without-signal", full_page=True)
+
+
+def stored(page) -> list[str]:
+    """The paths of everything the phone's caches hold (the shell, the pages, their data)."""
+    return page.evaluate(
+        """async () => {
+            const paths = [];
+            for (const name of await caches.keys()) {
+                const requests = await (await caches.open(name)).keys();
+                requests.forEach((request) => {
+                    const url = new URL(request.url);
+                    paths.push(url.pathname + url.search);
+                });
+            }
+            return paths;
+        }"""
+    )
+
+
+def test_pages_are_kept_only_for_someone_signed_in_and_dropped_once_nobody_is(
+    new_page, shots, street
+):
+    resident = make_person("zhao-lei", Role.RESIDENT)
+    own = actions.report_resident_case(
+        description="夕照寺中街路边堆了很多建筑垃圾",
+        lon=RESIDENT_AT[0],
+        lat=RESIDENT_AT[1],
+        reporter=resident,
+    ).case
+    visitors = actions.report_resident_case(
+        name="钱芳",
+        phone="13900139000",
+        description="夕照寺中街路灯不亮",
+        lon=RESIDENT_AT[0],
+        lat=RESIDENT_AT[1],
+    )
+    own_page = f"/report/follow/{own.reference}/"
+    page = new_page(PHONE)
+    sign_in(page, "zhao-lei")
+    controlled(page)
+    kept_by_the_worker(page, "/report/")
+    # Her own follow page, opened signed in, is kept for her.
+    page.goto(own_page)
+    page.wait_for_selector(".timeline")
+    assert own_page in stored(page)
+
+    open_menu(page)
+    submit(page, "button:has-text('退出')")
+    for _attempt in range(60):
+        if not any(path.startswith("/report/") for path in stored(page)):
+            break
+        page.wait_for_timeout(500)
+    # Signed out, someone else on the same phone follows a report by its link, and opens
+    # the report form: nothing of theirs is kept.
+    follow_link = f"/report/follow/{visitors.case.reference}/?key={visitors.rating_key}"
+    page.goto(follow_link)
+    page.wait_for_selector(".timeline")
+    assert page.evaluate("() => navigator.serviceWorker.controller !== null")
+    page.goto("/report/")
+    page.wait_for_selector("#report-map[data-map-ready]", state="attached")
+    kept = stored(page)
+    assert not [path for path in kept if path.startswith("/report/")], kept
+
+    # Signed in again, her pages are kept; her session lapses (no signing out): the first
+    # page that shows nobody signed in drops them.
+    sign_in(page, "zhao-lei")
+    kept_by_the_worker(page, "/report/")
+    page.goto(own_page)
+    page.wait_for_selector(".timeline")
+    assert own_page in stored(page)
+    page.context.clear_cookies()
+    page.goto(follow_link)
+    page.wait_for_selector(".timeline")
+    kept = stored(page)
+    assert not [path for path in kept if path.startswith("/report/")], kept
+    shots(page, "1-signed-out-nothing-kept", full_page=True)
+
+
 def test_a_queued_residents_report_over_the_numbers_limit_is_shown_refused_not_dropped(
     new_page, shots, street, tmp_path, settings
 ):

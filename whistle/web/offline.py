@@ -13,8 +13,8 @@
   report form, my reports, the open patrol, the page of a patrol started without signal on
   each of the person's lanes, a resident's report form, the department's desk and the case
   page of each summons still on its hands (its check-in, progress, result and check-out are
-  there). Beside them, `data`: what those pages fetch to draw themselves (the lanes of a
-  resident's report map), kept the same way.
+  there). Beside them, `data`: what those pages fetch to draw themselves (the layers of a
+  steward's report map, the lanes of a resident's), kept the same way.
 
 What is done without signal waits in the browser (`static/whistle/offline.js`, IndexedDB)
 and is sent to the API with its Idempotency-Key when the connection returns (docs/street.md,
@@ -46,8 +46,12 @@ from whistle.cases.models import Summons
 from whistle.organisation.models import Person, Role, RoleAssignment
 from whistle.patrols.actions import PATROL_ROLES, open_patrol, patrol_lanes
 from whistle.web.places import district_lanes_url, lane_districts, own_lanes, picker_district
+from whistle.web.templatetags.whistle_ui import map_layer_url
 
 ICON_SIZES = (192, 512)
+# The layers of the map on the report page of stewards and chiefs of lanes (`patrol:report`,
+# template street/partials/place_fields.html).
+STAFF_REPORT_MAP_LAYERS = ("lanes", "cases")
 # Lanes whose page for a patrol started without signal is kept (a township's chief of lanes
 # may patrol every lane of the township: the first ones by name).
 OFFLINE_WALK_LANES = 30
@@ -235,11 +239,17 @@ def phone_pages(person: Person) -> list[str]:
 
 
 def phone_data(person: Person) -> list[str]:
-    """What the person's kept pages fetch to draw themselves: the lanes the map and the lane
-    list of a resident's report form show (one district's, the one the form opens on)."""
+    """What the person's kept pages fetch to draw themselves: the layers of the map of a
+    steward's (a lane chief's) report page, which the server scopes to the person's own
+    lanes or township, and the lanes the map and the lane list of a resident's report form
+    show (one district's, the one the form opens on)."""
     urls: list[str] = []
+    held = RoleAssignment.objects.held_by(person)
+    if _url("patrol:report") and held.filter(role__in=PATROL_ROLES).exists():
+        # The map draws only once every layer has come: all of them are kept.
+        urls += [map_layer_url(name) for name in STAFF_REPORT_MAP_LAYERS]
     lanes_url = _url("reports:lanes")
-    if lanes_url and RoleAssignment.objects.held_by(person).filter(role=Role.RESIDENT).exists():
+    if lanes_url and held.filter(role=Role.RESIDENT).exists():
         district = picker_district(own_lanes(person), lane_districts())
         if district is not None:
             urls.append(district_lanes_url(lanes_url, district))
@@ -250,7 +260,10 @@ def phone_data(person: Person) -> list[str]:
 @login_required
 def pages(request: HttpRequest) -> HttpResponse:
     person: Person = request.user  # type: ignore[assignment]
-    response = JsonResponse({"pages": phone_pages(person), "data": phone_data(person)})
+    # The worker keeps the pages for `owner`, as each page names them (data-offline-owner).
+    response = JsonResponse(
+        {"owner": str(person.pk), "pages": phone_pages(person), "data": phone_data(person)}
+    )
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -151,6 +151,13 @@ def map_legend(layers: list[str], township: str) -> list[dict[str, Any]]:
     return entries
 
 
+def map_layer_url(name: str, township: str = "") -> str:
+    """The address a map's layer fetches (`MAP_LAYERS`): the phone keeps the same one for a
+    dead zone (`whistle.web.offline.phone_data`)."""
+    url = reverse(MAP_LAYERS[name][0])
+    return f"{url}?township={township}" if township else url
+
+
 @register.inclusion_tag("web/components/map.html")
 def map_component(
     layers: str = "jurisdictions lanes cases",
@@ -166,13 +173,10 @@ def map_component(
     ``refresh`` (seconds) reloads the case points that often while the page is visible;
     ``legend`` says under the map what each colour and line means.
     """
-    sources = []
-    for name in layers.split():
-        url_name, title = MAP_LAYERS[name]
-        url = reverse(url_name)
-        if township:
-            url += f"?township={township}"
-        sources.append({"name": name, "url": url, "title": str(title)})
+    sources = [
+        {"name": name, "url": map_layer_url(name, township), "title": str(MAP_LAYERS[name][1])}
+        for name in layers.split()
+    ]
     config = {"basemap": basemap.basemap_config(), "layers": sources, "refresh": max(refresh, 0)}
     return {
         "dom_id": dom_id,

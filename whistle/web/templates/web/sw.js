@@ -43,24 +43,95 @@ function kept(url) {
   return KEPT_PREFIXES.some((prefix) => url.pathname.startsWith(prefix));
 }
 
+// Whom the kept pages are for: the account their pages named (data-offline-owner on <body>),
+// kept beside them. Nothing is kept for nobody, and one person's pages never stand beside
+// another's on a shared phone.
+const OWNER_KEY = PAGES_URL + "?kept-for";
+
+async function keptFor() {
+  const mark = await caches.match(OWNER_KEY, { cacheName: PAGES_CACHE });
+  return mark ? mark.text() : "";
+}
+
+// One change of the store at a time: a page that says nobody is signed in may arrive while
+// another is being kept.
+let turn = Promise.resolve();
+function inTurn(work) {
+  const done = turn.then(work, work);
+  turn = done.catch(() => null);
+  return done;
+}
+
+// From now on the pages kept are `owner`'s: anyone else's are dropped first.
+async function claim(owner) {
+  if ((await keptFor()) !== owner) {
+    await caches.delete(PAGES_CACHE);
+    const cache = await caches.open(PAGES_CACHE);
+    await cache.put(OWNER_KEY, new Response(owner));
+  }
+}
+
+// Who is signed in, as a page of the site says on its <body> (data-offline-owner, empty for
+// nobody); null for an answer that is not such a page.
+async function ownerOf(response) {
+  if (!(response.headers.get("Content-Type") || "").startsWith("text/html")) {
+    return null;
+  }
+  const tag = /<body\b[^>]*>/i.exec(await response.clone().text());
+  const mark = tag && /\sdata-offline-owner="([^"]*)"/.exec(tag[0]);
+  return mark ? mark[1] : null;
+}
+
+// A page opened with signal. Kept only for the person signed in; when a page says nobody is
+// (signed out, the session lapsed), everything kept is dropped: it was someone's own.
+async function keepPage(request, response) {
+  // An error page may be drawn without knowing who is signed in: it says nothing.
+  if (response.type !== "basic" || !response.ok) {
+    return response;
+  }
+  const owner = await ownerOf(response);
+  const url = new URL(request.url);
+  await inTurn(async () => {
+    if (owner === "") {
+      await caches.delete(PAGES_CACHE);
+      return;
+    }
+    if (owner !== null) {
+      await claim(owner);
+    }
+    if (kept(url) && !response.redirected && (await keptFor())) {
+      const cache = await caches.open(PAGES_CACHE);
+      await cache.put(request, response.clone());
+    }
+  });
+  return response;
+}
+
+// What a page fetches to draw itself, kept only while pages are kept for someone.
 async function keep(request, response) {
   // A page answered after a redirect (to sign in) or with an error is not the page.
   if (response.ok && !response.redirected && response.type === "basic") {
-    const cache = await caches.open(PAGES_CACHE);
-    await cache.put(request, response.clone());
+    await inTurn(async () => {
+      if (await keptFor()) {
+        const cache = await caches.open(PAGES_CACHE);
+        await cache.put(request, response.clone());
+      }
+    });
   }
   return response;
 }
 
-// The person's phone pages, and what they fetch to draw themselves (`data`: the lanes of a
-// resident's report map), each replacing its copy of the last warming. The data is fetched
+// The person's phone pages, and what they fetch to draw themselves (`data`: the layers of a
+// steward's report map, the lanes of a resident's), kept for the person the answer names
+// (`owner`), each replacing its copy of the last warming. The data is fetched
 // as its page fetches it; the browser's HTTP cache may answer within the data's own max-age.
 async function warm() {
   const answer = await fetch(PAGES_URL, { credentials: "same-origin", cache: "no-store" });
   if (!answer.ok || answer.redirected) {
     return;
   }
-  const { pages, data = [] } = await answer.json();
+  const { owner, pages, data = [] } = await answer.json();
+  await inTurn(() => claim(String(owner)));
   const cache = await caches.open(PAGES_CACHE);
   const fetched = (url, headers) =>
     fetch(url, { credentials: "same-origin", headers })
@@ -78,21 +149,22 @@ self.addEventListener("message", (event) => {
     event.waitUntil(warm().catch(() => null));
   } else if (kind === "forget") {
     // Signing out: the pages kept were someone's own.
-    event.waitUntil(caches.delete(PAGES_CACHE));
+    event.waitUntil(inTurn(() => caches.delete(PAGES_CACHE)));
   }
 });
 
 async function page(request) {
   const url = new URL(request.url);
+  let response;
   try {
-    const response = await fetch(request);
-    return kept(url) ? keep(request, response) : response;
+    response = await fetch(request);
   } catch (error) {
     const cached =
       (await caches.match(request, { cacheName: PAGES_CACHE })) ||
       (await caches.match(url.pathname, { cacheName: PAGES_CACHE }));
     return (cached && (await keptCopy(cached))) || (await caches.match(OFFLINE_URL)) || Response.error();
   }
+  return keepPage(request, response).catch(() => response);
 }
 
 // A page answered from the store says so on its body: the browser may still believe itself
@@ -122,7 +194,11 @@ async function data(request) {
   try {
     return await keep(request, await fetch(request));
   } catch (error) {
-    return (await caches.match(request, { cacheName: PAGES_CACHE })) || Response.error();
+    // Kept by the warming's own request, which carries none of the headers the browser adds
+    // to a page's (Accept-Language): the answer's Vary would hide it. The store holds one
+    // person's copies only (`claim`).
+    const options = { cacheName: PAGES_CACHE, ignoreVary: true };
+    return (await caches.match(request, options)) || Response.error();
   }
 }
 
