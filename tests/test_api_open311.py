@@ -198,9 +198,10 @@ def test_without_jurisdiction_id_two_served_districts_are_ambiguous(api_city, cl
     MajorClass.objects.create(
         district=chaoyang, kind=CategoryKind.EVENT, code="05", name="街面秩序"
     )
-    assert "jurisdiction_id" in assert_open311_error(
-        client.get(f"{BASE}services.json"), "json", 400
-    )
+    described = assert_open311_error(client.get(f"{BASE}services.json"), "json", 400)
+    # The caller is told which codes there are.
+    assert "jurisdiction_id" in described
+    assert "110101" in described and "110105 (" in described
     assert as_json(client.get(f"{BASE}services.json", {"jurisdiction_id": "110105"})) == []
 
 

@@ -132,6 +132,10 @@ def shanghai(at: datetime | None) -> str | None:
 # The district and its services ---------------------------------------------------------------
 
 
+# The districts a request without jurisdiction_id is told of, at most.
+MAX_DISTRICTS_NAMED = 20
+
+
 def district_of(request: HttpRequest) -> Jurisdiction:
     params = request.POST if request.method == "POST" else request.GET
     code = params.get("jurisdiction_id", "").strip()
@@ -141,9 +145,18 @@ def district_of(request: HttpRequest) -> Jurisdiction:
         if district is None:
             raise Open311Error(404, _("No district has the code %(code)s.") % {"code": code})
         return district
-    only = list(served[:2])
-    if len(only) != 1:
+    only = list(served.order_by("code")[:MAX_DISTRICTS_NAMED + 1])
+    if not only:
         raise Open311Error(400, _("Give jurisdiction_id: the code of the district."))
+    if len(only) > 1:
+        named = ", ".join(f"{d.code} ({d.name})" for d in only[:MAX_DISTRICTS_NAMED])
+        if len(only) > MAX_DISTRICTS_NAMED:
+            named += ", …"
+        raise Open311Error(
+            400,
+            _("Give jurisdiction_id: the code of the district, one of %(codes)s.")
+            % {"codes": named},
+        )
     return only[0]
 
 
