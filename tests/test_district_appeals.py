@@ -13,11 +13,14 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import make_person
 from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_district import (
     APPEALS,
+    DEPARTMENT,
     jpeg_upload,
     more_departments,
     rate_july,
@@ -29,7 +32,7 @@ from whistle.assessment.models import Appeal, DepartmentResult, SummonsAssessmen
 from whistle.cases.models import Event
 from whistle.cases.trail import EventKind
 from whistle.notifications.outbox import inbox
-from whistle.organisation.models import Role, RoleAssignment
+from whistle.organisation.models import Person, Role, RoleAssignment
 
 
 @pytest.fixture(autouse=True)
@@ -352,3 +355,107 @@ def test_the_office_is_shown_when_nobody_may_rule_on_a_later_appeal(client, appe
     card = appeal_card(english, later)
     assert "You ruled on an earlier appeal of this record" in card
     assert "Nobody in the office may rule on this appeal" in card
+
+
+NOBODY_TOLD = "无人可以裁定申诉：东城区城管执法局，案件"
+WAITS = "区街巷长办公室暂无可以裁定此申诉的人员，已通知区里增派人员。"
+
+
+def test_when_nobody_may_rule_the_superusers_and_the_district_chief_are_told(client, appealed):
+    m = appealed
+    chief = make_person("dongcheng-chief", Role.DISTRICT_CHIEF, jurisdiction=m.district)
+    root = Person.objects.create_superuser(username="root", password="pw-123456", name="root")
+    # The first appeal had someone to rule on it: neither was told of it.
+    assert told(chief, EventKind.APPEALED) == [] and told(root, EventKind.APPEALED) == []
+    later = appeal_again(m)
+    reference = m.stories["c3"].case.reference
+    (entry,) = told(root, EventKind.APPEALED)
+    district = m.district.pk
+    assert entry.link == (
+        f"/admin/organisation/roleassignment/add/?role=chiefs_office&jurisdiction={district}"
+    )
+    assert entry.payload["case"] == reference
+    (entry,) = told(chief, EventKind.APPEALED)
+    assert reference in entry.link  # the case's page, which the district chief reads
+    # 陈, who may not rule on it, was told of the first appeal only.
+    (entry,) = told(m.chiefs_office, EventKind.APPEALED)
+    assert entry.link == f"/assessment/appeals/#appeal-{Appeal.objects.earliest('pk').pk}"
+    assert told(m.urban_officer, EventKind.APPEALED) == []
+
+    client.force_login(chief)
+    html = html_of(client.get("/inbox/"))
+    assert f"{NOBODY_TOLD} {reference}" in html
+    assert "请为区街巷长办公室增配此类人员" in html
+    english = html_of(client.get("/inbox/", HTTP_ACCEPT_LANGUAGE="en"))
+    assert f"Nobody may rule on the appeal: 东城区城管执法局, case {reference}" in english
+    client.force_login(root)
+    (entry,) = told(root, EventKind.APPEALED)
+    form = html_of(client.get(entry.link))
+    assert 'value="chiefs_office" selected' in form
+    # The office's card still says so, decided by the same rule.
+    client.force_login(m.chiefs_office)
+    assert NOBODY_RULES in appeal_card(html_of(client.get(APPEALS)), later)
+
+
+def test_the_department_sees_that_nobody_may_rule_on_its_appeal_yet(client, appealed):
+    m = appealed
+    first = Appeal.objects.get()
+    rule_on_appeal(m.chiefs_office, first, False, "无到场记录")
+    summons = m.summonses["c3_urban"]
+    prefix = f"appeal-{summons.uuid.hex}"
+    client.force_login(m.urban_officer)
+    with time_machine.travel(bj(20, 11), tick=False):
+        response = client.post(
+            f"{DEPARTMENT}?period=2026-07",
+            {
+                "op": "appeal",
+                "target": summons.uuid.hex,
+                f"{prefix}-correction": "came:late",
+                f"{prefix}-number": "5",
+                f"{prefix}-reason": "迟到5分钟",
+            },
+            follow=True,
+        )
+    html = html_of(response)
+    reference = m.stories["c3"].case.reference
+    assert f"案件 {reference} 的申诉已提交。{WAITS}" in html
+    assert Appeal.objects.filter(status="pending").count() == 1
+    card = html[html.index(f'id="record-{summons.uuid.hex}"') :]
+    assert WAITS in card[: card.index("</article>")]
+    english = html_of(client.get(DEPARTMENT + "?period=2026-07", HTTP_ACCEPT_LANGUAGE="en"))
+    card = english[english.index(f'id="record-{summons.uuid.hex}"') :]
+    assert (
+        "Nobody in the district chiefs' office may rule on this appeal yet"
+        in (card[: card.index("</article>")])
+    )
+    # Once someone who may rule is in the office, the card no longer says so.
+    make_person("lin-office", Role.CHIEFS_OFFICE, jurisdiction=m.district)
+    html = html_of(client.get(DEPARTMENT + "?period=2026-07"))
+    card = html[html.index(f'id="record-{summons.uuid.hex}"') :]
+    assert WAITS not in card[: card.index("</article>")]
+
+
+def test_a_first_appeal_with_someone_to_rule_says_nothing_of_the_kind(client, appealed):
+    m = appealed
+    client.force_login(m.urban_officer)
+    html = html_of(client.get(DEPARTMENT + "?period=2026-07"))
+    assert WAITS not in html
+
+
+def test_the_records_page_reads_who_may_rule_in_a_fixed_number_of_queries(client, appealed):
+    m = appealed
+    appeal_again(m)
+    client.force_login(m.urban_officer)
+    with CaptureQueriesContext(connection) as one:
+        assert html_of(client.get(DEPARTMENT + "?period=2026-07")).count(WAITS) == 1
+    c7 = m.summonses["c7_urban"]
+    with time_machine.travel(bj(27, 10), tick=False):
+        appeal_with_photos(m.urban_officer, c7, "came", {"came": "on_time"}, "按时到场")
+        rule_on_appeal(m.chiefs_office, Appeal.objects.get(summons=c7), False, "无到场记录")
+    with time_machine.travel(bj(27, 11), tick=False):
+        appeal_with_photos(m.urban_officer, c7, "came", {"late_minutes": 5}, "迟到5分钟")
+    with CaptureQueriesContext(connection) as two:
+        assert html_of(client.get(DEPARTMENT + "?period=2026-07")).count(WAITS) == 2
+    # A second stuck appeal reads nothing more (the first page also read c7's photos for
+    # its appeal form, which the second no longer shows).
+    assert len(two.captured_queries) <= len(one.captured_queries)

@@ -37,10 +37,10 @@ from whistle.assessment.scoring import AssessmentEventKind, validate_correction
 from whistle.cases.actions import department_people, notify
 from whistle.cases.errors import PermissionRefused
 from whistle.cases.models import Attachment, Case, Event, Summons
-from whistle.cases.permissions import partiality, require_impartial
+from whistle.cases.permissions import member_departments_of, partiality, require_impartial
 from whistle.cases.trail import append_event, lock_case
 from whistle.organisation import directory
-from whistle.organisation.models import Department, Jurisdiction, Role, RoleAssignment
+from whistle.organisation.models import Department, Jurisdiction, Person, Role, RoleAssignment
 from whistle.policies.calendar import deadline_after
 from whistle.policies.models import DurationUnit
 
@@ -163,23 +163,107 @@ def ruling_refusal(
     return None
 
 
-def appeal_rulers(appeal: Appeal) -> list[Any]:
+def appeal_rulers(
+    appeal: Appeal,
+    *,
+    earlier_rulers: set[int] | None = None,
+    members: dict[int, set[int]] | None = None,
+) -> list[Any]:
     """Who may rule on the appeal (`rule_on_appeal`): the chiefs' office of the department's
     district, less whoever filed it or belongs to the department (nobody rules on their own
     appeal) and whoever ruled on an earlier appeal of the record (`ruling_refusal`). Empty
-    when nobody in the office may."""
+    when nobody in the office may. Lists pass what they already read (`stuck_appeal_ids`)."""
     office = directory.people_with_role(Role.CHIEFS_OFFICE, appeal.department.district_id)
-    earlier = earlier_ruler_ids(appeal)
+    earlier = earlier_ruler_ids(appeal) if earlier_rulers is None else earlier_rulers
     return [
         person
         for person in office
-        if ruling_refusal(person, appeal, earlier_rulers=earlier) is None
+        if ruling_refusal(
+            person,
+            appeal,
+            earlier_rulers=earlier,
+            member_of=None if members is None else members.get(person.pk, set()),
+        )
+        is None
     ]
 
 
+def nobody_may_rule(
+    appeal: Appeal,
+    *,
+    earlier_rulers: set[int] | None = None,
+    members: dict[int, set[int]] | None = None,
+) -> bool:
+    """Whether nobody in the district chiefs' office may rule on the appeal (`appeal_rulers`
+    is empty): it waits until someone who may is added to the office."""
+    return not appeal_rulers(appeal, earlier_rulers=earlier_rulers, members=members)
+
+
+def stuck_appeal_ids(appeals: Iterable[Appeal]) -> set[int]:
+    """The pending appeals of the list that nobody may rule on (`nobody_may_rule`), read in
+    a fixed number of queries: the earlier rulings of their records, each district's office
+    and the departments its people belong to."""
+    pending = [a for a in appeals if a.status == Appeal.Status.PENDING]
+    if not pending:
+        return set()
+    rulings: dict[int, list[tuple[int, int]]] = {}
+    for summons_id, pk, ruler in Appeal.objects.filter(
+        summons_id__in={a.summons_id for a in pending}, ruled_by__isnull=False
+    ).values_list("summons_id", "pk", "ruled_by_id"):
+        rulings.setdefault(summons_id, []).append((pk, ruler))
+    office = {
+        p.pk
+        for district_id in {a.department.district_id for a in pending}
+        for p in directory.people_with_role(Role.CHIEFS_OFFICE, district_id)
+    }
+    members = member_departments_of(office)
+    return {
+        a.pk
+        for a in pending
+        if nobody_may_rule(
+            a,
+            earlier_rulers={r for pk, r in rulings.get(a.summons_id, []) if pk != a.pk},
+            members=members,
+        )
+    }
+
+
+def staffing_link(appeal: Appeal) -> str:
+    """Where a superuser adds someone to the district chiefs' office: the admin's new role
+    form with the role and the district filled in."""
+    return (
+        "/admin/organisation/roleassignment/add/"
+        f"?role={Role.CHIEFS_OFFICE.value}&jurisdiction={appeal.department.district_id}"
+    )
+
+
+def _tell_staffers(event: Event, appeal: Appeal) -> None:
+    """Nobody in the office may rule on the appeal: the people who can add someone to it
+    are told. People and their roles are added by superusers (in the admin, or by importing
+    people); the district chief, who heads the office, hears it on the case."""
+    subject = gettext_lazy("Nobody may rule on the appeal: %(department)s, case %(case)s")
+    body = gettext_lazy(
+        "%(department)s appeals its assessment record on case %(case)s, and nobody in the "
+        "chiefs' office of %(district)s may rule on it: the ruling needs someone who did not "
+        "file it, does not belong to the department and did not rule on an earlier appeal of "
+        "this record. Add such a person to the district chiefs' office."
+    )
+    district = appeal.department.district
+    params: dict[str, Any] = {"department": appeal.department.name, "district": district.name}
+    superusers = list(Person.objects.filter(is_active=True, is_superuser=True).order_by("pk"))
+    notify(superusers, event, subject, body, link=staffing_link(appeal), **params)
+    told = {p.pk for p in superusers}
+    chiefs = directory.people_with_role(Role.DISTRICT_CHIEF, district.pk)
+    notify([p for p in chiefs if p.pk not in told], event, subject, body, **params)
+
+
 def _tell_rulers(event: Event, appeal: Appeal) -> None:
+    rulers = appeal_rulers(appeal)
+    if not rulers:
+        _tell_staffers(event, appeal)
+        return
     notify(
-        appeal_rulers(appeal),
+        rulers,
         event,
         gettext_lazy("Appeal to rule on: %(department)s, case %(case)s"),
         gettext_lazy(

@@ -21,7 +21,7 @@ from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from whistle.assessment.actions import CLOSED_CASE, appeal_deadline
+from whistle.assessment.actions import CLOSED_CASE, appeal_deadline, stuck_appeal_ids
 from whistle.assessment.engine import scheme_components
 from whistle.assessment.explain import (
     ScoredPiece,
@@ -485,6 +485,8 @@ class RecordRow:
     # The appeal form the page shows, and whether it is unfolded (posted with errors).
     form: Any = None
     open: bool = False
+    # Its pending appeal waits for someone in the chiefs' office who may rule on it.
+    nobody_rules: bool = False
 
     @property
     def pending_appeal(self) -> Appeal | None:
@@ -522,7 +524,12 @@ def department_records(
             row.in_window = now <= row.appeal_until
             row.contestable = bool(choices_for_record(record))
             row.may_appeal = row.in_window and row.contestable and row.pending_appeal is None
+        if row.pending_appeal is not None:
+            row.pending_appeal.department = record.department
         rows.append(row)
+    stuck = stuck_appeal_ids(r.pending_appeal for r in rows if r.pending_appeal is not None)
+    for row in rows:
+        row.nobody_rules = row.pending_appeal is not None and row.pending_appeal.pk in stuck
     appealable = [r.record.case_id for r in rows if r.may_appeal]
     photos: dict[int, list[Attachment]] = defaultdict(list)
     for attachment in Attachment.objects.filter(case_id__in=appealable).order_by(

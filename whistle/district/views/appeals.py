@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from whistle.assessment.actions import appeal_rulers, rule_on_appeal, ruling_refusal
+from whistle.assessment.actions import nobody_may_rule, rule_on_appeal, ruling_refusal
 from whistle.assessment.models import Appeal, SummonsAssessment
 from whistle.cases.permissions import member_department_ids
 from whistle.district import tables
@@ -117,7 +117,7 @@ def appeals(request: HttpRequest) -> HttpResponse:
         refused = ruling_refusal(
             request.user, row.appeal, member_of=own, earlier_rulers=row.earlier_rulers
         )
-        nobody = refused is not None and not appeal_rulers(row.appeal)
+        nobody = refused is not None and nobody_may_rule(row.appeal)
         cards.append({"row": row, "form": form, "refused": refused, "nobody": nobody})
     return render(
         request,

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from whistle.assessment.actions import nobody_may_rule
 from whistle.assessment.editing import appeal_with_photos
 from whistle.assessment.models import DepartmentResult, SummonsAssessment
 from whistle.cases.actions import InvalidInput
@@ -59,7 +60,7 @@ def _appeal(request: HttpRequest, reader: Reader) -> tuple[str, AppealForm, bool
     if form.is_valid():
         data = form.cleaned_data
         try:
-            appeal_with_photos(
+            filed = appeal_with_photos(
                 request.user,
                 record.summons,
                 data["part"],
@@ -75,11 +76,17 @@ def _appeal(request: HttpRequest, reader: Reader) -> tuple[str, AppealForm, bool
             show_refusal(form, exc)
         else:
             done = True
-            messages.success(
-                request,
-                _("Appeal on case %(case)s filed; the district chiefs' office will rule on it.")
-                % {"case": record.case.reference},
+            text = (
+                _(
+                    "Appeal on case %(case)s filed. Nobody in the district chiefs' office may "
+                    "rule on it yet; the district has been told to add someone who may."
+                )
+                if nobody_may_rule(filed)
+                else _(
+                    "Appeal on case %(case)s filed; the district chiefs' office will rule on it."
+                )
             )
+            messages.success(request, text % {"case": record.case.reference})
     return record.summons.uuid.hex, form, done
 
 
