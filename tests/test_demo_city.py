@@ -30,7 +30,7 @@ from whistle.cases.verify import verify_database
 from whistle.demo import builders, geometry
 from whistle.demo.city import DEFAULT_SEED
 from whistle.demo.content import fingerprint
-from whistle.demo.data import people
+from whistle.demo.data import people, places
 from whistle.demo.logins import DEMO_LOGINS, demo_login_rows
 from whistle.duty.models import Roster
 from whistle.notifications.models import Notification
@@ -744,6 +744,27 @@ def test_running_again_on_an_older_demo_moves_the_department_heads_role_to_the_t
     seed_demo()
     assert headed() == [team]
     assert "0 rows created, 0 updated" in seed_demo()
+
+
+def test_the_district_chiefs_office_has_a_second_member_who_rules_on_a_later_appeal(city):
+    # Whoever rejected an appeal of a record does not rule on the department's next appeal
+    # of it: the office's second member does.
+    office = set(
+        Person.objects.filter(
+            roles__role=Role.CHIEFS_OFFICE, roles__jurisdiction__code=places.DISTRICT_CODE
+        ).values_list("username", flat=True)
+    )
+    assert office == {"chiefs-office", "chiefs-office-2"}
+    second = Person.objects.get(username="chiefs-office-2")
+    assert second.is_staff and not second.is_superuser
+    # An older demo database had one member: running again adds the second.
+    second.delete()
+    seed_demo()
+    assert Person.objects.filter(
+        username="chiefs-office-2",
+        roles__role=Role.CHIEFS_OFFICE,
+        roles__jurisdiction__code=places.DISTRICT_CODE,
+    ).exists()
 
 
 @pytest.mark.slow  # redraws every shape and name twice: about 2 s on SQLite, more on PostgreSQL

@@ -112,6 +112,9 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
         (_department(f"{DEMO_SLUG}-cgzfd"),),
     ),
     DemoLogin("chiefs-office", Role.CHIEFS_OFFICE, "王海燕", (DISTRICT,), is_staff=True),
+    # A second member of the office: whoever ruled on an appeal of a record does not rule on
+    # the department's next appeal of it, the other member does.
+    DemoLogin("chiefs-office-2", Role.CHIEFS_OFFICE, "刘思远", (DISTRICT,), is_staff=True),
     DemoLogin("district-assessor", Role.DISTRICT_ASSESSOR, "陈立新", (DISTRICT,), is_staff=True),
     DemoLogin("district-chief", Role.DISTRICT_CHIEF, "张建国", (DISTRICT,), is_staff=True),
     DemoLogin(
