@@ -58,7 +58,7 @@ def run(*args: str) -> str:
 def test_scores_prints_the_ranked_year_as_csv(scored_july):
     text = run("scores", "--period", "2026", "--district", "110101", "--format", "csv")
     rows = list(csv.reader(io.StringIO(text)))
-    body = [(r[2], r[3], r[6], r[7], r[8]) for r in rows[1:]]
+    body = [(r[2], r[3], r[7], r[8], r[9]) for r in rows[1:]]
     # Hand computation in tests/test_assessment.py (scheme 1/3).
     assert body == [
         ("1", "dc-cgw", "78.56", "90.00", "86.19"),
@@ -177,7 +177,7 @@ def test_scores_lists_an_incomplete_result_after_the_ranked_ones_with_the_reason
     recompute_all()
     text = run("scores", "--period", "2026", "--format", "csv")
     rows = list(csv.reader(io.StringIO(text)))
-    assert [(r[2], r[3], r[8], r[-1]) for r in rows[1:]] == [
+    assert [(r[2], r[3], r[9], r[-1]) for r in rows[1:]] == [
         ("1", "dc-cgw", "86.19", ""),
         ("2", "dc-scjgj", "69.50", ""),
         ("", "dc-longtan-pcs", "31.63", "incomplete, not ranked: 区级检查 missing"),

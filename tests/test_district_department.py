@@ -247,8 +247,16 @@ def test_a_record_counted_before_its_summons_settled_says_so(client, rated):
     assert PROVISIONAL in card and "未处置" in card
     assert "已超过处置时限且尚未完成" in card
     assert PROVISIONAL not in record_html(html, s["c1_police"])
+    # What to do: report the result on the case page, where the summons is; the appeal period
+    # starts again once the summons settles.
+    case_link = f'href="/cases/{c6.case.reference}/#summons-{c6.uuid.hex}"'
+    assert case_link in card and "案件页面</a>报告处置结果" in card
+    assert "申诉期自那时起重新计算" in card
+    assert case_link not in record_html(html, s["c1_police"])
     html = html_of(client.get(DEPARTMENT, {"period": "2026-07"}, HTTP_ACCEPT_LANGUAGE="en"))
     assert "Unfinished: counted as not acted for now" in record_html(html, c6)
+    assert "report its result on" in record_html(html, c6)
+    assert "the period to appeal starts again from then" in record_html(html, c6)
 
     m.stories["c6"].event(EventKind.CHECK_OUT, bj(29, 10), c6)
     update_scores()

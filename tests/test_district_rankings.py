@@ -27,7 +27,9 @@ from tests.fixtures_district import (
     rate_july,
     scored_july_fixture,  # noqa: F401  (fixture)
 )
+from whistle.assessment.engine import update_scores
 from whistle.assessment.models import DepartmentResult, Scheme
+from whistle.cases.trail import EventKind
 from whistle.organisation.models import Role
 
 
@@ -198,10 +200,10 @@ def test_the_downloads_head_each_component_with_its_name_as_the_page_does(
     client, rated, file_format
 ):
     client.force_login(rated.district_assessor)
-    assert download_header(client, file_format, "zh-hans")[6:9] == ["街乡评价", "区级检查", "总分"]
+    assert download_header(client, file_format, "zh-hans")[7:10] == ["街乡评价", "区级检查", "总分"]
     # The district's own component is named as the district named it, in either language.
     english = download_header(client, file_format, "en")
-    assert english[6:9] == ["township evaluation", "区级检查", "total"]
+    assert english[7:10] == ["township evaluation", "区级检查", "total"]
     assert "inspection" not in english
 
 
@@ -212,13 +214,13 @@ def test_the_stationed_staffs_assessment_is_a_column_in_the_readers_language(
     # The scheme gives the stationed staff's assessment a share (its scores are the townships').
     Scheme.objects.update(stationed_share="1/6")
     client.force_login(rated.district_assessor)
-    assert download_header(client, file_format, "zh-hans")[7:10] == [
+    assert download_header(client, file_format, "zh-hans")[8:11] == [
         "区级检查",
         "派驻人员考核",
         "总分",
     ]
     english = download_header(client, file_format, "en")
-    assert english[7:10] == ["区级检查", "Stationed staff's assessment", "total"]
+    assert english[8:11] == ["区级检查", "Stationed staff's assessment", "total"]
 
 
 def test_a_download_in_an_unknown_format_or_period_is_refused(client, rated):
@@ -365,3 +367,53 @@ def test_the_rankings_open_on_the_month_under_way_once_it_ranks_or_when_none_eve
     html = html_of(client.get(RANKINGS))
     assert '<option value="2026-07" selected>' in html
     assert "有排名的月份" not in html
+
+
+PROVISIONAL = "含 1 条未完成记录（暂按未处置计分）"
+
+
+def test_a_department_ranked_on_unfinished_records_is_marked_on_the_page_chart_and_downloads(
+    client, rated
+):
+    """c6 (派出所) is past its handling deadline and unfinished: its record counts as "never
+    acted" for now. The ranking row, the department's result page, the chart's data and
+    both downloads say how many such records the total holds; the other departments none."""
+    m = rated
+    client.force_login(m.district_assessor)
+    html = html_of(client.get(RANKINGS, {"period": "2026-07"}))
+    assert "未完成记录" not in html
+    assert chart_of(html)["provisional"] == [0, 0, 0]
+
+    m.stories["c6"].event(EventKind.RESOLVE_OVERDUE, bj(28, 9, 30), m.summonses["c6_police"])
+    update_scores()
+    html = html_of(client.get(RANKINGS, {"period": "2026-07"}))
+    rows = {row.split()[1]: row for row in table_rows(html)}
+    assert PROVISIONAL in rows["龙潭派出所"]
+    assert "未完成记录" not in rows["东城区城管执法局"] + rows["东城区市场监管局"]
+    chart = chart_of(html)
+    marked = dict(zip(chart["departments"], chart["provisional"], strict=True))
+    assert marked == {"龙潭派出所": 1, "东城区城管执法局": 0, "东城区市场监管局": 0}
+    assert chart["labels"]["provisional"] == "未完成记录（暂按未处置计分）：{n} 条"
+    english = html_of(client.get(RANKINGS, {"period": "2026-07"}, HTTP_ACCEPT_LANGUAGE="en"))
+    assert "Includes 1 unfinished record (counted as not acted for now)" in english
+
+    result = html_of(client.get(RANKINGS + "2026-07/dc-longtan-pcs/"))
+    assert PROVISIONAL in result and "已在下方标出" in result
+    assert "未完成记录" not in html_of(client.get(RANKINGS + "2026-07/dc-cgw/"))
+
+    response = client.get(RANKINGS + "export/", {"period": "2026-07", "format": "csv"})
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert lines[0][5:7] == ["记录数", "未完成记录数（暂按未处置计分）"]
+    assert {r[3]: r[6] for r in lines[1:]} == {
+        "dc-longtan-pcs": "1",
+        "dc-cgw": "0",
+        "dc-scjgj": "0",
+    }
+    response = client.get(RANKINGS + "export/", {"period": "2026-07", "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    cells = {r[3]: r[6] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert cells == {"dc-longtan-pcs": 1, "dc-cgw": 0, "dc-scjgj": 0}
+    # The quarter and the year count it too.
+    response = client.get(RANKINGS + "export/", {"period": "2026-Q3", "format": "csv"})
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert {r[3]: r[6] for r in lines[1:]}["dc-longtan-pcs"] == "1"

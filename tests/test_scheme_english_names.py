@@ -108,7 +108,7 @@ def test_the_download_heads_the_component_in_the_readers_language(client, named,
     )
     assert response.status_code == 200
     header = next(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert header[7] == head
+    assert header[8] == head
 
 
 def test_the_scheme_editor_lists_the_versions_in_the_readers_language(client, named):

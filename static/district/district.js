@@ -69,7 +69,26 @@
       animation: false,
       color: COLOURS,
       textStyle: { fontFamily: fontFamily() },
-      tooltip: tooltip({ trigger: "axis", axisPointer: { type: "shadow" } }),
+      tooltip: tooltip({
+        trigger: "axis",
+        axisPointer: { type: "shadow" },
+        formatter: function (params) {
+          if (!params.length) {
+            return "";
+          }
+          var index = data.departments.length - 1 - params[0].dataIndex;
+          var lines = [params[0].name];
+          params.forEach(function (p) {
+            lines.push(p.seriesName + "  " + (p.value === null ? "—" : Number(p.value).toFixed(2)));
+          });
+          // Records counted before their summons settled, as "never acted" for now.
+          var provisional = (data.provisional || [])[index];
+          if (provisional) {
+            lines.push(data.labels.provisional.replace("{n}", provisional));
+          }
+          return lines.join("\n");
+        }
+      }),
       legend: { top: 0, type: "scroll" },
       grid: { left: 8, right: 56, top: 36, bottom: 8, containLabel: true },
       xAxis: { type: "value", max: 100, name: data.labels.total, nameLocation: "end" },

@@ -288,3 +288,46 @@ def test_printed_rankings_leave_out_the_navigation_and_the_controls(new_page, sh
     assert page.locator("[data-chart=ranking] canvas").is_visible()
     assert page.locator("[data-chart=trend] canvas").is_visible()
     shots(page, "8-rankings-printed", full_page=True)
+
+
+# Every text a chart has drawn (its tooltip too, drawn on the canvas), joined.
+ALL_DRAWN_TEXT = """(selector) => {
+  const chart = echarts.getInstanceByDom(document.querySelector(selector));
+  return chart.getZr().storage.getDisplayList(true)
+    .filter((el) => el.style && typeof el.style.text === 'string')
+    .map((el) => el.style.text).join('\\n');
+}"""
+
+
+def test_the_ranking_charts_tooltip_counts_a_departments_unfinished_records(new_page, shots, month):
+    m, period = month
+    # One of 派出所's records counts as "never acted" before its summons settled.
+    record = SummonsAssessment.objects.filter(department=m.police, settled=True).first()
+    assert record is not None
+    SummonsAssessment.objects.filter(pk=record.pk).update(provisional=True)
+    page = new_page(WALL)
+    sign_in(page, "he-assessor")
+    page.goto(f"/district/rankings/?period={period.key}")
+    page.wait_for_selector("[data-chart=ranking][data-chart-ready=true]")
+    row = page.locator(".ranking-table tbody tr", has_text="龙潭派出所")
+    assert "含 1 条未完成记录（暂按未处置计分）" in row.inner_text()
+    # Hover over 派出所's bar (ECharts' axis runs bottom-up: the last category).
+    point = page.evaluate(
+        """() => {
+          const chart = echarts.getInstanceByDom(document.querySelector('[data-chart=ranking]'));
+          const names = chart.getOption().yAxis[0].data;
+          const index = names.indexOf('龙潭派出所');
+          return chart.convertToPixel({ gridIndex: 0 }, [10, index]);
+        }"""
+    )
+    box = page.locator("[data-chart=ranking]").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + point[0], box["y"] + point[1])
+    page.wait_for_function(
+        "(s) => echarts.getInstanceByDom(document.querySelector(s)).getZr().storage"
+        ".getDisplayList(true).some((el) => el.style && String(el.style.text).includes('未完成'))",
+        arg="[data-chart=ranking]",
+    )
+    drawn = page.evaluate(ALL_DRAWN_TEXT, "[data-chart=ranking]")
+    assert "未完成记录（暂按未处置计分）：1 条" in drawn
+    shots(page, "ranking-tooltip-unfinished")

@@ -224,6 +224,8 @@ class RankingRow:
     parts: list[Part]
     # Why the result is incomplete and therefore not ranked (empty when it is ranked).
     incomplete: list[str] = field(default_factory=list)
+    # Its records counted before their summons settled, as "never acted" for now.
+    provisional: int = 0
 
     @property
     def department(self) -> Department:
@@ -273,6 +275,7 @@ class Ranking:
         return {
             "departments": names,
             "totals": [_number(r.result.total) for r in ranked],
+            "provisional": [r.provisional for r in ranked],
             "series": series,
             "trend": {
                 "months": self.trend_months,
@@ -289,6 +292,8 @@ class Ranking:
                 "total": _("Total"),
                 "month": _("Month"),
                 "empty": _("No scores for this period yet."),
+                # {n}: the number of records; the chart's script fills it in.
+                "provisional": _("Unfinished records, counted as not acted for now: {n}"),
             },
         }
 
@@ -366,6 +371,22 @@ def piece_lines(result: DepartmentResult, pieces: Sequence[ScoredPiece]) -> list
     return lines
 
 
+def provisional_counts(district_id: int, period: Period) -> dict[int, int]:
+    """How many of each department's records counted in the period are provisional (counted
+    as "never acted" before their summons settled), in one query."""
+    return dict(
+        SummonsAssessment.objects.filter(
+            district_id=district_id,
+            month__in=period.months(),
+            settled=True,
+            provisional=True,
+        )
+        .values("department_id")
+        .annotate(n=Count("pk"))
+        .values_list("department_id", "n")
+    )
+
+
 def latest_ranked_month(district: Jurisdiction, until: Period) -> Period | None:
     """The latest month up to `until` in which the district ranked at least one department
     (None when it never has): the rankings open on the latest finished one, since the month
@@ -399,6 +420,7 @@ def ranking(district: Jurisdiction, period: Period) -> Ranking:
         versions = [(p.span, p.scheme) for p in pieces if p.scheme is not None]
         if len({scheme.pk for _span, scheme in versions}) > 1:
             board.versions = versions
+        provisional = provisional_counts(district.pk, period)
         for result in results:
             own = pieces_of(result, schemes)
             board.rows.append(
@@ -406,6 +428,7 @@ def ranking(district: Jurisdiction, period: Period) -> Ranking:
                     result,
                     result_parts(result, columns, own),
                     incomplete_reasons(result, own),
+                    provisional.get(result.department_id, 0),
                 )
             )
     months = [Period.month_of(m) for m in Period(period.year, "year", 0).months()]

@@ -161,6 +161,7 @@ def result(request: HttpRequest, period: str, department: str) -> HttpResponse:
         ),
         by_records=scheme is not None and scheme.month_weighting == Scheme.MonthWeighting.RECORDS,
         rows=rows,
+        provisional=sum(1 for r in rows if r.record.provisional),
         record_sum=sum((r.record.total for r in rows if r.record.total is not None), start=0),
         townships=tables.department_table(found, chosen),
     )

@@ -12,13 +12,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils.translation import gettext as _
 
 from whistle.assessment.engine import SchemeBook, period_pieces, scheme_components
 from whistle.assessment.explain import pieces_of, result_notes, schemes_of
 from whistle.assessment.indicators import IndicatorRow, indicator_table
-from whistle.assessment.models import DepartmentResult, Scheme
+from whistle.assessment.models import DepartmentResult, Scheme, SummonsAssessment
 from whistle.assessment.periods import Period
 from whistle.organisation.models import Jurisdiction
 
@@ -105,6 +105,7 @@ class Command(BaseCommand):
         schemes = schemes_of(rows)
         names = _component_names(schemes.values())
         codes = sorted(names)
+        provisional = _provisional_counts(periods, district)
         header = [
             _("period"),
             _("district"),
@@ -112,6 +113,7 @@ class Command(BaseCommand):
             _("department code"),
             _("department"),
             _("records"),
+            _("unfinished records (counted as not acted for now)"),
             _("township evaluation"),
             *(names[code] for code in codes),
             _("total"),
@@ -127,6 +129,7 @@ class Command(BaseCommand):
                 r.department.code,
                 r.department.name,
                 str(r.records),
+                str(provisional.get((r.period, r.district_id, r.department_id), 0)),
                 "" if r.township_score is None else str(r.township_score),
                 *[str(r.components.get(code, "")) for code in codes],
                 "" if r.total is None else str(r.total),
@@ -182,6 +185,31 @@ class Command(BaseCommand):
             raise CommandError(
                 _("Cannot write %(file)s: %(error)s") % {"file": path, "error": exc}
             ) from None
+
+
+def _provisional_counts(
+    periods: list[Period], district: Jurisdiction | None
+) -> dict[tuple[str, int, int], int]:
+    """How many records of each department counted in each period are provisional (counted
+    as "never acted" before their summons settled), by (period, district, department): one
+    query for all the periods."""
+    months = {month for period in periods for month in period.months()}
+    records = SummonsAssessment.objects.filter(
+        month__in=sorted(months), settled=True, provisional=True
+    )
+    if district is not None:
+        records = records.filter(district=district)
+    counts: dict[tuple[str, int, int], int] = {}
+    for district_id, department_id, month, n in (
+        records.values("district_id", "department_id", "month")
+        .annotate(n=Count("pk"))
+        .values_list("district_id", "department_id", "month", "n")
+    ):
+        for period in periods:
+            if month in period.months():
+                key = (period.key, district_id, department_id)
+                counts[key] = counts.get(key, 0) + n
+    return counts
 
 
 def _component_names(schemes: Iterable[Scheme]) -> dict[str, str]:
