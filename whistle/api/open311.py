@@ -145,7 +145,7 @@ def district_of(request: HttpRequest) -> Jurisdiction:
         if district is None:
             raise Open311Error(404, _("No district has the code %(code)s.") % {"code": code})
         return district
-    only = list(served.order_by("code")[:MAX_DISTRICTS_NAMED + 1])
+    only = list(served.order_by("code")[: MAX_DISTRICTS_NAMED + 1])
     if not only:
         raise Open311Error(400, _("Give jurisdiction_id: the code of the district."))
     if len(only) > 1:
