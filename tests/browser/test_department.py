@@ -98,7 +98,7 @@ def test_the_check_out_button_appears_once_the_township_releases_the_department(
     assert button.is_visible()
     assert button.evaluate("el => el.closest('details') === null")
     assert button.bounding_box()["height"] >= 44
-    assert "街乡已解除你部门的任务" in phone.locator(f"#summons-{summons.uuid.hex}").inner_text()
+    assert "街乡已解除您部门的任务" in phone.locator(f"#summons-{summons.uuid.hex}").inner_text()
     assert no_sideways_scroll(phone)
     shots(phone, "2-check-out-shown")
     assert phone.locator(f"{form} input:not([type=hidden])").count() == 0
