@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.signals import request_finished, request_started
 
 CHROMIUM = Path(os.environ.get("WHISTLE_CHROMIUM", "/usr/bin/chromium"))
 MISSING_CHROMIUM = (
@@ -77,6 +79,34 @@ def shots(request: Any) -> Any:
     return take
 
 
+class InFlight:
+    """The requests the test server is answering. A page's service worker may still be
+    fetching in the background when a test ends: the database is emptied only once those
+    requests are answered, or an emptying that meets a request's transaction deadlocks."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def started(self, **kwargs: Any) -> None:
+        with self.changed:
+            self.count += 1
+
+    def finished(self, **kwargs: Any) -> None:
+        with self.changed:
+            self.count -= 1
+            self.changed.notify_all()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: self.count <= 0, timeout)
+
+
+IN_FLIGHT = InFlight()
+request_started.connect(IN_FLIGHT.started, weak=False, dispatch_uid="browser-tests-in-flight")
+request_finished.connect(IN_FLIGHT.finished, weak=False, dispatch_uid="browser-tests-in-flight")
+
+
 @pytest.fixture
 def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
     """new_page(viewport, **context options) opens a page in a fresh context: a browser in
@@ -99,6 +129,7 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
     yield open_page
     for context in contexts:
         context.close()
+    IN_FLIGHT.wait_until_idle(timeout=15)
 
 
 def standing_at(point: tuple[float, float], accuracy: float = 8) -> dict[str, Any]:
