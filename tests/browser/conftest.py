@@ -97,9 +97,12 @@ class InFlight:
             self.count -= 1
             self.changed.notify_all()
 
-    def wait_until_idle(self, timeout: float) -> bool:
+    def wait_until_back_to(self, level: int, timeout: float) -> bool:
+        """Wait until no more requests are being answered than at `level` (a request the
+        server never reported finished, its client gone, must not hold up every later test),
+        at most `timeout` seconds."""
         with self.changed:
-            return self.changed.wait_for(lambda: self.count <= 0, timeout)
+            return self.changed.wait_for(lambda: self.count <= level, timeout)
 
 
 IN_FLIGHT = InFlight()
@@ -112,6 +115,7 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
     """new_page(viewport, **context options) opens a page in a fresh context: a browser in
     Chinese set to Beijing time unless `locale` or `timezone_id` say otherwise."""
     contexts = []
+    level = IN_FLIGHT.count
 
     def open_page(viewport: dict[str, int] | None = None, **options: Any) -> Any:
         context = browser.new_context(
@@ -129,7 +133,7 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
     yield open_page
     for context in contexts:
         context.close()
-    IN_FLIGHT.wait_until_idle(timeout=15)
+    IN_FLIGHT.wait_until_back_to(level, timeout=2)
 
 
 def standing_at(point: tuple[float, float], accuracy: float = 8) -> dict[str, Any]:
