@@ -77,6 +77,36 @@ def test_multi_department_matters_and_notices_with_deadlines(client, whistle_cit
     assert notice.due_at.astimezone(NOW.tzinfo).strftime("%Y-%m-%d %H:%M") in html
 
 
+def test_the_counts_read_in_the_singular_and_the_plural(client, whistle_city):
+    c = whistle_city
+    several, _blown, _summonses = whistled_case(c)
+    actions.issue_supervision_notice(
+        c.township_chief,
+        several,
+        department=c.police,
+        text="立即到场处置游商",
+        due_at=NOW + timedelta(hours=2),
+    )
+    client.force_login(c.dispatcher)
+    client.cookies["django_language"] = "en"
+    with time_machine.travel(NOW + timedelta(hours=3), tick=False):
+        one = " ".join(client.get(URL).content.decode().split())
+    assert "1</span> multi-department whistle sounding" in one
+    assert "1</span> supervision notice open" in one
+    assert "1</span> past its deadline" in one
+    second = _dongsi_whistle(c)
+    assert second.township != several.township
+    whistled_case(c)
+    with time_machine.travel(NOW + timedelta(hours=3), tick=False):
+        two = " ".join(client.get(URL).content.decode().split())
+    assert "2</span> multi-department whistles sounding" in two
+    client.cookies["django_language"] = "zh-hans"
+    with time_machine.travel(NOW + timedelta(hours=3), tick=False):
+        chinese = " ".join(client.get(URL).content.decode().split())
+    assert "2</span> 项多部门吹哨进行中" in chinese
+    assert "1</span> 份督办单待回复" in chinese
+
+
 def test_another_townships_matters_are_not_shown(client, whistle_city):
     c = whistle_city
     longtan, _blown, _s = whistled_case(c)
