@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from django import forms, template
+from django.template.defaultfilters import date as date_format
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import json_script
+from django.utils.html import format_html, json_script
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
@@ -49,6 +50,25 @@ def chrome_context(context: template.Context) -> chrome.Chrome:
 def inbox_badge(context: template.Context, state: Any) -> dict[str, Any]:
     request = context.get("request")
     return chrome.inbox_badge(state, getattr(request, "path", ""))
+
+
+@register.filter(expects_localtime=True, is_safe=True)
+def moment(value: Any, shape: str = "Y-m-d H:i") -> str:
+    """A date or time in the reader's time zone, as ``date`` writes it, kept on one line.
+
+    ``{{ summons.arrive_due_at|moment:"m-d H:i" }}`` gives
+    ``<time class="nowrap" datetime="2026-03-10T10:30:00+08:00">03-10 10:30</time>``: a phone's
+    narrow column never breaks "03-10" from "10:30", nor "03-" from "10". Only for text; an
+    attribute takes ``date``.
+    """
+    if value in (None, ""):
+        return ""
+    shown = date_format(value, shape)
+    if not shown:
+        return ""
+    return format_html(
+        '<time class="nowrap" datetime="{}">{}</time>', date_format(value, "c"), shown
+    )
 
 
 @register.filter
