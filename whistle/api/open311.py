@@ -190,13 +190,13 @@ def service_by_code(district: Jurisdiction, code: str, status: int) -> Category:
 def service_out(category: Category) -> dict[str, Any]:
     return {
         "service_code": service_code(category),
-        "service_name": category.name,
-        "description": f"{category.major.name} · {category.name}",
+        "service_name": category.display_name,
+        "description": f"{category.major.display_name} · {category.display_name}",
         # True: the service definition lists questions a request answers.
         "metadata": bool(getattr(category, "asks", False)),
         "type": "realtime",
         "keywords": category.keywords,
-        "group": category.major.name,
+        "group": category.major.display_name,
     }
 
 
@@ -346,7 +346,7 @@ def request_out(case: Case, *, extensions: bool = False) -> dict[str, Any]:
         "service_request_id": case.reference,
         "status": status_of(case),
         "status_notes": status_notes(case),
-        "service_name": category.name if category else "",
+        "service_name": category.display_name if category else "",
         "service_code": service_code(category) if category else "",
         "description": case.description,
         "agency_responsible": case.township.name if case.township else "",

@@ -449,7 +449,9 @@ def _labels(
         )
         return [(d.pk, d.code, d.name) for d in departments.order_by("code")]
     categories = Category.objects.filter(pk__in=keys - {None}).select_related("major")
-    return sorted(((c.pk, c.full_code, c.name) for c in categories), key=lambda label: label[1])
+    return sorted(
+        ((c.pk, c.full_code, c.display_name) for c in categories), key=lambda label: label[1]
+    )
 
 
 def whistle_rate(township: Jurisdiction, period_key: str) -> Decimal | None:

@@ -17,12 +17,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from whistle.assessment.periods import Period, validate_month_start
 from whistle.cases.models import Attachment, Summons
 from whistle.organisation.models import Department, Jurisdiction
+from whistle.organisation.names import english_name_field, in_reader_language
 from whistle.policies.models import LONGEST_LIMIT, YEAR_IN_MINUTES, DurationUnit, bounds_check
 
 DISTRICTS = {"level": Jurisdiction.Level.DISTRICT}
@@ -50,25 +50,6 @@ def parse_share(text: str) -> Fraction:
 
 def validate_share(value: str) -> None:
     parse_share(value)
-
-
-def in_reader_language(name: Any, name_en: str) -> str:
-    """The name of a scheme or a component as the reader sees it: its English name on an
-    English page when the district gave one, else the name (Chinese) it always has."""
-    language = translation.get_language() or settings.LANGUAGE_CODE
-    english = (name_en or "").strip()
-    if english and language.startswith("en"):
-        return english
-    return str(name)
-
-
-def english_name_field() -> models.CharField:
-    return models.CharField(
-        _("English name"),
-        max_length=100,
-        blank=True,
-        help_text=_("Shown on English pages and downloads; left empty, they show the name"),
-    )
 
 
 def validate_late_bands(value: Any) -> None:

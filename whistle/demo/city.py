@@ -63,6 +63,7 @@ WHISTLE_ACKNOWLEDGE_MINUTES = {
 WHISTLE_ARRIVE_MINUTES = 30
 
 M = TypeVar("M", bound=models.Model)
+Named = TypeVar("Named", MajorClass, Category)
 
 
 @dataclass
@@ -333,12 +334,16 @@ class _Builder:
 
     def build_policies(self, district: Jurisdiction) -> None:
         majors = {
-            (kind, code): self.put(
-                MajorClass,
-                {"district": district, "kind": kind, "code": code},
-                {"name": name},
+            (kind, code): self.name_in_english(
+                self.put(
+                    MajorClass,
+                    {"district": district, "kind": kind, "code": code},
+                    {"name": name},
+                    on_create={"name_en": name_en},
+                ),
+                name_en,
             )
-            for kind, code, name in categories.MAJOR_CLASSES
+            for kind, code, name, name_en in categories.MAJOR_CLASSES
         }
         for data in categories.categories():
             category = self.put(
@@ -354,7 +359,9 @@ class _Builder:
                     "resolve_within": data.resolve[0],
                     "resolve_unit": data.resolve[1],
                 },
+                on_create={"name_en": data.name_en},
             )
+            self.name_in_english(category, data.name_en)
             self.relate(category, "responsible_sectors", [self.sectors[s] for s in data.sectors])
         # The district may have tuned its policy since: keep it as it is.
         if not DistrictPolicy.objects.filter(district=district).exists():
@@ -370,6 +377,15 @@ class _Builder:
                     "arrive_unit": DurationUnit.NATURAL_MINUTES,
                 },
             )
+
+    def name_in_english(self, row: Named, name_en: str) -> Named:
+        """Give a major class or a category the demo's English name where an older demo
+        database made it without one; an English name the district gave stays."""
+        if not row.name_en:
+            row.name_en = name_en
+            row.save(update_fields=["name_en"])
+            self.updated[row._meta.label] += 1
+        return row
 
     # People
 

@@ -75,8 +75,10 @@ class CategoryImporter(Importer):
         ),
         Column("major_code", ("大类代码",), cells.digits(2)),
         Column("major_name", ("大类名称", "大类")),
+        Column("major_name_en", ("大类英文名称",)),
         Column("code", ("小类代码", "代码"), cells.digits(2, 4), required=True),
         Column("name", ("小类名称", "名称"), required=True),
+        Column("name_en", ("小类英文名称", "英文名称")),
         Column("keywords", ("关键词",), cells.split_items),
         Column(
             "responsible_sectors",
@@ -151,6 +153,8 @@ class CategoryImporter(Importer):
         if major is None:
             return
         values: dict[str, Any] = {"major": major, "code": key[3], "name": row["name"]}
+        if row.given("name_en"):
+            values["name_en"] = row["name_en"] or ""
         if row.given("keywords"):
             values["keywords"] = ",".join(row["keywords"] or [])
         for number, unit in LIMITS:
@@ -199,13 +203,20 @@ class CategoryImporter(Importer):
         values: dict[str, Any] = {"district": district, "kind": key[1], "code": key[2]}
         if name:
             values["name"] = name
+        if row.given("major_name_en"):
+            values["name_en"] = row["major_name_en"] or ""
         major = self.plan(
             row,
             MajorClass,
             existing,
             values,
             key_column="major_code",
-            columns={"name": "major_name", "code": "major_code", "kind": "kind"},
+            columns={
+                "name": "major_name",
+                "name_en": "major_name_en",
+                "code": "major_code",
+                "kind": "kind",
+            },
         )
         if major is None:
             self.majors.spoil(key)

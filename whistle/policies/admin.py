@@ -43,9 +43,9 @@ from whistle.policies.signals import announce_calendar_entered
 
 @admin.register(MajorClass)
 class MajorClassAdmin(DistrictScoped, admin.ModelAdmin):
-    list_display = ["district", "kind", "code", "name"]
+    list_display = ["district", "kind", "code", "name", "name_en"]
     list_filter = ["district", "kind"]
-    search_fields = ["name", "code"]
+    search_fields = ["name", "name_en", "code"]
 
 
 class CategoryAttributeInline(admin.TabularInline):
@@ -70,6 +70,7 @@ class CategoryAdmin(DistrictScoped, admin.ModelAdmin):
     inlines = [CategoryAttributeInline]
     list_display = [
         "name",
+        "name_en",
         "major",
         "code",
         "acknowledge_within",
@@ -81,7 +82,7 @@ class CategoryAdmin(DistrictScoped, admin.ModelAdmin):
         "is_active",
     ]
     list_filter = ["major__district", "major__kind", "major"]
-    search_fields = ["name", "keywords"]
+    search_fields = ["name", "name_en", "keywords"]
     filter_horizontal = ["responsible_sectors"]
 
 

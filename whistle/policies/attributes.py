@@ -117,7 +117,10 @@ def clean_answers(category: Category, given: Mapping[str, Sequence[str]]) -> lis
     for code in given:
         if code not in asked:
             raise AnswerRefused(
-                code, _("%(service)s asks no question %(code)s."), service=category.name, code=code
+                code,
+                _("%(service)s asks no question %(code)s."),
+                service=category.display_name,
+                code=code,
             )
     answers = []
     for question in questions:

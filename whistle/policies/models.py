@@ -17,6 +17,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from whistle.organisation.models import Jurisdiction, Sector
+from whistle.organisation.names import english_name_field, in_reader_language
 
 DISTRICTS = {"level": Jurisdiction.Level.DISTRICT}
 
@@ -144,6 +145,7 @@ class MajorClass(models.Model):
     kind = models.CharField(_("component or event"), max_length=16, choices=CategoryKind.choices)
     code = models.CharField(_("major class code"), max_length=2, validators=[two_digits])
     name = models.CharField(_("name"), max_length=60)
+    name_en = english_name_field()
 
     class Meta:
         verbose_name = _("major class")
@@ -160,7 +162,12 @@ class MajorClass(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.code} {self.name}"
+        return f"{self.get_kind_display()} {self.code} {self.display_name}"
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language (`in_reader_language`)."""
+        return in_reader_language(self.name, self.name_en)
 
 
 class Category(models.Model):
@@ -174,6 +181,7 @@ class Category(models.Model):
     )
     code = models.CharField(_("subclass code"), max_length=2, validators=[two_digits])
     name = models.CharField(_("name"), max_length=80)
+    name_en = english_name_field()
     keywords = models.CharField(
         _("keywords"),
         max_length=300,
@@ -230,7 +238,13 @@ class Category(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.full_code} {self.name}"
+        return f"{self.full_code} {self.display_name}"
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language (`in_reader_language`): the English name on an
+        English page when the district gave one, else the Chinese name."""
+        return in_reader_language(self.name, self.name_en)
 
     @property
     def full_code(self) -> str:

@@ -116,7 +116,7 @@ class PlaceFields(TextLimits):
 
 class CategoryChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.major.name} · {obj.name}"
+        return f"{obj.major.display_name} · {obj.display_name}"
 
 
 class StaffReportForm(PickedPlace, PlaceFields):

@@ -116,7 +116,7 @@ def _problems(cases: list[Case], count: int) -> Problems:
     return Problems(
         [
             Problem(
-                case.category.name if case.category else _("Other problem"),
+                case.category.display_name if case.category else _("Other problem"),
                 case.status,
                 case.get_status_display(),
                 case.reported_at,
@@ -135,7 +135,7 @@ def board(lane: Lane, now: datetime | None = None) -> Board:
     cases = (
         Case.objects.filter(lane=lane)
         .select_related("category")
-        .only("status", "reported_at", "closed_at", "category__name")
+        .only("status", "reported_at", "closed_at", "category__name", "category__name_en")
     )
     open_q = Q(status__in=PUBLIC_OPEN_STATUSES)
     closed_q = Q(status__in=CLOSED_STATUSES, closed_at__gte=since)

@@ -19,6 +19,7 @@ from whistle.cases.deadlines import PAUSING_STATUS
 from whistle.cases.models import Case, Summons
 from whistle.cases.scoping import visible_cases
 from whistle.organisation.models import Jurisdiction
+from whistle.organisation.names import in_reader_language
 from whistle.organisation.scoping import visible_jurisdictions, visible_lanes
 from whistle.web.badges import tone_of
 
@@ -89,7 +90,13 @@ def cases_geojson(
         cases = cases.filter(status__in=Case.OPEN_STATUSES)
     points = list(
         cases.order_by("-reported_at").values_list(
-            "reference", "status", "lon", "lat", "category__name", "reported_at"
+            "reference",
+            "status",
+            "lon",
+            "lat",
+            "category__name",
+            "category__name_en",
+            "reported_at",
         )[: MAX_CASE_POINTS + 1]
     )
     features = [
@@ -102,11 +109,13 @@ def cases_geojson(
                 "status": status,
                 "status_label": str(Case.Status(status).label),
                 "tone": tone_of(status),
-                "category": category or "",
+                "category": in_reader_language(category or "", category_en),
                 "reported_at": reported_at.isoformat(),
             },
         }
-        for reference, status, lon, lat, category, reported_at in points[:MAX_CASE_POINTS]
+        for reference, status, lon, lat, category, category_en, reported_at in points[
+            :MAX_CASE_POINTS
+        ]
     ]
     return feature_collection(features, truncated=len(points) > MAX_CASE_POINTS)
 

@@ -2,9 +2,9 @@
 
 Major classes and their 2-digit codes are those of GB/T 30428.2 (components: 01 公用设施 …
 06 其他设施; events: 01 市容环境 … 06 扩展事件). The subclasses live in
-``categories.csv``, one a row: kind, 4-digit code (major + subclass), name, the sectors
-usually responsible (space-separated codes), the time limit to resolve, how urgent the
-first response is, and keywords (space-separated). Subclass codes follow the standard's
+``categories.csv``, one a row: kind, 4-digit code (major + subclass), name, English name,
+the sectors usually responsible (space-separated codes), the time limit to resolve, how
+urgent the first response is, and keywords (space-separated). Subclass codes follow the standard's
 numbering where it is well known (the manhole covers 0101–0111, for instance); the
 extension events (06xx) are local, as the standard intends, and hold the items of the alley
 stewards' "ten noes" list and of the source article.
@@ -23,19 +23,20 @@ from pathlib import Path
 
 from whistle.policies.models import CategoryKind, DurationUnit
 
-MAJOR_CLASSES: list[tuple[CategoryKind, str, str]] = [
-    (CategoryKind.COMPONENT, "01", "公用设施"),
-    (CategoryKind.COMPONENT, "02", "道路交通"),
-    (CategoryKind.COMPONENT, "03", "市容环境"),
-    (CategoryKind.COMPONENT, "04", "园林绿化"),
-    (CategoryKind.COMPONENT, "05", "房屋土地"),
-    (CategoryKind.COMPONENT, "06", "其他设施"),
-    (CategoryKind.EVENT, "01", "市容环境"),
-    (CategoryKind.EVENT, "02", "宣传广告"),
-    (CategoryKind.EVENT, "03", "施工管理"),
-    (CategoryKind.EVENT, "04", "突发事件"),
-    (CategoryKind.EVENT, "05", "街面秩序"),
-    (CategoryKind.EVENT, "06", "扩展事件"),
+# (kind, code, name, English name)
+MAJOR_CLASSES: list[tuple[CategoryKind, str, str, str]] = [
+    (CategoryKind.COMPONENT, "01", "公用设施", "Public utilities"),
+    (CategoryKind.COMPONENT, "02", "道路交通", "Roads and traffic"),
+    (CategoryKind.COMPONENT, "03", "市容环境", "Cityscape and environment"),
+    (CategoryKind.COMPONENT, "04", "园林绿化", "Parks and greenery"),
+    (CategoryKind.COMPONENT, "05", "房屋土地", "Buildings and land"),
+    (CategoryKind.COMPONENT, "06", "其他设施", "Other facilities"),
+    (CategoryKind.EVENT, "01", "市容环境", "Cityscape and environment"),
+    (CategoryKind.EVENT, "02", "宣传广告", "Advertising"),
+    (CategoryKind.EVENT, "03", "施工管理", "Construction"),
+    (CategoryKind.EVENT, "04", "突发事件", "Emergencies"),
+    (CategoryKind.EVENT, "05", "街面秩序", "Street order"),
+    (CategoryKind.EVENT, "06", "扩展事件", "Local events"),
 ]
 
 Limit = tuple[int, DurationUnit]
@@ -56,6 +57,7 @@ class CategoryData:
     major: str
     code: str
     name: str
+    name_en: str
     sectors: tuple[str, ...]
     acknowledge: Limit
     arrive: Limit
@@ -76,6 +78,7 @@ def categories() -> tuple[CategoryData, ...]:
                 major=row["code"][:2],
                 code=row["code"][2:],
                 name=row["name"],
+                name_en=row["name_en"],
                 sectors=tuple(row["sectors"].split()),
                 acknowledge=acknowledge,
                 arrive=arrive,

@@ -127,7 +127,7 @@ class CaseSearch(forms.Form):
         category = cast(forms.ChoiceField, fields["category"])
         category.choices = [
             ("", _("All categories")),
-            *((c.pk, f"{c.major.name} · {c.name}") for c in categories),
+            *((c.pk, f"{c.major.display_name} · {c.display_name}") for c in categories),
         ]
         status = cast(forms.ChoiceField, fields["status"])
         status.choices = [

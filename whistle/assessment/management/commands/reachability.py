@@ -154,7 +154,7 @@ def _category(township: Jurisdiction, text: str) -> Category:
 
 
 def _categories(group: CategoryCoverage) -> str:
-    return _(", ").join(f"{c.full_code} {c.name}" for c in group.categories)
+    return _(", ").join(f"{c.full_code} {c.display_name}" for c in group.categories)
 
 
 def _write_xlsx(

@@ -1,0 +1,155 @@
+"""English names of problem categories and their major classes: English pages, Open311 and
+the map show them, Chinese ones the Chinese names; an empty English name shows the Chinese
+one; the demo's categories carry English names, and re-seeding an older demo database fills
+in the empty ones; the import reads them.
+
+In the city of tests/fixtures_cases.py, 无照经营游商 (under 街面秩序) is given an English name
+and 暴露垃圾 (under 市容环境) is left without one.
+"""
+
+from __future__ import annotations
+
+import html as html_text
+import json
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import translation
+
+from tests.fixtures_api import api_city_fixture  # noqa: F401  (fixture)
+from tests.fixtures_cases import (
+    WhistleCity,
+    beijing,
+    filed_case,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+)
+from whistle.demo import city as demo_city
+from whistle.demo.data import categories as demo_categories
+from whistle.demo.data import services
+from whistle.organisation.models import Sector
+from whistle.policies.models import Category, CategoryKind, MajorClass
+
+VENDING_EN = "Unlicensed street vendor"
+ORDER_EN = "Street order"
+
+
+@pytest.fixture
+def named(whistle_city: WhistleCity) -> WhistleCity:
+    Category.objects.filter(pk=whistle_city.street_vending.pk).update(name_en=VENDING_EN)
+    MajorClass.objects.filter(code="05").update(name_en=ORDER_EN)
+    return whistle_city
+
+
+def page(client, url: str, language: str, **params: Any) -> str:
+    response = client.get(url, params, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200, response.status_code
+    return html_text.unescape(response.content.decode())
+
+
+def test_the_case_page_names_the_category_in_the_readers_language(client, named):
+    case = filed_case(named)
+    garbage = filed_case(named, category=named.exposed_garbage)
+    client.force_login(named.dispatcher)
+    english = page(client, f"/cases/{case.reference}/", "en")
+    assert f"0501 {VENDING_EN}" in english and "无照经营游商" not in english
+    chinese = page(client, f"/cases/{case.reference}/", "zh-hans")
+    assert "0501 无照经营游商" in chinese and VENDING_EN not in chinese
+    # Without an English name, an English page shows the Chinese one.
+    assert "0102 暴露垃圾" in page(client, f"/cases/{garbage.reference}/", "en")
+
+
+def test_the_case_lists_filter_names_the_categories_in_the_readers_language(client, named):
+    client.force_login(named.dispatcher)
+    english = page(client, "/dispatch/cases/", "en")
+    assert f"{ORDER_EN} · {VENDING_EN}</option>" in english
+    assert "市容环境 · 暴露垃圾</option>" in english
+    chinese = page(client, "/dispatch/cases/", "zh-hans")
+    assert "街面秩序 · 无照经营游商</option>" in chinese and VENDING_EN not in chinese
+
+
+def test_the_hot_spots_name_the_category_in_the_readers_language(client, named):
+    for day in (2, 9, 16):
+        filed_case(named, at=beijing(2026, 7, day, 9), description="游商占道经营")
+    client.force_login(named.district_office)
+    params = {"period": "2026-07", "min_cases": "3"}
+    with time_machine.travel(beijing(2026, 8, 3, 9), tick=False):
+        english = page(client, "/district/hotspots/", "en", **params)
+        chinese = page(client, "/district/hotspots/", "zh-hans", **params)
+    spots = english[english.index('id="spots-title"') :]
+    assert f"人民市场东巷 · {VENDING_EN}" in spots and "无照经营游商" not in spots
+    assert f"0501 {VENDING_EN}</option>" in english and "0102 暴露垃圾</option>" in english
+    spots = chinese[chinese.index('id="spots-title"') :]
+    assert "人民市场东巷 · 无照经营游商" in spots and VENDING_EN not in chinese
+
+
+def test_the_map_names_a_cases_category_in_the_readers_language(client, named):
+    filed_case(named)
+    client.force_login(named.dispatcher)
+    for language, name in (("en", VENDING_EN), ("zh-hans", "无照经营游商")):
+        response = client.get("/map/cases.geojson", HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200
+        (feature,) = json.loads(response.content)["features"]
+        assert feature["properties"]["category"] == name
+
+
+@pytest.mark.parametrize(
+    ("language", "vending", "group", "garbage"),
+    [
+        ("en", VENDING_EN, ORDER_EN, "暴露垃圾"),
+        ("zh-hans", "无照经营游商", "街面秩序", "暴露垃圾"),
+    ],
+)
+def test_open311_names_the_services_in_the_callers_language(
+    api_city, language, vending, group, garbage
+):
+    Category.objects.filter(code="01", major__code="05").update(name_en=VENDING_EN)
+    MajorClass.objects.filter(code="05").update(name_en=ORDER_EN)
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    response = client.get("/open311/v2/services.json")
+    assert response.status_code == 200
+    by_code = {s["service_code"]: s for s in json.loads(response.content)}
+    assert by_code["event-0501"]["service_name"] == vending
+    assert by_code["event-0501"]["group"] == group
+    assert by_code["event-0501"]["description"] == f"{group} · {vending}"
+    assert by_code["event-0102"]["service_name"] == garbage
+
+
+def test_a_blank_english_name_reads_as_the_chinese_one(named):
+    Category.objects.filter(pk=named.street_vending.pk).update(name_en="   ")
+    vending = Category.objects.select_related("major").get(pk=named.street_vending.pk)
+    with translation.override("en"):
+        assert vending.display_name == "无照经营游商"
+        assert str(vending.major) == f"event 05 {ORDER_EN}"
+
+
+# The demo and the import ------------------------------------------------------------------
+
+
+def test_every_demo_category_and_major_class_has_an_english_name():
+    assert all(c.name_en.strip() and c.name_en.isascii() for c in demo_categories.categories())
+    assert all(m[3].strip() for m in demo_categories.MAJOR_CLASSES)
+
+
+def test_reseeding_an_older_demo_database_fills_in_the_english_names(small_city):
+    builder = demo_city._Builder(2018, reset_passwords=False)
+    for code, name in services.SECTORS.items():
+        builder.sectors[code] = builder.put(Sector, {"code": code}, {"name": name})
+    builder.build_policies(small_city.district)
+    vending = Category.objects.get(major__kind=CategoryKind.EVENT, major__code="05", code="01")
+    assert vending.name_en == VENDING_EN
+    assert MajorClass.objects.get(kind=CategoryKind.EVENT, code="05").name_en == ORDER_EN
+    # As an older demo made them: no English names; and one the district gave itself.
+    Category.objects.update(name_en="")
+    MajorClass.objects.update(name_en="")
+    Category.objects.filter(pk=vending.pk).update(name_en="Street hawker")
+    again = demo_city._Builder(2018, reset_passwords=False)
+    again.sectors = builder.sectors
+    again.build_policies(small_city.district)
+    assert not Category.objects.filter(name_en="").exists()
+    assert not MajorClass.objects.filter(name_en="").exists()
+    assert Category.objects.get(pk=vending.pk).name_en == "Street hawker"
+    assert Category.objects.get(major__kind="event", major__code="01", code="02").name_en == (
+        "Exposed garbage"
+    )
