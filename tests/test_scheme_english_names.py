@@ -210,3 +210,16 @@ def test_reseeding_an_older_demo_database_fills_in_the_english_names(db, small_c
     Scheme.objects.update(name_en="Our own name")
     assert build(city) == "考核：已有考核方案，保持不变。"
     assert Scheme.objects.get().name_en == "Our own name"
+
+
+def test_the_settings_of_a_scheme_without_english_names_show_a_dash(client, rated):
+    client.force_login(rated.district_assessor)
+    html = page(client, SCHEME, "en", period="2026-07")
+    shown = html[html.index('id="shown-title"') :]
+    assert "<dt>English name</dt><dd>—</dd>" in shown
+    assert '<dt>区级检查 · — <span class="mono muted">inspection</span>' in shown
+    Scheme.objects.update(name_en=SCHEME_EN)
+    SchemeComponent.objects.update(name_en="District inspection")
+    shown = page(client, SCHEME, "en", period="2026-07")
+    assert f"<dt>English name</dt><dd>{SCHEME_EN}</dd>" in shown
+    assert '<dt>区级检查 · <span lang="en">District inspection</span>' in shown

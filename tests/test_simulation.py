@@ -18,7 +18,7 @@ from tests.fixtures_cases import (
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
 from whistle.assessment.engine import check_all, recompute_all, refresh_cases
-from whistle.assessment.models import DepartmentResult, ScoreCell, SummonsAssessment
+from whistle.assessment.models import DepartmentResult, Scheme, ScoreCell, SummonsAssessment
 from whistle.cases.models import Case, Event, Summons, Whistle
 from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
@@ -235,3 +235,10 @@ def test_live_traffic_needs_the_demo_city():
     with pytest.raises(CommandError):
         simulate("--live", "--hours", "1")
     assert not Case.objects.exists()
+
+
+def test_the_simulated_districts_scheme_has_an_english_name():
+    with transaction.atomic():
+        build_city(PRESETS["dongcheng"].scaled(0.00005), seed=7)
+    (scheme,) = Scheme.objects.all()
+    assert (scheme.name, scheme.name_en) == ("模拟1区考核", "Assessment of simulated district 1")

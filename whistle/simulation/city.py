@@ -347,9 +347,13 @@ def _rules(districts: list[Jurisdiction]) -> None:
         Scheme,
         [
             Scheme(
-                district=d, name=f"{d.name}考核", valid_from=date(2000, 1, 1), township_share="100%"
+                district=d,
+                name=f"{d.name}考核",
+                name_en=f"Assessment of simulated district {n}",
+                valid_from=date(2000, 1, 1),
+                township_share="100%",
             )
-            for d in districts
+            for n, d in enumerate(districts, start=1)
         ],
     )
 

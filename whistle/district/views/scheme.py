@@ -251,5 +251,8 @@ def _settings(scheme: Scheme | None) -> list[tuple[str, Any]]:
         if field.choices:
             # A choice reads as its label, never its stored code.
             value = dict(field.flatchoices).get(value, value)
+        if value == "":
+            # A setting left empty (an English name not given) reads as a dash, not a blank.
+            value = "—"
         rows.append((str(field.verbose_name), value))
     return rows
