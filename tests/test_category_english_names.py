@@ -39,6 +39,7 @@ ORDER_EN = "Street order"
 def named(whistle_city: WhistleCity) -> WhistleCity:
     Category.objects.filter(pk=whistle_city.street_vending.pk).update(name_en=VENDING_EN)
     MajorClass.objects.filter(code="05").update(name_en=ORDER_EN)
+    whistle_city.street_vending.refresh_from_db()
     return whistle_city
 
 
@@ -58,6 +59,33 @@ def test_the_case_page_names_the_category_in_the_readers_language(client, named)
     assert "0501 无照经营游商" in chinese and VENDING_EN not in chinese
     # Without an English name, an English page shows the Chinese one.
     assert "0102 暴露垃圾" in page(client, f"/cases/{garbage.reference}/", "en")
+
+
+def test_the_reporters_message_names_the_category_in_the_readers_language(named):
+    from whistle.notifications.models import Channel, Notification
+    from whistle.notifications.texts import body_of
+
+    case = filed_case(named)
+    entry = Notification.objects.get(
+        recipient=case.reporter, channel=Channel.INBOX, kind="case.filed"
+    )
+    # What leaves the system (SMS, e-mail) is written once, in the deployment's language.
+    assert "已按“无照经营游商”立案" in entry.body
+    with translation.override("en"):
+        english = body_of(entry.payload, entry.body)
+    assert f"was filed as {VENDING_EN};" in english and "无照经营游商" not in english
+    with translation.override("zh-hans"):
+        assert body_of(entry.payload, entry.body) == entry.body
+    # Without an English name, the English message names the Chinese one.
+    garbage = filed_case(named, category=named.exposed_garbage)
+    entry = Notification.objects.get(
+        recipient=garbage.reporter,
+        channel=Channel.INBOX,
+        kind="case.filed",
+        payload__case=garbage.reference,
+    )
+    with translation.override("en"):
+        assert "was filed as 暴露垃圾;" in body_of(entry.payload, entry.body)
 
 
 def test_the_case_lists_filter_names_the_categories_in_the_readers_language(client, named):

@@ -5,11 +5,12 @@ the system (SMS, e-mail, Web Push, a work-chat group). When the subject (and the
 one of the product's texts, the payload also keeps its message id and the values filled in
 (``payload["message"]``): the inbox page and the API then show the entry in the language
 of whoever reads it. A value that is itself one of the product's texts (a duty, a
-level, a role) is kept as its message id and translated too; anything else (a name, a
-reference, a time) is kept as written, a list of such texts (`TextList`) as its ids and
-its joiner, and typed text a sentence ends with (`Sentence`) as written, its full stop added
-in the reader's language when it has none. A row without them (written before, or by a caller
-with free text) shows its stored text.
+level, a role) is kept as its message id and translated too; a name the district gave in
+Chinese and in English (`Named`: a problem category) is kept as both and shown in the
+reader's; anything else (a name, a reference, a time) is kept as written, a list of such
+texts (`TextList`) as its ids and its joiner, and typed text a sentence ends with
+(`Sentence`) as written, its full stop added in the reader's language when it has none. A row
+without them (written before, or by a caller with free text) shows its stored text.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext
+
+from whistle.organisation.names import in_reader_language
 
 # Where the payload keeps the message.
 KEY = "message"
@@ -77,6 +80,23 @@ class Sentence:
         return {"sentence": self.text}
 
 
+class Named:
+    """A name given in Chinese with, perhaps, an English name beside it (a problem category), as
+    a message's value: shown as `in_reader_language` shows it, and kept by `kept` as both, so
+    that the inbox shows the English name to an English reader and the Chinese one to others
+    (and wherever no English name was given)."""
+
+    def __init__(self, name: str, name_en: str = "") -> None:
+        self.name = str(name)
+        self.name_en = name_en or ""
+
+    def __str__(self) -> str:
+        return in_reader_language(self.name, self.name_en)
+
+    def kept(self) -> dict[str, Any]:
+        return {"name": self.name, "name_en": self.name_en}
+
+
 def text_id(message_id: str) -> dict[str, str]:
     """A value that is one of the product's texts, kept as its message id (`kept`'s form)."""
     return {"msgid": message_id}
@@ -106,7 +126,7 @@ def kept(
     values: dict[str, Any] = {}
     for name, value in params.items():
         value_id = msgid(value)
-        if isinstance(value, TextList | Sentence):
+        if isinstance(value, TextList | Sentence | Named):
             values[name] = value.kept()
         elif value_id is not None:
             values[name] = text_id(value_id)
@@ -124,6 +144,11 @@ def _values(params: Any) -> dict[str, str] | None:
             if not isinstance(value["sentence"], str):
                 return None
             values[str(name)] = str(Sentence(value["sentence"]))
+        elif isinstance(value, dict) and "name" in value:
+            given, given_en = value["name"], value.get("name_en", "")
+            if not isinstance(given, str) or not isinstance(given_en, str):
+                return None
+            values[str(name)] = in_reader_language(given, given_en)
         elif isinstance(value, dict) and "msgids" in value:
             items, joiner = value.get("msgids"), value.get("joiner")
             if not isinstance(items, list) or not isinstance(joiner, str):

@@ -57,6 +57,7 @@ from whistle.cases.trail import (
     lock_case,
     lock_cases,
 )
+from whistle.notifications import texts
 from whistle.notifications.outbox import Outbox
 from whistle.organisation import directory, map_triggers, personal_data
 from whistle.organisation.models import Person, Role, RoleAssignment, TownshipUnit
@@ -557,7 +558,7 @@ def file_case(
             event,
             _("Case %(case)s filed"),
             _("Your report %(case)s was filed as %(category)s; to be resolved by %(due)s."),
-            category=chosen.name,
+            category=texts.Named(chosen.name, chosen.name_en),
             due=local_text(resolve_due_at),
         )
     return case
