@@ -3,7 +3,9 @@
 Each runs in one transaction: it takes the scoring lock (`engine.lock_scoring`), then locks
 the case (`trail.lock_case`), writes its trail event and brings the records and scores of the
 case up to date before it commits. An appeal tells the district chiefs' office that rules
-on it, and a ruling the department that appealed, in the same transaction.
+on it, and a ruling the department that appealed, in the same transaction. A change of
+people or roles that leaves a pending appeal with nobody who may rule on it tells the people
+who add staff, in the change's transaction (`after_staffing_changed`).
 """
 
 from __future__ import annotations
@@ -260,6 +262,8 @@ def _tell_staffers(event: Event, appeal: Appeal) -> None:
 def _tell_rulers(event: Event, appeal: Appeal) -> None:
     rulers = appeal_rulers(appeal)
     if not rulers:
+        appeal.nobody_rules_since = event.at
+        appeal.save(update_fields=["nobody_rules_since"])
         _tell_staffers(event, appeal)
         return
     notify(
@@ -519,6 +523,54 @@ def rule_on_appeal(
         refresh_cases([case.pk])
         _tell_department(event, appeal, record, summons, township_of(summons))
     return appeal
+
+
+def after_staffing_changed(*, now: datetime | None = None, **_signal: Any) -> list[Appeal]:
+    """Receiver of `staffing_changed` (connected in the assessment app's ready()): people or
+    their roles changed (a role ended or removed, an account deactivated), in the change's
+    transaction. Each pending appeal that nobody may rule on any longer (`nobody_may_rule`)
+    and whose staffers have not been told gets its trail event, and they are told as on
+    filing (`_tell_staffers`); its mark (`nobody_rules_since`) keeps them from being told
+    again. The mark of an appeal someone may rule on again goes, so that losing them tells
+    again. Returns the appeals that came to have nobody."""
+    now = now or timezone.now()
+    pending = list(
+        Appeal.objects.filter(status=Appeal.Status.PENDING).select_related(
+            "department__district", "summons"
+        )
+    )
+    stuck = stuck_appeal_ids(pending)
+    ruled_again = [a.pk for a in pending if a.pk not in stuck and a.nobody_rules_since]
+    if ruled_again:
+        Appeal.objects.filter(pk__in=ruled_again).update(nobody_rules_since=None)
+    newly = [a for a in pending if a.pk in stuck and a.nobody_rules_since is None]
+    told: list[Appeal] = []
+    for found in sorted(newly, key=lambda a: (a.summons.case_id, a.pk)):
+        case = lock_case(found.summons.case_id)
+        appeal = (
+            Appeal.objects.select_for_update()
+            .select_related("department__district", "summons__case")
+            .get(pk=found.pk)
+        )
+        if (
+            appeal.status != Appeal.Status.PENDING
+            or appeal.nobody_rules_since is not None
+            or not nobody_may_rule(appeal)
+        ):
+            continue
+        event = append_event(
+            case,
+            AssessmentEventKind.APPEAL_NOBODY_RULES,
+            summons=appeal.summons,
+            data={"appeal": appeal.pk},
+            at=now,
+            follow_trail=True,
+        )
+        appeal.nobody_rules_since = event.at
+        appeal.save(update_fields=["nobody_rules_since"])
+        _tell_staffers(event, appeal)
+        told.append(appeal)
+    return told
 
 
 def close_period(

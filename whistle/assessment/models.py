@@ -730,6 +730,13 @@ class Appeal(models.Model):
     ruled_at = models.DateTimeField(_("ruled at"), null=True, blank=True)
     ruling_note = models.TextField(_("ruling"), blank=True)
     correction = models.JSONField(_("correction applied"), default=dict, blank=True)
+    # When the people who add staff were told that nobody in the district chiefs' office may
+    # rule on it (`whistle.assessment.actions.nobody_may_rule`): on filing, or once a change of
+    # people or roles left it so. Empty while someone may; they are told once each time it
+    # comes to that.
+    nobody_rules_since = models.DateTimeField(
+        _("nobody may rule on it since"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("appeal")

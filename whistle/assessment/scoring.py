@@ -35,6 +35,7 @@ class AssessmentEventKind:
     APPEALED = EventKind.APPEALED
     APPEAL_UPHELD = EventKind.APPEAL_UPHELD
     APPEAL_REJECTED = EventKind.APPEAL_REJECTED
+    APPEAL_NOBODY_RULES = EventKind.APPEAL_NOBODY_RULES
 
 
 # Cases that come from a resident: their call-back satisfaction counts in "how well".

@@ -26,6 +26,7 @@ from whistle.organisation.models import (
     Role,
     RoleAssignment,
 )
+from whistle.organisation.staffing import announce_staffing_changed
 
 
 def password_hash(value: Any) -> str:
@@ -244,6 +245,10 @@ class PeopleImporter(Importer):
                 _("When importing for one district, every role except resident needs a scope"),
             )
         return None if row.failed else scope
+
+    def on_written(self) -> None:
+        # An account deactivated or a role given may change who may rule on a pending appeal.
+        announce_staffing_changed(trigger="import")
 
     def after_write(self) -> None:
         if self.without_password:

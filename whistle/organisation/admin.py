@@ -2,6 +2,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +18,29 @@ from whistle.organisation.models import (
     RoleAssignment,
     Sector,
 )
+from whistle.organisation.staffing import announce_staffing_changed
+
+
+class AnnouncesStaffing:
+    """Every change this admin makes to people or their roles (saving a form with its
+    inlines, deleting one row or a selection) is announced in the same transaction
+    (`announce_staffing_changed`): a role ended or an account deactivated here may leave a
+    pending appeal with nobody who may rule on it."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: Any) -> None:
+        # The admin saves the row (`save_model`) and then its inlines here, in one transaction.
+        super().save_related(request, form, formsets, change)  # type: ignore[misc]
+        announce_staffing_changed(trigger="admin", by=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        with transaction.atomic():
+            super().delete_model(request, obj)  # type: ignore[misc]
+            announce_staffing_changed(trigger="admin", by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        with transaction.atomic():
+            super().delete_queryset(request, queryset)  # type: ignore[misc]
+            announce_staffing_changed(trigger="admin", by=request.user)
 
 
 @admin.register(Jurisdiction)
@@ -73,7 +98,7 @@ class DepartmentAdmin(DistrictScoped, admin.ModelAdmin):
 
 
 @admin.register(CentreMembership)
-class CentreMembershipAdmin(SuperusersOnly, admin.ModelAdmin):
+class CentreMembershipAdmin(AnnouncesStaffing, SuperusersOnly, admin.ModelAdmin):
     list_display = ["township", "department", "role"]
     list_filter = ["role", "township"]
     autocomplete_fields = ["township", "department", "people"]
@@ -88,7 +113,7 @@ class RoleInline(admin.TabularInline):
 
 
 @admin.register(Person)
-class PersonAdmin(SuperusersOnly, UserAdmin):
+class PersonAdmin(AnnouncesStaffing, SuperusersOnly, UserAdmin):
     list_display = ["username", "name", "phone", "is_staff", "is_active"]
     search_fields = ["username", "name", "phone"]
     fieldsets = (
@@ -99,7 +124,7 @@ class PersonAdmin(SuperusersOnly, UserAdmin):
 
 
 @admin.register(RoleAssignment)
-class RoleAssignmentAdmin(SuperusersOnly, admin.ModelAdmin):
+class RoleAssignmentAdmin(AnnouncesStaffing, SuperusersOnly, admin.ModelAdmin):
     list_display = ["person", "role", "jurisdiction", "lane", "department"]
     list_filter = ["role"]
     search_fields = ["person__username", "person__name"]

@@ -1,0 +1,233 @@
+"""A pending appeal whose last possible ruler goes: a role of the district chiefs' office
+ended in the admin, an account deactivated in the admin or by an import. The people who add
+staff (the superusers, with the admin's new role form) and the district chief are told once,
+as when an appeal is filed with nobody to rule on it; the API and the department's list of
+its appeals say that it waits for someone who may rule.
+
+东城区城管执法局 appeals its c3 record (never came) of July 2026; 陈 (chen-office) is the only
+member of the district chiefs' office.
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import transaction
+
+from tests.conftest import make_person
+from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
+from tests.fixtures_district import (
+    jpeg_upload,
+    rate_july,
+    scored_july_fixture,  # noqa: F401  (fixture)
+)
+from whistle.assessment.actions import rule_on_appeal
+from whistle.assessment.editing import appeal_with_photos
+from whistle.assessment.models import Appeal
+from whistle.cases.models import Event
+from whistle.cases.trail import EventKind
+from whistle.importing.pipeline import run_import
+from whistle.notifications.outbox import inbox
+from whistle.organisation.models import Person, Role, RoleAssignment
+from whistle.organisation.staffing import announce_staffing_changed
+
+NOBODY = "summons.appeal_nobody_rules"
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with time_machine.travel(bj(20, 10), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def appealed(scored):
+    rate_july(scored)
+    appeal_with_photos(
+        scored.urban_officer,
+        scored.summonses["c3_urban"],
+        "came",
+        {"came": "on_time"},
+        "执法队员10:20已到场，定位信号弱未能签到",
+        photos=[jpeg_upload().read()],
+    )
+    scored.chief = make_person("dongcheng-chief", Role.DISTRICT_CHIEF, jurisdiction=scored.district)
+    scored.root = Person.objects.create_superuser(
+        username="root", password="pw-123456", name="root"
+    )
+    return scored
+
+
+def told(person: Person, kind: str = NOBODY) -> list[Any]:
+    return list(inbox(person).filter(kind=kind))
+
+
+def office_role(person: Person, district) -> RoleAssignment:
+    return RoleAssignment.objects.get(person=person, role=Role.CHIEFS_OFFICE, jurisdiction=district)
+
+
+def end_role_in_the_admin(client, row: RoleAssignment) -> None:
+    response = client.post(f"/admin/organisation/roleassignment/{row.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302, response.status_code
+    assert not RoleAssignment.objects.filter(pk=row.pk).exists()
+
+
+def change_form_data(response) -> dict[str, Any]:
+    """What the admin's change form would post back unchanged: its fields and its inlines'."""
+    data: dict[str, Any] = {}
+
+    def put(form: Any) -> None:
+        for name, field in form.fields.items():
+            value = form.initial.get(name, field.initial)
+            if callable(value):
+                value = value()
+            key = form.add_prefix(name)
+            widget = field.widget
+            if hasattr(widget, "widgets") and hasattr(widget, "decompress"):
+                for index, part in enumerate(widget.decompress(value)):
+                    data[f"{key}_{index}"] = "" if part is None else part
+            elif isinstance(value, bool):
+                if value:
+                    data[key] = "on"
+            elif isinstance(value, list | tuple):
+                data[key] = [getattr(v, "pk", v) for v in value]
+            elif value is not None:
+                data[key] = getattr(value, "pk", value)
+
+    put(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        management = formset.management_form
+        for name in management.fields:
+            data[management.add_prefix(name)] = management.initial.get(name, "")
+        for form in formset.forms:
+            put(form)
+    return data
+
+
+def test_the_last_ruler_losing_the_office_role_tells_the_staffers_once(client, appealed):
+    m = appealed
+    appeal = Appeal.objects.get()
+    assert appeal.status == "pending" and appeal.nobody_rules_since is None
+    # 陈 may rule on it: nobody else is told when it is filed.
+    assert told(m.root, EventKind.APPEALED) == [] and told(m.chief, EventKind.APPEALED) == []
+    client.force_login(m.root)
+    with time_machine.travel(bj(20, 15), tick=False):
+        end_role_in_the_admin(client, office_role(m.chiefs_office, m.district))
+
+    # The same message as on filing, under the new trail event of the case.
+    reference = m.stories["c3"].case.reference
+    (entry,) = told(m.root)
+    assert entry.link == (
+        f"/admin/organisation/roleassignment/add/?role=chiefs_office&jurisdiction={m.district.pk}"
+    )
+    assert entry.payload["case"] == reference
+    (entry,) = told(m.chief)
+    assert reference in entry.link
+    client.force_login(m.chief)
+    html = client.get("/inbox/").content.decode()
+    assert f"无人可以裁定申诉：东城区城管执法局，案件 {reference}" in html
+    assert "请为区街巷长办公室增配此类人员" in html
+    event = Event.objects.get(kind=NOBODY)
+    assert event.summons == appeal.summons and event.data == {"appeal": appeal.pk}
+    assert event.at == bj(20, 15) and event.actor_id is None
+    appeal.refresh_from_db()
+    assert appeal.nobody_rules_since == bj(20, 15)
+    assert told(m.chiefs_office) == [] and told(m.urban_officer) == []
+
+    # Later changes of people and roles tell nobody again while nobody may rule.
+    client.force_login(m.root)
+    end_role_in_the_admin(client, m.chief.roles.get())
+    end_role_in_the_admin(client, RoleAssignment.objects.get(person=m.longtan_assessor))
+    assert len(told(m.root)) == 1 and len(told(m.chief)) == 1
+    assert Event.objects.filter(kind=NOBODY).count() == 1
+
+
+def test_deactivating_the_last_ruler_in_the_admin_tells_the_staffers(client, appealed):
+    m = appealed
+    client.force_login(m.root)
+    url = f"/admin/organisation/person/{m.chiefs_office.pk}/change/"
+    data = change_form_data(client.get(url))
+    data.pop("is_active", None)
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    m.chiefs_office.refresh_from_db()
+    assert not m.chiefs_office.is_active
+    assert len(told(m.root)) == 1 and len(told(m.chief)) == 1
+
+
+def test_saving_a_person_who_still_may_rule_tells_nobody(client, appealed):
+    m = appealed
+    client.force_login(m.root)
+    url = f"/admin/organisation/person/{m.chiefs_office.pk}/change/"
+    data = change_form_data(client.get(url))
+    data["phone"] = "13800138000"
+    assert client.post(url, data).status_code == 302
+    assert told(m.root) == [] and told(m.chief) == []
+    assert not Event.objects.filter(kind=NOBODY).exists()
+
+
+def test_an_import_that_deactivates_the_last_ruler_tells_the_staffers(appealed, tmp_path):
+    m = appealed
+    path = tmp_path / "people.csv"
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows([["username", "active"], ["chen-office", "否"]])
+    result = run_import("people", path, update=True, dry_run=True)
+    assert result.ok and told(m.root) == []
+    result = run_import("people", path, update=True)
+    assert result.ok and result.written, result.errors
+    assert not Person.objects.get(username="chen-office").is_active
+    assert len(told(m.root)) == 1 and len(told(m.chief)) == 1
+
+
+def test_an_appeal_filed_with_nobody_to_rule_is_not_told_of_again(client, appealed):
+    m = appealed
+    rule_on_appeal(m.chiefs_office, Appeal.objects.get(), False, "无到场记录")
+    with time_machine.travel(bj(20, 11), tick=False):
+        later = appeal_with_photos(
+            m.urban_officer, m.summonses["c3_urban"], "came", {"late_minutes": 5}, "迟到5分钟"
+        )
+    # Told on filing, under the appeal's own event.
+    assert len(told(m.root, EventKind.APPEALED)) == 1
+    later.refresh_from_db()
+    assert later.nobody_rules_since == bj(20, 11)
+    client.force_login(m.root)
+    with time_machine.travel(bj(20, 12), tick=False):
+        end_role_in_the_admin(client, office_role(m.chiefs_office, m.district))
+    assert told(m.root) == [] and told(m.chief) == []
+    assert not Event.objects.filter(kind=NOBODY).exists()
+
+
+def test_once_someone_may_rule_again_losing_them_tells_again(client, appealed):
+    m = appealed
+    client.force_login(m.root)
+    with time_machine.travel(bj(20, 11), tick=False):
+        end_role_in_the_admin(client, office_role(m.chiefs_office, m.district))
+    assert len(told(m.root)) == 1
+    lin = make_person("lin", Role.RESIDENT)
+    with time_machine.travel(bj(20, 12), tick=False):
+        response = client.post(
+            "/admin/organisation/roleassignment/add/",
+            {"person": lin.pk, "role": Role.CHIEFS_OFFICE, "jurisdiction": m.district.pk},
+        )
+        assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Appeal.objects.get().nobody_rules_since is None
+    assert len(told(m.root)) == 1
+    with time_machine.travel(bj(20, 13), tick=False):
+        end_role_in_the_admin(client, office_role(lin, m.district))
+    assert len(told(m.root)) == 2 and len(told(m.chief)) == 2
+    assert Event.objects.filter(kind=NOBODY).count() == 2
+
+
+def test_a_role_change_rolled_back_tells_nobody(appealed):
+    m = appealed
+    with pytest.raises(RuntimeError, match="undone"), transaction.atomic():
+        office_role(m.chiefs_office, m.district).delete()
+        announce_staffing_changed(trigger="admin")
+        assert len(told(m.root)) == 1
+        raise RuntimeError("undone")
+    assert told(m.root) == [] and not Event.objects.filter(kind=NOBODY).exists()
+    assert Appeal.objects.get().nobody_rules_since is None
