@@ -18,6 +18,7 @@ import time_machine
 from django.db import transaction
 
 from tests.conftest import make_person
+from tests.fixtures_api import Api, secret_for
 from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_district import (
     jpeg_upload,
@@ -231,3 +232,25 @@ def test_a_role_change_rolled_back_tells_nobody(appealed):
         raise RuntimeError("undone")
     assert told(m.root) == [] and not Event.objects.filter(kind=NOBODY).exists()
     assert Appeal.objects.get().nobody_rules_since is None
+
+
+def test_the_api_says_when_nobody_may_rule_on_an_appeal(client, appealed):
+    m = appealed
+    api = Api(secret_for(m.urban_officer))
+    appeal = Appeal.objects.get()
+    (item,) = api.get("/assessment/appeals").json()["items"]
+    assert item["uuid"] == str(appeal.uuid) and item["awaiting_ruler"] is False
+    client.force_login(m.root)
+    end_role_in_the_admin(client, office_role(m.chiefs_office, m.district))
+    (item,) = api.get("/assessment/appeals").json()["items"]
+    assert item["awaiting_ruler"] is True
+    # A ruled appeal waits for nobody.
+    make_person("lin-office", Role.CHIEFS_OFFICE, jurisdiction=m.district)
+    lin = Person.objects.get(username="lin-office")
+    ruled = Api(secret_for(lin)).post(
+        f"/assessment/appeals/{appeal.uuid}/ruling", {"upheld": False, "note": "无到场记录"}
+    )
+    assert ruled.status_code == 200, ruled.content
+    assert ruled.json()["status"] == "rejected" and ruled.json()["awaiting_ruler"] is False
+    schema = api.get("/openapi.json").json()["components"]["schemas"]["AppealOut"]
+    assert "awaiting_ruler" in schema["required"]

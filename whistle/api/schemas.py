@@ -597,6 +597,14 @@ class AppealOut(Schema):
     ruled_at: datetime | None
     ruling_note: str
     correction: dict[str, Any]
+    awaiting_ruler: bool = Field(
+        description=gettext_noop(
+            "True while the appeal is pending and nobody in the district chiefs' office may "
+            "rule on it (whoever filed it, belongs to the department or ruled on an earlier "
+            "appeal of the record may not): it waits until someone who may is added, and the "
+            "district has been told"
+        )
+    )
 
 
 class AppealPage(Schema):

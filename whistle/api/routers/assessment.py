@@ -141,7 +141,9 @@ def rate_summons(request: HttpRequest, summons: str, data: s.RateIn) -> dict[str
     return _record_out(_record(person, summons))
 
 
-def _appeal_out(appeal: Appeal) -> dict[str, Any]:
+def _appeal_out(appeal: Appeal, stuck: set[int]) -> dict[str, Any]:
+    """An appeal as the API gives it; `stuck` holds the appeals of the answer that nobody may
+    rule on (`actions.stuck_appeal_ids`, read once for a page)."""
     return {
         "uuid": appeal.uuid,
         "summons": appeal.summons.uuid,
@@ -156,7 +158,12 @@ def _appeal_out(appeal: Appeal) -> dict[str, Any]:
         "ruled_at": appeal.ruled_at,
         "ruling_note": appeal.ruling_note,
         "correction": appeal.correction,
+        "awaiting_ruler": appeal.pk in stuck,
     }
+
+
+def _one_appeal_out(appeal: Appeal) -> dict[str, Any]:
+    return _appeal_out(appeal, actions.stuck_appeal_ids([appeal]))
 
 
 def _appeals(person: Person) -> Any:
@@ -184,7 +191,7 @@ def file_appeal(request: HttpRequest, summons: str, data: s.AppealIn) -> Status[
         data.reason,
         evidence=data.evidence,
     )
-    return Status(201, _appeal_out(_appeals(person).get(pk=appeal.pk)))
+    return Status(201, _one_appeal_out(_appeals(person).get(pk=appeal.pk)))
 
 
 class AppealFilters(Schema):
@@ -207,7 +214,8 @@ def list_appeals(request: HttpRequest, filters: Query[AppealFilters]) -> dict[st
     if filters.department:
         rows = rows.filter(department__code=filters.department)
     page = paginate(rows, cursor=filters.cursor, limit=filters.limit, time_field="filed_at")
-    return {"items": [_appeal_out(a) for a in page.items], "next_cursor": page.next_cursor}
+    stuck = actions.stuck_appeal_ids(page.items)
+    return {"items": [_appeal_out(a, stuck) for a in page.items], "next_cursor": page.next_cursor}
 
 
 @router.post(
@@ -226,7 +234,7 @@ def rule_on_appeal(request: HttpRequest, uuid: str, data: s.AppealRulingIn) -> d
     if appeal is None:
         raise not_found()
     actions.rule_on_appeal(person, appeal, data.upheld, data.note, correction=data.correction)
-    return _appeal_out(_appeals(person).get(pk=appeal.pk))
+    return _one_appeal_out(_appeals(person).get(pk=appeal.pk))
 
 
 class ScoreFilters(Schema):
