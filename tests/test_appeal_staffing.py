@@ -21,6 +21,7 @@ from tests.conftest import make_person
 from tests.fixtures_api import Api, secret_for
 from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_district import (
+    DEPARTMENT,
     jpeg_upload,
     rate_july,
     scored_july_fixture,  # noqa: F401  (fixture)
@@ -36,6 +37,7 @@ from whistle.organisation.models import Person, Role, RoleAssignment
 from whistle.organisation.staffing import announce_staffing_changed
 
 NOBODY = "summons.appeal_nobody_rules"
+WAITS = "区街巷长办公室暂无可以裁定此申诉的人员，已通知区里增派人员。"
 
 
 @pytest.fixture(autouse=True)
@@ -254,3 +256,19 @@ def test_the_api_says_when_nobody_may_rule_on_an_appeal(client, appealed):
     assert ruled.json()["status"] == "rejected" and ruled.json()["awaiting_ruler"] is False
     schema = api.get("/openapi.json").json()["components"]["schemas"]["AppealOut"]
     assert "awaiting_ruler" in schema["required"]
+
+
+def test_my_appeals_says_when_nobody_may_rule_on_a_pending_appeal(client, appealed):
+    m = appealed
+    client.force_login(m.urban_officer)
+
+    def my_appeals(language: str = "zh-hans") -> str:
+        response = client.get(DEPARTMENT + "?period=2026-07", HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200
+        html = response.content.decode()
+        return html[html.index('id="my-appeals"') :]
+
+    assert WAITS not in my_appeals()
+    office_role(m.chiefs_office, m.district).delete()
+    assert WAITS in my_appeals()
+    assert "Nobody in the district chiefs' office may rule on this appeal yet" in my_appeals("en")

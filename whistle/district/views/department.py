@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from whistle.assessment.actions import nobody_may_rule
+from whistle.assessment.actions import nobody_may_rule, stuck_appeal_ids
 from whistle.assessment.editing import appeal_with_photos
 from whistle.assessment.models import DepartmentResult, SummonsAssessment
 from whistle.cases.actions import InvalidInput
@@ -161,6 +161,7 @@ def department_context(
         }
         for d in departments
     ]
+    appeals = tables.my_appeals(ids)
     return page_context(
         reader,
         "department",
@@ -168,7 +169,9 @@ def department_context(
         scores=scores,
         rows=rows,
         more=more,
-        appeals=tables.my_appeals(ids),
+        appeals=appeals,
+        # The pending appeals nobody may rule on yet: their row says so, as their record does.
+        stuck_appeals=stuck_appeal_ids(appeals),
         keep=[],
         **picked.context(),
     )
