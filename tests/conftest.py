@@ -108,6 +108,14 @@ def _second_factor_where_it_is_tested(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_web_push_unless_set_up(settings):
+    """`make run` writes a Web Push key into the development .env; the tests start from a
+    server without one, as a fresh checkout is, and the tests of Web Push set their own."""
+    settings.WHISTLE_VAPID_PRIVATE_KEY = ""
+    settings.WHISTLE_VAPID_SUBJECT = ""
+
+
+@pytest.fixture(autouse=True)
 def _sessions_open_through_time_travel(settings):
     """Tests move the clock by hours, days and months between a persona's requests; the
     idle timeout is tested with the real settings in tests/test_sign_in.py."""
