@@ -223,11 +223,14 @@ class Tale:
             EventKind.HOTLINE_REPLIED,
             at,
             order=order.number,
+            reply_kind="done",
             reply="已处理完毕",
             on_time=at <= order.respond_due_at,
             minutes_late=late,
         )
-        HotlineOrder.objects.filter(pk=order.pk).update(replied_at=at, reply="已处理完毕")
+        HotlineOrder.objects.filter(pk=order.pk).update(
+            replied_at=at, reply="已处理完毕", reply_kind="done"
+        )
         return self
 
     def call_back(

@@ -360,10 +360,13 @@ def test_the_township_replies_and_calls_back_by_the_order_number(api_city, clock
     client = api_city.as_("dispatcher")
     case_ref = client.post("/hotline/orders", order("BJ/2026/0001")).json()["case"]
     clock.move_to(T0 + 30 * MIN)
-    replied = client.post("/hotline/orders/110101/BJ/2026/0001/reply", {"reply": "城管已到场处置"})
+    replied = client.post(
+        "/hotline/orders/110101/BJ/2026/0001/reply", {"kind": "done", "reply": "城管已到场处置"}
+    )
     assert replied.status_code == 200, replied.json()
     assert replied.json()["reply"] == {
         "text": "城管已到场处置",
+        "kind": "done",
         "replied_at": "2026-05-12T01:30:00Z",
         "on_time": True,
     }
@@ -398,14 +401,51 @@ def test_a_call_back_before_the_reply_is_refused_and_writes_nothing(api_city, cl
     assert written() == before
 
 
+def test_a_reply_names_its_kind_and_an_in_progress_one_holds_the_call_back(api_city, clock):
+    client = api_city.as_("dispatcher")
+    case_ref = client.post("/hotline/orders", order("K-1")).json()["case"]
+    clock.move_to(T0 + 30 * MIN)
+    before = written()
+    for bad in ({"reply": "已处理"}, {"kind": "finished", "reply": "已处理"}):
+        refused = client.post("/hotline/orders/110101/K-1/reply", bad)
+        assert refused.status_code == 422, refused.json()
+        assert (refused.json()["code"], refused.json()["field"]) == ("invalid", "kind")
+    assert written() == before
+    replied = client.post(
+        "/hotline/orders/110101/K-1/reply",
+        {"kind": "in_progress", "reply": "城管已派人，明天前清理"},
+    )
+    assert replied.status_code == 200, replied.json()
+    assert replied.json()["reply"]["kind"] == "in_progress"
+    clock.move_to(T0 + 60 * MIN)
+    before = written()
+    body: dict[str, Any] = {"contacted": True, "resolved": True, "satisfied": True}
+    waiting = client.post("/hotline/orders/110101/K-1/callback", body)
+    assert (waiting.status_code, waiting.json()["code"]) == (409, "state_conflict")
+    assert "正在办理" in waiting.json()["message"]
+    english = client.post("/hotline/orders/110101/K-1/callback", body, **{"Accept-Language": "en"})
+    assert (
+        "the call-back comes once the case is marked resolved or closed"
+        in (english.json()["message"])
+    )
+    assert written() == before
+    city = api_city.city
+    case = actions.file_case(
+        city.dispatcher, Case.objects.get(reference=case_ref), category=city.street_vending
+    )
+    actions.solve_on_spot(city.dispatcher, case, note="已清理")
+    called = client.post("/hotline/orders/110101/K-1/callback", body)
+    assert called.status_code == 200, called.json()
+
+
 def test_an_order_outside_the_callers_area_is_not_found(api_city, clock):
     api_city.as_("dispatcher").post("/hotline/orders", order("C-1"))
     answer = api_city.as_("chaoyang_dispatcher").post(
-        "/hotline/orders/110101/C-1/reply", {"reply": "已处理"}
+        "/hotline/orders/110101/C-1/reply", {"kind": "done", "reply": "已处理"}
     )
     assert (answer.status_code, answer.json()["code"]) == (404, "not_found")
     unknown = api_city.as_("dispatcher").post(
-        "/hotline/orders/110101/C-2/reply", {"reply": "已处理"}
+        "/hotline/orders/110101/C-2/reply", {"kind": "done", "reply": "已处理"}
     )
     assert unknown.status_code == 404
 
@@ -420,10 +460,10 @@ def test_the_platform_pulls_the_webhooks_documents_page_by_page(api_city, platfo
     assert empty == {"items": [], "next_cursor": None, "has_more": False}
     clock.move_to(T0 + MIN)
     # Two answers at the same moment: a page may end between them.
-    actions.record_hotline_reply(city.dispatcher, cases["A"], reply="已处理")
-    actions.record_hotline_reply(city.dispatcher, cases["B"], reply="已处理")
+    actions.record_hotline_reply(city.dispatcher, cases["A"], kind="done", reply="已处理")
+    actions.record_hotline_reply(city.dispatcher, cases["B"], kind="done", reply="已处理")
     clock.move_to(T0 + 2 * MIN)
-    actions.record_hotline_reply(city.dispatcher, cases["C"], reply="已处理")
+    actions.record_hotline_reply(city.dispatcher, cases["C"], kind="done", reply="已处理")
     first = platform.get("/hotline/answers", {"district": "110101", "limit": 1}).json()
     assert first["has_more"] is True
     second = platform.get(

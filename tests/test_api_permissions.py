@@ -203,7 +203,7 @@ def build(city: ApiCity) -> Scene:
             now=tick(),
         )
         scene.ids[name] = taken.order.number
-    actions.record_hotline_reply(c.dispatcher, taken.case, reply="已处理", now=tick())
+    actions.record_hotline_reply(c.dispatcher, taken.case, kind="done", reply="已处理", now=tick())
     notice = actions.issue_supervision_notice(
         c.township_office,
         Case.objects.get(reference=scene.refs["filed"]),
@@ -477,7 +477,7 @@ OPERATIONS: dict[str, Op] = {
         "POST",
         "/hotline/orders/110101/{hotline_awaiting}/reply",
         TOWNSHIP_OK,
-        lambda s: {"reply": "已处理"},
+        lambda s: {"kind": "done", "reply": "已处理"},
     ),
     "record_hotline_callback": Op(
         "POST",

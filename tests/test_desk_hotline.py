@@ -6,6 +6,7 @@ Frozen at Tuesday 12 May 2026, 09:00 Beijing time, in 龙潭街道.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -15,8 +16,10 @@ from django.test import Client
 from django.utils import translation
 
 from tests.fixtures_cases import ON_THE_LANE, beijing, whistle_city_fixture  # noqa: F401
+from tests.fixtures_desk import post_op
 from tests.hotline_classes import superurgent_class
 from tests.test_hotline_import import csv_bytes, row
+from whistle.cases import actions
 from whistle.cases.models import Case, HotlineOrder
 from whistle.organisation.models import Person
 from whistle.policies.models import (
@@ -216,3 +219,83 @@ def test_the_admin_refuses_two_deadline_classes_of_one_name_in_a_district(whistl
     assert list(HotlineDeadlineClass.objects.values_list("code", flat=True)) == ["hugeclass"]
     # The district's own row of a built-in code may keep the built-in name.
     assert client.post(add, _class_form(district, "general", "一般")).status_code == 302
+
+
+# The reply and the call-back on the case page ---------------------------------------------------
+
+
+def _kind_checked(html: str, case: Case) -> list[str]:
+    return re.findall(
+        rf'<input type="radio" name="reply-{case.reference}-kind" value="(\w+)"[^>]*checked', html
+    )
+
+
+def test_a_case_just_taken_offers_the_reply_in_progress_and_no_call_back(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    client.post(PAGE, order_fields())
+    case = Case.objects.get()
+    html = client.get(f"/cases/{case.reference}/").content.decode()
+    assert f'id="op-reply-{case.reference}"' in html
+    assert _kind_checked(html, case) == ["in_progress"]
+    for label in ("已办结", "正在办理", "不属于本单位职责", "暂无法解决"):
+        assert label in html
+    assert f'id="op-callback-{case.reference}"' not in html
+
+
+def test_after_an_in_progress_reply_the_page_says_the_call_back_comes_once_handled(
+    client, whistle_city
+):
+    client.force_login(whistle_city.dispatcher)
+    client.post(PAGE, order_fields())
+    case = Case.objects.get()
+    url = f"/cases/{case.reference}/"
+    posted = post_op(client, url, "reply", case, kind="in_progress", reply="城管已派人，今晚前清理")
+    assert posted.status_code == 302
+    assert HotlineOrder.objects.get().reply_kind == "in_progress"
+    html = client.get(url).content.decode()
+    assert 'class="form op-form op-callback"' not in html
+    assert re.search(rf'<p class="op-waiting[^"]*" id="op-callback-{case.reference}">', html)
+    assert "已处置或结案后再回访" in html
+    card = html[html.index('id="order"') : html.index("</section>", html.index('id="order"'))]
+    assert "正在办理" in card and "城管已派人，今晚前清理" in card
+    trail = re.sub(r"<[^>]+>", " ", html[html.index('id="order"') :])
+    assert re.search(r"答复类型\s+正在办理", trail)  # the trail event, the form being gone
+    listed = client.get(PAGE).content.decode()
+    row = listed[listed.index('id="order-2026051200001"') :]
+    assert "正在办理" in row[: row.index("</li>")]
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "the call-back comes once the case is marked resolved or closed" in english
+    # Once the case is marked resolved the call-back is offered, in the open.
+    case = actions.file_case(whistle_city.dispatcher, case, category=whistle_city.street_vending)
+    actions.solve_on_spot(whistle_city.dispatcher, case, note="已清理")
+    html = client.get(url).content.decode()
+    assert 'class="form op-form op-callback"' in html and "已处置或结案后再回访" not in html
+
+
+def test_a_done_reply_offers_the_call_back_and_a_resolved_case_preselects_done(
+    client, whistle_city
+):
+    client.force_login(whistle_city.dispatcher)
+    client.post(PAGE, order_fields())
+    client.post(PAGE, order_fields(number="2026051200002"))
+    first, second = Case.objects.order_by("reported_at", "pk")
+    url = f"/cases/{first.reference}/"
+    assert post_op(client, url, "reply", first, kind="done", reply="已劝离").status_code == 302
+    html = client.get(url).content.decode()
+    assert 'class="form op-form op-callback"' in html
+    second = actions.file_case(
+        whistle_city.dispatcher, second, category=whistle_city.street_vending
+    )
+    actions.solve_on_spot(whistle_city.dispatcher, second, note="已清理")
+    html = client.get(f"/cases/{second.reference}/").content.decode()
+    assert _kind_checked(html, second) == ["done"]
+
+
+def test_a_reply_without_its_kind_is_shown_again(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    client.post(PAGE, order_fields())
+    case = Case.objects.get()
+    response = post_op(client, f"/cases/{case.reference}/", "reply", case, reply="已处理")
+    assert response.status_code == 200
+    assert "这个字段是必填项" in response.content.decode()
+    assert HotlineOrder.objects.get().replied_at is None

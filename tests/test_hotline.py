@@ -21,7 +21,7 @@ import time_machine
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.conftest import make_person, square
 from tests.fixtures_cases import (
@@ -37,9 +37,10 @@ from whistle.assessment.hotline import hotline_rates
 from whistle.cases import actions, callers
 from whistle.cases.actions import hotline as hotline_actions
 from whistle.cases.deadlines import sweep
-from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
+from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused, StateRefused
 from whistle.cases.hotline import HOTLINE_ANSWER, HOTLINE_PLATFORM_ROLE, hotline_answers
 from whistle.cases.models import Attachment, Case, Event, HotlineOrder
+from whistle.cases.permissions import may
 from whistle.cases.rules import hotline_deadline_classes
 from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
@@ -458,7 +459,9 @@ def test_two_intakes_at_the_same_moment_make_one_case(whistle_city):
 def test_a_reply_by_the_limit_is_in_time_and_stops_the_watch(whistle_city, clock):
     case = take(whistle_city).case
     clock.move_to(REPLY_BY)
-    actions.record_hotline_reply(whistle_city.dispatcher, case, reply="已联系城管清理，现场已恢复")
+    actions.record_hotline_reply(
+        whistle_city.dispatcher, case, kind="done", reply="已联系城管清理，现场已恢复"
+    )
     order = HotlineOrder.objects.get()
     assert (order.replied_at, order.answered_at, order.reply_check_at) == (REPLY_BY, REPLY_BY, None)
     event = Event.objects.get(case=case, kind=EventKind.HOTLINE_REPLIED)
@@ -472,15 +475,15 @@ def test_a_reply_is_recorded_once_and_only_by_the_township_office(whistle_city, 
     clock.move_to(T0 + 30 * MIN)
     for person in (whistle_city.assessor, whistle_city.urban_officer, whistle_city.district_office):
         with pytest.raises(PermissionRefused):
-            actions.record_hotline_reply(person, case, reply="已处理")
-    actions.record_hotline_reply(whistle_city.township_chief, case, reply="已处理")
+            actions.record_hotline_reply(person, case, kind="done", reply="已处理")
+    actions.record_hotline_reply(whistle_city.township_chief, case, kind="done", reply="已处理")
     with pytest.raises(ActionRefused, match="已经记录"):
-        actions.record_hotline_reply(whistle_city.dispatcher, case, reply="再答复一次")
+        actions.record_hotline_reply(whistle_city.dispatcher, case, kind="done", reply="再答复一次")
     plain = actions.report_case(
         whistle_city.steward, description="路灯不亮", lon=ON_THE_LANE[0], lat=ON_THE_LANE[1]
     )
     with pytest.raises(ActionRefused):
-        actions.record_hotline_reply(whistle_city.dispatcher, plain, reply="已处理")
+        actions.record_hotline_reply(whistle_city.dispatcher, plain, kind="done", reply="已处理")
 
 
 def test_the_sweep_records_a_late_reply_once_at_the_exact_boundary(whistle_city, clock):
@@ -500,7 +503,7 @@ def test_the_sweep_records_a_late_reply_once_at_the_exact_boundary(whistle_city,
     assert sweep_at(clock, REPLY_BY + timedelta(hours=1)) == 0
     assert Event.objects.filter(kind=EventKind.HOTLINE_REPLY_OVERDUE).count() == 1
     # A reply after it is late, and the sweep has nothing more to record.
-    actions.record_hotline_reply(whistle_city.dispatcher, case, reply="已处理")
+    actions.record_hotline_reply(whistle_city.dispatcher, case, kind="done", reply="已处理")
     event = Event.objects.get(kind=EventKind.HOTLINE_REPLIED)
     assert (event.data["on_time"], event.data["minutes_late"]) == (False, 60)
     assert sweep_at(clock, REPLY_BY + timedelta(days=2)) == 0
@@ -511,7 +514,7 @@ def test_a_late_reply_the_sweep_did_not_see_is_still_recorded_late_without_telli
 ):
     case = take(whistle_city).case
     clock.move_to(REPLY_BY + 10 * MIN)
-    actions.record_hotline_reply(whistle_city.dispatcher, case, reply="已处理")
+    actions.record_hotline_reply(whistle_city.dispatcher, case, kind="done", reply="已处理")
     assert HotlineOrder.objects.get().reply_check_at == REPLY_BY + MICROSECOND
     assert sweep_at(clock, REPLY_BY + 11 * MIN) == 1
     overdue = Event.objects.get(kind=EventKind.HOTLINE_REPLY_OVERDUE)
@@ -544,7 +547,7 @@ def test_the_caller_is_called_back_after_the_reply_until_reached(whistle_city, c
         actions.record_resident_callback(
             whistle_city.dispatcher, case, satisfied=True, resolved=True
         )
-    actions.record_hotline_reply(whistle_city.dispatcher, case, reply="已清理")
+    actions.record_hotline_reply(whistle_city.dispatcher, case, kind="done", reply="已清理")
     clock.move_to(T0 + timedelta(days=1))
     actions.record_resident_callback(whistle_city.dispatcher, case, contacted=False)
     order = HotlineOrder.objects.get()
@@ -584,6 +587,92 @@ def test_the_caller_is_called_back_after_the_reply_until_reached(whistle_city, c
         )
 
 
+def test_the_reply_says_what_it_is_and_a_reply_without_its_kind_writes_nothing(whistle_city, clock):
+    case = take(whistle_city).case
+    clock.move_to(T0 + 30 * MIN)
+    bad: list[Any] = [None, "", "finished", 1]
+    for kind in bad:
+        with pytest.raises(InvalidInput) as refused:
+            actions.record_hotline_reply(whistle_city.dispatcher, case, kind=kind, reply="已处理")
+        assert refused.value.field == "kind"
+        assert "已办结" in str(refused.value) and "正在办理" in str(refused.value)
+    assert not Event.objects.filter(kind=EventKind.HOTLINE_REPLIED).exists()
+    actions.record_hotline_reply(
+        whistle_city.dispatcher, case, kind="in_progress", reply="城管已派人，今天 18 点前清理"
+    )
+    order = HotlineOrder.objects.get()
+    assert (order.reply_kind, order.get_reply_kind_display()) == ("in_progress", "正在办理")
+    event = Event.objects.get(kind=EventKind.HOTLINE_REPLIED)
+    assert event.data["reply_kind"] == "in_progress"
+    # Any kind is the response the reply deadline asks for.
+    assert (event.data["on_time"], order.reply_check_at) == (True, None)
+
+
+def test_after_an_in_progress_reply_the_call_back_waits_for_the_case_to_be_handled(
+    whistle_city, clock
+):
+    case = take(whistle_city).case
+    clock.move_to(T0 + 10 * MIN)
+    case = actions.record_hotline_reply(
+        whistle_city.dispatcher, case, kind="in_progress", reply="城管已派人，明天前清理"
+    )
+    clock.move_to(T0 + 20 * MIN)
+    for person in (whistle_city.dispatcher, whistle_city.assessor):
+        assert not may(person, "record_resident_callback", case)
+    before = Event.objects.count()
+    with pytest.raises(ActionRefused, match=r"正在办理.*已处置或结案后再回访") as refused:
+        actions.record_resident_callback(
+            whistle_city.dispatcher, case, satisfied=True, resolved=True
+        )
+    assert not isinstance(refused.value, StateRefused)  # the page says why
+    with translation.override("en"):
+        assert "the call-back comes once the case is marked resolved or closed" in str(
+            refused.value
+        )
+    assert Event.objects.count() == before
+    assert HotlineOrder.objects.get().called_back_at is None
+    # Handled: the township marks it resolved, and the caller may be called back.
+    case = actions.file_case(whistle_city.dispatcher, case, category=whistle_city.street_vending)
+    case = actions.solve_on_spot(whistle_city.dispatcher, case, note="已清理")
+    assert case.status == Case.Status.HANDLED
+    assert may(whistle_city.assessor, "record_resident_callback", case)
+    actions.record_resident_callback(whistle_city.assessor, case, satisfied=True, resolved=True)
+    assert HotlineOrder.objects.get().callback_resolved is True
+
+
+@pytest.mark.parametrize("kind", ["done", "not_ours", "cannot_solve"])
+def test_a_final_reply_on_an_open_case_lets_the_caller_be_called_back(whistle_city, clock, kind):
+    case = take(whistle_city).case
+    clock.move_to(T0 + 10 * MIN)
+    case = actions.record_hotline_reply(
+        whistle_city.dispatcher, case, kind=kind, reply="已答复来电人"
+    )
+    assert case.status == Case.Status.REPORTED
+    assert may(whistle_city.dispatcher, "record_resident_callback", case)
+    clock.move_to(T0 + 20 * MIN)
+    actions.record_resident_callback(whistle_city.dispatcher, case, satisfied=False, resolved=False)
+    assert HotlineOrder.objects.get().callback_contacted is True
+
+
+def test_a_case_not_taken_up_or_merged_into_a_handled_case_is_handled(whistle_city, clock):
+    rejected = take(whistle_city, "R-1").case
+    first = take(whistle_city, "R-2").case
+    duplicate = take(whistle_city, "R-3").case
+    clock.move_to(T0 + MIN)
+    for case in (rejected, duplicate):
+        actions.record_hotline_reply(
+            whistle_city.dispatcher, case, kind="in_progress", reply="正在核实"
+        )
+    rejected = actions.reject_case(whistle_city.dispatcher, rejected, reason="重复来电")
+    assert may(whistle_city.dispatcher, "record_resident_callback", rejected)
+    first = actions.file_case(whistle_city.dispatcher, first, category=whistle_city.street_vending)
+    duplicate = actions.merge_case(whistle_city.dispatcher, duplicate, into=first)
+    assert not may(whistle_city.dispatcher, "record_resident_callback", duplicate)
+    actions.solve_on_spot(whistle_city.dispatcher, first, note="已清理")
+    duplicate = Case.objects.get(pk=duplicate.pk)
+    assert may(whistle_city.dispatcher, "record_resident_callback", duplicate)
+
+
 def test_a_residents_case_is_still_called_back_once_closed_without_asking_if_solved(
     whistle_city, clock
 ):
@@ -621,7 +710,9 @@ def test_the_reply_and_the_call_back_are_queued_to_the_platforms_webhook(whistle
     case = take(whistle_city).case
     assert answers_queued() == []  # taking the order is not an answer
     clock.move_to(T0 + 2 * 60 * MIN)
-    actions.record_hotline_reply(whistle_city.dispatcher, case, reply="已联系城管，摊贩已劝离")
+    actions.record_hotline_reply(
+        whistle_city.dispatcher, case, kind="done", reply="已联系城管，摊贩已劝离"
+    )
     clock.move_to(T0 + timedelta(days=1))
     actions.record_resident_callback(whistle_city.dispatcher, case, satisfied=True, resolved=True)
     reply, callback = answers_queued()
@@ -638,6 +729,7 @@ def test_the_reply_and_the_call_back_are_queued_to_the_platforms_webhook(whistle
         "resolve_due_at": "2026-05-19T01:00:00+00:00",
         "reply": {
             "text": "已联系城管，摊贩已劝离",
+            "kind": "done",
             "replied_at": "2026-05-12T03:00:00+00:00",
             "on_time": True,
         },
@@ -664,7 +756,7 @@ def test_the_platform_receives_the_answer_signed(whistle_city, receiver, clock):
     )
     case = take(whistle_city).case
     clock.move_to(T0 + 30 * MIN)
-    actions.record_hotline_reply(whistle_city.dispatcher, case, reply="已处理")
+    actions.record_hotline_reply(whistle_city.dispatcher, case, kind="done", reply="已处理")
     assert delivery.sweep(timezone.now(), batch=10) == 1
     [request] = receiver.requests
     assert request["valid"]
@@ -686,9 +778,9 @@ def test_the_platform_pulls_the_answers_changed_since_it_last_asked(whistle_city
     take(whistle_city, "P-3")
     assert hotline_answers(whistle_city.district) == []
     clock.move_to(T0 + MIN)
-    actions.record_hotline_reply(whistle_city.dispatcher, second, reply="已处理")
+    actions.record_hotline_reply(whistle_city.dispatcher, second, kind="done", reply="已处理")
     clock.move_to(T0 + 2 * MIN)
-    actions.record_hotline_reply(whistle_city.dispatcher, first, reply="已处理")
+    actions.record_hotline_reply(whistle_city.dispatcher, first, kind="done", reply="已处理")
     pulled = hotline_answers(whistle_city.district)
     assert [a["order_number"] for a in pulled] == ["P-2", "P-1"]
     since = datetime.fromisoformat(pulled[0]["answered_at"])
@@ -755,14 +847,16 @@ def test_an_orders_life_from_intake_to_call_back_counts_in_the_three_rates(whist
         lambda c: (
             actions.blow_whistle(city.dispatcher, c, kind="routine", departments=[city.urban]).case
         ),
-        lambda c: actions.record_hotline_reply(city.dispatcher, c, reply="城管已到场处置"),
+        lambda c: actions.record_hotline_reply(
+            city.dispatcher, c, kind="done", reply="城管已到场处置"
+        ),
     ]
     for n, step in enumerate(steps, start=1):
         clock.move_to(T0 + n * 10 * MIN)
         case = step(case)
     sweep_at(clock, REPLY_BY + MIN)
     clock.move_to(REPLY_BY + 2 * MIN)
-    actions.record_hotline_reply(city.dispatcher, late, reply="已处理")
+    actions.record_hotline_reply(city.dispatcher, late, kind="done", reply="已处理")
     clock.move_to(REPLY_BY + timedelta(days=1))
     actions.record_resident_callback(city.dispatcher, case, satisfied=True, resolved=True)
     actions.record_resident_callback(city.dispatcher, late, satisfied=False, resolved=False)

@@ -275,7 +275,7 @@ def build_states(city: WhistleCity) -> States:
         city.dispatcher, number="P-2", caller_phone="13800138000", now=t(), **order
     ).case
     cases["work order, replied"] = actions.record_hotline_reply(
-        city.dispatcher, replied, reply="已处理", now=t()
+        city.dispatcher, replied, kind="done", reply="已处理", now=t()
     )
     return States(cases, summonses, notices, {"urban_dispatcher": urban_dispatcher})
 
@@ -361,7 +361,7 @@ ARGUMENTS: dict[str, Callable[[WhistleCity, Any], dict[str, Any]]] = {
     "close": lambda city, case: {},
     "evaluate": lambda city, case: {"rating": 5},
     "callback": lambda city, case: {"satisfied": True, "resolved": True},
-    "reply": lambda city, case: {"reply": "已处理"},
+    "reply": lambda city, case: {"kind": "done", "reply": "已处理"},
     "backlog": lambda city, case: {"reason": "需拆违", "review_on": date(2026, 4, 1)},
     "resume": lambda city, case: {},
     "escalate": lambda city, case: {"reason": "久拖不决"},

@@ -697,6 +697,10 @@ class HotlineBatchIn(In):
 
 
 class HotlineReplyIn(In):
+    # What the reply is: done (the result), in progress (what is being done and by when),
+    # not_ours (whose duty it is), cannot_solve (why not now). Any kind is the response;
+    # the call-back waits for the case after "in progress".
+    kind: Literal["done", "in_progress", "not_ours", "cannot_solve"]
     reply: Text
 
 
@@ -709,6 +713,8 @@ class HotlineCallbackIn(In):
 
 class HotlineReplyOut(Schema):
     text: str
+    # done, in_progress, not_ours or cannot_solve.
+    kind: str
     replied_at: datetime
     on_time: bool
 

@@ -16,6 +16,10 @@ is owed a reply and a call-back. The rates read the trail:
 - satisfaction rate 满意率: orders whose caller, reached on the call-back, is satisfied ÷
   orders whose caller was reached.
 
+No rate reads the kind of the reply (`HotlineOrder.reply_kind`): any kind recorded by the
+limit is the response, and the call-backs the other two count come only once a request is
+handled (a final reply, or the case resolved or closed), so they answer for a handled request.
+
 The score is the weighted mean of the three rates, each rounded to cents first, with the
 district's weights (`HotlineScheme`; default 30% / 35% / 35%). A rate that cannot be computed
 yet (nobody reached on a call-back) is left out with its weight, as parts are in a record's

@@ -53,6 +53,7 @@ def answer_document(order: HotlineOrder, *, answer: str | None = None) -> dict[s
     if order.replied_at is not None:
         reply = {
             "text": order.reply,
+            "kind": order.reply_kind,
             "replied_at": _iso(order.replied_at),
             "on_time": order.replied_at <= order.respond_due_at,
         }

@@ -648,6 +648,23 @@ class HotlineOrder(models.Model):
         SUPERIOR = "superior", _("handed down by a superior")
         OTHER = "other", _("other channel")
 
+    class ReplyKind(models.TextChoices):
+        """What the reply to the caller says (反馈): the result, the progress when the work
+        cannot be finished by the reply deadline, that the request is not the township's
+        duty, or that it cannot be solved now. Any of them is the response the deadline
+        asks for; all but the progress end the handling, so the caller may be called back."""
+
+        DONE = "done", pgettext_lazy("reply to the caller", "done")
+        IN_PROGRESS = "in_progress", pgettext_lazy("reply to the caller", "in progress")
+        NOT_OURS = "not_ours", pgettext_lazy("reply to the caller", "not our duty")
+        CANNOT_SOLVE = (
+            "cannot_solve",
+            pgettext_lazy("reply to the caller", "cannot be solved for now"),
+        )
+
+    # The kinds of reply after which the request is handled and the caller may be called back.
+    FINAL_REPLY_KINDS = (ReplyKind.DONE, ReplyKind.NOT_OURS, ReplyKind.CANNOT_SOLVE)
+
     uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     case = models.OneToOneField(
         Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="hotline_order"
@@ -675,6 +692,10 @@ class HotlineOrder(models.Model):
     )
     replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
     reply = models.TextField(_("reply to the caller"), blank=True)
+    # What the reply says; empty until the reply is recorded.
+    reply_kind = models.CharField(
+        _("kind of reply"), max_length=16, choices=ReplyKind.choices, blank=True
+    )
     # Set once, by the sweep, in the same transaction as its trail event.
     reply_overdue_at = models.DateTimeField(_("reply overdue at"), null=True, blank=True)
     # When the sweep must look at the reply deadline: just after it, while the reply has not
@@ -706,6 +727,11 @@ class HotlineOrder(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def reply_is_final(self) -> bool:
+        """Whether the reply ends the handling (done, not ours, cannot be solved now)."""
+        return self.replied_at is not None and self.reply_kind in self.FINAL_REPLY_KINDS
 
     @property
     def deadline_class_shown(self) -> str:

@@ -52,6 +52,8 @@ SS = Summons.Status
 IN_PROGRESS = (CS.FILED, CS.DISPATCHED, CS.WHISTLED, CS.BACKLOG)
 # Once the township has marked the case resolved, its departments may leave.
 CASE_RESOLVED = (CS.HANDLED, CS.CHECKED, CS.CLOSED, CS.EVALUATED)
+# Cases the township is done with: a work order's caller may then be called back.
+REQUEST_HANDLED = (*CASE_RESOLVED, CS.REJECTED)
 # Summonses that keep the township from marking the case resolved: nobody has come yet,
 # or a decline waits for a ruling.
 UNSETTLED = (SS.SUMMONED, SS.ACKNOWLEDGED, SS.DECLINED)
@@ -391,22 +393,43 @@ def _checked(case: Case, action: str | Promise) -> None:
     require_case_status(case, [CS.CHECKED], action)
 
 
+def request_handled(case: Case) -> bool:
+    """Whether the township is done with the case: marked resolved, closed or not taken up;
+    a duplicate once the case it was merged into is."""
+    if case.status == CS.MERGED and case.merged_into is not None:
+        return case.merged_into.status in REQUEST_HANDLED
+    return case.status in REQUEST_HANDLED
+
+
 def _not_yet_called_back(case: Case, action: str | Promise) -> None:
-    """A resident's case once it is closed; a work order once the caller has had the reply.
-    Until the caller is reached the township may try again."""
+    """A resident's case once it is closed; a work order once the request is handled (回访
+    evaluates a handled request): the caller has had the reply, and either the reply ends
+    the handling (done, not ours, cannot be solved now) or the case is resolved or closed.
+    After a reply "in progress" the call-back waits for the case. Until the caller is
+    reached the township may try again.
+
+    What is not there yet or already past is a `StateRefused` (a page leaves the action
+    out); waiting for the case after a reply "in progress" is explained."""
     order = order_of(case)
     if order is None:
         if case.source not in RESIDENT_SOURCES:
-            raise ActionRefused(
+            raise StateRefused(
                 _("Only cases reported by residents or the hotline are called back.")
             )
         require_case_status(case, [CS.CLOSED, CS.EVALUATED], action)
     elif order.replied_at is None:
-        raise ActionRefused(_("Record the reply to the caller before calling them back."))
+        raise StateRefused(_("Record the reply to the caller before calling them back."))
     if case.resident_called_back_at is not None:
-        raise ActionRefused(_("The resident has already been called back."))
+        raise StateRefused(_("The resident has already been called back."))
     if case.resident_rated_at is not None:
-        raise ActionRefused(_("The resident has already rated the result on the case's page."))
+        raise StateRefused(_("The resident has already rated the result on the case's page."))
+    if order is not None and not order.reply_is_final and not request_handled(case):
+        raise ActionRefused(
+            _(
+                "The caller was told the request is in progress: the call-back comes once "
+                "the case is marked resolved or closed."
+            )
+        )
 
 
 def _awaiting_reply(case: Case, action: str | Promise) -> None:

@@ -575,6 +575,7 @@ def hotline(story: Story, *, satisfied: bool) -> None:
         180,
         story.township(
             actions.record_hotline_reply,
+            kind="done",
             reply="经核实，城管已责令工地停止夜间施工，并将持续巡查。",
         ),
     )

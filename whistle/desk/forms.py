@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from whistle.cases.actions import DESCRIPTION_MAX, NOTE_MAX, REASON_MAX, RESULT_MAX, check_in_target
 from whistle.cases.hotline import order_of
 from whistle.cases.models import Case, HotlineOrder
+from whistle.cases.permissions import request_handled
 from whistle.cases.proof import PositionSource
 from whistle.cases.rules import district_policy
 from whistle.cases.suggest import CategorySuggestion, suggest_categories
@@ -579,15 +580,36 @@ class CallbackForm(ActionForm):
 
 
 class ReplyForm(ActionForm):
+    """The reply to the caller (反馈) and what it is. "In progress" comes first while the
+    case is being worked on, "done" once it is resolved or closed."""
+
+    kind = forms.ChoiceField(
+        label=_("The reply is"),
+        choices=HotlineOrder.ReplyKind.choices,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Any of them answers the order by its reply deadline. The caller is called back "
+            "once the request is handled: after a reply other than “in progress”, or once the "
+            "case is marked resolved or closed."
+        ),
+    )
     reply = forms.CharField(
-        label=_("Reply to the caller (办理结果)"),
+        label=_("Reply to the caller"),
         max_length=RESULT_MAX,
         widget=Textarea(attrs=ROWS_LONG),
         help_text=_(
-            "What was done, or why it cannot be done, as the caller will hear it. It is sent "
-            "to the hotline platform."
+            "As the caller will hear it: done, the result; in progress, what is being done and "
+            "by when; not our duty, whose it is; cannot be solved for now, why. It is sent to "
+            "the hotline platform."
         ),
     )
+
+    def setup(self) -> None:
+        if not self.is_bound and isinstance(self.target, Case):
+            handled = request_handled(self.target)
+            self.initial["kind"] = (
+                HotlineOrder.ReplyKind.DONE if handled else HotlineOrder.ReplyKind.IN_PROGRESS
+            )
 
 
 class RuleForm(ActionForm):

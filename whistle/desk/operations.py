@@ -322,6 +322,7 @@ OPERATIONS: dict[str, Operation] = {
             _("The call-back on case %(case)s is recorded."),
             style="btn",
             secondary=True,
+            explain=True,
         ),
         # Backlog, escalation, supervision.
         Operation(
@@ -532,7 +533,10 @@ class OpForm:
 
     @property
     def folded(self) -> bool:
-        """Shown folded under the main buttons (and open again when it was posted)."""
+        """Shown folded under the main buttons (and open again when it was posted); why it
+        is not offered yet is said in the open."""
+        if self.waiting:
+            return False
         if self.op.secondary:
             return True
         target = self._target if self._target is not None else self.form.target

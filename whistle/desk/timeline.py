@@ -370,6 +370,9 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
     if "channel" in data:
         add(_("Order from"), _choice_label(HotlineOrder.Channel, data["channel"]))
         handled.add("channel")
+    if "reply_kind" in data:
+        add(_("The reply is"), _choice_label(HotlineOrder.ReplyKind, data["reply_kind"]))
+        handled.add("reply_kind")
     if event.kind == EventKind.RESIDENT_CALLBACK:
         for key, label in _CALLBACK_KEYS:
             if data.get(key) is not None:

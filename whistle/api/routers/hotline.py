@@ -268,14 +268,18 @@ def _reloaded(person: Person, order: HotlineOrder) -> dict[str, Any]:
     response={200: s.HotlineOrderOut, **errors()},
     operation_id="record_hotline_reply",
     summary=gettext_noop("Record the reply to the caller"),
-    description=gettext_noop("The township's reply to the caller (办理结果), once per order."),
+    description=gettext_noop(
+        "The township's reply to the caller (反馈), once per order, saying what it is: done "
+        "(the result), in_progress (what is being done and by when), not_ours (whose duty it "
+        "is) or cannot_solve (why not now)."
+    ),
 )
 def record_reply(
     request: HttpRequest, district: str, order_number: str, data: s.HotlineReplyIn
 ) -> dict[str, Any]:
     person = caller(request)
     order = find_order(person, district, order_number)
-    actions.record_hotline_reply(person, order.case, reply=data.reply)
+    actions.record_hotline_reply(person, order.case, kind=data.kind, reply=data.reply)
     return _reloaded(person, order)
 
 

@@ -300,13 +300,28 @@ def take_hotline_order(
     return TakenOrder(case, order, created=True)
 
 
+def clean_reply_kind(value: Any) -> str:
+    if not isinstance(value, str) or value not in HotlineOrder.ReplyKind.values:
+        raise InvalidInput(
+            "kind",
+            _("Say what the reply is: %(kinds)s."),
+            kinds=_(", ").join(str(label) for label in HotlineOrder.ReplyKind.labels),
+        )
+    return value
+
+
 def record_hotline_reply(
-    actor: Person, case: Case, *, reply: str, now: datetime | None = None
+    actor: Person, case: Case, *, kind: str, reply: str, now: datetime | None = None
 ) -> Case:
-    """The township's reply to the caller (办理结果): what was done, or why not. Once per
-    order, by the township's dispatchers or chief of lanes; on time when recorded by the
-    order's respond limit. The hotline platform is sent the order's answer."""
+    """The township's reply to the caller (反馈), saying what it is (`kind`): done, with the
+    result (办理结果); in progress, with what is being done and by when; not the township's
+    duty, with whose it is; or cannot be solved for now, with why. Any kind is the response
+    the order's respond limit asks for: on time when recorded by it. Once per order, by the
+    township's dispatchers or chief of lanes. The hotline platform is sent the order's
+    answer. The caller is called back once the request is handled: a final kind, or the
+    case resolved (`record_resident_callback`)."""
     now = moment(now)
+    kind = clean_reply_kind(kind)
     reply = clean_text(reply, "reply", _("The reply"), max_length=RESULT_MAX)
     with atomic():
         case = lock_case(case.pk)
@@ -320,9 +335,12 @@ def record_hotline_reply(
         late = minutes_late(now, order.respond_due_at)
         order.replied_at = now
         order.reply = reply
+        order.reply_kind = kind
         order.answered_at = now
         order.reply_check_at = next_reply_check(order)
-        order.save(update_fields=["replied_at", "reply", "answered_at", "reply_check_at"])
+        order.save(
+            update_fields=["replied_at", "reply", "reply_kind", "answered_at", "reply_check_at"]
+        )
         event = record(
             case,
             EventKind.HOTLINE_REPLIED,
@@ -331,6 +349,7 @@ def record_hotline_reply(
             at=now,
             data={
                 "order": order.number,
+                "reply_kind": kind,
                 "reply": reply,
                 "respond_due_at": iso(order.respond_due_at),
                 "on_time": late == 0,
