@@ -699,8 +699,9 @@ class HotlineBatchIn(In):
 class HotlineReplyIn(In):
     # What the reply is: done (the result), in progress (what is being done and by when),
     # not_ours (whose duty it is), cannot_solve (why not now). Any kind is the response;
-    # the call-back waits for the case after "in progress".
-    kind: Literal["done", "in_progress", "not_ours", "cannot_solve"]
+    # the call-back waits for the case after "in progress". Left out: done once the case
+    # is handled, in progress before (`usual_reply_kind`).
+    kind: Literal["done", "in_progress", "not_ours", "cannot_solve"] | None = None
     reply: Text
 
 

@@ -25,9 +25,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.actions import DESCRIPTION_MAX, NOTE_MAX, REASON_MAX, RESULT_MAX, check_in_target
+from whistle.cases.actions.hotline import usual_reply_kind
 from whistle.cases.hotline import order_of
 from whistle.cases.models import Case, HotlineOrder
-from whistle.cases.permissions import request_handled
 from whistle.cases.proof import PositionSource
 from whistle.cases.rules import district_policy
 from whistle.cases.suggest import CategorySuggestion, suggest_categories
@@ -606,10 +606,7 @@ class ReplyForm(ActionForm):
 
     def setup(self) -> None:
         if not self.is_bound and isinstance(self.target, Case):
-            handled = request_handled(self.target)
-            self.initial["kind"] = (
-                HotlineOrder.ReplyKind.DONE if handled else HotlineOrder.ReplyKind.IN_PROGRESS
-            )
+            self.initial["kind"] = usual_reply_kind(self.target)
 
 
 class RuleForm(ActionForm):

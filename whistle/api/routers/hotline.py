@@ -33,6 +33,7 @@ from whistle.cases.actions.hotline import (
     read_hotline_answers,
     take_hotline_order,
     take_hotline_orders,
+    usual_reply_kind,
 )
 from whistle.cases.callers import shown_caller
 from whistle.cases.hotline import ANSWERS_MAX, answer_document
@@ -271,7 +272,8 @@ def _reloaded(person: Person, order: HotlineOrder) -> dict[str, Any]:
     description=gettext_noop(
         "The township's reply to the caller (反馈), once per order, saying what it is: done "
         "(the result), in_progress (what is being done and by when), not_ours (whose duty it "
-        "is) or cannot_solve (why not now)."
+        "is) or cannot_solve (why not now). Without a kind, the reply is done if the case is "
+        "marked resolved, closed or not taken up, in_progress before."
     ),
 )
 def record_reply(
@@ -279,7 +281,8 @@ def record_reply(
 ) -> dict[str, Any]:
     person = caller(request)
     order = find_order(person, district, order_number)
-    actions.record_hotline_reply(person, order.case, kind=data.kind, reply=data.reply)
+    kind = data.kind or usual_reply_kind(order.case)
+    actions.record_hotline_reply(person, order.case, kind=kind, reply=data.reply)
     return _reloaded(person, order)
 
 

@@ -50,7 +50,7 @@ from whistle.cases.deadlines import next_reply_check
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.hotline import ANSWERS_MAX, HOTLINE_PLATFORM_ROLE, answered_orders, queue_answer
 from whistle.cases.models import Case, HotlineOrder
-from whistle.cases.permissions import Scoped, require, require_role
+from whistle.cases.permissions import Scoped, request_handled, require, require_role
 from whistle.cases.rows import new_row
 from whistle.cases.rules import hotline_deadline_classes
 from whistle.cases.trail import EventKind, lock_case
@@ -308,6 +308,15 @@ def clean_reply_kind(value: Any) -> str:
             kinds=_(", ").join(str(label) for label in HotlineOrder.ReplyKind.labels),
         )
     return value
+
+
+def usual_reply_kind(case: Case) -> str:
+    """The kind a reply to the caller usually is, where nobody chose one (the reply form's
+    first choice, an API call without `kind`): done once the township is done with the case
+    (`request_handled`), in progress before."""
+    if request_handled(case):
+        return HotlineOrder.ReplyKind.DONE
+    return HotlineOrder.ReplyKind.IN_PROGRESS
 
 
 def record_hotline_reply(
