@@ -45,7 +45,10 @@ def html_of(response) -> str:
 
 
 def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    """The page's words as a reader sees them: an inline element (a moment's `<time>`) adds no
+    space; any other tag does."""
+    inline = re.sub(r"</?(?:time|span|strong|em|b|a)\b[^>]*>", "", html)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", inline))
 
 
 def ranking_rows(html: str) -> list[str]:

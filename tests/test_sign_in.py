@@ -258,7 +258,8 @@ def test_signing_out_everywhere_ends_every_browsers_session(client, steward, clo
     sign_in(other, steward, address=ELSEWHERE)
     sign_in(client, steward)
     html = client.get(HOME).content.decode()
-    assert html.count('<tr><td class="nowrap">2026-09-14 12:00</td>') == 2
+    moment = '<time class="nowrap" datetime="2026-09-14T12:00:00+08:00">2026-09-14 12:00</time>'
+    assert html.count(f'<tr><td class="nowrap">{moment}</td>') == 2
     assert "当前浏览器" in html
     response = client.post("/accounts/security/sign-out-everywhere/")
     assert response.status_code == 302
