@@ -2,7 +2,10 @@
 (tests/fixtures_assessment.py): 东城区 under the one-third scheme, its district inspection
 entered for July, the records brought up to date, and helpers to post the pages' forms.
 
-Import ``scored_july_fixture`` and ask for ``scored`` (a `Month`).
+Import ``scored_july_fixture`` and ask for ``scored`` (a `Month`), or import
+``rated_july_fixture`` as well and ask for ``rated`` (the same, rated by the townships).
+Importing ``july_28_clock_fixture`` stops the module's clock at 28 July 2026, 10:00 in
+Beijing, for every test of the module (``_clock``, to move it on).
 """
 
 from __future__ import annotations
@@ -81,6 +84,21 @@ def rate_july(month: Month) -> None:
     with time_machine.travel(bj(25, 9), tick=False):
         rate_summons(month.dongsi_dispatcher, s["c7_urban"], 4, "")
     update_scores()
+
+
+@pytest.fixture(name="rated")
+def rated_july_fixture(scored: Month) -> Month:
+    """July 2026 as ``scored``, rated by the townships (`rate_july`), before any appeal."""
+    rate_july(scored)
+    return scored
+
+
+@pytest.fixture(name="_clock", autouse=True)
+def july_28_clock_fixture():
+    """28 July 2026, 10:00 in Beijing: July's records all rated, the month still open. Used
+    by every test of a module that imports it; ask for ``_clock`` to move it on."""
+    with time_machine.travel(bj(28, 10), tick=False) as traveller:
+        yield traveller
 
 
 def more_departments(month: Month, count: int, cases_each: int = 1) -> list[Department]:
@@ -204,9 +222,11 @@ __all__ = [
     "bj",
     "enter_inspection",
     "jpeg_upload",
+    "july_28_clock_fixture",
     "more_departments",
     "post_form",
     "rate_july",
+    "rated_july_fixture",
     "recent_month",
     "scored_july_fixture",
 ]

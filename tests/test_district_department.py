@@ -23,7 +23,7 @@ from tests.fixtures_district import (
     DEPARTMENT,
     jpeg_upload,
     more_departments,
-    rate_july,
+    rated_july_fixture,  # noqa: F401  (fixture)
     scored_july_fixture,  # noqa: F401  (fixture)
 )
 from whistle.assessment.engine import update_scores
@@ -39,12 +39,6 @@ def _clock():
     # The day after c3 closed: its five working days to appeal run until 22 July.
     with time_machine.travel(bj(16, 9), tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture
-def rated(scored):
-    rate_july(scored)
-    return scored
 
 
 def html_of(response) -> str:

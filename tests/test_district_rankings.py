@@ -15,7 +15,6 @@ import re
 from pathlib import Path
 
 import pytest
-import time_machine
 from django.core.management import call_command
 from openpyxl import load_workbook
 
@@ -23,26 +22,15 @@ from tests.conftest import make_person
 from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_district import (
     RANKINGS,
+    july_28_clock_fixture,  # noqa: F401  (fixture, used by every test)
     more_departments,
-    rate_july,
+    rated_july_fixture,  # noqa: F401  (fixture)
     scored_july_fixture,  # noqa: F401  (fixture)
 )
 from whistle.assessment.engine import update_scores
 from whistle.assessment.models import DepartmentResult, Scheme
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Role
-
-
-@pytest.fixture(autouse=True)
-def _clock():
-    with time_machine.travel(bj(28, 10), tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def rated(scored):
-    rate_july(scored)
-    return scored
 
 
 def html_of(response) -> str:

@@ -11,32 +11,20 @@ from __future__ import annotations
 import re
 
 import pytest
-import time_machine
 
 from tests.conftest import make_person
 from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_district import (
     RANKINGS,
+    july_28_clock_fixture,  # noqa: F401  (fixture, used by every test)
     more_departments,
-    rate_july,
+    rated_july_fixture,  # noqa: F401  (fixture)
     scored_july_fixture,  # noqa: F401  (fixture)
 )
 from whistle.assessment.models import DepartmentResult
 from whistle.organisation.models import Lane, Role
 
 REPORT = "/district/report/2026/"
-
-
-@pytest.fixture(autouse=True)
-def _clock():
-    with time_machine.travel(bj(28, 10), tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def rated(scored):
-    rate_july(scored)
-    return scored
 
 
 def html_of(response) -> str:

@@ -14,12 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import time_machine
 
 from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_district import (
     SCHEME,
-    rate_july,
+    july_28_clock_fixture,  # noqa: F401  (fixture, used by every test)
+    rated_july_fixture,  # noqa: F401  (fixture)
     scored_july_fixture,  # noqa: F401  (fixture)
 )
 from whistle.assessment.actions import close_period
@@ -30,18 +30,6 @@ from whistle.assessment.models import (
     SummonsAssessment,
 )
 from whistle.district.forms import SCHEME_FIELDS
-
-
-@pytest.fixture(autouse=True)
-def _clock():
-    with time_machine.travel(bj(28, 10), tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def rated(scored):
-    rate_july(scored)
-    return scored
 
 
 def html_of(response) -> str:

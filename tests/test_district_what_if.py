@@ -11,30 +11,16 @@ The proposal: township share 40%, inspection 60%, arrival within 20 minutes.
 
 from __future__ import annotations
 
-import pytest
-import time_machine
-
 from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_district import (
     SCHEME,
-    rate_july,
+    july_28_clock_fixture,  # noqa: F401  (fixture, used by every test)
+    rated_july_fixture,  # noqa: F401  (fixture)
     scored_july_fixture,  # noqa: F401  (fixture)
 )
 from tests.test_assessment import snapshot
 from tests.test_district_scheme import version_data
 from whistle.assessment.models import Scheme
-
-
-@pytest.fixture(autouse=True)
-def _clock():
-    with time_machine.travel(bj(28, 10), tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def rated(scored):
-    rate_july(scored)
-    return scored
 
 
 def preview_data(**changes) -> dict:

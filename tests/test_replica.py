@@ -25,7 +25,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_district import (
-    rate_july,
+    rated_july_fixture,  # noqa: F401  (fixture)
     scored_july_fixture,  # noqa: F401  (fixture)
 )
 from whistle.assessment.models import DepartmentResult
@@ -149,12 +149,6 @@ def test_the_decorator_sets_the_replica_reads_for_the_view_only():
 
 
 # The pages ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def rated(scored):
-    rate_july(scored)
-    return scored
 
 
 def page_queries(client, path: str, params: dict[str, str]) -> tuple[list[str], list[str]]:

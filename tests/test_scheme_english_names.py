@@ -16,14 +16,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import time_machine
 from django.utils import translation
 
 from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_district import (
     RANKINGS,
     SCHEME,
-    rate_july,
+    july_28_clock_fixture,  # noqa: F401  (fixture, used by every test)
+    rated_july_fixture,  # noqa: F401  (fixture)
     scored_july_fixture,  # noqa: F401  (fixture)
 )
 from whistle.assessment.models import Scheme, SchemeComponent
@@ -31,18 +31,6 @@ from whistle.demo.scores import build
 from whistle.district.forms import SCHEME_FIELDS
 
 SCHEME_EN = "2026 annual assessment (township evaluation one third)"
-
-
-@pytest.fixture(autouse=True)
-def _clock():
-    with time_machine.travel(bj(28, 10), tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def rated(scored):
-    rate_july(scored)
-    return scored
 
 
 @pytest.fixture

@@ -12,13 +12,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import time_machine
 from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 from django.utils import translation
 
 from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
-from tests.fixtures_district import SCHEME, scored_july_fixture  # noqa: F401  (fixture)
+from tests.fixtures_district import (
+    SCHEME,
+    july_28_clock_fixture,  # noqa: F401  (fixture, used by every test)
+    scored_july_fixture,  # noqa: F401  (fixture)
+)
 from tests.test_district_scheme import version_data
 from whistle.assessment.editing import create_scheme_version
 from whistle.assessment.engine import check_all
@@ -26,12 +29,6 @@ from whistle.assessment.models import DepartmentResult, Scheme, SchemeComponent
 from whistle.district.forms import SCHEME_FIELDS
 
 ADD = "/admin/assessment/scheme/add/"
-
-
-@pytest.fixture(autouse=True)
-def _clock():
-    with time_machine.travel(bj(28, 10), tick=False) as traveller:
-        yield traveller
 
 
 def test_the_model_names_what_the_shares_add_up_to():
