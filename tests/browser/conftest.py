@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core.signals import request_finished, request_started
+from django.test.testcases import QuietWSGIRequestHandler
 
 CHROMIUM = Path(os.environ.get("WHISTLE_CHROMIUM", "/usr/bin/chromium"))
 MISSING_CHROMIUM = (
@@ -80,34 +80,69 @@ def shots(request: Any) -> Any:
 
 
 class InFlight:
-    """The requests the test server is answering. A page's service worker may still be
+    """The requests the live server is answering. A page's service worker may still be
     fetching in the background when a test ends: the database is emptied only once those
-    requests are answered, or an emptying that meets a request's transaction deadlocks."""
+    requests are answered, or an emptying that meets a request's transaction deadlocks.
+
+    Counted by the server's request handler (`CountingRequestHandler`), from the moment a
+    request's head is read until the handler is done with it, however that ends. Django's
+    request_started and request_finished signals would not do: request_finished's first
+    receiver, close_old_connections, raises for a request that ends once the test has let go
+    of the database (pytest-django refuses every thread the database then), and the
+    receivers after it are never called."""
 
     def __init__(self) -> None:
         self.count = 0
         self.changed = threading.Condition()
 
-    def started(self, **kwargs: Any) -> None:
+    def started(self) -> None:
         with self.changed:
             self.count += 1
 
-    def finished(self, **kwargs: Any) -> None:
+    def finished(self) -> None:
         with self.changed:
             self.count -= 1
             self.changed.notify_all()
 
     def wait_until_back_to(self, level: int, timeout: float) -> bool:
-        """Wait until no more requests are being answered than at `level` (a request the
-        server never reported finished, its client gone, must not hold up every later test),
-        at most `timeout` seconds."""
+        """Wait until no more requests are being answered than at `level`, at most `timeout`
+        seconds (a request that never ends must not hold up every later test)."""
         with self.changed:
             return self.changed.wait_for(lambda: self.count <= level, timeout)
 
 
 IN_FLIGHT = InFlight()
-request_started.connect(IN_FLIGHT.started, weak=False, dispatch_uid="browser-tests-in-flight")
-request_finished.connect(IN_FLIGHT.finished, weak=False, dispatch_uid="browser-tests-in-flight")
+
+
+class CountingRequestHandler(QuietWSGIRequestHandler):
+    """The live server's request handler, counting in IN_FLIGHT the request it answers."""
+
+    counted = False
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        self.counted = True
+        IN_FLIGHT.started()
+        return True
+
+    def handle_one_request(self) -> None:
+        # A connection kept alive waits here for its next request: not counted until it comes.
+        self.counted = False
+        try:
+            super().handle_one_request()
+        finally:
+            if self.counted:
+                IN_FLIGHT.finished()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server: Any) -> Any:
+    """pytest-django's live server, its requests counted in IN_FLIGHT."""
+    server = live_server.thread.httpd
+    assert issubclass(CountingRequestHandler, server.RequestHandlerClass)
+    server.RequestHandlerClass = CountingRequestHandler
+    return live_server
 
 
 @pytest.fixture
@@ -115,7 +150,6 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
     """new_page(viewport, **context options) opens a page in a fresh context: a browser in
     Chinese set to Beijing time unless `locale` or `timezone_id` say otherwise."""
     contexts = []
-    level = IN_FLIGHT.count
 
     def open_page(viewport: dict[str, int] | None = None, **options: Any) -> Any:
         context = browser.new_context(
@@ -133,7 +167,7 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
     yield open_page
     for context in contexts:
         context.close()
-    IN_FLIGHT.wait_until_back_to(level, timeout=2)
+    IN_FLIGHT.wait_until_back_to(0, timeout=2)
 
 
 def standing_at(point: tuple[float, float], accuracy: float = 8) -> dict[str, Any]:
