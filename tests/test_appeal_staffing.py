@@ -2,7 +2,9 @@
 ended in the admin, an account deactivated in the admin or by an import. The people who add
 staff (the superusers, with the admin's new role form) and the district chief are told once,
 as when an appeal is filed with nobody to rule on it; the API and the department's list of
-its appeals say that it waits for someone who may rule.
+its appeals say that it waits for someone who may rule. Someone who may rule on such an
+appeal added to the office (in the admin, by an import) is asked to, as the office is on
+filing, and the department hears once that its appeal can now be ruled on.
 
 东城区城管执法局 appeals its c3 record (never came) of July 2026; 陈 (chen-office) is the only
 member of the district chiefs' office.
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.db import transaction
+from django.urls import reverse
 
 from tests.conftest import make_person
 from tests.fixtures_api import Api, secret_for
@@ -272,3 +275,96 @@ def test_my_appeals_says_when_nobody_may_rule_on_a_pending_appeal(client, appeal
     office_role(m.chiefs_office, m.district).delete()
     assert WAITS in my_appeals()
     assert "Nobody in the district chiefs' office may rule on this appeal yet" in my_appeals("en")
+
+
+FOUND = "summons.appeal_ruler_found"
+
+
+def filed_with_nobody_to_rule(m) -> Appeal:
+    """陈 rejects the first appeal of the record, so nobody may rule on the next one."""
+    rule_on_appeal(m.chiefs_office, Appeal.objects.get(), False, "无到场记录")
+    with time_machine.travel(bj(20, 11), tick=False):
+        later = appeal_with_photos(
+            m.urban_officer, m.summonses["c3_urban"], "came", {"late_minutes": 5}, "迟到5分钟"
+        )
+    later.refresh_from_db()
+    assert later.nobody_rules_since == bj(20, 11)
+    return later
+
+
+def test_someone_added_to_the_office_in_the_admin_is_asked_to_rule_once(client, appealed):
+    m = appealed
+    later = filed_with_nobody_to_rule(m)
+    lin = make_person("lin", Role.RESIDENT)
+    client.force_login(m.root)
+    with time_machine.travel(bj(20, 12), tick=False):
+        response = client.post(
+            "/admin/organisation/roleassignment/add/",
+            {"person": lin.pk, "role": Role.CHIEFS_OFFICE, "jurisdiction": m.district.pk},
+        )
+        assert response.status_code == 302, response.context["adminform"].form.errors
+
+    # The new member is asked to rule, as the office is when an appeal is filed.
+    reference = m.stories["c3"].case.reference
+    (entry,) = told(lin, FOUND)
+    assert entry.link == f"/assessment/appeals/#appeal-{later.pk}"
+    assert entry.payload["case"] == reference
+    client.force_login(lin)
+    html = client.get("/inbox/").content.decode()
+    assert f"待裁定申诉：东城区城管执法局，案件 {reference}" in html
+    assert "理由：迟到5分钟" in html
+    opened = client.get(reverse("web:inbox-open", args=[entry.uuid]))
+    assert opened.status_code == 302 and opened["Location"] == entry.link
+    appeals = client.get("/assessment/appeals/")
+    assert appeals.status_code == 200 and f'id="appeal-{later.pk}"' in appeals.content.decode()
+    english = client.get("/inbox/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"Appeal to rule on: 东城区城管执法局, case {reference}" in english
+
+    # The department hears once that its appeal has someone to rule on it; 陈 is not asked.
+    (entry,) = told(m.urban_officer, FOUND)
+    assert entry.link.startswith("/assessment/department/?period=2026-07#record-")
+    client.force_login(m.urban_officer)
+    html = client.get("/inbox/").content.decode()
+    assert f"已有人可以裁定申诉：东城区城管执法局，案件 {reference}" in html
+    assert told(m.chiefs_office, FOUND) == [] and told(m.root, FOUND) == []
+
+    event = Event.objects.get(kind=FOUND)
+    assert event.summons == later.summons and event.data == {"appeal": later.pk}
+    assert event.at == bj(20, 12) and event.actor_id is None
+    later.refresh_from_db()
+    assert later.nobody_rules_since is None
+
+    # A second person who may rule is not told again.
+    client.force_login(m.root)
+    wang = make_person("wang", Role.RESIDENT)
+    response = client.post(
+        "/admin/organisation/roleassignment/add/",
+        {"person": wang.pk, "role": Role.CHIEFS_OFFICE, "jurisdiction": m.district.pk},
+    )
+    assert response.status_code == 302
+    assert told(wang, FOUND) == [] and len(told(lin, FOUND)) == 1
+    assert len(told(m.urban_officer, FOUND)) == 1
+    assert Event.objects.filter(kind=FOUND).count() == 1
+
+
+def test_someone_imported_into_the_office_is_asked_to_rule(appealed, tmp_path):
+    m = appealed
+    later = filed_with_nobody_to_rule(m)
+    path = tmp_path / "people.csv"
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows(
+            [
+                ["username", "name", "role", "jurisdiction"],
+                ["lin-office", "林", Role.CHIEFS_OFFICE.value, m.district.code],
+            ]
+        )
+    result = run_import("people", path, dry_run=True)
+    assert result.ok, result.errors
+    assert not Person.objects.filter(username="lin-office").exists()
+    with time_machine.travel(bj(20, 12), tick=False):
+        result = run_import("people", path)
+    assert result.ok and result.written, result.errors
+    lin = Person.objects.get(username="lin-office")
+    (entry,) = told(lin, FOUND)
+    assert entry.link == f"/assessment/appeals/#appeal-{later.pk}"
+    assert len(told(m.urban_officer, FOUND)) == 1

@@ -5,7 +5,8 @@ the case (`trail.lock_case`), writes its trail event and brings the records and 
 case up to date before it commits. An appeal tells the district chiefs' office that rules
 on it, and a ruling the department that appealed, in the same transaction. A change of
 people or roles that leaves a pending appeal with nobody who may rule on it tells the people
-who add staff, in the change's transaction (`after_staffing_changed`).
+who add staff, and one that gives such an appeal someone who may rule on it tells the people
+who now may and the department, in the change's transaction (`after_staffing_changed`).
 """
 
 from __future__ import annotations
@@ -266,6 +267,12 @@ def _tell_rulers(event: Event, appeal: Appeal) -> None:
         appeal.save(update_fields=["nobody_rules_since"])
         _tell_staffers(event, appeal)
         return
+    _tell_office(event, appeal, rulers)
+
+
+def _tell_office(event: Event, appeal: Appeal, rulers: list[Any]) -> None:
+    """The people of the district chiefs' office who may rule on the appeal are asked to:
+    on filing, and when someone who may joins an office that had nobody who could."""
     notify(
         rulers,
         event,
@@ -290,7 +297,7 @@ def _tell_department(
 ) -> None:
     """The department that appealed hears the ruling: whoever filed it, and its officers and
     head (with its people in the township's enforcement centre)."""
-    people = [appeal.filed_by, *department_people(appeal.department, township)]
+    people = _appealing_department(appeal, township)
     if appeal.status == Appeal.Status.UPHELD:
         subject = gettext_lazy("Appeal upheld: case %(case)s")
         body = gettext_lazy(
@@ -304,13 +311,39 @@ def _tell_department(
             "%(case)s; the record stands. Grounds: %(note)s"
         )
     notify(
-        [p for p in people if p.is_active],
+        people,
         event,
         subject,
         body,
         link=record_link(record, summons),
         department=appeal.department.name,
         note=appeal.ruling_note[:QUOTED_MAX],
+    )
+
+
+def _appealing_department(appeal: Appeal, township: Jurisdiction | None) -> list[Any]:
+    """Who hears about an appeal for the department that filed it: whoever filed it, and
+    its officers and head (with its people in the township's enforcement centre)."""
+    people = [appeal.filed_by, *department_people(appeal.department, township)]
+    return [p for p in people if p.is_active]
+
+
+def _tell_department_of_ruler(event: Event, appeal: Appeal) -> None:
+    """The department whose appeal waited for someone who may rule on it hears, once, that
+    someone now may: its records page had said that nobody could."""
+    summons = appeal.summons
+    record = SummonsAssessment.objects.filter(summons=summons).first()
+    notify(
+        _appealing_department(appeal, township_of(summons)),
+        event,
+        gettext_lazy("Someone may now rule on the appeal: %(department)s, case %(case)s"),
+        gettext_lazy(
+            "Someone in the chiefs' office of %(district)s may now rule on the appeal of "
+            "%(department)s on case %(case)s; it awaits their ruling."
+        ),
+        link=record_link(record, summons),
+        department=appeal.department.name,
+        district=appeal.department.district.name,
     )
 
 
@@ -527,12 +560,14 @@ def rule_on_appeal(
 
 def after_staffing_changed(*, now: datetime | None = None, **_signal: Any) -> list[Appeal]:
     """Receiver of `staffing_changed` (connected in the assessment app's ready()): people or
-    their roles changed (a role ended or removed, an account deactivated), in the change's
-    transaction. Each pending appeal that nobody may rule on any longer (`nobody_may_rule`)
-    and whose staffers have not been told gets its trail event, and they are told as on
-    filing (`_tell_staffers`); its mark (`nobody_rules_since`) keeps them from being told
-    again. The mark of an appeal someone may rule on again goes, so that losing them tells
-    again. Returns the appeals that came to have nobody."""
+    their roles changed (a role added, ended or removed, an account deactivated), in the
+    change's transaction. Each pending appeal that nobody may rule on any longer
+    (`nobody_may_rule`) and whose staffers have not been told gets its trail event, and they
+    are told as on filing (`_tell_staffers`); its mark (`nobody_rules_since`) keeps them from
+    being told again. Each marked appeal that someone may rule on again gets its trail event
+    too: the people who now may are told as the office is on filing (`_tell_office`), the
+    department that appealed hears that it has someone to rule on it, and the mark goes, so
+    that losing them tells again. Returns the appeals that came to have nobody."""
     now = now or timezone.now()
     pending = list(
         Appeal.objects.filter(status=Appeal.Status.PENDING).select_related(
@@ -540,36 +575,44 @@ def after_staffing_changed(*, now: datetime | None = None, **_signal: Any) -> li
         )
     )
     stuck = stuck_appeal_ids(pending)
-    ruled_again = [a.pk for a in pending if a.pk not in stuck and a.nobody_rules_since]
-    if ruled_again:
-        Appeal.objects.filter(pk__in=ruled_again).update(nobody_rules_since=None)
-    newly = [a for a in pending if a.pk in stuck and a.nobody_rules_since is None]
+    changed = [a for a in pending if (a.pk in stuck) == (a.nobody_rules_since is None)]
     told: list[Appeal] = []
-    for found in sorted(newly, key=lambda a: (a.summons.case_id, a.pk)):
+    for found in sorted(changed, key=lambda a: (a.summons.case_id, a.pk)):
         case = lock_case(found.summons.case_id)
         appeal = (
             Appeal.objects.select_for_update()
-            .select_related("department__district", "summons__case")
+            .select_related("department__district", "summons__case", "filed_by")
             .get(pk=found.pk)
         )
-        if (
-            appeal.status != Appeal.Status.PENDING
-            or appeal.nobody_rules_since is not None
-            or not nobody_may_rule(appeal)
-        ):
+        if appeal.status != Appeal.Status.PENDING:
             continue
-        event = append_event(
-            case,
-            AssessmentEventKind.APPEAL_NOBODY_RULES,
-            summons=appeal.summons,
-            data={"appeal": appeal.pk},
-            at=now,
-            follow_trail=True,
-        )
-        appeal.nobody_rules_since = event.at
-        appeal.save(update_fields=["nobody_rules_since"])
-        _tell_staffers(event, appeal)
-        told.append(appeal)
+        rulers = appeal_rulers(appeal)
+        if appeal.nobody_rules_since is None and not rulers:
+            event = append_event(
+                case,
+                AssessmentEventKind.APPEAL_NOBODY_RULES,
+                summons=appeal.summons,
+                data={"appeal": appeal.pk},
+                at=now,
+                follow_trail=True,
+            )
+            appeal.nobody_rules_since = event.at
+            appeal.save(update_fields=["nobody_rules_since"])
+            _tell_staffers(event, appeal)
+            told.append(appeal)
+        elif appeal.nobody_rules_since is not None and rulers:
+            event = append_event(
+                case,
+                AssessmentEventKind.APPEAL_RULER_FOUND,
+                summons=appeal.summons,
+                data={"appeal": appeal.pk},
+                at=now,
+                follow_trail=True,
+            )
+            appeal.nobody_rules_since = None
+            appeal.save(update_fields=["nobody_rules_since"])
+            _tell_office(event, appeal, rulers)
+            _tell_department_of_ruler(event, appeal)
     return told
 
 

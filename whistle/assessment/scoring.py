@@ -36,6 +36,7 @@ class AssessmentEventKind:
     APPEAL_UPHELD = EventKind.APPEAL_UPHELD
     APPEAL_REJECTED = EventKind.APPEAL_REJECTED
     APPEAL_NOBODY_RULES = EventKind.APPEAL_NOBODY_RULES
+    APPEAL_RULER_FOUND = EventKind.APPEAL_RULER_FOUND
 
 
 # Cases that come from a resident: their call-back satisfaction counts in "how well".

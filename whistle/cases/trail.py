@@ -94,6 +94,7 @@ class EventKind(models.TextChoices):
     APPEAL_UPHELD = "summons.appeal_upheld", _("appeal upheld, assessment corrected")
     APPEAL_REJECTED = "summons.appeal_rejected", _("appeal rejected")
     APPEAL_NOBODY_RULES = "summons.appeal_nobody_rules", _("nobody left who may rule on the appeal")
+    APPEAL_RULER_FOUND = "summons.appeal_ruler_found", _("someone may now rule on the appeal")
 
 
 # The events whose messages must reach a person at once, through their quiet hours: a

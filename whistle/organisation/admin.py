@@ -25,7 +25,7 @@ class AnnouncesStaffing:
     """Every change this admin makes to people or their roles (saving a form with its
     inlines, deleting one row or a selection) is announced in the same transaction
     (`announce_staffing_changed`): a role ended or an account deactivated here may leave a
-    pending appeal with nobody who may rule on it."""
+    pending appeal with nobody who may rule on it, and a role given may give one someone."""
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: Any) -> None:
         # The admin saves the row (`save_model`) and then its inlines here, in one transaction.
