@@ -1,7 +1,7 @@
 """English names of problem categories and their major classes: English pages, Open311 and
 the map show them, Chinese ones the Chinese names; an empty English name shows the Chinese
 one; the demo's categories carry English names, and re-seeding an older demo database fills
-in the empty ones; the import reads them.
+in the empty ones; the import reads them; the REST API gives them beside the Chinese names.
 
 In the city of tests/fixtures_cases.py, 无照经营游商 (under 街面秩序) is given an English name
 and 暴露垃圾 (under 市容环境) is left without one.
@@ -142,6 +142,38 @@ def test_open311_names_the_services_in_the_callers_language(
     assert by_code["event-0501"]["group"] == group
     assert by_code["event-0501"]["description"] == f"{group} · {vending}"
     assert by_code["event-0102"]["service_name"] == garbage
+
+
+def test_the_rest_api_gives_the_english_names_beside_the_chinese_ones(api_city, named):
+    Category.objects.filter(pk=named.exposed_garbage.pk).update(name_en="  ")
+    dispatcher = api_city.as_("dispatcher")
+    response = dispatcher.get("/organisation/categories")
+    assert response.status_code == 200, response.content
+    by_code = {c["code"]: c for c in response.json()}
+    vending, garbage = by_code["0501"], by_code["0102"]
+    assert (vending["name"], vending["name_en"]) == ("无照经营游商", VENDING_EN)
+    assert (vending["major"], vending["major_name_en"]) == ("街面秩序", ORDER_EN)
+    # Without an English name (or a blank one): null, the Chinese name beside it.
+    assert (garbage["name"], garbage["name_en"]) == ("暴露垃圾", None)
+    assert (garbage["major"], garbage["major_name_en"]) == ("市容环境", None)
+
+    # A case names its category the same way, whatever the caller's language.
+    case = filed_case(named)
+    garbage_case = filed_case(named, category=named.exposed_garbage)
+    detail = dispatcher.get(f"/cases/{case.reference}").json()
+    assert detail["category"] == {
+        "code": "0501",
+        "kind": "event",
+        "name": "无照经营游商",
+        "name_en": VENDING_EN,
+    }
+    listed = {c["reference"]: c for c in dispatcher.get("/cases").json()["items"]}
+    assert listed[case.reference]["category"]["name_en"] == VENDING_EN
+    assert listed[garbage_case.reference]["category"]["name_en"] is None
+
+    schemas = dispatcher.get("/openapi.json").json()["components"]["schemas"]
+    assert {"name_en", "major_name_en"} <= set(schemas["CategoryOut"]["required"])
+    assert "name_en" in schemas["CategoryRef"]["required"]
 
 
 def test_a_blank_english_name_reads_as_the_chinese_one(named):

@@ -105,7 +105,9 @@ class CategoryOut(Schema):
     code: str
     kind: str
     name: str
+    name_en: str | None
     major: str
+    major_name_en: str | None
     district: str
     resolve_within: int
     resolve_unit: str
@@ -115,6 +117,7 @@ class CategoryRef(Schema):
     code: str
     kind: str
     name: str
+    name_en: str | None
 
 
 class RoleOut(Schema):

@@ -250,10 +250,20 @@ def department_ref(department: Department) -> dict[str, str]:
     return {"code": department.code, "name": department.name}
 
 
-def category_ref(category: Category | None) -> dict[str, str] | None:
+def english_name(name_en: str) -> str | None:
+    """An optional English name as the API gives it: null when none was given."""
+    return (name_en or "").strip() or None
+
+
+def category_ref(category: Category | None) -> dict[str, str | None] | None:
     if category is None:
         return None
-    return {"code": category.full_code, "kind": category.major.kind, "name": category.name}
+    return {
+        "code": category.full_code,
+        "kind": category.major.kind,
+        "name": category.name,
+        "name_en": english_name(category.name_en),
+    }
 
 
 def summons_out(summons: Summons) -> dict[str, Any]:

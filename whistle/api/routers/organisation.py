@@ -13,7 +13,7 @@ from pydantic import Field
 
 from whistle.api import schemas as s
 from whistle.api.auth import api_token
-from whistle.api.shared import caller, errors
+from whistle.api.shared import caller, english_name, errors
 from whistle.organisation.models import Department, Jurisdiction, Person, Role, RoleAssignment
 from whistle.organisation.scoping import area_of, visible_jurisdictions, visible_lanes
 from whistle.policies.models import Category
@@ -149,7 +149,9 @@ def list_categories(request: HttpRequest) -> list[dict[str, Any]]:
             "code": c.full_code,
             "kind": c.major.kind,
             "name": c.name,
+            "name_en": english_name(c.name_en),
             "major": c.major.name,
+            "major_name_en": english_name(c.major.name_en),
             "district": c.major.district.code,
             "resolve_within": c.resolve_within,
             "resolve_unit": c.resolve_unit,
