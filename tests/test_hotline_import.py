@@ -27,7 +27,7 @@ from whistle.cases.hotline_import import ExportUnreadable, import_hotline_orders
 from whistle.cases.models import Case, Event, HotlineOrder
 from whistle.cases.trail import EventKind
 from whistle.notifications.models import Notification
-from whistle.policies.models import HotlineImportMapping
+from whistle.policies.models import Category, HotlineImportMapping
 
 T0 = beijing(2026, 5, 12, 9, 0)
 HEADERS = ["工单编号", "来电时间", "来电人", "联系电话", "诉求内容", "经度", "纬度", "紧急程度"]
@@ -262,3 +262,42 @@ def test_without_coordinates_or_lane_the_address_names_the_lane(whistle_city, cl
     case = HotlineOrder.objects.get().case
     assert (case.lane, case.township) == (whistle_city.lane, whistle_city.longtan)
     assert case.address == "北京市东城区龙潭街道人民市场东巷３号门前"
+
+
+def test_the_category_is_read_by_its_code_its_name_or_its_english_name(whistle_city, clock):
+    vending, garbage = whistle_city.street_vending, whistle_city.exposed_garbage
+    vending.name_en = "Street vending"
+    vending.save(update_fields=["name_en"])
+    # Another major class's category with the same Chinese name: the name alone is ambiguous.
+    twin = Category.objects.create(major=garbage.major, code="07", name=vending.name)
+    headers = ["工单编号", "诉求内容", "经度", "纬度", "来电人", "诉求类别"]
+    place = [ON_THE_LANE[0], ON_THE_LANE[1], "李女士"]
+    rows = [
+        ["C-1", "游商", *place, "street  VENDING"],
+        ["C-2", "游商", *place, f"{vending.full_code} Street vending"],
+        ["C-3", "垃圾", *place, garbage.full_code],
+        ["C-4", "垃圾", *place, f"{garbage.full_code} {garbage.name}"],
+        ["C-5", "垃圾", *place, garbage.name],
+    ]
+    with translation.override("zh-hans"):
+        outcome = run(whistle_city, "export.csv", csv_bytes(rows, headers=headers))
+    assert outcome.ok, outcome.problems
+    assert [HotlineOrder.objects.get(number=f"C-{n}").case.category for n in range(1, 6)] == [
+        vending,
+        vending,
+        garbage,
+        garbage,
+        garbage,
+    ]
+
+    bad = [
+        ["D-1", "游商", *place, "Hawkers"],
+        ["D-2", "游商", *place, vending.name],
+        ["D-3", "游商", *place, f"{twin.full_code} {twin.name}"],
+    ]
+    with translation.override("en"):
+        outcome = run(whistle_city, "export.csv", csv_bytes(bad, headers=headers))
+    assert [(p.row, p.column) for p in outcome.problems] == [(2, "诉求类别"), (3, "诉求类别")]
+    assert "English name" in outcome.problems[0].message
+    assert "4-digit code" in outcome.problems[1].message
+    assert not HotlineOrder.objects.filter(number__startswith="D-").exists()

@@ -198,17 +198,36 @@ def _channel(value: Any) -> str:
     return text
 
 
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _category_words(category: Category) -> set[str]:
+    """What a cell may write for the category, folded (`_folded`): its 4-digit code, its
+    name or its English name, each alone or after the code, as the platform's export and the
+    category list write them, whatever the language of the person importing."""
+    names = [category.name, category.name_en]
+    words = {category.full_code}
+    for name in filter(None, (n.strip() for n in names)):
+        words |= {name, f"{category.full_code} {name}"}
+    return {_folded(word) for word in words}
+
+
 def _category(value: Any, categories: list[Category]) -> Category | None:
     text = cell_text(value)
     if not text:
         return None
-    matches = [c for c in categories if text in (c.full_code, c.name, str(c))]
+    wanted = _folded(text)
+    matches = [c for c in categories if wanted in _category_words(c)]
     if len(matches) != 1:
         raise InvalidInput(
             "category",
-            _("%(value)s is not one category of this district: write its 4-digit code or name.")
+            _(
+                "%(value)s is not one category of this district: write its 4-digit code, "
+                "its name or its English name."
+            )
             if not matches
-            else _("%(value)s names several categories: write the one meant by its name."),
+            else _("%(value)s names several categories: write the one meant by its 4-digit code."),
             value=text,
         )
     return matches[0]
