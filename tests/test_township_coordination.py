@@ -46,6 +46,17 @@ def _dongsi_whistle(c: WhistleCity):
     return case
 
 
+def _notice_to_the_police(c: WhistleCity, case):
+    """The township chief's supervision notice to the police, due two hours after NOW."""
+    return actions.issue_supervision_notice(
+        c.township_chief,
+        case,
+        department=c.police,
+        text="立即到场处置游商",
+        due_at=NOW + timedelta(hours=2),
+    )
+
+
 def test_multi_department_matters_and_notices_with_deadlines(client, whistle_city):
     c = whistle_city
     # Two departments summoned: shown. One department: not a multi-department matter.
@@ -54,13 +65,7 @@ def test_multi_department_matters_and_notices_with_deadlines(client, whistle_cit
     actions.blow_whistle(c.dispatcher, single, kind="routine", departments=[c.urban])
     police = summonses[c.police.pk]
     # The police are past their 30-minute arrival at 10:31.
-    notice = actions.issue_supervision_notice(
-        c.township_chief,
-        several,
-        department=c.police,
-        text="立即到场处置游商",
-        due_at=NOW + timedelta(hours=2),
-    )
+    notice = _notice_to_the_police(c, several)
     client.force_login(c.dispatcher)
     with time_machine.travel(NOW + timedelta(minutes=31), tick=False):
         response = client.get(URL)
@@ -80,13 +85,7 @@ def test_multi_department_matters_and_notices_with_deadlines(client, whistle_cit
 def test_the_counts_read_in_the_singular_and_the_plural(client, whistle_city):
     c = whistle_city
     several, _blown, _summonses = whistled_case(c)
-    actions.issue_supervision_notice(
-        c.township_chief,
-        several,
-        department=c.police,
-        text="立即到场处置游商",
-        due_at=NOW + timedelta(hours=2),
-    )
+    _notice_to_the_police(c, several)
     client.force_login(c.dispatcher)
     client.cookies["django_language"] = "en"
     with time_machine.travel(NOW + timedelta(hours=3), tick=False):
