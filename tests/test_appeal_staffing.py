@@ -49,8 +49,8 @@ def _clock():
         yield traveller
 
 
-@pytest.fixture
-def appealed(scored):
+@pytest.fixture(name="appealed")
+def appealed_fixture(scored):
     rate_july(scored)
     appeal_with_photos(
         scored.urban_officer,

@@ -325,6 +325,7 @@ WHISTLE_WORKER_SWEEPS = env_list(
     [
         "whistle.cases.deadlines.sweep",
         "whistle.assessment.engine.sweep",
+        "whistle.assessment.ruler_checks.sweep",
         "whistle.notifications.delivery.sweep",
         "whistle.accounts.sessions.sweep",
         "whistle.cases.actions.personal_data.sweep",

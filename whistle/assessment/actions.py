@@ -6,7 +6,9 @@ case up to date before it commits. An appeal tells the district chiefs' office t
 on it, and a ruling the department that appealed, in the same transaction. A change of
 people or roles that leaves a pending appeal with nobody who may rule on it tells the people
 who add staff, and one that gives such an appeal someone who may rule on it tells the people
-who now may and the department, in the change's transaction (`after_staffing_changed`).
+who now may and the department, in the change's transaction (`after_staffing_changed`); the
+worker looks again every `RULER_CHECK_EVERY` for the changes that announce nothing
+(`ruler_checks.sweep`), with the same `settle_rulers`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from whistle.assessment.engine import (
 )
 from whistle.assessment.models import (
     LONGEST_APPEAL_WORKING_DAYS,
+    RULER_CHECK_EVERY,
     Appeal,
     ClosedPeriod,
     DepartmentResult,
@@ -480,6 +483,7 @@ def file_appeal(
             evidence=evidence,
             filed_by=person,
             filed_at=now,
+            ruler_check_at=now + RULER_CHECK_EVERY,
         )
         appeal.attachments.set(attachments)
         event = append_event(
@@ -543,7 +547,17 @@ def rule_on_appeal(
         appeal.ruled_at = now
         appeal.ruling_note = note
         appeal.correction = correction if upheld else {}
-        appeal.save(update_fields=["status", "ruled_by", "ruled_at", "ruling_note", "correction"])
+        appeal.ruler_check_at = None
+        appeal.save(
+            update_fields=[
+                "status",
+                "ruled_by",
+                "ruled_at",
+                "ruling_note",
+                "correction",
+                "ruler_check_at",
+            ]
+        )
         event = append_event(
             case,
             AssessmentEventKind.APPEAL_UPHELD if upheld else AssessmentEventKind.APPEAL_REJECTED,
@@ -561,13 +575,9 @@ def rule_on_appeal(
 def after_staffing_changed(*, now: datetime | None = None, **_signal: Any) -> list[Appeal]:
     """Receiver of `staffing_changed` (connected in the assessment app's ready()): people or
     their roles changed (a role added, ended or removed, an account deactivated), in the
-    change's transaction. Each pending appeal that nobody may rule on any longer
-    (`nobody_may_rule`) and whose staffers have not been told gets its trail event, and they
-    are told as on filing (`_tell_staffers`); its mark (`nobody_rules_since`) keeps them from
-    being told again. Each marked appeal that someone may rule on again gets its trail event
-    too: the people who now may are told as the office is on filing (`_tell_office`), the
-    department that appealed hears that it has someone to rule on it, and the mark goes, so
-    that losing them tells again. Returns the appeals that came to have nobody."""
+    change's transaction. Each pending appeal whose rulers no longer match its mark
+    (`nobody_may_rule` against `nobody_rules_since`) is settled by `settle_rulers`, which
+    tells as on filing. Returns the appeals that came to have nobody."""
     now = now or timezone.now()
     pending = list(
         Appeal.objects.filter(status=Appeal.Status.PENDING).select_related(
@@ -584,36 +594,53 @@ def after_staffing_changed(*, now: datetime | None = None, **_signal: Any) -> li
             .select_related("department__district", "summons__case", "filed_by")
             .get(pk=found.pk)
         )
-        if appeal.status != Appeal.Status.PENDING:
-            continue
-        rulers = appeal_rulers(appeal)
-        if appeal.nobody_rules_since is None and not rulers:
-            event = append_event(
-                case,
-                AssessmentEventKind.APPEAL_NOBODY_RULES,
-                summons=appeal.summons,
-                data={"appeal": appeal.pk},
-                at=now,
-                follow_trail=True,
-            )
-            appeal.nobody_rules_since = event.at
-            appeal.save(update_fields=["nobody_rules_since"])
-            _tell_staffers(event, appeal)
+        if settle_rulers(case, appeal, now):
             told.append(appeal)
-        elif appeal.nobody_rules_since is not None and rulers:
-            event = append_event(
-                case,
-                AssessmentEventKind.APPEAL_RULER_FOUND,
-                summons=appeal.summons,
-                data={"appeal": appeal.pk},
-                at=now,
-                follow_trail=True,
-            )
-            appeal.nobody_rules_since = None
-            appeal.save(update_fields=["nobody_rules_since"])
-            _tell_office(event, appeal, rulers)
-            _tell_department_of_ruler(event, appeal)
     return told
+
+
+def settle_rulers(case: Case, appeal: Appeal, now: datetime) -> bool:
+    """Bring a pending appeal's mark (`nobody_rules_since`) in line with who may rule on it
+    now, the case and the appeal locked by the caller: the answer to a change of people or
+    roles (`after_staffing_changed`) and the worker's look (`ruler_checks.sweep`) alike.
+
+    An appeal that nobody may rule on (`nobody_may_rule`) and whose staffers have not been
+    told gets its trail event, and they are told as on filing (`_tell_staffers`); its mark
+    keeps them from being told again. A marked appeal that someone may rule on again gets
+    its trail event too: the people who now may are told as the office is on filing
+    (`_tell_office`), the department that appealed hears that it has someone to rule on it,
+    and the mark goes, so that losing them tells again. Anything else writes nothing.
+    Returns whether the appeal came to have nobody."""
+    if appeal.status != Appeal.Status.PENDING:
+        return False
+    rulers = appeal_rulers(appeal)
+    if appeal.nobody_rules_since is None and not rulers:
+        event = append_event(
+            case,
+            AssessmentEventKind.APPEAL_NOBODY_RULES,
+            summons=appeal.summons,
+            data={"appeal": appeal.pk},
+            at=now,
+            follow_trail=True,
+        )
+        appeal.nobody_rules_since = event.at
+        appeal.save(update_fields=["nobody_rules_since"])
+        _tell_staffers(event, appeal)
+        return True
+    if appeal.nobody_rules_since is not None and rulers:
+        event = append_event(
+            case,
+            AssessmentEventKind.APPEAL_RULER_FOUND,
+            summons=appeal.summons,
+            data={"appeal": appeal.pk},
+            at=now,
+            follow_trail=True,
+        )
+        appeal.nobody_rules_since = None
+        appeal.save(update_fields=["nobody_rules_since"])
+        _tell_office(event, appeal, rulers)
+        _tell_department_of_ruler(event, appeal)
+    return False
 
 
 def close_period(

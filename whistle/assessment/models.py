@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -20,7 +21,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from whistle.assessment.periods import Period, validate_month_start
-from whistle.cases.models import Attachment, Summons
+from whistle.cases.models import Attachment, Summons, claim_index
 from whistle.organisation.models import Department, Jurisdiction
 from whistle.organisation.names import english_name_field, in_reader_language
 from whistle.policies.models import LONGEST_LIMIT, YEAR_IN_MINUTES, DurationUnit, bounds_check
@@ -31,6 +32,12 @@ ZERO = Decimal("0")
 HUNDRED = Decimal("100")
 # The longest appeal window: about a year of working days, as any working-day time limit.
 LONGEST_APPEAL_WORKING_DAYS = LONGEST_LIMIT[DurationUnit.WORKING_DAYS]
+# How often the worker looks again whether someone may rule on a pending appeal
+# (`Appeal.ruler_check_at`, `whistle.assessment.ruler_checks`): the net under changes of
+# people and roles that announce nothing (a shell, SQL, another program writing the
+# database). An hour: the office and the staffers hear within the hour, and the sweep reads
+# each pending appeal's office no more than 24 times a day.
+RULER_CHECK_EVERY = timedelta(hours=1)
 
 
 def parse_share(text: str) -> Fraction:
@@ -737,12 +744,19 @@ class Appeal(models.Model):
     nobody_rules_since = models.DateTimeField(
         _("nobody may rule on it since"), null=True, blank=True
     )
+    # When the worker looks again whether someone may rule on it (`RULER_CHECK_EVERY` after
+    # filing and after each look), for the changes of people and roles that announce
+    # nothing; empty once it is ruled on.
+    ruler_check_at = models.DateTimeField(_("next check for a ruler"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("appeal")
         verbose_name_plural = _("appeals")
         ordering = ["-filed_at"]
-        indexes = [models.Index(fields=["status", "filed_at"])]
+        indexes = [
+            models.Index(fields=["status", "filed_at"]),
+            claim_index("ruler_check_at", "appeal_ruler_check"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.department} · {self.summons_id} · {self.get_status_display()}"
