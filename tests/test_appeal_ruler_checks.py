@@ -16,17 +16,18 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from tests.conftest import make_person
-from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
-from tests.fixtures_district import scored_july_fixture  # noqa: F401  (fixture)
-from tests.test_appeal_staffing import (  # noqa: F401  (fixtures)
+from tests.fixtures_appeals import (  # noqa: F401  (fixtures)
     FOUND,
     NOBODY,
-    _clock,
     appealed_fixture,
     filed_with_nobody_to_rule,
+    july_20_clock_fixture,
     office_role,
+    staffed_fixture,
     told,
 )
+from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
+from tests.fixtures_district import scored_july_fixture  # noqa: F401  (fixture)
 from whistle.assessment.actions import rule_on_appeal
 from whistle.assessment.editing import appeal_with_photos
 from whistle.assessment.models import RULER_CHECK_EVERY, Appeal
@@ -52,14 +53,14 @@ def leave_the_office_unannounced(person: Person, district) -> None:
     assert changed == 1
 
 
-def test_filing_sets_the_first_look_an_hour_on(appealed):
+def test_filing_sets_the_first_look_an_hour_on(staffed):
     appeal = Appeal.objects.get()
     assert RULER_CHECK_EVERY.total_seconds() == 3600
     assert appeal.ruler_check_at == bj(20, 11)
 
 
-def test_the_last_ruler_removed_unannounced_is_found_by_the_sweep_once(appealed):
-    m = appealed
+def test_the_last_ruler_removed_unannounced_is_found_by_the_sweep_once(staffed):
+    m = staffed
     leave_the_office_unannounced(m.chiefs_office, m.district)
     assert told(m.root) == [] and not Event.objects.filter(kind=NOBODY).exists()
     # Not yet due: nothing is looked at.
@@ -88,8 +89,8 @@ def test_the_last_ruler_removed_unannounced_is_found_by_the_sweep_once(appealed)
     assert Appeal.objects.get().ruler_check_at == bj(21, 10)
 
 
-def test_a_ruler_added_unannounced_is_asked_by_the_sweep_once(appealed):
-    m = appealed
+def test_a_ruler_added_unannounced_is_asked_by_the_sweep_once(staffed):
+    m = staffed
     later = filed_with_nobody_to_rule(m)
     assert later.ruler_check_at == bj(20, 12)
     lin = make_person("lin", Role.RESIDENT)
@@ -113,8 +114,8 @@ def test_a_ruler_added_unannounced_is_asked_by_the_sweep_once(appealed):
     assert Event.objects.filter(kind=FOUND).count() == 1
 
 
-def test_an_announced_change_is_not_told_again_by_the_sweep(client, appealed):
-    m = appealed
+def test_an_announced_change_is_not_told_again_by_the_sweep(client, staffed):
+    m = staffed
     client.force_login(m.root)
     with time_machine.travel(bj(20, 10, 30), tick=False):
         response = client.post(
@@ -128,8 +129,8 @@ def test_an_announced_change_is_not_told_again_by_the_sweep(client, appealed):
     assert len(told(m.root)) == 1 and Event.objects.filter(kind=NOBODY).count() == 1
 
 
-def test_a_ruled_appeal_is_not_looked_at(appealed):
-    m = appealed
+def test_a_ruled_appeal_is_not_looked_at(staffed):
+    m = staffed
     appeal = rule_on_appeal(m.chiefs_office, Appeal.objects.get(), False, "无到场记录")
     appeal.refresh_from_db()
     assert appeal.ruler_check_at is None
@@ -138,8 +139,8 @@ def test_a_ruled_appeal_is_not_looked_at(appealed):
     assert told(m.root) == [] and not Event.objects.filter(kind=NOBODY).exists()
 
 
-def test_an_appeal_ruled_behind_the_sweeps_back_is_no_longer_looked_at(appealed):
-    m = appealed
+def test_an_appeal_ruled_behind_the_sweeps_back_is_no_longer_looked_at(staffed):
+    m = staffed
     Appeal.objects.update(status=Appeal.Status.REJECTED)
     leave_the_office_unannounced(m.chiefs_office, m.district)
     assert look(bj(20, 11)) == 1
@@ -148,8 +149,8 @@ def test_an_appeal_ruled_behind_the_sweeps_back_is_no_longer_looked_at(appealed)
     assert told(m.root) == [] and not Event.objects.filter(kind=NOBODY).exists()
 
 
-def test_the_sweep_stops_at_its_batch(appealed):
-    m = appealed
+def test_the_sweep_stops_at_its_batch(staffed):
+    m = staffed
     market = make_person(
         "market-officer", Role.DEPARTMENT_OFFICER, department=m.summonses["c3_market"].department
     )
@@ -160,8 +161,8 @@ def test_the_sweep_stops_at_its_batch(appealed):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_migration_marks_the_appeals_whose_filing_told_the_staffers(appealed):
-    m = appealed
+def test_the_migration_marks_the_appeals_whose_filing_told_the_staffers(staffed):
+    m = staffed
     market = make_person(
         "market-officer", Role.DEPARTMENT_OFFICER, department=m.summonses["c3_market"].department
     )

@@ -22,11 +22,19 @@ from django.urls import reverse
 
 from tests.conftest import make_person
 from tests.fixtures_api import Api, secret_for
+from tests.fixtures_appeals import (  # noqa: F401  (fixtures)
+    FOUND,
+    NOBODY,
+    appealed_fixture,
+    filed_with_nobody_to_rule,
+    july_20_clock_fixture,
+    office_role,
+    staffed_fixture,
+    told,
+)
 from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_district import (
     DEPARTMENT,
-    jpeg_upload,
-    rate_july,
     scored_july_fixture,  # noqa: F401  (fixture)
 )
 from whistle.assessment.actions import rule_on_appeal
@@ -35,44 +43,10 @@ from whistle.assessment.models import Appeal
 from whistle.cases.models import Event
 from whistle.cases.trail import EventKind
 from whistle.importing.pipeline import run_import
-from whistle.notifications.outbox import inbox
 from whistle.organisation.models import Person, Role, RoleAssignment
 from whistle.organisation.staffing import announce_staffing_changed
 
-NOBODY = "summons.appeal_nobody_rules"
 WAITS = "区街巷长办公室暂无可以裁定此申诉的人员，已通知区里增派人员。"
-
-
-@pytest.fixture(autouse=True)
-def _clock():
-    with time_machine.travel(bj(20, 10), tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture(name="appealed")
-def appealed_fixture(scored):
-    rate_july(scored)
-    appeal_with_photos(
-        scored.urban_officer,
-        scored.summonses["c3_urban"],
-        "came",
-        {"came": "on_time"},
-        "执法队员10:20已到场，定位信号弱未能签到",
-        photos=[jpeg_upload().read()],
-    )
-    scored.chief = make_person("dongcheng-chief", Role.DISTRICT_CHIEF, jurisdiction=scored.district)
-    scored.root = Person.objects.create_superuser(
-        username="root", password="pw-123456", name="root"
-    )
-    return scored
-
-
-def told(person: Person, kind: str = NOBODY) -> list[Any]:
-    return list(inbox(person).filter(kind=kind))
-
-
-def office_role(person: Person, district) -> RoleAssignment:
-    return RoleAssignment.objects.get(person=person, role=Role.CHIEFS_OFFICE, jurisdiction=district)
 
 
 def end_role_in_the_admin(client, row: RoleAssignment) -> None:
@@ -114,8 +88,8 @@ def change_form_data(response) -> dict[str, Any]:
     return data
 
 
-def test_the_last_ruler_losing_the_office_role_tells_the_staffers_once(client, appealed):
-    m = appealed
+def test_the_last_ruler_losing_the_office_role_tells_the_staffers_once(client, staffed):
+    m = staffed
     appeal = Appeal.objects.get()
     assert appeal.status == "pending" and appeal.nobody_rules_since is None
     # 陈 may rule on it: nobody else is told when it is filed.
@@ -152,8 +126,8 @@ def test_the_last_ruler_losing_the_office_role_tells_the_staffers_once(client, a
     assert Event.objects.filter(kind=NOBODY).count() == 1
 
 
-def test_deactivating_the_last_ruler_in_the_admin_tells_the_staffers(client, appealed):
-    m = appealed
+def test_deactivating_the_last_ruler_in_the_admin_tells_the_staffers(client, staffed):
+    m = staffed
     client.force_login(m.root)
     url = f"/admin/organisation/person/{m.chiefs_office.pk}/change/"
     data = change_form_data(client.get(url))
@@ -165,8 +139,8 @@ def test_deactivating_the_last_ruler_in_the_admin_tells_the_staffers(client, app
     assert len(told(m.root)) == 1 and len(told(m.chief)) == 1
 
 
-def test_saving_a_person_who_still_may_rule_tells_nobody(client, appealed):
-    m = appealed
+def test_saving_a_person_who_still_may_rule_tells_nobody(client, staffed):
+    m = staffed
     client.force_login(m.root)
     url = f"/admin/organisation/person/{m.chiefs_office.pk}/change/"
     data = change_form_data(client.get(url))
@@ -176,8 +150,8 @@ def test_saving_a_person_who_still_may_rule_tells_nobody(client, appealed):
     assert not Event.objects.filter(kind=NOBODY).exists()
 
 
-def test_an_import_that_deactivates_the_last_ruler_tells_the_staffers(appealed, tmp_path):
-    m = appealed
+def test_an_import_that_deactivates_the_last_ruler_tells_the_staffers(staffed, tmp_path):
+    m = staffed
     path = tmp_path / "people.csv"
     with path.open("w", encoding="utf-8", newline="") as stream:
         csv.writer(stream).writerows([["username", "active"], ["chen-office", "否"]])
@@ -189,8 +163,8 @@ def test_an_import_that_deactivates_the_last_ruler_tells_the_staffers(appealed, 
     assert len(told(m.root)) == 1 and len(told(m.chief)) == 1
 
 
-def test_an_appeal_filed_with_nobody_to_rule_is_not_told_of_again(client, appealed):
-    m = appealed
+def test_an_appeal_filed_with_nobody_to_rule_is_not_told_of_again(client, staffed):
+    m = staffed
     rule_on_appeal(m.chiefs_office, Appeal.objects.get(), False, "无到场记录")
     with time_machine.travel(bj(20, 11), tick=False):
         later = appeal_with_photos(
@@ -207,8 +181,8 @@ def test_an_appeal_filed_with_nobody_to_rule_is_not_told_of_again(client, appeal
     assert not Event.objects.filter(kind=NOBODY).exists()
 
 
-def test_once_someone_may_rule_again_losing_them_tells_again(client, appealed):
-    m = appealed
+def test_once_someone_may_rule_again_losing_them_tells_again(client, staffed):
+    m = staffed
     client.force_login(m.root)
     with time_machine.travel(bj(20, 11), tick=False):
         end_role_in_the_admin(client, office_role(m.chiefs_office, m.district))
@@ -228,8 +202,8 @@ def test_once_someone_may_rule_again_losing_them_tells_again(client, appealed):
     assert Event.objects.filter(kind=NOBODY).count() == 2
 
 
-def test_a_role_change_rolled_back_tells_nobody(appealed):
-    m = appealed
+def test_a_role_change_rolled_back_tells_nobody(staffed):
+    m = staffed
     with pytest.raises(RuntimeError, match="undone"), transaction.atomic():
         office_role(m.chiefs_office, m.district).delete()
         announce_staffing_changed(trigger="admin")
@@ -239,8 +213,8 @@ def test_a_role_change_rolled_back_tells_nobody(appealed):
     assert Appeal.objects.get().nobody_rules_since is None
 
 
-def test_the_api_says_when_nobody_may_rule_on_an_appeal(client, appealed):
-    m = appealed
+def test_the_api_says_when_nobody_may_rule_on_an_appeal(client, staffed):
+    m = staffed
     api = Api(secret_for(m.urban_officer))
     appeal = Appeal.objects.get()
     (item,) = api.get("/assessment/appeals").json()["items"]
@@ -261,8 +235,8 @@ def test_the_api_says_when_nobody_may_rule_on_an_appeal(client, appealed):
     assert "awaiting_ruler" in schema["required"]
 
 
-def test_my_appeals_says_when_nobody_may_rule_on_a_pending_appeal(client, appealed):
-    m = appealed
+def test_my_appeals_says_when_nobody_may_rule_on_a_pending_appeal(client, staffed):
+    m = staffed
     client.force_login(m.urban_officer)
 
     def my_appeals(language: str = "zh-hans") -> str:
@@ -277,23 +251,8 @@ def test_my_appeals_says_when_nobody_may_rule_on_a_pending_appeal(client, appeal
     assert "Nobody in the district chiefs' office may rule on this appeal yet" in my_appeals("en")
 
 
-FOUND = "summons.appeal_ruler_found"
-
-
-def filed_with_nobody_to_rule(m) -> Appeal:
-    """陈 rejects the first appeal of the record, so nobody may rule on the next one."""
-    rule_on_appeal(m.chiefs_office, Appeal.objects.get(), False, "无到场记录")
-    with time_machine.travel(bj(20, 11), tick=False):
-        later = appeal_with_photos(
-            m.urban_officer, m.summonses["c3_urban"], "came", {"late_minutes": 5}, "迟到5分钟"
-        )
-    later.refresh_from_db()
-    assert later.nobody_rules_since == bj(20, 11)
-    return later
-
-
-def test_someone_added_to_the_office_in_the_admin_is_asked_to_rule_once(client, appealed):
-    m = appealed
+def test_someone_added_to_the_office_in_the_admin_is_asked_to_rule_once(client, staffed):
+    m = staffed
     later = filed_with_nobody_to_rule(m)
     lin = make_person("lin", Role.RESIDENT)
     client.force_login(m.root)
@@ -347,8 +306,8 @@ def test_someone_added_to_the_office_in_the_admin_is_asked_to_rule_once(client, 
     assert Event.objects.filter(kind=FOUND).count() == 1
 
 
-def test_someone_imported_into_the_office_is_asked_to_rule(appealed, tmp_path):
-    m = appealed
+def test_someone_imported_into_the_office_is_asked_to_rule(staffed, tmp_path):
+    m = staffed
     later = filed_with_nobody_to_rule(m)
     path = tmp_path / "people.csv"
     with path.open("w", encoding="utf-8", newline="") as stream:

@@ -17,6 +17,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import make_person
+from tests.fixtures_appeals import (  # noqa: F401  (fixtures)
+    appealed_fixture,
+    july_20_clock_fixture,
+)
 from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_district import (
     APPEALS,
@@ -33,27 +37,6 @@ from whistle.cases.models import Event
 from whistle.cases.trail import EventKind
 from whistle.notifications.outbox import inbox
 from whistle.organisation.models import Person, Role, RoleAssignment
-
-
-@pytest.fixture(autouse=True)
-def _clock():
-    with time_machine.travel(bj(20, 10), tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def appealed(scored):
-    rate_july(scored)
-    appeal_with_photos(
-        scored.urban_officer,
-        scored.summonses["c3_urban"],
-        "came",
-        {"came": "on_time"},
-        "执法队员10:20已到场，定位信号弱未能签到",
-        evidence="现场执法记录仪视频 10:20",
-        photos=[jpeg_upload().read()],
-    )
-    return scored
 
 
 def html_of(response) -> str:

@@ -599,6 +599,18 @@ def after_staffing_changed(*, now: datetime | None = None, **_signal: Any) -> li
     return told
 
 
+def _mark_rulers(case: Case, appeal: Appeal, kind: str, now: datetime) -> Event:
+    """The trail event that the appeal came to have nobody who may rule on it, or someone
+    again, and its mark: the event's moment, or none."""
+    event = append_event(
+        case, kind, summons=appeal.summons, data={"appeal": appeal.pk}, at=now, follow_trail=True
+    )
+    nobody = kind == AssessmentEventKind.APPEAL_NOBODY_RULES
+    appeal.nobody_rules_since = event.at if nobody else None
+    appeal.save(update_fields=["nobody_rules_since"])
+    return event
+
+
 def settle_rulers(case: Case, appeal: Appeal, now: datetime) -> bool:
     """Bring a pending appeal's mark (`nobody_rules_since`) in line with who may rule on it
     now, the case and the appeal locked by the caller: the answer to a change of people or
@@ -615,29 +627,11 @@ def settle_rulers(case: Case, appeal: Appeal, now: datetime) -> bool:
         return False
     rulers = appeal_rulers(appeal)
     if appeal.nobody_rules_since is None and not rulers:
-        event = append_event(
-            case,
-            AssessmentEventKind.APPEAL_NOBODY_RULES,
-            summons=appeal.summons,
-            data={"appeal": appeal.pk},
-            at=now,
-            follow_trail=True,
-        )
-        appeal.nobody_rules_since = event.at
-        appeal.save(update_fields=["nobody_rules_since"])
+        event = _mark_rulers(case, appeal, AssessmentEventKind.APPEAL_NOBODY_RULES, now)
         _tell_staffers(event, appeal)
         return True
     if appeal.nobody_rules_since is not None and rulers:
-        event = append_event(
-            case,
-            AssessmentEventKind.APPEAL_RULER_FOUND,
-            summons=appeal.summons,
-            data={"appeal": appeal.pk},
-            at=now,
-            follow_trail=True,
-        )
-        appeal.nobody_rules_since = None
-        appeal.save(update_fields=["nobody_rules_since"])
+        event = _mark_rulers(case, appeal, AssessmentEventKind.APPEAL_RULER_FOUND, now)
         _tell_office(event, appeal, rulers)
         _tell_department_of_ruler(event, appeal)
     return False
