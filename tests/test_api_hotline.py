@@ -369,6 +369,7 @@ def test_the_township_replies_and_calls_back_by_the_order_number(api_city, clock
         "kind": "done",
         "replied_at": "2026-05-12T01:30:00Z",
         "on_time": True,
+        "promised_by": None,
     }
     clock.move_to(T0 + 60 * MIN)
     not_reached = client.post("/hotline/orders/110101/BJ/2026/0001/callback", {"contacted": False})
@@ -408,9 +409,19 @@ def test_a_reply_without_a_kind_is_in_progress_before_the_case_is_handled_and_do
     client.post("/hotline/orders", order("U-1"))
     client.post("/hotline/orders", order("U-2"))
     clock.move_to(T0 + 30 * MIN)
-    early = client.post("/hotline/orders/110101/U-1/reply", {"reply": "城管已派人前往"})
+    before = written()
+    unpromised = client.post("/hotline/orders/110101/U-1/reply", {"reply": "城管已派人前往"})
+    assert unpromised.status_code == 422, unpromised.json()
+    assert unpromised.json()["field"] == "promised_by"
+    assert "正在办理" in unpromised.json()["message"]
+    assert written() == before
+    early = client.post(
+        "/hotline/orders/110101/U-1/reply",
+        {"reply": "城管已派人前往", "promised_by": "2026-05-15T18:00:00+08:00"},
+    )
     assert early.status_code == 200, early.json()
     assert early.json()["reply"]["kind"] == "in_progress"
+    assert early.json()["reply"]["promised_by"] == "2026-05-15T10:00:00Z"
     case = HotlineOrder.objects.get(number="U-2").case
     Case.objects.filter(pk=case.pk).update(status=Case.Status.HANDLED)
     late = client.post("/hotline/orders/110101/U-2/reply", {"reply": "已清理完毕"})
@@ -429,7 +440,11 @@ def test_a_reply_names_its_kind_and_an_in_progress_one_holds_the_call_back(api_c
     assert written() == before
     replied = client.post(
         "/hotline/orders/110101/K-1/reply",
-        {"kind": "in_progress", "reply": "城管已派人，明天前清理"},
+        {
+            "kind": "in_progress",
+            "reply": "城管已派人，明天前清理",
+            "promised_by": "2026-05-13T18:00:00+08:00",
+        },
     )
     assert replied.status_code == 200, replied.json()
     assert replied.json()["reply"]["kind"] == "in_progress"
@@ -452,6 +467,67 @@ def test_a_reply_names_its_kind_and_an_in_progress_one_holds_the_call_back(api_c
     actions.solve_on_spot(city.dispatcher, case, note="已清理")
     called = client.post("/hotline/orders/110101/K-1/callback", body)
     assert called.status_code == 200, called.json()
+
+
+def test_the_final_reply_by_the_order_number_gives_the_result_after_in_progress(api_city, clock):
+    WebhookEndpoint.objects.create(
+        name="12345", url="https://12345.example/hook", secret="s", event_kinds=[HOTLINE_ANSWER]
+    )
+    client = api_city.as_("dispatcher")
+    client.post("/hotline/orders", order("F-1"))
+    clock.move_to(T0 + 30 * MIN)
+    before = written()
+    too_soon = client.post("/hotline/orders/110101/F-1/final-reply", {"reply": "已清理"})
+    assert (too_soon.status_code, too_soon.json()["code"]) == (409, "state_conflict")
+    for promise, field in (
+        ("2026-05-12T08:00:00+08:00", "promised_by"),  # past
+        ("2026-05-15T18:00:00", "promised_by"),  # no time zone
+    ):
+        refused = client.post(
+            "/hotline/orders/110101/F-1/reply",
+            {"kind": "in_progress", "reply": "城管已派人", "promised_by": promise},
+        )
+        assert (refused.status_code, refused.json()["field"]) == (422, field), refused.json()
+    refused = client.post(
+        "/hotline/orders/110101/F-1/reply",
+        {"kind": "done", "reply": "已清理", "promised_by": "2026-05-15T18:00:00+08:00"},
+    )
+    assert (refused.status_code, refused.json()["field"]) == (422, "promised_by")
+    assert written() == before
+    client.post(
+        "/hotline/orders/110101/F-1/reply",
+        {"kind": "in_progress", "reply": "城管已派人", "promised_by": "2026-05-15T18:00:00+08:00"},
+    )
+    clock.move_to(T0 + 60 * MIN)
+    wrong = client.post(
+        "/hotline/orders/110101/F-1/final-reply", {"kind": "in_progress", "reply": "x"}
+    )
+    assert (wrong.status_code, wrong.json()["field"]) == (422, "kind")
+    final = client.post("/hotline/orders/110101/F-1/final-reply", {"reply": "游商已劝离"})
+    assert final.status_code == 200, final.json()
+    body = final.json()
+    assert body["reply"]["kind"] == "in_progress"
+    assert body["reply"]["promised_by"] == "2026-05-15T10:00:00Z"
+    assert body["final_reply"] == {
+        "text": "游商已劝离",
+        "kind": "done",
+        "replied_at": "2026-05-12T02:00:00Z",
+        "promise_kept": True,
+    }
+    assert body["promise_overdue"] is False
+    again = client.post("/hotline/orders/110101/F-1/final-reply", {"reply": "再说一次"})
+    assert (again.status_code, again.json()["code"]) == (409, "state_conflict")
+    called = client.post(
+        "/hotline/orders/110101/F-1/callback",
+        {"contacted": True, "resolved": True, "satisfied": True},
+    )
+    assert called.status_code == 200, called.json()
+    sent = Notification.objects.filter(channel=Channel.WEBHOOK, kind=HOTLINE_ANSWER)
+    assert [n.payload["answer"] for n in sent.order_by("pk")] == [
+        "reply",
+        "final_reply",
+        "callback",
+    ]
 
 
 def test_an_order_outside_the_callers_area_is_not_found(api_city, clock):

@@ -193,7 +193,7 @@ def build(city: ApiCity) -> Scene:
     actions.check_passed(c.dispatcher, resident, now=tick())
     actions.close_case(c.dispatcher, resident, now=tick())
     # 12345 work orders: one awaiting its reply, one replied to and awaiting the call-back.
-    for name in ("hotline_awaiting", "hotline_replied"):
+    for name in ("hotline_in_progress", "hotline_awaiting", "hotline_replied"):
         taken = actions.take_hotline_order(
             c.dispatcher,
             number=f"ORDER-{name}",
@@ -203,6 +203,15 @@ def build(city: ApiCity) -> Scene:
             now=tick(),
         )
         scene.ids[name] = taken.order.number
+        if name == "hotline_in_progress":
+            actions.record_hotline_reply(
+                c.dispatcher,
+                taken.case,
+                kind="in_progress",
+                reply="正在处理",
+                promised_by=NOW + timedelta(days=3),
+                now=tick(),
+            )
     actions.record_hotline_reply(c.dispatcher, taken.case, kind="done", reply="已处理", now=tick())
     notice = actions.issue_supervision_notice(
         c.township_office,
@@ -476,6 +485,12 @@ OPERATIONS: dict[str, Op] = {
     "record_hotline_reply": Op(
         "POST",
         "/hotline/orders/110101/{hotline_awaiting}/reply",
+        TOWNSHIP_OK,
+        lambda s: {"kind": "done", "reply": "已处理"},
+    ),
+    "record_hotline_final_reply": Op(
+        "POST",
+        "/hotline/orders/110101/{hotline_in_progress}/final-reply",
         TOWNSHIP_OK,
         lambda s: {"kind": "done", "reply": "已处理"},
     ),

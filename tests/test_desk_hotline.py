@@ -249,7 +249,15 @@ def test_after_an_in_progress_reply_the_page_says_the_call_back_comes_once_handl
     client.post(PAGE, order_fields())
     case = Case.objects.get()
     url = f"/cases/{case.reference}/"
-    posted = post_op(client, url, "reply", case, kind="in_progress", reply="城管已派人，今晚前清理")
+    posted = post_op(
+        client,
+        url,
+        "reply",
+        case,
+        kind="in_progress",
+        reply="城管已派人，今晚前清理",
+        promised_by="2026-05-12T21:00",
+    )
     assert posted.status_code == 302
     assert HotlineOrder.objects.get().reply_kind == "in_progress"
     html = client.get(url).content.decode()
@@ -270,6 +278,78 @@ def test_after_an_in_progress_reply_the_page_says_the_call_back_comes_once_handl
     actions.solve_on_spot(whistle_city.dispatcher, case, note="已清理")
     html = client.get(url).content.decode()
     assert 'class="form op-form op-callback"' in html and "已处置或结案后再回访" not in html
+
+
+def _final_kind_checked(html: str, case: Case) -> list[str]:
+    return re.findall(
+        rf'<input type="radio" name="final_reply-{case.reference}-kind" value="(\w+)"[^>]*checked',
+        html,
+    )
+
+
+def _card(html: str) -> str:
+    start = html.index('id="order"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_an_in_progress_reply_says_by_when_and_the_result_follows_on_the_page(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    client.post(PAGE, order_fields(deadline_class="general"))
+    case = Case.objects.get()
+    url = f"/cases/{case.reference}/"
+    html = client.get(url).content.decode()
+    assert f'name="reply-{case.reference}-promised_by"' in html
+    assert f'id="op-final_reply-{case.reference}"' not in html
+    # Without the time, or with one past, the form comes back with the reason; nothing is written.
+    for promised_by, reason in (("", "请写明预计何时办结"), ("2026-05-12T08:00", "已经过去")):
+        again = post_op(
+            client,
+            url,
+            "reply",
+            case,
+            kind="in_progress",
+            reply="城管已派人",
+            promised_by=promised_by,
+        )
+        assert again.status_code == 200 and reason in again.content.decode()
+    assert HotlineOrder.objects.get().replied_at is None
+    posted = post_op(
+        client,
+        url,
+        "reply",
+        case,
+        kind="in_progress",
+        reply="城管已派人，周五前清理",
+        promised_by="2026-05-15T18:00",
+    )
+    assert posted.status_code == 302
+    html = client.get(url).content.decode()
+    card = _card(html)
+    assert "承诺办结时间" in card and "2026-05-15 18:00" in card
+    assert _final_kind_checked(html, case) == ["done"]
+    form = html[html.index(f'id="op-final_reply-{case.reference}"') :]
+    assert 'value="in_progress"' not in form[: form.index("</form>")]
+    listed = client.get(PAGE).content.decode()
+    row = listed[listed.index('id="order-2026051200001"') :]
+    assert "承诺 05-15 18:00 前办结" in re.sub(r"<[^>]+>", "", row[: row.index("</li>")])
+    # The result, then: the card shows both replies, the trail both events.
+    done = post_op(client, url, "final_reply", case, kind="done", reply="游商已劝离，已恢复通行")
+    assert done.status_code == 302
+    order = HotlineOrder.objects.get()
+    assert (order.reply_kind, order.final_reply_kind) == ("in_progress", "done")
+    html = client.get(url).content.decode()
+    card = _card(html)
+    assert "城管已派人，周五前清理" in card and "游商已劝离，已恢复通行" in card
+    assert "办结反馈" in card and "按承诺办结" in card
+    assert f'id="op-final_reply-{case.reference}"' not in html
+    assert 'class="form op-form op-callback"' in html  # handled: the call-back is offered
+    trail = re.sub(r"<[^>]+>", " ", html[html.index('id="order"') :])
+    assert "已向来电人反馈办理结果" in trail and re.search(r"办理结果\s+已办结", trail)
+    listed = client.get(PAGE).content.decode()
+    row = listed[listed.index('id="order-2026051200001"') :]
+    assert "办结：已办结" in row[: row.index("</li>")]
+    english = _card(client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode())
+    assert "Result for the caller" in english and "Done by (promised)" in english
 
 
 def test_a_done_reply_offers_the_call_back_and_a_resolved_case_preselects_done(

@@ -53,6 +53,8 @@ from whistle.policies.models import DurationUnit, HotlineDeadlineClass
 
 T0 = beijing(2026, 5, 12, 9, 0)
 REPLY_BY = beijing(2026, 5, 19, 9, 0)
+# The result a reply "in progress" promises: Friday 15 May, 18:00.
+PROMISED = beijing(2026, 5, 15, 18, 0)
 MIN = timedelta(minutes=1)
 MICROSECOND = timedelta(microseconds=1)
 NAME, PHONE = "王小明", "13812341234"
@@ -598,14 +600,19 @@ def test_the_reply_says_what_it_is_and_a_reply_without_its_kind_writes_nothing(w
         assert "已办结" in str(refused.value) and "正在办理" in str(refused.value)
     assert not Event.objects.filter(kind=EventKind.HOTLINE_REPLIED).exists()
     actions.record_hotline_reply(
-        whistle_city.dispatcher, case, kind="in_progress", reply="城管已派人，今天 18 点前清理"
+        whistle_city.dispatcher,
+        case,
+        kind="in_progress",
+        reply="城管已派人，今天 18 点前清理",
+        promised_by=PROMISED,
     )
     order = HotlineOrder.objects.get()
     assert (order.reply_kind, order.get_reply_kind_display()) == ("in_progress", "正在办理")
     event = Event.objects.get(kind=EventKind.HOTLINE_REPLIED)
     assert event.data["reply_kind"] == "in_progress"
-    # Any kind is the response the reply deadline asks for.
-    assert (event.data["on_time"], order.reply_check_at) == (True, None)
+    # Any kind is the response the reply deadline asks for; the sweep now waits for the
+    # promised result only.
+    assert (event.data["on_time"], order.reply_check_at) == (True, PROMISED + MICROSECOND)
 
 
 def test_after_an_in_progress_reply_the_call_back_waits_for_the_case_to_be_handled(
@@ -614,7 +621,11 @@ def test_after_an_in_progress_reply_the_call_back_waits_for_the_case_to_be_handl
     case = take(whistle_city).case
     clock.move_to(T0 + 10 * MIN)
     case = actions.record_hotline_reply(
-        whistle_city.dispatcher, case, kind="in_progress", reply="城管已派人，明天前清理"
+        whistle_city.dispatcher,
+        case,
+        kind="in_progress",
+        reply="城管已派人，明天前清理",
+        promised_by=PROMISED,
     )
     clock.move_to(T0 + 20 * MIN)
     for person in (whistle_city.dispatcher, whistle_city.assessor):
@@ -661,7 +672,11 @@ def test_a_case_not_taken_up_or_merged_into_a_handled_case_is_handled(whistle_ci
     clock.move_to(T0 + MIN)
     for case in (rejected, duplicate):
         actions.record_hotline_reply(
-            whistle_city.dispatcher, case, kind="in_progress", reply="正在核实"
+            whistle_city.dispatcher,
+            case,
+            kind="in_progress",
+            reply="正在核实",
+            promised_by=PROMISED,
         )
     rejected = actions.reject_case(whistle_city.dispatcher, rejected, reason="重复来电")
     assert may(whistle_city.dispatcher, "record_resident_callback", rejected)
@@ -700,6 +715,206 @@ def test_a_residents_case_is_still_called_back_once_closed_without_asking_if_sol
     assert (case.resident_satisfied, case.source) == (True, "resident")
 
 
+# The result after a reply "in progress" --------------------------------------------------------
+
+
+def reply_in_progress(city: Any, case: Case, promised_by: Any = PROMISED, **fields: Any) -> Case:
+    return actions.record_hotline_reply(
+        city.dispatcher,
+        case,
+        kind="in_progress",
+        reply=fields.pop("reply", "城管已派人，周五前清理"),
+        promised_by=promised_by,
+        **fields,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "promised_by", "message"),
+    [
+        ("in_progress", None, "需要写明"),
+        ("in_progress", "", "需要写明"),
+        ("in_progress", "2026-05-15 18:00", "时区"),
+        ("in_progress", datetime(2026, 5, 15, 18, 0), "时区"),  # noqa: DTZ001  (naive)
+        ("in_progress", T0, "已经过去"),
+        ("in_progress", T0 - timedelta(days=1), "已经过去"),
+        # The order's resolve deadline (19 May, 09:00) and 90 days: 17 August, 09:00.
+        ("in_progress", beijing(2026, 8, 17, 9, 1), "2026-08-17 09:00"),
+        ("done", PROMISED, "只有“正在办理”"),
+        ("not_ours", PROMISED, "只有“正在办理”"),
+    ],
+)
+def test_a_reply_in_progress_says_by_when_and_no_other_kind_does(
+    whistle_city, clock, kind, promised_by, message
+):
+    case = take(whistle_city).case
+    before = Event.objects.count()
+    with pytest.raises(InvalidInput, match=message) as refused:
+        actions.record_hotline_reply(
+            whistle_city.dispatcher, case, kind=kind, reply="城管已派人", promised_by=promised_by
+        )
+    assert refused.value.field == "promised_by"
+    assert Event.objects.count() == before
+    order = HotlineOrder.objects.get()
+    assert (order.replied_at, order.promised_by) == (None, None)
+
+
+def test_a_reply_in_progress_keeps_its_promise_on_the_order_and_in_the_trail(whistle_city, clock):
+    case = take(whistle_city).case
+    with translation.override("en"), pytest.raises(InvalidInput, match="needs it"):
+        reply_in_progress(whistle_city, case, promised_by=None)
+    latest = beijing(2026, 8, 17, 9, 0)  # the resolve deadline and 90 days, exactly
+    reply_in_progress(whistle_city, case, promised_by=latest)
+    order = HotlineOrder.objects.get()
+    assert (order.promised_by, order.reply_check_at) == (latest, latest + MICROSECOND)
+    event = Event.objects.get(kind=EventKind.HOTLINE_REPLIED)
+    assert event.data["promised_by"] == "2026-08-17T01:00:00+00:00"
+    # A final kind gives the result at once: no promise, in the trail neither.
+    other = take(whistle_city, "2026051200002").case
+    actions.record_hotline_reply(whistle_city.dispatcher, other, kind="done", reply="已清理")
+    last = Event.objects.filter(kind=EventKind.HOTLINE_REPLIED).order_by("pk").last()
+    assert last is not None and "promised_by" not in last.data
+    assert HotlineOrder.objects.get(number="2026051200002").promised_by is None
+
+
+def test_the_final_reply_gives_the_result_and_the_first_reply_stays_the_response(
+    whistle_city, clock
+):
+    city = whistle_city
+    case = take(city).case
+    clock.move_to(T0 + 10 * MIN)
+    case = reply_in_progress(city, case)
+    assert not may(city.dispatcher, "record_resident_callback", case)
+    # After the reply deadline, even: the response was the first reply, in time.
+    clock.move_to(REPLY_BY + timedelta(hours=2))
+    with pytest.raises(InvalidInput) as refused:
+        actions.record_hotline_final_reply(city.dispatcher, case, kind="in_progress", reply="x")
+    assert refused.value.field == "kind" and "已办结" in str(refused.value)
+    case = actions.record_hotline_final_reply(
+        city.dispatcher, case, kind="done", reply="游商已劝离，市场东巷已恢复通行"
+    )
+    order = HotlineOrder.objects.get()
+    assert (order.replied_at, order.reply_kind, order.reply) == (
+        T0 + 10 * MIN,
+        "in_progress",
+        "城管已派人，周五前清理",
+    )
+    assert (order.final_replied_at, order.final_reply_kind, order.final_reply) == (
+        REPLY_BY + timedelta(hours=2),
+        "done",
+        "游商已劝离，市场东巷已恢复通行",
+    )
+    assert (order.answered_at, order.reply_check_at, order.reply_overdue_at) == (
+        REPLY_BY + timedelta(hours=2),
+        None,
+        None,
+    )
+    first, final = Event.objects.filter(
+        kind__in=[EventKind.HOTLINE_REPLIED, EventKind.HOTLINE_FINAL_REPLIED]
+    ).order_by("seq")
+    assert (first.kind, first.data["reply_kind"], first.data["on_time"]) == (
+        EventKind.HOTLINE_REPLIED,
+        "in_progress",
+        True,
+    )
+    assert (final.kind, final.data["reply_kind"], final.data["reply"]) == (
+        EventKind.HOTLINE_FINAL_REPLIED,
+        "done",
+        "游商已劝离，市场东巷已恢复通行",
+    )
+    assert (final.data["promised_by"], final.data["promise_kept"]) == (
+        "2026-05-15T10:00:00+00:00",
+        False,
+    )
+    # The request is handled: the caller may be called back, on an open case.
+    assert case.status == Case.Status.REPORTED
+    assert may(city.assessor, "record_resident_callback", case)
+    assert sweep_at(clock, REPLY_BY + timedelta(days=1)) == 0
+    actions.record_resident_callback(city.assessor, case, satisfied=True, resolved=True)
+    # The response rate reads the first reply.
+    rates = hotline_rates(city.district, "2026-05")
+    assert (rates.received, rates.responded) == (1, 1)
+    assert verify_database(references=[case.reference]).problems == []
+
+
+def test_the_final_reply_is_given_once_after_in_progress_by_those_who_reply(whistle_city, clock):
+    city = whistle_city
+    case = take(city).case
+    clock.move_to(T0 + 10 * MIN)
+    with pytest.raises(ActionRefused, match="先记录答复"):
+        actions.record_hotline_final_reply(city.dispatcher, case, kind="done", reply="已处理")
+    done = take(city, "2026051200002").case
+    actions.record_hotline_reply(city.dispatcher, done, kind="done", reply="已处理")
+    with pytest.raises(ActionRefused, match="已结束办理"):
+        actions.record_hotline_final_reply(city.dispatcher, done, kind="done", reply="已处理")
+    case = reply_in_progress(city, case)
+    clock.move_to(T0 + 20 * MIN)
+    for person in (city.assessor, city.urban_officer, city.district_office):
+        assert not may(person, "record_hotline_final_reply", case)
+        with pytest.raises(PermissionRefused):
+            actions.record_hotline_final_reply(person, case, kind="done", reply="已处理")
+    assert may(city.township_chief, "record_hotline_final_reply", case)
+    case = actions.record_hotline_final_reply(
+        city.township_chief, case, kind="cannot_solve", reply="需区里协调"
+    )
+    assert not may(city.dispatcher, "record_hotline_final_reply", case)
+    with pytest.raises(ActionRefused, match="已经告知来电人"):
+        actions.record_hotline_final_reply(city.dispatcher, case, kind="done", reply="再答复")
+    assert Event.objects.filter(kind=EventKind.HOTLINE_FINAL_REPLIED).count() == 1
+    plain = actions.report_case(
+        city.steward, description="路灯不亮", lon=ON_THE_LANE[0], lat=ON_THE_LANE[1]
+    )
+    with pytest.raises(ActionRefused):
+        actions.record_hotline_final_reply(city.dispatcher, plain, kind="done", reply="已处理")
+
+
+def test_a_promise_past_without_the_result_is_told_once_at_its_exact_boundary(whistle_city, clock):
+    city = whistle_city
+    case = take(city).case
+    clock.move_to(T0 + 10 * MIN)
+    reply_in_progress(city, case)
+    assert sweep_at(clock, PROMISED) == 0
+    assert sweep_at(clock, PROMISED + MICROSECOND) == 1
+    [overdue] = Event.objects.filter(kind=EventKind.HOTLINE_PROMISE_OVERDUE)
+    assert (overdue.case, overdue.actor_role) == (case, "system")
+    assert overdue.data["promised_by"] == "2026-05-15T10:00:00.000000+00:00"
+    order = HotlineOrder.objects.get()
+    assert (order.promise_overdue_at, order.reply_check_at, order.reply_overdue_at) == (
+        PROMISED + MICROSECOND,
+        None,
+        None,
+    )
+    told = Notification.objects.filter(kind=EventKind.HOTLINE_PROMISE_OVERDUE, channel="inbox")
+    assert [n.audience for n in told] == [f"township-desk:{case.township_id}"]
+    for person in (city.dispatcher, city.township_chief):
+        [entry] = inbox(person).filter(kind=EventKind.HOTLINE_PROMISE_OVERDUE)
+        assert "2026051200001" in entry.subject and "2026-05-15 18:00" in entry.subject
+    assert sweep_at(clock, PROMISED + timedelta(days=1)) == 0
+    assert Event.objects.filter(kind=EventKind.HOTLINE_PROMISE_OVERDUE).count() == 1
+    # The result, late, is still given; nobody is told again.
+    actions.record_hotline_final_reply(city.dispatcher, case, kind="done", reply="已清理")
+    assert sweep_at(clock, REPLY_BY + timedelta(days=30)) == 0
+    assert Event.objects.filter(kind=EventKind.HOTLINE_PROMISE_OVERDUE).count() == 1
+
+
+def test_a_promise_kept_or_a_case_resolved_before_it_tells_nobody(whistle_city, clock):
+    city = whistle_city
+    kept, resolved = take(city).case, take(city, "2026051200002").case
+    clock.move_to(T0 + 10 * MIN)
+    kept = reply_in_progress(city, kept)
+    resolved = reply_in_progress(city, resolved)
+    clock.move_to(T0 + 20 * MIN)
+    actions.record_hotline_final_reply(city.dispatcher, kept, kind="done", reply="已清理")
+    assert HotlineOrder.objects.get(number="2026051200001").reply_check_at is None
+    resolved = actions.file_case(city.dispatcher, resolved, category=city.street_vending)
+    actions.solve_on_spot(city.dispatcher, resolved, note="已清理")
+    assert sweep_at(clock, PROMISED + MIN) == 1  # the resolved case's check, with nothing to say
+    assert not Event.objects.filter(kind=EventKind.HOTLINE_PROMISE_OVERDUE).exists()
+    assert not Notification.objects.filter(kind=EventKind.HOTLINE_PROMISE_OVERDUE).exists()
+    assert HotlineOrder.objects.get(number="2026051200002").reply_check_at is None
+    assert sweep_at(clock, PROMISED + timedelta(days=1)) == 0
+
+
 # Answers back to the hotline platform -----------------------------------------------------------
 
 
@@ -732,8 +947,11 @@ def test_the_reply_and_the_call_back_are_queued_to_the_platforms_webhook(whistle
             "kind": "done",
             "replied_at": "2026-05-12T03:00:00+00:00",
             "on_time": True,
+            "promised_by": None,
         },
         "reply_overdue": False,
+        "final_reply": None,
+        "promise_overdue": False,
         "callback": None,
         "answered_at": "2026-05-12T03:00:00+00:00",
         "answer": "reply",
@@ -748,6 +966,44 @@ def test_the_reply_and_the_call_back_are_queued_to_the_platforms_webhook(whistle
     # No personal data goes to the platform.
     body = json.dumps([reply.payload, callback.payload], ensure_ascii=False)
     assert NAME not in body and PHONE not in body
+
+
+def test_the_platform_hears_the_promise_and_then_the_result(whistle_city, clock):
+    WebhookEndpoint.objects.create(
+        name="12345热线平台", url="https://12345.example/hooks", event_kinds=[HOTLINE_ANSWER]
+    )
+    case = take(whistle_city).case
+    clock.move_to(T0 + 30 * MIN)
+    case = reply_in_progress(whistle_city, case)
+    clock.move_to(T0 + timedelta(days=2))
+    actions.record_hotline_final_reply(
+        whistle_city.dispatcher, case, kind="not_ours", reply="属于燃气公司职责，已转交"
+    )
+    progress, result = answers_queued()
+    assert progress.payload["answer"] == "reply"
+    assert progress.payload["reply"] == {
+        "text": "城管已派人，周五前清理",
+        "kind": "in_progress",
+        "replied_at": "2026-05-12T01:30:00+00:00",
+        "on_time": True,
+        "promised_by": "2026-05-15T10:00:00+00:00",
+    }
+    assert progress.payload["final_reply"] is None
+    assert result.payload["answer"] == "final_reply"
+    assert result.payload["reply"] == progress.payload["reply"]  # the first reply, as it was
+    assert result.payload["final_reply"] == {
+        "text": "属于燃气公司职责，已转交",
+        "kind": "not_ours",
+        "replied_at": "2026-05-14T01:00:00+00:00",
+        "promise_kept": True,
+    }
+    assert (result.payload["answered_at"], result.payload["promise_overdue"]) == (
+        "2026-05-14T01:00:00+00:00",
+        False,
+    )
+    assert [d["final_reply"]["kind"] for d in hotline_answers(whistle_city.district)] == [
+        "not_ours"
+    ]
 
 
 def test_the_platform_receives_the_answer_signed(whistle_city, receiver, clock):  # noqa: F811

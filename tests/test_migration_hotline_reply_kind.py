@@ -34,7 +34,11 @@ def test_replies_recorded_before_kinds_existed_are_done(whistle_city):
         take(whistle_city, "M-2")
         clock.shift(60)
         actions.record_hotline_reply(
-            whistle_city.dispatcher, replied, kind="in_progress", reply="已处理"
+            whistle_city.dispatcher,
+            replied,
+            kind="in_progress",
+            reply="已处理",
+            promised_by=beijing(2026, 5, 15, 18, 0),
         )
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)

@@ -277,6 +277,17 @@ def build_states(city: WhistleCity) -> States:
     cases["work order, replied"] = actions.record_hotline_reply(
         city.dispatcher, replied, kind="done", reply="已处理", now=t()
     )
+    in_progress = actions.take_hotline_order(
+        city.dispatcher, number="P-3", caller_phone="13800138000", now=t(), **order
+    ).case
+    cases["work order, in progress"] = actions.record_hotline_reply(
+        city.dispatcher,
+        in_progress,
+        kind="in_progress",
+        reply="正在处理",
+        promised_by=NOW + timedelta(days=3),
+        now=t(),
+    )
     return States(cases, summonses, notices, {"urban_dispatcher": urban_dispatcher})
 
 
@@ -362,6 +373,7 @@ ARGUMENTS: dict[str, Callable[[WhistleCity, Any], dict[str, Any]]] = {
     "evaluate": lambda city, case: {"rating": 5},
     "callback": lambda city, case: {"satisfied": True, "resolved": True},
     "reply": lambda city, case: {"kind": "done", "reply": "已处理"},
+    "final_reply": lambda city, case: {"kind": "done", "reply": "已处理"},
     "backlog": lambda city, case: {"reason": "需拆违", "review_on": date(2026, 4, 1)},
     "resume": lambda city, case: {},
     "escalate": lambda city, case: {"reason": "久拖不决"},

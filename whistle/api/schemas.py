@@ -706,6 +706,17 @@ class HotlineReplyIn(In):
     # is handled, in progress before (`usual_reply_kind`).
     kind: Literal["done", "in_progress", "not_ours", "cannot_solve"] | None = None
     reply: Text
+    # By when the township expects to be done: required for in_progress (in the future, at
+    # most 90 days after the order's resolve deadline), refused with the other kinds. Given
+    # without a kind, the reply is in_progress.
+    promised_by: AwareDatetime | None = None
+
+
+class HotlineFinalReplyIn(In):
+    # The result after a reply in_progress: done (the result), not_ours (whose duty it is)
+    # or cannot_solve (why not now).
+    kind: Literal["done", "not_ours", "cannot_solve"] = "done"
+    reply: Text
 
 
 class HotlineCallbackIn(In):
@@ -721,6 +732,17 @@ class HotlineReplyOut(Schema):
     kind: str
     replied_at: datetime
     on_time: bool
+    # A reply in_progress: by when the township expects to be done; null for the others.
+    promised_by: datetime | None
+
+
+class HotlineFinalReplyOut(Schema):
+    text: str
+    # done, not_ours or cannot_solve.
+    kind: str
+    replied_at: datetime
+    # Given by the time the reply in_progress promised.
+    promise_kept: bool
 
 
 class HotlineCallbackOut(Schema):
@@ -754,9 +776,13 @@ class HotlineAnswerOut(Schema):
     resolve_due_at: datetime
     reply: HotlineReplyOut | None
     reply_overdue: bool
+    # The result given after a reply in_progress (办结反馈); null until then.
+    final_reply: HotlineFinalReplyOut | None
+    # The time the reply in_progress promised passed without the final reply.
+    promise_overdue: bool
     callback: HotlineCallbackOut | None
     answered_at: datetime | None
-    # What just changed (reply, callback); null when pulled.
+    # What just changed (reply, final_reply, callback); null when pulled.
     answer: str | None
 
 

@@ -36,6 +36,7 @@ from django.utils.translation import gettext_noop
 
 from whistle.cases.bulk import among, insert_values, reader, update_each
 from whistle.cases.models import Case, HotlineOrder, Summons, SupervisionNotice, Whistle
+from whistle.cases.permissions import request_handled
 from whistle.cases.trail import BatchedEvent, EventKind, TrailBatch, event_link
 from whistle.notifications import audiences, texts
 from whistle.notifications.models import Notification
@@ -348,6 +349,14 @@ def next_check_for_notice(notice: SupervisionNotice) -> datetime | None:
 
 
 def next_reply_check(order: HotlineOrder) -> datetime | None:
+    """The next moment the sweep must look at a hotline order: the reply turning overdue
+    (`_reply_check`) or the promised result (`_promise_check`), whichever comes first; None
+    when neither can any more."""
+    due = [at for at in (_reply_check(order), _promise_check(order)) if at is not None]
+    return min(due) if due else None
+
+
+def _reply_check(order: HotlineOrder) -> datetime | None:
     """The moment a hotline order's reply turns overdue, or None when it cannot any more:
     recorded overdue already, or replied in time. A late reply the sweep has not seen yet
     keeps the moment, so that the lateness is recorded all the same."""
@@ -356,6 +365,17 @@ def next_reply_check(order: HotlineOrder) -> datetime | None:
     if order.replied_at is not None and order.replied_at <= order.respond_due_at:
         return None
     return order.respond_due_at + OVERDUE_STEP
+
+
+def _promise_check(order: HotlineOrder) -> datetime | None:
+    """The moment the result promised by a reply "in progress" turns overdue, or None when
+    it cannot any more: the final reply given, the promise recorded overdue already, or the
+    request handled otherwise (the case marked resolved, closed or not taken up)."""
+    if order.promised_by is None or order.promise_overdue_at is not None:
+        return None
+    if not order.awaits_final_reply or request_handled(order.case):
+        return None
+    return order.promised_by + OVERDUE_STEP
 
 
 def _notice_unanswered_at_deadline(notice: SupervisionNotice) -> bool:
@@ -1446,14 +1466,16 @@ def _process_backlog_review(case: Case, _locked: Case, context: _Pass) -> bool:
 
 
 def _process_reply_deadline(order: HotlineOrder, case: Case, context: _Pass) -> bool:
-    """A hotline order's reply to the caller is overdue: record it, once, and tell the
-    township while the reply is still owed. Judged from timestamps like a summons: a late
-    reply the sweep did not see before it came is recorded overdue all the same, with its
-    moment. The deadline is the hotline platform's and does not pause on the backlog."""
+    """A hotline order's reply to the caller is overdue, or the result a reply "in
+    progress" promised: record each, once, and tell the township while it is still owed.
+    Judged from timestamps like a summons: a late reply the sweep did not see before it
+    came is recorded overdue all the same, with its moment. The reply deadline is the
+    hotline platform's and does not pause on the backlog; a promise is no longer watched
+    once the case is marked resolved, closed or not taken up."""
     now = context.now
     checked = order.reply_check_at
     order.case = case
-    due = next_reply_check(order)
+    due = _reply_check(order)
     if due is not None and due <= now:
         order.reply_overdue_at = now
         event = _record(
@@ -1485,12 +1507,42 @@ def _process_reply_deadline(order: HotlineOrder, case: Case, context: _Pass) -> 
                 dedupe_key=f"hotline:{order.uuid}:reply-overdue",
                 audience=_key_of(audiences.TOWNSHIP_DESK, case.township_id),
             )
+    promised = _promise_check(order)
+    if promised is not None and promised <= now and order.promised_by is not None:
+        order.promise_overdue_at = now
+        event = _record(
+            context,
+            case,
+            EventKind.HOTLINE_PROMISE_OVERDUE,
+            summons=None,
+            at=now,
+            data={
+                "order": order.number,
+                "promised_by": _iso(order.promised_by),
+                "late_seconds": round((now - order.promised_by).total_seconds(), 3),
+            },
+        )
+        promise = {
+            "number": order.number,
+            "reference": case.reference,
+            "due": _local(order.promised_by),
+        }
+        notify(
+            context,
+            context._jurisdiction_staff("reply", _REPLY_OVERDUE_ROLES, case.township_id),
+            event,
+            subject=context.translated(_PROMISE_OVERDUE) % promise,
+            message=texts.message(_PROMISE_OVERDUE, promise),
+            body=_body(case),
+            dedupe_key=f"hotline:{order.uuid}:promise-overdue",
+            audience=_key_of(audiences.TOWNSHIP_DESK, case.township_id),
+        )
     order.reply_check_at = next_reply_check(order)
     context.chunk.write(
         order,
         guard="reply_check_at",
         was=checked,
-        fields={"reply_overdue_at", "reply_check_at"},
+        fields={"reply_overdue_at", "promise_overdue_at", "reply_check_at"},
     )
     return True
 
@@ -1529,6 +1581,10 @@ _BACKLOG_REVIEW = gettext_noop(
 _REPLY_OVERDUE = gettext_noop(
     "Reply overdue: the caller of order %(number)s (case %(reference)s) was to "
     "have the reply by %(due)s"
+)
+_PROMISE_OVERDUE = gettext_noop(
+    "Result overdue: the caller of order %(number)s (case %(reference)s) was promised the "
+    "result by %(due)s"
 )
 
 

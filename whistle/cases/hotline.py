@@ -1,6 +1,7 @@
 """What the 12345 hotline platform is told about its work orders (接诉即办), pushed and pulled.
 
-The township answers each order twice: its reply to the caller (办理结果) and the call-back
+The township answers each order twice: its reply to the caller (办理结果; after a reply "in
+progress", with the by-when, the final reply with the result: 办结反馈) and the call-back
 (回访: was the caller reached, is the problem solved, are they satisfied). Both are actions
 with their trail events (`whistle.cases.actions.hotline`, `record_resident_callback`); each
 also queues the order's **answer** — one JSON document per order, as it stands after the
@@ -46,8 +47,8 @@ def _iso(moment: datetime | None) -> str | None:
 
 def answer_document(order: HotlineOrder, *, answer: str | None = None) -> dict[str, Any]:
     """The order as the hotline platform sees it. `answer` names what just changed
-    (``reply``, ``callback``); pulled documents have none. No personal data: the platform
-    has the caller's, and the township's people stay unnamed."""
+    (``reply``, ``final_reply``, ``callback``); pulled documents have none. No personal
+    data: the platform has the caller's, and the township's people stay unnamed."""
     case = order.case
     reply = None
     if order.replied_at is not None:
@@ -56,6 +57,16 @@ def answer_document(order: HotlineOrder, *, answer: str | None = None) -> dict[s
             "kind": order.reply_kind,
             "replied_at": _iso(order.replied_at),
             "on_time": order.replied_at <= order.respond_due_at,
+            "promised_by": _iso(order.promised_by),
+        }
+    final_reply = None
+    if order.final_replied_at is not None:
+        final_reply = {
+            "text": order.final_reply,
+            "kind": order.final_reply_kind,
+            "replied_at": _iso(order.final_replied_at),
+            "promise_kept": order.promised_by is None
+            or order.final_replied_at <= order.promised_by,
         }
     callback = None
     if order.called_back_at is not None:
@@ -78,6 +89,8 @@ def answer_document(order: HotlineOrder, *, answer: str | None = None) -> dict[s
         "resolve_due_at": _iso(order.resolve_due_at),
         "reply": reply,
         "reply_overdue": order.reply_overdue_at is not None,
+        "final_reply": final_reply,
+        "promise_overdue": order.promise_overdue_at is not None,
         "callback": callback,
         "answered_at": _iso(order.answered_at),
         "answer": answer,

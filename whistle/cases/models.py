@@ -696,10 +696,24 @@ class HotlineOrder(models.Model):
     reply_kind = models.CharField(
         _("kind of reply"), max_length=16, choices=ReplyKind.choices, blank=True
     )
+    # A reply "in progress" says by when the township expects to be done (required for that
+    # kind, empty for the others); the result then comes as the final reply.
+    promised_by = models.DateTimeField(_("result promised by"), null=True, blank=True)
+    # The final reply (办结反馈) after a reply "in progress": the result, once. The first
+    # reply stays the response (响应) the reply deadline and the response rate read.
+    final_replied_at = models.DateTimeField(_("final reply at"), null=True, blank=True)
+    final_reply = models.TextField(_("final reply to the caller"), blank=True)
+    final_reply_kind = models.CharField(
+        _("kind of final reply"), max_length=16, choices=ReplyKind.choices, blank=True
+    )
+    # Set once, by the sweep, when the promised time passed without the final reply.
+    promise_overdue_at = models.DateTimeField(_("promise overdue at"), null=True, blank=True)
     # Set once, by the sweep, in the same transaction as its trail event.
     reply_overdue_at = models.DateTimeField(_("reply overdue at"), null=True, blank=True)
-    # When the sweep must look at the reply deadline: just after it, while the reply has not
-    # been recorded overdue and was not given in time; null otherwise. The sweep's index.
+    # When the sweep must look at the order: just after the reply deadline, while the reply
+    # has not been recorded overdue and was not given in time; else just after the promised
+    # time, while the final reply is owed and the promise was not recorded overdue; null
+    # otherwise (`next_reply_check`). The sweep's index.
     reply_check_at = models.DateTimeField(_("reply check at"), null=True, blank=True)
     # The call-back (回访): the last attempt, and what the caller said once reached.
     called_back_at = models.DateTimeField(_("called back at"), null=True, blank=True)
@@ -730,8 +744,20 @@ class HotlineOrder(models.Model):
 
     @property
     def reply_is_final(self) -> bool:
-        """Whether the reply ends the handling (done, not ours, cannot be solved now)."""
+        """Whether the replies end the handling: the reply is done, not ours or cannot be
+        solved now, or the final reply followed a reply "in progress"."""
+        if self.final_replied_at is not None:
+            return True
         return self.replied_at is not None and self.reply_kind in self.FINAL_REPLY_KINDS
+
+    @property
+    def awaits_final_reply(self) -> bool:
+        """Whether the caller was told "in progress" and the result is still owed."""
+        return (
+            self.replied_at is not None
+            and self.reply_kind == self.ReplyKind.IN_PROGRESS
+            and self.final_replied_at is None
+        )
 
     @property
     def deadline_class_shown(self) -> str:

@@ -394,8 +394,12 @@ def _checked(case: Case, action: str | Promise) -> None:
 
 
 def request_handled(case: Case) -> bool:
-    """Whether the township is done with the case: marked resolved, closed or not taken up;
-    a duplicate once the case it was merged into is."""
+    """Whether the township is done with the request: a work order whose replies end the
+    handling (a final kind, or the final reply after "in progress"); a case marked resolved,
+    closed or not taken up; a duplicate once the case it was merged into is."""
+    order = order_of(case)
+    if order is not None and order.reply_is_final:
+        return True
     if case.status == CS.MERGED and case.merged_into is not None:
         return case.merged_into.status in REQUEST_HANDLED
     return case.status in REQUEST_HANDLED
@@ -423,7 +427,7 @@ def _not_yet_called_back(case: Case, action: str | Promise) -> None:
         raise StateRefused(_("The resident has already been called back."))
     if case.resident_rated_at is not None:
         raise StateRefused(_("The resident has already rated the result on the case's page."))
-    if order is not None and not order.reply_is_final and not request_handled(case):
+    if order is not None and not request_handled(case):
         raise ActionRefused(
             _(
                 "The caller was told the request is in progress: the call-back comes once "
@@ -440,6 +444,23 @@ def _awaiting_reply(case: Case, action: str | Promise) -> None:
         )
     if order.replied_at is not None:
         raise ActionRefused(_("The reply to the caller has already been recorded."))
+
+
+def _awaiting_final_reply(case: Case, action: str | Promise) -> None:
+    """After a reply "in progress", the result, once."""
+    order = order_of(case)
+    if order is None:
+        raise ActionRefused(
+            _("This case did not come as a work order: there is no caller to reply to.")
+        )
+    if order.replied_at is None:
+        raise ActionRefused(
+            _("Record the reply to the caller first: the result follows a reply “in progress”.")
+        )
+    if order.final_replied_at is not None:
+        raise ActionRefused(_("The result has already been given to the caller."))
+    if order.reply_kind != order.ReplyKind.IN_PROGRESS:
+        raise ActionRefused(_("The reply to the caller already ended the handling."))
 
 
 def _escalatable(case: Case, action: str | Promise) -> None:
@@ -577,6 +598,12 @@ RULES: dict[str, Rule] = {
             _("record the reply to the caller"),
             _township_office,
             _awaiting_reply,
+        ),
+        Rule(
+            "record_hotline_final_reply",
+            _("give the caller the result"),
+            _township_office,
+            _awaiting_final_reply,
         ),
         Rule(
             "put_on_backlog",

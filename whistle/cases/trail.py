@@ -88,6 +88,8 @@ class EventKind(models.TextChoices):
     # A work order of the 12345 hotline (whistle.cases.actions.hotline).
     HOTLINE_REPLIED = "hotline.replied", _("reply to the caller recorded")
     HOTLINE_REPLY_OVERDUE = "hotline.reply_overdue", _("reply to the caller overdue")
+    HOTLINE_FINAL_REPLIED = "hotline.final_replied", _("result given to the caller")
+    HOTLINE_PROMISE_OVERDUE = "hotline.promise_overdue", _("result promised to the caller overdue")
     # Written by the assessment (whistle.assessment.actions).
     SUMMONS_RATED = "summons.rated", _("township rated the department's work")
     APPEALED = "summons.appealed", _("department appealed its assessment")

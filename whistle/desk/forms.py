@@ -604,9 +604,45 @@ class ReplyForm(ActionForm):
         ),
     )
 
+    promised_by = forms.DateTimeField(
+        label=_("Done by (in progress)"),
+        required=False,
+        widget=DateTimeInput(),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        help_text=_(
+            "For a reply “in progress”: by when the township expects to be done, Beijing "
+            "time. The result is then given as the final reply. Leave it empty for the other "
+            "kinds."
+        ),
+    )
+
     def setup(self) -> None:
         if not self.is_bound and isinstance(self.target, Case):
             self.initial["kind"] = usual_reply_kind(self.target)
+
+
+class FinalReplyForm(ActionForm):
+    """The result given to the caller after a reply "in progress" (办结反馈): "done" first."""
+
+    kind = forms.ChoiceField(
+        label=_("The result is"),
+        choices=[
+            (kind.value, kind.label)
+            for kind in map(HotlineOrder.ReplyKind, HotlineOrder.FINAL_REPLY_KINDS)
+        ],
+        initial=HotlineOrder.ReplyKind.DONE,
+        widget=forms.RadioSelect,
+        help_text=_("Once given, the caller may be called back."),
+    )
+    reply = forms.CharField(
+        label=_("Result for the caller"),
+        max_length=RESULT_MAX,
+        widget=Textarea(attrs=ROWS_LONG),
+        help_text=_(
+            "As the caller will hear it: done, the result; not our duty, whose it is; cannot "
+            "be solved for now, why. It is sent to the hotline platform."
+        ),
+    )
 
 
 class RuleForm(ActionForm):

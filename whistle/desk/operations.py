@@ -313,6 +313,16 @@ OPERATIONS: dict[str, Operation] = {
             help=_("Once per work order, by its reply deadline."),
         ),
         Operation(
+            "final_reply",
+            CASE,
+            _("Give the caller the result"),
+            desk_forms.FinalReplyForm,
+            "record_hotline_final_reply",
+            actions.record_hotline_final_reply,
+            _("The result for the caller of case %(case)s is recorded and sent to the hotline."),
+            help=_("After the reply “in progress”: once, when the work is done."),
+        ),
+        Operation(
             "callback",
             CASE,
             _("Record the call-back"),

@@ -55,6 +55,8 @@ _TONES: dict[str, str] = {
     EventKind.CHAIN_STEP: "refused",
     EventKind.HOTLINE_REPLY_OVERDUE: "overdue",
     EventKind.HOTLINE_REPLIED: "done",
+    EventKind.HOTLINE_FINAL_REPLIED: "done",
+    EventKind.HOTLINE_PROMISE_OVERDUE: "overdue",
 }
 
 OBLIGATIONS = {
@@ -294,6 +296,7 @@ _TIME_KEYS: list[tuple[str, Promise]] = [
     ("arrive_due_at", gettext_lazy("Arrive by")),
     ("respond_due_at", gettext_lazy("Reply by")),
     ("resolve_due_at", gettext_lazy("Resolve by")),
+    ("promised_by", gettext_lazy("Done by (promised)")),
     ("called_at", gettext_lazy("Called at")),
     ("due_at", gettext_lazy("Due")),
     ("met_at", gettext_lazy("Met at")),
@@ -371,7 +374,11 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
         add(_("Order from"), _choice_label(HotlineOrder.Channel, data["channel"]))
         handled.add("channel")
     if "reply_kind" in data:
-        add(_("The reply is"), _choice_label(HotlineOrder.ReplyKind, data["reply_kind"]))
+        final = event.kind == EventKind.HOTLINE_FINAL_REPLIED
+        add(
+            _("The result is") if final else _("The reply is"),
+            _choice_label(HotlineOrder.ReplyKind, data["reply_kind"]),
+        )
         handled.add("reply_kind")
     if event.kind == EventKind.RESIDENT_CALLBACK:
         for key, label in _CALLBACK_KEYS:
@@ -418,6 +425,9 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
             _("on time") if data["on_time"] else _("%(late)s late") % {"late": _minutes(late)},
         )
         handled.update({"on_time", "minutes_late"})
+    if "promise_kept" in data:
+        add(_("By the promised time"), _yes_no(data["promise_kept"]))
+        handled.add("promise_kept")
     if "obligation" in data:
         add(_("Obligation"), str(OBLIGATIONS.get(data["obligation"], data["obligation"])))
         handled.add("obligation")

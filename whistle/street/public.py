@@ -46,6 +46,7 @@ PUBLIC_EVENTS: dict[str, Promise] = {
     EventKind.EVALUATED: _("Handling assessed by the township"),
     EventKind.RESIDENT_CALLBACK: _("The township called the resident back"),
     EventKind.HOTLINE_REPLIED: _("The township replied to the caller"),
+    EventKind.HOTLINE_FINAL_REPLIED: _("The township gave the caller the result"),
     EventKind.RESIDENT_RATED: _("The resident rated the result"),
 }
 

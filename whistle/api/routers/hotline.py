@@ -271,9 +271,10 @@ def _reloaded(person: Person, order: HotlineOrder) -> dict[str, Any]:
     summary=gettext_noop("Record the reply to the caller"),
     description=gettext_noop(
         "The township's reply to the caller (反馈), once per order, saying what it is: done "
-        "(the result), in_progress (what is being done and by when), not_ours (whose duty it "
-        "is) or cannot_solve (why not now). Without a kind, the reply is done if the case is "
-        "marked resolved, closed or not taken up, in_progress before."
+        "(the result), in_progress (what is being done, with `promised_by`: by when), "
+        "not_ours (whose duty it is) or cannot_solve (why not now). Without a kind, the reply "
+        "is in_progress when `promised_by` is given, else done if the case is marked "
+        "resolved, closed or not taken up, in_progress before."
     ),
 )
 def record_reply(
@@ -281,8 +282,37 @@ def record_reply(
 ) -> dict[str, Any]:
     person = caller(request)
     order = find_order(person, district, order_number)
-    kind = data.kind or usual_reply_kind(order.case)
-    actions.record_hotline_reply(person, order.case, kind=kind, reply=data.reply)
+    kind: str
+    if data.kind is not None:
+        kind = data.kind
+    elif data.promised_by is not None:
+        kind = HotlineOrder.ReplyKind.IN_PROGRESS
+    else:
+        kind = usual_reply_kind(order.case)
+    actions.record_hotline_reply(
+        person, order.case, kind=kind, reply=data.reply, promised_by=data.promised_by
+    )
+    return _reloaded(person, order)
+
+
+@router.post(
+    "/orders/{district}/{path:order_number}/final-reply",
+    response={200: s.HotlineOrderOut, **errors()},
+    operation_id="record_hotline_final_reply",
+    summary=gettext_noop("Give the caller the result"),
+    description=gettext_noop(
+        "The result after a reply in_progress (办结反馈), once per order: done (the result, "
+        "the kind when left out), not_ours (whose duty it is) or cannot_solve (why not now). "
+        "The first reply stays the response the reply deadline counts; the call-back is "
+        "possible afterwards."
+    ),
+)
+def record_final_reply(
+    request: HttpRequest, district: str, order_number: str, data: s.HotlineFinalReplyIn
+) -> dict[str, Any]:
+    person = caller(request)
+    order = find_order(person, district, order_number)
+    actions.record_hotline_final_reply(person, order.case, kind=data.kind, reply=data.reply)
     return _reloaded(person, order)
 
 

@@ -44,6 +44,7 @@ from whistle.cases.actions.closing import (
 )
 from whistle.cases.actions.hotline import (
     TakenOrder,
+    record_hotline_final_reply,
     record_hotline_reply,
     take_hotline_order,
 )
@@ -124,6 +125,7 @@ __all__ = [
     "possible_duplicates",
     "put_on_backlog",
     "recompute_assumed_deadlines",
+    "record_hotline_final_reply",
     "record_hotline_reply",
     "record_resident_callback",
     "record_resident_rating",

@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -310,6 +310,62 @@ def clean_reply_kind(value: Any) -> str:
     return value
 
 
+def clean_final_reply_kind(value: Any) -> str:
+    final = [HotlineOrder.ReplyKind(kind) for kind in HotlineOrder.FINAL_REPLY_KINDS]
+    if not isinstance(value, str) or value not in {kind.value for kind in final}:
+        raise InvalidInput(
+            "kind",
+            _("Say what the result is: %(kinds)s."),
+            kinds=_(", ").join(str(kind.label) for kind in final),
+        )
+    return value
+
+
+# How far past the order's resolve deadline (or now, when that has passed) a reply "in
+# progress" may promise the result: beyond it the time is taken for a mistake.
+PROMISE_BEYOND = timedelta(days=90)
+
+
+def clean_promised_by(value: Any, kind: str, order: HotlineOrder, now: datetime) -> datetime | None:
+    """The time a reply "in progress" promises the result by: required for that kind, in
+    the future, at most `PROMISE_BEYOND` after the order's resolve deadline (or after now,
+    once that has passed); refused with any other kind, which gives the result itself."""
+    if kind != HotlineOrder.ReplyKind.IN_PROGRESS:
+        if value not in (None, ""):
+            raise InvalidInput(
+                "promised_by",
+                _(
+                    "Only a reply “in progress” says by when the result comes: leave the time "
+                    "out, or choose “in progress”."
+                ),
+            )
+        return None
+    if value in (None, ""):
+        raise InvalidInput(
+            "promised_by",
+            _("Say by when the township expects to be done: a reply “in progress” needs it."),
+        )
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput(
+            "promised_by", _("Give the time the result is promised by with its time zone.")
+        )
+    if value <= now:
+        raise InvalidInput("promised_by", _("The time the result is promised by has passed."))
+    latest = max(order.resolve_due_at, now) + PROMISE_BEYOND
+    if value > latest:
+        raise InvalidInput(
+            "promised_by",
+            _(
+                "%(promised)s is too far off: promise the result by %(latest)s at the latest "
+                "(%(days)s days after the order's resolve deadline)."
+            ),
+            promised=local_text(value),
+            latest=local_text(latest),
+            days=PROMISE_BEYOND.days,
+        )
+    return value
+
+
 def usual_reply_kind(case: Case) -> str:
     """The kind a reply to the caller usually is, where nobody chose one (the reply form's
     first choice, an API call without `kind`): done once the township is done with the case
@@ -319,40 +375,108 @@ def usual_reply_kind(case: Case) -> str:
     return HotlineOrder.ReplyKind.IN_PROGRESS
 
 
+def _locked_order(case: Case) -> HotlineOrder:
+    order = (
+        HotlineOrder.objects.select_for_update(of=("self",))
+        .select_related("district")
+        .get(case=case)
+    )
+    order.case = case
+    return order
+
+
 def record_hotline_reply(
-    actor: Person, case: Case, *, kind: str, reply: str, now: datetime | None = None
+    actor: Person,
+    case: Case,
+    *,
+    kind: str,
+    reply: str,
+    promised_by: datetime | None = None,
+    now: datetime | None = None,
 ) -> Case:
     """The township's reply to the caller (反馈), saying what it is (`kind`): done, with the
-    result (办理结果); in progress, with what is being done and by when; not the township's
-    duty, with whose it is; or cannot be solved for now, with why. Any kind is the response
-    the order's respond limit asks for: on time when recorded by it. Once per order, by the
+    result (办理结果); in progress, with what is being done and, in `promised_by`, by when
+    the township expects to be done (`clean_promised_by`); not the township's duty, with
+    whose it is; or cannot be solved for now, with why. Any kind is the response the
+    order's respond limit asks for: on time when recorded by it. Once per order, by the
     township's dispatchers or chief of lanes. The hotline platform is sent the order's
-    answer. The caller is called back once the request is handled: a final kind, or the
-    case resolved (`record_resident_callback`)."""
+    answer. The caller is called back once the request is handled: a final kind, the final
+    reply after "in progress" (`record_hotline_final_reply`), or the case resolved
+    (`record_resident_callback`)."""
     now = moment(now)
     kind = clean_reply_kind(kind)
     reply = clean_text(reply, "reply", _("The reply"), max_length=RESULT_MAX)
     with atomic():
         case = lock_case(case.pk)
         role = require(actor, "record_hotline_reply", case)
-        order = (
-            HotlineOrder.objects.select_for_update(of=("self",))
-            .select_related("district")
-            .get(case=case)
-        )
-        order.case = case
+        order = _locked_order(case)
+        promised_by = clean_promised_by(promised_by, kind, order, now)
         late = minutes_late(now, order.respond_due_at)
         order.replied_at = now
         order.reply = reply
         order.reply_kind = kind
+        order.promised_by = promised_by
         order.answered_at = now
         order.reply_check_at = next_reply_check(order)
         order.save(
-            update_fields=["replied_at", "reply", "reply_kind", "answered_at", "reply_check_at"]
+            update_fields=[
+                "replied_at",
+                "reply",
+                "reply_kind",
+                "promised_by",
+                "answered_at",
+                "reply_check_at",
+            ]
         )
+        data: dict[str, Any] = {
+            "order": order.number,
+            "reply_kind": kind,
+            "reply": reply,
+            "respond_due_at": iso(order.respond_due_at),
+            "on_time": late == 0,
+            "minutes_late": late,
+        }
+        if promised_by is not None:
+            data["promised_by"] = iso(promised_by)
+        event = record(case, EventKind.HOTLINE_REPLIED, actor=actor, role=role, at=now, data=data)
+        queue_answer(order, "reply", event.seq)
+    return case
+
+
+def record_hotline_final_reply(
+    actor: Person, case: Case, *, kind: str, reply: str, now: datetime | None = None
+) -> Case:
+    """The result given to the caller (办结反馈) after a reply "in progress": done, with the
+    result; not the township's duty, with whose it is; or cannot be solved for now, with
+    why. Once per order, by those who give the reply. The first reply stays the response:
+    the reply deadline and the response rate read it, not this one. The request is then
+    handled (`request_handled`): the caller may be called back. The hotline platform is
+    sent the order's answer."""
+    now = moment(now)
+    kind = clean_final_reply_kind(kind)
+    reply = clean_text(reply, "reply", _("The reply"), max_length=RESULT_MAX)
+    with atomic():
+        case = lock_case(case.pk)
+        role = require(actor, "record_hotline_final_reply", case)
+        order = _locked_order(case)
+        order.final_replied_at = now
+        order.final_reply = reply
+        order.final_reply_kind = kind
+        order.answered_at = now
+        order.reply_check_at = next_reply_check(order)
+        order.save(
+            update_fields=[
+                "final_replied_at",
+                "final_reply",
+                "final_reply_kind",
+                "answered_at",
+                "reply_check_at",
+            ]
+        )
+        promised_by = order.promised_by
         event = record(
             case,
-            EventKind.HOTLINE_REPLIED,
+            EventKind.HOTLINE_FINAL_REPLIED,
             actor=actor,
             role=role,
             at=now,
@@ -360,12 +484,11 @@ def record_hotline_reply(
                 "order": order.number,
                 "reply_kind": kind,
                 "reply": reply,
-                "respond_due_at": iso(order.respond_due_at),
-                "on_time": late == 0,
-                "minutes_late": late,
+                "promised_by": iso(promised_by),
+                "promise_kept": promised_by is None or now <= promised_by,
             },
         )
-        queue_answer(order, "reply", event.seq)
+        queue_answer(order, "final_reply", event.seq)
     return case
 
 

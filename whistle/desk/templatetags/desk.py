@@ -35,6 +35,7 @@ DEADLINE_LABELS = {
     "answer": _("answer by"),
     "review": _("review on"),
     "reply": _("reply to the caller by"),
+    "result": _("result promised by"),
 }
 OBLIGATION_LABELS = {
     "acknowledge": _("Acknowledge"),
