@@ -9,7 +9,7 @@ to within 7 natural days (by Tuesday 19 May, 09:00).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -409,24 +409,38 @@ def test_a_reply_without_a_kind_is_in_progress_before_the_case_is_handled_and_do
     client.post("/hotline/orders", order("U-1"))
     client.post("/hotline/orders", order("U-2"))
     clock.move_to(T0 + 30 * MIN)
-    before = written()
-    unpromised = client.post("/hotline/orders/110101/U-1/reply", {"reply": "城管已派人前往"})
-    assert unpromised.status_code == 422, unpromised.json()
-    assert unpromised.json()["field"] == "promised_by"
-    assert "正在办理" in unpromised.json()["message"]
-    assert written() == before
-    early = client.post(
-        "/hotline/orders/110101/U-1/reply",
-        {"reply": "城管已派人前往", "promised_by": "2026-05-15T18:00:00+08:00"},
-    )
+    early = client.post("/hotline/orders/110101/U-1/reply", {"reply": "城管已派人前往"})
     assert early.status_code == 200, early.json()
     assert early.json()["reply"]["kind"] == "in_progress"
-    assert early.json()["reply"]["promised_by"] == "2026-05-15T10:00:00Z"
+    # Promised by the order's resolve deadline, as the reply form first proposes.
+    resolve_by = HotlineOrder.objects.get(number="U-1").resolve_due_at
+    assert resolve_by > T0 + 30 * MIN
+    assert datetime.fromisoformat(early.json()["reply"]["promised_by"]) == resolve_by
     case = HotlineOrder.objects.get(number="U-2").case
     Case.objects.filter(pk=case.pk).update(status=Case.Status.HANDLED)
     late = client.post("/hotline/orders/110101/U-2/reply", {"reply": "已清理完毕"})
     assert late.status_code == 200, late.json()
     assert late.json()["reply"]["kind"] == "done"
+    assert late.json()["reply"]["promised_by"] is None
+
+
+def test_a_reply_without_a_kind_past_the_resolve_deadline_must_say_by_when(api_city, clock):
+    client = api_city.as_("dispatcher")
+    client.post("/hotline/orders", order("U-3"))
+    resolve_by = HotlineOrder.objects.get(number="U-3").resolve_due_at
+    clock.move_to(resolve_by + MIN)
+    before = written()
+    unpromised = client.post("/hotline/orders/110101/U-3/reply", {"reply": "城管已派人前往"})
+    assert unpromised.status_code == 422, unpromised.json()
+    assert unpromised.json()["field"] == "promised_by"
+    assert "正在办理" in unpromised.json()["message"]
+    assert written() == before
+    promised = client.post(
+        "/hotline/orders/110101/U-3/reply",
+        {"reply": "城管已派人前往", "promised_by": (resolve_by + timedelta(days=1)).isoformat()},
+    )
+    assert promised.status_code == 200, promised.json()
+    assert promised.json()["reply"]["kind"] == "in_progress"
 
 
 def test_a_reply_names_its_kind_and_an_in_progress_one_holds_the_call_back(api_city, clock):

@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from tests.fixtures_cases import ON_THE_LANE, beijing, whistle_city_fixture  # noqa: F401
 from tests.fixtures_desk import post_op
@@ -237,6 +237,10 @@ def test_a_case_just_taken_offers_the_reply_in_progress_and_no_call_back(client,
     html = client.get(f"/cases/{case.reference}/").content.decode()
     assert f'id="op-reply-{case.reference}"' in html
     assert _kind_checked(html, case) == ["in_progress"]
+    # "Done by" first proposes the order's resolve deadline, in Beijing time.
+    resolve_by = timezone.localtime(HotlineOrder.objects.get(case=case).resolve_due_at)
+    promised = re.search(rf'name="reply-{case.reference}-promised_by" value="([^"]+)"', html)
+    assert promised is not None and promised[1] == resolve_by.strftime("%Y-%m-%dT%H:%M")
     for label in ("已办结", "正在办理", "不属于本单位职责", "暂无法解决"):
         assert label in html
     assert f'id="op-callback-{case.reference}"' not in html

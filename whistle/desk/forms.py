@@ -25,7 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.actions import DESCRIPTION_MAX, NOTE_MAX, REASON_MAX, RESULT_MAX, check_in_target
-from whistle.cases.actions.hotline import usual_reply_kind
+from whistle.cases.actions.hotline import usual_promise, usual_reply_kind
 from whistle.cases.hotline import order_of
 from whistle.cases.models import Case, HotlineOrder
 from whistle.cases.proof import PositionSource
@@ -589,8 +589,8 @@ class ReplyForm(ActionForm):
         widget=forms.RadioSelect,
         help_text=_(
             "Any of them answers the order by its reply deadline. The caller is called back "
-            "once the request is handled: after a reply other than “in progress”, or once the "
-            "case is marked resolved or closed."
+            "once the request is handled: after a reply other than “in progress”, after the "
+            "result that follows one, or once the case is marked resolved or closed."
         ),
     )
     reply = forms.CharField(
@@ -611,14 +611,15 @@ class ReplyForm(ActionForm):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         help_text=_(
             "For a reply “in progress”: by when the township expects to be done, Beijing "
-            "time. The result is then given as the final reply. Leave it empty for the other "
-            "kinds."
+            "time; first the order's resolve deadline. The result is then given as the final "
+            "reply. Leave it empty for the other kinds."
         ),
     )
 
     def setup(self) -> None:
         if not self.is_bound and isinstance(self.target, Case):
             self.initial["kind"] = usual_reply_kind(self.target)
+            self.initial["promised_by"] = usual_promise(self.target)
 
 
 class FinalReplyForm(ActionForm):

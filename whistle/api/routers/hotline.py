@@ -33,6 +33,7 @@ from whistle.cases.actions.hotline import (
     read_hotline_answers,
     take_hotline_order,
     take_hotline_orders,
+    usual_promise,
     usual_reply_kind,
 )
 from whistle.cases.callers import shown_caller
@@ -274,7 +275,8 @@ def _reloaded(person: Person, order: HotlineOrder) -> dict[str, Any]:
         "(the result), in_progress (what is being done, with `promised_by`: by when), "
         "not_ours (whose duty it is) or cannot_solve (why not now). Without a kind, the reply "
         "is in_progress when `promised_by` is given, else done if the case is marked "
-        "resolved, closed or not taken up, in_progress before."
+        "resolved, closed or not taken up, in_progress before, promising the result by the "
+        "order's resolve deadline while that is ahead."
     ),
 )
 def record_reply(
@@ -283,14 +285,17 @@ def record_reply(
     person = caller(request)
     order = find_order(person, district, order_number)
     kind: str
+    promised_by = data.promised_by
     if data.kind is not None:
         kind = data.kind
-    elif data.promised_by is not None:
+    elif promised_by is not None:
         kind = HotlineOrder.ReplyKind.IN_PROGRESS
     else:
         kind = usual_reply_kind(order.case)
+        if kind == HotlineOrder.ReplyKind.IN_PROGRESS:
+            promised_by = usual_promise(order.case)
     actions.record_hotline_reply(
-        person, order.case, kind=kind, reply=data.reply, promised_by=data.promised_by
+        person, order.case, kind=kind, reply=data.reply, promised_by=promised_by
     )
     return _reloaded(person, order)
 

@@ -375,6 +375,16 @@ def usual_reply_kind(case: Case) -> str:
     return HotlineOrder.ReplyKind.IN_PROGRESS
 
 
+def usual_promise(case: Case, now: datetime | None = None) -> datetime | None:
+    """The time a reply "in progress" usually promises the result by, where nobody chose
+    one (the reply form's first value, an API call without `kind`): the order's resolve
+    deadline while it is ahead; None once it has passed, when the township must say."""
+    order = HotlineOrder.objects.filter(case=case).only("resolve_due_at").first()
+    if order is None or order.resolve_due_at <= moment(now):
+        return None
+    return order.resolve_due_at
+
+
 def _locked_order(case: Case) -> HotlineOrder:
     order = (
         HotlineOrder.objects.select_for_update(of=("self",))
