@@ -470,8 +470,8 @@ def test_a_reply_names_its_kind_and_an_in_progress_one_holds_the_call_back(api_c
     assert "正在办理" in waiting.json()["message"]
     english = client.post("/hotline/orders/110101/K-1/callback", body, **{"Accept-Language": "en"})
     assert (
-        "the call-back comes once the case is marked resolved or closed"
-        in (english.json()["message"])
+        "the call-back comes once the result is given to the caller or the case is marked "
+        "resolved or closed" in (english.json()["message"])
     )
     assert written() == before
     city = api_city.city

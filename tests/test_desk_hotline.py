@@ -267,7 +267,7 @@ def test_after_an_in_progress_reply_the_page_says_the_call_back_comes_once_handl
     html = client.get(url).content.decode()
     assert 'class="form op-form op-callback"' not in html
     assert re.search(rf'<p class="op-waiting[^"]*" id="op-callback-{case.reference}">', html)
-    assert "已处置或结案后再回访" in html
+    assert "已处置、已结案后再回访" in html
     card = html[html.index('id="order"') : html.index("</section>", html.index('id="order"'))]
     assert "正在办理" in card and "城管已派人，今晚前清理" in card
     trail = re.sub(r"<[^>]+>", " ", html[html.index('id="order"') :])
@@ -276,12 +276,15 @@ def test_after_an_in_progress_reply_the_page_says_the_call_back_comes_once_handl
     row = listed[listed.index('id="order-2026051200001"') :]
     assert "正在办理" in row[: row.index("</li>")]
     english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "the call-back comes once the case is marked resolved or closed" in english
+    assert (
+        "the call-back comes once the result is given to the caller or the case is marked "
+        "resolved or closed" in english
+    )
     # Once the case is marked resolved the call-back is offered, in the open.
     case = actions.file_case(whistle_city.dispatcher, case, category=whistle_city.street_vending)
     actions.solve_on_spot(whistle_city.dispatcher, case, note="已清理")
     html = client.get(url).content.decode()
-    assert 'class="form op-form op-callback"' in html and "已处置或结案后再回访" not in html
+    assert 'class="form op-form op-callback"' in html and "已处置、已结案后再回访" not in html
 
 
 def _final_kind_checked(html: str, case: Case) -> list[str]:

@@ -631,14 +631,15 @@ def test_after_an_in_progress_reply_the_call_back_waits_for_the_case_to_be_handl
     for person in (whistle_city.dispatcher, whistle_city.assessor):
         assert not may(person, "record_resident_callback", case)
     before = Event.objects.count()
-    with pytest.raises(ActionRefused, match=r"正在办理.*已处置或结案后再回访") as refused:
+    with pytest.raises(ActionRefused, match=r"正在办理.*已处置、已结案后再回访") as refused:
         actions.record_resident_callback(
             whistle_city.dispatcher, case, satisfied=True, resolved=True
         )
     assert not isinstance(refused.value, StateRefused)  # the page says why
     with translation.override("en"):
-        assert "the call-back comes once the case is marked resolved or closed" in str(
-            refused.value
+        assert (
+            "the call-back comes once the result is given to the caller or the case is marked "
+            "resolved or closed" in str(refused.value)
         )
     assert Event.objects.count() == before
     assert HotlineOrder.objects.get().called_back_at is None

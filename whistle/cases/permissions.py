@@ -431,7 +431,7 @@ def _not_yet_called_back(case: Case, action: str | Promise) -> None:
         raise ActionRefused(
             _(
                 "The caller was told the request is in progress: the call-back comes once "
-                "the case is marked resolved or closed."
+                "the result is given to the caller or the case is marked resolved or closed."
             )
         )
 
