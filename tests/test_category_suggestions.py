@@ -60,3 +60,24 @@ def test_only_the_start_of_a_very_long_description_is_read():
 
 def test_the_actions_package_offers_the_same_function():
     assert actions.suggest_categories is suggest_categories
+
+
+def test_an_english_description_is_read_against_the_english_names():
+    cover = Category(major=FACILITIES, code="03", name="井盖", name_en="Manhole cover")
+    lights = Category(major=FACILITIES, code="05", name="路灯", name_en="Street lights")
+    vending = Category(major=ORDER, code="01", name="无照经营游商", name_en="Street vending")
+    untranslated = Category(major=ORDER, code="02", name="违章停车")
+    categories = [cover, lights, vending, untranslated]
+    # Every word of "Manhole cover" is there: the whole name counts double (7 + 5) × 2.
+    [best, *_rest] = suggest_categories("The MANHOLE cover on the lane is missing", categories)
+    assert (best.category, best.matched, best.score) == (cover, ("manhole", "cover"), 24)
+    # "lights" is read as "light"; "street" alone only half-fits the two "Street …" names.
+    found = suggest_categories("Two street lights are out", categories, limit=10)
+    assert [(s.category, s.matched, s.score) for s in found] == [
+        (lights, ("street", "light"), 22),
+        (vending, ("street",), 6),
+    ]
+    # Short and common words tell nothing; a word inside another word is not the word.
+    assert suggest_categories("the other coverage of it", categories) == []
+    # Chinese descriptions read as before, the English names aside.
+    assert [s.category for s in suggest_categories("井盖丢了", categories)] == [cover]

@@ -3,11 +3,15 @@ and whom to summon.
 
 The category suggestion scores each category by the words of its name and of its keywords
 (Category.keywords, comma-separated) found in the text; longer words weigh more, so "井盖"
-outranks "破损", and the category's own name counts double.
+outranks "破损", and the category's own name counts double. A description written in English
+is read against the category's English name too (`Category.name_en`), word by word: the
+name's words found in the text, a plural read as its singular and short or common words
+left out ("on", "the"), and the whole name counts double when every one of its words is there.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,6 +47,51 @@ def _normal(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").lower()
 
 
+_LATIN_WORD = re.compile(r"[a-z0-9]+")
+# English words too common, or too short, to say which category a description means.
+_COMMON = frozenset(
+    {
+        "and",
+        "are",
+        "but",
+        "for",
+        "from",
+        "has",
+        "into",
+        "its",
+        "not",
+        "off",
+        "other",
+        "others",
+        "out",
+        "the",
+        "their",
+        "there",
+        "this",
+        "too",
+        "was",
+        "were",
+        "with",
+    }
+)
+
+
+def _stem(word: str) -> str:
+    """An English word as matched: a plural read as its singular (lights → light,
+    batteries → battery), nothing more."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _english_words(text: str) -> list[str]:
+    """The words of a normalised text that can tell categories apart, as matched."""
+    words = (_stem(w) for w in _LATIN_WORD.findall(text))
+    return [w for w in dict.fromkeys(words) if len(w) > 2 and w not in _COMMON]
+
+
 def suggest_categories(
     text: str, categories: Iterable[Category], limit: int = 3
 ) -> list[CategorySuggestion]:
@@ -54,6 +103,7 @@ def suggest_categories(
     haystack = _normal(text[:DESCRIPTION_SCAN])
     if not haystack.strip():
         return []
+    english = set(_english_words(haystack))
     found = []
     for category in categories:
         name = _normal(category.name)
@@ -63,6 +113,12 @@ def suggest_categories(
         if name and name in haystack:
             score += 2 * len(name)
             matched.insert(0, name)
+        name_words = _english_words(_normal(category.name_en))
+        in_text = [w for w in name_words if w in english and w not in matched]
+        if in_text:
+            whole = len(in_text) == len(name_words)
+            score += sum(len(w) for w in in_text) * (2 if whole else 1)
+            matched.extend(sorted(in_text, key=lambda w: (-len(w), w)))
         if score:
             found.append(CategorySuggestion(category, score, tuple(dict.fromkeys(matched))))
     found.sort(key=lambda s: (-s.score, s.category.major.code, s.category.code))
