@@ -35,12 +35,13 @@ def no_sideways_scroll(page) -> bool:
 
 
 def small_touch_targets(page, selector: str) -> list[str]:
-    """Visible links, buttons and summaries under ``selector`` less than 44 px high, outside
-    the map (whose zoom buttons are Leaflet's own)."""
+    """Visible links, buttons and summaries under ``selector`` less than 44 px high: on the
+    map, its zoom buttons (its markers and its attribution are the map's own)."""
     return page.evaluate(
         """(selector) => [...document.querySelectorAll(
                 selector + ' a, ' + selector + ' button, ' + selector + ' summary')]
-            .filter((el) => el.offsetParent !== null && !el.closest('.leaflet-container'))
+            .filter((el) => el.offsetParent !== null)
+            .filter((el) => !el.closest('.leaflet-container') || el.closest('.leaflet-bar'))
             .filter((el) => el.getBoundingClientRect().height < 44)
             .map((el) => el.outerHTML.slice(0, 100))""",
         selector,
