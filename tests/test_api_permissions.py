@@ -298,6 +298,7 @@ OPERATIONS: dict[str, Op] = {
     ),
     "get_case": Op("GET", "/cases/{reported}", row(EVERYONE - OUTSIDE)),
     "get_trail": Op("GET", "/cases/{reported}/trail", row(EVERYONE - OUTSIDE)),
+    "get_public_timeline": Op("GET", "/cases/{reported}/timeline", row(EVERYONE - OUTSIDE)),
     "file_case": Op("POST", "/cases/{reported}/file", TOWNSHIP_OK, lambda s: {"category": "0501"}),
     "reject_case": Op(
         "POST", "/cases/{reported}/reject", TOWNSHIP_OK, lambda s: {"reason": "非城市问题"}

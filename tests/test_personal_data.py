@@ -18,6 +18,7 @@ from tests.fixtures_api import api_city_fixture, secret_for  # noqa: F401  (fixt
 from tests.fixtures_cases import (  # noqa: F401  (fixture)
     ON_THE_LANE,
     beijing,
+    png_bytes,
     reported_case,
     whistle_city_fixture,
 )
@@ -167,6 +168,72 @@ def test_a_signed_in_residents_account_name_is_masked_for_departments(client, wh
     assert "钱多多" not in html and "钱*" in html
 
 
+def account_report(city, **fields):
+    """A report by the resident signed in with their account (named 钱多多), with a photo."""
+    city.resident.name = "钱多多"
+    city.resident.save(update_fields=["name"])
+    return resident_report(
+        city, name="钱多多", reporter=city.resident, photos=[png_bytes()], **fields
+    ).case
+
+
+def test_the_api_trail_names_a_resident_as_the_case_page_does(api_city, clock):
+    city = api_city
+    case = account_report(city.city)
+    path = f"/cases/{case.reference}/trail"
+    for persona, shown in (
+        ("dispatcher", "钱多多"),
+        ("urban_officer", "钱*"),
+        ("district_office", "钱*"),
+        ("district_chief", "钱*"),
+        ("assessor", "钱*"),
+    ):
+        answer = city.as_(persona).get(path)
+        assert answer.status_code == 200, (persona, answer.content)
+        first = answer.json()["events"][0]
+        assert (first["role"], first["actor_name"]) == ("resident", shown), persona
+        assert "钱多多" not in answer.content.decode() or shown == "钱多多", persona
+
+
+def test_a_photo_a_resident_uploaded_names_them_as_the_trail_does(client, whistle_city, clock):
+    city = whistle_city
+    case = account_report(city)
+    assert case.attachments.get().uploaded_by == city.resident
+    for person in (city.urban_officer, city.district_office, city.district_chief, city.steward):
+        client.force_login(person)
+        page = client.get(case_url(case))
+        if page.status_code == 404:
+            continue
+        html = page.content.decode()
+        assert "钱多多" not in html and "钱*" in html, person.username
+    client.force_login(city.dispatcher)
+    assert "钱多多" in client.get(case_url(case)).content.decode()
+
+
+def test_a_resident_reads_through_the_api_only_the_timeline_of_the_follow_page(api_city, clock):
+    city = api_city
+    case = account_report(city.city)
+    closed_at(city.city, case)
+    actions.record_resident_rating(case, rating=2, comment="楼下还堆着", person=city.resident)
+    resident = city.as_("resident")
+    refused = resident.get(f"/cases/{case.reference}/trail")
+    assert refused.status_code == 403, refused.content
+    assert f"/api/v1/cases/{case.reference}/timeline" in refused.json()["message"]
+    answer = resident.get(f"/cases/{case.reference}/timeline")
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["case"] == case.reference and body["status"] == "closed"
+    texts = [entry["text"] for entry in body["entries"]]
+    assert texts[0] == "问题已上报" and "已结案" in texts
+    assert set(body["entries"][0]) == {"at", "text"}
+    text = answer.content.decode()
+    for secret in (city.dispatcher.display_name, "已清理", "楼下还堆着", "钱"):
+        assert secret not in text
+    # Staff who see the case read its trail, and may read its timeline too.
+    assert city.as_("dispatcher").get(f"/cases/{case.reference}/trail").status_code == 200
+    assert city.as_("dispatcher").get(f"/cases/{case.reference}/timeline").status_code == 200
+
+
 def test_the_trail_on_the_page_never_shows_a_reporters_name(client, whistle_city, clock):
     city = whistle_city
     case = old_style_case(city, "孙丽")
@@ -290,6 +357,22 @@ def test_erasing_a_case_on_request_keeps_the_trail_verifying_and_the_page_says_s
     call_command("erase_personal_data", "--case", case.reference, stdout=_Sink())
     case.refresh_from_db()
     assert case.trail_length == length
+
+
+def test_once_erased_no_role_sees_the_reporting_residents_account_name(client, api_city, clock):
+    city = api_city
+    case = account_report(city.city)
+    erasure.erase_reporter_data(case.pk, reason="request")
+    for person in (city.dispatcher, city.township_chief, city.district_office):
+        client.force_login(person)
+        html = client.get(case_url(case)).content.decode()
+        assert "钱多多" not in html and "钱*" not in html, person.username
+        assert "反映人的个人信息已于" in html
+    for persona in ("dispatcher", "district_office"):
+        first = city.as_(persona).get(f"/cases/{case.reference}/trail").json()["events"][0]
+        assert (first["role"], first["actor_name"]) == ("resident", None), persona
+    document = json.dumps(export_case(case), ensure_ascii=False)
+    assert "钱多多" not in document and "钱*" not in document
 
 
 def test_erasing_a_hotline_order_forgets_the_salt_of_its_callers_commitment(whistle_city, clock):

@@ -263,6 +263,18 @@ class TrailOut(Schema):
     next_after: int | None
 
 
+class PublicEntryOut(Schema):
+    at: datetime
+    # What happened, in plain words in the reader's language, as the follow page says it.
+    text: str
+
+
+class PublicTimelineOut(Schema):
+    case: str
+    status: str
+    entries: list[PublicEntryOut]
+
+
 class SummonsPage(Schema):
     items: list[SummonsOut]
     next_cursor: str | None

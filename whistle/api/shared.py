@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from whistle.api import auth
 from whistle.api.errors import ApiError, not_found
-from whistle.cases.callers import shown_event_data
+from whistle.cases.callers import shown_actor, shown_event_data
 from whistle.cases.errors import InvalidInput
 from whistle.cases.models import Case, Event, Summons, SupervisionNotice, Whistle
 from whistle.cases.permissions import RULES, may
@@ -77,6 +77,12 @@ def errors(*own: int) -> dict[frozenset[int], Any]:
 def cases_of(person: Person) -> QuerySet[Case]:
     """The cases the caller may see: those of the pages' scope, and their own reports."""
     return Case.objects.filter(Q(pk__in=visible_cases(person).values("pk")) | Q(reporter=person))
+
+
+def sees_trail(person: Person, case: Case) -> bool:
+    """Whether the person sees the case's trail: those who see the case on its page do; its
+    reporter, who sees only the follow page, reads the public timeline instead."""
+    return visible_cases(person).filter(pk=case.pk).exists()
 
 
 def parse_uuid(value: str) -> uuid.UUID:
@@ -454,13 +460,14 @@ def _detail(person: Person, case: Case) -> dict[str, Any]:
 
 
 def event_out(person: Person, case: Case, event: Event) -> dict[str, Any]:
-    """A trail event as the person may see it (a reporter's name in an old event masked)."""
+    """A trail event as the person may see it: a resident who acted with an account named as
+    on the case page (`shown_actor`), a reporter's name in an old event masked."""
     return {
         "seq": event.seq,
         "at": event.at,
         "kind": event.kind,
         "actor": event.actor_id,
-        "actor_name": event.actor.display_name if event.actor else None,
+        "actor_name": shown_actor(person, case, event.actor, event.actor_role) or None,
         "role": event.actor_role,
         "summons": event.summons.uuid if event.summons_id and event.summons else None,
         "data": shown_event_data(person, case, event.data or {}),

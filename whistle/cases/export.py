@@ -20,12 +20,11 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases.callers import shown_actor, shown_resident
 from whistle.cases.checkpoints import CheckpointFacts, check_inclusion, inclusion_proof
 from whistle.cases.models import Case, Event
 from whistle.cases.signing import check_signature, sign
 from whistle.cases.verify import EventRow, Problem, Report, check_chain
-from whistle.organisation.models import Role
-from whistle.organisation.personal_data import mask_name
 
 FORMAT = "whistle.case-export"
 VERSION = 1
@@ -43,21 +42,20 @@ def _person(person: Any) -> str | None:
     return None if person is None else person.display_name
 
 
-def _resident(name: str) -> str | None:
-    # The document leaves the product: a resident or caller is masked as for a department.
-    return mask_name(name) or None
+def _resident(case: Case, name: str) -> str | None:
+    # The document leaves the product: a resident or caller is masked as for a department,
+    # and named no more once the case's personal data was erased.
+    return shown_resident(None, case, name) or None
 
 
 def _reporter(case: Case) -> str | None:
     if case.source == Case.Source.RESIDENT or case.reporter is None:
-        return _resident(case.reporter_name or (_person(case.reporter) or ""))
+        return _resident(case, case.reporter_name or (_person(case.reporter) or ""))
     return _person(case.reporter)
 
 
-def _actor(event: Event) -> str | None:
-    if event.actor is not None and event.actor_role == Role.RESIDENT:
-        return _resident(event.actor.display_name)
-    return _person(event.actor)
+def _actor(case: Case, event: Event) -> str | None:
+    return shown_actor(None, case, event.actor, event.actor_role) or None
 
 
 def case_document(case: Case, *, now: datetime | None = None) -> dict[str, Any]:
@@ -192,19 +190,19 @@ def case_document(case: Case, *, now: datetime | None = None) -> dict[str, Any]:
             }
             for a in case.attachments.order_by("uploaded_at", "pk").select_related("summons")
         ],
-        "events": [_event(e) for e in events],
+        "events": [_event(case, e) for e in events],
         "trail": {"length": case.trail_length, "head": case.trail_head},
         "checkpoint": inclusion_proof(case),
     }
 
 
-def _event(event: Event) -> dict[str, Any]:
+def _event(case: Case, event: Event) -> dict[str, Any]:
     return {
         "seq": event.seq,
         "at": event.at.isoformat(timespec="microseconds"),
         "kind": event.kind,
         "actor": event.actor_id,
-        "actor_name": _actor(event),
+        "actor_name": _actor(case, event),
         "role": event.actor_role,
         "summons": str(event.summons.uuid) if event.summons else None,
         "data": event.data,

@@ -22,13 +22,13 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from whistle.assessment.models import Acted, Appeal, Came, SummonsAssessment
 from whistle.cases.actions.personal_data import ErasureReason
+from whistle.cases.callers import shown_actor
 from whistle.cases.deadlines import SYSTEM_ROLE
 from whistle.cases.hotline import HOTLINE_PLATFORM_ROLE
 from whistle.cases.models import Case, CheckInReason, Event, HotlineOrder, Summons
 from whistle.cases.proof import CHECK_IN_KINDS, PositionSource, Verdict
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Department, Role
-from whistle.organisation.personal_data import mask_name
 from whistle.policies.models import BacklogResumeRule, ChainTarget, ShortLimitRule, WhistleKind
 
 # The tone of an event's marker: problems red, refusals amber, the finish green.
@@ -722,17 +722,18 @@ def _role_label(role: str) -> str:
     return role
 
 
-def entries(events: Iterable[Event], *, residents_in_full: bool = False) -> list[Entry]:
-    """Display entries of events loaded with `actor` and `summons__department`. A resident
-    who acted with an account is named in full only for those who call back
-    (`residents_in_full`), masked for everyone else."""
+def entries(
+    events: Iterable[Event], *, viewer: Any = None, case: Case | None = None
+) -> list[Entry]:
+    """Display entries of events loaded with `actor` and `summons__department`, as `viewer`
+    may see them. A resident who acted with an account is named as the case's caller is
+    (`whistle.cases.callers.shown_actor`): in full only for those who call back, masked for
+    everyone else, and for nobody once the case's personal data was erased."""
     events = list(events)
     departments = _Departments(_codes(events))
     found = []
     for event in events:
-        actor = event.actor.display_name if event.actor is not None else ""
-        if actor and event.actor_role == Role.RESIDENT and not residents_in_full:
-            actor = mask_name(actor)
+        actor = shown_actor(viewer, case or event.case, event.actor, event.actor_role)
         found.append(
             Entry(
                 seq=event.seq,

@@ -1,60 +1,18 @@
 """What anyone may see of a case, with its reference number: its status, a timeline in plain
-words without names, notes or phone numbers, and the photos of the result. (The city's lanes,
-for residents to choose a place, are `whistle.web.places`.)"""
+words without names, notes or phone numbers (`whistle.cases.public_timeline`, which the API
+gives too), and the photos of the result. (The city's lanes, for residents to choose a place,
+are `whistle.web.places`.)"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
 
 from django.core.files.base import ContentFile
-from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.images import CONTENT_TYPE, EXTENSION, prepare
 from whistle.cases.models import Attachment, Case
-from whistle.cases.trail import EventKind
 
 REFERENCE = re.compile(r"^[2-9A-HJ-NP-Z]{10}$")
-
-ARRIVED = _("%(department)s arrived on site")
-
-# The trail events shown to the public and how they read. Refused check-ins, reminders and
-# deadlines missed stay on the township's pages: they are about people's work, not the
-# problem's progress. A flagged check-in reads as the arrival only once the township
-# confirmed it (`timeline`).
-PUBLIC_EVENTS: dict[str, Promise] = {
-    EventKind.CASE_REPORTED: _("Problem reported"),
-    EventKind.CASE_FILED: _("Taken up by the township"),
-    EventKind.CASE_REJECTED: _("Not taken up by the township"),
-    EventKind.CASE_MERGED: _("Joined to an earlier report of the same problem"),
-    EventKind.SOLVED_ON_SPOT: _("Solved on the spot"),
-    EventKind.DISPATCHED: _("Sent to the department responsible"),
-    EventKind.WHISTLE_BLOWN: _("The township blew the whistle"),
-    EventKind.SUMMONED: _("%(department)s summoned"),
-    EventKind.CHECK_IN_ACCEPTED: ARRIVED,
-    EventKind.CHECK_IN_FLAGGED: ARRIVED,
-    EventKind.RESULT: _("%(department)s reported its work done"),
-    EventKind.HANDLED: _("Resolved, waiting for the check on site"),
-    EventKind.CHECK_PASSED: _("Checked on site"),
-    EventKind.REWORK: _("Sent back: not solved yet"),
-    EventKind.CLOSED: _("Case closed"),
-    EventKind.BACKLOG: _("Needs longer: kept on the open backlog"),
-    EventKind.BACKLOG_RESUMED: _("Work resumed"),
-    EventKind.ESCALATED: _("Escalated to the chiefs' office"),  # of no level named
-    EventKind.EVALUATED: _("Handling assessed by the township"),
-    EventKind.RESIDENT_CALLBACK: _("The township called the resident back"),
-    EventKind.HOTLINE_REPLIED: _("The township replied to the caller"),
-    EventKind.HOTLINE_FINAL_REPLIED: _("The township gave the caller the result"),
-    EventKind.RESIDENT_RATED: _("The resident rated the result"),
-}
-
-# An escalation names where it went: the township's chiefs' office first, the district's next.
-ESCALATED_TO: dict[str, Promise] = {
-    "township": _("Escalated to the township chiefs' office"),
-    "district": _("Escalated to the district chiefs' office"),
-}
 
 RESULT_PURPOSES = (Attachment.Purpose.RESULT, Attachment.Purpose.CHECK)
 
@@ -62,48 +20,6 @@ RESULT_PURPOSES = (Attachment.Purpose.RESULT, Attachment.Purpose.CHECK)
 def normal_reference(text: str) -> str:
     """A reference as typed (spaces, dashes, lower case) in its stored form."""
     return re.sub(r"[\s-]+", "", text or "").upper()
-
-
-@dataclass(frozen=True)
-class PublicEntry:
-    at: datetime
-    text: str
-
-
-def _escalated_to(data: dict) -> str:
-    """The level an escalation reached: the sweep's event names it, one by hand records the
-    case's escalation before and after."""
-    if "level" in data:
-        return str(data["level"])
-    before_after = data.get("changes", {}).get("escalation") or ["", ""]
-    return str(before_after[-1])
-
-
-def timeline(case: Case) -> list[PublicEntry]:
-    events = list(
-        case.events.filter(kind__in=[*PUBLIC_EVENTS, EventKind.CHECK_IN_CONFIRMED])
-        .select_related("summons__department")
-        .order_by("seq")
-    )
-    # A flagged check-in that the township rejected, or has not ruled on yet, is no arrival.
-    confirmed = {
-        event.data.get("check_in_seq")
-        for event in events
-        if event.kind == EventKind.CHECK_IN_CONFIRMED
-    }
-    entries = []
-    for event in events:
-        if event.kind == EventKind.CHECK_IN_CONFIRMED or (
-            event.kind == EventKind.CHECK_IN_FLAGGED and event.seq not in confirmed
-        ):
-            continue
-        department = event.summons.department.name if event.summons else ""
-        said = PUBLIC_EVENTS[event.kind]
-        if event.kind == EventKind.ESCALATED:
-            said = ESCALATED_TO.get(_escalated_to(event.data), said)
-        text = str(said) % {"department": department or _("A department")}
-        entries.append(PublicEntry(event.at, text))
-    return entries
 
 
 def result_photos(case: Case) -> list[Attachment]:

@@ -24,6 +24,7 @@ from whistle.cases.actions import (
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.images import PhotoRefused
 from whistle.cases.models import Attachment, Case
+from whistle.cases.public_timeline import timeline
 from whistle.organisation import geo
 from whistle.organisation.models import Lane
 from whistle.street import captcha, kept, ratelimit
@@ -34,7 +35,6 @@ from whistle.street.public import (
     RESULT_PURPOSES,
     public_copy,
     result_photos,
-    timeline,
 )
 from whistle.web.places import (
     describe_place,

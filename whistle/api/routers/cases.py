@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from ninja import Query, Router, Schema, Status
 from pydantic import AwareDatetime, Field
@@ -31,12 +32,14 @@ from whistle.api.shared import (
     new_case_detail,
     notice_out,
     photos,
+    sees_trail,
     sent_at,
     summons_out,
 )
 from whistle.cases import actions, report_limits
 from whistle.cases.locate import locate
 from whistle.cases.models import Case, Summons
+from whistle.cases.public_timeline import timeline as public_timeline
 
 router = Router(tags=[gettext_noop("cases")])
 
@@ -187,7 +190,8 @@ def get_case(request: HttpRequest, reference: str) -> dict[str, Any]:
     summary=gettext_noop("Read a case's trail"),
     description=gettext_noop(
         "The case's trail: every event with the hash that chains it to the one before "
-        "(docs/cases.md §5), from the event after `after` on."
+        "(docs/cases.md §5), from the event after `after` on. For those who see the case on "
+        "its page; a resident who reported it reads its public timeline instead (403)."
     ),
 )
 def get_trail(
@@ -198,6 +202,17 @@ def get_trail(
 ) -> dict[str, Any]:
     person = caller(request)
     case = find_case(person, reference)
+    if not sees_trail(person, case):
+        # The reporter follows the case as on the follow page, never through its trail.
+        raise ApiError(
+            403,
+            "permission_refused",
+            _(
+                "The trail of a case is for those who work on it. Follow your report at "
+                "/api/v1/cases/%(reference)s/timeline."
+            )
+            % {"reference": case.reference},
+        )
     events = list(
         case.events.filter(seq__gt=after)
         .select_related("actor", "summons")
@@ -212,6 +227,26 @@ def get_trail(
         "head": case.trail_head,
         "events": [event_out(person, case, e) for e in events],
         "next_after": events[-1].seq if more else None,
+    }
+
+
+@router.get(
+    "/{reference}/timeline",
+    response={200: s.PublicTimelineOut, **errors()},
+    operation_id="get_public_timeline",
+    summary=gettext_noop("Follow a case"),
+    description=gettext_noop(
+        "What a resident sees of the case on its follow page: its status and each step in "
+        "plain words, without names, notes, positions or phone numbers. For the resident who "
+        "reported it and for everyone who may see the case."
+    ),
+)
+def get_public_timeline(request: HttpRequest, reference: str) -> dict[str, Any]:
+    case = find_case(caller(request), reference)
+    return {
+        "case": case.reference,
+        "status": case.status,
+        "entries": [{"at": e.at, "text": e.text} for e in public_timeline(case)],
     }
 
 

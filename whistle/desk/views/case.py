@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from whistle.cases.actions import resident_may_rate
-from whistle.cases.callers import sees_caller, shown_caller
+from whistle.cases.callers import resident_actors, shown_actor, shown_caller
 from whistle.cases.hotline import order_of
 from whistle.cases.models import Attachment, Case, Event, SupervisionNotice
 from whistle.cases.scoping import visible_cases
@@ -44,6 +44,7 @@ from whistle.desk.views.common import (
     safe_next,
 )
 from whistle.notifications.status import delivery_status_by_key, event_key
+from whistle.organisation.models import Role
 from whistle.policies.offices import readable_townships
 
 
@@ -178,6 +179,13 @@ def case_context(
         .select_related("uploaded_by", "summons__department")
         .order_by("uploaded_at", "pk")
     )
+    # A photo's uploader is named as their events are: a resident masked, or not at all.
+    residents = resident_actors(events)
+    photos = []
+    for attachment in attachments:
+        role = Role.RESIDENT if attachment.uploaded_by_id in residents else ""
+        by = shown_actor(request.user, case, attachment.uploaded_by, role)
+        photos.append((attachment, by or (Role.RESIDENT.label if role else "")))
     case_ops = forms.available(case)
     # Who was told of each summons, on which channel, and whether it reached them.
     alerts = {e.summons_id: event_key(e.hash) for e in events if e.kind == EventKind.SUMMONED}
@@ -209,8 +217,9 @@ def case_context(
         "summons_cards": summons_cards,
         "notice_cards": notice_cards,
         "whistles": list(case.whistles.all()),
-        "attachments": attachments,
-        "entries": timeline.entries(events, residents_in_full=sees_caller(request.user, case)),
+        # Each photo with its uploader as the viewer may see them.
+        "attachments": photos,
+        "entries": timeline.entries(events, viewer=request.user, case=case),
         "map_features": map_features(case, summonses, events),
         "duplicates_in": list(case.duplicates.order_by("reported_at").only("reference")),
         "sees_phone": viewer.township_office(case.township_id),
