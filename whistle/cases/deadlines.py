@@ -1465,6 +1465,26 @@ def _process_backlog_review(case: Case, _locked: Case, context: _Pass) -> bool:
     return True
 
 
+def _tell_township_desk(
+    context: _Pass, case: Case, event: Any, order: HotlineOrder, what: str, due: datetime
+) -> None:
+    """Tell the township's command centre, once (`what` keys it), that an order's reply or
+    promised result is overdue: the text names the order, its case and the time it was due
+    (the reply deadline, or the promised time)."""
+    text = _REPLY_OVERDUE if what == "reply-overdue" else _PROMISE_OVERDUE
+    values = {"number": order.number, "reference": case.reference, "due": _local(due)}
+    notify(
+        context,
+        context._jurisdiction_staff("reply", _REPLY_OVERDUE_ROLES, case.township_id),
+        event,
+        subject=context.translated(text) % values,
+        message=texts.message(text, values),
+        body=_body(case),
+        dedupe_key=f"hotline:{order.uuid}:{what}",
+        audience=_key_of(audiences.TOWNSHIP_DESK, case.township_id),
+    )
+
+
 def _process_reply_deadline(order: HotlineOrder, case: Case, context: _Pass) -> bool:
     """A hotline order's reply to the caller is overdue, or the result a reply "in
     progress" promised: record each, once, and tell the township while it is still owed.
@@ -1492,21 +1512,7 @@ def _process_reply_deadline(order: HotlineOrder, case: Case, context: _Pass) -> 
             },
         )
         if order.replied_at is None:
-            reply = {
-                "number": order.number,
-                "reference": case.reference,
-                "due": _local(order.respond_due_at),
-            }
-            notify(
-                context,
-                context._jurisdiction_staff("reply", _REPLY_OVERDUE_ROLES, case.township_id),
-                event,
-                subject=context.translated(_REPLY_OVERDUE) % reply,
-                message=texts.message(_REPLY_OVERDUE, reply),
-                body=_body(case),
-                dedupe_key=f"hotline:{order.uuid}:reply-overdue",
-                audience=_key_of(audiences.TOWNSHIP_DESK, case.township_id),
-            )
+            _tell_township_desk(context, case, event, order, "reply-overdue", order.respond_due_at)
     promised = _promise_check(order)
     if promised is not None and promised <= now and order.promised_by is not None:
         order.promise_overdue_at = now
@@ -1522,21 +1528,7 @@ def _process_reply_deadline(order: HotlineOrder, case: Case, context: _Pass) -> 
                 "late_seconds": round((now - order.promised_by).total_seconds(), 3),
             },
         )
-        promise = {
-            "number": order.number,
-            "reference": case.reference,
-            "due": _local(order.promised_by),
-        }
-        notify(
-            context,
-            context._jurisdiction_staff("reply", _REPLY_OVERDUE_ROLES, case.township_id),
-            event,
-            subject=context.translated(_PROMISE_OVERDUE) % promise,
-            message=texts.message(_PROMISE_OVERDUE, promise),
-            body=_body(case),
-            dedupe_key=f"hotline:{order.uuid}:promise-overdue",
-            audience=_key_of(audiences.TOWNSHIP_DESK, case.township_id),
-        )
+        _tell_township_desk(context, case, event, order, "promise-overdue", order.promised_by)
     order.reply_check_at = next_reply_check(order)
     context.chunk.write(
         order,
