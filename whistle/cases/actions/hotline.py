@@ -395,6 +395,16 @@ def _locked_order(case: Case) -> HotlineOrder:
     return order
 
 
+def _save_answer(order: HotlineOrder, now: datetime, **fields: Any) -> None:
+    """Store a reply's fields on the order with the moment the platform's answer changed,
+    and the sweep's next look at it (`next_reply_check`)."""
+    for name, value in fields.items():
+        setattr(order, name, value)
+    order.answered_at = now
+    order.reply_check_at = next_reply_check(order)
+    order.save(update_fields=[*fields, "answered_at", "reply_check_at"])
+
+
 def record_hotline_reply(
     actor: Person,
     case: Case,
@@ -422,21 +432,13 @@ def record_hotline_reply(
         order = _locked_order(case)
         promised_by = clean_promised_by(promised_by, kind, order, now)
         late = minutes_late(now, order.respond_due_at)
-        order.replied_at = now
-        order.reply = reply
-        order.reply_kind = kind
-        order.promised_by = promised_by
-        order.answered_at = now
-        order.reply_check_at = next_reply_check(order)
-        order.save(
-            update_fields=[
-                "replied_at",
-                "reply",
-                "reply_kind",
-                "promised_by",
-                "answered_at",
-                "reply_check_at",
-            ]
+        _save_answer(
+            order,
+            now,
+            replied_at=now,
+            reply=reply,
+            reply_kind=kind,
+            promised_by=promised_by,
         )
         data: dict[str, Any] = {
             "order": order.number,
@@ -469,20 +471,7 @@ def record_hotline_final_reply(
         case = lock_case(case.pk)
         role = require(actor, "record_hotline_final_reply", case)
         order = _locked_order(case)
-        order.final_replied_at = now
-        order.final_reply = reply
-        order.final_reply_kind = kind
-        order.answered_at = now
-        order.reply_check_at = next_reply_check(order)
-        order.save(
-            update_fields=[
-                "final_replied_at",
-                "final_reply",
-                "final_reply_kind",
-                "answered_at",
-                "reply_check_at",
-            ]
-        )
+        _save_answer(order, now, final_replied_at=now, final_reply=reply, final_reply_kind=kind)
         promised_by = order.promised_by
         event = record(
             case,
