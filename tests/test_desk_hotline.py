@@ -224,6 +224,13 @@ def test_the_admin_refuses_two_deadline_classes_of_one_name_in_a_district(whistl
 # The reply and the call-back on the case page ---------------------------------------------------
 
 
+def reply_in_progress(client, url: str, case: Case, reply: str, promised_by: str):
+    """The case page's reply "in progress", promising the result by `promised_by`."""
+    return post_op(
+        client, url, "reply", case, kind="in_progress", reply=reply, promised_by=promised_by
+    )
+
+
 def _kind_checked(html: str, case: Case) -> list[str]:
     return re.findall(
         rf'<input type="radio" name="reply-{case.reference}-kind" value="(\w+)"[^>]*checked', html
@@ -253,15 +260,7 @@ def test_after_an_in_progress_reply_the_page_says_the_call_back_comes_once_handl
     client.post(PAGE, order_fields())
     case = Case.objects.get()
     url = f"/cases/{case.reference}/"
-    posted = post_op(
-        client,
-        url,
-        "reply",
-        case,
-        kind="in_progress",
-        reply="城管已派人，今晚前清理",
-        promised_by="2026-05-12T21:00",
-    )
+    posted = reply_in_progress(client, url, case, "城管已派人，今晚前清理", "2026-05-12T21:00")
     assert posted.status_code == 302
     assert HotlineOrder.objects.get().reply_kind == "in_progress"
     html = client.get(url).content.decode()
@@ -309,26 +308,10 @@ def test_an_in_progress_reply_says_by_when_and_the_result_follows_on_the_page(cl
     assert f'id="op-final_reply-{case.reference}"' not in html
     # Without the time, or with one past, the form comes back with the reason; nothing is written.
     for promised_by, reason in (("", "请写明预计何时办结"), ("2026-05-12T08:00", "已经过去")):
-        again = post_op(
-            client,
-            url,
-            "reply",
-            case,
-            kind="in_progress",
-            reply="城管已派人",
-            promised_by=promised_by,
-        )
+        again = reply_in_progress(client, url, case, "城管已派人", promised_by)
         assert again.status_code == 200 and reason in again.content.decode()
     assert HotlineOrder.objects.get().replied_at is None
-    posted = post_op(
-        client,
-        url,
-        "reply",
-        case,
-        kind="in_progress",
-        reply="城管已派人，周五前清理",
-        promised_by="2026-05-15T18:00",
-    )
+    posted = reply_in_progress(client, url, case, "城管已派人，周五前清理", "2026-05-15T18:00")
     assert posted.status_code == 302
     html = client.get(url).content.decode()
     card = _card(html)
