@@ -38,6 +38,13 @@
     }
 
     input.addEventListener("input", update);
+    // A form emptied (offline.js keeps a report on the phone and starts again) counts anew,
+    // once the browser has put the fields back.
+    if (input.form) {
+      input.form.addEventListener("reset", function () {
+        window.setTimeout(update, 0);
+      });
+    }
     update();
   }
 

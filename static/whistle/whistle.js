@@ -135,6 +135,18 @@
       preview.src = window.URL.createObjectURL(file);
       preview.hidden = false;
     });
+    // A form sent and emptied (offline.js keeps it on the phone) shows no photo any more.
+    if (input.form) {
+      input.form.addEventListener("reset", function () {
+        if (name) name.textContent = "";
+        if (!preview) return;
+        if (preview.src && window.URL && preview.src.indexOf("blob:") === 0) {
+          window.URL.revokeObjectURL(preview.src);
+        }
+        preview.removeAttribute("src");
+        preview.hidden = true;
+      });
+    }
   }
 
   function severalPhotos(field, input) {

@@ -6,6 +6,7 @@ for the township."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -130,6 +131,12 @@ def test_a_tick_and_a_report_with_a_photo_made_offline_arrive_with_their_times_o
     assert all(item["status"] == "waiting" for item in kept)
     report = kept[1]
     assert report["photo"] is True and report["position"]["accuracy_m"] == 6
+    # The form starts again empty: its counter and its photo too.
+    expect(page.locator("#id_description")).to_have_value("")
+    expect(page.locator("#id_description-count")).to_have_text(re.compile(r"^0 / "))
+    photo = page.locator("[data-photo-field]").filter(has=page.locator("#id_photo"))
+    expect(photo.locator("[data-photo-name]")).to_have_text("")
+    expect(photo.locator("[data-photo-preview]")).to_be_hidden()
     assert CheckResult.objects.count() == 0 and Case.objects.count() == 0
     page.locator("[data-offline-panel]").scroll_into_view_if_needed()
     fits_the_phone(page)
