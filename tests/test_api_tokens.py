@@ -5,6 +5,7 @@ connection. The expiry is compared with the clock at each request."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -371,3 +372,46 @@ def test_revoking_a_token_on_its_page_asks_first_without_javascript(
     done = client.post(url, {"confirm": "yes"})
     assert done.status_code == 302
     assert ApiToken.objects.get(pk=issued.token.pk).revoked_at is not None
+
+
+@pytest.mark.parametrize(
+    ("language", "copy", "copied"),
+    [("zh-hans", "复制令牌", "已复制。"), ("en", "Copy the token", "Copied.")],
+)
+def test_a_new_token_is_shown_once_with_a_button_that_copies_it(small_city, language, copy, copied):
+    person = make_person("owner", Role.DISPATCHER, jurisdiction=small_city.longtan)
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(person)
+    answer = client.post("/settings/api-tokens/", {"name": "大屏", "days": 30})
+    html = answer.content.decode()
+    secret = html.split('id="new-token-secret" data-token-secret>', 1)[1].split("<", 1)[0]
+    assert tokens.digest_of(secret) == ApiToken.objects.get(name="大屏").digest
+    # The button copies the secret's element, and is shown by the script that does it.
+    assert f'data-copy="new-token-secret" hidden>{copy}</button>' in html
+    assert "whistle/copy.js" in html
+    # The script's words, in the page's language.
+    assert f'"copyDone": {json.dumps(copied)}' in html
+    assert 'data-copy="' not in client.get("/settings/api-tokens/").content.decode()
+
+
+def test_a_refused_call_with_a_valid_token_is_logged_with_its_person_not_its_secret(
+    small_city, caplog
+):
+    person = make_person("owner", Role.DISPATCHER, jurisdiction=small_city.longtan)
+    issued = tokens.issue_token(person, person=person, name="大屏")
+    client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
+    with caplog.at_level("WARNING", logger="django.request"):
+        answer = client.get("/api/v1/hotline/answers", {"district": "110101"})
+    assert answer.status_code == 403
+    refusals = [r.getMessage() for r in caplog.records if r.name == "django.request"]
+    assert refusals == [
+        f"refused (403): GET /api/v1/hotline/answers, person {person.pk} "
+        f"(token {issued.token.prefix}…)"
+    ]
+    assert issued.secret not in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="django.request"):
+        unknown = Client(HTTP_AUTHORIZATION="Bearer wst_nothing").get("/api/v1/me")
+    assert unknown.status_code == 401
+    refusals = [r.getMessage() for r in caplog.records if r.name == "django.request"]
+    assert refusals == ["refused (401): GET /api/v1/me, person anonymous"]

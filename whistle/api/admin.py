@@ -4,27 +4,81 @@ that follows. Tokens are revoked here too; nobody edits a token's secret or dige
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from whistle.api import tokens
+from whistle.api.forms import role_label
 from whistle.api.models import ApiToken
 from whistle.cases.errors import ActionRefused
+from whistle.organisation.admin_people import (
+    PersonAutocomplete,
+    PersonSearch,
+    person_label,
+    with_districts,
+)
 from whistle.organisation.admin_scope import SuperusersOnly
 from whistle.organisation.admin_secrets import shown_once
-from whistle.organisation.models import Person
+from whistle.organisation.models import Person, RoleAssignment
+
+
+def _chosen_person(form: forms.ModelForm) -> Person | None:
+    """The person the token acts as: as sent, or as the page was opened (`?person=`)."""
+    value = form.data.get("person") if form.is_bound else form.initial.get("person")
+    if isinstance(value, Person):
+        return value
+    try:
+        return Person.objects.filter(pk=int(str(value))).first()
+    except (TypeError, ValueError):
+        return None
 
 
 class ServiceTokenForm(forms.ModelForm):
     class Meta:
         model = ApiToken
         fields = ["name", "person", "roles", "expires_at"]
+        widgets = {"roles": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        person_field = self.fields["person"]
+        assert isinstance(person_field, forms.ModelChoiceField)
+        person_field.queryset = with_districts(person_field.queryset)  # type: ignore[arg-type]
+        person_field.label_from_instance = person_label  # type: ignore[assignment]
+        person_field.help_text = _(
+            "The system account the token acts as. Type a name or a username: each choice "
+            "names the person, their username and the districts of their roles."
+        )
+        roles = self.fields["roles"]
+        assert isinstance(roles, forms.ModelMultipleChoiceField)
+        person = _chosen_person(self)
+        held = RoleAssignment.objects.filter(person=person).select_related(
+            "jurisdiction", "lane", "department"
+        )
+        roles.queryset = held if person is not None else RoleAssignment.objects.none()
+        roles.label_from_instance = role_label  # type: ignore[assignment]
+        roles.error_messages["invalid_choice"] = _(
+            "A token carries only roles its person holds: choose among the roles of the "
+            "person it acts as."
+        )
+        roles.help_text = _(
+            "Only the roles of the person the token acts as are offered, once the person is "
+            "chosen. None ticked: all of that person's roles."
+        )
+        expires = self.fields["expires_at"]
+        expires.help_text = _(
+            "Filled in with %(days)s days from now (WHISTLE_API_TOKEN_DEFAULT_DAYS); at most "
+            "%(max)s days."
+        ) % {"days": tokens.default_days(), "max": tokens.max_days()}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -34,14 +88,51 @@ class ServiceTokenForm(forms.ModelForm):
         return data
 
 
+PEOPLE_URL_NAME = "api_apitoken_people"
+
+ADD_DESCRIPTION = _(
+    "Service tokens for other systems are made here: the 12345 hotline platform, a district "
+    "dashboard. First make the system a person of its own with the roles it needs (People), "
+    "then a token that acts as that person. The token's secret is shown once, on the page "
+    'after saving. See docs/api.md, sections "Authentication and tokens" and "12345 work '
+    "orders\" (the platform's service token)."
+)
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(SuperusersOnly, admin.ModelAdmin):
     list_display = ["name", "prefix", "person", "kind", "expires_at", "last_used_at", "revoked_at"]
     list_filter = ["kind"]
     search_fields = ["name", "prefix", "person__username", "person__name"]
     readonly_fields = ["prefix", "kind", "created_at", "created_by", "last_used_at", "revoked_at"]
-    filter_horizontal = ["roles"]
+    autocomplete_fields = ["person"]
     actions = ["revoke"]
+
+    def get_urls(self) -> list[Any]:
+        search = PersonSearch.as_view(admin_site=self.admin_site)
+        return [
+            path("people/", self.admin_site.admin_view(search), name=PEOPLE_URL_NAME),
+            *super().get_urls(),
+        ]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "person":
+            kwargs["widget"] = PersonAutocomplete(
+                db_field, self.admin_site, search_url_name=PEOPLE_URL_NAME
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial: dict[str, Any] = dict(super().get_changeform_initial_data(request))
+        if "expires_at" not in initial:
+            soon = timezone.localtime() + timedelta(days=tokens.default_days())
+            initial["expires_at"] = soon.replace(second=0, microsecond=0)
+        return initial
+
+    @property
+    def media(self) -> forms.Media:
+        # On the form for a new token: choosing the person offers that person's roles.
+        return super().media + forms.Media(js=["whistle/admin-token.js"])
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
@@ -49,6 +140,12 @@ class ApiTokenAdmin(SuperusersOnly, admin.ModelAdmin):
         if obj is None:
             kwargs["form"] = ServiceTokenForm
         return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            fields = ["name", "person", "roles", "expires_at"]
+            return [(None, {"fields": fields, "description": ADD_DESCRIPTION})]
+        return super().get_fieldsets(request, obj)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:

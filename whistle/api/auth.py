@@ -60,6 +60,10 @@ def bearer(request: HttpRequest) -> tuple[ApiToken, Person] | None:
             request._whistle_bearer = refused  # type: ignore[attr-defined]
             raise refused from None
     request._whistle_bearer = result  # type: ignore[attr-defined]
+    if result is not None:
+        # For the server's log of a refused call (whistle.web.logs reads it): who called, and
+        # which token by its prefix, never the secret.
+        request.whistle_api_caller = (result[1].pk, result[0].prefix)  # type: ignore[attr-defined]
     return result
 
 

@@ -189,6 +189,11 @@ def js_strings() -> dict[str, Any]:
                 "send it again."
             )
         ),
+        # A copy button (static/whistle/copy.js): a new API token's secret.
+        "copyDone": str(_("Copied.")),
+        "copyByHand": str(
+            _("The token is selected: copy it with Ctrl+C (⌘C on a Mac) or the context menu.")
+        ),
         # The zone the pages' times are said in (Beijing time), whatever the device's own.
         "timeZone": settings.TIME_ZONE,
         **offline_strings(),

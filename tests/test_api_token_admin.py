@@ -1,0 +1,116 @@
+"""Making a service token in the admin: the person it acts as is found by typing and told
+apart from namesakes, only that person's roles are offered, the expiry is filled in, and the
+page says what it is for."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.conftest import SmallCity, make_person
+from whistle.api.models import ApiToken
+from whistle.organisation.models import Jurisdiction, Person, Role, RoleAssignment
+
+ADD = "/admin/api/apitoken/add/"
+PEOPLE = "/admin/api/apitoken/people/"
+SEARCH = {"app_label": "api", "model_name": "apitoken", "field_name": "person"}
+
+
+@pytest.fixture
+def namesakes(small_city: SmallCity) -> tuple[Person, Person]:
+    """Two people called 王芳: one in 东城区, one in 西城区."""
+    xicheng = Jurisdiction.objects.create(
+        level="district", code="110102", name="西城区", parent=small_city.city
+    )
+    first = make_person("hotline-110101", Role.CHIEFS_OFFICE, jurisdiction=small_city.district)
+    second = make_person("hotline-110102", Role.CHIEFS_OFFICE, jurisdiction=xicheng)
+    Person.objects.filter(pk__in=[first.pk, second.pk]).update(name="王芳")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    return first, second
+
+
+def test_the_person_is_found_by_typing_and_namesakes_are_told_apart(admin_client, namesakes):
+    page = admin_client.get(ADD).content.decode()
+    assert 'data-ajax--url="/admin/api/apitoken/people/"' in page
+    answer = admin_client.get(PEOPLE, {**SEARCH, "term": "王芳"})
+    assert answer.status_code == 200
+    texts = sorted(row["text"] for row in answer.json()["results"])
+    assert texts == ["王芳 · hotline-110101 · 东城区", "王芳 · hotline-110102 · 西城区"]
+    by_username = admin_client.get(PEOPLE, {**SEARCH, "term": "hotline-110102"}).json()
+    assert [row["id"] for row in by_username["results"]] == [str(namesakes[1].pk)]
+
+
+def test_a_chosen_person_is_shown_with_username_and_district(admin_client, namesakes):
+    page = admin_client.get(ADD, {"person": namesakes[0].pk}).content.decode()
+    assert "王芳 · hotline-110101 · 东城区" in page
+
+
+def test_district_staff_cannot_search_people_through_the_token_form(small_city):
+    admin = make_person("dongcheng-admin", Role.ADMINISTRATOR, jurisdiction=small_city.district)
+    Person.objects.filter(pk=admin.pk).update(is_staff=True)
+    admin.refresh_from_db()
+    client = Client()
+    client.force_login(admin)
+    assert client.get(PEOPLE, {**SEARCH, "term": "a"}).status_code == 403
+
+
+def test_only_the_chosen_person_s_roles_are_offered(admin_client, small_city, namesakes):
+    own = RoleAssignment.objects.get(person=namesakes[0])
+    other = RoleAssignment.objects.get(person=namesakes[1])
+    page = admin_client.get(ADD, {"person": namesakes[0].pk}).content.decode()
+    assert f'name="roles" value="{own.pk}"' in page
+    assert f'name="roles" value="{other.pk}"' not in page
+
+
+def test_a_role_of_another_person_is_refused_with_a_clear_message(
+    admin_client, small_city, namesakes
+):
+    other = RoleAssignment.objects.get(person=namesakes[1])
+    expires = timezone.localtime() + timedelta(days=30)
+    response = admin_client.post(
+        ADD,
+        {
+            "name": "12345 平台",
+            "person": namesakes[0].pk,
+            "roles": [other.pk],
+            "expires_at_0": expires.date().isoformat(),
+            "expires_at_1": "00:00:00",
+        },
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert response.status_code == 200
+    assert not ApiToken.objects.exists()
+    assert "令牌只能带有其所属人员本人担任的角色：" in response.content.decode()
+
+
+def test_the_expiry_is_filled_in_and_the_form_saves_as_it_is_offered(admin_client, namesakes):
+    page = admin_client.get(ADD, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    expected = (timezone.localtime() + timedelta(days=90)).date().isoformat()
+    assert f'name="expires_at_0" value="{expected}"' in page
+    time_value = page.split('name="expires_at_1" value="', 1)[1].split('"', 1)[0]
+    assert time_value
+    response = admin_client.post(
+        ADD,
+        {
+            "name": "12345 平台",
+            "person": namesakes[0].pk,
+            "expires_at_0": expected,
+            "expires_at_1": time_value,
+        },
+    )
+    assert response.status_code == 200
+    token = ApiToken.objects.get()
+    assert token.kind == ApiToken.Kind.SERVICE
+    assert list(token.roles.all()) == list(RoleAssignment.objects.filter(person=namesakes[0]))
+
+
+def test_the_form_says_it_makes_service_tokens_for_other_systems(admin_client, small_city):
+    english = admin_client.get(ADD, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Service tokens for other systems are made here" in english
+    assert "Authentication and tokens" in english
+    chinese = admin_client.get(ADD, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "12345" in chinese and "服务令牌在这里生成" in chinese
