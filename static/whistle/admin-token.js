@@ -19,8 +19,10 @@
   function start() {
     var select = document.getElementById("id_person");
     if (!select || !window.django || !window.django.jQuery) return;
+    // The person the form was opened for: select2 also says "change" as it starts.
+    var shown = select.value;
     window.django.jQuery(select).on("change", function () {
-      reopen(select);
+      if (select.value !== shown) reopen(select);
     });
   }
 
