@@ -361,6 +361,16 @@ def lane_chiefs(lane_id: int | None) -> list[Person]:
     return list(directory.lane_chiefs([lane_id])[lane_id])
 
 
+def reporter_to_tell(case: Case, actor: Person | None) -> list[Person]:
+    """The person who reported the case, to be told what becomes of their report (none
+    without an account): not the one acting, who knows, such as a dispatcher who typed in a
+    report and files it."""
+    reporter = case.reporter
+    if reporter is None or (actor is not None and reporter.pk == actor.pk):
+        return []
+    return [reporter]
+
+
 def notify(
     people: Iterable[Person | None],
     event: Event,

@@ -31,6 +31,7 @@ from whistle.cases.actions._common import (
     people_with_role,
     photo_data,
     record,
+    reporter_to_tell,
     set_deadline,
     set_next_check,
     shift_deadline,
@@ -41,7 +42,7 @@ from whistle.cases.hotline import queue_answer
 from whistle.cases.models import Attachment, Case, HotlineOrder, Summons, SupervisionNotice
 from whistle.cases.permissions import RESIDENT_SOURCES, require
 from whistle.cases.rules import district_policy, summons_limits
-from whistle.cases.trail import EventKind, lock_case
+from whistle.cases.trail import EventKind, case_link, lock_case
 from whistle.notifications.texts import Sentence
 from whistle.organisation.models import Person, Role
 from whistle.policies.calendar import calendar_for, to_local
@@ -183,13 +184,32 @@ def close_case(actor: Person, case: Case, *, note: str = "", now: datetime | Non
                 "rework_count": case.rework_count,
             },
         )
-        notify(
-            [case.reporter],
-            event,
-            _("Case %(case)s closed"),
-            _("The problem you reported (%(case)s) has been solved and the case is closed."),
-        )
+        reporters = reporter_to_tell(case, actor)
+        if reporters and resident_may_rate(case, person=reporters[0]):
+            notify(
+                reporters,
+                event,
+                _("Case %(case)s closed: rate the result"),
+                _(
+                    "The problem you reported (%(case)s) has been solved and the case is "
+                    "closed. Tell us how well it was solved: rate the result."
+                ),
+                link=rating_link(case),
+            )
+        else:
+            notify(
+                reporters,
+                event,
+                _("Case %(case)s closed"),
+                _("The problem you reported (%(case)s) has been solved and the case is closed."),
+            )
     return case
+
+
+def rating_link(case: Case) -> str:
+    """Where the resident who reported the case rates its result: the case page, which sends
+    them on to their page of it (the fragment kept), at the rating form."""
+    return f"{case_link(case)}#rate-title"
 
 
 def _reopen(case: Case, summons: Summons, now: datetime) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from whistle.cases.actions._common import (
     people_with_role,
     photo_data,
     record,
+    reporter_to_tell,
     set_deadline,
     write_outbox,
 )
@@ -554,7 +555,7 @@ def file_case(
             },
         )
         notify(
-            [case.reporter],
+            reporter_to_tell(case, actor),
             event,
             _("Case %(case)s filed"),
             _("Your report %(case)s was filed as %(category)s; to be resolved by %(due)s."),
@@ -629,7 +630,7 @@ def reject_case(actor: Person, case: Case, *, reason: str, now: datetime | None 
             data={"changes": changes(status=(Status.REPORTED, Status.REJECTED)), "reason": reason},
         )
         notify(
-            [case.reporter],
+            reporter_to_tell(case, actor),
             event,
             _("Case %(case)s not taken up"),
             _("Your report %(case)s was not taken up: %(reason)s"),
@@ -685,7 +686,7 @@ def merge_case(
             data={"duplicate": case.reference, "note": note},
         )
         notify(
-            [case.reporter],
+            reporter_to_tell(case, actor),
             event,
             _("Case %(case)s merged"),
             _("Your report %(case)s describes the same problem as case %(target)s and follows it."),

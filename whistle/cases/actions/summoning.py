@@ -23,11 +23,12 @@ from whistle.cases.actions._common import (
     moment,
     notify,
     record,
+    reporter_to_tell,
     set_deadline,
     set_next_check,
 )
 from whistle.cases.errors import ActionRefused, InvalidInput
-from whistle.cases.models import Case, Summons, Whistle
+from whistle.cases.models import Case, Event, Summons, Whistle
 from whistle.cases.permissions import require
 from whistle.cases.rules import DEADLINE_FIELDS, summons_limits
 from whistle.cases.suggest import departments_serving
@@ -232,6 +233,22 @@ def _summon(
     return summons
 
 
+def _tell_reporter_summoned(case: Case, event: Event, actor: Person) -> None:
+    """The reporter hears once that the township called departments to their problem, by a
+    whistle or a routine dispatch, whichever came first; not urgent, for it asks nothing of
+    them."""
+    notify(
+        reporter_to_tell(case, actor),
+        event,
+        _("Case %(case)s: departments called"),
+        _(
+            "The township has called the departments responsible for the problem you "
+            "reported (%(case)s)."
+        ),
+        urgent=False,
+    )
+
+
 def dispatch_case(
     actor: Person,
     case: Case,
@@ -254,7 +271,7 @@ def dispatch_case(
         if before != Status.DISPATCHED:
             case.status = Status.DISPATCHED
             case.save(update_fields=["status"])
-            record(
+            event = record(
                 case,
                 EventKind.DISPATCHED,
                 actor=actor,
@@ -266,6 +283,8 @@ def dispatch_case(
                     "note": note,
                 },
             )
+            if before != Status.WHISTLED:
+                _tell_reporter_summoned(case, event, actor)
         return _summon(
             case,
             department,
@@ -325,7 +344,7 @@ def blow_whistle(
         before = case.status
         case.status = Status.WHISTLED
         case.save(update_fields=["status"])
-        record(
+        event = record(
             case,
             EventKind.WHISTLE_BLOWN,
             actor=actor,
@@ -341,6 +360,8 @@ def blow_whistle(
                 "note": note,
             },
         )
+        if before not in (Status.DISPATCHED, Status.WHISTLED):
+            _tell_reporter_summoned(case, event, actor)
         chain = ChainPolicy.of(case.district)
         for department in chosen:
             _summon(

@@ -1,0 +1,151 @@
+"""A resident who reported a problem with an account is told, in the inbox and on their
+channels, the steps of their report they care about: filed, departments called (once,
+whistle or dispatch), closed with an invitation to rate, not taken up, merged. Not the
+internal steps, and nobody is told of their own step."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import translation
+
+from tests.fixtures_cases import (
+    ON_THE_LANE,
+    beijing,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+)
+from whistle.cases import actions
+from whistle.cases.models import Case
+from whistle.notifications.models import Channel, Notification
+from whistle.notifications.texts import body_of, subject_of
+
+NOW = beijing(2026, 3, 10, 10, 0)
+
+
+def minutes(n: int):
+    return NOW + timedelta(minutes=n)
+
+
+def filed_report(city) -> Case:
+    report = actions.report_resident_case(
+        name="蔡阿姨",
+        phone="13912345678",
+        description="人民市场东巷口有暴露垃圾",
+        lon=ON_THE_LANE[0],
+        lat=ON_THE_LANE[1],
+        reporter=city.resident,
+        now=NOW,
+    )
+    return actions.file_case(
+        city.dispatcher, report.case, category=city.exposed_garbage, now=minutes(1)
+    )
+
+
+def inbox_of(person, case: Case) -> list[Notification]:
+    return list(
+        Notification.objects.filter(
+            recipient=person, channel=Channel.INBOX, payload__case=case.reference
+        ).order_by("pk")
+    )
+
+
+def test_the_resident_hears_once_that_the_township_called_the_departments(whistle_city):
+    city = whistle_city
+    case = filed_report(city)
+    whistle = actions.blow_whistle(
+        city.dispatcher, case, kind="routine", departments=[city.urban], now=minutes(5)
+    )
+    actions.summon_more(city.dispatcher, whistle, departments=[city.police], now=minutes(9))
+    kinds = [n.kind for n in inbox_of(city.resident, case)]
+    assert kinds == ["case.filed", "whistle.blown"]
+    entry = inbox_of(city.resident, case)[-1]
+    assert entry.body == f"街乡已召集负责您反映的问题（{case.reference}）的相关部门。"
+    assert entry.link == f"/cases/{case.reference}/"
+    with translation.override("en"):
+        assert subject_of(entry.payload, entry.subject) == (
+            f"Case {case.reference}: departments called"
+        )
+    # Not urgent: it waits for the end of the resident's quiet hours.
+    assert not entry.urgent
+
+
+def test_a_routine_dispatch_tells_the_resident_and_a_later_whistle_does_not(whistle_city):
+    city = whistle_city
+    case = filed_report(city)
+    actions.dispatch_case(city.dispatcher, case, department=city.urban, now=minutes(5))
+    actions.blow_whistle(
+        city.dispatcher, case, kind="routine", departments=[city.police], now=minutes(9)
+    )
+    kinds = [n.kind for n in inbox_of(city.resident, case)]
+    assert kinds == ["case.filed", "case.dispatched"]
+
+
+def test_closing_invites_the_resident_to_rate_with_the_link_to_the_rating(client, whistle_city):
+    city = whistle_city
+    case = filed_report(city)
+    actions.solve_on_spot(city.dispatcher, case, note="已清运", now=minutes(30))
+    actions.check_passed(city.dispatcher, case, now=minutes(40))
+    actions.close_case(city.dispatcher, case, now=minutes(45))
+    entry = inbox_of(city.resident, case)[-1]
+    assert entry.kind == "case.closed"
+    assert entry.link == f"/cases/{case.reference}/#rate-title"
+    assert entry.subject == f"案件 {case.reference} 已结案，请您评价"
+    with translation.override("en"):
+        assert body_of(entry.payload, entry.body).endswith("rate the result.")
+    # No internal step reached the resident: solved on the spot and checked are not told.
+    assert [n.kind for n in inbox_of(city.resident, case)] == ["case.filed", "case.closed"]
+    # The link lands on the resident's page of the case, where the rating form is.
+    client.force_login(city.resident)
+    opened = client.get(reverse("web:inbox-open", args=[entry.uuid]), follow=True)
+    assert opened.redirect_chain[-1][0] == f"/report/follow/{case.reference}/"
+    assert f'action="/report/follow/{case.reference}/rate/"' in opened.content.decode()
+
+
+def test_not_taken_up_and_merged_say_why(whistle_city):
+    city = whistle_city
+    first = filed_report(city)
+    rejected = actions.report_resident_case(
+        name="蔡阿姨",
+        phone="13912345678",
+        description="楼上装修太吵",
+        lon=ON_THE_LANE[0],
+        lat=ON_THE_LANE[1],
+        reporter=city.resident,
+        now=minutes(2),
+    ).case
+    merged = actions.report_resident_case(
+        name="蔡阿姨",
+        phone="13912345678",
+        description="巷口垃圾还在",
+        lon=ON_THE_LANE[0],
+        lat=ON_THE_LANE[1],
+        reporter=city.resident,
+        now=minutes(3),
+    ).case
+    actions.reject_case(city.dispatcher, rejected, reason="不属于城市管理问题", now=minutes(4))
+    actions.merge_case(city.dispatcher, merged, into=first, now=minutes(5))
+    (told,) = inbox_of(city.resident, rejected)
+    assert "不属于城市管理问题" in told.body
+    (told,) = inbox_of(city.resident, merged)
+    assert first.reference in told.body
+
+
+def test_a_dispatcher_is_not_told_of_the_steps_of_a_report_they_typed_in(whistle_city):
+    city = whistle_city
+    typed = actions.report_case(
+        city.dispatcher,
+        source=Case.Source.RESIDENT,
+        reporter_name="蔡阿姨",
+        description="居民来访：巷口有暴露垃圾",
+        lon=ON_THE_LANE[0],
+        lat=ON_THE_LANE[1],
+        now=NOW,
+    )
+    actions.file_case(city.dispatcher, typed, category=city.exposed_garbage, now=minutes(1))
+    actions.blow_whistle(
+        city.dispatcher, typed, kind="routine", departments=[city.urban], now=minutes(5)
+    )
+    assert not Notification.objects.filter(
+        recipient=city.dispatcher, kind__in=["case.filed", "whistle.blown"]
+    ).exists()
