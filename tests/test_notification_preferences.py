@@ -13,6 +13,7 @@ import time_machine
 from django.core import mail
 from django.utils import timezone, translation
 
+from tests.conftest import make_person
 from tests.fixtures_cases import (
     beijing,
     filed_case,
@@ -31,7 +32,7 @@ from whistle.notifications.kinds import is_urgent, kind_of, urgent_kinds
 from whistle.notifications.models import Channel, Notification, NotificationPreference, Status
 from whistle.notifications.outbox import notify
 from whistle.notifications.sms import SmsMessage
-from whistle.organisation.models import Person
+from whistle.organisation.models import Person, Role
 
 SETTINGS = "/settings/"
 
@@ -328,6 +329,28 @@ def test_the_settings_page_shows_the_profiles_addresses_and_the_usual_order(clie
     # Web Push is not offered on a server without VAPID keys.
     assert '<option value="push"' not in html
     assert "督办超时" in html  # an urgent kind, named
+
+
+def test_a_residents_settings_page_says_how_they_are_told_and_lists_no_staff_events(
+    client, db, monkeypatch
+):
+    resident = make_person("settings-resident", Role.RESIDENT)
+    client.force_login(resident)
+    html = html_of(client.get(SETTINGS))
+    assert "管理员" not in html  # a resident has no administrator to ask
+    assert "您反映的问题立案、街乡召集相关部门、结案" in html
+    assert "站内消息仍会立即收到每一条" in html
+    for staff_only in ("督办超时", str(kind_of(EventKind.WHISTLE_BLOWN).label)):
+        assert staff_only not in html
+    # Without Web Push set up the page does not offer it; with it, it says how to turn it on.
+    assert "开启通知" not in html
+    monkeypatch.setattr(
+        "whistle.web.preferences.offered_channels", lambda: ["push", "sms", "email"]
+    )
+    assert "如需在未打开本系统时也在这部手机或电脑上收到通知" in html_of(client.get(SETTINGS))
+    english = html_of(client.get(SETTINGS, HTTP_ACCEPT_LANGUAGE="en"))
+    assert "Whistle is not open, turn on notifications here." in english
+    assert "administrator" not in english
 
 
 def test_account_security_and_api_tokens_are_reached_from_the_settings_page_not_the_top_bar(

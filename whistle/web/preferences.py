@@ -23,7 +23,7 @@ from whistle.notifications.actions import (
 from whistle.notifications.conf import OUTSIDE_CHANNELS, channel_order, setting
 from whistle.notifications.kinds import urgent_kinds
 from whistle.notifications.models import Channel, NotificationPreference
-from whistle.organisation.models import Person
+from whistle.organisation.models import Person, Role
 from whistle.web.forms import TimeInput
 
 DEFAULT = "default"
@@ -99,6 +99,13 @@ def initial_for(preference: NotificationPreference | None) -> dict[str, Any]:
     return initial
 
 
+def is_resident_only(person: Person) -> bool:
+    """Whether the person is a resident and nothing else: no administrator keeps their
+    profile, and they are told only what becomes of the problems they reported."""
+    held = set(person.roles.values_list("role", flat=True))
+    return held == {Role.RESIDENT}
+
+
 # Where an action's refusal lands on the form.
 _FIELD_OF = {"channels": "first", "quiet_from": "quiet_from", "quiet_until": "quiet_until"}
 
@@ -121,10 +128,14 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                 return HttpResponseRedirect(reverse("web:settings"))
     else:
         form = NotificationSettingsForm(initial=initial_for(preference), offered=offered)
+    resident = is_resident_only(person)
     context = {
         "form": form,
         "person": person,
+        "resident": resident,
         "push_offered": Channel.PUSH in offered,
-        "urgent_kinds": [str(k.label) for k in urgent_kinds()],
+        # A resident is told only of their own reports, never urgently: no urgent kind
+        # (a department summoned, an overdue) ever reaches them.
+        "urgent_kinds": [] if resident else [str(k.label) for k in urgent_kinds()],
     }
     return render(request, "web/settings.html", context)
