@@ -191,18 +191,63 @@ def chief_scores(
     *,
     township: Jurisdiction | None = None,
     role: str | None = None,
+    person: Person | None = None,
     now: datetime | None = None,
 ) -> list[ChiefScore]:
-    """Every street and lane chief of the district (or of one township; or of one role) with
-    their patrols against the requirement and the problems they found, in the period
-    (2026, 2026-Q3, 2026-07). Ordered by township code, street chiefs first, then name.
-    `now` decides how much of a running period has elapsed (default: the clock)."""
+    """Every street and lane chief of the district (or of one township; or of one role; or
+    one person alone) with their patrols against the requirement and the problems they
+    found, in the period (2026, 2026-Q3, 2026-07). Ordered by township code, street chiefs
+    first, then name. `now` decides how much of a running period has elapsed (default: the
+    clock)."""
     period = Period.parse(period_key)
     roles = (role,) if role else CHIEF_ROLES
     if any(r not in CHIEF_ROLES for r in roles):
         raise ValueError(f"not a chief role: {role}")
     activities = _activities(district, period, roles)
-    return _chief_scores(district, period, roles, township, now or timezone.now(), activities)
+    return _chief_scores(
+        district, period, roles, township, now or timezone.now(), activities, person=person
+    )
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A chief's own standing in the running month, in one role: the requirement that
+    assesses them and how far they meet it, as the chiefs' office reads it."""
+
+    score: ChiefScore
+    period: Period
+    # Days of the period left, today included.
+    days_left: int
+
+    @property
+    def requirement(self) -> Requirement:
+        return self.score.requirement
+
+    @property
+    def met(self) -> bool | None:
+        """Whether every lane due so far was patrolled as often as required; None while no
+        patrol window has ended (nothing is required yet)."""
+        if not self.score.lanes_due:
+            return None
+        return self.score.lanes_covered == len(self.score.lanes_due)
+
+
+def own_standing(person: Person, *, now: datetime | None = None) -> list[Standing]:
+    """The person's standing as a street or lane chief in the running month, per role held:
+    `chief_scores` of their district for them alone, the figures of the chiefs' page."""
+    now = now or timezone.now()
+    today = now.astimezone(BEIJING).date()
+    period = Period.month_of(today)
+    _start, end = period_bounds(period)
+    days_left = (end.astimezone(BEIJING).date() - today).days
+    districts = RoleAssignment.objects.filter(
+        person=person, role__in=CHIEF_ROLES, lane__isnull=False
+    ).values("lane__township__parent_id")
+    standings = []
+    for district in Jurisdiction.objects.filter(pk__in=districts).order_by("code"):
+        for score in chief_scores(district, period.key, person=person, now=now):
+            standings.append(Standing(score, period, days_left))
+    return standings
 
 
 def steward_contributions(
@@ -242,13 +287,15 @@ def _chief_scores(
     township: Jurisdiction | None,
     now: datetime,
     activities: dict[PersonRole, Activity],
+    *,
+    person: Person | None = None,
 ) -> list[ChiefScore]:
     requirements = patrol_requirements(district)
     lane_patrols = _lane_patrols(district, period, roles, requirements)
 
     lanes: dict[PersonRole, list[LanePatrols]] = defaultdict(list)
     people: dict[PersonRole, Person] = {}
-    for held in held_lanes(district, period, roles, township, now):
+    for held in held_lanes(district, period, roles, township, now, person=person):
         key = (held.person.pk, held.role)
         people[key] = held.person
         n, counted, _ = lane_patrols.get((*key, held.lane.pk), (0, 0, 0.0))
@@ -463,11 +510,14 @@ def held_lanes(
     roles: tuple[str, ...],
     township: Jurisdiction | None,
     now: datetime,
+    *,
+    person: Person | None = None,
 ) -> list[Held]:
-    """The lanes each chief held in the period, with the days of the period elapsed by `now`
-    on which they held them: the days their appointments (`ChiefAppointment`) cover. A chief
-    given the role on a lane without any appointment there (in the admin, or before
-    appointments were recorded) holds it for the whole period. Two queries."""
+    """The lanes each chief (or `person` alone) held in the period, with the days of the
+    period elapsed by `now` on which they held them: the days their appointments
+    (`ChiefAppointment`) cover. A chief given the role on a lane without any appointment
+    there (in the admin, or before appointments were recorded) holds it for the whole
+    period. Two queries."""
     start, end = period_bounds(period)
     first_day = start.astimezone(BEIJING).date()
     end_day = end.astimezone(BEIJING).date()
@@ -475,6 +525,8 @@ def held_lanes(
     scope = Q(role__in=roles, lane__township__parent=district)
     if township is not None:
         scope &= Q(lane__township=township)
+    if person is not None:
+        scope &= Q(person=person)
     shapes = ("lane__centre_line", "lane__checklist", "lane__township__boundary")
     days: dict[tuple[int, str, int], int] = defaultdict(int)
     found: dict[tuple[int, str, int], tuple[Person, Lane]] = {}

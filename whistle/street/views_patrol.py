@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from whistle.assessment.chiefs import own_standing
 from whistle.cases.actions import escalate, possible_duplicates, report_case
 from whistle.cases.errors import ActionRefused
 from whistle.cases.locate import locate
@@ -383,10 +384,17 @@ def history(request: HttpRequest) -> HttpResponse:
         Recognition.objects.filter(person=_me(request)).select_related("office")[:RECOGNITIONS]
     )
     trainings = TrainingAttendance.objects.filter(person=_me(request)).count()
+    # A chief's requirement and standing this month, as the chiefs' office assesses them.
+    standings = own_standing(_me(request))
     return render(
         request,
         "street/history.html",
-        {"page": page, "recognitions": recognitions, "trainings": trainings},
+        {
+            "page": page,
+            "recognitions": recognitions,
+            "trainings": trainings,
+            "standings": standings,
+        },
     )
 
 
