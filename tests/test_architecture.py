@@ -66,6 +66,8 @@ ALLOWED: dict[str, set[str]] = {
         "notifications",
         "duty",
         "cases",
+        # A chief's own standing against the patrol requirement (`assessment.chiefs`).
+        "assessment",
         "patrols",
         "township",
         "web",
