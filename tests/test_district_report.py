@@ -21,8 +21,11 @@ from tests.fixtures_district import (
     rated_july_fixture,  # noqa: F401  (fixture)
     scored_july_fixture,  # noqa: F401  (fixture)
 )
+from tests.fixtures_measures import Tale
+from whistle.assessment.hotline import HotlineRates, HotlineWeights
 from whistle.assessment.models import DepartmentResult
 from whistle.organisation.models import Lane, Role
+from whistle.patrols.models import CheckResult, Patrol
 
 REPORT = "/district/report/2026/"
 
@@ -90,7 +93,66 @@ def test_the_chiefs_summary_counts_those_meeting_the_patrol_requirement(client, 
     text = text_of(html_of(client.get(REPORT)))
     # Never patrolled in seven months: short of the requirement.
     assert "1 名街巷长中，0 名按要求巡查了全部街巷。" in text
-    assert "巡查 0 次，发现问题" in text
+    assert "巡查 0 次。发现问题 0 个" in text
+
+
+def test_the_chiefs_problems_found_say_where_they_come_from_in_both_languages(client, rated):
+    lane = Lane.objects.filter(township=rated.longtan).order_by("pk").first()
+    assert lane is not None
+    chief = make_person("zhou-lane-chief", Role.LANE_CHIEF, lane=lane)
+    # Two cases reported as lane chief without any patrol, one patrol whose checklist noted a
+    # problem without a case (and one item reported as the second case).
+    Tale(rated.longtan, bj(3, 9), lane=lane, reporter=chief, role=Role.LANE_CHIEF)
+    second = Tale(rated.longtan, bj(5, 9), lane=lane, reporter=chief, role=Role.LANE_CHIEF)
+    walked = Patrol.objects.create(
+        person=chief,
+        lane=lane,
+        role=Role.LANE_CHIEF,
+        started_at=bj(5, 8),
+        ended_at=bj(5, 8, 40),
+        last_activity_at=bj(5, 8, 40),
+        distance_m=200,
+        covered_ratio=1.0,
+    )
+    for item, case in (("dog-waste", None), ("no-road-trading", second.case)):
+        CheckResult.objects.create(
+            patrol=walked,
+            item=item,
+            label=item,
+            result=CheckResult.Result.PROBLEM,
+            case=case,
+            checked_at=bj(5, 8, 10),
+        )
+    client.force_login(rated.district_assessor)
+    text = text_of(html_of(client.get(REPORT)))
+    assert "巡查 1 次。发现问题 3 个（上报案件 2 个，含巡查以外上报的；" in text
+    assert "巡查检查项记录、未上报为案件的 1 个）。" in text
+    english = text_of(html_of(client.get(REPORT, HTTP_ACCEPT_LANGUAGE="en")))
+    assert (
+        "Patrols: 1. Problems found: 3 (2 reported as cases, on patrol or not; 1 noted on "
+        "patrol checklists without a case)." in english
+    )
+
+
+def test_each_hotline_rate_stands_beside_the_counts_it_divides(client, rated, monkeypatch):
+    # Three orders received, two replied to in time, one caller reached, solved and satisfied.
+    counts = {
+        "hotline_received": 3,
+        "hotline_responded": 2,
+        "hotline_resolved": 1,
+        "hotline_called_back": 1,
+        "hotline_satisfied": 1,
+    }
+    rates = HotlineRates.from_counts(counts, HotlineWeights.defaults())
+    monkeypatch.setattr(
+        "whistle.district.views.report.hotline_rates", lambda district, period_key: rates
+    )
+    client.force_login(rated.district_assessor)
+    html = html_of(client.get(REPORT))
+    hotline = text_of(html[html.index('id="report-hotline"') : html.index('id="report-hotspots"')])
+    assert "响应率 66.67% 2 / 3" in hotline
+    assert "解决率 100.00% 1 / 1" in hotline
+    assert "满意率 100.00% 1 / 1" in hotline
 
 
 def test_the_report_reads_in_english_when_the_language_is_english(client, rated):

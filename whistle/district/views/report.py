@@ -70,6 +70,10 @@ def annual_report(request: HttpRequest, year: int) -> HttpResponse:
         chiefs_meeting=chiefs_meeting,
         chief_patrols=sum(c.activity.patrols for c in chiefs),
         chief_found=sum(c.activity.found for c in chiefs),
+        # What the problems found are: cases the chiefs reported in their role, whether on a
+        # patrol or not, and problems their patrols' checklists noted without a case.
+        chief_reported=sum(c.activity.reported for c in chiefs),
+        chief_noted=sum(c.activity.found - c.activity.reported for c in chiefs),
         generated_at=timezone.localtime(now, BEIJING),
     )
     return render(request, "district/district/annual_report.html", context)
