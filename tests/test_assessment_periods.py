@@ -217,7 +217,7 @@ def test_a_scheme_adopted_in_november_still_gives_a_year_and_a_quarter(july, tmp
     scheme_from_november(m, tmp_path)
     rows, _err = scores_csv("2026", "2026-Q4")
     header, body = rows[0], rows[1:]
-    assert header[:3] == ["period", "district", "rank"] and header[-1] == "note"
+    assert header[:3] == ["Period", "District", "Rank"] and header[-1] == "Note"
     assert [(r[0], r[2], r[3], r[7], r[-4], r[-1]) for r in body] == [
         (
             "2026",

@@ -191,7 +191,7 @@ def test_the_downloads_head_each_component_with_its_name_as_the_page_does(
     assert download_header(client, file_format, "zh-hans")[7:10] == ["街乡评价", "区级检查", "总分"]
     # The district's own component is named as the district named it, in either language.
     english = download_header(client, file_format, "en")
-    assert english[7:10] == ["township evaluation", "区级检查", "total"]
+    assert english[7:10] == ["Township evaluation", "区级检查", "Total"]
     assert "inspection" not in english
 
 
@@ -208,7 +208,7 @@ def test_the_stationed_staffs_assessment_is_a_column_in_the_readers_language(
         "总分",
     ]
     english = download_header(client, file_format, "en")
-    assert english[8:11] == ["区级检查", "Stationed staff's assessment", "total"]
+    assert english[8:11] == ["区级检查", "Stationed staff's assessment", "Total"]
 
 
 def test_a_download_in_an_unknown_format_or_period_is_refused(client, rated):

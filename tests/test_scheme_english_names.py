@@ -97,6 +97,10 @@ def test_the_download_heads_the_component_in_the_readers_language(client, named,
     assert response.status_code == 200
     header = next(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert header[8] == head
+    # The component's name and the other columns are headed alike.
+    assert header[7] == {"en": "Township evaluation", "zh-hans": "街乡评价"}[language]
+    if language == "en":
+        assert [name for name in header if name[:1] != name[:1].upper()] == []
 
 
 def test_the_scheme_editor_lists_the_versions_in_the_readers_language(client, named):

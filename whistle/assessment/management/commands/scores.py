@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count, F
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from whistle.assessment.engine import SchemeBook, period_pieces, scheme_components
@@ -121,6 +122,10 @@ class Command(BaseCommand):
             _("frozen"),
             _("note"),
         ]
+        # Every column is headed alike, with a capital as the rankings page heads it: the
+        # command's own columns and the names a district gave its components ("District
+        # inspection") never differ in case. Chinese has none.
+        header = [capfirst(name) for name in header]
         table = [
             [
                 r.period,
