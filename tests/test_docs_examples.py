@@ -1,7 +1,8 @@
 """The examples of docs/api.md and docs/duty.md name what the demo city has: a reader who
 tries them on the demo (`make run`) finds every department, category, place and person they
-name. The demo's organisation and categories are built as `seed_demo` builds them
-(`build_demo_city`, without the history).
+name, and the positions of docs/api.md stand on the lane they name, in the township of the
+demo's dispatcher, who may send its report as written. The demo's organisation and
+categories are built as `seed_demo` builds them (`build_demo_city`, without the history).
 
 A case's reference is drawn at random when the case is made, so no reference of the demo's
 history is known before it runs: a reference in an example must be one the product could
@@ -11,18 +12,22 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.db import transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 
-from whistle.cases.models import _REFERENCE_ALPHABET
+from whistle.api import tokens
+from whistle.cases.models import _REFERENCE_ALPHABET, Case
 from whistle.demo.city import build_demo_city
+from whistle.demo.data.places import DEMO_LANE, DEMO_TOWNSHIP
 from whistle.importing.rosters import import_rosters
-from whistle.organisation.models import Department, Jurisdiction, Person
+from whistle.organisation import geo
+from whistle.organisation.models import Department, Jurisdiction, Lane, Person
 from whistle.policies.models import Category
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -44,6 +49,17 @@ SERVICE = re.compile(r"\b(event|component)-(\d+)\b")
 PLACE = re.compile(r"(?<![\w.])110\d{3}(?:\d{3}){0,2}(?![\w.])")
 REFERENCE = re.compile(r"\b(?=[0-9A-Z]*[A-Z])(?=[0-9A-Z]*\d)[0-9A-Z]{10}\b")
 ROSTER_HEADER = "部门,街乡,"
+# A position in a request: a JSON body's "lon" and "lat", or Open311's lat and long.
+POSITION = (
+    re.compile(r'"lon":\s*([\d.]+),\s*"lat":\s*([\d.]+)'),
+    re.compile(r"-d lat=([\d.]+) -d long=([\d.]+)"),
+)
+# The report of docs/api.md's "Acting": its JSON body, posted to /api/v1/cases.
+REPORT_REQUEST = re.compile(
+    r"-d '(\{\"description\"[^']*\})' \\\n\s*https://whistle\.example/api/v1/cases\n"
+)
+# How far from the lane's centre line a position may be to stand on it.
+ON_THE_LANE_M = 25
 
 
 @dataclass(frozen=True)
@@ -140,6 +156,47 @@ def test_the_examples_name_the_demo_citys_departments_categories_places_and_peop
         assert result.errors == [], f"the roster file {number + 1} does not import"
     drawable = {r for r in named.references if set(r) <= set(_REFERENCE_ALPHABET)}
     assert sorted(named.references - drawable) == [], "references the product cannot draw"
+
+
+def positions(text: str) -> list[tuple[float, float]]:
+    """Every (lon, lat) the document's requests send."""
+    code = "\n".join(FENCE.findall(text))
+    found = [(float(lon), float(lat)) for lon, lat in POSITION[0].findall(code)]
+    found += [(float(lon), float(lat)) for lat, lon in POSITION[1].findall(code)]
+    return found
+
+
+def test_the_api_examples_stand_on_the_lane_they_name_in_the_demo_dispatchers_township(demo):
+    """Each example names 人民市场东巷: its position is on that lane, in 龙潭街道 where the
+    demo's dispatcher works, so a request tried as written is not refused as out of scope."""
+    text = (DOCS / "api.md").read_text(encoding="utf-8")
+    township = Jurisdiction.objects.get(code=DEMO_TOWNSHIP)
+    lane = Lane.objects.get(township=township, name=DEMO_LANE)
+    found = positions(text)
+    assert len(found) >= 4, found
+    for position in found:
+        assert township.boundary and geo.polygon_contains(township.boundary, position), position
+        assert geo.distance_to_line_m(lane.centre_line, position) <= ON_THE_LANE_M, position
+
+
+def test_the_api_report_example_is_taken_from_the_demo_dispatcher(demo):
+    """The "Acting" report, sent as written with the demo dispatcher's token, makes a case on
+    the lane it names."""
+    match = REPORT_REQUEST.search((DOCS / "api.md").read_text(encoding="utf-8"))
+    assert match is not None, "the report example is not found"
+    body = json.loads(match.group(1))
+    dispatcher = Person.objects.get(username="dispatcher")
+    secret = tokens.issue_token(dispatcher, person=dispatcher, name="docs").secret
+    response = Client().post(
+        "/api/v1/cases",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {secret}", "Idempotency-Key": "docs-report-1"},
+    )
+    assert response.status_code == 201, response.content.decode()
+    case = Case.objects.get(reference=response.json()["reference"])
+    assert case.township is not None and case.township.code == DEMO_TOWNSHIP
+    assert case.lane is not None and case.lane.name == DEMO_LANE
 
 
 def test_the_examples_are_read_as_the_documents_write_them():
