@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 
 from tests.conftest import make_person
 from tests.fixtures_api import BASE, Api, api_city_fixture  # noqa: F401  (fixture)
@@ -26,7 +27,9 @@ from tests.fixtures_cases import (
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
 from whistle.api import auth, throttle
+from whistle.api.labels import FIELD_LABELS, field_label
 from whistle.api.models import IdempotentRequest
+from whistle.api.schemas import In
 from whistle.cases.models import Attachment, Case, Event, Summons
 from whistle.notifications.models import Notification
 from whistle.organisation.models import Role
@@ -361,6 +364,37 @@ def test_bad_input_is_refused_with_the_field_at_fault(api_city, clock):
     assert_error(outside, 422, "invalid", "position")
     assert_error(steward.get("/cases", {"cursor": "!!"}), 400, "invalid_cursor", "cursor")
     assert Case.objects.count() == 0
+
+
+def test_a_refused_input_is_named_in_the_callers_language(api_city, clock):
+    steward = api_city.as_("steward")
+    missing = assert_error(steward.post("/cases", {**LANE}), 422, "invalid", "description")
+    assert missing["message"] == "问题描述为必填项。"
+    wrong = assert_error(
+        steward.post("/cases", {"description": "x", "lon": 500, "lat": 39.8}), 422, "invalid", "lon"
+    )
+    assert wrong["message"] == "经度无效：过大"
+    # An input inside a list is named with its path.
+    with translation.override("zh-hans"):
+        assert str(field_label("orders.0.order_number")) == "工单编号（orders.0.order_number）"
+    english = Api(steward.secret, language="en")
+    missing = assert_error(english.post("/cases", {**LANE}), 422, "invalid", "description")
+    assert missing["message"] == "Description is required."
+    wrong = english.post("/cases", {"description": "x", "lon": 500, "lat": 39.8})
+    assert assert_error(wrong, 422, "invalid", "lon")["message"] == "Longitude is not valid: too large"
+
+
+def test_every_input_of_the_api_has_a_name_in_both_languages():
+    def inputs(schema: type) -> set[str]:
+        names = set(schema.model_fields)  # type: ignore[attr-defined]
+        for sub in schema.__subclasses__():
+            names |= inputs(sub)
+        return names
+
+    assert sorted(inputs(In) - set(FIELD_LABELS)) == []
+    with translation.override("zh-hans"):
+        untranslated = [n for n, label in FIELD_LABELS.items() if str(label).isascii()]
+    assert untranslated == []
 
 
 def test_a_token_s_refusal_reads_as_written_chinese(api_city, clock):

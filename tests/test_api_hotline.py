@@ -326,9 +326,9 @@ def test_a_batch_with_malformed_orders_reports_each_beside_the_refused_ones(
         (5, None),
     ]
     assert [p["message"] for p in body["problems"][1:]] == [
-        "lon 无效：过大",
-        "lat 无效：类型或格式错误",
-        "colour 无效：不是此请求的输入项",
+        "经度无效：过大",
+        "纬度无效：类型或格式错误",
+        "“colour”无效：不是此请求的输入项",
         "该工单不是由工单字段组成的 JSON 对象。",
     ]
 

@@ -17,9 +17,11 @@ from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import Promise
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
+from whistle.api.labels import field_label
 from whistle.assessment.actions import AssessmentError, AssessmentPermissionError
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 
@@ -106,12 +108,14 @@ def described(error: Any) -> tuple[str | None, Any]:
     """The field and the message of one error of pydantic's (`ValidationError.errors()`)."""
     field = _field(error.get("loc", ()))
     kind = error.get("type", "")
+    # The message names the input in the caller's language; `field` keeps its own name.
+    label = field_label(field) if field else None
     if kind == "missing":
-        return field, _("%(field)s is required.") % {"field": field or "?"}
-    return field, _("%(field)s is not valid: %(problem)s") % {
-        "field": field or _("the request"),
-        "problem": _problem(kind),
-    }
+        return field, capfirst(_("%(field)s is required.") % {"field": label or "?"})
+    return field, capfirst(
+        _("%(field)s is not valid: %(problem)s")
+        % {"field": label or _("the request"), "problem": _problem(kind)}
+    )
 
 
 _PROBLEMS = {
