@@ -381,7 +381,9 @@ def test_a_refused_input_is_named_in_the_callers_language(api_city, clock):
     missing = assert_error(english.post("/cases", {**LANE}), 422, "invalid", "description")
     assert missing["message"] == "Description is required."
     wrong = english.post("/cases", {"description": "x", "lon": 500, "lat": 39.8})
-    assert assert_error(wrong, 422, "invalid", "lon")["message"] == "Longitude is not valid: too large"
+    assert (
+        assert_error(wrong, 422, "invalid", "lon")["message"] == "Longitude is not valid: too large"
+    )
 
 
 def test_every_input_of_the_api_has_a_name_in_both_languages():
