@@ -28,7 +28,7 @@ from whistle.cases.actions import personal_data as erasure
 from whistle.cases.actions.intake import _locate_or_refuse, _open_case
 from whistle.cases.export import export_case, verify_document
 from whistle.cases.models import Attachment, Case, Event
-from whistle.cases.trail import EventKind
+from whistle.cases.trail import EventKind, record
 from whistle.cases.verify import verify_database
 from whistle.organisation import personal_data
 from whistle.organisation.models import Person, Role
@@ -234,6 +234,135 @@ def test_a_resident_reads_through_the_api_only_the_timeline_of_the_follow_page(a
     assert city.as_("dispatcher").get(f"/cases/{case.reference}/timeline").status_code == 200
 
 
+FOLLOWED_FIELDS = {
+    "reference",
+    "status",
+    "category",
+    "place",
+    "reported_at",
+    "resolve_due_at",
+    "merged_into",
+    "timeline",
+    "result_photos",
+    "rating",
+}
+
+
+def whistled_account_report(city):
+    """The resident's report, taken up by the township, which blew the whistle with a meeting
+    point and a note and sent the department a supervision notice."""
+    case = account_report(city.city)
+    actions.file_case(city.dispatcher, case, category=city.street_vending)
+    whistle = actions.blow_whistle(
+        city.dispatcher,
+        case,
+        kind="routine",
+        departments=[city.urban],
+        meeting_point="东四北大街12号门口",
+        note="带上切割机",
+    )
+    notice = actions.issue_supervision_notice(
+        city.township_office,
+        case,
+        department=city.urban,
+        text="请尽快到场处置",
+        due_at=T0 + DAY,
+    )
+    return case, whistle, notice
+
+
+SECRETS = ("东四北大街12号门口", "带上切割机", "请尽快到场处置", "钱多多", "楼道里堆满杂物")
+
+
+def test_a_resident_reads_their_case_through_the_api_as_its_follow_page_shows_it(api_city, clock):
+    city = api_city
+    case, _whistle, _notice = whistled_account_report(city)
+    resident = city.as_("resident")
+    answer = resident.get(f"/cases/{case.reference}")
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert set(body) == FOLLOWED_FIELDS
+    assert (
+        body["status"] == "whistled" and body["category"]["code"] == city.street_vending.full_code
+    )
+    assert body["place"] == {"township": case.township.name, "lane": case.lane.name}
+    texts = [entry["text"] for entry in body["timeline"]]
+    assert texts[0] == "问题已上报" and texts[-1] == "已召集东城区城管执法局"
+    assert body["rating"] == {"open": False, "rated": False, "called_back": False}
+    text = answer.content.decode()
+    for secret in (*SECRETS, city.dispatcher.display_name, city.urban.code):
+        assert secret not in text, secret
+    # The list gives the resident their report the same way.
+    listed = resident.get("/cases")
+    assert listed.status_code == 200, listed.content
+    assert listed.json()["items"] == [body]
+    # Staff who see the case read it whole.
+    whole = city.as_("dispatcher").get(f"/cases/{case.reference}").json()
+    assert whole["whistles"][0]["meeting_point"] == "东四北大街12号门口"
+    staff_list = city.as_("dispatcher").get("/cases").json()["items"]
+    assert {"description", "uuid"} <= set(staff_list[0])
+
+
+def test_a_residents_token_reaches_no_summons_whistle_notice_or_record_of_their_case(
+    api_city, clock
+):
+    city = api_city
+    case, whistle, notice = whistled_account_report(city)
+    summons = whistle.summonses.get()
+    resident = city.as_("resident")
+    for path in (
+        f"/summonses/{summons.uuid}",
+        f"/whistles/{whistle.uuid}",
+        f"/supervision-notices/{notice.uuid}",
+        f"/assessment/records/{summons.uuid}",
+    ):
+        answer = resident.get(path)
+        assert answer.status_code == 404, (path, answer.content)
+    for path in (
+        "/summonses",
+        "/supervision-notices",
+        "/assessment/records",
+        "/assessment/appeals",
+    ):
+        answer = resident.get(path)
+        assert answer.status_code in (200, 403), (path, answer.content)
+        text = answer.content.decode()
+        for secret in (*SECRETS, str(summons.uuid), str(notice.uuid)):
+            assert secret not in text, (path, secret)
+    # Every action on the case is refused and gives nothing of it away.
+    for path in ("file", "close", "rework", "escalation", "backlog", "callback", "evaluation"):
+        answer = resident.post(f"/cases/{case.reference}/{path}", {"reason": "x", "note": "x"})
+        assert answer.status_code in (403, 409, 422), (path, answer.content)
+        assert "东四北大街12号门口" not in answer.content.decode(), path
+
+
+def test_a_resident_who_reports_or_rates_through_the_api_gets_the_follow_page_back(api_city, clock):
+    city = api_city
+    city.resident.name = "钱多多"
+    city.resident.save(update_fields=["name"])
+    resident = city.as_("resident")
+    answer = resident.post(
+        "/cases/resident-reports",
+        {
+            "name": "钱多多",
+            "phone": PHONE,
+            "description": "楼道里堆满杂物",
+            "lon": ON_THE_LANE[0],
+            "lat": ON_THE_LANE[1],
+        },
+    )
+    assert answer.status_code == 201, answer.content
+    assert set(answer.json()["case"]) == FOLLOWED_FIELDS
+    assert "楼道里堆满杂物" not in answer.content.decode()
+    case = Case.objects.get(reference=answer.json()["case"]["reference"])
+    closed_at(city.city, case)
+    rated = resident.post(f"/cases/{case.reference}/resident-rating", {"rating": 5})
+    assert rated.status_code == 200, rated.content
+    assert set(rated.json()) == FOLLOWED_FIELDS
+    assert rated.json()["rating"] == {"open": True, "rated": True, "called_back": False}
+    assert "已清理" not in rated.content.decode()
+
+
 def test_the_trail_on_the_page_never_shows_a_reporters_name(client, whistle_city, clock):
     city = whistle_city
     case = old_style_case(city, "孙丽")
@@ -373,6 +502,85 @@ def test_once_erased_no_role_sees_the_reporting_residents_account_name(client, a
         assert (first["role"], first["actor_name"]) == ("resident", None), persona
     document = json.dumps(export_case(case), ensure_ascii=False)
     assert "钱多多" not in document and "钱*" not in document
+
+
+def test_a_residents_rating_comment_stays_on_the_case_and_erasure_blanks_it(
+    client, api_city, clock
+):
+    city = api_city
+    case = account_report(city.city)
+    closed_at(city.city, case)
+    comment = "我是钱多多，电话13912345678，楼下还堆着"
+    actions.record_resident_rating(case, rating=2, comment=comment, person=city.resident)
+    case.refresh_from_db()
+    assert case.resident_comment == comment
+    rated = case.events.get(kind=EventKind.RESIDENT_RATED)
+    assert comment not in json.dumps(rated.data, ensure_ascii=False)
+    assert rated.data["comment_commitment"] == personal_data.text_commitment(
+        case.reporter_salt, comment
+    )
+    client.force_login(city.dispatcher)
+    assert comment in client.get(case_url(case)).content.decode()
+    erasure.erase_reporter_data(case.pk, reason="request")
+    case.refresh_from_db()
+    assert (case.resident_comment, case.reporter_salt) == ("", "")
+    assert verify_database(references=[case.reference]).ok
+    assert comment not in client.get(case_url(case)).content.decode()
+    trail = city.as_("dispatcher").get(f"/cases/{case.reference}/trail")
+    assert comment not in trail.content.decode()
+    # A rating is still counted as the rating it was.
+    assert (case.resident_rating, case.resident_satisfied) == (2, False)
+
+
+def test_a_rating_comment_an_old_event_holds_is_gone_from_the_pages_once_erased(
+    client, api_city, clock
+):
+    city = api_city
+    case = account_report(city.city)
+    closed_at(city.city, case)
+    comment = "楼下还堆着，电话13912345678"
+    # A rating recorded before the comment was kept out of the trail: its event holds it.
+    with actions.atomic():
+        Case.objects.filter(pk=case.pk).update(
+            resident_rating=4,
+            resident_satisfied=True,
+            resident_rated_at=T0,
+            resident_comment=comment,
+        )
+        record(
+            Case.objects.get(pk=case.pk),
+            EventKind.RESIDENT_RATED,
+            actor=city.resident,
+            role=Role.RESIDENT,
+            at=T0,
+            data={"changes": {"resident_rating": [None, 4]}, "comment": comment},
+        )
+    client.force_login(city.dispatcher)
+    assert comment in client.get(case_url(case)).content.decode()
+    erasure.erase_reporter_data(case.pk, reason="request")
+    client.force_login(city.dispatcher)
+    assert comment not in client.get(case_url(case)).content.decode()
+    trail = city.as_("dispatcher").get(f"/cases/{case.reference}/trail")
+    assert trail.status_code == 200, trail.content
+    assert comment not in trail.content.decode()
+
+
+def test_a_case_holding_only_a_rating_comment_is_erased_when_its_retention_ends(
+    whistle_city, clock
+):
+    city = whistle_city
+    report = resident_report(city, name="", phone="")
+    case = report.case
+    closed = closed_at(city, case)
+    actions.record_resident_rating(
+        case, rating=5, comment="谢谢，13912345678", key=report.rating_key
+    )
+    clock.move_to(closed + timedelta(days=179))
+    assert erasure.erase_expired() == 0
+    clock.move_to(closed + timedelta(days=180))
+    assert erasure.erase_expired() == 1
+    case.refresh_from_db()
+    assert case.resident_comment == ""
 
 
 def test_erasing_a_hotline_order_forgets_the_salt_of_its_callers_commitment(whistle_city, clock):

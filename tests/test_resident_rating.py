@@ -28,6 +28,7 @@ from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
 from whistle.notifications.models import Notification
 from whistle.notifications.outbox import inbox
+from whistle.organisation import personal_data
 from whistle.organisation.models import Role
 
 NOW = beijing(2026, 3, 10, 10, 0)
@@ -86,9 +87,12 @@ def test_a_resident_rates_a_closed_case_with_a_comment(whistle_city):
     assert stored.resident_called_back_at is None
     event = Event.objects.get(case=case, kind=EventKind.RESIDENT_RATED)
     assert (event.actor, event.actor_role, event.at) == (None, Role.RESIDENT, minutes(180))
+    # The comment stays on the case, where it can be erased; the trail holds a commitment.
     assert event.data == {
         "changes": {"resident_rating": [None, 5], "resident_satisfied": [None, True]},
-        "comment": "清理得很及时，谢谢",
+        "comment_commitment": personal_data.text_commitment(
+            stored.reporter_salt, "清理得很及时，谢谢"
+        ),
     }
     assert events_of(case)[-1] == EventKind.RESIDENT_RATED
     assert verify_database(references=[case.reference]).ok
@@ -406,7 +410,9 @@ def test_the_desk_shows_the_residents_rating_and_offers_no_call_back(client, whi
     assert "居民评分" in html and "2 / 5" in html and "处理太慢" in html
     # The trail names the resident's role and the rating, in words.
     assert "居民评价处置结果" in html
-    assert "评价意见" in html
+    # The comment is shown from the case, where it is erased with the reporter's data; the
+    # trail holds only a commitment to it.
+    assert html.count("处理太慢") == 1
     response = post_op(client, case_url(rated), "callback", rated, satisfied="yes")
     assert Case.objects.get(pk=rated.pk).resident_called_back_at is None
     assert response.status_code == 200

@@ -227,13 +227,55 @@ class CaseDetailOut(CaseOut):
     trail_head: str
 
 
+class FollowedPlaceOut(Schema):
+    # Names, as the follow page gives them.
+    township: str | None
+    lane: str | None
+
+
+class FollowedEntryOut(Schema):
+    at: datetime
+    # What happened, in plain words in the reader's language, as the follow page says it.
+    text: str
+
+
+class FollowedRatingOut(Schema):
+    # Whether the case takes the resident's rating now (reported by a resident, closed).
+    open: bool
+    rated: bool
+    # The township recorded the resident's satisfaction when it called them back.
+    called_back: bool
+
+
+class FollowedCaseOut(Schema):
+    """A case as its follow page shows it: what a resident who reported it reads of it."""
+
+    reference: str
+    status: str
+    category: CategoryRef | None
+    place: FollowedPlaceOut
+    reported_at: datetime
+    # While the case is open.
+    resolve_due_at: datetime | None
+    merged_into: str | None
+    timeline: list[FollowedEntryOut]
+    # The addresses of the result's photos, re-encoded without EXIF, as the page shows them.
+    result_photos: list[str]
+    rating: FollowedRatingOut
+
+
+# A case in the caller's scope as the case page shows it; a resident's own report as its
+# follow page does.
+CaseAnswer = CaseDetailOut | FollowedCaseOut
+
+
 class CasePage(Schema):
-    items: list[CaseOut]
+    items: list[CaseOut | FollowedCaseOut]
     next_cursor: str | None
 
 
 class ResidentReportOut(Schema):
-    case: CaseDetailOut
+    case: CaseAnswer
     # The key that lets the reporter rate the result; shown once.
     rating_key: str
 
@@ -263,16 +305,10 @@ class TrailOut(Schema):
     next_after: int | None
 
 
-class PublicEntryOut(Schema):
-    at: datetime
-    # What happened, in plain words in the reader's language, as the follow page says it.
-    text: str
-
-
 class PublicTimelineOut(Schema):
     case: str
     status: str
-    entries: list[PublicEntryOut]
+    entries: list[FollowedEntryOut]
 
 
 class SummonsPage(Schema):

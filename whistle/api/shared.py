@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import Model, Prefetch, Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +25,7 @@ from whistle.cases.callers import shown_actor, shown_event_data
 from whistle.cases.errors import InvalidInput
 from whistle.cases.models import Case, Event, Summons, SupervisionNotice, Whistle
 from whistle.cases.permissions import RULES, may
+from whistle.cases.public_timeline import RATABLE, result_photos, timeline
 from whistle.cases.scoping import visible_cases
 from whistle.organisation import directory, map_triggers, places
 from whistle.organisation.models import Department, Jurisdiction, Person
@@ -75,8 +77,16 @@ def errors(*own: int) -> dict[frozenset[int], Any]:
 
 
 def cases_of(person: Person) -> QuerySet[Case]:
-    """The cases the caller may see: those of the pages' scope, and their own reports."""
+    """The cases the caller may see: those of the pages' scope, and their own reports (which
+    they see as the follow page shows them, `case_answer`)."""
     return Case.objects.filter(Q(pk__in=visible_cases(person).values("pk")) | Q(reporter=person))
+
+
+def worked_cases(person: Person) -> QuerySet[Case]:
+    """The cases the caller sees on the case pages (their scope), whose summonses, whistles,
+    supervision notices, assessment records and work orders they may read. A resident's own
+    report is not one of them: they follow it as its follow page shows it."""
+    return Case.objects.filter(pk__in=visible_cases(person).values("pk"))
 
 
 def sees_trail(person: Person, case: Case) -> bool:
@@ -106,7 +116,7 @@ def find_case(person: Person, reference: str) -> Case:
 
 def find_summons(person: Person, public_id: str) -> Summons:
     summons = (
-        Summons.objects.filter(uuid=parse_uuid(public_id), case__in=cases_of(person))
+        Summons.objects.filter(uuid=parse_uuid(public_id), case__in=worked_cases(person))
         .select_related("case", "department", "whistle")
         .first()
     )
@@ -117,7 +127,7 @@ def find_summons(person: Person, public_id: str) -> Summons:
 
 def find_whistle(person: Person, public_id: str) -> Whistle:
     whistle = (
-        Whistle.objects.filter(uuid=parse_uuid(public_id), case__in=cases_of(person))
+        Whistle.objects.filter(uuid=parse_uuid(public_id), case__in=worked_cases(person))
         .select_related("case", "township")
         .first()
     )
@@ -128,7 +138,7 @@ def find_whistle(person: Person, public_id: str) -> Whistle:
 
 def find_notice(person: Person, public_id: str) -> SupervisionNotice:
     notice = (
-        SupervisionNotice.objects.filter(uuid=parse_uuid(public_id), case__in=cases_of(person))
+        SupervisionNotice.objects.filter(uuid=parse_uuid(public_id), case__in=worked_cases(person))
         .select_related("case", "department", "summons")
         .first()
     )
@@ -380,6 +390,42 @@ CASE_RULES = tuple(
 )
 
 
+def followed_case_out(case: Case) -> dict[str, Any]:
+    """The case as its follow page shows it (`whistle/street` for a resident): its status,
+    category, place, times and the public timeline, the result's photos and whether it takes
+    a rating; no names, notes, meeting points, departments' work or the trail."""
+    return {
+        "reference": case.reference,
+        "status": case.status,
+        "category": category_ref(case.category),
+        "place": {
+            "township": case.township.name if case.township else None,
+            "lane": case.lane.name if case.lane else None,
+        },
+        "reported_at": case.reported_at,
+        "resolve_due_at": case.resolve_due_at if case.is_open else None,
+        "merged_into": case.merged_into.reference if case.merged_into else None,
+        "timeline": [{"at": e.at, "text": e.text} for e in timeline(case)],
+        "result_photos": [
+            reverse("reports:photo", args=[case.reference, photo.pk])
+            for photo in result_photos(case)
+        ],
+        "rating": {
+            "open": case.source == Case.Source.RESIDENT and case.status in RATABLE,
+            "rated": case.resident_rated_at is not None,
+            "called_back": case.resident_called_back_at is not None,
+        },
+    }
+
+
+def case_answer(person: Person, case: Case) -> dict[str, Any]:
+    """A case as the caller may read it: as the case page shows it to those who see it there
+    (`case_detail`), as its follow page shows it to the resident who reported it."""
+    if sees_trail(person, case):
+        return case_detail(person, case)
+    return followed_case_out(case)
+
+
 def case_detail(person: Person, case: Case) -> dict[str, Any]:
     """The case as the case page shows it, with what the caller may do to it now."""
     case = (
@@ -470,7 +516,7 @@ def event_out(person: Person, case: Case, event: Event) -> dict[str, Any]:
         "actor_name": shown_actor(person, case, event.actor, event.actor_role) or None,
         "role": event.actor_role,
         "summons": event.summons.uuid if event.summons_id and event.summons else None,
-        "data": shown_event_data(person, case, event.data or {}),
+        "data": shown_event_data(person, case, event.data or {}, event.kind),
         "lon": event.lon,
         "lat": event.lat,
         "prev_hash": event.prev_hash,

@@ -42,7 +42,7 @@ class MaskedTrail:
 
     @admin.display(description=_("data"))
     def masked_data(self, event: Event) -> Any:
-        return shown_event_data(None, event.case, event.data or {})
+        return shown_event_data(None, event.case, event.data or {}, event.kind)
 
 
 class WithinScope(ScopedListFilters):

@@ -20,12 +20,17 @@ from typing import Any
 
 from whistle.cases.models import Case
 from whistle.cases.permissions import TOWNSHIP_OFFICE, grants_of
+from whistle.cases.trail import EventKind
 from whistle.organisation.models import Role
 from whistle.organisation.personal_data import mask_name, mask_phone
 
 # A key of the first event of cases reported before the trail held commitments: the
 # reporter's name itself, which the chain cannot forget.
 LEGACY_NAME_KEY = "reporter_name"
+# A key of a resident's rating event recorded before the trail held a commitment to the
+# comment (`comment_commitment`): the comment itself, which may name them. The case's
+# `resident_comment` is erased with the reporter's data; the event cannot be.
+LEGACY_COMMENT_KEY = "comment"
 
 
 def sees_caller(person: Any, case: Case) -> bool:
@@ -74,9 +79,18 @@ def resident_actors(events: Any) -> set[int]:
     return {e.actor_id for e in events if e.actor_id is not None and e.actor_role == Role.RESIDENT}
 
 
-def shown_event_data(person: Any, case: Case, data: dict[str, Any]) -> dict[str, Any]:
+def shown_event_data(
+    person: Any, case: Case, data: dict[str, Any], kind: str = ""
+) -> dict[str, Any]:
     """An event's data as this person may see it: a name an old first event holds is masked
-    like the case's, and gone once the case's personal data was erased."""
+    like the case's, and gone once the case's personal data was erased; so is the comment an
+    old rating event holds (`LEGACY_COMMENT_KEY`)."""
+    if (
+        kind == EventKind.RESIDENT_RATED
+        and data.get(LEGACY_COMMENT_KEY)
+        and case.personal_data_erased_at is not None
+    ):
+        data = {**data, LEGACY_COMMENT_KEY: ""}
     if LEGACY_NAME_KEY not in data:
         return data
     if case.personal_data_erased_at is not None:

@@ -11,8 +11,13 @@ from datetime import datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases.models import Case
+from whistle.cases.models import Attachment, Case
 from whistle.cases.trail import EventKind
+
+# The photos of a case that its follow page publishes (re-encoded, without EXIF).
+RESULT_PURPOSES = (Attachment.Purpose.RESULT, Attachment.Purpose.CHECK)
+# The statuses in which the resident who reported a case may rate its result.
+RATABLE = (Case.Status.CLOSED, Case.Status.EVALUATED)
 
 ARRIVED = _("%(department)s arrived on site")
 
@@ -93,3 +98,11 @@ def timeline(case: Case) -> list[PublicEntry]:
         text = str(said) % {"department": department or _("A department")}
         entries.append(PublicEntry(event.at, text))
     return entries
+
+
+def result_photos(case: Case) -> list[Attachment]:
+    return list(
+        Attachment.objects.filter(case=case, purpose__in=RESULT_PURPOSES).order_by(
+            "uploaded_at", "pk"
+        )
+    )

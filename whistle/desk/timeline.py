@@ -326,6 +326,9 @@ _SILENT = {
     # shows the reporter from the case, masked for whoever does not call back.
     "reporter",
     "reporter_name",
+    # The commitment to a resident's rating comment: the page shows the comment from the case,
+    # where it is erased with the reporter's data.
+    "comment_commitment",
 }
 # A call-back's answers, in this order (whether satisfied is the change it records).
 _CALLBACK_KEYS: list[tuple[str, Promise]] = [
@@ -336,6 +339,9 @@ _CALLBACK_KEYS: list[tuple[str, Promise]] = [
 
 def _lines(event: Event, departments: _Departments) -> list[Line]:
     data: dict[str, Any] = dict(event.data or {})
+    if event.kind == EventKind.RESIDENT_RATED:
+        # An old rating event holds the comment itself; the page shows it from the case.
+        data.pop("comment", None)
     lines: list[Line] = []
     handled: set[str] = set()
 

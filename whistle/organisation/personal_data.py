@@ -37,6 +37,17 @@ def commitment(salt: str, name: str, phone: str) -> str:
     return f"sha256:{digest}"
 
 
+def text_commitment(salt: str, text: str) -> str:
+    """The trail's commitment to free text a person wrote that may hold their data (a
+    resident's comment on a rating): "sha256:" and the hex digest of the salt and the
+    canonical JSON of the text; empty when there is none."""
+    if not text:
+        return ""
+    document = json.dumps({"text": text}, ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256((salt + document).encode("utf-8")).hexdigest()
+    return f"sha256:{digest}"
+
+
 def mask_name(name: str) -> str:
     """王* for 王小明, W* for Wang: the first character only."""
     name = (name or "").strip()

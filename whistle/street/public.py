@@ -10,24 +10,14 @@ import re
 from django.core.files.base import ContentFile
 
 from whistle.cases.images import CONTENT_TYPE, EXTENSION, prepare
-from whistle.cases.models import Attachment, Case
+from whistle.cases.models import Attachment
 
 REFERENCE = re.compile(r"^[2-9A-HJ-NP-Z]{10}$")
-
-RESULT_PURPOSES = (Attachment.Purpose.RESULT, Attachment.Purpose.CHECK)
 
 
 def normal_reference(text: str) -> str:
     """A reference as typed (spaces, dashes, lower case) in its stored form."""
     return re.sub(r"[\s-]+", "", text or "").upper()
-
-
-def result_photos(case: Case) -> list[Attachment]:
-    return list(
-        Attachment.objects.filter(case=case, purpose__in=RESULT_PURPOSES).order_by(
-            "uploaded_at", "pk"
-        )
-    )
 
 
 # Result photos are shown to the public at most this many pixels on their longer side.

@@ -24,18 +24,13 @@ from whistle.cases.actions import (
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.images import PhotoRefused
 from whistle.cases.models import Attachment, Case
-from whistle.cases.public_timeline import timeline
+from whistle.cases.public_timeline import RATABLE, RESULT_PURPOSES, result_photos, timeline
 from whistle.organisation import geo
 from whistle.organisation.models import Lane
 from whistle.street import captcha, kept, ratelimit
 from whistle.street.forms import FollowForm, RatingForm, ResidentReportForm, show_refusal
 from whistle.street.photos import PhotoState, attach, take_photo
-from whistle.street.public import (
-    REFERENCE,
-    RESULT_PURPOSES,
-    public_copy,
-    result_photos,
-)
+from whistle.street.public import REFERENCE, public_copy
 from whistle.web.places import (
     describe_place,
     lane_districts,
@@ -49,7 +44,6 @@ from whistle.web.places import (
 REFERENCES_KEY = "street_references"
 # The newest report's rating key, until the thank-you page has shown it once.
 NEW_KEY = "street_new_rating_key"
-RATABLE = (Case.Status.CLOSED, Case.Status.EVALUATED)
 DISTRICT_CODE = re.compile(r"^[0-9]{6}$")
 
 

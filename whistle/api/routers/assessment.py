@@ -19,7 +19,14 @@ from pydantic import Field
 from whistle.api import schemas as s
 from whistle.api.errors import ApiError, not_found
 from whistle.api.pagination import paginate
-from whistle.api.shared import caller, cases_of, department_ref, errors, find_summons, parse_uuid
+from whistle.api.shared import (
+    caller,
+    department_ref,
+    errors,
+    find_summons,
+    parse_uuid,
+    worked_cases,
+)
 from whistle.assessment import actions
 from whistle.assessment.models import Appeal, DepartmentResult, SummonsAssessment
 from whistle.assessment.periods import Period
@@ -63,7 +70,7 @@ RECORD_RELATED = ("summons", "case", "department", "township")
 
 
 def _records(person: Person) -> Any:
-    return SummonsAssessment.objects.filter(case__in=cases_of(person)).select_related(
+    return SummonsAssessment.objects.filter(case__in=worked_cases(person)).select_related(
         *RECORD_RELATED
     )
 
@@ -167,7 +174,7 @@ def _one_appeal_out(appeal: Appeal) -> dict[str, Any]:
 
 
 def _appeals(person: Person) -> Any:
-    return Appeal.objects.filter(summons__case__in=cases_of(person)).select_related(
+    return Appeal.objects.filter(summons__case__in=worked_cases(person)).select_related(
         "summons__case", "department"
     )
 

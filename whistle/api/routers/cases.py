@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -20,6 +20,7 @@ from whistle.api.pagination import paginate
 from whistle.api.shared import (
     CASE_LIST_RELATED,
     caller,
+    case_answer,
     case_detail,
     case_out,
     cases_of,
@@ -29,17 +30,20 @@ from whistle.api.shared import (
     event_out,
     filing,
     find_case,
+    followed_case_out,
     new_case_detail,
     notice_out,
     photos,
     sees_trail,
     sent_at,
     summons_out,
+    worked_cases,
 )
 from whistle.cases import actions, report_limits
 from whistle.cases.locate import locate
 from whistle.cases.models import Case, Summons
 from whistle.cases.public_timeline import timeline as public_timeline
+from whistle.organisation.models import Person
 
 router = Router(tags=[gettext_noop("cases")])
 
@@ -61,10 +65,14 @@ class CaseFilters(Schema):
     response={200: s.CasePage, **errors()},
     operation_id="list_cases",
     summary=gettext_noop("List cases"),
-    description=gettext_noop("The cases the caller may see, newest first."),
+    description=gettext_noop(
+        "The cases the caller may see, newest first. A case the caller sees only as the "
+        "resident who reported it is given as its follow page shows it."
+    ),
 )
 def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, Any]:
-    rows = cases_of(caller(request)).select_related(*CASE_LIST_RELATED)
+    person = caller(request)
+    rows = cases_of(person).select_related(*CASE_LIST_RELATED)
     if filters.status:
         rows = rows.filter(status__in=filters.status)
     if filters.jurisdiction:
@@ -84,13 +92,21 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, A
         rows = rows.filter(reported_at__gte=filters.reported_after)
     if filters.reported_before:
         rows = rows.filter(reported_at__lt=filters.reported_before)
+    # A case the caller sees only as the resident who reported it is listed as its follow
+    # page shows it.
+    rows = rows.annotate(worked=Exists(worked_cases(person).filter(pk=OuterRef("pk"))))
     page = paginate(rows, cursor=filters.cursor, limit=filters.limit, time_field="reported_at")
-    return {"items": [case_out(c) for c in page.items], "next_cursor": page.next_cursor}
+    return {
+        "items": [
+            case_out(c) if getattr(c, "worked", False) else followed_case_out(c) for c in page.items
+        ],
+        "next_cursor": page.next_cursor,
+    }
 
 
 @router.post(
     "",
-    response={201: s.CaseDetailOut, **errors()},
+    response={201: s.CaseAnswer, **errors()},
     operation_id="report_case",
     auth=FILING_AUTH,
     summary=gettext_noop("Report a problem"),
@@ -122,9 +138,17 @@ def report_case(request: HttpRequest, data: s.ReportIn) -> Status[dict[str, Any]
             happened_at=data.happened_at,
             sent_at=sent_at(request),
         )
-        return Status(201, new_case_detail(person, case))
+        return Status(201, _new_case(person, case))
 
     return filing(request, report)
+
+
+def _new_case(person: Person, case: Case) -> dict[str, Any]:
+    """The case just reported, as reading it gives it to the caller: whole to those who see
+    it on its page, as its follow page shows it to one who sees it only as its reporter."""
+    if sees_trail(person, case):
+        return new_case_detail(person, case)
+    return followed_case_out(case)
 
 
 @router.post(
@@ -167,20 +191,23 @@ def report_resident_case(request: HttpRequest, data: s.ResidentReportIn) -> Stat
     )
     if counted:
         limit.hit(counted)
-    return Status(
-        201, {"case": new_case_detail(person, report.case), "rating_key": report.rating_key}
-    )
+    return Status(201, {"case": _new_case(person, report.case), "rating_key": report.rating_key})
 
 
 @router.get(
     "/{reference}",
-    response={200: s.CaseDetailOut, **errors()},
+    response={200: s.CaseAnswer, **errors()},
     operation_id="get_case",
     summary=gettext_noop("Read a case"),
+    description=gettext_noop(
+        "The case as its page shows it to those who see it there. The resident who reported "
+        "it reads it as its follow page shows it: status, category, place, times, the public "
+        "timeline, the result's photos and whether it takes a rating."
+    ),
 )
 def get_case(request: HttpRequest, reference: str) -> dict[str, Any]:
     person = caller(request)
-    return case_detail(person, find_case(person, reference))
+    return case_answer(person, find_case(person, reference))
 
 
 @router.get(
@@ -292,7 +319,7 @@ def reject_case(request: HttpRequest, reference: str, data: s.ReasonIn) -> dict[
 def merge_case(request: HttpRequest, reference: str, data: s.MergeIn) -> dict[str, Any]:
     person = caller(request)
     case = find_case(person, reference)
-    into = cases_of(person).filter(reference=data.into.strip().upper()).first()
+    into = worked_cases(person).filter(reference=data.into.strip().upper()).first()
     if into is None:
         raise ApiError(422, "invalid", NOT_FOUND, field="into")
     return _detail(request, actions.merge_case(person, case, into=into, note=data.note))
@@ -445,7 +472,7 @@ def record_resident_callback(
 
 @router.post(
     "/{reference}/resident-rating",
-    response={200: s.CaseDetailOut, **errors()},
+    response={200: s.CaseAnswer, **errors()},
     operation_id="record_resident_rating",
     summary=gettext_noop("Record the resident's rating"),
     description=gettext_noop(
@@ -460,7 +487,7 @@ def record_resident_rating(
     case = actions.record_resident_rating(
         find_case(person, reference), rating=data.rating, comment=data.comment, person=person
     )
-    return _detail(request, case)
+    return case_answer(person, case)
 
 
 @router.post(

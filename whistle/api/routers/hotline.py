@@ -26,7 +26,7 @@ from whistle.api import schemas as s
 from whistle.api.auth import FILING_AUTH
 from whistle.api.errors import ApiError, described, not_found
 from whistle.api.pagination import decode, encode, page_size
-from whistle.api.shared import caller, cases_of, category_by_code, errors, filing, photos
+from whistle.api.shared import caller, category_by_code, errors, filing, photos, worked_cases
 from whistle.cases import actions
 from whistle.cases.actions.hotline import (
     TakenOrder,
@@ -250,7 +250,7 @@ def find_order(person: Person, district: str, number: str) -> HotlineOrder:
     otherwise)."""
     order = (
         HotlineOrder.objects.filter(
-            district__code=district, number=number.strip(), case__in=cases_of(person)
+            district__code=district, number=number.strip(), case__in=worked_cases(person)
         )
         .select_related("case__township", "district")
         .first()

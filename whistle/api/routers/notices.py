@@ -11,7 +11,7 @@ from pydantic import Field
 
 from whistle.api import schemas as s
 from whistle.api.pagination import paginate
-from whistle.api.shared import caller, cases_of, errors, find_notice, notice_out
+from whistle.api.shared import caller, errors, find_notice, notice_out, worked_cases
 from whistle.cases import actions
 from whistle.cases.models import SupervisionNotice
 
@@ -32,7 +32,7 @@ class NoticeFilters(Schema):
     summary=gettext_noop("List supervision notices"),
 )
 def list_notices(request: HttpRequest, filters: Query[NoticeFilters]) -> dict[str, Any]:
-    rows = SupervisionNotice.objects.filter(case__in=cases_of(caller(request))).select_related(
+    rows = SupervisionNotice.objects.filter(case__in=worked_cases(caller(request))).select_related(
         "case", "department", "summons"
     )
     if filters.department:

@@ -16,7 +16,6 @@ from whistle.api.pagination import paginate
 from whistle.api.shared import (
     caller,
     case_detail,
-    cases_of,
     department_by_code,
     errors,
     find_summons,
@@ -24,6 +23,7 @@ from whistle.api.shared import (
     photos,
     sent_at,
     summons_out,
+    worked_cases,
 )
 from whistle.cases import actions
 from whistle.cases.models import Event, Summons
@@ -54,7 +54,7 @@ class SummonsFilters(Schema):
 )
 def list_summonses(request: HttpRequest, filters: Query[SummonsFilters]) -> dict[str, Any]:
     person = caller(request)
-    rows = Summons.objects.filter(case__in=cases_of(person)).select_related(
+    rows = Summons.objects.filter(case__in=worked_cases(person)).select_related(
         "case", "department", "whistle"
     )
     if filters.status:

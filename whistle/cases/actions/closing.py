@@ -44,6 +44,7 @@ from whistle.cases.permissions import RESIDENT_SOURCES, require
 from whistle.cases.rules import district_policy, summons_limits
 from whistle.cases.trail import EventKind, case_link, lock_case
 from whistle.notifications.texts import Sentence
+from whistle.organisation import personal_data
 from whistle.organisation.models import Person, Role
 from whistle.policies.calendar import calendar_for, to_local
 from whistle.policies.models import BacklogResumeRule
@@ -720,7 +721,9 @@ def record_resident_rating(
     (`RESIDENT_SATISFIED_FROM`). The trail event is in the role of a resident, with the
     signed-in reporter as its actor, or no actor for a key. A rating of 2 or 1 (dissatisfied,
     `RESIDENT_DISSATISFIED_UP_TO`) tells the township's dispatchers, without the resident's
-    name, phone or comment: the case page shows what they may see of them.
+    name, phone or comment: the case page shows what they may see of them. The comment, which
+    may hold personal data, stays on the case (erased with the reporter's data); the event
+    holds only a commitment to it (`comment_commitment`), salted with `Case.reporter_salt`.
     """
     now = moment(now)
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
@@ -757,14 +760,13 @@ def record_resident_rating(
         case.resident_comment = comment
         case.resident_satisfied = satisfied
         case.resident_rated_at = now
-        case.save(
-            update_fields=[
-                "resident_rating",
-                "resident_comment",
-                "resident_satisfied",
-                "resident_rated_at",
-            ]
-        )
+        fields = ["resident_rating", "resident_comment", "resident_satisfied", "resident_rated_at"]
+        # The comment may hold personal data: it stays on the case, where it is erased with
+        # the reporter's, and the trail holds a commitment salted with the reporter's salt.
+        if comment and not case.reporter_salt:
+            case.reporter_salt = personal_data.new_salt()
+            fields.append("reporter_salt")
+        case.save(update_fields=fields)
         event = record(
             case,
             EventKind.RESIDENT_RATED,
@@ -775,7 +777,7 @@ def record_resident_rating(
                 "changes": changes(
                     resident_rating=(None, rating), resident_satisfied=(None, satisfied)
                 ),
-                "comment": comment,
+                "comment_commitment": personal_data.text_commitment(case.reporter_salt, comment),
             },
         )
         if rating <= RESIDENT_DISSATISFIED_UP_TO:

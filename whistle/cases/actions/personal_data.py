@@ -59,13 +59,19 @@ class ErasureReason(models.TextChoices):
 
 
 def _holds_data(case: Case, order_salt: str) -> bool:
-    return bool(case.reporter_name or case.reporter_phone or case.reporter_salt or order_salt)
+    return bool(
+        case.reporter_name
+        or case.reporter_phone
+        or case.reporter_salt
+        or case.resident_comment
+        or order_salt
+    )
 
 
 def erase_reporter_data(case_id: int, *, reason: str, now: datetime | None = None) -> bool:
-    """Erase the reporter's (or caller's) name and phone of one case and the salt of the
-    trail's commitment to them, in one transaction with its trail event. Returns False when
-    the case held none (running it again changes nothing)."""
+    """Erase the reporter's (or caller's) name and phone of one case, the comment of their
+    rating and the salt of the trail's commitments to them, in one transaction with its trail
+    event. Returns False when the case held none (running it again changes nothing)."""
     if reason not in ErasureReason.values:
         raise ValueError(f"unknown reason {reason!r}")
     now = moment(now)
@@ -77,12 +83,15 @@ def erase_reporter_data(case_id: int, *, reason: str, now: datetime | None = Non
         case.reporter_name = ""
         case.reporter_phone = ""
         case.reporter_salt = ""
+        # The resident's comment on their rating may name them; the rating itself stays.
+        case.resident_comment = ""
         case.personal_data_erased_at = now
         case.save(
             update_fields=[
                 "reporter_name",
                 "reporter_phone",
                 "reporter_salt",
+                "resident_comment",
                 "personal_data_erased_at",
             ]
         )
@@ -162,6 +171,7 @@ def expired_cases(now: datetime, *, districts: Iterable[int] | None = None) -> l
         ~Q(reporter_name="")
         | ~Q(reporter_phone="")
         | ~Q(reporter_salt="")
+        | ~Q(resident_comment="")
         | Q(hotline_order__caller_salt__gt="")
     )
     candidates = Case.objects.exclude(status__in=Case.OPEN_STATUSES).filter(holds_data)
