@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import SmallCity, make_person
-from whistle.cases.models import Event
+from whistle.cases.models import Case, Event
 from whistle.cases.signing import init_key
 from whistle.cases.verify import EventRow
 from whistle.organisation.models import (
@@ -270,6 +270,32 @@ def filed_case(city: WhistleCity, *, at: datetime | None = None, category=None, 
     case = reported_case(city, at=at, **overrides)
     return actions.file_case(
         city.dispatcher, case, category=category or city.street_vending, now=at
+    )
+
+
+def typed_in_and_filed(
+    city: WhistleCity,
+    at: datetime,
+    *,
+    typist: Person | None = None,
+    source: str = Case.Source.RESIDENT,
+):
+    """蔡阿姨 comes to the township's desk (or calls: `source`) about rubbish in the lane:
+    `typist` (the dispatcher unless named) types in her report at `at`; the dispatcher files
+    it a minute later."""
+    from whistle.cases import actions
+
+    typed = actions.report_case(
+        typist or city.dispatcher,
+        source=source,
+        reporter_name="蔡阿姨",
+        description="居民来访：巷口有暴露垃圾",
+        lon=ON_THE_LANE[0],
+        lat=ON_THE_LANE[1],
+        now=at,
+    )
+    return actions.file_case(
+        city.dispatcher, typed, category=city.exposed_garbage, now=at + timedelta(minutes=1)
     )
 
 

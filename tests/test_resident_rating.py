@@ -17,6 +17,7 @@ from tests.fixtures_cases import (
     ON_THE_LANE,
     beijing,
     filed_case,
+    typed_in_and_filed,
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
 from tests.fixtures_desk import case_url, post_op
@@ -174,16 +175,7 @@ def test_a_signed_in_resident_who_reported_rates_without_the_key(whistle_city):
 
 def test_a_dispatcher_who_typed_in_a_residents_report_is_not_its_reporter(whistle_city):
     city = whistle_city
-    typed = actions.report_case(
-        city.dispatcher,
-        source=Case.Source.RESIDENT,
-        reporter_name="蔡阿姨",
-        description="居民来访：巷口有暴露垃圾",
-        lon=ON_THE_LANE[0],
-        lat=ON_THE_LANE[1],
-        now=NOW,
-    )
-    actions.file_case(city.dispatcher, typed, category=city.exposed_garbage, now=minutes(1))
+    typed = typed_in_and_filed(city, NOW)
     actions.solve_on_spot(city.dispatcher, typed, note="已清运", now=minutes(30))
     actions.check_passed(city.dispatcher, typed, now=minutes(40))
     typed = actions.close_case(city.dispatcher, typed, now=minutes(45))
@@ -191,6 +183,20 @@ def test_a_dispatcher_who_typed_in_a_residents_report_is_not_its_reporter(whistl
     with pytest.raises(actions.PermissionRefused):
         actions.record_resident_rating(typed, rating=5, person=city.dispatcher, now=minutes(60))
     assert Case.objects.get(pk=typed.pk).resident_rated_at is None
+
+
+def test_staff_who_typed_in_a_residents_report_are_not_asked_to_rate_it(whistle_city):
+    city = whistle_city
+    typed = typed_in_and_filed(city, NOW, typist=city.township_chief)
+    actions.solve_on_spot(city.dispatcher, typed, note="已清运", now=minutes(30))
+    actions.check_passed(city.dispatcher, typed, now=minutes(40))
+    closed_case = actions.close_case(city.dispatcher, typed, now=minutes(45))
+    assert closed_case.reporter == city.township_chief
+    assert not actions.resident_may_rate(closed_case, person=city.township_chief)
+    # Neither "rate the result" nor "the problem you reported has been solved".
+    assert not Notification.objects.filter(
+        recipient=city.township_chief, payload__case=closed_case.reference
+    ).exists()
 
 
 def test_an_inactive_account_cannot_report_as_a_resident(whistle_city):

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.urls import reverse
 from django.utils import translation
 
 from tests.fixtures_cases import (
     ON_THE_LANE,
     beijing,
+    typed_in_and_filed,
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
 from whistle.cases import actions
@@ -27,19 +29,22 @@ def minutes(n: int):
     return NOW + timedelta(minutes=n)
 
 
-def filed_report(city) -> Case:
-    report = actions.report_resident_case(
+def resident_report(city, description: str, at) -> Case:
+    """蔡阿姨 reports a problem in the lane, signed in with her account."""
+    return actions.report_resident_case(
         name="蔡阿姨",
         phone="13912345678",
-        description="人民市场东巷口有暴露垃圾",
+        description=description,
         lon=ON_THE_LANE[0],
         lat=ON_THE_LANE[1],
         reporter=city.resident,
-        now=NOW,
-    )
-    return actions.file_case(
-        city.dispatcher, report.case, category=city.exposed_garbage, now=minutes(1)
-    )
+        now=at,
+    ).case
+
+
+def filed_report(city) -> Case:
+    case = resident_report(city, "人民市场东巷口有暴露垃圾", NOW)
+    return actions.file_case(city.dispatcher, case, category=city.exposed_garbage, now=minutes(1))
 
 
 def inbox_of(person, case: Case) -> list[Notification]:
@@ -105,24 +110,8 @@ def test_closing_invites_the_resident_to_rate_with_the_link_to_the_rating(client
 def test_not_taken_up_and_merged_say_why(whistle_city):
     city = whistle_city
     first = filed_report(city)
-    rejected = actions.report_resident_case(
-        name="蔡阿姨",
-        phone="13912345678",
-        description="楼上装修太吵",
-        lon=ON_THE_LANE[0],
-        lat=ON_THE_LANE[1],
-        reporter=city.resident,
-        now=minutes(2),
-    ).case
-    merged = actions.report_resident_case(
-        name="蔡阿姨",
-        phone="13912345678",
-        description="巷口垃圾还在",
-        lon=ON_THE_LANE[0],
-        lat=ON_THE_LANE[1],
-        reporter=city.resident,
-        now=minutes(3),
-    ).case
+    rejected = resident_report(city, "楼上装修太吵", minutes(2))
+    merged = resident_report(city, "巷口垃圾还在", minutes(3))
     actions.reject_case(city.dispatcher, rejected, reason="不属于城市管理问题", now=minutes(4))
     actions.merge_case(city.dispatcher, merged, into=first, now=minutes(5))
     (told,) = inbox_of(city.resident, rejected)
@@ -133,19 +122,26 @@ def test_not_taken_up_and_merged_say_why(whistle_city):
 
 def test_a_dispatcher_is_not_told_of_the_steps_of_a_report_they_typed_in(whistle_city):
     city = whistle_city
-    typed = actions.report_case(
-        city.dispatcher,
-        source=Case.Source.RESIDENT,
-        reporter_name="蔡阿姨",
-        description="居民来访：巷口有暴露垃圾",
-        lon=ON_THE_LANE[0],
-        lat=ON_THE_LANE[1],
-        now=NOW,
-    )
-    actions.file_case(city.dispatcher, typed, category=city.exposed_garbage, now=minutes(1))
+    typed = typed_in_and_filed(city, NOW)
     actions.blow_whistle(
         city.dispatcher, typed, kind="routine", departments=[city.urban], now=minutes(5)
     )
     assert not Notification.objects.filter(
         recipient=city.dispatcher, kind__in=["case.filed", "whistle.blown"]
     ).exists()
+
+
+@pytest.mark.parametrize(
+    ("typist", "source"),
+    [("township_chief", Case.Source.RESIDENT), ("township_office", Case.Source.HOTLINE)],
+)
+def test_staff_who_typed_in_a_report_for_someone_are_not_told_of_it_as_its_reporter(
+    whistle_city, typist, source
+):
+    city = whistle_city
+    staff = getattr(city, typist)
+    typed = typed_in_and_filed(city, NOW, typist=staff, source=source)
+    assert typed.reporter == staff
+    actions.dispatch_case(city.dispatcher, typed, department=city.urban, now=minutes(5))
+    # Filed and dispatched by the dispatcher: nothing for the typist, on any channel.
+    assert not Notification.objects.filter(recipient=staff, payload__case=typed.reference).exists()

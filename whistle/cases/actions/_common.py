@@ -26,7 +26,7 @@ from whistle.cases.images import Photo, prepare
 from whistle.cases.models import Attachment, Case, Event, Summons
 from whistle.cases.pauses import PausableDeadline
 from whistle.cases.rules import CASE_DEADLINE_FIELDS, DEADLINE_FIELDS, ORDER_DEADLINE_FIELDS
-from whistle.cases.trail import event_link
+from whistle.cases.trail import EventKind, event_link
 from whistle.cases.trail import record as record  # the action modules take it from here
 from whistle.notifications import texts
 from whistle.notifications.models import Notification
@@ -361,12 +361,35 @@ def lane_chiefs(lane_id: int | None) -> list[Person]:
     return list(directory.lane_chiefs([lane_id])[lane_id])
 
 
+# The sources of reports made for someone outside the process: a resident (at the township's
+# desk or on the street pages), a hotline caller, a work order of another channel.
+FOR_SOMEONE_ELSE = (Case.Source.RESIDENT, Case.Source.HOTLINE, Case.Source.OTHER)
+
+
+def reported_as_resident(case: Case, person: Person) -> bool:
+    """Whether `person` reported the case as a resident, with their own account: the trail's
+    report event is theirs, in the role of a resident. A dispatcher who typed in a
+    resident's report is its reporter, not the resident."""
+    return (
+        case.source == Case.Source.RESIDENT
+        and case.events.filter(
+            kind=EventKind.CASE_REPORTED, actor=person, actor_role=Role.RESIDENT
+        ).exists()
+    )
+
+
 def reporter_to_tell(case: Case, actor: Person | None) -> list[Person]:
     """The person who reported the case, to be told what becomes of their report (none
-    without an account): not the one acting, who knows, such as a dispatcher who typed in a
-    report and files it."""
+    without an account): not the one acting, who knows, such as a dispatcher who reports a
+    problem and files it. A report typed in for someone else (`FOR_SOMEONE_ELSE`: a
+    resident at the desk, a caller on the phone, another channel's work order) is theirs,
+    not the typist's: the staff who typed it in are not told as its reporter (their role's
+    messages reach them as ever), and only a resident who reported with their own account
+    (`reported_as_resident`) is."""
     reporter = case.reporter
     if reporter is None or (actor is not None and reporter.pk == actor.pk):
+        return []
+    if case.source in FOR_SOMEONE_ELSE and not reported_as_resident(case, reporter):
         return []
     return [reporter]
 

@@ -31,6 +31,7 @@ from whistle.cases.actions._common import (
     people_with_role,
     photo_data,
     record,
+    reported_as_resident,
     reporter_to_tell,
     set_deadline,
     set_next_check,
@@ -693,11 +694,7 @@ def resident_may_rate(case: Case, *, key: Any = "", person: Any = None) -> bool:
         return True
     if not getattr(person, "is_active", False) or case.reporter_id != person.pk:
         return False
-    # The trail says in which role the account reported: a dispatcher who typed in a
-    # resident's report is its reporter, not the resident.
-    return case.events.filter(
-        kind=EventKind.CASE_REPORTED, actor=person, actor_role=Role.RESIDENT
-    ).exists()
+    return reported_as_resident(case, person)
 
 
 def record_resident_rating(
