@@ -6,6 +6,7 @@ is closed."""
 from __future__ import annotations
 
 import hashlib
+import html as markup
 import io
 import json
 import re
@@ -14,12 +15,14 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import translation
 from PIL import Image
 
 from tests.conftest import make_person
+from tests.fixtures_api import Api, api_city_fixture, secret_for  # noqa: F401  (fixture)
+from tests.fixtures_cases import device_fix, whistle_city_fixture  # noqa: F401  (fixture)
 from tests.fixtures_street import (  # noqa: F401
     MORNING,
     ON_THE_LANE,
@@ -35,17 +38,22 @@ from whistle.cases.actions import (
     NOTE_MAX,
     ResidentReport,
     acknowledge,
+    blow_whistle,
+    check_in,
     check_passed,
     close_case,
+    decline,
     dispatch_case,
     escalate,
     file_case,
     mark_handled,
     record_resident_callback,
+    release,
     report_resident_case,
     report_result,
+    rule_on_decline,
 )
-from whistle.cases.models import Case, Event
+from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.district.forms import RatingForm as DistrictRatingForm
 from whistle.notifications.models import Channel, Notification
@@ -988,3 +996,70 @@ def test_the_public_page_names_the_level_each_escalation_reached(client, street)
         ).content.decode()
     assert "Escalated to the township chiefs&#x27; office" in english
     assert "Escalated to the district chiefs&#x27; office" in english
+
+
+def timeline_texts(html: str) -> list[str]:
+    """The steps of the follow page's timeline, as the reader reads them."""
+    return [
+        markup.unescape(text)
+        for text in re.findall(r"<li><time [^>]*>[^<]*</time> <span>(.*?)</span></li>", html)
+    ]
+
+
+def test_the_resident_reads_what_became_of_each_department_called_on_page_and_api(api_city):
+    city = api_city
+    case = report_resident_case(
+        name="赵磊",
+        phone="13800138000",
+        description="人民市场东巷有游商占道",
+        lon=ON_THE_LANE[0],
+        lat=ON_THE_LANE[1],
+        reporter=city.resident,
+    ).case
+    file_case(city.dispatcher, case, category=city.street_vending)
+    whistle = blow_whistle(
+        city.dispatcher, case, kind="routine", departments=[city.urban, city.police, city.fire]
+    )
+    summons = {s.department_id: s for s in Summons.objects.filter(whistle=whistle)}
+    urban, police, fire = (summons[d.pk] for d in (city.urban, city.police, city.fire))
+    acknowledge(city.urban_officer, urban)
+    check_in(city.urban_officer, urban, **device_fix())
+    report_result(city.urban_officer, urban, result="已劝离，周警官到场")
+    # The police say it is not theirs and the township agrees; the fire station is let go.
+    decline(city.police_officer, police, reason="占道经营不归派出所管")
+    rule_on_decline(city.dispatcher, police, uphold=True, note="改由城管处理")
+    release(city.dispatcher, fire, note="消防站另有警情")
+    page = f"/report/follow/{case.reference}/"
+    path = f"/cases/{case.reference}/timeline"
+    said = {
+        "zh-hans": [
+            "已召集东城区城管执法局",
+            "已召集龙潭派出所",
+            "已召集天坛消防救援站",
+            "东城区城管执法局已到场报到",
+            "东城区城管执法局已反馈处置结果",
+            "街乡已解除龙潭派出所在本案中的任务",
+            "街乡已解除天坛消防救援站在本案中的任务",
+        ],
+        "en": [
+            "东城区城管执法局 summoned",
+            "龙潭派出所 summoned",
+            "天坛消防救援站 summoned",
+            "东城区城管执法局 arrived on site",
+            "东城区城管执法局 reported its work done",
+            "The township released 龙潭派出所 from this case",
+            "The township released 天坛消防救援站 from this case",
+        ],
+    }
+    for language, steps in said.items():
+        client = Client(HTTP_ACCEPT_LANGUAGE=language)
+        client.cookies["django_language"] = language
+        html = client.get(page).content.decode()
+        api = Api(secret_for(city.resident), language=language).get(path)
+        assert api.status_code == 200, api.content
+        on_page = timeline_texts(html)
+        assert [entry["text"] for entry in api.json()["entries"]] == on_page
+        assert on_page[-len(steps) :] == steps, language
+        # Why a department was let go, and the township's notes, stay off both.
+        for private in ("不归派出所管", "改由城管处理", "另有警情", "周警官", "赵磊"):
+            assert private not in html and private not in api.content.decode(), private

@@ -10,15 +10,21 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, open_menu, sign_in, standing_at, submit
+from tests.fixtures_cases import device_fix
 from tests.fixtures_street import reported, street_fixture  # noqa: F401
 from whistle.cases.actions import (
+    acknowledge,
+    blow_whistle,
+    check_in,
     check_passed,
     close_case,
     file_case,
+    release,
     report_resident_case,
+    report_result,
     solve_on_spot,
 )
-from whistle.cases.models import Case
+from whistle.cases.models import Case, Summons
 from whistle.patrols.models import CheckResult, Patrol
 from whistle.street import captcha
 
@@ -331,6 +337,47 @@ def test_someone_with_only_the_reference_sees_no_rating_form(new_page, shots, st
     assert page.locator("[data-wrong-key]").is_visible()
     assert page.locator("input[name=rating]").count() == 0
     shots(page, "2-wrong-key", full_page=True)
+
+
+RELEASED = {
+    "zh-CN": "街乡已解除龙潭派出所在本案中的任务",
+    "en-US": "The township released 龙潭派出所 from this case",
+}
+
+
+@pytest.mark.parametrize("locale", RELEASED)
+def test_a_resident_reads_on_a_phone_which_department_the_township_released(
+    new_page, shots, street, locale
+):
+    report = report_resident_case(description="路边有人摆摊", lon=116.4321, lat=39.8729)
+    case = file_case(street.dispatcher, report.case, category=street.vending)
+    whistle = blow_whistle(
+        street.dispatcher,
+        case,
+        kind="routine",
+        departments=[street.city.urban_management, street.city.police],
+    )
+    urban, police = (
+        Summons.objects.get(whistle=whistle, department=d)
+        for d in (street.city.urban_management, street.city.police)
+    )
+    acknowledge(street.officer, urban)
+    check_in(street.officer, urban, **device_fix())
+    report_result(street.officer, urban, result="已劝离")
+    release(street.dispatcher, police, note="派出所另有警情")
+    page = new_page(PHONE, locale=locale)
+    page.goto(f"/report/follow/{case.reference}/")
+    if locale == "en-US" and page.evaluate("document.documentElement.lang") != "en":
+        open_menu(page)
+        submit(page, ".language-switch button[value=en]")
+        page.wait_for_function("document.documentElement.lang === 'en'")
+    steps = page.locator(".timeline li")
+    last = steps.nth(steps.count() - 1)
+    expect(last).to_contain_text(RELEASED[locale])
+    assert "另有警情" not in page.locator("main").inner_text()
+    fits_the_phone(page)
+    last.scroll_into_view_if_needed()
+    shots(page, f"released-{locale}", full_page=True)
 
 
 def test_a_resident_chooses_the_lane_from_the_list_on_a_phone(new_page, shots, street):

@@ -20,8 +20,13 @@ RESULT_PURPOSES = (Attachment.Purpose.RESULT, Attachment.Purpose.CHECK)
 RATABLE = (Case.Status.CLOSED, Case.Status.EVALUATED)
 
 ARRIVED = _("%(department)s arrived on site")
+# A department the township let go reads the same whether its part was done, it was not
+# needed after all, or the township agreed that the matter is not its own: the
+# reason and the township's note stay on the township's pages.
+RELEASED = _("The township released %(department)s from this case")
 
-# The trail events shown to the public and how they read. Refused check-ins, reminders and
+# The trail events shown to the public and how they read: what became of each department
+# called (summoned, arrived, done, or released). Refused check-ins, declines, reminders and
 # deadlines missed stay on the township's pages: they are about people's work, not the
 # problem's progress. A flagged check-in reads as the arrival only once the township
 # confirmed it (`timeline`).
@@ -37,6 +42,8 @@ PUBLIC_EVENTS: dict[str, Promise] = {
     EventKind.CHECK_IN_ACCEPTED: ARRIVED,
     EventKind.CHECK_IN_FLAGGED: ARRIVED,
     EventKind.RESULT: _("%(department)s reported its work done"),
+    EventKind.RELEASED: RELEASED,
+    EventKind.DECLINE_UPHELD: RELEASED,
     EventKind.HANDLED: _("Resolved, waiting for the check on site"),
     EventKind.CHECK_PASSED: _("Checked on site"),
     EventKind.REWORK: _("Sent back: not solved yet"),
