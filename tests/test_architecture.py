@@ -95,7 +95,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     # Nothing imports the API: it sits beside the pages, on top of the domain.
     "api": {"organisation", "policies", "notifications", "duty", "cases", "assessment", "patrols"},
-    "accounts": {"same_site", "organisation", "demo"},
+    "accounts": {"same_site", "organisation", "notifications", "demo"},
 }
 
 

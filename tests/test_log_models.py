@@ -3,13 +3,21 @@ written once, then refused any change or removal by the model itself."""
 
 import pytest
 
+from whistle.accounts.models import ContactLogEntry
 from whistle.duty.models import RosterLogEntry
 from whistle.organisation.logs import AppendOnlyLog
 from whistle.organisation.units import UnitLogEntry
 from whistle.patrols.models import AppointmentEvent
 from whistle.township.models import RecruitmentEvent, TownshipLogEntry
 
-LOGS = [TownshipLogEntry, RecruitmentEvent, UnitLogEntry, RosterLogEntry, AppointmentEvent]
+LOGS = [
+    TownshipLogEntry,
+    RecruitmentEvent,
+    UnitLogEntry,
+    RosterLogEntry,
+    AppointmentEvent,
+    ContactLogEntry,
+]
 
 
 @pytest.mark.parametrize("log", LOGS, ids=lambda log: log.__name__)

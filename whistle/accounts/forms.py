@@ -25,3 +25,31 @@ class FirstCodeForm(forms.Form):
         error_messages={"invalid": _("Enter the six digits the app shows.")},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autofocus": True}),
     )
+
+
+class NewPhoneForm(forms.Form):
+    address = forms.CharField(
+        label=_("New mobile phone"),
+        max_length=40,
+        help_text=_("A mainland mobile number; the code goes to it by SMS."),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+
+
+class NewEmailForm(forms.Form):
+    # Checked by the change itself, which says what is wrong in the person's words.
+    address = forms.CharField(
+        label=_("New e-mail address"),
+        max_length=254,
+        help_text=_("The code goes to it by e-mail."),
+        widget=forms.TextInput(attrs={"inputmode": "email", "autocomplete": "email"}),
+    )
+
+
+class ContactCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code sent to the new address"),
+        max_length=12,
+        strip=True,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )

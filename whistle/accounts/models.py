@@ -1,5 +1,7 @@
 """What sign-in keeps besides Django's sessions and django-otp's TOTP devices: the recovery
-codes of a person's second factor (hashed) and the sessions a person is signed in with."""
+codes of a person's second factor (hashed), the sessions a person is signed in with, a new
+phone number or e-mail address waiting for its code (the code's keyed digest only) and the
+log of changes to where a person is reached."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin
+
+from whistle.organisation.logs import AppendOnlyLog
 
 # Recovery codes are random, not chosen by people, so a salted SHA-256 is as good as a
 # slow password hash here: there is nothing to guess from the digest.
@@ -108,3 +112,73 @@ class SignedInSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} · {self.signed_in_at:%Y-%m-%d %H:%M}"
+
+
+class ContactKind(models.TextChoices):
+    """Where a person is reached outside the in-app inbox, by SMS or by e-mail."""
+
+    PHONE = "phone", _("mobile phone")
+    EMAIL = "email", _("e-mail address")
+
+
+class PendingContact(models.Model):
+    """A new phone number or e-mail address a person gave, not yet theirs: it replaces the
+    one on their profile only once the code sent to it comes back. One per person and kind;
+    asking again replaces it. Only a keyed digest of the code is kept."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="pending_contacts",
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=ContactKind.choices)
+    address = models.CharField(_("new address"), max_length=254)
+    salt = models.CharField(max_length=32)
+    digest = models.CharField(max_length=64)
+    sent_at = models.DateTimeField(_("code sent at"))
+    expires_at = models.DateTimeField(_("code valid until"))
+    wrong_tries = models.PositiveSmallIntegerField(_("wrong codes entered"), default=0)
+
+    class Meta:
+        verbose_name = _("new address waiting for its code")
+        verbose_name_plural = _("new addresses waiting for their code")
+        constraints = [
+            models.UniqueConstraint(fields=["person", "kind"], name="pending_contact_one_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        # Never the code: only its digest is known.
+        return f"{self.person} · {self.get_kind_display()}"
+
+
+class ContactLogEntry(AppendOnlyLog):
+    """One step of a change to where a person is reached: a code sent, the address changed,
+    the change given up. It names neither the code nor the addresses, so that it holds no
+    personal data the erasure of a person would have to reach."""
+
+    class Step(models.TextChoices):
+        CODE_SENT = "code_sent", _("code sent to the new address")
+        CHANGED = "changed", _("address changed")
+        TOO_MANY_TRIES = "too_many_tries", _("code entered wrongly too often")
+        CANCELLED = "cancelled", _("change given up")
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=ContactKind.choices)
+    step = models.CharField(_("step"), max_length=16, choices=Step.choices)
+
+    log_name = "the log of changes to contact addresses"
+
+    class Meta:
+        verbose_name = _("change of contact address")
+        verbose_name_plural = _("changes of contact addresses")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["person", "step", "at"], name="contact_log_person_step")]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.get_kind_display()} · {self.get_step_display()}"

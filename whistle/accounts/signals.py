@@ -1,15 +1,19 @@
-"""Sign-in and sign-out, whichever page did them (the sign-in page, the admin, a test)."""
+"""Sign-in and sign-out, whichever page did them (the sign-in page, the admin, a test), and
+an account deactivated (by the admin or by the erasure of its data)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db.models.signals import post_save
 from django.http import HttpRequest
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from whistle.accounts import sessions, twofactor
+from whistle.accounts.contact import forget_pending_of_inactive
 from whistle.accounts.middleware import SEEN_KEY, SIGNED_OUT_FLAG
 
 
@@ -37,3 +41,8 @@ def signed_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> N
 def connect() -> None:
     user_logged_in.connect(signed_in, dispatch_uid="whistle.accounts.signed_in")
     user_logged_out.connect(signed_out, dispatch_uid="whistle.accounts.signed_out")
+    post_save.connect(
+        forget_pending_of_inactive,
+        sender=settings.AUTH_USER_MODEL,
+        dispatch_uid="whistle.accounts.forget_pending_of_inactive",
+    )

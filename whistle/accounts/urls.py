@@ -11,4 +11,6 @@ urlpatterns: list[URLPattern] = [
     path("security/two-factor-off/", views.turn_off, name="turn-off"),
     path("security/sign-out-everywhere/", views.sign_out_everywhere, name="sign-out-everywhere"),
     path("password/", views.PasswordChange.as_view(), name="password"),
+    path("contact/", views.contact, name="contact"),
+    path("contact/<str:kind>/<str:step>/", views.contact_step, name="contact-step"),
 ]

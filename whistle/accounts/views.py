@@ -1,5 +1,6 @@
 """The person's sign-in pages: the second factor, its set-up, the account's security page
-(password, authenticator, recovery codes, sessions) and the lock-out page."""
+(password, authenticator, recovery codes, sessions), the lock-out page, and the page where a
+person changes their mobile phone and e-mail address by a code sent to the new one."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.views import PasswordChangeView
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,9 +28,16 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from whistle.accounts import actions, sessions, twofactor
-from whistle.accounts.forms import CodeForm, FirstCodeForm
+from whistle.accounts import contact as contact_change
+from whistle.accounts.forms import (
+    CodeForm,
+    ContactCodeForm,
+    FirstCodeForm,
+    NewEmailForm,
+    NewPhoneForm,
+)
 from whistle.accounts.lockout import locked_until
-from whistle.accounts.models import RecoveryCodeDevice, SignedInSession
+from whistle.accounts.models import ContactKind, PendingContact, RecoveryCodeDevice, SignedInSession
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -236,3 +245,103 @@ class PasswordChange(PasswordChangeView):
         sessions.remember(self.request, person)
         messages.success(self.request, gettext_lazy("Your password is changed."))
         return response
+
+
+_STEPS = ("send", "again", "confirm", "give-up")
+_ADDRESS_FORMS: dict[str, type[NewPhoneForm] | type[NewEmailForm]] = {
+    ContactKind.PHONE: NewPhoneForm,
+    ContactKind.EMAIL: NewEmailForm,
+}
+
+
+def _contact_page(
+    request: HttpRequest, forms: dict[str, Any] | None = None, *, status: int = 200
+) -> HttpResponse:
+    """The phone and the e-mail address on the profile, each with the new one waiting for
+    its code (if any); `forms` are the ones sent back with what is wrong in them."""
+    person: Any = request.user
+    forms = forms or {}
+    waiting = {p.kind: p for p in PendingContact.objects.filter(person=person)}
+    now = timezone.now()
+    rows = []
+    for kind in ContactKind:
+        pending = waiting.get(kind)
+        rows.append(
+            {
+                "kind": kind.value,
+                "label": kind.label,
+                "current": contact_change.current_address(person, kind),
+                "pending": pending,
+                "expired": pending is not None and now >= pending.expires_at,
+                "spent": pending is not None
+                and pending.wrong_tries >= contact_change.MAX_WRONG_TRIES,
+                "address_form": forms.get(f"{kind}-address")
+                or _ADDRESS_FORMS[kind](prefix=f"{kind}"),
+                "code_form": forms.get(f"{kind}-code") or ContactCodeForm(prefix=f"{kind}-code"),
+            }
+        )
+    return render(
+        request,
+        "accounts/contact.html",
+        {"rows": rows, "minutes": contact_change.CODE_MINUTES},
+        status=status,
+    )
+
+
+@never_cache
+@login_required
+def contact(request: HttpRequest) -> HttpResponse:
+    return _contact_page(request)
+
+
+@never_cache
+@login_required
+@require_POST
+def contact_step(request: HttpRequest, kind: str, step: str) -> HttpResponse:
+    """One step of a change: send a code to a new address, enter it, send another, or give
+    the change up. A refusal comes back on the page, on the field it is about."""
+    if kind not in ContactKind.values or step not in _STEPS:
+        raise Http404
+    person: Any = request.user
+    address_form = _ADDRESS_FORMS[kind](request.POST, prefix=kind)
+    code_form = ContactCodeForm(request.POST, prefix=f"{kind}-code")
+    try:
+        if step == "send":
+            if not address_form.is_valid():
+                return _contact_page(request, {f"{kind}-address": address_form}, status=400)
+            sent = contact_change.send_code(person, kind, address_form.cleaned_data["address"])
+            messages.success(request, _code_sent(sent))
+        elif step == "again":
+            sent = contact_change.send_again(person, kind)
+            messages.success(request, _code_sent(sent))
+        elif step == "confirm":
+            if not code_form.is_valid():
+                return _contact_page(request, {f"{kind}-code": code_form}, status=400)
+            address = contact_change.confirm(person, kind, code_form.cleaned_data["code"])
+            messages.success(
+                request,
+                _("From now on Whistle reaches you at %(address)s.") % {"address": address},
+            )
+        else:
+            contact_change.give_up(person, kind)
+            messages.success(request, _("The new address is forgotten; nothing changed."))
+    except contact_change.ContactRefused as refusal:
+        # A new address's refusal shows at the address, any other at the code.
+        field = "address" if step == "send" else "code"
+        target = address_form if step == "send" else code_form
+        # Only the refusal is shown: a code left blank is no mistake when another was asked for.
+        target.is_valid()
+        target.errors.clear()
+        target.add_error(field, str(refusal))
+        return _contact_page(request, {f"{kind}-{field}": target}, status=400)
+    return redirect("accounts:contact")
+
+
+def _code_sent(sent: contact_change.Sent) -> str:
+    return _(
+        "A code is on its way to %(address)s. Enter it here before %(time)s; until then "
+        "Whistle reaches you at your earlier address."
+    ) % {
+        "address": sent.address,
+        "time": timezone.localtime(sent.expires_at).strftime("%H:%M"),
+    }
