@@ -2,6 +2,7 @@
 the map show them, Chinese ones the Chinese names; an empty English name shows the Chinese
 one; the demo's categories carry English names, and re-seeding an older demo database fills
 in the empty ones; the import reads them; the REST API gives them beside the Chinese names.
+Their English keywords go the same way to Open311's English readers.
 
 In the city of tests/fixtures_cases.py, 无照经营游商 (under 街面秩序) is given an English name
 and 暴露垃圾 (under 市容环境) is left without one.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import html as html_text
 import json
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import time_machine
@@ -144,6 +146,36 @@ def test_open311_names_the_services_in_the_callers_language(
     assert by_code["event-0102"]["service_name"] == garbage
 
 
+@pytest.mark.parametrize(
+    ("language", "vending", "garbage"),
+    [
+        ("en", "street vendor,stall", "垃圾,堆放"),
+        ("zh-hans", "游商,摆摊", "垃圾,堆放"),
+    ],
+)
+def test_open311_gives_the_services_keywords_in_the_callers_language(
+    api_city, language, vending, garbage
+):
+    Category.objects.filter(code="01", major__code="05").update(
+        keywords="游商,摆摊", keywords_en="street vendor,stall"
+    )
+    # Without English keywords (or blank ones), an English reader gets the Chinese ones.
+    Category.objects.filter(code="02", major__code="01").update(
+        keywords="垃圾,堆放", keywords_en="  "
+    )
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    response = client.get("/open311/v2/services.json")
+    assert response.status_code == 200
+    by_code = {s["service_code"]: s for s in json.loads(response.content)}
+    assert by_code["event-0501"]["keywords"] == vending
+    assert by_code["event-0102"]["keywords"] == garbage
+    response = client.get("/open311/v2/services.xml")
+    assert response.status_code == 200
+    root = ElementTree.fromstring(response.content)
+    keywords = {s.findtext("service_code"): s.findtext("keywords") for s in root}
+    assert keywords == {"event-0501": vending, "event-0102": garbage}
+
+
 def test_the_rest_api_gives_the_english_names_beside_the_chinese_ones(api_city, named):
     Category.objects.filter(pk=named.exposed_garbage.pk).update(name_en="  ")
     dispatcher = api_city.as_("dispatcher")
@@ -192,6 +224,14 @@ def test_every_demo_category_and_major_class_has_an_english_name():
     assert all(m[3].strip() for m in demo_categories.MAJOR_CLASSES)
 
 
+def test_every_demo_category_has_english_keywords_as_many_as_it_is_given():
+    for category in demo_categories.categories():
+        words = category.keywords_en.split(",")
+        assert words and all(w.strip() == w and w and w.isascii() for w in words), category
+    vending = next(c for c in demo_categories.categories() if c.name == "无照经营游商")
+    assert "street vendor" in vending.keywords_en.split(",")
+
+
 def test_reseeding_an_older_demo_database_fills_in_the_english_names(small_city):
     builder = demo_city._Builder(2018, reset_passwords=False)
     for code, name in services.SECTORS.items():
@@ -201,15 +241,20 @@ def test_reseeding_an_older_demo_database_fills_in_the_english_names(small_city)
     assert vending.name_en == VENDING_EN
     assert MajorClass.objects.get(kind=CategoryKind.EVENT, code="05").name_en == ORDER_EN
     # As an older demo made them: no English names; and one the district gave itself.
-    Category.objects.update(name_en="")
+    assert "street vendor" in vending.keywords_en.split(",")
+    Category.objects.update(name_en="", keywords_en="")
     MajorClass.objects.update(name_en="")
-    Category.objects.filter(pk=vending.pk).update(name_en="Street hawker")
+    Category.objects.filter(pk=vending.pk).update(
+        name_en="Street hawker", keywords_en="hawker,pedlar"
+    )
     again = demo_city._Builder(2018, reset_passwords=False)
     again.sectors = builder.sectors
     again.build_policies(small_city.district)
     assert not Category.objects.filter(name_en="").exists()
+    assert not Category.objects.filter(keywords_en="").exists()
     assert not MajorClass.objects.filter(name_en="").exists()
-    assert Category.objects.get(pk=vending.pk).name_en == "Street hawker"
+    vending.refresh_from_db()
+    assert (vending.name_en, vending.keywords_en) == ("Street hawker", "hawker,pedlar")
     assert Category.objects.get(major__kind="event", major__code="01", code="02").name_en == (
         "Exposed garbage"
     )

@@ -327,23 +327,27 @@ def test_it_imports_categories_with_time_limits_and_responsible_sectors_from_csv
 
 
 @pytest.mark.django_db
-def test_it_imports_the_english_names_of_categories_and_major_classes(small_city, tmp_path):
+def test_it_imports_the_english_names_and_keywords_of_categories_and_major_classes(
+    small_city, tmp_path
+):
     path = write_csv(
         tmp_path,
         "categories.csv",
         [
             ["所属区", "部件或事件", "大类代码", "大类名称", "大类英文名称", "小类代码",
-             "小类名称", "小类英文名称"],
+             "小类名称", "小类英文名称", "英文关键词"],
             ["110101", "事件", "01", "市容环境", "Cityscape and environment", "02", "暴露垃圾",
-             "Exposed garbage"],
-            ["110101", "事件", "01", "", "", "04", "道路不洁", ""],
+             "Exposed garbage", "rubbish bag; dumped"],
+            ["110101", "事件", "01", "", "", "04", "道路不洁", "", ""],
         ],
     )  # fmt: skip
     do_import("categories", path)
     garbage = Category.objects.get(name="暴露垃圾")
     assert garbage.name_en == "Exposed garbage"
+    assert garbage.keywords_en == "rubbish bag,dumped"
     assert garbage.major.name_en == "Cityscape and environment"
-    assert Category.objects.get(name="道路不洁").name_en == ""
+    road = Category.objects.get(name="道路不洁")
+    assert (road.name_en, road.keywords_en) == ("", "")
 
 
 @pytest.mark.django_db

@@ -195,7 +195,7 @@ def service_out(category: Category) -> dict[str, Any]:
         # True: the service definition lists questions a request answers.
         "metadata": bool(getattr(category, "asks", False)),
         "type": "realtime",
-        "keywords": category.keywords,
+        "keywords": category.display_keywords,
         "group": category.major.display_name,
     }
 

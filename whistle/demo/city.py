@@ -334,14 +334,14 @@ class _Builder:
 
     def build_policies(self, district: Jurisdiction) -> None:
         majors = {
-            (kind, code): self.name_in_english(
+            (kind, code): self.in_english(
                 self.put(
                     MajorClass,
                     {"district": district, "kind": kind, "code": code},
                     {"name": name},
                     on_create={"name_en": name_en},
                 ),
-                name_en,
+                name_en=name_en,
             )
             for kind, code, name, name_en in categories.MAJOR_CLASSES
         }
@@ -359,9 +359,9 @@ class _Builder:
                     "resolve_within": data.resolve[0],
                     "resolve_unit": data.resolve[1],
                 },
-                on_create={"name_en": data.name_en},
+                on_create={"name_en": data.name_en, "keywords_en": data.keywords_en},
             )
-            self.name_in_english(category, data.name_en)
+            self.in_english(category, name_en=data.name_en, keywords_en=data.keywords_en)
             self.relate(category, "responsible_sectors", [self.sectors[s] for s in data.sectors])
         # The district may have tuned its policy since: keep it as it is.
         if not DistrictPolicy.objects.filter(district=district).exists():
@@ -378,12 +378,15 @@ class _Builder:
                 },
             )
 
-    def name_in_english(self, row: Named, name_en: str) -> Named:
-        """Give a major class or a category the demo's English name where an older demo
-        database made it without one; an English name the district gave stays."""
-        if not row.name_en:
-            row.name_en = name_en
-            row.save(update_fields=["name_en"])
+    def in_english(self, row: Named, **english: str) -> Named:
+        """Give a major class or a category the demo's English name (and a category its
+        English keywords) where an older demo database made it without them; what the
+        district gave stays."""
+        empty = [field for field in english if not getattr(row, field)]
+        if empty:
+            for field in empty:
+                setattr(row, field, english[field])
+            row.save(update_fields=empty)
             self.updated[row._meta.label] += 1
         return row
 

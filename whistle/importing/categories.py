@@ -80,6 +80,7 @@ class CategoryImporter(Importer):
         Column("name", ("小类名称", "名称"), required=True),
         Column("name_en", ("小类英文名称", "英文名称")),
         Column("keywords", ("关键词",), cells.split_items),
+        Column("keywords_en", ("英文关键词",), cells.split_items),
         Column(
             "responsible_sectors",
             ("通常负责的职能领域", "责任领域", "主责领域", "职能领域"),
@@ -157,6 +158,8 @@ class CategoryImporter(Importer):
             values["name_en"] = row["name_en"] or ""
         if row.given("keywords"):
             values["keywords"] = ",".join(row["keywords"] or [])
+        if row.given("keywords_en"):
+            values["keywords_en"] = ",".join(row["keywords_en"] or [])
         for number, unit in LIMITS:
             for column in (number, unit):
                 if row.given(column):

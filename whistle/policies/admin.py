@@ -82,7 +82,7 @@ class CategoryAdmin(DistrictScoped, admin.ModelAdmin):
         "is_active",
     ]
     list_filter = ["major__district", "major__kind", "major"]
-    search_fields = ["name", "name_en", "keywords"]
+    search_fields = ["name", "name_en", "keywords", "keywords_en"]
     filter_horizontal = ["responsible_sectors"]
 
 

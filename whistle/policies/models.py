@@ -188,6 +188,15 @@ class Category(models.Model):
         blank=True,
         help_text=_("Used to suggest the category from a description, comma-separated"),
     )
+    keywords_en = models.CharField(
+        _("English keywords"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "Given with the category to English readers (Open311), comma-separated; "
+            "left empty, they get the keywords"
+        ),
+    )
     responsible_sectors = models.ManyToManyField(
         Sector, verbose_name=_("sectors usually responsible"), related_name="categories", blank=True
     )
@@ -245,6 +254,11 @@ class Category(models.Model):
         """The name in the reader's language (`in_reader_language`): the English name on an
         English page when the district gave one, else the Chinese name."""
         return in_reader_language(self.name, self.name_en)
+
+    @property
+    def display_keywords(self) -> str:
+        """The keywords in the reader's language, as `display_name` gives the name."""
+        return in_reader_language(self.keywords, self.keywords_en)
 
     @property
     def full_code(self) -> str:

@@ -4,7 +4,8 @@ Major classes and their 2-digit codes are those of GB/T 30428.2 (components: 01 
 06 其他设施; events: 01 市容环境 … 06 扩展事件). The subclasses live in
 ``categories.csv``, one a row: kind, 4-digit code (major + subclass), name, English name,
 the sectors usually responsible (space-separated codes), the time limit to resolve, how
-urgent the first response is, and keywords (space-separated). Subclass codes follow the standard's
+urgent the first response is, keywords (space-separated) and English keywords
+(comma-separated, for they hold spaces). Subclass codes follow the standard's
 numbering where it is well known (the manhole covers 0101–0111, for instance); the
 extension events (06xx) are local, as the standard intends, and hold the items of the alley
 stewards' "ten noes" list and of the source article.
@@ -63,6 +64,7 @@ class CategoryData:
     arrive: Limit
     resolve: Limit
     keywords: str  # comma-separated, as Category.keywords stores them
+    keywords_en: str  # comma-separated, as Category.keywords_en stores them
 
 
 @cache
@@ -84,6 +86,7 @@ def categories() -> tuple[CategoryData, ...]:
                 arrive=arrive,
                 resolve=(int(row["resolve_within"]), DurationUnit(row["resolve_unit"])),
                 keywords=",".join(row["keywords"].split()),
+                keywords_en=row["keywords_en"],
             )
         )
     return tuple(result)
