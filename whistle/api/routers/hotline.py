@@ -12,6 +12,7 @@ lanes and chiefs' office; the reply and the call-back follow the case's rules.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -39,7 +40,7 @@ from whistle.cases.actions.hotline import (
 from whistle.cases.callers import shown_caller
 from whistle.cases.hotline import ANSWERS_MAX, answer_document
 from whistle.cases.locate import locate
-from whistle.cases.models import HotlineOrder
+from whistle.cases.models import Case, HotlineOrder
 from whistle.organisation.models import Jurisdiction, Person
 
 router = Router(tags=[gettext_noop("hotline")])
@@ -265,6 +266,20 @@ def _reloaded(person: Person, order: HotlineOrder) -> dict[str, Any]:
     return order_out(person, order)
 
 
+def _answered(
+    request: HttpRequest,
+    district: str,
+    order_number: str,
+    answer: Callable[[Person, Case], object],
+) -> dict[str, Any]:
+    """The caller's order after `answer`, one action on its case by the caller (a reply, the
+    result or the call-back), as it stands then."""
+    person = caller(request)
+    order = find_order(person, district, order_number)
+    answer(person, order.case)
+    return _reloaded(person, order)
+
+
 @router.post(
     "/orders/{district}/{path:order_number}/reply",
     response={200: s.HotlineOrderOut, **errors()},
@@ -282,22 +297,23 @@ def _reloaded(person: Person, order: HotlineOrder) -> dict[str, Any]:
 def record_reply(
     request: HttpRequest, district: str, order_number: str, data: s.HotlineReplyIn
 ) -> dict[str, Any]:
-    person = caller(request)
-    order = find_order(person, district, order_number)
-    kind: str
-    promised_by = data.promised_by
-    if data.kind is not None:
-        kind = data.kind
-    elif promised_by is not None:
-        kind = HotlineOrder.ReplyKind.IN_PROGRESS
-    else:
-        kind = usual_reply_kind(order.case)
-        if kind == HotlineOrder.ReplyKind.IN_PROGRESS:
-            promised_by = usual_promise(order.case)
-    actions.record_hotline_reply(
-        person, order.case, kind=kind, reply=data.reply, promised_by=promised_by
-    )
-    return _reloaded(person, order)
+
+    def reply(person: Person, case: Case) -> None:
+        kind: str
+        promised_by = data.promised_by
+        if data.kind is not None:
+            kind = data.kind
+        elif promised_by is not None:
+            kind = HotlineOrder.ReplyKind.IN_PROGRESS
+        else:
+            kind = usual_reply_kind(case)
+            if kind == HotlineOrder.ReplyKind.IN_PROGRESS:
+                promised_by = usual_promise(case)
+        actions.record_hotline_reply(
+            person, case, kind=kind, reply=data.reply, promised_by=promised_by
+        )
+
+    return _answered(request, district, order_number, reply)
 
 
 @router.post(
@@ -315,10 +331,12 @@ def record_reply(
 def record_final_reply(
     request: HttpRequest, district: str, order_number: str, data: s.HotlineFinalReplyIn
 ) -> dict[str, Any]:
-    person = caller(request)
-    order = find_order(person, district, order_number)
-    actions.record_hotline_final_reply(person, order.case, kind=data.kind, reply=data.reply)
-    return _reloaded(person, order)
+    return _answered(
+        request,
+        district,
+        order_number,
+        partial(actions.record_hotline_final_reply, kind=data.kind, reply=data.reply),
+    )
 
 
 @router.post(
@@ -334,14 +352,15 @@ def record_final_reply(
 def record_callback(
     request: HttpRequest, district: str, order_number: str, data: s.HotlineCallbackIn
 ) -> dict[str, Any]:
-    person = caller(request)
-    order = find_order(person, district, order_number)
-    actions.record_resident_callback(
-        person,
-        order.case,
-        contacted=data.contacted,
-        resolved=data.resolved,
-        satisfied=data.satisfied,
-        note=data.note,
+    return _answered(
+        request,
+        district,
+        order_number,
+        partial(
+            actions.record_resident_callback,
+            contacted=data.contacted,
+            resolved=data.resolved,
+            satisfied=data.satisfied,
+            note=data.note,
+        ),
     )
-    return _reloaded(person, order)
