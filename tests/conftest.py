@@ -329,6 +329,20 @@ def lane_chief(small_city) -> Person:
     return make_person("lane-chief", Role.LANE_CHIEF, lane=small_city.renmin_lane)
 
 
+@pytest.fixture
+def namesakes(small_city: SmallCity) -> tuple[Person, Person]:
+    """Two people called 王芳: one in 东城区, one in 西城区 (the admin's person pickers)."""
+    xicheng = Jurisdiction.objects.create(
+        level="district", code="110102", name="西城区", parent=small_city.city
+    )
+    first = make_person("hotline-110101", Role.CHIEFS_OFFICE, jurisdiction=small_city.district)
+    second = make_person("hotline-110102", Role.CHIEFS_OFFICE, jurisdiction=xicheng)
+    Person.objects.filter(pk__in=[first.pk, second.pk]).update(name="王芳")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    return first, second
+
+
 def elsewhere(change: Callable[[], object]) -> None:
     """Run the change on another connection to the database (a thread has its own), as
     another process would, and commit it."""

@@ -6,31 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tests.conftest import SmallCity, make_person
+from tests.conftest import make_person
 from whistle.api.models import ApiToken
-from whistle.organisation.models import Jurisdiction, Person, Role, RoleAssignment
+from whistle.organisation.models import Person, Role, RoleAssignment
 
 ADD = "/admin/api/apitoken/add/"
 PEOPLE = "/admin/api/apitoken/people/"
 SEARCH = {"app_label": "api", "model_name": "apitoken", "field_name": "person"}
-
-
-@pytest.fixture
-def namesakes(small_city: SmallCity) -> tuple[Person, Person]:
-    """Two people called 王芳: one in 东城区, one in 西城区."""
-    xicheng = Jurisdiction.objects.create(
-        level="district", code="110102", name="西城区", parent=small_city.city
-    )
-    first = make_person("hotline-110101", Role.CHIEFS_OFFICE, jurisdiction=small_city.district)
-    second = make_person("hotline-110102", Role.CHIEFS_OFFICE, jurisdiction=xicheng)
-    Person.objects.filter(pk__in=[first.pk, second.pk]).update(name="王芳")
-    first.refresh_from_db()
-    second.refresh_from_db()
-    return first, second
 
 
 def test_the_person_is_found_by_typing_and_namesakes_are_told_apart(admin_client, namesakes):

@@ -11,7 +11,6 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -20,12 +19,7 @@ from whistle.api import tokens
 from whistle.api.forms import role_label
 from whistle.api.models import ApiToken
 from whistle.cases.errors import ActionRefused
-from whistle.organisation.admin_people import (
-    PersonAutocomplete,
-    PersonSearch,
-    person_label,
-    with_districts,
-)
+from whistle.organisation.admin_people import PicksPeople
 from whistle.organisation.admin_scope import SuperusersOnly
 from whistle.organisation.admin_secrets import shown_once
 from whistle.organisation.models import Person, RoleAssignment
@@ -50,11 +44,8 @@ class ServiceTokenForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        person_field = self.fields["person"]
-        assert isinstance(person_field, forms.ModelChoiceField)
-        person_field.queryset = with_districts(person_field.queryset)  # type: ignore[arg-type]
-        person_field.label_from_instance = person_label  # type: ignore[assignment]
-        person_field.help_text = _(
+        # Picked by typing and labelled as `PicksPeople` makes the field.
+        self.fields["person"].help_text = _(
             "The system account the token acts as. Type a name or a username: each choice "
             "names the person, their username and the districts of their roles."
         )
@@ -88,8 +79,6 @@ class ServiceTokenForm(forms.ModelForm):
         return data
 
 
-PEOPLE_URL_NAME = "api_apitoken_people"
-
 ADD_DESCRIPTION = _(
     "Service tokens for other systems are made here: the 12345 hotline platform, a district "
     "dashboard. First make the system a person of its own with the roles it needs (People), "
@@ -100,27 +89,13 @@ ADD_DESCRIPTION = _(
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(SuperusersOnly, admin.ModelAdmin):
+class ApiTokenAdmin(PicksPeople, SuperusersOnly, admin.ModelAdmin):
     list_display = ["name", "prefix", "person", "kind", "expires_at", "last_used_at", "revoked_at"]
     list_filter = ["kind"]
     search_fields = ["name", "prefix", "person__username", "person__name"]
     readonly_fields = ["prefix", "kind", "created_at", "created_by", "last_used_at", "revoked_at"]
     autocomplete_fields = ["person"]
     actions = ["revoke"]
-
-    def get_urls(self) -> list[Any]:
-        search = PersonSearch.as_view(admin_site=self.admin_site)
-        return [
-            path("people/", self.admin_site.admin_view(search), name=PEOPLE_URL_NAME),
-            *super().get_urls(),
-        ]
-
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "person":
-            kwargs["widget"] = PersonAutocomplete(
-                db_field, self.admin_site, search_url_name=PEOPLE_URL_NAME
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial: dict[str, Any] = dict(super().get_changeform_initial_data(request))

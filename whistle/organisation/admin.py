@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from whistle.organisation.admin_people import PicksPeople
 from whistle.organisation.admin_scope import DistrictScoped, SuperusersOnly, is_superuser
 from whistle.organisation.models import (
     CentreMembership,
@@ -52,11 +53,13 @@ class JurisdictionAdmin(DistrictScoped, admin.ModelAdmin):
     autocomplete_fields = ["parent"]
 
 
-class LaneRoleInline(SuperusersOnly, admin.TabularInline):
+class LaneRoleInline(PicksPeople, SuperusersOnly, admin.TabularInline):
     model = RoleAssignment
     fk_name = "lane"
     fields = ["person", "role", "public_phone"]
     autocomplete_fields = ["person"]
+    # The search of the roles' admin (`RoleAssignmentAdmin`).
+    people_url_name = "organisation_roleassignment_people"
     extra = 0
     verbose_name = _("chief or steward")
     verbose_name_plural = _("chiefs and stewards")
@@ -124,7 +127,7 @@ class PersonAdmin(AnnouncesStaffing, SuperusersOnly, UserAdmin):
 
 
 @admin.register(RoleAssignment)
-class RoleAssignmentAdmin(AnnouncesStaffing, SuperusersOnly, admin.ModelAdmin):
+class RoleAssignmentAdmin(PicksPeople, AnnouncesStaffing, SuperusersOnly, admin.ModelAdmin):
     list_display = ["person", "role", "jurisdiction", "lane", "department"]
     list_filter = ["role"]
     search_fields = ["person__username", "person__name"]

@@ -3,7 +3,8 @@ and the districts of their roles, so that two people of the same name are told a
 
 `PersonSearch` answers the autocomplete as Django's own view does (the same search, the
 same permission: people are for superusers only, `admin_scope.SuperusersOnly`), with these
-labels; `PersonAutocomplete` is the widget that asks it.
+labels; `PersonAutocomplete` is the widget that asks it; `PicksPeople` gives an admin (the
+service tokens', the roles', a lane's chiefs and stewards) both, for its `person` field.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import Prefetch, QuerySet
-from django.urls import reverse
+from django.http import HttpRequest
+from django.urls import URLPattern, path, reverse
 
 from whistle.organisation.admin_scope import _district_of
 from whistle.organisation.models import Person, RoleAssignment
@@ -63,3 +65,37 @@ class PersonAutocomplete(AutocompleteSelect):
 
     def get_url(self) -> str:
         return reverse(f"{self.admin_site.name}:{self.search_url_name}")
+
+
+class PicksPeople:
+    """Admin mixin: the `person` field is picked by typing, each choice (and the chosen
+    person) labelled by `person_label`. A model admin answers the search at its own
+    `people/` (URL name `<app>_<model>_people`); an inline names the search of the admin
+    it asks (`people_url_name`)."""
+
+    admin_site: Any
+    model: Any
+    people_url_name = ""
+
+    def search_url_name(self) -> str:
+        opts = self.model._meta
+        return self.people_url_name or f"{opts.app_label}_{opts.model_name}_people"
+
+    def get_urls(self) -> list[URLPattern]:
+        search = PersonSearch.as_view(admin_site=self.admin_site)
+        return [
+            path("people/", self.admin_site.admin_view(search), name=self.search_url_name()),
+            *super().get_urls(),  # type: ignore[misc]
+        ]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name != "person":
+            return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+        kwargs["widget"] = PersonAutocomplete(
+            db_field, self.admin_site, search_url_name=self.search_url_name()
+        )
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+        if field is not None:
+            field.queryset = with_districts(field.queryset)
+            field.label_from_instance = person_label
+        return field
