@@ -81,3 +81,23 @@ def test_an_english_description_is_read_against_the_english_names():
     assert suggest_categories("the other coverage of it", categories) == []
     # Chinese descriptions read as before, the English names aside.
     assert [s.category for s in suggest_categories("井盖丢了", categories)] == [cover]
+
+
+def test_an_english_description_is_read_against_the_english_keywords():
+    litter = Category(
+        major=ORDER,
+        code="03",
+        name="乱扔垃圾",
+        name_en="Littering",
+        keywords_en="fly-tipping, rubbish bags",
+    )
+    parking = Category(major=ORDER, code="02", name="违章停车", name_en="Illegal parking")
+    categories = [litter, parking]
+    # Every word of a keyword must be there, each as matched ("bags" as "bag").
+    found = suggest_categories("Someone left rubbish bags by the gate", categories, limit=10)
+    assert [(s.category, s.matched, s.score) for s in found] == [(litter, ("rubbish bags",), 10)]
+    assert (
+        suggest_categories("Fly-tipping again behind the school", categories)[0].category == litter
+    )
+    # One word of a two-word keyword is not enough.
+    assert suggest_categories("Rubbish everywhere", categories) == []

@@ -6,7 +6,8 @@ The category suggestion scores each category by the words of its name and of its
 outranks "破损", and the category's own name counts double. A description written in English
 is read against the category's English name too (`Category.name_en`), word by word: the
 name's words found in the text, a plural read as its singular and short or common words
-left out ("on", "the"), and the whole name counts double when every one of its words is there.
+left out ("on", "the"), and the whole name counts double when every one of its words is there;
+an English keyword (`Category.keywords_en`) counts when all of its words are in the text.
 """
 
 from __future__ import annotations
@@ -92,6 +93,12 @@ def _english_words(text: str) -> list[str]:
     return [w for w in dict.fromkeys(words) if len(w) > 2 and w not in _COMMON]
 
 
+def _english_keywords(keywords_en: str) -> list[str]:
+    """A category's English keywords (comma-separated), each as matched."""
+    phrases = (_normal(p).strip() for p in keywords_en.replace("，", ",").split(","))
+    return [p for p in phrases if p]
+
+
 def suggest_categories(
     text: str, categories: Iterable[Category], limit: int = 3
 ) -> list[CategorySuggestion]:
@@ -119,6 +126,11 @@ def suggest_categories(
             whole = len(in_text) == len(name_words)
             score += sum(len(w) for w in in_text) * (2 if whole else 1)
             matched.extend(sorted(in_text, key=lambda w: (-len(w), w)))
+        for phrase in _english_keywords(category.keywords_en):
+            phrase_words = _english_words(phrase)
+            if phrase_words and phrase not in matched and english.issuperset(phrase_words):
+                score += sum(len(w) for w in phrase_words)
+                matched.append(phrase)
         if score:
             found.append(CategorySuggestion(category, score, tuple(dict.fromkeys(matched))))
     found.sort(key=lambda s: (-s.score, s.category.major.code, s.category.code))
