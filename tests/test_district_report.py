@@ -1,6 +1,7 @@
-"""The printable annual report of a district (district:annual-report): the departments'
-ranking of the year with each part of the total, the indicators, the hotline's three rates,
-the hot spots and the chiefs' patrols; who may open it; the print stylesheet; query count.
+"""The printable annual report of a district (district:annual-report): the year's headline
+figures, the departments' ranking of the year with each part of the total, the indicators
+(those with nothing to count folded away), the hotline's three rates, the hot spots and the
+chiefs' patrols; who may open it; the print stylesheet; query count.
 
 July 2026 in 东城区 rated as in tests/test_assessment.py: the only scored month of 2026, so
 the year ranks 派出所 84.97 (1st), 城管 83.69 (2nd), 市场监管 69.50 (3rd).
@@ -12,7 +13,7 @@ import re
 
 import pytest
 
-from tests.conftest import make_person
+from tests.conftest import make_person, square
 from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_district import (
     RANKINGS,
@@ -23,8 +24,10 @@ from tests.fixtures_district import (
 )
 from tests.fixtures_measures import Tale
 from whistle.assessment.hotline import HotlineRates, HotlineWeights
+from whistle.assessment.indicators import indicator_table
 from whistle.assessment.models import DepartmentResult
-from whistle.organisation.models import Lane, Role
+from whistle.district.views.report import indicator_lines
+from whistle.organisation.models import Department, Jurisdiction, Lane, Role, Sector
 from whistle.patrols.models import CheckResult, Patrol
 
 REPORT = "/district/report/2026/"
@@ -83,6 +86,101 @@ def test_the_report_holds_every_section_in_chinese_and_prints_on_a4(client, rate
     assert 'onclick="window.print()"' in html and ">打印</button>" in html
     assert "district/report-print.css" in html
     assert "生成于 2026-07-28 10:00（北京时间）" in text
+
+
+def quiet_township_and_department(rated) -> None:
+    """A township and a department of the district with nothing at all in 2026."""
+    Jurisdiction.objects.create(
+        level="township",
+        form="street_office",
+        code="110101001",
+        name="东华门街道",
+        parent=rated.district,
+        boundary=square(116.40, 39.91),
+    )
+    Department.objects.create(
+        code="dc-water",
+        name="东城区水务局",
+        kind="functional",
+        sector=Sector.objects.create(code="water", name="水务"),
+        district=rated.district,
+    )
+
+
+def indicator_names(html: str) -> list[str]:
+    return re.findall(r'<tr class="indicator-\w+">\s*<th scope="row">([^<]+)</th>', html)
+
+
+def test_townships_and_departments_with_nothing_to_count_are_folded_under_one_line(client, rated):
+    quiet_township_and_department(rated)
+    client.force_login(rated.district_assessor)
+    html = html_of(client.get(REPORT))
+    section = html[html.index('id="report-indicators"') : html.index('id="report-hotline"')]
+    listed, folded = section.split('<details class="folded quiet-lines">')
+    # Those with records or cases stay in the table, the district first.
+    assert indicator_names(listed) == [
+        "东城区",
+        "东四街道",
+        "龙潭街道",
+        "东城区城管执法局",
+        "龙潭派出所",
+        "东城区市场监管局",
+    ]
+    # The two with nothing are behind one line that counts them and opens them.
+    assert indicator_names(folded) == ["东华门街道", "东城区水务局"]
+    assert "另有 2 个街乡和部门本年度没有可统计的数据（各项均为零），未列出。" in text_of(folded)
+    assert '<span class="no-print fold-show">显示</span>' in folded
+    assert "0 — — — 0 — — —" in text_of(folded)
+    english = html_of(client.get(REPORT, HTTP_ACCEPT_LANGUAGE="en"))
+    assert (
+        "2 townships and departments had nothing to count this year (every figure zero) and "
+        "are left out. Show them" in text_of(english)
+    )
+
+
+def test_the_indicators_fold_nothing_when_every_line_counts_something(client, rated):
+    client.force_login(rated.district_assessor)
+    html = html_of(client.get(REPORT))
+    assert "quiet-lines" not in html and "未列出" not in html
+    assert len(indicator_names(html)) == 6
+
+
+def test_a_line_counts_when_any_figure_is_above_zero_and_the_district_always_stands(rated):
+    quiet_township_and_department(rated)
+    # 2025: nothing happened anywhere, yet the district's line stands alone.
+    listed, folded = indicator_lines(indicator_table(rated.district, "2025"))
+    assert [line.row.name for line in listed] == ["东城区"]
+    assert {line.row.name for line in folded} >= {"东华门街道", "东城区水务局", "龙潭街道"}
+    # 2026: 龙潭派出所 arrived on time on none of its records (0.00%), but it had records.
+    listed, folded = indicator_lines(indicator_table(rated.district, "2026"))
+    police = next(line for line in listed if line.row.name == "龙潭派出所")
+    assert police.figures[1].column.name == "on_time_arrival_rate"
+    assert police.figures[1].value == 0 and police.counted
+    assert [line.row.name for line in folded] == ["东华门街道", "东城区水务局"]
+
+
+def test_the_years_headline_figures_come_before_the_ranking(client, rated):
+    client.force_login(rated.district_assessor)
+    html = html_of(client.get(REPORT))
+    headline = html[html.index('id="report-headline"') : html.index('id="report-ranking"')]
+    figures = re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", headline)
+    assert figures == [
+        ("记录数", "8"),
+        ("按时报到率", "33.33%"),
+        ("按时处置率", "85.71%"),
+        ("记录返工率", "16.67%"),
+        ("案件", "7"),
+        ("吹哨率", "85.71%"),
+        ("结案率", "—"),
+        ("按期结案率", "—"),
+    ]
+    assert "2026年度概况" in text_of(headline)
+    assert "排名第一：龙潭派出所，84.97分。" in text_of(headline)
+    english = html_of(client.get(REPORT, HTTP_ACCEPT_LANGUAGE="en"))
+    headline = english[english.index('id="report-headline"') : english.index('id="report-ranking"')]
+    assert "The year 2026 at a glance" in text_of(headline)
+    assert "Ranked first: 龙潭派出所, 84.97 points." in text_of(headline)
+    assert "<dt>On-time arrival rate</dt><dd>33.33%</dd>" in headline
 
 
 def test_the_chiefs_summary_counts_those_meeting_the_patrol_requirement(client, rated):

@@ -1,25 +1,34 @@
-"""The printable annual report of a district (district:annual-report): the departments'
-ranking of the year with the parts of each total, the indicators table, the hotline's three
-rates, the top hot spots and how many chiefs met the patrol requirement, on one page made
-for A4 paper (static/district/report-print.css).
+"""The printable annual report of a district (district:annual-report): the year's headline
+figures first, then the departments' ranking of the year with the parts of each total, the
+indicators table, the hotline's three rates, the top hot spots and how many chiefs met the
+patrol requirement, on one page made for A4 paper (static/district/report-print.css).
+
+The indicators table lists the townships and departments that had something to count in
+the year; those whose every figure is zero or — are folded under one line that says how
+many they are and opens them.
 
 Every number comes from `whistle.assessment`; the page only arranges them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from whistle.assessment.chiefs import chief_scores
 from whistle.assessment.hotline import hotline_rates
 from whistle.assessment.hotspots import hot_spots
-from whistle.assessment.indicators import Dimension, indicator_table
+from whistle.assessment.indicators import Dimension, IndicatorRow, indicator_table
 from whistle.assessment.periods import Period, PeriodKind
 from whistle.district import tables
 from whistle.district.access import Reader
@@ -33,6 +42,71 @@ TOP_HOT_SPOTS = 10
 # The indicators table of a report: the district, its townships and departments (the
 # categories are many and belong to the hot-spots page).
 REPORT_DIMENSIONS: tuple[Dimension, ...] = ("district", "township", "department")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the report's indicators: the figure's name in `Indicators`, its heading,
+    and whether it is a rate (in percent, — where there is nothing to count)."""
+
+    name: str
+    heading: Promise
+    rate: bool = True
+
+
+# The indicators a report shows, in the order of its table; the district's line of them
+# is also the report's headline.
+INDICATOR_COLUMNS = (
+    Column("records", gettext_lazy("Records"), rate=False),
+    Column("on_time_arrival_rate", gettext_lazy("On-time arrival rate")),
+    Column("on_time_result_rate", gettext_lazy("On-time result rate")),
+    Column("rework_rate", gettext_lazy("Rework rate of the records")),
+    Column("cases", gettext_lazy("Cases"), rate=False),
+    Column("whistle_rate", gettext_lazy("Whistle rate")),
+    Column("closure_rate", gettext_lazy("Closure rate")),
+    Column("on_time_closure_rate", gettext_lazy("On-time closure rate")),
+)
+
+
+@dataclass(frozen=True)
+class Figure:
+    column: Column
+    value: int | Decimal | None
+
+
+@dataclass(frozen=True)
+class IndicatorLine:
+    """A line of the report's indicators table: its scope and its figures, column by column."""
+
+    row: IndicatorRow
+    figures: tuple[Figure, ...]
+
+    @classmethod
+    def of(cls, row: IndicatorRow) -> IndicatorLine:
+        return cls(
+            row,
+            tuple(
+                Figure(column, getattr(row.indicators, column.name)) for column in INDICATOR_COLUMNS
+            ),
+        )
+
+    @property
+    def counted(self) -> bool:
+        """Whether any figure of the line is more than zero: a line of zeros and dashes
+        says nothing about the year."""
+        return any(figure.value for figure in self.figures)
+
+
+def indicator_lines(
+    rows: Iterable[IndicatorRow],
+) -> tuple[list[IndicatorLine], list[IndicatorLine]]:
+    """The report's lines of the indicators, in the order given: those it lists, and those
+    it folds away because nothing was counted in them. The district's line is always listed."""
+    listed: list[IndicatorLine] = []
+    folded: list[IndicatorLine] = []
+    for line in map(IndicatorLine.of, rows):
+        (listed if line.counted or line.row.dimension == "district" else folded).append(line)
+    return listed, folded
 
 
 @login_required
@@ -51,6 +125,10 @@ def annual_report(request: HttpRequest, year: int) -> HttpResponse:
     board = tables.ranking(district, period)
     chiefs = chief_scores(district, period.key, now=now)
     chiefs_meeting = sum(1 for c in chiefs if c.lanes_due and c.lanes_covered == len(c.lanes_due))
+    lines, quiet_lines = indicator_lines(
+        indicator_table(district, period.key, dimensions=REPORT_DIMENSIONS, now=now)
+    )
+    first = board.rows[0] if board.rows and board.rows[0].result.rank == 1 else None
     context = page_context(
         reader,
         "rankings",
@@ -63,7 +141,12 @@ def annual_report(request: HttpRequest, year: int) -> HttpResponse:
         # The drill-downs stay links on screen; on paper they read as plain names.
         opens_all=True,
         own_departments=set(),
-        indicator_rows=indicator_table(district, period.key, dimensions=REPORT_DIMENSIONS, now=now),
+        columns=INDICATOR_COLUMNS,
+        # The district's line leads the table and, on its own, the report.
+        headline=lines[0],
+        first=first,
+        indicator_lines=lines,
+        quiet_lines=quiet_lines,
         hotline=hotline_rates(district, period.key),
         spots=hot_spots(district, period.key, rising_only=False, limit=TOP_HOT_SPOTS),
         chief_count=len(chiefs),
