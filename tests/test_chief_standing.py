@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from tests.conftest import make_person
 from tests.fixtures_measures import bj
 from tests.test_assessment_chiefs import Chiefs, chiefs  # noqa: F401  (fixture)
 from whistle.assessment.chiefs import chief_scores, own_standing
@@ -48,6 +49,29 @@ def test_a_chiefs_standing_is_the_chiefs_pages_score_of_the_running_month(scene:
     assert own_standing(scene.wang, now=NOW) == []
     (early,) = own_standing(scene.li, now=bj(9, 3, 9))
     assert (early.met, early.days_left) == (None, 28)
+
+
+def test_the_chiefs_page_marks_short_exactly_the_chiefs_whose_standing_is_not_met(
+    client, scene: Chiefs
+):
+    scores = {s.person: s for s in chief_scores(scene.district, "2026-08", now=NOW)}
+    assert (scores[scene.li].meets_requirement, scores[scene.zhang].meets_requirement) == (
+        False,
+        True,
+    )
+    client.force_login(
+        make_person("qian-chiefs-office", Role.CHIEFS_OFFICE, jurisdiction=scene.district)
+    )
+    rows: dict[str, bool] = {}
+    with time_machine.travel(NOW, tick=False):
+        for township in (scene.longtan, scene.dongsi):
+            html = client.get(
+                "/district/chiefs/", {"period": "2026-08", "township": township.code}
+            ).content.decode()
+            table = html[html.index('<table class="table table-stack numbers chiefs-table">') :]
+            for row in table[: table.index("</table>")].split("<tr")[2:]:
+                rows[row[row.index("<div>") + 5 : row.index("<br>")]] = 'class="is-short"' in row
+    assert rows == {scene.li.display_name: True, scene.zhang.display_name: False}
 
 
 def test_the_patrol_history_page_shows_the_requirement_and_the_standing(client, scene: Chiefs):

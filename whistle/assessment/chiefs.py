@@ -163,6 +163,14 @@ class ChiefScore:
         return sum(1 for lane in self.lanes_due if lane.covered)
 
     @property
+    def meets_requirement(self) -> bool | None:
+        """Whether every lane due so far was patrolled as often as required; None while no
+        patrol window has ended (nothing is required yet)."""
+        if not self.lanes_due:
+            return None
+        return self.lanes_covered == len(self.lanes_due)
+
+    @property
     def lane_coverage_rate(self) -> Decimal | None:
         """Lanes patrolled as often as required ÷ the chief's lanes that something is required
         of yet, in percent; None while no patrol window has ended."""
@@ -225,11 +233,7 @@ class Standing:
 
     @property
     def met(self) -> bool | None:
-        """Whether every lane due so far was patrolled as often as required; None while no
-        patrol window has ended (nothing is required yet)."""
-        if not self.score.lanes_due:
-            return None
-        return self.score.lanes_covered == len(self.score.lanes_due)
+        return self.score.meets_requirement
 
 
 def own_standing(person: Person, *, now: datetime | None = None) -> list[Standing]:

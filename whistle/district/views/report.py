@@ -124,7 +124,7 @@ def annual_report(request: HttpRequest, year: int) -> HttpResponse:
     period = Period(year, PeriodKind.YEAR, 0)
     board = tables.ranking(district, period)
     chiefs = chief_scores(district, period.key, now=now)
-    chiefs_meeting = sum(1 for c in chiefs if c.lanes_due and c.lanes_covered == len(c.lanes_due))
+    chiefs_meeting = sum(1 for c in chiefs if c.meets_requirement)
     lines, quiet_lines = indicator_lines(
         indicator_table(district, period.key, dimensions=REPORT_DIMENSIONS, now=now)
     )
