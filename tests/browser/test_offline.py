@@ -24,7 +24,7 @@ from tests.fixtures_cases import (
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
-from tests.fixtures_street import street_fixture  # noqa: F401
+from tests.fixtures_street import reported, street_fixture  # noqa: F401
 from whistle.cases import actions, report_limits
 from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
@@ -621,7 +621,7 @@ def report_without_signal(page, description: str, category) -> None:
     page.wait_for_function(
         "() => /\\d/.test(document.querySelector('.geolocate-status').textContent)"
     )
-    page.click("button:has-text('提交上报')")
+    page.click("[data-report-form] .form-actions button[type=submit]")
     wait_for_queue(page, f"items.length === {expected}")
 
 
@@ -696,6 +696,105 @@ def test_refused_reports_stay_with_their_reasons_until_one_is_retried_and_one_di
     assert Case.objects.count() == 1
     panel.scroll_into_view_if_needed()
     shots(page, "2-retried-and-discarded")
+
+
+MY_REPORTS = {
+    "zh-CN": {"waiting": "待发送", "empty": "您还没有上报过问题。"},
+    "en-US": {"waiting": "waiting to send", "empty": "You have not reported any problem yet."},
+}
+
+
+@pytest.mark.parametrize("locale", MY_REPORTS)
+def test_my_reports_show_a_report_kept_on_the_phone_as_waiting_then_as_sent_once_it_is(
+    new_page, shots, street, locale
+):
+    words = MY_REPORTS[locale]
+    page = new_page(PHONE, locale=locale, **standing_at(ON_THE_LANE, 7))
+    sign_in(page, "wang-fang")
+    controlled(page)
+    kept_by_the_worker(page, "/patrol/report/")
+    kept_by_the_worker(page, "/patrol/reports/")
+
+    page.context.set_offline(True)
+    report_without_signal(page, "人民市场东巷：巷口有小贩摆摊卖水果", street.vending)
+    (kept,) = queue(page)
+    # My reports, opened from the phone's store: the report waits at the top of the list.
+    page.goto("/patrol/reports/")
+    waiting = page.locator(f"[data-my-reports] tr[data-waiting-report='{kept['key']}']")
+    expect(waiting).to_contain_text("人民市场东巷：巷口有小贩摆摊卖水果")
+    expect(waiting).to_contain_text(words["waiting"])
+    expect(page.locator("[data-my-reports-empty]")).to_be_hidden()
+    fits_the_phone(page)
+    shots(page, "1-waiting-to-send", full_page=True)
+
+    # The signal returns on this page: the queue sends it, and the list shows the case.
+    page.context.set_offline(False)
+    wait_all_sent(page, 1)
+    case = Case.objects.get(reporter=street.steward)
+    row = page.locator(f"[data-my-reports] tr[data-reference='{case.reference}']")
+    expect(row).to_contain_text(case.reference, timeout=15_000)
+    expect(row).to_contain_text(street.vending.display_name)
+    expect(page.locator("[data-waiting-report]")).to_have_count(0)
+    expect(page.locator("[data-my-reports]")).not_to_contain_text(words["empty"])
+    fits_the_phone(page)
+    shots(page, "2-sent-and-listed", full_page=True)
+
+
+OFFLINE_LOOKUPS = {
+    "zh-CN": (
+        "无信号：暂时无法查询推荐类别和附近的问题。"
+        "仍可提交上报：上报保存在本机，恢复连接后自动发送。"
+    ),
+    "en-US": (
+        "No signal: suggested categories and problems nearby cannot be looked up now. Send "
+        "the report all the same: it is kept on this phone and sent when the connection returns."
+    ),
+}
+
+
+def located(page) -> None:
+    page.evaluate("() => { document.querySelector('.geolocate-status').textContent = ''; }")
+    page.click("[data-geolocate-button]")
+    page.wait_for_function(
+        "() => /\\d/.test(document.querySelector('.geolocate-status').textContent)"
+    )
+
+
+@pytest.mark.parametrize("locale", OFFLINE_LOOKUPS)
+def test_the_report_form_without_signal_says_so_in_the_pages_language_never_undefined(
+    new_page, shots, street, locale
+):
+    near = reported(street.lane_chief, category=street.vending)
+    page = new_page(PHONE, locale=locale, **standing_at(ON_THE_LANE, 7))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(repr(error.message)))
+    sign_in(page, "wang-fang")
+    page.goto("/patrol/report/")
+    page.wait_for_selector("[data-report-form]")
+    note = page.locator("[data-report-offline]")
+    # With signal the position brings the cases nearby.
+    located(page)
+    expect(page.locator("[data-nearby]")).to_contain_text(near.reference)
+    expect(note).to_be_hidden()
+
+    page.context.set_offline(True)
+    # Typing asks for suggested categories, the position for cases nearby: neither comes.
+    page.fill("#id_description", "人民市场东巷：巷口有小贩摆摊卖水果")
+    located(page)
+    expect(note).to_be_visible()
+    expect(note).to_have_text(OFFLINE_LOOKUPS[locale])
+    page.wait_for_timeout(1000)
+    assert errors == []
+    assert "undefined" not in page.locator("body").inner_text()
+    note.scroll_into_view_if_needed()
+    fits_the_phone(page)
+    shots(page, "1-no-signal-said")
+
+    # With signal again, the next lookup answered takes the note away.
+    page.context.set_offline(False)
+    page.fill("#id_description", "人民市场东巷：巷口有小贩摆摊卖水果和蔬菜")
+    expect(note).to_be_hidden()
+    assert errors == []
 
 
 RESIDENT_AT = (116.4321, 39.8729)
