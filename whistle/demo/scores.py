@@ -151,6 +151,10 @@ def build(city: Any) -> str:
     if first is None:
         return _("Assessment: no cases to assess.")
     start = first.astimezone(BEIJING).date().replace(day=1)
+    # An annual scheme, as a district sets it: in force from the first of January, so that
+    # the year's months before the demo's history are scored (with nothing to score), not
+    # reported as months without a scheme.
+    year_start = start.replace(month=1)
     district_assessor = (
         Person.objects.filter(roles__role=Role.DISTRICT_ASSESSOR, roles__jurisdiction=district)
         .order_by("pk")
@@ -161,7 +165,7 @@ def build(city: Any) -> str:
     create_scheme_version(
         district_assessor,
         district,
-        {"name": scheme_name, "name_en": scheme_name_en, "valid_from": start},
+        {"name": scheme_name, "name_en": scheme_name_en, "valid_from": year_start},
         [
             {
                 "code": INSPECTION,
