@@ -175,11 +175,11 @@ def test_the_years_headline_figures_come_before_the_ranking(client, rated):
         ("按期结案率", "—"),
     ]
     assert "2026年度概况" in text_of(headline)
-    assert "排名第一：龙潭派出所，84.97分。" in text_of(headline)
+    assert "排名第一：龙潭派出所，84.97分（2条记录）。" in text_of(headline)
     english = html_of(client.get(REPORT, HTTP_ACCEPT_LANGUAGE="en"))
     headline = english[english.index('id="report-headline"') : english.index('id="report-ranking"')]
     assert "The year 2026 at a glance" in text_of(headline)
-    assert "Ranked first: 龙潭派出所, 84.97 points." in text_of(headline)
+    assert "Ranked first: 龙潭派出所, 84.97 points from 2 records." in text_of(headline)
     assert "<dt>On-time arrival rate</dt><dd>33.33%</dd>" in headline
 
 
