@@ -7,12 +7,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from io import StringIO
 
 import pytest
 import time_machine
 from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
 
 from tests.conftest import make_person
+from tests.test_admin_language import ALLOWED, CHINESE, WORD, headings
 from whistle.accounts import contact
 from whistle.accounts.models import ContactLogEntry, PendingContact
 from whistle.cases.actions.personal_data import erase_private_person
@@ -285,3 +289,130 @@ def test_someone_signed_out_is_sent_to_sign_in_and_unknown_steps_are_not_found(c
     assert client.post(f"{PAGE}fax/send/").status_code == 404
     assert client.post(f"{PAGE}phone/steal/").status_code == 404
     assert not RecordingSms.sent
+
+
+def test_erasing_by_phone_erases_the_number_waiting_for_its_code_but_not_who_typed_it(
+    resident, clock
+):
+    contact.send_code(resident, "phone", "13812345678")
+    clock.shift(timedelta(minutes=1))
+    contact.send_code(resident, "email", "new@example.com")
+    other = make_person("contact-other", Role.RESIDENT)
+    contact.send_code(other, "phone", "13812345679")
+    out = StringIO()
+    call_command("erase_personal_data", "--phone", "+86 138-1234-5678", stdout=out)
+    assert not PendingContact.objects.filter(person=resident, kind="phone").exists()
+    # Whoever typed the number may not be its owner: their account and other addresses stay.
+    resident.refresh_from_db()
+    assert (resident.phone, resident.is_active) == ("13900000001", True)
+    assert PendingContact.objects.filter(person=resident, kind="email").exists()
+    assert PendingContact.objects.filter(person=other, kind="phone").exists()
+    assert "另删除了 1 条其他个人信息记录（小巷管家报名、待验证的新号码）" in out.getvalue()
+    entry = ContactLogEntry.objects.get(person=resident, step="erased")
+    assert (entry.kind, entry.actor_id, entry.actor_role) == ("phone", None, "system")
+    again = StringIO()
+    call_command("erase_personal_data", "--phone", "13812345678", stdout=again)
+    assert "没有人留过电话号码 13812345678" in again.getvalue()
+    assert steps(resident) == ["code_sent", "code_sent", "erased"]
+
+
+def test_a_waiting_address_goes_a_day_after_its_code_expired_and_not_a_moment_sooner(
+    resident, clock
+):
+    contact.send_code(resident, "phone", "13812345678")
+    later = make_person("contact-later", Role.RESIDENT)
+    clock.shift(timedelta(hours=1))
+    contact.send_code(later, "email", "later@example.com")
+    # The code expired at 09:10; a day later the address still shows why it did not change.
+    clock.move_to(START + timedelta(minutes=10) + contact.FORGOTTEN_AFTER)
+    assert contact.sweep(timezone.now(), batch=10) == 0
+    assert PendingContact.objects.filter(person=resident).exists()
+    clock.shift(timedelta(seconds=1))
+    assert contact.sweep(timezone.now(), batch=10) == 1
+    assert not PendingContact.objects.filter(person=resident).exists()
+    assert PendingContact.objects.filter(person=later).exists()
+    entry = ContactLogEntry.objects.get(person=resident, step="expired")
+    assert (entry.at, entry.actor_id, entry.actor_role) == (timezone.now(), None, "system")
+    # Safe to run twice, and by two workers at once: nothing more goes, nothing more is logged.
+    assert contact.sweep(timezone.now(), batch=10) == 0
+    assert steps(resident) == ["code_sent", "expired"]
+
+
+def test_the_sweep_leaves_an_address_given_again_since_it_was_found(resident, clock):
+    contact.send_code(resident, "phone", "13812345678")
+    clock.shift(contact.FORGOTTEN_AFTER + timedelta(hours=1))
+    found = list(PendingContact.objects.values_list("pk", "person_id", "kind"))
+    cutoff = timezone.now() - contact.FORGOTTEN_AFTER
+    contact.send_again(resident, "phone")
+    step = ContactLogEntry.Step.EXPIRED
+    assert contact._forget(found, step, timezone.now(), expires_at__lt=cutoff) == 0
+    assert PendingContact.objects.get(person=resident).expires_at > timezone.now()
+
+
+def test_the_worker_sweeps_a_batch_at_a_time(db, settings, clock):
+    assert "whistle.accounts.contact.sweep" in settings.WHISTLE_WORKER_SWEEPS
+    for n in range(3):
+        person = make_person(f"contact-batch-{n}", Role.RESIDENT)
+        contact.send_code(person, "phone", f"1381234567{n}")
+    clock.shift(contact.FORGOTTEN_AFTER + timedelta(minutes=11))
+    # A full batch: the worker's next pass starts at once and takes the rest.
+    assert contact.sweep(timezone.now(), batch=2) == 2
+    assert contact.sweep(timezone.now(), batch=2) == 1
+    assert not PendingContact.objects.exists()
+    assert ContactLogEntry.objects.filter(step="expired").count() == 3
+
+
+@pytest.fixture
+def waiting(resident, clock) -> PendingContact:
+    contact.send_code(resident, "phone", "13812345678")
+    contact.give_up(resident, "phone")
+    clock.shift(timedelta(minutes=1))
+    contact.send_code(resident, "phone", "13812345678")
+    return PendingContact.objects.get(person=resident)
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("zh-hans", ["待验证的新号码或地址", "138****5678", "等待验证码", "已放弃更改", "手机"]),
+        ("en", ["new address waiting for its code", "138****5678", "change given up"]),
+    ],
+)
+def test_an_administrator_reads_the_waiting_addresses_masked_and_the_log_in_their_language(
+    admin_client, waiting, language, words
+):
+    pending_list = admin_client.get(
+        "/admin/accounts/pendingcontact/", HTTP_ACCEPT_LANGUAGE=language
+    )
+    log_list = admin_client.get("/admin/accounts/contactlogentry/", HTTP_ACCEPT_LANGUAGE=language)
+    detail = admin_client.get(
+        f"/admin/accounts/pendingcontact/{waiting.pk}/change/", HTTP_ACCEPT_LANGUAGE=language
+    )
+    pages = html_of(pending_list) + html_of(log_list) + html_of(detail)
+    for word in words:
+        assert word in pages, word
+    assert "13812345678" not in pages and waiting.digest not in pages
+    for url in ("/admin/accounts/pendingcontact/", "/admin/accounts/contactlogentry/"):
+        named = " | ".join(headings(admin_client, url, language))
+        if language == "en":
+            assert not CHINESE.search(named), url
+        else:
+            assert set(WORD.findall(named)) - ALLOWED == set(), url
+
+
+def test_nobody_adds_changes_or_deletes_them_in_the_admin_and_only_superusers_read_them(
+    client, admin_client, waiting
+):
+    entry = ContactLogEntry.objects.filter(person=waiting.person).first()
+    assert entry is not None
+    for base, pk in (("pendingcontact", waiting.pk), ("contactlogentry", entry.pk)):
+        url = f"/admin/accounts/{base}/"
+        assert admin_client.get(f"{url}add/").status_code == 403
+        assert admin_client.post(f"{url}{pk}/delete/", {"post": "yes"}).status_code == 403
+        assert admin_client.post(f"{url}{pk}/change/", {}).status_code == 403
+        assert "deletelink" not in html_of(admin_client.get(f"{url}{pk}/change/"))
+    assert PendingContact.objects.filter(pk=waiting.pk).exists()
+    staff = make_person("contact-staff", Role.ADMINISTRATOR)
+    Person.objects.filter(pk=staff.pk).update(is_staff=True)
+    client.force_login(staff)
+    assert client.get("/admin/accounts/pendingcontact/").status_code == 403

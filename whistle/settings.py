@@ -328,6 +328,7 @@ WHISTLE_WORKER_SWEEPS = env_list(
         "whistle.assessment.ruler_checks.sweep",
         "whistle.notifications.delivery.sweep",
         "whistle.accounts.sessions.sweep",
+        "whistle.accounts.contact.sweep",
         "whistle.cases.actions.personal_data.sweep",
         "whistle.cases.checkpoints.sweep",
         "whistle.cases.timestamps.sweep",

@@ -9,6 +9,10 @@ every `RESEND_SECONDS`, at most `CODES_PER_HOUR` in an hour, whichever address t
 Each step is one function, in one transaction with its entry in `ContactLogEntry`, which
 names neither the code nor an address. Only a keyed digest of the code is kept (HMAC under
 the server's secret key, so that the digest cannot be tried against every six digits).
+
+A new address is kept no longer than its purpose needs: the worker's `sweep` forgets it
+`FORGOTTEN_AFTER` its code expired, and `whistle erase-personal-data --phone` erases a
+number waiting for its code (`erase_on_request`, a receiver of `erasure_requested`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from whistle.notifications.direct import send_now
 from whistle.notifications.errors import DeliveryError
 from whistle.notifications.models import Channel
 from whistle.organisation.models import Person
+from whistle.organisation.personal_data import mask_phone
 
 CODE_DIGITS = 6
 CODE_MINUTES = 10
@@ -41,8 +46,13 @@ RESEND_SECONDS = 60
 CODES_PER_HOUR = 5
 # The kind an SMS template is chosen by in WHISTLE_SMS_TEMPLATES; its parameter `code`.
 CODE_KIND = "account.contact_code"
-# The role a person acts in when they change their own profile.
+# How long an address whose code expired stays, so that the person still sees why it did
+# not become theirs, before the worker forgets it.
+FORGOTTEN_AFTER = timedelta(days=1)
+# The role a person acts in when they change their own profile; the role of the worker and
+# of the erasure command, which act for no one.
 OWN_ROLE = "self"
+SYSTEM_ROLE = "system"
 
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _CHANNEL = {ContactKind.PHONE: Channel.SMS, ContactKind.EMAIL: Channel.EMAIL}
@@ -96,6 +106,14 @@ def current_address(person: Person, kind: str) -> str:
     return person.phone if kind == ContactKind.PHONE else person.email
 
 
+def masked_address(kind: str, address: str) -> str:
+    """138****5678 for a phone number, n***@example.com for an e-mail address."""
+    if kind == ContactKind.PHONE:
+        return mask_phone(address)
+    local, at, domain = address.partition("@")
+    return f"{local[:1]}***{at}{domain}" if local else ""
+
+
 def code_digest(pending: PendingContact, code: str) -> str:
     message = f"{pending.salt}:{pending.person_id}:{pending.kind}:{pending.address}:{code}"
     return salted_hmac(_HMAC_SALT, message, algorithm="sha256").hexdigest()
@@ -105,6 +123,61 @@ def _log(person: Person, kind: str, step: str, now: datetime) -> None:
     ContactLogEntry.objects.create(
         at=now, actor=person, actor_role=OWN_ROLE, person=person, kind=kind, step=step
     )
+
+
+def _forget(rows: list[tuple[int, int, str]], step: str, now: datetime, **still: Any) -> int:
+    """Forget the waiting addresses `rows` (id, person's id, kind) that still match `still`,
+    each in its own transaction with its log entry; returns how many went. The person is
+    locked first, as the person's own steps do, so that neither waits on the other."""
+    forgotten = 0
+    for pk, person_id, kind in rows:
+        with transaction.atomic():
+            list(Person.objects.select_for_update().filter(pk=person_id).values_list("pk"))
+            deleted, _by_model = PendingContact.objects.filter(pk=pk, **still).delete()
+            if deleted:
+                ContactLogEntry.objects.create(
+                    at=now,
+                    actor=None,
+                    actor_role=SYSTEM_ROLE,
+                    person_id=person_id,
+                    kind=kind,
+                    step=step,
+                )
+                forgotten += 1
+    return forgotten
+
+
+def forget_expired(now: datetime, *, limit: int | None = None) -> int:
+    """Forget the new addresses whose code expired more than `FORGOTTEN_AFTER` ago (at most
+    `limit`, the longest expired first); returns how many went. Running it again forgets
+    nothing more: a row is deleted only while its code is still that old, so an address
+    given again meanwhile stays."""
+    cutoff = now - FORGOTTEN_AFTER
+    rows = PendingContact.objects.filter(expires_at__lt=cutoff).order_by("expires_at", "pk")
+    found = list(rows.values_list("pk", "person_id", "kind")[:limit])
+    return _forget(found, ContactLogEntry.Step.EXPIRED, now, expires_at__lt=cutoff)
+
+
+def sweep(now: datetime, *, batch: int) -> int:
+    """The worker's sweep (WHISTLE_WORKER_SWEEPS): forget a batch of long-expired addresses."""
+    return forget_expired(now, limit=batch)
+
+
+def erase_on_request(*, phone: str = "", expired: bool = False, now: datetime, **_: Any) -> int:
+    """The receiver of `whistle.organisation.personal_data.erasure_requested`: a phone number
+    waiting for its code, however it was written, is erased (its owner may not be the
+    person who typed it, so the account itself stays); with `expired`, the long-expired
+    addresses. Returns how many went."""
+    count = 0
+    # A waiting number is kept as `mainland_mobile` writes it; no other number can wait.
+    wanted = mainland_mobile(phone)
+    if wanted:
+        rows = PendingContact.objects.filter(kind=ContactKind.PHONE, address=wanted)
+        found = list(rows.values_list("pk", "person_id", "kind"))
+        count += _forget(found, ContactLogEntry.Step.ERASED, now, address=wanted)
+    if expired:
+        count += forget_expired(now)
+    return count
 
 
 def _check_rate(person: Person, now: datetime) -> None:

@@ -146,6 +146,8 @@ class PendingContact(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["person", "kind"], name="pending_contact_one_per_kind")
         ]
+        # The worker's sweep looks for the addresses whose code expired long enough ago.
+        indexes = [models.Index(fields=["expires_at"], name="pending_contact_expiry")]
 
     def __str__(self) -> str:
         # Never the code: only its digest is known.
@@ -154,14 +156,18 @@ class PendingContact(models.Model):
 
 class ContactLogEntry(AppendOnlyLog):
     """One step of a change to where a person is reached: a code sent, the address changed,
-    the change given up. It names neither the code nor the addresses, so that it holds no
-    personal data the erasure of a person would have to reach."""
+    the change given up, the new address forgotten (its code long expired, or erased on
+    request; no one is named as the actor, the role is "system"). It names neither the code
+    nor the addresses, so that it holds no personal data the erasure of a person would have
+    to reach."""
 
     class Step(models.TextChoices):
         CODE_SENT = "code_sent", _("code sent to the new address")
         CHANGED = "changed", _("address changed")
         TOO_MANY_TRIES = "too_many_tries", _("code entered wrongly too often")
         CANCELLED = "cancelled", _("change given up")
+        EXPIRED = "expired", _("new address forgotten a day after its code expired")
+        ERASED = "erased", _("new number erased at its owner's request")
 
     person = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -1,5 +1,6 @@
-"""Sign-in and sign-out, whichever page did them (the sign-in page, the admin, a test), and
-an account deactivated (by the admin or by the erasure of its data)."""
+"""Sign-in and sign-out, whichever page did them (the sign-in page, the admin, a test), an
+account deactivated (by the admin or by the erasure of its data) and the erasure of the data
+a phone number gave (`whistle erase-personal-data --phone`)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from django.http import HttpRequest
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from whistle.accounts import sessions, twofactor
-from whistle.accounts.contact import forget_pending_of_inactive
+from whistle.accounts.contact import erase_on_request, forget_pending_of_inactive
 from whistle.accounts.middleware import SEEN_KEY, SIGNED_OUT_FLAG
+from whistle.organisation.personal_data import erasure_requested
 
 
 def signed_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
@@ -46,3 +48,4 @@ def connect() -> None:
         sender=settings.AUTH_USER_MODEL,
         dispatch_uid="whistle.accounts.forget_pending_of_inactive",
     )
+    erasure_requested.connect(erase_on_request, dispatch_uid="whistle.accounts.erase_on_request")

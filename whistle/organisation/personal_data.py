@@ -20,6 +20,15 @@ import hashlib
 import json
 import secrets
 
+from django.dispatch import Signal
+
+# The apps that keep personal data of their own (the township's applications to be a steward,
+# the new numbers waiting for their code) erase it through this signal: a receiver gets
+# `phone` (erase what that number gave) or `expired=True` (what outlived its retention
+# period) and `now`, and returns how many records it erased. `whistle erase-personal-data`
+# and the worker's personal-data sweep send it (`whistle.cases.actions.personal_data`).
+erasure_requested = Signal()
+
 
 def new_salt() -> str:
     return secrets.token_hex(16)

@@ -8,9 +8,9 @@ class TownshipConfig(AppConfig):
     verbose_name = _("The township's powers")
 
     def ready(self) -> None:
-        from whistle.cases.actions.personal_data import erasure_requested
         from whistle.cases.checkpoints import register_leaves
         from whistle.notifications.kinds import register_kinds
+        from whistle.organisation.personal_data import erasure_requested
         from whistle.township import recruitment
         from whistle.township.actions import NOTIFICATION_KINDS
         from whistle.township.checkpoint import RECRUITMENT_LOG_LEAVES, TOWNSHIP_LOG_LEAVES

@@ -642,7 +642,7 @@ def erase_expired_applications(now: datetime | None = None) -> int:
 
 
 def erase_on_request(*, phone: str = "", expired: bool = False, now: datetime, **_: Any) -> int:
-    """The township's receiver of `whistle.cases.actions.personal_data.erasure_requested`."""
+    """The township's receiver of `whistle.organisation.personal_data.erasure_requested`."""
     count = 0
     if phone:
         for application in applications_with_phone(phone):

@@ -18,7 +18,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import models, transaction
 from django.db.models import Q
-from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.actions._common import moment, record
@@ -27,7 +26,7 @@ from whistle.cases.errors import ActionRefused
 from whistle.cases.models import Case, HotlineOrder
 from whistle.cases.trail import EventKind, lock_case
 from whistle.organisation.models import Person, Role, RoleAssignment
-from whistle.organisation.personal_data import phone_digits
+from whistle.organisation.personal_data import erasure_requested, phone_digits
 from whistle.policies.models import DistrictPolicy
 
 log = logging.getLogger("whistle.personal_data")
@@ -37,13 +36,6 @@ _SWEPT_KEY = "cases:personal-data-swept"
 # The roles whose holders give their data as private people: a volunteer steward, a
 # resident with an account. Staff data belongs to their employer's records.
 PRIVATE_ROLES = frozenset({Role.STEWARD, Role.RESIDENT})
-
-
-# Apps above this one that keep personal data of their own (the township's applications to be
-# a steward) erase it through this signal: a receiver gets `phone` (erase what that number
-# gave) or `expired=True` (what outlived its retention period) and `now`, and returns how many
-# records it erased. The command and the worker's sweep send it; this app imports none of them.
-erasure_requested = Signal()
 
 
 def erase_elsewhere(*, now: datetime, phone: str = "", expired: bool = False) -> int:

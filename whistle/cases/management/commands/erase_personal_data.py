@@ -1,10 +1,11 @@
 """``whistle erase-personal-data``: erase residents' and volunteers' personal data.
 
 ``--case REF`` erases the name and phone the reporter (resident or hotline caller) of a case
-gave; ``--phone NUMBER`` those of every case reported with that number and the account of a
-volunteer (alley steward) or resident who gave it; ``--expired`` those of every case past
-its district's retention period (`DistrictPolicy.personal_data_retention_days`), which the
-worker also does daily. Each erased case gets a trail event saying why; the trail still
+gave; ``--phone NUMBER`` those of every case reported with that number, the account of a
+volunteer (alley steward) or resident who gave it, an application to be a steward given with
+it and the number where it waits for its code as someone's new phone; ``--expired`` those of
+every case past its district's retention period (`DistrictPolicy.personal_data_retention_days`),
+which the worker also does daily. Each erased case gets a trail event saying why; the trail still
 verifies (`whistle verify-trail`).
 """
 
@@ -55,8 +56,9 @@ class Command(BaseCommand):
             default=[],
             metavar="NUMBER",
             help=(
-                "erase the data of every case reported with this phone number and the account "
-                "of a volunteer or resident who gave it (repeatable)"
+                "erase the data of every case reported with this phone number, the account "
+                "of a volunteer or resident who gave it and the number where it waits for its "
+                "code (repeatable)"
             ),
         )
         parser.add_argument(
@@ -114,7 +116,10 @@ class Command(BaseCommand):
         )
         if others:
             self.stdout.write(
-                _("Erased %(n)s other records of personal data (applications to be a steward).")
+                _(
+                    "Erased %(n)s other records of personal data (applications to be a steward, "
+                    "new numbers waiting for their code)."
+                )
                 % {"n": others}
             )
         self._name_old_trails()
