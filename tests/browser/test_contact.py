@@ -20,6 +20,12 @@ def fits_the_screen(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
+def box(page, selector: str) -> dict[str, float]:
+    found = page.locator(selector).bounding_box()
+    assert found is not None, selector
+    return found
+
+
 def test_a_resident_changes_their_phone_on_a_phone_by_the_code_sent_to_it(
     settings, new_page, shots
 ):
@@ -40,6 +46,15 @@ def test_a_resident_changes_their_phone_on_a_phone_by_the_code_sent_to_it(
     expect(page.locator("#contact-phone")).to_contain_text("待验证： 13812345678")
     assert fits_the_screen(page)
     shots(page, "code-sent", full_page=True)
+    # Each button a full touch target, none touching the next or the new number's field.
+    confirm = box(page, "#contact-phone form[action$='/confirm/'] button")
+    again = box(page, "#contact-phone form[action$='/again/'] button")
+    keep = box(page, "#contact-phone form[action$='/give-up/'] button")
+    field = box(page, "#contact-phone label[for='id_phone-address']")
+    assert min(b["height"] for b in (confirm, again, keep)) >= 44
+    assert again["y"] - (confirm["y"] + confirm["height"]) >= 12
+    assert keep["y"] - (again["y"] + again["height"]) >= 12
+    assert field["y"] - (keep["y"] + keep["height"]) >= 24
     code = re.search(r"\d{6}", RecordingSms.sent[-1].text)[0]  # type: ignore[index]
     page.fill("#id_phone-code-code", code)
     submit(page, "#contact-phone form[action$='/confirm/'] button")
