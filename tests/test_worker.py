@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import runpy
 import signal
 import sqlite3
 import subprocess
@@ -310,3 +312,13 @@ def test_a_worker_started_with_a_missing_sweep_exits_at_once_naming_it(tmp_path)
     assert process.returncode == 1
     assert "whistle.cases.no_such_module.sweep" in stderr
     assert "Traceback" not in stderr
+
+
+def test_the_example_environment_lists_every_default_sweep_in_order(monkeypatch):
+    """A deployment that copies .env.example runs the same sweeps as one that sets nothing."""
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.delenv("WHISTLE_WORKER_SWEEPS", raising=False)
+    defaults = runpy.run_path(str(root / "whistle" / "settings.py"))["WHISTLE_WORKER_SWEEPS"]
+    example = (root / ".env.example").read_text(encoding="utf-8")
+    [listed] = re.findall(r"^WHISTLE_WORKER_SWEEPS=(.*)$", example, re.MULTILINE)
+    assert listed.split(",") == defaults
