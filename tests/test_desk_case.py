@@ -27,6 +27,7 @@ from whistle.cases import actions
 from whistle.cases.models import Attachment, Case, Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Role
+from whistle.policies.models import Category, CategoryKind, MajorClass
 
 NOW = beijing(2026, 3, 10, 10, 0)
 S = Summons.Status
@@ -758,6 +759,60 @@ def timeline_entries(response, kind_title: str) -> list[str]:
     entries = re.findall(r'<li class="timeline-entry.*?</li>', timeline, flags=re.S)
     texts = [unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", e))) for e in entries]
     return [t for t in texts if kind_title.lower() in t.lower()]
+
+
+def a_component_of_the_same_code(category: Category, name: str) -> Category:
+    """A component whose 4-digit code is `category`'s: components and events share codes."""
+    major = MajorClass.objects.create(
+        district=category.major.district,
+        kind=CategoryKind.COMPONENT,
+        code=category.major.code,
+        name="部件大类",
+    )
+    return Category.objects.create(major=major, code=category.code, name=name)
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "label", "reported", "filed"),
+    [
+        ("zh-hans", "立案", "问题分类", "0102 暴露垃圾", "0501 无照经营游商"),
+        ("en", "case filed", "Category", "0102 Exposed rubbish", "0501 Street vending"),
+    ],
+)
+def test_the_filing_names_the_categories_it_changes_in_the_readers_language(
+    client, whistle_city, language, title, label, reported, filed
+):
+    city = whistle_city
+    Category.objects.filter(pk=city.exposed_garbage.pk).update(name_en="Exposed rubbish")
+    Category.objects.filter(pk=city.street_vending.pk).update(name_en="Street vending")
+    # A component shares the street vending's code: the case's own category is the event.
+    a_component_of_the_same_code(city.street_vending, "路名牌")
+    case = reported_case(city, category=city.exposed_garbage)
+    actions.file_case(city.dispatcher, case, category=city.street_vending)
+    client.force_login(city.dispatcher)
+    response = client.get(case_url(case), headers={"accept-language": language})
+    (filing,) = timeline_entries(response, title)
+    assert f"{label} {reported} → {filed}" in filing
+    assert "路名牌" not in filing
+
+
+def test_a_category_deleted_since_shows_its_code_and_a_shared_code_names_both_kinds(
+    client, whistle_city
+):
+    city = whistle_city
+    gone = Category.objects.create(major=city.exposed_garbage.major, code="09", name="旧分类")
+    first = reported_case(city, category=gone)
+    actions.file_case(city.dispatcher, first, category=city.street_vending)
+    gone.delete()
+    # Reported as 0102, filed as 0501: 0102 is also a component's code.
+    a_component_of_the_same_code(city.exposed_garbage, "路灯")
+    second = reported_case(city, category=city.exposed_garbage)
+    actions.file_case(city.dispatcher, second, category=city.street_vending)
+    client.force_login(city.dispatcher)
+    (filing,) = timeline_entries(client.get(case_url(first)), "立案")
+    assert "问题分类 0109 → 0501 无照经营游商" in filing
+    (filing,) = timeline_entries(client.get(case_url(second)), "立案")
+    assert "问题分类 部件 0102 路灯 / 事件 0102 暴露垃圾 → 0501 无照经营游商" in filing
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ Frozen at Tuesday 12 May 2026, 09:00 Beijing time, in 龙潭街道.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from html import unescape
 from typing import Any
 
 import pytest
@@ -369,3 +371,61 @@ def test_a_reply_without_its_kind_is_shown_again(client, whistle_city):
     assert response.status_code == 200
     assert "这个字段是必填项" in response.content.decode()
     assert HotlineOrder.objects.get().replied_at is None
+
+
+def _words(html: str) -> str:
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+
+
+@pytest.mark.parametrize(
+    ("language", "case_label", "order_label", "first", "passed"),
+    [
+        (
+            "zh-hans",
+            "处置时限（本案）",
+            "12345工单办结时限",
+            "默认为“12345工单办结时限”2026-05-19 09:00，而非本案的处置时限。",
+            "“12345工单办结时限”2026-05-19 09:00 已过，请填写预计办结时间。",
+        ),
+        (
+            "en",
+            "Resolve by (this case)",
+            "Resolve by (12345 order)",
+            "First the “Resolve by (12345 order)” time, 2026-05-19 09:00, not the case's own.",
+            "The “Resolve by (12345 order)” time, 2026-05-19 09:00, has passed: give the time.",
+        ),
+    ],
+)
+def test_a_typed_in_order_s_page_names_the_case_s_and_the_order_s_resolve_by_apart(
+    client, whistle_city, clock, language, case_label, order_label, first, passed
+):
+    client.force_login(whistle_city.dispatcher)
+    client.post(PAGE, order_fields(deadline_class="general"))
+    case = actions.file_case(
+        whistle_city.dispatcher, Case.objects.get(), category=whistle_city.street_vending
+    )
+    order = HotlineOrder.objects.get(case=case)
+    own = timezone.localtime(case.resolve_due_at).strftime("%Y-%m-%d %H:%M")
+    ordered = timezone.localtime(order.resolve_due_at).strftime("%Y-%m-%d %H:%M")
+    assert (ordered, own < ordered) == ("2026-05-19 09:00", True)
+    url = f"/cases/{case.reference}/"
+    html = client.get(url, headers={"accept-language": language}).content.decode()
+    facts = _words(html[html.index('class="facts"') : html.index('id="order"')])
+    assert f"{case_label} {own}" in facts and order_label not in facts
+    card = _words(_card(html))
+    assert f"{order_label} {ordered}" in card and case_label not in card
+    # The reply's "done by" is the order's deadline, and its help says so.
+    form = html[html.index(f'id="op-reply-{case.reference}"') :]
+    form = form[: form.index("</form>")]
+    assert 'value="2026-05-19T09:00"' in form
+    assert first in _words(form)
+    # The trail: the order's deadline at its intake, the case's own at its filing.
+    timeline = _words(html[html.index('<ol class="timeline">') :])
+    assert f"{order_label} {ordered}" in timeline and f"{case_label} {own}" in timeline
+    # Once the order's deadline has passed, nothing is filled in and the help says why.
+    clock.move_to(order.resolve_due_at + timedelta(minutes=1))
+    html = client.get(url, headers={"accept-language": language}).content.decode()
+    form = html[html.index(f'id="op-reply-{case.reference}"') :]
+    form = form[: form.index("</form>")]
+    assert passed in _words(form)
+    assert re.search(rf'name="reply-{case.reference}-promised_by"(?![^>]*value=)', form)

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 from django import forms
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -611,15 +611,31 @@ class ReplyForm(ActionForm):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         help_text=_(
             "For a reply “in progress”: by when the township expects to be done, Beijing "
-            "time; first the order's resolve deadline. The result is then given as the final "
-            "reply. Leave it empty for the other kinds."
+            "time. The result is then given as the final reply. Leave it empty for the other "
+            "kinds."
         ),
     )
 
     def setup(self) -> None:
-        if not self.is_bound and isinstance(self.target, Case):
+        if not isinstance(self.target, Case):
+            return
+        promise = usual_promise(self.target)
+        if not self.is_bound:
             self.initial["kind"] = usual_reply_kind(self.target)
-            self.initial["promised_by"] = usual_promise(self.target)
+            self.initial["promised_by"] = promise
+        order = order_of(self.target)
+        if order is None:
+            return
+        # Which of the case's two deadlines the time first given is: the order's, never
+        # the case's own (the page names them apart).
+        field = self.fields["promised_by"]
+        at = formats.date_format(timezone.localtime(order.resolve_due_at), "Y-m-d H:i")
+        said = (
+            _("First the “Resolve by (12345 order)” time, %(at)s, not the case's own.")
+            if promise is not None
+            else _("The “Resolve by (12345 order)” time, %(at)s, has passed: give the time.")
+        )
+        field.help_text = f"{field.help_text} {said % {'at': at}}"
 
 
 class FinalReplyForm(ActionForm):

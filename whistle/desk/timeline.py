@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
@@ -28,8 +29,15 @@ from whistle.cases.hotline import HOTLINE_PLATFORM_ROLE
 from whistle.cases.models import Case, CheckInReason, Event, HotlineOrder, Summons
 from whistle.cases.proof import CHECK_IN_KINDS, PositionSource, Verdict
 from whistle.cases.trail import EventKind
+from whistle.desk.forms import category_label
 from whistle.organisation.models import Department, Role
-from whistle.policies.models import BacklogResumeRule, ChainTarget, ShortLimitRule, WhistleKind
+from whistle.policies.models import (
+    BacklogResumeRule,
+    Category,
+    ChainTarget,
+    ShortLimitRule,
+    WhistleKind,
+)
 
 # The tone of an event's marker: problems red, refusals amber, the finish green.
 _TONES: dict[str, str] = {
@@ -206,6 +214,76 @@ class _Departments:
         return self.names.get(str(value), str(value))
 
 
+class _Categories:
+    """The categories a trail's filings name by their 4-digit code (`changes.category`),
+    with their names in the reader's language, looked up once for the whole trail in the
+    case's district. Components and events share the codes: the case's own category is the
+    one its code means; another code that both kinds use names both. A category since
+    deleted is shown by its code, one since renamed by its name of today."""
+
+    def __init__(self, case: Case | None, codes: Iterable[str]) -> None:
+        self.current = case.category if case is not None and case.category_id else None
+        own = self.current.full_code if self.current is not None else None
+        wanted = sorted({c for c in codes if len(c) == 4 and c != own})
+        self.found: dict[str, list[Category]] = {}
+        if not wanted or case is None or case.district_id is None:
+            return
+        same_code = Q()
+        for code in wanted:
+            same_code |= Q(major__code=code[:2], code=code[2:])
+        for category in (
+            Category.objects.filter(same_code, major__district_id=case.district_id)
+            .select_related("major")
+            .order_by("major__kind", "pk")
+        ):
+            self.found.setdefault(category.full_code, []).append(category)
+
+    def name(self, value: Any) -> str:
+        if value in (None, ""):
+            return "—"
+        code = str(value)
+        if self.current is not None and self.current.full_code == code:
+            return str(self.current)
+        found = self.found.get(code, [])
+        if len(found) == 1:
+            return str(found[0])
+        return " / ".join(category_label(c) for c in found) or code
+
+
+# A case taken from a 12345 work order has two deadlines to resolve: its own, from its
+# category's time limit (`Case.resolve_due_at`), and the order's, from the hotline's deadline
+# class (`HotlineOrder.resolve_due_at`). Its trail, page and reply form name them apart.
+CASE_RESOLVE_BY = gettext_lazy("Resolve by (this case)")
+ORDER_RESOLVE_BY = gettext_lazy("Resolve by (12345 order)")
+
+
+@dataclass
+class _Trail:
+    """What the lines of every event of one trail read, looked up once."""
+
+    departments: _Departments
+    categories: _Categories
+    # Whether the case came from a 12345 work order: an event of the trail keeps the
+    # order's deadlines (the order's intake).
+    has_order: bool
+
+    def resolve_by(self, data: dict[str, Any]) -> Promise:
+        """The label of an event's `resolve_due_at`: the order's where the event keeps the
+        order's deadlines, the case's own beside an order, else plainly "Resolve by"."""
+        if "respond_due_at" in data:
+            return ORDER_RESOLVE_BY
+        return CASE_RESOLVE_BY if self.has_order else _CHANGE_LABELS["resolve_due_at"]
+
+
+def _category_codes(events: Iterable[Event]) -> list[str]:
+    found: list[str] = []
+    for event in events:
+        pair = ((event.data or {}).get("changes") or {}).get("category")
+        if isinstance(pair, list | tuple):
+            found.extend(str(c) for c in pair if c)
+    return found
+
+
 def _codes(events: Iterable[Event]) -> list[str]:
     found: list[str] = []
     for event in events:
@@ -337,8 +415,10 @@ _CALLBACK_KEYS: list[tuple[str, Promise]] = [
 ]
 
 
-def _lines(event: Event, departments: _Departments) -> list[Line]:
+def _lines(event: Event, trail: _Trail) -> list[Line]:
     data: dict[str, Any] = dict(event.data or {})
+    departments = trail.departments
+    resolve_by = trail.resolve_by(data)
     if event.kind == EventKind.RESIDENT_RATED:
         # An old rating event holds the comment itself; the page shows it from the case.
         data.pop("comment", None)
@@ -349,11 +429,13 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
         if value != "":
             lines.append(Line(str(label), value, reference))
 
+    change_formats = {**_CHANGE_FORMATS, "category": trail.categories.name}
+    change_labels = {**_CHANGE_LABELS, "resolve_due_at": resolve_by}
     for name, pair in (data.get("changes") or {}).items():
         if not isinstance(pair, list | tuple) or len(pair) != 2:
             continue
-        show = _CHANGE_FORMATS.get(name, lambda v: "—" if v in (None, "") else str(v))
-        add(_CHANGE_LABELS.get(name, name), f"{show(pair[0])} → {show(pair[1])}")
+        show = change_formats.get(name, lambda v: "—" if v in (None, "") else str(v))
+        add(change_labels.get(name, name), f"{show(pair[0])} → {show(pair[1])}")
 
     if "kind" in data:
         kind = data["kind"]
@@ -494,7 +576,7 @@ def _lines(event: Event, departments: _Departments) -> list[Line]:
         handled.add("summonses")
     for key, label in _TIME_KEYS:
         if data.get(key):
-            add(label, local_time(data[key]))
+            add(resolve_by if key == "resolve_due_at" else label, local_time(data[key]))
         handled.add(key)
     for key, label in _TEXT_KEYS:
         if data.get(key):
@@ -736,7 +818,13 @@ def entries(
     (`whistle.cases.callers.shown_actor`): in full only for those who call back, masked for
     everyone else, and for nobody once the case's personal data was erased."""
     events = list(events)
-    departments = _Departments(_codes(events))
+    trail = _Trail(
+        departments=_Departments(_codes(events)),
+        categories=_Categories(
+            case or (events[0].case if events else None), _category_codes(events)
+        ),
+        has_order=any("respond_due_at" in (e.data or {}) for e in events),
+    )
     found = []
     for event in events:
         actor = shown_actor(viewer, case or event.case, event.actor, event.actor_role)
@@ -750,7 +838,7 @@ def entries(
                 actor=actor,
                 role=_role_label(event.actor_role),
                 department=event.summons.department.name if event.summons is not None else "",
-                lines=_lines(event, departments),
+                lines=_lines(event, trail),
                 lon=event.lon,
                 lat=event.lat,
             )
