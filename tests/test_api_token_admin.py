@@ -24,14 +24,17 @@ def test_the_person_is_found_by_typing_and_namesakes_are_told_apart(admin_client
     answer = admin_client.get(PEOPLE, {**SEARCH, "term": "王芳"})
     assert answer.status_code == 200
     texts = sorted(row["text"] for row in answer.json()["results"])
-    assert texts == ["王芳 · hotline-110101 · 东城区", "王芳 · hotline-110102 · 西城区"]
+    assert texts == [
+        "王芳 · hotline-110101 · 东城区（街巷长办公室工作人员）",
+        "王芳 · hotline-110102 · 西城区（街巷长办公室工作人员）",
+    ]
     by_username = admin_client.get(PEOPLE, {**SEARCH, "term": "hotline-110102"}).json()
     assert [row["id"] for row in by_username["results"]] == [str(namesakes[1].pk)]
 
 
 def test_a_chosen_person_is_shown_with_username_and_district(admin_client, namesakes):
     page = admin_client.get(ADD, {"person": namesakes[0].pk}).content.decode()
-    assert "王芳 · hotline-110101 · 东城区" in page
+    assert "王芳 · hotline-110101 · 东城区（街巷长办公室工作人员）" in page
 
 
 def test_district_staff_cannot_search_people_through_the_token_form(small_city):

@@ -1,17 +1,25 @@
 """Giving a person a role in the admin (the roles' page, a lane's chiefs and stewards): the
-person is found by typing and told apart from namesakes by username and district, as on the
-service token's page."""
+person is found by typing and told apart from namesakes by username, district and the roles
+they hold where they hold them, as on the service token's page; the roles' list and the
+message that a role was added name the person the same way. The labels read the people's
+roles at once, however many people are listed."""
 
 from __future__ import annotations
 
+import pytest
+from django.contrib.messages import get_messages
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import SmallCity, make_person
-from whistle.organisation.models import Person, Role, RoleAssignment
+from whistle.organisation.models import Lane, Person, Role, RoleAssignment
 
 PEOPLE = "/admin/organisation/roleassignment/people/"
 SEARCH = {"app_label": "organisation", "model_name": "roleassignment", "field_name": "person"}
 PICKER = f'data-ajax--url="{PEOPLE}"'
+LIST = "/admin/organisation/roleassignment/"
+ADD = "/admin/organisation/roleassignment/add/"
 
 
 def test_the_person_is_found_by_typing_and_namesakes_are_told_apart(admin_client, namesakes):
@@ -20,7 +28,11 @@ def test_the_person_is_found_by_typing_and_namesakes_are_told_apart(admin_client
     answer = admin_client.get(PEOPLE, {**SEARCH, "term": "王芳"})
     assert answer.status_code == 200
     texts = sorted(row["text"] for row in answer.json()["results"])
-    assert texts == ["王芳 · hotline-110101 · 东城区", "王芳 · hotline-110102 · 西城区"]
+    # A district's role is named without its district, which the label names already.
+    assert texts == [
+        "王芳 · hotline-110101 · 东城区（街巷长办公室工作人员）",
+        "王芳 · hotline-110102 · 西城区（街巷长办公室工作人员）",
+    ]
     by_username = admin_client.get(PEOPLE, {**SEARCH, "term": "hotline-110102"}).json()
     assert [row["id"] for row in by_username["results"]] == [str(namesakes[1].pk)]
 
@@ -29,7 +41,7 @@ def test_a_role_s_page_shows_its_person_with_username_and_district(admin_client,
     role = RoleAssignment.objects.get(person=namesakes[1])
     page = admin_client.get(f"/admin/organisation/roleassignment/{role.pk}/change/")
     assert page.status_code == 200
-    assert "王芳 · hotline-110102 · 西城区" in page.content.decode()
+    assert "王芳 · hotline-110102 · 西城区（街巷长办公室工作人员）" in page.content.decode()
 
 
 def test_a_role_given_through_the_picker_is_saved_for_the_person_picked(
@@ -60,7 +72,7 @@ def test_a_lane_s_chiefs_and_stewards_are_picked_and_shown_the_same_way(
     html = page.content.decode()
     assert PICKER in html
     # A lane chief's role has a lane, not a district's jurisdiction: the lane's district.
-    assert "王芳 · wangfang-chief · 东城区" in html
+    assert "王芳 · wangfang-chief · 东城区（巷长 · 人民市场东巷）" in html
 
 
 def test_district_staff_cannot_search_people_through_the_roles_page(small_city: SmallCity):
@@ -70,3 +82,152 @@ def test_district_staff_cannot_search_people_through_the_roles_page(small_city: 
     client = Client()
     client.force_login(admin)
     assert client.get(PEOPLE, {**SEARCH, "term": "王"}).status_code == 403
+
+
+# Namesakes of one district --------------------------------------------------------------------
+
+
+@pytest.fixture
+def he_zhiqiang(small_city: SmallCity) -> tuple[Person, Person]:
+    """Two people called 何志强, both of 东城区: a street chief and a township dispatcher."""
+    chief = make_person("hezhiqiang", Role.STREET_CHIEF, lane=small_city.renmin_lane)
+    dispatcher = make_person("hezhiqiang2", Role.DISPATCHER, jurisdiction=small_city.longtan)
+    Person.objects.filter(pk__in=[chief.pk, dispatcher.pk]).update(name="何志强")
+    return chief, dispatcher
+
+
+def search(client: Client, term: str, language: str = "zh-hans") -> list[str]:
+    answer = client.get(PEOPLE, {**SEARCH, "term": term}, HTTP_ACCEPT_LANGUAGE=language)
+    assert answer.status_code == 200
+    return sorted(row["text"] for row in answer.json()["results"])
+
+
+@pytest.mark.parametrize(
+    ("language", "texts"),
+    [
+        (
+            "zh-hans",
+            [
+                "何志强 · hezhiqiang · 东城区（街长 · 人民市场东巷）",
+                "何志强 · hezhiqiang2 · 东城区（街乡指挥中心调度员 · 龙潭街道）",
+            ],
+        ),
+        (
+            "en",
+            [
+                "何志强 · hezhiqiang · 东城区 (street chief · 人民市场东巷)",
+                "何志强 · hezhiqiang2 · 东城区 (township dispatcher · 龙潭街道)",
+            ],
+        ),
+    ],
+)
+def test_namesakes_of_one_district_are_told_apart_by_the_roles_they_hold_and_where(
+    admin_client, he_zhiqiang, language, texts
+):
+    assert search(admin_client, "何志强", language) == texts
+
+
+def test_a_person_with_many_roles_is_named_with_two_of_them_then_an_ellipsis(
+    admin_client, small_city: SmallCity
+):
+    person = make_person("liangping", Role.STEWARD, lane=small_city.dongsi_lane)
+    Person.objects.filter(pk=person.pk).update(name="梁萍")
+    RoleAssignment.objects.create(person=person, role=Role.STEWARD, lane=small_city.renmin_lane)
+    assert search(admin_client, "liangping") == [
+        "梁萍 · liangping · 东城区（小巷管家 · 东四六条；小巷管家 · 人民市场东巷）"
+    ]
+    RoleAssignment.objects.create(person=person, role=Role.LANE_CHIEF, lane=small_city.renmin_lane)
+    assert search(admin_client, "liangping") == [
+        "梁萍 · liangping · 东城区（巷长 · 人民市场东巷；小巷管家 · 东四六条；…）"
+    ]
+
+
+def test_a_person_without_roles_is_named_by_name_and_username_only(admin_client, db):
+    Person.objects.create_user(username="cai-xiuying", password="pw-123456", name="蔡秀英")
+    assert search(admin_client, "蔡秀英") == ["蔡秀英 · cai-xiuying"]
+
+
+def many_people(small_city: SmallCity, numbers: range) -> None:
+    """People called 任俊, each chief of a lane of their own and steward of 东四六条."""
+    for n in numbers:
+        lane = Lane.objects.create(
+            name=f"胡同{n}",
+            township=small_city.longtan,
+            centre_line=small_city.renmin_lane.centre_line,
+        )
+        person = make_person(f"renjun-{n}", Role.LANE_CHIEF, lane=lane)
+        RoleAssignment.objects.create(person=person, role=Role.STEWARD, lane=small_city.dongsi_lane)
+        Person.objects.filter(pk=person.pk).update(name="任俊")
+
+
+def queries_of(client: Client, url: str, params: dict[str, str]) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url, params).status_code == 200
+    return len(queries)
+
+
+def test_the_picker_and_the_list_read_the_roles_of_many_people_in_as_many_queries_as_of_few(
+    admin_client, small_city: SmallCity
+):
+    many_people(small_city, range(2))
+    few = (
+        queries_of(admin_client, PEOPLE, {**SEARCH, "term": "任俊"}),
+        queries_of(admin_client, LIST, {}),
+    )
+    many_people(small_city, range(2, 7))
+    many = (
+        queries_of(admin_client, PEOPLE, {**SEARCH, "term": "任俊"}),
+        queries_of(admin_client, LIST, {}),
+    )
+    assert many == few
+    assert len(search(admin_client, "任俊")) == 7
+    listed = admin_client.get(LIST).content.decode()
+    assert "任俊 · renjun-0 · 东城区（巷长 · 胡同0；小巷管家 · 东四六条）" in listed
+    assert "任俊 · renjun-6 · 东城区（巷长 · 胡同6；小巷管家 · 东四六条）" in listed
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        (
+            "zh-hans",
+            "小巷管家 · 东四六条，由何志强 · hezhiqiang · 东城区"
+            "（街长 · 人民市场东巷；小巷管家 · 东四六条）担任",
+        ),
+        (
+            "en",
+            "alley steward · 东四六条, held by 何志强 · hezhiqiang · 东城区 "
+            "(street chief · 人民市场东巷; alley steward · 东四六条)",
+        ),
+    ],
+)
+def test_the_message_that_a_role_was_added_names_the_person_as_the_picker_does(
+    admin_client, small_city: SmallCity, he_zhiqiang, language, says
+):
+    chief, _dispatcher = he_zhiqiang
+    response = admin_client.post(
+        ADD,
+        {"person": chief.pk, "role": Role.STEWARD, "lane": small_city.dongsi_lane.pk},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert response.status_code == 302, response.content.decode()
+    (message,) = [str(m) for m in get_messages(response.wsgi_request)]
+    assert says in message
+    row = RoleAssignment.objects.get(person=chief, role=Role.STEWARD)
+    assert f"/admin/organisation/roleassignment/{row.pk}/change/" in message
+
+
+def test_the_message_that_a_role_was_changed_names_the_person_as_the_picker_does(
+    admin_client, small_city: SmallCity, he_zhiqiang
+):
+    chief, _dispatcher = he_zhiqiang
+    row = RoleAssignment.objects.get(person=chief)
+    response = admin_client.post(
+        f"/admin/organisation/roleassignment/{row.pk}/change/",
+        {"person": chief.pk, "role": Role.LANE_CHIEF, "lane": small_city.renmin_lane.pk},
+    )
+    assert response.status_code == 302, response.content.decode()
+    (message,) = [str(m) for m in get_messages(response.wsgi_request)]
+    assert (
+        "巷长 · 人民市场东巷，由何志强 · hezhiqiang · 东城区（巷长 · 人民市场东巷）担任" in message
+    )

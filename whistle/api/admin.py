@@ -47,7 +47,8 @@ class ServiceTokenForm(forms.ModelForm):
         # Picked by typing and labelled as `PicksPeople` makes the field.
         self.fields["person"].help_text = _(
             "The system account the token acts as. Type a name or a username: each choice "
-            "names the person, their username and the districts of their roles."
+            "names the person, their username, the districts of their roles and the roles "
+            "themselves with where they are held."
         )
         roles = self.fields["roles"]
         assert isinstance(roles, forms.ModelMultipleChoiceField)

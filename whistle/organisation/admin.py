@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from whistle.organisation.admin_people import PicksPeople
+from whistle.organisation.admin_people import PicksPeople, held, labelled_person
 from whistle.organisation.admin_scope import DistrictScoped, SuperusersOnly, is_superuser
 from whistle.organisation.models import (
     CentreMembership,
@@ -126,9 +127,42 @@ class PersonAdmin(AnnouncesStaffing, SuperusersOnly, UserAdmin):
     inlines = [RoleInline]
 
 
+class _Named:
+    """The object as the admin's messages name it (`text`), otherwise the object itself."""
+
+    def __init__(self, obj: Any, text: str) -> None:
+        self._obj = obj
+        self._text = text
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._obj, name)
+
+    def __str__(self) -> str:
+        return self._text
+
+
+def role_named(row: RoleAssignment) -> _Named:
+    """A role as the message that it was added or changed names it: "巷长 · 人民市场东巷，由
+    何志强 · hezhiqiang · 东城区（…）担任", the person told apart as the picker tells them."""
+    text = gettext("%(role)s, held by %(person)s") % {
+        "role": held(row),
+        "person": labelled_person(row.person_id),
+    }
+    return _Named(row, text)
+
+
 @admin.register(RoleAssignment)
 class RoleAssignmentAdmin(PicksPeople, AnnouncesStaffing, SuperusersOnly, admin.ModelAdmin):
-    list_display = ["person", "role", "jurisdiction", "lane", "department"]
+    list_display = ["person_shown", "role", "jurisdiction", "lane", "department"]
+    list_select_related = ["person", "jurisdiction", "lane", "department"]
     list_filter = ["role"]
     search_fields = ["person__username", "person__name"]
     autocomplete_fields = ["person", "jurisdiction", "lane", "department"]
+
+    def response_add(
+        self, request: HttpRequest, obj: Any, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        return super().response_add(request, role_named(obj), post_url_continue)
+
+    def response_change(self, request: HttpRequest, obj: Any) -> HttpResponse:
+        return super().response_change(request, role_named(obj))
