@@ -29,7 +29,7 @@ from whistle.cases import actions
 from whistle.cases.models import Attachment, Case, Event, HotlineOrder
 from whistle.notifications.models import Notification
 from whistle.organisation.models import Jurisdiction, Person, Role
-from whistle.policies.models import CategoryKind, MajorClass
+from whistle.policies.models import Category, CategoryKind, MajorClass
 
 START = beijing(2026, 3, 10, 9, 0)
 BASE = "/open311/v2/"
@@ -352,6 +352,88 @@ def test_errors_speak_the_callers_language(api_city, clock):
     english = Client(HTTP_ACCEPT_LANGUAGE="en")
     description = assert_open311_error(english.get(f"{BASE}requests/NOSUCH.json"), "json", 404)
     assert description == "No request has the id NOSUCH."
+
+
+# The locale parameter -------------------------------------------------------------------------
+
+VENDING_EN = "Unlicensed street vendor"
+ORDER_EN = "Street order"
+VENDING_ZH = ("无照经营游商", "街面秩序", "街面秩序 · 无照经营游商", "游商,摆摊")
+VENDING_IN_ENGLISH = (VENDING_EN, ORDER_EN, f"{ORDER_EN} · {VENDING_EN}", "street vendor,stall")
+
+
+@pytest.fixture
+def english_names(api_city) -> None:
+    """The district gave 无照经营游商 and its major class English names and keywords."""
+    Category.objects.filter(code="01", major__code="05").update(
+        name_en=VENDING_EN, keywords="游商,摆摊", keywords_en="street vendor,stall"
+    )
+    MajorClass.objects.filter(code="05").update(name_en=ORDER_EN)
+
+
+def vending_as_named(answer: Any, fmt: str) -> tuple[str, str, str, str]:
+    assert answer.status_code == 200, answer.content
+    rows = as_json(answer) if fmt == "json" else [fields(s) for s in as_xml(answer)]
+    (vending,) = [row for row in rows if row["service_code"] == VENDING]
+    return vending["service_name"], vending["group"], vending["description"], vending["keywords"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize(
+    ("header", "locale", "named", "language"),
+    [
+        ("zh-hans", "en", VENDING_IN_ENGLISH, "en"),
+        ("zh-hans", "en-US", VENDING_IN_ENGLISH, "en"),
+        ("zh-hans", "en_GB", VENDING_IN_ENGLISH, "en"),
+        ("en", "zh", VENDING_ZH, "zh-hans"),
+        ("en", "zh-CN", VENDING_ZH, "zh-hans"),
+        ("en", "zh_Hans", VENDING_ZH, "zh-hans"),
+    ],
+)
+def test_the_locale_parameter_names_the_services_ahead_of_accept_language(
+    english_names, fmt, header, locale, named, language
+):
+    answer = Client(HTTP_ACCEPT_LANGUAGE=header).get(f"{BASE}services.{fmt}", {"locale": locale})
+    assert vending_as_named(answer, fmt) == named
+    assert answer["Content-Language"] == language
+
+
+@pytest.mark.parametrize("locale", ["fr", "xx-!!", "   ", "x" * 600])
+@pytest.mark.parametrize(
+    ("header", "named"), [("en", VENDING_IN_ENGLISH), ("zh-hans", VENDING_ZH), ("", VENDING_ZH)]
+)
+def test_a_locale_of_no_language_here_leaves_the_callers_header_or_chinese(
+    english_names, locale, header, named
+):
+    answer = Client(HTTP_ACCEPT_LANGUAGE=header).get(f"{BASE}services.json", {"locale": locale})
+    assert vending_as_named(answer, "json") == named
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_the_locale_parameter_speaks_the_errors_of_reading_and_filing(
+    api_city, client, api_key, clock, fmt
+):
+    missing = client.get(f"{BASE}requests/NOSUCH.{fmt}", {"locale": "en-US"})
+    assert assert_open311_error(missing, fmt, 404) == "No request has the id NOSUCH."
+    assert missing["Content-Language"] == "en"
+    before = domain_counts()
+    # Filing sends it in the form, beside the request's other fields.
+    refused = file_request(client, api_key, fmt, locale="en", lat="north")
+    assert assert_open311_error(refused, fmt, 400) == "lat and long are numbers in degrees."
+    assert domain_counts() == before
+    english = Client(HTTP_ACCEPT_LANGUAGE="en")
+    chinese = file_request(english, api_key, fmt, locale="zh-CN", lat="north")
+    assert assert_open311_error(chinese, fmt, 400) == "lat 和 long 须为以度为单位的数值。"
+
+
+def test_the_locale_parameter_names_a_filed_requests_service_as_it_is_read_back(
+    english_names, client, api_key, clock
+):
+    reference = as_json(file_request(client, api_key))[0]["service_request_id"]
+    (row,) = as_json(client.get(f"{BASE}requests/{reference}.json", {"locale": "en"}))
+    assert row["service_name"] == VENDING_EN
+    (row,) = as_json(client.get(f"{BASE}requests/{reference}.json"))
+    assert row["service_name"] == "无照经营游商"
 
 
 # The residents' daily limit per phone number ---------------------------------------------------

@@ -6,6 +6,8 @@ Every endpoint answers in `.json` or `.xml`. Errors are the standard's list of
 `{code, description}` with 400, 403, 404, or 429 for a phone number over the residents' daily
 report limit (`whistle.cases.report_limits`, the same count as the report form's).
 `jurisdiction_id` is a district's code; it may be left out where one district has categories.
+Names, descriptions and errors are in the language `locale` names (`en`, `zh-CN` …), else in
+the caller's `Accept-Language`.
 Reading is public and shows no personal data; filing needs `api_key`, an API token
 (docs/api.md).
 """
@@ -21,10 +23,11 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
+from django.conf import settings
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, re_path
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -103,11 +106,35 @@ def error(fmt: str, status: int, description: str) -> HttpResponse:
     return answer(fmt, [{"code": status, "description": description}], "errors", "error", status)
 
 
+def requested_language(request: HttpRequest) -> str | None:
+    """The language the request's `locale` names (`en`, `en-US`, `en_US`, `zh`, `zh-CN` …),
+    as one of the product's; None when it names none of them or is left out."""
+    value = request.POST.get("locale", "") if request.method == "POST" else ""
+    value = (value or request.GET.get("locale", "")).strip().replace("_", "-").lower()
+    if not value:
+        return None
+    try:
+        return translation.get_supported_language_variant(value)
+    except LookupError:
+        return None
+
+
 def endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The standard's error answer for every refusal, in the request's format."""
+    """The standard's error answer for every refusal, in the request's format; names,
+    descriptions and errors in the language of the request's `locale`, else of the caller's
+    `Accept-Language` (else Chinese), which the answer's `Content-Language` states."""
 
     @csrf_exempt
     def wrapped(request: HttpRequest, fmt: str, **kwargs: Any) -> HttpResponse:
+        language = (
+            requested_language(request) or translation.get_language() or settings.LANGUAGE_CODE
+        )
+        with translation.override(language):
+            response = _answered(request, fmt, **kwargs)
+        response["Content-Language"] = language
+        return response
+
+    def _answered(request: HttpRequest, fmt: str, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, fmt, **kwargs)
         except Open311Error as exc:
