@@ -16,10 +16,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from whistle.api import tokens
-from whistle.api.forms import role_label
 from whistle.api.models import ApiToken
 from whistle.cases.errors import ActionRefused
-from whistle.organisation.admin_people import PicksPeople
+from whistle.organisation.admin_people import PicksPeople, held
 from whistle.organisation.admin_scope import SuperusersOnly
 from whistle.organisation.admin_secrets import shown_once
 from whistle.organisation.models import Person, RoleAssignment
@@ -53,11 +52,11 @@ class ServiceTokenForm(forms.ModelForm):
         roles = self.fields["roles"]
         assert isinstance(roles, forms.ModelMultipleChoiceField)
         person = _chosen_person(self)
-        held = RoleAssignment.objects.filter(person=person).select_related(
+        theirs = RoleAssignment.objects.filter(person=person).select_related(
             "jurisdiction", "lane", "department"
         )
-        roles.queryset = held if person is not None else RoleAssignment.objects.none()
-        roles.label_from_instance = role_label  # type: ignore[assignment]
+        roles.queryset = theirs if person is not None else RoleAssignment.objects.none()
+        roles.label_from_instance = held  # type: ignore[assignment]
         roles.error_messages["invalid_choice"] = _(
             "A token carries only roles its person holds: choose among the roles of the "
             "person it acts as."

@@ -8,13 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from whistle.api import tokens
 from whistle.api.tokens import NAME_MAX
+from whistle.organisation.admin_people import held
 from whistle.organisation.models import Person, RoleAssignment
-
-
-def role_label(row: RoleAssignment) -> str:
-    target = row.lane or row.department or row.jurisdiction
-    label = str(row.get_role_display())
-    return f"{label} · {target}" if target else label
 
 
 class TokenForm(forms.Form):
@@ -42,7 +37,7 @@ class TokenForm(forms.Form):
         }
         roles = self.fields["roles"]
         assert isinstance(roles, forms.MultipleChoiceField)
-        roles.choices = [(pk, role_label(row)) for pk, row in self.held.items()]
+        roles.choices = [(pk, held(row)) for pk, row in self.held.items()]
         days = self.fields["days"]
         assert isinstance(days, forms.IntegerField)
         days.max_value = tokens.max_days()

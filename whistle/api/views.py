@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from whistle.api import tokens
-from whistle.api.forms import TokenForm, role_label
+from whistle.api.forms import TokenForm
 from whistle.api.models import ApiToken
 from whistle.cases.errors import ActionRefused, InvalidInput
+from whistle.organisation.admin_people import held
 from whistle.organisation.models import Person
 
 
@@ -34,7 +35,7 @@ def _page(
     listed = [
         {
             "token": row,
-            "roles": [role_label(r) for r in row.roles.all()],
+            "roles": [held(r) for r in row.roles.all()],
             "state": (
                 _("revoked")
                 if row.revoked_at
