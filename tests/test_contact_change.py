@@ -12,6 +12,7 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -33,6 +34,10 @@ class RecordingSms:
 
     def send(self, message: SmsMessage) -> None:
         RecordingSms.sent.append(message)
+
+
+class RecordingMail(locmem.EmailBackend):
+    """A mail server as far as the product can tell: what it takes is still in the outbox."""
 
 
 class RefusingSms:
@@ -92,7 +97,8 @@ def test_a_resident_changes_their_phone_by_the_code_sent_to_the_new_number(clien
     resident.refresh_from_db()
     assert resident.phone == "13900000001"  # the old number stays until the code comes back
     page = html_of(client.get(PAGE))
-    assert "验证码已发送至 13812345678" in page and "09:10" in page
+    assert "验证码已通过短信发送至 138****5678，请在 09:10 前在此输入" in page
+    assert "本系统的短信仍发送至原号码" in page
     settings_page = html_of(client.get("/settings/"))
     assert "13900000001" in settings_page and "有新的号码或地址正在等待验证" in settings_page
 
@@ -103,6 +109,189 @@ def test_a_resident_changes_their_phone_by_the_code_sent_to_the_new_number(clien
     assert not PendingContact.objects.filter(person=resident).exists()
     assert steps(resident) == ["code_sent", "changed"]
     assert "今后本系统将通过 13812345678 联系您。" in html_of(client.get(PAGE))
+
+
+def demo_code_on(page: str) -> str | None:
+    found = re.search(r"(?:验证码为|The code is) (\d{6})", page)
+    return found[1] if found else None
+
+
+def test_in_the_demo_without_a_gateway_the_page_shows_the_code_and_it_works(
+    client, settings, resident, clock, capsys
+):
+    settings.WHISTLE_DEMO_MODE = True
+    settings.WHISTLE_SMS_BACKEND = "console"
+    client.force_login(resident)
+    client.post(f"{PAGE}phone/send/", {"phone-address": "13812345678"})
+    page = html_of(client.get(PAGE))
+    assert (
+        "演示模式：短信未真正发出，验证码为" in page and 'class="message message-warning"' in page
+    )
+    code = demo_code_on(page)
+    assert code is not None and f"验证码为 {code}" in capsys.readouterr().out
+    client.post(f"{PAGE}phone/confirm/", {"phone-code-code": code})
+    resident.refresh_from_db()
+    assert resident.phone == "13812345678"
+    clock.shift(timedelta(minutes=1))
+    client.post(
+        f"{PAGE}email/send/", {"email-address": "me@example.com"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    english = html_of(client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en"))
+    # Django's in-memory mail backend delivers nothing either.
+    assert "Demo mode: no e-mail was really sent. The code is" in english
+    shown = demo_code_on(english)
+    assert shown is not None and shown in str(mail.outbox[-1].body)
+
+
+@pytest.mark.parametrize(
+    ("demo", "sms_backend", "email_backend"),
+    [
+        (True, "tests.test_contact_change.RecordingSms", "tests.test_contact_change.RecordingMail"),
+        (False, "console", "django.core.mail.backends.locmem.EmailBackend"),
+    ],
+    ids=["a real gateway in the demo", "no gateway outside the demo"],
+)
+def test_the_page_never_shows_the_code_with_a_real_gateway_or_outside_the_demo(
+    client, settings, resident, clock, capsys, demo, sms_backend, email_backend
+):
+    settings.WHISTLE_DEMO_MODE = demo
+    settings.WHISTLE_SMS_BACKEND = sms_backend
+    settings.EMAIL_BACKEND = email_backend
+    assert contact.send_code(resident, "phone", "13812345678").demo_code == ""
+    client.force_login(resident)
+    clock.shift(timedelta(minutes=1))
+    client.post(f"{PAGE}phone/again/")
+    sent = RecordingSms.sent[-1].text if RecordingSms.sent else capsys.readouterr().out
+    codes = [re.findall(r"\b(\d{6})\b", sent)[-1]]
+    clock.shift(timedelta(minutes=1))
+    client.post(f"{PAGE}email/send/", {"email-address": "me@example.com"})
+    codes += re.findall(r"\b(\d{6})\b", str(mail.outbox[-1].body))
+    for language in ("zh-hans", "en"):
+        page = html_of(client.get(PAGE, HTTP_ACCEPT_LANGUAGE=language))
+        assert "演示模式" not in page and "Demo mode" not in page
+        assert not any(code in page for code in codes)
+
+
+@pytest.mark.parametrize(
+    ("language", "words", "not_words"),
+    [
+        (
+            "zh-hans",
+            [
+                "资料中还没有手机号码。",
+                "验证码已通过短信发送至 138****5678，请在 09:10 前在此输入。在此之前，"
+                "本系统不会向您发送短信，消息可在“消息通知”中查看。",
+                "发送至新号码的验证码",
+                "取消更改",
+                "改用其他号码",
+            ],
+            ["资料中现有", "资料中没有", "保留原", "原号码", "新号码或地址的验证码"],
+        ),
+        (
+            "en",
+            [
+                "No mobile phone on your profile yet.",
+                "The code was sent by SMS to 138****5678. Enter it here before 09:10; until "
+                "then Whistle sends you no text messages: its messages are in your notifications.",
+                "Code sent to the new number",
+                "Cancel the change",
+                "Use another number instead",
+            ],
+            ["On your profile:", "Keep my earlier", "earlier number", "new address"],
+        ),
+    ],
+)
+def test_a_first_phone_number_is_worded_as_a_first_with_nothing_earlier_to_keep(
+    client, db, clock, language, words, not_words
+):
+    person = make_person("contact-first", Role.RESIDENT)
+    client.force_login(person)
+    client.post(
+        f"{PAGE}phone/send/", {"phone-address": "13812345678"}, HTTP_ACCEPT_LANGUAGE=language
+    )
+    page = html_of(client.get(PAGE, HTTP_ACCEPT_LANGUAGE=language))
+    phone_card = page[page.index('id="contact-phone"') : page.index('id="contact-email"')]
+    for word in words:
+        assert word in page, word
+    for word in not_words:
+        assert word not in phone_card, word
+    client.post(f"{PAGE}phone/give-up/", HTTP_ACCEPT_LANGUAGE=language)
+    told = html_of(client.get(PAGE, HTTP_ACCEPT_LANGUAGE=language))
+    assert (
+        "已取消更改，资料中仍没有手机号码。"
+        if language == "zh-hans"
+        else "The change is cancelled; your profile still has no mobile phone."
+    ) in told
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        (
+            "zh-hans",
+            [
+                "验证码已通过电子邮件发送至 n***@example.com，请在 09:10 前在此输入。在此之前，"
+                "本系统的电子邮件仍发送至原邮箱地址。",
+                "发送至新邮箱地址的验证码",
+                "保留原邮箱地址",
+                "改用其他邮箱地址",
+            ],
+        ),
+        (
+            "en",
+            [
+                "The code was sent by e-mail to n***@example.com. Enter it here before 09:10; "
+                "until then Whistle&#x27;s e-mails still go to your earlier address.",
+                "Code sent to the new address",
+                "Keep my earlier address",
+                "Use another address instead",
+            ],
+        ),
+    ],
+)
+def test_a_new_email_address_is_worded_for_e_mail_with_the_earlier_address_kept(
+    client, resident, clock, language, words
+):
+    resident.email = "old@example.com"
+    resident.save(update_fields=["email"])
+    client.force_login(resident)
+    client.post(
+        f"{PAGE}email/send/", {"email-address": "new@example.com"}, HTTP_ACCEPT_LANGUAGE=language
+    )
+    page = html_of(client.get(PAGE, HTTP_ACCEPT_LANGUAGE=language))
+    for word in words:
+        assert word in page, word
+    client.post(f"{PAGE}email/give-up/", HTTP_ACCEPT_LANGUAGE=language)
+    told = html_of(client.get(PAGE, HTTP_ACCEPT_LANGUAGE=language))
+    assert (
+        "已放弃新邮箱地址，资料中仍为原邮箱地址。"
+        if language == "zh-hans"
+        else "The new address is forgotten; your earlier address stays on your profile."
+    ) in told
+
+
+def test_while_a_code_waits_the_form_for_another_number_is_folded_until_it_is_needed(
+    client, resident, clock
+):
+    client.force_login(resident)
+    page = html_of(client.get(PAGE))
+    # Nothing waits: the form for a new number is the page's one step.
+    assert "contact-other" not in page and 'id="id_phone-address"' in page
+    client.post(f"{PAGE}phone/send/", {"phone-address": "13812345678"})
+    page = html_of(client.get(PAGE))
+    folded = re.search(
+        r'<details class="contact-other">\s*<summary>改用其他号码</summary>(.*?)</details>',
+        page,
+        re.S,
+    )
+    assert folded is not None and 'id="id_phone-address"' in folded[1]
+    assert page.count('id="id_phone-address"') == 1 and "保留原号码" in page
+    # A refused number opens it, with the reason.
+    response = client.post(f"{PAGE}phone/send/", {"phone-address": "12812345678"})
+    assert '<details class="contact-other" open>' in html_of(response)
+    assert "以 13 至 19 开头" in html_of(response)
+    client.post(f"{PAGE}phone/give-up/")
+    assert "已放弃新号码，资料中仍为原号码。" in html_of(client.get(PAGE))
 
 
 def test_a_staff_members_new_email_is_checked_by_mail_to_the_new_address(db, clock):

@@ -50,11 +50,20 @@ def test_a_resident_changes_their_phone_on_a_phone_by_the_code_sent_to_it(
     confirm = box(page, "#contact-phone form[action$='/confirm/'] button")
     again = box(page, "#contact-phone form[action$='/again/'] button")
     keep = box(page, "#contact-phone form[action$='/give-up/'] button")
-    field = box(page, "#contact-phone label[for='id_phone-address']")
-    assert min(b["height"] for b in (confirm, again, keep)) >= 44
+    other = box(page, "#contact-phone details.contact-other > summary")
+    assert min(b["height"] for b in (confirm, again, keep, other)) >= 44
     assert again["y"] - (confirm["y"] + confirm["height"]) >= 12
     assert keep["y"] - (again["y"] + again["height"]) >= 12
-    assert field["y"] - (keep["y"] + keep["height"]) >= 24
+    assert other["y"] - (keep["y"] + keep["height"]) >= 24
+    # One flow while the code waits: another number's form stays folded until asked for.
+    expect(page.locator("#id_phone-address")).to_be_hidden()
+    expect(page.locator("#contact-phone form[action$='/give-up/'] button")).to_have_text(
+        "保留原号码"
+    )
+    page.click("#contact-phone details.contact-other > summary")
+    expect(page.locator("#id_phone-address")).to_be_visible()
+    assert fits_the_screen(page)
+    shots(page, "another-number", full_page=True)
     code = re.search(r"\d{6}", RecordingSms.sent[-1].text)[0]  # type: ignore[index]
     page.fill("#id_phone-code-code", code)
     submit(page, "#contact-phone form[action$='/confirm/'] button")
@@ -63,3 +72,28 @@ def test_a_resident_changes_their_phone_on_a_phone_by_the_code_sent_to_it(
     shots(page, "changed", full_page=True)
     assert Person.objects.get(pk=resident.pk).phone == "13812345678"
     RecordingSms.sent.clear()
+
+
+def test_in_the_demo_a_resident_with_no_number_yet_reads_the_code_on_the_page(
+    settings, new_page, shots
+):
+    settings.WHISTLE_DEMO_MODE = True
+    settings.WHISTLE_SMS_BACKEND = "console"
+    resident = make_person("first-number", Role.RESIDENT)
+    page = new_page(PHONE)
+    sign_in(page, "first-number")
+    page.goto("/accounts/contact/")
+    expect(page.locator("#contact-phone")).to_contain_text("资料中还没有手机号码。")
+    page.fill("#id_phone-address", "13812345678")
+    submit(page, "#contact-phone form[action$='/send/'] button")
+    notice = page.locator(".message-warning")
+    expect(notice).to_contain_text("演示模式：短信未真正发出，验证码为")
+    expect(page.locator(".message-success")).to_contain_text("本系统不会向您发送短信")
+    expect(page.locator("#contact-phone form[action$='/give-up/'] button")).to_have_text("取消更改")
+    assert fits_the_screen(page)
+    shots(page, "demo-code", full_page=True)
+    code = re.search(r"\d{6}", notice.inner_text())[0]  # type: ignore[index]
+    page.fill("#id_phone-code-code", code)
+    submit(page, "#contact-phone form[action$='/confirm/'] button")
+    expect(page.locator("body")).to_contain_text("今后本系统将通过 13812345678 联系您。")
+    assert Person.objects.get(pk=resident.pk).phone == "13812345678"

@@ -5,6 +5,8 @@ goes to the new address (never the old one) through the product's SMS gateway or
 server, valid `CODE_MINUTES`; `MAX_WRONG_TRIES` wrong codes void it. Until then the profile
 keeps the old address, and every message goes there. Codes are rate-limited per person: one
 every `RESEND_SECONDS`, at most `CODES_PER_HOUR` in an hour, whichever address they go to.
+In the demo, where no gateway delivers the code, the page is handed it to show
+(`Sent.demo_code`); never with a real gateway or outside the demo.
 
 Each step is one function, in one transaction with its entry in `ContactLogEntry`, which
 names neither the code nor an address. Only a keyed digest of the code is kept (HMAC under
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -33,6 +36,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from whistle.accounts.models import ContactKind, ContactLogEntry, PendingContact
+from whistle.notifications.conf import sms_backend_path
 from whistle.notifications.direct import send_now
 from whistle.notifications.errors import DeliveryError
 from whistle.notifications.models import Channel
@@ -57,6 +61,12 @@ SYSTEM_ROLE = "system"
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _CHANNEL = {ContactKind.PHONE: Channel.SMS, ContactKind.EMAIL: Channel.EMAIL}
 _HMAC_SALT = "whistle.accounts.contact-code"
+# The backends that deliver nothing: the message goes to the server's output or memory only.
+_NO_GATEWAY = {
+    "whistle.notifications.sms.ConsoleSmsBackend",
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+}
 
 
 class ContactRefused(Exception):
@@ -66,10 +76,13 @@ class ContactRefused(Exception):
 
 @dataclass(frozen=True)
 class Sent:
-    """A code went out: where to, and until when it works."""
+    """A code went out: where to, and until when it works. `demo_code` is the code itself,
+    only in the demo (`WHISTLE_DEMO_MODE`) when no gateway delivered it (`delivers_nothing`),
+    so that the page can show it; empty otherwise."""
 
     address: str
     expires_at: datetime
+    demo_code: str = ""
 
 
 def mainland_mobile(text: str) -> str | None:
@@ -112,6 +125,13 @@ def masked_address(kind: str, address: str) -> str:
         return mask_phone(address)
     local, at, domain = address.partition("@")
     return f"{local[:1]}***{at}{domain}" if local else ""
+
+
+def delivers_nothing(kind: str) -> bool:
+    """Whether a message of this kind only reaches the server's output or memory: the
+    console SMS backend, Django's console or in-memory mail backend."""
+    backend = sms_backend_path() if kind == ContactKind.PHONE else settings.EMAIL_BACKEND
+    return backend in _NO_GATEWAY
 
 
 def code_digest(pending: PendingContact, code: str) -> str:
@@ -259,7 +279,8 @@ def send_code(person: Person, kind: str, text: str, *, now: datetime | None = No
             raise ContactRefused(
                 _("The code could not be sent just now. Try again in a few minutes.")
             ) from None
-    return Sent(address=address, expires_at=pending.expires_at)
+    shown = settings.WHISTLE_DEMO_MODE and delivers_nothing(kind)
+    return Sent(address=address, expires_at=pending.expires_at, demo_code=code if shown else "")
 
 
 def send_again(person: Person, kind: str, *, now: datetime | None = None) -> Sent:

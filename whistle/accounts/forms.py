@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from whistle.accounts.models import ContactKind
 
 
 class CodeForm(forms.Form):
@@ -53,3 +57,8 @@ class ContactCodeForm(forms.Form):
         strip=True,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
     )
+
+    def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if kind == ContactKind.PHONE:
+            self.fields["code"].label = _("Code sent to the new number")

@@ -277,7 +277,8 @@ def _contact_page(
                 and pending.wrong_tries >= contact_change.MAX_WRONG_TRIES,
                 "address_form": forms.get(f"{kind}-address")
                 or _ADDRESS_FORMS[kind](prefix=f"{kind}"),
-                "code_form": forms.get(f"{kind}-code") or ContactCodeForm(prefix=f"{kind}-code"),
+                "code_form": forms.get(f"{kind}-code")
+                or ContactCodeForm(prefix=f"{kind}-code", kind=kind),
             }
         )
     return render(
@@ -304,16 +305,15 @@ def contact_step(request: HttpRequest, kind: str, step: str) -> HttpResponse:
         raise Http404
     person: Any = request.user
     address_form = _ADDRESS_FORMS[kind](request.POST, prefix=kind)
-    code_form = ContactCodeForm(request.POST, prefix=f"{kind}-code")
+    code_form = ContactCodeForm(request.POST, prefix=f"{kind}-code", kind=kind)
     try:
         if step == "send":
             if not address_form.is_valid():
                 return _contact_page(request, {f"{kind}-address": address_form}, status=400)
             sent = contact_change.send_code(person, kind, address_form.cleaned_data["address"])
-            messages.success(request, _code_sent(sent))
+            _tell_code_sent(request, kind, sent)
         elif step == "again":
-            sent = contact_change.send_again(person, kind)
-            messages.success(request, _code_sent(sent))
+            _tell_code_sent(request, kind, contact_change.send_again(person, kind))
         elif step == "confirm":
             if not code_form.is_valid():
                 return _contact_page(request, {f"{kind}-code": code_form}, status=400)
@@ -324,7 +324,9 @@ def contact_step(request: HttpRequest, kind: str, step: str) -> HttpResponse:
             )
         else:
             contact_change.give_up(person, kind)
-            messages.success(request, _("The new address is forgotten; nothing changed."))
+            messages.success(
+                request, _given_up(kind, bool(contact_change.current_address(person, kind)))
+            )
     except contact_change.ContactRefused as refusal:
         # A new address's refusal shows at the address, any other at the code.
         field = "address" if step == "send" else "code"
@@ -337,11 +339,54 @@ def contact_step(request: HttpRequest, kind: str, step: str) -> HttpResponse:
     return redirect("accounts:contact")
 
 
-def _code_sent(sent: contact_change.Sent) -> str:
-    return _(
-        "A code is on its way to %(address)s. Enter it here before %(time)s; until then "
-        "Whistle reaches you at your earlier address."
-    ) % {
-        "address": sent.address,
-        "time": timezone.localtime(sent.expires_at).strftime("%H:%M"),
-    }
+def _tell_code_sent(request: HttpRequest, kind: str, sent: contact_change.Sent) -> None:
+    """Where the code went and where Whistle reaches the person meanwhile; in the demo,
+    with no gateway, the code itself in a notice marked as the demo's."""
+    person: Any = request.user
+    earlier = bool(contact_change.current_address(person, kind))
+    phone = kind == ContactKind.PHONE
+    if phone and earlier:
+        text = _(
+            "The code was sent by SMS to %(address)s. Enter it here before %(time)s; until "
+            "then Whistle's text messages still go to your earlier number."
+        )
+    elif phone:
+        text = _(
+            "The code was sent by SMS to %(address)s. Enter it here before %(time)s; until "
+            "then Whistle sends you no text messages: its messages are in your notifications."
+        )
+    elif earlier:
+        text = _(
+            "The code was sent by e-mail to %(address)s. Enter it here before %(time)s; until "
+            "then Whistle's e-mails still go to your earlier address."
+        )
+    else:
+        text = _(
+            "The code was sent by e-mail to %(address)s. Enter it here before %(time)s; until "
+            "then Whistle sends you no e-mail: its messages are in your notifications."
+        )
+    messages.success(
+        request,
+        text
+        % {
+            "address": contact_change.masked_address(kind, sent.address),
+            "time": timezone.localtime(sent.expires_at).strftime("%H:%M"),
+        },
+    )
+    if sent.demo_code:
+        demo = (
+            _("Demo mode: no text message was really sent. The code is %(code)s.")
+            if phone
+            else _("Demo mode: no e-mail was really sent. The code is %(code)s.")
+        )
+        messages.warning(request, demo % {"code": sent.demo_code})
+
+
+def _given_up(kind: str, earlier: bool) -> str:
+    if kind == ContactKind.PHONE:
+        if earlier:
+            return _("The new number is forgotten; your earlier number stays on your profile.")
+        return _("The change is cancelled; your profile still has no mobile phone.")
+    if earlier:
+        return _("The new address is forgotten; your earlier address stays on your profile.")
+    return _("The change is cancelled; your profile still has no e-mail address.")
