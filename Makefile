@@ -45,9 +45,11 @@ $(STATIC_MANIFEST): $(STAMP) .env $(NODE_STAMP) $(shell find static -type f)
 	@WHISTLE_DEBUG=0 $(BIN)/whistle collectstatic --noinput -v 0
 	@touch $(STATIC_MANIFEST)
 
-# `make run` is what a district tries first, so it runs as a deployment does: debug mode
-# off whatever .env says (`make run WHISTLE_DEBUG=1` turns it on), static files collected and
-# served by WhiteNoise, links in messages pointing at the address served.
+# `make run` is what a district tries first, so it runs as a deployment does: gunicorn, debug
+# mode off whatever .env says (`make run WHISTLE_DEBUG=1` turns it on), static files collected
+# and served by WhiteNoise, links in messages pointing at the address served.
+# `make run WHISTLE_DEBUG=1 SERVE_ARGS=--dev`: Django's development server, reloading on changes.
+SERVE_ARGS ?=
 run: export WHISTLE_DEBUG ?= 0
 # The demo city's own logins sign in without a second factor (docs/security.md).
 run: export WHISTLE_DEMO_MODE ?= 1
@@ -63,7 +65,7 @@ run: setup $(STATIC_MANIFEST) ## set up, load the demo city if the database is e
 	$(BIN)/whistle seed-demo --if-empty
 	@$(BIN)/whistle demo-logins
 	@$(BIN)/whistle demo-open311-key
-	@$(BIN)/whistle serve --host $(HOST) --port $(PORT)
+	@$(BIN)/whistle serve --host $(HOST) --port $(PORT) $(SERVE_ARGS)
 
 lint: $(STAMP) ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .
