@@ -108,6 +108,20 @@ def test_anyone_signed_out_sees_who_answers_for_the_lane_with_public_numbers_onl
         assert mobile not in html
 
 
+def test_in_english_the_posts_of_the_lane_page_and_signboard_start_with_a_capital(
+    client: Client, lane_people
+):
+    lane = lane_people.lane
+    page = client.get(lane.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    board = client.get(
+        reverse("lanes:signboard", args=[lane.pk, "a4"]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert '<span class="lane-holder-post">Lane chief</span>' in page
+    assert '<span class="lane-holder-post">Alley steward</span>' in page
+    assert '<th scope="row">Lane chief</th>' in board
+    assert "lane chief" not in page + board
+
+
 def test_the_lane_page_lists_the_lanes_standards(client: Client, street):
     Lane.objects.filter(pk=street.lane.pk).update(checklist=["无乱堆物料", "无违章停车"])
 

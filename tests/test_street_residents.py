@@ -161,6 +161,14 @@ def test_the_form_asks_for_a_photo_the_place_the_contact_and_a_captcha(client, s
     assert 'autocomplete="tel"' in html
 
 
+def test_the_address_example_reads_in_english_on_the_english_form(client, street):
+    english = client.get(NEW, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "e.g. the gate of No. 12, Xizhaosi Middle Street." in english
+    assert "夕照寺中街" not in english
+    chinese = client.get(NEW).content.decode()
+    assert "例如：夕照寺中街 12 号门口。" in chinese
+
+
 def test_the_place_is_chosen_on_a_map_of_the_lanes_or_from_the_lane_list(client, street):
     html = client.get(NEW).content.decode()
     assert 'data-map data-config="report-map-config"' in html
@@ -647,6 +655,14 @@ def test_the_public_page_shows_progress_without_anyones_personal_data(client, st
     for private in ("赵磊", "13800138000", "内部备注", "周警官", "zhang-wei", "zhou-min"):
         assert private not in html
     assert "处置结果照片" in html
+
+
+def test_in_english_the_public_page_shows_the_status_as_a_badge_starting_with_a_capital(
+    client, street
+):
+    case = closed_case(street)
+    html = client.get(f"/report/follow/{case.reference}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert re.search(r'<span class="badge badge-[a-z]+">Closed</span>', html.content.decode())
 
 
 def test_photos_of_the_result_are_served_without_exif_and_report_photos_are_not(client, street):

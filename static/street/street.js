@@ -20,7 +20,7 @@
  * My reports ([data-my-reports]): the server draws the list once, and the phone's queue
  * (whistle/offline.js) may send a report after that — on this page's load, when the signal
  * returns, or from another page just left. So the newest page shows the reports still kept
- * on the phone as "waiting to send", and once the queue has sent one that the list lacks,
+ * on the phone as "Waiting to send", and once the queue has sent one that the list lacks,
  * the list is fetched again: the sent report replaces its waiting row.
  *
  * Checklist items swapped in by htmx say what was recorded to screen readers and keep the

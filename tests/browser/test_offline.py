@@ -700,7 +700,7 @@ def test_refused_reports_stay_with_their_reasons_until_one_is_retried_and_one_di
 
 MY_REPORTS = {
     "zh-CN": {"waiting": "待发送", "empty": "您还没有上报过问题。"},
-    "en-US": {"waiting": "waiting to send", "empty": "You have not reported any problem yet."},
+    "en-US": {"waiting": "Waiting to send", "empty": "You have not reported any problem yet."},
 }
 
 

@@ -170,7 +170,9 @@ class ResidentReportForm(PickedPlace, PlaceFields):
         label=_("Address or nearby landmark"),
         required=False,
         max_length=200,
-        help_text=_("Helps the township find the place, e.g. 夕照寺中街 12 号门口."),
+        help_text=_(
+            "Helps the township find the place, e.g. the gate of No. 12, Xizhaosi Middle Street."
+        ),
     )
     # Both optional: used only for the township's call-back (the page says so), never shown.
     name = forms.CharField(label=_("Your name"), max_length=60, required=False)
@@ -304,7 +306,7 @@ class AppointForm(TextLimits):
     )
     role = forms.ChoiceField(
         label=_("Post"),
-        choices=[("lane_chief", _("lane chief")), ("street_chief", _("street chief"))],
+        choices=[("lane_chief", _("Lane chief")), ("street_chief", _("Street chief"))],
     )
     starts_on = forms.DateField(
         label=_("From"),
