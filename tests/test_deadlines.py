@@ -853,6 +853,27 @@ def test_twice_as_many_overdue_supervision_notices_take_as_many_statements(city)
     assert len(inbox(EventKind.SUPERVISION_OVERDUE, city.township_office)) == 9
 
 
+def test_a_pass_with_no_notice_review_or_reply_due_claims_none_of_them(city):
+    """The kinds of row a pass rarely finds due are looked for together in one statement;
+    a claim (and its transaction) follows only for a kind that has a row due."""
+    acknowledged(city)
+    with CaptureQueriesContext(connection) as seen:
+        assert sweep_at(T0 + 31 * MIN) == 1
+    rare = ("cases_supervisionnotice", "cases_hotlineorder", "backlog_review_reminder_at")
+    looks = [q["sql"] for q in seen if any(name in q["sql"] for name in rare)]
+    assert len(looks) == 1 and all(name in looks[0] for name in rare), looks
+    assert "FOR UPDATE" not in looks[0].upper()
+    # A notice falling due is still claimed and handled by the same pass.
+    summons = make_summons(city, T0, status=Summons.Status.DECLINED, acknowledged_at=T0 + MIN)
+    Summons.objects.filter(pk=summons.pk).update(next_check_at=None)
+    make_notice(city, summons, due_at=T0 + 3 * 60 * MIN)
+    with CaptureQueriesContext(connection) as seen:
+        sweep_at(T0 + 3 * 60 * MIN + SEC)
+    claims = [q["sql"] for q in seen if 'FROM "cases_supervisionnotice"' in q["sql"]]
+    assert len(claims) >= 2, claims
+    assert len(inbox(EventKind.SUPERVISION_OVERDUE, city.township_office)) == 1
+
+
 # --- When to look again -----------------------------------------------------------------------
 
 
