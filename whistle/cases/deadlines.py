@@ -1128,10 +1128,9 @@ def _pipelined(connection: Any) -> Iterator[None]:
     """On PostgreSQL, the block's statements sent without waiting for each one's answer
     (psycopg's pipeline mode): the answers are read when a result is fetched and when the
     block ends. A claim's setting, its statement and the setting's reset cost one round
-    trip to the server instead of three; every pass asks for four kinds of row, most of
-    them finding none, and on a busy machine each round trip waits for the server's
-    process to be scheduled (docs/benchmarks.md). An error is raised at the latest when
-    the block ends, and fails the claim's transaction as before."""
+    trip to the server instead of three; on a busy machine a round trip is mostly the wait
+    for the server's process to be scheduled (docs/benchmarks.md). An error is raised at
+    the latest when the block ends, and fails the claim's transaction as before."""
     if connection.vendor != "postgresql":
         yield
         return
