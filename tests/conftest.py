@@ -343,6 +343,25 @@ def namesakes(small_city: SmallCity) -> tuple[Person, Person]:
     return first, second
 
 
+# How the admin's person pickers name the two namesakes, a district's role without its district.
+NAMESAKE_LABELS = [
+    "王芳 · hotline-110101 · 东城区（街巷长办公室工作人员）",
+    "王芳 · hotline-110102 · 西城区（街巷长办公室工作人员）",
+]
+
+
+def picker_finds_namesakes(
+    admin_client: Any, people_url: str, search: dict[str, str], namesakes: tuple[Person, Person]
+) -> None:
+    """The picker at `people_url` finds both namesakes by name, told apart, and the second
+    alone by username."""
+    answer = admin_client.get(people_url, {**search, "term": "王芳"})
+    assert answer.status_code == 200
+    assert sorted(row["text"] for row in answer.json()["results"]) == NAMESAKE_LABELS
+    by_username = admin_client.get(people_url, {**search, "term": "hotline-110102"}).json()
+    assert [row["id"] for row in by_username["results"]] == [str(namesakes[1].pk)]
+
+
 def elsewhere(change: Callable[[], object]) -> None:
     """Run the change on another connection to the database (a thread has its own), as
     another process would, and commit it."""

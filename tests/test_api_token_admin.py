@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.test import Client
 from django.utils import timezone
 
-from tests.conftest import make_person
+from tests.conftest import make_person, picker_finds_namesakes
 from whistle.api.models import ApiToken
 from whistle.organisation.models import Person, Role, RoleAssignment
 
@@ -21,15 +21,7 @@ SEARCH = {"app_label": "api", "model_name": "apitoken", "field_name": "person"}
 def test_the_person_is_found_by_typing_and_namesakes_are_told_apart(admin_client, namesakes):
     page = admin_client.get(ADD).content.decode()
     assert 'data-ajax--url="/admin/api/apitoken/people/"' in page
-    answer = admin_client.get(PEOPLE, {**SEARCH, "term": "王芳"})
-    assert answer.status_code == 200
-    texts = sorted(row["text"] for row in answer.json()["results"])
-    assert texts == [
-        "王芳 · hotline-110101 · 东城区（街巷长办公室工作人员）",
-        "王芳 · hotline-110102 · 西城区（街巷长办公室工作人员）",
-    ]
-    by_username = admin_client.get(PEOPLE, {**SEARCH, "term": "hotline-110102"}).json()
-    assert [row["id"] for row in by_username["results"]] == [str(namesakes[1].pk)]
+    picker_finds_namesakes(admin_client, PEOPLE, SEARCH, namesakes)
 
 
 def test_a_chosen_person_is_shown_with_username_and_district(admin_client, namesakes):

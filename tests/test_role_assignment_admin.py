@@ -12,7 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from tests.conftest import SmallCity, make_person
+from tests.conftest import SmallCity, make_person, picker_finds_namesakes
 from whistle.organisation.models import Lane, Person, Role, RoleAssignment
 
 PEOPLE = "/admin/organisation/roleassignment/people/"
@@ -25,16 +25,7 @@ ADD = "/admin/organisation/roleassignment/add/"
 def test_the_person_is_found_by_typing_and_namesakes_are_told_apart(admin_client, namesakes):
     page = admin_client.get("/admin/organisation/roleassignment/add/").content.decode()
     assert PICKER in page
-    answer = admin_client.get(PEOPLE, {**SEARCH, "term": "王芳"})
-    assert answer.status_code == 200
-    texts = sorted(row["text"] for row in answer.json()["results"])
-    # A district's role is named without its district, which the label names already.
-    assert texts == [
-        "王芳 · hotline-110101 · 东城区（街巷长办公室工作人员）",
-        "王芳 · hotline-110102 · 西城区（街巷长办公室工作人员）",
-    ]
-    by_username = admin_client.get(PEOPLE, {**SEARCH, "term": "hotline-110102"}).json()
-    assert [row["id"] for row in by_username["results"]] == [str(namesakes[1].pk)]
+    picker_finds_namesakes(admin_client, PEOPLE, SEARCH, namesakes)
 
 
 def test_a_role_s_page_shows_its_person_with_username_and_district(admin_client, namesakes):
