@@ -125,6 +125,64 @@ def test_an_order_reads_the_revision_tokens_once_the_map_and_directory_in_one_st
     assert reads == ([] if connection.vendor == "postgresql" else [("map", "directory")])
 
 
+def test_an_order_from_another_channel_without_a_number_is_numbered_and_answered_with_it(
+    api_city, clock
+):
+    client = api_city.as_("dispatcher")
+    body = {key: value for key, value in order(channel="other").items() if key != "order_number"}
+    answer = client.post("/hotline/orders", body)
+    assert answer.status_code == 201, answer.json()
+    assert answer.json()["order_number"] == "110101015-20260512-001"
+    # Sent again it is another order: it has no number of its own to be known by.
+    again = client.post("/hotline/orders", {**body, "order_number": ""})
+    assert again.status_code == 201, again.json()
+    assert again.json()["order_number"] == "110101015-20260512-002"
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("zh-hans", "请填写工单编号：12345 热线工单和上级交办工单都有编号"),
+        ("en", "Give the order's number: an order of the 12345 hotline or from a superior"),
+    ],
+)
+def test_a_12345_order_without_its_number_is_refused_on_the_number(
+    api_city, clock, language, words
+):
+    body = {key: value for key, value in order().items() if key != "order_number"}
+    answer = api_city.as_("dispatcher").post(
+        "/hotline/orders", body, **{"Accept-Language": language}
+    )
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "order_number" and words in answer.json()["message"]
+    assert written() == (0, 0, 0)
+
+
+def test_the_callers_phone_is_taken_in_its_normal_form(api_city, clock):
+    answer = api_city.as_("dispatcher").post(
+        "/hotline/orders", order(caller_phone="+86 (10) 6512-3456")
+    )
+    assert answer.status_code == 201, answer.json()
+    assert answer.json()["caller_phone"] == "01065123456"
+    assert Case.objects.get().reporter_phone == "01065123456"
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("zh-hans", "6512 3456 不是可以回拨的号码"),
+        ("en", "6512 3456 is not a number to call back"),
+    ],
+)
+def test_a_malformed_callers_phone_is_refused_on_the_phone(api_city, clock, language, words):
+    answer = api_city.as_("dispatcher").post(
+        "/hotline/orders", order(caller_phone="6512 3456"), **{"Accept-Language": language}
+    )
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "caller_phone" and words in answer.json()["message"]
+    assert written() == (0, 0, 0)
+
+
 # The revision tokens changed since the process read them last ----------------------------------
 
 
@@ -268,6 +326,20 @@ def test_a_batch_is_taken_whole_and_again_changes_nothing(api_city, platform, cl
     assert [o["created"] for o in again.json()["orders"]] == [False, False, False]
     assert [o["case"] for o in again.json()["orders"]] == [o["case"] for o in taken]
     assert written() == before
+
+
+def test_a_batch_numbers_each_order_from_another_channel_that_came_without_one(
+    api_city, platform, clock
+):
+    unnumbered = order("", channel="other")
+    batch = {"orders": [unnumbered, order("B-1"), unnumbered]}
+    answer = platform.post("/hotline/orders/batch", batch)
+    assert answer.status_code == 201, answer.json()
+    assert [(o["order_number"], o["created"]) for o in answer.json()["orders"]] == [
+        ("110101015-20260512-001", True),
+        ("B-1", True),
+        ("110101015-20260512-002", True),
+    ]
 
 
 def refused_batch(platform: Api, orders: list[Any]) -> dict[str, Any]:

@@ -137,6 +137,77 @@ def test_a_bad_order_is_shown_again_with_the_problem_and_writes_nothing(client, 
     assert not HotlineOrder.objects.exists()
 
 
+def _field_errors(html: str, name: str) -> str:
+    """The errors the form shows on one field."""
+    found = re.search(rf'<ul class="field-errors" id="id_{name}-errors">(.*?)</ul>', html)
+    return found[1] if found else ""
+
+
+def test_an_order_from_another_channel_may_go_without_a_number_and_is_shown_the_one_it_got(
+    client, whistle_city
+):
+    client.force_login(whistle_city.dispatcher)
+    page = client.get(PAGE).content.decode()
+    assert "其他渠道的工单可不填，由本系统按街乡代码、日期和序号编号" in page
+    landed = client.post(PAGE, order_fields(channel="other", number=""), follow=True)
+    order = HotlineOrder.objects.get()
+    assert order.number == "110101015-20260512-001"
+    html = landed.content.decode()
+    assert landed.redirect_chain[-1][0] == f"/cases/{order.case.reference}/"
+    assert f"本系统为其编号 110101015-20260512-001，案件编号 {order.case.reference}" in html
+    english = client.post(
+        PAGE, order_fields(channel="other", number=""), follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "it came without a number, so Whistle numbered it 110101015-20260512-002" in english
+    help_text = "Whistle numbers it by the township&#x27;s code, the date and a sequence"
+    assert help_text in client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("zh-hans", "请填写工单编号：12345 热线工单和上级交办工单都有编号"),
+        ("en", "Give the order&#x27;s number: an order of the 12345 hotline or from a superior"),
+    ],
+)
+def test_a_hotline_order_without_its_number_is_shown_again_on_the_number(
+    client, whistle_city, language, words
+):
+    client.force_login(whistle_city.dispatcher)
+    response = client.post(PAGE, order_fields(number=""), HTTP_ACCEPT_LANGUAGE=language)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert words in _field_errors(html, "number")
+    assert not HotlineOrder.objects.exists()
+
+
+def test_the_callers_phone_is_kept_as_one_number_however_it_was_typed(client, whistle_city):
+    client.force_login(whistle_city.dispatcher)
+    response = client.post(PAGE, order_fields(caller_phone="+86 138 1234-1234"))
+    assert response.status_code == 302
+    assert Case.objects.get().reporter_phone == "13812341234"
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("zh-hans", "6512 3456 不是可以回拨的号码：请填写手机号码（11 位，例如 13812345678）"),
+        ("en", "6512 3456 is not a number to call back: give a mobile number (11 digits"),
+    ],
+)
+def test_a_malformed_callers_phone_is_shown_again_on_the_phone(
+    client, whistle_city, language, words
+):
+    client.force_login(whistle_city.dispatcher)
+    response = client.post(
+        PAGE, order_fields(caller_phone="6512 3456"), HTTP_ACCEPT_LANGUAGE=language
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert words in _field_errors(html, "caller_phone")
+    assert not HotlineOrder.objects.exists()
+
+
 def test_a_second_order_with_the_same_number_opens_the_first_case(client, whistle_city):
     client.force_login(whistle_city.dispatcher)
     first = client.post(PAGE, order_fields())

@@ -9,6 +9,7 @@ natural days: by Tuesday 19 May, 09:00), about street vending on 人民市场东
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
@@ -19,6 +20,7 @@ from unittest import mock
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
@@ -58,6 +60,7 @@ PROMISED = beijing(2026, 5, 15, 18, 0)
 MIN = timedelta(minutes=1)
 MICROSECOND = timedelta(microseconds=1)
 NAME, PHONE = "王小明", "13812341234"
+ON_POSTGRES = "postgresql" in str(settings.DATABASES["default"]["ENGINE"])
 
 
 @pytest.fixture
@@ -66,7 +69,7 @@ def clock():
         yield traveller
 
 
-def take(city: Any, number: str = "2026051200001", **fields: Any) -> actions.TakenOrder:
+def take(city: Any, number: str | None = "2026051200001", **fields: Any) -> actions.TakenOrder:
     values: dict[str, Any] = {
         "number": number,
         "description": "人民市场东巷有游商占道经营",
@@ -136,6 +139,130 @@ def test_the_callers_data_stays_on_the_case_and_the_trail_holds_a_commitment(whi
     # … and the same caller on another order gets another commitment: no linking by hash.
     other = take(whistle_city, "2026051200002").case
     assert Event.objects.get(case=other).data["caller"] != event.data["caller"]
+
+
+# The caller's phone, kept in one form ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("139 0000 1234", "13900001234"),
+        ("+86 139-0000-1234", "13900001234"),
+        ("0086 (139) 0000 1234", "13900001234"),
+        ("（010）6512－3456", "01065123456"),
+        ("+86 10 6512 3456", "01065123456"),
+        ("0571-8765432", "05718765432"),
+    ],
+)
+def test_a_callers_phone_is_kept_in_its_normal_form_however_it_was_typed(
+    whistle_city, clock, typed, kept
+):
+    taken = take(whistle_city, caller_phone=typed)
+    assert taken.case.reporter_phone == kept
+    # The trail's commitment is to the number as kept.
+    event = Event.objects.get(case=taken.case)
+    assert event.data["caller"] == personal_data.commitment(taken.order.caller_salt, NAME, kept)
+
+
+@pytest.mark.parametrize("typed", ["6512 3456", "128 1234 5678", "139 0000 123", "010-0123 4567"])
+def test_a_malformed_callers_phone_is_refused_in_the_readers_language_and_nothing_is_written(
+    whistle_city, clock, typed
+):
+    for language, words in (
+        ("zh-hans", "不是可以回拨的号码：请填写手机号码（11 位"),
+        ("en", "is not a number to call back: give a mobile number (11 digits"),
+    ):
+        with translation.override(language):
+            with pytest.raises(InvalidInput) as refused:
+                take(whistle_city, caller_phone=typed)
+            assert refused.value.field == "caller_phone"
+            assert typed in str(refused.value) and words in str(refused.value)
+    assert not Case.objects.exists() and not HotlineOrder.objects.exists()
+
+
+def test_erasing_by_phone_finds_a_caller_however_either_number_was_written(whistle_city, clock):
+    fixed = take(whistle_city, caller_phone="010-6512 3456").case
+    mobile = take(whistle_city, "2026051200002", caller_phone="0086 139 0000 1234").case
+    other = take(whistle_city, "2026051200003", caller_phone="13812341234").case
+    call_command("erase_personal_data", "--phone", "+86 10 6512-3456", stdout=io.StringIO())
+    call_command("erase_personal_data", "--phone", "139-0000-1234", stdout=io.StringIO())
+    erased = set(
+        Case.objects.filter(personal_data_erased_at__isnull=False).values_list("pk", flat=True)
+    )
+    assert erased == {fixed.pk, mobile.pk} and other.pk not in erased
+
+
+# An order without a number of its own ---------------------------------------------------------
+
+
+def test_an_order_from_another_channel_without_a_number_is_numbered_by_township_day_and_sequence(
+    whistle_city, clock
+):
+    first = take(whistle_city, "", channel="other")
+    second = take(whistle_city, None, channel="other")
+    # A number typed in by hand that the sequence would give next is passed over.
+    typed = take(whistle_city, "110101015-20260512-003", channel="other")
+    third = take(whistle_city, "  ", channel="other")
+    assert [t.order.number for t in (first, second, typed, third)] == [
+        "110101015-20260512-001",
+        "110101015-20260512-002",
+        "110101015-20260512-003",
+        "110101015-20260512-004",
+    ]
+    assert all(t.created for t in (first, second, typed, third))
+    assert first.case.external_id == first.order.number
+    assert Event.objects.get(case=first.case).data["external_id"] == first.order.number
+    # The next day, Beijing time, starts again at 1; the numbers stay unique.
+    clock.move_to(beijing(2026, 5, 13, 0, 30))
+    assert take(whistle_city, "", channel="other").order.number == "110101015-20260513-001"
+    assert HotlineOrder.objects.values("number").distinct().count() == 5
+
+
+def test_an_order_of_the_hotline_or_a_superior_needs_its_own_number(whistle_city, clock):
+    for channel in ("hotline", "superior"):
+        for language, words in (
+            ("zh-hans", "请填写工单编号：12345 热线工单和上级交办工单都有编号"),
+            ("en", "Give the order's number: an order of the 12345 hotline or from a superior"),
+        ):
+            with translation.override(language):
+                with pytest.raises(InvalidInput) as refused:
+                    take(whistle_city, "", channel=channel)
+                assert refused.value.field == "number" and words in str(refused.value)
+    assert not Case.objects.exists() and not HotlineOrder.objects.exists()
+
+
+def test_a_refused_unnumbered_order_gives_no_number_away(whistle_city, clock):
+    with pytest.raises(InvalidInput):
+        take(whistle_city, "", channel="other", deadline_class="nonesuch")
+    assert take(whistle_city, "", channel="other").order.number == "110101015-20260512-001"
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (DATABASE_URL)")
+@pytest.mark.django_db(transaction=True)
+def test_unnumbered_orders_taken_at_the_same_moment_get_numbers_of_their_own(whistle_city):
+    start = threading.Barrier(4)
+    numbers: list[str] = []
+    errors: list[BaseException] = []
+
+    def intake() -> None:
+        try:
+            start.wait()
+            numbers.append(take(whistle_city, "", channel="other", now=T0).order.number)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=intake) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(numbers) == [f"110101015-20260512-00{n}" for n in range(1, 5)]
+    assert HotlineOrder.objects.count() == 4
 
 
 def test_the_deadline_class_comes_from_the_districts_data(whistle_city, clock):
@@ -422,9 +549,6 @@ def test_two_intakes_that_both_found_the_number_free_make_one_case(
     assert (again.created, again.case.pk) == (False, first.case.pk)
     assert Case.objects.count() == 1 and Event.objects.count() == 1
     assert Notification.objects.filter(kind=EventKind.CASE_REPORTED).count() == 1
-
-
-ON_POSTGRES = "postgresql" in str(settings.DATABASES["default"]["ENGINE"])
 
 
 @pytest.mark.postgres

@@ -141,6 +141,35 @@ def test_every_bad_row_is_reported_and_nothing_is_written(whistle_city, clock):
     assert not Event.objects.exists() and not Notification.objects.exists()
 
 
+def test_callers_phones_are_kept_in_their_normal_form_and_a_malformed_one_is_reported(
+    whistle_city, clock
+):
+    good = [
+        row("2026051200001", 联系电话="139 0000 1234"),
+        row("2026051200002", 联系电话="0086 10-6512 3456"),
+    ]
+    content = csv_bytes([*good, row("2026051200003", 联系电话="6512 3456")])
+    refused = run(whistle_city, "export.csv", content)
+    assert [(p.row, p.column) for p in refused.problems] == [(4, "联系电话")]
+    assert "6512 3456 不是可以回拨的号码" in refused.problems[0].message
+    assert not HotlineOrder.objects.exists()
+    with translation.override("en"):
+        english = run(whistle_city, "export.csv", content)
+        assert "6512 3456 is not a number to call back" in english.problems[0].message
+    outcome = run(whistle_city, "export.csv", csv_bytes(good))
+    assert outcome.ok
+    assert [t.case.reporter_phone for t in outcome.created] == ["13900001234", "01065123456"]
+
+
+def test_a_row_without_its_order_number_is_refused_whatever_its_channel(whistle_city, clock):
+    headers = [*HEADERS, "来源"]
+    content = csv_bytes([[*row(""), "其他"], [*row("2026051200002"), "其他"]], headers=headers)
+    outcome = run(whistle_city, "export.csv", content)
+    assert [(p.row, p.column) for p in outcome.problems] == [(2, "工单编号")]
+    assert "导出文件只有凭工单编号才能安全地重复导入" in outcome.problems[0].message
+    assert not HotlineOrder.objects.exists()
+
+
 def test_a_file_imported_twice_takes_each_order_once(whistle_city, clock):
     content = xlsx_bytes([row("2026051200001"), row("2026051200002")])
     first = run(whistle_city, "a.xlsx", content)

@@ -23,7 +23,8 @@ from tests.fixtures_cases import (  # noqa: F401  (fixture)
     whistle_city_fixture,
 )
 from tests.fixtures_desk import case_url, photo_upload
-from whistle.cases import actions
+from whistle.accounts import contact
+from whistle.cases import actions, report_limits
 from whistle.cases.actions import personal_data as erasure
 from whistle.cases.actions.intake import _locate_or_refuse, _open_case
 from whistle.cases.export import export_case, verify_document
@@ -593,6 +594,40 @@ def test_erasing_a_hotline_order_forgets_the_salt_of_its_callers_commitment(whis
     case.refresh_from_db()
     assert (order.caller_salt, case.reporter_name, case.reporter_phone) == ("", "", "")
     assert verify_database(references=[case.reference]).ok
+
+
+@pytest.mark.parametrize(
+    ("typed", "normal", "mobile"),
+    [
+        ("13800138000", "13800138000", "13800138000"),
+        ("+86 138-0013-8000", "13800138000", "13800138000"),
+        ("0086 (138) 0013 8000", "13800138000", "13800138000"),
+        ("＋８６ １３８ ００１３ ８０００", "13800138000", "13800138000"),
+        ("010-65123456", "01065123456", None),
+        ("(010) 6512 3456", "01065123456", None),
+        ("+86 10 6512 3456", "01065123456", None),
+        ("0086 21 6123 4567", "02161234567", None),
+        ("0571 8765432", "05718765432", None),
+        ("0571-87654321", "057187654321", None),
+        ("6512 3456", None, None),
+        ("12812345678", None, None),
+        ("1380013800", None, None),
+        ("138001380001", None, None),
+        ("010-0123456", None, None),
+        ("138 0013 8000 转 123", None, None),
+        ("", None, None),
+    ],
+)
+def test_a_phone_number_has_one_normal_form_however_it_was_typed(typed, normal, mobile):
+    assert personal_data.normal_phone(typed) == normal
+    assert personal_data.normal_phone(typed, mobile_only=True) == mobile
+    if normal is not None:
+        # Matched, counted and masked by that form.
+        assert personal_data.phone_digits(typed) == normal
+        assert report_limits.phone_key(typed) == normal
+        assert personal_data.mask_phone(typed) == normal[:3] + "*" * (len(normal) - 7) + normal[-4:]
+    # A person's own new number is taken by the same rule, as a mobile only.
+    assert contact.mainland_mobile(typed) == mobile
 
 
 def test_erasing_by_phone_finds_the_number_however_it_was_written(whistle_city, clock):

@@ -20,7 +20,6 @@ number waiting for its code (`erase_on_request`, a receiver of `erasure_requeste
 from __future__ import annotations
 
 import hmac
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,7 +40,7 @@ from whistle.notifications.direct import send_now
 from whistle.notifications.errors import DeliveryError
 from whistle.notifications.models import Channel
 from whistle.organisation.models import Person
-from whistle.organisation.personal_data import mask_phone
+from whistle.organisation.personal_data import mask_phone, normal_phone
 
 CODE_DIGITS = 6
 CODE_MINUTES = 10
@@ -58,7 +57,6 @@ FORGOTTEN_AFTER = timedelta(days=1)
 OWN_ROLE = "self"
 SYSTEM_ROLE = "system"
 
-_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _CHANNEL = {ContactKind.PHONE: Channel.SMS, ContactKind.EMAIL: Channel.EMAIL}
 _HMAC_SALT = "whistle.accounts.contact-code"
 # The backends that deliver nothing: the message goes to the server's output or memory only.
@@ -88,11 +86,7 @@ class Sent:
 def mainland_mobile(text: str) -> str | None:
     """The mainland mobile number (11 digits, 1[3-9]…) however it was typed: with spaces,
     hyphens or brackets, with +86 or 0086 in front. None for anything else."""
-    plain = re.sub(r"[\s\-()]", "", text or "")
-    for prefix in ("+86", "0086"):
-        if plain.startswith(prefix):
-            plain = plain[len(prefix) :]
-    return plain if _MOBILE.fullmatch(plain) else None
+    return normal_phone(text, mobile_only=True)
 
 
 def clean_address(kind: str, text: str) -> str:

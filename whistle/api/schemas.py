@@ -721,7 +721,9 @@ HOTLINE_BATCH_MAX = 500
 
 
 class HotlineOrderIn(In):
-    order_number: Annotated[str, Field(min_length=1, max_length=64)]
+    # Required but for channel "other": an order from there left without one is numbered by
+    # the intake (`assign_order_number`).
+    order_number: Annotated[str, Field(max_length=64)] = ""
     description: Annotated[str, Field(min_length=1, max_length=DESCRIPTION_MAX)]
     lon: Lon
     lat: Lat

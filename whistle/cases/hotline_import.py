@@ -257,9 +257,19 @@ def _arguments(
     lanes: dict[str, list[Lane]],
     gazetteer: Gazetteer | None,
 ) -> dict[str, Any]:
+    number = cell_text(cells.get("order_number"))
+    if not number:
+        # An order numbered at its intake would be new again at every import of the file.
+        raise InvalidInput(
+            "number",
+            _(
+                "Give the order's number: an export is imported again safely only by the "
+                "numbers of its orders."
+            ),
+        )
     lon, lat = _position(cells, lanes, gazetteer)
     return {
-        "number": cell_text(cells.get("order_number")),
+        "number": number,
         "description": cell_text(cells.get("description")),
         "lon": lon,
         "lat": lat,

@@ -766,6 +766,30 @@ class HotlineOrder(models.Model):
         return shown_class_name(self.deadline_class, self.deadline_class_name)
 
 
+class OrderNumberSequence(models.Model):
+    """Where the numbering of a township's work orders that came without a number of their
+    own (another channel) stands: the day and the last number given that day. One row per
+    township, moved on in the intake's transaction, which holds it until it commits, so two
+    intakes never give one number (`whistle.cases.actions.hotline.assign_order_number`)."""
+
+    township = models.OneToOneField(
+        Jurisdiction,
+        verbose_name=_("township"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    day = models.DateField(_("day"))
+    last = models.PositiveIntegerField(_("last number given"))
+
+    class Meta:
+        verbose_name = _("order numbering")
+        verbose_name_plural = _("order numberings")
+
+    def __str__(self) -> str:
+        return f"{self.township_id} {self.day} {self.last}"
+
+
 class Event(models.Model):
     """One entry of a case's trail. Append-only and hash-chained per case.
 

@@ -22,6 +22,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
+from whistle.organisation.personal_data import phone_digits
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -80,11 +82,9 @@ def reports_by_phone() -> Limit:
 
 
 def phone_key(phone: str) -> str:
-    """The same number however it was typed: digits only, without China's +86."""
-    digits = "".join(c for c in phone if c.isdigit())
-    if digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    return digits
+    """The same number however it was typed (`phone_digits`): 0086 138-0013-8000 counts
+    as 13800138000."""
+    return phone_digits(phone)
 
 
 def resident_key(phone: str, reporter: Any = None) -> str:

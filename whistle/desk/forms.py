@@ -918,10 +918,16 @@ class HotlineOrderForm(PickedPlace):
         initial=HotlineOrder.Channel.HOTLINE,
         widget=forms.RadioSelect,
     )
+    # Required but for an order from another channel, which the action numbers itself.
     number = forms.CharField(
         label=_("Order number"),
         max_length=64,
-        help_text=_("The hotline's or the superior's number of the order, e.g. 2026081012345."),
+        required=False,
+        help_text=_(
+            "The hotline's or the superior's number of the order, e.g. 2026081012345. An "
+            "order from another channel may go without one: Whistle numbers it by the "
+            "township's code, the date and a sequence, e.g. 110101015-20260512-001."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     deadline_class = forms.ChoiceField(label=_("Deadline class"), widget=forms.RadioSelect)
@@ -936,8 +942,9 @@ class HotlineOrderForm(PickedPlace):
         max_length=40,
         required=False,
         help_text=_(
-            "Only the township's dispatchers and chief of lanes see the name and the phone, "
-            "for the call-back; the case's record keeps neither."
+            "A mobile number or a fixed line with its area code, e.g. 010-65123456. Only the "
+            "township's dispatchers and chief of lanes see the name and the phone, for the "
+            "call-back; the case's record keeps neither."
         ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
     )

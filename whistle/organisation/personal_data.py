@@ -12,13 +12,29 @@ the commitment says nothing, where a bare hash of a phone number would be found 
 every number.
 
 Whoever does not need the data sees it masked: 王*, 138****1234.
+
+A phone number is kept in one form however it was typed (`normal_phone`): the digits a
+mainland phone dials, so that a number is found, matched and erased however each record
+spelled it (`phone_digits`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
+import unicodedata
+
+# A mainland mobile number: 11 digits, 13… to 19….
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+# A fixed line with its area code: 010 and 02x with a local number of 8 digits, the other
+# area codes (0 and three digits) with 7 or 8; a local number starts with 2 to 9.
+_FIXED_LINE = re.compile(r"0(?:10|2[0-9])[2-9][0-9]{7}|0[3-9][0-9]{2}[2-9][0-9]{6,7}")
+# What people write between the digits: spaces, hyphens and dashes, brackets.
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015()]")
+# China's country code, as dialled from abroad.
+_COUNTRY_PREFIXES = ("+86", "0086")
 
 from django.dispatch import Signal
 
@@ -65,9 +81,32 @@ def mask_name(name: str) -> str:
     return name[0] + "*"
 
 
+def normal_phone(text: str, *, mobile_only: bool = False) -> str | None:
+    """A mainland phone number as it is kept, however it was typed: without spaces,
+    hyphens, brackets or a +86 or 0086 in front (full-width characters read as their
+    ASCII), either a mobile number (13812345678) or, unless `mobile_only`, a fixed line
+    with its area code (010-6512 3456 and +86 10 6512 3456 are 01065123456). None for
+    anything else: too short, too long, no area code, no such prefix."""
+    plain = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text or ""))
+    prefix = next((p for p in _COUNTRY_PREFIXES if plain.startswith(p)), "")
+    plain = plain[len(prefix) :]
+    if _MOBILE.fullmatch(plain):
+        return plain
+    if mobile_only:
+        return None
+    if prefix and not plain.startswith("0"):
+        # From abroad an area code is dialled without its 0.
+        plain = "0" + plain
+    return plain if _FIXED_LINE.fullmatch(plain) else None
+
+
 def phone_digits(phone: str) -> str:
-    """The digits of a phone number however it was written (spaces, dashes, +86), so that
+    """A phone number in the form it is matched by, however it was written: its normal
+    form (`normal_phone`), else its digits (without +86 before a mobile number), so that
     one number is found however each record spelled it."""
+    normal = normal_phone(phone)
+    if normal is not None:
+        return normal
     digits = "".join(c for c in phone or "" if c.isdigit())
     if len(digits) == 13 and digits.startswith("86"):
         # +86 and a mobile number.

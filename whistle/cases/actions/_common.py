@@ -34,6 +34,7 @@ from whistle.notifications.outbox import ROW_FIELDS, Outbox, notify_many
 from whistle.notifications.status import event_key
 from whistle.organisation import directory
 from whistle.organisation.models import Department, Jurisdiction, Person, Role
+from whistle.organisation.personal_data import normal_phone
 from whistle.policies.calendar import (
     CalendarError,
     ComputedDeadline,
@@ -133,6 +134,26 @@ def clean_phone(value: Any, field: str = "phone") -> str:
     phone = clean_text(value, field, _("The phone number"), max_length=40)
     if not _PHONE.match(phone) or sum(c.isdigit() for c in phone) < 5:
         raise InvalidInput(field, _("%(phone)s is not a phone number."), phone=phone)
+    return phone
+
+
+def clean_caller_phone(value: Any, field: str = "caller_phone") -> str:
+    """A caller's phone number as it is kept (`normal_phone`): a mainland mobile or a fixed
+    line with its area code, however it was typed; "" when none was given. Anything else
+    is refused, saying what a number to call back looks like."""
+    text = clean_text(value, field, _("The phone number"), max_length=40, required=False)
+    if not text:
+        return ""
+    phone = normal_phone(text)
+    if phone is None:
+        raise InvalidInput(
+            field,
+            _(
+                "%(phone)s is not a number to call back: give a mobile number (11 digits, "
+                "e.g. 13812345678) or a fixed line with its area code (e.g. 010-65123456)."
+            ),
+            phone=text,
+        )
     return phone
 
 

@@ -5,7 +5,10 @@ An order becomes a case in the normal workflow (reported, then filed, whistled, 
 with the order's number, its channel and the two limits of its deadline class: the reply
 to the caller by `respond_due_at` (the sweep records it overdue) and the resolution by
 `resolve_due_at`. An order number is taken once per district: a second intake of the same
-number, even at the same moment, returns the case of the first.
+number, even at the same moment, returns the case of the first. An order from another
+channel (a caller who phoned the township itself) may come without a number: the intake
+gives it one (`assign_order_number`). The caller's phone is kept in its normal form
+(`clean_caller_phone`).
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.actions._common import (
@@ -26,7 +30,7 @@ from whistle.cases.actions._common import (
     PhotoBatch,
     atomic,
     clean_accuracy,
-    clean_phone,
+    clean_caller_phone,
     clean_position,
     clean_text,
     deadline,
@@ -49,7 +53,7 @@ from whistle.cases.actions.intake import (
 from whistle.cases.deadlines import next_reply_check
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.hotline import ANSWERS_MAX, HOTLINE_PLATFORM_ROLE, answered_orders, queue_answer
-from whistle.cases.models import Case, HotlineOrder
+from whistle.cases.models import Case, HotlineOrder, OrderNumberSequence
 from whistle.cases.permissions import Scoped, request_handled, require, require_role
 from whistle.cases.rows import new_row
 from whistle.cases.rules import hotline_deadline_classes
@@ -85,7 +89,15 @@ class TakenOrder:
 
 
 def clean_order_number(value: Any) -> str:
-    number = clean_text(value, "number", _("The order number"), max_length=64)
+    number = clean_text(value, "number", _("The order number"), max_length=64, required=False)
+    if not number:
+        raise InvalidInput(
+            "number",
+            _(
+                "Give the order's number: an order of the 12345 hotline or from a superior "
+                "has one. Only an order from another channel may come without one."
+            ),
+        )
     if not ORDER_NUMBER.match(number):
         raise InvalidInput(
             "number",
@@ -96,6 +108,49 @@ def clean_order_number(value: Any) -> str:
             number=number,
         )
     return number
+
+
+def _number_given(channel: str, value: Any) -> bool:
+    """Whether the order comes with a number of its own: always from the hotline and from a
+    superior; from another channel, unless it was left empty."""
+    if channel != Channel.OTHER:
+        return True
+    return not (value is None or (isinstance(value, str) and not value.strip()))
+
+
+def _next_in_sequence(township: Jurisdiction, day: date) -> int:
+    """The next number of the township's sequence on `day` (1 on a new day): one statement
+    that inserts the township's row or moves it on, and holds it until the transaction
+    ends, so that an intake at the same moment waits and takes the number after."""
+    connection = connections[router.db_for_write(OrderNumberSequence)]
+    quote = connection.ops.quote_name
+    table = quote(OrderNumberSequence._meta.db_table)
+    column = {f.name: quote(f.column) for f in OrderNumberSequence._meta.fields}
+    township_id, on, last = column["township"], column["day"], column["last"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({township_id}, {on}, {last}) VALUES (%s, %s, 1) "
+            f"ON CONFLICT ({township_id}) DO UPDATE SET "
+            f"{last} = CASE WHEN {table}.{on} = excluded.{on} THEN {table}.{last} + 1 ELSE 1 END, "
+            f"{on} = excluded.{on} RETURNING {last}",
+            [township.pk, connection.ops.adapt_datefield_value(day)],
+        )
+        row = cursor.fetchone()
+    return int(row[0])
+
+
+def assign_order_number(township: Jurisdiction, now: datetime) -> str:
+    """A number for an order that came without one, unique in the district and readable:
+    the township's code, the day (Beijing time) and the day's sequence,
+    110101015-20260512-001. Run inside the intake's transaction; a number the district
+    already holds (typed in by hand) is passed over."""
+    day = timezone.localdate(now)
+    while True:
+        sequence = _next_in_sequence(township, day)
+        number = f"{township.code}-{day:%Y%m%d}-{sequence:03d}"
+        taken = HotlineOrder.objects.filter(district_id=township.parent_id, number=number)
+        if not taken.exists():
+            return number
 
 
 def deadline_class_for(district: Any, code: Any) -> HotlineDeadlineClass:
@@ -166,8 +221,13 @@ def take_hotline_order(
     township where the problem lies, or by the district's chief or chiefs' office; or, with
     no `actor`, handed over by the hotline platform itself (an import of its export). A 12345
     order needs the caller's name or phone; the trail records neither, only a commitment to
-    them (`whistle.organisation.personal_data`). The order's limits follow from its deadline class
-    (the district's default class when none is given), counted from now.
+    them (`whistle.organisation.personal_data`); the phone is kept in its normal form, and
+    a number that is neither a mobile nor a fixed line with its area code is refused
+    (`clean_caller_phone`). The order's limits follow from its deadline class (the
+    district's default class when none is given), counted from now.
+
+    An order from another channel given without a number is numbered in the intake's
+    transaction (`assign_order_number`); it is a new order at every intake.
 
     Idempotent by order number within the district: when the number was taken before, the
     earlier case is returned (`created` False) and nothing is written, also when two
@@ -178,13 +238,14 @@ def take_hotline_order(
     number is looked up first.
     """
     now = moment(now)
-    number = clean_order_number(number)
     if not isinstance(channel, str) or channel not in CHANNELS:
         raise InvalidInput(
             "channel",
             _("Choose where the order comes from: %(channels)s."),
             channels=_(", ").join(str(label) for label in Channel.labels),
         )
+    # Empty: the order is numbered inside the transaction.
+    number = clean_order_number(number) if _number_given(channel, number) else ""
     description = clean_text(
         description, "description", _("The description"), max_length=DESCRIPTION_MAX
     )
@@ -194,7 +255,7 @@ def take_hotline_order(
     caller_name = clean_text(
         caller_name, "caller_name", _("The caller's name"), max_length=60, required=False
     )
-    caller_phone = clean_phone(caller_phone, "caller_phone") if caller_phone else ""
+    caller_phone = clean_caller_phone(caller_phone)
     if channel == Channel.HOTLINE and not (caller_name or caller_phone):
         raise InvalidInput(
             "caller_name", _("Give the name or the phone number of the person who called.")
@@ -211,7 +272,7 @@ def take_hotline_order(
             Scoped(TOWNSHIP_REPORTERS, jurisdiction=location.township),
             Scoped(DISTRICT_REPORTERS, jurisdiction=district),
         )
-    if look_first or photos:
+    if number and (look_first or photos):
         # Photos are stored before the order's insert: not for a number taken before.
         existing = _existing(district, number)
         if existing is not None:
@@ -224,14 +285,18 @@ def take_hotline_order(
         batch = PhotoBatch(photos)
     except ActionRefused:
         # A number taken before returns its case, whatever else this intake says.
-        existing = _existing(district, number)
+        existing = _existing(district, number) if number else None
         if existing is None:
             raise
         return existing
     salt = personal_data.new_salt()
     outbox = Outbox()
+    given = bool(number)
     try:
         with atomic(batch):
+            if not given:
+                assert location.township is not None  # `_locate_or_refuse` found one
+                number = assign_order_number(location.township, now)
             case, event = _open_case(
                 outbox=outbox,
                 actor=actor,
@@ -292,8 +357,8 @@ def take_hotline_order(
     except IntegrityError:
         # The number was taken before, or by another intake that committed first: the
         # order's unique number refused the insert, and everything this intake wrote is
-        # rolled back.
-        existing = _existing(district, number)
+        # rolled back. A number this intake gave is no earlier order's.
+        existing = _existing(district, number) if given else None
         if existing is None:
             raise
         return existing

@@ -103,7 +103,8 @@ def erase_reporter_data(case_id: int, *, reason: str, now: datetime | None = Non
 
 
 def cases_with_phone(phone: str) -> list[int]:
-    """The cases whose reporter gave this phone number, however either was written."""
+    """The cases whose reporter gave this phone number, however either was written (the
+    normal form of `phone_digits`: 010-6512 3456 finds a caller kept as 01065123456)."""
     wanted = phone_digits(phone)
     if not wanted:
         return []

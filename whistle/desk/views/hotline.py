@@ -118,7 +118,16 @@ def hotline(request: HttpRequest) -> HttpResponse:
             )
         else:
             values = {"number": taken.order.number, "case": taken.case.reference}
-            if taken.created:
+            if not form.cleaned_data["number"]:
+                messages.success(
+                    request,
+                    _(
+                        "Order taken: it came without a number, so Whistle numbered it "
+                        "%(number)s. It is case %(case)s."
+                    )
+                    % values,
+                )
+            elif taken.created:
                 messages.success(
                     request, _("Order %(number)s taken: it is case %(case)s.") % values
                 )
