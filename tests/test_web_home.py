@@ -220,7 +220,7 @@ def test_the_map_says_what_each_colour_and_line_means(client, small_city, dispat
         assert "街乡边界" in legend and "区界" in legend
     # In English the statuses of a colour are listed with English commas.
     legend = section(page(client, "/", HTTP_ACCEPT_LANGUAGE="en"), 'class="map-legend"', "</ul>")
-    assert "reported, filed, dispatched" in legend and "、" not in legend
+    assert "Reported, filed, dispatched" in legend and "、" not in legend
 
 
 def test_a_township_map_names_the_township_and_community_boundaries(client, whistle_city):

@@ -105,7 +105,7 @@ def test_signing_in_leads_home_with_the_persons_name_and_roles(client, small_cit
     html = response.content.decode()
     assert response.redirect_chain[-1][0] == "/"
     assert "Hello, wang-fang" in html
-    assert "alley steward · 人民市场东巷" in html
+    assert "Alley steward · 人民市场东巷" in html
 
 
 def test_the_home_page_maps_the_persons_area(client, small_city, dispatcher):

@@ -107,7 +107,7 @@ def test_the_language_switch_turns_every_word_english(new_page, shots, small_cit
     page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert "Hello, wang-fang" in page.locator("h1").inner_text()
     open_menu(page)
-    assert "alley steward" in page.locator(".who-roles").inner_text()
+    assert "Alley steward" in page.locator(".who-roles").inner_text()
     assert page.locator("button[name=language][value=zh-hans]").inner_text() == "简体中文"
     page.wait_for_selector("[data-map][data-map-ready=true]")
     assert page.locator(".leaflet-control-zoom-in").get_attribute("title") == "Zoom in"
