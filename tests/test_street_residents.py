@@ -53,6 +53,7 @@ from whistle.cases.actions import (
     report_result,
     rule_on_decline,
 )
+from whistle.cases.actions.personal_data import erase_reporter_data
 from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.district.forms import RatingForm as DistrictRatingForm
@@ -683,6 +684,87 @@ def test_photos_of_the_result_are_served_without_exif_and_report_photos_are_not(
     photo = other.attachments.get()
     assert client.get(f"/report/follow/{other.reference}/photos/{photo.pk}/").status_code == 404
     assert client.get(f"/report/follow/{other.reference}/photos/{result.pk}/").status_code == 404
+
+
+def own_report(street, reporter) -> ResidentReport:
+    """A report sent with a photo by a resident signed in with their account."""
+    lon, lat = ON_THE_LANE
+    return report_resident_case(
+        name="赵磊",
+        phone="13800138000",
+        description="路口<b>堆了</b>建筑垃圾\n已经三天了",
+        lon=lon,
+        lat=lat,
+        photos=[png_bytes()],
+        reporter=reporter,
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "alt"),
+    [
+        ("zh-hans", "您上报的内容", "您上传的照片 1"),
+        ("en", "What you reported", "Photo 1 that you sent"),
+    ],
+)
+def test_the_signed_in_reporter_sees_the_description_and_photos_they_sent(
+    client, street, language, heading, alt
+):
+    zhao = make_person("zhao-lei", Role.RESIDENT)
+    case = own_report(street, zhao).case
+    photo = case.attachments.get(purpose="report")
+    client.force_login(zhao)
+    html = client.get(
+        f"/report/follow/{case.reference}/", HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    assert heading in html
+    # Written as typed, escaped, its lines kept.
+    assert "路口&lt;b&gt;堆了&lt;/b&gt;建筑垃圾<br>已经三天了" in html
+    url = f"/report/follow/{case.reference}/photos/{photo.pk}/"
+    assert f'<img src="{url}" alt="{alt}"' in html
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert response["Cache-Control"] == "private, max-age=3600"
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("visitor", ["anonymous", "follow link", "another resident", "dispatcher"])
+def test_nobody_but_the_signed_in_reporter_sees_what_was_reported(
+    client, street, visitor, language
+):
+    report = own_report(street, make_person("zhao-lei", Role.RESIDENT))
+    case = report.case
+    photo = case.attachments.get(purpose="report")
+    page = f"/report/follow/{case.reference}/"
+    if visitor == "follow link":
+        page += f"?key={report.rating_key}"
+    elif visitor == "another resident":
+        client.force_login(make_person("qian-fang", Role.RESIDENT))
+    elif visitor == "dispatcher":
+        client.force_login(street.dispatcher)
+    response = client.get(page, HTTP_ACCEPT_LANGUAGE=language)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert case.reference in html
+    for private in ("data-own-report", "建筑垃圾", "您上报的内容", "What you reported"):
+        assert private not in html
+    url = f"/report/follow/{case.reference}/photos/{photo.pk}/"
+    assert url not in html
+    assert client.get(url).status_code == 404
+
+
+def test_once_the_reporters_data_is_erased_the_report_is_no_longer_shown_back(client, street):
+    zhao = make_person("zhao-lei", Role.RESIDENT)
+    case = own_report(street, zhao).case
+    photo = case.attachments.get(purpose="report")
+    erase_reporter_data(case.pk, reason="request")
+    client.force_login(zhao)
+    html = client.get(f"/report/follow/{case.reference}/").content.decode()
+    assert "问题已上报" in html
+    assert "data-own-report" not in html
+    assert "建筑垃圾" not in html
+    assert client.get(f"/report/follow/{case.reference}/photos/{photo.pk}/").status_code == 404
 
 
 def test_the_public_copy_of_a_result_photo_is_made_once_and_read_after(client, street, monkeypatch):

@@ -10,8 +10,9 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, open_menu, sign_in, standing_at, submit
+from tests.conftest import make_person
 from tests.fixtures_cases import device_fix
-from tests.fixtures_street import reported, street_fixture  # noqa: F401
+from tests.fixtures_street import noisy_jpeg, reported, street_fixture  # noqa: F401
 from whistle.cases.actions import (
     acknowledge,
     blow_whistle,
@@ -25,6 +26,7 @@ from whistle.cases.actions import (
     solve_on_spot,
 )
 from whistle.cases.models import Case, Summons
+from whistle.organisation.models import Role
 from whistle.patrols.models import CheckResult, Patrol
 from whistle.street import captcha
 
@@ -337,6 +339,38 @@ def test_someone_with_only_the_reference_sees_no_rating_form(new_page, shots, st
     assert page.locator("[data-wrong-key]").is_visible()
     assert page.locator("input[name=rating]").count() == 0
     shots(page, "2-wrong-key", full_page=True)
+
+
+def test_a_signed_in_resident_sees_on_a_phone_what_they_reported(new_page, shots, street):
+    zhao = make_person("zhao-lei", Role.RESIDENT)
+    lon, lat = 116.4321, 39.8729
+    report = report_resident_case(
+        # A long run without a space, as typed on a phone, wraps within the screen.
+        description="夕照寺中街路边堆了很多建筑垃圾" * 8 + "\nhttps://example.com/" + "x" * 80,
+        lon=lon,
+        lat=lat,
+        photos=[noisy_jpeg((640, 480))],
+        reporter=zhao,
+    )
+    reference = report.case.reference
+    page = new_page(PHONE)
+    sign_in(page, "zhao-lei")
+    page.goto(f"/report/follow/{reference}/")
+    section = page.locator("[data-own-report]")
+    expect(section.locator("h2")).to_have_text("您上报的内容")
+    assert "夕照寺中街路边堆了很多建筑垃圾" in section.inner_text()
+    thumbnail = section.locator("img")
+    expect(thumbnail).to_have_attribute("alt", "您上传的照片 1")
+    thumbnail.scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelector('[data-own-report] img').naturalWidth > 0")
+    fits_the_phone(page)
+    shots(page, "1-what-i-reported", full_page=True)
+
+    other = new_page(PHONE)
+    other.goto(f"/report/follow/{reference}/")
+    other.wait_for_selector(".timeline")
+    assert other.locator("[data-own-report]").count() == 0
+    assert "夕照寺中街" not in other.locator("main").inner_text()
 
 
 RELEASED = {

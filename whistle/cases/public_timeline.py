@@ -1,21 +1,28 @@
 """What anyone may follow of a case by its reference number: a timeline in plain words,
 without names, notes, positions or phone numbers. The residents' follow page shows it, and the
 API gives it to a resident who reported the case (`GET /api/v1/cases/{reference}/timeline`),
-who sees nothing more of the case's trail there than on the page."""
+who sees nothing more of the case's trail there than on the page.
+
+The follow page shows the resident signed in with the account they reported with what they
+sent, the description and the photos (`own_report`); nobody else, whatever they hold."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases.actions import resident_may_rate
 from whistle.cases.models import Attachment, Case
 from whistle.cases.trail import EventKind
 
 # The photos of a case that its follow page publishes (re-encoded, without EXIF).
 RESULT_PURPOSES = (Attachment.Purpose.RESULT, Attachment.Purpose.CHECK)
+# The photos a resident sent with their report: shown back to them alone (`own_report`).
+REPORT_PURPOSES = (Attachment.Purpose.REPORT,)
 # The statuses in which the resident who reported a case may rate its result.
 RATABLE = (Case.Status.CLOSED, Case.Status.EVALUATED)
 
@@ -107,9 +114,34 @@ def timeline(case: Case) -> list[PublicEntry]:
     return entries
 
 
-def result_photos(case: Case) -> list[Attachment]:
+def _photos(case: Case, purposes: tuple[str, ...]) -> list[Attachment]:
     return list(
-        Attachment.objects.filter(case=case, purpose__in=RESULT_PURPOSES).order_by(
-            "uploaded_at", "pk"
-        )
+        Attachment.objects.filter(case=case, purpose__in=purposes).order_by("uploaded_at", "pk")
     )
+
+
+def result_photos(case: Case) -> list[Attachment]:
+    return _photos(case, RESULT_PURPOSES)
+
+
+@dataclass(frozen=True)
+class OwnReport:
+    """What a resident reported, as the follow page shows it back to them."""
+
+    description: str
+    photos: list[Attachment]
+
+
+def sees_own_report(case: Case, person: Any) -> bool:
+    """Whether `person` is the resident signed in with the account that reported the case,
+    whose data has not been erased. Neither the reference nor the follow link's key is
+    enough: both are passed on (the link to be followed, the reference to the departments),
+    and what a resident wrote may name them."""
+    return case.personal_data_erased_at is None and resident_may_rate(case, person=person)
+
+
+def own_report(case: Case, person: Any) -> OwnReport | None:
+    """The description and photos of the case, for the resident who reported it alone."""
+    if not sees_own_report(case, person):
+        return None
+    return OwnReport(case.description, _photos(case, REPORT_PURPOSES))

@@ -24,7 +24,15 @@ from whistle.cases.actions import (
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.images import PhotoRefused
 from whistle.cases.models import Attachment, Case
-from whistle.cases.public_timeline import RATABLE, RESULT_PURPOSES, result_photos, timeline
+from whistle.cases.public_timeline import (
+    RATABLE,
+    REPORT_PURPOSES,
+    RESULT_PURPOSES,
+    own_report,
+    result_photos,
+    sees_own_report,
+    timeline,
+)
 from whistle.organisation import geo
 from whistle.organisation.models import Lane
 from whistle.street import captcha, kept, ratelimit
@@ -320,7 +328,9 @@ def _render_case(
     rating_open = case.source == Case.Source.RESIDENT and case.status in RATABLE
     rated = case.resident_rated_at is not None
     called_back = case.resident_called_back_at is not None
-    reporter = resident_may_rate(case, key=key, person=request.user)
+    # What the resident sent, for the signed-in reporter alone.
+    own = own_report(case, request.user)
+    reporter = own is not None or resident_may_rate(case, key=key, person=request.user)
     if key and not reporter:
         # A wrong key counts as a miss: guessing keys is guessing references.
         ratelimit.follow_misses().hit(ratelimit.client_ip(request))
@@ -331,6 +341,7 @@ def _render_case(
             "case": case,
             "timeline": timeline(case),
             "photos": result_photos(case),
+            "own_report": own,
             "rating_form": rating_form,
             "can_rate": reporter and rating_open and not rated and not called_back,
             "is_reporter": reporter,
@@ -391,15 +402,23 @@ def rate(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_GET
 def photo(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
-    """A photo of the result, re-encoded without its EXIF block."""
+    """A photo of the result, re-encoded without its EXIF block; a photo sent with the
+    report only for the resident signed in with the account that reported it
+    (`sees_own_report`), not found for anyone else."""
     attachment = (
         Attachment.objects.filter(
-            pk=pk, case__reference=reference, purpose__in=list(RESULT_PURPOSES)
+            pk=pk,
+            case__reference=reference,
+            purpose__in=[*RESULT_PURPOSES, *REPORT_PURPOSES],
         )
-        .only("file", "sha256")
+        .only("file", "sha256", "purpose", "case_id")
         .first()
     )
     if attachment is None:
+        raise Http404
+    if attachment.purpose in REPORT_PURPOSES and not sees_own_report(
+        Case.objects.get(pk=attachment.case_id), request.user
+    ):
         raise Http404
     try:
         content, content_type = public_copy(attachment)
