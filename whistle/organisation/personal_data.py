@@ -26,6 +26,8 @@ import re
 import secrets
 import unicodedata
 
+from django.dispatch import Signal
+
 # A mainland mobile number: 11 digits, 13… to 19….
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 # A fixed line with its area code: 010 and 02x with a local number of 8 digits, the other
@@ -35,8 +37,6 @@ _FIXED_LINE = re.compile(r"0(?:10|2[0-9])[2-9][0-9]{7}|0[3-9][0-9]{2}[2-9][0-9]{
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015()]")
 # China's country code, as dialled from abroad.
 _COUNTRY_PREFIXES = ("+86", "0086")
-
-from django.dispatch import Signal
 
 # The apps that keep personal data of their own (the township's applications to be a steward,
 # the new numbers waiting for their code) erase it through this signal: a receiver gets
