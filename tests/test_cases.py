@@ -219,7 +219,7 @@ def test_a_resident_reports_without_an_account_and_the_phone_stays_out_of_the_tr
         Case.Source.RESIDENT,
         None,
         "蔡阿姨",
-        "+86 139-1234-5678",
+        "13912345678",  # kept in its normal form, however it was typed
     )
     event = Event.objects.get(case=case)
     assert event.actor is None and event.actor_role == Role.RESIDENT
@@ -402,7 +402,7 @@ def test_a_case_whose_result_was_rated_reads_rated_in_english_and_in_chinese(whi
     assert case.status == "evaluated"
     client.force_login(city.dispatcher)
     for language, status, event in (
-        ("en", "rated", "result rated"),
+        ("en", "Rated", "result rated"),
         ("zh-hans", "已评价", "已评价"),
     ):
         client.cookies["django_language"] = language

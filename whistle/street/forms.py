@@ -3,7 +3,6 @@ the actions validate the rest and their refusals are put on the field they conce
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
@@ -12,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from whistle.cases.actions import DESCRIPTION_MAX, NOTE_MAX, REASON_MAX
 from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.organisation.models import Lane
+from whistle.organisation.personal_data import normal_phone
 from whistle.patrols.models import CheckResult
 from whistle.policies.models import Category
 from whistle.street.public import REFERENCE, normal_reference
@@ -22,8 +22,6 @@ from whistle.web.forms import (
     TextLimits,
     place_action_error,
 )
-
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,38}[0-9]$")
 
 # The field an action's InvalidInput names → the form field that shows it.
 ACTION_FIELDS = {
@@ -208,11 +206,12 @@ class ResidentReportForm(PickedPlace, PlaceFields):
         phone = self.cleaned_data["phone"].strip()
         if not phone:
             return ""
-        if not _PHONE.match(phone) or not 7 <= sum(c.isdigit() for c in phone) <= 15:
+        normal = normal_phone(phone)
+        if normal is None:
             raise forms.ValidationError(
                 _("Enter a phone number the township can call back, e.g. 13800138000.")
             )
-        return phone
+        return normal
 
 
 class StartPatrolForm(TextLimits):

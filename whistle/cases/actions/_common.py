@@ -4,7 +4,6 @@ computing deadlines and queuing notifications."""
 from __future__ import annotations
 
 import math
-import re
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -51,8 +50,6 @@ DESCRIPTION_MAX = 4000
 MAX_PHOTOS = 9
 
 ZERO = timedelta()
-
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{3,38}[0-9]$")
 
 
 def moment(now: datetime | None) -> datetime:
@@ -128,13 +125,6 @@ def clean_optional_position(
     if lon is None or lat is None:
         raise InvalidInput(field, _("Give both the longitude and the latitude, or neither."))
     return clean_position(lon, lat, field=field)
-
-
-def clean_phone(value: Any, field: str = "phone") -> str:
-    phone = clean_text(value, field, _("The phone number"), max_length=40)
-    if not _PHONE.match(phone) or sum(c.isdigit() for c in phone) < 5:
-        raise InvalidInput(field, _("%(phone)s is not a phone number."), phone=phone)
-    return phone
 
 
 def clean_caller_phone(value: Any, field: str = "caller_phone") -> str:

@@ -21,7 +21,7 @@ from whistle.cases.actions._common import (
     atomic,
     changes,
     clean_accuracy,
-    clean_phone,
+    clean_caller_phone,
     clean_position,
     clean_text,
     deadline,
@@ -341,7 +341,7 @@ def report_case(
     reporter_name = clean_text(
         reporter_name, "reporter_name", _("The reporter's name"), max_length=60, required=False
     )
-    reporter_phone = clean_phone(reporter_phone, "reporter_phone") if reporter_phone else ""
+    reporter_phone = clean_caller_phone(reporter_phone, "reporter_phone")
     location = _locate_or_refuse(*position)
     district_scope = Scoped(DISTRICT_REPORTERS, jurisdiction=location.district)
     scopes = [
@@ -452,9 +452,7 @@ def report_resident_case(
     if reporter is not None and not (isinstance(reporter, Person) and reporter.is_active):
         raise PermissionRefused(_("This account may not report: it is not active."))
     name = clean_text(name, "name", _("Your name"), max_length=60, required=False)
-    phone = clean_text(phone, "phone", _("The phone number"), max_length=40, required=False)
-    if phone:
-        phone = clean_phone(phone)
+    phone = clean_caller_phone(phone, "phone")
     description = clean_text(
         description, "description", _("The description"), max_length=DESCRIPTION_MAX
     )
