@@ -35,6 +35,9 @@
  * only on a page with a form the queue takes.
  *
  * The panel [data-offline-panel] lists the queue: waiting, sent, failed with the reason.
+ * A page the service worker answered from the phone's store says, above everything, when it
+ * was saved and how many records of the queue are not sent yet: it may not show them (a
+ * patrol ended without signal still shown in progress).
  * This script also registers the site's service worker (whistle.web.offline) and asks it
  * to keep the person's phone pages while there is signal.
  */
@@ -63,6 +66,9 @@
   // A page the service worker answered from the phone's store (no answer from the server)
   // starts so.
   var unreachable = !!(body && body.hasAttribute("data-offline-kept"));
+  // When the server made the page the worker answered from the store (its value; empty when
+  // unknown), null for a page from the server.
+  var keptAt = body ? body.getAttribute("data-offline-kept") : null;
 
   function offline() {
     return navigator.onLine === false || unreachable;
@@ -812,6 +818,54 @@
     );
   }
 
+  function unsent(items) {
+    return items.filter(function (item) {
+      return item.status !== "sent";
+    }).length;
+  }
+
+  // The day, in Beijing time, as 2026-12-07.
+  function day(date) {
+    try {
+      return new Intl.DateTimeFormat("en-CA", {
+        timeZone: Whistle.strings.timeZone || "Asia/Shanghai",
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+      }).format(date);
+    } catch (e) {
+      return date.toDateString();
+    }
+  }
+
+  // When a kept page was saved: its time of day, with its day when that was not today.
+  function savedAt(iso) {
+    var date = new Date(iso);
+    if (!iso || isNaN(date.getTime())) return "";
+    return (day(date) === day(new Date()) ? "" : day(date) + " ") + time(date);
+  }
+
+  // A page from the phone's store says how old it is and that the records not sent yet may
+  // not show on it: a page kept before a patrol was ended without signal still shows it in
+  // progress.
+  function keptNote(waiting) {
+    if (keptAt === null) return;
+    var note = document.querySelector("[data-offline-kept-note]");
+    if (!note) {
+      note = element("p", "offline-banner offline-kept");
+      note.setAttribute("data-offline-kept-note", "");
+      var where = banner || document.querySelector("main");
+      if (!where) return;
+      if (where === banner) where.parentNode.insertBefore(note, banner.nextSibling);
+      else where.insertBefore(note, where.firstChild);
+    }
+    var at = savedAt(keptAt);
+    var text = at ? words("offlineKeptAt", { time: at }) : words("offlineKept");
+    // Chinese sentences follow each other without a space.
+    if (waiting) text += (/[。！？]$/.test(text) ? "" : " ") + words("offlineKeptWaiting", { n: waiting });
+    note.textContent = text;
+  }
+
   function render() {
     if (banner) {
       banner.hidden = !offline();
@@ -823,13 +877,16 @@
         words.hidden = queued;
       });
     }
-    if (!panel || !owner()) return Promise.resolve();
+    if (!owner()) {
+      keptNote(0);
+      return Promise.resolve();
+    }
     return mine()
       .then(function (items) {
+        var waiting = unsent(items);
+        keptNote(waiting);
+        if (!panel) return;
         var list = panel.querySelector("[data-offline-list]");
-        var waiting = items.filter(function (item) {
-          return item.status !== "sent";
-        }).length;
         panel.querySelector("[data-offline-count]").textContent = waiting
           ? words("offlineWaiting", { n: waiting })
           : words("offlineAllSent");

@@ -446,6 +446,127 @@ def test_a_patrol_started_with_signal_and_ended_in_a_dead_zone_ends_once_when_it
     assert abs((patrol.ended_at - ended).total_seconds()) < 1
 
 
+def minutes_between(start: datetime, end: datetime) -> set[str]:
+    """Every time of day, Beijing time, HH:MM, from `start` to `end`."""
+    found = set()
+    moment = start.astimezone(BEIJING).replace(second=0, microsecond=0)
+    while moment <= end:
+        found.add(moment.strftime("%H:%M"))
+        moment += timedelta(minutes=1)
+    return found
+
+
+KEPT_WORDS = {
+    "zh-CN": {
+        "in_progress": "巡查进行中",
+        "saved": "本页是 {time} 保存在本机的副本，可能不是最新状态。",
+        "waiting": "本机还有 {n} 条记录尚未发送，本页可能尚未反映。",
+        "between": "",
+    },
+    "en-US": {
+        "in_progress": "Patrol in progress",
+        "saved": "This page is the copy saved on this phone at {time}: it may be out of date.",
+        "waiting": "{n} records on this phone are not sent yet and may not show on it.",
+        "between": " ",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en-US"])
+def test_a_kept_page_says_when_it_was_saved_and_that_a_patrol_end_waits_to_be_sent(
+    new_page, shots, street, language
+):
+    words = KEPT_WORDS[language]
+    patrol = start_patrol(street.steward, lane=street.city.renmin_lane)
+    page = new_page(PHONE, locale=language, **standing_at(WALK[0], 6))
+    sign_in(page, "wang-fang")
+    opened = timezone.now()
+    page.goto("/patrol/")
+    controlled(page)
+    kept_by_the_worker(page, "/patrol/")
+    kept_by_the_worker(page, "/patrol/reports/")
+    # With signal the page is the server's and says nothing of being kept.
+    page.goto("/patrol/")
+    expect(page.locator("#current-title")).to_have_text(words["in_progress"])
+    expect(page.locator("[data-offline-kept-note]")).to_have_count(0)
+    page.goto(f"/patrol/walk/{patrol.uuid}/")
+    page.wait_for_selector("[data-patrol]")
+
+    # Ended in a dead zone: the end waits on the phone, and my lanes come from the store,
+    # kept while the patrol was running.
+    page.context.set_offline(True)
+    page.wait_for_timeout(700)
+    page.locator("[data-patrol-end] button[type=submit]").click()
+    page.wait_for_url("**/patrol/")
+    waiting = len(queue(page))
+    assert waiting >= 1 and queue(page)[-1]["kind"] == "patrol-end"
+    assert all(item["status"] == "waiting" for item in queue(page))
+    note = page.locator("[data-offline-kept-note]")
+    expect(note).to_be_visible()
+    times = minutes_between(opened, timezone.now())
+    text = note.inner_text()
+    assert any(
+        text
+        == words["saved"].format(time=at) + words["between"] + words["waiting"].format(n=waiting)
+        for at in times
+    ), (text, times)
+    # The page itself is the copy from before the end: the note above it says so.
+    expect(page.locator("#current-title")).to_have_text(words["in_progress"])
+    box = note.bounding_box()
+    assert box is not None and box["y"] < page.locator("#current-title").bounding_box()["y"]
+    fits_the_phone(page)
+    shots(page, "1-my-lanes-kept-with-the-end-waiting")
+    # Every kept page says it, not only my lanes.
+    page.goto("/patrol/reports/")
+    page.wait_for_selector("body[data-offline-kept]", state="attached")
+    expect(note).to_contain_text(words["waiting"].format(n=waiting))
+    shots(page, "2-my-reports-kept")
+
+    # The signal returns: the end is sent; the copy still says it was saved, nothing waits.
+    page.context.set_offline(False)
+    wait_all_sent(page, waiting)
+    expect(note).not_to_contain_text(words["waiting"].format(n=waiting))
+    assert any(note.inner_text() == words["saved"].format(time=at) for at in times)
+    patrol.refresh_from_db()
+    assert patrol.ended_at is not None
+    shots(page, "3-sent")
+
+
+def test_the_no_signal_page_comes_in_the_language_last_chosen_and_shows_nobodys_name(
+    new_page, shots, street
+):
+    page = new_page(PHONE)
+    sign_in(page, "wang-fang")
+    page.goto("/patrol/")
+    controlled(page)
+    # Installed in Chinese; she switches to English with signal.
+    open_menu(page)
+    submit(page, ".language-switch button[value=en]")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.context.set_offline(True)
+    # A page never kept on the phone.
+    page.goto("/duty/")
+    expect(page.locator("h1")).to_have_text("No signal")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    # Kept for anyone on the phone: nobody's name, nobody's queue.
+    expect(page.locator("body")).to_have_attribute("data-offline-owner", "")
+    expect(page.locator(".who-name")).to_have_count(0)
+    assert street.steward.display_name not in page.content()
+    fits_the_phone(page)
+    shots(page, "1-english")
+
+    # And back to Chinese.
+    page.context.set_offline(False)
+    page.goto("/patrol/")
+    open_menu(page)
+    submit(page, ".language-switch button[value=zh-hans]")
+    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    page.context.set_offline(True)
+    page.goto("/duty/")
+    expect(page.locator("h1")).to_have_text("无信号")
+    shots(page, "2-chinese")
+
+
 def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_and_discarded(
     new_page, shots, whistle_city, tmp_path
 ):

@@ -223,6 +223,14 @@ def offline_strings() -> dict[str, str]:
         ),
         "offlineWaiting": str(_("%(n)s not sent yet.")),
         "offlineAllSent": str(_("Everything has been sent.")),
+        # A page the worker answered from the phone's store: how old it is, and what waits.
+        "offlineKeptAt": str(
+            _("This page is the copy saved on this phone at %(time)s: it may be out of date.")
+        ),
+        "offlineKept": str(_("This page is a copy saved on this phone: it may be out of date.")),
+        "offlineKeptWaiting": str(
+            _("%(n)s records on this phone are not sent yet and may not show on it.")
+        ),
         "offlineStatus_waiting": str(_("waiting")),
         "offlineStatus_sent": str(_("sent")),
         "offlineStatus_failed": str(_("failed")),

@@ -7,7 +7,8 @@
   the middle 80 % that every launcher's mask leaves visible.
 - `service_worker`: the one service worker of the site, at `/sw.js` so its scope is the
   whole site. It keeps the app shell (styles, scripts, icons) and the phone pages the person
-  opened or `pages` names, answers from them when the network does not, and carries the
+  opened or `pages` names, answers from them when the network does not (saying when each
+  was made), shows the "no signal" page in the person's language otherwise, and carries the
   Web Push handlers (`static/notifications/push-sw.js`), so no second worker competes.
 - `pages`: the phone pages of the signed-in person to keep for a dead zone: my lanes, the
   report form, my reports, the open patrol, the page of a patrol started without signal on
@@ -45,6 +46,7 @@ from PIL import Image, ImageDraw
 from whistle.cases.models import Summons
 from whistle.organisation.models import Person, Role, RoleAssignment
 from whistle.patrols.actions import PATROL_ROLES, open_patrol, patrol_lanes
+from whistle.web.chrome import html_lang
 from whistle.web.places import district_lanes_url, lane_districts, own_lanes, picker_district
 from whistle.web.templatetags.whistle_ui import map_layer_url
 
@@ -178,6 +180,13 @@ def manifest(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def offline_pages() -> dict[str, str]:
+    """The "no signal" page in each language, by the `lang` of the pages in it: the worker
+    keeps them all and shows the one of the last page the person opened."""
+    url = reverse("web:offline")
+    return {html_lang(code): f"{url}?lang={code}" for code, _name in settings.LANGUAGES}
+
+
 def shell_urls() -> list[str]:
     return [static(path) for path in SHELL] + [item["src"] for item in _icons()]
 
@@ -196,7 +205,8 @@ def service_worker(request: HttpRequest) -> HttpResponse:
         "shell_json": json.dumps(shell),
         "push_worker_json": json.dumps(static("notifications/push-sw.js")),
         "pages_url_json": json.dumps(reverse("web:offline-pages")),
-        "offline_url_json": json.dumps(reverse("web:offline")),
+        "offline_pages_json": json.dumps(offline_pages()),
+        "default_language_json": json.dumps(html_lang(settings.LANGUAGE_CODE)),
         "static_prefix_json": json.dumps(settings.STATIC_URL),
         "kept_prefixes_json": json.dumps([url for url in prefixes if url]),
     }
@@ -279,5 +289,11 @@ def ping(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def offline(request: HttpRequest) -> HttpResponse:
-    """What the worker shows for a page it does not keep while there is no signal."""
-    return render(request, "web/offline.html")
+    """What the worker shows for a page it does not keep while there is no signal, in the
+    language `?lang=` names (the worker keeps one per language, fetched without cookies:
+    nothing on it is anyone's)."""
+    language = request.GET.get("lang", "")
+    if language not in dict(settings.LANGUAGES):
+        language = translation.get_language() or settings.LANGUAGE_CODE
+    with translation.override(language):
+        return render(request, "web/offline.html")

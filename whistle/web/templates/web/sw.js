@@ -10,7 +10,13 @@ const SHELL_CACHE = "whistle-shell-" + VERSION;
 const PAGES_CACHE = "whistle-pages";
 const SHELL = {{ shell_json|safe }};
 const PAGES_URL = {{ pages_url_json|safe }};
-const OFFLINE_URL = {{ offline_url_json|safe }};
+// The "no signal" page in each language (by the pages' <html lang>), kept for nobody in
+// particular, and the language it comes in until a page has said which the person reads.
+const OFFLINE_PAGES = {{ offline_pages_json|safe }};
+const DEFAULT_LANGUAGE = {{ default_language_json|safe }};
+// The language of the last page opened with signal: the one the "no signal" page comes in.
+const LANGUAGE_CACHE = "whistle-language";
+const LANGUAGE_KEY = PAGES_URL + "?language";
 const STATIC_PREFIX = {{ static_prefix_json|safe }};
 // Pages kept as they are opened, beside those PAGES_URL names.
 const KEPT_PREFIXES = {{ kept_prefixes_json|safe }};
@@ -19,7 +25,13 @@ self.addEventListener("install", (event) => {
   event.waitUntil(
     caches
       .open(SHELL_CACHE)
-      .then((cache) => cache.addAll([...SHELL, OFFLINE_URL]))
+      .then((cache) =>
+        cache.addAll([
+          ...SHELL,
+          // Without cookies: the same page for whoever is signed in, or nobody.
+          ...Object.values(OFFLINE_PAGES).map((url) => new Request(url, { credentials: "omit" })),
+        ]),
+      )
       .then(() => self.skipWaiting()),
   );
 });
@@ -71,15 +83,36 @@ async function claim(owner) {
   }
 }
 
-// Who is signed in, as a page of the site says on its <body> (data-offline-owner, empty for
-// nobody); null for an answer that is not such a page.
-async function ownerOf(response) {
+// What a page of the site says of itself: who is signed in (data-offline-owner on <body>,
+// empty for nobody) and its language (<html lang>); each null for an answer that is not
+// such a page.
+async function marksOf(response) {
   if (!(response.headers.get("Content-Type") || "").startsWith("text/html")) {
-    return null;
+    return { owner: null, language: null };
   }
-  const tag = /<body\b[^>]*>/i.exec(await response.clone().text());
-  const mark = tag && /\sdata-offline-owner="([^"]*)"/.exec(tag[0]);
-  return mark ? mark[1] : null;
+  const text = await response.clone().text();
+  const body = /<body\b[^>]*>/i.exec(text);
+  const owner = body && /\sdata-offline-owner="([^"]*)"/.exec(body[0]);
+  const html = /<html\b[^>]*\slang="([^"]*)"/i.exec(text);
+  return { owner: owner ? owner[1] : null, language: html ? html[1] : null };
+}
+
+async function currentLanguage() {
+  const mark = await caches.match(LANGUAGE_KEY, { cacheName: LANGUAGE_CACHE });
+  return mark ? mark.text() : DEFAULT_LANGUAGE;
+}
+
+// The person switched language (or first opened a page): the "no signal" page follows.
+async function noteLanguage(language) {
+  if (language in OFFLINE_PAGES && (await currentLanguage()) !== language) {
+    const cache = await caches.open(LANGUAGE_CACHE);
+    await cache.put(LANGUAGE_KEY, new Response(language));
+  }
+}
+
+async function noSignalPage() {
+  const url = OFFLINE_PAGES[await currentLanguage()] || OFFLINE_PAGES[DEFAULT_LANGUAGE];
+  return caches.match(url, { cacheName: SHELL_CACHE, ignoreVary: true });
 }
 
 // A page opened with signal. Kept only for the person signed in; when a page says nobody is
@@ -89,7 +122,10 @@ async function keepPage(request, response) {
   if (response.type !== "basic" || !response.ok) {
     return response;
   }
-  const owner = await ownerOf(response);
+  const { owner, language } = await marksOf(response);
+  if (language) {
+    await noteLanguage(language);
+  }
   const url = new URL(request.url);
   await inTurn(async () => {
     if (owner === "") {
@@ -162,18 +198,21 @@ async function page(request) {
     const cached =
       (await caches.match(request, { cacheName: PAGES_CACHE })) ||
       (await caches.match(url.pathname, { cacheName: PAGES_CACHE }));
-    return (cached && (await keptCopy(cached))) || (await caches.match(OFFLINE_URL)) || Response.error();
+    return (cached && (await keptCopy(cached))) || (await noSignalPage()) || Response.error();
   }
   return keepPage(request, response).catch(() => response);
 }
 
-// A page answered from the store says so on its body: the browser may still believe itself
-// online (a weak signal), and the page's banner (offline.js) reads this mark.
+// A page answered from the store says so on its body, with when the server made it (its
+// Date): the browser may still believe itself online (a weak signal), and offline.js shows
+// the banner and how old the page is, beside what waits in the queue since.
 async function keptCopy(response) {
   const headers = new Headers(response.headers);
   headers.delete("content-length");
   headers.delete("content-encoding");
-  const text = (await response.text()).replace("<body ", "<body data-offline-kept ");
+  const made = Date.parse(response.headers.get("Date") || "");
+  const at = isNaN(made) ? "" : new Date(made).toISOString();
+  const text = (await response.text()).replace("<body ", `<body data-offline-kept="${at}" `);
   return new Response(text, { status: response.status, statusText: response.statusText, headers });
 }
 
