@@ -145,6 +145,14 @@ PAGES: dict[str, Row] = {
     "^api/(?P<rest>.*)$": Row(
         "404 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404",
     ),
+    # Each person's own phone and e-mail: giving up a change that is not there changes nothing.
+    "accounts:contact": Row(
+        "log ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
+    ),
+    "accounts:contact-step": Row(
+        "log 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405",
+        post="log go  go  go  go  go  go  go  go  go  go  go  go  go  go  go  go  go",
+    ),
     "accounts:enrol": Row(
         "log ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
     ),
@@ -705,6 +713,7 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "lanes:appoint": {"pk": "lane"},
     # No appointment has this id: the chiefs' office gets 404, nobody else gets that far.
     "lanes:end-appointment": {"pk": "lane", "appointment": "999999"},
+    "accounts:contact-step": {"kind": "phone", "step": "give-up"},
     "reports:case": {"reference": "resident_reference"},
     "reports:rate": {"reference": "resident_reference"},
     "reports:photo": {"reference": "reference"},
