@@ -783,3 +783,24 @@ class _Sink:
 
     def flush(self) -> None:
         pass
+
+
+def test_erasure_keeps_what_was_reported_and_the_forms_ask_to_leave_people_out(
+    client, whistle_city, clock
+):
+    city = whistle_city
+    case = resident_report(city).case
+    clock.shift(DAY)
+    assert erasure.erase_reporter_data(case.pk, reason=erasure.ErasureReason.REQUEST)
+    case.refresh_from_db()
+    # The problem stays, on the case and in the trail's first event; only who reported goes.
+    assert case.description == "楼道里堆满杂物" and case.reporter_name == ""
+    assert case.events.get(seq=1).data["description"] == "楼道里堆满杂物"
+    assert verify_database(references=[case.reference]).ok
+    # Those who write the description are asked to leave names and numbers out of it.
+    resident_form = Client().get("/report/").content.decode()
+    assert "不要写人名和电话号码" in resident_form
+    client.force_login(city.dispatcher)
+    assert "来电人的姓名和电话填在各自的栏目里" in client.get("/dispatch/hotline/").content.decode()
+    english = client.get("/dispatch/hotline/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Their name and phone go in their own fields" in english

@@ -959,6 +959,10 @@ class HotlineOrderForm(PickedPlace):
         label=_("What is the problem?"),
         max_length=DESCRIPTION_MAX,
         widget=Textarea(attrs=ROWS_LONG),
+        help_text=_(
+            "The problem as the caller describes it. Their name and phone go in their own "
+            "fields, not here: the description stays with the case."
+        ),
         error_messages={"required": _("Describe the problem in a sentence or two.")},
     )
     address = forms.CharField(

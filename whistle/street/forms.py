@@ -90,7 +90,10 @@ class PlaceFields(TextLimits):
         label=_("What is the problem?"),
         max_length=DESCRIPTION_MAX,
         widget=Textarea(attrs={"rows": 4}),
-        help_text=_("Say what you see and where, in a sentence or two."),
+        help_text=_(
+            "Say what you see and where, in a sentence or two. Leave out people's names and "
+            "phone numbers: the description stays with the case."
+        ),
         error_messages={"required": _("Describe the problem in a sentence or two.")},
     )
 
