@@ -25,7 +25,7 @@ from tests.fixtures_cases import (
 from tests.fixtures_desk import case_url, not_a_photo, photo_upload, post_op
 from whistle.cases import actions
 from whistle.cases.models import Attachment, Case, Event, Summons
-from whistle.cases.trail import EventKind
+from whistle.cases.trail import EventKind, record
 from whistle.organisation.models import Role
 from whistle.policies.models import Category, CategoryKind, MajorClass
 
@@ -796,7 +796,7 @@ def test_the_filing_names_the_categories_it_changes_in_the_readers_language(
     assert "路名牌" not in filing
 
 
-def test_a_category_deleted_since_shows_its_code_and_a_shared_code_names_both_kinds(
+def test_a_category_deleted_since_shows_its_code_and_a_shared_code_names_its_own_kind(
     client, whistle_city
 ):
     city = whistle_city
@@ -804,14 +804,37 @@ def test_a_category_deleted_since_shows_its_code_and_a_shared_code_names_both_ki
     first = reported_case(city, category=gone)
     actions.file_case(city.dispatcher, first, category=city.street_vending)
     gone.delete()
-    # Reported as 0102, filed as 0501: 0102 is also a component's code.
+    # Reported as 0102, filed as 0501: 0102 is also a component's code. The filing keeps
+    # the kinds, so the event 0102 is named, not the component; the case's own category
+    # (0501) would not tell them apart.
     a_component_of_the_same_code(city.exposed_garbage, "路灯")
     second = reported_case(city, category=city.exposed_garbage)
     actions.file_case(city.dispatcher, second, category=city.street_vending)
+    filing_data = second.events.get(kind=EventKind.CASE_FILED).data
+    assert filing_data["category_kinds"] == [CategoryKind.EVENT, CategoryKind.EVENT]
     client.force_login(city.dispatcher)
     (filing,) = timeline_entries(client.get(case_url(first)), "立案")
     assert "问题分类 0109 → 0501 无照经营游商" in filing
     (filing,) = timeline_entries(client.get(case_url(second)), "立案")
+    assert "问题分类 0102 暴露垃圾 → 0501 无照经营游商" in filing
+    assert "路灯" not in filing and "category_kinds" not in filing
+
+
+def test_a_filing_kept_without_the_kinds_names_both_kinds_of_a_shared_code(client, whistle_city):
+    city = whistle_city
+    a_component_of_the_same_code(city.exposed_garbage, "路灯")
+    case = reported_case(city, category=city.street_vending)
+    # A filing as the trail kept it before the kinds: the codes alone.
+    record(
+        case,
+        EventKind.CASE_FILED,
+        actor=city.dispatcher,
+        role=Role.DISPATCHER,
+        at=case.reported_at,
+        data={"changes": {"category": ["0102", "0501"]}},
+    )
+    client.force_login(city.dispatcher)
+    (filing,) = timeline_entries(client.get(case_url(case)), "立案")
     assert "问题分类 部件 0102 路灯 / 事件 0102 暴露垃圾 → 0501 无照经营游商" in filing
 
 

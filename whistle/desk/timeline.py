@@ -34,6 +34,7 @@ from whistle.organisation.models import Department, Role
 from whistle.policies.models import (
     BacklogResumeRule,
     Category,
+    CategoryKind,
     ChainTarget,
     ShortLimitRule,
     WhistleKind,
@@ -217,14 +218,19 @@ class _Departments:
 class _Categories:
     """The categories a trail's filings name by their 4-digit code (`changes.category`),
     with their names in the reader's language, looked up once for the whole trail in the
-    case's district. Components and events share the codes: the case's own category is the
-    one its code means; another code that both kinds use names both. A category since
-    deleted is shown by its code, one since renamed by its name of today."""
+    case's district. Components and events share the codes: a filing since the trail kept
+    the kinds (`category_kinds`) names the one of its kind; in an older filing the case's own
+    category is the one its code means, and another code that both kinds use names both. A
+    category since deleted is shown by its code, one since renamed by its name of today."""
 
-    def __init__(self, case: Case | None, codes: Iterable[str]) -> None:
+    def __init__(self, case: Case | None, codes: Iterable[tuple[str, Any]]) -> None:
         self.current = case.category if case is not None and case.category_id else None
         own = self.current.full_code if self.current is not None else None
-        wanted = sorted({c for c in codes if len(c) == 4 and c != own})
+        own_kind = self.current.major.kind if self.current is not None else None
+        # The case's own code needs no look-up unless a filing names it as the other kind.
+        wanted = sorted(
+            {c for c, kind in codes if len(c) == 4 and (c != own or kind not in (None, own_kind))}
+        )
         self.found: dict[str, list[Category]] = {}
         if not wanted or case is None or case.district_id is None:
             return
@@ -238,13 +244,18 @@ class _Categories:
         ):
             self.found.setdefault(category.full_code, []).append(category)
 
-    def name(self, value: Any) -> str:
+    def name(self, value: Any, kind: Any = None) -> str:
         if value in (None, ""):
             return "—"
         code = str(value)
-        if self.current is not None and self.current.full_code == code:
-            return str(self.current)
+        current = self.current
+        if current is not None and current.full_code == code and kind in (None, current.major.kind):
+            return str(current)
         found = self.found.get(code, [])
+        if kind is not None and current is not None and current.full_code == code:
+            found = [c for c in found if c.pk != current.pk]
+        if kind in CategoryKind.values:
+            found = [c for c in found if c.major.kind == kind] or found
         if len(found) == 1:
             return str(found[0])
         return " / ".join(category_label(c) for c in found) or code
@@ -275,12 +286,17 @@ class _Trail:
         return CASE_RESOLVE_BY if self.has_order else _CHANGE_LABELS["resolve_due_at"]
 
 
-def _category_codes(events: Iterable[Event]) -> list[str]:
-    found: list[str] = []
+def _category_codes(events: Iterable[Event]) -> list[tuple[str, Any]]:
+    """The filings' category codes, each with its kind where the filing kept it."""
+    found: list[tuple[str, Any]] = []
     for event in events:
-        pair = ((event.data or {}).get("changes") or {}).get("category")
-        if isinstance(pair, list | tuple):
-            found.extend(str(c) for c in pair if c)
+        data = event.data or {}
+        pair = (data.get("changes") or {}).get("category")
+        kinds = data.get("category_kinds")
+        if not isinstance(kinds, list) or len(kinds) != 2:
+            kinds = [None, None]
+        if isinstance(pair, list | tuple) and len(pair) == 2:
+            found.extend((str(c), k) for c, k in zip(pair, kinds, strict=True) if c)
     return found
 
 
@@ -395,6 +411,7 @@ _SILENT = {
     "previous",
     "late_seconds",
     "category",
+    "category_kinds",
     "appeal",
     "attachments",
     # A work order's: its class by code (the name is shown), the commitment to the caller.
@@ -429,13 +446,19 @@ def _lines(event: Event, trail: _Trail) -> list[Line]:
         if value != "":
             lines.append(Line(str(label), value, reference))
 
-    change_formats = {**_CHANGE_FORMATS, "category": trail.categories.name}
     change_labels = {**_CHANGE_LABELS, "resolve_due_at": resolve_by}
+    kinds = data.get("category_kinds")
+    if not isinstance(kinds, list) or len(kinds) != 2:
+        kinds = [None, None]
     for name, pair in (data.get("changes") or {}).items():
         if not isinstance(pair, list | tuple) or len(pair) != 2:
             continue
-        show = change_formats.get(name, lambda v: "—" if v in (None, "") else str(v))
-        add(change_labels.get(name, name), f"{show(pair[0])} → {show(pair[1])}")
+        if name == "category":
+            shown = [trail.categories.name(v, k) for v, k in zip(pair, kinds, strict=True)]
+        else:
+            show = _CHANGE_FORMATS.get(name, lambda v: "—" if v in (None, "") else str(v))
+            shown = [show(v) for v in pair]
+        add(change_labels.get(name, name), f"{shown[0]} → {shown[1]}")
 
     if "kind" in data:
         kind = data["kind"]

@@ -513,6 +513,8 @@ def file_case(
         if chosen is None:
             raise InvalidInput("category", _("Choose the category before filing the case."))
         before_category = case.category.full_code if case.category else None
+        # Components and events share the 4-digit codes: the kinds say which each one is.
+        kinds = [case.category.major.kind if case.category else None, chosen.major.kind]
         resolve = deadline(now, chosen.resolve_within, chosen.resolve_unit, case.district)
         before_office = case.office.name if case.office else None
         office = office_for(case.township_id, chosen.pk)
@@ -546,6 +548,7 @@ def file_case(
                     category=(before_category, chosen.full_code),
                     **routed,
                 ),
+                "category_kinds": kinds,
                 "resolve_due_at": iso(resolve_due_at),
                 "note": note,
                 **assumed_calendar_data(case, "resolve_due_at"),
