@@ -6,7 +6,7 @@ import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from django.apps import apps as django_apps
@@ -380,3 +380,33 @@ def elsewhere(change: Callable[[], object]) -> None:
     thread.join()
     if failure:
         raise failure[0]
+
+
+T = TypeVar("T")
+
+
+def at_once(
+    n: int, call: Callable[[], T], *, timeout: float = 60
+) -> tuple[list[T], list[BaseException]]:
+    """Make `call` n times, each on a thread with its own connection to the database, all let
+    go at the same moment, as n requests or workers would; what the calls returned and what
+    they raised."""
+    start = threading.Barrier(n, timeout=timeout)
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            results.append(call())
+        except BaseException as error:  # reported to the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return results, errors

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
@@ -25,7 +24,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
-from tests.conftest import make_person, square
+from tests.conftest import at_once, make_person, square
 from tests.fixtures_cases import (
     OFF_ANY_LANE,
     ON_THE_LANE,
@@ -242,24 +241,9 @@ def test_a_refused_unnumbered_order_gives_no_number_away(whistle_city, clock):
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (DATABASE_URL)")
 @pytest.mark.django_db(transaction=True)
 def test_unnumbered_orders_taken_at_the_same_moment_get_numbers_of_their_own(whistle_city):
-    start = threading.Barrier(4)
-    numbers: list[str] = []
-    errors: list[BaseException] = []
-
-    def intake() -> None:
-        try:
-            start.wait()
-            numbers.append(take(whistle_city, "", channel="other", now=T0).order.number)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=intake) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    numbers, errors = at_once(
+        4, lambda: take(whistle_city, "", channel="other", now=T0).order.number
+    )
     assert errors == []
     assert sorted(numbers) == [f"110101015-20260512-00{n}" for n in range(1, 5)]
     assert HotlineOrder.objects.count() == 4
@@ -555,24 +539,7 @@ def test_two_intakes_that_both_found_the_number_free_make_one_case(
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (DATABASE_URL)")
 @pytest.mark.django_db(transaction=True)
 def test_two_intakes_at_the_same_moment_make_one_case(whistle_city):
-    start = threading.Barrier(4)
-    results: list[actions.TakenOrder] = []
-    errors: list[BaseException] = []
-
-    def intake() -> None:
-        try:
-            start.wait()
-            results.append(take(whistle_city))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=intake) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results, errors = at_once(4, lambda: take(whistle_city))
     assert errors == []
     assert sorted(r.created for r in results) == [False, False, False, True]
     assert len({r.case.pk for r in results}) == 1

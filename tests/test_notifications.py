@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
-from tests.conftest import drop_the_connection
+from tests.conftest import at_once, drop_the_connection
 from whistle.env import ImproperSetting
 from whistle.notifications import delivery
 from whistle.notifications.channels import sms_text
@@ -284,27 +284,14 @@ def test_the_same_reminder_queued_twice_makes_one_row_per_channel(officer, dispa
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_queueing_the_same_reminder_at_once_make_one_row():
     officer = _person("wang-jianguo", "王建国", phone="13800138000")
-    start = threading.Barrier(2)
-    errors: list[BaseException] = []
 
     def queue() -> None:
-        try:
-            with transaction.atomic():
-                start.wait(timeout=10)
-                _summon(officer, dedupe_key="summons:42:arrive-overdue")
-                # Hold the transaction open so that both inserts overlap.
-                time.sleep(0.2)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            _summon(officer, dedupe_key="summons:42:arrive-overdue")
+            # Hold the transaction open so that both inserts overlap.
+            time.sleep(0.2)
 
-    threads = [threading.Thread(target=queue) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
-
+    _, errors = at_once(2, queue, timeout=20)
     assert errors == []
     assert Notification.objects.filter(recipient=officer, channel=Channel.SMS).count() == 1
     assert Notification.objects.filter(recipient=officer, channel=Channel.INBOX).count() == 1
