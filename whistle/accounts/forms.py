@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from whistle.accounts.models import ContactKind
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
 
 
 class CodeForm(forms.Form):
@@ -31,23 +34,41 @@ class FirstCodeForm(forms.Form):
     )
 
 
-class NewPhoneForm(forms.Form):
-    address = forms.CharField(
-        label=_("New mobile phone"),
-        max_length=40,
-        help_text=_("A mainland mobile number; the code goes to it by SMS."),
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
-    )
+class NewAddressForm(forms.Form):
+    """A new address to send a code to. Checked by the change itself, which says what is
+    wrong in the person's words; each kind of address gives its label, length, help and
+    keyboard."""
+
+    label: ClassVar[_StrPromise]
+    max_length: ClassVar[int]
+    help_text: ClassVar[_StrPromise]
+    # The keyboard a phone shows and what the browser may fill in: "tel" or "email".
+    input_kind: ClassVar[str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["address"] = forms.CharField(
+            label=self.label,
+            max_length=self.max_length,
+            help_text=self.help_text,
+            widget=forms.TextInput(
+                attrs={"inputmode": self.input_kind, "autocomplete": self.input_kind}
+            ),
+        )
 
 
-class NewEmailForm(forms.Form):
-    # Checked by the change itself, which says what is wrong in the person's words.
-    address = forms.CharField(
-        label=_("New e-mail address"),
-        max_length=254,
-        help_text=_("The code goes to it by e-mail."),
-        widget=forms.TextInput(attrs={"inputmode": "email", "autocomplete": "email"}),
-    )
+class NewPhoneForm(NewAddressForm):
+    label = _("New mobile phone")
+    max_length = 40
+    help_text = _("A mainland mobile number; the code goes to it by SMS.")
+    input_kind = "tel"
+
+
+class NewEmailForm(NewAddressForm):
+    label = _("New e-mail address")
+    max_length = 254
+    help_text = _("The code goes to it by e-mail.")
+    input_kind = "email"
 
 
 class ContactCodeForm(forms.Form):

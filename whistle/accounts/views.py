@@ -33,6 +33,7 @@ from whistle.accounts.forms import (
     CodeForm,
     ContactCodeForm,
     FirstCodeForm,
+    NewAddressForm,
     NewEmailForm,
     NewPhoneForm,
 )
@@ -248,7 +249,7 @@ class PasswordChange(PasswordChangeView):
 
 
 _STEPS = ("send", "again", "confirm", "give-up")
-_ADDRESS_FORMS: dict[str, type[NewPhoneForm] | type[NewEmailForm]] = {
+_ADDRESS_FORMS: dict[str, type[NewAddressForm]] = {
     ContactKind.PHONE: NewPhoneForm,
     ContactKind.EMAIL: NewEmailForm,
 }
