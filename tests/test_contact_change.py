@@ -17,41 +17,26 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from tests.conftest import make_person
+from tests.gateways import (
+    RECORDING_SMS,
+    REFUSING_SMS,
+    RecordingSms,
+    recording_gateways_fixture,  # noqa: F401  (fixture)
+)
 from tests.test_admin_language import ALLOWED, CHINESE, WORD, headings
 from whistle.accounts import contact
 from whistle.accounts.models import ContactLogEntry, PendingContact
 from whistle.cases.actions.personal_data import erase_private_person
-from whistle.notifications.errors import DeliveryError
-from whistle.notifications.sms import SmsMessage
 from whistle.organisation.models import Person, Role
 
 PAGE = "/accounts/contact/"
 START = datetime.fromisoformat("2026-03-10T09:00:00+08:00")
 
-
-class RecordingSms:
-    sent: list[SmsMessage] = []
-
-    def send(self, message: SmsMessage) -> None:
-        RecordingSms.sent.append(message)
+pytestmark = pytest.mark.usefixtures("recording_gateways")
 
 
 class RecordingMail(locmem.EmailBackend):
     """A mail server as far as the product can tell: what it takes is still in the outbox."""
-
-
-class RefusingSms:
-    def send(self, message: SmsMessage) -> None:
-        raise DeliveryError("gateway busy: code 503")
-
-
-@pytest.fixture(autouse=True)
-def _gateways(settings) -> Iterator[None]:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.WHISTLE_SMS_BACKEND = "tests.test_contact_change.RecordingSms"
-    RecordingSms.sent.clear()
-    yield
-    RecordingSms.sent.clear()
 
 
 @pytest.fixture
@@ -146,7 +131,7 @@ def test_in_the_demo_without_a_gateway_the_page_shows_the_code_and_it_works(
 @pytest.mark.parametrize(
     ("demo", "sms_backend", "email_backend"),
     [
-        (True, "tests.test_contact_change.RecordingSms", "tests.test_contact_change.RecordingMail"),
+        (True, RECORDING_SMS, "tests.test_contact_change.RecordingMail"),
         (False, "console", "django.core.mail.backends.locmem.EmailBackend"),
     ],
     ids=["a real gateway in the demo", "no gateway outside the demo"],
@@ -170,6 +155,15 @@ def test_the_page_never_shows_the_code_with_a_real_gateway_or_outside_the_demo(
         page = html_of(client.get(PAGE, HTTP_ACCEPT_LANGUAGE=language))
         assert "演示模式" not in page and "Demo mode" not in page
         assert not any(code in page for code in codes)
+
+
+def sent_then_given_up(client, kind: str, address: str, language: str) -> tuple[str, str]:
+    """The contact page in `language` once a code is sent to the new `address`, and again
+    once that change is given up."""
+    client.post(f"{PAGE}{kind}/send/", {f"{kind}-address": address}, HTTP_ACCEPT_LANGUAGE=language)
+    page = html_of(client.get(PAGE, HTTP_ACCEPT_LANGUAGE=language))
+    client.post(f"{PAGE}{kind}/give-up/", HTTP_ACCEPT_LANGUAGE=language)
+    return page, html_of(client.get(PAGE, HTTP_ACCEPT_LANGUAGE=language))
 
 
 @pytest.mark.parametrize(
@@ -208,17 +202,12 @@ def test_a_first_phone_number_is_worded_as_a_first_with_nothing_earlier_to_keep(
 ):
     person = make_person("contact-first", Role.RESIDENT)
     client.force_login(person)
-    client.post(
-        f"{PAGE}phone/send/", {"phone-address": "13812345678"}, HTTP_ACCEPT_LANGUAGE=language
-    )
-    page = html_of(client.get(PAGE, HTTP_ACCEPT_LANGUAGE=language))
+    page, told = sent_then_given_up(client, "phone", "13812345678", language)
     phone_card = page[page.index('id="contact-phone"') : page.index('id="contact-email"')]
     for word in words:
         assert word in page, word
     for word in not_words:
         assert word not in phone_card, word
-    client.post(f"{PAGE}phone/give-up/", HTTP_ACCEPT_LANGUAGE=language)
-    told = html_of(client.get(PAGE, HTTP_ACCEPT_LANGUAGE=language))
     assert (
         "已取消更改，资料中仍没有手机号码。"
         if language == "zh-hans"
@@ -257,14 +246,9 @@ def test_a_new_email_address_is_worded_for_e_mail_with_the_earlier_address_kept(
     resident.email = "old@example.com"
     resident.save(update_fields=["email"])
     client.force_login(resident)
-    client.post(
-        f"{PAGE}email/send/", {"email-address": "new@example.com"}, HTTP_ACCEPT_LANGUAGE=language
-    )
-    page = html_of(client.get(PAGE, HTTP_ACCEPT_LANGUAGE=language))
+    page, told = sent_then_given_up(client, "email", "new@example.com", language)
     for word in words:
         assert word in page, word
-    client.post(f"{PAGE}email/give-up/", HTTP_ACCEPT_LANGUAGE=language)
-    told = html_of(client.get(PAGE, HTTP_ACCEPT_LANGUAGE=language))
     assert (
         "已放弃新邮箱地址，资料中仍为原邮箱地址。"
         if language == "zh-hans"
@@ -434,7 +418,7 @@ def test_the_address_already_on_the_profile_is_refused(resident, clock):
 
 
 def test_a_gateway_that_refuses_the_code_leaves_nothing_written(settings, resident, clock):
-    settings.WHISTLE_SMS_BACKEND = "tests.test_contact_change.RefusingSms"
+    settings.WHISTLE_SMS_BACKEND = REFUSING_SMS
     with pytest.raises(contact.ContactRefused, match="验证码暂时无法发送"):
         contact.send_code(resident, "phone", "13812345678")
     assert not PendingContact.objects.exists() and not ContactLogEntry.objects.exists()

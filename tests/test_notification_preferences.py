@@ -19,6 +19,12 @@ from tests.fixtures_cases import (
     filed_case,
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
+from tests.gateways import (
+    RECORDING_SMS,
+    REFUSING_SMS,
+    RecordingSms,
+    recording_gateways_fixture,  # noqa: F401  (fixture)
+)
 from whistle.cases import actions
 from whistle.cases.trail import URGENT_KINDS, EventKind
 from whistle.notifications.actions import (
@@ -27,37 +33,18 @@ from whistle.notifications.actions import (
     set_notification_preferences,
 )
 from whistle.notifications.delivery import sweep
-from whistle.notifications.errors import DeliveryError
 from whistle.notifications.kinds import is_urgent, kind_of, urgent_kinds
 from whistle.notifications.models import Channel, Notification, NotificationPreference, Status
 from whistle.notifications.outbox import notify
-from whistle.notifications.sms import SmsMessage
 from whistle.organisation.models import Person, Role
 
 SETTINGS = "/settings/"
 
 
-class RecordingSms:
-    sent: list[SmsMessage] = []
-
-    def send(self, message: SmsMessage) -> None:
-        RecordingSms.sent.append(message)
-
-
-class RefusingSms:
-    def send(self, message: SmsMessage) -> None:
-        raise DeliveryError("gateway busy: code 503")
-
-
 @pytest.fixture(autouse=True)
-def _gateways(settings) -> Iterator[None]:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.WHISTLE_SMS_BACKEND = "tests.test_notification_preferences.RecordingSms"
+def _gateways(settings, recording_gateways: None) -> None:
     settings.WHISTLE_NOTIFY_CHANNEL_ORDER = ["push", "sms", "email"]
     settings.WHISTLE_NOTIFY_RETRY_SECONDS = 60
-    RecordingSms.sent.clear()
-    yield
-    RecordingSms.sent.clear()
 
 
 @pytest.fixture
@@ -180,14 +167,14 @@ def test_a_retry_that_falls_due_in_quiet_hours_waits_without_counting_an_attempt
 ):
     prefer(officer, channels=[Channel.SMS], quiet="22:00-07:00")
     clock.move_to(beijing(2026, 3, 11, 21, 59))
-    settings.WHISTLE_SMS_BACKEND = "tests.test_notification_preferences.RefusingSms"
+    settings.WHISTLE_SMS_BACKEND = REFUSING_SMS
     say(officer)
     assert deliver() == 1
     [sms] = rows(officer, Channel.SMS)
     assert (sms.status, sms.attempts) == (Status.PENDING, 1)
     assert sms.next_attempt_at == beijing(2026, 3, 11, 22, 0)
 
-    settings.WHISTLE_SMS_BACKEND = "tests.test_notification_preferences.RecordingSms"
+    settings.WHISTLE_SMS_BACKEND = RECORDING_SMS
     clock.move_to(beijing(2026, 3, 11, 22, 0))
     deliver()
     sms.refresh_from_db()
@@ -268,7 +255,7 @@ def test_no_channel_at_all_means_the_inbox_only(officer, clock):
 
 def test_a_failure_falls_through_to_the_persons_next_channel(settings, officer, clock):
     prefer(officer, channels=[Channel.SMS, Channel.EMAIL])
-    settings.WHISTLE_SMS_BACKEND = "tests.test_notification_preferences.RefusingSms"
+    settings.WHISTLE_SMS_BACKEND = REFUSING_SMS
     say(officer, kind=EventKind.SUMMONED)
     deliver()
     [email] = rows(officer, Channel.EMAIL)
@@ -279,7 +266,7 @@ def test_a_failure_falls_through_to_the_persons_next_channel(settings, officer, 
 
 def test_a_channel_dropped_since_queueing_is_not_fallen_through_to(settings, officer, clock):
     prefer(officer, channels=[Channel.SMS, Channel.EMAIL])
-    settings.WHISTLE_SMS_BACKEND = "tests.test_notification_preferences.RefusingSms"
+    settings.WHISTLE_SMS_BACKEND = REFUSING_SMS
     say(officer, kind=EventKind.SUMMONED)
     prefer(officer, channels=[Channel.SMS])
     deliver()

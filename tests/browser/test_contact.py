@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, sign_in, submit
 from tests.conftest import make_person
-from tests.test_contact_change import RecordingSms
+from tests.gateways import RECORDING_SMS, RecordingSms
 from whistle.organisation.models import Person, Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -29,7 +29,7 @@ def box(page, selector: str) -> dict[str, float]:
 def test_a_resident_changes_their_phone_on_a_phone_by_the_code_sent_to_it(
     settings, new_page, shots
 ):
-    settings.WHISTLE_SMS_BACKEND = "tests.test_contact_change.RecordingSms"
+    settings.WHISTLE_SMS_BACKEND = RECORDING_SMS
     RecordingSms.sent.clear()
     resident = make_person("phone-resident", Role.RESIDENT)
     resident.phone = "13900000001"
