@@ -84,6 +84,11 @@ def test_built_in_classes_read_in_the_readers_language_and_a_districts_own_name_
     assert " · 紧急</span>" in client.get(PAGE).content.decode()
     # A class the district named itself keeps its name in every language.
     assert "普通件: reply within 7 " in english
+    # The case's timeline names the order's class as the order's card does.
+    case_page = f"/cases/{HotlineOrder.objects.get().case.reference}/"
+    english_case = unescape(client.get(case_page, HTTP_ACCEPT_LANGUAGE="en").content.decode())
+    assert re.search(r"Deadline class\s*</[^>]+>\s*<[^>]+>\s*emergency<", english_case)
+    assert "紧急" not in english_case
 
 
 def test_a_dispatcher_takes_an_order_and_lands_on_its_case(client, whistle_city):

@@ -38,6 +38,7 @@ from whistle.policies.models import (
     ChainTarget,
     ShortLimitRule,
     WhistleKind,
+    shown_class_name,
 )
 
 # The tone of an event's marker: problems red, refusals amber, the finish green.
@@ -601,6 +602,11 @@ def _lines(event: Event, trail: _Trail) -> list[Line]:
         if data.get(key):
             add(resolve_by if key == "resolve_due_at" else label, local_time(data[key]))
         handled.add(key)
+    if isinstance(data.get("deadline_class_name"), str):
+        # A built-in class reads in the reader's language, as on the order's card.
+        data["deadline_class_name"] = shown_class_name(
+            str(data.get("deadline_class") or ""), data["deadline_class_name"]
+        )
     for key, label in _TEXT_KEYS:
         if data.get(key):
             add(label, _text(data[key]))
