@@ -27,6 +27,7 @@ from tests.fixtures_cases import (
     ON_THE_LANE,
     beijing,
     device_fix,
+    png_bytes,
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
 from whistle.api.main import api
@@ -185,9 +186,15 @@ def build(city: ApiCity) -> Scene:
         c.dispatcher, case, reason="待拆迁", review_on=(NOW + timedelta(days=30)).date(), now=tick()
     )
     resident = actions.report_resident_case(
-        name="王女士", description="垃圾", **LANE, reporter=c.resident, now=tick()
+        name="王女士",
+        description="垃圾",
+        **LANE,
+        reporter=c.resident,
+        photos=[png_bytes()],
+        now=tick(),
     ).case
     scene.refs["resident_closed"] = resident.reference
+    scene.ids["resident_photo"] = str(resident.attachments.get().pk)
     actions.file_case(c.dispatcher, resident, category=c.exposed_garbage, now=tick())
     actions.solve_on_spot(c.dispatcher, resident, note="已清理", now=tick())
     actions.check_passed(c.dispatcher, resident, now=tick())
@@ -299,6 +306,12 @@ OPERATIONS: dict[str, Op] = {
     "get_case": Op("GET", "/cases/{reported}", row(EVERYONE - OUTSIDE)),
     "get_trail": Op("GET", "/cases/{reported}/trail", row(EVERYONE - OUTSIDE)),
     "get_public_timeline": Op("GET", "/cases/{reported}/timeline", row(EVERYONE - OUTSIDE)),
+    # A photo sent with the report: its reporter's alone, as on the follow page.
+    "get_followed_photo": Op(
+        "GET",
+        "/cases/{resident_closed}/photos/{resident_photo}",
+        row({"resident"}, hidden=frozenset(EVERYONE)),
+    ),
     "file_case": Op("POST", "/cases/{reported}/file", TOWNSHIP_OK, lambda s: {"category": "0501"}),
     "reject_case": Op(
         "POST", "/cases/{reported}/reject", TOWNSHIP_OK, lambda s: {"reason": "非城市问题"}

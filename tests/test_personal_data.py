@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import datetime, timedelta
 
@@ -13,8 +14,10 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
-from tests.fixtures_api import api_city_fixture, secret_for  # noqa: F401  (fixture)
+from tests.conftest import make_person
+from tests.fixtures_api import Api, api_city_fixture, secret_for  # noqa: F401  (fixture)
 from tests.fixtures_cases import (  # noqa: F401  (fixture)
     ON_THE_LANE,
     beijing,
@@ -246,6 +249,8 @@ FOLLOWED_FIELDS = {
     "timeline",
     "result_photos",
     "rating",
+    "description",
+    "report_photos",
 }
 
 
@@ -290,7 +295,11 @@ def test_a_resident_reads_their_case_through_the_api_as_its_follow_page_shows_it
     texts = [entry["text"] for entry in body["timeline"]]
     assert texts[0] == "问题已上报" and texts[-1] == "已召集东城区城管执法局"
     assert body["rating"] == {"open": False, "rated": False, "called_back": False}
-    text = answer.content.decode()
+    # What they reported is theirs to read back, as the follow page shows it to them.
+    assert body["description"] == "楼道里堆满杂物"
+    photo = case.attachments.get(purpose="report")
+    assert body["report_photos"] == [f"/api/v1/cases/{case.reference}/photos/{photo.pk}"]
+    text = json.dumps({**body, "description": None}, ensure_ascii=False)
     for secret in (*SECRETS, city.dispatcher.display_name, city.urban.code):
         assert secret not in text, secret
     # The list gives the resident their report the same way.
@@ -337,6 +346,58 @@ def test_a_residents_token_reaches_no_summons_whistle_notice_or_record_of_their_
         assert "东四北大街12号门口" not in answer.content.decode(), path
 
 
+def test_only_the_reporters_own_token_or_session_reads_what_they_reported_until_it_is_erased(
+    api_city, clock
+):
+    city = api_city
+    case = account_report(city.city)
+    photo = case.attachments.get(purpose="report")
+    address = f"/api/v1/cases/{case.reference}/photos/{photo.pk}"
+    resident = city.as_("resident")
+    body = resident.get(f"/cases/{case.reference}").json()
+    assert (body["description"], body["report_photos"]) == ("楼道里堆满杂物", [address])
+    listed = resident.get("/cases").json()["items"]
+    assert [(c["description"], c["report_photos"]) for c in listed] == [
+        ("楼道里堆满杂物", [address])
+    ]
+    # The address gives the owner's token the photo as the follow page gives it: re-encoded.
+    fetched = resident.client.get(address, headers=resident.headers())
+    assert fetched.status_code == 200, fetched.content
+    assert fetched["Content-Type"] == "image/jpeg"
+    assert fetched["Cache-Control"] == "private, max-age=3600"
+    shown = Image.open(io.BytesIO(fetched.content))
+    assert shown.format == "JPEG" and not shown.getexif()
+    # The owner's session too, at that address and at the follow page's.
+    browser = Client()
+    browser.force_login(city.resident)
+    assert browser.get(address).content == fetched.content
+    page_photo = f"/report/follow/{case.reference}/photos/{photo.pk}/"
+    assert browser.get(page_photo).content == fetched.content
+    # Another resident, by token or session, finds neither the case nor the photo.
+    other = make_person("resident-2", Role.RESIDENT)
+    other_api = Api(secret_for(other))
+    assert other_api.get(f"/cases/{case.reference}").status_code == 404
+    assert other_api.client.get(address, headers=other_api.headers()).status_code == 404
+    browser.force_login(other)
+    assert browser.get(address).status_code == 404
+    assert browser.get(page_photo).status_code == 404
+    # Without a token the API answers nothing.
+    anonymous = city.as_("anonymous")
+    assert anonymous.get(f"/cases/{case.reference}").status_code == 401
+    assert anonymous.client.get(address).status_code == 401
+    # Staff read the case whole on its page, not the report's photo at the follow page's
+    # addresses.
+    dispatcher = city.as_("dispatcher")
+    assert dispatcher.client.get(address, headers=dispatcher.headers()).status_code == 404
+    # Once the case's personal data is erased, the reporter reads none of it back.
+    erasure.erase_reporter_data(case.pk, reason="request")
+    after = resident.get(f"/cases/{case.reference}")
+    assert after.status_code == 200, after.content
+    assert (after.json()["description"], after.json()["report_photos"]) == (None, None)
+    assert "楼道里堆满杂物" not in resident.get("/cases").content.decode()
+    assert resident.client.get(address, headers=resident.headers()).status_code == 404
+
+
 def test_a_resident_who_reports_or_rates_through_the_api_gets_the_follow_page_back(api_city, clock):
     city = api_city
     city.resident.name = "钱多多"
@@ -354,13 +415,15 @@ def test_a_resident_who_reports_or_rates_through_the_api_gets_the_follow_page_ba
     )
     assert answer.status_code == 201, answer.content
     assert set(answer.json()["case"]) == FOLLOWED_FIELDS
-    assert "楼道里堆满杂物" not in answer.content.decode()
+    assert answer.json()["case"]["description"] == "楼道里堆满杂物"
+    assert answer.json()["case"]["report_photos"] == []
     case = Case.objects.get(reference=answer.json()["case"]["reference"])
     closed_at(city.city, case)
     rated = resident.post(f"/cases/{case.reference}/resident-rating", {"rating": 5})
     assert rated.status_code == 200, rated.content
     assert set(rated.json()) == FOLLOWED_FIELDS
     assert rated.json()["rating"] == {"open": True, "rated": True, "called_back": False}
+    assert rated.json()["description"] == "楼道里堆满杂物"
     assert "已清理" not in rated.content.decode()
 
 

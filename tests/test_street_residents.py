@@ -768,7 +768,7 @@ def test_once_the_reporters_data_is_erased_the_report_is_no_longer_shown_back(cl
 
 
 def test_the_public_copy_of_a_result_photo_is_made_once_and_read_after(client, street, monkeypatch):
-    from whistle.street import public
+    from whistle.cases import public_photos as public
 
     case = closed_case(street, photos=[noisy_jpeg((400, 300), exif=gps_exif())])
     result = case.attachments.get(purpose="result")

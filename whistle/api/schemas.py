@@ -262,6 +262,14 @@ class FollowedCaseOut(Schema):
     # The addresses of the result's photos, re-encoded without EXIF, as the page shows them.
     result_photos: list[str]
     rating: FollowedRatingOut
+    # What the caller reported, as the follow page shows it back to them ("您上报的内容"): to
+    # the resident who reported the case with their account alone, until its personal data is
+    # erased; null for anyone else.
+    description: str | None = None
+    # The addresses of the photos sent with the report, re-encoded without EXIF
+    # (`GET /cases/{reference}/photos/{pk}`, for the reporter's token or session); null
+    # whenever `description` is.
+    report_photos: list[str] | None = None
 
 
 # A case in the caller's scope as the case page shows it; a resident's own report as its

@@ -25,7 +25,7 @@ from whistle.cases.callers import shown_actor, shown_event_data
 from whistle.cases.errors import InvalidInput
 from whistle.cases.models import Case, Event, Summons, SupervisionNotice, Whistle
 from whistle.cases.permissions import RULES, may
-from whistle.cases.public_timeline import RATABLE, result_photos, timeline
+from whistle.cases.public_timeline import RATABLE, own_report, result_photos, timeline
 from whistle.cases.scoping import visible_cases
 from whistle.organisation import directory, map_triggers, places
 from whistle.organisation.models import Department, Jurisdiction, Person
@@ -390,10 +390,13 @@ CASE_RULES = tuple(
 )
 
 
-def followed_case_out(case: Case) -> dict[str, Any]:
+def followed_case_out(case: Case, person: Person) -> dict[str, Any]:
     """The case as its follow page shows it (`whistle/street` for a resident): its status,
     category, place, times and the public timeline, the result's photos and whether it takes
-    a rating; no names, notes, meeting points, departments' work or the trail."""
+    a rating; no names, notes, meeting points, departments' work or the trail. What was
+    reported, the description and the photos, only to the resident who reported it, as the
+    page shows it to them (`own_report`)."""
+    own = own_report(case, person)
     return {
         "reference": case.reference,
         "status": case.status,
@@ -415,6 +418,12 @@ def followed_case_out(case: Case) -> dict[str, Any]:
             "rated": case.resident_rated_at is not None,
             "called_back": case.resident_called_back_at is not None,
         },
+        "description": own.description if own else None,
+        "report_photos": (
+            [reverse("api-v1:get_followed_photo", args=[case.reference, p.pk]) for p in own.photos]
+            if own
+            else None
+        ),
     }
 
 
@@ -423,7 +432,7 @@ def case_answer(person: Person, case: Case) -> dict[str, Any]:
     (`case_detail`), as its follow page shows it to the resident who reported it."""
     if sees_trail(person, case):
         return case_detail(person, case)
-    return followed_case_out(case)
+    return followed_case_out(case, person)
 
 
 def case_detail(person: Person, case: Case) -> dict[str, Any]:

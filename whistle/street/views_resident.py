@@ -22,15 +22,12 @@ from whistle.cases.actions import (
     resident_may_rate,
 )
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
-from whistle.cases.images import PhotoRefused
-from whistle.cases.models import Attachment, Case
+from whistle.cases.models import Case
+from whistle.cases.public_photos import PHOTO_HEADERS, followed_photo
 from whistle.cases.public_timeline import (
     RATABLE,
-    REPORT_PURPOSES,
-    RESULT_PURPOSES,
     own_report,
     result_photos,
-    sees_own_report,
     timeline,
 )
 from whistle.organisation import geo
@@ -38,7 +35,7 @@ from whistle.organisation.models import Lane
 from whistle.street import captcha, kept, ratelimit
 from whistle.street.forms import FollowForm, RatingForm, ResidentReportForm, show_refusal
 from whistle.street.photos import PhotoState, attach, take_photo
-from whistle.street.public import REFERENCE, public_copy
+from whistle.street.public import REFERENCE
 from whistle.web.places import (
     describe_place,
     lane_districts,
@@ -405,26 +402,8 @@ def photo(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     """A photo of the result, re-encoded without its EXIF block; a photo sent with the
     report only for the resident signed in with the account that reported it
     (`sees_own_report`), not found for anyone else."""
-    attachment = (
-        Attachment.objects.filter(
-            pk=pk,
-            case__reference=reference,
-            purpose__in=[*RESULT_PURPOSES, *REPORT_PURPOSES],
-        )
-        .only("file", "sha256", "purpose", "case_id")
-        .first()
-    )
-    if attachment is None:
+    shown = followed_photo(reference, pk, request.user)
+    if shown is None:
         raise Http404
-    if attachment.purpose in REPORT_PURPOSES and not sees_own_report(
-        Case.objects.get(pk=attachment.case_id), request.user
-    ):
-        raise Http404
-    try:
-        content, content_type = public_copy(attachment)
-    except (OSError, PhotoRefused):
-        raise Http404 from None
-    response = HttpResponse(content, content_type=content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    content, content_type = shown
+    return HttpResponse(content, content_type=content_type, headers=PHOTO_HEADERS)

@@ -7,15 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from ninja import Query, Router, Schema, Status
+from ninja import Path, Query, Router, Schema, Status
 from pydantic import AwareDatetime, Field
 
 from whistle.api import schemas as s
 from whistle.api.auth import FILING_AUTH
-from whistle.api.errors import NOT_FOUND, ApiError
+from whistle.api.errors import NOT_FOUND, ApiError, not_found
 from whistle.api.pagination import paginate
 from whistle.api.shared import (
     CASE_LIST_RELATED,
@@ -40,8 +40,10 @@ from whistle.api.shared import (
     worked_cases,
 )
 from whistle.cases import actions, report_limits
+from whistle.cases.images import CONTENT_TYPE
 from whistle.cases.locate import locate
 from whistle.cases.models import Case, Summons
+from whistle.cases.public_photos import PHOTO_HEADERS, followed_photo
 from whistle.cases.public_timeline import timeline as public_timeline
 from whistle.organisation.models import Person
 
@@ -98,7 +100,8 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, A
     page = paginate(rows, cursor=filters.cursor, limit=filters.limit, time_field="reported_at")
     return {
         "items": [
-            case_out(c) if getattr(c, "worked", False) else followed_case_out(c) for c in page.items
+            case_out(c) if getattr(c, "worked", False) else followed_case_out(c, person)
+            for c in page.items
         ],
         "next_cursor": page.next_cursor,
     }
@@ -148,7 +151,7 @@ def _new_case(person: Person, case: Case) -> dict[str, Any]:
     it on its page, as its follow page shows it to one who sees it only as its reporter."""
     if sees_trail(person, case):
         return new_case_detail(person, case)
-    return followed_case_out(case)
+    return followed_case_out(case, person)
 
 
 @router.post(
@@ -202,7 +205,8 @@ def report_resident_case(request: HttpRequest, data: s.ResidentReportIn) -> Stat
     description=gettext_noop(
         "The case as its page shows it to those who see it there. The resident who reported "
         "it reads it as its follow page shows it: status, category, place, times, the public "
-        "timeline, the result's photos and whether it takes a rating."
+        "timeline, the result's photos, whether it takes a rating, and what they reported "
+        "(the description and the addresses of its photos)."
     ),
 )
 def get_case(request: HttpRequest, reference: str) -> dict[str, Any]:
@@ -275,6 +279,38 @@ def get_public_timeline(request: HttpRequest, reference: str) -> dict[str, Any]:
         "status": case.status,
         "entries": [{"at": e.at, "text": e.text} for e in public_timeline(case)],
     }
+
+
+@router.get(
+    "/{reference}/photos/{pk}",
+    response={200: None, **errors()},
+    operation_id="get_followed_photo",
+    summary=gettext_noop("Fetch a photo of a followed case"),
+    description=gettext_noop(
+        "A photo the case's follow page shows the caller, re-encoded without EXIF: one of "
+        "the result, or one sent with the report, which only the resident who reported the "
+        "case with their account fetches (until the case's personal data is erased). Not "
+        "found for anyone else."
+    ),
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "OK",
+                "content": {CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def get_followed_photo(
+    request: HttpRequest, reference: str, pk: int = Path(..., ge=1, le=2**63 - 1)
+) -> HttpResponse:
+    person = caller(request)
+    case = find_case(person, reference)
+    shown = followed_photo(case.reference, pk, person)
+    if shown is None:
+        raise not_found()
+    content, content_type = shown
+    return HttpResponse(content, content_type=content_type, headers=PHOTO_HEADERS)
 
 
 def _detail(request: HttpRequest, case: Case) -> dict[str, Any]:
