@@ -280,7 +280,8 @@ def typed_in_and_filed(
     typist: Person | None = None,
     source: str = Case.Source.RESIDENT,
 ):
-    """蔡阿姨 comes to the township's desk (or calls: `source`) about rubbish in the lane:
+    """蔡阿姨 comes to the township's desk (or calls, or a superior sends her complaint down
+    as an order: `source`) about rubbish in the lane:
     `typist` (the dispatcher unless named) types in her report at `at`; the dispatcher files
     it a minute later."""
     from whistle.cases import actions

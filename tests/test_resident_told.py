@@ -18,9 +18,11 @@ from tests.fixtures_cases import (
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
 from whistle.cases import actions
-from whistle.cases.models import Case
+from whistle.cases.actions._common import gave_the_order
+from whistle.cases.models import Case, Event
 from whistle.notifications.models import Channel, Notification
 from whistle.notifications.texts import body_of, subject_of
+from whistle.organisation.models import Role
 
 NOW = beijing(2026, 3, 10, 10, 0)
 
@@ -145,3 +147,84 @@ def test_staff_who_typed_in_a_report_for_someone_are_not_told_of_it_as_its_repor
     actions.dispatch_case(city.dispatcher, typed, department=city.urban, now=minutes(5))
     # Filed and dispatched by the dispatcher: nothing for the typist, on any channel.
     assert not Notification.objects.filter(recipient=staff, payload__case=typed.reference).exists()
+
+
+def order_from_above(city, typist, intake: str) -> Case:
+    """An order from above taken in by `typist` at the desk (a report with the source
+    "order from above") or as a work order of the superior channel, and filed."""
+    if intake == "desk":
+        return typed_in_and_filed(city, NOW, typist=typist, source=Case.Source.SUPERIOR)
+    taken = actions.take_hotline_order(
+        typist,
+        number="SJ-2026-0310",
+        channel="superior",
+        description="区里交办：巷口有暴露垃圾",
+        lon=ON_THE_LANE[0],
+        lat=ON_THE_LANE[1],
+        now=NOW,
+    )
+    return actions.file_case(
+        city.dispatcher, taken.case, category=city.exposed_garbage, now=minutes(1)
+    )
+
+
+def done(actor, case: Case) -> Case:
+    """The township solves the case on the spot, checks it and closes it."""
+    actions.solve_on_spot(actor, case, note="已清运", now=minutes(30))
+    actions.check_passed(actor, case, now=minutes(40))
+    return actions.close_case(actor, case, now=minutes(45))
+
+
+def role_scope_recorded(case: Case) -> str:
+    return case.events.get(kind="case.reported").data["role_scope"]
+
+
+@pytest.mark.parametrize("intake", ["desk", "work order"])
+@pytest.mark.parametrize("typist", ["dispatcher", "township_chief", "township_office"])
+def test_township_staff_who_typed_in_an_order_from_above_are_not_told_of_it_as_its_reporter(
+    whistle_city, typist, intake
+):
+    city = whistle_city
+    staff = getattr(city, typist)
+    order = order_from_above(city, staff, intake)
+    assert (order.source, order.reporter) == (Case.Source.SUPERIOR, staff)
+    assert role_scope_recorded(order) == "township"
+    # Filed by the dispatcher; done by someone other than the typist.
+    closed = done(city.township_chief if typist == "dispatcher" else city.dispatcher, order)
+    assert not actions.resident_may_rate(closed, person=staff)
+    assert not Notification.objects.filter(
+        recipient=staff, payload__case=order.reference, kind__in=["case.filed", "case.closed"]
+    ).exists()
+
+
+@pytest.mark.parametrize("intake", ["desk", "work order"])
+@pytest.mark.parametrize("giver", ["district_chief", "district_office"])
+def test_the_district_person_who_gives_an_order_is_told_when_it_is_filed_and_done(
+    whistle_city, giver, intake
+):
+    city = whistle_city
+    district = getattr(city, giver)
+    order = order_from_above(city, district, intake)
+    assert role_scope_recorded(order) == "district"
+    closed = done(city.dispatcher, order)
+    assert [n.kind for n in inbox_of(district, closed)] == ["case.filed", "case.closed"]
+    told = inbox_of(district, closed)[-1]
+    # Told it is done, not asked to rate: an order from above is not rated.
+    assert told.subject == f"案件 {closed.reference} 已结案"
+    assert not actions.resident_may_rate(closed, person=district)
+
+
+@pytest.mark.parametrize(
+    ("role", "data", "gave"),
+    [
+        (Role.DISTRICT_CHIEF, {}, True),
+        (Role.CHIEFS_OFFICE, {}, False),
+        (Role.CHIEFS_OFFICE, {"role_scope": "district"}, True),
+        (Role.CHIEFS_OFFICE, {"role_scope": "township"}, False),
+        (Role.DISPATCHER, {}, False),
+    ],
+)
+def test_an_order_reported_before_the_scope_was_recorded_counts_as_given_by_its_role(
+    role, data, gave
+):
+    assert gave_the_order(Event(kind="case.reported", actor_role=role, data=data)) is gave

@@ -38,6 +38,7 @@ from whistle.organisation.models import (
     Lane,
     Role,
     RoleAssignment,
+    Scope,
 )
 
 LANE_ROLES = (Role.STEWARD, Role.LANE_CHIEF, Role.STREET_CHIEF)
@@ -84,6 +85,17 @@ class Scoped:
     @property
     def target(self) -> Any:
         return self.lane or self.department or self.jurisdiction
+
+    @property
+    def level(self) -> str:
+        """The kind of scope, as roles are given in it (`Scope`): a lane, a department, a
+        township or a district."""
+        if self.lane is not None:
+            return Scope.LANE
+        if self.department is not None:
+            return Scope.DEPARTMENT
+        assert self.jurisdiction is not None
+        return Scope(self.jurisdiction.level)
 
 
 class _Joined:
@@ -173,12 +185,18 @@ def refusal(action: str | Promise, *scopes: Scoped) -> PermissionRefused:
     )
 
 
+def require_grant(person: Any, action: str | Promise, *scopes: Scoped) -> tuple[str, Scoped]:
+    """The role the person acts in, with the scope it was found in; PermissionRefused when
+    they hold none that qualifies."""
+    grant = acting_grant(person, *scopes)
+    if grant is None:
+        raise refusal(action, *scopes)
+    return grant
+
+
 def require_role(person: Any, action: str | Promise, *scopes: Scoped) -> str:
     """The role the person acts in; PermissionRefused when they hold none that qualifies."""
-    role = acting_role(person, *scopes)
-    if role is None:
-        raise refusal(action, *scopes)
-    return role
+    return require_grant(person, action, *scopes)[0]
 
 
 # Nobody judges their own -------------------------------------------------------------------

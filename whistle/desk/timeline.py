@@ -425,6 +425,8 @@ _SILENT = {
     # The commitment to a resident's rating comment: the page shows the comment from the case,
     # where it is erased with the reporter's data.
     "comment_commitment",
+    # The kind of scope a report's role was held in: the actor's role is shown beside it.
+    "role_scope",
 }
 # A call-back's answers, in this order (whether satisfied is the change it records).
 _CALLBACK_KEYS: list[tuple[str, Promise]] = [

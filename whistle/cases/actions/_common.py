@@ -32,7 +32,14 @@ from whistle.notifications.models import Notification
 from whistle.notifications.outbox import ROW_FIELDS, Outbox, notify_many
 from whistle.notifications.status import event_key
 from whistle.organisation import directory
-from whistle.organisation.models import Department, Jurisdiction, Person, Role
+from whistle.organisation.models import (
+    ROLE_SCOPES,
+    Department,
+    Jurisdiction,
+    Person,
+    Role,
+    Scope,
+)
 from whistle.organisation.personal_data import normal_phone
 from whistle.policies.calendar import (
     CalendarError,
@@ -377,30 +384,65 @@ def lane_chiefs(lane_id: int | None) -> list[Person]:
 FOR_SOMEONE_ELSE = (Case.Source.RESIDENT, Case.Source.HOTLINE, Case.Source.OTHER)
 
 
+def _report_event(case: Case, person: Person) -> Event | None:
+    """The case's report event, when it is `person`'s."""
+    return (
+        case.events.filter(kind=EventKind.CASE_REPORTED, actor=person)
+        .only("actor_role", "data")
+        .first()
+    )
+
+
 def reported_as_resident(case: Case, person: Person) -> bool:
     """Whether `person` reported the case as a resident, with their own account: the trail's
     report event is theirs, in the role of a resident. A dispatcher who typed in a
     resident's report is its reporter, not the resident."""
-    return (
-        case.source == Case.Source.RESIDENT
-        and case.events.filter(
-            kind=EventKind.CASE_REPORTED, actor=person, actor_role=Role.RESIDENT
-        ).exists()
-    )
+    if case.source != Case.Source.RESIDENT:
+        return False
+    event = _report_event(case, person)
+    return event is not None and event.actor_role == Role.RESIDENT
+
+
+def gave_the_order(event: Event) -> bool:
+    """Whether the report event of an order from above (`Case.Source.SUPERIOR`) is the order
+    given: taken in by the district's chief or chiefs' office, in a role held for the district
+    (the event's `role_scope`; an event written before it was recorded counts by its role, so
+    the district chief, whose role is the district's alone, gave the order, and a chiefs'
+    office, which may be the township's, did not). A township's dispatcher, chief or chiefs'
+    office who typed in an order a superior sent did not give it."""
+    scope = event.data.get("role_scope") if isinstance(event.data, dict) else None
+    if scope is None:
+        scopes = ROLE_SCOPES.get(event.actor_role, ())
+        scope = scopes[0] if len(scopes) == 1 else None
+    return scope == Scope.DISTRICT
+
+
+def reported_for_themselves(case: Case, person: Person) -> bool:
+    """Whether the case's report is `person`'s own, not typed in by them for someone else:
+    a report for someone outside the process (`FOR_SOMEONE_ELSE`) only when they reported it
+    as a resident (`reported_as_resident`), an order from above only when they gave it
+    (`gave_the_order`), any other report always."""
+    if case.source in FOR_SOMEONE_ELSE:
+        return reported_as_resident(case, person)
+    if case.source == Case.Source.SUPERIOR:
+        event = _report_event(case, person)
+        return event is not None and gave_the_order(event)
+    return True
 
 
 def reporter_to_tell(case: Case, actor: Person | None) -> list[Person]:
     """The person who reported the case, to be told what becomes of their report (none
     without an account): not the one acting, who knows, such as a dispatcher who reports a
-    problem and files it. A report typed in for someone else (`FOR_SOMEONE_ELSE`: a
-    resident at the desk, a caller on the phone, another channel's work order) is theirs,
+    problem and files it. A report typed in for someone else — a resident at the desk, a
+    caller on the phone, another channel's work order, an order a superior sent — is theirs,
     not the typist's: the staff who typed it in are not told as its reporter (their role's
-    messages reach them as ever), and only a resident who reported with their own account
-    (`reported_as_resident`) is."""
+    messages reach them as ever). Only a resident who reported with their own account, and
+    the district's chief or chiefs' office who gave an order from above, are
+    (`reported_for_themselves`)."""
     reporter = case.reporter
     if reporter is None or (actor is not None and reporter.pk == actor.pk):
         return []
-    if case.source in FOR_SOMEONE_ELSE and not reported_as_resident(case, reporter):
+    if not reported_for_themselves(case, reporter):
         return []
     return [reporter]
 

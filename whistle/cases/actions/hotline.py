@@ -54,7 +54,13 @@ from whistle.cases.deadlines import next_reply_check
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
 from whistle.cases.hotline import ANSWERS_MAX, HOTLINE_PLATFORM_ROLE, answered_orders, queue_answer
 from whistle.cases.models import Case, HotlineOrder, OrderNumberSequence
-from whistle.cases.permissions import Scoped, request_handled, require, require_role
+from whistle.cases.permissions import (
+    Scoped,
+    request_handled,
+    require,
+    require_grant,
+    require_role,
+)
 from whistle.cases.rows import new_row
 from whistle.cases.rules import hotline_deadline_classes
 from whistle.cases.trail import EventKind, lock_case
@@ -264,14 +270,15 @@ def take_hotline_order(
     location = _locate_or_refuse(*position)
     district = location.district
     if actor is None:
-        role = HOTLINE_PLATFORM_ROLE
+        role, role_scope = HOTLINE_PLATFORM_ROLE, ""
     else:
-        role = require_role(
+        role, scope = require_grant(
             actor,
             _("take a work order here"),
             Scoped(TOWNSHIP_REPORTERS, jurisdiction=location.township),
             Scoped(DISTRICT_REPORTERS, jurisdiction=district),
         )
+        role_scope = scope.level
     if number and (look_first or photos):
         # Photos are stored before the order's insert: not for a number taken before.
         existing = _existing(district, number)
@@ -312,6 +319,7 @@ def take_hotline_order(
                 reporter_name=caller_name,
                 reporter_phone=caller_phone,
                 external_id=number,
+                role_scope=role_scope,
                 now=now,
                 reporter_in_trail={
                     "caller": personal_data.commitment(salt, caller_name, caller_phone)

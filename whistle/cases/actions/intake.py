@@ -61,7 +61,7 @@ from whistle.cases.trail import (
 from whistle.notifications import texts
 from whistle.notifications.outbox import Outbox
 from whistle.organisation import directory, map_triggers, personal_data
-from whistle.organisation.models import Person, Role, RoleAssignment, TownshipUnit
+from whistle.organisation.models import Person, Role, RoleAssignment, Scope, TownshipUnit
 from whistle.policies.attributes import AnswerRefused, clean_answers
 from whistle.policies.models import Category
 from whistle.policies.routing import office_for
@@ -129,6 +129,7 @@ def _open_case(
     external_id: str,
     now: datetime,
     resident_key_hash: str = "",
+    role_scope: str = "",
     reporter_in_trail: dict[str, Any] | None = None,
     order_data: dict[str, Any] | None = None,
     order_due: dict[str, datetime] | None = None,
@@ -145,7 +146,9 @@ def _open_case(
     The trail records a commitment to the reporter's name and phone, salted with a salt kept
     on the case, unless `reporter_in_trail` says what it records instead (a work order's
     commitment to its caller, salted on the order); `order_data` adds a work order's fields
-    to the event, and `order_due` its deadlines."""
+    to the event, and `order_due` its deadlines. `role_scope` is the kind of scope (`Scope`)
+    staff held their role in when they reported: a district's order from above is the
+    district's own, one the township typed in is not (`reporter_to_tell`)."""
     lon, lat = position
     reporter_salt = ""
     if reporter_in_trail is None:
@@ -196,6 +199,7 @@ def _open_case(
             "accuracy_m": accuracy_m,
             **reporter_in_trail,
             "external_id": external_id,
+            **({"role_scope": role_scope} if role_scope else {}),
             "photos": photo_data(attachments),
             **(order_data or {}),
             **({"attributes": service_attributes} if service_attributes else {}),
@@ -350,7 +354,7 @@ def report_case(
         district_scope,
     ]
     grant = acting_grant(actor, *scopes)
-    role = grant[0] if grant else None
+    role, role_scope = (grant[0], grant[1].level) if grant else (None, Scope.LANE)
     if role is None and location.lane is None and actor is not None and actor.is_active:
         # Ground near no lane: the stewards and chiefs of the township's lanes may report it.
         role = (
@@ -399,6 +403,7 @@ def report_case(
             reporter_name=reporter_name,
             reporter_phone=reporter_phone,
             external_id=external_id,
+            role_scope=role_scope,
             now=now,
             outbox=outbox,
             deferred=True,
