@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.urls import reverse
 from django.utils import timezone, translation
 from PIL import Image
 
@@ -873,6 +874,34 @@ def test_the_service_worker_keeps_the_shell_and_carries_the_push_handlers(client
     assert '"/static/whistle/offline.js"' in script and '"/static/desk/checkin.js"' in script
     assert '"/static/whistle/drafts.js"' in script
     assert '"/patrol/"' in script and '"/cases/"' in script
+
+
+def test_the_no_signal_page_offers_neither_signing_in_nor_a_name_but_the_kept_pages(db, client):
+    """Kept on the phone for whoever uses it, fetched without cookies: its top bar must not
+    tell someone signed in to sign in, and nothing on it is anyone's."""
+    login = reverse("login")
+    store = re.search(r'const PAGES_CACHE = "([^"]+)";', client.get("/sw.js").content.decode())
+    assert store is not None
+    languages = (("zh-hans", "无信号", "我的街巷"), ("en", "No signal", "My lanes"))
+    for language, title, lanes in languages:
+        page = client.get(f"/offline/?lang={language}").content.decode()
+        assert f"<h1>{title}</h1>" in page
+        assert f'href="{login}"' not in page
+        assert 'class="who' not in page and 'data-offline-owner=""' in page
+        # The phone pages it offers, each shown by offline.js only where the worker's store
+        # (the one the page names) holds it.
+        assert f'data-kept-pages="{store[1]}"' in page
+        kept = re.findall(r'<li hidden><a class="btn btn-primary" href="([^"]+)">([^<]+)</a>', page)
+        assert kept[0] == ("/patrol/", lanes)
+        assert [url for url, _label in kept] == [
+            "/patrol/",
+            "/patrol/report/",
+            "/patrol/reports/",
+            "/report/",
+            "/department/",
+        ]
+        # The language switch stays: the page follows it once the signal returns.
+        assert 'class="language-switch"' in page
 
 
 def test_the_pages_kept_for_a_dead_zone_are_the_persons_phone_pages(whistle_city, client):

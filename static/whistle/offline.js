@@ -1070,6 +1070,25 @@
       .catch(function () {});
   }
 
+  // The "no signal" page ([data-kept-pages], the worker's store as its value) names nobody:
+  // of the phone pages it offers, it shows those this phone keeps, which open without signal.
+  function keptPages() {
+    var list = document.querySelector("[data-kept-pages]");
+    if (!list || !window.caches) return;
+    var store = list.getAttribute("data-kept-pages");
+    Array.prototype.forEach.call(list.querySelectorAll("li"), function (item) {
+      var link = item.querySelector("a[href]");
+      window.caches
+        .match(link.getAttribute("href"), { cacheName: store, ignoreVary: true })
+        .then(function (kept) {
+          if (!kept) return;
+          item.hidden = false;
+          list.hidden = false;
+        })
+        .catch(function () {});
+    });
+  }
+
   // Signing out: the pages the worker kept were this person's.
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -1088,6 +1107,7 @@
 
   Whistle.offline = { sync: sync, render: render, items: mine, keep: keep };
 
+  keptPages();
   if (!owner()) render();
   if (owner()) {
     worker();

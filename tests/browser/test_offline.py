@@ -552,8 +552,16 @@ def test_the_no_signal_page_comes_in_the_language_last_chosen_and_shows_nobodys_
     expect(page.locator("body")).to_have_attribute("data-offline-owner", "")
     expect(page.locator(".who-name")).to_have_count(0)
     assert street.steward.display_name not in page.content()
+    # She is signed in: the page does not tell her to sign in (which needs signal anyway),
+    # and offers the pages this phone keeps for her.
+    expect(page.locator(".topbar a[href='/accounts/login/']")).to_have_count(0)
+    expect(page.locator(".topbar")).not_to_contain_text("Sign in")
+    expect(page.locator("[data-kept-pages] a:visible", has_text="My lanes")).to_have_count(1)
     fits_the_phone(page)
     shots(page, "1-english")
+    page.locator("[data-kept-pages] a", has_text="My lanes").click()
+    expect(page.locator("body[data-offline-kept]")).to_have_count(1)
+    expect(page.locator("h1", has_text="No signal")).to_have_count(0)
 
     # And back to Chinese.
     page.context.set_offline(False)
@@ -564,6 +572,8 @@ def test_the_no_signal_page_comes_in_the_language_last_chosen_and_shows_nobodys_
     page.context.set_offline(True)
     page.goto("/duty/")
     expect(page.locator("h1")).to_have_text("无信号")
+    expect(page.locator(".topbar")).not_to_contain_text("登录")
+    expect(page.locator("[data-kept-pages] a:visible", has_text="我的街巷")).to_have_count(1)
     shots(page, "2-chinese")
 
 

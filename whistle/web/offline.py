@@ -40,6 +40,7 @@ from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 from PIL import Image, ImageDraw
 
@@ -83,6 +84,20 @@ SHELL = (
     "desk/desk.js",
     "desk/checkin.js",
     "notifications/push-sw.js",
+)
+
+# The store of the phone pages kept for the signed-in person (the worker's, read by the
+# "no signal" page to list those this phone holds).
+PAGES_CACHE = "whistle-pages"
+
+# The phone pages (`phone_pages`) the "no signal" page offers, each shown only where this
+# phone keeps it: the page itself names nobody.
+KEPT_PAGE_LINKS = (
+    ("patrol:home", gettext_lazy("My lanes")),
+    ("patrol:report", gettext_lazy("Report a problem")),
+    ("patrol:mine", gettext_lazy("Your reports")),
+    ("reports:new", gettext_lazy("Report a problem")),
+    ("department:home", gettext_lazy("Your department's summonses")),
 )
 
 # Summonses still on a department's hands: their case page holds the check-in.
@@ -205,6 +220,7 @@ def service_worker(request: HttpRequest) -> HttpResponse:
         "shell_json": json.dumps(shell),
         "push_worker_json": json.dumps(static("notifications/push-sw.js")),
         "pages_url_json": json.dumps(reverse("web:offline-pages")),
+        "pages_cache_json": json.dumps(PAGES_CACHE),
         "offline_pages_json": json.dumps(offline_pages()),
         "default_language_json": json.dumps(html_lang(settings.LANGUAGE_CODE)),
         "static_prefix_json": json.dumps(settings.STATIC_URL),
@@ -291,9 +307,11 @@ def ping(request: HttpRequest) -> HttpResponse:
 def offline(request: HttpRequest) -> HttpResponse:
     """What the worker shows for a page it does not keep while there is no signal, in the
     language `?lang=` names (the worker keeps one per language, fetched without cookies:
-    nothing on it is anyone's)."""
+    nothing on it is anyone's). Its top bar offers neither signing in nor a name, and it
+    lists the phone pages this phone keeps (offline.js shows those the worker holds)."""
     language = request.GET.get("lang", "")
     if language not in dict(settings.LANGUAGES):
         language = translation.get_language() or settings.LANGUAGE_CODE
     with translation.override(language):
-        return render(request, "web/offline.html")
+        links = [(url, label) for name, label in KEPT_PAGE_LINKS if (url := _url(name))]
+        return render(request, "web/offline.html", {"links": links, "pages_cache": PAGES_CACHE})

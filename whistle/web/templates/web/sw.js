@@ -7,7 +7,7 @@ importScripts({{ push_worker_json|safe }});
 
 const VERSION = {{ version_json|safe }};
 const SHELL_CACHE = "whistle-shell-" + VERSION;
-const PAGES_CACHE = "whistle-pages";
+const PAGES_CACHE = {{ pages_cache_json|safe }};
 const SHELL = {{ shell_json|safe }};
 const PAGES_URL = {{ pages_url_json|safe }};
 // The "no signal" page in each language (by the pages' <html lang>), kept for nobody in
