@@ -888,6 +888,8 @@ def test_the_no_signal_page_offers_neither_signing_in_nor_a_name_but_the_kept_pa
         assert f"<h1>{title}</h1>" in page
         assert f'href="{login}"' not in page
         assert 'class="who' not in page and 'data-offline-owner=""' in page
+        # Its heading says there is no signal; no banner repeats it about typing.
+        assert "data-offline-banner" not in page
         # The phone pages it offers, each shown by offline.js only where the worker's store
         # (the one the page names) holds it.
         assert f'data-kept-pages="{store[1]}"' in page
