@@ -14,6 +14,8 @@ import time_machine
 from django.core import mail
 from django.core.mail.backends import locmem
 from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from tests.conftest import make_person
@@ -442,6 +444,60 @@ def test_erasing_a_residents_data_erases_the_address_waiting_for_its_code(reside
     assert not PendingContact.objects.filter(person=resident).exists()
     # The log names no address, so it stays as the record of what was done.
     assert steps(resident) == ["code_sent"]
+
+
+def log_rows() -> list[tuple]:
+    return list(ContactLogEntry.objects.order_by("pk").values_list())
+
+
+def refused_statements() -> list[str]:
+    table = ContactLogEntry._meta.db_table
+    statements = [f"UPDATE {table} SET step = 'cancelled'", f"DELETE FROM {table}"]
+    if connection.vendor == "postgresql":
+        statements.append(f"TRUNCATE {table}")
+    return statements
+
+
+def test_the_database_refuses_to_change_or_remove_an_entry_of_the_contact_log(resident, clock):
+    contact.send_code(resident, "phone", "13812345678")
+    contact.confirm(resident, "phone", last_code())
+    before = log_rows()
+    for statement in refused_statements():
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    # Past the model too: a bulk update or delete reaches the database, which refuses it.
+    with pytest.raises(DatabaseError), transaction.atomic():
+        ContactLogEntry.objects.filter(person=resident).update(kind="email")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        ContactLogEntry.objects.filter(person=resident).delete()
+    assert log_rows() == before and steps(resident) == ["code_sent", "changed"]
+
+
+def test_erasing_a_resident_the_log_names_leaves_the_log_as_it_was(resident, clock):
+    contact.send_code(resident, "phone", "13812345678")
+    contact.confirm(resident, "phone", last_code())
+    clock.shift(timedelta(minutes=1))
+    contact.send_code(resident, "email", "new@example.com")
+    contact.give_up(resident, "email")
+    clock.shift(timedelta(minutes=1))
+    contact.send_code(resident, "phone", "13812345679")
+    before = log_rows()
+    erase_private_person(resident)
+    resident.refresh_from_db()
+    assert (resident.phone, resident.email, resident.is_active) == ("", "", False)
+    assert not PendingContact.objects.filter(person=resident).exists()
+    assert log_rows() == before
+
+
+def test_an_account_the_log_names_is_kept_and_one_it_does_not_can_be_deleted(resident, clock):
+    contact.send_code(resident, "phone", "13812345678")
+    before = log_rows()
+    with pytest.raises(ProtectedError), transaction.atomic():
+        resident.delete()
+    assert Person.objects.filter(pk=resident.pk).exists() and log_rows() == before
+    nobody = make_person("contact-unlogged", Role.RESIDENT)
+    nobody.delete()
+    assert not Person.objects.filter(pk=nobody.pk).exists() and log_rows() == before
 
 
 def test_the_settings_page_offers_the_change_to_everyone_and_says_a_new_address_waits(

@@ -39,7 +39,7 @@ def check_trail_triggers(app_configs: Any, databases: Any = None, **kwargs: Any)
             "and checkpoints can be changed, removed or forged without the database refusing.",
             hint="Run `whistle migrate`; if they were dropped, restore them from the "
             "migrations that make them (whistle/cases/migrations/0003 and 0014, and the "
-            "township's and duty's log_append_only migrations) and run "
+            "…_append_only migrations of the logs whistle/cases/triggers.py lists) and run "
             "`whistle verify-trail --checkpoint` against a checkpoint kept outside.",
             id="whistle.W201",
         )

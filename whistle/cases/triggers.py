@@ -2,14 +2,16 @@
 
 They are made by the migrations cases 0003 (events: no UPDATE, no DELETE) and 0014 (events:
 only an INSERT that extends the chain; checkpoints: no UPDATE, no DELETE; PostgreSQL: no
-TRUNCATE of either), and by those that keep the other logs a checkpoint commits to
-append-only: the township's powers log (township `…_township_log_append_only`), the duty
-roster log (duty `…_roster_log_append_only`), the log of the township units (organisation
-`…_unit_log_append_only`) and the steward recruitment log (township
-`…_recruitment_log_append_only`): no UPDATE, no DELETE, and no TRUNCATE on PostgreSQL, each
-made by `whistle.organisation.log_triggers`. Someone with the rights to drop a trigger can
-still do all of it; the checkpoints kept outside the database are what shows it afterwards
-(docs/trail.md).
+TRUNCATE of either), and by those that keep the other logs append-only: the logs a
+checkpoint commits to — the township's powers log (township `…_township_log_append_only`),
+the duty roster log (duty `…_roster_log_append_only`), the log of the township units
+(organisation `…_unit_log_append_only`) and the steward recruitment log (township
+`…_recruitment_log_append_only`) — and the checkpoints' timestamps (cases
+`…_checkpoint_timestamp_append_only`) and the log of changes to contact addresses (accounts
+`…_contact_log_append_only`): no UPDATE, no DELETE, and no TRUNCATE on PostgreSQL, each made
+by `whistle.organisation.log_triggers`. Someone with the rights to drop a trigger can still do
+all of it; for the logs a checkpoint commits to, the checkpoints kept outside the database
+are what shows it afterwards (docs/trail.md).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ LOG_TABLES: dict[str, tuple[str, str]] = {
     "organisation_unitlogentry": ("organisation", "unit_log_append_only"),
     "township_recruitmentevent": ("township", "recruitment_log_append_only"),
     "cases_checkpointtimestamp": ("cases", "checkpoint_timestamp_append_only"),
+    "accounts_contactlogentry": ("accounts", "contact_log_append_only"),
 }
 TRAIL_TABLES = ("cases_event", "cases_checkpoint")
 

@@ -3,9 +3,10 @@ TRUNCATE on PostgreSQL (row triggers do not see it). A model may refuse a second
 but only the database stops a bulk update, raw SQL or another program. Used by the
 migrations that install them, in every app (this module imports nothing of the project).
 
-Trail checkpoints commit to every entry of these logs (whistle.cases.checkpoints,
-docs/trail.md), so an entry changed or removed with the triggers out of the way is named by
-`verify-trail --checkpoint`; whistle.cases.triggers lists the tables. On SQLite, a later
+whistle.cases.triggers lists the tables. Trail checkpoints commit to every entry of most of
+these logs (whistle.cases.checkpoints, docs/trail.md), so an entry changed or removed with
+the triggers out of the way is named by `verify-trail --checkpoint`; the log of changes to
+contact addresses has the triggers only. On SQLite, a later
 migration that alters such a table rebuilds it without its triggers: that migration must
 create them again.
 """
