@@ -353,6 +353,28 @@ def trail_trigger_migrations() -> list[Any]:
     return [import_module(f"whistle.{name}") for name in names]
 
 
+def assert_the_database_keeps(model: Any) -> None:
+    """A raw UPDATE and DELETE of `model`'s table, TRUNCATE on PostgreSQL, and a bulk update
+    and delete past the model, are each refused by the database, and its rows stay as they
+    were. The table has at least one row."""
+    from django.db import DatabaseError, connection, transaction
+
+    table = model._meta.db_table
+    before = list(model.objects.order_by("pk").values_list())
+    assert before
+    statements = [f"UPDATE {table} SET actor_role = 'x'", f"DELETE FROM {table}"]
+    if connection.vendor == "postgresql":
+        statements.append(f"TRUNCATE {table}")
+    for statement in statements:
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        model.objects.update(actor_role="x")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        model.objects.all().delete()
+    assert list(model.objects.order_by("pk").values_list()) == before
+
+
 def play_the_dba(*statements: tuple[str, list]) -> None:
     """Edit the trail's tables directly, as a DBA with full rights would: every trigger of
     the trail out of the way (dropped on SQLite, disabled on PostgreSQL), then put back as

@@ -10,6 +10,7 @@ import time_machine
 from django.urls import reverse
 
 from tests.conftest import make_person
+from tests.fixtures_cases import assert_the_database_keeps
 from tests.fixtures_measures import bj
 from whistle.assessment.chiefs import chief_scores
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
@@ -161,6 +162,21 @@ def test_ending_an_appointment_takes_the_role_off_the_lane_with_a_log(office, ch
     assert list(appointment.events.values_list("kind", flat=True)) == ["appointed", "ended"]
     with pytest.raises(ActionRefused):
         end_appointment(office, appointment, ends_on=date(2026, 8, 11), reason="再次", now=NOW)
+
+
+def test_the_database_refuses_to_change_or_remove_an_entry_of_the_appointment_log(
+    office, chief, small_city
+):
+    appointment = appoint_chief(
+        office,
+        person=chief,
+        lane=small_city.renmin_lane,
+        role=Role.LANE_CHIEF,
+        starts_on=date(2026, 8, 1),
+        now=NOW,
+    )
+    end_appointment(office, appointment, ends_on=date(2026, 8, 10), reason="调任", now=NOW)
+    assert_the_database_keeps(AppointmentEvent)
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,11 @@
 """The append-only logs of changes share one shape: when, by whom, in which role; a row
-written once, then refused any change or removal by the model itself."""
+written once, then refused any change or removal by the model itself and by the database."""
 
 import pytest
+from django.apps import apps
 
 from whistle.accounts.models import ContactLogEntry
+from whistle.cases.triggers import LOG_TABLES, missing_triggers
 from whistle.duty.models import RosterLogEntry
 from whistle.organisation.logs import AppendOnlyLog
 from whistle.organisation.units import UnitLogEntry
@@ -26,6 +28,13 @@ def test_each_log_records_when_who_and_in_which_role(log):
     names = {field.name for field in log._meta.get_fields()}
     assert {"at", "actor", "actor_role"} <= names
     assert log._meta.get_field("at").get_internal_type() == "DateTimeField"
+
+
+def test_every_log_is_listed_and_the_database_keeps_each_append_only(db):
+    logs = [model for model in apps.get_models() if issubclass(model, AppendOnlyLog)]
+    assert sorted(logs, key=str) == sorted(LOGS, key=str)
+    assert {log._meta.db_table for log in logs} <= set(LOG_TABLES)
+    assert missing_triggers() == []
 
 
 @pytest.mark.parametrize("log", LOGS, ids=lambda log: log.__name__)

@@ -7,8 +7,9 @@ checkpoint commits to — the township's powers log (township `…_township_log_
 the duty roster log (duty `…_roster_log_append_only`), the log of the township units
 (organisation `…_unit_log_append_only`) and the steward recruitment log (township
 `…_recruitment_log_append_only`) — and the checkpoints' timestamps (cases
-`…_checkpoint_timestamp_append_only`) and the log of changes to contact addresses (accounts
-`…_contact_log_append_only`): no UPDATE, no DELETE, and no TRUNCATE on PostgreSQL, each made
+`…_checkpoint_timestamp_append_only`), the log of changes to contact addresses (accounts
+`…_contact_log_append_only`) and the chiefs' appointment log (patrols
+`…_appointment_log_append_only`): no UPDATE, no DELETE, and no TRUNCATE on PostgreSQL, each made
 by `whistle.organisation.log_triggers`. Someone with the rights to drop a trigger can still do
 all of it; for the logs a checkpoint commits to, the checkpoints kept outside the database
 are what shows it afterwards (docs/trail.md).
@@ -37,6 +38,7 @@ LOG_TABLES: dict[str, tuple[str, str]] = {
     "township_recruitmentevent": ("township", "recruitment_log_append_only"),
     "cases_checkpointtimestamp": ("cases", "checkpoint_timestamp_append_only"),
     "accounts_contactlogentry": ("accounts", "contact_log_append_only"),
+    "patrols_appointmentevent": ("patrols", "appointment_log_append_only"),
 }
 TRAIL_TABLES = ("cases_event", "cases_checkpoint")
 

@@ -6,7 +6,7 @@ migrations that install them, in every app (this module imports nothing of the p
 whistle.cases.triggers lists the tables. Trail checkpoints commit to every entry of most of
 these logs (whistle.cases.checkpoints, docs/trail.md), so an entry changed or removed with
 the triggers out of the way is named by `verify-trail --checkpoint`; the log of changes to
-contact addresses has the triggers only. On SQLite, a later
+contact addresses and the chiefs' appointment log have the triggers only. On SQLite, a later
 migration that alters such a table rebuilds it without its triggers: that migration must
 create them again.
 """

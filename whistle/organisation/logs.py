@@ -3,8 +3,9 @@ which role, and a row that is written once and never changed or removed.
 
 The logs themselves belong to the apps whose changes they record (the township's powers,
 the recruitment of stewards, the units of a street office, the duty rosters, the chiefs'
-appointments); each names what it is about and what was recorded. The database refuses
-UPDATE and DELETE on the logs listed in `whistle/cases/triggers.py` as well.
+appointments, the changes to contact addresses); each names what it is about and what was
+recorded. The database refuses UPDATE and DELETE on every one as well (the tables listed in
+`whistle/cases/triggers.py`).
 """
 
 from __future__ import annotations
