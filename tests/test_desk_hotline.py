@@ -213,6 +213,74 @@ def test_a_malformed_callers_phone_is_shown_again_on_the_phone(
     assert not HotlineOrder.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        (
+            "zh-hans",
+            {
+                "place": "请提供位置：在地图上点选，或从列表中选择街巷",
+                "number": "请填写工单编号：12345 热线工单和上级交办工单都有编号",
+                "caller_phone": "12345 不是可以回拨的号码",
+                "called_at": "来电时间晚于当前时间。",
+            },
+        ),
+        (
+            "en",
+            {
+                "place": "Give the place: tap the map or choose a lane from the list.",
+                "number": "Give the order&#x27;s number",
+                "caller_phone": "12345 is not a number to call back",
+                "called_at": "The time of the call lies in the future.",
+            },
+        ),
+    ],
+)
+def test_one_submit_shows_every_error_of_the_order_each_on_its_field(
+    client, whistle_city, language, words
+):
+    client.force_login(whistle_city.dispatcher)
+    response = client.post(
+        PAGE,
+        order_fields(lon="", lat="", number="", caller_phone="12345", called_at="2026-05-12T10:00"),
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    html = unescape(response.content.decode())
+    assert response.status_code == 200
+    for field, text in words.items():
+        assert unescape(text) in _field_errors(html, field), field
+    assert not HotlineOrder.objects.exists()
+    assert not Case.objects.exists()
+
+
+def test_a_12345_order_without_its_caller_is_shown_on_the_name_beside_its_other_errors(
+    client, whistle_city
+):
+    client.force_login(whistle_city.dispatcher)
+    response = client.post(
+        PAGE, order_fields(caller_name="", caller_phone="", number="", description="")
+    )
+    html = response.content.decode()
+    assert "请填写来电人的姓名或电话" in _field_errors(html, "caller_name")
+    assert "请填写工单编号" in _field_errors(html, "number")
+    assert _field_errors(html, "description")
+    assert not HotlineOrder.objects.exists()
+
+
+@pytest.mark.parametrize("channel", ["superior", "other"])
+def test_an_order_of_another_kind_shows_its_phone_and_place_errors_at_once(
+    client, whistle_city, channel
+):
+    client.force_login(whistle_city.dispatcher)
+    response = client.post(
+        PAGE, order_fields(channel=channel, lon="", lat="", caller_phone="12345")
+    )
+    html = response.content.decode()
+    assert "12345 不是可以回拨的号码" in _field_errors(html, "caller_phone")
+    assert "请提供位置" in _field_errors(html, "place")
+    assert not HotlineOrder.objects.exists()
+
+
 def test_a_second_order_with_the_same_number_opens_the_first_case(client, whistle_city):
     client.force_login(whistle_city.dispatcher)
     first = client.post(PAGE, order_fields())

@@ -25,7 +25,14 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.actions import DESCRIPTION_MAX, NOTE_MAX, REASON_MAX, RESULT_MAX, check_in_target
-from whistle.cases.actions.hotline import usual_promise, usual_reply_kind
+from whistle.cases.actions._common import clean_caller_phone
+from whistle.cases.actions.hotline import (
+    check_caller_given,
+    check_order_number,
+    clean_called_at,
+    usual_promise,
+    usual_reply_kind,
+)
 from whistle.cases.hotline import order_of
 from whistle.cases.models import Case, HotlineOrder
 from whistle.cases.proof import PositionSource
@@ -42,6 +49,7 @@ from whistle.policies.models import (
 )
 from whistle.web.forms import (
     PLACE_MISSING_NO_POSITION,
+    ActionCheck,
     DateInput,
     DateTimeInput,
     PickedPlace,
@@ -904,9 +912,24 @@ def deadline_class_label(limits: HotlineDeadlineClass) -> str:
     }
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    """A moment typed in Beijing time, as the actions take it."""
+    if moment is not None and timezone.is_naive(moment):
+        return timezone.make_aware(moment)
+    return moment
+
+
 class HotlineOrderForm(PickedPlace):
     """A work order taken by phone or handed down: where it comes from, its number, the
-    caller, what and where, its deadline class. The action checks the rest."""
+    caller, what and where, its deadline class. The action's checks of these values run
+    with the form's, so that every error shows at once; the action checks the rest."""
+
+    action_checks = (
+        ActionCheck(("channel", "number"), check_order_number),
+        ActionCheck(("caller_phone",), clean_caller_phone),
+        ActionCheck(("channel", "caller_name", "caller_phone"), check_caller_given),
+        ActionCheck(("called_at",), lambda at: clean_called_at(_aware(at), timezone.now())),
+    )
 
     place_label = _("Where is the problem?")
     # The desk's own position is not the caller's problem: the picker offers none.
@@ -1008,8 +1031,7 @@ class HotlineOrderForm(PickedPlace):
     def arguments(self) -> dict[str, Any]:
         """The keyword arguments of `take_hotline_order`."""
         data = dict(self.cleaned_data)
-        if data.get("called_at") is not None and timezone.is_naive(data["called_at"]):
-            data["called_at"] = timezone.make_aware(data["called_at"])
+        data["called_at"] = _aware(data.get("called_at"))
         return data
 
 

@@ -4,6 +4,8 @@ place chosen with the place picker, and the components page's sample form."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +16,8 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import QuerySet
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
+
+from whistle.cases.errors import ActionRefused, InvalidInput
 
 # A text over its limit, in the words the actions use for the same limit
 # (`whistle.cases.actions._common.clean_text`), so that the form and the action agree.
@@ -76,6 +80,55 @@ def needs_correction(form: forms.BaseForm) -> bool:
     """Whether the form has an error the person should correct: one of a field, or one not
     tied to a field that is not a refusal."""
     return any(name != NON_FIELD_ERRORS for name in form.errors) or bool(corrections(form))
+
+
+@dataclass(frozen=True)
+class ActionCheck:
+    """One of an action's checks that reads a few values of the form and none of the
+    database: `check` is called with the cleaned values of `reads`, in that order, and
+    raises the action's `InvalidInput` when they are wrong."""
+
+    reads: tuple[str, ...]
+    check: Callable[..., object]
+
+
+class ActionChecked(forms.Form):
+    """A form that runs, with its own checks, the checks of its action that need no other
+    state (`action_checks`), so that one submit shows every error the form can know, each
+    on its field, rather than one at a time. A check runs when the values it reads are
+    clean. The action itself runs only once the form is clean; its refusal lands on the
+    field it names (`show_action_error`), through `action_fields` (the action's name of a
+    value → the form's field) where the names differ."""
+
+    action_fields: dict[str, str] = {}
+    action_checks: tuple[ActionCheck, ...] = ()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        values = dict(data)
+        for check in self.action_checks:
+            if any(name in self.errors or name not in values for name in check.reads):
+                continue
+            try:
+                check.check(*(values[name] for name in check.reads))
+            except InvalidInput as invalid:
+                field = self.field_of(invalid)
+                if field not in self.errors:
+                    self.add_error(field, str(invalid))
+        return data
+
+    def field_of(self, refused: ActionRefused) -> str | None:
+        """The form's field an action's refusal is about, or None for the top of the form."""
+        if not isinstance(refused, InvalidInput):
+            return None
+        name = self.action_fields.get(refused.field, refused.field)
+        return name if name in self.fields else None
+
+    def show_action_error(self, refused: ActionRefused) -> None:
+        """The action's refusal on the field it names, or at the top of the form."""
+        place_action_error(
+            self, refused, self.field_of(refused), invalid=isinstance(refused, InvalidInput)
+        )
 
 
 class TextLimits(forms.Form):
@@ -224,7 +277,7 @@ def place_field(**kwargs: Any) -> forms.FloatField:
     )
 
 
-class PickedPlace(forms.Form):
+class PickedPlace(ActionChecked):
     """The place of a problem chosen with the place picker (web/components/place_picker.html):
     no coordinate fields to type in, so every problem with it is said once, about "the
     place"."""

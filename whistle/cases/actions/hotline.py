@@ -116,6 +116,20 @@ def clean_order_number(value: Any) -> str:
     return number
 
 
+def check_order_number(channel: Any, value: Any) -> str:
+    """The order's number as it is kept, or "" for an order from another channel given
+    without one (numbered at its intake)."""
+    return clean_order_number(value) if _number_given(channel, value) else ""
+
+
+def check_caller_given(channel: Any, caller_name: str, caller_phone: str) -> None:
+    """A 12345 order needs the caller's name or phone."""
+    if channel == Channel.HOTLINE and not (caller_name or caller_phone):
+        raise InvalidInput(
+            "caller_name", _("Give the name or the phone number of the person who called.")
+        )
+
+
 def _number_given(channel: str, value: Any) -> bool:
     """Whether the order comes with a number of its own: always from the hotline and from a
     superior; from another channel, unless it was left empty."""
@@ -178,7 +192,7 @@ def deadline_class_for(district: Any, code: Any) -> HotlineDeadlineClass:
     return chosen
 
 
-def _clean_called_at(value: Any, now: datetime) -> datetime | None:
+def clean_called_at(value: Any, now: datetime) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, datetime) or value.tzinfo is None:
@@ -251,7 +265,7 @@ def take_hotline_order(
             channels=_(", ").join(str(label) for label in Channel.labels),
         )
     # Empty: the order is numbered inside the transaction.
-    number = clean_order_number(number) if _number_given(channel, number) else ""
+    number = check_order_number(channel, number)
     description = clean_text(
         description, "description", _("The description"), max_length=DESCRIPTION_MAX
     )
@@ -262,11 +276,8 @@ def take_hotline_order(
         caller_name, "caller_name", _("The caller's name"), max_length=60, required=False
     )
     caller_phone = clean_caller_phone(caller_phone)
-    if channel == Channel.HOTLINE and not (caller_name or caller_phone):
-        raise InvalidInput(
-            "caller_name", _("Give the name or the phone number of the person who called.")
-        )
-    called_at = _clean_called_at(called_at, now)
+    check_caller_given(channel, caller_name, caller_phone)
+    called_at = clean_called_at(called_at, now)
     location = _locate_or_refuse(*position)
     district = location.district
     if actor is None:

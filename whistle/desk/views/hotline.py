@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from whistle.cases.actions import take_hotline_order
 from whistle.cases.callers import shown_caller
-from whistle.cases.errors import ActionRefused, InvalidInput
+from whistle.cases.errors import ActionRefused
 from whistle.cases.hotline_import import HotlineImport, import_hotline_orders, read_export
 from whistle.cases.models import HotlineOrder
 from whistle.cases.rules import hotline_deadline_classes
@@ -25,20 +25,10 @@ from whistle.desk.operations import Choices
 from whistle.desk.viewer import Viewer
 from whistle.desk.views.case import case_url
 from whistle.desk.views.dispatch import desk_township
-from whistle.web.forms import place_action_error
 from whistle.web.places import lane_districts, place_picker
 
 # The township's latest orders listed under the form.
 ORDERS_LISTED = 30
-
-
-def _field_of(form: HotlineOrderForm, refused: ActionRefused) -> str | None:
-    """The form field an action's refusal is about ("position.lon" → the place), or None
-    for the top of the form."""
-    if not isinstance(refused, InvalidInput):
-        return None
-    name = form.action_fields.get(refused.field, refused.field)
-    return name if name in form.fields else None
 
 
 def _order_rows(person: Any, orders: list[HotlineOrder]) -> list[dict[str, Any]]:
@@ -113,9 +103,7 @@ def hotline(request: HttpRequest) -> HttpResponse:
         try:
             taken = take_hotline_order(person, **form.arguments())
         except ActionRefused as refused:
-            place_action_error(
-                form, refused, _field_of(form, refused), invalid=isinstance(refused, InvalidInput)
-            )
+            form.show_action_error(refused)
         else:
             values = {"number": taken.order.number, "case": taken.case.reference}
             if not form.cleaned_data["number"]:
