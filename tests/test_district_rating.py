@@ -77,15 +77,47 @@ def test_rating_a_summons_writes_the_rating_into_the_trail_and_the_record(client
     assert "★★★★☆" in recent and "到场稍晚，处置到位" in recent
 
 
-def test_a_rating_through_htmx_answers_with_the_rated_card_only(client, scored):
+def test_a_rating_through_htmx_answers_with_the_rated_card_the_new_count_and_the_ratings(
+    client, scored
+):
     m, s = scored, scored.summonses
     summons = s["c5_urban"]
     client.force_login(m.longtan_assessor)
+    page = html_of(client.get(HOME))
+    assert '<span class="count" id="to-rate-count">4</span>' in page
     data = {"op": "rate", "target": summons.uuid.hex, f"rate-{summons.uuid.hex}-rating": "5"}
-    response = client.post(HOME, data, HTTP_HX_REQUEST="true")
+    response = client.post(
+        HOME, data, HTTP_HX_REQUEST="true", HTTP_HX_TARGET=f"rate-{summons.uuid.hex}"
+    )
     html = html_of(response)
-    assert html.startswith('<article class="card rate-card is-rated"')
+    assert html.startswith(f'<article class="card rate-card is-rated" id="rate-{summons.uuid.hex}"')
     assert "★★★★★" in html and "<html" not in html
+    assert SummonsAssessment.objects.get(summons=summons).rating == 5
+    # The page swaps in the count of what still waits and the rating just given.
+    assert '<span class="count" id="to-rate-count" hx-swap-oob="true">3</span>' in html
+    recent = html[html.index('<div id="rated-lately" hx-swap-oob="true">') :]
+    assert summons.case.reference in recent and "最近的评分" in recent
+    # Its card to rate again does not take the id of the rated card.
+    assert f'id="again-{summons.uuid.hex}"' in recent
+    assert f'id="rate-{summons.uuid.hex}"' not in recent
+
+
+def test_a_rating_given_again_in_the_list_through_htmx_keeps_its_place_in_the_list(client, scored):
+    m, s = scored, scored.summonses
+    summons = s["c5_urban"]
+    client.force_login(m.longtan_assessor)
+    rate(client, summons, rating="3")
+    page = html_of(client.get(HOME))
+    recent = page[page.index('id="rated-lately"') : page.index('id="township-view"')]
+    assert f'hx-target="#again-{summons.uuid.hex}"' in recent
+    data = {"op": "rate", "target": summons.uuid.hex, f"rate-{summons.uuid.hex}-rating": "5"}
+    html = html_of(
+        client.post(HOME, data, HTTP_HX_REQUEST="true", HTTP_HX_TARGET=f"again-{summons.uuid.hex}")
+    )
+    assert html.startswith(
+        f'<article class="card rate-card is-rated" id="again-{summons.uuid.hex}"'
+    )
+    assert "hx-swap-oob" not in html
     assert SummonsAssessment.objects.get(summons=summons).rating == 5
 
 

@@ -94,7 +94,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 response = render(
                     request,
                     "district/assessment/rated_card.html",
-                    {"row": row, "done_message": text},
+                    _rated_context(request, reader, row, text),
                 )
                 # The township's view of the departments reloads itself on this event.
                 response["HX-Trigger"] = "whistle:rated"
@@ -105,6 +105,36 @@ def home(request: HttpRequest) -> HttpResponse:
             return render(request, "district/assessment/rate_card.html", {"row": row, "form": form})
     context = home_context(request, reader, posted)
     return render(request, "district/assessment/home.html", context)
+
+
+def _rated_context(
+    request: HttpRequest, reader: Reader, row: tables.RatingRow, text: str
+) -> dict[str, Any]:
+    """The rated card in the place of the card rated, with the count of what waits and the
+    ratings given lately, which the page swaps in beside it (htmx out of band). A card
+    rated again in the list of ratings given lately keeps its place in that list, which is
+    then left as it is."""
+    context: dict[str, Any] = {"row": row, "done_message": text}
+    card_id = request.headers.get("HX-Target", "")
+    if card_id.startswith("again-"):
+        context["card_id"] = card_id
+        return context
+    waiting, recent = _rating_lists(request, reader)[:2]
+    context["to_rate"] = waiting
+    context["recent"] = recent
+    return context
+
+
+def _rating_lists(
+    request: HttpRequest, reader: Reader
+) -> tuple[list[tables.RatingRow], list[dict[str, Any]], bool]:
+    """The summonses waiting for the person's rating, those rated lately (each with its
+    form to rate again) and whether more wait than are listed."""
+    waiting, recent, more = tables.rating_lists(
+        reader.rating_township_ids(), member_of=member_department_ids(request.user)
+    )
+    rated = [{"row": row, "form": RatingForm(prefix=rating_prefix(row.summons))} for row in recent]
+    return list(waiting), rated, more
 
 
 def _not_to_rate(request: HttpRequest, reader: Reader) -> HttpResponse:
@@ -138,9 +168,7 @@ def home_context(
     townships = list(reader.townships().select_related("parent").order_by("code"))
     if townships:
         township = choose(request, townships, "township")
-        waiting, recent, more = tables.rating_lists(
-            reader.rating_township_ids(), member_of=member_department_ids(request.user)
-        )
+        waiting, recent, more = _rating_lists(request, reader)
         rows = []
         placed = False
         for row in waiting:
@@ -163,10 +191,7 @@ def home_context(
                 "rates": bool(reader.rating_township_ids()),
                 "to_rate": rows,
                 "more_to_rate": more,
-                "recent": [
-                    {"row": row, "form": RatingForm(prefix=rating_prefix(row.summons))}
-                    for row in recent
-                ],
+                "recent": recent,
                 "township_rows": tables.township_table(township, period),
                 "township_indicators": (
                     indicators(district, period.key, township=township) if district else None
