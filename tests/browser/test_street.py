@@ -12,13 +12,14 @@ from playwright.sync_api import expect
 from tests.browser.conftest import PHONE, open_menu, sign_in, standing_at, submit
 from tests.conftest import make_person
 from tests.fixtures_cases import device_fix
-from tests.fixtures_street import noisy_jpeg, reported, street_fixture  # noqa: F401
+from tests.fixtures_street import ON_THE_LANE, noisy_jpeg, reported, street_fixture  # noqa: F401
 from whistle.cases.actions import (
     acknowledge,
     blow_whistle,
     check_in,
     check_passed,
     close_case,
+    escalate,
     file_case,
     release,
     report_resident_case,
@@ -477,3 +478,45 @@ def test_the_open_problems_of_a_lane_line_up_the_same_way_on_a_phone(
     fits_the_phone(page)
     rows.first.scroll_into_view_if_needed()
     shots(page, f"open-problems-{locale}")
+
+
+def badges_cut_off(page) -> list[str]:
+    """The badges of the page whose words run past the screen's right edge or their own."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('main .badge')]
+            .filter((el) => el.offsetParent !== null)
+            .filter((el) => el.getBoundingClientRect().right > window.innerWidth
+                || el.scrollWidth > el.clientWidth)
+            .map((el) => el.textContent)"""
+    )
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_a_chiefs_escalated_reports_and_standing_keep_every_word_on_a_phone(
+    new_page, shots, street, locale
+):
+    case = reported(street.lane_chief, position=ON_THE_LANE, category=street.vending)
+    file_case(street.dispatcher, case)
+    escalate(street.lane_chief, case, reason="游商每天傍晚复出")
+    escalate(street.township_chief, case, reason="街乡协调不动")
+    page = new_page(PHONE, locale=locale)
+    sign_in(page, "liu-qiang")
+    page.goto("/patrol/reports/")
+    if locale == "en-US" and page.evaluate("document.documentElement.lang") != "en":
+        open_menu(page)
+        submit(page, ".language-switch button[value=en]")
+        page.wait_for_function("document.documentElement.lang === 'en'")
+    escalated = {"en-US": "Escalated to the district chiefs' office", "zh-CN": "区街巷长办公室"}
+    expect(page.locator("main .badge-backlog")).to_contain_text(escalated[locale])
+    assert badges_cut_off(page) == []
+    fits_the_phone(page)
+    shots(page, f"my-reports-{locale}", full_page=True)
+    page.goto(f"/patrol/reports/{case.reference}/")
+    assert badges_cut_off(page) == []
+    fits_the_phone(page)
+    page.goto("/patrol/history/")
+    standing = {"en-US": "人民市场东巷: no patrol needed yet (0 patrols in all)"}
+    if locale in standing:
+        expect(page.locator(".my-standing li").first).to_have_text(standing[locale])
+    fits_the_phone(page)
+    shots(page, f"my-patrols-{locale}", full_page=True)
