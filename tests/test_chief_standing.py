@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from tests.conftest import make_person
 from tests.fixtures_measures import bj
-from tests.test_assessment_chiefs import Chiefs, chiefs  # noqa: F401  (fixture)
+from tests.test_assessment_chiefs import Chiefs, chiefs, patrol  # noqa: F401  (fixture)
 from whistle.assessment.chiefs import chief_scores, own_standing
 from whistle.organisation.models import Role
 
@@ -84,8 +84,27 @@ def test_the_patrol_history_page_shows_the_requirement_and_the_standing(client, 
     assert "尚未达到：2 条街巷中有 1 条按要求频次巡查。" in html
     assert "人民市场东巷：至今需巡查 4 次，已计入 3 次（共巡查 5 次） · 未达标" in html
     with time_machine.travel(NOW, tick=False):
-        english = client.get(reverse("patrol:history"), HTTP_ACCEPT_LANGUAGE="en")
-    assert "Patrol each of your lanes at least once every 7 days" in english.content.decode()
+        english = client.get(reverse("patrol:history"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Patrol each of your lanes at least once every 7 days" in english
+    assert "This month (2026-08): 9 patrols so far, 1 day left." in english
+    assert "Not met yet: 1 of 2 lanes patrolled as often as required." in english
+    assert "人民市场东巷: 3 of 4 patrols needed so far (5 patrols in all) · not met" in english
+
+
+def test_a_lane_nothing_is_required_of_yet_says_so_and_how_many_patrols_in_all(
+    client, scene: Chiefs
+):
+    patrol(scene.li, scene.renmin, Role.LANE_CHIEF, bj(9, 2, 9), metres=204, coverage=1.0)
+    client.force_login(scene.li)
+    with time_machine.travel(bj(9, 3, 9), tick=False):
+        english = client.get(reverse("patrol:history"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        html = client.get(reverse("patrol:history")).content.decode()
+    assert "This month (2026-09): 1 patrol so far, 28 days left." in english
+    assert "人民市场东巷: no patrol needed yet (1 patrol in all)</li>" in english
+    assert "夕照寺中街: no patrol needed yet (0 patrols in all)</li>" in english
+    assert "in all)" not in english.replace("patrol in all)", "").replace("patrols in all)", "")
+    assert "本月（2026-09）：已巡查 1 次，还剩 28 天。" in html
+    assert "人民市场东巷：暂不需要巡查（共巡查 1 次）</li>" in html
 
 
 def test_the_lane_link_of_a_patrol_is_a_whole_tap_target(client, scene: Chiefs):

@@ -373,6 +373,28 @@ def test_my_patrols_lists_each_with_distance_and_checks_in_fixed_queries(
 
 
 @time_machine.travel(MORNING, tick=False)
+def test_my_patrols_count_the_checks_with_the_plural_each_number_takes(client, street):
+    from whistle.patrols.actions import end_patrol, record_check
+
+    patrol = start_patrol(street.steward, lane=street.lane)
+    record_check(street.steward, patrol, item="no-illegal-parking", result="ok")
+    record_check(street.steward, patrol, item="dog-waste", result="problem")
+    end_patrol(street.steward, patrol)
+    with time_machine.travel(MORNING + timedelta(hours=1), tick=False):
+        patrol = start_patrol(street.steward, lane=street.lane)
+        for item in ("dog-waste", "shared-bikes"):
+            record_check(street.steward, patrol, item=item, result="problem")
+        end_patrol(street.steward, patrol)
+    client.force_login(street.steward)
+    english = html_of(client.get(reverse("patrol:history"), HTTP_ACCEPT_LANGUAGE="en"))
+    assert ">1 ok, 1 problem</td>" in english
+    assert ">0 ok, 2 problems</td>" in english
+    html = html_of(client.get(reverse("patrol:history")))
+    assert ">1 项正常，1 项有问题</td>" in html
+    assert ">0 项正常，2 项有问题</td>" in html
+
+
+@time_machine.travel(MORNING, tick=False)
 def test_my_reports_lists_my_cases_with_links_in_fixed_queries(
     client, street, django_assert_max_num_queries
 ):
