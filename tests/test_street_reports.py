@@ -265,6 +265,94 @@ def test_a_problem_on_the_checklist_opens_the_form_filled_in_and_is_ticked_once_
     assert f"/patrol/walk/{patrol.uuid}/#checklist" in page
 
 
+def selected_category(html: str) -> str:
+    """The value of the report form's chosen category ("" for "Not sure")."""
+    select = html[html.index('name="category"') :]
+    select = select[: select.index("</select>")]
+    match = re.search(r'<option value="([^"]*)"[^>]*selected', select)
+    return match.group(1) if match else ""
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_problem_on_the_checklist_opens_the_form_with_the_category_its_words_suggest(
+    client, street, language
+):
+    from whistle.policies.models import Category
+
+    building = Category.objects.create(
+        major=street.vending.major,
+        code="02",
+        name="违法建设",
+        name_en="Illegal construction",
+        keywords="违法建设,加层,扩建",
+        keywords_en="illegal construction,illegal building",
+    )
+    patrol = start_patrol(street.steward, lane=street.lane)
+    client.force_login(street.steward)
+    opened = f"{URL}?patrol={patrol.uuid}&item="
+    html = client.get(opened + "no-illegal-building", HTTP_ACCEPT_LANGUAGE=language)
+    assert selected_category(html.content.decode()) == str(building.pk)
+    # No category of the district fits the item's words: the form stays at "Not sure".
+    html = client.get(opened + "fire-extinguishers", HTTP_ACCEPT_LANGUAGE=language)
+    assert selected_category(html.content.decode()) == ""
+    assert selected_category(client.get(URL).content.decode()) == ""
+
+
+def demo_categories() -> list:
+    """The demo's categories as the suggestions read them, unsaved."""
+    from whistle.demo.data import categories
+    from whistle.policies.models import Category, MajorClass
+
+    return [
+        Category(
+            major=MajorClass(kind=c.kind, code=c.major, name=""),
+            code=c.code,
+            name=c.name,
+            name_en=c.name_en,
+            keywords=c.keywords,
+            keywords_en=c.keywords_en,
+        )
+        for c in categories.categories()
+    ]
+
+
+# The demo's category of each item of the default checklist.
+DEMO_CATEGORY_OF_ITEM = {
+    "no-illegal-building": "0601",
+    "no-holes-in-walls": "0602",
+    "no-illegal-parking": "0504",
+    "no-road-trading": "0502",
+    "no-loose-cables": "0606",
+    "no-damaged-facades": "0607",
+    "no-illegal-signs": "0202",
+    "no-damaged-road": "0401",
+    "no-illegal-business": "0501",
+    "no-piled-materials": "0505",
+    "fire-extinguishers": "0605",
+    "shared-bikes": "0603",
+    "dog-waste": "0604",
+}
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_every_default_checklist_item_suggests_its_demo_category_first(language):
+    from django.utils import translation
+
+    from whistle.cases.suggest import suggest_categories
+    from whistle.patrols.checklist import DEFAULT_ITEMS
+
+    categories = demo_categories()
+    with translation.override(language):
+        first = {
+            item.key: [
+                s.category.major.code + s.category.code
+                for s in suggest_categories(str(item.problem), categories, limit=1)
+            ]
+            for item in DEFAULT_ITEMS
+        }
+    assert first == {key: [code] for key, code in DEMO_CATEGORY_OF_ITEM.items()}
+
+
 def test_the_suggestion_puts_the_category_whose_words_match_first(client, street):
     client.force_login(street.steward)
     html = client.get("/patrol/report/suggest/", {"description": "巷口有小贩摆摊卖水果"}).content

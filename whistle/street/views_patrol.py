@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q, Window
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -44,6 +44,7 @@ from whistle.patrols.actions import (
     start_patrol,
 )
 from whistle.patrols.models import CheckResult, Patrol, Recognition, TrainingAttendance
+from whistle.policies.models import Category
 from whistle.street import kept
 from whistle.street.categories import categories_for
 from whistle.street.forms import (
@@ -401,8 +402,10 @@ def history(request: HttpRequest) -> HttpResponse:
 # Reports --------------------------------------------------------------------------------
 
 
-def _prefill(request: HttpRequest) -> dict[str, Any]:
-    """The report form's first values when it opens from a patrol's checklist item."""
+def _prefill(request: HttpRequest, categories: QuerySet[Category]) -> dict[str, Any]:
+    """The report form's first values when it opens from a patrol's checklist item: the
+    item's problem as the description, and the category its words suggest first (as the
+    form's suggestions read a description) when one of `categories` fits."""
     try:
         patrol_id = UUID(request.GET.get("patrol", ""))
     except ValueError:
@@ -423,6 +426,9 @@ def _prefill(request: HttpRequest) -> dict[str, Any]:
             "lane": patrol.lane.name,
             "problem": item.problem,
         }
+        fitting = suggest_categories(str(item.problem), categories, limit=1)
+        if fitting:
+            initial["category"] = fitting[0].category.pk
     last = patrol.points.filter(counted=True).order_by("-recorded_at").first()
     if last is not None:
         initial.update(lon=last.lon, lat=last.lat, accuracy_m=last.accuracy_m)
@@ -492,7 +498,7 @@ def report(request: HttpRequest) -> HttpResponse:
                 return redirect(f"{sent}?sent=1")
     else:
         form = StaffReportForm(
-            initial=_prefill(request), categories=categories, suggest_url=suggest_url
+            initial=_prefill(request, categories), categories=categories, suggest_url=suggest_url
         )
     # The queue kept on the phone sends a report to the API, which names a category by its
     # code and kind.
