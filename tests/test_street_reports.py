@@ -325,7 +325,7 @@ DEMO_CATEGORY_OF_ITEM = {
     "no-loose-cables": "0606",
     "no-damaged-facades": "0607",
     "no-illegal-signs": "0202",
-    "no-damaged-road": "0401",
+    "no-damaged-road": "0306",
     "no-illegal-business": "0501",
     "no-piled-materials": "0505",
     "fire-extinguishers": "0605",
