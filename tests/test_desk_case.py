@@ -22,7 +22,7 @@ from tests.fixtures_cases import (
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
-from tests.fixtures_desk import case_url, not_a_photo, photo_upload, post_op
+from tests.fixtures_desk import case_url, not_a_photo, op_data, photo_upload, post_op
 from whistle.cases import actions
 from whistle.cases.models import Attachment, Case, Event, Summons
 from whistle.cases.trail import EventKind, record
@@ -750,6 +750,91 @@ def test_checking_out_before_the_township_lets_go_is_refused_with_the_reason(cli
     )
     assert response.status_code == 302
     assert Summons.objects.get(pk=summons.pk).status == S.LEFT
+
+
+def summons_card(html: str, summons) -> str:
+    card = html[html.index(f'id="summons-{summons.uuid.hex}"') :]
+    return card[: card.index("</article>")]
+
+
+def test_after_the_result_the_officers_card_says_what_comes_next_and_offers_no_plain_check_out(
+    client, whistle_city
+):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+    summons = summonses[city.urban.pk]
+    on_site(city, summons, city.urban_officer)
+    actions.report_result(city.urban_officer, summons, result="已劝离")
+    client.force_login(city.urban_officer)
+    card = summons_card(html_of(client.get(case_url(case), HTTP_ACCEPT_LANGUAGE="en")), summons)
+    assert (
+        "Result reported. The township now reviews it: once it marks the case resolved or "
+        "releases your department, you check out. Until then your department stays on site "
+        "(事不完、人不撤)." in card
+    )
+    # Leaving early is a deliberate step, folded away and named for what it does.
+    early = "Record an early check-out (it will be refused)"
+    assert f"<summary>{early}</summary>" in card
+    assert f'type="submit">{early}</button>' in card
+    assert ">Check out</button>" not in card and "<summary>Check out</summary>" not in card
+    assert "Stay until the matter is done (事不完、人不撤): you may leave once" in card
+    zh = summons_card(html_of(client.get(case_url(case))), summons)
+    assert "结果已上报。街乡将审核结果" in zh
+    assert "<summary>记录提前签退（将被拒绝）</summary>" in zh
+
+    actions.release(city.dispatcher, summons, note="游商已离开")
+    card = summons_card(html_of(client.get(case_url(case), HTTP_ACCEPT_LANGUAGE="en")), summons)
+    assert "The township has let you go: check out when you leave the site." in card
+    assert 'btn-primary btn-large" type="submit">Check out</button>' in card
+    assert early not in card and "op-folded" not in card
+
+
+def test_the_next_step_is_said_only_to_the_departments_own_people(client, whistle_city):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+    summons = summonses[city.urban.pk]
+    on_site(city, summons, city.urban_officer)
+    actions.report_result(city.urban_officer, summons, result="已劝离")
+    client.force_login(city.dispatcher)
+    card = summons_card(html_of(client.get(case_url(case))), summons)
+    assert "已劝离" in card
+    assert 'class="summons-next-step"' not in card
+
+
+def test_an_early_check_out_is_refused_in_english_with_the_rule_glossed(client, whistle_city):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+    summons = summonses[city.urban.pk]
+    on_site(city, summons, city.urban_officer)
+    client.force_login(city.urban_officer)
+    response = client.post(
+        case_url(case),
+        op_data("check_out", summons, lon="", lat=""),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    html = html_of(response)
+    refusal = html[html.index('class="form-refusal"') :]
+    refusal = refusal[: refusal.index("</div>")]
+    assert (
+        f"has not released {city.urban.name}. Stay until the matter is done (事不完、人不撤)."
+        in refusal
+    )
+    assert "The attempt is kept in the case&#x27;s record." in refusal
+    # Before the result: the card says when checking out becomes possible.
+    card = summons_card(html, summons)
+    assert (
+        "You check out once the township has marked the case resolved or released your "
+        "department; until then your department stays on site (事不完、人不撤)." in card
+    )
+    assert Event.objects.filter(case=case, kind=EventKind.CHECK_OUT_REFUSED).count() == 1
+
+
+def test_the_case_facts_start_with_a_capital_in_english(client, whistle_city):
+    city = whistle_city
+    case, _whistle, _summonses = whistled_case(city, departments=[city.urban])
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(case_url(case), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "<dt>Status</dt><dd>Whistle blown</dd>" in html
 
 
 def timeline_entries(response, kind_title: str) -> list[str]:

@@ -271,8 +271,9 @@ def test_the_check_out_shows_on_the_desk_once_the_department_is_let_go(client, w
     actions.check_in(city.urban_officer, summons, **device_fix())
     client.force_login(city.urban_officer)
     card = _incoming(html_of(client.get(DESK)))
-    # On site and not let go: no check-out on the list (事不完、人不撤).
+    # On site and not let go: no check-out on the list (事不完、人不撤), and the rule said.
     assert 'value="check_out"' not in card
+    assert "街乡标记案件已处置或解除本部门任务后，方可签退" in card
     actions.release(city.dispatcher, summons, note="游商已离开")
     html = html_of(client.get(DESK))
     card = _incoming(html)

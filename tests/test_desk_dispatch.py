@@ -779,6 +779,18 @@ def test_the_whistle_page_suggests_core_then_stationed_then_on_call_with_people(
     assert "15 自然分钟内到场" in html  # and for emergencies
 
 
+def test_the_whistle_page_in_english_names_the_kinds_and_their_time_limits_plainly(
+    client, whistle_city
+):
+    city = whistle_city
+    case = filed_case(city)
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(whistle_url(case), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "<strong>Routine whistle</strong>" in html
+    assert "acknowledge within 10 minutes, arrive on site within 30 minutes" in html
+    assert "natural" not in html
+
+
 def test_blowing_the_whistle_on_two_departments_with_a_meeting_point(client, whistle_city):
     city = whistle_city
     case = filed_case(city)

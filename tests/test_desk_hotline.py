@@ -79,6 +79,10 @@ def test_built_in_classes_read_in_the_readers_language_and_a_districts_own_name_
     client.post(PAGE, order_fields())
     english = client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "emergency: reply within 2 " in english and "complex: reply within 15 " in english
+    # Natural time reads as plain time in English; only working time says so.
+    assert "emergency: reply within 2 hours, resolve within 2 hours" in english
+    assert "普通件: reply within 7 days, resolve within 7 days" in english
+    assert "natural" not in english
     assert "紧急" not in english and "复杂" not in english
     assert " · emergency</span>" in english  # the order taken, in the list
     assert " · 紧急</span>" in client.get(PAGE).content.decode()

@@ -14,6 +14,7 @@ from tests.conftest import make_person
 from tests.fixtures_cases import (
     ON_THE_LANE,
     beijing,
+    device_fix,
     filed_case,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
@@ -115,13 +116,32 @@ def test_an_officers_home_shows_their_own_departments_summonses(client, whistle_
         client.force_login(city.urban_officer)
         html = page(client)
     work = section(html, 'id="department-work"', "</section>")
-    assert "本部门的召集" in work
+    assert "本部门手头的召集" in work
     assert f'href="/cases/{case.reference}/#summons-{summonses[city.urban.pk].uuid.hex}"' in work
     assert police_only.reference not in work
-    assert "1 项召集等待本部门处理。" in work
+    assert "其中 1 项等待本部门处理。" in work
     assert 'href="/department/"' in work
     # First thing on the page, before the list of pages.
     assert html.index('id="department-work"') < html.index('id="pages-title"')
+
+
+def test_an_officers_home_tells_the_summonses_on_hand_from_those_waiting_for_it(
+    client, whistle_city
+):
+    city = whistle_city
+    with time_machine.travel(NOW, tick=False):
+        whistled_case(city, departments=[city.urban])
+        _case, _whistle, done = whistled_case(city, departments=[city.urban])
+        summons = done[city.urban.pk]
+        actions.acknowledge(city.urban_officer, summons)
+        actions.check_in(city.urban_officer, summons, **device_fix())
+        actions.report_result(city.urban_officer, summons, result="已劝离")
+        client.force_login(city.urban_officer)
+        html = page(client, HTTP_ACCEPT_LANGUAGE="en")
+    work = section(html, 'id="department-work"', "</section>")
+    # Two on hand; one waits for the township, so one waits for the department.
+    assert """>Your department's summonses on hand <span class="count">2</span>""" in work
+    assert "1 of them waits for your department to act." in work
 
 
 def test_an_officers_home_lists_running_deadlines_before_overdue_ones(client, whistle_city):

@@ -194,3 +194,40 @@ def test_the_area_wall_at_1366_by_768_shows_several_summonses_within_its_column(
     # The table keeps to the column: no deadline cut off at its right edge.
     for table in side.locator(".table-scroll").all():
         assert table.evaluate("el => el.scrollWidth <= el.clientWidth")
+
+
+@pytest.mark.parametrize(
+    ("locale", "next_step", "early"),
+    [
+        ("zh-CN", "结果已上报。街乡将审核结果", "记录提前签退（将被拒绝）"),
+        ("en-US", "Result reported. The township now reviews it", "Record an early check-out"),
+    ],
+    ids=["zh", "en"],
+)
+def test_after_the_result_the_phone_says_what_comes_next_and_keeps_leaving_early_folded(
+    new_page, shots, whistle_city, locale, next_step, early
+):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+    summons = summonses[city.urban.pk]
+    actions.acknowledge(city.urban_officer, summons)
+    actions.check_in(city.urban_officer, summons, **device_fix())
+    actions.report_result(city.urban_officer, summons, result="已劝离")
+    phone = new_page(PHONE, locale=locale, **standing_at(ON_THE_LANE))
+    sign_in(phone, "urban-officer")
+    phone.goto(f"/cases/{case.reference}/")
+    card = phone.locator(f"#summons-{summons.uuid.hex}")
+    line = card.locator(".summons-next-step")
+    assert next_step in line.inner_text() and line.is_visible()
+    # The only way to leave is the folded, named attempt; its button shows once opened.
+    folded = card.locator("details.op-folded", has_text=early)
+    button = folded.locator("button[type=submit]")
+    assert not button.is_visible()
+    folded.locator("summary").click()
+    assert early in button.inner_text() and button.is_visible()
+    assert no_sideways_scroll(phone)
+    line.scroll_into_view_if_needed()
+    shots(phone, "next-step")
+    button.scroll_into_view_if_needed()
+    shots(phone, "early-check-out")
+    assert Summons.objects.get(pk=summons.pk).status == Summons.Status.DONE

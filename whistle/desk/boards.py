@@ -16,9 +16,11 @@ from typing import Any
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.utils.translation import gettext
 
 from whistle.cases.deadlines import is_paused, obligations
 from whistle.cases.models import Case, Summons, SupervisionNotice, Whistle
+from whistle.cases.permissions import CASE_RESOLVED, may_leave
 from whistle.cases.rules import district_policy
 from whistle.cases.scoping import visible_cases
 from whistle.cases.worklists import (
@@ -612,3 +614,32 @@ def obligation_rows(summons: Summons, now: datetime) -> list[ObligationRow]:
             state = "paused" if paused else ("overdue" if obligation.due_at < now else "pending")
         rows.append(ObligationRow(obligation.name, obligation.due_at, met, late, state))
     return rows
+
+
+def next_step(summons: Summons) -> str:
+    """When the department may leave the site, or what it waits for once its result is in,
+    in words for its own people: on its summons' card and on its list. Empty before it
+    checks in, after it left, and when nothing is left to wait for."""
+    if summons.arrived_at is not None and summons.left_at is None:
+        if may_leave(summons):
+            if summons.released_at is not None:
+                return gettext("The township has let you go: check out when you leave the site.")
+            return gettext(
+                "The township has marked the case resolved: check out when you leave the site."
+            )
+        if summons.status == SS.DONE:
+            return gettext(
+                "Result reported. The township now reviews it: once it marks the case resolved "
+                "or releases your department, you check out. Until then your department stays "
+                "on site (事不完、人不撤)."
+            )
+        return gettext(
+            "You check out once the township has marked the case resolved or released your "
+            "department; until then your department stays on site (事不完、人不撤)."
+        )
+    if summons.status == SS.DONE and summons.case.status not in CASE_RESOLVED:
+        return gettext(
+            "Result reported. The township now reviews it and marks the case resolved, or "
+            "sends it back for rework."
+        )
+    return ""

@@ -42,10 +42,10 @@ from whistle.organisation.models import TownshipUnit
 from whistle.policies.models import (
     Category,
     CheckInRule,
-    DurationUnit,
     HotlineDeadlineClass,
     WhistleKind,
     shown_class_name,
+    time_limit_text,
 )
 from whistle.web.forms import (
     PLACE_MISSING_NO_POSITION,
@@ -898,17 +898,10 @@ class AnswerForm(ActionForm):
 
 def deadline_class_label(limits: HotlineDeadlineClass) -> str:
     """ "紧急：2 自然小时内答复，2 自然小时内处置" """
-    return str(
-        _(
-            "%(name)s: reply within %(reply)s %(reply_unit)s, "
-            "resolve within %(resolve)s %(resolve_unit)s"
-        )
-    ) % {
+    return str(_("%(name)s: reply within %(reply)s, resolve within %(resolve)s")) % {
         "name": shown_class_name(limits.code, limits.name),
-        "reply": limits.respond_within,
-        "reply_unit": DurationUnit(limits.respond_unit).label,
-        "resolve": limits.resolve_within,
-        "resolve_unit": DurationUnit(limits.resolve_unit).label,
+        "reply": time_limit_text(limits.respond_within, limits.respond_unit),
+        "resolve": time_limit_text(limits.resolve_within, limits.resolve_unit),
     }
 
 

@@ -135,6 +135,10 @@ class Operation:
     secondary: bool = False
     folded_when: Callable[[Any], bool] | None = None
     help: str | Promise = ""
+    # When `folded_when` holds, the folded button's words and help, if they differ (an early
+    # check-out is taken only to be refused on the record, and says so).
+    folded_label: str | Promise = ""
+    folded_help: str | Promise = ""
     # Offered on a page of its own (the whistle), not among a target's buttons.
     listed: bool = True
     # To those who may use it, say why it is not offered yet (its state aside: a case past
@@ -472,11 +476,15 @@ OPERATIONS: dict[str, Operation] = {
             _("Checked out of case %(case)s."),
             style="btn",
             template="desk/ops/check_out.html",
-            # Until the township lets the department go, leaving is the exception.
+            # Until the township lets the department go, leaving is the exception: the
+            # attempt is refused and kept on the record, on purpose (docs/cases.md §4).
             folded_when=lambda s: not may_leave(s),
-            help=_(
-                "事不完、人不撤: you may leave once the township has marked the case resolved "
-                "or released your department."
+            folded_label=_("Record an early check-out (it will be refused)"),
+            folded_help=_(
+                "Stay until the matter is done (事不完、人不撤): you may leave once the township "
+                "has marked the case resolved or released your department. Only if you must "
+                "leave before that, in an emergency, record the attempt here: it is refused "
+                "and kept in the case's record, and your department stays summoned."
             ),
         ),
         # A supervision notice.
@@ -547,10 +555,25 @@ class OpForm:
         is not offered yet is said in the open."""
         if self.waiting:
             return False
-        if self.op.secondary:
-            return True
+        return self.op.secondary or self._folded_by_state
+
+    @property
+    def _folded_by_state(self) -> bool:
         target = self._target if self._target is not None else self.form.target
         return self.op.folded_when is not None and self.op.folded_when(target)
+
+    @property
+    def label(self) -> str | Promise:
+        """The button's words: the folded ones while the target's state folds it."""
+        if self.op.folded_label and self._folded_by_state:
+            return self.op.folded_label
+        return self.op.label
+
+    @property
+    def help(self) -> str | Promise:
+        if self.op.folded_help and self._folded_by_state:
+            return self.op.folded_help
+        return self.op.help
 
 
 @dataclass

@@ -84,7 +84,8 @@ POSITIONED_KINDS = (*CHECK_IN_KINDS, EventKind.CHECK_OUT, EventKind.CHECK_OUT_RE
 REFUSAL_REASONS = {
     **{reason.value: reason.label for reason in CheckInReason},
     "case_not_resolved": gettext_lazy(
-        "the case is not resolved and the township has not released the department (事不完、人不撤)"
+        "the case is not resolved and the township has not released the department: it stays "
+        "until the matter is done (事不完、人不撤)"
     ),
 }
 

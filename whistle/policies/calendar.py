@@ -47,6 +47,7 @@ from whistle.policies.models import (
     DistrictPolicy,
     DurationUnit,
     parse_working_periods,
+    time_limit_text,
 )
 
 logger = logging.getLogger("whistle.calendar")
@@ -208,12 +209,11 @@ class DeadlineExplanation:
         """The explanation as lines of text in the active language, times in Beijing time."""
         fmt = "%Y-%m-%d %H:%M"
         params = {
-            "amount": self.amount,
-            "unit": self.unit.label,
+            "limit": time_limit_text(self.amount, self.unit),
             "start": self.start.astimezone(LOCAL_TIME_ZONE).strftime(fmt),
             "deadline": self.deadline.astimezone(LOCAL_TIME_ZONE).strftime(fmt),
         }
-        result = [gettext("%(amount)s %(unit)s from %(start)s: due %(deadline)s") % params]
+        result = [gettext("%(limit)s from %(start)s: due %(deadline)s") % params]
         if not is_working_unit(self.unit):
             result.append(gettext("Natural time: holidays and working hours do not apply."))
             return result

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import npgettext_lazy
 
 from whistle.organisation.models import Jurisdiction, Sector
 from whistle.organisation.names import english_name_field, in_reader_language
@@ -28,6 +29,28 @@ class DurationUnit(models.TextChoices):
     NATURAL_DAYS = "natural_days", _("natural days")
     WORKING_HOURS = "working_hours", _("working hours")
     WORKING_DAYS = "working_days", _("working days")
+
+
+# A time limit as its reader sees it. In English natural time is plain time ("10 minutes")
+# and working time says so ("4 working hours"); Chinese names both (自然分钟, 工作小时).
+TIME_LIMIT_WORDS = {
+    DurationUnit.NATURAL_MINUTES: npgettext_lazy(
+        "time limit", "%(n)s minute", "%(n)s minutes", "n"
+    ),
+    DurationUnit.NATURAL_HOURS: npgettext_lazy("time limit", "%(n)s hour", "%(n)s hours", "n"),
+    DurationUnit.NATURAL_DAYS: npgettext_lazy("time limit", "%(n)s day", "%(n)s days", "n"),
+    DurationUnit.WORKING_HOURS: npgettext_lazy(
+        "time limit", "%(n)s working hour", "%(n)s working hours", "n"
+    ),
+    DurationUnit.WORKING_DAYS: npgettext_lazy(
+        "time limit", "%(n)s working day", "%(n)s working days", "n"
+    ),
+}
+
+
+def time_limit_text(amount: int, unit: str) -> str:
+    """ "10 minutes", "4 working hours"; "10 自然分钟", "4 工作小时"."""
+    return str(TIME_LIMIT_WORDS[DurationUnit(unit)] % {"n": amount})
 
 
 # The longest time limit a district may set, in each unit: about a year (docs/deadlines.md,

@@ -240,8 +240,9 @@ def release(request: HttpRequest, uuid: str, data: s.NoteIn) -> dict[str, Any]:
     operation_id="check_out",
     summary=gettext_noop("Check out"),
     description=gettext_noop(
-        "事不完、人不撤: refused (409, check_out_too_early, kept in the trail) until the township "
-        "has marked the case resolved or released the department. One made on the phone "
+        "Stay until the matter is done (事不完、人不撤): refused (409, check_out_too_early, kept "
+        "in the trail) until the township has marked the case resolved or released the "
+        "department. One made on the phone "
         "without signal (`happened_at`) must have been made after the release."
     ),
 )

@@ -839,7 +839,7 @@ def check_out(
             refused = CheckOutRefused(
                 _(
                     "You cannot leave yet: case %(case)s is not resolved and the township has "
-                    "not released %(department)s (事不完、人不撤)."
+                    "not released %(department)s. Stay until the matter is done (事不完、人不撤)."
                 ),
                 event_seq=event.seq,
                 case=case.reference,

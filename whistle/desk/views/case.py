@@ -24,7 +24,7 @@ from whistle.cases.models import Attachment, Case, Event, SupervisionNotice
 from whistle.cases.scoping import visible_cases
 from whistle.cases.trail import EventKind
 from whistle.desk import timeline
-from whistle.desk.boards import case_deadline, obligation_rows
+from whistle.desk.boards import case_deadline, next_step, obligation_rows
 from whistle.desk.operations import (
     OPERATIONS,
     Choices,
@@ -196,6 +196,8 @@ def case_context(
             "obligations": obligation_rows(s, now),
             "ops": forms.available(s),
             "mine": s.department_id in mine,
+            # Said to the department's own people only: it speaks to them.
+            "next_step": next_step(s) if s.department_id in mine else "",
             "deliveries": deliveries.get(alerts.get(s.pk, ""), []),
         }
         for s in summonses

@@ -26,6 +26,7 @@ from whistle.desk.boards import (
     DepartmentDesk,
     department_desk,
     departments_duty,
+    next_step,
     obligation_rows,
 )
 from whistle.desk.operations import (
@@ -100,6 +101,7 @@ def _groups(desk: DepartmentDesk, forms: OperationForms, now: Any) -> list[dict[
             "summons": s,
             "deadline": item.deadline,
             "obligations": obligation_rows(s, now),
+            "next_step": next_step(s),
             "ops": forms.available(s, names),
         }
 

@@ -62,7 +62,7 @@ from whistle.desk.views.common import (
     refuse_post,
 )
 from whistle.organisation.models import Jurisdiction
-from whistle.policies.models import DurationUnit, WhistleKind
+from whistle.policies.models import WhistleKind, time_limit_text
 from whistle.policies.offices import units_of
 
 
@@ -546,10 +546,8 @@ def _rules(case: Case) -> list[dict[str, Any]]:
             {
                 "kind": kind.value,
                 "label": kind.label,
-                "acknowledge": rule.acknowledge_within,
-                "acknowledge_unit": DurationUnit(rule.acknowledge_unit).label,
-                "arrive": rule.arrive_within,
-                "arrive_unit": DurationUnit(rule.arrive_unit).label,
+                "acknowledge": time_limit_text(rule.acknowledge_within, rule.acknowledge_unit),
+                "arrive": time_limit_text(rule.arrive_within, rule.arrive_unit),
             }
         )
     return found
