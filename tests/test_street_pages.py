@@ -5,6 +5,7 @@ counts on every list."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -112,6 +113,24 @@ def test_a_steward_starts_a_patrol_from_home_and_sees_its_checklist(client, stre
     assert 'data-positions-url="/patrol/walk/' in html
     home = html_of(client.get(reverse("patrol:home")))
     assert "继续巡查" in home
+
+
+def patrol_strings(html: str) -> dict[str, str]:
+    found = re.search(r'<script id="patrol-strings" type="application/json">(.*?)</script>', html)
+    assert found is not None
+    return json.loads(found[1])
+
+
+def test_the_patrol_page_counts_kept_positions_in_the_singular_and_the_plural(client, street):
+    client.force_login(street.steward)
+    walk = client.post(reverse("patrol:start"), {"lane": street.lane.pk})["Location"]
+    english = patrol_strings(client.get(walk, HTTP_ACCEPT_LANGUAGE="en").content.decode())
+    assert english["positions_one"] == "%(n)s position"
+    assert english["positions"] == "%(n)s positions"
+    assert english["offline_one"] == "No connection: %(n)s position is kept and sent later."
+    assert english["offline"] == "No connection: %(n)s positions are kept and sent later."
+    chinese = patrol_strings(client.get(walk).content.decode())
+    assert chinese["positions_one"] == chinese["positions"] == "%(n)s 个定位点"
 
 
 @time_machine.travel(MORNING, tick=False)

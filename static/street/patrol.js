@@ -60,6 +60,10 @@
     if (el._whistlePatrol) return;
     el._whistlePatrol = true;
     var strings = words();
+    // A count's words: the singular ("…_one") for 1 where the language has one.
+    function counted(name, n) {
+      return (n === 1 && strings[name + "_one"]) || strings[name] || "";
+    }
     var queued = el.hasAttribute("data-offline-walk");
     if (queued && !adopt(el)) return;
     var url = el.getAttribute("data-positions-url");
@@ -130,7 +134,7 @@
         .keep("positions", {
           path: "/api/v1/patrols/" + patrolId + "/positions",
           body: { points: batch },
-          label: Whistle.format(strings.positions || "%(n)s", { n: batch.length }),
+          label: Whistle.format(counted("positions", batch.length) || "%(n)s", { n: batch.length }),
           timeless: true,
         })
         .then(function () {
@@ -170,7 +174,7 @@
           }
         })
         .catch(function () {
-          say(Whistle.format(strings.offline || "", { n: queue.length }), true);
+          say(Whistle.format(counted("offline", queue.length), { n: queue.length }), true);
         })
         .then(function () {
           sending = null;

@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from whistle.assessment.chiefs import own_standing
@@ -253,11 +254,26 @@ def _words() -> dict[str, str]:
         "unsupported": _(
             "This browser cannot give positions: the patrol is recorded without a route."
         ),
-        "offline": _("No connection: %(n)s positions are kept and sent later."),
+        # English has one plural form beside the singular; the script picks by the count.
+        "offline_one": _offline(1),
+        "offline": _offline(2),
         "ended": _("This patrol has ended."),
         "sending": _("Sending the last positions…"),
-        "positions": _("%(n)s positions"),
+        "positions_one": _positions(1),
+        "positions": _positions(2),
     }
+
+
+def _offline(n: int) -> str:
+    return ngettext(
+        "No connection: %(n)s position is kept and sent later.",
+        "No connection: %(n)s positions are kept and sent later.",
+        n,
+    )
+
+
+def _positions(n: int) -> str:
+    return ngettext("%(n)s position", "%(n)s positions", n)
 
 
 def _json_object(request: HttpRequest) -> dict[str, Any] | None:
