@@ -1,7 +1,9 @@
 """The language switch brings the person back to a page that opens: the page itself when it
 was opened by a link, and after a sent form's answer (an error shown at an address that
 takes forms only) the page the form belongs to, however often the form was sent again from
-its own answer."""
+its own answer. Switching needs no session: a visitor signed out switches on every page open
+to all without being told of an ended session, and a person whose session lapsed is told so
+in the language chosen."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from django.urls import reverse
 from tests.conftest import make_person
 from tests.fixtures_cases import beijing, whistle_city_fixture  # noqa: F401
 from tests.fixtures_street import MORNING, street_fixture  # noqa: F401
+from tests.test_sign_in import ENDED_EN, ENDED_ZH
 from tests.test_street_residents import closed_report
 from whistle.organisation.models import Role
 from whistle.web.chrome import language_return
@@ -142,3 +145,48 @@ def test_after_a_refused_rating_sent_again_the_switch_returns_to_the_case_page(c
         assert client.get(switch_to_english(client, target)).status_code == 200
         # The address of the refused form itself takes forms only.
         assert client.get(follow + "rate/").status_code == 405
+
+
+def switched_page(client: Client, address: str) -> str:
+    """Open `address` (in Chinese), press the switch's English button, and follow it."""
+    target = switch_target(client.get(address).content.decode())
+    landed = switch_to_english(client, target)
+    assert landed == target
+    page = client.get(landed)
+    assert page.status_code == 200
+    return page.content.decode()
+
+
+def test_a_visitor_never_signed_in_switches_language_on_every_public_page_untold_of_a_session(
+    client, street
+):
+    with time_machine.travel(MORNING, tick=False):
+        report = closed_report(street)
+        follow = f"/report/follow/{report.case.reference}/?key={report.rating_key}"
+        for address, english in (
+            ("/accounts/login/", "Sign in"),
+            ("/accounts/login/?next=/inbox/", "Sign in"),
+            ("/report/", "Report a problem"),
+            ("/report/follow/", "Follow"),
+            (follow, "Follow"),
+        ):
+            client.cookies["django_language"] = "zh-hans"
+            page = switched_page(client, address)
+            assert 'lang="en"' in page, address
+            assert english in page, address
+            assert ENDED_EN not in page and ENDED_ZH not in page, address
+
+
+def test_a_person_whose_session_lapsed_is_told_so_in_the_language_switched_to(
+    client, whistle_city
+):
+    client.force_login(whistle_city.dispatcher)
+    with time_machine.travel(beijing(2026, 5, 12, 9, 0), tick=False):
+        target = switch_target(client.get(HOTLINE).content.decode())
+        # The browser dropped the session's cookie when the session lapsed.
+        del client.cookies["sessionid"]
+        sign_in = client.get(switch_to_english(client, target))
+        assert sign_in.status_code == 302
+        page = client.get(sign_in["Location"]).content.decode()
+    assert page.count(ENDED_EN) == 1
+    assert ENDED_ZH not in page

@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import URLPattern, URLResolver, include, path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
+from django.views.i18n import set_language
 
 from whistle.accounts import views as accounts_views
 from whistle.api.main import urlpatterns as api_urlpatterns
@@ -27,7 +29,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("accounts/", include("whistle.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Open to everyone: on the sign-in page it returns there, which is no lapsed session.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("patrol/", include("whistle.street.urls_patrol")),
     path("report/stewards/", include("whistle.street.urls_stewards")),
     path("report/", include("whistle.street.urls_reports")),

@@ -81,6 +81,8 @@ class TwoFactorMiddleware:
 # told so on the sign-in page. Signing out removes it.
 WAS_SIGNED_IN_COOKIE = "whistle_was_signed_in"
 SIGNED_OUT_FLAG = "_whistle_signed_out"
+# Set on a request whose view never needs a signed-in person (`login_not_required`).
+OPEN_TO_ALL_FLAG = "_whistle_open_to_all"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
 
@@ -97,7 +99,10 @@ class SignInNeededMiddleware:
     """When a page sends a signed-out person to the sign-in page: a person whose session
     lapsed is told so there, and a form sent without a session brings the person back,
     once signed in, to the page the form was on (the Referer, when it is one of ours, else
-    the home page), never to the address that takes the form only.
+    the home page), never to the address that takes the form only. A view open to everyone
+    (`login_not_required`: the language switch, the sign-in page) that leads to the sign-in
+    page leads there because the person asked to go there (the language switch on the
+    sign-in page returns to it), never because a session lapsed.
 
     A request htmx sends for the page is answered with HX-Redirect, so that the whole page
     goes to the sign-in page. Other requests a script sends in the background neither leave
@@ -106,6 +111,13 @@ class SignInNeededMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+
+    def process_view(
+        self, request: HttpRequest, view: Any, args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        if getattr(view, "login_required", True) is False:
+            setattr(request, OPEN_TO_ALL_FLAG, True)
+        return None
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
@@ -132,7 +144,7 @@ class SignInNeededMiddleware:
                 if hasattr(waiting, "used"):
                     waiting.used = False
             return response
-        if response.status_code != 302:
+        if response.status_code != 302 or getattr(request, OPEN_TO_ALL_FLAG, False):
             return response
         location = urlsplit(response.get("Location", ""))
         if location.path != login_path:
