@@ -110,3 +110,17 @@ def test_the_english_admin_names_them_in_english(admin_client, their_rows):
     devices = " | ".join(headings(admin_client, "/admin/otp_totp/totpdevice/", "en"))
     for heading in ("User", "Created at", "By confirmed", "Search by the user's username"):
         assert heading in devices, heading
+
+
+def title(client, url: str, language: str) -> str:
+    """The tab title of the admin's answer to an empty form sent to `url`."""
+    response = client.post(url, {}, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200, url
+    found = re.search(r"<title>(.*?)</title>", response.content.decode(), re.S)
+    assert found
+    return " ".join(found.group(1).split())
+
+
+def test_a_form_with_errors_says_so_in_the_tab_title_in_the_pages_language(admin_client):
+    assert title(admin_client, "/admin/otp_totp/totpdevice/add/", "zh-hans").startswith("错误：")
+    assert title(admin_client, "/admin/otp_totp/totpdevice/add/", "en").startswith("Error: ")

@@ -11,12 +11,14 @@ from whistle.api.main import urlpatterns as api_urlpatterns
 admin.site.site_header = _("Whistle administration")
 admin.site.site_title = _("Whistle")
 admin.site.index_title = _("Administration")
-# The headings of the admin's lists of models, read out by screen readers, which Django's own
-# Chinese catalogue lacks: translated in locale/ (kept there by naming them here).
+# The headings of the admin's lists of models, read out by screen readers, and the word its
+# tab title begins with when a form has errors, which Django's own Chinese catalogue lacks:
+# translated in locale/ (kept there by naming them here).
 ADMIN_HEADINGS = (
     gettext_noop("Model name"),
     gettext_noop("Add link"),
     gettext_noop("Change or view list link"),
+    gettext_noop("Error:"),
 )
 
 # Uploaded photos are never served from MEDIA_URL: only the pages' views, which check who
