@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -925,6 +926,29 @@ def test_a_reminder_policy_with_bad_entries_keeps_the_good_ones(city):
     city.policy.reminder_minutes_before = "5,-3,x"
     times = deadlines.reminder_times(T0, T0 + 30 * MIN, city.policy)
     assert times == [T0 + 15 * MIN, T0 + 25 * MIN]
+
+
+@pytest.mark.parametrize(
+    ("language", "fractions", "minutes"),
+    [
+        (
+            "en",
+            "Enter fractions between 0 and 1, comma-separated.",
+            "Enter minutes, comma-separated.",
+        ),
+        ("zh-hans", "应为 0 到 1 之间的小数，逗号分隔。", "应为分钟数，逗号分隔。"),
+    ],
+)
+def test_a_reminder_policy_with_bad_entries_is_refused_in_whole_sentences(
+    city, language, fractions, minutes
+):
+    city.policy.reminder_fractions = "0.5, 1.5"
+    city.policy.reminder_minutes_before = "5,x"
+    with translation.override(language):
+        with pytest.raises(ValidationError) as refused:
+            city.policy.full_clean()
+        assert refused.value.message_dict["reminder_fractions"] == [fractions]
+        assert refused.value.message_dict["reminder_minutes_before"] == [minutes]
 
 
 def test_a_district_without_a_policy_row_uses_the_defaults(city):

@@ -4,7 +4,8 @@ Django merges the catalogs of all apps into one: when two apps translate the sam
 message differently, the app listed first in INSTALLED_APPS wins on every page, so the other
 app's pages show a word its author did not choose. Each message (with its context) must
 therefore have one translation in every .po file of a language, and no .po file may hold
-fuzzy or empty translations, which gettext leaves untranslated.
+fuzzy or empty translations, which gettext leaves untranslated. A Chinese translation of an
+English sentence (a message ending in ".") ends as a Chinese sentence does, in 。, ！ or ？.
 """
 
 from __future__ import annotations
@@ -108,6 +109,25 @@ def incomplete(path: Path, text: str) -> list[str]:
     return problems
 
 
+# How a Chinese sentence ends; a closing quote or bracket may follow.
+_CHINESE_SENTENCE_END = re.compile(r"[。！？…][”’」）)]*$")
+
+
+def unended_sentences(path: Path, text: str) -> list[str]:
+    """Chinese translations of English sentences (the message ends in one ".", not "...")
+    that do not end in 。, ！ or ？, one line each."""
+    problems = []
+    for entry in parse_po(text):
+        english = entry.msgid.rstrip()
+        if not english.endswith(".") or english.endswith(".."):
+            continue
+        for translation in entry.translations:
+            if translation and not _CHINESE_SENTENCE_END.search(translation.rstrip()):
+                where = f"{name_of(path)}:{entry.line}"
+                problems.append(f"{where}: {translation!r} does not end in 。")
+    return problems
+
+
 def disagreements(texts: dict[Path, str]) -> list[str]:
     """Messages translated differently by two files of the same language, one line each,
     naming every file and its translation."""
@@ -147,6 +167,13 @@ def test_no_translation_is_fuzzy_or_empty(path):
     text = path.read_text(encoding="utf-8")
     assert incomplete(path, text) == []
     assert f'"Language: {language_of(path)}\\n"' in text
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in po_files() if language_of(p) == "zh_Hans"], ids=name_of
+)
+def test_every_chinese_sentence_ends_in_a_full_stop(path):
+    assert unended_sentences(path, path.read_text(encoding="utf-8")) == []
 
 
 def test_each_message_has_one_translation_in_every_app():
@@ -228,3 +255,25 @@ def test_the_check_finds_fuzzy_and_empty_translations_but_not_obsolete_ones():
     assert incomplete(path, SECOND) == []
     escaped = [e for e in parse_po(SECOND) if e.msgid.startswith("Say")]
     assert escaped[0].translations == ('说"你好"\n',)
+
+
+def test_the_check_finds_chinese_sentences_without_their_full_stop():
+    path = ROOT / "whistle/cases/locale/zh_Hans/LC_MESSAGES/django.po"
+    text = """msgid "Enter minutes, comma-separated."
+msgstr "应为分钟数，逗号分隔"
+
+msgid "Saved."
+msgstr "已保存（草稿）。"
+
+msgid "Really?"
+msgstr "确定吗"
+
+msgid "Loading..."
+msgstr "加载中"
+
+msgid "It was said: done."
+msgstr "有人说：“完成了！”"
+"""
+    assert unended_sentences(path, text) == [
+        f"{name_of(path)}:1: '应为分钟数，逗号分隔' does not end in 。"
+    ]

@@ -465,7 +465,7 @@ def file_appeal(
                 raise AssessmentError(
                     _(
                         "This correction of this record was already ruled on (%(status)s, "
-                        "%(date)s): an identical appeal cannot be filed again"
+                        "%(date)s): an identical appeal cannot be filed again."
                     )
                     % {
                         "status": earlier.get_status_display(),

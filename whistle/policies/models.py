@@ -426,9 +426,9 @@ def _validate_fractions(value: str) -> None:
         try:
             number = float(chunk)
         except ValueError:
-            raise ValidationError(_("Enter fractions between 0 and 1, comma-separated")) from None
+            raise ValidationError(_("Enter fractions between 0 and 1, comma-separated.")) from None
         if not 0 < number < 1:
-            raise ValidationError(_("Enter fractions between 0 and 1, comma-separated"))
+            raise ValidationError(_("Enter fractions between 0 and 1, comma-separated."))
 
 
 class CheckInRule(models.TextChoices):
@@ -441,7 +441,7 @@ class CheckInRule(models.TextChoices):
 def _validate_minutes(value: str) -> None:
     for chunk in value.split(","):
         if chunk.strip() and not chunk.strip().isdecimal():
-            raise ValidationError(_("Enter minutes, comma-separated"))
+            raise ValidationError(_("Enter minutes, comma-separated."))
         if chunk.strip() and int(chunk) > YEAR_IN_MINUTES:
             raise ValidationError(
                 _("Enter minutes no larger than %(limit)s."), params={"limit": YEAR_IN_MINUTES}
@@ -454,7 +454,7 @@ def parse_travel_speeds(text: str) -> list[tuple[int, float]]:
     bands: list[tuple[int, float]] = []
     message = _(
         'Enter "hour:km/h" pairs, comma-separated, hours ascending from 0 to 23 and the '
-        'first at 0 (e.g. "0:30,7:15,10:25")'
+        'first at 0 (e.g. "0:30,7:15,10:25").'
     )
     for chunk in text.split(","):
         hour_text, colon, speed_text = chunk.strip().partition(":")
