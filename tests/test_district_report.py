@@ -83,8 +83,14 @@ def test_the_report_holds_every_section_in_chinese_and_prints_on_a4(client, rate
     assert names[0] == ("district", "东城区")
     assert ("township", "龙潭街道") in names and ("department", "东城区城管执法局") in names
     assert "按时报到率" in text and "响应率" in text and "解决率" in text and "满意率" in text
-    assert 'onclick="window.print()"' in html and ">打印</button>" in html
+    # The print button is bound by a script: the page's policy refuses inline handlers.
+    assert 'type="button" data-print>打印</button>' in html and "onclick" not in html
+    assert "whistle/print.js" in html
     assert "district/report-print.css" in html
+    # The report is none of the assessment pages named in the row under its title.
+    subnav = html[html.index('<nav class="subnav"') :]
+    subnav = subnav[: subnav.index("</nav>")]
+    assert "排名" in subnav and 'aria-current="page"' not in subnav
     assert "生成于 2026-07-28 10:00（北京时间）" in text
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -331,3 +332,49 @@ def test_the_ranking_charts_tooltip_counts_a_departments_unfinished_records(new_
     drawn = page.evaluate(ALL_DRAWN_TEXT, "[data-chart=ranking]")
     assert "未完成记录（暂按未处置计分）：1 条" in drawn
     shots(page, "ranking-tooltip-unfinished")
+
+
+LAPTOP = {"width": 1366, "height": 900}
+# A table's width against the width of the box that scrolls it.
+TABLE_AND_BOX = """(selector) => {
+  const table = document.querySelector(selector);
+  return [table.scrollWidth, table.parentElement.clientWidth];
+}"""
+
+
+def test_the_chiefs_tables_fit_a_laptop_in_english(new_page, shots, whistle_city):
+    page = new_page(LAPTOP, locale="en-US")
+    sign_in(page, "dongcheng-office")
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": page.url}])
+    page.goto("/district/chiefs/")
+    expect(page.locator(".townships-table thead")).to_contain_text("Patrolled every lane as required")
+    width, box = page.evaluate(TABLE_AND_BOX, ".townships-table")
+    assert width <= box
+    shots(page, "chiefs-by-township-en", full_page=True)
+    page.click("#townships a:has-text('龙潭街道')")
+    expect(page.locator("#chiefs")).to_contain_text("liu-yueming", use_inner_text=True)
+    width, box = page.evaluate(TABLE_AND_BOX, ".chiefs-table")
+    assert width <= box
+    shots(page, "chiefs-of-a-township-en", full_page=True)
+
+
+def test_the_annual_report_prints_by_its_button_within_the_security_policy(
+    new_page, shots, whistle_city
+):
+    page = new_page(WALL)
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    sign_in(page, "dongcheng-office")
+    page.goto(f"/district/report/{timezone.localdate().year}/")
+    page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")
+    page.click("button[data-print]")
+    assert page.evaluate("() => window.printed") == 1
+    # The report is none of the pages in the row under its title.
+    assert page.locator(".subnav [aria-current]").count() == 0
+    shots(page, "annual-report")
+    assert blocked == []

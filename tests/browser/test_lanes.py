@@ -79,6 +79,10 @@ def test_the_signboard_prints_on_one_sheet_of_its_paper(new_page, shots, street,
     publish_numbers(street)
     page = new_page({"width": 1280, "height": 1800})
     page.goto(f"/lanes/{street.lane.pk}/signboard/{size}/")
+    # Its button prints.
+    page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")
+    page.click("button[data-print]")
+    assert page.evaluate("() => window.printed") == 1
     page.emulate_media(media="print")
     assert not page.locator(".signboard-tools").is_visible()
     shots(page, f"1-printed-{size}", full_page=True)

@@ -129,9 +129,10 @@ def annual_report(request: HttpRequest, year: int) -> HttpResponse:
         indicator_table(district, period.key, dimensions=REPORT_DIMENSIONS, now=now)
     )
     first = board.rows[0] if board.rows and board.rows[0].result.rank == 1 else None
+    # The report is none of the row's pages: none is marked as the current one.
     context = page_context(
         reader,
-        "rankings",
+        "annual_report",
         district=district,
         year=year,
         period=period,
