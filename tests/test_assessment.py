@@ -792,7 +792,7 @@ def test_a_correction_already_ruled_on_cannot_be_appealed_again(july):
             file_appeal(m.urban_officer, summons, "came", {"came": "on_time"}, "确已到场")
         with (
             translation.override("zh-hans"),
-            pytest.raises(AssessmentError, match="不能再次提出相同的申诉。$"),
+            pytest.raises(AssessmentError, match=r"不能再次提出相同的申诉。$"),
         ):
             file_appeal(m.urban_officer, summons, "came", {"came": "on_time"}, "确已到场")
         # Another correction of the record is a new appeal.

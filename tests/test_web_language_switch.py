@@ -177,9 +177,7 @@ def test_a_visitor_never_signed_in_switches_language_on_every_public_page_untold
             assert ENDED_EN not in page and ENDED_ZH not in page, address
 
 
-def test_a_person_whose_session_lapsed_is_told_so_in_the_language_switched_to(
-    client, whistle_city
-):
+def test_a_person_whose_session_lapsed_is_told_so_in_the_language_switched_to(client, whistle_city):
     client.force_login(whistle_city.dispatcher)
     with time_machine.travel(beijing(2026, 5, 12, 9, 0), tick=False):
         target = switch_target(client.get(HOTLINE).content.decode())

@@ -347,7 +347,8 @@ def test_the_chiefs_tables_fit_a_laptop_in_english(new_page, shots, whistle_city
     sign_in(page, "dongcheng-office")
     page.context.add_cookies([{"name": "django_language", "value": "en", "url": page.url}])
     page.goto("/district/chiefs/")
-    expect(page.locator(".townships-table thead")).to_contain_text("Patrolled every lane as required")
+    headings = page.locator(".townships-table thead")
+    expect(headings).to_contain_text("Patrolled every lane as required")
     width, box = page.evaluate(TABLE_AND_BOX, ".townships-table")
     assert width <= box
     shots(page, "chiefs-by-township-en", full_page=True)
