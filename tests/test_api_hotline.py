@@ -142,8 +142,8 @@ def test_an_order_from_another_channel_without_a_number_is_numbered_and_answered
 @pytest.mark.parametrize(
     ("language", "words"),
     [
-        ("zh-hans", "请填写工单编号：12345 热线工单和上级交办工单都有编号"),
-        ("en", "Give the order's number: an order of the 12345 hotline or from a superior"),
+        ("zh-hans", "12345 热线工单和上级交办工单都有编号，请填写"),
+        ("en", "An order of the 12345 hotline or from a superior has a number: give it."),
     ],
 )
 def test_a_12345_order_without_its_number_is_refused_on_the_number(

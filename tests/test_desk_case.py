@@ -778,15 +778,19 @@ def test_after_the_result_the_officers_card_says_what_comes_next_and_offers_no_p
     assert f'type="submit">{early}</button>' in card
     assert ">Check out</button>" not in card and "<summary>Check out</summary>" not in card
     assert "Stay until the matter is done (事不完、人不撤): you may leave once" in card
+    # It does not promise the check-out goes through without a position.
+    assert "it cannot be typed." in card and "check out all the same" not in card
     zh = summons_card(html_of(client.get(case_url(case))), summons)
     assert "结果已上报。街乡将审核结果" in zh
     assert "<summary>记录提前签退（将被拒绝）</summary>" in zh
+    assert "照样签退" not in zh
 
     actions.release(city.dispatcher, summons, note="游商已离开")
     card = summons_card(html_of(client.get(case_url(case), HTTP_ACCEPT_LANGUAGE="en")), summons)
     assert "The township has let you go: check out when you leave the site." in card
     assert 'btn-primary btn-large" type="submit">Check out</button>' in card
     assert early not in card and "op-folded" not in card
+    assert "Without a fix you check out all the same." in card
 
 
 def test_the_next_step_is_said_only_to_the_departments_own_people(client, whistle_city):
@@ -903,6 +907,11 @@ def test_a_category_deleted_since_shows_its_code_and_a_shared_code_names_its_own
     (filing,) = timeline_entries(client.get(case_url(second)), "立案")
     assert "问题分类 0102 暴露垃圾 → 0501 无照经营游商" in filing
     assert "路灯" not in filing and "category_kinds" not in filing
+    # Filed under the category it was reported with: no change to show.
+    third = reported_case(city, category=city.street_vending)
+    actions.file_case(city.dispatcher, third, category=city.street_vending)
+    (filing,) = timeline_entries(client.get(case_url(third)), "立案")
+    assert "问题分类" not in filing and "无照经营游商" not in filing
 
 
 def test_a_filing_kept_without_the_kinds_names_both_kinds_of_a_shared_code(client, whistle_city):

@@ -175,8 +175,8 @@ def test_an_order_from_another_channel_may_go_without_a_number_and_is_shown_the_
 @pytest.mark.parametrize(
     ("language", "words"),
     [
-        ("zh-hans", "请填写工单编号：12345 热线工单和上级交办工单都有编号"),
-        ("en", "Give the order&#x27;s number: an order of the 12345 hotline or from a superior"),
+        ("zh-hans", "12345 热线工单和上级交办工单都有编号，请填写"),
+        ("en", "An order of the 12345 hotline or from a superior has a number: give it."),
     ],
 )
 def test_a_hotline_order_without_its_number_is_shown_again_on_the_number(
@@ -224,7 +224,7 @@ def test_a_malformed_callers_phone_is_shown_again_on_the_phone(
             "zh-hans",
             {
                 "place": "请提供位置：在地图上点选，或从列表中选择街巷",
-                "number": "请填写工单编号：12345 热线工单和上级交办工单都有编号",
+                "number": "12345 热线工单和上级交办工单都有编号，请填写",
                 "caller_phone": "12345 不是可以回拨的号码",
                 "called_at": "来电时间晚于当前时间。",
             },
@@ -233,7 +233,7 @@ def test_a_malformed_callers_phone_is_shown_again_on_the_phone(
             "en",
             {
                 "place": "Give the place: tap the map or choose a lane from the list.",
-                "number": "Give the order&#x27;s number",
+                "number": "has a number: give it.",
                 "caller_phone": "12345 is not a number to call back",
                 "called_at": "The time of the call lies in the future.",
             },
@@ -266,7 +266,7 @@ def test_a_12345_order_without_its_caller_is_shown_on_the_name_beside_its_other_
     )
     html = response.content.decode()
     assert "请填写来电人的姓名或电话" in _field_errors(html, "caller_name")
-    assert "请填写工单编号" in _field_errors(html, "number")
+    assert "工单都有编号，请填写" in _field_errors(html, "number")
     assert _field_errors(html, "description")
     assert not HotlineOrder.objects.exists()
 

@@ -221,8 +221,8 @@ def test_an_order_from_another_channel_without_a_number_is_numbered_by_township_
 def test_an_order_of_the_hotline_or_a_superior_needs_its_own_number(whistle_city, clock):
     for channel in ("hotline", "superior"):
         for language, words in (
-            ("zh-hans", "请填写工单编号：12345 热线工单和上级交办工单都有编号"),
-            ("en", "Give the order's number: an order of the 12345 hotline or from a superior"),
+            ("zh-hans", "12345 热线工单和上级交办工单都有编号，请填写"),
+            ("en", "An order of the 12345 hotline or from a superior has a number: give it."),
         ):
             with translation.override(language):
                 with pytest.raises(InvalidInput) as refused:

@@ -882,8 +882,11 @@ def test_the_no_signal_page_offers_neither_signing_in_nor_a_name_but_the_kept_pa
     login = reverse("login")
     store = re.search(r'const PAGES_CACHE = "([^"]+)";', client.get("/sw.js").content.decode())
     assert store is not None
-    languages = (("zh-hans", "无信号", "我的街巷"), ("en", "No signal", "My lanes"))
-    for language, title, lanes in languages:
+    languages = (
+        ("zh-hans", "无信号", "我的街巷", "本部门的召集"),
+        ("en", "No signal", "My lanes", "My department&#x27;s summonses"),
+    )
+    for language, title, lanes, department in languages:
         page = client.get(f"/offline/?lang={language}").content.decode()
         assert f"<h1>{title}</h1>" in page
         assert f'href="{login}"' not in page
@@ -902,6 +905,7 @@ def test_the_no_signal_page_offers_neither_signing_in_nor_a_name_but_the_kept_pa
             "/report/",
             "/department/",
         ]
+        assert kept[-1] == ("/department/", department)
         # The language switch stays: the page follows it once the signal returns.
         assert 'class="language-switch"' in page
 

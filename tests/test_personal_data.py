@@ -866,4 +866,4 @@ def test_erasure_keeps_what_was_reported_and_the_forms_ask_to_leave_people_out(
     client.force_login(city.dispatcher)
     assert "来电人的姓名和电话填在各自的栏目里" in client.get("/dispatch/hotline/").content.decode()
     english = client.get("/dispatch/hotline/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "Their name and phone go in their own fields" in english
+    assert "Leave out people&#x27;s names and phone numbers: the caller&#x27;s go" in english

@@ -976,8 +976,9 @@ class HotlineOrderForm(PickedPlace):
         max_length=DESCRIPTION_MAX,
         widget=Textarea(attrs=ROWS_LONG),
         help_text=_(
-            "The problem as the caller describes it. Their name and phone go in their own "
-            "fields, not here: the description stays with the case."
+            "The problem as the caller describes it. Leave out people's names and phone "
+            "numbers: the caller's go in their own fields, and the description stays with "
+            "the case."
         ),
         error_messages={"required": _("Describe the problem in a sentence or two.")},
     )

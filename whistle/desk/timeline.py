@@ -458,6 +458,8 @@ def _lines(event: Event, trail: _Trail) -> list[Line]:
         if not isinstance(pair, list | tuple) or len(pair) != 2:
             continue
         if name == "category":
+            if pair[0] == pair[1] and kinds[0] == kinds[1] is not None:
+                continue  # filed under the category it was reported with
             shown = [trail.categories.name(v, k) for v, k in zip(pair, kinds, strict=True)]
         else:
             show = _CHANGE_FORMATS.get(name, lambda v: "—" if v in (None, "") else str(v))

@@ -97,7 +97,7 @@ KEPT_PAGE_LINKS = (
     ("patrol:report", gettext_lazy("Report a problem")),
     ("patrol:mine", gettext_lazy("Your reports")),
     ("reports:new", gettext_lazy("Report a problem")),
-    ("department:home", gettext_lazy("Your department's summonses")),
+    ("department:home", gettext_lazy("My department's summonses")),
 )
 
 # Summonses still on a department's hands: their case page holds the check-in.

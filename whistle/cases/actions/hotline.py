@@ -100,8 +100,8 @@ def clean_order_number(value: Any) -> str:
         raise InvalidInput(
             "number",
             _(
-                "Give the order's number: an order of the 12345 hotline or from a superior "
-                "has one. Only an order from another channel may come without one."
+                "An order of the 12345 hotline or from a superior has a number: give it. "
+                "Only an order from another channel may come without one."
             ),
         )
     if not ORDER_NUMBER.match(number):
