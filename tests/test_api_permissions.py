@@ -194,7 +194,7 @@ def build(city: ApiCity) -> Scene:
         now=tick(),
     ).case
     scene.refs["resident_closed"] = resident.reference
-    scene.ids["resident_photo"] = str(resident.attachments.get().pk)
+    scene.ids["resident_photo"] = resident.attachments.get().sha256
     actions.file_case(c.dispatcher, resident, category=c.exposed_garbage, now=tick())
     actions.solve_on_spot(c.dispatcher, resident, note="已清理", now=tick())
     actions.check_passed(c.dispatcher, resident, now=tick())

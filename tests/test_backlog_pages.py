@@ -142,7 +142,7 @@ def test_an_officers_home_shows_the_paused_summons_paused_after_the_running_one(
     row = row_of(work, paused.reference, "<li", "</li>")
     assert PAUSED in text_of(row)
     assert "is-overdue" not in row and "badge-overdue" not in row
-    assert "1 项召集等待本部门处理。" in work
+    assert "其中 1 项等待本部门处理。" in work
 
 
 @pytest.mark.parametrize("layout", ["", "?layout=wall"])

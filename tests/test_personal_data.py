@@ -298,7 +298,7 @@ def test_a_resident_reads_their_case_through_the_api_as_its_follow_page_shows_it
     # What they reported is theirs to read back, as the follow page shows it to them.
     assert body["description"] == "楼道里堆满杂物"
     photo = case.attachments.get(purpose="report")
-    assert body["report_photos"] == [f"/api/v1/cases/{case.reference}/photos/{photo.pk}"]
+    assert body["report_photos"] == [f"/api/v1/cases/{case.reference}/photos/{photo.sha256}"]
     text = json.dumps({**body, "description": None}, ensure_ascii=False)
     for secret in (*SECRETS, city.dispatcher.display_name, city.urban.code):
         assert secret not in text, secret
@@ -352,7 +352,7 @@ def test_only_the_reporters_own_token_or_session_reads_what_they_reported_until_
     city = api_city
     case = account_report(city.city)
     photo = case.attachments.get(purpose="report")
-    address = f"/api/v1/cases/{case.reference}/photos/{photo.pk}"
+    address = f"/api/v1/cases/{case.reference}/photos/{photo.sha256}"
     resident = city.as_("resident")
     body = resident.get(f"/cases/{case.reference}").json()
     assert (body["description"], body["report_photos"]) == ("楼道里堆满杂物", [address])
@@ -367,6 +367,9 @@ def test_only_the_reporters_own_token_or_session_reads_what_they_reported_until_
     assert fetched["Cache-Control"] == "private, max-age=3600"
     shown = Image.open(io.BytesIO(fetched.content))
     assert shown.format == "JPEG" and not shown.getexif()
+    # The API names a photo by its digest, never by its database id.
+    by_id = f"/api/v1/cases/{case.reference}/photos/{photo.pk}"
+    assert resident.client.get(by_id, headers=resident.headers()).status_code == 422
     # The owner's session too, at that address and at the follow page's.
     browser = Client()
     browser.force_login(city.resident)

@@ -420,7 +420,10 @@ def followed_case_out(case: Case, person: Person) -> dict[str, Any]:
         },
         "description": own.description if own else None,
         "report_photos": (
-            [reverse("api-v1:get_followed_photo", args=[case.reference, p.pk]) for p in own.photos]
+            [
+                reverse("api-v1:get_followed_photo", args=[case.reference, p.sha256])
+                for p in own.photos
+            ]
             if own
             else None
         ),

@@ -1,7 +1,8 @@
 """The photos a case's follow page shows, and who may fetch them: the result's to anyone
 with the reference, those sent with the report to its reporter alone (`sees_own_report`),
 whether they ask through the follow page (`whistle.street`) or the API with their token
-(`GET /api/v1/cases/{reference}/photos/{pk}`). Each is served re-encoded, without its EXIF
+(`GET /api/v1/cases/{reference}/photos/{sha256}`, named by the photo's digest, since the
+API names nothing by its database id). Each is served re-encoded, without its EXIF
 block (`public_copy`)."""
 
 from __future__ import annotations
@@ -40,27 +41,33 @@ def public_copy(attachment: Attachment) -> tuple[bytes, str]:
     return shown.content, shown.content_type
 
 
-def followed_photo(reference: str, pk: int, person: Any) -> tuple[bytes, str] | None:
-    """Photo `pk` of the case `reference` as its follow page shows it to `person`, and its
-    content type: a photo of the result to anyone, one sent with the report only to the
-    resident who reported the case with their account, before its personal data is erased.
-    None for anyone else, and for a photo that is not there or cannot be read."""
-    attachment = (
-        Attachment.objects.filter(
-            pk=pk,
-            case__reference=reference,
-            purpose__in=[*RESULT_PURPOSES, *REPORT_PURPOSES],
-        )
-        .only("file", "sha256", "purpose", "case_id")
-        .first()
+def followed_photo(
+    reference: str, person: Any, *, pk: int | None = None, sha256: str | None = None
+) -> tuple[bytes, str] | None:
+    """The photo of the case `reference` (by its `pk`, as the follow page names it, or by its
+    `sha256`, as the API does) as its follow page shows it to `person`, and its content
+    type: a photo of the result to anyone, one sent with the report only to the resident who
+    reported the case with their account, before its personal data is erased. None for
+    anyone else, and for a photo that is not there or cannot be read."""
+    found = Attachment.objects.filter(
+        case__reference=reference, purpose__in=[*RESULT_PURPOSES, *REPORT_PURPOSES]
     )
-    if attachment is None:
+    if pk is not None:
+        found = found.filter(pk=pk)
+    elif sha256 is not None:
+        found = found.filter(sha256=sha256)
+    else:
         return None
-    if attachment.purpose in REPORT_PURPOSES and not sees_own_report(
-        Case.objects.get(pk=attachment.case_id), person
-    ):
-        return None
-    try:
-        return public_copy(attachment)
-    except (OSError, PhotoRefused):
-        return None
+    own: bool | None = None
+    # The same picture may be kept twice in a case: the first that the person may see.
+    for attachment in found.only("file", "sha256", "purpose", "case_id").order_by("pk")[:8]:
+        if attachment.purpose in REPORT_PURPOSES:
+            if own is None:
+                own = sees_own_report(Case.objects.get(pk=attachment.case_id), person)
+            if not own:
+                continue
+        try:
+            return public_copy(attachment)
+        except (OSError, PhotoRefused):
+            return None
+    return None

@@ -402,7 +402,7 @@ def photo(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     """A photo of the result, re-encoded without its EXIF block; a photo sent with the
     report only for the resident signed in with the account that reported it
     (`sees_own_report`), not found for anyone else."""
-    shown = followed_photo(reference, pk, request.user)
+    shown = followed_photo(reference, request.user, pk=pk)
     if shown is None:
         raise Http404
     content, content_type = shown

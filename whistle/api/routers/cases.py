@@ -282,7 +282,7 @@ def get_public_timeline(request: HttpRequest, reference: str) -> dict[str, Any]:
 
 
 @router.get(
-    "/{reference}/photos/{pk}",
+    "/{reference}/photos/{sha256}",
     response={200: None, **errors()},
     operation_id="get_followed_photo",
     summary=gettext_noop("Fetch a photo of a followed case"),
@@ -302,11 +302,11 @@ def get_public_timeline(request: HttpRequest, reference: str) -> dict[str, Any]:
     },
 )
 def get_followed_photo(
-    request: HttpRequest, reference: str, pk: int = Path(..., ge=1, le=2**63 - 1)
+    request: HttpRequest, reference: str, sha256: str = Path(..., pattern="^[0-9a-f]{64}$")
 ) -> HttpResponse:
     person = caller(request)
     case = find_case(person, reference)
-    shown = followed_photo(case.reference, pk, person)
+    shown = followed_photo(case.reference, person, sha256=sha256)
     if shown is None:
         raise not_found()
     content, content_type = shown
