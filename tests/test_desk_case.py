@@ -226,8 +226,8 @@ def test_the_page_speaks_complete_english(client, whistle_city):
         "Timeline",
         "Acknowledge",
         "arrive on site by",
-        "whistle blown",
-        "township dispatcher",
+        "Whistle blown",
+        "Township dispatcher",
     ):
         assert words in text, words
     for chinese in ("签收", "时间线", "状态", "立案", "召集", "部门"):

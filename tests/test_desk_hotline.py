@@ -78,9 +78,9 @@ def test_built_in_classes_read_in_the_readers_language_and_a_districts_own_name_
     client.force_login(whistle_city.dispatcher)
     client.post(PAGE, order_fields())
     english = client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "emergency: reply within 2 " in english and "complex: reply within 15 " in english
+    assert "Emergency: reply within 2 " in english and "Complex: reply within 15 " in english
     # Natural time reads as plain time in English; only working time says so.
-    assert "emergency: reply within 2 hours, resolve within 2 hours" in english
+    assert "Emergency: reply within 2 hours, resolve within 2 hours" in english
     assert "普通件: reply within 7 days, resolve within 7 days" in english
     assert "natural" not in english
     assert "紧急" not in english and "复杂" not in english
@@ -93,6 +93,9 @@ def test_built_in_classes_read_in_the_readers_language_and_a_districts_own_name_
     english_case = unescape(client.get(case_page, HTTP_ACCEPT_LANGUAGE="en").content.decode())
     assert re.search(r"Deadline class\s*</[^>]+>\s*<[^>]+>\s*emergency<", english_case)
     assert "紧急" not in english_case
+    # Labels that start a line begin with a capital in English.
+    assert "Handed down by a superior" in english and "Other channel" in english
+    assert "<strong>Problem reported</strong>" in english_case
 
 
 def test_a_dispatcher_takes_an_order_and_lands_on_its_case(client, whistle_city):

@@ -22,6 +22,7 @@ from django import forms
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.actions import DESCRIPTION_MAX, NOTE_MAX, REASON_MAX, RESULT_MAX, check_in_target
@@ -898,11 +899,14 @@ class AnswerForm(ActionForm):
 
 def deadline_class_label(limits: HotlineDeadlineClass) -> str:
     """ "紧急：2 自然小时内答复，2 自然小时内处置" """
-    return str(_("%(name)s: reply within %(reply)s, resolve within %(resolve)s")) % {
-        "name": shown_class_name(limits.code, limits.name),
-        "reply": time_limit_text(limits.respond_within, limits.respond_unit),
-        "resolve": time_limit_text(limits.resolve_within, limits.resolve_unit),
-    }
+    return capfirst(
+        str(_("%(name)s: reply within %(reply)s, resolve within %(resolve)s"))
+        % {
+            "name": shown_class_name(limits.code, limits.name),
+            "reply": time_limit_text(limits.respond_within, limits.respond_unit),
+            "resolve": time_limit_text(limits.resolve_within, limits.resolve_unit),
+        }
+    )
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -930,7 +934,7 @@ class HotlineOrderForm(PickedPlace):
 
     channel = forms.ChoiceField(
         label=_("Where does the order come from?"),
-        choices=HotlineOrder.Channel.choices,
+        choices=[(value, capfirst(label)) for value, label in HotlineOrder.Channel.choices],
         initial=HotlineOrder.Channel.HOTLINE,
         widget=forms.RadioSelect,
     )
