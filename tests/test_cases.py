@@ -402,7 +402,7 @@ def test_a_case_whose_result_was_rated_reads_rated_in_english_and_in_chinese(whi
     assert case.status == "evaluated"
     client.force_login(city.dispatcher)
     for language, status, event in (
-        ("en", "Rated", "result rated"),
+        ("en", "Rated", "Result rated"),
         ("zh-hans", "已评价", "已评价"),
     ):
         client.cookies["django_language"] = language

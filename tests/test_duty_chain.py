@@ -404,7 +404,7 @@ def test_the_case_page_tells_each_step_of_the_chain_in_words(chained):
     for code in ("planned_at", "reached", "chain_fitted", "township_chief", "on_duty"):
         assert code not in chinese
     english = trail_text(chained, summons, "en")
-    assert "passed along the acknowledgement chain" in english
+    assert "Passed along the acknowledgement chain" in english
     assert "Step" in english and "1 of 3" in english
     assert "the backup on duty" in english and "the department head" in english
     assert "compressed: the chain takes 8 minutes" in english
