@@ -30,7 +30,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -41,6 +41,9 @@ from whistle.cases.models import Case, Checkpoint, Event
 from whistle.cases.signing import SigningKeyMissing, key_path, sign
 from whistle.cases.trail import GENESIS
 from whistle.cases.verify import Problem, Report
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
 
 logger = logging.getLogger("whistle.cases")
 
@@ -186,12 +189,15 @@ def _jsonable(value: Any) -> Any:
 
 
 def entry_leaves(
-    kind: str, model: type[Model], columns: Sequence[str], label: Callable[[int], str]
+    kind: str, model: type[Model], columns: Sequence[str], label: _StrPromise
 ) -> LeafKind:
     """A leaf per entry of an append-only log that is not hash-chained where it is stored
-    (the township's powers log, the duty roster log): [kind, id, 1, digest of the entry's
-    columns]. One changed or removed is named by its id; `label` says how a problem names
-    entry N in the reader's language."""
+    (the township's powers log, the duty roster log, the log of changes to contact
+    addresses, …): [kind, id, 1, digest of the entry's columns]. The leaf holds the digest,
+    never the columns, so that what an entry records (a reason typed in, who it names)
+    stays in the database alone. One changed or removed is named by its id; `label`, a lazy
+    translation with `%(id)s`, says how a problem names the entry in the reader's
+    language."""
 
     def rows(ids: list[int] | None = None) -> dict[int, str]:
         entries = model._default_manager.order_by("pk")
@@ -217,7 +223,7 @@ def entry_leaves(
                     _problem(
                         "removed",
                         _("the log entry was in checkpoint #%(number)s and is gone"),
-                        label(pk),
+                        label % {"id": pk},
                         number=number,
                     )
                 )
@@ -229,7 +235,7 @@ def entry_leaves(
                             "the log entry is not the one checkpoint #%(number)s committed "
                             "to: it was changed"
                         ),
-                        label(pk),
+                        label % {"id": pk},
                         number=number,
                     )
                 )

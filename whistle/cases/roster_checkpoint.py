@@ -4,19 +4,14 @@ leaf per entry, so that one changed or removed after a checkpoint is named by `v
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.checkpoints import entry_leaves
 from whistle.duty.models import RosterLogEntry
-
-
-def _label(pk: int) -> str:
-    return _("roster log entry %(id)s") % {"id": pk}
-
 
 ROSTER_LOG_LEAVES = entry_leaves(
     "roster_log",
     RosterLogEntry,
     ("roster_id", "at", "actor_id", "actor_role", "action", "change_id", "before", "after"),
-    _label,
+    _("roster log entry %(id)s"),
 )

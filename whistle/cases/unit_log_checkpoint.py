@@ -5,19 +5,14 @@ cases register it."""
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.checkpoints import entry_leaves
 from whistle.organisation.units import UnitLogEntry
-
-
-def _label(pk: int) -> str:
-    return _("township units log entry %(id)s") % {"id": pk}
-
 
 UNIT_LOG_LEAVES = entry_leaves(
     "unit_log",
     UnitLogEntry,
     ("township_id", "unit_id", "at", "actor_id", "actor_role", "action", "changes"),
-    _label,
+    _("township units log entry %(id)s"),
 )
