@@ -11,7 +11,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import translation
 
+from tests.conftest import make_person
 from tests.fixtures_cases import (
     beijing,
     device_fix,
@@ -31,6 +33,9 @@ from tests.fixtures_cases import (
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
+from tests.gateways import recording_gateways_fixture  # noqa: F401  (fixture)
+from whistle.accounts import contact
+from whistle.accounts.models import ContactLogEntry
 from whistle.cases import actions
 from whistle.cases.checkpoints import (
     audit_path,
@@ -41,6 +46,7 @@ from whistle.cases.checkpoints import (
     read_checkpoint,
     root_from_path,
     sweep,
+    verify_against_database,
 )
 from whistle.cases.export import export_case, verify_document
 from whistle.cases.models import Case, Checkpoint, Event
@@ -49,7 +55,9 @@ from whistle.cases.trail import GENESIS
 from whistle.cases.verify import EventRow, verify_database
 from whistle.duty.actions import start_roster
 from whistle.duty.models import RosterLogEntry
-from whistle.organisation.models import TownshipUnit, UnitLogEntry
+from whistle.organisation.models import Person, Role, TownshipUnit, UnitLogEntry
+from whistle.patrols.appointments import appoint_chief, end_appointment
+from whistle.patrols.models import AppointmentEvent
 from whistle.policies.offices import UnitInput, save_unit
 from whistle.township.models import TownshipLogEntry
 from whistle.township.recruitment import publish_call
@@ -616,6 +624,124 @@ def test_a_missing_trigger_of_the_units_or_recruitment_log_is_named(office_logs)
     message = refused("verify_trail")
     for name in names:
         assert f"trigger {name} is missing or disabled" in message
+
+
+# The log of changes to contact addresses and the chiefs' appointment log -----------------
+
+NEW_PHONE = "13812345678"
+NEW_EMAIL = "zhao-new@example.com"
+REASON = "因病调离，由王芳接任"
+
+
+@dataclass
+class PeopleLogs:
+    resident: Person
+    chief: Person
+    contact: list[ContactLogEntry]
+    appointment: list[AppointmentEvent]
+
+
+@pytest.fixture
+def people_logs(whistle_city, recording_gateways) -> PeopleLogs:
+    """Entries of each log, written by their actions: a resident asks for a new number and
+    a new e-mail address and gives the e-mail up; a chiefs' office appoints a chief to a
+    lane and ends the appointment with a reason."""
+    c = whistle_city
+    resident = make_person("zhao-resident", Role.RESIDENT)
+    chief = make_person("qian-cadre", Role.RESIDENT)
+    for person, phone in ((resident, "13900000009"), (chief, "13900000010")):
+        person.phone = phone
+        person.save(update_fields=["phone"])
+    contact.send_code(resident, "phone", NEW_PHONE, now=NOW)
+    contact.send_code(resident, "email", NEW_EMAIL, now=NOW + timedelta(minutes=2))
+    contact.give_up(resident, "email", now=NOW + timedelta(minutes=3))
+    office = make_person("longtan-chiefs-office", Role.CHIEFS_OFFICE, jurisdiction=c.longtan)
+    appointment = appoint_chief(
+        office, person=chief, lane=c.lane, role=Role.LANE_CHIEF, starts_on=date(2026, 3, 1), now=NOW
+    )
+    end_appointment(office, appointment, ends_on=date(2026, 3, 9), reason=REASON, now=NOW)
+    return PeopleLogs(
+        resident,
+        chief,
+        list(ContactLogEntry.objects.order_by("pk")),
+        list(AppointmentEvent.objects.order_by("pk")),
+    )
+
+
+def test_a_checkpoint_commits_to_a_digest_of_each_contact_and_appointment_log_entry(
+    people_logs,
+):
+    document = create_checkpoint(now=NOW).document
+    contact_leaves = document["leaves"]["contact_logs"]
+    appointment_leaves = document["leaves"]["appointment_logs"]
+    assert [leaf[:3] for leaf in contact_leaves] == [
+        ["contact_log", str(entry.pk), 1] for entry in people_logs.contact
+    ]
+    assert [leaf[:3] for leaf in appointment_leaves] == [
+        ["appointment_log", str(entry.pk), 1] for entry in people_logs.appointment
+    ]
+    assert all(len(leaf) == 4 and len(leaf[3]) == 64 for leaf in contact_leaves)
+    assert document["highest"]["contact_log"] == people_logs.contact[-1].pk
+    assert document["highest"]["appointment_log"] == people_logs.appointment[-1].pk
+    # Witnesses keep a checkpoint for good: it holds no address, name or reason typed in.
+    held = json.dumps(document, ensure_ascii=False)
+    for personal in (NEW_PHONE, NEW_EMAIL, REASON, "13900000009", "zhao-resident", "qian-cadre"):
+        assert personal not in held
+
+
+def test_a_contact_or_appointment_log_entry_changed_or_removed_past_the_triggers_is_named(
+    people_logs, tmp_path
+):
+    sent, email_sent, given_up = people_logs.contact
+    appointed, ended = people_logs.appointment
+    target = tmp_path / "checkpoint.json"
+    run("checkpoint", output=str(target))
+    assert "every trail is intact" in run("verify_trail", checkpoint=[str(target)])
+    play_the_dba(
+        ("UPDATE accounts_contactlogentry SET step = %s WHERE id = %s", ["changed", sent.pk]),
+        ("DELETE FROM accounts_contactlogentry WHERE id = %s", [given_up.pk]),
+        (
+            "UPDATE patrols_appointmentevent SET data = %s WHERE id = %s",
+            [json.dumps({"ends_on": "2026-03-09", "reason": "届满"}), ended.pk],
+        ),
+        ("DELETE FROM patrols_appointmentevent WHERE id = %s", [appointed.pk]),
+    )
+    message = refused("verify_trail", checkpoint=[str(target)])
+    changed = "the log entry is not the one checkpoint #1 committed to: it was changed"
+    gone = "the log entry was in checkpoint #1 and is gone"
+    assert f"contact address log entry {sent.pk}: {changed}" in message
+    assert f"contact address log entry {given_up.pk}: {gone}" in message
+    assert f"chiefs' appointment log entry {ended.pk}: {changed}" in message
+    assert f"chiefs' appointment log entry {appointed.pk}: {gone}" in message
+    assert f"contact address log entry {email_sent.pk}" not in message
+    with translation.override("zh-hans"):
+        facts = read_checkpoint(json.loads(target.read_text()))
+        assert facts is not None
+        problems = " ".join(str(p) for p in verify_against_database(facts))
+    assert f"联系方式变更记录 {sent.pk}" in problems
+    assert f"街巷长任免记录 {ended.pk}" in problems
+
+
+def test_erasing_the_people_the_logs_name_raises_no_alarm_against_an_earlier_checkpoint(
+    people_logs, tmp_path
+):
+    before = tmp_path / "before.json"
+    run("checkpoint", output=str(before))
+    committed = {(e.pk, e.step) for e in people_logs.contact}
+    run(
+        "erase_personal_data",
+        phone=[people_logs.resident.phone, NEW_PHONE, people_logs.chief.phone],
+    )
+    for person in (people_logs.resident, people_logs.chief):
+        person.refresh_from_db()
+        assert (person.name, person.phone, person.is_active) == ("", "", False)
+    # The waiting number went with a new entry; the committed ones are as they were.
+    steps = set(ContactLogEntry.objects.values_list("pk", "step"))
+    assert committed < steps and {step for _pk, step in steps - committed} == {"erased"}
+    assert "every trail is intact" in run("verify_trail", checkpoint=[str(before)])
+    after = tmp_path / "after.json"
+    run("checkpoint", output=str(after))
+    assert "every trail is intact" in run("verify_trail", checkpoint=[str(before), str(after)])
 
 
 def test_a_rating_changed_without_an_event_is_named(whistle_city, case):

@@ -13,8 +13,12 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from whistle.accounts import signals
+        from whistle.accounts.checkpoint import CONTACT_LOG_LEAVES
+        from whistle.cases.checkpoints import register_leaves
 
         signals.connect()
+        # Trail checkpoints commit to every entry of the log of changes to contact addresses.
+        register_leaves(CONTACT_LOG_LEAVES)
 
 
 # django-axes and django-otp name their apps after their labels ("Axes", "Otp_Totp"), in

@@ -9,7 +9,9 @@ class PatrolsConfig(AppConfig):
 
     def ready(self) -> None:
         from whistle.cases.checkpoints import register_leaves
-        from whistle.patrols.checkpoint import PATROL_LEAVES
+        from whistle.patrols.checkpoint import APPOINTMENT_LOG_LEAVES, PATROL_LEAVES
 
-        # Trail checkpoints commit to the patrols' records too.
+        # Trail checkpoints commit to the patrols' records and to every entry of the chiefs'
+        # appointment log too.
         register_leaves(PATROL_LEAVES)
+        register_leaves(APPOINTMENT_LOG_LEAVES)

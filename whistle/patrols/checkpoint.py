@@ -1,8 +1,10 @@
-"""What a trail checkpoint commits to of the patrols (whistle.cases.checkpoints).
+"""What a trail checkpoint commits to of the patrols and of the chiefs' appointment log
+(whistle.cases.checkpoints).
 
 Patrol events are the patrols' trail: a leaf per patrol holds its public id, how many
 events it had and a digest chained over them in their stored order, so that a later check
-shows a patrol removed or one of its committed events changed or removed.
+shows a patrol removed or one of its committed events changed or removed. The appointment
+log has a leaf per entry (`entry_leaves`), so that one changed or removed is named.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from typing import Any
 from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases.checkpoints import LeafKind, chained_digest
+from whistle.cases.checkpoints import LeafKind, chained_digest, entry_leaves
 from whistle.cases.verify import Problem
-from whistle.patrols.models import Patrol, PatrolEvent
+from whistle.patrols.models import AppointmentEvent, Patrol, PatrolEvent
 
 
 def _events(patrol_ids: list[int] | None = None) -> dict[int, list[dict[str, Any]]]:
@@ -87,3 +89,10 @@ def verify(number: int, leaves: list[list[Any]]) -> list[Problem]:
 
 
 PATROL_LEAVES = LeafKind(kind="patrols", build=build, verify=verify, highest=highest)
+
+APPOINTMENT_LOG_LEAVES = entry_leaves(
+    "appointment_log",
+    AppointmentEvent,
+    ("appointment_id", "kind", "at", "actor_id", "actor_role", "data"),
+    _("chiefs' appointment log entry %(id)s"),
+)
