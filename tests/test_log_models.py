@@ -1,11 +1,14 @@
 """The append-only logs of changes share one shape: when, by whom, in which role; a row
 written once, then refused any change or removal by the model itself and by the database."""
 
+import re
+from pathlib import Path
+
 import pytest
 from django.apps import apps
 
 from whistle.accounts.models import ContactLogEntry
-from whistle.cases.triggers import LOG_TABLES, missing_triggers
+from whistle.cases.triggers import LOG_TABLES, TRAIL_TABLES, missing_triggers
 from whistle.duty.models import RosterLogEntry
 from whistle.organisation.logs import AppendOnlyLog
 from whistle.organisation.units import UnitLogEntry
@@ -35,6 +38,16 @@ def test_every_log_is_listed_and_the_database_keeps_each_append_only(db):
     assert sorted(logs, key=str) == sorted(LOGS, key=str)
     assert {log._meta.db_table for log in logs} <= set(LOG_TABLES)
     assert missing_triggers() == []
+
+
+def test_the_least_privilege_sketch_takes_every_log_and_the_trail_out_of_the_apps_reach():
+    """docs/trail.md's `REVOKE` line for the application's database role names every table
+    the database keeps append-only, so that an operator copying it leaves none changeable."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "trail.md").read_text()
+    revoke = re.search(r"REVOKE UPDATE, DELETE, TRUNCATE ON (.*?) FROM whistle_app;", text, re.S)
+    assert revoke is not None
+    named = {name.strip() for name in revoke.group(1).split(",")}
+    assert named == {*TRAIL_TABLES, *LOG_TABLES}
 
 
 @pytest.mark.parametrize("log", LOGS, ids=lambda log: log.__name__)
