@@ -211,6 +211,19 @@ def open_menu(page: Any) -> None:
         page.locator("#site-menu").wait_for(state="visible")
 
 
+def csp_errors(page: Any) -> list[str]:
+    """The browser's reports, from now on, of anything the page's Content-Security-Policy
+    blocked: a list that fills as the page runs."""
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return blocked
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     skipped = terminalreporter.stats.get("skipped", [])
     if not CHROMIUM.exists() and any("browser" in report.keywords for report in skipped):

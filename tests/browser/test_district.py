@@ -11,7 +11,7 @@ from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, WALL, sign_in, submit
+from tests.browser.conftest import PHONE, WALL, csp_errors, sign_in, submit
 from tests.fixtures_cases import ON_THE_LANE, filed_case, whistle_city_fixture  # noqa: F401
 from tests.fixtures_district import recent_month
 from whistle.assessment.models import Appeal, SummonsAssessment
@@ -248,13 +248,7 @@ def test_the_monthly_chart_tooltip_shows_the_values_within_the_security_policy(
 ):
     _m, period = month
     page = new_page(WALL)
-    blocked: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            blocked.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    blocked = csp_errors(page)
     sign_in(page, "he-assessor")
     page.goto(f"/district/rankings/?period={period.key}")
     page.wait_for_selector("[data-chart=trend][data-chart-ready=true]")
@@ -363,13 +357,7 @@ def test_the_annual_report_prints_by_its_button_within_the_security_policy(
     new_page, shots, whistle_city
 ):
     page = new_page(WALL)
-    blocked: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            blocked.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    blocked = csp_errors(page)
     sign_in(page, "dongcheng-office")
     page.goto(f"/district/report/{timezone.localdate().year}/")
     page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")

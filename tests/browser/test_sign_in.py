@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, WALL, open_menu
+from tests.browser.conftest import PHONE, WALL, csp_errors, open_menu
 from tests.conftest import make_person
 from tests.totp import totp
 from whistle.organisation.models import Role
@@ -28,18 +28,6 @@ def _the_roles_that_require_it(settings):
     settings.WHISTLE_DEMO_MODE = False
     settings.WHISTLE_SESSION_IDLE_MINUTES = 30
     settings.WHISTLE_SESSION_FIELD_IDLE_MINUTES = 720
-
-
-def watch_the_policy(page) -> list[str]:
-    """The browser's reports of anything the Content-Security-Policy blocked."""
-    blocked: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            blocked.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return blocked
 
 
 HOME = re.compile(r"^https?://[^/]+/$")
@@ -61,7 +49,7 @@ def password_step(page, username: str, password: str = "pw-123456") -> None:
 def test_an_assessor_sets_up_the_app_and_signs_in_with_its_code(new_page, shots, small_city):
     make_person("li-na", Role.DISTRICT_ASSESSOR, jurisdiction=small_city.district)
     page = new_page(PHONE)
-    blocked = watch_the_policy(page)
+    blocked = csp_errors(page)
 
     password_step(page, "li-na")
     page.wait_for_url("**/accounts/two-factor/**")
@@ -115,7 +103,7 @@ def test_an_assessor_whose_phone_is_lost_signs_in_once_with_a_recovery_code(
     page = new_page(WALL, locale="en-GB")
     page.goto("/")
     page.context.add_cookies([{"name": "django_language", "value": "en", "url": page.url}])
-    blocked = watch_the_policy(page)
+    blocked = csp_errors(page)
     password_step(page, "li-na")
     page.wait_for_url("**/accounts/two-factor/**")
     key = b32decode(page.inner_text("#totp-secret").replace(" ", ""))
@@ -158,7 +146,7 @@ def test_five_wrong_passwords_pause_signing_in(
     page = new_page(PHONE, locale=locale)
     page.goto("/")
     page.context.add_cookies([{"name": "django_language", "value": language, "url": page.url}])
-    blocked = watch_the_policy(page)
+    blocked = csp_errors(page)
     for _ in range(4):
         password_step(page, "wang-fang", "wrong-password")
         assert page.locator(".form-errors").is_visible()
@@ -176,7 +164,7 @@ def test_five_wrong_passwords_pause_signing_in(
 def test_the_pages_a_steward_uses_pass_the_content_security_policy(new_page, small_city):
     make_person("wang-fang", Role.STEWARD, lane=small_city.renmin_lane)
     page = new_page(PHONE)
-    blocked = watch_the_policy(page)
+    blocked = csp_errors(page)
     password_step(page, "wang-fang")
     page.wait_for_url(HOME)
     for url in ("/", "/patrol/", "/report/", "/accounts/security/", "/accounts/two-factor/"):
