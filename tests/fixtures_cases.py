@@ -279,22 +279,26 @@ def typed_in_and_filed(
     *,
     typist: Person | None = None,
     source: str = Case.Source.RESIDENT,
+    number: str = "",
 ):
     """蔡阿姨 comes to the township's desk (or calls, or a superior sends her complaint down
     as an order: `source`) about rubbish in the lane:
-    `typist` (the dispatcher unless named) types in her report at `at`; the dispatcher files
-    it a minute later."""
+    `typist` (the dispatcher unless named) types in her report at `at`, or, given a work
+    order's `number`, takes it in as a work order of the `source` channel; the dispatcher
+    files it a minute later."""
     from whistle.cases import actions
 
-    typed = actions.report_case(
-        typist or city.dispatcher,
-        source=source,
-        reporter_name="蔡阿姨",
-        description="居民来访：巷口有暴露垃圾",
-        lon=ON_THE_LANE[0],
-        lat=ON_THE_LANE[1],
-        now=at,
-    )
+    typist = typist or city.dispatcher
+    where: dict[str, Any] = {
+        "description": "居民来访：巷口有暴露垃圾",
+        "lon": ON_THE_LANE[0],
+        "lat": ON_THE_LANE[1],
+        "now": at,
+    }
+    if number:
+        typed = actions.take_hotline_order(typist, number=number, channel=source, **where).case
+    else:
+        typed = actions.report_case(typist, source=source, reporter_name="蔡阿姨", **where)
     return actions.file_case(
         city.dispatcher, typed, category=city.exposed_garbage, now=at + timedelta(minutes=1)
     )
@@ -318,6 +322,39 @@ def whistled_case(
     )
     summonses = {s.department_id: s for s in Summons.objects.filter(whistle=blown)}
     return case, blown, summonses
+
+
+def on_site(
+    city: WhistleCity, summons, officer: Person | None = None, *, at: datetime | None = None
+):
+    """`officer` (urban management's unless named) acknowledges `summons` and checks in on
+    the lane, at `at` (else the clock's now)."""
+    from whistle.cases import actions
+
+    officer = officer or city.urban_officer
+    actions.acknowledge(officer, summons, now=at)
+    return actions.check_in(officer, summons, **device_fix(at=at), now=at)
+
+
+def officer_on_site(city: WhistleCity):
+    """A case whistled to the urban-management department alone, its officer checked in on
+    site: the case and the department's summons."""
+    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+    summons = summonses[city.urban.pk]
+    on_site(city, summons)
+    return case, summons
+
+
+def reported_on_site(
+    city: WhistleCity, summons, *, result: str = "已劝离", officer: Person | None = None
+):
+    """`officer` (urban management's unless named) acknowledges `summons`, checks in on the
+    lane and reports `result`: the department stays on site until the township lets it go."""
+    from whistle.cases import actions
+
+    officer = officer or city.urban_officer
+    on_site(city, summons, officer)
+    return actions.report_result(officer, summons, result=result)
 
 
 class TriggerEditor:

@@ -18,7 +18,10 @@ from tests.fixtures_cases import (
     beijing,
     device_fix,
     filed_case,
+    officer_on_site,
+    on_site,
     reported_case,
+    reported_on_site,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
@@ -49,11 +52,6 @@ def text_of(response) -> str:
     html = html_of(response)
     main = html[html.index("<main") : html.index("</main>")]
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main))
-
-
-def on_site(city, summons, officer):
-    actions.acknowledge(officer, summons)
-    return actions.check_in(officer, summons, **device_fix())
 
 
 # Who may open it ---------------------------------------------------------------------------
@@ -430,8 +428,7 @@ def test_release_refuses_a_note_too_long(client, whistle_city):
 def resolved_case(city):
     case, _whistle, summonses = whistled_case(city, departments=[city.urban])
     summons = summonses[city.urban.pk]
-    on_site(city, summons, city.urban_officer)
-    actions.report_result(city.urban_officer, summons, result="游商已劝离")
+    reported_on_site(city, summons, result="游商已劝离")
     actions.mark_handled(city.dispatcher, case)
     return case
 
@@ -730,9 +727,7 @@ def test_declining_needs_a_reason(client, whistle_city):
 
 def test_checking_out_before_the_township_lets_go_is_refused_with_the_reason(client, whistle_city):
     city = whistle_city
-    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
-    summons = summonses[city.urban.pk]
-    on_site(city, summons, city.urban_officer)
+    case, summons = officer_on_site(city)
     client.force_login(city.urban_officer)
     html = html_of(post_op(client, case_url(case), "check_out", summons, lon="", lat=""))
     # A refusal by the rules, stating its reason: there is nothing to correct.
@@ -763,8 +758,7 @@ def test_after_the_result_the_officers_card_says_what_comes_next_and_offers_no_p
     city = whistle_city
     case, _whistle, summonses = whistled_case(city, departments=[city.urban])
     summons = summonses[city.urban.pk]
-    on_site(city, summons, city.urban_officer)
-    actions.report_result(city.urban_officer, summons, result="已劝离")
+    reported_on_site(city, summons)
     client.force_login(city.urban_officer)
     card = summons_card(html_of(client.get(case_url(case), HTTP_ACCEPT_LANGUAGE="en")), summons)
     assert (
@@ -797,8 +791,7 @@ def test_the_next_step_is_said_only_to_the_departments_own_people(client, whistl
     city = whistle_city
     case, _whistle, summonses = whistled_case(city, departments=[city.urban])
     summons = summonses[city.urban.pk]
-    on_site(city, summons, city.urban_officer)
-    actions.report_result(city.urban_officer, summons, result="已劝离")
+    reported_on_site(city, summons)
     client.force_login(city.dispatcher)
     card = summons_card(html_of(client.get(case_url(case))), summons)
     assert "已劝离" in card
@@ -807,9 +800,7 @@ def test_the_next_step_is_said_only_to_the_departments_own_people(client, whistl
 
 def test_an_early_check_out_is_refused_in_english_with_the_rule_glossed(client, whistle_city):
     city = whistle_city
-    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
-    summons = summonses[city.urban.pk]
-    on_site(city, summons, city.urban_officer)
+    case, summons = officer_on_site(city)
     client.force_login(city.urban_officer)
     response = client.post(
         case_url(case),
@@ -948,9 +939,7 @@ def test_the_timeline_says_where_a_check_out_position_came_from_in_words(
     client, whistle_city, language, titles, device, map_pick
 ):
     city = whistle_city
-    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
-    summons = summonses[city.urban.pk]
-    on_site(city, summons, city.urban_officer)
+    case, summons = officer_on_site(city)
     with pytest.raises(actions.CheckOutRefused):
         actions.check_out(city.urban_officer, summons, **device_fix())
     actions.report_result(city.urban_officer, summons, result="已处理")

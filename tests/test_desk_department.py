@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from tests.conftest import make_person
 from tests.fixtures_cases import (
     beijing,
-    device_fix,
     filed_case,
+    on_site,
+    reported_on_site,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
@@ -148,9 +149,7 @@ def test_past_summonses_are_listed_and_a_department_on_site_stays_on_hand(client
     city = whistle_city
     case, _whistle, summonses = whistled_case(city, departments=[city.urban])
     summons = summonses[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    actions.check_in(city.urban_officer, summons, **device_fix())
-    actions.report_result(city.urban_officer, summons, result="游商已劝离")
+    reported_on_site(city, summons, result="游商已劝离")
     client.force_login(city.urban_officer)
     html = html_of(client.get(DESK))
     incoming = html[html.index('id="incoming"') : html.index('id="notices"')]
@@ -233,9 +232,7 @@ def test_running_countdowns_come_first_then_overdue_then_the_rest(client, whistl
     _clock.move_to(NOW)
     waiting, _whistle, on_site = whistled_case(city, departments=[city.urban])
     summons = on_site[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    actions.check_in(city.urban_officer, summons, **device_fix())
-    actions.report_result(city.urban_officer, summons, result="已劝离")
+    reported_on_site(city, summons)
     routine = filed_case(city)
     actions.dispatch_case(city.dispatcher, routine, department=city.urban)
     fresh, _whistle, _summonses = whistled_case(city, departments=[city.urban])
@@ -267,8 +264,7 @@ def test_the_check_out_shows_on_the_desk_once_the_department_is_let_go(client, w
     city = whistle_city
     case, _whistle, summonses = whistled_case(city)
     summons = summonses[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    actions.check_in(city.urban_officer, summons, **device_fix())
+    on_site(city, summons)
     client.force_login(city.urban_officer)
     card = _incoming(html_of(client.get(DESK)))
     # On site and not let go: no check-out on the list (事不完、人不撤), and the rule said.

@@ -16,8 +16,8 @@ from tests.fixtures_cases import (
     OFF_ANY_LANE,
     ON_THE_LANE,
     beijing,
-    device_fix,
     filed_case,
+    officer_on_site,
     reported_case,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
@@ -397,10 +397,7 @@ def test_ruling_on_a_decline_from_the_queue(client, whistle_city):
 
 def test_check_and_close_from_the_queue(client, whistle_city):
     city = whistle_city
-    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
-    summons = summonses[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    actions.check_in(city.urban_officer, summons, **device_fix())
+    case, _summons = officer_on_site(city)
     client.force_login(city.dispatcher)
     assert post_op(client, HOME, "mark_handled", case, note="").status_code == 302
     assert post_op(client, HOME, "check_passed", case, note="已核查").status_code == 302

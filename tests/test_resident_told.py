@@ -152,20 +152,8 @@ def test_staff_who_typed_in_a_report_for_someone_are_not_told_of_it_as_its_repor
 def order_from_above(city, typist, intake: str) -> Case:
     """An order from above taken in by `typist` at the desk (a report with the source
     "order from above") or as a work order of the superior channel, and filed."""
-    if intake == "desk":
-        return typed_in_and_filed(city, NOW, typist=typist, source=Case.Source.SUPERIOR)
-    taken = actions.take_hotline_order(
-        typist,
-        number="SJ-2026-0310",
-        channel="superior",
-        description="区里交办：巷口有暴露垃圾",
-        lon=ON_THE_LANE[0],
-        lat=ON_THE_LANE[1],
-        now=NOW,
-    )
-    return actions.file_case(
-        city.dispatcher, taken.case, category=city.exposed_garbage, now=minutes(1)
-    )
+    number = "SJ-2026-0310" if intake == "work order" else ""
+    return typed_in_and_filed(city, NOW, typist=typist, source=Case.Source.SUPERIOR, number=number)
 
 
 def done(actor, case: Case) -> Case:

@@ -22,7 +22,10 @@ from PIL import Image
 
 from tests.conftest import make_person
 from tests.fixtures_api import Api, api_city_fixture, secret_for  # noqa: F401  (fixture)
-from tests.fixtures_cases import device_fix, whistle_city_fixture  # noqa: F401  (fixture)
+from tests.fixtures_cases import (
+    reported_on_site,
+    whistle_city_fixture,  # noqa: F401  (fixture)
+)
 from tests.fixtures_street import (  # noqa: F401
     MORNING,
     ON_THE_LANE,
@@ -39,7 +42,6 @@ from whistle.cases.actions import (
     ResidentReport,
     acknowledge,
     blow_whistle,
-    check_in,
     check_passed,
     close_case,
     decline,
@@ -1120,9 +1122,7 @@ def test_the_resident_reads_what_became_of_each_department_called_on_page_and_ap
     )
     summons = {s.department_id: s for s in Summons.objects.filter(whistle=whistle)}
     urban, police, fire = (summons[d.pk] for d in (city.urban, city.police, city.fire))
-    acknowledge(city.urban_officer, urban)
-    check_in(city.urban_officer, urban, **device_fix())
-    report_result(city.urban_officer, urban, result="已劝离，周警官到场")
+    reported_on_site(city, urban, result="已劝离，周警官到场")
     # The police say it is not theirs and the township agrees; the fire station is let go.
     decline(city.police_officer, police, reason="占道经营不归派出所管")
     rule_on_decline(city.dispatcher, police, uphold=True, note="改由城管处理")

@@ -14,8 +14,8 @@ from tests.conftest import make_person
 from tests.fixtures_cases import (
     ON_THE_LANE,
     beijing,
-    device_fix,
     filed_case,
+    reported_on_site,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
@@ -133,9 +133,7 @@ def test_an_officers_home_tells_the_summonses_on_hand_from_those_waiting_for_it(
         whistled_case(city, departments=[city.urban])
         _case, _whistle, done = whistled_case(city, departments=[city.urban])
         summons = done[city.urban.pk]
-        actions.acknowledge(city.urban_officer, summons)
-        actions.check_in(city.urban_officer, summons, **device_fix())
-        actions.report_result(city.urban_officer, summons, result="已劝离")
+        reported_on_site(city, summons)
         client.force_login(city.urban_officer)
         html = page(client, HTTP_ACCEPT_LANGUAGE="en")
     work = section(html, 'id="department-work"', "</section>")

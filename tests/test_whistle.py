@@ -14,6 +14,7 @@ from tests.fixtures_cases import (
     beijing,
     device_fix,
     filed_case,
+    on_site,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
@@ -37,11 +38,6 @@ def minutes(n: int):
 def point_at(distance_m: float, origin=ON_THE_LANE) -> tuple[float, float]:
     lon, lat, _back = geo.WGS84.fwd(origin[0], origin[1], 90, distance_m)
     return lon, lat
-
-
-def on_site(city, summons, officer, at=NOW):
-    actions.acknowledge(officer, summons, now=at)
-    return actions.check_in(officer, summons, **device_fix(ON_THE_LANE, at), now=at)
 
 
 # Whom to summon -------------------------------------------------------------------------

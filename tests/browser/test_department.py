@@ -13,9 +13,10 @@ from django.utils import timezone
 from tests.browser.conftest import PHONE, WALL, sign_in, standing_at, submit
 from tests.fixtures_cases import (
     ON_THE_LANE,
-    device_fix,
     filed_case,
+    on_site,
     reported_case,
+    reported_on_site,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
@@ -79,8 +80,7 @@ def test_the_check_out_button_appears_once_the_township_releases_the_department(
     city = whistle_city
     case, _whistle, summonses = whistled_case(city)
     summons = summonses[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    actions.check_in(city.urban_officer, summons, **device_fix())
+    on_site(city, summons)
     phone = new_page(
         PHONE,
         **standing_at(ON_THE_LANE),
@@ -210,9 +210,7 @@ def test_after_the_result_the_phone_says_what_comes_next_and_keeps_leaving_early
     city = whistle_city
     case, _whistle, summonses = whistled_case(city, departments=[city.urban])
     summons = summonses[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    actions.check_in(city.urban_officer, summons, **device_fix())
-    actions.report_result(city.urban_officer, summons, result="已劝离")
+    reported_on_site(city, summons)
     phone = new_page(PHONE, locale=locale, **standing_at(ON_THE_LANE))
     sign_in(phone, "urban-officer")
     phone.goto(f"/cases/{case.reference}/")

@@ -10,10 +10,9 @@ from playwright.sync_api import expect
 from tests.browser.conftest import open_menu, sign_in, standing_at, submit
 from tests.fixtures_cases import (
     ON_THE_LANE,
-    device_fix,
+    officer_on_site,
     png_bytes,
     whistle_city_fixture,  # noqa: F401  (fixture)
-    whistled_case,
 )
 from whistle.cases import actions
 from whistle.cases.models import Event
@@ -58,15 +57,6 @@ def in_english(page, locale: str) -> None:
 
 def no_sideways_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-
-
-def officer_on_site(city):
-    """A case whistled to the urban-management department, its officer checked in on site."""
-    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
-    summons = summonses[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    actions.check_in(city.urban_officer, summons, **device_fix())
-    return case, summons
 
 
 def choose_and_take_out(page, form, words: dict[str, str], label: str, shot) -> None:
