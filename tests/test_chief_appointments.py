@@ -35,6 +35,19 @@ def chief(small_city):
     return make_person("liu-cadre", Role.RESIDENT)
 
 
+@pytest.fixture
+def appointment(office, chief, small_city):
+    """The chief, appointed by the office lane chief of 人民市场东巷 from 1 August."""
+    return appoint_chief(
+        office,
+        person=chief,
+        lane=small_city.renmin_lane,
+        role=Role.LANE_CHIEF,
+        starts_on=date(2026, 8, 1),
+        now=NOW,
+    )
+
+
 def holds(person, role, lane) -> bool:
     return RoleAssignment.objects.filter(person=person, role=role, lane=lane).exists()
 
@@ -148,12 +161,10 @@ def test_the_same_chief_twice_on_a_lane_is_refused(office, chief, small_city):
     assert ChiefAppointment.objects.count() == 1
 
 
-def test_ending_an_appointment_takes_the_role_off_the_lane_with_a_log(office, chief, small_city):
+def test_ending_an_appointment_takes_the_role_off_the_lane_with_a_log(
+    office, chief, small_city, appointment
+):
     lane = small_city.renmin_lane
-    appointment = appoint_chief(
-        office, person=chief, lane=lane, role=Role.LANE_CHIEF, starts_on=date(2026, 8, 1), now=NOW
-    )
-
     end_appointment(office, appointment, ends_on=date(2026, 8, 10), reason="调任", now=NOW)
 
     appointment.refresh_from_db()
@@ -165,16 +176,8 @@ def test_ending_an_appointment_takes_the_role_off_the_lane_with_a_log(office, ch
 
 
 def test_the_database_refuses_to_change_or_remove_an_entry_of_the_appointment_log(
-    office, chief, small_city
+    office, appointment
 ):
-    appointment = appoint_chief(
-        office,
-        person=chief,
-        lane=small_city.renmin_lane,
-        role=Role.LANE_CHIEF,
-        starts_on=date(2026, 8, 1),
-        now=NOW,
-    )
     end_appointment(office, appointment, ends_on=date(2026, 8, 10), reason="调任", now=NOW)
     assert_the_database_keeps(AppointmentEvent)
 
@@ -189,17 +192,8 @@ def test_the_database_refuses_to_change_or_remove_an_entry_of_the_appointment_lo
     ],
 )
 def test_an_end_before_the_start_after_today_or_without_a_reason_is_refused(
-    office, chief, small_city, ends_on, reason, field
+    office, chief, small_city, appointment, ends_on, reason, field
 ):
-    appointment = appoint_chief(
-        office,
-        person=chief,
-        lane=small_city.renmin_lane,
-        role=Role.LANE_CHIEF,
-        starts_on=date(2026, 8, 1),
-        now=NOW,
-    )
-
     with pytest.raises(InvalidInput) as refused:
         end_appointment(office, appointment, ends_on=ends_on, reason=reason, now=NOW)
 
