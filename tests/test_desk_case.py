@@ -232,6 +232,31 @@ def test_the_page_speaks_complete_english(client, whistle_city):
         assert chinese not in text.replace("人民市场东巷有游商占道", ""), chinese
 
 
+def test_values_shown_alone_begin_with_a_capital_in_english_and_read_as_before_in_chinese(
+    client, whistle_city
+):
+    city = whistle_city
+    client.force_login(city.dispatcher)
+    reported = reported_case(city)
+    english = text_of(client.get(case_url(reported), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "Category Not yet chosen" in english
+    assert "分类 尚未确定" in text_of(client.get(case_url(reported)))
+    case, _whistle, summonses = whistled_case(city)
+    summons = summonses[city.urban.pk]
+    actions.acknowledge(city.urban_officer, summons)
+    with pytest.raises(actions.CheckInRefused):
+        actions.check_in(city.urban_officer, summons, **device_fix(FAR_NORTH))
+    actions.check_in(city.urban_officer, summons, **device_fix())
+    english = text_of(client.get(case_url(case), HTTP_ACCEPT_LANGUAGE="en"))
+    # A change, from → to, and a value alone beside its label.
+    assert "Reported → Filed" in english and "Acknowledged → On site" in english
+    assert "Allowed Within 300 m" in english and "Timeliness On time" in english
+    assert "reported → filed" not in english and "within 300 m" not in english
+    chinese = text_of(client.get(case_url(case)))
+    assert "已上报 → 已立案" in chinese and "已签收 → 已到场" in chinese
+    assert "允许范围 300 米以内" in chinese
+
+
 def test_a_viewer_sees_only_the_buttons_of_their_role(client, whistle_city):
     city = whistle_city
     case, _whistle, summonses = whistled_case(city)
@@ -930,8 +955,8 @@ def test_a_filing_kept_without_the_kinds_names_both_kinds_of_a_shared_code(clien
         (
             "en",
             ("early check-out refused", "department checked out"),
-            "Position from the device's location",
-            "Position from picked on a map",
+            "Position from The device's location",
+            "Position from Picked on a map",
         ),
     ],
 )

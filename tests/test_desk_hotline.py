@@ -84,14 +84,14 @@ def test_built_in_classes_read_in_the_readers_language_and_a_districts_own_name_
     assert "普通件: reply within 7 days, resolve within 7 days" in english
     assert "natural" not in english
     assert "紧急" not in english and "复杂" not in english
-    assert " · emergency</span>" in english  # the order taken, in the list
+    assert " · Emergency</span>" in english  # the order taken, in the list
     assert " · 紧急</span>" in client.get(PAGE).content.decode()
     # A class the district named itself keeps its name in every language.
     assert "普通件: reply within 7 " in english
     # The case's timeline names the order's class as the order's card does.
     case_page = f"/cases/{HotlineOrder.objects.get().case.reference}/"
     english_case = unescape(client.get(case_page, HTTP_ACCEPT_LANGUAGE="en").content.decode())
-    assert re.search(r"Deadline class\s*</[^>]+>\s*<[^>]+>\s*emergency<", english_case)
+    assert re.search(r"Deadline class\s*</[^>]+>\s*<[^>]+>\s*Emergency<", english_case)
     assert "紧急" not in english_case
     # Labels that start a line begin with a capital in English.
     assert "Handed down by a superior" in english and "Other channel" in english
@@ -491,8 +491,18 @@ def test_an_in_progress_reply_says_by_when_and_the_result_follows_on_the_page(cl
     listed = client.get(PAGE).content.decode()
     row = listed[listed.index('id="order-2026051200001"') :]
     assert "办结：已办结" in row[: row.index("</li>")]
+    assert "按时答复" in row[: row.index("</li>")] and "正在办理" in row[: row.index("</li>")]
     english = _card(client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode())
     assert "Result for the caller" in english and "Done by (promised)" in english
+    # Its values shown alone, on the card and as the list's tags, begin with a capital.
+    assert ">In progress</span>" in english and ">Done</span>" in english
+    assert ">As promised</span>" in english
+    listed = client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = listed[listed.index('id="order-2026051200001"') :]
+    row = re.sub(r"<[^>]+>", "", row[: row.index("</li>")])
+    assert "12345 hotline · General" in row and "Replied in time" in row
+    assert "In progress" in row and "Result: done" in row
+    assert "replied in time" not in row and "general" not in row
 
 
 def test_a_done_reply_offers_the_call_back_and_a_resolved_case_preselects_done(

@@ -406,5 +406,6 @@ def test_the_case_page_tells_each_step_of_the_chain_in_words(chained):
     english = trail_text(chained, summons, "en")
     assert "Passed along the acknowledgement chain" in english
     assert "Step" in english and "1 of 3" in english
-    assert "the backup on duty" in english and "the department head" in english
-    assert "compressed: the chain takes 8 minutes" in english
+    # The chain's steps in a sentence; the value alone begins with a capital.
+    assert "The backup on duty at" in english and "the department head at" in english
+    assert "Compressed: the chain takes 8 minutes" in english

@@ -311,7 +311,7 @@ def test_each_duty_of_the_summons_shows_its_state_beside_its_name_on_a_phone(
     shots(page, f"duties-{locale}")
 
     # Checked in with a fix too coarse for the radius: the arrival's state is the longest
-    # ("checked in 16:30, awaiting the township"), and wraps within its box.
+    # ("Checked in 16:30, awaiting the township"), and wraps within its box.
     actions.check_in(
         city.urban_officer,
         summonses[city.urban.pk],

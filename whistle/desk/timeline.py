@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -446,9 +447,11 @@ def _lines(event: Event, trail: _Trail) -> list[Line]:
     lines: list[Line] = []
     handled: set[str] = set()
 
-    def add(label: Any, value: str, reference: str = "") -> None:
+    def add(label: Any, value: str, reference: str = "", *, as_recorded: bool = False) -> None:
+        """A value in words begins with a capital, as it stands alone; a name or a text
+        someone wrote is shown as recorded."""
         if value != "":
-            lines.append(Line(str(label), value, reference))
+            lines.append(Line(str(label), value if as_recorded else capfirst(value), reference))
 
     change_labels = {**_CHANGE_LABELS, "resolve_due_at": resolve_by}
     kinds = data.get("category_kinds")
@@ -464,7 +467,7 @@ def _lines(event: Event, trail: _Trail) -> list[Line]:
         else:
             show = _CHANGE_FORMATS.get(name, lambda v: "—" if v in (None, "") else str(v))
             shown = [show(v) for v in pair]
-        add(change_labels.get(name, name), f"{shown[0]} → {shown[1]}")
+        add(change_labels.get(name, name), " → ".join(capfirst(v) for v in shown))
 
     if "kind" in data:
         kind = data["kind"]
@@ -478,14 +481,18 @@ def _lines(event: Event, trail: _Trail) -> list[Line]:
         )
         handled.add("whistle")
     if "department" in data:
-        add(_("Department"), departments.name(data["department"]))
+        add(_("Department"), departments.name(data["department"]), as_recorded=True)
         handled.add("department")
     if "departments" in data:
         names = [departments.name(d) for d in data["departments"] or []]
-        add(_("Departments"), _(", ").join(names))
+        add(_("Departments"), _(", ").join(names), as_recorded=True)
         handled.add("departments")
     if data.get("on_site"):
-        add(_("On site"), _(", ").join(departments.name(c) for c in data["on_site"]))
+        add(
+            _("On site"),
+            _(", ").join(departments.name(c) for c in data["on_site"]),
+            as_recorded=True,
+        )
     handled.add("on_site")
     if "channel" in data:
         add(_("Order from"), _choice_label(HotlineOrder.Channel, data["channel"]))
@@ -514,7 +521,12 @@ def _lines(event: Event, trail: _Trail) -> list[Line]:
         handled.add("source")
     if "reason" in data and not data.get("reasons"):
         reason = data["reason"]
-        add(_("Reason"), str(REFUSAL_REASONS.get(reason, reason)) if reason else "")
+        # A reason someone typed is shown as written.
+        add(
+            _("Reason"),
+            str(REFUSAL_REASONS.get(reason, reason)) if reason else "",
+            as_recorded=reason not in REFUSAL_REASONS,
+        )
     # A check-in's reasons are listed in full with its proof.
     handled.add("reason")
     if "distance_m" in data and data["distance_m"] is not None:
@@ -564,10 +576,15 @@ def _lines(event: Event, trail: _Trail) -> list[Line]:
         add(_("Case status"), _status_label(data["case_status"]))
         handled.add("case_status")
     if data.get("into"):
-        add(_("Merged into"), str(data["into"]), reference=str(data["into"]))
+        add(_("Merged into"), str(data["into"]), reference=str(data["into"]), as_recorded=True)
     handled.add("into")
     if data.get("duplicate"):
-        add(_("Duplicate"), str(data["duplicate"]), reference=str(data["duplicate"]))
+        add(
+            _("Duplicate"),
+            str(data["duplicate"]),
+            reference=str(data["duplicate"]),
+            as_recorded=True,
+        )
     handled.add("duplicate")
     if data.get("review_on"):
         add(_("Review on"), _date(data["review_on"]))
@@ -591,7 +608,7 @@ def _lines(event: Event, trail: _Trail) -> list[Line]:
         rounds = [r for r in rounds if isinstance(r, dict)]
         names = [departments.name(r.get("department", "")) for r in rounds]
         if names:
-            add(_("New deadlines for"), _(", ").join(names))
+            add(_("New deadlines for"), _(", ").join(names), as_recorded=True)
         # Deadlines moved (the backlog, the calendar): each department's old → new.
         for entry in rounds:
             for key, label in _TIME_KEYS:
@@ -609,12 +626,12 @@ def _lines(event: Event, trail: _Trail) -> list[Line]:
         handled.add(key)
     if isinstance(data.get("deadline_class_name"), str):
         # A built-in class reads in the reader's language, as on the order's card.
-        data["deadline_class_name"] = shown_class_name(
-            str(data.get("deadline_class") or ""), data["deadline_class_name"]
+        data["deadline_class_name"] = capfirst(
+            shown_class_name(str(data.get("deadline_class") or ""), data["deadline_class_name"])
         )
     for key, label in _TEXT_KEYS:
         if data.get(key):
-            add(label, _text(data[key]))
+            add(label, _text(data[key]), as_recorded=True)
         handled.add(key)
     for key, label, show in _ASSESSMENT_KEYS:
         if data.get(key):
@@ -627,7 +644,7 @@ def _lines(event: Event, trail: _Trail) -> list[Line]:
     for key, value in data.items():
         if key in handled or key in _SILENT or value in (None, "", [], {}):
             continue
-        add(key, _text(value))
+        add(key, _text(value), as_recorded=True)
     return lines
 
 
@@ -652,9 +669,9 @@ def _duty_lines(data: dict[str, Any], add: Callable[..., None]) -> None:
     """The summons' first hearers and its planned chain; a step of the chain as it was
     taken: which step, to whom, whom it reached, when it was planned."""
     if data.get("on_duty"):
-        add(_("On duty"), _text(data["on_duty"]))
+        add(_("On duty"), _text(data["on_duty"]), as_recorded=True)
     if data.get("backup"):
-        add(_("Backup on duty"), _text(data["backup"]))
+        add(_("Backup on duty"), _text(data["backup"]), as_recorded=True)
     steps = [s for s in data.get("chain") or [] if isinstance(s, dict)]
     if steps:
         add(
@@ -693,10 +710,10 @@ def _duty_lines(data: dict[str, Any], add: Callable[..., None]) -> None:
         )
         add(_("Passed on to"), _chain_target(data["target"]))
         reached = [_text(name) for name in data.get("reached") or []]
-        add(
-            _("Reached"),
-            _(", ").join(reached) if reached else _("nobody: no active person holds that role"),
-        )
+        if reached:
+            add(_("Reached"), _(", ").join(reached), as_recorded=True)
+        else:
+            add(_("Reached"), _("nobody: no active person holds that role"))
     if data.get("planned_at"):
         add(_("Planned for"), local_time(data["planned_at"]))
 
@@ -738,7 +755,7 @@ def _deadline_lines(
             str(_RECOMPUTE_TRIGGERS.get(data["trigger"], data["trigger"])),
         )
     if data.get("by"):
-        add(_("Entered by"), _text(data["by"]))
+        add(_("Entered by"), _text(data["by"]), as_recorded=True)
     if data.get("years"):
         add(_("Years"), _(", ").join(str(y) for y in data["years"]))
 
@@ -789,13 +806,13 @@ _PROOF_KEYS = {
 def _proof_lines(data: dict[str, Any]) -> list[Line]:
     lines: list[Line] = []
     if data.get("verdict"):
-        lines.append(Line(_("Verdict"), _choice_label(Verdict, data["verdict"])))
+        lines.append(Line(_("Verdict"), capfirst(_choice_label(Verdict, data["verdict"]))))
     if data.get("reasons"):
-        lines.append(Line(_("Checks not passed"), _reasons(data["reasons"])))
+        lines.append(Line(_("Checks not passed"), capfirst(_reasons(data["reasons"]))))
     if data.get("device_time"):
         lines.append(Line(_("Device's time of the position"), _precise_time(data["device_time"])))
     elif "device_time" in data:
-        lines.append(Line(_("Device's time of the position"), _("not given")))
+        lines.append(Line(_("Device's time of the position"), capfirst(_("not given"))))
     if data.get("server_time"):
         lines.append(Line(_("Server's time"), _precise_time(data["server_time"])))
     if data.get("clock_skew_s") is not None:
