@@ -353,6 +353,24 @@ def test_the_chiefs_tables_fit_a_laptop_in_english(new_page, shots, whistle_city
     shots(page, "chiefs-of-a-township-en", full_page=True)
 
 
+def test_the_assessment_overviews_ranking_shows_its_totals_in_english_beside_unfinished_records(
+    new_page, shots, month
+):
+    _, period = month
+    # Every department's ranking row carries the long "Includes 1 unfinished record" badge.
+    for department in {r.department_id for r in SummonsAssessment.objects.filter(settled=True)}:
+        record = SummonsAssessment.objects.filter(department=department, settled=True).first()
+        SummonsAssessment.objects.filter(pk=record.pk).update(provisional=True)
+    page = new_page(LAPTOP, locale="en-US")
+    sign_in(page, "he-assessor")
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": page.url}])
+    page.goto(f"/assessment/?period={period.key}")
+    expect(page.locator(".ranking-table").first).to_contain_text("Includes 1 unfinished record")
+    width, box = page.evaluate(TABLE_AND_BOX, ".ranking-table")
+    assert width <= box
+    shots(page, "assessment-overview-unfinished-en", full_page=True)
+
+
 def test_the_annual_report_prints_by_its_button_within_the_security_policy(
     new_page, shots, whistle_city
 ):
