@@ -906,6 +906,9 @@ def test_the_no_signal_page_offers_neither_signing_in_nor_a_name_but_the_kept_pa
             "/department/",
         ]
         assert kept[-1] == ("/department/", department)
+        # Its brand and "Home" are marked for offline.js to lead to the first kept page.
+        assert '<a class="brand" href="/" data-kept-home>' in page
+        assert re.search(r'<a class="btn" href="/" data-kept-home>[^<]+</a>', page)
         # The language switch stays: the page follows it once the signal returns.
         assert 'class="language-switch"' in page
 

@@ -1072,20 +1072,33 @@
 
   // The "no signal" page ([data-kept-pages], the worker's store as its value) names nobody:
   // of the phone pages it offers, it shows those this phone keeps, which open without signal.
+  // Its brand and "Home" ([data-kept-home]) lead to the first of them in the list's order (the
+  // home page is not kept: without signal it would bring this page back); where the phone
+  // keeps none, they lead home, which opens once the signal returns.
   function keptPages() {
     var list = document.querySelector("[data-kept-pages]");
     if (!list || !window.caches) return;
     var store = list.getAttribute("data-kept-pages");
-    Array.prototype.forEach.call(list.querySelectorAll("li"), function (item) {
-      var link = item.querySelector("a[href]");
-      window.caches
-        .match(link.getAttribute("href"), { cacheName: store, ignoreVary: true })
+    var found = Array.prototype.map.call(list.querySelectorAll("li"), function (item) {
+      var href = item.querySelector("a[href]").getAttribute("href");
+      return window.caches
+        .match(href, { cacheName: store, ignoreVary: true })
         .then(function (kept) {
-          if (!kept) return;
+          if (!kept) return null;
           item.hidden = false;
           list.hidden = false;
+          return href;
         })
-        .catch(function () {});
+        .catch(function () {
+          return null;
+        });
+    });
+    Promise.all(found).then(function (hrefs) {
+      var first = hrefs.filter(Boolean)[0];
+      if (!first) return;
+      Array.prototype.forEach.call(document.querySelectorAll("a[data-kept-home]"), function (link) {
+        link.setAttribute("href", first);
+      });
     });
   }
 

@@ -559,6 +559,13 @@ def test_the_no_signal_page_comes_in_the_language_last_chosen_and_shows_nobodys_
     expect(page.locator("[data-kept-pages] a:visible", has_text="My lanes")).to_have_count(1)
     fits_the_phone(page)
     shots(page, "1-english")
+    # The home page is not kept: the brand and "Home" lead to her first kept page, my lanes.
+    expect(page.locator(".topbar a.brand")).to_have_attribute("href", "/patrol/")
+    page.get_by_role("link", name="Home", exact=True).click()
+    expect(page.locator("body[data-offline-kept]")).to_have_count(1)
+    expect(page.locator("h1", has_text="No signal")).to_have_count(0)
+    assert page.url.endswith("/patrol/")
+    page.goto("/duty/")
     page.locator("[data-kept-pages] a", has_text="My lanes").click()
     expect(page.locator("body[data-offline-kept]")).to_have_count(1)
     expect(page.locator("h1", has_text="No signal")).to_have_count(0)
