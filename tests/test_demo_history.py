@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
+from django.utils import timezone
 
 from tests.fixtures_cases import (
     beijing,
@@ -19,6 +21,9 @@ from whistle.cases.models import Case, Event, Summons, SupervisionNotice
 from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
 from whistle.demo.history import HistoryError, build_history
+from whistle.demo.inbox import READ_AFTER_MINUTES, UNREAD_FOR, read_the_older_entries
+from whistle.notifications.models import Channel, InboxRead, Notification
+from whistle.notifications.outbox import inbox, unread_count
 from whistle.organisation.models import Person
 
 # A Wednesday afternoon; the four weeks before it lie in a year the calendar knows.
@@ -121,6 +126,12 @@ def test_the_history_plays_in_the_real_demo_city(db, settings, tmp_path):
     # The demo's ratings (whistle.demo.scores) come after each case's history too.
     assert Event.objects.filter(kind=AssessmentEventKind.RATED).exists()
     assert trails_going_back() == []
+    # The township's powers tell of a matter asked twenty days ago when it was asked, and
+    # the inbox was read up to the last hours, as people would have left it.
+    asked = Notification.objects.filter(kind="township.matter").order_by("created_at").first()
+    assert asked is not None and timezone.now() - asked.created_at > timedelta(days=19)
+    dispatcher = Person.objects.get(username="dispatcher")
+    assert 0 < unread_count(dispatcher) < inbox(dispatcher).count()
 
 
 def trails_going_back() -> list[str]:
@@ -158,3 +169,37 @@ def test_the_residents_login_finds_its_own_reports_on_its_home_page(client, whis
     reports = html[html.index('id="my-reports"') :]
     for case in theirs:
         assert f"/report/follow/{case.reference}/" in reports
+
+
+def test_the_historys_messages_carry_their_events_times_and_the_older_ones_are_read(
+    whistle_city,
+):
+    build()
+    told = list(Notification.objects.filter(channel=Channel.INBOX, payload__has_key="seq"))
+    events = {(e.case.reference, e.seq): e.at for e in Event.objects.select_related("case")}
+    # Each message is dated as the step of the trail it tells of, over the four weeks.
+    assert len(told) > 100
+    assert all(n.created_at == events[n.payload["case"], n.payload["seq"]] for n in told)
+    assert max(n.created_at for n in told) - min(n.created_at for n in told) > timedelta(days=20)
+    assert not Notification.objects.filter(read_at__isnull=False).exists()
+
+    read, unread = read_the_older_entries(2026, BUILT_AT)
+    cut = BUILT_AT - UNREAD_FOR
+    own = Notification.objects.filter(channel=Channel.INBOX, recipient__isnull=False)
+    earliest, latest = (timedelta(minutes=m) for m in READ_AFTER_MINUTES)
+    older = own.filter(created_at__lt=cut)
+    assert older.exists() and not older.filter(read_at__isnull=True).exists()
+    for entry in older:
+        assert entry.read_at is not None
+        assert earliest <= entry.read_at - entry.created_at <= latest
+    # The messages of the last hours are still unread.
+    recent = Notification.objects.filter(channel=Channel.INBOX, created_at__gte=cut)
+    assert unread == recent.count() > 0
+    assert not own.filter(created_at__gte=cut, read_at__isnull=False).exists()
+    # An entry shared by a unit's people is read by each of them, after it came.
+    shared = InboxRead.objects.select_related("notification")
+    assert shared.exists() and read == older.count() + shared.count()
+    assert all(r.notification.created_at < r.read_at <= cut for r in shared)
+    assert not shared.filter(notification__created_at__gte=cut).exists()
+    officer = Person.objects.get(username="urban-officer")
+    assert 0 < unread_count(officer) < inbox(officer).count()

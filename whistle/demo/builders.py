@@ -29,6 +29,7 @@ BUILDERS: list[str] = [
     "whistle.demo.duty.build",
     "whistle.demo.township.build",
     "whistle.demo.people.build",
+    "whistle.demo.inbox.build",
 ]
 
 

@@ -27,7 +27,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.db.models import Min
@@ -783,11 +783,12 @@ def _resolve(value: Any) -> Any:
 
 
 @contextlib.contextmanager
-def _clock_stopped_at(moment: datetime) -> Iterator[None]:
-    """The clock reads `moment` for the duration of one sweep.
+def clock_stopped_at(moment: datetime) -> Iterator[None]:
+    """The clock reads `moment` for the duration of one sweep or one step of a story.
 
     A sweep follows the clock during a long pass (never back); replaying the past, the
-    clock must stand at the moment replayed, or everything would be recorded as of today.
+    clock must stand at the moment replayed, or everything would be recorded as of today
+    (the messages a step sends carry the moment the outbox reads from the clock).
     """
     original = timezone.now
     timezone.now = lambda: moment
@@ -795,6 +796,16 @@ def _clock_stopped_at(moment: datetime) -> Iterator[None]:
         yield
     finally:
         timezone.now = original
+
+
+T = TypeVar("T")
+
+
+def done_at(moment: datetime, action: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`action` done at `moment` of the past, the clock standing there: its messages in the
+    inbox are dated then, as its record is."""
+    with clock_stopped_at(moment):
+        return action(*args, now=moment, **kwargs)
 
 
 def _sweep_until(moment: datetime, since: datetime | None) -> None:
@@ -822,7 +833,7 @@ def _sweep_until(moment: datetime, since: datetime | None) -> None:
         at = max(due, since) if since is not None else due
         if previous is not None and at <= previous:
             at = moment
-        with _clock_stopped_at(at):
+        with clock_stopped_at(at):
             sweep(at, batch=500)
         if at == moment:
             return
@@ -832,7 +843,8 @@ def _sweep_until(moment: datetime, since: datetime | None) -> None:
 @city_places.batch()
 def play(stories: list[Story], end: datetime) -> int:
     """Play the stories' steps up to `end` in the order of their moments, with the deadline
-    sweep between them as the worker would have run it; returns the number of steps played.
+    sweep between them as the worker would have run it, the clock at each step's moment (its
+    messages in the inbox are dated as its trail event); returns the number of steps played.
     The stories change nothing of the map: their cases are located on one map, its revision
     token read once."""
     steps = sorted(
@@ -844,7 +856,8 @@ def play(stories: list[Story], end: datetime) -> int:
     played: datetime | None = None
     for when, _number, _index, step in steps:
         _sweep_until(when, played)
-        step(when)
+        with clock_stopped_at(when):
+            step(when)
         played = when
     _sweep_until(end, played)
     return len(steps)

@@ -34,6 +34,7 @@ from whistle.assessment.editing import create_scheme_version
 from whistle.assessment.engine import update_scores
 from whistle.assessment.models import Appeal, Scheme, SchemeComponent, SummonsAssessment
 from whistle.cases.models import Case, Summons
+from whistle.demo.history import done_at
 from whistle.organisation.models import Person, Role
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -96,20 +97,22 @@ def _appeal(city: Any) -> int:
     filed_at = _after_the_trail(record.case, record.settled_at + timedelta(hours=3))
     if filed_at > appeal_deadline(record):
         return 0
-    appeal = file_appeal(
+    appeal = done_at(
+        filed_at,
+        file_appeal,
         head,
         record.summons,
         Appeal.Part.REWORK,
         {"rework_count": 0},
         "游商是处置后换了时段重新出摊，属新发情况，本队首次处置已到位，请不计返工。",
-        now=filed_at,
     )
-    rule_on_appeal(
+    done_at(
+        _after_the_trail(record.case, filed_at + timedelta(days=1)),
+        rule_on_appeal,
         office,
         appeal,
         False,
         "核查时游商仍在原处占道，属首次处置未巩固到位，返工计入无误。",
-        now=_after_the_trail(record.case, filed_at + timedelta(days=1)),
     )
     return 1
 

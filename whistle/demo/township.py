@@ -6,7 +6,9 @@ on first start.
 
 Runs after the scores (whistle.demo.builders.BUILDERS), so that the recommendation can
 attach the township's assessment records. Everything goes through the township actions, as
-the demo logins; running it again changes nothing (nothing is added once a matter exists).
+the demo logins, each at its moment of the past weeks with the clock there too, so that its
+messages are dated as it is; running it again changes nothing (nothing is added once a
+matter exists).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from whistle.assessment.models import SummonsAssessment
 from whistle.demo.data import places
+from whistle.demo.history import done_at
 from whistle.demo.logins import DEMO_SLUG
 from whistle.organisation.models import Jurisdiction
 from whistle.township import actions
@@ -43,7 +46,9 @@ def build(city: Any) -> str:
         .exclude(pk=township.pk)
         .order_by("code")[:2]
     )
-    answered = actions.register_matter(
+    answered = done_at(
+        now - timedelta(days=20),
+        actions.register_matter,
         office,
         district,
         kind="plan",
@@ -52,23 +57,26 @@ def build(city: Any) -> str:
         townships=[township, *neighbours],
         opinions_due_at=now - timedelta(days=6),
         responses_due_at=now + timedelta(days=4),
-        now=now - timedelta(days=20),
     )
     opinion = answered.opinions.get(township=township)
-    actions.file_opinion(
+    done_at(
+        now - timedelta(days=9),
+        actions.file_opinion,
         chief,
         opinion,
         text="同意搬迁。夕照寺西里老年居民多，早市不可中断。",
         proposals="过渡期在夕照寺中街设临时早市摊位；新址增设公交站。",
-        now=now - timedelta(days=9),
     )
-    actions.respond_to_opinion(
+    done_at(
+        now - timedelta(days=3),
+        actions.respond_to_opinion,
         office,
         opinion,
         response="采纳。过渡期临时摊位由区城管委会同龙潭街道设置。",
-        now=now - timedelta(days=3),
     )
-    actions.register_matter(
+    done_at(
+        now - timedelta(days=1),
+        actions.register_matter,
         district_chief,
         district,
         kind="policy",
@@ -77,7 +85,6 @@ def build(city: Any) -> str:
         townships=[township],
         opinions_due_at=now + timedelta(days=7),
         responses_due_at=now + timedelta(days=21),
-        now=now - timedelta(days=1),
     )
     police = city.departments[f"{places.DISTRICT_SLUG}-{DEMO_SLUG}-pcs"]
     records = list(
@@ -85,7 +92,9 @@ def build(city: Any) -> str:
             "came_score", "pk"
         )[:3]
     )
-    actions.file_recommendation(
+    done_at(
+        now - timedelta(days=2),
+        actions.file_recommendation,
         chief,
         township,
         department=police,
@@ -94,7 +103,6 @@ def build(city: Any) -> str:
         proposal=PersonnelRecommendation.Proposal.REWARD,
         reasons="哨响后多次按时到场、事不完人不撤，附考核记录为证，建议予以表彰。",
         records=records,
-        now=now - timedelta(days=2),
     )
     return _("Township powers: %(matters)s major matters, 1 personnel recommendation.") % {
         "matters": MajorMatter.objects.filter(district=district).count()
