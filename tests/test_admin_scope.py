@@ -268,6 +268,55 @@ def test_a_district_administrator_reads_the_national_calendar_but_cannot_change_
     assert CalendarYear.objects.get(year=2032).district == two_districts.xicheng
 
 
+def test_a_district_administrators_only_district_is_chosen_and_the_help_says_no_empty(
+    two_districts, admin_client
+):
+    client = _client(two_districts.xicheng_admin)
+    for model in ("calendarday", "calendaryear", "whistlerule", "majorclass"):
+        page = client.get(f"/admin/policies/{model}/add/", HTTP_ACCEPT_LANGUAGE="en")
+        form = page.context["adminform"].form
+        assert form["district"].value() == two_districts.xicheng.pk, model
+        assert "every district" not in str(form.fields["district"].help_text), model
+    day_form = client.get("/admin/policies/calendarday/add/").context["adminform"].form
+    assert day_form.fields["district"].help_text == "仅适用于所选的区。"
+    # A superuser, who has every district to choose from, gets none chosen.
+    page = admin_client.get("/admin/policies/whistlerule/add/")
+    assert page.context["adminform"].form["district"].value() is None
+
+
+def test_a_superuser_is_told_before_and_after_saving_that_no_district_means_every_district(
+    two_districts, admin_client
+):
+    page = admin_client.get("/admin/policies/calendarday/add/", HTTP_ACCEPT_LANGUAGE="en")
+    help_text = str(page.context["adminform"].form.fields["district"].help_text)
+    assert help_text == (
+        "Leave empty only for what applies to every district; choose a district for that "
+        "district alone."
+    )
+    national = admin_client.post(
+        "/admin/policies/calendarday/add/",
+        {"date": "2031-10-08", "name": "国庆节", "district": ""},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
+    said = [str(m) for m in national.context["messages"]]
+    assert (
+        "The calendar day “2031-10-08 rest day 国庆节” applies to every district: "
+        "no district was chosen."
+    ) in said
+    assert CalendarDay.objects.get(date=date(2031, 10, 8)).district is None
+    own = admin_client.post(
+        "/admin/policies/calendarday/add/",
+        {"date": "2031-10-09", "name": "国庆节", "district": two_districts.xicheng.pk},
+        follow=True,
+    )
+    assert not [m for m in own.context["messages"] if "适用于所有区" in str(m)]
+    # Policies whose district cannot be empty neither offer nor announce every district.
+    rule_form = admin_client.get("/admin/policies/whistlerule/add/").context["adminform"].form
+    assert rule_form.fields["district"].required
+    assert "所有区" not in str(rule_form.fields["district"].help_text)
+
+
 def test_a_superuser_still_sees_every_district(two_districts, admin_client):
     listing = admin_client.get("/admin/policies/majorclass/").content.decode()
     assert "街面秩序" in listing and "西城街巷秩序" in listing

@@ -582,6 +582,24 @@ def test_the_admin_shows_the_warning_where_years_are_entered(admin_client, dongc
     assert "2027" in html and "2004" in html
 
 
+def test_the_admin_banner_leads_with_the_admin_pages_and_the_command_stays_for_operators(
+    admin_client, dongcheng
+):
+    with time_machine.travel(datetime(2026, 11, 26, 10, 0, tzinfo=BEIJING), tick=False):
+        html = admin_client.get(
+            "/admin/policies/calendarday/", HTTP_ACCEPT_LANGUAGE="en"
+        ).content.decode()
+        with translation.override("en"):
+            [warning] = horizon_warnings()
+    here = html.index(
+        "Enter the 2027 schedule of public holidays and moved workdays here: each day under "
+        "Policies › Calendar days, then the year under Entered calendar years"
+    )
+    assert here < html.index("An operator can instead import a file on the server: whistle import")
+    # The system check and the status command, read by operators, name the command first.
+    assert warning.hint.index("whistle import calendar") < warning.hint.index("in the admin")
+
+
 def test_the_admin_refuses_a_year_without_its_holidays(admin_client, dongcheng):
     entered = {"year": "2027", "source": "国务院办公厅通知", "district": ""}
     response = admin_client.post("/admin/policies/calendaryear/add/", entered)

@@ -339,7 +339,10 @@ def test_saving_a_day_and_the_year_in_the_admin_recomputes_the_deadlines(
     assert [e.data["trigger"] for e in recomputed_events(case)] == ["admin", "admin"]
     assert [e.data["by"] for e in recomputed_events(case)] == ["admin", "admin"]
     messages = [str(m) for m in response.context["messages"]]
-    assert "按推定日历（2027）计算的时限：0 个已变更，2 个未变，涉及 1 个未结案件。" in messages
+    assert (
+        "按推定日历（2027）计算的时限：0 个已变更，2 个未变，涉及 1 个未结案件。"
+        "按确定日历设定的未到期时限保持不变：只有按推定日历计算的时限会重新计算。"
+    ) in messages
 
 
 def test_the_case_page_reads_a_recomputation_in_words(client, whistle_city, clock, whistled):

@@ -738,6 +738,13 @@ def test_a_moved_workday_on_a_weekday_is_refused(tmp_path):
 
 
 @pytest.mark.django_db
+def test_a_calendar_day_outside_2000_to_2100_is_refused(tmp_path):
+    path = write_csv(tmp_path, "calendar.csv", [["日期", "类型"], ["9999-12-08", "休"]])
+    errors, _summary = failed_import("calendar", path)
+    assert errors.strip() == "第 2 行，「日期」列：请输入 2000 至 2100 年之间的日期。"
+
+
+@pytest.mark.django_db
 def test_an_unreadable_file_is_reported_without_a_traceback(tmp_path):
     path = tmp_path / "lanes.geojson"
     path.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")

@@ -262,3 +262,66 @@ def test_the_calendar_years_list_reads_a_year_written_before_the_bound(whistle_c
     response = admin_client.get("/admin/policies/calendaryear/")
     assert response.status_code == 200
     assert "99999" in response.content.decode()
+
+
+@pytest.mark.parametrize("day", ["9999-12-08", "0001-01-01", "1999-12-31", "2101-01-01"])
+def test_the_admin_refuses_a_calendar_day_outside_2000_to_2100(whistle_city, admin_client, day):
+    response = admin_client.post(
+        "/admin/policies/calendarday/add/", {"date": day, "name": "假日", "district": ""}
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["date"] == ["请输入 2000 至 2100 年之间的日期。"]
+    assert not CalendarDay.objects.exists()
+
+
+def test_the_admin_refuses_a_calendar_day_outside_the_years_in_english(whistle_city, admin_client):
+    response = admin_client.post(
+        "/admin/policies/calendarday/add/",
+        {"date": "9999-12-08", "name": "holiday", "district": ""},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert "Enter a day of a year from 2000 to 2100." in response.content.decode()
+    assert not CalendarDay.objects.exists()
+
+
+def test_the_admin_enters_the_first_and_last_day_of_the_calendars_years(whistle_city, admin_client):
+    for day in ("2000-01-01", "2100-12-31"):
+        response = admin_client.post(
+            "/admin/policies/calendarday/add/", {"date": day, "name": "假日", "district": ""}
+        )
+        assert response.status_code == 302, day
+    assert CalendarDay.objects.count() == 2
+
+
+def test_the_database_refuses_a_calendar_day_outside_2000_to_2100(whistle_city):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CalendarDay.objects.create(date=date(9999, 12, 8), is_workday=False)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_every_whistle_time_limit_below_one_is_refused_with_the_same_message(
+    whistle_city, admin_client, language
+):
+    rule = WhistleRule.objects.get(kind=WhistleKind.EMERGENCY)
+    admin_client.cookies["django_language"] = language
+    refused = {
+        value: admin_refuses(admin_client, change_url(rule), acknowledge_within=value)
+        for value in (0, -5)
+    }
+    expected = {"zh-hans": "确保该值大于或等于1。", "en": "greater than or equal to 1."}[language]
+    assert refused[0] == refused[-5]
+    assert expected in refused[0]
+    page = admin_client.get(change_url(rule))
+    assert page.context["adminform"].form.fields["acknowledge_within"].widget.attrs["min"] == 1
+
+
+def test_an_entered_year_below_2000_is_refused_with_the_years_own_message(
+    whistle_city, admin_client
+):
+    for year in ("1999", "-5"):
+        response = admin_client.post(
+            "/admin/policies/calendaryear/add/", {"year": year, "source": "", "district": ""}
+        )
+        errors = response.context["adminform"].form.errors
+        assert errors["year"] == ["请输入 2000 至 2100 之间的年份。"], year

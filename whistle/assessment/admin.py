@@ -28,6 +28,7 @@ from whistle.assessment.models import (
     SummonsAssessment,
     parse_share,
 )
+from whistle.organisation.admin_numbers import ModelMinimum
 from whistle.organisation.admin_scope import DistrictScoped
 from whistle.organisation.models import Jurisdiction
 
@@ -65,7 +66,7 @@ class SchemeComponentFormSet(BaseInlineFormSet):
         self.instance.check_shares(kept)
 
 
-class SchemeComponentInline(admin.TabularInline):
+class SchemeComponentInline(ModelMinimum, admin.TabularInline):
     model = SchemeComponent
     formset = SchemeComponentFormSet
     extra = 1

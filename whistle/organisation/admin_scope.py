@@ -23,14 +23,21 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext_lazy as _
 
+from whistle.organisation.admin_numbers import ModelMinimum
 from whistle.organisation.models import Jurisdiction, Role, RoleAssignment
 from whistle.organisation.scoping import sees_everything
+
+EVERY_DISTRICT_HELP = _(
+    "Leave empty only for what applies to every district; choose a district for that "
+    "district alone."
+)
 
 
 def is_superuser(person: Any) -> bool:
@@ -181,7 +188,7 @@ class SuperusersOnly:
         return allowed and is_superuser(request.user)
 
 
-class DistrictScoped(ScopedListFilters):
+class DistrictScoped(ModelMinimum, ScopedListFilters):
     """For admins of a district's own data; see the module's docstring."""
 
     # Rows without a place (e.g. the national calendar) are shared: every member of staff
@@ -248,14 +255,23 @@ class DistrictScoped(ScopedListFilters):
             # names its place.
             field.queryset = field.queryset.select_related(path)
             field.label_from_instance = _named_with_place(path)
+        own = self._path()
+        may_be_empty = db_field.name == self._optional_district()
         if everything:
+            if may_be_empty:
+                field.help_text = EVERY_DISTRICT_HELP
             return field
         if path is not None:
             field.queryset = field.queryset.filter(_within(path, codes))
-        own = self._path()
         if own and db_field.name == own.split("__")[0]:
-            # Empty would mean every district.
+            # Empty would mean every district: a district's administrator picks theirs,
+            # already chosen when it is the only choice.
             field.required = True
+            if may_be_empty:
+                field.help_text = _("It applies to the chosen district only.")
+            only = list(field.queryset.complex_filter(db_field.get_limit_choices_to())[:2])
+            if len(only) == 1:
+                field.initial = only[0].pk
         return field
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
@@ -271,3 +287,34 @@ class DistrictScoped(ScopedListFilters):
         if not self.may_change(request, obj):
             raise PermissionDenied
         super().save_model(request, obj, form, change)  # type: ignore[misc]
+
+    def _optional_district(self) -> str | None:
+        """The row's own district field when it may be left empty, which means every
+        district (a calendar day, an entered year); None for the others."""
+        path = self._path()
+        if not path or "__" in path:
+            return None
+        field = self.model._meta.get_field(path)  # type: ignore[attr-defined]
+        return path if field.null else None
+
+    def _say_every_district(self, request: HttpRequest, obj: Any) -> None:
+        """After a row is saved with its optional district left empty, say that it
+        applies to every district."""
+        name = self._optional_district()
+        if name is not None and getattr(obj, name) is None:
+            self.message_user(  # type: ignore[attr-defined]
+                request,
+                _("The %(name)s “%(row)s” applies to every district: no district was chosen.")
+                % {"name": self.model._meta.verbose_name, "row": obj},  # type: ignore[attr-defined]
+                messages.WARNING,
+            )
+
+    def response_add(self, request: HttpRequest, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().response_add(request, obj, *args, **kwargs)  # type: ignore[misc]
+        self._say_every_district(request, obj)
+        return response
+
+    def response_change(self, request: HttpRequest, obj: Any) -> Any:
+        response = super().response_change(request, obj)  # type: ignore[misc]
+        self._say_every_district(request, obj)
+        return response

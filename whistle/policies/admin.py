@@ -11,6 +11,7 @@ from django.utils import translation
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
+from whistle.organisation.admin_numbers import ModelMinimum
 from whistle.organisation.admin_scope import DistrictScoped
 from whistle.organisation.models import Jurisdiction
 from whistle.policies.calendar import (
@@ -23,8 +24,6 @@ from whistle.policies.calendar import (
 from whistle.policies.chains import check_chain, routine_acknowledgement, shortest_time
 from whistle.policies.models import (
     DEFAULT_HOTLINE_DEADLINE_CLASSES,
-    FIRST_CALENDAR_YEAR,
-    LAST_CALENDAR_YEAR,
     AcknowledgementChain,
     AcknowledgementStep,
     CalendarDay,
@@ -37,6 +36,7 @@ from whistle.policies.models import (
     MajorClass,
     WhistleKind,
     WhistleRule,
+    within_calendar_years,
 )
 from whistle.policies.signals import announce_calendar_entered
 
@@ -48,7 +48,7 @@ class MajorClassAdmin(DistrictScoped, admin.ModelAdmin):
     search_fields = ["name", "name_en", "code"]
 
 
-class CategoryAttributeInline(admin.TabularInline):
+class CategoryAttributeInline(ModelMinimum, admin.TabularInline):
     """The questions a resident's request of the category answers (Open311 attributes)."""
 
     model = CategoryAttribute
@@ -161,7 +161,7 @@ class StepFormSet(forms.BaseInlineFormSet):
         check_chain(waits, routine_acknowledgement(chain.district))
 
 
-class StepInline(admin.TabularInline):
+class StepInline(ModelMinimum, admin.TabularInline):
     model = AcknowledgementStep
     formset = StepFormSet
     extra = 1
@@ -273,7 +273,9 @@ class CalendarWarningsMixin:
                 % {"first": PACKAGE_FIRST_YEAR, "last": PACKAGE_LAST_YEAR},
             )
             for warning in horizon_warnings():
-                messages.warning(request, join_sentences(warning.message, warning.hint))
+                messages.warning(
+                    request, join_sentences(warning.message, warning.advice(in_admin=True))
+                )
         return super().changelist_view(request, extra_context)  # type: ignore[misc]
 
 
@@ -336,7 +338,7 @@ class CalendarYearForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         year = cleaned.get("year")
-        if not isinstance(year, int) or not FIRST_CALENDAR_YEAR <= year <= LAST_CALENDAR_YEAR:
+        if not isinstance(year, int) or not within_calendar_years(year):
             return cleaned  # the year's own check says what is wrong with it
         district = cleaned.get("district")
         if lacks_rest_days(year, district):

@@ -117,16 +117,28 @@ class UnknownCalendarYear(CalendarError):
         return join_sentences(where % params, how_to_enter(self.year), until)
 
 
-def how_to_enter(year: int) -> str:
-    """The command (and the admin pages) that enter a year's official schedule, for the
-    warnings that ask for it."""
-    return gettext(
-        "Enter the %(year)s schedule of public holidays and moved workdays: whistle import "
-        'calendar calendar-%(year)s.csv --complete --source "<the State Council notice>", '
-        "or in the admin under Policies › Calendar days and Entered calendar years (see "
-        "docs/calendar.md). Open deadlines computed on the assumed calendar are then "
-        "recomputed."
-    ) % {"year": year}
+def how_to_enter(year: int, *, in_admin: bool = False) -> str:
+    """How to enter a year's official schedule, for the warnings that ask for it: on the
+    admin's pages their calendar pages first, the command as the operators' alternative;
+    elsewhere the command first."""
+    if in_admin:
+        text = gettext(
+            "Enter the %(year)s schedule of public holidays and moved workdays here: each "
+            "day under Policies › Calendar days, then the year under Entered calendar years "
+            "(see docs/calendar.md). An operator can instead import a file on the server: "
+            'whistle import calendar calendar-%(year)s.csv --complete --source "<the State '
+            'Council notice>". Open deadlines computed on the assumed calendar are then '
+            "recomputed."
+        )
+    else:
+        text = gettext(
+            "Enter the %(year)s schedule of public holidays and moved workdays: whistle import "
+            'calendar calendar-%(year)s.csv --complete --source "<the State Council notice>", '
+            "or in the admin under Policies › Calendar days and Entered calendar years (see "
+            "docs/calendar.md). Open deadlines computed on the assumed calendar are then "
+            "recomputed."
+        )
+    return text % {"year": year}
 
 
 class NoWorkingTime(CalendarError):
@@ -808,13 +820,17 @@ class HorizonWarning:
 
     @property
     def hint(self) -> str:
+        return self.advice()
+
+    def advice(self, *, in_admin: bool = False) -> str:
+        """What the missing year means and how to enter it (`how_to_enter`)."""
         if settings.WHISTLE_CALENDAR_UNKNOWN_YEAR == "error":
             consequence = gettext("Until then, deadlines that reach into it cannot be computed.")
         else:
             consequence = gettext(
                 "Until then, deadlines that reach into it count only weekends as rest days."
             )
-        return join_sentences(consequence, how_to_enter(self.year))
+        return join_sentences(consequence, how_to_enter(self.year, in_admin=in_admin))
 
     @property
     def districts_text(self) -> str:

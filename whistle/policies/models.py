@@ -4,7 +4,7 @@ working calendar, working hours, and the rules of whistles and check-ins."""
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
@@ -72,6 +72,20 @@ LONGEST_RETENTION_DAYS = 3_660
 FASTEST_TRAVEL_KMH = 500
 FIRST_CALENDAR_YEAR = 2000
 LAST_CALENDAR_YEAR = 2100
+
+
+def within_calendar_years(year: int) -> bool:
+    """Whether the calendar can hold the year: the bound of entered years and days alike."""
+    return FIRST_CALENDAR_YEAR <= year <= LAST_CALENDAR_YEAR
+
+
+def _validate_calendar_date(value: date) -> None:
+    if not within_calendar_years(value.year):
+        raise ValidationError(
+            _("Enter a day of a year from %(first)s to %(last)s."),
+            params={"first": FIRST_CALENDAR_YEAR, "last": LAST_CALENDAR_YEAR},
+            code="out_of_range",
+        )
 
 
 def at_most(limit: int) -> MaxValueValidator:
@@ -746,7 +760,6 @@ class CalendarYear(models.Model):
         blank=True,
         related_name="calendar_years",
         limit_choices_to=DISTRICTS,
-        help_text=_("Empty means it applies to every district"),
     )
     year = models.PositiveIntegerField(
         _("year"),
@@ -788,9 +801,8 @@ class CalendarDay(models.Model):
         blank=True,
         related_name="calendar_days",
         limit_choices_to=DISTRICTS,
-        help_text=_("Empty means it applies to every district"),
     )
-    date = models.DateField(_("date"))
+    date = models.DateField(_("date"), validators=[_validate_calendar_date])
     is_workday = models.BooleanField(_("workday"))
     name = models.CharField(_("note"), max_length=60, blank=True)
 
@@ -804,7 +816,15 @@ class CalendarDay(models.Model):
                 "date",
                 name="calendar_day_unique",
                 violation_error_message=_("This day is already in this year's calendar."),
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    date__gte=date(FIRST_CALENDAR_YEAR, 1, 1),
+                    date__lte=date(LAST_CALENDAR_YEAR, 12, 31),
+                ),
+                name="calendar_day_in_range",
+                violation_error_message=_("A number lies outside the bounds the policy allows."),
+            ),
         ]
 
     def __str__(self) -> str:

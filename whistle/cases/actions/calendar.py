@@ -38,7 +38,7 @@ from whistle.cases.models import Case, Summons
 from whistle.cases.trail import EventKind, lock_case
 from whistle.notifications.texts import TextList
 from whistle.organisation.models import Jurisdiction, Person, Role
-from whistle.policies.calendar import CalendarError, compute_deadline
+from whistle.policies.calendar import CalendarError, compute_deadline, join_sentences
 
 logger = logging.getLogger("whistle.calendar")
 
@@ -57,20 +57,27 @@ class RecomputeSummary:
 
     def describe(self) -> str:
         years = _(", ").join(str(y) for y in self.years) or _("every year")
-        text = _(
-            "Deadlines computed on an assumed calendar (%(years)s): %(changed)s changed, "
-            "%(confirmed)s unchanged, on %(cases)s open cases."
-        ) % {
-            "years": years,
-            "changed": self.changed,
-            "confirmed": self.confirmed,
-            "cases": self.cases,
-        }
+        sentences = [
+            _(
+                "Deadlines computed on an assumed calendar (%(years)s): %(changed)s changed, "
+                "%(confirmed)s unchanged, on %(cases)s open cases."
+            )
+            % {
+                "years": years,
+                "changed": self.changed,
+                "confirmed": self.confirmed,
+                "cases": self.cases,
+            },
+            _(
+                "Open deadlines already set on a confirmed calendar keep their time: only "
+                "those computed on an assumed calendar are computed again."
+            ),
+        ]
         if self.failed:
-            text += " " + _("Could not be computed: %(cases)s.") % {
-                "cases": _(", ").join(self.failed)
-            }
-        return text
+            sentences.append(
+                _("Could not be computed: %(cases)s.") % {"cases": _(", ").join(self.failed)}
+            )
+        return join_sentences(*sentences)
 
 
 def _open_case_deadline(case: Case) -> bool:
