@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 
 import pytest
 from django.db import connection
 from django.test import Client
 
+from tests.conftest import SmallCity, make_person
 from tests.fixtures_web import (
     dispatcher_fixture,  # noqa: F401  (fixture)
+    resident_fixture,  # noqa: F401  (fixture)
     steward_fixture,  # noqa: F401  (fixture)
 )
+from whistle.organisation.models import Person, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +49,94 @@ def test_a_steward_opening_a_district_page_gets_a_403_in_chinese_with_her_menu(c
     html = assert_error_page(client.get("/district/chiefs/"), 403, "您无权打开此页面")
     assert "wang-fang" in html  # the top bar: who is signed in
     assert 'href="/patrol/"' in html  # her own pages, in the menu and under the message
+
+
+def refusal_advice(client: Client, address: str, language: str) -> str:
+    """The sentence under the 403 page's title, in ``language``."""
+    response = client.get(address, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 403
+    html = response.content.decode()
+    text = html.split("</h1>", 1)[1].split('<p class="actions">', 1)[0]
+    return unescape(visible_text(text))
+
+
+def district_person(small_city: SmallCity, role: str, *, staff: bool = False) -> Person:
+    person = make_person(f"dongcheng-{role}", role, jurisdiction=small_city.district)
+    person.is_staff = staff
+    person.save(update_fields=["is_staff"])
+    return person
+
+
+def test_a_townships_staff_refused_a_page_is_sent_to_their_townships_administrator(client, steward):
+    client.force_login(steward)
+    chinese = refusal_advice(client, "/district/chiefs/", "zh-hans")
+    assert "请联系所在街乡的管理员核对角色" in chinese
+    english = refusal_advice(client, "/district/chiefs/", "en")
+    assert "ask your township's administrator to check your roles" in english
+
+
+def test_a_districts_staff_refused_a_page_is_sent_to_their_districts_administrator(
+    client, small_city
+):
+    client.force_login(district_person(small_city, Role.DISTRICT_CHIEF, staff=True))
+    chinese = refusal_advice(client, "/dispatch/", "zh-hans")
+    assert "请联系本区的管理员核对角色" in chinese and "街乡" not in chinese
+    english = refusal_advice(client, "/dispatch/", "en")
+    assert "ask your district's administrator" in english and "township" not in english
+
+
+def test_a_departments_officer_refused_a_page_is_sent_to_the_districts_administrator(
+    client, small_city
+):
+    officer = make_person("cg-officer", Role.DEPARTMENT_OFFICER, department=small_city.police)
+    client.force_login(officer)
+    assert "请联系本区的管理员" in refusal_advice(client, "/district/chiefs/", "zh-hans")
+
+
+def test_a_districts_administrator_refused_a_page_is_sent_to_the_systems_administrator(
+    client, small_city
+):
+    client.force_login(district_person(small_city, Role.ADMINISTRATOR, staff=True))
+    chinese = refusal_advice(client, "/assessment/scheme/", "zh-hans")
+    assert "角色由系统管理员授予" in chinese and "街乡" not in chinese
+    english = refusal_advice(client, "/assessment/scheme/", "en")
+    assert "Roles are given by the system's administrator" in english
+    assert "township" not in english
+
+
+def test_a_resident_refused_a_page_learns_what_is_open_to_residents(client, resident):
+    client.force_login(resident)
+    chinese = refusal_advice(client, "/dispatch/", "zh-hans")
+    assert "作为居民，您可以上报问题" in chinese and "管理员" not in chinese
+    english = refusal_advice(client, "/dispatch/", "en")
+    assert "As a resident you can report a problem" in english and "administrator" not in english
+
+
+def test_someone_without_any_role_is_told_to_ask_for_their_roles(client, small_city):
+    client.force_login(Person.objects.create_user(username="newcomer", password="pw-123456"))
+    chinese = refusal_advice(client, "/dispatch/", "zh-hans")
+    assert "您的账号尚未被授予角色" in chinese
+    english = refusal_advice(client, "/dispatch/", "en")
+    assert "Your account holds no role yet" in english
+
+
+@pytest.mark.urls("tests.urls_errors")
+def test_someone_signed_out_refused_a_page_is_told_to_sign_in_or_report_without_an_account(
+    client,
+):
+    chinese = refusal_advice(client, "/test-errors/refuse-permission/", "zh-hans")
+    assert "请用您的账号登录" in chinese and "无需账号" in chinese and "管理员" not in chinese
+    english = refusal_advice(client, "/test-errors/refuse-permission/", "en")
+    assert "sign in with your account" in english and "you need no account" in english
+
+
+@pytest.mark.urls("tests.urls_errors")
+def test_a_superuser_refused_a_page_is_told_where_roles_are_given(client, small_city):
+    client.force_login(Person.objects.create_superuser(username="root", password="pw-123456"))
+    chinese = refusal_advice(client, "/test-errors/refuse-permission/", "zh-hans")
+    assert "请在管理后台（城市与组织 › 角色）中为自己授予该角色" in chinese
+    english = refusal_advice(client, "/test-errors/refuse-permission/", "en")
+    assert "give it to yourself in the administration" in english
 
 
 def test_a_dispatcher_at_an_unknown_address_gets_a_404_in_chinese_with_his_menu(client, dispatcher):

@@ -28,6 +28,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
+from whistle.organisation.models import Role, RoleAssignment, Scope
 
 logger = logging.getLogger("whistle.errors")
 
@@ -72,6 +73,61 @@ PROBLEMS: dict[int, Problem] = {
         _("The item is not in a state that allows it. Reload the page to see where it stands."),
     ),
 }
+
+# What a refused page (403) advises, by who reads it: whoever can change their roles, or what
+# is open to them without roles. The township's staff keep the 403 problem's own text.
+REFUSAL_ADVICE: dict[str, str | Promise] = {
+    "signed_out": _(
+        "This page opens only to staff signed in with the roles it needs: sign in with your "
+        "account. To report a problem or follow one by its reference number you need no "
+        "account."
+    ),
+    "resident": _(
+        "This page is for the staff of the districts, townships and departments. As a "
+        "resident you can report a problem and follow your reports from your home page."
+    ),
+    "no_roles": _(
+        "Your account holds no role yet, so no page of the staff is open to it. Ask your "
+        "township's or your district's administrator to give you your roles."
+    ),
+    "district": _(
+        "Your roles do not cover this page or this item. If you think they should, ask "
+        "your district's administrator to check your roles."
+    ),
+    "administrator": _(
+        "Your roles do not cover this page or this item. Roles are given by the system's "
+        "administrator: if you think yours should cover it, ask them to check your roles."
+    ),
+    "superuser": _(
+        "This page or this item belongs to a role your account does not hold. If you need "
+        "to act in that role, give it to yourself in the administration (City and "
+        "organisation › Roles)."
+    ),
+}
+
+
+def refusal_advice(person: Any) -> str | Promise:
+    """What the 403 page tells this person to do: a township's staff (a lane's too) ask their
+    township's administrator; a district's or a department's staff their district's; a
+    district's administrator, who manages no roles, the system's administrator; a superuser
+    gives roles in the admin; a resident and someone signed out learn what is open to them."""
+    if not getattr(person, "is_authenticated", False):
+        return REFUSAL_ADVICE["signed_out"]
+    if person.is_superuser and getattr(person, "role_limit", None) is None:
+        return REFUSAL_ADVICE["superuser"]
+    rows = list(RoleAssignment.objects.held_by(person).select_related("jurisdiction"))
+    roles = {row.role for row in rows}
+    scopes = {row.scope for row in rows}
+    if Role.ADMINISTRATOR in roles:
+        return REFUSAL_ADVICE["administrator"]
+    if scopes & {Scope.DISTRICT, Scope.DEPARTMENT}:
+        return REFUSAL_ADVICE["district"]
+    if scopes & {Scope.TOWNSHIP, Scope.LANE}:
+        return PROBLEMS[403].text
+    if Role.RESIDENT in roles:
+        return REFUSAL_ADVICE["resident"]
+    return REFUSAL_ADVICE["no_roles"]
+
 
 CSRF_PROBLEM = Problem(
     _("The form has expired"),
@@ -127,10 +183,13 @@ def error_page(
         back = _back_link(request)
     except Exception:  # a request with a bad Host header has no host to compare with
         back = ""
+    text = problem.text
+    if problem is PROBLEMS[403]:
+        text = refusal_advice(getattr(request, "user", None))
     context = {
         "status": status,
         "title": problem.title,
-        "text": problem.text,
+        "text": text,
         "detail": detail,
         "back": back,
     }
