@@ -636,6 +636,21 @@ def test_the_openapi_document_and_its_docs_page_are_served_without_a_cdn(api_cit
     assert '"validatorUrl": null' in html
 
 
+def test_the_docs_page_speaks_the_readers_language_and_explains_the_consoles_controls(
+    api_city,
+):
+    client = api_city.as_("anonymous").client
+    chinese = client.get("/api/v1/docs", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert '<html lang="zh-CN">' in chinese
+    note = chinese.split('<p class="api-docs-note">', 1)[1].split("</p>", 1)[0]
+    assert "下方调试台的按钮保留英文" in note and "“Authorize”（授权）" in note
+    assert "“Try it out”（试用）" in note and '<a href="/settings/api-tokens/">接口令牌</a>' in note
+    english = client.get("/api/v1/docs", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="en">' in english
+    assert "The console below keeps its own controls in English" in english
+    assert "/static/whistle/api-docs.css" in english
+
+
 def test_the_document_is_in_the_readers_language(api_city):
     client = api_city.as_("anonymous").client
     chinese = client.get("/api/v1/openapi.json", HTTP_ACCEPT_LANGUAGE="zh-CN").json()

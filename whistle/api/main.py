@@ -48,6 +48,13 @@ def _translated(node: Any, key: str = "") -> Any:
     return node
 
 
+class LocalSwagger(Swagger):
+    """Swagger UI from the server's own static files, on a page in the reader's language: its
+    ``lang`` and, above the console, a line on what its English controls do."""
+
+    template = "api/docs.html"
+
+
 class WhistleAPI(NinjaAPI):
     """The API whose document is in the reader's language (the request's, as on every page:
     the language cookie, then Accept-Language), built once per language and path and kept."""
@@ -87,7 +94,7 @@ def build() -> NinjaAPI:
         auth=[TokenAuth(), BrowserSession()],
         throttle=[TokenThrottle()],
         # No online validator: the docs page calls nothing outside the server.
-        docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": True}),
+        docs=LocalSwagger(settings={"validatorUrl": None, "persistAuthorization": True}),
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
