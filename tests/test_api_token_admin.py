@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -94,3 +95,20 @@ def test_the_form_says_it_makes_service_tokens_for_other_systems(admin_client, s
     assert "Authentication and tokens" in english
     chinese = admin_client.get(ADD, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "12345" in chinese and "服务令牌在这里生成" in chinese
+
+
+def test_the_chinese_form_cites_the_api_documents_sections_by_their_chinese_titles(
+    admin_client, small_city
+):
+    chinese = admin_client.get(ADD, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "docs/api.md 的“认证与令牌”和“12345 工单”两节" in chinese
+    for english in ("Authentication and tokens", "12345 work orders", "service token"):
+        assert english not in chinese
+    # The document's headings carry the titles the form cites.
+    headings = [
+        line
+        for line in (settings.BASE_DIR / "docs" / "api.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("### ")
+    ]
+    assert any("认证与令牌" in line for line in headings)
+    assert any("12345 工单" in line for line in headings)
