@@ -60,83 +60,94 @@ def refusal_advice(client: Client, address: str, language: str) -> str:
     return unescape(visible_text(text))
 
 
-def district_person(small_city: SmallCity, role: str, *, staff: bool = False) -> Person:
+def district_person(small_city: SmallCity, role: str) -> Person:
     person = make_person(f"dongcheng-{role}", role, jurisdiction=small_city.district)
-    person.is_staff = staff
+    person.is_staff = True
     person.save(update_fields=["is_staff"])
     return person
 
 
-def test_a_townships_staff_refused_a_page_is_sent_to_their_townships_administrator(client, steward):
-    client.force_login(steward)
-    chinese = refusal_advice(client, "/district/chiefs/", "zh-hans")
-    assert "请联系所在街乡的管理员核对角色" in chinese
-    english = refusal_advice(client, "/district/chiefs/", "en")
-    assert "ask your township's administrator to check your roles" in english
+# Who is refused, where, and what the advice says and must not say, in Chinese and English.
+REFUSED = "/test-errors/refuse-permission/"
+ADVICE = [
+    pytest.param(
+        lambda request: request.getfixturevalue("steward"),
+        "/district/chiefs/",
+        (["请联系所在街乡的管理员核对角色"], []),
+        (["ask your township's administrator to check your roles"], []),
+        id="a township's staff: their township's administrator",
+    ),
+    pytest.param(
+        lambda request: district_person(request.getfixturevalue("small_city"), Role.DISTRICT_CHIEF),
+        "/dispatch/",
+        (["请联系本区的管理员核对角色"], ["街乡"]),
+        (["ask your district's administrator"], ["township"]),
+        id="a district's staff: their district's administrator",
+    ),
+    pytest.param(
+        lambda request: make_person(
+            "cg-officer",
+            Role.DEPARTMENT_OFFICER,
+            department=request.getfixturevalue("small_city").police,
+        ),
+        "/district/chiefs/",
+        (["请联系本区的管理员"], []),
+        (["ask your district's administrator"], []),
+        id="a department's officer: the district's administrator",
+    ),
+    pytest.param(
+        lambda request: district_person(request.getfixturevalue("small_city"), Role.ADMINISTRATOR),
+        "/assessment/scheme/",
+        (["角色由系统管理员授予"], ["街乡"]),
+        (["Roles are given by the system's administrator"], ["township"]),
+        id="a district's administrator: the system's administrator",
+    ),
+    pytest.param(
+        lambda request: request.getfixturevalue("resident"),
+        "/dispatch/",
+        (["作为居民，您可以上报问题"], ["管理员"]),
+        (["As a resident you can report a problem"], ["administrator"]),
+        id="a resident: what is open to residents",
+    ),
+    pytest.param(
+        lambda request: Person.objects.create_user(username="newcomer", password="pw-123456"),
+        "/dispatch/",
+        (["您的账号尚未被授予角色"], []),
+        (["Your account holds no role yet"], []),
+        id="no role at all: ask for roles",
+    ),
+    pytest.param(
+        lambda request: None,
+        REFUSED,
+        (["请用您的账号登录", "无需账号"], ["管理员"]),
+        (["sign in with your account", "you need no account"], []),
+        id="signed out: sign in, or report without an account",
+        marks=pytest.mark.urls("tests.urls_errors"),
+    ),
+    pytest.param(
+        lambda request: Person.objects.create_superuser(username="root", password="pw-123456"),
+        REFUSED,
+        (["请在管理后台（城市与组织 › 角色）中为自己授予该角色"], []),
+        (["give it to yourself in the administration"], []),
+        id="a superuser: where roles are given",
+        marks=pytest.mark.urls("tests.urls_errors"),
+    ),
+]
 
 
-def test_a_districts_staff_refused_a_page_is_sent_to_their_districts_administrator(
-    client, small_city
+@pytest.mark.parametrize(("who", "address", "chinese", "english"), ADVICE)
+def test_the_403_page_tells_whoever_is_refused_whom_to_ask_or_what_is_open_to_them(
+    client, request, who, address, chinese, english
 ):
-    client.force_login(district_person(small_city, Role.DISTRICT_CHIEF, staff=True))
-    chinese = refusal_advice(client, "/dispatch/", "zh-hans")
-    assert "请联系本区的管理员核对角色" in chinese and "街乡" not in chinese
-    english = refusal_advice(client, "/dispatch/", "en")
-    assert "ask your district's administrator" in english and "township" not in english
-
-
-def test_a_departments_officer_refused_a_page_is_sent_to_the_districts_administrator(
-    client, small_city
-):
-    officer = make_person("cg-officer", Role.DEPARTMENT_OFFICER, department=small_city.police)
-    client.force_login(officer)
-    assert "请联系本区的管理员" in refusal_advice(client, "/district/chiefs/", "zh-hans")
-
-
-def test_a_districts_administrator_refused_a_page_is_sent_to_the_systems_administrator(
-    client, small_city
-):
-    client.force_login(district_person(small_city, Role.ADMINISTRATOR, staff=True))
-    chinese = refusal_advice(client, "/assessment/scheme/", "zh-hans")
-    assert "角色由系统管理员授予" in chinese and "街乡" not in chinese
-    english = refusal_advice(client, "/assessment/scheme/", "en")
-    assert "Roles are given by the system's administrator" in english
-    assert "township" not in english
-
-
-def test_a_resident_refused_a_page_learns_what_is_open_to_residents(client, resident):
-    client.force_login(resident)
-    chinese = refusal_advice(client, "/dispatch/", "zh-hans")
-    assert "作为居民，您可以上报问题" in chinese and "管理员" not in chinese
-    english = refusal_advice(client, "/dispatch/", "en")
-    assert "As a resident you can report a problem" in english and "administrator" not in english
-
-
-def test_someone_without_any_role_is_told_to_ask_for_their_roles(client, small_city):
-    client.force_login(Person.objects.create_user(username="newcomer", password="pw-123456"))
-    chinese = refusal_advice(client, "/dispatch/", "zh-hans")
-    assert "您的账号尚未被授予角色" in chinese
-    english = refusal_advice(client, "/dispatch/", "en")
-    assert "Your account holds no role yet" in english
-
-
-@pytest.mark.urls("tests.urls_errors")
-def test_someone_signed_out_refused_a_page_is_told_to_sign_in_or_report_without_an_account(
-    client,
-):
-    chinese = refusal_advice(client, "/test-errors/refuse-permission/", "zh-hans")
-    assert "请用您的账号登录" in chinese and "无需账号" in chinese and "管理员" not in chinese
-    english = refusal_advice(client, "/test-errors/refuse-permission/", "en")
-    assert "sign in with your account" in english and "you need no account" in english
-
-
-@pytest.mark.urls("tests.urls_errors")
-def test_a_superuser_refused_a_page_is_told_where_roles_are_given(client, small_city):
-    client.force_login(Person.objects.create_superuser(username="root", password="pw-123456"))
-    chinese = refusal_advice(client, "/test-errors/refuse-permission/", "zh-hans")
-    assert "请在管理后台（城市与组织 › 角色）中为自己授予该角色" in chinese
-    english = refusal_advice(client, "/test-errors/refuse-permission/", "en")
-    assert "give it to yourself in the administration" in english
+    person = who(request)
+    if person is not None:
+        client.force_login(person)
+    for language, (said, unsaid) in (("zh-hans", chinese), ("en", english)):
+        advice = refusal_advice(client, address, language)
+        for words in said:
+            assert words in advice, (language, words)
+        for words in unsaid:
+            assert words not in advice, (language, words)
 
 
 def test_a_dispatcher_at_an_unknown_address_gets_a_404_in_chinese_with_his_menu(client, dispatcher):
