@@ -136,18 +136,26 @@ class Month:
     summonses: dict[str, Summons]
 
 
-def scheme_one_third(district: Jurisdiction, valid_from: date = date(2026, 1, 1)) -> Scheme:
+def scheme_one_third(
+    district: Jurisdiction, valid_from: date = date(2026, 1, 1), **settings: Any
+) -> Scheme:
     """The usual scheme: the township evaluation is 1/3 of the score, the district's own
-    inspection 2/3; lateness costs 2 points a minute."""
+    inspection 2/3; lateness costs 2 points a minute (other `settings` as given)."""
     scheme = Scheme.objects.create(
-        district=district, name="2026年度考核（街乡评价占三分之一）", valid_from=valid_from
+        district=district,
+        name="2026年度考核（街乡评价占三分之一）",
+        valid_from=valid_from,
+        **settings,
     )
     SchemeComponent.objects.create(scheme=scheme, code="inspection", name="区级检查", weight="2/3")
     return scheme
 
 
-def scheme_forty_percent(district: Jurisdiction, valid_from: date = date(2026, 1, 1)) -> Scheme:
-    """Miyun's weighting: 40% township evaluation, 60% inspection; lateness in bands."""
+def scheme_forty_percent(
+    district: Jurisdiction, valid_from: date = date(2026, 1, 1), **settings: Any
+) -> Scheme:
+    """Miyun's weighting: 40% township evaluation, 60% inspection; lateness in bands (other
+    `settings` as given)."""
     scheme = Scheme.objects.create(
         district=district,
         name="2026年度考核（街乡评价占40%）",
@@ -155,6 +163,7 @@ def scheme_forty_percent(district: Jurisdiction, valid_from: date = date(2026, 1
         township_share="40%",
         late_mode=Scheme.LateMode.BANDS,
         late_bands=[[10, 10], [30, 30]],
+        **settings,
     )
     SchemeComponent.objects.create(scheme=scheme, code="inspection", name="区级检查", weight="0.6")
     return scheme

@@ -11,6 +11,7 @@ Beijing, for every test of the module (``_clock``, to move it on).
 from __future__ import annotations
 
 import io
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,16 @@ HOME = "/assessment/"
 DEPARTMENT = "/assessment/department/"
 APPEALS = "/assessment/appeals/"
 SCHEME = "/assessment/scheme/"
+
+
+def scheme_field_posted(name: str, value: Any) -> str:
+    """A scheme setting as the new-version form posts it: bands as JSON, an empty choice (a
+    summons nobody rated left out) as an empty value."""
+    if name == "late_bands":
+        return json.dumps(value)
+    return "" if value is None else str(value)
+
+
 RANKINGS = "/district/rankings/"
 CENTRES = "/district/centres/"
 

@@ -540,7 +540,7 @@ def test_a_refusal_reads_in_chinese_by_default(july):
     scheme_one_third(m.district)
     with translation.override("zh-hans"), pytest.raises(AssessmentError) as refused:
         rate_summons(m.dongsi_dispatcher, m.summonses["c6_police"], 4, "")
-    assert str(refused.value) == "案件结案后才能对报到部门评分"
+    assert str(refused.value) == "案件结案后才能对报到部门评分。"
 
 
 @pytest.mark.django_db
@@ -569,6 +569,30 @@ def test_a_new_scheme_applies_from_its_month_on(july, tmp_path):
         ("2026-07", "2026-12", later.pk, 2),
     ]
     assert police.scheme_id == later.pk
+    assert check_all() == []
+
+
+def test_a_scheme_that_counts_a_summons_nobody_rated_as_three_stars_scores_it_so(july):
+    """Counted as 3 stars (60 points) until the township rates it: 城管's c1, on time and
+    handled, 0.3 × 100 + 0.4 × 100 + 0.3 × 60 = 88.00; 市场监管's c2, a resident's case the
+    resident was not satisfied with, half 60 and half 0; 派出所's c4, its decline upheld, did
+    not have to come and is not counted. The records keep no rating; the cells count none."""
+    m, s = july, july.summonses
+    scheme_one_third(m.district, unrated_stars=3)
+    update_scores()
+    c1 = record(s["c1_urban"])
+    assert (c1.rating, c1.quality_score, c1.total) == (None, D("60.00"), D("88.00"))
+    c2 = record(s["c2_market"])
+    assert (c2.rating, c2.resident_satisfied, c2.quality_score) == (None, False, D("30.00"))
+    c4 = record(s["c4_police"])
+    assert c4.excused and (c4.rating, c4.quality_score) == (None, None)
+    assert not ScoreCell.objects.filter(rating_count__gt=0).exists()
+    # The township's own rating replaces the stand-in.
+    with time_machine.travel(bj(7, 9), tick=False):
+        rate_summons(m.longtan_assessor, s["c1_urban"], 5, "")
+    update_scores()
+    c1 = record(s["c1_urban"])
+    assert (c1.rating, c1.quality_score, c1.total) == (5, D("100.00"), D("100.00"))
     assert check_all() == []
 
 

@@ -4,9 +4,9 @@ The corpus: the July month of the assessment tests, and a few hundred random tra
 from every event kind the assessment reads (in any order, for any summons or the whole
 case), with backlog pauses, upheld appeals and confirmed check-ins among them (which the SQL
 leaves to Python), cancelled summonses, cases without a township, a district without a
-scheme, a change of scheme in August and a closed July. The comparisons run with the SQL on
-one connection and on several side by side (`workers`), and the two ways of the SQL are
-held to each other.
+scheme, a change of scheme in August (which counts a summons nobody rated as 3 stars) and a
+closed July. The comparisons run with the SQL on one connection and on several side by side
+(`workers`), and the two ways of the SQL are held to each other.
 """
 
 from __future__ import annotations
@@ -113,7 +113,8 @@ def build_corpus(city: Any, seed: int, cases: int) -> None:
     rng = random.Random(seed)
     district = city.district
     scheme_one_third(district)
-    scheme_forty_percent(district, valid_from=date(2026, 8, 1))
+    # From August a summons nobody rated counts as 3 stars; June and July leave it out.
+    scheme_forty_percent(district, valid_from=date(2026, 8, 1), unrated_stars=3)
     elsewhere = Jurisdiction.objects.create(
         level="district", code="110119", name="延庆区", parent=district.parent
     )
@@ -370,6 +371,14 @@ def test_the_corpus_covers_what_the_rules_tell_apart(small_city):
     assert records.filter(rating__isnull=False).exclude(rating_comment="").exists()
     assert records.filter(resident_satisfied__isnull=False).exists()
     assert records.filter(scheme__valid_from=date(2026, 8, 1)).exists()
+    # Nobody rated them and no resident answered: "how well" is left out before August and
+    # counts as 3 stars from then on, but never for a department that did not have to come.
+    unrated = records.filter(rating__isnull=True, resident_satisfied__isnull=True)
+    assert unrated.filter(month__lt=date(2026, 8, 1), quality_score__isnull=True).exists()
+    august = unrated.filter(month=date(2026, 8, 1))
+    assert august.filter(excused=False, quality_score=60).exists()
+    assert august.filter(excused=True, quality_score__isnull=True).exists()
+    assert not august.filter(excused=False, quality_score__isnull=True).exists()
     cancelled = Summons.objects.filter(status=Summons.Status.CANCELLED)
     assert cancelled.exists() and not records.filter(summons__in=cancelled).exists()
     assert not records.filter(department__code="yq-1").exists()

@@ -10,6 +10,7 @@ c3 never came and never acted (东四, closed 15 Jul 12:00), c5 a routine dispat
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 import time_machine
@@ -26,11 +27,13 @@ from tests.fixtures_district import (
     rated_july_fixture,  # noqa: F401  (fixture)
     scored_july_fixture,  # noqa: F401  (fixture)
 )
+from whistle.assessment.editing import create_scheme_version
 from whistle.assessment.engine import update_scores
-from whistle.assessment.models import Appeal
+from whistle.assessment.models import Appeal, Scheme
 from whistle.cases.actions._common import PhotoBatch
 from whistle.cases.models import Attachment, Event
 from whistle.cases.trail import EventKind
+from whistle.district.forms import SCHEME_FIELDS
 from whistle.organisation.models import Role
 
 
@@ -87,6 +90,29 @@ def test_a_record_not_rated_yet_says_so_beside_its_quality_score(client, scored)
     assert "尚未评价" in c1 and "★" not in c1 and "☆" not in c1
     # Its case and the way to the period's score are touch targets of their own.
     assert 'class="score-link"' in html
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("zh-hans", "未评分（按方案计 3 星）"),
+        ("en", "not rated (counted as 3 stars by the scheme)"),
+    ],
+)
+def test_a_record_nobody_rated_that_the_scheme_counts_as_three_stars_still_says_so(
+    client, scored, language, words
+):
+    current = Scheme.objects.get()
+    values = {name: getattr(current, name) for name in SCHEME_FIELDS}
+    values |= {"name": "未评分按三星计", "valid_from": date(2026, 7, 1), "unrated_stars": 3}
+    inspection = {"code": "inspection", "name": "区级检查", "weight": "2/3"}
+    create_scheme_version(scored.district_assessor, scored.district, values, [inspection])
+    client.force_login(scored.urban_officer)
+    html = html_of(client.get(DEPARTMENT, {"period": "2026-07"}, HTTP_ACCEPT_LANGUAGE=language))
+    c1 = record_html(html, scored.summonses["c1_urban"])
+    assert words in c1 and "60.00" in c1 and "88.00" in c1
+    assert "★" not in c1 and "☆" not in c1
+    assert "尚未评价" not in c1 and "not rated yet" not in c1
 
 
 def test_only_a_record_that_lost_points_offers_the_appeal(client, rated):

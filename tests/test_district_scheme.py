@@ -9,17 +9,19 @@ record becomes 91.00 and its July total 86.20, first.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from tests.fixtures_assessment import bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_district import (
     SCHEME,
     july_28_clock_fixture,  # noqa: F401  (fixture, used by every test)
     rated_july_fixture,  # noqa: F401  (fixture)
+    scheme_field_posted,
     scored_july_fixture,  # noqa: F401  (fixture)
 )
 from whistle.assessment.actions import close_period
@@ -44,7 +46,7 @@ def version_data(month: str, components: list[tuple[str, str, str]], **changes: 
     values.update(changes)
     data: dict[str, Any] = {"op": "scheme", "scheme-valid_from_month": month}
     for name, value in values.items():
-        data[f"scheme-{name}"] = json.dumps(value) if name == "late_bands" else str(value)
+        data[f"scheme-{name}"] = scheme_field_posted(name, value)
     data.update(
         {
             "components-TOTAL_FORMS": str(len(components) + 1),
@@ -235,3 +237,80 @@ def test_an_old_absurd_appeal_window_counts_as_the_longest_and_warns_once(rated,
     assert until == longest
     years = [r for r in caplog.records if r.name == "whistle.calendar"]
     assert len(years) <= 2
+
+
+def test_a_version_that_counts_a_summons_nobody_rated_as_three_stars_rescores_july(client, scored):
+    """Nobody has rated July. 城管's c1 (on time, handled) stands at 100 with "how well" left
+    out; counted as 3 stars (60 points) it is 0.3 × 100 + 0.4 × 100 + 0.3 × 60 = 88.00 and
+    still has no rating. 派出所's c4, its decline upheld, did not have to come: not counted."""
+    m = scored
+    c1 = SummonsAssessment.objects.get(summons=m.summonses["c1_urban"])
+    assert (c1.rating, c1.quality_score, c1.total) == (None, None, Decimal("100.00"))
+    client.force_login(m.district_assessor)
+    data = version_data(
+        "2026-07", [("inspection", "区级检查", "2/3")], name="未评分按三星计", unrated_stars=3
+    )
+    response = client.post(SCHEME, data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    made = Scheme.objects.get(name="未评分按三星计")
+    assert made.unrated_stars == 3
+    assert Scheme.objects.get(valid_from__month=1).unrated_stars is None
+    c1.refresh_from_db()
+    assert (c1.scheme, c1.rating, c1.quality_score, c1.total) == (
+        made,
+        None,
+        Decimal("60.00"),
+        Decimal("88.00"),
+    )
+    c4 = SummonsAssessment.objects.get(summons=m.summonses["c4_police"])
+    assert c4.excused and (c4.scheme, c4.quality_score) == (made, None)
+    shown = html_of(client.get(response["Location"]))
+    shown = shown[shown.index('id="shown-title"') : shown.index('id="new-version"')]
+    assert "<dt>未评分的召集</dt><dd>按 3 星计</dd>" in shown
+
+
+def test_the_setting_for_a_summons_nobody_rated_reads_in_both_languages(client, rated):
+    client.force_login(rated.district_assessor)
+    english = html_of(client.get(SCHEME, {"period": "2026-07"}, HTTP_ACCEPT_LANGUAGE="en"))
+    assert "<dt>a summons nobody rated</dt><dd>leave “how well” out</dd>" in english
+    form = english[english.index('id="new-version"') :]
+    assert "A summons nobody rated" in form
+    assert '<option value="" selected>leave “how well” out</option>' in form
+    assert '<option value="1">count it as 1 star</option>' in form
+    assert '<option value="5">count it as 5 stars</option>' in form
+    chinese = html_of(client.get(SCHEME, {"period": "2026-07"}))
+    assert "<dt>未评分的召集</dt><dd>不计“干得好不好”</dd>" in chinese
+    assert '<option value="3">按 3 星计</option>' in chinese
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("zh-hans", "未评分的召集可按 1 至 5 星计，或不计“干得好不好”。"),
+        ("en", "Count a summons nobody rated as 1 to 5 stars, or leave “how well” out."),
+    ],
+)
+@pytest.mark.parametrize("stars", ["0", "6", "three", "-1"])
+def test_a_count_for_a_summons_nobody_rated_outside_one_to_five_stars_is_refused_on_its_field(
+    client, rated, stars, language, message
+):
+    client.force_login(rated.district_assessor)
+    data = version_data("2026-08", [("inspection", "区级检查", "2/3")], name="新版本")
+    data["scheme-unrated_stars"] = stars
+    html = html_of(client.post(SCHEME, data, HTTP_ACCEPT_LANGUAGE=language))
+    field = html[html.index('class="field has-error"') :]
+    assert 'id="id_scheme-unrated_stars-errors"' in field[: field.index("</ul>")]
+    assert message in field[: field.index("</ul>")]
+    assert Scheme.objects.count() == 1
+
+
+def test_the_database_refuses_a_count_outside_one_to_five_stars(rated):
+    scheme = Scheme.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Scheme.objects.filter(pk=scheme.pk).update(unrated_stars=6)
+    scheme.unrated_stars = 0
+    with pytest.raises(ValidationError) as refused:
+        scheme.full_clean()
+    assert refused.value.message_dict["unrated_stars"] == [
+        "未评分的召集可按 1 至 5 星计，或不计“干得好不好”。"
+    ]

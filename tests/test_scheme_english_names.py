@@ -24,6 +24,7 @@ from tests.fixtures_district import (
     SCHEME,
     july_28_clock_fixture,  # noqa: F401  (fixture, used by every test)
     rated_july_fixture,  # noqa: F401  (fixture)
+    scheme_field_posted,
     scored_july_fixture,  # noqa: F401  (fixture)
 )
 from whistle.assessment.models import Scheme, SchemeComponent
@@ -120,7 +121,7 @@ def version_data(month: str, components: list[dict[str, str]], **changes: Any) -
     values = {name: getattr(current, name) for name in SCHEME_FIELDS} | changes
     data: dict[str, Any] = {"op": "scheme", "scheme-valid_from_month": month}
     for name, value in values.items():
-        data[f"scheme-{name}"] = json.dumps(value) if name == "late_bands" else str(value)
+        data[f"scheme-{name}"] = scheme_field_posted(name, value)
     data.update(
         {
             "components-TOTAL_FORMS": str(len(components) + 1),

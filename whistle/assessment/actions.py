@@ -32,6 +32,7 @@ from whistle.assessment.engine import (
 )
 from whistle.assessment.models import (
     LONGEST_APPEAL_WORKING_DAYS,
+    RATING_STARS,
     RULER_CHECK_EVERY,
     Appeal,
     ClosedPeriod,
@@ -106,7 +107,7 @@ def _impartial(
 def _refuse_if_frozen(record: SummonsAssessment | None) -> None:
     if record is not None and record.month in ClosedPeriod.frozen_months(record.district_id):
         raise AssessmentError(
-            _("The period of %(month)s is closed; its scores can no longer change")
+            _("The period of %(month)s is closed; its scores can no longer change.")
             % {"month": f"{record.month:%Y-%m}"}
         )
 
@@ -356,31 +357,31 @@ def rate_summons(
     """The township's rating (1–5) of how well a department did, given after the case closed.
     A later rating replaces an earlier one."""
     now = now or timezone.now()
-    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
-        raise AssessmentError(_("A rating is a whole number from 1 to 5"))
+    if isinstance(rating, bool) or not isinstance(rating, int) or rating not in RATING_STARS:
+        raise AssessmentError(_("A rating is a whole number from 1 to 5."))
     comment = (comment or "").strip()
     if len(comment) > RATING_COMMENT_MAX:
-        raise AssessmentError(_("The comment is longer than 2,000 characters"))
+        raise AssessmentError(_("The comment is longer than 2,000 characters."))
     township = township_of(summons)
     role = _role_in(person, RATING_ROLES, jurisdiction=township) if township else None
     if role is None:
         raise AssessmentPermissionError(
-            _("Only the assessors, dispatchers and chief of the case's township may rate")
+            _("Only the assessors, dispatchers and chief of the case's township may rate.")
         )
     _impartial(person, gettext_lazy("rate this department's work"), [summons.department])
     with transaction.atomic():
         lock_scoring()
         case = lock_case(summons.case_id)
         if case.status not in CLOSED_CASE:
-            raise AssessmentError(_("A summons can be rated only after its case is closed"))
+            raise AssessmentError(_("A summons can be rated only after its case is closed."))
         summons = Summons.objects.select_related("department").get(pk=summons.pk)
         if summons.status == Summons.Status.CANCELLED:
-            raise AssessmentError(_("A cancelled summons is not assessed"))
+            raise AssessmentError(_("A cancelled summons is not assessed."))
         if facts_of(summons).excused:
             raise AssessmentError(
                 _(
                     "%(department)s did not have to come (its decline was upheld, or it was "
-                    "released before it arrived): there is no work of its own to rate"
+                    "released before it arrived): there is no work of its own to rate."
                 )
                 % {"department": summons.department.name}
             )
@@ -426,18 +427,18 @@ def file_appeal(
     role = _role_in(person, APPEAL_ROLES, department_id=summons.department_id)
     if role is None:
         raise AssessmentPermissionError(
-            _("Only the officers and head of the department may appeal")
+            _("Only the officers and head of the department may appeal.")
         )
     if part not in PART_KEYS:
-        raise AssessmentError(_("Choose what the appeal contests: came, acted or rework"))
+        raise AssessmentError(_("Choose what the appeal contests: came, acted or rework."))
     if validate_correction(requested) or not set(requested) <= PART_KEYS[Appeal.Part(part)]:
-        raise AssessmentError(_("The requested correction does not fit the contested part"))
+        raise AssessmentError(_("The requested correction does not fit the contested part."))
     reason = (reason or "").strip()
     if not reason:
-        raise AssessmentError(_("Give the reason for the appeal"))
+        raise AssessmentError(_("Give the reason for the appeal."))
     attachments = list(attachments)
     if any(a.case_id != summons.case_id for a in attachments):
-        raise AssessmentError(_("Evidence files must belong to the same case"))
+        raise AssessmentError(_("Evidence files must belong to the same case."))
     with transaction.atomic():
         lock_scoring()
         case = lock_case(summons.case_id)
@@ -447,16 +448,16 @@ def file_appeal(
             .first()
         )
         if record is None or not record.settled:
-            raise AssessmentError(_("Only a settled assessment record can be appealed"))
+            raise AssessmentError(_("Only a settled assessment record can be appealed."))
         _refuse_if_frozen(record)
         deadline = appeal_deadline(record)
         if now > deadline:
             raise AssessmentError(
-                _("The time to appeal ended at %(deadline)s")
+                _("The time to appeal ended at %(deadline)s.")
                 % {"deadline": timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M")}
             )
         if Appeal.objects.filter(summons=summons, status=Appeal.Status.PENDING).exists():
-            raise AssessmentError(_("An appeal against this record is already awaiting a ruling"))
+            raise AssessmentError(_("An appeal against this record is already awaiting a ruling."))
         # A ruling is final for the correction it ruled on: the same request is not filed again.
         for earlier in Appeal.objects.filter(summons=summons, part=part).exclude(
             status=Appeal.Status.PENDING
@@ -521,25 +522,25 @@ def rule_on_appeal(
     district_id = summons.department.district_id
     role = _role_in(person, (Role.CHIEFS_OFFICE,), jurisdiction_id=district_id)
     if role is None:
-        raise AssessmentPermissionError(_("Only the district chiefs' office may rule on appeals"))
+        raise AssessmentPermissionError(_("Only the district chiefs' office may rule on appeals."))
     refused = ruling_refusal(person, appeal)
     if refused is not None:
         raise AssessmentPermissionError(str(refused))
     note = (note or "").strip()
     if not note:
-        raise AssessmentError(_("Give the grounds of the ruling"))
+        raise AssessmentError(_("Give the grounds of the ruling."))
     correction = dict(appeal.requested if correction is None else correction)
     if upheld and (
         validate_correction(correction)
         or not set(correction) <= PART_KEYS[Appeal.Part(appeal.part)]
     ):
-        raise AssessmentError(_("The correction does not fit the contested part"))
+        raise AssessmentError(_("The correction does not fit the contested part."))
     with transaction.atomic():
         lock_scoring()
         case = lock_case(summons.case_id)
         appeal = Appeal.objects.select_for_update().get(pk=appeal.pk)
         if appeal.status != Appeal.Status.PENDING:
-            raise AssessmentError(_("This appeal has already been ruled on"))
+            raise AssessmentError(_("This appeal has already been ruled on."))
         record = SummonsAssessment.objects.filter(summons=summons).first()
         _refuse_if_frozen(record)
         appeal.status = Appeal.Status.UPHELD if upheld else Appeal.Status.REJECTED
@@ -649,10 +650,10 @@ def close_period(
     )
     if not allowed:
         raise AssessmentPermissionError(
-            _("Only the district's assessors or chiefs' office may close")
+            _("Only the district's assessors or chiefs' office may close.")
         )
     if ClosedPeriod.objects.filter(district=district, period=period.key).exists():
-        raise AssessmentError(_("This period is already closed"))
+        raise AssessmentError(_("This period is already closed."))
     update_scores()
     with transaction.atomic():
         lock_scoring()

@@ -130,7 +130,7 @@ class SchemeAdmin(DistrictScoped, admin.ModelAdmin):
                 ]
             },
         ),
-        (_("How well"), {"fields": ["points_per_star", "resident_share"]}),
+        (_("How well"), {"fields": ["points_per_star", "resident_share", "unrated_stars"]}),
         (_("Appeals"), {"fields": ["appeal_working_days"]}),
     ]
 

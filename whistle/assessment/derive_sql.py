@@ -444,9 +444,9 @@ CREATE TEMPORARY TABLE whistle_skip_cells (summons_id bigint PRIMARY KEY) ON COM
 CREATE TEMPORARY TABLE whistle_kept (summons_id bigint PRIMARY KEY) ON COMMIT {{on_commit}};
 CREATE TEMPORARY TABLE whistle_scored (
     scheme_id bigint, came text, late_minutes int, acted text, rework_count int,
-    rating int, resident smallint, came_score numeric, acted_score numeric,
+    rating int, resident smallint, excused boolean, came_score numeric, acted_score numeric,
     quality_score numeric, total numeric,
-    PRIMARY KEY (scheme_id, came, late_minutes, acted, rework_count, rating, resident)
+    PRIMARY KEY (scheme_id, came, late_minutes, acted, rework_count, rating, resident, excused)
 ) ON COMMIT {{on_commit}};
 CREATE TEMPORARY TABLE whistle_derived (
     summons_id bigint PRIMARY KEY, case_id bigint, district_id bigint, township_id bigint,
@@ -592,17 +592,18 @@ class Derivation:
         )
 
     def _score(self, cursor: Any) -> None:
-        """Score, with `scoring.score`, every combination of facts not scored yet."""
+        """Score, with `scoring.score`, every combination of facts not scored yet (the facts
+        it reads: `scoring.score_inputs`)."""
         cursor.execute(
             "SELECT DISTINCT scheme_id, came, late_minutes, acted, rework_count, rating, "
-            "resident_satisfied FROM whistle_derived"
+            "resident_satisfied, excused FROM whistle_derived"
         )
         new = []
         for key in cursor.fetchall():
             if key in self.scored:
                 continue
             self.scored.add(key)
-            scheme_id, came, late, acted, reworks, rating, resident = key
+            scheme_id, came, late, acted, reworks, rating, resident, excused = key
             facts = Facts(
                 came=came,
                 late_minutes=late,
@@ -610,6 +611,7 @@ class Derivation:
                 rework_count=reworks,
                 rating=rating,
                 resident_satisfied=resident,
+                excused=excused,
             )
             scores: Scores = self.book.score(facts, self.schemes[scheme_id])
             new.append(
@@ -621,6 +623,7 @@ class Derivation:
                     reworks,
                     -1 if rating is None else rating,
                     -1 if resident is None else int(resident),
+                    excused,
                     scores.came,
                     scores.acted,
                     scores.quality,
@@ -629,7 +632,7 @@ class Derivation:
             )
         if new:
             cursor.executemany(
-                "INSERT INTO whistle_scored VALUES (" + ", ".join(["%s"] * 11) + ")", new
+                "INSERT INTO whistle_scored VALUES (" + ", ".join(["%s"] * 12) + ")", new
             )
 
     def _write(self, cursor: Any, params: dict[str, Any]) -> int:
@@ -640,7 +643,7 @@ class Derivation:
             " AND s.late_minutes = COALESCE(d.late_minutes, -1) AND s.acted = d.acted"
             " AND s.rework_count = d.rework_count AND s.rating = COALESCE(d.rating, -1)"
             " AND s.resident = CASE WHEN d.resident_satisfied THEN 1"
-            " WHEN NOT d.resident_satisfied THEN 0 ELSE -1 END"
+            " WHEN NOT d.resident_satisfied THEN 0 ELSE -1 END AND s.excused = d.excused"
         )
         compared = [name for name in columns if name not in ("summons_id", "computed_at")]
         frozen_record = _FROZEN_HERE.format(t="r")

@@ -18,7 +18,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from whistle.assessment.periods import Period, validate_month_start
 from whistle.cases.models import Attachment, Summons, claim_index
@@ -80,6 +82,25 @@ def validate_late_bands(value: Any) -> None:
         ):
             raise ValidationError(message)
         previous = band[0]
+
+
+# What a scheme may count a summons nobody rated as (`Scheme.unrated_stars`): one of the
+# township's own ratings, 1 to 5 stars.
+RATING_STARS = range(1, 6)
+UNRATED_STARS_ERROR = _("Count a summons nobody rated as 1 to 5 stars, or leave “how well” out.")
+
+
+def _count_as(stars: int) -> str:
+    return ngettext("count it as %(stars)d star", "count it as %(stars)d stars", stars) % {
+        "stars": stars
+    }
+
+
+def unrated_stars_choices() -> list[tuple[int | None, Any]]:
+    """Leave "how well" out (the default), or count it as 1 to 5 stars (in the reader's
+    language, read when shown)."""
+    count_as = lazy(_count_as, str)
+    return [(None, _("leave “how well” out")), *((n, count_as(n)) for n in RATING_STARS)]
 
 
 def points_field(verbose_name: Any, default: str, **kwargs: Any) -> models.DecimalField:
@@ -172,6 +193,21 @@ class Scheme(models.Model):
     rework_deduction = points_field(_("points deducted per rework"), "10")
     points_per_star = points_field(_("points per star of the township's rating"), "20")
     resident_share = weight_field(_("share of the resident's satisfaction in 'how well'"), "0.5")
+    # A summons nobody rated (no rating of the township's, no evaluation of the case): left
+    # out of the total (None), or counted as this many stars. Its record still says that
+    # nobody rated it (`SummonsAssessment.stars_standing_in`).
+    unrated_stars = models.PositiveSmallIntegerField(
+        _("a summons nobody rated"),
+        null=True,
+        blank=True,
+        default=None,
+        choices=unrated_stars_choices(),
+        error_messages={"invalid_choice": UNRATED_STARS_ERROR},
+        help_text=_(
+            "Until the township rates it: leave “how well” out of its total, or count it as "
+            "a rating of so many stars. Its record still says it was not rated."
+        ),
+    )
     township_share = models.CharField(
         _("share of the township evaluation in the annual score"),
         max_length=20,
@@ -229,6 +265,14 @@ class Scheme(models.Model):
                 name="assessment_scheme_late_points",
                 violation_error_message=_("Points lie between 0 and 100."),
             ),
+            models.CheckConstraint(
+                condition=models.Q(unrated_stars__isnull=True)
+                | models.Q(
+                    unrated_stars__gte=RATING_STARS.start, unrated_stars__lt=RATING_STARS.stop
+                ),
+                name="assessment_scheme_unrated_stars",
+                violation_error_message=UNRATED_STARS_ERROR,
+            ),
         ]
 
     def __str__(self) -> str:
@@ -252,6 +296,14 @@ class Scheme(models.Model):
                     _("Periods up to %(month)s are closed; a new scheme must start after them")
                     % {"month": f"{frozen:%Y-%m}"}
                 )
+
+    def counted_stars(self, rating: int | None, excused: bool) -> int | None:
+        """The stars "how well" counts: the rating; for a summons nobody rated, the
+        scheme's `unrated_stars` (None: left out); none for a department that did not have
+        to come, which did nothing of its own to rate."""
+        if rating is not None:
+            return rating
+        return None if excused else self.unrated_stars
 
     @property
     def share(self) -> Fraction:
@@ -584,6 +636,12 @@ class SummonsAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.summons_id} · {self.total}"
+
+    @property
+    def stars_standing_in(self) -> int | None:
+        """The stars the scheme counted in "how well" for a summons nobody rated
+        (`Scheme.counted_stars`); None when it is rated or the scheme leaves it out."""
+        return None if self.rating is not None else self.scheme.counted_stars(None, self.excused)
 
 
 class ScoreCell(models.Model):

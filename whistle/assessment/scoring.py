@@ -399,7 +399,11 @@ def acted_score(facts: Facts, scheme: Scheme) -> Decimal | None:
 
 
 def quality_score(facts: Facts, scheme: Scheme) -> Decimal | None:
-    rated = scheme.points_per_star * facts.rating if facts.rating is not None else None
+    """The township's rating (or, for a summons nobody rated, the stars the scheme counts
+    for it: `Scheme.counted_stars`) and, for a resident's case, the resident's
+    satisfaction; None when neither is there."""
+    stars = scheme.counted_stars(facts.rating, facts.excused)
+    rated = scheme.points_per_star * stars if stars is not None else None
     resident = None
     if facts.resident_satisfied is not None:
         resident = HUNDRED if facts.resident_satisfied else Decimal(0)
@@ -422,6 +426,7 @@ def score_inputs(facts: Facts) -> tuple[Any, ...]:
         facts.rework_count,
         facts.rating,
         facts.resident_satisfied,
+        facts.excused,
     )
 
 

@@ -15,7 +15,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from whistle.assessment.actions import RATING_COMMENT_MAX
-from whistle.assessment.models import Scheme, SummonsAssessment, validate_share
+from whistle.assessment.models import (
+    UNRATED_STARS_ERROR,
+    Scheme,
+    SummonsAssessment,
+    validate_share,
+)
 from whistle.assessment.periods import Period, PeriodKind
 from whistle.cases.actions import REASON_MAX, RESULT_MAX
 from whistle.cases.models import Attachment
@@ -235,6 +240,7 @@ SCHEME_FIELDS = [
     "rework_deduction",
     "points_per_star",
     "resident_share",
+    "unrated_stars",
     "township_share",
     "stationed_share",
     "month_weighting",
@@ -261,6 +267,7 @@ class SchemeForm(TextLimits, forms.ModelForm):
         model = Scheme
         fields = SCHEME_FIELDS
         widgets = {"late_bands": Textarea(attrs={"rows": 2})}
+        error_messages = {"unrated_stars": {"invalid_choice": UNRATED_STARS_ERROR}}
 
     field_order = ["valid_from_month", *SCHEME_FIELDS]
 

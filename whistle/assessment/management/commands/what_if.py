@@ -147,6 +147,9 @@ def _setting(item: str) -> tuple[str, Any]:
             raise ValidationError(
                 _("Late bands are a list of [up to minutes, points deducted] with rising minutes")
             ) from None
+    if value == "" and getattr(field, "null", False):
+        # An empty setting that may be empty: `unrated_stars=` leaves "how well" out.
+        return name, None
     return name, field.to_python(value)  # type: ignore[union-attr]
 
 
