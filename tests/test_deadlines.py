@@ -325,7 +325,7 @@ def test_an_escalation_seconds_after_the_deadline_is_overdue_by_less_than_a_minu
     [escalated] = events(summons, EventKind.ESCALATED)
     assert escalated.data["overdue_minutes"] == 0
     for language, label, words in (
-        ("en", "Overdue by", "less than a minute"),
+        ("en", "Overdue by", "Less than a minute"),
         ("zh-hans", "超时", "不到 1 分钟"),
     ):
         with translation.override(language):
