@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -47,6 +48,7 @@ from whistle.organisation.models import (
     Sector,
 )
 from whistle.organisation.scoping import visible_lanes
+from whistle.policies.calendar import calendar_for, local_today, to_local
 from whistle.policies.models import (
     Category,
     CategoryKind,
@@ -56,6 +58,8 @@ from whistle.policies.models import (
     WhistleKind,
     WhistleRule,
 )
+from whistle.township.stationed import StationedAssessment, StationedAttendance, Stationing
+from whistle.township.stationed_rules import OWN_SUMMONS_EVENTS, month_attendance
 
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -475,6 +479,59 @@ def test_the_department_head_heads_the_team_the_demo_summons_most_and_finds_its_
     assert duty.count('class="duty-row') == 1
     bureau = Department.objects.get(code="dc-cgzfj")
     assert bureau.role_assignments.filter(role=Role.DEPARTMENT_HEAD).exclude(person=head).exists()
+
+
+def test_the_stationed_officers_signed_in_on_every_working_day_so_their_assessment_agrees(city):
+    township = longtan()
+    stationings = list(Stationing.objects.filter(membership__township=township))
+    assert {s.person.username for s in stationings} == {"officer-urban", "officer-police"}
+    today = local_today()
+    calendar = calendar_for(township)
+    for stationing in stationings:
+        month = stationing.started_on
+        while month <= today:
+            attendance = month_attendance([stationing], month, today)[stationing.pk]
+            assert attendance.absent == [], (stationing, month)
+            month = (month + timedelta(days=32)).replace(day=1)
+        # Every sign-in is on a working morning before the build, through the actions.
+        for row in stationing.attendance.all():
+            assert calendar.is_working_day(row.day) and to_local(row.signed_at).date() == row.day
+            assert to_local(row.signed_at).hour < 10
+    kept = StationedAttendance.objects.filter(stationing__in=stationings)
+    assert kept.filter(how=StationedAttendance.How.KEEPER).count() == 1
+    assert kept.filter(how=StationedAttendance.How.SELF).count() == kept.count() - 1
+    # The assessment rests on a month without absence, published on the first working
+    # morning after it, and its messages are dated then.
+    (assessment,) = StationedAssessment.objects.filter(stationing__in=stationings)
+    assert assessment.stationing.person.username == "officer-urban"
+    facts = assessment.facts
+    assert facts["working_days"] == facts["signed"] > 15 and facts["absent"] == 0
+    published = to_local(assessment.published_at)
+    next_month = (assessment.month + timedelta(days=32)).replace(day=1)
+    first_working = next_month
+    while not calendar.is_working_day(first_working):
+        first_working += timedelta(days=1)
+    assert published.date() == first_working and published.hour == 9
+    told = Notification.objects.filter(kind="township.stationed_assessed")
+    assert told.exists()
+    assert set(told.values_list("created_at", flat=True)) == {assessment.published_at}
+
+
+def test_the_stationed_officers_signed_in_on_the_days_they_answered_summonses(city):
+    township = longtan()
+    calendar = calendar_for(township)
+    today = local_today()
+    for stationing in Stationing.objects.filter(membership__township=township):
+        answered = {
+            to_local(at).date()
+            for at in Event.objects.filter(
+                actor=stationing.person, kind__in=OWN_SUMMONS_EVENTS
+            ).values_list("at", flat=True)
+        }
+        worked = {d for d in answered if calendar.is_working_day(d) and d < today}
+        assert worked
+        signed = set(stationing.attendance.values_list("day", flat=True))
+        assert worked <= signed, sorted(worked - signed)
 
 
 def test_district_level_logins_may_open_the_admin_and_admin_is_a_superuser(city):
