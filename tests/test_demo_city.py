@@ -534,6 +534,19 @@ def test_the_stationed_officers_signed_in_on_the_days_they_answered_summonses(ci
         assert worked <= signed, sorted(worked - signed)
 
 
+def test_a_department_declining_a_street_vendor_case_names_the_team_responsible(city):
+    declined = Event.objects.filter(
+        kind=EventKind.DECLINED, case__district__code="110101"
+    ).select_related("case__category", "summons__department")
+    assert declined.count() == 2
+    for event in declined:
+        assert event.case.category is not None and event.summons is not None
+        assert event.case.category.name == "无照经营游商"
+        assert event.summons.department.name == "龙潭市场监管所"
+        reason = event.data["reason"]
+        assert "龙潭街道城管执法队" in reason and "市场监管" not in reason
+
+
 def test_district_level_logins_may_open_the_admin_and_admin_is_a_superuser(city):
     staff = set(Person.objects.filter(is_staff=True).values_list("username", flat=True))
     assert {"district-chief", "district-assessor", "chiefs-office", "admin"} <= staff

@@ -672,6 +672,23 @@ def backlog(story: Story, review_on: date) -> None:
     )
 
 
+def decline_for_another(officer: Person, summons: Summons, *, now: datetime) -> Summons:
+    """The summons declined as the work of another department the case's category makes
+    responsible, which the reason names (the first the township would summon)."""
+    case = Case.objects.select_related("category").get(pk=summons.case_id)
+    others = [
+        s.department
+        for s in actions.suggest_departments(case)
+        if s.responsible and s.department.pk != summons.department_id
+    ]
+    reason = (
+        f"不属于本部门职责：{case.category.name}由{others[0].name}查处，建议由其处理"
+        if case.category is not None and others
+        else "不属于本部门职责，请另行召集责任部门"
+    )
+    return actions.decline(officer, summons, reason=reason, now=now)
+
+
 def declined(story: Story, *, pending: bool) -> None:
     cast = story.cast
     category = cast.category(CategoryKind.EVENT, "0501")
@@ -679,9 +696,7 @@ def declined(story: Story, *, pending: bool) -> None:
     story.at(5, story.file(category))
     story.at(10, story.blow())
     story.at(13, story.on_summons(0, actions.acknowledge))
-    story.at(
-        16, story.on_summons(1, actions.decline, reason="不属于本部门职责，建议由市场监管处理")
-    )
+    story.at(16, story.on_summons(1, decline_for_another))
     story.at(30, story.check_in(0))
     if pending:
         return
