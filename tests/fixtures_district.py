@@ -11,7 +11,6 @@ Beijing, for every test of the module (``_clock``, to move it on).
 from __future__ import annotations
 
 import io
-import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from tests.fixtures_assessment import (
 from whistle.assessment.actions import rate_summons
 from whistle.assessment.components import import_component_scores
 from whistle.assessment.engine import update_scores
+from whistle.assessment.late_bands import bands_text
 from whistle.assessment.periods import Period
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Department, Role, Sector
@@ -46,10 +46,10 @@ SCHEME = "/assessment/scheme/"
 
 
 def scheme_field_posted(name: str, value: Any) -> str:
-    """A scheme setting as the new-version form posts it: bands as JSON, an empty choice (a
-    summons nobody rated left out) as an empty value."""
+    """A scheme setting as the new-version form posts it: bands one a line ("10 min: 10
+    points"), an empty choice (a summons nobody rated left out) as an empty value."""
     if name == "late_bands":
-        return json.dumps(value)
+        return bands_text(value)
     return "" if value is None else str(value)
 
 

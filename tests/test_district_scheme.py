@@ -209,7 +209,10 @@ def test_the_scheme_page_runs_a_fixed_number_of_queries(
         ({"appeal_working_days": 99999999999}, "小于或等于250"),
         ({"appeal_working_days": 251}, "小于或等于250"),
         ({"late_points_per_minute": "99999"}, "100"),
-        ({"late_mode": "bands", "late_bands": [[99999999999, 10]]}, "至多 525600 分钟"),
+        (
+            {"late_mode": "bands", "late_bands": [[99999999999, 10]]},
+            "第1行“99999999999分钟：扣10分”：分钟数须为1至525600之间的整数。",
+        ),
     ],
 )
 def test_a_version_with_an_absurd_number_is_refused_and_nothing_is_written(
@@ -272,7 +275,7 @@ def test_a_version_that_counts_a_summons_nobody_rated_as_three_stars_rescores_ju
 def test_the_setting_for_a_summons_nobody_rated_reads_in_both_languages(client, rated):
     client.force_login(rated.district_assessor)
     english = html_of(client.get(SCHEME, {"period": "2026-07"}, HTTP_ACCEPT_LANGUAGE="en"))
-    assert "<dt>a summons nobody rated</dt><dd>leave “how well” out</dd>" in english
+    assert "<dt>A summons nobody rated</dt><dd>leave “how well” out</dd>" in english
     form = english[english.index('id="new-version"') :]
     assert "A summons nobody rated" in form
     assert '<option value="" selected>leave “how well” out</option>' in form
@@ -314,3 +317,102 @@ def test_the_database_refuses_a_count_outside_one_to_five_stars(rated):
     assert refused.value.message_dict["unrated_stars"] == [
         "未评分的召集可按 1 至 5 星计，或不计“干得好不好”。"
     ]
+
+
+def summary_of(html: str) -> str:
+    """The "Please correct the following" list above the new-version form."""
+    form = html[html.index('id="new-version"') :]
+    return form[form.index('class="form-errors"') : form.index("</ul>", form.index("form-errors"))]
+
+
+def test_every_error_of_the_new_version_form_is_in_its_summary(client, rated):
+    client.force_login(rated.district_assessor)
+    data = version_data(
+        "2026-08",
+        [("inspection", "区级检查", "abc"), ("inspection", "再次检查", "1/3")],
+        name="新版本",
+        weight_came="0.5",
+    )
+    data["op"] = "preview"
+    data["components-TOTAL_FORMS"] = "11"
+    summary = summary_of(html_of(client.post(SCHEME, data)))
+    # The rows' own error (too many of them), the form's, a row's field's.
+    assert "<li>请最多提交 10 个表单。</li>" in summary
+    assert "三项权重之和必须为 1" in summary
+    assert '<a href="#id_components-0-weight">第1个组成部分 · 占比</a>：' in summary
+    assert "无法识别：abc" in summary
+    # The preview's own field (no period chosen to replay) is listed with the rest.
+    assert '<a href="#id_whatif-replay">重算的时段</a>：这个字段是必填项。' in summary
+    data["op"] = "scheme"
+    data["components-TOTAL_FORMS"] = "3"
+    data["components-0-weight"] = "1/3"
+    data["scheme-weight_came"] = "0.3"
+    summary = summary_of(html_of(client.post(SCHEME, data)))
+    # What the scheme's rules refuse once the form reads well (a code given twice) as well.
+    assert "组成部分代码 inspection 重复" in summary
+    assert Scheme.objects.count() == 1
+
+
+def test_late_bands_are_written_one_a_line_and_read_in_words(client, rated):
+    client.force_login(rated.district_assessor)
+    data = version_data(
+        "2026-07", [("inspection", "区级检查", "0.6")], name="分档", township_share="40%"
+    )
+    data["scheme-late_mode"] = "bands"
+    data["scheme-late_bands"] = "10分钟：扣10分\n\n30 min: 25.5 points\n"
+    response = client.post(SCHEME, data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert Scheme.objects.get(name="分档").late_bands == [[10, 10], [30, 25.5]]
+    chinese = html_of(client.get(SCHEME, {"period": "2026-07"}))
+    shown = chinese[chinese.index('id="shown-title"') : chinese.index('id="new-version"')]
+    assert (
+        "<dt>迟到分档</dt><dd>迟到10分钟以内：扣10分；迟到30分钟以内：扣25.5分；"
+        "更晚：得迟到最低得分</dd>"
+    ) in shown
+    english = html_of(client.get(SCHEME, {"period": "2026-07"}, HTTP_ACCEPT_LANGUAGE="en"))
+    assert (
+        "<dt>Late bands</dt><dd>up to 10 min late: 10 points off; up to 30 min late: 25.5 "
+        "points off; later: the least points for a late arrival</dd>"
+    ) in english
+    # The form is prefilled with the bands as a person writes them.
+    form = english[english.index('id="new-version"') :]
+    assert ">\n10 min: 10 points\n30 min: 25.5 points</textarea>" in form
+
+
+@pytest.mark.parametrize(
+    ("bands", "language", "message"),
+    [
+        ("[]", "zh-hans", "第1行“[]”：请先写迟到分钟数，再写扣分，例如“30分钟：扣20分”。"),
+        (
+            "10 min: 10 points\n5 min: 20 points",
+            "en",
+            "Line 2, “5 min: 20 points”: each band reaches more minutes than the line before (10).",
+        ),
+        ("10 min: 120 points", "en", "Line 1, “10 min: 120 points”: a band deducts at most 100"),
+        ("0.5分钟：扣1分", "zh-hans", "第1行“0.5分钟：扣1分”：分钟数须为1至525600之间的整数。"),
+    ],
+)
+def test_a_late_band_that_cannot_be_read_is_named_in_the_readers_language(
+    client, rated, bands, language, message
+):
+    client.force_login(rated.district_assessor)
+    data = version_data("2026-08", [("inspection", "区级检查", "2/3")], name="新版本")
+    data["scheme-late_mode"] = "bands"
+    data["scheme-late_bands"] = bands
+    html = html_of(client.post(SCHEME, data, HTTP_ACCEPT_LANGUAGE=language))
+    assert message in summary_of(html)
+    assert "JSON" not in html
+    assert Scheme.objects.count() == 1
+
+
+def test_the_settings_in_force_read_as_the_form_labels_them(client, rated):
+    client.force_login(rated.district_assessor)
+    english = html_of(client.get(SCHEME, {"period": "2026-07"}, HTTP_ACCEPT_LANGUAGE="en"))
+    shown = english[english.index('id="shown-title"') : english.index('id="new-version"')]
+    assert "<dt>Weight of &#x27;did it come&#x27;</dt>" in shown
+    assert "<dt>Name</dt>" in shown and "<dt>name</dt>" not in shown
+    assert '<label class="label" for="id_scheme-weight_came">Weight of &#x27;did it come&#x27;' in (
+        english
+    )
+    # The code is named for what it is for, not shown bare.
+    assert "(in score files: inspection)" in shown and "mono" not in shown

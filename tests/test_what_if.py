@@ -41,7 +41,7 @@ from tests.fixtures_assessment import (
 from tests.test_assessment import appeal_c3_urban, import_inspection, rate_all, snapshot
 from whistle.assessment.models import DepartmentResult, Scheme
 from whistle.assessment.periods import Period
-from whistle.assessment.what_if import Proposal, proposed_scheme, what_if
+from whistle.assessment.what_if import Proposal, differences, proposed_scheme, what_if
 
 D = Decimal
 FORTY = [{"code": "inspection", "name": "区级检查", "weight": "60%"}]
@@ -213,3 +213,19 @@ def test_the_command_names_a_bad_setting_without_a_traceback(scored_july):
         call_command(
             "what_if", "--district", "110101", "--period", "2026-07", "--set", "township_share=0.4"
         )
+
+
+@pytest.mark.django_db
+def test_proposed_late_bands_are_listed_in_words_among_the_differences(july):
+    base = scheme_one_third(july.district)
+    changes = {"late_mode": "bands", "late_bands": [[10, 10], [30, 30]], "township_share": "40%"}
+    proposal = Proposal(scheme=proposed_scheme(base, changes, FORTY))
+    with translation.override("en"):
+        found = differences(base, proposal)
+    assert (
+        "late bands",
+        "—",
+        "up to 10 min late: 10 points off; up to 30 min late: 30 points off; later: the least "
+        "points for a late arrival",
+    ) in found
+    assert ("deduction for lateness", "per minute late", "in bands of minutes") in found

@@ -38,6 +38,7 @@ from whistle.assessment.engine import (
     scheme_components,
     trail_events,
 )
+from whistle.assessment.late_bands import bands_in_words
 from whistle.assessment.models import Scheme, SchemeComponent
 from whistle.assessment.periods import BEIJING, Period
 from whistle.assessment.scoring import TrailEvent
@@ -318,12 +319,10 @@ def differences(base: Scheme | None, proposal: Proposal) -> list[tuple[str, str,
             old = getattr(base, name) if base is not None else None
             new = getattr(proposal.scheme, name)
             if old != new:
-                labels = dict(getattr(setting, "flatchoices", []))
                 found.append(
                     (
                         str(getattr(setting, "verbose_name", name)),
-                        _text(labels.get(old, old)),
-                        _text(labels.get(new, new)),
+                        *_shown_setting(setting, old, new),
                     )
                 )
         old_parts = _components(base)
@@ -340,6 +339,15 @@ def differences(base: Scheme | None, proposal: Proposal) -> list[tuple[str, str,
             )
         )
     return found
+
+
+def _shown_setting(setting: Any, old: Any, new: Any) -> tuple[str, str]:
+    """A setting's values now and proposed in words: a choice by its label, the late bands
+    as sentences."""
+    if setting.name == "late_bands":
+        return bands_in_words(old), bands_in_words(new)
+    labels = dict(getattr(setting, "flatchoices", []))
+    return _text(labels.get(old, old)), _text(labels.get(new, new))
 
 
 def _components(scheme: Scheme | None) -> str:

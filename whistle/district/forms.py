@@ -15,6 +15,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from whistle.assessment.actions import RATING_COMMENT_MAX
+from whistle.assessment.late_bands import bands_text, parse_bands
 from whistle.assessment.models import (
     UNRATED_STARS_ERROR,
     Scheme,
@@ -257,6 +258,24 @@ def month_choices(around: date, back: int = 24, ahead: int = 24) -> list[tuple[s
     return found
 
 
+class LateBandsField(forms.Field):
+    """The late bands as text a person writes, one band a line (`late_bands`)."""
+
+    widget = Textarea(attrs={"rows": 3})
+
+    def __init__(self, *, encoder: Any = None, decoder: Any = None, **kwargs: Any) -> None:
+        # The model's JSON field offers its encoder and decoder: the text needs neither.
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return bands_text(value) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[list[int | float]]:
+        if isinstance(value, list):
+            return value
+        return parse_bands(value or "")
+
+
 class SchemeForm(TextLimits, forms.ModelForm):
     valid_from_month = forms.ChoiceField(
         label=_("In force from"),
@@ -266,7 +285,14 @@ class SchemeForm(TextLimits, forms.ModelForm):
     class Meta:
         model = Scheme
         fields = SCHEME_FIELDS
-        widgets = {"late_bands": Textarea(attrs={"rows": 2})}
+        field_classes = {"late_bands": LateBandsField}
+        help_texts = {
+            "late_bands": _(
+                "One band a line: up to how many minutes late, then the points deducted, as "
+                "in “10 min: 10 points” and “30 min: 30 points”. Later than the last band "
+                "scores the least points for a late arrival."
+            )
+        }
         error_messages = {"unrated_stars": {"invalid_choice": UNRATED_STARS_ERROR}}
 
     field_order = ["valid_from_month", *SCHEME_FIELDS]
@@ -306,7 +332,14 @@ class ComponentForm(TextLimits):
     )
 
 
-ComponentFormSet = forms.formset_factory(ComponentForm, extra=2, max_num=10, validate_max=True)
+class BaseComponentFormSet(forms.BaseFormSet):
+    # How "Please correct the following" names a row's field: "Component 2 · Share".
+    row_label = _("Component %(number)s")
+
+
+ComponentFormSet = forms.formset_factory(
+    ComponentForm, formset=BaseComponentFormSet, extra=2, max_num=10, validate_max=True
+)
 
 
 class ClosePeriodForm(forms.Form):

@@ -56,7 +56,8 @@ class PlaceFields(TextLimits):
     # Named as the actions name them (the labels are questions).
     limit_labels: dict[str, Any] = {"description": _("The description")}
 
-    # What the list of errors calls a field's error when not its label (whistle_ui.error_label).
+    # What the list of errors calls a field's error when not its label
+    # (whistle.web.forms.correction_list).
     error_labels: dict[str, Any] = {}
 
     photo = forms.FileField(

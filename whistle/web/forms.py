@@ -4,7 +4,7 @@ place chosen with the place picker, and the components page's sample form."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import QuerySet
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
@@ -76,10 +75,43 @@ def corrections(form: forms.BaseForm) -> list[str]:
     ]
 
 
-def needs_correction(form: forms.BaseForm) -> bool:
-    """Whether the form has an error the person should correct: one of a field, or one not
-    tied to a field that is not a refusal."""
-    return any(name != NON_FIELD_ERRORS for name in form.errors) or bool(corrections(form))
+@dataclass(frozen=True)
+class Correction:
+    """One entry of a form's "Please correct the following": the error, and the field it is
+    about (its label and the id the link leads to), if any."""
+
+    error: str
+    label: str = ""
+    anchor: str = ""
+
+
+def correction_list(form: forms.BaseForm | None, parts: Iterable[Any] = ()) -> list[Correction]:
+    """Every error to correct on a form and on the parts filled in with it: another form, or
+    a formset of rows (its own errors, then each row's, a row named by the formset's
+    `row_label`, e.g. "Component 2"). Refusals are not among them (`refusals`)."""
+    found: list[Correction] = []
+
+    def add_form(one: forms.BaseForm, row: str = "") -> None:
+        found.extend(Correction(error) for error in corrections(one))
+        labels = getattr(one, "error_labels", None) or {}
+        for field in one:
+            label = str(labels.get(field.name, field.label))
+            if row:
+                label = f"{row} · {label}"
+            anchor = field.id_for_label or field.auto_id
+            found.extend(Correction(str(error), label, anchor) for error in field.errors)
+
+    if form is not None:
+        add_form(form)
+    for part in parts or ():
+        if isinstance(part, forms.BaseFormSet):
+            found.extend(Correction(str(error)) for error in part.non_form_errors())
+            row_label = getattr(part, "row_label", None)
+            for number, row in enumerate(part.forms, start=1):
+                add_form(row, str(row_label) % {"number": number} if row_label else "")
+        elif part is not None:
+            add_form(part)
+    return found
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from whistle.assessment.actions import close_period
 from whistle.assessment.editing import create_scheme_version
+from whistle.assessment.late_bands import bands_in_words
 from whistle.assessment.models import ClosedPeriod, Scheme
 from whistle.assessment.periods import Period
 from whistle.assessment.what_if import Proposal, WhatIf, proposed_scheme, what_if
@@ -183,6 +185,8 @@ def scheme(request: HttpRequest) -> HttpResponse:
         scheme_form=scheme_form,
         components=components,
         whatif_form=whatif_form,
+        # Filled in with the new version and listed in its "Please correct the following".
+        scheme_parts=[components, whatif_form],
         preview=preview,
         close_form=close_form,
         keep=[("district", district.code)],
@@ -241,7 +245,7 @@ def _initial(current: Scheme | None, today: Any, last_closed: Any) -> dict[str, 
 
 
 def _settings(scheme: Scheme | None) -> list[tuple[str, Any]]:
-    """Each setting of a scheme with its name, as the model names it."""
+    """Each setting of a scheme with its name, as the new-version form labels it."""
     if scheme is None:
         return []
     rows = []
@@ -251,8 +255,10 @@ def _settings(scheme: Scheme | None) -> list[tuple[str, Any]]:
         if field.choices:
             # A choice reads as its label, never its stored code.
             value = dict(field.flatchoices).get(value, value)
+        if name == "late_bands":
+            value = bands_in_words(value)
         if value == "":
             # A setting left empty (an English name not given) reads as a dash, not a blank.
             value = "—"
-        rows.append((str(field.verbose_name), value))
+        rows.append((capfirst(str(field.verbose_name)), value))
     return rows

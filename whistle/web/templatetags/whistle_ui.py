@@ -261,18 +261,11 @@ def corrections(form: forms.BaseForm) -> list[str]:
     return web_forms.corrections(form)
 
 
-@register.filter
-def needs_correction(form: forms.BaseForm) -> bool:
-    return web_forms.needs_correction(form)
-
-
-@register.filter
-def error_label(bound_field: Any) -> str:
-    """The name the list of a form's errors gives a field's error: the field's label, unless
-    the form names what the error is about (``error_labels``, e.g. the place for a
-    longitude that stands for the whole position)."""
-    labels = getattr(bound_field.form, "error_labels", None) or {}
-    return str(labels.get(bound_field.name, bound_field.label))
+@register.simple_tag
+def correction_list(form: forms.BaseForm | None, parts: Any = None) -> list[web_forms.Correction]:
+    """Every error to correct on the form and on the forms and formsets filled in with it
+    (`parts`, if given)."""
+    return web_forms.correction_list(form, parts or ())
 
 
 @register.filter
