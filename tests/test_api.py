@@ -667,12 +667,17 @@ def test_the_document_is_in_the_readers_language(api_city):
     assert operation(chinese, report)["summary"] == "居民上报问题"
     assert operation(english, take)["summary"] == "Take a 12345 work order"
     assert operation(english, take)["description"].startswith("Take one work order: 201")
-    assert operation(english, take)["tags"] == ["hotline"]
+    assert operation(english, take)["tags"] == ["Hotline"]
     assert operation(english, report)["summary"] == "Report a problem as a resident"
     body = chinese["components"]["schemas"]["NotificationOut"]["properties"]["body"]
     assert body["description"] == "使用调用者的语言，与主题相同"
     assert chinese["info"]["description"].startswith("页面上的每项操作")
     assert english["info"]["description"].startswith("Every action of the pages")
+    # It says where its guide is, and each group heads its section with a capital.
+    assert english["info"]["description"].endswith("docs/api.md in Whistle's source code.")
+    assert chinese["info"]["description"].endswith("接口指南见 Whistle 源代码中的 docs/api.md。")
+    assert operation(english, report)["tags"] == ["Cases"]
+    assert operation(chinese, report)["tags"] == ["案件"]
     # Every operation reads in Chinese, its summary and its group alike.
     han = re.compile(r"[\u4e00-\u9fff]")
     for item in chinese["paths"].values():

@@ -128,6 +128,12 @@ def test_the_command_centre_shows_the_paused_cases_notice_as_paused(client, whis
     row = row_of(html, "请尽快到场", "<tr", "</tr>")
     assert "挂账暂停（原定 05-12 10:15 到期）" in text_of(row)
     assert "data-countdown" not in row
+    # In English the badge and the unanswered notice's cell, each shown alone, begin with a
+    # capital.
+    english = client.get("/dispatch/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = text_of(row_of(english, "请尽快到场", "<tr", "</tr>"))
+    assert "Paused on the backlog (was due 05-12 10:15" in row
+    assert "Not yet answered" in row and "not yet answered" not in row
 
 
 def test_an_officers_home_shows_the_paused_summons_paused_after_the_running_one(

@@ -96,6 +96,11 @@ def test_built_in_classes_read_in_the_readers_language_and_a_districts_own_name_
     # Labels that start a line begin with a capital in English.
     assert "Handed down by a superior" in english and "Other channel" in english
     assert "<strong>Problem reported</strong>" in english_case
+    # So do the line that begins the order's card and the choices of category.
+    assert '<p class="muted">Received <time' in english
+    assert "received " not in english
+    assert re.search(r">(Component|Event) \d{4} ", english)
+    assert not re.search(r">(component|event) \d{4} ", english)
 
 
 def test_a_dispatcher_takes_an_order_and_lands_on_its_case(client, whistle_city):

@@ -315,6 +315,14 @@ def test_incomplete_results_follow_the_ranked_ones_unranked_and_labelled(client,
     sheet = load_workbook(io.BytesIO(response.content)).active
     cells = [(r[2], r[3]) for r in sheet.iter_rows(min_row=2, values_only=True)]
     assert cells[-2:] == [(None, "dc-extra-00"), (None, "dc-extra-01")]
+    # In English the reasons, shown alone under the department's name, begin with a capital:
+    # a department's result without a settled record of the township says so.
+    DepartmentResult.objects.filter(period="2026-07", department__code="dc-extra-01").update(
+        township_score=None
+    )
+    english = html_of(client.get(RANKINGS, {"period": "2026-07"}, HTTP_ACCEPT_LANGUAGE="en"))
+    why = re.findall(r'<span class="muted unranked-why">([^<]*)</span>', english)
+    assert why == ["区级检查 missing", "No settled record"]
 
 
 def test_without_a_period_the_rankings_open_on_the_latest_ranked_month_and_say_so(

@@ -534,5 +534,9 @@ def test_the_inbox_shows_each_message_in_the_readers_language(client, whistle_ci
     assert case.reference in subject.group(1)
     assert not re.search("[\u4e00-\u9fff]", subject.group(1).replace(city.urban.name, ""))
     assert old.subject in english
+    # The entry's kind, shown alone beside its badges, and the filter's choice of it begin
+    # with a capital in English.
+    assert "<span>Department summoned</span>" in listed.group(0)
+    assert ">Department summoned</option>" in english
     chinese = html_of(client.get(INBOX, HTTP_ACCEPT_LANGUAGE="zh-hans"))
     assert entry.subject in chinese

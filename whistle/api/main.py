@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext, gettext_noop
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
@@ -35,7 +36,8 @@ ROUTERS: tuple[tuple[str, str, str], ...] = (
 def _translated(node: Any, key: str = "") -> Any:
     """A copy of a part of the document with the words a reader reads in the active language:
     the summaries, descriptions and tags, written in English and marked with `gettext_noop`
-    where they are made (the operations, the routers, the schemas' fields). The answers'
+    where they are made (the operations, the routers, the schemas' fields). A group (tag) is
+    shown with a capital ("Cases"); its name in the code stays as it is. The answers'
     descriptions are HTTP's own phrases ("OK", "Not Found") and stay as they are."""
     if isinstance(node, dict):
         if key == "responses":
@@ -44,7 +46,8 @@ def _translated(node: Any, key: str = "") -> Any:
     if isinstance(node, list):
         return [_translated(v, key) for v in node]
     if isinstance(node, str) and node and key in ("summary", "description", "tags"):
-        return gettext(node)
+        # A group's name heads its section of the docs page, so it begins with a capital.
+        return capfirst(gettext(node)) if key == "tags" else gettext(node)
     return node
 
 
@@ -88,7 +91,8 @@ def build() -> NinjaAPI:
             "Every action of the pages, through the same action functions and permission "
             "rules. Authenticate with a bearer token (Authorization: Bearer wst_…) or a "
             "signed-in browser session with its CSRF token. Errors are "
-            '{"code", "message", "field"}. See docs/api.md.'
+            '{"code", "message", "field"}. The API guide is docs/api.md in Whistle\'s source '
+            "code."
         ),
         urls_namespace="api-v1",
         auth=[TokenAuth(), BrowserSession()],

@@ -297,12 +297,13 @@ class ReasonForm(ActionForm):
 def category_label(category: Category) -> str:
     """ "部件 0101 上水井盖": components and events share the 4-digit codes, so the kind
     makes each line of the list unique."""
-    return f"{category.major.get_kind_display()} {category.full_code} {category.display_name}"
+    major = category.major
+    return capfirst(f"{major.get_kind_display()} {category.full_code} {category.display_name}")
 
 
 def major_class_label(category: Category) -> str:
     major = category.major
-    return f"{major.get_kind_display()} {major.code} {major.display_name}"
+    return capfirst(f"{major.get_kind_display()} {major.code} {major.display_name}")
 
 
 class FileForm(ActionForm):

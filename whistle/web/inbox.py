@@ -23,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -72,7 +73,9 @@ class InboxFilter(forms.Form):
     def __init__(self, *args: Any, kinds: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = cast(forms.ChoiceField, self.fields["kind"])
-        labelled = sorted(((code, str(kind_of(code).label)) for code in kinds), key=lambda c: c[1])
+        labelled = sorted(
+            ((code, capfirst(str(kind_of(code).label))) for code in kinds), key=lambda c: c[1]
+        )
         field.choices = [("", _("Every kind")), *labelled]
 
     def clean_case(self) -> str:
