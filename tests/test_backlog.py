@@ -393,7 +393,7 @@ def test_the_case_page_reads_the_backlog_in_words(client, whistle_city, clock, b
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
     assert "挂账复查到期" in text
     assert "销账后的时限 剩余时间：时限顺延挂账期间的时长" in text
-    assert "暂停时长 11560 分钟" in text
+    assert "暂停时长 192 小时 40 分钟" in text
     assert "东城区城管执法局 · 到场时限 2026-05-12 09:30 → 2026-05-20 10:10" in text
     assert "督办 · 东城区城管执法局 2026-05-12 10:15 → 2026-05-20 10:55" in text
 

@@ -35,6 +35,7 @@ from whistle.cases.models import Case, Event, HotlineOrder, Summons, Supervision
 from whistle.cases.trail import EventKind, append_event
 from whistle.cases.verify import EventRow
 from whistle.desk.timeline import entries as timeline_entries
+from whistle.notifications import texts
 from whistle.notifications.models import Channel, Notification, WebhookEndpoint
 from whistle.notifications.outbox import Outbox
 from whistle.notifications.outbox import inbox as inbox_of
@@ -316,7 +317,29 @@ def test_a_reminder_under_a_minute_before_the_deadline_never_says_none_is_left(c
     assert entry.subject.endswith("（还剩 1 分钟）")
     with translation.override("en"):
         [line] = [x for x in timeline_entries([reminder])[0].lines if x.label == "Time left"]
-        assert line.value == "1 minute"
+        assert line.value == "1 min"
+
+
+def test_a_reminder_with_hours_left_says_them_in_hours_and_minutes_in_the_readers_language(city):
+    city.policy.reminder_fractions = ""
+    city.policy.reminder_minutes_before = "1"
+    city.policy.save(update_fields=["reminder_fractions", "reminder_minutes_before"])
+    summons = acknowledged(city)
+    sweep_at(T0 + 29 * MIN)
+    [reminder] = events(summons, EventKind.REMINDER)
+    [entry] = inbox(EventKind.REMINDER)
+    assert entry.payload["message"]["params"]["left"] == {"minutes": 1}
+    # The same reminder, had it gone out 788 minutes ahead.
+    entry.payload["message"]["params"]["left"] = {"minutes": 788}
+    reminder.data["minutes_left"] = 788
+    for language, said, left in (
+        ("en", "(13 h 8 min left)", "13 h 8 min"),
+        ("zh-hans", "（还剩 13 小时 8 分钟）", "13 小时 8 分钟"),
+    ):
+        with translation.override(language):
+            assert texts.subject_of(entry.payload, entry.subject).endswith(said)
+            lines = timeline_entries([reminder])[0].lines
+            assert [x.value for x in lines if x.label == translation.gettext("Time left")] == [left]
 
 
 def test_an_escalation_seconds_after_the_deadline_is_overdue_by_less_than_a_minute(city):
@@ -1197,7 +1220,6 @@ def test_the_sweeps_messages_are_read_in_the_readers_language_and_sent_in_the_de
     """Written in Chinese (the deployment's language): the inbox shows an English reader the
     English words, duty and level included; the stored text, which is what leaves the
     system, stays Chinese."""
-    from whistle.notifications import texts
 
     summons = acknowledged(city)
     with translation.override("zh-hans"):

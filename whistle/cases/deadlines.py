@@ -1314,13 +1314,16 @@ def _remind(case: Any, summons: Any, point: Point, context: _Pass) -> None:
             "recipients": len(recipients),
         },
     )
-    text = _texts(case, summons, obligation, context) | {"minutes": minutes_left}
+    left = texts.Duration(minutes_left)
+    text = _texts(case, summons, obligation, context)
+    with translation.override(context.language or translation.get_language()):
+        left_shown = str(left)
     notify(
         context,
         recipients,
         event,
-        subject=context.translated(_REMINDER) % text,
-        message=_kept(_REMINDER, text, obligation),
+        subject=context.translated(_REMINDER) % (text | {"left": left_shown}),
+        message=_kept(_REMINDER, text | {"left": left.kept()}, obligation),
         body=_body(case),
         dedupe_key=f"summons:{summons.uuid}:{obligation.name}:reminder:{_iso(point.at)}",
         audience=audiences.DEPARTMENT.key(summons.department_id),
@@ -1594,8 +1597,7 @@ _OVERDUE = gettext_noop(
     "Overdue: %(department)s did not %(duty)s for case %(reference)s by %(due)s"
 )
 _REMINDER = gettext_noop(
-    "Reminder: %(department)s must %(duty)s for case %(reference)s by %(due)s "
-    "(%(minutes)s min left)"
+    "Reminder: %(department)s must %(duty)s for case %(reference)s by %(due)s (%(left)s left)"
 )
 _NOT_ACKNOWLEDGED = gettext_noop(
     "Not acknowledged yet: %(department)s was summoned for case %(reference)s and must "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -31,6 +31,7 @@ from whistle.cases.models import Case, CheckInReason, Event, HotlineOrder, Summo
 from whistle.cases.proof import CHECK_IN_KINDS, PositionSource, Verdict
 from whistle.cases.trail import EventKind
 from whistle.desk.forms import category_label
+from whistle.organisation.durations import format_duration
 from whistle.organisation.models import Department, Role
 from whistle.policies.models import (
     BacklogResumeRule,
@@ -150,9 +151,9 @@ def _metres(value: Any) -> str:
 
 
 def _minutes(value: Any) -> str:
+    """Minutes in words, from 60 on in hours and minutes ("13 h 8 min")."""
     if isinstance(value, int | float):
-        n = round(value)
-        return ngettext("%(n)s minute", "%(n)s minutes", n) % {"n": n}
+        return format_duration(timedelta(minutes=round(value)))
     return str(value)
 
 

@@ -7,8 +7,9 @@ one of the product's texts, the payload also keeps its message id and the values
 of whoever reads it. A value that is itself one of the product's texts (a duty, a
 level, a role) is kept as its message id and translated too; a name the district gave in
 Chinese and in English (`Named`: a problem category) is kept as both and shown in the
-reader's; anything else (a name, a reference, a time) is kept as written, a list of such
-texts (`TextList`) as its ids and its joiner, and typed text a sentence ends with
+reader's; a length of time (`Duration`) is kept as its minutes and said in the reader's
+words; anything else (a name, a reference, a time) is kept as written, a list of such texts
+(`TextList`) as its ids and its joiner, and typed text a sentence ends with
 (`Sentence`) as written, its full stop added in the reader's language when it has none. A row
 without them (written before, or by a caller with free text) shows its stored text.
 """
@@ -16,12 +17,14 @@ without them (written before, or by a caller with free text) shows its stored te
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext
 
+from whistle.organisation.durations import format_duration
 from whistle.organisation.names import in_reader_language
 
 # Where the payload keeps the message.
@@ -80,6 +83,21 @@ class Sentence:
         return {"sentence": self.text}
 
 
+class Duration:
+    """A length of time in whole minutes (the time a reminder leaves), as a message's value:
+    shown as `format_duration` says it ("13 h 8 min", "13 小时 8 分钟") in the language active
+    when it is shown, and kept by `kept` as the minutes."""
+
+    def __init__(self, minutes: int) -> None:
+        self.minutes = int(minutes)
+
+    def __str__(self) -> str:
+        return format_duration(timedelta(minutes=self.minutes))
+
+    def kept(self) -> dict[str, Any]:
+        return {"minutes": self.minutes}
+
+
 class Named:
     """A name given in Chinese with, perhaps, an English name beside it (a problem category), as
     a message's value: shown as `in_reader_language` shows it, and kept by `kept` as both, so
@@ -126,7 +144,7 @@ def kept(
     values: dict[str, Any] = {}
     for name, value in params.items():
         value_id = msgid(value)
-        if isinstance(value, TextList | Sentence | Named):
+        if isinstance(value, TextList | Sentence | Named | Duration):
             values[name] = value.kept()
         elif value_id is not None:
             values[name] = text_id(value_id)
@@ -144,6 +162,10 @@ def _values(params: Any) -> dict[str, str] | None:
             if not isinstance(value["sentence"], str):
                 return None
             values[str(name)] = str(Sentence(value["sentence"]))
+        elif isinstance(value, dict) and "minutes" in value:
+            if not isinstance(value["minutes"], int):
+                return None
+            values[str(name)] = str(Duration(value["minutes"]))
         elif isinstance(value, dict) and "name" in value:
             given, given_en = value["name"], value.get("name_en", "")
             if not isinstance(given, str) or not isinstance(given_en, str):

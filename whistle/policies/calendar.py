@@ -39,6 +39,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from whistle.organisation.durations import format_duration
 from whistle.organisation.models import Jurisdiction
 from whistle.policies.models import (
     LONGEST_LIMIT,
@@ -287,20 +288,6 @@ def join_sentences(*sentences: str) -> str:
             text += " "
         text += sentence
     return text
-
-
-def format_duration(duration: timedelta) -> str:
-    """'7 h 30 min' style, in the active language."""
-    minutes = round(duration.total_seconds() / 60)
-    sign = "-" if minutes < 0 else ""
-    hours, rest = divmod(abs(minutes), 60)
-    if hours and rest:
-        text = gettext("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": rest}
-    elif hours:
-        text = gettext("%(hours)s h") % {"hours": hours}
-    else:
-        text = gettext("%(minutes)s min") % {"minutes": rest}
-    return sign + text
 
 
 @functools.lru_cache(maxsize=16384)
