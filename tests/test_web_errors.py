@@ -18,7 +18,7 @@ from tests.fixtures_web import (
     resident_fixture,  # noqa: F401  (fixture)
     steward_fixture,  # noqa: F401  (fixture)
 )
-from whistle.organisation.models import Person, Role
+from whistle.organisation.models import Jurisdiction, Person, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +67,15 @@ def district_person(small_city: SmallCity, role: str) -> Person:
     return person
 
 
+def with_xicheng(request: pytest.FixtureRequest, person: Person) -> Person:
+    """`person`, in a city that has a second district, 西城区 (110102)."""
+    small_city = request.getfixturevalue("small_city")
+    Jurisdiction.objects.create(
+        level="district", code="110102", name="西城区", parent=small_city.city
+    )
+    return person
+
+
 # Who is refused, where, and what the advice says and must not say, in Chinese and English.
 REFUSED = "/test-errors/refuse-permission/"
 ADVICE = [
@@ -98,9 +107,48 @@ ADVICE = [
     pytest.param(
         lambda request: district_person(request.getfixturevalue("small_city"), Role.ADMINISTRATOR),
         "/assessment/scheme/",
-        (["角色由系统管理员授予"], ["街乡"]),
-        (["Roles are given by the system's administrator"], ["township"]),
-        id="a district's administrator: the system's administrator",
+        (["角色由全市的系统管理员授予", "区的系统管理员不能授予"], ["街乡", "此页面属于"]),
+        (
+            ["Roles are given by the city's system administrator", "not by a district's"],
+            ["township", "belongs to"],
+        ),
+        id="a district's administrator: the whole city's system administrator",
+    ),
+    pytest.param(
+        lambda request: with_xicheng(
+            request, district_person(request.getfixturevalue("small_city"), Role.ADMINISTRATOR)
+        ),
+        "/assessment/scheme/?district=110102",
+        (["此页面属于西城区，您在该区没有角色。您的角色不包括", "由全市的系统管理员授予"], []),
+        (
+            [
+                "This page belongs to 西城区, a district in which you hold no role. Your roles",
+                "given by the city's system administrator",
+            ],
+            [],
+        ),
+        id="a district's administrator on another district's page: whose page it is",
+    ),
+    pytest.param(
+        lambda request: district_person(request.getfixturevalue("small_city"), Role.ADMINISTRATOR),
+        "/assessment/scheme/?district=110101",
+        (["角色由全市的系统管理员授予"], ["此页面属于"]),
+        (["Roles are given by the city's system administrator"], ["belongs to"]),
+        id="a district's administrator on their own district's page: nothing of another",
+    ),
+    pytest.param(
+        lambda request: with_xicheng(
+            request,
+            make_person(
+                "longtan-dispatcher",
+                Role.DISPATCHER,
+                jurisdiction=request.getfixturevalue("small_city").longtan,
+            ),
+        ),
+        "/district/rankings/?district=110102",
+        (["此页面属于西城区", "请联系所在街乡的管理员"], []),
+        (["This page belongs to 西城区", "ask your township's administrator"], []),
+        id="a township's staff on another district's page: whose page it is",
     ),
     pytest.param(
         lambda request: request.getfixturevalue("resident"),

@@ -28,7 +28,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
-from whistle.organisation.models import Role, RoleAssignment, Scope
+from whistle.organisation.models import Jurisdiction, Role, RoleAssignment, Scope
+from whistle.organisation.scoping import visible_jurisdictions
+from whistle.policies.calendar import join_sentences
 
 logger = logging.getLogger("whistle.errors")
 
@@ -95,8 +97,10 @@ REFUSAL_ADVICE: dict[str, str | Promise] = {
         "your district's administrator to check your roles."
     ),
     "administrator": _(
-        "Your roles do not cover this page or this item. Roles are given by the system's "
-        "administrator: if you think yours should cover it, ask them to check your roles."
+        "Your roles do not cover this page or this item. Roles are given by the city's "
+        "system administrator, who administers the whole system, not by a district's "
+        "administrator: if you think yours should cover it, ask the city's system "
+        "administrator to check your roles."
     ),
     "superuser": _(
         "This page or this item belongs to a role your account does not hold. If you need "
@@ -106,11 +110,19 @@ REFUSAL_ADVICE: dict[str, str | Promise] = {
 }
 
 
-def refusal_advice(person: Any) -> str | Promise:
-    """What the 403 page tells this person to do: a township's staff (a lane's too) ask their
-    township's administrator; a district's or a department's staff their district's; a
-    district's administrator, who manages no roles, the system's administrator; a superuser
-    gives roles in the admin; a resident and someone signed out learn what is open to them."""
+# Said first to staff refused a page about a district (``?district=`` names it) in which they
+# hold no role.
+ANOTHER_DISTRICT = _("This page belongs to %(district)s, a district in which you hold no role.")
+
+
+def refusal_advice(request: HttpRequest) -> str | Promise:
+    """What the 403 page tells the person signed in to do: a township's staff (a lane's too)
+    ask their township's administrator; a district's or a department's staff their
+    district's; a district's administrator, who manages no roles, the administrator of the
+    whole city's system; a superuser gives roles in the admin; a resident and someone signed
+    out learn what is open to them. Staff refused a page about another district than theirs
+    are told so first."""
+    person = getattr(request, "user", None)
     if not getattr(person, "is_authenticated", False):
         return REFUSAL_ADVICE["signed_out"]
     if person.is_superuser and getattr(person, "role_limit", None) is None:
@@ -119,14 +131,33 @@ def refusal_advice(person: Any) -> str | Promise:
     roles = {row.role for row in rows}
     scopes = {row.scope for row in rows}
     if Role.ADMINISTRATOR in roles:
-        return REFUSAL_ADVICE["administrator"]
-    if scopes & {Scope.DISTRICT, Scope.DEPARTMENT}:
-        return REFUSAL_ADVICE["district"]
-    if scopes & {Scope.TOWNSHIP, Scope.LANE}:
-        return PROBLEMS[403].text
-    if Role.RESIDENT in roles:
+        advice = REFUSAL_ADVICE["administrator"]
+    elif scopes & {Scope.DISTRICT, Scope.DEPARTMENT}:
+        advice = REFUSAL_ADVICE["district"]
+    elif scopes & {Scope.TOWNSHIP, Scope.LANE}:
+        advice = PROBLEMS[403].text
+    elif Role.RESIDENT in roles:
         return REFUSAL_ADVICE["resident"]
-    return REFUSAL_ADVICE["no_roles"]
+    else:
+        return REFUSAL_ADVICE["no_roles"]
+    district = _another_district(request, person)
+    if district is None:
+        return advice
+    return join_sentences(str(ANOTHER_DISTRICT % {"district": district.name}), str(advice))
+
+
+def _another_district(request: HttpRequest, person: Any) -> Jurisdiction | None:
+    """The district the refused page's ``?district=`` names, when the person's roles cover
+    nothing in it; None otherwise."""
+    code = request.GET.get("district", "").strip()
+    if not code:
+        return None
+    district = Jurisdiction.objects.filter(code=code, level=Jurisdiction.Level.DISTRICT).first()
+    if district is None:
+        return None
+    if visible_jurisdictions(person).filter(code__startswith=district.code).exists():
+        return None
+    return district
 
 
 CSRF_PROBLEM = Problem(
@@ -185,7 +216,7 @@ def error_page(
         back = ""
     text = problem.text
     if problem is PROBLEMS[403]:
-        text = refusal_advice(getattr(request, "user", None))
+        text = refusal_advice(request)
     context = {
         "status": status,
         "title": problem.title,
