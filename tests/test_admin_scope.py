@@ -277,11 +277,18 @@ def test_a_district_administrators_only_district_is_chosen_and_the_help_says_no_
         form = page.context["adminform"].form
         assert form["district"].value() == two_districts.xicheng.pk, model
         assert "every district" not in str(form.fields["district"].help_text), model
+        # Their district is the only choice: no empty one beside it.
+        offered = [value for value, _label in form.fields["district"].widget.choices]
+        assert offered == [two_districts.xicheng.pk], model
+        assert "---------" not in str(form["district"]), model
     day_form = client.get("/admin/policies/calendarday/add/").context["adminform"].form
     assert day_form.fields["district"].help_text == "仅适用于所选的区。"
     # A superuser, who has every district to choose from, gets none chosen.
     page = admin_client.get("/admin/policies/whistlerule/add/")
     assert page.context["adminform"].form["district"].value() is None
+    assert '<option value="" selected>---------</option>' in str(
+        page.context["adminform"].form["district"]
+    )
 
 
 def test_a_superuser_is_told_before_and_after_saving_that_no_district_means_every_district(

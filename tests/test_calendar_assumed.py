@@ -339,10 +339,33 @@ def test_saving_a_day_and_the_year_in_the_admin_recomputes_the_deadlines(
     assert [e.data["trigger"] for e in recomputed_events(case)] == ["admin", "admin"]
     assert [e.data["by"] for e in recomputed_events(case)] == ["admin", "admin"]
     messages = [str(m) for m in response.context["messages"]]
-    assert (
+    recomputed = (
         "按推定日历（2027）计算的时限：0 个已变更，2 个未变，涉及 1 个未结案件。"
         "按确定日历设定的未到期时限保持不变：只有按推定日历计算的时限会重新计算。"
-    ) in messages
+    )
+    # The save's own message first, then what it changed.
+    assert messages[0].startswith("成功添加了") and messages.index(recomputed) > 0
+
+
+def test_the_admin_says_a_calendar_day_was_deleted_before_what_the_deletion_recomputed(
+    whistle_city, clock, whistled, admin_client
+):
+    clock.move_to(FILED + 10 * MIN)
+    admin_client.post(
+        "/admin/policies/calendarday/add/",
+        {"date": "2027-01-01", "name": "元旦", "district": ""},
+        follow=True,
+    )
+    day = CalendarDay.objects.get(date=date(2027, 1, 1))
+    response = admin_client.post(
+        f"/admin/policies/calendarday/{day.pk}/delete/",
+        {"post": "yes"},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
+    messages = [str(m) for m in response.context["messages"]]
+    assert "was deleted successfully" in messages[0]
+    assert messages[1].startswith("Deadlines computed on an assumed calendar (2027): 2 changed")
 
 
 def test_the_case_page_reads_a_recomputation_in_words(client, whistle_city, clock, whistled):

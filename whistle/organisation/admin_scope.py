@@ -265,13 +265,14 @@ class DistrictScoped(ModelMinimum, ScopedListFilters):
             field.queryset = field.queryset.filter(_within(path, codes))
         if own and db_field.name == own.split("__")[0]:
             # Empty would mean every district: a district's administrator picks theirs,
-            # already chosen when it is the only choice.
+            # already chosen, and with no empty choice beside it, when it is the only one.
             field.required = True
             if may_be_empty:
                 field.help_text = _("It applies to the chosen district only.")
             only = list(field.queryset.complex_filter(db_field.get_limit_choices_to())[:2])
             if len(only) == 1:
                 field.initial = only[0].pk
+                field.empty_label = None
         return field
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:

@@ -290,7 +290,28 @@ def _scope(row: CalendarRow) -> tuple[Jurisdiction | None, int]:
 class CalendarEnteredMixin:
     """After a calendar year or day is saved or deleted here, the deadlines computed on an
     assumed calendar of that year are computed again (whistle.policies.signals), in the same
-    transaction, and the admin says what changed."""
+    transaction, and the admin says what changed: after its own message that the row was
+    added, changed or deleted, once the page's work is done."""
+
+    REPORTS = "_calendar_entered_reports"
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        response = super().changeform_view(request, *args, **kwargs)  # type: ignore[misc]
+        return self._then_report(request, response)
+
+    def delete_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        response = super().delete_view(request, *args, **kwargs)  # type: ignore[misc]
+        return self._then_report(request, response)
+
+    def changelist_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # The list's action "delete selected".
+        response = super().changelist_view(request, *args, **kwargs)  # type: ignore[misc]
+        return self._then_report(request, response)
+
+    def _then_report(self, request: HttpRequest, response: Any) -> Any:
+        for report in request.__dict__.pop(self.REPORTS, []):
+            messages.info(request, report)
+        return response
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         scopes = {_scope(obj)}
@@ -322,8 +343,7 @@ class CalendarEnteredMixin:
                 trigger="admin",
                 by=request.user.get_username(),
             )
-            for report in reports:
-                messages.info(request, report)
+            request.__dict__.setdefault(self.REPORTS, []).extend(reports)
 
 
 class CalendarYearForm(forms.ModelForm):
