@@ -65,7 +65,11 @@
   // weak signal, a page opened from the worker): the browser's flag alone is not enough.
   // A page the service worker answered from the phone's store (no answer from the server)
   // starts so.
-  var unreachable = !!(body && body.hasAttribute("data-offline-kept"));
+  // So does the "no signal" page (data-no-signal), which the worker shows only then.
+  var unreachable = !!(
+    body &&
+    (body.hasAttribute("data-offline-kept") || body.hasAttribute("data-no-signal"))
+  );
   // When the server made the page the worker answered from the store (its value; empty when
   // unknown), null for a page from the server.
   var keptAt = body ? body.getAttribute("data-offline-kept") : null;
@@ -866,7 +870,23 @@
     note.textContent = text;
   }
 
+  // The language switch asks the server to change the language: while it cannot be
+  // reached, its buttons show as unavailable and a note ([data-language-offline], in the
+  // page's language) says that switching needs a connection. A press still asks (hold).
+  function languageSwitch() {
+    var off = offline();
+    var buttons = document.querySelectorAll("form[data-language-switch] button");
+    [].forEach.call(buttons, function (button) {
+      if (off) button.setAttribute("aria-disabled", "true");
+      else button.removeAttribute("aria-disabled");
+    });
+    [].forEach.call(document.querySelectorAll("[data-language-offline]"), function (note) {
+      note.hidden = !off;
+    });
+  }
+
   function render() {
+    languageSwitch();
     if (banner) {
       banner.hidden = !offline();
       var queued = queues();
@@ -996,10 +1016,22 @@
     event.preventDefault();
     event.stopImmediatePropagation();
     var submitter = event.submitter || null;
+    var language = form.hasAttribute("data-language-switch");
     reachable().then(function (online) {
       render();
       if (!online) {
-        status(form, words("offlineHeld"), true);
+        if (language) {
+          var note = document.querySelector("[data-language-offline]");
+          if (note && Whistle.announce) Whistle.announce(note.textContent);
+        } else {
+          status(form, words("offlineHeld"), true);
+        }
+        return;
+      }
+      if (language && body.hasAttribute("data-no-signal")) {
+        // The "no signal" page was made for nobody: its form would not be accepted. The
+        // page asked for comes from the server now, with a switch that works.
+        window.location.reload();
         return;
       }
       var box = form.querySelector("[data-offline-status]");

@@ -584,6 +584,55 @@ def test_the_no_signal_page_comes_in_the_language_last_chosen_and_shows_nobodys_
     shots(page, "2-chinese")
 
 
+def test_the_language_switch_without_signal_says_it_needs_a_connection_and_works_once_back(
+    new_page, shots, street
+):
+    page = new_page(PHONE)
+    sign_in(page, "wang-fang")
+    page.goto("/patrol/")
+    controlled(page)
+    page.context.set_offline(True)
+    # A page never kept on the phone: the "no signal" page, in Chinese.
+    page.goto("/inbox/")
+    expect(page.locator("h1")).to_have_text("无信号")
+    note = page.locator("[data-language-offline]")
+    expect(note).to_be_visible()
+    expect(note).to_have_text("切换语言需要网络连接。")
+    english = page.locator(".language-switch button[value=en]")
+    expect(english).to_have_attribute("aria-disabled", "true")
+    fits_the_phone(page)
+    shots(page, "1-language-needs-a-connection")
+    # Pressed anyway (a tap reaches it): it stays, says why aloud, and holds no form's
+    # "not sent" note.
+    english.click(force=True)
+    expect(page.locator("#live-announcer")).to_have_text("切换语言需要网络连接。")
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    expect(page.locator("h1")).to_have_text("无信号")
+    expect(page.locator(".language-switch [data-offline-status]")).to_have_count(0)
+
+    # The signal returns: a press brings the page asked for, whose switch works.
+    page.context.set_offline(False)
+    with page.expect_navigation():
+        english.click(force=True)
+    expect(page.locator("h1", has_text="无信号")).to_have_count(0)
+    expect(page.locator("[data-language-offline]")).to_be_hidden()
+    open_menu(page)
+    submit(page, ".language-switch button[value=en]")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    assert page.url.endswith("/inbox/")
+    # A kept page opened without signal says it too, in the language it was kept in.
+    page.context.set_offline(True)
+    page.goto("/patrol/")
+    expect(page.locator("body[data-offline-kept]")).to_have_count(1)
+    open_menu(page)
+    said = {"en": "Switching language needs a connection.", "zh-CN": "切换语言需要网络连接。"}
+    expect(page.locator("[data-language-offline]")).to_have_text(
+        said[page.evaluate("document.documentElement.lang")]
+    )
+    expect(page.locator(".language-switch button").first).to_have_attribute("aria-disabled", "true")
+    shots(page, "2-kept-page")
+
+
 def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_and_discarded(
     new_page, shots, whistle_city, tmp_path
 ):

@@ -122,7 +122,7 @@ def refusal_advice(request: HttpRequest) -> str | Promise:
     whole city's system; a superuser gives roles in the admin; a resident and someone signed
     out learn what is open to them. Staff refused a page about another district than theirs
     are told so first."""
-    person = getattr(request, "user", None)
+    person: Any = getattr(request, "user", None)
     if not getattr(person, "is_authenticated", False):
         return REFUSAL_ADVICE["signed_out"]
     if person.is_superuser and getattr(person, "role_limit", None) is None:
