@@ -309,7 +309,11 @@
         return !el.hidden;
       });
       var account = bar.querySelector(".account");
-      parts = parts.concat(Array.prototype.slice.call(account ? account.children : []));
+      parts = parts.concat(
+        Array.prototype.slice.call(account ? account.children : []).filter(function (el) {
+          return !el.hidden;
+        })
+      );
       var bell = bar.querySelector(".inbox-link");
       if (bell) parts.push(bell);
       return parts.every(function (el) {

@@ -133,7 +133,7 @@ BAR_MIDDLES = """() => {
     const parts = [bar.querySelector('.brand'),
         ...bar.querySelectorAll(".topnav-items > li"),
         bar.querySelector('.inbox-link'), ...bar.querySelector('.account').children];
-    return parts.filter(Boolean).map((el) => {
+    return parts.filter((el) => el && !el.hidden).map((el) => {
         const box = el.getBoundingClientRect();
         return Math.round(box.top + box.height / 2);
     });
