@@ -12,6 +12,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import connection, connections
+from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import override_settings
 from django.utils import translation
 
@@ -410,3 +411,14 @@ def at_once(
     for thread in threads:
         thread.join(timeout=timeout)
     return results, errors
+
+
+@pytest.fixture
+def latest_schema_after() -> Any:
+    """For a test that takes the database back to an older migration and on to the one it
+    tests only: afterwards every later migration is applied again (also those of other apps
+    that depend on the ones undone), whether the test passed or not, so that the tests after
+    it meet the whole schema."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

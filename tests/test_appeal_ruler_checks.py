@@ -160,15 +160,6 @@ def test_the_sweep_stops_at_its_batch(staffed):
     assert sweep(bj(20, 11), batch=1) == 0
 
 
-@pytest.fixture(name="latest_schema_after")
-def latest_schema_after_fixture():
-    """The test takes the database back to 0014 and on to 0015 only: the tests after it
-    need every later migration again, whether it passed or not."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("latest_schema_after")
 def test_the_migration_marks_the_appeals_whose_filing_told_the_staffers(staffed):

@@ -28,6 +28,7 @@ def take(city, number: str):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("latest_schema_after")
 def test_replies_recorded_before_kinds_existed_are_done(whistle_city):
     with time_machine.travel(beijing(2026, 5, 12, 9, 0), tick=False) as clock:
         replied = take(whistle_city, "M-1").case
