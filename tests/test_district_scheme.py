@@ -388,7 +388,11 @@ def test_late_bands_are_written_one_a_line_and_read_in_words(client, rated):
             "en",
             "Line 2, “5 min: 20 points”: each band reaches more minutes than the line before (10).",
         ),
-        ("10 min: 120 points", "en", "Line 1, “10 min: 120 points”: a band deducts at most 100"),
+        ("10 min: 120 points", "en", "Line 1, “10 min: 120 points”: a band deducts from 0 to 100"),
+        # A minus sign is read with its number, not dropped.
+        ("10 min: -5 points", "en", "Line 1, “10 min: -5 points”: a band deducts from 0 to 100"),
+        ("10分钟：扣－5分", "zh-hans", "第1行“10分钟：扣－5分”：每档扣0至100分。"),
+        ("-10 min: 5 points", "en", "Line 1, “-10 min: 5 points”: the minutes are a whole number"),
         ("0.5分钟：扣1分", "zh-hans", "第1行“0.5分钟：扣1分”：分钟数须为1至525600之间的整数。"),
     ],
 )

@@ -15,7 +15,10 @@ from django.utils.translation import gettext as _
 from whistle.assessment.models import HUNDRED
 from whistle.policies.models import YEAR_IN_MINUTES
 
-NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# A minus sign (ASCII, the typographic one or the full-width one a Chinese keyboard types) is
+# read with its number, so that a negative band is refused rather than read as positive.
+NUMBER = re.compile(r"[-−－]?\d+(?:\.\d+)?")
+MINUS = str.maketrans({"−": "-", "－": "-"})
 
 
 def _number(value: Any) -> str:
@@ -65,15 +68,15 @@ def parse_bands(text: str) -> list[list[int | float]]:
                 )
                 % where
             )
-        minutes, points = (Decimal(x) for x in found)
+        minutes, points = (Decimal(x.translate(MINUS)) for x in found)
         if minutes != minutes.to_integral_value() or not 1 <= minutes <= YEAR_IN_MINUTES:
             raise ValidationError(
                 _("Line %(line)s, “%(text)s”: the minutes are a whole number from 1 to %(most)s.")
                 % {**where, "most": YEAR_IN_MINUTES}
             )
-        if points > HUNDRED:
+        if not 0 <= points <= HUNDRED:
             raise ValidationError(
-                _("Line %(line)s, “%(text)s”: a band deducts at most %(most)s points.")
+                _("Line %(line)s, “%(text)s”: a band deducts from 0 to %(most)s points.")
                 % {**where, "most": HUNDRED}
             )
         if bands and minutes <= bands[-1][0]:
