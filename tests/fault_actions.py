@@ -101,16 +101,12 @@ def setup(out_path: str, webhook_url: str, webhooks: int) -> None:
 
     django.setup()
     from tests.conftest import build_small_city
-    from tests.fixtures_cases import build_whistle_city, device_fix, whistled_case
-    from whistle.cases import actions
+    from tests.fixtures_cases import build_whistle_city, officer_on_site
     from whistle.notifications.models import WebhookEndpoint
     from whistle.notifications.outbox import notify_webhooks
 
     city = build_whistle_city(build_small_city())
-    _case, _whistle, summonses = whistled_case(city)
-    summons = summonses[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    actions.check_in(city.urban_officer, summons, **device_fix())
+    _case, summons = officer_on_site(city, departments=[city.urban, city.police])
     WebhookEndpoint.objects.create(name="区网格化中心", url=webhook_url)
     for n in range(webhooks):
         notify_webhooks("summons.overdue", {"summons": n}, f"summons:{n}:overdue")

@@ -28,7 +28,7 @@ from tests.fixtures_cases import (
     WhistleCity,
     beijing,
     build_whistle_city,
-    device_fix,
+    on_site,
     png_bytes,
 )
 from whistle.api import tokens
@@ -156,9 +156,7 @@ def _scene(city: WhistleCity, people: dict[str, Person | None]) -> dict[str, Any
         city.dispatcher, reported, kind="routine", departments=[city.urban], now=next(moments)
     )
     summons = Summons.objects.get(whistle=whistle)
-    actions.acknowledge(city.urban_officer, summons, now=next(moments))
-    at = next(moments)
-    actions.check_in(city.urban_officer, summons, **device_fix(at=at), now=at)
+    on_site(city, summons, acknowledged_at=next(moments), at=next(moments))
     resident_case = actions.report_resident_case(
         name="王女士", description="垃圾", **LANE, reporter=city.resident, now=next(moments)
     ).case

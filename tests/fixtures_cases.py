@@ -325,21 +325,27 @@ def whistled_case(
 
 
 def on_site(
-    city: WhistleCity, summons, officer: Person | None = None, *, at: datetime | None = None
+    city: WhistleCity,
+    summons,
+    officer: Person | None = None,
+    *,
+    at: datetime | None = None,
+    acknowledged_at: datetime | None = None,
 ):
     """`officer` (urban management's unless named) acknowledges `summons` and checks in on
-    the lane, at `at` (else the clock's now)."""
+    the lane, at `at` (else the clock's now); with `acknowledged_at`, the acknowledgement is
+    made then, before the check-in."""
     from whistle.cases import actions
 
     officer = officer or city.urban_officer
-    actions.acknowledge(officer, summons, now=at)
+    actions.acknowledge(officer, summons, now=acknowledged_at or at)
     return actions.check_in(officer, summons, **device_fix(at=at), now=at)
 
 
-def officer_on_site(city: WhistleCity):
-    """A case whistled to the urban-management department alone, its officer checked in on
-    site: the case and the department's summons."""
-    case, _whistle, summonses = whistled_case(city, departments=[city.urban])
+def officer_on_site(city: WhistleCity, *, departments: list[Department] | None = None):
+    """A case whistled to the urban-management department (alone, unless `departments` names
+    others with it), its officer checked in on site: the case and the department's summons."""
+    case, _whistle, summonses = whistled_case(city, departments=departments or [city.urban])
     summons = summonses[city.urban.pk]
     on_site(city, summons)
     return case, summons

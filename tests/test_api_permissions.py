@@ -26,10 +26,10 @@ from tests.fixtures_assessment import scheme_one_third
 from tests.fixtures_cases import (
     ON_THE_LANE,
     beijing,
-    device_fix,
     png_bytes,
     whistle_city_fixture,  # noqa: F401  (fixture)
 )
+from tests.fixtures_cases import on_site as checked_in
 from whistle.api.main import api
 from whistle.assessment import actions as assessment
 from whistle.assessment.engine import update_scores
@@ -142,10 +142,7 @@ def build(city: ApiCity) -> Scene:
         return summons
 
     def on_site(name: str) -> Summons:
-        summons = whistled(name)
-        actions.acknowledge(c.urban_officer, summons, now=tick())
-        at = tick()
-        return actions.check_in(c.urban_officer, summons, **device_fix(at=at), now=at)
+        return checked_in(c, whistled(name), acknowledged_at=tick(), at=tick())
 
     def closed(name: str) -> Summons:
         summons = on_site(name)

@@ -16,9 +16,8 @@ from django.core.management import call_command
 
 from tests.fixtures_assessment import scheme_one_third
 from tests.fixtures_cases import (
-    ON_THE_LANE,
     beijing,
-    device_fix,
+    on_site,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
@@ -49,11 +48,10 @@ def city(whistle_city):
     return whistle_city
 
 
-def check_in(clock, officer, summons, at) -> None:
+def check_in(clock, city, officer, summons, at) -> None:
     """The department acknowledges and checks in at `at`."""
     clock.move_to(at)
-    actions.acknowledge(officer, summons)
-    actions.check_in(officer, summons, **device_fix(ON_THE_LANE, at))
+    on_site(city, summons, officer, at=at)
 
 
 def came(summons) -> tuple[str, int | None]:
@@ -93,8 +91,8 @@ def test_arriving_within_the_remaining_time_after_the_backlog_is_on_time(city, c
     case = backlog(city, case, clock, T0 + 20 * MIN)
     resumed = T0 + 20 * MIN + DAYS
     resume(city, case, clock, resumed)
-    check_in(clock, city.police_officer, police, resumed + 10 * MIN)
-    check_in(clock, city.urban_officer, urban, resumed + 15 * MIN)
+    check_in(clock, city, city.police_officer, police, resumed + 10 * MIN)
+    check_in(clock, city, city.urban_officer, urban, resumed + 15 * MIN)
     update_scores()
     assert came(police) == (Came.ON_TIME, None)
     assert came(urban) == (Came.LATE, 5)
@@ -108,8 +106,8 @@ def test_an_arrival_while_the_case_is_on_the_backlog_counts_no_paused_time(city,
     sweep(T0 + 31 * MIN, batch=100)  # both arrivals recorded overdue
     # On the backlog 10 minutes after the deadline; both come while it is paused.
     backlog(city, case, clock, T0 + 40 * MIN)
-    check_in(clock, city.urban_officer, urban, T0 + 40 * MIN + timedelta(hours=2))
-    check_in(clock, city.police_officer, police, T0 + 40 * MIN + DAYS)
+    check_in(clock, city, city.urban_officer, urban, T0 + 40 * MIN + timedelta(hours=2))
+    check_in(clock, city, city.police_officer, police, T0 + 40 * MIN + DAYS)
     update_scores()
     assert came(urban) == (Came.LATE, 10)
     assert came(police) == (Came.LATE, 10)
@@ -120,7 +118,7 @@ def test_an_arrival_on_the_backlog_before_the_deadline_would_have_passed_is_on_t
     case, _whistle, summonses = whistled_case(city, departments=[city.urban])
     urban = summonses[city.urban.pk]
     backlog(city, case, clock, T0 + 20 * MIN)
-    check_in(clock, city.urban_officer, urban, T0 + timedelta(hours=5))
+    check_in(clock, city, city.urban_officer, urban, T0 + timedelta(hours=5))
     update_scores()
     assert came(urban) == (Came.ON_TIME, None)
     assert_recomputable_from_the_trail()
@@ -135,8 +133,8 @@ def test_with_fresh_limits_a_department_is_judged_by_its_new_deadline(city, cloc
     resumed = T0 + 20 * MIN + DAYS
     resume(city, case, clock, resumed)
     # Arrive within 30 minutes of the resumption.
-    check_in(clock, city.police_officer, police, resumed + 30 * MIN)
-    check_in(clock, city.urban_officer, urban, resumed + 36 * MIN)
+    check_in(clock, city, city.police_officer, police, resumed + 30 * MIN)
+    check_in(clock, city, city.urban_officer, urban, resumed + 36 * MIN)
     update_scores()
     assert came(police) == (Came.ON_TIME, None)
     assert came(urban) == (Came.LATE, 6)
@@ -161,7 +159,7 @@ def test_a_check_in_on_the_backlog_is_on_time_in_its_event_as_in_the_assessment(
     urban = summonses[city.urban.pk]
     # 10 minutes left when the case went on the backlog; on site five hours later.
     backlog(city, case, clock, T0 + 20 * MIN)
-    check_in(clock, city.urban_officer, urban, T0 + timedelta(hours=5))
+    check_in(clock, city, city.urban_officer, urban, T0 + timedelta(hours=5))
     event = check_in_event(urban)
     assert (event.data["on_time"], event.data["minutes_late"]) == (True, 0)
     message = Notification.objects.get(dedupe_key=event_key(event.hash))
@@ -179,7 +177,7 @@ def test_a_check_in_on_the_backlog_late_before_the_pause_is_late_by_as_much(city
     case, _whistle, summonses = whistled_case(city, departments=[city.urban])
     urban = summonses[city.urban.pk]
     backlog(city, case, clock, T0 + 40 * MIN)
-    check_in(clock, city.urban_officer, urban, T0 + timedelta(hours=5))
+    check_in(clock, city, city.urban_officer, urban, T0 + timedelta(hours=5))
     event = check_in_event(urban)
     assert (event.data["on_time"], event.data["minutes_late"]) == (False, 10)
     update_scores()

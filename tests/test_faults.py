@@ -33,11 +33,9 @@ from django.utils import timezone
 
 from tests.fixtures_cases import (
     WhistleCity,
-    device_fix,
+    officer_on_site,
     whistle_city_fixture,  # noqa: F401  (fixture)
-    whistled_case,
 )
-from whistle.cases import actions
 from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.cases.verify import verify_database
@@ -217,11 +215,10 @@ def test_a_worker_killed_while_delivering_sends_each_notification_at_least_once_
 
 
 def on_site_summons(city: WhistleCity) -> Summons:
-    _case, _whistle, summonses = whistled_case(city)
-    summons = summonses[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    actions.check_in(city.urban_officer, summons, **device_fix())
-    return Summons.objects.get(pk=summons.pk)
+    """Urban management's summons of a case whistled to it and the police, its officer on
+    site."""
+    _case, summons = officer_on_site(city, departments=[city.urban, city.police])
+    return summons
 
 
 def run_writers(

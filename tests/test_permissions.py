@@ -30,6 +30,7 @@ from tests.fixtures_cases import (
     WhistleCity,
     beijing,
     device_fix,
+    on_site,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
@@ -114,9 +115,7 @@ def _whistled(city: WhistleCity, t: Clock) -> tuple[Case, Summons, Summons]:
 
 
 def _on_site(city: WhistleCity, t: Clock, summons: Summons, officer: Person) -> Summons:
-    actions.acknowledge(officer, summons, now=t())
-    at = t()
-    return actions.check_in(officer, summons, **device_fix(at=at), now=at)
+    return on_site(city, summons, officer, acknowledged_at=t(), at=t())
 
 
 def _flagged(t: Clock, summons: Summons, officer: Person) -> Summons:

@@ -20,7 +20,7 @@ from tests.browser.test_street import WALK, fits_the_phone, phone_png, solve_the
 from tests.conftest import make_person
 from tests.fixtures_cases import (
     ON_THE_LANE,
-    device_fix,
+    officer_on_site,
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
@@ -637,10 +637,7 @@ def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_an
     new_page, shots, whistle_city, tmp_path
 ):
     city = whistle_city
-    case, _whistle, summonses = whistled_case(city)
-    summons = summonses[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    actions.check_in(city.urban_officer, summons, **device_fix())
+    case, summons = officer_on_site(city, departments=[city.urban, city.police])
     page = new_page(
         PHONE,
         **standing_at(ON_THE_LANE),
