@@ -551,6 +551,22 @@ def test_a_department_declining_a_street_vendor_case_names_the_team_responsible(
         assert "龙潭街道城管执法队" in reason and "市场监管" not in reason
 
 
+def test_no_department_late_or_leaving_residents_unsatisfied_is_praised_in_its_rating(city):
+    rated = SummonsAssessment.objects.filter(rating__isnull=False).select_related("summons", "case")
+    faulted = [
+        r
+        for r in rated
+        if r.summons.acknowledge_overdue_at
+        or r.summons.arrive_overdue_at
+        or r.summons.resolve_overdue_at
+        or r.case.resident_satisfied is False
+    ]
+    assert faulted and len(faulted) < len(rated)
+    for record in faulted:
+        assert record.rating is not None and record.rating <= 3
+        assert not any(w in record.rating_comment for w in ("迅速", "按时", "群众满意"))
+
+
 def test_district_level_logins_may_open_the_admin_and_admin_is_a_superuser(city):
     staff = set(Person.objects.filter(is_staff=True).values_list("username", flat=True))
     assert {"district-chief", "district-assessor", "chiefs-office", "admin"} <= staff

@@ -24,7 +24,8 @@ from whistle.demo.history import HistoryError, build_history
 from whistle.demo.inbox import READ_AFTER_MINUTES, UNREAD_FOR, read_the_older_entries
 from whistle.notifications.models import Channel, InboxRead, Notification
 from whistle.notifications.outbox import inbox, unread_count
-from whistle.organisation.models import Person
+from whistle.organisation.models import Department, Person
+from whistle.policies.calendar import to_local
 
 # A Wednesday afternoon; the four weeks before it lie in a year the calendar knows.
 BUILT_AT = beijing(2026, 6, 17, 15, 0)
@@ -203,3 +204,55 @@ def test_the_historys_messages_carry_their_events_times_and_the_older_ones_are_r
     assert not shared.filter(notification__created_at__gte=cut).exists()
     officer = Person.objects.get(username="urban-officer")
     assert 0 < unread_count(officer) < inbox(officer).count()
+
+
+# What only urban-management enforcement does to a street vendor.
+ENFORCING = ("立案", "查处", "暂扣", "劝离")
+
+
+def test_on_a_street_vendor_case_only_the_urban_management_team_enforces(whistle_city):
+    build()
+    results = Event.objects.filter(
+        kind=EventKind.RESULT, case__category__name="无照经营游商"
+    ).select_related("summons__department__sector")
+    by_sector: dict[str, list[str]] = {}
+    for event in results:
+        assert event.summons is not None
+        by_sector.setdefault(event.summons.department.sector.code, []).append(event.data["result"])
+    assert {"urban_management", "public_security"} <= by_sector.keys()
+    assert any(word in text for text in by_sector["urban_management"] for word in ENFORCING)
+    for sector, texts in by_sector.items():
+        if sector != "urban_management":
+            assert not [t for t in texts if any(word in t for word in ENFORCING)], sector
+    # The police keep order and assist.
+    assert all("协助" in text for text in by_sector["public_security"])
+
+
+def test_a_department_declining_names_another_department_responsible_never_itself(whistle_city):
+    build()
+    declined = Event.objects.filter(kind=EventKind.DECLINED).select_related(
+        "summons__department", "case__category"
+    )
+    assert declined.exists()
+    for event in declined:
+        assert event.summons is not None and event.case.category is not None
+        declining = event.summons.department
+        reason = event.data["reason"]
+        assert declining.name not in reason
+        responsible = Department.objects.filter(
+            sector__in=event.case.category.responsible_sectors.all()
+        ).exclude(pk=declining.pk)
+        assert any(d.name in reason for d in responsible), reason
+
+
+def test_the_assessor_evaluates_a_case_in_office_hours_the_morning_after_it_closed(
+    whistle_city,
+):
+    build()
+    evaluated = Event.objects.filter(kind=EventKind.EVALUATED).select_related("case")
+    assert evaluated.count() >= 4
+    for event in evaluated:
+        assert event.case.closed_at is not None
+        at = to_local(event.at)
+        assert 9 <= at.hour < 10
+        assert at.date() == to_local(event.case.closed_at).date() + timedelta(days=1)

@@ -69,7 +69,7 @@ PREFERRED_USERNAMES = (
 # What people report, by category (kind, 4-digit code).
 DESCRIPTIONS: dict[tuple[str, str], list[str]] = {
     (CategoryKind.EVENT, "0501"): [
-        "巷口有流动摊贩占道卖水果，早高峰堵住了巷子",
+        "巷口有流动摊贩占道卖水果，行人只能从车道上绕过去",
         "三轮车流动摊点在巷内叫卖，占了半条路",
     ],
     (CategoryKind.EVENT, "0102"): [
@@ -81,8 +81,8 @@ DESCRIPTIONS: dict[tuple[str, str], list[str]] = {
     (CategoryKind.EVENT, "0605"): ["楼道灭火器过期，压力表指针在红区"],
     (CategoryKind.EVENT, "0601"): ["院内新搭起彩钢板房，疑似违法建设"],
     (CategoryKind.EVENT, "0607"): ["临街外墙墙皮大面积脱落，下面是人行道"],
-    (CategoryKind.EVENT, "0301"): ["夜里十一点还在装修施工，噪音扰民"],
-    (CategoryKind.EVENT, "0505"): ["门前堆放装修材料，占了一半路面"],
+    (CategoryKind.EVENT, "0301"): ["旁边工地夜里十一点还在施工，噪音扰民"],
+    (CategoryKind.EVENT, "0505"): ["小区楼门前堆放装修材料，占了一半过道"],
     (CategoryKind.EVENT, "0506"): ["晚上有人在巷口露天烧烤，油烟很大"],
     (CategoryKind.EVENT, "0201"): ["墙上和电线杆上贴满办证小广告"],
     (CategoryKind.EVENT, "0610"): ["私家车停在消防通道上，消防车进不来"],
@@ -368,6 +368,23 @@ class Story:
 
         return step
 
+    def result(self, index: int, texts: dict[str, str]) -> Step:
+        """The summoned department reports its result in the words of its own sector's work
+        (`texts` by sector code)."""
+
+        def step(now: datetime) -> None:
+            if index >= len(self.summonses):
+                return
+            summons = Summons.objects.select_related("department__sector").get(
+                pk=self.summonses[index].pk
+            )
+            text = texts.get(summons.department.sector.code, DONE)
+            self.summonses[index] = actions.report_result(
+                self.officer(summons), summons, result=text, now=now
+            )
+
+        return step
+
     def check_in(self, index: int, metres: float = 40, *, accuracy_m: float | None = None) -> Step:
         """The officer checks in with the phone's position, as the check-in page sends it:
         from the device, with its accuracy, the device's time of the fix a few seconds
@@ -416,15 +433,12 @@ class Story:
 
         return step
 
-    def on_site_and_done(self, first: float, results: float) -> None:
+    def on_site_and_done(self, first: float, results: float, texts: dict[str, str]) -> None:
         """Every summoned department acknowledges, checks in and reports its result."""
         for index in range(2):
             self.at(first + 2 + index * 3, self.on_summons(index, actions.acknowledge))
             self.at(first + 12 + index * 9, self.check_in(index))
-            self.at(
-                results + index * 4,
-                self.on_summons(index, actions.report_result, result=_result(self.rng)),
-            )
+            self.at(results + index * 4, self.result(index, texts))
 
 
 def _note(kind: str) -> str:
@@ -436,15 +450,30 @@ def _note(kind: str) -> str:
     return notes.get(kind, "")
 
 
-def _result(rng: random.Random) -> str:
-    return rng.choice(
-        [
-            "已到现场处置完毕，恢复正常秩序",
-            "已清理完毕，拍照留存",
-            "已劝离当事人并登记，将持续巡查",
-            "已约谈责任人，限期整改完成",
-        ]
-    )
+# What a department reports of a street-vendor whistle, by its sector: urban-management
+# enforcement deals with the vendor, market regulation checks what is sold, the police keep
+# order and assist (street vending is urban management's business, never theirs).
+VENDOR_RESULTS: dict[str, str] = {
+    "urban_management": "已劝离游商，清理占道物品",
+    "market_regulation": "检查摊上水果的进货来源，告知摊主到农贸市场内登记经营",
+    "public_security": "协助城管执法队维持现场秩序，对阻挠执法的摊主批评教育",
+}
+# What the team reports of a vendor who would not leave while the police kept order.
+SEIZED = "摊主拒不离开，依法暂扣其三轮车和货物，已立案查处"
+# What a department of another sector reports.
+DONE = "已到现场处置完毕，恢复正常秩序"
+# What the urban-management team reports of the cases it is sent alone, by category: it
+# enforces, the sanitation crews clear the rubbish.
+ROUTINE_WORK: dict[str, tuple[str, str]] = {
+    "0102": (
+        "已通知环卫作业队前往清运，执法队员在查找乱倒垃圾的责任人",
+        "环卫作业队已清运完毕，乱倒垃圾的沿街商户已责令改正",
+    ),
+    "0201": (
+        "已安排队员清除，并核查小广告上留的电话号码",
+        "墙面和电线杆上的小广告已清除，所留号码已报通信管理部门停机",
+    ),
+}
 
 
 def _ordinary_close(story: Story, handled: float, *, rating: int | None = None) -> None:
@@ -454,8 +483,14 @@ def _ordinary_close(story: Story, handled: float, *, rating: int | None = None) 
     story.at(handled + 30, story.township(actions.close_case))
     if rating is not None:
         evaluator = cast.assessor or cast.dispatcher
+        # The assessor evaluates the next morning, in office hours.
+        closed = to_local(story.start + timedelta(minutes=handled + 30))
+        morning = (closed + timedelta(days=1)).replace(
+            hour=9, minute=story.rng.randrange(0, 60), second=0, microsecond=0
+        )
         story.at(
-            handled + 60 * 20, story.township(actions.evaluate_case, by=evaluator, rating=rating)
+            (morning - story.start).total_seconds() / 60,
+            story.township(actions.evaluate_case, by=evaluator, rating=rating),
         )
 
 
@@ -475,8 +510,8 @@ def closed_whistle(story: Story, *, late: bool = False, rating: int = 5) -> None
         story.at(70, story.try_to_leave(1))
     else:
         story.at(31, story.check_in(1))
-    story.at(85, story.on_summons(0, actions.report_result, result="已劝离游商，清理占道物品"))
-    story.at(88, story.on_summons(1, actions.report_result, result="对拒不离开者登记教育"))
+    story.at(85, story.result(0, VENDOR_RESULTS))
+    story.at(88, story.result(1, VENDOR_RESULTS))
     _ordinary_close(story, 95, rating=rating)
     story.at(131, story.try_to_leave(0))
     story.at(133, story.try_to_leave(1))
@@ -488,10 +523,11 @@ def closed_routine(story: Story, *, code: str = "0102", rating: int = 4) -> None
     story.at(15, story.file(category))
     story.at(18, story.dispatch())
     story.at(35, story.on_summons(0, actions.acknowledge))
-    story.at(70, story.on_summons(0, actions.report_progress, text="已安排作业人员前往"))
+    progress, result = ROUTINE_WORK.get(code, ("已安排队员前往", DONE))
+    story.at(70, story.on_summons(0, actions.report_progress, text=progress))
     story.at(
         110,
-        story.on_summons(0, actions.report_result, result="已清运完毕", photos=[photo(story.rng)]),
+        story.on_summons(0, actions.report_result, result=result, photos=[photo(story.rng)]),
     )
     _ordinary_close(story, 120, rating=rating)
 
@@ -615,7 +651,7 @@ def resident(story: Story) -> None:
     story.at(20, story.file(category))
     story.at(25, story.dispatch())
     story.at(40, story.on_summons(0, actions.acknowledge))
-    story.at(100, story.on_summons(0, actions.report_result, result="已清运"))
+    story.at(100, story.on_summons(0, actions.report_result, result=ROUTINE_WORK["0102"][1]))
     _ordinary_close(story, 110)
     story.at(
         60 * 26,
@@ -642,7 +678,7 @@ def rework(story: Story) -> None:
     story.at(0, story.report(category))
     story.at(5, story.file(category))
     story.at(8, story.blow())
-    story.on_site_and_done(8, 60)
+    story.on_site_and_done(8, 60, VENDOR_RESULTS)
     story.at(70, story.township(actions.mark_handled))
     story.at(75, story.try_to_leave(0))
     story.at(
@@ -721,9 +757,10 @@ def declined(story: Story, *, pending: bool) -> None:
     story.at(25, uphold)
     story.at(27, summon_other)
     story.at(32, story.on_summons(2, actions.acknowledge))
-    story.at(40, story.on_summons(0, actions.report_result, result="已处置"))
     story.at(48, story.check_in(2))
-    story.at(75, story.on_summons(2, actions.report_result, result="已对经营者立案调查"))
+    # The team enforces once the police are there to keep order; the police assist.
+    story.at(70, story.result(0, {"urban_management": SEIZED}))
+    story.at(75, story.result(2, VENDOR_RESULTS))
     _ordinary_close(story, 90, rating=3)
 
 

@@ -48,6 +48,24 @@ COMMENTS = {
     4: "按时到场，处置到位",
     3: "处置基本到位，反馈不够及时",
 }
+# A department the deadline sweep found late is rated for it, never praised for its speed.
+LATE_ARRIVAL = (3, "超时到场，经催办后处置到位")
+LATE_RESULT = (3, "已处置，但超出处置时限才反馈结果")
+# Nor praised for satisfying residents that the call-back found unsatisfied.
+UNSATISFIED = (3, "已按要求处置，但回访居民不满意，问题反复")
+
+
+def _rating(summons: Summons, rng: random.Random) -> tuple[int, str]:
+    """The township assessor's rating of a summons (its case at hand) and its comment, as
+    the record shows."""
+    if summons.acknowledge_overdue_at is not None or summons.arrive_overdue_at is not None:
+        return LATE_ARRIVAL
+    if summons.resolve_overdue_at is not None:
+        return LATE_RESULT
+    if summons.case.resident_satisfied is False:
+        return UNSATISFIED
+    rating = rng.choice((3, 4, 4, 5, 5))
+    return rating, COMMENTS[rating]
 
 
 def _months(first: date, last: date) -> list[date]:
@@ -106,8 +124,9 @@ def _appeal(city: Any) -> int:
         {"rework_count": 0},
         "游商是处置后换了时段重新出摊，属新发情况，本队首次处置已到位，请不计返工。",
     )
+    # Ruled the same afternoon: the office's record of the rework check is at hand.
     done_at(
-        _after_the_trail(record.case, filed_at + timedelta(days=1)),
+        _after_the_trail(record.case, filed_at + timedelta(hours=2)),
         rule_on_appeal,
         office,
         appeal,
@@ -194,11 +213,9 @@ def build(city: Any) -> str:
     for summons in closed.order_by("pk"):
         if assessor is None or summons.case.closed_at is None:
             break
-        rating = rng.choice((3, 4, 4, 5, 5))
+        rating, comment = _rating(summons, rng)
         try:
-            rate_summons(
-                assessor, summons, rating, COMMENTS[rating], now=_rating_moment(summons.case)
-            )
+            rate_summons(assessor, summons, rating, comment, now=_rating_moment(summons.case))
         except AssessmentError:
             continue  # not assessable (e.g. released before it acted): nothing to rate
         rated += 1

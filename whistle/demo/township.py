@@ -101,7 +101,10 @@ def build(city: Any) -> str:
         leader_name="赵国强",
         leader_post="所长",
         proposal=PersonnelRecommendation.Proposal.REWARD,
-        reasons="哨响后多次按时到场、事不完人不撤，附考核记录为证，建议予以表彰。",
+        reasons=(
+            "哨响后按时到场，协助城管执法队维持现场秩序，事不完人不撤，"
+            "附考核记录为证，建议予以表彰。"
+        ),
         records=records,
     )
     return _("Township powers: %(matters)s major matters, 1 personnel recommendation.") % {
