@@ -9,7 +9,7 @@ c2 (市场监管) and c5 (城管, a routine dispatch); 东四街道 closed c3, c
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import time_machine
@@ -18,10 +18,13 @@ from tests.conftest import make_person, square
 from tests.fixtures_assessment import Story, bj, july_fixture  # noqa: F401  (fixture)
 from tests.fixtures_district import HOME, post_form, scored_july_fixture  # noqa: F401
 from whistle.assessment.actions import close_period, rate_summons
+from whistle.assessment.editing import create_scheme_version
 from whistle.assessment.engine import update_scores
-from whistle.assessment.models import SummonsAssessment
+from whistle.assessment.models import Scheme, SummonsAssessment
+from whistle.cases.actions.closing import evaluate_case
 from whistle.cases.models import Event, Summons
 from whistle.cases.trail import EventKind
+from whistle.district.forms import SCHEME_FIELDS
 from whistle.organisation.models import Department, Jurisdiction, Role
 
 
@@ -77,6 +80,99 @@ def test_rating_a_summons_writes_the_rating_into_the_trail_and_the_record(client
     assert "★★★★☆" in recent and "到场稍晚，处置到位" in recent
 
 
+def card_html(html: str, summons) -> str:
+    card = html[html.index(f'id="rate-{summons.uuid.hex}"') :]
+    return card[: card.index("</article>")]
+
+
+def scheme_version(m, valid_from: date, name: str, name_en: str, **settings) -> Scheme:
+    """A new version of 东城区's scheme, as the current one but for `settings`."""
+    current = Scheme.objects.filter(district=m.district).latest("valid_from")
+    values = {field: getattr(current, field) for field in SCHEME_FIELDS}
+    values |= {"name": name, "name_en": name_en, "valid_from": valid_from, **settings}
+    inspection = {"code": "inspection", "name": "区级检查", "weight": "2/3"}
+    return create_scheme_version(m.district_assessor, m.district, values, [inspection])
+
+
+STAND_IN = {
+    # The scheme in force in July leaves a summons nobody rated out of "how well"; August's
+    # counts it as 3 stars, which July's summonses do not use.
+    None: {
+        "zh-hans": (
+            "<strong>干得好不好：</strong> 未评分（按方案不计入）",
+            "2026年7月适用方案：2026年度考核（街乡评价占三分之一）。区里对2026年7月关账前均可评分。",
+        ),
+        "en": (
+            "<strong>How well:</strong> not rated (left out by the scheme)",
+            "Scheme in force for 7/2026: 2026年度考核（街乡评价占三分之一）. It can be rated "
+            "until the district closes 7/2026.",
+        ),
+    },
+    3: {
+        "zh-hans": (
+            "<strong>干得好不好：</strong> 未评分（按方案计 3 星）",
+            "2026年7月适用方案：未评分按三星计。区里对2026年7月关账前均可评分。",
+        ),
+        "en": (
+            "<strong>How well:</strong> not rated (counted as 3 stars by the scheme)",
+            "Scheme in force for 7/2026: Unrated counted as three stars. It can be rated "
+            "until the district closes 7/2026.",
+        ),
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("stars", [None, 3])
+def test_each_card_waiting_for_a_rating_says_what_the_months_scheme_counts_until_it_is_rated(
+    client, scored, stars, language
+):
+    m, s = scored, scored.summonses
+    if stars is None:
+        scheme_version(m, date(2026, 8, 1), "八月起未评分按三星计", "From August", unrated_stars=3)
+    else:
+        scheme_version(
+            m, date(2026, 7, 1), "未评分按三星计", "Unrated counted as three stars", unrated_stars=3
+        )
+    update_scores()
+    client.cookies["django_language"] = language
+    # The township's chief rates as its assessor does.
+    client.force_login(make_person("longtan-chief", Role.TOWNSHIP_CHIEF, jurisdiction=m.longtan))
+    html = html_of(client.get(HOME))
+    how_well, scheme_and_window = STAND_IN[stars][language]
+    for key in ("c1_urban", "c1_police", "c2_market", "c5_urban"):
+        card = card_html(html, s[key])
+        assert how_well in card, key
+        assert f'<p class="muted rate-until">{scheme_and_window}</p>' in card, key
+    # The record that scoring keeps says the same.
+    record = SummonsAssessment.objects.get(summons=s["c1_urban"])
+    assert record.stars_standing_in == stars
+
+
+def test_a_card_of_an_evaluated_case_says_that_the_cases_evaluation_counts_until_it_is_rated(
+    client, scored
+):
+    m, s = scored, scored.summonses
+    scheme_version(m, date(2026, 7, 1), "未评分按三星计", "", unrated_stars=3)
+    evaluate_case(m.longtan_assessor, s["c1_urban"].case, rating=4)
+    update_scores()
+    client.force_login(m.longtan_assessor)
+    html = html_of(client.get(HOME))
+    for key in ("c1_urban", "c1_police"):
+        assert "未单独评分（按案件评价计 4 星）" in card_html(html, s[key]), key
+    assert "未评分（按方案计 3 星）" in card_html(html, s["c2_market"])
+    assert SummonsAssessment.objects.get(summons=s["c1_urban"]).rating == 4
+
+
+def test_a_card_of_a_month_without_a_scheme_says_it_is_not_scored(client, scored):
+    m, s = scored, scored.summonses
+    Scheme.objects.filter(district=m.district).update(valid_from=date(2026, 8, 1))
+    client.force_login(m.longtan_assessor)
+    card = card_html(html_of(client.get(HOME)), s["c1_urban"])
+    assert "不计分：2026年7月没有适用的考核方案" in card
+    assert "适用方案：" not in card and "区里对2026年7月关账前均可评分。" in card
+
+
 def test_a_rating_through_htmx_answers_with_the_rated_card_the_new_count_and_the_ratings(
     client, scored
 ):
@@ -110,6 +206,8 @@ def test_a_rating_given_again_in_the_list_through_htmx_keeps_its_place_in_the_li
     page = html_of(client.get(HOME))
     recent = page[page.index('id="rated-lately"') : page.index('id="township-view"')]
     assert f'hx-target="#again-{summons.uuid.hex}"' in recent
+    # A summons rated already has no stand-in to tell of.
+    assert "未评分" not in recent and "关账前均可评分" not in recent
     data = {"op": "rate", "target": summons.uuid.hex, f"rate-{summons.uuid.hex}-rating": "5"}
     html = html_of(
         client.post(HOME, data, HTTP_HX_REQUEST="true", HTTP_HX_TARGET=f"again-{summons.uuid.hex}")
@@ -139,6 +237,8 @@ def test_a_rating_without_stars_comes_back_with_the_error_and_the_comment_kept(c
         )
     )
     assert partial.startswith('<article class="card rate-card"') and "field-errors" in partial
+    # The card shown again still says what counts until it is rated.
+    assert "未评分（按方案不计入）" in partial and "区里对2026年7月关账前均可评分。" in partial
 
 
 def other_districts_closed_summons(m) -> Summons:
@@ -301,7 +401,9 @@ def test_the_home_page_runs_a_fixed_number_of_queries_with_forty_summonses_to_ra
         story.close(bj(10, 11) + timedelta(minutes=n))
     update_scores()
     client.force_login(m.longtan_assessor)
-    # 21: the header's inbox reads the reader's roles (their shared entries) and the count.
-    with django_assert_max_num_queries(21):
+    # 23: the header's inbox reads the reader's roles (their shared entries) and the count;
+    # the schemes of the departments' districts (with their components) say what counts
+    # until each summons is rated.
+    with django_assert_max_num_queries(23):
         html = html_of(client.get(HOME))
     assert html.count('class="card rate-card"') == 44

@@ -145,12 +145,16 @@ SUMMONS_VALUES = (
 
 
 class SchemeBook:
-    """Every district's schemes, to find the one in force in a month without a query each."""
+    """Every district's schemes (or those of the `districts` given), to find the one in force
+    in a month without a query each."""
 
-    def __init__(self) -> None:
+    def __init__(self, districts: Iterable[int] | None = None) -> None:
         self._by_district: dict[int, list[Scheme]] = defaultdict(list)
         self._scores: dict[tuple[Any, ...], tuple[Scheme, Scores]] = {}
-        for scheme in Scheme.objects.prefetch_related("components").order_by("valid_from"):
+        schemes = Scheme.objects.prefetch_related("components").order_by("valid_from")
+        if districts is not None:
+            schemes = schemes.filter(district_id__in=sorted(set(districts)))
+        for scheme in schemes:
             self._by_district[scheme.district_id].append(scheme)
 
     def in_force(self, district_id: int, month: date) -> Scheme | None:

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from whistle.assessment.actions import CLOSED_CASE, appeal_deadline, stuck_appeal_ids
-from whistle.assessment.engine import scheme_components
+from whistle.assessment.engine import SchemeBook, scheme_components
 from whistle.assessment.explain import (
     ScoredPiece,
     contributions,
@@ -89,12 +89,49 @@ def township_summonses(township_ids: Iterable[int]) -> QuerySet[Summons]:
     )
 
 
+@dataclass(frozen=True)
+class StandIn:
+    """What "how well" counts for a summons the township has not rated, as its scoring reads
+    it: the case's evaluation when the case has one, else what the scheme in force for the
+    department's district in the summons' month counts for a summons nobody rated
+    (`Scheme.counted_stars`: so many stars, or None: left out). No scheme in force: the
+    summons is not scored. The township may rate it until the district closes that month
+    (`rating_lists` leaves the summonses of closed months out, `rate_summons` refuses them)."""
+
+    month: Period
+    scheme: Scheme | None
+    case_rating: int | None
+
+    @property
+    def stars(self) -> int | None:
+        if self.scheme is None:
+            return None
+        return self.scheme.counted_stars(self.case_rating, excused=False)
+
+
 @dataclass
 class RatingRow:
     summons: Summons
     township: Jurisdiction
     record: SummonsAssessment | None
     rated_at: datetime | None = None
+    # For a summons waiting for its first rating: what counts until it is rated.
+    stand_in: StandIn | None = None
+
+
+def with_stand_ins(rows: list[RatingRow]) -> list[RatingRow]:
+    """The rows, each with what counts until it is rated (`StandIn`), the schemes found as
+    scoring finds them (`SchemeBook.in_force`), in one read of the districts' schemes."""
+    if rows:
+        book = SchemeBook(districts={row.summons.department.district_id for row in rows})
+        for row in rows:
+            month = month_start(row.summons.summoned_at)
+            row.stand_in = StandIn(
+                Period.month_of(month),
+                book.in_force(row.summons.department.district_id, month),
+                row.summons.case.township_rating,
+            )
+    return rows
 
 
 def summons_township(summons: Summons) -> Jurisdiction:
@@ -110,6 +147,18 @@ def record_of(summons: Summons) -> SummonsAssessment | None:
         return None
 
 
+def _rated() -> Exists:
+    return Exists(Event.objects.filter(summons_id=OuterRef("pk"), kind=AssessmentEventKind.RATED))
+
+
+def rating_row(township_ids: Iterable[int], summons_id: int) -> RatingRow:
+    """The row of one summons the townships rate, as its card shows it: with what counts
+    until it is rated while nobody has rated it."""
+    summons = township_summonses(township_ids).annotate(rated=_rated()).get(pk=summons_id)
+    row = RatingRow(summons, summons_township(summons), record_of(summons))
+    return row if summons.rated else with_stand_ins([row])[0]
+
+
 def rating_lists(
     township_ids: Iterable[int], limit: int = LIST_LIMIT, member_of: Iterable[int] = ()
 ) -> tuple[list[RatingRow], list[RatingRow], bool]:
@@ -119,7 +168,6 @@ def rating_lists(
     ids = sorted(set(township_ids))
     if not ids:
         return [], [], False
-    rated = Event.objects.filter(summons_id=OuterRef("pk"), kind=AssessmentEventKind.RATED)
     last_rating = (
         Event.objects.filter(summons_id=OuterRef("pk"), kind=AssessmentEventKind.RATED)
         .values("summons_id")
@@ -129,7 +177,7 @@ def rating_lists(
     base = (
         township_summonses(ids)
         .exclude(department_id__in=sorted(set(member_of)))
-        .annotate(rated=Exists(rated))
+        .annotate(rated=_rated())
     )
     waiting = list(base.filter(rated=False).order_by("-case__closed_at", "pk")[: limit + 1])
     recent = list(
@@ -149,7 +197,7 @@ def rating_lists(
             )
         return found
 
-    return rows(waiting[:limit]), rows(recent), len(waiting) > limit
+    return with_stand_ins(rows(waiting[:limit])), rows(recent), len(waiting) > limit
 
 
 # ---------------------------------------------------------------------------------------

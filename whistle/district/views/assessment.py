@@ -61,9 +61,7 @@ def _rate(request: HttpRequest, reader: Reader) -> tuple[tables.RatingRow, Ratin
             show_refusal(form, exc)
         else:
             done = True
-    summons = tables.township_summonses(reader.rating_township_ids()).get(pk=summons.pk)
-    row = tables.RatingRow(summons, tables.summons_township(summons), tables.record_of(summons))
-    return row, form, done
+    return tables.rating_row(reader.rating_township_ids(), summons.pk), form, done
 
 
 @login_required
