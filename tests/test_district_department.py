@@ -83,13 +83,28 @@ def test_the_officer_sees_each_record_with_its_parts_and_what_it_lost(client, ra
     assert s["c1_police"].uuid.hex not in html
 
 
-def test_a_record_not_rated_yet_says_so_beside_its_quality_score(client, scored):
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("zh-hans", "未评分（按方案不计入）"), ("en", "not rated (left out by the scheme)")],
+)
+def test_a_record_nobody_rated_says_beside_its_quality_score_that_the_scheme_leaves_it_out(
+    client, scored, language, words
+):
     client.force_login(scored.urban_officer)
-    html = html_of(client.get(DEPARTMENT, {"period": "2026-07"}))
+    html = html_of(client.get(DEPARTMENT, {"period": "2026-07"}, HTTP_ACCEPT_LANGUAGE=language))
     c1 = record_html(html, scored.summonses["c1_urban"])
-    assert "尚未评价" in c1 and "★" not in c1 and "☆" not in c1
+    assert words in c1 and "★" not in c1 and "☆" not in c1
     # Its case and the way to the period's score are touch targets of their own.
     assert 'class="score-link"' in html
+
+
+def test_a_record_of_a_department_that_did_not_have_to_come_says_so_instead_of_a_rating(
+    client, scored
+):
+    client.force_login(scored.police_officer)
+    html = html_of(client.get(DEPARTMENT, {"period": "2026-07"}))
+    c4 = record_html(html, scored.summonses["c4_police"])
+    assert "未评分（无须到场）" in c4 and "按方案不计入" not in c4
 
 
 @pytest.mark.parametrize(
