@@ -197,7 +197,13 @@ def test_a_routine_dispatch_a_decline_and_its_ruling(api_city, clock):
         f"/summonses/{dispatched.json()['uuid']}/decline", {"reason": "不属于本部门职责"}
     )
     assert declined.json()["status"] == "declined"
+    assert declined.json()["acknowledged_at"] is not None
     step(clock)
+    # Insisting needs a note saying why; upholding does not.
+    unsaid = dispatcher.post(
+        f"/summonses/{dispatched.json()['uuid']}/decline-ruling", {"uphold": False, "note": ""}
+    )
+    assert assert_error(unsaid, 422, "invalid", "note")["message"] == "请填写理由。"
     upheld = dispatcher.post(
         f"/summonses/{dispatched.json()['uuid']}/decline-ruling", {"uphold": True}
     )

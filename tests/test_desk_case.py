@@ -606,13 +606,22 @@ def test_ruling_on_a_decline(client, whistle_city):
     police = summonses[city.police.pk]
     actions.decline(city.police_officer, police, reason="非本部门职责")
     client.force_login(city.dispatcher)
+    # The decline acknowledged the summons, and the timeline says so.
+    assert "<dt>签收时间</dt><dd>— → " in html_of(client.get(case_url(case)))
     html = html_of(post_op(client, case_url(case), "rule", police, decision="maybe"))
     assert "选择一个有效的选项" in html
+    assert Summons.objects.get(pk=police.pk).status == S.DECLINED
+    # Insisting says why, on the note's field; nothing is recorded without it.
+    html = html_of(post_op(client, case_url(case), "rule", police, decision="insist", note=" "))
+    errors = re.search(r'<ul class="field-errors" id="([^"]+)-errors">(.*?)</ul>', html, re.S)
+    assert errors and errors[1].endswith("note") and "请填写理由。" in errors[2]
+    assert "说明（不同意退回时必填）" in html
     assert Summons.objects.get(pk=police.pk).status == S.DECLINED
     response = post_op(client, case_url(case), "rule", police, decision="insist", note="需配合")
     assert response.status_code == 302
     police.refresh_from_db()
-    assert police.status == S.SUMMONED and police.ruling == Summons.Ruling.INSISTED
+    # The decline answered the summons: it goes on as acknowledged.
+    assert police.status == S.ACKNOWLEDGED and police.ruling == Summons.Ruling.INSISTED
 
 
 # The department's buttons ---------------------------------------------------------------------

@@ -117,7 +117,9 @@ def test_a_dispatcher_on_the_departments_centre_duty_may_not_rule_on_its_decline
     _case, police = declined_police(city)
     CentreMembership.objects.get(department=city.police).people.add(city.dispatcher)
     with pytest.raises(actions.PermissionRefused) as refused:
-        actions.rule_on_decline(city.dispatcher, police, uphold=False, now=minutes(5))
+        actions.rule_on_decline(
+            city.dispatcher, police, uphold=False, note="须到场处置", now=minutes(5)
+        )
     with translation.override("zh-hans"):
         assert (
             str(refused.value) == "无权对本次退回申请作出裁定：您属于龙潭派出所，不能评判本部门。"

@@ -87,6 +87,29 @@ def test_a_declines_reason_ends_its_sentence_once(whistle_city, reason, expected
 
 
 @pytest.mark.parametrize(
+    ("note", "english"),
+    [
+        ("涉及占道，须到场处置。", "处置。"),
+        ("涉及占道，须到场处置", "处置."),
+    ],
+)
+def test_insisting_on_a_summons_ends_on_the_townships_reason_once(whistle_city, note, english):
+    case = filed_case(whistle_city)
+    actions.blow_whistle(
+        whistle_city.dispatcher, case, kind="routine", departments=[whistle_city.urban]
+    )
+    summons = Summons.objects.get(case=case)
+    actions.decline(whistle_city.urban_officer, summons, reason="不属于本部门职责")
+    actions.rule_on_decline(whistle_city.dispatcher, summons, uphold=False, note=note)
+    entry = Notification.objects.get(
+        recipient=whistle_city.urban_officer, channel=Channel.INBOX, kind="summons.decline_insisted"
+    )
+    assert entry.body.endswith("办理：涉及占道，须到场处置。") and "。。" not in entry.body
+    shown = in_english(entry)
+    assert shown.endswith(f" acts on case {case.reference}: 涉及占道，须到场{english}")
+
+
+@pytest.mark.parametrize(
     ("typed", "english", "chinese"),
     [
         ("已经三天了。", "已经三天了。", "已经三天了。"),

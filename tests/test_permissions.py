@@ -202,7 +202,7 @@ def build_states(city: WhistleCity) -> States:
     )
     declined = actions.decline(city.police_officer, police, reason="非本部门职责", now=t())
     summonses["insisted on"] = actions.rule_on_decline(
-        city.dispatcher, declined, uphold=False, now=t()
+        city.dispatcher, declined, uphold=False, note="涉及本部门职责，须办理", now=t()
     )
     cases["whistled, a decline to rule on"] = declining
 

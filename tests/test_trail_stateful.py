@@ -229,7 +229,9 @@ class Township(RuleBasedStateMachine):
     def rule_on_decline(self, case: Case, index: int, who: str, uphold: bool) -> None:
         summons = self.summons_of(case, index)
         if summons is not None:
-            self.attempt(actions.rule_on_decline, self.person(who), summons, uphold=uphold)
+            self.attempt(
+                actions.rule_on_decline, self.person(who), summons, uphold=uphold, note="须配合处置"
+            )
 
     @rule(case=cases, index=st.integers(0, 3), who=personas)
     def release(self, case: Case, index: int, who: str) -> None:

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
+import time_machine
 from django.utils import translation
 
 from tests.conftest import make_person
@@ -18,10 +19,11 @@ from tests.fixtures_cases import (
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
-from whistle.cases import actions
+from whistle.cases import actions, deadlines
 from whistle.cases.deadlines import next_check_for
 from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
+from whistle.cases.worklists import summons_deadline
 from whistle.notifications.models import Notification
 from whistle.organisation import geo
 from whistle.organisation.models import Department, Role
@@ -336,9 +338,70 @@ def test_when_the_township_insists_the_summons_goes_on_where_it_was(whistle_city
     assert (police.status, police.ruling) == (S.ACKNOWLEDGED, "insisted")
     with pytest.raises(actions.ActionRefused):
         actions.decline(city.police_officer, police, reason="再次申请", now=minutes(5))
+    # Acknowledged before it declined: the decline keeps that moment.
+    declined = Event.objects.get(summons=police, kind=EventKind.DECLINED)
+    assert declined.data["changes"] == {"status": ["acknowledged", "declined"]}
+    assert police.acknowledged_at == minutes(2)
     insisted = Event.objects.get(summons=police, kind=EventKind.DECLINE_INSISTED)
     assert insisted.data["changes"] == {"status": ["declined", "acknowledged"]}
     assert insisted.actor_role == Role.TOWNSHIP_CHIEF
+    told = Notification.objects.get(
+        kind=EventKind.DECLINE_INSISTED, recipient=city.police_officer, channel="inbox"
+    )
+    assert told.body == (
+        f"龙潭街道裁定案件 {police.case.reference} 仍由龙潭派出所办理：涉及堵路，需派出所维持秩序。"
+    )
+
+
+@pytest.mark.parametrize("note", ["", "   "])
+def test_insisting_on_a_summons_needs_a_note_saying_why(whistle_city, note):
+    city = whistle_city
+    _case, _whistle, summonses = whistled_case(city, at=NOW)
+    police = actions.decline(
+        city.police_officer, summonses[city.police.pk], reason="应由城管处理", now=minutes(3)
+    )
+    with translation.override("zh-hans"), pytest.raises(actions.InvalidInput) as refused:
+        actions.rule_on_decline(city.dispatcher, police, uphold=False, note=note, now=minutes(4))
+    assert (refused.value.field, str(refused.value)) == ("note", "请填写理由。")
+    police.refresh_from_db()
+    assert (police.status, police.ruling) == (S.DECLINED, "")
+    assert not Event.objects.filter(summons=police, kind=EventKind.DECLINE_INSISTED).exists()
+    assert not Notification.objects.filter(kind=EventKind.DECLINE_INSISTED).exists()
+
+
+def test_a_decline_answers_the_summons_so_its_acknowledgement_cannot_turn_overdue(whistle_city):
+    city = whistle_city
+    _case, _whistle, summonses = whistled_case(city, at=NOW)
+    police = actions.decline(
+        city.police_officer, summonses[city.police.pk], reason="应由城管处理", now=minutes(1)
+    )
+    assert (police.acknowledged_at, police.acknowledged_by) == (minutes(1), city.police_officer)
+    declined = Event.objects.get(summons=police, kind=EventKind.DECLINED)
+    assert declined.data["changes"] == {
+        "status": ["summoned", "declined"],
+        "acknowledged_at": [None, minutes(1).astimezone(UTC).isoformat()],
+    }
+    # The township has not ruled by the arrival deadline: the arrival is overdue, the
+    # acknowledgement is not, and the desk counts down to the arrival.
+    assert police.arrive_due_at is not None
+    late = police.arrive_due_at + timedelta(minutes=1)
+    with time_machine.travel(late, tick=False):
+        deadlines.sweep(late, batch=50)
+    police.refresh_from_db()
+    assert police.acknowledge_overdue_at is None
+    assert police.arrive_overdue_at is not None
+    kinds = set(Event.objects.filter(summons=police).values_list("kind", flat=True))
+    assert EventKind.ACKNOWLEDGE_OVERDUE not in kinds and EventKind.ARRIVE_OVERDUE in kinds
+    assert not Notification.objects.filter(kind=EventKind.ACKNOWLEDGE_OVERDUE).filter(
+        recipient=city.police_officer
+    )
+    deadline = summons_deadline(police, late)
+    assert deadline is not None and (deadline.kind, deadline.overdue) == ("arrive", True)
+    # Insisted on, it goes on as acknowledged: it has seen the summons.
+    police = actions.rule_on_decline(
+        city.dispatcher, police, uphold=False, note="涉及治安，须到场", now=late
+    )
+    assert police.status == S.ACKNOWLEDGED
 
 
 # The routine channel and rework ----------------------------------------------------------

@@ -488,6 +488,7 @@ class ResultIn(In):
 
 class DeclineRulingIn(In):
     uphold: bool
+    # Required to insist: the department is told why it acts all the same.
     note: Note = ""
 
 

@@ -673,14 +673,15 @@ class FinalReplyForm(ActionForm):
 
 
 class RuleForm(ActionForm):
-    """Two buttons: uphold the decline or insist. The button pressed is the decision."""
+    """Two buttons: uphold the decline or insist. The button pressed is the decision;
+    insisting needs a note (the action says so on the field)."""
 
     decision = forms.ChoiceField(
         label=_("Ruling"),
         choices=[("uphold", _("Uphold the decline")), ("insist", _("Insist: the department acts"))],
         widget=forms.HiddenInput,
     )
-    note = note_field()
+    note = note_field(_("Note (required to insist)"))
 
     def arguments(self) -> dict[str, Any]:
         return {

@@ -338,6 +338,7 @@ _CHANGE_FORMATS: dict[str, Formatter] = {
     "acknowledge_due_at": lambda v: local_time(v) if v else "—",
     "arrive_due_at": lambda v: local_time(v) if v else "—",
     "resolve_due_at": lambda v: local_time(v) if v else "—",
+    "acknowledged_at": lambda v: local_time(v) if v else "—",
 }
 _CHANGE_LABELS: dict[str, Promise] = {
     "check_in_flag": gettext_lazy("Check-in"),
@@ -353,6 +354,7 @@ _CHANGE_LABELS: dict[str, Promise] = {
     "acknowledge_due_at": gettext_lazy("Acknowledge by"),
     "arrive_due_at": gettext_lazy("Arrive by"),
     "resolve_due_at": gettext_lazy("Resolve by"),
+    "acknowledged_at": gettext_lazy("Acknowledged at"),
 }
 _RESUME_RULES = {rule.value: rule.label for rule in BacklogResumeRule}
 _RECOMPUTE_TRIGGERS = {

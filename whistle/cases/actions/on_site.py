@@ -615,16 +615,27 @@ def decline(
     actor: Person, summons: Summons, *, reason: str, now: datetime | None = None
 ) -> Summons:
     """The department says the matter is not its responsibility; the township rules on it.
-    Its deadlines keep running until the ruling."""
+
+    Declining answers the summons: one not acknowledged yet is acknowledged by it, at the
+    decline's moment and by whoever declined (the event records the change), so its
+    acknowledgement deadline cannot turn overdue while the township rules. Its arrival and
+    resolution deadlines keep running until the ruling: declining does not stop the clock."""
     now = moment(now)
     reason = clean_text(reason, "reason", _("The reason"), max_length=REASON_MAX)
     with atomic():
         case, summons = lock_summons(summons.pk)
         role = require(actor, "decline", summons)
         before = summons.status
+        moved: dict[str, tuple[Any, Any]] = {"status": (before, S.DECLINED)}
+        fields = ["status", "decline_reason"]
+        if summons.acknowledged_at is None:
+            summons.acknowledged_at = now
+            summons.acknowledged_by = actor
+            moved["acknowledged_at"] = (None, iso(now))
+            fields += ["acknowledged_at", "acknowledged_by"]
         summons.status = S.DECLINED
         summons.decline_reason = reason
-        _save(summons, now, "status", "decline_reason")
+        _save(summons, now, *fields)
         event = record(
             case,
             EventKind.DECLINED,
@@ -632,7 +643,7 @@ def decline(
             role=role,
             at=now,
             summons=summons,
-            data={"changes": changes(status=(before, S.DECLINED)), "reason": reason},
+            data={"changes": changes(**moved), "reason": reason},
         )
         notify(
             people_with_role(Role.DISPATCHER, case.township),
@@ -665,11 +676,12 @@ def rule_on_decline(
     now: datetime | None = None,
 ) -> Summons:
     """The township rules on a decline: uphold it (the department is released and another
-    can be summoned) or insist (the summons goes on where it was)."""
+    can be summoned) or insist (the summons goes on where it was). Insisting needs a note:
+    the department gave its reason and must be told why it acts all the same."""
     now = moment(now)
     if not isinstance(uphold, bool):
         raise InvalidInput("uphold", _("Say whether the decline is upheld."))
-    note = clean_text(note, "note", _("The note"), max_length=NOTE_MAX, required=False)
+    note = clean_text(note, "note", _("The reason"), max_length=NOTE_MAX, required=not uphold)
     with atomic():
         case, summons = lock_summons(summons.pk)
         role = require(actor, "rule_on_decline", summons)
@@ -708,7 +720,7 @@ def rule_on_decline(
             body,
             township=case.township,
             department=summons.department.name,
-            note=note,
+            note=Sentence(note),
         )
     return summons
 
