@@ -4,7 +4,7 @@ by the street pages' report form as the reporter types."""
 from __future__ import annotations
 
 from whistle.cases import actions
-from whistle.cases.suggest import DESCRIPTION_SCAN, suggest_categories
+from whistle.cases.suggest import DESCRIPTION_SCAN, clear_best, suggest_categories
 from whistle.policies.models import Category, CategoryKind, MajorClass
 
 ORDER = MajorClass(kind=CategoryKind.EVENT, code="05", name="街面秩序")
@@ -56,6 +56,17 @@ def test_at_most_three_by_default_ties_in_the_order_of_the_codes():
 def test_only_the_start_of_a_very_long_description_is_read():
     assert names("说" * DESCRIPTION_SCAN + "井盖") == []
     assert names("说" * (DESCRIPTION_SCAN - 2) + "井盖") == ["井盖"]
+
+
+def test_the_clear_best_is_the_first_only_when_it_fits_better_than_every_other():
+    best = clear_best("道路破损，有坑洼", CATEGORIES)
+    assert best is not None and best.category is PAVING
+    # "破损" is a keyword of the cover and of the road alike: a tie is no answer.
+    assert [s.score for s in suggest_categories("破损", CATEGORIES)] == [2, 2]
+    assert clear_best("破损", CATEGORIES) is None
+    assert clear_best("天气很好", CATEGORIES) is None
+    alone = clear_best("破损", [COVER])
+    assert alone is not None and alone.category is COVER
 
 
 def test_the_actions_package_offers_the_same_function():

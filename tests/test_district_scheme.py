@@ -339,10 +339,10 @@ def test_every_error_of_the_new_version_form_is_in_its_summary(client, rated):
     # The rows' own error (too many of them), the form's, a row's field's.
     assert "<li>请最多提交 10 个表单。</li>" in summary
     assert "三项权重之和必须为 1" in summary
-    assert '<a href="#id_components-0-weight">第1个组成部分 · 占比</a>：' in summary
+    assert '<a href="#id_components-0-weight">第1个组成部分 · 占比：</a>' in summary
     assert "无法识别：abc" in summary
     # The preview's own field (no period chosen to replay) is listed with the rest.
-    assert '<a href="#id_whatif-replay">重算的时段</a>：这个字段是必填项。' in summary
+    assert '<a href="#id_whatif-replay">重算的时段：</a>这个字段是必填项。' in summary
     data["op"] = "scheme"
     data["components-TOTAL_FORMS"] = "3"
     data["components-0-weight"] = "1/3"

@@ -115,6 +115,14 @@ def test_a_steward_starts_a_patrol_from_home_and_sees_its_checklist(client, stre
     assert "继续巡查" in home
 
 
+def test_the_patrol_page_is_never_kept_in_the_browsers_cache(client, street):
+    # Its ticks change after it is drawn: the back button asks for it again.
+    patrol = start_patrol(street.steward, lane=street.lane)
+    client.force_login(street.steward)
+    response = client.get(reverse("patrol:walk", kwargs={"patrol": patrol.uuid}))
+    assert response["Cache-Control"] == "private, no-store"
+
+
 def patrol_strings(html: str) -> dict[str, str]:
     found = re.search(r'<script id="patrol-strings" type="application/json">(.*?)</script>', html)
     assert found is not None

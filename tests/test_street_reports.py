@@ -94,6 +94,10 @@ def test_a_report_with_a_photo_becomes_a_case_with_the_photo_re_encoded(client, 
     html = client.get(response["Location"]).content.decode()
     assert "<h1>上报成功</h1>" in html
     assert case.reference in html
+    # The photo just sent is on the page, served as the case page serves it.
+    shown = reverse("case:photo", args=[case.reference, attachment.pk])
+    assert f'<img src="{shown}" alt="随上报发送的第1张照片"' in html
+    assert client.get(shown).status_code == 200
     assert f'href="/cases/{case.reference}/"' in html
     # Opened again later, or by a chief of the lane, the page is the problem's, not a
     # report just sent.
@@ -124,7 +128,7 @@ def test_missing_place_and_description_are_refused_in_chinese_and_values_are_kep
     # the error.
     assert "问题在哪里？</a>请提供位置：使用“我的位置”或在地图上点选。" in html
     assert "？：" not in html
-    assert "经度</a>：" not in html
+    assert "经度：</a>" not in html
     assert f'<option value="{street.garbage.pk}" selected>' in html
     assert 'value="8"' in html  # the accuracy typed stays
     assert not Case.objects.exists()
@@ -353,6 +357,50 @@ def test_every_default_checklist_item_suggests_its_demo_category_first(language)
     assert first == {key: [code] for key, code in DEMO_CATEGORY_OF_ITEM.items()}
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["building rubble blocks half the lane", "建筑垃圾堵住了半条胡同"],
+)
+def test_building_rubble_in_either_language_suggests_the_demos_piled_garbage_or_muck(text):
+    from whistle.cases.suggest import suggest_categories
+
+    [first] = suggest_categories(text, demo_categories(), limit=1)
+    assert (first.category.major.code + first.category.code, first.category.name) == (
+        "0103",
+        "积存垃圾渣土",
+    )
+
+
+def test_a_checklist_item_whose_words_fit_several_categories_alike_leaves_the_choice_open(
+    client, street
+):
+    from whistle.policies.models import Category
+
+    # Only manhole covers and a litter bin say "破损": each fits "道路破损" as little.
+    for code, name in (("11", "上水井盖"), ("12", "污水井盖"), ("13", "垃圾箱")):
+        Category.objects.create(
+            major=street.garbage.major, code=code, name=name, keywords="井盖,破损,丢失"
+        )
+    patrol = start_patrol(street.steward, lane=street.lane)
+    client.force_login(street.steward)
+    opened = f"{URL}?patrol={patrol.uuid}&item=no-damaged-road"
+    html = client.get(opened).content.decode()
+    assert "人民市场东巷：道路破损</textarea>" in html
+    assert selected_category(html) == ""
+    # With the district's road category, the item comes with it, in either language.
+    road = Category.objects.create(
+        major=street.garbage.major,
+        code="14",
+        name="道路破损",
+        name_en="Damaged road surface",
+        keywords="道路破损,路面破损,坑洼",
+        keywords_en="damaged road,road damage",
+    )
+    for language in ("zh-hans", "en"):
+        html = client.get(opened, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert selected_category(html) == str(road.pk), language
+
+
 def test_the_suggestion_puts_the_category_whose_words_match_first(client, street):
     client.force_login(street.steward)
     html = client.get("/patrol/report/suggest/", {"description": "巷口有小贩摆摊卖水果"}).content
@@ -362,6 +410,20 @@ def test_the_suggestion_puts_the_category_whose_words_match_first(client, street
     assert "暴露垃圾" not in html
     nothing = client.get("/patrol/report/suggest/", {"description": "天气很好"}).content.decode()
     assert "暂未找到匹配的类别" in nothing
+
+
+def test_the_form_sends_only_the_start_of_the_description_for_suggestions(client, street):
+    from whistle.cases.suggest import DESCRIPTION_SCAN
+    from whistle.street.forms import SUGGEST_CHARS
+
+    client.force_login(street.steward)
+    html = client.get(URL).content.decode()
+    assert f'data-suggest-chars="{SUGGEST_CHARS}"' in html
+    assert SUGGEST_CHARS <= 500 < DESCRIPTION_SCAN
+    # The server reads no more than the suggestions read, whatever is sent.
+    text = "说" * DESCRIPTION_SCAN + "小贩"
+    html = client.get("/patrol/report/suggest/", {"description": text}).content.decode()
+    assert f'data-pick-category="{street.vending.pk}"' not in html
 
 
 def test_the_suggestion_uses_only_categories_of_my_district(client, street, small_city):

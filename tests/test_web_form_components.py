@@ -55,6 +55,33 @@ def test_every_error_links_to_its_field_including_radio_and_check_box_groups():
         assert f'id="{link[1:]}"' in fields, link
 
 
+@pytest.mark.parametrize(
+    ("language", "listed"),
+    [
+        ("zh-hans", '<a href="#id_urgent">Urgent：</a>This field is required.'),
+        ("en", '<a href="#id_urgent">Urgent:</a> This field is required.'),
+    ],
+)
+def test_the_colon_after_a_label_is_part_of_its_link_so_a_short_label_keeps_it_close(
+    language, listed
+):
+    from django.utils import translation
+
+    form = PlaceForm(data={"description": "x", "kind": "a", "departments": ["1"]})
+    form.fields["urgent"].error_messages["required"] = "This field is required."
+    assert not form.is_valid()
+    with translation.override(language):
+        html = summary_of(form)
+    assert listed in html
+    # A label asked as a question takes no colon, and the error follows it as before.
+    form = PlaceForm(data={"kind": "a", "departments": ["1"], "urgent": "on"})
+    form.fields["description"].error_messages["required"] = "Say what it is."
+    assert not form.is_valid()
+    with translation.override(language):
+        html = summary_of(form)
+    assert '<a href="#id_description">What is the problem?</a> Say what it is.' in html
+
+
 def test_an_error_for_the_whole_form_is_listed_without_a_link():
     form = PlaceForm(data={"description": "x", "kind": "a", "departments": ["1"], "urgent": "on"})
     assert form.is_valid()

@@ -78,6 +78,8 @@
     var sending = null;
     var watchId = null;
     var stopped = false;
+    // A position that could not be found for a moment: the next one found takes the note away.
+    var lost = false;
 
     try {
       queue = JSON.parse((store && store.getItem(key)) || "[]") || [];
@@ -208,13 +210,17 @@
         lat: position.coords.latitude,
         accuracy_m: position.coords.accuracy,
       };
-      if (location !== "recording") say(strings.recording);
+      if (location !== "recording" || lost) say(strings.recording);
+      lost = false;
       if (queue.length >= (queued ? SEND_AT_QUEUED : SEND_AT)) flush();
     }
 
     function onError(error) {
       if (error.code === 1) tell("denied", strings.denied);
-      else if (error.code === 2) say(strings.unavailable, true);
+      else if (error.code === 2) {
+        lost = true;
+        say(strings.unavailable, true);
+      }
       // A timeout of one attempt: the watch goes on.
     }
 
@@ -304,6 +310,37 @@
     if (!scope.querySelectorAll) return;
     [].forEach.call(scope.querySelectorAll("[data-patrol]"), start);
   }
+
+  // Come back to with the browser's back button, the page may be the one kept in memory
+  // when it was left (the server sends it with no-store, so never an older copy from the
+  // cache): a report sent from an item's form meanwhile ticked that item on the server.
+  // The checklist is read again as the server has it.
+  function showSaved() {
+    var list = document.querySelector("#checklist .checklist");
+    if (!list || document.querySelector("[data-offline-walk]")) return;
+    fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok || response.redirected) throw new Error(String(response.status));
+        return response.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        var freshList = fresh.querySelector("#checklist .checklist");
+        if (!freshList) return;
+        list.replaceWith(freshList);
+        var unticked = document.getElementById("unticked");
+        var freshUnticked = fresh.getElementById("unticked");
+        if (unticked && freshUnticked) unticked.replaceWith(freshUnticked);
+        if (window.htmx) window.htmx.process(freshList);
+      })
+      .catch(function () {
+        /* without signal the page stays as it was left */
+      });
+  }
+
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) showSaved();
+  });
 
   if (Whistle.onInit) Whistle.onInit(init);
 })();

@@ -5,8 +5,9 @@
  * pin on the map (static/whistle/map.js); both fill the longitude and latitude inputs in
  * WGS-84, geolocate.js also the accuracy (a pin has none). A chosen photo is previewed
  * (whistle.js).
- * Suggested categories (htmx) are picked with one tap; cases nearby that may be the same
- * problem are fetched when the place or the category changes.
+ * Suggested categories (htmx) are asked for with the start of the description and picked
+ * with one tap; cases nearby that may be the same problem are fetched when the place or the
+ * category changes.
  *
  * The residents' form ([data-resident-place]) also offers the district's lanes: typing
  * filters them, choosing one puts the pin halfway along it. After every change of place
@@ -55,6 +56,17 @@
     var form = elt && elt.closest ? elt.closest("[data-report-form]") : null;
     return form ? form.querySelector("[data-report-offline]") : null;
   }
+
+  // The suggested categories are asked for with the start of the description only
+  // (data-suggest-chars, counted in characters as the server counts them).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    var most = elt && elt.getAttribute ? parseInt(elt.getAttribute("data-suggest-chars"), 10) : 0;
+    var params = event.detail && event.detail.parameters;
+    if (!most || !params || typeof params.description !== "string") return;
+    var chars = Array.from(params.description);
+    if (chars.length > most) params.description = chars.slice(0, most).join("");
+  });
 
   // Cases nearby are asked for only once the form has a place.
   document.addEventListener("htmx:confirm", function (event) {

@@ -10,6 +10,9 @@
  *     <button type="button" class="btn" data-geolocate-button>…</button>
  *     <p class="geolocate-status" role="status"></p>
  *   </div>
+ * With data-geolocate-auto the helper asks for the position itself when the longitude
+ * input is empty and the person has allowed positions to the site, saying it is locating
+ * as a tap would; a place chosen on the map meanwhile is kept.
  *
  * A phone's first fix is often coarse (a cell tower, hundreds of metres); watching for a
  * few seconds usually brings a GPS fix of a few metres. Resolve as soon as a fix is good
@@ -92,23 +95,48 @@
     }
   }
 
+  function inputOf(selector) {
+    return selector ? document.querySelector(selector) : null;
+  }
+
+  // Whether the page may have the position without asking: the person allowed it before.
+  function allowed() {
+    if (!navigator.permissions || !navigator.permissions.query) return Promise.resolve(false);
+    return navigator.permissions
+      .query({ name: "geolocation" })
+      .then(function (status) {
+        return status.state === "granted";
+      })
+      .catch(function () {
+        return false;
+      });
+  }
+
   function bind(container) {
     if (container._whistleGeolocate) return;
     container._whistleGeolocate = true;
     var button = container.querySelector("[data-geolocate-button]");
     var status = container.querySelector(".geolocate-status");
     var words = Whistle.strings || {};
+    var lonInput = inputOf(container.getAttribute("data-lon"));
     if (!button) return;
-    button.addEventListener("click", function () {
+
+    // By itself (`data-geolocate-auto`), the fix never replaces a place chosen meanwhile.
+    function locate(byItself) {
       button.disabled = true;
       if (status) {
         status.classList.remove("is-error");
         status.textContent = words.geoLocating || "";
       }
+      container.setAttribute("data-geolocating", "");
       geolocate({
         wantAccuracy: parseFloat(container.getAttribute("data-want-accuracy")) || 30,
       })
         .then(function (fix) {
+          if (byItself && lonInput && lonInput.value) {
+            if (status) status.textContent = "";
+            return;
+          }
           setValue(container.getAttribute("data-lon"), fix.lon.toFixed(7));
           setValue(container.getAttribute("data-lat"), fix.lat.toFixed(7));
           setValue(container.getAttribute("data-accuracy"), Math.round(fix.accuracy_m));
@@ -126,9 +154,21 @@
           }
         })
         .then(function () {
+          container.removeAttribute("data-geolocating");
           button.disabled = false;
         });
+    }
+
+    button.addEventListener("click", function () {
+      locate(false);
     });
+    // A form that needs a place and has none asks the phone at once, where the person
+    // allowed the position before (a patrol's page did): no tap needed, no prompt shown.
+    if (container.hasAttribute("data-geolocate-auto") && lonInput && !lonInput.value) {
+      allowed().then(function (yes) {
+        if (yes && !lonInput.value && !button.disabled) locate(true);
+      });
+    }
   }
 
   function init(root) {

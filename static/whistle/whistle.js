@@ -121,11 +121,55 @@
     }
   })();
 
+  /* Whether a file is a JPEG, PNG or WebP picture, by its first bytes as the server reads
+     them (whistle/cases/images.py), whatever its name says. The server checks again: where
+     the browser cannot read the file, it is taken for a picture here. */
+  function isPicture(file) {
+    var head = file.slice(0, 12);
+    var read = head.arrayBuffer
+      ? head.arrayBuffer()
+      : new Promise(function (resolve, reject) {
+          var reader = new FileReader();
+          reader.onload = function () {
+            resolve(reader.result);
+          };
+          reader.onerror = reject;
+          reader.readAsArrayBuffer(head);
+        });
+    return read.then(
+      function (buffer) {
+        var b = new Uint8Array(buffer);
+        var text = function (from, to) {
+          return String.fromCharCode.apply(null, Array.prototype.slice.call(b, from, to));
+        };
+        var jpeg = b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
+        var png = b[0] === 0x89 && text(1, 4) === "PNG" && b[4] === 0x0d && b[5] === 0x0a;
+        var webp = text(0, 4) === "RIFF" && text(8, 12) === "WEBP";
+        return jpeg || png || webp;
+      },
+      function () {
+        return true;
+      }
+    );
+  }
+
+  /* The field's own note that a chosen file is no picture, in the page's language. */
+  function notPicture(field, files) {
+    var note = field.querySelector("[data-photo-error]");
+    field.classList.toggle("has-error", files.length > 0);
+    if (!note) return;
+    note.textContent = files
+      .map(function (file) {
+        return Whistle.format(Whistle.strings.photoNotPicture || "%(name)s", { name: file.name });
+      })
+      .join(" ");
+    note.hidden = files.length === 0;
+  }
+
   function onePhoto(field, input) {
     var preview = field.querySelector("[data-photo-preview]");
     var name = field.querySelector("[data-photo-name]");
-    input.addEventListener("change", function () {
-      var file = input.files && input.files[0];
+    function show(file) {
       if (name) name.textContent = file ? file.name : "";
       if (!preview || !window.URL) return;
       if (!file) {
@@ -134,10 +178,24 @@
       }
       preview.src = window.URL.createObjectURL(file);
       preview.hidden = false;
+    }
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      notPicture(field, []);
+      show(file);
+      if (!file) return;
+      isPicture(file).then(function (yes) {
+        if (yes || input.files[0] !== file) return;
+        // Not sent: the server would refuse it, after the whole form had travelled.
+        input.value = "";
+        show(null);
+        notPicture(field, [file]);
+      });
     });
     // A form sent and emptied (offline.js keeps it on the phone) shows no photo any more.
     if (input.form) {
       input.form.addEventListener("reset", function () {
+        notPicture(field, []);
         if (name) name.textContent = "";
         if (!preview) return;
         if (preview.src && window.URL && preview.src.indexOf("blob:") === 0) {
@@ -221,21 +279,33 @@
 
     input.addEventListener("change", function () {
       var picked = Array.prototype.slice.call(input.files || []);
-      var all = canSetFiles ? chosen.slice() : [];
-      picked.forEach(function (file) {
-        var known = all.some(function (kept) {
-          return same(kept, file);
+      Promise.all(picked.map(isPicture)).then(function (answers) {
+        var refused = picked.filter(function (file, index) {
+          return !answers[index];
         });
-        if (!known) all.push(file);
+        var all = canSetFiles ? chosen.slice() : [];
+        picked.forEach(function (file, index) {
+          var known = all.some(function (kept) {
+            return same(kept, file);
+          });
+          if (!known && answers[index]) all.push(file);
+        });
+        var over = all.length > most;
+        chosen = all.slice(0, most);
+        // Where a page cannot set the files, none of a choice with one that is no picture.
+        if (refused.length && !canSetFiles) {
+          input.value = "";
+          chosen = [];
+        }
+        setFiles();
+        show(over ? Whistle.format(words.photosOver, { max: most }) : "");
+        notPicture(field, refused);
       });
-      var over = all.length > most;
-      chosen = all.slice(0, most);
-      setFiles();
-      show(over ? Whistle.format(words.photosOver, { max: most }) : "");
     });
     // A form sent and emptied (offline.js keeps it on the phone) starts again with none.
     if (input.form) {
       input.form.addEventListener("reset", function () {
+        notPicture(field, []);
         chosen = [];
         window.setTimeout(function () {
           show("");

@@ -137,6 +137,17 @@ def suggest_categories(
     return found[:limit]
 
 
+def clear_best(text: str, categories: Iterable[Category]) -> CategorySuggestion | None:
+    """The category that fits the text better than every other, or None when none fits or
+    the best ties with another: words shared by many categories ("破损" of every manhole
+    cover, the road and the bins) say which kind of problem, not which category, and the
+    first of a tie by code is no better a guess than the last."""
+    found = suggest_categories(text, categories, limit=2)
+    if not found or (len(found) > 1 and found[1].score == found[0].score):
+        return None
+    return found[0]
+
+
 def possible_duplicates(case: Case, *, limit: int = 10) -> list[tuple[Case, float]]:
     """Earlier cases that may describe the same problem, nearest first, with their distance.
 

@@ -23,6 +23,10 @@ from whistle.web.forms import (
     place_action_error,
 )
 
+# How much of a description the report form sends for its suggested categories: enough for
+# the words that tell categories apart, short enough for any address.
+SUGGEST_CHARS = 500
+
 # The field an action's InvalidInput names → the form field that shows it.
 ACTION_FIELDS = {
     "description": "description",
@@ -159,6 +163,9 @@ class StaffReportForm(PickedPlace, PlaceFields):
                     "hx-target": "#category-suggestions",
                     "hx-swap": "innerHTML",
                     "hx-sync": "this:replace",
+                    # Only the start is sent (street.js): the whole text of a long
+                    # description would make the address too long for the server.
+                    "data-suggest-chars": str(SUGGEST_CHARS),
                 }
             )
 

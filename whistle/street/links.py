@@ -1,7 +1,8 @@
 """Links to pages other apps build, only when they exist.
 
-The case page (`case:detail`) belongs to the desk app. Until it registers that name, a
-reference is shown without a link rather than as a link to nowhere (the same rule as
+The case page (`case:detail`) and its photos (`case:photo`, for those who may see the case)
+belong to the desk app. Until it registers those names, a reference is shown without a link
+and a photo not at all, rather than as a link to nowhere (the same rule as
 `whistle.web.dashboards`).
 """
 
@@ -23,3 +24,11 @@ def case_url(case: Any) -> str | None:
         except NoReverseMatch:
             continue
     return None
+
+
+def case_photo_url(case: Any, pk: int) -> str | None:
+    """The URL of a case's photo, as the case page serves it; None while there is none."""
+    try:
+        return reverse("case:photo", args=[case.reference, pk])
+    except NoReverseMatch:
+        return None

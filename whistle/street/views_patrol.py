@@ -28,10 +28,10 @@ from whistle.assessment.chiefs import own_standing
 from whistle.cases.actions import escalate, possible_duplicates, report_case
 from whistle.cases.errors import ActionRefused
 from whistle.cases.locate import locate
-from whistle.cases.models import Case
+from whistle.cases.models import Attachment, Case
 from whistle.cases.permissions import may
 from whistle.cases.scoping import visible_cases
-from whistle.cases.suggest import suggest_categories
+from whistle.cases.suggest import DESCRIPTION_SCAN, clear_best, suggest_categories
 from whistle.organisation.models import Person
 from whistle.organisation.scoping import has_role
 from whistle.patrols import checklist
@@ -56,6 +56,7 @@ from whistle.street.forms import (
     show_refusal,
 )
 from whistle.street.lanes import open_problems
+from whistle.street.links import case_photo_url
 from whistle.street.photos import attach, take_photo
 from whistle.street.templatetags.street_ui import metres
 
@@ -194,7 +195,7 @@ def walk(request: HttpRequest, patrol: UUID) -> HttpResponse:
     for row in rows:
         if row["check"] is not None:
             counts[row["check"].result] += 1
-    return render(
+    response = render(
         request,
         "street/patrol.html",
         {
@@ -207,6 +208,10 @@ def walk(request: HttpRequest, patrol: UUID) -> HttpResponse:
             "Outcome": CheckResult.Outcome,
         },
     )
+    # Ticks change the page after it is drawn: come back to (the back button from an item's
+    # report form), it is asked for again, never shown as the browser's cache kept it.
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # The placeholder a patrol started without signal carries until the page reads its key.
@@ -421,7 +426,8 @@ def history(request: HttpRequest) -> HttpResponse:
 def _prefill(request: HttpRequest, categories: QuerySet[Category]) -> dict[str, Any]:
     """The report form's first values when it opens from a patrol's checklist item: the
     item's problem as the description, and the category its words suggest first (as the
-    form's suggestions read a description) when one of `categories` fits."""
+    form's suggestions read a description) when one of `categories` fits better than every
+    other (`clear_best`): a tie leaves the choice to the reporter."""
     try:
         patrol_id = UUID(request.GET.get("patrol", ""))
     except ValueError:
@@ -442,9 +448,9 @@ def _prefill(request: HttpRequest, categories: QuerySet[Category]) -> dict[str, 
             "lane": patrol.lane.name,
             "problem": item.problem,
         }
-        fitting = suggest_categories(str(item.problem), categories, limit=1)
-        if fitting:
-            initial["category"] = fitting[0].category.pk
+        fitting = clear_best(str(item.problem), categories)
+        if fitting is not None:
+            initial["category"] = fitting.category.pk
     last = patrol.points.filter(counted=True).order_by("-recorded_at").first()
     if last is not None:
         initial.update(lon=last.lon, lat=last.lat, accuracy_m=last.accuracy_m)
@@ -532,7 +538,7 @@ def report(request: HttpRequest) -> HttpResponse:
 @require_GET
 def suggest_category(request: HttpRequest) -> HttpResponse:
     """Categories that fit the description typed so far (htmx)."""
-    text = request.GET.get("description", "")[:4000]
+    text = request.GET.get("description", "")[:DESCRIPTION_SCAN]
     suggestions = suggest_categories(text, categories_for(_me(request))) if text.strip() else []
     response = render(
         request, "street/partials/suggestions.html", {"suggestions": suggestions, "text": text}
@@ -608,6 +614,17 @@ def reported(request: HttpRequest, reference: str) -> HttpResponse:
     case = _reported_case(request, reference)
     duplicates = _visible(_me(request), possible_duplicates(case, limit=5))
     mine = case.reporter_id == _me(request).pk
+    # The photos sent with the report, as the case page serves them to whoever sees it.
+    photos = [
+        url
+        for url in (
+            case_photo_url(case, pk)
+            for pk in case.attachments.filter(purpose=Attachment.Purpose.REPORT)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if url
+    ]
     return render(
         request,
         "street/reported.html",
@@ -618,6 +635,7 @@ def reported(request: HttpRequest, reference: str) -> HttpResponse:
             # the lane, the page is the problem's.
             "sent": mine and request.GET.get("sent") == "1",
             "duplicates": duplicates,
+            "photos": photos,
             "can_escalate": may(_me(request), "escalate", case),
             "patrol": open_patrol(_me(request)),
         },

@@ -181,6 +181,8 @@ def js_strings() -> dict[str, Any]:
         "photosMore": str(_("Add more photos")),
         "photosOver": str(_("At most %(max)s photos: the last ones chosen were left out.")),
         "photoRemove": str(_("Remove")),
+        # A chosen file that is no picture, said on the field at once (whistle.js).
+        "photoNotPicture": str(_("“%(name)s” is not a JPEG, PNG or WebP picture: choose a photo.")),
         "photoRemoveNamed": str(_("Remove %(name)s")),
         # A form's text put back after signing in again (static/whistle/drafts.js).
         "draftRestored": str(

@@ -268,16 +268,19 @@ def correction_list(form: forms.BaseForm | None, parts: Any = None) -> list[web_
     return web_forms.correction_list(form, parts or ())
 
 
-@register.filter
-def after_label(label: Any, separator: str) -> str:
-    """What comes between an error's label and the error: the separator, unless the label
-    ends as a question or with a colon ("What is the problem?", "发现了什么问题？"), which
-    would otherwise read "What is the problem?: …": then a space after a Latin stop and
-    nothing after a full-width one, which holds its own space."""
-    text = str(label).rstrip()
-    if text.endswith(("？", "：")):
-        return ""
-    return " " if text.endswith(("?", ":")) else separator
+@register.simple_tag
+def correction_link(item: web_forms.Correction, separator: str) -> SafeString:
+    """An error's label in the list of errors, linking to its field, and what comes between
+    it and the error. The separator (": ", "：") goes inside the link: the link is a touch
+    target at least as wide as a finger, and a short label ("照片") would otherwise stand
+    apart from its colon. A label that ends as a question or with a colon ("What is the
+    problem?", "发现了什么问题？") takes none, which would read "What is the problem?: …".
+    After the link, a space follows a Latin stop and nothing a full-width one, which holds
+    its own space."""
+    text = str(item.label).rstrip()
+    named = text if text.endswith(("？", "：", "?", ":")) else text + separator.rstrip()
+    space = "" if named.endswith(("？", "：")) else " "
+    return format_html('<a href="#{}">{}</a>{}', item.anchor, named, space)
 
 
 @register.simple_tag
