@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from whistle.cases.errors import ActionRefused, InvalidInput
 
@@ -31,6 +32,23 @@ def _too_long_text(label: Any) -> str:
 
 # Worked out when shown, in the language of that request.
 too_long = lazy(_too_long_text, str)
+
+# Django's own length messages, for a field that does not name itself in its error: its
+# Chinese catalogue says "确保该变量包含不超过 120 字符 (目前字符数 5000)" ("this variable"),
+# so they are worded in this app's catalogue as the pages count a text ("最多 120 个字，现有
+# 5000 个字。"), which Django reads before its own. Named here so that they stay there.
+LENGTH_MESSAGES = (
+    ngettext_lazy(
+        "Ensure this value has at most %(limit_value)d character (it has %(show_value)d).",
+        "Ensure this value has at most %(limit_value)d characters (it has %(show_value)d).",
+        "limit_value",
+    ),
+    ngettext_lazy(
+        "Ensure this value has at least %(limit_value)d character (it has %(show_value)d).",
+        "Ensure this value has at least %(limit_value)d characters (it has %(show_value)d).",
+        "limit_value",
+    ),
+)
 
 # The code of a form's error that is a refusal by the rules (an action refused in the
 # state the case or the record is in), not an entry to correct: the form's errors show it
