@@ -649,7 +649,7 @@ def test_a_refusal_for_a_case_that_left_the_queue_names_it_in_english(client, wh
         f'“Reject the report” was not done on case <a class="mono" href="/cases/{gone.reference}/">'
         f"{gone.reference}</a>." in top
     )
-    assert "You cannot reject this case: the case is filed." in top
+    assert "You cannot reject this case: the case has the status “Filed”." in top
     assert "the case is no longer on this page and is now “filed”" in top
     assert f'<a class="btn" href="/cases/{gone.reference}/">Open case {gone.reference}</a>' in top
     assert Case.objects.get(pk=gone.pk).status == Case.Status.FILED

@@ -296,7 +296,7 @@ def test_a_case_not_yet_closed_cannot_be_rated(whistle_city, stage):
     assert status == stage
     with translation.override("zh-hans"):
         label = str(Status(status).label)
-        assert str(refused.value) == f"案件结案后才能评价，当前状态为：{label}。"
+        assert str(refused.value) == f"案件结案后才能评价，当前状态为“{label}”。"
     assert Event.objects.filter(case=case, kind=EventKind.RESIDENT_RATED).count() == 0
 
 

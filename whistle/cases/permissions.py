@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.functional import Promise
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.errors import ActionRefused, PermissionRefused, StateRefused
@@ -293,19 +294,19 @@ def require_impartial(
 def require_case_status(case: Case, allowed: Iterable[str], action: str | Promise) -> None:
     if case.status not in allowed:
         raise StateRefused(
-            _("You cannot %(action)s: the case is %(status)s."),
+            _("You cannot %(action)s: the case has the status “%(status)s”."),
             action=action,
-            status=Case.Status(case.status).label,
+            status=capfirst(Case.Status(case.status).label),
         )
 
 
 def require_summons_status(summons: Summons, allowed: Iterable[str], action: str | Promise) -> None:
     if summons.status not in allowed:
         raise StateRefused(
-            _("You cannot %(action)s: the summons of %(department)s is %(status)s."),
+            _("You cannot %(action)s: the summons of %(department)s has the status “%(status)s”."),
             action=action,
             department=summons.department.name,
-            status=Summons.Status(summons.status).label,
+            status=capfirst(Summons.Status(summons.status).label),
         )
 
 

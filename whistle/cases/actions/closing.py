@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Prefetch, prefetch_related_objects
 from django.utils.functional import Promise
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases import rating_keys
@@ -743,8 +744,8 @@ def record_resident_rating(
             )
         if case.status not in (Status.CLOSED, Status.EVALUATED):
             raise ActionRefused(
-                _("The case can be rated once it is closed; it is %(status)s now."),
-                status=Status(case.status).label,
+                _("The case can be rated once it is closed; its status is “%(status)s” now."),
+                status=capfirst(Status(case.status).label),
             )
         if case.resident_rated_at is not None:
             raise ActionRefused(_("This case has already been rated: a case is rated once."))

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases import rating_keys
@@ -660,9 +661,9 @@ def merge_case(
         if target.status in (Status.REJECTED, Status.MERGED):
             raise InvalidInput(
                 "into",
-                _("Case %(target)s is %(status)s and cannot take duplicates."),
+                _("Case %(target)s has the status “%(status)s” and cannot take duplicates."),
                 target=target.reference,
-                status=Status(target.status).label,
+                status=capfirst(Status(target.status).label),
             )
         if target.township_id != case.township_id:
             raise InvalidInput(

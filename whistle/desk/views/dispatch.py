@@ -22,6 +22,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -565,8 +566,8 @@ def whistle(request: HttpRequest, reference: str) -> HttpResponse:
     if not op.allowed(request.user, case):
         messages.error(
             request,
-            _("The whistle cannot be blown on this case now: it is %(status)s.")
-            % {"status": case.get_status_display()},
+            _("The whistle cannot be blown on this case now: its status is “%(status)s”.")
+            % {"status": capfirst(case.get_status_display())},
         )
         return HttpResponseRedirect(case_url(case))
     choices = Choices(visible_cases=visible_cases(request.user))
