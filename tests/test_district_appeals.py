@@ -443,3 +443,36 @@ def test_the_records_page_reads_who_may_rule_in_a_fixed_number_of_queries(client
     # A second stuck appeal reads nothing more (the first page also read c7's photos for
     # its appeal form, which the second no longer shows).
     assert len(two.captured_queries) <= len(one.captured_queries)
+
+
+def test_the_departments_record_shows_the_rulings_time_beside_the_verdict(client, appealed):
+    m = appealed
+    with time_machine.travel(bj(21, 9, 30), tick=False):
+        rule_on_appeal(m.chiefs_office, Appeal.objects.get(), False, "无到场记录")
+    client.force_login(m.urban_officer)
+    html = html_of(client.get(DEPARTMENT, {"period": "2026-07"}))
+    card = html[html.index(f'id="record-{m.summonses["c3_urban"].uuid.hex}"') :]
+    start = card.index('class="appeal-line"')
+    line = card[start : card.index("</p>", start)]
+    assert ">驳回</span>" in line
+    ruled = line.index("裁定于 <time")
+    assert "07-21 09:30</time>" in line[ruled:]
+    filed = line.index("申诉提交于 <time")
+    assert ruled < filed and "07-20 10:00</time>" in line[filed:]
+    assert "无到场记录" in line
+
+
+def test_the_district_assessor_reads_who_rules_on_the_appeals_waiting(client, appealed):
+    m = appealed
+    client.force_login(m.district_assessor)
+    html = html_of(client.get("/assessment/", {"period": "2026-07"}))
+    view = html[html.index('id="district-view"') :]
+    assert "<dt>待裁定申诉</dt><dd>1</dd>" in view
+    assert "部门的申诉由区街巷长办公室在其申诉页面裁定" in view
+    assert APPEALS not in view
+    assert client.get(APPEALS).status_code == 403
+    # The office that rules goes to its appeals from the count.
+    client.force_login(m.chiefs_office)
+    view = html_of(client.get("/assessment/", {"period": "2026-07"}))
+    assert f'<dd><a href="{APPEALS}">1</a></dd>' in view
+    assert "部门的申诉由区街巷长办公室在其申诉页面裁定" not in view

@@ -407,3 +407,17 @@ def test_the_home_page_runs_a_fixed_number_of_queries_with_forty_summonses_to_ra
     with django_assert_max_num_queries(23):
         html = html_of(client.get(HOME))
     assert html.count('class="card rate-card"') == 44
+
+
+def test_the_township_reads_that_the_records_one_by_one_are_the_districts_and_the_departments(
+    client, scored
+):
+    m = scored
+    client.force_login(m.longtan_assessor)
+    html = html_of(client.get(HOME, {"period": "2026-07"}))
+    view = html[html.index('id="township-view"') :]
+    assert "东城区城管执法局" in view
+    assert "每次召集的考核记录及其评分明细由区考核员和部门本身查看，街乡不能打开" in view
+    # The drill-down is not the township's: no link to it, and it is refused.
+    assert "/district/rankings/" not in view
+    assert client.get("/district/rankings/2026-07/dc-cgw/").status_code == 403

@@ -214,6 +214,8 @@ def home_context(
                 "pending_appeals": Appeal.objects.filter(
                     status=Appeal.Status.PENDING, department__district=district
                 ).count(),
+                # The district chiefs' office rules; others read the count and who rules.
+                "rules_appeals": district.pk in reader.ruling_district_ids(),
                 "district_indicators": indicators(district, period.key),
             }
         )
