@@ -22,7 +22,7 @@ from tests.fixtures_cases import (
 from whistle.assessment.engine import check_all, update_scores
 from whistle.assessment.indicators import indicators
 from whistle.assessment.models import Came, SummonsAssessment
-from whistle.cases import actions
+from whistle.cases import actions, proof
 from whistle.cases.deadlines import sweep
 from whistle.cases.models import Event, Summons
 from whistle.cases.trail import EventKind, record
@@ -206,7 +206,7 @@ def test_a_check_in_250_m_away_with_an_accuracy_of_5000_m_is_not_accepted_clean(
             **device_fix(point_at(250), minutes(6), accuracy_m=5000),
             now=minutes(6),
         )
-    assert "only accurate to ± 5000.0 m" in str(refused.value)
+    assert "only accurate to ± 5000 m" in str(refused.value)
     assert last_event(police).data["reasons"] == ["imprecise"]
 
 
@@ -299,6 +299,47 @@ def test_positions_implying_more_than_the_speed_limit_are_flagged_across_cases(w
     )
     assert urban_b.check_in_flag == Flag.NONE
     assert last_event(urban_b).data["speed_kmh"] == 120.0
+
+
+def test_a_check_in_flagged_too_fast_says_when_and_how_far_the_earlier_position_was(
+    whistle_city,
+):
+    city = whistle_city
+    meeting = point_at(1000)
+    _a, _urban_a, police_a = summoned(city)
+    _b, _urban_b, police_b = summoned(city, meeting_lon=meeting[0], meeting_lat=meeting[1])
+    at = minutes(5)
+    actions.check_in(city.police_officer, police_a, **device_fix(ON_THE_LANE, at), now=at)
+    then = at + timedelta(seconds=20)
+    police_b = actions.check_in(
+        city.police_officer, police_b, **device_fix(meeting, then), now=then
+    )
+    assert last_event(police_b).data["previous_kind"] == EventKind.CHECK_IN_ACCEPTED
+    assert str(proof.flag_reasons(police_b)) == (
+        "too fast from the officer's previous position, recorded at 03-10 10:05:00, 1000 m away"
+    )
+    with translation.override("zh-hans"):
+        assert str(proof.flag_reasons(police_b)) == (
+            "与该人员上一位置相比移动过快：上一位置记录于 03-10 10:05:00，相距 1000 米"
+        )
+
+
+def test_a_too_fast_check_in_recorded_without_its_comparison_still_reads(whistle_city):
+    earlier = NOW.astimezone(UTC).isoformat()
+    # Recorded before the trail kept which event the earlier position came from.
+    assert str(
+        proof.ReasonList(
+            ["typed", "too_fast"], {"previous_at": earlier, "previous_distance_m": 4.2}
+        )
+    ) == (
+        "the position was typed in, not taken from the device; too fast from the officer's "
+        "previous position, recorded at 03-10 10:00:00, 5 m away"
+    )
+    # Nothing kept of the earlier position: the reason alone.
+    assert str(proof.ReasonList(["too_fast"], {})) == (
+        "too fast from the officer's previous position"
+    )
+    assert proof.compared_with({"previous_at": "yesterday", "previous_distance_m": 4.2}) is None
 
 
 def test_the_accuracy_of_both_positions_is_granted_before_judging_the_speed(whistle_city):

@@ -10,6 +10,7 @@ from datetime import UTC, timedelta
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from tests.fixtures_assessment import scheme_one_third
 from tests.fixtures_cases import (
@@ -24,6 +25,7 @@ from whistle.assessment.engine import update_scores
 from whistle.cases import actions
 from whistle.cases.models import Event, Summons
 from whistle.cases.trail import EventKind
+from whistle.notifications import texts
 from whistle.notifications.models import Notification
 from whistle.organisation import geo
 
@@ -313,3 +315,51 @@ def test_the_map_shows_a_ruled_check_in_as_the_township_ruled(
     assert "存疑的报到" not in legend
     assert f"街乡已确认的报到：{city.urban.name}" in legend
     assert f"街乡不予认可的报到：{city.police.name}" in legend
+
+
+def test_a_check_in_flagged_too_fast_after_a_refused_attempt_says_it_was_compared_with_it(
+    client, whistle_city, acknowledged, _clock
+):
+    case, urban = acknowledged
+    client.force_login(whistle_city.urban_officer)
+    # 3,780.8 m away: refused, and kept in the trail.
+    far = post_op(
+        client, case_url(case), "check_in", urban, follow=True, **phone_fields(point_at(3780.8))
+    )
+    refused = Event.objects.get(summons=urban, kind=EventKind.CHECK_IN_REFUSED)
+    # The refusal writes the distance in whole metres, rounded up, as the page's preview does.
+    assert refused.data["distance_m"] == 3780.8
+    assert "报到未被接受：您距离案件位置 3781 米" in html_of(far)
+    # A minute later, 20 m from the case: 3.8 km in a minute is too fast.
+    _clock.move_to(NOW + timedelta(minutes=1))
+    near = post_op(
+        client,
+        case_url(case),
+        "check_in",
+        urban,
+        follow=True,
+        **phone_fields(point_at(20), at=NOW + timedelta(minutes=1)),
+    )
+    said = (
+        "与该人员上一位置相比移动过快：上一位置是其 03-10 10:00:00 被拒绝的报到尝试，相距 3761 米"
+    )
+    assert f"您的报到已记录，但存疑（{said}）" in html_of(near)
+    flagged = Event.objects.get(summons=urban, kind=EventKind.CHECK_IN_FLAGGED)
+    assert flagged.data["previous_kind"] == EventKind.CHECK_IN_REFUSED
+    assert flagged.data["previous_at"] == refused.at.astimezone(UTC).isoformat()
+    assert flagged.data["previous_distance_m"] == 3760.8
+
+    # The dispatchers read the same on the case page, the board and in their inbox.
+    client.force_login(whistle_city.dispatcher)
+    assert f"存疑原因：{said}" in html_of(client.get(case_url(case)))
+    assert said in html_of(client.get("/dispatch/board/"))
+    told = Notification.objects.get(
+        kind=EventKind.CHECK_IN_FLAGGED, recipient=whistle_city.dispatcher, channel="inbox"
+    )
+    assert said in told.body
+    with translation.override("en"):
+        body = texts.body_of(told.payload, told.body)
+    assert (
+        "too fast from the officer's previous position: their refused check-in attempt at "
+        "03-10 10:00:00, 3761 m away"
+    ) in body, body

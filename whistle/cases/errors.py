@@ -78,7 +78,8 @@ class CheckInRefused(RecordedRefusal):
 
     @property
     def distance_m(self) -> float:
-        return float(self.params["distance"])
+        """The distance as measured; the message writes it in whole metres."""
+        return float(self.params["distance_m"])
 
 
 class CheckOutRefused(RecordedRefusal):

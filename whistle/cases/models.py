@@ -580,13 +580,6 @@ class Summons(models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
-    @property
-    def check_in_flag_reason_labels(self) -> list[str]:
-        return [
-            str(CheckInReason(code).label) if code in CheckInReason.values else str(code)
-            for code in self.check_in_flag_reasons or []
-        ]
-
 
 class SupervisionNotice(models.Model):
     """A formal demand (督办) to a department to act on a case by a date."""

@@ -32,17 +32,20 @@ counts as an arrival only once the township confirms it (`rule_on_check_in`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.models import CheckInReason as Reason
 from whistle.cases.models import Event, Summons
 from whistle.cases.trail import EventKind
-from whistle.notifications.texts import TextList
+from whistle.notifications.texts import Filled, TextList
 from whistle.organisation import geo
 from whistle.organisation.models import Person
 from whistle.policies.models import CheckInRule, DistrictPolicy
@@ -101,6 +104,8 @@ class Previous:
     at: datetime
     distance_m: float
     speed_kmh: float
+    # The trail event that recorded it (a check-in refused, accepted or flagged, a check-out).
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -215,7 +220,7 @@ def previous_position(
             at__lte=now,
         )
         .order_by("-at", "-id")
-        .values("at", "lon", "lat", "data")[:_RECENT]
+        .values("at", "kind", "lon", "lat", "data")[:_RECENT]
     )
     for event in recent:
         data: dict[str, Any] = event["data"] or {}
@@ -233,6 +238,7 @@ def previous_position(
             at=event["at"],
             distance_m=round(distance, 1),
             speed_kmh=implied_speed_kmh(distance, granted, seconds),
+            kind=event["kind"],
         )
     return None
 
@@ -257,12 +263,75 @@ def device_used_elsewhere(
     )
 
 
+def compared_with(data: dict[str, Any]) -> Filled | None:
+    """ "Too fast" with the position it was compared with, from a check-in event's data: when,
+    how far, and whether it was the officer's own refused check-in attempt (an attempt counts,
+    so that a far position cannot be followed at once by a near one unnoticed). None for an
+    event that kept no previous position."""
+    at = data.get("previous_at")
+    moment = parse_datetime(at) if isinstance(at, str) else None
+    distance = data.get("previous_distance_m")
+    if moment is None or not isinstance(distance, int | float):
+        return None
+    figures = {
+        "at": formats.date_format(timezone.localtime(moment), "m-d H:i:s"),
+        "distance": geo.shown_metres(distance),
+    }
+    if data.get("previous_kind") == EventKind.CHECK_IN_REFUSED:
+        return Filled(
+            _(
+                "too fast from the officer's previous position: their refused check-in "
+                "attempt at %(at)s, %(distance)s m away"
+            ),
+            **figures,
+        )
+    return Filled(
+        _("too fast from the officer's previous position, recorded at %(at)s, %(distance)s m away"),
+        **figures,
+    )
+
+
 class ReasonList(TextList):
     """Reason codes as words joined in the language active when shown (notifications are
-    written in the deployment's language; the inbox shows them in the reader's)."""
+    written in the deployment's language; the inbox shows them in the reader's). With the
+    check-in event's data, "too fast" says what the position was compared with."""
 
-    def __init__(self, codes: list[str]) -> None:
+    def __init__(self, codes: list[str], data: dict[str, Any] | None = None) -> None:
         self.codes = codes
+        compared = compared_with(data) if data and Reason.TOO_FAST in codes else None
         super().__init__(
-            (Reason(code).label if code in Reason.values else code for code in codes), _("; ")
+            (
+                compared
+                if code == Reason.TOO_FAST and compared is not None
+                else Reason(code).label
+                if code in Reason.values
+                else code
+                for code in codes
+            ),
+            _("; "),
         )
+
+
+def flag_reasons(summons: Summons, events: Iterable[Event] | None = None) -> ReasonList:
+    """Why the summons' check-in was flagged, as the township and the officer read it: "too
+    fast" from the flagged check-in's event, which keeps the position it was compared with
+    (read from `events`, the case's trail, when the page holds it already)."""
+    codes = [str(code) for code in summons.check_in_flag_reasons or []]
+    data: dict[str, Any] = {}
+    if Reason.TOO_FAST in codes:
+        if events is not None:
+            flagged = [
+                e.data
+                for e in events
+                if e.summons_id == summons.pk and e.kind == EventKind.CHECK_IN_FLAGGED
+            ]
+            data = (flagged[-1] if flagged else None) or {}
+        else:
+            kept = (
+                Event.objects.filter(summons=summons, kind=EventKind.CHECK_IN_FLAGGED)
+                .order_by("-seq")
+                .values_list("data", flat=True)
+                .first()
+            )
+            data = kept or {}
+    return ReasonList(codes, data)

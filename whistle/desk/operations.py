@@ -23,7 +23,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases import actions
+from whistle.cases import actions, proof
 from whistle.cases.errors import (
     ActionRefused,
     InvalidInput,
@@ -109,7 +109,7 @@ def _flagged_check_in(summons: Summons) -> str | None:
     return gettext(
         "Your check-in is recorded but flagged (%(reasons)s): the township must confirm it, "
         "and until then it does not count as your arrival."
-    ) % {"reasons": gettext("; ").join(summons.check_in_flag_reason_labels)}
+    ) % {"reasons": proof.flag_reasons(summons)}
 
 
 def _summon_more(person: Any, case: Case, **kwargs: Any) -> Any:

@@ -799,6 +799,7 @@ _PROOF_KEYS = {
     "device_id",
     "previous_at",
     "previous_distance_m",
+    "previous_kind",
     "speed_kmh",
     "speed_limit_kmh",
     "check_in_seq",
@@ -832,6 +833,8 @@ def _proof_lines(data: dict[str, Any]) -> list[Line]:
             "distance": _metres(data.get("previous_distance_m")),
             "at": _precise_time(data.get("previous_at")),
         }
+        if data.get("previous_kind") == EventKind.CHECK_IN_REFUSED:
+            speed = _("%(travel)s, a refused check-in attempt") % {"travel": speed}
         if data.get("speed_limit_kmh") is not None:
             speed = _("%(speed)s (at most %(limit)s km/h)") % {
                 "speed": speed,

@@ -9,7 +9,8 @@ level, a role) is kept as its message id and translated too; a name the district
 Chinese and in English (`Named`: a problem category) is kept as both and shown in the
 reader's; a length of time (`Duration`) is kept as its minutes and said in the reader's
 words; anything else (a name, a reference, a time) is kept as written, a list of such texts
-(`TextList`) as its ids and its joiner, and typed text a sentence ends with
+(`TextList`) as its ids and its joiner (an item with values of its own, `Filled`, as its id
+and its values), and typed text a sentence ends with
 (`Sentence`) as written, its full stop added in the reader's language when it has none. A row
 without them (written before, or by a caller with free text) shows its stored text.
 """
@@ -40,12 +41,41 @@ def msgid(text: str | Promise) -> str | None:
         return str(text)
 
 
+class Filled:
+    """One of the product's texts with values of its own (plain text: a time, a figure), as an
+    item of a `TextList`: shown filled in the language active when it is shown, and kept by
+    `kept` as its message id and the values."""
+
+    def __init__(self, text: str | Promise, **params: Any) -> None:
+        self.text = text
+        self.params = {name: str(value) for name, value in params.items()}
+
+    def __str__(self) -> str:
+        return str(self.text) % self.params
+
+    def kept(self) -> dict[str, Any]:
+        return {"msgid": msgid(self.text) or str(self.text), "params": self.params}
+
+
+def _filled(item: Any) -> str | None:
+    """A kept list item in the language active: a message id, or one with its values."""
+    if not isinstance(item, dict):
+        return gettext(str(item))
+    text, params = item.get("msgid"), item.get("params")
+    if not isinstance(text, str) or not isinstance(params, dict):
+        return None
+    try:
+        return gettext(text) % {str(k): str(v) for k, v in params.items()}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 class TextList:
     """Several of the product's texts joined by another (`joiner`, "; "), as a message's value:
     shown joined in the language active when it is shown, and kept by `kept` as the message
     ids, so that the inbox shows the list in the reader's language too."""
 
-    def __init__(self, items: Iterable[str | Promise], joiner: str | Promise) -> None:
+    def __init__(self, items: Iterable[str | Promise | Filled], joiner: str | Promise) -> None:
         self.items = list(items)
         self.joiner = joiner
 
@@ -54,7 +84,10 @@ class TextList:
 
     def kept(self) -> dict[str, Any]:
         return {
-            "msgids": [msgid(item) or str(item) for item in self.items],
+            "msgids": [
+                item.kept() if isinstance(item, Filled) else msgid(item) or str(item)
+                for item in self.items
+            ],
             "joiner": msgid(self.joiner) or str(self.joiner),
         }
 
@@ -175,7 +208,10 @@ def _values(params: Any) -> dict[str, str] | None:
             items, joiner = value.get("msgids"), value.get("joiner")
             if not isinstance(items, list) or not isinstance(joiner, str):
                 return None
-            values[str(name)] = gettext(joiner).join(gettext(str(item)) for item in items)
+            shown = [_filled(item) for item in items]
+            if None in shown:
+                return None
+            values[str(name)] = gettext(joiner).join(str(item) for item in shown)
         elif isinstance(value, dict):
             inner = value.get("msgid")
             if not isinstance(inner, str):

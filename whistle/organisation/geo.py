@@ -115,6 +115,13 @@ def distance_m(a: Position, b: Position) -> float:
     return float(dist)
 
 
+def shown_metres(metres: float) -> int:
+    """A distance or an accuracy as a message writes it: in whole metres, rounded up, so that
+    a position beyond a radius of whole metres never reads as on it. The check-in page's
+    preview (`static/desk/checkin.js`) measures and writes it the same way."""
+    return math.ceil(metres)
+
+
 def bounding_box(positions: Iterable[Position]) -> tuple[float, float, float, float]:
     """(min_lon, min_lat, max_lon, max_lat)."""
     lons, lats = zip(*positions, strict=True)

@@ -165,10 +165,13 @@ def _refusal(
     """The refusal in words: why, with the figures the officer can act on."""
     target = _("the meeting point") if target_kind == "meeting_point" else _("the case's position")
     figures: dict[str, Any] = {
-        "distance": measured.distance_m,
+        "distance_m": measured.distance_m,
+        "distance": geo.shown_metres(measured.distance_m),
         "radius": measured.radius_m,
         "target": target,
-        "accuracy": measured.accuracy_m,
+        "accuracy": (
+            geo.shown_metres(measured.accuracy_m) if measured.accuracy_m is not None else None
+        ),
         "skew": abs(measured.skew_s) if measured.skew_s is not None else None,
         "max_skew": policy.checkin_max_skew_s,
     }
@@ -279,6 +282,8 @@ def check_in(
             "target": target_kind,
             "previous_at": iso(previous.at) if previous is not None else None,
             "previous_distance_m": previous.distance_m if previous is not None else None,
+            # Which event recorded it: a refused attempt counts too.
+            "previous_kind": previous.kind if previous is not None else None,
             "speed_kmh": previous.speed_kmh if previous is not None else None,
             "speed_limit_kmh": policy.checkin_speed_limit_kmh,
             "verdict": judgement.verdict,
@@ -342,7 +347,7 @@ def check_in(
                         "then it does not count as the arrival."
                     ),
                     department=summons.department.name,
-                    reasons=proof.ReasonList(judgement.reasons),
+                    reasons=proof.ReasonList(judgement.reasons, place),
                 )
             else:
                 if timeliness["on_time"]:

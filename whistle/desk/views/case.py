@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from whistle.cases import proof
 from whistle.cases.actions import resident_may_rate
 from whistle.cases.callers import resident_actors, shown_actor, shown_caller
 from whistle.cases.hotline import order_of
@@ -199,6 +200,8 @@ def case_context(
             # Said to the department's own people only: it speaks to them.
             "next_step": next_step(s) if s.department_id in mine else "",
             "deliveries": deliveries.get(alerts.get(s.pk, ""), []),
+            # Why its check-in was flagged, read from the trail the page holds.
+            "flag_reasons": proof.flag_reasons(s, events),
         }
         for s in summonses
     ]

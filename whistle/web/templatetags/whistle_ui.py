@@ -20,7 +20,8 @@ from django.utils.html import format_html, json_script
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from whistle.cases.models import Case
+from whistle.cases import proof
+from whistle.cases.models import Case, Summons
 from whistle.web import basemap, chrome
 from whistle.web import forms as web_forms
 from whistle.web.badges import tone_of
@@ -318,3 +319,10 @@ def field_widget(bound_field: Any, autocomplete: str = "", labelled_by: str = ""
     if labelled_by:
         attrs["aria-labelledby"] = labelled_by
     return bound_field.as_widget(widget=widget, attrs=attrs)
+
+
+@register.filter
+def flag_reasons(summons: Summons) -> str:
+    """Why a summons' check-in was flagged, in the reader's words; "too fast" says which
+    earlier position it was compared with (`whistle.cases.proof.flag_reasons`)."""
+    return str(proof.flag_reasons(summons))
