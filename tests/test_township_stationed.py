@@ -151,6 +151,39 @@ def test_the_roster_form_offers_each_departments_people_under_its_name(centre, c
     assert not Stationing.objects.exists()
 
 
+def test_a_stationing_is_entered_at_most_a_year_back(centre, client):
+    c = centre
+    url = f"/township/stationed/?township={c.city.longtan.code}"
+    client.force_login(c.longtan_chief)
+    with time_machine.travel(bj(31, 10, month=8), tick=False):
+        refused = client.post(
+            url,
+            {
+                "membership": c.police_in_longtan.pk,
+                "person": c.officer_ma.pk,
+                "started_on": "1999-01-01",
+            },
+        )
+        assert refused.status_code == 400
+        assert "派驻起始日最多只能追溯一年：须为 2025-08-31 或之后。" in refused.content.decode()
+        assert not Stationing.objects.exists()
+        with pytest.raises(InvalidTownshipInput) as too_old:
+            act.station_person(
+                c.longtan_chief, c.police_in_longtan, c.officer_ma, started_on=date(2025, 8, 30)
+            )
+        assert too_old.value.field == "started_on"
+        with translation.override("en"):
+            assert "2025-08-31 or later" in str(too_old.value)
+        ma = act.station_person(
+            c.longtan_chief, c.police_in_longtan, c.officer_ma, started_on=date(2025, 8, 31)
+        )
+    # A correction of the first day is held to the same bound.
+    with time_machine.travel(bj(2, 9), tick=False), pytest.raises(InvalidTownshipInput):
+        act.change_stationing(c.longtan_chief, ma, post="", started_on=date(1999, 1, 1))
+    ma.refresh_from_db()
+    assert ma.started_on == date(2025, 8, 31)
+
+
 # Attendance -------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ appends its `TownshipLogEntry` and queues its messages. A refusal raises `Townsh
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
@@ -55,6 +55,8 @@ REASON_MAX = 2000
 LEAVE_DAYS_MAX = 60
 STATIONED_ROLES = (CentreMembership.Role.STATIONED, CentreMembership.Role.CORE)
 SELF_ROLE = "stationed"
+# How far back a stationing's first day may be entered.
+STARTED_BACK_MAX = timedelta(days=365)
 
 LEAVE_KIND = NotificationKind("township.leave", _("a stationed person asks for leave"))
 LEAVE_DECIDED_KIND = NotificationKind("township.leave_decided", _("your leave was decided"))
@@ -86,6 +88,24 @@ def _lock(stationing: Stationing) -> Stationing:
         .select_related("membership__township", "membership__department", "person")
         .get(pk=stationing.pk)
     )
+
+
+def _clean_started_on(started_on: date, now: datetime) -> date:
+    """A stationing's first day: a date at most a year back (`STARTED_BACK_MAX`), since the
+    roster and its attendance are kept from the day; an earlier one is a typing mistake."""
+    if isinstance(started_on, datetime) or not isinstance(started_on, date):
+        raise InvalidTownshipInput("started_on", _("Give the first day as a date."))
+    earliest = _today(now) - STARTED_BACK_MAX
+    if started_on < earliest:
+        raise InvalidTownshipInput(
+            "started_on",
+            _(
+                "A stationing is entered at most a year back: the first day must be "
+                "%(day)s or later."
+            ),
+            day=earliest.isoformat(),
+        )
+    return started_on
 
 
 def _snapshot(stationing: Stationing) -> dict[str, Any]:
@@ -134,6 +154,7 @@ def station_person(
             person=person.name or person.username,
             department=membership.department.name,
         )
+    started_on = _clean_started_on(started_on, now)
     if (
         Stationing.objects.filter(person=person)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=started_on))
@@ -189,6 +210,7 @@ def change_stationing(
         raise TownshipRefused(_("This stationing has ended; station the person again instead."))
     post = _text("post", post, limit=POST_MAX, required=False)
     if started_on != stationing.started_on:
+        started_on = _clean_started_on(started_on, now)
         earliest = stationing.attendance.order_by("day").values_list("day", flat=True).first()
         if earliest is not None and started_on > earliest:
             raise InvalidTownshipInput(
