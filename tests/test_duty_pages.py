@@ -31,6 +31,7 @@ from tests.fixtures_duty import (  # noqa: F401  (fixtures)
     signed_in,
 )
 from whistle.duty import actions as duty_actions
+from whistle.duty.errors import DutyRefused, InvalidDutyInput
 from whistle.duty.models import DutyChange, RosterLogEntry, Rotation
 from whistle.organisation.models import Role
 
@@ -239,12 +240,12 @@ def test_the_coming_days_follow_the_working_calendar_with_its_holidays_and_moved
     days = page[page.index("days-title") :]
     national_day = days[days.index("10-01") : days.index("10-02")]
     assert "休息日" in national_day and "法定节假日" in national_day and "国庆节" in national_day
-    # The rest-day rotation's 24-hour duty from 09:00.
-    assert "09:00–09:00" in national_day
+    # The rest-day rotation's 24-hour duty from 09:00 ends the next day, and says so.
+    assert "09:00–次日09:00" in national_day and "09:00–09:00" not in national_day
     moved = days[days.index("10-10") : days.index("10-11")]
     assert "工作日" in moved and "调休上班" in moved
     # The working-day shifts, the night running until the rest day's own handover.
-    assert "08:00–20:00" in moved and "20:00–09:00" in moved
+    assert "08:00–20:00" in moved and "20:00–次日09:00" in moved
 
 
 def test_a_head_sets_a_cover_and_the_page_says_who_approved_it(centre):
@@ -362,16 +363,16 @@ def post_file(client, roster, name: str, content: bytes):
     return client.post(roster_url(roster), {"op": "import", "file": upload})
 
 
-def test_the_csv_export_lists_each_turn_and_imports_back_unchanged(centre):
+def test_the_csv_export_speaks_the_readers_language_and_imports_back_unchanged(centre):
     duty = centre.duty
     client = signed_in(duty.city.department_head)
     content = export(client, duty.roster, "csv")
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
-    assert rows[0][:6] == ["days", "handovers", "turn", "starts_on", "position", "person"]
+    assert rows[0][:6] == ["适用日", "交班时间", "轮换方式", "起始日", "顺序", "值班人账号"]
     assert (rows[1][:8]) == [
-        "rest_days",
+        "休息日（周末和法定节假日）",
         "09:00",
-        "day",
+        "每日轮换",
         "2026-05-01",
         "1",
         "sun-officer",
@@ -392,7 +393,39 @@ def test_the_csv_export_lists_each_turn_and_imports_back_unchanged(centre):
     assert RosterLogEntry.objects.count() == logged
 
 
-def test_the_xlsx_export_opens_in_a_spreadsheet_and_imports_back(centre):
+def test_an_english_export_imports_back_for_a_chinese_reader_and_the_keys_still_read(centre):
+    duty = centre.duty
+    client = signed_in(duty.city.department_head)
+    client.cookies["django_language"] = "en"
+    content = export(client, duty.roster, "csv")
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert rows[0][:6] == [
+        "Days",
+        "Handover times",
+        "The turn passes on",
+        "Starts on",
+        "Order",
+        "On duty (username)",
+    ]
+    assert rows[3][:3] == ["working days", "08:00,20:00", "each shift"]
+    logged = RosterLogEntry.objects.count()
+    del client.cookies["django_language"]
+    assert post_file(client, duty.roster, "roster.csv", content).status_code == 302
+    assert RosterLogEntry.objects.count() == logged
+    # The keys of the earlier files are read as before.
+    keyed = (
+        "days,handovers,turn,starts_on,position,person,backup\n"
+        'working_days,"08:00,20:00",shift,2026-05-11,1,wang-officer,\n'
+        'working_days,"08:00,20:00",shift,2026-05-11,2,zhao-officer,\n'
+        'working_days,"08:00,20:00",shift,2026-05-11,3,qian-officer,\n'
+        "rest_days,09:00,day,2026-05-01,1,sun-officer,zhou-officer\n"
+        "rest_days,09:00,day,2026-05-01,2,zhou-officer,\n"
+    )
+    assert post_file(client, duty.roster, "roster.csv", keyed.encode()).status_code == 302
+    assert RosterLogEntry.objects.count() == logged
+
+
+def test_the_xlsx_export_keeps_dates_and_numbers_as_values_and_imports_back(centre):
     from openpyxl import load_workbook
 
     duty = centre.duty
@@ -400,8 +433,54 @@ def test_the_xlsx_export_opens_in_a_spreadsheet_and_imports_back(centre):
     content = export(client, duty.roster, "xlsx")
     sheet = load_workbook(io.BytesIO(content)).active
     values = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert values[0][0] == "days" and [r[5] for r in values[1:]][2] == "wang-officer"
+    assert values[0][0] == "适用日" and [r[5] for r in values[1:]][2] == "wang-officer"
+    assert values[1][0] == "休息日（周末和法定节假日）"
+    assert values[1][3].date() == date(2026, 5, 1) and values[1][4] == 1
+    logged = RosterLogEntry.objects.count()
     assert post_file(client, duty.roster, "roster.xlsx", content).status_code == 302
+    assert RosterLogEntry.objects.count() == logged
+
+
+def test_the_coming_shifts_export_names_who_is_on_duty_with_the_covers_laid_over(centre):
+    from openpyxl import load_workbook
+
+    duty = centre.duty
+    head = duty.city.department_head
+    duty_actions.cover_shift(
+        head,
+        duty.roster,
+        starts_at=bj(2026, 5, 12, 16),
+        ends_at=bj(2026, 5, 12, 20),
+        person=duty.zhao,
+    )
+    client = signed_in(head)
+    response = client.get(f"{roster_url(duty.roster)}shifts.csv")
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == [
+        "值班日",
+        "开始",
+        "结束",
+        "值班人账号",
+        "值班人姓名",
+        "备班账号",
+        "备班姓名",
+        "换班或代班",
+    ]
+    assert (rows[2][:5]) == [
+        "2026-05-12",
+        "2026-05-12 16:00",
+        "2026-05-12 20:00",
+        "zhao-officer",
+        "赵强",
+    ]
+    assert rows[2][-1] == "代班"
+    # 14 days as on the page, from today.
+    assert rows[1][0] == "2026-05-12" and rows[-1][0] == "2026-05-25"
+    client.cookies["django_language"] = "en"
+    sheet = load_workbook(io.BytesIO(client.get(f"{roster_url(duty.roster)}shifts.xlsx").content))
+    first = next(sheet.active.iter_rows(values_only=True))
+    assert first[:3] == ("Duty day", "From", "Until")
 
 
 def test_an_import_replaces_the_rotations_through_the_roster_log(centre):
@@ -510,3 +589,126 @@ def test_a_swap_is_withdrawn_by_its_asker_and_an_approved_one_cancelled_by_the_h
         action=RosterLogEntry.Action.CHANGE_CANCELLED,
         actor=duty.city.department_head,
     ).exists()
+
+
+# --- Nobody rules on their own case ------------------------------------------------------------
+
+
+def second_dispatcher(centre: StaffedCentre):
+    return person("gao-dispatcher", "高敏", Role.DISPATCHER, jurisdiction=centre.duty.city.township)
+
+
+def test_a_keeper_who_puts_herself_on_duty_by_cover_waits_for_another_keeper(centre):
+    city = centre.duty.city
+    other = second_dispatcher(centre)
+    # The township chief holds the command centre on 05-12; the dispatcher covers herself.
+    client = signed_in(city.dispatcher)
+    response = client.post(
+        roster_url(centre.command),
+        {
+            "op": "cover",
+            "cover-person": city.dispatcher.pk,
+            "cover-starts_at": "2026-05-12T16:00",
+            "cover-ends_at": "2026-05-12T18:00",
+        },
+    )
+    assert response.status_code == 302
+    change = DutyChange.objects.get()
+    assert (change.kind, change.status, change.decided_by) == (
+        DutyChange.Kind.COVER,
+        DutyChange.Status.REQUESTED,
+        None,
+    )
+    assert (change.requested_by, change.replaces) == (city.dispatcher, city.township_chief)
+    page = html(client.get(roster_url(centre.command)))
+    assert "另一位维护人" in page or "其他维护人" in page
+    # Not laid over the duty yet, and no button for her to approve it.
+    assert 'value="approve"' not in page and 'value="withdraw"' in page
+    assert "由 " + city.dispatcher.display_name + " 批准" not in page
+    # The chief, whom it takes off, does not rule on it either.
+    assert 'value="approve"' not in html(
+        signed_in(city.township_chief).get(roster_url(centre.command))
+    )
+    with pytest.raises(DutyRefused):
+        duty_actions.decide_change(city.township_chief, change, approve=True)
+    keeper = signed_in(other)
+    assert 'value="approve"' in html(keeper.get(roster_url(centre.command)))
+    response = keeper.post(roster_url(centre.command), {"op": "approve", "change": change.uuid.hex})
+    assert response.status_code == 302
+    change.refresh_from_db()
+    assert (change.status, change.decided_by) == (DutyChange.Status.APPROVED, other)
+    assert "由 高敏 批准" in html(keeper.get(roster_url(centre.command)))
+    assert list(
+        RosterLogEntry.objects.filter(change=change)
+        .order_by("at", "pk")
+        .values_list("action", "actor")
+    ) == [
+        (RosterLogEntry.Action.CHANGE_REQUESTED, city.dispatcher.pk),
+        (RosterLogEntry.Action.CHANGE_APPROVED, other.pk),
+    ]
+
+
+def test_a_keeper_taking_herself_off_by_cover_waits_and_a_late_approval_starts_it_then(centre):
+    city = centre.duty.city
+    other = second_dispatcher(centre)
+    # 05-13 is the dispatcher's day; she hands two hours of it to the chief.
+    change = duty_actions.cover_shift(
+        city.dispatcher,
+        centre.command,
+        starts_at=bj(2026, 5, 13, 10),
+        ends_at=bj(2026, 5, 13, 12),
+        person=city.township_chief,
+    )
+    assert (change.status, change.replaces) == (DutyChange.Status.REQUESTED, city.dispatcher)
+    with pytest.raises(DutyRefused):
+        duty_actions.decide_change(city.dispatcher, change, approve=True)
+    # Approved at 11:00, it runs from 11:00: the past is not rewritten.
+    duty_actions.decide_change(other, change, approve=True, now=bj(2026, 5, 13, 11))
+    change.refresh_from_db()
+    assert (change.status, change.starts_at) == (DutyChange.Status.APPROVED, bj(2026, 5, 13, 11))
+    late = duty_actions.cover_shift(
+        city.dispatcher,
+        centre.command,
+        starts_at=bj(2026, 5, 15, 10),
+        ends_at=bj(2026, 5, 15, 12),
+        person=city.township_chief,
+    )
+    with pytest.raises(DutyRefused):
+        duty_actions.decide_change(other, late, approve=True, now=bj(2026, 5, 15, 12))
+
+
+def test_a_keeper_cannot_cover_herself_where_no_other_keeper_could_decide(centre):
+    duty = centre.duty
+    head = duty.city.department_head
+    response = signed_in(head).post(
+        roster_url(duty.roster),
+        {
+            "op": "cover",
+            "cover-person": head.pk,
+            "cover-starts_at": "2026-05-12T16:00",
+            "cover-ends_at": "2026-05-12T18:00",
+        },
+    )
+    assert response.status_code == 400
+    assert "任何人不得裁决与本人有关的事项" in response.content.decode()
+    assert not DutyChange.objects.exists()
+    with pytest.raises(InvalidDutyInput):
+        duty_actions.cover_shift(
+            head,
+            duty.roster,
+            starts_at=bj(2026, 5, 12, 16),
+            ends_at=bj(2026, 5, 12, 18),
+            person=head,
+        )
+
+
+def test_a_shift_that_ends_the_next_day_says_so_on_the_page_and_in_the_swap_choices(centre):
+    city = centre.duty.city
+    client = signed_in(city.dispatcher)
+    page = html(client.get(roster_url(centre.command)))
+    days = page[page.index("days-title") : page.index("changes-title")]
+    assert "08:30–次日08:30" in days and "08:30–08:30 " not in days
+    client.cookies["django_language"] = "en"
+    page = html(client.get(roster_url(centre.command)))
+    swap = page[page.index('id="swap"') :]
+    assert "05-13 08:30–08:30 next day" in swap

@@ -520,7 +520,7 @@ def test_a_rotation_that_ends_puts_nobody_on_duty_after_its_last_day(centre):
     )
     # The export carries the last day, and the file imports back unchanged.
     exported = client.get(f"/duty/{centre.centre.pk}/export.csv").content.decode("utf-8-sig")
-    assert exported.splitlines()[0].endswith(",ends_on,post_lon,post_lat")
+    assert exported.splitlines()[0].endswith(",结束日,值班位置经度,值班位置纬度")
     assert exported.splitlines()[1].endswith(",2026-05-13,,")
     logged = RosterLogEntry.objects.count()
     upload = SimpleUploadedFile("roster.csv", exported.encode())
@@ -604,7 +604,7 @@ def test_the_file_sets_each_rotation_s_on_duty_position_or_leaves_it_as_it_was(c
         roster=centre.command, action=RosterLogEntry.Action.ROTATION_SAVED
     ).first()
     assert entry is not None and entry.after is not None and entry.after["post"] == [116.43, 39.87]
-    assert transfer.rows_of(centre.command)[1][-2:] == ["116.43", "39.87"]
+    assert transfer.rows_of(centre.command)[1][-2:] == [116.43, 39.87]
     # The same file again is unchanged; a blank position clears it.
     assert "不变 1" in run(with_post)
     run(

@@ -278,6 +278,9 @@ PAGES: dict[str, Row] = {
     "duty:export": Row(
         "log 404 404 404 ok  404 404 ok  404 404 404 404 404 404 404 404 404 404",
     ),
+    "duty:export_shifts": Row(
+        "log 404 404 404 ok  404 404 ok  404 404 404 404 404 404 404 404 404 404",
+    ),
     "duty:home": Row(
         "log 403 403 403 ok  ok  ok  ok  403 403 403 403 403 ok  ok  ok  403 403",
     ),
@@ -707,6 +710,7 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "duty:rotation_new": {"pk": "roster"},
     "duty:rotation": {"pk": "roster"},
     "duty:export": {"pk": "roster"},
+    "duty:export_shifts": {"pk": "roster"},
     "lanes:detail": {"pk": "lane"},
     "lanes:signboard": {"pk": "lane", "size": "a4"},
     "lanes:appointments": {"pk": "lane"},

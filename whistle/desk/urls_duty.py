@@ -10,4 +10,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<int:pk>/rotations/new/", duty.rotation, name="rotation_new"),
     path("<int:pk>/rotations/<int:rotation_pk>/", duty.rotation, name="rotation"),
     path("<int:pk>/export.<str:file_format>", duty.export, name="export"),
+    path("<int:pk>/shifts.<str:file_format>", duty.export_shifts, name="export_shifts"),
 ]

@@ -451,7 +451,11 @@ def cover_shift(
     now: datetime | None = None,
 ) -> DutyChange:
     """A keeper of the roster puts someone on duty from `starts_at` to `ends_at` (a cover,
-    approved as it is made). It starts now at the earliest: the past is not rewritten."""
+    approved as it is made). It starts now at the earliest: the past is not rewritten.
+
+    Nobody rules on their own case: a cover that puts the keeper on duty, or takes them off,
+    is a request that another keeper (one the cover leaves alone) approves or refuses, and is
+    refused when the roster has no such keeper."""
     now = _moment(now)
     starts_at = _clean_moment(starts_at, "starts_at")
     ends_at = _clean_moment(ends_at, "ends_at")
@@ -476,26 +480,56 @@ def cover_shift(
         ):
             raise InvalidDutyInput("person", _("Choose someone who may stand on this roster."))
         schedule = Schedule.load([roster], starts_at, ends_at)
-        replaced = next(
-            (s.person for s in schedule.shifts(roster, starts_at, ends_at) if s.person), None
+        covered = [s.person for s in schedule.shifts(roster, starts_at, ends_at) if s.person]
+        replaced = next(iter(covered), None)
+        fields: dict[str, Any] = {
+            "kind": DutyChange.Kind.COVER,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "person": person,
+            "replaces": replaced if replaced is not None and replaced.pk != person.pk else None,
+            "reason": reason,
+        }
+        concerned = {person.pk, *(p.pk for p in covered)}
+        if actor.pk not in concerned:
+            change = _decided_by_keeper(
+                roster, Action.COVER_SET, actor=actor, role=role, at=now, **fields
+            )
+            _tell(
+                [person],
+                roster,
+                _("You are on duty on %(roster)s from %(start)s to %(end)s"),
+                start=_local(starts_at),
+                end=_local(ends_at),
+            )
+            return change
+        deciders = [k for k in managers_of(roster) if k.pk not in concerned]
+        if not deciders:
+            raise InvalidDutyInput(
+                "person",
+                _(
+                    "This cover puts you on duty or takes you off it, and nobody rules on "
+                    "their own case: the roster has no other keeper to approve it."
+                ),
+            )
+        change = DutyChange.objects.create(
+            roster=roster, status=Status.REQUESTED, requested_by=actor, requested_at=now, **fields
         )
-        change = _decided_by_keeper(
+        _log(
             roster,
-            Action.COVER_SET,
+            Action.CHANGE_REQUESTED,
             actor=actor,
             role=role,
             at=now,
-            kind=DutyChange.Kind.COVER,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            person=person,
-            replaces=replaced if replaced is not None and replaced.pk != person.pk else None,
-            reason=reason,
+            change=change,
+            after=change_snapshot(change),
         )
         _tell(
-            [person],
+            deciders,
             roster,
-            _("You are on duty on %(roster)s from %(start)s to %(end)s"),
+            _("%(who)s asks for a cover on %(roster)s: %(name)s on duty from %(start)s to %(end)s"),
+            who=actor.display_name,
+            name=person.display_name,
             start=_local(starts_at),
             end=_local(ends_at),
         )
@@ -693,8 +727,10 @@ def _locked_change(change: DutyChange) -> tuple[Roster, DutyChange]:
 def decide_change(
     actor: Person, change: DutyChange, *, approve: bool, now: datetime | None = None
 ) -> DutyChange:
-    """A keeper of the roster approves or refuses a requested swap; nobody decides on their
-    own request, and a swap whose shifts have begun can no longer be approved."""
+    """A keeper of the roster approves or refuses a requested swap or cover; nobody decides
+    on a request they made or that puts them on duty or takes them off. A swap whose shifts
+    have begun can no longer be approved; a cover whose start has passed is approved from
+    now (the past is not rewritten), and no longer once it has ended."""
     now = _moment(now)
     with transaction.atomic():
         roster, change = _locked_change(change)
@@ -704,11 +740,21 @@ def decide_change(
                 _("This request is no longer waiting: it is %(status)s."),
                 status=change.get_status_display(),
             )
-        if actor.pk in (change.requested_by_id, change.replaces_id):
+        if actor.pk in (change.requested_by_id, change.replaces_id, change.person_id):
             raise DutyRefused(_("Nobody decides on their own request."))
-        starts = [m for m in (change.starts_at, change.swap_starts_at) if m is not None]
-        if approve and min(starts) <= now:
-            raise DutyRefused(_("A shift of this swap has begun: it can no longer be approved."))
+        also: dict[str, Any] = {"decided_by": actor, "decided_at": now}
+        cover = change.kind == DutyChange.Kind.COVER
+        if approve and cover:
+            if change.ends_at <= now:
+                raise DutyRefused(_("This cover has ended: it can no longer be approved."))
+            if change.starts_at < now:
+                also["starts_at"] = now
+        elif approve:
+            starts = [m for m in (change.starts_at, change.swap_starts_at) if m is not None]
+            if min(starts) <= now:
+                raise DutyRefused(
+                    _("A shift of this swap has begun: it can no longer be approved.")
+                )
         _move(
             roster,
             change,
@@ -717,13 +763,15 @@ def decide_change(
             actor=actor,
             role=role,
             at=now,
-            also={"decided_by": actor, "decided_at": now},
+            also=also,
         )
-        subject = (
-            _("Swap on %(roster)s approved by %(who)s")
-            if approve
-            else _("Swap on %(roster)s refused by %(who)s")
-        )
+        subjects = {
+            (False, True): _("Swap on %(roster)s approved by %(who)s"),
+            (False, False): _("Swap on %(roster)s refused by %(who)s"),
+            (True, True): _("Cover on %(roster)s approved by %(who)s"),
+            (True, False): _("Cover on %(roster)s refused by %(who)s"),
+        }
+        subject = subjects[(cover, approve)]
         _tell([change.requested_by, change.person], roster, subject, who=actor.display_name)
     return change
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Prefetch, Q
+from django.utils.translation import gettext
 
 from whistle.duty.models import DutyChange, Roster, Rotation, RotationMember
 from whistle.organisation.models import CentreMembership, Department, Jurisdiction, Person
@@ -40,6 +41,21 @@ _CENTRE_ORDER: dict[str, int] = {
     CentreMembership.Role.STATIONED: 1,
     CentreMembership.Role.ON_CALL: 2,
 }
+
+
+def span_text(starts_at: datetime, ends_at: datetime) -> str:
+    """A span of time in Beijing time, read from its first day: 08:00–20:00 within a day,
+    08:30–次日08:30 ("08:30–08:30 next day") when it ends the next day, and the end's
+    date when later still, so that a 24-hour shift never reads as one of no length."""
+    start, end = to_local(starts_at), to_local(ends_at)
+    days = (end.date() - start.date()).days
+    if days == 0:
+        until = f"{end:%H:%M}"
+    elif days == 1:
+        until = gettext("%(time)s next day") % {"time": f"{end:%H:%M}"}
+    else:
+        until = f"{end:%m-%d %H:%M}"
+    return f"{start:%H:%M}–{until}"
 
 
 @dataclass(frozen=True)
@@ -68,6 +84,11 @@ class Shift:
     @property
     def backup_id(self) -> int | None:
         return self.backup.pk if self.backup is not None else None
+
+    @property
+    def span(self) -> str:
+        """The shift's times as the pages show them, e.g. 08:30–次日08:30."""
+        return span_text(self.starts_at, self.ends_at)
 
     @property
     def position(self) -> tuple[float, float] | None:

@@ -14,21 +14,28 @@ as they were approved.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from whistle.duty import actions
 from whistle.duty.errors import DutyRefused
 from whistle.duty.models import Roster, Rotation, RotationMember
 from whistle.duty.permissions import eligible_people
+from whistle.duty.schedule import days_ahead
 from whistle.organisation.models import Person
 from whistle.organisation.tables import TableUnreadable, cell_text, read_table
+from whistle.policies.calendar import to_local
 
 COLUMNS = (
     "days",
@@ -44,6 +51,21 @@ COLUMNS = (
     "post_lon",
     "post_lat",
 )
+# The headers the export writes, in the reader's language; each is read back in either.
+HEADERS = {
+    "days": pgettext_lazy("roster file column", "days"),
+    "handovers": pgettext_lazy("roster file column", "handover times"),
+    "turn": pgettext_lazy("roster file column", "the turn passes on"),
+    "starts_on": pgettext_lazy("roster file column", "starts on"),
+    "position": pgettext_lazy("roster file column", "order"),
+    "person": pgettext_lazy("roster file column", "on duty (username)"),
+    "person_name": pgettext_lazy("roster file column", "on duty (name)"),
+    "backup": pgettext_lazy("roster file column", "backup (username)"),
+    "backup_name": pgettext_lazy("roster file column", "backup (name)"),
+    "ends_on": pgettext_lazy("roster file column", "ends on"),
+    "post_lon": pgettext_lazy("roster file column", "on-duty position longitude"),
+    "post_lat": pgettext_lazy("roster file column", "on-duty position latitude"),
+}
 # The Chinese headers a spreadsheet kept by hand may use instead.
 HEADER_ALIASES = {
     "日期类型": "days",
@@ -93,47 +115,100 @@ class RefusedRotation(Exception):
 # --- Export --------------------------------------------------------------------------------
 
 
-def rows_of(roster: Roster) -> list[list[str]]:
-    """The roster's rotations as the file's rows, header first."""
+def header_row() -> list[str]:
+    """The file's headers in the active language, as the rankings export writes its own."""
+    return [capfirst(str(HEADERS[column])) for column in COLUMNS]
+
+
+def rows_of(roster: Roster) -> list[list[Any]]:
+    """The roster's rotations as the file's rows, header first, in the active language: the
+    days and the turn by their labels, the dates, the order and the position as values (a
+    date or a number cell in XLSX)."""
     rotations = (
         Rotation.objects.filter(roster=roster)
         .prefetch_related("members__person", "members__backup")
         .order_by("days")
     )
-    rows = [list(COLUMNS)]
+    rows: list[list[Any]] = [header_row()]
     for rotation in rotations:
         for member in sorted(rotation.members.all(), key=lambda m: m.position):
             rows.append(_member_row(rotation, member))
     return rows
 
 
-def _member_row(rotation: Rotation, member: RotationMember) -> list[str]:
+def _member_row(rotation: Rotation, member: RotationMember) -> list[Any]:
     backup = member.backup
     return [
-        rotation.days,
+        rotation.get_days_display(),
         rotation.handovers,
-        rotation.turn,
-        rotation.starts_on.isoformat(),
-        str(member.position),
+        rotation.get_turn_display(),
+        rotation.starts_on,
+        member.position,
         member.person.username,
         member.person.display_name,
         backup.username if backup is not None else "",
         backup.display_name if backup is not None else "",
-        rotation.ends_on.isoformat() if rotation.ends_on else "",
-        repr(rotation.post_lon) if rotation.post_lon is not None else "",
-        repr(rotation.post_lat) if rotation.post_lat is not None else "",
+        rotation.ends_on or "",
+        rotation.post_lon if rotation.post_lon is not None else "",
+        rotation.post_lat if rotation.post_lat is not None else "",
     ]
 
 
-def to_csv(rows: Iterable[list[str]]) -> bytes:
+SHIFT_COLUMNS = (
+    pgettext_lazy("roster file column", "duty day"),
+    pgettext_lazy("roster file column", "from"),
+    pgettext_lazy("roster file column", "until"),
+    pgettext_lazy("roster file column", "on duty (username)"),
+    pgettext_lazy("roster file column", "on duty (name)"),
+    pgettext_lazy("roster file column", "backup (username)"),
+    pgettext_lazy("roster file column", "backup (name)"),
+    pgettext_lazy("roster file column", "swap or cover"),
+)
+
+
+def shift_rows(roster: Roster, first: date, count: int) -> list[list[Any]]:
+    """Who is on duty on the roster's coming `count` duty days from `first`, one row per
+    shift with the approved swaps and covers laid over (Beijing time), header first: for
+    the reader, not read back."""
+    rows: list[list[Any]] = [[capfirst(str(c)) for c in SHIFT_COLUMNS]]
+    for day in days_ahead(roster, first, count):
+        for shift in day.shifts:
+            person, backup = shift.person, shift.backup
+            rows.append(
+                [
+                    day.day,
+                    _local_time(shift.starts_at),
+                    _local_time(shift.ends_at),
+                    person.username if person is not None else "",
+                    person.display_name if person is not None else "",
+                    backup.username if backup is not None else "",
+                    backup.display_name if backup is not None else "",
+                    shift.change.get_kind_display() if shift.change is not None else "",
+                ]
+            )
+    return rows
+
+
+def _local_time(moment: datetime) -> str:
+    return f"{to_local(moment):%Y-%m-%d %H:%M}"
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def to_csv(rows: Iterable[list[Any]]) -> bytes:
     """UTF-8 with a byte-order mark, so that Excel reads the Chinese names."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerows(rows)
+    writer.writerows([_cell_text(v) for v in row] for row in rows)
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx(rows: Iterable[list[str]], title: str) -> bytes:
+def to_xlsx(rows: Iterable[list[Any]], title: str) -> bytes:
+    """One sheet; dates as date cells, numbers as number cells."""
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -143,6 +218,9 @@ def to_xlsx(rows: Iterable[list[str]], title: str) -> bytes:
     sheet.title = "".join(c for c in title if c not in "[]:*?/\\")[:31] or "roster"
     for row in rows:
         sheet.append(row)
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, date):
+                cell.number_format = "yyyy-mm-dd"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -177,7 +255,10 @@ def read_rows(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
     if missing:
         raise UnreadableFile(
             _("The first row must name the columns %(columns)s; missing: %(missing)s.")
-            % {"columns": ", ".join(COLUMNS), "missing": ", ".join(missing)}
+            % {
+                "columns": ", ".join(header_row()),
+                "missing": ", ".join(capfirst(str(HEADERS[c])) for c in missing),
+            }
         )
     found = []
     for number, values in enumerate(table[1:], start=2):
@@ -192,16 +273,35 @@ def read_rows(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
     return found
 
 
+def _in_every_language(text: Any) -> list[str]:
+    """A text of the product as each of its languages writes it, lower case."""
+    found = []
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            found.append(str(text).strip().lower())
+    return found
+
+
+@functools.cache
+def _headers_read() -> dict[str, str]:
+    """Every header the file may have, lower case, to its column: the keys, the exported
+    headers in every language, and the Chinese ones of sheets kept by hand."""
+    read = {key.lower(): column for key, column in HEADER_ALIASES.items()}
+    for column, label in HEADERS.items():
+        read.update(dict.fromkeys(_in_every_language(label), column))
+    return read
+
+
 def _column(value: Any) -> str:
-    text = str(value if value is not None else "").strip()
-    return HEADER_ALIASES.get(text, text.lower())
+    text = str(value if value is not None else "").strip().lower()
+    return _headers_read().get(text, text)
 
 
 def _choice(value: Any, choices: Any) -> str | None:
-    """A choice by its code or by its label in either language."""
-    text = cell_text(value)
+    """A choice by its code or by its label in any of the product's languages."""
+    text = cell_text(value).lower()
     for code, label in choices.choices:
-        if text.lower() == code or text == str(label):
+        if text == code or text in _in_every_language(label):
             return str(code)
     return None
 

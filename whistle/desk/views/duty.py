@@ -168,9 +168,8 @@ def _shift_key(shift: Shift) -> str:
 
 def _shift_label(shift: Shift) -> str:
     start = timezone.localtime(shift.starts_at)
-    end = timezone.localtime(shift.ends_at)
     name = shift.person.display_name if shift.person is not None else "—"
-    return f"{start:%m-%d %H:%M}–{end:%H:%M} {name}"
+    return f"{start:%m-%d} {shift.span} {name}"
 
 
 class SwapForm(forms.Form):
@@ -448,7 +447,7 @@ def _perform(
             if keeper is None:
                 raise PermissionDenied
             if form.is_valid():
-                actions.cover_shift(
+                cover = actions.cover_shift(
                     _person(request),
                     roster,
                     starts_at=form.cleaned_data["starts_at"],
@@ -456,7 +455,14 @@ def _perform(
                     person=form.people[form.cleaned_data["person"]],
                     reason=form.cleaned_data["reason"],
                 )
-                done = _("The cover is set.")
+                done = (
+                    _("The cover is set.")
+                    if cover.status == DutyChange.Status.APPROVED
+                    else _(
+                        "The cover puts you on duty or takes you off it: it is asked for, and "
+                        "another keeper of the roster decides."
+                    )
+                )
         elif op == "swap":
             swap = SwapForm(request.POST, mine=mine, theirs=theirs)
             forms_["swap"] = swap
@@ -486,7 +492,13 @@ def _perform(
         elif op in ("approve", "refuse"):
             change = _change(roster, request.POST.get("change", ""))
             actions.decide_change(_person(request), change, approve=op == "approve")
-            done = _("The swap is approved.") if op == "approve" else _("The swap is refused.")
+            decided: dict[tuple[str, str], str] = {
+                (DutyChange.Kind.SWAP, "approve"): _("The swap is approved."),
+                (DutyChange.Kind.SWAP, "refuse"): _("The swap is refused."),
+                (DutyChange.Kind.COVER, "approve"): _("The cover is approved."),
+                (DutyChange.Kind.COVER, "refuse"): _("The cover is refused."),
+            }
+            done = decided[(change.kind, op)]
         elif op == "withdraw":
             actions.withdraw_change(
                 _person(request), _change(roster, request.POST.get("change", ""))
@@ -680,20 +692,36 @@ def rotation(request: HttpRequest, pk: int, rotation_pk: int | None = None) -> H
     )
 
 
-@login_required
-@require_GET
-def export(request: HttpRequest, pk: int, file_format: str) -> HttpResponse:
-    roster, _seen, _keeper = _roster_or_404(request, pk)
-    rows = transfer.rows_of(roster)
-    name = f"duty-roster-{roster.pk}"
+def _download(rows: list[list[Any]], title: str, name: str, file_format: str) -> HttpResponse:
     if file_format not in ("csv", "xlsx"):
         raise Http404
     if file_format == "xlsx":
-        response = HttpResponse(
-            transfer.to_xlsx(rows, str(roster)), content_type=transfer.XLSX_TYPE
-        )
+        response = HttpResponse(transfer.to_xlsx(rows, title), content_type=transfer.XLSX_TYPE)
     else:
         response = HttpResponse(transfer.to_csv(rows), content_type=transfer.CSV_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}.{file_format}"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@require_GET
+def export(request: HttpRequest, pk: int, file_format: str) -> HttpResponse:
+    """The rotations in the reader's language, as the import reads them back."""
+    roster, _seen, _keeper = _roster_or_404(request, pk)
+    return _download(transfer.rows_of(roster), str(roster), f"duty-roster-{roster.pk}", file_format)
+
+
+@login_required
+@require_GET
+def export_shifts(request: HttpRequest, pk: int, file_format: str) -> HttpResponse:
+    """Who is on duty in each shift of the coming days the page shows, swaps and covers
+    laid over."""
+    roster, _seen, _keeper = _roster_or_404(request, pk)
+    first = timezone.localdate()
+    return _download(
+        transfer.shift_rows(roster, first, DAYS_SHOWN),
+        str(roster),
+        f"duty-shifts-{roster.pk}-{first:%Y-%m-%d}",
+        file_format,
+    )
