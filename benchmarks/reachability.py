@@ -16,7 +16,15 @@ its lanes. Then it measures, each against a raw baseline in the same run:
    township, against the same raw loop (it has no cheaper equivalent; the ratio says how many
    reachability computations one suggestion costs);
 3. the lanes unreached for every group of categories, at 08:00 and through the 24 hours
-   (`by_category`, as the page shows them), against the same raw loop.
+   (`by_category`, as the page shows them), against the same raw loop;
+4. then, with duty rosters given to six of the ten members of every township's centre (a day
+   and a night shift on working days, one shift on rest days, each with its on-duty
+   position), everything the page (district:reachability) asks of the model for one
+   township (ten townships spread over the city) — the hour, the suggestion, the measured
+   arrivals, the 24 hours, the groups of categories through the day — as the model is and
+   as it was (`model_as_before`: each shift asking its roster's rotations and members again,
+   for every hour of every group), on the same data, the answers compared and the queries
+   counted.
 
     .venv/bin/python benchmarks/reachability.py [--scale 1] [--quick] [--seed 2018]
 """
@@ -33,6 +41,8 @@ from typing import Any
 
 from reporting import print_machine, report
 
+# How many townships the page's questions are asked for, as the model is and as it was.
+PAGE_TOWNSHIPS = 10
 RAW_LANES = "SELECT township_id, centre_line FROM organisation_lane"
 RAW_STATIONS = """
 SELECT township_id, station_lon, station_lat FROM organisation_centremembership
@@ -109,6 +119,113 @@ def add_categories(city: Any) -> int:
     return count
 
 
+def add_rosters(city: Any, seed: int) -> int:
+    """Duty rosters in every township's centre for its core and stationed members: on
+    working days a day shift from 08:00 and a night shift from 20:00, on rest days one shift
+    from 09:00, each rotation with its on-duty position among the township's lanes and the
+    department's officer on duty."""
+    from datetime import date
+
+    from whistle.duty.models import Roster, Rotation, RotationMember
+    from whistle.organisation.models import CentreMembership
+
+    rng = random.Random(f"{seed}|rosters")
+    officers = {d.pk: d.officer_id for ds in city.departments.values() for d in ds}
+    members = CentreMembership.objects.filter(role__in=["core", "stationed"]).order_by("pk")
+    by_township = {township.pk: township for township in city.townships}
+    rosters = Roster.objects.bulk_create(
+        [Roster(department_id=m.department_id, township_id=m.township_id) for m in members]
+    )
+    rotations = []
+    for roster in rosters:
+        lanes = by_township[roster.township_id].lanes
+        for days, handovers in (("working_days", "08:00,20:00"), ("rest_days", "09:00")):
+            lane = rng.choice(lanes)
+            rotations.append(
+                Rotation(
+                    roster=roster,
+                    days=days,
+                    handovers=handovers,
+                    turn="day",
+                    starts_on=date(2025, 1, 1),
+                    post_lon=lane.lon,
+                    post_lat=lane.lat,
+                )
+            )
+    Rotation.objects.bulk_create(rotations, batch_size=2000)
+    RotationMember.objects.bulk_create(
+        [
+            RotationMember(
+                rotation=rotation, position=1, person_id=officers[rotation.roster.department_id]
+            )
+            for rotation in rotations
+        ],
+        batch_size=2000,
+    )
+    return len(rosters)
+
+
+def page_answers(model_class: type, township: Any, hour: int) -> tuple[Any, ...]:
+    """What the page asks of the model for a township at an hour, as comparable values."""
+    from whistle.assessment.reachability import (
+        by_category,
+        day_profile,
+        measured_arrivals,
+        suggest,
+    )
+
+    model = model_class(township)
+    result = model.at(hour)
+    return (
+        [
+            (
+                row.lane.pk,
+                [(r.station.department.pk, r.station.position, r.minutes) for r in row.reaches],
+            )
+            for row in result.lanes
+        ],
+        [(s.department.pk, s.position, s.source) for s in result.stations],
+        suggest(model, result).words(),
+        [(a.summons_id, a.modelled) for a in measured_arrivals(model).arrivals],
+        day_profile(model),
+        [
+            (
+                [c.pk for c in row.categories],
+                [(s.department.pk, s.position) for s in row.stations],
+                [lane.pk for lane in row.unreached],
+                row.hours,
+            )
+            for row in by_category(model, hour)
+        ],
+    )
+
+
+def model_as_before() -> type:
+    """The model as it was before the schedule's rosters were kept: the rosters looked up
+    apart from the schedule's (so every shift asked its roster's rotations and members
+    again) and each hour's shift worked out again for every group of categories."""
+    from datetime import timedelta
+
+    from whistle.assessment.reachability import Model, _moment
+    from whistle.duty.models import Roster
+
+    class ModelAsBefore(Model):
+        def __init__(self, township: Any, **kwargs: Any) -> None:
+            super().__init__(township, **kwargs)
+            self.rosters = {
+                r.department_id: r
+                for r in Roster.objects.filter(
+                    township=township, department__isnull=False
+                ).select_related("department")
+            }
+
+        def _shift(self, roster: Any, hour: int) -> Any:
+            at = _moment(self.day, hour)
+            return next(iter(self.schedule.shifts(roster, at, at + timedelta(seconds=1))), None)
+
+    return ModelAsBefore
+
+
 def raw_unreached(limit_m: float) -> tuple[int, int]:
     """The baseline: the lanes and stations in two SQL reads, then every pair's geodesic
     distance in a plain loop; (lanes reached by no one, pairs measured)."""
@@ -136,7 +253,7 @@ def raw_unreached(limit_m: float) -> tuple[int, int]:
 
 
 def measure(*, scale: float, seed: int) -> None:
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from whistle.assessment.reachability import Model, by_category, suggest
     from whistle.organisation.models import Jurisdiction
@@ -220,6 +337,47 @@ def measure(*, scale: float, seed: int) -> None:
         database=vendor,
         baseline=raw_s,
         note=f"{rows} groups × 24 hours; raw: the reachability loop",
+    )
+
+    with transaction.atomic():
+        rosters = add_rosters(city, seed)
+    before_class = model_as_before()
+    times = {Model: 0.0, before_class: 0.0}
+    queries = {Model: 0, before_class: 0}
+    # Ten townships spread over the city: the model as it was takes seconds a township.
+    sample = townships[:: max(1, len(townships) // PAGE_TOWNSHIPS)][:PAGE_TOWNSHIPS]
+    for n, township in enumerate(sample):
+        answers = []
+        # Interleaved, each first in turn, so that both meet the same load.
+        for model_class in (before_class, Model)[:: 1 if n % 2 else -1]:
+            counted = [0]
+
+            def count(execute: Any, *args: Any, counted: list[int] = counted) -> Any:
+                counted[0] += 1
+                return execute(*args)
+
+            began = time.perf_counter()
+            with connection.execute_wrapper(count):
+                answers.append(page_answers(model_class, township, 8))
+            times[model_class] += time.perf_counter() - began
+            queries[model_class] += counted[0]
+        assert answers[0] == answers[1], township.code
+    print(
+        f"the page's questions with {rosters} duty rosters, {len(sample)} townships, the "
+        f"same answers: as it was {times[before_class]:.2f} s, {queries[before_class]:,} "
+        f"queries; now {times[Model]:.2f} s, {queries[Model]:,} queries",
+        flush=True,
+    )
+    report(
+        "reachability.page_with_rosters_all_townships_s",
+        times[Model],
+        "s",
+        database=vendor,
+        baseline=times[before_class],
+        note=(
+            f"{len(sample)} townships, {rosters} rosters; now {queries[Model]} queries; "
+            f"baseline: the model as it was ({queries[before_class]} queries), the same answers"
+        ),
     )
 
 

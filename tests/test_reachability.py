@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -43,13 +43,16 @@ from whistle.assessment.reachability import (
     Model,
     as_geojson,
     by_category,
+    day_profile,
     measured_arrivals,
     reachability,
     suggest,
 )
 from whistle.cases.trail import EventKind
 from whistle.duty.models import Roster, Rotation, RotationMember
+from whistle.duty.schedule import Schedule
 from whistle.organisation.models import Department, Role, Sector
+from whistle.policies.calendar import LOCAL_TIME_ZONE
 from whistle.policies.models import (
     Category,
     MajorClass,
@@ -547,6 +550,85 @@ def test_the_unreached_lanes_without_the_detail_are_the_model_s(grid, small_city
     # 03:00 from the base (远巷), 08:00 from the on-duty position (东一条, 远巷).
     assert [lane.name for lane in model.unreached_lanes(3)] == ["远巷"]
     assert [lane.name for lane in model.unreached_lanes(8)] == ["东一条", "远巷"]
+
+
+# --- The rosters read once ------------------------------------------------------------------
+#
+# 龙潭派出所's roster in 天坛街道: on working days a day shift from 08:00 and a night shift from
+# 20:00, waiting at (116.40, 39.915); on rest days one shift from 09:00, waiting at
+# (116.45, 39.945). Saturday 4 July 2026: until 09:00 Friday's night shift runs (the working
+# days' position), from 09:00 Saturday's (the rest days').
+
+
+def two_rotations(grid, small_city):
+    first = make_person("reach-first", Role.DEPARTMENT_OFFICER, department=small_city.police)
+    second = make_person("reach-second", Role.DEPARTMENT_OFFICER, department=small_city.police)
+    roster = Roster.objects.create(department=small_city.police, township=grid)
+    for days, handovers, lon, lat in (
+        ("working_days", "08:00,20:00", 116.40, 39.915),
+        ("rest_days", "09:00", 116.45, 39.945),
+    ):
+        rotation = Rotation.objects.create(
+            roster=roster,
+            days=days,
+            handovers=handovers,
+            turn="shift",
+            starts_on=date(2026, 6, 1),
+            post_lon=lon,
+            post_lat=lat,
+        )
+        RotationMember.objects.create(rotation=rotation, position=1, person=first)
+        RotationMember.objects.create(rotation=rotation, position=2, person=second)
+    return roster
+
+
+def test_each_hour_s_station_is_the_one_the_schedule_read_afresh_gives(grid, small_city):
+    roster = two_rotations(grid, small_city)
+    day = date(2026, 7, 4)
+    model = Model(grid, day=day)
+    # The groups of categories first: their models share the shifts worked out.
+    category(grid.parent, "01", small_city.police.sector)
+    by_category(model, 8)
+    placed = []
+    for hour in range(24):
+        # As the model placed the department before it kept the shifts: the roster read
+        # again, its shifts worked out for that moment alone.
+        at = datetime.combine(day, time(hour), tzinfo=LOCAL_TIME_ZONE)
+        fresh = Roster.objects.get(pk=roster.pk)
+        shift = Schedule.load([fresh], at, at + timedelta(days=1)).shifts(
+            fresh, at, at + timedelta(seconds=1)
+        )[0]
+        police = next(s for s in model.stations(hour)[0] if s.department == small_city.police)
+        assert (police.position, police.on_duty) == (shift.position, shift.person)
+        placed.append(police.position)
+    assert placed == [(116.40, 39.915)] * 9 + [(116.45, 39.945)] * 15
+
+
+def test_the_hours_and_the_groups_of_categories_ask_the_database_nothing_more(
+    grid, small_city, django_assert_num_queries
+):
+    two_rotations(grid, small_city)
+    category(grid.parent, "01", small_city.police.sector)
+    category(grid.parent, "02", small_city.urban_management.sector)
+    category(grid.parent, "03")
+    model = Model(grid, day=date(2026, 7, 4))
+    # The first hour reads the district's working calendar (its days, its years, its working
+    # periods); no other hour and no other question reads anything.
+    with django_assert_num_queries(3):
+        model.stations(0)
+    with django_assert_num_queries(0):
+        day_profile(model)
+        for hour in range(24):
+            model.unreached_lanes(hour)
+    # The district's categories, read again with their sectors, and the departments serving
+    # the township: however many hours and groups.
+    with django_assert_num_queries(4):
+        rows = by_category(model, 8)
+    # Until 09:00 the police wait by 北一条 and 北二条; then by 远巷, and 北二条 (16.65 min from
+    # 城管) is no longer reached in time.
+    whole = next(row for row in rows if not row.sectors)
+    assert sorted(lane.name for lane in whole.unreached) == ["东一条", "远巷"]
+    assert sorted(lane.name for lane in model.unreached_lanes(9)) == ["东一条", "北二条"]
 
 
 # --- The arrival limit of another kind of whistle -------------------------------------------

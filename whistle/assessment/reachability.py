@@ -42,7 +42,7 @@ from whistle.cases.rules import district_policy, whistle_rule
 from whistle.cases.suggest import departments_serving
 from whistle.cases.trail import EventKind
 from whistle.duty.models import Roster
-from whistle.duty.schedule import Schedule
+from whistle.duty.schedule import Schedule, Shift
 from whistle.organisation import geo, roads
 from whistle.organisation.models import (
     CentreMembership,
@@ -218,14 +218,15 @@ class Model:
         self._serving: dict[str, list[Department]] = {}
         # The department rosters of the township's centre and their shifts of the day, read
         # once: only a member's roster is ever looked up.
-        rosters = list(
-            Roster.objects.filter(township=township, department__isnull=False).select_related(
-                "department"
-            )
-        )
-        self.rosters = {r.department_id: r for r in rosters}
+        rosters = Roster.objects.filter(township=township, department__isnull=False).only("pk")
         start = _moment(self.day, 0)
         self.schedule = Schedule.load(rosters, start, start + timedelta(days=1))
+        # The schedule's rosters, read with their rotations and members: the shifts are worked
+        # out from them without another query.
+        self.rosters = {r.department_id: r for r in self.schedule.rosters}
+        # The shift running at each hour, per roster, worked out once for every group of
+        # categories and every question about that hour (shared with `for_category`'s models).
+        self._shifts: dict[tuple[int, int], Shift | None] = {}
         self.members: list[tuple[Department, str, geo.Position | None]] = []
         self._load_members()
         self.lane_index = {lane.pk: index for index, lane in enumerate(self.lanes)}
@@ -299,10 +300,18 @@ class Model:
         found = self.ways(position, bounded=bounded)[self.lane_index[lane.pk]]
         return math.inf if found is None else found.metres
 
+    def _shift(self, roster: Roster, hour: int) -> Shift | None:
+        """The roster's shift running at `hour` of the model's day, remembered."""
+        key = (roster.pk, hour)
+        if key not in self._shifts:
+            at = _moment(self.day, hour)
+            running = self.schedule.shifts(roster, at, at + timedelta(seconds=1))
+            self._shifts[key] = running[0] if running else None
+        return self._shifts[key]
+
     def stations(self, hour: int) -> tuple[list[Station], list[Unplaced]]:
         """Who counts at `hour` and from where: the on-duty position of the shift running
         then, else the centre's station, else the department's."""
-        at = _moment(self.day, hour)
         stations, not_placed = [], []
         for department, role, position in self.members:
             source = Source.CENTRE if role else Source.DEPARTMENT
@@ -311,10 +320,7 @@ class Model:
             on_duty = None
             roster = self.rosters.get(department.pk)
             if roster is not None:
-                shift = next(
-                    (s for s in self.schedule.shifts(roster, at, at + timedelta(seconds=1))),
-                    None,
-                )
+                shift = self._shift(roster, hour)
                 if shift is not None and shift.position is not None:
                     position, source, on_duty = shift.position, Source.DUTY, shift.person
             if position is None:
