@@ -1049,6 +1049,8 @@
     "submit",
     function (event) {
       var form = event.target;
+      // Sent already (once.js): the tap is ignored there, not asked about here.
+      if (form && form._whistleSending) return;
       var kind = form && form.getAttribute && form.getAttribute("data-offline");
       if (!kind || !kinds[kind] || !owner()) {
         if (form && form.getAttribute) hold(event, form);
@@ -1061,10 +1063,17 @@
       if (!kinds[kind].ready(form)) return;
       event.preventDefault();
       event.stopImmediatePropagation();
+      // A second tap while the first is still being decided or kept is the same sending.
+      if (form._whistleDeciding) return;
+      form._whistleDeciding = true;
+      var decided = function () {
+        form._whistleDeciding = false;
+      };
       var submitter = event.submitter || null;
       if (form.hasAttribute("data-offline-always")) {
         // Behind a patrol started without signal: the queue keeps the order, then sends.
         keepOnPhone(form, kind, submitter).then(function () {
+          decided();
           return sync();
         });
         return;
@@ -1072,9 +1081,10 @@
       reachable().then(function (online) {
         render();
         if (!online) {
-          keepOnPhone(form, kind, submitter);
+          keepOnPhone(form, kind, submitter).then(decided);
           return;
         }
+        decided();
         form._whistleOnline = true;
         if (form.requestSubmit) form.requestSubmit(submitter || undefined);
         else form.submit();

@@ -59,6 +59,7 @@ from whistle.street.lanes import open_problems
 from whistle.street.links import case_photo_url
 from whistle.street.photos import attach, take_photo
 from whistle.street.templatetags.street_ui import metres
+from whistle.web import once
 
 # Open problems listed under each lane on the home page (the count shows them all).
 CASES_PER_LANE = 5
@@ -482,6 +483,21 @@ def _link_to_patrol(request: HttpRequest, form: StaffReportForm, case: Case) -> 
         )
 
 
+def _already_reported(request: HttpRequest, reference: str) -> HttpResponse:
+    """The answer to a report sent again (a double tap, a resend): the page of the case the
+    first sending filed, saying why nothing new was filed."""
+    messages.info(
+        request,
+        _(
+            "This report was already sent as case %(reference)s: sending it again did not "
+            "report the problem a second time."
+        )
+        % {"reference": reference},
+    )
+    sent = reverse("patrol:reported", kwargs={"reference": reference})
+    return redirect(f"{sent}?sent=1")
+
+
 @street_page
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest) -> HttpResponse:
@@ -489,6 +505,10 @@ def report(request: HttpRequest) -> HttpResponse:
     suggest_url = reverse("patrol:suggest")
     photo = None
     if request.method == "POST":
+        key = once.posted_key(request)
+        earlier = once.first_reference(key)
+        if earlier is not None:
+            return _already_reported(request, earlier)
         form = StaffReportForm(
             request.POST, request.FILES, categories=categories, suggest_url=suggest_url
         )
@@ -498,15 +518,20 @@ def report(request: HttpRequest) -> HttpResponse:
         if valid and not photo.error:
             data = form.cleaned_data
             try:
-                case = report_case(
-                    _me(request),
-                    description=data["description"],
-                    lon=data["lon"],
-                    lat=data["lat"],
-                    accuracy_m=data["accuracy_m"],
-                    category=data["category"],
-                    photos=[photo.photo] if photo.photo else None,
-                )
+                with once.filing(key) as filed:
+                    case = report_case(
+                        _me(request),
+                        description=data["description"],
+                        lon=data["lon"],
+                        lat=data["lat"],
+                        accuracy_m=data["accuracy_m"],
+                        category=data["category"],
+                        photos=[photo.photo] if photo.photo else None,
+                    )
+                    filed.reference = case.reference
+            except once.AlreadySent as already:
+                kept.drop(photo.token)
+                return _already_reported(request, already.reference)
             except ActionRefused as refused:
                 show_refusal(form, refused)
             else:
@@ -518,6 +543,11 @@ def report(request: HttpRequest) -> HttpResponse:
                 )
                 sent = reverse("patrol:reported", kwargs={"reference": case.reference})
                 return redirect(f"{sent}?sent=1")
+        else:
+            # The first sending may have used up what this one misses (the kept photo).
+            earlier = once.first_reference(key)
+            if earlier is not None:
+                return _already_reported(request, earlier)
     else:
         form = StaffReportForm(
             initial=_prefill(request, categories), categories=categories, suggest_url=suggest_url

@@ -36,6 +36,7 @@ from whistle.street import captcha, kept, ratelimit
 from whistle.street.forms import FollowForm, RatingForm, ResidentReportForm, show_refusal
 from whistle.street.photos import PhotoState, attach, take_photo
 from whistle.street.public import REFERENCE
+from whistle.web import once
 from whistle.web.places import (
     describe_place,
     lane_districts,
@@ -49,6 +50,8 @@ from whistle.web.places import (
 REFERENCES_KEY = "street_references"
 # The newest report's rating key, until the thank-you page has shown it once.
 NEW_KEY = "street_new_rating_key"
+# The thank-you page's parameter naming the one-time key of a report sent again.
+SENT = "sent"
 DISTRICT_CODE = re.compile(r"^[0-9]{6}$")
 
 
@@ -116,11 +119,27 @@ def lane_place(lane_id: str) -> dict[str, Any]:
     return {"lon": round(lon, 7), "lat": round(lat, 7)}
 
 
+def _thanks_again(key: str) -> HttpResponse:
+    """The answer to a report sent again (a double tap, a resend) under a key that already
+    filed one: the thank-you page with the first sending's reference. Nothing is written
+    to the session here: the first sending's answer may still be writing it."""
+    return redirect(reverse("reports:thanks") + "?" + urlencode({SENT: key}))
+
+
+def _sent_before(key: str) -> HttpResponse | None:
+    return None if once.first_reference(key) is None else _thanks_again(key)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def new(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _render_form(request, ResidentReportForm(initial=_initial(request)), None)
+    # Before the limits: the first sending counted against them already.
+    key = once.posted_key(request)
+    again = _sent_before(key)
+    if again is not None:
+        return again
     ip = ratelimit.client_ip(request)
     blocked = _blocked(ip)
     if blocked is not None:
@@ -147,6 +166,12 @@ def new(request: HttpRequest) -> HttpResponse:
     photo = take_photo(request, decode=solved)
     form = ResidentReportForm(request.POST, request.FILES)
     valid = form.is_valid()
+    if not (valid and solved and not photo.error):
+        # The first sending may have used up what this one misses (the kept photo, the
+        # question answered): it leads where the first led, and counts as no wrong answer.
+        again = _sent_before(key)
+        if again is not None:
+            return again
     attach(form, photo)
     if needs_captcha:
         # An answer belongs to its question: the next question starts with an empty box.
@@ -167,19 +192,24 @@ def new(request: HttpRequest) -> HttpResponse:
     if phone and phone_limit.exceeded(phone):
         field = None if phone.startswith(report_limits.ACCOUNT) else "phone"
         form.add_error(field, report_limits.refusal(phone))
-        return _render_form(request, form, photo, status=429)
+        return _sent_before(key) or _render_form(request, form, photo, status=429)
     try:
-        report = report_resident_case(
-            name=data["name"],
-            phone=data["phone"],
-            description=data["description"],
-            lon=data["lon"],
-            lat=data["lat"],
-            accuracy_m=data["accuracy_m"],
-            address=data["address"],
-            photos=[photo.photo] if photo.photo else None,
-            reporter=user if user.is_authenticated else None,
-        )
+        with once.filing(key) as filed:
+            report = report_resident_case(
+                name=data["name"],
+                phone=data["phone"],
+                description=data["description"],
+                lon=data["lon"],
+                lat=data["lat"],
+                accuracy_m=data["accuracy_m"],
+                address=data["address"],
+                photos=[photo.photo] if photo.photo else None,
+                reporter=user if user.is_authenticated else None,
+            )
+            filed.reference = report.case.reference
+    except once.AlreadySent:
+        kept.drop(photo.token)
+        return _thanks_again(key)
     except ActionRefused as refused:
         show_refusal(form, refused)
         return _render_form(request, form, photo)
@@ -240,6 +270,11 @@ def place(request: HttpRequest) -> HttpResponse:
 @require_GET
 def thanks(request: HttpRequest) -> HttpResponse:
     references = request.session.get(REFERENCES_KEY) or []
+    # A report sent again: the reference its first sending filed, which this browser's
+    # session may not hold yet (the first answer may still be on its way).
+    already = once.filed_under(request.GET.get(SENT, ""))
+    if already is not None:
+        references = [already, *(r for r in references if r != already)]
     if not references:
         return redirect("reports:new")
     reference = references[0]
@@ -254,6 +289,7 @@ def thanks(request: HttpRequest) -> HttpResponse:
         "street/resident/thanks.html",
         {
             "reference": reference,
+            "already": already is not None,
             "earlier": references[1:],
             "key": key,
             "follow_url": follow_url,

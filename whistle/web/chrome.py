@@ -191,6 +191,15 @@ def js_strings() -> dict[str, Any]:
                 "send it again."
             )
         ),
+        # A form sent once (static/whistle/once.js): its button while it is sent, and the
+        # form's page opened again by the back button after sending.
+        "sending": str(_("Sending…")),
+        "formSentBefore": str(
+            _(
+                "Your report was sent. This form is empty again: fill it in only to report "
+                "another problem."
+            )
+        ),
         # A copy button (static/whistle/copy.js): a new API token's secret.
         "copyDone": str(_("Copied.")),
         "copyByHand": str(

@@ -70,6 +70,7 @@ SHELL = (
     "whistle/geolocate.js",
     "whistle/inbox.js",
     "whistle/offline.js",
+    "whistle/once.js",
     "whistle/drafts.js",
     "whistle/place.js",
     "whistle/map.js",

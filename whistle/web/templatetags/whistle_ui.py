@@ -22,13 +22,22 @@ from django.utils.translation import gettext_lazy as _
 
 from whistle.cases import proof
 from whistle.cases.models import Case, Summons
-from whistle.web import basemap, chrome
+from whistle.web import basemap, chrome, once
 from whistle.web import forms as web_forms
 from whistle.web.badges import tone_of
 from whistle.web.dashboards import NavEntry
 from whistle.web.forms import counted_length
 
 register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def once_field(context: template.Context) -> SafeString:
+    """The one-time key of a form that files something (whistle/web/once.py): the key the
+    form was sent with when it is shown again, else a new one."""
+    request = context.get("request")
+    key = once.form_key(request) if request is not None else once.new_key()
+    return format_html('<input type="hidden" name="{}" value="{}">', once.FIELD, key)
 
 
 # Layers the map component can draw, in drawing order (areas under lines under points).
