@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from tests.conftest import make_person
 from tests.fixtures_assessment import july_fixture, scheme_one_third  # noqa: F401
 from tests.fixtures_township import bj, powers_fixture, register_market_plan  # noqa: F401
 from whistle.assessment.engine import recompute_all
 from whistle.assessment.models import SummonsAssessment
+from whistle.desk.views.stationed import StationForm
 from whistle.organisation.models import Department, Role
 from whistle.township import actions
 from whistle.township.models import MajorMatter, MatterOpinion, PersonnelRecommendation
@@ -214,3 +216,32 @@ def test_each_role_reaches_its_pages_from_the_navigation(powers, small_city):
     assert {"district:matters", "district:recommendations"} <= links(powers.district_chief)
     assert "district:matters" in links(powers.district_office)
     assert "district:recommendations" not in links(powers.district_office)
+
+
+def test_the_township_page_opens_the_stationed_roster_under_its_own_name(client, powers):
+    client.force_login(powers.longtan_chief)
+    html = client.get("/township/").content.decode()
+    # 值班表 is the duty roster's name (/duty/); this button opens the stationed staff's.
+    section = html[html.index('aria-labelledby="stationed-title"') :]
+    section = section[: section.index("</section>")]
+    assert '<a class="btn" href="/township/stationed/">派驻名册</a>' in section
+    assert "值班表" not in section
+    english = client.get("/township/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<a class="btn" href="/township/stationed/">Roster of stationed people</a>' in english
+
+
+def test_the_forms_examples_of_posts_are_english_on_english_pages(client, powers):
+    client.force_login(powers.longtan_chief)
+    page = "/township/recommendations/new/"
+    assert '<p class="help" id="id_leader_post-help">如：所长、队长</p>' in (
+        client.get(page).content.decode()
+    )
+    english = client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "e.g. station chief, team leader" in english
+    assert "所长" not in english and "队长" not in english
+    # The form stationing a person in the township's centre.
+    post = StationForm(township=powers.city.longtan).fields["post"]
+    with translation.override("zh-hans"):
+        assert str(post.help_text) == "例如 社区民警、消防监督员"
+    with translation.override("en"):
+        assert str(post.help_text) == "e.g. community police officer, fire inspector"

@@ -127,7 +127,7 @@ class StationForm(forms.Form):
         label=gettext_lazy("Post in the centre"),
         max_length=act.POST_MAX,
         required=False,
-        help_text=gettext_lazy("e.g. 社区民警, 消防监督员"),
+        help_text=gettext_lazy("e.g. community police officer, fire inspector"),
     )
     started_on = forms.DateField(label=gettext_lazy("Stationed from"), widget=DateInput)
 

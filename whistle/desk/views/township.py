@@ -91,7 +91,7 @@ class RecommendationForm(forms.Form):
     leader_post = forms.CharField(
         label=gettext_lazy("Leader's post"),
         max_length=actions.NAME_MAX,
-        help_text=gettext_lazy("e.g. 所长, 队长"),
+        help_text=gettext_lazy("e.g. station chief, team leader"),
     )
     proposal = forms.ChoiceField(
         label=gettext_lazy("The township recommends"),
