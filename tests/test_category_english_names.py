@@ -234,7 +234,7 @@ def test_every_demo_category_has_english_keywords_as_many_as_it_is_given():
 
 def test_reseeding_an_older_demo_database_fills_in_the_english_names(small_city):
     builder = demo_city._Builder(2018, reset_passwords=False)
-    for code, name in services.SECTORS.items():
+    for code, (name, _name_en) in services.SECTORS.items():
         builder.sectors[code] = builder.put(Sector, {"code": code}, {"name": name})
     builder.build_policies(small_city.district)
     vending = Category.objects.get(major__kind=CategoryKind.EVENT, major__code="05", code="01")

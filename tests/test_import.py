@@ -215,6 +215,27 @@ def test_it_imports_sectors_from_csv(tmp_path):
 
 
 @pytest.mark.django_db
+def test_it_imports_the_sectors_english_names_and_keeps_them_when_the_column_is_absent(
+    tmp_path,
+):
+    path = write_csv(
+        tmp_path,
+        "sectors.csv",
+        [["代码", "名称", "英文名称"], ["fire", "消防", "Fire and rescue"], ["parks", "园林", ""]],
+    )
+    do_import("sectors", path)
+    assert dict(Sector.objects.values_list("code", "name_en")) == {
+        "fire": "Fire and rescue",
+        "parks": "",
+    }
+    # A file without the column changes the name and leaves the English name as it was.
+    again = write_csv(tmp_path, "again.csv", [["code", "name"], ["fire", "消防救援"]])
+    do_import("sectors", again, "--update")
+    assert Sector.objects.get(code="fire").name == "消防救援"
+    assert Sector.objects.get(code="fire").name_en == "Fire and rescue"
+
+
+@pytest.mark.django_db
 def test_it_imports_departments_with_the_townships_they_serve_from_csv(small_city, tmp_path):
     path = write_csv(
         tmp_path,

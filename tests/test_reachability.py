@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -466,6 +467,31 @@ def test_the_page_shows_the_hours_the_suggestion_and_the_category(client, row, s
     assert '"kind": "suggestion"' in html
     bad = client.get(PAGE, {"township": row.code, "category": "x"})
     assert bad.status_code == 200 and 'role="alert"' in bad.content.decode()
+
+
+def test_each_categorys_sectors_read_in_the_readers_language(client, row, small_city):
+    sector = small_city.urban_management.sector
+    sector.name_en = "Urban management"
+    sector.save()
+    category(row.parent, "02", sector)
+    client.force_login(
+        make_person("reach-assessor", Role.DISTRICT_ASSESSOR, jurisdiction=row.parent)
+    )
+
+    def sectors_named(language: str) -> list[str]:
+        html = client.get(
+            PAGE, {"township": row.code, "hour": "8"}, HTTP_ACCEPT_LANGUAGE=language
+        ).content.decode()
+        table = html[html.index('class="table table-stack reach-category-table"') :]
+        return re.findall(r'<span class="muted">([^<]+)</span></div></td>', table)
+
+    assert "Urban management" in sectors_named("en")
+    assert sector.name not in sectors_named("en")
+    assert sector.name in sectors_named("zh-hans")
+    # A sector without an English name keeps its name on an English page.
+    sector.name_en = ""
+    sector.save()
+    assert sector.name in sectors_named("en")
 
 
 def test_the_command_takes_a_category_and_says_the_suggestion(row, small_city, tmp_path):

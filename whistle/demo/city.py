@@ -311,8 +311,10 @@ class _Builder:
     # Sectors and departments
 
     def build_services(self) -> None:
-        for code, name in services.SECTORS.items():
-            self.sectors[code] = self.put(Sector, {"code": code}, {"name": name})
+        for code, (name, name_en) in services.SECTORS.items():
+            self.sectors[code] = self.put(
+                Sector, {"code": code}, {"name": name, "name_en": name_en}
+            )
         for data in services.departments():
             station = services.station_of(data)
             department = self.put(

@@ -77,6 +77,7 @@ class SectorImporter(Importer):
     columns = (
         Column("code", ("代码", "领域代码"), required=True),
         Column("name", ("名称", "领域名称"), required=True),
+        Column("name_en", ("英文名称", "领域英文名称")),
     )
 
     def setup(self) -> None:
@@ -90,6 +91,8 @@ class SectorImporter(Importer):
             return
         self.seen[code] = row.number
         values = {"code": code, "name": row["name"]}
+        if row.given("name_en"):
+            values["name_en"] = row["name_en"] or ""
         sector = self.plan(row, Sector, self.sectors.get(code), values, key_column="code")
         if sector is not None:
             self.sectors.add(sector)

@@ -89,8 +89,8 @@ class GridCellAdmin(DistrictScoped, admin.ModelAdmin):
 
 @admin.register(Sector)
 class SectorAdmin(DistrictScoped, admin.ModelAdmin):
-    list_display = ["code", "name"]
-    search_fields = ["code", "name"]
+    list_display = ["code", "name", "name_en"]
+    search_fields = ["code", "name", "name_en"]
 
 
 @admin.register(Department)

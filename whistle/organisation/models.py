@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from whistle.organisation import geo
+from whistle.organisation.names import english_name_field, in_reader_language
 
 
 def _validate_polygon(value: Any) -> None:
@@ -373,6 +374,7 @@ class Sector(models.Model):
         error_messages={"unique": _("Another sector already has this code.")},
     )
     name = models.CharField(_("name"), max_length=60)
+    name_en = english_name_field(max_length=60)
 
     class Meta:
         verbose_name = _("sector")
@@ -381,6 +383,11 @@ class Sector(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language (`in_reader_language`)."""
+        return in_reader_language(self.name, self.name_en)
 
 
 def check_station(row: Department | CentreMembership) -> None:

@@ -39,14 +39,14 @@ CITY_CODE = "990000"
 CITY_EXTENT: Extent = (115.95, 39.60, 116.85, 40.25)
 BATCH = 2000
 SECTORS = (
-    ("sim-urban", "城市管理"),
-    ("sim-police", "公安"),
-    ("sim-traffic", "交通"),
-    ("sim-market", "市场监管"),
-    ("sim-housing", "住房和城乡建设"),
-    ("sim-parks", "园林绿化"),
-    ("sim-water", "水务"),
-    ("sim-environment", "生态环境"),
+    ("sim-urban", "城市管理", "Urban management"),
+    ("sim-police", "公安", "Public security"),
+    ("sim-traffic", "交通", "Traffic"),
+    ("sim-market", "市场监管", "Market regulation"),
+    ("sim-housing", "住房和城乡建设", "Housing and construction"),
+    ("sim-parks", "园林绿化", "Parks and greening"),
+    ("sim-water", "水务", "Water"),
+    ("sim-environment", "生态环境", "Ecology and environment"),
 )
 
 M = TypeVar("M", bound=models.Model)
@@ -287,8 +287,8 @@ def _departments(
     shape: CityShape, districts: list[Jurisdiction], rng: random.Random, password: str
 ) -> dict[int, list[SimDepartment]]:
     sectors = [
-        Sector.objects.get_or_create(code=code, defaults={"name": name})[0]
-        for code, name in SECTORS
+        Sector.objects.get_or_create(code=code, defaults={"name": name, "name_en": name_en})[0]
+        for code, name, name_en in SECTORS
     ]
     rows = []
     for district in districts:

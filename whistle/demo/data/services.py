@@ -21,27 +21,27 @@ from whistle.demo.data.places import (
     district,
 )
 
-# code → name
-SECTORS: dict[str, str] = {
-    "urban_management": "城市管理",
-    "public_security": "公安",
-    "fire": "消防",
-    "traffic": "交通",
-    "market_regulation": "市场监管",
-    "food_drugs": "食品药品",
-    "housing": "房屋管理",
-    "planning_land": "规划国土",
-    "parks": "园林绿化",
-    "culture": "文化",
-    "water": "水务",
-    "environment": "生态环境",
-    "construction": "住建",
-    "health": "卫生健康",
-    "civil_affairs": "民政",
-    "power": "供电",
-    "gas": "燃气",
-    "heating": "热力",
-    "telecom": "通信",
+# code → (name, English name)
+SECTORS: dict[str, tuple[str, str]] = {
+    "urban_management": ("城市管理", "Urban management"),
+    "public_security": ("公安", "Public security"),
+    "fire": ("消防", "Fire and rescue"),
+    "traffic": ("交通", "Traffic"),
+    "market_regulation": ("市场监管", "Market regulation"),
+    "food_drugs": ("食品药品", "Food and drugs"),
+    "housing": ("房屋管理", "Housing"),
+    "planning_land": ("规划国土", "Planning and land"),
+    "parks": ("园林绿化", "Parks and greening"),
+    "culture": ("文化", "Culture"),
+    "water": ("水务", "Water"),
+    "environment": ("生态环境", "Ecology and environment"),
+    "construction": ("住建", "Housing and construction"),
+    "health": ("卫生健康", "Health"),
+    "civil_affairs": ("民政", "Civil affairs"),
+    "power": ("供电", "Power supply"),
+    "gas": ("燃气", "Gas"),
+    "heating": ("热力", "Heating"),
+    "telecom": ("通信", "Telecommunications"),
 }
 
 

@@ -222,7 +222,7 @@ def _write_xlsx(
         by_hour.append(
             [
                 _categories(group),
-                _(", ").join(s.name for s in group.sectors),
+                _(", ").join(s.display_name for s in group.sectors),
                 _(", ").join(s.department.name for s in group.stations),
                 _(", ").join(lane.name for lane in group.unreached),
                 *group.hours,
