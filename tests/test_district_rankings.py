@@ -115,7 +115,7 @@ def test_the_period_picker_offers_no_period_that_has_not_begun(client, rated):
     now = html_of(client.get(RANKINGS, {"period": "2026-07"}))
     assert 'rel="next"' not in now
     assert 'rel="prev"' in now and "?period=2026-06" in now
-    for begun in ("2026-07", "2026-Q3", "2026", "2025-12"):
+    for begun in ("2026-07", "2026-Q3", "2026", "2026-01"):
         assert f'<option value="{begun}"' in now, begun
     for coming in ("2026-08", "2026-Q4", "2027", "2027-01"):
         assert f'<option value="{coming}"' not in now, coming
@@ -413,3 +413,24 @@ def test_a_department_ranked_on_unfinished_records_is_marked_on_the_page_chart_a
     response = client.get(RANKINGS + "export/", {"period": "2026-Q3", "format": "csv"})
     lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert {r[3]: r[6] for r in lines[1:]}["dc-longtan-pcs"] == "1"
+
+
+def test_the_period_picker_offers_no_year_before_the_districts_first_score(client, rated):
+    client.force_login(rated.district_assessor)
+    # July 2026 is the district's only scored month: 2025 cannot have a score.
+    january = html_of(client.get(RANKINGS, {"period": "2026-01"}))
+    assert 'rel="prev"' not in january and '<option value="2025' not in january
+    year = html_of(client.get(RANKINGS, {"period": "2026"}))
+    assert 'rel="prev"' not in year and '<option value="2025"' not in year
+    # A score of December 2025 brings that year back.
+    result = DepartmentResult.objects.filter(district=rated.district, period="2026").first()
+    assert result is not None
+    result.pk = None
+    result.period = "2025-12"
+    result.save()
+    january = html_of(client.get(RANKINGS, {"period": "2026-01"}))
+    assert re.search(r'href="\?period=2025-12[^"]*" rel="prev"', january)
+    assert '<option value="2025"' in january
+    # Asked by its address, an earlier year still shows, saying it has no score.
+    asked = html_of(client.get(RANKINGS, {"period": "2023"}))
+    assert '<option value="2023" selected>' in asked and 'rel="prev"' not in asked

@@ -87,10 +87,11 @@ def test_the_report_holds_every_section_in_chinese_and_prints_on_a4(client, rate
     assert 'type="button" data-print>打印</button>' in html and "onclick" not in html
     assert "whistle/print.js" in html
     assert "district/report-print.css" in html
-    # The report is none of the assessment pages named in the row under its title.
+    # The row of the district's pages under its title names the report as the page shown.
     subnav = html[html.index('<nav class="subnav"') :]
     subnav = subnav[: subnav.index("</nav>")]
-    assert "排名" in subnav and 'aria-current="page"' not in subnav
+    assert "排名" in subnav
+    assert '<a href="/district/report/" aria-current="page">年度报告</a>' in subnav
     assert "生成于 2026-07-28 10:00（北京时间）" in text
 
 
@@ -319,6 +320,66 @@ def test_the_report_runs_a_fixed_number_of_queries_with_twenty_five_departments(
     # say the entries shared with them, and the count).
     # 39 with the chiefs' appointments, a second source of the lanes each chief held.
     # 40 with the count of each department's unfinished records counted as not acted.
-    with django_assert_max_num_queries(40):
+    # 41 with the district's first scored year, from which the report links the years.
+    with django_assert_max_num_queries(41):
         html = html_of(client.get(REPORT))
     assert len(ranking_rows(html)) == 25
+
+
+def an_earlier_score(rated, period: str) -> None:
+    """A score of the district in an earlier period: its year can have a report."""
+    result = DepartmentResult.objects.filter(district=rated.district, period="2026").first()
+    assert result is not None
+    result.pk = None
+    result.period = period
+    result.save()
+
+
+def test_the_report_of_the_year_under_way_opens_from_the_menu_and_the_district_pages(client, rated):
+    client.force_login(rated.district_assessor)
+    rankings = html_of(client.get(RANKINGS))
+    subnav = rankings[rankings.index('<nav class="subnav"') :]
+    assert '<a href="/district/report/">年度报告</a>' in subnav[: subnav.index("</nav>")]
+    # The top bar's assessment menu holds it too.
+    top = rankings[: rankings.index("<main")]
+    assert 'href="/district/report/"' in top and "年度报告" in top
+    # Without a year, the report of the year under way (28 July 2026).
+    html = html_of(client.get("/district/report/"))
+    assert "东城区2026年度考核报告" in html
+    assert "一、2026年度部门排名" in text_of(html)
+    # Department staff and townships see no link to it.
+    client.force_login(rated.urban_officer)
+    assert "/district/report/" not in html_of(client.get(RANKINGS))
+    assert client.get("/district/report/").status_code == 403
+
+
+def test_the_report_links_only_the_years_from_the_districts_first_score_on(client, rated):
+    client.force_login(rated.district_assessor)
+    # Only 2026 is scored: no other year to open.
+    assert 'aria-label="年份"' not in html_of(client.get(REPORT))
+    an_earlier_score(rated, "2025-11")
+    html = html_of(client.get(REPORT))
+    years = html[html.index('aria-label="年份"') :]
+    years = years[: years.index("</nav>")]
+    assert re.findall(r'href="/district/report/(\d+)/\?district=110101"', years) == [
+        "2026",
+        "2025",
+    ]
+    assert 'href="/district/report/2026/?district=110101" aria-current="page">2026' in years
+
+
+def test_a_year_with_nothing_recorded_says_there_is_no_record_instead_of_zeros(client, rated):
+    lane = Lane.objects.filter(township=rated.longtan).order_by("pk").first()
+    assert lane is not None
+    make_person("zhou-lane-chief", Role.LANE_CHIEF, lane=lane)
+    client.force_login(rated.district_assessor)
+    text = text_of(html_of(client.get("/district/report/2025/")))
+    assert "2025年没有记录" in text
+    assert "系统中没有东城区2025年的案件、考核成绩、热线工单或巡查记录，无可报告的内容。" in text
+    # Not a page of zeros that reads as a year of failures.
+    assert "名按要求巡查了全部街巷" not in text and "一、2025年度部门排名" not in text
+    english = text_of(html_of(client.get("/district/report/2025/", HTTP_ACCEPT_LANGUAGE="en")))
+    assert "No record for 2025" in english
+    assert "chiefs patrolled every lane as required" not in english
+    # The year with records reports them.
+    assert "名按要求巡查了全部街巷" in text_of(html_of(client.get(REPORT)))

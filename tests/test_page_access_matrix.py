@@ -251,6 +251,9 @@ PAGES: dict[str, Row] = {
     "district:annual-report": Row(
         "log 403 403 403 403 403 403 403 ok  ok  ok  403 ok  403 403 403 ok  403",
     ),
+    "district:report": Row(
+        "log 403 403 403 403 403 403 403 ok  ok  ok  403 ok  403 403 403 ok  403",
+    ),
     "district:centres": Row(
         "log 403 403 403 403 ok  ok  403 ok  ok  ok  403 ok  ok  403 ok  ok  403",
     ),

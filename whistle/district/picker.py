@@ -2,7 +2,9 @@
 
 `?period=2026-07`, `2026-Q3` or `2026`; without one, the current month in Beijing time (or
 the page's own default, such as the rankings' latest ranked month). A period that cannot be
-read is not an error page: the page shows the current month and says why.
+read is not an error page: the page shows the current month and says why. A page may name
+the first year that can have anything to show (the rankings: the district's first year with
+a score); the picker then offers no year before it.
 """
 
 from __future__ import annotations
@@ -48,6 +50,15 @@ def period_label(period: Period) -> str:
 class Picked:
     period: Period
     error: str = ""
+    # The first year that can have anything to show; None: any year.
+    first_year: int | None = None
+
+    def offers(self, period: Period) -> bool:
+        """Whether the picker offers the period: it has begun, and its year can have
+        something to show (the period shown is always among the choices)."""
+        if period == self.period:
+            return True
+        return has_begun(period) and (self.first_year is None or period.year >= self.first_year)
 
     @property
     def key(self) -> str:
@@ -59,16 +70,14 @@ class Picked:
 
     def groups(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """The choices of the picker: the year, its quarters and months, and the same for
-        the years before and after, as far as they have begun (and the period shown)."""
+        the years before and after, as far as they are offered (`offers`)."""
         groups = []
         for year in (self.period.year - 1, self.period.year, self.period.year + 1):
             periods = [Period(year, PeriodKind.YEAR, 0)]
             periods += [Period(year, PeriodKind.QUARTER, n) for n in range(1, 5)]
             periods += [Period(year, PeriodKind.MONTH, n) for n in range(1, 13)]
             labelled = [
-                (period.key, period_label(period))
-                for period in periods
-                if has_begun(period) or period == self.period
+                (period.key, period_label(period)) for period in periods if self.offers(period)
             ]
             if labelled:
                 groups.append((str(year), labelled))
@@ -89,16 +98,17 @@ class Picked:
 
     def context(self) -> dict[str, Any]:
         before, after = self.neighbours()
-        # The next period is offered once it has begun; before, there is nothing to show.
+        # The next period is offered once it has begun, the one before while its year can
+        # have something to show; beyond them, there is nothing to show.
         return {
             "period": self.period,
             "period_key": self.key,
             "period_label": self.label,
             "period_groups": self.groups(),
             "period_error": self.error,
-            "period_before": before,
+            "period_before": before if self.offers(before) else None,
             "period_before_label": period_label(before),
-            "period_after": after if has_begun(after) else None,
+            "period_after": after if self.offers(after) else None,
             "period_after_label": period_label(after),
         }
 
@@ -109,25 +119,32 @@ def asked_period(request: HttpRequest, name: str = "period") -> bool:
 
 
 def pick_period(
-    request: HttpRequest, name: str = "period", default: Period | None = None
+    request: HttpRequest,
+    name: str = "period",
+    default: Period | None = None,
+    first_year: int | None = None,
 ) -> Picked:
+    """The period the request asks for; `first_year`, the first year that can have anything
+    to show, bounds what the picker offers (`Picked.offers`)."""
     text = request.GET.get(name, "").strip()
     if not text:
-        return Picked(default or current_month())
+        return Picked(default or current_month(), first_year=first_year)
     try:
         period = Period.parse(text)
     except ValidationError as exc:
-        return Picked(current_month(), " ".join(exc.messages))
+        return Picked(current_month(), " ".join(exc.messages), first_year)
     if not FIRST_YEAR <= period.year <= LAST_YEAR:
         return Picked(
             current_month(),
             _("Choose a period between %(first)s and %(last)s.")
             % {"first": FIRST_YEAR, "last": LAST_YEAR},
+            first_year,
         )
     if not has_begun(period):
         return Picked(
             current_month(),
             _("%(period)s has not begun yet: the current month is shown.")
             % {"period": period_label(period)},
+            first_year,
         )
-    return Picked(period)
+    return Picked(period, first_year=first_year)

@@ -50,6 +50,7 @@ from whistle.assessment.scoring import AssessmentEventKind, exact_rounded
 from whistle.cases.models import Attachment, Case, Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.district.corrections import choices_for_record, describe
+from whistle.district.picker import current_month
 from whistle.organisation.models import CentreMembership, Department, Jurisdiction
 from whistle.policies.models import Category
 
@@ -449,6 +450,20 @@ def latest_ranked_month(district: Jurisdiction, until: Period) -> Period | None:
         .first()
     )
     return Period.parse(key) if key else None
+
+
+def first_scored_year(district: Jurisdiction) -> int:
+    """The first year that can have scores of the district: the year of its earliest score
+    of any period (a year's key, "2025", sorts before its months and quarters), else the
+    current year (Beijing time), the first a score may still come for. The rankings and the
+    annual report offer no year before it."""
+    key = (
+        DepartmentResult.objects.filter(district=district)
+        .order_by("period")
+        .values_list("period", flat=True)
+        .first()
+    )
+    return Period.parse(key).year if key else current_month().year
 
 
 def ranking(district: Jurisdiction, period: Period) -> Ranking:

@@ -26,6 +26,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("training/<int:pk>/", training.session, name="training-session"),
     path("recognitions/", training.recognitions, name="recognitions"),
     path("reachability/", reachability.reachability, name="reachability"),
+    path("report/", report.annual_report, name="report"),
     path("report/<int:year>/", report.annual_report, name="annual-report"),
     path("matters/", township.matters, name="matters"),
     path("matters/new/", township.matter_new, name="matter_new"),

@@ -169,6 +169,13 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         roles=(Role.DISTRICT_CHIEF, Role.DISTRICT_ASSESSOR, Role.CHIEFS_OFFICE),
     ),
     Dashboard(
+        "district:report",
+        _("Annual report"),
+        _("The district's year on one page to print: ranking, indicators, hotline, chiefs."),
+        group=ASSESSMENT,
+        roles=(Role.DISTRICT_CHIEF, Role.DISTRICT_ASSESSOR, Role.CHIEFS_OFFICE),
+    ),
+    Dashboard(
         "assessment:appeals",
         _("Appeals to rule on"),
         _("Departments contesting a record: uphold with a correction, or reject."),

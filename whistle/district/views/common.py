@@ -106,6 +106,9 @@ def page_links(reader: Reader) -> list[PageLink]:
         links.append(PageLink(reverse("district:chiefs"), _("Chiefs and stewards"), "chiefs"))
         links.append(PageLink(reverse("district:centres"), _("1+5+N centres"), "centres"))
         links.append(PageLink(reverse("district:reachability"), _("Arrival reach"), "reachability"))
+    # The annual report: the district's readers only, as the report itself.
+    if reader.everything or reader.district_ids():
+        links.append(PageLink(reverse("district:report"), _("Annual report"), "annual_report"))
     if any(g.role in TRAINERS and g.level in ("district", "township") for g in reader.grants):
         links.append(PageLink(reverse("district:training"), _("Training"), "training"))
     return links

@@ -51,7 +51,8 @@ def rankings(request: HttpRequest) -> HttpResponse:
     opened_on = None
     if not asked_period(request):
         opened_on = tables.latest_ranked_month(district, previous_period(this_month))
-    picked = pick_period(request, default=opened_on)
+    # No year before the district's first score is offered: it has nothing to rank.
+    picked = pick_period(request, default=opened_on, first_year=tables.first_scored_year(district))
     board = tables.ranking(district, picked.period)
     own = reader.department_ids()
     context = page_context(

@@ -2,6 +2,10 @@
 figures first, then the departments' ranking of the year with the parts of each total, the
 indicators table, the hotline's three rates, the top hot spots and how many chiefs met the
 patrol requirement, on one page made for A4 paper (static/district/report-print.css).
+`/district/report/` opens the year under way; the report links the other years that can
+have something to report, from the district's first score on (`tables.first_scored_year`).
+A year in which nothing at all was recorded (no case, score, hotline order, patrol) says so
+instead of showing a page of zeros.
 
 The indicators table lists the townships and departments that had something to count in
 the year; those whose every figure is zero or — are folded under one line that says how
@@ -112,14 +116,17 @@ def indicator_lines(
 @login_required
 @require_GET
 @reads_replica
-def annual_report(request: HttpRequest, year: int) -> HttpResponse:
+def annual_report(request: HttpRequest, year: int | None = None) -> HttpResponse:
     reader = Reader.of(request.user)
     # The district readers only (assessors, chiefs' office, district chief): department
     # staff see the rankings but not the district's whole report.
     district = choose(request, list(reader.districts().order_by("code")), "district")
     now = timezone.now()
+    this_year = timezone.localtime(now, BEIJING).year
+    if year is None:
+        year = this_year
     # A year that has not begun has nothing to report yet.
-    if not FIRST_YEAR <= year <= min(LAST_YEAR, timezone.localtime(now, BEIJING).year):
+    if not FIRST_YEAR <= year <= min(LAST_YEAR, this_year):
         raise Http404
     period = Period(year, PeriodKind.YEAR, 0)
     board = tables.ranking(district, period)
@@ -129,7 +136,10 @@ def annual_report(request: HttpRequest, year: int) -> HttpResponse:
         indicator_table(district, period.key, dimensions=REPORT_DIMENSIONS, now=now)
     )
     first = board.rows[0] if board.rows and board.rows[0].result.rank == 1 else None
-    # The report is none of the row's pages: none is marked as the current one.
+    hotline = hotline_rates(district, period.key)
+    spots = hot_spots(district, period.key, rising_only=False, limit=TOP_HOT_SPOTS)
+    chief_patrols = sum(c.activity.patrols for c in chiefs)
+    chief_found = sum(c.activity.found for c in chiefs)
     context = page_context(
         reader,
         "annual_report",
@@ -148,12 +158,27 @@ def annual_report(request: HttpRequest, year: int) -> HttpResponse:
         first=first,
         indicator_lines=lines,
         quiet_lines=quiet_lines,
-        hotline=hotline_rates(district, period.key),
-        spots=hot_spots(district, period.key, rising_only=False, limit=TOP_HOT_SPOTS),
+        hotline=hotline,
+        spots=spots,
+        # Nothing at all recorded in the year: the report says so rather than show zeros,
+        # which would read as a year of failures.
+        recorded=bool(
+            board.rows
+            or lines[0].counted
+            or hotline.received
+            or spots
+            or chief_patrols
+            or chief_found
+        ),
+        # The years to open, the latest first: from the district's first score on (and the
+        # year shown, when it was asked for by its address).
+        years=sorted(
+            {*range(tables.first_scored_year(district), this_year + 1), year}, reverse=True
+        ),
         chief_count=len(chiefs),
         chiefs_meeting=chiefs_meeting,
-        chief_patrols=sum(c.activity.patrols for c in chiefs),
-        chief_found=sum(c.activity.found for c in chiefs),
+        chief_patrols=chief_patrols,
+        chief_found=chief_found,
         # What the problems found are: cases the chiefs reported in their role, whether on a
         # patrol or not, and problems their patrols' checklists noted without a case.
         chief_reported=sum(c.activity.reported for c in chiefs),
