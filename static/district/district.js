@@ -5,7 +5,11 @@
  *   <div class="chart" data-chart="ranking" data-source="chart-data"></div>
  *
  * "ranking": a horizontal stacked bar per department, in rank order, each part being
- * what that part adds to the total; "trend": each department's monthly total of the year.
+ * what that part adds to the total, the department's name wrapped beside its bar (a long
+ * name on two lines rather than cut) and whole in the tooltip, shown on the bar and on the
+ * name; "trend": each department's monthly total of the year, a month standing alone (no
+ * month beside it with a total, as the only month ranked so far) drawn as a filled point
+ * with its total written beside it, inside the plot.
  * Charts are drawn again when htmx swaps the page in (the period picker) and resized with
  * the window. A drawn chart gets data-chart-ready="true". No animation: the numbers are
  * what matters, and a growing bar is a moving target for a screenshot or a tired eye.
@@ -42,7 +46,13 @@
     return option;
   }
 
-  function rankingOption(data) {
+  // The width of the names beside the bars: a third of the chart, within bounds, so that a
+  // long name wraps on two lines on a wide screen and the bars keep room on a phone.
+  function nameWidth(el) {
+    return Math.max(96, Math.min(200, Math.round(el.clientWidth * 0.32)));
+  }
+
+  function rankingOption(data, el) {
     // ECharts draws a category axis bottom-up: reverse so that rank 1 is on top.
     var names = data.departments.slice().reverse();
     var series = data.series.map(function (part, index) {
@@ -92,9 +102,38 @@
       legend: { top: 0, type: "scroll" },
       grid: { left: 8, right: 56, top: 36, bottom: 8, containLabel: true },
       xAxis: { type: "value", max: 100, name: data.labels.total, nameLocation: "end" },
-      yAxis: { type: "category", data: names, axisLabel: { width: 120, overflow: "truncate" } },
+      yAxis: {
+        type: "category",
+        data: names,
+        // The name wraps rather than being cut; hovering it shows the tooltip (`nameTips`).
+        triggerEvent: true,
+        axisLabel: { width: nameWidth(el), overflow: "break", lineHeight: 14 }
+      },
       series: series
     };
+  }
+
+  // Hovering a department's name shows the same tooltip as its bar: the name whole, and
+  // what each part adds.
+  function nameTips(chart, data) {
+    var names = data.departments.slice().reverse();
+    chart.on("mouseover", function (params) {
+      if (params.componentType !== "yAxis") return;
+      var index = names.indexOf(params.value);
+      if (index >= 0) chart.dispatchAction({ type: "showTip", seriesIndex: 0, dataIndex: index });
+    });
+    chart.on("mouseout", function (params) {
+      if (params.componentType === "yAxis") chart.dispatchAction({ type: "hideTip" });
+    });
+  }
+
+  // Which months' totals have no month beside them with one: they draw no line, so each is
+  // drawn as a larger point with its total written beside it, a single month at a glance.
+  function aloneMonths(values) {
+    return values.map(function (value, i) {
+      return value !== null && (i === 0 || values[i - 1] === null) &&
+        (i === values.length - 1 || values[i + 1] === null);
+    });
   }
 
   function trendOption(data) {
@@ -111,19 +150,41 @@
       xAxis: {
         type: "category",
         data: trend.ticks,
-        boundaryGap: false,
+        // Each month in the middle of its band: the last month's points stand inside the
+        // plot, not on its right edge.
+        boundaryGap: true,
         name: data.labels.month,
         nameLocation: "middle",
         nameGap: 26
       },
       yAxis: { type: "value", min: 0, max: 100 },
       series: trend.series.map(function (s) {
-        return { name: s.name, type: "line", connectNulls: false, symbolSize: 7, data: s.data };
+        var alone = aloneMonths(s.data);
+        return {
+          name: s.name,
+          type: "line",
+          connectNulls: false,
+          // Filled points, each drawn whatever the number of months.
+          symbol: "circle",
+          showAllSymbol: true,
+          symbolSize: function (value, p) { return alone[p.dataIndex] ? 10 : 7; },
+          label: {
+            show: true,
+            // To the left of the point: the last month's point has little room on its right.
+            position: "left",
+            formatter: function (p) { return alone[p.dataIndex] ? Number(p.value).toFixed(2) : ""; }
+          },
+          // Labels of points close together move apart instead of covering one another.
+          labelLayout: { moveOverlap: "shiftY" },
+          data: s.data
+        };
       })
     };
   }
 
   var OPTIONS = { ranking: rankingOption, trend: trendOption };
+  // What a chart does beyond its option: the ranking's tooltips on the names.
+  var BINDINGS = { ranking: nameTips };
   var drawn = [];
 
   function draw(root) {
@@ -131,7 +192,8 @@
     var scope = root && root.querySelectorAll ? root : document;
     var nodes = scope.querySelectorAll("[data-chart]");
     Array.prototype.forEach.call(nodes, function (el) {
-      var make = OPTIONS[el.getAttribute("data-chart")];
+      var kind = el.getAttribute("data-chart");
+      var make = OPTIONS[kind];
       var data = readData(el.getAttribute("data-source"));
       if (!make || !data) return;
       var existing = window.echarts.getInstanceByDom(el);
@@ -141,7 +203,8 @@
       chart.on("finished", function () {
         el.setAttribute("data-chart-ready", "true");
       });
-      chart.setOption(make(data));
+      chart.setOption(make(data, el));
+      if (BINDINGS[kind]) BINDINGS[kind](chart, data);
       drawn.push(chart);
     });
   }

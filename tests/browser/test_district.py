@@ -4,6 +4,7 @@ appeal filed on a phone with an evidence photo and upheld by the district chiefs
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -15,6 +16,7 @@ from tests.browser.conftest import PHONE, WALL, csp_errors, sign_in, submit
 from tests.fixtures_cases import ON_THE_LANE, filed_case, whistle_city_fixture  # noqa: F401
 from tests.fixtures_district import recent_month
 from whistle.assessment.models import Appeal, SummonsAssessment
+from whistle.organisation.models import Department
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -128,6 +130,77 @@ def test_the_monthly_chart_names_its_axis_whole_in_english(new_page, shots, mont
     assert box["x"] >= 0 and box["x"] + box["width"] <= drawn["width"]
     page.locator("[data-chart=trend]").scroll_into_view_if_needed()
     shots(page, f"trend-{device}")
+
+
+# The texts drawn on a chart's canvas, each with its box: which words a reader sees there.
+DRAWN_TEXTS = """(selector) => {
+  const chart = echarts.getInstanceByDom(document.querySelector(selector));
+  return chart.getZr().storage.getDisplayList(true)
+    .filter((el) => el.style && typeof el.style.text === "string" && el.style.text)
+    .map((el) => {
+      const box = el.getBoundingRect().clone();
+      if (el.transform) box.applyTransform(el.transform);
+      return { text: el.style.text, x: box.x, y: box.y, width: box.width, height: box.height };
+    });
+}"""
+
+
+def test_a_lone_months_totals_are_drawn_inside_the_plot_and_written_beside_their_points(
+    new_page, shots, month
+):
+    _m, period = month
+    page = new_page(WALL, locale="en-US")
+    sign_in(page, "he-assessor")
+    page.goto(f"/district/rankings/?period={period.key}")
+    page.wait_for_selector("[data-chart=trend][data-chart-ready=true]")
+    chart = json.loads(page.locator("#chart-data").text_content() or "{}")
+    # Only the month under way has totals: each department's point stands alone.
+    totals = {f"{s['data'][-1]:.2f}" for s in chart["trend"]["series"]}
+    assert totals and all(
+        s["data"][:-1] == [None] * (len(s["data"]) - 1) for s in chart["trend"]["series"]
+    )
+    width = page.evaluate(
+        "echarts.getInstanceByDom(document.querySelector('[data-chart=trend]')).getWidth()"
+    )
+    drawn = [t for t in page.evaluate(DRAWN_TEXTS, "[data-chart=trend]") if t["text"] in totals]
+    assert {t["text"] for t in drawn} == totals
+    # Written whole, inside the chart and clear of its right edge.
+    assert all(t["x"] >= 0 and t["x"] + t["width"] <= width - 8 for t in drawn)
+    page.locator("[data-chart=trend]").scroll_into_view_if_needed()
+    shots(page, "trend-lone-month")
+
+
+def test_a_long_department_name_wraps_beside_its_bar_and_shows_whole_on_hover(
+    new_page, shots, month
+):
+    m, period = month
+    long_name = "东城区城市管理综合行政执法局龙潭街道执法队"
+    Department.objects.filter(pk=m.urban.pk).update(name=long_name)
+    page = new_page(WALL, locale="en-US")
+    sign_in(page, "he-assessor")
+    page.goto(f"/district/rankings/?period={period.key}")
+    page.wait_for_selector("[data-chart=ranking][data-chart-ready=true]")
+    texts = page.evaluate(DRAWN_TEXTS, "[data-chart=ranking]")
+    # Written whole on two lines beside its bar, nothing cut off.
+    lines = sorted((t for t in texts if t["text"] in long_name), key=lambda t: t["y"])
+    assert len(lines) == 2 and "".join(t["text"] for t in lines) == long_name
+    assert all(t["x"] >= 0 for t in lines)
+    # Hovering the name shows the tooltip, with the name whole on its first line.
+    assert long_name not in [t["text"] for t in texts]
+    page.locator("[data-chart=ranking]").scroll_into_view_if_needed()
+    box = page.locator("[data-chart=ranking]").bounding_box()
+    assert box is not None
+    first = lines[0]
+    page.mouse.move(
+        box["x"] + first["x"] + first["width"] / 2, box["y"] + first["y"] + first["height"] / 2
+    )
+    page.wait_for_function(
+        """(name) => echarts.getInstanceByDom(document.querySelector('[data-chart=ranking]'))
+          .getZr().storage.getDisplayList(true)
+          .some((el) => el.style && el.style.text === name)""",
+        arg=long_name,
+    )
+    shots(page, "ranking-long-name")
 
 
 def test_an_appeal_filed_on_a_phone_and_upheld_by_the_chiefs_office(
@@ -383,7 +456,7 @@ def test_the_annual_report_prints_by_its_button_within_the_security_policy(
     page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")
     page.click("button[data-print]")
     assert page.evaluate("() => window.printed") == 1
-    # The report is none of the pages in the row under its title.
-    assert page.locator(".subnav [aria-current]").count() == 0
+    # The row under its title marks the annual report as the page shown.
+    assert page.locator(".subnav [aria-current]").inner_text() == "年度报告"
     shots(page, "annual-report")
     assert blocked == []
