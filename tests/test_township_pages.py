@@ -245,3 +245,19 @@ def test_the_forms_examples_of_posts_are_english_on_english_pages(client, powers
         assert str(post.help_text) == "例如 社区民警、消防监督员"
     with translation.override("en"):
         assert str(post.help_text) == "e.g. community police officer, fire inspector"
+
+
+@pytest.mark.parametrize("office", ["longtan_office", "district_office"])
+def test_every_page_a_chiefs_office_finds_in_its_navigation_opens_for_it(client, powers, office):
+    # A township's chiefs' office holds the same role as the district's: the district's
+    # rankings, annual report, appeals and major matters are not offered to it.
+    person = getattr(powers, office)
+    client.force_login(person)
+    links = {link.dashboard.url_name: link.url for link in dashboards_for(person)}
+    refused = {name for name, url in links.items() if client.get(url).status_code != 200}
+    assert refused == set()
+    district_pages = {"district:rankings", "district:report", "assessment:appeals"}
+    if office == "district_office":
+        assert district_pages | {"district:matters"} <= set(links)
+    else:
+        assert not (district_pages | {"district:matters"}) & set(links)

@@ -112,3 +112,12 @@ def visible_jurisdictions(person: Any) -> QuerySet[Jurisdiction]:
 
 def has_role(person: Any, *roles: str) -> bool:
     return any(a.role in roles for a in _assignments(person))
+
+
+def has_role_at(person: Any, level: str, *roles: str) -> bool:
+    """One of the roles, held for a district or township of this level (a chiefs' office is
+    a district's or a township's)."""
+    return any(
+        a.role in roles and a.jurisdiction is not None and a.jurisdiction.level == level
+        for a in _assignments(person)
+    )

@@ -14,8 +14,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from whistle.organisation.models import Role
-from whistle.organisation.scoping import has_role
+from whistle.organisation.models import Jurisdiction, Role
+from whistle.organisation.scoping import has_role, has_role_at
 
 # The top bar's menus, in their order. A person with more links than fit on one line of a
 # phone (`FLAT_NAV_MAX`) sees them in these menus; a menu with one link is that link.
@@ -46,6 +46,9 @@ class Dashboard:
     for_staff: bool = False
     # The page is meant for the command centre's wall screen.
     wall: bool = False
+    # The roles count only when held for a district (a township's chiefs' office holds the
+    # same role as the district's, and these pages are the district's).
+    district_only: bool = False
 
 
 COMMAND_ROLES = (
@@ -167,6 +170,7 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         _("Departments ranked by month, quarter and year, with every score explained."),
         group=ASSESSMENT,
         roles=(Role.DISTRICT_CHIEF, Role.DISTRICT_ASSESSOR, Role.CHIEFS_OFFICE),
+        district_only=True,
     ),
     Dashboard(
         "district:report",
@@ -174,6 +178,7 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         _("The district's year on one page to print: ranking, indicators, hotline, chiefs."),
         group=ASSESSMENT,
         roles=(Role.DISTRICT_CHIEF, Role.DISTRICT_ASSESSOR, Role.CHIEFS_OFFICE),
+        district_only=True,
     ),
     Dashboard(
         "assessment:appeals",
@@ -181,6 +186,7 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         _("Departments contesting a record: uphold with a correction, or reject."),
         group=ASSESSMENT,
         roles=(Role.CHIEFS_OFFICE,),
+        district_only=True,
     ),
     Dashboard(
         "district:hotspots",
@@ -273,6 +279,7 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         _("Ask the townships' opinion; respond to each; what is overdue."),
         group=TOWNSHIP,
         roles=(Role.DISTRICT_CHIEF, Role.CHIEFS_OFFICE),
+        district_only=True,
     ),
     Dashboard(
         "district:recommendations",
@@ -322,6 +329,8 @@ def may_open(person: Any, dashboard: Dashboard) -> bool:
         return False
     if dashboard.for_staff and person.is_staff:
         return True
+    if dashboard.district_only:
+        return has_role_at(person, Jurisdiction.Level.DISTRICT, *dashboard.roles)
     return bool(dashboard.roles) and has_role(person, *dashboard.roles)
 
 
