@@ -327,6 +327,31 @@ def test_an_officer_asks_for_a_swap_and_the_head_approves_it(centre):
     assert "；" not in english and "：" not in english
 
 
+def test_a_swap_that_no_keeper_apart_from_the_two_could_approve_is_refused(centre):
+    duty = centre.duty
+    head = duty.city.department_head
+    head.is_active = False
+    head.save(update_fields=["is_active"])
+    response = signed_in(duty.wang).post(
+        roster_url(duty.roster),
+        {
+            "op": "swap",
+            "swap-mine": bj(2026, 5, 12, 20).isoformat(),
+            "swap-theirs": bj(2026, 5, 13, 8).isoformat(),
+        },
+    )
+    assert response.status_code == 400
+    assert "无人能批准这次换班" in response.content.decode()
+    assert not DutyChange.objects.exists()
+    # With the head back, the same request waits for the head.
+    head.is_active = True
+    head.save(update_fields=["is_active"])
+    change = duty_actions.request_swap(
+        duty.wang, duty.roster, mine_at=bj(2026, 5, 12, 20), theirs_at=bj(2026, 5, 13, 8)
+    )
+    assert change.status == DutyChange.Status.REQUESTED
+
+
 def test_a_swap_naming_a_shift_not_on_the_page_is_refused(centre):
     duty = centre.duty
     response = signed_in(duty.wang).post(

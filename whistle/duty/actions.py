@@ -577,6 +577,17 @@ def request_swap(
             raise InvalidDutyInput("theirs_at", _("Choose a shift of someone else."))
         if mine.starts_at <= now or theirs.starts_at <= now:
             raise InvalidDutyInput("mine_at", _("Only shifts that have not begun can be swapped."))
+        # Nobody rules on their own case: a keeper other than the two it concerns decides,
+        # and a request that no one could decide would wait for ever.
+        deciders = [k for k in managers_of(roster) if k.pk not in {actor.pk, theirs.person_id}]
+        if not deciders:
+            raise InvalidDutyInput(
+                "theirs_at",
+                _(
+                    "Nobody could approve this swap: the roster has no keeper other than the "
+                    "two people it concerns."
+                ),
+            )
         change = DutyChange.objects.create(
             roster=roster,
             kind=DutyChange.Kind.SWAP,
@@ -601,7 +612,7 @@ def request_swap(
             after=change_snapshot(change),
         )
         _tell(
-            [*managers_of(roster), theirs.person],
+            [*deciders, theirs.person],
             roster,
             _("%(who)s asks to swap duty on %(roster)s: %(mine)s for %(theirs)s"),
             who=actor.display_name,
