@@ -756,8 +756,17 @@ def test_every_operation_resolves_to_its_view_and_reverses_to_its_path_behind_it
 @pytest.mark.django_db
 def test_a_path_under_a_segment_that_is_no_operation_is_the_api_s_404(api_city):
     dispatcher = api_city.as_("dispatcher")
-    for path in ("/hotline/nothing", "/hotline/orders/extra", "/cases/a/b/c/d"):
+    for path in (
+        "/hotline/nothing",
+        "/hotline/orders/extra",
+        "/cases/a/b/c/d",
+        "/hotline/orders/abc%0Adef/callback",
+    ):
         assert_error(dispatcher.post(path, {}), 404, "not_found")
+    # Also for a caller without the pages' CSRF cookie, as the API's callers are.
+    strict = Client(enforce_csrf_checks=True)
+    answer = strict.post("/api/v1/hotline/orders/abc%0Adef/callback", {}, "application/json")
+    assert_error(answer, 404, "not_found")
 
 
 # The revision tokens changed since the process read them last ----------------------------------

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext, gettext_noop
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 from ninja.openapi.schema import OpenAPISchema
@@ -112,8 +113,10 @@ def build() -> NinjaAPI:
 api = build()
 
 
+@csrf_exempt
 def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
-    """Anything under /api/v1/ that is no operation."""
+    """Anything under /api/v1/ that is no operation: answered as the API answers, also to a
+    request without the pages' CSRF cookie (the API's callers send tokens)."""
     error = not_found()
     return error_response(error.status, error.code, error.message)
 
@@ -150,5 +153,7 @@ def urlpatterns() -> list[URLPattern | URLResolver]:
     patterns, app_name, namespace = api.urls
     return [
         path("api/v1/", include((by_first_segment(patterns), app_name), namespace=namespace)),
-        re_path(r"^api/(?P<rest>.*)$", unknown),
+        # Any character, a line break included (an escaped %0A in a path is no operation
+        # either, and answers as the API does, not with the pages' JSON).
+        re_path(r"^api/(?P<rest>[\s\S]*)\Z", unknown),
     ]
