@@ -314,7 +314,7 @@ def test_only_the_townships_office_files_and_only_once(whistle_city):
     with pytest.raises(actions.ActionRefused) as refused:
         actions.file_case(city.dispatcher, case, category=city.street_vending)
     with translation.override("en"):
-        assert "the case is filed" in str(refused.value)
+        assert "the case has the status “Filed”" in str(refused.value)
     assert Event.objects.filter(case=case).count() == 2
 
 

@@ -169,6 +169,9 @@
   function onePhoto(field, input) {
     var preview = field.querySelector("[data-photo-preview]");
     var name = field.querySelector("[data-photo-name]");
+    // Any other file field (a CSV or XLSX to import) shares the button and the name shown,
+    // not the picture check.
+    var pictures = !field.classList.contains("file-field");
     function show(file) {
       if (name) name.textContent = file ? file.name : "";
       if (!preview || !window.URL) return;
@@ -183,7 +186,7 @@
       var file = input.files && input.files[0];
       notPicture(field, []);
       show(file);
-      if (!file) return;
+      if (!file || !pictures) return;
       isPicture(file).then(function (yes) {
         if (yes || input.files[0] !== file) return;
         // Not sent: the server would refuse it, after the whole form had travelled.
