@@ -620,7 +620,12 @@ def test_the_language_switch_without_signal_says_it_needs_a_connection_and_works
     submit(page, ".language-switch button[value=en]")
     page.wait_for_function("document.documentElement.lang === 'en'")
     assert page.url.endswith("/inbox/")
-    # A kept page opened without signal says it too, in the language it was kept in.
+    # A kept page opened without signal says it too, in the language it was kept in (opened
+    # once with signal after the switch, and kept by the worker before the signal goes).
+    page.goto("/patrol/")
+    page.wait_for_function(
+        "async () => !!(await caches.match('/patrol/', {ignoreVary: true}))", polling=500
+    )
     page.context.set_offline(True)
     page.goto("/patrol/")
     expect(page.locator("body[data-offline-kept]")).to_have_count(1)
