@@ -120,3 +120,21 @@ def test_the_server_is_one_gunicorn_process_with_threads_and_dev_is_the_reloadin
         "runserver",
         "127.0.0.1:8000",
     ]
+
+
+def test_a_web_process_imports_every_page_and_the_api_before_its_first_request():
+    # A fresh interpreter loads the WSGI module as gunicorn does, and answers nothing.
+    probe = (
+        "import sys; import whistle.wsgi; "
+        "print(' '.join(m for m in ('whistle.urls', 'whistle.api.main', 'whistle.api.open311') "
+        "if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment("sqlite:///:memory:", WHISTLE_DEBUG="1"),
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.split() == ["whistle.urls", "whistle.api.main", "whistle.api.open311"]
