@@ -81,6 +81,18 @@ def resident_form(client, **changes) -> dict[str, str]:
     return data
 
 
+def blind_at_first(filed_under):
+    """`once.filed_under` that finds nothing the first time it is asked, as for a sending
+    whose first was not yet written when it was checked, and reads the table after that."""
+    asked: list[str] = []
+
+    def read(key: str) -> str | None:
+        asked.append(key)
+        return None if len(asked) == 1 else filed_under(key)
+
+    return read
+
+
 @pytest.fixture
 def zhao(street):
     return make_person("zhao-lei", Role.RESIDENT)
@@ -150,7 +162,7 @@ def test_a_staff_report_whose_key_is_claimed_meanwhile_leads_to_the_first(
     data = staff_form(client)
     client.post(STAFF, data)
     case = Case.objects.get()
-    monkeypatch.setattr(once, "first_reference", lambda key: None)
+    monkeypatch.setattr(once, "filed_under", blind_at_first(once.filed_under))
     again = client.post(STAFF, data)
     assert again["Location"] == f"/patrol/reports/{case.reference}/?sent=1"
     assert Case.objects.count() == 1
@@ -238,7 +250,7 @@ def test_a_residents_report_whose_key_is_claimed_meanwhile_leads_to_thanks(
     client.force_login(zhao)
     data = resident_form(client)
     client.post(RESIDENT, data)
-    monkeypatch.setattr(once, "first_reference", lambda key: None)
+    monkeypatch.setattr(once, "filed_under", blind_at_first(once.filed_under))
     again = client.post(RESIDENT, data)
     assert again["Location"] == f"/report/thanks/?sent={data[once.FIELD]}"
     assert Case.objects.count() == 1
@@ -265,18 +277,42 @@ def test_the_report_forms_are_guarded_in_the_browser_and_their_answers_name_them
 # Keeping the keys --------------------------------------------------------------------------
 
 
-def test_a_claim_removes_the_keys_older_than_a_week_and_keeps_the_others(client, street):
+def keys_a_week_old() -> tuple[SentForm, SentForm]:
     old = SentForm.objects.create(
         key="o" * 32, sent_at=timezone.now() - once.KEPT - timedelta(minutes=1), reference="X"
     )
     recent = SentForm.objects.create(
         key="r" * 32, sent_at=timezone.now() - once.KEPT + timedelta(minutes=1), reference="Y"
     )
+    return old, recent
+
+
+def test_a_claim_drawn_to_prune_removes_the_keys_older_than_a_week_and_keeps_the_others(
+    client, street, monkeypatch
+):
+    old, recent = keys_a_week_old()
+    monkeypatch.setattr(once.secrets, "randbelow", lambda n: 0)
     client.force_login(street.steward)
     client.post(STAFF, staff_form(client))
     assert not SentForm.objects.filter(pk=old.pk).exists()
     assert SentForm.objects.filter(pk=recent.pk).exists()
     assert SentForm.objects.count() == 2
+
+
+def test_the_other_claims_leave_the_old_keys_for_a_later_one(client, street, monkeypatch):
+    old, recent = keys_a_week_old()
+    drawn: list[int] = []
+
+    def never_zero(n: int) -> int:
+        drawn.append(n)
+        return n - 1
+
+    monkeypatch.setattr(once.secrets, "randbelow", never_zero)
+    client.force_login(street.steward)
+    client.post(STAFF, staff_form(client))
+    assert drawn == [once.PRUNE_EVERY]
+    assert SentForm.objects.filter(pk__in=[old.pk, recent.pk]).count() == 2
+    assert SentForm.objects.count() == 3
 
 
 # Two sendings at once, on PostgreSQL ------------------------------------------------------

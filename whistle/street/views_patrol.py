@@ -506,7 +506,7 @@ def report(request: HttpRequest) -> HttpResponse:
     photo = None
     if request.method == "POST":
         key = once.posted_key(request)
-        earlier = once.first_reference(key)
+        earlier = once.filed_under(key)
         if earlier is not None:
             return _already_reported(request, earlier)
         form = StaffReportForm(

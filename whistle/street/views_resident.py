@@ -126,8 +126,11 @@ def _thanks_again(key: str) -> HttpResponse:
     return redirect(reverse("reports:thanks") + "?" + urlencode({SENT: key}))
 
 
-def _sent_before(key: str) -> HttpResponse | None:
-    return None if once.first_reference(key) is None else _thanks_again(key)
+def _sent_before(key: str, *, wait: bool = True) -> HttpResponse | None:
+    """The thank-you page of an earlier sending under `key`, or None; `wait` waits for one
+    still filing (once.first_reference), else only what is written is read."""
+    found = once.first_reference(key) if wait else once.filed_under(key)
+    return None if found is None else _thanks_again(key)
 
 
 @never_cache
@@ -137,7 +140,7 @@ def new(request: HttpRequest) -> HttpResponse:
         return _render_form(request, ResidentReportForm(initial=_initial(request)), None)
     # Before the limits: the first sending counted against them already.
     key = once.posted_key(request)
-    again = _sent_before(key)
+    again = _sent_before(key, wait=False)
     if again is not None:
         return again
     ip = ratelimit.client_ip(request)

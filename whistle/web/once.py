@@ -8,9 +8,11 @@ files inside `filing(key)`: the key is claimed (a `SentForm` row, the key unique
 transaction that files, and the reference of what was filed is kept with it. A second
 sending of the same key files nothing and leads where the first led:
 
-- before anything is checked, and again before a form whose check failed (the first used
-  up the kept photo or the question) answers with its errors, the view asks
-  `first_reference`, which waits for a sending still filing under the key;
+- before anything is checked, the view asks `filed_under` (one read, no waiting): a sending
+  whose first was written long ago stops there;
+- before a form whose check failed answers with its errors (the first may have used up the
+  kept photo or the question), the view asks `first_reference`, which waits for a sending
+  still filing under the key;
 - sent while the first is still filing and passing its checks, its claim waits for the
   first's transaction (the unique key) and fails once the first is written: `AlreadySent`
   names the first's reference. Had the first failed, its claim was undone with it and the
@@ -20,8 +22,9 @@ A form sent without a key (a page rendered before the key existed) files as befo
 
 Keys are not personal data: a random string, a time, a reference. They are kept `KEPT`
 (a resend comes within minutes; a week covers a phone that lost its signal mid-send and
-sends the page again days later), and each claim first removes the keys older than that
-(one indexed DELETE), so the table holds about a week of filings.
+sends the page again days later). One claim in `PRUNE_EVERY`, at random, first removes the
+keys older than that (one indexed DELETE in a transaction of its own), so the table holds
+about a week of filings and a filing seldom pays for it.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from whistle.web.models import SentForm
 
 FIELD = "sent_once"
 KEPT = timedelta(days=7)
+PRUNE_EVERY = 32
 _KEY = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
 
@@ -110,19 +114,24 @@ def prune() -> int:
 def filing(key: str) -> Iterator[Filing]:
     """One transaction that claims `key` and files: raises `AlreadySent` when an earlier
     sending claimed the key (waiting for it while it still files), else runs the block,
-    which sets the `Filing`'s reference. An error in the block undoes the claim too."""
-    if key:
+    which sets the `Filing`'s reference. An error in the block undoes the claim too.
+
+    The claim is the transaction's first row: a refused claim ends the transaction, and the
+    first sending's reference is read after it, outside."""
+    if key and secrets.randbelow(PRUNE_EVERY) == 0:
         prune()
     filed = Filing()
-    with transaction.atomic():
-        if key:
-            try:
-                with transaction.atomic():
-                    SentForm.objects.create(key=key, sent_at=timezone.now())
-            except IntegrityError:
-                raise AlreadySent(filed_under(key) or "") from None
-        yield filed
-        if key:
-            if not filed.reference:
-                raise RuntimeError("A form filed under a one-time key must name what it filed.")
-            SentForm.objects.filter(key=key).update(reference=filed.reference)
+    try:
+        with transaction.atomic():
+            if key:
+                SentForm.objects.create(key=key, sent_at=timezone.now())
+            yield filed
+            if key:
+                if not filed.reference:
+                    raise RuntimeError("A form filed under a one-time key must name what it filed.")
+                SentForm.objects.filter(key=key).update(reference=filed.reference)
+    except IntegrityError:
+        first = filed_under(key) if key else None
+        if first is None:
+            raise
+        raise AlreadySent(first) from None
