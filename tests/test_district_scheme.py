@@ -405,7 +405,19 @@ def test_a_late_band_that_cannot_be_read_is_named_in_the_readers_language(
     data["scheme-late_bands"] = bands
     html = html_of(client.post(SCHEME, data, HTTP_ACCEPT_LANGUAGE=language))
     assert message in summary_of(html)
+    # Said once, by what is wrong: not also as no band written.
+    assert "请至少填写一个分档" not in html and "Enter at least one band" not in html
     assert "JSON" not in html
+    assert Scheme.objects.count() == 1
+
+
+def test_bands_chosen_with_none_written_ask_for_one(client, rated):
+    client.force_login(rated.district_assessor)
+    data = version_data("2026-08", [("inspection", "区级检查", "2/3")], name="新版本")
+    data["scheme-late_mode"] = "bands"
+    data["scheme-late_bands"] = ""
+    html = html_of(client.post(SCHEME, data, HTTP_ACCEPT_LANGUAGE="zh-hans"))
+    assert "请至少填写一个分档" in summary_of(html)
     assert Scheme.objects.count() == 1
 
 

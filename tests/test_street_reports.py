@@ -414,11 +414,12 @@ def test_the_suggestion_puts_the_category_whose_words_match_first(client, street
 
 def test_the_form_sends_only_the_start_of_the_description_for_suggestions(client, street):
     from whistle.cases.suggest import DESCRIPTION_SCAN
-    from whistle.street.forms import SUGGEST_CHARS
+    from whistle.street.forms import SUGGEST_BYTES, SUGGEST_CHARS
 
     client.force_login(street.steward)
     html = client.get(URL).content.decode()
     assert f'data-suggest-chars="{SUGGEST_CHARS}"' in html
+    assert f'data-suggest-bytes="{SUGGEST_BYTES}"' in html
     assert SUGGEST_CHARS <= 500 < DESCRIPTION_SCAN
     # The server reads no more than the suggestions read, whatever is sent.
     text = "说" * DESCRIPTION_SCAN + "小贩"

@@ -57,15 +57,27 @@
     return form ? form.querySelector("[data-report-offline]") : null;
   }
 
-  // The suggested categories are asked for with the start of the description only
-  // (data-suggest-chars, counted in characters as the server counts them).
+  // The suggested categories are asked for with the start of the description only: at most
+  // data-suggest-chars characters (counted as the server counts them) and data-suggest-bytes
+  // of the address as it is sent, where a Chinese character takes nine.
   document.addEventListener("htmx:configRequest", function (event) {
     var elt = event.detail && event.detail.elt;
     var most = elt && elt.getAttribute ? parseInt(elt.getAttribute("data-suggest-chars"), 10) : 0;
+    var bytes = elt && elt.getAttribute ? parseInt(elt.getAttribute("data-suggest-bytes"), 10) : 0;
     var params = event.detail && event.detail.parameters;
     if (!most || !params || typeof params.description !== "string") return;
-    var chars = Array.from(params.description);
-    if (chars.length > most) params.description = chars.slice(0, most).join("");
+    var chars = Array.from(params.description).slice(0, most);
+    if (bytes) {
+      var sent = 0;
+      for (var i = 0; i < chars.length; i++) {
+        sent += encodeURIComponent(chars[i]).length;
+        if (sent > bytes) {
+          chars = chars.slice(0, i);
+          break;
+        }
+      }
+    }
+    params.description = chars.join("");
   });
 
   // Cases nearby are asked for only once the form has a place.

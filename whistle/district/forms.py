@@ -305,6 +305,14 @@ class SchemeForm(TextLimits, forms.ModelForm):
     def clean_valid_from_month(self) -> date:
         return Period.parse(self.cleaned_data["valid_from_month"]).first_month
 
+    def _post_clean(self) -> None:
+        # Bands that could not be read are said once, by what was wrong with them: the
+        # model's check would add "enter at least one band", though one was written.
+        unread = len(self.errors.get("late_bands", ()))
+        super()._post_clean()  # type: ignore[misc]
+        if unread:
+            del self.errors["late_bands"].data[unread:]
+
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data

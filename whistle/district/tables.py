@@ -20,6 +20,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subqu
 from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from whistle.assessment.actions import CLOSED_CASE, appeal_deadline, stuck_appeal_ids
 from whistle.assessment.engine import SchemeBook, scheme_components
@@ -550,7 +551,9 @@ def deductions(record: SummonsAssessment, scheme: Scheme) -> list[Deduction]:
                     scheme.rework_deduction * record.rework_count,
                     max(ceiling - record.acted_score, Decimal(0)),
                 )
-                found.append(Deduction(_("%(n)s reworks") % {"n": record.rework_count}, reworks))
+                n = record.rework_count
+                said = ngettext("%(n)s rework", "%(n)s reworks", n) % {"n": n}
+                found.append(Deduction(said, reworks))
     return found
 
 

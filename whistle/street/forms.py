@@ -24,8 +24,12 @@ from whistle.web.forms import (
 )
 
 # How much of a description the report form sends for its suggested categories: enough for
-# the words that tell categories apart, short enough for any address.
+# the words that tell categories apart, short enough for any address. At most SUGGEST_CHARS
+# characters and SUGGEST_BYTES of the address as sent (percent-encoded, a Chinese character
+# takes 9), well under the 4,094 bytes of a request line that gunicorn accepts, leaving room
+# for the path and the form's other values.
 SUGGEST_CHARS = 500
+SUGGEST_BYTES = 2000
 
 # The field an action's InvalidInput names → the form field that shows it.
 ACTION_FIELDS = {
@@ -166,6 +170,7 @@ class StaffReportForm(PickedPlace, PlaceFields):
                     # Only the start is sent (street.js): the whole text of a long
                     # description would make the address too long for the server.
                     "data-suggest-chars": str(SUGGEST_CHARS),
+                    "data-suggest-bytes": str(SUGGEST_BYTES),
                 }
             )
 

@@ -17,6 +17,7 @@ from typing import Any
 from django import template
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from whistle.assessment.models import Acted, Came
 from whistle.assessment.periods import Period
@@ -55,7 +56,8 @@ def came_text(record: Any) -> str:
 def acted_text(record: Any) -> str:
     text = str(Acted(record.acted).label) if record.acted in Acted.values else str(record.acted)
     if record.rework_count:
-        text += _(" (%(n)s reworks)") % {"n": record.rework_count}
+        n = record.rework_count
+        text += ngettext(" (%(n)s rework)", " (%(n)s reworks)", n) % {"n": n}
     return text
 
 
