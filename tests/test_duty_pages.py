@@ -551,6 +551,73 @@ def test_a_file_with_bad_rows_reports_each_and_changes_nothing(centre):
     assert RosterLogEntry.objects.count() == logged
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "zh-hans",
+            (
+                "第 2 行：适用日须为以下之一：“每日”、“工作日”、“休息日（周末和法定节假日）”",
+                "第 2 行：轮换方式须为以下之一：“每班轮换”、“每日轮换”、“每周轮换”",
+                "第 2 行：起始日须为日期，例如 2026-05-11",
+                "第 2 行：顺序须为整数",
+                "第 2 行：值班位置经度和值班位置纬度须同时填写，或都留空",
+                "第 4 行：交班时间、轮换方式、起始日、结束日与同一轮班的第 3 行不一致",
+            ),
+        ),
+        (
+            "en",
+            (
+                "Row 2: Days must be one of “every day”, “working days”, “rest days (weekends"
+                " and public holidays)”",
+                "Row 2: The turn passes on must be one of “each shift”, “each day”, “each week”",
+                "Row 2: Starts on must be a date such as 2026-05-11",
+                "Row 2: Order must be a whole number",
+                "Row 2: On-duty position longitude and On-duty position latitude go together:"
+                " fill in both, or neither",
+                "Row 4: Handover times, The turn passes on, Starts on, Ends on differ from row 3"
+                " of the same rotation",
+            ),
+        ),
+    ],
+)
+def test_a_bad_row_s_errors_name_the_columns_and_the_allowed_values_in_the_readers_language(
+    centre, language, expected
+):
+    duty = centre.duty
+    client = signed_in(duty.city.department_head)
+    client.cookies["django_language"] = language
+    before = list(Rotation.objects.filter(roster=duty.roster).values_list("pk", "handovers"))
+    content = (
+        b"days,handovers,turn,starts_on,position,person,backup,post_lon,post_lat\n"
+        b"someday,08:00,weekly,11 May,first,zhou-officer,,116.4,\n"
+        b"every_day,08:00,day,2026-05-13,1,zhou-officer,,,\n"
+        b"every_day,09:00,day,2026-05-13,2,sun-officer,,,\n"
+    )
+    response = post_file(client, duty.roster, "roster.csv", content)
+    assert response.status_code == 400
+    page = response.content.decode()
+    block = page[page.index("data-import-errors") :]
+    block = block[: block.index("</ul>")]
+    lines = [re.sub(r"<[^>]+>", "", li).strip() for li in re.findall(r"<li>(.*?)</li>", block)]
+    assert lines == list(expected)
+    assert (
+        list(Rotation.objects.filter(roster=duty.roster).values_list("pk", "handovers")) == before
+    )
+
+
+def test_an_english_readers_export_imports_back_unchanged_for_them_as_csv_and_xlsx(centre):
+    duty = centre.duty
+    client = signed_in(duty.city.department_head)
+    client.cookies["django_language"] = "en"
+    logged = RosterLogEntry.objects.count()
+    for file_format in ("csv", "xlsx"):
+        content = export(client, duty.roster, file_format)
+        response = post_file(client, duty.roster, f"roster.{file_format}", content)
+        assert response.status_code == 302, file_format
+    assert RosterLogEntry.objects.count() == logged
+
+
 def test_a_file_the_actions_refuse_changes_nothing_either(centre):
     duty = centre.duty
     client = signed_in(duty.city.department_head)

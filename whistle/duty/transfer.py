@@ -115,9 +115,15 @@ class RefusedRotation(Exception):
 # --- Export --------------------------------------------------------------------------------
 
 
+def header(column: str) -> str:
+    """A column's header in the active language, as the export writes it and the errors
+    name it."""
+    return capfirst(str(HEADERS[column]))
+
+
 def header_row() -> list[str]:
     """The file's headers in the active language, as the rankings export writes its own."""
-    return [capfirst(str(HEADERS[column])) for column in COLUMNS]
+    return [header(column) for column in COLUMNS]
 
 
 def rows_of(roster: Roster) -> list[list[Any]]:
@@ -257,7 +263,7 @@ def read_rows(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
             _("The first row must name the columns %(columns)s; missing: %(missing)s.")
             % {
                 "columns": ", ".join(header_row()),
-                "missing": ", ".join(capfirst(str(HEADERS[c])) for c in missing),
+                "missing": ", ".join(header(c) for c in missing),
             }
         )
     found = []
@@ -336,15 +342,25 @@ def _post(cells: dict[str, Any]) -> tuple[tuple[float, float] | None, str | None
     texts = [cell_text(cells.get("post_lon")), cell_text(cells.get("post_lat"))]
     if not any(texts):
         return None, None
+    columns = {"lon": header("post_lon"), "lat": header("post_lat")}
     if not all(texts):
-        return None, _("post_lon and post_lat go together: fill in both, or neither")
+        return None, _("%(lon)s and %(lat)s go together: fill in both, or neither") % columns
     try:
         lon, lat = (float(text) for text in texts)
     except ValueError:
-        return None, _("post_lon and post_lat must be numbers such as 116.40 and 39.90")
+        return None, _("%(lon)s and %(lat)s must be numbers such as 116.40 and 39.90") % columns
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        return None, _("post_lon and post_lat lie outside the longitudes and latitudes")
+        return None, _("%(lon)s and %(lat)s lie outside the longitudes and latitudes") % columns
     return (lon, lat), None
+
+
+def _not_a_choice(column: str, choices: Any) -> str:
+    """A choice column's value is none of its choices: the column and the choices named as
+    the export writes them, in the reader's language (the keys are read too, unnamed)."""
+    return _("%(column)s must be one of %(choices)s") % {
+        "column": header(column),
+        "choices": _(", ").join(f"“{label}”" for label in choices.labels),
+    }
 
 
 def plan_rotations(
@@ -358,25 +374,27 @@ def plan_rotations(
         problems: list[str] = []
         days = _choice(cells.get("days"), Rotation.Days)
         if days is None:
-            problems.append(
-                _("days must be one of %(choices)s") % {"choices": ", ".join(Rotation.Days.values)}
-            )
+            problems.append(_not_a_choice("days", Rotation.Days))
         turn = _choice(cells.get("turn"), Rotation.Turn)
         if turn is None:
-            problems.append(
-                _("turn must be one of %(choices)s") % {"choices": ", ".join(Rotation.Turn.values)}
-            )
+            problems.append(_not_a_choice("turn", Rotation.Turn))
         starts_on = _day(cells.get("starts_on"))
         if starts_on is None:
-            problems.append(_("starts_on must be a date such as 2026-05-11"))
+            problems.append(
+                _("%(column)s must be a date such as %(example)s")
+                % {"column": header("starts_on"), "example": "2026-05-11"}
+            )
         ends_on = _day(cells.get("ends_on")) if cell_text(cells.get("ends_on")) else None
         if cell_text(cells.get("ends_on")) and ends_on is None:
-            problems.append(_("ends_on must be a date such as 2026-06-30, or blank"))
+            problems.append(
+                _("%(column)s must be a date such as %(example)s, or blank")
+                % {"column": header("ends_on"), "example": "2026-06-30"}
+            )
         handovers = cell_text(cells.get("handovers"))
         position_text = cell_text(cells.get("position"))
         position = int(position_text) if position_text.isdigit() else None
         if position_text and position is None:
-            problems.append(_("position must be a whole number"))
+            problems.append(_("%(column)s must be a whole number") % {"column": header("position")})
         person = people.get(cell_text(cells.get("person")))
         if person is None:
             problems.append(
@@ -414,11 +432,13 @@ def plan_rotations(
             report.errors.append(
                 (
                     number,
-                    _(
-                        "handovers, turn, starts_on and ends_on differ from row %(row)s of "
-                        "the same rotation"
-                    )
-                    % {"row": plan.first_row},
+                    _("%(columns)s differ from row %(row)s of the same rotation")
+                    % {
+                        "columns": _(", ").join(
+                            header(c) for c in ("handovers", "turn", "starts_on", "ends_on")
+                        ),
+                        "row": plan.first_row,
+                    },
                 )
             )
             continue
