@@ -873,6 +873,57 @@ def test_the_wall_shows_the_map_and_the_board_full_screen(client, whistle_city):
     assert client.get("/dispatch/wall/").status_code == 403
 
 
+def test_the_wall_has_no_site_bar_or_navigation_only_a_small_way_back_to_the_command_centre(
+    client, whistle_city
+):
+    city = whistle_city
+    client.force_login(city.dispatcher)
+    for language, title, back in (
+        ("zh-hans", f"指挥中心 · {city.longtan.name}", "返回指挥中心"),
+        ("en", f"Command centre · {city.longtan.name}", "Back to the command centre"),
+    ):
+        html = html_of(client.get("/dispatch/wall/", HTTP_ACCEPT_LANGUAGE=language))
+        assert 'class="topbar"' not in html and "<nav" not in html and "sitemenu" not in html
+        assert f'<h1 class="wall-title">{title}</h1>' in html
+        assert f'<a class="wall-back" href="/dispatch/">{back}</a>' in html
+        # The board in it still polls itself.
+        assert 'hx-trigger="every 5s"' in html
+    # The command centre itself keeps the site's bar and its menus.
+    home = html_of(client.get(HOME))
+    assert 'class="topbar"' in home and "<nav" in home and "wall-back" not in home
+
+
+def listed_references(html: str, start: str, end: str | None = None) -> list[str]:
+    part = html[html.index(start) :]
+    if end is not None:
+        part = part[: part.index(end)]
+    return re.findall(r'<a class="mono" href="/cases/[^"]+/">([^<]+)</a>', part)
+
+
+def test_the_board_and_the_wall_list_the_most_urgent_first(client, whistle_city, _clock):
+    city = whistle_city
+    # Whistled now on a case reported 50 minutes ago: its deadlines are still ahead.
+    early = filed_case(city, at=NOW - timedelta(minutes=50))
+    actions.blow_whistle(city.dispatcher, early, kind="routine", departments=[city.urban])
+    # Reported and whistled 40 minutes ago, never acknowledged: overdue, so it leads.
+    late = whistled_case(city, at=NOW - timedelta(minutes=40))[0]
+    # More filed cases than a state lists; the last reported falls due first, the first
+    # reported last: the board lists those nearest their time limit, nearest first.
+    filed = [filed_case(city, at=NOW - timedelta(minutes=30 - n)) for n in range(12)]
+    for n, case in enumerate(filed):
+        Case.objects.filter(pk=case.pk).update(resolve_due_at=NOW + timedelta(days=12 - n))
+    client.force_login(city.dispatcher)
+    for html in (
+        html_of(client.get(BOARD, **HX)),
+        html_of(client.get(f"{BOARD}?layout=wall", **HX)),
+        html_of(client.get("/dispatch/wall/")),
+    ):
+        whistles = listed_references(html, "board-whistles", "按状态列出的未结案件")
+        assert whistles == [late.reference, early.reference]
+        listed = listed_references(html, "按状态列出的未结案件")
+        assert listed == [c.reference for c in reversed(filed)][:BOARD_GROUP_LIMIT]
+
+
 def test_the_command_centre_speaks_english(client, whistle_city):
     city = whistle_city
     reported_case(city)

@@ -6,9 +6,10 @@
  *
  * Groups that share the room ([data-fit-share]: the open cases, one group per state) are
  * never left out for their rows: each keeps its heading and its count, and its rows are
- * trimmed from the end (its oldest stay), always from the group that shows the most, so the
- * trim is shared fairly; each group's own [data-fit-group-more] says how many of its cases
- * are not shown (data-count, its number of cases in all, less the rows shown).
+ * trimmed from the end (the board lists the most urgent first: they stay), always from the
+ * group that shows the most, so the trim is shared fairly; each group's own
+ * [data-fit-group-more] says how many of its cases are not shown (data-count, its number of
+ * cases in all, less the rows shown).
  *
  * The order in which rows are given up: the shared groups' rows down to two each, the other
  * rows that matter least (data-fit-keep 0, when absent), the shared groups' rows down to one

@@ -3,6 +3,7 @@ department officer's phone and back, ending in the case's timeline."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -224,6 +225,75 @@ def test_the_wall_variant_fills_the_screen_and_shows_overdue_in_red(new_page, sh
     assert late.reference in page.locator("#board").inner_text()
     assert no_sideways_scroll(page)
     shots(page, "wall")
+
+
+WALL_1366 = {"width": 1366, "height": 768}
+
+
+@pytest.mark.parametrize(
+    ("screen", "locale", "busy"),
+    [
+        (WALL, "zh-CN", True),
+        (WALL, "en-US", True),
+        (WALL_1366, "zh-CN", True),
+        (WALL_1366, "en-US", False),
+        (WALL, "zh-CN", False),
+    ],
+    ids=["1920-zh-busy", "1920-en-busy", "1366-zh-busy", "1366-en-few", "1920-zh-few"],
+)
+def test_the_wall_screen_reads_across_the_room_and_says_what_it_leaves_out(
+    new_page, shots, whistle_city, screen, locale, busy
+):
+    city = whistle_city
+    now = timezone.now()
+    # Whistled now on a case reported before the others: its deadlines are ahead.
+    early = filed_case(city, at=now - timedelta(minutes=50))
+    actions.blow_whistle(city.dispatcher, early, kind="routine", departments=[city.urban])
+    late = whistled_case(city, at=now - timedelta(minutes=40))[0]
+    reported = [reported_case(city, description=f"人民市场东巷第 {n} 处游商占道") for n in range(2)]
+    if busy:
+        for n in range(14):
+            reported_case(city, description=f"夕照寺西里第 {n} 处堆物")
+        for n in range(6):
+            whistled_case(city, at=now - timedelta(minutes=3 * n))
+    page = new_page(screen, locale=locale)
+    sign_in(page, "longtan-dispatcher")
+    page.goto("/dispatch/wall/")
+    page.wait_for_selector("[data-map][data-map-ready=true]")
+    page.wait_for_selector("#board .chip [data-countdown][data-state]")
+    shots(page, "wall")
+    # No site bar, no menus: one small way back to the command centre.
+    assert page.locator(".topbar, nav, .sitemenu").count() == 0
+    back = page.locator(".wall-back")
+    assert back.is_visible() and back.get_attribute("href") == "/dispatch/"
+    # The screen is the page: nothing scrolls, and the column shows what fits.
+    assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
+    assert no_sideways_scroll(page)
+    side = page.locator(".wall-side")
+    assert side.evaluate("el => el.scrollHeight <= el.clientHeight + 1")
+    # Large type on a 1920 wall: a case's line in 21 px (16 px on a 1366 laptop).
+    row = page.locator("#board .board-case").first
+    size = float(row.evaluate("el => parseFloat(getComputedStyle(el).fontSize)"))
+    assert size >= (20 if screen == WALL else 15), size
+    # The most urgent first: the overdue whistle before the one reported earlier.
+    whistles = page.locator("#board .board-whistles > li:visible").all_inner_texts()
+    assert late.reference in whistles[0]
+    assert any(early.reference in text for text in whistles) or busy
+    said = page.locator(
+        "#board [data-fit-group-more]:visible, #board [data-fit-more]:visible"
+    ).all_inner_texts()
+    if busy:
+        # More open cases than fit: each state says how many of its own are not shown.
+        more = (
+            r"另有 \d+ (件|项)未显示。?"
+            if locale == "zh-CN"
+            else r"And \d+ more not shown\.|\d+ more not shown"
+        )
+        assert said and all(re.fullmatch(more, text) for text in said), said
+    else:
+        assert said == []
+        listed = page.locator("#board").inner_text()
+        assert all(case.reference in listed for case in (early, late, *reported))
 
 
 def test_the_command_centre_and_the_whistle_form_work_on_a_phone(new_page, shots, whistle_city):

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
+from django.db.models import Case as Cond
+from django.db.models import Count, F, Prefetch, Q, QuerySet, When, Window
 from django.db.models.functions import RowNumber
 from django.utils.translation import gettext
 
@@ -110,6 +111,17 @@ class BoardCase:
     summonses: list[tuple[Summons, Deadline | None]]
 
 
+def by_urgency(items: list[BoardCase]) -> list[BoardCase]:
+    """The most urgent first: running deadlines by when they fall due (so the longest overdue
+    lead), then the cases without one or whose deadline is paused, in the order given."""
+
+    def key(item: BoardCase) -> tuple[int, float]:
+        d = item.deadline
+        return (0, d.due_at.timestamp()) if d is not None and not d.paused else (1, 0.0)
+
+    return sorted(items, key=key)
+
+
 @dataclass
 class BoardGroup:
     status: str
@@ -169,14 +181,21 @@ def flagged_check_ins(person: Any, township: Jurisdiction) -> list[Summons]:
 
 def township_board(person: Any, township: Jurisdiction, now: datetime) -> Board:
     """Open cases of the township by state (the first `BOARD_GROUP_LIMIT` of each state
-    but dispatched and whistled, oldest first), the whistles sounding with each
-    department's next deadline, the check-ins awaiting a decision, and the counts."""
+    but dispatched and whistled), the whistles sounding with each department's next
+    deadline, the check-ins awaiting a decision, and the counts. Each state and the
+    whistles list the most urgent first (`by_urgency`); a capped state keeps its nearest
+    deadlines (filed cases: their time limit to resolve), then its oldest cases."""
     cases = _township_cases(person, township).filter(status__in=Case.OPEN_STATUSES)
     counts = dict(
         cases.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n")
     )
+    # Of the capped states only a filed case has a deadline of its own (a state before it has
+    # none, the states after it owe nothing more, a paused one waits on the backlog).
+    due = Cond(When(status=CS.FILED, then=F("resolve_due_at")))
     place = Window(
-        RowNumber(), partition_by=[F("status")], order_by=[F("reported_at").asc(), F("pk").asc()]
+        RowNumber(),
+        partition_by=[F("status")],
+        order_by=[due.asc(nulls_last=True), F("reported_at").asc(), F("pk").asc()],
     )
     rows = list(
         cases.annotate(place=place)
@@ -196,7 +215,7 @@ def township_board(person: Any, township: Jurisdiction, now: datetime) -> Board:
         BoardGroup(
             status.value,
             str(status.label),
-            by_status[status.value],
+            by_urgency(by_status[status.value]),
             more=max(counts.get(status.value, 0) - len(by_status[status.value]), 0),
         )
         for status in BOARD_ORDER
@@ -207,7 +226,7 @@ def township_board(person: Any, township: Jurisdiction, now: datetime) -> Board:
         township=township,
         at=now,
         groups=shown,
-        whistles=by_status.get(CS.WHISTLED, []),
+        whistles=by_urgency(by_status.get(CS.WHISTLED, [])),
         counts=counts,
         overdue_summonses=overdue,
         # Beyond what each state says it leaves out: what the board's own limit cut.

@@ -534,6 +534,7 @@ def wall(request: HttpRequest) -> HttpResponse:
             "townships": townships,
             "board": township_board(request.user, township, timezone.now()),
             "wall": True,
+            "home_url": home_url(township, townships),
         },
     )
 
