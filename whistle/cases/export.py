@@ -67,7 +67,7 @@ def case_document(case: Case, *, now: datetime | None = None) -> dict[str, Any]:
     whistles = list(case.whistles.order_by("blown_at", "pk").select_related("blown_by"))
     whistle_numbers = {w.pk: n for n, w in enumerate(whistles, start=1)}
     summonses = case.summonses.order_by("summoned_at", "pk").select_related(
-        "department", "acknowledged_by"
+        "department", "acknowledged_by", "named_department"
     )
     events = case.events.order_by("seq").select_related("actor", "summons")
     return {
@@ -152,6 +152,7 @@ def case_document(case: Case, *, now: datetime | None = None) -> dict[str, Any]:
                 "done_at": _iso(s.done_at),
                 "result": s.result,
                 "decline_reason": s.decline_reason,
+                "named_department": s.named_department.code if s.named_department else None,
                 "ruling": s.ruling,
                 "released_at": _iso(s.released_at),
                 "left_at": _iso(s.left_at),

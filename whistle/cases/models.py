@@ -496,6 +496,18 @@ class Summons(models.Model):
     done_at = models.DateTimeField(_("result reported at"), null=True, blank=True)
     result = models.TextField(_("result"), blank=True)
     decline_reason = models.TextField(_("reason for declining"), blank=True)
+    # The department the decline names as responsible, if any: the township may uphold the
+    # decline and summon it in one step.
+    named_department = models.ForeignKey(
+        Department,
+        verbose_name=_("department named as responsible"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        # Indexed where there is one (`summons_named_department`).
+        db_index=False,
+    )
     ruling = models.CharField(
         _("ruling"), max_length=16, choices=Ruling.choices, default="", blank=True
     )
@@ -571,6 +583,7 @@ class Summons(models.Model):
             where_set("acknowledged_by", "summons_acknowledged_by"),
             where_set("on_duty", "summons_on_duty"),
             where_set("on_duty_backup", "summons_on_duty_backup"),
+            where_set("named_department", "summons_named_department"),
         ]
 
     def __str__(self) -> str:

@@ -31,7 +31,7 @@ from whistle.cases.errors import (
     RecordedRefusal,
     StateRefused,
 )
-from whistle.cases.models import Case, Summons, SupervisionNotice, Whistle
+from whistle.cases.models import Case, Summons, SupervisionNotice
 from whistle.cases.permissions import may, may_leave, refusal_for
 from whistle.cases.suggest import departments_serving, possible_duplicates
 from whistle.desk import forms as desk_forms
@@ -113,8 +113,7 @@ def _flagged_check_in(summons: Summons) -> str | None:
 
 
 def _summon_more(person: Any, case: Case, **kwargs: Any) -> Any:
-    whistle = Whistle.objects.filter(case=case, closed_at__isnull=True).order_by("-blown_at")
-    sounding = whistle.first()
+    sounding = actions.sounding_whistle(case)
     if sounding is None:
         raise ActionRefused(_("No whistle is sounding on this case."))
     return actions.summon_more(person, sounding, **kwargs)

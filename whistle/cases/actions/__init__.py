@@ -75,7 +75,12 @@ from whistle.cases.actions.oversight import (
     escalate,
     issue_supervision_notice,
 )
-from whistle.cases.actions.summoning import blow_whistle, dispatch_case, summon_more
+from whistle.cases.actions.summoning import (
+    blow_whistle,
+    dispatch_case,
+    sounding_whistle,
+    summon_more,
+)
 from whistle.cases.errors import (
     ActionRefused,
     CheckInRefused,
@@ -142,6 +147,7 @@ __all__ = [
     "rule_on_decline",
     "send_back_for_rework",
     "solve_on_spot",
+    "sounding_whistle",
     "suggest_categories",
     "suggest_departments",
     "summon_more",

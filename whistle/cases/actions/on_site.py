@@ -40,6 +40,12 @@ from whistle.cases.actions._common import (
     rounded,
     set_next_check,
 )
+from whistle.cases.actions.summoning import (
+    clean_departments,
+    dispatch_case,
+    sounding_whistle,
+    summon_more,
+)
 from whistle.cases.device_time import device_time as device_time_of
 from whistle.cases.errors import ActionRefused, CheckInRefused, CheckOutRefused, InvalidInput
 from whistle.cases.models import Attachment, Case, Event, Summons
@@ -48,7 +54,7 @@ from whistle.cases.rules import district_policy
 from whistle.cases.trail import EventKind, lock_summons
 from whistle.notifications.texts import Sentence
 from whistle.organisation import geo
-from whistle.organisation.models import Person, Role
+from whistle.organisation.models import Department, Person, Role
 from whistle.policies.models import DistrictPolicy
 
 S = Summons.Status
@@ -616,10 +622,45 @@ def report_result(
     return summons
 
 
+def _named(department: Department | None) -> dict[str, Any] | None:
+    """A department named as responsible, as the trail keeps it."""
+    if department is None:
+        return None
+    return {"id": department.pk, "code": department.code, "name": department.name}
+
+
+def _clean_named(case: Case, summons: Summons, department: Any) -> Department | None:
+    """The department a decline names as responsible: another one the township could
+    summon on this case now (`clean_departments`), or none."""
+    if department is None:
+        return None
+    if not isinstance(department, Department):
+        raise InvalidInput(NAMED, _("Choose departments from the list."))
+    if department.pk == summons.department_id:
+        raise InvalidInput(
+            NAMED,
+            _("%(department)s cannot name itself: name the department responsible instead."),
+            department=department.name,
+        )
+    (department,) = clean_departments(case, [department], field=NAMED)
+    return department
+
+
+NAMED = "named_department"
+
+
 def decline(
-    actor: Person, summons: Summons, *, reason: str, now: datetime | None = None
+    actor: Person,
+    summons: Summons,
+    *,
+    reason: str,
+    named_department: Department | None = None,
+    now: datetime | None = None,
 ) -> Summons:
     """The department says the matter is not its responsibility; the township rules on it.
+    It may name the department it holds responsible (one the township could summon on the
+    case, not itself): the township may then uphold the decline and summon that department
+    in one step (`rule_on_decline`). Departments never hand a case over themselves.
 
     Declining answers the summons: one not acknowledged yet is acknowledged by it, at the
     decline's moment and by whoever declined (the event records the change), so its
@@ -630,9 +671,10 @@ def decline(
     with atomic():
         case, summons = lock_summons(summons.pk)
         role = require(actor, "decline", summons)
+        named = _clean_named(case, summons, named_department)
         before = summons.status
         moved: dict[str, tuple[Any, Any]] = {"status": (before, S.DECLINED)}
-        fields = ["status", "decline_reason"]
+        fields = ["status", "decline_reason", NAMED]
         if summons.acknowledged_at is None:
             summons.acknowledged_at = now
             summons.acknowledged_by = actor
@@ -640,7 +682,20 @@ def decline(
             fields += ["acknowledged_at", "acknowledged_by"]
         summons.status = S.DECLINED
         summons.decline_reason = reason
+        summons.named_department = named
         _save(summons, now, *fields)
+        data: dict[str, Any] = {"changes": changes(**moved), "reason": reason}
+        if named is not None:
+            data[NAMED] = _named(named)
+            body = _(
+                "%(department)s says case %(case)s is not its responsibility: %(reason)s It "
+                "names %(named)s as responsible. Rule on it."
+            )
+        else:
+            body = _(
+                "%(department)s says case %(case)s is not its responsibility: %(reason)s "
+                "Rule on it."
+            )
         event = record(
             case,
             EventKind.DECLINED,
@@ -648,18 +703,16 @@ def decline(
             role=role,
             at=now,
             summons=summons,
-            data={"changes": changes(**moved), "reason": reason},
+            data=data,
         )
         notify(
             people_with_role(Role.DISPATCHER, case.township),
             event,
             _("%(department)s declines case %(case)s"),
-            _(
-                "%(department)s says case %(case)s is not its responsibility: %(reason)s "
-                "Rule on it."
-            ),
+            body,
             department=summons.department.name,
             reason=Sentence(reason),
+            named=named.name if named is not None else "",
         )
     return summons
 
@@ -672,20 +725,46 @@ def _status_before_decline(summons: Summons) -> str:
     return S.SUMMONED
 
 
+def _summon_named(actor: Person, case: Case, summons: Summons, note: str, now: datetime) -> Any:
+    """Summon the department the decline named, by the township's own summoning action: on
+    the whistle sounding on the case, or by a routine dispatch."""
+    named = summons.named_department
+    if named is None:
+        raise InvalidInput("summon_named", _("The decline names no department to summon."))
+    if case.status == Case.Status.WHISTLED:
+        whistle = sounding_whistle(case)
+        if whistle is None:
+            raise ActionRefused(_("No whistle is sounding on this case."))
+        return summon_more(actor, whistle, departments=[named], note=note, now=now)
+    return dispatch_case(actor, case, department=named, note=note, now=now)
+
+
 def rule_on_decline(
     actor: Person,
     summons: Summons,
     *,
     uphold: bool,
+    summon_named: bool = False,
     note: str = "",
     now: datetime | None = None,
 ) -> Summons:
     """The township rules on a decline: uphold it (the department is released and another
     can be summoned) or insist (the summons goes on where it was). Insisting needs a note:
-    the department gave its reason and must be told why it acts all the same."""
+    the department gave its reason and must be told why it acts all the same.
+
+    With `summon_named`, an upheld decline that named a department summons it in the same
+    transaction, with its own deadlines and trail events (`summon_more` on the sounding
+    whistle, or `dispatch_case`); if that summons is refused, nothing of the ruling is
+    written."""
     now = moment(now)
     if not isinstance(uphold, bool):
         raise InvalidInput("uphold", _("Say whether the decline is upheld."))
+    if not isinstance(summon_named, bool):
+        raise InvalidInput("summon_named", _("Say whether to summon the department named."))
+    if summon_named and not uphold:
+        raise InvalidInput(
+            "summon_named", _("Only an upheld decline hands the case to the department named.")
+        )
     note = clean_text(note, "note", _("The reason"), max_length=NOTE_MAX, required=not uphold)
     with atomic():
         case, summons = lock_summons(summons.pk)
@@ -727,6 +806,8 @@ def rule_on_decline(
             department=summons.department.name,
             note=Sentence(note),
         )
+        if summon_named:
+            _summon_named(actor, case, summons, note, now)
     return summons
 
 

@@ -67,21 +67,28 @@ def _department_data(department: Department) -> dict[str, str]:
     return {"code": department.code, "name": department.name}
 
 
-def _clean_departments(case: Case, departments: Iterable[Department]) -> list[Department]:
-    """The departments to summon: serving the case's township, not already summoned on it."""
+def clean_departments(
+    case: Case, departments: Iterable[Department], field: str = "departments"
+) -> list[Department]:
+    """The departments to summon: serving the case's township, not already summoned on it.
+    A refusal names `field`: the departments of a summons, or the one a decline names as
+    responsible (`decline`), which must be one the township could summon."""
     chosen = list(departments or [])
     if not chosen:
-        raise InvalidInput("departments", _("Choose at least one department to summon."))
+        raise InvalidInput(field, _("Choose at least one department to summon."))
     if len(chosen) > MAX_DEPARTMENTS:
-        raise InvalidInput(
-            "departments", _("At most %(max)s departments at a time."), max=MAX_DEPARTMENTS
-        )
+        raise InvalidInput(field, _("At most %(max)s departments at a time."), max=MAX_DEPARTMENTS)
     if any(not isinstance(d, Department) for d in chosen):
-        raise InvalidInput("departments", _("Choose departments from the list."))
+        raise InvalidInput(field, _("Choose departments from the list."))
     if len({d.pk for d in chosen}) != len(chosen):
-        raise InvalidInput("departments", _("A department is chosen twice."))
+        raise InvalidInput(field, _("A department is chosen twice."))
     if case.township is None:
         raise ActionRefused(_("The case lies outside every township."))
+    for department in chosen:
+        if not department.is_active:
+            raise InvalidInput(
+                field, _("%(department)s is no longer active."), department=department.name
+            )
     serving = set(
         departments_serving(case.township)
         .filter(pk__in=[d.pk for d in chosen])
@@ -90,7 +97,7 @@ def _clean_departments(case: Case, departments: Iterable[Department]) -> list[De
     for department in chosen:
         if department.pk not in serving:
             raise InvalidInput(
-                "departments",
+                field,
                 _("%(department)s does not serve %(township)s."),
                 department=department.name,
                 township=case.township,
@@ -102,7 +109,7 @@ def _clean_departments(case: Case, departments: Iterable[Department]) -> list[De
     )
     if already:
         raise InvalidInput(
-            "departments",
+            field,
             _("Already summoned on this case: %(departments)s."),
             departments=_(", ").join(sorted(already)),
         )
@@ -265,7 +272,7 @@ def dispatch_case(
     with atomic():
         case = lock_case(case.pk)
         role = require(actor, "dispatch_case", case)
-        (department,) = _clean_departments(case, [department])
+        (department,) = clean_departments(case, [department])
         chain = ChainPolicy.of(case.district)
         before = case.status
         if before != Status.DISPATCHED:
@@ -328,7 +335,7 @@ def blow_whistle(
     with atomic():
         case = lock_case(case.pk)
         role = require(actor, "blow_whistle", case)
-        chosen = _clean_departments(case, departments)
+        chosen = clean_departments(case, departments)
         assert case.township is not None  # the role check needs one
         whistle = Whistle.objects.create(
             case=case,
@@ -377,6 +384,11 @@ def blow_whistle(
     return whistle
 
 
+def sounding_whistle(case: Case) -> Whistle | None:
+    """The whistle more departments are summoned on: the latest still sounding."""
+    return case.whistles.filter(closed_at__isnull=True).order_by("-blown_at").first()
+
+
 def summon_more(
     actor: Person,
     whistle: Whistle,
@@ -394,7 +406,7 @@ def summon_more(
         role = require(actor, "summon_more", case)
         if whistle.case_id != case.pk or whistle.closed_at is not None:
             raise ActionRefused(_("This whistle has ended."))
-        chosen = _clean_departments(case, departments)
+        chosen = clean_departments(case, departments)
         chain = ChainPolicy.of(case.district)
         return [
             _summon(
