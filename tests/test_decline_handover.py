@@ -15,6 +15,7 @@ from tests.fixtures_cases import (
     whistle_city_fixture,  # noqa: F401  (fixture)
     whistled_case,
 )
+from tests.fixtures_desk import case_url, op_data, post_op
 from whistle.assessment.engine import facts_of
 from whistle.assessment.models import Acted, Came
 from whistle.cases import actions
@@ -254,7 +255,7 @@ def test_only_a_decline_that_names_a_department_and_is_upheld_summons_it(whistle
                 city.dispatcher, police, uphold=False, summon_named=True, note="须配合"
             )
         assert refused.value.field == "summon_named"
-        assert str(refused.value) == "只有维持拒绝时才能召集所指定的部门。"
+        assert str(refused.value) == "只有同意退回时才能召集所指定的部门。"
     police.refresh_from_db()
     assert (police.status, police.ruling) == (S.DECLINED, "")
 
@@ -273,3 +274,142 @@ def test_the_new_summons_is_assessed_on_its_own_deadlines(whistle_city):
     fire_facts = facts_of(fire)
     # Measured against the whistle's first deadline it would be 30 minutes late.
     assert fire_facts.came == Came.ON_TIME
+
+
+# The pages --------------------------------------------------------------------------------
+
+
+def html_of(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def _decline_form(html: str, summons) -> str:
+    start = html.index(f'id="op-decline-{summons.uuid.hex}"')
+    return html[start : html.index("</form>", start)]
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "suggested", "others"),
+    [
+        ("zh-hans", "应负责的部门（选填）", "建议的部门", "服务本街乡的其他部门"),
+        (
+            "en",
+            "Department responsible (optional)",
+            "Suggested for this case",
+            "Other departments serving the township",
+        ),
+    ],
+)
+def test_the_departments_decline_form_offers_the_suggestions_first(
+    client, whistle_city, language, label, suggested, others
+):
+    city = whistle_city
+    city.street_vending.responsible_sectors.add(city.fire.sector)
+    case, _whistle, summonses = whistled_case(city, at=NOW)
+    police = summonses[city.police.pk]
+    client.force_login(city.police_officer)
+    form = _decline_form(html_of(client.get(case_url(case), HTTP_ACCEPT_LANGUAGE=language)), police)
+    assert label in form
+    # The category's departments in the centre first, then the others serving the township;
+    # never the declining department itself.
+    assert form.index(suggested) < form.index("天坛消防救援站") < form.index(others)
+    assert form.index(others) < form.index("东城区房管局")
+    assert "龙潭派出所" not in form
+    response = post_op(
+        client,
+        case_url(case),
+        "decline",
+        police,
+        reason="消防通道占用",
+        named_department=str(city.fire.pk),
+    )
+    assert response.status_code == 302
+    police.refresh_from_db()
+    assert (police.status, police.named_department) == (S.DECLINED, city.fire)
+
+
+def test_the_decline_form_says_in_the_readers_language_why_a_department_cannot_be_named(
+    client, whistle_city
+):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, at=NOW)
+    police = summonses[city.police.pk]
+    client.force_login(city.police_officer)
+    # Urban management is listed (serving the township) but already summoned on the case.
+    html = html_of(
+        post_op(
+            client,
+            case_url(case),
+            "decline",
+            police,
+            reason="消防通道占用",
+            named_department=str(city.urban.pk),
+        )
+    )
+    assert "以下部门已被召集办理本案：东城区城管执法局。" in _decline_form(html, police)
+    police.refresh_from_db()
+    assert (police.status, police.named_department) == (S.SUMMONED, None)
+    # One that is not on the list at all.
+    html = html_of(
+        client.post(
+            case_url(case),
+            op_data(
+                "decline",
+                police,
+                reason="消防通道占用",
+                named_department=str(city.police.pk),
+            ),
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+    )
+    assert "Select a valid choice." in _decline_form(html, police)
+
+
+@pytest.mark.parametrize(
+    ("language", "button", "named"),
+    [
+        ("zh-hans", "同意退回并召集天坛消防救援站", "所指应负责部门"),
+        ("en", "Uphold and summon 天坛消防救援站", "Department named as responsible"),
+    ],
+)
+def test_the_desk_rules_uphold_and_summon_in_one_step(
+    client, whistle_city, language, button, named
+):
+    city = whistle_city
+    case, whistle, police = declined_naming(city, city.fire)
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(case_url(case), HTTP_ACCEPT_LANGUAGE=language))
+    assert button in html and named in html
+    # The dispatcher's queue of declines offers it too.
+    queue = html_of(client.get("/dispatch/", HTTP_ACCEPT_LANGUAGE=language))
+    assert button in queue
+    response = post_op(
+        client, case_url(case), "rule", police, decision="uphold_summon", note="请消防到场"
+    )
+    assert response.status_code == 302
+    police.refresh_from_db()
+    assert (police.status, police.ruling) == (S.RELEASED, "upheld")
+    fire = Summons.objects.get(case=case, department=city.fire)
+    assert (fire.whistle, fire.status) == (whistle, S.SUMMONED)
+
+
+def test_a_decline_naming_nobody_offers_no_uphold_and_summon(client, whistle_city):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city, at=NOW)
+    police = actions.decline(city.police_officer, summonses[city.police.pk], reason="不属治安")
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(case_url(case)))
+    assert "同意退回并召集" not in html and "同意退回" in html
+    html = html_of(post_op(client, case_url(case), "rule", police, decision="uphold_summon"))
+    assert "该退回申请未指定应召集的部门。" in html
+    police.refresh_from_db()
+    assert police.status == S.DECLINED
+
+
+def test_the_trail_names_the_department_named(client, whistle_city):
+    city = whistle_city
+    case, _whistle, _police = declined_naming(city, city.fire)
+    client.force_login(city.dispatcher)
+    html = html_of(client.get(case_url(case), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "<dt>Department named as responsible</dt><dd>天坛消防救援站</dd>" in html

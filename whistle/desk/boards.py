@@ -508,7 +508,7 @@ class TownshipQueues:
         if name == "declines":
             return (
                 self._declines()
-                .select_related("case", "case__township", "department")
+                .select_related("case", "case__township", "department", "named_department")
                 .defer("case__township__boundary")
                 .order_by("summoned_at", "pk")
             )

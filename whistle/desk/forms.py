@@ -673,24 +673,48 @@ class FinalReplyForm(ActionForm):
 
 
 class RuleForm(ActionForm):
-    """Two buttons: uphold the decline or insist. The button pressed is the decision;
-    insisting needs a note (the action says so on the field)."""
+    """Two buttons: uphold the decline or insist, and a third when the decline names the
+    department responsible: uphold it and summon that department. The button pressed is
+    the decision; insisting needs a note (the action says so on the field)."""
 
     decision = forms.ChoiceField(
         label=_("Ruling"),
-        choices=[("uphold", _("Uphold the decline")), ("insist", _("Insist: the department acts"))],
+        choices=[
+            ("uphold", _("Uphold the decline")),
+            ("uphold_summon", _("Uphold and summon the department named")),
+            ("insist", _("Insist: the department acts")),
+        ],
         widget=forms.HiddenInput,
     )
     note = note_field(_("Note (required to insist)"))
 
     def arguments(self) -> dict[str, Any]:
+        decision = self.cleaned_data["decision"]
         return {
-            "uphold": self.cleaned_data["decision"] == "uphold",
+            "uphold": decision != "insist",
+            "summon_named": decision == "uphold_summon",
             "note": self.cleaned_data["note"],
         }
 
 
 # The department --------------------------------------------------------------------------
+
+
+class DeclineForm(ActionForm):
+    """Not our responsibility: the reason, and the department responsible if the department
+    knows it (the suggestions for the case first), which the township may summon at once."""
+
+    reason = reason_field()
+    named_department = ObjectChoiceField(
+        label=_("Department responsible (optional)"),
+        required=False,
+        help_text=_("Whose job it is, if you know: the township may summon it at once."),
+    )
+
+    def setup(self) -> None:
+        if self.choices is not None:
+            field = cast(ObjectChoiceField, self.objects_field("named_department"))
+            field.set_labelled(self.choices.responsible_picker(self.target))
 
 
 class DevicePositionForm(ActionForm):

@@ -33,13 +33,18 @@ from whistle.cases.errors import (
 )
 from whistle.cases.models import Case, Summons, SupervisionNotice
 from whistle.cases.permissions import may, may_leave, refusal_for
-from whistle.cases.suggest import departments_serving, possible_duplicates
+from whistle.cases.suggest import departments_serving, possible_duplicates, suggest_departments
 from whistle.desk import forms as desk_forms
 from whistle.organisation.models import Department, Jurisdiction
 from whistle.policies.models import Category
 from whistle.web.forms import add_refusal
 
 CASE, SUMMONS, NOTICE = "case", "summons", "notice"
+
+
+# The groups of the departments a decline may name.
+SUGGESTED = _("Suggested for this case")
+OTHERS = _("Other departments serving the township")
 
 
 class Choices:
@@ -56,6 +61,7 @@ class Choices:
         self._categories: dict[int | None, list[Category]] = {}
         self._departments: dict[int | None, list[Department]] = {}
         self._category_pickers: dict[int | None, desk_forms.Labelled] = {}
+        self._responsible_pickers: dict[tuple[Any, ...], desk_forms.Labelled] = {}
 
     def categories(self, district_id: int | None) -> list[Category]:
         if district_id not in self._categories:
@@ -83,6 +89,25 @@ class Choices:
                 list(departments_serving(township).order_by("name")) if township else []
             )
         return self._departments[key]
+
+    def responsible_picker(self, summons: Summons) -> desk_forms.Labelled:
+        """The departments a decline may name as responsible: those serving the case's
+        township but the declining one, the suggestions for the case first
+        (`suggest_departments`). Made once a page for each township, category and
+        department: a desk lists many summonses of the same kind."""
+        case = summons.case
+        key = (case.township_id, case.category_id, summons.department_id)
+        if key not in self._responsible_pickers:
+            serving = [d for d in self.departments(case.township) if d.pk != summons.department_id]
+            order = {s.department.pk: n for n, s in enumerate(suggest_departments(case))}
+            first = sorted((d for d in serving if d.pk in order), key=lambda d: order[d.pk])
+            rest = [d for d in serving if d.pk not in order]
+            self._responsible_pickers[key] = desk_forms.labelled(
+                first + rest,
+                desk_forms.department_label,
+                lambda d: str(SUGGESTED if d.pk in order else OTHERS),
+            )
+        return self._responsible_pickers[key]
 
     def duplicates(self, case: Case) -> list[tuple[Case, float]]:
         if self._duplicates is not None:
@@ -458,7 +483,7 @@ OPERATIONS: dict[str, Operation] = {
             "decline",
             SUMMONS,
             _("Decline: not our responsibility"),
-            desk_forms.ReasonForm,
+            desk_forms.DeclineForm,
             "decline",
             actions.decline,
             _("Decline sent; the township will rule on it."),

@@ -490,6 +490,13 @@ def _lines(event: Event, trail: _Trail) -> list[Line]:
         names = [departments.name(d) for d in data["departments"] or []]
         add(_("Departments"), _(", ").join(names), as_recorded=True)
         handled.add("departments")
+    if data.get("named_department"):
+        add(
+            _("Department named as responsible"),
+            departments.name(data["named_department"]),
+            as_recorded=True,
+        )
+    handled.add("named_department")
     if data.get("on_site"):
         add(
             _("On site"),

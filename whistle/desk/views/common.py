@@ -55,7 +55,7 @@ def prefetch_case(case: Case) -> Case:
         Prefetch(
             "summonses",
             queryset=Summons.objects.select_related(
-                "department", "whistle", "acknowledged_by"
+                "department", "whistle", "acknowledged_by", "named_department"
             ).order_by("summoned_at", "pk"),
         ),
         Prefetch("whistles", queryset=Whistle.objects.select_related("blown_by")),
