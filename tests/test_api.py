@@ -210,6 +210,46 @@ def test_a_routine_dispatch_a_decline_and_its_ruling(api_city, clock):
     assert upheld.json()["status"] == "released"
 
 
+def test_a_decline_names_the_department_responsible_by_its_code(api_city, clock):
+    case = report(api_city)
+    dispatcher, officer = api_city.as_("dispatcher"), api_city.as_("urban_officer")
+    dispatcher.post(f"/cases/{case['reference']}/file", {"category": "0501"})
+    step(clock)
+    dispatched = dispatcher.post(f"/cases/{case['reference']}/dispatch", {"department": "dc-cgw"})
+    decline = f"/summonses/{dispatched.json()['uuid']}/decline"
+    step(clock)
+    unknown = officer.post(decline, {"reason": "不属于本部门职责", "named_department": "dc-nope"})
+    assert assert_error(unknown, 422, "invalid", "named_department")["message"] == (
+        "没有代码为 dc-nope 的部门。"
+    )
+    english = Api(officer.secret, language="en")
+    itself = english.post(decline, {"reason": "not ours", "named_department": "dc-cgw"})
+    assert assert_error(itself, 422, "invalid", "named_department")["message"] == (
+        "东城区城管执法局 cannot name itself: name the department responsible instead."
+    )
+    assert Summons.objects.get(uuid=dispatched.json()["uuid"]).status == "summoned"
+    declined = officer.post(
+        decline, {"reason": "消防通道占用", "named_department": "dc-xfz-tiantan"}
+    )
+    assert declined.status_code == 200, declined.content
+    assert declined.json()["named_department"] == {
+        "code": "dc-xfz-tiantan",
+        "name": "天坛消防救援站",
+    }
+    step(clock)
+    upheld = dispatcher.post(
+        f"/summonses/{dispatched.json()['uuid']}/decline-ruling",
+        {"uphold": True, "summon_named": True, "note": "请消防处置"},
+    )
+    assert upheld.status_code == 200, upheld.content
+    assert (upheld.json()["status"], upheld.json()["ruling"]) == ("released", "upheld")
+    detail = dispatcher.get(f"/cases/{case['reference']}").json()
+    assert [(s["department"]["code"], s["status"]) for s in detail["summonses"]] == [
+        ("dc-cgw", "released"),
+        ("dc-xfz-tiantan", "summoned"),
+    ]
+
+
 def test_a_report_is_rejected_or_merged_and_another_solved_on_the_spot(api_city, clock):
     dispatcher = api_city.as_("dispatcher")
     first, second, third = report(api_city), report(api_city), report(api_city)

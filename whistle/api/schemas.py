@@ -142,6 +142,8 @@ class SummonsOut(Schema):
     case: str
     whistle: UUID | None
     department: DepartmentRef
+    # The department a decline named as responsible, if any.
+    named_department: DepartmentRef | None
     status: str
     summoned_at: datetime
     acknowledge_due_at: datetime
@@ -371,6 +373,12 @@ class ReasonIn(In):
     reason: Reason
 
 
+class DeclineIn(In):
+    reason: Reason
+    # The code of the department the decline names as responsible.
+    named_department: Code | None = None
+
+
 class NoteIn(In):
     note: Note = ""
 
@@ -488,6 +496,8 @@ class ResultIn(In):
 
 class DeclineRulingIn(In):
     uphold: bool
+    # With uphold: summon the department the decline named, in the same step.
+    summon_named: bool = False
     # Required to insist: the department is told why it acts all the same.
     note: Note = ""
 

@@ -117,7 +117,7 @@ def find_case(person: Person, reference: str) -> Case:
 def find_summons(person: Person, public_id: str) -> Summons:
     summons = (
         Summons.objects.filter(uuid=parse_uuid(public_id), case__in=worked_cases(person))
-        .select_related("case", "department", "whistle")
+        .select_related("case", "department", "whistle", "named_department")
         .first()
     )
     if summons is None:
@@ -288,6 +288,9 @@ def summons_out(summons: Summons) -> dict[str, Any]:
         "case": summons.case.reference,
         "whistle": summons.whistle.uuid if summons.whistle_id and summons.whistle else None,
         "department": department_ref(summons.department),
+        "named_department": (
+            department_ref(summons.named_department) if summons.named_department_id else None
+        ),
         "check_in_flag_reasons": list(summons.check_in_flag_reasons or []),
         **{
             name: getattr(summons, name)
@@ -445,9 +448,9 @@ def case_detail(person: Person, case: Case) -> dict[str, Any]:
         .prefetch_related(
             Prefetch(
                 "summonses",
-                queryset=Summons.objects.select_related("department", "whistle").order_by(
-                    "summoned_at", "uuid"
-                ),
+                queryset=Summons.objects.select_related(
+                    "department", "whistle", "named_department"
+                ).order_by("summoned_at", "uuid"),
             ),
             Prefetch("whistles", queryset=Whistle.objects.select_related("township")),
             Prefetch(

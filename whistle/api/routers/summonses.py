@@ -55,7 +55,7 @@ class SummonsFilters(Schema):
 def list_summonses(request: HttpRequest, filters: Query[SummonsFilters]) -> dict[str, Any]:
     person = caller(request)
     rows = Summons.objects.filter(case__in=worked_cases(person)).select_related(
-        "case", "department", "whistle"
+        "case", "department", "whistle", "named_department"
     )
     if filters.status:
         rows = rows.filter(status__in=filters.status)
@@ -79,7 +79,9 @@ def get_summons(request: HttpRequest, uuid: str) -> dict[str, Any]:
 
 def _out(summons: Summons) -> dict[str, Any]:
     return summons_out(
-        Summons.objects.select_related("case", "department", "whistle").get(pk=summons.pk)
+        Summons.objects.select_related("case", "department", "whistle", "named_department").get(
+            pk=summons.pk
+        )
     )
 
 
@@ -189,10 +191,22 @@ def report_result(request: HttpRequest, uuid: str, data: s.ResultIn) -> dict[str
     response={200: s.SummonsOut, **errors()},
     operation_id="decline",
     summary=gettext_noop("Decline a summons"),
+    description=gettext_noop(
+        "Not the department's responsibility, with the reason. `named_department`, optional: "
+        "the code of the department it holds responsible, another active department that "
+        "serves the case's township and is not summoned on it yet (422 otherwise); the "
+        "township may uphold the decline and summon it in one step."
+    ),
 )
-def decline(request: HttpRequest, uuid: str, data: s.ReasonIn) -> dict[str, Any]:
+def decline(request: HttpRequest, uuid: str, data: s.DeclineIn) -> dict[str, Any]:
     person = caller(request)
-    return _out(actions.decline(person, find_summons(person, uuid), reason=data.reason))
+    summons = find_summons(person, uuid)
+    named = (
+        department_by_code(data.named_department, "named_department")
+        if data.named_department is not None
+        else None
+    )
+    return _out(actions.decline(person, summons, reason=data.reason, named_department=named))
 
 
 @router.post(
@@ -200,11 +214,20 @@ def decline(request: HttpRequest, uuid: str, data: s.ReasonIn) -> dict[str, Any]
     response={200: s.SummonsOut, **errors()},
     operation_id="rule_on_decline",
     summary=gettext_noop("Rule on a decline"),
+    description=gettext_noop(
+        "Uphold the decline or insist (with a note). `summon_named` with `uphold`: summon the "
+        "department the decline named as well, in the same step, on the whistle sounding on "
+        "the case or by a routine dispatch; if it cannot be summoned, nothing is ruled."
+    ),
 )
 def rule_on_decline(request: HttpRequest, uuid: str, data: s.DeclineRulingIn) -> dict[str, Any]:
     person = caller(request)
     summons = actions.rule_on_decline(
-        person, find_summons(person, uuid), uphold=data.uphold, note=data.note
+        person,
+        find_summons(person, uuid),
+        uphold=data.uphold,
+        summon_named=data.summon_named,
+        note=data.note,
     )
     return _out(summons)
 
