@@ -289,7 +289,7 @@ def summons_out(summons: Summons) -> dict[str, Any]:
         "whistle": summons.whistle.uuid if summons.whistle_id and summons.whistle else None,
         "department": department_ref(summons.department),
         "named_department": (
-            department_ref(summons.named_department) if summons.named_department_id else None
+            department_ref(summons.named_department) if summons.named_department else None
         ),
         "check_in_flag_reasons": list(summons.check_in_flag_reasons or []),
         **{
