@@ -622,10 +622,13 @@ def report_result(
     return summons
 
 
-def _named(department: Department | None) -> dict[str, Any] | None:
+# The department a decline names as responsible: the action's argument, the summons' field
+# and the key of the DECLINED event's data.
+NAMED = "named_department"
+
+
+def _named(department: Department) -> dict[str, Any]:
     """A department named as responsible, as the trail keeps it."""
-    if department is None:
-        return None
     return {"id": department.pk, "code": department.code, "name": department.name}
 
 
@@ -644,9 +647,6 @@ def _clean_named(case: Case, summons: Summons, department: Any) -> Department | 
         )
     (department,) = clean_departments(case, [department], field=NAMED)
     return department
-
-
-NAMED = "named_department"
 
 
 def decline(
