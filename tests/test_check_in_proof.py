@@ -324,6 +324,49 @@ def test_a_check_in_flagged_too_fast_says_when_and_how_far_the_earlier_position_
         )
 
 
+def test_a_refused_fix_sent_again_counts_from_its_first_sending_in_the_speed_check(
+    whistle_city,
+):
+    city = whistle_city
+    _a, _urban_a, police_a = summoned(city)
+    away = point_at(1000)
+    at = minutes(5)
+    fix = device_fix(away, at, accuracy_m=0)
+    # 1,000 m from the case: refused; the page is sent again a minute later, the same fix.
+    for sent in (at, at + timedelta(minutes=1)):
+        with pytest.raises(actions.CheckInRefused):
+            actions.check_in(city.police_officer, police_a, **fix, now=sent)
+    # 29 s after the second sending, 89 s after the fix: 40.4 km/h, not 124.1.
+    then = at + timedelta(seconds=89)
+    police_a = actions.check_in(
+        city.police_officer, police_a, **device_fix(ON_THE_LANE, then, accuracy_m=0), now=then
+    )
+    assert police_a.check_in_flag == Flag.NONE
+    data = last_event(police_a).data
+    assert data["speed_kmh"] == 40.4
+    assert data["previous_at"] == at.astimezone(UTC).isoformat()
+    assert data["previous_kind"] == EventKind.CHECK_IN_REFUSED
+
+
+def test_a_new_fix_at_the_same_place_is_a_new_position_for_the_speed_check(whistle_city):
+    city = whistle_city
+    _a, _urban_a, police_a = summoned(city)
+    away = point_at(1000)
+    at = minutes(5)
+    # The officer stood a minute at the same place and found the position again.
+    for sent in (at, at + timedelta(minutes=1)):
+        with pytest.raises(actions.CheckInRefused):
+            actions.check_in(
+                city.police_officer, police_a, **device_fix(away, sent, accuracy_m=0), now=sent
+            )
+    then = at + timedelta(seconds=89)
+    police_a = actions.check_in(
+        city.police_officer, police_a, **device_fix(ON_THE_LANE, then, accuracy_m=0), now=then
+    )
+    assert police_a.check_in_flag_reasons == ["too_fast"]
+    assert last_event(police_a).data["speed_kmh"] == 124.1
+
+
 def test_a_too_fast_check_in_recorded_without_its_comparison_still_reads(whistle_city):
     earlier = NOW.astimezone(UTC).isoformat()
     # Recorded before the trail kept which event the earlier position came from.

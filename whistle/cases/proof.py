@@ -32,7 +32,7 @@ counts as an arrival only once the township confirms it (`rule_on_check_in`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -210,8 +210,12 @@ def previous_position(
     actor: Person, position: tuple[float, float], accuracy_m: float | None, now: datetime
 ) -> Previous | None:
     """The person's latest position from a device in the trail (any case) up to `now`, with
-    the speed needed to come from there."""
-    recent = (
+    the speed needed to come from there.
+
+    The same fix sent again (the same device time and place: a page sent again after a
+    refused check-in, say) is no newer position: it counts from the first time the server
+    had it, so the speed is not read over the seconds since the resend."""
+    recent = list(
         Event.objects.filter(
             actor=actor,
             kind__in=POSITIONED_KINDS,
@@ -222,25 +226,48 @@ def previous_position(
         .order_by("-at", "-id")
         .values("at", "kind", "lon", "lat", "data")[:_RECENT]
     )
-    for event in recent:
+    for index, event in enumerate(recent):
         data: dict[str, Any] = event["data"] or {}
         earlier = (event["lon"] or 0.0, event["lat"] or 0.0)
         # A position kept without its source may have been typed: no proof of where anyone stood.
         if data.get("source") != PositionSource.DEVICE:
             continue
+        first = _first_sending(event, recent[index + 1 :])
         distance = geo.distance_m(earlier, position)
         earlier_accuracy = data.get("accuracy_m")
         granted = (accuracy_m or 0.0) + (
             float(earlier_accuracy) if isinstance(earlier_accuracy, int | float) else 0.0
         )
-        seconds = (now - event["at"]).total_seconds()
+        seconds = (now - first["at"]).total_seconds()
         return Previous(
-            at=event["at"],
+            at=first["at"],
             distance_m=round(distance, 1),
             speed_kmh=implied_speed_kmh(distance, granted, seconds),
-            kind=event["kind"],
+            kind=first["kind"],
         )
     return None
+
+
+def _first_sending(
+    event: Mapping[str, Any], older: Sequence[Mapping[str, Any]]
+) -> Mapping[str, Any]:
+    """The earliest of `older` (newest first) that sent the same fix as `event` from the
+    device — its device time and place — in an unbroken run of such sendings, else `event`."""
+    fix = (event["data"] or {}).get("device_time")
+    if not fix:
+        return event
+    first = event
+    for other in older:
+        data = other["data"] or {}
+        same = (
+            data.get("source") == PositionSource.DEVICE
+            and data.get("device_time") == fix
+            and (other["lon"], other["lat"]) == (event["lon"], event["lat"])
+        )
+        if not same:
+            break
+        first = other
+    return first
 
 
 def device_used_elsewhere(
