@@ -227,7 +227,13 @@ class _Builder:
         city = self.put(
             Jurisdiction,
             {"code": places.CITY_CODE},
-            {"level": level.CITY, "form": form.NONE, "name": places.CITY_NAME, "parent": None},
+            {
+                "level": level.CITY,
+                "form": form.NONE,
+                "name": places.CITY_NAME,
+                "name_en": places.CITY_NAME_EN,
+                "parent": None,
+            },
         )
         for district_data in places.DISTRICTS:
             district = self.put(
@@ -237,6 +243,7 @@ class _Builder:
                     "level": level.DISTRICT,
                     "form": form.NONE,
                     "name": district_data.name,
+                    "name_en": district_data.name_en,
                     "parent": city,
                     "boundary": geometry.outline([t.extent for t in district_data.townships]),
                 },
@@ -250,6 +257,7 @@ class _Builder:
                         "level": level.TOWNSHIP,
                         "form": form.STREET_OFFICE,
                         "name": data.full_name,
+                        "name_en": data.full_name_en,
                         "parent": district,
                         "boundary": geometry.extent_polygon(data.extent),
                     },
@@ -280,6 +288,7 @@ class _Builder:
                     "level": level.COMMUNITY,
                     "form": form.COMMUNITY,
                     "name": f"{short_name}社区",
+                    "name_en": places.COMMUNITY_NAMES_EN.get((data.code, short_name), ""),
                     "parent": township,
                     "boundary": geometry.extent_polygon(area),
                 },
@@ -322,6 +331,7 @@ class _Builder:
                 {"code": data.code},
                 {
                     "name": data.name,
+                    "name_en": data.name_en,
                     "kind": data.kind,
                     "sector": self.sectors[data.sector],
                     "district": self.districts[data.district],

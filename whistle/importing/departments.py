@@ -128,6 +128,7 @@ class DepartmentImporter(Importer):
     columns = (
         Column("code", ("部门代码", "代码"), required=True),
         Column("name", ("部门名称", "名称"), required=True),
+        Column("name_en", ("部门英文名称", "英文名称")),
         Column(
             "kind", ("类别", "部门类别"), cells.choice(Department.Kind, KIND_WORDS), required=True
         ),
@@ -180,6 +181,8 @@ class DepartmentImporter(Importer):
             "sector": sectors[0],
             "district": district,
         }
+        if row.given("name_en"):
+            values["name_en"] = row["name_en"] or ""
         if row.given("phone"):
             values["phone"] = row["phone"] or ""
         if row.given("active"):

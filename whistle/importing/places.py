@@ -92,6 +92,7 @@ class JurisdictionImporter(Importer):
     columns = (
         Column("code", ("代码", "行政区划代码", "区划代码"), cells.digits(6, 9, 12), required=True),
         Column("name", ("名称", "区划名称"), required=True),
+        Column("name_en", ("英文名称", "区划英文名称")),
         Column("level", ("层级", "级别"), cells.choice(Level, LEVEL_WORDS)),
         Column("form", ("类型", "形态"), cells.choice(Jurisdiction.Form, FORM_WORDS)),
         Column("parent", ("上级代码", "上级"), cells.digits(6, 9)),
@@ -139,6 +140,8 @@ class JurisdictionImporter(Importer):
             self.places.spoil(code)
             return
         values = {"code": code, "name": row["name"], "level": level, "parent": parent}
+        if row.given("name_en"):
+            values["name_en"] = row["name_en"] or ""
         if row.given("form"):
             values["form"] = row["form"] or ""
         if row.given("boundary"):

@@ -48,9 +48,9 @@ class AnnouncesStaffing:
 @admin.register(Jurisdiction)
 class JurisdictionAdmin(DistrictScoped, admin.ModelAdmin):
     changed_by_district = False
-    list_display = ["code", "name", "level", "form", "parent"]
+    list_display = ["code", "name", "name_en", "level", "form", "parent"]
     list_filter = ["level", "form"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "name_en"]
     autocomplete_fields = ["parent"]
 
 
@@ -95,9 +95,9 @@ class SectorAdmin(DistrictScoped, admin.ModelAdmin):
 
 @admin.register(Department)
 class DepartmentAdmin(DistrictScoped, admin.ModelAdmin):
-    list_display = ["name", "kind", "sector", "district", "is_active"]
+    list_display = ["name", "name_en", "kind", "sector", "district", "is_active"]
     list_filter = ["kind", "sector", "district"]
-    search_fields = ["name", "code"]
+    search_fields = ["name", "name_en", "code"]
     filter_horizontal = ["serves"]
 
 

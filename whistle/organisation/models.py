@@ -108,6 +108,7 @@ class Jurisdiction(BoundingBoxMixin):
         error_messages={"unique": _("Another area already has this official code.")},
     )
     name = models.CharField(_("name"), max_length=100)
+    name_en = english_name_field()
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent"),
@@ -152,6 +153,11 @@ class Jurisdiction(BoundingBoxMixin):
                 raise ValidationError({"parent": _("The parent is at the wrong level")})
             if self.level != self.Level.DISTRICT and not self.code.startswith(self.parent.code):
                 raise ValidationError({"code": _("The code must start with the parent's code")})
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language (`in_reader_language`)."""
+        return in_reader_language(self.name, self.name_en)
 
     @property
     def district(self) -> Jurisdiction | None:
@@ -411,6 +417,7 @@ class Department(models.Model):
         error_messages={"unique": _("Another department already has this code.")},
     )
     name = models.CharField(_("name"), max_length=100)
+    name_en = english_name_field()
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     sector = models.ForeignKey(
         Sector, verbose_name=_("sector"), on_delete=models.PROTECT, related_name="departments"
@@ -453,6 +460,11 @@ class Department(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language (`in_reader_language`)."""
+        return in_reader_language(self.name, self.name_en)
 
     def clean(self) -> None:
         check_station(self)

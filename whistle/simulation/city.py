@@ -144,13 +144,20 @@ def build_city(shape: CityShape, seed: int) -> SimCity:
         level=Jurisdiction.Level.CITY,
         code=CITY_CODE,
         name="模拟市",
+        name_en="Simulated City",
         boundary=extent_polygon(CITY_EXTENT),
     )
     district_extents = partition(CITY_EXTENT, shape.districts, rng)
     districts = _insert(
         Jurisdiction,
         [
-            _place(Jurisdiction.Level.DISTRICT, f"99{n + 1:02d}00", f"模拟{n + 1}区", city, extent)
+            _place(
+                Jurisdiction.Level.DISTRICT,
+                f"99{n + 1:02d}00",
+                (f"模拟{n + 1}区", f"Simulated District {n + 1}"),
+                city,
+                extent,
+            )
             for n, extent in enumerate(district_extents)
         ],
     )
@@ -163,7 +170,7 @@ def build_city(shape: CityShape, seed: int) -> SimCity:
                 _place(
                     Jurisdiction.Level.TOWNSHIP,
                     f"{district.code}{n + 1:03d}",
-                    f"{district.name}第{n + 1}街道",
+                    (f"{district.name}第{n + 1}街道", f"{district.name_en} Subdistrict {n + 1}"),
                     district,
                     block,
                     form=Jurisdiction.Form.STREET_OFFICE,
@@ -180,7 +187,7 @@ def build_city(shape: CityShape, seed: int) -> SimCity:
                 _place(
                     Jurisdiction.Level.COMMUNITY,
                     f"{township.code}{n + 1:03d}",
-                    f"{township.name}第{n + 1}社区",
+                    (f"{township.name}第{n + 1}社区", f"{township.name_en} Community {n + 1}"),
                     township,
                     block,
                     form=Jurisdiction.Form.COMMUNITY,
@@ -203,10 +210,22 @@ def build_city(shape: CityShape, seed: int) -> SimCity:
 
 
 def _place(
-    level: str, code: str, name: str, parent: Jurisdiction, extent: Extent, form: str = ""
+    level: str,
+    code: str,
+    names: tuple[str, str],
+    parent: Jurisdiction,
+    extent: Extent,
+    form: str = "",
 ) -> Jurisdiction:
+    """A place with its name and English name."""
     place = Jurisdiction(
-        level=level, code=code, name=name, parent=parent, form=form, boundary=extent_polygon(extent)
+        level=level,
+        code=code,
+        name=names[0],
+        name_en=names[1],
+        parent=parent,
+        form=form,
+        boundary=extent_polygon(extent),
     )
     place.derive_fields()
     return place
@@ -298,6 +317,7 @@ def _departments(
                 Department(
                     code=f"sim-{district.code}-{n + 1:02d}",
                     name=f"{district.name}{sector.name}第{n // len(sectors) + 1}局",
+                    name_en=(f"{district.name_en} {sector.name_en} Bureau {n // len(sectors) + 1}"),
                     kind=Department.Kind.FUNCTIONAL,
                     sector=sector,
                     district=district,

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 
 CITY_CODE = "110000"
 CITY_NAME = "北京市"
+CITY_NAME_EN = "Beijing"
 DISTRICT_CODE = "110101"
 DISTRICT_NAME = "东城区"
+DISTRICT_NAME_EN = "Dongcheng District"
 DISTRICT_SLUG = "dc"
 
 Extent = tuple[float, float, float, float]
@@ -52,6 +54,34 @@ class TownshipData:
     @property
     def full_name(self) -> str:
         return f"{self.name}街道"
+
+    @property
+    def short_name_en(self) -> str:
+        """The township's name in pinyin, as its English name and its agencies' use it."""
+        return PINYIN_SPELLINGS.get(self.slug, self.slug.capitalize())
+
+    @property
+    def full_name_en(self) -> str:
+        return f"{self.short_name_en} Subdistrict"
+
+
+# Pinyin names whose official English spelling is not the slug with a capital letter.
+PINYIN_SPELLINGS: dict[str, str] = {"xichanganjie": "Xichang'anjie"}
+
+# The English names of the communities that have one in the demo (township code, short
+# name → English name); the others show their Chinese name on English pages.
+COMMUNITY_NAMES_EN: dict[tuple[str, str], str] = {
+    (DISTRICT_CODE + "014", "安化楼"): "Anhualou Community",
+    (DISTRICT_CODE + "014", "夕照寺"): "Xizhaosi Community",
+    (DISTRICT_CODE + "014", "板厂南里"): "Banchang Nanli Community",
+    (DISTRICT_CODE + "014", "华城"): "Huacheng Community",
+    (DISTRICT_CODE + "014", "左安漪园"): "Zuo'an Yiyuan Community",
+    (DISTRICT_CODE + "014", "左安浦园"): "Zuo'an Puyuan Community",
+    (DISTRICT_CODE + "014", "幸福"): "Xingfu Community",
+    (DISTRICT_CODE + "014", "新家园"): "Xinjiayuan Community",
+    (DISTRICT_CODE + "014", "龙潭北里"): "Longtan Beili Community",
+    (DISTRICT_CODE + "014", "光明"): "Guangming Community",
+}
 
 
 TOWNSHIPS: list[TownshipData] = [
@@ -422,6 +452,7 @@ def township(code: str) -> TownshipData:
 # a few of their real communities and streets each, drawn west of Dongcheng.
 XICHENG_CODE = "110102"
 XICHENG_NAME = "西城区"
+XICHENG_NAME_EN = "Xicheng District"
 XICHENG_SLUG = "xc"
 
 XICHENG_TOWNSHIPS: list[TownshipData] = [
@@ -471,13 +502,14 @@ XICHENG_DEMO_TOWNSHIP = XICHENG_CODE + "001"
 class DistrictData:
     code: str
     name: str
+    name_en: str
     slug: str  # for department codes
     townships: list[TownshipData]
 
 
 DISTRICTS: list[DistrictData] = [
-    DistrictData(DISTRICT_CODE, DISTRICT_NAME, DISTRICT_SLUG, TOWNSHIPS),
-    DistrictData(XICHENG_CODE, XICHENG_NAME, XICHENG_SLUG, XICHENG_TOWNSHIPS),
+    DistrictData(DISTRICT_CODE, DISTRICT_NAME, DISTRICT_NAME_EN, DISTRICT_SLUG, TOWNSHIPS),
+    DistrictData(XICHENG_CODE, XICHENG_NAME, XICHENG_NAME_EN, XICHENG_SLUG, XICHENG_TOWNSHIPS),
 ]
 
 
