@@ -46,6 +46,7 @@ from whistle.cases.errors import PermissionRefused
 from whistle.cases.models import Attachment, Case, Event, Summons
 from whistle.cases.permissions import member_departments_of, partiality, require_impartial
 from whistle.cases.trail import append_event, lock_case
+from whistle.notifications.texts import Named
 from whistle.organisation import directory
 from whistle.organisation.models import Department, Jurisdiction, Person, Role, RoleAssignment
 from whistle.policies.calendar import deadline_after
@@ -256,7 +257,10 @@ def _tell_staffers(event: Event, appeal: Appeal) -> None:
         "this record. Add such a person to the district chiefs' office."
     )
     district = appeal.department.district
-    params: dict[str, Any] = {"department": appeal.department.name, "district": district.name}
+    params: dict[str, Any] = {
+        "department": Named.of(appeal.department),
+        "district": Named.of(district),
+    }
     superusers = list(Person.objects.filter(is_active=True, is_superuser=True).order_by("pk"))
     notify(superusers, event, subject, body, link=staffing_link(appeal), **params)
     told = {p.pk for p in superusers}
@@ -286,7 +290,7 @@ def _tell_office(event: Event, appeal: Appeal, rulers: list[Any]) -> None:
             "Reason: %(reason)s"
         ),
         link=appeals_link(appeal),
-        department=appeal.department.name,
+        department=Named.of(appeal.department),
         part=Appeal.Part(appeal.part).label,
         reason=appeal.reason[:QUOTED_MAX],
     )
@@ -320,7 +324,7 @@ def _tell_department(
         subject,
         body,
         link=record_link(record, summons),
-        department=appeal.department.name,
+        department=Named.of(appeal.department),
         note=appeal.ruling_note[:QUOTED_MAX],
     )
 
@@ -346,8 +350,8 @@ def _tell_department_of_ruler(event: Event, appeal: Appeal) -> None:
             "%(department)s on case %(case)s; it awaits their ruling."
         ),
         link=record_link(record, summons),
-        department=appeal.department.name,
-        district=appeal.department.district.name,
+        department=Named.of(appeal.department),
+        district=Named.of(appeal.department.district),
     )
 
 

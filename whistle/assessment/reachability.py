@@ -590,7 +590,7 @@ class Suggestion:
         if self.move is not None:
             move = self.move
             values = {
-                "department": move.station.department.name,
+                "department": move.station.department.display_name,
                 "place": move.candidate.words(),
                 "lanes": _names(move.covers),
                 "count": len(move.covers),
@@ -959,7 +959,10 @@ def as_geojson(result: Reachability, suggestion: Suggestion | None = None) -> di
                         round(lane.fastest.minutes, 1) if lane.fastest is not None else None
                     ),
                     "in_time": [
-                        {"department": r.station.department.name, "minutes": round(r.minutes, 1)}
+                        {
+                            "department": r.station.department.display_name,
+                            "minutes": round(r.minutes, 1),
+                        }
                         for r in lane.in_time
                     ],
                 },
@@ -972,7 +975,7 @@ def as_geojson(result: Reachability, suggestion: Suggestion | None = None) -> di
                 "geometry": {"type": "Point", "coordinates": list(station.position)},
                 "properties": {
                     "kind": "station",
-                    "name": station.department.name,
+                    "name": station.department.display_name,
                     "role": station.role,
                     "source": station.source,
                 },
@@ -1000,7 +1003,7 @@ def as_geojson(result: Reachability, suggestion: Suggestion | None = None) -> di
                     "geometry": {"type": "Point", "coordinates": list(move.candidate.position)},
                     "properties": {
                         "kind": "move",
-                        "name": move.station.department.name,
+                        "name": move.station.department.display_name,
                         "covers": [lane.name for lane in move.covers],
                         "loses": [lane.name for lane in move.loses],
                         "remaining": move.remaining,

@@ -1448,7 +1448,7 @@ def _process_notice(notice: SupervisionNotice, case: Case, context: _Pass) -> bo
             # The issuer is told by name, unless the department's entry reaches them.
             also = [issuer] if issuer.is_active and issuer not in recipients else []
             text = {
-                "department": notice.department.name,
+                "department": texts.Named.of(notice.department),
                 "reference": case.reference,
                 "due": _local(notice.due_at),
             }
@@ -1659,7 +1659,7 @@ def _translation(language: str | None, message: str) -> str:
 
 def _texts(case: Case, summons: Summons, obligation: Obligation, context: _Pass) -> dict[str, Any]:
     return {
-        "department": summons.department.name,
+        "department": texts.Named.of(summons.department),
         "duty": context.translated(_DUTIES[obligation.name]),
         "reference": case.reference,
         "due": context.local(obligation.due_at),

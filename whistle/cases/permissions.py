@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from whistle.cases.errors import ActionRefused, PermissionRefused, StateRefused
 from whistle.cases.hotline import order_of
 from whistle.cases.models import Case, Summons, SupervisionNotice
+from whistle.notifications.texts import Named
 from whistle.organisation import directory
 from whistle.organisation.models import (
     CentreMembership,
@@ -271,7 +272,7 @@ def partiality(
             return PermissionRefused(
                 _("You may not %(action)s: you belong to %(department)s, which it judges."),
                 action=action,
-                department=department.name,
+                department=Named.of(department),
             )
     return None
 
@@ -305,7 +306,7 @@ def require_summons_status(summons: Summons, allowed: Iterable[str], action: str
         raise StateRefused(
             _("You cannot %(action)s: the summons of %(department)s has the status “%(status)s”."),
             action=action,
-            department=summons.department.name,
+            department=Named.of(summons.department),
             status=capfirst(Summons.Status(summons.status).label),
         )
 
@@ -508,7 +509,7 @@ def _declinable(summons: Summons, action: str | Promise) -> None:
     if summons.ruling == Summons.Ruling.INSISTED:
         raise ActionRefused(
             _("The township has already ruled that %(department)s must act on this case."),
-            department=summons.department.name,
+            department=Named.of(summons.department),
         )
     require_summons_status(summons, [SS.SUMMONED, SS.ACKNOWLEDGED, SS.ON_SITE], action)
 
@@ -524,7 +525,7 @@ def _on_site(summons: Summons, action: str | Promise) -> None:
     `may_leave`: an early attempt is refused by the action and kept in the trail."""
     if summons.arrived_at is None:
         raise ActionRefused(
-            _("%(department)s never checked in on site."), department=summons.department.name
+            _("%(department)s never checked in on site."), department=Named.of(summons.department)
         )
     require_summons_status(summons, [SS.ON_SITE, SS.DONE, SS.RELEASED], action)
 
@@ -542,7 +543,7 @@ def _check_in_pending(summons: Summons, action: str | Promise) -> None:
     if summons.check_in_flag != Summons.CheckInFlag.PENDING:
         raise ActionRefused(
             _("No check-in of %(department)s awaits the township's decision."),
-            department=summons.department.name,
+            department=Named.of(summons.department),
         )
 
 

@@ -105,7 +105,7 @@ def timeline(case: Case) -> list[PublicEntry]:
             event.kind == EventKind.CHECK_IN_FLAGGED and event.seq not in confirmed
         ):
             continue
-        department = event.summons.department.name if event.summons else ""
+        department = event.summons.department.display_name if event.summons else ""
         said = PUBLIC_EVENTS[event.kind]
         if event.kind == EventKind.ESCALATED:
             said = ESCALATED_TO.get(_escalated_to(event.data), said)

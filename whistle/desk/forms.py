@@ -387,7 +387,7 @@ class SolveForm(ActionForm):
 
 
 def department_label(department: Any) -> str:
-    return department.name
+    return department.display_name
 
 
 class DispatchForm(ActionForm):

@@ -901,7 +901,9 @@ def entries(
                 tone=_TONES.get(event.kind, "neutral"),
                 actor=actor,
                 role=_role_label(event.actor_role),
-                department=event.summons.department.name if event.summons is not None else "",
+                department=event.summons.department.display_name
+                if event.summons is not None
+                else "",
                 lines=_lines(event, trail),
                 lon=event.lon,
                 lat=event.lat,

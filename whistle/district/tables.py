@@ -311,7 +311,7 @@ class Ranking:
         contribution to the total, in rank order (ranked results only), and the monthly
         totals of the year."""
         ranked = self.ranked
-        names = [r.department.name for r in ranked]
+        names = [r.department.display_name for r in ranked]
         series = []
         for index, part in enumerate(self.part_names()):
             series.append(
@@ -321,7 +321,7 @@ class Ranking:
                     "data": [_number(r.parts[index].contribution) for r in ranked],
                 }
             )
-        by_id = {r.department.pk: r.department.name for r in self.rows}
+        by_id = {r.department.pk: r.department.display_name for r in self.rows}
         return {
             "departments": names,
             "totals": [_number(r.result.total) for r in ranked],

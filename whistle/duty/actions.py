@@ -169,8 +169,8 @@ def start_roster(
         raise InvalidDutyInput(
             "department",
             _("%(department)s is not a member of the enforcement centre of %(township)s."),
-            department=department.name,
-            township=township.name,
+            department=texts.Named.of(department),
+            township=texts.Named.of(township),
         )
     with transaction.atomic():
         roster = Roster(department=department, township=township)

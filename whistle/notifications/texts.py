@@ -3,16 +3,16 @@
 A notification is written once, in the deployment's language, and that text is what leaves
 the system (SMS, e-mail, Web Push, a work-chat group). When the subject (and the body) is
 one of the product's texts, the payload also keeps its message id and the values filled in
-(``payload["message"]``): the inbox page and the API then show the entry in the language
-of whoever reads it. A value that is itself one of the product's texts (a duty, a
-level, a role) is kept as its message id and translated too; a name the district gave in
-Chinese and in English (`Named`: a problem category) is kept as both and shown in the
-reader's; a length of time (`Duration`) is kept as its minutes and said in the reader's
+(``payload["message"]``): the inbox page and the API then show the entry in the language of
+whoever reads it. A value that is itself one of the product's texts (a duty, a level, a
+role) is kept as its message id and translated too; a name the district gave in Chinese and
+in English (`Named`: a problem category, a place, a department) is kept as both and shown in
+the reader's; a length of time (`Duration`) is kept as its minutes and said in the reader's
 words; anything else (a name, a reference, a time) is kept as written, a list of such texts
 (`TextList`) as its ids and its joiner (an item with values of its own, `Filled`, as its id
-and its values), and typed text a sentence ends with
-(`Sentence`) as written, its full stop added in the reader's language when it has none. A row
-without them (written before, or by a caller with free text) shows its stored text.
+and its values), and typed text a sentence ends with (`Sentence`) as written, its full stop
+added in the reader's language when it has none. A row without them (written before, or by a
+caller with free text) shows its stored text.
 """
 
 from __future__ import annotations
@@ -132,14 +132,20 @@ class Duration:
 
 
 class Named:
-    """A name given in Chinese with, perhaps, an English name beside it (a problem category), as
-    a message's value: shown as `in_reader_language` shows it, and kept by `kept` as both, so
-    that the inbox shows the English name to an English reader and the Chinese one to others
-    (and wherever no English name was given)."""
+    """A name given in Chinese with, perhaps, an English name beside it (a problem category, a
+    district, township or community, a department), as a message's value: shown as
+    `in_reader_language` shows it, and kept by `kept` as both, so that the inbox shows the
+    English name to an English reader and the Chinese one to others (and wherever no English
+    name was given)."""
 
     def __init__(self, name: str, name_en: str = "") -> None:
         self.name = str(name)
         self.name_en = name_en or ""
+
+    @classmethod
+    def of(cls, thing: Any) -> Named:
+        """The name of anything named in both languages (its `name` and `name_en`)."""
+        return cls(thing.name, thing.name_en)
 
     def __str__(self) -> str:
         return in_reader_language(self.name, self.name_en)
@@ -156,8 +162,9 @@ def text_id(message_id: str) -> dict[str, str]:
 def message(subject_id: str, params: dict[str, Any], body_id: str | None = None) -> dict[str, Any]:
     """What the payload keeps of a message whose ids the caller holds already (the sweep,
     which translates each text once a pass): the values as `kept` keeps them, a text among
-    them as `text_id`."""
-    kept_message: dict[str, Any] = {"subject": subject_id, "params": params}
+    them as `text_id`, a `Named` as its two names."""
+    values = {k: v.kept() if isinstance(v, Named) else v for k, v in params.items()}
+    kept_message: dict[str, Any] = {"subject": subject_id, "params": values}
     if body_id is not None:
         kept_message["body"] = body_id
     return kept_message

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from whistle.cases.errors import ActionRefused, InvalidInput, PermissionRefused
+from whistle.notifications.texts import Named
 from whistle.organisation.models import Lane, Person, Role, RoleAssignment
 from whistle.patrols.models import AppointmentEvent, ChiefAppointment
 from whistle.policies.calendar import LOCAL_TIME_ZONE
@@ -66,7 +67,7 @@ def _require_office(actor: Person, lane: Lane, chief: Person) -> str:
     if role is None:
         raise PermissionRefused(
             _("Only the chiefs' office of %(township)s or of its district appoints its chiefs."),
-            township=lane.township.name,
+            township=Named.of(lane.township),
         )
     if chief.pk == actor.pk:
         raise PermissionRefused(_("Nobody appoints themselves or ends their own appointment."))

@@ -137,7 +137,7 @@ def _clean(
         raise UnitRefused(
             "name",
             _("%(township)s already has a unit named %(name)s.")
-            % {"township": township.name, "name": name},
+            % {"township": township.display_name, "name": name},
         )
     items = [" ".join(str(item).split()) for item in data.responsibilities]
     items = [item for item in items if item]
@@ -177,7 +177,7 @@ def _clean(
             raise UnitRefused(
                 "members",
                 _("%(person)s holds no role in %(township)s.")
-                % {"person": person.display_name, "township": township.name},
+                % {"person": person.display_name, "township": township.display_name},
             )
         if person not in members:
             members.append(person)
@@ -285,13 +285,16 @@ def save_unit(
         role = editor_role(actor, township)
         if role is None:
             raise UnitRefused(
-                "", _("You may not change the units of %(township)s.") % {"township": township.name}
+                "",
+                _("You may not change the units of %(township)s.")
+                % {"township": township.display_name},
             )
         if unit is not None:
             unit = TownshipUnit.objects.select_for_update().filter(pk=unit.pk).first()
             if unit is None or unit.township_id != township.pk:
                 raise UnitRefused(
-                    "", _("The unit is not one of %(township)s.") % {"township": township.name}
+                    "",
+                    _("The unit is not one of %(township)s.") % {"township": township.display_name},
                 )
         cleaned = _clean(township, data, unit, _taken(township, unit))
         return _write(township, cleaned, unit, actor=actor, role=role, now=now)

@@ -85,7 +85,7 @@ def _acting_role(
     role = role_in(actor, roles, jurisdiction.pk, fresh=True)
     if role is None:
         raise TownshipRefused(
-            _("You may not %(what)s for %(place)s."), what=what, place=jurisdiction.name
+            _("You may not %(what)s for %(place)s."), what=what, place=texts.Named.of(jurisdiction)
         )
     return role
 
@@ -187,7 +187,9 @@ def register_matter(
     )
     if own != set(chosen):
         raise InvalidTownshipInput(
-            "townships", _("Only townships of %(district)s can be asked."), district=district.name
+            "townships",
+            _("Only townships of %(district)s can be asked."),
+            district=texts.Named.of(district),
         )
     if opinions_due_at <= now:
         raise InvalidTownshipInput("opinions_due_at", _("The opinions' deadline must be ahead."))
@@ -229,8 +231,8 @@ def register_matter(
             _("%(district)s asks the opinion of %(township)s on “%(title)s” by %(due)s"),
             township_matter_link(opinion),
             f"township.matter:{opinion.pk}",
-            district=district.name,
-            township=opinion.township.name,
+            district=texts.Named.of(district),
+            township=texts.Named.of(opinion.township),
             title=title,
             due=_local(opinions_due_at),
         )
@@ -281,7 +283,7 @@ def file_opinion(
         _("%(township)s filed its opinion on “%(title)s”"),
         district_matter_link(opinion.matter),
         f"township.opinion:{opinion.pk}",
-        township=opinion.township.name,
+        township=texts.Named.of(opinion.township),
         title=opinion.matter.title,
     )
     return opinion
@@ -322,8 +324,8 @@ def respond_to_opinion(
         _("%(district)s responded to the opinion of %(township)s on “%(title)s”"),
         township_matter_link(opinion),
         f"township.response:{opinion.pk}",
-        district=opinion.matter.district.name,
-        township=opinion.township.name,
+        district=texts.Named.of(opinion.matter.district),
+        township=texts.Named.of(opinion.township),
         title=opinion.matter.title,
     )
     return opinion
@@ -370,8 +372,8 @@ def file_recommendation(
         raise InvalidTownshipInput(
             "department",
             _("%(department)s is not a dispatched agency serving %(township)s."),
-            department=department.name,
-            township=township.name,
+            department=texts.Named.of(department),
+            township=texts.Named.of(township),
         )
     if proposal not in PersonnelRecommendation.Proposal.values:
         raise InvalidTownshipInput("proposal", _("Choose what the township recommends."))
@@ -415,7 +417,7 @@ def file_recommendation(
         _("%(township)s filed a personnel recommendation that awaits your decision"),
         district_recommendation_link(recommendation),
         f"township.recommendation:{recommendation.pk}",
-        township=township.name,
+        township=texts.Named.of(township),
     )
     return recommendation
 
@@ -463,6 +465,6 @@ def decide_recommendation(
         _("The district decided on the personnel recommendation of %(township)s"),
         township_recommendation_link(recommendation),
         f"township.decision:{recommendation.pk}",
-        township=recommendation.township.name,
+        township=texts.Named.of(recommendation.township),
     )
     return recommendation

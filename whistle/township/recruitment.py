@@ -287,7 +287,7 @@ def publish_call(
     if role is None:
         raise TownshipRefused(
             _("Only the chief of lanes or the chiefs' office of %(township)s publishes its calls."),
-            township=township.name,
+            township=texts.Named.of(township),
         )
     title = _text("title", title, TITLE_MAX, _("Give the call a title."))
     description = _text("description", description, TEXT_MAX)
@@ -296,7 +296,7 @@ def publish_call(
         raise InvalidTownshipInput("lanes", _("Choose the lanes that need stewards."))
     if any(lane.township_id != township.pk for lane in chosen):
         raise InvalidTownshipInput(
-            "lanes", _("Choose lanes of %(township)s."), township=township.name
+            "lanes", _("Choose lanes of %(township)s."), township=texts.Named.of(township)
         )
     if opens_on < beijing_day(now):
         raise InvalidTownshipInput("opens_on", _("A call opens today or on a later day."))
@@ -444,7 +444,7 @@ def _team(township: Jurisdiction, team: StewardTeam | None, new_team: str) -> St
     if team is not None:
         if team.township_id != township.pk:
             raise InvalidTownshipInput(
-                "team", _("Choose a team of %(township)s."), township=township.name
+                "team", _("Choose a team of %(township)s."), township=texts.Named.of(township)
             )
         return team
     if new_team:
@@ -487,7 +487,7 @@ def review(
                 "Only the chief of lanes or the chiefs' office of %(township)s reviews its "
                 "applications."
             ),
-            township=township.name,
+            township=texts.Named.of(township),
         )
     if is_own(actor, application):
         raise TownshipRefused(_("Nobody reviews their own application."))
@@ -519,7 +519,7 @@ def review(
         raise InvalidTownshipInput("lanes", _("Choose the lanes the steward looks after."))
     if any(lane.township_id != township.pk for lane in chosen):
         raise InvalidTownshipInput(
-            "lanes", _("Choose lanes of %(township)s."), township=township.name
+            "lanes", _("Choose lanes of %(township)s."), township=texts.Named.of(township)
         )
     joined = _team(township, team, new_team)
     steward = Person.objects.create(
@@ -563,7 +563,7 @@ def review(
         _("%(township)s accepted you as an alley steward of %(lanes)s. Welcome!"),
         status_link(application),
         f"township.steward_accepted:{application.pk}",
-        township=township.name,
+        township=texts.Named.of(township),
         lanes=_(", ").join(lane.name for lane in chosen),
     )
     return application

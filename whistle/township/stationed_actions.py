@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from whistle.assessment.components import record_stationed_score
 from whistle.assessment.scoring import exact_rounded
 from whistle.notifications.kinds import NotificationKind
+from whistle.notifications.texts import Named
 from whistle.organisation.models import CentreMembership, Person, RoleAssignment
 from whistle.township.actions import _acting_role, _tell, _text
 from whistle.township.errors import InvalidTownshipInput, TownshipRefused
@@ -139,7 +140,7 @@ def station_person(
         raise InvalidTownshipInput(
             "membership",
             _("%(department)s is on call in the centre, not stationed."),
-            department=membership.department.name,
+            department=Named.of(membership.department),
         )
     post = _text("post", post, limit=POST_MAX, required=False)
     if (
@@ -152,7 +153,7 @@ def station_person(
             "person",
             _("%(person)s is not an officer of %(department)s."),
             person=person.name or person.username,
-            department=membership.department.name,
+            department=Named.of(membership.department),
         )
     started_on = _clean_started_on(started_on, now)
     if (
@@ -403,7 +404,7 @@ def ask_leave(
         leave_link(leave),
         f"township.leave:{leave.pk}",
         person=stationing.person.name or stationing.person.username,
-        department=stationing.membership.department.name,
+        department=Named.of(stationing.membership.department),
         first=first_day.isoformat(),
         last=last_day.isoformat(),
     )
@@ -560,7 +561,7 @@ def publish_assessment(
         raise InvalidTownshipInput("month", " ".join(exc.messages)) from None
     heads = [p for p in people_with_department(department.pk) if p.pk != stationing.person_id]
     params = {
-        "township": township.name,
+        "township": Named.of(township),
         "person": stationing.person.name or stationing.person.username,
         "month": f"{month:%Y-%m}",
     }

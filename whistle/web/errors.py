@@ -143,7 +143,7 @@ def refusal_advice(request: HttpRequest) -> str | Promise:
     district = _another_district(request, person)
     if district is None:
         return advice
-    return join_sentences(str(ANOTHER_DISTRICT % {"district": district.name}), str(advice))
+    return join_sentences(str(ANOTHER_DISTRICT % {"district": district.display_name}), str(advice))
 
 
 def _another_district(request: HttpRequest, person: Any) -> Jurisdiction | None:

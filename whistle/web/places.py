@@ -103,12 +103,12 @@ def describe_place(lon: float, lat: float) -> PlaceWords:
         return PlaceWords(
             True,
             str(_("The report goes to %(lane)s, %(township)s."))
-            % {"lane": location.lane.name, "township": location.township.name},
+            % {"lane": location.lane.name, "township": location.township.display_name},
         )
     return PlaceWords(
         True,
         str(_("The report goes to %(township)s; no lane is near this point."))
-        % {"township": location.township.name},
+        % {"township": location.township.display_name},
     )
 
 
@@ -151,7 +151,7 @@ def place_picker(
         layers.append({"name": "lanes", "url": url_of(district), "title": str(_("Lanes"))})
     return {
         "districts": [
-            {"code": d.code, "name": d.name, "url": url_of(d), "chosen": d == district}
+            {"code": d.code, "name": d.display_name, "url": url_of(d), "chosen": d == district}
             for d in districts
         ],
         "lanes_url": url_of(district) if district is not None else "",

@@ -45,7 +45,7 @@ from whistle.cases.models import Attachment, Case, HotlineOrder, Summons, Superv
 from whistle.cases.permissions import RESIDENT_SOURCES, require
 from whistle.cases.rules import district_policy, summons_limits
 from whistle.cases.trail import EventKind, case_link, lock_case
-from whistle.notifications.texts import Sentence
+from whistle.notifications.texts import Named, Sentence
 from whistle.organisation import personal_data
 from whistle.organisation.models import Person, Role
 from whistle.policies.calendar import calendar_for, to_local
@@ -116,7 +116,7 @@ def mark_handled(actor: Person, case: Case, *, note: str = "", now: datetime | N
             event,
             _("Case %(case)s resolved"),
             _("%(township)s marked case %(case)s resolved: you may check out."),
-            township=case.township,
+            township=Named.of(case.township),
         )
     return case
 
@@ -564,7 +564,7 @@ def resume_from_backlog(
                 "%(township)s took case %(case)s off the backlog. Your deadlines on it start "
                 "again; see the case page."
             ),
-            township=case.township,
+            township=Named.of(case.township),
         )
     return case
 

@@ -52,7 +52,7 @@ from whistle.cases.models import Attachment, Case, Event, Summons
 from whistle.cases.permissions import may_leave, require, require_impartial
 from whistle.cases.rules import district_policy
 from whistle.cases.trail import EventKind, lock_summons
-from whistle.notifications.texts import Sentence
+from whistle.notifications.texts import Named, Sentence
 from whistle.organisation import geo
 from whistle.organisation.models import Department, Person, Role
 from whistle.policies.models import DistrictPolicy
@@ -352,7 +352,7 @@ def check_in(
                         "flagged (%(reasons)s). Confirm or reject it on the case's page; until "
                         "then it does not count as the arrival."
                     ),
-                    department=summons.department.name,
+                    department=Named.of(summons.department),
                     reasons=proof.ReasonList(judgement.reasons, place),
                 )
             else:
@@ -368,7 +368,7 @@ def check_in(
                     event,
                     _("%(department)s on site: %(case)s"),
                     body,
-                    department=summons.department.name,
+                    department=Named.of(summons.department),
                     late=timeliness["minutes_late"],
                 )
     if refused is not None:
@@ -425,7 +425,7 @@ def rule_on_check_in(
         if flagged is None:
             raise ActionRefused(
                 _("No check-in of %(department)s awaits the township's decision."),
-                department=summons.department.name,
+                department=Named.of(summons.department),
             )
         before = summons.status
         summons.check_in_flag = Flag.CONFIRMED if confirm else Flag.REJECTED
@@ -475,8 +475,8 @@ def rule_on_check_in(
             event,
             subject,
             body,
-            township=case.township,
-            department=summons.department.name,
+            township=Named.of(case.township),
+            department=Named.of(summons.department),
             at=local_text(flagged.at),
             note=Sentence(note),
         )
@@ -616,7 +616,7 @@ def report_result(
             event,
             _("%(department)s reports a result: %(case)s"),
             _("%(department)s on case %(case)s: %(result)s"),
-            department=summons.department.name,
+            department=Named.of(summons.department),
             result=result[:140],
         )
     return summons
@@ -710,9 +710,9 @@ def decline(
             event,
             _("%(department)s declines case %(case)s"),
             body,
-            department=summons.department.name,
+            department=Named.of(summons.department),
             reason=Sentence(reason),
-            named=named.name if named is not None else "",
+            named=Named.of(named) if named is not None else "",
         )
     return summons
 
@@ -802,8 +802,8 @@ def rule_on_decline(
             event,
             subject,
             body,
-            township=case.township,
-            department=summons.department.name,
+            township=Named.of(case.township),
+            department=Named.of(summons.department),
             note=Sentence(note),
         )
         if summon_named:
@@ -839,8 +839,8 @@ def release(
             event,
             _("Released from case %(case)s"),
             _("%(township)s released %(department)s from case %(case)s. %(note)s"),
-            township=case.township,
-            department=summons.department.name,
+            township=Named.of(case.township),
+            department=Named.of(summons.department),
             note=note,
         )
     return summons
@@ -941,7 +941,7 @@ def check_out(
                 ),
                 event_seq=event.seq,
                 case=case.reference,
-                department=summons.department.name,
+                department=Named.of(summons.department),
             )
         else:
             before = summons.status

@@ -31,7 +31,7 @@ from whistle.cases.models import Case, Summons, SupervisionNotice
 from whistle.cases.permissions import require
 from whistle.cases.suggest import serves
 from whistle.cases.trail import EventKind, lock_case
-from whistle.notifications.texts import Sentence
+from whistle.notifications.texts import Named, Sentence
 from whistle.organisation.models import Department, Person, Role
 
 Status = Case.Status
@@ -135,8 +135,8 @@ def issue_supervision_notice(
             raise InvalidInput(
                 "department",
                 _("%(department)s is not summoned on this case and does not serve %(township)s."),
-                department=department.name,
-                township=case.township,
+                department=Named.of(department),
+                township=Named.of(case.township),
             )
         notice = SupervisionNotice(
             case=case,
@@ -168,7 +168,7 @@ def issue_supervision_notice(
             event,
             _("Supervision notice on case %(case)s"),
             _("Supervision notice to %(department)s on case %(case)s: %(text)s Answer by %(due)s."),
-            department=department.name,
+            department=Named.of(department),
             text=Sentence(text[:200]),
             due=local_text(due_at),
         )
@@ -218,7 +218,7 @@ def answer_supervision_notice(
             event,
             _("Supervision notice answered: %(case)s"),
             _("%(department)s answered the supervision notice on case %(case)s: %(answer)s"),
-            department=notice.department.name,
+            department=Named.of(notice.department),
             answer=answer[:200],
         )
     return notice

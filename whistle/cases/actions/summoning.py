@@ -34,7 +34,7 @@ from whistle.cases.rules import DEADLINE_FIELDS, summons_limits
 from whistle.cases.suggest import departments_serving
 from whistle.cases.trail import EventKind, lock_case
 from whistle.duty.schedule import duty_for
-from whistle.notifications.texts import Sentence
+from whistle.notifications.texts import Named, Sentence
 from whistle.organisation.models import Department, Person
 from whistle.policies.chains import ChainPolicy
 from whistle.policies.models import WhistleKind
@@ -99,8 +99,8 @@ def clean_departments(
             raise InvalidInput(
                 field,
                 _("%(department)s does not serve %(township)s."),
-                department=department.name,
-                township=case.township,
+                department=Named.of(department),
+                township=Named.of(case.township),
             )
     already = set(
         case.summonses.filter(department__in=chosen, status__in=Summons.OPEN_STATUSES).values_list(
@@ -222,7 +222,7 @@ def _summon(
         )
         params = {}
     params.update(
-        township=case.township,
+        township=Named.of(case.township),
         description=Sentence(case.description[:100]),
         acknowledge=local_text(acknowledge_due_at),
         resolve=local_text(resolve_due_at),

@@ -138,7 +138,7 @@ def map_features(case: Case, summonses: list[Any], events: list[Event]) -> dict[
             "lat": event.lat,
             "accepted": event.kind != EventKind.CHECK_IN_REFUSED,
             "state": states[event.kind],
-            "label": event.summons.department.name if event.summons is not None else "",
+            "label": event.summons.department.display_name if event.summons is not None else "",
             "at": timezone.localtime(event.at).strftime("%H:%M"),
             "distance_m": (event.data or {}).get("distance_m"),
         }

@@ -85,13 +85,15 @@ def _startable(person: Any, existing: list[Roster]) -> list[dict[str, Any]]:
     heads = sorted({d for role, _j, d in held if role in DEPARTMENT_MANAGERS and d})
     for department in Department.objects.filter(pk__in=heads).order_by("name"):
         if (department.pk, None) not in have:
-            found.append({"department": department, "township": None, "label": department.name})
+            found.append(
+                {"department": department, "township": None, "label": department.display_name}
+            )
     townships = sorted({j for role, j, _d in held if role in TOWNSHIP_MANAGERS and j})
     for township in Jurisdiction.objects.filter(
         pk__in=townships, level=Jurisdiction.Level.TOWNSHIP
     ).order_by("code"):
         if (None, township.pk) not in have:
-            label = _("%(township)s command centre") % {"township": township.name}
+            label = _("%(township)s command centre") % {"township": township.display_name}
             found.append({"department": None, "township": township, "label": label})
     memberships = (
         CentreMembership.objects.filter(township_id__in=townships)
@@ -104,7 +106,10 @@ def _startable(person: Any, existing: list[Roster]) -> list[dict[str, Any]]:
                 {
                     "department": membership.department,
                     "township": membership.township,
-                    "label": f"{membership.township.name} · {membership.department.name}",
+                    "label": (
+                        f"{membership.township.display_name} · "
+                        f"{membership.department.display_name}"
+                    ),
                 }
             )
     return found

@@ -80,7 +80,7 @@ class CallForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["township"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [(t.pk, t.name) for t in townships]
+        field.choices = [(t.pk, t.display_name) for t in townships]
         self.fields["lanes"].queryset = Lane.objects.filter(  # type: ignore[attr-defined]
             township__in=townships
         ).order_by("township__code", "name")

@@ -123,7 +123,10 @@ class CaseSearch(forms.Form):
         unknown = _("%(value)s is not one of the choices.")
         fields = self.fields
         township = cast(forms.ChoiceField, fields["township"])
-        township.choices = [("", _("All townships")), *((t.code, t.name) for t in townships)]
+        township.choices = [
+            ("", _("All townships")),
+            *((t.code, t.display_name) for t in townships),
+        ]
         category = cast(forms.ChoiceField, fields["category"])
         category.choices = [
             ("", _("All categories")),

@@ -163,7 +163,7 @@ class StationForm(forms.Form):
         membership.choices = [
             ("", "—"),
             *(
-                (pk, f"{m.department.name} · {m.get_role_display()}")
+                (pk, f"{m.department.display_name} · {m.get_role_display()}")
                 for pk, m in self.memberships.items()
             ),
         ]
@@ -179,7 +179,7 @@ class StationForm(forms.Form):
         for department in departments:
             if staff[department.pk]:
                 keys[len(person_choices)] = str(department.pk)
-                person_choices.append((department.name, list(staff[department.pk].items())))
+                person_choices.append((department.display_name, list(staff[department.pk].items())))
         person.choices = person_choices
         assert isinstance(person.widget, GroupedSelect)
         person.widget.group_keys = keys
@@ -282,7 +282,7 @@ def roster(request: HttpRequest) -> HttpResponse:
     by_department: dict[str, list[Stationing]] = defaultdict(list)
     for stationing in _roster(township):
         stationing.current = stationing.covers(today)  # type: ignore[attr-defined]
-        by_department[stationing.membership.department.name].append(stationing)
+        by_department[stationing.membership.department.display_name].append(stationing)
     return render(
         request,
         "desk/stationed/roster.html",

@@ -123,7 +123,7 @@ class RecommendationForm(forms.Form):
         }
         department = self.fields["department"]
         assert isinstance(department, forms.ChoiceField)
-        department.choices = [("", "—"), *((pk, d.name) for pk, d in self.agencies.items())]
+        department.choices = [("", "—"), *((pk, d.display_name) for pk, d in self.agencies.items())]
         latest = Window(
             RowNumber(),
             partition_by=[F("department_id")],

@@ -83,7 +83,8 @@ def _rule(request: HttpRequest, reader: Reader) -> tuple[int, RulingForm, bool]:
     )
     messages.success(
         request,
-        text % {"department": appeal.department.name, "case": appeal.summons.case.reference},
+        text
+        % {"department": appeal.department.display_name, "case": appeal.summons.case.reference},
     )
     return pk, form, True
 

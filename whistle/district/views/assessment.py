@@ -84,7 +84,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if done:
             rating = form.cleaned_data["rating"]
             text = _("%(department)s rated %(stars)s stars on case %(case)s.") % {
-                "department": row.summons.department.name,
+                "department": row.summons.department.display_name,
                 "stars": rating,
                 "case": row.summons.case.reference,
             }

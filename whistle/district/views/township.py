@@ -92,7 +92,7 @@ class MatterForm(forms.Form):
         }
         field = self.fields["townships"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [(pk, t.name) for pk, t in self.choosable.items()]
+        field.choices = [(pk, t.display_name) for pk, t in self.choosable.items()]
         if not self.is_bound:
             start = timezone.localtime().replace(hour=18, minute=0, second=0, microsecond=0)
             self.initial.update(

@@ -97,7 +97,7 @@ class Command(BaseCommand):
                 "one in time"
             )
             % {
-                "township": township.name,
+                "township": township.display_name,
                 "hour": result.hour,
                 "unreached": len(result.unreached),
                 "lanes": len(result.lanes),
@@ -181,8 +181,10 @@ def _write_xlsx(
             [
                 row.lane.name,
                 _("yes") if row.reached else _("no"),
-                _(", ").join(f"{r.station.department.name} {r.minutes:.1f}" for r in row.in_time),
-                fastest.station.department.name if fastest else "",
+                _(", ").join(
+                    f"{r.station.department.display_name} {r.minutes:.1f}" for r in row.in_time
+                ),
+                fastest.station.department.display_name if fastest else "",
                 round(fastest.minutes, 1) if fastest else None,
             ]
         )
@@ -200,7 +202,7 @@ def _write_xlsx(
     for c in [*calibration.departments, *calibration.department_lanes]:
         measured.append(
             [
-                c.department.name if c.department else "",
+                c.department.display_name if c.department else "",
                 c.lane.name if c.lane else "",
                 c.count,
                 round(c.measured, 1),
@@ -223,7 +225,7 @@ def _write_xlsx(
             [
                 _categories(group),
                 _(", ").join(s.display_name for s in group.sectors),
-                _(", ").join(s.department.name for s in group.stations),
+                _(", ").join(s.department.display_name for s in group.stations),
                 _(", ").join(lane.name for lane in group.unreached),
                 *group.hours,
             ]

@@ -129,10 +129,10 @@ class Command(BaseCommand):
         table = [
             [
                 r.period,
-                r.district.name,
+                r.district.display_name,
                 "" if r.rank is None else str(r.rank),
                 r.department.code,
-                r.department.name,
+                r.department.display_name,
                 str(r.records),
                 str(provisional.get((r.period, r.district_id, r.department_id), 0)),
                 "" if r.township_score is None else str(r.township_score),
@@ -283,7 +283,7 @@ def _indicators_table(
                 table.append(
                     [
                         period.key,
-                        place.name,
+                        place.display_name,
                         str(dimension_names[row.dimension]),
                         row.code,
                         row.name,

@@ -175,7 +175,7 @@ def ranking_table(result: WhatIf) -> list[list[str]]:
                 _cell(row.rank_proposed),
                 "" if row.places is None else f"{row.places:+d}",
                 row.department.code,
-                row.department.name,
+                row.department.display_name,
                 _cell(row.now.township_score if row.now else None),
                 _cell(row.proposed.township_score if row.proposed else None),
                 _cell(row.now.total if row.now else None),
