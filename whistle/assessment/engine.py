@@ -1574,16 +1574,17 @@ def describe_differences(found: list[Difference]) -> list[str]:
     """Each difference as a line a person reads: places by name, fields by their labels,
     choices by their labels, numbers as numbers."""
     departments = {
-        d.pk: d.name
+        d.pk: d.display_name
         for d in Department.objects.filter(
             pk__in={x.subject[1] for x in found if x.subject[0] != "record"}
-        ).only("name")
+        ).only("name", "name_en")
     }
-    townships = dict(
-        Jurisdiction.objects.filter(
+    townships = {
+        t.pk: t.display_name
+        for t in Jurisdiction.objects.filter(
             pk__in={x.subject[2] for x in found if x.subject[0] == "cell"}
-        ).values_list("pk", "name")
-    )
+        ).only("name", "name_en")
+    }
     lines = []
     for difference in found:
         kind, *key = difference.subject

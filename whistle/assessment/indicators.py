@@ -437,17 +437,17 @@ def _labels(
 ) -> list[tuple[int | None, str, str]]:
     """The rows a dimension shows: (id, code, name) in display order."""
     if dimension == "district":
-        return [(None, district.code, district.name)]
+        return [(None, district.code, district.display_name)]
     if dimension == "township":
         townships = Jurisdiction.objects.filter(
             Q(parent=district, level=Jurisdiction.Level.TOWNSHIP) | Q(pk__in=keys - {None})
         )
-        return [(t.pk, t.code, t.name) for t in townships.order_by("code")]
+        return [(t.pk, t.code, t.display_name) for t in townships.order_by("code")]
     if dimension == "department":
         departments = Department.objects.filter(
             Q(district=district, is_active=True) | Q(pk__in=keys - {None})
         )
-        return [(d.pk, d.code, d.name) for d in departments.order_by("code")]
+        return [(d.pk, d.code, d.display_name) for d in departments.order_by("code")]
     categories = Category.objects.filter(pk__in=keys - {None}).select_related("major")
     return sorted(
         ((c.pk, c.full_code, c.display_name) for c in categories), key=lambda label: label[1]

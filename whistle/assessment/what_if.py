@@ -413,11 +413,12 @@ def _record_changes(
             "pk", "reference"
         )
     )
-    townships = dict(
-        Jurisdiction.objects.filter(pk__in={now[pk]["township_id"] for pk in changed}).values_list(
-            "pk", "name"
-        )
-    )
+    townships = {
+        place.pk: place.display_name
+        for place in Jurisdiction.objects.filter(
+            pk__in={now[pk]["township_id"] for pk in changed}
+        ).only("name", "name_en")
+    }
     summoned = dict(Summons.objects.filter(pk__in=changed).values_list("pk", "summoned_at"))
     found: dict[int, list[RecordChange]] = {}
     for pk in changed:

@@ -208,7 +208,10 @@ class _Departments:
     def __init__(self, codes: Iterable[str]) -> None:
         wanted = sorted({c for c in codes if c})
         self.names = (
-            dict(Department.objects.filter(code__in=wanted).values_list("code", "name"))
+            {
+                d.code: d.display_name
+                for d in Department.objects.filter(code__in=wanted).only("code", "name", "name_en")
+            }
             if wanted
             else {}
         )

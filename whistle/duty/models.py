@@ -117,11 +117,13 @@ class Roster(models.Model):
         ]
 
     def __str__(self) -> str:
+        # Named in the reader's language: the roster's pages and downloads head with it.
+        township = self.township.display_name if self.township_id else ""
         if self.department_id and self.township_id:
-            return f"{self.township} · {self.department}"
+            return f"{township} · {self.department.display_name}"
         if self.department_id:
-            return str(self.department)
-        return str(_("%(township)s command centre") % {"township": self.township})
+            return self.department.display_name
+        return str(_("%(township)s command centre") % {"township": township})
 
     @property
     def kind(self) -> str:

@@ -119,13 +119,17 @@ def describe(keys: Iterable[str]) -> dict[str, str]:
         units[audience.scope].add(unit_id)
     names: dict[str, dict[int, str]] = {"department": {}, "jurisdiction": {}}
     if units["department"]:
-        names["department"] = dict(
-            Department.objects.filter(pk__in=units["department"]).values_list("pk", "name")
-        )
+        names["department"] = {
+            d.pk: d.display_name
+            for d in Department.objects.filter(pk__in=units["department"]).only("name", "name_en")
+        }
     if units["jurisdiction"]:
-        names["jurisdiction"] = dict(
-            Jurisdiction.objects.filter(pk__in=units["jurisdiction"]).values_list("pk", "name")
-        )
+        names["jurisdiction"] = {
+            j.pk: j.display_name
+            for j in Jurisdiction.objects.filter(pk__in=units["jurisdiction"]).only(
+                "name", "name_en"
+            )
+        }
     found = {key: key for key in asked}
     for key, (audience, unit_id) in parsed.items():
         unit_name = names[audience.scope].get(unit_id)

@@ -45,13 +45,13 @@ def jurisdictions_geojson(person: Any, township: Jurisdiction | None) -> dict[st
             "geometry": boundary,
             "properties": {
                 "code": code,
-                "name": name,
+                "name": in_reader_language(name, name_en),
                 "level": level,
                 "level_label": str(Jurisdiction.Level(level).label),
             },
         }
-        for code, name, level, boundary in rows.order_by("code").values_list(
-            "code", "name", "level", "boundary"
+        for code, name, name_en, level, boundary in rows.order_by("code").values_list(
+            "code", "name", "name_en", "level", "boundary"
         )
         if boundary
     ]
@@ -69,13 +69,15 @@ def lanes_geojson(person: Any, township: Jurisdiction | None) -> dict[str, Any]:
             "geometry": line,
             "properties": {
                 "name": name,
-                "township": township_name,
+                "township": in_reader_language(township_name, township_name_en),
                 "length_m": length_m,
             },
         }
-        for pk, name, township_name, length_m, line in rows.order_by(
+        for pk, name, township_name, township_name_en, length_m, line in rows.order_by(
             "township__code", "name"
-        ).values_list("pk", "name", "township__name", "length_m", "centre_line")
+        ).values_list(
+            "pk", "name", "township__name", "township__name_en", "length_m", "centre_line"
+        )
     ]
     return feature_collection(features)
 

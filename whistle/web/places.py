@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from whistle.cases.locate import locate
 from whistle.organisation import geo
 from whistle.organisation.models import Jurisdiction, Lane
+from whistle.organisation.names import in_reader_language
 from whistle.organisation.scoping import area_of
 from whistle.web.basemap import basemap_config
 
@@ -57,12 +58,12 @@ def lanes_geojson(district: Jurisdiction | None) -> dict[str, Any]:
     rows = (
         Lane.objects.filter(township__parent=district)
         .order_by("township__code", "name")
-        .values_list("pk", "name", "township__name", "length_m", "centre_line")
+        .values_list("pk", "name", "township__name", "township__name_en", "length_m", "centre_line")
         if district is not None
         else []
     )
     features = []
-    for pk, name, township, length_m, line in rows:
+    for pk, name, township, township_en, length_m, line in rows:
         try:
             lon, lat = geo.halfway(line)
         except geo.GeometryError:
@@ -76,7 +77,7 @@ def lanes_geojson(district: Jurisdiction | None) -> dict[str, Any]:
                 "geometry": line,
                 "properties": {
                     "name": name,
-                    "township": township,
+                    "township": in_reader_language(township, township_en),
                     "length_m": round(length_m),
                     "point": [round(lon, 7), round(lat, 7)],
                 },

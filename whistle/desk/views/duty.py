@@ -107,8 +107,7 @@ def _startable(person: Any, existing: list[Roster]) -> list[dict[str, Any]]:
                     "department": membership.department,
                     "township": membership.township,
                     "label": (
-                        f"{membership.township.display_name} · "
-                        f"{membership.department.display_name}"
+                        f"{membership.township.display_name} · {membership.department.display_name}"
                     ),
                 }
             )
