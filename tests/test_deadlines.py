@@ -140,7 +140,7 @@ def test_any_instant_after_30_minutes_the_arrival_is_recorded_overdue_once(city,
         "message": {
             "subject": deadlines._OVERDUE,
             "params": {
-                "department": summons.department.name,
+                "department": {"name": summons.department.name, "name_en": ""},
                 "duty": {"msgid": "arrive on site"},
                 "reference": summons.case.reference,
                 "due": "2026-05-12 09:30",

@@ -354,3 +354,32 @@ def test_the_polled_list_runs_a_fixed_number_of_queries(client, whistle_city):
     for _n in range(10):
         whistled_case(city)
     assert count() == few <= 6
+
+
+def test_the_queue_and_the_case_page_name_the_department_and_township_in_the_readers_language(
+    client, whistle_city
+):
+    city = whistle_city
+    city.urban.name_en = "Urban Management Bureau"
+    city.urban.save()
+    city.longtan.name_en = "Longtan Subdistrict"
+    city.longtan.save()
+    case, _whistle, _summonses = whistled_case(city, kind="emergency")
+
+    def page(person, url: str, language: str) -> str:
+        client.force_login(person)
+        return html_of(client.get(url, HTTP_ACCEPT_LANGUAGE=language))
+
+    for url, person in ((DESK, city.urban_officer), (f"/cases/{case.reference}/", city.dispatcher)):
+        english, chinese = page(person, url, "en"), page(person, url, "zh-hans")
+        assert "Urban Management Bureau" in english
+        assert "东城区城管执法局" in chinese and "Urban Management Bureau" not in chinese
+        assert "Longtan Subdistrict" in english and "Longtan Subdistrict" not in chinese
+    # The queue names no department in Chinese on the English page; the case's trail keeps
+    # the names its events recorded.
+    assert "东城区城管执法局" not in page(city.urban_officer, DESK, "en")
+    card = page(city.dispatcher, f"/cases/{case.reference}/", "en").split(
+        'class="card summons-card'
+    )
+    assert any("Urban Management Bureau" in c for c in card[1:])
+    assert not any("东城区城管执法局" in c.split("</section>")[0] for c in card[1:])

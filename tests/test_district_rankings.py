@@ -183,6 +183,39 @@ def download_header(client, file_format: str, language: str) -> list[str]:
     return [str(v) for v in next(sheet.iter_rows(values_only=True))]
 
 
+def test_the_departments_and_the_district_are_named_in_the_readers_language(client, rated):
+    from whistle.organisation.models import Department
+
+    Department.objects.filter(code="dc-cgw").update(name_en="Urban Management Bureau")
+    rated.district.name_en = "Dongcheng District"
+    rated.district.save()
+    client.force_login(rated.district_assessor)
+
+    def page(language: str) -> str:
+        return html_of(client.get(RANKINGS, {"period": "2026-07"}, HTTP_ACCEPT_LANGUAGE=language))
+
+    english, chinese = page("en"), page("zh-hans")
+    assert table_rows(english)[1].startswith("2 Urban Management Bureau 4 71.06")
+    assert chart_of(english)["departments"][1] == "Urban Management Bureau"
+    assert "Rankings · Dongcheng District · " in english
+    assert table_rows(chinese)[1].startswith("2 东城区城管执法局 4 71.06")
+    assert chart_of(chinese)["departments"][1] == "东城区城管执法局"
+    assert "Urban Management Bureau" not in chinese and "Dongcheng District" not in chinese
+    # A department without an English name keeps its name on the English page.
+    assert table_rows(english)[0].startswith("1 龙潭派出所")
+    for language, name, district in (
+        ("en", "Urban Management Bureau", "Dongcheng District"),
+        ("zh-hans", "东城区城管执法局", "东城区"),
+    ):
+        response = client.get(
+            RANKINGS + "export/",
+            {"period": "2026-07", "format": "csv"},
+            HTTP_ACCEPT_LANGUAGE=language,
+        )
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert [(r[1], r[4]) for r in rows[1:] if r[3] == "dc-cgw"] == [(district, name)]
+
+
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])
 def test_the_downloads_head_each_component_with_its_name_as_the_page_does(
     client, rated, file_format

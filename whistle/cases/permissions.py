@@ -396,7 +396,9 @@ def _whistle_sounding(case: Case, action: str | Promise) -> None:
 
 def _all_settled(case: Case, action: str | Promise) -> None:
     require_case_status(case, [CS.DISPATCHED, CS.WHISTLED], action)
-    unsettled = sorted(s.department.name for s in case.summonses.all() if s.status in UNSETTLED)
+    unsettled = sorted(
+        s.department.display_name for s in case.summonses.all() if s.status in UNSETTLED
+    )
     if unsettled:
         raise ActionRefused(
             _(

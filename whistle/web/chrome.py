@@ -79,8 +79,9 @@ def person_roles(person: Any) -> list[RoleLine]:
     )
     lines = []
     for row in rows:
-        target = row.lane or row.department or row.jurisdiction
-        lines.append(RoleLine(str(row.get_role_display()), str(target) if target else ""))
+        unit = row.department or row.jurisdiction
+        target = row.lane.name if row.lane else unit.display_name if unit else ""
+        lines.append(RoleLine(str(row.get_role_display()), target))
     return lines
 
 
