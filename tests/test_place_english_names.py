@@ -156,3 +156,18 @@ def test_the_inbox_page_names_the_township_in_the_readers_language(client, whist
     chinese = client.get("/inbox/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "Longtan Subdistrict dispatched case" in english
     assert "Longtan Subdistrict" not in chinese and "龙潭街道" in chinese
+
+
+def test_every_demo_district_township_and_department_has_its_official_english_name():
+    from whistle.demo.data import places, services
+
+    names = {t.full_name: t.full_name_en for d in places.DISTRICTS for t in d.townships}
+    assert names["景山街道"] == "Jingshan Subdistrict"
+    assert names["西长安街街道"] == "Xichang'anjie Subdistrict"
+    assert {d.name: d.name_en for d in places.DISTRICTS}["东城区"] == "Dongcheng District"
+    departments = {d.name: d.name_en for d in services.departments()}
+    assert all(departments.values())
+    assert departments["东城区城管执法局"] == (
+        "Dongcheng District Urban Management and Law Enforcement Bureau"
+    )
+    assert departments["景山派出所"] == "Jingshan Police Station"

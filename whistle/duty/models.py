@@ -118,11 +118,10 @@ class Roster(models.Model):
 
     def __str__(self) -> str:
         # Named in the reader's language: the roster's pages and downloads head with it.
-        township = self.township.display_name if self.township_id else ""
-        if self.department_id and self.township_id:
-            return f"{township} · {self.department.display_name}"
-        if self.department_id:
-            return self.department.display_name
+        township = self.township.display_name if self.township is not None else ""
+        if self.department is not None:
+            department = self.department.display_name
+            return f"{township} · {department}" if township else department
         return str(_("%(township)s command centre") % {"township": township})
 
     @property

@@ -144,7 +144,10 @@ class Named:
 
     @classmethod
     def of(cls, thing: Any) -> Named:
-        """The name of anything named in both languages (its `name` and `name_en`)."""
+        """The name of anything named in both languages (its `name` and `name_en`); a dash
+        for none (a case outside every township)."""
+        if thing is None:
+            return cls("—")
         return cls(thing.name, thing.name_en)
 
     def __str__(self) -> str:
