@@ -387,7 +387,7 @@ def rate_summons(
                     "%(department)s did not have to come (its decline was upheld, or it was "
                     "released before it arrived): there is no work of its own to rate."
                 )
-                % {"department": summons.department.name}
+                % {"department": summons.department.display_name}
             )
         _refuse_if_frozen(SummonsAssessment.objects.filter(summons=summons).first())
         append_event(
