@@ -52,6 +52,32 @@ def roster_url(roster) -> str:
     return f"/duty/{roster.pk}/"
 
 
+def cover(person, starts_at: str, ends_at: str, reason: str = "") -> dict[str, object]:
+    """The roster page's cover form as sent: `person` on duty from `starts_at` to `ends_at`."""
+    form: dict[str, object] = {
+        "op": "cover",
+        "cover-person": person.pk,
+        "cover-starts_at": starts_at,
+        "cover-ends_at": ends_at,
+    }
+    if reason:
+        form["cover-reason"] = reason
+    return form
+
+
+# 王芳's night tonight for 赵强's day tomorrow, as the roster page offers them.
+TONIGHT = bj(2026, 5, 12, 20).isoformat()
+TOMORROW = bj(2026, 5, 13, 8).isoformat()
+
+
+def swap(mine: str = TONIGHT, theirs: str = TOMORROW, reason: str = "") -> dict[str, str]:
+    """The roster page's swap form as sent: the asker's shift `mine` for `theirs`."""
+    form = {"op": "swap", "swap-mine": mine, "swap-theirs": theirs}
+    if reason:
+        form["swap-reason"] = reason
+    return form
+
+
 # --- Now and next, where the work is ---------------------------------------------------------
 
 
@@ -253,13 +279,7 @@ def test_a_head_sets_a_cover_and_the_page_says_who_approved_it(centre):
     client = signed_in(duty.city.department_head)
     response = client.post(
         roster_url(duty.roster),
-        {
-            "op": "cover",
-            "cover-person": duty.zhao.pk,
-            "cover-starts_at": "2026-05-12T16:00",
-            "cover-ends_at": "2026-05-12T20:00",
-            "cover-reason": "钱伟外出培训",
-        },
+        cover(duty.zhao, "2026-05-12T16:00", "2026-05-12T20:00", reason="钱伟外出培训"),
     )
     assert response.status_code == 302
     change = DutyChange.objects.get()
@@ -274,13 +294,7 @@ def test_a_head_sets_a_cover_and_the_page_says_who_approved_it(centre):
 def test_a_cover_that_ends_before_it_starts_is_refused_in_the_form(centre):
     duty = centre.duty
     response = signed_in(duty.city.department_head).post(
-        roster_url(duty.roster),
-        {
-            "op": "cover",
-            "cover-person": duty.zhao.pk,
-            "cover-starts_at": "2026-05-12T18:00",
-            "cover-ends_at": "2026-05-12T17:00",
-        },
+        roster_url(duty.roster), cover(duty.zhao, "2026-05-12T18:00", "2026-05-12T17:00")
     )
     assert response.status_code == 400
     assert "form-errors" in response.content.decode()
@@ -292,14 +306,8 @@ def test_an_officer_asks_for_a_swap_and_the_head_approves_it(centre):
     officer = signed_in(duty.wang)
     page = html(officer.get(roster_url(duty.roster)))
     assert 'value="swap"' in page
-    # 王芳's night tonight for 赵强's day tomorrow.
-    mine = bj(2026, 5, 12, 20).isoformat()
-    theirs = bj(2026, 5, 13, 8).isoformat()
-    assert mine in page and theirs in page
-    response = officer.post(
-        roster_url(duty.roster),
-        {"op": "swap", "swap-mine": mine, "swap-theirs": theirs, "swap-reason": "家中有事"},
-    )
+    assert TONIGHT in page and TOMORROW in page
+    response = officer.post(roster_url(duty.roster), swap(reason="家中有事"))
     assert response.status_code == 302
     change = DutyChange.objects.get()
     assert change.status == DutyChange.Status.REQUESTED
@@ -332,14 +340,7 @@ def test_a_swap_that_no_keeper_apart_from_the_two_could_approve_is_refused(centr
     head = duty.city.department_head
     head.is_active = False
     head.save(update_fields=["is_active"])
-    response = signed_in(duty.wang).post(
-        roster_url(duty.roster),
-        {
-            "op": "swap",
-            "swap-mine": bj(2026, 5, 12, 20).isoformat(),
-            "swap-theirs": bj(2026, 5, 13, 8).isoformat(),
-        },
-    )
+    response = signed_in(duty.wang).post(roster_url(duty.roster), swap())
     assert response.status_code == 400
     assert "无人能批准这次换班" in response.content.decode()
     assert not DutyChange.objects.exists()
@@ -355,12 +356,7 @@ def test_a_swap_that_no_keeper_apart_from_the_two_could_approve_is_refused(centr
 def test_a_swap_naming_a_shift_not_on_the_page_is_refused(centre):
     duty = centre.duty
     response = signed_in(duty.wang).post(
-        roster_url(duty.roster),
-        {
-            "op": "swap",
-            "swap-mine": bj(2026, 5, 12, 21).isoformat(),
-            "swap-theirs": "not a time",
-        },
+        roster_url(duty.roster), swap(mine=bj(2026, 5, 12, 21).isoformat(), theirs="not a time")
     )
     assert response.status_code == 400
     assert not DutyChange.objects.exists()
@@ -651,10 +647,8 @@ def test_a_file_that_is_not_a_roster_is_refused_in_the_users_language(centre):
 def test_a_swap_is_withdrawn_by_its_asker_and_an_approved_one_cancelled_by_the_head(centre):
     duty = centre.duty
     officer = signed_in(duty.wang)
-    mine = bj(2026, 5, 12, 20).isoformat()
-    theirs = bj(2026, 5, 13, 8).isoformat()
-    swap = {"op": "swap", "swap-mine": mine, "swap-theirs": theirs, "swap-reason": "家中有事"}
-    officer.post(roster_url(duty.roster), swap)
+    asked = swap(reason="家中有事")
+    officer.post(roster_url(duty.roster), asked)
     first = DutyChange.objects.get()
     officer.post(roster_url(duty.roster), {"op": "withdraw", "change": first.uuid.hex})
     first.refresh_from_db()
@@ -668,7 +662,7 @@ def test_a_swap_is_withdrawn_by_its_asker_and_an_approved_one_cancelled_by_the_h
         DutyChange.Status.WITHDRAWN,
     )
 
-    officer.post(roster_url(duty.roster), swap)
+    officer.post(roster_url(duty.roster), asked)
     second = DutyChange.objects.exclude(pk=first.pk).get()
     head = signed_in(duty.city.department_head)
     head.post(roster_url(duty.roster), {"op": "approve", "change": second.uuid.hex})
@@ -696,13 +690,7 @@ def test_a_keeper_who_puts_herself_on_duty_by_cover_waits_for_another_keeper(cen
     # The township chief holds the command centre on 05-12; the dispatcher covers herself.
     client = signed_in(city.dispatcher)
     response = client.post(
-        roster_url(centre.command),
-        {
-            "op": "cover",
-            "cover-person": city.dispatcher.pk,
-            "cover-starts_at": "2026-05-12T16:00",
-            "cover-ends_at": "2026-05-12T18:00",
-        },
+        roster_url(centre.command), cover(city.dispatcher, "2026-05-12T16:00", "2026-05-12T18:00")
     )
     assert response.status_code == 302
     change = DutyChange.objects.get()
@@ -743,14 +731,19 @@ def test_a_keeper_who_puts_herself_on_duty_by_cover_waits_for_another_keeper(cen
 def test_a_keeper_taking_herself_off_by_cover_waits_and_a_late_approval_starts_it_then(centre):
     city = centre.duty.city
     other = second_dispatcher(centre)
+
+    def hands_over(day: int) -> DutyChange:
+        """The dispatcher hands 10:00–12:00 of 05-`day` on the command centre to the chief."""
+        return duty_actions.cover_shift(
+            city.dispatcher,
+            centre.command,
+            starts_at=bj(2026, 5, day, 10),
+            ends_at=bj(2026, 5, day, 12),
+            person=city.township_chief,
+        )
+
     # 05-13 is the dispatcher's day; she hands two hours of it to the chief.
-    change = duty_actions.cover_shift(
-        city.dispatcher,
-        centre.command,
-        starts_at=bj(2026, 5, 13, 10),
-        ends_at=bj(2026, 5, 13, 12),
-        person=city.township_chief,
-    )
+    change = hands_over(13)
     assert (change.status, change.replaces) == (DutyChange.Status.REQUESTED, city.dispatcher)
     with pytest.raises(DutyRefused):
         duty_actions.decide_change(city.dispatcher, change, approve=True)
@@ -758,13 +751,7 @@ def test_a_keeper_taking_herself_off_by_cover_waits_and_a_late_approval_starts_i
     duty_actions.decide_change(other, change, approve=True, now=bj(2026, 5, 13, 11))
     change.refresh_from_db()
     assert (change.status, change.starts_at) == (DutyChange.Status.APPROVED, bj(2026, 5, 13, 11))
-    late = duty_actions.cover_shift(
-        city.dispatcher,
-        centre.command,
-        starts_at=bj(2026, 5, 15, 10),
-        ends_at=bj(2026, 5, 15, 12),
-        person=city.township_chief,
-    )
+    late = hands_over(15)
     with pytest.raises(DutyRefused):
         duty_actions.decide_change(other, late, approve=True, now=bj(2026, 5, 15, 12))
 
@@ -773,13 +760,7 @@ def test_a_keeper_cannot_cover_herself_where_no_other_keeper_could_decide(centre
     duty = centre.duty
     head = duty.city.department_head
     response = signed_in(head).post(
-        roster_url(duty.roster),
-        {
-            "op": "cover",
-            "cover-person": head.pk,
-            "cover-starts_at": "2026-05-12T16:00",
-            "cover-ends_at": "2026-05-12T18:00",
-        },
+        roster_url(duty.roster), cover(head, "2026-05-12T16:00", "2026-05-12T18:00")
     )
     assert response.status_code == 400
     assert "任何人不得裁决与本人有关的事项" in response.content.decode()
@@ -802,5 +783,5 @@ def test_a_shift_that_ends_the_next_day_says_so_on_the_page_and_in_the_swap_choi
     assert "08:30–次日08:30" in days and "08:30–08:30 " not in days
     client.cookies["django_language"] = "en"
     page = html(client.get(roster_url(centre.command)))
-    swap = page[page.index('id="swap"') :]
-    assert "05-13 08:30–08:30 next day" in swap
+    choices = page[page.index('id="swap"') :]
+    assert "05-13 08:30–08:30 next day" in choices

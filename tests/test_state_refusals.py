@@ -34,25 +34,25 @@ def test_reporting_a_result_twice_is_refused_with_the_summons_status_in_quotes(w
         )
 
 
+def refused_in_english(require, record, status: str, action: str) -> tuple[str, str]:
+    """The refusal `require` gives `record` set to `status` for `action`, and the status's
+    label as it should stand in it, both in English."""
+    record.status = status
+    with pytest.raises(actions.ActionRefused) as refused:
+        require(record, [], action)
+    with translation.override("en"):
+        return str(refused.value), capfirst(str(type(record).Status(status).label))
+
+
 @pytest.mark.parametrize("status", Summons.Status.values)
 def test_every_summons_status_reads_as_a_quoted_name(whistle_city, status):
     _case, summons = officer_on_site(whistle_city)
-    summons.status = status
-    with pytest.raises(actions.ActionRefused) as refused:
-        require_summons_status(summons, [], "check in")
-    with translation.override("en"):
-        label = capfirst(str(Summons.Status(status).label))
-        assert str(refused.value).endswith(f" has the status “{label}”.")
+    message, label = refused_in_english(require_summons_status, summons, status, "check in")
+    assert message.endswith(f" has the status “{label}”.")
 
 
 @pytest.mark.parametrize("status", Case.Status.values)
 def test_every_case_status_reads_as_a_quoted_name(whistle_city, status):
     case, _summons = officer_on_site(whistle_city)
-    case.status = status
-    with pytest.raises(actions.ActionRefused) as refused:
-        require_case_status(case, [], "close the case")
-    with translation.override("en"):
-        label = capfirst(str(Case.Status(status).label))
-        assert str(refused.value) == (
-            f"You cannot close the case: the case has the status “{label}”."
-        )
+    message, label = refused_in_english(require_case_status, case, status, "close the case")
+    assert message == f"You cannot close the case: the case has the status “{label}”."
