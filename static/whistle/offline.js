@@ -1104,9 +1104,13 @@
         return navigator.serviceWorker.ready;
       })
       .then(function (registration) {
-        var last = Number(window.localStorage.getItem(WARMED_KEY) || 0);
-        if (navigator.onLine === false || Date.now() - last < WARM_EVERY_MS) return;
-        window.localStorage.setItem(WARMED_KEY, String(Date.now()));
+        // Warmed again at once in another language than the last warming's (the person
+        // switched language): the kept pages follow it. Stored as "<time> <language>".
+        var language = document.documentElement.lang;
+        var last = (window.localStorage.getItem(WARMED_KEY) || "").split(" ");
+        var fresh = Date.now() - Number(last[0] || 0) < WARM_EVERY_MS && last[1] === language;
+        if (navigator.onLine === false || fresh) return;
+        window.localStorage.setItem(WARMED_KEY, Date.now() + " " + language);
         if (registration.active) registration.active.postMessage({ type: "warm" });
       })
       .catch(function () {});

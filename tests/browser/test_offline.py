@@ -591,6 +591,8 @@ def test_the_language_switch_without_signal_says_it_needs_a_connection_and_works
     sign_in(page, "wang-fang")
     page.goto("/patrol/")
     controlled(page)
+    # My lanes, opened with signal, is kept before the signal goes.
+    kept_by_the_worker(page, "/patrol/")
     page.context.set_offline(True)
     # A page never kept on the phone: the "no signal" page, in Chinese.
     page.goto("/inbox/")
@@ -620,12 +622,8 @@ def test_the_language_switch_without_signal_says_it_needs_a_connection_and_works
     submit(page, ".language-switch button[value=en]")
     page.wait_for_function("document.documentElement.lang === 'en'")
     assert page.url.endswith("/inbox/")
-    # A kept page opened without signal says it too, in the language it was kept in (opened
-    # once with signal after the switch, and kept by the worker before the signal goes).
-    page.goto("/patrol/")
-    page.wait_for_function(
-        "async () => !!(await caches.match('/patrol/', {ignoreVary: true}))", polling=500
-    )
+    # The signal goes at once: my lanes, kept before the switch, still opens, and says it too
+    # in the language it was kept in (English once the phone has kept it again, else Chinese).
     page.context.set_offline(True)
     page.goto("/patrol/")
     expect(page.locator("body[data-offline-kept]")).to_have_count(1)
@@ -636,6 +634,25 @@ def test_the_language_switch_without_signal_says_it_needs_a_connection_and_works
     )
     expect(page.locator(".language-switch button").first).to_have_attribute("aria-disabled", "true")
     shots(page, "2-kept-page")
+
+
+def test_a_page_kept_as_it_was_opened_opens_without_signal_also_at_another_page_of_its_list(
+    new_page, street
+):
+    page = new_page(PHONE)
+    sign_in(page, "wang-fang")
+    page.goto("/patrol/")
+    controlled(page)
+    # Opened with signal: the phone keeps it as the browser asked for it (in its language).
+    page.goto("/patrol/history/")
+    page.wait_for_function(
+        "async () => !!(await caches.match('/patrol/history/', {ignoreVary: true}))", polling=250
+    )
+    page.context.set_offline(True)
+    # The list's next page, never opened: the copy kept at its path.
+    page.goto("/patrol/history/?page=2")
+    expect(page.locator("body[data-offline-kept]")).to_have_count(1)
+    expect(page.locator("h1", has_text="无信号")).to_have_count(0)
 
 
 def test_progress_result_and_check_out_made_offline_and_a_refused_one_retried_and_discarded(

@@ -189,15 +189,26 @@ self.addEventListener("message", (event) => {
   }
 });
 
+// The kept copy of a page: the one at its address, else at its path (a page asked for with a
+// query, as a list's next page). The answer's Vary (Cookie, Accept-Language) is ignored: the
+// warming's requests carry neither header and a page's carries the browser's Accept-Language,
+// so each copy would be found only by the kind of request that kept it (a copy kept by opening
+// the page, never by its path). The store holds one person's copies only (`claim`), the one
+// at an address the latest kept there, in the language it was opened in.
+async function keptPage(request) {
+  const options = { cacheName: PAGES_CACHE, ignoreVary: true };
+  return (
+    (await caches.match(request, options)) ||
+    (await caches.match(new URL(request.url).pathname, options))
+  );
+}
+
 async function page(request) {
-  const url = new URL(request.url);
   let response;
   try {
     response = await fetch(request);
   } catch (error) {
-    const cached =
-      (await caches.match(request, { cacheName: PAGES_CACHE })) ||
-      (await caches.match(url.pathname, { cacheName: PAGES_CACHE }));
+    const cached = await keptPage(request);
     return (cached && (await keptCopy(cached))) || (await noSignalPage()) || Response.error();
   }
   return keepPage(request, response).catch(() => response);
