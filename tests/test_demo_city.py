@@ -383,7 +383,6 @@ def test_categories_carry_realistic_time_limits(city):
     assert limit("暴露垃圾") == (4, DurationUnit.WORKING_HOURS)
     assert limit("违法建设") == (4, DurationUnit.WORKING_HOURS)
     for emergency in Category.objects.filter(major__code="04", major__kind=CategoryKind.EVENT):
-        assert emergency.arrive_unit == DurationUnit.NATURAL_MINUTES
         assert emergency.acknowledge_unit == DurationUnit.NATURAL_MINUTES
         assert emergency.resolve_unit == DurationUnit.NATURAL_HOURS
     names = set(Category.objects.values_list("name", flat=True))

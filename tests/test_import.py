@@ -316,6 +316,25 @@ def test_it_imports_people_with_their_roles_and_scopes_from_csv(small_city, tmp_
 
 
 @pytest.mark.django_db
+def test_a_category_file_with_arrival_limits_imports_saying_they_were_ignored(small_city, tmp_path):
+    # A whistle's arrival limit is the district's whistle rule, the same for every category.
+    path = write_csv(
+        tmp_path,
+        "categories.csv",
+        [
+            ["district", "kind", "major_code", "major_name", "code", "name", "到场时限",
+             "到场时限单位"],
+            ["110101", "event", "01", "市容环境", "02", "暴露垃圾", "20", "分钟"],
+        ],
+    )  # fmt: skip
+    out, err = StringIO(), StringIO()
+    call_command("import", "categories", str(path), stdout=out, stderr=err)
+    assert "问题分类：新建 1" in out.getvalue()
+    assert err.getvalue().count("本导入不读取此列，已忽略") == 2
+    assert Category.objects.filter(name="暴露垃圾").exists()
+
+
+@pytest.mark.django_db
 def test_it_imports_categories_with_time_limits_and_responsible_sectors_from_csv(
     small_city, tmp_path
 ):
@@ -324,10 +343,10 @@ def test_it_imports_categories_with_time_limits_and_responsible_sectors_from_csv
         "categories.csv",
         [
             ["district", "kind", "major_code", "major_name", "code", "name", "keywords",
-             "responsible_sectors", "arrive_within", "arrive_unit", "resolve_within",
+             "responsible_sectors", "acknowledge_within", "acknowledge_unit", "resolve_within",
              "resolve_unit", "active"],
             ["110101", "event", "01", "市容环境", "02", "暴露垃圾", "垃圾，垃圾堆",
-             "urban_management", "30", "分钟", "4", "工作小时", ""],
+             "urban_management", "20", "分钟", "4", "工作小时", ""],
             ["110101", "event", "", "", "0104", "道路不洁", "", "城市管理、公安", "", "", "2",
              "working_hours", "否"],
         ],
@@ -337,7 +356,7 @@ def test_it_imports_categories_with_time_limits_and_responsible_sectors_from_csv
     garbage = Category.objects.get(name="暴露垃圾")
     assert garbage.major.name == "市容环境" and garbage.full_code == "0102"
     assert garbage.keywords == "垃圾,垃圾堆"
-    assert (garbage.arrive_within, garbage.arrive_unit) == (30, "natural_minutes")
+    assert (garbage.acknowledge_within, garbage.acknowledge_unit) == (20, "natural_minutes")
     assert (garbage.resolve_within, garbage.resolve_unit) == (4, "working_hours")
     roads = Category.objects.get(code="04")
     assert roads.major == garbage.major and not roads.is_active

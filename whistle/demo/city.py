@@ -366,8 +366,6 @@ class _Builder:
                     "keywords": data.keywords,
                     "acknowledge_within": data.acknowledge[0],
                     "acknowledge_unit": data.acknowledge[1],
-                    "arrive_within": data.arrive[0],
-                    "arrive_unit": data.arrive[1],
                     "resolve_within": data.resolve[0],
                     "resolve_unit": data.resolve[1],
                 },

@@ -124,8 +124,6 @@ def _content_lines() -> Iterator[str]:
                 "keywords",
                 "acknowledge_within",
                 "acknowledge_unit",
-                "arrive_within",
-                "arrive_unit",
                 "resolve_within",
                 "resolve_unit",
                 "is_active",

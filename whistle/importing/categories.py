@@ -34,7 +34,6 @@ KIND_WORDS = {"部件类": CategoryKind.COMPONENT, "事件类": CategoryKind.EVE
 # Each time limit: (column of the number, column of its unit).
 LIMITS = (
     ("acknowledge_within", "acknowledge_unit"),
-    ("arrive_within", "arrive_unit"),
     ("resolve_within", "resolve_unit"),
 )
 
@@ -88,8 +87,6 @@ class CategoryImporter(Importer):
         ),
         Column("acknowledge_within", ("签收时限",), cells.positive_integer),
         Column("acknowledge_unit", ("签收时限单位",), cells.choice(DurationUnit, UNIT_WORDS)),
-        Column("arrive_within", ("到场时限",), cells.positive_integer),
-        Column("arrive_unit", ("到场时限单位",), cells.choice(DurationUnit, UNIT_WORDS)),
         Column("resolve_within", ("处置时限",), cells.positive_integer),
         Column("resolve_unit", ("处置时限单位",), cells.choice(DurationUnit, UNIT_WORDS)),
         Column("active", ("启用", "是否启用"), cells.boolean),

@@ -75,8 +75,6 @@ class CategoryAdmin(DistrictScoped, admin.ModelAdmin):
         "code",
         "acknowledge_within",
         "acknowledge_unit",
-        "arrive_within",
-        "arrive_unit",
         "resolve_within",
         "resolve_unit",
         "is_active",

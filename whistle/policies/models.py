@@ -237,20 +237,19 @@ class Category(models.Model):
     responsible_sectors = models.ManyToManyField(
         Sector, verbose_name=_("sectors usually responsible"), related_name="categories", blank=True
     )
+    # A routine dispatch's acknowledgement and every summons' resolution; a whistle's
+    # acknowledgement and arrival are the district's whistle time limits (`WhistleRule`).
     acknowledge_within = models.PositiveIntegerField(
-        _("acknowledge within"), default=30, validators=TIME_LIMIT
+        _("acknowledge within"),
+        default=30,
+        validators=TIME_LIMIT,
+        help_text=_(
+            "For a routine dispatch. A whistle's acknowledgement and arrival limits are the "
+            "district's whistle time limits, the same for every category."
+        ),
     )
     acknowledge_unit = models.CharField(
         _("acknowledgement unit"),
-        max_length=20,
-        choices=DurationUnit.choices,
-        default=DurationUnit.NATURAL_MINUTES,
-    )
-    arrive_within = models.PositiveIntegerField(
-        _("arrive within"), default=30, validators=TIME_LIMIT
-    )
-    arrive_unit = models.CharField(
-        _("arrival unit"),
         max_length=20,
         choices=DurationUnit.choices,
         default=DurationUnit.NATURAL_MINUTES,
@@ -279,7 +278,6 @@ class Category(models.Model):
             time_limit_check(
                 "acknowledge_within", "acknowledge_unit", "category_acknowledge_limit"
             ),
-            time_limit_check("arrive_within", "arrive_unit", "category_arrive_limit"),
             time_limit_check("resolve_within", "resolve_unit", "category_resolve_limit"),
         ]
 
@@ -306,7 +304,6 @@ class Category(models.Model):
         check_time_limits(
             self,
             ("acknowledge_within", "acknowledge_unit"),
-            ("arrive_within", "arrive_unit"),
             ("resolve_within", "resolve_unit"),
         )
 

@@ -43,10 +43,10 @@ MAJOR_CLASSES: list[tuple[CategoryKind, str, str, str]] = [
 Limit = tuple[int, DurationUnit]
 
 # How fast the responsible department must acknowledge a case and be on site.
-URGENCY: dict[str, tuple[Limit, Limit]] = {
-    "routine": ((30, DurationUnit.NATURAL_MINUTES), (2, DurationUnit.WORKING_HOURS)),
-    "urgent": ((10, DurationUnit.NATURAL_MINUTES), (1, DurationUnit.NATURAL_HOURS)),
-    "emergency": ((5, DurationUnit.NATURAL_MINUTES), (30, DurationUnit.NATURAL_MINUTES)),
+URGENCY: dict[str, Limit] = {
+    "routine": (30, DurationUnit.NATURAL_MINUTES),
+    "urgent": (10, DurationUnit.NATURAL_MINUTES),
+    "emergency": (5, DurationUnit.NATURAL_MINUTES),
 }
 
 CSV_PATH = Path(__file__).with_name("categories.csv")
@@ -61,7 +61,6 @@ class CategoryData:
     name_en: str
     sectors: tuple[str, ...]
     acknowledge: Limit
-    arrive: Limit
     resolve: Limit
     keywords: str  # comma-separated, as Category.keywords stores them
     keywords_en: str  # comma-separated, as Category.keywords_en stores them
@@ -73,7 +72,6 @@ def categories() -> tuple[CategoryData, ...]:
         rows = list(csv.DictReader(handle))
     result = []
     for row in rows:
-        acknowledge, arrive = URGENCY[row["urgency"]]
         result.append(
             CategoryData(
                 kind=CategoryKind(row["kind"]),
@@ -82,8 +80,7 @@ def categories() -> tuple[CategoryData, ...]:
                 name=row["name"],
                 name_en=row["name_en"],
                 sectors=tuple(row["sectors"].split()),
-                acknowledge=acknowledge,
-                arrive=arrive,
+                acknowledge=URGENCY[row["urgency"]],
                 resolve=(int(row["resolve_within"]), DurationUnit(row["resolve_unit"])),
                 keywords=",".join(row["keywords"].split()),
                 keywords_en=row["keywords_en"],
