@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
@@ -112,3 +113,30 @@ def test_the_chinese_form_cites_the_api_documents_sections_by_their_chinese_titl
     ]
     assert any("认证与令牌" in line for line in headings)
     assert any("12345 工单" in line for line in headings)
+
+
+@pytest.mark.parametrize(
+    ("days", "language", "said"),
+    [
+        (-1, "zh-hans", "过期时间必须在将来。"),
+        (-1, "en", "The expiry must be in the future."),
+        (400, "en", "A token lives at most 366 days."),
+    ],
+)
+def test_an_expiry_in_the_past_or_too_far_ahead_is_said_on_the_form(
+    admin_client, namesakes, days, language, said
+):
+    expires = timezone.localtime() + timedelta(days=days)
+    response = admin_client.post(
+        ADD,
+        {
+            "name": "12345 平台",
+            "person": namesakes[0].pk,
+            "expires_at_0": expires.date().isoformat(),
+            "expires_at_1": "00:00:00",
+        },
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert response.status_code == 200
+    assert said in str(response.context["adminform"].form.errors["expires_at"])
+    assert not ApiToken.objects.exists()

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from whistle.api import tokens
 from whistle.api.models import ApiToken
-from whistle.cases.errors import ActionRefused
+from whistle.cases.errors import ActionRefused, InvalidInput
 from whistle.organisation.admin_people import PicksPeople, held
 from whistle.organisation.admin_scope import SuperusersOnly
 from whistle.organisation.admin_secrets import shown_once
@@ -70,6 +70,13 @@ class ServiceTokenForm(forms.ModelForm):
             "Filled in with %(days)s days from now (WHISTLE_API_TOKEN_DEFAULT_DAYS); at most "
             "%(max)s days."
         ) % {"days": tokens.default_days(), "max": tokens.max_days()}
+
+    def clean_expires_at(self) -> Any:
+        # Said on the field, as the token's action would refuse it on saving.
+        try:
+            return tokens.clean_expiry(self.cleaned_data.get("expires_at"), timezone.now())
+        except InvalidInput as refused:
+            raise forms.ValidationError(str(refused)) from None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

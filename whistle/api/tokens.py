@@ -84,7 +84,9 @@ def _clean_name(name: object) -> str:
     return text
 
 
-def _clean_expiry(expires_at: object, now: datetime) -> datetime:
+def clean_expiry(expires_at: object, now: datetime) -> datetime:
+    """A token's expiry as given, or InvalidInput: a moment in the future, at most
+    `max_days()` ahead."""
     if not isinstance(expires_at, datetime) or timezone.is_naive(expires_at):
         raise InvalidInput("expires_at", _("Give the expiry as a date and time."))
     if expires_at <= now:
@@ -119,7 +121,7 @@ def issue_token(
     if kind == ApiToken.Kind.SERVICE and not may_issue_service_tokens(actor):
         raise PermissionRefused(_("Only an administrator makes service tokens."))
     name = _clean_name(name)
-    expires_at = _clean_expiry(
+    expires_at = clean_expiry(
         expires_at if expires_at is not None else now + timedelta(days=default_days()), now
     )
     held = {r.pk: r for r in RoleAssignment.objects.filter(person=person)}
