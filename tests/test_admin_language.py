@@ -124,3 +124,24 @@ def title(client, url: str, language: str) -> str:
 def test_a_form_with_errors_says_so_in_the_tab_title_in_the_pages_language(admin_client):
     assert title(admin_client, "/admin/otp_totp/totpdevice/add/", "zh-hans").startswith("错误：")
     assert title(admin_client, "/admin/otp_totp/totpdevice/add/", "en").startswith("Error: ")
+
+
+@pytest.mark.parametrize(
+    ("language", "sector", "district"),
+    [("en", "Urban management", "Dongcheng District"), ("zh-hans", "城市管理", "东城区")],
+)
+def test_the_admins_choices_of_places_and_sectors_read_in_the_pages_language(
+    admin_client, small_city, language, sector, district
+):
+    from whistle.organisation.models import Sector
+
+    Sector.objects.filter(code="urban_management").update(
+        name="城市管理", name_en="Urban management"
+    )
+    small_city.district.name_en = "Dongcheng District"
+    small_city.district.save()
+    page = admin_client.get(
+        "/admin/organisation/department/add/", HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    assert re.search(rf"<option value=\"\d+\">{sector}</option>", page)
+    assert re.search(rf"<option value=\"\d+\"[^>]*>{district}</option>", page)

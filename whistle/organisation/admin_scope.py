@@ -31,7 +31,7 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from whistle.organisation.admin_numbers import ModelMinimum
-from whistle.organisation.models import Jurisdiction, Role, RoleAssignment
+from whistle.organisation.models import Department, Jurisdiction, Role, RoleAssignment, Sector
 from whistle.organisation.scoping import sees_everything
 
 EVERY_DISTRICT_HELP = _(
@@ -76,6 +76,16 @@ def _within(path: str, codes: frozenset[str]) -> Q:
     return reduce(or_, (Q(**{code: c}) for c in sorted(codes)), Q(pk__in=[]))
 
 
+# Rows that name themselves by their name alone, which has an English form (`display_name`).
+NAMED_IN_TWO_LANGUAGES = (Jurisdiction, Department, Sector)
+
+
+def _shown(obj: Any) -> str:
+    """A choice as the reader reads it: a place's, a department's or a sector's name in the
+    reader's language; any other row as it names itself."""
+    return obj.display_name if isinstance(obj, NAMED_IN_TWO_LANGUAGES) else str(obj)
+
+
 def _named_with_place(path: str) -> Any:
     """A choice's label preceded by the name of the jurisdiction its `path` leads to."""
 
@@ -83,7 +93,7 @@ def _named_with_place(path: str) -> Any:
         place = obj
         for step in path.split("__"):
             place = getattr(place, step)
-        return f"{place.name} · {obj}"
+        return f"{_shown(place)} · {_shown(obj)}"
 
     return label
 
@@ -247,6 +257,8 @@ class DistrictScoped(ModelMinimum, ScopedListFilters):
     def _limit(self, request: HttpRequest, db_field: Any, field: Any) -> Any:
         if field is None:
             return field
+        if issubclass(db_field.related_model, NAMED_IN_TWO_LANGUAGES):
+            field.label_from_instance = _shown
         path = jurisdiction_path(db_field.related_model)
         everything = sees_everything(request.user)
         codes = frozenset() if everything else district_codes(request.user, administered=True)
