@@ -222,3 +222,45 @@ def test_the_message_that_a_role_was_changed_names_the_person_as_the_picker_does
     assert (
         "巷长 · 人民市场东巷，由何志强 · hezhiqiang · 东城区（巷长 · 人民市场东巷）担任" in message
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        (
+            "zh-hans",
+            "人民市场东巷现有 2 位巷长：lane-chief、袁丽慧。每条街巷只设一位巷长：如为交接，"
+            "请删除前任巷长的角色。",
+        ),
+        (
+            "en",
+            "人民市场东巷 now has 2 lane chiefs: lane-chief, 袁丽慧. A lane has one: if this is a "
+            "handover, remove the earlier chief's role.",
+        ),
+    ],
+)
+def test_a_second_lane_chief_given_to_a_lane_is_warned_of(
+    admin_client, small_city: SmallCity, lane_chief, language, says
+):
+    newcomer = make_person("yuan-lihui", Role.STEWARD, lane=small_city.dongsi_lane)
+    newcomer.name = "袁丽慧"
+    newcomer.save()
+    response = admin_client.post(
+        ADD,
+        {"person": newcomer.pk, "role": Role.LANE_CHIEF, "lane": small_city.renmin_lane.pk},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert response.status_code == 302, response.content.decode()
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert says in said
+
+
+def test_a_lane_chief_given_to_a_lane_without_one_is_not_warned_of(
+    admin_client, small_city: SmallCity, lane_chief
+):
+    newcomer = make_person("yuan-lihui", Role.STEWARD, lane=small_city.dongsi_lane)
+    response = admin_client.post(
+        ADD, {"person": newcomer.pk, "role": Role.LANE_CHIEF, "lane": small_city.dongsi_lane.pk}
+    )
+    assert response.status_code == 302, response.content.decode()
+    assert len(list(get_messages(response.wsgi_request))) == 1

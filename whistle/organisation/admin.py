@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
 from django.db.models import QuerySet
@@ -17,10 +17,41 @@ from whistle.organisation.models import (
     Jurisdiction,
     Lane,
     Person,
+    Role,
     RoleAssignment,
     Sector,
 )
 from whistle.organisation.staffing import announce_staffing_changed
+
+
+def shared_lanes(saved: list[Any]) -> list[str]:
+    """A warning for each lane that a lane-chief role among the rows just `saved` leaves with
+    more than one lane chief: a lane has one, and a handover ends the earlier one's role."""
+    lanes = {
+        row.lane_id
+        for row in saved
+        if isinstance(row, RoleAssignment) and row.role == Role.LANE_CHIEF and row.lane_id
+    }
+    chiefs: dict[int, list[RoleAssignment]] = {}
+    for row in (
+        RoleAssignment.objects.filter(role=Role.LANE_CHIEF, lane_id__in=lanes)
+        .select_related("lane", "person")
+        .order_by("lane_id", "pk")
+    ):
+        chiefs.setdefault(row.lane_id, []).append(row)  # type: ignore[arg-type]
+    return [
+        gettext(
+            "%(lane)s now has %(count)s lane chiefs: %(names)s. A lane has one: if this is a "
+            "handover, remove the earlier chief's role."
+        )
+        % {
+            "lane": rows[0].lane,
+            "count": len(rows),
+            "names": gettext(", ").join(row.person.display_name for row in rows),
+        }
+        for rows in chiefs.values()
+        if len(rows) > 1
+    ]
 
 
 class AnnouncesStaffing:
@@ -33,6 +64,17 @@ class AnnouncesStaffing:
         # The admin saves the row (`save_model`) and then its inlines here, in one transaction.
         super().save_related(request, form, formsets, change)  # type: ignore[misc]
         announce_staffing_changed(trigger="admin", by=request.user)
+        saved = (
+            [form.instance]
+            + [row for formset in formsets for row in getattr(formset, "new_objects", [])]
+            + [
+                row
+                for formset in formsets
+                for row, _fields in getattr(formset, "changed_objects", [])
+            ]
+        )
+        for warning in shared_lanes(saved):
+            self.message_user(request, warning, messages.WARNING)  # type: ignore[attr-defined]
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         with transaction.atomic():
