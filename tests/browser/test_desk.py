@@ -245,6 +245,13 @@ def test_the_wall_screen_reads_across_the_room_and_says_what_it_leaves_out(
     new_page, shots, whistle_city, screen, locale, busy
 ):
     city = whistle_city
+    # Departments' English names are long: on an English wall they are cut, never the deadline.
+    for department, english in (
+        (city.urban, "Longtan Subdistrict Urban Management and Law Enforcement Team"),
+        (city.police, "Dongcheng District Public Security Sub-bureau Longtan Police Station"),
+    ):
+        department.name_en = english
+        department.save(update_fields=["name_en"])
     now = timezone.now()
     # Whistled now on a case reported before the others: its deadlines are ahead.
     early = filed_case(city, at=now - timedelta(minutes=50))
@@ -271,6 +278,14 @@ def test_the_wall_screen_reads_across_the_room_and_says_what_it_leaves_out(
     assert no_sideways_scroll(page)
     side = page.locator(".wall-side")
     assert side.evaluate("el => el.scrollHeight <= el.clientHeight + 1")
+    # Each department's line of a whistle ends, deadline and all, inside the column.
+    beyond = side.evaluate(
+        """side => [...side.querySelectorAll('.board-whistles .chip')]
+          .filter(chip => chip.offsetParent !== null)
+          .map(chip => chip.getBoundingClientRect().right - side.getBoundingClientRect().right)
+          .filter(past => past > 1)"""
+    )
+    assert beyond == [], beyond
     # Large type on a 1920 wall: a case's line in 21 px (16 px on a 1366 laptop).
     row = page.locator("#board .board-case").first
     size = float(row.evaluate("el => parseFloat(getComputedStyle(el).fontSize)"))
