@@ -23,11 +23,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from io import StringIO
 
-from reporting import report
+from reporting import alternate, print_sides, report
 
 
 def main() -> None:
@@ -92,28 +92,17 @@ def run(args: argparse.Namespace, vendor: str) -> None:
         with CaptureQueriesContext(connection) as queries:
             send(keyed)
         statements[side] = len(queries.captured_queries)
-    totals = {side: [0.0, 0.0] for side in sides}
-    for _round in range(args.rounds):
-        for side, (_, keyed) in sides.items():
-            started, cpu = time.perf_counter(), time.process_time()
-            for _ in range(args.count):
-                send(keyed)
-            totals[side][0] += time.perf_counter() - started
-            totals[side][1] += time.process_time() - cpu
-    sent = args.count * args.rounds
-    rates = {side: (sent / wall, sent / cpu) for side, (wall, cpu) in totals.items()}
+    rates = alternate(
+        {side: partial(send, keyed) for side, (_, keyed) in sides.items()},
+        rounds=args.rounds,
+        count=args.count,
+    )
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; database: {vendor}")
     print(f"{args.kept} keys kept; {args.rounds} rounds × {args.count} forms per side")
-    print("| | forms/s | per CPU second | statements | × without a key | × (CPU) |")
-    print("|---|---|---|---|---|---|")
-    plain_wall, plain_cpu = rates["plain"]
-    for side, (name, _) in sides.items():
-        wall, cpu = rates[side]
-        print(
-            f"| {name} | {wall:.0f} | {cpu:.0f} | {statements[side]} | "
-            f"{wall / plain_wall:.2f} | {cpu / plain_cpu:.2f} |"
-        )
+    names = {side: name for side, (name, _) in sides.items()}
+    print_sides(names, rates, statements, baseline="plain", unit="forms", against="without a key")
+    plain_wall = rates["plain"][0]
     report(
         "report_form_with_key",
         rates["keyed"][0],

@@ -22,12 +22,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from reporting import report
+from reporting import alternate, print_sides, report
 
 
 def main() -> None:
@@ -66,28 +65,15 @@ def run(args: argparse.Namespace, vendor: str) -> None:
         with CaptureQueriesContext(connection) as queries:
             action()
         statements[side] = len(queries.captured_queries)
-    totals = {side: [0.0, 0.0] for side in sides}
-    for _round in range(args.rounds):
-        for side, (_, action) in sides.items():
-            started, cpu = time.perf_counter(), time.process_time()
-            for _ in range(args.count):
-                action()
-            totals[side][0] += time.perf_counter() - started
-            totals[side][1] += time.process_time() - cpu
-    filed = args.count * args.rounds
-    rates = {side: (filed / wall, filed / cpu) for side, (wall, cpu) in totals.items()}
+    rates = alternate(
+        {side: action for side, (_, action) in sides.items()}, rounds=args.rounds, count=args.count
+    )
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; database: {vendor}")
     print(f"{lanes} lanes; {args.rounds} rounds × {args.count} filings per side")
-    print("| | filings/s | per CPU second | statements | × bare | × bare (CPU) |")
-    print("|---|---|---|---|---|---|")
-    bare_wall, bare_cpu = rates["bare"]
-    for side, (name, _) in sides.items():
-        wall, cpu = rates[side]
-        print(
-            f"| {name} | {wall:.0f} | {cpu:.0f} | {statements[side]} | "
-            f"{wall / bare_wall:.2f} | {cpu / bare_cpu:.2f} |"
-        )
+    names = {side: name for side, (name, _) in sides.items()}
+    print_sides(names, rates, statements, baseline="bare", unit="filings", against="bare")
+    bare_cpu = rates["bare"][1]
     for side in ("report", "order"):
         report(
             f"intake_in_process_{side}",

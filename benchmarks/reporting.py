@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 RESULTS_ENV = "WHISTLE_BENCH_RESULTS"
@@ -70,3 +72,43 @@ def print_machine() -> str:
         flush=True,
     )
     return vendor
+
+
+def alternate(
+    actions: dict[str, Callable[[], object]], *, rounds: int, count: int
+) -> dict[str, tuple[float, float]]:
+    """Run each side's action `count` times in turn, for `rounds` rounds (the sides share the
+    machine's moods alike); per side, the calls a second by the clock and per CPU second of
+    this process."""
+    totals = {side: [0.0, 0.0] for side in actions}
+    for _round in range(rounds):
+        for side, action in actions.items():
+            started, cpu = time.perf_counter(), time.process_time()
+            for _ in range(count):
+                action()
+            totals[side][0] += time.perf_counter() - started
+            totals[side][1] += time.process_time() - cpu
+    done = count * rounds
+    return {side: (done / wall, done / cpu) for side, (wall, cpu) in totals.items()}
+
+
+def print_sides(
+    names: dict[str, str],
+    rates: dict[str, tuple[float, float]],
+    statements: dict[str, int],
+    *,
+    baseline: str,
+    unit: str,
+    against: str,
+) -> None:
+    """The sides side by side as a Markdown table: the rate by the clock and per CPU second,
+    the statements of one call and both ratios to the `baseline` side (named `against`)."""
+    print(f"| | {unit}/s | per CPU second | statements | × {against} | × {against} (CPU) |")
+    print("|---|---|---|---|---|---|")
+    base_wall, base_cpu = rates[baseline]
+    for side, name in names.items():
+        wall, cpu = rates[side]
+        print(
+            f"| {name} | {wall:.0f} | {cpu:.0f} | {statements[side]} | "
+            f"{wall / base_wall:.2f} | {cpu / base_cpu:.2f} |"
+        )
