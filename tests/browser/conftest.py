@@ -34,6 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
+UNCAPTURED = "Unable to capture screenshot"
 PHONE = {"width": 360, "height": 740}
 WALL = {"width": 1920, "height": 1080}
 
@@ -65,6 +66,21 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+def capture(page: Any, path: Path, *, full_page: bool = False) -> Path:
+    """Save a picture of the page. Chromium now and then refuses one capture ("Unable to
+    capture screenshot") and takes the same picture when asked again a moment later. A
+    picture is a record of the step, not one of its checks: it is asked once more, and a
+    second refusal fails the test."""
+    try:
+        page.screenshot(path=str(path), full_page=full_page)
+    except Exception as refused:
+        if UNCAPTURED not in str(refused):
+            raise
+        page.wait_for_timeout(250)
+        page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
 @pytest.fixture
 def shots(request: Any) -> Any:
     """shots(page, "step") saves test-artifacts/screenshots/<test>-<step>.png."""
@@ -72,9 +88,7 @@ def shots(request: Any) -> Any:
     test = re.sub(r"[^\w-]+", "-", request.node.name).strip("-")
 
     def take(page: Any, step: str, *, full_page: bool = False) -> Path:
-        path = SCREENSHOTS / f"{test}-{step}.png"
-        page.screenshot(path=str(path), full_page=full_page)
-        return path
+        return capture(page, SCREENSHOTS / f"{test}-{step}.png", full_page=full_page)
 
     return take
 

@@ -22,7 +22,15 @@ import time_machine
 from django.utils import timezone
 from PIL import Image
 
-from tests.browser.conftest import PHONE, SCREENSHOTS, WALL, sign_in, standing_at, submit
+from tests.browser.conftest import (
+    PHONE,
+    SCREENSHOTS,
+    WALL,
+    capture,
+    sign_in,
+    standing_at,
+    submit,
+)
 from tests.conftest import make_person
 from tests.fixtures_cases import ON_THE_LANE, whistle_city_fixture  # noqa: F401  (fixture)
 from whistle.assessment.components import import_component_scores
@@ -37,9 +45,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def story_shot(page, step: str, *, full_page: bool = False) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"story-{step}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    return path
+    return capture(page, SCREENSHOTS / f"story-{step}.png", full_page=full_page)
 
 
 def street_photo(path: Path) -> str:
