@@ -32,7 +32,7 @@ from whistle.api.models import IdempotentRequest
 from whistle.api.schemas import In
 from whistle.cases.models import Attachment, Case, Event, Summons
 from whistle.notifications.models import Notification
-from whistle.organisation.models import Role
+from whistle.organisation.models import Department, Role
 
 START = beijing(2026, 3, 10, 9, 0)
 LANE = {"lon": ON_THE_LANE[0], "lat": ON_THE_LANE[1]}
@@ -222,10 +222,15 @@ def test_a_decline_names_the_department_responsible_by_its_code(api_city, clock)
     assert assert_error(unknown, 422, "invalid", "named_department")["message"] == (
         "没有代码为 dc-nope 的部门。"
     )
+    Department.objects.filter(code="dc-cgw").update(name_en="Urban Management Bureau")
     english = Api(officer.secret, language="en")
     itself = english.post(decline, {"reason": "not ours", "named_department": "dc-cgw"})
     assert assert_error(itself, 422, "invalid", "named_department")["message"] == (
-        "东城区城管执法局 cannot name itself: name the department responsible instead."
+        "Urban Management Bureau cannot name itself: name the department responsible instead."
+    )
+    chinese = officer.post(decline, {"reason": "非本部门", "named_department": "dc-cgw"})
+    assert assert_error(chinese, 422, "invalid", "named_department")["message"] == (
+        "东城区城管执法局不能指定本部门，请指定应负责的部门。"
     )
     assert Summons.objects.get(uuid=dispatched.json()["uuid"]).status == "summoned"
     declined = officer.post(

@@ -643,7 +643,7 @@ def _clean_named(case: Case, summons: Summons, department: Any) -> Department | 
         raise InvalidInput(
             NAMED,
             _("%(department)s cannot name itself: name the department responsible instead."),
-            department=department.name,
+            department=department.display_name,
         )
     (department,) = clean_departments(case, [department], field=NAMED)
     return department
