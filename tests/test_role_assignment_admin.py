@@ -6,14 +6,20 @@ roles at once, however many people are listed."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import SmallCity, make_person, picker_finds_namesakes
+from tests.test_policy_bounds import form_data
 from whistle.organisation.models import Lane, Person, Role, RoleAssignment
+from whistle.organisation.staffing import staffing_changed
 
 PEOPLE = "/admin/organisation/roleassignment/people/"
 SEARCH = {"app_label": "organisation", "model_name": "roleassignment", "field_name": "person"}
@@ -264,3 +270,120 @@ def test_a_lane_chief_given_to_a_lane_without_one_is_not_warned_of(
     )
     assert response.status_code == 302, response.content.decode()
     assert len(list(get_messages(response.wsgi_request))) == 1
+
+
+# A lane's own page: its chiefs and stewards ---------------------------------------------------
+
+
+def lane_page(small_city: SmallCity) -> str:
+    return f"/admin/organisation/lane/{small_city.renmin_lane.pk}/change/"
+
+
+def post_lane_with_new_row(
+    client: Client, small_city: SmallCity, row: dict[str, object], language: str = "zh-hans"
+) -> Any:
+    """The lane's page posted back as read, with one more chief or steward `row`."""
+    url = lane_page(small_city)
+    data = form_data(client.get(url))
+    prefix = "role_assignments"
+    index = int(data[f"{prefix}-TOTAL_FORMS"])
+    data[f"{prefix}-TOTAL_FORMS"] = str(index + 1)
+    data[f"{prefix}-{index}-lane"] = str(small_city.renmin_lane.pk)
+    for name, value in row.items():
+        data[f"{prefix}-{index}-{name}"] = str(value)
+    return client.post(url, data, HTTP_ACCEPT_LANGUAGE=language)
+
+
+@pytest.fixture
+def yuan_lihui(small_city: SmallCity) -> Person:
+    newcomer = make_person("yuan-lihui", Role.STEWARD, lane=small_city.dongsi_lane)
+    Person.objects.filter(pk=newcomer.pk).update(name="袁丽慧")
+    return newcomer
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("zh-hans", "人民市场东巷现有 2 位巷长：lane-chief、袁丽慧。"),
+        ("en", "人民市场东巷 now has 2 lane chiefs: lane-chief, 袁丽慧."),
+    ],
+)
+def test_a_second_lane_chief_given_on_the_lane_s_page_is_warned_of(
+    admin_client, small_city: SmallCity, lane_chief, yuan_lihui, language, says
+):
+    response = post_lane_with_new_row(
+        admin_client, small_city, {"person": yuan_lihui.pk, "role": Role.LANE_CHIEF}, language
+    )
+    assert response.status_code == 302, response.content.decode()
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any(says in message for message in said), said
+    assert (
+        RoleAssignment.objects.filter(role=Role.LANE_CHIEF, lane=small_city.renmin_lane).count()
+        == 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("zh-hans", "袁丽慧接任人民市场东巷巷长，lane-chief的巷长角色已结束。"),
+        ("en", "袁丽慧 takes over as lane chief of 人民市场东巷 from lane-chief."),
+    ],
+)
+def test_a_lane_chief_who_takes_over_on_the_lane_s_page_ends_the_earlier_chief_s_role(
+    admin_client, small_city: SmallCity, lane_chief, yuan_lihui, language, says
+):
+    steward = make_person("steward-renmin", Role.STEWARD, lane=small_city.renmin_lane)
+    response = post_lane_with_new_row(
+        admin_client,
+        small_city,
+        {"person": yuan_lihui.pk, "role": Role.LANE_CHIEF, "takes_over": "on"},
+        language,
+    )
+    assert response.status_code == 302, response.content.decode()
+    chiefs = RoleAssignment.objects.filter(role=Role.LANE_CHIEF, lane=small_city.renmin_lane)
+    assert [row.person for row in chiefs] == [yuan_lihui]
+    assert RoleAssignment.objects.filter(person=steward, lane=small_city.renmin_lane).exists()
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert says in said
+    assert not any("lane chiefs:" in m or "位巷长" in m for m in said)
+    # The admin's history of the lane names the role that ended.
+    entry = LogEntry.objects.get(object_id=str(small_city.renmin_lane.pk))
+    deleted = [part["deleted"] for part in json.loads(entry.change_message) if "deleted" in part]
+    assert deleted == [{"name": "role", "object": "lane-chief · lane chief · 人民市场东巷"}]
+
+
+def test_only_a_lane_chief_takes_over_and_nothing_is_written_otherwise(
+    admin_client, small_city: SmallCity, lane_chief, yuan_lihui
+):
+    response = post_lane_with_new_row(
+        admin_client,
+        small_city,
+        {"person": yuan_lihui.pk, "role": Role.STEWARD, "takes_over": "on"},
+    )
+    assert response.status_code == 200
+    assert "只有巷长可以接任巷长。" in response.content.decode()
+    assert list(RoleAssignment.objects.filter(lane=small_city.renmin_lane)) == [
+        lane_chief.roles.get()
+    ]
+
+
+def test_saving_the_lane_s_chiefs_and_stewards_announces_the_change_in_its_transaction(
+    admin_client, small_city: SmallCity, yuan_lihui
+):
+    heard: list[dict[str, object]] = []
+
+    def hear(**signal: object) -> None:
+        heard.append({**signal, "atomic": transaction.get_connection().in_atomic_block})
+
+    staffing_changed.connect(hear)
+    try:
+        response = post_lane_with_new_row(
+            admin_client, small_city, {"person": yuan_lihui.pk, "role": Role.LANE_CHIEF}
+        )
+    finally:
+        staffing_changed.disconnect(hear)
+    assert response.status_code == 302, response.content.decode()
+    ((signal),) = heard
+    assert signal["trigger"] == "admin" and signal["atomic"] is True
+    assert signal["by"] == response.wsgi_request.user

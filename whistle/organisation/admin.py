@@ -1,9 +1,12 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -55,8 +58,9 @@ def shared_lanes(saved: list[Any]) -> list[str]:
 
 
 class AnnouncesStaffing:
-    """Every change this admin makes to people or their roles (saving a form with its
-    inlines, deleting one row or a selection) is announced in the same transaction
+    """Every change this admin makes to people or their roles (a person's page, the roles'
+    page, a lane's chiefs and stewards, a township's centre: saving a form with its inlines,
+    deleting one row or a selection) is announced in the same transaction
     (`announce_staffing_changed`): a role ended or an account deactivated here may leave a
     pending appeal with nobody who may rule on it, and a role given may give one someone."""
 
@@ -96,10 +100,55 @@ class JurisdictionAdmin(DistrictScoped, admin.ModelAdmin):
     autocomplete_fields = ["parent"]
 
 
+class LaneRoleForm(forms.ModelForm):
+    takes_over = forms.BooleanField(
+        label=_("takes over"),
+        required=False,
+        help_text=_(
+            "For a lane chief who replaces the present one: the earlier lane chief's role ends "
+            "when you save."
+        ),
+    )
+
+
+class LaneChiefsFormSet(BaseInlineFormSet):
+    """A lane's chiefs and stewards. A lane chief's row ticked "takes over" hands the lane
+    over in the same save: every other lane chief's row of the lane is deleted with it (the
+    admin's history names them). `handovers` keeps (the new chief's row, the earlier ones)."""
+
+    handovers: list[tuple[RoleAssignment, list[RoleAssignment]]]
+
+    def clean(self) -> None:
+        self.handovers = []
+        kept = [
+            form
+            for form in self.forms
+            if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")
+        ]
+        chiefs = [form for form in kept if form.cleaned_data.get("role") == Role.LANE_CHIEF]
+        takers = [form for form in kept if form.cleaned_data.get("takes_over")]
+        for form in takers:
+            if form not in chiefs:
+                form.add_error("takes_over", _("Only a lane chief takes over from a lane chief."))
+        if len(takers) > 1:
+            raise ValidationError(_("One lane chief takes over at a time."))
+        if len(takers) == 1 and takers[0] in chiefs:
+            earlier = [form for form in chiefs if form is not takers[0] and form.instance.pk]
+            for form in earlier:
+                form.cleaned_data["DELETE"] = True
+            # Which rows go is worked out again from the marks just made.
+            self.__dict__.pop("_deleted_form_indexes", None)
+            if earlier:
+                self.handovers.append((takers[0].instance, [form.instance for form in earlier]))
+        super().clean()
+
+
 class LaneRoleInline(PicksPeople, SuperusersOnly, admin.TabularInline):
     model = RoleAssignment
+    form = LaneRoleForm
+    formset = LaneChiefsFormSet
     fk_name = "lane"
-    fields = ["person", "role", "public_phone"]
+    fields = ["person", "role", "public_phone", "takes_over"]
     autocomplete_fields = ["person"]
     # The search of the roles' admin (`RoleAssignmentAdmin`).
     people_url_name = "organisation_roleassignment_people"
@@ -109,7 +158,7 @@ class LaneRoleInline(PicksPeople, SuperusersOnly, admin.TabularInline):
 
 
 @admin.register(Lane)
-class LaneAdmin(DistrictScoped, admin.ModelAdmin):
+class LaneAdmin(AnnouncesStaffing, DistrictScoped, admin.ModelAdmin):
     list_display = ["name", "township", "community", "length_m"]
     list_filter = ["township"]
     search_fields = ["name"]
@@ -120,6 +169,18 @@ class LaneAdmin(DistrictScoped, admin.ModelAdmin):
     def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
         # The lane's people are personal data: superusers only.
         return self.inlines if is_superuser(request.user) else []
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: Any) -> None:
+        super().save_related(request, form, formsets, change)
+        for formset in formsets:
+            for chief, earlier in getattr(formset, "handovers", []):
+                text = gettext("%(person)s takes over as lane chief of %(lane)s from %(earlier)s.")
+                said = {
+                    "person": chief.person.display_name,
+                    "lane": form.instance,
+                    "earlier": gettext(", ").join(row.person.display_name for row in earlier),
+                }
+                self.message_user(request, text % said, messages.SUCCESS)
 
 
 @admin.register(GridCell)
