@@ -235,13 +235,13 @@ def test_the_message_that_a_role_was_changed_names_the_person_as_the_picker_does
     [
         (
             "zh-hans",
-            "人民市场东巷现有 2 位巷长：lane-chief、袁丽慧。每条街巷只设一位巷长：如为交接，"
+            "人民市场东巷现有 2 位巷长：lane-chief、袁丽慧。一条街巷可设多位巷长；如为交接，"
             "请删除前任巷长的角色。",
         ),
         (
             "en",
-            "人民市场东巷 now has 2 lane chiefs: lane-chief, 袁丽慧. A lane has one: if this is a "
-            "handover, remove the earlier chief's role.",
+            "人民市场东巷 now has 2 lane chiefs: lane-chief, 袁丽慧. A lane may have several; if "
+            "this is a handover, remove the earlier chief's role.",
         ),
     ],
 )

@@ -29,7 +29,8 @@ from whistle.organisation.staffing import announce_staffing_changed
 
 def shared_lanes(saved: list[Any]) -> list[str]:
     """A warning for each lane that a lane-chief role among the rows just `saved` leaves with
-    more than one lane chief: a lane has one, and a handover ends the earlier one's role."""
+    more than one lane chief. A lane may have several, but a chief given a lane as a handover
+    leaves the earlier one's role running unless it is removed: the warning says so."""
     lanes = {
         row.lane_id
         for row in saved
@@ -44,8 +45,8 @@ def shared_lanes(saved: list[Any]) -> list[str]:
         chiefs.setdefault(row.lane_id, []).append(row)  # type: ignore[arg-type]
     return [
         gettext(
-            "%(lane)s now has %(count)s lane chiefs: %(names)s. A lane has one: if this is a "
-            "handover, remove the earlier chief's role."
+            "%(lane)s now has %(count)s lane chiefs: %(names)s. A lane may have several; if "
+            "this is a handover, remove the earlier chief's role."
         )
         % {
             "lane": rows[0].lane,
