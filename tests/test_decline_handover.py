@@ -56,6 +56,8 @@ def kinds_of(case) -> list[str]:
 
 def test_a_decline_keeps_the_department_it_names_and_tells_the_dispatchers(whistle_city):
     city = whistle_city
+    city.fire.name_en = "Tiantan Fire and Rescue Station"
+    city.fire.save(update_fields=["name_en"])
     _case, _whistle, police = declined_naming(city, city.fire)
     police.refresh_from_db()
     assert (police.status, police.named_department) == (S.DECLINED, city.fire)
@@ -64,6 +66,7 @@ def test_a_decline_keeps_the_department_it_names_and_tells_the_dispatchers(whist
         "id": city.fire.pk,
         "code": "dc-xfz-tiantan",
         "name": "天坛消防救援站",
+        "name_en": "Tiantan Fire and Rescue Station",
     }
     told = Notification.objects.get(
         kind=EventKind.DECLINED, recipient=city.dispatcher, channel="inbox"

@@ -8,6 +8,7 @@ as it is, so that nothing recorded is hidden.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -33,6 +34,7 @@ from whistle.cases.trail import EventKind
 from whistle.desk.forms import category_label
 from whistle.organisation.durations import format_duration
 from whistle.organisation.models import Department, Role
+from whistle.organisation.names import in_reader_language, reads_english
 from whistle.policies.models import (
     BacklogResumeRule,
     Category,
@@ -203,23 +205,62 @@ def _correction(value: Any) -> str:
 
 
 class _Departments:
-    """Department names by code, looked up once for the whole trail."""
+    """The departments a trail names, in the reader's language, looked up at most once for
+    the whole trail (one query, made when a name needs it).
 
-    def __init__(self, codes: Iterable[str]) -> None:
-        wanted = sorted({c for c in codes if c})
-        self.names = (
-            {
-                d.code: d.display_name
-                for d in Department.objects.filter(code__in=wanted).only("code", "name", "name_en")
-            }
-            if wanted
-            else {}
+    An event names a department by its code, or as the trail keeps it: its code (and, since
+    the trail kept them, its id and English name) and its name as recorded
+    (`kept_department`). A code reads as the department's name of today. A kept department
+    reads as recorded in Chinese; in English as its English name, from the event where it
+    kept one, else (an event recorded before, or a department given its English name since)
+    from the department of today, found by its id or else by its code; a department without
+    an English name, or gone, by the name recorded."""
+
+    def __init__(self, values: Iterable[Any]) -> None:
+        self.codes: set[str] = set()
+        self.ids: set[int] = set()
+        for value in values:
+            if isinstance(value, str) and value:
+                self.codes.add(value)
+            elif isinstance(value, dict) and not value.get("name_en"):
+                if isinstance(value.get("id"), int):
+                    self.ids.add(value["id"])
+                elif isinstance(value.get("code"), str) and value["code"]:
+                    self.codes.add(value["code"])
+
+    @functools.cached_property
+    def _found(self) -> list[Department]:
+        if not self.codes and not self.ids:
+            return []
+        return list(
+            Department.objects.filter(
+                Q(code__in=sorted(self.codes)) | Q(pk__in=sorted(self.ids))
+            ).only("code", "name", "name_en")
         )
+
+    @functools.cached_property
+    def _by_code(self) -> dict[str, Department]:
+        return {d.code: d for d in self._found}
+
+    @functools.cached_property
+    def _by_id(self) -> dict[int, Department]:
+        return {d.pk: d for d in self._found}
+
+    def _today(self, kept: dict[str, Any]) -> Department | None:
+        if isinstance(kept.get("id"), int):
+            return self._by_id.get(kept["id"])
+        return self._by_code.get(str(kept.get("code") or ""))
 
     def name(self, value: Any) -> str:
         if isinstance(value, dict):
-            return str(value.get("name") or value.get("code") or "")
-        return self.names.get(str(value), str(value))
+            recorded = str(value.get("name") or value.get("code") or "")
+            english = str(value.get("name_en") or "")
+            if not english and reads_english():
+                today = self._today(value)
+                english = today.name_en if today is not None else ""
+            return in_reader_language(recorded, english)
+        department = self._by_code.get(str(value))
+        return department.display_name if department is not None else str(value)
 
 
 class _Categories:
@@ -307,18 +348,18 @@ def _category_codes(events: Iterable[Event]) -> list[tuple[str, Any]]:
     return found
 
 
-def _codes(events: Iterable[Event]) -> list[str]:
-    found: list[str] = []
+def _named_departments(events: Iterable[Event]) -> list[Any]:
+    """Every department the events' data name: a code, or a department as the trail keeps
+    it (`_Departments`)."""
+    found: list[Any] = []
     for event in events:
         data = event.data or {}
-        department = data.get("department")
-        if isinstance(department, str):
-            found.append(department)
-        found.extend(c for c in data.get("on_site", []) if isinstance(c, str))
+        found.extend(data.get(key) for key in ("department", "named_department"))
+        for listed in ("departments", "on_site"):
+            if isinstance(data.get(listed), list):
+                found.extend(data[listed])
         for listed in ("summonses", "notices"):
-            found.extend(
-                r.get("department", "") for r in data.get(listed) or [] if isinstance(r, dict)
-            )
+            found.extend(r.get("department") for r in data.get(listed) or [] if isinstance(r, dict))
     return found
 
 
@@ -886,7 +927,7 @@ def entries(
     everyone else, and for nobody once the case's personal data was erased."""
     events = list(events)
     trail = _Trail(
-        departments=_Departments(_codes(events)),
+        departments=_Departments(_named_departments(events)),
         categories=_Categories(
             case or (events[0].case if events else None), _category_codes(events)
         ),

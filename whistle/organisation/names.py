@@ -12,12 +12,16 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 
+def reads_english() -> bool:
+    """Whether the page is read in English, where a name shows its English name."""
+    return (translation.get_language() or settings.LANGUAGE_CODE).startswith("en")
+
+
 def in_reader_language(name: Any, name_en: str) -> str:
     """The name as the reader sees it: its English name on an English page when the
     district gave one, else the name (Chinese) it always has."""
-    language = translation.get_language() or settings.LANGUAGE_CODE
     english = (name_en or "").strip()
-    if english and language.startswith("en"):
+    if english and reads_english():
         return english
     return str(name)
 

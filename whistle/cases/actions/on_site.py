@@ -43,6 +43,7 @@ from whistle.cases.actions._common import (
 from whistle.cases.actions.summoning import (
     clean_departments,
     dispatch_case,
+    kept_department,
     sounding_whistle,
     summon_more,
 )
@@ -627,11 +628,6 @@ def report_result(
 NAMED = "named_department"
 
 
-def _named(department: Department) -> dict[str, Any]:
-    """A department named as responsible, as the trail keeps it."""
-    return {"id": department.pk, "code": department.code, "name": department.name}
-
-
 def _clean_named(case: Case, summons: Summons, department: Any) -> Department | None:
     """The department a decline names as responsible: another one the township could
     summon on this case now (`clean_departments`), or none."""
@@ -686,7 +682,7 @@ def decline(
         _save(summons, now, *fields)
         data: dict[str, Any] = {"changes": changes(**moved), "reason": reason}
         if named is not None:
-            data[NAMED] = _named(named)
+            data[NAMED] = kept_department(named)
             body = _(
                 "%(department)s says case %(case)s is not its responsibility: %(reason)s It "
                 "names %(named)s as responsible. Rule on it."

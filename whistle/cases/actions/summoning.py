@@ -63,8 +63,10 @@ Status = Case.Status
 MAX_DEPARTMENTS = 20
 
 
-def _department_data(department: Department) -> dict[str, str]:
-    return {"code": department.code, "name": department.name}
+def kept_department(department: Department) -> dict[str, Any]:
+    """A department as the trail keeps it: its id and code, and its name in both languages
+    (`Named.kept`), so that the case page names it in the reader's language."""
+    return {"id": department.pk, "code": department.code, **Named.of(department).kept()}
 
 
 def clean_departments(
@@ -195,7 +197,7 @@ def _summon(
         summons=summons,
         data={
             "changes": changes(status=(None, Summons.Status.SUMMONED)),
-            "department": _department_data(department),
+            "department": kept_department(department),
             "whistle": whistle.kind if whistle is not None else None,
             "acknowledge_due_at": iso(acknowledge_due_at),
             "arrive_due_at": iso(arrive_due_at),
@@ -286,7 +288,7 @@ def dispatch_case(
                 at=now,
                 data={
                     "changes": changes(status=(before, Status.DISPATCHED)),
-                    "department": _department_data(department),
+                    "department": kept_department(department),
                     "note": note,
                 },
             )
@@ -362,7 +364,7 @@ def blow_whistle(
             data={
                 "changes": changes(status=(before, Status.WHISTLED)),
                 "kind": kind,
-                "departments": [_department_data(d) for d in chosen],
+                "departments": [kept_department(d) for d in chosen],
                 "meeting_point": meeting_point,
                 "note": note,
             },
