@@ -7,6 +7,7 @@ roles at once, however many people are listed."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from tests.conftest import SmallCity, make_person, picker_finds_namesakes
 from tests.test_policy_bounds import form_data
 from whistle.organisation.models import Lane, Person, Role, RoleAssignment
 from whistle.organisation.staffing import staffing_changed
+from whistle.patrols.models import ChiefAppointment
 
 PEOPLE = "/admin/organisation/roleassignment/people/"
 SEARCH = {"app_label": "organisation", "model_name": "roleassignment", "field_name": "person"}
@@ -366,6 +368,37 @@ def test_only_a_lane_chief_takes_over_and_nothing_is_written_otherwise(
     assert list(RoleAssignment.objects.filter(lane=small_city.renmin_lane)) == [
         lane_chief.roles.get()
     ]
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("zh-hans", "lane-chief由街巷长办公室任命为本街巷巷长，须由该办公室在街巷的街巷长页面"),
+        ("en", "lane-chief is lane chief here by an appointment of the chiefs&#x27; office"),
+    ],
+)
+def test_a_lane_chief_appointed_by_the_chiefs_office_is_not_taken_over_in_the_admin(
+    admin_client, small_city: SmallCity, lane_chief, yuan_lihui, language, says
+):
+    ChiefAppointment.objects.create(
+        person=lane_chief,
+        lane=small_city.renmin_lane,
+        role=Role.LANE_CHIEF,
+        starts_on=date(2026, 1, 5),
+    )
+    response = post_lane_with_new_row(
+        admin_client,
+        small_city,
+        {"person": yuan_lihui.pk, "role": Role.LANE_CHIEF, "takes_over": "on"},
+        language,
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert says in page
+    assert f"/lanes/{small_city.renmin_lane.pk}/chiefs/" in page
+    chiefs = RoleAssignment.objects.filter(role=Role.LANE_CHIEF, lane=small_city.renmin_lane)
+    assert [row.person for row in chiefs] == [lane_chief]
+    assert ChiefAppointment.objects.get().ends_on is None
 
 
 def test_saving_the_lane_s_chiefs_and_stewards_announces_the_change_in_its_transaction(

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -112,6 +113,17 @@ class LaneRoleForm(forms.ModelForm):
     )
 
 
+def _appointed(row: RoleAssignment) -> bool:
+    """Whether a lane chief's role on the lane comes with a running appointment by a chiefs'
+    office (the patrols app's `ChiefAppointment`, reached by its relation to the person so
+    that this app does not import it): only that office's own action ends it."""
+    return row.lane_id is not None and bool(
+        row.person.chief_appointments.filter(
+            lane_id=row.lane_id, role=row.role, ends_on__isnull=True
+        ).exists()
+    )
+
+
 class LaneChiefsFormSet(BaseInlineFormSet):
     """A lane's chiefs and stewards. A lane chief's row ticked "takes over" hands the lane
     over in the same save: every other lane chief's row of the lane is deleted with it (the
@@ -135,11 +147,27 @@ class LaneChiefsFormSet(BaseInlineFormSet):
             raise ValidationError(_("One lane chief takes over at a time."))
         if len(takers) == 1 and takers[0] in chiefs:
             earlier = [form for form in chiefs if form is not takers[0] and form.instance.pk]
-            for form in earlier:
-                form.cleaned_data["DELETE"] = True
-            # Which rows go is worked out again from the marks just made.
-            self.__dict__.pop("_deleted_form_indexes", None)
-            if earlier:
+            appointed = [form for form in earlier if _appointed(form.instance)]
+            for form in appointed:
+                form.add_error(
+                    "person",
+                    ValidationError(
+                        _(
+                            "%(person)s is lane chief here by an appointment of the chiefs' "
+                            "office, which it ends on the lane's chiefs page (%(url)s): the "
+                            "assessment of chiefs counts the days of the appointment."
+                        ),
+                        params={
+                            "person": form.instance.person.display_name,
+                            "url": reverse("lanes:appointments", args=[form.instance.lane_id]),
+                        },
+                    ),
+                )
+            if earlier and not appointed:
+                for form in earlier:
+                    form.cleaned_data["DELETE"] = True
+                # Which rows go is worked out again from the marks just made.
+                self.__dict__.pop("_deleted_form_indexes", None)
                 self.handovers.append((takers[0].instance, [form.instance for form in earlier]))
         super().clean()
 
