@@ -91,6 +91,9 @@ _DEPARTMENT_ROLES = audiences.DEPARTMENT.roles
 # overdue: the township's command centre.
 _BACKLOG_REVIEW_ROLES = audiences.TOWNSHIP_DESK.roles
 _REPLY_OVERDUE_ROLES = audiences.TOWNSHIP_DESK.roles
+# Who is told that a decline still waits for the township's ruling while the summons' clock
+# runs: the township's dispatchers, told of the decline itself (`actions.on_site.decline`).
+_RULING_ROLES = audiences.TOWNSHIP_DISPATCHERS.roles
 
 
 # --- Obligations and the points in time that follow from them ------------------------------
@@ -163,6 +166,12 @@ def is_paused(case: Case) -> bool:
 def is_unmet(summons: Summons, obligation: Obligation) -> bool:
     """The department still owes this, now."""
     return summons.status in Summons.OPEN_STATUSES and obligation.met_at is None
+
+
+def awaits_ruling(summons: Summons) -> bool:
+    """The department declined the summons and the township has not ruled yet: its arrival
+    and resolution deadlines keep running meanwhile (`actions.on_site.decline`)."""
+    return summons.status == Summons.Status.DECLINED
 
 
 def was_unmet_at_deadline(summons: Summons, obligation: Obligation) -> bool:
@@ -589,7 +598,7 @@ class _Pass:
                 ("department_head", department_id),
                 lambda: _people((Role.DEPARTMENT_HEAD,), department_id=department_id),
             )
-        township_id = case.township_id or summons.whistle_township_id
+        township_id = _township_of(case, summons)
         return self._jurisdiction_staff("township_chief", (Role.TOWNSHIP_CHIEF,), township_id)
 
     def chain_audience(self, target: str, summons: Any, case: Any) -> str | None:
@@ -599,8 +608,7 @@ class _Pass:
             return None
         if target == ChainTarget.DEPARTMENT_HEAD:
             return audiences.DEPARTMENT_HEAD.key(summons.department_id)
-        township_id = case.township_id or summons.whistle_township_id
-        return _key_of(audiences.TOWNSHIP_CHIEF, township_id)
+        return _key_of(audiences.TOWNSHIP_CHIEF, _township_of(case, summons))
 
     def escalation_staff(self, level: str, jurisdiction_id: int | None) -> list[Person]:
         return self._jurisdiction_staff(level, _ESCALATION_ROLES[level], jurisdiction_id)
@@ -617,6 +625,10 @@ class _Pass:
             chunk.lane_chiefs.update(directory.lane_chiefs(chunk.lanes | {lane_id}, kept))
         return list(chunk.lane_chiefs[lane_id])
 
+    def dispatchers(self, township_id: int | None) -> list[Person]:
+        """The township's dispatchers, who rule on a decline."""
+        return self._jurisdiction_staff("dispatchers", _RULING_ROLES, township_id)
+
     def backlog_reviewers(self, township_id: int | None) -> list[Person]:
         return self._jurisdiction_staff("backlog_review", _BACKLOG_REVIEW_ROLES, township_id)
 
@@ -629,6 +641,11 @@ class _Pass:
             (key_name, jurisdiction_id),
             lambda: _people(roles, jurisdiction_id=jurisdiction_id),
         )
+
+
+def _township_of(case: Any, summons: Any) -> int | None:
+    """The township a claimed summons answers to: its case's, else its whistle's."""
+    return case.township_id or summons.whistle_township_id
 
 
 def _key_of(audience: audiences.Audience, unit_id: int | None) -> str | None:
@@ -1284,6 +1301,7 @@ def _record_overdue(case: Any, summons: Any, obligation: Obligation, context: _P
         # to be told to act.
         return
     text = _texts(case, summons, obligation, context)
+    key = f"summons:{summons.uuid}:{obligation.name}:overdue"
     notify(
         context,
         context.department_staff(summons.department_id),
@@ -1291,9 +1309,11 @@ def _record_overdue(case: Any, summons: Any, obligation: Obligation, context: _P
         subject=context.translated(_OVERDUE) % text,
         message=_kept(_OVERDUE, text, obligation),
         body=_body(case),
-        dedupe_key=f"summons:{summons.uuid}:{obligation.name}:overdue",
+        dedupe_key=key,
         audience=audiences.DEPARTMENT.key(summons.department_id),
     )
+    if awaits_ruling(summons):
+        _ask_for_ruling(context, case, summons, obligation, event, _RULING_OVERDUE, text, text, key)
 
 
 def _remind(case: Any, summons: Any, point: Point, context: _Pass) -> None:
@@ -1317,16 +1337,49 @@ def _remind(case: Any, summons: Any, point: Point, context: _Pass) -> None:
     left = texts.Duration(minutes_left)
     text = _texts(case, summons, obligation, context)
     with translation.override(context.language or translation.get_language()):
-        left_shown = str(left)
+        shown = text | {"left": str(left)}
+    kept = text | {"left": left.kept()}
+    key = f"summons:{summons.uuid}:{obligation.name}:reminder:{_iso(point.at)}"
     notify(
         context,
         recipients,
         event,
-        subject=context.translated(_REMINDER) % (text | {"left": left_shown}),
-        message=_kept(_REMINDER, text | {"left": left.kept()}, obligation),
+        subject=context.translated(_REMINDER) % shown,
+        message=_kept(_REMINDER, kept, obligation),
         body=_body(case),
-        dedupe_key=f"summons:{summons.uuid}:{obligation.name}:reminder:{_iso(point.at)}",
+        dedupe_key=key,
         audience=audiences.DEPARTMENT.key(summons.department_id),
+    )
+    if awaits_ruling(summons):
+        _ask_for_ruling(
+            context, case, summons, obligation, event, _RULING_REMINDER, shown, kept, key
+        )
+
+
+def _ask_for_ruling(
+    context: _Pass,
+    case: Any,
+    summons: Any,
+    obligation: Obligation,
+    event: BatchedEvent,
+    subject: str,
+    shown: dict[str, Any],
+    kept: dict[str, Any],
+    key: str,
+) -> None:
+    """Tell the township's dispatchers, with the department's reminder or overdue (`event`,
+    its dedupe `key`), that the department's decline still waits for their ruling: the
+    message links to the summons on the case page, where they rule."""
+    township_id = _township_of(case, summons)
+    notify(
+        context,
+        context.dispatchers(township_id),
+        event,
+        subject=context.translated(subject) % shown,
+        message=_kept(subject, kept, obligation),
+        body=_body(case),
+        dedupe_key=f"{key}:ruling",
+        audience=_key_of(audiences.TOWNSHIP_DISPATCHERS, township_id),
     )
 
 
@@ -1397,7 +1450,7 @@ def _escalate(case: Any, summons: Any, point: Point, context: _Pass) -> None:
         },
     )
     if level == Case.Escalation.TOWNSHIP:
-        jurisdiction_id = case.township_id or summons.whistle_township_id
+        jurisdiction_id = _township_of(case, summons)
     else:
         jurisdiction_id = case.district_id or summons.department.district_id
     text = _texts(case, summons, obligation, context) | {"level": context.label(level)}
@@ -1605,6 +1658,16 @@ _NOT_ACKNOWLEDGED = gettext_noop(
 )
 _ESCALATED = gettext_noop(
     "Escalated to the %(level)s: %(department)s did not %(duty)s for case %(reference)s by %(due)s"
+)
+
+# To the township's dispatchers while a decline of the summons waits for their ruling.
+_RULING_REMINDER = gettext_noop(
+    "Decline awaiting your ruling: %(department)s declined case %(reference)s and must still "
+    "%(duty)s by %(due)s (%(left)s left). Rule on it on the case page."
+)
+_RULING_OVERDUE = gettext_noop(
+    "Decline awaiting your ruling: %(department)s declined case %(reference)s and did not "
+    "%(duty)s by %(due)s. Rule on it on the case page."
 )
 
 _NOTICE_OVERDUE = gettext_noop(

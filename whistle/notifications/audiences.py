@@ -71,6 +71,11 @@ TOWNSHIP_DESK = Audience(
     "jurisdiction",
     _("%(unit)s: dispatchers and chief of lanes"),
 )
+# A township's dispatchers, who rule on a department's decline: the decline still waiting for
+# their ruling while the summons' clock runs.
+TOWNSHIP_DISPATCHERS = Audience(
+    "township-dispatchers", (Role.DISPATCHER,), "jurisdiction", _("%(unit)s: dispatchers")
+)
 # A township's chief of lanes: a step of the acknowledgement chain.
 TOWNSHIP_CHIEF = Audience(
     "township-chief", (Role.TOWNSHIP_CHIEF,), "jurisdiction", _("%(unit)s: chief of lanes")
@@ -82,6 +87,7 @@ AUDIENCES: tuple[Audience, ...] = (
     TOWNSHIP_ESCALATION,
     DISTRICT_ESCALATION,
     TOWNSHIP_DESK,
+    TOWNSHIP_DISPATCHERS,
     TOWNSHIP_CHIEF,
 )
 _BY_NAME = {audience.name: audience for audience in AUDIENCES}
