@@ -664,6 +664,7 @@ def test_a_check_in_900_m_away_is_refused_with_the_distance_and_recorded(
             case_url(case),
             "check_in",
             summons,
+            follow=True,
             **device_fields(FAR_NORTH, NOW, accuracy_m=12),
         )
     )
@@ -685,6 +686,83 @@ def test_a_check_in_900_m_away_is_refused_with_the_distance_and_recorded(
     event = Event.objects.get(case=case, kind=EventKind.CHECK_IN_ACCEPTED)
     assert (event.data["source"], event.data["clock_skew_s"]) == ("device", 0.0)
     assert event.data["device_id"] == "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
+
+
+def refusal_of(html: str) -> str:
+    """The refusal the page shows on a form, or nothing."""
+    if 'class="form-refusal"' not in html:
+        return ""
+    refusal = html[html.index('class="form-refusal"') :]
+    return refusal[: refusal.index("</div>")]
+
+
+def test_a_refused_check_in_answers_with_a_redirect_to_the_page_that_shows_the_refusal_once(
+    client, whistle_city, _clock
+):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city)
+    summons = summonses[city.urban.pk]
+    actions.acknowledge(city.urban_officer, summons)
+    client.force_login(city.urban_officer)
+    response = post_op(
+        client, case_url(case), "check_in", summons, **device_fields(FAR_NORTH, NOW, accuracy_m=12)
+    )
+    assert response.status_code in (302, 303)
+    assert response["Location"] == f"{case_url(case)}#op-check_in-{summons.uuid.hex}"
+    assert Event.objects.filter(case=case, kind=EventKind.CHECK_IN_REFUSED).count() == 1
+    # The page after it shows the refusal on the check-in form, with the distance and the
+    # radius it was compared with, and that the attempt is kept.
+    page = html_of(client.get(case_url(case)))
+    refusal = refusal_of(page)
+    assert re.search(
+        r"报到未被接受：您距离案件位置 [89]\d\d(\.\d)? 米，须在 300 米范围内报到。", refusal
+    )
+    assert "这次尝试已记入案件记录" in refusal
+    form = page[page.index(f'id="op-check_in-{summons.uuid.hex}"') :]
+    assert form.index('class="form-refusal"') < form.index("</form>")
+    # The position sent is not on the page to be sent again.
+    fields = form[: form.index("</form>")]
+    assert re.search(r'name="check_in-[0-9a-f]{32}-lat"', fields)
+    assert not re.search(r'name="check_in-[0-9a-f]{32}-(lon|lat)" value=', fields)
+    # Reloading shows the page without the refusal and records nothing more.
+    again = html_of(client.get(case_url(case)))
+    assert refusal_of(again) == ""
+    assert f'id="op-check_in-{summons.uuid.hex}"' in again
+    assert Event.objects.filter(case=case, kind=EventKind.CHECK_IN_REFUSED).count() == 1
+    assert Summons.objects.get(pk=summons.pk).status == S.ACKNOWLEDGED
+
+
+def test_a_refused_check_in_shows_its_refusal_in_english_after_the_redirect(
+    client, whistle_city, _clock
+):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city)
+    summons = summonses[city.urban.pk]
+    actions.acknowledge(city.urban_officer, summons)
+    client.force_login(city.urban_officer)
+    response = client.post(
+        case_url(case),
+        op_data("check_in", summons, **device_fields(FAR_NORTH, NOW, accuracy_m=12)),
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
+    refusal = refusal_of(html_of(response))
+    assert re.search(r"Check-in refused: you are [89]\d\d(\.\d)? m from the case", refusal)
+    assert "The attempt is kept in the case&#x27;s record." in refusal
+
+
+def test_a_refusal_kept_for_the_case_page_waits_for_that_page(client, whistle_city, _clock):
+    city = whistle_city
+    case, _whistle, summonses = whistled_case(city)
+    other, _w, _s = whistled_case(city)
+    summons = summonses[city.urban.pk]
+    actions.acknowledge(city.urban_officer, summons)
+    client.force_login(city.urban_officer)
+    post_op(
+        client, case_url(case), "check_in", summons, **device_fields(FAR_NORTH, NOW, accuracy_m=12)
+    )
+    assert refusal_of(html_of(client.get(case_url(other)))) == ""
+    assert "报到未被接受" in refusal_of(html_of(client.get(case_url(case))))
 
 
 def test_a_check_in_without_a_position_asks_for_one(client, whistle_city):

@@ -363,3 +363,19 @@ def test_a_check_in_flagged_too_fast_after_a_refused_attempt_says_it_was_compare
         "too fast from the officer's previous position: their refused check-in attempt at "
         "03-10 10:00:00, 3761 m away"
     ) in body, body
+
+
+def test_a_check_in_refused_from_the_department_desk_shows_there_once_after_a_redirect(
+    client, whistle_city, acknowledged
+):
+    """The desk does not offer the check-in; a refused one sent there all the same is said
+    at the top of the desk, once."""
+    case, urban = acknowledged
+    client.force_login(whistle_city.urban_officer)
+    response = post_op(client, DESK, "check_in", urban, **phone_fields(point_at(3780.8)))
+    assert response.status_code == 302
+    assert response["Location"] == f"{DESK}#op-check_in-{urban.uuid.hex}"
+    desk = html_of(client.get(DESK))
+    assert "报到未被接受：您距离案件位置 3781 米" in desk
+    assert "报到未被接受" not in html_of(client.get(DESK))
+    assert Event.objects.filter(case=case, kind=EventKind.CHECK_IN_REFUSED).count() == 1

@@ -108,6 +108,12 @@ def test_a_real_fix_counts_a_far_one_is_refused_and_a_spoof_waits_for_the_townsh
     assert "报到未被接受" in police_phone.locator(".op-check_in .form-refusal").inner_text()
     police = summons_of(case, city.police)
     assert police.status == Summons.Status.ACKNOWLEDGED
+    # The refusal came after a redirect: reloading shows the page without it, sends nothing.
+    assert police_phone.url.endswith(f"{url}#op-check_in-{police.uuid.hex}")
+    police_phone.reload()
+    police_phone.wait_for_selector(".op-check_in [data-geolocate-button]")
+    assert police_phone.locator(".op-check_in .form-refusal").count() == 0
+    assert Event.objects.filter(summons=police, kind=EventKind.CHECK_IN_REFUSED).count() == 1
 
     # Still 900 m away, the officer rewrites the hidden fields with the lane's position.
     find_position(police_phone, "far")

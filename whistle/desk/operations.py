@@ -170,6 +170,10 @@ class Operation:
     explain: bool = False
     # A warning to show beside the success message, from what the action returned.
     warn: Callable[[Any], str | Promise | None] | None = None
+    # A refusal the action records (a check-in refused) is answered with a redirect to the
+    # page, which shows it once (`whistle.desk.views.common.keep_refusal`): reloading the
+    # page does not send the same attempt again.
+    redirect_refusal: bool = False
 
     def allowed(self, person: Any, target: Any) -> bool:
         """Whether to offer the button: the action's own rule, with the person's roles read
@@ -458,6 +462,7 @@ OPERATIONS: dict[str, Operation] = {
             _("Checked in on site for case %(case)s."),
             template="desk/ops/check_in.html",
             warn=_flagged_check_in,
+            redirect_refusal=True,
         ),
         Operation(
             "progress",
@@ -608,6 +613,8 @@ class Posted:
     key: str
     form: desk_forms.ActionForm
     placed: bool = False
+    # The action refused and recorded the refused attempt in the trail.
+    recorded: bool = False
 
 
 @dataclass
@@ -690,6 +697,7 @@ def perform(request: HttpRequest, op: Operation, target: Any, choices: Choices) 
     except RecordedRefusal as exc:
         add_refusal(form, exc)
         add_refusal(form, gettext("The attempt is kept in the case's record."))
+        posted.recorded = True
         return posted
     except ActionRefused as exc:
         add_refusal(form, exc)

@@ -39,6 +39,8 @@ from whistle.desk.views.common import (
     BadPost,
     case_target,
     find_case,
+    keep_refusal,
+    kept_refusal,
     posted_operation,
     prefetch_case,
     refuse_post,
@@ -79,9 +81,14 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
             posted = perform(request, op, target, choices)
             if not posted.form.errors:
                 return HttpResponseRedirect(safe_next(request, case_url(case)))
+            redirect = keep_refusal(request, posted)
+            if redirect is not None:
+                return redirect
             # The action may have recorded its refusal: show the case as it is now.
             case = prefetch_case(find_case(request.user, reference))
             choices = Choices(visible_cases=visible_cases(request.user))
+    else:
+        posted = kept_refusal(request, lambda op, key: case_target(case, op, key), choices)
     forms = OperationForms(request.user, choices, posted)
     context = case_context(request, viewer, case, forms)
     unplaced_errors(request, posted)

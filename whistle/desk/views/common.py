@@ -4,11 +4,12 @@ target a form posted."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
@@ -18,8 +19,11 @@ from whistle.desk.operations import (
     NOTICE,
     OPERATIONS,
     SUMMONS,
+    Choices,
     Operation,
+    Posted,
 )
+from whistle.web.forms import add_refusal, refusals
 
 CASE_RELATED = (
     "category__major",
@@ -127,3 +131,53 @@ def safe_next(request: HttpRequest, default: str) -> str:
     ):
         return url
     return default
+
+
+# Where a refusal waits in the session for the page that shows it (`keep_refusal`).
+KEPT_REFUSAL = "desk.refusal"
+
+
+def keep_refusal(request: HttpRequest, posted: Posted) -> HttpResponseRedirect | None:
+    """A refusal the action recorded, of an operation that answers it with a redirect
+    (`Operation.redirect_refusal`: a check-in refused): its words kept in the session for
+    the page's next showing, and the redirect to the page at the form. Reloading that page
+    shows the page again, not the form sent again. None for anything else."""
+    if not (posted.recorded and posted.op.redirect_refusal):
+        return None
+    request.session[KEPT_REFUSAL] = {
+        "path": request.path,
+        "op": posted.op.name,
+        "key": posted.key,
+        "refusals": refusals(posted.form),
+    }
+    return HttpResponseRedirect(f"{request.get_full_path()}#op-{posted.op.name}-{posted.key}")
+
+
+def kept_refusal(
+    request: HttpRequest, target_of: Callable[[Operation, str], Any], choices: Choices
+) -> Posted | None:
+    """The refusal kept for this page (`keep_refusal`), taken out of the session so that it
+    shows once: on its form, as the answer to the form showed it; at the top of the page
+    when the form is no longer offered (`unplaced_errors`)."""
+    kept = request.session.get(KEPT_REFUSAL)
+    if not isinstance(kept, dict) or kept.get("path") != request.path:
+        return None
+    del request.session[KEPT_REFUSAL]
+    op = OPERATIONS.get(str(kept.get("op")))
+    words = [str(line) for line in kept.get("refusals") or []]
+    key = str(kept.get("key"))
+    if op is None:
+        return None
+    try:
+        target = target_of(op, key)
+    except BadPost:
+        for line in words:
+            messages.error(request, line)
+        return None
+    # Unbound: the page offers the form empty, the refusal its only error (an unbound form
+    # cleans nothing, so it has no cleaned data for `add_error` to look through).
+    form = op.form_class(prefix=f"{op.name}-{key}", target=target, choices=choices)
+    form.cleaned_data = {}
+    for line in words:
+        add_refusal(form, line)
+    return Posted(op, key, form, recorded=True)

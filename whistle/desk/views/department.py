@@ -39,7 +39,13 @@ from whistle.desk.operations import (
     unplaced_errors,
 )
 from whistle.desk.viewer import Viewer
-from whistle.desk.views.common import BadPost, posted_operation, refuse_post
+from whistle.desk.views.common import (
+    BadPost,
+    keep_refusal,
+    kept_refusal,
+    posted_operation,
+    refuse_post,
+)
 from whistle.duty.schedule import OnDuty, Shift
 
 
@@ -157,6 +163,11 @@ def home(request: HttpRequest) -> HttpResponse:
             posted = perform(request, op, target, Choices())
             if not posted.form.errors:
                 return HttpResponseRedirect(reverse("department:home"))
+            redirect = keep_refusal(request, posted)
+            if redirect is not None:
+                return redirect
+    else:
+        posted = kept_refusal(request, lambda op, key: _target(viewer, op.target, key), Choices())
     context = _incoming(request, departments, posted, history=True)
     desk = context["desk"]
     forms = context["forms"]
