@@ -841,13 +841,17 @@ def test_checking_out_before_the_township_lets_go_is_refused_with_the_reason(cli
     city = whistle_city
     case, summons = officer_on_site(city)
     client.force_login(city.urban_officer)
-    html = html_of(post_op(client, case_url(case), "check_out", summons, lon="", lat=""))
+    response = post_op(client, case_url(case), "check_out", summons, lon="", lat="")
+    # Answered with a redirect: a reload of the page after it sends nothing again.
+    assert response.status_code == 302
+    assert response["Location"] == f"{case_url(case)}#op-check_out-{summons.uuid.hex}"
+    html = html_of(client.get(case_url(case)))
     # A refusal by the rules, stating its reason: there is nothing to correct.
-    refusal = html[html.index('class="form-refusal"') :]
-    refusal = refusal[: refusal.index("</div>")]
+    refusal = refusal_of(html)
     assert "事不完、人不撤" in refusal
     assert "这次尝试已记入案件记录" in refusal
     assert "请更正以下内容" not in html and 'class="form-errors"' not in html
+    assert refusal_of(html_of(client.get(case_url(case)))) == ""
     assert Event.objects.filter(case=case, kind=EventKind.CHECK_OUT_REFUSED).count() == 1
     assert Summons.objects.get(pk=summons.pk).status == S.ON_SITE
     actions.report_result(city.urban_officer, summons, result="已处理")
@@ -918,10 +922,10 @@ def test_an_early_check_out_is_refused_in_english_with_the_rule_glossed(client, 
         case_url(case),
         op_data("check_out", summons, lon="", lat=""),
         HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
     )
     html = html_of(response)
-    refusal = html[html.index('class="form-refusal"') :]
-    refusal = refusal[: refusal.index("</div>")]
+    refusal = refusal_of(html)
     assert (
         f"has not released {city.urban.name}. Stay until the matter is done (事不完、人不撤)."
         in refusal

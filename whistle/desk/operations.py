@@ -507,6 +507,7 @@ OPERATIONS: dict[str, Operation] = {
             template="desk/ops/check_out.html",
             # Until the township lets the department go, leaving is the exception: the
             # attempt is refused and kept on the record, on purpose (docs/cases.md §4).
+            redirect_refusal=True,
             folded_when=lambda s: not may_leave(s),
             folded_label=_("Record an early check-out (it will be refused)"),
             folded_help=_(
