@@ -5,17 +5,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from whistle.cases.actions.calendar_moves import (
+    calendar_moves,
+    describe_changes,
+    move_deadlines_to_calendar,
+    move_label,
+    moves_count_text,
+    read_changes,
+)
 from whistle.cases.callers import sees_caller, shown_event_data
 from whistle.cases.models import Attachment, Case, Event, Summons, SupervisionNotice, Whistle
 from whistle.cases.scoping import visible_cases
 from whistle.cases.trail import EventKind
-from whistle.organisation.admin_scope import ScopedListFilters
+from whistle.organisation.admin_scope import ScopedListFilters, district_codes
+from whistle.organisation.models import Jurisdiction
 from whistle.organisation.personal_data import mask_name, mask_phone
+from whistle.organisation.scoping import sees_everything
 
 _KIND_LABELS = dict(EventKind.choices)
 
@@ -200,6 +214,65 @@ class CaseAdmin(WithinScope, ReadOnly, admin.ModelAdmin):
         (_("Trail"), {"fields": ["trail_length", "trail_head"]}),
     ]
 
+    def get_urls(self) -> list[URLPattern]:
+        moves = self.admin_site.admin_view(self.calendar_moves_view)
+        return [
+            path("calendar-moves/", moves, name="cases_case_calendar_moves"),
+            *super().get_urls(),
+        ]
+
+    def calendar_moves_view(self, request: HttpRequest) -> HttpResponse:
+        """The open deadlines in working time that the calendar as it now stands moves, of
+        the districts the person administers (a superuser: every district, or the one
+        asked for), and the button that moves them (docs/calendar.md)."""
+        districts = moving_districts(request)
+        code = request.GET.get("district", "")
+        if code:
+            pool = districts if districts is not None else Jurisdiction.objects.filter(code=code)
+            districts = [d for d in pool if d.code == code]
+            if not districts:
+                raise Http404
+        token = request.POST.get("changes", request.GET.get("changes", ""))
+        changes = read_changes(token)
+        if request.method == "POST":
+            summary = move_deadlines_to_calendar(
+                districts, changes=changes, trigger="admin", by=request.user.get_username()
+            )
+            messages.success(request, summary.describe())
+            query = {k: v for k, v in (("district", code), ("changes", token)) if v}
+            return HttpResponseRedirect(request.path + ("?" + urlencode(query) if query else ""))
+        moves = calendar_moves(districts)
+        rows = [
+            {
+                "reference": m.reference,
+                "deadline": move_label(m),
+                "now": m.now,
+                "would_be": m.would_be,
+                "note": (
+                    _("stays: the new moment has already passed")
+                    if m.kept
+                    else _("later")
+                    if m.later
+                    else _("earlier")
+                ),
+            }
+            for m in moves
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Open deadlines the calendar moves"),
+            "rows": rows,
+            "summary": moves_count_text(moves),
+            "change": describe_changes(changes),
+            "token": token,
+            "movable": any(not m.kept for m in moves),
+            "districts": _(", ").join(d.display_name for d in districts)
+            if districts is not None
+            else _("every district"),
+        }
+        return TemplateResponse(request, "admin/cases/calendar_moves.html", context)
+
     def get_search_fields(self, request: HttpRequest) -> Any:
         # Searching by a name would tell who reported what to someone who may not see it.
         if request.user.is_superuser:
@@ -284,3 +357,15 @@ class EventAdmin(WithinScope, ReadOnly, WhatHappened, MaskedTrail, admin.ModelAd
         if obj is not None and sees_reporter(request, obj.case):
             return fields
         return _masked(fields, {"data": "masked_data"})
+
+
+def moving_districts(request: HttpRequest) -> list[Jurisdiction] | None:
+    """The districts whose deadlines this person may move when the calendar changes: those
+    they administer; None (every district) for whoever sees every district."""
+    person = request.user
+    if sees_everything(person):
+        return None
+    codes = district_codes(person, administered=True)
+    if not codes:
+        raise PermissionDenied
+    return list(Jurisdiction.objects.filter(code__in=sorted(codes)).order_by("code"))

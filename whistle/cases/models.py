@@ -237,6 +237,10 @@ class Case(models.Model):
     assumed_calendar = models.JSONField(
         _("deadlines on an assumed calendar"), default=dict, blank=True
     )
+    # What each deadline in working time was computed from, to compute it again when the
+    # district's calendar changes: {"resolve_due_at": {"start": ISO, "amount": 5, "unit":
+    # "working_days", "shift_seconds": 0}} (docs/calendar.md).
+    deadline_basis = models.JSONField(_("deadlines in working time"), default=dict, blank=True)
     reported_at = models.DateTimeField(_("reported at"))
     filed_at = models.DateTimeField(pgettext_lazy("case", "filed at"), null=True, blank=True)
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
@@ -471,6 +475,8 @@ class Summons(models.Model):
     assumed_calendar = models.JSONField(
         _("deadlines on an assumed calendar"), default=dict, blank=True
     )
+    # As Case.deadline_basis, for the summons' deadlines.
+    deadline_basis = models.JSONField(_("deadlines in working time"), default=dict, blank=True)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -35,6 +35,7 @@ from whistle.desk.forms import category_label
 from whistle.organisation.durations import format_duration
 from whistle.organisation.models import Department, Role
 from whistle.organisation.names import in_reader_language, reads_english
+from whistle.policies.calendar import describe_calendar_change
 from whistle.policies.models import (
     BacklogResumeRule,
     Category,
@@ -648,6 +649,11 @@ def _lines(event: Event, trail: _Trail) -> list[Line]:
     _deadline_lines(data, departments, add)
     handled.update({"rule", "paused_minutes", "notices", "assumed_calendar", "trigger", "by"})
     handled.add("years")
+    moved_by = data.get("calendar_change")
+    if isinstance(moved_by, list) and moved_by:
+        changes = [c for c in moved_by if isinstance(c, dict)]
+        add(_("Calendar change"), describe_calendar_change(changes), as_recorded=True)
+    handled.add("calendar_change")
     # Every deadline the event leaves, for verify-trail's replay: the page shows the
     # deadlines themselves beside the case and each summons.
     handled.add("due_times")

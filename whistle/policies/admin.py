@@ -18,9 +18,11 @@ from whistle.organisation.models import Jurisdiction
 from whistle.policies.calendar import (
     PACKAGE_FIRST_YEAR,
     PACKAGE_LAST_YEAR,
+    calendar_change,
     horizon_warnings,
     join_sentences,
     lacks_rest_days,
+    pointless_workday,
 )
 from whistle.policies.chains import check_chain, routine_acknowledgement, shortest_time
 from whistle.policies.models import (
@@ -312,6 +314,19 @@ def _scope(row: CalendarRow) -> tuple[Jurisdiction | None, int]:
     return row.district, year
 
 
+# A calendar row's district and year, and for a calendar day what became of it.
+_Entry = tuple[tuple[Jurisdiction | None, int], dict[str, Any] | None]
+
+
+def _where(row: CalendarRow) -> tuple[int | None, Any]:
+    return row.district_id, row.date if isinstance(row, CalendarDay) else row.year
+
+
+def _entry(row: CalendarRow, change: str) -> _Entry:
+    day = calendar_change(row, change) if isinstance(row, CalendarDay) else None
+    return _scope(row), day
+
+
 class CalendarEnteredMixin:
     """After a calendar year or day is saved or deleted here, the deadlines computed on an
     assumed calendar of that year are computed again (whistle.policies.signals), in the same
@@ -339,34 +354,39 @@ class CalendarEnteredMixin:
         return response
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        scopes = {_scope(obj)}
+        before = None
         if change:
             before = type(obj).objects.filter(pk=obj.pk).select_related("district").first()
-            if before is not None:
-                scopes.add(_scope(before))
         super().save_model(request, obj, form, change)  # type: ignore[misc]
-        self._announce(request, scopes)
+        entries = [_entry(obj, "changed" if before is not None else "added")]
+        if before is not None and _where(before) != _where(obj):
+            entries = [_entry(before, "removed"), _entry(obj, "added")]
+        self._announce(request, entries)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        scopes = {_scope(obj)}
+        entries = [_entry(obj, "removed")]
         super().delete_model(request, obj)  # type: ignore[misc]
-        self._announce(request, scopes)
+        self._announce(request, entries)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        scopes = {_scope(row) for row in queryset.select_related("district")}
+        entries = [_entry(row, "removed") for row in queryset.select_related("district")]
         super().delete_queryset(request, queryset)  # type: ignore[misc]
-        self._announce(request, scopes)
+        self._announce(request, entries)
 
-    def _announce(self, request: HttpRequest, scopes: set[tuple[Jurisdiction | None, int]]) -> None:
-        by_district: dict[Jurisdiction | None, set[int]] = {}
-        for district, year in scopes:
-            by_district.setdefault(district, set()).add(year)
-        for district, years in by_district.items():
+    def _announce(self, request: HttpRequest, entries: list[_Entry]) -> None:
+        by_district: dict[Jurisdiction | None, tuple[set[int], list[dict[str, Any]]]] = {}
+        for (district, year), day in entries:
+            years, changes = by_district.setdefault(district, (set(), []))
+            years.add(year)
+            if day is not None:
+                changes.append(day)
+        for district, (years, changes) in by_district.items():
             reports = announce_calendar_entered(
                 years=years,
                 district=district,
                 trigger="admin",
                 by=request.user.get_username(),
+                changes=changes,
             )
             request.__dict__.setdefault(self.REPORTS, []).extend(reports)
 
@@ -430,10 +450,40 @@ class CalendarYearAdmin(
         return days.filter(district_id=obj.district_id).count()
 
 
+class CalendarDayForm(forms.ModelForm):
+    """A working day entered on a weekday that is a working day anyway changes nothing: a
+    moved workday (调休) is a Saturday or Sunday, or a day that is otherwise a rest day (a
+    district working on a city-wide holiday)."""
+
+    class Meta:
+        model = CalendarDay
+        fields = ["district", "date", "is_workday", "name"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        day = cleaned.get("date")
+        if not cleaned.get("is_workday") or day is None or not within_calendar_years(day.year):
+            return cleaned
+        district = cleaned.get("district")
+        if pointless_workday(day, district):
+            raise ValidationError(
+                {
+                    "is_workday": _(
+                        "%(date)s is a %(weekday)s and a working day already: a working day "
+                        "entered on it changes nothing. A moved workday is a Saturday or "
+                        "Sunday, or a day that is otherwise a rest day."
+                    )
+                    % {"date": day.isoformat(), "weekday": WEEKDAYS[day.weekday()]}
+                }
+            )
+        return cleaned
+
+
 @admin.register(CalendarDay)
 class CalendarDayAdmin(
     DistrictScoped, CalendarEnteredMixin, CalendarWarningsMixin, admin.ModelAdmin
 ):
+    form = CalendarDayForm
     shared_rows = True
     list_display = ["date", "weekday", "is_workday", "name", "district"]
     list_filter = ["is_workday", "district"]

@@ -472,6 +472,19 @@ class WorkingCalendar:
     def is_working_day(self, day: date) -> bool:
         return self.day(day).is_workday
 
+    def works_beneath(self, day: date, *, of_district: bool) -> bool:
+        """Whether `day` is a working day by the rules beneath an entered day of the district
+        (`of_district`) or of the whole city: what a new entered day would override. A
+        year nobody has entered follows the ordinary week here, without a warning."""
+        if of_district:
+            entered = self._city_days.get(day)
+            if entered is not None:
+                return entered.is_workday
+        official = _official_day(day)
+        if official is not None:
+            return official[0]
+        return _ordinary_week(day)[0]
+
     def days(self, first: date, last: date) -> Iterator[DayStatus]:
         day = first
         while day <= last:
@@ -907,3 +920,38 @@ def known_years_summary() -> dict[str, list[int]]:
         scope = row.district.name if row.district is not None else ""
         summary.setdefault(scope, []).append(row.year)
     return summary
+
+
+# --- Changes to the calendar, as the trail of a moved deadline records them ----------------
+
+CHANGE_WORDS = {"added": _("entered"), "changed": _("changed"), "removed": _("removed")}
+
+
+def calendar_change(day: CalendarDay, change: str) -> dict[str, Any]:
+    """A calendar day entered, changed or removed (`change`), as data for a trail event."""
+    return {
+        "date": day.date.isoformat(),
+        "workday": bool(day.is_workday),
+        "name": day.name,
+        "district": day.district.code if day.district is not None else None,
+        "change": change,
+    }
+
+
+def describe_calendar_change(changes: Sequence[dict[str, Any]]) -> str:
+    """Calendar changes in the active language: "2026-12-10 rest day 冬至 (entered)"."""
+    parts = []
+    for change in changes:
+        state = gettext("working day") if change.get("workday") else gettext("rest day")
+        what = CHANGE_WORDS.get(str(change.get("change")), str(change.get("change", "")))
+        text = " ".join(p for p in (str(change.get("date", "")), state, change.get("name")) if p)
+        parts.append(gettext("%(day)s (%(change)s)") % {"day": text, "change": what})
+    return gettext("; ").join(parts)
+
+
+def pointless_workday(day: date, district: Jurisdiction | None) -> bool:
+    """An entered working day on `day` for `district` (None: the whole city) would change
+    nothing: the day is a working day already (a weekday that is no holiday)."""
+    if day.weekday() >= 5:
+        return False
+    return calendar_for(district).works_beneath(day, of_district=district is not None)

@@ -10,6 +10,7 @@ recomputing the open deadlines that were computed on an assumed calendar (docs/c
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.dispatch import Signal
 
@@ -18,9 +19,15 @@ from whistle.policies.calendar import clear_cache
 from whistle.policies.models import CalendarYear
 
 # Sent with `years` (sorted list of int, or None for every year), `district` (a district, or
-# None for every district), `trigger` ("admin", "import" or "command") and `by` (who entered
-# it, or ""). A receiver returns one line for the person who entered the calendar, or None.
+# None for every district), `trigger` ("admin", "import" or "command"), `by` (who entered
+# it, or "") and `changes` (the calendar days entered, changed or removed, as
+# `whistle.policies.calendar.calendar_change` gives them; empty when not known). A receiver
+# returns one line for the person who entered the calendar, or None.
 calendar_entered = Signal()
+# Sent with `districts` (a list of districts, or None for every district), `move` (False:
+# only list them) and `by`. A receiver returns the lines to print for the open deadlines in
+# working time that the calendar as it now stands moves (`whistle calendar deadlines`).
+calendar_moves_asked = Signal()
 
 
 def announce_calendar_entered(
@@ -29,6 +36,7 @@ def announce_calendar_entered(
     district: Jurisdiction | None,
     trigger: str,
     by: str = "",
+    changes: list[dict[str, Any]] | None = None,
 ) -> list[str]:
     """Tell every receiver that the schedule of `years` (None: any year) changed; return
     their reports.
@@ -42,6 +50,23 @@ def announce_calendar_entered(
     # Rows written in bulk (the importer) send no signal that would clear the cache.
     clear_cache()
     responses = calendar_entered.send(
-        sender=CalendarYear, years=wanted, district=district, trigger=trigger, by=by
+        sender=CalendarYear,
+        years=wanted,
+        district=district,
+        trigger=trigger,
+        by=by,
+        changes=changes or [],
     )
     return [str(report) for _receiver, report in responses if report]
+
+
+def ask_calendar_moves(
+    *, districts: list[Jurisdiction] | None, move: bool, by: str = ""
+) -> list[str]:
+    """List (or, with `move`, move) the open deadlines in working time that the calendar as
+    it now stands would move; the lines to print."""
+    clear_cache()
+    responses = calendar_moves_asked.send(
+        sender=CalendarYear, districts=districts, move=move, by=by
+    )
+    return [str(line) for _receiver, lines in responses for line in lines or []]

@@ -45,6 +45,7 @@ from whistle.policies.calendar import (
     CalendarError,
     ComputedDeadline,
     compute_deadline,
+    is_working_unit,
     to_local,
 )
 
@@ -276,28 +277,47 @@ def set_deadline(
     `assumed_calendar` whether it was computed on an assumed calendar, with what it takes to
     compute it again once the year is entered (docs/calendar.md)."""
     setattr(row, field, computed.at + shift)
+    basis = {
+        "start": iso(computed.start),
+        "amount": computed.amount,
+        "unit": computed.unit,
+        "shift_seconds": shift.total_seconds(),
+    }
     marks = dict(row.assumed_calendar or {})
     if computed.assumed_years:
-        marks[field] = {
-            "years": list(computed.assumed_years),
-            "start": iso(computed.start),
-            "amount": computed.amount,
-            "unit": computed.unit,
-            "shift_seconds": shift.total_seconds(),
-        }
+        marks[field] = {"years": list(computed.assumed_years), **basis}
     else:
         marks.pop(field, None)
     row.assumed_calendar = marks
+    # A deadline in working time depends on the calendar: keep what it was computed from,
+    # so that it can be computed again when a holiday is entered or removed.
+    bases = dict(row.deadline_basis or {})
+    if is_working_unit(computed.unit):
+        bases[field] = basis
+    else:
+        bases.pop(field, None)
+    row.deadline_basis = bases
+
+
+def compute_again(
+    basis: dict[str, Any], district: Jurisdiction | None
+) -> tuple[ComputedDeadline, timedelta]:
+    """A deadline computed again, on the calendar as it now stands, from what `set_deadline`
+    kept of it (its basis or its assumed-calendar mark), with the shift to store it with."""
+    start = datetime.fromisoformat(basis["start"])
+    computed = compute_deadline(start, int(basis["amount"]), basis["unit"], district)
+    return computed, timedelta(seconds=float(basis.get("shift_seconds", 0)))
 
 
 def shift_deadline(row: Case | Summons, field: str, shift: timedelta) -> None:
     """Move a stored deadline by `shift`; an assumed one keeps its mark, moved along."""
     setattr(row, field, getattr(row, field) + shift)
-    marks = row.assumed_calendar or {}
-    if field in marks:
-        mark = dict(marks[field])
-        mark["shift_seconds"] = mark.get("shift_seconds", 0) + shift.total_seconds()
-        row.assumed_calendar = {**marks, field: mark}
+    for attribute in ("assumed_calendar", "deadline_basis"):
+        marks = getattr(row, attribute) or {}
+        if field in marks:
+            mark = dict(marks[field])
+            mark["shift_seconds"] = mark.get("shift_seconds", 0) + shift.total_seconds()
+            setattr(row, attribute, {**marks, field: mark})
 
 
 def assumed_calendar_data(row: Case | Summons, *fields: str) -> dict[str, Any]:

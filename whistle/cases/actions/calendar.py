@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from whistle.cases.actions._common import (
     assumed_calendar_data,
     atomic,
+    compute_again,
     department_people,
     due_times,
     iso,
@@ -38,7 +39,7 @@ from whistle.cases.models import Case, Summons
 from whistle.cases.trail import EventKind, lock_case
 from whistle.notifications.texts import TextList
 from whistle.organisation.models import Jurisdiction, Person, Role
-from whistle.policies.calendar import CalendarError, compute_deadline, join_sentences
+from whistle.policies.calendar import CalendarError, join_sentences
 
 logger = logging.getLogger("whistle.calendar")
 
@@ -80,12 +81,12 @@ class RecomputeSummary:
         return join_sentences(*sentences)
 
 
-def _open_case_deadline(case: Case) -> bool:
+def open_case_deadline(case: Case) -> bool:
     # The case's resolve deadline is judged when the case closes.
     return case.status in Case.OPEN_STATUSES and case.resolve_due_at is not None
 
 
-def _open_summons_deadlines(summons: Summons) -> set[str]:
+def open_summons_deadlines(summons: Summons) -> set[str]:
     """The deadline fields the department still owes and that are not recorded overdue; a
     deadline already recorded overdue stays as it was judged."""
     if summons.status not in Summons.OPEN_STATUSES:
@@ -123,9 +124,7 @@ def _recompute(
         mark = marks.get(name)
         if mark is None or not _concerns(mark, years):
             continue
-        start = datetime.fromisoformat(mark["start"])
-        computed = compute_deadline(start, int(mark["amount"]), mark["unit"], district)
-        shift = timedelta(seconds=float(mark.get("shift_seconds", 0)))
+        computed, shift = compute_again(mark, district)
         old = getattr(row, name)
         if computed.at + shift == old and list(computed.assumed_years) == mark["years"]:
             continue
@@ -149,10 +148,10 @@ def _recompute_case(
         data: dict[str, Any] = {"trigger": trigger, "by": by}
         results: list[_Recomputed] = []
         concerned: list[Person] = []
-        if _open_case_deadline(case):
+        if open_case_deadline(case):
             own = _recompute(case, ["resolve_due_at"], years, district)
             if own.values:
-                case.save(update_fields=["resolve_due_at", "assumed_calendar"])
+                case.save(update_fields=["resolve_due_at", "assumed_calendar", "deadline_basis"])
                 data["changes"] = own.values
                 data.update(assumed_calendar_data(case, "resolve_due_at"))
                 results.append(own)
@@ -169,11 +168,12 @@ def _recompute_case(
         )
         for summons in summonses:
             summons.case = case
-            result = _recompute(summons, _open_summons_deadlines(summons), years, district)
+            result = _recompute(summons, open_summons_deadlines(summons), years, district)
             if not result.values:
                 continue
             set_next_check(summons, now)
-            summons.save(update_fields=[*result.values, "assumed_calendar", "next_check_at"])
+            written = [*result.values, "assumed_calendar", "deadline_basis", "next_check_at"]
+            summons.save(update_fields=written)
             rounds.append(
                 {
                     "summons": str(summons.uuid),

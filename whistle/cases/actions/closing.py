@@ -259,6 +259,7 @@ def _reopen(case: Case, summons: Summons, now: datetime) -> dict[str, Any]:
             "left_at",
             "next_check_at",
             "assumed_calendar",
+            "deadline_basis",
         ]
     )
     return {
@@ -438,6 +439,7 @@ def _restart_summons(
             *moved,
             *cleared,
             "assumed_calendar",
+            "deadline_basis",
             "next_check_at",
             "swept_through_at",
         ]
@@ -512,6 +514,7 @@ def resume_from_backlog(
                 "backlog_review_reminder_at",
                 "resolve_due_at",
                 "assumed_calendar",
+                "deadline_basis",
             ]
         )
         summonses = list(

@@ -538,6 +538,7 @@ def file_case(
                 "filed_at",
                 "resolve_due_at",
                 "assumed_calendar",
+                "deadline_basis",
             ]
         )
         after_office = office.name if office else None

@@ -6,6 +6,8 @@ whistle calendar status                             known years and warnings
 whistle calendar explain "2026-09-30 15:30" 4 working_hours [--district 110101]
 whistle calendar recompute [--year 2027] [--district 110101]
                                                     deadlines computed on an assumed calendar
+whistle calendar deadlines [--district 110101] [--move]
+                                                    open deadlines a changed calendar moves
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from whistle.policies.calendar import (
     package_knows,
 )
 from whistle.policies.models import DurationUnit
-from whistle.policies.signals import announce_calendar_entered
+from whistle.policies.signals import announce_calendar_entered, ask_calendar_moves
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _YEAR = re.compile(r"^(\d{4})$")
@@ -83,6 +85,16 @@ class Command(BaseCommand):
         recompute.add_argument("--district", metavar="CODE", help="6-digit district code")
         self._add_language(recompute)
 
+        deadlines = actions.add_parser(
+            "deadlines",
+            help="list the open deadlines in working time that the calendar now moves",
+        )
+        deadlines.add_argument("--district", metavar="CODE", help="6-digit district code")
+        deadlines.add_argument(
+            "--move", action="store_true", help="move them (default: only list them)"
+        )
+        self._add_language(deadlines)
+
     @staticmethod
     def _add_language(parser: Any) -> None:
         parser.add_argument(
@@ -99,6 +111,14 @@ class Command(BaseCommand):
                     self.show(options["period"], self.district(options.get("district")))
                 elif options["action"] == "status":
                     self.status()
+                elif options["action"] == "deadlines":
+                    district = self.district(options.get("district"))
+                    lines = ask_calendar_moves(
+                        districts=[district] if district is not None else None,
+                        move=options["move"],
+                    )
+                    for line in lines:
+                        self.stdout.write(line)
                 elif options["action"] == "recompute":
                     self.recompute(options.get("years"), self.district(options.get("district")))
                 else:
