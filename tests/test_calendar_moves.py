@@ -18,6 +18,8 @@ from urllib.parse import urlparse
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.utils import timezone, translation
 
@@ -31,7 +33,7 @@ from tests.test_trail_deadlines import assert_replay_holds_every_deadline
 from whistle.cases import actions
 from whistle.cases.actions.calendar_moves import calendar_moves, move_deadlines_to_calendar
 from whistle.cases.deadlines import sweep
-from whistle.cases.models import Event
+from whistle.cases.models import Case, Event, Summons
 from whistle.cases.trail import EventKind
 from whistle.organisation.models import Jurisdiction, Person, Role
 from whistle.policies.calendar import calendar_change
@@ -399,3 +401,36 @@ def test_a_working_day_on_a_weekend_or_on_a_holiday_is_accepted(
         )
     assert response.status_code == 302
     assert CalendarDay.objects.filter(date=day, is_workday=True).exists()
+
+
+# Deadlines set before they kept their basis ---------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("latest_schema_after")
+def test_the_migration_gives_open_deadlines_set_before_it_the_basis_that_reproduces_them(
+    whistle_city,
+):
+    city = whistle_city
+    city.street_vending.resolve_within = 5
+    city.street_vending.resolve_unit = DurationUnit.WORKING_DAYS
+    city.street_vending.save()
+    with time_machine.travel(FILED, tick=False):
+        case, _whistle, summonses = whistled_case(city)
+        urban = summonses[city.urban.pk]
+        # A department whose limit was changed since: its deadline cannot be told for certain.
+        Summons.objects.filter(pk=urban.pk).update(resolve_due_at=DUE + timedelta(hours=1))
+    expected = {
+        "case": Case.objects.get(pk=case.pk).deadline_basis,
+        "police": Summons.objects.get(pk=summonses[city.police.pk].pk).deadline_basis,
+    }
+    assert expected["case"] and expected["police"]
+    Case.objects.update(deadline_basis={})
+    Summons.objects.update(deadline_basis={})
+    executor = MigrationExecutor(connection)
+    executor.migrate([("cases", "0030_deadline_basis")])
+    executor.loader.build_graph()
+    executor.migrate([("cases", "0031_deadline_basis_of_open_deadlines")])
+    assert Case.objects.get(pk=case.pk).deadline_basis == expected["case"]
+    assert Summons.objects.get(pk=summonses[city.police.pk].pk).deadline_basis == expected["police"]
+    assert Summons.objects.get(pk=urban.pk).deadline_basis == {}
