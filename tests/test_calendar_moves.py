@@ -358,6 +358,21 @@ def test_the_command_lists_and_then_moves_the_deadlines(whistle_city, whistled, 
     assert moved_events(case)[0].data["trigger"] == "command"
 
 
+def test_an_import_of_a_holiday_ends_its_report_with_the_count_and_the_command(
+    whistle_city, whistled, clock, tmp_path
+):
+    case = whistled[0]
+    path = tmp_path / "holidays.csv"
+    path.write_text("日期,类型,名称,所属区\n2026-12-10,休,区庆,110101\n", encoding="utf-8")
+    out = StringIO()
+    call_command("import", "calendar", str(path), "--language", "en", stdout=out)
+    report = out.getvalue()
+    assert "3 open deadlines in working time would move" in report
+    assert "whistle calendar deadlines" in report
+    case.refresh_from_db()
+    assert case.resolve_due_at == DUE
+
+
 # A moved workday on a weekday ------------------------------------------------------------
 
 
