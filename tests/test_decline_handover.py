@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.messages import get_messages
 from django.utils import translation
 
 from tests.fixtures_cases import (
@@ -370,16 +371,27 @@ def test_the_decline_form_says_in_the_readers_language_why_a_department_cannot_b
 
 
 @pytest.mark.parametrize(
-    ("language", "button", "named"),
+    ("language", "button", "named", "said"),
     [
-        ("zh-hans", "同意退回并召集天坛消防救援站", "所指应负责部门"),
-        ("en", "Uphold and summon 天坛消防救援站", "Department named as responsible"),
+        (
+            "zh-hans",
+            "同意退回并召集天坛消防救援站",
+            "所指应负责部门",
+            "已召集天坛消防救援站处置案件",
+        ),
+        (
+            "en",
+            "Uphold and summon Tiantan Fire Station",
+            "Department named as responsible",
+            "Tiantan Fire Station is summoned to case",
+        ),
     ],
 )
 def test_the_desk_rules_uphold_and_summon_in_one_step(
-    client, whistle_city, language, button, named
+    client, whistle_city, language, button, named, said
 ):
     city = whistle_city
+    Department.objects.filter(pk=city.fire.pk).update(name_en="Tiantan Fire Station")
     case, whistle, police = declined_naming(city, city.fire)
     client.force_login(city.dispatcher)
     html = html_of(client.get(case_url(case), HTTP_ACCEPT_LANGUAGE=language))
@@ -387,10 +399,15 @@ def test_the_desk_rules_uphold_and_summon_in_one_step(
     # The dispatcher's queue of declines offers it too.
     queue = html_of(client.get("/dispatch/", HTTP_ACCEPT_LANGUAGE=language))
     assert button in queue
-    response = post_op(
-        client, case_url(case), "rule", police, decision="uphold_summon", note="请消防到场"
+    response = client.post(
+        case_url(case),
+        op_data("rule", police, decision="uphold_summon", note="请消防到场"),
+        HTTP_ACCEPT_LANGUAGE=language,
     )
     assert response.status_code == 302
+    # Told of both: the ruling, and the department summoned with it.
+    told = [str(m) for m in get_messages(response.wsgi_request)]
+    assert len(told) == 2 and f"{said} {case.reference}" in told[1], told
     police.refresh_from_db()
     assert (police.status, police.ruling) == (S.RELEASED, "upheld")
     fire = Summons.objects.get(case=case, department=city.fire)

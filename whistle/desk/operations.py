@@ -137,6 +137,17 @@ def _flagged_check_in(summons: Summons) -> str | None:
     ) % {"reasons": proof.flag_reasons(summons)}
 
 
+def _summoned_named(summons: Summons, arguments: dict[str, Any]) -> str | None:
+    """After an upheld decline whose ruling summoned the department it named."""
+    named = summons.named_department
+    if not arguments.get("summon_named") or named is None:
+        return None
+    return gettext("%(department)s is summoned to case %(case)s.") % {
+        "department": named.display_name,
+        "case": summons.case.reference,
+    }
+
+
 def _summon_more(person: Any, case: Case, **kwargs: Any) -> Any:
     sounding = actions.sounding_whistle(case)
     if sounding is None:
@@ -170,6 +181,9 @@ class Operation:
     explain: bool = False
     # A warning to show beside the success message, from what the action returned.
     warn: Callable[[Any], str | Promise | None] | None = None
+    # More to say after the success message, from what the action returned and the
+    # arguments it was given (the department a ruling summoned as well).
+    also: Callable[[Any, dict[str, Any]], str | None] | None = None
     # A refusal the action records (a check-in refused) is answered with a redirect to the
     # page, which shows it once (`whistle.desk.views.common.keep_refusal`): reloading the
     # page does not send the same attempt again.
@@ -419,6 +433,7 @@ OPERATIONS: dict[str, Operation] = {
             actions.rule_on_decline,
             _("Ruling on %(department)s recorded."),
             template="desk/ops/rule.html",
+            also=_summoned_named,
         ),
         Operation(
             "release",
@@ -690,8 +705,9 @@ def perform(request: HttpRequest, op: Operation, target: Any, choices: Choices) 
     posted = Posted(op, key, form)
     if not form.is_valid():
         return posted
+    arguments = form.arguments()
     try:
-        result = op.perform(request.user, target, **form.arguments())
+        result = op.perform(request.user, target, **arguments)
     except InvalidInput as exc:
         form.add_error(field_for_error(form, exc.field), str(exc))
         return posted
@@ -707,8 +723,15 @@ def perform(request: HttpRequest, op: Operation, target: Any, choices: Choices) 
     department = getattr(target, "department", None)
     messages.success(
         request,
-        str(op.done) % {"case": case.reference, "department": department or ""},
+        str(op.done)
+        % {
+            "case": case.reference,
+            "department": getattr(department, "display_name", department) or "",
+        },
     )
+    more = op.also(result, arguments) if op.also is not None else None
+    if more:
+        messages.success(request, more)
     warning = op.warn(result) if op.warn is not None else None
     if warning:
         messages.warning(request, str(warning))
