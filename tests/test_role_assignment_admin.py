@@ -371,14 +371,22 @@ def test_only_a_lane_chief_takes_over_and_nothing_is_written_otherwise(
 
 
 @pytest.mark.parametrize(
-    ("language", "says"),
+    ("language", "says", "link"),
     [
-        ("zh-hans", "lane-chief由街巷长办公室任命为本街巷巷长，须由该办公室在街巷的街巷长页面"),
-        ("en", "lane-chief is lane chief here by an appointment of the chiefs&#x27; office"),
+        (
+            "zh-hans",
+            "lane-chief由街巷长办公室任命为本街巷巷长，只能由该办公室结束任命",
+            "打开本街巷的街巷长页面",
+        ),
+        (
+            "en",
+            "lane-chief is lane chief here by an appointment of the chiefs&#x27; office",
+            "Open the lane&#x27;s chiefs page",
+        ),
     ],
 )
 def test_a_lane_chief_appointed_by_the_chiefs_office_is_not_taken_over_in_the_admin(
-    admin_client, small_city: SmallCity, lane_chief, yuan_lihui, language, says
+    admin_client, small_city: SmallCity, lane_chief, yuan_lihui, language, says, link
 ):
     ChiefAppointment.objects.create(
         person=lane_chief,
@@ -395,7 +403,7 @@ def test_a_lane_chief_appointed_by_the_chiefs_office_is_not_taken_over_in_the_ad
     assert response.status_code == 200
     page = response.content.decode()
     assert says in page
-    assert f"/lanes/{small_city.renmin_lane.pk}/chiefs/" in page
+    assert f'<a href="/lanes/{small_city.renmin_lane.pk}/chiefs/">{link}</a>' in page
     chiefs = RoleAssignment.objects.filter(role=Role.LANE_CHIEF, lane=small_city.renmin_lane)
     assert [row.person for row in chiefs] == [lane_chief]
     assert ChiefAppointment.objects.get().ends_on is None

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -149,18 +150,20 @@ class LaneChiefsFormSet(BaseInlineFormSet):
             earlier = [form for form in chiefs if form is not takers[0] and form.instance.pk]
             appointed = [form for form in earlier if _appointed(form.instance)]
             for form in appointed:
+                said = gettext(
+                    "%(person)s is lane chief here by an appointment of the chiefs' office, "
+                    "which only that office ends: the assessment of chiefs counts the days of "
+                    "the appointment."
+                ) % {"person": form.instance.person.display_name}
                 form.add_error(
                     "person",
                     ValidationError(
-                        _(
-                            "%(person)s is lane chief here by an appointment of the chiefs' "
-                            "office, which it ends on the lane's chiefs page (%(url)s): the "
-                            "assessment of chiefs counts the days of the appointment."
-                        ),
-                        params={
-                            "person": form.instance.person.display_name,
-                            "url": reverse("lanes:appointments", args=[form.instance.lane_id]),
-                        },
+                        format_html(
+                            '{} <a href="{}">{}</a>',
+                            said,
+                            reverse("lanes:appointments", args=[form.instance.lane_id]),
+                            gettext("Open the lane's chiefs page"),
+                        )
                     ),
                 )
             if earlier and not appointed:
