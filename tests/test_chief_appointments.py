@@ -1,8 +1,10 @@
 """Chiefs' offices appoint street and lane chiefs to lanes, from a day to a day, and the
-chiefs' assessment counts each chief only on the lanes they held at the time."""
+chiefs' assessment counts each chief only on the lanes they held at the time. The lane's
+chiefs page lists the chiefs who hold the post without an appointment and records theirs."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -317,3 +319,212 @@ def test_the_appointments_page_is_only_for_the_chiefs_office_over_the_lane(clien
         client.post(reverse("lanes:appoint", args=[small_city.renmin_lane.pk]), {}).status_code
         == 403
     )
+
+
+# The chiefs page and the chiefs who hold the post without an appointment.
+
+NOTE = {
+    "zh-hans": "由系统管理员设置，未经任命",
+    "en": "given in the administration, not by appointment",
+}
+NOBODY = {
+    "zh-hans": "这条街巷目前没有街长或巷长。",
+    "en": "Nobody holds the post of street or lane chief on this lane.",
+}
+WHOLE_PERIOD = {"zh-hans": "按整个考核期计算", "en": "as holding it for the whole period"}
+LANE_CHIEF = {"zh-hans": "巷长", "en": "Lane chief"}
+
+
+@pytest.fixture
+def given(small_city):
+    """A lane chief of 人民市场东巷 whose post was given in the administration."""
+    return make_person("li-given", Role.LANE_CHIEF, lane=small_city.renmin_lane)
+
+
+def words(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def chiefs_page(client, lane, language: str = "zh-hans") -> str:
+    with time_machine.travel(NOW, tick=False):
+        answer = client.get(
+            reverse("lanes:appointments", args=[lane.pk]), HTTP_ACCEPT_LANGUAGE=language
+        )
+    assert answer.status_code == 200
+    return answer.content.decode()
+
+
+def held_rows(html: str) -> list[str]:
+    """Who the page lists as holding the post without an appointment, a line each."""
+    return [words(row) for row in re.findall(r"<li data-held>(.*?)</p>", html, re.S)]
+
+
+def record(client, lane, person, language: str = "zh-hans", starts_on: str = "2026-08-03"):
+    row = RoleAssignment.objects.get(person=person, lane=lane, role=Role.LANE_CHIEF)
+    with time_machine.travel(NOW, tick=False):
+        return client.post(
+            reverse("lanes:record-appointment", args=[lane.pk, row.pk]),
+            {f"record-{row.pk}-starts_on": starts_on},
+            HTTP_ACCEPT_LANGUAGE=language,
+        )
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_chiefs_page_lists_a_chief_given_in_the_administration_beside_the_appointed_one(
+    client, office, small_city, given, appointment, language
+):
+    lane = small_city.renmin_lane
+    make_person("wang-steward", Role.STEWARD, lane=lane)
+    closed = make_person("zhao-left", Role.LANE_CHIEF, lane=lane)
+    closed.is_active = False
+    closed.save(update_fields=["is_active"])
+    client.force_login(office)
+
+    html = chiefs_page(client, lane, language)
+
+    assert held_rows(html) == [f"li-given · {LANE_CHIEF[language]} · {NOTE[language]}"]
+    appointed = words(html[html.index("data-running") : html.index("<li data-held>")])
+    assert "liu-cadre" in appointed and NOTE[language] not in appointed
+    assert WHOLE_PERIOD[language] in words(html)
+    assert NOBODY[language] not in words(html)
+    row = RoleAssignment.objects.get(person=given, lane=lane)
+    form = html[html.index(reverse("lanes:record-appointment", args=[lane.pk, row.pk])) :]
+    # The first day offered is today.
+    assert f'name="record-{row.pk}-starts_on" value="2026-08-16"' in form[: form.index("</form>")]
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_chiefs_page_says_nobody_holds_the_lane_only_when_nobody_does(
+    client, office, small_city, language
+):
+    lane = small_city.renmin_lane
+    client.force_login(office)
+
+    empty = chiefs_page(client, lane, language)
+    make_person("li-given", Role.LANE_CHIEF, lane=lane)
+    held = chiefs_page(client, lane, language)
+
+    assert NOBODY[language] in words(empty) and held_rows(empty) == []
+    assert WHOLE_PERIOD[language] not in words(empty)
+    assert NOBODY[language] not in words(held) and len(held_rows(held)) == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "done", "already"),
+    [
+        ("zh-hans", "已记录对li-given的巷长任命。", "li-given已是人民市场东巷的巷长。"),
+        (
+            "en",
+            "The appointment of li-given as lane chief is recorded.",
+            "li-given is already lane chief of 人民市场东巷.",
+        ),
+    ],
+)
+def test_recording_the_appointment_of_a_chief_given_in_the_administration_keeps_their_role(
+    client, office, small_city, given, language, done, already
+):
+    lane = small_city.renmin_lane
+    RoleAssignment.objects.filter(person=given).update(public_phone="010-6711 2345")
+    client.force_login(office)
+
+    answer = record(client, lane, given, language)
+
+    assert answer.status_code == 302
+    appointment = ChiefAppointment.objects.get(person=given, lane=lane)
+    assert (appointment.role, appointment.starts_on, appointment.ends_on) == (
+        Role.LANE_CHIEF,
+        date(2026, 8, 3),
+        None,
+    )
+    [event] = AppointmentEvent.objects.filter(appointment=appointment)
+    assert (event.kind, event.actor, event.actor_role, event.at) == (
+        "appointed",
+        office,
+        Role.CHIEFS_OFFICE,
+        NOW,
+    )
+    # The same role row, its published number kept: no second one.
+    [role] = RoleAssignment.objects.filter(person=given, lane=lane)
+    assert (role.role, role.public_phone) == (Role.LANE_CHIEF, "010-6711 2345")
+    html = chiefs_page(client, lane, language)
+    assert done in words(html)
+    assert held_rows(html) == [] and "li-given" in words(html)
+    # A second tap records nothing more and says why.
+    again = record(client, lane, given, language)
+    assert again.status_code == 302 and ChiefAppointment.objects.count() == 1
+    assert AppointmentEvent.objects.count() == 1
+    assert already in words(chiefs_page(client, lane, language))
+
+
+def test_the_chiefs_office_of_another_township_cannot_record_an_appointment(
+    client, small_city, given
+):
+    client.force_login(
+        make_person("dongsi-office", Role.CHIEFS_OFFICE, jurisdiction=small_city.dongsi)
+    )
+
+    answer = record(client, small_city.renmin_lane, given)
+
+    assert answer.status_code == 403
+    assert not ChiefAppointment.objects.exists() and not AppointmentEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "refusal"),
+    [
+        ("zh-hans", "任何人都不能任命自己或免去自己的任职。"),
+        ("en", "Nobody appoints themselves or ends their own appointment."),
+    ],
+)
+def test_nobody_records_their_own_appointment(client, office, small_city, language, refusal):
+    lane = small_city.renmin_lane
+    RoleAssignment.objects.create(person=office, role=Role.LANE_CHIEF, lane=lane)
+    client.force_login(office)
+
+    answer = record(client, lane, office, language)
+
+    assert answer.status_code == 409
+    assert refusal in words(answer.content.decode())
+    assert not ChiefAppointment.objects.exists() and not AppointmentEvent.objects.exists()
+    assert RoleAssignment.objects.filter(person=office, lane=lane).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("starts_on", "status", "error"),
+    [("2026-09-01", 409, "今天"), ("", 400, "请填写任职的第一天。"), ("16/08", 400, "2026-08-16")],
+)
+def test_a_bad_first_day_comes_back_on_the_chiefs_row_and_records_nothing(
+    client, office, small_city, given, starts_on, status, error
+):
+    lane = small_city.renmin_lane
+    client.force_login(office)
+
+    answer = record(client, lane, given, starts_on=starts_on)
+
+    assert answer.status_code == status
+    [row] = re.findall(r"<li data-held>.*?</form>", answer.content.decode(), re.S)
+    assert "<details open>" in row and error in words(row)
+    assert not ChiefAppointment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("zh-hans", "人民市场东巷现有 2 名巷长：li-given、liu-cadre。"),
+        ("en", "人民市场东巷 now has 2 lane chiefs: li-given, liu-cadre."),
+    ],
+)
+def test_appointing_a_chief_names_the_one_who_holds_the_post_without_an_appointment(
+    client, office, chief, small_city, given, language, said
+):
+    lane = small_city.renmin_lane
+    client.force_login(office)
+
+    with time_machine.travel(NOW, tick=False):
+        client.post(
+            reverse("lanes:appoint", args=[lane.pk]),
+            {"username": "liu-cadre", "role": "lane_chief", "starts_on": "2026-08-16"},
+            HTTP_ACCEPT_LANGUAGE=language,
+        )
+
+    assert said in words(chiefs_page(client, lane, language))

@@ -1,5 +1,7 @@
 """A lane's public page on a 360 × 740 phone, and its signboard on screen and printed: the QR
-code read from the screen opens the lane's page, each size prints on one sheet of its paper."""
+code read from the screen opens the lane's page, each size prints on one sheet of its paper.
+The lane's chiefs page on a phone, where the chiefs' office records the appointment of a chief
+given the post in the administration."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ from PIL import Image
 
 from tests.browser.conftest import PHONE, sign_in
 from tests.browser.test_street import fits_the_phone
+from tests.conftest import make_person
 from tests.fixtures_street import street_fixture  # noqa: F401
-from whistle.organisation.models import RoleAssignment
+from whistle.organisation.models import Role, RoleAssignment
+from whistle.patrols.models import ChiefAppointment
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -112,3 +116,42 @@ def test_the_lanes_and_their_signboard_links_fit_a_finger_on_a_phone(new_page, s
         assert sizes.inner_text() == "A4"
         fits_the_phone(page)
         shots(page, username, full_page=True)
+
+
+def test_the_chiefs_office_records_an_appointment_on_the_lanes_chiefs_page_on_a_phone(
+    new_page, shots, street
+):
+    township = street.city.longtan
+    township.name_en = "Longtan Subdistrict"
+    township.save(update_fields=["name_en"])
+    make_person("longtan-office", Role.CHIEFS_OFFICE, jurisdiction=township)
+    page = new_page(PHONE, locale="en-GB")
+    sign_in(page, "longtan-office")
+
+    page.goto(f"/lanes/{street.lane.pk}/chiefs/")
+
+    held = page.locator("[data-held] > p")
+    assert held.all_inner_texts() == [
+        "liu-qiang · Lane chief · given in the administration, not by appointment",
+        "chen-jing · Street chief · given in the administration, not by appointment",
+    ]
+    # The separator stays on the line of the link after it: one line box for both.
+    link = page.locator("[data-public-link]")
+    assert link.inner_text() == "· Public page and signboard"
+    assert link.evaluate("(el) => el.getClientRects().length") == 1
+    assert page.locator(".lead").inner_text().startswith("Longtan Subdistrict")
+    fits_the_phone(page)
+    shots(page, "1-chiefs-page", full_page=True)
+
+    row = page.locator("[data-held]").filter(has_text="liu-qiang")
+    row.locator("summary").click()
+    row.locator("button[type=submit]").click()
+    page.wait_for_selector(".message-success")
+
+    assert ChiefAppointment.objects.get(person=street.lane_chief).ends_on is None
+    assert "liu-qiang" in page.locator("[data-running] > li:not([data-held])").inner_text()
+    assert page.locator("[data-held] > p").all_inner_texts() == [
+        "chen-jing · Street chief · given in the administration, not by appointment"
+    ]
+    fits_the_phone(page)
+    shots(page, "2-appointment-recorded", full_page=True)

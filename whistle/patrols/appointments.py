@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -76,6 +76,20 @@ def _require_office(actor: Person, lane: Lane, chief: Person) -> str:
 
 def running(lane: Lane) -> QuerySet[ChiefAppointment]:
     return ChiefAppointment.objects.filter(lane=lane, ends_on__isnull=True)
+
+
+def held_without_appointment(lane: Lane) -> QuerySet[RoleAssignment]:
+    """The lane's street and lane chiefs (active accounts) whose post no running appointment
+    holds: given in the administration, or before the chiefs' office recorded appointments.
+    Recording their appointment (`appoint_chief` for the same person and post) keeps the
+    role as it is and starts the appointment's record."""
+    appointed = running(lane).filter(person=OuterRef("person"), role=OuterRef("role"))
+    return (
+        RoleAssignment.objects.filter(lane=lane, role__in=CHIEF_ROLES, person__is_active=True)
+        .filter(~Exists(appointed))
+        .select_related("person")
+        .order_by("role", "pk")
+    )
 
 
 def appoint_chief(

@@ -310,6 +310,19 @@ class RatingForm(TextLimits):
     key = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
+def first_day(**options: Any) -> forms.DateField:
+    """The first day of an appointment (`appoint_chief` refuses a day to come)."""
+    return forms.DateField(
+        label=_("From"),
+        widget=DateInput(),
+        error_messages={
+            "required": _("Give the first day of the appointment."),
+            "invalid": _("Give the day as 2026-08-16."),
+        },
+        **options,
+    )
+
+
 class AppointForm(TextLimits):
     """A chiefs' office appoints a chief to a lane (`appoint_chief` checks the rest)."""
 
@@ -323,15 +336,18 @@ class AppointForm(TextLimits):
         label=_("Post"),
         choices=[("lane_chief", _("Lane chief")), ("street_chief", _("Street chief"))],
     )
-    starts_on = forms.DateField(
-        label=_("From"),
-        widget=DateInput(),
-        error_messages={
-            "required": _("Give the first day of the appointment."),
-            "invalid": _("Give the day as 2026-08-16."),
-        },
-    )
+    starts_on = first_day()
     action_fields = {"starts_on": "starts_on", "role": "role", "person": "username"}
+
+
+class RecordAppointmentForm(TextLimits):
+    """A chiefs' office records the appointment of a chief who holds the post on the lane
+    without one (`held_without_appointment`): the person and the post are the role's."""
+
+    starts_on = first_day(
+        help_text=_("The day they took up the post: the chiefs' assessment counts from it.")
+    )
+    action_fields = {"starts_on": "starts_on"}
 
 
 class EndAppointmentForm(TextLimits):
