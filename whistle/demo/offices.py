@@ -1,8 +1,8 @@
 """The demo's street-office units: every township of Dongcheng gets the units the reform
 set up — six offices, the discipline committee, the comprehensive enforcement team and four
-centres — each with its responsibility list, and the district's categories routed to the
-office or team that handles them. In the demo township the dispatcher works in the grid
-centre and the township assessor in the general office.
+centres — each with its English name and its responsibility list, and the district's
+categories routed to the office or team that handles them. In the demo township the
+dispatcher works in the grid centre and the township assessor in the general office.
 
 Runs first among the steps (whistle.demo.builders.BUILDERS), so that the history's cases
 are routed to their offices as they are reported. Written through
@@ -23,11 +23,13 @@ from whistle.policies.offices import ImportedUnit, UnitInput, import_units
 OFFICE = TownshipUnit.Kind.OFFICE
 C, E = CategoryKind.COMPONENT, CategoryKind.EVENT
 
-# (kind, name, responsibility list, categories as (component or event, 4-digit code)).
-UNITS: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
+# (kind, name, English name, responsibility list, categories as (component or event, 4-digit
+# code)). The English names are the common official translations.
+UNITS: list[tuple[str, str, str, list[str], list[tuple[str, str]]]] = [
     (
         OFFICE,
         "综合保障办公室",
+        "General Affairs Office",
         [
             "机关日常运转、文电会务、机要保密和档案管理",
             "财务、资产和后勤保障",
@@ -39,6 +41,7 @@ UNITS: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
     (
         OFFICE,
         "党群工作办公室",
+        "Party-Masses Work Office",
         [
             "基层党组织建设、党员教育管理",
             "宣传思想、统一战线和精神文明建设",
@@ -50,6 +53,7 @@ UNITS: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
     (
         OFFICE,
         "社区建设办公室",
+        "Community Building Office",
         [
             "社区建设和社区治理，指导社区居委会工作",
             "物业管理指导和老旧小区综合整治",
@@ -61,6 +65,7 @@ UNITS: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
     (
         OFFICE,
         "民生保障办公室",
+        "Livelihood Security Office",
         [
             "社会保障、就业和社会救助",
             "民政、残疾人和老龄工作",
@@ -72,6 +77,7 @@ UNITS: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
     (
         OFFICE,
         "社区平安办公室",
+        "Community Safety Office",
         [
             "社会治安综合治理和矛盾纠纷排查化解",
             "安全生产和消防安全监管",
@@ -95,6 +101,7 @@ UNITS: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
     (
         OFFICE,
         "城市管理办公室",
+        "Urban Management Office",
         [
             "环境卫生、垃圾分类和街巷环境整治",
             "街巷长制和背街小巷精细化管理",
@@ -154,6 +161,7 @@ UNITS: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
     (
         TownshipUnit.Kind.DISCIPLINE,
         "纪工委",
+        "Discipline Inspection Work Committee",
         [
             "监督执纪问责，党风廉政建设",
             "受理对党员干部的检举控告",
@@ -164,6 +172,7 @@ UNITS: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
     (
         TownshipUnit.Kind.ENFORCEMENT,
         "综合执法队",
+        "Comprehensive Law Enforcement Team",
         [
             "以城管执法为主体，统一行使下沉的执法权",
             "违法建设、占道经营、无照经营的查处",
@@ -185,18 +194,21 @@ UNITS: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
     (
         TownshipUnit.Kind.CENTRE,
         "党群服务中心",
+        "Party-Masses Service Centre",
         ["党员活动和教育阵地", "群众诉求收集和志愿服务对接"],
         [],
     ),
     (
         TownshipUnit.Kind.CENTRE,
         "市民服务中心",
+        "Citizen Service Centre",
         ["政务服务事项一站式受理", "社会保障、民政、计生等服务窗口"],
         [],
     ),
     (
         TownshipUnit.Kind.CENTRE,
         "网格化服务管理中心",
+        "Grid Service Management Centre",
         [
             "网格巡查和问题发现",
             "接诉即办：12345 工单的受理、派遣和回访",
@@ -207,6 +219,7 @@ UNITS: list[tuple[str, str, list[str], list[tuple[str, str]]]] = [
     (
         TownshipUnit.Kind.CENTRE,
         "综治中心",
+        "Comprehensive Governance Centre",
         ["综治维稳信息汇集研判", "矛盾纠纷多元调解", "视频监控和群防群治"],
         [],
     ),
@@ -231,9 +244,15 @@ def build(city: Any) -> str:
         p.username: p
         for p in Person.objects.filter(username__in=[u for us in MEMBERS.values() for u in us])
     }
+    # An English name the district gave a unit since is left alone.
+    named = set(
+        TownshipUnit.objects.filter(township__in=townships)
+        .exclude(name_en="")
+        .values_list("township_id", "name")
+    )
     rows: list[ImportedUnit] = []
     for township in townships:
-        for position, (kind, name, duties, routed) in enumerate(UNITS, start=1):
+        for position, (kind, name, name_en, duties, routed) in enumerate(UNITS, start=1):
             members: list[Person] = []
             if township.pk == city.demo_township.pk:
                 members = [people[u] for u in MEMBERS.get(name, []) if u in people]
@@ -244,6 +263,7 @@ def build(city: Any) -> str:
                     data=UnitInput(
                         kind=kind,
                         name=name,
+                        name_en=None if (township.pk, name) in named else name_en,
                         responsibilities=duties,
                         categories=[categories[key] for key in routed if key in categories],
                         members=members,

@@ -285,7 +285,9 @@ class RouteForm(ActionForm):
     def setup(self) -> None:
         case: Case = self.target
         units = TownshipUnit.objects.filter(township_id=case.township_id, is_active=True)
-        self.objects_field("office").set_objects(units.order_by("position", "pk"))
+        self.objects_field("office").set_objects(
+            units.order_by("position", "pk"), lambda unit: unit.display_name
+        )
         if not self.is_bound and case.office_id is not None:
             self.initial["office"] = str(case.office_id)
 

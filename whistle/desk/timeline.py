@@ -33,7 +33,7 @@ from whistle.cases.proof import CHECK_IN_KINDS, PositionSource, Verdict
 from whistle.cases.trail import EventKind
 from whistle.desk.forms import category_label
 from whistle.organisation.durations import format_duration
-from whistle.organisation.models import Department, Role
+from whistle.organisation.models import Department, Role, TownshipUnit
 from whistle.organisation.names import in_reader_language, reads_english
 from whistle.policies.calendar import describe_calendar_change
 from whistle.policies.models import (
@@ -264,6 +264,36 @@ class _Departments:
         return department.display_name if department is not None else str(value)
 
 
+class _Offices:
+    """The units of the case's street office a trail names (a report's office, a filing's or
+    a routing's change of office), kept by their name as recorded (Chinese), read in the
+    reader's language: on an English page as the English name of today of the township's unit
+    of that name, looked up at most once for the whole trail; a unit without an English name,
+    renamed since or gone, by the name recorded."""
+
+    def __init__(self, case: Case | None, names: Iterable[Any]) -> None:
+        self.township_id = case.township_id if case is not None else None
+        self.names = sorted({n for n in names if isinstance(n, str) and n})
+
+    @functools.cached_property
+    def _english(self) -> dict[str, str]:
+        if self.township_id is None or not self.names:
+            return {}
+        return dict(
+            TownshipUnit.objects.filter(township_id=self.township_id, name__in=self.names)
+            .exclude(name_en="")
+            .values_list("name", "name_en")
+        )
+
+    def name(self, value: Any) -> str:
+        if value in (None, ""):
+            return "—"
+        recorded = str(value)
+        if not reads_english():
+            return recorded
+        return in_reader_language(recorded, self._english.get(recorded, ""))
+
+
 class _Categories:
     """The categories a trail's filings name by their 4-digit code (`changes.category`),
     with their names in the reader's language, looked up once for the whole trail in the
@@ -323,6 +353,7 @@ class _Trail:
 
     departments: _Departments
     categories: _Categories
+    offices: _Offices
     # Whether the case came from a 12345 work order: an event of the trail keeps the
     # order's deadlines (the order's intake).
     has_order: bool
@@ -346,6 +377,18 @@ def _category_codes(events: Iterable[Event]) -> list[tuple[str, Any]]:
             kinds = [None, None]
         if isinstance(pair, list | tuple) and len(pair) == 2:
             found.extend((str(c), k) for c, k in zip(pair, kinds, strict=True) if c)
+    return found
+
+
+def _named_offices(events: Iterable[Event]) -> list[Any]:
+    """Every unit the events' data name: a report's office, a change of office."""
+    found: list[Any] = []
+    for event in events:
+        data = event.data or {}
+        found.append(data.get("office"))
+        pair = (data.get("changes") or {}).get("office")
+        if isinstance(pair, list | tuple):
+            found.extend(pair)
     return found
 
 
@@ -512,6 +555,8 @@ def _lines(event: Event, trail: _Trail) -> list[Line]:
             if pair[0] == pair[1] and kinds[0] == kinds[1] is not None:
                 continue  # filed under the category it was reported with
             shown = [trail.categories.name(v, k) for v, k in zip(pair, kinds, strict=True)]
+        elif name == "office":
+            shown = [trail.offices.name(v) for v in pair]
         else:
             show = _CHANGE_FORMATS.get(name, lambda v: "—" if v in (None, "") else str(v))
             shown = [show(v) for v in pair]
@@ -689,6 +734,8 @@ def _lines(event: Event, trail: _Trail) -> list[Line]:
         data["deadline_class_name"] = capfirst(
             shown_class_name(str(data.get("deadline_class") or ""), data["deadline_class_name"])
         )
+    if isinstance(data.get("office"), str):
+        data["office"] = trail.offices.name(data["office"])
     for key, label in _TEXT_KEYS:
         if data.get(key):
             add(label, _text(data[key]), as_recorded=True)
@@ -932,11 +979,11 @@ def entries(
     (`whistle.cases.callers.shown_actor`): in full only for those who call back, masked for
     everyone else, and for nobody once the case's personal data was erased."""
     events = list(events)
+    trail_case = case or (events[0].case if events else None)
     trail = _Trail(
         departments=_Departments(_named_departments(events)),
-        categories=_Categories(
-            case or (events[0].case if events else None), _category_codes(events)
-        ),
+        categories=_Categories(trail_case, _category_codes(events)),
+        offices=_Offices(trail_case, _named_offices(events)),
         has_order=any("respond_due_at" in (e.data or {}) for e in events),
     )
     found = []

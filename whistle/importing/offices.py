@@ -1,6 +1,7 @@
 """``whistle import offices FILE``: the units of townships' street offices from one file.
 
-One row per unit: the township's code, the kind of unit, its name, its responsibility list
+One row per unit: the township's code, the kind of unit, its name (and, in a column of its
+own, its English name, shown on English pages only), its responsibility list
 (one item per line, or items separated by "；"), the categories it handles (4-digit codes
 or names, separated by "、", "," or spaces), its people (usernames) and its place in the
 list. A unit the file names (by township and name) is created, or replaced by the row.
@@ -35,6 +36,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "township": ("township", "township_code", "街乡", "街乡代码", "街道"),
     "kind": ("kind", "类型", "机构类型"),
     "name": ("name", "名称", "机构名称"),
+    "name_en": ("name_en", "英文名称", "机构英文名称"),
     "responsibilities": ("responsibilities", "职责清单", "职责"),
     "categories": ("categories", "问题类别", "类别"),
     "members": ("members", "人员", "用户名"),
@@ -47,6 +49,7 @@ LABELS = {
     "township": "街乡代码",
     "kind": "类型",
     "name": "名称",
+    "name_en": "英文名称",
     "responsibilities": "职责清单",
     "categories": "问题类别",
     "members": "人员",
@@ -229,6 +232,8 @@ def _read_row(
         data=UnitInput(
             kind=kind,
             name=values["name"],
+            # Without the column, a unit keeps its English name.
+            name_en=values.get("name_en"),
             responsibilities=[i for i in ITEM_SPLIT.split(values.get("responsibilities", ""))],
             categories=categories,
             members=members,

@@ -17,6 +17,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from whistle.organisation.logs import AppendOnlyLog
+from whistle.organisation.names import english_name_field, in_reader_language
 
 RESPONSIBILITY_MAX = 300
 RESPONSIBILITIES_MAX = 40
@@ -40,6 +41,7 @@ class TownshipUnit(models.Model):
     )
     kind = models.CharField(_("kind of unit"), max_length=16, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=60)
+    name_en = english_name_field()
     responsibilities = models.JSONField(_("responsibility list"), default=list, blank=True)
     members: models.ManyToManyField[Any, Any] = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -63,6 +65,11 @@ class TownshipUnit(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"/township/offices/{self.pk}/"
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language (`in_reader_language`)."""
+        return in_reader_language(self.name, self.name_en)
 
 
 class UnitLogEntry(AppendOnlyLog):

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from whistle.organisation.models import Jurisdiction, Person, Role, RoleAssignment
+from whistle.organisation.names import in_reader_language
 from whistle.organisation.units import (
     RESPONSIBILITIES_MAX,
     RESPONSIBILITY_MAX,
@@ -33,6 +34,7 @@ from whistle.policies.models import Category
 from whistle.policies.routing import CategoryRoute
 
 NAME_MAX = 60
+NAME_EN_MAX = 100
 IMPORT_ROLE = "import"
 EDITOR_ROLES = (Role.TOWNSHIP_CHIEF,)
 READER_ROLES = (
@@ -56,6 +58,9 @@ class UnitRefused(Exception):
 
 @dataclass
 class UnitInput:
+    """What a unit is given. `name_en`, its English name, is None where the input does not
+    say it (an import without the column): a unit keeps the English name it has."""
+
     kind: str
     name: str
     responsibilities: list[str] = field(default_factory=list)
@@ -63,6 +68,7 @@ class UnitInput:
     members: list[Person] = field(default_factory=list)
     position: int = 0
     is_active: bool = True
+    name_en: str | None = None
 
 
 # --- Who ---------------------------------------------------------------------------------
@@ -139,6 +145,12 @@ def _clean(
             _("%(township)s already has a unit named %(name)s.")
             % {"township": township.display_name, "name": name},
         )
+    name_en = None if data.name_en is None else " ".join(data.name_en.split())
+    if name_en is not None and len(name_en) > NAME_EN_MAX:
+        raise UnitRefused(
+            "name_en",
+            _("The English name is longer than %(n)s characters.") % {"n": NAME_EN_MAX},
+        )
     items = [" ".join(str(item).split()) for item in data.responsibilities]
     items = [item for item in items if item]
     if len(items) > RESPONSIBILITIES_MAX:
@@ -186,6 +198,7 @@ def _clean(
     return UnitInput(
         kind=data.kind,
         name=name,
+        name_en=name_en,
         responsibilities=items,
         categories=categories,
         members=members,
@@ -194,11 +207,12 @@ def _clean(
     )
 
 
-def _taken(township: Jurisdiction, unit: TownshipUnit | None) -> dict[int, str]:
+def _taken(township: Jurisdiction, unit: TownshipUnit | None) -> dict[int, TownshipUnit]:
+    """The categories the township's other units hold, each with its unit."""
     routes = CategoryRoute.objects.filter(township=township).select_related("unit")
     if unit is not None:
         routes = routes.exclude(unit=unit)
-    return {r.category_id: r.unit.name for r in routes}
+    return {r.category_id: r.unit for r in routes}
 
 
 # --- Writing -----------------------------------------------------------------------------
@@ -210,6 +224,7 @@ def _snapshot(unit: TownshipUnit | None) -> dict[str, Any]:
     return {
         "kind": unit.kind,
         "name": unit.name,
+        "name_en": unit.name_en,
         "responsibilities": list(unit.responsibilities),
         "categories": sorted(
             f"{r.category.major.code}{r.category.code} {r.category.name}"
@@ -238,6 +253,8 @@ def _write(
         unit = TownshipUnit(township=township)
     unit.kind = data.kind
     unit.name = data.name
+    if data.name_en is not None:
+        unit.name_en = data.name_en
     unit.responsibilities = data.responsibilities
     unit.position = data.position
     unit.is_active = data.is_active
@@ -278,8 +295,9 @@ def save_unit(
     unit: TownshipUnit | None = None,
     now: datetime | None = None,
 ) -> TownshipUnit:
-    """Create a unit of the township, or change one: its kind, name, responsibility list,
-    the categories it handles, its people, its place in the list, whether it is in use."""
+    """Create a unit of the township, or change one: its kind, name and English name,
+    responsibility list, the categories it handles, its people, its place in the list,
+    whether it is in use."""
     now = now or timezone.now()
     with transaction.atomic():
         role = editor_role(actor, township)
@@ -296,7 +314,8 @@ def save_unit(
                     "",
                     _("The unit is not one of %(township)s.") % {"township": township.display_name},
                 )
-        cleaned = _clean(township, data, unit, _taken(township, unit))
+        taken = {c: held.display_name for c, held in _taken(township, unit).items()}
+        cleaned = _clean(township, data, unit, taken)
         return _write(township, cleaned, unit, actor=actor, role=role, now=now)
 
 
@@ -335,10 +354,10 @@ def import_units(
             seen.add(key)
             unit = TownshipUnit.objects.filter(township=row.township, name=key[1]).first()
             taken = {
-                c: n
-                for c, n in _taken(row.township, unit).items()
+                c: held.display_name
+                for c, held in _taken(row.township, unit).items()
                 # A unit of the file may give a category away to another of the file.
-                if not _named_in(rows, row.township, n)
+                if not _named_in(rows, row.township, held.name)
             }
             taken.update({c: n for (t, c), n in claimed.items() if t == row.township.pk})
             try:
@@ -346,8 +365,11 @@ def import_units(
             except UnitRefused as exc:
                 problems.append((row.line, exc.message))
                 continue
+            english = cleaned.name_en if cleaned.name_en is not None else ""
+            if cleaned.name_en is None and unit is not None:
+                english = unit.name_en
             for category in cleaned.categories:
-                claimed[(row.township.pk, category.pk)] = cleaned.name
+                claimed[(row.township.pk, category.pk)] = in_reader_language(cleaned.name, english)
             plan.append((row, cleaned, unit))
         if problems:
             return problems

@@ -614,7 +614,7 @@ def route_case(
                 event,
                 _("Case %(case)s routed to %(office)s"),
                 _("Case %(case)s was routed to %(office)s."),
-                office=office.name,
+                office=texts.Named.of(office),
             )
     return case
 

@@ -37,6 +37,7 @@ from whistle.organisation.models import Jurisdiction, Person, RoleAssignment, To
 from whistle.organisation.units import RESPONSIBILITIES_MAX
 from whistle.policies.models import Category
 from whistle.policies.offices import (
+    NAME_EN_MAX,
     NAME_MAX,
     UnitInput,
     UnitRefused,
@@ -65,6 +66,7 @@ OPEN_CASE_STATUSES = (
 FIELD_LABELS = {
     "kind": gettext_lazy("Kind of unit"),
     "name": gettext_lazy("Name"),
+    "name_en": gettext_lazy("English name"),
     "responsibilities": gettext_lazy("Responsibility list"),
     "categories": gettext_lazy("Categories it handles"),
     "members": gettext_lazy("People of the unit"),
@@ -194,6 +196,14 @@ def unit(request: HttpRequest, pk: int) -> HttpResponse:
 class UnitForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Kind of unit"), choices=TownshipUnit.Kind.choices)
     name = forms.CharField(label=gettext_lazy("Name"), max_length=NAME_MAX)
+    name_en = forms.CharField(
+        label=gettext_lazy("English name"),
+        max_length=NAME_EN_MAX,
+        required=False,
+        help_text=gettext_lazy(
+            "Shown on English pages and downloads; left empty, they show the name"
+        ),
+    )
     responsibilities = forms.CharField(
         label=gettext_lazy("Responsibility list"),
         required=False,
@@ -250,6 +260,7 @@ class UnitForm(forms.Form):
         return UnitInput(
             kind=data["kind"],
             name=data["name"],
+            name_en=data["name_en"],
             responsibilities=data["responsibilities"].splitlines(),
             categories=[self.category_objects[pk] for pk in data["categories"]],
             members=[self.people[pk] for pk in data["members"]],
@@ -267,6 +278,7 @@ def _edit(request: HttpRequest, township: Jurisdiction, found: TownshipUnit | No
         initial = {
             "kind": found.kind,
             "name": found.name,
+            "name_en": found.name_en,
             "responsibilities": "\n".join(found.responsibilities),
             "categories": list(found.routes.values_list("category_id", flat=True)),
             "members": list(found.members.values_list("pk", flat=True)),
@@ -282,7 +294,7 @@ def _edit(request: HttpRequest, township: Jurisdiction, found: TownshipUnit | No
         except UnitRefused as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, _("%(unit)s is saved.") % {"unit": saved.name})
+            messages.success(request, _("%(unit)s is saved.") % {"unit": saved.display_name})
             return HttpResponseRedirect(saved.get_absolute_url())
     return render(
         request,
