@@ -14,7 +14,7 @@ from tests.conftest import make_person
 from tests.fixtures_measures import bj
 from whistle.assessment.chiefs import chiefs_and_stewards
 from whistle.cases.errors import InvalidInput, PermissionRefused
-from whistle.organisation.models import Role
+from whistle.organisation.models import Jurisdiction, Role
 from whistle.patrols.models import Recognition, TrainingAttendance, TrainingSession
 from whistle.patrols.training import recognise, record_attendance, record_training
 
@@ -231,3 +231,7 @@ def test_the_steward_reads_their_training_and_recognitions_on_their_patrol_page(
     html = client.get(reverse("patrol:history")).content.decode()
     assert "您参加了 1 次培训。" in html
     assert "受到龙潭街道街巷长办公室表彰" in html and "热心肠" in html
+    # In English, the office's township by its English name.
+    Jurisdiction.objects.filter(pk=small_city.longtan.pk).update(name_en="Longtan Subdistrict")
+    english = client.get(reverse("patrol:history"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Recognised by the chiefs' office of Longtan Subdistrict" in english
