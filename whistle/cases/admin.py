@@ -26,7 +26,7 @@ from whistle.cases.callers import sees_caller, shown_event_data
 from whistle.cases.models import Attachment, Case, Event, Summons, SupervisionNotice, Whistle
 from whistle.cases.scoping import visible_cases
 from whistle.cases.trail import EventKind
-from whistle.organisation.admin_scope import ScopedListFilters, district_codes
+from whistle.organisation.admin_scope import ScopedLists, district_codes
 from whistle.organisation.models import Jurisdiction
 from whistle.organisation.personal_data import mask_name, mask_phone
 from whistle.organisation.scoping import sees_everything
@@ -59,7 +59,7 @@ class MaskedTrail:
         return shown_event_data(None, event.case, event.data or {}, event.kind)
 
 
-class WithinScope(ScopedListFilters):
+class WithinScope(ScopedLists):
     """Staff other than superusers see here only the cases the pages show them
     (`whistle.cases.scoping`), and rows of those cases; another case is 404, as on the pages.
     Which models they see at all is given by their groups' view permissions. The lists'

@@ -12,22 +12,26 @@ and masking, are held in whistle.cases.admin:
   pick nor save another district's rows. Rows of no district (the national calendar, the
   sectors) are read by all staff and changed by superusers.
 - A list's filters by a related row (a township, a department, a lane) offer only the rows
-  of the person's districts (`ScopedListFilters`), like the lists and the forms' choices.
+  of the person's districts (`ScopedLists`), like the lists and the forms' choices.
+- Places, departments and sectors are named in the reader's language (`display_name`) in
+  the forms' choices, the lists' columns and the lists' filters; other rows as they name
+  themselves.
 
 Superusers and administrators without a district see every district.
 """
 
 from __future__ import annotations
 
-from functools import reduce
-from operator import or_
+from functools import cache, reduce
+from operator import attrgetter, or_
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db.models import Model, Q, QuerySet
+from django.db.models import ForeignKey, Model, Q, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from whistle.organisation.admin_numbers import ModelMinimum
@@ -126,7 +130,9 @@ def jurisdiction_path(model: type[Model]) -> str | None:
     return None
 
 
-def _jurisdiction_of(row: Model, path: str) -> Jurisdiction | None:
+def _at_path(row: Model, path: str) -> Any:
+    """The row `path` leads to from `row` ("" for the row itself), or None where it ends
+    early."""
     target: Any = row
     for name in path.split("__") if path else ():
         target = getattr(target, name, None)
@@ -146,24 +152,63 @@ def place_limit(person: Any, model: type[Model]) -> Q | None:
 
 
 class DistrictRelatedFilter(admin.RelatedFieldListFilter):
-    """A list's filter by a related row (a department, a township) that offers only the
-    rows of the person's districts: the rows listed are the district's, and the filter
-    names no other district's places or departments either."""
+    """A list's filter by a related row (a department, a township, a sector) that offers
+    only the rows of the person's districts, each named as the reader reads it (`_shown`):
+    the rows listed are the district's, and the filter names no other district's places or
+    departments either."""
 
     def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
         ordering = self.field_admin_ordering(field, request, model_admin)
+        rows = field.related_model._default_manager.complex_filter(field.get_limit_choices_to())
         limit = place_limit(request.user, field.related_model)
-        if limit is None:
-            return field.get_choices(include_blank=False, ordering=ordering)
-        own = field.get_limit_choices_to()
-        if own:
-            limit &= own if isinstance(own, Q) else Q(**own)
-        return field.get_choices(include_blank=False, ordering=ordering, limit_choices_to=limit)
+        if limit is not None:
+            rows = rows.filter(limit)
+        if ordering:
+            rows = rows.order_by(*ordering)
+        key = attrgetter(field.remote_field.get_related_field().attname)
+        return [(key(row), _shown(row)) for row in rows]
 
 
-class ScopedListFilters:
-    """The list's filters by a related row offer only the person's districts' rows
-    (`DistrictRelatedFilter`); the other filters stay as they are."""
+def _foreign_key(model: type[Model], entry: Any) -> Any:
+    """The foreign key a list's column or filter `entry` ("township", "major__district")
+    ends in, or None for any other entry (a method's name, a callable, a plain field)."""
+    if not isinstance(entry, str):
+        return None
+    try:
+        field = get_fields_from_path(model, entry)[-1]
+    except (FieldDoesNotExist, NotRelationField):
+        return None
+    return field if isinstance(field, ForeignKey) else None
+
+
+def _named_in_two_languages(model: type[Model], entry: Any) -> bool:
+    field = _foreign_key(model, entry)
+    return field is not None and issubclass(field.related_model, NAMED_IN_TWO_LANGUAGES)
+
+
+@cache
+def named_column(model: type[Model], path: str) -> Any:
+    """A list's column of the place, department or sector at `path`, named in the reader's
+    language; headed, sorted and kept on one line as the admin does the field's own column.
+    One per column, so that the list knows it again when sorting by it."""
+    field = get_fields_from_path(model, path)[-1]
+
+    @admin.display(description=field.verbose_name, ordering=path)
+    def column(row: Model) -> Any:
+        target = _at_path(row, path)
+        if target is None:
+            return None
+        return format_html('<span class="nowrap">{}</span>', _shown(target))
+
+    column.__name__ = path  # the column's CSS classes, "column-township" and "field-township"
+    return column
+
+
+class ScopedLists:
+    """A list's filters by a related row offer only the person's districts' rows
+    (`DistrictRelatedFilter`), and its columns and filters of places, departments and
+    sectors name them in the reader's language (`named_column`); the other columns and
+    filters stay as they are. The related rows of the columns are read with the list."""
 
     def get_list_filter(self, request: HttpRequest) -> Any:
         entries = super().get_list_filter(request)  # type: ignore[misc]
@@ -172,14 +217,40 @@ class ScopedListFilters:
         for entry in entries:
             if isinstance(entry, str):
                 related = get_fields_from_path(model, entry)[-1].related_model
-                if isinstance(related, type) and jurisdiction_path(related) is not None:
+                if isinstance(related, type) and (
+                    jurisdiction_path(related) is not None
+                    or issubclass(related, NAMED_IN_TWO_LANGUAGES)
+                ):
                     entry = (entry, DistrictRelatedFilter)
             scoped.append(entry)
         return scoped
 
+    def get_list_display(self, request: HttpRequest) -> Any:
+        entries = super().get_list_display(request)  # type: ignore[misc]
+        model = self.model  # type: ignore[attr-defined]
+        return [
+            named_column(model, entry) if _named_in_two_languages(model, entry) else entry
+            for entry in entries
+        ]
 
-class SuperusersOnly:
-    """For admins of personal data and of the operational record."""
+    def get_list_select_related(self, request: HttpRequest) -> Any:
+        chosen = super().get_list_select_related(request)  # type: ignore[misc]
+        if chosen is True:
+            return chosen
+        model = self.model  # type: ignore[attr-defined]
+        entries = super().get_list_display(request)  # type: ignore[misc]
+        if chosen is False:
+            # Left to itself the admin would join the related rows of its columns, but it
+            # no longer takes a named column for one: every such column is joined here,
+            # those that may be empty too.
+            return [entry for entry in entries if _foreign_key(model, entry)] or False
+        named = [entry for entry in entries if _named_in_two_languages(model, entry)]
+        return [*chosen, *(path for path in named if path not in chosen)]
+
+
+class SuperusersOnly(ScopedLists):
+    """For admins of personal data and of the operational record; their lists as
+    `ScopedLists` shows them."""
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         allowed: bool = super().has_view_permission(request, obj)  # type: ignore[misc]
@@ -198,7 +269,7 @@ class SuperusersOnly:
         return allowed and is_superuser(request.user)
 
 
-class DistrictScoped(ModelMinimum, ScopedListFilters):
+class DistrictScoped(ModelMinimum, ScopedLists):
     """For admins of a district's own data; see the module's docstring."""
 
     # Rows without a place (e.g. the national calendar) are shared: every member of staff
@@ -232,7 +303,7 @@ class DistrictScoped(ModelMinimum, ScopedListFilters):
             return False
         if obj is None:
             return True
-        place = _jurisdiction_of(obj, path)
+        place = _at_path(obj, path)
         return place is not None and any(place.code.startswith(c) for c in codes)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
