@@ -425,6 +425,10 @@ PAGES: dict[str, Row] = {
         "405 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405",
         post="log 403 403 403 403 403 403 403 403 404 403 403 403 403 403 403 403 403",
     ),
+    "lanes:record-appointment": Row(
+        "405 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405 405",
+        post="log 403 403 403 403 403 403 403 403 404 403 403 403 403 403 403 403 403",
+    ),
     "reports:captcha": Row(
         "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
     ),
@@ -720,6 +724,8 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "lanes:appoint": {"pk": "lane"},
     # No appointment has this id: the chiefs' office gets 404, nobody else gets that far.
     "lanes:end-appointment": {"pk": "lane", "appointment": "999999"},
+    # Nobody holds a post by this role row: the chiefs' office gets 404, as above.
+    "lanes:record-appointment": {"pk": "lane", "held": "999999"},
     "accounts:contact-step": {"kind": "phone", "step": "give-up"},
     "reports:case": {"reference": "resident_reference"},
     "reports:rate": {"reference": "resident_reference"},
