@@ -650,14 +650,21 @@ def device_fields(point, at, accuracy_m: float = 8) -> dict:
     }
 
 
-def test_a_check_in_900_m_away_is_refused_with_the_distance_and_recorded(
-    client, whistle_city, _clock
-):
-    city = whistle_city
+def urban_acknowledged(client, city):
+    """A whistled case whose summons of the urban management team its officer has
+    acknowledged, signed in on the client: (case, summons)."""
     case, _whistle, summonses = whistled_case(city)
     summons = summonses[city.urban.pk]
     actions.acknowledge(city.urban_officer, summons)
     client.force_login(city.urban_officer)
+    return case, summons
+
+
+def test_a_check_in_900_m_away_is_refused_with_the_distance_and_recorded(
+    client, whistle_city, _clock
+):
+    city = whistle_city
+    case, summons = urban_acknowledged(client, city)
     html = html_of(
         post_op(
             client,
@@ -700,10 +707,7 @@ def test_a_refused_check_in_answers_with_a_redirect_to_the_page_that_shows_the_r
     client, whistle_city, _clock
 ):
     city = whistle_city
-    case, _whistle, summonses = whistled_case(city)
-    summons = summonses[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    client.force_login(city.urban_officer)
+    case, summons = urban_acknowledged(client, city)
     response = post_op(
         client, case_url(case), "check_in", summons, **device_fields(FAR_NORTH, NOW, accuracy_m=12)
     )
@@ -736,10 +740,7 @@ def test_a_refused_check_in_shows_its_refusal_in_english_after_the_redirect(
     client, whistle_city, _clock
 ):
     city = whistle_city
-    case, _whistle, summonses = whistled_case(city)
-    summons = summonses[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    client.force_login(city.urban_officer)
+    case, summons = urban_acknowledged(client, city)
     response = client.post(
         case_url(case),
         op_data("check_in", summons, **device_fields(FAR_NORTH, NOW, accuracy_m=12)),
@@ -753,11 +754,8 @@ def test_a_refused_check_in_shows_its_refusal_in_english_after_the_redirect(
 
 def test_a_refusal_kept_for_the_case_page_waits_for_that_page(client, whistle_city, _clock):
     city = whistle_city
-    case, _whistle, summonses = whistled_case(city)
+    case, summons = urban_acknowledged(client, city)
     other, _w, _s = whistled_case(city)
-    summons = summonses[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    client.force_login(city.urban_officer)
     post_op(
         client, case_url(case), "check_in", summons, **device_fields(FAR_NORTH, NOW, accuracy_m=12)
     )
@@ -767,10 +765,7 @@ def test_a_refusal_kept_for_the_case_page_waits_for_that_page(client, whistle_ci
 
 def test_a_check_in_without_a_position_asks_for_one(client, whistle_city):
     city = whistle_city
-    case, _whistle, summonses = whistled_case(city)
-    summons = summonses[city.urban.pk]
-    actions.acknowledge(city.urban_officer, summons)
-    client.force_login(city.urban_officer)
+    case, summons = urban_acknowledged(client, city)
     html = html_of(post_op(client, case_url(case), "check_in", summons, lon="", lat=""))
     assert "请先获取您的位置" in html
     assert not Event.objects.filter(case=case, kind=EventKind.CHECK_IN_REFUSED).exists()

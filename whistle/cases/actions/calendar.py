@@ -192,14 +192,12 @@ def _recompute_case(
         # The years the deadlines had assumed; the calendar may know them now.
         data["years"] = assumed
         data["summonses"] = rounds
-        data.update(due_times(case if "changes" in data else None, moved_summonses))
-        event = record(
-            case, EventKind.DEADLINES_RECOMPUTED, actor=None, role=SYSTEM_ROLE, at=now, data=data
-        )
-        notify(
+        record_recomputed(
+            case,
+            data,
+            moved_summonses,
             concerned,
-            event,
-            gettext_lazy("New deadlines on case %(case)s"),
+            now,
             gettext_lazy(
                 "The working calendar of %(years)s has been entered, and deadlines of case "
                 "%(case)s computed before it changed. See the case page for the new ones."
@@ -210,6 +208,25 @@ def _recompute_case(
         summary.cases += 1
         summary.changed += moved
         summary.confirmed += sum(len(r.values) for r in results) - moved
+
+
+def record_recomputed(
+    case: Case,
+    data: dict[str, Any],
+    moved_summonses: list[Summons],
+    concerned: list[Person],
+    at: datetime,
+    body: Any,
+    **params: Any,
+) -> None:
+    """The `case.deadlines_recomputed` event of deadlines computed again (`data` with every
+    deadline the rows hold after it: the case's when it moved, under "changes", and the
+    moved summonses'), and the message `body` to those whose deadlines moved."""
+    data.update(due_times(case if "changes" in data else None, moved_summonses))
+    event = record(
+        case, EventKind.DEADLINES_RECOMPUTED, actor=None, role=SYSTEM_ROLE, at=at, data=data
+    )
+    notify(concerned, event, gettext_lazy("New deadlines on case %(case)s"), body, **params)
 
 
 def _marked_cases(district: Jurisdiction | None) -> list[int]:

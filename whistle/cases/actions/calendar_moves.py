@@ -36,20 +36,20 @@ from whistle.cases.actions._common import (
     atomic,
     compute_again,
     department_people,
-    due_times,
     iso,
     local_text,
     moment,
-    notify,
     people_with_role,
-    record,
     set_deadline,
     set_next_check,
 )
-from whistle.cases.actions.calendar import open_case_deadline, open_summons_deadlines
-from whistle.cases.deadlines import SYSTEM_ROLE
+from whistle.cases.actions.calendar import (
+    open_case_deadline,
+    open_summons_deadlines,
+    record_recomputed,
+)
 from whistle.cases.models import Case, Summons
-from whistle.cases.trail import EventKind, lock_case
+from whistle.cases.trail import lock_case
 from whistle.organisation.models import Jurisdiction, Person, Role
 from whistle.policies.calendar import (
     CalendarError,
@@ -227,14 +227,12 @@ def move_case_deadlines(
             rounds[pk].update(assumed_calendar_data(summons, *moved))
             concerned += department_people(summons.department, case.township)
         data["summonses"] = list(rounds.values())
-        data.update(due_times(case if "changes" in data else None, list(moved_summonses.values())))
-        event = record(
-            case, EventKind.DEADLINES_RECOMPUTED, actor=None, role=SYSTEM_ROLE, at=at, data=data
-        )
-        notify(
+        record_recomputed(
+            case,
+            data,
+            list(moved_summonses.values()),
             concerned,
-            event,
-            gettext_lazy("New deadlines on case %(case)s"),
+            at,
             gettext_lazy(
                 "The working calendar changed, and deadlines of case %(case)s moved with it. "
                 "See the case page for the new ones."
